@@ -1,0 +1,117 @@
+# mpcd — top-level build.  `make` builds bin/ and lib/; `make test` runs every test;
+# `make asan` does both under AddressSanitizer + UndefinedBehaviorSanitizer in build/asan/.
+#
+# Sources are found by globbing, so adding a module is adding a file:
+#   <dir>/*.c            -> the directory's library (circuits, protocols, client-sdk, mpcd)
+#   <dir>/<name>_main.c  -> program bin/<name>
+#   tests/check_*.c      -> one Check test binary each (bin/tests/check_*), linked with everything
+#   tests/*.c (others)   -> shared test helpers linked into every test binary
+
+OUT      ?= .
+OBJ      := $(OUT)/obj
+BIN      := $(OUT)/bin
+LIB      := $(OUT)/lib
+CC       ?= cc
+OPT      ?= -O2 -g
+SAN      ?=
+PREFIX   ?= /usr/local
+
+PKGS     := libsodium libzmq msgpack inih
+DEPS_DEB := build-essential pkg-config libsodium-dev libzmq3-dev libmsgpack-dev check libinih-dev python3
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
+
+CPPFLAGS += -D_GNU_SOURCE -Icircuits -Iprotocols -Iclient-sdk -Impcd -Itests $(PKG_CFLAGS)
+CFLAGS   += -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -fPIC $(OPT) $(SAN) -MMD -MP
+LDFLAGS  += $(SAN)
+LDLIBS   += $(PKG_LIBS) -lpthread -lm
+
+MODULES  := circuits protocols client-sdk mpcd
+MAIN_SRC := $(wildcard $(addsuffix /*_main.c,$(MODULES)))
+PROGRAMS := $(patsubst %_main.c,$(BIN)/%,$(notdir $(MAIN_SRC)))
+
+# Library sources per module (everything but *_main.c).
+lib_src   = $(filter-out %_main.c,$(wildcard $(1)/*.c))
+lib_obj   = $(patsubst %.c,$(OBJ)/%.o,$(call lib_src,$(1)))
+CIRC_OBJ  := $(call lib_obj,circuits)
+PROTO_OBJ := $(call lib_obj,protocols)
+SDK_OBJ   := $(call lib_obj,client-sdk)
+MPCD_OBJ  := $(call lib_obj,mpcd)
+ALL_LIB_OBJ := $(MPCD_OBJ) $(SDK_OBJ) $(PROTO_OBJ) $(CIRC_OBJ)
+
+TEST_SRC    := $(wildcard tests/check_*.c)
+TEST_HELPER := $(patsubst %.c,$(OBJ)/%.o,$(filter-out $(TEST_SRC),$(wildcard tests/*.c)))
+TESTS       := $(patsubst tests/%.c,$(BIN)/tests/%,$(TEST_SRC))
+
+.PHONY: all test asan clean deps install demo bench bench-quick check-deps
+.SECONDARY:
+all: $(PROGRAMS) $(if $(SDK_OBJ),$(LIB)/libmpcclient.a $(LIB)/libmpcclient.so)
+
+# One archive of everything internal keeps link lines short and order-independent.
+$(LIB)/libmpcinternal.a: $(ALL_LIB_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+# The client SDK: what applications link (circuits + protocols pieces it needs + the SDK).
+$(LIB)/libmpcclient.a: $(SDK_OBJ) $(PROTO_OBJ) $(CIRC_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+$(LIB)/libmpcclient.so: $(SDK_OBJ) $(PROTO_OBJ) $(CIRC_OBJ)
+	@mkdir -p $(@D)
+	$(CC) -shared $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BIN)/%: $(OBJ)/circuits/%_main.o $(LIB)/libmpcinternal.a
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BIN)/%: $(OBJ)/protocols/%_main.o $(LIB)/libmpcinternal.a
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BIN)/%: $(OBJ)/client-sdk/%_main.o $(LIB)/libmpcinternal.a
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BIN)/%: $(OBJ)/mpcd/%_main.o $(LIB)/libmpcinternal.a
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BIN)/tests/%: $(OBJ)/tests/%.o $(TEST_HELPER) $(LIB)/libmpcinternal.a
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CHECK_LIBS)
+
+$(OBJ)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+# `make test` installs missing Debian packages first (no-op when present), then builds and runs.
+test: check-deps
+	@$(MAKE) --no-print-directory all tests-build
+	@OUT=$(OUT) scripts/run-tests
+
+.PHONY: tests-build
+tests-build: $(TESTS)
+
+asan:
+	@$(MAKE) --no-print-directory OUT=build/asan OPT="-O1 -g -fno-omit-frame-pointer" \
+	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" test
+
+deps:
+	@scripts/install-deps $(DEPS_DEB)
+
+check-deps:
+	@scripts/install-deps --if-missing $(DEPS_DEB)
+
+demo: check-deps all
+	@scripts/demo
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 0755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/bin/
+	$(if $(SDK_OBJ),install -m 0644 $(LIB)/libmpcclient.a $(LIB)/libmpcclient.so $(DESTDIR)$(PREFIX)/lib/)
+	$(if $(wildcard client-sdk/mpcclient.h),install -m 0644 client-sdk/mpcclient.h $(DESTDIR)$(PREFIX)/include/)
+	$(if $(wildcard client-sdk/mpcclient.pc.in),sed 's|@PREFIX@|$(PREFIX)|g' client-sdk/mpcclient.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/mpcclient.pc)
+
+clean:
+	rm -rf obj bin lib build
+
+-include $(shell find $(OBJ) -name '*.d' 2>/dev/null)

@@ -1,0 +1,199 @@
+/* circuit.h — the vector arithmetic-circuit IR shared by the compiler, the plaintext
+ * evaluator, the circuit file format and the MPC engine.
+ *
+ * A circuit is a list of gates in topological order.  Gate i produces wire i (SSA): a
+ * vector of `len` elements of Z_2^64.  Element-wise gates accept an operand of length 1
+ * and broadcast it.  Wires are secret (shared) except the outputs of CONST gates, which are
+ * public.  Binary operations on two public wires never appear: the compiler folds them.
+ * Each gate carries its layer (see below) so that the engine can batch every opening of
+ * one round into one message per peer.  This header depends on nothing of ours.
+ */
+#ifndef MPC_CIRCUIT_H
+#define MPC_CIRCUIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Value types.  int: two's complement mod 2^64.  fix: X = round(x * 2^frac_bits) mod 2^64.
+ * bool: 0 or 1 (the result of a comparison). */
+#define MPC_TYPE_LIST(X) \
+    X(INT,  "int")       \
+    X(FIX,  "fix")       \
+    X(BOOL, "bool")
+
+typedef enum {
+#define X(e, s) MPC_T_##e,
+    MPC_TYPE_LIST(X)
+#undef X
+    MPC_T__COUNT
+} mpc_type;
+
+/* The single source of truth for gate kinds (STYLE.md habit 8).
+ *   X(ENUM, name, operands, rounds, triples_per_element)
+ * operands: number of wire operands (in[0..operands-1]).
+ * rounds:   communication rounds the engine needs (0 = local).
+ * triples_per_element: Beaver triples consumed per output element (or, for DOT, per
+ *           input element); comparison gates use other material, counted separately.
+ * aux[] use per kind:
+ *   INPUT   aux[0] = index into circuit->inputs
+ *   CONST   aux[0] = offset into circuit->consts; the gate holds `len` values from there
+ *   TRUNC   aux[0] = shift m (1..62), aux[1] = bound l (operand must satisfy |x| < 2^(l-1); m < l <= 63)
+ *   SLICE   aux[0] = start, aux[1] = stride (>= 1); output element k = in[0][start + k*stride]
+ *   OUTPUT  aux[0] = index into circuit->outputs
+ * Operand rules (checked by mpc_circ_validate):
+ *   ADD, SUB, MUL, SELECT   secret operands, each of length 1 or len
+ *   ADD_PUB, MUL_PUB        in[0] secret, in[1] a CONST wire, each of length 1 or len
+ *   NEG, TRUNC, LTZ, EQZ    in[0] secret of length len
+ *   SUM                     in[0] secret, len = 1
+ *   DOT                     in[0], in[1] secret of equal length, len = 1
+ *   SELECT                  in[0] the condition (bool), in[1] if true, in[2] if false
+ *   CONCAT                  in[0], in[1] secret; len = len0 + len1
+ *   OUTPUT                  in[0] secret, len = its length
+ */
+#define MPC_GATE_LIST(X)                      \
+    X(INPUT,   "input",   0, 0, 0)            \
+    X(CONST,   "const",   0, 0, 0)            \
+    X(ADD,     "add",     2, 0, 0)            \
+    X(SUB,     "sub",     2, 0, 0)            \
+    X(NEG,     "neg",     1, 0, 0)            \
+    X(ADD_PUB, "add_pub", 2, 0, 0)            \
+    X(MUL_PUB, "mul_pub", 2, 0, 0)            \
+    X(MUL,     "mul",     2, 1, 1)            \
+    X(SUM,     "sum",     1, 0, 0)            \
+    X(DOT,     "dot",     2, 1, 1)            \
+    X(TRUNC,   "trunc",   1, 1, 0)            \
+    X(LTZ,     "ltz",     1, 8, 0)            \
+    X(EQZ,     "eqz",     1, 8, 0)            \
+    X(SELECT,  "select",  3, 1, 1)            \
+    X(SLICE,   "slice",   1, 0, 0)            \
+    X(CONCAT,  "concat",  2, 0, 0)            \
+    X(OUTPUT,  "output",  1, 0, 0)
+
+typedef enum {
+#define X(e, s, ops, rounds, triples) MPC_G_##e,
+    MPC_GATE_LIST(X)
+#undef X
+    MPC_G__COUNT
+} mpc_gate_kind;
+
+typedef struct {
+    const char *name;
+    uint8_t     operands;
+    uint8_t     rounds;
+    uint8_t     triples_per_element;
+} mpc_gate_info;
+
+extern const mpc_gate_info mpc_gate_infos[MPC_G__COUNT];
+extern const char *const   mpc_type_names[MPC_T__COUNT];
+
+#define MPC_NO_WIRE      UINT32_MAX
+#define MPC_MAX_PARTIES  16
+#define MPC_NAME_MAX     64           /* longest party, input or output name, bytes */
+#define MPC_DEFAULT_FRAC 16
+#define MPC_TRUNC_BOUND  63           /* default l of TRUNC: operand |x| < 2^62 */
+
+/* Layer.  depth(g) = rounds after which g's output is available:
+ *   local gates:        layer = depth = max(depth(operands))   (0 for INPUT, CONST)
+ *   interactive gates:  layer = max(depth(operands)); depth = layer + rounds(kind)
+ * The engine runs round r as: every local gate with layer r (in index order), then every
+ * interactive gate with layer r batched into one exchange.  Circuit rounds = max depth. */
+typedef struct {
+    uint8_t  kind;      /* mpc_gate_kind */
+    uint8_t  type;      /* mpc_type of the output */
+    uint16_t reserved;  /* zero */
+    uint32_t layer;
+    uint32_t in[3];     /* operand wire ids (< this gate's id), MPC_NO_WIRE when unused */
+    uint64_t len;       /* output vector length, >= 1 */
+    uint64_t aux[2];
+    uint32_t line, col; /* source position, 0 if unknown */
+} mpc_gate;
+
+typedef struct {
+    char     name[MPC_NAME_MAX];
+    uint32_t party;     /* index into party_names */
+    uint8_t  type;
+    uint64_t len;
+    uint32_t wire;      /* its INPUT gate */
+    uint32_t line, col;
+} mpc_input;
+
+typedef struct {
+    char     name[MPC_NAME_MAX];
+    uint8_t  type;
+    uint64_t len;
+    uint32_t wire;      /* the wire whose value is revealed (its OUTPUT gate's operand) */
+    uint32_t recipients;/* bit i set: party i receives it */
+    uint32_t line, col;
+} mpc_output;
+
+typedef struct mpc_circuit {
+    uint32_t    frac_bits;
+    uint32_t    n_parties;
+    char        party_names[MPC_MAX_PARTIES][MPC_NAME_MAX];
+    char        source[MPC_NAME_MAX * 4];  /* source file name, for messages */
+
+    mpc_input  *inputs;   uint32_t n_inputs,  cap_inputs;
+    mpc_output *outputs;  uint32_t n_outputs, cap_outputs;
+    mpc_gate   *gates;    uint32_t n_gates,   cap_gates;
+    uint64_t   *consts;   uint64_t n_consts,  cap_consts;
+    uint32_t    rounds;   /* set by mpc_circ_assign_layers */
+} mpc_circuit;
+
+/* Resource limits a reader or a daemon enforces.  Zero fields mean "the built-in maximum". */
+typedef struct {
+    uint64_t max_gates;
+    uint64_t max_vector;      /* longest wire */
+    uint64_t max_total;       /* sum of all wire lengths (memory the engine will need / 8) */
+    uint64_t max_consts;
+} mpc_circ_limits;
+
+#define MPC_CIRC_MAX_GATES   (1u << 24)
+#define MPC_CIRC_MAX_VECTOR  (1ull << 32)
+#define MPC_CIRC_MAX_TOTAL   (1ull << 36)
+#define MPC_CIRC_MAX_CONSTS  (1ull << 28)
+
+/* Construction.  mpc_circ_new returns NULL on allocation failure; mpc_circ_destroy accepts
+ * NULL and sets *c to NULL. */
+mpc_circuit *mpc_circ_new(void);
+void         mpc_circ_destroy(mpc_circuit **c);
+
+/* Returns the party index, or -1 (duplicate name, too many parties, name too long). */
+int      mpc_circ_add_party(mpc_circuit *c, const char *name);
+/* Appends a gate and returns its wire id, MPC_NO_WIRE on allocation failure.  No checks:
+ * mpc_circ_finish validates the whole circuit. */
+uint32_t mpc_circ_add_gate(mpc_circuit *c, mpc_gate_kind kind, mpc_type type, uint64_t len,
+                           uint32_t in0, uint32_t in1, uint32_t in2,
+                           uint64_t aux0, uint64_t aux1, uint32_t line, uint32_t col);
+/* A CONST gate holding vals[0..n-1]; returns its wire or MPC_NO_WIRE. */
+uint32_t mpc_circ_add_const(mpc_circuit *c, mpc_type type, const uint64_t *vals, uint64_t n,
+                            uint32_t line, uint32_t col);
+/* Declares an input and emits its INPUT gate; returns the wire or MPC_NO_WIRE. */
+uint32_t mpc_circ_add_input(mpc_circuit *c, const char *name, uint32_t party, mpc_type type,
+                            uint64_t len, uint32_t line, uint32_t col);
+/* Declares an output of `wire` to the parties in `recipients` and emits its OUTPUT gate;
+ * returns the output index or -1. */
+int      mpc_circ_add_output(mpc_circuit *c, const char *name, uint32_t wire, uint32_t recipients,
+                             uint32_t line, uint32_t col);
+
+/* Computes every gate's layer and c->rounds.  Gates must already be valid. */
+void     mpc_circ_assign_layers(mpc_circuit *c);
+/* Checks every structural rule above against `lim` (NULL: built-in maxima), including
+ * that stored layers equal the computed ones.  Returns 0, or -1 with a message in err. */
+int      mpc_circ_validate(const mpc_circuit *c, const mpc_circ_limits *lim, char *err, size_t errlen);
+/* assign_layers + validate. */
+int      mpc_circ_finish(mpc_circuit *c, char *err, size_t errlen);
+
+/* Summary figures (mpcc --stats, job admission). */
+typedef struct {
+    uint64_t gates;
+    uint64_t triples;         /* Beaver triples consumed */
+    uint64_t trunc_elems;     /* elements truncated (each consumes one truncation tuple) */
+    uint64_t comparisons;     /* elements through LTZ/EQZ */
+    uint32_t rounds;
+    uint64_t opened_elems;    /* ring elements each party opens, summed over rounds */
+    uint64_t total_wire_elems;
+} mpc_circ_stats;
+
+void mpc_circ_stats_get(const mpc_circuit *c, mpc_circ_stats *st);
+
+#endif

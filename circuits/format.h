@@ -1,0 +1,33 @@
+/* format.h — the serialised circuit (.circ): msgpack, opening with a magic and a version,
+ * then the circuit's parties, inputs, outputs, constants and gates.  Layout and rules are in
+ * docs/circuit-format.md.  The reader treats its bytes as hostile: every size is checked
+ * before anything is allocated, and the result passes mpc_circ_validate before it is
+ * returned.  The hash is BLAKE2b-256 (libsodium) of the canonical serialisation — the bytes
+ * mpc_circ_write produces — so two parties holding the same circuit agree on the hash
+ * whatever encoding they received. */
+#ifndef MPC_FORMAT_H
+#define MPC_FORMAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "circuit.h"
+
+#define MPC_CIRC_MAGIC    "MPCCIRC"
+#define MPC_CIRC_VERSION  1
+#define MPC_HASH_BYTES    32
+
+/* Serialises c into a malloc'ed buffer. 0 or -1 (allocation failure). */
+int mpc_circ_write(const mpc_circuit *c, uint8_t **buf, size_t *len);
+/* Parses and validates; *out receives a new circuit.  0 or -1 with a message. */
+int mpc_circ_read(const uint8_t *buf, size_t len, const mpc_circ_limits *lim, mpc_circuit **out,
+                  char *err, size_t errlen);
+/* File variants; messages name the path. */
+int mpc_circ_save(const mpc_circuit *c, const char *path, char *err, size_t errlen);
+int mpc_circ_load(const char *path, const mpc_circ_limits *lim, mpc_circuit **out,
+                  char *err, size_t errlen);
+/* Canonical hash; 0 or -1. hex must hold 2*MPC_HASH_BYTES+1 bytes. */
+int  mpc_circ_hash(const mpc_circuit *c, uint8_t out[MPC_HASH_BYTES]);
+void mpc_hash_hex(const uint8_t h[MPC_HASH_BYTES], char *hex);
+
+#endif

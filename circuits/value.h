@@ -1,0 +1,35 @@
+/* value.h — reading and printing values of the language's types, exactly.
+ * fix values are parsed from decimal text without going through binary floating point
+ * (X = round-half-away-from-zero(x * 2^frac)); printing gives the shortest decimal that
+ * parses back to the same X.  Both mpcc --eval and the mpc CLI use these, so their outputs
+ * are byte-identical for the same ring values. */
+#ifndef MPC_VALUE_H
+#define MPC_VALUE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "circuit.h"
+
+/* Parses one value (text s[0..n-1], surrounding blanks allowed).  int: a decimal integer in
+ * [-2^63, 2^64) (values >= 2^63 wrap, as in the ring); bool: 0/1/true/false; fix: a decimal
+ * number, optionally with exponent, whose magnitude fits |x| < 2^(63-frac).  0 or -1 with a
+ * message in err naming the text. */
+int mpc_value_parse(mpc_type t, unsigned frac, const char *s, size_t n, uint64_t *out,
+                    char *err, size_t errlen);
+
+/* Parses a list separated by commas and/or whitespace/newlines into a malloc'ed array.
+ * `spec` is either the list itself or "@path" naming a file holding it.  *out/*n_out receive
+ * the array and its length (caller frees).  0 or -1 with a message (file, element index). */
+int mpc_values_load(mpc_type t, unsigned frac, const char *spec, uint64_t **out, uint64_t *n_out,
+                    char *err, size_t errlen);
+
+/* Writes the value as text (NUL-terminated); returns the length, or -1 if buf is too small.
+ * int: signed decimal; bool: 0 or 1; fix: shortest round-tripping decimal. 64 bytes suffice. */
+int mpc_value_format(mpc_type t, unsigned frac, uint64_t v, char *buf, size_t len);
+
+/* fix <-> double for tests and references (not used on exact paths). */
+double   mpc_fix_to_double(uint64_t v, unsigned frac);
+uint64_t mpc_fix_from_double(double x, unsigned frac);
+
+#endif

@@ -1,0 +1,99 @@
+/* transport.h — the small message interface the protocols speak (STYLE.md habit 10).
+ * protocols/ never includes zmq.h except in the one file implementing the ZeroMQ backend;
+ * the in-memory backend (transport_mem.c) serves the unit tests.
+ *
+ * A message is a header plus a payload of `count` uint64 elements, little-endian on the wire
+ * (this code base assumes a little-endian host and checks it at compile time).  Messages
+ * between a directed pair of parties arrive in order.
+ *
+ * Streams.  `job` names the stream a message belongs to (a job id; background preprocessing
+ * uses ids with MPC_JOB_PREP_BIT set).  recv() takes the next message from `from` on stream
+ * `job`; messages from `from` for other streams are held (bounded by the backend's limits)
+ * for a later recv on their stream, and mpc_transport_forget() drops what is held for a
+ * stream that has ended.  Within a stream, the message must carry exactly the expected type,
+ * seq and count, otherwise recv fails with MPC_ERR_PROTOCOL and the message is discarded.
+ * A message of type MPC_MSG_ABORT on the stream makes recv fail with MPC_ERR_PEER_ABORT.
+ */
+#ifndef MPC_TRANSPORT_H
+#define MPC_TRANSPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "mpcd sends raw uint64 payloads and assumes a little-endian host"
+#endif
+
+#define MPC_WIRE_VERSION  1
+#define MPC_JOB_PREP_BIT  (1ull << 63)
+
+/* Message types on the peer mesh. */
+typedef enum {
+    MPC_MSG_OPEN = 1,      /* a round's openings (Beaver d/e, truncation, comparison) */
+    MPC_MSG_INPUT = 2,     /* input sharing traffic */
+    MPC_MSG_OUTPUT = 3,    /* output shares to a recipient party */
+    MPC_MSG_PREP = 4,      /* preprocessing traffic (dealer seeds, OT) */
+    MPC_MSG_CONTROL = 5,   /* job agreement and other control messages */
+    MPC_MSG_ABORT = 6,     /* payload[0] = an MPC_ERR_* code (as uint64 two's complement) */
+} mpc_msg_type;
+
+typedef struct {
+    uint8_t  version;
+    uint8_t  type;
+    uint16_t sender;
+    uint64_t job;
+    uint64_t seq;
+    uint64_t count;        /* payload elements */
+} mpc_msg_hdr;
+
+typedef struct mpc_transport mpc_transport;
+
+struct mpc_transport_ops {
+    /* Sends `count` elements to party `to` (!= self).  The caller keeps ownership of `data`;
+     * it may be reused as soon as send returns. */
+    int  (*send)(mpc_transport *t, uint32_t to, uint8_t type, uint64_t job, uint64_t seq,
+                 const uint64_t *data, uint64_t count);
+    /* Receives the next message from `from` on stream `job` into out[0..count-1]; it must be
+     * of type `type` with sequence number `seq` and exactly `count` elements.  Waits at most
+     * timeout_ms (< 0: the backend's default).  0, MPC_ERR_TIMEOUT, MPC_ERR_PROTOCOL,
+     * MPC_ERR_PEER_ABORT, MPC_ERR_IO. */
+    int  (*recv)(mpc_transport *t, uint32_t from, uint8_t type, uint64_t job, uint64_t seq,
+                 uint64_t *out, uint64_t count, int timeout_ms);
+    /* Drops any held messages of stream `job`. */
+    void (*forget)(mpc_transport *t, uint64_t job);
+    /* Frees the backend; sets *t to NULL. */
+    void (*destroy)(mpc_transport **t);
+};
+
+struct mpc_transport {
+    const struct mpc_transport_ops *ops;
+    void     *impl;
+    uint32_t  self;        /* this party's index */
+    uint32_t  n;           /* number of parties */
+    /* Counters kept by the backend (payload + header bytes). */
+    uint64_t  bytes_sent, bytes_recv, msgs_sent, msgs_recv;
+};
+
+static inline int mpc_send(mpc_transport *t, uint32_t to, uint8_t type, uint64_t job,
+                           uint64_t seq, const uint64_t *data, uint64_t count)
+{
+    return t->ops->send(t, to, type, job, seq, data, count);
+}
+
+static inline int mpc_recv(mpc_transport *t, uint32_t from, uint8_t type, uint64_t job,
+                           uint64_t seq, uint64_t *out, uint64_t count, int timeout_ms)
+{
+    return t->ops->recv(t, from, type, job, seq, out, count, timeout_ms);
+}
+
+static inline void mpc_transport_forget(mpc_transport *t, uint64_t job)
+{
+    t->ops->forget(t, job);
+}
+
+static inline void mpc_transport_destroy(mpc_transport **t)
+{
+    if (t && *t) (*t)->ops->destroy(t);
+}
+
+#endif
