@@ -726,7 +726,7 @@ int mpc_engine_open(mpc_engine *e, char *err, size_t errlen)
 {
     const mpc_circuit *c = e->c;
     int r = 0;
-    uint64_t *rx = NULL;
+    uint64_t *rx = NULL, rxlen = 0;
     if (err && errlen) err[0] = 0;
     if (e->state != S_DONE || e->opened)
         return s_fail(err, errlen, MPC_ERR_STATE, "outputs can be opened once, after a run");
@@ -746,6 +746,7 @@ int mpc_engine_open(mpc_engine *e, char *err, size_t errlen)
         if (!(co->recipients & (1u << e->self))) continue;
         uint64_t *v = s_alloc(co->len);
         rx = s_alloc(co->len);
+        rxlen = co->len;
         if (!v || !rx) {
             free(v);
             r = s_fail(err, errlen, MPC_ERR_NOMEM, "out of memory");
@@ -767,7 +768,7 @@ int mpc_engine_open(mpc_engine *e, char *err, size_t errlen)
     }
     e->opened = 1;
 out:
-    if (rx) free(rx);
+    s_wipe_free(rx, rxlen);
     if (r) {
         s_abort_peers(e, r);
         s_wipe_all(e);

@@ -634,6 +634,65 @@ START_TEST(test_silent_peer_times_out)
 }
 END_TEST
 
+/* A malformed message on the job stream (right type and seq, wrong count) makes the
+ * receiving party fail with a protocol error naming the sender; the others are aborted. */
+static void s_inject_bad(mpc_mem_hub *hub, void *arg)
+{
+    (void)arg;
+    uint64_t junk[3] = {1, 2, 3};
+    mpc_msg_hdr h = {.version = MPC_WIRE_VERSION, .type = MPC_MSG_INPUT, .sender = 0, .job = 4,
+                     .seq = 0, .count = 3};
+    ck_assert_int_eq(mpc_mem_inject(hub, 2, &h, junk, 3), 0);
+}
+
+START_TEST(test_malformed_message_aborts)
+{
+    mpc_circuit *c = s_simple_mul(3, 8);
+    uint64_t xv[8] = {0}, yv[8] = {0};
+    const uint64_t *vals[2] = {xv, yv};
+    et_job j;
+    memset(&j, 0, sizeof j);
+    j.c = c;
+    j.job = 4;
+    j.before = s_inject_bad;
+    et_plain_inputs(&j, vals);
+    ck_assert_int_eq(et_run(&j), 0);
+    ck_assert_int_eq(j.rc[2], MPC_ERR_PROTOCOL);
+    ck_assert_ptr_nonnull(strstr(j.err[2], "party 0"));
+    ck_assert_int_eq(j.rc[0], MPC_ERR_PEER_ABORT);
+    ck_assert_int_eq(j.rc[1], MPC_ERR_PEER_ABORT);
+    for (int p = 0; p < 3; p++) ck_assert_ptr_null(j.share[p][0]);
+    et_clear(&j);
+    mpc_circ_destroy(&c);
+}
+END_TEST
+
+/* A dealer that never answers: every party fails in preprocessing, with a timeout. */
+START_TEST(test_dealer_down)
+{
+    mpc_circuit *c = s_simple_mul(2, 8);
+    uint64_t xv[8] = {0}, yv[8] = {0};
+    const uint64_t *vals[2] = {xv, yv};
+    et_job j;
+    memset(&j, 0, sizeof j);
+    j.c = c;
+    j.job = 8;
+    j.use_dealer = 1;
+    j.silent = 3;   /* node 2 = the dealer */
+    j.timeout_ms = 300;
+    et_plain_inputs(&j, vals);
+    ck_assert_int_eq(et_run(&j), 0);
+    for (int p = 0; p < 2; p++) {
+        ck_assert(j.rc[p] == MPC_ERR_TIMEOUT || j.rc[p] == MPC_ERR_PEER_ABORT);
+        ck_assert_ptr_null(j.share[p][0]);
+    }
+    ck_assert(j.rc[0] == MPC_ERR_TIMEOUT || j.rc[1] == MPC_ERR_TIMEOUT);
+    ck_assert(strstr(j.err[0], "preprocessing") || strstr(j.err[1], "preprocessing"));
+    et_clear(&j);
+    mpc_circ_destroy(&c);
+}
+END_TEST
+
 /* ---- privacy ---- */
 
 /* Party 1's view (everything it receives) when party 0 inputs A or B: over many runs with
@@ -747,6 +806,8 @@ int main(void)
     tcase_add_test(tc, test_unsupported_refused);
     tcase_add_test(tc, test_bad_input_aborts_all);
     tcase_add_test(tc, test_silent_peer_times_out);
+    tcase_add_test(tc, test_malformed_message_aborts);
+    tcase_add_test(tc, test_dealer_down);
     tcase_add_test(tc, test_view_independent_of_input);
     tcase_add_test(tc, test_view_fixed_randomness);
     suite_add_tcase(s, tc);

@@ -143,6 +143,7 @@ int et_run(et_job *j)
             args[p].t = w;
         }
     }
+    if (j->before) j->before(hub, j->before_arg);
     for (uint32_t p = 0; p < nodes; p++) {
         if (j->silent == (int)p + 1) continue;
         pthread_create(&th[p], NULL, p < n ? s_party : s_dealer, &args[p]);

@@ -26,6 +26,8 @@ typedef struct {
     int                no_open;           /* skip mpc_engine_open */
     int                silent;            /* party index + 1 that never runs (0: none) */
     int                view_party;        /* party index + 1 whose received payloads are recorded */
+    void             (*before)(mpc_mem_hub *hub, void *arg);  /* called before the threads start */
+    void              *before_arg;
 
     /* results */
     int                rc[ET_MAXP], open_rc[ET_MAXP];
