@@ -117,6 +117,19 @@ static void s_check_exact(const mpc_circuit *c, const uint64_t *const *vals, int
         }
         free(ref[o]);
     }
+    /* messages received: input keys from every other owner, one per peer per round (and the
+     * dealer's reply per round), and one
+     * per peer for each output this party receives — a non-recipient receives nothing */
+    for (uint32_t p = 0; p < c->n_parties; p++) {
+        uint32_t owners = 0;
+        for (uint32_t k = 0; k < c->n_inputs; k++)
+            if (c->inputs[k].party != p) owners |= 1u << c->inputs[k].party;
+        uint64_t want = (uint64_t)__builtin_popcount(owners) + (uint64_t)c->rounds * (c->n_parties - 1);
+        if (dealer) want += c->rounds;   /* one dealer reply per round's batch */
+        for (uint32_t o = 0; o < c->n_outputs; o++)
+            if (c->outputs[o].recipients & (1u << p)) want += c->n_parties - 1;
+        ck_assert_uint_eq(j.st[p].msgs_recv, want);
+    }
     /* triples handed out = triples the circuit needs */
     mpc_circ_stats cs;
     mpc_circ_stats_get(c, &cs);
@@ -789,6 +802,140 @@ START_TEST(test_view_fixed_randomness)
 }
 END_TEST
 
+/* The simulation argument made concrete.  With every randomness fixed, party 0 inputs A in
+ * one run and B in another, and in the B run its Beaver masks are shifted so that the other
+ * parties cannot tell: a_0 += δ_r and c_0 += δ_r·b (so c = a·b still holds), with
+ * δ_0 = B − A (round 0 opens x − a) and δ_1 = (B − A)·y (round 1 opens x·y − a').  Then every
+ * other party's view (keys, all openings) must be bit-for-bit identical: what they see is
+ * x masked by a uniform pad and nothing else. */
+typedef struct {
+    uint8_t         master[32];
+    uint32_t        n;
+    const uint64_t *delta[2];
+    uint64_t        len;
+} s_shift_cfg;
+
+typedef struct {
+    mpc_prep          *inner;
+    const s_shift_cfg *cfg;
+    int                batch;
+} s_shift;
+
+static int s_shift_fetch(mpc_prep *p, const mpc_prep_req *req, mpc_prep_out *out)
+{
+    s_shift *s = p->impl;
+    int r = mpc_prep_fetch(s->inner, req, out);
+    if (r || p->self != 0 || s->batch >= 2) {
+        s->batch++;
+        return r;
+    }
+    /* the full b of this batch, from every party's (deterministic) material */
+    uint64_t T = req->n_triples;
+    uint64_t *bt = calloc(T, 8), *a = malloc(T * 8), *b = malloc(T * 8), *c = malloc(T * 8);
+    for (uint32_t j = 0; j < s->cfg->n; j++) {
+        mpc_prep *q = mpc_prep_testlocal_new(s->cfg->master, j, s->cfg->n);
+        for (int k = 0; k <= s->batch; k++) {
+            mpc_prep_out o = {.a = a, .b = b, .c = c};
+            ck_assert_int_eq(mpc_prep_fetch(q, req, &o), 0);
+        }
+        for (uint64_t k = 0; k < T; k++) bt[k] += b[k];
+        mpc_prep_destroy(&q);
+    }
+    const uint64_t *d = s->cfg->delta[s->batch];
+    for (uint64_t k = 0; k < T; k++) {
+        out->a[k] += d[k];
+        out->c[k] += d[k] * bt[k];
+    }
+    free(bt); free(a); free(b); free(c);
+    s->batch++;
+    return 0;
+}
+
+static void s_shift_destroy(mpc_prep **pp)
+{
+    s_shift *s = (*pp)->impl;
+    mpc_prep_destroy(&s->inner);
+    free(s);
+    free(*pp);
+    *pp = NULL;
+}
+
+static const struct mpc_prep_ops s_shift_ops = {.fetch = s_shift_fetch, .destroy = s_shift_destroy};
+
+static mpc_prep *s_make_shift(uint32_t party, void *arg)
+{
+    const s_shift_cfg *cfg = arg;
+    mpc_prep *p = calloc(1, sizeof *p);
+    s_shift *s = calloc(1, sizeof *s);
+    s->inner = mpc_prep_testlocal_new(cfg->master, party, cfg->n);
+    s->cfg = cfg;
+    p->ops = &s_shift_ops;
+    p->impl = s;
+    p->self = party;
+    p->n = cfg->n;
+    return p;
+}
+
+START_TEST(test_view_identical_under_shifted_masks)
+{
+    for (uint32_t n = 2; n <= 3; n++) {
+        mpc_circuit *c = s_simple_mul(n, 4);
+        uint8_t ts[32];
+        randombytes_buf(ts, 32);
+        uint64_t xa[4], xb[4], yv[4], d0[4], d1[4];
+        randombytes_buf(xa, sizeof xa);
+        randombytes_buf(xb, sizeof xb);
+        randombytes_buf(yv, sizeof yv);
+        for (int k = 0; k < 4; k++) {
+            d0[k] = xb[k] - xa[k];
+            d1[k] = d0[k] * yv[k];
+        }
+        s_shift_cfg zero = {.n = n, .len = 4}, shift;
+        static const uint64_t z4[4] = {0};
+        randombytes_buf(zero.master, 32);
+        zero.delta[0] = zero.delta[1] = z4;
+        shift = zero;
+        shift.delta[0] = d0;
+        shift.delta[1] = d1;
+        for (uint32_t obs = 1; obs < n; obs++) {
+            uint64_t *views[2] = {NULL, NULL}, vl[2] = {0, 0};
+            for (int which = 0; which < 2; which++) {
+                const uint64_t *vals[2] = {which ? xb : xa, yv};
+                et_job j;
+                memset(&j, 0, sizeof j);
+                j.c = c;
+                j.job = 60;
+                j.view_party = (int)obs + 1;
+                j.no_open = 1;
+                j.make_prep = s_make_shift;
+                j.before_arg = which ? &shift : &zero;
+                for (uint32_t p = 0; p < n; p++) j.test_seed[p] = ts;
+                et_plain_inputs(&j, vals);
+                ck_assert_int_eq(et_run(&j), 0);
+                for (uint32_t p = 0; p < n; p++) ck_assert_msg(j.rc[p] == 0, "%s", j.err[p]);
+                /* the shifted run still computes x·y·y correctly */
+                uint64_t *x = which ? xb : xa;
+                for (int k = 0; k < 4; k++) {
+                    uint64_t s = 0;
+                    for (uint32_t p = 0; p < n; p++) s += j.share[p][0][k];
+                    ck_assert_uint_eq(s, x[k] * yv[k] * yv[k]);
+                }
+                views[which] = j.view;
+                vl[which] = j.view_len;
+                j.view = NULL;
+                et_clear(&j);
+            }
+            ck_assert_uint_eq(vl[0], vl[1]);
+            ck_assert_uint_gt(vl[0], 0);
+            ck_assert_int_eq(memcmp(views[0], views[1], vl[0] * 8), 0);
+            free(views[0]);
+            free(views[1]);
+        }
+        mpc_circ_destroy(&c);
+    }
+}
+END_TEST
+
 int main(void)
 {
     if (sodium_init() < 0) return EXIT_FAILURE;
@@ -810,6 +957,7 @@ int main(void)
     tcase_add_test(tc, test_dealer_down);
     tcase_add_test(tc, test_view_independent_of_input);
     tcase_add_test(tc, test_view_fixed_randomness);
+    tcase_add_test(tc, test_view_identical_under_shifted_masks);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -71,7 +71,8 @@ static void *s_party(void *arg)
     et_job *j = a->j;
     uint32_t p = a->p;
     const mpc_circuit *c = j->c;
-    mpc_prep *prep = j->use_dealer
+    mpc_prep *prep = j->make_prep ? j->make_prep(p, j->before_arg)
+        : j->use_dealer
         ? mpc_prep_dealer_new(a->t, p, c->n_parties, c->n_parties, j->job | MPC_JOB_PREP_BIT,
                               j->timeout_ms)
         : mpc_prep_testlocal_new(j->master, p, c->n_parties);

@@ -27,6 +27,7 @@ typedef struct {
     int                silent;            /* party index + 1 that never runs (0: none) */
     int                view_party;        /* party index + 1 whose received payloads are recorded */
     void             (*before)(mpc_mem_hub *hub, void *arg);  /* called before the threads start */
+    mpc_prep        *(*make_prep)(uint32_t party, void *arg);   /* replaces the built-in sources */
     void              *before_arg;
 
     /* results */
