@@ -122,8 +122,9 @@ int mpc_engine_supported(const mpc_circuit *c, char *err, size_t errlen)
         const mpc_gate *g = &c->gates[i];
         if (g->kind == MPC_G_LTZ || g->kind == MPC_G_EQZ)
             return s_fail(err, errlen, MPC_ERR_UNSUPPORTED,
-                          "%s:%u: gate %u (%s) is not supported by the engine yet",
-                          c->source[0] ? c->source : "circuit", (unsigned)g->line, (unsigned)i,
+                          "%.*s:%u: gate %u (%s) is not supported by the engine yet",
+                          (int)sizeof c->source, c->source[0] ? c->source : "circuit",
+                          (unsigned)g->line, (unsigned)i,
                           mpc_gate_infos[g->kind].name);
     }
     return 0;
