@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dump.h"
 #include "format.h"
 
 #define NW MPC_NO_WIRE
@@ -525,6 +526,44 @@ START_TEST(test_wrong_field_types)
 }
 END_TEST
 
+/* The listing (dump.h) names parties, inputs, outputs and every gate, one line each. */
+START_TEST(test_dump_listing)
+{
+    mpc_circuit *c = s_sample();
+    char *text = NULL;
+    size_t tn = 0;
+    FILE *f = open_memstream(&text, &tn);
+    ck_assert_ptr_nonnull(f);
+    mpc_circ_dump(c, f);
+    fclose(f);
+    if (getenv("SHOW_DUMP")) fputs(text, stdout);
+    ck_assert_ptr_nonnull(strstr(text, "circuit examples/sample.mpc: 22 gates"));
+    ck_assert_ptr_nonnull(strstr(text, "parties: alice bob carol\n"));
+    ck_assert_ptr_nonnull(strstr(text, "input  y: fix[8] from bob -> w1  @3:7\n"));
+    ck_assert_ptr_nonnull(strstr(text, "output vec: fix[9] <- w18 to bob, carol  @31:1\n"));
+    ck_assert_ptr_nonnull(strstr(text, "= 1, 2, 3, 4, ... (8 values)"));
+    ck_assert_ptr_nonnull(strstr(text, "= 0.5  @"));             /* fix constant, exact */
+    ck_assert_ptr_nonnull(strstr(text, "trunc    fix[8]       w10  m=16 l=63  @31:5"));
+    ck_assert_ptr_nonnull(strstr(text, "slice    bool[4]      w15  start=1 stride=2"));
+    ck_assert_ptr_nonnull(strstr(text, "\nw18     L11  concat   fix[9]       w16, w13  @38:5\n"));
+    ck_assert_ptr_nonnull(strstr(text, "output   int[1]       w12 -> sum"));
+    int lines = 0;
+    for (char *p = text; *p; p++) lines += *p == '\n';
+    ck_assert_int_eq(lines, 2 + 3 + 3 + 22);
+    free(text);
+    /* A corrupted circuit still dumps without following bad indices. */
+    c->gates[3].aux[0] = 1000;
+    c->gates[5].kind = 99;
+    c->inputs[0].party = 40;
+    f = open_memstream(&text, &tn);
+    mpc_circ_dump(c, f);
+    fclose(f);
+    ck_assert_ptr_nonnull(strstr(text, "= ?"));
+    free(text);
+    mpc_circ_destroy(&c);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("format");
@@ -538,6 +577,7 @@ int main(void)
     tcase_add_test(tc, test_wrong_magic_version_types);
     tcase_add_test(tc, test_bad_wires_lengths_cycles);
     tcase_add_test(tc, test_wrong_field_types);
+    tcase_add_test(tc, test_dump_listing);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
