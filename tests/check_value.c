@@ -191,6 +191,35 @@ START_TEST(test_fix_round_trip_random_and_shortest)
 }
 END_TEST
 
+/* The 128-bit fast path (<= 19 fraction digits) and the digit-doubling path (longer) must
+ * agree: trailing zeros force the second without changing the value.  Both must also be
+ * within one unit of a double-based reference. */
+START_TEST(test_fix_paths_agree)
+{
+    static const unsigned fracs[] = {1, 7, 16, 24, 33, 40, 48, 60};
+    char s[96], t[128];
+    for (size_t fi = 0; fi < sizeof fracs / sizeof fracs[0]; fi++) {
+        unsigned f = fracs[fi];
+        for (int it = 0; it < 2000; it++) {
+            int ndig = 1 + (int)(s_rand() % 19), k = 0;
+            uint64_t ip = s_rand() % (1ull << (f > 45 ? 62 - f : 17));
+            k = snprintf(s, sizeof s, "%s%llu.", (s_rand() & 1) ? "-" : "", (unsigned long long)ip);
+            for (int d = 0; d < ndig; d++) s[k++] = (char)('0' + s_rand() % 10);
+            if (it % 7 == 0) s[k - 1] = '5';           /* more ties */
+            s[k] = 0;
+            snprintf(t, sizeof t, "%s000000000000000000000", s);
+            uint64_t a = s_fix(s, f), b = s_fix(t, f);
+            ck_assert_msg(a == b, "f=%u %s: %llu vs %llu", f, s, (unsigned long long)a, (unsigned long long)b);
+            uint64_t ref = mpc_fix_from_double(strtod(s, NULL), f);
+            uint64_t diff = a - ref;
+            int exact_enough = ref + (1ull << 50) < (1ull << 51);   /* |ref| < 2^50 */
+            ck_assert_msg(diff + 1 <= 2 || !exact_enough, "f=%u %s: %llu vs double %llu", f, s,
+                          (unsigned long long)a, (unsigned long long)ref);
+        }
+    }
+}
+END_TEST
+
 START_TEST(test_int_and_bool)
 {
     char err[256], b[64];
@@ -298,6 +327,7 @@ int main(void)
     tcase_add_test(tc, test_fix_long_digit_strings);
     tcase_add_test(tc, test_fix_format_examples);
     tcase_add_test(tc, test_fix_round_trip_random_and_shortest);
+    tcase_add_test(tc, test_fix_paths_agree);
     tcase_add_test(tc, test_int_and_bool);
     tcase_add_test(tc, test_lists_and_files);
     tcase_add_test(tc, test_double_helpers);
