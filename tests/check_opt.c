@@ -257,6 +257,92 @@ static mpc_circuit *s_random_circuit(uint64_t L, int ngates)
     return c;
 }
 
+/* An independent, deliberately naive evaluator: every wire gets its own array, operands are
+ * read through a broadcast index, truncation uses signed division.  Returns the wire
+ * arrays (caller frees) and counts TRUNC gates whose operand leaves |x| < 2^(l-1). */
+static uint64_t **s_ref_eval(const mpc_circuit *c, const uint64_t *const *in, uint32_t *trunc_bad)
+{
+    uint64_t **w = calloc(c->n_gates, sizeof *w);
+    *trunc_bad = 0;
+    for (uint32_t i = 0; i < c->n_gates; i++) {
+        const mpc_gate *g = &c->gates[i];
+        w[i] = malloc(g->len * 8);
+#define OP(k, j) (w[g->in[k]][c->gates[g->in[k]].len == 1 ? 0 : (j)])
+        int bad = 0;
+        for (uint64_t j = 0; j < g->len; j++) {
+            uint64_t v = 0;
+            switch (g->kind) {
+            case MPC_G_INPUT: v = in[g->aux[0]][j]; break;
+            case MPC_G_CONST: v = c->consts[g->aux[0] + j]; break;
+            case MPC_G_ADD: case MPC_G_ADD_PUB: v = OP(0, j) + OP(1, j); break;
+            case MPC_G_SUB: v = OP(0, j) - OP(1, j); break;
+            case MPC_G_MUL: case MPC_G_MUL_PUB: v = OP(0, j) * OP(1, j); break;
+            case MPC_G_NEG: v = 0 - OP(0, j); break;
+            case MPC_G_LTZ: v = (int64_t)OP(0, j) < 0; break;
+            case MPC_G_EQZ: v = OP(0, j) == 0; break;
+            case MPC_G_TRUNC: {
+                int64_t x = (int64_t)OP(0, j), d = (int64_t)1 << g->aux[0];
+                int64_t q = x / d;
+                if (x % d != 0 && x < 0) q--;
+                v = (uint64_t)q;
+                int64_t b = (int64_t)1 << (g->aux[1] - 1);
+                if (x >= b || x <= -b) bad = 1;
+                break;
+            }
+            case MPC_G_SELECT: {
+                uint64_t cnd = OP(0, j), t = OP(1, j), f = OP(2, j);
+                v = cnd == 0 ? f : cnd == 1 ? t : f + cnd * (t - f);
+                break;
+            }
+            case MPC_G_SUM:
+                for (uint64_t k = 0; k < c->gates[g->in[0]].len; k++) v += w[g->in[0]][k];
+                break;
+            case MPC_G_DOT:
+                for (uint64_t k = 0; k < c->gates[g->in[0]].len; k++) v += w[g->in[0]][k] * w[g->in[1]][k];
+                break;
+            case MPC_G_SLICE: v = w[g->in[0]][g->aux[0] + j * g->aux[1]]; break;
+            case MPC_G_CONCAT: {
+                uint64_t l0 = c->gates[g->in[0]].len;
+                v = j < l0 ? w[g->in[0]][j] : w[g->in[1]][j - l0];
+                break;
+            }
+            case MPC_G_OUTPUT: v = OP(0, j); break;
+            }
+            w[i][j] = v;
+        }
+#undef OP
+        *trunc_bad += (uint32_t)bad;
+    }
+    return w;
+}
+
+START_TEST(test_random_circuits_match_reference)
+{
+    char err[256];
+    for (int it = 0; it < 300; it++) {
+        uint64_t L = 1 + s_rand() % 8;
+        mpc_circuit *c = s_random_circuit(L, 10 + (int)(s_rand() % 80));
+        uint64_t xv[8], yv[8], sv = s_rand() % 3;
+        for (int i = 0; i < 8; i++) {
+            xv[i] = (i & 1) ? s_rand() : s_rand() % 5;
+            yv[i] = (i & 2) ? 0 - (s_rand() % 9) : s_rand() >> (s_rand() % 64);
+        }
+        const uint64_t *in[] = {xv, yv, &sv};
+        mpc_eval_result r;
+        uint32_t bad;
+        ck_assert_int_eq(mpc_eval(c, in, &r, err, sizeof err), 0);
+        uint64_t **w = s_ref_eval(c, in, &bad);
+        for (uint32_t o = 0; o < r.n_outputs; o++)
+            ck_assert_mem_eq(r.outputs[o], w[c->outputs[o].wire], c->outputs[o].len * 8);
+        ck_assert_uint_eq(r.n_warnings, bad);
+        for (uint32_t i = 0; i < c->n_gates; i++) free(w[i]);
+        free(w);
+        mpc_eval_result_free(&r);
+        mpc_circ_destroy(&c);
+    }
+}
+END_TEST
+
 START_TEST(test_random_circuits_equivalent)
 {
     char err[256];
@@ -351,6 +437,7 @@ int main(void)
     tcase_add_test(tc, test_cse_merges_duplicates);
     tcase_add_test(tc, test_dce_removes_dead_gates);
     tcase_add_test(tc, test_random_circuits_equivalent);
+    tcase_add_test(tc, test_random_circuits_match_reference);
     tcase_add_test(tc, test_refuses_malformed);
     tcase_add_test(tc, test_large_gate_count);
     suite_add_tcase(s, tc);
