@@ -310,6 +310,43 @@ START_TEST(test_lists_and_files)
 }
 END_TEST
 
+/* Random junk over the characters numbers are made of: parse either succeeds with a value
+ * that prints and parses back to itself, or fails with a message; never crashes (run
+ * under ASan by make asan). */
+START_TEST(test_random_text_never_crashes)
+{
+    static const char alpha[] = "0123456789.eE+-, \n\tx#";
+    char s[48], err[256], b[64];
+    int ok = 0;
+    for (int it = 0; it < 50000; it++) {
+        size_t n = s_rand() % sizeof s;
+        for (size_t i = 0; i < n; i++) s[i] = alpha[s_rand() % (sizeof alpha - 1)];
+        mpc_type t = (mpc_type)(it % 3);
+        unsigned f = (unsigned)(s_rand() % 61);
+        uint64_t v;
+        err[0] = 0;
+        if (mpc_value_parse(t, f, s, n, &v, err, sizeof err) == 0) {
+            ok++;
+            ck_assert_int_gt(mpc_value_format(t, f, v, b, sizeof b), 0);
+            uint64_t v2;
+            ck_assert_int_eq(mpc_value_parse(t, f, b, strlen(b), &v2, err, sizeof err), 0);
+            ck_assert_uint_eq(v2, v);
+        } else {
+            ck_assert(err[0] != 0);
+        }
+        uint64_t *list = NULL, ln = 0;
+        char spec[64];
+        memcpy(spec, s, n);
+        spec[n] = 0;
+        if (spec[0] == '@') spec[0] = '0';
+        if (mpc_values_load(t, f, spec, &list, &ln, err, sizeof err) == 0) ck_assert_uint_gt(ln, 0);
+        else ck_assert_ptr_null(list);
+        free(list);
+    }
+    ck_assert_int_gt(ok, 100);
+}
+END_TEST
+
 START_TEST(test_double_helpers)
 {
     ck_assert_uint_eq(mpc_fix_from_double(0.5, 16), 32768);
@@ -330,6 +367,7 @@ int main(void)
     tcase_add_test(tc, test_fix_paths_agree);
     tcase_add_test(tc, test_int_and_bool);
     tcase_add_test(tc, test_lists_and_files);
+    tcase_add_test(tc, test_random_text_never_crashes);
     tcase_add_test(tc, test_double_helpers);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
