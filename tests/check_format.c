@@ -526,6 +526,104 @@ START_TEST(test_wrong_field_types)
 }
 END_TEST
 
+/* A random msgpack value: any type, nesting up to `depth`. */
+static void s_rand_obj(msgpack_packer *pk, int depth)
+{
+    static uint8_t junk[300];
+    for (size_t i = 0; i < sizeof junk; i++) junk[i] = (uint8_t)s_rand();
+    switch (s_rand() % (depth > 0 ? 10 : 8)) {
+    case 0: msgpack_pack_nil(pk); break;
+    case 1: (s_rand() & 1) ? msgpack_pack_true(pk) : msgpack_pack_false(pk); break;
+    case 2: msgpack_pack_uint64(pk, s_rand() >> (s_rand() % 64)); break;
+    case 3: msgpack_pack_int64(pk, -(int64_t)(s_rand() >> (1 + s_rand() % 63))); break;
+    case 4: msgpack_pack_double(pk, 1.5); break;
+    case 5: {
+        size_t n = s_rand() % 70;
+        msgpack_pack_str(pk, n);
+        msgpack_pack_str_body(pk, junk, n);
+        break;
+    }
+    case 6: case 7: {
+        size_t n = (s_rand() & 1) ? 48 * (s_rand() % 5) : (s_rand() & 1) ? 8 * (s_rand() % 5) : s_rand() % 200;
+        msgpack_pack_bin(pk, n);
+        msgpack_pack_bin_body(pk, junk, n);
+        break;
+    }
+    case 8: {
+        size_t n = s_rand() % 9;
+        msgpack_pack_array(pk, n);
+        for (size_t i = 0; i < n; i++) s_rand_obj(pk, depth - 1);
+        break;
+    }
+    case 9: {
+        size_t n = s_rand() % 4;
+        msgpack_pack_map(pk, n);
+        for (size_t i = 0; i < 2 * n; i++) s_rand_obj(pk, depth - 1);
+        break;
+    }
+    }
+}
+
+/* Valid files with one field (top level, or inside an input/output record) replaced by a
+ * random msgpack value: refused cleanly or read as a valid circuit. */
+START_TEST(test_random_field_replacement)
+{
+    mpc_circuit *c = s_sample();
+    uint8_t *b;
+    size_t n;
+    s_write(c, &b, &n);
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    size_t off = 0;
+    ck_assert_int_eq(msgpack_unpack_next(&u, (const char *)b, n, &off), MSGPACK_UNPACK_SUCCESS);
+    const msgpack_object *top = u.data.via.array.ptr;
+    int accepted = 0;
+    for (int it = 0; it < 5000; it++) {
+        msgpack_sbuffer sb;
+        msgpack_packer pk;
+        msgpack_sbuffer_init(&sb);
+        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+        int field = 2 + (int)(s_rand() % 7), sub = (int)(s_rand() % 3), subf = (int)(s_rand() % 7);
+        int nested = (field == 5 || field == 6) && (s_rand() & 1);
+        msgpack_pack_array(&pk, 9);
+        for (int k = 0; k < 9; k++) {
+            if (k != field) { msgpack_pack_object(&pk, top[k]); continue; }
+            if (!nested) { s_rand_obj(&pk, 3); continue; }
+            const msgpack_object *arr = &top[k];
+            msgpack_pack_array(&pk, arr->via.array.size);
+            for (uint32_t r = 0; r < arr->via.array.size; r++) {
+                const msgpack_object *rec = &arr->via.array.ptr[r];
+                if ((int)r != sub) { msgpack_pack_object(&pk, *rec); continue; }
+                msgpack_pack_array(&pk, rec->via.array.size);
+                for (uint32_t q = 0; q < rec->via.array.size; q++) {
+                    if ((int)q == subf) s_rand_obj(&pk, 1);
+                    else msgpack_pack_object(&pk, rec->via.array.ptr[q]);
+                }
+            }
+        }
+        mpc_circuit *d = NULL;
+        char err[512] = "";
+        uint8_t *p = malloc(sb.size);
+        memcpy(p, sb.data, sb.size);
+        if (mpc_circ_read(p, sb.size, NULL, &d, err, sizeof err) == 0) {
+            accepted++;
+            ck_assert_int_eq(mpc_circ_validate(d, NULL, err, sizeof err), 0);
+            mpc_circ_destroy(&d);
+        } else {
+            ck_assert_ptr_null(d);
+            ck_assert(err[0] != 0);
+        }
+        free(p);
+        msgpack_sbuffer_destroy(&sb);
+    }
+    /* e.g. a random uint for a line number, or a random string for a source name, passes */
+    ck_assert_int_gt(accepted, 0);
+    msgpack_unpacked_destroy(&u);
+    free(b);
+    mpc_circ_destroy(&c);
+}
+END_TEST
+
 /* The listing (dump.h) names parties, inputs, outputs and every gate, one line each. */
 START_TEST(test_dump_listing)
 {
@@ -577,6 +675,7 @@ int main(void)
     tcase_add_test(tc, test_wrong_magic_version_types);
     tcase_add_test(tc, test_bad_wires_lengths_cycles);
     tcase_add_test(tc, test_wrong_field_types);
+    tcase_add_test(tc, test_random_field_replacement);
     tcase_add_test(tc, test_dump_listing);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
