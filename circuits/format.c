@@ -92,6 +92,8 @@ static void s_get_gate(const uint8_t *p, mpc_gate *g)
     g->col = s_rd32(p + 44);
 }
 
+/* Packs the C string s, never more than max bytes (buffers filled without a NUL are cut to
+ * what the reader accepts, so every written file reads back). */
 static int s_pack_cstr(msgpack_packer *pk, const char *s, size_t max)
 {
     size_t n = strnlen(s, max);
@@ -114,16 +116,16 @@ int mpc_circ_write(const mpc_circuit *c, uint8_t **buf, size_t *len)
     bad |= s_pack_cstr(&pk, MPC_CIRC_MAGIC, sizeof MPC_CIRC_MAGIC);
     bad |= msgpack_pack_uint32(&pk, MPC_CIRC_VERSION);
     bad |= msgpack_pack_uint32(&pk, c->frac_bits);
-    bad |= s_pack_cstr(&pk, c->source, sizeof c->source);
+    bad |= s_pack_cstr(&pk, c->source, sizeof c->source - 1);
     uint32_t np = c->n_parties < MPC_MAX_PARTIES ? c->n_parties : MPC_MAX_PARTIES;
     bad |= msgpack_pack_array(&pk, np);
     for (uint32_t i = 0; i < np; i++)
-        bad |= s_pack_cstr(&pk, c->party_names[i], MPC_NAME_MAX);
+        bad |= s_pack_cstr(&pk, c->party_names[i], MPC_NAME_MAX - 1);
     bad |= msgpack_pack_array(&pk, c->n_inputs);
     for (uint32_t i = 0; i < c->n_inputs; i++) {
         const mpc_input *in = &c->inputs[i];
         bad |= msgpack_pack_array(&pk, S_IO_FIELDS);
-        bad |= s_pack_cstr(&pk, in->name, MPC_NAME_MAX);
+        bad |= s_pack_cstr(&pk, in->name, MPC_NAME_MAX - 1);
         bad |= msgpack_pack_uint32(&pk, in->party);
         bad |= msgpack_pack_uint32(&pk, in->type);
         bad |= msgpack_pack_uint64(&pk, in->len);
@@ -135,7 +137,7 @@ int mpc_circ_write(const mpc_circuit *c, uint8_t **buf, size_t *len)
     for (uint32_t i = 0; i < c->n_outputs; i++) {
         const mpc_output *o = &c->outputs[i];
         bad |= msgpack_pack_array(&pk, S_IO_FIELDS);
-        bad |= s_pack_cstr(&pk, o->name, MPC_NAME_MAX);
+        bad |= s_pack_cstr(&pk, o->name, MPC_NAME_MAX - 1);
         bad |= msgpack_pack_uint32(&pk, o->type);
         bad |= msgpack_pack_uint64(&pk, o->len);
         bad |= msgpack_pack_uint32(&pk, o->wire);

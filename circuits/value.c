@@ -412,6 +412,17 @@ int mpc_value_format(mpc_type t, unsigned frac, uint64_t v, char *buf, size_t le
     }
 }
 
+int mpc_values_fprint(FILE *f, mpc_type t, unsigned frac, const uint64_t *v, uint64_t n,
+                      const char *sep)
+{
+    char b[64];
+    for (uint64_t i = 0; i < n; i++) {
+        if (mpc_value_format(t, frac, v[i], b, sizeof b) < 0) return -1;
+        if ((i && fputs(sep, f) == EOF) || fputs(b, f) == EOF) return -1;
+    }
+    return ferror(f) ? -1 : 0;
+}
+
 double mpc_fix_to_double(uint64_t v, unsigned frac)
 {
     int64_t s = (v >> 63) ? -(int64_t)(0 - v - 1) - 1 : (int64_t)v;

@@ -147,6 +147,13 @@ START_TEST(test_round_trip_identical_bytes)
     ck_assert_mem_eq(h1, h3, 32);
     free(b1);
     free(b2);
+    mpc_circ_destroy(&d);
+    /* A source buffer filled to the brim (no NUL) is written cut to what reads back. */
+    memset(c->source, 'a', sizeof c->source);
+    s_write(c, &b1, &n1);
+    ck_assert_int_eq(mpc_circ_read(b1, n1, NULL, &d, err, sizeof err), 0);
+    ck_assert_uint_eq(strlen(d->source), sizeof d->source - 1);
+    free(b1);
     mpc_circ_destroy(&c);
     mpc_circ_destroy(&d);
 }

@@ -349,6 +349,14 @@ END_TEST
 
 START_TEST(test_double_helpers)
 {
+    char *text = NULL;
+    size_t tn = 0;
+    FILE *f = open_memstream(&text, &tn);
+    const uint64_t v[3] = {32768, (uint64_t)-65536, 21845};
+    ck_assert_int_eq(mpc_values_fprint(f, MPC_T_FIX, 16, v, 3, ", "), 0);
+    fclose(f);
+    ck_assert_str_eq(text, "0.5, -1, 0.33333");
+    free(text);
     ck_assert_uint_eq(mpc_fix_from_double(0.5, 16), 32768);
     ck_assert_uint_eq(mpc_fix_from_double(-1.5, 16), (uint64_t)-98304);
     ck_assert(mpc_fix_to_double((uint64_t)-98304, 16) == -1.5);
