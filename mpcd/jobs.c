@@ -1,0 +1,229 @@
+/* jobs.c — the job table (jobs.h).  A singly linked list in submission order: job counts are
+ * bounded by max_queued_jobs and the worker takes them from the head. */
+#include "jobs.h"
+
+#include <errno.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mpc_err.h"
+
+const char *const mpcd_job_state_names[] = {"queued", "waiting for inputs", "running", "done", "failed"};
+
+struct mpcd_jobs {
+    pthread_mutex_t mu;
+    pthread_cond_t  cv;
+    mpcd_job       *head, *tail;
+    uint32_t        count, max;
+};
+
+uint64_t mpcd_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+mpcd_jobs *mpcd_jobs_new(uint32_t max_jobs)
+{
+    mpcd_jobs *j = calloc(1, sizeof *j);
+    if (!j) return NULL;
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_mutex_init(&j->mu, NULL);
+    pthread_cond_init(&j->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    j->max = max_jobs ? max_jobs : 1000;
+    return j;
+}
+
+static void s_wipe_outputs(mpcd_job *job)
+{
+    if (!job->out_shares) return;
+    for (uint32_t o = 0; o < job->circ->n_outputs; o++) {
+        if (!job->out_shares[o]) continue;
+        sodium_memzero(job->out_shares[o], (size_t)job->circ->outputs[o].len * sizeof(uint64_t));
+        free(job->out_shares[o]);
+    }
+    free(job->out_shares);
+    job->out_shares = NULL;
+}
+
+void mpcd_job_wipe_inputs(mpcd_job *job)
+{
+    if (!job->inputs) return;
+    for (uint32_t k = 0; k < job->circ->n_inputs; k++) {
+        mpcd_job_input *in = &job->inputs[k];
+        if (in->share) {
+            sodium_memzero(in->share, (size_t)job->circ->inputs[k].len * sizeof(uint64_t));
+            free(in->share);
+        }
+        if (in->seed) sodium_free(in->seed);
+        in->share = NULL;
+        in->seed = NULL;
+    }
+}
+
+static void s_job_free(mpcd_job *job)
+{
+    mpcd_job_wipe_inputs(job);
+    s_wipe_outputs(job);
+    free(job->inputs);
+    mpc_circ_destroy(&job->circ);
+    free(job);
+}
+
+void mpcd_jobs_destroy(mpcd_jobs **jp)
+{
+    if (!jp || !*jp) return;
+    mpcd_jobs *j = *jp;
+    for (mpcd_job *job = j->head, *next; job; job = next) {
+        next = job->next;
+        s_job_free(job);
+    }
+    pthread_mutex_destroy(&j->mu);
+    pthread_cond_destroy(&j->cv);
+    free(j);
+    *jp = NULL;
+}
+
+void mpcd_jobs_lock(mpcd_jobs *j) { pthread_mutex_lock(&j->mu); }
+void mpcd_jobs_unlock(mpcd_jobs *j) { pthread_mutex_unlock(&j->mu); }
+void mpcd_jobs_notify(mpcd_jobs *j) { pthread_cond_broadcast(&j->cv); }
+
+int mpcd_jobs_wait(mpcd_jobs *j, uint64_t deadline_ms)
+{
+    struct timespec ts = {(time_t)(deadline_ms / 1000), (long)(deadline_ms % 1000) * 1000000L};
+    int rc = pthread_cond_timedwait(&j->cv, &j->mu, &ts);
+    return rc == ETIMEDOUT ? MPC_ERR_TIMEOUT : 0;
+}
+
+mpcd_job *mpcd_jobs_find(mpcd_jobs *j, const uint8_t id[MPCD_JOB_ID_BYTES])
+{
+    for (mpcd_job *job = j->head; job; job = job->next)
+        if (memcmp(job->id, id, MPCD_JOB_ID_BYTES) == 0) return job;
+    return NULL;
+}
+
+int mpcd_jobs_add(mpcd_jobs *j, const uint8_t id[MPCD_JOB_ID_BYTES], const char *client,
+                  mpc_circuit **circ, const uint8_t hash[32], const uint32_t *binding,
+                  uint32_t my_party)
+{
+    mpcd_job *job = calloc(1, sizeof *job);
+    if (!job) return MPC_ERR_NOMEM;
+    job->inputs = calloc((*circ)->n_inputs ? (*circ)->n_inputs : 1, sizeof *job->inputs);
+    if (!job->inputs) {
+        free(job);
+        return MPC_ERR_NOMEM;
+    }
+    memcpy(job->id, id, MPCD_JOB_ID_BYTES);
+    mpcd_job_id_hex(id, job->id_hex);
+    snprintf(job->client, sizeof job->client, "%s", client);
+    memcpy(job->hash, hash, 32);
+    for (uint32_t i = 0; i < (*circ)->n_parties; i++) job->binding[i] = binding[i];
+    job->my_party = my_party;
+    job->state = MPCD_JOB_QUEUED;
+    job->submitted = time(NULL);
+    job->rounds_total = (*circ)->rounds;
+
+    pthread_mutex_lock(&j->mu);
+    int rc = 0;
+    if (mpcd_jobs_find(j, id)) rc = MPC_ERR_STATE;
+    else if (j->count >= j->max) rc = MPC_ERR_LIMIT;
+    if (rc == 0) {
+        job->circ = *circ;
+        *circ = NULL;
+        if (j->tail) j->tail->next = job;
+        else j->head = job;
+        j->tail = job;
+        j->count++;
+        pthread_cond_broadcast(&j->cv);
+    }
+    pthread_mutex_unlock(&j->mu);
+    if (rc != 0) {
+        free(job->inputs);
+        free(job);
+    }
+    return rc;
+}
+
+mpcd_job *mpcd_jobs_next_unsequenced(mpcd_jobs *j)
+{
+    for (mpcd_job *job = j->head; job; job = job->next)
+        if (!job->sequenced && job->state == MPCD_JOB_QUEUED) return job;
+    return NULL;
+}
+
+int mpcd_job_inputs_ready(const mpcd_job *job, uint32_t *missing)
+{
+    if (job->my_party == UINT32_MAX) return 1;
+    for (uint32_t k = 0; k < job->circ->n_inputs; k++)
+        if (!job->inputs[k].present) {
+            if (missing) *missing = k;
+            return 0;
+        }
+    return 1;
+}
+
+void mpcd_job_fail(mpcd_job *job, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(job->reason, sizeof job->reason, fmt, ap);
+    va_end(ap);
+    job->state = MPCD_JOB_FAILED;
+    job->finished = time(NULL);
+    mpcd_job_wipe_inputs(job);
+    s_wipe_outputs(job);
+}
+
+uint32_t mpcd_jobs_expire(mpcd_jobs *j, time_t now, int64_t ttl_s)
+{
+    uint32_t freed = 0;
+    pthread_mutex_lock(&j->mu);
+    mpcd_job *prev = NULL;
+    for (mpcd_job *job = j->head, *next; job; job = next) {
+        next = job->next;
+        int finished = job->state == MPCD_JOB_DONE || job->state == MPCD_JOB_FAILED;
+        int stale_queued = job->state == MPCD_JOB_QUEUED && now - job->submitted > ttl_s;
+        if ((finished && now - job->finished > ttl_s) || stale_queued) {
+            if (prev) prev->next = next;
+            else j->head = next;
+            if (j->tail == job) j->tail = prev;
+            j->count--;
+            s_job_free(job);
+            freed++;
+            continue;
+        }
+        prev = job;
+    }
+    pthread_mutex_unlock(&j->mu);
+    return freed;
+}
+
+void mpcd_jobs_count(mpcd_jobs *j, uint32_t counts[5])
+{
+    memset(counts, 0, 5 * sizeof counts[0]);
+    for (mpcd_job *job = j->head; job; job = job->next)
+        if ((unsigned)job->state < 5) counts[job->state]++;
+}
+
+void mpcd_job_id_hex(const uint8_t id[MPCD_JOB_ID_BYTES], char *hex)
+{
+    sodium_bin2hex(hex, 2 * MPCD_JOB_ID_BYTES + 1, id, MPCD_JOB_ID_BYTES);
+}
+
+int mpcd_job_id_parse(const char *hex, uint8_t id[MPCD_JOB_ID_BYTES])
+{
+    size_t bin_len = 0;
+    const char *end = NULL;
+    if (strlen(hex) != 2 * MPCD_JOB_ID_BYTES) return MPC_ERR_INVALID;
+    if (sodium_hex2bin(id, MPCD_JOB_ID_BYTES, hex, 2 * MPCD_JOB_ID_BYTES, NULL, &bin_len, &end) != 0 ||
+        bin_len != MPCD_JOB_ID_BYTES || *end)
+        return MPC_ERR_INVALID;
+    return 0;
+}

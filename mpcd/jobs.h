@@ -1,0 +1,100 @@
+/* jobs.h — mpcd's job table: what clients submitted, the input shares they gave, the state of
+ * each job and its output shares.  Shared by the client thread and the job worker under one
+ * mutex; the worker waits on a condition variable for submissions and inputs.
+ *
+ * A job's secrets (input shares, seeds, output shares) are wiped when the job is freed, when
+ * it fails, and when its results expire.  A job is freed only by mpcd_jobs_expire and
+ * mpcd_jobs_destroy, never while the worker holds it (state RUNNING). */
+#ifndef MPCD_JOBS_H
+#define MPCD_JOBS_H
+
+#include <pthread.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "circuit.h"
+
+#define MPCD_JOB_ID_BYTES 16
+#define MPCD_SEED_BYTES   32
+#define MPCD_REASON_MAX   256
+
+typedef enum {
+    MPCD_JOB_QUEUED = 0,     /* accepted, waiting for its turn */
+    MPCD_JOB_WAITING,        /* its turn came; waiting for inputs */
+    MPCD_JOB_RUNNING,
+    MPCD_JOB_DONE,
+    MPCD_JOB_FAILED,
+} mpcd_job_state;
+
+extern const char *const mpcd_job_state_names[];
+
+typedef struct {
+    int       present;
+    uint8_t   mode;                    /* MPC_IN_SHARE or MPC_IN_SEED (engine.h) */
+    uint64_t *share;                   /* SHARE: len words, wiped on free */
+    uint8_t  *seed;                    /* SEED: MPCD_SEED_BYTES in sodium_malloc memory */
+} mpcd_job_input;
+
+typedef struct mpcd_job {
+    uint8_t         id[MPCD_JOB_ID_BYTES];
+    char            id_hex[2 * MPCD_JOB_ID_BYTES + 1];
+    char            client[MPC_NAME_MAX];        /* who submitted it */
+    mpc_circuit    *circ;
+    uint8_t         hash[32];
+    uint32_t        binding[MPC_MAX_PARTIES];    /* program party -> configured party index */
+    uint32_t        my_party;                    /* program party this daemon plays, or UINT32_MAX */
+    mpcd_job_state  state;
+    int             sequenced;                   /* the sequencer has assigned it a turn */
+    char            reason[MPCD_REASON_MAX];     /* why it failed (no secrets) */
+    mpcd_job_input *inputs;                      /* one per circuit input */
+    uint64_t      **out_shares;                  /* after DONE: this party's share of each output */
+    time_t          submitted, finished;
+    uint32_t        rounds_done, rounds_total;   /* progress */
+    uint64_t        triples_used;
+    struct mpcd_job *next;
+} mpcd_job;
+
+typedef struct mpcd_jobs mpcd_jobs;
+
+mpcd_jobs *mpcd_jobs_new(uint32_t max_jobs);
+void       mpcd_jobs_destroy(mpcd_jobs **jp);
+
+/* The table's lock: hold it while reading or writing any job field. */
+void mpcd_jobs_lock(mpcd_jobs *j);
+void mpcd_jobs_unlock(mpcd_jobs *j);
+/* Wakes every waiter (after a change made under the lock). */
+void mpcd_jobs_notify(mpcd_jobs *j);
+/* Waits (lock held) until notified or until deadline_ms (CLOCK_MONOTONIC, ms) passes;
+ * returns 0, or MPC_ERR_TIMEOUT. */
+int  mpcd_jobs_wait(mpcd_jobs *j, uint64_t deadline_ms);
+
+/* Monotonic milliseconds, for deadlines. */
+uint64_t mpcd_now_ms(void);
+
+/* Adds a job (lock NOT held).  Takes ownership of *circ (set to NULL) on success.
+ * MPC_ERR_STATE if the id exists, MPC_ERR_LIMIT if the table is full. */
+int mpcd_jobs_add(mpcd_jobs *j, const uint8_t id[MPCD_JOB_ID_BYTES], const char *client,
+                  mpc_circuit **circ, const uint8_t hash[32], const uint32_t *binding,
+                  uint32_t my_party);
+
+/* Lock held.  The job with this id, or NULL. */
+mpcd_job *mpcd_jobs_find(mpcd_jobs *j, const uint8_t id[MPCD_JOB_ID_BYTES]);
+/* Lock held.  The oldest job not yet sequenced, or NULL. */
+mpcd_job *mpcd_jobs_next_unsequenced(mpcd_jobs *j);
+/* Lock held.  1 when every input of the job this party needs is present. */
+int mpcd_job_inputs_ready(const mpcd_job *job, uint32_t *missing);
+/* Lock held.  Marks the job failed with a reason; wipes its inputs and any outputs. */
+void mpcd_job_fail(mpcd_job *job, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Lock held.  Wipes and frees the input shares (after the engine took them). */
+void mpcd_job_wipe_inputs(mpcd_job *job);
+
+/* Lock NOT held.  Frees finished jobs older than ttl_s (wiping output shares); returns how
+ * many were freed. */
+uint32_t mpcd_jobs_expire(mpcd_jobs *j, time_t now, int64_t ttl_s);
+/* Lock held.  Counts per state (array of 5). */
+void mpcd_jobs_count(mpcd_jobs *j, uint32_t counts[5]);
+
+void mpcd_job_id_hex(const uint8_t id[MPCD_JOB_ID_BYTES], char *hex);
+int  mpcd_job_id_parse(const char *hex, uint8_t id[MPCD_JOB_ID_BYTES]);
+
+#endif

@@ -1,0 +1,392 @@
+/* worker.c — sequencing, agreement and running of jobs (worker.h, docs/daemon.md). */
+#include "worker.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+#include "log.h"
+#include "mpc_err.h"
+#include "prep_dealer.h"
+#include "transport_view.h"
+
+enum { RUN_KIND = 0x52554e31 /* "RUN1" */ };
+enum { AGREE_READY = 0, AGREE_NO_JOB = 1, AGREE_NO_INPUT = 2, AGREE_NOT_PARTY = 3 };
+
+/* The RUN message: what the sequencer tells each party of a job. */
+typedef struct {
+    uint64_t epoch, k, stream;
+    uint8_t  id[MPCD_JOB_ID_BYTES];
+    uint8_t  hash[32];
+    uint32_t n;                          /* program parties */
+    uint32_t binding[MPC_MAX_PARTIES];   /* program party -> configured party */
+    uint32_t prep_mode;
+} run_msg;
+
+static void s_run_encode(const run_msg *r, uint64_t w[MPCD_RUN_WORDS])
+{
+    memset(w, 0, MPCD_RUN_WORDS * sizeof w[0]);
+    w[0] = RUN_KIND;
+    w[1] = r->epoch;
+    w[2] = r->k;
+    w[3] = r->stream;
+    memcpy(&w[4], r->id, MPCD_JOB_ID_BYTES);
+    memcpy(&w[6], r->hash, 32);
+    w[10] = r->n;
+    for (uint32_t i = 0; i < r->n; i++) w[11] |= (uint64_t)(r->binding[i] & 0xf) << (4 * i);
+    w[12] = r->prep_mode;
+}
+
+/* Decodes and checks a RUN from the wire; 0 or MPC_ERR_PROTOCOL. */
+static int s_run_decode(const uint64_t w[MPCD_RUN_WORDS], uint32_t n_parties, run_msg *r)
+{
+    if (w[0] != RUN_KIND || w[10] < 2 || w[10] > MPC_MAX_PARTIES || w[10] > n_parties || w[12] > 1 ||
+        w[13] || w[14] || w[15] || (w[3] & (MPC_JOB_PREP_BIT | MPCD_JOB_CONTROL)) || w[3] == 0)
+        return MPC_ERR_PROTOCOL;
+    memset(r, 0, sizeof *r);
+    r->epoch = w[1];
+    r->k = w[2];
+    r->stream = w[3];
+    memcpy(r->id, &w[4], MPCD_JOB_ID_BYTES);
+    memcpy(r->hash, &w[6], 32);
+    r->n = (uint32_t)w[10];
+    uint32_t seen = 0;
+    for (uint32_t i = 0; i < r->n; i++) {
+        uint32_t b = (uint32_t)(w[11] >> (4 * i)) & 0xf;
+        if (b >= n_parties || (seen & (1u << b))) return MPC_ERR_PROTOCOL;
+        seen |= 1u << b;
+        r->binding[i] = b;
+    }
+    if (r->n < 16 && (w[11] >> (4 * r->n))) return MPC_ERR_PROTOCOL;
+    r->prep_mode = (uint32_t)w[12];
+    return 0;
+}
+
+/* The agreed tuple's hash. */
+static void s_tuple_hash(const run_msg *r, uint8_t out[32])
+{
+    uint64_t w[MPCD_RUN_WORDS];
+    run_msg t = *r;
+    t.epoch = 0;   /* the tuple, not the sequencer's counter */
+    t.k = 0;
+    s_run_encode(&t, w);
+    crypto_generichash(out, 32, (const uint8_t *)w, sizeof w, NULL, 0);
+}
+
+/* The mesh nodes of a job: its program parties in order, then the dealer if any. */
+static uint32_t s_job_nodes(const mpcd_worker *w, const run_msg *r, uint32_t map[MPC_MAX_PARTIES + 1])
+{
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < r->n; i++) map[k++] = r->binding[i];
+    if (r->prep_mode == MPCD_PREP_DEALER && w->dealer != UINT32_MAX) map[k++] = w->dealer;
+    return k;
+}
+
+static void s_abort_dealer(mpc_transport *view, uint32_t dealer_idx, uint64_t stream, int code)
+{
+    uint64_t word = (uint64_t)(int64_t)code;
+    (void)mpc_send(view, dealer_idx, MPC_MSG_ABORT, stream | MPC_JOB_PREP_BIT, 0, &word, 1);
+}
+
+/* One all-to-all AGREE round among the program parties.  Returns 0 when every party is
+ * ready and holds the same tuple; otherwise fills reason (naming the party) and returns an
+ * error code. */
+static int s_agree(mpcd_worker *w, mpc_transport *view, const run_msg *r, uint32_t me,
+                   uint64_t status, uint64_t detail, const char *job_hex, char *reason, size_t rlen)
+{
+    uint64_t mine[MPCD_AGREE_WORDS] = {status, detail, 0, 0, 0, 0};
+    s_tuple_hash(r, (uint8_t *)&mine[2]);
+    int rc = 0;
+    for (uint32_t p = 0; p < r->n; p++) {
+        if (p == me) continue;
+        int s = mpc_send(view, p, MPC_MSG_CONTROL, r->stream, 0, mine, MPCD_AGREE_WORDS);
+        if (s != 0 && rc == 0) {
+            rc = s;
+            snprintf(reason, rlen, "cannot reach party %u (%s)", (unsigned)r->binding[p], mpc_strerror(s));
+        }
+    }
+    int timeout = w->input_timeout_ms + w->peer_timeout_ms;
+    for (uint32_t p = 0; p < r->n; p++) {
+        if (p == me) continue;
+        uint64_t theirs[MPCD_AGREE_WORDS];
+        int s = mpc_recv(view, p, MPC_MSG_CONTROL, r->stream, 0, theirs, MPCD_AGREE_WORDS, timeout);
+        if (rc) continue;   /* keep draining nothing: the first error decides */
+        if (s != 0) {
+            rc = s;
+            snprintf(reason, rlen, "no agreement from party %u: %s", (unsigned)r->binding[p], mpc_strerror(s));
+        } else if (theirs[0] == AGREE_NO_JOB) {
+            rc = MPC_ERR_STATE;
+            snprintf(reason, rlen, "party %u does not hold the job (not submitted there, or refused by its policy)",
+                     (unsigned)r->binding[p]);
+        } else if (theirs[0] == AGREE_NO_INPUT) {
+            rc = MPC_ERR_INPUT;
+            snprintf(reason, rlen, "party %u is missing input #%llu", (unsigned)r->binding[p],
+                     (unsigned long long)theirs[1]);
+        } else if (theirs[0] != AGREE_READY) {
+            rc = MPC_ERR_PROTOCOL;
+            snprintf(reason, rlen, "party %u refused the job (status %llu)", (unsigned)r->binding[p],
+                     (unsigned long long)theirs[0]);
+        } else if (sodium_memcmp(&theirs[2], &mine[2], 32) != 0) {
+            rc = MPC_ERR_PROTOCOL;
+            snprintf(reason, rlen, "party %u holds a different circuit, binding or preprocessing for this job",
+                     (unsigned)r->binding[p]);
+        }
+    }
+    (void)job_hex;
+    return rc;
+}
+
+/* Runs the engine for job (lock NOT held; the job is ours: state RUNNING). */
+static int s_execute(mpcd_worker *w, mpcd_job *job, mpc_transport *view, const run_msg *r, uint32_t me,
+                     char *reason, size_t rlen)
+{
+    const mpc_circuit *c = job->circ;
+    int rc = 0;
+    mpc_prep *prep = NULL;
+    mpc_engine *e = NULL;
+    mpc_engine_input *in = calloc(c->n_inputs ? c->n_inputs : 1, sizeof *in);
+    if (!in) return MPC_ERR_NOMEM;
+    for (uint32_t k = 0; k < c->n_inputs; k++) {
+        const mpcd_job_input *ji = &job->inputs[k];
+        in[k].mode = ji->mode;
+        in[k].values = ji->share;
+        in[k].len = c->inputs[k].len;
+        in[k].seed = ji->seed;
+    }
+    if (r->prep_mode == MPCD_PREP_DEALER) {
+        prep = mpc_prep_dealer_new(view, me, r->n, r->n, r->stream | MPC_JOB_PREP_BIT, w->peer_timeout_ms);
+    }
+    if (!prep) {
+        rc = MPC_ERR_PREP;
+        snprintf(reason, rlen, "no preprocessing source for mode %u", (unsigned)r->prep_mode);
+        goto out;
+    }
+    mpc_engine_opts opts = {.job = r->stream, .timeout_ms = w->peer_timeout_ms, .test_seed = NULL};
+    e = mpc_engine_new(c, me, view, prep, &opts);
+    if (!e) {
+        rc = MPC_ERR_NOMEM;
+        snprintf(reason, rlen, "cannot start the engine");
+        goto out;
+    }
+    rc = mpc_engine_run(e, in, reason, rlen);
+    if (rc != 0) goto out;
+    uint64_t **outs = calloc(c->n_outputs, sizeof *outs);
+    if (!outs) {
+        rc = MPC_ERR_NOMEM;
+        goto out;
+    }
+    for (uint32_t o = 0; o < c->n_outputs; o++) {
+        size_t bytes = (size_t)c->outputs[o].len * sizeof(uint64_t);
+        outs[o] = malloc(bytes);
+        if (!outs[o]) {
+            for (uint32_t q = 0; q < o; q++) {
+                sodium_memzero(outs[q], (size_t)c->outputs[q].len * sizeof(uint64_t));
+                free(outs[q]);
+            }
+            free(outs);
+            rc = MPC_ERR_NOMEM;
+            goto out;
+        }
+        memcpy(outs[o], mpc_engine_share(e, o), bytes);
+    }
+    mpc_engine_stats st;
+    mpc_engine_stats_get(e, &st);
+    w->triples_used += st.triples;
+    mpcd_jobs_lock(w->jobs);
+    job->out_shares = outs;
+    job->rounds_done = st.rounds;
+    job->triples_used = st.triples;
+    mpcd_jobs_unlock(w->jobs);
+out:
+    mpc_engine_destroy(&e);
+    mpc_prep_destroy(&prep);
+    free(in);
+    return rc;
+}
+
+/* Takes part in the job r as party `me` of the view (job may be NULL: not held here). */
+static void s_run_job(mpcd_worker *w, const run_msg *r)
+{
+    char hex[2 * MPCD_JOB_ID_BYTES + 1];
+    mpcd_job_id_hex(r->id, hex);
+    uint32_t map[MPC_MAX_PARTIES + 1];
+    uint32_t k = s_job_nodes(w, r, map);
+    mpc_transport *view = mpc_transport_view_new(w->mesh, map, k);
+    if (!view) {
+        mpcd_error(hex, "cannot build the job's view of the mesh");
+        return;
+    }
+    uint32_t me = view->self;
+    char reason[MPCD_REASON_MAX] = "";
+
+    if (w->is_dealer) {
+        mpc_dealer_stats ds;
+        memset(&ds, 0, sizeof ds);
+        int rc = mpc_dealer_serve(view, r->n, r->stream | MPC_JOB_PREP_BIT,
+                                  w->input_timeout_ms + w->peer_timeout_ms, &ds, reason, sizeof reason);
+        if (rc == 0)
+            mpcd_info(hex, "served %llu triples, %llu truncation tuples", (unsigned long long)ds.triples,
+                      (unsigned long long)ds.trunc);
+        else
+            mpcd_warn(hex, "dealing ended: %s", reason[0] ? reason : mpc_strerror(rc));
+        mpc_transport_forget(w->mesh, r->stream | MPC_JOB_PREP_BIT);
+        mpc_transport_destroy(&view);
+        return;
+    }
+
+    /* Find the job (the client may submit here a little after the sequencer). */
+    uint64_t status = AGREE_READY, detail = 0;
+    uint64_t deadline = mpcd_now_ms() + (uint64_t)w->input_timeout_ms;
+    mpcd_jobs_lock(w->jobs);
+    mpcd_job *job;
+    while (!(job = mpcd_jobs_find(w->jobs, r->id)) && !*w->stop) {
+        if (mpcd_jobs_wait(w->jobs, deadline) != 0) break;
+    }
+    if (job && (job->state != MPCD_JOB_QUEUED || job->my_party != me))
+        job = NULL;   /* not this run: agreement will say so */
+    if (!job) {
+        status = AGREE_NO_JOB;
+    } else {
+        job->sequenced = 1;
+        job->state = MPCD_JOB_WAITING;
+        uint32_t missing = 0;
+        while (!mpcd_job_inputs_ready(job, &missing) && !*w->stop)
+            if (mpcd_jobs_wait(w->jobs, deadline) != 0) break;
+        if (!mpcd_job_inputs_ready(job, &missing)) {
+            status = AGREE_NO_INPUT;
+            detail = missing;
+        }
+        /* The tuple this party agrees to is its own submission's, with the sequencer's
+         * stream: a different binding or preprocessing gives a different hash. */
+    }
+    run_msg mine = *r;
+    if (job) {
+        memcpy(mine.hash, job->hash, 32);
+        for (uint32_t i = 0; i < r->n; i++) mine.binding[i] = job->binding[i];
+        if (job->circ->n_parties != r->n) status = AGREE_NO_JOB;
+    }
+    mpcd_jobs_unlock(w->jobs);
+
+    int rc = s_agree(w, view, &mine, me, status, detail, hex, reason, sizeof reason);
+    if (rc == 0 && status == AGREE_NO_INPUT) {
+        rc = MPC_ERR_INPUT;
+        snprintf(reason, sizeof reason, "input '%s' never arrived here",
+                 job->circ->inputs[detail].name);
+    } else if (rc == 0 && status != AGREE_READY) {
+        rc = MPC_ERR_STATE;
+        snprintf(reason, sizeof reason, "this party does not hold the job");
+    }
+    if (rc == 0) {
+        mpcd_jobs_lock(w->jobs);
+        job->state = MPCD_JOB_RUNNING;
+        mpcd_jobs_unlock(w->jobs);
+        mpcd_info(hex, "running: %u inputs, %u outputs, %u rounds", (unsigned)job->circ->n_inputs,
+                  (unsigned)job->circ->n_outputs, (unsigned)job->circ->rounds);
+        rc = s_execute(w, job, view, r, me, reason, sizeof reason);
+    } else if (w->dealer != UINT32_MAX && r->prep_mode == MPCD_PREP_DEALER) {
+        s_abort_dealer(view, r->n, r->stream, rc);
+    }
+
+    mpcd_jobs_lock(w->jobs);
+    if (job) {
+        if (rc == 0) {
+            mpcd_job_wipe_inputs(job);
+            job->state = MPCD_JOB_DONE;
+            job->finished = time(NULL);
+        } else {
+            mpcd_job_fail(job, "%s", reason[0] ? reason : mpc_strerror(rc));
+        }
+    }
+    mpcd_jobs_notify(w->jobs);
+    mpcd_jobs_unlock(w->jobs);
+    if (rc == 0) {
+        w->jobs_run++;
+        mpcd_info(hex, "done");
+    } else {
+        w->jobs_failed++;
+        mpcd_warn(hex, "failed: %s", reason[0] ? reason : mpc_strerror(rc));
+    }
+    mpc_transport_forget(w->mesh, r->stream);
+    mpc_transport_forget(w->mesh, r->stream | MPC_JOB_PREP_BIT);
+    mpc_transport_destroy(&view);
+}
+
+/* Sequencer: hands out the next job's turn. Returns 1 if it did something. */
+static int s_sequence_one(mpcd_worker *w, uint64_t epoch, uint64_t *k)
+{
+    mpcd_jobs_lock(w->jobs);
+    mpcd_job *job = mpcd_jobs_next_unsequenced(w->jobs);
+    if (!job) {
+        mpcd_jobs_wait(w->jobs, mpcd_now_ms() + 100);
+        job = mpcd_jobs_next_unsequenced(w->jobs);
+    }
+    if (!job) {
+        mpcd_jobs_unlock(w->jobs);
+        return 0;
+    }
+    run_msg r;
+    memset(&r, 0, sizeof r);
+    r.epoch = epoch;
+    r.k = (*k)++;
+    /* Stream ids: 31 random bits of epoch, 31 bits of counter; bits 62 and 63 stay clear. */
+    r.stream = ((epoch & 0x7fffffffull) << 31) | ((r.k + 1) & 0x7fffffffull);
+    memcpy(r.id, job->id, MPCD_JOB_ID_BYTES);
+    memcpy(r.hash, job->hash, 32);
+    r.n = job->circ->n_parties;
+    for (uint32_t i = 0; i < r.n; i++) r.binding[i] = job->binding[i];
+    r.prep_mode = (uint32_t)w->prep_mode;
+    int involved = job->my_party != UINT32_MAX;
+    job->sequenced = 1;
+    if (!involved) {
+        job->state = MPCD_JOB_DONE;
+        job->finished = time(NULL);
+        snprintf(job->reason, sizeof job->reason, "sequenced only: this daemon is not a party of the job");
+    }
+    mpcd_jobs_unlock(w->jobs);
+
+    uint64_t words[MPCD_RUN_WORDS];
+    s_run_encode(&r, words);
+    for (uint32_t i = 0; i < r.n; i++)
+        if (r.binding[i] != w->self)
+            (void)mpc_send(w->mesh, r.binding[i], MPC_MSG_CONTROL, MPCD_JOB_CONTROL, 0, words, MPCD_RUN_WORDS);
+    if (r.prep_mode == MPCD_PREP_DEALER && w->dealer != UINT32_MAX)
+        (void)mpc_send(w->mesh, w->dealer, MPC_MSG_CONTROL, MPCD_JOB_CONTROL, 0, words, MPCD_RUN_WORDS);
+    if (involved) s_run_job(w, &r);
+    return 1;
+}
+
+int mpcd_worker_run(mpcd_worker *w)
+{
+    const uint32_t sequencer = 0;
+    uint64_t epoch = 0, k = 0;
+    randombytes_buf(&epoch, sizeof epoch);
+    epoch |= 1;   /* never 0, so stream ids are never 0 */
+    while (!*w->stop) {
+        if (w->self == sequencer && !w->is_dealer) {
+            if (!s_sequence_one(w, epoch, &k) && w->idle) w->idle(w->idle_ctx, 0);
+            continue;
+        }
+        uint64_t words[MPCD_RUN_WORDS];
+        int rc = mpc_recv(w->mesh, sequencer, MPC_MSG_CONTROL, MPCD_JOB_CONTROL, 0, words, MPCD_RUN_WORDS, 200);
+        if (rc == MPC_ERR_TIMEOUT) {
+            if (w->idle) w->idle(w->idle_ctx, 0);
+            continue;
+        }
+        if (rc != 0) {
+            mpcd_warn(NULL, "control message from the sequencer refused: %s", mpc_strerror(rc));
+            continue;
+        }
+        run_msg r;
+        if (s_run_decode(words, w->n_parties, &r) != 0) {
+            mpcd_warn(NULL, "malformed RUN message from the sequencer ignored");
+            continue;
+        }
+        int involved = w->is_dealer;
+        for (uint32_t i = 0; i < r.n; i++)
+            if (r.binding[i] == w->self) involved = 1;
+        if (involved) s_run_job(w, &r);
+    }
+    return 0;
+}

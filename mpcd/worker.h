@@ -1,0 +1,48 @@
+/* worker.h — the job worker: the one thread that owns the party mesh and runs jobs, one at a
+ * time, in the order the sequencer (the first configured party) gives (docs/daemon.md).
+ *
+ * Sequencer: takes the oldest unsequenced job of its table, assigns it (epoch, k) and a
+ * stream id, sends RUN to the job's other parties (and the dealer), then runs it if it is one
+ * of the job's parties.  Follower: waits for RUN on the control stream, finds the job in its
+ * table (waiting up to input_timeout_ms for the client's submission), and runs it.  Running:
+ * wait for this party's inputs, one all-to-all AGREE round on the job's stream comparing a
+ * hash of (job id, circuit hash, binding, preprocessing, stream), then the engine with
+ * material from the dealer, then the output shares are stored for the clients.  A dealer
+ * process runs the same follower loop and serves the job's preprocessing stream. */
+#ifndef MPCD_WORKER_H
+#define MPCD_WORKER_H
+
+#include <stdint.h>
+
+#include "config.h"
+#include "jobs.h"
+#include "transport.h"
+
+#define MPCD_JOB_CONTROL (1ull << 62)   /* stream id of sequencer -> party RUN messages */
+#define MPCD_RUN_WORDS   16
+#define MPCD_AGREE_WORDS 6
+
+typedef struct {
+    /* Mesh layout: configured parties are nodes 0..n_parties-1; the dealer, when there is
+     * one, is node n_parties. */
+    uint32_t       n_parties;
+    uint32_t       self;            /* this node (n_parties for the dealer process) */
+    uint32_t       dealer;          /* dealer node, or UINT32_MAX without a dealer */
+    int            is_dealer;       /* this process is the dealer */
+    int64_t        prep_mode;       /* MPCD_PREP_* (agreed per job) */
+    int            peer_timeout_ms;
+    int            input_timeout_ms;
+    mpc_transport *mesh;            /* borrowed; only the worker thread uses it */
+    mpcd_jobs     *jobs;            /* borrowed; NULL for the dealer */
+    /* Called while idle so the mesh can answer peers (may be NULL). */
+    int          (*idle)(void *ctx, int timeout_ms);
+    void          *idle_ctx;
+    volatile int  *stop;            /* set non-zero to make the worker return */
+    /* Statistics (written by the worker only). */
+    uint64_t       jobs_run, jobs_failed, triples_used;
+} mpcd_worker;
+
+/* Runs until *w->stop is set.  Returns 0. */
+int mpcd_worker_run(mpcd_worker *w);
+
+#endif

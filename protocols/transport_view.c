@@ -1,0 +1,76 @@
+/* transport_view.c — index translation over a borrowed transport (transport_view.h). */
+#include "transport_view.h"
+
+#include <stdlib.h>
+
+#include "mpc_err.h"
+
+typedef struct {
+    mpc_transport  pub;
+    mpc_transport *mesh;
+    uint32_t       map[MPC_VIEW_MAX_NODES];
+} view;
+
+static int s_send(mpc_transport *t, uint32_t to, uint8_t type, uint64_t job, uint64_t seq,
+                  const uint64_t *data, uint64_t count)
+{
+    view *v = t->impl;
+    if (to >= t->n) return MPC_ERR_INVALID;
+    uint64_t before = v->mesh->bytes_sent;
+    int rc = mpc_send(v->mesh, v->map[to], type, job, seq, data, count);
+    if (rc == 0) {
+        t->bytes_sent += v->mesh->bytes_sent - before;
+        t->msgs_sent++;
+    }
+    return rc;
+}
+
+static int s_recv(mpc_transport *t, uint32_t from, uint8_t type, uint64_t job, uint64_t seq,
+                  uint64_t *out, uint64_t count, int timeout_ms)
+{
+    view *v = t->impl;
+    if (from >= t->n) return MPC_ERR_INVALID;
+    uint64_t before = v->mesh->bytes_recv;
+    int rc = mpc_recv(v->mesh, v->map[from], type, job, seq, out, count, timeout_ms);
+    if (rc == 0) {
+        t->bytes_recv += v->mesh->bytes_recv - before;
+        t->msgs_recv++;
+    }
+    return rc;
+}
+
+static void s_forget(mpc_transport *t, uint64_t job)
+{
+    view *v = t->impl;
+    mpc_transport_forget(v->mesh, job);
+}
+
+static void s_destroy(mpc_transport **tp)
+{
+    free((*tp)->impl);
+    *tp = NULL;
+}
+
+static const struct mpc_transport_ops s_ops = {s_send, s_recv, s_forget, s_destroy};
+
+mpc_transport *mpc_transport_view_new(mpc_transport *mesh, const uint32_t *map, uint32_t k)
+{
+    if (!mesh || !map || k < 2 || k > MPC_VIEW_MAX_NODES) return NULL;
+    int self = -1;
+    for (uint32_t i = 0; i < k; i++) {
+        if (map[i] >= mesh->n) return NULL;
+        for (uint32_t j = 0; j < i; j++)
+            if (map[j] == map[i]) return NULL;
+        if (map[i] == mesh->self) self = (int)i;
+    }
+    if (self < 0) return NULL;
+    view *v = calloc(1, sizeof *v);
+    if (!v) return NULL;
+    v->mesh = mesh;
+    for (uint32_t i = 0; i < k; i++) v->map[i] = map[i];
+    v->pub.ops = &s_ops;
+    v->pub.impl = v;
+    v->pub.self = (uint32_t)self;
+    v->pub.n = k;
+    return &v->pub;
+}

@@ -1,0 +1,274 @@
+/* check_worker.c — the job worker over the in-memory mesh: sequencing, agreement, the
+ * engine with dealer material, and clean failures (missing job, different circuit, missing
+ * input), with the daemons kept in threads. */
+#include <check.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "engine.h"
+#include "format.h"
+#include "jobs.h"
+#include "log.h"
+#include "mpc_err.h"
+#include "transport_mem.h"
+#include "worker.h"
+
+#define MAXN 5
+
+typedef struct {
+    mpc_mem_hub  *hub;
+    uint32_t      n;
+    mpc_transport *t[MAXN + 1];
+    mpcd_jobs    *jobs[MAXN];
+    mpcd_worker   w[MAXN + 1];
+    pthread_t     th[MAXN + 1];
+    volatile int  stop;
+} cluster;
+
+static void *s_thread(void *arg)
+{
+    mpcd_worker *w = arg;
+    mpcd_worker_run(w);
+    return NULL;
+}
+
+static void s_cluster_start(cluster *cl, uint32_t n, int input_timeout_ms)
+{
+    memset(cl, 0, sizeof *cl);
+    cl->n = n;
+    cl->hub = mpc_mem_hub_new(n + 1, 5000);
+    for (uint32_t i = 0; i <= n; i++) {
+        cl->t[i] = mpc_mem_transport_new(cl->hub, i);
+        ck_assert_ptr_nonnull(cl->t[i]);
+        mpcd_worker *w = &cl->w[i];
+        w->n_parties = n;
+        w->self = i;
+        w->dealer = n;
+        w->is_dealer = i == n;
+        w->prep_mode = MPCD_PREP_DEALER;
+        w->peer_timeout_ms = 3000;
+        w->input_timeout_ms = input_timeout_ms;
+        w->mesh = cl->t[i];
+        w->stop = &cl->stop;
+        if (i < n) {
+            cl->jobs[i] = mpcd_jobs_new(100);
+            w->jobs = cl->jobs[i];
+        }
+        ck_assert_int_eq(pthread_create(&cl->th[i], NULL, s_thread, w), 0);
+    }
+}
+
+static void s_cluster_stop(cluster *cl)
+{
+    cl->stop = 1;
+    for (uint32_t i = 0; i <= cl->n; i++) pthread_join(cl->th[i], NULL);
+    for (uint32_t i = 0; i <= cl->n; i++) mpc_transport_destroy(&cl->t[i]);
+    for (uint32_t i = 0; i < cl->n; i++) mpcd_jobs_destroy(&cl->jobs[i]);
+    mpc_mem_hub_destroy(&cl->hub);
+}
+
+/* out = sum(x * y) + 5*x0 over parties' int inputs x (party 0) and y (party n-1), length L. */
+static mpc_circuit *s_circuit(uint32_t n, uint64_t L, uint64_t k)
+{
+    mpc_circuit *c = mpc_circ_new();
+    char name[16];
+    for (uint32_t i = 0; i < n; i++) {
+        snprintf(name, sizeof name, "p%u", (unsigned)i);
+        mpc_circ_add_party(c, name);
+    }
+    uint32_t x = mpc_circ_add_input(c, "x", 0, MPC_T_INT, L, 1, 1);
+    uint32_t y = mpc_circ_add_input(c, "y", n - 1, MPC_T_INT, L, 2, 1);
+    uint32_t m = mpc_circ_add_gate(c, MPC_G_MUL, MPC_T_INT, L, x, y, MPC_NO_WIRE, 0, 0, 3, 1);
+    uint32_t s = mpc_circ_add_gate(c, MPC_G_SUM, MPC_T_INT, 1, m, MPC_NO_WIRE, MPC_NO_WIRE, 0, 0, 3, 1);
+    uint32_t kc = mpc_circ_add_const(c, MPC_T_INT, &k, 1, 4, 1);
+    uint32_t sx = mpc_circ_add_gate(c, MPC_G_MUL_PUB, MPC_T_INT, L, x, kc, MPC_NO_WIRE, 0, 0, 4, 1);
+    mpc_circ_add_output(c, "dot", s, 1u, 5, 1);
+    mpc_circ_add_output(c, "scaled", sx, (1u << n) - 1, 5, 1);
+    char err[256];
+    ck_assert_msg(mpc_circ_finish(c, err, sizeof err) == 0, "%s", err);
+    return c;
+}
+
+/* Submits the job to party i's table as a client would: shares of x and y. */
+static void s_submit(cluster *cl, uint32_t i, const uint8_t id[16], uint64_t L, uint64_t k,
+                     uint64_t *const shares[2])
+{
+    mpc_circuit *c = s_circuit(cl->n, L, k);
+    uint8_t hash[32];
+    ck_assert_int_eq(mpc_circ_hash(c, hash), 0);
+    uint32_t binding[MPC_MAX_PARTIES];
+    for (uint32_t p = 0; p < cl->n; p++) binding[p] = p;
+    ck_assert_int_eq(mpcd_jobs_add(cl->jobs[i], id, "tester", &c, hash, binding, i), 0);
+    if (!shares) return;
+    mpcd_jobs_lock(cl->jobs[i]);
+    mpcd_job *job = mpcd_jobs_find(cl->jobs[i], id);
+    for (int in = 0; in < 2; in++) {
+        job->inputs[in].present = 1;
+        job->inputs[in].mode = MPC_IN_SHARE;
+        job->inputs[in].share = malloc(L * 8);
+        memcpy(job->inputs[in].share, shares[in], L * 8);
+    }
+    mpcd_jobs_notify(cl->jobs[i]);
+    mpcd_jobs_unlock(cl->jobs[i]);
+}
+
+static mpcd_job_state s_wait_done(cluster *cl, uint32_t i, const uint8_t id[16], char *reason)
+{
+    mpcd_jobs *j = cl->jobs[i];
+    uint64_t deadline = mpcd_now_ms() + 20000;
+    mpcd_jobs_lock(j);
+    mpcd_job *job;
+    for (;;) {
+        job = mpcd_jobs_find(j, id);
+        if (job && (job->state == MPCD_JOB_DONE || job->state == MPCD_JOB_FAILED)) break;
+        if (mpcd_jobs_wait(j, deadline) != 0 && mpcd_now_ms() >= deadline) break;
+    }
+    mpcd_job_state st = job ? job->state : MPCD_JOB_QUEUED;
+    if (reason) snprintf(reason, MPCD_REASON_MAX, "%s", job ? job->reason : "no job");
+    mpcd_jobs_unlock(j);
+    return st;
+}
+
+/* Splits v into n additive shares. */
+static void s_share(uint32_t n, const uint64_t *v, uint64_t L, uint64_t **sh)
+{
+    for (uint64_t e = 0; e < L; e++) {
+        uint64_t acc = 0;
+        for (uint32_t i = 1; i < n; i++) {
+            randombytes_buf(&sh[i][e], 8);
+            acc += sh[i][e];
+        }
+        sh[0][e] = v[e] - acc;
+    }
+}
+
+static void s_run_ok(uint32_t n, uint64_t L, int jobs)
+{
+    cluster cl;
+    s_cluster_start(&cl, n, 5000);
+    for (int jn = 0; jn < jobs; jn++) {
+        uint64_t *x = malloc(L * 8), *y = malloc(L * 8), expect = 0;
+        randombytes_buf(x, L * 8);
+        randombytes_buf(y, L * 8);
+        for (uint64_t e = 0; e < L; e++) expect += x[e] * y[e];
+        uint64_t *xs[MAXN], *ys[MAXN];
+        for (uint32_t i = 0; i < n; i++) xs[i] = malloc(L * 8), ys[i] = malloc(L * 8);
+        s_share(n, x, L, xs);
+        s_share(n, y, L, ys);
+        uint8_t id[16];
+        randombytes_buf(id, sizeof id);
+        /* Submit to the parties in reverse order: the sequencer last. */
+        for (uint32_t i = n; i-- > 0;) {
+            uint64_t *sh[2] = {xs[i], ys[i]};
+            s_submit(&cl, i, id, L, 5, sh);
+        }
+        uint64_t dot = 0, *scaled = calloc(L, 8);
+        for (uint32_t i = 0; i < n; i++) {
+            char reason[MPCD_REASON_MAX];
+            ck_assert_msg(s_wait_done(&cl, i, id, reason) == MPCD_JOB_DONE, "party %u: %s", i, reason);
+            mpcd_jobs_lock(cl.jobs[i]);
+            mpcd_job *job = mpcd_jobs_find(cl.jobs[i], id);
+            dot += job->out_shares[0][0];
+            for (uint64_t e = 0; e < L; e++) scaled[e] += job->out_shares[1][e];
+            ck_assert_ptr_null(job->inputs[0].share);  /* wiped after the run */
+            mpcd_jobs_unlock(cl.jobs[i]);
+        }
+        ck_assert_uint_eq(dot, expect);
+        for (uint64_t e = 0; e < L; e++) ck_assert_uint_eq(scaled[e], 5 * x[e]);
+        for (uint32_t i = 0; i < n; i++) free(xs[i]), free(ys[i]);
+        free(x), free(y), free(scaled);
+    }
+    s_cluster_stop(&cl);
+}
+
+START_TEST(test_jobs_run_in_order)
+{
+    s_run_ok(2, 1000, 3);
+    s_run_ok(3, 100000, 2);
+    s_run_ok(5, 10, 2);
+}
+END_TEST
+
+/* A job one party never received fails on every party, naming that party. */
+START_TEST(test_missing_job_fails_everywhere)
+{
+    cluster cl;
+    s_cluster_start(&cl, 3, 500);
+    uint8_t id[16];
+    randombytes_buf(id, sizeof id);
+    uint64_t zero[4] = {0}, *sh[2] = {zero, zero};
+    s_submit(&cl, 0, id, 4, 5, sh);
+    s_submit(&cl, 1, id, 4, 5, sh);
+    char reason[MPCD_REASON_MAX];
+    for (uint32_t i = 0; i < 2; i++) {
+        ck_assert_int_eq(s_wait_done(&cl, i, id, reason), MPCD_JOB_FAILED);
+        ck_assert_msg(strstr(reason, "party 2 does not hold the job"), "%s", reason);
+    }
+    /* The next job runs. */
+    uint8_t id2[16];
+    randombytes_buf(id2, sizeof id2);
+    for (uint32_t i = 0; i < 3; i++) s_submit(&cl, i, id2, 4, 5, sh);
+    for (uint32_t i = 0; i < 3; i++) ck_assert_int_eq(s_wait_done(&cl, i, id2, reason), MPCD_JOB_DONE);
+    s_cluster_stop(&cl);
+}
+END_TEST
+
+/* A daemon given a different circuit than its peers aborts the job on all. */
+START_TEST(test_different_circuit_aborts)
+{
+    cluster cl;
+    s_cluster_start(&cl, 2, 2000);
+    uint8_t id[16];
+    randombytes_buf(id, sizeof id);
+    uint64_t zero[4] = {0}, *sh[2] = {zero, zero};
+    s_submit(&cl, 0, id, 4, 5, sh);
+    s_submit(&cl, 1, id, 4, 6, sh);   /* other constant: other hash */
+    char reason[MPCD_REASON_MAX];
+    ck_assert_int_eq(s_wait_done(&cl, 0, id, reason), MPCD_JOB_FAILED);
+    ck_assert_msg(strstr(reason, "party 1 holds a different circuit"), "%s", reason);
+    ck_assert_int_eq(s_wait_done(&cl, 1, id, reason), MPCD_JOB_FAILED);
+    ck_assert_msg(strstr(reason, "party 0 holds a different circuit"), "%s", reason);
+    s_cluster_stop(&cl);
+}
+END_TEST
+
+/* Inputs that never arrive fail the job after the input timeout, with the input named. */
+START_TEST(test_missing_input_times_out)
+{
+    cluster cl;
+    s_cluster_start(&cl, 2, 300);
+    uint8_t id[16];
+    randombytes_buf(id, sizeof id);
+    uint64_t zero[4] = {0}, *sh[2] = {zero, zero};
+    s_submit(&cl, 0, id, 4, 5, sh);
+    s_submit(&cl, 1, id, 4, 5, NULL);
+    char reason[MPCD_REASON_MAX];
+    ck_assert_int_eq(s_wait_done(&cl, 1, id, reason), MPCD_JOB_FAILED);
+    ck_assert_msg(strstr(reason, "input 'x' never arrived"), "%s", reason);
+    ck_assert_int_eq(s_wait_done(&cl, 0, id, reason), MPCD_JOB_FAILED);
+    ck_assert_msg(strstr(reason, "party 1 is missing input #0"), "%s", reason);
+    s_cluster_stop(&cl);
+}
+END_TEST
+
+int main(void)
+{
+    mpcd_log_init("test", MPCD_LOG_ERROR);
+    if (sodium_init() < 0) return EXIT_FAILURE;
+    Suite *s = suite_create("worker");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_jobs_run_in_order);
+    tcase_add_test(tc, test_missing_job_fails_everywhere);
+    tcase_add_test(tc, test_different_circuit_aborts);
+    tcase_add_test(tc, test_missing_input_times_out);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
