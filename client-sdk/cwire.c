@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "mpc_err.h"
+#include "prg.h"
 
 static const char *const s_state_names[MPC_JOB__COUNT] = {
 #define X(e, v, s) [v] = s,
@@ -629,22 +630,13 @@ int mpc_cwire_job_parse(uint8_t job[MPC_CWIRE_JOB_BYTES], const char *hex)
 /* ---------------------------------------------------------------------------------------
  * Input sharing */
 
-/* The same stream as protocols/prg.h's mpc_prg_expand(out, n, seed,
- * MPC_PRG_STREAM(MPC_PRG_D_CLIENT, index), 0): ChaCha20 (64-bit nonce = the little-endian
- * stream id, block counter from 0).  Kept here, written against libsodium directly, until the
- * engine's prg.h is merged; then this becomes a call to it and a test pins the equality. */
+/* The engine's expansion itself (protocols/engine.c expands MPC_IN_SEED inputs with the same
+ * call), so client and daemon cannot drift apart. */
 int mpc_cwire_seed_expand(uint64_t *out, uint64_t n, const uint8_t seed[MPC_CWIRE_SEED_BYTES],
                           uint32_t index)
 {
     if (n > MPC_CWIRE_MAX_COUNT) return MPC_ERR_INVALID;
-    if (n == 0) return 0;
-    uint64_t stream = ((uint64_t)MPC_CWIRE_PRG_DOMAIN_CLIENT << 56) | index;
-    unsigned char nonce[crypto_stream_chacha20_NONCEBYTES];
-    for (int i = 0; i < 8; i++) nonce[i] = (unsigned char)(stream >> (8 * i));
-    memset(out, 0, (size_t)n * 8);
-    crypto_stream_chacha20_xor_ic((unsigned char *)out, (const unsigned char *)out,
-                                  (unsigned long long)n * 8, nonce, 0, seed);
-    return 0;
+    return mpc_prg_expand(out, n, seed, MPC_PRG_STREAM(MPC_PRG_D_CLIENT, index), 0);
 }
 
 int mpc_cwire_share(uint8_t *seeds, uint64_t *explicit_share, const uint64_t *x, uint64_t n,

@@ -159,12 +159,12 @@ int  mpc_cwire_job_parse(uint8_t job[MPC_CWIRE_JOB_BYTES], const char *hex);
  * A client gives input `index` (its position in the circuit's input list) of n elements to a
  * job bound to k >= 2 daemons, in binding order: daemons 0..k-2 each receive a fresh 32-byte
  * seed s_j (INPUT, mode SEED) and take as their share
- *     PRG(s_j) = ChaCha20 key stream of key s_j, nonce = little-endian stream id
- *                MPC_PRG_STREAM(MPC_PRG_D_CLIENT = 2, index), block counter from 0,
- *                read as little-endian uint64 words 0..n-1
- * (exactly protocols/prg.h's mpc_prg_expand(out, n, s_j, stream, 0)); daemon k-1 receives
- * the explicit share x - Σ_j PRG(s_j) mod 2^64 (INPUT, mode EXPLICIT). */
-#define MPC_CWIRE_PRG_DOMAIN_CLIENT 2
+ *     PRG(s_j) = mpc_prg_expand(out, n, s_j, MPC_PRG_STREAM(MPC_PRG_D_CLIENT, index), 0)
+ *              = ChaCha20 key stream of key s_j, 64-bit nonce = the little-endian stream id,
+ *                block counter from 0, read as little-endian uint64 words 0..n-1
+ * (protocols/prg.h; the engine expands an MPC_IN_SEED input the same way); daemon k-1
+ * receives the explicit share x - Σ_j PRG(s_j) mod 2^64 (INPUT, mode EXPLICIT), which the
+ * daemon hands the engine as MPC_IN_SHARE. */
 
 /* out[0..n-1] = PRG(seed) for input `index` as above.  0 or MPC_ERR_INVALID. */
 __attribute__((warn_unused_result))

@@ -10,9 +10,12 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "mpc_err.h"
+
+#include "circuit.h"
 #include "client_conf.h"
 #include "cwire.h"
-#include "mpc_err.h"
+#include "enginetest.h"
 
 static char s_dir[256];
 static char s_pub[3][41], s_sec[3][41];
@@ -271,6 +274,66 @@ START_TEST(test_single_shares_independent_of_input)
 }
 END_TEST
 
+
+
+/* The engine reconstructs what the SDK shares: three parties run a circuit whose inputs come
+ * from a client (seeds for parties 0 and 1 as MPC_IN_SEED, the explicit share for party 2 as
+ * MPC_IN_SHARE), and the output opened among them is the plaintext result. */
+START_TEST(test_engine_reconstructs_client_shares)
+{
+    mpc_circuit *c = mpc_circ_new();
+    for (int p = 0; p < 3; p++) {
+        char nm[4] = {(char)('a' + p), 0};
+        ck_assert_int_eq(mpc_circ_add_party(c, nm), p);
+    }
+    mpc_gate *g = realloc(c->gates, 32 * sizeof *g);   /* see s_program */
+    ck_assert_ptr_nonnull(g);
+    c->gates = g;
+    c->cap_gates = 32;
+    uint32_t x = mpc_circ_add_input(c, "x", 0, MPC_T_INT, 4, 1, 1);
+    uint32_t y = mpc_circ_add_input(c, "y", 2, MPC_T_INT, 4, 2, 1);
+    uint32_t m = mpc_circ_add_gate(c, MPC_G_MUL, MPC_T_INT, 4, x, y, MPC_NO_WIRE, 0, 0, 3, 1);
+    uint32_t s = mpc_circ_add_gate(c, MPC_G_ADD, MPC_T_INT, 4, m, x, MPC_NO_WIRE, 0, 0, 3, 1);
+    ck_assert_int_ge(mpc_circ_add_output(c, "z", s, 7, 3, 1), 0);
+    char err[256];
+    ck_assert_msg(mpc_circ_finish(c, err, sizeof err) == 0, "%s", err);
+
+    const uint64_t xv[4] = {1, 2, (uint64_t)-3, 1ull << 62}, yv[4] = {10, (uint64_t)-20, 30, 4};
+    const uint64_t *vals[2] = {xv, yv};
+    uint8_t *seeds[2];
+    uint64_t *ex[2];
+    mpc_engine_input *in[3];   /* malloc'ed: et_clear frees them */
+    for (int p = 0; p < 3; p++) in[p] = calloc(2, sizeof *in[p]);
+    for (int k = 0; k < 2; k++) {
+        seeds[k] = sodium_malloc(2 * 32);
+        ex[k] = malloc(4 * 8);
+        ck_assert_int_eq(mpc_cwire_share(seeds[k], ex[k], vals[k], 4, 3, (uint32_t)k), 0);
+        for (int p = 0; p < 2; p++) in[p][k] = (mpc_engine_input){MPC_IN_SEED, NULL, 0, seeds[k] + 32 * p};
+        in[2][k] = (mpc_engine_input){MPC_IN_SHARE, ex[k], 4, NULL};
+    }
+    et_job j;
+    memset(&j, 0, sizeof j);
+    j.c = c;
+    j.use_dealer = 0;
+    randombytes_buf(j.master, sizeof j.master);
+    for (int p = 0; p < 3; p++) j.in[p] = in[p];
+    j.job = 42;
+    ck_assert_int_eq(et_run(&j), 0);
+    for (int p = 0; p < 3; p++) {
+        ck_assert_msg(j.rc[p] == 0 && j.open_rc[p] == 0, "party %d: %s", p, j.err[p]);
+        ck_assert_ptr_nonnull(j.value[p][0]);
+        for (int i = 0; i < 4; i++) ck_assert_uint_eq(j.value[p][0][i], xv[i] * yv[i] + xv[i]);
+    }
+    et_clear(&j);
+    for (int k = 0; k < 2; k++) {
+        sodium_free(seeds[k]);
+        free(ex[k]);
+    }
+    mpc_circ_destroy(&c);
+}
+END_TEST
+
+
 int main(void)
 {
     if (sodium_init() < 0) return EXIT_FAILURE;
@@ -285,6 +348,7 @@ int main(void)
     tcase_add_test(ts, test_seed_expand_convention);
     tcase_add_test(ts, test_sharing_reconstructs);
     tcase_add_test(ts, test_single_shares_independent_of_input);
+    tcase_add_test(ts, test_engine_reconstructs_client_shares);
     suite_add_tcase(s, ts);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
