@@ -145,6 +145,19 @@ START_TEST(test_conf_errors_name_file_and_line)
 }
 END_TEST
 
+/* The example configuration in configs/ stays valid (tests run from the repository root). */
+START_TEST(test_example_config_parses)
+{
+    mpc_client_conf cfg;
+    char err[512] = "";
+    int r = mpc_client_conf_load("configs/client.ini", &cfg, err, sizeof err);
+    ck_assert_msg(r == 0, "%s", err);
+    ck_assert_uint_eq(cfg.n_daemons, 3);
+    ck_assert_str_eq(cfg.daemons[2].name, "c");
+    ck_assert_str_eq(cfg.public_key_file, "configs/keys/analyst.pub");
+}
+END_TEST
+
 START_TEST(test_key_files)
 {
     mpc_client_conf cfg;
@@ -343,6 +356,7 @@ int main(void)
     tcase_add_test(tc, test_conf_loads_in_party_order);
     tcase_add_test(tc, test_conf_errors_name_file_and_line);
     tcase_add_test(tc, test_key_files);
+    tcase_add_test(tc, test_example_config_parses);
     suite_add_tcase(s, tc);
     TCase *ts = tcase_create("sharing");
     tcase_add_test(ts, test_seed_expand_convention);
