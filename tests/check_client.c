@@ -10,12 +10,17 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#include "mpc_err.h"
+#include "mpcclient.h"   /* first: its copy of the error list must stand on its own */
+
+#include <pthread.h>
+#include <time.h>
 
 #include "circuit.h"
 #include "client_conf.h"
 #include "cwire.h"
 #include "enginetest.h"
+#include "eval.h"
+#include "format.h"
 
 static char s_dir[256];
 static char s_pub[3][41], s_sec[3][41];
@@ -299,10 +304,6 @@ START_TEST(test_engine_reconstructs_client_shares)
         char nm[4] = {(char)('a' + p), 0};
         ck_assert_int_eq(mpc_circ_add_party(c, nm), p);
     }
-    mpc_gate *g = realloc(c->gates, 32 * sizeof *g);   /* see s_program */
-    ck_assert_ptr_nonnull(g);
-    c->gates = g;
-    c->cap_gates = 32;
     uint32_t x = mpc_circ_add_input(c, "x", 0, MPC_T_INT, 4, 1, 1);
     uint32_t y = mpc_circ_add_input(c, "y", 2, MPC_T_INT, 4, 2, 1);
     uint32_t m = mpc_circ_add_gate(c, MPC_G_MUL, MPC_T_INT, 4, x, y, MPC_NO_WIRE, 0, 0, 3, 1);
@@ -346,6 +347,542 @@ START_TEST(test_engine_reconstructs_client_shares)
 }
 END_TEST
 
+/* ---------------------------------------------------------------------------------------
+ * The SDK against scripted daemons.  mpcd does not exist yet: these threads play three
+ * daemons on 127.0.0.1 (CURVE servers behind a ZAP handler that admits only the client's
+ * key), speaking the cwire protocol.  They keep every share they receive so the test can
+ * check what each daemon saw, and serve outputs as fresh random shares of the plaintext
+ * result (mpc_eval on the inputs reconstructed from all daemons' shares). */
+
+#define N_FAKE 3
+
+typedef struct {
+    void            *zctx;
+    void            *router[N_FAKE];
+    char             endpoint[N_FAKE][128];
+    char             pub[N_FAKE][41], sec[N_FAKE][41];
+    char             client_pub[41];            /* the only key the ZAP handler admits */
+    volatile int     stop;
+    pthread_t        thr, zap_thr;
+    /* the job, as each daemon saw it */
+    int              have_job[N_FAKE];
+    uint8_t          job[16];
+    mpc_circuit     *circ;
+    uint32_t         n_bind;
+    char             bind[MPC_MAX_PARTIES][MPC_NAME_MAX];
+    int              bad_hash[N_FAKE];          /* report a wrong circuit hash */
+    int              deny_output[N_FAKE];       /* refuse RESULT with DENIED */
+    uint64_t        *share[N_FAKE][8];          /* per input: this daemon's share */
+    uint8_t          mode[N_FAKE][8];
+    int              n_input_msgs[N_FAKE];
+    uint64_t        *out_share[N_FAKE][8];      /* per output: the share served */
+    int              outputs_ready;
+} fake;
+
+static void s_zap_reply(void *sock, const char *rid, size_t rid_len, const char *code)
+{
+    zmq_send(sock, "1.0", 3, ZMQ_SNDMORE);
+    zmq_send(sock, rid, rid_len, ZMQ_SNDMORE);
+    zmq_send(sock, code, 3, ZMQ_SNDMORE);
+    zmq_send(sock, "", 0, ZMQ_SNDMORE);
+    zmq_send(sock, "client", 6, ZMQ_SNDMORE);
+    zmq_send(sock, "", 0, 0);
+}
+
+static void *s_zap_main(void *arg)
+{
+    fake *f = arg;
+    void *sock = zmq_socket(f->zctx, ZMQ_REP);
+    zmq_bind(sock, "inproc://zeromq.zap.01");
+    int to = 50;
+    zmq_setsockopt(sock, ZMQ_RCVTIMEO, &to, sizeof to);
+    uint8_t want[32];
+    zmq_z85_decode(want, f->client_pub);
+    while (!f->stop) {
+        char frames[8][256];
+        size_t lens[8];
+        int n = 0, more = 1;
+        while (more && n < 8) {
+            int got = zmq_recv(sock, frames[n], sizeof frames[n], 0);
+            if (got < 0) break;
+            lens[n++] = (size_t)got;
+            size_t ml = sizeof more;
+            zmq_getsockopt(sock, ZMQ_RCVMORE, &more, &ml);
+        }
+        if (n == 0) continue;
+        int ok = n >= 7 && lens[6] == 32 && memcmp(frames[6], want, 32) == 0;
+        s_zap_reply(sock, frames[1], lens[1], ok ? "200" : "400");
+    }
+    zmq_close(sock);
+    return NULL;
+}
+
+static int s_input_index(const mpc_circuit *c, const char *name)
+{
+    for (uint32_t i = 0; i < c->n_inputs; i++)
+        if (!strcmp(c->inputs[i].name, name)) return (int)i;
+    return -1;
+}
+
+static int s_output_index(const mpc_circuit *c, const char *name)
+{
+    for (uint32_t i = 0; i < c->n_outputs; i++)
+        if (!strcmp(c->outputs[i].name, name)) return (int)i;
+    return -1;
+}
+
+static int s_bound(const fake *f, uint32_t d)
+{
+    char name[16];
+    snprintf(name, sizeof name, "d%u", d);
+    for (uint32_t i = 0; i < f->n_bind; i++)
+        if (!strcmp(f->bind[i], name)) return 1;
+    return 0;
+}
+
+/* Once every input has a share on every bound daemon: evaluate and re-share the outputs. */
+static void s_make_outputs(fake *f)
+{
+    if (f->outputs_ready || !f->circ) return;
+    const mpc_circuit *c = f->circ;
+    uint64_t *inputs[8] = {0};
+    for (uint32_t i = 0; i < c->n_inputs; i++) {
+        inputs[i] = calloc(c->inputs[i].len, 8);
+        for (uint32_t d = 0; d < N_FAKE; d++) {
+            if (!s_bound(f, d)) continue;
+            if (!f->share[d][i]) goto out;
+            mpc_cwire_add(inputs[i], f->share[d][i], c->inputs[i].len);
+        }
+    }
+    mpc_eval_result res;
+    char err[200];
+    ck_assert_int_eq(mpc_eval(c, (const uint64_t *const *)inputs, &res, err, sizeof err), 0);
+    for (uint32_t o = 0; o < c->n_outputs; o++) {
+        uint64_t len = c->outputs[o].len;
+        uint64_t *rest = malloc(len * 8);
+        memcpy(rest, res.outputs[o], len * 8);
+        int last = -1;
+        for (uint32_t d = 0; d < N_FAKE; d++) if (s_bound(f, d)) last = (int)d;
+        for (uint32_t d = 0; d < N_FAKE; d++) {
+            if (!s_bound(f, d)) continue;
+            f->out_share[d][o] = malloc(len * 8);
+            if ((int)d == last) {
+                memcpy(f->out_share[d][o], rest, len * 8);
+            } else {
+                randombytes_buf(f->out_share[d][o], len * 8);
+                for (uint64_t k = 0; k < len; k++) rest[k] -= f->out_share[d][o][k];
+            }
+        }
+        free(rest);
+    }
+    mpc_eval_result_free(&res);
+    f->outputs_ready = 1;
+out:
+    for (uint32_t i = 0; i < c->n_inputs; i++) free(inputs[i]);
+}
+
+static void s_fake_reply(void *sock, zmq_msg_t *id, const mpc_cwire_rep *rep, const void *payload, size_t plen)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    ck_assert_int_eq(mpc_cwire_rep_encode(rep, &buf, &len), 0);
+    zmq_send(sock, zmq_msg_data(id), zmq_msg_size(id), ZMQ_SNDMORE);
+    zmq_send(sock, buf, len, payload ? ZMQ_SNDMORE : 0);
+    if (payload) zmq_send(sock, payload, plen, 0);
+    free(buf);
+}
+
+static void s_fake_error(void *sock, zmq_msg_t *id, uint64_t rid, int code, const char *msg)
+{
+    mpc_cwire_rep rep;
+    memset(&rep, 0, sizeof rep);
+    rep.type = MPC_CW_ERROR;
+    rep.rid = rid;
+    rep.code = code;
+    snprintf(rep.msg, sizeof rep.msg, "%s", msg);
+    s_fake_reply(sock, id, &rep, NULL, 0);
+}
+
+static void s_fake_serve(fake *f, uint32_t d)
+{
+    void *sock = f->router[d];
+    zmq_msg_t id, hdr, pl;
+    zmq_msg_init(&id);
+    zmq_msg_init(&hdr);
+    zmq_msg_init(&pl);
+    if (zmq_msg_recv(&id, sock, ZMQ_DONTWAIT) < 0) goto out;
+    zmq_msg_recv(&hdr, sock, 0);
+    size_t n_pl = 0;
+    if (zmq_msg_more(&hdr)) {
+        zmq_msg_recv(&pl, sock, 0);
+        n_pl = 1;
+    }
+    mpc_cwire_req q;
+    char err[200];
+    ck_assert_int_eq(mpc_cwire_req_decode(zmq_msg_data(&hdr), zmq_msg_size(&hdr), n_pl, zmq_msg_size(&pl), &q, err,
+                                          sizeof err), 0);
+    mpc_cwire_rep rep;
+    memset(&rep, 0, sizeof rep);
+    rep.rid = q.rid;
+    rep.type = q.type | 0x80;
+    if (q.type == MPC_CW_SUBMIT) {
+        mpc_circuit *c = NULL;
+        ck_assert_int_eq(mpc_circ_read(q.circ, q.circ_len, NULL, &c, err, sizeof err), 0);
+        ck_assert_int_eq(mpc_circ_hash(c, rep.hash), 0);
+        if (f->bad_hash[d]) rep.hash[0] ^= 1;
+        if (!f->circ) {
+            f->circ = c;
+            memcpy(f->job, q.job, 16);
+            f->n_bind = q.n_bind;
+            memcpy(f->bind, q.bind, sizeof f->bind);
+        } else {
+            mpc_circ_destroy(&c);
+        }
+        f->have_job[d] = 1;
+        s_fake_reply(sock, &id, &rep, NULL, 0);
+    } else if (q.type == MPC_CW_INPUT) {
+        int i = s_input_index(f->circ, q.name);
+        ck_assert_int_ge(i, 0);
+        ck_assert_int_eq(memcmp(q.job, f->job, 16), 0);
+        f->n_input_msgs[d]++;
+        f->mode[d][i] = q.mode;
+        f->share[d][i] = malloc(q.count * 8);
+        if (q.mode == MPC_CW_SEED) ck_assert_int_eq(mpc_cwire_seed_expand(f->share[d][i], q.count, zmq_msg_data(&pl), (uint32_t)i), 0);
+        else memcpy(f->share[d][i], zmq_msg_data(&pl), q.count * 8);
+        s_fake_reply(sock, &id, &rep, NULL, 0);
+    } else if (q.type == MPC_CW_RESULT) {
+        if (f->deny_output[d]) {
+            char msg[200];
+            snprintf(msg, sizeof msg, "client may not read output '%s'", q.name);
+            s_fake_error(sock, &id, q.rid, MPC_ERR_DENIED, msg);
+            goto out;
+        }
+        s_make_outputs(f);
+        int o = s_output_index(f->circ, q.name);
+        if (o < 0) {
+            s_fake_error(sock, &id, q.rid, MPC_ERR_NOTFOUND, "no such output");
+        } else if (!f->outputs_ready) {
+            struct timespec ts = {0, 20 * 1000000};
+            nanosleep(&ts, NULL);
+            rep.state = MPC_JOB_INPUTS;
+            s_fake_reply(sock, &id, &rep, NULL, 0);
+        } else {
+            rep.ready = 1;
+            rep.state = MPC_JOB_DONE;
+            rep.vtype = f->circ->outputs[o].type;
+            rep.count = f->circ->outputs[o].len;
+            s_fake_reply(sock, &id, &rep, f->out_share[d][o], rep.count * 8);
+        }
+    } else if (q.type == MPC_CW_STATUS) {
+        snprintf(rep.daemon, sizeof rep.daemon, "d%u", d);
+        rep.info.jobs_done = 7;
+        rep.info.triples_stock = 1000 + d;
+        if (q.has_job && f->have_job[d] && !memcmp(q.job, f->job, 16)) {
+            rep.has_job = 1;
+            rep.job.state = f->outputs_ready ? MPC_JOB_DONE : MPC_JOB_INPUTS;
+            ck_assert_int_eq(mpc_circ_hash(f->circ, rep.job.hash), 0);
+            rep.job.n_bind = f->n_bind;
+            memcpy(rep.job.bind, f->bind, sizeof rep.job.bind);
+            rep.job.inputs_total = f->circ->n_inputs;
+        } else if (q.has_job) {
+            s_fake_error(sock, &id, q.rid, MPC_ERR_NOTFOUND, "unknown job");
+            goto out;
+        }
+        s_fake_reply(sock, &id, &rep, NULL, 0);
+    }
+out:
+    zmq_msg_close(&id);
+    zmq_msg_close(&hdr);
+    zmq_msg_close(&pl);
+}
+
+static void *s_fake_main(void *arg)
+{
+    fake *f = arg;
+    while (!f->stop) {
+        zmq_pollitem_t items[N_FAKE];
+        for (int d = 0; d < N_FAKE; d++) items[d] = (zmq_pollitem_t){f->router[d], 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(items, N_FAKE, 50) <= 0) continue;
+        for (uint32_t d = 0; d < N_FAKE; d++)
+            if (items[d].revents & ZMQ_POLLIN) s_fake_serve(f, d);
+    }
+    return NULL;
+}
+
+/* Starts the daemons (the last `n_down` are configured but not listening) and writes a
+ * client configuration for them into s_dir/net.ini; `key` picks the client's key pair (0:
+ * the admitted one, 1: a stranger). */
+static fake *s_fake_start(int key, int n_down, int timeout_ms)
+{
+    fake *f = calloc(1, sizeof *f);
+    f->zctx = zmq_ctx_new();
+    char cpub[2][41], csec[2][41];
+    for (int i = 0; i < 2; i++) ck_assert_int_eq(zmq_curve_keypair(cpub[i], csec[i]), 0);
+    strcpy(f->client_pub, cpub[0]);
+    ck_assert_int_eq(pthread_create(&f->zap_thr, NULL, s_zap_main, f), 0);
+    struct timespec ts = {0, 20 * 1000000};
+    nanosleep(&ts, NULL);   /* the ZAP handler binds before any CURVE server */
+    char text[4096];
+    int off = snprintf(text, sizeof text, "[client]\nname = tester\npublic_key_file = net.pub\nsecret_key_file = net.secret\n"
+                       "timeout_ms = %d\n", timeout_ms);
+    for (int d = 0; d < N_FAKE; d++) {
+        ck_assert_int_eq(zmq_curve_keypair(f->pub[d], f->sec[d]), 0);
+        f->router[d] = zmq_socket(f->zctx, ZMQ_ROUTER);
+        int one = 1, zero = 0;
+        zmq_setsockopt(f->router[d], ZMQ_CURVE_SERVER, &one, sizeof one);
+        zmq_setsockopt(f->router[d], ZMQ_CURVE_SECRETKEY, f->sec[d], 41);
+        zmq_setsockopt(f->router[d], ZMQ_LINGER, &zero, sizeof zero);
+        ck_assert_int_eq(zmq_bind(f->router[d], "tcp://127.0.0.1:*"), 0);
+        size_t el = sizeof f->endpoint[d];
+        zmq_getsockopt(f->router[d], ZMQ_LAST_ENDPOINT, f->endpoint[d], &el);
+        if (d >= N_FAKE - n_down) {
+            zmq_close(f->router[d]);   /* its port is now closed: nobody answers there */
+            f->router[d] = NULL;
+        }
+        off += snprintf(text + off, sizeof text - (size_t)off, "[daemon d%d]\nendpoint = %s\npublic_key = %s\n", d,
+                        f->endpoint[d], f->pub[d]);
+    }
+    s_write("net.ini", text, 0644);
+    snprintf(text, sizeof text, "%s\n", cpub[key]);
+    s_write("net.pub", text, 0644);
+    snprintf(text, sizeof text, "%s\n", csec[key]);
+    s_write("net.secret", text, 0600);
+    if (n_down) {
+        /* a stand-in socket keeps the poll loop uniform */
+        for (int d = N_FAKE - n_down; d < N_FAKE; d++) {
+            f->router[d] = zmq_socket(f->zctx, ZMQ_ROUTER);
+            zmq_bind(f->router[d], "inproc://unused");
+        }
+    }
+    ck_assert_int_eq(pthread_create(&f->thr, NULL, s_fake_main, f), 0);
+    return f;
+}
+
+static void s_fake_stop(fake *f)
+{
+    f->stop = 1;
+    pthread_join(f->thr, NULL);
+    pthread_join(f->zap_thr, NULL);
+    for (int d = 0; d < N_FAKE; d++) {
+        if (f->router[d]) zmq_close(f->router[d]);
+        for (int i = 0; i < 8; i++) {
+            free(f->share[d][i]);
+            free(f->out_share[d][i]);
+        }
+    }
+    mpc_circ_destroy(&f->circ);
+    zmq_ctx_term(f->zctx);
+    free(f);
+}
+
+static mpc_client *s_open_net(void)
+{
+    char path[512], err[512];
+    snprintf(path, sizeof path, "%s/net.ini", s_dir);
+    mpc_client *c = NULL;
+    int r = mpc_client_open(&c, path, err, sizeof err);
+    ck_assert_msg(r == 0, "open: %s", err);
+    return c;
+}
+
+/* A two-party program: x (party a, int[3]), f (party b, fix), y (party b, int[3]);
+ * outputs prod = x*y, total = sum(x), twice = f+f.  Returns .circ bytes. */
+static uint8_t *s_program(size_t *len, int variant)
+{
+    mpc_circuit *c = mpc_circ_new();
+    ck_assert_int_eq(mpc_circ_add_party(c, "a"), 0);
+    ck_assert_int_eq(mpc_circ_add_party(c, "b"), 1);
+    uint32_t x = mpc_circ_add_input(c, "x", 0, MPC_T_INT, 3, 1, 1);
+    uint32_t f = mpc_circ_add_input(c, "f", 1, MPC_T_FIX, 1, 2, 1);
+    uint32_t y = mpc_circ_add_input(c, "y", 1, MPC_T_INT, 3, 3, 1);
+    uint32_t p = mpc_circ_add_gate(c, variant ? MPC_G_ADD : MPC_G_MUL, MPC_T_INT, 3, x, y, MPC_NO_WIRE, 0, 0, 4, 1);
+    uint32_t t = mpc_circ_add_gate(c, MPC_G_SUM, MPC_T_INT, 1, x, MPC_NO_WIRE, MPC_NO_WIRE, 0, 0, 5, 1);
+    uint32_t w = mpc_circ_add_gate(c, MPC_G_ADD, MPC_T_FIX, 1, f, f, MPC_NO_WIRE, 0, 0, 6, 1);
+    ck_assert_int_ge(mpc_circ_add_output(c, "prod", p, 3, 4, 1), 0);
+    ck_assert_int_ge(mpc_circ_add_output(c, "total", t, 1, 5, 1), 0);
+    ck_assert_int_ge(mpc_circ_add_output(c, "twice", w, 2, 6, 1), 0);
+    char err[256];
+    ck_assert_msg(mpc_circ_finish(c, err, sizeof err) == 0, "%s", err);
+    uint8_t *buf = NULL;
+    ck_assert_int_eq(mpc_circ_write(c, &buf, len), 0);
+    mpc_circ_destroy(&c);
+    return buf;
+}
+
+/* The whole flow with an explicit binding a=d2, b=d0 (d1 only takes part in ordering). */
+START_TEST(test_sdk_flow_against_scripted_daemons)
+{
+    fake *f = s_fake_start(0, 0, 5000);
+    mpc_client *c = s_open_net();
+    ck_assert_uint_eq(mpc_client_n_daemons(c), 3);
+    size_t len;
+    uint8_t *circ = s_program(&len, 0);
+    mpc_job *j = NULL;
+    int r = mpc_job_submit(c, circ, len, "b=d0, a=d2", &j);
+    ck_assert_msg(r == 0, "submit: %s", mpc_client_errmsg(c));
+    ck_assert_uint_eq(strlen(mpc_job_id(j)), 32);
+    ck_assert_uint_eq(strlen(mpc_job_hash(j)), 64);
+    ck_assert_str_eq(mpc_job_party_daemon(j, 0), "d2");
+    ck_assert_str_eq(mpc_job_party_daemon(j, 1), "d0");
+    /* every daemon got the job, with the binding in program-party order */
+    for (int d = 0; d < N_FAKE; d++) ck_assert_int_eq(f->have_job[d], 1);
+    ck_assert_uint_eq(f->n_bind, 2);
+    ck_assert_str_eq(f->bind[0], "d2");
+    ck_assert_str_eq(f->bind[1], "d0");
+    ck_assert_uint_eq(mpc_job_n_inputs(j), 3);
+    ck_assert_str_eq(mpc_job_input_party(j, 1), "b");
+    ck_assert_str_eq(mpc_job_input_type(j, 1), "fix");
+    ck_assert_uint_eq(mpc_job_output_len(j, 0), 3);
+
+    const uint64_t x[3] = {5, (uint64_t)-7, 1ull << 40};
+    r = mpc_job_input(c, j, "x", x, 3);
+    ck_assert_msg(r == 0, "input: %s", mpc_client_errmsg(c));
+    ck_assert_int_eq(mpc_job_input_text(c, j, "y", "3, 4,-2"), 0);
+    /* wrong length: refused here, nothing sent */
+    ck_assert_int_eq(mpc_job_input(c, j, "y", x, 2), MPC_ERR_INPUT);
+    ck_assert_ptr_nonnull(strstr(mpc_client_errmsg(c), "'y' takes 3 values, 2 given"));
+    ck_assert_int_eq(mpc_job_input(c, j, "nope", x, 1), MPC_ERR_NOTFOUND);
+    ck_assert_int_eq(mpc_job_input_text(c, j, "f", "1.25"), 0);
+
+    /* the bound daemons hold shares: first in binding order (d2) a seed, last (d0) the
+     * explicit share; the unbound d1 saw no input */
+    ck_assert_int_eq(f->n_input_msgs[1], 0);
+    ck_assert_int_eq(f->n_input_msgs[0], 3);
+    ck_assert_int_eq(f->n_input_msgs[2], 3);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_uint_eq(f->mode[2][i], MPC_CW_SEED);
+        ck_assert_uint_eq(f->mode[0][i], MPC_CW_EXPLICIT);
+    }
+    /* neither share alone is the value; together they are */
+    ck_assert(memcmp(f->share[0][0], x, sizeof x) != 0);
+    ck_assert(memcmp(f->share[2][0], x, sizeof x) != 0);
+    for (int k = 0; k < 3; k++) ck_assert_uint_eq(f->share[0][0][k] + f->share[2][0][k], x[k]);
+
+    uint64_t *v = NULL, n = 0;
+    r = mpc_job_output(c, j, "prod", 5000, &v, &n);
+    ck_assert_msg(r == 0, "output: %s", mpc_client_errmsg(c));
+    ck_assert_uint_eq(n, 3);
+    ck_assert_uint_eq(v[0], 15);
+    ck_assert_uint_eq(v[1], (uint64_t)-28);
+    ck_assert_uint_eq(v[2], (uint64_t)-(int64_t)(2ull << 40));
+    mpc_client_free(v);
+    char *text = NULL;
+    ck_assert_int_eq(mpc_job_output_text(c, j, "prod", 5000, &text), 0);
+    ck_assert_str_eq(text, "15, -28, -2199023255552");
+    mpc_client_free(text);
+    ck_assert_int_eq(mpc_job_output_text(c, j, "twice", 5000, &text), 0);
+    ck_assert_str_eq(text, "2.5");
+    mpc_client_free(text);
+
+    /* status: every daemon reachable, knows the job */
+    mpc_daemon_status st[3];
+    ck_assert_int_eq(mpc_client_status(c, mpc_job_id(j), st, 3), 0);
+    for (int d = 0; d < 3; d++) {
+        ck_assert_int_eq(st[d].reachable, 1);
+        ck_assert_int_eq(st[d].error, 0);
+        ck_assert_int_eq(st[d].has_job, 1);
+        ck_assert_str_eq(st[d].state_name, "done");
+        ck_assert_uint_eq(st[d].triples_stock, 1000 + (uint64_t)d);
+    }
+    ck_assert_int_eq(mpc_client_status(c, mpc_job_id(j), st, 2), MPC_ERR_INVALID);
+
+    /* another client process attaches by job id: same circuit accepted, binding learnt;
+     * a different circuit refused */
+    mpc_job *j2 = NULL;
+    r = mpc_job_attach(c, mpc_job_id(j), circ, len, &j2);
+    ck_assert_msg(r == 0, "attach: %s", mpc_client_errmsg(c));
+    ck_assert_str_eq(mpc_job_party_daemon(j2, 0), "d2");
+    ck_assert_str_eq(mpc_job_party_daemon(j2, 1), "d0");
+    mpc_job_free(&j2);
+    size_t len2;
+    uint8_t *other = s_program(&len2, 1);
+    ck_assert_int_eq(mpc_job_attach(c, mpc_job_id(j), other, len2, &j2), MPC_ERR_CIRCUIT);
+    ck_assert_ptr_null(j2);
+    ck_assert_ptr_nonnull(strstr(mpc_client_errmsg(c), mpc_job_id(j)));
+    ck_assert_int_eq(mpc_job_attach(c, "00000000000000000000000000000000", circ, len, &j2), MPC_ERR_NOTFOUND);
+    free(other);
+
+    /* an error reply keeps its code and names the daemon and the job */
+    f->deny_output[0] = 1;
+    ck_assert_int_eq(mpc_job_output(c, j, "total", 5000, &v, &n), MPC_ERR_DENIED);
+    ck_assert_ptr_null(v);
+    const char *m = mpc_client_errmsg(c);
+    ck_assert_ptr_nonnull(strstr(m, "daemon d"));
+    ck_assert_ptr_nonnull(strstr(m, mpc_job_id(j)));
+    ck_assert_ptr_nonnull(strstr(m, "may not read output 'total'"));
+
+    mpc_job_free(&j);
+    free(circ);
+    mpc_client_close(&c);
+    ck_assert_ptr_null(c);
+    s_fake_stop(f);
+}
+END_TEST
+
+START_TEST(test_sdk_hash_mismatch_refused)
+{
+    fake *f = s_fake_start(0, 0, 5000);
+    f->bad_hash[1] = 1;
+    mpc_client *c = s_open_net();
+    size_t len;
+    uint8_t *circ = s_program(&len, 0);
+    mpc_job *j = NULL;
+    ck_assert_int_eq(mpc_job_submit(c, circ, len, NULL, &j), MPC_ERR_PROTOCOL);
+    ck_assert_ptr_null(j);
+    ck_assert_ptr_nonnull(strstr(mpc_client_errmsg(c), "daemon d1"));
+    ck_assert_ptr_nonnull(strstr(mpc_client_errmsg(c), "circuit hash"));
+    /* bad bindings are refused before anything is sent */
+    ck_assert_int_eq(mpc_job_submit(c, circ, len, "a=d0", &j), MPC_ERR_INVALID);
+    ck_assert_ptr_nonnull(strstr(mpc_client_errmsg(c), "party 'b' is not bound"));
+    ck_assert_int_eq(mpc_job_submit(c, circ, len, "a=d0,b=d0", &j), MPC_ERR_INVALID);
+    ck_assert_int_eq(mpc_job_submit(c, circ, len, "a=d0,b=zz", &j), MPC_ERR_INVALID);
+    ck_assert_int_eq(mpc_job_submit(c, circ, len, "a=d0,c=d1", &j), MPC_ERR_INVALID);
+    ck_assert_int_eq(mpc_job_submit(c, (const uint8_t *)"junk", 4, NULL, &j), MPC_ERR_CIRCUIT);
+    free(circ);
+    mpc_client_close(&c);
+    s_fake_stop(f);
+}
+END_TEST
+
+/* A key the daemons do not admit, and a daemon that is down: clear errors, quickly. */
+START_TEST(test_sdk_unknown_key_and_down_daemon)
+{
+    fake *f = s_fake_start(1, 0, 600);
+    mpc_client *c = s_open_net();
+    size_t len;
+    uint8_t *circ = s_program(&len, 0);
+    mpc_job *j = NULL;
+    int r = mpc_job_submit(c, circ, len, NULL, &j);
+    ck_assert(r == MPC_ERR_IO || r == MPC_ERR_TIMEOUT);
+    ck_assert_msg(strstr(mpc_client_errmsg(c), "refused this client's key") != NULL, "%s", mpc_client_errmsg(c));
+    for (int d = 0; d < N_FAKE; d++) ck_assert_int_eq(f->have_job[d], 0);
+    mpc_client_close(&c);
+    s_fake_stop(f);
+
+    f = s_fake_start(0, 1, 600);
+    c = s_open_net();
+    mpc_daemon_status st[3];
+    ck_assert_int_eq(mpc_client_status(c, NULL, st, 3), 0);
+    ck_assert_int_eq(st[0].reachable, 1);
+    ck_assert_int_eq(st[1].reachable, 1);
+    ck_assert_int_eq(st[2].reachable, 0);
+    ck_assert_str_eq(st[2].daemon, "d2");
+    ck_assert_ptr_nonnull(strstr(st[2].message, "daemon d2"));
+    ck_assert_int_eq(st[0].has_job, 0);
+    free(circ);
+    mpc_client_close(&c);
+    s_fake_stop(f);
+}
+END_TEST
+
+/* mpcclient.h carries its own copy of the error list: it must be protocols/mpc_err.h's. */
+START_TEST(test_public_error_codes_match)
+{
+#define X(name, val, msg) ck_assert_str_eq(mpc_strerror(val), msg);
+    MPC_ERR_LIST(X)
+#undef X
+}
+END_TEST
 
 int main(void)
 {
@@ -364,6 +901,13 @@ int main(void)
     tcase_add_test(ts, test_single_shares_independent_of_input);
     tcase_add_test(ts, test_engine_reconstructs_client_shares);
     suite_add_tcase(s, ts);
+    TCase *tn = tcase_create("network");
+    tcase_add_checked_fixture(tn, s_setup, s_teardown);
+    tcase_add_test(tn, test_sdk_flow_against_scripted_daemons);
+    tcase_add_test(tn, test_sdk_hash_mismatch_refused);
+    tcase_add_test(tn, test_sdk_unknown_key_and_down_daemon);
+    tcase_add_test(tn, test_public_error_codes_match);
+    suite_add_tcase(s, tn);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
