@@ -258,7 +258,7 @@ static void s_free_secret(void *data, void *hint)
  * payload_len bytes whose ownership moves to ZeroMQ, which wipes and frees it once sent
  * (or here on failure). */
 static int s_send(mpc_client *c, uint32_t d, const mpc_cwire_req *q, void *payload, size_t payload_len,
-                  const char *job_hex)
+                  int64_t deadline, const char *job_hex)
 {
     uint8_t *hdr = NULL;
     size_t len = 0;
@@ -267,14 +267,17 @@ static int s_send(mpc_client *c, uint32_t d, const mpc_cwire_req *q, void *paylo
         if (payload) sodium_free(payload);
         return s_seterr(c, r, "daemon %s: job %s: cannot encode the request", s_dname(c, d), job_hex);
     }
-    s_sockopt_int(c->sock[d], ZMQ_SNDTIMEO, (int)c->cfg.timeout_ms);
+    /* with ZMQ_IMMEDIATE a send waits for a finished connection: bounded by the call's
+     * deadline, so several unreachable daemons cost one timeout, not one each */
+    int64_t left = deadline - s_now_ms();
+    s_sockopt_int(c->sock[d], ZMQ_SNDTIMEO, (int)(left < 0 ? 0 : left > INT32_MAX ? INT32_MAX : left));
     int rc = zmq_send(c->sock[d], hdr, len, payload ? ZMQ_SNDMORE : 0);
     free(hdr);
     if (rc < 0) {
         int e = errno;
         if (payload) sodium_free(payload);
         if (e == EAGAIN)
-            return s_seterr(c, MPC_ERR_IO, "daemon %s: job %s: unreachable after %lld ms: %s", s_dname(c, d), job_hex,
+            return s_seterr(c, MPC_ERR_IO, "daemon %s: job %s: unreachable within %lld ms: %s", s_dname(c, d), job_hex,
                             (long long)c->cfg.timeout_ms, s_why_silent(c, d));
         return s_seterr(c, MPC_ERR_IO, "daemon %s: job %s: send failed: %s", s_dname(c, d), job_hex, zmq_strerror(e));
     }
@@ -529,15 +532,12 @@ int mpc_job_submit(mpc_client *c, const uint8_t *circ, size_t len, const char *b
     q.circ = circ;
     q.circ_len = len;
     /* to every configured daemon: those not bound only take part in ordering */
-    int sent[MPC_MAX_PARTIES] = {0};
-    for (uint32_t d = 0; d < c->cfg.n_daemons; d++) {
-        r = s_send(c, d, &q, NULL, 0, j->id_hex);
-        if (r) goto out;
-        sent[d] = 1;
-    }
     int64_t deadline = s_now_ms() + c->cfg.timeout_ms;
     for (uint32_t d = 0; d < c->cfg.n_daemons; d++) {
-        if (!sent[d]) continue;
+        r = s_send(c, d, &q, NULL, 0, deadline, j->id_hex);
+        if (r) goto out;
+    }
+    for (uint32_t d = 0; d < c->cfg.n_daemons; d++) {
         mpc_cwire_rep rep;
         r = s_recv(c, d, q.rid, MPC_CW_SUBMIT, deadline, &rep, NULL, 0, j->id_hex);
         if (r) goto out;
@@ -572,11 +572,11 @@ int mpc_job_attach(mpc_client *c, const char *job_id, const uint8_t *circ, size_
     mpc_cwire_req q;
     s_req_init(c, &q, MPC_CW_STATUS, j->id);
     q.has_job = 1;
+    int64_t deadline = s_now_ms() + c->cfg.timeout_ms;
     for (uint32_t d = 0; d < c->cfg.n_daemons; d++) {
-        r = s_send(c, d, &q, NULL, 0, j->id_hex);
+        r = s_send(c, d, &q, NULL, 0, deadline, j->id_hex);
         if (r) goto out;
     }
-    int64_t deadline = s_now_ms() + c->cfg.timeout_ms;
     int have_binding = 0;
     for (uint32_t d = 0; d < c->cfg.n_daemons; d++) {
         mpc_cwire_rep rep;
@@ -665,6 +665,7 @@ int mpc_job_input(mpc_client *c, mpc_job *j, const char *name, const uint64_t *v
     s_req_init(c, &q, MPC_CW_INPUT, j->id);
     strcpy(q.name, name);
     q.count = n;
+    int64_t deadline = s_now_ms() + c->cfg.timeout_ms;
     for (uint32_t p = 0; p < k; p++) {
         uint32_t d = j->daemon_of[p];
         void *payload;
@@ -684,10 +685,9 @@ int mpc_job_input(mpc_client *c, mpc_job *j, const char *name, const uint64_t *v
             explicit_share = NULL;
             plen = (size_t)n * 8;
         }
-        r = s_send(c, d, &q, payload, plen, j->id_hex);
+        r = s_send(c, d, &q, payload, plen, deadline, j->id_hex);
         if (r) goto out;
     }
-    int64_t deadline = s_now_ms() + c->cfg.timeout_ms;
     for (uint32_t p = 0; p < k; p++) {
         mpc_cwire_rep rep;
         int r2 = s_recv(c, j->daemon_of[p], q.rid, MPC_CW_INPUT, deadline, &rep, NULL, 0, j->id_hex);
@@ -751,14 +751,14 @@ static void s_status(mpc_client *c, const uint8_t *job, const uint32_t *ds, uint
     char saved[S_ERRMSG_MAX];
     memcpy(saved, c->errmsg, sizeof saved);
     int sent[MPC_MAX_PARTIES] = {0};
+    int64_t deadline = s_now_ms() + c->cfg.timeout_ms;
     for (uint32_t i = 0; i < n; i++) {
         memset(&st[i], 0, sizeof st[i]);
         snprintf(st[i].daemon, sizeof st[i].daemon, "%s", s_dname(c, ds[i]));
-        st[i].error = s_send(c, ds[i], &q, NULL, 0, job_hex);
+        st[i].error = s_send(c, ds[i], &q, NULL, 0, deadline, job_hex);
         if (st[i].error) snprintf(st[i].message, sizeof st[i].message, "%.500s", c->errmsg);
         else sent[i] = 1;
     }
-    int64_t deadline = s_now_ms() + c->cfg.timeout_ms;
     for (uint32_t i = 0; i < n; i++) {
         if (!sent[i]) continue;
         mpc_cwire_rep rep;
@@ -822,7 +822,7 @@ int mpc_job_output(mpc_client *c, mpc_job *j, const char *name, int timeout_ms, 
             if (c->progress && wait > c->progress_ms) wait = c->progress_ms;
             q.rid = c->next_rid++;
             q.wait_ms = (uint32_t)wait;
-            r = s_send(c, d, &q, NULL, 0, j->id_hex);
+            r = s_send(c, d, &q, NULL, 0, s_now_ms() + c->cfg.timeout_ms, j->id_hex);
             if (r) goto out;
             mpc_cwire_rep rep;
             r = s_recv(c, d, q.rid, MPC_CW_RESULT, s_now_ms() + wait + c->cfg.timeout_ms, &rep, share, n, j->id_hex);
