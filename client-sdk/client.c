@@ -1,0 +1,902 @@
+/* client.c — the client SDK (mpcclient.h): one CURVE DEALER per daemon, request/reply with
+ * the cwire codec, local secret sharing of inputs and reconstruction of outputs.
+ * Requests to several daemons are sent first and answered after, so a call costs about one
+ * round trip to the slowest daemon, not the sum. */
+#include "mpc_err.h"
+#include "mpcclient.h"
+
+#include <errno.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <zmq.h>
+
+#include "circuit.h"
+#include "client_conf.h"
+#include "cwire.h"
+#include "format.h"
+#include "value.h"
+
+#define S_ERRMSG_MAX     768
+#define S_DEFAULT_WAIT   600000      /* mpc_job_output with timeout < 0 */
+
+struct mpc_client {
+    mpc_client_conf cfg;
+    void           *zctx;
+    void           *sock[MPC_MAX_PARTIES];
+    void           *mon[MPC_MAX_PARTIES];    /* socket monitors: why a connection fails */
+    int             handshake_ok[MPC_MAX_PARTIES];
+    int             auth_failed[MPC_MAX_PARTIES];
+    int             connected[MPC_MAX_PARTIES];
+    uint64_t        next_rid;
+    char            errmsg[S_ERRMSG_MAX];
+    mpc_progress_fn progress;
+    void           *progress_ctx;
+    int             progress_ms;
+};
+
+struct mpc_job {
+    uint8_t      id[MPC_CWIRE_JOB_BYTES];
+    char         id_hex[MPC_CWIRE_JOB_HEX + 1];
+    uint8_t      hash[MPC_HASH_BYTES];
+    char         hash_hex[2 * MPC_HASH_BYTES + 1];
+    mpc_circuit *circ;
+    uint32_t     k;                               /* program parties = bound daemons */
+    uint32_t     daemon_of[MPC_MAX_PARTIES];      /* program party -> daemon index */
+    char         daemon_names[MPC_MAX_PARTIES][MPC_NAME_MAX];   /* the same, by name */
+};
+
+/* --------------------------------------------------------------------------------------- */
+
+static int s_seterr(mpc_client *c, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->errmsg, sizeof c->errmsg, fmt, ap);
+    va_end(ap);
+    for (char *p = c->errmsg; *p; p++)
+        if (*p == '\n' || *p == '\r') *p = ' ';
+    return code;
+}
+
+static int64_t s_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static const char *s_dname(const mpc_client *c, uint32_t d)
+{
+    return c->cfg.daemons[d].name;
+}
+
+void mpc_client_free(void *p)
+{
+    if (!p) return;
+    /* Everything the SDK hands out is allocated with a size header so it can be wiped. */
+    size_t *h = (size_t *)p - 2;
+    sodium_memzero(p, h[0]);
+    free(h);
+}
+
+/* malloc with a hidden size header, for mpc_client_free. */
+static void *s_alloc(size_t n)
+{
+    if (n > SIZE_MAX - 2 * sizeof(size_t)) return NULL;
+    size_t *h = malloc(2 * sizeof(size_t) + n);
+    if (!h) return NULL;
+    h[0] = n;
+    h[1] = 0;
+    return h + 2;
+}
+
+/* --------------------------------------------------------------------------------------- */
+
+static int s_sockopt_int(void *s, int opt, int v)
+{
+    return zmq_setsockopt(s, opt, &v, sizeof v);
+}
+
+/* Reads pending monitor events of daemon d (non-blocking) into the connection flags. */
+static void s_poll_monitor(mpc_client *c, uint32_t d)
+{
+    if (!c->mon[d]) return;
+    for (;;) {
+        zmq_msg_t ev, addr;
+        zmq_msg_init(&ev);
+        if (zmq_msg_recv(&ev, c->mon[d], ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&ev);
+            return;
+        }
+        uint16_t event = 0;
+        if (zmq_msg_size(&ev) >= 2) memcpy(&event, zmq_msg_data(&ev), 2);
+        int more = zmq_msg_more(&ev);
+        zmq_msg_close(&ev);
+        if (more) {
+            zmq_msg_init(&addr);
+            zmq_msg_recv(&addr, c->mon[d], 0);
+            zmq_msg_close(&addr);
+        }
+        if (event == ZMQ_EVENT_CONNECTED) c->connected[d] = 1;
+        if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) c->handshake_ok[d] = 1;
+        if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) c->auth_failed[d] = 1;
+    }
+}
+
+/* Why daemon d did not answer, as a phrase for a message. */
+static const char *s_why_silent(mpc_client *c, uint32_t d)
+{
+    s_poll_monitor(c, d);
+    if (c->auth_failed[d]) return "the daemon refused this client's key (is it a [client] in the daemon's configuration?)";
+    if (c->connected[d] && !c->handshake_ok[d])
+        return "connected but the CURVE handshake never completed (wrong daemon public_key, or this client's key is not accepted)";
+    if (!c->connected[d]) return "no connection (daemon down or wrong endpoint)";
+    return "no reply";
+}
+
+int mpc_client_open(mpc_client **out, const char *config_path, char *err, size_t errlen)
+{
+    *out = NULL;
+    if (sodium_init() < 0) {
+        snprintf(err, errlen, "libsodium failed to initialise");
+        return MPC_ERR_CRYPTO;
+    }
+    mpc_client *c = calloc(1, sizeof *c);
+    uint8_t *secret = sodium_malloc(MPC_CLIENT_KEY_BYTES);
+    uint8_t pub[MPC_CLIENT_KEY_BYTES];
+    int r = MPC_ERR_NOMEM;
+    if (!c || !secret) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    r = mpc_client_conf_load(config_path, &c->cfg, err, errlen);
+    if (r) goto out;
+    r = mpc_client_conf_load_keys(&c->cfg, pub, secret, err, errlen);
+    if (r) goto out;
+    c->zctx = zmq_ctx_new();
+    if (!c->zctx) {
+        snprintf(err, errlen, "cannot create a ZeroMQ context: %s", zmq_strerror(errno));
+        r = MPC_ERR_IO;
+        goto out;
+    }
+    for (uint32_t d = 0; d < c->cfg.n_daemons; d++) {
+        const mpc_client_daemon_conf *dc = &c->cfg.daemons[d];
+        void *s = zmq_socket(c->zctx, ZMQ_DEALER);
+        if (!s) goto zfail;
+        c->sock[d] = s;
+        int64_t maxmsg = c->cfg.max_message_bytes;
+        if (s_sockopt_int(s, ZMQ_LINGER, 0) || s_sockopt_int(s, ZMQ_IMMEDIATE, 1) ||
+            s_sockopt_int(s, ZMQ_HEARTBEAT_IVL, 1000) || s_sockopt_int(s, ZMQ_HEARTBEAT_TIMEOUT, 5000) ||
+            zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) ||
+            zmq_setsockopt(s, ZMQ_CURVE_SERVERKEY, dc->public_key, MPC_CLIENT_KEY_BYTES) ||
+            zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, pub, MPC_CLIENT_KEY_BYTES) ||
+            zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, secret, MPC_CLIENT_KEY_BYTES))
+            goto zfail;
+        char mon_ep[64];
+        snprintf(mon_ep, sizeof mon_ep, "inproc://mpcclient-mon-%p-%u", (void *)c, d);
+        if (zmq_socket_monitor(s, mon_ep, ZMQ_EVENT_CONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
+                                              ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) == 0) {
+            c->mon[d] = zmq_socket(c->zctx, ZMQ_PAIR);
+            if (c->mon[d] && (s_sockopt_int(c->mon[d], ZMQ_LINGER, 0) || zmq_connect(c->mon[d], mon_ep))) {
+                zmq_close(c->mon[d]);
+                c->mon[d] = NULL;
+            }
+        }
+        if (zmq_connect(s, dc->endpoint) != 0) {
+            snprintf(err, errlen, "%s:%u: error: daemon %s: cannot use endpoint '%s': %s", c->cfg.path, dc->line,
+                     dc->name, dc->endpoint, zmq_strerror(errno));
+            r = MPC_ERR_CONFIG;
+            goto out;
+        }
+    }
+    randombytes_buf(&c->next_rid, sizeof c->next_rid);
+    c->progress_ms = 1000;
+    r = 0;
+    goto out;
+zfail:
+    snprintf(err, errlen, "cannot set up the ZeroMQ sockets: %s", zmq_strerror(errno));
+    r = MPC_ERR_IO;
+out:
+    sodium_free(secret);   /* the sockets hold their copy; ours is wiped now */
+    sodium_memzero(pub, sizeof pub);
+    if (r) mpc_client_close(&c);
+    *out = c;
+    return r;
+}
+
+void mpc_client_close(mpc_client **cp)
+{
+    if (!cp || !*cp) return;
+    mpc_client *c = *cp;
+    for (uint32_t d = 0; d < MPC_MAX_PARTIES; d++) {
+        if (c->sock[d]) zmq_socket_monitor(c->sock[d], NULL, 0);
+        if (c->mon[d]) zmq_close(c->mon[d]);
+        if (c->sock[d]) zmq_close(c->sock[d]);
+    }
+    if (c->zctx) zmq_ctx_term(c->zctx);
+    sodium_memzero(c, sizeof *c);
+    free(c);
+    *cp = NULL;
+}
+
+const char *mpc_client_errmsg(const mpc_client *c)
+{
+    return c ? c->errmsg : "no client";
+}
+
+size_t mpc_client_n_daemons(const mpc_client *c)
+{
+    return c->cfg.n_daemons;
+}
+
+const char *mpc_client_daemon_name(const mpc_client *c, size_t i)
+{
+    return i < c->cfg.n_daemons ? c->cfg.daemons[i].name : NULL;
+}
+
+void mpc_client_set_progress(mpc_client *c, mpc_progress_fn fn, void *ctx, int interval_ms)
+{
+    c->progress = fn;
+    c->progress_ctx = ctx;
+    c->progress_ms = interval_ms < 100 ? 100 : interval_ms;
+}
+
+/* --------------------------------------------------------------------------------------- *
+ * Request / reply */
+
+static void s_free_secret(void *data, void *hint)
+{
+    (void)hint;
+    sodium_free(data);
+}
+
+/* Sends request q to daemon d.  `payload` (if not NULL) is sodium_malloc memory of
+ * payload_len bytes whose ownership moves to ZeroMQ, which wipes and frees it once sent
+ * (or here on failure). */
+static int s_send(mpc_client *c, uint32_t d, const mpc_cwire_req *q, void *payload, size_t payload_len,
+                  int64_t deadline, const char *job_hex)
+{
+    uint8_t *hdr = NULL;
+    size_t len = 0;
+    int r = mpc_cwire_req_encode(q, &hdr, &len);
+    if (r) {
+        if (payload) sodium_free(payload);
+        return s_seterr(c, r, "daemon %s: job %s: cannot encode the request", s_dname(c, d), job_hex);
+    }
+    /* with ZMQ_IMMEDIATE a send waits for a finished connection: bounded by the call's
+     * deadline, so several unreachable daemons cost one timeout, not one each */
+    int64_t left = deadline - s_now_ms();
+    s_sockopt_int(c->sock[d], ZMQ_SNDTIMEO, (int)(left < 0 ? 0 : left > INT32_MAX ? INT32_MAX : left));
+    int rc = zmq_send(c->sock[d], hdr, len, payload ? ZMQ_SNDMORE : 0);
+    free(hdr);
+    if (rc < 0) {
+        int e = errno;
+        if (payload) sodium_free(payload);
+        if (e == EAGAIN)
+            return s_seterr(c, MPC_ERR_IO, "daemon %s: job %s: unreachable within %lld ms: %s", s_dname(c, d), job_hex,
+                            (long long)c->cfg.timeout_ms, s_why_silent(c, d));
+        return s_seterr(c, MPC_ERR_IO, "daemon %s: job %s: send failed: %s", s_dname(c, d), job_hex, zmq_strerror(e));
+    }
+    if (payload) {
+        zmq_msg_t m;
+        if (zmq_msg_init_data(&m, payload, payload_len, s_free_secret, NULL) != 0) {
+            sodium_free(payload);
+            return s_seterr(c, MPC_ERR_NOMEM, "daemon %s: job %s: out of memory", s_dname(c, d), job_hex);
+        }
+        if (zmq_msg_send(&m, c->sock[d], 0) < 0) {
+            int e = errno;
+            zmq_msg_close(&m);
+            return s_seterr(c, MPC_ERR_IO, "daemon %s: job %s: send failed: %s", s_dname(c, d), job_hex, zmq_strerror(e));
+        }
+    }
+    return 0;
+}
+
+/* Receives the reply to request (rid, type) from daemon d until deadline (monotonic ms).
+ * Stale replies to earlier requests (other rid) are dropped.  A RESULT share (ready reply)
+ * is written to share[0..share_n-1] and must have exactly that many elements; the received
+ * frame is wiped.  An ERROR reply becomes its code with "daemon X: job Y: message". */
+static int s_recv(mpc_client *c, uint32_t d, uint64_t rid, uint8_t type, int64_t deadline, mpc_cwire_rep *rep,
+                  uint64_t *share, uint64_t share_n, const char *job_hex)
+{
+    for (;;) {
+        int64_t left = deadline - s_now_ms();
+        if (left <= 0) left = 0;
+        s_sockopt_int(c->sock[d], ZMQ_RCVTIMEO, (int)(left > INT32_MAX ? INT32_MAX : left));
+        zmq_msg_t frames[2];
+        size_t nf = 0, extra = 0;
+        zmq_msg_init(&frames[0]);
+        if (zmq_msg_recv(&frames[0], c->sock[d], 0) < 0) {
+            int e = errno;
+            zmq_msg_close(&frames[0]);
+            if (e == EAGAIN)
+                return s_seterr(c, MPC_ERR_TIMEOUT, "daemon %s: job %s: no reply within the deadline: %s", s_dname(c, d),
+                                job_hex, s_why_silent(c, d));
+            return s_seterr(c, MPC_ERR_IO, "daemon %s: job %s: receive failed: %s", s_dname(c, d), job_hex, zmq_strerror(e));
+        }
+        nf = 1;
+        int more = zmq_msg_more(&frames[0]);
+        while (more) {
+            /* the rest of a message arrives at once with the first frame */
+            zmq_msg_t m;
+            zmq_msg_init(&m);
+            if (zmq_msg_recv(&m, c->sock[d], 0) < 0) {
+                zmq_msg_close(&m);
+                break;
+            }
+            more = zmq_msg_more(&m);
+            if (nf < 2) {
+                frames[nf++] = m;
+            } else {
+                sodium_memzero(zmq_msg_data(&m), zmq_msg_size(&m));
+                zmq_msg_close(&m);
+                extra++;
+            }
+        }
+        char derr[200];
+        int r = mpc_cwire_rep_decode(zmq_msg_data(&frames[0]), zmq_msg_size(&frames[0]), nf - 1 + extra,
+                                     nf > 1 ? zmq_msg_size(&frames[1]) : 0, rep, derr, sizeof derr);
+        if (r == 0 && rep->rid != rid) {
+            /* a late answer to a request we gave up on */
+            for (size_t i = 0; i < nf; i++) {
+                sodium_memzero(zmq_msg_data(&frames[i]), zmq_msg_size(&frames[i]));
+                zmq_msg_close(&frames[i]);
+            }
+            continue;
+        }
+        if (r == 0 && rep->type != (type | 0x80) && rep->type != MPC_CW_ERROR) {
+            r = MPC_ERR_PROTOCOL;
+            snprintf(derr, sizeof derr, "reply of type 0x%02x to a request of type %u", rep->type, type);
+        }
+        if (r == 0 && rep->type == MPC_CW_RESULT_OK && rep->ready) {
+            if (!share || rep->count != share_n) {
+                r = MPC_ERR_PROTOCOL;
+                snprintf(derr, sizeof derr, "share of %llu elements, the output has %llu",
+                         (unsigned long long)rep->count, (unsigned long long)share_n);
+            } else {
+                memcpy(share, zmq_msg_data(&frames[1]), (size_t)share_n * 8);
+            }
+        }
+        for (size_t i = 0; i < nf; i++) {
+            sodium_memzero(zmq_msg_data(&frames[i]), zmq_msg_size(&frames[i]));
+            zmq_msg_close(&frames[i]);
+        }
+        if (r) return s_seterr(c, MPC_ERR_PROTOCOL, "daemon %s: job %s: bad reply: %s", s_dname(c, d), job_hex, derr);
+        if (rep->type == MPC_CW_ERROR)
+            return s_seterr(c, rep->code, "daemon %s: job %s: %s", s_dname(c, d), job_hex, rep->msg);
+        return 0;
+    }
+}
+
+static void s_req_init(mpc_client *c, mpc_cwire_req *q, uint8_t type, const uint8_t *job)
+{
+    memset(q, 0, sizeof *q);
+    q->type = type;
+    q->rid = c->next_rid++;
+    if (job) memcpy(q->job, job, MPC_CWIRE_JOB_BYTES);
+}
+
+/* --------------------------------------------------------------------------------------- *
+ * Jobs */
+
+void mpc_job_free(mpc_job **jp)
+{
+    if (!jp || !*jp) return;
+    mpc_circ_destroy(&(*jp)->circ);
+    free(*jp);
+    *jp = NULL;
+}
+
+const char *mpc_job_id(const mpc_job *j) { return j->id_hex; }
+const char *mpc_job_hash(const mpc_job *j) { return j->hash_hex; }
+size_t mpc_job_n_parties(const mpc_job *j) { return j->k; }
+const char *mpc_job_party(const mpc_job *j, size_t i) { return i < j->k ? j->circ->party_names[i] : NULL; }
+size_t mpc_job_n_inputs(const mpc_job *j) { return j->circ->n_inputs; }
+size_t mpc_job_n_outputs(const mpc_job *j) { return j->circ->n_outputs; }
+unsigned mpc_job_frac_bits(const mpc_job *j) { return j->circ->frac_bits; }
+
+static const char *s_type_name(uint8_t t)
+{
+    return t < MPC_T__COUNT ? mpc_type_names[t] : "?";
+}
+
+const char *mpc_job_input_name(const mpc_job *j, size_t i)
+{
+    return i < j->circ->n_inputs ? j->circ->inputs[i].name : NULL;
+}
+const char *mpc_job_input_party(const mpc_job *j, size_t i)
+{
+    return i < j->circ->n_inputs ? j->circ->party_names[j->circ->inputs[i].party] : NULL;
+}
+const char *mpc_job_input_type(const mpc_job *j, size_t i)
+{
+    return i < j->circ->n_inputs ? s_type_name(j->circ->inputs[i].type) : NULL;
+}
+uint64_t mpc_job_input_len(const mpc_job *j, size_t i)
+{
+    return i < j->circ->n_inputs ? j->circ->inputs[i].len : 0;
+}
+const char *mpc_job_output_name(const mpc_job *j, size_t i)
+{
+    return i < j->circ->n_outputs ? j->circ->outputs[i].name : NULL;
+}
+const char *mpc_job_output_type(const mpc_job *j, size_t i)
+{
+    return i < j->circ->n_outputs ? s_type_name(j->circ->outputs[i].type) : NULL;
+}
+uint64_t mpc_job_output_len(const mpc_job *j, size_t i)
+{
+    return i < j->circ->n_outputs ? j->circ->outputs[i].len : 0;
+}
+
+const char *mpc_job_party_daemon(const mpc_job *j, size_t i)
+{
+    return i < j->k ? j->daemon_names[i] : NULL;
+}
+
+/* Parses the circuit and computes its hash into a new job. */
+static int s_job_new(mpc_client *c, const uint8_t *circ, size_t len, mpc_job **out)
+{
+    *out = NULL;
+    if (!circ || len == 0) return s_seterr(c, MPC_ERR_INVALID, "no circuit given");
+    mpc_job *j = calloc(1, sizeof *j);
+    if (!j) return s_seterr(c, MPC_ERR_NOMEM, "out of memory");
+    char err[300];
+    if (mpc_circ_read(circ, len, NULL, &j->circ, err, sizeof err) != 0) {
+        free(j);
+        return s_seterr(c, MPC_ERR_CIRCUIT, "invalid circuit: %s", err);
+    }
+    if (mpc_circ_hash(j->circ, j->hash) != 0) {
+        mpc_job_free(&j);
+        return s_seterr(c, MPC_ERR_NOMEM, "cannot hash the circuit");
+    }
+    mpc_hash_hex(j->hash, j->hash_hex);
+    j->k = j->circ->n_parties;
+    if (j->k < 2 || j->k > c->cfg.n_daemons) {
+        int code = MPC_ERR_CIRCUIT;
+        s_seterr(c, code, "the program has %u parties but the configuration %s lists %u daemons", j->k, c->cfg.path,
+                 c->cfg.n_daemons);
+        mpc_job_free(&j);
+        return code;
+    }
+    *out = j;
+    return 0;
+}
+
+/* Binds program parties to daemons: NULL/"" -> i-th to i-th; else "p=d,p=d". */
+static int s_bind(mpc_client *c, mpc_job *j, const char *binding)
+{
+    if (!binding || !binding[0]) {
+        for (uint32_t i = 0; i < j->k; i++) j->daemon_of[i] = i;
+        return 0;
+    }
+    int set[MPC_MAX_PARTIES] = {0};
+    char buf[2048];
+    if (strlen(binding) >= sizeof buf) return s_seterr(c, MPC_ERR_INVALID, "binding too long");
+    strcpy(buf, binding);
+    char *save = NULL;
+    for (char *item = strtok_r(buf, ", ", &save); item; item = strtok_r(NULL, ", ", &save)) {
+        char *eq = strchr(item, '=');
+        if (!eq) return s_seterr(c, MPC_ERR_INVALID, "binding '%.80s': expected party=daemon", item);
+        *eq = 0;
+        const char *party = item, *daemon = eq + 1;
+        int p = -1;
+        for (uint32_t i = 0; i < j->k; i++)
+            if (!strcmp(j->circ->party_names[i], party)) p = (int)i;
+        if (p < 0) return s_seterr(c, MPC_ERR_INVALID, "binding: the program has no party '%.64s'", party);
+        int d = mpc_client_conf_daemon(&c->cfg, daemon);
+        if (d < 0) return s_seterr(c, MPC_ERR_INVALID, "binding: no daemon '%.64s' in %s", daemon, c->cfg.path);
+        if (set[p]) return s_seterr(c, MPC_ERR_INVALID, "binding: party '%s' is bound twice", party);
+        for (uint32_t i = 0; i < j->k; i++)
+            if (set[i] && j->daemon_of[i] == (uint32_t)d)
+                return s_seterr(c, MPC_ERR_INVALID, "binding: daemon '%s' is bound to two parties", daemon);
+        set[p] = 1;
+        j->daemon_of[p] = (uint32_t)d;
+    }
+    for (uint32_t i = 0; i < j->k; i++)
+        if (!set[i]) return s_seterr(c, MPC_ERR_INVALID, "binding: party '%s' is not bound", j->circ->party_names[i]);
+    return 0;
+}
+
+/* Records the daemons' names once daemon_of is final; sets q's binding if q is given. */
+static void s_fill_binding(const mpc_client *c, mpc_job *j, mpc_cwire_req *q)
+{
+    for (uint32_t i = 0; i < j->k; i++) strcpy(j->daemon_names[i], c->cfg.daemons[j->daemon_of[i]].name);
+    if (!q) return;
+    q->n_bind = j->k;
+    for (uint32_t i = 0; i < j->k; i++) strcpy(q->bind[i], j->daemon_names[i]);
+}
+
+int mpc_job_submit(mpc_client *c, const uint8_t *circ, size_t len, const char *binding, mpc_job **out)
+{
+    *out = NULL;
+    c->errmsg[0] = 0;
+    mpc_job *j = NULL;
+    int r = s_job_new(c, circ, len, &j);
+    if (r) return r;
+    r = s_bind(c, j, binding);
+    if (r) goto out;
+    r = mpc_cwire_job_new(j->id);
+    if (r) {
+        s_seterr(c, r, "cannot draw a job id");
+        goto out;
+    }
+    mpc_cwire_job_hex(j->id, j->id_hex);
+    mpc_cwire_req q;
+    s_req_init(c, &q, MPC_CW_SUBMIT, j->id);
+    s_fill_binding(c, j, &q);
+    q.circ = circ;
+    q.circ_len = len;
+    /* to every configured daemon: those not bound only take part in ordering */
+    int64_t deadline = s_now_ms() + c->cfg.timeout_ms;
+    for (uint32_t d = 0; d < c->cfg.n_daemons; d++) {
+        r = s_send(c, d, &q, NULL, 0, deadline, j->id_hex);
+        if (r) goto out;
+    }
+    for (uint32_t d = 0; d < c->cfg.n_daemons; d++) {
+        mpc_cwire_rep rep;
+        r = s_recv(c, d, q.rid, MPC_CW_SUBMIT, deadline, &rep, NULL, 0, j->id_hex);
+        if (r) goto out;
+        if (sodium_memcmp(rep.hash, j->hash, MPC_HASH_BYTES) != 0) {
+            char hex[2 * MPC_HASH_BYTES + 1];
+            mpc_hash_hex(rep.hash, hex);
+            r = s_seterr(c, MPC_ERR_PROTOCOL, "daemon %s: job %s: reports circuit hash %.16s…, this client has %.16s…",
+                         s_dname(c, d), j->id_hex, hex, j->hash_hex);
+            goto out;
+        }
+    }
+    *out = j;
+    j = NULL;
+    r = 0;
+out:
+    mpc_job_free(&j);
+    return r;
+}
+
+int mpc_job_attach(mpc_client *c, const char *job_id, const uint8_t *circ, size_t len, mpc_job **out)
+{
+    *out = NULL;
+    c->errmsg[0] = 0;
+    mpc_job *j = NULL;
+    int r = s_job_new(c, circ, len, &j);
+    if (r) return r;
+    if (!job_id || mpc_cwire_job_parse(j->id, job_id) != 0) {
+        r = s_seterr(c, MPC_ERR_INVALID, "'%.40s' is not a job id (32 hex digits)", job_id ? job_id : "");
+        goto out;
+    }
+    mpc_cwire_job_hex(j->id, j->id_hex);
+    mpc_cwire_req q;
+    s_req_init(c, &q, MPC_CW_STATUS, j->id);
+    q.has_job = 1;
+    int64_t deadline = s_now_ms() + c->cfg.timeout_ms;
+    for (uint32_t d = 0; d < c->cfg.n_daemons; d++) {
+        r = s_send(c, d, &q, NULL, 0, deadline, j->id_hex);
+        if (r) goto out;
+    }
+    int have_binding = 0;
+    for (uint32_t d = 0; d < c->cfg.n_daemons; d++) {
+        mpc_cwire_rep rep;
+        r = s_recv(c, d, q.rid, MPC_CW_STATUS, deadline, &rep, NULL, 0, j->id_hex);
+        if (r) goto out;
+        if (!rep.has_job) {
+            r = s_seterr(c, MPC_ERR_NOTFOUND, "daemon %s: job %s: unknown to this daemon", s_dname(c, d), j->id_hex);
+            goto out;
+        }
+        if (sodium_memcmp(rep.job.hash, j->hash, MPC_HASH_BYTES) != 0) {
+            r = s_seterr(c, MPC_ERR_CIRCUIT,
+                         "daemon %s: job %s: runs a different circuit than the one given here (hash %.16s…); "
+                         "refusing to contribute", s_dname(c, d), j->id_hex, j->hash_hex);
+            goto out;
+        }
+        if (rep.job.n_bind != j->k) {
+            r = s_seterr(c, MPC_ERR_PROTOCOL, "daemon %s: job %s: binds %u parties, the circuit has %u", s_dname(c, d),
+                         j->id_hex, rep.job.n_bind, j->k);
+            goto out;
+        }
+        for (uint32_t i = 0; i < j->k; i++) {
+            int dd = mpc_client_conf_daemon(&c->cfg, rep.job.bind[i]);
+            if (dd < 0) {
+                r = s_seterr(c, MPC_ERR_CONFIG, "daemon %s: job %s: binds party '%s' to daemon '%s', which is not in %s",
+                             s_dname(c, d), j->id_hex, j->circ->party_names[i], rep.job.bind[i], c->cfg.path);
+                goto out;
+            }
+            if (have_binding && j->daemon_of[i] != (uint32_t)dd) {
+                r = s_seterr(c, MPC_ERR_PROTOCOL, "daemon %s: job %s: reports a binding that differs from daemon %s's",
+                             s_dname(c, d), j->id_hex, s_dname(c, 0));
+                goto out;
+            }
+            j->daemon_of[i] = (uint32_t)dd;
+        }
+        have_binding = 1;
+    }
+    s_fill_binding(c, j, NULL);
+    *out = j;
+    j = NULL;
+    r = 0;
+out:
+    mpc_job_free(&j);
+    return r;
+}
+
+/* --------------------------------------------------------------------------------------- *
+ * Inputs */
+
+static int s_find_input(const mpc_job *j, const char *name)
+{
+    for (uint32_t i = 0; i < j->circ->n_inputs; i++)
+        if (!strcmp(j->circ->inputs[i].name, name)) return (int)i;
+    return -1;
+}
+
+static int s_find_output(const mpc_job *j, const char *name)
+{
+    for (uint32_t i = 0; i < j->circ->n_outputs; i++)
+        if (!strcmp(j->circ->outputs[i].name, name)) return (int)i;
+    return -1;
+}
+
+int mpc_job_input(mpc_client *c, mpc_job *j, const char *name, const uint64_t *values, uint64_t n)
+{
+    c->errmsg[0] = 0;
+    int idx = name ? s_find_input(j, name) : -1;
+    if (idx < 0) return s_seterr(c, MPC_ERR_NOTFOUND, "job %s: the program has no input '%.64s'", j->id_hex, name ? name : "");
+    const mpc_input *in = &j->circ->inputs[idx];
+    if (n != in->len)
+        return s_seterr(c, MPC_ERR_INPUT, "job %s: input '%s' takes %llu value%s, %llu given", j->id_hex, name,
+                        (unsigned long long)in->len, in->len == 1 ? "" : "s", (unsigned long long)n);
+    uint32_t k = j->k;
+    uint8_t *seeds = sodium_malloc((size_t)(k - 1) * MPC_CWIRE_SEED_BYTES);
+    uint64_t *explicit_share = sodium_allocarray((size_t)n, 8);
+    int r;
+    if (!seeds || !explicit_share) {
+        r = s_seterr(c, MPC_ERR_NOMEM, "job %s: out of memory sharing input '%s'", j->id_hex, name);
+        goto out;
+    }
+    r = mpc_cwire_share(seeds, explicit_share, values, n, k, (uint32_t)idx);
+    if (r) {
+        s_seterr(c, r, "job %s: cannot share input '%s'", j->id_hex, name);
+        goto out;
+    }
+    mpc_cwire_req q;
+    s_req_init(c, &q, MPC_CW_INPUT, j->id);
+    strcpy(q.name, name);
+    q.count = n;
+    int64_t deadline = s_now_ms() + c->cfg.timeout_ms;
+    for (uint32_t p = 0; p < k; p++) {
+        uint32_t d = j->daemon_of[p];
+        void *payload;
+        size_t plen;
+        if (p + 1 < k) {
+            q.mode = MPC_CW_SEED;
+            payload = sodium_malloc(MPC_CWIRE_SEED_BYTES);
+            if (!payload) {
+                r = s_seterr(c, MPC_ERR_NOMEM, "job %s: out of memory", j->id_hex);
+                goto out;
+            }
+            memcpy(payload, seeds + (size_t)p * MPC_CWIRE_SEED_BYTES, MPC_CWIRE_SEED_BYTES);
+            plen = MPC_CWIRE_SEED_BYTES;
+        } else {
+            q.mode = MPC_CW_EXPLICIT;
+            payload = explicit_share;   /* ownership moves to ZeroMQ */
+            explicit_share = NULL;
+            plen = (size_t)n * 8;
+        }
+        r = s_send(c, d, &q, payload, plen, deadline, j->id_hex);
+        if (r) goto out;
+    }
+    for (uint32_t p = 0; p < k; p++) {
+        mpc_cwire_rep rep;
+        int r2 = s_recv(c, j->daemon_of[p], q.rid, MPC_CW_INPUT, deadline, &rep, NULL, 0, j->id_hex);
+        if (r2 && !r) r = r2;   /* keep the first failure's message */
+        if (r) break;
+    }
+out:
+    if (seeds) sodium_free(seeds);
+    if (explicit_share) sodium_free(explicit_share);
+    return r;
+}
+
+int mpc_job_input_text(mpc_client *c, mpc_job *j, const char *name, const char *spec)
+{
+    c->errmsg[0] = 0;
+    int idx = name ? s_find_input(j, name) : -1;
+    if (idx < 0) return s_seterr(c, MPC_ERR_NOTFOUND, "job %s: the program has no input '%.64s'", j->id_hex, name ? name : "");
+    uint64_t *vals = NULL, n = 0;
+    char err[300];
+    if (mpc_values_load(j->circ->inputs[idx].type, j->circ->frac_bits, spec, &vals, &n, err, sizeof err) != 0)
+        return s_seterr(c, MPC_ERR_INPUT, "input '%s': %s", name, err);
+    int r = mpc_job_input(c, j, name, vals, n);
+    sodium_memzero(vals, (size_t)n * 8);
+    free(vals);
+    return r;
+}
+
+/* --------------------------------------------------------------------------------------- *
+ * Outputs and status */
+
+static void s_fill_status(mpc_daemon_status *st, const mpc_cwire_rep *rep)
+{
+    st->reachable = 1;
+    st->jobs_queued = rep->info.jobs_queued;
+    st->jobs_running = rep->info.jobs_running;
+    st->jobs_done = rep->info.jobs_done;
+    st->jobs_failed = rep->info.jobs_failed;
+    st->triples_stock = rep->info.triples_stock;
+    st->trunc_stock = rep->info.trunc_stock;
+    st->has_job = rep->has_job;
+    if (rep->has_job) {
+        st->state = rep->job.state;
+        snprintf(st->state_name, sizeof st->state_name, "%s", mpc_job_state_name(rep->job.state));
+        snprintf(st->reason, sizeof st->reason, "%s", rep->job.reason);
+        st->layers_done = rep->job.layers_done;
+        st->layers_total = rep->job.layers_total;
+        st->triples_used = rep->job.triples_used;
+        st->inputs_given = rep->job.inputs_given;
+        st->inputs_total = rep->job.inputs_total;
+    }
+}
+
+/* STATUS to the daemons listed in ds[0..n-1]; st[i] for ds[i]. */
+static void s_status(mpc_client *c, const uint8_t *job, const uint32_t *ds, uint32_t n, mpc_daemon_status *st)
+{
+    char job_hex[MPC_CWIRE_JOB_HEX + 1] = "-";
+    if (job) mpc_cwire_job_hex(job, job_hex);
+    mpc_cwire_req q;
+    s_req_init(c, &q, MPC_CW_STATUS, job);
+    q.has_job = job != NULL;
+    char saved[S_ERRMSG_MAX];
+    memcpy(saved, c->errmsg, sizeof saved);
+    int sent[MPC_MAX_PARTIES] = {0};
+    int64_t deadline = s_now_ms() + c->cfg.timeout_ms;
+    for (uint32_t i = 0; i < n; i++) {
+        memset(&st[i], 0, sizeof st[i]);
+        snprintf(st[i].daemon, sizeof st[i].daemon, "%s", s_dname(c, ds[i]));
+        st[i].error = s_send(c, ds[i], &q, NULL, 0, deadline, job_hex);
+        if (st[i].error) snprintf(st[i].message, sizeof st[i].message, "%.500s", c->errmsg);
+        else sent[i] = 1;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        if (!sent[i]) continue;
+        mpc_cwire_rep rep;
+        st[i].error = s_recv(c, ds[i], q.rid, MPC_CW_STATUS, deadline, &rep, NULL, 0, job_hex);
+        if (st[i].error == 0) {
+            s_fill_status(&st[i], &rep);
+        } else {
+            /* an ERROR reply still means the daemon is there */
+            st[i].reachable = (st[i].error != MPC_ERR_TIMEOUT && st[i].error != MPC_ERR_IO);
+            snprintf(st[i].message, sizeof st[i].message, "%.500s", c->errmsg);
+        }
+    }
+    memcpy(c->errmsg, saved, sizeof saved);
+}
+
+int mpc_client_status(mpc_client *c, const char *job_id, mpc_daemon_status *st, size_t cap)
+{
+    c->errmsg[0] = 0;
+    if (cap < c->cfg.n_daemons)
+        return s_seterr(c, MPC_ERR_INVALID, "status: room for %zu daemons, %u configured", cap, c->cfg.n_daemons);
+    uint8_t job[MPC_CWIRE_JOB_BYTES];
+    if (job_id && mpc_cwire_job_parse(job, job_id) != 0)
+        return s_seterr(c, MPC_ERR_INVALID, "'%.40s' is not a job id (32 hex digits)", job_id);
+    uint32_t ds[MPC_MAX_PARTIES];
+    for (uint32_t d = 0; d < c->cfg.n_daemons; d++) ds[d] = d;
+    s_status(c, job_id ? job : NULL, ds, c->cfg.n_daemons, st);
+    return 0;
+}
+
+int mpc_job_output(mpc_client *c, mpc_job *j, const char *name, int timeout_ms, uint64_t **values, uint64_t *n_out)
+{
+    c->errmsg[0] = 0;
+    *values = NULL;
+    *n_out = 0;
+    int idx = name ? s_find_output(j, name) : -1;
+    if (idx < 0) return s_seterr(c, MPC_ERR_NOTFOUND, "job %s: the program has no output '%.64s'", j->id_hex, name ? name : "");
+    const mpc_output *o = &j->circ->outputs[idx];
+    uint64_t n = o->len;
+    if (n > SIZE_MAX / 8) return s_seterr(c, MPC_ERR_LIMIT, "output '%s' is too long", name);
+    uint64_t *acc = s_alloc((size_t)n * 8);
+    uint64_t *share = sodium_allocarray((size_t)n, 8);
+    int r;
+    if (!acc || !share) {
+        r = s_seterr(c, MPC_ERR_NOMEM, "job %s: out of memory for output '%s'", j->id_hex, name);
+        goto out;
+    }
+    memset(acc, 0, (size_t)n * 8);
+    int64_t start = s_now_ms();
+    int64_t deadline = start + (timeout_ms < 0 ? S_DEFAULT_WAIT : timeout_ms);
+    int64_t next_progress = start + c->progress_ms;
+    mpc_cwire_req q;
+    s_req_init(c, &q, MPC_CW_RESULT, j->id);
+    strcpy(q.name, name);
+    for (uint32_t p = 0; p < j->k; p++) {
+        uint32_t d = j->daemon_of[p];
+        for (;;) {
+            int64_t now = s_now_ms();
+            int64_t left = deadline - now;
+            int64_t wait = left < 0 ? 0 : left;
+            if (wait > MPC_CWIRE_MAX_WAIT_MS) wait = MPC_CWIRE_MAX_WAIT_MS;
+            if (c->progress && wait > c->progress_ms) wait = c->progress_ms;
+            q.rid = c->next_rid++;
+            q.wait_ms = (uint32_t)wait;
+            r = s_send(c, d, &q, NULL, 0, s_now_ms() + c->cfg.timeout_ms, j->id_hex);
+            if (r) goto out;
+            mpc_cwire_rep rep;
+            r = s_recv(c, d, q.rid, MPC_CW_RESULT, s_now_ms() + wait + c->cfg.timeout_ms, &rep, share, n, j->id_hex);
+            if (r) goto out;
+            if (rep.ready) {
+                if (rep.vtype != o->type) {
+                    r = s_seterr(c, MPC_ERR_PROTOCOL, "daemon %s: job %s: output '%s' arrives as %s, the circuit says %s",
+                                 s_dname(c, d), j->id_hex, name, s_type_name(rep.vtype), s_type_name(o->type));
+                    goto out;
+                }
+                mpc_cwire_add(acc, share, n);
+                break;
+            }
+            if (rep.state == MPC_JOB_FAILED) {
+                r = s_seterr(c, MPC_ERR_PEER_ABORT, "daemon %s: job %s: failed", s_dname(c, d), j->id_hex);
+                goto out;
+            }
+            if (s_now_ms() >= deadline) {
+                r = s_seterr(c, MPC_ERR_TIMEOUT, "daemon %s: job %s: output '%s' not ready after %d ms (job %s)",
+                             s_dname(c, d), j->id_hex, name, timeout_ms < 0 ? S_DEFAULT_WAIT : timeout_ms,
+                             mpc_job_state_name(rep.state));
+                goto out;
+            }
+            if (c->progress && s_now_ms() >= next_progress) {
+                mpc_daemon_status st[MPC_MAX_PARTIES];
+                s_status(c, j->id, j->daemon_of, j->k, st);
+                c->progress(c->progress_ctx, j, st, j->k);
+                next_progress = s_now_ms() + c->progress_ms;
+            }
+        }
+    }
+    *values = acc;
+    *n_out = n;
+    acc = NULL;
+    r = 0;
+out:
+    if (share) sodium_free(share);
+    mpc_client_free(acc);
+    return r;
+}
+
+int mpc_job_output_text(mpc_client *c, mpc_job *j, const char *name, int timeout_ms, char **text)
+{
+    *text = NULL;
+    uint64_t *v = NULL, n = 0;
+    int r = mpc_job_output(c, j, name, timeout_ms, &v, &n);
+    if (r) return r;
+    const mpc_output *o = &j->circ->outputs[s_find_output(j, name)];
+    /* 64 bytes per value suffice (value.h), plus ", " */
+    if (n > (SIZE_MAX - 1) / 66) {
+        mpc_client_free(v);
+        return s_seterr(c, MPC_ERR_LIMIT, "output '%s' is too long to format", name);
+    }
+    char *buf = s_alloc((size_t)n * 66 + 1);
+    if (!buf) {
+        mpc_client_free(v);
+        return s_seterr(c, MPC_ERR_NOMEM, "out of memory");
+    }
+    size_t off = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        if (i) {
+            memcpy(buf + off, ", ", 2);
+            off += 2;
+        }
+        int len = mpc_value_format(o->type, j->circ->frac_bits, v[i], buf + off, 65);
+        if (len < 0) {
+            mpc_client_free(v);
+            mpc_client_free(buf);
+            return s_seterr(c, MPC_ERR_INVALID, "cannot format output '%s'", name);
+        }
+        off += (size_t)len;
+    }
+    buf[off] = 0;
+    mpc_client_free(v);
+    *text = buf;
+    return 0;
+}

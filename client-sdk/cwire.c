@@ -1,0 +1,669 @@
+/* cwire.c — encoding and hostile-input-safe decoding of the client protocol (cwire.h), plus
+ * the input-sharing convention.  Decoding is two passes: s_precheck walks the raw msgpack
+ * bytes and refuses anything whose declared sizes exceed what is left of the frame (and every
+ * type we never send: maps, ext, floats), then msgpack_unpack_next builds the object tree,
+ * which the per-message functions check field by field. */
+#include "cwire.h"
+
+#include <msgpack.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mpc_err.h"
+#include "prg.h"
+
+static const char *const s_state_names[MPC_JOB__COUNT] = {
+#define X(e, v, s) [v] = s,
+    MPC_JOB_STATE_LIST(X)
+#undef X
+};
+
+const char *mpc_job_state_name(int state)
+{
+    return (state >= 0 && state < MPC_JOB__COUNT) ? s_state_names[state] : "unknown";
+}
+
+static int s_fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (err && errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return MPC_ERR_PROTOCOL;
+}
+
+int mpc_cwire_name_ok(const char *s, size_t n)
+{
+    if (n == 0 || n >= MPC_NAME_MAX) return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-' || c == '.'))
+            return 0;
+    }
+    return 1;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Encoding */
+
+typedef struct {
+    msgpack_sbuffer sb;
+    msgpack_packer  pk;
+    int             failed;   /* msgpack's packers return nonzero when the buffer cannot grow */
+} enc;
+
+static void e_init(enc *e)
+{
+    msgpack_sbuffer_init(&e->sb);
+    msgpack_packer_init(&e->pk, &e->sb, msgpack_sbuffer_write);
+    e->failed = 0;
+}
+static void e_arr(enc *e, uint32_t n) { e->failed |= msgpack_pack_array(&e->pk, n) != 0; }
+static void e_u64(enc *e, uint64_t v) { e->failed |= msgpack_pack_uint64(&e->pk, v) != 0; }
+static void e_i64(enc *e, int64_t v) { e->failed |= msgpack_pack_int64(&e->pk, v) != 0; }
+static void e_nil(enc *e) { e->failed |= msgpack_pack_nil(&e->pk) != 0; }
+static void e_bool(enc *e, int b)
+{
+    e->failed |= (b ? msgpack_pack_true(&e->pk) : msgpack_pack_false(&e->pk)) != 0;
+}
+static void e_bin(enc *e, const uint8_t *p, size_t n)
+{
+    e->failed |= msgpack_pack_bin(&e->pk, n) != 0;
+    e->failed |= msgpack_pack_bin_body(&e->pk, p, n) != 0;
+}
+static void e_str(enc *e, const char *s)
+{
+    size_t n = strlen(s);
+    e->failed |= msgpack_pack_str(&e->pk, n) != 0;
+    e->failed |= msgpack_pack_str_body(&e->pk, s, n) != 0;
+}
+static void e_head(enc *e, uint32_t arity, uint8_t type, uint64_t rid)
+{
+    e_arr(e, arity);
+    e_u64(e, MPC_CWIRE_VERSION);
+    e_u64(e, type);
+    e_u64(e, rid);
+}
+static int e_done(enc *e, uint8_t **buf, size_t *len)
+{
+    if (e->failed) {
+        msgpack_sbuffer_destroy(&e->sb);
+        return MPC_ERR_NOMEM;
+    }
+    *buf = (uint8_t *)e->sb.data;
+    *len = e->sb.size;
+    return 0;
+}
+
+static int s_names_ok(uint32_t n, const char (*names)[MPC_NAME_MAX])
+{
+    if (n < 1 || n > MPC_MAX_PARTIES) return 0;
+    for (uint32_t i = 0; i < n; i++) {
+        if (!mpc_cwire_name_ok(names[i], strnlen(names[i], MPC_NAME_MAX))) return 0;
+        for (uint32_t j = 0; j < i; j++)
+            if (!strcmp(names[i], names[j])) return 0;
+    }
+    return 1;
+}
+
+static int s_text_ok(const char *s)
+{
+    return strnlen(s, MPC_CWIRE_MSG_MAX) < MPC_CWIRE_MSG_MAX;
+}
+
+int mpc_cwire_req_encode(const mpc_cwire_req *r, uint8_t **buf, size_t *len)
+{
+    enc e;
+    switch (r->type) {
+    case MPC_CW_SUBMIT:
+        if (!s_names_ok(r->n_bind, r->bind) || !r->circ || r->circ_len == 0 || r->circ_len > UINT32_MAX)
+            return MPC_ERR_INVALID;
+        e_init(&e);
+        e_head(&e, 6, r->type, r->rid);
+        e_bin(&e, r->job, MPC_CWIRE_JOB_BYTES);
+        e_arr(&e, r->n_bind);
+        for (uint32_t i = 0; i < r->n_bind; i++) e_str(&e, r->bind[i]);
+        e_bin(&e, r->circ, r->circ_len);
+        return e_done(&e, buf, len);
+    case MPC_CW_INPUT:
+        if (!mpc_cwire_name_ok(r->name, strnlen(r->name, MPC_NAME_MAX)) || r->mode > MPC_CW_SEED ||
+            r->count < 1 || r->count > MPC_CWIRE_MAX_COUNT)
+            return MPC_ERR_INVALID;
+        e_init(&e);
+        e_head(&e, 7, r->type, r->rid);
+        e_bin(&e, r->job, MPC_CWIRE_JOB_BYTES);
+        e_str(&e, r->name);
+        e_u64(&e, r->mode);
+        e_u64(&e, r->count);
+        return e_done(&e, buf, len);
+    case MPC_CW_RESULT:
+        if (!mpc_cwire_name_ok(r->name, strnlen(r->name, MPC_NAME_MAX)) || r->wait_ms > MPC_CWIRE_MAX_WAIT_MS)
+            return MPC_ERR_INVALID;
+        e_init(&e);
+        e_head(&e, 6, r->type, r->rid);
+        e_bin(&e, r->job, MPC_CWIRE_JOB_BYTES);
+        e_str(&e, r->name);
+        e_u64(&e, r->wait_ms);
+        return e_done(&e, buf, len);
+    case MPC_CW_STATUS:
+        e_init(&e);
+        e_head(&e, 4, r->type, r->rid);
+        if (r->has_job) e_bin(&e, r->job, MPC_CWIRE_JOB_BYTES);
+        else e_nil(&e);
+        return e_done(&e, buf, len);
+    default:
+        return MPC_ERR_INVALID;
+    }
+}
+
+int mpc_cwire_rep_encode(const mpc_cwire_rep *r, uint8_t **buf, size_t *len)
+{
+    enc e;
+    switch (r->type) {
+    case MPC_CW_SUBMIT_OK:
+        e_init(&e);
+        e_head(&e, 4, r->type, r->rid);
+        e_bin(&e, r->hash, MPC_CWIRE_HASH_BYTES);
+        return e_done(&e, buf, len);
+    case MPC_CW_INPUT_OK:
+        e_init(&e);
+        e_head(&e, 3, r->type, r->rid);
+        return e_done(&e, buf, len);
+    case MPC_CW_RESULT_OK:
+        if (r->ready > 1 || r->state >= MPC_JOB__COUNT || r->vtype >= MPC_T__COUNT ||
+            r->count > MPC_CWIRE_MAX_COUNT || (r->ready && (r->count < 1 || r->state != MPC_JOB_DONE)) ||
+            (!r->ready && (r->count != 0 || r->state == MPC_JOB_DONE)))
+            return MPC_ERR_INVALID;
+        e_init(&e);
+        e_head(&e, 7, r->type, r->rid);
+        e_bool(&e, r->ready);
+        e_u64(&e, r->state);
+        e_u64(&e, r->vtype);
+        e_u64(&e, r->count);
+        return e_done(&e, buf, len);
+    case MPC_CW_STATUS_OK: {
+        const mpc_cwire_job_info *j = &r->job;
+        if (!mpc_cwire_name_ok(r->daemon, strnlen(r->daemon, MPC_NAME_MAX))) return MPC_ERR_INVALID;
+        if (r->has_job && (j->state >= MPC_JOB__COUNT || !s_text_ok(j->reason) ||
+                           j->layers_done > j->layers_total || j->inputs_given > j->inputs_total ||
+                           !s_names_ok(j->n_bind, j->bind)))
+            return MPC_ERR_INVALID;
+        e_init(&e);
+        e_head(&e, 6, r->type, r->rid);
+        e_str(&e, r->daemon);
+        e_arr(&e, 6);
+        e_u64(&e, r->info.jobs_queued);
+        e_u64(&e, r->info.jobs_running);
+        e_u64(&e, r->info.jobs_done);
+        e_u64(&e, r->info.jobs_failed);
+        e_u64(&e, r->info.triples_stock);
+        e_u64(&e, r->info.trunc_stock);
+        if (r->has_job) {
+            e_arr(&e, 9);
+            e_u64(&e, j->state);
+            e_str(&e, j->reason);
+            e_u64(&e, j->layers_done);
+            e_u64(&e, j->layers_total);
+            e_u64(&e, j->triples_used);
+            e_u64(&e, j->inputs_given);
+            e_u64(&e, j->inputs_total);
+            e_bin(&e, j->hash, MPC_CWIRE_HASH_BYTES);
+            e_arr(&e, j->n_bind);
+            for (uint32_t i = 0; i < j->n_bind; i++) e_str(&e, j->bind[i]);
+        } else {
+            e_nil(&e);
+        }
+        return e_done(&e, buf, len);
+    }
+    case MPC_CW_ERROR:
+        if (r->code >= 0 || r->code < -127 || !s_text_ok(r->msg)) return MPC_ERR_INVALID;
+        e_init(&e);
+        e_head(&e, 5, r->type, r->rid);
+        e_i64(&e, r->code);
+        e_str(&e, r->msg);
+        return e_done(&e, buf, len);
+    default:
+        return MPC_ERR_INVALID;
+    }
+}
+
+size_t mpc_cwire_req_payload_len(const mpc_cwire_req *r)
+{
+    if (r->type != MPC_CW_INPUT) return 0;
+    return r->mode == MPC_CW_SEED ? MPC_CWIRE_SEED_BYTES : (size_t)r->count * 8;
+}
+
+size_t mpc_cwire_rep_payload_len(const mpc_cwire_rep *r)
+{
+    return (r->type == MPC_CW_RESULT_OK && r->ready) ? (size_t)r->count * 8 : 0;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Decoding */
+
+/* Reads a big-endian unsigned integer of w bytes. */
+static uint64_t s_be(const uint8_t *p, size_t w)
+{
+    uint64_t v = 0;
+    for (size_t i = 0; i < w; i++) v = v << 8 | p[i];
+    return v;
+}
+
+/* Walks the msgpack bytes of buf[0..len-1] without building anything: exactly one object must
+ * span the whole buffer; every array's declared element count and every str/bin length must
+ * fit in the bytes that remain.  Maps, ext and float types are refused (we never send them),
+ * so msgpack_unpack_next afterwards allocates at most 24 bytes per byte of input. */
+static int s_precheck(const uint8_t *buf, size_t len, char *err, size_t errlen)
+{
+    size_t off = 0;
+    uint64_t pending = 1;
+    while (pending) {
+        if (off >= len) return s_fail(err, errlen, "truncated message");
+        uint8_t b = buf[off++];
+        pending--;
+        size_t rem = len - off;
+        size_t w = 0;             /* width of a length/value field following the tag */
+        uint64_t body = 0;        /* bytes of str/bin body */
+        uint64_t elems = 0;       /* array elements */
+        if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3) {
+            continue;
+        } else if (b >= 0x90 && b <= 0x9f) {
+            elems = b & 0x0f;
+        } else if (b >= 0xa0 && b <= 0xbf) {
+            body = b & 0x1f;
+        } else {
+            switch (b) {
+            case 0xcc: case 0xd0: w = 1; break;
+            case 0xcd: case 0xd1: w = 2; break;
+            case 0xce: case 0xd2: w = 4; break;
+            case 0xcf: case 0xd3: w = 8; break;
+            case 0xc4: case 0xd9: case 0xc5: case 0xda: case 0xc6: case 0xdb:
+            case 0xdc: case 0xdd: {
+                size_t lw = (b == 0xc4 || b == 0xd9) ? 1 : (b == 0xc5 || b == 0xda || b == 0xdc) ? 2 : 4;
+                if (rem < lw) return s_fail(err, errlen, "truncated message");
+                uint64_t n = s_be(buf + off, lw);
+                off += lw;
+                rem -= lw;
+                if (b == 0xdc || b == 0xdd) elems = n;
+                else body = n;
+                break;
+            }
+            default:
+                return s_fail(err, errlen, "unexpected msgpack type 0x%02x", b);
+            }
+            if (w) {
+                if (rem < w) return s_fail(err, errlen, "truncated message");
+                off += w;
+                continue;
+            }
+        }
+        if (body > rem) return s_fail(err, errlen, "string of %llu bytes exceeds the frame",
+                                      (unsigned long long)body);
+        off += (size_t)body;
+        if (elems > rem) return s_fail(err, errlen, "array of %llu elements exceeds the frame",
+                                       (unsigned long long)elems);
+        pending += elems;
+    }
+    if (off != len) return s_fail(err, errlen, "%zu trailing bytes after the message", len - off);
+    return 0;
+}
+
+static int s_uint(const msgpack_object *o, uint64_t max, uint64_t *v)
+{
+    if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER || o->via.u64 > max) return -1;
+    *v = o->via.u64;
+    return 0;
+}
+
+static int s_bin(const msgpack_object *o, const uint8_t **p, size_t *n)
+{
+    if (o->type != MSGPACK_OBJECT_BIN) return -1;
+    *p = (const uint8_t *)o->via.bin.ptr;
+    *n = o->via.bin.size;
+    return 0;
+}
+
+static int s_bin_exact(const msgpack_object *o, uint8_t *out, size_t n)
+{
+    const uint8_t *p;
+    size_t m;
+    if (s_bin(o, &p, &m) || m != n) return -1;
+    memcpy(out, p, n);
+    return 0;
+}
+
+static int s_name(const msgpack_object *o, char out[MPC_NAME_MAX])
+{
+    if (o->type != MSGPACK_OBJECT_STR || !mpc_cwire_name_ok(o->via.str.ptr, o->via.str.size)) return -1;
+    memcpy(out, o->via.str.ptr, o->via.str.size);
+    out[o->via.str.size] = 0;
+    return 0;
+}
+
+/* A free-text field (error message, failure reason): bounded, copied with every byte outside
+ * printable ASCII replaced by '?', so a hostile daemon cannot inject lines or escapes. */
+static int s_text(const msgpack_object *o, char out[MPC_CWIRE_MSG_MAX])
+{
+    if (o->type != MSGPACK_OBJECT_STR || o->via.str.size >= MPC_CWIRE_MSG_MAX) return -1;
+    for (uint32_t i = 0; i < o->via.str.size; i++) {
+        unsigned char c = (unsigned char)o->via.str.ptr[i];
+        out[i] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+    }
+    out[o->via.str.size] = 0;
+    return 0;
+}
+
+static int s_binding(const msgpack_object *o, uint32_t *n_out, char (*names)[MPC_NAME_MAX])
+{
+    if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size < 1 || o->via.array.size > MPC_MAX_PARTIES)
+        return -1;
+    uint32_t n = o->via.array.size;
+    for (uint32_t i = 0; i < n; i++) {
+        if (s_name(&o->via.array.ptr[i], names[i])) return -1;
+        for (uint32_t j = 0; j < i; j++)
+            if (!strcmp(names[i], names[j])) return -1;
+    }
+    *n_out = n;
+    return 0;
+}
+
+/* Common start of every header: the array, its version and type; returns the elements. */
+static int s_open(const uint8_t *hdr, size_t len, msgpack_unpacked *u, const msgpack_object **el,
+                  uint32_t *n, uint8_t *type, uint64_t *rid, char *err, size_t errlen)
+{
+    int r = s_precheck(hdr, len, err, errlen);
+    if (r) return r;
+    size_t off = 0;
+    if (msgpack_unpack_next(u, (const char *)hdr, len, &off) != MSGPACK_UNPACK_SUCCESS || off != len)
+        return s_fail(err, errlen, "malformed msgpack");
+    const msgpack_object *o = &u->data;
+    if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size < 3)
+        return s_fail(err, errlen, "header is not an array of at least 3 elements");
+    *el = o->via.array.ptr;
+    *n = o->via.array.size;
+    uint64_t v;
+    if (s_uint(&(*el)[0], UINT64_MAX, &v)) return s_fail(err, errlen, "bad version field");
+    if (v != MPC_CWIRE_VERSION)
+        return s_fail(err, errlen, "unsupported protocol version %llu", (unsigned long long)v);
+    if (s_uint(&(*el)[1], 0xff, &v)) return s_fail(err, errlen, "bad message type field");
+    *type = (uint8_t)v;
+    if (s_uint(&(*el)[2], UINT64_MAX, rid)) return s_fail(err, errlen, "bad request id field");
+    return 0;
+}
+
+static int s_payload(size_t n_payload, size_t payload_len, size_t want, char *err, size_t errlen)
+{
+    if (want == 0) {
+        if (n_payload != 0) return s_fail(err, errlen, "unexpected payload frame");
+        return 0;
+    }
+    if (n_payload != 1) return s_fail(err, errlen, "expected exactly one payload frame, got %zu", n_payload);
+    if (payload_len != want)
+        return s_fail(err, errlen, "payload of %zu bytes, header announces %zu", payload_len, want);
+    return 0;
+}
+
+int mpc_cwire_req_decode(const uint8_t *hdr, size_t len, size_t n_payload, size_t payload_len,
+                         mpc_cwire_req *out, char *err, size_t errlen)
+{
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    memset(out, 0, sizeof *out);
+    const msgpack_object *el = NULL;
+    uint32_t n = 0;
+    uint8_t type = 0;
+    uint64_t v;
+    int r = s_open(hdr, len, &u, &el, &n, &type, &out->rid, err, errlen);
+    if (r) goto out;
+    out->type = type;
+    r = MPC_ERR_PROTOCOL;
+    switch (type) {
+    case MPC_CW_SUBMIT:
+        if (n != 6) { s_fail(err, errlen, "SUBMIT: %u fields, expected 6", n); goto out; }
+        if (s_bin_exact(&el[3], out->job, MPC_CWIRE_JOB_BYTES)) { s_fail(err, errlen, "SUBMIT: bad job id"); goto out; }
+        if (s_binding(&el[4], &out->n_bind, out->bind)) { s_fail(err, errlen, "SUBMIT: bad binding"); goto out; }
+        if (s_bin(&el[5], &out->circ, &out->circ_len) || out->circ_len == 0) {
+            s_fail(err, errlen, "SUBMIT: bad circuit field");
+            goto out;
+        }
+        break;
+    case MPC_CW_INPUT:
+        if (n != 7) { s_fail(err, errlen, "INPUT: %u fields, expected 7", n); goto out; }
+        if (s_bin_exact(&el[3], out->job, MPC_CWIRE_JOB_BYTES)) { s_fail(err, errlen, "INPUT: bad job id"); goto out; }
+        if (s_name(&el[4], out->name)) { s_fail(err, errlen, "INPUT: bad input name"); goto out; }
+        if (s_uint(&el[5], MPC_CW_SEED, &v)) { s_fail(err, errlen, "INPUT: bad mode"); goto out; }
+        out->mode = (uint8_t)v;
+        if (s_uint(&el[6], MPC_CWIRE_MAX_COUNT, &out->count) || out->count < 1) {
+            s_fail(err, errlen, "INPUT: bad element count");
+            goto out;
+        }
+        break;
+    case MPC_CW_RESULT:
+        if (n != 6) { s_fail(err, errlen, "RESULT: %u fields, expected 6", n); goto out; }
+        if (s_bin_exact(&el[3], out->job, MPC_CWIRE_JOB_BYTES)) { s_fail(err, errlen, "RESULT: bad job id"); goto out; }
+        if (s_name(&el[4], out->name)) { s_fail(err, errlen, "RESULT: bad output name"); goto out; }
+        if (s_uint(&el[5], MPC_CWIRE_MAX_WAIT_MS, &v)) { s_fail(err, errlen, "RESULT: bad wait"); goto out; }
+        out->wait_ms = (uint32_t)v;
+        break;
+    case MPC_CW_STATUS:
+        if (n != 4) { s_fail(err, errlen, "STATUS: %u fields, expected 4", n); goto out; }
+        if (el[3].type == MSGPACK_OBJECT_NIL) {
+            out->has_job = 0;
+        } else if (s_bin_exact(&el[3], out->job, MPC_CWIRE_JOB_BYTES) == 0) {
+            out->has_job = 1;
+        } else {
+            s_fail(err, errlen, "STATUS: bad job id");
+            goto out;
+        }
+        break;
+    default:
+        s_fail(err, errlen, "unknown request type %u", type);
+        goto out;
+    }
+    r = s_payload(n_payload, payload_len, mpc_cwire_req_payload_len(out), err, errlen);
+out:
+    msgpack_unpacked_destroy(&u);
+    if (r) {
+        memset(out, 0, sizeof *out);
+    }
+    return r;
+}
+
+static int s_job_info(const msgpack_object *o, mpc_cwire_job_info *j)
+{
+    if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != 9) return -1;
+    const msgpack_object *el = o->via.array.ptr;
+    uint64_t v;
+    if (s_uint(&el[0], MPC_JOB__COUNT - 1, &v)) return -1;
+    j->state = (uint8_t)v;
+    if (s_text(&el[1], j->reason)) return -1;
+    if (s_uint(&el[2], UINT64_MAX, &j->layers_done) || s_uint(&el[3], UINT64_MAX, &j->layers_total) ||
+        j->layers_done > j->layers_total)
+        return -1;
+    if (s_uint(&el[4], UINT64_MAX, &j->triples_used)) return -1;
+    if (s_uint(&el[5], UINT32_MAX, &v)) return -1;
+    j->inputs_given = (uint32_t)v;
+    if (s_uint(&el[6], UINT32_MAX, &v)) return -1;
+    j->inputs_total = (uint32_t)v;
+    if (j->inputs_given > j->inputs_total) return -1;
+    if (s_bin_exact(&el[7], j->hash, MPC_CWIRE_HASH_BYTES)) return -1;
+    return s_binding(&el[8], &j->n_bind, j->bind);
+}
+
+int mpc_cwire_rep_decode(const uint8_t *hdr, size_t len, size_t n_payload, size_t payload_len,
+                         mpc_cwire_rep *out, char *err, size_t errlen)
+{
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    memset(out, 0, sizeof *out);
+    const msgpack_object *el = NULL;
+    uint32_t n = 0;
+    uint8_t type = 0;
+    uint64_t v;
+    int r = s_open(hdr, len, &u, &el, &n, &type, &out->rid, err, errlen);
+    if (r) goto out;
+    out->type = type;
+    r = MPC_ERR_PROTOCOL;
+    switch (type) {
+    case MPC_CW_SUBMIT_OK:
+        if (n != 4) { s_fail(err, errlen, "SUBMIT reply: %u fields, expected 4", n); goto out; }
+        if (s_bin_exact(&el[3], out->hash, MPC_CWIRE_HASH_BYTES)) {
+            s_fail(err, errlen, "SUBMIT reply: bad circuit hash");
+            goto out;
+        }
+        break;
+    case MPC_CW_INPUT_OK:
+        if (n != 3) { s_fail(err, errlen, "INPUT reply: %u fields, expected 3", n); goto out; }
+        break;
+    case MPC_CW_RESULT_OK:
+        if (n != 7) { s_fail(err, errlen, "RESULT reply: %u fields, expected 7", n); goto out; }
+        if (el[3].type != MSGPACK_OBJECT_BOOLEAN) { s_fail(err, errlen, "RESULT reply: bad ready flag"); goto out; }
+        out->ready = el[3].via.boolean ? 1 : 0;
+        if (s_uint(&el[4], MPC_JOB__COUNT - 1, &v)) { s_fail(err, errlen, "RESULT reply: bad job state"); goto out; }
+        out->state = (uint8_t)v;
+        if (s_uint(&el[5], MPC_T__COUNT - 1, &v)) { s_fail(err, errlen, "RESULT reply: bad value type"); goto out; }
+        out->vtype = (uint8_t)v;
+        if (s_uint(&el[6], MPC_CWIRE_MAX_COUNT, &out->count)) {
+            s_fail(err, errlen, "RESULT reply: bad element count");
+            goto out;
+        }
+        if (out->ready ? (out->count < 1 || out->state != MPC_JOB_DONE)
+                       : (out->count != 0 || out->state == MPC_JOB_DONE)) {
+            s_fail(err, errlen, "RESULT reply: inconsistent ready flag, state and count");
+            goto out;
+        }
+        break;
+    case MPC_CW_STATUS_OK:
+        if (n != 6) { s_fail(err, errlen, "STATUS reply: %u fields, expected 6", n); goto out; }
+        if (s_name(&el[3], out->daemon)) { s_fail(err, errlen, "STATUS reply: bad daemon name"); goto out; }
+        if (el[4].type != MSGPACK_OBJECT_ARRAY || el[4].via.array.size != 6) {
+            s_fail(err, errlen, "STATUS reply: bad daemon figures");
+            goto out;
+        }
+        {
+            const msgpack_object *f = el[4].via.array.ptr;
+            uint64_t *dst[6] = {&out->info.jobs_queued, &out->info.jobs_running, &out->info.jobs_done,
+                                &out->info.jobs_failed, &out->info.triples_stock, &out->info.trunc_stock};
+            for (int i = 0; i < 6; i++)
+                if (s_uint(&f[i], UINT64_MAX, dst[i])) {
+                    s_fail(err, errlen, "STATUS reply: bad daemon figures");
+                    goto out;
+                }
+        }
+        if (el[5].type == MSGPACK_OBJECT_NIL) {
+            out->has_job = 0;
+        } else if (s_job_info(&el[5], &out->job) == 0) {
+            out->has_job = 1;
+        } else {
+            s_fail(err, errlen, "STATUS reply: bad job record");
+            goto out;
+        }
+        break;
+    case MPC_CW_ERROR: {
+        if (n != 5) { s_fail(err, errlen, "ERROR reply: %u fields, expected 5", n); goto out; }
+        if (el[3].type != MSGPACK_OBJECT_NEGATIVE_INTEGER || el[3].via.i64 < -127) {
+            s_fail(err, errlen, "ERROR reply: bad error code");
+            goto out;
+        }
+        out->code = (int)el[3].via.i64;
+        if (s_text(&el[4], out->msg)) { s_fail(err, errlen, "ERROR reply: bad message"); goto out; }
+        break;
+    }
+    default:
+        s_fail(err, errlen, "unknown reply type %u", type);
+        goto out;
+    }
+    r = s_payload(n_payload, payload_len, mpc_cwire_rep_payload_len(out), err, errlen);
+out:
+    msgpack_unpacked_destroy(&u);
+    if (r) memset(out, 0, sizeof *out);
+    return r;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Job ids */
+
+int mpc_cwire_job_new(uint8_t job[MPC_CWIRE_JOB_BYTES])
+{
+    if (sodium_init() < 0) return MPC_ERR_CRYPTO;
+    randombytes_buf(job, MPC_CWIRE_JOB_BYTES);
+    return 0;
+}
+
+void mpc_cwire_job_hex(const uint8_t job[MPC_CWIRE_JOB_BYTES], char hex[MPC_CWIRE_JOB_HEX + 1])
+{
+    static const char digits[] = "0123456789abcdef";
+    for (int i = 0; i < MPC_CWIRE_JOB_BYTES; i++) {
+        hex[2 * i] = digits[job[i] >> 4];
+        hex[2 * i + 1] = digits[job[i] & 15];
+    }
+    hex[MPC_CWIRE_JOB_HEX] = 0;
+}
+
+static int s_hexval(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+int mpc_cwire_job_parse(uint8_t job[MPC_CWIRE_JOB_BYTES], const char *hex)
+{
+    if (!hex || strlen(hex) != MPC_CWIRE_JOB_HEX) return MPC_ERR_INVALID;
+    uint8_t tmp[MPC_CWIRE_JOB_BYTES];
+    for (int i = 0; i < MPC_CWIRE_JOB_BYTES; i++) {
+        int hi = s_hexval(hex[2 * i]), lo = s_hexval(hex[2 * i + 1]);
+        if (hi < 0 || lo < 0) return MPC_ERR_INVALID;
+        tmp[i] = (uint8_t)(hi << 4 | lo);
+    }
+    memcpy(job, tmp, sizeof tmp);
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Input sharing */
+
+/* The engine's expansion itself (protocols/engine.c expands MPC_IN_SEED inputs with the same
+ * call), so client and daemon cannot drift apart. */
+int mpc_cwire_seed_expand(uint64_t *out, uint64_t n, const uint8_t seed[MPC_CWIRE_SEED_BYTES],
+                          uint32_t index)
+{
+    if (n > MPC_CWIRE_MAX_COUNT) return MPC_ERR_INVALID;
+    return mpc_prg_expand(out, n, seed, MPC_PRG_STREAM(MPC_PRG_D_CLIENT, index), 0);
+}
+
+int mpc_cwire_share(uint8_t *seeds, uint64_t *explicit_share, const uint64_t *x, uint64_t n,
+                    uint32_t k, uint32_t index)
+{
+    if (k < 2 || k > MPC_MAX_PARTIES || n < 1 || n > MPC_CWIRE_MAX_COUNT) return MPC_ERR_INVALID;
+    if (sodium_init() < 0) return MPC_ERR_CRYPTO;
+    uint64_t *tmp = sodium_allocarray((size_t)n, 8);
+    if (!tmp) return MPC_ERR_NOMEM;
+    memcpy(explicit_share, x, (size_t)n * 8);
+    for (uint32_t j = 0; j + 1 < k; j++) {
+        uint8_t *s = seeds + (size_t)j * MPC_CWIRE_SEED_BYTES;
+        randombytes_buf(s, MPC_CWIRE_SEED_BYTES);
+        int r = mpc_cwire_seed_expand(tmp, n, s, index);
+        if (r) {
+            sodium_free(tmp);
+            sodium_memzero(seeds, (size_t)(k - 1) * MPC_CWIRE_SEED_BYTES);
+            sodium_memzero(explicit_share, (size_t)n * 8);
+            return r;
+        }
+        for (uint64_t i = 0; i < n; i++) explicit_share[i] -= tmp[i];
+    }
+    sodium_free(tmp);   /* wipes */
+    return 0;
+}
+
+void mpc_cwire_add(uint64_t *acc, const uint64_t *share, uint64_t n)
+{
+    for (uint64_t i = 0; i < n; i++) acc[i] += share[i];
+}

@@ -1,0 +1,184 @@
+/* cwire.h — the client <-> daemon message codec (docs/daemon.md, "Client protocol"), linked by
+ * both the SDK and mpcd so the two sides cannot disagree on a byte.  A message is one msgpack
+ * header frame (a fixed-arity array) optionally followed by one raw payload frame.  The
+ * decoders treat their bytes as hostile (DESIGN.md §8): the whole frame must be one msgpack
+ * object with nothing after it, every container size is checked against the bytes left
+ * before msgpack-c allocates anything, every type, integer range and string length is checked,
+ * and a payload's length must match the header exactly.
+ *
+ * This file also fixes the input-sharing convention both sides follow (mpc_cwire_seed_expand),
+ * since a seed sent by a client is only useful if the daemon expands it the same way. */
+#ifndef MPC_CWIRE_H
+#define MPC_CWIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "circuit.h"
+
+#define MPC_CWIRE_VERSION     1
+#define MPC_CWIRE_JOB_BYTES   16          /* job ids: 16 random bytes */
+#define MPC_CWIRE_JOB_HEX     (2 * MPC_CWIRE_JOB_BYTES)
+#define MPC_CWIRE_HASH_BYTES  32          /* circuit hash, BLAKE2b-256 (format.h) */
+#define MPC_CWIRE_SEED_BYTES  32          /* an input share given as a PRG seed */
+#define MPC_CWIRE_MSG_MAX     512         /* ERROR message and failure reason, bytes */
+#define MPC_CWIRE_MAX_COUNT   (1ull << 32) /* longest vector (MPC_CIRC_MAX_VECTOR) */
+#define MPC_CWIRE_MAX_WAIT_MS 600000u     /* longest a RESULT may ask the daemon to hold */
+
+/* Message types (header element 1).  A reply to request type T has type T | 0x80 when it
+ * succeeded, MPC_CW_ERROR otherwise; the request id (element 2) is echoed. */
+typedef enum {
+    MPC_CW_SUBMIT = 1,
+    MPC_CW_INPUT = 2,
+    MPC_CW_RESULT = 3,
+    MPC_CW_STATUS = 4,
+    MPC_CW_SUBMIT_OK = 0x81,
+    MPC_CW_INPUT_OK = 0x82,
+    MPC_CW_RESULT_OK = 0x83,
+    MPC_CW_STATUS_OK = 0x84,
+    MPC_CW_ERROR = 0xff,
+} mpc_cwire_type;
+
+/* INPUT modes. */
+typedef enum { MPC_CW_EXPLICIT = 0, MPC_CW_SEED = 1 } mpc_cwire_mode;
+
+/* Job states as reported by STATUS. */
+#define MPC_JOB_STATE_LIST(X)                         \
+    X(AGREEING, 0, "agreeing")   /* submitted; parties checking they hold the same job */ \
+    X(QUEUED,   1, "queued")     /* agreed; waiting for its turn */                       \
+    X(INPUTS,   2, "waiting for inputs")                                                  \
+    X(RUNNING,  3, "running")                                                             \
+    X(DONE,     4, "done")                                                                \
+    X(FAILED,   5, "failed")
+
+typedef enum {
+#define X(e, v, s) MPC_JOB_##e = (v),
+    MPC_JOB_STATE_LIST(X)
+#undef X
+    MPC_JOB__COUNT
+} mpc_job_state;
+
+const char *mpc_job_state_name(int state);
+
+/* A request.  Fields are used per type as commented; the others are ignored by the encoder
+ * and zeroed by the decoder.  `circ` points into the decoded frame (not copied): it is valid
+ * as long as that buffer is. */
+typedef struct {
+    uint8_t        type;                       /* MPC_CW_SUBMIT .. MPC_CW_STATUS */
+    uint64_t       rid;                        /* request id, echoed in the reply */
+    uint8_t        job[MPC_CWIRE_JOB_BYTES];   /* all; STATUS: only when has_job */
+    int            has_job;                    /* STATUS: 0 asks about the daemon only */
+    /* SUBMIT: daemon name per program party (1..MPC_MAX_PARTIES, distinct) and the .circ */
+    uint32_t       n_bind;
+    char           bind[MPC_MAX_PARTIES][MPC_NAME_MAX];
+    const uint8_t *circ;
+    size_t         circ_len;
+    /* INPUT: input name, mode, element count; RESULT: output name */
+    char           name[MPC_NAME_MAX];
+    uint8_t        mode;
+    uint64_t       count;
+    /* RESULT: how long the daemon may hold the request waiting for the output */
+    uint32_t       wait_ms;
+} mpc_cwire_req;
+
+/* Daemon-wide figures (STATUS). */
+typedef struct {
+    uint64_t jobs_queued, jobs_running, jobs_done, jobs_failed;
+    uint64_t triples_stock, trunc_stock;       /* preprocessing material ready */
+} mpc_cwire_daemon_info;
+
+/* One job as a daemon sees it (STATUS with a job id). */
+typedef struct {
+    uint8_t  state;                            /* mpc_job_state */
+    char     reason[MPC_CWIRE_MSG_MAX];        /* failure reason, "" otherwise */
+    uint64_t layers_done, layers_total;
+    uint64_t triples_used;
+    uint32_t inputs_given, inputs_total;       /* inputs this daemon holds a share of */
+    uint8_t  hash[MPC_CWIRE_HASH_BYTES];       /* circuit hash the job was submitted with */
+    uint32_t n_bind;
+    char     bind[MPC_MAX_PARTIES][MPC_NAME_MAX];
+} mpc_cwire_job_info;
+
+/* A reply. */
+typedef struct {
+    uint8_t  type;                             /* MPC_CW_*_OK or MPC_CW_ERROR */
+    uint64_t rid;
+    /* ERROR */
+    int      code;                             /* a negative MPC_ERR_* code */
+    char     msg[MPC_CWIRE_MSG_MAX];           /* one line; control characters replaced by '?' */
+    /* SUBMIT_OK */
+    uint8_t  hash[MPC_CWIRE_HASH_BYTES];
+    /* RESULT_OK: ready = 1 -> the share (count elements of `vtype`) is the payload frame;
+     * ready = 0 -> not yet, no payload, `state` says where the job is */
+    uint8_t  ready;
+    uint8_t  state;
+    uint8_t  vtype;                            /* mpc_type */
+    uint64_t count;
+    /* STATUS_OK */
+    char     daemon[MPC_NAME_MAX];
+    mpc_cwire_daemon_info info;
+    int      has_job;
+    mpc_cwire_job_info job;
+} mpc_cwire_rep;
+
+/* Encoders: *buf receives a malloc'ed header frame of *len bytes (caller frees).  The payload
+ * frame, if the message has one, is the caller's raw buffer.  0, MPC_ERR_INVALID (a field out
+ * of range: the same checks as the decoder) or MPC_ERR_NOMEM. */
+__attribute__((warn_unused_result))
+int mpc_cwire_req_encode(const mpc_cwire_req *r, uint8_t **buf, size_t *len);
+__attribute__((warn_unused_result))
+int mpc_cwire_rep_encode(const mpc_cwire_rep *r, uint8_t **buf, size_t *len);
+
+/* Decoders.  `hdr` is the header frame; `n_payload` is the number of frames after it (0 or 1
+ * are valid) and `payload_len` the length of that frame.  The header must say exactly which
+ * payload follows: INPUT explicit -> count * 8 bytes, INPUT seed -> 32 bytes, RESULT_OK ready
+ * -> count * 8 bytes, everything else none.  0, or MPC_ERR_PROTOCOL with a one-line reason in
+ * err (never containing message bytes beyond sanitised names). */
+__attribute__((warn_unused_result))
+int mpc_cwire_req_decode(const uint8_t *hdr, size_t len, size_t n_payload, size_t payload_len,
+                         mpc_cwire_req *out, char *err, size_t errlen);
+__attribute__((warn_unused_result))
+int mpc_cwire_rep_decode(const uint8_t *hdr, size_t len, size_t n_payload, size_t payload_len,
+                         mpc_cwire_rep *out, char *err, size_t errlen);
+
+/* Payload size a message's header announces (0 when it has none). */
+size_t mpc_cwire_req_payload_len(const mpc_cwire_req *r);
+size_t mpc_cwire_rep_payload_len(const mpc_cwire_rep *r);
+
+/* Names (daemons, inputs, outputs): 1..MPC_NAME_MAX-1 bytes of [A-Za-z0-9_.-].  1 if valid. */
+int mpc_cwire_name_ok(const char *s, size_t n);
+
+/* Job ids.  new: 16 fresh random bytes (libsodium).  hex: 32 lowercase digits + NUL.
+ * parse: exactly 32 hex digits; 0 or MPC_ERR_INVALID. */
+int  mpc_cwire_job_new(uint8_t job[MPC_CWIRE_JOB_BYTES]);
+void mpc_cwire_job_hex(const uint8_t job[MPC_CWIRE_JOB_BYTES], char hex[MPC_CWIRE_JOB_HEX + 1]);
+__attribute__((warn_unused_result))
+int  mpc_cwire_job_parse(uint8_t job[MPC_CWIRE_JOB_BYTES], const char *hex);
+
+/* --- Input sharing convention -------------------------------------------------------------
+ * A client gives input `index` (its position in the circuit's input list) of n elements to a
+ * job bound to k >= 2 daemons, in binding order: daemons 0..k-2 each receive a fresh 32-byte
+ * seed s_j (INPUT, mode SEED) and take as their share
+ *     PRG(s_j) = mpc_prg_expand(out, n, s_j, MPC_PRG_STREAM(MPC_PRG_D_CLIENT, index), 0)
+ *              = ChaCha20 key stream of key s_j, 64-bit nonce = the little-endian stream id,
+ *                block counter from 0, read as little-endian uint64 words 0..n-1
+ * (protocols/prg.h; the engine expands an MPC_IN_SEED input the same way); daemon k-1
+ * receives the explicit share x - Σ_j PRG(s_j) mod 2^64 (INPUT, mode EXPLICIT), which the
+ * daemon hands the engine as MPC_IN_SHARE. */
+
+/* out[0..n-1] = PRG(seed) for input `index` as above.  0 or MPC_ERR_INVALID. */
+__attribute__((warn_unused_result))
+int mpc_cwire_seed_expand(uint64_t *out, uint64_t n, const uint8_t seed[MPC_CWIRE_SEED_BYTES],
+                          uint32_t index);
+
+/* Shares x[0..n-1] for k daemons: fills seeds (k-1 fresh seeds of 32 bytes, contiguous; the
+ * caller provides sodium_malloc memory) and explicit[0..n-1] (the last daemon's share).
+ * Temporaries are wiped.  0, MPC_ERR_INVALID (k < 2 or k > MPC_MAX_PARTIES) or MPC_ERR_NOMEM. */
+__attribute__((warn_unused_result))
+int mpc_cwire_share(uint8_t *seeds, uint64_t *explicit_share, const uint64_t *x, uint64_t n,
+                    uint32_t k, uint32_t index);
+
+/* Adds share[0..n-1] into acc[0..n-1] mod 2^64 (reconstruction of an output). */
+void mpc_cwire_add(uint64_t *acc, const uint64_t *share, uint64_t n);
+
+#endif
