@@ -1,0 +1,345 @@
+/* handlers.c — client requests: rights, policy and limits are checked here, before anything
+ * is stored (handlers.h). */
+#include "handlers.h"
+
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+#include "format.h"
+#include "log.h"
+#include "mpc_err.h"
+
+static void s_error(const mpcd_config *cfg, mpc_cwire_rep *rep, const char *job_hex, int code,
+                    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static void s_error(const mpcd_config *cfg, mpc_cwire_rep *rep, const char *job_hex, int code,
+                    const char *fmt, ...)
+{
+    rep->type = MPC_CW_ERROR;
+    rep->code = code;
+    char cause[MPC_CWIRE_MSG_MAX - 128];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cause, sizeof cause, fmt, ap);
+    va_end(ap);
+    if (job_hex)
+        snprintf(rep->msg, sizeof rep->msg, "party %s, job %s: %s", cfg->name, job_hex, cause);
+    else
+        snprintf(rep->msg, sizeof rep->msg, "party %s: %s", cfg->name, cause);
+    mpcd_info(job_hex, "refused a request: %s", cause);
+}
+
+static const mpcd_client_conf *s_client(const mpcd_config *cfg, const char *name)
+{
+    for (uint32_t i = 0; i < cfg->n_clients; i++)
+        if (!strcmp(cfg->clients[i].name, name)) return &cfg->clients[i];
+    return NULL;
+}
+
+static int s_party_index(const mpcd_config *cfg, const char *name)
+{
+    for (uint32_t i = 0; i < cfg->n_parties; i++)
+        if (!strcmp(cfg->parties[i].name, name)) return (int)i;
+    return -1;
+}
+
+static int s_allowed(const mpcd_config *cfg, const uint8_t hash[32])
+{
+    if (cfg->allow_any_program) return 1;
+    for (uint32_t i = 0; i < cfg->n_allowed; i++)
+        if (sodium_memcmp(cfg->allowed[i], hash, 32) == 0) return 1;
+    return 0;
+}
+
+static void s_submit(const mpcd_config *cfg, mpcd_jobs *jobs, const mpcd_client_conf *cl,
+                     const mpc_cwire_req *req, const char *hex, mpc_cwire_rep *rep)
+{
+    if (!cl->may_submit) {
+        s_error(cfg, rep, hex, MPC_ERR_DENIED, "client '%s' may not submit programs", cl->name);
+        return;
+    }
+    mpc_circ_limits lim = {
+        .max_gates = (uint64_t)cfg->max_gates,
+        .max_vector = (uint64_t)cfg->max_vector,
+        .max_total = (uint64_t)cfg->max_total_elements,
+        .max_consts = 0,
+    };
+    char err[256];
+    mpc_circuit *c = NULL;
+    if (mpc_circ_read(req->circ, req->circ_len, &lim, &c, err, sizeof err) != 0) {
+        s_error(cfg, rep, hex, MPC_ERR_CIRCUIT, "circuit refused: %s", err);
+        return;
+    }
+    uint8_t hash[32];
+    uint32_t binding[MPC_MAX_PARTIES];
+    uint32_t me = UINT32_MAX;
+    if (mpc_circ_hash(c, hash) != 0) {
+        s_error(cfg, rep, hex, MPC_ERR_NOMEM, "cannot hash the circuit");
+        goto out;
+    }
+    if (!s_allowed(cfg, hash)) {
+        char hh[65];
+        sodium_bin2hex(hh, sizeof hh, hash, 32);
+        s_error(cfg, rep, hex, MPC_ERR_DENIED, "program %s is not in this party's allowlist", hh);
+        goto out;
+    }
+    if (mpc_engine_supported(c, err, sizeof err) != 0) {
+        s_error(cfg, rep, hex, MPC_ERR_UNSUPPORTED, "%s", err);
+        goto out;
+    }
+    if (req->n_bind != c->n_parties) {
+        s_error(cfg, rep, hex, MPC_ERR_INVALID, "the binding names %u daemons but the program has %u parties",
+                (unsigned)req->n_bind, (unsigned)c->n_parties);
+        goto out;
+    }
+    for (uint32_t p = 0; p < req->n_bind; p++) {
+        int idx = s_party_index(cfg, req->bind[p]);
+        if (idx < 0) {
+            s_error(cfg, rep, hex, MPC_ERR_INVALID, "the binding names '%s', which is not a configured party",
+                    req->bind[p]);
+            goto out;
+        }
+        binding[p] = (uint32_t)idx;
+        if ((uint32_t)idx == cfg->self) me = p;
+    }
+    int rc = mpcd_jobs_add(jobs, req->job, cl->name, &c, hash, binding, me);
+    if (rc == MPC_ERR_STATE) {
+        s_error(cfg, rep, hex, rc, "a job with this id exists");
+        goto out;
+    }
+    if (rc != 0) {
+        s_error(cfg, rep, hex, rc, "cannot queue the job: %s", mpc_strerror(rc));
+        goto out;
+    }
+    if (me == UINT32_MAX && cfg->self != 0) {
+        /* Neither a party of the job nor its sequencer: nothing to do here. */
+        mpcd_jobs_lock(jobs);
+        mpcd_job *job = mpcd_jobs_find(jobs, req->job);
+        job->sequenced = 1;
+        job->state = MPCD_JOB_DONE;
+        job->finished = time(NULL);
+        snprintf(job->reason, sizeof job->reason, "this daemon is not a party of the job");
+        mpcd_jobs_unlock(jobs);
+    }
+    rep->type = MPC_CW_SUBMIT_OK;
+    memcpy(rep->hash, hash, 32);
+    mpcd_info(hex, "job submitted by client %s (%s of it)", cl->name,
+              me == UINT32_MAX ? "not a party" : "a party");
+out:
+    mpc_circ_destroy(&c);
+}
+
+static void s_input(const mpcd_config *cfg, mpcd_jobs *jobs, const mpcd_client_conf *cl,
+                    const mpc_cwire_req *req, const uint8_t *payload, size_t plen, const char *hex,
+                    mpc_cwire_rep *rep)
+{
+    mpcd_jobs_lock(jobs);
+    mpcd_job *job = mpcd_jobs_find(jobs, req->job);
+    if (!job) {
+        s_error(cfg, rep, hex, MPC_ERR_NOTFOUND, "no such job");
+        goto out;
+    }
+    if (job->my_party == UINT32_MAX) {
+        s_error(cfg, rep, hex, MPC_ERR_INVALID, "this daemon is not a party of the job");
+        goto out;
+    }
+    const mpc_circuit *c = job->circ;
+    uint32_t k;
+    for (k = 0; k < c->n_inputs; k++)
+        if (!strcmp(c->inputs[k].name, req->name)) break;
+    if (k == c->n_inputs) {
+        s_error(cfg, rep, hex, MPC_ERR_NOTFOUND, "the program has no input '%s'", req->name);
+        goto out;
+    }
+    uint32_t owner = job->binding[c->inputs[k].party];
+    if (!(cl->input_for & (1u << owner))) {
+        s_error(cfg, rep, hex, MPC_ERR_DENIED, "client '%s' may not give input for party %s (input '%s')",
+                cl->name, cfg->parties[owner].name, req->name);
+        goto out;
+    }
+    if (req->count != c->inputs[k].len) {
+        s_error(cfg, rep, hex, MPC_ERR_INPUT, "input '%s' has %llu elements, the program needs %llu", req->name,
+                (unsigned long long)req->count, (unsigned long long)c->inputs[k].len);
+        goto out;
+    }
+    if (job->state != MPCD_JOB_QUEUED && job->state != MPCD_JOB_WAITING) {
+        s_error(cfg, rep, hex, MPC_ERR_STATE, "the job is %s and takes no more inputs",
+                mpcd_job_state_names[job->state]);
+        goto out;
+    }
+    mpcd_job_input *in = &job->inputs[k];
+    if (in->present) {
+        s_error(cfg, rep, hex, MPC_ERR_STATE, "input '%s' was already given", req->name);
+        goto out;
+    }
+    if (req->mode == MPC_CW_SEED) {
+        if (plen != MPC_CWIRE_SEED_BYTES) {
+            s_error(cfg, rep, hex, MPC_ERR_INPUT, "a seed must be %d bytes", MPC_CWIRE_SEED_BYTES);
+            goto out;
+        }
+        in->seed = sodium_malloc(MPC_CWIRE_SEED_BYTES);
+        if (!in->seed) {
+            s_error(cfg, rep, hex, MPC_ERR_NOMEM, "out of memory");
+            goto out;
+        }
+        memcpy(in->seed, payload, MPC_CWIRE_SEED_BYTES);
+        in->mode = MPC_IN_SEED;
+    } else {
+        if (plen != req->count * 8) {
+            s_error(cfg, rep, hex, MPC_ERR_INPUT, "the share has %zu bytes, expected %llu", plen,
+                    (unsigned long long)(req->count * 8));
+            goto out;
+        }
+        in->share = malloc(plen);
+        if (!in->share) {
+            s_error(cfg, rep, hex, MPC_ERR_NOMEM, "out of memory");
+            goto out;
+        }
+        memcpy(in->share, payload, plen);
+        in->mode = MPC_IN_SHARE;
+    }
+    in->present = 1;
+    rep->type = MPC_CW_INPUT_OK;
+    mpcd_jobs_notify(jobs);
+    mpcd_info(hex, "input '%s' received from client %s", req->name, cl->name);
+out:
+    mpcd_jobs_unlock(jobs);
+}
+
+static uint8_t s_state(const mpcd_job *job)
+{
+    switch (job->state) {
+    case MPCD_JOB_QUEUED: return MPC_JOB_QUEUED;
+    case MPCD_JOB_WAITING: return MPC_JOB_INPUTS;
+    case MPCD_JOB_RUNNING: return MPC_JOB_RUNNING;
+    case MPCD_JOB_DONE: return MPC_JOB_DONE;
+    case MPCD_JOB_FAILED: return MPC_JOB_FAILED;
+    }
+    return MPC_JOB_FAILED;
+}
+
+static void s_result(const mpcd_config *cfg, mpcd_jobs *jobs, const mpcd_client_conf *cl,
+                     const mpc_cwire_req *req, const char *hex, mpc_cwire_rep *rep, uint64_t **share)
+{
+    mpcd_jobs_lock(jobs);
+    mpcd_job *job = mpcd_jobs_find(jobs, req->job);
+    if (!job) {
+        s_error(cfg, rep, hex, MPC_ERR_NOTFOUND, "no such job");
+        goto out;
+    }
+    const mpc_circuit *c = job->circ;
+    uint32_t o;
+    for (o = 0; o < c->n_outputs; o++)
+        if (!strcmp(c->outputs[o].name, req->name)) break;
+    if (o == c->n_outputs) {
+        s_error(cfg, rep, hex, MPC_ERR_NOTFOUND, "the program has no output '%s'", req->name);
+        goto out;
+    }
+    /* Rights first: an unentitled client learns nothing, not even the job's progress. */
+    uint32_t entitled = 0;
+    for (uint32_t p = 0; p < c->n_parties; p++)
+        if (c->outputs[o].recipients & (1u << p)) entitled |= 1u << job->binding[p];
+    if (!(cl->output_for & entitled)) {
+        s_error(cfg, rep, hex, MPC_ERR_DENIED, "client '%s' may not receive output '%s'", cl->name, req->name);
+        goto out;
+    }
+    if (job->my_party == UINT32_MAX) {
+        s_error(cfg, rep, hex, MPC_ERR_INVALID, "this daemon is not a party of the job");
+        goto out;
+    }
+    if (job->state == MPCD_JOB_FAILED) {
+        s_error(cfg, rep, hex, MPC_ERR_PEER_ABORT, "the job failed: %s", job->reason);
+        goto out;
+    }
+    rep->type = MPC_CW_RESULT_OK;
+    rep->state = s_state(job);
+    rep->vtype = c->outputs[o].type;
+    if (job->state != MPCD_JOB_DONE || !job->out_shares) {
+        rep->ready = 0;
+        rep->count = 0;
+        goto out;
+    }
+    size_t bytes = (size_t)c->outputs[o].len * sizeof(uint64_t);
+    *share = malloc(bytes);
+    if (!*share) {
+        memset(rep, 0, sizeof *rep);
+        s_error(cfg, rep, hex, MPC_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    memcpy(*share, job->out_shares[o], bytes);
+    rep->ready = 1;
+    rep->count = c->outputs[o].len;
+    mpcd_info(hex, "output '%s' share sent to client %s", req->name, cl->name);
+out:
+    mpcd_jobs_unlock(jobs);
+}
+
+static void s_status(const mpcd_config *cfg, mpcd_jobs *jobs, const mpc_cwire_req *req, const char *hex,
+                     const mpcd_status_extra *extra, mpc_cwire_rep *rep)
+{
+    mpcd_jobs_lock(jobs);
+    uint32_t counts[5];
+    mpcd_jobs_count(jobs, counts);
+    if (req->has_job) {
+        mpcd_job *job = mpcd_jobs_find(jobs, req->job);
+        if (!job) {
+            mpcd_jobs_unlock(jobs);
+            s_error(cfg, rep, hex, MPC_ERR_NOTFOUND, "no such job");
+            return;
+        }
+        mpc_cwire_job_info *ji = &rep->job;
+        rep->has_job = 1;
+        ji->state = s_state(job);
+        snprintf(ji->reason, sizeof ji->reason, "%s", job->state == MPCD_JOB_FAILED ? job->reason : "");
+        ji->layers_done = job->rounds_done;
+        ji->layers_total = job->rounds_total;
+        ji->triples_used = job->triples_used;
+        ji->inputs_total = job->circ->n_inputs;
+        for (uint32_t k = 0; k < job->circ->n_inputs; k++) ji->inputs_given += job->inputs[k].present ? 1 : 0;
+        memcpy(ji->hash, job->hash, 32);
+        ji->n_bind = job->circ->n_parties;
+        for (uint32_t p = 0; p < ji->n_bind; p++)
+            snprintf(ji->bind[p], sizeof ji->bind[p], "%s", cfg->parties[job->binding[p]].name);
+    }
+    mpcd_jobs_unlock(jobs);
+    rep->type = MPC_CW_STATUS_OK;
+    snprintf(rep->daemon, sizeof rep->daemon, "%s", cfg->name);
+    rep->info.jobs_queued = counts[MPCD_JOB_QUEUED] + counts[MPCD_JOB_WAITING];
+    rep->info.jobs_running = counts[MPCD_JOB_RUNNING];
+    rep->info.jobs_done = counts[MPCD_JOB_DONE];
+    rep->info.jobs_failed = counts[MPCD_JOB_FAILED];
+    if (extra) {
+        rep->info.triples_stock = extra->triples_stock;
+        rep->info.trunc_stock = extra->trunc_stock;
+    }
+}
+
+void mpcd_handle(const mpcd_config *cfg, mpcd_jobs *jobs, const char *client,
+                 const mpc_cwire_req *req, const uint8_t *payload, size_t payload_len,
+                 const mpcd_status_extra *extra, mpc_cwire_rep *rep, uint64_t **share)
+{
+    memset(rep, 0, sizeof *rep);
+    *share = NULL;
+    rep->rid = req->rid;
+    char hex[MPC_CWIRE_JOB_HEX + 1];
+    int has_job = req->type != MPC_CW_STATUS || req->has_job;
+    if (has_job) mpc_cwire_job_hex(req->job, hex);
+    const mpcd_client_conf *cl = s_client(cfg, client);
+    if (!cl) {
+        /* The ZAP handler admits only configured keys; reaching here is a bug, refuse anyway. */
+        s_error(cfg, rep, has_job ? hex : NULL, MPC_ERR_DENIED, "unknown client");
+        return;
+    }
+    switch (req->type) {
+    case MPC_CW_SUBMIT: s_submit(cfg, jobs, cl, req, hex, rep); break;
+    case MPC_CW_INPUT: s_input(cfg, jobs, cl, req, payload, payload_len, hex, rep); break;
+    case MPC_CW_RESULT: s_result(cfg, jobs, cl, req, hex, rep, share); break;
+    case MPC_CW_STATUS: s_status(cfg, jobs, req, has_job ? hex : NULL, extra, rep); break;
+    default: s_error(cfg, rep, has_job ? hex : NULL, MPC_ERR_PROTOCOL, "unknown request type %u", req->type); break;
+    }
+    rep->rid = req->rid;
+}
