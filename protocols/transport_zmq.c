@@ -1,0 +1,1162 @@
+/* transport_zmq.c — the ZeroMQ + CURVE peer mesh behind transport.h (DESIGN.md §7).
+ * The only file of protocols/ that includes zmq.h.  Layout, limits and failure behaviour are
+ * described in docs/transport.md; the header states the API contract. */
+#include "transport_zmq.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <zmq.h>
+
+#include "mpc_err.h"
+#include "wire.h"
+
+#define S_ZAP_ENDPOINT    "inproc://zeromq.zap.01"
+#define S_ZAP_DOMAIN      "mpcd-peer"
+#define S_ZAP_MAX_FRAMES  8
+#define S_MARKER_SLACK    64      /* held markers (aborts, errors) beyond max_held_msgs */
+#define S_DOWN_GRACE_MS   50      /* after a disconnect, drain what already arrived */
+#define S_HELLO_POLL_MS   20
+#define S_MIN_MAXMSG      65536   /* ZMQ_MAXMSGSIZE floor: CURVE handshake commands */
+#define S_MAXMSG_MARGIN   1024    /* CURVE MESSAGE framing around a payload frame */
+#define S_NONE            1       /* s_take: nothing held for the stream */
+
+enum { S_PEER_NEW, S_PEER_UP, S_PEER_DOWN };
+enum { S_HELD_MSG, S_HELD_MARKER, S_HELD_ABORT };
+
+/* A message (or the trace of one) from a peer, waiting for a recv on its stream. */
+typedef struct s_held {
+    struct s_held *next;
+    int            kind;
+    mpc_msg_hdr    hdr;
+    int            err;         /* S_HELD_MARKER: what recv on the stream returns */
+    const char    *why;         /* S_HELD_MARKER: reason, a static string */
+    int64_t        abort_code;  /* S_HELD_ABORT: the peer's MPC_ERR_* code */
+    zmq_msg_t      payload;     /* S_HELD_MSG only */
+} s_held;
+
+typedef struct {
+    void    *dealer;            /* our CURVE client towards this peer's ROUTER */
+    void    *mon;               /* PAIR reading the DEALER's monitor events */
+    int      connected;         /* zmq_connect() done */
+    int      state;             /* S_PEER_* as seen from the DEALER's monitor */
+    uint64_t epoch;             /* number of UP -> DOWN transitions */
+    int      hello_seen;        /* a HELLO or HELLO_ACK arrived from this peer */
+    int      ack_pending;       /* we owe it a HELLO_ACK */
+    int      auth_refused;      /* ZAP status of the peer refusing our key, or 0 */
+    int      hs_failed;         /* a handshake failed for another reason */
+    s_held  *head, *tail;       /* held messages from this peer, arrival order */
+} s_peer;
+
+typedef struct {
+    mpc_transport base;         /* first member: &z->base == the public handle */
+    mpc_zmq_config cfg;         /* copy; pointer members cleared */
+    void         *ctx, *router, *zap;
+    pthread_t     zap_thread;
+    int           zap_running;
+    mpc_keypair  *keys;
+    uint8_t       peer_pub[MPC_ZMQ_MAX_PARTIES][MPC_KEY_BYTES];
+    s_peer        peer[MPC_ZMQ_MAX_PARTIES];
+    char          endpoint[MPC_ZMQ_ENDPOINT_MAX];
+    char          err[512];
+    atomic_uint_fast64_t auth_allowed, auth_denied;
+    uint64_t      malformed, protocol_errors, held_count, held_msgs, held_bytes, held_dropped,
+                  disconnects;
+} s_zt;
+
+/* What the caller of s_process is waiting for: an undecodable message from `from` fails it. */
+typedef struct {
+    uint32_t from;              /* UINT32_MAX: nobody */
+    uint64_t job;
+    int      fail;
+} s_want;
+
+static const struct mpc_transport_ops s_ops;
+
+static void s_seterr(s_zt *z, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void s_seterr(s_zt *z, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(z->err, sizeof z->err, fmt, ap);
+    va_end(ap);
+}
+
+static void s_fmt(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void s_fmt(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (!err || !errlen) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+static int64_t s_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static s_zt *s_self(const mpc_transport *t)
+{
+    return (t && t->ops == &s_ops) ? (s_zt *)t->impl : NULL;
+}
+
+/* ---- ZAP handler (RFC 27) ---------------------------------------------------------------
+ * Runs in its own thread on a REP socket bound to inproc://zeromq.zap.01 of our context.
+ * Admits a CURVE client whose long-term public key is one of the configured peers' keys and
+ * sets User-Id to that peer's decimal index; refuses everything else. */
+
+static int s_frame_is(zmq_msg_t *m, const char *s)
+{
+    size_t n = strlen(s);
+    return zmq_msg_size(m) == n && memcmp(zmq_msg_data(m), s, n) == 0;
+}
+
+static int s_zap_reply(void *sock, zmq_msg_t *reqid, const char *code, const char *text,
+                       const char *user)
+{
+    const void *rid = reqid ? zmq_msg_data(reqid) : "";
+    size_t rlen = reqid ? zmq_msg_size(reqid) : 0;
+    if (zmq_send(sock, "1.0", 3, ZMQ_SNDMORE) < 0) return -1;
+    if (zmq_send(sock, rid, rlen, ZMQ_SNDMORE) < 0) return -1;
+    if (zmq_send(sock, code, strlen(code), ZMQ_SNDMORE) < 0) return -1;
+    if (zmq_send(sock, text, strlen(text), ZMQ_SNDMORE) < 0) return -1;
+    if (zmq_send(sock, user, strlen(user), ZMQ_SNDMORE) < 0) return -1;
+    return zmq_send(sock, "", 0, 0) < 0 ? -1 : 0;
+}
+
+static void *s_zap_main(void *arg)
+{
+    s_zt *z = arg;
+    for (;;) {
+        zmq_msg_t fr[S_ZAP_MAX_FRAMES];
+        int nf = 0, extra = 0, more = 1, dead = 0;
+        while (more) {
+            zmq_msg_t m;
+            zmq_msg_init(&m);
+            if (zmq_msg_recv(&m, z->zap, 0) < 0) {
+                zmq_msg_close(&m);
+                if (errno == EINTR) continue;
+                dead = 1;
+                break;
+            }
+            more = zmq_msg_more(&m);
+            if (nf < S_ZAP_MAX_FRAMES) {
+                fr[nf++] = m;
+            } else {
+                extra++;
+                zmq_msg_close(&m);
+            }
+        }
+        if (!dead) {
+            char user[12] = "";
+            const char *code = "400", *text = "key not allowed";
+            /* version, request id, domain, address, routing id, mechanism, key */
+            if (nf == 7 && !extra && s_frame_is(&fr[0], "1.0") && s_frame_is(&fr[2], S_ZAP_DOMAIN) &&
+                s_frame_is(&fr[5], "CURVE") && zmq_msg_size(&fr[6]) == MPC_KEY_BYTES) {
+                for (uint32_t j = 0; j < z->cfg.n; j++) {
+                    if (j == z->cfg.self) continue;
+                    if (memcmp(zmq_msg_data(&fr[6]), z->peer_pub[j], MPC_KEY_BYTES) == 0) {
+                        snprintf(user, sizeof user, "%u", j);
+                        code = "200";
+                        text = "OK";
+                        break;
+                    }
+                }
+            }
+            if (code[0] == '2') atomic_fetch_add(&z->auth_allowed, 1);
+            else atomic_fetch_add(&z->auth_denied, 1);
+            if (s_zap_reply(z->zap, nf >= 2 ? &fr[1] : NULL, code, text, user) < 0 &&
+                errno == ETERM)
+                dead = 1;
+        }
+        for (int i = 0; i < nf; i++) zmq_msg_close(&fr[i]);
+        if (dead) break;
+    }
+    int zero = 0;
+    zmq_setsockopt(z->zap, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_close(z->zap);
+    z->zap = NULL;
+    return NULL;
+}
+
+/* ---- held messages ---------------------------------------------------------------------- */
+
+static void s_held_free(s_zt *z, s_held *e)
+{
+    if (e->kind == S_HELD_MSG) {
+        z->held_msgs--;
+        z->held_bytes -= zmq_msg_size(&e->payload);
+        zmq_msg_close(&e->payload);
+    }
+    z->held_count--;
+    free(e);
+}
+
+static void s_held_append(s_zt *z, uint32_t peer, s_held *e)
+{
+    s_peer *p = &z->peer[peer];
+    e->next = NULL;
+    if (p->tail) p->tail->next = e;
+    else p->head = e;
+    p->tail = e;
+    z->held_count++;
+    if (e->kind == S_HELD_MSG) {
+        z->held_msgs++;
+        z->held_bytes += zmq_msg_size(&e->payload);
+    }
+}
+
+/* Unlinks e (whose predecessor is prev, or NULL) from peer's list. */
+static void s_held_unlink(s_peer *p, s_held *prev, s_held *e)
+{
+    if (prev) prev->next = e->next;
+    else p->head = e->next;
+    if (p->tail == e) p->tail = prev;
+}
+
+static void s_add_marker(s_zt *z, uint32_t peer, const mpc_msg_hdr *h, int err, const char *why)
+{
+    if (z->held_count >= (uint64_t)z->cfg.max_held_msgs + S_MARKER_SLACK) {
+        z->held_dropped++;
+        return;
+    }
+    s_held *e = calloc(1, sizeof *e);
+    if (!e) {
+        z->held_dropped++;
+        return;
+    }
+    e->kind = S_HELD_MARKER;
+    e->hdr = *h;
+    e->err = err;
+    e->why = why;
+    s_held_append(z, peer, e);
+}
+
+/* Files a well-formed stream message from `peer`; takes ownership of *payload. */
+static void s_file(s_zt *z, uint32_t peer, const mpc_msg_hdr *h, zmq_msg_t *payload,
+                   const s_want *w)
+{
+    int wanted = w && w->from == peer && w->job == h->job;
+    if (h->type == MPC_MSG_ABORT) {
+        int64_t code = MPC_ERR_PEER_ABORT;
+        if (h->count >= 1) {
+            uint64_t v;
+            memcpy(&v, zmq_msg_data(payload), 8);
+            code = (int64_t)v;
+        }
+        zmq_msg_close(payload);
+        for (s_held *e = z->peer[peer].head; e; e = e->next)
+            if (e->kind == S_HELD_ABORT && e->hdr.job == h->job) return; /* already known */
+        int keep = (w && w->job == h->job) ||
+                   z->held_count < (uint64_t)z->cfg.max_held_msgs + S_MARKER_SLACK;
+        s_held *e = keep ? calloc(1, sizeof *e) : NULL;
+        if (!e) {
+            z->held_dropped++;
+            return;
+        }
+        e->kind = S_HELD_ABORT;
+        e->hdr = *h;
+        e->abort_code = code;
+        s_held_append(z, peer, e);
+        return;
+    }
+    size_t bytes = zmq_msg_size(payload);
+    if (!wanted && (z->held_msgs >= z->cfg.max_held_msgs ||
+                    z->held_bytes + bytes > z->cfg.max_held_bytes)) {
+        zmq_msg_close(payload);
+        z->held_dropped++;
+        for (s_held *e = z->peer[peer].head; e; e = e->next)
+            if (e->kind == S_HELD_MARKER && e->err == MPC_ERR_LIMIT && e->hdr.job == h->job)
+                return;
+        s_add_marker(z, peer, h, MPC_ERR_LIMIT, "held-message limit exceeded, a message was dropped");
+        return;
+    }
+    s_held *e = calloc(1, sizeof *e);
+    if (!e) {
+        zmq_msg_close(payload);
+        z->held_dropped++;
+        return;
+    }
+    e->kind = S_HELD_MSG;
+    e->hdr = *h;
+    zmq_msg_init(&e->payload);
+    zmq_msg_move(&e->payload, payload);
+    zmq_msg_close(payload);
+    s_held_append(z, peer, e);
+}
+
+static const char *s_type_name(unsigned type)
+{
+    switch (type) {
+    case MPC_MSG_OPEN: return "OPEN";
+    case MPC_MSG_INPUT: return "INPUT";
+    case MPC_MSG_OUTPUT: return "OUTPUT";
+    case MPC_MSG_PREP: return "PREP";
+    case MPC_MSG_CONTROL: return "CONTROL";
+    case MPC_MSG_ABORT: return "ABORT";
+    default: return "?";
+    }
+}
+
+/* Delivers what is held for (from, job): 0 (out filled), an error, or S_NONE. */
+static int s_take(s_zt *z, uint32_t from, uint8_t type, uint64_t job, uint64_t seq,
+                  uint64_t *out, uint64_t count)
+{
+    /* An ABORT of this stream from any peer ends it (sticky until forget). */
+    for (uint32_t j = 0; j < z->cfg.n; j++)
+        for (s_held *e = z->peer[j].head; e; e = e->next)
+            if (e->kind == S_HELD_ABORT && e->hdr.job == job) {
+                int code = (e->abort_code < 0 && e->abort_code >= INT32_MIN) ? (int)e->abort_code
+                                                                             : MPC_ERR_PEER_ABORT;
+                s_seterr(z, "peer %u aborted job %" PRIu64 " (%s)", j, job, mpc_strerror(code));
+                return MPC_ERR_PEER_ABORT;
+            }
+    s_peer *p = &z->peer[from];
+    s_held *prev = NULL;
+    for (s_held *e = p->head; e; prev = e, e = e->next) {
+        if (e->hdr.job != job) continue;
+        s_held_unlink(p, prev, e);
+        int r = 0;
+        if (e->kind == S_HELD_MARKER) {
+            r = e->err;
+            s_seterr(z, "peer %u, job %" PRIu64 ": %s", from, job, e->why);
+        } else if (e->hdr.type != type || e->hdr.seq != seq || e->hdr.count != count) {
+            r = MPC_ERR_PROTOCOL;
+            s_seterr(z, "peer %u, job %" PRIu64 ": expected %s seq %" PRIu64 " count %" PRIu64
+                        ", got %s seq %" PRIu64 " count %" PRIu64,
+                     from, job, s_type_name(type), seq, count, s_type_name(e->hdr.type),
+                     e->hdr.seq, e->hdr.count);
+        } else if (count) {
+            memcpy(out, zmq_msg_data(&e->payload), count * 8);
+        }
+        if (r == MPC_ERR_PROTOCOL) z->protocol_errors++;
+        s_held_free(z, e);
+        return r;
+    }
+    return S_NONE;
+}
+
+/* ---- receiving from the ROUTER ---------------------------------------------------------- */
+
+/* The authenticated sender of a received frame (ZAP User-Id), or -1. */
+static int s_user_id(s_zt *z, zmq_msg_t *m)
+{
+    const char *u = zmq_msg_gets(m, "User-Id");
+    if (!u || !u[0] || strlen(u) > 2) return -1;
+    unsigned v = 0;
+    for (const char *c = u; *c; c++) {
+        if (*c < '0' || *c > '9') return -1;
+        v = v * 10 + (unsigned)(*c - '0');
+    }
+    if (v >= z->cfg.n || v == z->cfg.self) return -1;
+    return (int)v;
+}
+
+static int s_send_raw(s_zt *z, uint32_t to, uint8_t type, uint64_t job, uint64_t seq,
+                      zmq_msg_t *payload, uint64_t count, int timeout_ms, int counted);
+
+static void s_flush_acks(s_zt *z)
+{
+    for (uint32_t j = 0; j < z->cfg.n; j++) {
+        s_peer *p = &z->peer[j];
+        if (j == z->cfg.self || !p->ack_pending || !p->connected) continue;
+        zmq_msg_t empty;
+        zmq_msg_init(&empty);
+        if (s_send_raw(z, j, MPC_WIRE_MSG_HELLO_ACK, 0, 0, &empty, 0, 0, 0) == 0) p->ack_pending = 0;
+    }
+}
+
+/* Reads one message from the ROUTER (non-blocking): 1 read, 0 none waiting, <0 fatal. */
+static int s_read_one(s_zt *z, s_want *w)
+{
+    zmq_msg_t f[3];
+    int nf = 0, extra = 0, more;
+    zmq_msg_init(&f[0]);
+    if (zmq_msg_recv(&f[0], z->router, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(&f[0]);
+        if (errno == EAGAIN || errno == EINTR) return 0;
+        s_seterr(z, "receive failed: %s", zmq_strerror(errno));
+        return MPC_ERR_IO;
+    }
+    nf = 1;
+    more = zmq_msg_more(&f[0]);
+    /* The rest of a multipart message is already here (atomic delivery).  Frames beyond the
+     * third are read and discarded one by one: a message has exactly three. */
+    while (more) {
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        if (zmq_msg_recv(&m, z->router, 0) < 0) {
+            zmq_msg_close(&m);
+            break;
+        }
+        more = zmq_msg_more(&m);
+        if (nf < 3) {
+            f[nf++] = m;
+        } else {
+            extra++;
+            zmq_msg_close(&m);
+        }
+    }
+    int peer = nf >= 2 ? s_user_id(z, &f[1]) : -1;
+    mpc_msg_hdr h;
+    int hdr_ok = nf >= 2 && mpc_wire_hdr_decode(&h, zmq_msg_data(&f[1]), zmq_msg_size(&f[1])) == 0;
+    if (peer < 0) {
+        z->malformed++;                      /* unattributable: cannot happen behind ZAP */
+    } else if (!hdr_ok) {
+        z->malformed++;
+        if (w && w->from == (uint32_t)peer) w->fail = 1;
+    } else if (h.sender != (uint32_t)peer) {
+        z->malformed++;
+        s_add_marker(z, (uint32_t)peer, &h, MPC_ERR_PROTOCOL,
+                     "header sender field does not match the authenticated peer");
+    } else if (nf != 3 || extra) {
+        z->malformed++;
+        s_add_marker(z, (uint32_t)peer, &h, MPC_ERR_PROTOCOL, "wrong number of frames");
+    } else {
+        int r = mpc_wire_payload_check(&h, zmq_msg_size(&f[2]), z->cfg.max_msg_bytes);
+        if (r != 0) {
+            z->malformed++;
+            s_add_marker(z, (uint32_t)peer, &h, r,
+                         r == MPC_ERR_LIMIT ? "message over the size limit"
+                                            : "payload length is not count * 8");
+        } else if (h.type == MPC_WIRE_MSG_HELLO || h.type == MPC_WIRE_MSG_HELLO_ACK) {
+            z->peer[peer].hello_seen = 1;
+            if (h.type == MPC_WIRE_MSG_HELLO) z->peer[peer].ack_pending = 1;
+        } else {
+            z->base.msgs_recv++;
+            z->base.bytes_recv += zmq_msg_size(&f[1]) + zmq_msg_size(&f[2]);
+            s_file(z, (uint32_t)peer, &h, &f[2], w);
+            zmq_msg_init(&f[2]);             /* moved out; keep the close loop uniform */
+        }
+    }
+    for (int i = 0; i < nf; i++) zmq_msg_close(&f[i]);
+    return 1;
+}
+
+/* Reads the monitor events of peer j's DEALER (non-blocking). */
+static void s_read_monitor(s_zt *z, uint32_t j)
+{
+    s_peer *p = &z->peer[j];
+    for (;;) {
+        zmq_msg_t a, b;
+        zmq_msg_init(&a);
+        if (zmq_msg_recv(&a, p->mon, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&a);
+            return;
+        }
+        int more = zmq_msg_more(&a);
+        uint16_t ev = 0;
+        uint32_t val = 0;
+        if (zmq_msg_size(&a) >= 6) {
+            memcpy(&ev, zmq_msg_data(&a), 2);
+            memcpy(&val, (const uint8_t *)zmq_msg_data(&a) + 2, 4);
+        }
+        zmq_msg_close(&a);
+        if (more) {
+            zmq_msg_init(&b);
+            if (zmq_msg_recv(&b, p->mon, 0) >= 0) zmq_msg_close(&b);
+            else zmq_msg_close(&b);
+        }
+        switch (ev) {
+        case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
+            p->state = S_PEER_UP;
+            p->auth_refused = 0;
+            p->hs_failed = 0;
+            break;
+        case ZMQ_EVENT_DISCONNECTED:
+            if (p->state == S_PEER_UP) {
+                p->state = S_PEER_DOWN;
+                p->epoch++;
+                z->disconnects++;
+            }
+            break;
+        case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
+            p->auth_refused = val ? (int)val : 400;
+            break;
+        case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
+        case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
+            p->hs_failed = 1;
+            break;
+        default:
+            break;
+        }
+    }
+}
+
+static void s_read_monitors(s_zt *z)
+{
+    for (uint32_t j = 0; j < z->cfg.n; j++)
+        if (j != z->cfg.self) s_read_monitor(z, j);
+}
+
+/* Waits up to wait_ms for traffic, then files everything that arrived, reads monitor events
+ * and sends owed HELLO_ACKs.  0 or MPC_ERR_IO. */
+static int s_process(s_zt *z, s_want *w, int64_t wait_ms)
+{
+    zmq_pollitem_t items[MPC_ZMQ_MAX_PARTIES + 1];
+    int ni = 0;
+    items[ni++] = (zmq_pollitem_t){.socket = z->router, .events = ZMQ_POLLIN};
+    for (uint32_t j = 0; j < z->cfg.n; j++)
+        if (j != z->cfg.self)
+            items[ni++] = (zmq_pollitem_t){.socket = z->peer[j].mon, .events = ZMQ_POLLIN};
+    if (wait_ms < 0) wait_ms = 0;
+    if (wait_ms > 1000000) wait_ms = 1000000;
+    if (zmq_poll(items, ni, (long)wait_ms) < 0 && errno != EINTR) {
+        s_seterr(z, "poll failed: %s", zmq_strerror(errno));
+        return MPC_ERR_IO;
+    }
+    int r;
+    while ((r = s_read_one(z, w)) > 0) {}
+    if (r < 0) return r;
+    s_read_monitors(z);
+    s_flush_acks(z);
+    return 0;
+}
+
+/* ---- sending --------------------------------------------------------------------------- */
+
+/* Sends [header, payload] to `to` on its DEALER; takes ownership of *payload.  Waits at most
+ * timeout_ms for room (the DEALER only queues to a completed, authenticated connection). */
+static int s_send_raw(s_zt *z, uint32_t to, uint8_t type, uint64_t job, uint64_t seq,
+                      zmq_msg_t *payload, uint64_t count, int timeout_ms, int counted)
+{
+    s_peer *p = &z->peer[to];
+    int r = 0;
+    zmq_msg_t hm;
+    int hm_live = 0;
+    mpc_msg_hdr h = {.version = MPC_WIRE_VERSION, .type = type, .job = job, .seq = seq,
+                     .sender = (uint16_t)z->cfg.self, .count = count};
+    uint8_t hb[MPC_WIRE_HDR_MAX];
+    size_t hlen = 0;
+    if (mpc_wire_hdr_encode(hb, sizeof hb, &hlen, &h) != 0) {
+        s_seterr(z, "cannot encode a header for peer %u", to);
+        r = MPC_ERR_INVALID;
+        goto out;
+    }
+    if (!p->connected) {
+        s_seterr(z, "peer %u: no endpoint connected", to);
+        r = MPC_ERR_STATE;
+        goto out;
+    }
+    s_read_monitor(z, to);
+    if (p->state == S_PEER_DOWN) {
+        s_seterr(z, "peer %u is disconnected", to);
+        r = MPC_ERR_IO;
+        goto out;
+    }
+    if (zmq_msg_init_size(&hm, hlen) != 0) {
+        r = MPC_ERR_NOMEM;
+        goto out;
+    }
+    hm_live = 1;
+    memcpy(zmq_msg_data(&hm), hb, hlen);
+    int64_t deadline = s_now_ms() + timeout_ms;
+    for (;;) {
+        if (zmq_msg_send(&hm, p->dealer, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0) {
+            hm_live = 0;
+            break;
+        }
+        if (errno != EAGAIN && errno != EINTR) {
+            s_seterr(z, "send to peer %u failed: %s", to, zmq_strerror(errno));
+            r = MPC_ERR_IO;
+            goto out;
+        }
+        int64_t left = deadline - s_now_ms();
+        if (left <= 0) {
+            s_seterr(z, "send to peer %u timed out after %d ms (%s)", to, timeout_ms,
+                     p->auth_refused ? "the peer refuses our key"
+                     : p->state == S_PEER_UP ? "the peer is not reading"
+                                             : "not connected");
+            r = MPC_ERR_TIMEOUT;
+            goto out;
+        }
+        zmq_pollitem_t it[2] = {{.socket = p->dealer, .events = ZMQ_POLLOUT},
+                                {.socket = p->mon, .events = ZMQ_POLLIN}};
+        if (zmq_poll(it, 2, (long)(left > 100 ? 100 : left)) < 0 && errno != EINTR) {
+            r = MPC_ERR_IO;
+            goto out;
+        }
+        s_read_monitor(z, to);
+        if (p->state == S_PEER_DOWN) {
+            s_seterr(z, "peer %u disconnected during send", to);
+            r = MPC_ERR_IO;
+            goto out;
+        }
+    }
+    /* Once the first frame is accepted, the rest of the message is too. */
+    if (zmq_msg_send(payload, p->dealer, 0) < 0) {
+        s_seterr(z, "send to peer %u failed: %s", to, zmq_strerror(errno));
+        r = MPC_ERR_IO;
+        goto out;
+    }
+    if (counted) {
+        z->base.msgs_sent++;
+        z->base.bytes_sent += hlen + count * 8;
+    }
+    return 0;
+out:
+    if (hm_live) zmq_msg_close(&hm);
+    zmq_msg_close(payload);
+    return r;
+}
+
+static int s_send_check(s_zt *z, uint32_t to, uint8_t type, uint64_t count)
+{
+    if (to >= z->cfg.n || to == z->cfg.self || type < MPC_MSG_OPEN || type > MPC_MSG_ABORT) {
+        s_seterr(z, "send: invalid peer %u or type %u", to, type);
+        return MPC_ERR_INVALID;
+    }
+    if (count > MPC_WIRE_MAX_COUNT || count * 8 > z->cfg.max_msg_bytes) {
+        s_seterr(z, "send to peer %u: %" PRIu64 " elements exceed the message size limit", to,
+                 count);
+        return MPC_ERR_LIMIT;
+    }
+    return 0;
+}
+
+static int s_op_send(mpc_transport *t, uint32_t to, uint8_t type, uint64_t job, uint64_t seq,
+                     const uint64_t *data, uint64_t count)
+{
+    s_zt *z = s_self(t);
+    if (!z || (count && !data)) return MPC_ERR_INVALID;
+    int r = s_send_check(z, to, type, count);
+    if (r) return r;
+    zmq_msg_t pm;
+    if (zmq_msg_init_size(&pm, count * 8) != 0) return MPC_ERR_NOMEM;
+    if (count) memcpy(zmq_msg_data(&pm), data, count * 8); /* the one copy: caller keeps data */
+    return s_send_raw(z, to, type, job, seq, &pm, count, z->cfg.timeout_ms, 1);
+}
+
+int mpc_transport_zmq_send_owned(mpc_transport *t, uint32_t to, uint8_t type, uint64_t job,
+                                 uint64_t seq, uint64_t *data, uint64_t count,
+                                 void (*free_fn)(void *data, void *hint), void *hint)
+{
+    s_zt *z = s_self(t);
+    int r = (!z || !free_fn || (count && !data)) ? MPC_ERR_INVALID : s_send_check(z, to, type, count);
+    if (r) {
+        if (free_fn) free_fn(data, hint);
+        return r;
+    }
+    zmq_msg_t pm;
+    if (count == 0) {
+        free_fn(data, hint);
+        zmq_msg_init(&pm);
+    } else if (zmq_msg_init_data(&pm, data, count * 8, free_fn, hint) != 0) {
+        free_fn(data, hint);
+        return MPC_ERR_NOMEM;
+    }
+    return s_send_raw(z, to, type, job, seq, &pm, count, z->cfg.timeout_ms, 1);
+}
+
+/* ---- receiving ------------------------------------------------------------------------- */
+
+static int s_op_recv(mpc_transport *t, uint32_t from, uint8_t type, uint64_t job, uint64_t seq,
+                     uint64_t *out, uint64_t count, int timeout_ms)
+{
+    s_zt *z = s_self(t);
+    if (!z) return MPC_ERR_INVALID;
+    if (from >= z->cfg.n || from == z->cfg.self || (count && !out) || type < MPC_MSG_OPEN ||
+        type > MPC_MSG_ABORT) {
+        s_seterr(z, "recv: invalid peer %u or type %u", from, type);
+        return MPC_ERR_INVALID;
+    }
+    if (count > MPC_WIRE_MAX_COUNT || count * 8 > z->cfg.max_msg_bytes) {
+        s_seterr(z, "recv from peer %u: %" PRIu64 " elements exceed the message size limit",
+                 from, count);
+        return MPC_ERR_LIMIT;
+    }
+    if (timeout_ms < 0) timeout_ms = z->cfg.timeout_ms;
+    s_peer *p = &z->peer[from];
+    int64_t start = s_now_ms(), deadline = start + timeout_ms, grace_until = -1;
+    s_read_monitor(z, from);
+    uint64_t epoch0 = p->epoch;
+    int was_down = p->state == S_PEER_DOWN;
+    s_want w = {from, job, 0};
+    for (int round = 0;; round++) {
+        int r = s_take(z, from, type, job, seq, out, count);
+        if (r != S_NONE) return r;
+        if (w.fail) {
+            z->protocol_errors++;
+            s_seterr(z, "peer %u sent an undecodable message while job %" PRIu64 " seq %" PRIu64
+                        " was awaited", from, job, seq);
+            return MPC_ERR_PROTOCOL;
+        }
+        int64_t now = s_now_ms();
+        if (was_down || p->state == S_PEER_DOWN || p->epoch != epoch0) {
+            /* Deliver what the peer sent before it went away, then fail. */
+            if (grace_until < 0) {
+                grace_until = now + S_DOWN_GRACE_MS;
+                if (grace_until > deadline) grace_until = deadline;
+            } else if (now >= grace_until) {
+                s_seterr(z, "peer %u disconnected (connection lost or heartbeat expired) while "
+                            "job %" PRIu64 " seq %" PRIu64 " was awaited (after %" PRId64 " ms)",
+                         from, job, seq, now - start);
+                return MPC_ERR_IO;
+            }
+        }
+        if (now >= deadline && round > 0) {
+            s_seterr(z, "timed out after %d ms waiting for peer %u (job %" PRIu64 " seq %" PRIu64
+                        ")%s", timeout_ms, from, job, seq,
+                     p->state == S_PEER_UP ? "" : ", peer not connected");
+            return MPC_ERR_TIMEOUT;
+        }
+        int64_t wait = deadline - now;
+        if (grace_until >= 0 && grace_until - now < wait) wait = grace_until - now;
+        if ((r = s_process(z, &w, wait)) != 0) return r;
+    }
+}
+
+static void s_op_forget(mpc_transport *t, uint64_t job)
+{
+    s_zt *z = s_self(t);
+    if (!z) return;
+    for (uint32_t j = 0; j < z->cfg.n; j++) {
+        s_peer *p = &z->peer[j];
+        s_held *prev = NULL, *e = p->head;
+        while (e) {
+            s_held *next = e->next;
+            if (e->hdr.job == job) {
+                s_held_unlink(p, prev, e);
+                s_held_free(z, e);
+            } else {
+                prev = e;
+            }
+            e = next;
+        }
+    }
+}
+
+int mpc_transport_zmq_service(mpc_transport *t, int timeout_ms)
+{
+    s_zt *z = s_self(t);
+    if (!z) return MPC_ERR_INVALID;
+    return s_process(z, NULL, timeout_ms < 0 ? 0 : timeout_ms);
+}
+
+int mpc_transport_zmq_ready(mpc_transport *t, int timeout_ms)
+{
+    s_zt *z = s_self(t);
+    if (!z) return MPC_ERR_INVALID;
+    if (timeout_ms < 0) timeout_ms = z->cfg.timeout_ms;
+    int64_t deadline = s_now_ms() + timeout_ms;
+    int sent[MPC_ZMQ_MAX_PARTIES] = {0};
+    for (;;) {
+        int done = 1;
+        for (uint32_t j = 0; j < z->cfg.n; j++) {
+            if (j == z->cfg.self) continue;
+            s_peer *p = &z->peer[j];
+            if (!sent[j] && p->connected) {
+                zmq_msg_t empty;
+                zmq_msg_init(&empty);
+                if (s_send_raw(z, j, MPC_WIRE_MSG_HELLO, 0, 0, &empty, 0, 0, 0) == 0) sent[j] = 1;
+            }
+            if (!sent[j] || !p->hello_seen) done = 0;
+        }
+        if (done) return 0;
+        int64_t left = deadline - s_now_ms();
+        if (left <= 0) break;
+        int r = s_process(z, NULL, left < S_HELLO_POLL_MS ? left : S_HELLO_POLL_MS);
+        if (r) return r;
+    }
+    char *e = z->err;
+    size_t cap = sizeof z->err;
+    int k = snprintf(e, cap, "peers not ready after %d ms:", timeout_ms);
+    for (uint32_t j = 0; j < z->cfg.n && k > 0 && (size_t)k < cap; j++) {
+        s_peer *p = &z->peer[j];
+        if (j == z->cfg.self || (sent[j] && p->hello_seen)) continue;
+        const char *why = !p->connected          ? "no endpoint"
+                          : p->auth_refused      ? "it refused our key"
+                          : p->hs_failed         ? "handshake failed (wrong server key?)"
+                          : p->state != S_PEER_UP ? "not connected"
+                          : !sent[j]             ? "cannot send"
+                                                 : "no hello from it";
+        k += snprintf(e + k, cap - (size_t)k, " peer %u (%s);", j, why);
+    }
+    return MPC_ERR_TIMEOUT;
+}
+
+/* ---- construction ---------------------------------------------------------------------- */
+
+static int s_setopt_int(void *s, int opt, int v)
+{
+    return zmq_setsockopt(s, opt, &v, sizeof v);
+}
+
+/* Options common to the ROUTER and the DEALERs. */
+static int s_common_opts(s_zt *z, void *s)
+{
+    const mpc_zmq_config *c = &z->cfg;
+    int ttl = c->heartbeat_timeout_ms;
+    if (ttl > 6553500) ttl = 6553500;
+    return s_setopt_int(s, ZMQ_LINGER, 0) || s_setopt_int(s, ZMQ_HEARTBEAT_IVL, c->heartbeat_ivl_ms) ||
+           s_setopt_int(s, ZMQ_HEARTBEAT_TIMEOUT, c->heartbeat_timeout_ms) ||
+           s_setopt_int(s, ZMQ_HEARTBEAT_TTL, ttl) ||
+           s_setopt_int(s, ZMQ_HANDSHAKE_IVL, c->timeout_ms < 10000 ? 10000 : c->timeout_ms) ||
+           zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, mpc_keypair_public(z->keys), MPC_KEY_BYTES) ||
+           zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, mpc_keypair_secret(z->keys), MPC_KEY_BYTES);
+}
+
+static int s_validate(const mpc_zmq_config *c, char *err, size_t errlen)
+{
+    if (c->n < 2 || c->n > MPC_ZMQ_MAX_PARTIES || c->self >= c->n) {
+        s_fmt(err, errlen, "party index %u of %u parties is invalid (2..%d parties)", c->self, c->n,
+              MPC_ZMQ_MAX_PARTIES);
+        return MPC_ERR_CONFIG;
+    }
+    if (!c->bind || !c->bind[0] || strlen(c->bind) >= MPC_ZMQ_ENDPOINT_MAX) {
+        s_fmt(err, errlen, "missing or too long bind endpoint");
+        return MPC_ERR_CONFIG;
+    }
+    if (!c->keys) {
+        s_fmt(err, errlen, "missing key pair");
+        return MPC_ERR_CONFIG;
+    }
+    static const uint8_t zero[MPC_KEY_BYTES];
+    for (uint32_t j = 0; j < c->n; j++) {
+        if (j == c->self) continue;
+        if (c->peer_endpoints[j] && strlen(c->peer_endpoints[j]) >= MPC_ZMQ_ENDPOINT_MAX) {
+            s_fmt(err, errlen, "endpoint of peer %u too long", j);
+            return MPC_ERR_CONFIG;
+        }
+        if (memcmp(c->peer_public[j], zero, MPC_KEY_BYTES) == 0) {
+            s_fmt(err, errlen, "missing public key of peer %u", j);
+            return MPC_ERR_CONFIG;
+        }
+        if (memcmp(c->peer_public[j], mpc_keypair_public(c->keys), MPC_KEY_BYTES) == 0) {
+            s_fmt(err, errlen, "public key of peer %u is our own key", j);
+            return MPC_ERR_CONFIG;
+        }
+        for (uint32_t k = 0; k < j; k++)
+            if (k != c->self && memcmp(c->peer_public[j], c->peer_public[k], MPC_KEY_BYTES) == 0) {
+                s_fmt(err, errlen, "peers %u and %u have the same public key", k, j);
+                return MPC_ERR_CONFIG;
+            }
+    }
+    if (c->timeout_ms < 0 || c->heartbeat_ivl_ms < 0 || c->heartbeat_timeout_ms < 0 ||
+        c->rcvhwm < 0 || c->max_msg_bytes > (uint64_t)INT64_MAX / 2) {
+        s_fmt(err, errlen, "negative or out-of-range limit in the transport configuration");
+        return MPC_ERR_CONFIG;
+    }
+    return 0;
+}
+
+void mpc_zmq_config_init(mpc_zmq_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+}
+
+static void s_destroy(s_zt *z)
+{
+    for (uint32_t j = 0; j < MPC_ZMQ_MAX_PARTIES; j++) {
+        s_peer *p = &z->peer[j];
+        while (p->head) {
+            s_held *e = p->head;
+            p->head = e->next;
+            s_held_free(z, e);
+        }
+        if (p->dealer) {
+            zmq_socket_monitor(p->dealer, NULL, 0);
+            zmq_close(p->dealer);
+        }
+        if (p->mon) {
+            s_setopt_int(p->mon, ZMQ_LINGER, 0);
+            zmq_close(p->mon);
+        }
+    }
+    if (z->router) zmq_close(z->router);
+    if (z->ctx) {
+        zmq_ctx_shutdown(z->ctx);            /* wakes the ZAP thread with ETERM */
+        if (z->zap_running) pthread_join(z->zap_thread, NULL);
+        else if (z->zap) zmq_close(z->zap);
+        zmq_ctx_term(z->ctx);
+    }
+    mpc_keypair_destroy(&z->keys);
+    sodium_memzero(z, sizeof *z);
+    free(z);
+}
+
+static int s_open_peer(s_zt *z, uint32_t j, char *err, size_t errlen)
+{
+    s_peer *p = &z->peer[j];
+    char monep[64];
+    snprintf(monep, sizeof monep, "inproc://mpc-peer-monitor-%u", j);
+    p->dealer = zmq_socket(z->ctx, ZMQ_DEALER);
+    p->mon = zmq_socket(z->ctx, ZMQ_PAIR);
+    if (!p->dealer || !p->mon || s_common_opts(z, p->dealer) ||
+        zmq_setsockopt(p->dealer, ZMQ_CURVE_SERVERKEY, z->peer_pub[j], MPC_KEY_BYTES) ||
+        s_setopt_int(p->dealer, ZMQ_IMMEDIATE, 1) ||
+        s_setopt_int(p->dealer, ZMQ_RECONNECT_IVL, 100) ||
+        s_setopt_int(p->dealer, ZMQ_RECONNECT_IVL_MAX, 1000) ||
+        s_setopt_int(p->dealer, ZMQ_SNDHWM, z->cfg.rcvhwm) ||
+        zmq_setsockopt(p->dealer, ZMQ_MAXMSGSIZE, &(int64_t){S_MIN_MAXMSG}, sizeof(int64_t)) ||
+        zmq_socket_monitor(p->dealer, monep,
+                           ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) ||
+        s_setopt_int(p->mon, ZMQ_LINGER, 0) || zmq_connect(p->mon, monep)) {
+        s_fmt(err, errlen, "cannot set up the socket towards peer %u: %s", j, zmq_strerror(errno));
+        return MPC_ERR_IO;
+    }
+    p->state = S_PEER_NEW;
+    return 0;
+}
+
+int mpc_transport_zmq_connect_peer(mpc_transport *t, uint32_t peer, const char *endpoint)
+{
+    s_zt *z = s_self(t);
+    if (!z || peer >= z->cfg.n || peer == z->cfg.self || !endpoint ||
+        strlen(endpoint) >= MPC_ZMQ_ENDPOINT_MAX)
+        return MPC_ERR_INVALID;
+    s_peer *p = &z->peer[peer];
+    if (p->connected) {
+        s_seterr(z, "peer %u is already connected", peer);
+        return MPC_ERR_STATE;
+    }
+    if (zmq_connect(p->dealer, endpoint) != 0) {
+        s_seterr(z, "cannot connect to peer %u at %s: %s", peer, endpoint, zmq_strerror(errno));
+        return errno == EINVAL || errno == EPROTONOSUPPORT ? MPC_ERR_CONFIG : MPC_ERR_IO;
+    }
+    p->connected = 1;
+    return 0;
+}
+
+int mpc_transport_zmq_new(mpc_transport **out, const mpc_zmq_config *cfg, char *err,
+                          size_t errlen)
+{
+    if (!out || !cfg) return MPC_ERR_INVALID;
+    *out = NULL;
+    int r = s_validate(cfg, err, errlen);
+    if (r) return r;
+    if (sodium_init() < 0) return MPC_ERR_CRYPTO;
+    s_zt *z = calloc(1, sizeof *z);
+    if (!z) return MPC_ERR_NOMEM;
+    z->cfg = *cfg;
+    z->cfg.bind = NULL;
+    z->cfg.keys = NULL;
+    memset(z->cfg.peer_endpoints, 0, sizeof z->cfg.peer_endpoints);
+    mpc_zmq_config *c = &z->cfg;
+    if (!c->max_msg_bytes) c->max_msg_bytes = MPC_ZMQ_DEFAULT_MAX_MSG;
+    if (!c->timeout_ms) c->timeout_ms = MPC_ZMQ_DEFAULT_TIMEOUT_MS;
+    if (!c->heartbeat_ivl_ms) c->heartbeat_ivl_ms = MPC_ZMQ_DEFAULT_HB_IVL_MS;
+    if (!c->heartbeat_timeout_ms) c->heartbeat_timeout_ms = 5 * c->heartbeat_ivl_ms;
+    if (!c->max_held_msgs) c->max_held_msgs = MPC_ZMQ_DEFAULT_HELD_MSGS;
+    if (!c->max_held_bytes) c->max_held_bytes = 2 * c->max_msg_bytes;
+    if (!c->rcvhwm) c->rcvhwm = MPC_ZMQ_DEFAULT_RCVHWM;
+    memcpy(z->peer_pub, cfg->peer_public, sizeof z->peer_pub);
+    z->base.ops = &s_ops;
+    z->base.impl = z;
+    z->base.self = c->self;
+    z->base.n = c->n;
+    atomic_init(&z->auth_allowed, 0);
+    atomic_init(&z->auth_denied, 0);
+    r = MPC_ERR_NOMEM;
+    if (!(z->keys = mpc_keypair_dup(cfg->keys))) goto fail;
+    r = MPC_ERR_IO;
+    if (!(z->ctx = zmq_ctx_new())) {
+        s_fmt(err, errlen, "cannot create a ZeroMQ context: %s", zmq_strerror(errno));
+        goto fail;
+    }
+    s_setopt_int(z->ctx, ZMQ_BLOCKY, 0);
+    /* The ZAP handler first: a CURVE server with no handler would admit any key. */
+    if (!(z->zap = zmq_socket(z->ctx, ZMQ_REP)) || zmq_bind(z->zap, S_ZAP_ENDPOINT) != 0) {
+        s_fmt(err, errlen, "cannot start the ZAP handler: %s", zmq_strerror(errno));
+        goto fail;
+    }
+    if (pthread_create(&z->zap_thread, NULL, s_zap_main, z) != 0) {
+        s_fmt(err, errlen, "cannot start the ZAP thread");
+        goto fail;
+    }
+    z->zap_running = 1;
+    z->router = zmq_socket(z->ctx, ZMQ_ROUTER);
+    /* Per frame, as libzmq sees it: with CURVE that is the encrypted MESSAGE command, a few
+     * dozen bytes larger than the payload; never below what the handshake itself needs.  The
+     * exact payload bound is enforced on every message by mpc_wire_payload_check(). */
+    int64_t maxmsg = (int64_t)c->max_msg_bytes + S_MAXMSG_MARGIN;
+    if (maxmsg < S_MIN_MAXMSG) maxmsg = S_MIN_MAXMSG;
+    if (!z->router || s_common_opts(z, z->router) || s_setopt_int(z->router, ZMQ_CURVE_SERVER, 1) ||
+        zmq_setsockopt(z->router, ZMQ_ZAP_DOMAIN, S_ZAP_DOMAIN, strlen(S_ZAP_DOMAIN)) ||
+        s_setopt_int(z->router, ZMQ_ROUTER_MANDATORY, 1) ||
+        s_setopt_int(z->router, ZMQ_RCVHWM, c->rcvhwm) ||
+        zmq_setsockopt(z->router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg)) {
+        s_fmt(err, errlen, "cannot set up the peer ROUTER: %s", zmq_strerror(errno));
+        goto fail;
+    }
+    if (zmq_bind(z->router, cfg->bind) != 0) {
+        s_fmt(err, errlen, "cannot bind %s: %s", cfg->bind, zmq_strerror(errno));
+        r = errno == EADDRINUSE ? MPC_ERR_IO : MPC_ERR_CONFIG;
+        goto fail;
+    }
+    size_t elen = sizeof z->endpoint;
+    if (zmq_getsockopt(z->router, ZMQ_LAST_ENDPOINT, z->endpoint, &elen) != 0) z->endpoint[0] = 0;
+    for (uint32_t j = 0; j < c->n; j++) {
+        if (j == c->self) continue;
+        if ((r = s_open_peer(z, j, err, errlen)) != 0) goto fail;
+        if (cfg->peer_endpoints[j] &&
+            (r = mpc_transport_zmq_connect_peer(&z->base, j, cfg->peer_endpoints[j])) != 0) {
+            s_fmt(err, errlen, "%s", z->err);
+            goto fail;
+        }
+    }
+    *out = &z->base;
+    return 0;
+fail:
+    s_destroy(z);
+    return r;
+}
+
+static void s_op_destroy(mpc_transport **t)
+{
+    if (!t || !*t) return;
+    s_zt *z = s_self(*t);
+    if (z) s_destroy(z);
+    *t = NULL;
+}
+
+const char *mpc_transport_zmq_endpoint(const mpc_transport *t)
+{
+    s_zt *z = s_self(t);
+    return z ? z->endpoint : "";
+}
+
+const char *mpc_transport_zmq_last_error(const mpc_transport *t)
+{
+    s_zt *z = s_self(t);
+    return z ? z->err : "not a ZeroMQ transport";
+}
+
+void mpc_transport_zmq_stats(const mpc_transport *t, mpc_zmq_stats *st)
+{
+    memset(st, 0, sizeof *st);
+    s_zt *z = s_self(t);
+    if (!z) return;
+    st->auth_allowed = atomic_load(&z->auth_allowed);
+    st->auth_denied = atomic_load(&z->auth_denied);
+    st->malformed = z->malformed;
+    st->protocol_errors = z->protocol_errors;
+    st->held_msgs = z->held_count;
+    st->held_bytes = z->held_bytes;
+    st->held_dropped = z->held_dropped;
+    st->disconnects = z->disconnects;
+}
+
+static const struct mpc_transport_ops s_ops = {
+    .send = s_op_send,
+    .recv = s_op_recv,
+    .forget = s_op_forget,
+    .destroy = s_op_destroy,
+};
+
+/* ---- benchmark ------------------------------------------------------------------------- */
+
+typedef struct {
+    mpc_transport *t;
+    uint64_t total, per;        /* bytes */
+    int rc;
+    int64_t end_us;
+    char err[256];
+} s_bench_rx;
+
+static int64_t s_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void *s_bench_rx_main(void *arg)
+{
+    s_bench_rx *b = arg;
+    uint64_t *buf = malloc(b->per ? b->per : 8);
+    b->rc = buf ? mpc_transport_zmq_ready(b->t, 10000) : MPC_ERR_NOMEM;
+    for (uint64_t seq = 0, got = 0; b->rc == 0 && got < b->total; seq++) {
+        uint64_t n = (b->total - got < b->per ? b->total - got : b->per) / 8;
+        b->rc = mpc_recv(b->t, 0, MPC_MSG_OPEN, 1, seq, buf, n, 60000);
+        got += n * 8;
+    }
+    if (b->rc) snprintf(b->err, sizeof b->err, "%s", mpc_transport_zmq_last_error(b->t));
+    b->end_us = s_now_us();
+    free(buf);
+    return NULL;
+}
+
+int mpc_transport_zmq_bench(uint64_t total_bytes, uint64_t msg_bytes, double *bytes_per_sec,
+                            char *err, size_t errlen)
+{
+    if (!bytes_per_sec || total_bytes == 0 || total_bytes % 8 || msg_bytes == 0 || msg_bytes % 8)
+        return MPC_ERR_INVALID;
+    int r = MPC_ERR_NOMEM;
+    mpc_keypair *k[2] = {mpc_keypair_new(), mpc_keypair_new()};
+    mpc_transport *t[2] = {NULL, NULL};
+    uint64_t *buf = malloc(msg_bytes);
+    int started = 0;
+    s_bench_rx rx = {0};
+    pthread_t th;
+    if (!k[0] || !k[1] || !buf) goto out;
+    for (uint64_t i = 0; i < msg_bytes / 8; i++) buf[i] = i * 0x9e3779b97f4a7c15ull;
+    for (int i = 0; i < 2; i++) {
+        mpc_zmq_config c;
+        mpc_zmq_config_init(&c);
+        c.self = (uint32_t)i;
+        c.n = 2;
+        c.bind = "tcp://127.0.0.1:*";
+        c.keys = k[i];
+        memcpy(c.peer_public[1 - i], mpc_keypair_public(k[1 - i]), MPC_KEY_BYTES);
+        c.max_msg_bytes = msg_bytes;
+        c.max_held_bytes = 2 * msg_bytes;
+        if ((r = mpc_transport_zmq_new(&t[i], &c, err, errlen)) != 0) goto out;
+    }
+    for (int i = 0; i < 2; i++)
+        if ((r = mpc_transport_zmq_connect_peer(t[i], (uint32_t)(1 - i),
+                                                mpc_transport_zmq_endpoint(t[1 - i]))) != 0)
+            goto out;
+    rx.t = t[1];
+    rx.total = total_bytes;
+    rx.per = msg_bytes;
+    if (pthread_create(&th, NULL, s_bench_rx_main, &rx) != 0) {
+        r = MPC_ERR_IO;
+        goto out;
+    }
+    started = 1;
+    if ((r = mpc_transport_zmq_ready(t[0], 10000)) != 0) {
+        s_fmt(err, errlen, "%s", mpc_transport_zmq_last_error(t[0]));
+        goto out;
+    }
+    int64_t t0 = s_now_us();
+    for (uint64_t seq = 0, sent = 0; sent < total_bytes; seq++) {
+        uint64_t n = (total_bytes - sent < msg_bytes ? total_bytes - sent : msg_bytes) / 8;
+        if ((r = mpc_send(t[0], 1, MPC_MSG_OPEN, 1, seq, buf, n)) != 0) {
+            s_fmt(err, errlen, "%s", mpc_transport_zmq_last_error(t[0]));
+            goto out;
+        }
+        sent += n * 8;
+    }
+    pthread_join(th, NULL);
+    started = 0;
+    if ((r = rx.rc) != 0) {
+        s_fmt(err, errlen, "%s", rx.err);
+        goto out;
+    }
+    double secs = (double)(rx.end_us - t0) / 1e6;
+    *bytes_per_sec = secs > 0 ? (double)total_bytes / secs : 0;
+out:
+    if (started) pthread_join(th, NULL);
+    mpc_transport_destroy(&t[0]);
+    mpc_transport_destroy(&t[1]);
+    mpc_keypair_destroy(&k[0]);
+    mpc_keypair_destroy(&k[1]);
+    free(buf);
+    return r;
+}

@@ -1,0 +1,116 @@
+/* transport_zmq.h — the ZeroMQ + CURVE backend of transport.h: a mesh of n parties (2..16).
+ *
+ * Each party binds one ROUTER (CURVE server) for its peers and connects one DEALER (CURVE
+ * client, the party's own key pair, the peer's public key as server key) to every other
+ * party: messages from i to j travel on i's DEALER to j's ROUTER.  A ZAP handler in the
+ * transport's own ZeroMQ context, started before the ROUTER binds, admits only the configured
+ * peer public keys and sets User-Id to the peer's index; a received message is attributed to
+ * that authenticated index only (the header's sender field must agree with it).
+ * See docs/transport.md for framing, limits, heartbeats, stream holding and threading.
+ *
+ * Threading: a transport is used by one thread at a time (it may move between threads with
+ * proper synchronisation, e.g. a mutex or thread creation/join).  Internally it runs one ZAP
+ * thread and the ZeroMQ I/O thread of its private context. */
+#ifndef MPC_TRANSPORT_ZMQ_H
+#define MPC_TRANSPORT_ZMQ_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "keys.h"
+#include "transport.h"
+
+#define MPC_ZMQ_MAX_PARTIES          16
+#define MPC_ZMQ_ENDPOINT_MAX         256
+#define MPC_ZMQ_DEFAULT_MAX_MSG      (128ull << 20)  /* payload bytes of one message */
+#define MPC_ZMQ_DEFAULT_TIMEOUT_MS   30000
+#define MPC_ZMQ_DEFAULT_HB_IVL_MS    200
+#define MPC_ZMQ_DEFAULT_HELD_MSGS    256
+#define MPC_ZMQ_DEFAULT_RCVHWM       64               /* messages queued per peer in libzmq */
+
+typedef struct {
+    uint32_t self;                  /* this party's index, < n */
+    uint32_t n;                     /* parties, 2..16 */
+    /* Endpoint our ROUTER binds, e.g. "tcp://0.0.0.0:7001"; "tcp://127.0.0.1:*" picks a free
+     * port (read it back with mpc_transport_zmq_endpoint()). */
+    const char *bind;
+    /* Endpoint of each peer's ROUTER; [self] is ignored.  NULL: connect later with
+     * mpc_transport_zmq_connect_peer(). */
+    const char *peer_endpoints[MPC_ZMQ_MAX_PARTIES];
+    /* This party's key pair (copied; the caller keeps ownership). */
+    const mpc_keypair *keys;
+    /* Each peer's public key; [self] is ignored.  All must differ from each other and from
+     * ours. */
+    uint8_t peer_public[MPC_ZMQ_MAX_PARTIES][MPC_KEY_BYTES];
+    /* Limits and timing; 0 selects the default. */
+    uint64_t max_msg_bytes;         /* largest payload accepted or sent (MPC_ZMQ_DEFAULT_MAX_MSG) */
+    int      timeout_ms;            /* recv/send deadline when the caller passes < 0 (30 s) */
+    int      heartbeat_ivl_ms;      /* ZMTP PING interval (200 ms) */
+    int      heartbeat_timeout_ms;  /* no traffic for this long: connection dead (5 x ivl) */
+    uint32_t max_held_msgs;         /* messages of other streams held (256) */
+    uint64_t max_held_bytes;        /* payload bytes held (2 x max_msg_bytes) */
+    int      rcvhwm;                /* messages libzmq queues per peer before back-pressure (64) */
+} mpc_zmq_config;
+
+/* Zeroes cfg (all defaults); the caller then fills self, n, bind, endpoints and keys. */
+void mpc_zmq_config_init(mpc_zmq_config *cfg);
+
+/* Creates the context, starts the ZAP handler, binds the ROUTER and connects a DEALER to
+ * every peer whose endpoint is given.  0, or MPC_ERR_CONFIG/INVALID/NOMEM/IO with a reason in
+ * err (never key material). */
+__attribute__((warn_unused_result))
+int mpc_transport_zmq_new(mpc_transport **out, const mpc_zmq_config *cfg, char *err,
+                          size_t errlen);
+
+/* The endpoint actually bound (ZMQ_LAST_ENDPOINT), e.g. "tcp://127.0.0.1:41234". */
+const char *mpc_transport_zmq_endpoint(const mpc_transport *t);
+
+/* Connects the DEALER for `peer` (once; MPC_ERR_STATE if already connected). */
+__attribute__((warn_unused_result))
+int mpc_transport_zmq_connect_peer(mpc_transport *t, uint32_t peer, const char *endpoint);
+
+/* Hello exchange: sends HELLO to every peer and waits until it has heard HELLO or HELLO_ACK
+ * from each (so every peer's DEALER -> our ROUTER path is authenticated and working, and ours
+ * towards every peer has accepted a message).  0, or MPC_ERR_TIMEOUT with the missing peers
+ * and why (not connected, our key refused by it) in mpc_transport_zmq_last_error().
+ * timeout_ms < 0: the configured default. */
+__attribute__((warn_unused_result))
+int mpc_transport_zmq_ready(mpc_transport *t, int timeout_ms);
+
+/* Processes incoming traffic for up to timeout_ms while no recv is pending: answers HELLOs of
+ * (re)started peers, holds stream messages, notes disconnects.  0 or MPC_ERR_IO. */
+int mpc_transport_zmq_service(mpc_transport *t, int timeout_ms);
+
+/* Like mpc_send() but takes ownership of `data` (count uint64) and hands it to ZeroMQ without
+ * copying: free_fn(data, hint) is called exactly once, possibly from a ZeroMQ I/O thread, when
+ * ZeroMQ is done with it (also when this call fails). */
+__attribute__((warn_unused_result))
+int mpc_transport_zmq_send_owned(mpc_transport *t, uint32_t to, uint8_t type, uint64_t job,
+                                 uint64_t seq, uint64_t *data, uint64_t count,
+                                 void (*free_fn)(void *data, void *hint), void *hint);
+
+/* The reason of the last failure of a call on t (names the peer, job, seq; never payload). */
+const char *mpc_transport_zmq_last_error(const mpc_transport *t);
+
+typedef struct {
+    uint64_t auth_allowed;      /* CURVE handshakes our ZAP handler admitted */
+    uint64_t auth_denied;       /* ... and refused (unknown key, wrong domain/mechanism) */
+    uint64_t malformed;         /* messages refused before reaching a stream (bad frames/header) */
+    uint64_t protocol_errors;   /* recv calls failed with MPC_ERR_PROTOCOL */
+    uint64_t held_msgs;         /* currently held messages and markers */
+    uint64_t held_bytes;        /* currently held payload bytes */
+    uint64_t held_dropped;      /* messages dropped because the hold was full */
+    uint64_t disconnects;       /* peer connections lost (DEALER side) */
+} mpc_zmq_stats;
+
+void mpc_transport_zmq_stats(const mpc_transport *t, mpc_zmq_stats *st);
+
+/* Loopback benchmark (for the benchmark issue): two parties in two threads on 127.0.0.1 with
+ * CURVE; party 0 sends total_bytes in messages of msg_bytes (multiples of 8) to party 1.
+ * *bytes_per_sec receives payload bytes / wall time from the first send to the last receive.
+ * 0 or an MPC_ERR_* with a reason in err. */
+__attribute__((warn_unused_result))
+int mpc_transport_zmq_bench(uint64_t total_bytes, uint64_t msg_bytes, double *bytes_per_sec,
+                            char *err, size_t errlen);
+
+#endif
