@@ -17,6 +17,7 @@ typedef enum { S_MPCD, S_LIMITS, S_POLICY, S_PARTY, S_CLIENT, S__COUNT } section
 static const char *const s_section_names[S__COUNT] = {"mpcd", "limits", "policy", "party", "client"};
 static const char *const s_prep_names[] = {"dealer", "ot", NULL};
 static const char *const s_log_names[] = {"error", "warn", "info", "debug", NULL};
+static const char *const s_role_names[] = {"party", "dealer", NULL};
 
 typedef struct {
     section_kind        section;
@@ -37,17 +38,21 @@ typedef struct {
     {sec, #k, K_INT, offsetof(mpcd_config, k), 0, lo, hi, dflt, 0, NULL, help}
 
 static const conf_row s_rows[] = {
+    {S_MPCD, "role", K_ENUM, offsetof(mpcd_config, role), 0, 0, 1, "party", 0, s_role_names,
+     "`party` (a computing party) or `dealer` (the semi-trusted preprocessing dealer run by `mpcd dealer`; "
+     "its `name` is not in `parties`, and it needs no client endpoint, preprocessing or policy keys)."},
     C_STR(S_MPCD, name, name, 1, NULL,
-          "This daemon's party name; must appear in `parties`."),
+          "This daemon's party name; must appear in `parties` (unless `role = dealer`)."),
     C_STR(S_MPCD, parties, parties_raw, 1, NULL,
           "The party order, comma-separated (2 to 16 names). A program's i-th party binds to the i-th name "
           "unless a job says otherwise. Every party but this one needs a `[party NAME]` section."),
     C_STR(S_MPCD, peer_endpoint, peer_endpoint, 1, NULL,
           "ZeroMQ endpoint this daemon binds for its peers, e.g. `tcp://0.0.0.0:7001`."),
-    C_STR(S_MPCD, client_endpoint, client_endpoint, 1, NULL,
-          "ZeroMQ endpoint this daemon binds for clients, e.g. `tcp://0.0.0.0:7101`."),
+    C_STR(S_MPCD, client_endpoint, client_endpoint, 0, "",
+          "ZeroMQ endpoint this daemon binds for clients, e.g. `tcp://0.0.0.0:7101`; required for a party."),
     C_STR(S_MPCD, public_key_file, public_key_file, 1, NULL,
-          "File holding this daemon's CURVE public key (Z85, as written by `mpcd keygen`)."),
+          "File holding this daemon's CURVE public key (Z85, as written by `mpcd keygen`). Relative paths "
+          "(here and below) are relative to the configuration file's directory."),
     C_STR(S_MPCD, secret_key_file, secret_key_file, 1, NULL,
           "File holding this daemon's CURVE secret key; must not be readable by group or others."),
     C_STR(S_MPCD, state_dir, state_dir, 0, ".",
@@ -400,17 +405,25 @@ static int s_add_mask(parse_state *ps, const char *item, void *vctx)
 static int s_resolve(parse_state *ps)
 {
     mpcd_config *cfg = ps->cfg;
-    static const char *const required[] = {"name", "parties", "peer_endpoint", "client_endpoint",
-                                           "public_key_file", "secret_key_file"};
+    static const char *const required[] = {"name", "parties", "peer_endpoint", "public_key_file",
+                                           "secret_key_file"};
     for (size_t k = 0; k < sizeof required / sizeof required[0]; k++)
         for (size_t i = 0; i < N_ROWS; i++)
             if (s_rows[i].section == S_MPCD && !strcmp(s_rows[i].key, required[k]) &&
                 !*((char *)cfg + s_rows[i].off))
                 return s_err(ps, 0, "[mpcd] lacks the required key '%s'", required[k]);
+    int dealer = cfg->role == MPCD_ROLE_DEALER;
+    if (!dealer && !cfg->client_endpoint[0])
+        return s_err(ps, 0, "[mpcd] lacks the required key 'client_endpoint'");
     if (s_each_item(ps, cfg->parties_raw, s_add_party, NULL) != 0) return 0;
     if (cfg->n_parties < 2) return s_err(ps, 0, "parties: need at least 2 parties, got %u", (unsigned)cfg->n_parties);
     int self = s_party_index(cfg, cfg->name);
-    if (self < 0) return s_err(ps, 0, "name '%s' is not in parties", cfg->name);
+    if (dealer) {
+        if (self >= 0) return s_err(ps, 0, "the dealer's name '%s' must not be one of the parties", cfg->name);
+        self = (int)cfg->n_parties;
+    } else if (self < 0) {
+        return s_err(ps, 0, "name '%s' is not in parties", cfg->name);
+    }
     cfg->self = (uint32_t)self;
     for (uint32_t i = 0; i < ps->n_party_tmp; i++) {
         int idx = s_party_index(cfg, ps->party_tmp[i].name);
@@ -432,6 +445,17 @@ static int s_resolve(parse_state *ps)
         if (s_each_item(ps, c->input_for_raw, s_add_mask, &in) != 0) return 0;
         if (s_each_item(ps, c->output_for_raw, s_add_mask, &out) != 0) return 0;
     }
+    /* Relative paths are relative to the configuration file's directory. */
+    char *paths[] = {cfg->public_key_file, cfg->secret_key_file, cfg->state_dir};
+    const char *slash = strrchr(cfg->path, '/');
+    size_t dirlen = slash ? (size_t)(slash - cfg->path) + 1 : 0;
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+        if (!dirlen || paths[i][0] == '/' || !paths[i][0]) continue;
+        if (dirlen + strlen(paths[i]) >= MPCD_PATH_MAX) return s_err(ps, 0, "path '%s' too long", paths[i]);
+        memmove(paths[i] + dirlen, paths[i], strlen(paths[i]) + 1);
+        memcpy(paths[i], cfg->path, dirlen);
+    }
+    if (dealer) return 1;
     if (cfg->preprocessing == MPCD_PREP_DEALER && (!cfg->dealer_endpoint[0] || !cfg->dealer_public_key[0]))
         return s_err(ps, 0, "preprocessing = dealer needs dealer_endpoint and dealer_public_key");
     if (cfg->preprocessing == MPCD_PREP_OT)

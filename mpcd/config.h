@@ -17,6 +17,7 @@
 #define MPCD_Z85_KEY_LEN   40
 
 typedef enum { MPCD_PREP_DEALER = 0, MPCD_PREP_OT = 1 } mpcd_prep_mode;
+typedef enum { MPCD_ROLE_PARTY = 0, MPCD_ROLE_DEALER = 1 } mpcd_role;
 typedef enum { MPCD_LOG_ERROR = 0, MPCD_LOG_WARN, MPCD_LOG_INFO, MPCD_LOG_DEBUG } mpcd_log_level;
 
 typedef struct {
@@ -42,6 +43,7 @@ typedef struct {
     char     path[MPCD_PATH_MAX];   /* the file read, for messages */
 
     /* [mpcd] */
+    int64_t  role;
     char     name[MPC_NAME_MAX];
     char     parties_raw[MPCD_ENDPOINT_MAX];
     char     peer_endpoint[MPCD_ENDPOINT_MAX];
@@ -71,7 +73,7 @@ typedef struct {
 
     /* Resolved. */
     uint32_t        n_parties;
-    uint32_t        self;                   /* index of `name` in the party order */
+    uint32_t        self;                   /* index of `name` in the party order (n_parties for the dealer) */
     mpcd_party_conf parties[MPC_MAX_PARTIES];   /* in configured order; [self] has our own endpoint */
     mpcd_client_conf clients[MPCD_MAX_CLIENTS];
     uint32_t        n_clients;

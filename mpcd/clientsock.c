@@ -1,0 +1,237 @@
+/* clientsock.c — the client ROUTER and its ZAP handler (clientsock.h).
+ * Frames on the ROUTER: [routing id, header, payload?].  Anything else — more frames, an
+ * oversize frame (ZMQ_MAXMSGSIZE drops the connection), a header the codec refuses — gets an
+ * ERROR reply where one can be addressed and is otherwise dropped; nothing is stored. */
+#include "clientsock.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "cwire.h"
+#include "log.h"
+#include "mpc_err.h"
+
+#define S_ZAP_ENDPOINT "inproc://zeromq.zap.01"
+#define S_ZAP_DOMAIN   "mpcd-client"
+#define S_MAX_FRAMES   4
+
+struct mpcd_clientsock {
+    const mpcd_config *cfg;
+    void              *ctx, *router, *zap;
+    pthread_t          zap_thread;
+    int                zap_running;
+    uint8_t            client_keys[MPCD_MAX_CLIENTS][32];
+    char               endpoint[MPCD_ENDPOINT_MAX];
+};
+
+static int s_frame_is(zmq_msg_t *m, const char *s)
+{
+    size_t n = strlen(s);
+    return zmq_msg_size(m) == n && memcmp(zmq_msg_data(m), s, n) == 0;
+}
+
+/* ZAP (RFC 27): [version, request id, domain, address, identity, mechanism, key]. */
+static void *s_zap_main(void *arg)
+{
+    mpcd_clientsock *cs = arg;
+    for (;;) {
+        zmq_msg_t fr[8];
+        int nf = 0, more = 1, extra = 0;
+        while (more) {
+            zmq_msg_t m;
+            zmq_msg_init(&m);
+            if (zmq_msg_recv(&m, cs->zap, 0) < 0) {
+                zmq_msg_close(&m);
+                for (int i = 0; i < nf; i++) zmq_msg_close(&fr[i]);
+                goto done;   /* context terminated */
+            }
+            more = zmq_msg_more(&m);
+            if (nf < 8) fr[nf++] = m;
+            else {
+                extra = 1;
+                zmq_msg_close(&m);
+            }
+        }
+        const char *code = "400", *text = "unknown client key";
+        char user[MPC_NAME_MAX] = "";
+        if (nf == 7 && !extra && s_frame_is(&fr[0], "1.0") && s_frame_is(&fr[2], S_ZAP_DOMAIN) &&
+            s_frame_is(&fr[5], "CURVE") && zmq_msg_size(&fr[6]) == 32) {
+            for (uint32_t i = 0; i < cs->cfg->n_clients; i++)
+                if (sodium_memcmp(zmq_msg_data(&fr[6]), cs->client_keys[i], 32) == 0) {
+                    code = "200";
+                    text = "OK";
+                    snprintf(user, sizeof user, "%s", cs->cfg->clients[i].name);
+                    break;
+                }
+        }
+        if (strcmp(code, "200") != 0) mpcd_warn(NULL, "a client with an unknown key was refused");
+        zmq_send(cs->zap, "1.0", 3, ZMQ_SNDMORE);
+        if (nf >= 2) zmq_send(cs->zap, zmq_msg_data(&fr[1]), zmq_msg_size(&fr[1]), ZMQ_SNDMORE);
+        else zmq_send(cs->zap, "", 0, ZMQ_SNDMORE);
+        zmq_send(cs->zap, code, 3, ZMQ_SNDMORE);
+        zmq_send(cs->zap, text, strlen(text), ZMQ_SNDMORE);
+        zmq_send(cs->zap, user, strlen(user), ZMQ_SNDMORE);
+        zmq_send(cs->zap, "", 0, 0);
+        for (int i = 0; i < nf; i++) zmq_msg_close(&fr[i]);
+    }
+done:
+    {
+        int zero = 0;
+        zmq_setsockopt(cs->zap, ZMQ_LINGER, &zero, sizeof zero);
+        zmq_close(cs->zap);
+        cs->zap = NULL;
+    }
+    return NULL;
+}
+
+int mpcd_clientsock_new(mpcd_clientsock **out, const mpcd_config *cfg, const mpc_keypair *kp,
+                        char *err, size_t errlen)
+{
+    *out = NULL;
+    mpcd_clientsock *cs = calloc(1, sizeof *cs);
+    if (!cs) return MPC_ERR_NOMEM;
+    cs->cfg = cfg;
+    for (uint32_t i = 0; i < cfg->n_clients; i++)
+        if (mpc_key_from_z85(cs->client_keys[i], cfg->clients[i].public_key) != 0) {
+            snprintf(err, errlen, "%s:%u: client '%s' has an invalid public key", cfg->path,
+                     (unsigned)cfg->clients[i].line, cfg->clients[i].name);
+            free(cs);
+            return MPC_ERR_CONFIG;
+        }
+    int rc = MPC_ERR_IO;
+    cs->ctx = zmq_ctx_new();
+    if (!cs->ctx) goto fail;
+    /* The ZAP handler first: a CURVE server with no handler would admit any key. */
+    if (!(cs->zap = zmq_socket(cs->ctx, ZMQ_REP)) || zmq_bind(cs->zap, S_ZAP_ENDPOINT) != 0) {
+        snprintf(err, errlen, "cannot start the client ZAP handler: %s", zmq_strerror(errno));
+        goto fail;
+    }
+    if (pthread_create(&cs->zap_thread, NULL, s_zap_main, cs) != 0) {
+        snprintf(err, errlen, "cannot start the client ZAP thread");
+        goto fail;
+    }
+    cs->zap_running = 1;
+    cs->router = zmq_socket(cs->ctx, ZMQ_ROUTER);
+    if (!cs->router) goto fail;
+    int one = 1, zero = 0;
+    int64_t maxmsg = cfg->max_message_bytes;
+    char pub_z85[41], sec_z85[41];
+    mpc_key_to_z85(pub_z85, mpc_keypair_public(kp));
+    mpc_key_to_z85(sec_z85, mpc_keypair_secret(kp));
+    int ok = zmq_setsockopt(cs->router, ZMQ_CURVE_SERVER, &one, sizeof one) == 0 &&
+             zmq_setsockopt(cs->router, ZMQ_CURVE_SECRETKEY, sec_z85, 40) == 0 &&
+             zmq_setsockopt(cs->router, ZMQ_ZAP_DOMAIN, S_ZAP_DOMAIN, strlen(S_ZAP_DOMAIN)) == 0 &&
+             zmq_setsockopt(cs->router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) == 0 &&
+             zmq_setsockopt(cs->router, ZMQ_ROUTER_MANDATORY, &one, sizeof one) == 0 &&
+             zmq_setsockopt(cs->router, ZMQ_LINGER, &zero, sizeof zero) == 0;
+    sodium_memzero(sec_z85, sizeof sec_z85);
+    if (!ok || zmq_bind(cs->router, cfg->client_endpoint) != 0) {
+        snprintf(err, errlen, "cannot bind the client endpoint %s: %s", cfg->client_endpoint, zmq_strerror(errno));
+        goto fail;
+    }
+    size_t len = sizeof cs->endpoint;
+    zmq_getsockopt(cs->router, ZMQ_LAST_ENDPOINT, cs->endpoint, &len);
+    *out = cs;
+    return 0;
+fail:
+    mpcd_clientsock_destroy(&cs);
+    return rc;
+}
+
+const char *mpcd_clientsock_endpoint(const mpcd_clientsock *cs)
+{
+    return cs->endpoint;
+}
+
+static void s_reply(mpcd_clientsock *cs, zmq_msg_t *rid, const mpc_cwire_rep *rep, const uint64_t *share)
+{
+    uint8_t *hdr = NULL;
+    size_t hlen = 0;
+    if (mpc_cwire_rep_encode(rep, &hdr, &hlen) != 0) {
+        mpcd_error(NULL, "cannot encode a reply");
+        return;
+    }
+    size_t plen = mpc_cwire_rep_payload_len(rep);
+    zmq_send(cs->router, zmq_msg_data(rid), zmq_msg_size(rid), ZMQ_SNDMORE);
+    zmq_send(cs->router, hdr, hlen, plen ? ZMQ_SNDMORE : 0);
+    if (plen) zmq_send(cs->router, share, plen, 0);
+    free(hdr);
+}
+
+int mpcd_clientsock_serve(mpcd_clientsock *cs, mpcd_jobs *jobs, const mpcd_status_extra *extra,
+                          int timeout_ms)
+{
+    zmq_pollitem_t item = {cs->router, 0, ZMQ_POLLIN, 0};
+    if (zmq_poll(&item, 1, timeout_ms) <= 0) return 0;
+    for (;;) {
+        zmq_msg_t fr[S_MAX_FRAMES];
+        int nf = 0, more = 1, extra_frames = 0;
+        while (more) {
+            zmq_msg_t m;
+            zmq_msg_init(&m);
+            if (zmq_msg_recv(&m, cs->router, ZMQ_DONTWAIT) < 0) {
+                zmq_msg_close(&m);
+                for (int i = 0; i < nf; i++) zmq_msg_close(&fr[i]);
+                return 0;
+            }
+            more = zmq_msg_more(&m);
+            if (nf < S_MAX_FRAMES) fr[nf++] = m;
+            else {
+                extra_frames = 1;
+                zmq_msg_close(&m);
+            }
+        }
+        char client[MPC_NAME_MAX] = "";
+        const char *uid = nf >= 2 ? zmq_msg_gets(&fr[1], "User-Id") : NULL;
+        if (uid) snprintf(client, sizeof client, "%s", uid);
+        mpc_cwire_req req;
+        mpc_cwire_rep rep;
+        memset(&rep, 0, sizeof rep);
+        char err[256];
+        if (nf < 2 || !client[0]) {
+            mpcd_warn(NULL, "dropped a client message without routing id or identity");
+        } else if (extra_frames || nf > 3 ||
+                   mpc_cwire_req_decode(zmq_msg_data(&fr[1]), zmq_msg_size(&fr[1]), (size_t)(nf - 2),
+                                        nf == 3 ? zmq_msg_size(&fr[2]) : 0, &req, err, sizeof err) != 0) {
+            if (extra_frames || nf > 3) snprintf(err, sizeof err, "too many frames");
+            rep.type = MPC_CW_ERROR;
+            rep.code = MPC_ERR_PROTOCOL;
+            snprintf(rep.msg, sizeof rep.msg, "party %s: malformed request: %.200s", cs->cfg->name, err);
+            mpcd_warn(NULL, "malformed request from client %s: %s", client, err);
+            s_reply(cs, &fr[0], &rep, NULL);
+        } else {
+            uint64_t *share = NULL;
+            mpcd_handle(cs->cfg, jobs, client, &req, nf == 3 ? zmq_msg_data(&fr[2]) : NULL,
+                        nf == 3 ? zmq_msg_size(&fr[2]) : 0, extra, &rep, &share);
+            s_reply(cs, &fr[0], &rep, share);
+            if (share) {
+                sodium_memzero(share, (size_t)rep.count * sizeof(uint64_t));
+                free(share);
+            }
+        }
+        /* Input shares arrived in these frames: wipe them before release. */
+        if (nf == 3) sodium_memzero(zmq_msg_data(&fr[2]), zmq_msg_size(&fr[2]));
+        for (int i = 0; i < nf; i++) zmq_msg_close(&fr[i]);
+    }
+}
+
+void mpcd_clientsock_destroy(mpcd_clientsock **csp)
+{
+    if (!csp || !*csp) return;
+    mpcd_clientsock *cs = *csp;
+    if (cs->router) zmq_close(cs->router);
+    if (cs->ctx) {
+        zmq_ctx_shutdown(cs->ctx);
+        if (cs->zap_running) pthread_join(cs->zap_thread, NULL);
+        else if (cs->zap) zmq_close(cs->zap);
+        zmq_ctx_term(cs->ctx);
+    }
+    sodium_memzero(cs->client_keys, sizeof cs->client_keys);
+    free(cs);
+    *csp = NULL;
+}

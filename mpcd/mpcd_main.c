@@ -1,0 +1,159 @@
+/* mpcd_main.c — the `mpcd` command: run a party daemon or the dealer, make keys, print the
+ * configuration reference. */
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "keys.h"
+#include "log.h"
+#include "mpc_err.h"
+#include "server.h"
+
+#define MPCD_VERSION "0.1.0"
+
+static volatile sig_atomic_t s_stop;
+
+static void s_on_signal(int sig)
+{
+    (void)sig;
+    s_stop = 1;
+}
+
+static void s_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: mpcd --config FILE            run a party daemon (foreground, logs to stderr)\n"
+            "       mpcd dealer --config FILE     run the semi-trusted preprocessing dealer\n"
+            "       mpcd keygen NAME --dir DIR    write a CURVE key pair: DIR/NAME.pub, DIR/NAME.secret (0600)\n"
+            "       mpcd config-doc               print the configuration reference (configs/README.md)\n"
+            "       mpcd --version | --help\n"
+            "\n"
+            "options:\n"
+            "  --config FILE      the INI configuration (every key: configs/README.md)\n"
+            "  --log-level LEVEL  error, warn, info or debug (overrides log_level)\n"
+            "\n"
+            "SIGTERM or SIGINT stops the daemon cleanly. Exit status: 0 on a clean stop, 1 on a bad\n"
+            "configuration or start-up failure, 2 on a usage error.\n");
+}
+
+static int s_keygen(int argc, char **argv)
+{
+    const char *name = NULL, *dir = NULL;
+    for (int i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "--dir") && i + 1 < argc) dir = argv[++i];
+        else if (!strcmp(argv[i], "--help")) {
+            printf("usage: mpcd keygen NAME --dir DIR\n"
+                   "Writes DIR/NAME.pub (the public key to give to the other parties) and DIR/NAME.secret\n"
+                   "(mode 0600; never share it). Existing files are never overwritten.\n");
+            return 0;
+        } else if (!name && argv[i][0] != '-') name = argv[i];
+        else {
+            fprintf(stderr, "mpcd: error: keygen: unexpected argument '%s'\n", argv[i]);
+            return 2;
+        }
+    }
+    if (!name || !dir) {
+        fprintf(stderr, "mpcd: error: usage: mpcd keygen NAME --dir DIR\n");
+        return 2;
+    }
+    char pub[1024], sec[1024], err[512];
+    if (mpc_keys_generate_files(dir, name, pub, sec, sizeof pub, err, sizeof err) != 0) {
+        fprintf(stderr, "mpcd: error: %s\n", err);
+        return 1;
+    }
+    printf("public key: %s\nsecret key: %s\n", pub, sec);
+    return 0;
+}
+
+static int s_parse_level(const char *s, mpcd_log_level *out)
+{
+    static const char *const names[] = {"error", "warn", "info", "debug"};
+    for (int i = 0; i < 4; i++)
+        if (!strcmp(s, names[i])) {
+            *out = (mpcd_log_level)i;
+            return 0;
+        }
+    return -1;
+}
+
+int main(int argc, char **argv)
+{
+    if (sodium_init() < 0) {
+        fprintf(stderr, "mpcd: error: libsodium failed to initialise\n");
+        return 1;
+    }
+    int first = 1, dealer = 0;
+    if (argc >= 2 && !strcmp(argv[1], "keygen")) return s_keygen(argc, argv);
+    if (argc >= 2 && !strcmp(argv[1], "config-doc")) {
+        mpcd_config_write_doc(stdout);
+        return 0;
+    }
+    if (argc >= 2 && !strcmp(argv[1], "dealer")) {
+        dealer = 1;
+        first = 2;
+    }
+    const char *config = NULL, *level = NULL;
+    for (int i = first; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            s_usage(stdout);
+            return 0;
+        } else if (!strcmp(argv[i], "--version")) {
+            printf("mpcd %s (semi-honest additive sharing over Z_2^64; preprocessing: dealer)\n", MPCD_VERSION);
+            return 0;
+        } else if (!strcmp(argv[i], "--config") && i + 1 < argc) {
+            config = argv[++i];
+        } else if (!strcmp(argv[i], "--log-level") && i + 1 < argc) {
+            level = argv[++i];
+        } else {
+            fprintf(stderr, "mpcd: error: unexpected argument '%s' (see mpcd --help)\n", argv[i]);
+            return 2;
+        }
+    }
+    if (!config) {
+        fprintf(stderr, "mpcd: error: --config FILE is required (see mpcd --help)\n");
+        return 2;
+    }
+    mpcd_config *cfg = calloc(1, sizeof *cfg);
+    char err[1024];
+    if (!cfg) return 1;
+    if (mpcd_config_load(config, cfg, err, sizeof err) != 0) {
+        fprintf(stderr, "mpcd: %s\n", err);
+        free(cfg);
+        return 1;
+    }
+    if (dealer != (cfg->role == MPCD_ROLE_DEALER)) {
+        fprintf(stderr, "mpcd: error: %s: role = %s, so run it with `mpcd%s --config %s`\n", config,
+                dealer ? "party" : "dealer", dealer ? "" : " dealer", config);
+        free(cfg);
+        return 1;
+    }
+    mpcd_log_level lvl = (mpcd_log_level)cfg->log_level;
+    if (level && s_parse_level(level, &lvl) != 0) {
+        fprintf(stderr, "mpcd: error: --log-level: '%s' is not error, warn, info or debug\n", level);
+        free(cfg);
+        return 2;
+    }
+    mpcd_log_init(cfg->name, lvl);
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = s_on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    mpcd_server *srv = NULL;
+    if (mpcd_server_new(&srv, cfg, err, sizeof err) != 0) {
+        mpcd_error(NULL, "cannot start: %s", err);
+        free(cfg);
+        return 1;
+    }
+    mpcd_server_run(srv, &s_stop);
+    mpcd_server_destroy(&srv);
+    mpcd_info(NULL, "stopped");
+    free(cfg);
+    return 0;
+}

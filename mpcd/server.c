@@ -1,0 +1,191 @@
+/* server.c — wiring of one mpcd process (server.h). */
+#include "server.h"
+
+#include <pthread.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "clientsock.h"
+#include "jobs.h"
+#include "keys.h"
+#include "log.h"
+#include "mpc_err.h"
+#include "transport_zmq.h"
+#include "worker.h"
+
+struct mpcd_server {
+    mpcd_config      cfg;
+    mpc_keypair     *kp;
+    mpc_transport   *mesh;
+    mpcd_clientsock *clients;
+    mpcd_jobs       *jobs;
+    mpcd_worker      worker;
+    pthread_t        worker_thread;
+    int              worker_running;
+    volatile int     stop_worker;
+};
+
+static int s_mesh_idle(void *ctx, int timeout_ms)
+{
+    return mpc_transport_zmq_service(ctx, timeout_ms);
+}
+
+static void *s_worker_main(void *arg)
+{
+    mpcd_server *s = arg;
+    /* Wait for the mesh (peers may start later); jobs queue meanwhile. */
+    uint64_t last_note = 0;
+    while (!s->stop_worker) {
+        if (mpc_transport_zmq_ready(s->mesh, 1000) == 0) {
+            mpcd_info(NULL, "all peers connected");
+            break;
+        }
+        if (mpcd_now_ms() - last_note > 10000) {
+            mpcd_info(NULL, "waiting for peers: %s", mpc_transport_zmq_last_error(s->mesh));
+            last_note = mpcd_now_ms();
+        }
+    }
+    mpcd_worker_run(&s->worker);
+    return NULL;
+}
+
+static int s_peer_key(const mpcd_config *cfg, const char *z85, uint32_t line, const char *who,
+                      uint8_t out[MPC_KEY_BYTES], char *err, size_t errlen)
+{
+    if (mpc_key_from_z85(out, z85) != 0) {
+        snprintf(err, errlen, "%s:%u: error: %s has an invalid public key", cfg->path, (unsigned)line, who);
+        return MPC_ERR_CONFIG;
+    }
+    return 0;
+}
+
+int mpcd_server_new(mpcd_server **out, const mpcd_config *cfg, char *err, size_t errlen)
+{
+    *out = NULL;
+    mpcd_server *s = calloc(1, sizeof *s);
+    if (!s) return MPC_ERR_NOMEM;
+    s->cfg = *cfg;
+    cfg = &s->cfg;
+    int rc = mpc_keys_load_secret(&s->kp, cfg->secret_key_file, err, errlen);
+    if (rc != 0) goto fail;
+    uint8_t pub[MPC_KEY_BYTES];
+    rc = mpc_keys_load_public(pub, cfg->public_key_file, err, errlen);
+    if (rc != 0) goto fail;
+    if (sodium_memcmp(pub, mpc_keypair_public(s->kp), MPC_KEY_BYTES) != 0) {
+        snprintf(err, errlen, "%s: error: %s and %s are not one key pair", cfg->path, cfg->public_key_file,
+                 cfg->secret_key_file);
+        rc = MPC_ERR_CONFIG;
+        goto fail;
+    }
+
+    int dealer = cfg->role == MPCD_ROLE_DEALER;
+    int has_dealer = dealer || cfg->preprocessing == MPCD_PREP_DEALER;
+    mpc_zmq_config zc;
+    mpc_zmq_config_init(&zc);
+    zc.self = cfg->self;
+    zc.n = cfg->n_parties + (has_dealer ? 1 : 0);
+    zc.bind = cfg->peer_endpoint;
+    zc.keys = s->kp;
+    for (uint32_t i = 0; i < cfg->n_parties; i++) {
+        if (i == cfg->self) continue;
+        zc.peer_endpoints[i] = cfg->parties[i].endpoint;
+        rc = s_peer_key(cfg, cfg->parties[i].public_key, cfg->parties[i].line, cfg->parties[i].name,
+                        zc.peer_public[i], err, errlen);
+        if (rc != 0) goto fail;
+    }
+    if (has_dealer && !dealer) {
+        zc.peer_endpoints[cfg->n_parties] = cfg->dealer_endpoint;
+        rc = s_peer_key(cfg, cfg->dealer_public_key, 0, "the dealer", zc.peer_public[cfg->n_parties], err, errlen);
+        if (rc != 0) goto fail;
+    }
+    zc.max_msg_bytes = (uint64_t)cfg->max_message_bytes;
+    zc.timeout_ms = (int)cfg->peer_timeout_ms;
+    zc.heartbeat_ivl_ms = (int)cfg->heartbeat_ms;
+    zc.heartbeat_timeout_ms = 3 * (int)cfg->heartbeat_ms;
+    rc = mpc_transport_zmq_new(&s->mesh, &zc, err, errlen);
+    if (rc != 0) goto fail;
+
+    if (!dealer) {
+        s->jobs = mpcd_jobs_new((uint32_t)cfg->max_queued_jobs);
+        if (!s->jobs) {
+            rc = MPC_ERR_NOMEM;
+            goto fail;
+        }
+        rc = mpcd_clientsock_new(&s->clients, cfg, s->kp, err, errlen);
+        if (rc != 0) goto fail;
+    }
+
+    mpcd_worker *w = &s->worker;
+    w->n_parties = cfg->n_parties;
+    w->self = cfg->self;
+    w->dealer = has_dealer ? cfg->n_parties : UINT32_MAX;
+    w->is_dealer = dealer;
+    w->prep_mode = cfg->preprocessing;
+    w->peer_timeout_ms = (int)cfg->peer_timeout_ms;
+    w->input_timeout_ms = (int)cfg->input_timeout_ms;
+    w->mesh = s->mesh;
+    w->jobs = s->jobs;
+    w->idle = s_mesh_idle;
+    w->idle_ctx = s->mesh;
+    w->stop = &s->stop_worker;
+    if (pthread_create(&s->worker_thread, NULL, s_worker_main, s) != 0) {
+        snprintf(err, errlen, "cannot start the job worker");
+        rc = MPC_ERR_NOMEM;
+        goto fail;
+    }
+    s->worker_running = 1;
+    mpcd_info(NULL, "%s %s listening: peers on %s%s%s, %u parties%s", dealer ? "dealer" : "party", cfg->name,
+              mpc_transport_zmq_endpoint(s->mesh), dealer ? "" : ", clients on ",
+              dealer ? "" : mpcd_clientsock_endpoint(s->clients), (unsigned)cfg->n_parties,
+              has_dealer && !dealer ? ", preprocessing from the dealer (semi-trusted)" : "");
+    *out = s;
+    return 0;
+fail:
+    mpcd_server_destroy(&s);
+    return rc;
+}
+
+int mpcd_server_run(mpcd_server *s, volatile sig_atomic_t *stop)
+{
+    time_t last_expire = time(NULL);
+    while (!*stop) {
+        if (s->clients) {
+            mpcd_status_extra extra = {0, 0};
+            mpcd_clientsock_serve(s->clients, s->jobs, &extra, 200);
+        } else {
+            struct timespec ts = {0, 200 * 1000000L};
+            nanosleep(&ts, NULL);
+        }
+        time_t now = time(NULL);
+        if (s->jobs && now != last_expire) {
+            uint32_t n = mpcd_jobs_expire(s->jobs, now, s->cfg.result_ttl_s);
+            if (n) mpcd_info(NULL, "expired %u finished jobs (their shares are wiped)", (unsigned)n);
+            last_expire = now;
+        }
+    }
+    mpcd_info(NULL, "stopping");
+    return 0;
+}
+
+void mpcd_server_destroy(mpcd_server **sp)
+{
+    if (!sp || !*sp) return;
+    mpcd_server *s = *sp;
+    s->stop_worker = 1;
+    if (s->jobs) {
+        mpcd_jobs_lock(s->jobs);
+        mpcd_jobs_notify(s->jobs);
+        mpcd_jobs_unlock(s->jobs);
+    }
+    if (s->worker_running) pthread_join(s->worker_thread, NULL);
+    mpcd_clientsock_destroy(&s->clients);
+    mpc_transport_destroy(&s->mesh);
+    mpcd_jobs_destroy(&s->jobs);
+    mpc_keypair_destroy(&s->kp);
+    sodium_memzero(s, sizeof *s);
+    free(s);
+    *sp = NULL;
+}

@@ -1,0 +1,22 @@
+/* server.h — one mpcd process: its configuration, keys, the party mesh, the client endpoint,
+ * the job table and the job worker thread.  No globals: everything hangs off the server
+ * object.  A dealer process (role = dealer) has the mesh and the worker only. */
+#ifndef MPCD_SERVER_H
+#define MPCD_SERVER_H
+
+#include <signal.h>
+#include <stddef.h>
+
+#include "config.h"
+
+typedef struct mpcd_server mpcd_server;
+
+/* Loads keys, binds the endpoints, starts the worker.  0 or MPC_ERR_* with one line in err
+ * (naming the file or endpoint at fault). */
+int  mpcd_server_new(mpcd_server **out, const mpcd_config *cfg, char *err, size_t errlen);
+/* Serves until *stop becomes non-zero (set from a signal handler). */
+int  mpcd_server_run(mpcd_server *s, volatile sig_atomic_t *stop);
+/* Stops the worker, closes every socket, wipes keys and jobs; sets *s to NULL. */
+void mpcd_server_destroy(mpcd_server **s);
+
+#endif
