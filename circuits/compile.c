@@ -1022,6 +1022,15 @@ static void s_output(s_comp *C, const mpc_node *n)
         }
         if (v.pub)
             s_error(C, it, "output '%s' is a compile-time constant: outputs must depend on an input", it->name);
+        /* mpc_circ_add_output reads its source gate after appending the OUTPUT gate; make
+         * sure that append cannot move the gate array (see the report on circuit.c). */
+        if (C->c->n_gates == C->c->cap_gates) {
+            uint32_t ncap = C->c->cap_gates ? C->c->cap_gates * 2 : 16;
+            mpc_gate *ng = realloc(C->c->gates, (size_t)ncap * sizeof *ng);
+            if (!ng) s_error(C, it, "out of memory");
+            C->c->gates = ng;
+            C->c->cap_gates = ncap;
+        }
         int oi = mpc_circ_add_output(C->c, it->name, v.wire, recipients, it->line, it->col);
         if (oi < 0) s_error(C, it, "out of memory");
         /* A bool relabelled as int (e.g. int(x < y)) is output as int. */

@@ -494,12 +494,12 @@ static mpc_node *s_fnstat(s_parser *P, mpc_node *n)
     P->in_fn = 1;
     mpc_node *body = s_block(P);
     P->in_fn = 0;
-    if (body->n_kids == 0 || body->kids[body->n_kids - 1]->kind != MPC_N_RETURN)
-        s_error_at(P, n->line, n->col, "function '%s' must end with a return statement", n->name);
     for (uint32_t i = 0; i + 1 < body->n_kids; i++)
         if (body->kids[i]->kind == MPC_N_RETURN)
             s_error_at(P, body->kids[i]->line, body->kids[i]->col,
                        "'return' must be the last statement of a function");
+    if (body->n_kids == 0 || body->kids[body->n_kids - 1]->kind != MPC_N_RETURN)
+        s_error_at(P, n->line, n->col, "function '%s' must end with a return statement", n->name);
     n->kids = s_alloc(P, sizeof *n->kids);
     n->kids[0] = body;
     n->n_kids = 1;
