@@ -1104,6 +1104,13 @@ static void s_stats(s_comp *C, const mpc_node *block, size_t n_stats)
 int mpc_compile(const char *src, size_t len, const char *filename, const mpc_define *defs,
                 size_t n_defs, mpc_circuit **out, mpc_diag *diag)
 {
+    return mpc_compile_ex(src, len, filename, defs, n_defs, 0, out, diag);
+}
+
+int mpc_compile_ex(const char *src, size_t len, const char *filename, const mpc_define *defs,
+                   size_t n_defs, unsigned flags, mpc_circuit **out, mpc_diag *diag)
+{
+    (void)flags;   /* MPC_COMPILE_NO_OPT: nothing to skip until opt.h is linked */
     *out = NULL;
     mpc_diag_init(diag, filename, src, len);
     mpc_ast ast = {0};

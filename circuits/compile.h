@@ -30,6 +30,13 @@ typedef struct {
 int mpc_compile(const char *src, size_t len, const char *filename, const mpc_define *defs,
                 size_t n_defs, mpc_circuit **out, mpc_diag *diag);
 
+/* mpc_compile with flags: MPC_COMPILE_NO_OPT skips mpc_circ_optimize (CSE and dead-gate
+ * removal), leaving the gates exactly as code generation emitted them (tests use it to
+ * check the lowering of each construct). */
+#define MPC_COMPILE_NO_OPT 1u
+int mpc_compile_ex(const char *src, size_t len, const char *filename, const mpc_define *defs,
+                   size_t n_defs, unsigned flags, mpc_circuit **out, mpc_diag *diag);
+
 /* The exact fix encoding of a decimal literal text ("12.375", digits with at most one '.'):
  * round-half-away-from-zero of x * 2^frac.  0, or -1 if the text is malformed or
  * |x| >= 2^(63-frac). */

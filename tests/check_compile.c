@@ -13,7 +13,8 @@ static mpc_circuit *s_compile_defs(const char *src, const mpc_define *defs, size
 {
     mpc_circuit *c = NULL;
     mpc_diag d;
-    int r = mpc_compile(src, strlen(src), "t.mpc", defs, n_defs, &c, &d);
+    /* Unoptimised: these tests check what code generation emits for each construct. */
+    int r = mpc_compile_ex(src, strlen(src), "t.mpc", defs, n_defs, MPC_COMPILE_NO_OPT, &c, &d);
     if (r != 0) {
         char msg[512] = "?";
         if (mpc_diag_first_error(&d)) mpc_diag_format(&d, mpc_diag_first_error(&d), msg, sizeof msg);
@@ -497,6 +498,82 @@ START_TEST(test_decimal_literals)
 }
 END_TEST
 
+/* Every ```mpc block of LANGUAGE.md compiles, and the ```eval block after it names exactly
+ * the program's outputs, in order. */
+typedef struct {
+    char  src[4096];
+    char  in[16][512];
+    int   n_in;
+    char  out[16][512];
+    int   n_out;
+} s_doc_example;
+
+static int s_doc_examples(s_doc_example *ex, int max)
+{
+    FILE *f = fopen("circuits/LANGUAGE.md", "rb");
+    ck_assert_msg(f != NULL, "cannot open circuits/LANGUAGE.md (run from the repository root)");
+    static char doc[1 << 17];
+    size_t n = fread(doc, 1, sizeof doc - 1, f);
+    fclose(f);
+    doc[n] = 0;
+    int k = 0;
+    char *p = doc;
+    while ((p = strstr(p, "```mpc\n")) != NULL) {
+        ck_assert_int_lt(k, max);
+        p += 7;
+        char *e = strstr(p, "```");
+        ck_assert_ptr_nonnull(e);
+        ck_assert_uint_lt((size_t)(e - p), sizeof ex[k].src);
+        memcpy(ex[k].src, p, (size_t)(e - p));
+        ex[k].src[e - p] = 0;
+        char *ev = strstr(e + 3, "```eval\n");
+        ck_assert_msg(ev != NULL, "example %d has no eval block", k + 1);
+        ck_assert_msg(ev == e + 4, "example %d: the eval block must follow the program", k + 1);
+        ev += 8;
+        char *ee = strstr(ev, "```");
+        ex[k].n_in = ex[k].n_out = 0;
+        for (char *l = ev; l < ee;) {
+            char *nl = strchr(l, '\n');
+            size_t ll = (size_t)(nl - l);
+            ck_assert_uint_lt(ll, 512);
+            if (strncmp(l, "in: ", 4) == 0) {
+                memcpy(ex[k].in[ex[k].n_in], l + 4, ll - 4);
+                ex[k].in[ex[k].n_in++][ll - 4] = 0;
+            } else if (strncmp(l, "out: ", 5) == 0) {
+                memcpy(ex[k].out[ex[k].n_out], l + 5, ll - 5);
+                ex[k].out[ex[k].n_out++][ll - 5] = 0;
+            } else {
+                ck_abort_msg("example %d: unexpected line in eval block: %.*s", k + 1, (int)ll, l);
+            }
+            l = nl + 1;
+        }
+        p = ee + 3;
+        k++;
+    }
+    return k;
+}
+
+START_TEST(test_language_examples_compile)
+{
+    static s_doc_example ex[32];
+    int n = s_doc_examples(ex, 32);
+    ck_assert_int_ge(n, 12);
+    for (int k = 0; k < n; k++) {
+        mpc_circuit *c = s_compile(ex[k].src);
+        ck_assert_int_eq((int)c->n_outputs, ex[k].n_out);
+        ck_assert_int_eq((int)c->n_inputs, ex[k].n_in);
+        for (int i = 0; i < ex[k].n_out; i++) {
+            size_t nl = strlen(c->outputs[i].name);
+            ck_assert_msg(strncmp(ex[k].out[i], c->outputs[i].name, nl) == 0 &&
+                              strncmp(ex[k].out[i] + nl, " = ", 3) == 0,
+                          "example %d: output %d is '%s', the doc says '%s'", k + 1, i, c->outputs[i].name,
+                          ex[k].out[i]);
+        }
+        mpc_circ_destroy(&c);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("compile");
@@ -517,6 +594,7 @@ int main(void)
     tcase_add_test(tc, test_functions_and_loops);
     tcase_add_test(tc, test_warnings);
     tcase_add_test(tc, test_decimal_literals);
+    tcase_add_test(tc, test_language_examples_compile);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
