@@ -479,6 +479,7 @@ static s_val s_div(s_comp *C, const mpc_node *n, s_val x, s_val c)
             x = s_to_fix(C, n, x);
         } else {
             int k = s_log2_exact(s_abs64(c.k));
+            if (k > 62) s_error(C, n, "division by -2^63 is not supported");
             if (k >= 0) {
                 s_val y = s_raw_trunc(C, n, MPC_T_INT, x, (unsigned)k);
                 return cneg ? s_raw_neg(C, n, MPC_T_INT, y) : y;
