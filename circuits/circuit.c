@@ -144,15 +144,17 @@ int mpc_circ_add_output(mpc_circuit *c, const char *name, uint32_t wire, uint32_
     if (!s_valid_name(name) || wire >= c->n_gates) return -1;
     if (s_reserve32((void **)&c->outputs, &c->cap_outputs, (uint64_t)c->n_outputs + 1, sizeof(mpc_output)))
         return -1;
-    const mpc_gate *src = &c->gates[wire];
-    uint32_t g = mpc_circ_add_gate(c, MPC_G_OUTPUT, (mpc_type)src->type, src->len, wire,
+    /* Copy before adding a gate: mpc_circ_add_gate may move c->gates. */
+    const uint8_t type = c->gates[wire].type;
+    const uint64_t len = c->gates[wire].len;
+    uint32_t g = mpc_circ_add_gate(c, MPC_G_OUTPUT, (mpc_type)type, len, wire,
                                    MPC_NO_WIRE, MPC_NO_WIRE, c->n_outputs, 0, line, col);
     if (g == MPC_NO_WIRE) return -1;
     mpc_output *o = &c->outputs[c->n_outputs];
     memset(o, 0, sizeof *o);
     strcpy(o->name, name);
-    o->type = src->type;
-    o->len = src->len;
+    o->type = type;
+    o->len = len;
     o->wire = wire;
     o->recipients = recipients;
     o->line = line;
@@ -356,7 +358,8 @@ int mpc_circ_validate(const mpc_circuit *c, const mpc_circ_limits *lim, char *er
                 return s_fail(err, errlen, c, g, "output index %llu out of order", (unsigned long long)g->aux[0]);
             {
                 const mpc_output *o = &c->outputs[outputs_seen++];
-                if (o->wire != g->in[0] || o->len != g->len || op[0]->len != g->len)
+                if (o->wire != g->in[0] || o->len != g->len || op[0]->len != g->len ||
+                    o->type != g->type || op[0]->type != g->type)
                     return s_fail(err, errlen, c, g, "does not match output '%.*s'", MPC_NAME_MAX, o->name);
             }
             if (g->aux[1]) return s_fail(err, errlen, c, g, "aux[1] must be zero");

@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "circuit.h"
 
@@ -19,7 +20,7 @@ int mpc_value_parse(mpc_type t, unsigned frac, const char *s, size_t n, uint64_t
                     char *err, size_t errlen);
 
 /* Parses a list separated by commas and/or whitespace/newlines into a malloc'ed array.
- * `spec` is either the list itself or "@path" naming a file holding it.  *out/*n_out receive
+ * `spec` is either the list itself or "@path" naming a file holding it.  *out and *n_out receive
  * the array and its length (caller frees).  0 or -1 with a message (file, element index). */
 int mpc_values_load(mpc_type t, unsigned frac, const char *spec, uint64_t **out, uint64_t *n_out,
                     char *err, size_t errlen);
@@ -27,6 +28,11 @@ int mpc_values_load(mpc_type t, unsigned frac, const char *spec, uint64_t **out,
 /* Writes the value as text (NUL-terminated); returns the length, or -1 if buf is too small.
  * int: signed decimal; bool: 0 or 1; fix: shortest round-tripping decimal. 64 bytes suffice. */
 int mpc_value_format(mpc_type t, unsigned frac, uint64_t v, char *buf, size_t len);
+
+/* Prints n values separated by `sep` (e.g. ", ") to f, each as mpc_value_format does;
+ * the line shape of mpcc --eval.  0 or -1 (unknown type or write error). */
+int mpc_values_fprint(FILE *f, mpc_type t, unsigned frac, const uint64_t *v, uint64_t n,
+                      const char *sep);
 
 /* fix <-> double for tests and references (not used on exact paths). */
 double   mpc_fix_to_double(uint64_t v, unsigned frac);

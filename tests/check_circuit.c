@@ -1,5 +1,6 @@
 /* check_circuit.c — builder, layering and structural validation of the circuit IR. */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -67,12 +68,31 @@ START_TEST(test_validate_rejects_bad_structure)
 }
 END_TEST
 
+/* Adding outputs grows the gate array; the OUTPUT gate must copy its operand's type and
+ * length before that (an ASan run catches a stale pointer here). */
+START_TEST(test_many_outputs)
+{
+    mpc_circuit *c = s_two_party();
+    char err[256], name[16];
+    uint32_t x = mpc_circ_add_input(c, "x", 0, MPC_T_FIX, 3, 1, 1);
+    for (int i = 0; i < 100; i++) {
+        snprintf(name, sizeof name, "o%d", i);
+        ck_assert_int_eq(mpc_circ_add_output(c, name, x, 1, 2, 1), i);
+        ck_assert_uint_eq(c->outputs[i].len, 3);
+        ck_assert_uint_eq(c->outputs[i].type, MPC_T_FIX);
+    }
+    ck_assert_int_eq(mpc_circ_finish(c, err, sizeof err), 0);
+    mpc_circ_destroy(&c);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("circuit");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, test_layers_count_multiplicative_depth);
     tcase_add_test(tc, test_validate_rejects_bad_structure);
+    tcase_add_test(tc, test_many_outputs);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

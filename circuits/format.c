@@ -1,0 +1,557 @@
+/* format.c — the .circ serialisation (format.h; layout and reasoning in
+ * docs/circuit-format.md).  Writing uses the msgpack-c packer.  Reading treats the bytes as
+ * hostile (DESIGN.md §8): the header is checked by hand, then the whole object tree is
+ * walked once without allocating so that every declared array/bin/str size is known to fit
+ * in the bytes that remain, and only then does msgpack_unpack_next build objects; each
+ * object's type is checked before its value is used and every integer is range-checked.
+ * The circuit finally passes mpc_circ_validate under the caller's limits. */
+#include "format.h"
+
+#include <errno.h>
+#include <msgpack.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define S_TOP_FIELDS    9     /* version 1: magic, version, frac, source, parties, inputs,
+                                 outputs, consts, gates */
+#define S_IO_FIELDS     7     /* an input or output record */
+#define S_GATE_BYTES    48    /* packed gate record, see s_put_gate */
+#define S_MAX_DEPTH     3     /* top array > inputs array > input record */
+#define S_MAX_FILE      ((uint64_t)1 << 34)
+
+static int s_err(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (err && errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+static void s_le64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void s_le32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t s_rd64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--) v = (v << 8) | p[i];
+    return v;
+}
+
+static uint32_t s_rd32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* Gate record, little-endian, 48 bytes:
+ *   0 kind u8 | 1 type u8 | 2 reserved u16 | 4 in[0] u32 | 8 in[1] u32 | 12 in[2] u32 |
+ *  16 len u64 | 24 aux[0] u64 | 32 aux[1] u64 | 40 line u32 | 44 col u32
+ * The layer is not stored: it is a function of the operands, recomputed on reading. */
+static void s_put_gate(uint8_t *p, const mpc_gate *g)
+{
+    p[0] = g->kind;
+    p[1] = g->type;
+    p[2] = (uint8_t)g->reserved;
+    p[3] = (uint8_t)(g->reserved >> 8);
+    s_le32(p + 4, g->in[0]);
+    s_le32(p + 8, g->in[1]);
+    s_le32(p + 12, g->in[2]);
+    s_le64(p + 16, g->len);
+    s_le64(p + 24, g->aux[0]);
+    s_le64(p + 32, g->aux[1]);
+    s_le32(p + 40, g->line);
+    s_le32(p + 44, g->col);
+}
+
+static void s_get_gate(const uint8_t *p, mpc_gate *g)
+{
+    memset(g, 0, sizeof *g);
+    g->kind = p[0];
+    g->type = p[1];
+    g->reserved = (uint16_t)(p[2] | p[3] << 8);
+    g->in[0] = s_rd32(p + 4);
+    g->in[1] = s_rd32(p + 8);
+    g->in[2] = s_rd32(p + 12);
+    g->len = s_rd64(p + 16);
+    g->aux[0] = s_rd64(p + 24);
+    g->aux[1] = s_rd64(p + 32);
+    g->line = s_rd32(p + 40);
+    g->col = s_rd32(p + 44);
+}
+
+/* Packs the C string s, never more than max bytes (buffers filled without a NUL are cut to
+ * what the reader accepts, so every written file reads back). */
+static int s_pack_cstr(msgpack_packer *pk, const char *s, size_t max)
+{
+    size_t n = strnlen(s, max);
+    return msgpack_pack_str(pk, n) || msgpack_pack_str_body(pk, s, n);
+}
+
+int mpc_circ_write(const mpc_circuit *c, uint8_t **buf, size_t *len)
+{
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    uint8_t *tmp = NULL;
+    int bad = 0;
+    *buf = NULL;
+    *len = 0;
+    if (c->n_consts > UINT32_MAX / 8 || c->n_gates > UINT32_MAX / S_GATE_BYTES) return -1; /* bin32 */
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+
+    bad |= msgpack_pack_array(&pk, S_TOP_FIELDS);
+    bad |= s_pack_cstr(&pk, MPC_CIRC_MAGIC, sizeof MPC_CIRC_MAGIC);
+    bad |= msgpack_pack_uint32(&pk, MPC_CIRC_VERSION);
+    bad |= msgpack_pack_uint32(&pk, c->frac_bits);
+    bad |= s_pack_cstr(&pk, c->source, sizeof c->source - 1);
+    uint32_t np = c->n_parties < MPC_MAX_PARTIES ? c->n_parties : MPC_MAX_PARTIES;
+    bad |= msgpack_pack_array(&pk, np);
+    for (uint32_t i = 0; i < np; i++)
+        bad |= s_pack_cstr(&pk, c->party_names[i], MPC_NAME_MAX - 1);
+    bad |= msgpack_pack_array(&pk, c->n_inputs);
+    for (uint32_t i = 0; i < c->n_inputs; i++) {
+        const mpc_input *in = &c->inputs[i];
+        bad |= msgpack_pack_array(&pk, S_IO_FIELDS);
+        bad |= s_pack_cstr(&pk, in->name, MPC_NAME_MAX - 1);
+        bad |= msgpack_pack_uint32(&pk, in->party);
+        bad |= msgpack_pack_uint32(&pk, in->type);
+        bad |= msgpack_pack_uint64(&pk, in->len);
+        bad |= msgpack_pack_uint32(&pk, in->wire);
+        bad |= msgpack_pack_uint32(&pk, in->line);
+        bad |= msgpack_pack_uint32(&pk, in->col);
+    }
+    bad |= msgpack_pack_array(&pk, c->n_outputs);
+    for (uint32_t i = 0; i < c->n_outputs; i++) {
+        const mpc_output *o = &c->outputs[i];
+        bad |= msgpack_pack_array(&pk, S_IO_FIELDS);
+        bad |= s_pack_cstr(&pk, o->name, MPC_NAME_MAX - 1);
+        bad |= msgpack_pack_uint32(&pk, o->type);
+        bad |= msgpack_pack_uint64(&pk, o->len);
+        bad |= msgpack_pack_uint32(&pk, o->wire);
+        bad |= msgpack_pack_uint32(&pk, o->recipients);
+        bad |= msgpack_pack_uint32(&pk, o->line);
+        bad |= msgpack_pack_uint32(&pk, o->col);
+    }
+    /* Constants and gates as raw little-endian blocks (one bin each). */
+    size_t cb = (size_t)c->n_consts * 8, gb = (size_t)c->n_gates * S_GATE_BYTES;
+    if (cb > UINT32_MAX || gb > UINT32_MAX) goto fail;
+    tmp = malloc(cb > gb ? (cb ? cb : 1) : (gb ? gb : 1));
+    if (!tmp) goto fail;
+    for (uint64_t i = 0; i < c->n_consts; i++) s_le64(tmp + 8 * i, c->consts[i]);
+    bad |= msgpack_pack_bin(&pk, cb);
+    bad |= msgpack_pack_bin_body(&pk, tmp, cb);
+    for (uint32_t i = 0; i < c->n_gates; i++) s_put_gate(tmp + (size_t)i * S_GATE_BYTES, &c->gates[i]);
+    bad |= msgpack_pack_bin(&pk, gb);
+    bad |= msgpack_pack_bin_body(&pk, tmp, gb);
+    free(tmp);
+    tmp = NULL;
+    if (bad) goto fail;
+    *len = sb.size;
+    *buf = (uint8_t *)msgpack_sbuffer_release(&sb);
+    if (!*buf) { *len = 0; return -1; }
+    return 0;
+fail:
+    free(tmp);
+    msgpack_sbuffer_destroy(&sb);
+    return -1;
+}
+
+/* ---- reading ------------------------------------------------------------------------ */
+
+/* Big-endian length field of n bytes at p (n <= 4). */
+static uint64_t s_be(const uint8_t *p, int n)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < n; i++) v = (v << 8) | p[i];
+    return v;
+}
+
+/* Walks the single msgpack object in p[0..len) without allocating.  Every array/map count
+ * must fit in the remaining bytes (each element takes at least one), every str/bin/ext
+ * body must fit, nesting is at most S_MAX_DEPTH containers, and the object must end exactly
+ * at len.  This bounds what msgpack_unpack_next allocates afterwards to O(len). */
+static int s_scan(const uint8_t *p, size_t len, char *err, size_t errlen)
+{
+    uint64_t pending[S_MAX_DEPTH + 1];
+    int depth = 0;
+    size_t off = 0;
+    pending[0] = 1;
+    for (;;) {
+        while (depth >= 0 && pending[depth] == 0) depth--;
+        if (depth < 0) break;
+        pending[depth]--;
+        if (off >= len) return s_err(err, errlen, "truncated at byte %zu", off);
+        size_t at = off;
+        uint8_t b = p[off++];
+        uint64_t body = 0, count = 0;
+        int lenbytes = 0, container = 0;
+        if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3) {
+            body = 0;
+        } else if (b >= 0x80 && b <= 0x8f) {
+            container = 2; count = b & 0x0f;
+        } else if (b >= 0x90 && b <= 0x9f) {
+            container = 1; count = b & 0x0f;
+        } else if (b >= 0xa0 && b <= 0xbf) {
+            body = b & 0x1f;
+        } else {
+            switch (b) {
+            case 0xc4: case 0xd9: lenbytes = 1; break;                 /* bin8, str8 */
+            case 0xc5: case 0xda: lenbytes = 2; break;                 /* bin16, str16 */
+            case 0xc6: case 0xdb: lenbytes = 4; break;                 /* bin32, str32 */
+            case 0xc7: lenbytes = 1; body = 1; break;                  /* ext8 (+type) */
+            case 0xc8: lenbytes = 2; body = 1; break;
+            case 0xc9: lenbytes = 4; body = 1; break;
+            case 0xca: body = 4; break;                                /* float32 */
+            case 0xcb: body = 8; break;                                /* float64 */
+            case 0xcc: case 0xd0: body = 1; break;
+            case 0xcd: case 0xd1: body = 2; break;
+            case 0xce: case 0xd2: body = 4; break;
+            case 0xcf: case 0xd3: body = 8; break;
+            case 0xd4: body = 2; break;                                /* fixext 1..16 */
+            case 0xd5: body = 3; break;
+            case 0xd6: body = 5; break;
+            case 0xd7: body = 9; break;
+            case 0xd8: body = 17; break;
+            case 0xdc: container = 1; lenbytes = 2; break;
+            case 0xdd: container = 1; lenbytes = 4; break;
+            case 0xde: container = 2; lenbytes = 2; break;
+            case 0xdf: container = 2; lenbytes = 4; break;
+            default:
+                return s_err(err, errlen, "invalid msgpack byte 0x%02x at byte %zu", b, at);
+            }
+        }
+        if (lenbytes) {
+            if ((size_t)lenbytes > len - off)
+                return s_err(err, errlen, "truncated at byte %zu", off);
+            uint64_t n = s_be(p + off, lenbytes);
+            off += (size_t)lenbytes;
+            if (container) count = n;
+            else body += n;
+        }
+        if (container) {
+            uint64_t need = container == 2 ? 2 * count : count;
+            if (need > len - off)
+                return s_err(err, errlen, "%s at byte %zu declares %llu entries but only %zu bytes follow",
+                             container == 2 ? "map" : "array", at, (unsigned long long)count, len - off);
+            if (depth + 1 > S_MAX_DEPTH)
+                return s_err(err, errlen, "nesting deeper than %d at byte %zu", S_MAX_DEPTH, at);
+            pending[++depth] = need;
+        } else {
+            if (body > len - off)
+                return s_err(err, errlen, "value at byte %zu declares %llu bytes but only %zu follow",
+                             at, (unsigned long long)body, len - off);
+            off += (size_t)body;
+        }
+    }
+    if (off != len) return s_err(err, errlen, "%zu trailing bytes after the circuit", len - off);
+    return 0;
+}
+
+/* The header, checked by hand before anything else so that a file of another kind or
+ * version gets a message saying so. */
+static int s_check_header(const uint8_t *p, size_t len, char *err, size_t errlen)
+{
+    static const uint8_t magic[] = {0xa7, 'M', 'P', 'C', 'C', 'I', 'R', 'C'};
+    size_t off;
+    if (len >= 1 && (p[0] & 0xf0) == 0x90) off = 1;
+    else if (len >= 3 && p[0] == 0xdc) off = 3;
+    else if (len >= 5 && p[0] == 0xdd) off = 5;
+    else return s_err(err, errlen, "not an mpcd circuit (bad magic)");
+    if (len - off < sizeof magic || memcmp(p + off, magic, sizeof magic) != 0)
+        return s_err(err, errlen, "not an mpcd circuit (bad magic)");
+    off += sizeof magic;
+    uint64_t ver;
+    if (off < len && p[off] <= 0x7f) ver = p[off];
+    else if (len - off >= 2 && p[off] == 0xcc) ver = p[off + 1];
+    else if (len - off >= 3 && p[off] == 0xcd) ver = s_be(p + off + 1, 2);
+    else if (len - off >= 5 && p[off] == 0xce) ver = s_be(p + off + 1, 4);
+    else return s_err(err, errlen, "circuit format version missing or malformed");
+    if (ver != MPC_CIRC_VERSION)
+        return s_err(err, errlen, "unsupported circuit format version %llu (this build reads %d)",
+                     (unsigned long long)ver, MPC_CIRC_VERSION);
+    if (p[0] != (0x90 | S_TOP_FIELDS))
+        return s_err(err, errlen, "version %d circuit must be an array of %d fields", MPC_CIRC_VERSION,
+                     S_TOP_FIELDS);
+    return 0;
+}
+
+static int s_uint(const msgpack_object *o, uint64_t max, uint64_t *v, const char *what,
+                  char *err, size_t errlen)
+{
+    if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+        return s_err(err, errlen, "%s is not an unsigned integer", what);
+    if (o->via.u64 > max)
+        return s_err(err, errlen, "%s = %llu out of range (max %llu)", what,
+                     (unsigned long long)o->via.u64, (unsigned long long)max);
+    *v = o->via.u64;
+    return 0;
+}
+
+static int s_u32(const msgpack_object *o, uint32_t *v, const char *what, char *err, size_t errlen)
+{
+    uint64_t t = 0;
+    if (s_uint(o, UINT32_MAX, &t, what, err, errlen)) return -1;
+    *v = (uint32_t)t;
+    return 0;
+}
+
+/* Copies a str of min..cap-1 bytes into dst (NUL-terminated); no NUL or control bytes. */
+static int s_str(const msgpack_object *o, char *dst, size_t cap, size_t min, const char *what,
+                 char *err, size_t errlen)
+{
+    if (o->type != MSGPACK_OBJECT_STR) return s_err(err, errlen, "%s is not a string", what);
+    uint32_t n = o->via.str.size;
+    if (n < min || n >= cap)
+        return s_err(err, errlen, "%s has length %u (allowed %zu..%zu)", what, (unsigned)n, min, cap - 1);
+    for (uint32_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)o->via.str.ptr[i];
+        if (ch < 0x20 || ch == 0x7f) return s_err(err, errlen, "%s contains a control byte", what);
+    }
+    memcpy(dst, o->via.str.ptr, n);
+    dst[n] = 0;
+    return 0;
+}
+
+static int s_array(const msgpack_object *o, uint32_t *n, const char *what, char *err, size_t errlen)
+{
+    if (o->type != MSGPACK_OBJECT_ARRAY) return s_err(err, errlen, "%s is not an array", what);
+    *n = o->via.array.size;
+    return 0;
+}
+
+static int s_build(const msgpack_object *top, const mpc_circ_limits *lim, mpc_circuit *c,
+                   char *err, size_t errlen)
+{
+    char what[96];
+    const msgpack_object *f = top->via.array.ptr;
+    uint64_t v = 0;
+    uint32_t n = 0;
+    mpc_circ_limits L = {0};
+    if (lim) L = *lim;
+    uint64_t max_gates = L.max_gates && L.max_gates < MPC_CIRC_MAX_GATES ? L.max_gates : MPC_CIRC_MAX_GATES;
+    uint64_t max_consts = L.max_consts && L.max_consts < MPC_CIRC_MAX_CONSTS ? L.max_consts : MPC_CIRC_MAX_CONSTS;
+
+    /* f[0] magic and f[1] version were checked on the raw bytes; check the objects too. */
+    if (f[0].type != MSGPACK_OBJECT_STR || f[0].via.str.size != 7 ||
+        memcmp(f[0].via.str.ptr, MPC_CIRC_MAGIC, 7) != 0)
+        return s_err(err, errlen, "not an mpcd circuit (bad magic)");
+    if (s_uint(&f[1], UINT32_MAX, &v, "version", err, errlen)) return -1;
+    if (v != MPC_CIRC_VERSION) return s_err(err, errlen, "unsupported circuit format version %llu", (unsigned long long)v);
+    if (s_uint(&f[2], 62, &v, "frac_bits", err, errlen)) return -1;
+    c->frac_bits = (uint32_t)v;
+    if (s_str(&f[3], c->source, sizeof c->source, 0, "source name", err, errlen)) return -1;
+
+    if (s_array(&f[4], &n, "parties", err, errlen)) return -1;
+    if (n < 2 || n > MPC_MAX_PARTIES)
+        return s_err(err, errlen, "circuit has %u parties (2..%d allowed)", (unsigned)n, MPC_MAX_PARTIES);
+    for (uint32_t i = 0; i < n; i++) {
+        snprintf(what, sizeof what, "party %u name", (unsigned)i);
+        if (s_str(&f[4].via.array.ptr[i], c->party_names[i], MPC_NAME_MAX, 1, what, err, errlen)) return -1;
+    }
+    c->n_parties = n;
+
+    /* Gates first: their count bounds the inputs and outputs (each has its own gate). */
+    if (f[8].type != MSGPACK_OBJECT_BIN) return s_err(err, errlen, "gates are not a bin");
+    uint32_t gsz = f[8].via.bin.size;
+    if (gsz % S_GATE_BYTES) return s_err(err, errlen, "gate block of %u bytes is not a multiple of %d",
+                                          (unsigned)gsz, S_GATE_BYTES);
+    uint64_t ng = gsz / S_GATE_BYTES;
+    if (ng == 0) return s_err(err, errlen, "circuit has no gates");
+    if (ng > max_gates)
+        return s_err(err, errlen, "circuit has %llu gates, limit is %llu", (unsigned long long)ng,
+                     (unsigned long long)max_gates);
+    if (f[7].type != MSGPACK_OBJECT_BIN) return s_err(err, errlen, "constants are not a bin");
+    uint32_t csz = f[7].via.bin.size;
+    if (csz % 8) return s_err(err, errlen, "constant block of %u bytes is not a multiple of 8", (unsigned)csz);
+    uint64_t nc = csz / 8;
+    if (nc > max_consts)
+        return s_err(err, errlen, "circuit has %llu constants, limit is %llu", (unsigned long long)nc,
+                     (unsigned long long)max_consts);
+
+    uint32_t ni = 0, no = 0;
+    if (s_array(&f[5], &ni, "inputs", err, errlen) || s_array(&f[6], &no, "outputs", err, errlen)) return -1;
+    if (ni > ng || no > ng) return s_err(err, errlen, "more inputs or outputs than gates");
+
+    c->gates = calloc((size_t)ng, sizeof *c->gates);
+    c->consts = malloc(nc ? (size_t)nc * 8 : 1);
+    c->inputs = calloc(ni ? ni : 1, sizeof *c->inputs);
+    c->outputs = calloc(no ? no : 1, sizeof *c->outputs);
+    if (!c->gates || !c->consts || !c->inputs || !c->outputs) return s_err(err, errlen, "out of memory");
+    c->cap_gates = (uint32_t)ng;
+    c->cap_consts = nc ? nc : 1;
+    c->cap_inputs = ni ? ni : 1;
+    c->cap_outputs = no ? no : 1;
+
+    for (uint32_t i = 0; i < ni; i++) {
+        const msgpack_object *r = &f[5].via.array.ptr[i];
+        mpc_input *in = &c->inputs[i];
+        uint32_t k = 0;
+        snprintf(what, sizeof what, "input %u", (unsigned)i);
+        if (s_array(r, &k, what, err, errlen)) return -1;
+        if (k != S_IO_FIELDS) return s_err(err, errlen, "input %u has %u fields, expected %d", (unsigned)i, (unsigned)k, S_IO_FIELDS);
+        const msgpack_object *x = r->via.array.ptr;
+        snprintf(what, sizeof what, "input %u name", (unsigned)i);
+        if (s_str(&x[0], in->name, MPC_NAME_MAX, 1, what, err, errlen)) return -1;
+        snprintf(what, sizeof what, "input '%s'", in->name);
+        if (s_uint(&x[1], c->n_parties - 1, &v, what, err, errlen)) return -1;
+        in->party = (uint32_t)v;
+        if (s_uint(&x[2], MPC_T__COUNT - 1, &v, what, err, errlen)) return -1;
+        in->type = (uint8_t)v;
+        if (s_uint(&x[3], UINT64_MAX, &in->len, what, err, errlen)) return -1;
+        if (s_u32(&x[4], &in->wire, what, err, errlen) || s_u32(&x[5], &in->line, what, err, errlen) ||
+            s_u32(&x[6], &in->col, what, err, errlen))
+            return -1;
+        c->n_inputs++;
+    }
+    for (uint32_t i = 0; i < no; i++) {
+        const msgpack_object *r = &f[6].via.array.ptr[i];
+        mpc_output *o = &c->outputs[i];
+        uint32_t k = 0;
+        snprintf(what, sizeof what, "output %u", (unsigned)i);
+        if (s_array(r, &k, what, err, errlen)) return -1;
+        if (k != S_IO_FIELDS) return s_err(err, errlen, "output %u has %u fields, expected %d", (unsigned)i, (unsigned)k, S_IO_FIELDS);
+        const msgpack_object *x = r->via.array.ptr;
+        snprintf(what, sizeof what, "output %u name", (unsigned)i);
+        if (s_str(&x[0], o->name, MPC_NAME_MAX, 1, what, err, errlen)) return -1;
+        snprintf(what, sizeof what, "output '%s'", o->name);
+        if (s_uint(&x[1], MPC_T__COUNT - 1, &v, what, err, errlen)) return -1;
+        o->type = (uint8_t)v;
+        if (s_uint(&x[2], UINT64_MAX, &o->len, what, err, errlen)) return -1;
+        if (s_u32(&x[3], &o->wire, what, err, errlen) || s_u32(&x[4], &o->recipients, what, err, errlen) ||
+            s_u32(&x[5], &o->line, what, err, errlen) || s_u32(&x[6], &o->col, what, err, errlen))
+            return -1;
+        c->n_outputs++;
+    }
+    const uint8_t *cp = (const uint8_t *)f[7].via.bin.ptr;
+    for (uint64_t i = 0; i < nc; i++) c->consts[i] = s_rd64(cp + 8 * i);
+    c->n_consts = nc;
+    const uint8_t *gp = (const uint8_t *)f[8].via.bin.ptr;
+    for (uint64_t i = 0; i < ng; i++) {
+        mpc_gate *g = &c->gates[i];
+        s_get_gate(gp + i * S_GATE_BYTES, g);
+        if (g->kind >= MPC_G__COUNT)
+            return s_err(err, errlen, "gate %llu has unknown kind %u", (unsigned long long)i, (unsigned)g->kind);
+        /* Layers can only be computed over backward references; validate checks the rest. */
+        for (int k = 0; k < mpc_gate_infos[g->kind].operands; k++)
+            if (g->in[k] >= i)
+                return s_err(err, errlen, "gate %llu (%s): operand %d refers to wire %u, not an earlier gate",
+                             (unsigned long long)i, mpc_gate_infos[g->kind].name, k, (unsigned)g->in[k]);
+    }
+    c->n_gates = (uint32_t)ng;
+    mpc_circ_assign_layers(c);
+    return mpc_circ_validate(c, lim, err, errlen);
+}
+
+int mpc_circ_read(const uint8_t *buf, size_t len, const mpc_circ_limits *lim, mpc_circuit **out,
+                  char *err, size_t errlen)
+{
+    msgpack_unpacked u;
+    mpc_circuit *c = NULL;
+    int r = -1;
+    *out = NULL;
+    if (!buf || len == 0) return s_err(err, errlen, "empty circuit");
+    if (s_check_header(buf, len, err, errlen)) return -1;
+    if (s_scan(buf, len, err, errlen)) return -1;
+    msgpack_unpacked_init(&u);
+    size_t off = 0;
+    msgpack_unpack_return ur = msgpack_unpack_next(&u, (const char *)buf, len, &off);
+    if (ur != MSGPACK_UNPACK_SUCCESS || off != len) {
+        s_err(err, errlen, "malformed msgpack (%s)", ur == MSGPACK_UNPACK_NOMEM_ERROR ? "out of memory" : "parse error");
+        goto out;
+    }
+    if (u.data.type != MSGPACK_OBJECT_ARRAY || u.data.via.array.size != S_TOP_FIELDS) {
+        s_err(err, errlen, "circuit must be an array of %d fields", S_TOP_FIELDS);
+        goto out;
+    }
+    c = mpc_circ_new();
+    if (!c) { s_err(err, errlen, "out of memory"); goto out; }
+    if (s_build(&u.data, lim, c, err, errlen)) goto out;
+    *out = c;
+    c = NULL;
+    r = 0;
+out:
+    mpc_circ_destroy(&c);
+    msgpack_unpacked_destroy(&u);
+    return r;
+}
+
+int mpc_circ_save(const mpc_circuit *c, const char *path, char *err, size_t errlen)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    if (mpc_circ_write(c, &buf, &len)) return s_err(err, errlen, "%s: cannot serialise circuit (out of memory)", path);
+    FILE *f = fopen(path, "wb");
+    if (!f) {
+        s_err(err, errlen, "%s: %s", path, strerror(errno));
+        free(buf);
+        return -1;
+    }
+    int ok = fwrite(buf, 1, len, f) == len;
+    int e = errno;
+    if (fclose(f) != 0 && ok) { ok = 0; e = errno; }
+    free(buf);
+    if (!ok) return s_err(err, errlen, "%s: write failed: %s", path, strerror(e));
+    return 0;
+}
+
+int mpc_circ_load(const char *path, const mpc_circ_limits *lim, mpc_circuit **out, char *err, size_t errlen)
+{
+    char e2[512];
+    *out = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f) return s_err(err, errlen, "%s: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        fclose(f);
+        return s_err(err, errlen, "%s: not a regular file", path);
+    }
+    if ((uint64_t)st.st_size > S_MAX_FILE || (uint64_t)st.st_size > SIZE_MAX) {
+        fclose(f);
+        return s_err(err, errlen, "%s: file too large", path);
+    }
+    size_t len = (size_t)st.st_size;
+    uint8_t *buf = malloc(len ? len : 1);
+    if (!buf) {
+        fclose(f);
+        return s_err(err, errlen, "%s: out of memory", path);
+    }
+    size_t got = fread(buf, 1, len, f);
+    fclose(f);
+    if (got != len) {
+        free(buf);
+        return s_err(err, errlen, "%s: read error", path);
+    }
+    int r = mpc_circ_read(buf, len, lim, out, e2, sizeof e2);
+    free(buf);
+    if (r) return s_err(err, errlen, "%s: %s", path, e2);
+    return 0;
+}
+
+int mpc_circ_hash(const mpc_circuit *c, uint8_t out[MPC_HASH_BYTES])
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    if (sodium_init() < 0) return -1;
+    if (mpc_circ_write(c, &buf, &len)) return -1;
+    int r = crypto_generichash(out, MPC_HASH_BYTES, buf, len, NULL, 0);
+    free(buf);
+    return r == 0 ? 0 : -1;
+}
+
+void mpc_hash_hex(const uint8_t h[MPC_HASH_BYTES], char *hex)
+{
+    sodium_bin2hex(hex, 2 * MPC_HASH_BYTES + 1, h, MPC_HASH_BYTES);
+}

@@ -1,0 +1,88 @@
+/* config.h — mpcd's configuration: an INI file (read with inih) checked against one table
+ * of keys (STYLE.md habit 11).  Each row gives the section, key, type, bounds, default and
+ * help text; configs/README.md is generated from the same table (`mpcd config-doc`) and a
+ * test checks that the committed file matches.  Errors name the file, line and reason. */
+#ifndef MPCD_CONFIG_H
+#define MPCD_CONFIG_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "circuit.h"
+
+#define MPCD_MAX_CLIENTS   64
+#define MPCD_MAX_ALLOWED   256
+#define MPCD_PATH_MAX      512
+#define MPCD_ENDPOINT_MAX  256
+#define MPCD_Z85_KEY_LEN   40
+
+typedef enum { MPCD_PREP_DEALER = 0, MPCD_PREP_OT = 1 } mpcd_prep_mode;
+typedef enum { MPCD_LOG_ERROR = 0, MPCD_LOG_WARN, MPCD_LOG_INFO, MPCD_LOG_DEBUG } mpcd_log_level;
+
+typedef struct {
+    char     name[MPC_NAME_MAX];
+    char     endpoint[MPCD_ENDPOINT_MAX];
+    char     public_key[MPCD_Z85_KEY_LEN + 1];
+    uint32_t line;                  /* where its section starts */
+} mpcd_party_conf;
+
+typedef struct {
+    char     name[MPC_NAME_MAX];
+    char     public_key[MPCD_Z85_KEY_LEN + 1];
+    uint32_t input_for;             /* bit i: may give input for party i (configured order) */
+    uint32_t output_for;            /* bit i: may receive outputs addressed to party i */
+    int      may_submit;
+    uint32_t line;
+    /* Raw lists, resolved against `parties` once the whole file is read. */
+    char     input_for_raw[MPCD_ENDPOINT_MAX];
+    char     output_for_raw[MPCD_ENDPOINT_MAX];
+} mpcd_client_conf;
+
+typedef struct {
+    char     path[MPCD_PATH_MAX];   /* the file read, for messages */
+
+    /* [mpcd] */
+    char     name[MPC_NAME_MAX];
+    char     parties_raw[MPCD_ENDPOINT_MAX];
+    char     peer_endpoint[MPCD_ENDPOINT_MAX];
+    char     client_endpoint[MPCD_ENDPOINT_MAX];
+    char     public_key_file[MPCD_PATH_MAX];
+    char     secret_key_file[MPCD_PATH_MAX];
+    char     state_dir[MPCD_PATH_MAX];
+    int64_t  log_level;
+    int64_t  preprocessing;
+    char     dealer_endpoint[MPCD_ENDPOINT_MAX];
+    char     dealer_public_key[MPCD_Z85_KEY_LEN + 1];
+
+    /* [limits] */
+    int64_t  max_gates;
+    int64_t  max_vector;
+    int64_t  max_total_elements;
+    int64_t  max_message_bytes;
+    int64_t  max_queued_jobs;
+    int64_t  job_timeout_ms;
+    int64_t  peer_timeout_ms;
+    int64_t  input_timeout_ms;
+    int64_t  heartbeat_ms;
+    int64_t  result_ttl_s;
+
+    /* [policy] */
+    int      allow_any_program;
+
+    /* Resolved. */
+    uint32_t        n_parties;
+    uint32_t        self;                   /* index of `name` in the party order */
+    mpcd_party_conf parties[MPC_MAX_PARTIES];   /* in configured order; [self] has our own endpoint */
+    mpcd_client_conf clients[MPCD_MAX_CLIENTS];
+    uint32_t        n_clients;
+    uint8_t         allowed[MPCD_MAX_ALLOWED][32];
+    uint32_t        n_allowed;
+} mpcd_config;
+
+/* Reads and checks `path`.  On error returns -1 with "path:line: error: reason" (line
+ * omitted when the problem is the file as a whole) in err. */
+int  mpcd_config_load(const char *path, mpcd_config *cfg, char *err, size_t errlen);
+/* Writes the Markdown reference of every key (configs/README.md). */
+void mpcd_config_write_doc(FILE *f);
+
+#endif

@@ -1,0 +1,791 @@
+/* engine.c — the layer-batched evaluator (engine.h).  One loop over rounds; every failure
+ * goes through s_fail, which records the reason, and mpc_engine_run's single exit aborts
+ * the peers and wipes everything (STYLE.md habit 9). */
+#include "engine.h"
+
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mpc_err.h"
+#include "prg.h"
+#include "share.h"
+
+enum { S_IDLE, S_DONE, S_FAILED };
+
+struct mpc_engine {
+    const mpc_circuit *c;
+    mpc_transport     *t;
+    mpc_prep          *prep;
+    mpc_engine_opts    o;
+    uint32_t           self, n;
+    int                state;
+    int                opened;
+
+    uint64_t         **w;         /* wire values (shares; CONST wires point into c->consts) */
+    uint8_t           *owned;     /* w[i] is ours to wipe and free */
+    uint32_t          *lastuse;   /* the gate after which wire i is no longer needed */
+    uint64_t         **out_share; /* per output */
+    uint64_t         **out_value; /* per output, recipients only after open */
+
+    uint8_t           *keys;      /* sodium_malloc: 2n * 32 bytes of input keys: [0, n) the keys
+                                   * this party sent to peer j, [n, 2n) those it received */
+    mpc_engine_stats   st;
+    mpc_engine_stats   base;      /* transport counters at the start */
+};
+
+/* ---- small helpers ---- */
+
+static int s_fail(char *err, size_t errlen, int code, const char *fmt, ...)
+{
+    if (err && errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+static void s_wipe_free(uint64_t *p, uint64_t n)
+{
+    if (!p) return;
+    sodium_memzero(p, (size_t)n * sizeof(uint64_t));
+    free(p);
+}
+
+static uint64_t *s_alloc(uint64_t n)
+{
+    if (n > SIZE_MAX / sizeof(uint64_t)) return NULL;
+    return malloc((size_t)(n ? n : 1) * sizeof(uint64_t));
+}
+
+static int s_interactive(uint8_t kind)
+{
+    return mpc_gate_infos[kind].rounds > 0;
+}
+
+/* Execution order key: round, then local before interactive, then index. */
+static uint64_t s_when(const mpc_gate *g, uint32_t idx)
+{
+    return ((uint64_t)g->layer << 33) | ((uint64_t)s_interactive(g->kind) << 32) | idx;
+}
+
+static void s_release(mpc_engine *e, uint32_t w)
+{
+    if (e->owned[w]) s_wipe_free(e->w[w], e->c->gates[w].len);
+    e->w[w] = NULL;
+    e->owned[w] = 0;
+}
+
+/* Frees the operands of gate g whose last use it is. */
+static void s_release_operands(mpc_engine *e, uint32_t g)
+{
+    const mpc_gate *G = &e->c->gates[g];
+    for (int k = 0; k < mpc_gate_infos[G->kind].operands; k++)
+        if (e->lastuse[G->in[k]] == g && e->w[G->in[k]]) s_release(e, G->in[k]);
+}
+
+static void s_wipe_all(mpc_engine *e)
+{
+    const mpc_circuit *c = e->c;
+    if (e->w)
+        for (uint32_t i = 0; i < c->n_gates; i++) s_release(e, i);
+    for (uint32_t o = 0; o < c->n_outputs; o++) {
+        if (e->out_share) {
+            s_wipe_free(e->out_share[o], c->outputs[o].len);
+            e->out_share[o] = NULL;
+        }
+        if (e->out_value) {
+            s_wipe_free(e->out_value[o], c->outputs[o].len);
+            e->out_value[o] = NULL;
+        }
+    }
+    if (e->keys) sodium_memzero(e->keys, 2 * (size_t)e->n * MPC_PRG_SEEDBYTES);
+}
+
+static void s_abort_peers(mpc_engine *e, int code)
+{
+    uint64_t c = (uint64_t)(int64_t)code;
+    for (uint32_t j = 0; j < e->n; j++)
+        if (j != e->self) (void)mpc_send(e->t, j, MPC_MSG_ABORT, e->o.job, 0, &c, 1);
+    mpc_prep_abort(e->prep, code);
+}
+
+/* ---- construction ---- */
+
+int mpc_engine_supported(const mpc_circuit *c, char *err, size_t errlen)
+{
+    for (uint32_t i = 0; i < c->n_gates; i++) {
+        const mpc_gate *g = &c->gates[i];
+        if (g->kind == MPC_G_LTZ || g->kind == MPC_G_EQZ)
+            return s_fail(err, errlen, MPC_ERR_UNSUPPORTED,
+                          "%.*s:%u: gate %u (%s) is not supported by the engine yet",
+                          (int)sizeof c->source, c->source[0] ? c->source : "circuit",
+                          (unsigned)g->line, (unsigned)i,
+                          mpc_gate_infos[g->kind].name);
+    }
+    return 0;
+}
+
+mpc_engine *mpc_engine_new(const mpc_circuit *c, uint32_t self, mpc_transport *t,
+                           mpc_prep *prep, const mpc_engine_opts *opts)
+{
+    if (!c || !t || !prep || !opts || c->n_parties < 2 || c->n_parties > MPC_MAX_PARTIES ||
+        self >= c->n_parties || t->self != self || t->n < c->n_parties ||
+        prep->self != self || prep->n != c->n_parties)
+        return NULL;
+    if (sodium_init() < 0 || mpc_circ_validate(c, NULL, NULL, 0)) return NULL;
+    mpc_engine *e = calloc(1, sizeof *e);
+    if (!e) return NULL;
+    e->c = c;
+    e->t = t;
+    e->prep = prep;
+    e->o = *opts;
+    e->self = self;
+    e->n = c->n_parties;
+    e->w = calloc(c->n_gates, sizeof *e->w);
+    e->owned = calloc(c->n_gates, 1);
+    e->lastuse = calloc(c->n_gates, sizeof *e->lastuse);
+    e->out_share = calloc(c->n_outputs ? c->n_outputs : 1, sizeof *e->out_share);
+    e->out_value = calloc(c->n_outputs ? c->n_outputs : 1, sizeof *e->out_value);
+    e->keys = sodium_malloc(2 * (size_t)e->n * MPC_PRG_SEEDBYTES);
+    if (!e->w || !e->owned || !e->lastuse || !e->out_share || !e->out_value || !e->keys) {
+        mpc_engine_destroy(&e);
+        return NULL;
+    }
+    /* Last use in execution order; a wire nobody reads dies with its own gate. */
+    for (uint32_t i = 0; i < c->n_gates; i++) {
+        const mpc_gate *g = &c->gates[i];
+        e->lastuse[i] = i;
+        for (int k = 0; k < mpc_gate_infos[g->kind].operands; k++) {
+            uint32_t w = g->in[k];
+            if (w >= i) continue;   /* invalid circuit; run() refuses it */
+            uint32_t cur = e->lastuse[w];
+            if (cur == w || s_when(g, i) > s_when(&c->gates[cur], cur)) e->lastuse[w] = i;
+        }
+    }
+    return e;
+}
+
+void mpc_engine_destroy(mpc_engine **ep)
+{
+    if (!ep || !*ep) return;
+    mpc_engine *e = *ep;
+    s_wipe_all(e);
+    free(e->w);
+    free(e->owned);
+    free(e->lastuse);
+    free(e->out_share);
+    free(e->out_value);
+    if (e->keys) sodium_free(e->keys);
+    free(e);
+    *ep = NULL;
+}
+
+/* ---- inputs ---- */
+
+static int s_check_inputs(mpc_engine *e, const mpc_engine_input *in, char *err, size_t errlen)
+{
+    const mpc_circuit *c = e->c;
+    for (uint32_t k = 0; k < c->n_inputs; k++) {
+        const mpc_input *ci = &c->inputs[k];
+        int own = ci->party == e->self;
+        switch (in[k].mode) {
+        case MPC_IN_PLAIN:
+        case MPC_IN_SHARE:
+            if (in[k].mode == MPC_IN_PLAIN && !own)
+                return s_fail(err, errlen, MPC_ERR_INPUT,
+                              "input '%s' belongs to party %u, not to this party %u",
+                              ci->name, (unsigned)ci->party, (unsigned)e->self);
+            if (!in[k].values || in[k].len != ci->len)
+                return s_fail(err, errlen, MPC_ERR_INPUT,
+                              "input '%s' has %llu values, the circuit expects %llu", ci->name,
+                              (unsigned long long)in[k].len, (unsigned long long)ci->len);
+            break;
+        case MPC_IN_FROM_OWNER:
+            if (own)
+                return s_fail(err, errlen, MPC_ERR_INPUT,
+                              "input '%s' is this party's own: give it as PLAIN", ci->name);
+            break;
+        case MPC_IN_SEED:
+            if (!in[k].seed)
+                return s_fail(err, errlen, MPC_ERR_INPUT, "input '%s' has no seed", ci->name);
+            break;
+        default:
+            return s_fail(err, errlen, MPC_ERR_INPUT, "input '%s' has no valid mode", ci->name);
+        }
+    }
+    return 0;
+}
+
+/* The input-key exchange: one MPC_MSG_INPUT message per peer per job from an owner with
+ * PLAIN inputs. */
+static int s_exchange_keys(mpc_engine *e, const mpc_engine_input *in, char *err, size_t errlen)
+{
+    const mpc_circuit *c = e->c;
+    int plain = 0, r;
+    uint32_t from_mask = 0;
+    for (uint32_t k = 0; k < c->n_inputs; k++) {
+        if (in[k].mode == MPC_IN_PLAIN) plain = 1;
+        if (in[k].mode == MPC_IN_FROM_OWNER) from_mask |= 1u << c->inputs[k].party;
+    }
+    uint64_t buf[MPC_PRG_SEEDWORDS];
+    if (plain) {
+        for (uint32_t j = 0; j < e->n; j++) {
+            if (j == e->self) continue;
+            uint8_t *key = e->keys + (size_t)j * MPC_PRG_SEEDBYTES;
+            if (e->o.test_seed) {
+                r = mpc_prg_expand(buf, MPC_PRG_SEEDWORDS, e->o.test_seed,
+                                   MPC_PRG_STREAM(MPC_PRG_D_TEST, 0x1000 + j), 0);
+                if (r) goto out;
+                memcpy(key, buf, MPC_PRG_SEEDBYTES);
+            } else {
+                randombytes_buf(key, MPC_PRG_SEEDBYTES);
+            }
+            memcpy(buf, key, MPC_PRG_SEEDBYTES);
+            r = mpc_send(e->t, j, MPC_MSG_INPUT, e->o.job, 0, buf, MPC_PRG_SEEDWORDS);
+            if (r) {
+                s_fail(err, errlen, r, "sending input keys to party %u: %s", (unsigned)j,
+                       mpc_strerror(r));
+                goto out;
+            }
+        }
+    }
+    for (uint32_t j = 0; j < e->n; j++) {
+        if (!(from_mask & (1u << j))) continue;
+        r = mpc_recv(e->t, j, MPC_MSG_INPUT, e->o.job, 0, buf, MPC_PRG_SEEDWORDS, e->o.timeout_ms);
+        if (r) {
+            s_fail(err, errlen, r, "receiving input keys from party %u: %s", (unsigned)j,
+                   mpc_strerror(r));
+            goto out;
+        }
+        memcpy(e->keys + (size_t)(e->n + j) * MPC_PRG_SEEDBYTES, buf, MPC_PRG_SEEDBYTES);
+    }
+    r = 0;
+out:
+    sodium_memzero(buf, sizeof buf);
+    return r;
+}
+
+static int s_input_share(mpc_engine *e, const mpc_engine_input *in, uint32_t k, uint64_t *z,
+                         uint64_t *tmp)
+{
+    const mpc_input *ci = &e->c->inputs[k];
+    uint64_t n = ci->len;
+    uint64_t stream = MPC_PRG_STREAM(MPC_PRG_D_INPUT, k);
+    int r = 0;
+    switch (in->mode) {
+    case MPC_IN_PLAIN:
+        memcpy(z, in->values, (size_t)n * sizeof(uint64_t));
+        for (uint32_t j = 0; j < e->n; j++) {
+            if (j == e->self) continue;
+            if ((r = mpc_prg_expand(tmp, n, e->keys + (size_t)j * MPC_PRG_SEEDBYTES, stream, 0)))
+                return r;
+            for (uint64_t i = 0; i < n; i++) z[i] -= tmp[i];
+        }
+        return 0;
+    case MPC_IN_FROM_OWNER:
+        return mpc_prg_expand(z, n, e->keys + (size_t)(e->n + ci->party) * MPC_PRG_SEEDBYTES,
+                              stream, 0);
+    case MPC_IN_SHARE:
+        memcpy(z, in->values, (size_t)n * sizeof(uint64_t));
+        return 0;
+    case MPC_IN_SEED:
+        return mpc_prg_expand(z, n, in->seed, MPC_PRG_STREAM(MPC_PRG_D_CLIENT, k), 0);
+    }
+    return MPC_ERR_INPUT;
+}
+
+/* ---- local gates ---- */
+
+static int s_local(mpc_engine *e, const mpc_engine_input *in, uint32_t gi, uint64_t *tmp)
+{
+    const mpc_circuit *c = e->c;
+    const mpc_gate *g = &c->gates[gi];
+    uint64_t n = g->len;
+    const uint64_t *x = NULL, *y = NULL;
+    uint64_t nx = 0, ny = 0;
+    if (mpc_gate_infos[g->kind].operands >= 1) { x = e->w[g->in[0]]; nx = c->gates[g->in[0]].len; }
+    if (mpc_gate_infos[g->kind].operands >= 2) { y = e->w[g->in[1]]; ny = c->gates[g->in[1]].len; }
+
+    if (g->kind == MPC_G_CONST) {
+        e->w[gi] = c->consts + g->aux[0];
+        e->owned[gi] = 0;
+        return 0;
+    }
+    if (g->kind == MPC_G_OUTPUT) {
+        uint64_t o = g->aux[0];
+        if (e->lastuse[g->in[0]] == gi && e->owned[g->in[0]]) {
+            e->out_share[o] = e->w[g->in[0]];   /* move */
+            e->w[g->in[0]] = NULL;
+            e->owned[g->in[0]] = 0;
+        } else {
+            if (!(e->out_share[o] = s_alloc(n))) return MPC_ERR_NOMEM;
+            memcpy(e->out_share[o], x, (size_t)n * sizeof(uint64_t));
+        }
+        return 0;
+    }
+    uint64_t *z = s_alloc(n);
+    if (!z) return MPC_ERR_NOMEM;
+    int r = 0;
+    switch (g->kind) {
+    case MPC_G_INPUT:   r = s_input_share(e, &in[g->aux[0]], (uint32_t)g->aux[0], z, tmp); break;
+    case MPC_G_ADD:     mpc_share_add(z, x, nx, y, ny, n); break;
+    case MPC_G_SUB:     mpc_share_sub(z, x, nx, y, ny, n); break;
+    case MPC_G_NEG:     mpc_share_neg(z, x, nx, n); break;
+    case MPC_G_ADD_PUB: mpc_share_add_pub(z, x, nx, y, ny, n, e->self == 0); break;
+    case MPC_G_MUL_PUB: mpc_share_mul_pub(z, x, nx, y, ny, n); break;
+    case MPC_G_SUM:     z[0] = mpc_share_sum(x, nx); break;
+    case MPC_G_SLICE:
+        for (uint64_t k = 0; k < n; k++) z[k] = x[g->aux[0] + k * g->aux[1]];
+        break;
+    case MPC_G_CONCAT:
+        memcpy(z, x, (size_t)nx * sizeof(uint64_t));
+        memcpy(z + nx, y, (size_t)ny * sizeof(uint64_t));
+        break;
+    default:
+        r = MPC_ERR_CIRCUIT;
+    }
+    if (r) {
+        s_wipe_free(z, n);
+        return r;
+    }
+    e->w[gi] = z;
+    e->owned[gi] = 1;
+    return 0;
+}
+
+/* ---- interactive rounds ---- */
+
+/* Words this party opens for gate g, and triples / truncation tuples it consumes. */
+static uint64_t s_triples_of(const mpc_circuit *c, const mpc_gate *g)
+{
+    if (g->kind == MPC_G_MUL || g->kind == MPC_G_SELECT) return g->len;
+    if (g->kind == MPC_G_DOT) return c->gates[g->in[0]].len;
+    return 0;
+}
+
+typedef struct {
+    uint32_t *gates;   /* the round's interactive gates */
+    uint32_t  ng;
+    uint64_t  T, R, W; /* triples, truncation tuples, words opened */
+    mpc_prep_trunc_spec *specs;
+    uint32_t  nspec;
+    uint64_t *mat;     /* a, b, c (T each), lo, mid, msb (R each) */
+    uint64_t *mine;    /* own openings, then the opened sums */
+    uint64_t *rx;      /* one peer's openings */
+} s_round;
+
+static void s_round_free(s_round *rd)
+{
+    s_wipe_free(rd->mat, 3 * rd->T + 3 * rd->R);
+    s_wipe_free(rd->mine, rd->W);
+    s_wipe_free(rd->rx, rd->W);
+    free(rd->specs);
+    rd->mat = rd->mine = rd->rx = NULL;
+    rd->specs = NULL;
+}
+
+/* Fetches the round's material, splitting requests with many truncation groups. */
+static int s_fetch(mpc_engine *e, s_round *rd)
+{
+    uint64_t *a = rd->mat, *b = a + rd->T, *cc = b + rd->T;
+    uint64_t *lo = cc + rd->T, *mid = lo + rd->R, *msb = mid + rd->R;
+    uint32_t g0 = 0;
+    int first = 1;
+    do {
+        uint32_t ng = rd->nspec - g0 < MPC_PREP_MAX_GROUPS ? rd->nspec - g0 : MPC_PREP_MAX_GROUPS;
+        uint64_t rn = 0;
+        for (uint32_t g = 0; g < ng; g++) rn += rd->specs[g0 + g].n;
+        mpc_prep_req req = {.n_triples = first ? rd->T : 0, .trunc = rd->specs + g0, .n_trunc = ng};
+        mpc_prep_out out = {.a = a, .b = b, .c = cc, .r_lo = lo, .r_mid = mid, .r_msb = msb};
+        int r = mpc_prep_fetch(e->prep, &req, &out);
+        if (r) return r;
+        lo += rn;
+        mid += rn;
+        msb += rn;
+        g0 += ng;
+        first = 0;
+    } while (g0 < rd->nspec);
+    return 0;
+}
+
+static uint64_t s_pow2(uint32_t k)
+{
+    return k >= 64 ? 0 : 1ull << k;
+}
+
+/* Own openings of the round into rd->mine. */
+static void s_openings(mpc_engine *e, s_round *rd)
+{
+    const mpc_circuit *c = e->c;
+    const int p0 = e->self == 0;
+    uint64_t *a = rd->mat, *b = a + rd->T, *cc = b + rd->T;
+    uint64_t *lo = cc + rd->T, *mid = lo + rd->R, *msb = mid + rd->R;
+    uint64_t *out = rd->mine, tpos = 0, rpos = 0;
+    for (uint32_t i = 0; i < rd->ng; i++) {
+        const mpc_gate *g = &c->gates[rd->gates[i]];
+        if (g->kind == MPC_G_TRUNC) {
+            const uint64_t *x = e->w[g->in[0]];
+            uint32_t m = (uint32_t)g->aux[0], l = (uint32_t)g->aux[1];
+            uint64_t half = p0 ? s_pow2(l - 1) : 0;
+            const uint64_t *L = lo + rpos, *M = mid + rpos, *B = msb + rpos;
+            for (uint64_t k = 0; k < g->len; k++)
+                out[k] = (x[k] + half + L[k] + (M[k] << m) + (B[k] << l)) << (63 - l);
+            out += g->len;
+            rpos += g->len;
+            continue;
+        }
+        uint64_t L = s_triples_of(c, g);
+        const uint64_t *A = a + tpos, *Bt = b + tpos;
+        uint64_t *d = out, *ev = out + L;
+        const uint64_t *x, *y, *y2 = NULL;
+        uint64_t sx, sy, sy2 = 0;
+        if (g->kind == MPC_G_SELECT) {
+            x = e->w[g->in[0]];   sx = c->gates[g->in[0]].len == 1 ? 0 : 1;
+            y = e->w[g->in[1]];   sy = c->gates[g->in[1]].len == 1 ? 0 : 1;
+            y2 = e->w[g->in[2]];  sy2 = c->gates[g->in[2]].len == 1 ? 0 : 1;
+        } else {
+            x = e->w[g->in[0]];   sx = c->gates[g->in[0]].len == 1 && L > 1 ? 0 : 1;
+            y = e->w[g->in[1]];   sy = c->gates[g->in[1]].len == 1 && L > 1 ? 0 : 1;
+        }
+        if (sx && sy && !y2) {
+            for (uint64_t k = 0; k < L; k++) {
+                d[k] = x[k] - A[k];
+                ev[k] = y[k] - Bt[k];
+            }
+        } else if (!y2) {
+            for (uint64_t k = 0; k < L; k++) {
+                d[k] = x[k * sx] - A[k];
+                ev[k] = y[k * sy] - Bt[k];
+            }
+        } else {
+            for (uint64_t k = 0; k < L; k++) {
+                d[k] = x[k * sx] - A[k];
+                ev[k] = (y[k * sy] - y2[k * sy2]) - Bt[k];
+            }
+        }
+        out += 2 * L;
+        tpos += L;
+    }
+}
+
+/* Outputs of the round's gates from the opened values in rd->mine. */
+static int s_finish(mpc_engine *e, s_round *rd)
+{
+    const mpc_circuit *c = e->c;
+    const int p0 = e->self == 0;
+    uint64_t *a = rd->mat, *b = a + rd->T, *cc = b + rd->T;
+    uint64_t *lo = cc + rd->T, *mid = lo + rd->R, *msb = mid + rd->R;
+    const uint64_t *op = rd->mine;
+    uint64_t tpos = 0, rpos = 0;
+    (void)lo;
+    for (uint32_t i = 0; i < rd->ng; i++) {
+        uint32_t gi = rd->gates[i];
+        const mpc_gate *g = &c->gates[gi];
+        uint64_t *z = s_alloc(g->len);
+        if (!z) return MPC_ERR_NOMEM;
+        if (g->kind == MPC_G_TRUNC) {
+            uint32_t m = (uint32_t)g->aux[0], l = (uint32_t)g->aux[1];
+            const uint64_t *M = mid + rpos, *B = msb + rpos;
+            uint64_t lowmask = s_pow2(l) - 1, bias = p0 ? s_pow2(l - 1 - m) : 0;
+            for (uint64_t k = 0; k < g->len; k++) {
+                uint64_t cv = op[k] >> (63 - l);          /* (a + r) mod 2^(l+1) */
+                uint64_t cl = (cv >> l) & 1, cp = cv & lowmask;
+                uint64_t v = (p0 ? cl : 0) + B[k] - 2 * cl * B[k];   /* share of c_l xor r_msb */
+                z[k] = (p0 ? (cp >> m) : 0) - M[k] + (v << (l - m)) - bias;
+            }
+            op += g->len;
+            rpos += g->len;
+        } else {
+            uint64_t L = s_triples_of(c, g);
+            const uint64_t *A = a + tpos, *Bt = b + tpos, *C = cc + tpos;
+            const uint64_t *d = op, *ev = op + L;
+            if (g->kind == MPC_G_DOT) {
+                uint64_t s = 0;
+                if (p0)
+                    for (uint64_t k = 0; k < L; k++) s += C[k] + d[k] * Bt[k] + ev[k] * A[k] + d[k] * ev[k];
+                else
+                    for (uint64_t k = 0; k < L; k++) s += C[k] + d[k] * Bt[k] + ev[k] * A[k];
+                z[0] = s;
+            } else {
+                if (p0)
+                    for (uint64_t k = 0; k < L; k++) z[k] = C[k] + d[k] * Bt[k] + ev[k] * A[k] + d[k] * ev[k];
+                else
+                    for (uint64_t k = 0; k < L; k++) z[k] = C[k] + d[k] * Bt[k] + ev[k] * A[k];
+                if (g->kind == MPC_G_SELECT) {
+                    const uint64_t *y2 = e->w[g->in[2]];
+                    uint64_t s2 = c->gates[g->in[2]].len == 1 ? 0 : 1;
+                    for (uint64_t k = 0; k < L; k++) z[k] += y2[k * s2];
+                }
+            }
+            op += 2 * L;
+            tpos += L;
+        }
+        e->w[gi] = z;
+        e->owned[gi] = 1;
+    }
+    return 0;
+}
+
+static int s_round_run(mpc_engine *e, uint32_t layer, s_round *rd, char *err, size_t errlen)
+{
+    const mpc_circuit *c = e->c;
+    int r;
+    rd->T = rd->R = rd->W = 0;
+    rd->nspec = 0;
+    for (uint32_t i = 0; i < rd->ng; i++) {
+        const mpc_gate *g = &c->gates[rd->gates[i]];
+        if (g->kind == MPC_G_TRUNC) {
+            rd->R += g->len;
+            rd->W += g->len;
+            rd->nspec++;
+        } else {
+            uint64_t L = s_triples_of(c, g);
+            rd->T += L;
+            rd->W += 2 * L;
+        }
+    }
+    rd->specs = calloc(rd->nspec ? rd->nspec : 1, sizeof *rd->specs);
+    rd->mat = s_alloc(3 * rd->T + 3 * rd->R);
+    rd->mine = s_alloc(rd->W);
+    rd->rx = s_alloc(rd->W);
+    if (!rd->specs || !rd->mat || !rd->mine || !rd->rx)
+        return s_fail(err, errlen, MPC_ERR_NOMEM, "round %u: out of memory", (unsigned)layer);
+    uint32_t ns = 0;
+    for (uint32_t i = 0; i < rd->ng; i++) {
+        const mpc_gate *g = &c->gates[rd->gates[i]];
+        if (g->kind != MPC_G_TRUNC) continue;
+        /* adjacent gates with the same (m, l) share one group */
+        if (ns && rd->specs[ns - 1].m == g->aux[0] && rd->specs[ns - 1].l == g->aux[1]) {
+            rd->specs[ns - 1].n += g->len;
+        } else {
+            rd->specs[ns].m = (uint32_t)g->aux[0];
+            rd->specs[ns].l = (uint32_t)g->aux[1];
+            rd->specs[ns].n = g->len;
+            ns++;
+        }
+    }
+    rd->nspec = ns;
+    if ((r = s_fetch(e, rd)))
+        return s_fail(err, errlen, r, "round %u: preprocessing: %s", (unsigned)layer, mpc_strerror(r));
+    e->st.triples += rd->T;
+    e->st.trunc += rd->R;
+
+    s_openings(e, rd);
+    for (uint32_t j = 0; j < e->n; j++) {
+        if (j == e->self) continue;
+        if ((r = mpc_send(e->t, j, MPC_MSG_OPEN, e->o.job, layer, rd->mine, rd->W)))
+            return s_fail(err, errlen, r, "round %u: sending to party %u: %s", (unsigned)layer,
+                          (unsigned)j, mpc_strerror(r));
+        e->st.open_bytes_sent += rd->W * 8;
+    }
+    for (uint32_t j = 0; j < e->n; j++) {
+        if (j == e->self) continue;
+        if ((r = mpc_recv(e->t, j, MPC_MSG_OPEN, e->o.job, layer, rd->rx, rd->W, e->o.timeout_ms)))
+            return s_fail(err, errlen, r, "round %u: receiving from party %u: %s", (unsigned)layer,
+                          (unsigned)j, mpc_strerror(r));
+        e->st.open_bytes_recv += rd->W * 8;
+        uint64_t *acc = rd->mine;
+        const uint64_t *rx = rd->rx;
+        for (uint64_t k = 0; k < rd->W; k++) acc[k] += rx[k];
+    }
+    if ((r = s_finish(e, rd)))
+        return s_fail(err, errlen, r, "round %u: out of memory", (unsigned)layer);
+    e->st.rounds++;
+    return 0;
+}
+
+/* ---- the job ---- */
+
+static void s_counters(const mpc_transport *t, mpc_engine_stats *st)
+{
+    st->bytes_sent = t->bytes_sent;
+    st->bytes_recv = t->bytes_recv;
+    st->msgs_sent = t->msgs_sent;
+    st->msgs_recv = t->msgs_recv;
+}
+
+int mpc_engine_run(mpc_engine *e, const mpc_engine_input *inputs, char *err, size_t errlen)
+{
+    const mpc_circuit *c = e->c;
+    int r = 0;
+    uint32_t *order = NULL, *start = NULL;
+    uint64_t *tmp = NULL, maxin = 1;
+    s_round rd = {0};
+    if (err && errlen) err[0] = 0;
+    if (e->state != S_IDLE)
+        return s_fail(err, errlen, MPC_ERR_STATE, "the engine has already run");
+    e->state = S_FAILED;
+    memset(&e->st, 0, sizeof e->st);
+    s_counters(e->t, &e->base);
+
+    /* Refusals that touch nothing and need no abort: every party refuses alike. */
+    char verr[256];
+    if (mpc_circ_validate(c, NULL, verr, sizeof verr))
+        return s_fail(err, errlen, MPC_ERR_CIRCUIT, "invalid circuit: %s", verr);
+    if ((r = mpc_engine_supported(c, err, errlen))) return r;
+
+    if (!inputs && c->n_inputs) {
+        r = s_fail(err, errlen, MPC_ERR_INPUT, "no inputs given");
+        goto out;
+    }
+    if ((r = s_check_inputs(e, inputs, err, errlen))) goto out;
+
+    /* Gates by layer: local ones first within a layer (counting sort keeps index order). */
+    uint32_t nl = c->rounds + 1;
+    order = malloc((size_t)c->n_gates * sizeof *order);
+    start = calloc(2 * (size_t)nl + 1, sizeof *start);
+    for (uint32_t k = 0; k < c->n_inputs; k++)
+        if (c->inputs[k].len > maxin) maxin = c->inputs[k].len;
+    tmp = s_alloc(maxin);
+    rd.gates = NULL;
+    if (!order || !start || !tmp) {
+        r = s_fail(err, errlen, MPC_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    for (uint32_t i = 0; i < c->n_gates; i++) {
+        const mpc_gate *g = &c->gates[i];
+        start[2 * g->layer + s_interactive(g->kind) + 1]++;
+    }
+    for (uint32_t s = 1; s <= 2 * nl; s++) start[s] += start[s - 1];
+    {
+        uint32_t *fill = malloc((2 * (size_t)nl) * sizeof *fill);
+        if (!fill) {
+            r = s_fail(err, errlen, MPC_ERR_NOMEM, "out of memory");
+            goto out;
+        }
+        memcpy(fill, start, 2 * (size_t)nl * sizeof *fill);
+        for (uint32_t i = 0; i < c->n_gates; i++) {
+            const mpc_gate *g = &c->gates[i];
+            order[fill[2 * g->layer + s_interactive(g->kind)]++] = i;
+        }
+        free(fill);
+    }
+
+    if ((r = s_exchange_keys(e, inputs, err, errlen))) goto out;
+
+    for (uint32_t layer = 0; layer < nl; layer++) {
+        for (uint32_t p = start[2 * layer]; p < start[2 * layer + 1]; p++) {
+            uint32_t gi = order[p];
+            if ((r = s_local(e, inputs, gi, tmp))) {
+                s_fail(err, errlen, r, "gate %u (%s, line %u): %s", (unsigned)gi,
+                       mpc_gate_infos[c->gates[gi].kind].name, (unsigned)c->gates[gi].line,
+                       mpc_strerror(r));
+                goto out;
+            }
+            s_release_operands(e, gi);
+            if (e->lastuse[gi] == gi && c->gates[gi].kind != MPC_G_OUTPUT) s_release(e, gi);
+        }
+        rd.gates = order + start[2 * layer + 1];
+        rd.ng = start[2 * layer + 2] - start[2 * layer + 1];
+        if (rd.ng == 0) continue;
+        if ((r = s_round_run(e, layer, &rd, err, errlen))) goto out;
+        for (uint32_t i = 0; i < rd.ng; i++) s_release_operands(e, rd.gates[i]);
+        for (uint32_t i = 0; i < rd.ng; i++)
+            if (e->lastuse[rd.gates[i]] == rd.gates[i]) s_release(e, rd.gates[i]);
+        s_round_free(&rd);
+    }
+    e->state = S_DONE;
+    r = 0;
+out:
+    s_round_free(&rd);
+    s_wipe_free(tmp, maxin);
+    free(order);
+    free(start);
+    if (e->keys) sodium_memzero(e->keys, 2 * (size_t)e->n * MPC_PRG_SEEDBYTES);
+    if (r) {
+        s_abort_peers(e, r);
+        s_wipe_all(e);
+        mpc_transport_forget(e->t, e->o.job);
+    }
+    mpc_engine_stats cur;
+    s_counters(e->t, &cur);
+    e->st.bytes_sent = cur.bytes_sent - e->base.bytes_sent;
+    e->st.bytes_recv = cur.bytes_recv - e->base.bytes_recv;
+    e->st.msgs_sent = cur.msgs_sent - e->base.msgs_sent;
+    e->st.msgs_recv = cur.msgs_recv - e->base.msgs_recv;
+    return r;
+}
+
+const uint64_t *mpc_engine_share(const mpc_engine *e, uint32_t o)
+{
+    if (e->state != S_DONE || o >= e->c->n_outputs) return NULL;
+    return e->out_share[o];
+}
+
+const uint64_t *mpc_engine_value(const mpc_engine *e, uint32_t o)
+{
+    if (e->state != S_DONE || !e->opened || o >= e->c->n_outputs) return NULL;
+    return e->out_value[o];
+}
+
+int mpc_engine_open(mpc_engine *e, char *err, size_t errlen)
+{
+    const mpc_circuit *c = e->c;
+    int r = 0;
+    uint64_t *rx = NULL, rxlen = 0;
+    if (err && errlen) err[0] = 0;
+    if (e->state != S_DONE || e->opened)
+        return s_fail(err, errlen, MPC_ERR_STATE, "outputs can be opened once, after a run");
+    for (uint32_t o = 0; o < c->n_outputs; o++) {
+        const mpc_output *co = &c->outputs[o];
+        for (uint32_t j = 0; j < e->n; j++) {
+            if (j == e->self || !(co->recipients & (1u << j))) continue;
+            if ((r = mpc_send(e->t, j, MPC_MSG_OUTPUT, e->o.job, o, e->out_share[o], co->len))) {
+                s_fail(err, errlen, r, "output '%s': sending to party %u: %s", co->name,
+                       (unsigned)j, mpc_strerror(r));
+                goto out;
+            }
+        }
+    }
+    for (uint32_t o = 0; o < c->n_outputs; o++) {
+        const mpc_output *co = &c->outputs[o];
+        if (!(co->recipients & (1u << e->self))) continue;
+        uint64_t *v = s_alloc(co->len);
+        rx = s_alloc(co->len);
+        rxlen = co->len;
+        if (!v || !rx) {
+            free(v);
+            r = s_fail(err, errlen, MPC_ERR_NOMEM, "out of memory");
+            goto out;
+        }
+        memcpy(v, e->out_share[o], (size_t)co->len * sizeof(uint64_t));
+        e->out_value[o] = v;
+        for (uint32_t j = 0; j < e->n; j++) {
+            if (j == e->self) continue;
+            if ((r = mpc_recv(e->t, j, MPC_MSG_OUTPUT, e->o.job, o, rx, co->len, e->o.timeout_ms))) {
+                s_fail(err, errlen, r, "output '%s': receiving from party %u: %s", co->name,
+                       (unsigned)j, mpc_strerror(r));
+                goto out;
+            }
+            for (uint64_t k = 0; k < co->len; k++) v[k] += rx[k];
+        }
+        s_wipe_free(rx, co->len);
+        rx = NULL;
+    }
+    e->opened = 1;
+out:
+    s_wipe_free(rx, rxlen);
+    if (r) {
+        s_abort_peers(e, r);
+        s_wipe_all(e);
+        e->state = S_FAILED;
+        mpc_transport_forget(e->t, e->o.job);
+    }
+    mpc_engine_stats cur;
+    s_counters(e->t, &cur);
+    e->st.bytes_sent = cur.bytes_sent - e->base.bytes_sent;
+    e->st.bytes_recv = cur.bytes_recv - e->base.bytes_recv;
+    e->st.msgs_sent = cur.msgs_sent - e->base.msgs_sent;
+    e->st.msgs_recv = cur.msgs_recv - e->base.msgs_recv;
+    return r;
+}
+
+void mpc_engine_stats_get(const mpc_engine *e, mpc_engine_stats *st)
+{
+    *st = e->st;
+}

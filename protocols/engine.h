@@ -1,0 +1,104 @@
+/* engine.h — evaluates a validated vector circuit (circuits/circuit.h) as party `self` of n
+ * (2 <= n <= 16) on additive shares over Z_2^64, semi-honest security (DESIGN.md §1, §3–§6).
+ *
+ * Rounds.  Round r runs every local gate of layer r (index order), then every interactive
+ * gate of layer r in ONE exchange: each party sends one MPC_MSG_OPEN message (seq r) to
+ * every peer holding all its openings of the round — Beaver d and e of every MUL, DOT and
+ * SELECT element (16 bytes per multiplication) and one word per TRUNC element — and sums
+ * what it receives (all-to-all opening: 16(n-1) bytes per multiplication per party, one
+ * round per multiplicative layer).
+ *   MUL     z = c + d·b + e·a (+ d·e on party 0)           (Beaver, CRYPTO 1991)
+ *   DOT     the same, summed over the elements (fused)
+ *   SELECT  SELECT(s, x, y) = y + s·(x − y)
+ *   TRUNC   exact probabilistic truncation (Catrina–Saxena FC 2010 in the ring form of
+ *           Escudero et al. CRYPTO 2020 §5): result ∈ {⌊x/2^m⌋, ⌊x/2^m⌋ + 1}, rounding up
+ *           with probability frac(x/2^m), no wrap failure while |x| < 2^(l−1).
+ * LTZ and EQZ are not implemented yet: a circuit using them is refused before any input is
+ * touched (MPC_ERR_UNSUPPORTED, naming the gate and its source line).
+ *
+ * Inputs.  Per circuit input the caller gives one of the modes below.  PLAIN/FROM_OWNER use
+ * pairwise PRG keys: the owner draws a fresh 32-byte key per peer per job and sends it in
+ * one MPC_MSG_INPUT message (seq 0) per peer per job; the peer's share of input k is
+ * PRG(key, MPC_PRG_STREAM(MPC_PRG_D_INPUT, k)) and the owner's is x − Σ of the peers'.
+ * SEED: a client's compressed share, PRG(seed, MPC_PRG_STREAM(MPC_PRG_D_CLIENT, k)) from
+ * position 0 (the client gives n−1 parties a seed and the last an explicit SHARE).
+ *
+ * Outputs.  mpc_engine_run leaves this party's share of each output; mpc_engine_open sends
+ * each output's share (MPC_MSG_OUTPUT, seq = output index) to its recipient parties only;
+ * a non-recipient receives nothing.
+ *
+ * Failure.  Any failure sends MPC_MSG_ABORT to every peer (and the preprocessing source),
+ * wipes every share and returns a negative MPC_ERR_* code with a reason in err naming the
+ * peer at fault where there is one; no output of a failed job is available. */
+#ifndef MPC_ENGINE_H
+#define MPC_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "circuit.h"
+#include "prep.h"
+#include "transport.h"
+
+typedef enum {
+    MPC_IN_PLAIN = 1,     /* this party owns the input and gives its values */
+    MPC_IN_FROM_OWNER,    /* another party owns it and shares it with PLAIN */
+    MPC_IN_SHARE,         /* this party's explicit share vector */
+    MPC_IN_SEED,          /* a 32-byte seed expanding to this party's share */
+} mpc_input_mode;
+
+typedef struct {
+    uint8_t         mode;     /* mpc_input_mode */
+    const uint64_t *values;   /* PLAIN: the values; SHARE: the share (borrowed) */
+    uint64_t        len;      /* PLAIN, SHARE: must equal the input's length */
+    const uint8_t  *seed;     /* SEED: 32 bytes (borrowed) */
+} mpc_engine_input;
+
+typedef struct {
+    uint64_t       job;         /* stream id of every message of the job */
+    int            timeout_ms;  /* per receive; < 0: the transport's default */
+    const uint8_t *test_seed;   /* TEST ONLY (NULL in production): 32 bytes from which this
+                                 * party's input keys derive, for reproducible views */
+} mpc_engine_opts;
+
+typedef struct {
+    uint32_t rounds;            /* opening rounds used */
+    uint64_t open_bytes_sent;   /* OPEN payload bytes sent to all peers together */
+    uint64_t open_bytes_recv;
+    uint64_t bytes_sent, bytes_recv, msgs_sent, msgs_recv;  /* transport counters, this job */
+    uint64_t triples;           /* Beaver triples consumed */
+    uint64_t trunc;             /* truncation tuples consumed */
+} mpc_engine_stats;
+
+typedef struct mpc_engine mpc_engine;
+
+/* 0, or MPC_ERR_UNSUPPORTED with a message naming the first gate the engine cannot run. */
+int mpc_engine_supported(const mpc_circuit *c, char *err, size_t errlen);
+
+/* An engine for party `self` running circuit c (validated; borrowed, as are t and prep,
+ * which must outlive the engine).  t must have at least c->n_parties nodes with t->self ==
+ * self.  NULL on bad arguments or allocation failure. */
+mpc_engine *mpc_engine_new(const mpc_circuit *c, uint32_t self, mpc_transport *t,
+                           mpc_prep *prep, const mpc_engine_opts *opts);
+
+/* Runs the job: inputs[k] for every circuit input k.  0 or MPC_ERR_* with a reason. */
+__attribute__((warn_unused_result))
+int mpc_engine_run(mpc_engine *e, const mpc_engine_input *inputs, char *err, size_t errlen);
+
+/* This party's share of output o after a successful run (len = the output's length). */
+const uint64_t *mpc_engine_share(const mpc_engine *e, uint32_t o);
+
+/* Opens every output to its recipients (one message per output per (sender, recipient)).
+ * 0 or MPC_ERR_* with a reason (ABORT sent to all peers on failure). */
+__attribute__((warn_unused_result))
+int mpc_engine_open(mpc_engine *e, char *err, size_t errlen);
+
+/* Output o's value after mpc_engine_open, or NULL when this party is not a recipient. */
+const uint64_t *mpc_engine_value(const mpc_engine *e, uint32_t o);
+
+void mpc_engine_stats_get(const mpc_engine *e, mpc_engine_stats *st);
+
+/* Wipes and frees everything; sets *e to NULL (NULL accepted). */
+void mpc_engine_destroy(mpc_engine **e);
+
+#endif

@@ -1,0 +1,421 @@
+/* prep_dealer.c — dealer preprocessing with seed compression (prep_dealer.h), the party-side
+ * source and the test-only local source.  The batch generator is shared: the dealer and the
+ * local source run the same code on the same seeds, so the local source tests the dealer's
+ * arithmetic too. */
+#include "prep_dealer.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mpc_err.h"
+#include "prg.h"
+
+#define S_CHUNK 4096   /* words per PRG call in the generator */
+
+#define S_A    MPC_PRG_STREAM(MPC_PRG_D_TRIPLE_A, 0)
+#define S_B    MPC_PRG_STREAM(MPC_PRG_D_TRIPLE_B, 0)
+#define S_C    MPC_PRG_STREAM(MPC_PRG_D_TRIPLE_C, 0)
+#define S_LO   MPC_PRG_STREAM(MPC_PRG_D_TRUNC_LO, 0)
+#define S_MID  MPC_PRG_STREAM(MPC_PRG_D_TRUNC_MID, 0)
+#define S_MSB  MPC_PRG_STREAM(MPC_PRG_D_TRUNC_MSB, 0)
+#define S_R    MPC_PRG_STREAM(MPC_PRG_D_TRUNC_LO, 1)   /* on the dealer's own r seed only */
+
+static uint64_t s_mask(uint32_t bits)
+{
+    return bits >= 64 ? UINT64_MAX : ((1ull << bits) - 1);
+}
+
+/* Explicit values of party e for one batch.  seeds[j] (j < n) are the parties' batch seeds;
+ * rseed drives the truncation masks r.  x holds [c: T][lo: R][mid: R][msb: R]. */
+static int s_gen_explicit(uint8_t *const *seeds, uint32_t n, uint32_t e, const mpc_prep_req *req,
+                          uint64_t R, const uint8_t *rseed, uint64_t *x)
+{
+    int r = MPC_ERR_NOMEM;
+    uint64_t T = req->n_triples;
+    uint64_t *sa = malloc(4 * S_CHUNK * sizeof(uint64_t));
+    if (!sa) return r;
+    uint64_t *sb = sa + S_CHUNK, *sc = sb + S_CHUNK, *tmp = sc + S_CHUNK;
+    for (uint64_t pos = 0; pos < T; pos += S_CHUNK) {
+        uint64_t k = T - pos < S_CHUNK ? T - pos : S_CHUNK;
+        memset(sa, 0, 3 * S_CHUNK * sizeof(uint64_t));
+        for (uint32_t j = 0; j < n; j++) {
+            if ((r = mpc_prg_expand(tmp, k, seeds[j], S_A, pos))) goto out;
+            for (uint64_t i = 0; i < k; i++) sa[i] += tmp[i];
+            if ((r = mpc_prg_expand(tmp, k, seeds[j], S_B, pos))) goto out;
+            for (uint64_t i = 0; i < k; i++) sb[i] += tmp[i];
+            if (j == e) continue;
+            if ((r = mpc_prg_expand(tmp, k, seeds[j], S_C, pos))) goto out;
+            for (uint64_t i = 0; i < k; i++) sc[i] += tmp[i];
+        }
+        for (uint64_t i = 0; i < k; i++) x[pos + i] = sa[i] * sb[i] - sc[i];
+    }
+    uint64_t *lo = x + T, *mid = lo + R, *msb = mid + R;
+    uint64_t pos = 0;
+    for (uint32_t g = 0; g < req->n_trunc; g++) {
+        const mpc_prep_trunc_spec *s = &req->trunc[g];
+        uint64_t mlo = s_mask(s->m), mmid = s_mask(s->l - s->m), mr = s_mask(s->l + 1);
+        for (uint64_t done = 0; done < s->n;) {
+            uint64_t k = s->n - done < S_CHUNK ? s->n - done : S_CHUNK;
+            if ((r = mpc_prg_expand(tmp, k, rseed, S_R, pos))) goto out;
+            for (uint64_t i = 0; i < k; i++) {
+                uint64_t rv = tmp[i] & mr;
+                lo[pos + i] = rv & mlo;
+                mid[pos + i] = (rv >> s->m) & mmid;
+                msb[pos + i] = (rv >> s->l) & 1;
+            }
+            for (uint32_t j = 0; j < n; j++) {
+                if (j == e) continue;
+                if ((r = mpc_prg_expand(tmp, k, seeds[j], S_LO, pos))) goto out;
+                for (uint64_t i = 0; i < k; i++) lo[pos + i] -= tmp[i];
+                if ((r = mpc_prg_expand(tmp, k, seeds[j], S_MID, pos))) goto out;
+                for (uint64_t i = 0; i < k; i++) mid[pos + i] -= tmp[i];
+                if ((r = mpc_prg_expand(tmp, k, seeds[j], S_MSB, pos))) goto out;
+                for (uint64_t i = 0; i < k; i++) msb[pos + i] -= tmp[i];
+            }
+            pos += k;
+            done += k;
+        }
+    }
+    r = 0;
+out:
+    sodium_memzero(sa, 4 * S_CHUNK * sizeof(uint64_t));
+    free(sa);
+    return r;
+}
+
+/* This party's shares from its batch seed; x is the explicit payload when self is e. */
+static int s_expand_party(const uint8_t *seed, int is_explicit, const uint64_t *x,
+                          uint64_t T, uint64_t R, mpc_prep_out *out)
+{
+    int r;
+    if ((r = mpc_prg_expand(out->a, T, seed, S_A, 0))) return r;
+    if ((r = mpc_prg_expand(out->b, T, seed, S_B, 0))) return r;
+    if (is_explicit) {
+        if (T) memcpy(out->c, x, (size_t)T * 8);
+        if (R) {
+            memcpy(out->r_lo, x + T, (size_t)R * 8);
+            memcpy(out->r_mid, x + T + R, (size_t)R * 8);
+            memcpy(out->r_msb, x + T + 2 * R, (size_t)R * 8);
+        }
+        return 0;
+    }
+    if ((r = mpc_prg_expand(out->c, T, seed, S_C, 0))) return r;
+    if ((r = mpc_prg_expand(out->r_lo, R, seed, S_LO, 0))) return r;
+    if ((r = mpc_prg_expand(out->r_mid, R, seed, S_MID, 0))) return r;
+    return mpc_prg_expand(out->r_msb, R, seed, S_MSB, 0);
+}
+
+static void s_fmt(char *err, size_t errlen, const char *fmt, uint32_t party, const char *what)
+{
+    if (err && errlen) snprintf(err, errlen, fmt, (unsigned)party, what);
+}
+
+static void s_abort_all(mpc_transport *t, uint32_t n, uint64_t stream, int code)
+{
+    uint64_t c = (uint64_t)(int64_t)code;
+    for (uint32_t j = 0; j < n; j++) (void)mpc_send(t, j, MPC_MSG_ABORT, stream, 0, &c, 1);
+}
+
+/* ---- dealer serve loop ---- */
+
+int mpc_dealer_serve(mpc_transport *t, uint32_t n, uint64_t stream, int timeout_ms,
+                     mpc_dealer_stats *st, char *err, size_t errlen)
+{
+    int r = 0;
+    uint8_t *seeds[16] = {0};
+    uint8_t *rseed = NULL;
+    uint64_t *groups[2] = {NULL, NULL};   /* party 0's groups, the current party's groups */
+    uint64_t *xbuf = NULL, *msg = NULL, msg_n = 0;
+    mpc_prep_trunc_spec *specs = NULL;
+    mpc_dealer_stats local;
+    if (!st) st = &local;
+    memset(st, 0, sizeof *st);
+    if (err && errlen) err[0] = 0;
+    if (n < 2 || n > 16 || t->self != n || t->n < n + 1) return MPC_ERR_INVALID;
+    groups[0] = malloc(3 * MPC_PREP_MAX_GROUPS * sizeof(uint64_t));
+    groups[1] = malloc(3 * MPC_PREP_MAX_GROUPS * sizeof(uint64_t));
+    specs = malloc(MPC_PREP_MAX_GROUPS * sizeof *specs);
+    if (!groups[0] || !groups[1] || !specs) {
+        r = MPC_ERR_NOMEM;
+        goto out;
+    }
+    for (uint64_t k = 0;; k++) {
+        uint64_t h0[3] = {0}, h[3];
+        for (uint32_t j = 0; j < n; j++) {
+            r = mpc_recv(t, j, MPC_MSG_PREP, stream, 2 * k, j ? h : h0, 3, timeout_ms);
+            if (r) {
+                s_fmt(err, errlen, "dealer: request from party %u: %s", j, mpc_strerror(r));
+                goto fail;
+            }
+            if (j && memcmp(h, h0, sizeof h)) {
+                r = MPC_ERR_PROTOCOL;
+                s_fmt(err, errlen, "dealer: party %u requested other amounts than party 0%s", j, "");
+                goto fail;
+            }
+            if (h0[0] > 1 || h0[2] > MPC_PREP_MAX_GROUPS) {
+                r = MPC_ERR_PROTOCOL;
+                s_fmt(err, errlen, "dealer: malformed request from party %u%s", j, "");
+                goto fail;
+            }
+            if (h0[0] == 0) continue;
+            r = mpc_recv(t, j, MPC_MSG_PREP, stream, 2 * k + 1, groups[j ? 1 : 0], 3 * h0[2],
+                         timeout_ms);
+            if (r) {
+                s_fmt(err, errlen, "dealer: request from party %u: %s", j, mpc_strerror(r));
+                goto fail;
+            }
+            if (j && memcmp(groups[0], groups[1], 3 * h0[2] * sizeof(uint64_t))) {
+                r = MPC_ERR_PROTOCOL;
+                s_fmt(err, errlen, "dealer: party %u requested other truncations than party 0%s", j, "");
+                goto fail;
+            }
+        }
+        if (h0[0] == 0) {
+            if (h0[1] || h0[2]) {
+                r = MPC_ERR_PROTOCOL;
+                s_fmt(err, errlen, "dealer: malformed goodbye (party %u)%s", 0, "");
+                goto fail;
+            }
+            break;
+        }
+        mpc_prep_req req = {.n_triples = h0[1], .trunc = specs, .n_trunc = (uint32_t)h0[2]};
+        for (uint32_t g = 0; g < req.n_trunc; g++) {
+            uint64_t m = groups[0][3 * g], l = groups[0][3 * g + 1];
+            specs[g].m = m > 64 ? 0 : (uint32_t)m;   /* out of range is caught below */
+            specs[g].l = l > 64 ? 0 : (uint32_t)l;
+            specs[g].n = groups[0][3 * g + 2];
+        }
+        uint64_t R = 0;
+        if (mpc_prep_req_check(&req, &R)) {
+            r = MPC_ERR_PROTOCOL;
+            s_fmt(err, errlen, "dealer: request out of range (party %u)%s", 0, "");
+            goto fail;
+        }
+        uint32_t e = (uint32_t)(k % n);
+        uint64_t T = req.n_triples, xn = T + 3 * R;
+        for (uint32_t j = 0; j < n; j++)
+            if (!(seeds[j] = mpc_prg_seed_new())) { r = MPC_ERR_NOMEM; goto fail; }
+        if (!(rseed = mpc_prg_seed_new())) { r = MPC_ERR_NOMEM; goto fail; }
+        msg_n = MPC_PRG_SEEDWORDS + xn;
+        msg = malloc((size_t)msg_n * sizeof(uint64_t));
+        if (!msg) { r = MPC_ERR_NOMEM; goto fail; }
+        xbuf = msg + MPC_PRG_SEEDWORDS;
+        if ((r = s_gen_explicit(seeds, n, e, &req, R, rseed, xbuf))) goto fail;
+        for (uint32_t j = 0; j < n; j++) {
+            memcpy(msg, seeds[j], MPC_PRG_SEEDBYTES);
+            r = mpc_send(t, j, MPC_MSG_PREP, stream, k, msg, MPC_PRG_SEEDWORDS + (j == e ? xn : 0));
+            if (r) {
+                s_fmt(err, errlen, "dealer: sending to party %u: %s", j, mpc_strerror(r));
+                goto fail;
+            }
+        }
+        sodium_memzero(msg, (size_t)msg_n * sizeof(uint64_t));
+        free(msg);
+        msg = xbuf = NULL;
+        for (uint32_t j = 0; j < n; j++) mpc_prg_seed_free(&seeds[j]);
+        mpc_prg_seed_free(&rseed);
+        st->batches++;
+        st->triples += T;
+        st->trunc += R;
+        st->explicit_count[e]++;
+    }
+    r = 0;
+    goto out;
+fail:
+    s_abort_all(t, n, stream, r);
+out:
+    if (msg) {
+        sodium_memzero(msg, (size_t)msg_n * sizeof(uint64_t));
+        free(msg);
+    }
+    for (uint32_t j = 0; j < 16; j++) mpc_prg_seed_free(&seeds[j]);
+    mpc_prg_seed_free(&rseed);
+    free(groups[0]);
+    free(groups[1]);
+    free(specs);
+    mpc_transport_forget(t, stream);
+    return r;
+}
+
+/* ---- party side ---- */
+
+typedef struct {
+    mpc_transport *t;
+    uint32_t       dealer;
+    uint64_t       stream;
+    int            timeout_ms;
+    int            failed;
+    uint64_t       k;      /* next batch */
+} s_dealer_src;
+
+static int s_dealer_fetch(mpc_prep *p, const mpc_prep_req *req, mpc_prep_out *out)
+{
+    s_dealer_src *d = p->impl;
+    int r;
+    uint64_t *msg = NULL, *groups = NULL;
+    uint8_t *seed = NULL;
+    uint64_t R = 0;
+    if (d->failed) return MPC_ERR_STATE;
+    if ((r = mpc_prep_req_check(req, &R))) return r;
+    uint64_t T = req->n_triples, k = d->k;
+    uint32_t e = (uint32_t)(k % p->n);
+    uint64_t xn = p->self == e ? T + 3 * R : 0;
+    uint64_t h[3] = {1, T, req->n_trunc};
+    groups = malloc((3 * (size_t)req->n_trunc + 1) * sizeof(uint64_t));
+    msg = malloc((size_t)(MPC_PRG_SEEDWORDS + xn) * sizeof(uint64_t));
+    if (!groups || !msg) { r = MPC_ERR_NOMEM; goto out; }
+    for (uint32_t g = 0; g < req->n_trunc; g++) {
+        groups[3 * g] = req->trunc[g].m;
+        groups[3 * g + 1] = req->trunc[g].l;
+        groups[3 * g + 2] = req->trunc[g].n;
+    }
+    if ((r = mpc_send(d->t, d->dealer, MPC_MSG_PREP, d->stream, 2 * k, h, 3))) goto out;
+    if ((r = mpc_send(d->t, d->dealer, MPC_MSG_PREP, d->stream, 2 * k + 1, groups,
+                      3 * (uint64_t)req->n_trunc))) goto out;
+    r = mpc_recv(d->t, d->dealer, MPC_MSG_PREP, d->stream, k, msg, MPC_PRG_SEEDWORDS + xn,
+                 d->timeout_ms);
+    if (r) goto out;
+    if (!(seed = mpc_prg_seed_dup((const uint8_t *)msg))) { r = MPC_ERR_NOMEM; goto out; }
+    r = s_expand_party(seed, p->self == e, msg + MPC_PRG_SEEDWORDS, T, R, out);
+out:
+    if (msg) {
+        sodium_memzero(msg, (size_t)(MPC_PRG_SEEDWORDS + xn) * sizeof(uint64_t));
+        free(msg);
+    }
+    free(groups);
+    mpc_prg_seed_free(&seed);
+    d->k++;
+    if (r) d->failed = 1;
+    return r;
+}
+
+static void s_dealer_abort(mpc_prep *p, int code)
+{
+    s_dealer_src *d = p->impl;
+    if (d->failed == 2) return;
+    uint64_t c = (uint64_t)(int64_t)code;
+    (void)mpc_send(d->t, d->dealer, MPC_MSG_ABORT, d->stream, 0, &c, 1);
+    d->failed = 2;
+}
+
+static void s_dealer_destroy(mpc_prep **pp)
+{
+    mpc_prep *p = *pp;
+    s_dealer_src *d = p->impl;
+    if (!d->failed) {
+        uint64_t h[3] = {0, 0, 0};
+        (void)mpc_send(d->t, d->dealer, MPC_MSG_PREP, d->stream, 2 * d->k, h, 3);
+    }
+    mpc_transport_forget(d->t, d->stream);
+    free(d);
+    free(p);
+    *pp = NULL;
+}
+
+static const struct mpc_prep_ops s_dealer_ops = {
+    .fetch = s_dealer_fetch, .abort = s_dealer_abort, .destroy = s_dealer_destroy,
+};
+
+mpc_prep *mpc_prep_dealer_new(mpc_transport *t, uint32_t self, uint32_t n_parties,
+                              uint32_t dealer, uint64_t stream, int timeout_ms)
+{
+    if (!t || n_parties < 2 || n_parties > 16 || self >= n_parties || dealer < n_parties ||
+        dealer >= t->n || t->self != self)
+        return NULL;
+    mpc_prep *p = calloc(1, sizeof *p);
+    s_dealer_src *d = calloc(1, sizeof *d);
+    if (!p || !d) {
+        free(p);
+        free(d);
+        return NULL;
+    }
+    d->t = t;
+    d->dealer = dealer;
+    d->stream = stream;
+    d->timeout_ms = timeout_ms;
+    p->ops = &s_dealer_ops;
+    p->impl = d;
+    p->self = self;
+    p->n = n_parties;
+    return p;
+}
+
+/* ---- test-only local source ---- */
+
+typedef struct {
+    uint8_t *master;
+    uint64_t k;
+} s_local_src;
+
+static int s_local_fetch(mpc_prep *p, const mpc_prep_req *req, mpc_prep_out *out)
+{
+    s_local_src *L = p->impl;
+    uint8_t *seeds[16] = {0};
+    uint8_t *rseed = NULL;
+    uint64_t *x = NULL, R = 0, xn = 0;
+    int r = mpc_prep_req_check(req, &R);
+    if (r) return r;
+    uint64_t T = req->n_triples, k = L->k++;
+    uint32_t e = (uint32_t)(k % p->n);
+    uint64_t w[MPC_PRG_SEEDWORDS];
+    r = MPC_ERR_NOMEM;
+    for (uint32_t j = 0; j <= p->n; j++) {
+        uint8_t *s = sodium_malloc(MPC_PRG_SEEDBYTES);
+        if (!s) goto out;
+        if (j < p->n) seeds[j] = s;
+        else rseed = s;
+        if ((r = mpc_prg_expand(w, MPC_PRG_SEEDWORDS, L->master, MPC_PRG_STREAM(MPC_PRG_D_TEST, k),
+                                (uint64_t)j * MPC_PRG_SEEDWORDS)))
+            goto out;
+        memcpy(s, w, MPC_PRG_SEEDBYTES);
+        r = MPC_ERR_NOMEM;
+    }
+    if (p->self == e) {
+        xn = T + 3 * R;
+        if (!(x = malloc((size_t)(xn ? xn : 1) * sizeof(uint64_t)))) goto out;
+        if ((r = s_gen_explicit(seeds, p->n, e, req, R, rseed, x))) goto out;
+    }
+    r = s_expand_party(seeds[p->self], p->self == e, x, T, R, out);
+out:
+    sodium_memzero(w, sizeof w);
+    if (x) {
+        sodium_memzero(x, (size_t)xn * sizeof(uint64_t));
+        free(x);
+    }
+    for (uint32_t j = 0; j < 16; j++) mpc_prg_seed_free(&seeds[j]);
+    mpc_prg_seed_free(&rseed);
+    return r;
+}
+
+static void s_local_destroy(mpc_prep **pp)
+{
+    mpc_prep *p = *pp;
+    s_local_src *L = p->impl;
+    mpc_prg_seed_free(&L->master);
+    free(L);
+    free(p);
+    *pp = NULL;
+}
+
+static const struct mpc_prep_ops s_local_ops = {
+    .fetch = s_local_fetch, .abort = NULL, .destroy = s_local_destroy,
+};
+
+mpc_prep *mpc_prep_testlocal_new(const uint8_t master[32], uint32_t self, uint32_t n_parties)
+{
+    if (n_parties < 2 || n_parties > 16 || self >= n_parties) return NULL;
+    mpc_prep *p = calloc(1, sizeof *p);
+    s_local_src *L = calloc(1, sizeof *L);
+    if (!p || !L || !(L->master = mpc_prg_seed_dup(master))) {
+        free(p);
+        free(L);
+        return NULL;
+    }
+    p->ops = &s_local_ops;
+    p->impl = L;
+    p->self = self;
+    p->n = n_parties;
+    return p;
+}

@@ -1,0 +1,271 @@
+/* check_prep.c — preprocessing: the dealer's material is correct (c = a·b summed over the
+ * parties, over 10^6 triples; truncation tuples in range), the explicit party rotates,
+ * mismatched requests abort every party, material is never handed out twice, and the
+ * test-only local source agrees with the same arithmetic. */
+#include <check.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mpc_err.h"
+#include "prep_dealer.h"
+#include "transport_mem.h"
+
+#define STREAM (MPC_JOB_PREP_BIT | 42)
+
+typedef struct {
+    mpc_transport *t;
+    uint32_t       self, n;
+    int            batches;
+    uint64_t       T;
+    mpc_prep_trunc_spec spec;  /* one group, spec.n tuples */
+    int            skew;       /* this party asks for one triple more in batch 1 */
+    int            rc;
+    uint64_t      *a, *b, *c, *lo, *mid, *msb;   /* batches * T (or * spec.n) */
+    uint64_t       handed;
+} s_party;
+
+static void *s_party_main(void *arg)
+{
+    s_party *p = arg;
+    mpc_prep *src = mpc_prep_dealer_new(p->t, p->self, p->n, p->n, STREAM, 20000);
+    ck_assert_ptr_nonnull(src);
+    uint64_t R = p->spec.n;
+    for (int k = 0; k < p->batches && p->rc == 0; k++) {
+        mpc_prep_req req = {.n_triples = p->T + (p->skew && k == 1), .trunc = &p->spec, .n_trunc = R ? 1 : 0};
+        uint64_t *extra = malloc((p->T + 1) * 8 * 3);
+        mpc_prep_out out = {.a = p->skew ? extra : p->a + k * p->T, .b = p->skew ? extra + p->T + 1 : p->b + k * p->T,
+                            .c = p->skew ? extra + 2 * (p->T + 1) : p->c + k * p->T,
+                            .r_lo = p->lo + k * R, .r_mid = p->mid + k * R, .r_msb = p->msb + k * R};
+        p->rc = mpc_prep_fetch(src, &req, &out);
+        free(extra);
+    }
+    p->handed = src->triples_out;
+    if (p->rc) mpc_prep_abort(src, p->rc);
+    mpc_prep_destroy(&src);
+    return NULL;
+}
+
+typedef struct {
+    mpc_transport   *t;
+    uint32_t         n;
+    int              rc;
+    char             err[256];
+    mpc_dealer_stats st;
+} s_dealer;
+
+static void *s_dealer_main(void *arg)
+{
+    s_dealer *d = arg;
+    d->rc = mpc_dealer_serve(d->t, d->n, STREAM, 20000, &d->st, d->err, sizeof d->err);
+    return NULL;
+}
+
+/* Runs n parties and the dealer; parties[] must be prepared except t/self/n. */
+static void s_run(uint32_t n, s_party *ps, s_dealer *d)
+{
+    mpc_mem_hub *h = mpc_mem_hub_new(n + 1, 20000);
+    pthread_t th[17];
+    for (uint32_t i = 0; i < n; i++) {
+        ps[i].t = mpc_mem_transport_new(h, i);
+        ps[i].self = i;
+        ps[i].n = n;
+        pthread_create(&th[i], NULL, s_party_main, &ps[i]);
+    }
+    d->t = mpc_mem_transport_new(h, n);
+    d->n = n;
+    pthread_create(&th[n], NULL, s_dealer_main, d);
+    for (uint32_t i = 0; i <= n; i++) pthread_join(th[i], NULL);
+    for (uint32_t i = 0; i < n; i++) mpc_transport_destroy(&ps[i].t);
+    mpc_transport_destroy(&d->t);
+    mpc_mem_hub_destroy(&h);
+}
+
+static void s_alloc(s_party *p, int batches, uint64_t T, uint64_t R)
+{
+    p->batches = batches;
+    p->T = T;
+    p->a = calloc(batches * T + 1, 8);
+    p->b = calloc(batches * T + 1, 8);
+    p->c = calloc(batches * T + 1, 8);
+    p->lo = calloc(batches * R + 1, 8);
+    p->mid = calloc(batches * R + 1, 8);
+    p->msb = calloc(batches * R + 1, 8);
+}
+
+static void s_free(s_party *p)
+{
+    free(p->a); free(p->b); free(p->c); free(p->lo); free(p->mid); free(p->msb);
+}
+
+START_TEST(test_dealer_million_triples)
+{
+    uint32_t n = 3;
+    uint64_t T = 250000;
+    int batches = 4;   /* 10^6 triples; every party is explicit at least once */
+    s_party ps[3];
+    s_dealer d;
+    memset(ps, 0, sizeof ps);
+    memset(&d, 0, sizeof d);
+    for (uint32_t i = 0; i < n; i++) {
+        s_alloc(&ps[i], batches, T, 1000);
+        ps[i].spec = (mpc_prep_trunc_spec){.m = 16, .l = 40, .n = 1000};
+    }
+    s_run(n, ps, &d);
+    ck_assert_msg(d.rc == 0, "%s", d.err);
+    for (uint32_t i = 0; i < n; i++) {
+        ck_assert_int_eq(ps[i].rc, 0);
+        ck_assert_uint_eq(ps[i].handed, batches * T);
+    }
+    uint64_t bad = 0, repeat = 0;
+    for (uint64_t k = 0; k < batches * T; k++) {
+        uint64_t a = ps[0].a[k] + ps[1].a[k] + ps[2].a[k];
+        uint64_t b = ps[0].b[k] + ps[1].b[k] + ps[2].b[k];
+        uint64_t c = ps[0].c[k] + ps[1].c[k] + ps[2].c[k];
+        bad += a * b != c;
+        if (k >= T) repeat += ps[0].a[k] == ps[0].a[k - T];   /* fresh material per batch */
+    }
+    ck_assert_uint_eq(bad, 0);
+    ck_assert_uint_eq(repeat, 0);
+    /* truncation tuples: r_lo < 2^m, r_mid < 2^(l-m), r_msb a bit; all values seen */
+    uint64_t msb_ones = 0;
+    for (uint64_t k = 0; k < batches * 1000ull; k++) {
+        uint64_t lo = ps[0].lo[k] + ps[1].lo[k] + ps[2].lo[k];
+        uint64_t mid = ps[0].mid[k] + ps[1].mid[k] + ps[2].mid[k];
+        uint64_t msb = ps[0].msb[k] + ps[1].msb[k] + ps[2].msb[k];
+        ck_assert_uint_lt(lo, 1ull << 16);
+        ck_assert_uint_lt(mid, 1ull << 24);
+        ck_assert_uint_le(msb, 1);
+        msb_ones += msb;
+    }
+    ck_assert(msb_ones > 1700 && msb_ones < 2300);
+    /* explicit party rotates: batches 0..3 -> parties 0, 1, 2, 0 */
+    ck_assert_uint_eq(d.st.batches, 4);
+    ck_assert_uint_eq(d.st.explicit_count[0], 2);
+    ck_assert_uint_eq(d.st.explicit_count[1], 1);
+    ck_assert_uint_eq(d.st.explicit_count[2], 1);
+    ck_assert_uint_eq(d.st.triples, batches * T);
+    for (uint32_t i = 0; i < n; i++) s_free(&ps[i]);
+}
+END_TEST
+
+/* Dealer traffic: a non-explicit party receives only its seed (plus headers). */
+START_TEST(test_dealer_compression_bytes)
+{
+    uint32_t n = 2;
+    s_party ps[2];
+    s_dealer d;
+    memset(ps, 0, sizeof ps);
+    memset(&d, 0, sizeof d);
+    for (uint32_t i = 0; i < n; i++) s_alloc(&ps[i], 1, 10000, 0);
+    mpc_mem_hub *h = mpc_mem_hub_new(n + 1, 20000);
+    pthread_t th[3];
+    for (uint32_t i = 0; i < n; i++) {
+        ps[i].t = mpc_mem_transport_new(h, i);
+        ps[i].self = i;
+        ps[i].n = n;
+        pthread_create(&th[i], NULL, s_party_main, &ps[i]);
+    }
+    d.t = mpc_mem_transport_new(h, n);
+    d.n = n;
+    pthread_create(&th[n], NULL, s_dealer_main, &d);
+    for (uint32_t i = 0; i <= n; i++) pthread_join(th[i], NULL);
+    ck_assert_int_eq(d.rc, 0);
+    /* batch 0: party 0 explicit (seed + 8 bytes per triple), party 1 seed only */
+    ck_assert_uint_eq(ps[0].t->bytes_recv, MPC_MEM_HDR_BYTES + 32 + 8 * 10000);
+    ck_assert_uint_eq(ps[1].t->bytes_recv, MPC_MEM_HDR_BYTES + 32);
+    ck_assert_uint_eq(d.t->bytes_sent, 2 * (MPC_MEM_HDR_BYTES + 32) + 8 * 10000);
+    for (uint32_t i = 0; i < n; i++) mpc_transport_destroy(&ps[i].t);
+    mpc_transport_destroy(&d.t);
+    mpc_mem_hub_destroy(&h);
+    for (uint32_t i = 0; i < n; i++) s_free(&ps[i]);
+}
+END_TEST
+
+START_TEST(test_dealer_mismatch_aborts)
+{
+    uint32_t n = 3;
+    s_party ps[3];
+    s_dealer d;
+    memset(ps, 0, sizeof ps);
+    memset(&d, 0, sizeof d);
+    for (uint32_t i = 0; i < n; i++) s_alloc(&ps[i], 3, 100, 0);
+    ps[2].skew = 1;   /* party 2 asks for 101 triples in batch 1 */
+    s_run(n, ps, &d);
+    ck_assert_int_eq(d.rc, MPC_ERR_PROTOCOL);
+    ck_assert_ptr_nonnull(strstr(d.err, "party 2"));
+    for (uint32_t i = 0; i < n; i++) ck_assert_int_eq(ps[i].rc, MPC_ERR_PEER_ABORT);
+    for (uint32_t i = 0; i < n; i++) s_free(&ps[i]);
+}
+END_TEST
+
+/* The test-only local source: consistent shares across instances, counters, fresh batches. */
+START_TEST(test_local_source)
+{
+    uint8_t master[32];
+    randombytes_buf(master, 32);
+    uint32_t n = 4;
+    uint64_t T = 1000;
+    mpc_prep_trunc_spec sp = {.m = 3, .l = 10, .n = 50};
+    uint64_t a[4][2][1000], b[4][2][1000], c[4][2][1000], lo[4][50], mid[4][50], msb[4][50];
+    for (uint32_t i = 0; i < n; i++) {
+        mpc_prep *p = mpc_prep_testlocal_new(master, i, n);
+        for (int k = 0; k < 2; k++) {
+            mpc_prep_req req = {.n_triples = T, .trunc = &sp, .n_trunc = k == 0};
+            mpc_prep_out out = {.a = a[i][k], .b = b[i][k], .c = c[i][k], .r_lo = lo[i], .r_mid = mid[i], .r_msb = msb[i]};
+            ck_assert_int_eq(mpc_prep_fetch(p, &req, &out), 0);
+        }
+        ck_assert_uint_eq(p->triples_out, 2 * T);
+        ck_assert_uint_eq(p->trunc_out, 50);
+        ck_assert_uint_eq(p->batches, 2);
+        mpc_prep_trunc_spec bad = {.m = 10, .l = 10, .n = 1};
+        mpc_prep_req rb = {.n_triples = 0, .trunc = &bad, .n_trunc = 1};
+        mpc_prep_out ob = {.r_lo = lo[i], .r_mid = mid[i], .r_msb = msb[i]};
+        ck_assert_int_eq(mpc_prep_fetch(p, &rb, &ob), MPC_ERR_INVALID);
+        ck_assert_uint_eq(p->batches, 2);
+        mpc_prep_destroy(&p);
+        ck_assert_ptr_null(p);
+    }
+    for (int k = 0; k < 2; k++)
+        for (uint64_t t = 0; t < T; t++) {
+            uint64_t sa = 0, sb = 0, sc = 0;
+            for (uint32_t i = 0; i < n; i++) {
+                sa += a[i][k][t];
+                sb += b[i][k][t];
+                sc += c[i][k][t];
+            }
+            ck_assert_uint_eq(sa * sb, sc);
+            if (k) ck_assert_uint_ne(a[0][1][t], a[0][0][t]);
+        }
+    for (int t = 0; t < 50; t++) {
+        uint64_t s1 = 0, s2 = 0, s3 = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            s1 += lo[i][t];
+            s2 += mid[i][t];
+            s3 += msb[i][t];
+        }
+        ck_assert_uint_lt(s1, 8);
+        ck_assert_uint_lt(s2, 128);
+        ck_assert_uint_le(s3, 1);
+    }
+}
+END_TEST
+
+int main(void)
+{
+    if (sodium_init() < 0) return EXIT_FAILURE;
+    Suite *su = suite_create("prep");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_dealer_million_triples);
+    tcase_add_test(tc, test_dealer_compression_bytes);
+    tcase_add_test(tc, test_dealer_mismatch_aborts);
+    tcase_add_test(tc, test_local_source);
+    suite_add_tcase(su, tc);
+    SRunner *sr = srunner_create(su);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

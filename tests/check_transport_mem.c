@@ -1,0 +1,127 @@
+/* check_transport_mem.c — every rule of transport.h on the in-memory backend: FIFO per pair,
+ * streams held by job, exact type/seq/count checks, ABORT, timeouts, counters, malformed
+ * raw messages, forget. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mpc_err.h"
+#include "transport_mem.h"
+
+static mpc_mem_hub *H;
+static mpc_transport *T[3];
+
+static void s_setup(void)
+{
+    H = mpc_mem_hub_new(3, 200);
+    ck_assert_ptr_nonnull(H);
+    for (uint32_t i = 0; i < 3; i++) {
+        T[i] = mpc_mem_transport_new(H, i);
+        ck_assert_ptr_nonnull(T[i]);
+    }
+}
+
+static void s_teardown(void)
+{
+    for (int i = 0; i < 3; i++) mpc_transport_destroy(&T[i]);
+    mpc_mem_hub_destroy(&H);
+}
+
+START_TEST(test_fifo_and_counters)
+{
+    uint64_t a[3] = {1, 2, 3}, b[1] = {9}, out[3];
+    ck_assert_int_eq(mpc_send(T[0], 1, MPC_MSG_OPEN, 5, 0, a, 3), 0);
+    ck_assert_int_eq(mpc_send(T[0], 1, MPC_MSG_OPEN, 5, 1, b, 1), 0);
+    ck_assert_int_eq(mpc_recv(T[1], 0, MPC_MSG_OPEN, 5, 0, out, 3, -1), 0);
+    ck_assert_int_eq(memcmp(out, a, sizeof a), 0);
+    ck_assert_int_eq(mpc_recv(T[1], 0, MPC_MSG_OPEN, 5, 1, out, 1, -1), 0);
+    ck_assert_uint_eq(out[0], 9);
+    ck_assert_uint_eq(T[0]->msgs_sent, 2);
+    ck_assert_uint_eq(T[0]->bytes_sent, 2 * MPC_MEM_HDR_BYTES + 32);
+    ck_assert_uint_eq(T[1]->msgs_recv, 2);
+    ck_assert_uint_eq(T[1]->bytes_recv, 2 * MPC_MEM_HDR_BYTES + 32);
+    ck_assert_int_eq(mpc_send(T[0], 0, MPC_MSG_OPEN, 5, 0, a, 1), MPC_ERR_INVALID);  /* self */
+    ck_assert_int_eq(mpc_send(T[0], 3, MPC_MSG_OPEN, 5, 0, a, 1), MPC_ERR_INVALID);
+}
+END_TEST
+
+START_TEST(test_streams_held)
+{
+    uint64_t v = 1, w = 2, out;
+    ck_assert_int_eq(mpc_send(T[2], 0, MPC_MSG_OPEN, 100, 0, &v, 1), 0);
+    ck_assert_int_eq(mpc_send(T[2], 0, MPC_MSG_OPEN, 200, 0, &w, 1), 0);
+    ck_assert_int_eq(mpc_recv(T[0], 2, MPC_MSG_OPEN, 200, 0, &out, 1, -1), 0);
+    ck_assert_uint_eq(out, 2);
+    ck_assert_uint_eq(mpc_mem_pending(H, 2, 0), 1);
+    ck_assert_int_eq(mpc_recv(T[0], 2, MPC_MSG_OPEN, 100, 0, &out, 1, -1), 0);
+    ck_assert_uint_eq(out, 1);
+    /* forget drops only its stream */
+    ck_assert_int_eq(mpc_send(T[2], 0, MPC_MSG_OPEN, 300, 0, &v, 1), 0);
+    ck_assert_int_eq(mpc_send(T[2], 0, MPC_MSG_OPEN, 400, 0, &w, 1), 0);
+    mpc_transport_forget(T[0], 300);
+    ck_assert_uint_eq(mpc_mem_pending(H, 2, 0), 1);
+    ck_assert_int_eq(mpc_recv(T[0], 2, MPC_MSG_OPEN, 300, 0, &out, 1, 50), MPC_ERR_TIMEOUT);
+    ck_assert_int_eq(mpc_recv(T[0], 2, MPC_MSG_OPEN, 400, 0, &out, 1, 50), 0);
+}
+END_TEST
+
+START_TEST(test_exact_checks)
+{
+    uint64_t v[2] = {1, 2}, out[2];
+    ck_assert_int_eq(mpc_send(T[0], 1, MPC_MSG_OPEN, 7, 3, v, 2), 0);
+    ck_assert_int_eq(mpc_recv(T[1], 0, MPC_MSG_INPUT, 7, 3, out, 2, -1), MPC_ERR_PROTOCOL);
+    ck_assert_int_eq(mpc_send(T[0], 1, MPC_MSG_OPEN, 7, 3, v, 2), 0);
+    ck_assert_int_eq(mpc_recv(T[1], 0, MPC_MSG_OPEN, 7, 4, out, 2, -1), MPC_ERR_PROTOCOL);
+    ck_assert_int_eq(mpc_send(T[0], 1, MPC_MSG_OPEN, 7, 3, v, 2), 0);
+    ck_assert_int_eq(mpc_recv(T[1], 0, MPC_MSG_OPEN, 7, 3, out, 1, -1), MPC_ERR_PROTOCOL);
+    ck_assert_uint_eq(mpc_mem_pending(H, 0, 1), 0);   /* discarded */
+    /* ABORT on the stream, whatever type/seq/count was expected */
+    uint64_t code = (uint64_t)(int64_t)MPC_ERR_TIMEOUT;
+    ck_assert_int_eq(mpc_send(T[0], 1, MPC_MSG_ABORT, 7, 0, &code, 1), 0);
+    ck_assert_int_eq(mpc_recv(T[1], 0, MPC_MSG_OPEN, 7, 9, out, 2, -1), MPC_ERR_PEER_ABORT);
+    /* timeout */
+    ck_assert_int_eq(mpc_recv(T[1], 0, MPC_MSG_OPEN, 7, 9, out, 2, 30), MPC_ERR_TIMEOUT);
+}
+END_TEST
+
+START_TEST(test_injected_malformed)
+{
+    uint64_t v[4] = {1, 2, 3, 4}, out[4];
+    mpc_msg_hdr h = {.version = MPC_WIRE_VERSION, .type = MPC_MSG_OPEN, .sender = 2, .job = 1, .seq = 0, .count = 4};
+    /* header count disagrees with the payload */
+    ck_assert_int_eq(mpc_mem_inject(H, 0, &h, v, 3), 0);
+    ck_assert_int_eq(mpc_recv(T[0], 2, MPC_MSG_OPEN, 1, 0, out, 4, -1), MPC_ERR_PROTOCOL);
+    /* wrong version */
+    h.version = 99;
+    ck_assert_int_eq(mpc_mem_inject(H, 0, &h, v, 4), 0);
+    ck_assert_int_eq(mpc_recv(T[0], 2, MPC_MSG_OPEN, 1, 0, out, 4, -1), MPC_ERR_PROTOCOL);
+    h.version = MPC_WIRE_VERSION;
+    /* a well-formed one passes */
+    ck_assert_int_eq(mpc_mem_inject(H, 0, &h, v, 4), 0);
+    ck_assert_int_eq(mpc_recv(T[0], 2, MPC_MSG_OPEN, 1, 0, out, 4, -1), 0);
+    ck_assert_int_eq(memcmp(out, v, sizeof v), 0);
+    ck_assert_int_eq(mpc_mem_inject(H, 0, &(mpc_msg_hdr){.sender = 9}, v, 1), MPC_ERR_INVALID);
+    /* the per-pair holding limit */
+    mpc_mem_hub_set_limit(H, 16);
+    ck_assert_int_eq(mpc_send(T[1], 0, MPC_MSG_OPEN, 1, 1, v, 2), 0);
+    ck_assert_int_eq(mpc_send(T[1], 0, MPC_MSG_OPEN, 1, 2, v, 1), MPC_ERR_LIMIT);
+    ck_assert_ptr_null(mpc_mem_transport_new(H, 1));   /* already taken */
+}
+END_TEST
+
+int main(void)
+{
+    Suite *su = suite_create("transport_mem");
+    TCase *tc = tcase_create("core");
+    tcase_add_checked_fixture(tc, s_setup, s_teardown);
+    tcase_add_test(tc, test_fifo_and_counters);
+    tcase_add_test(tc, test_streams_held);
+    tcase_add_test(tc, test_exact_checks);
+    tcase_add_test(tc, test_injected_malformed);
+    suite_add_tcase(su, tc);
+    SRunner *sr = srunner_create(su);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

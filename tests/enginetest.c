@@ -1,0 +1,198 @@
+/* enginetest.c — threads-over-memory harness for the engine (enginetest.h). */
+#include "enginetest.h"
+
+#include <pthread.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mpc_err.h"
+
+/* A transport wrapper recording every payload word received (the party's view). */
+typedef struct {
+    mpc_transport *inner;
+    et_job        *job;
+} s_rec;
+
+static int s_rec_send(mpc_transport *t, uint32_t to, uint8_t type, uint64_t job, uint64_t seq,
+                      const uint64_t *data, uint64_t count)
+{
+    s_rec *r = t->impl;
+    int rc = mpc_send(r->inner, to, type, job, seq, data, count);
+    t->bytes_sent = r->inner->bytes_sent;
+    t->msgs_sent = r->inner->msgs_sent;
+    return rc;
+}
+
+static int s_rec_recv(mpc_transport *t, uint32_t from, uint8_t type, uint64_t job, uint64_t seq,
+                      uint64_t *out, uint64_t count, int timeout_ms)
+{
+    s_rec *r = t->impl;
+    int rc = mpc_recv(r->inner, from, type, job, seq, out, count, timeout_ms);
+    t->bytes_recv = r->inner->bytes_recv;
+    t->msgs_recv = r->inner->msgs_recv;
+    if (rc == 0 && count) {
+        et_job *j = r->job;
+        j->view = realloc(j->view, (size_t)(j->view_len + count) * 8);
+        memcpy(j->view + j->view_len, out, (size_t)count * 8);
+        j->view_len += count;
+    }
+    return rc;
+}
+
+static void s_rec_forget(mpc_transport *t, uint64_t job)
+{
+    s_rec *r = t->impl;
+    mpc_transport_forget(r->inner, job);
+}
+
+static void s_rec_destroy(mpc_transport **tp)
+{
+    s_rec *r = (*tp)->impl;
+    mpc_transport_destroy(&r->inner);
+    free(r);
+    free(*tp);
+    *tp = NULL;
+}
+
+static const struct mpc_transport_ops s_rec_ops = {
+    .send = s_rec_send, .recv = s_rec_recv, .forget = s_rec_forget, .destroy = s_rec_destroy,
+};
+
+typedef struct {
+    et_job        *j;
+    uint32_t       p;
+    mpc_transport *t;
+} s_arg;
+
+static void *s_party(void *arg)
+{
+    s_arg *a = arg;
+    et_job *j = a->j;
+    uint32_t p = a->p;
+    const mpc_circuit *c = j->c;
+    mpc_prep *prep = j->make_prep ? j->make_prep(p, j->before_arg)
+        : j->use_dealer
+        ? mpc_prep_dealer_new(a->t, p, c->n_parties, c->n_parties, j->job | MPC_JOB_PREP_BIT,
+                              j->timeout_ms)
+        : mpc_prep_testlocal_new(j->master, p, c->n_parties);
+    mpc_engine_opts o = {.job = j->job, .timeout_ms = j->timeout_ms, .test_seed = j->test_seed[p]};
+    mpc_engine *e = prep ? mpc_engine_new(c, p, a->t, prep, &o) : NULL;
+    if (!e) {
+        j->rc[p] = MPC_ERR_NOMEM;
+        goto out;
+    }
+    j->rc[p] = mpc_engine_run(e, j->in[p], j->err[p], sizeof j->err[p]);
+    if (j->rc[p] == 0) {
+        for (uint32_t o2 = 0; o2 < c->n_outputs && o2 < 8; o2++) {
+            uint64_t len = c->outputs[o2].len;
+            j->share[p][o2] = malloc((size_t)len * 8);
+            memcpy(j->share[p][o2], mpc_engine_share(e, o2), (size_t)len * 8);
+        }
+        if (!j->no_open) {
+            j->open_rc[p] = mpc_engine_open(e, j->err[p], sizeof j->err[p]);
+            for (uint32_t o2 = 0; j->open_rc[p] == 0 && o2 < c->n_outputs && o2 < 8; o2++) {
+                const uint64_t *v = mpc_engine_value(e, o2);
+                if (!v) continue;
+                uint64_t len = c->outputs[o2].len;
+                j->value[p][o2] = malloc((size_t)len * 8);
+                memcpy(j->value[p][o2], v, (size_t)len * 8);
+            }
+        }
+    }
+    mpc_engine_stats_get(e, &j->st[p]);
+    j->prep_triples[p] = prep->triples_out;
+out:
+    mpc_engine_destroy(&e);
+    mpc_prep_destroy(&prep);
+    return NULL;
+}
+
+static void *s_dealer(void *arg)
+{
+    s_arg *a = arg;
+    et_job *j = a->j;
+    j->dealer_rc = mpc_dealer_serve(a->t, j->c->n_parties, j->job | MPC_JOB_PREP_BIT,
+                                    j->timeout_ms, &j->dst, j->dealer_err, sizeof j->dealer_err);
+    return NULL;
+}
+
+int et_run(et_job *j)
+{
+    uint32_t n = j->c->n_parties;
+    if (!j->timeout_ms) j->timeout_ms = 5000;
+    if (sodium_init() < 0) return -1;
+    mpc_mem_hub *hub = mpc_mem_hub_new(n + 1, j->timeout_ms);
+    if (!hub) return -1;
+    pthread_t th[ET_MAXP + 1];
+    s_arg args[ET_MAXP + 1];
+    int started[ET_MAXP + 1] = {0};
+    uint32_t nodes = n + (j->use_dealer ? 1 : 0);
+    for (uint32_t p = 0; p < nodes; p++) {
+        args[p].j = j;
+        args[p].p = p;
+        args[p].t = mpc_mem_transport_new(hub, p);
+        if (j->view_party == (int)p + 1) {
+            mpc_transport *w = calloc(1, sizeof *w);
+            s_rec *r = calloc(1, sizeof *r);
+            r->inner = args[p].t;
+            r->job = j;
+            w->ops = &s_rec_ops;
+            w->impl = r;
+            w->self = p;
+            w->n = args[p].t->n;
+            args[p].t = w;
+        }
+    }
+    if (j->before) j->before(hub, j->before_arg);
+    for (uint32_t p = 0; p < nodes; p++) {
+        if (j->silent == (int)p + 1) continue;
+        pthread_create(&th[p], NULL, p < n ? s_party : s_dealer, &args[p]);
+        started[p] = 1;
+    }
+    for (uint32_t p = 0; p < nodes; p++)
+        if (started[p]) pthread_join(th[p], NULL);
+    for (uint32_t p = 0; p < nodes; p++) mpc_transport_destroy(&args[p].t);
+    mpc_mem_hub_destroy(&hub);
+    return 0;
+}
+
+void et_plain_inputs(et_job *j, const uint64_t *const *vals)
+{
+    const mpc_circuit *c = j->c;
+    for (uint32_t p = 0; p < c->n_parties; p++) {
+        j->in[p] = calloc(c->n_inputs ? c->n_inputs : 1, sizeof(mpc_engine_input));
+        for (uint32_t k = 0; k < c->n_inputs; k++) {
+            if (c->inputs[k].party == p) {
+                j->in[p][k].mode = MPC_IN_PLAIN;
+                j->in[p][k].values = vals[k];
+                j->in[p][k].len = c->inputs[k].len;
+            } else {
+                j->in[p][k].mode = MPC_IN_FROM_OWNER;
+            }
+        }
+    }
+}
+
+void et_clear(et_job *j)
+{
+    for (int p = 0; p < ET_MAXP; p++) {
+        for (int o = 0; o < 8; o++) {
+            free(j->share[p][o]);
+            free(j->value[p][o]);
+            j->share[p][o] = j->value[p][o] = NULL;
+        }
+        free(j->in[p]);
+        j->in[p] = NULL;
+    }
+    free(j->view);
+    j->view = NULL;
+    j->view_len = 0;
+}
+
+uint64_t et_rand64(void)
+{
+    uint64_t v;
+    randombytes_buf(&v, sizeof v);
+    return v;
+}
