@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "opt.h"
 #include "parse.h"
 
 #define S_MAX_FRAC      32    /* division keeps s = 40 - f >= 8 extra bits */
@@ -342,6 +343,18 @@ static s_val s_raw_mul(s_comp *C, const mpc_node *n, mpc_type t, s_val a, s_val 
         /* 3*4*x: the constants were folded first, so x is multiplied once. */
         uint32_t w = s_gate(C, n, MPC_G_MUL_PUB, t, len, a.wire, s_const(C, n, MPC_T_INT, b.k), MPC_NO_WIRE, 0, 0);
         return s_sec(t, w, vec, len);
+    }
+    /* (k*a)*b = k*(a*b) in the ring: pulling the public factor out lets a*b be shared with
+     * other uses (3*x*y next to x*y costs one triple, not two). */
+    for (int side = 0; side < 2; side++) {
+        s_val *p = side ? &b : &a, *q = side ? &a : &b;
+        const mpc_gate *g = s_g(C, p->wire);
+        if (g->kind == MPC_G_MUL_PUB && s_g(C, g->in[0])->len == p->len) {
+            s_val inner = s_sec(t, g->in[0], p->is_vec, p->len);
+            uint32_t k = g->in[1];
+            s_val m = s_raw_mul(C, n, t, inner, *q);
+            return s_sec(t, s_gate(C, n, MPC_G_MUL_PUB, t, len, m.wire, k, MPC_NO_WIRE, 0, 0), vec, len);
+        }
     }
     return s_sec(t, s_gate(C, n, MPC_G_MUL, t, len, a.wire, b.wire, MPC_NO_WIRE, 0, 0), vec, len);
 }
@@ -1023,20 +1036,12 @@ static void s_output(s_comp *C, const mpc_node *n)
         }
         if (v.pub)
             s_error(C, it, "output '%s' is a compile-time constant: outputs must depend on an input", it->name);
-        /* mpc_circ_add_output reads its source gate after appending the OUTPUT gate; make
-         * sure that append cannot move the gate array (see the report on circuit.c). */
-        if (C->c->n_gates == C->c->cap_gates) {
-            uint32_t ncap = C->c->cap_gates ? C->c->cap_gates * 2 : 16;
-            mpc_gate *ng = realloc(C->c->gates, (size_t)ncap * sizeof *ng);
-            if (!ng) s_error(C, it, "out of memory");
-            C->c->gates = ng;
-            C->c->cap_gates = ncap;
-        }
+        /* A bool relabelled as int (e.g. int(x < y)) needs a wire of its own type: the OUTPUT
+         * gate has its operand's type. */
+        if (s_g(C, v.wire)->type != v.type)
+            v.wire = s_gate(C, it, MPC_G_ADD_PUB, v.type, v.len, v.wire, s_const(C, it, v.type, 0), MPC_NO_WIRE, 0, 0);
         int oi = mpc_circ_add_output(C->c, it->name, v.wire, recipients, it->line, it->col);
         if (oi < 0) s_error(C, it, "out of memory");
-        /* A bool relabelled as int (e.g. int(x < y)) is output as int. */
-        C->c->outputs[oi].type = (uint8_t)v.type;
-        C->c->gates[C->c->n_gates - 1].type = (uint8_t)v.type;
     }
 }
 
@@ -1111,7 +1116,6 @@ int mpc_compile(const char *src, size_t len, const char *filename, const mpc_def
 int mpc_compile_ex(const char *src, size_t len, const char *filename, const mpc_define *defs,
                    size_t n_defs, unsigned flags, mpc_circuit **out, mpc_diag *diag)
 {
-    (void)flags;   /* MPC_COMPILE_NO_OPT: nothing to skip until opt.h is linked */
     *out = NULL;
     mpc_diag_init(diag, filename, src, len);
     mpc_ast ast = {0};
@@ -1133,7 +1137,11 @@ int mpc_compile_ex(const char *src, size_t len, const char *filename, const mpc_
         mpc_diag_error(diag, 0, 0, "out of memory");
         goto out;
     }
-    if (filename) snprintf(C->c->source, sizeof C->c->source, "%s", filename);
+    /* Only the base name: where the file sat must not change the circuit (or its hash). */
+    if (filename) {
+        const char *base = strrchr(filename, '/');
+        snprintf(C->c->source, sizeof C->c->source, "%s", base ? base + 1 : filename);
+    }
     if (setjmp(C->jb) != 0) goto out;
     C->global = s_alloc(C, sizeof *C->global);
     C->scope = C->global;
@@ -1148,6 +1156,8 @@ int mpc_compile_ex(const char *src, size_t len, const char *filename, const mpc_
             mpc_diag_warning(diag, b->line, b->col, "input '%s' is never used", b->name);
     char err[256];
     if (mpc_circ_finish(C->c, err, sizeof err) != 0) s_error(C, NULL, "internal error: %s", err);
+    if (!(flags & MPC_COMPILE_NO_OPT) && mpc_circ_optimize(C->c, err, sizeof err) != 0)
+        s_error(C, NULL, "optimising the circuit failed: %s", err);
     *out = C->c;
     C->c = NULL;
     r = 0;

@@ -8,6 +8,8 @@
 #include <time.h>
 
 #include "compile.h"
+#include "eval.h"
+#include "value.h"
 
 static mpc_circuit *s_compile_defs(const char *src, const mpc_define *defs, size_t n_defs)
 {
@@ -28,6 +30,17 @@ static mpc_circuit *s_compile_defs(const char *src, const mpc_define *defs, size
 static mpc_circuit *s_compile(const char *src)
 {
     return s_compile_defs(src, NULL, 0);
+}
+
+/* As mpcc compiles: optimised. */
+static mpc_circuit *s_compile_opt(const char *src)
+{
+    mpc_circuit *c = NULL;
+    mpc_diag d;
+    int r = mpc_compile(src, strlen(src), "t.mpc", NULL, 0, &c, &d);
+    ck_assert_msg(r == 0, "compile failed:\n%s", src);
+    mpc_diag_free(&d);
+    return c;
 }
 
 /* The first error's formatted text (the compile must fail). */
@@ -331,6 +344,18 @@ START_TEST(test_gate_count_invariance)
 }
 END_TEST
 
+static mpc_circuit *s_example_src(const char *name, char *src, size_t cap)
+{
+    char path[256];
+    snprintf(path, sizeof path, "examples/%s.mpc", name);
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "cannot open %s (run from the repository root)", path);
+    size_t n = fread(src, 1, cap - 1, f);
+    fclose(f);
+    src[n] = 0;
+    return s_compile_opt(src);
+}
+
 static mpc_circuit *s_example(const char *name)
 {
     char path[256], src[4096];
@@ -345,17 +370,19 @@ static mpc_circuit *s_example(const char *name)
 
 START_TEST(test_examples_stats)
 {
+    char src[4096];
     mpc_circ_stats st;
-    mpc_circuit *c = s_example("secure_sum");
+    mpc_circuit *c = s_example_src("secure_sum", src, sizeof src);
     mpc_circ_stats_get(c, &st);
     ck_assert_uint_eq(st.triples, 0);
     ck_assert_uint_eq(st.rounds, 0);
+    ck_assert_uint_eq(st.gates, 6);   /* 3 inputs, 2 adds, 1 output */
     ck_assert_uint_eq(c->n_parties, 3);
     ck_assert_uint_eq(c->n_outputs, 1);
     ck_assert_uint_eq(c->outputs[0].recipients, 7);
     mpc_circ_destroy(&c);
 
-    c = s_example("risk_linear");
+    c = s_example_src("risk_linear", src, sizeof src);
     mpc_circ_stats_get(c, &st);
     ck_assert_uint_eq(st.triples, 4);
     ck_assert_uint_eq(st.trunc_elems, 1);
@@ -364,19 +391,25 @@ START_TEST(test_examples_stats)
     ck_assert_int_eq(c->outputs[0].type, MPC_T_FIX);
     mpc_circ_destroy(&c);
 
-    c = s_example("poly");
+    c = s_example_src("poly", src, sizeof src);
     mpc_circ_stats_get(c, &st);
     ck_assert_uint_eq(c->n_outputs, 2);
     ck_assert_str_eq(c->outputs[0].name, "p");
     ck_assert_str_eq(c->outputs[1].name, "acc");
-    ck_assert_uint_eq(st.rounds, 2);              /* cube: x*x then *x */
-    ck_assert_int_eq(s_count(c, MPC_G_MUL_PUB), 1);   /* 3 * x */
+    /* x*y is computed once (the loop's four copies and 3*x*y = 3*(x*y) share it), plus
+     * x*x and (x*x)*x: three triples, two rounds. */
+    ck_assert_uint_eq(st.triples, 3);
+    ck_assert_uint_eq(st.rounds, 2);
+    ck_assert_int_eq(s_count(c, MPC_G_MUL_PUB), 1);
     mpc_circ_destroy(&c);
 
-    c = s_example("joint_stats");
+    c = s_example_src("joint_stats", src, sizeof src);
+    mpc_circ_stats_get(c, &st);
     ck_assert_str_eq(c->outputs[0].name, "mean");
     ck_assert_str_eq(c->outputs[1].name, "var");
     ck_assert_uint_eq(c->inputs[2].len, 1000);
+    ck_assert_uint_eq(st.triples, 3001);   /* three dots of 1000, mean*mean */
+    ck_assert_uint_eq(st.comparisons, 0);
     mpc_circ_destroy(&c);
 }
 END_TEST
@@ -574,6 +607,54 @@ START_TEST(test_language_examples_compile)
 }
 END_TEST
 
+/* Compiles (optimised, as mpcc does), evaluates on the `in:` lines ("name = v, v") and
+ * compares each output, formatted as mpcc --eval prints it, with the `out:` lines. */
+static void s_eval_doc(const s_doc_example *ex, int k)
+{
+    mpc_circuit *c = NULL;
+    mpc_diag d;
+    ck_assert_msg(mpc_compile(ex->src, strlen(ex->src), "doc.mpc", NULL, 0, &c, &d) == 0, "example %d", k);
+    mpc_diag_free(&d);
+    uint64_t *vals[16] = {0};
+    char err[256];
+    for (int i = 0; i < ex->n_in; i++) {
+        const char *eq = strstr(ex->in[i], " = ");
+        ck_assert_ptr_nonnull(eq);
+        size_t nl = (size_t)(eq - ex->in[i]);
+        uint32_t j;
+        for (j = 0; j < c->n_inputs; j++)
+            if (strlen(c->inputs[j].name) == nl && strncmp(c->inputs[j].name, ex->in[i], nl) == 0) break;
+        ck_assert_msg(j < c->n_inputs, "example %d: no input %s", k, ex->in[i]);
+        uint64_t n = 0;
+        ck_assert_msg(mpc_values_load((mpc_type)c->inputs[j].type, c->frac_bits, eq + 3, &vals[j], &n, err,
+                                      sizeof err) == 0, "example %d: %s", k, err);
+        ck_assert_uint_eq(n, c->inputs[j].len);
+    }
+    mpc_eval_result res;
+    ck_assert_int_eq(mpc_eval(c, (const uint64_t *const *)vals, &res, err, sizeof err), 0);
+    ck_assert_uint_eq(res.n_warnings, 0);
+    for (uint32_t i = 0; i < c->n_outputs; i++) {
+        char line[1024], v[64];
+        int off = snprintf(line, sizeof line, "%s = ", c->outputs[i].name);
+        for (uint64_t e = 0; e < c->outputs[i].len; e++) {
+            mpc_value_format((mpc_type)c->outputs[i].type, c->frac_bits, res.outputs[i][e], v, sizeof v);
+            off += snprintf(line + off, sizeof line - (size_t)off, "%s%s", e ? ", " : "", v);
+        }
+        ck_assert_msg(strcmp(line, ex->out[i]) == 0, "example %d: got '%s', the doc says '%s'", k, line, ex->out[i]);
+    }
+    mpc_eval_result_free(&res);
+    for (int i = 0; i < 16; i++) free(vals[i]);
+    mpc_circ_destroy(&c);
+}
+
+START_TEST(test_language_examples_evaluate)
+{
+    static s_doc_example ex[32];
+    int n = s_doc_examples(ex, 32);
+    for (int k = 0; k < n; k++) s_eval_doc(&ex[k], k + 1);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("compile");
@@ -595,6 +676,7 @@ int main(void)
     tcase_add_test(tc, test_warnings);
     tcase_add_test(tc, test_decimal_literals);
     tcase_add_test(tc, test_language_examples_compile);
+    tcase_add_test(tc, test_language_examples_evaluate);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -80,6 +80,15 @@ START_TEST(test_fix_programs)
 }
 END_TEST
 
+START_TEST(test_comparison_programs)
+{
+    mpc_randprog_opts o = {.with_cmp = 1};
+    s_run(&o, 30000, 200);
+    mpc_randprog_opts of = {.fix = 1, .with_div = 1, .with_cmp = 1};
+    s_run(&of, 40000, 200);
+}
+END_TEST
+
 START_TEST(test_deterministic)
 {
     mpc_randprog_opts o = {.fix = 1, .with_div = 1};
@@ -102,6 +111,7 @@ int main(void)
     tcase_add_test(tc, test_int_programs);
     tcase_add_test(tc, test_int_programs_with_division);
     tcase_add_test(tc, test_fix_programs);
+    tcase_add_test(tc, test_comparison_programs);
     tcase_add_test(tc, test_deterministic);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

@@ -20,8 +20,14 @@ enum {
     R_INDEX,   /* kid[0][a] */
     R_SLICE,   /* kid[0][a:b] */
     R_CONCAT,
-    R_CALL     /* function a with kids as arguments */
+    R_CALL,    /* function a with kids as arguments */
+    R_CMP,     /* kid[0] OP kid[1], OP = s_cmp_ops[a]; bool */
+    R_SEL,     /* kid[0] ? kid[1] : kid[2], kid[0] an R_CMP */
+    R_MIN, R_MAX, R_ABS,
+    R_COUNT    /* sum(kid[0]) of an R_CMP: an int */
 };
+
+static const char *const s_cmp_ops[] = {"<", "<=", ">", ">=", "==", "!="};
 
 typedef struct s_node {
     int            kind;
@@ -52,6 +58,7 @@ typedef struct {
     int        fix;
     unsigned   frac, max_len;
     int        with_div;
+    int        with_cmp;
     int        bad;          /* a truncation left its headroom: regenerate */
     int        oom;
     /* allocations of this attempt */
@@ -363,6 +370,52 @@ static s_vals s_eval(s_gen *G, const s_node *n)
         memcpy(r.v + lx, y.v, ly * sizeof(uint64_t));
         return r;
     }
+    case R_CMP: {
+        s_vals x = s_eval(G, n->kid[0]), y = s_eval(G, n->kid[1]);
+        unsigned len = x.len > y.len ? x.len : y.len;
+        r = s_alloc_vals(G, len);
+        for (unsigned i = 0; i < (len ? len : 1); i++) {
+            uint64_t a = s_addend(G, n->kid[0], s_at(&x, i)), b = s_addend(G, n->kid[1], s_at(&y, i));
+            switch (n->a) {
+            case 0: r.v[i] = (a - b) >> 63; break;
+            case 1: r.v[i] = 1 - ((b - a) >> 63); break;
+            case 2: r.v[i] = (b - a) >> 63; break;
+            case 3: r.v[i] = 1 - ((a - b) >> 63); break;
+            case 4: r.v[i] = a == b; break;
+            default: r.v[i] = a != b; break;
+            }
+        }
+        return r;
+    }
+    case R_SEL:
+    case R_MIN:
+    case R_MAX: {
+        s_vals c = n->kind == R_SEL ? s_eval(G, n->kid[0]) : s_alloc_vals(G, 0);
+        const s_node *an = n->kid[n->kind == R_SEL ? 1 : 0], *bn = n->kid[n->kind == R_SEL ? 2 : 1];
+        s_vals x = s_eval(G, an), y = s_eval(G, bn);
+        unsigned len = x.len > y.len ? x.len : y.len;
+        if (c.len > len) len = c.len;
+        r = s_alloc_vals(G, len);
+        for (unsigned i = 0; i < (len ? len : 1); i++) {
+            uint64_t a = s_addend(G, an, s_at(&x, i)), b = s_addend(G, bn, s_at(&y, i));
+            uint64_t cond = n->kind == R_SEL ? s_at(&c, i) : (a - b) >> 63;
+            if (n->kind == R_MAX) cond = !cond;
+            r.v[i] = cond ? a : b;
+        }
+        return r;
+    }
+    case R_ABS: {
+        s_vals x = s_eval(G, n->kid[0]);
+        r = s_alloc_vals(G, x.len);
+        for (unsigned i = 0; i < (x.len ? x.len : 1); i++) r.v[i] = (x.v[i] >> 63) ? 0 - x.v[i] : x.v[i];
+        return r;
+    }
+    case R_COUNT: {
+        s_vals x = s_eval(G, n->kid[0]);
+        r = s_alloc_vals(G, 0);
+        for (unsigned i = 0; i < x.len; i++) r.v[0] += x.v[i];
+        return r;
+    }
     case R_CALL: {
         uint64_t *saved[4];
         unsigned saved_len[4];
@@ -421,6 +474,31 @@ static void s_print(s_gen *G, const s_node *n)
         s_print(G, n->kid[1]);
         s_emit(G, ")");
         return;
+    case R_CMP:
+        s_emit(G, "(");
+        s_print(G, n->kid[0]);
+        s_emit(G, " %s ", s_cmp_ops[n->a]);
+        s_print(G, n->kid[1]);
+        s_emit(G, ")");
+        return;
+    case R_SEL:
+        s_emit(G, "(");
+        s_print(G, n->kid[0]);
+        s_emit(G, " ? ");
+        s_print(G, n->kid[1]);
+        s_emit(G, " : ");
+        s_print(G, n->kid[2]);
+        s_emit(G, ")");
+        return;
+    case R_MIN: case R_MAX:
+        s_emit(G, n->kind == R_MIN ? "min(" : "max(");
+        s_print(G, n->kid[0]);
+        s_emit(G, ", ");
+        s_print(G, n->kid[1]);
+        s_emit(G, ")");
+        return;
+    case R_ABS: s_emit(G, "abs("); s_print(G, n->kid[0]); s_emit(G, ")"); return;
+    case R_COUNT: s_emit(G, "sum("); s_print(G, n->kid[0]); s_emit(G, ")"); return;
     case R_CALL:
         s_emit(G, "f%u(", n->a);
         for (int i = 0; i < n->n_kids; i++) {
@@ -453,6 +531,7 @@ static s_node *s_gen_const(s_gen *G, int for_mul)
 }
 
 static s_node *s_gen_expr(s_gen *G, unsigned len, int depth, int need_secret);
+static s_node *s_gen_choice(s_gen *G, unsigned len, int depth);
 
 /* A secret leaf of exactly the shape asked for. */
 static s_node *s_gen_leaf(s_gen *G, unsigned len)
@@ -554,12 +633,50 @@ static s_node *s_gen_div(s_gen *G, unsigned len, int depth)
     return n;
 }
 
+/* A comparison of shape len: secret operands (one may be a scalar, broadcast). */
+static s_node *s_gen_cmp(s_gen *G, unsigned len, int depth)
+{
+    s_node *n = s_gen_binop(G, R_CMP, len, depth);
+    n->a = s_below(G, 6);
+    return n;
+}
+
+/* c ? a : b, min, max, abs, or (int programs) a count of a comparison. */
+static s_node *s_gen_choice(s_gen *G, unsigned len, int depth)
+{
+    unsigned k = s_below(G, G->fix ? 4 : 5);
+    if (k == 4 && len == 0) {
+        unsigned m = 1 + s_below(G, G->max_len);
+        s_node *n = s_new(G, R_COUNT, 0, 1);
+        n->kid[0] = s_gen_cmp(G, m, depth - 1);
+        n->n_kids = 1;
+        return n;
+    }
+    if (k == 3 || k == 4) {
+        s_node *n = s_new(G, R_ABS, len, 1);
+        n->kid[0] = s_gen_expr(G, len, depth - 1, 1);
+        n->n_kids = 1;
+        return n;
+    }
+    if (k == 0) {
+        s_node *n = s_new(G, R_SEL, len, 1);
+        n->kid[0] = s_gen_cmp(G, s_below(G, 2) ? len : 0, depth - 1);
+        s_node *ab = s_gen_binop(G, R_ADD, len, depth);   /* two operands, one surely secret */
+        n->kid[1] = ab->kid[0];
+        n->kid[2] = ab->kid[1];
+        n->n_kids = 3;
+        return n;
+    }
+    s_node *n = s_gen_binop(G, k == 1 ? R_MIN : R_MAX, len, depth);
+    return n;
+}
+
 /* An expression of shape len (0 = scalar); need_secret: it must depend on an input. */
 static s_node *s_gen_expr(s_gen *G, unsigned len, int depth, int need_secret)
 {
     (void)need_secret;   /* every generated expression is secret; public parts are leaves */
     if (depth <= 0 || s_below(G, 4) == 0) return s_gen_leaf(G, len);
-    unsigned choice = s_below(G, 20);
+    unsigned choice = s_below(G, G->with_cmp ? 20 : 17);
     if (G->n_params) choice = s_below(G, 9);   /* function bodies: element-wise only */
     switch (choice) {
     case 0: case 1: {
@@ -630,6 +747,9 @@ static s_node *s_gen_expr(s_gen *G, unsigned len, int depth, int need_secret)
             for (int i = 0; i < n->n_kids; i++) n->kid[i] = s_gen_expr(G, len, depth - 2, 1);
             return n;
         }
+        break;
+    case 17: case 18: case 19:
+        if (G->with_cmp) return s_gen_choice(G, len, depth);
         break;
     default:
         break;
@@ -845,6 +965,7 @@ int mpc_randprog_generate(uint64_t seed, const mpc_randprog_opts *opts, mpc_rand
     G.frac = o.frac ? o.frac : MPC_DEFAULT_FRAC;
     G.max_len = o.max_len ? o.max_len : 8;
     G.with_div = o.with_div;
+    G.with_cmp = o.with_cmp;
     memset(out, 0, sizeof *out);
     for (int attempt = 0; attempt < 1000; attempt++) {
         int r = s_attempt(&G, &o, out);

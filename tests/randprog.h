@@ -18,6 +18,9 @@ typedef struct {
     unsigned max_len;    /* longest vector, 0 = 8 */
     int      with_div;   /* division by public constants (powers of two for int programs) */
     int      small_ints; /* int inputs in [-2^24, 2^24) instead of the whole ring */
+    int      with_cmp;   /* comparisons, c ? a : b, min, max, abs, sum(a < b) (LTZ, EQZ,
+                          * SELECT gates); a comparison is the sign bit of the wrapped
+                          * difference, as the ring computes it */
 } mpc_randprog_opts;
 
 typedef struct {
