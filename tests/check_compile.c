@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <math.h>
 
 #include "compile.h"
 #include "eval.h"
@@ -414,6 +415,126 @@ START_TEST(test_examples_stats)
 }
 END_TEST
 
+/* Evaluates circuit c on inputs ins[] and returns output i's values (caller frees res). */
+static void s_eval(const mpc_circuit *c, const uint64_t *const *ins, mpc_eval_result *res)
+{
+    char err[256];
+    ck_assert_int_eq(mpc_eval(c, ins, res, err, sizeof err), 0);
+    ck_assert_uint_eq(res->n_warnings, 0);
+}
+
+static uint64_t s_rng = 0x1234567;
+static uint64_t s_rand64(void)
+{
+    uint64_t z = (s_rng += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+/* A random fix encoding with |x| < 8, f = 16. */
+static uint64_t s_rand_fix(void)
+{
+    return (s_rand64() % (16u << 16)) - (8u << 16);
+}
+
+static uint64_t s_floor_shift(uint64_t x, unsigned m)
+{
+    uint64_t r = x >> m;
+    if (x >> 63) r |= ~(UINT64_MAX >> m);
+    return r;
+}
+
+/* x / n for a fix x and an int n > 1 that is not a power of two, as LANGUAGE.md specifies. */
+static uint64_t s_fix_div_int(uint64_t X, uint64_t n)
+{
+    unsigned t = 0;
+    while ((n >> (t + 1)) != 0) t++;
+    unsigned s = 40 - 16;
+    unsigned __int128 num = (unsigned __int128)1 << (s + t);   /* 2^(s+t) * 2^f / (n * 2^f) */
+    uint64_t R = (uint64_t)((2 * num + n) / (2 * (unsigned __int128)n));
+    return s_floor_shift(s_floor_shift(X, t) * R, s);
+}
+
+/* Each example against an independent computation of its result in C, on random inputs. */
+START_TEST(test_examples_evaluate)
+{
+    char src[4096];
+    mpc_eval_result res;
+    for (int round = 0; round < 20; round++) {
+        mpc_circuit *c = s_example_src("secure_sum", src, sizeof src);
+        uint64_t x = s_rand64(), y = s_rand64(), z = s_rand64();
+        const uint64_t *ins[] = {&x, &y, &z};
+        s_eval(c, ins, &res);
+        ck_assert_uint_eq(res.outputs[0][0], x + y + z);
+        mpc_eval_result_free(&res);
+        mpc_circ_destroy(&c);
+
+        c = s_example_src("poly", src, sizeof src);
+        const uint64_t *pins[] = {&x, &y};
+        s_eval(c, pins, &res);
+        ck_assert_uint_eq(res.outputs[0][0], x * x * x + 3 * x * y - y);
+        ck_assert_uint_eq(res.outputs[1][0], 4 * x * y + 0 + 1 + 2 + 3);
+        mpc_eval_result_free(&res);
+        mpc_circ_destroy(&c);
+
+        c = s_example_src("risk_linear", src, sizeof src);
+        uint64_t xv[4], wv[4], bias = s_rand_fix();
+        __int128 acc = 0;
+        for (int i = 0; i < 4; i++) {
+            xv[i] = s_rand_fix();
+            wv[i] = s_rand_fix();
+            acc += (__int128)(int64_t)xv[i] * (int64_t)wv[i];
+        }
+        const uint64_t *rins[] = {xv, wv, &bias};
+        s_eval(c, rins, &res);
+        ck_assert_uint_eq(res.outputs[0][0], s_floor_shift((uint64_t)acc, 16) + bias);
+        mpc_eval_result_free(&res);
+        mpc_circ_destroy(&c);
+    }
+    /* joint_stats with N = 7: n = 21. */
+    FILE *f = fopen("examples/joint_stats.mpc", "rb");
+    ck_assert_ptr_nonnull(f);
+    size_t n = fread(src, 1, sizeof src - 1, f);
+    fclose(f);
+    src[n] = 0;
+    mpc_define def = {"N", "7"};
+    mpc_circuit *c = NULL;
+    mpc_diag d;
+    ck_assert_int_eq(mpc_compile(src, n, "joint_stats.mpc", &def, 1, &c, &d), 0);
+    mpc_diag_free(&d);
+    for (int round = 0; round < 20; round++) {
+        uint64_t v[3][7], S = 0, SQ = 0;
+        double ds = 0, dsq = 0;
+        for (int h = 0; h < 3; h++) {
+            __int128 dot = 0;
+            for (int i = 0; i < 7; i++) {
+                v[h][i] = s_rand_fix();
+                S += v[h][i];
+                dot += (__int128)(int64_t)v[h][i] * (int64_t)v[h][i];
+                double xd = (double)(int64_t)v[h][i] / 65536.0;
+                ds += xd;
+                dsq += xd * xd;
+            }
+            SQ += s_floor_shift((uint64_t)dot, 16);
+        }
+        const uint64_t *ins[] = {v[0], v[1], v[2]};
+        s_eval(c, ins, &res);
+        uint64_t mean = s_fix_div_int(S, 21);
+        __int128 m2 = (__int128)(int64_t)mean * (int64_t)mean;
+        uint64_t var = s_fix_div_int(SQ, 21) - s_floor_shift((uint64_t)m2, 16);
+        ck_assert_uint_eq(res.outputs[0][0], mean);
+        ck_assert_uint_eq(res.outputs[1][0], var);
+        /* and both are close to the real statistics */
+        double dm = ds / 21, dv = dsq / 21 - dm * dm;
+        ck_assert_double_le(fabs((double)(int64_t)mean / 65536.0 - dm), 1e-4);
+        ck_assert_double_le(fabs((double)(int64_t)var / 65536.0 - dv), 1e-3);
+        mpc_eval_result_free(&res);
+    }
+    mpc_circ_destroy(&c);
+}
+END_TEST
+
 START_TEST(test_source_positions)
 {
     mpc_circuit *c = s_example("joint_stats");
@@ -669,6 +790,7 @@ int main(void)
     tcase_add_test(tc, test_vectors);
     tcase_add_test(tc, test_gate_count_invariance);
     tcase_add_test(tc, test_examples_stats);
+    tcase_add_test(tc, test_examples_evaluate);
     tcase_add_test(tc, test_source_positions);
     tcase_add_test(tc, test_params_and_defines);
     tcase_add_test(tc, test_types_and_promotion);

@@ -1,19 +1,21 @@
 /* check_randprog.c — hundreds of random programs (tests/randprog.c): each compiles, its
  * circuit declares the inputs and outputs the generator meant, with their types, lengths
- * and recipients. */
+ * and recipients, and the plaintext evaluator reproduces the generator's own arithmetic bit
+ * for bit, with and without the optimiser. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "compile.h"
+#include "eval.h"
 #include "randprog.h"
 
-static mpc_circuit *s_compile_prog(const mpc_randprog *p)
+static mpc_circuit *s_compile_prog(const mpc_randprog *p, unsigned flags)
 {
     mpc_circuit *c = NULL;
     mpc_diag d;
-    int r = mpc_compile(p->src, strlen(p->src), "rand.mpc", NULL, 0, &c, &d);
+    int r = mpc_compile_ex(p->src, strlen(p->src), "rand.mpc", NULL, 0, flags, &c, &d);
     if (r != 0) {
         char msg[512] = "?";
         if (mpc_diag_first_error(&d)) mpc_diag_format(&d, mpc_diag_first_error(&d), msg, sizeof msg);
@@ -45,13 +47,38 @@ static void s_check_interface(const mpc_randprog *p, const mpc_circuit *c)
     }
 }
 
+static void s_check_values(const mpc_randprog *p, const mpc_circuit *c, uint64_t seed)
+{
+    const uint64_t *ins[16];
+    ck_assert_uint_le(p->n_inputs, 16);
+    for (uint32_t i = 0; i < p->n_inputs; i++) ins[i] = p->inputs[i].vals;
+    mpc_eval_result res;
+    char err[256];
+    ck_assert_int_eq(mpc_eval(c, ins, &res, err, sizeof err), 0);
+    /* The generator keeps every truncation inside its headroom. */
+    ck_assert_msg(res.n_warnings == 0, "seed %llu: %s\n%s", (unsigned long long)seed,
+                  res.n_warnings ? res.warnings[0].msg : "", p->src);
+    for (uint32_t i = 0; i < p->n_outputs; i++)
+        for (uint64_t j = 0; j < p->outputs[i].len; j++)
+            ck_assert_msg(res.outputs[i][j] == p->outputs[i].vals[j],
+                          "seed %llu: output %s[%llu] is %lld, expected %lld\n%s", (unsigned long long)seed,
+                          p->outputs[i].name, (unsigned long long)j, (long long)res.outputs[i][j],
+                          (long long)p->outputs[i].vals[j], p->src);
+    mpc_eval_result_free(&res);
+}
+
 static void s_run(const mpc_randprog_opts *o, uint64_t first_seed, int count)
 {
     for (int i = 0; i < count; i++) {
+        uint64_t seed = first_seed + (uint64_t)i;
         mpc_randprog p;
-        ck_assert_int_eq(mpc_randprog_generate(first_seed + (uint64_t)i, o, &p), 0);
-        mpc_circuit *c = s_compile_prog(&p);
+        ck_assert_int_eq(mpc_randprog_generate(seed, o, &p), 0);
+        mpc_circuit *c = s_compile_prog(&p, 0);
         s_check_interface(&p, c);
+        s_check_values(&p, c, seed);
+        mpc_circ_destroy(&c);
+        c = s_compile_prog(&p, MPC_COMPILE_NO_OPT);
+        s_check_values(&p, c, seed);
         mpc_circ_destroy(&c);
         mpc_randprog_free(&p);
     }
