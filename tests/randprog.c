@@ -73,7 +73,7 @@ typedef struct {
     unsigned   n_fns;
     int        in_loop;
     uint64_t   loop_val;
-    char       loop_name[8];
+    char       loop_name[16];
     unsigned   n_params;     /* > 0 while generating a function body */
     uint64_t  *params[4];    /* while evaluating a call */
     unsigned   param_len[4];
@@ -340,7 +340,16 @@ static s_vals s_eval(s_gen *G, const s_node *n)
                 acc += x.v[i];
             } else {
                 acc += x.v[i] * y.v[i];
-                exact += s_signed(x.v[i]) * s_signed(y.v[i]);
+                if (G->fix) {
+                    /* operands beyond 2^56 would leave any headroom anyway (and could
+                     * overflow the 128-bit sum) */
+                    __int128 lim = (__int128)1 << 56;
+                    if (s_signed(x.v[i]) >= lim || s_signed(x.v[i]) <= -lim || s_signed(y.v[i]) >= lim ||
+                        s_signed(y.v[i]) <= -lim)
+                        G->bad = 1;
+                    else
+                        exact += s_signed(x.v[i]) * s_signed(y.v[i]);
+                }
             }
         }
         if (n->kind == R_DOT && G->fix) {
@@ -964,6 +973,7 @@ int mpc_randprog_generate(uint64_t seed, const mpc_randprog_opts *opts, mpc_rand
     G.fix = o.fix;
     G.frac = o.frac ? o.frac : MPC_DEFAULT_FRAC;
     G.max_len = o.max_len ? o.max_len : 8;
+    if (G.max_len > 64) G.max_len = 64;
     G.with_div = o.with_div;
     G.with_cmp = o.with_cmp;
     memset(out, 0, sizeof *out);
