@@ -2,7 +2,8 @@
  * Semantic analysis and code generation happen in one walk over the AST (compile.c):
  * constants are folded while gates are emitted (public∘public never reaches the circuit),
  * `var` is compile-time SSA, `for` is fully unrolled, `fn` is inlined, and every gate keeps
- * the line and column of the source construct that produced it.  The language is
+ * the line and column of the source construct that produced it.  The circuit then goes
+ * through mpc_circ_optimize (opt.h: CSE, dead-gate removal, layering).  The language is
  * documented in LANGUAGE.md. */
 #ifndef MPC_COMPILE_H
 #define MPC_COMPILE_H
@@ -22,7 +23,7 @@ typedef struct {
 /* Longest unrolling (loop iterations plus inlined calls) a program may ask for. */
 #define MPC_COMPILE_MAX_UNROLL 1000000u
 
-/* Compiles src[0..len-1].  Initialises *diag (filename and src are borrowed by it: keep them
+/* Compiles src[0..len-1] (optimised).  Initialises *diag (filename and src are borrowed by it: keep them
  * alive while you print it) and records errors and warnings there; the caller frees it with
  * mpc_diag_free in every case.  On success returns 0 and *out receives a new circuit that
  * passes mpc_circ_validate (caller destroys it); on failure returns -1, *out is NULL and
