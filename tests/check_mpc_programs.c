@@ -1,0 +1,226 @@
+/* check_mpc_programs.c — compiled programs under MPC equal the plaintext evaluator: random
+ * int programs from the compiler's generator bit for bit, random fix programs within the
+ * truncation error, and every example program; 2 to 5 parties over the in-memory transport
+ * with dealer material. */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "compile.h"
+#include "enginetest.h"
+#include "eval.h"
+#include "mpc_err.h"
+#include "randprog.h"
+#include "value.h"
+
+static mpc_circuit *s_compile(const char *src, const char *name)
+{
+    mpc_circuit *c = NULL;
+    mpc_diag d;
+    int rc = mpc_compile(src, strlen(src), name, NULL, 0, &c, &d);
+    if (rc != 0) mpc_diag_print(&d, stderr);
+    mpc_diag_free(&d);
+    ck_assert_msg(rc == 0, "%s does not compile", name);
+    return c;
+}
+
+/* Runs c under MPC on vals (per input) and returns the reconstructed outputs (first 8). */
+static void s_mpc(const mpc_circuit *c, const uint64_t *const *vals, int use_dealer, uint64_t *out[8])
+{
+    et_job j;
+    memset(&j, 0, sizeof j);
+    j.c = c;
+    j.use_dealer = use_dealer;
+    j.job = 7;
+    j.no_open = 1;
+    randombytes_buf(j.master, sizeof j.master);
+    et_plain_inputs(&j, vals);
+    ck_assert_int_eq(et_run(&j), 0);
+    for (uint32_t p = 0; p < c->n_parties; p++) ck_assert_msg(j.rc[p] == 0, "party %u: %s", p, j.err[p]);
+    for (uint32_t o = 0; o < c->n_outputs && o < 8; o++) {
+        out[o] = calloc(c->outputs[o].len, 8);
+        for (uint32_t p = 0; p < c->n_parties; p++)
+            for (uint64_t e = 0; e < c->outputs[o].len; e++) out[o][e] += j.share[p][o][e];
+    }
+    et_clear(&j);
+}
+
+static void s_eval(const mpc_circuit *c, const uint64_t *const *vals, mpc_eval_result *res)
+{
+    char err[256];
+    ck_assert_msg(mpc_eval(c, vals, res, err, sizeof err) == 0, "%s", err);
+}
+
+/* Int programs without division are exact in MPC.  (Division of an int by 2^k is a TRUNC,
+ * which the engine rounds probabilistically, like fix: LANGUAGE.md says so.) */
+START_TEST(test_random_int_programs_bit_exact)
+{
+    mpc_randprog_opts opts = {.fix = 0, .max_len = 16, .with_div = 0, .small_ints = _i, .with_cmp = 0};
+    int runs = 0;
+    for (uint64_t seed = 1; runs < 60; seed++) {
+        mpc_randprog p;
+        ck_assert_int_eq(mpc_randprog_generate(seed * 7919 + (uint64_t)_i, &opts, &p), 0);
+        mpc_circuit *c = s_compile(p.src, "random.mpc");
+        const uint64_t **vals = calloc(p.n_inputs, sizeof *vals);
+        for (uint32_t k = 0; k < p.n_inputs; k++) vals[k] = p.inputs[k].vals;
+        uint64_t *got[8] = {0};
+        s_mpc(c, vals, runs % 2, got);
+        mpc_eval_result res;
+        s_eval(c, vals, &res);
+        for (uint32_t o = 0; o < c->n_outputs && o < 8; o++) {
+            for (uint64_t e = 0; e < c->outputs[o].len; e++) {
+                ck_assert_msg(got[o][e] == res.outputs[o][e], "seed %llu output %s[%llu]: mpc %llu eval %llu\n%s",
+                              (unsigned long long)seed, c->outputs[o].name, (unsigned long long)e,
+                              (unsigned long long)got[o][e], (unsigned long long)res.outputs[o][e], p.src);
+                ck_assert_uint_eq(got[o][e], p.outputs[o].vals[e]);
+            }
+            free(got[o]);
+        }
+        mpc_eval_result_free(&res);
+        free(vals);
+        mpc_circ_destroy(&c);
+        mpc_randprog_free(&p);
+        runs++;
+    }
+}
+END_TEST
+
+/* Fix programs: every TRUNC of the engine returns floor or floor + 1 (docs/engine.md), and
+ * an error of e ulp in a factor grows to e·|other factor| through a product.  The generator
+ * keeps magnitudes small, so the error stays near a few ulp times the size of the values it
+ * went through: the bound below is 2^-10 + 2^-12·|value| (observed: up to ≈2.4e-5 relative,
+ * e.g. 0.0106 on a value of 448.6); the test prints the largest error it saw. */
+START_TEST(test_random_fix_programs_within_error)
+{
+    mpc_randprog_opts opts = {.fix = 1, .max_len = 8, .with_div = 1};
+    double worst = 0;
+    int runs = 0;
+    for (uint64_t seed = 1; runs < 40; seed++) {
+        mpc_randprog p;
+        ck_assert_int_eq(mpc_randprog_generate(seed * 104729, &opts, &p), 0);
+        mpc_circuit *c = s_compile(p.src, "random_fix.mpc");
+        const uint64_t **vals = calloc(p.n_inputs, sizeof *vals);
+        for (uint32_t k = 0; k < p.n_inputs; k++) vals[k] = p.inputs[k].vals;
+        uint64_t *got[8] = {0};
+        s_mpc(c, vals, 1, got);
+        mpc_eval_result res;
+        s_eval(c, vals, &res);
+        for (uint32_t o = 0; o < c->n_outputs && o < 8; o++) {
+            for (uint64_t e = 0; e < c->outputs[o].len; e++) {
+                double a = mpc_fix_to_double(got[o][e], c->frac_bits);
+                double b = mpc_fix_to_double(res.outputs[o][e], c->frac_bits);
+                double d = fabs(a - b);
+                if (d > worst) {
+                    worst = d;
+                    if (getenv("MPC_TEST_VERBOSE"))
+                        printf("seed %llu %s[%llu]: eval %.6f err %.6f\n%s\n", (unsigned long long)seed,
+                               c->outputs[o].name, (unsigned long long)e, b, d, p.src);
+                }
+                ck_assert_msg(d <= 1.0 / 1024 + fabs(b) / 4096, "seed %llu output %s[%llu]: mpc %.8f eval %.8f\n%s",
+                              (unsigned long long)seed, c->outputs[o].name, (unsigned long long)e, a, b, p.src);
+            }
+            free(got[o]);
+        }
+        mpc_eval_result_free(&res);
+        free(vals);
+        mpc_circ_destroy(&c);
+        mpc_randprog_free(&p);
+        runs++;
+    }
+    printf("random fix programs: largest |mpc - eval| = %.3g (%.1f ulp at f=16)\n", worst, worst * 65536);
+}
+END_TEST
+
+static char *s_read(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "cannot open %s", path);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *s = malloc((size_t)n + 1);
+    ck_assert_uint_eq(fread(s, 1, (size_t)n, f), (size_t)n);
+    s[n] = 0;
+    fclose(f);
+    return s;
+}
+
+/* Every example under MPC, on the example data, against the evaluator (fix outputs within
+ * 4 ulp per truncation on the output's path; int outputs exact). */
+static const struct {
+    const char *file;
+    const char *inputs[6];   /* name=spec, as on the mpcc command line */
+    double      tol;         /* real units */
+} s_examples[] = {
+    {"examples/secure_sum.mpc", {"x=12", "y=30", "z=-2"}, 0},
+    {"examples/joint_stats.mpc",
+     {"xa=@examples/data/ldl_a.csv", "xb=@examples/data/ldl_b.csv", "xc=@examples/data/ldl_c.csv"}, 0.01},
+    {"examples/risk_linear.mpc",
+     {"x=@examples/data/patient_x4.csv", "w=@examples/data/provider_w4.csv", "bias=-0.5"}, 1e-4},
+    {"examples/poly.mpc", {"x=3", "y=5"}, 0},
+};
+
+START_TEST(test_examples)
+{
+    char *src = s_read(s_examples[_i].file);
+    mpc_circuit *c = s_compile(src, s_examples[_i].file);
+    uint64_t **vals = calloc(c->n_inputs, sizeof *vals);
+    for (uint32_t k = 0; k < c->n_inputs; k++) {
+        const char *spec = NULL;
+        for (int s = 0; s_examples[_i].inputs[s]; s++) {
+            size_t nl = strlen(c->inputs[k].name);
+            if (!strncmp(s_examples[_i].inputs[s], c->inputs[k].name, nl) && s_examples[_i].inputs[s][nl] == '=')
+                spec = s_examples[_i].inputs[s] + nl + 1;
+        }
+        ck_assert_ptr_nonnull(spec);
+        uint64_t n = 0;
+        char err[256];
+        ck_assert_msg(mpc_values_load(c->inputs[k].type, c->frac_bits, spec, &vals[k], &n, err, sizeof err) == 0,
+                      "%s", err);
+        ck_assert_uint_eq(n, c->inputs[k].len);
+    }
+    uint64_t *got[8] = {0};
+    s_mpc(c, (const uint64_t *const *)vals, 1, got);
+    mpc_eval_result res;
+    s_eval(c, (const uint64_t *const *)vals, &res);
+    for (uint32_t o = 0; o < c->n_outputs; o++) {
+        for (uint64_t e = 0; e < c->outputs[o].len; e++) {
+            if (c->outputs[o].type == MPC_T_FIX) {
+                double a = mpc_fix_to_double(got[o][e], c->frac_bits);
+                double b = mpc_fix_to_double(res.outputs[o][e], c->frac_bits);
+                ck_assert_msg(fabs(a - b) <= s_examples[_i].tol, "%s: %s mpc %.6f eval %.6f", s_examples[_i].file,
+                              c->outputs[o].name, a, b);
+            } else {
+                ck_assert_uint_eq(got[o][e], res.outputs[o][e]);
+            }
+        }
+        free(got[o]);
+    }
+    mpc_eval_result_free(&res);
+    for (uint32_t k = 0; k < c->n_inputs; k++) free(vals[k]);
+    free(vals);
+    mpc_circ_destroy(&c);
+    free(src);
+}
+END_TEST
+
+int main(void)
+{
+    if (sodium_init() < 0) return EXIT_FAILURE;
+    Suite *s = suite_create("mpc_programs");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 120);
+    tcase_add_loop_test(tc, test_random_int_programs_bit_exact, 0, 2);
+    tcase_add_test(tc, test_random_fix_programs_within_error);
+    tcase_add_loop_test(tc, test_examples, 0, (int)(sizeof s_examples / sizeof s_examples[0]));
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
