@@ -299,6 +299,7 @@ static s_val s_raw_add(s_comp *C, const mpc_node *n, mpc_type t, s_val a, s_val 
         b = tmp;
     }
     if (b.pub) {
+        a.type = t;
         if (b.k == 0) return s_broadcast(C, n, a, vec, len);
         uint32_t w = s_gate(C, n, MPC_G_ADD_PUB, t, len, a.wire, s_const(C, n, t, b.k), MPC_NO_WIRE, 0, 0);
         return s_sec(t, w, vec, len);
