@@ -22,6 +22,7 @@
 #define S_MAX_FRAC      32    /* division keeps s = 40 - f >= 8 extra bits */
 #define S_DIV_BITS      40
 #define S_MAX_INLINE    64    /* nested inlined calls */
+#define S_MAX_PARAMS    32    /* parameters of one function */
 
 typedef struct {
     mpc_type type;
@@ -73,6 +74,7 @@ typedef struct {
     int               precision_seen, decl_seen;
     s_scope          *global, *scope;
     s_fn             *fns;
+    s_bind           *free_binds;   /* bindings of finished scopes, for reuse */
     int               inline_depth;
     uint64_t          unrolled;
     s_cslot          *cache;   /* CONST gates by (type, value) */
@@ -297,6 +299,7 @@ static s_val s_raw_add(s_comp *C, const mpc_node *n, mpc_type t, s_val a, s_val 
         b = tmp;
     }
     if (b.pub) {
+        a.type = t;
         if (b.k == 0) return s_broadcast(C, n, a, vec, len);
         uint32_t w = s_gate(C, n, MPC_G_ADD_PUB, t, len, a.wire, s_const(C, n, t, b.k), MPC_NO_WIRE, 0, 0);
         return s_sec(t, w, vec, len);
@@ -602,7 +605,13 @@ static s_bind *s_declare(s_comp *C, const char *name, s_bkind kind, s_val v, uin
         if (strcmp(b->name, name) == 0)
             s_error_at(C, line, col, "'%s' is already defined at %u:%u", name, (unsigned)b->line,
                        (unsigned)b->col);
-    s_bind *b = s_alloc(C, sizeof *b);
+    s_bind *b = C->free_binds;
+    if (b) {
+        C->free_binds = b->next;
+        memset(b, 0, sizeof *b);
+    } else {
+        b = s_alloc(C, sizeof *b);
+    }
     b->name = name;
     b->kind = kind;
     b->v = v;
@@ -611,6 +620,18 @@ static s_bind *s_declare(s_comp *C, const char *name, s_bkind kind, s_val v, uin
     b->next = C->scope->binds;
     C->scope->binds = b;
     return b;
+}
+
+/* Leaves scope sc: its bindings go back to the free list (a million-iteration loop must not
+ * keep a million dead scopes). */
+static void s_scope_close(s_comp *C, s_scope *sc)
+{
+    while (sc->binds) {
+        s_bind *b = sc->binds;
+        sc->binds = b->next;
+        b->next = C->free_binds;
+        C->free_binds = b;
+    }
 }
 
 static s_fn *s_find_fn(s_comp *C, const char *name)
@@ -668,12 +689,14 @@ static s_val s_call_fn(s_comp *C, const mpc_node *n, s_fn *f)
                 def->n_names == 1 ? "" : "s", (unsigned)n->n_kids);
     if (C->inline_depth >= S_MAX_INLINE) s_error(C, n, "functions inlined more than %d deep", S_MAX_INLINE);
     s_count_unroll(C, n);
-    s_val *args = s_alloc(C, (n->n_kids + 1) * sizeof *args);
+    if (def->n_names > S_MAX_PARAMS)
+        s_error(C, def, "function '%s' has more than %d parameters", def->name, S_MAX_PARAMS);
+    s_val args[S_MAX_PARAMS];
     for (uint32_t i = 0; i < n->n_kids; i++) args[i] = s_expr(C, n->kids[i]);
-    /* Lexical scope: the body sees its parameters and the top level, not the caller's locals. */
+    /* Lexical scope: the body sees its parameters and the top level, not the caller's locals.
+     * The scope lives on the C stack for the duration of the call. */
     s_scope *saved = C->scope;
-    s_scope *sc = s_alloc(C, sizeof *sc);
-    sc->parent = C->global;
+    s_scope scope = {NULL, C->global}, *sc = &scope;
     C->scope = sc;
     for (uint32_t i = 0; i < def->n_names; i++) {
         s_bind *b = s_declare(C, def->names[i], B_LET, args[i], def->name_line[i], def->name_col[i]);
@@ -687,6 +710,7 @@ static s_val s_call_fn(s_comp *C, const mpc_node *n, s_fn *f)
     C->inline_depth--;
     f->active = 0;
     C->scope = saved;
+    s_scope_close(C, sc);
     return r;
 }
 
@@ -905,15 +929,15 @@ static void s_for(s_comp *C, const mpc_node *n)
     int64_t a = s_const_int(C, n->kids[0], "a loop bound");
     int64_t b = s_const_int(C, n->kids[1], "a loop bound");
     const mpc_node *body = n->kids[2];
+    s_scope scope = {NULL, C->scope}, *sc = &scope;
     for (int64_t i = a; i < b; i++) {
         s_count_unroll(C, n);
-        s_scope *sc = s_alloc(C, sizeof *sc);
-        sc->parent = C->scope;
         C->scope = sc;
         s_bind *lv = s_declare(C, n->name, B_LOOP, s_pub(MPC_T_INT, (uint64_t)i, 0, 1), n->line, n->col);
         lv->used = 1;
         s_stats(C, body, body->n_kids);
         C->scope = sc->parent;
+        s_scope_close(C, sc);
     }
 }
 
