@@ -68,6 +68,9 @@ typedef struct {
     uint64_t bytes_sent, bytes_recv, msgs_sent, msgs_recv;  /* transport counters, this job */
     uint64_t triples;           /* Beaver triples consumed */
     uint64_t trunc;             /* truncation tuples consumed */
+    uint64_t comparisons;       /* LTZ and EQZ elements */
+    uint64_t edabits, dabits;   /* comparison material consumed */
+    uint64_t btriples;          /* binary triple WORDS consumed (64 ANDs each) */
 } mpc_engine_stats;
 
 typedef struct mpc_engine mpc_engine;

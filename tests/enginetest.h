@@ -52,6 +52,14 @@ void et_clear(et_job *j);
  * FROM_OWNER); the arrays are allocated and freed by et_clear. */
 void et_plain_inputs(et_job *j, const uint64_t *const *vals);
 
+/* Plaintext reference evaluation of c on inputs in[k]: outs[o] (malloc'ed, caller frees)
+ * for every output o (at most 8 are filled; outs needs c->n_outputs entries).  TRUNC is
+ * the exact floor; LTZ is msb(x), EQZ is x == 0. */
+void et_ref(const mpc_circuit *c, const uint64_t *const *in, uint64_t **outs);
+
+/* Dealer replies a job of c takes: one per layer with interactive gates starting in it. */
+uint64_t et_fetch_layers(const mpc_circuit *c);
+
 /* Plain random helpers for tests. */
 uint64_t et_rand64(void);
 
