@@ -21,8 +21,9 @@
  *                 in Z_2^64); result = v + [b] − 2v[b] (v public: [b] or 1 − [b]).
  * Rounds: 8.  Material per comparison: 1 edaBit, 1 daBit, and 118 (LTZ) or 63 (EQZ) binary
  * triples, i.e. that many binary triple WORDS per 64 comparisons.  Opened per party per
- * peer: 8n bytes in sub-round 0, then 8·(2·ANDs_level + ...)·ceil(n/64) bytes; in total
- * 8n + 8·237·ceil(n/64) bytes (LTZ), 8n + 8·127·ceil(n/64) bytes (EQZ). */
+ * peer: n words in sub-round 0, 2·(ANDs of the level)·ceil(n/64) words in each AND level,
+ * ceil(n/64) words in sub-round 7; in total 8n + 8·237·ceil(n/64) bytes (LTZ) and
+ * 8n + 8·127·ceil(n/64) bytes (EQZ). */
 #ifndef MPC_COMPARE_H
 #define MPC_COMPARE_H
 
