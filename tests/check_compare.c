@@ -515,6 +515,49 @@ START_TEST(test_view_independent_of_input)
 }
 END_TEST
 
+/* A party failing in round 4, while comparison batches of two layers are in flight: it
+ * reports the round, the others are aborted, nobody keeps an output share (and under ASan
+ * nothing leaks). */
+START_TEST(test_failure_mid_comparison)
+{
+    uint32_t n = 3;
+    uint64_t L = 100;
+    mpc_circuit *c = s_parties(n);
+    uint32_t a = mpc_circ_add_input(c, "a", 0, MPC_T_INT, L, 1, 1);
+    uint32_t m = mpc_circ_add_gate(c, MPC_G_MUL, MPC_T_INT, L, a, a, MPC_NO_WIRE, 0, 0, 2, 1);
+    uint32_t l0 = mpc_circ_add_gate(c, MPC_G_LTZ, MPC_T_BOOL, L, a, MPC_NO_WIRE, MPC_NO_WIRE, 0, 0, 3, 1);
+    uint32_t l1 = mpc_circ_add_gate(c, MPC_G_EQZ, MPC_T_BOOL, L, m, MPC_NO_WIRE, MPC_NO_WIRE, 0, 0, 4, 1);
+    uint32_t s = mpc_circ_add_gate(c, MPC_G_ADD, MPC_T_INT, L, l0, l1, MPC_NO_WIRE, 0, 0, 5, 1);
+    ck_assert_int_ge(mpc_circ_add_output(c, "o", s, (1u << n) - 1, 6, 1), 0);
+    char err[256];
+    ck_assert_int_eq(mpc_circ_finish(c, err, sizeof err), 0);
+    ck_assert_uint_eq(c->rounds, 9);
+    uint64_t *av = s_randvec(L);
+    const uint64_t *vals[1] = {av};
+    et_job j;
+    memset(&j, 0, sizeof j);
+    j.c = c;
+    j.job = 51;
+    j.use_dealer = 1;
+    j.fail_party = 2;
+    j.fail_seq = 4;
+    et_plain_inputs(&j, vals);
+    ck_assert_int_eq(et_run(&j), 0);
+    ck_assert_int_eq(j.rc[1], MPC_ERR_IO);
+    ck_assert_ptr_nonnull(strstr(j.err[1], "round 4"));
+    ck_assert_int_eq(j.rc[0], MPC_ERR_PEER_ABORT);
+    ck_assert_int_eq(j.rc[2], MPC_ERR_PEER_ABORT);
+    ck_assert_ptr_nonnull(strstr(j.err[0], "party 1"));
+    for (uint32_t p = 0; p < n; p++) {
+        ck_assert_ptr_null(j.share[p][0]);
+        ck_assert_uint_eq(j.st[p].rounds, 4);   /* rounds 0..3 completed */
+    }
+    et_clear(&j);
+    free(av);
+    mpc_circ_destroy(&c);
+}
+END_TEST
+
 static double s_now(void)
 {
     struct timespec ts;
@@ -585,6 +628,7 @@ int main(void)
     tcase_add_test(tc, test_engine_edges);
     tcase_add_test(tc, test_engine_minmax);
     tcase_add_test(tc, test_view_independent_of_input);
+    tcase_add_test(tc, test_failure_mid_comparison);
     tcase_add_test(tc, test_engine_timing);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

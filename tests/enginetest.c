@@ -8,16 +8,19 @@
 
 #include "mpc_err.h"
 
-/* A transport wrapper recording every payload word received (the party's view). */
+/* A transport wrapper recording every payload word received (the party's view) and, when
+ * asked, failing one OPEN send (a fault in the middle of a job). */
 typedef struct {
     mpc_transport *inner;
     et_job        *job;
+    int            record, fail;
 } s_rec;
 
 static int s_rec_send(mpc_transport *t, uint32_t to, uint8_t type, uint64_t job, uint64_t seq,
                       const uint64_t *data, uint64_t count)
 {
     s_rec *r = t->impl;
+    if (r->fail && type == MPC_MSG_OPEN && seq == r->job->fail_seq) return MPC_ERR_IO;
     int rc = mpc_send(r->inner, to, type, job, seq, data, count);
     t->bytes_sent = r->inner->bytes_sent;
     t->msgs_sent = r->inner->msgs_sent;
@@ -31,7 +34,7 @@ static int s_rec_recv(mpc_transport *t, uint32_t from, uint8_t type, uint64_t jo
     int rc = mpc_recv(r->inner, from, type, job, seq, out, count, timeout_ms);
     t->bytes_recv = r->inner->bytes_recv;
     t->msgs_recv = r->inner->msgs_recv;
-    if (rc == 0 && count) {
+    if (rc == 0 && count && r->record) {
         et_job *j = r->job;
         j->view = realloc(j->view, (size_t)(j->view_len + count) * 8);
         memcpy(j->view + j->view_len, out, (size_t)count * 8);
@@ -132,11 +135,13 @@ int et_run(et_job *j)
         args[p].j = j;
         args[p].p = p;
         args[p].t = mpc_mem_transport_new(hub, p);
-        if (j->view_party == (int)p + 1) {
+        if (j->view_party == (int)p + 1 || j->fail_party == (int)p + 1) {
             mpc_transport *w = calloc(1, sizeof *w);
             s_rec *r = calloc(1, sizeof *r);
             r->inner = args[p].t;
             r->job = j;
+            r->record = j->view_party == (int)p + 1;
+            r->fail = j->fail_party == (int)p + 1;
             w->ops = &s_rec_ops;
             w->impl = r;
             w->self = p;

@@ -26,6 +26,8 @@ typedef struct {
     int                no_open;           /* skip mpc_engine_open */
     int                silent;            /* party index + 1 that never runs (0: none) */
     int                view_party;        /* party index + 1 whose received payloads are recorded */
+    int                fail_party;        /* party index + 1 whose OPEN send of round fail_seq fails */
+    uint64_t           fail_seq;
     void             (*before)(mpc_mem_hub *hub, void *arg);  /* called before the threads start */
     mpc_prep        *(*make_prep)(uint32_t party, void *arg);   /* replaces the built-in sources */
     void              *before_arg;
