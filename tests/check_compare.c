@@ -565,49 +565,62 @@ static double s_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-/* Timings (printed, not asserted): L LTZ with the dealer over the in-memory transport,
- * preprocessing included; n = 2 and 3, L = 10^4 and 10^5.  The 10^5 batch is still one
- * set of 8 rounds. */
+/* Runs x − y through LTZ (cmp = 1) or a multiplication x·y (cmp = 0) of length L with the
+ * dealer; returns the wall time and checks the results. */
+static double s_time_job(uint32_t n, uint64_t L, int cmp, uint64_t *open_bytes)
+{
+    mpc_circuit *c = s_parties(n);
+    uint32_t x = mpc_circ_add_input(c, "x", 0, MPC_T_INT, L, 1, 1);
+    uint32_t y = mpc_circ_add_input(c, "y", 1, MPC_T_INT, L, 1, 1);
+    uint32_t d = mpc_circ_add_gate(c, cmp ? MPC_G_SUB : MPC_G_MUL, MPC_T_INT, L, x, y, MPC_NO_WIRE, 0, 0, 2, 1);
+    uint32_t o = cmp ? mpc_circ_add_gate(c, MPC_G_LTZ, MPC_T_BOOL, L, d, MPC_NO_WIRE, MPC_NO_WIRE, 0, 0, 2, 1) : d;
+    ck_assert_int_ge(mpc_circ_add_output(c, "o", o, 1u, 3, 1), 0);
+    char err[256];
+    ck_assert_int_eq(mpc_circ_finish(c, err, sizeof err), 0);
+    uint64_t *xv = s_randvec(L), *yv = s_randvec(L);
+    const uint64_t *vals[2] = {xv, yv};
+    et_job j;
+    memset(&j, 0, sizeof j);
+    j.c = c;
+    j.use_dealer = 1;
+    j.job = 41;
+    j.timeout_ms = 60000;
+    et_plain_inputs(&j, vals);
+    double t0 = s_now();
+    ck_assert_int_eq(et_run(&j), 0);
+    double dt = s_now() - t0;
+    for (uint32_t p = 0; p < n; p++) {
+        ck_assert_msg(j.rc[p] == 0 && j.open_rc[p] == 0, "%s", j.err[p]);
+        ck_assert_uint_eq(j.st[p].rounds, cmp ? MPC_CMP_ROUNDS : 1);
+    }
+    for (uint64_t k = 0; k < L; k++) {
+        uint64_t want = cmp ? (xv[k] - yv[k]) >> 63 : xv[k] * yv[k];
+        if (j.value[0][0][k] != want) ck_abort_msg("element %llu wrong", (unsigned long long)k);
+    }
+    *open_bytes = j.st[0].open_bytes_sent;
+    et_clear(&j);
+    free(xv);
+    free(yv);
+    mpc_circ_destroy(&c);
+    return dt;
+}
+
+/* Timings (printed, not asserted): L comparisons x < y with the dealer over the in-memory
+ * transport, preprocessing included, n = 2 and 3, L = 10^4 and 10^5 — the 10^5 batch still
+ * one set of 8 rounds — each next to the same job with one multiplication layer instead
+ * (the baseline of the same run, DESIGN.md §11). */
 START_TEST(test_engine_timing)
 {
     static const uint64_t lens[] = {10000, 100000};
     for (uint32_t n = 2; n <= 3; n++)
         for (int i = 0; i < 2; i++) {
-            uint64_t L = lens[i];
-            mpc_circuit *c = s_parties(n);
-            uint32_t x = mpc_circ_add_input(c, "x", 0, MPC_T_INT, L, 1, 1);
-            uint32_t y = mpc_circ_add_input(c, "y", 1, MPC_T_INT, L, 1, 1);
-            uint32_t d = mpc_circ_add_gate(c, MPC_G_SUB, MPC_T_INT, L, x, y, MPC_NO_WIRE, 0, 0, 2, 1);
-            uint32_t lt = mpc_circ_add_gate(c, MPC_G_LTZ, MPC_T_BOOL, L, d, MPC_NO_WIRE, MPC_NO_WIRE, 0, 0, 2, 1);
-            ck_assert_int_ge(mpc_circ_add_output(c, "lt", lt, 1u, 3, 1), 0);
-            char err[256];
-            ck_assert_int_eq(mpc_circ_finish(c, err, sizeof err), 0);
-            uint64_t *xv = s_randvec(L), *yv = s_randvec(L);
-            const uint64_t *vals[2] = {xv, yv};
-            et_job j;
-            memset(&j, 0, sizeof j);
-            j.c = c;
-            j.use_dealer = 1;
-            j.job = 41;
-            j.timeout_ms = 60000;
-            et_plain_inputs(&j, vals);
-            double t0 = s_now();
-            ck_assert_int_eq(et_run(&j), 0);
-            double dt = s_now() - t0;
-            for (uint32_t p = 0; p < n; p++) {
-                ck_assert_msg(j.rc[p] == 0 && j.open_rc[p] == 0, "%s", j.err[p]);
-                ck_assert_uint_eq(j.st[p].rounds, MPC_CMP_ROUNDS);
-            }
-            for (uint64_t k = 0; k < L; k++)
-                if (j.value[0][0][k] != (xv[k] - yv[k]) >> 63) ck_abort_msg("element %llu wrong", (unsigned long long)k);
-            printf("timing: %6llu comparisons (x < y), n = %u, dealer, in-memory: %.3f s "
-                   "(%.0f per s), %llu opened bytes sent per party\n",
-                   (unsigned long long)L, n, dt, (double)L / dt,
-                   (unsigned long long)j.st[0].open_bytes_sent);
-            et_clear(&j);
-            free(xv);
-            free(yv);
-            mpc_circ_destroy(&c);
+            uint64_t L = lens[i], bc, bm;
+            double tc = s_time_job(n, L, 1, &bc);
+            double tm = s_time_job(n, L, 0, &bm);
+            printf("timing: %6llu comparisons x < y, n = %u, dealer, in-memory: %.3f s (%.0f per s; "
+                   "%.1f x the time of %llu multiplications), %llu opened bytes sent per party\n",
+                   (unsigned long long)L, n, tc, (double)L / tc, tc / tm, (unsigned long long)L,
+                   (unsigned long long)bc);
         }
 }
 END_TEST
