@@ -29,12 +29,16 @@
 
 #include <stdint.h>
 
+#include "circuit.h"
+
 typedef enum { MPC_CMP_LTZ = 1, MPC_CMP_EQZ = 2 } mpc_cmp_kind;
 
 #define MPC_CMP_ROUNDS    8     /* sub-rounds of either kind (= the gate table's rounds) */
 #define MPC_CMP_LEVELS    6     /* AND levels */
 #define MPC_CMP_LTZ_ANDS  118   /* binary ANDs per LTZ */
 #define MPC_CMP_EQZ_ANDS  63    /* binary ANDs per EQZ */
+_Static_assert(MPC_CMP_LTZ_ANDS == MPC_CIRC_LTZ_ANDS && MPC_CMP_EQZ_ANDS == MPC_CIRC_EQZ_ANDS,
+               "circuit.h's comparison costs must match the protocol");
 
 /* The material of a batch of n comparisons, this party's shares (borrowed; copied by
  * mpc_cmp_new).  Layouts are those of prep.h. */
