@@ -446,6 +446,10 @@ void mpc_circ_stats_get(const mpc_circuit *c, mpc_circ_stats *st)
         case MPC_G_LTZ:
         case MPC_G_EQZ:
             st->comparisons += g->len;
+            st->edabits += g->len;
+            st->dabits += g->len;
+            st->opened_elems += 2 * g->len;   /* the masked value, then the daBit opening */
+            st->bin_ands += g->len * (g->kind == MPC_G_LTZ ? MPC_CIRC_LTZ_ANDS : MPC_CIRC_EQZ_ANDS);
             break;
         default:
             break;

@@ -91,6 +91,9 @@ extern const char *const   mpc_type_names[MPC_T__COUNT];
 #define MPC_NAME_MAX     64           /* longest party, input or output name, bytes */
 #define MPC_DEFAULT_FRAC 16
 #define MPC_TRUNC_BOUND  63           /* default l of TRUNC: operand |x| < 2^62 */
+/* Binary ANDs of one comparison (protocols/compare.h checks it uses the same numbers). */
+#define MPC_CIRC_LTZ_ANDS 118
+#define MPC_CIRC_EQZ_ANDS 63
 
 /* Layer.  depth(g) = rounds after which g's output is available:
  *   local gates:        layer = depth = max(depth(operands))   (0 for INPUT, CONST)
@@ -189,6 +192,9 @@ typedef struct {
     uint64_t triples;         /* Beaver triples consumed */
     uint64_t trunc_elems;     /* elements truncated (each consumes one truncation tuple) */
     uint64_t comparisons;     /* elements through LTZ/EQZ */
+    uint64_t edabits;         /* comparison material: one edaBit and one daBit per comparison */
+    uint64_t dabits;
+    uint64_t bin_ands;        /* binary AND gates (binary Beaver triples, 64 per word) */
     uint32_t rounds;
     uint64_t opened_elems;    /* ring elements each party opens, summed over rounds */
     uint64_t total_wire_elems;

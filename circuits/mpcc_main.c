@@ -145,6 +145,8 @@ static int s_stats(const mpc_circuit *c, int json)
         printf("parties: ");
         s_print_recipients(stdout, c, UINT32_MAX, 0);
         printf("\nprecision: %u\nopened: %llu\n", (unsigned)c->frac_bits, (unsigned long long)st.opened_elems);
+        printf("edabits: %llu\ndabits: %llu\nbinary_ands: %llu\n", (unsigned long long)st.edabits,
+               (unsigned long long)st.dabits, (unsigned long long)st.bin_ands);
         for (uint32_t i = 0; i < c->n_inputs; i++) {
             const mpc_input *in = &c->inputs[i];
             printf("input: %s from %s %s[%llu]\n", in->name, c->party_names[in->party],
@@ -159,10 +161,12 @@ static int s_stats(const mpc_circuit *c, int json)
         return 0;
     }
     printf("{\"gates\": %llu, \"triples\": %llu, \"comparisons\": %llu, \"rounds\": %u, \"hash\": \"%s\", "
-           "\"truncations\": %llu, \"opened\": %llu, \"precision\": %u, \"parties\": [",
+           "\"truncations\": %llu, \"opened\": %llu, \"precision\": %u, \"edabits\": %llu, "
+           "\"dabits\": %llu, \"binary_ands\": %llu, \"parties\": [",
            (unsigned long long)st.gates, (unsigned long long)st.triples, (unsigned long long)st.comparisons,
            (unsigned)st.rounds, hex, (unsigned long long)st.trunc_elems, (unsigned long long)st.opened_elems,
-           (unsigned)c->frac_bits);
+           (unsigned)c->frac_bits, (unsigned long long)st.edabits, (unsigned long long)st.dabits,
+           (unsigned long long)st.bin_ands);
     s_print_recipients(stdout, c, UINT32_MAX, 1);
     printf("], \"inputs\": [");
     for (uint32_t i = 0; i < c->n_inputs; i++) {

@@ -9,11 +9,26 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "binshare.h"
+#include "compare.h"
 #include "mpc_err.h"
 #include "prg.h"
 #include "share.h"
 
 enum { S_IDLE, S_DONE, S_FAILED };
+
+/* A comparison batch in flight: the LTZ (or EQZ) gates of one layer, running sub-rounds in
+ * rounds start .. start + MPC_CMP_ROUNDS − 1. */
+typedef struct {
+    mpc_cmp  *cmp;
+    uint32_t *gates;
+    uint32_t  ng;
+    uint32_t  start;
+    uint64_t  off;     /* this round: offset of its words in the message */
+    int       arith;   /* this round: its words are summed (1) or XOR-ed (0) */
+} s_flight;
+
+#define S_MAX_FLIGHTS (2 * MPC_CMP_ROUNDS)
 
 struct mpc_engine {
     const mpc_circuit *c;
@@ -29,6 +44,9 @@ struct mpc_engine {
     uint32_t          *lastuse;   /* the gate after which wire i is no longer needed */
     uint64_t         **out_share; /* per output */
     uint64_t         **out_value; /* per output, recipients only after open */
+
+    s_flight           fl[S_MAX_FLIGHTS];
+    uint32_t           nfl;
 
     uint8_t           *keys;      /* sodium_malloc: 2n * 32 bytes of input keys: [0, n) the keys
                                    * this party sent to peer j, [n, 2n) those it received */
@@ -88,9 +106,25 @@ static void s_release_operands(mpc_engine *e, uint32_t g)
         if (e->lastuse[G->in[k]] == g && e->w[G->in[k]]) s_release(e, G->in[k]);
 }
 
+static int s_is_cmp(uint8_t kind)
+{
+    return kind == MPC_G_LTZ || kind == MPC_G_EQZ;
+}
+
+static void s_flights_free(mpc_engine *e)
+{
+    for (uint32_t i = 0; i < e->nfl; i++) {
+        mpc_cmp_destroy(&e->fl[i].cmp);
+        free(e->fl[i].gates);
+    }
+    memset(e->fl, 0, sizeof e->fl);
+    e->nfl = 0;
+}
+
 static void s_wipe_all(mpc_engine *e)
 {
     const mpc_circuit *c = e->c;
+    s_flights_free(e);
     if (e->w)
         for (uint32_t i = 0; i < c->n_gates; i++) s_release(e, i);
     for (uint32_t o = 0; o < c->n_outputs; o++) {
@@ -120,12 +154,31 @@ int mpc_engine_supported(const mpc_circuit *c, char *err, size_t errlen)
 {
     for (uint32_t i = 0; i < c->n_gates; i++) {
         const mpc_gate *g = &c->gates[i];
-        if (g->kind == MPC_G_LTZ || g->kind == MPC_G_EQZ)
+        /* the layer model must give a comparison exactly the rounds it takes */
+        if (s_is_cmp(g->kind) && mpc_gate_infos[g->kind].rounds != MPC_CMP_ROUNDS)
             return s_fail(err, errlen, MPC_ERR_UNSUPPORTED,
-                          "%.*s:%u: gate %u (%s) is not supported by the engine yet",
+                          "%.*s:%u: gate %u (%s) takes %u rounds, the gate table says %u",
                           (int)sizeof c->source, c->source[0] ? c->source : "circuit",
-                          (unsigned)g->line, (unsigned)i,
-                          mpc_gate_infos[g->kind].name);
+                          (unsigned)g->line, (unsigned)i, mpc_gate_infos[g->kind].name,
+                          (unsigned)MPC_CMP_ROUNDS, (unsigned)mpc_gate_infos[g->kind].rounds);
+    }
+    return 0;
+}
+
+/* 0, or MPC_ERR_UNSUPPORTED naming the first comparison gate when the preprocessing source
+ * cannot provide comparison material. */
+static int s_prep_supported(const mpc_engine *e, char *err, size_t errlen)
+{
+    const mpc_circuit *c = e->c;
+    if (e->prep->caps & MPC_PREP_CAP_COMPARE) return 0;
+    for (uint32_t i = 0; i < c->n_gates; i++) {
+        const mpc_gate *g = &c->gates[i];
+        if (s_is_cmp(g->kind))
+            return s_fail(err, errlen, MPC_ERR_UNSUPPORTED,
+                          "%.*s:%u: gate %u (%s) needs comparison material (edaBits, daBits, "
+                          "binary triples) that this preprocessing source does not provide",
+                          (int)sizeof c->source, c->source[0] ? c->source : "circuit",
+                          (unsigned)g->line, (unsigned)i, mpc_gate_infos[g->kind].name);
     }
     return 0;
 }
@@ -174,7 +227,7 @@ void mpc_engine_destroy(mpc_engine **ep)
 {
     if (!ep || !*ep) return;
     mpc_engine *e = *ep;
-    s_wipe_all(e);
+    s_wipe_all(e);   /* also frees comparison batches in flight */
     free(e->w);
     free(e->owned);
     free(e->lastuse);
@@ -369,19 +422,24 @@ static uint64_t s_triples_of(const mpc_circuit *c, const mpc_gate *g)
 }
 
 typedef struct {
-    uint32_t *gates;   /* the round's interactive gates */
+    uint32_t *gates;   /* the round's fresh interactive gates (layer = this round) */
     uint32_t  ng;
-    uint64_t  T, R, W; /* triples, truncation tuples, words opened */
+    uint64_t  T, R;    /* triples, truncation tuples */
+    uint64_t  nL, nE;  /* LTZ, EQZ elements starting this round */
+    uint64_t  E, B, D, DW;   /* edaBits, binary triple words, daBits, daBit words */
+    uint64_t  Wg, W;   /* words opened by the fresh arithmetic gates; in all */
     mpc_prep_trunc_spec *specs;
     uint32_t  nspec;
-    uint64_t *mat;     /* a, b, c (T each), lo, mid, msb (R each) */
-    uint64_t *mine;    /* own openings, then the opened sums */
+    uint64_t *mat;     /* a, b, c (T each), lo, mid, msb (R each), eda_r, eda_bits (E each),
+                        * ba, bb, bc (B each), da_r (D), da_bits (DW) */
+    uint64_t  matn;
+    uint64_t *mine;    /* own openings, then the opened values */
     uint64_t *rx;      /* one peer's openings */
 } s_round;
 
 static void s_round_free(s_round *rd)
 {
-    s_wipe_free(rd->mat, 3 * rd->T + 3 * rd->R);
+    s_wipe_free(rd->mat, rd->matn);
     s_wipe_free(rd->mine, rd->W);
     s_wipe_free(rd->rx, rd->W);
     free(rd->specs);
@@ -389,24 +447,46 @@ static void s_round_free(s_round *rd)
     rd->specs = NULL;
 }
 
-/* Fetches the round's material, splitting requests with many truncation groups. */
+/* Material pointers into rd->mat. */
+static mpc_prep_out s_round_out(const s_round *rd)
+{
+    mpc_prep_out o;
+    uint64_t *p = rd->mat;
+    o.a = p;        p += rd->T;
+    o.b = p;        p += rd->T;
+    o.c = p;        p += rd->T;
+    o.r_lo = p;     p += rd->R;
+    o.r_mid = p;    p += rd->R;
+    o.r_msb = p;    p += rd->R;
+    o.eda_r = p;    p += rd->E;
+    o.eda_bits = p; p += rd->E;
+    o.ba = p;       p += rd->B;
+    o.bb = p;       p += rd->B;
+    o.bc = p;       p += rd->B;
+    o.da_r = p;     p += rd->D;
+    o.da_bits = p;
+    return o;
+}
+
+/* Fetches the round's material, splitting requests with many truncation groups (triples
+ * and comparison material come with the first). */
 static int s_fetch(mpc_engine *e, s_round *rd)
 {
-    uint64_t *a = rd->mat, *b = a + rd->T, *cc = b + rd->T;
-    uint64_t *lo = cc + rd->T, *mid = lo + rd->R, *msb = mid + rd->R;
+    mpc_prep_out out = s_round_out(rd);
     uint32_t g0 = 0;
     int first = 1;
     do {
         uint32_t ng = rd->nspec - g0 < MPC_PREP_MAX_GROUPS ? rd->nspec - g0 : MPC_PREP_MAX_GROUPS;
         uint64_t rn = 0;
         for (uint32_t g = 0; g < ng; g++) rn += rd->specs[g0 + g].n;
-        mpc_prep_req req = {.n_triples = first ? rd->T : 0, .trunc = rd->specs + g0, .n_trunc = ng};
-        mpc_prep_out out = {.a = a, .b = b, .c = cc, .r_lo = lo, .r_mid = mid, .r_msb = msb};
+        mpc_prep_req req = {.n_triples = first ? rd->T : 0, .trunc = rd->specs + g0, .n_trunc = ng,
+                            .n_edabits = first ? rd->E : 0, .n_btriples = first ? rd->B : 0,
+                            .n_dabits = first ? rd->D : 0};
         int r = mpc_prep_fetch(e->prep, &req, &out);
         if (r) return r;
-        lo += rn;
-        mid += rn;
-        msb += rn;
+        out.r_lo += rn;
+        out.r_mid += rn;
+        out.r_msb += rn;
         g0 += ng;
         first = 0;
     } while (g0 < rd->nspec);
@@ -418,16 +498,17 @@ static uint64_t s_pow2(uint32_t k)
     return k >= 64 ? 0 : 1ull << k;
 }
 
-/* Own openings of the round into rd->mine. */
+/* Own openings of the round's fresh arithmetic gates into rd->mine[0 .. Wg). */
 static void s_openings(mpc_engine *e, s_round *rd)
 {
     const mpc_circuit *c = e->c;
     const int p0 = e->self == 0;
-    uint64_t *a = rd->mat, *b = a + rd->T, *cc = b + rd->T;
-    uint64_t *lo = cc + rd->T, *mid = lo + rd->R, *msb = mid + rd->R;
+    mpc_prep_out mo = s_round_out(rd);
+    const uint64_t *a = mo.a, *b = mo.b, *lo = mo.r_lo, *mid = mo.r_mid, *msb = mo.r_msb;
     uint64_t *out = rd->mine, tpos = 0, rpos = 0;
     for (uint32_t i = 0; i < rd->ng; i++) {
         const mpc_gate *g = &c->gates[rd->gates[i]];
+        if (s_is_cmp(g->kind)) continue;   /* comparison batches open on their own */
         if (g->kind == MPC_G_TRUNC) {
             const uint64_t *x = e->w[g->in[0]];
             uint32_t m = (uint32_t)g->aux[0], l = (uint32_t)g->aux[1];
@@ -473,19 +554,19 @@ static void s_openings(mpc_engine *e, s_round *rd)
     }
 }
 
-/* Outputs of the round's gates from the opened values in rd->mine. */
+/* Outputs of the round's fresh arithmetic gates from the opened values in rd->mine. */
 static int s_finish(mpc_engine *e, s_round *rd)
 {
     const mpc_circuit *c = e->c;
     const int p0 = e->self == 0;
-    uint64_t *a = rd->mat, *b = a + rd->T, *cc = b + rd->T;
-    uint64_t *lo = cc + rd->T, *mid = lo + rd->R, *msb = mid + rd->R;
+    mpc_prep_out mo = s_round_out(rd);
+    const uint64_t *a = mo.a, *b = mo.b, *cc = mo.c, *mid = mo.r_mid, *msb = mo.r_msb;
     const uint64_t *op = rd->mine;
     uint64_t tpos = 0, rpos = 0;
-    (void)lo;
     for (uint32_t i = 0; i < rd->ng; i++) {
         uint32_t gi = rd->gates[i];
         const mpc_gate *g = &c->gates[gi];
+        if (s_is_cmp(g->kind)) continue;
         uint64_t *z = s_alloc(g->len);
         if (!z) return MPC_ERR_NOMEM;
         if (g->kind == MPC_G_TRUNC) {
@@ -531,29 +612,128 @@ static int s_finish(mpc_engine *e, s_round *rd)
     return 0;
 }
 
+/* Starts the comparison batches of this round's fresh LTZ and EQZ gates (one per kind),
+ * handing each its slice of the round's material. */
+static int s_flights_start(mpc_engine *e, s_round *rd, uint32_t layer)
+{
+    const mpc_circuit *c = e->c;
+    mpc_prep_out mo = s_round_out(rd);
+    uint64_t eoff = 0, boff = 0;
+    static const uint8_t kinds[2] = {MPC_G_LTZ, MPC_G_EQZ};
+    for (int t = 0; t < 2; t++) {
+        uint64_t n = t == 0 ? rd->nL : rd->nE;
+        if (!n) continue;
+        mpc_cmp_kind ck = t == 0 ? MPC_CMP_LTZ : MPC_CMP_EQZ;
+        if (e->nfl >= S_MAX_FLIGHTS) return MPC_ERR_STATE;
+        s_flight *f = &e->fl[e->nfl];
+        memset(f, 0, sizeof *f);
+        mpc_cmp_material m = {.eda_r = mo.eda_r + eoff, .eda_bits = mo.eda_bits + eoff,
+                              .ba = mo.ba + boff, .bb = mo.bb + boff, .bc = mo.bc + boff,
+                              .da_r = mo.da_r + eoff, .da_bits = mo.da_bits, .da_off = eoff};
+        f->cmp = mpc_cmp_new(ck, n, e->self, &m);
+        f->gates = malloc((size_t)rd->ng * sizeof *f->gates);
+        if (!f->cmp || !f->gates) {
+            mpc_cmp_destroy(&f->cmp);
+            free(f->gates);
+            f->gates = NULL;
+            return MPC_ERR_NOMEM;
+        }
+        for (uint32_t i = 0; i < rd->ng; i++)
+            if (c->gates[rd->gates[i]].kind == kinds[t]) f->gates[f->ng++] = rd->gates[i];
+        f->start = layer;
+        e->nfl++;
+        eoff += n;
+        boff += mpc_cmp_btriple_words(ck, n);
+    }
+    return 0;
+}
+
+/* Own words of every batch in flight, after the fresh gates' words. */
+static int s_flights_open(mpc_engine *e, s_round *rd)
+{
+    const mpc_circuit *c = e->c;
+    for (uint32_t i = 0; i < e->nfl; i++) {
+        s_flight *f = &e->fl[i];
+        uint64_t *x = NULL, n = 0;
+        if (mpc_cmp_step(f->cmp) == 0) {   /* gather the compared values */
+            for (uint32_t k = 0; k < f->ng; k++) n += c->gates[f->gates[k]].len;
+            if (!(x = s_alloc(n))) return MPC_ERR_NOMEM;
+            uint64_t pos = 0;
+            for (uint32_t k = 0; k < f->ng; k++) {
+                const mpc_gate *g = &c->gates[f->gates[k]];
+                memcpy(x + pos, e->w[g->in[0]], (size_t)g->len * 8);
+                pos += g->len;
+            }
+        }
+        mpc_cmp_open(f->cmp, x, rd->mine + f->off);
+        s_wipe_free(x, n);
+    }
+    return 0;
+}
+
+/* Takes every batch's opened words; a batch that finished writes its gates' outputs. */
+static int s_flights_absorb(mpc_engine *e, s_round *rd)
+{
+    const mpc_circuit *c = e->c;
+    int r;
+    for (uint32_t i = 0; i < e->nfl; i++) {
+        s_flight *f = &e->fl[i];
+        if ((r = mpc_cmp_absorb(f->cmp, rd->mine + f->off))) return r;
+        if (mpc_cmp_step(f->cmp) < MPC_CMP_ROUNDS) continue;
+        const uint64_t *res = mpc_cmp_result(f->cmp);
+        uint64_t pos = 0;
+        for (uint32_t k = 0; k < f->ng; k++) {
+            uint32_t gi = f->gates[k];
+            uint64_t len = c->gates[gi].len;
+            uint64_t *z = s_alloc(len);
+            if (!z) return MPC_ERR_NOMEM;   /* the flight is still listed and freed on exit */
+            memcpy(z, res + pos, (size_t)len * 8);
+            pos += len;
+            e->w[gi] = z;
+            e->owned[gi] = 1;
+            if (e->lastuse[gi] == gi) s_release(e, gi);
+        }
+        mpc_cmp_destroy(&f->cmp);
+        free(f->gates);
+        f->gates = NULL;
+    }
+    uint32_t keep = 0;   /* drop finished batches, keeping the order */
+    for (uint32_t i = 0; i < e->nfl; i++)
+        if (e->fl[i].cmp) e->fl[keep++] = e->fl[i];
+    memset(e->fl + keep, 0, (size_t)(S_MAX_FLIGHTS - keep) * sizeof e->fl[0]);
+    e->nfl = keep;
+    return 0;
+}
+
 static int s_round_run(mpc_engine *e, uint32_t layer, s_round *rd, char *err, size_t errlen)
 {
     const mpc_circuit *c = e->c;
     int r;
-    rd->T = rd->R = rd->W = 0;
+    rd->T = rd->R = rd->Wg = rd->nL = rd->nE = 0;
     rd->nspec = 0;
     for (uint32_t i = 0; i < rd->ng; i++) {
         const mpc_gate *g = &c->gates[rd->gates[i]];
         if (g->kind == MPC_G_TRUNC) {
             rd->R += g->len;
-            rd->W += g->len;
+            rd->Wg += g->len;
             rd->nspec++;
+        } else if (g->kind == MPC_G_LTZ) {
+            rd->nL += g->len;
+        } else if (g->kind == MPC_G_EQZ) {
+            rd->nE += g->len;
         } else {
             uint64_t L = s_triples_of(c, g);
             rd->T += L;
-            rd->W += 2 * L;
+            rd->Wg += 2 * L;
         }
     }
+    rd->E = rd->D = rd->nL + rd->nE;
+    rd->DW = mpc_bin_words(rd->D);
+    rd->B = mpc_cmp_btriple_words(MPC_CMP_LTZ, rd->nL) + mpc_cmp_btriple_words(MPC_CMP_EQZ, rd->nE);
+    rd->matn = 3 * rd->T + 3 * rd->R + 2 * rd->E + 3 * rd->B + rd->D + rd->DW;
     rd->specs = calloc(rd->nspec ? rd->nspec : 1, sizeof *rd->specs);
-    rd->mat = s_alloc(3 * rd->T + 3 * rd->R);
-    rd->mine = s_alloc(rd->W);
-    rd->rx = s_alloc(rd->W);
-    if (!rd->specs || !rd->mat || !rd->mine || !rd->rx)
+    rd->mat = s_alloc(rd->matn);
+    if (!rd->specs || !rd->mat)
         return s_fail(err, errlen, MPC_ERR_NOMEM, "round %u: out of memory", (unsigned)layer);
     uint32_t ns = 0;
     for (uint32_t i = 0; i < rd->ng; i++) {
@@ -570,12 +750,34 @@ static int s_round_run(mpc_engine *e, uint32_t layer, s_round *rd, char *err, si
         }
     }
     rd->nspec = ns;
-    if ((r = s_fetch(e, rd)))
+    if (rd->ng && (r = s_fetch(e, rd)))
         return s_fail(err, errlen, r, "round %u: preprocessing: %s", (unsigned)layer, mpc_strerror(r));
     e->st.triples += rd->T;
     e->st.trunc += rd->R;
+    e->st.edabits += rd->E;
+    e->st.btriples += rd->B;
+    e->st.dabits += rd->D;
+    e->st.comparisons += rd->nL + rd->nE;
+    if ((r = s_flights_start(e, rd, layer)))
+        return s_fail(err, errlen, r, "round %u: out of memory", (unsigned)layer);
+
+    /* Message layout: [fresh arithmetic gates, gate order][each batch in flight, oldest
+     * first, LTZ before EQZ of one layer].  Every batch's words are summed in its
+     * sub-round 0 and XOR-ed (GF(2) shares) in every later one. */
+    rd->W = rd->Wg;
+    for (uint32_t i = 0; i < e->nfl; i++) {
+        e->fl[i].off = rd->W;
+        e->fl[i].arith = mpc_cmp_open_is_arith(e->fl[i].cmp);
+        rd->W += mpc_cmp_open_words(e->fl[i].cmp);
+    }
+    rd->mine = s_alloc(rd->W);
+    rd->rx = s_alloc(rd->W);
+    if (!rd->mine || !rd->rx)
+        return s_fail(err, errlen, MPC_ERR_NOMEM, "round %u: out of memory", (unsigned)layer);
 
     s_openings(e, rd);
+    if ((r = s_flights_open(e, rd)))
+        return s_fail(err, errlen, r, "round %u: out of memory", (unsigned)layer);
     for (uint32_t j = 0; j < e->n; j++) {
         if (j == e->self) continue;
         if ((r = mpc_send(e->t, j, MPC_MSG_OPEN, e->o.job, layer, rd->mine, rd->W)))
@@ -591,10 +793,18 @@ static int s_round_run(mpc_engine *e, uint32_t layer, s_round *rd, char *err, si
         e->st.open_bytes_recv += rd->W * 8;
         uint64_t *acc = rd->mine;
         const uint64_t *rx = rd->rx;
-        for (uint64_t k = 0; k < rd->W; k++) acc[k] += rx[k];
+        uint64_t seg_end = e->nfl ? e->fl[0].off : rd->W;
+        for (uint64_t k = 0; k < seg_end; k++) acc[k] += rx[k];
+        for (uint32_t i = 0; i < e->nfl; i++) {
+            uint64_t lo = e->fl[i].off, hi = i + 1 < e->nfl ? e->fl[i + 1].off : rd->W;
+            if (e->fl[i].arith)
+                for (uint64_t k = lo; k < hi; k++) acc[k] += rx[k];
+            else
+                for (uint64_t k = lo; k < hi; k++) acc[k] ^= rx[k];
+        }
     }
-    if ((r = s_finish(e, rd)))
-        return s_fail(err, errlen, r, "round %u: out of memory", (unsigned)layer);
+    if ((r = s_finish(e, rd)) || (r = s_flights_absorb(e, rd)))
+        return s_fail(err, errlen, r, "round %u: %s", (unsigned)layer, mpc_strerror(r));
     e->st.rounds++;
     return 0;
 }
@@ -628,6 +838,7 @@ int mpc_engine_run(mpc_engine *e, const mpc_engine_input *inputs, char *err, siz
     if (mpc_circ_validate(c, NULL, verr, sizeof verr))
         return s_fail(err, errlen, MPC_ERR_CIRCUIT, "invalid circuit: %s", verr);
     if ((r = mpc_engine_supported(c, err, errlen))) return r;
+    if ((r = s_prep_supported(e, err, errlen))) return r;
 
     if (!inputs && c->n_inputs) {
         r = s_fail(err, errlen, MPC_ERR_INPUT, "no inputs given");
@@ -682,12 +893,16 @@ int mpc_engine_run(mpc_engine *e, const mpc_engine_input *inputs, char *err, siz
         }
         rd.gates = order + start[2 * layer + 1];
         rd.ng = start[2 * layer + 2] - start[2 * layer + 1];
-        if (rd.ng == 0) continue;
+        if (rd.ng == 0 && e->nfl == 0) continue;
         if ((r = s_round_run(e, layer, &rd, err, errlen))) goto out;
         for (uint32_t i = 0; i < rd.ng; i++) s_release_operands(e, rd.gates[i]);
         for (uint32_t i = 0; i < rd.ng; i++)
             if (e->lastuse[rd.gates[i]] == rd.gates[i]) s_release(e, rd.gates[i]);
         s_round_free(&rd);
+    }
+    if (e->nfl) {   /* cannot happen in a valid circuit: every batch ends by c->rounds */
+        r = s_fail(err, errlen, MPC_ERR_STATE, "comparisons still running after the last round");
+        goto out;
     }
     e->state = S_DONE;
     r = 0;

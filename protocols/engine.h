@@ -13,8 +13,15 @@
  *   TRUNC   exact probabilistic truncation (Catrina–Saxena FC 2010 in the ring form of
  *           Escudero et al. CRYPTO 2020 §5): result ∈ {⌊x/2^m⌋, ⌊x/2^m⌋ + 1}, rounding up
  *           with probability frac(x/2^m), no wrap failure while |x| < 2^(l−1).
- * LTZ and EQZ are not implemented yet: a circuit using them is refused before any input is
- * touched (MPC_ERR_UNSUPPORTED, naming the gate and its source line).
+ *   LTZ/EQZ comparison with zero (compare.h, docs/comparison.md): all LTZ elements of one
+ *           layer form one batch, all EQZ elements another; a batch started in round r runs
+ *           its 8 sub-rounds in rounds r .. r+7 (the gate table's rounds) and its output is
+ *           there for layer r+8.  Its words travel in the same single message per peer per
+ *           round as everything else: [fresh arithmetic gates][batches in flight, oldest
+ *           first], summed in a batch's sub-round 0 and XOR-ed after.  A circuit with LTZ
+ *           or EQZ is refused before any input is touched (MPC_ERR_UNSUPPORTED, naming the
+ *           gate and its source line) when the preprocessing source lacks
+ *           MPC_PREP_CAP_COMPARE.
  *
  * Inputs.  Per circuit input the caller gives one of the modes below.  PLAIN/FROM_OWNER use
  * pairwise PRG keys: the owner draws a fresh 32-byte key per peer per job and sends it in
@@ -68,6 +75,9 @@ typedef struct {
     uint64_t bytes_sent, bytes_recv, msgs_sent, msgs_recv;  /* transport counters, this job */
     uint64_t triples;           /* Beaver triples consumed */
     uint64_t trunc;             /* truncation tuples consumed */
+    uint64_t comparisons;       /* LTZ and EQZ elements */
+    uint64_t edabits, dabits;   /* comparison material consumed */
+    uint64_t btriples;          /* binary triple WORDS consumed (64 ANDs each) */
 } mpc_engine_stats;
 
 typedef struct mpc_engine mpc_engine;

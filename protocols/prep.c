@@ -7,7 +7,8 @@ int mpc_prep_req_check(const mpc_prep_req *req, uint64_t *trunc_total)
 {
     uint64_t tot = 0;
     if (req->n_triples > MPC_PREP_MAX_BATCH || req->n_trunc > MPC_PREP_MAX_GROUPS ||
-        (req->n_trunc && !req->trunc))
+        (req->n_trunc && !req->trunc) || req->n_edabits > MPC_PREP_MAX_BATCH ||
+        req->n_btriples > MPC_PREP_MAX_BATCH || req->n_dabits > MPC_PREP_MAX_BATCH)
         return MPC_ERR_INVALID;
     for (uint32_t i = 0; i < req->n_trunc; i++) {
         const mpc_prep_trunc_spec *s = &req->trunc[i];
@@ -26,13 +27,21 @@ int mpc_prep_fetch(mpc_prep *p, const mpc_prep_req *req, mpc_prep_out *out)
     int r = mpc_prep_req_check(req, &tt);
     if (r) return r;
     if ((req->n_triples && (!out->a || !out->b || !out->c)) ||
-        (tt && (!out->r_lo || !out->r_mid || !out->r_msb)))
+        (tt && (!out->r_lo || !out->r_mid || !out->r_msb)) ||
+        (req->n_edabits && (!out->eda_r || !out->eda_bits)) ||
+        (req->n_btriples && (!out->ba || !out->bb || !out->bc)) ||
+        (req->n_dabits && (!out->da_r || !out->da_bits)))
         return MPC_ERR_INVALID;
+    if ((req->n_edabits || req->n_btriples || req->n_dabits) && !(p->caps & MPC_PREP_CAP_COMPARE))
+        return MPC_ERR_UNSUPPORTED;
     r = p->ops->fetch(p, req, out);
     if (r) return r;
     p->batches++;
     p->triples_out += req->n_triples;
     p->trunc_out += tt;
+    p->edabits_out += req->n_edabits;
+    p->btriples_out += req->n_btriples;
+    p->dabits_out += req->n_dabits;
     return 0;
 }
 

@@ -1,18 +1,41 @@
 /* prep.h — the one interface to preprocessing material (DESIGN.md §5), whatever makes it
  * (the dealer of prep_dealer.h now; OT-based generation later).  A request asks for a batch:
- * this party's shares of n Beaver triples and of truncation tuples for groups of (m, l).
- * Every party of a job must make the same requests in the same order; a source hands each
- * piece of material out once and never again (counted in triples_out / trunc_out).
+ * this party's shares of Beaver triples, truncation tuples for groups of (m, l), and the
+ * comparison material below.  Every party of a job must make the same requests in the same
+ * order; a source hands each piece of material out once and never again (counted below).
+ *
+ * Arithmetic material is additively shared over Z_2^64 (the parties' words sum to the
+ * value mod 2^64); GF(2) material is XOR-shared (the parties' words XOR to the value).
+ *
+ * Beaver triple k: a[k], b[k], c[k] with (Σa)(Σb) = Σc, a and b uniform.
  *
  * Truncation tuple for TRUNC(m, l) (see engine.h): r uniform in [0, 2^(l+1)), shared as
- * r_lo = r mod 2^m, r_mid = (r >> m) mod 2^(l-m), r_msb = bit l of r. */
+ * r_lo = r mod 2^m, r_mid = (r >> m) mod 2^(l-m), r_msb = bit l of r.
+ *
+ * Comparison material (compare.h, docs/comparison.md):
+ *   edaBit k   (Escudero et al., CRYPTO 2020) r_k uniform in Z_2^64, given twice:
+ *              eda_r[k]    arithmetic share of r_k;
+ *              eda_bits[k] XOR share of r_k's bit vector: bit i of the XOR over the parties
+ *                          is bit i of r_k (0 <= i < 64), i.e. XOR of eda_bits == Σ eda_r.
+ *   binary triple word k   ba[k], bb[k], bc[k] XOR-shared, (XOR ba) & (XOR bb) = XOR bc in
+ *              every one of the 64 lanes (64 independent AND triples per word), ba, bb
+ *              uniform.  Requests count WORDS, not single triples.
+ *   daBit k    a uniform bit b_k given twice:
+ *              da_r[k]     arithmetic share of b_k (the shares sum to 0 or 1 mod 2^64);
+ *              da_bits     packed XOR shares: lane k % 64 of word k / 64 holds b_k's share,
+ *                          ceil(n_dabits / 64) words; lanes past n_dabits in the last word
+ *                          are unspecified and must be ignored.
+ * A source that provides comparison material sets MPC_PREP_CAP_COMPARE in caps; a request
+ * for it from a source without the flag fails with MPC_ERR_UNSUPPORTED. */
 #ifndef MPC_PREP_H
 #define MPC_PREP_H
 
 #include <stdint.h>
 
-#define MPC_PREP_MAX_BATCH   (1ull << 28)  /* elements of one kind in one request */
+#define MPC_PREP_MAX_BATCH   (1ull << 28)  /* elements (or words) of one kind in one request */
 #define MPC_PREP_MAX_GROUPS  4096          /* truncation groups in one request */
+
+#define MPC_PREP_CAP_COMPARE 1u            /* the source provides edaBits, binary triples, daBits */
 
 typedef struct {
     uint32_t m, l;     /* shift and bound: 1 <= m < l <= 63 */
@@ -22,14 +45,22 @@ typedef struct {
 typedef struct {
     uint64_t                   n_triples;
     const mpc_prep_trunc_spec *trunc;
-    uint32_t                   n_trunc;   /* groups */
+    uint32_t                   n_trunc;    /* groups */
+    uint64_t                   n_edabits;  /* edaBits */
+    uint64_t                   n_btriples; /* binary triple words (64 ANDs each) */
+    uint64_t                   n_dabits;   /* daBits */
 } mpc_prep_req;
 
 /* Caller-owned buffers: a, b, c hold n_triples words each; r_lo, r_mid, r_msb hold the sum of
- * trunc[i].n words each, the groups one after another.  Unused pointers may be NULL. */
+ * trunc[i].n words each, the groups one after another; eda_r and eda_bits n_edabits words
+ * each; ba, bb, bc n_btriples words each; da_r n_dabits words, da_bits ceil(n_dabits/64)
+ * words.  Pointers for material not requested may be NULL. */
 typedef struct {
     uint64_t *a, *b, *c;
     uint64_t *r_lo, *r_mid, *r_msb;
+    uint64_t *eda_r, *eda_bits;
+    uint64_t *ba, *bb, *bc;
+    uint64_t *da_r, *da_bits;
 } mpc_prep_out;
 
 typedef struct mpc_prep mpc_prep;
@@ -48,9 +79,13 @@ struct mpc_prep {
     const struct mpc_prep_ops *ops;
     void     *impl;
     uint32_t  self, n;            /* this party, number of parties */
+    uint32_t  caps;               /* MPC_PREP_CAP_* set by the source */
     uint64_t  batches;            /* requests served */
     uint64_t  triples_out;        /* triples handed out so far */
     uint64_t  trunc_out;          /* truncation tuples handed out so far */
+    uint64_t  edabits_out;        /* edaBits handed out so far */
+    uint64_t  btriples_out;       /* binary triple words handed out so far */
+    uint64_t  dabits_out;         /* daBits handed out so far */
 };
 
 /* Total tuples asked for by req; 0 or MPC_ERR_INVALID when a spec is out of range or the
@@ -58,7 +93,8 @@ struct mpc_prep {
 __attribute__((warn_unused_result))
 int mpc_prep_req_check(const mpc_prep_req *req, uint64_t *trunc_total);
 
-/* Checks req, calls the source and counts what it handed out. */
+/* Checks req, calls the source and counts what it handed out.  MPC_ERR_UNSUPPORTED for
+ * comparison material from a source without MPC_PREP_CAP_COMPARE. */
 __attribute__((warn_unused_result))
 int mpc_prep_fetch(mpc_prep *p, const mpc_prep_req *req, mpc_prep_out *out);
 

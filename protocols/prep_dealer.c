@@ -12,28 +12,74 @@
 #include "mpc_err.h"
 #include "prg.h"
 
-#define S_CHUNK 4096   /* words per PRG call in the generator */
+#define S_CHUNK 4096   /* words per PRG call in the generator (a multiple of 64) */
+#define S_HDR   6      /* request header words: op, triples, groups, edaBits, bin words, daBits */
 
+/* PRG streams of the parties' batch seeds, one per kind of material (positions from 0) */
 #define S_A    MPC_PRG_STREAM(MPC_PRG_D_TRIPLE_A, 0)
 #define S_B    MPC_PRG_STREAM(MPC_PRG_D_TRIPLE_B, 0)
 #define S_C    MPC_PRG_STREAM(MPC_PRG_D_TRIPLE_C, 0)
 #define S_LO   MPC_PRG_STREAM(MPC_PRG_D_TRUNC_LO, 0)
 #define S_MID  MPC_PRG_STREAM(MPC_PRG_D_TRUNC_MID, 0)
 #define S_MSB  MPC_PRG_STREAM(MPC_PRG_D_TRUNC_MSB, 0)
-#define S_R    MPC_PRG_STREAM(MPC_PRG_D_TRUNC_LO, 1)   /* on the dealer's own r seed only */
+#define S_BA   MPC_PRG_STREAM(MPC_PRG_D_TRIPLE_A, 1)   /* binary triples */
+#define S_BB   MPC_PRG_STREAM(MPC_PRG_D_TRIPLE_B, 1)
+#define S_BC   MPC_PRG_STREAM(MPC_PRG_D_TRIPLE_C, 1)
+#define S_ER   MPC_PRG_STREAM(MPC_PRG_D_TRIPLE_A, 2)   /* edaBits: arithmetic, bits */
+#define S_EB   MPC_PRG_STREAM(MPC_PRG_D_TRIPLE_B, 2)
+#define S_DR   MPC_PRG_STREAM(MPC_PRG_D_TRIPLE_A, 3)   /* daBits: arithmetic, packed bits */
+#define S_DB   MPC_PRG_STREAM(MPC_PRG_D_TRIPLE_B, 3)
+/* on the dealer's own secret seed only */
+#define S_R    MPC_PRG_STREAM(MPC_PRG_D_TRUNC_LO, 1)   /* truncation masks */
+#define S_RE   MPC_PRG_STREAM(MPC_PRG_D_TRUNC_LO, 2)   /* edaBit values */
+#define S_RD   MPC_PRG_STREAM(MPC_PRG_D_TRUNC_LO, 3)   /* daBit values */
 
 static uint64_t s_mask(uint32_t bits)
 {
     return bits >= 64 ? UINT64_MAX : ((1ull << bits) - 1);
 }
 
+/* Sizes of one batch and the layout of the explicit party's payload:
+ * [c: T][lo: R][mid: R][msb: R][bc: B][eda_r: E][eda_bits: E][da_r: D][da_bits: DW]. */
+typedef struct {
+    uint64_t T, R, B, E, D, DW;
+} s_sizes;
+
+static s_sizes s_sizes_of(const mpc_prep_req *req, uint64_t R)
+{
+    s_sizes z = {.T = req->n_triples, .R = R, .B = req->n_btriples, .E = req->n_edabits,
+                 .D = req->n_dabits, .DW = req->n_dabits / 64 + (req->n_dabits % 64 != 0)};
+    return z;
+}
+
+static uint64_t s_explicit_words(const s_sizes *z)
+{
+    return z->T + 3 * z->R + z->B + 2 * z->E + z->D + z->DW;
+}
+
+/* acc[0..k-1] (op)= words pos.. of (seed, stream); op: 0 add, 1 subtract, 2 xor. */
+static int s_fold(uint64_t *acc, uint64_t *tmp, uint64_t k, const uint8_t *seed, uint64_t stream,
+                  uint64_t pos, int op)
+{
+    int r = mpc_prg_expand(tmp, k, seed, stream, pos);
+    if (r) return r;
+    if (op == 0)
+        for (uint64_t i = 0; i < k; i++) acc[i] += tmp[i];
+    else if (op == 1)
+        for (uint64_t i = 0; i < k; i++) acc[i] -= tmp[i];
+    else
+        for (uint64_t i = 0; i < k; i++) acc[i] ^= tmp[i];
+    return 0;
+}
+
 /* Explicit values of party e for one batch.  seeds[j] (j < n) are the parties' batch seeds;
- * rseed drives the truncation masks r.  x holds [c: T][lo: R][mid: R][msb: R]. */
+ * rseed drives the values of the truncation masks, edaBits and daBits.  x holds the payload
+ * (layout above). */
 static int s_gen_explicit(uint8_t *const *seeds, uint32_t n, uint32_t e, const mpc_prep_req *req,
-                          uint64_t R, const uint8_t *rseed, uint64_t *x)
+                          const s_sizes *z, const uint8_t *rseed, uint64_t *x)
 {
     int r = MPC_ERR_NOMEM;
-    uint64_t T = req->n_triples;
+    uint64_t T = z->T, R = z->R;
     uint64_t *sa = malloc(4 * S_CHUNK * sizeof(uint64_t));
     if (!sa) return r;
     uint64_t *sb = sa + S_CHUNK, *sc = sb + S_CHUNK, *tmp = sc + S_CHUNK;
@@ -41,13 +87,10 @@ static int s_gen_explicit(uint8_t *const *seeds, uint32_t n, uint32_t e, const m
         uint64_t k = T - pos < S_CHUNK ? T - pos : S_CHUNK;
         memset(sa, 0, 3 * S_CHUNK * sizeof(uint64_t));
         for (uint32_t j = 0; j < n; j++) {
-            if ((r = mpc_prg_expand(tmp, k, seeds[j], S_A, pos))) goto out;
-            for (uint64_t i = 0; i < k; i++) sa[i] += tmp[i];
-            if ((r = mpc_prg_expand(tmp, k, seeds[j], S_B, pos))) goto out;
-            for (uint64_t i = 0; i < k; i++) sb[i] += tmp[i];
+            if ((r = s_fold(sa, tmp, k, seeds[j], S_A, pos, 0))) goto out;
+            if ((r = s_fold(sb, tmp, k, seeds[j], S_B, pos, 0))) goto out;
             if (j == e) continue;
-            if ((r = mpc_prg_expand(tmp, k, seeds[j], S_C, pos))) goto out;
-            for (uint64_t i = 0; i < k; i++) sc[i] += tmp[i];
+            if ((r = s_fold(sc, tmp, k, seeds[j], S_C, pos, 0))) goto out;
         }
         for (uint64_t i = 0; i < k; i++) x[pos + i] = sa[i] * sb[i] - sc[i];
     }
@@ -67,15 +110,50 @@ static int s_gen_explicit(uint8_t *const *seeds, uint32_t n, uint32_t e, const m
             }
             for (uint32_t j = 0; j < n; j++) {
                 if (j == e) continue;
-                if ((r = mpc_prg_expand(tmp, k, seeds[j], S_LO, pos))) goto out;
-                for (uint64_t i = 0; i < k; i++) lo[pos + i] -= tmp[i];
-                if ((r = mpc_prg_expand(tmp, k, seeds[j], S_MID, pos))) goto out;
-                for (uint64_t i = 0; i < k; i++) mid[pos + i] -= tmp[i];
-                if ((r = mpc_prg_expand(tmp, k, seeds[j], S_MSB, pos))) goto out;
-                for (uint64_t i = 0; i < k; i++) msb[pos + i] -= tmp[i];
+                if ((r = s_fold(lo + pos, tmp, k, seeds[j], S_LO, pos, 1))) goto out;
+                if ((r = s_fold(mid + pos, tmp, k, seeds[j], S_MID, pos, 1))) goto out;
+                if ((r = s_fold(msb + pos, tmp, k, seeds[j], S_MSB, pos, 1))) goto out;
             }
             pos += k;
             done += k;
+        }
+    }
+    /* binary triples: bc_e = (XOR ba)(XOR bb) ^ XOR_{j != e} bc_j, lane-wise */
+    uint64_t *bc = msb + R;
+    for (pos = 0; pos < z->B; pos += S_CHUNK) {
+        uint64_t k = z->B - pos < S_CHUNK ? z->B - pos : S_CHUNK;
+        memset(sa, 0, 3 * S_CHUNK * sizeof(uint64_t));
+        for (uint32_t j = 0; j < n; j++) {
+            if ((r = s_fold(sa, tmp, k, seeds[j], S_BA, pos, 2))) goto out;
+            if ((r = s_fold(sb, tmp, k, seeds[j], S_BB, pos, 2))) goto out;
+            if (j == e) continue;
+            if ((r = s_fold(sc, tmp, k, seeds[j], S_BC, pos, 2))) goto out;
+        }
+        for (uint64_t i = 0; i < k; i++) bc[pos + i] = (sa[i] & sb[i]) ^ sc[i];
+    }
+    /* edaBits: r from rseed; arithmetic r − Σ others, bits r ^ XOR others */
+    uint64_t *er = bc + z->B, *eb = er + z->E;
+    for (pos = 0; pos < z->E; pos += S_CHUNK) {
+        uint64_t k = z->E - pos < S_CHUNK ? z->E - pos : S_CHUNK;
+        if ((r = mpc_prg_expand(er + pos, k, rseed, S_RE, pos))) goto out;
+        memcpy(eb + pos, er + pos, (size_t)k * 8);
+        for (uint32_t j = 0; j < n; j++) {
+            if (j == e) continue;
+            if ((r = s_fold(er + pos, tmp, k, seeds[j], S_ER, pos, 1))) goto out;
+            if ((r = s_fold(eb + pos, tmp, k, seeds[j], S_EB, pos, 2))) goto out;
+        }
+    }
+    /* daBits: 64 bit values per rseed word; S_CHUNK is a multiple of 64 */
+    uint64_t *dr = eb + z->E, *db = dr + z->D;
+    for (pos = 0; pos < z->D; pos += S_CHUNK) {
+        uint64_t k = z->D - pos < S_CHUNK ? z->D - pos : S_CHUNK;
+        uint64_t kw = k / 64 + (k % 64 != 0), wpos = pos / 64;
+        if ((r = mpc_prg_expand(db + wpos, kw, rseed, S_RD, wpos))) goto out;
+        for (uint64_t i = 0; i < k; i++) dr[pos + i] = (db[wpos + i / 64] >> (i % 64)) & 1;
+        for (uint32_t j = 0; j < n; j++) {
+            if (j == e) continue;
+            if ((r = s_fold(dr + pos, tmp, k, seeds[j], S_DR, pos, 1))) goto out;
+            if ((r = s_fold(db + wpos, tmp, kw, seeds[j], S_DB, wpos, 2))) goto out;
         }
     }
     r = 0;
@@ -87,24 +165,35 @@ out:
 
 /* This party's shares from its batch seed; x is the explicit payload when self is e. */
 static int s_expand_party(const uint8_t *seed, int is_explicit, const uint64_t *x,
-                          uint64_t T, uint64_t R, mpc_prep_out *out)
+                          const s_sizes *z, mpc_prep_out *out)
 {
     int r;
+    uint64_t T = z->T, R = z->R;
     if ((r = mpc_prg_expand(out->a, T, seed, S_A, 0))) return r;
     if ((r = mpc_prg_expand(out->b, T, seed, S_B, 0))) return r;
+    if ((r = mpc_prg_expand(out->ba, z->B, seed, S_BA, 0))) return r;
+    if ((r = mpc_prg_expand(out->bb, z->B, seed, S_BB, 0))) return r;
     if (is_explicit) {
-        if (T) memcpy(out->c, x, (size_t)T * 8);
-        if (R) {
-            memcpy(out->r_lo, x + T, (size_t)R * 8);
-            memcpy(out->r_mid, x + T + R, (size_t)R * 8);
-            memcpy(out->r_msb, x + T + 2 * R, (size_t)R * 8);
+        const uint64_t *p = x;
+        struct { uint64_t *dst, n; } parts[] = {
+            {out->c, T}, {out->r_lo, R}, {out->r_mid, R}, {out->r_msb, R}, {out->bc, z->B},
+            {out->eda_r, z->E}, {out->eda_bits, z->E}, {out->da_r, z->D}, {out->da_bits, z->DW},
+        };
+        for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+            if (parts[i].n) memcpy(parts[i].dst, p, (size_t)parts[i].n * 8);
+            p += parts[i].n;
         }
         return 0;
     }
     if ((r = mpc_prg_expand(out->c, T, seed, S_C, 0))) return r;
     if ((r = mpc_prg_expand(out->r_lo, R, seed, S_LO, 0))) return r;
     if ((r = mpc_prg_expand(out->r_mid, R, seed, S_MID, 0))) return r;
-    return mpc_prg_expand(out->r_msb, R, seed, S_MSB, 0);
+    if ((r = mpc_prg_expand(out->r_msb, R, seed, S_MSB, 0))) return r;
+    if ((r = mpc_prg_expand(out->bc, z->B, seed, S_BC, 0))) return r;
+    if ((r = mpc_prg_expand(out->eda_r, z->E, seed, S_ER, 0))) return r;
+    if ((r = mpc_prg_expand(out->eda_bits, z->E, seed, S_EB, 0))) return r;
+    if ((r = mpc_prg_expand(out->da_r, z->D, seed, S_DR, 0))) return r;
+    return mpc_prg_expand(out->da_bits, z->DW, seed, S_DB, 0);
 }
 
 static void s_fmt(char *err, size_t errlen, const char *fmt, uint32_t party, const char *what)
@@ -142,9 +231,9 @@ int mpc_dealer_serve(mpc_transport *t, uint32_t n, uint64_t stream, int timeout_
         goto out;
     }
     for (uint64_t k = 0;; k++) {
-        uint64_t h0[3] = {0}, h[3];
+        uint64_t h0[S_HDR] = {0}, h[S_HDR];
         for (uint32_t j = 0; j < n; j++) {
-            r = mpc_recv(t, j, MPC_MSG_PREP, stream, 2 * k, j ? h : h0, 3, timeout_ms);
+            r = mpc_recv(t, j, MPC_MSG_PREP, stream, 2 * k, j ? h : h0, S_HDR, timeout_ms);
             if (r) {
                 s_fmt(err, errlen, "dealer: request from party %u: %s", j, mpc_strerror(r));
                 goto fail;
@@ -173,14 +262,15 @@ int mpc_dealer_serve(mpc_transport *t, uint32_t n, uint64_t stream, int timeout_
             }
         }
         if (h0[0] == 0) {
-            if (h0[1] || h0[2]) {
+            if (h0[1] || h0[2] || h0[3] || h0[4] || h0[5]) {
                 r = MPC_ERR_PROTOCOL;
                 s_fmt(err, errlen, "dealer: malformed goodbye (party %u)%s", 0, "");
                 goto fail;
             }
             break;
         }
-        mpc_prep_req req = {.n_triples = h0[1], .trunc = specs, .n_trunc = (uint32_t)h0[2]};
+        mpc_prep_req req = {.n_triples = h0[1], .trunc = specs, .n_trunc = (uint32_t)h0[2],
+                            .n_edabits = h0[3], .n_btriples = h0[4], .n_dabits = h0[5]};
         for (uint32_t g = 0; g < req.n_trunc; g++) {
             uint64_t m = groups[0][3 * g], l = groups[0][3 * g + 1];
             specs[g].m = m > 64 ? 0 : (uint32_t)m;   /* out of range is caught below */
@@ -194,7 +284,8 @@ int mpc_dealer_serve(mpc_transport *t, uint32_t n, uint64_t stream, int timeout_
             goto fail;
         }
         uint32_t e = (uint32_t)(k % n);
-        uint64_t T = req.n_triples, xn = T + 3 * R;
+        s_sizes z = s_sizes_of(&req, R);
+        uint64_t xn = s_explicit_words(&z);
         for (uint32_t j = 0; j < n; j++)
             if (!(seeds[j] = mpc_prg_seed_new())) { r = MPC_ERR_NOMEM; goto fail; }
         if (!(rseed = mpc_prg_seed_new())) { r = MPC_ERR_NOMEM; goto fail; }
@@ -202,7 +293,7 @@ int mpc_dealer_serve(mpc_transport *t, uint32_t n, uint64_t stream, int timeout_
         msg = malloc((size_t)msg_n * sizeof(uint64_t));
         if (!msg) { r = MPC_ERR_NOMEM; goto fail; }
         xbuf = msg + MPC_PRG_SEEDWORDS;
-        if ((r = s_gen_explicit(seeds, n, e, &req, R, rseed, xbuf))) goto fail;
+        if ((r = s_gen_explicit(seeds, n, e, &req, &z, rseed, xbuf))) goto fail;
         for (uint32_t j = 0; j < n; j++) {
             memcpy(msg, seeds[j], MPC_PRG_SEEDBYTES);
             r = mpc_send(t, j, MPC_MSG_PREP, stream, k, msg, MPC_PRG_SEEDWORDS + (j == e ? xn : 0));
@@ -217,7 +308,10 @@ int mpc_dealer_serve(mpc_transport *t, uint32_t n, uint64_t stream, int timeout_
         for (uint32_t j = 0; j < n; j++) mpc_prg_seed_free(&seeds[j]);
         mpc_prg_seed_free(&rseed);
         st->batches++;
-        st->triples += T;
+        st->triples += z.T;
+        st->edabits += z.E;
+        st->btriples += z.B;
+        st->dabits += z.D;
         st->trunc += R;
         st->explicit_count[e]++;
     }
@@ -261,8 +355,9 @@ static int s_dealer_fetch(mpc_prep *p, const mpc_prep_req *req, mpc_prep_out *ou
     if ((r = mpc_prep_req_check(req, &R))) return r;
     uint64_t T = req->n_triples, k = d->k;
     uint32_t e = (uint32_t)(k % p->n);
-    uint64_t xn = p->self == e ? T + 3 * R : 0;
-    uint64_t h[3] = {1, T, req->n_trunc};
+    s_sizes z = s_sizes_of(req, R);
+    uint64_t xn = p->self == e ? s_explicit_words(&z) : 0;
+    uint64_t h[S_HDR] = {1, T, req->n_trunc, req->n_edabits, req->n_btriples, req->n_dabits};
     groups = malloc((3 * (size_t)req->n_trunc + 1) * sizeof(uint64_t));
     msg = malloc((size_t)(MPC_PRG_SEEDWORDS + xn) * sizeof(uint64_t));
     if (!groups || !msg) { r = MPC_ERR_NOMEM; goto out; }
@@ -271,14 +366,14 @@ static int s_dealer_fetch(mpc_prep *p, const mpc_prep_req *req, mpc_prep_out *ou
         groups[3 * g + 1] = req->trunc[g].l;
         groups[3 * g + 2] = req->trunc[g].n;
     }
-    if ((r = mpc_send(d->t, d->dealer, MPC_MSG_PREP, d->stream, 2 * k, h, 3))) goto out;
+    if ((r = mpc_send(d->t, d->dealer, MPC_MSG_PREP, d->stream, 2 * k, h, S_HDR))) goto out;
     if ((r = mpc_send(d->t, d->dealer, MPC_MSG_PREP, d->stream, 2 * k + 1, groups,
                       3 * (uint64_t)req->n_trunc))) goto out;
     r = mpc_recv(d->t, d->dealer, MPC_MSG_PREP, d->stream, k, msg, MPC_PRG_SEEDWORDS + xn,
                  d->timeout_ms);
     if (r) goto out;
     if (!(seed = mpc_prg_seed_dup((const uint8_t *)msg))) { r = MPC_ERR_NOMEM; goto out; }
-    r = s_expand_party(seed, p->self == e, msg + MPC_PRG_SEEDWORDS, T, R, out);
+    r = s_expand_party(seed, p->self == e, msg + MPC_PRG_SEEDWORDS, &z, out);
 out:
     if (msg) {
         sodium_memzero(msg, (size_t)(MPC_PRG_SEEDWORDS + xn) * sizeof(uint64_t));
@@ -305,8 +400,8 @@ static void s_dealer_destroy(mpc_prep **pp)
     mpc_prep *p = *pp;
     s_dealer_src *d = p->impl;
     if (!d->failed) {
-        uint64_t h[3] = {0, 0, 0};
-        (void)mpc_send(d->t, d->dealer, MPC_MSG_PREP, d->stream, 2 * d->k, h, 3);
+        uint64_t h[S_HDR] = {0};
+        (void)mpc_send(d->t, d->dealer, MPC_MSG_PREP, d->stream, 2 * d->k, h, S_HDR);
     }
     mpc_transport_forget(d->t, d->stream);
     free(d);
@@ -339,6 +434,7 @@ mpc_prep *mpc_prep_dealer_new(mpc_transport *t, uint32_t self, uint32_t n_partie
     p->impl = d;
     p->self = self;
     p->n = n_parties;
+    p->caps = MPC_PREP_CAP_COMPARE;
     return p;
 }
 
@@ -357,7 +453,8 @@ static int s_local_fetch(mpc_prep *p, const mpc_prep_req *req, mpc_prep_out *out
     uint64_t *x = NULL, R = 0, xn = 0;
     int r = mpc_prep_req_check(req, &R);
     if (r) return r;
-    uint64_t T = req->n_triples, k = L->k++;
+    uint64_t k = L->k++;
+    s_sizes z = s_sizes_of(req, R);
     uint32_t e = (uint32_t)(k % p->n);
     uint64_t w[MPC_PRG_SEEDWORDS];
     r = MPC_ERR_NOMEM;
@@ -373,11 +470,11 @@ static int s_local_fetch(mpc_prep *p, const mpc_prep_req *req, mpc_prep_out *out
         r = MPC_ERR_NOMEM;
     }
     if (p->self == e) {
-        xn = T + 3 * R;
+        xn = s_explicit_words(&z);
         if (!(x = malloc((size_t)(xn ? xn : 1) * sizeof(uint64_t)))) goto out;
-        if ((r = s_gen_explicit(seeds, p->n, e, req, R, rseed, x))) goto out;
+        if ((r = s_gen_explicit(seeds, p->n, e, req, &z, rseed, x))) goto out;
     }
-    r = s_expand_party(seeds[p->self], p->self == e, x, T, R, out);
+    r = s_expand_party(seeds[p->self], p->self == e, x, &z, out);
 out:
     sodium_memzero(w, sizeof w);
     if (x) {
@@ -417,5 +514,6 @@ mpc_prep *mpc_prep_testlocal_new(const uint8_t master[32], uint32_t self, uint32
     p->impl = L;
     p->self = self;
     p->n = n_parties;
+    p->caps = MPC_PREP_CAP_COMPARE;
     return p;
 }

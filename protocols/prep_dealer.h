@@ -24,6 +24,7 @@
 
 typedef struct {
     uint64_t batches, triples, trunc;
+    uint64_t edabits, btriples, dabits;   /* binary triples in words */
     uint64_t explicit_count[16];  /* batches in which party i was the explicit party */
 } mpc_dealer_stats;
 

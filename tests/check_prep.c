@@ -1,5 +1,6 @@
 /* check_prep.c — preprocessing: the dealer's material is correct (c = a·b summed over the
- * parties, over 10^6 triples; truncation tuples in range), the explicit party rotates,
+ * parties, over 10^6 triples; truncation tuples in range; edaBits, binary triples and
+ * daBits consistent, with their compression bytes), the explicit party rotates,
  * mismatched requests abort every party, material is never handed out twice, and the
  * test-only local source agrees with the same arithmetic. */
 #include <check.h>
@@ -252,6 +253,178 @@ START_TEST(test_local_source)
 }
 END_TEST
 
+/* ---- comparison material ---- */
+
+#define CM_E 1000    /* edaBits per batch */
+#define CM_B 300     /* binary triple words per batch */
+#define CM_D 1000    /* daBits per batch */
+#define CM_DW ((CM_D + 63) / 64)
+#define CM_K 2       /* batches: the explicit party rotates */
+
+typedef struct {
+    mpc_transport *t;
+    uint32_t       self, n;
+    int            local;          /* the test-only local source instead of the dealer */
+    uint8_t        master[32];
+    int            rc;
+    uint64_t       er[CM_K][CM_E], eb[CM_K][CM_E];
+    uint64_t       ba[CM_K][CM_B], bb[CM_K][CM_B], bc[CM_K][CM_B];
+    uint64_t       dr[CM_K][CM_D], db[CM_K][CM_DW];
+    uint64_t       out_e, out_b, out_d;
+} s_cm_party;
+
+static void *s_cm_main(void *arg)
+{
+    s_cm_party *p = arg;
+    mpc_prep *src = p->local ? mpc_prep_testlocal_new(p->master, p->self, p->n)
+                             : mpc_prep_dealer_new(p->t, p->self, p->n, p->n, STREAM, 20000);
+    ck_assert_ptr_nonnull(src);
+    ck_assert_uint_eq(src->caps & MPC_PREP_CAP_COMPARE, MPC_PREP_CAP_COMPARE);
+    for (int k = 0; k < CM_K && p->rc == 0; k++) {
+        mpc_prep_req req = {.n_triples = 10, .n_edabits = CM_E, .n_btriples = CM_B, .n_dabits = CM_D};
+        uint64_t a[10], b[10], c[10];
+        mpc_prep_out out = {.a = a, .b = b, .c = c, .eda_r = p->er[k], .eda_bits = p->eb[k],
+                            .ba = p->ba[k], .bb = p->bb[k], .bc = p->bc[k], .da_r = p->dr[k],
+                            .da_bits = p->db[k]};
+        p->rc = mpc_prep_fetch(src, &req, &out);
+    }
+    p->out_e = src->edabits_out;
+    p->out_b = src->btriples_out;
+    p->out_d = src->dabits_out;
+    if (p->rc) mpc_prep_abort(src, p->rc);
+    mpc_prep_destroy(&src);
+    return NULL;
+}
+
+/* Reconstructed edaBit arithmetic values equal their bits; binary triples hold in every
+ * lane; daBit halves are equal bits; values are fresh and balanced. */
+static void s_cm_check(s_cm_party *ps, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        ck_assert_int_eq(ps[i].rc, 0);
+        ck_assert_uint_eq(ps[i].out_e, CM_K * CM_E);
+        ck_assert_uint_eq(ps[i].out_b, CM_K * CM_B);
+        ck_assert_uint_eq(ps[i].out_d, CM_K * CM_D);
+    }
+    uint64_t ones = 0, dones = 0, bones = 0;
+    for (int k = 0; k < CM_K; k++) {
+        for (uint64_t t = 0; t < CM_E; t++) {
+            uint64_t r = 0, bits = 0;
+            for (uint32_t i = 0; i < n; i++) {
+                r += ps[i].er[k][t];
+                bits ^= ps[i].eb[k][t];
+            }
+            ck_assert_uint_eq(r, bits);
+            ones += (uint64_t)__builtin_popcountll(r);
+            if (k) ck_assert_uint_ne(ps[0].er[1][t], ps[0].er[0][t]);
+        }
+        for (uint64_t t = 0; t < CM_B; t++) {
+            uint64_t A = 0, B = 0, C = 0;
+            for (uint32_t i = 0; i < n; i++) {
+                A ^= ps[i].ba[k][t];
+                B ^= ps[i].bb[k][t];
+                C ^= ps[i].bc[k][t];
+            }
+            ck_assert_uint_eq(A & B, C);
+            bones += (uint64_t)__builtin_popcountll(A);
+        }
+        for (uint64_t t = 0; t < CM_D; t++) {
+            uint64_t v = 0, bit = 0;
+            for (uint32_t i = 0; i < n; i++) {
+                v += ps[i].dr[k][t];
+                bit ^= (ps[i].db[k][t / 64] >> (t % 64)) & 1;
+            }
+            ck_assert_uint_le(v, 1);
+            ck_assert_uint_eq(v, bit);
+            dones += v;
+        }
+    }
+    /* balanced: 64·E·K bits with mean 1/2 (sd ≈ 179), D·K daBits (sd ≈ 22) */
+    ck_assert(ones > 64000 - 1500 && ones < 64000 + 1500);
+    ck_assert(bones > 19200 - 1000 && bones < 19200 + 1000);
+    ck_assert(dones > 1000 - 200 && dones < 1000 + 200);
+}
+
+START_TEST(test_dealer_compare_material)
+{
+    for (uint32_t n = 2; n <= 3; n++) {
+        s_cm_party *ps = calloc(n, sizeof *ps);
+        s_dealer d;
+        memset(&d, 0, sizeof d);
+        mpc_mem_hub *h = mpc_mem_hub_new(n + 1, 20000);
+        pthread_t th[4];
+        for (uint32_t i = 0; i < n; i++) {
+            ps[i].t = mpc_mem_transport_new(h, i);
+            ps[i].self = i;
+            ps[i].n = n;
+            pthread_create(&th[i], NULL, s_cm_main, &ps[i]);
+        }
+        d.t = mpc_mem_transport_new(h, n);
+        d.n = n;
+        pthread_create(&th[n], NULL, s_dealer_main, &d);
+        for (uint32_t i = 0; i <= n; i++) pthread_join(th[i], NULL);
+        ck_assert_msg(d.rc == 0, "%s", d.err);
+        s_cm_check(ps, n);
+        ck_assert_uint_eq(d.st.edabits, CM_K * CM_E);
+        ck_assert_uint_eq(d.st.btriples, CM_K * CM_B);
+        ck_assert_uint_eq(d.st.dabits, CM_K * CM_D);
+        /* seed compression: per batch the explicit party gets the seed and 8 bytes per
+         * triple, binary triple word, edaBit half and daBit, plus the packed daBit words;
+         * the others only their seed */
+        uint64_t xb = 8 * (10 + CM_B + 2 * CM_E + CM_D + CM_DW);
+        for (uint32_t i = 0; i < n; i++) {
+            uint64_t expl = 0;
+            for (uint32_t k = 0; k < CM_K; k++) expl += k % n == i;
+            ck_assert_uint_eq(ps[i].t->bytes_recv, CM_K * (MPC_MEM_HDR_BYTES + 32) + expl * xb);
+        }
+        for (uint32_t i = 0; i < n; i++) mpc_transport_destroy(&ps[i].t);
+        mpc_transport_destroy(&d.t);
+        mpc_mem_hub_destroy(&h);
+        free(ps);
+    }
+}
+END_TEST
+
+START_TEST(test_local_compare_material)
+{
+    uint32_t n = 4;
+    s_cm_party *ps = calloc(n, sizeof *ps);
+    uint8_t master[32];
+    randombytes_buf(master, 32);
+    for (uint32_t i = 0; i < n; i++) {
+        ps[i].local = 1;
+        ps[i].self = i;
+        ps[i].n = n;
+        memcpy(ps[i].master, master, 32);
+        s_cm_main(&ps[i]);
+    }
+    s_cm_check(ps, n);
+    free(ps);
+}
+END_TEST
+
+/* A source without the comparison capability refuses comparison material. */
+START_TEST(test_caps_refused)
+{
+    uint8_t master[32] = {7};
+    mpc_prep *p = mpc_prep_testlocal_new(master, 0, 2);
+    p->caps = 0;
+    uint64_t w[4];
+    mpc_prep_req req = {.n_dabits = 1};
+    mpc_prep_out out = {.da_r = w, .da_bits = w + 1};
+    ck_assert_int_eq(mpc_prep_fetch(p, &req, &out), MPC_ERR_UNSUPPORTED);
+    mpc_prep_req req2 = {.n_edabits = 1};
+    mpc_prep_out out2 = {.eda_r = w};   /* missing eda_bits */
+    p->caps = MPC_PREP_CAP_COMPARE;
+    ck_assert_int_eq(mpc_prep_fetch(p, &req2, &out2), MPC_ERR_INVALID);
+    mpc_prep_req big = {.n_btriples = MPC_PREP_MAX_BATCH + 1};
+    mpc_prep_out ob = {.ba = w, .bb = w, .bc = w};
+    ck_assert_int_eq(mpc_prep_fetch(p, &big, &ob), MPC_ERR_INVALID);
+    ck_assert_uint_eq(p->batches, 0);
+    mpc_prep_destroy(&p);
+}
+END_TEST
+
 int main(void)
 {
     if (sodium_init() < 0) return EXIT_FAILURE;
@@ -262,6 +435,9 @@ int main(void)
     tcase_add_test(tc, test_dealer_compression_bytes);
     tcase_add_test(tc, test_dealer_mismatch_aborts);
     tcase_add_test(tc, test_local_source);
+    tcase_add_test(tc, test_dealer_compare_material);
+    tcase_add_test(tc, test_local_compare_material);
+    tcase_add_test(tc, test_caps_refused);
     suite_add_tcase(su, tc);
     SRunner *sr = srunner_create(su);
     srunner_run_all(sr, CK_NORMAL);

@@ -8,16 +8,19 @@
 
 #include "mpc_err.h"
 
-/* A transport wrapper recording every payload word received (the party's view). */
+/* A transport wrapper recording every payload word received (the party's view) and, when
+ * asked, failing one OPEN send (a fault in the middle of a job). */
 typedef struct {
     mpc_transport *inner;
     et_job        *job;
+    int            record, fail;
 } s_rec;
 
 static int s_rec_send(mpc_transport *t, uint32_t to, uint8_t type, uint64_t job, uint64_t seq,
                       const uint64_t *data, uint64_t count)
 {
     s_rec *r = t->impl;
+    if (r->fail && type == MPC_MSG_OPEN && seq == r->job->fail_seq) return MPC_ERR_IO;
     int rc = mpc_send(r->inner, to, type, job, seq, data, count);
     t->bytes_sent = r->inner->bytes_sent;
     t->msgs_sent = r->inner->msgs_sent;
@@ -31,7 +34,7 @@ static int s_rec_recv(mpc_transport *t, uint32_t from, uint8_t type, uint64_t jo
     int rc = mpc_recv(r->inner, from, type, job, seq, out, count, timeout_ms);
     t->bytes_recv = r->inner->bytes_recv;
     t->msgs_recv = r->inner->msgs_recv;
-    if (rc == 0 && count) {
+    if (rc == 0 && count && r->record) {
         et_job *j = r->job;
         j->view = realloc(j->view, (size_t)(j->view_len + count) * 8);
         memcpy(j->view + j->view_len, out, (size_t)count * 8);
@@ -132,11 +135,13 @@ int et_run(et_job *j)
         args[p].j = j;
         args[p].p = p;
         args[p].t = mpc_mem_transport_new(hub, p);
-        if (j->view_party == (int)p + 1) {
+        if (j->view_party == (int)p + 1 || j->fail_party == (int)p + 1) {
             mpc_transport *w = calloc(1, sizeof *w);
             s_rec *r = calloc(1, sizeof *r);
             r->inner = args[p].t;
             r->job = j;
+            r->record = j->view_party == (int)p + 1;
+            r->fail = j->fail_party == (int)p + 1;
             w->ops = &s_rec_ops;
             w->impl = r;
             w->self = p;
@@ -188,6 +193,74 @@ void et_clear(et_job *j)
     free(j->view);
     j->view = NULL;
     j->view_len = 0;
+}
+
+static uint64_t s_floor_shift(uint64_t x, unsigned m)
+{
+    uint64_t r = x >> m;   /* floor(x / 2^m) for two's complement x, no signed shifts */
+    if (x >> 63) r |= ~(UINT64_MAX >> m);
+    return r;
+}
+
+void et_ref(const mpc_circuit *c, const uint64_t *const *in, uint64_t **outs)
+{
+    uint64_t **w = calloc(c->n_gates, sizeof *w);
+    if (!w) abort();
+    for (uint32_t i = 0; i < c->n_gates; i++) {
+        const mpc_gate *g = &c->gates[i];
+        uint64_t n = g->len;
+        uint64_t *z = malloc(n * 8);
+        if (!z) abort();
+        const uint64_t *x = g->in[0] != MPC_NO_WIRE ? w[g->in[0]] : NULL;
+        const uint64_t *y = g->in[1] != MPC_NO_WIRE ? w[g->in[1]] : NULL;
+        const uint64_t *v = g->in[2] != MPC_NO_WIRE ? w[g->in[2]] : NULL;
+        uint64_t nx = x ? c->gates[g->in[0]].len : 0, ny = y ? c->gates[g->in[1]].len : 0;
+        uint64_t nv = v ? c->gates[g->in[2]].len : 0;
+#define AT(p, np, k) ((np) == 1 ? (p)[0] : (p)[k])
+        switch (g->kind) {
+        case MPC_G_INPUT: memcpy(z, in[g->aux[0]], n * 8); break;
+        case MPC_G_CONST: memcpy(z, c->consts + g->aux[0], n * 8); break;
+        case MPC_G_ADD: case MPC_G_ADD_PUB: for (uint64_t k = 0; k < n; k++) z[k] = AT(x, nx, k) + AT(y, ny, k); break;
+        case MPC_G_SUB: for (uint64_t k = 0; k < n; k++) z[k] = AT(x, nx, k) - AT(y, ny, k); break;
+        case MPC_G_MUL: case MPC_G_MUL_PUB: for (uint64_t k = 0; k < n; k++) z[k] = AT(x, nx, k) * AT(y, ny, k); break;
+        case MPC_G_NEG: for (uint64_t k = 0; k < n; k++) z[k] = 0 - x[k]; break;
+        case MPC_G_SUM: z[0] = 0; for (uint64_t k = 0; k < nx; k++) z[0] += x[k]; break;
+        case MPC_G_DOT: z[0] = 0; for (uint64_t k = 0; k < nx; k++) z[0] += x[k] * y[k]; break;
+        case MPC_G_SELECT:
+            for (uint64_t k = 0; k < n; k++)
+                z[k] = AT(v, nv, k) + AT(x, nx, k) * (AT(y, ny, k) - AT(v, nv, k));
+            break;
+        case MPC_G_TRUNC: for (uint64_t k = 0; k < n; k++) z[k] = s_floor_shift(x[k], (unsigned)g->aux[0]); break;
+        case MPC_G_LTZ: for (uint64_t k = 0; k < n; k++) z[k] = x[k] >> 63; break;
+        case MPC_G_EQZ: for (uint64_t k = 0; k < n; k++) z[k] = x[k] == 0; break;
+        case MPC_G_SLICE: for (uint64_t k = 0; k < n; k++) z[k] = x[g->aux[0] + k * g->aux[1]]; break;
+        case MPC_G_CONCAT: memcpy(z, x, nx * 8); memcpy(z + nx, y, ny * 8); break;
+        case MPC_G_OUTPUT:
+            memcpy(z, x, n * 8);
+            if (g->aux[0] < 8) {
+                outs[g->aux[0]] = malloc(n * 8);
+                memcpy(outs[g->aux[0]], x, n * 8);
+            }
+            break;
+        default: abort();
+        }
+#undef AT
+        w[i] = z;
+    }
+    for (uint32_t i = 0; i < c->n_gates; i++) free(w[i]);
+    free(w);
+}
+
+uint64_t et_fetch_layers(const mpc_circuit *c)
+{
+    uint64_t cnt = 0;
+    for (uint32_t l = 0; l <= c->rounds; l++)
+        for (uint32_t i = 0; i < c->n_gates; i++)
+            if (c->gates[i].layer == l && mpc_gate_infos[c->gates[i].kind].rounds) {
+                cnt++;
+                break;
+            }
+    return cnt;
 }
 
 uint64_t et_rand64(void)

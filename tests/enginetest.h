@@ -26,6 +26,8 @@ typedef struct {
     int                no_open;           /* skip mpc_engine_open */
     int                silent;            /* party index + 1 that never runs (0: none) */
     int                view_party;        /* party index + 1 whose received payloads are recorded */
+    int                fail_party;        /* party index + 1 whose OPEN send of round fail_seq fails */
+    uint64_t           fail_seq;
     void             (*before)(mpc_mem_hub *hub, void *arg);  /* called before the threads start */
     mpc_prep        *(*make_prep)(uint32_t party, void *arg);   /* replaces the built-in sources */
     void              *before_arg;
@@ -51,6 +53,14 @@ void et_clear(et_job *j);
 /* Fills in[p] for every party from plaintext values vals[k] (owner PLAIN, others
  * FROM_OWNER); the arrays are allocated and freed by et_clear. */
 void et_plain_inputs(et_job *j, const uint64_t *const *vals);
+
+/* Plaintext reference evaluation of c on inputs in[k]: outs[o] (malloc'ed, caller frees)
+ * for every output o (at most 8 are filled; outs needs c->n_outputs entries).  TRUNC is
+ * the exact floor; LTZ is msb(x), EQZ is x == 0. */
+void et_ref(const mpc_circuit *c, const uint64_t *const *in, uint64_t **outs);
+
+/* Dealer replies a job of c takes: one per layer with interactive gates starting in it. */
+uint64_t et_fetch_layers(const mpc_circuit *c);
 
 /* Plain random helpers for tests. */
 uint64_t et_rand64(void);
