@@ -540,15 +540,41 @@ int mpc_circ_load(const char *path, const mpc_circ_limits *lim, mpc_circuit **ou
     return 0;
 }
 
+/* The hash covers what the circuit computes and who takes part, not where it came from: the
+ * source file name and every line/col are cleared in a copy before it is serialised, so
+ * two parties compiling the same program from differently named or formatted files agree. */
 int mpc_circ_hash(const mpc_circuit *c, uint8_t out[MPC_HASH_BYTES])
 {
     uint8_t *buf = NULL;
     size_t len = 0;
+    int rc = -1;
     if (sodium_init() < 0) return -1;
-    if (mpc_circ_write(c, &buf, &len)) return -1;
-    int r = crypto_generichash(out, MPC_HASH_BYTES, buf, len, NULL, 0);
+    mpc_circuit tmp = *c;
+    tmp.source[0] = 0;
+    tmp.gates = malloc((c->n_gates ? c->n_gates : 1) * sizeof *tmp.gates);
+    tmp.inputs = malloc((c->n_inputs ? c->n_inputs : 1) * sizeof *tmp.inputs);
+    tmp.outputs = malloc((c->n_outputs ? c->n_outputs : 1) * sizeof *tmp.outputs);
+    if (!tmp.gates || !tmp.inputs || !tmp.outputs) goto out;
+    for (uint32_t i = 0; i < c->n_gates; i++) {
+        tmp.gates[i] = c->gates[i];
+        tmp.gates[i].line = tmp.gates[i].col = 0;
+    }
+    for (uint32_t i = 0; i < c->n_inputs; i++) {
+        tmp.inputs[i] = c->inputs[i];
+        tmp.inputs[i].line = tmp.inputs[i].col = 0;
+    }
+    for (uint32_t i = 0; i < c->n_outputs; i++) {
+        tmp.outputs[i] = c->outputs[i];
+        tmp.outputs[i].line = tmp.outputs[i].col = 0;
+    }
+    if (mpc_circ_write(&tmp, &buf, &len)) goto out;
+    rc = crypto_generichash(out, MPC_HASH_BYTES, buf, len, NULL, 0) == 0 ? 0 : -1;
+out:
     free(buf);
-    return r == 0 ? 0 : -1;
+    free(tmp.gates);
+    free(tmp.inputs);
+    free(tmp.outputs);
+    return rc;
 }
 
 void mpc_hash_hex(const uint8_t h[MPC_HASH_BYTES], char *hex)

@@ -1,0 +1,1196 @@
+/* compile.c — semantic analysis and code generation (compile.h).
+ *
+ * One walk over the AST.  Every expression evaluates to an s_val: either a public constant
+ * (a scalar or a vector whose elements all equal one value: compile time knows it, no gate
+ * exists) or a secret wire.  Operations on two public values are folded here with exactly
+ * the ring semantics the circuit would have, identities (x+0, x*1, x*0, -(-x)) are applied,
+ * and secret×public becomes MUL_PUB, so no triple is spent where none is needed.  Vectors
+ * are single wires: an operation on a vector of a million elements is one gate.
+ * Errors stop the walk with longjmp after being reported to the diag sink; the circuit and
+ * the arena are freed by mpc_compile. */
+#include "compile.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "opt.h"
+#include "parse.h"
+
+#define S_MAX_FRAC      32    /* division keeps s = 40 - f >= 8 extra bits */
+#define S_DIV_BITS      40
+#define S_MAX_INLINE    64    /* nested inlined calls */
+#define S_MAX_PARAMS    32    /* parameters of one function */
+
+typedef struct {
+    mpc_type type;
+    int      pub;      /* public constant: every element equals k */
+    int      is_vec;   /* declared as a vector (T[N]) rather than a scalar */
+    uint64_t len;      /* 1 for scalars */
+    uint64_t k;
+    uint32_t wire;     /* secret values */
+} s_val;
+
+typedef enum { B_LET, B_VAR, B_INPUT, B_PARAM, B_LOOP } s_bkind;
+static const char *const s_bkind_names[] = {"a let", "a var", "an input", "a param", "a loop variable"};
+
+typedef struct s_bind {
+    const char    *name;
+    s_bkind        kind;
+    s_val          v;
+    uint32_t       line, col;
+    int            used;
+    struct s_bind *next;
+} s_bind;
+
+typedef struct s_scope {
+    s_bind         *binds;
+    struct s_scope *parent;
+} s_scope;
+
+typedef struct s_fn {
+    const mpc_node *node;
+    int             active;   /* being inlined right now */
+    struct s_fn    *next;
+} s_fn;
+
+typedef struct {
+    uint64_t key, type;
+    uint32_t wire;
+    int      used;
+} s_cslot;
+
+typedef struct {
+    mpc_diag         *diag;
+    jmp_buf           jb;
+    mpc_arena        *arena;
+    mpc_circuit      *c;
+    const mpc_define *defs;
+    size_t            n_defs;
+    int              *def_used;
+    unsigned          frac;
+    int               precision_seen, decl_seen;
+    s_scope          *global, *scope;
+    s_fn             *fns;
+    s_bind           *free_binds;   /* bindings of finished scopes, for reuse */
+    int               inline_depth;
+    uint64_t          unrolled;
+    s_cslot          *cache;   /* CONST gates by (type, value) */
+    size_t            cache_cap, cache_n;
+} s_comp;
+
+/* ---- errors ---- */
+
+static _Noreturn void s_error(s_comp *C, const mpc_node *n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static _Noreturn void s_error(s_comp *C, const mpc_node *n, const char *fmt, ...)
+{
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    mpc_diag_error(C->diag, n ? n->line : 0, n ? n->col : 0, "%s", msg);
+    longjmp(C->jb, 1);
+}
+
+static _Noreturn void s_error_at(s_comp *C, uint32_t line, uint32_t col, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static _Noreturn void s_error_at(s_comp *C, uint32_t line, uint32_t col, const char *fmt, ...)
+{
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    mpc_diag_error(C->diag, line, col, "%s", msg);
+    longjmp(C->jb, 1);
+}
+
+static void *s_alloc(s_comp *C, size_t n)
+{
+    void *p = mpc_arena_alloc(C->arena, n);
+    if (!p) s_error(C, NULL, "out of memory");
+    return p;
+}
+
+/* "int", "fix[4]" */
+static const char *s_tname(const s_val *v, char *buf, size_t len)
+{
+    if (v->is_vec) snprintf(buf, len, "%s[%llu]", mpc_type_names[v->type], (unsigned long long)v->len);
+    else snprintf(buf, len, "%s", mpc_type_names[v->type]);
+    return buf;
+}
+
+/* ---- ring helpers ---- */
+
+/* floor(x / 2^m) for x read as a signed 64-bit value, 0 <= m <= 63, without signed shifts. */
+static uint64_t s_sar(uint64_t x, unsigned m)
+{
+    if (m == 0) return x;
+    uint64_t r = x >> m;
+    if (x >> 63) r |= ~(UINT64_MAX >> m);
+    return r;
+}
+
+static int s_neg64(uint64_t x) { return (int)(x >> 63); }
+static uint64_t s_abs64(uint64_t x) { return s_neg64(x) ? 0 - x : x; }
+
+/* k if |x| = 2^k exactly (x != 0), else -1. */
+static int s_log2_exact(uint64_t a)
+{
+    if (a == 0 || (a & (a - 1))) return -1;
+    int k = 0;
+    while ((a >> k) != 1) k++;
+    return k;
+}
+
+static int s_bitlen(uint64_t a)
+{
+    int n = 0;
+    while (a) {
+        n++;
+        a >>= 1;
+    }
+    return n;
+}
+
+int mpc_compile_decimal(const char *text, unsigned frac, uint64_t *out)
+{
+    const char *p = text;
+    uint64_t ip = 0;
+    if (frac > 62) return -1;
+    if (!(*p >= '0' && *p <= '9')) return -1;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        ip = ip * 10 + (uint64_t)(*p - '0');
+        if (ip >> (63 - frac)) return -1;
+    }
+    unsigned char digits[512];
+    size_t nd = 0;
+    if (*p == '.') {
+        p++;
+        if (!(*p >= '0' && *p <= '9')) return -1;
+        for (; *p >= '0' && *p <= '9'; p++) {
+            if (nd == sizeof digits) return -1;
+            digits[nd++] = (unsigned char)(*p - '0');
+        }
+    }
+    if (*p) return -1;
+    /* Exact binary expansion of the fraction: double it frac times, the carries are bits. */
+    uint64_t fb = 0;
+    for (unsigned b = 0; b < frac; b++) {
+        unsigned carry = 0;
+        for (size_t i = nd; i-- > 0;) {
+            unsigned v = digits[i] * 2u + carry;
+            digits[i] = (unsigned char)(v % 10);
+            carry = v / 10;
+        }
+        fb = fb * 2 + carry;
+    }
+    uint64_t x = (ip << frac) + fb;
+    if (nd > 0 && digits[0] >= 5) x++;   /* the rest is >= 1/2: round half away from zero */
+    if (x >> 63) return -1;
+    *out = x;
+    return 0;
+}
+
+/* ---- values ---- */
+
+static s_val s_pub(mpc_type t, uint64_t k, int is_vec, uint64_t len)
+{
+    s_val v = {t, 1, is_vec, len, k, MPC_NO_WIRE};
+    return v;
+}
+
+static s_val s_sec(mpc_type t, uint32_t w, int is_vec, uint64_t len)
+{
+    s_val v = {t, 0, is_vec, len, 0, w};
+    return v;
+}
+
+static int s_same_shape(const s_val *a, int is_vec, uint64_t len)
+{
+    return a->is_vec == is_vec && a->len == len;
+}
+
+/* The broadcast shape of two operands; vectors must have equal lengths. */
+static void s_shape2(s_comp *C, const mpc_node *n, const s_val *a, const s_val *b, int *is_vec,
+                     uint64_t *len, const char *what)
+{
+    if (a->is_vec && b->is_vec && a->len != b->len)
+        s_error(C, n, "vector length mismatch in %s: %llu and %llu", what,
+                (unsigned long long)a->len, (unsigned long long)b->len);
+    *is_vec = a->is_vec || b->is_vec;
+    *len = a->is_vec ? a->len : b->len;
+}
+
+/* ---- emitting ---- */
+
+static uint32_t s_gate(s_comp *C, const mpc_node *n, mpc_gate_kind kind, mpc_type type, uint64_t len,
+                       uint32_t in0, uint32_t in1, uint32_t in2, uint64_t aux0, uint64_t aux1)
+{
+    uint32_t w = mpc_circ_add_gate(C->c, kind, type, len, in0, in1, in2, aux0, aux1,
+                                   n ? n->line : 0, n ? n->col : 0);
+    if (w == MPC_NO_WIRE) s_error(C, n, "circuit too large (more than %u gates) or out of memory",
+                                  (unsigned)MPC_CIRC_MAX_GATES);
+    return w;
+}
+
+/* A scalar CONST gate, shared by every use of the same (type, value). */
+static uint32_t s_const(s_comp *C, const mpc_node *n, mpc_type t, uint64_t k)
+{
+    if (C->cache_n * 2 >= C->cache_cap) {
+        size_t ncap = C->cache_cap ? C->cache_cap * 2 : 64;
+        s_cslot *nc = calloc(ncap, sizeof *nc);
+        if (!nc) s_error(C, n, "out of memory");
+        for (size_t i = 0; i < C->cache_cap; i++) {
+            if (!C->cache[i].used) continue;
+            size_t h = (size_t)((C->cache[i].key * 0x9E3779B97F4A7C15ull + C->cache[i].type) & (ncap - 1));
+            while (nc[h].used) h = (h + 1) & (ncap - 1);
+            nc[h] = C->cache[i];
+        }
+        free(C->cache);
+        C->cache = nc;
+        C->cache_cap = ncap;
+    }
+    size_t h = (size_t)((k * 0x9E3779B97F4A7C15ull + (uint64_t)t) & (C->cache_cap - 1));
+    while (C->cache[h].used) {
+        if (C->cache[h].key == k && C->cache[h].type == (uint64_t)t) return C->cache[h].wire;
+        h = (h + 1) & (C->cache_cap - 1);
+    }
+    uint32_t w = mpc_circ_add_const(C->c, t, &k, 1, n ? n->line : 0, n ? n->col : 0);
+    if (w == MPC_NO_WIRE) s_error(C, n, "circuit too large or out of memory");
+    C->cache[h].used = 1;
+    C->cache[h].key = k;
+    C->cache[h].type = (uint64_t)t;
+    C->cache[h].wire = w;
+    C->cache_n++;
+    return w;
+}
+
+static const mpc_gate *s_g(s_comp *C, uint32_t w) { return &C->c->gates[w]; }
+
+/* v with the shape (is_vec, len); a secret scalar is spread with an ADD_PUB of zero. */
+static s_val s_broadcast(s_comp *C, const mpc_node *n, s_val v, int is_vec, uint64_t len)
+{
+    if (s_same_shape(&v, is_vec, len)) return v;
+    if (v.pub || v.len == len) {
+        v.is_vec = is_vec;
+        v.len = len;
+        return v;
+    }
+    uint32_t w = s_gate(C, n, MPC_G_ADD_PUB, v.type, len, v.wire, s_const(C, n, v.type, 0), MPC_NO_WIRE, 0, 0);
+    return s_sec(v.type, w, is_vec, len);
+}
+
+/* Raw ring operations: operands already have the result's type t. */
+
+static s_val s_raw_add(s_comp *C, const mpc_node *n, mpc_type t, s_val a, s_val b)
+{
+    int vec;
+    uint64_t len;
+    s_shape2(C, n, &a, &b, &vec, &len, "'+'");
+    if (a.pub && b.pub) return s_pub(t, a.k + b.k, vec, len);
+    if (a.pub) {
+        s_val tmp = a;
+        a = b;
+        b = tmp;
+    }
+    if (b.pub) {
+        a.type = t;
+        if (b.k == 0) return s_broadcast(C, n, a, vec, len);
+        uint32_t w = s_gate(C, n, MPC_G_ADD_PUB, t, len, a.wire, s_const(C, n, t, b.k), MPC_NO_WIRE, 0, 0);
+        return s_sec(t, w, vec, len);
+    }
+    return s_sec(t, s_gate(C, n, MPC_G_ADD, t, len, a.wire, b.wire, MPC_NO_WIRE, 0, 0), vec, len);
+}
+
+static s_val s_raw_neg(s_comp *C, const mpc_node *n, mpc_type t, s_val a)
+{
+    if (a.pub) return s_pub(t, 0 - a.k, a.is_vec, a.len);
+    const mpc_gate *g = s_g(C, a.wire);
+    if (g->kind == MPC_G_NEG) return s_sec(t, g->in[0], a.is_vec, a.len);   /* -(-x) */
+    return s_sec(t, s_gate(C, n, MPC_G_NEG, t, a.len, a.wire, MPC_NO_WIRE, MPC_NO_WIRE, 0, 0), a.is_vec, a.len);
+}
+
+static s_val s_raw_sub(s_comp *C, const mpc_node *n, mpc_type t, s_val a, s_val b)
+{
+    int vec;
+    uint64_t len;
+    s_shape2(C, n, &a, &b, &vec, &len, "'-'");
+    if (a.pub && b.pub) return s_pub(t, a.k - b.k, vec, len);
+    if (b.pub) return s_raw_add(C, n, t, a, s_pub(t, 0 - b.k, b.is_vec, b.len));
+    if (a.pub) return s_raw_add(C, n, t, s_raw_neg(C, n, t, b), a);
+    return s_sec(t, s_gate(C, n, MPC_G_SUB, t, len, a.wire, b.wire, MPC_NO_WIRE, 0, 0), vec, len);
+}
+
+/* Ring product without any fixed-point truncation. */
+static s_val s_raw_mul(s_comp *C, const mpc_node *n, mpc_type t, s_val a, s_val b)
+{
+    int vec;
+    uint64_t len;
+    s_shape2(C, n, &a, &b, &vec, &len, "'*'");
+    if (a.pub && b.pub) return s_pub(t, a.k * b.k, vec, len);
+    if (a.pub) {
+        s_val tmp = a;
+        a = b;
+        b = tmp;
+    }
+    if (b.pub) {
+        if (b.k == 0) return s_pub(t, 0, vec, len);
+        a.type = t;
+        if (b.k == 1) return s_broadcast(C, n, a, vec, len);
+        if (b.k == UINT64_MAX) return s_broadcast(C, n, s_raw_neg(C, n, t, a), vec, len);
+        /* 3*4*x: the constants were folded first, so x is multiplied once. */
+        uint32_t w = s_gate(C, n, MPC_G_MUL_PUB, t, len, a.wire, s_const(C, n, MPC_T_INT, b.k), MPC_NO_WIRE, 0, 0);
+        return s_sec(t, w, vec, len);
+    }
+    /* (k*a)*b = k*(a*b) in the ring: pulling the public factor out lets a*b be shared with
+     * other uses (3*x*y next to x*y costs one triple, not two). */
+    for (int side = 0; side < 2; side++) {
+        s_val *p = side ? &b : &a, *q = side ? &a : &b;
+        const mpc_gate *g = s_g(C, p->wire);
+        if (g->kind == MPC_G_MUL_PUB && s_g(C, g->in[0])->len == p->len) {
+            s_val inner = s_sec(t, g->in[0], p->is_vec, p->len);
+            uint32_t k = g->in[1];
+            s_val m = s_raw_mul(C, n, t, inner, *q);
+            return s_sec(t, s_gate(C, n, MPC_G_MUL_PUB, t, len, m.wire, k, MPC_NO_WIRE, 0, 0), vec, len);
+        }
+    }
+    return s_sec(t, s_gate(C, n, MPC_G_MUL, t, len, a.wire, b.wire, MPC_NO_WIRE, 0, 0), vec, len);
+}
+
+/* floor(a / 2^m) on the signed value (TRUNC with the default headroom bound). */
+static s_val s_raw_trunc(s_comp *C, const mpc_node *n, mpc_type t, s_val a, unsigned m)
+{
+    if (m == 0) {
+        a.type = t;
+        return a;
+    }
+    if (a.pub) return s_pub(t, s_sar(a.k, m), a.is_vec, a.len);
+    uint32_t w = s_gate(C, n, MPC_G_TRUNC, t, a.len, a.wire, MPC_NO_WIRE, MPC_NO_WIRE, m, MPC_TRUNC_BOUND);
+    return s_sec(t, w, a.is_vec, a.len);
+}
+
+/* ---- typing ---- */
+
+/* bool -> int (same ring values, nothing emitted). */
+static s_val s_bool_to_int(s_val v)
+{
+    if (v.type == MPC_T_BOOL) v.type = MPC_T_INT;
+    return v;
+}
+
+/* int or bool -> fix: multiply by 2^f. */
+static s_val s_to_fix(s_comp *C, const mpc_node *n, s_val v)
+{
+    if (v.type == MPC_T_FIX) return v;
+    return s_raw_mul(C, n, MPC_T_FIX, v, s_pub(MPC_T_INT, (uint64_t)1 << C->frac, 0, 1));
+}
+
+/* Brings a and b to one type for + - comparisons min max ?: — bool becomes int; an int meets
+ * a fix only as a public constant (or a bool), which becomes fix; a secret int with a fix
+ * is an error naming both types.  Returns the common type. */
+static mpc_type s_unify(s_comp *C, const mpc_node *n, s_val *a, s_val *b, const char *what)
+{
+    if (a->type == b->type) return a->type;
+    if (a->type != MPC_T_FIX && b->type != MPC_T_FIX) {
+        *a = s_bool_to_int(*a);
+        *b = s_bool_to_int(*b);
+        return MPC_T_INT;
+    }
+    s_val *i = a->type == MPC_T_FIX ? b : a;
+    if (i->type == MPC_T_INT && !i->pub) {
+        char ta[48], tb[48];
+        s_error(C, n, "type mismatch in %s: %s and %s (convert with fix(...) or int(...))", what,
+                s_tname(a, ta, sizeof ta), s_tname(b, tb, sizeof tb));
+    }
+    *i = s_to_fix(C, n, *i);
+    return MPC_T_FIX;
+}
+
+static s_val s_add(s_comp *C, const mpc_node *n, s_val a, s_val b)
+{
+    mpc_type t = s_unify(C, n, &a, &b, "'+'");
+    if (t == MPC_T_BOOL) t = MPC_T_INT, a.type = b.type = t;
+    return s_raw_add(C, n, t, a, b);
+}
+
+static s_val s_sub(s_comp *C, const mpc_node *n, s_val a, s_val b)
+{
+    mpc_type t = s_unify(C, n, &a, &b, "'-'");
+    if (t == MPC_T_BOOL) t = MPC_T_INT, a.type = b.type = t;
+    return s_raw_sub(C, n, t, a, b);
+}
+
+static s_val s_neg(s_comp *C, const mpc_node *n, s_val a)
+{
+    a = s_bool_to_int(a);
+    return s_raw_neg(C, n, a.type, a);
+}
+
+/* The result type of a product and whether it carries 2f fractional bits (needs TRUNC). */
+static mpc_type s_mul_type(s_comp *C, const mpc_node *n, s_val *a, s_val *b, int *fixfix,
+                           const char *what)
+{
+    *fixfix = 0;
+    if (a->type == MPC_T_BOOL && b->type == MPC_T_BOOL) return MPC_T_BOOL;
+    if (a->type == MPC_T_BOOL || b->type == MPC_T_BOOL) {
+        /* A 0/1 factor scales a fix encoding correctly as it is. */
+        return a->type == MPC_T_BOOL ? b->type : a->type;
+    }
+    if (a->type == b->type) {
+        *fixfix = a->type == MPC_T_FIX;
+        return a->type;
+    }
+    s_val *i = a->type == MPC_T_INT ? a : b;
+    if (!i->pub) {
+        char ta[48], tb[48];
+        s_error(C, n, "type mismatch in %s: %s and %s (convert with fix(...) or int(...))", what,
+                s_tname(a, ta, sizeof ta), s_tname(b, tb, sizeof tb));
+    }
+    return MPC_T_FIX;   /* fix times a public int: MUL_PUB by the integer, exact */
+}
+
+static s_val s_mul(s_comp *C, const mpc_node *n, s_val a, s_val b)
+{
+    int fixfix;
+    mpc_type t = s_mul_type(C, n, &a, &b, &fixfix, "'*'");
+    if (!fixfix) return s_raw_mul(C, n, t, a, b);
+    if (a.pub && b.pub) {
+        s_val p = s_raw_mul(C, n, t, a, b);
+        return s_raw_trunc(C, n, t, p, C->frac);
+    }
+    if (a.pub) {
+        s_val tmp = a;
+        a = b;
+        b = tmp;
+    }
+    if (b.pub) {
+        uint64_t mask = ((uint64_t)1 << C->frac) - 1;
+        if ((b.k & mask) == 0)   /* a whole number: multiply by the integer, nothing to truncate */
+            return s_raw_mul(C, n, t, a, s_pub(MPC_T_INT, s_sar(b.k, C->frac), b.is_vec, b.len));
+    }
+    return s_raw_trunc(C, n, t, s_raw_mul(C, n, t, a, b), C->frac);
+}
+
+/* x / c for a public c (see LANGUAGE.md "Division"). */
+static s_val s_div(s_comp *C, const mpc_node *n, s_val x, s_val c)
+{
+    if (!c.pub) s_error(C, n, "division by a secret value is not supported; divide by a public constant");
+    if (c.is_vec) s_error(C, n, "division by a vector is not supported");
+    if (c.type == MPC_T_BOOL) s_error(C, n, "division by a bool is not supported");
+    x = s_bool_to_int(x);
+    if (c.k == 0) s_error(C, n, "division by zero");
+    int cneg = s_neg64(c.k);
+    if (x.type == MPC_T_INT) {
+        if (c.type == MPC_T_FIX) {
+            if (!x.pub) {
+                char tx[48];
+                s_error(C, n, "type mismatch in '/': %s and fix (convert with fix(...) or int(...))",
+                        s_tname(&x, tx, sizeof tx));
+            }
+            x = s_to_fix(C, n, x);
+        } else {
+            int k = s_log2_exact(s_abs64(c.k));
+            if (k > 62) s_error(C, n, "division by -2^63 is not supported");
+            if (k >= 0) {
+                s_val y = s_raw_trunc(C, n, MPC_T_INT, x, (unsigned)k);
+                return cneg ? s_raw_neg(C, n, MPC_T_INT, y) : y;
+            }
+            if (x.pub) {   /* public int / int: floor division */
+                int64_t a = (int64_t)x.k, b = (int64_t)c.k;
+                if (b == -1) return s_pub(MPC_T_INT, 0 - x.k, x.is_vec, x.len);
+                int64_t q = a / b;
+                if ((a % b != 0) && ((a < 0) != (b < 0))) q--;
+                return s_pub(MPC_T_INT, (uint64_t)q, x.is_vec, x.len);
+            }
+            s_error(C, n, "integer division by %lld is not supported; divide a fix value, or by a power of two",
+                    (long long)(int64_t)c.k);
+        }
+    }
+    /* x is fix; C is c's fix encoding, c = C / 2^f. */
+    uint64_t Cabs = c.type == MPC_T_FIX ? s_abs64(c.k) : s_abs64(c.k) << C->frac;
+    if (c.type == MPC_T_INT && (s_abs64(c.k) >> (63 - C->frac)))
+        s_error(C, n, "divisor %lld is too large for fix precision %u", (long long)(int64_t)c.k, C->frac);
+    s_val y;
+    int j = s_log2_exact(Cabs);
+    if (j >= 0) {
+        int k = j - (int)C->frac;   /* |c| = 2^k */
+        if (k >= 0) y = s_raw_trunc(C, n, MPC_T_FIX, x, (unsigned)k);
+        else y = s_raw_mul(C, n, MPC_T_FIX, x, s_pub(MPC_T_INT, (uint64_t)1 << -k, 0, 1));
+    } else {
+        int t = s_bitlen(Cabs) - 1 - (int)C->frac;
+        if (t < 0) t = 0;
+        unsigned s = S_DIV_BITS - C->frac;
+        /* R = round(2^(s+t) * 2^f / |C|), exactly. */
+        unsigned __int128 num = (unsigned __int128)1 << (s + (unsigned)t + C->frac);
+        unsigned __int128 R = (2 * num + Cabs) / (2 * (unsigned __int128)Cabs);
+        s_val x1 = s_raw_trunc(C, n, MPC_T_FIX, x, (unsigned)t);
+        s_val p = s_raw_mul(C, n, MPC_T_FIX, x1, s_pub(MPC_T_INT, (uint64_t)R, 0, 1));
+        y = s_raw_trunc(C, n, MPC_T_FIX, p, s);
+    }
+    return cneg ? s_raw_neg(C, n, MPC_T_FIX, y) : y;
+}
+
+/* LTZ(d) or EQZ(d), bool. */
+static s_val s_test(s_comp *C, const mpc_node *n, mpc_gate_kind kind, s_val d)
+{
+    if (d.pub) {
+        uint64_t r = kind == MPC_G_LTZ ? (uint64_t)s_neg64(d.k) : (uint64_t)(d.k == 0);
+        return s_pub(MPC_T_BOOL, r, d.is_vec, d.len);
+    }
+    return s_sec(MPC_T_BOOL, s_gate(C, n, kind, MPC_T_BOOL, d.len, d.wire, MPC_NO_WIRE, MPC_NO_WIRE, 0, 0),
+                 d.is_vec, d.len);
+}
+
+/* 1 - b for a bool: NEG then ADD_PUB of 1. */
+static s_val s_not(s_comp *C, const mpc_node *n, s_val b)
+{
+    return s_raw_add(C, n, MPC_T_BOOL, s_raw_neg(C, n, MPC_T_BOOL, b), s_pub(MPC_T_BOOL, 1, 0, 1));
+}
+
+static s_val s_compare(s_comp *C, const mpc_node *n, int op, s_val a, s_val b)
+{
+    char what[8];
+    snprintf(what, sizeof what, "'%s'", mpc_token_names[op]);
+    mpc_type t = s_unify(C, n, &a, &b, what);
+    if (t == MPC_T_BOOL) t = MPC_T_INT, a.type = b.type = t;
+    switch (op) {
+    case MPC_TK_LT: return s_test(C, n, MPC_G_LTZ, s_raw_sub(C, n, t, a, b));
+    case MPC_TK_GT: return s_test(C, n, MPC_G_LTZ, s_raw_sub(C, n, t, b, a));
+    case MPC_TK_LE: return s_not(C, n, s_test(C, n, MPC_G_LTZ, s_raw_sub(C, n, t, b, a)));
+    case MPC_TK_GE: return s_not(C, n, s_test(C, n, MPC_G_LTZ, s_raw_sub(C, n, t, a, b)));
+    case MPC_TK_EQ: return s_test(C, n, MPC_G_EQZ, s_raw_sub(C, n, t, a, b));
+    default:        return s_not(C, n, s_test(C, n, MPC_G_EQZ, s_raw_sub(C, n, t, a, b)));
+    }
+}
+
+/* cond ? a : b with cond a bool; a and b already share a type. */
+static s_val s_select(s_comp *C, const mpc_node *n, s_val cond, s_val a, s_val b)
+{
+    int vec;
+    uint64_t len;
+    s_shape2(C, n, &a, &b, &vec, &len, "'?:'");
+    s_val ab = s_pub(a.type, 0, vec, len);
+    s_shape2(C, n, &cond, &ab, &vec, &len, "'?:'");
+    if (cond.pub)   /* all elements of a public condition are equal: it picks one side */
+        return s_broadcast(C, n, cond.k ? a : b, vec, len);
+    if (!a.pub && !b.pub) {
+        uint32_t w = s_gate(C, n, MPC_G_SELECT, a.type, len, cond.wire, a.wire, b.wire, 0, 0);
+        return s_sec(a.type, w, vec, len);
+    }
+    /* b + cond*(a - b): the public side folds into local gates. */
+    mpc_type t = a.type;
+    s_val d = s_raw_sub(C, n, t, a, b);
+    s_val m = s_raw_mul(C, n, t, cond, d);
+    return s_broadcast(C, n, s_raw_add(C, n, t, b, m), vec, len);
+}
+
+/* ---- scopes ---- */
+
+static s_bind *s_lookup(s_comp *C, const char *name)
+{
+    for (s_scope *s = C->scope; s; s = s->parent)
+        for (s_bind *b = s->binds; b; b = b->next)
+            if (strcmp(b->name, name) == 0) return b;
+    return NULL;
+}
+
+static s_bind *s_declare(s_comp *C, const char *name, s_bkind kind, s_val v, uint32_t line, uint32_t col)
+{
+    for (s_bind *b = C->scope->binds; b; b = b->next)
+        if (strcmp(b->name, name) == 0)
+            s_error_at(C, line, col, "'%s' is already defined at %u:%u", name, (unsigned)b->line,
+                       (unsigned)b->col);
+    s_bind *b = C->free_binds;
+    if (b) {
+        C->free_binds = b->next;
+        memset(b, 0, sizeof *b);
+    } else {
+        b = s_alloc(C, sizeof *b);
+    }
+    b->name = name;
+    b->kind = kind;
+    b->v = v;
+    b->line = line;
+    b->col = col;
+    b->next = C->scope->binds;
+    C->scope->binds = b;
+    return b;
+}
+
+/* Leaves scope sc: its bindings go back to the free list (a million-iteration loop must not
+ * keep a million dead scopes). */
+static void s_scope_close(s_comp *C, s_scope *sc)
+{
+    while (sc->binds) {
+        s_bind *b = sc->binds;
+        sc->binds = b->next;
+        b->next = C->free_binds;
+        C->free_binds = b;
+    }
+}
+
+static s_fn *s_find_fn(s_comp *C, const char *name)
+{
+    for (s_fn *f = C->fns; f; f = f->next)
+        if (strcmp(f->node->name, name) == 0) return f;
+    return NULL;
+}
+
+static void s_count_unroll(s_comp *C, const mpc_node *n)
+{
+    if (++C->unrolled > MPC_COMPILE_MAX_UNROLL)
+        s_error(C, n, "program unrolls to more than %u loop iterations and calls",
+                (unsigned)MPC_COMPILE_MAX_UNROLL);
+}
+
+/* ---- expressions ---- */
+
+static s_val s_expr(s_comp *C, const mpc_node *n);
+static void s_stats(s_comp *C, const mpc_node *block, size_t n_stats);
+
+/* A public int scalar (lengths, bounds, indices, precision). */
+static int64_t s_const_int(s_comp *C, const mpc_node *n, const char *what)
+{
+    s_val v = s_expr(C, n);
+    if (!v.pub) s_error(C, n, "%s must be a compile-time constant", what);
+    if (v.type == MPC_T_FIX) s_error(C, n, "%s must be an integer, not fix", what);
+    if (v.is_vec) s_error(C, n, "%s must be a scalar", what);
+    return (int64_t)v.k;
+}
+
+static void s_arity(s_comp *C, const mpc_node *n, uint32_t want)
+{
+    if (n->n_kids != want)
+        s_error(C, n, "%s() takes %u argument%s, got %u", n->name, (unsigned)want, want == 1 ? "" : "s",
+                (unsigned)n->n_kids);
+}
+
+static s_val s_need_vec(s_comp *C, const mpc_node *n, s_val v, const char *fn)
+{
+    if (!v.is_vec) {
+        char t[48];
+        s_error(C, n, "%s() expects a vector, got %s", fn, s_tname(&v, t, sizeof t));
+    }
+    return v;
+}
+
+static s_val s_call_fn(s_comp *C, const mpc_node *n, s_fn *f)
+{
+    const mpc_node *def = f->node;
+    if (f->active)
+        s_error(C, n, "recursive call to '%s' (functions are inlined, so recursion is not supported)", def->name);
+    if (n->n_kids != def->n_names)
+        s_error(C, n, "function '%s' takes %u argument%s, got %u", def->name, (unsigned)def->n_names,
+                def->n_names == 1 ? "" : "s", (unsigned)n->n_kids);
+    if (C->inline_depth >= S_MAX_INLINE) s_error(C, n, "functions inlined more than %d deep", S_MAX_INLINE);
+    s_count_unroll(C, n);
+    if (def->n_names > S_MAX_PARAMS)
+        s_error(C, def, "function '%s' has more than %d parameters", def->name, S_MAX_PARAMS);
+    s_val args[S_MAX_PARAMS];
+    for (uint32_t i = 0; i < n->n_kids; i++) args[i] = s_expr(C, n->kids[i]);
+    /* Lexical scope: the body sees its parameters and the top level, not the caller's locals.
+     * The scope lives on the C stack for the duration of the call. */
+    s_scope *saved = C->scope;
+    s_scope scope = {NULL, C->global}, *sc = &scope;
+    C->scope = sc;
+    for (uint32_t i = 0; i < def->n_names; i++) {
+        s_bind *b = s_declare(C, def->names[i], B_LET, args[i], def->name_line[i], def->name_col[i]);
+        b->used = 1;
+    }
+    f->active = 1;
+    C->inline_depth++;
+    const mpc_node *body = def->kids[0];
+    s_stats(C, body, body->n_kids - 1);
+    s_val r = s_expr(C, body->kids[body->n_kids - 1]->kids[0]);
+    C->inline_depth--;
+    f->active = 0;
+    C->scope = saved;
+    s_scope_close(C, sc);
+    return r;
+}
+
+static s_val s_call(s_comp *C, const mpc_node *n)
+{
+    const char *name = n->name;
+    if (strcmp(name, "sum") == 0) {
+        s_arity(C, n, 1);
+        s_val v = s_bool_to_int(s_need_vec(C, n, s_expr(C, n->kids[0]), "sum"));
+        if (v.pub) return s_pub(v.type, v.k * v.len, 0, 1);
+        return s_sec(v.type, s_gate(C, n, MPC_G_SUM, v.type, 1, v.wire, MPC_NO_WIRE, MPC_NO_WIRE, 0, 0), 0, 1);
+    }
+    if (strcmp(name, "dot") == 0) {
+        s_arity(C, n, 2);
+        s_val a = s_need_vec(C, n, s_expr(C, n->kids[0]), "dot");
+        s_val b = s_need_vec(C, n, s_expr(C, n->kids[1]), "dot");
+        if (a.len != b.len)
+            s_error(C, n, "vector length mismatch in dot(): %llu and %llu", (unsigned long long)a.len,
+                    (unsigned long long)b.len);
+        int fixfix;
+        mpc_type t = s_mul_type(C, n, &a, &b, &fixfix, "dot()");
+        if (t == MPC_T_BOOL) t = MPC_T_INT;
+        if (a.pub && b.pub) {
+            s_val p = s_pub(t, a.k * b.k * a.len, 0, 1);
+            return fixfix ? s_raw_trunc(C, n, t, p, C->frac) : p;
+        }
+        if (a.pub || b.pub) {   /* dot(x, k) = k * sum(x) */
+            s_val x = a.pub ? b : a, k = a.pub ? a : b;
+            s_val sx = s_sec(x.type == MPC_T_BOOL ? MPC_T_INT : x.type,
+                             s_gate(C, n, MPC_G_SUM, x.type == MPC_T_BOOL ? MPC_T_INT : x.type, 1, x.wire,
+                                    MPC_NO_WIRE, MPC_NO_WIRE, 0, 0), 0, 1);
+            k.is_vec = 0;
+            k.len = 1;
+            return s_mul(C, n, sx, k);
+        }
+        s_val d = s_sec(t, s_gate(C, n, MPC_G_DOT, t, 1, a.wire, b.wire, MPC_NO_WIRE, 0, 0), 0, 1);
+        return fixfix ? s_raw_trunc(C, n, t, d, C->frac) : d;
+    }
+    if (strcmp(name, "len") == 0) {
+        s_arity(C, n, 1);
+        s_val v = s_need_vec(C, n, s_expr(C, n->kids[0]), "len");
+        return s_pub(MPC_T_INT, v.len, 0, 1);
+    }
+    if (strcmp(name, "min") == 0 || strcmp(name, "max") == 0) {
+        s_arity(C, n, 2);
+        s_val a = s_expr(C, n->kids[0]), b = s_expr(C, n->kids[1]);
+        char what[8];
+        snprintf(what, sizeof what, "%s()", name);
+        mpc_type t = s_unify(C, n, &a, &b, what);
+        a.type = b.type = t;
+        s_val l = s_test(C, n, MPC_G_LTZ, s_raw_sub(C, n, t, a, b));   /* a < b */
+        return name[1] == 'i' ? s_select(C, n, l, a, b) : s_select(C, n, l, b, a);
+    }
+    if (strcmp(name, "abs") == 0) {
+        s_arity(C, n, 1);
+        s_val x = s_bool_to_int(s_expr(C, n->kids[0]));
+        if (x.pub) return s_pub(x.type, s_abs64(x.k), x.is_vec, x.len);
+        s_val l = s_test(C, n, MPC_G_LTZ, x);
+        return s_select(C, n, l, s_raw_neg(C, n, x.type, x), x);
+    }
+    if (strcmp(name, "concat") == 0) {
+        if (n->n_kids < 2) s_error(C, n, "concat() takes at least 2 arguments, got %u", (unsigned)n->n_kids);
+        s_val acc = {0};
+        for (uint32_t i = 0; i < n->n_kids; i++) {
+            s_val v = s_expr(C, n->kids[i]);
+            if (v.pub) s_error(C, n->kids[i], "concat() of a public value is not supported; its operands must be secret");
+            if (i == 0) {
+                acc = v;
+                continue;
+            }
+            mpc_type t;
+            if (acc.type == v.type) t = v.type;
+            else if (acc.type != MPC_T_FIX && v.type != MPC_T_FIX) t = MPC_T_INT;
+            else {
+                char ta[48], tb[48];
+                s_error(C, n->kids[i], "type mismatch in concat(): %s and %s", s_tname(&acc, ta, sizeof ta),
+                        s_tname(&v, tb, sizeof tb));
+            }
+            uint64_t len = acc.len + v.len;
+            if (len > MPC_CIRC_MAX_VECTOR) s_error(C, n, "concat() result is longer than %llu", (unsigned long long)MPC_CIRC_MAX_VECTOR);
+            acc = s_sec(t, s_gate(C, n, MPC_G_CONCAT, t, len, acc.wire, v.wire, MPC_NO_WIRE, 0, 0), 1, len);
+        }
+        return acc;
+    }
+    if (strcmp(name, "fix") == 0) {
+        s_arity(C, n, 1);
+        return s_to_fix(C, n, s_expr(C, n->kids[0]));
+    }
+    if (strcmp(name, "int") == 0) {
+        s_arity(C, n, 1);
+        s_val v = s_expr(C, n->kids[0]);
+        if (v.type == MPC_T_FIX) return s_raw_trunc(C, n, MPC_T_INT, v, C->frac);
+        return s_bool_to_int(v);
+    }
+    if (strcmp(name, "bool") == 0)
+        s_error(C, n, "bool() is not a conversion; compare instead (e.g. x != 0)");
+    s_fn *f = s_find_fn(C, name);
+    if (!f) {
+        s_bind *b = s_lookup(C, name);
+        if (b) s_error(C, n, "'%s' is %s, not a function", name, s_bkind_names[b->kind]);
+        s_error(C, n, "undefined function '%s'", name);
+    }
+    return s_call_fn(C, n, f);
+}
+
+static s_val s_index(s_comp *C, const mpc_node *n)
+{
+    s_val v = s_expr(C, n->kids[0]);
+    if (!v.is_vec) {
+        char t[48];
+        s_error(C, n, "cannot index %s: it is not a vector", s_tname(&v, t, sizeof t));
+    }
+    if (n->kind == MPC_N_INDEX) {
+        int64_t i = s_const_int(C, n->kids[1], "an index");
+        if (i < 0 || (uint64_t)i >= v.len)
+            s_error(C, n->kids[1], "index %lld out of range for a vector of length %llu", (long long)i,
+                    (unsigned long long)v.len);
+        if (v.pub) return s_pub(v.type, v.k, 0, 1);
+        if (v.len == 1) return s_sec(v.type, v.wire, 0, 1);
+        return s_sec(v.type, s_gate(C, n, MPC_G_SLICE, v.type, 1, v.wire, MPC_NO_WIRE, MPC_NO_WIRE, (uint64_t)i, 1), 0, 1);
+    }
+    int64_t a = n->kids[1] ? s_const_int(C, n->kids[1], "a slice bound") : 0;
+    int64_t b = n->kids[2] ? s_const_int(C, n->kids[2], "a slice bound") : (int64_t)v.len;
+    if (a < 0 || b < 0 || (uint64_t)a > v.len || (uint64_t)b > v.len || a >= b)
+        s_error(C, n, "slice [%lld:%lld] out of range for a vector of length %llu (need 0 <= start < end <= length)",
+                (long long)a, (long long)b, (unsigned long long)v.len);
+    uint64_t len = (uint64_t)(b - a);
+    if (v.pub) return s_pub(v.type, v.k, 1, len);
+    if (a == 0 && len == v.len) return v;
+    return s_sec(v.type, s_gate(C, n, MPC_G_SLICE, v.type, len, v.wire, MPC_NO_WIRE, MPC_NO_WIRE, (uint64_t)a, 1), 1, len);
+}
+
+static s_val s_expr(s_comp *C, const mpc_node *n)
+{
+    switch (n->kind) {
+    case MPC_N_INT:
+        return s_pub(MPC_T_INT, n->ival, 0, 1);
+    case MPC_N_DEC: {
+        uint64_t x;
+        if (mpc_compile_decimal(n->text, C->frac, &x) != 0)
+            s_error(C, n, "decimal literal '%s' is out of range for fix with %u fractional bits", n->text, C->frac);
+        return s_pub(MPC_T_FIX, x, 0, 1);
+    }
+    case MPC_N_BOOL:
+        return s_pub(MPC_T_BOOL, n->ival, 0, 1);
+    case MPC_N_NAME: {
+        s_bind *b = s_lookup(C, n->name);
+        if (!b) {
+            if (s_find_fn(C, n->name)) s_error(C, n, "'%s' is a function; call it with (...)", n->name);
+            s_error(C, n, "undefined name '%s'", n->name);
+        }
+        b->used = 1;
+        return b->v;
+    }
+    case MPC_N_NEG:
+        return s_neg(C, n, s_expr(C, n->kids[0]));
+    case MPC_N_BIN: {
+        s_val a = s_expr(C, n->kids[0]);
+        s_val b = s_expr(C, n->kids[1]);
+        switch (n->op) {
+        case MPC_TK_PLUS:  return s_add(C, n, a, b);
+        case MPC_TK_MINUS: return s_sub(C, n, a, b);
+        case MPC_TK_STAR:  return s_mul(C, n, a, b);
+        case MPC_TK_SLASH: return s_div(C, n, a, b);
+        default:           return s_compare(C, n, n->op, a, b);
+        }
+    }
+    case MPC_N_COND: {
+        s_val c = s_expr(C, n->kids[0]);
+        if (c.type != MPC_T_BOOL) {
+            char t[48];
+            s_error(C, n->kids[0], "the condition of '?' must be bool, got %s", s_tname(&c, t, sizeof t));
+        }
+        s_val a = s_expr(C, n->kids[1]), b = s_expr(C, n->kids[2]);
+        mpc_type t = s_unify(C, n, &a, &b, "'?:'");
+        a.type = b.type = t;
+        return s_select(C, n, c, a, b);
+    }
+    case MPC_N_CALL:
+        return s_call(C, n);
+    case MPC_N_INDEX:
+    case MPC_N_SLICE:
+        return s_index(C, n);
+    default:
+        s_error(C, n, "internal error: unexpected %s node in an expression", mpc_node_names[n->kind]);
+    }
+}
+
+/* ---- statements ---- */
+
+static void s_assign(s_comp *C, const mpc_node *n)
+{
+    s_bind *b = s_lookup(C, n->name);
+    if (!b) s_error(C, n, "undefined name '%s'", n->name);
+    if (b->kind != B_VAR)
+        s_error(C, n, "cannot assign to '%s': it is %s (only a var can change)", n->name, s_bkind_names[b->kind]);
+    s_val v = s_expr(C, n->kids[0]);
+    s_val old = b->v;
+    if (v.type == MPC_T_BOOL && old.type == MPC_T_INT) v.type = MPC_T_INT;
+    if (v.type == MPC_T_INT && v.pub && old.type == MPC_T_FIX) v = s_to_fix(C, n, v);
+    if (!old.pub && (v.type != old.type || !s_same_shape(&v, old.is_vec, old.len))) {
+        if (v.type == old.type && v.pub && (!v.is_vec || (old.is_vec && v.len == old.len))) {
+            v = s_broadcast(C, n, v, old.is_vec, old.len);
+        } else {
+            char tv[48], to[48];
+            s_error(C, n, "cannot assign %s to '%s', which holds %s", s_tname(&v, tv, sizeof tv), n->name,
+                    s_tname(&old, to, sizeof to));
+        }
+    }
+    b->v = v;
+    b->used = 1;
+}
+
+static void s_for(s_comp *C, const mpc_node *n)
+{
+    int64_t a = s_const_int(C, n->kids[0], "a loop bound");
+    int64_t b = s_const_int(C, n->kids[1], "a loop bound");
+    const mpc_node *body = n->kids[2];
+    s_scope scope = {NULL, C->scope}, *sc = &scope;
+    for (int64_t i = a; i < b; i++) {
+        s_count_unroll(C, n);
+        C->scope = sc;
+        s_bind *lv = s_declare(C, n->name, B_LOOP, s_pub(MPC_T_INT, (uint64_t)i, 0, 1), n->line, n->col);
+        lv->used = 1;
+        s_stats(C, body, body->n_kids);
+        C->scope = sc->parent;
+        s_scope_close(C, sc);
+    }
+}
+
+static void s_party(s_comp *C, const mpc_node *n)
+{
+    for (uint32_t i = 0; i < n->n_names; i++) {
+        const char *p = n->names[i];
+        for (uint32_t j = 0; j < C->c->n_parties; j++)
+            if (strcmp(C->c->party_names[j], p) == 0)
+                s_error_at(C, n->name_line[i], n->name_col[i], "duplicate party '%s'", p);
+        if (C->c->n_parties >= MPC_MAX_PARTIES)
+            s_error_at(C, n->name_line[i], n->name_col[i], "too many parties (at most %d)", MPC_MAX_PARTIES);
+        if (mpc_circ_add_party(C->c, p) < 0) s_error_at(C, n->name_line[i], n->name_col[i], "bad party name '%s'", p);
+    }
+}
+
+static uint32_t s_party_index(s_comp *C, const mpc_node *n, uint32_t i)
+{
+    for (uint32_t j = 0; j < C->c->n_parties; j++)
+        if (strcmp(C->c->party_names[j], n->names[i]) == 0) return j;
+    s_error_at(C, n->name_line[i], n->name_col[i], "undeclared party '%s'", n->names[i]);
+}
+
+/* A -D value: integer, decimal or true/false. */
+static int s_define_value(s_comp *C, const char *text, s_val *v)
+{
+    int neg = text[0] == '-';
+    const char *p = text + neg;
+    if (!neg && (strcmp(p, "true") == 0 || strcmp(p, "false") == 0)) {
+        *v = s_pub(MPC_T_BOOL, p[0] == 't', 0, 1);
+        return 0;
+    }
+    if (!(*p >= '0' && *p <= '9')) return -1;
+    if (strchr(p, '.')) {
+        uint64_t x;
+        if (mpc_compile_decimal(p, C->frac, &x) != 0) return -1;
+        *v = s_pub(MPC_T_FIX, neg ? 0 - x : x, 0, 1);
+        return 0;
+    }
+    uint64_t x = 0;
+    for (; *p; p++) {
+        if (!(*p >= '0' && *p <= '9')) return -1;
+        unsigned d = (unsigned)(*p - '0');
+        if (x > (UINT64_MAX - d) / 10) return -1;
+        x = x * 10 + d;
+    }
+    *v = s_pub(MPC_T_INT, neg ? 0 - x : x, 0, 1);
+    return 0;
+}
+
+static void s_param(s_comp *C, const mpc_node *n)
+{
+    s_val v;
+    const mpc_define *d = NULL;
+    for (size_t i = 0; i < C->n_defs; i++)
+        if (strcmp(C->defs[i].name, n->name) == 0) {
+            d = &C->defs[i];
+            C->def_used[i] = 1;
+        }
+    if (d) {
+        if (s_define_value(C, d->value, &v) != 0)
+            s_error(C, n, "invalid value '%.60s' for parameter '%s' given with -D", d->value, n->name);
+    } else {
+        v = s_expr(C, n->kids[0]);
+        if (!v.pub) s_error(C, n->kids[0], "the value of param '%s' must be a compile-time constant", n->name);
+    }
+    s_bind *b = s_declare(C, n->name, B_PARAM, v, n->line, n->col);
+    b->used = 1;
+}
+
+static void s_input(s_comp *C, const mpc_node *n)
+{
+    uint32_t party = s_party_index(C, n, 0);
+    uint64_t len = 1;
+    int is_vec = 0;
+    if (n->kids[0]) {
+        int64_t l = s_const_int(C, n->kids[0], "a vector length");
+        if (l < 1 || (uint64_t)l > MPC_CIRC_MAX_VECTOR)
+            s_error(C, n->kids[0], "vector length %lld out of range 1..%llu", (long long)l,
+                    (unsigned long long)MPC_CIRC_MAX_VECTOR);
+        len = (uint64_t)l;
+        is_vec = 1;
+    }
+    for (uint32_t i = 0; i < C->c->n_inputs; i++)
+        if (strcmp(C->c->inputs[i].name, n->name) == 0)
+            s_error(C, n, "duplicate input '%s' (first declared at %u:%u)", n->name,
+                    (unsigned)C->c->inputs[i].line, (unsigned)C->c->inputs[i].col);
+    s_bind *prev = s_lookup(C, n->name);
+    if (prev)
+        s_error(C, n, "'%s' is already defined at %u:%u", n->name, (unsigned)prev->line, (unsigned)prev->col);
+    uint32_t w = mpc_circ_add_input(C->c, n->name, party, (mpc_type)n->vtype, len, n->line, n->col);
+    if (w == MPC_NO_WIRE) s_error(C, n, "out of memory");
+    s_declare(C, n->name, B_INPUT, s_sec((mpc_type)n->vtype, w, is_vec, len), n->line, n->col);
+}
+
+static void s_output(s_comp *C, const mpc_node *n)
+{
+    uint32_t recipients = 0;
+    for (uint32_t i = 0; i < n->n_names; i++) {
+        uint32_t p = s_party_index(C, n, i);
+        if (recipients & (1u << p))
+            s_error_at(C, n->name_line[i], n->name_col[i], "party '%s' is listed twice", n->names[i]);
+        recipients |= 1u << p;
+    }
+    for (uint32_t i = 0; i < n->n_kids; i++) {
+        const mpc_node *it = n->kids[i];
+        for (uint32_t j = 0; j < C->c->n_outputs; j++)
+            if (strcmp(C->c->outputs[j].name, it->name) == 0)
+                s_error(C, it, "duplicate output '%s' (first declared at %u:%u)", it->name,
+                        (unsigned)C->c->outputs[j].line, (unsigned)C->c->outputs[j].col);
+        s_val v;
+        if (it->kids[0]) {
+            v = s_expr(C, it->kids[0]);
+        } else {
+            s_bind *b = s_lookup(C, it->name);
+            if (!b) s_error(C, it, "undefined name '%s' (write 'output %s = expression' to define it here)",
+                            it->name, it->name);
+            b->used = 1;
+            v = b->v;
+        }
+        if (v.pub)
+            s_error(C, it, "output '%s' is a compile-time constant: outputs must depend on an input", it->name);
+        /* A bool relabelled as int (e.g. int(x < y)) needs a wire of its own type: the OUTPUT
+         * gate has its operand's type. */
+        if (s_g(C, v.wire)->type != v.type)
+            v.wire = s_gate(C, it, MPC_G_ADD_PUB, v.type, v.len, v.wire, s_const(C, it, v.type, 0), MPC_NO_WIRE, 0, 0);
+        int oi = mpc_circ_add_output(C->c, it->name, v.wire, recipients, it->line, it->col);
+        if (oi < 0) s_error(C, it, "out of memory");
+    }
+}
+
+static void s_stat(s_comp *C, const mpc_node *n)
+{
+    if (n->kind != MPC_N_PARTY && n->kind != MPC_N_PRECISION && n->kind != MPC_N_FN) C->decl_seen = 1;
+    switch (n->kind) {
+    case MPC_N_PARTY:
+        s_party(C, n);
+        break;
+    case MPC_N_PRECISION:
+        if (C->precision_seen) s_error(C, n, "precision is already set");
+        if (C->decl_seen) s_error(C, n, "'precision' must come before inputs, parameters and definitions");
+        if (n->ival < 1 || n->ival > S_MAX_FRAC)
+            s_error(C, n, "precision %llu out of range 1..%d", (unsigned long long)n->ival, S_MAX_FRAC);
+        C->frac = (unsigned)n->ival;
+        C->c->frac_bits = C->frac;
+        C->precision_seen = 1;
+        break;
+    case MPC_N_PARAM:
+        s_param(C, n);
+        break;
+    case MPC_N_INPUT:
+        s_input(C, n);
+        break;
+    case MPC_N_LET:
+    case MPC_N_VAR: {
+        s_val v = s_expr(C, n->kids[0]);
+        s_bind *b = s_declare(C, n->name, n->kind == MPC_N_LET ? B_LET : B_VAR, v, n->line, n->col);
+        b->used = 1;
+        break;
+    }
+    case MPC_N_ASSIGN:
+        s_assign(C, n);
+        break;
+    case MPC_N_FOR:
+        s_for(C, n);
+        break;
+    case MPC_N_FN: {
+        static const char *const builtins[] = {"sum", "dot", "len", "min", "max", "abs", "concat"};
+        for (size_t i = 0; i < sizeof builtins / sizeof builtins[0]; i++)
+            if (strcmp(builtins[i], n->name) == 0) s_error(C, n, "'%s' is a builtin function and cannot be redefined", n->name);
+        s_fn *prev = s_find_fn(C, n->name);
+        if (prev)
+            s_error(C, n, "function '%s' is already defined at %u:%u", n->name, (unsigned)prev->node->line,
+                    (unsigned)prev->node->col);
+        s_fn *f = s_alloc(C, sizeof *f);
+        f->node = n;
+        f->next = C->fns;
+        C->fns = f;
+        break;
+    }
+    case MPC_N_OUTPUT:
+        s_output(C, n);
+        break;
+    default:
+        s_error(C, n, "internal error: unexpected %s statement", mpc_node_names[n->kind]);
+    }
+}
+
+static void s_stats(s_comp *C, const mpc_node *block, size_t n_stats)
+{
+    for (size_t i = 0; i < n_stats; i++) s_stat(C, block->kids[i]);
+}
+
+int mpc_compile(const char *src, size_t len, const char *filename, const mpc_define *defs,
+                size_t n_defs, mpc_circuit **out, mpc_diag *diag)
+{
+    return mpc_compile_ex(src, len, filename, defs, n_defs, 0, out, diag);
+}
+
+int mpc_compile_ex(const char *src, size_t len, const char *filename, const mpc_define *defs,
+                   size_t n_defs, unsigned flags, mpc_circuit **out, mpc_diag *diag)
+{
+    *out = NULL;
+    mpc_diag_init(diag, filename, src, len);
+    mpc_ast ast = {0};
+    s_comp *C = calloc(1, sizeof *C);
+    int r = -1;
+    if (!C) {
+        mpc_diag_error(diag, 0, 0, "out of memory");
+        return -1;
+    }
+    if (mpc_parse(src, len, diag, &ast) != 0) goto out;
+    C->diag = diag;
+    C->defs = defs;
+    C->n_defs = n_defs;
+    C->frac = MPC_DEFAULT_FRAC;
+    C->arena = mpc_arena_new();
+    C->c = mpc_circ_new();
+    C->def_used = calloc(n_defs + 1, sizeof *C->def_used);
+    if (!C->arena || !C->c || !C->def_used) {
+        mpc_diag_error(diag, 0, 0, "out of memory");
+        goto out;
+    }
+    /* Only the base name: where the file sat must not change the circuit (or its hash). */
+    if (filename) {
+        const char *base = strrchr(filename, '/');
+        snprintf(C->c->source, sizeof C->c->source, "%s", base ? base + 1 : filename);
+    }
+    if (setjmp(C->jb) != 0) goto out;
+    C->global = s_alloc(C, sizeof *C->global);
+    C->scope = C->global;
+    s_stats(C, ast.root, ast.root->n_kids);
+    for (size_t i = 0; i < n_defs; i++)
+        if (!C->def_used[i]) s_error(C, NULL, "unknown parameter '%s' given with -D", defs[i].name);
+    if (C->c->n_parties < 2)
+        s_error(C, NULL, "a program needs at least 2 parties (declare them with 'party a, b')");
+    if (C->c->n_outputs == 0) s_error(C, NULL, "the program has no outputs");
+    for (s_bind *b = C->global->binds; b; b = b->next)
+        if (b->kind == B_INPUT && !b->used)
+            mpc_diag_warning(diag, b->line, b->col, "input '%s' is never used", b->name);
+    char err[256];
+    if (mpc_circ_finish(C->c, err, sizeof err) != 0) s_error(C, NULL, "internal error: %s", err);
+    if (!(flags & MPC_COMPILE_NO_OPT) && mpc_circ_optimize(C->c, err, sizeof err) != 0)
+        s_error(C, NULL, "optimising the circuit failed: %s", err);
+    *out = C->c;
+    C->c = NULL;
+    r = 0;
+out:
+    mpc_circ_destroy(&C->c);
+    mpc_arena_destroy(&C->arena);
+    mpc_ast_free(&ast);
+    free(C->def_used);
+    free(C->cache);
+    free(C);
+    return r;
+}

@@ -1,0 +1,49 @@
+/* diag.h — compiler diagnostics: errors and warnings that carry file:line:col and print
+ * like a C compiler's (`prog.mpc:7:13: error: message`, then the source line, then a caret
+ * under the column).  Used by the lexer, the parser, the code generator and mpcc. */
+#ifndef MPC_DIAG_H
+#define MPC_DIAG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+typedef enum { MPC_DIAG_ERROR, MPC_DIAG_WARNING } mpc_diag_severity;
+
+typedef struct {
+    mpc_diag_severity severity;
+    uint32_t          line, col;   /* 1-based; 0 when the message has no position */
+    char              msg[256];
+} mpc_diag_item;
+
+/* A diagnostics sink.  It borrows the file name and source text (for the caret lines):
+ * both must outlive it. */
+typedef struct {
+    const char    *filename;
+    const char    *src;
+    size_t         src_len;
+    mpc_diag_item *items;
+    size_t         n_items, cap_items;
+    size_t         n_errors, n_warnings;
+} mpc_diag;
+
+void mpc_diag_init(mpc_diag *d, const char *filename, const char *src, size_t src_len);
+/* Frees the items; the sink can be reused after mpc_diag_init. */
+void mpc_diag_free(mpc_diag *d);
+
+void mpc_diag_error(mpc_diag *d, uint32_t line, uint32_t col, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void mpc_diag_warning(mpc_diag *d, uint32_t line, uint32_t col, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* The first error, or NULL. */
+const mpc_diag_item *mpc_diag_first_error(const mpc_diag *d);
+
+/* "file:line:col: error: msg" (no newline) into buf; returns snprintf's count. */
+int mpc_diag_format(const mpc_diag *d, const mpc_diag_item *it, char *buf, size_t len);
+
+/* Prints every item: the formatted line, then the source line and a caret when the item
+ * has a position inside the source. */
+void mpc_diag_print(const mpc_diag *d, FILE *f);
+
+#endif

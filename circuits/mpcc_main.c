@@ -1,0 +1,440 @@
+/* mpcc_main.c — the mpc compiler's command line: compile a program to a .circ file, show
+ * its statistics or a listing, or evaluate it in plaintext on given inputs.  Also accepts a
+ * compiled .circ for --stats, --dump and --eval. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "circuit.h"
+#include "compile.h"
+#include "diag.h"
+#include "dump.h"
+#include "eval.h"
+#include "format.h"
+#include "value.h"
+
+#define MPCC_VERSION "0.1.0"
+#define MPCC_MAX_SOURCE (16u << 20)
+
+static const char s_usage[] =
+    "usage: mpcc [options] PROGRAM.mpc | CIRCUIT.circ\n"
+    "\n"
+    "Compiles an mpc program (see circuits/LANGUAGE.md) to a circuit file, or inspects or\n"
+    "evaluates it.  With no action option, writes PROGRAM.circ beside the source.\n"
+    "\n"
+    "options:\n"
+    "  -o FILE              write the circuit to FILE\n"
+    "  -D NAME=VALUE        override `param NAME` (repeatable)\n"
+    "  --stats              print gates, triples, comparisons, rounds, hash, truncations,\n"
+    "                       then the inputs and outputs\n"
+    "  --dump               print a readable listing of the circuit\n"
+    "  --eval               evaluate in plaintext with the engine's exact semantics\n"
+    "  --input NAME=VALUES  an input for --eval: values separated by commas or blanks,\n"
+    "                       or @FILE to read them from a file (repeatable)\n"
+    "  --json               machine-readable output for --stats and --eval\n"
+    "  --help               this text\n"
+    "  --version            the version\n";
+
+typedef struct {
+    const char *path;
+    const char *out_path;
+    mpc_define *defs;
+    size_t      n_defs;
+    const char **inputs;   /* "NAME=VALUES" */
+    size_t      n_inputs;
+    int         stats, dump, eval, json;
+} s_opts;
+
+static int s_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int s_err(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("mpcc: error: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return 1;
+}
+
+static char *s_read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap + 1);
+    while (buf) {
+        if (n == cap) {
+            if (cap >= MPCC_MAX_SOURCE) {
+                free(buf);
+                buf = NULL;
+                errno = EFBIG;
+                break;
+            }
+            cap *= 2;
+            char *nb = realloc(buf, cap + 1);
+            if (!nb) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = nb;
+        }
+        size_t r = fread(buf + n, 1, cap - n, f);
+        n += r;
+        if (r == 0) break;
+    }
+    if (buf && ferror(f)) {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    if (buf) {
+        buf[n] = 0;
+        *len = n;
+    }
+    return buf;
+}
+
+static int s_ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+/* A JSON string (names and messages are short, printable or escaped). */
+static void s_json_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
+        else if (c < 0x20) fprintf(f, "\\u%04x", c);
+        else fputc(c, f);
+    }
+    fputc('"', f);
+}
+
+static void s_print_recipients(FILE *f, const mpc_circuit *c, uint32_t rec, int json)
+{
+    int first = 1;
+    for (uint32_t p = 0; p < c->n_parties; p++) {
+        if (!(rec & (1u << p))) continue;
+        if (!first) fputs(", ", f);
+        if (json) s_json_str(f, c->party_names[p]);
+        else fputs(c->party_names[p], f);
+        first = 0;
+    }
+}
+
+static int s_stats(const mpc_circuit *c, int json)
+{
+    mpc_circ_stats st;
+    mpc_circ_stats_get(c, &st);
+    uint8_t h[MPC_HASH_BYTES];
+    char hex[2 * MPC_HASH_BYTES + 1];
+    if (mpc_circ_hash(c, h) != 0) return s_err("cannot hash the circuit (out of memory)");
+    mpc_hash_hex(h, hex);
+    if (!json) {
+        printf("gates: %llu\ntriples: %llu\ncomparisons: %llu\nrounds: %u\nhash: %s\ntruncations: %llu\n",
+               (unsigned long long)st.gates, (unsigned long long)st.triples,
+               (unsigned long long)st.comparisons, (unsigned)st.rounds, hex,
+               (unsigned long long)st.trunc_elems);
+        printf("parties: ");
+        s_print_recipients(stdout, c, UINT32_MAX, 0);
+        printf("\nprecision: %u\nopened: %llu\n", (unsigned)c->frac_bits, (unsigned long long)st.opened_elems);
+        for (uint32_t i = 0; i < c->n_inputs; i++) {
+            const mpc_input *in = &c->inputs[i];
+            printf("input: %s from %s %s[%llu]\n", in->name, c->party_names[in->party],
+                   mpc_type_names[in->type], (unsigned long long)in->len);
+        }
+        for (uint32_t i = 0; i < c->n_outputs; i++) {
+            const mpc_output *o = &c->outputs[i];
+            printf("output: %s %s[%llu] to ", o->name, mpc_type_names[o->type], (unsigned long long)o->len);
+            s_print_recipients(stdout, c, o->recipients, 0);
+            printf("\n");
+        }
+        return 0;
+    }
+    printf("{\"gates\": %llu, \"triples\": %llu, \"comparisons\": %llu, \"rounds\": %u, \"hash\": \"%s\", "
+           "\"truncations\": %llu, \"opened\": %llu, \"precision\": %u, \"parties\": [",
+           (unsigned long long)st.gates, (unsigned long long)st.triples, (unsigned long long)st.comparisons,
+           (unsigned)st.rounds, hex, (unsigned long long)st.trunc_elems, (unsigned long long)st.opened_elems,
+           (unsigned)c->frac_bits);
+    s_print_recipients(stdout, c, UINT32_MAX, 1);
+    printf("], \"inputs\": [");
+    for (uint32_t i = 0; i < c->n_inputs; i++) {
+        const mpc_input *in = &c->inputs[i];
+        printf("%s{\"name\": ", i ? ", " : "");
+        s_json_str(stdout, in->name);
+        printf(", \"party\": ");
+        s_json_str(stdout, c->party_names[in->party]);
+        printf(", \"type\": \"%s\", \"len\": %llu}", mpc_type_names[in->type], (unsigned long long)in->len);
+    }
+    printf("], \"outputs\": [");
+    for (uint32_t i = 0; i < c->n_outputs; i++) {
+        const mpc_output *o = &c->outputs[i];
+        printf("%s{\"name\": ", i ? ", " : "");
+        s_json_str(stdout, o->name);
+        printf(", \"type\": \"%s\", \"len\": %llu, \"recipients\": [", mpc_type_names[o->type],
+               (unsigned long long)o->len);
+        s_print_recipients(stdout, c, o->recipients, 1);
+        printf("]}");
+    }
+    printf("]}\n");
+    return 0;
+}
+
+/* Reads every --input into vals[i] (indexed like c->inputs); messages name the input. */
+static int s_load_inputs(const mpc_circuit *c, const s_opts *o, uint64_t **vals)
+{
+    for (size_t k = 0; k < o->n_inputs; k++) {
+        const char *arg = o->inputs[k];
+        const char *eq = strchr(arg, '=');
+        if (!eq || eq == arg) return s_err("--input needs NAME=VALUES, got '%s'", arg);
+        size_t nl = (size_t)(eq - arg);
+        uint32_t i;
+        for (i = 0; i < c->n_inputs; i++)
+            if (strlen(c->inputs[i].name) == nl && memcmp(c->inputs[i].name, arg, nl) == 0) break;
+        if (i == c->n_inputs) {
+            fprintf(stderr, "mpcc: error: unknown input '%.*s'; the program's inputs are:", (int)nl, arg);
+            for (uint32_t j = 0; j < c->n_inputs; j++) fprintf(stderr, " %s", c->inputs[j].name);
+            fputc('\n', stderr);
+            return 1;
+        }
+        const mpc_input *in = &c->inputs[i];
+        if (vals[i]) return s_err("input '%s' is given twice", in->name);
+        uint64_t n = 0;
+        char err[256];
+        if (mpc_values_load((mpc_type)in->type, c->frac_bits, eq + 1, &vals[i], &n, err, sizeof err) != 0)
+            return s_err("input '%s': %s", in->name, err);
+        if (n != in->len)
+            return s_err("input '%s' is %s[%llu] but %llu value%s given", in->name, mpc_type_names[in->type],
+                         (unsigned long long)in->len, (unsigned long long)n, n == 1 ? " was" : "s were");
+    }
+    for (uint32_t i = 0; i < c->n_inputs; i++)
+        if (!vals[i])
+            return s_err("missing --input %s=... (%s[%llu] from %s)", c->inputs[i].name,
+                         mpc_type_names[c->inputs[i].type], (unsigned long long)c->inputs[i].len,
+                         c->party_names[c->inputs[i].party]);
+    return 0;
+}
+
+static int s_eval(const mpc_circuit *c, const s_opts *o, const mpc_diag *src_diag)
+{
+    int r = 1;
+    uint64_t **vals = calloc(c->n_inputs + 1, sizeof *vals);
+    mpc_eval_result res;
+    memset(&res, 0, sizeof res);
+    if (!vals) return s_err("out of memory");
+    if (s_load_inputs(c, o, vals) != 0) goto out;
+    char err[256];
+    if (mpc_eval(c, (const uint64_t *const *)vals, &res, err, sizeof err) != 0) {
+        s_err("evaluation failed: %s", err);
+        goto out;
+    }
+    /* Warnings point into the source like compiler diagnostics. */
+    mpc_diag wd;
+    mpc_diag_init(&wd, src_diag->filename, src_diag->src, src_diag->src_len);
+    for (uint32_t i = 0; i < res.n_warnings; i++)
+        mpc_diag_warning(&wd, res.warnings[i].line, res.warnings[i].col, "%s", res.warnings[i].msg);
+    if (!o->json) mpc_diag_print(&wd, stderr);
+    char buf[64];
+    if (!o->json) {
+        for (uint32_t i = 0; i < c->n_outputs; i++) {
+            const mpc_output *out = &c->outputs[i];
+            printf("%s = ", out->name);
+            for (uint64_t j = 0; j < out->len; j++) {
+                mpc_value_format((mpc_type)out->type, c->frac_bits, res.outputs[i][j], buf, sizeof buf);
+                printf("%s%s", j ? ", " : "", buf);
+            }
+            printf("\n");
+        }
+    } else {
+        printf("{\"outputs\": [");
+        for (uint32_t i = 0; i < c->n_outputs; i++) {
+            const mpc_output *out = &c->outputs[i];
+            printf("%s{\"name\": ", i ? ", " : "");
+            s_json_str(stdout, out->name);
+            printf(", \"type\": \"%s\", \"values\": [", mpc_type_names[out->type]);
+            for (uint64_t j = 0; j < out->len; j++) {
+                mpc_value_format((mpc_type)out->type, c->frac_bits, res.outputs[i][j], buf, sizeof buf);
+                printf("%s%s", j ? ", " : "", buf);
+            }
+            printf("], \"recipients\": [");
+            s_print_recipients(stdout, c, out->recipients, 1);
+            printf("]}");
+        }
+        printf("], \"warnings\": [");
+        for (size_t i = 0; i < wd.n_items; i++) {
+            char line[512];
+            mpc_diag_format(&wd, &wd.items[i], line, sizeof line);
+            printf("%s{\"line\": %u, \"col\": %u, \"message\": ", i ? ", " : "", (unsigned)wd.items[i].line,
+                   (unsigned)wd.items[i].col);
+            s_json_str(stdout, wd.items[i].msg);
+            printf(", \"text\": ");
+            s_json_str(stdout, line);
+            printf("}");
+        }
+        printf("]}\n");
+    }
+    mpc_diag_free(&wd);
+    r = 0;
+out:
+    for (uint32_t i = 0; i < c->n_inputs; i++) free(vals[i]);
+    free(vals);
+    mpc_eval_result_free(&res);
+    return r;
+}
+
+/* prog.mpc -> prog.circ; anything else gets .circ appended. */
+static char *s_default_out(const char *path)
+{
+    size_t n = strlen(path);
+    char *p = malloc(n + 6);
+    if (!p) return NULL;
+    memcpy(p, path, n + 1);
+    if (s_ends_with(p, ".mpc")) p[n - 4] = 0;
+    strcat(p, ".circ");
+    return p;
+}
+
+static int s_parse_args(int argc, char **argv, s_opts *o)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            fputs(s_usage, stdout);
+            exit(0);
+        } else if (strcmp(a, "--version") == 0) {
+            printf("mpcc %s (circuit format %d)\n", MPCC_VERSION, MPC_CIRC_VERSION);
+            exit(0);
+        } else if (strcmp(a, "--stats") == 0) {
+            o->stats = 1;
+        } else if (strcmp(a, "--dump") == 0) {
+            o->dump = 1;
+        } else if (strcmp(a, "--eval") == 0) {
+            o->eval = 1;
+        } else if (strcmp(a, "--json") == 0) {
+            o->json = 1;
+        } else if (strcmp(a, "-o") == 0 || strcmp(a, "--input") == 0 || strcmp(a, "-D") == 0) {
+            if (i + 1 >= argc) return s_err("%s needs an argument (see mpcc --help)", a);
+            const char *v = argv[++i];
+            if (a[1] == 'o') {
+                o->out_path = v;
+            } else if (a[1] == 'D') {
+                const char *eq = strchr(v, '=');
+                if (!eq || eq == v) return s_err("-D needs NAME=VALUE, got '%s'", v);
+                char *name = strndup(v, (size_t)(eq - v));
+                if (!name) return s_err("out of memory");
+                o->defs[o->n_defs].name = name;
+                o->defs[o->n_defs].value = eq + 1;
+                o->n_defs++;
+            } else {
+                o->inputs[o->n_inputs++] = v;
+            }
+        } else if (strncmp(a, "-D", 2) == 0 && a[2]) {
+            const char *eq = strchr(a + 2, '=');
+            if (!eq || eq == a + 2) return s_err("-D needs NAME=VALUE, got '%s'", a + 2);
+            char *name = strndup(a + 2, (size_t)(eq - (a + 2)));
+            if (!name) return s_err("out of memory");
+            o->defs[o->n_defs].name = name;
+            o->defs[o->n_defs].value = eq + 1;
+            o->n_defs++;
+        } else if (strncmp(a, "--input=", 8) == 0) {
+            o->inputs[o->n_inputs++] = a + 8;
+        } else if (a[0] == '-' && a[1]) {
+            return s_err("unknown option '%s' (see mpcc --help)", a);
+        } else {
+            if (o->path) return s_err("more than one program given ('%s' and '%s')", o->path, a);
+            o->path = a;
+        }
+    }
+    if (!o->path) return s_err("no program given (see mpcc --help)");
+    if (o->n_inputs && !o->eval) return s_err("--input is only used with --eval");
+    if (o->json && !o->eval && !o->stats) return s_err("--json applies to --eval and --stats");
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    s_opts o;
+    memset(&o, 0, sizeof o);
+    int r = 1;
+    size_t len = 0;
+    char *src = NULL, *default_out = NULL;
+    mpc_circuit *c = NULL;
+    mpc_diag d;
+    mpc_diag_init(&d, "", NULL, 0);
+    o.defs = calloc((size_t)argc + 1, sizeof *o.defs);
+    o.inputs = calloc((size_t)argc + 1, sizeof *o.inputs);
+    if (!o.defs || !o.inputs) {
+        s_err("out of memory");
+        goto out;
+    }
+    if (s_parse_args(argc, argv, &o) != 0) goto out;
+
+    src = s_read_file(o.path, &len);
+    if (!src) {
+        s_err("cannot read '%s': %s", o.path, strerror(errno));
+        goto out;
+    }
+    int is_circ = s_ends_with(o.path, ".circ") ||
+                  (len >= 16 && memmem(src, 16, MPC_CIRC_MAGIC, strlen(MPC_CIRC_MAGIC)) != NULL);
+    char err[512];
+    if (is_circ) {
+        if (o.n_defs) {
+            s_err("-D applies to source programs, not to the compiled circuit '%s'", o.path);
+            goto out;
+        }
+        if (mpc_circ_read((const uint8_t *)src, len, NULL, &c, err, sizeof err) != 0) {
+            s_err("%s: %s", o.path, err);
+            goto out;
+        }
+        mpc_diag_init(&d, o.path, NULL, 0);
+        if (!o.stats && !o.dump && !o.eval && !o.out_path) {
+            s_err("'%s' is already compiled: give --stats, --dump, --eval or -o", o.path);
+            goto out;
+        }
+    } else {
+        if (memchr(src, 0, len)) {
+            s_err("'%s' is not a text file", o.path);
+            goto out;
+        }
+        int cr = mpc_compile(src, len, o.path, o.defs, o.n_defs, &c, &d);
+        mpc_diag_print(&d, stderr);
+        if (cr != 0) goto out;
+    }
+    if (!o.stats && !o.dump && !o.eval && !o.out_path) {
+        default_out = s_default_out(o.path);
+        if (!default_out) {
+            s_err("out of memory");
+            goto out;
+        }
+        o.out_path = default_out;
+    }
+    if (o.out_path && mpc_circ_save(c, o.out_path, err, sizeof err) != 0) {
+        s_err("%s", err);
+        goto out;
+    }
+    if (o.stats && s_stats(c, o.json) != 0) goto out;
+    if (o.dump) mpc_circ_dump(c, stdout);
+    if (o.eval && s_eval(c, &o, &d) != 0) goto out;
+    if (fflush(stdout) != 0) {
+        s_err("cannot write the output: %s", strerror(errno));
+        goto out;
+    }
+    r = 0;
+out:
+    mpc_circ_destroy(&c);
+    mpc_diag_free(&d);
+    if (o.defs)
+        for (size_t i = 0; i < o.n_defs; i++) free((char *)o.defs[i].name);
+    free(o.defs);
+    free(o.inputs);
+    free(src);
+    free(default_out);
+    return r;
+}

@@ -1,0 +1,235 @@
+/* check_badprogs.c — the corpus of bad programs in tests/bad: each NAME.mpc must be refused
+ * with exactly the first error line in NAME.expect (file:line:col: error: message). */
+#include <check.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "compile.h"
+
+static char *s_slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    char *buf = malloc(1 << 16);
+    size_t n = buf ? fread(buf, 1, (1 << 16) - 1, f) : 0;
+    fclose(f);
+    if (buf) buf[n] = 0;
+    *len = n;
+    return buf;
+}
+
+static const char *s_dir(void)
+{
+    const char *d = getenv("MPC_BAD_DIR");
+    return d ? d : "tests/bad";
+}
+
+START_TEST(test_corpus)
+{
+    DIR *dir = opendir(s_dir());
+    ck_assert_msg(dir != NULL, "cannot open %s (run from the repository root)", s_dir());
+    struct dirent *e;
+    int checked = 0;
+    while ((e = readdir(dir)) != NULL) {
+        size_t nl = strlen(e->d_name);
+        if (nl < 5 || strcmp(e->d_name + nl - 4, ".mpc") != 0) continue;
+        char path[512], expath[512];
+        snprintf(path, sizeof path, "%s/%s", s_dir(), e->d_name);
+        snprintf(expath, sizeof expath, "%s/%.*s.expect", s_dir(), (int)(nl - 4), e->d_name);
+        size_t len, elen;
+        char *src = s_slurp(path, &len);
+        char *want = s_slurp(expath, &elen);
+        ck_assert_msg(src && want, "missing %s or its .expect", path);
+        while (elen && (want[elen - 1] == '\n' || want[elen - 1] == '\r')) want[--elen] = 0;
+        mpc_circuit *c = NULL;
+        mpc_diag d;
+        int r = mpc_compile(src, len, e->d_name, NULL, 0, &c, &d);
+        ck_assert_msg(r == -1 && c == NULL, "%s compiled but should fail", e->d_name);
+        const mpc_diag_item *it = mpc_diag_first_error(&d);
+        ck_assert_ptr_nonnull(it);
+        char got[512];
+        mpc_diag_format(&d, it, got, sizeof got);
+        ck_assert_msg(strcmp(got, want) == 0, "%s:\n  got  %s\n  want %s", e->d_name, got, want);
+        mpc_diag_free(&d);
+        free(src);
+        free(want);
+        checked++;
+    }
+    closedir(dir);
+    ck_assert_int_ge(checked, 50);
+}
+END_TEST
+
+/* The printed form: message, the source line, a caret under the column. */
+START_TEST(test_caret)
+{
+    const char *src = "party a, b\ninput x: int from a\n\toutput o = x + y to a\n";
+    mpc_circuit *c = NULL;
+    mpc_diag d;
+    ck_assert_int_eq(mpc_compile(src, strlen(src), "prog.mpc", NULL, 0, &c, &d), -1);
+    char *buf = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&buf, &n);
+    mpc_diag_print(&d, f);
+    fclose(f);
+    ck_assert_str_eq(buf, "prog.mpc:3:17: error: undefined name 'y'\n"
+                          "\toutput o = x + y to a\n"
+                          "\t               ^\n");
+    free(buf);
+    mpc_diag_free(&d);
+}
+END_TEST
+
+
+/* ---- mpcc on the command line ---- */
+
+typedef struct {
+    int  status;
+    char out[16384], err[16384];
+} s_cmd;
+
+static char s_tmp[256];
+
+static void s_read_all(const char *path, char *buf, size_t cap)
+{
+    FILE *f = fopen(path, "rb");
+    size_t n = f ? fread(buf, 1, cap - 1, f) : 0;
+    if (f) fclose(f);
+    buf[n] = 0;
+}
+
+/* Removes the scratch directory (each test runs in its own process and makes its own). */
+static void s_cleanup(void)
+{
+    if (!s_tmp[0]) return;
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", s_tmp);
+    ck_assert_int_eq(system(cmd), 0);
+    s_tmp[0] = 0;
+}
+
+/* Runs "$MPC_BIN/mpcc ARGS" from the repository root. */
+static void s_mpcc(s_cmd *r, const char *args)
+{
+    const char *bin = getenv("MPC_BIN");
+    ck_assert_msg(bin != NULL, "MPC_BIN is not set (scripts/run-tests sets it)");
+    if (!s_tmp[0]) {
+        snprintf(s_tmp, sizeof s_tmp, "/tmp/mpcc-test-XXXXXX");
+        ck_assert_ptr_nonnull(mkdtemp(s_tmp));
+    }
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "'%s/mpcc' %s >'%s/out' 2>'%s/err'", bin, args, s_tmp, s_tmp);
+    int st = system(cmd);
+    ck_assert_int_ne(st, -1);
+    r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+    char p[512];
+    snprintf(p, sizeof p, "%s/out", s_tmp);
+    s_read_all(p, r->out, sizeof r->out);
+    snprintf(p, sizeof p, "%s/err", s_tmp);
+    s_read_all(p, r->err, sizeof r->err);
+}
+
+static void s_fails(const char *args, const char *want_err)
+{
+    s_cmd r;
+    s_mpcc(&r, args);
+    ck_assert_msg(r.status == 1, "mpcc %s: exit %d", args, r.status);
+    ck_assert_msg(strcmp(r.err, want_err) == 0, "mpcc %s:\n got  %s\n want %s", args, r.err, want_err);
+    ck_assert_str_eq(r.out, "");
+}
+
+START_TEST(test_mpcc_compile_error)
+{
+    /* The message, the source line and the caret, exit status 1, no circuit written. */
+    char args[512];
+    snprintf(args, sizeof args, "tests/bad/undefined_name.mpc -o '%s/u.circ'", s_tmp[0] ? s_tmp : "/tmp/none");
+    s_cmd r;
+    s_mpcc(&r, "tests/bad/undefined_name.mpc --stats");
+    ck_assert_int_eq(r.status, 1);
+    ck_assert_str_eq(r.err, "tests/bad/undefined_name.mpc:3:16: error: undefined name 'y'\n"
+                            "output o = x + y to a\n"
+                            "               ^\n");
+    ck_assert_str_eq(r.out, "");
+    snprintf(args, sizeof args, "tests/bad/undefined_name.mpc -o '%s/u.circ'", s_tmp);
+    s_mpcc(&r, args);
+    ck_assert_int_eq(r.status, 1);
+    char path[512];
+    snprintf(path, sizeof path, "%s/u.circ", s_tmp);
+    ck_assert_ptr_null(fopen(path, "rb"));
+    s_fails("examples/secure_sum.mpc --stats -D M=3",
+            "examples/secure_sum.mpc: error: unknown parameter 'M' given with -D\n");
+    s_fails("examples/joint_stats.mpc --stats -D N=many",
+            "examples/joint_stats.mpc:3:1: error: invalid value 'many' for parameter 'N' given with -D\n"
+            "param N = 1000\n"
+            "^\n");
+    s_cleanup();
+}
+END_TEST
+
+START_TEST(test_mpcc_bad_inputs)
+{
+    const char *ss = "--eval examples/secure_sum.mpc ";
+    char args[512];
+    snprintf(args, sizeof args, "%s--input x=1 --input y=2", ss);
+    s_fails(args, "mpcc: error: missing --input z=... (int[1] from c)\n");
+    snprintf(args, sizeof args, "%s--input x=1 --input y=abc --input z=3", ss);
+    s_fails(args, "mpcc: error: input 'y': value list: element 1: 'abc' is not an integer\n");
+    snprintf(args, sizeof args, "%s--input x=1 --input y=2 --input z=@/nonexistent/v.csv", ss);
+    s_fails(args, "mpcc: error: input 'z': /nonexistent/v.csv: No such file or directory\n");
+    snprintf(args, sizeof args, "%s--input q=1", ss);
+    s_fails(args, "mpcc: error: unknown input 'q'; the program's inputs are: x y z\n");
+    snprintf(args, sizeof args, "%s--input x=1 --input x=2", ss);
+    s_fails(args, "mpcc: error: input 'x' is given twice\n");
+    snprintf(args, sizeof args, "%s--input x=1,2 --input y=1 --input z=1", ss);
+    s_fails(args, "mpcc: error: input 'x' is int[1] but 2 values were given\n");
+    s_fails("--eval examples/risk_linear.mpc --input x=1,2,3 --input w=1,2,3,4 --input bias=1",
+            "mpcc: error: input 'x' is fix[4] but 3 values were given\n");
+    s_fails("--eval examples/risk_linear.mpc --input x=1,2,3,1e999 --input w=1,2,3,4 --input bias=1",
+            "mpcc: error: input 'x': value list: element 4: fix value '1e999' out of range (|x| must be below 2^47 at 16 fractional bits)\n");
+    s_fails("examples/secure_sum.mpc --input x=1", "mpcc: error: --input is only used with --eval\n");
+    s_fails("--bogus examples/secure_sum.mpc", "mpcc: error: unknown option '--bogus' (see mpcc --help)\n");
+    s_fails("", "mpcc: error: no program given (see mpcc --help)\n");
+    s_fails("/nonexistent/p.mpc", "mpcc: error: cannot read '/nonexistent/p.mpc': No such file or directory\n");
+    s_cleanup();
+}
+END_TEST
+
+START_TEST(test_mpcc_hostile_circ)
+{
+    s_cmd r;
+    s_mpcc(&r, "--help");   /* makes the scratch directory */
+    ck_assert_int_eq(r.status, 0);
+    char path[512], args[600];
+    snprintf(path, sizeof path, "%s/junk.circ", s_tmp);
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    fputs("\x92\xa7MPCCIRC\x01\xdd\xff\xff\xff\xff", f);
+    fclose(f);
+    snprintf(args, sizeof args, "--stats '%s'", path);
+    s_mpcc(&r, args);
+    ck_assert_int_eq(r.status, 1);
+    ck_assert_msg(strncmp(r.err, "mpcc: error: ", 13) == 0 && strstr(r.err, "junk.circ") != NULL, "%s", r.err);
+    ck_assert_str_eq(r.out, "");
+    s_cleanup();
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("badprogs");
+    TCase *tc = tcase_create("corpus");
+    tcase_add_test(tc, test_corpus);
+    tcase_add_test(tc, test_caret);
+    tcase_add_test(tc, test_mpcc_compile_error);
+    tcase_add_test(tc, test_mpcc_bad_inputs);
+    tcase_add_test(tc, test_mpcc_hostile_circ);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
