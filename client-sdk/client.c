@@ -16,6 +16,7 @@
 
 #include "circuit.h"
 #include "client_conf.h"
+#include "compile.h"
 #include "cwire.h"
 #include "format.h"
 #include "value.h"
@@ -899,4 +900,66 @@ int mpc_job_output_text(mpc_client *c, mpc_job *j, const char *name, int timeout
     mpc_client_free(v);
     *text = buf;
     return 0;
+}
+
+/* --------------------------------------------------------------------------------------- *
+ * Compiling */
+
+int mpc_client_compile(const char *src, size_t len, const char *filename, const char *const *defines,
+                       size_t n_defines, uint8_t **circ, size_t *circ_len, char *err, size_t errlen)
+{
+    *circ = NULL;
+    *circ_len = 0;
+    if (!src || !filename || (n_defines && !defines) || n_defines > 1024) {
+        snprintf(err, errlen, "invalid arguments");
+        return MPC_ERR_INVALID;
+    }
+    mpc_define defs[1024];
+    char *copies[1024];
+    size_t n = 0;
+    int r = MPC_ERR_NOMEM;
+    mpc_circuit *c = NULL;
+    for (; n < n_defines; n++) {
+        const char *eq = defines[n] ? strchr(defines[n], '=') : NULL;
+        if (!eq || eq == defines[n]) {
+            snprintf(err, errlen, "-D '%.64s': expected NAME=VALUE", defines[n] ? defines[n] : "");
+            r = MPC_ERR_INVALID;
+            goto out;
+        }
+        copies[n] = strdup(defines[n]);
+        if (!copies[n]) goto out;
+        copies[n][eq - defines[n]] = 0;
+        defs[n].name = copies[n];
+        defs[n].value = copies[n] + (eq - defines[n]) + 1;
+    }
+    mpc_diag diag;
+    if (mpc_compile(src, len, filename, defs, n, &c, &diag) != 0) {
+        const mpc_diag_item *it = mpc_diag_first_error(&diag);
+        if (it) mpc_diag_format(&diag, it, err, errlen);
+        else snprintf(err, errlen, "%s: compilation failed", filename);
+        mpc_diag_free(&diag);
+        r = MPC_ERR_CIRCUIT;
+        goto out;
+    }
+    mpc_diag_free(&diag);
+    uint8_t *bytes = NULL;
+    size_t blen = 0;
+    if (mpc_circ_write(c, &bytes, &blen) != 0) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    *circ = s_alloc(blen);
+    if (!*circ) {
+        free(bytes);
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    memcpy(*circ, bytes, blen);
+    free(bytes);
+    *circ_len = blen;
+    r = 0;
+out:
+    for (size_t i = 0; i < n; i++) free(copies[i]);
+    mpc_circ_destroy(&c);
+    return r;
 }
