@@ -823,6 +823,7 @@ int mpc_job_output(mpc_client *c, mpc_job *j, const char *name, int timeout_ms, 
             if (c->progress && wait > c->progress_ms) wait = c->progress_ms;
             q.rid = c->next_rid++;
             q.wait_ms = (uint32_t)wait;
+            int64_t asked = s_now_ms();
             r = s_send(c, d, &q, NULL, 0, s_now_ms() + c->cfg.timeout_ms, j->id_hex);
             if (r) goto out;
             mpc_cwire_rep rep;
@@ -840,6 +841,14 @@ int mpc_job_output(mpc_client *c, mpc_job *j, const char *name, int timeout_ms, 
             if (rep.state == MPC_JOB_FAILED) {
                 r = s_seterr(c, MPC_ERR_PEER_ABORT, "daemon %s: job %s: failed", s_dname(c, d), j->id_hex);
                 goto out;
+            }
+            /* a daemon that answers "not yet" long before `wait` is not holding the request:
+             * pace the polls instead of spinning */
+            int64_t early = asked + wait - s_now_ms();
+            if (early > 0) {
+                int64_t pause = early < 100 ? early : 100;
+                struct timespec ts = {(time_t)(pause / 1000), (long)(pause % 1000) * 1000000L};
+                nanosleep(&ts, NULL);
             }
             if (s_now_ms() >= deadline) {
                 r = s_seterr(c, MPC_ERR_TIMEOUT, "daemon %s: job %s: output '%s' not ready after %d ms (job %s)",

@@ -25,6 +25,13 @@
 #include "format.h"
 
 static char s_dir[256];
+
+static int64_t s_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 static char s_pub[3][41], s_sec[3][41];
 
 static void s_setup(void)
@@ -888,6 +895,49 @@ START_TEST(test_sdk_unknown_key_and_down_daemon)
 }
 END_TEST
 
+static int s_progress_calls;
+static char s_progress_state[32];
+
+static void s_on_progress(void *ctx, const mpc_job *job, const mpc_daemon_status *st, size_t n)
+{
+    (void)ctx;
+    ck_assert_ptr_nonnull(job);
+    ck_assert_uint_eq(n, 2);   /* the job's bound daemons */
+    s_progress_calls++;
+    snprintf(s_progress_state, sizeof s_progress_state, "%s", st[0].state_name);
+}
+
+/* An output that never becomes ready: the wait ends at the deadline with MPC_ERR_TIMEOUT and
+ * the job's state, reporting progress on the way. */
+START_TEST(test_sdk_output_timeout_and_progress)
+{
+    fake *f = s_fake_start(0, 0, 5000);
+    mpc_client *c = s_open_net();
+    size_t len;
+    uint8_t *circ = s_program(&len, 0);
+    mpc_job *j = NULL;
+    ck_assert_int_eq(mpc_job_submit(c, circ, len, NULL, &j), 0);
+    const uint64_t x[3] = {1, 2, 3};
+    ck_assert_int_eq(mpc_job_input(c, j, "x", x, 3), 0);   /* y and f never come */
+    mpc_client_set_progress(c, s_on_progress, NULL, 100);
+    uint64_t *v = NULL, n = 0;
+    int64_t t0 = s_now();
+    ck_assert_int_eq(mpc_job_output(c, j, "total", 600, &v, &n), MPC_ERR_TIMEOUT);
+    int64_t took = s_now() - t0;
+    ck_assert_int_ge(took, 550);
+    ck_assert_int_lt(took, 3000);
+    ck_assert_ptr_null(v);
+    ck_assert_msg(strstr(mpc_client_errmsg(c), "not ready after 600 ms (job waiting for inputs)") != NULL, "%s",
+                  mpc_client_errmsg(c));
+    ck_assert_int_ge(s_progress_calls, 2);
+    ck_assert_str_eq(s_progress_state, "waiting for inputs");
+    mpc_job_free(&j);
+    free(circ);
+    mpc_client_close(&c);
+    s_fake_stop(f);
+}
+END_TEST
+
 /* Runs a shell command, returns its exit status and its stdout (and stderr, 2>&1) in out. */
 static int s_run(char *out, size_t cap, const char *fmt, ...)
 {
@@ -1019,6 +1069,7 @@ int main(void)
     tcase_add_test(tn, test_sdk_flow_against_scripted_daemons);
     tcase_add_test(tn, test_sdk_hash_mismatch_refused);
     tcase_add_test(tn, test_sdk_unknown_key_and_down_daemon);
+    tcase_add_test(tn, test_sdk_output_timeout_and_progress);
     tcase_add_test(tn, test_mpc_cli_against_scripted_daemons);
     tcase_add_test(tn, test_public_error_codes_match);
     suite_add_tcase(s, tn);
