@@ -16,6 +16,7 @@
 
 #include "circuit.h"
 #include "client_conf.h"
+#include "compile.h"
 #include "cwire.h"
 #include "format.h"
 #include "value.h"
@@ -822,6 +823,7 @@ int mpc_job_output(mpc_client *c, mpc_job *j, const char *name, int timeout_ms, 
             if (c->progress && wait > c->progress_ms) wait = c->progress_ms;
             q.rid = c->next_rid++;
             q.wait_ms = (uint32_t)wait;
+            int64_t asked = s_now_ms();
             r = s_send(c, d, &q, NULL, 0, s_now_ms() + c->cfg.timeout_ms, j->id_hex);
             if (r) goto out;
             mpc_cwire_rep rep;
@@ -839,6 +841,14 @@ int mpc_job_output(mpc_client *c, mpc_job *j, const char *name, int timeout_ms, 
             if (rep.state == MPC_JOB_FAILED) {
                 r = s_seterr(c, MPC_ERR_PEER_ABORT, "daemon %s: job %s: failed", s_dname(c, d), j->id_hex);
                 goto out;
+            }
+            /* a daemon that answers "not yet" long before `wait` is not holding the request:
+             * pace the polls instead of spinning */
+            int64_t early = asked + wait - s_now_ms();
+            if (early > 0) {
+                int64_t pause = early < 100 ? early : 100;
+                struct timespec ts = {(time_t)(pause / 1000), (long)(pause % 1000) * 1000000L};
+                nanosleep(&ts, NULL);
             }
             if (s_now_ms() >= deadline) {
                 r = s_seterr(c, MPC_ERR_TIMEOUT, "daemon %s: job %s: output '%s' not ready after %d ms (job %s)",
@@ -899,4 +909,66 @@ int mpc_job_output_text(mpc_client *c, mpc_job *j, const char *name, int timeout
     mpc_client_free(v);
     *text = buf;
     return 0;
+}
+
+/* --------------------------------------------------------------------------------------- *
+ * Compiling */
+
+int mpc_client_compile(const char *src, size_t len, const char *filename, const char *const *defines,
+                       size_t n_defines, uint8_t **circ, size_t *circ_len, char *err, size_t errlen)
+{
+    *circ = NULL;
+    *circ_len = 0;
+    if (!src || !filename || (n_defines && !defines) || n_defines > 1024) {
+        snprintf(err, errlen, "invalid arguments");
+        return MPC_ERR_INVALID;
+    }
+    mpc_define defs[1024];
+    char *copies[1024];
+    size_t n = 0;
+    int r = MPC_ERR_NOMEM;
+    mpc_circuit *c = NULL;
+    for (; n < n_defines; n++) {
+        const char *eq = defines[n] ? strchr(defines[n], '=') : NULL;
+        if (!eq || eq == defines[n]) {
+            snprintf(err, errlen, "-D '%.64s': expected NAME=VALUE", defines[n] ? defines[n] : "");
+            r = MPC_ERR_INVALID;
+            goto out;
+        }
+        copies[n] = strdup(defines[n]);
+        if (!copies[n]) goto out;
+        copies[n][eq - defines[n]] = 0;
+        defs[n].name = copies[n];
+        defs[n].value = copies[n] + (eq - defines[n]) + 1;
+    }
+    mpc_diag diag;
+    if (mpc_compile(src, len, filename, defs, n, &c, &diag) != 0) {
+        const mpc_diag_item *it = mpc_diag_first_error(&diag);
+        if (it) mpc_diag_format(&diag, it, err, errlen);
+        else snprintf(err, errlen, "%s: compilation failed", filename);
+        mpc_diag_free(&diag);
+        r = MPC_ERR_CIRCUIT;
+        goto out;
+    }
+    mpc_diag_free(&diag);
+    uint8_t *bytes = NULL;
+    size_t blen = 0;
+    if (mpc_circ_write(c, &bytes, &blen) != 0) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    *circ = s_alloc(blen);
+    if (!*circ) {
+        free(bytes);
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    memcpy(*circ, bytes, blen);
+    free(bytes);
+    *circ_len = blen;
+    r = 0;
+out:
+    for (size_t i = 0; i < n; i++) free(copies[i]);
+    mpc_circ_destroy(&c);
+    return r;
 }

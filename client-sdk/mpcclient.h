@@ -93,6 +93,14 @@ typedef struct mpc_daemon_status mpc_daemon_status;
 typedef void (*mpc_progress_fn)(void *ctx, const mpc_job *job, const mpc_daemon_status *st, size_t n);
 void mpc_client_set_progress(mpc_client *c, mpc_progress_fn fn, void *ctx, int interval_ms);
 
+/* Compiles the mpc program src[0..len-1] (`filename` names it in messages) with `param`
+ * overrides defines[i] = "NAME=VALUE", exactly as mpcc does.  *circ receives the .circ bytes (*circ_len of them; free
+ * with mpc_client_free).  0, or MPC_ERR_CIRCUIT with the first error ("file:line:col: error:
+ * …") in err. */
+__attribute__((warn_unused_result))
+int mpc_client_compile(const char *src, size_t len, const char *filename, const char *const *defines,
+                       size_t n_defines, uint8_t **circ, size_t *circ_len, char *err, size_t errlen);
+
 /* --- Jobs ------------------------------------------------------------------------------- */
 
 /* Submits the circuit circ[0..len-1] (.circ bytes) under a fresh job id to every configured

@@ -13,6 +13,8 @@
 #include "mpcclient.h"   /* first: its copy of the error list must stand on its own */
 
 #include <pthread.h>
+#include <stdarg.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include "circuit.h"
@@ -23,6 +25,13 @@
 #include "format.h"
 
 static char s_dir[256];
+
+static int64_t s_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 static char s_pub[3][41], s_sec[3][41];
 
 static void s_setup(void)
@@ -658,19 +667,30 @@ static fake *s_fake_start(int key, int n_down, int timeout_ms)
     return f;
 }
 
+/* Forgets the job (call only while no client is talking to the daemons). */
+static void s_fake_reset(fake *f)
+{
+    for (int d = 0; d < N_FAKE; d++) {
+        for (int i = 0; i < 8; i++) {
+            free(f->share[d][i]);
+            free(f->out_share[d][i]);
+            f->share[d][i] = f->out_share[d][i] = NULL;
+        }
+        f->have_job[d] = 0;
+        f->n_input_msgs[d] = 0;
+    }
+    mpc_circ_destroy(&f->circ);
+    f->outputs_ready = 0;
+}
+
 static void s_fake_stop(fake *f)
 {
     f->stop = 1;
     pthread_join(f->thr, NULL);
     pthread_join(f->zap_thr, NULL);
-    for (int d = 0; d < N_FAKE; d++) {
+    for (int d = 0; d < N_FAKE; d++)
         if (f->router[d]) zmq_close(f->router[d]);
-        for (int i = 0; i < 8; i++) {
-            free(f->share[d][i]);
-            free(f->out_share[d][i]);
-        }
-    }
-    mpc_circ_destroy(&f->circ);
+    s_fake_reset(f);
     zmq_ctx_term(f->zctx);
     free(f);
 }
@@ -875,6 +895,149 @@ START_TEST(test_sdk_unknown_key_and_down_daemon)
 }
 END_TEST
 
+static int s_progress_calls;
+static char s_progress_state[32];
+
+static void s_on_progress(void *ctx, const mpc_job *job, const mpc_daemon_status *st, size_t n)
+{
+    (void)ctx;
+    ck_assert_ptr_nonnull(job);
+    ck_assert_uint_eq(n, 2);   /* the job's bound daemons */
+    s_progress_calls++;
+    snprintf(s_progress_state, sizeof s_progress_state, "%s", st[0].state_name);
+}
+
+/* An output that never becomes ready: the wait ends at the deadline with MPC_ERR_TIMEOUT and
+ * the job's state, reporting progress on the way. */
+START_TEST(test_sdk_output_timeout_and_progress)
+{
+    fake *f = s_fake_start(0, 0, 5000);
+    mpc_client *c = s_open_net();
+    size_t len;
+    uint8_t *circ = s_program(&len, 0);
+    mpc_job *j = NULL;
+    ck_assert_int_eq(mpc_job_submit(c, circ, len, NULL, &j), 0);
+    const uint64_t x[3] = {1, 2, 3};
+    ck_assert_int_eq(mpc_job_input(c, j, "x", x, 3), 0);   /* y and f never come */
+    mpc_client_set_progress(c, s_on_progress, NULL, 100);
+    uint64_t *v = NULL, n = 0;
+    int64_t t0 = s_now();
+    ck_assert_int_eq(mpc_job_output(c, j, "total", 600, &v, &n), MPC_ERR_TIMEOUT);
+    int64_t took = s_now() - t0;
+    ck_assert_int_ge(took, 550);
+    ck_assert_int_lt(took, 3000);
+    ck_assert_ptr_null(v);
+    ck_assert_msg(strstr(mpc_client_errmsg(c), "not ready after 600 ms (job waiting for inputs)") != NULL, "%s",
+                  mpc_client_errmsg(c));
+    ck_assert_int_ge(s_progress_calls, 2);
+    ck_assert_str_eq(s_progress_state, "waiting for inputs");
+    mpc_job_free(&j);
+    free(circ);
+    mpc_client_close(&c);
+    s_fake_stop(f);
+}
+END_TEST
+
+/* Runs a shell command, returns its exit status and its stdout (and stderr, 2>&1) in out. */
+static int s_run(char *out, size_t cap, const char *fmt, ...)
+{
+    char cmd[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    FILE *p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    size_t n = fread(out, 1, cap - 1, p);
+    out[n] = 0;
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static const char *s_bin(void)
+{
+    const char *b = getenv("MPC_BIN");
+    return b && *b ? b : "bin";
+}
+
+/* The mpc command against the scripted daemons: `mpc run` prints exactly what `mpcc --eval`
+ * prints for the same program and inputs (the daemons here evaluate with the same oracle, so
+ * this checks the CLI's pipeline and formatting); the multi-organization commands; errors. */
+START_TEST(test_mpc_cli_against_scripted_daemons)
+{
+    fake *f = s_fake_start(0, 0, 5000);
+    const char *bin = s_bin();
+    char mpc[600], mpcc[600];
+    snprintf(mpc, sizeof mpc, "%s/mpc", bin);
+    snprintf(mpcc, sizeof mpcc, "%s/mpcc", bin);
+    ck_assert_msg(access(mpc, X_OK) == 0, "%s not built (set MPC_BIN)", mpc);
+    ck_assert_msg(access(mpcc, X_OK) == 0, "%s not built (set MPC_BIN)", mpcc);
+    s_write("prog.mpc", "party a, b\ninput x: int[3] from a\ninput y: fix from b\n"
+                        "output s = sum(x) to a, b\noutput t = y * y to b\noutput v = x * 2 to a\n", 0644);
+    s_write("x.csv", "5\n-7\n11\n", 0644);
+    char out[8192], ref[8192];
+    int rc = s_run(out, sizeof out, "cd '%s' && '%s' run prog.mpc --config net.ini --input x=@x.csv --input y=-1.5 2>&1",
+                   s_dir, mpc);
+    ck_assert_msg(rc == 0, "mpc run: %s", out);
+    rc = s_run(ref, sizeof ref, "cd '%s' && '%s' prog.mpc --eval --input x=@x.csv --input y=-1.5 2>&1", s_dir, mpcc);
+    ck_assert_msg(rc == 0, "mpcc: %s", ref);
+    ck_assert_str_eq(out, ref);
+    ck_assert_ptr_nonnull(strstr(out, "s = 9\n"));
+    ck_assert_ptr_nonnull(strstr(out, "v = 10, -14, 22\n"));
+    s_fake_reset(f);   /* the scripted daemons hold one job at a time */
+
+    /* --json */
+    rc = s_run(out, sizeof out, "cd '%s' && '%s' run prog.mpc --config net.ini --input x=1,2,3 --input y=2 --output t --json",
+               s_dir, mpc);
+    ck_assert_msg(rc == 0, "%s", out);
+    ck_assert_ptr_nonnull(strstr(out, "\"outputs\": [{\"name\": \"t\", \"type\": \"fix\", \"values\": [4]}]"));
+    s_fake_reset(f);
+
+    /* submit, then input and result by job id from "other clients" */
+    rc = s_run(out, sizeof out, "cd '%s' && '%s' submit prog.mpc --config net.ini", s_dir, mpc);
+    ck_assert_msg(rc == 0, "%s", out);
+    ck_assert_uint_eq(strlen(out), 33);
+    char job[33];
+    memcpy(job, out, 32);
+    job[32] = 0;
+    s_write("other.mpc", "party a, b\ninput x: int[3] from a\ninput y: fix from b\noutput s = sum(x) to a, b\n", 0644);
+    rc = s_run(out, sizeof out, "cd '%s' && '%s' input other.mpc --job %s --config net.ini --input x=1,2,3 2>&1", s_dir,
+               mpc, job);
+    ck_assert_int_eq(rc, 1);
+    ck_assert_msg(strncmp(out, "mpc: error: daemon d", 20) == 0 && strstr(out, "different circuit"), "%s", out);
+    ck_assert_ptr_eq(strchr(out, '\n'), out + strlen(out) - 1);   /* one line */
+    rc = s_run(out, sizeof out, "cd '%s' && '%s' input prog.mpc --job %s --config net.ini --input x=1,2,3 "
+                                "--input y=0.5 2>&1", s_dir, mpc, job);
+    ck_assert_msg(rc == 0, "%s", out);
+    rc = s_run(out, sizeof out, "cd '%s' && '%s' result prog.mpc --job %s --config net.ini --output s --output t 2>&1",
+               s_dir, mpc, job);
+    ck_assert_msg(rc == 0, "%s", out);
+    ck_assert_str_eq(out, "s = 6\nt = 0.25\n");
+
+    /* status */
+    rc = s_run(out, sizeof out, "cd '%s' && '%s' status --config net.ini --job %s", s_dir, mpc, job);
+    ck_assert_msg(rc == 0, "%s", out);
+    ck_assert_ptr_nonnull(strstr(out, "d0: reachable"));
+    ck_assert_ptr_nonnull(strstr(out, "d2: reachable"));
+    ck_assert_ptr_nonnull(strstr(out, ": done"));
+
+    /* errors: one line, non-zero */
+    rc = s_run(out, sizeof out, "cd '%s' && '%s' run prog.mpc --config net.ini --input nope=1 2>&1", s_dir, mpc);
+    ck_assert_int_eq(rc, 1);
+    ck_assert_msg(strstr(out, "mpc: error: ") == out && strstr(out, "no input 'nope'"), "%s", out);
+    rc = s_run(out, sizeof out, "'%s' frobnicate 2>&1", mpc);
+    ck_assert_int_eq(rc, 1);
+    ck_assert_str_eq(out, "mpc: error: unknown command 'frobnicate' (see mpc --help)\n");
+    for (int i = 0; i < 5; i++) {
+        static const char *cmds[] = {"run", "submit", "input", "result", "status"};
+        rc = s_run(out, sizeof out, "'%s' %s --help", mpc, cmds[i]);
+        ck_assert_int_eq(rc, 0);
+        ck_assert_ptr_nonnull(strstr(out, "usage: mpc "));
+    }
+    s_fake_stop(f);
+}
+END_TEST
+
 /* mpcclient.h carries its own copy of the error list: it must be protocols/mpc_err.h's. */
 START_TEST(test_public_error_codes_match)
 {
@@ -906,6 +1069,8 @@ int main(void)
     tcase_add_test(tn, test_sdk_flow_against_scripted_daemons);
     tcase_add_test(tn, test_sdk_hash_mismatch_refused);
     tcase_add_test(tn, test_sdk_unknown_key_and_down_daemon);
+    tcase_add_test(tn, test_sdk_output_timeout_and_progress);
+    tcase_add_test(tn, test_mpc_cli_against_scripted_daemons);
     tcase_add_test(tn, test_public_error_codes_match);
     suite_add_tcase(s, tn);
     SRunner *sr = srunner_create(s);

@@ -506,6 +506,28 @@ START_TEST(test_mutations_are_safe)
         buf[i] = keep;
     }
     free(buf);
+    /* the same for the richest reply: STATUS with a job record */
+    mpc_cwire_rep p, po;
+    memset(&p, 0, sizeof p);
+    p.type = MPC_CW_STATUS_OK; p.rid = 77; strcpy(p.daemon, "clinic"); p.has_job = 1;
+    p.job.state = MPC_JOB_RUNNING; strcpy(p.job.reason, "none"); p.job.layers_done = 1; p.job.layers_total = 2;
+    p.job.inputs_total = 3; p.job.n_bind = 2; strcpy(p.job.bind[0], "a"); strcpy(p.job.bind[1], "b");
+    ck_assert_int_eq(mpc_cwire_rep_encode(&p, &buf, &len), 0);
+    for (size_t i = 0; i < len; i++) {
+        uint8_t keep = buf[i];
+        for (size_t v = 0; v < sizeof vals; v++) {
+            buf[i] = vals[v];
+            int r = mpc_cwire_rep_decode(buf, len, 0, 0, &po, s_err, sizeof s_err);
+            ck_assert(r == 0 || r == MPC_ERR_PROTOCOL);
+            if (r == 0 && po.type == MPC_CW_STATUS_OK && po.has_job) {
+                ck_assert(po.job.layers_done <= po.job.layers_total);
+                ck_assert(po.job.n_bind >= 1 && po.job.n_bind <= MPC_MAX_PARTIES);
+                ck_assert(strlen(po.job.reason) < MPC_CWIRE_MSG_MAX);
+            }
+        }
+        buf[i] = keep;
+    }
+    free(buf);
 }
 END_TEST
 
