@@ -335,7 +335,10 @@ void mpcd_handle(const mpcd_config *cfg, mpcd_jobs *jobs, const char *client,
         return;
     }
     switch (req->type) {
-    case MPC_CW_SUBMIT: s_submit(cfg, jobs, cl, req, hex, rep); break;
+    case MPC_CW_SUBMIT:
+        s_submit(cfg, jobs, cl, req, hex, rep);
+        if (rep->type == MPC_CW_ERROR && rep->code != MPC_ERR_STATE) mpcd_jobs_note_refused(jobs, req->job);
+        break;
     case MPC_CW_INPUT: s_input(cfg, jobs, cl, req, payload, payload_len, hex, rep); break;
     case MPC_CW_RESULT: s_result(cfg, jobs, cl, req, hex, rep, share); break;
     case MPC_CW_STATUS: s_status(cfg, jobs, req, has_job ? hex : NULL, extra, rep); break;

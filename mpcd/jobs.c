@@ -18,6 +18,8 @@ struct mpcd_jobs {
     pthread_cond_t  cv;
     mpcd_job       *head, *tail;
     uint32_t        count, max;
+    uint8_t         refused[MPCD_REFUSED_KEEP][MPCD_JOB_ID_BYTES];
+    uint32_t        n_refused;   /* total noted; the ring holds the last MPCD_REFUSED_KEEP */
 };
 
 uint64_t mpcd_now_ms(void)
@@ -156,6 +158,23 @@ mpcd_job *mpcd_jobs_next_unsequenced(mpcd_jobs *j)
     for (mpcd_job *job = j->head; job; job = job->next)
         if (!job->sequenced && job->state == MPCD_JOB_QUEUED) return job;
     return NULL;
+}
+
+void mpcd_jobs_note_refused(mpcd_jobs *j, const uint8_t id[MPCD_JOB_ID_BYTES])
+{
+    pthread_mutex_lock(&j->mu);
+    memcpy(j->refused[j->n_refused % MPCD_REFUSED_KEEP], id, MPCD_JOB_ID_BYTES);
+    j->n_refused++;
+    pthread_cond_broadcast(&j->cv);
+    pthread_mutex_unlock(&j->mu);
+}
+
+int mpcd_jobs_was_refused(mpcd_jobs *j, const uint8_t id[MPCD_JOB_ID_BYTES])
+{
+    uint32_t n = j->n_refused < MPCD_REFUSED_KEEP ? j->n_refused : MPCD_REFUSED_KEEP;
+    for (uint32_t i = 0; i < n; i++)
+        if (memcmp(j->refused[i], id, MPCD_JOB_ID_BYTES) == 0) return 1;
+    return 0;
 }
 
 int mpcd_job_inputs_ready(const mpcd_job *job, uint32_t *missing)

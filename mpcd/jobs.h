@@ -88,6 +88,14 @@ void mpcd_job_fail(mpcd_job *job, const char *fmt, ...) __attribute__((format(pr
 /* Lock held.  Wipes and frees the input shares (after the engine took them). */
 void mpcd_job_wipe_inputs(mpcd_job *job);
 
+/* Lock NOT held.  Remembers that a submission of this job id was refused here, so the worker
+ * can tell the other parties at once instead of waiting for a submission that will never
+ * come.  Keeps the last MPCD_REFUSED_KEEP ids; nothing of the refused request is kept. */
+#define MPCD_REFUSED_KEEP 64
+void mpcd_jobs_note_refused(mpcd_jobs *j, const uint8_t id[MPCD_JOB_ID_BYTES]);
+/* Lock held.  1 if the id was refused here recently. */
+int  mpcd_jobs_was_refused(mpcd_jobs *j, const uint8_t id[MPCD_JOB_ID_BYTES]);
+
 /* Lock NOT held.  Frees finished jobs older than ttl_s (wiping output shares); returns how
  * many were freed. */
 uint32_t mpcd_jobs_expire(mpcd_jobs *j, time_t now, int64_t ttl_s);

@@ -33,6 +33,11 @@ static int s_mesh_idle(void *ctx, int timeout_ms)
     return mpc_transport_zmq_service(ctx, timeout_ms);
 }
 
+static int s_mesh_peer_up(void *ctx, uint32_t node)
+{
+    return mpc_transport_zmq_peer_up(ctx, node);
+}
+
 static void *s_worker_main(void *arg)
 {
     mpcd_server *s = arg;
@@ -126,9 +131,12 @@ int mpcd_server_new(mpcd_server **out, const mpcd_config *cfg, char *err, size_t
     w->prep_mode = cfg->preprocessing;
     w->peer_timeout_ms = (int)cfg->peer_timeout_ms;
     w->input_timeout_ms = (int)cfg->input_timeout_ms;
+    for (uint32_t i = 0; i < cfg->n_parties; i++) snprintf(w->names[i], sizeof w->names[i], "%s", cfg->parties[i].name);
+    snprintf(w->names[cfg->n_parties], sizeof w->names[0], "%s", dealer ? cfg->name : "the dealer");
     w->mesh = s->mesh;
     w->jobs = s->jobs;
     w->idle = s_mesh_idle;
+    w->peer_up = s_mesh_peer_up;
     w->idle_ctx = s->mesh;
     w->stop = &s->stop_worker;
     if (pthread_create(&s->worker_thread, NULL, s_worker_main, s) != 0) {

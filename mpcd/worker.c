@@ -90,51 +90,49 @@ static void s_abort_dealer(mpc_transport *view, uint32_t dealer_idx, uint64_t st
     (void)mpc_send(view, dealer_idx, MPC_MSG_ABORT, stream | MPC_JOB_PREP_BIT, 0, &word, 1);
 }
 
-/* One all-to-all AGREE round among the program parties.  Returns 0 when every party is
- * ready and holds the same tuple; otherwise fills reason (naming the party) and returns an
- * error code. */
-static int s_agree(mpcd_worker *w, mpc_transport *view, const run_msg *r, uint32_t me,
-                   uint64_t status, uint64_t detail, const char *job_hex, char *reason, size_t rlen)
+/* One all-to-all AGREE round (seq `round`) among the program parties.  Returns 0 when every
+ * party is ready and holds the same tuple; otherwise fills reason with the most telling
+ * cause (a different tuple or a party without the job before a missing input before a
+ * silent party), naming the party, and returns an error code. */
+static int s_agree(mpcd_worker *w, mpc_transport *view, const run_msg *r, uint32_t me, uint64_t round,
+                   uint64_t status, uint64_t detail, int timeout_ms, char *reason, size_t rlen)
 {
     uint64_t mine[MPCD_AGREE_WORDS] = {status, detail, 0, 0, 0, 0};
     s_tuple_hash(r, (uint8_t *)&mine[2]);
-    int rc = 0;
+    int rc = 0, rank = 0;   /* rank of the cause kept in reason: higher wins */
+#define CAUSE(rk, code, ...)                         \
+    do {                                             \
+        if ((rk) > rank) {                           \
+            rank = (rk);                             \
+            rc = (code);                             \
+            snprintf(reason, rlen, __VA_ARGS__);     \
+        }                                            \
+    } while (0)
     for (uint32_t p = 0; p < r->n; p++) {
         if (p == me) continue;
-        int s = mpc_send(view, p, MPC_MSG_CONTROL, r->stream, 0, mine, MPCD_AGREE_WORDS);
-        if (s != 0 && rc == 0) {
-            rc = s;
-            snprintf(reason, rlen, "cannot reach party %u (%s)", (unsigned)r->binding[p], mpc_strerror(s));
-        }
+        int s = mpc_send(view, p, MPC_MSG_CONTROL, r->stream, round, mine, MPCD_AGREE_WORDS);
+        if (s != 0)
+            CAUSE(1, s, "cannot reach party %s (%s)", w->names[r->binding[p]], mpc_strerror(s));
     }
-    int timeout = w->input_timeout_ms + w->peer_timeout_ms;
     for (uint32_t p = 0; p < r->n; p++) {
         if (p == me) continue;
         uint64_t theirs[MPCD_AGREE_WORDS];
-        int s = mpc_recv(view, p, MPC_MSG_CONTROL, r->stream, 0, theirs, MPCD_AGREE_WORDS, timeout);
-        if (rc) continue;   /* keep draining nothing: the first error decides */
-        if (s != 0) {
-            rc = s;
-            snprintf(reason, rlen, "no agreement from party %u: %s", (unsigned)r->binding[p], mpc_strerror(s));
-        } else if (theirs[0] == AGREE_NO_JOB) {
-            rc = MPC_ERR_STATE;
-            snprintf(reason, rlen, "party %u does not hold the job (not submitted there, or refused by its policy)",
-                     (unsigned)r->binding[p]);
-        } else if (theirs[0] == AGREE_NO_INPUT) {
-            rc = MPC_ERR_INPUT;
-            snprintf(reason, rlen, "party %u is missing input #%llu", (unsigned)r->binding[p],
-                     (unsigned long long)theirs[1]);
-        } else if (theirs[0] != AGREE_READY) {
-            rc = MPC_ERR_PROTOCOL;
-            snprintf(reason, rlen, "party %u refused the job (status %llu)", (unsigned)r->binding[p],
-                     (unsigned long long)theirs[0]);
-        } else if (sodium_memcmp(&theirs[2], &mine[2], 32) != 0) {
-            rc = MPC_ERR_PROTOCOL;
-            snprintf(reason, rlen, "party %u holds a different circuit, binding or preprocessing for this job",
-                     (unsigned)r->binding[p]);
-        }
+        const char *who = w->names[r->binding[p]];
+        int s = mpc_recv(view, p, MPC_MSG_CONTROL, r->stream, round, theirs, MPCD_AGREE_WORDS, timeout_ms);
+        if (s != 0)
+            CAUSE(1, s, "no agreement from party %s: %s", who, mpc_strerror(s));
+        else if (theirs[0] == AGREE_NO_JOB)
+            CAUSE(4, MPC_ERR_STATE, "party %s does not hold the job (not submitted there, or refused by its policy)",
+                  who);
+        else if (theirs[0] == AGREE_NO_INPUT)
+            CAUSE(2, MPC_ERR_INPUT, "party %s is missing input #%llu", who, (unsigned long long)theirs[1]);
+        else if (theirs[0] != AGREE_READY)
+            CAUSE(3, MPC_ERR_PROTOCOL, "party %s refused the job (status %llu)", who, (unsigned long long)theirs[0]);
+        else if (sodium_memcmp(&theirs[2], &mine[2], 32) != 0)
+            CAUSE(4, MPC_ERR_PROTOCOL, "party %s holds a different circuit, binding or preprocessing for this job",
+                  who);
     }
-    (void)job_hex;
+#undef CAUSE
     return rc;
 }
 
@@ -237,46 +235,47 @@ static void s_run_job(mpcd_worker *w, const run_msg *r)
     }
 
     /* Find the job (the client may submit here a little after the sequencer). */
-    uint64_t status = AGREE_READY, detail = 0;
     uint64_t deadline = mpcd_now_ms() + (uint64_t)w->input_timeout_ms;
     mpcd_jobs_lock(w->jobs);
     mpcd_job *job;
-    while (!(job = mpcd_jobs_find(w->jobs, r->id)) && !*w->stop) {
+    while (!(job = mpcd_jobs_find(w->jobs, r->id)) && !*w->stop && !mpcd_jobs_was_refused(w->jobs, r->id)) {
         if (mpcd_jobs_wait(w->jobs, deadline) != 0) break;
     }
-    if (job && (job->state != MPCD_JOB_QUEUED || job->my_party != me))
+    if (job && (job->state != MPCD_JOB_QUEUED || job->my_party != me || job->circ->n_parties != r->n))
         job = NULL;   /* not this run: agreement will say so */
-    if (!job) {
-        status = AGREE_NO_JOB;
-    } else {
-        job->sequenced = 1;
-        job->state = MPCD_JOB_WAITING;
-        uint32_t missing = 0;
-        while (!mpcd_job_inputs_ready(job, &missing) && !*w->stop)
-            if (mpcd_jobs_wait(w->jobs, deadline) != 0) break;
-        if (!mpcd_job_inputs_ready(job, &missing)) {
-            status = AGREE_NO_INPUT;
-            detail = missing;
-        }
-        /* The tuple this party agrees to is its own submission's, with the sequencer's
-         * stream: a different binding or preprocessing gives a different hash. */
-    }
+    /* The tuple this party agrees to is its own submission's, with the sequencer's stream:
+     * a different circuit, binding or preprocessing gives a different hash. */
     run_msg mine = *r;
     if (job) {
+        job->sequenced = 1;
+        job->state = MPCD_JOB_WAITING;
         memcpy(mine.hash, job->hash, 32);
         for (uint32_t i = 0; i < r->n; i++) mine.binding[i] = job->binding[i];
-        if (job->circ->n_parties != r->n) status = AGREE_NO_JOB;
     }
     mpcd_jobs_unlock(w->jobs);
 
-    int rc = s_agree(w, view, &mine, me, status, detail, hex, reason, sizeof reason);
-    if (rc == 0 && status == AGREE_NO_INPUT) {
-        rc = MPC_ERR_INPUT;
-        snprintf(reason, sizeof reason, "input '%s' never arrived here",
-                 job->circ->inputs[detail].name);
-    } else if (rc == 0 && status != AGREE_READY) {
+    /* Round 0: does every party hold this job?  Fails fast on a policy refusal. */
+    int rc = s_agree(w, view, &mine, me, 0, job ? AGREE_READY : AGREE_NO_JOB, 0,
+                     w->input_timeout_ms + w->peer_timeout_ms, reason, sizeof reason);
+    if (rc == 0 && !job) {
         rc = MPC_ERR_STATE;
         snprintf(reason, sizeof reason, "this party does not hold the job");
+    }
+    /* Round 1: has every party its inputs? */
+    if (rc == 0) {
+        uint64_t status = AGREE_READY;
+        uint32_t missing = 0;
+        mpcd_jobs_lock(w->jobs);
+        while (!mpcd_job_inputs_ready(job, &missing) && !*w->stop)
+            if (mpcd_jobs_wait(w->jobs, deadline) != 0) break;
+        if (!mpcd_job_inputs_ready(job, &missing)) status = AGREE_NO_INPUT;
+        mpcd_jobs_unlock(w->jobs);
+        rc = s_agree(w, view, &mine, me, 1, status, missing, w->input_timeout_ms + w->peer_timeout_ms, reason,
+                     sizeof reason);
+        if (rc == 0 && status == AGREE_NO_INPUT) {
+            rc = MPC_ERR_INPUT;
+            snprintf(reason, sizeof reason, "input '%s' never arrived here", job->circ->inputs[missing].name);
+        }
     }
     if (rc == 0) {
         mpcd_jobs_lock(w->jobs);
@@ -289,6 +288,20 @@ static void s_run_job(mpcd_worker *w, const run_msg *r)
         s_abort_dealer(view, r->n, r->stream, rc);
     }
 
+    if (rc != 0 && w->peer_up && (rc == MPC_ERR_PEER_ABORT || rc == MPC_ERR_IO || rc == MPC_ERR_TIMEOUT ||
+                                  rc == MPC_ERR_PREP)) {
+        /* Name whoever is gone: a dead party makes the others (and the dealer) abort, and
+         * the abort alone does not say who died. */
+        if (w->idle) w->idle(w->idle_ctx, 100);
+        size_t len = strlen(reason);
+        for (uint32_t i = 0; i < k; i++) {
+            if (map[i] == w->self || w->peer_up(w->idle_ctx, map[i])) continue;
+            int m = snprintf(reason + len, sizeof reason - len, "%s%s is unreachable", len ? "; " : "",
+                             i < r->n ? w->names[map[i]] : "the dealer");
+            if (m < 0 || (size_t)m >= sizeof reason - len) break;
+            len += (size_t)m;
+        }
+    }
     mpcd_jobs_lock(w->jobs);
     if (job) {
         if (rc == 0) {

@@ -32,10 +32,13 @@ typedef struct {
     int64_t        prep_mode;       /* MPCD_PREP_* (agreed per job) */
     int            peer_timeout_ms;
     int            input_timeout_ms;
+    char           names[MPC_MAX_PARTIES + 1][MPC_NAME_MAX];   /* node names, for messages */
     mpc_transport *mesh;            /* borrowed; only the worker thread uses it */
     mpcd_jobs     *jobs;            /* borrowed; NULL for the dealer */
     /* Called while idle so the mesh can answer peers (may be NULL). */
     int          (*idle)(void *ctx, int timeout_ms);
+    /* 1 if mesh node `node` is reachable (may be NULL). */
+    int          (*peer_up)(void *ctx, uint32_t node);
     void          *idle_ctx;
     volatile int  *stop;            /* set non-zero to make the worker return */
     /* Statistics (written by the worker only). */

@@ -1052,6 +1052,13 @@ void mpc_transport_zmq_stats(const mpc_transport *t, mpc_zmq_stats *st)
     st->disconnects = z->disconnects;
 }
 
+int mpc_transport_zmq_peer_up(const mpc_transport *t, uint32_t peer)
+{
+    s_zt *z = s_self(t);
+    if (!z || peer >= z->cfg.n || peer == z->cfg.self) return 0;
+    return z->peer[peer].state == S_PEER_UP;
+}
+
 static const struct mpc_transport_ops s_ops = {
     .send = s_op_send,
     .recv = s_op_recv,

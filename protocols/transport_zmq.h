@@ -105,6 +105,11 @@ typedef struct {
 
 void mpc_transport_zmq_stats(const mpc_transport *t, mpc_zmq_stats *st);
 
+/* 1 if our connection to `peer` is up as its socket monitor last reported (run
+ * mpc_transport_zmq_service first to take in recent events), 0 otherwise.  The daemon uses
+ * it to name the party behind a failed job. */
+int mpc_transport_zmq_peer_up(const mpc_transport *t, uint32_t peer);
+
 /* Loopback benchmark (for the benchmark issue): two parties in two threads on 127.0.0.1 with
  * CURVE; party 0 sends total_bytes in messages of msg_bytes (multiples of 8) to party 1.
  * *bytes_per_sec receives payload bytes / wall time from the first send to the last receive.

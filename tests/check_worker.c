@@ -51,6 +51,7 @@ static void s_cluster_start(cluster *cl, uint32_t n, int input_timeout_ms)
         w->prep_mode = MPCD_PREP_DEALER;
         w->peer_timeout_ms = 3000;
         w->input_timeout_ms = input_timeout_ms;
+        for (uint32_t k = 0; k <= n; k++) snprintf(w->names[k], sizeof w->names[k], "p%u", (unsigned)k);
         w->mesh = cl->t[i];
         w->stop = &cl->stop;
         if (i < n) {
@@ -205,7 +206,7 @@ START_TEST(test_missing_job_fails_everywhere)
     char reason[MPCD_REASON_MAX];
     for (uint32_t i = 0; i < 2; i++) {
         ck_assert_int_eq(s_wait_done(&cl, i, id, reason), MPCD_JOB_FAILED);
-        ck_assert_msg(strstr(reason, "party 2 does not hold the job"), "%s", reason);
+        ck_assert_msg(strstr(reason, "party p2 does not hold the job"), "%s", reason);
     }
     /* The next job runs. */
     uint8_t id2[16];
@@ -228,9 +229,9 @@ START_TEST(test_different_circuit_aborts)
     s_submit(&cl, 1, id, 4, 6, sh);   /* other constant: other hash */
     char reason[MPCD_REASON_MAX];
     ck_assert_int_eq(s_wait_done(&cl, 0, id, reason), MPCD_JOB_FAILED);
-    ck_assert_msg(strstr(reason, "party 1 holds a different circuit"), "%s", reason);
+    ck_assert_msg(strstr(reason, "party p1 holds a different circuit"), "%s", reason);
     ck_assert_int_eq(s_wait_done(&cl, 1, id, reason), MPCD_JOB_FAILED);
-    ck_assert_msg(strstr(reason, "party 0 holds a different circuit"), "%s", reason);
+    ck_assert_msg(strstr(reason, "party p0 holds a different circuit"), "%s", reason);
     s_cluster_stop(&cl);
 }
 END_TEST
@@ -249,7 +250,7 @@ START_TEST(test_missing_input_times_out)
     ck_assert_int_eq(s_wait_done(&cl, 1, id, reason), MPCD_JOB_FAILED);
     ck_assert_msg(strstr(reason, "input 'x' never arrived"), "%s", reason);
     ck_assert_int_eq(s_wait_done(&cl, 0, id, reason), MPCD_JOB_FAILED);
-    ck_assert_msg(strstr(reason, "party 1 is missing input #0"), "%s", reason);
+    ck_assert_msg(strstr(reason, "party p1 is missing input #0"), "%s", reason);
     s_cluster_stop(&cl);
 }
 END_TEST

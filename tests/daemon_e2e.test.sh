@@ -1,0 +1,150 @@
+#!/bin/sh
+# End to end with real daemons on 127.0.0.1: a 3-party cluster and its dealer (scripts/cluster),
+# jobs through the `mpc` CLI, every answer checked against `mpcc --eval`.
+# Prints `ok …` per check; exits non-zero at the first failure.
+set -u
+BIN=${MPC_BIN:-$(pwd)/bin}
+export MPC_BIN="$BIN"
+D=$(mktemp -d /tmp/mpcd-e2e.XXXXXX)
+DATA=examples/data
+cleanup() { scripts/cluster down --dir "$D" >/dev/null 2>&1; rm -rf "$D"; }
+trap cleanup EXIT
+
+fail() {
+    echo "FAIL: $*"
+    for f in "$D"/*.log; do echo "--- $f"; tail -n 15 "$f"; done
+    exit 1
+}
+ok() { echo "ok $*"; }
+
+C=$(scripts/cluster up 3 --dir "$D" --set limits.peer_timeout_ms=2000 --set limits.input_timeout_ms=3000) ||
+    fail "cluster did not start"
+
+# 1. Every example gives exactly what mpcc --eval gives (int outputs) or agrees within the
+#    truncation error (fix outputs: compared numerically).
+same() {  # same FILE_A FILE_B TOLERANCE
+    python3 - "$1" "$2" "$3" <<'EOF'
+import sys
+a = [l.split(" = ", 1) for l in open(sys.argv[1]).read().splitlines()]
+b = [l.split(" = ", 1) for l in open(sys.argv[2]).read().splitlines()]
+tol = float(sys.argv[3])
+if [x[0] for x in a] != [x[0] for x in b]:
+    sys.exit(f"output names differ: {a} {b}")
+for (n, va), (_, vb) in zip(a, b):
+    xs, ys = va.split(", "), vb.split(", ")
+    if len(xs) != len(ys) or any(abs(float(x) - float(y)) > tol for x, y in zip(xs, ys)):
+        sys.exit(f"{n}: mpc {va} vs eval {vb}")
+EOF
+}
+check_example() {  # check_example TOL PROG INPUT...
+    tol=$1; shift
+    prog=$1
+    "$BIN/mpc" run "$@" --config "$C" > "$D/mpc.out" 2> "$D/mpc.err" || fail "$prog: mpc run: $(cat "$D/mpc.err")"
+    "$BIN/mpcc" --eval "$@" > "$D/eval.out" || fail "$prog: mpcc --eval"
+    same "$D/mpc.out" "$D/eval.out" "$tol" || fail "$prog: MPC and evaluator differ"
+    ok "$prog under MPC matches mpcc --eval"
+}
+check_example 0 examples/secure_sum.mpc --input x=12 --input y=30 --input z=-2
+check_example 0 examples/poly.mpc --input x=-7 --input y=123456789
+check_example 0.0001 examples/risk_linear.mpc --input x=@$DATA/patient_x4.csv --input w=@$DATA/provider_w4.csv --input bias=-0.5
+check_example 0.01 examples/joint_stats.mpc --input xa=@$DATA/ldl_a.csv --input xb=@$DATA/ldl_b.csv --input xc=@$DATA/ldl_c.csv
+"$BIN/mpc" run examples/secure_sum.mpc --config "$C" --input x=1 --input y=2 --input z=3 | grep -qx "total = 6" ||
+    fail "exact integer output"
+ok "integer output exact"
+
+# 2. Three organizations: each client gives only its own input and fetches only what it may.
+JOB=$("$BIN/mpc" submit examples/secure_sum.mpc --config "$D/client-a.ini") || fail "submit by client_a"
+"$BIN/mpc" input examples/secure_sum.mpc --job "$JOB" --config "$D/client-a.ini" --input x=100 || fail "input x by client_a"
+"$BIN/mpc" input examples/secure_sum.mpc --job "$JOB" --config "$D/client-b.ini" --input y=20 || fail "input y by client_b"
+if "$BIN/mpc" input examples/secure_sum.mpc --job "$JOB" --config "$D/client-b.ini" --input z=3 2> "$D/err"; then
+    fail "client_b gave input for party c"
+fi
+grep -q "may not give input for party c" "$D/err" || fail "refusal names the cause: $(cat "$D/err")"
+ok "a client cannot give input for another party"
+"$BIN/mpc" input examples/secure_sum.mpc --job "$JOB" --config "$D/client-c.ini" --input z=3 || fail "input z by client_c"
+for p in a b c; do
+    "$BIN/mpc" result examples/secure_sum.mpc --job "$JOB" --config "$D/client-$p.ini" > "$D/r.$p" || fail "result for $p"
+    grep -qx "total = 123" "$D/r.$p" || fail "client_$p got $(cat "$D/r.$p")"
+done
+ok "three clients, each with its own input, each fetch the output addressed to them"
+
+# 3. An output addressed only to the patient (party a) is refused to client_b: no share.
+JOB=$("$BIN/mpc" submit examples/risk_linear.mpc --config "$C") || fail "submit risk_linear"
+"$BIN/mpc" input examples/risk_linear.mpc --job "$JOB" --config "$C" --input x=1,2,3,4 --input w=1,1,1,1 --input bias=0.5 ||
+    fail "inputs of risk_linear"
+"$BIN/mpc" result examples/risk_linear.mpc --job "$JOB" --config "$D/client-a.ini" | grep -qx "score = 10.5" ||
+    fail "patient's client did not get the score"
+if "$BIN/mpc" result examples/risk_linear.mpc --job "$JOB" --config "$D/client-b.ini" > "$D/out" 2> "$D/err"; then
+    fail "client_b received the patient's score: $(cat "$D/out")"
+fi
+grep -q "may not receive output 'score'" "$D/err" || fail "refusal names the cause: $(cat "$D/err")"
+[ ! -s "$D/out" ] || fail "something was printed for a refused output"
+ok "an output is refused to a client not entitled to it"
+
+# 4. A client whose key no daemon knows is refused.
+mkdir -p "$D/intruder"
+"$BIN/mpcd" keygen intruder --dir "$D/intruder" > /dev/null || fail "keygen"
+sed -e "s|name = client|name = intruder|" -e "s|keys/client.pub|intruder/intruder.pub|" \
+    -e "s|keys/client.secret|intruder/intruder.secret|" -e "s|timeout_ms = 20000|timeout_ms = 1500|" \
+    "$C" > "$D/intruder.ini"
+if "$BIN/mpc" run examples/secure_sum.mpc --config "$D/intruder.ini" --input x=1 --input y=2 --input z=3 \
+    > "$D/out" 2> "$D/err"; then
+    fail "an unknown client ran a job"
+fi
+i=0
+until grep -q "client with an unknown key was refused" "$D/a.log"; do
+    i=$((i + 1)); [ $i -lt 50 ] || fail "daemon a did not log the refused key"; sleep 0.1
+done
+[ ! -s "$D/out" ] || fail "an unknown client got output: $(cat "$D/out")"
+ok "a client with an unknown key is refused"
+
+# 5. A program outside one party's allowlist: refused there, the job fails everywhere.
+scripts/cluster down --dir "$D" > /dev/null
+sed -i 's/^allow_any_program = true/allow_any_program = false\nallow = 0000000000000000000000000000000000000000000000000000000000000000/' "$D/c.ini"
+scripts/cluster start --dir "$D" > /dev/null || fail "cluster start"
+if "$BIN/mpc" run examples/secure_sum.mpc --config "$C" --input x=1 --input y=2 --input z=3 > "$D/out" 2> "$D/err"; then
+    fail "a program outside c's allowlist ran"
+fi
+grep -q "not in this party's allowlist" "$D/err" || fail "refusal names the cause: $(cat "$D/err")"
+JOB=$(sed -n 's/.*job \([0-9a-f]\{32\}\).*/\1/p' "$D/err" | head -n 1)
+[ -n "$JOB" ] || fail "the error names no job: $(cat "$D/err")"
+i=0
+until "$BIN/mpc" status --job "$JOB" --config "$C" 2>&1 | grep -q "job $JOB: failed"; do
+    i=$((i + 1)); [ $i -lt 100 ] || fail "job $JOB did not fail on the other parties"; sleep 0.1
+done
+"$BIN/mpc" status --job "$JOB" --config "$C" 2>&1 | grep -q "does not hold the job" ||
+    fail "the failure names the party: $("$BIN/mpc" status --job "$JOB" --config "$C" 2>&1)"
+ok "a program outside one party's allowlist is refused there and fails on every party"
+sed -i '/^allow = 0*$/d; s/^allow_any_program = false/allow_any_program = true/' "$D/c.ini"
+scripts/cluster restart c --dir "$D" > /dev/null || fail "restart c"
+
+# 6. A daemon killed in the middle of a job: the others fail the job within the timeout,
+#    stay up, and after a restart the next job succeeds.
+cat > "$D/long.mpc" <<'EOF'
+party a, b, c
+input x: int[200000] from a
+input y: int[200000] from b
+var acc = x
+for i in 0..40 {
+  acc = acc * y + x
+}
+output s = sum(acc) to a, b, c
+EOF
+python3 -c "import sys; sys.stdout.write('1\\n' * 200000)" > "$D/ones.csv"
+"$BIN/mpc" run "$D/long.mpc" --config "$C" --input x=@$D/ones.csv --input y=@$D/ones.csv \
+    > "$D/out" 2> "$D/err" &
+RUN=$!
+i=0
+until grep -q "running" "$D/b.log" 2>/dev/null; do i=$((i + 1)); [ $i -lt 200 ] || break; sleep 0.02; done
+sleep 0.2
+kill -9 "$(cat "$D/b.pid")"
+start=$(date +%s)
+wait $RUN && fail "the job survived a dead party"
+end=$(date +%s)
+[ $((end - start)) -le 10 ] || fail "the failure took $((end - start)) s"
+grep -qi "party 1\|peer 1\|party b" "$D/err" || fail "the error does not name the dead party: $(cat "$D/err")"
+ok "a killed daemon fails the job on the others within the timeout ($((end - start)) s): $(head -c 300 "$D/err")"
+scripts/cluster restart b --dir "$D" > /dev/null || fail "restart b"
+"$BIN/mpc" run examples/secure_sum.mpc --config "$C" --input x=5 --input y=6 --input z=7 | grep -qx "total = 18" ||
+    fail "the next job after the restart"
+ok "after the restart the next job succeeds"
