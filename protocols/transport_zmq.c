@@ -456,6 +456,7 @@ static void s_read_monitor(s_zt *z, uint32_t j)
             zmq_msg_close(&a);
             return;
         }
+        /* Frame 1: uint16 event, uint32 value (host order); frame 2: the endpoint. */
         int more = zmq_msg_more(&a);
         uint16_t ev = 0;
         uint32_t val = 0;
@@ -464,10 +465,10 @@ static void s_read_monitor(s_zt *z, uint32_t j)
             memcpy(&val, (const uint8_t *)zmq_msg_data(&a) + 2, 4);
         }
         zmq_msg_close(&a);
-        if (more) {
+        while (more) {
             zmq_msg_init(&b);
-            if (zmq_msg_recv(&b, p->mon, 0) >= 0) zmq_msg_close(&b);
-            else zmq_msg_close(&b);
+            more = zmq_msg_recv(&b, p->mon, 0) >= 0 && zmq_msg_more(&b);
+            zmq_msg_close(&b);
         }
         switch (ev) {
         case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
@@ -1079,7 +1080,8 @@ static int64_t s_now_us(void)
 static void *s_bench_rx_main(void *arg)
 {
     s_bench_rx *b = arg;
-    uint64_t *buf = malloc(b->per ? b->per : 8);
+    uint64_t *buf = malloc(b->per);
+    if (buf) memset(buf, 0, b->per);          /* fault the pages in before the clock runs */
     b->rc = buf ? mpc_transport_zmq_ready(b->t, 10000) : MPC_ERR_NOMEM;
     for (uint64_t seq = 0, got = 0; b->rc == 0 && got < b->total; seq++) {
         uint64_t n = (b->total - got < b->per ? b->total - got : b->per) / 8;
