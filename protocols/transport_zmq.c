@@ -493,6 +493,7 @@ static void s_read_monitor(s_zt *z, uint32_t j)
             if (p->state == S_PEER_UP) {
                 p->state = S_PEER_DOWN;
                 p->epoch++;
+                p->hello_seen = 0;          /* a restarted peer must say hello again */
                 z->disconnects++;
             }
             break;
