@@ -610,8 +610,8 @@ static int s_read_all(int fd, void *p, size_t n)
 static void s_hb_fast(uint32_t self, mpc_zmq_config *c)
 {
     (void)self;
-    c->heartbeat_ivl_ms = 100;
-    c->heartbeat_timeout_ms = 600;
+    c->heartbeat_ivl_ms = 200;
+    c->heartbeat_timeout_ms = 1200;
 }
 
 /* Child: party 1 of 2.  Reads the endpoint to bind from the parent, reports the one bound,
