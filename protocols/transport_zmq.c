@@ -18,6 +18,12 @@
 #include "mpc_err.h"
 #include "wire.h"
 
+/* libzmq >= 4.3 option (declared only under ZMQ_BUILD_DRAFT_API): with it, a CURVE server
+ * whose ZAP handler is unreachable refuses the handshake instead of admitting any key. */
+#ifndef ZMQ_ZAP_ENFORCE_DOMAIN
+#define ZMQ_ZAP_ENFORCE_DOMAIN 93
+#endif
+
 #define S_ZAP_ENDPOINT    "inproc://zeromq.zap.01"
 #define S_ZAP_DOMAIN      "mpcd-peer"
 #define S_ZAP_MAX_FRAMES  8
@@ -1011,6 +1017,9 @@ int mpc_transport_zmq_new(mpc_transport **out, const mpc_zmq_config *cfg, char *
         s_fmt(err, errlen, "cannot set up the peer ROUTER: %s", zmq_strerror(errno));
         goto fail;
     }
+    /* Fail closed should the ZAP handler ever be gone; a libzmq without the option still has
+     * the handler bound for the whole life of the socket. */
+    (void)s_setopt_int(z->router, ZMQ_ZAP_ENFORCE_DOMAIN, 1);
     if (zmq_bind(z->router, cfg->bind) != 0) {
         int e = errno;
         s_fmt(err, errlen, "cannot bind %s: %s", cfg->bind, zmq_strerror(e));
