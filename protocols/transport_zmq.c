@@ -157,20 +157,20 @@ static void *s_zap_main(void *arg)
         zmq_msg_t fr[S_ZAP_MAX_FRAMES];
         int nf = 0, extra = 0, more = 1, dead = 0;
         while (more) {
-            zmq_msg_t m;
-            zmq_msg_init(&m);
-            if (zmq_msg_recv(&m, z->zap, 0) < 0) {
-                zmq_msg_close(&m);
+            zmq_msg_t scratch, *m = nf < S_ZAP_MAX_FRAMES ? &fr[nf] : &scratch;
+            zmq_msg_init(m);
+            if (zmq_msg_recv(m, z->zap, 0) < 0) {
+                zmq_msg_close(m);
                 if (errno == EINTR) continue;
                 dead = 1;
                 break;
             }
-            more = zmq_msg_more(&m);
-            if (nf < S_ZAP_MAX_FRAMES) {
-                fr[nf++] = m;
-            } else {
+            more = zmq_msg_more(m);
+            if (m == &scratch) {
                 extra++;
-                zmq_msg_close(&m);
+                zmq_msg_close(m);
+            } else {
+                nf++;
             }
         }
         if (!dead) {
@@ -413,18 +413,18 @@ static int s_read_one(s_zt *z, s_want *w)
     /* The rest of a multipart message is already here (atomic delivery).  Frames beyond the
      * third are read and discarded one by one: a message has exactly three. */
     while (more) {
-        zmq_msg_t m;
-        zmq_msg_init(&m);
-        if (zmq_msg_recv(&m, z->router, 0) < 0) {
-            zmq_msg_close(&m);
+        zmq_msg_t scratch, *m = nf < 3 ? &f[nf] : &scratch;
+        zmq_msg_init(m);
+        if (zmq_msg_recv(m, z->router, 0) < 0) {
+            zmq_msg_close(m);
             break;
         }
-        more = zmq_msg_more(&m);
-        if (nf < 3) {
-            f[nf++] = m;
-        } else {
+        more = zmq_msg_more(m);
+        if (m == &scratch) {
             extra++;
-            zmq_msg_close(&m);
+            zmq_msg_close(m);
+        } else {
+            nf++;
         }
     }
     int peer = nf >= 2 ? s_user_id(z, &f[1]) : -1;
