@@ -992,7 +992,7 @@ int mpc_transport_zmq_new(mpc_transport **out, const mpc_zmq_config *cfg, char *
         s_fmt(err, errlen, "cannot create a ZeroMQ context: %s", zmq_strerror(errno));
         goto fail;
     }
-    s_setopt_int(z->ctx, ZMQ_BLOCKY, 0);
+    zmq_ctx_set(z->ctx, ZMQ_BLOCKY, 0);       /* linger is 0 anyway; never hang in term */
     /* The ZAP handler first: a CURVE server with no handler would admit any key. */
     if (!(z->zap = zmq_socket(z->ctx, ZMQ_REP)) || zmq_bind(z->zap, S_ZAP_ENDPOINT) != 0) {
         s_fmt(err, errlen, "cannot start the ZAP handler: %s", zmq_strerror(errno));
