@@ -18,6 +18,12 @@
 #include "mpc_err.h"
 #include "wire.h"
 
+/* libzmq >= 4.3 option (declared only under ZMQ_BUILD_DRAFT_API): with it, a CURVE server
+ * whose ZAP handler is unreachable refuses the handshake instead of admitting any key. */
+#ifndef ZMQ_ZAP_ENFORCE_DOMAIN
+#define ZMQ_ZAP_ENFORCE_DOMAIN 93
+#endif
+
 #define S_ZAP_ENDPOINT    "inproc://zeromq.zap.01"
 #define S_ZAP_DOMAIN      "mpcd-peer"
 #define S_ZAP_MAX_FRAMES  8
@@ -71,12 +77,20 @@ typedef struct {
                   disconnects;
 } s_zt;
 
-/* What the caller of s_process is waiting for: an undecodable message from `from` fails it. */
+/* What the caller of s_process is waiting for.  An undecodable message from `from` fails
+ * it; once something for (from, job) has arrived, s_process stops reading, so the rest stays
+ * in libzmq's queue (bounded by ZMQ_RCVHWM) instead of in ours. */
 typedef struct {
-    uint32_t from;              /* UINT32_MAX: nobody */
+    uint32_t from;
     uint64_t job;
     int      fail;
+    int      found;
 } s_want;
+
+static int s_is_wanted(const s_want *w, uint32_t peer, uint64_t job)
+{
+    return w && w->from == peer && w->job == job;
+}
 
 static const struct mpc_transport_ops s_ops;
 
@@ -143,20 +157,20 @@ static void *s_zap_main(void *arg)
         zmq_msg_t fr[S_ZAP_MAX_FRAMES];
         int nf = 0, extra = 0, more = 1, dead = 0;
         while (more) {
-            zmq_msg_t m;
-            zmq_msg_init(&m);
-            if (zmq_msg_recv(&m, z->zap, 0) < 0) {
-                zmq_msg_close(&m);
+            zmq_msg_t scratch, *m = nf < S_ZAP_MAX_FRAMES ? &fr[nf] : &scratch;
+            zmq_msg_init(m);
+            if (zmq_msg_recv(m, z->zap, 0) < 0) {
+                zmq_msg_close(m);
                 if (errno == EINTR) continue;
                 dead = 1;
                 break;
             }
-            more = zmq_msg_more(&m);
-            if (nf < S_ZAP_MAX_FRAMES) {
-                fr[nf++] = m;
-            } else {
+            more = zmq_msg_more(m);
+            if (m == &scratch) {
                 extra++;
-                zmq_msg_close(&m);
+                zmq_msg_close(m);
+            } else {
+                nf++;
             }
         }
         if (!dead) {
@@ -226,9 +240,11 @@ static void s_held_unlink(s_peer *p, s_held *prev, s_held *e)
     if (p->tail == e) p->tail = prev;
 }
 
-static void s_add_marker(s_zt *z, uint32_t peer, const mpc_msg_hdr *h, int err, const char *why)
+static void s_add_marker(s_zt *z, uint32_t peer, const mpc_msg_hdr *h, int err, const char *why,
+                         s_want *w)
 {
-    if (z->held_count >= (uint64_t)z->cfg.max_held_msgs + S_MARKER_SLACK) {
+    if (s_is_wanted(w, peer, h->job)) w->found = 1;
+    else if (z->held_count >= (uint64_t)z->cfg.max_held_msgs + S_MARKER_SLACK) {
         z->held_dropped++;
         return;
     }
@@ -245,10 +261,11 @@ static void s_add_marker(s_zt *z, uint32_t peer, const mpc_msg_hdr *h, int err, 
 }
 
 /* Files a well-formed stream message from `peer`; takes ownership of *payload. */
-static void s_file(s_zt *z, uint32_t peer, const mpc_msg_hdr *h, zmq_msg_t *payload,
-                   const s_want *w)
+static void s_file(s_zt *z, uint32_t peer, const mpc_msg_hdr *h, zmq_msg_t *payload, s_want *w)
 {
-    int wanted = w && w->from == peer && w->job == h->job;
+    /* The first message of the awaited stream is always kept, whatever the hold's fill. */
+    int wanted = s_is_wanted(w, peer, h->job) && !w->found;
+    if (wanted || (w && h->type == MPC_MSG_ABORT && w->job == h->job)) w->found = 1;
     if (h->type == MPC_MSG_ABORT) {
         int64_t code = MPC_ERR_PEER_ABORT;
         if (h->count >= 1) {
@@ -280,7 +297,8 @@ static void s_file(s_zt *z, uint32_t peer, const mpc_msg_hdr *h, zmq_msg_t *payl
         for (s_held *e = z->peer[peer].head; e; e = e->next)
             if (e->kind == S_HELD_MARKER && e->err == MPC_ERR_LIMIT && e->hdr.job == h->job)
                 return;
-        s_add_marker(z, peer, h, MPC_ERR_LIMIT, "held-message limit exceeded, a message was dropped");
+        s_add_marker(z, peer, h, MPC_ERR_LIMIT, "held-message limit exceeded, a message was dropped",
+                     NULL);
         return;
     }
     s_held *e = calloc(1, sizeof *e);
@@ -395,18 +413,18 @@ static int s_read_one(s_zt *z, s_want *w)
     /* The rest of a multipart message is already here (atomic delivery).  Frames beyond the
      * third are read and discarded one by one: a message has exactly three. */
     while (more) {
-        zmq_msg_t m;
-        zmq_msg_init(&m);
-        if (zmq_msg_recv(&m, z->router, 0) < 0) {
-            zmq_msg_close(&m);
+        zmq_msg_t scratch, *m = nf < 3 ? &f[nf] : &scratch;
+        zmq_msg_init(m);
+        if (zmq_msg_recv(m, z->router, 0) < 0) {
+            zmq_msg_close(m);
             break;
         }
-        more = zmq_msg_more(&m);
-        if (nf < 3) {
-            f[nf++] = m;
-        } else {
+        more = zmq_msg_more(m);
+        if (m == &scratch) {
             extra++;
-            zmq_msg_close(&m);
+            zmq_msg_close(m);
+        } else {
+            nf++;
         }
     }
     int peer = nf >= 2 ? s_user_id(z, &f[1]) : -1;
@@ -416,21 +434,22 @@ static int s_read_one(s_zt *z, s_want *w)
         z->malformed++;                      /* unattributable: cannot happen behind ZAP */
     } else if (!hdr_ok) {
         z->malformed++;
-        if (w && w->from == (uint32_t)peer) w->fail = 1;
+        if (w && w->from == (uint32_t)peer) w->fail = w->found = 1;
     } else if (h.sender != (uint32_t)peer) {
         z->malformed++;
         s_add_marker(z, (uint32_t)peer, &h, MPC_ERR_PROTOCOL,
-                     "header sender field does not match the authenticated peer");
+                     "header sender field does not match the authenticated peer", w);
     } else if (nf != 3 || extra) {
         z->malformed++;
-        s_add_marker(z, (uint32_t)peer, &h, MPC_ERR_PROTOCOL, "wrong number of frames");
+        s_add_marker(z, (uint32_t)peer, &h, MPC_ERR_PROTOCOL, "wrong number of frames", w);
     } else {
         int r = mpc_wire_payload_check(&h, zmq_msg_size(&f[2]), z->cfg.max_msg_bytes);
         if (r != 0) {
             z->malformed++;
             s_add_marker(z, (uint32_t)peer, &h, r,
                          r == MPC_ERR_LIMIT ? "message over the size limit"
-                                            : "payload length is not count * 8");
+                                            : "payload length is not count * 8",
+                         w);
         } else if (h.type == MPC_WIRE_MSG_HELLO || h.type == MPC_WIRE_MSG_HELLO_ACK) {
             z->peer[peer].hello_seen = 1;
             if (h.type == MPC_WIRE_MSG_HELLO) z->peer[peer].ack_pending = 1;
@@ -456,6 +475,7 @@ static void s_read_monitor(s_zt *z, uint32_t j)
             zmq_msg_close(&a);
             return;
         }
+        /* Frame 1: uint16 event, uint32 value (host order); frame 2: the endpoint. */
         int more = zmq_msg_more(&a);
         uint16_t ev = 0;
         uint32_t val = 0;
@@ -464,10 +484,10 @@ static void s_read_monitor(s_zt *z, uint32_t j)
             memcpy(&val, (const uint8_t *)zmq_msg_data(&a) + 2, 4);
         }
         zmq_msg_close(&a);
-        if (more) {
+        while (more) {
             zmq_msg_init(&b);
-            if (zmq_msg_recv(&b, p->mon, 0) >= 0) zmq_msg_close(&b);
-            else zmq_msg_close(&b);
+            more = zmq_msg_recv(&b, p->mon, 0) >= 0 && zmq_msg_more(&b);
+            zmq_msg_close(&b);
         }
         switch (ev) {
         case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
@@ -479,6 +499,7 @@ static void s_read_monitor(s_zt *z, uint32_t j)
             if (p->state == S_PEER_UP) {
                 p->state = S_PEER_DOWN;
                 p->epoch++;
+                p->hello_seen = 0;          /* a restarted peer must say hello again */
                 z->disconnects++;
             }
             break;
@@ -518,7 +539,7 @@ static int s_process(s_zt *z, s_want *w, int64_t wait_ms)
         return MPC_ERR_IO;
     }
     int r;
-    while ((r = s_read_one(z, w)) > 0) {}
+    while (!(w && w->found) && (r = s_read_one(z, w)) > 0) {}
     if (r < 0) return r;
     s_read_monitors(z);
     s_flush_acks(z);
@@ -683,7 +704,7 @@ static int s_op_recv(mpc_transport *t, uint32_t from, uint8_t type, uint64_t job
     s_read_monitor(z, from);
     uint64_t epoch0 = p->epoch;
     int was_down = p->state == S_PEER_DOWN;
-    s_want w = {from, job, 0};
+    s_want w = {from, job, 0, 0};
     for (int round = 0;; round++) {
         int r = s_take(z, from, type, job, seq, out, count);
         if (r != S_NONE) return r;
@@ -714,6 +735,7 @@ static int s_op_recv(mpc_transport *t, uint32_t from, uint8_t type, uint64_t job
         }
         int64_t wait = deadline - now;
         if (grace_until >= 0 && grace_until - now < wait) wait = grace_until - now;
+        w.found = 0;
         if ((r = s_process(z, &w, wait)) != 0) return r;
     }
 }
@@ -926,8 +948,9 @@ int mpc_transport_zmq_connect_peer(mpc_transport *t, uint32_t peer, const char *
         return MPC_ERR_STATE;
     }
     if (zmq_connect(p->dealer, endpoint) != 0) {
-        s_seterr(z, "cannot connect to peer %u at %s: %s", peer, endpoint, zmq_strerror(errno));
-        return errno == EINVAL || errno == EPROTONOSUPPORT ? MPC_ERR_CONFIG : MPC_ERR_IO;
+        int e = errno;
+        s_seterr(z, "cannot connect to peer %u at %s: %s", peer, endpoint, zmq_strerror(e));
+        return e == EINVAL || e == EPROTONOSUPPORT ? MPC_ERR_CONFIG : MPC_ERR_IO;
     }
     p->connected = 1;
     return 0;
@@ -969,7 +992,7 @@ int mpc_transport_zmq_new(mpc_transport **out, const mpc_zmq_config *cfg, char *
         s_fmt(err, errlen, "cannot create a ZeroMQ context: %s", zmq_strerror(errno));
         goto fail;
     }
-    s_setopt_int(z->ctx, ZMQ_BLOCKY, 0);
+    zmq_ctx_set(z->ctx, ZMQ_BLOCKY, 0);       /* linger is 0 anyway; never hang in term */
     /* The ZAP handler first: a CURVE server with no handler would admit any key. */
     if (!(z->zap = zmq_socket(z->ctx, ZMQ_REP)) || zmq_bind(z->zap, S_ZAP_ENDPOINT) != 0) {
         s_fmt(err, errlen, "cannot start the ZAP handler: %s", zmq_strerror(errno));
@@ -994,9 +1017,13 @@ int mpc_transport_zmq_new(mpc_transport **out, const mpc_zmq_config *cfg, char *
         s_fmt(err, errlen, "cannot set up the peer ROUTER: %s", zmq_strerror(errno));
         goto fail;
     }
+    /* Fail closed should the ZAP handler ever be gone; a libzmq without the option still has
+     * the handler bound for the whole life of the socket. */
+    (void)s_setopt_int(z->router, ZMQ_ZAP_ENFORCE_DOMAIN, 1);
     if (zmq_bind(z->router, cfg->bind) != 0) {
-        s_fmt(err, errlen, "cannot bind %s: %s", cfg->bind, zmq_strerror(errno));
-        r = errno == EADDRINUSE ? MPC_ERR_IO : MPC_ERR_CONFIG;
+        int e = errno;
+        s_fmt(err, errlen, "cannot bind %s: %s", cfg->bind, zmq_strerror(e));
+        r = e == EADDRINUSE ? MPC_ERR_IO : MPC_ERR_CONFIG;
         goto fail;
     }
     size_t elen = sizeof z->endpoint;
@@ -1086,7 +1113,8 @@ static int64_t s_now_us(void)
 static void *s_bench_rx_main(void *arg)
 {
     s_bench_rx *b = arg;
-    uint64_t *buf = malloc(b->per ? b->per : 8);
+    uint64_t *buf = malloc(b->per);
+    if (buf) memset(buf, 0, b->per);          /* fault the pages in before the clock runs */
     b->rc = buf ? mpc_transport_zmq_ready(b->t, 10000) : MPC_ERR_NOMEM;
     for (uint64_t seq = 0, got = 0; b->rc == 0 && got < b->total; seq++) {
         uint64_t n = (b->total - got < b->per ? b->total - got : b->per) / 8;
