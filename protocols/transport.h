@@ -12,7 +12,8 @@
  * for a later recv on their stream, and mpc_transport_forget() drops what is held for a
  * stream that has ended.  Within a stream, the message must carry exactly the expected type,
  * seq and count, otherwise recv fails with MPC_ERR_PROTOCOL and the message is discarded.
- * A message of type MPC_MSG_ABORT on the stream makes recv fail with MPC_ERR_PEER_ABORT.
+ * A message of type MPC_MSG_ABORT on the stream from ANY peer makes every later recv on that
+ * stream fail with MPC_ERR_PEER_ABORT (whoever is being waited for), until forget().
  */
 #ifndef MPC_TRANSPORT_H
 #define MPC_TRANSPORT_H
@@ -56,7 +57,9 @@ struct mpc_transport_ops {
     /* Receives the next message from `from` on stream `job` into out[0..count-1]; it must be
      * of type `type` with sequence number `seq` and exactly `count` elements.  Waits at most
      * timeout_ms (< 0: the backend's default).  0, MPC_ERR_TIMEOUT, MPC_ERR_PROTOCOL,
-     * MPC_ERR_PEER_ABORT, MPC_ERR_IO. */
+     * MPC_ERR_PEER_ABORT, MPC_ERR_IO (peer disconnected), MPC_ERR_LIMIT (a size or holding
+     * limit was hit), MPC_ERR_INVALID (bad arguments).  send returns 0, MPC_ERR_TIMEOUT,
+     * MPC_ERR_IO, MPC_ERR_LIMIT, MPC_ERR_STATE or MPC_ERR_INVALID. */
     int  (*recv)(mpc_transport *t, uint32_t from, uint8_t type, uint64_t job, uint64_t seq,
                  uint64_t *out, uint64_t count, int timeout_ms);
     /* Drops any held messages of stream `job`. */

@@ -182,6 +182,18 @@ static s_msg *s_take(s_queue *q, uint64_t job)
     return NULL;
 }
 
+/* 1 if any peer has sent ABORT on stream `job` to `self` (left in place: the stream stays
+ * failed until forget(), as on the ZeroMQ backend).  Lock held. */
+static int s_aborted(mpc_mem_hub *h, uint32_t self, uint64_t job)
+{
+    for (uint32_t from = 0; from < h->n; from++) {
+        if (from == self) continue;
+        for (s_msg *m = h->q[(size_t)from * h->n + self].head; m; m = m->next)
+            if (m->hdr.job == job && m->hdr.type == MPC_MSG_ABORT) return 1;
+    }
+    return 0;
+}
+
 static int s_recv(mpc_transport *t, uint32_t from, uint8_t type, uint64_t job, uint64_t seq,
                   uint64_t *out, uint64_t count, int timeout_ms)
 {
@@ -200,16 +212,20 @@ static int s_recv(mpc_transport *t, uint32_t from, uint8_t type, uint64_t job, u
     s_msg *m = NULL;
     pthread_mutex_lock(&h->mu);
     s_queue *q = &h->q[(size_t)from * h->n + t->self];
+    int aborted = 0;
     for (;;) {
+        if ((aborted = s_aborted(h, t->self, job))) break;
         m = s_take(q, job);
         if (m) break;
         int w = pthread_cond_timedwait(&h->cv[t->self], &h->mu, &dl);
         if (w == ETIMEDOUT) {
+            if ((aborted = s_aborted(h, t->self, job))) break;
             m = s_take(q, job);
             break;
         }
     }
     pthread_mutex_unlock(&h->mu);
+    if (aborted) return MPC_ERR_PEER_ABORT;
     if (!m) return MPC_ERR_TIMEOUT;
 
     int r = 0;

@@ -634,10 +634,14 @@ START_TEST(test_silent_peer_times_out)
     j.silent = 3;   /* party 2 never runs */
     et_plain_inputs(&j, vals);
     ck_assert_int_eq(et_run(&j), 0);
-    ck_assert_int_eq(j.rc[0], MPC_ERR_TIMEOUT);
-    ck_assert_ptr_nonnull(strstr(j.err[0], "party 2"));
-    /* party 1 either timed out on party 2 too or got party 0's abort */
-    ck_assert(j.rc[1] == MPC_ERR_TIMEOUT || j.rc[1] == MPC_ERR_PEER_ABORT);
+    /* One of the live parties times out on party 2 and names it; the other either timed out
+     * too or got that party's abort (an abort from any peer fails the stream). */
+    int named = 0;
+    for (int p = 0; p < 2; p++) {
+        ck_assert(j.rc[p] == MPC_ERR_TIMEOUT || j.rc[p] == MPC_ERR_PEER_ABORT);
+        if (j.rc[p] == MPC_ERR_TIMEOUT && strstr(j.err[p], "party 2")) named = 1;
+    }
+    ck_assert(named);
     et_clear(&j);
     mpc_circ_destroy(&c);
 }

@@ -79,6 +79,10 @@ START_TEST(test_exact_checks)
     uint64_t code = (uint64_t)(int64_t)MPC_ERR_TIMEOUT;
     ck_assert_int_eq(mpc_send(T[0], 1, MPC_MSG_ABORT, 7, 0, &code, 1), 0);
     ck_assert_int_eq(mpc_recv(T[1], 0, MPC_MSG_OPEN, 7, 9, out, 2, -1), MPC_ERR_PEER_ABORT);
+    /* ... and it stays failed, whoever is waited for, until the stream is forgotten */
+    ck_assert_int_eq(mpc_recv(T[1], 0, MPC_MSG_OPEN, 7, 9, out, 2, 30), MPC_ERR_PEER_ABORT);
+    ck_assert_int_eq(mpc_recv(T[1], 2, MPC_MSG_OPEN, 7, 9, out, 2, 30), MPC_ERR_PEER_ABORT);
+    mpc_transport_forget(T[1], 7);
     /* timeout */
     ck_assert_int_eq(mpc_recv(T[1], 0, MPC_MSG_OPEN, 7, 9, out, 2, 30), MPC_ERR_TIMEOUT);
 }
