@@ -10,10 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <zmq.h>
 
 #include "cwire.h"
+#include "keys.h"
 #include "mpc_err.h"
 
 typedef enum { K_NAME, K_CLIENT_PUB, K_CLIENT_SEC, K_TIMEOUT, K_MAXMSG, K_ENDPOINT, K_DAEMON_PUB, K__COUNT } key_id;
@@ -161,8 +160,7 @@ static int s_int(parse_state *ps, const char *key, const char *value, int64_t lo
 
 static int s_z85_key(const char *text, uint8_t out[MPC_CLIENT_KEY_BYTES])
 {
-    if (strlen(text) != MPC_CLIENT_Z85_LEN) return -1;
-    return zmq_z85_decode(out, text) ? 0 : -1;
+    return mpc_key_from_z85(out, text) == 0 ? 0 : -1;
 }
 
 static int s_handler(void *user, const char *section, const char *key, const char *value)
@@ -260,83 +258,29 @@ int mpc_client_conf_load(const char *path, mpc_client_conf *cfg, char *err, size
     return ps.failed ? MPC_ERR_CONFIG : 0;
 }
 
-/* Reads the first line of a key file into text (NUL-terminated, blanks trimmed). */
-static int s_read_key_text(const char *path, char *text, size_t cap, char *err, size_t errlen)
-{
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        snprintf(err, errlen, "%s: error: cannot open: %s", path, strerror(errno));
-        return MPC_ERR_IO;
-    }
-    int r = 0;
-    if (!fgets(text, (int)cap, f)) {
-        snprintf(err, errlen, "%s: error: empty key file", path);
-        r = MPC_ERR_CONFIG;
-    }
-    fclose(f);
-    if (r) return r;
-    size_t n = strlen(text);
-    while (n && (text[n - 1] == '\n' || text[n - 1] == '\r' || text[n - 1] == ' ' || text[n - 1] == '\t')) text[--n] = 0;
-    if (n != MPC_CLIENT_Z85_LEN) {
-        snprintf(err, errlen, "%s: error: not a key file (need one key of 40 Z85 characters)", path);
-        return MPC_ERR_CONFIG;
-    }
-    return 0;
-}
-
 int mpc_client_conf_load_keys(const mpc_client_conf *cfg, uint8_t pub[MPC_CLIENT_KEY_BYTES],
                               uint8_t *secret, char *err, size_t errlen)
 {
-    if (sodium_init() < 0) {
-        snprintf(err, errlen, "libsodium failed to initialise");
-        return MPC_ERR_CRYPTO;
-    }
-    char *text = sodium_malloc(64);
-    uint8_t *derived = sodium_malloc(MPC_CLIENT_KEY_BYTES);
-    int r = MPC_ERR_NOMEM;
-    if (!text || !derived) {
-        snprintf(err, errlen, "out of memory");
+    /* The key files of protocols/keys.c (the format `mpcd keygen` writes); its messages name
+     * the file, never key material.  The secret is read into guarded memory by keys.c. */
+    char why[MPC_CLIENT_PATH_MAX + 160];
+    mpc_keypair *kp = NULL;
+    int r = mpc_keys_load_public(pub, cfg->public_key_file, why, sizeof why);
+    if (r == 0) r = mpc_keys_load_secret(&kp, cfg->secret_key_file, why, sizeof why);
+    if (r) {
+        snprintf(err, errlen, "%s", why);
+        if (r == MPC_ERR_INVALID) r = MPC_ERR_CONFIG;   /* a malformed key file is a configuration error */
         goto out;
     }
-    r = s_read_key_text(cfg->public_key_file, text, 64, err, errlen);
-    if (r) goto out;
-    if (s_z85_key(text, pub)) {
-        snprintf(err, errlen, "%s: error: not a valid Z85 key", cfg->public_key_file);
-        r = MPC_ERR_CONFIG;
-        goto out;
-    }
-    struct stat st;
-    if (stat(cfg->secret_key_file, &st) != 0) {
-        snprintf(err, errlen, "%s: error: cannot open: %s", cfg->secret_key_file, strerror(errno));
-        r = MPC_ERR_IO;
-        goto out;
-    }
-    if (!S_ISREG(st.st_mode) || (st.st_mode & 077)) {
-        snprintf(err, errlen, "%s: error: secret key file must be a regular file without group or other access "
-                 "(chmod 600)", cfg->secret_key_file);
-        r = MPC_ERR_DENIED;
-        goto out;
-    }
-    r = s_read_key_text(cfg->secret_key_file, text, 64, err, errlen);
-    if (r) goto out;
-    if (s_z85_key(text, secret)) {
-        snprintf(err, errlen, "%s: error: not a valid Z85 key", cfg->secret_key_file);
-        r = MPC_ERR_CONFIG;
-        goto out;
-    }
-    crypto_scalarmult_base(derived, secret);
-    if (sodium_memcmp(derived, pub, MPC_CLIENT_KEY_BYTES) != 0) {
+    if (sodium_memcmp(mpc_keypair_public(kp), pub, MPC_CLIENT_KEY_BYTES) != 0) {
         snprintf(err, errlen, "%s: error: the secret key does not belong to the public key in %s",
                  cfg->secret_key_file, cfg->public_key_file);
         r = MPC_ERR_CONFIG;
         goto out;
     }
-    r = 0;
+    memcpy(secret, mpc_keypair_secret(kp), MPC_CLIENT_KEY_BYTES);
 out:
-    if (r) {
-        if (secret) sodium_memzero(secret, MPC_CLIENT_KEY_BYTES);
-    }
-    sodium_free(text);
-    sodium_free(derived);
+    mpc_keypair_destroy(&kp);
+    if (r) sodium_memzero(secret, MPC_CLIENT_KEY_BYTES);
     return r;
 }

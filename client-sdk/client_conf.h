@@ -55,7 +55,8 @@ int mpc_client_conf_daemon(const mpc_client_conf *cfg, const char *name);
 /* Reads the client's key pair: pub receives the public key; secret (32 bytes the caller
  * allocated with sodium_malloc) the secret key, which must belong to pub.  The secret file
  * must be a regular file with no access for group or others.  0, or MPC_ERR_CONFIG /
- * MPC_ERR_DENIED / MPC_ERR_IO with a reason naming the file (never key material). */
+ * MPC_ERR_DENIED / MPC_ERR_IO with a reason naming the file (never key material).  Key files
+ * are those of protocols/keys.h (as `mpcd keygen` writes them). */
 __attribute__((warn_unused_result))
 int mpc_client_conf_load_keys(const mpc_client_conf *cfg, uint8_t pub[MPC_CLIENT_KEY_BYTES],
                               uint8_t *secret, char *err, size_t errlen);
