@@ -92,7 +92,7 @@ test: check-deps
 tests-build: $(TESTS)
 
 asan:
-	@$(MAKE) --no-print-directory OUT=build/asan OPT="-O1 -g -fno-omit-frame-pointer" \
+	@SAN_BUILD=1 $(MAKE) --no-print-directory OUT=build/asan OPT="-O1 -g -fno-omit-frame-pointer" \
 	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" test
 
 deps:

@@ -547,10 +547,12 @@ START_TEST(test_failure_mid_comparison)
     ck_assert_ptr_nonnull(strstr(j.err[1], "round 4"));
     ck_assert_int_eq(j.rc[0], MPC_ERR_PEER_ABORT);
     ck_assert_int_eq(j.rc[2], MPC_ERR_PEER_ABORT);
-    ck_assert_ptr_nonnull(strstr(j.err[0], "party 1"));
+    /* An abort fails the stream whichever peer party 0 was waiting for (transport.h). */
+    ck_assert_msg(strstr(j.err[0], "abort") != NULL, "%s", j.err[0]);
     for (uint32_t p = 0; p < n; p++) {
         ck_assert_ptr_null(j.share[p][0]);
-        ck_assert_uint_eq(j.st[p].rounds, 4);   /* rounds 0..3 completed */
+        /* rounds 0..3 completed, or 0..2 where another party's abort overtook round 3 */
+        ck_assert(j.st[p].rounds == 4 || (p != 1 && j.st[p].rounds == 3));
     }
     et_clear(&j);
     free(av);
