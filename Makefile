@@ -45,7 +45,7 @@ TEST_SRC    := $(wildcard tests/check_*.c)
 TEST_HELPER := $(patsubst %.c,$(OBJ)/%.o,$(filter-out $(TEST_SRC),$(wildcard tests/*.c)))
 TESTS       := $(patsubst tests/%.c,$(BIN)/tests/%,$(TEST_SRC))
 
-.PHONY: all test asan clean deps install demo bench bench-quick check-deps
+.PHONY: all test asan clean deps install demo bench bench-quick check-deps fuzz valgrind
 .SECONDARY:
 all: $(PROGRAMS) $(if $(SDK_OBJ),$(LIB)/libmpcclient.a $(LIB)/libmpcclient.so)
 
@@ -103,6 +103,25 @@ check-deps:
 
 demo: check-deps all
 	@scripts/demo
+
+# Benchmarks (bench/run: real daemons on 127.0.0.1, CURVE on; writes bench/results.json).
+# Built separately with full optimisation so the numbers are not those of a debug build.
+BENCH_OUT := build/bench
+bench: check-deps
+	@$(MAKE) --no-print-directory OUT=$(BENCH_OUT) OPT="-O3 -march=native -g" all tests-build
+	@MPC_BIN=$(abspath $(BENCH_OUT))/bin bench/run
+bench-quick: check-deps
+	@$(MAKE) --no-print-directory OUT=$(BENCH_OUT) OPT="-O3 -march=native -g" all tests-build
+	@MPC_BIN=$(abspath $(BENCH_OUT))/bin bench/run --quick
+
+# libFuzzer targets (tests/fuzz/run), FUZZ_SECONDS each.
+FUZZ_SECONDS ?= 30
+fuzz: check-deps
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run
+
+# The unit tests under valgrind memcheck.
+valgrind: check-deps all tests-build
+	@OUT=$(OUT) scripts/valgrind
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
