@@ -367,8 +367,11 @@ static int s_recv(mpc_client *c, uint32_t d, uint64_t rid, uint8_t type, int64_t
             zmq_msg_close(&frames[i]);
         }
         if (r) return s_seterr(c, MPC_ERR_PROTOCOL, "daemon %s: job %s: bad reply: %s", s_dname(c, d), job_hex, derr);
-        if (rep->type == MPC_CW_ERROR)
+        if (rep->type == MPC_CW_ERROR) {
+            /* mpcd's messages already name the party and the job ("party a, job …: cause"). */
+            if (!strncmp(rep->msg, "party ", 6)) return s_seterr(c, rep->code, "%s", rep->msg);
             return s_seterr(c, rep->code, "daemon %s: job %s: %s", s_dname(c, d), job_hex, rep->msg);
+        }
         return 0;
     }
 }
