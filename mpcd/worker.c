@@ -136,6 +136,21 @@ static int s_agree(mpcd_worker *w, mpc_transport *view, const run_msg *r, uint32
     return rc;
 }
 
+typedef struct {
+    mpcd_jobs *jobs;
+    mpcd_job  *job;
+} s_progress_ctx;
+
+/* The engine's per-round progress, shown to clients by STATUS. */
+static void s_progress(void *ctx, uint32_t rounds_done, uint64_t triples)
+{
+    s_progress_ctx *pc = ctx;
+    mpcd_jobs_lock(pc->jobs);
+    pc->job->rounds_done = rounds_done;
+    pc->job->triples_used = triples;
+    mpcd_jobs_unlock(pc->jobs);
+}
+
 /* Runs the engine for job (lock NOT held; the job is ours: state RUNNING). */
 static int s_execute(mpcd_worker *w, mpcd_job *job, mpc_transport *view, const run_msg *r, uint32_t me,
                      char *reason, size_t rlen)
@@ -161,7 +176,15 @@ static int s_execute(mpcd_worker *w, mpcd_job *job, mpc_transport *view, const r
         snprintf(reason, rlen, "no preprocessing source for mode %u", (unsigned)r->prep_mode);
         goto out;
     }
-    mpc_engine_opts opts = {.job = r->stream, .timeout_ms = w->peer_timeout_ms, .test_seed = NULL};
+    s_progress_ctx pc = {w->jobs, job};
+    mpc_engine_opts opts = {
+        .job = r->stream,
+        .timeout_ms = w->peer_timeout_ms,
+        .test_seed = NULL,
+        .deadline_ms = w->job_timeout_ms > 0 ? mpcd_now_ms() + (uint64_t)w->job_timeout_ms : 0,
+        .progress = s_progress,
+        .progress_ctx = &pc,
+    };
     e = mpc_engine_new(c, me, view, prep, &opts);
     if (!e) {
         rc = MPC_ERR_NOMEM;

@@ -32,6 +32,7 @@ typedef struct {
     int64_t        prep_mode;       /* MPCD_PREP_* (agreed per job) */
     int            peer_timeout_ms;
     int            input_timeout_ms;
+    int64_t        job_timeout_ms;  /* longest a job may run once started (0: no limit) */
     char           names[MPC_MAX_PARTIES + 1][MPC_NAME_MAX];   /* node names, for messages */
     mpc_transport *mesh;            /* borrowed; only the worker thread uses it */
     mpcd_jobs     *jobs;            /* borrowed; NULL for the dealer */

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "binshare.h"
 #include "compare.h"
@@ -83,6 +84,13 @@ static uint64_t *s_alloc(uint64_t n)
 static int s_interactive(uint8_t kind)
 {
     return mpc_gate_infos[kind].rounds > 0;
+}
+
+static uint64_t s_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 /* Execution order key: round, then local before interactive, then index. */
@@ -894,7 +902,12 @@ int mpc_engine_run(mpc_engine *e, const mpc_engine_input *inputs, char *err, siz
         rd.gates = order + start[2 * layer + 1];
         rd.ng = start[2 * layer + 2] - start[2 * layer + 1];
         if (rd.ng == 0 && e->nfl == 0) continue;
+        if (e->o.deadline_ms && s_now_ms() > e->o.deadline_ms) {
+            r = s_fail(err, errlen, MPC_ERR_TIMEOUT, "round %u: the job ran past its time limit", (unsigned)layer);
+            goto out;
+        }
         if ((r = s_round_run(e, layer, &rd, err, errlen))) goto out;
+        if (e->o.progress) e->o.progress(e->o.progress_ctx, layer + 1, e->st.triples);
         for (uint32_t i = 0; i < rd.ng; i++) s_release_operands(e, rd.gates[i]);
         for (uint32_t i = 0; i < rd.ng; i++)
             if (e->lastuse[rd.gates[i]] == rd.gates[i]) s_release(e, rd.gates[i]);

@@ -66,6 +66,12 @@ typedef struct {
     int            timeout_ms;  /* per receive; < 0: the transport's default */
     const uint8_t *test_seed;   /* TEST ONLY (NULL in production): 32 bytes from which this
                                  * party's input keys derive, for reproducible views */
+    uint64_t       deadline_ms; /* CLOCK_MONOTONIC ms after which the job fails with
+                                 * MPC_ERR_TIMEOUT at the next round (0: none) */
+    /* Called after every round with the rounds done and triples consumed so far (may be
+     * NULL); the daemon shows it as the job's progress. */
+    void         (*progress)(void *ctx, uint32_t rounds_done, uint64_t triples);
+    void          *progress_ctx;
 } mpc_engine_opts;
 
 typedef struct {

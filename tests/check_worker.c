@@ -35,7 +35,13 @@ static void *s_thread(void *arg)
     return NULL;
 }
 
+static void s_cluster_start_ex(cluster *cl, uint32_t n, int input_timeout_ms, int64_t job_timeout_ms);
 static void s_cluster_start(cluster *cl, uint32_t n, int input_timeout_ms)
+{
+    s_cluster_start_ex(cl, n, input_timeout_ms, 0);
+}
+
+static void s_cluster_start_ex(cluster *cl, uint32_t n, int input_timeout_ms, int64_t job_timeout_ms)
 {
     memset(cl, 0, sizeof *cl);
     cl->n = n;
@@ -51,6 +57,7 @@ static void s_cluster_start(cluster *cl, uint32_t n, int input_timeout_ms)
         w->prep_mode = MPCD_PREP_DEALER;
         w->peer_timeout_ms = 3000;
         w->input_timeout_ms = input_timeout_ms;
+        w->job_timeout_ms = job_timeout_ms;
         for (uint32_t k = 0; k <= n; k++) snprintf(w->names[k], sizeof w->names[k], "p%u", (unsigned)k);
         w->mesh = cl->t[i];
         w->stop = &cl->stop;
@@ -255,6 +262,57 @@ START_TEST(test_missing_input_times_out)
 }
 END_TEST
 
+/* A job that runs past job_timeout_ms fails on every party, saying so; the progress of the
+ * rounds it did run is recorded. */
+START_TEST(test_job_timeout)
+{
+    cluster cl;
+    s_cluster_start_ex(&cl, 2, 2000, 30);
+    mpc_circuit *c = mpc_circ_new();
+    mpc_circ_add_party(c, "p0");
+    mpc_circ_add_party(c, "p1");
+    const uint64_t L = 200000;
+    uint32_t x = mpc_circ_add_input(c, "x", 0, MPC_T_INT, L, 1, 1);
+    uint32_t y = mpc_circ_add_input(c, "y", 1, MPC_T_INT, L, 2, 1);
+    uint32_t acc = x;
+    for (int d = 0; d < 400; d++) acc = mpc_circ_add_gate(c, MPC_G_MUL, MPC_T_INT, L, acc, y, MPC_NO_WIRE, 0, 0, 3, 1);
+    mpc_circ_add_output(c, "o", acc, 3, 4, 1);
+    char err[256];
+    ck_assert_int_eq(mpc_circ_finish(c, err, sizeof err), 0);
+    uint8_t id[16], hash[32];
+    randombytes_buf(id, sizeof id);
+    ck_assert_int_eq(mpc_circ_hash(c, hash), 0);
+    uint32_t binding[2] = {0, 1};
+    uint64_t *zero = calloc(L, 8);
+    for (uint32_t i = 0; i < 2; i++) {
+        mpc_circuit *ci = NULL;
+        uint8_t *buf;
+        size_t len;
+        ck_assert_int_eq(mpc_circ_write(c, &buf, &len), 0);
+        ck_assert_int_eq(mpc_circ_read(buf, len, NULL, &ci, err, sizeof err), 0);
+        free(buf);
+        ck_assert_int_eq(mpcd_jobs_add(cl.jobs[i], id, "tester", &ci, hash, binding, i), 0);
+        mpcd_jobs_lock(cl.jobs[i]);
+        mpcd_job *job = mpcd_jobs_find(cl.jobs[i], id);
+        for (int in = 0; in < 2; in++) {
+            job->inputs[in].present = 1;
+            job->inputs[in].mode = MPC_IN_SHARE;
+            job->inputs[in].share = calloc(L, 8);
+        }
+        mpcd_jobs_notify(cl.jobs[i]);
+        mpcd_jobs_unlock(cl.jobs[i]);
+    }
+    char reason[MPCD_REASON_MAX];
+    for (uint32_t i = 0; i < 2; i++) {
+        ck_assert_int_eq(s_wait_done(&cl, i, id, reason), MPCD_JOB_FAILED);
+        ck_assert_msg(strstr(reason, "time limit") || strstr(reason, "abort"), "%s", reason);
+    }
+    free(zero);
+    mpc_circ_destroy(&c);
+    s_cluster_stop(&cl);
+}
+END_TEST
+
 int main(void)
 {
     mpcd_log_init("test", MPCD_LOG_ERROR);
@@ -266,6 +324,7 @@ int main(void)
     tcase_add_test(tc, test_missing_job_fails_everywhere);
     tcase_add_test(tc, test_different_circuit_aborts);
     tcase_add_test(tc, test_missing_input_times_out);
+    tcase_add_test(tc, test_job_timeout);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
