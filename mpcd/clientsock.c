@@ -19,6 +19,16 @@
 #define S_ZAP_ENDPOINT "inproc://zeromq.zap.01"
 #define S_ZAP_DOMAIN   "mpcd-client"
 #define S_MAX_FRAMES   4
+#define S_MAX_PARKED   1024   /* RESULT requests held waiting for their output */
+
+/* A RESULT whose output is not ready yet, held up to the wait the client asked for. */
+typedef struct {
+    uint8_t       rid[256];
+    size_t        rid_len;
+    char          client[MPC_NAME_MAX];
+    mpc_cwire_req req;
+    uint64_t      deadline_ms;
+} s_parked;
 
 struct mpcd_clientsock {
     const mpcd_config *cfg;
@@ -27,6 +37,8 @@ struct mpcd_clientsock {
     int                zap_running;
     uint8_t            client_keys[MPCD_MAX_CLIENTS][32];
     char               endpoint[MPCD_ENDPOINT_MAX];
+    s_parked          *parked;
+    uint32_t           n_parked;
 };
 
 static int s_frame_is(zmq_msg_t *m, const char *s)
@@ -96,10 +108,16 @@ int mpcd_clientsock_new(mpcd_clientsock **out, const mpcd_config *cfg, const mpc
     mpcd_clientsock *cs = calloc(1, sizeof *cs);
     if (!cs) return MPC_ERR_NOMEM;
     cs->cfg = cfg;
+    cs->parked = calloc(S_MAX_PARKED, sizeof *cs->parked);
+    if (!cs->parked) {
+        free(cs);
+        return MPC_ERR_NOMEM;
+    }
     for (uint32_t i = 0; i < cfg->n_clients; i++)
         if (mpc_key_from_z85(cs->client_keys[i], cfg->clients[i].public_key) != 0) {
             snprintf(err, errlen, "%s:%u: client '%s' has an invalid public key", cfg->path,
                      (unsigned)cfg->clients[i].line, cfg->clients[i].name);
+            free(cs->parked);
             free(cs);
             return MPC_ERR_CONFIG;
         }
@@ -148,7 +166,8 @@ const char *mpcd_clientsock_endpoint(const mpcd_clientsock *cs)
     return cs->endpoint;
 }
 
-static void s_reply(mpcd_clientsock *cs, zmq_msg_t *rid, const mpc_cwire_rep *rep, const uint64_t *share)
+static void s_reply_raw(mpcd_clientsock *cs, const void *rid, size_t rid_len, const mpc_cwire_rep *rep,
+                        const uint64_t *share)
 {
     uint8_t *hdr = NULL;
     size_t hlen = 0;
@@ -157,16 +176,48 @@ static void s_reply(mpcd_clientsock *cs, zmq_msg_t *rid, const mpc_cwire_rep *re
         return;
     }
     size_t plen = mpc_cwire_rep_payload_len(rep);
-    zmq_send(cs->router, zmq_msg_data(rid), zmq_msg_size(rid), ZMQ_SNDMORE);
+    zmq_send(cs->router, rid, rid_len, ZMQ_SNDMORE);
     zmq_send(cs->router, hdr, hlen, plen ? ZMQ_SNDMORE : 0);
     if (plen) zmq_send(cs->router, share, plen, 0);
     free(hdr);
+}
+
+static void s_reply(mpcd_clientsock *cs, zmq_msg_t *rid, const mpc_cwire_rep *rep, const uint64_t *share)
+{
+    s_reply_raw(cs, zmq_msg_data(rid), zmq_msg_size(rid), rep, share);
+}
+
+/* Answers the held RESULT requests whose output is ready, whose job failed, or whose wait
+ * is over. */
+static void s_serve_parked(mpcd_clientsock *cs, mpcd_jobs *jobs, const mpcd_status_extra *extra)
+{
+    uint64_t now = mpcd_now_ms();
+    for (uint32_t i = 0; i < cs->n_parked;) {
+        s_parked *pk = &cs->parked[i];
+        mpc_cwire_rep rep;
+        uint64_t *share = NULL;
+        mpcd_handle(cs->cfg, jobs, pk->client, &pk->req, NULL, 0, extra, &rep, &share);
+        if (rep.type == MPC_CW_RESULT_OK && !rep.ready && now < pk->deadline_ms) {
+            i++;
+            continue;
+        }
+        s_reply_raw(cs, pk->rid, pk->rid_len, &rep, share);
+        if (share) {
+            sodium_memzero(share, (size_t)rep.count * sizeof(uint64_t));
+            free(share);
+        }
+        cs->parked[i] = cs->parked[--cs->n_parked];
+    }
 }
 
 int mpcd_clientsock_serve(mpcd_clientsock *cs, mpcd_jobs *jobs, const mpcd_status_extra *extra,
                           int timeout_ms)
 {
     zmq_pollitem_t item = {cs->router, 0, ZMQ_POLLIN, 0};
+    if (cs->n_parked) {
+        s_serve_parked(cs, jobs, extra);
+        if (timeout_ms > 10) timeout_ms = 10;
+    }
     if (zmq_poll(&item, 1, timeout_ms) <= 0) return 0;
     for (;;) {
         zmq_msg_t fr[S_MAX_FRAMES];
@@ -208,7 +259,19 @@ int mpcd_clientsock_serve(mpcd_clientsock *cs, mpcd_jobs *jobs, const mpcd_statu
             uint64_t *share = NULL;
             mpcd_handle(cs->cfg, jobs, client, &req, nf == 3 ? zmq_msg_data(&fr[2]) : NULL,
                         nf == 3 ? zmq_msg_size(&fr[2]) : 0, extra, &rep, &share);
-            s_reply(cs, &fr[0], &rep, share);
+            if (req.type == MPC_CW_RESULT && rep.type == MPC_CW_RESULT_OK && !rep.ready && req.wait_ms > 0 &&
+                cs->n_parked < S_MAX_PARKED && zmq_msg_size(&fr[0]) <= sizeof cs->parked[0].rid) {
+                /* Hold it: answered as soon as the output is ready or the wait is over. */
+                s_parked *pk = &cs->parked[cs->n_parked++];
+                memcpy(pk->rid, zmq_msg_data(&fr[0]), zmq_msg_size(&fr[0]));
+                pk->rid_len = zmq_msg_size(&fr[0]);
+                snprintf(pk->client, sizeof pk->client, "%s", client);
+                pk->req = req;
+                pk->req.circ = NULL;
+                pk->deadline_ms = mpcd_now_ms() + req.wait_ms;
+            } else {
+                s_reply(cs, &fr[0], &rep, share);
+            }
             if (share) {
                 sodium_memzero(share, (size_t)rep.count * sizeof(uint64_t));
                 free(share);
@@ -232,6 +295,7 @@ void mpcd_clientsock_destroy(mpcd_clientsock **csp)
         zmq_ctx_term(cs->ctx);
     }
     sodium_memzero(cs->client_keys, sizeof cs->client_keys);
+    free(cs->parked);
     free(cs);
     *csp = NULL;
 }
