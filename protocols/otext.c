@@ -1,0 +1,289 @@
+/* otext.c — IKNP correlated OT extension (otext.h): column PRG per superblock of 8 blocks of
+ * 128 OTs (kept in L1/L2), 128×128 transposes, TCCR hashing of the rows. */
+#include "otext.h"
+
+#include <sodium.h>
+#include <string.h>
+#include <time.h>
+
+#include "mpc_err.h"
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+#define S_SBLK (MPC_OT_SUPER / 128)   /* 128-OT blocks per superblock */
+
+/* Work space and keys of one end, in sodium_malloc memory (all of it is secret). */
+typedef struct {
+    mpc_prg_key key[2][MPC_OT_KAPPA];   /* receiver: k0, k1; sender: kd in key[0] */
+    uint8_t     col[MPC_OT_KAPPA * S_SBLK * 16];   /* t^i (receiver) / q^i (sender) */
+    uint8_t     g1[S_SBLK * 16];
+    uint8_t     rows[MPC_OT_KAPPA * 16];
+    uint8_t     delta[16];
+} s_secret;
+
+struct mpc_cot_recv {
+    s_secret    *s;
+    mpc_sym_kind kind;
+    uint64_t     tweak_hi;
+    uint64_t     pos;        /* next OT index, a multiple of MPC_OT_SUPER */
+    mpc_cot_prof prof;
+};
+
+struct mpc_cot_send {
+    s_secret    *s;
+    mpc_sym_kind kind;
+    uint64_t     tweak_hi;
+    uint64_t     pos;
+    mpc_cot_prof prof;
+};
+
+static uint64_t s_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t mpc_cot_msg_words(uint64_t m)
+{
+    return (m + 127) / 128 * 128 * 2;
+}
+
+void mpc_transpose128_ref(uint8_t *out, const uint8_t *in, uint64_t stride)
+{
+    memset(out, 0, 128 * 16);
+    for (unsigned i = 0; i < 128; i++)
+        for (unsigned j = 0; j < 128; j++) {
+            unsigned bit = (in[i * stride + j / 8] >> (j % 8)) & 1u;
+            out[16 * j + i / 8] |= (uint8_t)(bit << (i % 8));
+        }
+}
+
+#if defined(__SSE2__)
+/* col[c] = byte c of rows a[0..15] (a 16×16 byte transpose by four levels of unpacks). */
+static inline void s_tr16(const __m128i a[16], __m128i col[16])
+{
+    __m128i b[16], c[16], d[4];
+    for (int k = 0; k < 8; k++) {
+        b[k] = _mm_unpacklo_epi8(a[2 * k], a[2 * k + 1]);
+        b[k + 8] = _mm_unpackhi_epi8(a[2 * k], a[2 * k + 1]);
+    }
+    for (int h = 0; h < 2; h++)
+        for (int k = 0; k < 4; k++) {
+            c[8 * h + k] = _mm_unpacklo_epi16(b[8 * h + 2 * k], b[8 * h + 2 * k + 1]);
+            c[8 * h + 4 + k] = _mm_unpackhi_epi16(b[8 * h + 2 * k], b[8 * h + 2 * k + 1]);
+        }
+    for (int g = 0; g < 4; g++) {
+        d[0] = _mm_unpacklo_epi32(c[4 * g], c[4 * g + 1]);
+        d[1] = _mm_unpackhi_epi32(c[4 * g], c[4 * g + 1]);
+        d[2] = _mm_unpacklo_epi32(c[4 * g + 2], c[4 * g + 3]);
+        d[3] = _mm_unpackhi_epi32(c[4 * g + 2], c[4 * g + 3]);
+        col[4 * g] = _mm_unpacklo_epi64(d[0], d[2]);
+        col[4 * g + 1] = _mm_unpackhi_epi64(d[0], d[2]);
+        col[4 * g + 2] = _mm_unpacklo_epi64(d[1], d[3]);
+        col[4 * g + 3] = _mm_unpackhi_epi64(d[1], d[3]);
+    }
+}
+
+void mpc_transpose128(uint8_t *out, const uint8_t *in, uint64_t stride)
+{
+    /* The movemask trick: with byte c of 16 rows in one register, movemask gathers their
+     * bit 7 — 16 bits of output row 8c + 7; shifting left by one brings bit 6 up, etc. */
+    for (unsigned rr = 0; rr < 128; rr += 16) {
+        __m128i a[16], col[16];
+        for (unsigned k = 0; k < 16; k++)
+            a[k] = _mm_loadu_si128((const __m128i *)(in + (rr + k) * stride));
+        s_tr16(a, col);
+        for (unsigned cc = 0; cc < 16; cc++) {
+            __m128i v = col[cc];
+            for (int bit = 7; bit >= 0; bit--) {
+                uint16_t w = (uint16_t)_mm_movemask_epi8(v);
+                memcpy(out + 16 * (8 * cc + (unsigned)bit) + rr / 8, &w, 2);
+                v = _mm_slli_epi64(v, 1);
+            }
+        }
+    }
+}
+#else
+void mpc_transpose128(uint8_t *out, const uint8_t *in, uint64_t stride)
+{
+    mpc_transpose128_ref(out, in, stride);
+}
+#endif
+
+static s_secret *s_secret_new(void)
+{
+    if (sodium_init() < 0) return NULL;
+    s_secret *s = sodium_malloc(sizeof *s);
+    if (s) memset(s, 0, sizeof *s);
+    return s;
+}
+
+mpc_cot_recv *mpc_cot_recv_new(mpc_sym_kind kind, const uint8_t *k0, const uint8_t *k1,
+                               uint64_t tweak_hi)
+{
+    if (!k0 || !k1 || (kind == MPC_SYM_AESNI && !mpc_sym_have_aesni())) return NULL;
+    mpc_cot_recv *r = calloc(1, sizeof *r);
+    if (!r || !(r->s = s_secret_new())) {
+        free(r);
+        return NULL;
+    }
+    r->kind = kind;
+    r->tweak_hi = tweak_hi;
+    for (int i = 0; i < MPC_OT_KAPPA; i++) {
+        mpc_sym_prg_key(kind, &r->s->key[0][i], k0 + MPC_OT_SEEDBYTES * i);
+        mpc_sym_prg_key(kind, &r->s->key[1][i], k1 + MPC_OT_SEEDBYTES * i);
+    }
+    return r;
+}
+
+mpc_cot_send *mpc_cot_send_new(mpc_sym_kind kind, const uint8_t delta[16], const uint8_t *kd,
+                               uint64_t tweak_hi)
+{
+    if (!delta || !kd || (kind == MPC_SYM_AESNI && !mpc_sym_have_aesni())) return NULL;
+    mpc_cot_send *s = calloc(1, sizeof *s);
+    if (!s || !(s->s = s_secret_new())) {
+        free(s);
+        return NULL;
+    }
+    s->kind = kind;
+    s->tweak_hi = tweak_hi;
+    memcpy(s->s->delta, delta, 16);
+    for (int i = 0; i < MPC_OT_KAPPA; i++)
+        mpc_sym_prg_key(kind, &s->s->key[0][i], kd + MPC_OT_SEEDBYTES * i);
+    return s;
+}
+
+void mpc_cot_recv_destroy(mpc_cot_recv **r)
+{
+    if (!r || !*r) return;
+    sodium_free((*r)->s);
+    free(*r);
+    *r = NULL;
+}
+
+void mpc_cot_send_destroy(mpc_cot_send **s)
+{
+    if (!s || !*s) return;
+    sodium_free((*s)->s);
+    free(*s);
+    *s = NULL;
+}
+
+/* The choice bits x of 128-OT block `blk` (16 bytes), zero beyond bit m. */
+static void s_choice_block(uint8_t x[16], const uint8_t *choices, uint64_t m, uint64_t blk)
+{
+    uint64_t first = blk * 128;
+    if (first + 128 <= m) {
+        memcpy(x, choices + first / 8, 16);
+        return;
+    }
+    memset(x, 0, 16);
+    uint64_t bits = m - first, bytes = (bits + 7) / 8;
+    memcpy(x, choices + first / 8, (size_t)bytes);
+    if (bits % 8) x[bytes - 1] &= (uint8_t)((1u << (bits % 8)) - 1);
+}
+
+int mpc_cot_recv_extend(mpc_cot_recv *r, const uint8_t *choices, uint64_t m, uint64_t *u,
+                        uint64_t *h, uint8_t *t_rows)
+{
+    if (!r || m == 0 || m > MPC_OT_MAX_M || !choices || !u || !h) return MPC_ERR_INVALID;
+    s_secret *s = r->s;
+    uint64_t nblk = (m + 127) / 128;
+    uint8_t *ub = (uint8_t *)u;
+    uint8_t x[S_SBLK][16];
+    for (uint64_t sb = 0; sb * S_SBLK < nblk; sb++) {
+        uint64_t b0 = sb * S_SBLK;
+        unsigned nb = (unsigned)(nblk - b0 < S_SBLK ? nblk - b0 : S_SBLK);
+        uint64_t prg0 = (r->pos / 128) + b0;          /* PRG block of this superblock */
+        uint64_t t0 = s_now();
+        for (unsigned b = 0; b < nb; b++) s_choice_block(x[b], choices, m, b0 + b);
+        uint8_t *uo = ub + b0 * 128 * 16;           /* this superblock's u: [col][block] */
+        for (unsigned i = 0; i < MPC_OT_KAPPA; i++) {
+            uint8_t *t = s->col + (size_t)i * nb * 16;
+            mpc_sym_prg(r->kind, &s->key[0][i], prg0, t, nb);
+            mpc_sym_prg(r->kind, &s->key[1][i], prg0, s->g1, nb);
+            uint8_t *ui = uo + (size_t)i * nb * 16;
+            for (unsigned k = 0; k < nb * 16; k++) ui[k] = (uint8_t)(t[k] ^ s->g1[k] ^ x[k / 16][k % 16]);
+        }
+        uint64_t t1 = s_now();
+        r->prof.prg_ns += t1 - t0;
+        for (unsigned b = 0; b < nb; b++) {
+            uint64_t ta = s_now();
+            mpc_transpose128(s->rows, s->col + (size_t)b * 16, (uint64_t)nb * 16);
+            uint64_t tb = s_now();
+            uint64_t j0 = (b0 + b) * 128, cnt = m - j0 < 128 ? m - j0 : 128;
+            mpc_tccr(r->kind, h + j0, s->rows, NULL, r->tweak_hi, r->pos + j0, (size_t)cnt);
+            if (t_rows) memcpy(t_rows + 16 * j0, s->rows, (size_t)cnt * 16);
+            uint64_t tc = s_now();
+            r->prof.transpose_ns += tb - ta;
+            r->prof.hash_ns += tc - tb;
+        }
+    }
+    sodium_memzero(x, sizeof x);
+    r->pos += (nblk + S_SBLK - 1) / S_SBLK * MPC_OT_SUPER;
+    r->prof.ots += m;
+    return 0;
+}
+
+int mpc_cot_send_extend(mpc_cot_send *sd, const uint64_t *u, uint64_t m, uint64_t *h0,
+                        uint64_t *h1, uint8_t *q_rows)
+{
+    if (!sd || m == 0 || m > MPC_OT_MAX_M || !u || !h0 || !h1) return MPC_ERR_INVALID;
+    s_secret *s = sd->s;
+    uint64_t nblk = (m + 127) / 128;
+    const uint8_t *ub = (const uint8_t *)u;
+    for (uint64_t sb = 0; sb * S_SBLK < nblk; sb++) {
+        uint64_t b0 = sb * S_SBLK;
+        unsigned nb = (unsigned)(nblk - b0 < S_SBLK ? nblk - b0 : S_SBLK);
+        uint64_t prg0 = (sd->pos / 128) + b0;
+        uint64_t t0 = s_now();
+        const uint8_t *uo = ub + b0 * 128 * 16;
+        for (unsigned i = 0; i < MPC_OT_KAPPA; i++) {
+            uint8_t *q = s->col + (size_t)i * nb * 16;
+            mpc_sym_prg(sd->kind, &s->key[0][i], prg0, q, nb);
+            uint8_t mask = (uint8_t)(0u - ((s->delta[i / 8] >> (i % 8)) & 1u));
+            const uint8_t *ui = uo + (size_t)i * nb * 16;
+            for (unsigned k = 0; k < nb * 16; k++) q[k] ^= (uint8_t)(ui[k] & mask);
+        }
+        uint64_t t1 = s_now();
+        sd->prof.prg_ns += t1 - t0;
+        for (unsigned b = 0; b < nb; b++) {
+            uint64_t ta = s_now();
+            mpc_transpose128(s->rows, s->col + (size_t)b * 16, (uint64_t)nb * 16);
+            uint64_t tb = s_now();
+            uint64_t j0 = (b0 + b) * 128, cnt = m - j0 < 128 ? m - j0 : 128;
+            mpc_tccr(sd->kind, h0 + j0, s->rows, NULL, sd->tweak_hi, sd->pos + j0, (size_t)cnt);
+            mpc_tccr(sd->kind, h1 + j0, s->rows, s->delta, sd->tweak_hi, sd->pos + j0, (size_t)cnt);
+            if (q_rows) memcpy(q_rows + 16 * j0, s->rows, (size_t)cnt * 16);
+            uint64_t tc = s_now();
+            sd->prof.transpose_ns += tb - ta;
+            sd->prof.hash_ns += tc - tb;
+        }
+    }
+    sd->pos += (nblk + S_SBLK - 1) / S_SBLK * MPC_OT_SUPER;
+    sd->prof.ots += m;
+    return 0;
+}
+
+void mpc_cot_recv_prof(const mpc_cot_recv *r, mpc_cot_prof *p)
+{
+    *p = r->prof;
+}
+
+void mpc_cot_send_prof(const mpc_cot_send *s, mpc_cot_prof *p)
+{
+    *p = s->prof;
+}
+
+uint64_t mpc_cot_recv_pos(const mpc_cot_recv *r)
+{
+    return r->pos;
+}
+
+uint64_t mpc_cot_send_pos(const mpc_cot_send *s)
+{
+    return s->pos;
+}
