@@ -67,15 +67,28 @@ S_AES static void s_aes_expand(uint8_t out[176], const uint8_t key[16])
     sodium_memzero(rk, sizeof rk);
 }
 
-/* Encrypts w blocks in place (w <= 8) under round keys rk: independent blocks keep the
- * AES units busy. */
-#define S_ENC(v, w, rk)                                                           \
-    do {                                                                          \
-        for (int j_ = 0; j_ < (w); j_++) v[j_] = _mm_xor_si128(v[j_], rk[0]);     \
-        for (int r_ = 1; r_ < 10; r_++)                                           \
-            for (int j_ = 0; j_ < (w); j_++) v[j_] = _mm_aesenc_si128(v[j_], rk[r_]); \
-        for (int j_ = 0; j_ < (w); j_++) v[j_] = _mm_aesenclast_si128(v[j_], rk[10]); \
-    } while (0)
+/* Encrypts 8 blocks in place under round keys rk: independent blocks keep the AES units
+ * busy.  Fully unrolled so that the blocks stay in registers. */
+S_AES static inline __attribute__((always_inline)) void s_enc8(__m128i v[8], const __m128i rk[11])
+{
+#pragma GCC unroll 8
+    for (int j = 0; j < 8; j++) v[j] = _mm_xor_si128(v[j], rk[0]);
+#pragma GCC unroll 9
+    for (int r = 1; r < 10; r++) {
+#pragma GCC unroll 8
+        for (int j = 0; j < 8; j++) v[j] = _mm_aesenc_si128(v[j], rk[r]);
+    }
+#pragma GCC unroll 8
+    for (int j = 0; j < 8; j++) v[j] = _mm_aesenclast_si128(v[j], rk[10]);
+}
+
+S_AES static inline __attribute__((always_inline)) __m128i s_enc1(__m128i v, const __m128i rk[11])
+{
+    v = _mm_xor_si128(v, rk[0]);
+#pragma GCC unroll 9
+    for (int r = 1; r < 10; r++) v = _mm_aesenc_si128(v, rk[r]);
+    return _mm_aesenclast_si128(v, rk[10]);
+}
 
 static uint8_t s_fixed_rk[176];
 static pthread_once_t s_fixed_once = PTHREAD_ONCE_INIT;
@@ -95,15 +108,17 @@ S_AES static void s_aes_ctr(const uint8_t *rkb, uint64_t blk0, uint8_t *out, siz
     __m128i rk[11];
     for (int i = 0; i < 11; i++) rk[i] = _mm_loadu_si128((const __m128i *)(rkb + 16 * i));
     size_t done = 0;
-    while (done < nblk) {
+    for (; done + 8 <= nblk; done += 8) {
         __m128i v[8];
-        int w = nblk - done < 8 ? (int)(nblk - done) : 8;
-        for (int j = 0; j < w; j++) v[j] = _mm_set_epi64x(0, (long long)(blk0 + done + (size_t)j));
-        S_ENC(v, w, rk);
-        for (int j = 0; j < w; j++) _mm_storeu_si128((__m128i *)(out + 16 * (done + (size_t)j)), v[j]);
-        done += (size_t)w;
+#pragma GCC unroll 8
+        for (int j = 0; j < 8; j++) v[j] = _mm_set_epi64x(0, (long long)(blk0 + done + (size_t)j));
+        s_enc8(v, rk);
+#pragma GCC unroll 8
+        for (int j = 0; j < 8; j++) _mm_storeu_si128((__m128i *)(out + 16 * (done + (size_t)j)), v[j]);
     }
-    sodium_memzero(rk, sizeof rk);
+    for (; done < nblk; done++)
+        _mm_storeu_si128((__m128i *)(out + 16 * done),
+                         s_enc1(_mm_set_epi64x(0, (long long)(blk0 + done)), rk));
 }
 
 S_AES static void s_tccr_aes(uint64_t *out, const uint8_t *in, const uint8_t *xor16,
@@ -114,44 +129,47 @@ S_AES static void s_tccr_aes(uint64_t *out, const uint8_t *in, const uint8_t *xo
     for (int i = 0; i < 11; i++) rk[i] = _mm_loadu_si128((const __m128i *)(s_fixed_rk + 16 * i));
     __m128i x = xor16 ? _mm_loadu_si128((const __m128i *)xor16) : _mm_setzero_si128();
     size_t done = 0;
-    while (done < n) {
+    for (; done + 8 <= n; done += 8) {
         __m128i y[8], z[8];
-        int w = n - done < 8 ? (int)(n - done) : 8;
-        for (int j = 0; j < w; j++)
+#pragma GCC unroll 8
+        for (int j = 0; j < 8; j++)
             y[j] = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(in + 16 * (done + (size_t)j))), x);
-        S_ENC(y, w, rk);
-        for (int j = 0; j < w; j++)
+        s_enc8(y, rk);
+#pragma GCC unroll 8
+        for (int j = 0; j < 8; j++)
             z[j] = _mm_xor_si128(y[j], _mm_set_epi64x((long long)tweak_hi,
                                                       (long long)(idx0 + done + (size_t)j)));
-        S_ENC(z, w, rk);
-        for (int j = 0; j < w; j++)
+        s_enc8(z, rk);
+#pragma GCC unroll 8
+        for (int j = 0; j < 8; j++)
             out[done + (size_t)j] = (uint64_t)_mm_cvtsi128_si64(_mm_xor_si128(z[j], y[j]));
-        done += (size_t)w;
+    }
+    for (; done < n; done++) {
+        __m128i y = s_enc1(_mm_xor_si128(_mm_loadu_si128((const __m128i *)(in + 16 * done)), x), rk);
+        __m128i z = s_enc1(_mm_xor_si128(y, _mm_set_epi64x((long long)tweak_hi,
+                                                            (long long)(idx0 + done))), rk);
+        out[done] = (uint64_t)_mm_cvtsi128_si64(_mm_xor_si128(z, y));
     }
 }
 
 S_AES static void s_tccr128_aes(uint8_t out[16], const uint8_t in[16], uint64_t tweak_hi,
                                 uint64_t idx)
 {
-    __m128i rk[11], y[1], z[1];
+    __m128i rk[11];
     s_fixed_init();
     for (int i = 0; i < 11; i++) rk[i] = _mm_loadu_si128((const __m128i *)(s_fixed_rk + 16 * i));
-    y[0] = _mm_loadu_si128((const __m128i *)in);
-    S_ENC(y, 1, rk);
-    z[0] = _mm_xor_si128(y[0], _mm_set_epi64x((long long)tweak_hi, (long long)idx));
-    S_ENC(z, 1, rk);
-    _mm_storeu_si128((__m128i *)out, _mm_xor_si128(z[0], y[0]));
+    __m128i y = s_enc1(_mm_loadu_si128((const __m128i *)in), rk);
+    __m128i z = s_enc1(_mm_xor_si128(y, _mm_set_epi64x((long long)tweak_hi, (long long)idx)), rk);
+    _mm_storeu_si128((__m128i *)out, _mm_xor_si128(z, y));
 }
 
 S_AES static void s_aes1(uint8_t out[16], const uint8_t key[16], const uint8_t in[16])
 {
     uint8_t rkb[176];
-    __m128i rk[11], v[1];
+    __m128i rk[11];
     s_aes_expand(rkb, key);
     for (int i = 0; i < 11; i++) rk[i] = _mm_loadu_si128((const __m128i *)(rkb + 16 * i));
-    v[0] = _mm_loadu_si128((const __m128i *)in);
-    S_ENC(v, 1, rk);
-    _mm_storeu_si128((__m128i *)out, v[0]);
+    _mm_storeu_si128((__m128i *)out, s_enc1(_mm_loadu_si128((const __m128i *)in), rk));
     sodium_memzero(rkb, sizeof rkb);
 }
 #endif

@@ -72,8 +72,10 @@ uint64_t mpc_cot_send_pos(const mpc_cot_send *s);
 
 /* out = the transpose of the 128 × 128 bit matrix whose row i is the 16 bytes at
  * in + i * stride (bit j of a row = byte j/8, bit j%8): out row j (16 bytes at out + 16 j)
- * holds bit j of every input row.  SSE2 where available. */
+ * holds bit j of every input row.  AVX2 or SSE2 (movemask) where available. */
 void mpc_transpose128(uint8_t *out, const uint8_t *in, uint64_t stride);
+/* The SSE2 path, whatever the CPU has (tests; the definition where there is no SSE2). */
+void mpc_transpose128_sse2(uint8_t *out, const uint8_t *in, uint64_t stride);
 /* The same by the definition, one bit at a time (tests). */
 void mpc_transpose128_ref(uint8_t *out, const uint8_t *in, uint64_t stride);
 

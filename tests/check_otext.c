@@ -115,6 +115,9 @@ START_TEST(test_transpose)
         mpc_transpose128(out, in, stride);
         mpc_transpose128_ref(ref, in, stride);
         ck_assert_int_eq(memcmp(out, ref, sizeof out), 0);
+        mpc_transpose128_sse2(out, in, stride);
+        ck_assert_int_eq(memcmp(out, ref, sizeof out), 0);
+        mpc_transpose128(out, in, stride);
         mpc_transpose128(back, out, 16);
         for (int i = 0; i < 128; i++) ck_assert_int_eq(memcmp(back + 16 * i, in + stride * i, 16), 0);
     }
