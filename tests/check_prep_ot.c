@@ -15,6 +15,7 @@
 #include "enginetest.h"
 #include "mpc_err.h"
 #include "prep_ot.h"
+#include "prep_ot_bench.h"
 #include "transport_mem.h"
 
 #define STREAM (MPC_JOB_PREP_BIT | 0x5eed)
@@ -235,6 +236,295 @@ START_TEST(test_triples_n5)
 }
 END_TEST
 
+/* ---- truncation tuples ---- */
+
+static void s_trunc_n(uint32_t n)
+{
+    s_job j;
+    memset(&j, 0, sizeof j);
+    j.n = n;
+    j.T = 1000;
+    j.batches = 2;
+    j.specs[0] = (mpc_prep_trunc_spec){.m = 16, .l = 40, .n = 6000};
+    j.specs[1] = (mpc_prep_trunc_spec){.m = 1, .l = 2, .n = 3000};
+    j.specs[2] = (mpc_prep_trunc_spec){.m = 20, .l = 63, .n = 3000};
+    j.ng = 3;
+    s_run(&j);
+    for (uint32_t p = 0; p < n; p++) ck_assert_msg(j.rc[p] == 0, "party %u: %s", p, mpc_strerror(j.rc[p]));
+    s_check_triples(&j);
+    uint64_t R = s_R(&j), off = 0;
+    for (uint32_t g = 0; g < j.ng; g++) {
+        const mpc_prep_trunc_spec *sp = &j.specs[g];
+        uint64_t cnt[64] = {0}, N = 0, bad = 0, distinct = 0, prev = 0;
+        for (int k = 0; k < j.batches; k++)
+            for (uint64_t e = 0; e < sp->n; e++) {
+                uint64_t x = k * R + off + e, lo = 0, mid = 0, msb = 0;
+                for (uint32_t p = 0; p < n; p++) {
+                    lo += j.lo[p][x];
+                    mid += j.mid[p][x];
+                    msb += j.msb[p][x];
+                }
+                bad += lo >> sp->m != 0;
+                bad += mid >> (sp->l - sp->m) != 0;
+                bad += msb > 1;
+                uint64_t r = lo | mid << sp->m | msb << sp->l;
+                for (uint32_t b = 0; b <= sp->l; b++) cnt[b] += (r >> b) & 1;
+                distinct += r != prev;
+                prev = r;
+                N++;
+            }
+        ck_assert_uint_eq(bad, 0);
+        ck_assert_uint_ge(distinct, N * 2 / 5);   /* even for 3-bit r: P(r = prev) = 1/8 */
+        /* each of the l+1 bits of r is 1 with probability 1/2: within 6 sigma */
+        double tol = 6 * 0.5 / sqrt((double)N);
+        for (uint32_t b = 0; b <= sp->l; b++) {
+            double f = (double)cnt[b] / (double)N;
+            ck_assert_msg(fabs(f - 0.5) < tol, "n=%u m=%u l=%u bit %u: frequency %f", n, sp->m,
+                          sp->l, b, f);
+        }
+        off += sp->n;
+    }
+    s_free(&j);
+}
+
+START_TEST(test_trunc_tuples)
+{
+    s_trunc_n(2);
+    s_trunc_n(3);
+    s_trunc_n(5);
+}
+END_TEST
+
+/* ---- primitive agreement: AES only where both ends have it ---- */
+
+START_TEST(test_portable_agreed)
+{
+    s_job j;
+    memset(&j, 0, sizeof j);
+    j.n = 3;
+    j.T = 4000;
+    j.batches = 1;
+    j.specs[0] = (mpc_prep_trunc_spec){.m = 8, .l = 30, .n = 500};
+    j.ng = 1;
+    j.opts[2].force_portable = 1;
+    s_run(&j);
+    for (uint32_t p = 0; p < 3; p++) ck_assert_msg(j.rc[p] == 0, "party %u: %s", p, mpc_strerror(j.rc[p]));
+    s_check_triples(&j);
+    const char *best = mpc_sym_name(mpc_sym_best());
+    ck_assert_str_eq(j.hash[0][1], best);
+    ck_assert_str_eq(j.hash[1][0], best);
+    ck_assert_str_eq(j.hash[0][2], "blake2b");
+    ck_assert_str_eq(j.hash[2][0], "blake2b");
+    ck_assert_str_eq(j.hash[1][2], "blake2b");
+    ck_assert_str_eq(j.hash[2][1], "blake2b");
+    ck_assert_int_eq(j.st[0].kind[2], MPC_SYM_PORTABLE);
+    for (uint64_t e = 0; e < 500; e++) {
+        uint64_t lo = 0, mid = 0, msb = 0;
+        for (uint32_t p = 0; p < 3; p++) {
+            lo += j.lo[p][e];
+            mid += j.mid[p][e];
+            msb += j.msb[p][e];
+        }
+        ck_assert(lo < 256 && mid < (1u << 22) && msb <= 1);
+    }
+    s_free(&j);
+}
+END_TEST
+
+/* ---- requests must agree ---- */
+
+START_TEST(test_mismatch_aborts)
+{
+    for (uint32_t n = 2; n <= 3; n++) {
+        s_job j;
+        memset(&j, 0, sizeof j);
+        j.n = n;
+        j.T = 3000;
+        j.batches = 2;
+        j.skew = 2;   /* party 1 asks for one triple more in the first batch */
+        s_run(&j);
+        int protocol = 0;
+        for (uint32_t p = 0; p < n; p++) {
+            ck_assert_int_ne(j.rc[p], 0);
+            ck_assert(j.rc[p] == MPC_ERR_PROTOCOL || j.rc[p] == MPC_ERR_PEER_ABORT);
+            protocol += j.rc[p] == MPC_ERR_PROTOCOL;
+        }
+        ck_assert_int_ge(protocol, 1);
+        s_free(&j);
+    }
+}
+END_TEST
+
+/* ---- privacy: party 0's view does not depend on party 1's a_1, b_1 ----
+ * Party 1's a_1 = b_1 = 0 in one run and a_1 = b_1 = 2^64 − 1 in the other; everything else
+ * fresh.  In both runs every word party 0 receives (u columns, packed corrections) must be
+ * balanced bit by bit, and the two views must agree on half their bits (independent).  An
+ * implementation that sent b_1's bits unmasked (u = x) or a_1 unmasked (τ = a) fails all
+ * three: the views would be all-zero and all-one. */
+static uint64_t *s_view(uint64_t ab, uint64_t *len)
+{
+    s_job j;
+    memset(&j, 0, sizeof j);
+    j.n = 2;
+    j.T = 16384;
+    j.batches = 1;
+    j.view_party = 1;
+    j.opts[1].test_fixed_ab = 1;
+    j.opts[1].test_a = ab;
+    j.opts[1].test_b = ab;
+    s_run(&j);
+    ck_assert_int_eq(j.rc[0], 0);
+    ck_assert_int_eq(j.rc[1], 0);
+    /* the material is still right: a_1 = b_1 = ab on party 1 */
+    for (uint64_t t = 0; t < j.T; t++) ck_assert_uint_eq(j.a[1][t], ab);
+    s_check_triples(&j);
+    uint64_t *v = j.view;
+    *len = j.view_len;
+    j.view = NULL;
+    s_free(&j);
+    return v;
+}
+
+START_TEST(test_view_independent_of_peer_ab)
+{
+    uint64_t l0, l1;
+    uint64_t *v0 = s_view(0, &l0), *v1 = s_view(UINT64_MAX, &l1);
+    ck_assert_uint_eq(l0, l1);
+    /* skip the setup (hello 10 words, base-OT points 512) and the request digest (4) */
+    uint64_t skip = 10 + 512 + 4, N = l0 - skip;
+    ck_assert_uint_ge(N, 16384 * 130);
+    uint64_t ones0 = 0, ones1 = 0, agree = 0, pos0[64] = {0}, pos1[64] = {0};
+    for (uint64_t k = skip; k < l0; k++) {
+        ones0 += (uint64_t)__builtin_popcountll(v0[k]);
+        ones1 += (uint64_t)__builtin_popcountll(v1[k]);
+        agree += (uint64_t)__builtin_popcountll(~(v0[k] ^ v1[k]));
+        for (int b = 0; b < 64; b++) {
+            pos0[b] += (v0[k] >> b) & 1;
+            pos1[b] += (v1[k] >> b) & 1;
+        }
+    }
+    double bits = 64.0 * (double)N, tol = 6 * 0.5 / sqrt(bits);
+    ck_assert_msg(fabs((double)ones0 / bits - 0.5) < tol, "view bits, a=b=0: %f", (double)ones0 / bits);
+    ck_assert_msg(fabs((double)ones1 / bits - 0.5) < tol, "view bits, a=b=~0: %f", (double)ones1 / bits);
+    ck_assert_msg(fabs((double)agree / bits - 0.5) < tol, "views agree on %f", (double)agree / bits);
+    double tolb = 6 * 0.5 / sqrt((double)N);
+    for (int b = 0; b < 64; b++) {
+        ck_assert(fabs((double)pos0[b] / (double)N - 0.5) < tolb);
+        ck_assert(fabs((double)pos1[b] / (double)N - 0.5) < tolb);
+    }
+    free(v0);
+    free(v1);
+}
+END_TEST
+
+/* ---- the engine with OT material ---- */
+
+typedef struct {
+    mpc_mem_hub   *hub;
+    mpc_transport *t[MAXP];
+    uint32_t       n;
+} s_engprep;
+
+static void s_eng_before(mpc_mem_hub *hub, void *arg)
+{
+    (void)hub;
+    s_engprep *e = arg;
+    e->hub = mpc_mem_hub_new(e->n, 20000);
+    for (uint32_t p = 0; p < e->n; p++) e->t[p] = mpc_mem_transport_new(e->hub, p);
+}
+
+static mpc_prep *s_eng_make(uint32_t p, void *arg)
+{
+    s_engprep *e = arg;
+    mpc_prep_ot_opts o = {.timeout_ms = 20000};
+    return mpc_prep_ot_new(e->t[p], p, e->n, STREAM, &o);
+}
+
+static uint64_t s_floor_shift(uint64_t x, unsigned m)
+{
+    uint64_t r = x >> m;
+    if (x >> 63) r |= ~(UINT64_MAX >> m);
+    return r;
+}
+
+START_TEST(test_engine_with_ot_material)
+{
+    for (uint32_t n = 2; n <= 3; n++) {
+        uint64_t L = 3000;
+        mpc_circuit *c = mpc_circ_new();
+        char name[8];
+        for (uint32_t p = 0; p < n; p++) {
+            snprintf(name, sizeof name, "p%u", (unsigned)p);
+            ck_assert_int_eq(mpc_circ_add_party(c, name), (int)p);
+        }
+        uint32_t x = mpc_circ_add_input(c, "x", 0, MPC_T_INT, L, 1, 1);
+        uint32_t y = mpc_circ_add_input(c, "y", n - 1, MPC_T_INT, L, 2, 1);
+        uint32_t m = mpc_circ_add_gate(c, MPC_G_MUL, MPC_T_INT, L, x, y, MPC_NO_WIRE, 0, 0, 3, 1);
+        uint32_t m2 = mpc_circ_add_gate(c, MPC_G_MUL, MPC_T_INT, L, m, x, MPC_NO_WIRE, 0, 0, 4, 1);
+        uint32_t d = mpc_circ_add_gate(c, MPC_G_DOT, MPC_T_INT, 1, x, y, MPC_NO_WIRE, 0, 0, 5, 1);
+        uint32_t t = mpc_circ_add_gate(c, MPC_G_TRUNC, MPC_T_FIX, L, m, MPC_NO_WIRE, MPC_NO_WIRE, 8, 40, 6, 1);
+        ck_assert_int_ge(mpc_circ_add_output(c, "m2", m2, (1u << n) - 1, 7, 1), 0);
+        ck_assert_int_ge(mpc_circ_add_output(c, "d", d, 1u, 8, 1), 0);
+        ck_assert_int_ge(mpc_circ_add_output(c, "t", t, 1u, 9, 1), 0);
+        char err[256];
+        ck_assert_msg(mpc_circ_finish(c, err, sizeof err) == 0, "%s", err);
+        uint64_t *xv = malloc(L * 8), *yv = malloc(L * 8);
+        for (uint64_t k = 0; k < L; k++) {
+            xv[k] = et_rand64() % 40000;      /* x·y < 2^31: inside TRUNC's l = 40 */
+            yv[k] = et_rand64() % 40000;
+            if (k & 1) yv[k] = 0 - yv[k];
+        }
+        const uint64_t *vals[2] = {xv, yv};
+        s_engprep ep = {.n = n};
+        et_job j;
+        memset(&j, 0, sizeof j);
+        j.c = c;
+        j.job = 99;
+        j.timeout_ms = 20000;
+        j.before = s_eng_before;
+        j.make_prep = s_eng_make;
+        j.before_arg = &ep;
+        et_plain_inputs(&j, vals);
+        ck_assert_int_eq(et_run(&j), 0);
+        for (uint32_t p = 0; p < n; p++)
+            ck_assert_msg(j.rc[p] == 0 && j.open_rc[p] == 0, "n=%u party %u: %s", n, p, j.err[p]);
+        uint64_t dot = 0, bad = 0;
+        for (uint64_t k = 0; k < L; k++) {
+            uint64_t mm = xv[k] * yv[k];
+            dot += mm;
+            bad += j.value[0][0][k] != mm * xv[k];
+            uint64_t f = s_floor_shift(mm, 8);
+            bad += j.value[0][2][k] != f && j.value[0][2][k] != f + 1;
+        }
+        ck_assert_uint_eq(bad, 0);
+        ck_assert_uint_eq(j.value[0][1][0], dot);
+        ck_assert_uint_eq(j.prep_triples[0], 3 * L);
+        et_clear(&j);
+        for (uint32_t p = 0; p < n; p++) mpc_transport_destroy(&ep.t[p]);
+        mpc_mem_hub_destroy(&ep.hub);
+        mpc_circ_destroy(&c);
+        free(xv);
+        free(yv);
+    }
+}
+END_TEST
+
+/* ---- measurements (printed, never asserted) ---- */
+
+START_TEST(test_print_rates)
+{
+    mpc_prep_ot_bench_result r;
+    mpc_prep_ot_opts o = {.timeout_ms = 60000};
+    ck_assert_int_eq(mpc_prep_ot_bench(2, 1u << 19, 0, &o, &r), 0);
+    mpc_prep_ot_bench_print(stdout, &r);
+    ck_assert_uint_eq((uint64_t)(r.bytes_per_triple + 0.5), 1284);
+    ck_assert_int_eq(mpc_prep_ot_bench(3, 1u << 17, 0, &o, &r), 0);
+    mpc_prep_ot_bench_print(stdout, &r);
+    ck_assert_uint_eq((uint64_t)(r.bytes_per_triple + 0.5), 2568);
+    fflush(stdout);
+}
+END_TEST
+
 int main(void)
 {
     if (sodium_init() < 0) return EXIT_FAILURE;
@@ -244,6 +534,12 @@ int main(void)
     tcase_add_test(tc, test_triples_n2);
     tcase_add_test(tc, test_triples_n3);
     tcase_add_test(tc, test_triples_n5);
+    tcase_add_test(tc, test_trunc_tuples);
+    tcase_add_test(tc, test_portable_agreed);
+    tcase_add_test(tc, test_mismatch_aborts);
+    tcase_add_test(tc, test_view_independent_of_peer_ab);
+    tcase_add_test(tc, test_engine_with_ot_material);
+    tcase_add_test(tc, test_print_rates);
     suite_add_tcase(su, tc);
     SRunner *sr = srunner_create(su);
     srunner_run_all(sr, CK_NORMAL);
