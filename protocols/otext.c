@@ -19,12 +19,15 @@ typedef struct {
     mpc_prg_key key[2][MPC_OT_KAPPA];   /* receiver: k0, k1; sender: kd in key[0] */
     uint8_t     col[MPC_OT_KAPPA * S_SBLK * 16];   /* t^i (receiver) / q^i (sender) */
     uint8_t     g1[S_SBLK * 16];
+    uint8_t     acc[S_SBLK * 16];
     uint8_t     rows[MPC_OT_KAPPA * 16];
     uint8_t     delta[16];
 } s_secret;
 
 struct mpc_cot_recv {
     s_secret    *s;
+    mpc_prg_key *leaf;       /* SoftSpokenOT (k > 1): 128/k blocks × 2^k leaf keys */
+    uint32_t     k;
     mpc_sym_kind kind;
     uint64_t     tweak_hi;
     uint64_t     pos;        /* next OT index, a multiple of MPC_OT_SUPER */
@@ -33,6 +36,8 @@ struct mpc_cot_recv {
 
 struct mpc_cot_send {
     s_secret    *s;
+    mpc_prg_key *leaf;
+    uint32_t     k;
     mpc_sym_kind kind;
     uint64_t     tweak_hi;
     uint64_t     pos;
@@ -49,6 +54,12 @@ static uint64_t s_now(void)
 uint64_t mpc_cot_msg_words(uint64_t m)
 {
     return (m + 127) / 128 * 128 * 2;
+}
+
+uint64_t mpc_cot_msg_words_k(uint32_t k, uint64_t m)
+{
+    if (k == 0 || k > 8 || MPC_OT_KAPPA % k) return 0;
+    return (m + 127) / 128 * (MPC_OT_KAPPA / k) * 2;
 }
 
 void mpc_transpose128_ref(uint8_t *out, const uint8_t *in, uint64_t stride)
@@ -192,6 +203,7 @@ mpc_cot_recv *mpc_cot_recv_new(mpc_sym_kind kind, const uint8_t *k0, const uint8
         return NULL;
     }
     r->kind = kind;
+    r->k = 1;
     r->tweak_hi = tweak_hi;
     for (int i = 0; i < MPC_OT_KAPPA; i++) {
         mpc_sym_prg_key(kind, &r->s->key[0][i], k0 + MPC_OT_SEEDBYTES * i);
@@ -210,6 +222,7 @@ mpc_cot_send *mpc_cot_send_new(mpc_sym_kind kind, const uint8_t delta[16], const
         return NULL;
     }
     s->kind = kind;
+    s->k = 1;
     s->tweak_hi = tweak_hi;
     memcpy(s->s->delta, delta, 16);
     for (int i = 0; i < MPC_OT_KAPPA; i++)
@@ -220,6 +233,7 @@ mpc_cot_send *mpc_cot_send_new(mpc_sym_kind kind, const uint8_t delta[16], const
 void mpc_cot_recv_destroy(mpc_cot_recv **r)
 {
     if (!r || !*r) return;
+    sodium_free((*r)->leaf);
     sodium_free((*r)->s);
     free(*r);
     *r = NULL;
@@ -228,15 +242,135 @@ void mpc_cot_recv_destroy(mpc_cot_recv **r)
 void mpc_cot_send_destroy(mpc_cot_send **s)
 {
     if (!s || !*s) return;
+    sodium_free((*s)->leaf);
     sodium_free((*s)->s);
     free(*s);
     *s = NULL;
 }
 
-/* u = t ⊕ g ⊕ x over nb 16-byte blocks (word-wise; the buffers may be unaligned). */
+/* ---- SoftSpokenOT (Roy, CRYPTO 2022, §4–5, semi-honest): 128/k small-field VOLEs ---- */
+
+static int s_k_ok(uint32_t k)
+{
+    return k >= 2 && k <= 8 && MPC_OT_KAPPA % k == 0;
+}
+
+static mpc_prg_key *s_leaf_keys(mpc_sym_kind kind, uint32_t k, const uint8_t *leaves)
+{
+    size_t nl = (size_t)(MPC_OT_KAPPA / k) << k;
+    mpc_prg_key *L = sodium_allocarray(nl, sizeof *L);
+    if (!L) return NULL;
+    for (size_t i = 0; i < nl; i++) mpc_sym_prg_key(kind, &L[i], leaves + MPC_OT_SEEDBYTES * i);
+    return L;
+}
+
+mpc_cot_recv *mpc_sso_recv_new(mpc_sym_kind kind, uint32_t k, const uint8_t *leaves,
+                               uint64_t tweak_hi)
+{
+    if (!leaves || !s_k_ok(k) || (kind == MPC_SYM_AESNI && !mpc_sym_have_aesni())) return NULL;
+    mpc_cot_recv *r = calloc(1, sizeof *r);
+    if (!r || !(r->s = s_secret_new()) || !(r->leaf = s_leaf_keys(kind, k, leaves))) {
+        mpc_cot_recv_destroy(&r);
+        return NULL;
+    }
+    r->kind = kind;
+    r->k = k;
+    r->tweak_hi = tweak_hi;
+    return r;
+}
+
+mpc_cot_send *mpc_sso_send_new(mpc_sym_kind kind, uint32_t k, const uint8_t delta[16],
+                               const uint8_t *leaves, uint64_t tweak_hi)
+{
+    if (!delta || !leaves || !s_k_ok(k) || (kind == MPC_SYM_AESNI && !mpc_sym_have_aesni()))
+        return NULL;
+    mpc_cot_send *s = calloc(1, sizeof *s);
+    if (!s || !(s->s = s_secret_new()) || !(s->leaf = s_leaf_keys(kind, k, leaves))) {
+        mpc_cot_send_destroy(&s);
+        return NULL;
+    }
+    s->kind = kind;
+    s->k = k;
+    s->tweak_hi = tweak_hi;
+    memcpy(s->s->delta, delta, 16);
+    return s;
+}
+
+/* GGM tree (Goldreich–Goldwasser–Micali) for the all-but-one OT of SoftSpokenOT.  Node p at
+ * level d (p < 2^d, bit j of p = the branch taken at level j) has children p (branch 0) and
+ * p + 2^d (branch 1) at level d + 1: ChaCha20(node) split in two 32-byte halves. */
+static void s_ggm_children(uint8_t out[64], const uint8_t node[32])
+{
+    static const unsigned char nonce[crypto_stream_chacha20_NONCEBYTES] = {'g', 'g', 'm', 0};
+    crypto_stream_chacha20(out, 64, nonce, node);
+}
+
+/* Level d's nodes (2^d of them) → level d + 1's, in place in `nodes` (2^(d+1) × 32 bytes);
+ * sums[b] = XOR of the children on branch b.  skip: a node index to leave out (its children
+ * stay zero), or ≥ 2^d for none. */
+static void s_ggm_level(uint8_t *nodes, uint32_t d, uint32_t skip, uint8_t sums[2][32])
+{
+    uint32_t w = 1u << d;
+    uint8_t ch[64];
+    memset(sums, 0, 64);
+    for (uint32_t p = w; p-- > 0;) {
+        if (p == skip) {
+            memset(nodes + 32 * p, 0, 32);
+            memset(nodes + 32 * (p + w), 0, 32);
+            continue;
+        }
+        s_ggm_children(ch, nodes + 32 * p);
+        memcpy(nodes + 32 * p, ch, 32);
+        memcpy(nodes + 32 * (p + w), ch + 32, 32);
+        for (int i = 0; i < 32; i++) {
+            sums[0][i] ^= ch[i];
+            sums[1][i] ^= ch[32 + i];
+        }
+    }
+    sodium_memzero(ch, sizeof ch);
+}
+
+int mpc_ggm_expand(uint32_t k, const uint8_t root[32], uint8_t *leaves, uint8_t *sums)
+{
+    if (k == 0 || k > 8 || !root || !leaves || !sums) return MPC_ERR_INVALID;
+    memcpy(leaves, root, 32);
+    for (uint32_t d = 0; d < k; d++)
+        s_ggm_level(leaves, d, UINT32_MAX, (uint8_t (*)[32])(sums + 64 * d));
+    return 0;
+}
+
+int mpc_ggm_puncture(uint32_t k, uint32_t alpha, const uint8_t *sums, uint8_t *leaves)
+{
+    if (k == 0 || k > 8 || alpha >> k || !sums || !leaves) return MPC_ERR_INVALID;
+    uint8_t own[2][32];
+    uint32_t path = 0;                    /* the unknown node of the current level */
+    memset(leaves, 0, 32);
+    for (uint32_t d = 0; d < k; d++) {
+        uint32_t a = (alpha >> d) & 1, w = 1u << d;
+        /* expand every known node; the sum of branch ¬a from the sender gives the
+         * path node's ¬a child */
+        s_ggm_level(leaves, d, path, own);
+        uint8_t *sib = leaves + 32 * (path + (a ? 0 : w));
+        for (int i = 0; i < 32; i++) sib[i] = (uint8_t)(sums[32 * d + i] ^ own[!a][i]);
+        path += a ? w : 0;
+        memset(leaves + 32 * path, 0, 32);
+    }
+    sodium_memzero(own, sizeof own);
+    return 0;
+}
+
+/* u = t ⊕ g ⊕ x over nb 16-byte blocks (the buffers may be unaligned). */
 static inline void s_xor3(uint8_t *u, const uint8_t *t, const uint8_t *g, const uint8_t *x,
                           unsigned nb)
 {
+#if defined(__SSE2__)
+    for (unsigned k = 0; k < nb; k++) {
+        __m128i a = _mm_loadu_si128((const __m128i *)(t + 16 * k));
+        __m128i b = _mm_loadu_si128((const __m128i *)(g + 16 * k));
+        __m128i c = _mm_loadu_si128((const __m128i *)(x + 16 * k));
+        _mm_storeu_si128((__m128i *)(u + 16 * k), _mm_xor_si128(a, _mm_xor_si128(b, c)));
+    }
+#else
     for (unsigned k = 0; k < 2 * nb; k++) {
         uint64_t a, b, c;
         memcpy(&a, t + 8 * k, 8);
@@ -245,11 +379,20 @@ static inline void s_xor3(uint8_t *u, const uint8_t *t, const uint8_t *g, const 
         a ^= b ^ c;
         memcpy(u + 8 * k, &a, 8);
     }
+#endif
 }
 
 /* q ^= u & mask over nb 16-byte blocks, mask all-zero or all-one (no branch on Δ). */
 static inline void s_xor_masked(uint8_t *q, const uint8_t *u, uint64_t mask, unsigned nb)
 {
+#if defined(__SSE2__)
+    __m128i m = _mm_set1_epi64x((long long)mask);
+    for (unsigned k = 0; k < nb; k++) {
+        __m128i a = _mm_loadu_si128((const __m128i *)(q + 16 * k));
+        __m128i b = _mm_loadu_si128((const __m128i *)(u + 16 * k));
+        _mm_storeu_si128((__m128i *)(q + 16 * k), _mm_xor_si128(a, _mm_and_si128(b, m)));
+    }
+#else
     for (unsigned k = 0; k < 2 * nb; k++) {
         uint64_t a, b;
         memcpy(&a, q + 8 * k, 8);
@@ -257,6 +400,7 @@ static inline void s_xor_masked(uint8_t *q, const uint8_t *u, uint64_t mask, uns
         a ^= b & mask;
         memcpy(q + 8 * k, &a, 8);
     }
+#endif
 }
 
 /* The choice bits x of 128-OT block `blk` (16 bytes), zero beyond bit m. */
@@ -287,13 +431,32 @@ int mpc_cot_recv_extend(mpc_cot_recv *r, const uint8_t *choices, uint64_t m, uin
         uint64_t prg0 = (r->pos / 128) + b0;          /* PRG block of this superblock */
         uint64_t t0 = s_now();
         for (unsigned b = 0; b < nb; b++) s_choice_block(x[b], choices, m, b0 + b);
-        uint8_t *uo = ub + b0 * 128 * 16;           /* this superblock's u: [col][block] */
-        for (unsigned i = 0; i < MPC_OT_KAPPA; i++) {
-            uint8_t *t = s->col + (size_t)i * nb * 16;
-            mpc_sym_prg(r->kind, &s->key[0][i], prg0, t, nb);
-            mpc_sym_prg(r->kind, &s->key[1][i], prg0, s->g1, nb);
-            uint8_t *ui = uo + (size_t)i * nb * 16;
-            s_xor3(ui, t, s->g1, &x[0][0], nb);
+        if (r->k == 1) {
+            uint8_t *uo = ub + b0 * 128 * 16;       /* this superblock's u: [col][block] */
+            for (unsigned i = 0; i < MPC_OT_KAPPA; i++) {
+                uint8_t *t = s->col + (size_t)i * nb * 16;
+                mpc_sym_prg(r->kind, &s->key[0][i], prg0, t, nb);
+                mpc_sym_prg(r->kind, &s->key[1][i], prg0, s->g1, nb);
+                uint8_t *ui = uo + (size_t)i * nb * 16;
+                s_xor3(ui, t, s->g1, &x[0][0], nb);
+            }
+        } else {
+            /* block l: u_l = ⊕_y G(s_y), column lk + i: v = ⊕_{y: bit i of y} G(s_y);
+             * send c_l = u_l ⊕ x (Roy §5: the repetition code makes every block agree) */
+            uint32_t k = r->k, nl = MPC_OT_KAPPA / k;
+            uint8_t *co = ub + b0 * nl * 16;        /* this superblock's c: [block l][nb] */
+            memset(s->col, 0, (size_t)MPC_OT_KAPPA * nb * 16);
+            for (uint32_t l = 0; l < nl; l++) {
+                memcpy(s->acc, &x[0][0], (size_t)nb * 16);
+                for (uint32_t y = 0; y < (1u << k); y++) {
+                    mpc_sym_prg(r->kind, &r->leaf[((size_t)l << k) + y], prg0, s->g1, nb);
+                    s_xor_masked(s->acc, s->g1, UINT64_MAX, nb);
+                    for (uint32_t i = 0; i < k; i++)
+                        if ((y >> i) & 1)
+                            s_xor_masked(s->col + (size_t)(l * k + i) * nb * 16, s->g1, UINT64_MAX, nb);
+                }
+                memcpy(co + (size_t)l * nb * 16, s->acc, (size_t)nb * 16);
+            }
         }
         uint64_t t1 = s_now();
         r->prof.prg_ns += t1 - t0;
@@ -327,12 +490,41 @@ int mpc_cot_send_extend(mpc_cot_send *sd, const uint64_t *u, uint64_t m, uint64_
         unsigned nb = (unsigned)(nblk - b0 < S_SBLK ? nblk - b0 : S_SBLK);
         uint64_t prg0 = (sd->pos / 128) + b0;
         uint64_t t0 = s_now();
-        const uint8_t *uo = ub + b0 * 128 * 16;
-        for (unsigned i = 0; i < MPC_OT_KAPPA; i++) {
-            uint8_t *q = s->col + (size_t)i * nb * 16;
-            mpc_sym_prg(sd->kind, &s->key[0][i], prg0, q, nb);
-            uint64_t mask = 0 - (uint64_t)((s->delta[i / 8] >> (i % 8)) & 1u);
-            s_xor_masked(q, uo + (size_t)i * nb * 16, mask, nb);
+        if (sd->k == 1) {
+            const uint8_t *uo = ub + b0 * 128 * 16;
+            for (unsigned i = 0; i < MPC_OT_KAPPA; i++) {
+                uint8_t *q = s->col + (size_t)i * nb * 16;
+                mpc_sym_prg(sd->kind, &s->key[0][i], prg0, q, nb);
+                uint64_t mask = 0 - (uint64_t)((s->delta[i / 8] >> (i % 8)) & 1u);
+                s_xor_masked(q, uo + (size_t)i * nb * 16, mask, nb);
+            }
+        } else {
+            /* column lk + i: w = ⊕_y (y_i ⊕ Δ_{l,i}) G(s_y) ⊕ Δ_{l,i} c_l = v ⊕ Δ_{l,i} x.
+             * The punctured leaf y = Δ_l (a dummy key here) gets coefficient 0 in every
+             * column, so all leaves run the same code whatever Δ is. */
+            uint32_t k = sd->k, nl = MPC_OT_KAPPA / k;
+            const uint8_t *co = ub + b0 * nl * 16;
+            memset(s->col, 0, (size_t)MPC_OT_KAPPA * nb * 16);
+            for (uint32_t l = 0; l < nl; l++) {
+                uint32_t dl = 0;
+                for (uint32_t i = 0; i < k; i++) {
+                    uint32_t c = l * k + i;
+                    dl |= (uint32_t)((s->delta[c / 8] >> (c % 8)) & 1u) << i;
+                }
+                for (uint32_t y = 0; y < (1u << k); y++) {
+                    mpc_sym_prg(sd->kind, &sd->leaf[((size_t)l << k) + y], prg0, s->g1, nb);
+                    for (uint32_t i = 0; i < k; i++) {
+                        uint64_t mask = 0 - (uint64_t)(((y ^ dl) >> i) & 1u);
+                        s_xor_masked(s->col + (size_t)(l * k + i) * nb * 16, s->g1, mask, nb);
+                    }
+                }
+                for (uint32_t i = 0; i < k; i++) {
+                    uint64_t mask = 0 - (uint64_t)((dl >> i) & 1u);
+                    s_xor_masked(s->col + (size_t)(l * k + i) * nb * 16, co + (size_t)l * nb * 16,
+                                 mask, nb);
+                }
+                dl = 0;
+            }
         }
         uint64_t t1 = s_now();
         sd->prof.prg_ns += t1 - t0;

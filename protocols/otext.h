@@ -64,6 +64,35 @@ __attribute__((warn_unused_result))
 int mpc_cot_send_extend(mpc_cot_send *s, const uint64_t *u, uint64_t m, uint64_t *h0,
                         uint64_t *h1, uint8_t *q_rows);
 
+/* ---- SoftSpokenOT (Roy, "SoftSpokenOT: Quieter OT Extension from Small-Field Silent VOLE
+ * in the Minicrypt Model", CRYPTO 2022, §4–5; semi-honest, no consistency check).
+ * The 128 columns form 128/k blocks of k.  For block l the receiver holds 2^k leaf seeds
+ * s_y (a GGM tree; the sender got all but s_{Δ_l} from k base OTs, Δ_l = the k bits of Δ of
+ * the block) and sends c_l = x ⊕ ⊕_y G(s_y): 128/k bits per OT instead of 128.  Column
+ * lk + i is t = ⊕_{y_i = 1} G(s_y) on the receiver's side and
+ * q = ⊕_y (y_i ⊕ Δ_{l,i}) G(s_y) ⊕ Δ_{l,i} c_l = t ⊕ Δ_{l,i} x on the sender's, so the rows
+ * satisfy q_j = t_j ⊕ x_j Δ exactly as in IKNP and the same transpose and TCCR hash follow.
+ * Cost per OT: 16/k bytes; 2^k/k PRG blocks on each side.  k = 1 is IKNP itself. */
+
+/* Words of the receiver's message for m OTs with block size k (1, 2, 4 or 8). */
+uint64_t mpc_cot_msg_words_k(uint32_t k, uint64_t m);
+
+/* leaves: (128/k) × 2^k seeds of MPC_OT_SEEDBYTES, block-major (leaf y of block l at index
+ * l·2^k + y).  The sender's leaf Δ_l of each block is ignored (it has no such seed).
+ * k in 2..8 dividing 128.  The extend functions then take and give c instead of u. */
+mpc_cot_recv *mpc_sso_recv_new(mpc_sym_kind kind, uint32_t k, const uint8_t *leaves,
+                               uint64_t tweak_hi);
+mpc_cot_send *mpc_sso_send_new(mpc_sym_kind kind, uint32_t k, const uint8_t delta[16],
+                               const uint8_t *leaves, uint64_t tweak_hi);
+
+/* The all-but-one OT of a block: the receiver (of the COTs) expands root into 2^k leaves
+ * (2^k × 32 bytes) and the level sums (k × 2 × 32 bytes: for level d, the XOR of all
+ * branch-0 children, then of all branch-1 children); the sender, given for each level d
+ * the sum of branch ¬α_d (k × 32 bytes, through base OT d with choice ¬α_d), rebuilds every
+ * leaf but α (set to zero).  0 or MPC_ERR_INVALID. */
+int mpc_ggm_expand(uint32_t k, const uint8_t root[32], uint8_t *leaves, uint8_t *sums);
+int mpc_ggm_puncture(uint32_t k, uint32_t alpha, const uint8_t *sums, uint8_t *leaves);
+
 void mpc_cot_recv_prof(const mpc_cot_recv *r, mpc_cot_prof *p);
 void mpc_cot_send_prof(const mpc_cot_send *s, mpc_cot_prof *p);
 /* The next OT index (both ends agree after the same batches). */

@@ -106,41 +106,98 @@ typedef struct {
     uint8_t            nonce[S_MAXP][32];    /* mine per peer */
     uint8_t            sid[S_MAXP][32];
     uint8_t            delta[S_MAXP][16];
-    uint8_t            kd[MPC_OT_KAPPA * 32];
+    uint8_t            kd[S_MAXP][MPC_OT_KAPPA * 32];
     uint8_t            k0[MPC_OT_KAPPA * 32], k1[MPC_OT_KAPPA * 32];
-    uint64_t           msg[MPC_OT_KAPPA * 4];
+    uint8_t            leaves[(MPC_OT_KAPPA / 8) << 8 << 5];   /* the most: k = 8 */
+    uint8_t            sums[64 * 8];
+    uint8_t            root[32];
+    uint64_t           msg[MPC_OT_KAPPA * 8];
 } s_setup;
+
+/* Bit i of the 16-byte string v. */
+static uint32_t s_bit(const uint8_t *v, uint32_t i)
+{
+    return (uint32_t)((v[i / 8] >> (i % 8)) & 1u);
+}
+
+/* SoftSpokenOT, receiver of the COTs (the base-OT sender): per block l a GGM tree; the sums
+ * of level d go to the peer padded with the base-OT keys of OT lk + d (one-time pads: the
+ * peer holds the key of branch ¬Δ_{l,d} only).  Fills w->leaves and w->msg (1024 words). */
+static int s_sso_sender_setup(s_setup *w, uint32_t k)
+{
+    uint32_t nl = MPC_OT_KAPPA / k;
+    uint8_t *m = (uint8_t *)w->msg;
+    for (uint32_t l = 0; l < nl; l++) {
+        randombytes_buf(w->root, 32);
+        int r = mpc_ggm_expand(k, w->root, w->leaves + ((size_t)l << k) * 32, w->sums);
+        if (r) return r;
+        for (uint32_t d = 0; d < k; d++) {
+            uint32_t ot = l * k + d;
+            for (int i = 0; i < 32; i++) {
+                m[64 * ot + i] = (uint8_t)(w->sums[64 * d + i] ^ w->k0[32 * ot + i]);
+                m[64 * ot + 32 + i] = (uint8_t)(w->sums[64 * d + 32 + i] ^ w->k1[32 * ot + i]);
+            }
+        }
+    }
+    return 0;
+}
+
+/* SoftSpokenOT, sender of the COTs (the base-OT receiver with choices ¬Δ): unpads the sums
+ * of branch ¬Δ_{l,d} and rebuilds every leaf but Δ_l. */
+static int s_sso_receiver_setup(s_setup *w, uint32_t j, uint32_t k)
+{
+    uint32_t nl = MPC_OT_KAPPA / k;
+    const uint8_t *m = (const uint8_t *)w->msg;
+    for (uint32_t l = 0; l < nl; l++) {
+        uint32_t alpha = 0;
+        for (uint32_t d = 0; d < k; d++) {
+            uint32_t ot = l * k + d, a = s_bit(w->delta[j], ot);
+            alpha |= a << d;
+            /* my base-OT key is for choice ¬a: the pad of branch ¬a */
+            for (int i = 0; i < 32; i++)
+                w->sums[32 * d + i] = (uint8_t)(m[64 * ot + 32 * (1 - a) + i] ^ w->kd[j][32 * ot + i]);
+        }
+        int r = mpc_ggm_puncture(k, alpha, w->sums, w->leaves + ((size_t)l << k) * 32);
+        if (r) return r;
+    }
+    return 0;
+}
 
 static int s_setup_run(mpc_prep *p)
 {
     s_ot *s = p->impl;
-    uint32_t n = p->n, me = p->self;
+    uint32_t n = p->n, me = p->self, k = s->o.ot_k;
     int r = MPC_ERR_NOMEM;
     uint64_t t0 = s_now();
     s_setup *w = sodium_malloc(sizeof *w);
     if (!w) return r;
     memset(w, 0, sizeof *w);
     int caps = mpc_sym_have_aesni() && !s->o.force_portable;
-    /* round 1: hello with my nonce and the A of the base OTs I send (instance j → me) */
+    /* round 1: hello (version, capabilities and k, my nonce) and the A of the base OTs I
+     * send (instance j → me) */
     for (uint32_t j = 0; j < n; j++) {
         if (j == me) continue;
         uint64_t h[S_HELLO_W];
         randombytes_buf(w->nonce[j], 32);
         h[0] = S_VERSION;
-        h[1] = (uint64_t)caps;
+        h[1] = (uint64_t)caps | (uint64_t)k << 8;
         memcpy(h + 2, w->nonce[j], 32);
         if (!(w->bs[j] = mpc_baseot_sender_new((uint8_t *)(h + 6)))) { r = MPC_ERR_CRYPTO; goto out; }
         if ((r = s_send(s, j, h, S_HELLO_W))) goto out;
     }
-    /* round 2: as base receiver with choices Δ_j (instance me → j) */
+    /* round 2: as base receiver with choices Δ_j (IKNP) or ¬Δ_j (SoftSpokenOT), instance
+     * me → j */
     for (uint32_t j = 0; j < n; j++) {
         if (j == me) continue;
         uint64_t h[S_HELLO_W];
         if ((r = s_recv(s, j, h, S_HELLO_W))) goto out;
-        if (h[0] != S_VERSION || h[1] > 1) { r = MPC_ERR_PROTOCOL; goto out; }
-        s->kind[j] = caps && h[1] ? MPC_SYM_AESNI : MPC_SYM_PORTABLE;
+        if (h[0] != S_VERSION || (h[1] & ~0xff01ull) || (h[1] >> 8) != k) {
+            r = MPC_ERR_PROTOCOL;
+            goto out;
+        }
+        s->kind[j] = caps && (h[1] & 1) ? MPC_SYM_AESNI : MPC_SYM_PORTABLE;
         /* session id of the pair: the stream and both nonces, lower party first */
-        uint8_t in[8 + 64];
+        uint8_t in[8 + 64], ch[16];
         for (int i = 0; i < 8; i++) in[i] = (uint8_t)(s->stream >> (8 * i));
         memcpy(in + 8 + (me < j ? 0 : 32), w->nonce[j], 32);
         memcpy(in + 8 + (me < j ? 32 : 0), h + 2, 32);
@@ -148,14 +205,19 @@ static int s_setup_run(mpc_prep *p)
         mpc_baseot_ctx ctx = {.sender = j, .receiver = me, .purpose = 1};
         memcpy(ctx.sid, w->sid[j], 32);
         randombytes_buf(w->delta[j], 16);
-        r = mpc_baseot_receive(&ctx, (const uint8_t *)(h + 6), w->delta[j], MPC_OT_KAPPA,
-                               (uint8_t *)w->msg, w->kd, NULL);
+        for (int i = 0; i < 16; i++) ch[i] = (uint8_t)(k == 1 ? w->delta[j][i] : ~w->delta[j][i]);
+        r = mpc_baseot_receive(&ctx, (const uint8_t *)(h + 6), ch, MPC_OT_KAPPA,
+                               (uint8_t *)w->msg, w->kd[j], NULL);
+        sodium_memzero(ch, sizeof ch);
         if (r) goto out;
         if ((r = s_send(s, j, w->msg, MPC_OT_KAPPA * 4))) goto out;
-        s->snd[j] = mpc_cot_send_new(s->kind[j], w->delta[j], w->kd, s_tweak_hi(w->sid[j], me, j));
-        if (!s->snd[j]) { r = MPC_ERR_NOMEM; goto out; }
+        if (k == 1) {
+            s->snd[j] = mpc_cot_send_new(s->kind[j], w->delta[j], w->kd[j], s_tweak_hi(w->sid[j], me, j));
+            if (!s->snd[j]) { r = MPC_ERR_NOMEM; goto out; }
+        }
     }
-    /* round 3: finish the base OTs I sent (instance j → me) */
+    /* round 3: finish the base OTs I sent (instance j → me); SoftSpokenOT: send the padded
+     * GGM sums */
     for (uint32_t j = 0; j < n; j++) {
         if (j == me) continue;
         if ((r = s_recv(s, j, w->msg, MPC_OT_KAPPA * 4))) goto out;
@@ -164,13 +226,28 @@ static int s_setup_run(mpc_prep *p)
         r = mpc_baseot_sender_finish(w->bs[j], &ctx, (const uint8_t *)w->msg, MPC_OT_KAPPA,
                                      w->k0, w->k1);
         if (r) goto out;
-        s->rcv[j] = mpc_cot_recv_new(s->kind[j], w->k0, w->k1, s_tweak_hi(w->sid[j], j, me));
+        uint64_t tw = s_tweak_hi(w->sid[j], j, me);
+        if (k == 1) {
+            s->rcv[j] = mpc_cot_recv_new(s->kind[j], w->k0, w->k1, tw);
+        } else {
+            if ((r = s_sso_sender_setup(w, k))) goto out;
+            if ((r = s_send(s, j, w->msg, MPC_OT_KAPPA * 8))) goto out;
+            s->rcv[j] = mpc_sso_recv_new(s->kind[j], k, w->leaves, tw);
+        }
         if (!s->rcv[j]) { r = MPC_ERR_NOMEM; goto out; }
+    }
+    /* round 4 (SoftSpokenOT): the punctured trees of instance me → j */
+    for (uint32_t j = 0; k > 1 && j < n; j++) {
+        if (j == me) continue;
+        if ((r = s_recv(s, j, w->msg, MPC_OT_KAPPA * 8))) goto out;
+        if ((r = s_sso_receiver_setup(w, j, k))) goto out;
+        s->snd[j] = mpc_sso_send_new(s->kind[j], k, w->delta[j], w->leaves, s_tweak_hi(w->sid[j], me, j));
+        if (!s->snd[j]) { r = MPC_ERR_NOMEM; goto out; }
     }
     r = 0;
 out:
     for (uint32_t j = 0; j < S_MAXP; j++) mpc_baseot_sender_destroy(&w->bs[j]);
-    sodium_free(w);   /* wipes Δ, seeds, nonces */
+    sodium_free(w);   /* wipes Δ, seeds, nonces, leaves */
     s->st.setup_ns = s_now() - t0;
     if (r == 0) {
         s->state = S_READY;
@@ -218,7 +295,7 @@ static int s_triple_chunk(mpc_prep *p, s_tbuf *B, const uint8_t *seed, uint64_t 
     s_ot *s = p->impl;
     uint32_t n = p->n, me = p->self;
     int r;
-    uint64_t m = 64 * k, uw = mpc_cot_msg_words(m), cw = mpc_gilboa_corr_words(k);
+    uint64_t m = 64 * k, uw = mpc_cot_msg_words_k(s->o.ot_k, m), cw = mpc_gilboa_corr_words(k);
     uint64_t t0 = s_now();
     if (s->o.test_fixed_ab) {
         for (uint64_t e = 0; e < k; e++) {
@@ -332,7 +409,7 @@ static int s_bit_chunk(mpc_prep *p, s_bbuf *B, const uint8_t *seed, uint64_t *bi
 {
     s_ot *s = p->impl;
     uint32_t n = p->n, me = p->self, L = sp->l + 1;
-    uint64_t NB = q * L, uw = mpc_cot_msg_words(NB);
+    uint64_t NB = q * L, uw = mpc_cot_msg_words_k(s->o.ot_k, NB);
     int r;
     uint64_t t0 = s_now();
     uint64_t nw = (NB + 63) / 64;
@@ -504,6 +581,7 @@ mpc_prep *mpc_prep_ot_new(mpc_transport *t, uint32_t self, uint32_t n, uint64_t 
 {
     if (!t || n < 2 || n > S_MAXP || self >= n || t->self != self || t->n < n) return NULL;
     if (opts && opts->chunk && (opts->chunk < 16 || opts->chunk > 65536)) return NULL;
+    if (opts && opts->ot_k && !mpc_cot_msg_words_k(opts->ot_k, 1)) return NULL;
     if (sodium_init() < 0) return NULL;
     mpc_prep *p = calloc(1, sizeof *p);
     s_ot *s = calloc(1, sizeof *s);
@@ -517,6 +595,7 @@ mpc_prep *mpc_prep_ot_new(mpc_transport *t, uint32_t self, uint32_t n, uint64_t 
     if (opts) s->o = *opts;
     else s->o.timeout_ms = -1;
     if (!s->o.chunk) s->o.chunk = MPC_PREP_OT_CHUNK;
+    if (!s->o.ot_k) s->o.ot_k = MPC_PREP_OT_K;
     p->ops = &s_ot_ops;
     p->impl = s;
     p->self = self;

@@ -4,19 +4,22 @@
  * job).  Not secure against an actively cheating party (no consistency checks, no MACs).
  *
  * Chain: base OTs (baseot.h, Chou–Orlandi over Ristretto255) for every directed pair, once
- * per source lifetime → IKNP correlated OTs (otext.h, TCCR hash) → Gilboa products
- * (gilboa.h) → Beaver triples c = Σ_i a_i b_i + Σ_{i≠j} a_i b_j with a_i, b_i fresh and
- * uniform per party; and shared random bits b = c_0 ⊕ … ⊕ c_{n−1} (c_i a party's private
- * bit, XOR computed arithmetically x ⊕ y = x + y − 2xy with the cross products from one
- * COT each) → truncation tuples r_lo, r_mid, r_msb (prep.h) from l+1 such bits.
+ * per source lifetime → correlated OTs (otext.h: SoftSpokenOT with k = 2 by default, or
+ * IKNP; TCCR hash) → Gilboa products (gilboa.h) → Beaver triples
+ * c = Σ_i a_i b_i + Σ_{i≠j} a_i b_j with a_i, b_i fresh and uniform per party; and shared
+ * random bits b = c_0 ⊕ … ⊕ c_{n−1} (c_i a party's private bit, XOR computed
+ * arithmetically x ⊕ y = x + y − 2xy with the cross products from one COT each) →
+ * truncation tuples r_lo, r_mid, r_msb (prep.h) from l+1 such bits.
  *
  * Messages: MPC_MSG_PREP on `stream` (a preprocessing session id with MPC_JOB_PREP_BIT),
- * one sequence counter per directed pair.  Setup: one round trip and a half (10 words, then
- * 512 words per peer).  Per request: a 4-word digest per peer (requests must be identical
- * on every party, else MPC_ERR_PROTOCOL on all), then per chunk of triples one message of
- * 16·64 bytes per triple and one of 260 bytes per triple to every peer (2 rounds); per chunk
- * of truncation tuples one message of 16 bytes per bit to every lower-indexed peer, then
- * n−1 sequential rounds of packed corrections.
+ * one sequence counter per directed pair.  Setup: hello (10 words), base-OT points (512
+ * words), SoftSpokenOT's padded GGM sums (1024 words) per peer; 3 or 4 rounds.  Per request:
+ * a 4-word digest per peer (requests must be identical on every party, else
+ * MPC_ERR_PROTOCOL on all), then per chunk of triples one message of 64·16/k bytes per
+ * triple and one of 260 bytes per triple to every peer (2 rounds): (n−1)(1024/k + 260)
+ * bytes per triple per party, 772 for n = 2, k = 2.  Per chunk of truncation tuples one
+ * message of 16/k bytes per bit to every lower-indexed peer, then n−1 sequential rounds of
+ * packed corrections.  docs/preprocessing.md has the details and measurements.
  *
  * Every party must create its source with the same n and stream, and make the same
  * requests in the same order.  A source is for one thread at a time. */
@@ -29,12 +32,15 @@
 #include "prep.h"
 #include "transport.h"
 
-#define MPC_PREP_OT_CHUNK 4096   /* default triples per chunk: 4 MiB messages */
+#define MPC_PREP_OT_CHUNK 4096   /* default triples per chunk */
+#define MPC_PREP_OT_K     2      /* default SoftSpokenOT block size (1 = IKNP) */
 
 typedef struct {
     int      timeout_ms;        /* per receive; < 0: the transport's default */
     uint32_t chunk;             /* triples per chunk, 16..65536 (0: MPC_PREP_OT_CHUNK) */
     int      force_portable;    /* use BLAKE2b/ChaCha20 even where AES-NI exists */
+    uint32_t ot_k;              /* 1 (IKNP), 2, 4 or 8 (SoftSpokenOT); 0: MPC_PREP_OT_K.
+                                 * Every party must use the same. */
     /* TEST ONLY (0 in production): use a_i = test_a and b_i = test_b for every triple */
     int      test_fixed_ab;
     uint64_t test_a, test_b;

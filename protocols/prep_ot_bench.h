@@ -15,7 +15,8 @@ typedef struct {
     uint64_t          triples;
     double            setup_s;          /* base OTs, wall clock */
     double            secs;             /* triple generation after setup, wall clock */
-    double            triples_per_s;
+    double            triples_per_s;    /* wall clock: all n parties share this machine */
+    double            cpu_s;            /* party 0's thread CPU time during generation */
     double            bytes_per_triple; /* sent by party 0, per triple */
     mpc_prep_ot_stats st;               /* party 0's breakdown (generation only) */
 } mpc_prep_ot_bench_result;

@@ -3,6 +3,7 @@
  * correlation q_j = t_j ⊕ x_j·Δ (with h = x ? h1 : h0) on more than 10^6 OTs seeded by real
  * base OTs, for both primitive kinds; no PRG position is reused across batches. */
 #include <check.h>
+#include <math.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -211,6 +212,93 @@ START_TEST(test_cot_million_portable)
 }
 END_TEST
 
+START_TEST(test_ggm_puncture)
+{
+    for (uint32_t k = 1; k <= 8; k++)
+        for (int rep = 0; rep < 8; rep++) {
+            uint8_t root[32], *leaves = malloc(32u << k), *got = malloc(32u << k);
+            uint8_t *sums = malloc(64 * k), *mine = malloc(32 * k);
+            randombytes_buf(root, 32);
+            uint32_t alpha = randombytes_uniform(1u << k);
+            ck_assert_int_eq(mpc_ggm_expand(k, root, leaves, sums), 0);
+            for (uint32_t d = 0; d < k; d++)
+                memcpy(mine + 32 * d, sums + 64 * d + 32 * (1 - ((alpha >> d) & 1)), 32);
+            ck_assert_int_eq(mpc_ggm_puncture(k, alpha, mine, got), 0);
+            int bad = 0, distinct = 1;
+            for (uint32_t y = 0; y < (1u << k); y++) {
+                if (y == alpha) bad += !sodium_is_zero(got + 32 * y, 32);
+                else bad += memcmp(got + 32 * y, leaves + 32 * y, 32) != 0;
+                if (y) distinct &= memcmp(leaves + 32 * y, leaves + 32 * (y - 1), 32) != 0;
+            }
+            ck_assert_int_eq(bad, 0);
+            ck_assert(distinct);
+            /* the wrong sum at any level gives wrong leaves */
+            mine[0] ^= 1;
+            ck_assert_int_eq(mpc_ggm_puncture(k, alpha, mine, got), 0);
+            bad = 0;
+            for (uint32_t y = 0; y < (1u << k); y++)
+                if (y != alpha) bad += memcmp(got + 32 * y, leaves + 32 * y, 32) != 0;
+            ck_assert_int_ge(bad, 1);
+            free(leaves); free(got); free(sums); free(mine);
+        }
+}
+END_TEST
+
+/* SoftSpokenOT: same correlation as IKNP; the sender never uses its punctured leaf. */
+static void s_sso_correlation(mpc_sym_kind kind, uint32_t k, uint64_t m)
+{
+    uint32_t nl = 128 / k;
+    size_t lb = (size_t)nl * 32 << k;
+    uint8_t delta[16], *lr = malloc(lb), *ls = malloc(lb);
+    randombytes_buf(delta, 16);
+    randombytes_buf(lr, lb);
+    memcpy(ls, lr, lb);
+    for (uint32_t l = 0; l < nl; l++) {
+        uint32_t dl = 0;
+        for (uint32_t i = 0; i < k; i++) dl |= (uint32_t)((delta[(l * k + i) / 8] >> ((l * k + i) % 8)) & 1) << i;
+        randombytes_buf(ls + 32 * (((size_t)l << k) + dl), 32);   /* the sender cannot know it */
+    }
+    mpc_cot_recv *rcv = mpc_sso_recv_new(kind, k, lr, 99);
+    mpc_cot_send *snd = mpc_sso_send_new(kind, k, delta, ls, 99);
+    ck_assert_ptr_nonnull(rcv);
+    ck_assert_ptr_nonnull(snd);
+    uint64_t w = mpc_cot_msg_words_k(k, m);
+    ck_assert_uint_eq(w, (m + 127) / 128 * 256 / k);
+    uint8_t *x = malloc(m / 8 + 1), *t = malloc(16 * m), *q = malloc(16 * m);
+    uint64_t *c = malloc(8 * w), *h = malloc(8 * m), *h0 = malloc(8 * m), *h1 = malloc(8 * m);
+    for (int rep = 0; rep < 2; rep++) {
+        randombytes_buf(x, m / 8 + 1);
+        ck_assert_int_eq(mpc_cot_recv_extend(rcv, x, m, c, h, t), 0);
+        ck_assert_int_eq(mpc_cot_send_extend(snd, c, m, h0, h1, q), 0);
+        uint64_t bad = 0, ones = 0;
+        for (uint64_t j = 0; j < m; j++) {
+            int xj = (x[j / 8] >> (j % 8)) & 1;
+            for (int i = 0; i < 16; i++) bad += q[16 * j + i] != (uint8_t)(t[16 * j + i] ^ (xj ? delta[i] : 0));
+            bad += h[j] != (xj ? h1[j] : h0[j]);
+            bad += h0[j] == h1[j];
+        }
+        for (uint64_t i = 0; i < w; i++) ones += (uint64_t)__builtin_popcountll(c[i]);
+        ck_assert_uint_eq(bad, 0);
+        double frac = (double)ones / (64.0 * (double)w);
+        ck_assert_msg(fabs(frac - 0.5) < 0.01, "c bit balance %f", frac);
+    }
+    mpc_cot_recv_destroy(&rcv);
+    mpc_cot_send_destroy(&snd);
+    free(lr); free(ls); free(x); free(t); free(q); free(c); free(h); free(h0); free(h1);
+}
+
+START_TEST(test_sso_correlation)
+{
+    mpc_sym_kind kind = mpc_sym_best();
+    s_sso_correlation(kind, 2, 1000037);
+    s_sso_correlation(kind, 4, 200003);
+    s_sso_correlation(kind, 8, 20011);
+    s_sso_correlation(MPC_SYM_PORTABLE, 2, 50021);
+    ck_assert_ptr_null(mpc_sso_recv_new(kind, 3, (const uint8_t *)"", 1));
+    ck_assert_ptr_null(mpc_sso_recv_new(kind, 1, (const uint8_t *)"", 1));
+}
+END_TEST
+
 START_TEST(test_cot_refuses)
 {
     uint8_t k0[32 * 128] = {0}, d[16] = {0};
@@ -240,6 +328,8 @@ int main(void)
     tcase_add_test(tc, test_transpose);
     tcase_add_test(tc, test_cot_million_aesni);
     tcase_add_test(tc, test_cot_million_portable);
+    tcase_add_test(tc, test_ggm_puncture);
+    tcase_add_test(tc, test_sso_correlation);
     tcase_add_test(tc, test_cot_refuses);
     suite_add_tcase(su, tc);
     SRunner *sr = srunner_create(su);
