@@ -578,6 +578,55 @@ START_TEST(test_engine_with_ot_material)
 }
 END_TEST
 
+/* ---- failures: a silent peer times out, a malformed or hostile setup is refused, and a
+ * failed source refuses further requests ---- */
+
+static int s_alone(const mpc_msg_hdr *inj, const uint64_t *payload, uint64_t cnt, int timeout_ms)
+{
+    mpc_mem_hub *h = mpc_mem_hub_new(2, timeout_ms);
+    mpc_transport *t = mpc_mem_transport_new(h, 0);
+    if (inj) ck_assert_int_eq(mpc_mem_inject(h, 0, inj, payload, cnt), 0);
+    mpc_prep_ot_opts o = {.timeout_ms = timeout_ms};
+    mpc_prep *p = mpc_prep_ot_new(t, 0, 2, STREAM, &o);
+    ck_assert_ptr_nonnull(p);
+    uint64_t a[4], b[4], c[4];
+    mpc_prep_req req = {.n_triples = 4};
+    mpc_prep_out out = {.a = a, .b = b, .c = c};
+    int r = mpc_prep_fetch(p, &req, &out);
+    ck_assert_int_eq(mpc_prep_fetch(p, &req, &out), MPC_ERR_STATE);
+    mpc_prep_destroy(&p);
+    ck_assert_ptr_null(p);
+    mpc_transport_destroy(&t);
+    mpc_mem_hub_destroy(&h);
+    return r;
+}
+
+START_TEST(test_failures)
+{
+    ck_assert_int_eq(s_alone(NULL, NULL, 0, 300), MPC_ERR_TIMEOUT);
+    /* a hello with another version, then one with the identity as A (a valid version) */
+    uint64_t hello[10] = {0x4d50434f54000002ull, 1u | (MPC_PREP_OT_K << 8)};
+    mpc_msg_hdr hd = {.version = MPC_WIRE_VERSION, .type = MPC_MSG_PREP, .sender = 1,
+                      .job = STREAM, .seq = 0, .count = 10};
+    ck_assert_int_eq(s_alone(&hd, hello, 10, 2000), MPC_ERR_PROTOCOL);
+    hello[0] = 0x4d50434f54000001ull;
+    hello[1] = 1u | (MPC_PREP_OT_K << 8);
+    ck_assert_int_eq(s_alone(&hd, hello, 10, 2000), MPC_ERR_CRYPTO);
+    /* a hello of the wrong length */
+    hd.count = 9;
+    ck_assert_int_eq(s_alone(&hd, hello, 9, 2000), MPC_ERR_PROTOCOL);
+    /* bad arguments */
+    mpc_mem_hub *h = mpc_mem_hub_new(2, 100);
+    mpc_transport *t = mpc_mem_transport_new(h, 0);
+    mpc_prep_ot_opts bad = {.ot_k = 3};
+    ck_assert_ptr_null(mpc_prep_ot_new(t, 0, 2, STREAM, &bad));
+    ck_assert_ptr_null(mpc_prep_ot_new(t, 1, 2, STREAM, NULL));
+    ck_assert_ptr_null(mpc_prep_ot_new(t, 0, 1, STREAM, NULL));
+    mpc_transport_destroy(&t);
+    mpc_mem_hub_destroy(&h);
+}
+END_TEST
+
 /* ---- measurements (printed, never asserted) ---- */
 
 START_TEST(test_print_rates)
@@ -613,6 +662,7 @@ int main(void)
     tcase_add_test(tc, test_mismatch_aborts);
     tcase_add_test(tc, test_view_independent_of_peer_ab);
     tcase_add_test(tc, test_engine_with_ot_material);
+    tcase_add_test(tc, test_failures);
     suite_add_tcase(su, tc);
     TCase *rates = tcase_create("rates");
     tcase_set_timeout(rates, 300);
