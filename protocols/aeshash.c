@@ -152,6 +152,70 @@ S_AES static void s_tccr_aes(uint64_t *out, const uint8_t *in, const uint8_t *xo
     }
 }
 
+/* The same with VAES (256-bit AES instructions, two blocks per instruction), 16 blocks per
+ * iteration in 8 independent registers; identical results. */
+#define S_VAES __attribute__((target("vaes,avx2,aes,sse4.1")))
+
+S_VAES static inline __attribute__((always_inline)) void s_enc8x2(__m256i v[8], const __m256i rk[11])
+{
+#pragma GCC unroll 8
+    for (int j = 0; j < 8; j++) v[j] = _mm256_xor_si256(v[j], rk[0]);
+#pragma GCC unroll 9
+    for (int r = 1; r < 10; r++) {
+#pragma GCC unroll 8
+        for (int j = 0; j < 8; j++) v[j] = _mm256_aesenc_epi128(v[j], rk[r]);
+    }
+#pragma GCC unroll 8
+    for (int j = 0; j < 8; j++) v[j] = _mm256_aesenclast_epi128(v[j], rk[10]);
+}
+
+S_VAES static void s_tccr_vaes(uint64_t *out, const uint8_t *in, const uint8_t *xor16,
+                               uint64_t tweak_hi, uint64_t idx0, size_t n)
+{
+    __m256i rk[11];
+    s_fixed_init();
+    for (int i = 0; i < 11; i++)
+        rk[i] = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(s_fixed_rk + 16 * i)));
+    __m128i x1 = xor16 ? _mm_loadu_si128((const __m128i *)xor16) : _mm_setzero_si128();
+    __m256i x = _mm256_broadcastsi128_si256(x1);
+    size_t done = 0;
+    for (; done + 16 <= n; done += 16) {
+        __m256i y[8], z[8];
+#pragma GCC unroll 8
+        for (int j = 0; j < 8; j++)
+            y[j] = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(in + 16 * (done + 2 * (size_t)j))), x);
+        s_enc8x2(y, rk);
+#pragma GCC unroll 8
+        for (int j = 0; j < 8; j++) {
+            long long i0 = (long long)(idx0 + done + 2 * (size_t)j);
+            z[j] = _mm256_xor_si256(y[j], _mm256_set_epi64x((long long)tweak_hi, i0 + 1,
+                                                            (long long)tweak_hi, i0));
+        }
+        s_enc8x2(z, rk);
+#pragma GCC unroll 8
+        for (int j = 0; j < 8; j++) {
+            __m256i o = _mm256_xor_si256(z[j], y[j]);
+            out[done + 2 * (size_t)j] = (uint64_t)_mm256_extract_epi64(o, 0);
+            out[done + 2 * (size_t)j + 1] = (uint64_t)_mm256_extract_epi64(o, 2);
+        }
+    }
+    if (done < n) s_tccr_aes(out + done, in + 16 * done, xor16, tweak_hi, idx0 + done, n - done);
+}
+
+static int s_vaes_state = -1;   /* -1 unknown, 0 off, 1 on */
+
+static int s_use_vaes(void)
+{
+    int v = __atomic_load_n(&s_vaes_state, __ATOMIC_RELAXED);
+    if (v < 0) {
+        __builtin_cpu_init();
+        v = __builtin_cpu_supports("vaes") && __builtin_cpu_supports("avx2") &&
+            mpc_sym_have_aesni();
+        __atomic_store_n(&s_vaes_state, v, __ATOMIC_RELAXED);
+    }
+    return v;
+}
+
 S_AES static void s_tccr128_aes(uint8_t out[16], const uint8_t in[16], uint64_t tweak_hi,
                                 uint64_t idx)
 {
@@ -173,6 +237,22 @@ S_AES static void s_aes1(uint8_t out[16], const uint8_t key[16], const uint8_t i
     sodium_memzero(rkb, sizeof rkb);
 }
 #endif
+
+int mpc_sym_vaes(int set)
+{
+#ifdef S_X86
+    int was = s_use_vaes();
+    if (set >= 0) {
+        int can = __builtin_cpu_supports("vaes") && __builtin_cpu_supports("avx2") &&
+                  mpc_sym_have_aesni();
+        __atomic_store_n(&s_vaes_state, set && can, __ATOMIC_RELAXED);
+    }
+    return was;
+#else
+    (void)set;
+    return 0;
+#endif
+}
 
 int mpc_aes128_encrypt_test(uint8_t out[16], const uint8_t key[16], const uint8_t in[16])
 {
@@ -232,7 +312,8 @@ void mpc_tccr(mpc_sym_kind kind, uint64_t *out, const uint8_t *in, const uint8_t
 {
 #ifdef S_X86
     if (kind == MPC_SYM_AESNI) {
-        s_tccr_aes(out, in, xor16, tweak_hi, idx0, n);
+        if (s_use_vaes()) s_tccr_vaes(out, in, xor16, tweak_hi, idx0, n);
+        else s_tccr_aes(out, in, xor16, tweak_hi, idx0, n);
         return;
     }
 #endif
