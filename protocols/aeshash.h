@@ -44,6 +44,11 @@ void mpc_sym_prg_key(mpc_sym_kind kind, mpc_prg_key *k, const uint8_t seed[MPC_O
 void mpc_sym_prg(mpc_sym_kind kind, const mpc_prg_key *k, uint64_t blk0, uint8_t *out,
                  size_t nblk);
 
+/* mpc_sym_prg for nk keys (keys[0..nk-1]) at once: key i's blocks go to out + 16·nblk·i.
+ * With VAES, two keys per instruction. */
+void mpc_sym_prg_multi(mpc_sym_kind kind, const mpc_prg_key *keys, size_t nk, uint64_t blk0,
+                       uint8_t *out, size_t nblk);
+
 /* out[j] = the low 64 bits of TCCR(in_j ⊕ x, (tweak_hi, idx0 + j)) for j < n, where in_j
  * is the 16 bytes at in + 16 j and x is `xor16` (NULL: zero).  The tweak is the 128-bit
  * value idx0 + j (low word) ‖ tweak_hi (high word); callers make it unique per OT. */

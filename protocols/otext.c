@@ -20,6 +20,7 @@ typedef struct {
     uint8_t     col[MPC_OT_KAPPA * S_SBLK * 16];   /* t^i (receiver) / q^i (sender) */
     uint8_t     g1[S_SBLK * 16];
     uint8_t     acc[S_SBLK * 16];
+    uint8_t     gall[256 * S_SBLK * 16];          /* SoftSpokenOT: every leaf of a block */
     uint8_t     rows[MPC_OT_KAPPA * 16];
     uint8_t     delta[16];
 } s_secret;
@@ -448,12 +449,13 @@ int mpc_cot_recv_extend(mpc_cot_recv *r, const uint8_t *choices, uint64_t m, uin
             memset(s->col, 0, (size_t)MPC_OT_KAPPA * nb * 16);
             for (uint32_t l = 0; l < nl; l++) {
                 memcpy(s->acc, &x[0][0], (size_t)nb * 16);
+                mpc_sym_prg_multi(r->kind, &r->leaf[(size_t)l << k], (size_t)1 << k, prg0, s->gall, nb);
                 for (uint32_t y = 0; y < (1u << k); y++) {
-                    mpc_sym_prg(r->kind, &r->leaf[((size_t)l << k) + y], prg0, s->g1, nb);
-                    s_xor_masked(s->acc, s->g1, UINT64_MAX, nb);
+                    const uint8_t *g = s->gall + (size_t)y * nb * 16;
+                    s_xor_masked(s->acc, g, UINT64_MAX, nb);
                     for (uint32_t i = 0; i < k; i++)
                         if ((y >> i) & 1)
-                            s_xor_masked(s->col + (size_t)(l * k + i) * nb * 16, s->g1, UINT64_MAX, nb);
+                            s_xor_masked(s->col + (size_t)(l * k + i) * nb * 16, g, UINT64_MAX, nb);
                 }
                 memcpy(co + (size_t)l * nb * 16, s->acc, (size_t)nb * 16);
             }
@@ -511,11 +513,12 @@ int mpc_cot_send_extend(mpc_cot_send *sd, const uint64_t *u, uint64_t m, uint64_
                     uint32_t c = l * k + i;
                     dl |= (uint32_t)((s->delta[c / 8] >> (c % 8)) & 1u) << i;
                 }
+                mpc_sym_prg_multi(sd->kind, &sd->leaf[(size_t)l << k], (size_t)1 << k, prg0, s->gall, nb);
                 for (uint32_t y = 0; y < (1u << k); y++) {
-                    mpc_sym_prg(sd->kind, &sd->leaf[((size_t)l << k) + y], prg0, s->g1, nb);
+                    const uint8_t *g = s->gall + (size_t)y * nb * 16;
                     for (uint32_t i = 0; i < k; i++) {
                         uint64_t mask = 0 - (uint64_t)(((y ^ dl) >> i) & 1u);
-                        s_xor_masked(s->col + (size_t)(l * k + i) * nb * 16, s->g1, mask, nb);
+                        s_xor_masked(s->col + (size_t)(l * k + i) * nb * 16, g, mask, nb);
                     }
                 }
                 for (uint32_t i = 0; i < k; i++) {

@@ -101,6 +101,23 @@ START_TEST(test_tccr_vaes_same)
         mpc_tccr(MPC_SYM_AESNI, o2, in, (n & 1) ? d : NULL, 0xabc, 17 * n, n);
         ck_assert_int_eq(memcmp(o1, o2, 8 * n), 0);
     }
+    /* the multi-key PRG (two keys per VAES instruction) equals key-by-key expansion */
+    mpc_prg_key *keys = sodium_allocarray(5, sizeof *keys);
+    uint8_t seed[32], *g1 = malloc(5 * 16 * 13), *g2 = malloc(5 * 16 * 13);
+    for (int i = 0; i < 5; i++) {
+        randombytes_buf(seed, 32);
+        mpc_sym_prg_key(MPC_SYM_AESNI, &keys[i], seed);
+    }
+    for (size_t nblk = 1; nblk <= 13; nblk += 4) {
+        mpc_sym_vaes(1);
+        mpc_sym_prg_multi(MPC_SYM_AESNI, keys, 5, 64, g1, nblk);
+        mpc_sym_vaes(0);
+        for (int i = 0; i < 5; i++) mpc_sym_prg(MPC_SYM_AESNI, &keys[i], 64, g2 + 16 * nblk * i, nblk);
+        ck_assert_int_eq(memcmp(g1, g2, 5 * 16 * nblk), 0);
+    }
+    sodium_free(keys);
+    free(g1);
+    free(g2);
     mpc_sym_vaes(was);
     printf("TCCR: %s%s\n", mpc_sym_name(mpc_sym_best()), was ? " with VAES" : "");
     free(in); free(o1); free(o2);
