@@ -186,6 +186,15 @@ void mpc_transpose128_sse2(uint8_t *out, const uint8_t *in, uint64_t stride)
 }
 #endif
 
+/* Overwrites the stack below the caller's frame, where the AES, PRG and transpose helpers
+ * just ran: their copies of round keys and rows (registers spilled to the stack) do not
+ * outlive a batch.  Once per batch, not per block, to keep the hot loops free of it. */
+__attribute__((noinline)) static void s_stack_wipe(void)
+{
+    uint8_t pad[8192];
+    sodium_memzero(pad, sizeof pad);
+}
+
 static s_secret *s_secret_new(void)
 {
     if (sodium_init() < 0) return NULL;
@@ -475,6 +484,7 @@ int mpc_cot_recv_extend(mpc_cot_recv *r, const uint8_t *choices, uint64_t m, uin
         }
     }
     sodium_memzero(x, sizeof x);
+    s_stack_wipe();
     r->pos += (nblk + S_SBLK - 1) / S_SBLK * MPC_OT_SUPER;
     r->prof.ots += m;
     return 0;
@@ -544,6 +554,7 @@ int mpc_cot_send_extend(mpc_cot_send *sd, const uint64_t *u, uint64_t m, uint64_
             sd->prof.hash_ns += tc - tb;
         }
     }
+    s_stack_wipe();
     sd->pos += (nblk + S_SBLK - 1) / S_SBLK * MPC_OT_SUPER;
     sd->prof.ots += m;
     return 0;
