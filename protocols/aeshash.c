@@ -18,11 +18,23 @@ static const uint8_t s_fixed_key[16] = {
     0x24, 0x3f, 0x6a, 0x88, 0x85, 0xa3, 0x08, 0xd3, 0x13, 0x19, 0x8a, 0x2e, 0x03, 0x70, 0x73, 0x44,
 };
 
+#ifdef S_X86
+static int s_cpu_aes, s_cpu_vaes;
+static pthread_once_t s_cpu_once = PTHREAD_ONCE_INIT;
+
+static void s_cpu_detect(void)
+{
+    __builtin_cpu_init();
+    s_cpu_aes = __builtin_cpu_supports("aes") && __builtin_cpu_supports("sse4.1");
+    s_cpu_vaes = s_cpu_aes && __builtin_cpu_supports("vaes") && __builtin_cpu_supports("avx2");
+}
+#endif
+
 int mpc_sym_have_aesni(void)
 {
 #ifdef S_X86
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("aes") && __builtin_cpu_supports("sse4.1");
+    pthread_once(&s_cpu_once, s_cpu_detect);
+    return s_cpu_aes;
 #else
     return 0;
 #endif
@@ -232,18 +244,14 @@ S_VAES static void s_aes_ctr_pair_vaes(const uint8_t *rka, const uint8_t *rkb, u
     }
 }
 
-static int s_vaes_state = -1;   /* -1 unknown, 0 off, 1 on */
+static int s_vaes_state = -1;   /* -1: as the CPU allows, 0 off, 1 on (tests) */
 
 static int s_use_vaes(void)
 {
     int v = __atomic_load_n(&s_vaes_state, __ATOMIC_RELAXED);
-    if (v < 0) {
-        __builtin_cpu_init();
-        v = __builtin_cpu_supports("vaes") && __builtin_cpu_supports("avx2") &&
-            mpc_sym_have_aesni();
-        __atomic_store_n(&s_vaes_state, v, __ATOMIC_RELAXED);
-    }
-    return v;
+    if (v >= 0) return v;
+    pthread_once(&s_cpu_once, s_cpu_detect);
+    return s_cpu_vaes;
 }
 
 S_AES static void s_tccr128_aes(uint8_t out[16], const uint8_t in[16], uint64_t tweak_hi,
@@ -272,11 +280,7 @@ int mpc_sym_vaes(int set)
 {
 #ifdef S_X86
     int was = s_use_vaes();
-    if (set >= 0) {
-        int can = __builtin_cpu_supports("vaes") && __builtin_cpu_supports("avx2") &&
-                  mpc_sym_have_aesni();
-        __atomic_store_n(&s_vaes_state, set && can, __ATOMIC_RELAXED);
-    }
+    if (set >= 0) __atomic_store_n(&s_vaes_state, set && s_cpu_vaes, __ATOMIC_RELAXED);
     return was;
 #else
     (void)set;

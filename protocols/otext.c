@@ -2,6 +2,7 @@
  * 128 OTs (kept in L1/L2), 128×128 transposes, TCCR hashing of the rows. */
 #include "otext.h"
 
+#include <pthread.h>
 #include <sodium.h>
 #include <string.h>
 #include <time.h>
@@ -145,16 +146,19 @@ __attribute__((target("avx2"))) static void s_transpose_avx2(uint8_t *out, const
     }
 }
 
+static int s_avx2;
+static pthread_once_t s_avx2_once = PTHREAD_ONCE_INIT;
+
+static void s_avx2_detect(void)
+{
+    __builtin_cpu_init();
+    s_avx2 = __builtin_cpu_supports("avx2");
+}
+
 static int s_have_avx2(void)
 {
-    static int cached = -1;
-    int c = __atomic_load_n(&cached, __ATOMIC_RELAXED);
-    if (c < 0) {
-        __builtin_cpu_init();
-        c = __builtin_cpu_supports("avx2") ? 1 : 0;
-        __atomic_store_n(&cached, c, __ATOMIC_RELAXED);
-    }
-    return c;
+    pthread_once(&s_avx2_once, s_avx2_detect);
+    return s_avx2;
 }
 #endif
 
