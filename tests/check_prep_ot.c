@@ -277,10 +277,16 @@ static void s_with_k(uint32_t n, uint32_t k, uint64_t T)
     uint64_t wbits = 0;
     for (uint32_t b = 0; b <= 50; b++) wbits += b < 12 ? 64 - b : b < 50 ? 64 - (b - 12) : 64;
     uint64_t per_peer = 80 + 4096 + (k > 1 ? 8192 : 0) +
-                        2 * (32 + T * (1024 / k + 260) + (700 * wbits + 63) / 64 * 8);
+                        2 * (32 + 8 * mpc_cot_msg_words_k(k, 64 * T) + 8 * mpc_gilboa_corr_words(T) +
+                             (700 * wbits + 63) / 64 * 8);
+    /* and the COT messages are 16·64/k bytes per triple up to the padding of a block */
+    ck_assert_uint_le(8 * mpc_cot_msg_words_k(k, 64 * T), T * 1024 / k + 2048 / k);
     uint64_t got = j.st[0].bytes_sent / (n - 1);
-    ck_assert_msg(got >= per_peer && got <= per_peer + 2048, "k=%u: %llu bytes per peer, payload %llu",
-                  k, (unsigned long long)got, (unsigned long long)per_peer);
+    /* messages to each peer: hello, points, [GGM sums]; per batch a digest, two per chunk of
+     * triples and one of bit corrections */
+    uint64_t msgs = 2 + (k > 1) + 2 * (1 + 2 * ((T + MPC_PREP_OT_CHUNK - 1) / MPC_PREP_OT_CHUNK) + 1);
+    ck_assert_msg(got == per_peer + 32 * msgs, "k=%u: %llu bytes per peer, payload %llu, %llu messages",
+                  k, (unsigned long long)got, (unsigned long long)per_peer, (unsigned long long)msgs);
     s_free(&j);
 }
 
@@ -290,6 +296,8 @@ START_TEST(test_block_sizes)
     s_with_k(3, 1, 10000);
     s_with_k(2, 4, 20000);
     s_with_k(3, 8, 3000);
+    s_with_k(2, 2, 1001);   /* odd counts: a partial 128-OT block, a half-word of corrections */
+    s_with_k(3, 1, 777);
     s_job j;
     memset(&j, 0, sizeof j);
     j.n = 2;
