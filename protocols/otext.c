@@ -22,7 +22,7 @@ typedef struct {
     uint8_t     g1[S_SBLK * 16];
     uint8_t     acc[S_SBLK * 16];
     uint8_t     gall[256 * S_SBLK * 16];          /* SoftSpokenOT: every leaf of a block */
-    uint8_t     rows[MPC_OT_KAPPA * 16];
+    uint8_t     rows[S_SBLK * MPC_OT_KAPPA * 16];   /* a superblock's rows */
     uint8_t     delta[16];
 } s_secret;
 
@@ -475,17 +475,17 @@ int mpc_cot_recv_extend(mpc_cot_recv *r, const uint8_t *choices, uint64_t m, uin
         }
         uint64_t t1 = s_now();
         r->prof.prg_ns += t1 - t0;
-        for (unsigned b = 0; b < nb; b++) {
-            uint64_t ta = s_now();
-            mpc_transpose128(s->rows, s->col + (size_t)b * 16, (uint64_t)nb * 16);
-            uint64_t tb = s_now();
-            uint64_t j0 = (b0 + b) * 128, cnt = m - j0 < 128 ? m - j0 : 128;
-            mpc_tccr(r->kind, h + j0, s->rows, NULL, r->tweak_hi, r->pos + j0, (size_t)cnt);
-            if (t_rows) memcpy(t_rows + 16 * j0, s->rows, (size_t)cnt * 16);
-            uint64_t tc = s_now();
-            r->prof.transpose_ns += tb - ta;
-            r->prof.hash_ns += tc - tb;
-        }
+        /* rows of the whole superblock, then one hash call over them */
+        uint64_t ta = t1;
+        for (unsigned b = 0; b < nb; b++)
+            mpc_transpose128(s->rows + (size_t)b * 2048, s->col + (size_t)b * 16, (uint64_t)nb * 16);
+        uint64_t tb = s_now();
+        uint64_t j0 = b0 * 128, cnt = m - j0 < (uint64_t)nb * 128 ? m - j0 : (uint64_t)nb * 128;
+        mpc_tccr(r->kind, h + j0, s->rows, NULL, r->tweak_hi, r->pos + j0, (size_t)cnt);
+        if (t_rows) memcpy(t_rows + 16 * j0, s->rows, (size_t)cnt * 16);
+        uint64_t tc = s_now();
+        r->prof.transpose_ns += tb - ta;
+        r->prof.hash_ns += tc - tb;
     }
     sodium_memzero(x, sizeof x);
     s_stack_wipe();
@@ -545,18 +545,17 @@ int mpc_cot_send_extend(mpc_cot_send *sd, const uint64_t *u, uint64_t m, uint64_
         }
         uint64_t t1 = s_now();
         sd->prof.prg_ns += t1 - t0;
-        for (unsigned b = 0; b < nb; b++) {
-            uint64_t ta = s_now();
-            mpc_transpose128(s->rows, s->col + (size_t)b * 16, (uint64_t)nb * 16);
-            uint64_t tb = s_now();
-            uint64_t j0 = (b0 + b) * 128, cnt = m - j0 < 128 ? m - j0 : 128;
-            mpc_tccr(sd->kind, h0 + j0, s->rows, NULL, sd->tweak_hi, sd->pos + j0, (size_t)cnt);
-            mpc_tccr(sd->kind, h1 + j0, s->rows, s->delta, sd->tweak_hi, sd->pos + j0, (size_t)cnt);
-            if (q_rows) memcpy(q_rows + 16 * j0, s->rows, (size_t)cnt * 16);
-            uint64_t tc = s_now();
-            sd->prof.transpose_ns += tb - ta;
-            sd->prof.hash_ns += tc - tb;
-        }
+        uint64_t ta = t1;
+        for (unsigned b = 0; b < nb; b++)
+            mpc_transpose128(s->rows + (size_t)b * 2048, s->col + (size_t)b * 16, (uint64_t)nb * 16);
+        uint64_t tb = s_now();
+        uint64_t j0 = b0 * 128, cnt = m - j0 < (uint64_t)nb * 128 ? m - j0 : (uint64_t)nb * 128;
+        mpc_tccr(sd->kind, h0 + j0, s->rows, NULL, sd->tweak_hi, sd->pos + j0, (size_t)cnt);
+        mpc_tccr(sd->kind, h1 + j0, s->rows, s->delta, sd->tweak_hi, sd->pos + j0, (size_t)cnt);
+        if (q_rows) memcpy(q_rows + 16 * j0, s->rows, (size_t)cnt * 16);
+        uint64_t tc = s_now();
+        sd->prof.transpose_ns += tb - ta;
+        sd->prof.hash_ns += tc - tb;
     }
     s_stack_wipe();
     sd->pos += (nblk + S_SBLK - 1) / S_SBLK * MPC_OT_SUPER;
