@@ -13,8 +13,8 @@
  *
  * Messages: MPC_MSG_PREP on `stream` (a preprocessing session id with MPC_JOB_PREP_BIT),
  * one sequence counter per directed pair.  Setup: hello (10 words), base-OT points (512
- * words), SoftSpokenOT's padded GGM sums (1024 words) per peer; 3 or 4 rounds.  Per request:
- * a 4-word digest per peer (requests must be identical on every party, else
+ * words), SoftSpokenOT's padded GGM sums (1024 words) per peer; 2 or 3 message rounds.
+ * Per request: a 4-word digest per peer (requests must be identical on every party, else
  * MPC_ERR_PROTOCOL on all), then per chunk of triples one message of 64·16/k bytes per
  * triple and one of 260 bytes per triple to every peer (2 rounds): (n−1)(1024/k + 260)
  * bytes per triple per party, 772 for n = 2, k = 2.  Per chunk of truncation tuples one
