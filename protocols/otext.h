@@ -1,0 +1,111 @@
+/* otext.h — IKNP OT extension (Ishai–Kilian–Nissim–Petrank, CRYPTO 2003, §3 in the
+ * correlated-OT form of Asharov–Lindell–Schneider–Zohner CCS 2013, semi-honest) for one
+ * directed pair: the extension SENDER holds Δ ∈ {0,1}^128 and, from κ = 128 base OTs in
+ * which it was the receiver with choices Δ, one seed k_{Δ_i} per column i; the extension
+ * RECEIVER holds both seeds (k0_i, k1_i) of every column.
+ *
+ * Per batch of m OTs with receiver choices x ∈ {0,1}^m:
+ *   receiver: t^i = G(k0_i), u^i = t^i ⊕ G(k1_i) ⊕ x   (i < 128)         → u (16 m bytes)
+ *   sender:   q^i = G(k_{Δ_i}) ⊕ Δ_i·u^i = t^i ⊕ Δ_i·x
+ * and after transposing the 128 × m bit matrices, row j: q_j = t_j ⊕ x_j·Δ.  The outputs
+ * are hashed with the TCCR hash of aeshash.h (Guo–Katz–Wang–Yu S&P 2020), tweak (tweak_hi,
+ * global OT index): receiver h_j = H(t_j), sender h0_j = H(q_j), h1_j = H(q_j ⊕ Δ), so
+ * h_j = (x_j ? h1_j : h0_j) and the other hash is hidden from the receiver.
+ *
+ * G is the column PRG of aeshash.h.  Positions: every batch takes fresh PRG blocks — the
+ * position advances by whole superblocks of MPC_OT_SUPER OTs and never goes back, so no PRG
+ * output (hence no u^i ⊕ u'^i revealing x ⊕ x') and no tweak is ever used twice.  Both ends
+ * must run the same sequence of batch sizes.  Cost per OT: 16 bytes receiver → sender, 2
+ * PRG blocks + 1 TCCR (receiver), 1 PRG block + 2 TCCR (sender), one 128×128 transpose per
+ * 128 OTs on each side. */
+#ifndef MPC_OTEXT_H
+#define MPC_OTEXT_H
+
+#include <stdint.h>
+
+#include "aeshash.h"
+
+#define MPC_OT_KAPPA   128
+#define MPC_OT_SUPER   1024        /* OTs per PRG superblock */
+#define MPC_OT_MAX_M   (1ull << 26)  /* OTs per batch */
+
+/* Time spent per phase (CLOCK_MONOTONIC ns), for the benchmark breakdown. */
+typedef struct {
+    uint64_t prg_ns, transpose_ns, hash_ns, ots;
+} mpc_cot_prof;
+
+typedef struct mpc_cot_recv mpc_cot_recv;
+typedef struct mpc_cot_send mpc_cot_send;
+
+/* Words of the receiver's message for m OTs (m rounded up to 128, two words per OT). */
+uint64_t mpc_cot_msg_words(uint64_t m);
+
+/* Receiver end: k0, k1 hold 128 base-OT keys of MPC_OT_SEEDBYTES each (copied; the caller
+ * wipes its copies).  tweak_hi must be unique per (session, pair, direction).  NULL on
+ * failure. */
+mpc_cot_recv *mpc_cot_recv_new(mpc_sym_kind kind, const uint8_t *k0, const uint8_t *k1,
+                               uint64_t tweak_hi);
+/* Sender end: delta (16 bytes, bit i = delta[i/8] >> (i%8) & 1) and kd[i] = k_{Δ_i}. */
+mpc_cot_send *mpc_cot_send_new(mpc_sym_kind kind, const uint8_t delta[16], const uint8_t *kd,
+                               uint64_t tweak_hi);
+void mpc_cot_recv_destroy(mpc_cot_recv **r);
+void mpc_cot_send_destroy(mpc_cot_send **s);
+
+/* Receiver: m OTs with choices (bit j = choices[j/8] >> (j%8) & 1; only the first m bits
+ * are read).  Writes u (mpc_cot_msg_words(m) words, to send), h[0..m-1], and, when t_rows
+ * is not NULL, the raw rows t_j (16 m bytes; tests).  0 or MPC_ERR_INVALID. */
+__attribute__((warn_unused_result))
+int mpc_cot_recv_extend(mpc_cot_recv *r, const uint8_t *choices, uint64_t m, uint64_t *u,
+                        uint64_t *h, uint8_t *t_rows);
+
+/* Sender: from the receiver's u for m OTs, h0[0..m-1], h1[0..m-1] and optionally the raw
+ * rows q_j (16 m bytes; tests).  0 or MPC_ERR_INVALID. */
+__attribute__((warn_unused_result))
+int mpc_cot_send_extend(mpc_cot_send *s, const uint64_t *u, uint64_t m, uint64_t *h0,
+                        uint64_t *h1, uint8_t *q_rows);
+
+/* ---- SoftSpokenOT (Roy, "SoftSpokenOT: Quieter OT Extension from Small-Field Silent VOLE
+ * in the Minicrypt Model", CRYPTO 2022, §4–5; semi-honest, no consistency check).
+ * The 128 columns form 128/k blocks of k.  For block l the receiver holds 2^k leaf seeds
+ * s_y (a GGM tree; the sender got all but s_{Δ_l} from k base OTs, Δ_l = the k bits of Δ of
+ * the block) and sends c_l = x ⊕ ⊕_y G(s_y): 128/k bits per OT instead of 128.  Column
+ * lk + i is t = ⊕_{y_i = 1} G(s_y) on the receiver's side and
+ * q = ⊕_y (y_i ⊕ Δ_{l,i}) G(s_y) ⊕ Δ_{l,i} c_l = t ⊕ Δ_{l,i} x on the sender's, so the rows
+ * satisfy q_j = t_j ⊕ x_j Δ exactly as in IKNP and the same transpose and TCCR hash follow.
+ * Cost per OT: 16/k bytes; 2^k/k PRG blocks on each side.  k = 1 is IKNP itself. */
+
+/* Words of the receiver's message for m OTs with block size k (1, 2, 4 or 8). */
+uint64_t mpc_cot_msg_words_k(uint32_t k, uint64_t m);
+
+/* leaves: (128/k) × 2^k seeds of MPC_OT_SEEDBYTES, block-major (leaf y of block l at index
+ * l·2^k + y).  The sender's leaf Δ_l of each block is ignored (it has no such seed).
+ * k in 2..8 dividing 128.  The extend functions then take and give c instead of u. */
+mpc_cot_recv *mpc_sso_recv_new(mpc_sym_kind kind, uint32_t k, const uint8_t *leaves,
+                               uint64_t tweak_hi);
+mpc_cot_send *mpc_sso_send_new(mpc_sym_kind kind, uint32_t k, const uint8_t delta[16],
+                               const uint8_t *leaves, uint64_t tweak_hi);
+
+/* The all-but-one OT of a block: the receiver (of the COTs) expands root into 2^k leaves
+ * (2^k × 32 bytes) and the level sums (k × 2 × 32 bytes: for level d, the XOR of all
+ * branch-0 children, then of all branch-1 children); the sender, given for each level d
+ * the sum of branch ¬α_d (k × 32 bytes, through base OT d with choice ¬α_d), rebuilds every
+ * leaf but α (set to zero).  0 or MPC_ERR_INVALID. */
+int mpc_ggm_expand(uint32_t k, const uint8_t root[32], uint8_t *leaves, uint8_t *sums);
+int mpc_ggm_puncture(uint32_t k, uint32_t alpha, const uint8_t *sums, uint8_t *leaves);
+
+void mpc_cot_recv_prof(const mpc_cot_recv *r, mpc_cot_prof *p);
+void mpc_cot_send_prof(const mpc_cot_send *s, mpc_cot_prof *p);
+/* The next OT index (both ends agree after the same batches). */
+uint64_t mpc_cot_recv_pos(const mpc_cot_recv *r);
+uint64_t mpc_cot_send_pos(const mpc_cot_send *s);
+
+/* out = the transpose of the 128 × 128 bit matrix whose row i is the 16 bytes at
+ * in + i * stride (bit j of a row = byte j/8, bit j%8): out row j (16 bytes at out + 16 j)
+ * holds bit j of every input row.  AVX2 or SSE2 (movemask) where available. */
+void mpc_transpose128(uint8_t *out, const uint8_t *in, uint64_t stride);
+/* The SSE2 path, whatever the CPU has (tests; the definition where there is no SSE2). */
+void mpc_transpose128_sse2(uint8_t *out, const uint8_t *in, uint64_t stride);
+/* The same by the definition, one bit at a time (tests). */
+void mpc_transpose128_ref(uint8_t *out, const uint8_t *in, uint64_t stride);
+
+#endif

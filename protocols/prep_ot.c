@@ -1,0 +1,631 @@
+/* prep_ot.c — OT-based preprocessing among the parties (prep_ot.h). */
+#include "prep_ot.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "baseot.h"
+#include "gilboa.h"
+#include "mpc_err.h"
+#include "otext.h"
+#include "prg.h"
+
+#define S_MAXP      16
+#define S_VERSION   0x4d50434f54000001ull   /* "MPCOT", protocol version 1 */
+#define S_HELLO_W   10                      /* version, caps, nonce (4), A (4) */
+#define S_BITCHUNK  1024                    /* truncation tuples per chunk */
+
+/* Own randomness (a_i, b_i, private bits) from a fresh seed per request. */
+#define S_RND_A    MPC_PRG_STREAM(MPC_PRG_D_TRIPLE_A, 2)
+#define S_RND_B    MPC_PRG_STREAM(MPC_PRG_D_TRIPLE_B, 2)
+#define S_RND_BITS MPC_PRG_STREAM(MPC_PRG_D_TRUNC_LO, 2)
+
+enum { S_NEW, S_READY, S_FAILED };
+
+typedef struct {
+    mpc_transport   *t;
+    uint64_t         stream;
+    mpc_prep_ot_opts o;
+    int              state;
+    mpc_sym_kind     kind[S_MAXP];
+    mpc_cot_send    *snd[S_MAXP];   /* self → j */
+    mpc_cot_recv    *rcv[S_MAXP];   /* j → self */
+    uint64_t         sseq[S_MAXP], rseq[S_MAXP];
+    mpc_prep_ot_stats st;
+} s_ot;
+
+static uint64_t s_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int s_send(s_ot *s, uint32_t to, const uint64_t *w, uint64_t n)
+{
+    uint64_t before = s->t->bytes_sent;
+    int r = mpc_send(s->t, to, MPC_MSG_PREP, s->stream, s->sseq[to]++, w, n);
+    s->st.bytes_sent += s->t->bytes_sent - before;
+    return r;
+}
+
+static int s_recv(s_ot *s, uint32_t from, uint64_t *w, uint64_t n)
+{
+    uint64_t t0 = s_now();
+    int r = mpc_recv(s->t, from, MPC_MSG_PREP, s->stream, s->rseq[from]++, w, n, s->o.timeout_ms);
+    s->st.wait_ns += s_now() - t0;
+    return r;
+}
+
+/* Wipes and frees a malloc'ed buffer of n words (NULL accepted). */
+static void s_wfree(uint64_t *p, uint64_t n)
+{
+    if (!p) return;
+    sodium_memzero(p, (size_t)n * 8);
+    free(p);
+}
+
+static uint64_t *s_alloc(uint64_t n)
+{
+    return malloc((size_t)(n ? n : 1) * 8);
+}
+
+/* 64 bits naming the directed instance from → to of the pair's session, the high word of
+ * every TCCR tweak of that instance (the low word is the OT index). */
+static uint64_t s_tweak_hi(const uint8_t sid[32], uint32_t from, uint32_t to)
+{
+    uint8_t in[32 + 8 + 8], h[16];
+    memcpy(in, sid, 32);
+    memcpy(in + 32, "tccr-dir", 8);
+    for (int i = 0; i < 4; i++) {
+        in[40 + i] = (uint8_t)(from >> (8 * i));
+        in[44 + i] = (uint8_t)(to >> (8 * i));
+    }
+    crypto_generichash(h, sizeof h, in, sizeof in, NULL, 0);
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--) v = (v << 8) | h[i];
+    return v;
+}
+
+static void s_fail(mpc_prep *p, int code)
+{
+    s_ot *s = p->impl;
+    if (s->state == S_FAILED) return;
+    s->state = S_FAILED;
+    uint64_t c = (uint64_t)(int64_t)code;
+    for (uint32_t j = 0; j < p->n; j++)
+        if (j != p->self) (void)mpc_send(s->t, j, MPC_MSG_ABORT, s->stream, 0, &c, 1);
+}
+
+/* ---- setup: base OTs for every directed pair ---- */
+
+typedef struct {
+    mpc_baseot_sender *bs[S_MAXP];
+    uint8_t            nonce[S_MAXP][32];    /* mine per peer */
+    uint8_t            sid[S_MAXP][32];
+    uint8_t            delta[S_MAXP][16];
+    uint8_t            kd[S_MAXP][MPC_OT_KAPPA * 32];
+    uint8_t            k0[MPC_OT_KAPPA * 32], k1[MPC_OT_KAPPA * 32];
+    uint8_t            leaves[(MPC_OT_KAPPA / 8) << 8 << 5];   /* the most: k = 8 */
+    uint8_t            sums[64 * 8];
+    uint8_t            root[32];
+    uint64_t           msg[MPC_OT_KAPPA * 8];
+} s_setup;
+
+/* Bit i of the 16-byte string v. */
+static uint32_t s_bit(const uint8_t *v, uint32_t i)
+{
+    return (uint32_t)((v[i / 8] >> (i % 8)) & 1u);
+}
+
+/* SoftSpokenOT, receiver of the COTs (the base-OT sender): per block l a GGM tree; the sums
+ * of level d go to the peer padded with the base-OT keys of OT lk + d (one-time pads: the
+ * peer holds the key of branch ¬Δ_{l,d} only).  Fills w->leaves and w->msg (1024 words). */
+static int s_sso_sender_setup(s_setup *w, uint32_t k)
+{
+    uint32_t nl = MPC_OT_KAPPA / k;
+    uint8_t *m = (uint8_t *)w->msg;
+    for (uint32_t l = 0; l < nl; l++) {
+        randombytes_buf(w->root, 32);
+        int r = mpc_ggm_expand(k, w->root, w->leaves + ((size_t)l << k) * 32, w->sums);
+        if (r) return r;
+        for (uint32_t d = 0; d < k; d++) {
+            uint32_t ot = l * k + d;
+            for (int i = 0; i < 32; i++) {
+                m[64 * ot + i] = (uint8_t)(w->sums[64 * d + i] ^ w->k0[32 * ot + i]);
+                m[64 * ot + 32 + i] = (uint8_t)(w->sums[64 * d + 32 + i] ^ w->k1[32 * ot + i]);
+            }
+        }
+    }
+    return 0;
+}
+
+/* SoftSpokenOT, sender of the COTs (the base-OT receiver with choices ¬Δ): unpads the sums
+ * of branch ¬Δ_{l,d} and rebuilds every leaf but Δ_l. */
+static int s_sso_receiver_setup(s_setup *w, uint32_t j, uint32_t k)
+{
+    uint32_t nl = MPC_OT_KAPPA / k;
+    const uint8_t *m = (const uint8_t *)w->msg;
+    for (uint32_t l = 0; l < nl; l++) {
+        uint32_t alpha = 0;
+        for (uint32_t d = 0; d < k; d++) {
+            uint32_t ot = l * k + d, a = s_bit(w->delta[j], ot);
+            alpha |= a << d;
+            /* my base-OT key is for choice ¬a: the pad of branch ¬a */
+            for (int i = 0; i < 32; i++)
+                w->sums[32 * d + i] = (uint8_t)(m[64 * ot + 32 * (1 - a) + i] ^ w->kd[j][32 * ot + i]);
+        }
+        int r = mpc_ggm_puncture(k, alpha, w->sums, w->leaves + ((size_t)l << k) * 32);
+        if (r) return r;
+    }
+    return 0;
+}
+
+static int s_setup_run(mpc_prep *p)
+{
+    s_ot *s = p->impl;
+    uint32_t n = p->n, me = p->self, k = s->o.ot_k;
+    int r = MPC_ERR_NOMEM;
+    uint64_t t0 = s_now();
+    s_setup *w = sodium_malloc(sizeof *w);
+    if (!w) return r;
+    memset(w, 0, sizeof *w);
+    int caps = mpc_sym_have_aesni() && !s->o.force_portable;
+    /* round 1: hello (version, capabilities and k, my nonce) and the A of the base OTs I
+     * send (instance j → me) */
+    for (uint32_t j = 0; j < n; j++) {
+        if (j == me) continue;
+        uint64_t h[S_HELLO_W];
+        randombytes_buf(w->nonce[j], 32);
+        h[0] = S_VERSION;
+        h[1] = (uint64_t)caps | (uint64_t)k << 8;
+        memcpy(h + 2, w->nonce[j], 32);
+        if (!(w->bs[j] = mpc_baseot_sender_new((uint8_t *)(h + 6)))) { r = MPC_ERR_CRYPTO; goto out; }
+        if ((r = s_send(s, j, h, S_HELLO_W))) goto out;
+    }
+    /* round 2: as base receiver with choices Δ_j (IKNP) or ¬Δ_j (SoftSpokenOT), instance
+     * me → j */
+    for (uint32_t j = 0; j < n; j++) {
+        if (j == me) continue;
+        uint64_t h[S_HELLO_W];
+        if ((r = s_recv(s, j, h, S_HELLO_W))) goto out;
+        if (h[0] != S_VERSION || (h[1] & ~0xff01ull) || (h[1] >> 8) != k) {
+            r = MPC_ERR_PROTOCOL;
+            goto out;
+        }
+        s->kind[j] = caps && (h[1] & 1) ? MPC_SYM_AESNI : MPC_SYM_PORTABLE;
+        /* session id of the pair: the stream and both nonces, lower party first */
+        uint8_t in[8 + 64], ch[16];
+        for (int i = 0; i < 8; i++) in[i] = (uint8_t)(s->stream >> (8 * i));
+        memcpy(in + 8 + (me < j ? 0 : 32), w->nonce[j], 32);
+        memcpy(in + 8 + (me < j ? 32 : 0), h + 2, 32);
+        crypto_generichash(w->sid[j], 32, in, sizeof in, NULL, 0);
+        mpc_baseot_ctx ctx = {.sender = j, .receiver = me, .purpose = 1};
+        memcpy(ctx.sid, w->sid[j], 32);
+        randombytes_buf(w->delta[j], 16);
+        for (int i = 0; i < 16; i++) ch[i] = (uint8_t)(k == 1 ? w->delta[j][i] : ~w->delta[j][i]);
+        r = mpc_baseot_receive(&ctx, (const uint8_t *)(h + 6), ch, MPC_OT_KAPPA,
+                               (uint8_t *)w->msg, w->kd[j], NULL);
+        sodium_memzero(ch, sizeof ch);
+        if (r) goto out;
+        if ((r = s_send(s, j, w->msg, MPC_OT_KAPPA * 4))) goto out;
+        if (k == 1) {
+            s->snd[j] = mpc_cot_send_new(s->kind[j], w->delta[j], w->kd[j], s_tweak_hi(w->sid[j], me, j));
+            if (!s->snd[j]) { r = MPC_ERR_NOMEM; goto out; }
+        }
+    }
+    /* round 3: finish the base OTs I sent (instance j → me); SoftSpokenOT: send the padded
+     * GGM sums */
+    for (uint32_t j = 0; j < n; j++) {
+        if (j == me) continue;
+        if ((r = s_recv(s, j, w->msg, MPC_OT_KAPPA * 4))) goto out;
+        mpc_baseot_ctx ctx = {.sender = me, .receiver = j, .purpose = 1};
+        memcpy(ctx.sid, w->sid[j], 32);
+        r = mpc_baseot_sender_finish(w->bs[j], &ctx, (const uint8_t *)w->msg, MPC_OT_KAPPA,
+                                     w->k0, w->k1);
+        if (r) goto out;
+        uint64_t tw = s_tweak_hi(w->sid[j], j, me);
+        if (k == 1) {
+            s->rcv[j] = mpc_cot_recv_new(s->kind[j], w->k0, w->k1, tw);
+        } else {
+            if ((r = s_sso_sender_setup(w, k))) goto out;
+            if ((r = s_send(s, j, w->msg, MPC_OT_KAPPA * 8))) goto out;
+            s->rcv[j] = mpc_sso_recv_new(s->kind[j], k, w->leaves, tw);
+        }
+        if (!s->rcv[j]) { r = MPC_ERR_NOMEM; goto out; }
+    }
+    /* round 4 (SoftSpokenOT): the punctured trees of instance me → j */
+    for (uint32_t j = 0; k > 1 && j < n; j++) {
+        if (j == me) continue;
+        if ((r = s_recv(s, j, w->msg, MPC_OT_KAPPA * 8))) goto out;
+        if ((r = s_sso_receiver_setup(w, j, k))) goto out;
+        s->snd[j] = mpc_sso_send_new(s->kind[j], k, w->delta[j], w->leaves, s_tweak_hi(w->sid[j], me, j));
+        if (!s->snd[j]) { r = MPC_ERR_NOMEM; goto out; }
+    }
+    r = 0;
+out:
+    for (uint32_t j = 0; j < S_MAXP; j++) mpc_baseot_sender_destroy(&w->bs[j]);
+    sodium_free(w);   /* wipes Δ, seeds, nonces, leaves */
+    s->st.setup_ns = s_now() - t0;
+    if (r == 0) {
+        s->state = S_READY;
+        s->st.ready = 1;
+        memcpy(s->st.kind, s->kind, sizeof s->kind);
+    }
+    return r;
+}
+
+int mpc_prep_ot_setup(mpc_prep *p)
+{
+    if (!p || !p->impl) return MPC_ERR_INVALID;
+    s_ot *s = p->impl;
+    if (s->state == S_READY) return 0;
+    if (s->state == S_FAILED) return MPC_ERR_STATE;
+    int r = s_setup_run(p);
+    if (r) s_fail(p, r);
+    return r;
+}
+
+/* ---- triples ---- */
+
+typedef struct {
+    uint64_t *u;            /* a u message (2 · 64 C words) */
+    uint64_t *hr[S_MAXP];   /* receiver hashes per peer (64 C) */
+    uint64_t *h0, *h1;      /* sender hashes (64 C each) */
+    uint64_t *corr;         /* packed corrections */
+    uint64_t  C;
+} s_tbuf;
+
+static void s_tbuf_free(s_tbuf *b, uint32_t n)
+{
+    s_wfree(b->u, 2 * 64 * b->C);
+    for (uint32_t j = 0; j < n; j++) s_wfree(b->hr[j], 64 * b->C);
+    s_wfree(b->h0, 64 * b->C);
+    s_wfree(b->h1, 64 * b->C);
+    s_wfree(b->corr, mpc_gilboa_corr_words(b->C));
+    memset(b, 0, sizeof *b);
+}
+
+/* Triples e0 .. e0+k-1 of the request (k <= chunk); a, b, c are this chunk's slices. */
+static int s_triple_chunk(mpc_prep *p, s_tbuf *B, const uint8_t *seed, uint64_t e0, uint64_t k,
+                          uint64_t *a, uint64_t *b, uint64_t *c)
+{
+    s_ot *s = p->impl;
+    uint32_t n = p->n, me = p->self;
+    int r;
+    uint64_t m = 64 * k, uw = mpc_cot_msg_words_k(s->o.ot_k, m), cw = mpc_gilboa_corr_words(k);
+    uint64_t t0 = s_now();
+    if (s->o.test_fixed_ab) {
+        for (uint64_t e = 0; e < k; e++) {
+            a[e] = s->o.test_a;
+            b[e] = s->o.test_b;
+        }
+    } else {
+        if ((r = mpc_prg_expand(a, k, seed, S_RND_A, e0))) return r;
+        if ((r = mpc_prg_expand(b, k, seed, S_RND_B, e0))) return r;
+    }
+    for (uint64_t e = 0; e < k; e++) c[e] = a[e] * b[e];
+    s->st.sample_ns += s_now() - t0;
+    /* round 1: as receiver (choices = the bits of b) to every peer */
+    for (uint32_t j = 0; j < n; j++) {
+        if (j == me) continue;
+        if ((r = mpc_cot_recv_extend(s->rcv[j], (const uint8_t *)b, m, B->u, B->hr[j], NULL))) return r;
+        if ((r = s_send(s, j, B->u, uw))) return r;
+    }
+    /* round 2: as sender of a · b_j to every peer */
+    for (uint32_t j = 0; j < n; j++) {
+        if (j == me) continue;
+        if ((r = s_recv(s, j, B->u, uw))) return r;
+        if ((r = mpc_cot_send_extend(s->snd[j], B->u, m, B->h0, B->h1, NULL))) return r;
+        uint64_t tg = s_now();
+        mpc_gilboa_send(c, B->corr, a, B->h0, B->h1, k);
+        s->st.gilboa_ns += s_now() - tg;
+        if ((r = s_send(s, j, B->corr, cw))) return r;
+    }
+    /* then the corrections for a_j · b */
+    for (uint32_t j = 0; j < n; j++) {
+        if (j == me) continue;
+        if ((r = s_recv(s, j, B->corr, cw))) return r;
+        uint64_t tg = s_now();
+        mpc_gilboa_recv(c, b, B->hr[j], B->corr, k);
+        s->st.gilboa_ns += s_now() - tg;
+    }
+    return 0;
+}
+
+static int s_triples(mpc_prep *p, uint64_t T, mpc_prep_out *out)
+{
+    s_ot *s = p->impl;
+    s_tbuf B;
+    int r = MPC_ERR_NOMEM;
+    uint8_t *seed = NULL;
+    memset(&B, 0, sizeof B);
+    if (T == 0) return 0;
+    B.C = T < s->o.chunk ? T : s->o.chunk;
+    B.C = (B.C + 1) & ~1ull;   /* corrections of two products fill whole words */
+    if (!(B.u = s_alloc(2 * 64 * B.C)) || !(B.h0 = s_alloc(64 * B.C)) ||
+        !(B.h1 = s_alloc(64 * B.C)) || !(B.corr = s_alloc(mpc_gilboa_corr_words(B.C))))
+        goto out;
+    for (uint32_t j = 0; j < p->n; j++)
+        if (j != p->self && !(B.hr[j] = s_alloc(64 * B.C))) goto out;
+    if (!(seed = mpc_prg_seed_new())) goto out;
+    for (uint64_t e0 = 0; e0 < T; e0 += B.C) {
+        uint64_t k = T - e0 < B.C ? T - e0 : B.C;
+        r = s_triple_chunk(p, &B, seed, e0, k, out->a + e0, out->b + e0, out->c + e0);
+        if (r) goto out;
+    }
+    r = 0;
+out:
+    mpc_prg_seed_free(&seed);
+    s_tbuf_free(&B, p->n);
+    return r;
+}
+
+/* ---- shared random bits and truncation tuples ---- */
+
+/* The weight of bit j of a TRUNC(m, l) tuple in its output word, hence the width (64 − it)
+ * that matters of its arithmetic share. */
+static uint8_t s_width(uint32_t j, uint32_t m, uint32_t l)
+{
+    uint32_t wt = j < m ? j : j < l ? j - m : 0;
+    return (uint8_t)(64 - wt);
+}
+
+typedef struct {
+    uint64_t *cw;            /* my private bits, packed (NB/64 words + 1) */
+    uint64_t *y;             /* my arithmetic share of each bit (NB) */
+    uint64_t *prod;          /* NB */
+    uint64_t *u;             /* a u message */
+    uint64_t *corr;          /* packed corrections */
+    uint64_t *hr[S_MAXP];    /* receiver hashes from lower peers */
+    uint64_t *h0[S_MAXP], *h1[S_MAXP];   /* sender hashes to higher peers */
+    uint8_t  *width;
+    uint64_t  NB;
+} s_bbuf;
+
+static void s_bbuf_free(s_bbuf *b, uint32_t n)
+{
+    uint64_t NB = b->NB;
+    s_wfree(b->cw, NB / 64 + 2);
+    s_wfree(b->y, NB);
+    s_wfree(b->prod, NB);
+    s_wfree(b->u, mpc_cot_msg_words(NB));
+    s_wfree(b->corr, NB + 1);
+    for (uint32_t j = 0; j < n; j++) {
+        s_wfree(b->hr[j], NB);
+        s_wfree(b->h0[j], NB);
+        s_wfree(b->h1[j], NB);
+    }
+    free(b->width);
+    memset(b, 0, sizeof *b);
+}
+
+/* Shares of NB = q·(l+1) uniformly random bits, then q tuples of TRUNC(m, l). */
+static int s_bit_chunk(mpc_prep *p, s_bbuf *B, const uint8_t *seed, uint64_t *bitpos,
+                       const mpc_prep_trunc_spec *sp, uint64_t q, uint64_t *lo, uint64_t *mid,
+                       uint64_t *msb)
+{
+    s_ot *s = p->impl;
+    uint32_t n = p->n, me = p->self, L = sp->l + 1;
+    uint64_t NB = q * L, uw = mpc_cot_msg_words_k(s->o.ot_k, NB);
+    int r;
+    uint64_t t0 = s_now();
+    uint64_t nw = (NB + 63) / 64;
+    if ((r = mpc_prg_expand(B->cw, nw, seed, S_RND_BITS, *bitpos))) return r;
+    *bitpos += nw;
+    const uint8_t *cb = (const uint8_t *)B->cw;
+    for (uint64_t e = 0; e < q; e++)
+        for (uint32_t j = 0; j < L; j++) B->width[e * L + j] = s_width(j, sp->m, sp->l);
+    s->st.sample_ns += s_now() - t0;
+    uint64_t cwords = mpc_bitmul_corr_words(B->width, NB);
+    /* COTs: instance i → me for every lower i (my bits as choices), sent first */
+    for (uint32_t i = 0; i < me; i++) {
+        if ((r = mpc_cot_recv_extend(s->rcv[i], cb, NB, B->u, B->hr[i], NULL))) return r;
+        if ((r = s_send(s, i, B->u, uw))) return r;
+    }
+    for (uint32_t k = me + 1; k < n; k++) {
+        if ((r = s_recv(s, k, B->u, uw))) return r;
+        if ((r = mpc_cot_send_extend(s->snd[k], B->u, NB, B->h0[k], B->h1[k], NULL))) return r;
+    }
+    /* y = c_0, then y ← y + c_k − 2·y·c_k for k = 1 .. n−1 */
+    uint64_t tb = s_now();
+    for (uint64_t j = 0; j < NB; j++) B->y[j] = me == 0 ? (uint64_t)((cb[j / 8] >> (j % 8)) & 1) : 0;
+    s->st.bits_ns += s_now() - tb;
+    for (uint32_t k = 1; k < n; k++) {
+        if (me < k) {
+            tb = s_now();
+            mpc_bitmul_send(B->prod, B->corr, B->y, B->width, B->h0[k], B->h1[k], NB);
+            for (uint64_t j = 0; j < NB; j++) B->y[j] -= 2 * B->prod[j];
+            s->st.bits_ns += s_now() - tb;
+            if ((r = s_send(s, k, B->corr, cwords))) return r;
+        } else if (me == k) {
+            for (uint64_t j = 0; j < NB; j++) B->y[j] = (uint64_t)((cb[j / 8] >> (j % 8)) & 1);
+            for (uint32_t i = 0; i < k; i++) {
+                if ((r = s_recv(s, i, B->corr, cwords))) return r;
+                tb = s_now();
+                mpc_bitmul_recv(B->prod, cb, B->width, B->hr[i], B->corr, NB);
+                for (uint64_t j = 0; j < NB; j++) B->y[j] -= 2 * B->prod[j];
+                s->st.bits_ns += s_now() - tb;
+            }
+        }
+    }
+    /* r_lo = Σ_{j<m} 2^j b_j, r_mid = Σ_{m<=j<l} 2^(j−m) b_j, r_msb = b_l */
+    tb = s_now();
+    for (uint64_t e = 0; e < q; e++) {
+        const uint64_t *y = B->y + e * L;
+        uint64_t vlo = 0, vmid = 0;
+        for (uint32_t j = 0; j < sp->m; j++) vlo += y[j] << j;
+        for (uint32_t j = sp->m; j < sp->l; j++) vmid += y[j] << (j - sp->m);
+        lo[e] = vlo;
+        mid[e] = vmid;
+        msb[e] = y[sp->l];
+    }
+    s->st.bits_ns += s_now() - tb;
+    return 0;
+}
+
+static int s_trunc(mpc_prep *p, const mpc_prep_req *req, mpc_prep_out *out)
+{
+    s_bbuf B;
+    uint8_t *seed = NULL;
+    int r = MPC_ERR_NOMEM;
+    uint64_t NB = (uint64_t)S_BITCHUNK * 64, bitpos = 0, done = 0;
+    memset(&B, 0, sizeof B);
+    if (req->n_trunc == 0) return 0;
+    B.NB = NB;
+    if (!(B.cw = s_alloc(NB / 64 + 2)) || !(B.y = s_alloc(NB)) || !(B.prod = s_alloc(NB)) ||
+        !(B.u = s_alloc(mpc_cot_msg_words(NB))) || !(B.corr = s_alloc(NB + 1)) ||
+        !(B.width = malloc(NB)))
+        goto out;
+    for (uint32_t j = 0; j < p->n; j++) {
+        if (j < p->self && !(B.hr[j] = s_alloc(NB))) goto out;
+        if (j > p->self && (!(B.h0[j] = s_alloc(NB)) || !(B.h1[j] = s_alloc(NB)))) goto out;
+    }
+    if (!(seed = mpc_prg_seed_new())) goto out;
+    for (uint32_t g = 0; g < req->n_trunc; g++) {
+        const mpc_prep_trunc_spec *sp = &req->trunc[g];
+        uint64_t per = NB / (sp->l + 1);
+        for (uint64_t e0 = 0; e0 < sp->n; e0 += per) {
+            uint64_t q = sp->n - e0 < per ? sp->n - e0 : per;
+            r = s_bit_chunk(p, &B, seed, &bitpos, sp, q, out->r_lo + done, out->r_mid + done,
+                            out->r_msb + done);
+            if (r) goto out;
+            done += q;
+        }
+    }
+    r = 0;
+out:
+    mpc_prg_seed_free(&seed);
+    s_bbuf_free(&B, p->n);
+    return r;
+}
+
+/* ---- the source ---- */
+
+/* Every party sends a digest of its request to every peer and checks theirs. */
+static int s_agree(mpc_prep *p, const mpc_prep_req *req)
+{
+    s_ot *s = p->impl;
+    uint64_t d[4], x[4];
+    crypto_generichash_state h;
+    int r;
+    crypto_generichash_init(&h, NULL, 0, 16);
+    for (uint32_t g = 0; g < req->n_trunc; g++) {
+        uint64_t v[3] = {req->trunc[g].m, req->trunc[g].l, req->trunc[g].n};
+        crypto_generichash_update(&h, (const uint8_t *)v, sizeof v);
+    }
+    d[0] = req->n_triples;
+    d[1] = req->n_trunc;
+    crypto_generichash_final(&h, (uint8_t *)(d + 2), 16);
+    for (uint32_t j = 0; j < p->n; j++)
+        if (j != p->self && (r = s_send(s, j, d, 4))) return r;
+    for (uint32_t j = 0; j < p->n; j++) {
+        if (j == p->self) continue;
+        if ((r = s_recv(s, j, x, 4))) return r;
+        if (memcmp(d, x, sizeof d)) return MPC_ERR_PROTOCOL;
+    }
+    return 0;
+}
+
+static int s_fetch(mpc_prep *p, const mpc_prep_req *req, mpc_prep_out *out)
+{
+    s_ot *s = p->impl;
+    int r;
+    if (s->state == S_FAILED) return MPC_ERR_STATE;
+    if ((r = mpc_prep_req_check(req, NULL))) return r;
+    if (s->state == S_NEW && (r = s_setup_run(p))) goto fail;
+    if ((r = s_agree(p, req))) goto fail;
+    if ((r = s_triples(p, req->n_triples, out))) goto fail;
+    if ((r = s_trunc(p, req, out))) goto fail;
+    s->st.ots = 0;
+    for (uint32_t j = 0; j < p->n; j++) {
+        mpc_cot_prof a, b;
+        if (j == p->self) continue;
+        mpc_cot_recv_prof(s->rcv[j], &a);
+        mpc_cot_send_prof(s->snd[j], &b);
+        s->st.ots += a.ots + b.ots;
+    }
+    return 0;
+fail:
+    s_fail(p, r);
+    return r;
+}
+
+static void s_abort(mpc_prep *p, int code)
+{
+    s_fail(p, code);
+}
+
+static void s_destroy(mpc_prep **pp)
+{
+    mpc_prep *p = *pp;
+    s_ot *s = p->impl;
+    for (uint32_t j = 0; j < S_MAXP; j++) {
+        mpc_cot_send_destroy(&s->snd[j]);
+        mpc_cot_recv_destroy(&s->rcv[j]);
+    }
+    mpc_transport_forget(s->t, s->stream);
+    free(s);
+    free(p);
+    *pp = NULL;
+}
+
+static const struct mpc_prep_ops s_ot_ops = {
+    .fetch = s_fetch, .abort = s_abort, .destroy = s_destroy,
+};
+
+mpc_prep *mpc_prep_ot_new(mpc_transport *t, uint32_t self, uint32_t n, uint64_t stream,
+                          const mpc_prep_ot_opts *opts)
+{
+    if (!t || n < 2 || n > S_MAXP || self >= n || t->self != self || t->n < n) return NULL;
+    if (opts && opts->chunk && (opts->chunk < 16 || opts->chunk > 65536)) return NULL;
+    if (opts && opts->ot_k && !mpc_cot_msg_words_k(opts->ot_k, 1)) return NULL;
+    if (sodium_init() < 0) return NULL;
+    mpc_prep *p = calloc(1, sizeof *p);
+    s_ot *s = calloc(1, sizeof *s);
+    if (!p || !s) {
+        free(p);
+        free(s);
+        return NULL;
+    }
+    s->t = t;
+    s->stream = stream;
+    if (opts) s->o = *opts;
+    else s->o.timeout_ms = -1;
+    if (!s->o.chunk) s->o.chunk = MPC_PREP_OT_CHUNK;
+    if (!s->o.ot_k) s->o.ot_k = MPC_PREP_OT_K;
+    p->ops = &s_ot_ops;
+    p->impl = s;
+    p->self = self;
+    p->n = n;
+    return p;
+}
+
+int mpc_prep_ot_stats_get(const mpc_prep *p, mpc_prep_ot_stats *st)
+{
+    if (!p || p->ops != &s_ot_ops || !st) return MPC_ERR_INVALID;
+    const s_ot *s = p->impl;
+    *st = s->st;
+    st->prg_ns = st->transpose_ns = st->hash_ns = 0;
+    for (uint32_t j = 0; j < p->n; j++) {
+        mpc_cot_prof a, b;
+        if (j == p->self || !s->rcv[j] || !s->snd[j]) continue;
+        mpc_cot_recv_prof(s->rcv[j], &a);
+        mpc_cot_send_prof(s->snd[j], &b);
+        st->prg_ns += a.prg_ns + b.prg_ns;
+        st->transpose_ns += a.transpose_ns + b.transpose_ns;
+        st->hash_ns += a.hash_ns + b.hash_ns;
+    }
+    return 0;
+}
+
+const char *mpc_prep_ot_hash_name(const mpc_prep *p, uint32_t peer)
+{
+    if (!p || p->ops != &s_ot_ops || peer >= p->n) return mpc_sym_name(mpc_sym_best());
+    const s_ot *s = p->impl;
+    if (s->state != S_READY || peer == p->self)
+        return mpc_sym_name(s->o.force_portable ? MPC_SYM_PORTABLE : mpc_sym_best());
+    return mpc_sym_name(s->kind[peer]);
+}

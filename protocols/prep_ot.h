@@ -1,0 +1,80 @@
+/* prep_ot.h — preprocessing with no trusted party (DESIGN.md §5, docs/preprocessing.md): an
+ * mpc_prep source whose material the n parties make among themselves, semi-honest secure
+ * against any n−1 colluding parties, channels authenticated and encrypted (the transport's
+ * job).  Not secure against an actively cheating party (no consistency checks, no MACs).
+ *
+ * Chain: base OTs (baseot.h, Chou–Orlandi over Ristretto255) for every directed pair, once
+ * per source lifetime → correlated OTs (otext.h: SoftSpokenOT with k = 2 by default, or
+ * IKNP; TCCR hash) → Gilboa products (gilboa.h) → Beaver triples
+ * c = Σ_i a_i b_i + Σ_{i≠j} a_i b_j with a_i, b_i fresh and uniform per party; and shared
+ * random bits b = c_0 ⊕ … ⊕ c_{n−1} (c_i a party's private bit, XOR computed
+ * arithmetically x ⊕ y = x + y − 2xy with the cross products from one COT each) →
+ * truncation tuples r_lo, r_mid, r_msb (prep.h) from l+1 such bits.
+ *
+ * Messages: MPC_MSG_PREP on `stream` (a preprocessing session id with MPC_JOB_PREP_BIT),
+ * one sequence counter per directed pair.  Setup: hello (10 words), base-OT points (512
+ * words), SoftSpokenOT's padded GGM sums (1024 words) per peer; 2 or 3 message rounds.
+ * Per request: a 4-word digest per peer (requests must be identical on every party, else
+ * MPC_ERR_PROTOCOL on all), then per chunk of triples one message of 64·16/k bytes per
+ * triple and one of 260 bytes per triple to every peer (2 rounds): (n−1)(1024/k + 260)
+ * bytes per triple per party, 772 for n = 2, k = 2.  Per chunk of truncation tuples one
+ * message of 16/k bytes per bit to every lower-indexed peer, then n−1 sequential rounds of
+ * packed corrections.  docs/preprocessing.md has the details and measurements.
+ *
+ * Every party must create its source with the same n and stream, and make the same
+ * requests in the same order.  A source is for one thread at a time. */
+#ifndef MPC_PREP_OT_H
+#define MPC_PREP_OT_H
+
+#include <stdint.h>
+
+#include "aeshash.h"
+#include "prep.h"
+#include "transport.h"
+
+#define MPC_PREP_OT_CHUNK 4096   /* default triples per chunk */
+#define MPC_PREP_OT_K     2      /* default SoftSpokenOT block size (1 = IKNP) */
+
+typedef struct {
+    int      timeout_ms;        /* per receive; < 0: the transport's default */
+    uint32_t chunk;             /* triples per chunk, 16..65536 (0: MPC_PREP_OT_CHUNK) */
+    int      force_portable;    /* use BLAKE2b/ChaCha20 even where AES-NI exists */
+    uint32_t ot_k;              /* 1 (IKNP), 2, 4 or 8 (SoftSpokenOT); 0: MPC_PREP_OT_K.
+                                 * Every party must use the same. */
+    /* TEST ONLY (0 in production): use a_i = test_a and b_i = test_b for every triple */
+    int      test_fixed_ab;
+    uint64_t test_a, test_b;
+} mpc_prep_ot_opts;
+
+/* Where the time went (ns of CLOCK_MONOTONIC on this party's thread) and what was sent. */
+typedef struct {
+    int          ready;                 /* setup done */
+    mpc_sym_kind kind[16];              /* symmetric primitives agreed with each peer */
+    uint64_t     setup_ns;              /* base OTs and key schedules */
+    uint64_t     prg_ns, transpose_ns, hash_ns;   /* inside OT extension (both roles) */
+    uint64_t     gilboa_ns;             /* correction packing and share arithmetic */
+    uint64_t     bits_ns;               /* random-bit arithmetic and tuple assembly */
+    uint64_t     sample_ns;             /* drawing a_i, b_i, bits */
+    uint64_t     wait_ns;               /* blocked in recv */
+    uint64_t     ots;                   /* COTs extended, both roles */
+    uint64_t     bytes_sent;            /* payload + header bytes this source sent */
+} mpc_prep_ot_stats;
+
+/* A source for party `self` of n (2..16) over t (borrowed; must outlive the source).  NULL
+ * on bad arguments or allocation failure.  Nothing is sent until setup. */
+mpc_prep *mpc_prep_ot_new(mpc_transport *t, uint32_t self, uint32_t n, uint64_t stream,
+                          const mpc_prep_ot_opts *opts);
+
+/* Runs the base OTs with every peer (all parties call it, or the first fetch does).  0 or
+ * MPC_ERR_* (the source is then failed and has sent ABORT to every peer). */
+__attribute__((warn_unused_result))
+int mpc_prep_ot_setup(mpc_prep *p);
+
+/* 0, or MPC_ERR_INVALID if p is not an OT source. */
+int mpc_prep_ot_stats_get(const mpc_prep *p, mpc_prep_ot_stats *st);
+
+/* The hash the source uses with peer j ("aes-ni" / "blake2b"); before setup, this machine's
+ * own best. */
+const char *mpc_prep_ot_hash_name(const mpc_prep *p, uint32_t peer);
+
+#endif

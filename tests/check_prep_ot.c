@@ -1,0 +1,684 @@
+/* check_prep_ot.c — preprocessing with no trusted party (prep_ot.h), parties as threads over
+ * the in-memory transport: c = a·b summed over the parties for 10^6 triples with n = 2, 3, 5;
+ * truncation tuples in range and uniform; both primitive kinds agreed per pair; mismatched
+ * requests abort everyone; a party's view does not depend on another party's a_j, b_j; the
+ * engine computes right answers with this material; and a measurement printout. */
+#include <check.h>
+#include <math.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "enginetest.h"
+#include "mpc_err.h"
+#include "prep_ot.h"
+#include "prep_ot_bench.h"
+#include "gilboa.h"
+#include "otext.h"
+#include "transport_mem.h"
+
+#define STREAM (MPC_JOB_PREP_BIT | 0x5eed)
+#define MAXP 16
+
+typedef struct s_job s_job;
+
+/* A transport wrapper recording every payload word one party receives (its view). */
+typedef struct {
+    mpc_transport *inner;
+    s_job         *job;
+} s_rec;
+
+struct s_job {
+    uint32_t            n;
+    mpc_prep_ot_opts    opts[MAXP];
+    int                 batches;
+    uint64_t            T;              /* triples per batch */
+    mpc_prep_trunc_spec specs[4];
+    uint32_t            ng;
+    int                 skew;           /* party + 1 asking for one triple more */
+    int                 view_party;     /* party + 1 whose received words are recorded */
+    /* results */
+    uint64_t           *a[MAXP], *b[MAXP], *c[MAXP], *lo[MAXP], *mid[MAXP], *msb[MAXP];
+    int                 rc[MAXP];
+    mpc_prep_ot_stats   st[MAXP];
+    char                hash[MAXP][MAXP][16];
+    uint64_t           *view, view_len;
+    pthread_mutex_t     mu;
+};
+
+static int s_rec_send(mpc_transport *t, uint32_t to, uint8_t type, uint64_t job, uint64_t seq,
+                      const uint64_t *data, uint64_t count)
+{
+    s_rec *r = t->impl;
+    int rc = mpc_send(r->inner, to, type, job, seq, data, count);
+    t->bytes_sent = r->inner->bytes_sent;
+    return rc;
+}
+
+static int s_rec_recv(mpc_transport *t, uint32_t from, uint8_t type, uint64_t job, uint64_t seq,
+                      uint64_t *out, uint64_t count, int timeout_ms)
+{
+    s_rec *r = t->impl;
+    int rc = mpc_recv(r->inner, from, type, job, seq, out, count, timeout_ms);
+    if (rc == 0 && count) {
+        s_job *j = r->job;
+        j->view = realloc(j->view, (size_t)(j->view_len + count) * 8);
+        memcpy(j->view + j->view_len, out, (size_t)count * 8);
+        j->view_len += count;
+    }
+    return rc;
+}
+
+static void s_rec_forget(mpc_transport *t, uint64_t job)
+{
+    s_rec *r = t->impl;
+    mpc_transport_forget(r->inner, job);
+}
+
+static void s_rec_destroy(mpc_transport **tp)
+{
+    s_rec *r = (*tp)->impl;
+    mpc_transport_destroy(&r->inner);
+    free(r);
+    free(*tp);
+    *tp = NULL;
+}
+
+static const struct mpc_transport_ops s_rec_ops = {
+    .send = s_rec_send, .recv = s_rec_recv, .forget = s_rec_forget, .destroy = s_rec_destroy,
+};
+
+typedef struct {
+    s_job         *j;
+    uint32_t       p;
+    mpc_transport *t;
+} s_arg;
+
+static uint64_t s_R(const s_job *j)
+{
+    uint64_t R = 0;
+    for (uint32_t g = 0; g < j->ng; g++) R += j->specs[g].n;
+    return R;
+}
+
+static void *s_party(void *v)
+{
+    s_arg *a = v;
+    s_job *j = a->j;
+    uint32_t p = a->p;
+    uint64_t R = s_R(j);
+    mpc_prep *src = mpc_prep_ot_new(a->t, p, j->n, STREAM, &j->opts[p]);
+    if (!src) {
+        j->rc[p] = MPC_ERR_NOMEM;
+        return NULL;
+    }
+    for (int k = 0; k < j->batches && j->rc[p] == 0; k++) {
+        uint64_t T = j->T + (j->skew == (int)p + 1 && k == 0);
+        uint64_t *extra = j->skew ? malloc((T + 1) * 24) : NULL;
+        mpc_prep_req req = {.n_triples = T, .trunc = j->specs, .n_trunc = j->ng};
+        mpc_prep_out out = {
+            .a = extra ? extra : j->a[p] + k * j->T,
+            .b = extra ? extra + T : j->b[p] + k * j->T,
+            .c = extra ? extra + 2 * T : j->c[p] + k * j->T,
+            .r_lo = j->lo[p] + k * R, .r_mid = j->mid[p] + k * R, .r_msb = j->msb[p] + k * R};
+        j->rc[p] = mpc_prep_fetch(src, &req, &out);
+        free(extra);
+    }
+    mpc_prep_ot_stats_get(src, &j->st[p]);
+    for (uint32_t q = 0; q < j->n; q++)
+        snprintf(j->hash[p][q], sizeof j->hash[p][q], "%s", mpc_prep_ot_hash_name(src, q));
+    if (j->rc[p]) mpc_prep_abort(src, j->rc[p]);
+    mpc_prep_destroy(&src);
+    return NULL;
+}
+
+static void s_run(s_job *j)
+{
+    uint64_t R = s_R(j);
+    mpc_mem_hub *h = mpc_mem_hub_new(j->n, 60000);
+    pthread_t th[MAXP];
+    s_arg args[MAXP];
+    for (uint32_t p = 0; p < j->n; p++) {
+        if (!j->opts[p].timeout_ms) j->opts[p].timeout_ms = 60000;
+        j->a[p] = malloc((j->T * j->batches + 1) * 8);
+        j->b[p] = malloc((j->T * j->batches + 1) * 8);
+        j->c[p] = malloc((j->T * j->batches + 1) * 8);
+        j->lo[p] = malloc((R * j->batches + 1) * 8);
+        j->mid[p] = malloc((R * j->batches + 1) * 8);
+        j->msb[p] = malloc((R * j->batches + 1) * 8);
+        args[p].j = j;
+        args[p].p = p;
+        args[p].t = mpc_mem_transport_new(h, p);
+        if (j->view_party == (int)p + 1) {
+            mpc_transport *w = calloc(1, sizeof *w);
+            s_rec *r = calloc(1, sizeof *r);
+            r->inner = args[p].t;
+            r->job = j;
+            w->ops = &s_rec_ops;
+            w->impl = r;
+            w->self = p;
+            w->n = args[p].t->n;
+            args[p].t = w;
+        }
+    }
+    for (uint32_t p = 0; p < j->n; p++) pthread_create(&th[p], NULL, s_party, &args[p]);
+    for (uint32_t p = 0; p < j->n; p++) pthread_join(th[p], NULL);
+    for (uint32_t p = 0; p < j->n; p++) mpc_transport_destroy(&args[p].t);
+    mpc_mem_hub_destroy(&h);
+}
+
+static void s_free(s_job *j)
+{
+    for (uint32_t p = 0; p < MAXP; p++) {
+        free(j->a[p]); free(j->b[p]); free(j->c[p]);
+        free(j->lo[p]); free(j->mid[p]); free(j->msb[p]);
+    }
+    free(j->view);
+    memset(j, 0, sizeof *j);
+}
+
+/* Σc = Σa · Σb for every triple; the sums are not degenerate. */
+static void s_check_triples(const s_job *j)
+{
+    uint64_t N = j->T * (uint64_t)j->batches, bad = 0, zero = 0, same_a = 0;
+    for (uint64_t t = 0; t < N; t++) {
+        uint64_t sa = 0, sb = 0, sc = 0;
+        for (uint32_t p = 0; p < j->n; p++) {
+            sa += j->a[p][t];
+            sb += j->b[p][t];
+            sc += j->c[p][t];
+        }
+        bad += sa * sb != sc;
+        zero += sc == 0;
+        if (t) same_a += j->a[0][t] == j->a[0][t - 1];
+    }
+    ck_assert_uint_eq(bad, 0);
+    ck_assert_uint_le(zero, 2);
+    ck_assert_uint_le(same_a, 2);
+}
+
+static void s_triples_n(uint32_t n, uint64_t T, int batches)
+{
+    s_job j;
+    memset(&j, 0, sizeof j);
+    j.n = n;
+    j.T = T;
+    j.batches = batches;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    s_run(&j);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    for (uint32_t p = 0; p < n; p++) ck_assert_msg(j.rc[p] == 0, "party %u: %s", p, mpc_strerror(j.rc[p]));
+    s_check_triples(&j);
+    double s = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    printf("prep_ot n=%u: %llu triples in %.2f s incl. setup, %.0f bytes/triple/party (hash %s)\n",
+           (unsigned)n, (unsigned long long)(T * batches), s,
+           (double)j.st[0].bytes_sent / (double)(T * batches), j.hash[0][1]);
+    s_free(&j);
+}
+
+/* 10^6 triples per n; under AddressSanitizer (≈10× slower) 2^16, so that the sanitizer
+ * run of the whole project stays within minutes. */
+#if defined(__SANITIZE_ADDRESS__)
+#define S_MILLION (1u << 16)
+#else
+#define S_MILLION 1000000u
+#endif
+
+START_TEST(test_triples_n2)
+{
+    s_triples_n(2, S_MILLION / 2, 2);
+}
+END_TEST
+
+START_TEST(test_triples_n3)
+{
+    s_triples_n(3, S_MILLION, 1);
+}
+END_TEST
+
+START_TEST(test_triples_n5)
+{
+    s_triples_n(5, S_MILLION, 1);
+}
+END_TEST
+
+/* IKNP (k = 1) and SoftSpokenOT with k = 4 and 8 end to end, triples and truncation tuples;
+ * parties configured with different k refuse at setup. */
+static void s_with_k(uint32_t n, uint32_t k, uint64_t T)
+{
+    s_job j;
+    memset(&j, 0, sizeof j);
+    j.n = n;
+    j.T = T;
+    j.batches = 2;
+    j.specs[0] = (mpc_prep_trunc_spec){.m = 12, .l = 50, .n = 700};
+    j.ng = 1;
+    for (uint32_t p = 0; p < n; p++) j.opts[p].ot_k = k;
+    s_run(&j);
+    for (uint32_t p = 0; p < n; p++) ck_assert_msg(j.rc[p] == 0, "k=%u party %u: %s", k, p, mpc_strerror(j.rc[p]));
+    s_check_triples(&j);
+    for (uint64_t e = 0; e < 2 * 700; e++) {
+        uint64_t lo = 0, mid = 0, msb = 0;
+        for (uint32_t p = 0; p < n; p++) {
+            lo += j.lo[p][e];
+            mid += j.mid[p][e];
+            msb += j.msb[p][e];
+        }
+        ck_assert(lo < (1u << 12) && mid < (1ull << 38) && msb <= 1);
+    }
+    /* bytes of party 0 (the lowest index: per peer it sends COT messages for the triples and
+     * corrections for the random bits): setup, a digest per batch, per triple 16·64/k of
+     * COT messages and 260 of corrections, per bit of a tuple its width in bits — plus a
+     * 32-byte header per message */
+    uint64_t wbits = 0;
+    for (uint32_t b = 0; b <= 50; b++) wbits += b < 12 ? 64 - b : b < 50 ? 64 - (b - 12) : 64;
+    uint64_t per_peer = 80 + 4096 + (k > 1 ? 8192 : 0) +
+                        2 * (32 + 8 * mpc_cot_msg_words_k(k, 64 * T) + 8 * mpc_gilboa_corr_words(T) +
+                             (700 * wbits + 63) / 64 * 8);
+    /* and the COT messages are 16·64/k bytes per triple up to the padding of a block */
+    ck_assert_uint_le(8 * mpc_cot_msg_words_k(k, 64 * T), T * 1024 / k + 2048 / k);
+    uint64_t got = j.st[0].bytes_sent / (n - 1);
+    /* messages to each peer: hello, points, [GGM sums]; per batch a digest, two per chunk of
+     * triples and one of bit corrections */
+    uint64_t msgs = 2 + (k > 1) + 2 * (1 + 2 * ((T + MPC_PREP_OT_CHUNK - 1) / MPC_PREP_OT_CHUNK) + 1);
+    ck_assert_msg(got == per_peer + 32 * msgs, "k=%u: %llu bytes per peer, payload %llu, %llu messages",
+                  k, (unsigned long long)got, (unsigned long long)per_peer, (unsigned long long)msgs);
+    s_free(&j);
+}
+
+START_TEST(test_block_sizes)
+{
+    s_with_k(2, 1, 30000);
+    s_with_k(3, 1, 10000);
+    s_with_k(2, 4, 20000);
+    s_with_k(3, 8, 3000);
+    s_with_k(2, 2, 1001);   /* odd counts: a partial 128-OT block, a half-word of corrections */
+    s_with_k(3, 1, 777);
+    s_job j;
+    memset(&j, 0, sizeof j);
+    j.n = 2;
+    j.T = 100;
+    j.batches = 1;
+    j.opts[0].ot_k = 2;
+    j.opts[1].ot_k = 4;
+    s_run(&j);
+    ck_assert(j.rc[0] == MPC_ERR_PROTOCOL || j.rc[0] == MPC_ERR_PEER_ABORT);
+    ck_assert(j.rc[1] == MPC_ERR_PROTOCOL || j.rc[1] == MPC_ERR_PEER_ABORT);
+    s_free(&j);
+}
+END_TEST
+
+/* ---- truncation tuples ---- */
+
+static void s_trunc_n(uint32_t n)
+{
+    s_job j;
+    memset(&j, 0, sizeof j);
+    j.n = n;
+    j.T = 1000;
+    j.batches = 2;
+    j.specs[0] = (mpc_prep_trunc_spec){.m = 16, .l = 40, .n = 6000};
+    j.specs[1] = (mpc_prep_trunc_spec){.m = 1, .l = 2, .n = 3000};
+    j.specs[2] = (mpc_prep_trunc_spec){.m = 20, .l = 63, .n = 3000};
+    j.ng = 3;
+    s_run(&j);
+    for (uint32_t p = 0; p < n; p++) ck_assert_msg(j.rc[p] == 0, "party %u: %s", p, mpc_strerror(j.rc[p]));
+    s_check_triples(&j);
+    uint64_t R = s_R(&j), off = 0;
+    for (uint32_t g = 0; g < j.ng; g++) {
+        const mpc_prep_trunc_spec *sp = &j.specs[g];
+        uint64_t cnt[64] = {0}, N = 0, bad = 0, distinct = 0, prev = 0;
+        for (int k = 0; k < j.batches; k++)
+            for (uint64_t e = 0; e < sp->n; e++) {
+                uint64_t x = k * R + off + e, lo = 0, mid = 0, msb = 0;
+                for (uint32_t p = 0; p < n; p++) {
+                    lo += j.lo[p][x];
+                    mid += j.mid[p][x];
+                    msb += j.msb[p][x];
+                }
+                bad += lo >> sp->m != 0;
+                bad += mid >> (sp->l - sp->m) != 0;
+                bad += msb > 1;
+                uint64_t r = lo | mid << sp->m | msb << sp->l;
+                for (uint32_t b = 0; b <= sp->l; b++) cnt[b] += (r >> b) & 1;
+                distinct += r != prev;
+                prev = r;
+                N++;
+            }
+        ck_assert_uint_eq(bad, 0);
+        ck_assert_uint_ge(distinct, N * 2 / 5);   /* even for 3-bit r: P(r = prev) = 1/8 */
+        /* each of the l+1 bits of r is 1 with probability 1/2: within 6 sigma */
+        double tol = 6 * 0.5 / sqrt((double)N);
+        for (uint32_t b = 0; b <= sp->l; b++) {
+            double f = (double)cnt[b] / (double)N;
+            ck_assert_msg(fabs(f - 0.5) < tol, "n=%u m=%u l=%u bit %u: frequency %f", n, sp->m,
+                          sp->l, b, f);
+        }
+        off += sp->n;
+    }
+    s_free(&j);
+}
+
+START_TEST(test_trunc_tuples)
+{
+    s_trunc_n(2);
+    s_trunc_n(3);
+    s_trunc_n(5);
+}
+END_TEST
+
+/* ---- primitive agreement: AES only where both ends have it ---- */
+
+START_TEST(test_portable_agreed)
+{
+    s_job j;
+    memset(&j, 0, sizeof j);
+    j.n = 3;
+    j.T = 4000;
+    j.batches = 1;
+    j.specs[0] = (mpc_prep_trunc_spec){.m = 8, .l = 30, .n = 500};
+    j.ng = 1;
+    j.opts[2].force_portable = 1;
+    s_run(&j);
+    for (uint32_t p = 0; p < 3; p++) ck_assert_msg(j.rc[p] == 0, "party %u: %s", p, mpc_strerror(j.rc[p]));
+    s_check_triples(&j);
+    const char *best = mpc_sym_name(mpc_sym_best());
+    ck_assert_str_eq(j.hash[0][1], best);
+    ck_assert_str_eq(j.hash[1][0], best);
+    ck_assert_str_eq(j.hash[0][2], "blake2b");
+    ck_assert_str_eq(j.hash[2][0], "blake2b");
+    ck_assert_str_eq(j.hash[1][2], "blake2b");
+    ck_assert_str_eq(j.hash[2][1], "blake2b");
+    ck_assert_int_eq(j.st[0].kind[2], MPC_SYM_PORTABLE);
+    for (uint64_t e = 0; e < 500; e++) {
+        uint64_t lo = 0, mid = 0, msb = 0;
+        for (uint32_t p = 0; p < 3; p++) {
+            lo += j.lo[p][e];
+            mid += j.mid[p][e];
+            msb += j.msb[p][e];
+        }
+        ck_assert(lo < 256 && mid < (1u << 22) && msb <= 1);
+    }
+    s_free(&j);
+}
+END_TEST
+
+/* ---- requests must agree ---- */
+
+START_TEST(test_mismatch_aborts)
+{
+    for (uint32_t n = 2; n <= 3; n++) {
+        s_job j;
+        memset(&j, 0, sizeof j);
+        j.n = n;
+        j.T = 3000;
+        j.batches = 2;
+        j.skew = 2;   /* party 1 asks for one triple more in the first batch */
+        s_run(&j);
+        int protocol = 0;
+        for (uint32_t p = 0; p < n; p++) {
+            ck_assert_int_ne(j.rc[p], 0);
+            ck_assert(j.rc[p] == MPC_ERR_PROTOCOL || j.rc[p] == MPC_ERR_PEER_ABORT);
+            protocol += j.rc[p] == MPC_ERR_PROTOCOL;
+        }
+        ck_assert_int_ge(protocol, 1);
+        s_free(&j);
+    }
+}
+END_TEST
+
+/* ---- privacy: party 0's view does not depend on party 1's a_1, b_1 ----
+ * Party 1's a_1 = b_1 = 0 in one run and a_1 = b_1 = 2^64 − 1 in the other; everything else
+ * fresh.  In both runs every word party 0 receives (u columns, packed corrections) must be
+ * balanced bit by bit, and the two views must agree on half their bits (independent).  An
+ * implementation that sent b_1's bits unmasked (u = x) or a_1 unmasked (τ = a) fails all
+ * three: the views would be all-zero and all-one. */
+static uint64_t *s_view(uint64_t ab, uint64_t *len)
+{
+    s_job j;
+    memset(&j, 0, sizeof j);
+    j.n = 2;
+    j.T = 16384;
+    j.batches = 1;
+    j.view_party = 1;
+    j.opts[1].test_fixed_ab = 1;
+    j.opts[1].test_a = ab;
+    j.opts[1].test_b = ab;
+    s_run(&j);
+    ck_assert_int_eq(j.rc[0], 0);
+    ck_assert_int_eq(j.rc[1], 0);
+    /* the material is still right: a_1 = b_1 = ab on party 1 */
+    for (uint64_t t = 0; t < j.T; t++) ck_assert_uint_eq(j.a[1][t], ab);
+    s_check_triples(&j);
+    uint64_t *v = j.view;
+    *len = j.view_len;
+    j.view = NULL;
+    s_free(&j);
+    return v;
+}
+
+START_TEST(test_view_independent_of_peer_ab)
+{
+    uint64_t l0, l1;
+    uint64_t *v0 = s_view(0, &l0), *v1 = s_view(UINT64_MAX, &l1);
+    ck_assert_uint_eq(l0, l1);
+    /* skip the setup (hello 10 words, base-OT points 512, padded GGM sums 1024) and the
+     * request digest (4); what remains is the COT messages and the corrections */
+    uint64_t skip = 10 + 512 + (MPC_PREP_OT_K > 1 ? 1024 : 0) + 4, N = l0 - skip;
+    ck_assert_uint_eq(N, mpc_cot_msg_words_k(MPC_PREP_OT_K, 64 * 16384) + mpc_gilboa_corr_words(16384));
+    uint64_t ones0 = 0, ones1 = 0, agree = 0, pos0[64] = {0}, pos1[64] = {0};
+    for (uint64_t k = skip; k < l0; k++) {
+        ones0 += (uint64_t)__builtin_popcountll(v0[k]);
+        ones1 += (uint64_t)__builtin_popcountll(v1[k]);
+        agree += (uint64_t)__builtin_popcountll(~(v0[k] ^ v1[k]));
+        for (int b = 0; b < 64; b++) {
+            pos0[b] += (v0[k] >> b) & 1;
+            pos1[b] += (v1[k] >> b) & 1;
+        }
+    }
+    double bits = 64.0 * (double)N, tol = 6 * 0.5 / sqrt(bits);
+    ck_assert_msg(fabs((double)ones0 / bits - 0.5) < tol, "view bits, a=b=0: %f", (double)ones0 / bits);
+    ck_assert_msg(fabs((double)ones1 / bits - 0.5) < tol, "view bits, a=b=~0: %f", (double)ones1 / bits);
+    ck_assert_msg(fabs((double)agree / bits - 0.5) < tol, "views agree on %f", (double)agree / bits);
+    double tolb = 6 * 0.5 / sqrt((double)N);
+    for (int b = 0; b < 64; b++) {
+        ck_assert(fabs((double)pos0[b] / (double)N - 0.5) < tolb);
+        ck_assert(fabs((double)pos1[b] / (double)N - 0.5) < tolb);
+    }
+    free(v0);
+    free(v1);
+}
+END_TEST
+
+/* ---- the engine with OT material ---- */
+
+typedef struct {
+    mpc_mem_hub   *hub;
+    mpc_transport *t[MAXP];
+    uint32_t       n;
+} s_engprep;
+
+static void s_eng_before(mpc_mem_hub *hub, void *arg)
+{
+    (void)hub;
+    s_engprep *e = arg;
+    e->hub = mpc_mem_hub_new(e->n, 20000);
+    for (uint32_t p = 0; p < e->n; p++) e->t[p] = mpc_mem_transport_new(e->hub, p);
+}
+
+static mpc_prep *s_eng_make(uint32_t p, void *arg)
+{
+    s_engprep *e = arg;
+    mpc_prep_ot_opts o = {.timeout_ms = 20000};
+    return mpc_prep_ot_new(e->t[p], p, e->n, STREAM, &o);
+}
+
+static uint64_t s_floor_shift(uint64_t x, unsigned m)
+{
+    uint64_t r = x >> m;
+    if (x >> 63) r |= ~(UINT64_MAX >> m);
+    return r;
+}
+
+START_TEST(test_engine_with_ot_material)
+{
+    for (uint32_t n = 2; n <= 3; n++) {
+        uint64_t L = 3000;
+        mpc_circuit *c = mpc_circ_new();
+        char name[8];
+        for (uint32_t p = 0; p < n; p++) {
+            snprintf(name, sizeof name, "p%u", (unsigned)p);
+            ck_assert_int_eq(mpc_circ_add_party(c, name), (int)p);
+        }
+        uint32_t x = mpc_circ_add_input(c, "x", 0, MPC_T_INT, L, 1, 1);
+        uint32_t y = mpc_circ_add_input(c, "y", n - 1, MPC_T_INT, L, 2, 1);
+        uint32_t m = mpc_circ_add_gate(c, MPC_G_MUL, MPC_T_INT, L, x, y, MPC_NO_WIRE, 0, 0, 3, 1);
+        uint32_t m2 = mpc_circ_add_gate(c, MPC_G_MUL, MPC_T_INT, L, m, x, MPC_NO_WIRE, 0, 0, 4, 1);
+        uint32_t d = mpc_circ_add_gate(c, MPC_G_DOT, MPC_T_INT, 1, x, y, MPC_NO_WIRE, 0, 0, 5, 1);
+        uint32_t t = mpc_circ_add_gate(c, MPC_G_TRUNC, MPC_T_FIX, L, m, MPC_NO_WIRE, MPC_NO_WIRE, 8, 40, 6, 1);
+        ck_assert_int_ge(mpc_circ_add_output(c, "m2", m2, (1u << n) - 1, 7, 1), 0);
+        ck_assert_int_ge(mpc_circ_add_output(c, "d", d, 1u, 8, 1), 0);
+        ck_assert_int_ge(mpc_circ_add_output(c, "t", t, 1u, 9, 1), 0);
+        char err[256];
+        ck_assert_msg(mpc_circ_finish(c, err, sizeof err) == 0, "%s", err);
+        uint64_t *xv = malloc(L * 8), *yv = malloc(L * 8);
+        for (uint64_t k = 0; k < L; k++) {
+            xv[k] = et_rand64() % 40000;      /* x·y < 2^31: inside TRUNC's l = 40 */
+            yv[k] = et_rand64() % 40000;
+            if (k & 1) yv[k] = 0 - yv[k];
+        }
+        const uint64_t *vals[2] = {xv, yv};
+        s_engprep ep = {.n = n};
+        et_job j;
+        memset(&j, 0, sizeof j);
+        j.c = c;
+        j.job = 99;
+        j.timeout_ms = 20000;
+        j.before = s_eng_before;
+        j.make_prep = s_eng_make;
+        j.before_arg = &ep;
+        et_plain_inputs(&j, vals);
+        ck_assert_int_eq(et_run(&j), 0);
+        for (uint32_t p = 0; p < n; p++)
+            ck_assert_msg(j.rc[p] == 0 && j.open_rc[p] == 0, "n=%u party %u: %s", n, p, j.err[p]);
+        uint64_t dot = 0, bad = 0;
+        for (uint64_t k = 0; k < L; k++) {
+            uint64_t mm = xv[k] * yv[k];
+            dot += mm;
+            bad += j.value[0][0][k] != mm * xv[k];
+            uint64_t f = s_floor_shift(mm, 8);
+            bad += j.value[0][2][k] != f && j.value[0][2][k] != f + 1;
+        }
+        ck_assert_uint_eq(bad, 0);
+        ck_assert_uint_eq(j.value[0][1][0], dot);
+        ck_assert_uint_eq(j.prep_triples[0], 3 * L);
+        et_clear(&j);
+        for (uint32_t p = 0; p < n; p++) mpc_transport_destroy(&ep.t[p]);
+        mpc_mem_hub_destroy(&ep.hub);
+        mpc_circ_destroy(&c);
+        free(xv);
+        free(yv);
+    }
+}
+END_TEST
+
+/* ---- failures: a silent peer times out, a malformed or hostile setup is refused, and a
+ * failed source refuses further requests ---- */
+
+static int s_alone(const mpc_msg_hdr *inj, const uint64_t *payload, uint64_t cnt, int timeout_ms)
+{
+    mpc_mem_hub *h = mpc_mem_hub_new(2, timeout_ms);
+    mpc_transport *t = mpc_mem_transport_new(h, 0);
+    if (inj) ck_assert_int_eq(mpc_mem_inject(h, 0, inj, payload, cnt), 0);
+    mpc_prep_ot_opts o = {.timeout_ms = timeout_ms};
+    mpc_prep *p = mpc_prep_ot_new(t, 0, 2, STREAM, &o);
+    ck_assert_ptr_nonnull(p);
+    uint64_t a[4], b[4], c[4];
+    mpc_prep_req req = {.n_triples = 4};
+    mpc_prep_out out = {.a = a, .b = b, .c = c};
+    int r = mpc_prep_fetch(p, &req, &out);
+    ck_assert_int_eq(mpc_prep_fetch(p, &req, &out), MPC_ERR_STATE);
+    mpc_prep_destroy(&p);
+    ck_assert_ptr_null(p);
+    mpc_transport_destroy(&t);
+    mpc_mem_hub_destroy(&h);
+    return r;
+}
+
+START_TEST(test_failures)
+{
+    ck_assert_int_eq(s_alone(NULL, NULL, 0, 300), MPC_ERR_TIMEOUT);
+    /* a hello with another version, then one with the identity as A (a valid version) */
+    uint64_t hello[10] = {0x4d50434f54000002ull, 1u | (MPC_PREP_OT_K << 8)};
+    mpc_msg_hdr hd = {.version = MPC_WIRE_VERSION, .type = MPC_MSG_PREP, .sender = 1,
+                      .job = STREAM, .seq = 0, .count = 10};
+    ck_assert_int_eq(s_alone(&hd, hello, 10, 2000), MPC_ERR_PROTOCOL);
+    hello[0] = 0x4d50434f54000001ull;
+    hello[1] = 1u | (MPC_PREP_OT_K << 8);
+    ck_assert_int_eq(s_alone(&hd, hello, 10, 2000), MPC_ERR_CRYPTO);
+    /* a hello of the wrong length */
+    hd.count = 9;
+    ck_assert_int_eq(s_alone(&hd, hello, 9, 2000), MPC_ERR_PROTOCOL);
+    /* bad arguments */
+    mpc_mem_hub *h = mpc_mem_hub_new(2, 100);
+    mpc_transport *t = mpc_mem_transport_new(h, 0);
+    mpc_prep_ot_opts bad = {.ot_k = 3};
+    ck_assert_ptr_null(mpc_prep_ot_new(t, 0, 2, STREAM, &bad));
+    ck_assert_ptr_null(mpc_prep_ot_new(t, 1, 2, STREAM, NULL));
+    ck_assert_ptr_null(mpc_prep_ot_new(t, 0, 1, STREAM, NULL));
+    mpc_transport_destroy(&t);
+    mpc_mem_hub_destroy(&h);
+}
+END_TEST
+
+/* ---- measurements (printed, never asserted) ---- */
+
+START_TEST(test_print_rates)
+{
+    mpc_prep_ot_bench_result r;
+    mpc_prep_ot_opts o = {.timeout_ms = 60000};
+    double want = 1024.0 / MPC_PREP_OT_K + 260;
+    ck_assert_int_eq(mpc_prep_ot_bench(2, S_MILLION / 2, 0, &o, &r), 0);
+    mpc_prep_ot_bench_print(stdout, &r);
+    ck_assert(r.bytes_per_triple >= want && r.bytes_per_triple < want + 1);
+    ck_assert_int_eq(mpc_prep_ot_bench(3, S_MILLION / 8, 0, &o, &r), 0);
+    mpc_prep_ot_bench_print(stdout, &r);
+    ck_assert(r.bytes_per_triple >= 2 * want && r.bytes_per_triple < 2 * want + 1);
+    fflush(stdout);
+}
+END_TEST
+
+int main(void)
+{
+    if (sodium_init() < 0) return EXIT_FAILURE;
+    Suite *su = suite_create("prep_ot");
+    TCase *big = tcase_create("million");   /* CK_RUN_CASE=core skips these */
+    tcase_set_timeout(big, 300);
+    tcase_add_test(big, test_triples_n2);
+    tcase_add_test(big, test_triples_n3);
+    tcase_add_test(big, test_triples_n5);
+    suite_add_tcase(su, big);
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, test_block_sizes);
+    tcase_add_test(tc, test_trunc_tuples);
+    tcase_add_test(tc, test_portable_agreed);
+    tcase_add_test(tc, test_mismatch_aborts);
+    tcase_add_test(tc, test_view_independent_of_peer_ab);
+    tcase_add_test(tc, test_engine_with_ot_material);
+    tcase_add_test(tc, test_failures);
+    suite_add_tcase(su, tc);
+    TCase *rates = tcase_create("rates");
+    tcase_set_timeout(rates, 300);
+    tcase_add_test(rates, test_print_rates);
+    suite_add_tcase(su, rates);
+    SRunner *sr = srunner_create(su);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
