@@ -59,10 +59,11 @@ static const conf_row s_rows[] = {
           "Directory for persistent state (preprocessing consumption counters)."),
     {S_MPCD, "log_level", K_ENUM, offsetof(mpcd_config, log_level), 0, 0, 3, "info", 0, s_log_names,
      "Least severe level logged to stderr: `error`, `warn`, `info` or `debug`. No level ever logs a secret."},
-    {S_MPCD, "preprocessing", K_ENUM, offsetof(mpcd_config, preprocessing), 0, 0, 1, "dealer", 0, s_prep_names,
-     "Where Beaver triples and truncation material come from: `dealer` (a semi-trusted dealer process: whoever "
-     "runs it and colludes with one party learns every input) or `ot` (the parties make it themselves; not yet "
-     "available — refused at start until the OT preprocessing lands)."},
+    {S_MPCD, "preprocessing", K_ENUM, offsetof(mpcd_config, preprocessing), 0, 0, 1, "ot", 0, s_prep_names,
+     "Where Beaver triples and truncation material come from: `ot` (the parties make it themselves with "
+     "oblivious transfer; no trusted party; docs/preprocessing.md) or `dealer` (a semi-trusted dealer process: "
+     "whoever runs it and colludes with one party learns every input). Comparison material (for `<`, `==`, "
+     "min, max, ...) is made by the dealer only, so far: with `ot`, programs with comparisons are refused."},
     C_STR(S_MPCD, dealer_endpoint, dealer_endpoint, 0, "",
           "The dealer's ZeroMQ endpoint; required with `preprocessing = dealer`."),
     {S_MPCD, "dealer_public_key", K_KEY, offsetof(mpcd_config, dealer_public_key),
@@ -458,8 +459,6 @@ static int s_resolve(parse_state *ps)
     if (dealer) return 1;
     if (cfg->preprocessing == MPCD_PREP_DEALER && (!cfg->dealer_endpoint[0] || !cfg->dealer_public_key[0]))
         return s_err(ps, 0, "preprocessing = dealer needs dealer_endpoint and dealer_public_key");
-    if (cfg->preprocessing == MPCD_PREP_OT)
-        return s_err(ps, 0, "preprocessing = ot is not available in this version; use dealer");
     if (!cfg->allow_any_program && cfg->n_allowed == 0)
         return s_err(ps, 0, "[policy] allows no program: set allow = HASH,... or allow_any_program = true");
     return 1;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aeshash.h"
 #include "config.h"
 #include "keys.h"
 #include "log.h"
@@ -101,7 +102,8 @@ int main(int argc, char **argv)
             s_usage(stdout);
             return 0;
         } else if (!strcmp(argv[i], "--version")) {
-            printf("mpcd %s (semi-honest additive sharing over Z_2^64; preprocessing: dealer)\n", MPCD_VERSION);
+            printf("mpcd %s (semi-honest additive sharing over Z_2^64; preprocessing: ot or dealer; "
+                   "OT hash: %s)\n", MPCD_VERSION, mpc_sym_name(mpc_sym_best()));
             return 0;
         } else if (!strcmp(argv[i], "--config") && i + 1 < argc) {
             config = argv[++i];

@@ -10,6 +10,7 @@
 #include "log.h"
 #include "mpc_err.h"
 #include "prep_dealer.h"
+#include "prep_ot.h"
 #include "transport_view.h"
 
 enum { RUN_KIND = 0x52554e31 /* "RUN1" */ };
@@ -170,6 +171,11 @@ static int s_execute(mpcd_worker *w, mpcd_job *job, mpc_transport *view, const r
     }
     if (r->prep_mode == MPCD_PREP_DEALER) {
         prep = mpc_prep_dealer_new(view, me, r->n, r->n, r->stream | MPC_JOB_PREP_BIT, w->peer_timeout_ms);
+    } else if (r->prep_mode == MPCD_PREP_OT) {
+        /* The job's parties make its material among themselves (fresh base OTs per job;
+         * a background pool is future work, docs/preprocessing.md). */
+        mpc_prep_ot_opts oo = {.timeout_ms = w->peer_timeout_ms};
+        prep = mpc_prep_ot_new(view, me, r->n, r->stream | MPC_JOB_PREP_BIT, &oo);
     }
     if (!prep) {
         rc = MPC_ERR_PREP;

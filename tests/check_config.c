@@ -66,7 +66,7 @@ START_TEST(test_good_config)
     ck_assert_uint_eq(cfg->clients[0].output_for, 3);
     ck_assert_int_eq(cfg->clients[0].may_submit, 1);
     ck_assert_int_eq(cfg->job_timeout_ms, 600000);  /* default */
-    ck_assert_int_eq(cfg->preprocessing, MPCD_PREP_DEALER);
+    ck_assert_int_eq(cfg->preprocessing, MPCD_PREP_OT);   /* the default: no trusted party */
     free(cfg);
 }
 END_TEST

@@ -148,3 +148,32 @@ scripts/cluster restart b --dir "$D" > /dev/null || fail "restart b"
 "$BIN/mpc" run examples/secure_sum.mpc --config "$C" --input x=5 --input y=6 --input z=7 | grep -qx "total = 18" ||
     fail "the next job after the restart"
 ok "after the restart the next job succeeds"
+
+# 7. The semi-trusted dealer path still works, and is what comparisons need for now: with
+#    preprocessing = ot a program with comparisons is refused with a clear reason.
+cat > "$D/cmp.mpc" <<'EOF'
+party a, b
+input x: int[5] from a
+input y: int[5] from b
+output lt = x < y, m = max(x, y), eq = sum(x == y) to a, b
+EOF
+if "$BIN/mpc" run "$D/cmp.mpc" --config "$C" --input x=1,2,3,4,5 --input y=5,4,3,2,1 > "$D/out" 2> "$D/err"; then
+    fail "a program with comparisons ran without comparison material"
+fi
+grep -q "comparison material is not yet made without the dealer" "$D/err" || fail "refusal reason: $(cat "$D/err")"
+ok "with preprocessing = ot, a program with comparisons is refused and says why"
+scripts/cluster down --dir "$D" > /dev/null
+D2="$D/dealer-cluster"
+C2=$(scripts/cluster up 2 --dir "$D2" --prep dealer) || fail "dealer cluster did not start"
+"$BIN/mpc" run "$D/cmp.mpc" --config "$C2" --input x=1,2,3,4,5 --input y=5,4,3,2,1 > "$D/mpc.out" 2> "$D/err" ||
+    fail "comparisons with the dealer: $(cat "$D/err")"
+"$BIN/mpcc" --eval "$D/cmp.mpc" --input x=1,2,3,4,5 --input y=5,4,3,2,1 > "$D/eval.out"
+cmp -s "$D/mpc.out" "$D/eval.out" || fail "comparisons: mpc $(cat "$D/mpc.out") vs eval $(cat "$D/eval.out")"
+ok "comparisons with dealer material match mpcc --eval"
+"$BIN/mpc" run examples/risk_linear.mpc --config "$C2" --input x=@$DATA/patient_x4.csv \
+    --input w=@$DATA/provider_w4.csv --input bias=-0.5 > "$D/mpc.out" 2> "$D/err" || fail "dealer path: $(cat "$D/err")"
+"$BIN/mpcc" --eval examples/risk_linear.mpc --input x=@$DATA/patient_x4.csv --input w=@$DATA/provider_w4.csv \
+    --input bias=-0.5 > "$D/eval.out"
+same "$D/mpc.out" "$D/eval.out" 0.0001 || fail "dealer path differs from mpcc --eval"
+ok "the dealer path still runs the examples"
+scripts/cluster down --dir "$D2" > /dev/null
