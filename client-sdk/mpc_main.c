@@ -389,10 +389,11 @@ static int s_cmd_status(const opts *o)
             }
             if (s->reachable && !s->error)
                 printf(", \"jobs\": {\"queued\": %llu, \"running\": %llu, \"done\": %llu, \"failed\": %llu}, "
-                       "\"stock\": {\"triples\": %llu, \"trunc\": %llu}",
+                       "\"stock\": {\"triples\": %llu, \"trunc\": %llu, \"triples_per_s\": %llu}",
                        (unsigned long long)s->jobs_queued, (unsigned long long)s->jobs_running,
                        (unsigned long long)s->jobs_done, (unsigned long long)s->jobs_failed,
-                       (unsigned long long)s->triples_stock, (unsigned long long)s->trunc_stock);
+                       (unsigned long long)s->triples_stock, (unsigned long long)s->trunc_stock,
+                       (unsigned long long)s->triples_per_s);
             if (s->has_job) {
                 printf(", \"job\": {\"state\": ");
                 s_json_str(s->state_name);
@@ -409,11 +410,12 @@ static int s_cmd_status(const opts *o)
         } else if (s->error) {
             printf("%s: reachable, error: %s\n", s->daemon, s->message);
         } else {
-            printf("%s: reachable, jobs %llu queued, %llu running, %llu done, %llu failed; stock %llu triples, %llu "
-                   "truncation pairs\n",
+            printf("%s: reachable, jobs %llu queued, %llu running, %llu done, %llu failed; stock %llu triples "
+                   "(made at %llu/s), %llu truncation pairs\n",
                    s->daemon, (unsigned long long)s->jobs_queued, (unsigned long long)s->jobs_running,
                    (unsigned long long)s->jobs_done, (unsigned long long)s->jobs_failed,
-                   (unsigned long long)s->triples_stock, (unsigned long long)s->trunc_stock);
+                   (unsigned long long)s->triples_stock, (unsigned long long)s->triples_per_s,
+                   (unsigned long long)s->trunc_stock);
             if (s->has_job) {
                 printf("  job %s: %s, %llu/%llu layers, %llu triples used, inputs %u/%u%s%s\n", o->job, s->state_name,
                        (unsigned long long)s->layers_done, (unsigned long long)s->layers_total,

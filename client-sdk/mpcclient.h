@@ -180,6 +180,7 @@ struct mpc_daemon_status {
     /* the daemon */
     uint64_t jobs_queued, jobs_running, jobs_done, jobs_failed;
     uint64_t triples_stock, trunc_stock;
+    uint64_t triples_per_s;      /* how fast the daemon's stock of triples is made */
     /* the job asked about, if any and known to this daemon */
     int      has_job;
     int      state;              /* see mpc_job_state_name */

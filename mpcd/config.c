@@ -70,6 +70,12 @@ static const conf_row s_rows[] = {
      sizeof(((mpcd_config *)0)->dealer_public_key), 0, 0, "", 0, NULL,
      "The dealer's CURVE public key (40 Z85 characters); required with `preprocessing = dealer`."},
 
+    {S_MPCD, "pool_triples", K_INT, offsetof(mpcd_config, pool_triples), 0, 0, 1 << 28, "1000000", 0, NULL,
+     "With `preprocessing = ot`: Beaver triples kept in stock, made in the background between jobs by all "
+     "parties together and used by jobs that involve every party (24 bytes each in memory). 0 turns the pool "
+     "off. Set the same value on every party."},
+    {S_MPCD, "pool_chunk", K_INT, offsetof(mpcd_config, pool_chunk), 0, 1024, 1 << 22, "32768", 0, NULL,
+     "Triples made per background step; a job that arrives waits at most one step. Same on every party."},
     C_INT(S_LIMITS, max_gates, 1, MPC_CIRC_MAX_GATES, "1000000",
           "Largest circuit accepted, in gates."),
     C_INT(S_LIMITS, max_vector, 1, (int64_t)MPC_CIRC_MAX_VECTOR, "100000000",

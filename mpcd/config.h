@@ -55,6 +55,8 @@ typedef struct {
     int64_t  preprocessing;
     char     dealer_endpoint[MPCD_ENDPOINT_MAX];
     char     dealer_public_key[MPCD_Z85_KEY_LEN + 1];
+    int64_t  pool_triples;
+    int64_t  pool_chunk;
 
     /* [limits] */
     int64_t  max_gates;

@@ -15,6 +15,7 @@
 
 typedef struct {
     uint64_t triples_stock, trunc_stock;   /* reported by STATUS */
+    double   triples_per_s;                /* the pool's generation rate */
 } mpcd_status_extra;
 
 /* Handles req (decoded, with its payload frame) and fills rep.  For a RESULT with a share,

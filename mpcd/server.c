@@ -22,6 +22,7 @@ struct mpcd_server {
     mpc_transport   *mesh;
     mpcd_clientsock *clients;
     mpcd_jobs       *jobs;
+    mpcd_pool       *pool;
     mpcd_worker      worker;
     pthread_t        worker_thread;
     int              worker_running;
@@ -123,6 +124,14 @@ int mpcd_server_new(mpcd_server **out, const mpcd_config *cfg, char *err, size_t
         if (rc != 0) goto fail;
     }
 
+    if (!dealer && cfg->preprocessing == MPCD_PREP_OT && cfg->pool_triples > 0) {
+        s->pool = mpcd_pool_new((uint64_t)cfg->pool_triples, (uint64_t)cfg->pool_chunk);
+        if (!s->pool) {
+            snprintf(err, errlen, "cannot allocate a pool of %lld triples", (long long)cfg->pool_triples);
+            rc = MPC_ERR_NOMEM;
+            goto fail;
+        }
+    }
     mpcd_worker *w = &s->worker;
     w->n_parties = cfg->n_parties;
     w->self = cfg->self;
@@ -136,6 +145,7 @@ int mpcd_server_new(mpcd_server **out, const mpcd_config *cfg, char *err, size_t
     snprintf(w->names[cfg->n_parties], sizeof w->names[0], "%s", dealer ? cfg->name : "the dealer");
     w->mesh = s->mesh;
     w->jobs = s->jobs;
+    w->pool = s->pool;
     w->idle = s_mesh_idle;
     w->peer_up = s_mesh_peer_up;
     w->idle_ctx = s->mesh;
@@ -162,7 +172,11 @@ int mpcd_server_run(mpcd_server *s, volatile sig_atomic_t *stop)
     time_t last_expire = time(NULL);
     while (!*stop) {
         if (s->clients) {
-            mpcd_status_extra extra = {0, 0};
+            mpcd_status_extra extra = {0, 0, 0};
+            if (s->pool) {
+                extra.triples_stock = mpcd_pool_stock(s->pool);
+                extra.triples_per_s = mpcd_pool_rate(s->pool);
+            }
             mpcd_clientsock_serve(s->clients, s->jobs, &extra, 200);
         } else {
             struct timespec ts = {0, 200 * 1000000L};
@@ -193,6 +207,7 @@ void mpcd_server_destroy(mpcd_server **sp)
     mpcd_clientsock_destroy(&s->clients);
     mpc_transport_destroy(&s->mesh);
     mpcd_jobs_destroy(&s->jobs);
+    mpcd_pool_destroy(&s->pool);
     mpc_keypair_destroy(&s->kp);
     sodium_memzero(s, sizeof *s);
     free(s);

@@ -14,6 +14,7 @@
 #include "transport_view.h"
 
 enum { RUN_KIND = 0x52554e31 /* "RUN1" */ };
+enum { RUN_JOB = 0, RUN_PREP = 1 };   /* what a RUN starts: a job, or a chunk of the pool */
 enum { AGREE_READY = 0, AGREE_NO_JOB = 1, AGREE_NO_INPUT = 2, AGREE_NOT_PARTY = 3 };
 
 /* The RUN message: what the sequencer tells each party of a job. */
@@ -24,6 +25,7 @@ typedef struct {
     uint32_t n;                          /* program parties */
     uint32_t binding[MPC_MAX_PARTIES];   /* program party -> configured party */
     uint32_t prep_mode;
+    uint32_t what;                       /* RUN_JOB or RUN_PREP (then k = triples to make) */
 } run_msg;
 
 static void s_run_encode(const run_msg *r, uint64_t w[MPCD_RUN_WORDS])
@@ -38,13 +40,14 @@ static void s_run_encode(const run_msg *r, uint64_t w[MPCD_RUN_WORDS])
     w[10] = r->n;
     for (uint32_t i = 0; i < r->n; i++) w[11] |= (uint64_t)(r->binding[i] & 0xf) << (4 * i);
     w[12] = r->prep_mode;
+    w[13] = r->what;
 }
 
 /* Decodes and checks a RUN from the wire; 0 or MPC_ERR_PROTOCOL. */
 static int s_run_decode(const uint64_t w[MPCD_RUN_WORDS], uint32_t n_parties, run_msg *r)
 {
     if (w[0] != RUN_KIND || w[10] < 2 || w[10] > MPC_MAX_PARTIES || w[10] > n_parties || w[12] > 1 ||
-        w[13] || w[14] || w[15] || (w[3] & (MPC_JOB_PREP_BIT | MPCD_JOB_CONTROL)) || w[3] == 0)
+        w[13] > RUN_PREP || w[14] || w[15] || (w[3] & (MPC_JOB_PREP_BIT | MPCD_JOB_CONTROL)) || w[3] == 0)
         return MPC_ERR_PROTOCOL;
     memset(r, 0, sizeof *r);
     r->epoch = w[1];
@@ -62,6 +65,7 @@ static int s_run_decode(const uint64_t w[MPCD_RUN_WORDS], uint32_t n_parties, ru
     }
     if (r->n < 16 && (w[11] >> (4 * r->n))) return MPC_ERR_PROTOCOL;
     r->prep_mode = (uint32_t)w[12];
+    r->what = (uint32_t)w[13];
     return 0;
 }
 
@@ -96,11 +100,13 @@ static void s_abort_dealer(mpc_transport *view, uint32_t dealer_idx, uint64_t st
  * cause (a different tuple or a party without the job before a missing input before a
  * silent party), naming the party, and returns an error code. */
 static int s_agree(mpcd_worker *w, mpc_transport *view, const run_msg *r, uint32_t me, uint64_t round,
-                   uint64_t status, uint64_t detail, int timeout_ms, char *reason, size_t rlen)
+                   uint64_t status, uint64_t detail, int timeout_ms, const mpcd_pool_state *pool,
+                   int *pool_mismatch, char *reason, size_t rlen)
 {
-    uint64_t mine[MPCD_AGREE_WORDS] = {status, detail, 0, 0, 0, 0};
+    uint64_t mine[MPCD_AGREE_WORDS] = {status, detail, 0, 0, 0, 0, pool->session, pool->added, pool->taken};
     s_tuple_hash(r, (uint8_t *)&mine[2]);
     int rc = 0, rank = 0;   /* rank of the cause kept in reason: higher wins */
+    *pool_mismatch = 0;
 #define CAUSE(rk, code, ...)                         \
     do {                                             \
         if ((rk) > rank) {                           \
@@ -132,6 +138,7 @@ static int s_agree(mpcd_worker *w, mpc_transport *view, const run_msg *r, uint32
         else if (sodium_memcmp(&theirs[2], &mine[2], 32) != 0)
             CAUSE(4, MPC_ERR_PROTOCOL, "party %s holds a different circuit, binding or preprocessing for this job",
                   who);
+        if (s == 0 && memcmp(&theirs[6], &mine[6], 3 * sizeof(uint64_t)) != 0) *pool_mismatch = 1;
     }
 #undef CAUSE
     return rc;
@@ -154,7 +161,7 @@ static void s_progress(void *ctx, uint32_t rounds_done, uint64_t triples)
 
 /* Runs the engine for job (lock NOT held; the job is ours: state RUNNING). */
 static int s_execute(mpcd_worker *w, mpcd_job *job, mpc_transport *view, const run_msg *r, uint32_t me,
-                     char *reason, size_t rlen)
+                     int use_pool, char *reason, size_t rlen)
 {
     const mpc_circuit *c = job->circ;
     int rc = 0;
@@ -171,9 +178,11 @@ static int s_execute(mpcd_worker *w, mpcd_job *job, mpc_transport *view, const r
     }
     if (r->prep_mode == MPCD_PREP_DEALER) {
         prep = mpc_prep_dealer_new(view, me, r->n, r->n, r->stream | MPC_JOB_PREP_BIT, w->peer_timeout_ms);
+    } else if (r->prep_mode == MPCD_PREP_OT && use_pool) {
+        /* Triples from the background stock, the rest made now on the pool's session. */
+        prep = mpcd_pool_source_new(w->pool, me, r->n);
     } else if (r->prep_mode == MPCD_PREP_OT) {
-        /* The job's parties make its material among themselves (fresh base OTs per job;
-         * a background pool is future work, docs/preprocessing.md). */
+        /* The job's parties make its material among themselves, with fresh base OTs. */
         mpc_prep_ot_opts oo = {.timeout_ms = w->peer_timeout_ms};
         prep = mpc_prep_ot_new(view, me, r->n, r->stream | MPC_JOB_PREP_BIT, &oo);
     }
@@ -283,12 +292,22 @@ static void s_run_job(mpcd_worker *w, const run_msg *r)
     }
     mpcd_jobs_unlock(w->jobs);
 
-    /* Round 0: does every party hold this job?  Fails fast on a policy refusal. */
+    /* Round 0: does every party hold this job?  Fails fast on a policy refusal.  The pool
+     * state rides along: a job of every party may use the stock only where all agree. */
+    mpcd_pool_state ps = {0, 0, 0};
+    int pool_ok = w->pool && r->prep_mode == MPCD_PREP_OT && r->n == w->n_parties;
+    if (pool_ok) mpcd_pool_state_get(w->pool, &ps);
+    int mismatch = 0;
     int rc = s_agree(w, view, &mine, me, 0, job ? AGREE_READY : AGREE_NO_JOB, 0,
-                     w->input_timeout_ms + w->peer_timeout_ms, reason, sizeof reason);
+                     w->input_timeout_ms + w->peer_timeout_ms, &ps, &mismatch, reason, sizeof reason);
     if (rc == 0 && !job) {
         rc = MPC_ERR_STATE;
         snprintf(reason, sizeof reason, "this party does not hold the job");
+    }
+    if (pool_ok && (mismatch || ps.session == 0)) {
+        if (mismatch) mpcd_warn(hex, "the parties' triple pools differ (a party restarted?): emptying the pool");
+        mpcd_pool_reset(w->pool);
+        pool_ok = 0;
     }
     /* Round 1: has every party its inputs? */
     if (rc == 0) {
@@ -299,8 +318,8 @@ static void s_run_job(mpcd_worker *w, const run_msg *r)
             if (mpcd_jobs_wait(w->jobs, deadline) != 0) break;
         if (!mpcd_job_inputs_ready(job, &missing)) status = AGREE_NO_INPUT;
         mpcd_jobs_unlock(w->jobs);
-        rc = s_agree(w, view, &mine, me, 1, status, missing, w->input_timeout_ms + w->peer_timeout_ms, reason,
-                     sizeof reason);
+        rc = s_agree(w, view, &mine, me, 1, status, missing, w->input_timeout_ms + w->peer_timeout_ms, &ps,
+                     &mismatch, reason, sizeof reason);
         if (rc == 0 && status == AGREE_NO_INPUT) {
             rc = MPC_ERR_INPUT;
             snprintf(reason, sizeof reason, "input '%s' never arrived here", job->circ->inputs[missing].name);
@@ -310,13 +329,16 @@ static void s_run_job(mpcd_worker *w, const run_msg *r)
         mpcd_jobs_lock(w->jobs);
         job->state = MPCD_JOB_RUNNING;
         mpcd_jobs_unlock(w->jobs);
-        mpcd_info(hex, "running: %u inputs, %u outputs, %u rounds", (unsigned)job->circ->n_inputs,
-                  (unsigned)job->circ->n_outputs, (unsigned)job->circ->rounds);
-        rc = s_execute(w, job, view, r, me, reason, sizeof reason);
+        mpcd_info(hex, "running: %u inputs, %u outputs, %u rounds, %s", (unsigned)job->circ->n_inputs,
+                  (unsigned)job->circ->n_outputs, (unsigned)job->circ->rounds,
+                  r->prep_mode == MPCD_PREP_DEALER ? "dealer material"
+                  : pool_ok ? "triples from the pool" : "OT material made for the job");
+        rc = s_execute(w, job, view, r, me, pool_ok, reason, sizeof reason);
+        /* A failure may leave the parties' pool sessions out of step: start afresh. */
+        if (rc != 0 && pool_ok) mpcd_pool_reset(w->pool);
     } else if (w->dealer != UINT32_MAX && r->prep_mode == MPCD_PREP_DEALER) {
         s_abort_dealer(view, r->n, r->stream, rc);
     }
-
     if (rc != 0 && w->peer_up && (rc == MPC_ERR_PEER_ABORT || rc == MPC_ERR_IO || rc == MPC_ERR_TIMEOUT ||
                                   rc == MPC_ERR_PREP)) {
         /* Name whoever is gone: a dead party makes the others (and the dealer) abort, and
@@ -356,17 +378,66 @@ static void s_run_job(mpcd_worker *w, const run_msg *r)
 }
 
 /* Sequencer: hands out the next job's turn. Returns 1 if it did something. */
-static int s_sequence_one(mpcd_worker *w, uint64_t epoch, uint64_t *k)
+/* Makes one chunk of the pool with every party (a RUN_PREP: k = triples, stream = the pool's
+ * generation session). */
+static void s_pool_chunk(mpcd_worker *w, const run_msg *r)
+{
+    uint32_t map[MPC_MAX_PARTIES];
+    for (uint32_t i = 0; i < w->n_parties; i++) map[i] = i;
+    mpc_transport *view = mpc_transport_view_new(w->mesh, map, w->n_parties);
+    if (!view) return;
+    uint64_t t0 = mpcd_now_ms();
+    int rc = mpcd_pool_generate(w->pool, view, w->self, w->n_parties, r->stream, r->k, w->peer_timeout_ms);
+    if (rc == 0)
+        mpcd_debug(NULL, "pool: made %llu triples in %llu ms; stock %llu (%.0f triples/s)", (unsigned long long)r->k,
+                   (unsigned long long)(mpcd_now_ms() - t0), (unsigned long long)mpcd_pool_stock(w->pool),
+                   mpcd_pool_rate(w->pool));
+    else
+        mpcd_warn(NULL, "pool: making triples failed (%s); the pool is emptied", mpc_strerror(rc));
+}
+
+/* Sequencer: when no job waits, the stock is below target and every party is reachable,
+ * orders the next chunk of the pool.  Returns 1 if it did. */
+static int s_sequence_prep(mpcd_worker *w, uint64_t epoch, uint64_t *k, uint64_t *retry_at)
+{
+    if (!w->pool || w->prep_mode != MPCD_PREP_OT || mpcd_now_ms() < *retry_at) return 0;
+    uint64_t stock = mpcd_pool_stock(w->pool), target = mpcd_pool_target(w->pool);
+    if (stock >= target) return 0;
+    for (uint32_t i = 0; i < w->n_parties; i++)
+        if (i != w->self && w->peer_up && !w->peer_up(w->idle_ctx, i)) return 0;
+    run_msg r;
+    memset(&r, 0, sizeof r);
+    r.epoch = epoch;
+    r.what = RUN_PREP;
+    r.k = target - stock < mpcd_pool_chunk(w->pool) ? target - stock : mpcd_pool_chunk(w->pool);
+    /* The generation session keeps its stream while the pool lives; an emptied pool starts a
+     * new session with a stream of its own (fresh base OTs, no hash tweak ever reused). */
+    mpcd_pool_state ps;
+    mpcd_pool_state_get(w->pool, &ps);
+    r.stream = ps.session ? ps.session : ((epoch & 0x7fffffffull) << 31) | (((*k)++ + 1) & 0x7fffffffull);
+    r.n = w->n_parties;
+    for (uint32_t i = 0; i < r.n; i++) r.binding[i] = i;
+    r.prep_mode = MPCD_PREP_OT;
+    uint64_t words[MPCD_RUN_WORDS];
+    s_run_encode(&r, words);
+    for (uint32_t i = 0; i < r.n; i++)
+        if (i != w->self) (void)mpc_send(w->mesh, i, MPC_MSG_CONTROL, MPCD_JOB_CONTROL, 0, words, MPCD_RUN_WORDS);
+    s_pool_chunk(w, &r);
+    if (mpcd_pool_stock(w->pool) == 0) *retry_at = mpcd_now_ms() + 10000;   /* failed: back off */
+    return 1;
+}
+
+static int s_sequence_one(mpcd_worker *w, uint64_t epoch, uint64_t *k, uint64_t *retry_at)
 {
     mpcd_jobs_lock(w->jobs);
     mpcd_job *job = mpcd_jobs_next_unsequenced(w->jobs);
-    if (!job) {
+    if (!job && (!w->pool || mpcd_pool_stock(w->pool) >= mpcd_pool_target(w->pool) || mpcd_now_ms() < *retry_at)) {
         mpcd_jobs_wait(w->jobs, mpcd_now_ms() + 100);
         job = mpcd_jobs_next_unsequenced(w->jobs);
     }
     if (!job) {
         mpcd_jobs_unlock(w->jobs);
-        return 0;
+        return s_sequence_prep(w, epoch, k, retry_at);
     }
     run_msg r;
     memset(&r, 0, sizeof r);
@@ -402,12 +473,12 @@ static int s_sequence_one(mpcd_worker *w, uint64_t epoch, uint64_t *k)
 int mpcd_worker_run(mpcd_worker *w)
 {
     const uint32_t sequencer = 0;
-    uint64_t epoch = 0, k = 0;
+    uint64_t epoch = 0, k = 0, retry_at = 0;
     randombytes_buf(&epoch, sizeof epoch);
     epoch |= 1;   /* never 0, so stream ids are never 0 */
     while (!*w->stop) {
         if (w->self == sequencer && !w->is_dealer) {
-            if (!s_sequence_one(w, epoch, &k) && w->idle) w->idle(w->idle_ctx, 0);
+            if (!s_sequence_one(w, epoch, &k, &retry_at) && w->idle) w->idle(w->idle_ctx, 0);
             continue;
         }
         uint64_t words[MPCD_RUN_WORDS];
@@ -423,6 +494,10 @@ int mpcd_worker_run(mpcd_worker *w)
         run_msg r;
         if (s_run_decode(words, w->n_parties, &r) != 0) {
             mpcd_warn(NULL, "malformed RUN message from the sequencer ignored");
+            continue;
+        }
+        if (r.what == RUN_PREP) {
+            if (w->pool && !w->is_dealer && r.n == w->n_parties) s_pool_chunk(w, &r);
             continue;
         }
         int involved = w->is_dealer;

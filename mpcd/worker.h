@@ -16,11 +16,12 @@
 
 #include "config.h"
 #include "jobs.h"
+#include "pool.h"
 #include "transport.h"
 
 #define MPCD_JOB_CONTROL (1ull << 62)   /* stream id of sequencer -> party RUN messages */
 #define MPCD_RUN_WORDS   16
-#define MPCD_AGREE_WORDS 6
+#define MPCD_AGREE_WORDS 9
 
 typedef struct {
     /* Mesh layout: configured parties are nodes 0..n_parties-1; the dealer, when there is
@@ -36,6 +37,7 @@ typedef struct {
     char           names[MPC_MAX_PARTIES + 1][MPC_NAME_MAX];   /* node names, for messages */
     mpc_transport *mesh;            /* borrowed; only the worker thread uses it */
     mpcd_jobs     *jobs;            /* borrowed; NULL for the dealer */
+    mpcd_pool     *pool;            /* background triple stock (OT mode), or NULL */
     /* Called while idle so the mesh can answer peers (may be NULL). */
     int          (*idle)(void *ctx, int timeout_ms);
     /* 1 if mesh node `node` is reachable (may be NULL). */

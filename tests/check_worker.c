@@ -6,6 +6,7 @@
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "engine.h"
@@ -14,6 +15,7 @@
 #include "log.h"
 #include "mpc_err.h"
 #include "transport_mem.h"
+#include "pool.h"
 #include "worker.h"
 
 #define MAXN 5
@@ -24,6 +26,7 @@ typedef struct {
     mpc_transport *t[MAXN + 1];
     mpcd_jobs    *jobs[MAXN];
     mpcd_worker   w[MAXN + 1];
+    mpcd_pool    *pool[MAXN];
     pthread_t     th[MAXN + 1];
     volatile int  stop;
 } cluster;
@@ -69,10 +72,46 @@ static void s_cluster_start_ex(cluster *cl, uint32_t n, int input_timeout_ms, in
     }
 }
 
+/* n parties with OT preprocessing and a pool of `target` triples each (no dealer thread). */
+static void s_cluster_start_ot(cluster *cl, uint32_t n, uint64_t target, uint64_t chunk)
+{
+    memset(cl, 0, sizeof *cl);
+    cl->n = n;
+    cl->hub = mpc_mem_hub_new(n + 1, 5000);
+    for (uint32_t i = 0; i < n; i++) {
+        cl->t[i] = mpc_mem_transport_new(cl->hub, i);
+        mpcd_worker *w = &cl->w[i];
+        w->n_parties = n;
+        w->self = i;
+        w->dealer = UINT32_MAX;
+        w->prep_mode = MPCD_PREP_OT;
+        w->peer_timeout_ms = 5000;
+        w->input_timeout_ms = 5000;
+        for (uint32_t k = 0; k < n; k++) snprintf(w->names[k], sizeof w->names[k], "p%u", (unsigned)k);
+        w->mesh = cl->t[i];
+        w->stop = &cl->stop;
+        cl->jobs[i] = mpcd_jobs_new(100);
+        w->jobs = cl->jobs[i];
+        cl->pool[i] = target ? mpcd_pool_new(target, chunk) : NULL;
+        w->pool = cl->pool[i];
+    }
+    for (uint32_t i = 0; i < n; i++) ck_assert_int_eq(pthread_create(&cl->th[i], NULL, s_thread, &cl->w[i]), 0);
+    cl->th[n] = 0;
+}
+
+/* Stops and joins the workers (idempotent); the pools and tables stay for inspection. */
+static void s_cluster_join(cluster *cl)
+{
+    if (cl->stop) return;
+    cl->stop = 1;
+    for (uint32_t i = 0; i <= cl->n; i++)
+        if (i < cl->n || cl->t[i]) pthread_join(cl->th[i], NULL);
+}
+
 static void s_cluster_stop(cluster *cl)
 {
-    cl->stop = 1;
-    for (uint32_t i = 0; i <= cl->n; i++) pthread_join(cl->th[i], NULL);
+    s_cluster_join(cl);
+    for (uint32_t i = 0; i < cl->n; i++) mpcd_pool_destroy(&cl->pool[i]);
     for (uint32_t i = 0; i <= cl->n; i++) mpc_transport_destroy(&cl->t[i]);
     for (uint32_t i = 0; i < cl->n; i++) mpcd_jobs_destroy(&cl->jobs[i]);
     mpc_mem_hub_destroy(&cl->hub);
@@ -313,6 +352,58 @@ START_TEST(test_job_timeout)
 }
 END_TEST
 
+/* Pools fill in the background; a job of every party takes its triples from them (first in,
+ * first out, the same count on every party, never twice), and the answer is right.  (A party
+ * whose pool differs, as after a restart, is covered end to end in daemon_e2e.) */
+START_TEST(test_pool)
+{
+    cluster cl;
+    s_cluster_start_ot(&cl, 3, 6000, 2048);
+    uint64_t deadline = mpcd_now_ms() + 30000;
+    for (uint32_t i = 0; i < 3; i++)
+        while (mpcd_pool_stock(cl.pool[i]) < 6000 && mpcd_now_ms() < deadline) usleep(20000);
+    for (uint32_t i = 0; i < 3; i++) ck_assert_uint_eq(mpcd_pool_stock(cl.pool[i]), 6000);
+    usleep(200000);   /* the sequencer is idle now: the stock is full */
+    const uint64_t L = 1000;
+    mpcd_pool_state before[3];
+    for (uint32_t i = 0; i < 3; i++) mpcd_pool_state_get(cl.pool[i], &before[i]);
+    uint64_t *x = malloc(L * 8), *y = malloc(L * 8), expect = 0;
+    randombytes_buf(x, L * 8);
+    randombytes_buf(y, L * 8);
+    for (uint64_t e = 0; e < L; e++) expect += x[e] * y[e];
+    uint64_t *xs[3], *ys[3];
+    for (uint32_t i = 0; i < 3; i++) xs[i] = malloc(L * 8), ys[i] = malloc(L * 8);
+    s_share(3, x, L, xs);
+    s_share(3, y, L, ys);
+    uint8_t id[16];
+    randombytes_buf(id, sizeof id);
+    for (uint32_t i = 3; i-- > 0;) {
+        uint64_t *sh[2] = {xs[i], ys[i]};
+        s_submit(&cl, i, id, L, 5, sh);
+    }
+    uint64_t dot = 0;
+    char reason[MPCD_REASON_MAX];
+    for (uint32_t i = 0; i < 3; i++) {
+        ck_assert_msg(s_wait_done(&cl, i, id, reason) == MPCD_JOB_DONE, "party %u: %s", i, reason);
+        mpcd_jobs_lock(cl.jobs[i]);
+        dot += mpcd_jobs_find(cl.jobs[i], id)->out_shares[0][0];
+        mpcd_jobs_unlock(cl.jobs[i]);
+    }
+    ck_assert_uint_eq(dot, expect);
+    s_cluster_join(&cl);   /* no refill runs while the counters are read */
+    for (uint32_t i = 0; i < 3; i++) {
+        mpcd_pool_state after;
+        mpcd_pool_state_get(cl.pool[i], &after);
+        ck_assert_uint_eq(after.taken, before[i].taken + L);     /* L triples, from the stock */
+        ck_assert_uint_eq(after.session, before[0].session);
+        ck_assert_uint_eq(mpcd_pool_stock(cl.pool[i]), after.added - after.taken);
+    }
+    s_cluster_stop(&cl);
+    for (uint32_t i = 0; i < 3; i++) free(xs[i]), free(ys[i]);
+    free(x), free(y);
+}
+END_TEST
+
 int main(void)
 {
     mpcd_log_init("test", MPCD_LOG_ERROR);
@@ -325,6 +416,7 @@ int main(void)
     tcase_add_test(tc, test_different_circuit_aborts);
     tcase_add_test(tc, test_missing_input_times_out);
     tcase_add_test(tc, test_job_timeout);
+    tcase_add_test(tc, test_pool);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
