@@ -191,6 +191,14 @@ static int s_execute(mpcd_worker *w, mpcd_job *job, mpc_transport *view, const r
     }
     mpc_engine_stats st;
     mpc_engine_stats_get(e, &st);
+    {
+        char hex[2 * MPCD_JOB_ID_BYTES + 1];
+        mpcd_job_id_hex(r->id, hex);
+        mpcd_info(hex, "engine: %u rounds, %llu triples, %llu ms in all, %llu ms waiting for preprocessing, "
+                  "%llu bytes sent", (unsigned)st.rounds, (unsigned long long)st.triples,
+                  (unsigned long long)(st.run_us / 1000), (unsigned long long)(st.prep_us / 1000),
+                  (unsigned long long)st.bytes_sent);
+    }
     w->triples_used += st.triples;
     mpcd_jobs_lock(w->jobs);
     job->out_shares = outs;

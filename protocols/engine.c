@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "binshare.h"
 #include "compare.h"
@@ -78,6 +79,13 @@ static uint64_t *s_alloc(uint64_t n)
 {
     if (n > SIZE_MAX / sizeof(uint64_t)) return NULL;
     return malloc((size_t)(n ? n : 1) * sizeof(uint64_t));
+}
+
+static uint64_t s_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
 static int s_interactive(uint8_t kind)
@@ -750,8 +758,10 @@ static int s_round_run(mpc_engine *e, uint32_t layer, s_round *rd, char *err, si
         }
     }
     rd->nspec = ns;
+    uint64_t t0 = s_now_us();
     if (rd->ng && (r = s_fetch(e, rd)))
         return s_fail(err, errlen, r, "round %u: preprocessing: %s", (unsigned)layer, mpc_strerror(r));
+    e->st.prep_us += s_now_us() - t0;
     e->st.triples += rd->T;
     e->st.trunc += rd->R;
     e->st.edabits += rd->E;
@@ -832,6 +842,7 @@ int mpc_engine_run(mpc_engine *e, const mpc_engine_input *inputs, char *err, siz
     e->state = S_FAILED;
     memset(&e->st, 0, sizeof e->st);
     s_counters(e->t, &e->base);
+    uint64_t t_start = s_now_us();
 
     /* Refusals that touch nothing and need no abort: every party refuses alike. */
     char verr[256];
@@ -923,6 +934,7 @@ out:
     e->st.bytes_recv = cur.bytes_recv - e->base.bytes_recv;
     e->st.msgs_sent = cur.msgs_sent - e->base.msgs_sent;
     e->st.msgs_recv = cur.msgs_recv - e->base.msgs_recv;
+    e->st.run_us = s_now_us() - t_start;
     return r;
 }
 

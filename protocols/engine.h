@@ -78,6 +78,10 @@ typedef struct {
     uint64_t comparisons;       /* LTZ and EQZ elements */
     uint64_t edabits, dabits;   /* comparison material consumed */
     uint64_t btriples;          /* binary triple WORDS consumed (64 ANDs each) */
+    /* Wall time (monotonic clock, microseconds) of mpc_engine_run in all, and the part spent
+     * waiting for preprocessing material (mpc_prep_fetch): run_us - prep_us is the online
+     * phase (input sharing, local gates, openings).  For benchmarks and the job log. */
+    uint64_t run_us, prep_us;
 } mpc_engine_stats;
 
 typedef struct mpc_engine mpc_engine;
