@@ -14,9 +14,10 @@
  *       timed region (test-only local source, fresh per repetition) and handed out by a
  *       replay source that copies it: the timed region is the online phase plus those copies,
  *       whose time is measured and reported separately (prep_s).
- *   mpcbench exchange --parties N --words W --rounds K --reps R
- *       K rounds in which every party sends W words to every peer and receives theirs: the
- *       communication of an opening round with no arithmetic (floor of online/latency).
+ *   mpcbench exchange --parties N --words W --rounds K [--chunks C] --reps R
+ *       K rounds in which every party sends W words to every peer (in C messages) and
+ *       receives theirs: the communication of an opening round with no arithmetic (floor of
+ *       online/latency).
  *   mpcbench dealer  --parties N --triples T --batch B --reps R
  *       N parties fetch T Beaver triples in batches of B from a dealer process.
  *   mpcbench zmq     --bytes X --msg M --reps R
@@ -49,7 +50,7 @@
 typedef struct {
     const char *mode;
     uint32_t parties;
-    uint64_t len, depth, words, rounds, triples, batch, bytes, msg;
+    uint64_t len, depth, words, rounds, chunks, triples, batch, bytes, msg;
     int reps;
     const char *kind;
 } opts;
@@ -412,11 +413,19 @@ static int s_node_exchange(const opts *o, mpc_transport *t, uint32_t self)
         uint64_t job = 1000 + (uint64_t)(rep + 1);
         if (s_barrier(t, o->parties, 1000 + (uint64_t)(rep + 1))) return 1;
         double t0 = s_now();
+        uint64_t per = (o->words + o->chunks - 1) / o->chunks;
         for (uint64_t k = 0; k < o->rounds; k++) {
-            for (uint32_t j = 0; j < o->parties; j++)
-                if (j != self && mpc_send(t, j, MPC_MSG_OPEN, job, k, buf, o->words)) return 1;
-            for (uint32_t j = 0; j < o->parties; j++)
-                if (j != self && mpc_recv(t, j, MPC_MSG_OPEN, job, k, rx, o->words, 60000)) return 1;
+            for (uint64_t q = 0, off = 0; off < o->words; q++, off += per) {
+                uint64_t cnt = o->words - off < per ? o->words - off : per;
+                for (uint32_t j = 0; j < o->parties; j++)
+                    if (j != self && mpc_send(t, j, MPC_MSG_OPEN, job, k * o->chunks + q, buf + off, cnt)) return 1;
+            }
+            for (uint64_t q = 0, off = 0; off < o->words; q++, off += per) {
+                uint64_t cnt = o->words - off < per ? o->words - off : per;
+                for (uint32_t j = 0; j < o->parties; j++)
+                    if (j != self && mpc_recv(t, j, MPC_MSG_OPEN, job, k * o->chunks + q, rx + off, cnt, 60000))
+                        return 1;
+            }
         }
         double secs = s_now() - t0;
         if (rep >= 0) printf("{\"node\": %u, \"rep\": %d, \"sec\": %.9f}\n", (unsigned)self, rep, secs);
@@ -552,7 +561,7 @@ static int s_zmq_mode(const opts *o)
 
 int main(int argc, char **argv)
 {
-    opts o = {.parties = 2, .len = 1, .depth = 1, .words = 2, .rounds = 1, .triples = 100000,
+    opts o = {.parties = 2, .len = 1, .depth = 1, .words = 2, .rounds = 1, .chunks = 1, .triples = 100000,
               .batch = 100000, .bytes = 16 << 20, .msg = 16 << 20, .reps = 3, .kind = "mul"};
     if (argc < 2) s_die("%s", "usage: mpcbench online|exchange|dealer|zmq|eval [--option value]...");
     o.mode = argv[1];
@@ -564,6 +573,7 @@ int main(int argc, char **argv)
         else if (!strcmp(k, "--depth")) o.depth = u;
         else if (!strcmp(k, "--words")) o.words = u;
         else if (!strcmp(k, "--rounds")) o.rounds = u;
+        else if (!strcmp(k, "--chunks")) o.chunks = u ? u : 1;
         else if (!strcmp(k, "--triples")) o.triples = u;
         else if (!strcmp(k, "--batch")) o.batch = u;
         else if (!strcmp(k, "--bytes")) o.bytes = u;
