@@ -232,7 +232,8 @@ int mpc_dealer_serve(mpc_transport *t, uint32_t n, uint64_t stream, int timeout_
     groups[0] = malloc(3 * MPC_PREP_MAX_GROUPS * sizeof(uint64_t));
     groups[1] = malloc(3 * MPC_PREP_MAX_GROUPS * sizeof(uint64_t));
     specs = malloc(MPC_PREP_MAX_GROUPS * sizeof *specs);
-    seedmem = sodium_malloc((size_t)(n + 1) * MPC_PRG_SEEDBYTES);
+    /* sodium_malloc needs sodium_init (libsodium aborts otherwise); it is idempotent */
+    seedmem = sodium_init() < 0 ? NULL : sodium_malloc((size_t)(n + 1) * MPC_PRG_SEEDBYTES);
     if (!groups[0] || !groups[1] || !specs || !seedmem) {
         r = MPC_ERR_NOMEM;
         goto out;
