@@ -161,7 +161,11 @@ static int s_execute(mpcd_worker *w, mpcd_job *job, mpc_transport *view, const r
         snprintf(reason, rlen, "no preprocessing source for mode %u", (unsigned)r->prep_mode);
         goto out;
     }
-    mpc_engine_opts opts = {.job = r->stream, .timeout_ms = w->peer_timeout_ms, .test_seed = NULL};
+    /* Material of up to 4 Mi words (32 MB) of consecutive layers per dealer request: a deep
+     * circuit pays one dealer round trip per window instead of one per layer (engine.h).
+     * Every daemon of a job must use the same value, so it is a constant of the build. */
+    mpc_engine_opts opts = {.job = r->stream, .timeout_ms = w->peer_timeout_ms, .test_seed = NULL,
+                            .prefetch_words = (uint64_t)1 << 22};
     e = mpc_engine_new(c, me, view, prep, &opts);
     if (!e) {
         rc = MPC_ERR_NOMEM;

@@ -66,6 +66,13 @@ typedef struct {
     int            timeout_ms;  /* per receive; < 0: the transport's default */
     const uint8_t *test_seed;   /* TEST ONLY (NULL in production): 32 bytes from which this
                                  * party's input keys derive, for reproducible views */
+    /* 0: one preprocessing request per layer with interactive gates, made when the layer
+     * starts.  > 0: one request for as many consecutive such layers as fit in this many
+     * words of material (at least one layer), each layer's share copied out when it runs:
+     * a circuit of depth d costs ceil(material / prefetch_words) round trips to the source
+     * instead of d (with a dealer each one is a network round trip).  Every party of a job
+     * must use the same value (the requests must match). */
+    uint64_t       prefetch_words;
 } mpc_engine_opts;
 
 typedef struct {
