@@ -192,6 +192,9 @@ static int s_execute(mpcd_worker *w, mpcd_job *job, mpc_transport *view, const r
         goto out;
     }
     s_progress_ctx pc = {w->jobs, job};
+    /* Material of up to 4 Mi words (32 MB) of consecutive layers per request: a deep circuit
+     * pays one round trip to the source per window instead of one per layer (engine.h).
+     * Every daemon of a job must use the same value, so it is a constant of the build. */
     mpc_engine_opts opts = {
         .job = r->stream,
         .timeout_ms = w->peer_timeout_ms,
@@ -199,6 +202,7 @@ static int s_execute(mpcd_worker *w, mpcd_job *job, mpc_transport *view, const r
         .deadline_ms = w->job_timeout_ms > 0 ? mpcd_now_ms() + (uint64_t)w->job_timeout_ms : 0,
         .progress = s_progress,
         .progress_ctx = &pc,
+        .prefetch_words = (uint64_t)1 << 22,
     };
     e = mpc_engine_new(c, me, view, prep, &opts);
     if (!e) {
@@ -229,6 +233,14 @@ static int s_execute(mpcd_worker *w, mpcd_job *job, mpc_transport *view, const r
     }
     mpc_engine_stats st;
     mpc_engine_stats_get(e, &st);
+    {
+        char hex[2 * MPCD_JOB_ID_BYTES + 1];
+        mpcd_job_id_hex(r->id, hex);
+        mpcd_info(hex, "engine: %u rounds, %llu triples, %llu ms in all, %llu ms waiting for preprocessing, "
+                  "%llu bytes sent", (unsigned)st.rounds, (unsigned long long)st.triples,
+                  (unsigned long long)(st.run_us / 1000), (unsigned long long)(st.prep_us / 1000),
+                  (unsigned long long)st.bytes_sent);
+    }
     w->triples_used += st.triples;
     mpcd_jobs_lock(w->jobs);
     job->out_shares = outs;

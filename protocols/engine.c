@@ -49,6 +49,15 @@ struct mpc_engine {
     s_flight           fl[S_MAX_FLIGHTS];
     uint32_t           nfl;
 
+    /* Prefetch window (o.prefetch_words > 0): the material of layers [.., win_hi) fetched in
+     * one request, laid out like one round's (s_round_out) with the totals below; c* count
+     * what earlier layers took.  order/start: the run's gates by layer (mpc_engine_run). */
+    uint64_t          *win;
+    uint64_t           win_n, win_hi;
+    uint64_t           wT, wR, wE, wB, wD;
+    uint64_t           cT, cR, cE, cB, cD;
+    const uint32_t    *order, *start;
+
     uint8_t           *keys;      /* sodium_malloc: 2n * 32 bytes of input keys: [0, n) the keys
                                    * this party sent to peer j, [n, 2n) those it received */
     mpc_engine_stats   st;
@@ -79,6 +88,13 @@ static uint64_t *s_alloc(uint64_t n)
 {
     if (n > SIZE_MAX / sizeof(uint64_t)) return NULL;
     return malloc((size_t)(n ? n : 1) * sizeof(uint64_t));
+}
+
+static uint64_t s_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
 static int s_interactive(uint8_t kind)
@@ -129,10 +145,18 @@ static void s_flights_free(mpc_engine *e)
     e->nfl = 0;
 }
 
+static void s_win_free(mpc_engine *e)
+{
+    s_wipe_free(e->win, e->win_n);
+    e->win = NULL;
+    e->win_n = 0;
+}
+
 static void s_wipe_all(mpc_engine *e)
 {
     const mpc_circuit *c = e->c;
     s_flights_free(e);
+    s_win_free(e);
     if (e->w)
         for (uint32_t i = 0; i < c->n_gates; i++) s_release(e, i);
     for (uint32_t o = 0; o < c->n_outputs; o++) {
@@ -713,10 +737,11 @@ static int s_flights_absorb(mpc_engine *e, s_round *rd)
     return 0;
 }
 
-static int s_round_run(mpc_engine *e, uint32_t layer, s_round *rd, char *err, size_t errlen)
+/* The material a round's fresh gates (rd->gates, rd->ng) need: counts and truncation groups
+ * (rd->specs, allocated).  0 or MPC_ERR_NOMEM. */
+static int s_round_plan(const mpc_engine *e, s_round *rd)
 {
     const mpc_circuit *c = e->c;
-    int r;
     rd->T = rd->R = rd->Wg = rd->nL = rd->nE = 0;
     rd->nspec = 0;
     for (uint32_t i = 0; i < rd->ng; i++) {
@@ -740,9 +765,7 @@ static int s_round_run(mpc_engine *e, uint32_t layer, s_round *rd, char *err, si
     rd->B = mpc_cmp_btriple_words(MPC_CMP_LTZ, rd->nL) + mpc_cmp_btriple_words(MPC_CMP_EQZ, rd->nE);
     rd->matn = 3 * rd->T + 3 * rd->R + 2 * rd->E + 3 * rd->B + rd->D + rd->DW;
     rd->specs = calloc(rd->nspec ? rd->nspec : 1, sizeof *rd->specs);
-    rd->mat = s_alloc(rd->matn);
-    if (!rd->specs || !rd->mat)
-        return s_fail(err, errlen, MPC_ERR_NOMEM, "round %u: out of memory", (unsigned)layer);
+    if (!rd->specs) return MPC_ERR_NOMEM;
     uint32_t ns = 0;
     for (uint32_t i = 0; i < rd->ng; i++) {
         const mpc_gate *g = &c->gates[rd->gates[i]];
@@ -758,8 +781,137 @@ static int s_round_run(mpc_engine *e, uint32_t layer, s_round *rd, char *err, si
         }
     }
     rd->nspec = ns;
-    if (rd->ng && (r = s_fetch(e, rd)))
+    return 0;
+}
+
+/* Fetches the material of as many layers from `layer` on as fit in o.prefetch_words (at
+ * least this one) into the window, in one request (split only as s_fetch splits groups). */
+static int s_win_fill(mpc_engine *e, uint32_t layer)
+{
+    const mpc_circuit *c = e->c;
+    uint32_t nl = c->rounds + 1, L;
+    s_round tot = {0}, one = {0};
+    mpc_prep_trunc_spec *specs = NULL;
+    uint32_t nspec = 0;
+    int r = 0;
+    s_win_free(e);
+    for (L = layer; L < nl; L++) {
+        one.gates = (uint32_t *)e->order + e->start[2 * L + 1];
+        one.ng = e->start[2 * L + 2] - e->start[2 * L + 1];
+        if (!one.ng) continue;
+        if ((r = s_round_plan(e, &one))) goto out;
+        uint64_t words = tot.matn + one.matn;
+        int over = tot.T + one.T > MPC_PREP_MAX_BATCH || tot.R + one.R > MPC_PREP_MAX_BATCH ||
+                   tot.E + one.E > MPC_PREP_MAX_BATCH || tot.B + one.B > MPC_PREP_MAX_BATCH;
+        if (L > layer && (words > e->o.prefetch_words || over)) {
+            free(one.specs);
+            one.specs = NULL;
+            break;
+        }
+        mpc_prep_trunc_spec *ns = realloc(specs, ((size_t)nspec + one.nspec + 1) * sizeof *ns);
+        if (!ns) {
+            r = MPC_ERR_NOMEM;
+            goto out;
+        }
+        specs = ns;
+        memcpy(specs + nspec, one.specs, (size_t)one.nspec * sizeof *specs);
+        nspec += one.nspec;
+        free(one.specs);
+        one.specs = NULL;
+        tot.T += one.T;
+        tot.R += one.R;
+        tot.E += one.E;
+        tot.B += one.B;
+        tot.D += one.D;
+        tot.DW = mpc_bin_words(tot.D);
+        tot.matn = 3 * tot.T + 3 * tot.R + 2 * tot.E + 3 * tot.B + tot.D + tot.DW;
+    }
+    e->win_hi = L;
+    tot.specs = specs;
+    tot.nspec = nspec;
+    if (!(tot.mat = s_alloc(tot.matn))) {
+        r = MPC_ERR_NOMEM;
+        goto out;
+    }
+    e->win = tot.mat;
+    e->win_n = tot.matn;
+    e->wT = tot.T;
+    e->wR = tot.R;
+    e->wE = tot.E;
+    e->wB = tot.B;
+    e->wD = tot.D;
+    e->cT = e->cR = e->cE = e->cB = e->cD = 0;
+    r = s_fetch(e, &tot);
+out:
+    free(one.specs);
+    free(specs);
+    return r;
+}
+
+/* Bits [off, off + nbits) of the packed array src (srcw words) into dst (ceil(nbits/64)
+ * words, lane i = bit off + i). */
+static void s_bits_copy(uint64_t *dst, const uint64_t *src, uint64_t srcw, uint64_t off, uint64_t nbits)
+{
+    uint64_t q = off / 64, sh = off % 64, nw = mpc_bin_words(nbits);
+    for (uint64_t i = 0; i < nw; i++) {
+        uint64_t lo = q + i < srcw ? src[q + i] : 0, hi = q + i + 1 < srcw ? src[q + i + 1] : 0;
+        dst[i] = sh ? (lo >> sh) | (hi << (64 - sh)) : lo;
+    }
+}
+
+/* This round's material from the window (fetching a new window when it is used up): moved
+ * when the window holds exactly this round, else copied out of it. */
+static int s_win_take(mpc_engine *e, uint32_t layer, s_round *rd)
+{
+    int r;
+    if (!e->win || layer >= e->win_hi) {
+        if ((r = s_win_fill(e, layer))) return r;
+    }
+    if (!e->cT && !e->cR && !e->cE && !e->cB && !e->cD && e->wT == rd->T && e->wR == rd->R &&
+        e->wE == rd->E && e->wB == rd->B && e->wD == rd->D) {
+        s_wipe_free(rd->mat, rd->matn);   /* nothing in it yet */
+        rd->mat = e->win;
+        e->win = NULL;
+        e->win_n = 0;
+        return 0;
+    }
+    s_round w = {.T = e->wT, .R = e->wR, .E = e->wE, .B = e->wB, .D = e->wD, .mat = e->win};
+    mpc_prep_out src = s_round_out(&w), dst = s_round_out(rd);
+#define S_CP(f, off, n) if (n) memcpy(dst.f, src.f + (off), (size_t)(n) * 8)
+    S_CP(a, e->cT, rd->T);
+    S_CP(b, e->cT, rd->T);
+    S_CP(c, e->cT, rd->T);
+    S_CP(r_lo, e->cR, rd->R);
+    S_CP(r_mid, e->cR, rd->R);
+    S_CP(r_msb, e->cR, rd->R);
+    S_CP(eda_r, e->cE, rd->E);
+    S_CP(eda_bits, e->cE, rd->E);
+    S_CP(ba, e->cB, rd->B);
+    S_CP(bb, e->cB, rd->B);
+    S_CP(bc, e->cB, rd->B);
+    S_CP(da_r, e->cD, rd->D);
+#undef S_CP
+    if (rd->D) s_bits_copy(dst.da_bits, src.da_bits, mpc_bin_words(e->wD), e->cD, rd->D);
+    e->cT += rd->T;
+    e->cR += rd->R;
+    e->cE += rd->E;
+    e->cB += rd->B;
+    e->cD += rd->D;
+    if (layer + 1 >= e->win_hi) s_win_free(e);   /* every layer of it has run */
+    return 0;
+}
+
+static int s_round_run(mpc_engine *e, uint32_t layer, s_round *rd, char *err, size_t errlen)
+{
+    int r;
+    if ((r = s_round_plan(e, rd)))
+        return s_fail(err, errlen, r, "round %u: out of memory", (unsigned)layer);
+    if (!(rd->mat = s_alloc(rd->matn)))
+        return s_fail(err, errlen, MPC_ERR_NOMEM, "round %u: out of memory", (unsigned)layer);
+    uint64_t t0 = s_now_us();
+    if (rd->ng && (r = e->o.prefetch_words ? s_win_take(e, layer, rd) : s_fetch(e, rd)))
         return s_fail(err, errlen, r, "round %u: preprocessing: %s", (unsigned)layer, mpc_strerror(r));
+    e->st.prep_us += s_now_us() - t0;
     e->st.triples += rd->T;
     e->st.trunc += rd->R;
     e->st.edabits += rd->E;
@@ -840,6 +992,7 @@ int mpc_engine_run(mpc_engine *e, const mpc_engine_input *inputs, char *err, siz
     e->state = S_FAILED;
     memset(&e->st, 0, sizeof e->st);
     s_counters(e->t, &e->base);
+    uint64_t t_start = s_now_us();
 
     /* Refusals that touch nothing and need no abort: every party refuses alike. */
     char verr[256];
@@ -885,6 +1038,8 @@ int mpc_engine_run(mpc_engine *e, const mpc_engine_input *inputs, char *err, siz
         free(fill);
     }
 
+    e->order = order;
+    e->start = start;
     if ((r = s_exchange_keys(e, inputs, err, errlen))) goto out;
 
     for (uint32_t layer = 0; layer < nl; layer++) {
@@ -921,6 +1076,8 @@ int mpc_engine_run(mpc_engine *e, const mpc_engine_input *inputs, char *err, siz
     r = 0;
 out:
     s_round_free(&rd);
+    s_win_free(e);
+    e->order = e->start = NULL;
     s_wipe_free(tmp, maxin);
     free(order);
     free(start);
@@ -936,6 +1093,7 @@ out:
     e->st.bytes_recv = cur.bytes_recv - e->base.bytes_recv;
     e->st.msgs_sent = cur.msgs_sent - e->base.msgs_sent;
     e->st.msgs_recv = cur.msgs_recv - e->base.msgs_recv;
+    e->st.run_us = s_now_us() - t_start;
     return r;
 }
 

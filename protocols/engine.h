@@ -72,6 +72,13 @@ typedef struct {
      * NULL); the daemon shows it as the job's progress. */
     void         (*progress)(void *ctx, uint32_t rounds_done, uint64_t triples);
     void          *progress_ctx;
+    /* 0: one preprocessing request per layer with interactive gates, made when the layer
+     * starts.  > 0: one request for as many consecutive such layers as fit in this many
+     * words of material (at least one layer), each layer's share copied out when it runs:
+     * a circuit of depth d costs ceil(material / prefetch_words) round trips to the source
+     * instead of d (with a dealer each one is a network round trip).  Every party of a job
+     * must use the same value (the requests must match). */
+    uint64_t       prefetch_words;
 } mpc_engine_opts;
 
 typedef struct {
@@ -84,6 +91,10 @@ typedef struct {
     uint64_t comparisons;       /* LTZ and EQZ elements */
     uint64_t edabits, dabits;   /* comparison material consumed */
     uint64_t btriples;          /* binary triple WORDS consumed (64 ANDs each) */
+    /* Wall time (monotonic clock, microseconds) of mpc_engine_run in all, and the part spent
+     * waiting for preprocessing material (mpc_prep_fetch): run_us - prep_us is the online
+     * phase (input sharing, local gates, openings).  For benchmarks and the job log. */
+    uint64_t run_us, prep_us;
 } mpc_engine_stats;
 
 typedef struct mpc_engine mpc_engine;

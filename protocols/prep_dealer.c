@@ -85,7 +85,9 @@ static int s_gen_explicit(uint8_t *const *seeds, uint32_t n, uint32_t e, const m
     uint64_t *sb = sa + S_CHUNK, *sc = sb + S_CHUNK, *tmp = sc + S_CHUNK;
     for (uint64_t pos = 0; pos < T; pos += S_CHUNK) {
         uint64_t k = T - pos < S_CHUNK ? T - pos : S_CHUNK;
-        memset(sa, 0, 3 * S_CHUNK * sizeof(uint64_t));
+        memset(sa, 0, k * sizeof(uint64_t));
+        memset(sb, 0, k * sizeof(uint64_t));
+        memset(sc, 0, k * sizeof(uint64_t));
         for (uint32_t j = 0; j < n; j++) {
             if ((r = s_fold(sa, tmp, k, seeds[j], S_A, pos, 0))) goto out;
             if ((r = s_fold(sb, tmp, k, seeds[j], S_B, pos, 0))) goto out;
@@ -213,8 +215,12 @@ int mpc_dealer_serve(mpc_transport *t, uint32_t n, uint64_t stream, int timeout_
                      mpc_dealer_stats *st, char *err, size_t errlen)
 {
     int r = 0;
+    /* The batch seeds live in one sodium_malloc region for the whole loop, refilled and wiped
+     * per batch: sodium_malloc/sodium_free per seed cost mmap, mprotect and munmap (TLB
+     * shootdowns in a threaded process), about 0.3 ms per batch on the 2-core machine, which
+     * every round of a deep circuit paid (docs/performance.md). */
     uint8_t *seeds[16] = {0};
-    uint8_t *rseed = NULL;
+    uint8_t *seedmem = NULL, *rseed = NULL;
     uint64_t *groups[2] = {NULL, NULL};   /* party 0's groups, the current party's groups */
     uint64_t *xbuf = NULL, *msg = NULL, msg_n = 0;
     mpc_prep_trunc_spec *specs = NULL;
@@ -226,10 +232,14 @@ int mpc_dealer_serve(mpc_transport *t, uint32_t n, uint64_t stream, int timeout_
     groups[0] = malloc(3 * MPC_PREP_MAX_GROUPS * sizeof(uint64_t));
     groups[1] = malloc(3 * MPC_PREP_MAX_GROUPS * sizeof(uint64_t));
     specs = malloc(MPC_PREP_MAX_GROUPS * sizeof *specs);
-    if (!groups[0] || !groups[1] || !specs) {
+    /* sodium_malloc needs sodium_init (libsodium aborts otherwise); it is idempotent */
+    seedmem = sodium_init() < 0 ? NULL : sodium_malloc((size_t)(n + 1) * MPC_PRG_SEEDBYTES);
+    if (!groups[0] || !groups[1] || !specs || !seedmem) {
         r = MPC_ERR_NOMEM;
         goto out;
     }
+    for (uint32_t j = 0; j < n; j++) seeds[j] = seedmem + (size_t)j * MPC_PRG_SEEDBYTES;
+    rseed = seedmem + (size_t)n * MPC_PRG_SEEDBYTES;
     for (uint64_t k = 0;; k++) {
         uint64_t h0[S_HDR] = {0}, h[S_HDR];
         for (uint32_t j = 0; j < n; j++) {
@@ -286,9 +296,7 @@ int mpc_dealer_serve(mpc_transport *t, uint32_t n, uint64_t stream, int timeout_
         uint32_t e = (uint32_t)(k % n);
         s_sizes z = s_sizes_of(&req, R);
         uint64_t xn = s_explicit_words(&z);
-        for (uint32_t j = 0; j < n; j++)
-            if (!(seeds[j] = mpc_prg_seed_new())) { r = MPC_ERR_NOMEM; goto fail; }
-        if (!(rseed = mpc_prg_seed_new())) { r = MPC_ERR_NOMEM; goto fail; }
+        randombytes_buf(seedmem, (size_t)(n + 1) * MPC_PRG_SEEDBYTES);   /* fresh every batch */
         msg_n = MPC_PRG_SEEDWORDS + xn;
         msg = malloc((size_t)msg_n * sizeof(uint64_t));
         if (!msg) { r = MPC_ERR_NOMEM; goto fail; }
@@ -305,8 +313,7 @@ int mpc_dealer_serve(mpc_transport *t, uint32_t n, uint64_t stream, int timeout_
         sodium_memzero(msg, (size_t)msg_n * sizeof(uint64_t));
         free(msg);
         msg = xbuf = NULL;
-        for (uint32_t j = 0; j < n; j++) mpc_prg_seed_free(&seeds[j]);
-        mpc_prg_seed_free(&rseed);
+        sodium_memzero(seedmem, (size_t)(n + 1) * MPC_PRG_SEEDBYTES);
         st->batches++;
         st->triples += z.T;
         st->edabits += z.E;
@@ -324,8 +331,7 @@ out:
         sodium_memzero(msg, (size_t)msg_n * sizeof(uint64_t));
         free(msg);
     }
-    for (uint32_t j = 0; j < 16; j++) mpc_prg_seed_free(&seeds[j]);
-    mpc_prg_seed_free(&rseed);
+    if (seedmem) sodium_free(seedmem);   /* wipes */
     free(groups[0]);
     free(groups[1]);
     free(specs);
@@ -342,6 +348,7 @@ typedef struct {
     int            timeout_ms;
     int            failed;
     uint64_t       k;      /* next batch */
+    uint8_t       *seed;   /* sodium_malloc, the current batch's seed (wiped after use) */
 } s_dealer_src;
 
 static int s_dealer_fetch(mpc_prep *p, const mpc_prep_req *req, mpc_prep_out *out)
@@ -349,7 +356,6 @@ static int s_dealer_fetch(mpc_prep *p, const mpc_prep_req *req, mpc_prep_out *ou
     s_dealer_src *d = p->impl;
     int r;
     uint64_t *msg = NULL, *groups = NULL;
-    uint8_t *seed = NULL;
     uint64_t R = 0;
     if (d->failed) return MPC_ERR_STATE;
     if ((r = mpc_prep_req_check(req, &R))) return r;
@@ -372,15 +378,15 @@ static int s_dealer_fetch(mpc_prep *p, const mpc_prep_req *req, mpc_prep_out *ou
     r = mpc_recv(d->t, d->dealer, MPC_MSG_PREP, d->stream, k, msg, MPC_PRG_SEEDWORDS + xn,
                  d->timeout_ms);
     if (r) goto out;
-    if (!(seed = mpc_prg_seed_dup((const uint8_t *)msg))) { r = MPC_ERR_NOMEM; goto out; }
-    r = s_expand_party(seed, p->self == e, msg + MPC_PRG_SEEDWORDS, &z, out);
+    memcpy(d->seed, msg, MPC_PRG_SEEDBYTES);
+    r = s_expand_party(d->seed, p->self == e, msg + MPC_PRG_SEEDWORDS, &z, out);
 out:
     if (msg) {
         sodium_memzero(msg, (size_t)(MPC_PRG_SEEDWORDS + xn) * sizeof(uint64_t));
         free(msg);
     }
     free(groups);
-    mpc_prg_seed_free(&seed);
+    sodium_memzero(d->seed, MPC_PRG_SEEDBYTES);
     d->k++;
     if (r) d->failed = 1;
     return r;
@@ -404,6 +410,7 @@ static void s_dealer_destroy(mpc_prep **pp)
         (void)mpc_send(d->t, d->dealer, MPC_MSG_PREP, d->stream, 2 * d->k, h, S_HDR);
     }
     mpc_transport_forget(d->t, d->stream);
+    sodium_free(d->seed);
     free(d);
     free(p);
     *pp = NULL;
@@ -421,7 +428,7 @@ mpc_prep *mpc_prep_dealer_new(mpc_transport *t, uint32_t self, uint32_t n_partie
         return NULL;
     mpc_prep *p = calloc(1, sizeof *p);
     s_dealer_src *d = calloc(1, sizeof *d);
-    if (!p || !d) {
+    if (sodium_init() < 0 || !p || !d || !(d->seed = sodium_malloc(MPC_PRG_SEEDBYTES))) {
         free(p);
         free(d);
         return NULL;

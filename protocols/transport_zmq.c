@@ -33,6 +33,11 @@
 #define S_MIN_MAXMSG      65536   /* ZMQ_MAXMSGSIZE floor: CURVE handshake commands */
 #define S_MAXMSG_MARGIN   1024    /* CURVE MESSAGE framing around a payload frame */
 #define S_NONE            1       /* s_take: nothing held for the stream */
+/* Payload frame size.  A payload longer than this travels as several frames of exactly
+ * S_CHUNK bytes (the last one shorter), so that no single frame takes long to encrypt, cross
+ * and decrypt: the receiver's I/O thread decrypts frame k while the sender's encrypts k + 1,
+ * and ZeroMQ heartbeats (which only see whole frames) never starve behind a 50 MB frame. */
+#define S_CHUNK           MPC_ZMQ_CHUNK_BYTES
 
 enum { S_PEER_NEW, S_PEER_UP, S_PEER_DOWN };
 enum { S_HELD_MSG, S_HELD_MARKER, S_HELD_ABORT };
@@ -45,7 +50,10 @@ typedef struct s_held {
     int            err;         /* S_HELD_MARKER: what recv on the stream returns */
     const char    *why;         /* S_HELD_MARKER: reason, a static string */
     int64_t        abort_code;  /* S_HELD_ABORT: the peer's MPC_ERR_* code */
-    zmq_msg_t      payload;     /* S_HELD_MSG only */
+    zmq_msg_t      payload;     /* S_HELD_MSG only: the first (or only) payload frame */
+    zmq_msg_t     *more;        /* S_HELD_MSG: the other payload frames, in order (malloc) */
+    uint32_t       nmore;
+    size_t         bytes;       /* S_HELD_MSG: payload bytes in all */
 } s_held;
 
 typedef struct {
@@ -207,12 +215,19 @@ static void *s_zap_main(void *arg)
 
 /* ---- held messages ---------------------------------------------------------------------- */
 
+static void s_parts_close(zmq_msg_t *parts, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) zmq_msg_close(&parts[i]);
+    free(parts);
+}
+
 static void s_held_free(s_zt *z, s_held *e)
 {
     if (e->kind == S_HELD_MSG) {
         z->held_msgs--;
-        z->held_bytes -= zmq_msg_size(&e->payload);
+        z->held_bytes -= e->bytes;
         zmq_msg_close(&e->payload);
+        s_parts_close(e->more, e->nmore);
     }
     z->held_count--;
     free(e);
@@ -228,7 +243,7 @@ static void s_held_append(s_zt *z, uint32_t peer, s_held *e)
     z->held_count++;
     if (e->kind == S_HELD_MSG) {
         z->held_msgs++;
-        z->held_bytes += zmq_msg_size(&e->payload);
+        z->held_bytes += e->bytes;
     }
 }
 
@@ -260,8 +275,10 @@ static void s_add_marker(s_zt *z, uint32_t peer, const mpc_msg_hdr *h, int err, 
     s_held_append(z, peer, e);
 }
 
-/* Files a well-formed stream message from `peer`; takes ownership of *payload. */
-static void s_file(s_zt *z, uint32_t peer, const mpc_msg_hdr *h, zmq_msg_t *payload, s_want *w)
+/* Files a well-formed stream message from `peer`; takes ownership of *payload (the first
+ * payload frame) and of more[0 .. nmore) (the others, a malloc'ed array, or NULL). */
+static void s_file(s_zt *z, uint32_t peer, const mpc_msg_hdr *h, zmq_msg_t *payload,
+                   zmq_msg_t *more, uint32_t nmore, s_want *w)
 {
     /* The first message of the awaited stream is always kept, whatever the hold's fill. */
     int wanted = s_is_wanted(w, peer, h->job) && !w->found;
@@ -274,6 +291,7 @@ static void s_file(s_zt *z, uint32_t peer, const mpc_msg_hdr *h, zmq_msg_t *payl
             code = (int64_t)v;
         }
         zmq_msg_close(payload);
+        s_parts_close(more, nmore);
         for (s_held *e = z->peer[peer].head; e; e = e->next)
             if (e->kind == S_HELD_ABORT && e->hdr.job == h->job) return; /* already known */
         int keep = (w && w->job == h->job) ||
@@ -290,9 +308,11 @@ static void s_file(s_zt *z, uint32_t peer, const mpc_msg_hdr *h, zmq_msg_t *payl
         return;
     }
     size_t bytes = zmq_msg_size(payload);
+    for (uint32_t i = 0; i < nmore; i++) bytes += zmq_msg_size(&more[i]);
     if (!wanted && (z->held_msgs >= z->cfg.max_held_msgs ||
                     z->held_bytes + bytes > z->cfg.max_held_bytes)) {
         zmq_msg_close(payload);
+        s_parts_close(more, nmore);
         z->held_dropped++;
         for (s_held *e = z->peer[peer].head; e; e = e->next)
             if (e->kind == S_HELD_MARKER && e->err == MPC_ERR_LIMIT && e->hdr.job == h->job)
@@ -304,11 +324,15 @@ static void s_file(s_zt *z, uint32_t peer, const mpc_msg_hdr *h, zmq_msg_t *payl
     s_held *e = calloc(1, sizeof *e);
     if (!e) {
         zmq_msg_close(payload);
+        s_parts_close(more, nmore);
         z->held_dropped++;
         return;
     }
     e->kind = S_HELD_MSG;
     e->hdr = *h;
+    e->more = more;
+    e->nmore = nmore;
+    e->bytes = bytes;
     zmq_msg_init(&e->payload);
     zmq_msg_move(&e->payload, payload);
     zmq_msg_close(payload);
@@ -357,7 +381,14 @@ static int s_take(s_zt *z, uint32_t from, uint8_t type, uint64_t job, uint64_t s
                      from, job, s_type_name(type), seq, count, s_type_name(e->hdr.type),
                      e->hdr.seq, e->hdr.count);
         } else if (count) {
-            memcpy(out, zmq_msg_data(&e->payload), count * 8);
+            uint8_t *o = (uint8_t *)out;
+            size_t first = zmq_msg_size(&e->payload);
+            memcpy(o, zmq_msg_data(&e->payload), first);
+            o += first;
+            for (uint32_t i = 0; i < e->nmore; i++) {
+                memcpy(o, zmq_msg_data(&e->more[i]), zmq_msg_size(&e->more[i]));
+                o += zmq_msg_size(&e->more[i]);
+            }
         }
         if (r == MPC_ERR_PROTOCOL) z->protocol_errors++;
         s_held_free(z, e);
@@ -396,11 +427,24 @@ static void s_flush_acks(s_zt *z)
     }
 }
 
-/* Reads one message from the ROUTER (non-blocking): 1 read, 0 none waiting, <0 fatal. */
+/* Payload frames a message of `count` elements travels in (see S_CHUNK). */
+static uint64_t s_frames_for(uint64_t count)
+{
+    uint64_t bytes = count * 8;
+    return bytes <= S_CHUNK ? 1 : (bytes + S_CHUNK - 1) / S_CHUNK;
+}
+
+/* Reads one message from the ROUTER (non-blocking): 1 read, 0 none waiting, <0 fatal.
+ * A message is [routing id, header, payload frame 1, ..., payload frame k]: k = 1 up to
+ * S_CHUNK bytes of payload, else every frame but the last holds exactly S_CHUNK bytes. */
 static int s_read_one(s_zt *z, s_want *w)
 {
     zmq_msg_t f[3];
-    int nf = 0, extra = 0, more;
+    zmq_msg_t *more = NULL;       /* payload frames after the first */
+    uint32_t nmore = 0, cap = 0;
+    /* at most the frames of the largest acceptable payload; the rest is discarded */
+    uint64_t max_more = s_frames_for(z->cfg.max_msg_bytes / 8) - 1;
+    int nf = 0, extra = 0, more_flag;
     zmq_msg_init(&f[0]);
     if (zmq_msg_recv(&f[0], z->router, ZMQ_DONTWAIT) < 0) {
         zmq_msg_close(&f[0]);
@@ -409,27 +453,53 @@ static int s_read_one(s_zt *z, s_want *w)
         return MPC_ERR_IO;
     }
     nf = 1;
-    more = zmq_msg_more(&f[0]);
-    /* The rest of a multipart message is already here (atomic delivery).  Frames beyond the
-     * third are read and discarded one by one: a message has exactly three. */
-    while (more) {
-        zmq_msg_t scratch, *m = nf < 3 ? &f[nf] : &scratch;
+    more_flag = zmq_msg_more(&f[0]);
+    /* The rest of a multipart message is already here (atomic delivery). */
+    while (more_flag) {
+        zmq_msg_t scratch, *m = &scratch;
+        if (nf < 3) {
+            m = &f[nf];
+        } else if (nmore < max_more && !extra) {
+            if (nmore == cap) {
+                uint32_t ncap = cap ? 2 * cap : 8;
+                zmq_msg_t *nm = realloc(more, ncap * sizeof *nm);
+                if (nm) {
+                    more = nm;
+                    cap = ncap;
+                }
+            }
+            if (nmore < cap) m = &more[nmore];
+        }
         zmq_msg_init(m);
         if (zmq_msg_recv(m, z->router, 0) < 0) {
             zmq_msg_close(m);
             break;
         }
-        more = zmq_msg_more(m);
+        more_flag = zmq_msg_more(m);
         if (m == &scratch) {
             extra++;
             zmq_msg_close(m);
-        } else {
+        } else if (nf < 3) {
             nf++;
+        } else {
+            nmore++;
         }
     }
     int peer = nf >= 2 ? s_user_id(z, &f[1]) : -1;
     mpc_msg_hdr h;
     int hdr_ok = nf >= 2 && mpc_wire_hdr_decode(&h, zmq_msg_data(&f[1]), zmq_msg_size(&f[1])) == 0;
+    int framing_ok = 0;
+    size_t total = 0;
+    if (hdr_ok && nf == 3 && !extra && 1 + (uint64_t)nmore == s_frames_for(h.count)) {
+        framing_ok = 1;
+        if (nmore) {   /* every frame but the last is exactly S_CHUNK bytes */
+            framing_ok = zmq_msg_size(&f[2]) == S_CHUNK;
+            for (uint32_t i = 0; i + 1 < nmore; i++)
+                if (zmq_msg_size(&more[i]) != S_CHUNK) framing_ok = 0;
+        }
+        total = zmq_msg_size(&f[2]);
+        for (uint32_t i = 0; i < nmore; i++) total += zmq_msg_size(&more[i]);
+    }
     if (peer < 0) {
         z->malformed++;                      /* unattributable: cannot happen behind ZAP */
     } else if (!hdr_ok) {
@@ -439,11 +509,11 @@ static int s_read_one(s_zt *z, s_want *w)
         z->malformed++;
         s_add_marker(z, (uint32_t)peer, &h, MPC_ERR_PROTOCOL,
                      "header sender field does not match the authenticated peer", w);
-    } else if (nf != 3 || extra) {
+    } else if (nf != 3 || extra || !framing_ok) {
         z->malformed++;
-        s_add_marker(z, (uint32_t)peer, &h, MPC_ERR_PROTOCOL, "wrong number of frames", w);
+        s_add_marker(z, (uint32_t)peer, &h, MPC_ERR_PROTOCOL, "wrong number of frames or frame sizes", w);
     } else {
-        int r = mpc_wire_payload_check(&h, zmq_msg_size(&f[2]), z->cfg.max_msg_bytes);
+        int r = mpc_wire_payload_check(&h, total, z->cfg.max_msg_bytes);
         if (r != 0) {
             z->malformed++;
             s_add_marker(z, (uint32_t)peer, &h, r,
@@ -455,12 +525,15 @@ static int s_read_one(s_zt *z, s_want *w)
             if (h.type == MPC_WIRE_MSG_HELLO) z->peer[peer].ack_pending = 1;
         } else {
             z->base.msgs_recv++;
-            z->base.bytes_recv += zmq_msg_size(&f[1]) + zmq_msg_size(&f[2]);
-            s_file(z, (uint32_t)peer, &h, &f[2], w);
+            z->base.bytes_recv += zmq_msg_size(&f[1]) + total;
+            s_file(z, (uint32_t)peer, &h, &f[2], more, nmore, w);
+            more = NULL;                     /* moved out */
+            nmore = 0;
             zmq_msg_init(&f[2]);             /* moved out; keep the close loop uniform */
         }
     }
     for (int i = 0; i < nf; i++) zmq_msg_close(&f[i]);
+    s_parts_close(more, nmore);
     return 1;
 }
 
@@ -548,8 +621,67 @@ static int s_process(s_zt *z, s_want *w, int64_t wait_ms)
 
 /* ---- sending --------------------------------------------------------------------------- */
 
-/* Sends [header, payload] to `to` on its DEALER; takes ownership of *payload.  Waits at most
- * timeout_ms for room (the DEALER only queues to a completed, authenticated connection). */
+/* A payload sent in several frames: each frame references a slice of `msg`, which is closed
+ * when the last frame is released (possibly on a ZeroMQ I/O thread). */
+typedef struct {
+    zmq_msg_t   msg;
+    atomic_uint refs;
+} s_shared;
+
+static void s_shared_release(void *data, void *hint)
+{
+    (void)data;
+    s_shared *sh = hint;
+    if (atomic_fetch_sub(&sh->refs, 1) == 1) {
+        zmq_msg_close(&sh->msg);
+        free(sh);
+    }
+}
+
+/* Sends the payload frames of `payload` (ownership taken) after the header went out. */
+static int s_send_payload(s_zt *z, uint32_t to, void *sock, zmq_msg_t *payload, s_shared *sh)
+{
+    size_t len = zmq_msg_size(payload);
+    if (!sh) {   /* one frame */
+        if (zmq_msg_send(payload, sock, 0) >= 0) return 0;
+        zmq_msg_close(payload);
+        s_seterr(z, "send to peer %u failed: %s", to, zmq_strerror(errno));
+        return MPC_ERR_IO;
+    }
+    zmq_msg_init(&sh->msg);
+    zmq_msg_move(&sh->msg, payload);
+    zmq_msg_close(payload);
+    atomic_init(&sh->refs, 1);   /* ours, dropped at the end */
+    uint8_t *data = zmq_msg_data(&sh->msg);
+    int r = 0;
+    for (size_t off = 0; off < len; off += S_CHUNK) {
+        size_t n = len - off < S_CHUNK ? len - off : S_CHUNK;
+        int last = off + n == len;
+        zmq_msg_t c;
+        atomic_fetch_add(&sh->refs, 1);
+        if (zmq_msg_init_data(&c, data + off, n, s_shared_release, sh) != 0) {
+            atomic_fetch_sub(&sh->refs, 1);
+            /* end the message (the peer refuses it as malformed) and report */
+            zmq_msg_init(&c);
+            (void)zmq_msg_send(&c, sock, 0);
+            zmq_msg_close(&c);
+            r = MPC_ERR_NOMEM;
+            break;
+        }
+        if (zmq_msg_send(&c, sock, last ? 0 : ZMQ_SNDMORE) < 0) {
+            zmq_msg_close(&c);
+            s_seterr(z, "send to peer %u failed: %s", to, zmq_strerror(errno));
+            r = MPC_ERR_IO;
+            break;
+        }
+    }
+    s_shared_release(NULL, sh);
+    return r;
+}
+
+/* Sends [header, payload frames] to `to` on its DEALER; takes ownership of *payload.  Waits
+ * at most timeout_ms for room (the DEALER only queues to a completed, authenticated
+ * connection). */
 static int s_send_raw(s_zt *z, uint32_t to, uint8_t type, uint64_t job, uint64_t seq,
                       zmq_msg_t *payload, uint64_t count, int timeout_ms, int counted)
 {
@@ -557,6 +689,7 @@ static int s_send_raw(s_zt *z, uint32_t to, uint8_t type, uint64_t job, uint64_t
     int r = 0;
     zmq_msg_t hm;
     int hm_live = 0;
+    s_shared *sh = NULL;
     mpc_msg_hdr h = {.version = MPC_WIRE_VERSION, .type = type, .job = job, .seq = seq,
                      .sender = (uint16_t)z->cfg.self, .count = count};
     uint8_t hb[MPC_WIRE_HDR_MAX];
@@ -575,6 +708,10 @@ static int s_send_raw(s_zt *z, uint32_t to, uint8_t type, uint64_t job, uint64_t
     if (p->state == S_PEER_DOWN) {
         s_seterr(z, "peer %u is disconnected", to);
         r = MPC_ERR_IO;
+        goto out;
+    }
+    if (zmq_msg_size(payload) > S_CHUNK && !(sh = malloc(sizeof *sh))) {
+        r = MPC_ERR_NOMEM;
         goto out;
     }
     if (zmq_msg_init_size(&hm, hlen) != 0) {
@@ -617,11 +754,8 @@ static int s_send_raw(s_zt *z, uint32_t to, uint8_t type, uint64_t job, uint64_t
         }
     }
     /* Once the first frame is accepted, the rest of the message is too. */
-    if (zmq_msg_send(payload, p->dealer, 0) < 0) {
-        s_seterr(z, "send to peer %u failed: %s", to, zmq_strerror(errno));
-        r = MPC_ERR_IO;
-        goto out;
-    }
+    r = s_send_payload(z, to, p->dealer, payload, sh);
+    if (r) return r;
     if (counted) {
         z->base.msgs_sent++;
         z->base.bytes_sent += hlen + count * 8;
@@ -630,6 +764,7 @@ static int s_send_raw(s_zt *z, uint32_t to, uint8_t type, uint64_t job, uint64_t
 out:
     if (hm_live) zmq_msg_close(&hm);
     zmq_msg_close(payload);
+    free(sh);
     return r;
 }
 
@@ -1150,7 +1285,11 @@ int mpc_transport_zmq_bench(uint64_t total_bytes, uint64_t msg_bytes, double *by
         c.keys = k[i];
         memcpy(c.peer_public[1 - i], mpc_keypair_public(k[1 - i]), MPC_KEY_BYTES);
         c.max_msg_bytes = msg_bytes;
-        c.max_held_bytes = 2 * msg_bytes;
+        /* the receiver may still be in its hello exchange (which holds whatever arrives)
+         * when the sender starts: room for everything */
+        c.max_held_bytes = total_bytes + 2 * msg_bytes;
+        c.max_held_msgs = (uint32_t)(total_bytes / msg_bytes + 16 < 1u << 20 ? total_bytes / msg_bytes + 16
+                                                                                : 1u << 20);
         if ((r = mpc_transport_zmq_new(&t[i], &c, err, errlen)) != 0) goto out;
     }
     for (int i = 0; i < 2; i++)

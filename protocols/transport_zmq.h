@@ -27,6 +27,9 @@
 #define MPC_ZMQ_DEFAULT_HB_IVL_MS    200
 #define MPC_ZMQ_DEFAULT_HELD_MSGS    256
 #define MPC_ZMQ_DEFAULT_RCVHWM       64               /* messages queued per peer in libzmq */
+/* Payload frame size on the wire: a payload longer than this travels as ceil(bytes / it)
+ * frames, every one but the last exactly this long (docs/transport.md, "Framing"). */
+#define MPC_ZMQ_CHUNK_BYTES          (1u << 20)
 
 typedef struct {
     uint32_t self;                  /* this party's index, < n */

@@ -1,0 +1,621 @@
+/* mpcbench.c — the benchmark programs behind `make bench` (bench/run builds this file against
+ * lib/libmpcinternal.a; it is not part of the product).
+ *
+ * Every multi-party mode forks one process per node (party or dealer): each builds its own
+ * ZeroMQ + CURVE transport (protocols/transport_zmq.h) on 127.0.0.1, so the parties talk over
+ * real loopback TCP with encryption as deployed, and each process has its own peak RSS.  The
+ * parent only picks ports and keys and waits; every node prints one JSON line per repetition
+ * (and one at the end with its VmHWM) on stdout, which bench/run aggregates.
+ *
+ *   mpcbench online  --parties N --len L [--depth D] [--kind mul|ltz] --reps R
+ *       The engine (mpc_engine_run) on a circuit of D dependent layers of L element-wise
+ *       MULs (or one layer of L LTZ comparisons).  Inputs are explicit shares (MPC_IN_SHARE:
+ *       no PRG expansion, no key exchange) and preprocessing material is generated BEFORE the
+ *       timed region (test-only local source, fresh per repetition) and handed out by a
+ *       replay source that copies it: the timed region is the online phase plus those copies,
+ *       whose time is measured and reported separately (prep_s).  For MULs each repetition
+ *       is preceded by a bare exchange of the same rounds and bytes (floor_sec): a floor
+ *       measured by the same processes at the same moment.
+ *   mpcbench exchange --parties N --words W --rounds K [--chunks C] --reps R
+ *       K rounds in which every party sends W words to every peer (in C messages) and
+ *       receives theirs: the communication of an opening round with no arithmetic (floor of
+ *       online/latency).
+ *   mpcbench dealer  --parties N --triples T --batch B --reps R
+ *       N parties fetch T Beaver triples in batches of B from a dealer process.
+ *   mpcbench zmq     --bytes X --msg M --reps R
+ *       mpc_transport_zmq_bench: one-way CURVE loopback throughput in one process.
+ *   mpcbench eval    --len L [--depth D] [--kind mul|ltz] --reps R
+ *       mpc_eval (plaintext) of the same circuit as `online`. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <netinet/in.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "circuit.h"
+#include "engine.h"
+#include "eval.h"
+#include "keys.h"
+#include "mpc_err.h"
+#include "prep.h"
+#include "prep_dealer.h"
+#include "transport_zmq.h"
+
+#define MAXN 17
+
+typedef struct {
+    const char *mode;
+    uint32_t parties;
+    uint64_t len, depth, words, rounds, chunks, triples, batch, bytes, msg;
+    int reps;
+    const char *kind;
+} opts;
+
+static double s_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void s_die(const char *fmt, const char *a)
+{
+    fprintf(stderr, "mpcbench: ");
+    fprintf(stderr, fmt, a);
+    fputc('\n', stderr);
+    exit(2);
+}
+
+static long s_vmhwm_kb(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kb = -1;
+    if (!f) return -1;
+    while (fgets(line, sizeof line, f))
+        if (!strncmp(line, "VmHWM:", 6)) kb = strtol(line + 6, NULL, 10);
+    fclose(f);
+    return kb;
+}
+
+/* ---- the benchmark circuit ---- */
+
+static mpc_circuit *s_circuit(uint32_t n, uint64_t len, uint64_t depth, int ltz)
+{
+    mpc_circuit *c = mpc_circ_new();
+    char name[16], err[256];
+    if (!c) return NULL;
+    for (uint32_t i = 0; i < n; i++) {
+        snprintf(name, sizeof name, "p%u", (unsigned)i);
+        if (mpc_circ_add_party(c, name) < 0) goto bad;
+    }
+    uint32_t x = mpc_circ_add_input(c, "x", 0, MPC_T_INT, len, 1, 1);
+    uint32_t y = mpc_circ_add_input(c, "y", 1, MPC_T_INT, len, 2, 1);
+    uint32_t z;
+    if (ltz) {
+        uint32_t d = mpc_circ_add_gate(c, MPC_G_SUB, MPC_T_INT, len, x, y, MPC_NO_WIRE, 0, 0, 3, 1);
+        z = mpc_circ_add_gate(c, MPC_G_LTZ, MPC_T_BOOL, len, d, MPC_NO_WIRE, MPC_NO_WIRE, 0, 0, 3, 1);
+    } else {
+        z = mpc_circ_add_gate(c, MPC_G_MUL, MPC_T_INT, len, x, y, MPC_NO_WIRE, 0, 0, 3, 1);
+        for (uint64_t d = 1; d < depth; d++)
+            z = mpc_circ_add_gate(c, MPC_G_MUL, MPC_T_INT, len, z, y, MPC_NO_WIRE, 0, 0, 3, 1);
+    }
+    if (mpc_circ_add_output(c, "z", z, (1u << n) - 1, 4, 1) < 0) goto bad;
+    if (mpc_circ_finish(c, err, sizeof err)) {
+        fprintf(stderr, "mpcbench: circuit: %s\n", err);
+        goto bad;
+    }
+    return c;
+bad:
+    mpc_circ_destroy(&c);
+    return NULL;
+}
+
+/* ---- replay preprocessing: material generated before the timed region ---- */
+
+typedef struct {
+    mpc_prep_req req;
+    mpc_prep_trunc_spec *specs;
+    uint64_t rtot;
+    uint64_t *buf;     /* every field, in mpc_prep_out order */
+    uint64_t words;
+} s_batch;
+
+typedef struct {
+    s_batch *b;
+    size_t   nb, cap, next;
+    int      record;   /* 1: pass through to `inner` and remember the requests */
+    mpc_prep *inner;
+    double   secs;     /* time spent inside fetch */
+} s_replay;
+
+static uint64_t s_batch_words(const mpc_prep_req *q, uint64_t rtot)
+{
+    return 3 * q->n_triples + 3 * rtot + 2 * q->n_edabits + 3 * q->n_btriples + q->n_dabits +
+           (q->n_dabits + 63) / 64;
+}
+
+static mpc_prep_out s_batch_out(uint64_t *p, const mpc_prep_req *q, uint64_t rtot)
+{
+    mpc_prep_out o;
+    o.a = p;        p += q->n_triples;
+    o.b = p;        p += q->n_triples;
+    o.c = p;        p += q->n_triples;
+    o.r_lo = p;     p += rtot;
+    o.r_mid = p;    p += rtot;
+    o.r_msb = p;    p += rtot;
+    o.eda_r = p;    p += q->n_edabits;
+    o.eda_bits = p; p += q->n_edabits;
+    o.ba = p;       p += q->n_btriples;
+    o.bb = p;       p += q->n_btriples;
+    o.bc = p;       p += q->n_btriples;
+    o.da_r = p;     p += q->n_dabits;
+    o.da_bits = p;
+    return o;
+}
+
+static void s_copy_out(const mpc_prep_out *d, const mpc_prep_out *s, const mpc_prep_req *q, uint64_t rtot)
+{
+#define CP(f, n) if (n) memcpy(d->f, s->f, (size_t)(n) * 8)
+    CP(a, q->n_triples); CP(b, q->n_triples); CP(c, q->n_triples);
+    CP(r_lo, rtot); CP(r_mid, rtot); CP(r_msb, rtot);
+    CP(eda_r, q->n_edabits); CP(eda_bits, q->n_edabits);
+    CP(ba, q->n_btriples); CP(bb, q->n_btriples); CP(bc, q->n_btriples);
+    CP(da_r, q->n_dabits); CP(da_bits, (q->n_dabits + 63) / 64);
+#undef CP
+}
+
+static int s_replay_fetch(mpc_prep *p, const mpc_prep_req *q, mpc_prep_out *out)
+{
+    s_replay *R = p->impl;
+    double t0 = s_now();
+    uint64_t rtot = 0;
+    for (uint32_t g = 0; g < q->n_trunc; g++) rtot += q->trunc[g].n;
+    if (R->record) {
+        if (R->nb == R->cap) {
+            size_t cap = R->cap ? 2 * R->cap : 16;
+            s_batch *nb = realloc(R->b, cap * sizeof *nb);
+            if (!nb) return MPC_ERR_NOMEM;
+            R->b = nb;
+            R->cap = cap;
+        }
+        s_batch *b = &R->b[R->nb++];
+        memset(b, 0, sizeof *b);
+        b->req = *q;
+        b->rtot = rtot;
+        b->specs = malloc((q->n_trunc ? q->n_trunc : 1) * sizeof *b->specs);
+        if (!b->specs) return MPC_ERR_NOMEM;
+        if (q->n_trunc) memcpy(b->specs, q->trunc, q->n_trunc * sizeof *b->specs);
+        b->req.trunc = b->specs;
+        return mpc_prep_fetch(R->inner, q, out);
+    }
+    if (R->next >= R->nb) return MPC_ERR_PREP;
+    s_batch *b = &R->b[R->next++];
+    if (b->req.n_triples != q->n_triples || b->req.n_trunc != q->n_trunc || b->rtot != rtot ||
+        b->req.n_edabits != q->n_edabits || b->req.n_btriples != q->n_btriples ||
+        b->req.n_dabits != q->n_dabits || !b->buf)
+        return MPC_ERR_PREP;
+    mpc_prep_out s = s_batch_out(b->buf, &b->req, rtot);
+    s_copy_out(out, &s, q, rtot);
+    R->secs += s_now() - t0;
+    return 0;
+}
+
+static void s_replay_destroy(mpc_prep **pp)
+{
+    mpc_prep *p = *pp;
+    s_replay *R = p->impl;
+    for (size_t i = 0; i < R->nb; i++) {
+        free(R->b[i].specs);
+        if (R->b[i].buf) sodium_memzero(R->b[i].buf, R->b[i].words * 8);
+        free(R->b[i].buf);
+    }
+    free(R->b);
+    free(R);
+    free(p);
+    *pp = NULL;
+}
+
+static const struct mpc_prep_ops s_replay_ops = {
+    .fetch = s_replay_fetch, .abort = NULL, .destroy = s_replay_destroy,
+};
+
+static mpc_prep *s_replay_new(uint32_t self, uint32_t n, mpc_prep *inner)
+{
+    mpc_prep *p = calloc(1, sizeof *p);
+    s_replay *R = calloc(1, sizeof *R);
+    if (!p || !R) {
+        free(p);
+        free(R);
+        return NULL;
+    }
+    R->record = inner != NULL;
+    R->inner = inner;
+    p->ops = &s_replay_ops;
+    p->impl = R;
+    p->self = self;
+    p->n = n;
+    p->caps = MPC_PREP_CAP_COMPARE;
+    return p;
+}
+
+/* Fills every recorded batch of `rec` (moved into a fresh replay source) from a test-only
+ * local source with master `m`: the same requests in the same order on every party. */
+static mpc_prep *s_replay_prepare(mpc_prep *rec, const uint8_t m[32])
+{
+    s_replay *src = rec->impl;
+    mpc_prep *p = s_replay_new(rec->self, rec->n, NULL);
+    mpc_prep *gen = mpc_prep_testlocal_new(m, rec->self, rec->n);
+    if (!p || !gen) goto bad;
+    s_replay *R = p->impl;
+    R->b = calloc(src->nb ? src->nb : 1, sizeof *R->b);
+    if (!R->b) goto bad;
+    R->cap = src->nb;
+    for (size_t i = 0; i < src->nb; i++) {
+        s_batch *b = &R->b[R->nb++];
+        *b = src->b[i];
+        b->specs = malloc((b->req.n_trunc ? b->req.n_trunc : 1) * sizeof *b->specs);
+        if (!b->specs) goto bad;
+        if (b->req.n_trunc) memcpy(b->specs, src->b[i].specs, b->req.n_trunc * sizeof *b->specs);
+        b->req.trunc = b->specs;
+        b->words = s_batch_words(&b->req, b->rtot);
+        b->buf = malloc((b->words ? b->words : 1) * 8);
+        if (!b->buf) goto bad;
+        mpc_prep_out o = s_batch_out(b->buf, &b->req, b->rtot);
+        if (mpc_prep_fetch(gen, &b->req, &o)) goto bad;
+    }
+    mpc_prep_destroy(&gen);
+    return p;
+bad:
+    mpc_prep_destroy(&gen);
+    if (p) mpc_prep_destroy(&p);
+    return NULL;
+}
+
+/* ---- nodes ---- */
+
+typedef struct {
+    uint32_t nodes;
+    int ports[MAXN];
+    mpc_keypair *keys[MAXN];
+} s_mesh;
+
+static int s_free_port(void)
+{
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t l = sizeof a;
+    if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof a) || getsockname(s, (struct sockaddr *)&a, &l)) {
+        if (s >= 0) close(s);
+        return -1;
+    }
+    close(s);
+    return ntohs(a.sin_port);
+}
+
+static mpc_transport *s_node_transport(const s_mesh *m, uint32_t self)
+{
+    char ep[MAXN][64], err[256];
+    mpc_zmq_config cfg;
+    mpc_zmq_config_init(&cfg);
+    cfg.self = self;
+    cfg.n = m->nodes;
+    for (uint32_t i = 0; i < m->nodes; i++) {
+        snprintf(ep[i], sizeof ep[i], "tcp://127.0.0.1:%d", m->ports[i]);
+        if (i != self) {
+            cfg.peer_endpoints[i] = ep[i];
+            memcpy(cfg.peer_public[i], mpc_keypair_public(m->keys[i]), MPC_KEY_BYTES);
+        }
+    }
+    cfg.bind = ep[self];
+    cfg.keys = m->keys[self];
+    cfg.max_msg_bytes = 1ull << 30;
+    cfg.timeout_ms = 120000;
+    mpc_transport *t = NULL;
+    if (mpc_transport_zmq_new(&t, &cfg, err, sizeof err)) {
+        fprintf(stderr, "mpcbench: node %u: %s\n", (unsigned)self, err);
+        return NULL;
+    }
+    if (mpc_transport_zmq_ready(t, 20000)) {
+        fprintf(stderr, "mpcbench: node %u: %s\n", (unsigned)self, mpc_transport_zmq_last_error(t));
+        mpc_transport_destroy(&t);
+    }
+    return t;
+}
+
+/* All-to-all exchange of one word among nodes [0, n) on a control stream: after it every
+ * node has heard from every other, so timed regions start together (within one message). */
+static int s_barrier(mpc_transport *t, uint32_t n, uint64_t seq)
+{
+    uint64_t w = seq;
+    for (uint32_t j = 0; j < n; j++)
+        if (j != t->self && mpc_send(t, j, MPC_MSG_CONTROL, 7, seq, &w, 1)) return -1;
+    for (uint32_t j = 0; j < n; j++)
+        if (j != t->self && mpc_recv(t, j, MPC_MSG_CONTROL, 7, seq, &w, 1, 60000)) return -1;
+    return 0;
+}
+
+static void s_master(uint8_t m[32], int rep)
+{
+    char tag[32];
+    snprintf(tag, sizeof tag, "mpcbench-%d", rep);
+    crypto_generichash(m, 32, (const uint8_t *)tag, strlen(tag), NULL, 0);
+}
+
+/* `rounds` all-to-all exchanges of `words` words on stream `job`: the communication of the
+ * engine's rounds without the arithmetic.  Seconds, or < 0 on failure. */
+static double s_exchange(mpc_transport *t, uint32_t n, uint64_t job, uint64_t words, uint64_t rounds,
+                         uint64_t *buf, uint64_t *rx)
+{
+    double t0 = s_now();
+    for (uint64_t k = 0; k < rounds; k++) {
+        for (uint32_t j = 0; j < n; j++)
+            if (j != t->self && mpc_send(t, j, MPC_MSG_OPEN, job, k, buf, words)) return -1;
+        for (uint32_t j = 0; j < n; j++)
+            if (j != t->self && mpc_recv(t, j, MPC_MSG_OPEN, job, k, rx, words, 60000)) return -1;
+    }
+    return s_now() - t0;
+}
+
+static int s_node_online(const opts *o, mpc_transport *t, uint32_t self)
+{
+    int ltz = !strcmp(o->kind, "ltz");
+    mpc_circuit *c = s_circuit(o->parties, o->len, ltz ? 1 : o->depth, ltz);
+    uint64_t *xs = malloc(o->len * 8), *ys = malloc(o->len * 8);
+    /* paired floor (mul only): the same rounds and bytes as a bare exchange, run just before
+     * each engine run by the same processes */
+    uint64_t fw = ltz ? 0 : 2 * o->len, *fb = calloc(fw ? fw : 1, 8), *fr = calloc(fw ? fw : 1, 8);
+    char err[512];
+    int rc = 1;
+    if (!c || !xs || !ys || !fb || !fr) goto out;
+    randombytes_buf(xs, o->len * 8);
+    randombytes_buf(ys, o->len * 8);
+    mpc_engine_input in[2] = {{.mode = MPC_IN_SHARE, .values = xs, .len = o->len},
+                              {.mode = MPC_IN_SHARE, .values = ys, .len = o->len}};
+    for (int rep = -1; rep < o->reps; rep++) {
+        /* rep -1 records the requests (and warms up); the others replay fresh material */
+        uint8_t m[32];
+        s_master(m, rep);
+        mpc_prep *gen = NULL, *prep = NULL;
+        static mpc_prep *rec;
+        if (rep < 0) {
+            gen = mpc_prep_testlocal_new(m, self, o->parties);
+            prep = rec = s_replay_new(self, o->parties, gen);
+        } else {
+            prep = s_replay_prepare(rec, m);
+        }
+        if (!prep) goto out;
+        mpc_engine_opts eo = {.job = 100 + (uint64_t)(rep + 1), .timeout_ms = 120000};
+        mpc_engine *e = mpc_engine_new(c, self, t, prep, &eo);
+        double fsec = 0;
+        if (fw) {
+            if (!e || s_barrier(t, o->parties, 500000 + (uint64_t)(rep + 1))) goto out;
+            if ((fsec = s_exchange(t, o->parties, 3000 + (uint64_t)(rep + 1), fw, o->depth, fb, fr)) < 0) goto out;
+        }
+        if (!e || s_barrier(t, o->parties, (uint64_t)(rep + 1))) goto out;
+        uint64_t b0 = t->bytes_sent;
+        double t0 = s_now();
+        int r = mpc_engine_run(e, in, err, sizeof err);
+        double secs = s_now() - t0;
+        if (r) {
+            fprintf(stderr, "mpcbench: party %u: %s\n", (unsigned)self, err);
+            goto out;
+        }
+        mpc_engine_stats st;
+        mpc_engine_stats_get(e, &st);
+        mpc_engine_destroy(&e);
+        if (rep >= 0) {
+            printf("{\"node\": %u, \"rep\": %d, \"sec\": %.9f, \"prep_sec\": %.9f, \"floor_sec\": %.9f, "
+                   "\"rounds\": %u, \"bytes_sent\": %llu, \"open_bytes_sent\": %llu, \"msgs_sent\": %llu}\n",
+                   (unsigned)self, rep, secs, ((s_replay *)prep->impl)->secs, fsec, (unsigned)st.rounds,
+                   (unsigned long long)(t->bytes_sent - b0), (unsigned long long)st.open_bytes_sent,
+                   (unsigned long long)st.msgs_sent);
+            mpc_prep_destroy(&prep);
+        }
+        mpc_prep_destroy(&gen);
+        ((s_replay *)rec->impl)->inner = NULL;
+    }
+    rc = 0;
+out:
+    mpc_circ_destroy(&c);
+    free(xs);
+    free(ys);
+    free(fb);
+    free(fr);
+    return rc;
+}
+
+static int s_node_exchange(const opts *o, mpc_transport *t, uint32_t self)
+{
+    uint64_t *buf = calloc(o->words ? o->words : 1, 8), *rx = calloc(o->words ? o->words : 1, 8);
+    if (!buf || !rx) return 1;
+    randombytes_buf(buf, o->words * 8);
+    for (int rep = -1; rep < o->reps; rep++) {
+        uint64_t job = 1000 + (uint64_t)(rep + 1);
+        if (s_barrier(t, o->parties, 1000 + (uint64_t)(rep + 1))) return 1;
+        double t0 = s_now();
+        uint64_t per = (o->words + o->chunks - 1) / o->chunks;
+        for (uint64_t k = 0; k < o->rounds; k++) {
+            for (uint64_t q = 0, off = 0; off < o->words; q++, off += per) {
+                uint64_t cnt = o->words - off < per ? o->words - off : per;
+                for (uint32_t j = 0; j < o->parties; j++)
+                    if (j != self && mpc_send(t, j, MPC_MSG_OPEN, job, k * o->chunks + q, buf + off, cnt)) return 1;
+            }
+            for (uint64_t q = 0, off = 0; off < o->words; q++, off += per) {
+                uint64_t cnt = o->words - off < per ? o->words - off : per;
+                for (uint32_t j = 0; j < o->parties; j++)
+                    if (j != self && mpc_recv(t, j, MPC_MSG_OPEN, job, k * o->chunks + q, rx + off, cnt, 60000))
+                        return 1;
+            }
+        }
+        double secs = s_now() - t0;
+        if (rep >= 0) printf("{\"node\": %u, \"rep\": %d, \"sec\": %.9f}\n", (unsigned)self, rep, secs);
+    }
+    free(buf);
+    free(rx);
+    return 0;
+}
+
+static int s_node_dealer(const opts *o, mpc_transport *t, uint32_t self)
+{
+    uint32_t n = o->parties;
+    char err[256];
+    for (int rep = -1; rep < o->reps; rep++) {
+        uint64_t stream = MPC_JOB_PREP_BIT | (2000 + (uint64_t)(rep + 1));
+        if (self == n) {
+            mpc_dealer_stats ds;
+            memset(&ds, 0, sizeof ds);
+            uint64_t b0 = t->bytes_sent;
+            if (s_barrier(t, n + 1, 2000 + (uint64_t)(rep + 1))) return 1;
+            if (mpc_dealer_serve(t, n, stream, 120000, &ds, err, sizeof err)) {
+                fprintf(stderr, "mpcbench: dealer: %s\n", err);
+                return 1;
+            }
+            if (rep >= 0)
+                printf("{\"node\": %u, \"rep\": %d, \"dealer\": 1, \"bytes_sent\": %llu, \"triples\": %llu}\n",
+                       (unsigned)self, rep, (unsigned long long)(t->bytes_sent - b0),
+                       (unsigned long long)ds.triples);
+            continue;
+        }
+        mpc_prep *p = mpc_prep_dealer_new(t, self, n, n, stream, 120000);
+        uint64_t *buf = malloc(3 * o->batch * 8);
+        if (!p || !buf) return 1;
+        uint64_t b0 = t->bytes_sent, r0 = t->bytes_recv;
+        if (s_barrier(t, n + 1, 2000 + (uint64_t)(rep + 1))) return 1;
+        double t0 = s_now();
+        for (uint64_t got = 0; got < o->triples; got += o->batch) {
+            mpc_prep_req q = {.n_triples = o->batch};
+            mpc_prep_out out = {.a = buf, .b = buf + o->batch, .c = buf + 2 * o->batch};
+            int r = mpc_prep_fetch(p, &q, &out);
+            if (r) {
+                fprintf(stderr, "mpcbench: party %u: fetch: %s\n", (unsigned)self, mpc_strerror(r));
+                return 1;
+            }
+        }
+        double secs = s_now() - t0;
+        mpc_prep_destroy(&p);   /* says goodbye */
+        if (rep >= 0)
+            printf("{\"node\": %u, \"rep\": %d, \"sec\": %.9f, \"bytes_sent\": %llu, \"bytes_recv\": %llu}\n",
+                   (unsigned)self, rep, secs, (unsigned long long)(t->bytes_sent - b0),
+                   (unsigned long long)(t->bytes_recv - r0));
+        sodium_memzero(buf, 3 * o->batch * 8);
+        free(buf);
+    }
+    return 0;
+}
+
+static int s_node(const opts *o, const s_mesh *m, uint32_t self)
+{
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    mpc_transport *t = s_node_transport(m, self);
+    if (!t) return 1;
+    int rc;
+    if (!strcmp(o->mode, "online")) rc = s_node_online(o, t, self);
+    else if (!strcmp(o->mode, "exchange")) rc = s_node_exchange(o, t, self);
+    else rc = s_node_dealer(o, t, self);
+    /* a last barrier so nobody tears down its sockets while a peer still reads */
+    if (!rc && s_barrier(t, m->nodes, 999999)) rc = 1;
+    printf("{\"node\": %u, \"vmhwm_kb\": %ld}\n", (unsigned)self, s_vmhwm_kb());
+    mpc_transport_destroy(&t);
+    return rc;
+}
+
+static int s_run_nodes(const opts *o, uint32_t nodes)
+{
+    s_mesh m = {.nodes = nodes};
+    pid_t pid[MAXN];
+    for (uint32_t i = 0; i < nodes; i++) {
+        if ((m.ports[i] = s_free_port()) < 0 || !(m.keys[i] = mpc_keypair_new())) s_die("%s", "setup failed");
+    }
+    fflush(stdout);
+    for (uint32_t i = 0; i < nodes; i++) {
+        pid[i] = fork();
+        if (pid[i] < 0) s_die("fork: %s", strerror(errno));
+        if (pid[i] == 0) _exit(s_node(o, &m, i));
+    }
+    int bad = 0;
+    for (uint32_t i = 0; i < nodes; i++) {
+        int st;
+        if (waitpid(pid[i], &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st)) bad = 1;
+    }
+    for (uint32_t i = 0; i < nodes; i++) mpc_keypair_destroy(&m.keys[i]);
+    return bad;
+}
+
+static int s_eval_mode(const opts *o)
+{
+    int ltz = !strcmp(o->kind, "ltz");
+    mpc_circuit *c = s_circuit(o->parties, o->len, ltz ? 1 : o->depth, ltz);
+    uint64_t *xs = malloc(o->len * 8), *ys = malloc(o->len * 8);
+    if (!c || !xs || !ys) return 1;
+    randombytes_buf(xs, o->len * 8);
+    randombytes_buf(ys, o->len * 8);
+    const uint64_t *in[2] = {xs, ys};
+    char err[256];
+    for (int rep = -1; rep < o->reps; rep++) {
+        mpc_eval_result res;
+        memset(&res, 0, sizeof res);
+        double t0 = s_now();
+        if (mpc_eval(c, in, &res, err, sizeof err)) s_die("eval: %s", err);
+        double secs = s_now() - t0;
+        mpc_eval_result_free(&res);
+        if (rep >= 0) printf("{\"node\": 0, \"rep\": %d, \"sec\": %.9f}\n", rep, secs);
+    }
+    mpc_circ_destroy(&c);
+    free(xs);
+    free(ys);
+    return 0;
+}
+
+static int s_zmq_mode(const opts *o)
+{
+    char err[256];
+    for (int rep = -1; rep < o->reps; rep++) {
+        double bps = 0;
+        if (mpc_transport_zmq_bench(o->bytes, o->msg, &bps, err, sizeof err)) s_die("zmq bench: %s", err);
+        if (rep >= 0)
+            printf("{\"node\": 0, \"rep\": %d, \"sec\": %.9f, \"bytes_per_sec\": %.1f}\n", rep,
+                   (double)o->bytes / bps, bps);
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    opts o = {.parties = 2, .len = 1, .depth = 1, .words = 2, .rounds = 1, .chunks = 1, .triples = 100000,
+              .batch = 100000, .bytes = 16 << 20, .msg = 16 << 20, .reps = 3, .kind = "mul"};
+    if (argc < 2) s_die("%s", "usage: mpcbench online|exchange|dealer|zmq|eval [--option value]...");
+    o.mode = argv[1];
+    for (int i = 2; i + 1 < argc; i += 2) {
+        const char *k = argv[i], *v = argv[i + 1];
+        uint64_t u = strtoull(v, NULL, 10);
+        if (!strcmp(k, "--parties")) o.parties = (uint32_t)u;
+        else if (!strcmp(k, "--len")) o.len = u;
+        else if (!strcmp(k, "--depth")) o.depth = u;
+        else if (!strcmp(k, "--words")) o.words = u;
+        else if (!strcmp(k, "--rounds")) o.rounds = u;
+        else if (!strcmp(k, "--chunks")) o.chunks = u ? u : 1;
+        else if (!strcmp(k, "--triples")) o.triples = u;
+        else if (!strcmp(k, "--batch")) o.batch = u;
+        else if (!strcmp(k, "--bytes")) o.bytes = u;
+        else if (!strcmp(k, "--msg")) o.msg = u;
+        else if (!strcmp(k, "--reps")) o.reps = (int)u;
+        else if (!strcmp(k, "--kind")) o.kind = v;
+        else s_die("unknown option %s", k);
+    }
+    if (sodium_init() < 0) s_die("%s", "sodium_init failed");
+    if (o.parties < 2 || o.parties > 16 || !o.len || !o.depth || !o.batch || o.reps < 1)
+        s_die("%s", "bad options");
+    if (!strcmp(o.mode, "online") || !strcmp(o.mode, "exchange")) return s_run_nodes(&o, o.parties);
+    if (!strcmp(o.mode, "dealer")) return s_run_nodes(&o, o.parties + 1);
+    if (!strcmp(o.mode, "eval")) return s_eval_mode(&o);
+    if (!strcmp(o.mode, "zmq")) return s_zmq_mode(&o);
+    s_die("unknown mode %s", o.mode);
+    return 2;
+}
