@@ -476,10 +476,18 @@ static s_val s_mul(s_comp *C, const mpc_node *n, s_val a, s_val b)
     return s_raw_trunc(C, n, t, s_raw_mul(C, n, t, a, b), C->frac);
 }
 
-/* x / c for a public c (see LANGUAGE.md "Division"). */
+static s_val s_secret_div(s_comp *C, const mpc_node *n, s_val x, s_val y);
+
+/* x / c: a public c (see LANGUAGE.md "Division"), or a secret one (s_secret_div). */
 static s_val s_div(s_comp *C, const mpc_node *n, s_val x, s_val c)
 {
-    if (!c.pub) s_error(C, n, "division by a secret value is not supported; divide by a public constant");
+    if (!c.pub) {
+        mpc_type t = s_unify(C, n, &x, &c, "'/'");
+        if (t != MPC_T_FIX)
+            s_error(C, n, "integer division by a secret value is not supported; convert with fix(...)");
+        x.type = c.type = t;
+        return s_secret_div(C, n, x, c);
+    }
     if (c.is_vec) s_error(C, n, "division by a vector is not supported");
     if (c.type == MPC_T_BOOL) s_error(C, n, "division by a bool is not supported");
     x = s_bool_to_int(x);
@@ -679,6 +687,472 @@ static s_val s_need_vec(s_comp *C, const mpc_node *n, s_val v, const char *fn)
     return v;
 }
 
+/* ---- numerics: secret division, roots, exp, log, sigmoid (LANGUAGE.md "Numerics") ----
+ *
+ * Every function here is a circuit of existing gates.  The common tool is the *threshold
+ * batch*: one LTZ gate compares every element of x against a whole list of public
+ * thresholds at once (x is repeated k times end to end, a CONST vector of k blocks is added,
+ * block j holding threshold j for every element), so a function costs one set of 8 rounds
+ * of comparisons however many thresholds and elements there are.  The bits of a monotone
+ * family (b_j = [x >= t_j], b_0 >= b_1 >= ...) give any public function g of "how many
+ * thresholds x passed" as a *linear* combination, with no triple:
+ *     g(count) = g(0) + sum_j b_j (g(j+1) - g(j))
+ * (a MUL_PUB by a CONST vector, then per-element sums over the blocks).  With thresholds at
+ * the powers of two this yields 2^(61-m) (normalisation), 2^-m, 2^(-m/2) or m·ln 2 for the
+ * exponent m of x; with thresholds at the integers it yields floor(t) and 2^floor(t).
+ * Mantissas live at P fractional bits (P > f) during the iterations; products truncate
+ * by P; one final TRUNC returns to f bits.  The error bounds are in LANGUAGE.md and are
+ * measured by tests/check_numeric.c and scripts/accuracy (docs/accuracy.md). */
+
+#define S_NUM_MAX_FRAC   20            /* the functions below need precision <= 20 */
+#define S_NUM_MAX_ELEMS  (1ull << 24)  /* elements of one threshold batch */
+#define S_DIV_P          22            /* mantissa bits of division and reciprocal */
+#define S_DIV_H          4             /* extra bits of the scaled dividend */
+#define S_ROOT_P         24            /* sqrt, rsqrt */
+#define S_LOG_P          24
+#define S_LOG_PC         30            /* polynomial coefficient bits */
+#define S_EXP_P          20            /* exp, sigmoid */
+#define S_EXP_PC         30
+#define S_SIG_K          24            /* sigmoid: 2^-|t| is 0 from |t| >= 24, |x| >= 16.64 */
+
+/* Polynomials (coefficients of z^0..z^d): Chebyshev interpolation at d+1 nodes, rewritten
+ * in powers of the centred variable z (see scripts/accuracy --coefficients, which prints
+ * them again with their maximum errors; doubles are converted to fixed point by
+ * multiplying by a power of two and rounding, which is exact and portable). */
+/* 2^(1/2 + z), z in [-1/2, 1/2): relative error 2.6e-9. */
+static const double s_exp2_poly[] = {1.414213562373095, 0.9802581804401738, 0.33973158738454945,
+                                     0.07849348039564776, 0.013601986198440028, 0.0018951067270742375,
+                                     0.00021865784789757266};
+/* 2^-(1/2 + z), z in [-1/2, 1/2): relative error 2.6e-9. */
+static const double s_exp2n_poly[] = {0.7071067811865479, -0.49012909022008605, 0.16986579369226554,
+                                      -0.039246740197835805, 0.006800993099273812, -0.0009475533634924561,
+                                      0.00010932892385946096};
+/* ln(3/4 + z), z in [-1/4, 1/4): absolute error 3.9e-8. */
+static const double s_log_poly[] = {-0.2876820724517812, 1.3333323510867503, -0.8888877055514841,
+                                    0.7903315635914604, -0.7903741380889894, 0.8310333473231771,
+                                    -0.9222753847554688, 1.3104870080521018, -1.5376908959717386};
+
+#define S_LN2     0.69314718055994530942
+#define S_LOG2E   1.44269504088896340736
+#define S_SQRT2   1.41421356237309504880
+
+/* round(x) as a ring element (two's complement); |x| < 2^62. */
+static uint64_t s_rnd(double x)
+{
+    double r = x < 0 ? -x : x;
+    uint64_t u = (uint64_t)(r + 0.5);
+    return x < 0 ? 0 - u : u;
+}
+
+/* 2^(e/2) for an integer e, as a double (exact up to the one rounding of sqrt 2). */
+static double s_pow2half(int e)
+{
+    int h = e >= 0 ? e / 2 : -((-e + 1) / 2);   /* floor(e / 2) */
+    double v = (e - 2 * h) ? S_SQRT2 : 1.0;
+    for (; h > 0; h--) v *= 2;
+    for (; h < 0; h++) v /= 2;
+    return v;
+}
+
+static void s_num_check(s_comp *C, const mpc_node *n, const char *what)
+{
+    if (C->frac > S_NUM_MAX_FRAC)
+        s_error(C, n, "%s needs precision at most %d (this program has %u)", what, S_NUM_MAX_FRAC, C->frac);
+}
+
+static s_val s_fpub(uint64_t k) { return s_pub(MPC_T_FIX, k, 0, 1); }
+
+/* TRUNC(a * b, sh) */
+static s_val s_pmul(s_comp *C, const mpc_node *n, s_val a, s_val b, unsigned sh)
+{
+    return s_raw_trunc(C, n, MPC_T_FIX, s_raw_mul(C, n, MPC_T_FIX, a, b), sh);
+}
+
+/* TRUNC(a * b + 2^(sh-1), sh): the product rounded to nearest (the final step of a function). */
+static s_val s_pmul_rnd(s_comp *C, const mpc_node *n, s_val a, s_val b, unsigned sh)
+{
+    s_val p = s_raw_add(C, n, MPC_T_FIX, s_raw_mul(C, n, MPC_T_FIX, a, b), s_fpub((uint64_t)1 << (sh - 1)));
+    return s_raw_trunc(C, n, MPC_T_FIX, p, sh);
+}
+
+/* A CONST gate of k blocks of len elements, block j all vals[j]. */
+static uint32_t s_cblocks(s_comp *C, const mpc_node *n, const uint64_t *vals, unsigned k, uint64_t len)
+{
+    uint64_t total = (uint64_t)k * len;
+    uint64_t *v = malloc(total * sizeof *v);
+    if (!v) s_error(C, n, "out of memory");
+    for (unsigned j = 0; j < k; j++)
+        for (uint64_t e = 0; e < len; e++) v[(uint64_t)j * len + e] = vals[j];
+    uint32_t w = mpc_circ_add_const(C->c, MPC_T_INT, v, total, n->line, n->col);
+    free(v);
+    if (w == MPC_NO_WIRE) s_error(C, n, "circuit too large or out of memory");
+    return w;
+}
+
+/* k copies of wire w (length len) end to end; w itself when len = 1 (gates broadcast it). */
+static uint32_t s_rep(s_comp *C, const mpc_node *n, mpc_type t, uint32_t w, uint64_t len, unsigned k)
+{
+    if (len == 1 || k == 1) return w;
+    uint32_t acc = w;
+    for (unsigned j = 1; j < k; j++)
+        acc = s_gate(C, n, MPC_G_CONCAT, t, (uint64_t)(j + 1) * len, acc, w, MPC_NO_WIRE, 0, 0);
+    return acc;
+}
+
+/* The threshold batch: one LTZ gate over kn + kp blocks of x's length; block j < kn holds
+ * LTZ(offn[j] - x), block kn + j holds LTZ(x + offp[j]). */
+static uint32_t s_ltz_blocks(s_comp *C, const mpc_node *n, s_val x, const uint64_t *offn, unsigned kn,
+                             const uint64_t *offp, unsigned kp)
+{
+    uint64_t len = x.len;
+    if ((uint64_t)(kn + kp) * len > S_NUM_MAX_ELEMS)
+        s_error(C, n, "vector too long for this function: %llu elements x %u thresholds exceeds %llu",
+                (unsigned long long)len, kn + kp, (unsigned long long)S_NUM_MAX_ELEMS);
+    uint32_t d = MPC_NO_WIRE;
+    if (kn) {
+        s_val nx = s_raw_neg(C, n, MPC_T_FIX, x);
+        d = s_gate(C, n, MPC_G_ADD_PUB, MPC_T_FIX, kn * len, s_rep(C, n, MPC_T_FIX, nx.wire, len, kn),
+                   s_cblocks(C, n, offn, kn, len), MPC_NO_WIRE, 0, 0);
+    }
+    if (kp) {
+        uint32_t p = s_gate(C, n, MPC_G_ADD_PUB, MPC_T_FIX, kp * len, s_rep(C, n, MPC_T_FIX, x.wire, len, kp),
+                            s_cblocks(C, n, offp, kp, len), MPC_NO_WIRE, 0, 0);
+        d = d == MPC_NO_WIRE ? p
+                             : s_gate(C, n, MPC_G_CONCAT, MPC_T_FIX, (kn + kp) * len, d, p, MPC_NO_WIRE, 0, 0);
+    }
+    return s_gate(C, n, MPC_G_LTZ, MPC_T_BOOL, (kn + kp) * len, d, MPC_NO_WIRE, MPC_NO_WIRE, 0, 0);
+}
+
+/* Block j (length len) of a k-block wire. */
+static s_val s_block(s_comp *C, const mpc_node *n, uint32_t w, unsigned j, uint64_t len, int is_vec)
+{
+    return s_sec(MPC_T_INT, s_gate(C, n, MPC_G_SLICE, MPC_T_INT, len, w, MPC_NO_WIRE, MPC_NO_WIRE,
+                                   (uint64_t)j * len, 1), is_vec, len);
+}
+
+/* k0 + sum_j bits_j * coefs[j] per element over the k blocks of `bits` (local gates only). */
+static s_val s_lincomb(s_comp *C, const mpc_node *n, uint32_t bits, unsigned k, uint64_t len, int is_vec,
+                       const uint64_t *coefs, uint64_t k0)
+{
+    uint32_t m = s_gate(C, n, MPC_G_MUL_PUB, MPC_T_INT, (uint64_t)k * len, bits, s_cblocks(C, n, coefs, k, len),
+                        MPC_NO_WIRE, 0, 0);
+    s_val acc;
+    if (len == 1) {
+        acc = s_sec(MPC_T_INT, s_gate(C, n, MPC_G_SUM, MPC_T_INT, 1, m, MPC_NO_WIRE, MPC_NO_WIRE, 0, 0), is_vec, 1);
+    } else {
+        acc = s_block(C, n, m, 0, len, is_vec);
+        for (unsigned j = 1; j < k; j++) acc = s_raw_add(C, n, MPC_T_INT, acc, s_block(C, n, m, j, len, is_vec));
+    }
+    return s_raw_add(C, n, MPC_T_INT, acc, s_pub(MPC_T_INT, k0, 0, 1));
+}
+
+/* Normalisation of x (fix, secret): bits of [x >= 2^j] for j < L (then, if sgn, [x <= -2^j]),
+ * and the mantissa a = x / 2^(m+1) at P bits, |a| in [1/2, 1), 0 when x = 0, where m is
+ * the position of the top bit of |X|; requires |X| < 2^L.  Cost: 8 rounds (LTZ) + 2 (MUL,
+ * TRUNC), one triple per element. */
+typedef struct {
+    uint32_t bits;
+    unsigned L, k;   /* k = L or 2L blocks */
+    s_val    a;
+    s_val    s;      /* sgn: [x < 0] */
+} s_norm_t;
+
+static void s_normalise(s_comp *C, const mpc_node *n, s_val x, unsigned L, int sgn, unsigned P, s_norm_t *r)
+{
+    uint64_t off[64] = {0}, coef[128] = {0};
+    for (unsigned j = 0; j < L; j++) off[j] = ((uint64_t)1 << j) - 1;
+    r->L = L;
+    r->k = sgn ? 2 * L : L;
+    r->bits = s_ltz_blocks(C, n, x, off, L, sgn ? off : NULL, sgn ? L : 0);
+    /* S1 = 2^(61 - m): telescoped over each family. */
+    for (unsigned j = 0; j < L; j++) coef[j] = j == 0 ? (uint64_t)1 << 61 : 0 - ((uint64_t)1 << (61 - j));
+    for (unsigned j = 0; j < L; j++) coef[L + j] = coef[j];
+    s_val s1 = s_lincomb(C, n, r->bits, r->k, x.len, x.is_vec, coef, 0);
+    r->a = s_pmul(C, n, x, s1, 62 - P);
+    r->s = sgn ? s_block(C, n, r->bits, L, x.len, x.is_vec) : s_pub(MPC_T_INT, 0, 0, 1);
+}
+
+/* g(m) for the exponent m of the normalised value: g[j] is the value when m = j, g0 when
+ * x = 0 (no threshold passed). */
+static s_val s_expfn(s_comp *C, const mpc_node *n, const s_norm_t *N, s_val x, const uint64_t *g, uint64_t g0)
+{
+    uint64_t coef[128] = {0};
+    for (unsigned j = 0; j < N->L; j++) coef[j] = g[j] - (j ? g[j - 1] : g0);
+    for (unsigned j = 0; j < N->L; j++) coef[N->L + j] = coef[j];
+    return s_lincomb(C, n, N->bits, N->k, x.len, x.is_vec, coef, g0);
+}
+
+/* 1/a at P bits for a = A/2^P in ±[1/2, 1], s = [a < 0] (an int bit or public 0).
+ * Initial r0 = c·sign - 2a with c = 4·sqrt(3) - 4, |1 - a·r0| <= 0.0718; then Goldschmidt:
+ * e0 = 1 - a·r0, q_{i+1} = q_i (1 + e_i), e_{i+1} = e_i^2; three steps leave a relative
+ * error e0^8 < 1e-9 plus rounding.  8 rounds, 6 triples per element. */
+static s_val s_recip_core(s_comp *C, const mpc_node *n, s_val a, s_val s, unsigned P)
+{
+    uint64_t c = s_rnd(2.92820323027550917 * (double)((uint64_t)1 << P));
+    s_val sg = s_raw_mul(C, n, MPC_T_FIX, s, s_pub(MPC_T_INT, 0 - 2 * c, 0, 1));
+    s_val r = s_raw_sub(C, n, MPC_T_FIX, s_raw_add(C, n, MPC_T_FIX, sg, s_fpub(c)),
+                        s_raw_mul(C, n, MPC_T_FIX, a, s_pub(MPC_T_INT, 2, 0, 1)));
+    s_val e = s_raw_sub(C, n, MPC_T_FIX, s_fpub((uint64_t)1 << P), s_pmul(C, n, a, r, P));
+    for (int i = 0; i < 3; i++) {
+        s_val re = s_pmul(C, n, r, e, P);
+        if (i < 2) e = s_pmul(C, n, e, e, P);
+        r = s_raw_add(C, n, MPC_T_FIX, r, re);
+    }
+    return r;
+}
+
+/* x / y for fix x (secret or public) and secret fix y (LANGUAGE.md "Division by a secret"). */
+static s_val s_secret_div(s_comp *C, const mpc_node *n, s_val x, s_val y)
+{
+    s_num_check(C, n, "division by a secret");
+    unsigned f = C->frac, P = S_DIV_P, h = S_DIV_H, L = 26 + f;
+    int vec;
+    uint64_t len;
+    s_shape2(C, n, &x, &y, &vec, &len, "'/'");
+    s_norm_t N;
+    s_normalise(C, n, y, L, 1, P, &N);
+    s_val r = s_recip_core(C, n, N.a, N.s, P);
+    /* V = x · 2^(f + h - m - 1), at exactly f+h-m-1 ≥ ... via Sv = 2^(L - m - 1) and a TRUNC. */
+    uint64_t g[64] = {0};
+    for (unsigned j = 0; j < L; j++) g[j] = (uint64_t)1 << (L - j - 1);
+    s_val sv = s_expfn(C, n, &N, y, g, 0);
+    s_val v = s_pmul(C, n, x, sv, L - f - h);
+    s_val q = s_pmul_rnd(C, n, v, r, P + h);
+    return s_broadcast(C, n, q, vec, len);
+}
+
+/* sqrt (want_sqrt) or rsqrt of a secret fix x. */
+static s_val s_root(s_comp *C, const mpc_node *n, s_val x, int want_sqrt)
+{
+    s_num_check(C, n, want_sqrt ? "sqrt()" : "rsqrt()");
+    unsigned f = C->frac, P = S_ROOT_P, T = P + 3;
+    unsigned L = want_sqrt ? 69 - f : 56;
+    if (L > 60) L = 60;
+    s_norm_t N;
+    s_normalise(C, n, x, L, 0, P, &N);
+    /* y0 = c0 - a with c0 = 1.94972: |1 - a·y0^2| <= 0.098 on [1/2, 1). Goldschmidt with
+     * g = a·y, y -> rsqrt(a), g -> sqrt(a): rr = (1 - g·y)/2, g *= 1 + rr, y *= 1 + rr. */
+    s_val a = N.a;
+    s_val y = s_raw_sub(C, n, MPC_T_FIX, s_fpub(s_rnd(1.94972 * (double)((uint64_t)1 << P))), a);
+    s_val g = s_pmul(C, n, a, y, P);
+    for (int i = 0; i < 3; i++) {
+        s_val rr = s_raw_sub(C, n, MPC_T_FIX, s_fpub((uint64_t)1 << (P - 1)), s_pmul(C, n, g, y, P + 1));
+        s_val g2 = s_raw_add(C, n, MPC_T_FIX, g, s_pmul(C, n, g, rr, P));
+        s_val y2 = s_raw_add(C, n, MPC_T_FIX, y, s_pmul(C, n, y, rr, P));
+        g = g2;
+        y = y2;
+    }
+    uint64_t sc[64] = {0};
+    for (unsigned j = 0; j < L; j++) {
+        /* sqrt:  Q = G · 2^((m+1+f)/2 + T - P) / 2^T
+         * rsqrt: Q = Y · 2^((3f - m - 1)/2 + T - P) / 2^T */
+        int e = want_sqrt ? (int)(j + 1 + f) + 2 * (int)(T - P) : (int)(3 * f) - (int)j - 1 + 2 * (int)(T - P);
+        sc[j] = s_rnd(s_pow2half(e));
+    }
+    s_val s = s_expfn(C, n, &N, x, sc, 0);
+    return s_pmul_rnd(C, n, want_sqrt ? g : y, s, T);
+}
+
+/* sum_k c_k z^k at P bits for z at P bits: powers by a product tree (depth ceil(log2 d)
+ * products), coefficients at Pc bits, one TRUNC; `extra` (at P + Pc bits) is added before
+ * the truncation, which is by P + Pc - out_bits. */
+static s_val s_poly(s_comp *C, const mpc_node *n, s_val z, const double *c, unsigned d, unsigned P, unsigned Pc,
+                    s_val extra, unsigned out_bits)
+{
+    s_val pw[16];
+    pw[1] = z;
+    for (unsigned k = 2; k <= d; k++) {
+        unsigned hi = 1;
+        while (hi * 2 < k) hi *= 2;   /* k = hi + (k - hi), both already computed at lower depth */
+        pw[k] = s_pmul(C, n, pw[hi], pw[k - hi], P);
+    }
+    double scale = (double)((uint64_t)1 << Pc);
+    s_val acc = s_raw_add(C, n, MPC_T_FIX, extra, s_fpub(s_rnd(c[0] * scale * (double)((uint64_t)1 << P))));
+    for (unsigned k = 1; k <= d; k++)
+        acc = s_raw_add(C, n, MPC_T_FIX, acc, s_raw_mul(C, n, MPC_T_FIX, pw[k], s_pub(MPC_T_INT, s_rnd(c[k] * scale), 0, 1)));
+    acc = s_raw_add(C, n, MPC_T_FIX, acc, s_fpub((uint64_t)1 << (P + Pc - out_bits - 1)));
+    return s_raw_trunc(C, n, MPC_T_FIX, acc, P + Pc - out_bits);
+}
+
+/* log(x), natural, for secret fix x > 0. */
+static s_val s_log(s_comp *C, const mpc_node *n, s_val x)
+{
+    s_num_check(C, n, "log()");
+    unsigned f = C->frac, P = S_LOG_P, Pc = S_LOG_PC, L = 56;
+    s_norm_t N;
+    s_normalise(C, n, x, L, 0, P, &N);
+    /* log x = (m + 1 - f)·ln 2 + ln a, m + 1 = number of thresholds passed. */
+    uint64_t g[64] = {0};
+    uint64_t ln2 = s_rnd(S_LN2 * (double)((uint64_t)1 << (P + Pc - 8)));
+    for (unsigned j = 0; j < L; j++) g[j] = (uint64_t)(j + 1);
+    s_val m1 = s_expfn(C, n, &N, x, g, 0);
+    s_val e = s_raw_mul(C, n, MPC_T_FIX, s_raw_add(C, n, MPC_T_INT, m1, s_pub(MPC_T_INT, 0 - (uint64_t)f, 0, 1)),
+                        s_pub(MPC_T_INT, ln2 << 8, 0, 1));
+    s_val z = s_raw_sub(C, n, MPC_T_FIX, N.a, s_fpub((uint64_t)3 << (P - 2)));
+    return s_poly(C, n, z, s_log_poly, 8, P, Pc, e, f);
+}
+
+/* t = ±x · log2(e) at P bits, through a constant of P + g - f bits (relative error
+ * 2^-(P+g)); the product needs |x| < 2^(61.5 - P - g). */
+static s_val s_log2e_times(s_comp *C, const mpc_node *n, s_val x, unsigned P, int neg, unsigned g)
+{
+    unsigned f = C->frac;
+    uint64_t k = s_rnd(S_LOG2E * (double)((uint64_t)1 << (P + g - f)));
+    return s_pmul(C, n, x, s_pub(MPC_T_INT, neg ? 0 - k : k, 0, 1), g);
+}
+
+/* exp(x) for secret fix x: 0 below -(f+1)·ln 2, saturating at 2^kmax from kmax·ln 2 on. */
+static s_val s_exp(s_comp *C, const mpc_node *n, s_val x)
+{
+    s_num_check(C, n, "exp()");
+    unsigned f = C->frac, P = S_EXP_P, T = P + 1;
+    int kmin = -(int)(f + 1), kmax = 59 - (int)P - (int)f;
+    unsigned K = (unsigned)(kmax - kmin + 1);
+    uint64_t one = (uint64_t)1 << P;
+    s_val t = s_log2e_times(C, n, x, P, 0, 24);   /* |x| < 2^17.5 */
+    uint64_t off[64] = {0}, coef[64] = {0};
+    for (unsigned j = 0; j < K; j++) off[j] = (uint64_t)(int64_t)(kmin + (int)j) * one - 1;   /* [t >= k] */
+    uint32_t bits = s_ltz_blocks(C, n, t, off, K, NULL, 0);
+    /* frac = t_c - i with i = kmin - 1 + count and t clamped to [kmin - 1, kmax]:
+     * t·(b_kmin - b_kmax) - (kmin-1)·b_kmin + kmax·b_kmax - count (all times 2^P). */
+    s_val d1 = s_raw_sub(C, n, MPC_T_INT, s_block(C, n, bits, 0, x.len, x.is_vec),
+                         s_block(C, n, bits, K - 1, x.len, x.is_vec));
+    for (unsigned j = 0; j < K; j++) coef[j] = 0 - one;
+    coef[0] += (uint64_t)(int64_t)(1 - kmin) * one;
+    coef[K - 1] += (uint64_t)(int64_t)kmax * one;
+    s_val frac = s_raw_add(C, n, MPC_T_FIX, s_raw_mul(C, n, MPC_T_FIX, t, d1),
+                           s_lincomb(C, n, bits, K, x.len, x.is_vec, coef, 0));
+    s_val z = s_raw_sub(C, n, MPC_T_FIX, frac, s_fpub(one / 2));
+    s_val p = s_poly(C, n, z, s_exp2_poly, 6, P, S_EXP_PC, s_fpub(0), P);
+    /* 2^i · 2^f · 2^(T-P) = 2^(count - 1) for count >= 1, 0 for count = 0 (t < kmin). */
+    for (unsigned j = 0; j < K; j++) coef[j] = j == 0 ? 1 : ((uint64_t)1 << j) - ((uint64_t)1 << (j - 1));
+    s_val s = s_lincomb(C, n, bits, K, x.len, x.is_vec, coef, 0);
+    return s_pmul_rnd(C, n, p, s, T);
+}
+
+/* sigmoid(x) = 1/(1 + e^-x) for secret fix x, through u = 2^-|t|, t = -x·log2 e. */
+static s_val s_sigmoid(s_comp *C, const mpc_node *n, s_val x)
+{
+    s_num_check(C, n, "sigmoid()");
+    unsigned f = C->frac, P = S_EXP_P, K = S_SIG_K;
+    uint64_t one = (uint64_t)1 << P;
+    s_val t = s_log2e_times(C, n, x, P, 1, 16);   /* |x| < 2^25.5 */
+    /* blocks 0..K-1: [t >= k] for k = 1..K; block K: [t < 0]; blocks K+1..2K: [t <= -k]. */
+    uint64_t offn[64] = {0}, offp[64] = {0}, coef[128] = {0};
+    for (unsigned k = 1; k <= K; k++) offn[k - 1] = (uint64_t)k * one - 1;
+    offp[0] = 0;
+    for (unsigned k = 1; k <= K; k++) offp[k] = (uint64_t)k * one - 1;
+    uint32_t bits = s_ltz_blocks(C, n, t, offn, K, offp, K + 1);
+    unsigned nb = 2 * K + 1;
+    uint64_t len = x.len;
+    /* c = 1 - 2s - [t >= K] + [t <= -K]; |t| clamped to K: c·t + K·([t >= K] + [t <= -K]). */
+    memset(coef, 0, sizeof coef);
+    coef[K] = 0 - (uint64_t)2;
+    coef[K - 1] = 0 - (uint64_t)1;
+    coef[2 * K] = 1;
+    s_val c = s_lincomb(C, n, bits, nb, len, x.is_vec, coef, 1);
+    /* frac' = |t|_c - 2^P·count, count = sum of both families. */
+    for (unsigned j = 0; j < nb; j++) coef[j] = j == K ? 0 : 0 - one;
+    coef[K - 1] += (uint64_t)K * one;
+    coef[2 * K] += (uint64_t)K * one;
+    s_val frac = s_raw_add(C, n, MPC_T_FIX, s_raw_mul(C, n, MPC_T_FIX, t, c),
+                           s_lincomb(C, n, bits, nb, len, x.is_vec, coef, 0));
+    s_val z = s_raw_sub(C, n, MPC_T_FIX, frac, s_fpub(one / 2));
+    s_val pn = s_poly(C, n, z, s_exp2n_poly, 6, P, S_EXP_PC, s_fpub(0), P);
+    /* u = 2^-count · pn: scale g(count) = 2^(P - count) for count < min(K, P + 1), else 0. */
+    uint64_t g[64] = {0};
+    for (unsigned k = 0; k <= K; k++) g[k] = (k < K && k <= P) ? (uint64_t)1 << (P - k) : 0;
+    for (unsigned j = 0; j < nb; j++) coef[j] = 0;
+    for (unsigned k = 1; k <= K; k++) {
+        coef[k - 1] = g[k] - g[k - 1];
+        coef[K + k] = g[k] - g[k - 1];
+    }
+    s_val s = s_lincomb(C, n, bits, nb, len, x.is_vec, coef, g[0]);
+    s_val u = s_pmul(C, n, pn, s, P);
+    /* 1 + u in [1, 2] is a in [1/2, 1] at P + 1 bits; 1/(1+u) = r/2. */
+    s_val a = s_raw_add(C, n, MPC_T_FIX, u, s_fpub(one));
+    s_val r = s_recip_core(C, n, a, s_pub(MPC_T_INT, 0, 0, 1), P + 1);   /* sigma(|x|) at P + 2 bits */
+    /* x >= 0 (t <= 0: s = 1, or t = 0 where both sides are 1/2): sigma(|x|), else 1 - sigma(|x|). */
+    s_val sbit = s_block(C, n, bits, K, len, x.is_vec);
+    uint64_t ONE = (uint64_t)1 << (P + 2);
+    s_val d = s_raw_sub(C, n, MPC_T_FIX, s_raw_mul(C, n, MPC_T_FIX, r, s_pub(MPC_T_INT, 2, 0, 1)), s_fpub(ONE));
+    s_val res = s_raw_add(C, n, MPC_T_FIX, s_raw_sub(C, n, MPC_T_FIX, s_fpub(ONE), r), s_raw_mul(C, n, MPC_T_FIX, sbit, d));
+    res = s_raw_add(C, n, MPC_T_FIX, res, s_fpub((uint64_t)1 << (P + 1 - f)));
+    return s_raw_trunc(C, n, MPC_T_FIX, res, P + 2 - f);
+}
+
+/* ---- statistics over vectors (population forms, dividing by n like numpy) ---- */
+
+/* A numeric argument as fix: int and bool secrets convert (exactly); public values are an
+ * error (compute them yourself). */
+static s_val s_num_arg(s_comp *C, const mpc_node *n, s_val v, const char *fn)
+{
+    if (v.pub) s_error(C, n, "%s() of a compile-time constant is not supported; its argument must be secret", fn);
+    return s_to_fix(C, n, v);
+}
+
+static s_val s_mean(s_comp *C, const mpc_node *n, s_val v)
+{
+    s_val s = s_sec(MPC_T_FIX, s_gate(C, n, MPC_G_SUM, MPC_T_FIX, 1, v.wire, MPC_NO_WIRE, MPC_NO_WIRE, 0, 0), 0, 1);
+    if (v.len == 1) return s;
+    return s_div(C, n, s, s_pub(MPC_T_INT, v.len, 0, 1));
+}
+
+/* v - mean(v) */
+static s_val s_center(s_comp *C, const mpc_node *n, s_val v)
+{
+    return s_raw_sub(C, n, MPC_T_FIX, v, s_mean(C, n, v));
+}
+
+/* mean((v - mean v)^2): two passes, no cancellation. */
+static s_val s_var(s_comp *C, const mpc_node *n, s_val v)
+{
+    s_val d = s_center(C, n, v);
+    return s_mean(C, n, s_mul(C, n, d, d));
+}
+
+/* histogram(v, [e0, e1, ..., ek]): k counts, bucket i = [e_i, e_(i+1)), the last one closed
+ * [e_(k-1), e_k] (numpy.histogram).  One LTZ of (k+1)·len elements: [v >= e_i] for i < k and
+ * [v > e_k]; count_i = #[v >= e_i] - #[v >= e_(i+1)] (with #[v > e_k] for the last). */
+static s_val s_histogram(s_comp *C, const mpc_node *n)
+{
+    s_arity(C, n, 2);
+    s_val v = s_need_vec(C, n, s_expr(C, n->kids[0]), "histogram");
+    const mpc_node *el = n->kids[1];
+    if (el->kind != MPC_N_LIST)
+        s_error(C, el, "histogram() expects its edges as a list literal, e.g. [0, 10, 20]");
+    if (v.pub) s_error(C, n, "histogram() of a compile-time constant is not supported");
+    v = s_bool_to_int(v);
+    unsigned ne = el->n_kids;
+    if (ne < 2 || ne > 64) s_error(C, el, "histogram() needs 2 to 64 edges, got %u", ne);
+    uint64_t e[64] = {0};
+    for (unsigned i = 0; i < ne; i++) {
+        s_val x = s_expr(C, el->kids[i]);
+        if (!x.pub || x.is_vec) s_error(C, el->kids[i], "a histogram edge must be a public scalar");
+        if (x.type == MPC_T_FIX && v.type == MPC_T_INT)
+            s_error(C, el->kids[i], "a fix edge for an int vector: convert the vector with fix(...)");
+        if (x.type != MPC_T_FIX && v.type == MPC_T_FIX) x = s_to_fix(C, el->kids[i], x);
+        e[i] = x.k;
+        if (i && (int64_t)e[i] <= (int64_t)e[i - 1]) s_error(C, el->kids[i], "histogram edges must increase");
+    }
+    /* [v >= e_i] = LTZ(e_i - 1 - v) for i < k; [v > e_k] = LTZ(e_k - v). */
+    uint64_t off[64] = {0};
+    for (unsigned i = 0; i + 1 < ne; i++) off[i] = e[i] - 1;
+    off[ne - 1] = e[ne - 1];
+    uint32_t bits = s_ltz_blocks(C, n, v, off, ne, NULL, 0);
+    uint32_t cnt[64] = {0};
+    for (unsigned i = 0; i < ne; i++)
+        cnt[i] = s_gate(C, n, MPC_G_SUM, MPC_T_INT, 1,
+                        s_gate(C, n, MPC_G_SLICE, MPC_T_INT, v.len, bits, MPC_NO_WIRE, MPC_NO_WIRE, (uint64_t)i * v.len, 1),
+                        MPC_NO_WIRE, MPC_NO_WIRE, 0, 0);
+    uint32_t acc = MPC_NO_WIRE;
+    for (unsigned i = 0; i + 1 < ne; i++) {
+        uint32_t b = s_gate(C, n, MPC_G_SUB, MPC_T_INT, 1, cnt[i], cnt[i + 1], MPC_NO_WIRE, 0, 0);
+        acc = acc == MPC_NO_WIRE ? b : s_gate(C, n, MPC_G_CONCAT, MPC_T_INT, i + 1, acc, b, MPC_NO_WIRE, 0, 0);
+    }
+    return s_sec(MPC_T_INT, acc, 1, ne - 1);
+}
+
 static s_val s_call_fn(s_comp *C, const mpc_node *n, s_fn *f)
 {
     const mpc_node *def = f->node;
@@ -795,6 +1269,70 @@ static s_val s_call(s_comp *C, const mpc_node *n)
         }
         return acc;
     }
+    if (strcmp(name, "sign") == 0 || strcmp(name, "relu") == 0) {
+        s_arity(C, n, 1);
+        s_val x = s_bool_to_int(s_expr(C, n->kids[0]));
+        if (name[0] == 's') {   /* 1 - 2·LTZ(x) - EQZ(x): both in one layer, exact for every x */
+            if (x.pub) return s_pub(MPC_T_INT, x.k == 0 ? 0 : s_neg64(x.k) ? UINT64_MAX : 1, x.is_vec, x.len);
+            s_val l = s_test(C, n, MPC_G_LTZ, x), z = s_test(C, n, MPC_G_EQZ, x);
+            l.type = z.type = MPC_T_INT;
+            s_val r = s_raw_add(C, n, MPC_T_INT, s_raw_mul(C, n, MPC_T_INT, l, s_pub(MPC_T_INT, 0 - (uint64_t)2, 0, 1)),
+                                s_raw_neg(C, n, MPC_T_INT, z));
+            return s_raw_add(C, n, MPC_T_INT, r, s_pub(MPC_T_INT, 1, 0, 1));
+        }
+        if (x.pub) return s_pub(x.type, s_neg64(x.k) ? 0 : x.k, x.is_vec, x.len);
+        return s_select(C, n, s_test(C, n, MPC_G_LTZ, x), s_pub(x.type, 0, 0, 1), x);
+    }
+    if (strcmp(name, "count") == 0) {
+        s_arity(C, n, 1);
+        s_val v = s_need_vec(C, n, s_expr(C, n->kids[0]), "count");
+        if (v.type != MPC_T_BOOL) {
+            char t[48];
+            s_error(C, n, "count() expects a bool vector (e.g. count(v > t)), got %s", s_tname(&v, t, sizeof t));
+        }
+        if (v.pub) return s_pub(MPC_T_INT, v.k * v.len, 0, 1);
+        return s_sec(MPC_T_INT, s_gate(C, n, MPC_G_SUM, MPC_T_INT, 1, v.wire, MPC_NO_WIRE, MPC_NO_WIRE, 0, 0), 0, 1);
+    }
+    if (strcmp(name, "histogram") == 0)
+        return s_histogram(C, n);
+    if (strcmp(name, "sqrt") == 0 || strcmp(name, "rsqrt") == 0 || strcmp(name, "exp") == 0 ||
+        strcmp(name, "log") == 0 || strcmp(name, "sigmoid") == 0) {
+        s_arity(C, n, 1);
+        s_val x = s_num_arg(C, n, s_expr(C, n->kids[0]), name);
+        switch (name[0]) {
+        case 's': return name[1] == 'q' ? s_root(C, n, x, 1) : s_sigmoid(C, n, x);
+        case 'r': return s_root(C, n, x, 0);
+        case 'e': return s_exp(C, n, x);
+        default:  return s_log(C, n, x);
+        }
+    }
+    if (strcmp(name, "mean") == 0 || strcmp(name, "var") == 0 || strcmp(name, "std") == 0) {
+        s_arity(C, n, 1);
+        s_val v = s_num_arg(C, n, s_need_vec(C, n, s_expr(C, n->kids[0]), name), name);
+        if (name[0] == 'm') return s_mean(C, n, v);
+        s_val var = s_var(C, n, v);
+        return name[0] == 'v' ? var : s_root(C, n, var, 1);
+    }
+    if (strcmp(name, "cov") == 0 || strcmp(name, "corr") == 0) {
+        s_arity(C, n, 2);
+        s_val u = s_num_arg(C, n, s_need_vec(C, n, s_expr(C, n->kids[0]), name), name);
+        s_val v = s_num_arg(C, n, s_need_vec(C, n, s_expr(C, n->kids[1]), name), name);
+        if (u.len != v.len)
+            s_error(C, n, "vector length mismatch in %s(): %llu and %llu", name, (unsigned long long)u.len,
+                    (unsigned long long)v.len);
+        s_val du = s_center(C, n, u), dv = s_center(C, n, v);
+        s_val cov = s_mean(C, n, s_mul(C, n, du, dv));
+        if (name[1] == 'o' && name[2] == 'v') return cov;
+        /* corr = cov / (std_u · std_v); both standard deviations in one sqrt of a 2-vector. */
+        s_val vars = s_sec(MPC_T_FIX,
+                           s_gate(C, n, MPC_G_CONCAT, MPC_T_FIX, 2, s_mean(C, n, s_mul(C, n, du, du)).wire,
+                                  s_mean(C, n, s_mul(C, n, dv, dv)).wire, MPC_NO_WIRE, 0, 0), 1, 2);
+        s_val sd = s_root(C, n, vars, 1);
+        s_val s0 = s_block(C, n, sd.wire, 0, 1, 0), s1 = s_block(C, n, sd.wire, 1, 1, 0);
+        s0.type = s1.type = MPC_T_FIX;
+        s_val prod = s_mul(C, n, s0, s1);
+        return s_secret_div(C, n, cov, prod);
+    }
     if (strcmp(name, "fix") == 0) {
         s_arity(C, n, 1);
         return s_to_fix(C, n, s_expr(C, n->kids[0]));
@@ -891,6 +1429,8 @@ static s_val s_expr(s_comp *C, const mpc_node *n)
     }
     case MPC_N_CALL:
         return s_call(C, n);
+    case MPC_N_LIST:
+        s_error(C, n, "a list literal [...] is only allowed as the edges of histogram()");
     case MPC_N_INDEX:
     case MPC_N_SLICE:
         return s_index(C, n);
@@ -1105,7 +1645,9 @@ static void s_stat(s_comp *C, const mpc_node *n)
         s_for(C, n);
         break;
     case MPC_N_FN: {
-        static const char *const builtins[] = {"sum", "dot", "len", "min", "max", "abs", "concat"};
+        static const char *const builtins[] = {"sum", "dot", "len", "min", "max", "abs", "concat", "sign", "relu",
+                                              "count", "histogram", "sqrt", "rsqrt", "exp", "log", "sigmoid",
+                                              "mean", "var", "std", "cov", "corr"};
         for (size_t i = 0; i < sizeof builtins / sizeof builtins[0]; i++)
             if (strcmp(builtins[i], n->name) == 0) s_error(C, n, "'%s' is a builtin function and cannot be redefined", n->name);
         s_fn *prev = s_find_fn(C, n->name);

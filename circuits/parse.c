@@ -257,7 +257,7 @@ static void s_args(s_parser *P, mpc_node *call)
 }
 
 /* primaryexp -> INT | DEC | TRUE | FALSE | NAME | NAME args | (INT|FIX|BOOL) args
- *             | '(' expr ')' */
+ *             | '(' expr ')' | '[' expr { ',' expr } ']' */
 static mpc_node *s_primary(s_parser *P)
 {
     mpc_token t = P->tok;
@@ -310,6 +310,16 @@ static mpc_node *s_primary(s_parser *P)
                        (unsigned)t.line, (unsigned)t.col);
         }
         s_next(P);
+        return n;
+    }
+    case MPC_TK_LBRACKET: {   /* a list literal: histogram edges */
+        uint32_t cap = 0;
+        n = s_node(P, MPC_N_LIST, t.line, t.col);
+        s_next(P);
+        do {
+            s_add_kid(P, n, s_expr(P), &cap);
+        } while (s_accept(P, MPC_TK_COMMA));
+        s_expect(P, MPC_TK_RBRACKET);
         return n;
     }
     default:

@@ -32,6 +32,7 @@ char      *mpc_arena_strndup(mpc_arena *a, const char *s, size_t n);
     X(CALL, "call")      /* name, kids: arguments */                  \
     X(INDEX, "index")    /* kids: vector, index */                    \
     X(SLICE, "slice")    /* kids: vector, start or NULL, end or NULL */ \
+    X(LIST, "list")      /* kids: the elements of '[' e1, e2, ... ']' */ \
     /* statements */                                                  \
     X(BLOCK, "block")    /* kids: statements (the program is a block) */ \
     X(PARTY, "party")    /* names: the parties */                     \
