@@ -101,7 +101,29 @@ static const s_fn s_fns[] = {
 };
 #define S_NFNS (sizeof s_fns / sizeof s_fns[0])
 
-/* Runs c under MPC (dealer) on vals and returns output 0 reconstructed (malloc'ed). */
+/* Runs c under MPC (dealer) on vals once; out[o] = output o reconstructed (malloc'ed), for
+ * the first 8 outputs. */
+static void s_mpc_all(const mpc_circuit *c, const uint64_t *const *vals, uint64_t **out)
+{
+    et_job j;
+    memset(&j, 0, sizeof j);
+    j.c = c;
+    j.use_dealer = 1;
+    j.job = 12;
+    j.no_open = 1;
+    randombytes_buf(j.master, sizeof j.master);
+    et_plain_inputs(&j, vals);
+    ck_assert_int_eq(et_run(&j), 0);
+    for (uint32_t p = 0; p < c->n_parties; p++) ck_assert_msg(j.rc[p] == 0, "party %u: %s", p, j.err[p]);
+    for (uint32_t o = 0; o < c->n_outputs && o < 8; o++) {
+        out[o] = calloc(c->outputs[o].len, 8);
+        for (uint32_t p = 0; p < c->n_parties; p++)
+            for (uint64_t e = 0; e < c->outputs[o].len; e++) out[o][e] += j.share[p][o][e];
+    }
+    et_clear(&j);
+}
+
+/* Runs c under MPC (dealer) on vals and returns output out_index reconstructed (malloc'ed). */
 static uint64_t *s_mpc(const mpc_circuit *c, const uint64_t *const *vals, uint32_t out_index)
 {
     et_job j;
@@ -223,6 +245,35 @@ START_TEST(test_functions_mpc)
     s_check(fn, x, y, got, n, 2 * ULP, &acc, parties == 2 ? "mpc(2)" : "mpc(3)");
     free(got);
     mpc_circ_destroy(&c);
+}
+END_TEST
+
+
+/* Batching: each function is one LTZ gate (one set of 8 rounds) whatever the vector length,
+ * and its rounds do not grow with the length. */
+START_TEST(test_batched)
+{
+    static const char *const fns[] = {"x / y", "sqrt(x)", "rsqrt(x)", "log(x)", "exp(x)", "sigmoid(x)", "1 / x"};
+    for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
+        uint32_t rounds[2];
+        for (int k = 0; k < 2; k++) {
+            char src[256];
+            unsigned n = k ? 1000 : 1;
+            snprintf(src, sizeof src, "party a, b\ninput x: fix[%u] from a\ninput y: fix[%u] from b\noutput o = %s + 0 * y to a\n",
+                     n, n, fns[i]);
+            mpc_circuit *c = s_compile(src);
+            unsigned ltz = 0;
+            uint64_t ltz_len = 0;
+            for (uint32_t g = 0; g < c->n_gates; g++)
+                if (c->gates[g].kind == MPC_G_LTZ) ltz++, ltz_len = c->gates[g].len;
+            ck_assert_msg(ltz == 1, "%s: %u LTZ gates", fns[i], ltz);
+            ck_assert_uint_eq(ltz_len % n, 0);
+            ck_assert_uint_ge(ltz_len / n, 40);   /* every threshold of every element in that one gate */
+            rounds[k] = c->rounds;
+            mpc_circ_destroy(&c);
+        }
+        ck_assert_uint_eq(rounds[0], rounds[1]);
+    }
 }
 END_TEST
 
@@ -418,7 +469,7 @@ static void s_both(const mpc_circuit *c, const uint64_t *const *vals, uint64_t *
     char err[256];
     ck_assert(mpc_eval(c, vals, res, err, sizeof err) == 0);
     ck_assert_uint_eq(res->n_warnings, 0);
-    for (uint32_t o = 0; o < c->n_outputs; o++) mpc[o] = s_mpc(c, vals, o);
+    s_mpc_all(c, vals, mpc);   /* one run: the outputs are consistent with each other */
 }
 
 START_TEST(test_example_risk_score)
@@ -520,7 +571,7 @@ START_TEST(test_accuracy_table)
         mpc_circuit *c1 = s_compile(s_prog(fn, 2, 1));
         mpc_circ_stats st;
         mpc_circ_stats_get(c1, &st);
-        printf("ACC|%s|%s|%.3g|%.2f|%.3g|%.3g|%.2f|%u|%llu|%llu|%llu\n", fn->name, fn->range, acc.max_abs,
+        printf("ACC\t%s\t%s\t%.3g\t%.2f\t%.3g\t%.3g\t%.2f\t%u\t%llu\t%llu\t%llu\n", fn->name, fn->range, acc.max_abs,
                acc.max_abs / ULP, acc.max_rel, macc.max_abs, macc.max_abs / ULP, st.rounds,
                (unsigned long long)st.triples, (unsigned long long)st.trunc_elems,
                (unsigned long long)st.comparisons);
@@ -537,6 +588,7 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_loop_test(tc, test_functions_plain, 0, (int)S_NFNS);
     tcase_add_loop_test(tc, test_functions_mpc, 0, 2 * (int)S_NFNS);
+    tcase_add_test(tc, test_batched);
     tcase_add_test(tc, test_edges_exact);
     tcase_add_test(tc, test_histogram_and_count);
     tcase_add_test(tc, test_statistics);
