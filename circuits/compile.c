@@ -14,6 +14,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 
 #include "opt.h"
@@ -31,6 +32,8 @@ typedef struct {
     uint64_t len;      /* 1 for scalars */
     uint64_t k;
     uint32_t wire;     /* secret values */
+    int      rg;       /* range known: every element's ring value X (as a signed integer) is in [lo, hi] */
+    double   lo, hi;
 } s_val;
 
 typedef enum { B_LET, B_VAR, B_INPUT, B_PARAM, B_LOOP } s_bkind;
@@ -77,6 +80,7 @@ typedef struct {
     s_bind           *free_binds;   /* bindings of finished scopes, for reuse */
     int               inline_depth;
     uint64_t          unrolled;
+    uint32_t          range_warned_line;   /* one range warning per source line */
     s_cslot          *cache;   /* CONST gates by (type, value) */
     size_t            cache_cap, cache_n;
 } s_comp;
@@ -200,13 +204,14 @@ int mpc_compile_decimal(const char *text, unsigned frac, uint64_t *out)
 
 static s_val s_pub(mpc_type t, uint64_t k, int is_vec, uint64_t len)
 {
-    s_val v = {t, 1, is_vec, len, k, MPC_NO_WIRE};
+    double d = (double)(int64_t)k;
+    s_val v = {t, 1, is_vec, len, k, MPC_NO_WIRE, 1, d, d};
     return v;
 }
 
 static s_val s_sec(mpc_type t, uint32_t w, int is_vec, uint64_t len)
 {
-    s_val v = {t, 0, is_vec, len, 0, w};
+    s_val v = {t, 0, is_vec, len, 0, w, 0, 0, 0};
     return v;
 }
 
@@ -282,12 +287,18 @@ static s_val s_broadcast(s_comp *C, const mpc_node *n, s_val v, int is_vec, uint
         return v;
     }
     uint32_t w = s_gate(C, n, MPC_G_ADD_PUB, v.type, len, v.wire, s_const(C, n, v.type, 0), MPC_NO_WIRE, 0, 0);
-    return s_sec(v.type, w, is_vec, len);
+    s_val r = s_sec(v.type, w, is_vec, len);
+    r.rg = v.rg, r.lo = v.lo, r.hi = v.hi;
+    return r;
 }
 
-/* Raw ring operations: operands already have the result's type t. */
+/* Raw ring operations: operands already have the result's type t.  s_raw_X0 emit; the
+ * s_raw_X wrappers below also propagate value ranges. */
+static s_val s_raw_add(s_comp *C, const mpc_node *n, mpc_type t, s_val a, s_val b);
+static s_val s_raw_neg(s_comp *C, const mpc_node *n, mpc_type t, s_val a);
+static s_val s_raw_mul(s_comp *C, const mpc_node *n, mpc_type t, s_val a, s_val b);
 
-static s_val s_raw_add(s_comp *C, const mpc_node *n, mpc_type t, s_val a, s_val b)
+static s_val s_raw_add0(s_comp *C, const mpc_node *n, mpc_type t, s_val a, s_val b)
 {
     int vec;
     uint64_t len;
@@ -307,7 +318,7 @@ static s_val s_raw_add(s_comp *C, const mpc_node *n, mpc_type t, s_val a, s_val 
     return s_sec(t, s_gate(C, n, MPC_G_ADD, t, len, a.wire, b.wire, MPC_NO_WIRE, 0, 0), vec, len);
 }
 
-static s_val s_raw_neg(s_comp *C, const mpc_node *n, mpc_type t, s_val a)
+static s_val s_raw_neg0(s_comp *C, const mpc_node *n, mpc_type t, s_val a)
 {
     if (a.pub) return s_pub(t, 0 - a.k, a.is_vec, a.len);
     const mpc_gate *g = s_g(C, a.wire);
@@ -315,7 +326,7 @@ static s_val s_raw_neg(s_comp *C, const mpc_node *n, mpc_type t, s_val a)
     return s_sec(t, s_gate(C, n, MPC_G_NEG, t, a.len, a.wire, MPC_NO_WIRE, MPC_NO_WIRE, 0, 0), a.is_vec, a.len);
 }
 
-static s_val s_raw_sub(s_comp *C, const mpc_node *n, mpc_type t, s_val a, s_val b)
+static s_val s_raw_sub0(s_comp *C, const mpc_node *n, mpc_type t, s_val a, s_val b)
 {
     int vec;
     uint64_t len;
@@ -327,7 +338,7 @@ static s_val s_raw_sub(s_comp *C, const mpc_node *n, mpc_type t, s_val a, s_val 
 }
 
 /* Ring product without any fixed-point truncation. */
-static s_val s_raw_mul(s_comp *C, const mpc_node *n, mpc_type t, s_val a, s_val b)
+static s_val s_raw_mul0(s_comp *C, const mpc_node *n, mpc_type t, s_val a, s_val b)
 {
     int vec;
     uint64_t len;
@@ -363,7 +374,7 @@ static s_val s_raw_mul(s_comp *C, const mpc_node *n, mpc_type t, s_val a, s_val 
 }
 
 /* floor(a / 2^m) on the signed value (TRUNC with the default headroom bound). */
-static s_val s_raw_trunc(s_comp *C, const mpc_node *n, mpc_type t, s_val a, unsigned m)
+static s_val s_raw_trunc0(s_comp *C, const mpc_node *n, mpc_type t, s_val a, unsigned m)
 {
     if (m == 0) {
         a.type = t;
@@ -372,6 +383,89 @@ static s_val s_raw_trunc(s_comp *C, const mpc_node *n, mpc_type t, s_val a, unsi
     if (a.pub) return s_pub(t, s_sar(a.k, m), a.is_vec, a.len);
     uint32_t w = s_gate(C, n, MPC_G_TRUNC, t, a.len, a.wire, MPC_NO_WIRE, MPC_NO_WIRE, m, MPC_TRUNC_BOUND);
     return s_sec(t, w, a.is_vec, a.len);
+}
+
+
+/* ---- value ranges (LANGUAGE.md "Ranges and overflow warnings") ----
+ * A value whose inputs all have declared ranges carries an interval [lo, hi] of its ring
+ * values (as signed integers, in doubles: exact enough for a warning).  Each raw operation
+ * propagates it; a result that can leave ±2^63 (the ring) or a TRUNC operand that can leave
+ * its headroom ±2^62 gets a warning naming the line, and the value's range is dropped (so
+ * one overflow is reported once, not by everything computed from it). */
+
+#define S_2P62 4611686018427387904.0
+#define S_2P63 9223372036854775808.0
+
+static double s_mag(double lo, double hi) { return fabs(lo) > fabs(hi) ? fabs(lo) : fabs(hi); }
+
+static void s_range_warn(s_comp *C, const mpc_node *n, const char *fmt, double mag)
+{
+    uint32_t line = n ? n->line : 0;
+    if (line && line == C->range_warned_line) return;
+    C->range_warned_line = line;
+    char buf[64];
+    snprintf(buf, sizeof buf, "2^%.1f", log2(mag));
+    mpc_diag_warning(C->diag, line, n ? n->col : 0, fmt, buf);
+}
+
+/* v with the range [lo, hi] if ok (else unknown); warns if it leaves the ring. */
+static s_val s_ranged(s_comp *C, const mpc_node *n, s_val v, int ok, double lo, double hi)
+{
+    if (v.pub) return v;
+    v.rg = 0;
+    if (!ok) return v;
+    if (s_mag(lo, hi) >= S_2P63) {
+        s_range_warn(C, n, "this value can overflow the ring: |X| up to %s for the declared input ranges (the limit is 2^63)",
+                     s_mag(lo, hi));
+        return v;
+    }
+    v.rg = 1;
+    v.lo = lo;
+    v.hi = hi;
+    return v;
+}
+
+static s_val s_raw_add(s_comp *C, const mpc_node *n, mpc_type t, s_val a, s_val b)
+{
+    return s_ranged(C, n, s_raw_add0(C, n, t, a, b), a.rg && b.rg, a.lo + b.lo, a.hi + b.hi);
+}
+
+static s_val s_raw_neg(s_comp *C, const mpc_node *n, mpc_type t, s_val a)
+{
+    return s_ranged(C, n, s_raw_neg0(C, n, t, a), a.rg, -a.hi, -a.lo);
+}
+
+static s_val s_raw_sub(s_comp *C, const mpc_node *n, mpc_type t, s_val a, s_val b)
+{
+    return s_ranged(C, n, s_raw_sub0(C, n, t, a, b), a.rg && b.rg, a.lo - b.hi, a.hi - b.lo);
+}
+
+static void s_prod_range(const s_val *a, const s_val *b, double *lo, double *hi)
+{
+    double p[4] = {a->lo * b->lo, a->lo * b->hi, a->hi * b->lo, a->hi * b->hi};
+    *lo = *hi = p[0];
+    for (int i = 1; i < 4; i++) {
+        if (p[i] < *lo) *lo = p[i];
+        if (p[i] > *hi) *hi = p[i];
+    }
+}
+
+static s_val s_raw_mul(s_comp *C, const mpc_node *n, mpc_type t, s_val a, s_val b)
+{
+    double lo = 0, hi = 0;
+    if (a.rg && b.rg) s_prod_range(&a, &b, &lo, &hi);
+    return s_ranged(C, n, s_raw_mul0(C, n, t, a, b), a.rg && b.rg, lo, hi);
+}
+
+static s_val s_raw_trunc(s_comp *C, const mpc_node *n, mpc_type t, s_val a, unsigned m)
+{
+    if (a.rg && !a.pub && m > 0 && s_mag(a.lo, a.hi) >= S_2P62) {
+        s_range_warn(C, n, "a truncation here can leave its headroom: |X| up to %s for the declared input "
+                     "ranges (the limit is 2^62; the MPC result would be garbage)", s_mag(a.lo, a.hi));
+        a.rg = 0;
+    }
+    double sc = ldexp(1.0, -(int)m);
+    return s_ranged(C, n, s_raw_trunc0(C, n, t, a, m), a.rg, floor(a.lo * sc), floor(a.hi * sc) + (m ? 1 : 0));
 }
 
 /* ---- typing ---- */
@@ -550,8 +644,10 @@ static s_val s_test(s_comp *C, const mpc_node *n, mpc_gate_kind kind, s_val d)
         uint64_t r = kind == MPC_G_LTZ ? (uint64_t)s_neg64(d.k) : (uint64_t)(d.k == 0);
         return s_pub(MPC_T_BOOL, r, d.is_vec, d.len);
     }
-    return s_sec(MPC_T_BOOL, s_gate(C, n, kind, MPC_T_BOOL, d.len, d.wire, MPC_NO_WIRE, MPC_NO_WIRE, 0, 0),
-                 d.is_vec, d.len);
+    s_val r = s_sec(MPC_T_BOOL, s_gate(C, n, kind, MPC_T_BOOL, d.len, d.wire, MPC_NO_WIRE, MPC_NO_WIRE, 0, 0),
+                    d.is_vec, d.len);
+    r.rg = 1, r.lo = 0, r.hi = 1;
+    return r;
 }
 
 /* 1 - b for a bool: NEG then ADD_PUB of 1. */
@@ -588,7 +684,7 @@ static s_val s_select(s_comp *C, const mpc_node *n, s_val cond, s_val a, s_val b
         return s_broadcast(C, n, cond.k ? a : b, vec, len);
     if (!a.pub && !b.pub) {
         uint32_t w = s_gate(C, n, MPC_G_SELECT, a.type, len, cond.wire, a.wire, b.wire, 0, 0);
-        return s_sec(a.type, w, vec, len);
+        return s_ranged(C, n, s_sec(a.type, w, vec, len), a.rg && b.rg, fmin(a.lo, b.lo), fmax(a.hi, b.hi));
     }
     /* b + cond*(a - b): the public side folds into local gates. */
     mpc_type t = a.type;
@@ -762,6 +858,20 @@ static void s_num_check(s_comp *C, const mpc_node *n, const char *what)
 
 static s_val s_fpub(uint64_t k) { return s_pub(MPC_T_FIX, k, 0, 1); }
 
+/* Warns when a ranged argument can leave a function's valid range lo_enc <= X < hi_enc. */
+static void s_arg_range(s_comp *C, const mpc_node *n, s_val x, double lo_enc, double hi_enc, const char *what)
+{
+    if (!x.rg || x.pub) return;
+    if (x.hi >= hi_enc || x.lo < lo_enc) {
+        uint32_t line = n ? n->line : 0;
+        if (line && line == C->range_warned_line) return;
+        C->range_warned_line = line;
+        mpc_diag_warning(C->diag, line, n ? n->col : 0,
+                         "the argument of %s can leave its valid range for the declared input ranges (LANGUAGE.md, Numerics)",
+                         what);
+    }
+}
+
 /* TRUNC(a * b, sh) */
 static s_val s_pmul(s_comp *C, const mpc_node *n, s_val a, s_val b, unsigned sh)
 {
@@ -909,6 +1019,7 @@ static s_val s_secret_div(s_comp *C, const mpc_node *n, s_val x, s_val y)
     int vec;
     uint64_t len;
     s_shape2(C, n, &x, &y, &vec, &len, "'/'");
+    s_arg_range(C, n, y, -ldexp(1, (int)L) + 1, ldexp(1, (int)L), "'/'");
     s_norm_t N;
     s_normalise(C, n, y, L, 1, P, &N);
     s_val r = s_recip_core(C, n, N.a, N.s, P);
@@ -928,6 +1039,7 @@ static s_val s_root(s_comp *C, const mpc_node *n, s_val x, int want_sqrt)
     unsigned f = C->frac, P = S_ROOT_P, T = P + 3;
     unsigned L = want_sqrt ? 69 - f : 56;
     if (L > 60) L = 60;
+    s_arg_range(C, n, x, want_sqrt ? -INFINITY : 1, ldexp(1, (int)L), want_sqrt ? "sqrt()" : "rsqrt()");
     s_norm_t N;
     s_normalise(C, n, x, L, 0, P, &N);
     /* y0 = c0 - a with c0 = 1.94972: |1 - a·y0^2| <= 0.098 on [1/2, 1). Goldschmidt with
@@ -979,6 +1091,7 @@ static s_val s_log(s_comp *C, const mpc_node *n, s_val x)
 {
     s_num_check(C, n, "log()");
     unsigned f = C->frac, P = S_LOG_P, Pc = S_LOG_PC, L = 56;
+    s_arg_range(C, n, x, 1, ldexp(1, (int)L), "log()");
     s_norm_t N;
     s_normalise(C, n, x, L, 0, P, &N);
     /* log x = (m + 1 - f)·ln 2 + ln a, m + 1 = number of thresholds passed. */
@@ -1009,6 +1122,7 @@ static s_val s_exp(s_comp *C, const mpc_node *n, s_val x)
     int kmin = -(int)(f + 1), kmax = 59 - (int)P - (int)f;
     unsigned K = (unsigned)(kmax - kmin + 1);
     uint64_t one = (uint64_t)1 << P;
+    s_arg_range(C, n, x, -INFINITY, kmax * S_LN2 * ldexp(1, (int)f), "exp()");
     s_val t = s_log2e_times(C, n, x, P, 0, 24);   /* |x| < 2^17.5 */
     uint64_t off[64] = {0}, coef[64] = {0};
     for (unsigned j = 0; j < K; j++) off[j] = (uint64_t)(int64_t)(kmin + (int)j) * one - 1;   /* [t >= k] */
@@ -1078,7 +1192,8 @@ static s_val s_sigmoid(s_comp *C, const mpc_node *n, s_val x)
     s_val d = s_raw_sub(C, n, MPC_T_FIX, s_raw_mul(C, n, MPC_T_FIX, r, s_pub(MPC_T_INT, 2, 0, 1)), s_fpub(ONE));
     s_val res = s_raw_add(C, n, MPC_T_FIX, s_raw_sub(C, n, MPC_T_FIX, s_fpub(ONE), r), s_raw_mul(C, n, MPC_T_FIX, sbit, d));
     res = s_raw_add(C, n, MPC_T_FIX, res, s_fpub((uint64_t)1 << (P + 1 - f)));
-    return s_raw_trunc(C, n, MPC_T_FIX, res, P + 2 - f);
+    s_val out = s_raw_trunc(C, n, MPC_T_FIX, res, P + 2 - f);
+    return s_ranged(C, n, out, 1, -2, ldexp(1, (int)f) + 2);   /* within 2 ulp of [0, 1] */
 }
 
 /* ---- statistics over vectors (population forms, dividing by n like numpy) ---- */
@@ -1094,6 +1209,7 @@ static s_val s_num_arg(s_comp *C, const mpc_node *n, s_val v, const char *fn)
 static s_val s_mean(s_comp *C, const mpc_node *n, s_val v)
 {
     s_val s = s_sec(MPC_T_FIX, s_gate(C, n, MPC_G_SUM, MPC_T_FIX, 1, v.wire, MPC_NO_WIRE, MPC_NO_WIRE, 0, 0), 0, 1);
+    s = s_ranged(C, n, s, v.rg, v.lo * (double)v.len, v.hi * (double)v.len);
     if (v.len == 1) return s;
     return s_div(C, n, s, s_pub(MPC_T_INT, v.len, 0, 1));
 }
@@ -1195,7 +1311,8 @@ static s_val s_call(s_comp *C, const mpc_node *n)
         s_arity(C, n, 1);
         s_val v = s_bool_to_int(s_need_vec(C, n, s_expr(C, n->kids[0]), "sum"));
         if (v.pub) return s_pub(v.type, v.k * v.len, 0, 1);
-        return s_sec(v.type, s_gate(C, n, MPC_G_SUM, v.type, 1, v.wire, MPC_NO_WIRE, MPC_NO_WIRE, 0, 0), 0, 1);
+        return s_ranged(C, n, s_sec(v.type, s_gate(C, n, MPC_G_SUM, v.type, 1, v.wire, MPC_NO_WIRE, MPC_NO_WIRE, 0, 0), 0, 1),
+                        v.rg, v.lo * (double)v.len, v.hi * (double)v.len);
     }
     if (strcmp(name, "dot") == 0) {
         s_arity(C, n, 2);
@@ -1221,6 +1338,9 @@ static s_val s_call(s_comp *C, const mpc_node *n)
             return s_mul(C, n, sx, k);
         }
         s_val d = s_sec(t, s_gate(C, n, MPC_G_DOT, t, 1, a.wire, b.wire, MPC_NO_WIRE, 0, 0), 0, 1);
+        double plo = 0, phi = 0;
+        if (a.rg && b.rg) s_prod_range(&a, &b, &plo, &phi);
+        d = s_ranged(C, n, d, a.rg && b.rg, plo * (double)a.len, phi * (double)a.len);
         return fixfix ? s_raw_trunc(C, n, t, d, C->frac) : d;
     }
     if (strcmp(name, "len") == 0) {
@@ -1265,7 +1385,8 @@ static s_val s_call(s_comp *C, const mpc_node *n)
             }
             uint64_t len = acc.len + v.len;
             if (len > MPC_CIRC_MAX_VECTOR) s_error(C, n, "concat() result is longer than %llu", (unsigned long long)MPC_CIRC_MAX_VECTOR);
-            acc = s_sec(t, s_gate(C, n, MPC_G_CONCAT, t, len, acc.wire, v.wire, MPC_NO_WIRE, 0, 0), 1, len);
+            acc = s_ranged(C, n, s_sec(t, s_gate(C, n, MPC_G_CONCAT, t, len, acc.wire, v.wire, MPC_NO_WIRE, 0, 0), 1, len),
+                           acc.rg && v.rg, fmin(acc.lo, v.lo), fmax(acc.hi, v.hi));
         }
         return acc;
     }
@@ -1291,7 +1412,8 @@ static s_val s_call(s_comp *C, const mpc_node *n)
             s_error(C, n, "count() expects a bool vector (e.g. count(v > t)), got %s", s_tname(&v, t, sizeof t));
         }
         if (v.pub) return s_pub(MPC_T_INT, v.k * v.len, 0, 1);
-        return s_sec(MPC_T_INT, s_gate(C, n, MPC_G_SUM, MPC_T_INT, 1, v.wire, MPC_NO_WIRE, MPC_NO_WIRE, 0, 0), 0, 1);
+        return s_ranged(C, n, s_sec(MPC_T_INT, s_gate(C, n, MPC_G_SUM, MPC_T_INT, 1, v.wire, MPC_NO_WIRE, MPC_NO_WIRE, 0, 0), 0, 1),
+                        1, 0, (double)v.len);
     }
     if (strcmp(name, "histogram") == 0)
         return s_histogram(C, n);
@@ -1367,8 +1489,9 @@ static s_val s_index(s_comp *C, const mpc_node *n)
             s_error(C, n->kids[1], "index %lld out of range for a vector of length %llu", (long long)i,
                     (unsigned long long)v.len);
         if (v.pub) return s_pub(v.type, v.k, 0, 1);
-        if (v.len == 1) return s_sec(v.type, v.wire, 0, 1);
-        return s_sec(v.type, s_gate(C, n, MPC_G_SLICE, v.type, 1, v.wire, MPC_NO_WIRE, MPC_NO_WIRE, (uint64_t)i, 1), 0, 1);
+        s_val r = v.len == 1 ? s_sec(v.type, v.wire, 0, 1)
+                             : s_sec(v.type, s_gate(C, n, MPC_G_SLICE, v.type, 1, v.wire, MPC_NO_WIRE, MPC_NO_WIRE, (uint64_t)i, 1), 0, 1);
+        return s_ranged(C, n, r, v.rg, v.lo, v.hi);
     }
     int64_t a = n->kids[1] ? s_const_int(C, n->kids[1], "a slice bound") : 0;
     int64_t b = n->kids[2] ? s_const_int(C, n->kids[2], "a slice bound") : (int64_t)v.len;
@@ -1378,7 +1501,8 @@ static s_val s_index(s_comp *C, const mpc_node *n)
     uint64_t len = (uint64_t)(b - a);
     if (v.pub) return s_pub(v.type, v.k, 1, len);
     if (a == 0 && len == v.len) return v;
-    return s_sec(v.type, s_gate(C, n, MPC_G_SLICE, v.type, len, v.wire, MPC_NO_WIRE, MPC_NO_WIRE, (uint64_t)a, 1), 1, len);
+    return s_ranged(C, n, s_sec(v.type, s_gate(C, n, MPC_G_SLICE, v.type, len, v.wire, MPC_NO_WIRE, MPC_NO_WIRE, (uint64_t)a, 1), 1, len),
+                    v.rg, v.lo, v.hi);
 }
 
 static s_val s_expr(s_comp *C, const mpc_node *n)
@@ -1570,7 +1694,27 @@ static void s_input(s_comp *C, const mpc_node *n)
         s_error(C, n, "'%s' is already defined at %u:%u", n->name, (unsigned)prev->line, (unsigned)prev->col);
     uint32_t w = mpc_circ_add_input(C->c, n->name, party, (mpc_type)n->vtype, len, n->line, n->col);
     if (w == MPC_NO_WIRE) s_error(C, n, "out of memory");
-    s_declare(C, n->name, B_INPUT, s_sec((mpc_type)n->vtype, w, is_vec, len), n->line, n->col);
+    s_val v = s_sec((mpc_type)n->vtype, w, is_vec, len);
+    if (n->vtype == MPC_T_BOOL) v.rg = 1, v.lo = 0, v.hi = 1;
+    if (n->n_kids == 3) {   /* input x: T from p in lo..hi */
+        if (n->vtype == MPC_T_BOOL) s_error(C, n->kids[1], "a bool input cannot have a range");
+        s_val b[2];
+        for (int i = 0; i < 2; i++) {
+            b[i] = s_expr(C, n->kids[1 + i]);
+            if (!b[i].pub || b[i].is_vec || b[i].type == MPC_T_BOOL)
+                s_error(C, n->kids[1 + i], "an input range bound must be a public number");
+            if (b[i].type == MPC_T_FIX && n->vtype == MPC_T_INT)
+                s_error(C, n->kids[1 + i], "an int input's range bound must be an integer");
+            if (b[i].type == MPC_T_INT && n->vtype == MPC_T_FIX) {
+                if (s_abs64(b[i].k) >> (63 - C->frac))
+                    s_error(C, n->kids[1 + i], "range bound out of range for fix with %u fractional bits", C->frac);
+                b[i] = s_to_fix(C, n->kids[1 + i], b[i]);
+            }
+        }
+        if ((int64_t)b[0].k > (int64_t)b[1].k) s_error(C, n->kids[1], "empty input range (lo > hi)");
+        v.rg = 1, v.lo = (double)(int64_t)b[0].k, v.hi = (double)(int64_t)b[1].k;
+    }
+    s_declare(C, n->name, B_INPUT, v, n->line, n->col);
 }
 
 static void s_output(s_comp *C, const mpc_node *n)

@@ -448,7 +448,7 @@ static void s_type(s_parser *P, mpc_node *n)
     }
 }
 
-/* inputstat -> INPUT NAME ':' type FROM NAME */
+/* inputstat -> INPUT NAME ':' type FROM NAME [ IN expr '..' expr ] */
 static mpc_node *s_inputstat(s_parser *P, mpc_node *n)
 {
     uint32_t cap = 0;
@@ -459,6 +459,15 @@ static mpc_node *s_inputstat(s_parser *P, mpc_node *n)
     if (P->tok.kind != MPC_TK_NAME) s_expected(P, "a party name");
     s_add_name(P, n, &P->tok, &cap);
     s_next(P);
+    if (s_accept(P, MPC_TK_IN)) {   /* the declared range of every element */
+        mpc_node **k = s_alloc(P, 3 * sizeof *k);
+        k[0] = n->kids[0];
+        k[1] = s_expr(P);
+        s_expect(P, MPC_TK_DOTDOT);
+        k[2] = s_expr(P);
+        n->kids = k;
+        n->n_kids = 3;
+    }
     return n;
 }
 

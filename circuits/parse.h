@@ -38,7 +38,8 @@ char      *mpc_arena_strndup(mpc_arena *a, const char *s, size_t n);
     X(PARTY, "party")    /* names: the parties */                     \
     X(PRECISION, "precision") /* kids[0]: an INT node */              \
     X(PARAM, "param")    /* name, kids[0]: default value */           \
-    X(INPUT, "input")    /* name, vtype, kids[0]: length or NULL (scalar), names[0]: party */ \
+    X(INPUT, "input")    /* name, vtype, kids[0]: length or NULL (scalar), names[0]: party, \
+                            kids[1], kids[2] (when n_kids = 3): declared range lo..hi */ \
     X(LET, "let")        /* name, kids[0] */                          \
     X(VAR, "var")        /* name, kids[0] */                          \
     X(ASSIGN, "assign")  /* name, kids[0] */                          \

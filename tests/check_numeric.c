@@ -541,6 +541,77 @@ START_TEST(test_example_joint_corr)
 }
 END_TEST
 
+
+/* ---- declared input ranges and overflow warnings ---- */
+
+/* Compiles src; returns the number of warnings and the first warning's line and text. */
+static size_t s_warnings(const char *src, uint32_t *line, char *msg, size_t msglen)
+{
+    mpc_circuit *c = NULL;
+    mpc_diag d;
+    int rc = mpc_compile(src, strlen(src), "ranges.mpc", NULL, 0, &c, &d);
+    if (rc != 0) mpc_diag_print(&d, stderr);
+    ck_assert_int_eq(rc, 0);
+    size_t nw = 0;
+    *line = 0;
+    msg[0] = 0;
+    for (size_t i = 0; i < d.n_items; i++)
+        if (d.items[i].severity == MPC_DIAG_WARNING) {
+            if (nw++ == 0) {
+                *line = d.items[i].line;
+                snprintf(msg, msglen, "%s", d.items[i].msg);
+            }
+        }
+    mpc_diag_free(&d);
+    mpc_circ_destroy(&c);
+    return nw;
+}
+
+START_TEST(test_range_warnings)
+{
+    static const struct {
+        const char *src;
+        uint32_t    line;   /* 0: no warning */
+        const char *text;
+    } cases[] = {
+        /* the example: a sum of squares of 10^7 values up to 10^4 overflows the ring */
+        {"party a, b\ninput x: fix[10000000] from a in -10000..10000\nlet s = sum(x * x)\noutput s to b\n", 3,
+         "overflow the ring"},
+        /* up to 10^3 it fits (2^59.3) */
+        {"party a, b\ninput x: fix[10000000] from a in -1000..1000\nlet s = sum(x * x)\noutput s to b\n", 0, NULL},
+        /* dot() sums the untruncated products: 2^75 */
+        {"party a, b\ninput x: fix[10000000] from a in -1000..1000\n\noutput d = dot(x, x) to b\n", 4,
+         "overflow the ring"},
+        /* a product inside the ring but beyond the truncation headroom (2^62.6) */
+        {"party a, b\ninput x: fix from a in -40000..40000\ninput y: fix from b in -40000..40000\n"
+         "output p = x * y to b\n", 4, "headroom"},
+        /* int arithmetic: 3·10^18 · 4 wraps */
+        {"party a, b\ninput n: int[3] from a in 0..3000000000000000000\noutput m = n * 4 to b\n", 3,
+         "overflow the ring"},
+        /* no declared range: nothing is known, nothing is said */
+        {"party a, b\ninput x: fix[10000000] from a\noutput s = sum(x * x) to b\n", 0, NULL},
+        /* a numeric builtin's valid range */
+        {"party a, b\ninput x: fix from a in -5..20\noutput e = exp(x) to b\n", 3, "exp()"},
+        {"party a, b\ninput x: fix from a in -5..15\noutput e = exp(x), s = sigmoid(x), q = sqrt(x) to b\n", 0, NULL},
+        /* bool inputs and comparisons are ranged: a sum of many bools cannot overflow */
+        {"party a, b\ninput x: fix[1000] from a in -1..1\ninput t: fix from b in -1..1\n"
+         "output c = count(x > t), m = mean(x), v = var(x), r = sigmoid(sum(x)) * 1000 to b\n", 0, NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        uint32_t line;
+        char msg[256];
+        size_t nw = s_warnings(cases[i].src, &line, msg, sizeof msg);
+        if (cases[i].line == 0) {
+            ck_assert_msg(nw == 0, "case %zu: unexpected warning at line %u: %s", i, line, msg);
+        } else {
+            ck_assert_msg(nw >= 1, "case %zu: no warning", i);
+            ck_assert_msg(line == cases[i].line, "case %zu: warning at line %u, want %u: %s", i, line, cases[i].line, msg);
+            ck_assert_msg(strstr(msg, cases[i].text) != NULL, "case %zu: '%s' lacks '%s'", i, msg, cases[i].text);
+        }
+    }
+}
+END_TEST
+
 /* ---- accuracy table (MPC_ACCURACY=1) ---- */
 
 START_TEST(test_accuracy_table)
@@ -592,6 +663,7 @@ int main(void)
     tcase_add_test(tc, test_edges_exact);
     tcase_add_test(tc, test_histogram_and_count);
     tcase_add_test(tc, test_statistics);
+    tcase_add_test(tc, test_range_warnings);
     tcase_add_test(tc, test_example_risk_score);
     tcase_add_test(tc, test_example_joint_corr);
     tcase_add_test(tc, test_accuracy_table);
