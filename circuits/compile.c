@@ -787,9 +787,8 @@ static s_val s_need_vec(s_comp *C, const mpc_node *n, s_val v, const char *fn)
  *
  * Every function here is a circuit of existing gates.  The common tool is the *threshold
  * batch*: one LTZ gate compares every element of x against a whole list of public
- * thresholds at once (x is repeated k times end to end, a CONST vector of k blocks is added,
- * block j holding threshold j for every element), so a function costs one set of 8 rounds
- * of comparisons however many thresholds and elements there are.  The bits of a monotone
+ * thresholds at once (block j of its operand is x plus threshold j), so a function costs
+ * one set of 8 rounds of comparisons however many thresholds and elements there are.  The bits of a monotone
  * family (b_j = [x >= t_j], b_0 >= b_1 >= ...) give any public function g of "how many
  * thresholds x passed" as a *linear* combination, with no triple:
  *     g(count) = g(0) + sum_j b_j (g(j+1) - g(j))
@@ -801,7 +800,7 @@ static s_val s_need_vec(s_comp *C, const mpc_node *n, s_val v, const char *fn)
  * measured by tests/check_numeric.c and scripts/accuracy (docs/accuracy.md). */
 
 #define S_NUM_MAX_FRAC   20            /* the functions below need precision <= 20 */
-#define S_NUM_MAX_ELEMS  (1ull << 24)  /* elements of one threshold batch */
+#define S_NUM_MAX_ELEMS  (1ull << 28)  /* elements of one threshold batch (the daemon's limits may be lower) */
 #define S_DIV_P          22            /* mantissa bits of division and reciprocal */
 #define S_DIV_H          4             /* extra bits of the scaled dividend */
 #define S_ROOT_P         24            /* sqrt, rsqrt */
@@ -899,18 +898,9 @@ static uint32_t s_cblocks(s_comp *C, const mpc_node *n, const uint64_t *vals, un
     return w;
 }
 
-/* k copies of wire w (length len) end to end; w itself when len = 1 (gates broadcast it). */
-static uint32_t s_rep(s_comp *C, const mpc_node *n, mpc_type t, uint32_t w, uint64_t len, unsigned k)
-{
-    if (len == 1 || k == 1) return w;
-    uint32_t acc = w;
-    for (unsigned j = 1; j < k; j++)
-        acc = s_gate(C, n, MPC_G_CONCAT, t, (uint64_t)(j + 1) * len, acc, w, MPC_NO_WIRE, 0, 0);
-    return acc;
-}
-
 /* The threshold batch: one LTZ gate over kn + kp blocks of x's length; block j < kn holds
- * LTZ(offn[j] - x), block kn + j holds LTZ(x + offp[j]). */
+ * LTZ(offn[j] - x), block kn + j holds LTZ(x + offp[j]).  A scalar x is broadcast against
+ * one CONST of the k thresholds; a vector gets one ADD_PUB per block, joined by CONCAT. */
 static uint32_t s_ltz_blocks(s_comp *C, const mpc_node *n, s_val x, const uint64_t *offn, unsigned kn,
                              const uint64_t *offp, unsigned kp)
 {
@@ -919,13 +909,25 @@ static uint32_t s_ltz_blocks(s_comp *C, const mpc_node *n, s_val x, const uint64
         s_error(C, n, "vector too long for this function: %llu elements x %u thresholds exceeds %llu",
                 (unsigned long long)len, kn + kp, (unsigned long long)S_NUM_MAX_ELEMS);
     uint32_t d = MPC_NO_WIRE;
+    if (len > 1) {
+        /* A vector: one ADD_PUB of a scalar constant per block, joined by CONCAT (a CONST
+         * of k·len values would make the circuit file grow with the data). */
+        s_val nx = kn ? s_raw_neg(C, n, MPC_T_FIX, x) : x;
+        for (unsigned j = 0; j < kn + kp; j++) {
+            uint32_t src = j < kn ? nx.wire : x.wire;
+            uint64_t off = j < kn ? offn[j] : offp[j - kn];
+            uint32_t b = s_gate(C, n, MPC_G_ADD_PUB, MPC_T_FIX, len, src, s_const(C, n, MPC_T_INT, off), MPC_NO_WIRE, 0, 0);
+            d = j == 0 ? b : s_gate(C, n, MPC_G_CONCAT, MPC_T_FIX, (uint64_t)(j + 1) * len, d, b, MPC_NO_WIRE, 0, 0);
+        }
+        return s_gate(C, n, MPC_G_LTZ, MPC_T_BOOL, (kn + kp) * len, d, MPC_NO_WIRE, MPC_NO_WIRE, 0, 0);
+    }
     if (kn) {
         s_val nx = s_raw_neg(C, n, MPC_T_FIX, x);
-        d = s_gate(C, n, MPC_G_ADD_PUB, MPC_T_FIX, kn * len, s_rep(C, n, MPC_T_FIX, nx.wire, len, kn),
+        d = s_gate(C, n, MPC_G_ADD_PUB, MPC_T_FIX, kn, nx.wire,
                    s_cblocks(C, n, offn, kn, len), MPC_NO_WIRE, 0, 0);
     }
     if (kp) {
-        uint32_t p = s_gate(C, n, MPC_G_ADD_PUB, MPC_T_FIX, kp * len, s_rep(C, n, MPC_T_FIX, x.wire, len, kp),
+        uint32_t p = s_gate(C, n, MPC_G_ADD_PUB, MPC_T_FIX, kp, x.wire,
                             s_cblocks(C, n, offp, kp, len), MPC_NO_WIRE, 0, 0);
         d = d == MPC_NO_WIRE ? p
                              : s_gate(C, n, MPC_G_CONCAT, MPC_T_FIX, (kn + kp) * len, d, p, MPC_NO_WIRE, 0, 0);
@@ -944,15 +946,18 @@ static s_val s_block(s_comp *C, const mpc_node *n, uint32_t w, unsigned j, uint6
 static s_val s_lincomb(s_comp *C, const mpc_node *n, uint32_t bits, unsigned k, uint64_t len, int is_vec,
                        const uint64_t *coefs, uint64_t k0)
 {
+    if (len > 1) {   /* per block: SLICE, MUL_PUB by a scalar constant, ADD */
+        s_val acc = s_pub(MPC_T_INT, k0, is_vec, len);
+        for (unsigned j = 0; j < k; j++) {
+            if (coefs[j] == 0) continue;
+            s_val b = s_block(C, n, bits, j, len, is_vec);
+            acc = s_raw_add(C, n, MPC_T_INT, acc, s_raw_mul(C, n, MPC_T_INT, b, s_pub(MPC_T_INT, coefs[j], 0, 1)));
+        }
+        return acc;
+    }
     uint32_t m = s_gate(C, n, MPC_G_MUL_PUB, MPC_T_INT, (uint64_t)k * len, bits, s_cblocks(C, n, coefs, k, len),
                         MPC_NO_WIRE, 0, 0);
-    s_val acc;
-    if (len == 1) {
-        acc = s_sec(MPC_T_INT, s_gate(C, n, MPC_G_SUM, MPC_T_INT, 1, m, MPC_NO_WIRE, MPC_NO_WIRE, 0, 0), is_vec, 1);
-    } else {
-        acc = s_block(C, n, m, 0, len, is_vec);
-        for (unsigned j = 1; j < k; j++) acc = s_raw_add(C, n, MPC_T_INT, acc, s_block(C, n, m, j, len, is_vec));
-    }
+    s_val acc = s_sec(MPC_T_INT, s_gate(C, n, MPC_G_SUM, MPC_T_INT, 1, m, MPC_NO_WIRE, MPC_NO_WIRE, 0, 0), is_vec, 1);
     return s_raw_add(C, n, MPC_T_INT, acc, s_pub(MPC_T_INT, k0, 0, 1));
 }
 
