@@ -1191,12 +1191,20 @@ static s_val s_sigmoid(s_comp *C, const mpc_node *n, s_val x)
     /* 1 + u in [1, 2] is a in [1/2, 1] at P + 1 bits; 1/(1+u) = r/2. */
     s_val a = s_raw_add(C, n, MPC_T_FIX, u, s_fpub(one));
     s_val r = s_recip_core(C, n, a, s_pub(MPC_T_INT, 0, 0, 1), P + 1);   /* sigma(|x|) at P + 2 bits */
-    /* x >= 0 (t <= 0: s = 1, or t = 0 where both sides are 1/2): sigma(|x|), else 1 - sigma(|x|). */
+    /* x >= 0 (t <= 0: s = 1, or t = 0 where both sides are 1/2): sigma(|x|), else 1 - sigma(|x|);
+     * saturated (|t| >= K): exactly 1 (t <= -K) or 0 (t >= K).  With w = 1 - sat and
+     * s·sat = [t <= -K] (the sign bit is 1 there and 0 at t >= K), all of it is
+     *   w·(1 - r) + (s - [t <= -K])·(2r - 1) + [t <= -K]
+     * two products of bits by r in one round.  The rounding half-ulp is added only when not
+     * saturated, so the saturated values are exact multiples that the TRUNC keeps exact. */
     s_val sbit = s_block(C, n, bits, K, len, x.is_vec);
-    uint64_t ONE = (uint64_t)1 << (P + 2);
+    s_val tneg = s_block(C, n, bits, 2 * K, len, x.is_vec), tpos = s_block(C, n, bits, K - 1, len, x.is_vec);
+    s_val w = s_raw_sub(C, n, MPC_T_INT, s_raw_sub(C, n, MPC_T_INT, s_pub(MPC_T_INT, 1, 0, 1), tpos), tneg);
+    uint64_t ONE = (uint64_t)1 << (P + 2), HALF = (uint64_t)1 << (P + 1 - f);
     s_val d = s_raw_sub(C, n, MPC_T_FIX, s_raw_mul(C, n, MPC_T_FIX, r, s_pub(MPC_T_INT, 2, 0, 1)), s_fpub(ONE));
-    s_val res = s_raw_add(C, n, MPC_T_FIX, s_raw_sub(C, n, MPC_T_FIX, s_fpub(ONE), r), s_raw_mul(C, n, MPC_T_FIX, sbit, d));
-    res = s_raw_add(C, n, MPC_T_FIX, res, s_fpub((uint64_t)1 << (P + 1 - f)));
+    s_val res = s_raw_mul(C, n, MPC_T_FIX, w, s_raw_sub(C, n, MPC_T_FIX, s_fpub(ONE + HALF), r));
+    res = s_raw_add(C, n, MPC_T_FIX, res, s_raw_mul(C, n, MPC_T_FIX, s_raw_sub(C, n, MPC_T_INT, sbit, tneg), d));
+    res = s_raw_add(C, n, MPC_T_FIX, res, s_raw_mul(C, n, MPC_T_FIX, tneg, s_pub(MPC_T_INT, ONE, 0, 1)));
     s_val out = s_raw_trunc(C, n, MPC_T_FIX, res, P + 2 - f);
     return s_ranged(C, n, out, 1, -2, ldexp(1, (int)f) + 2);   /* within 2 ulp of [0, 1] */
 }

@@ -376,6 +376,35 @@ START_TEST(test_histogram_and_count)
 }
 END_TEST
 
+
+/* sigmoid saturates exactly: 1.0 and 0 (not one ulp off) from |x| >= 16.64, under MPC too
+ * (the saturated values reach the final truncation as exact multiples, which the engine's
+ * probabilistic truncation keeps exact). */
+START_TEST(test_sigmoid_saturation)
+{
+    static const double xs[] = {16.7, -16.7, 17, -17, 100, -100, 12345.5, -12345.5, 3e7, -3e7};
+    enum { NX = sizeof xs / sizeof xs[0] };
+    const char *src = "party a, b, c\ninput x: fix[10] from a\noutput s = sigmoid(x) to b\n";
+    mpc_circuit *c = s_compile(src);
+    uint64_t xv[NX];
+    for (int i = 0; i < NX; i++) xv[i] = mpc_fix_from_double(xs[i], F);
+    const uint64_t *vals[1] = {xv};
+    uint32_t warnings = 0;
+    uint64_t *e = s_eval1(c, vals, &warnings);
+    for (int run = 0; run < 4; run++) {
+        uint64_t *m = s_mpc(c, vals, 0);
+        for (int i = 0; i < NX; i++) {
+            uint64_t want = xs[i] > 0 ? (uint64_t)1 << F : 0;
+            ck_assert_msg(e[i] == want, "eval sigmoid(%g) = %llu", xs[i], (unsigned long long)e[i]);
+            ck_assert_msg(m[i] == want, "mpc sigmoid(%g) = %llu", xs[i], (unsigned long long)m[i]);
+        }
+        free(m);
+    }
+    free(e);
+    mpc_circ_destroy(&c);
+}
+END_TEST
+
 /* ---- statistics ---- */
 
 static void s_stats_ref(const double *u, const double *v, int n, double *out)
@@ -662,6 +691,7 @@ int main(void)
     tcase_add_test(tc, test_batched);
     tcase_add_test(tc, test_edges_exact);
     tcase_add_test(tc, test_histogram_and_count);
+    tcase_add_test(tc, test_sigmoid_saturation);
     tcase_add_test(tc, test_statistics);
     tcase_add_test(tc, test_range_warnings);
     tcase_add_test(tc, test_example_risk_score);
