@@ -224,6 +224,65 @@ START_TEST(test_functions_plain)
 }
 END_TEST
 
+/* Other precisions (f = 8, 12, 20): the same bounds in ulps of f (2 ulp + the same relative
+ * terms), on inputs valid at every f <= 20. */
+START_TEST(test_other_precisions)
+{
+    static const unsigned fs[] = {8, 12, 20};
+    static const struct {
+        const char *expr;
+        int         two;
+        double    (*ref)(double, double);
+        double      lo, hi;   /* x (or y for division) log2 magnitude, or linear range when lin */
+        int         lin, sgn;
+        double      rel;
+    } t[] = {
+        {"x / y", 1, r_div, -4, 8, 0, 1, 1.0 / (1 << 18)},
+        {"sqrt(x)", 0, r_sqrt, -4, 12, 0, 0, 1.0 / (1 << 20)},
+        {"rsqrt(x)", 0, r_rsqrt, -4, 12, 0, 0, 1.0 / (1 << 20)},
+        {"log(x)", 0, r_log, -4, 12, 0, 0, 0},
+        {"exp(x)", 0, r_exp, -8, 8, 1, 0, 1.0 / (1 << 17)},
+        {"sigmoid(x)", 0, r_sig, -20, 20, 1, 0, 0},
+    };
+    enum { N = 1000 };
+    for (size_t fi = 0; fi < sizeof fs / sizeof fs[0]; fi++) {
+        unsigned f = fs[fi];
+        double ulp = ldexp(1, -(int)f);
+        for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+            char src[256];
+            snprintf(src, sizeof src, "party a, b\nprecision %u\ninput x: fix[%d] from a\n%soutput o = %s to a\n", f, N,
+                     t[i].two ? "input y: fix[1000] from b\n" : "", t[i].expr);
+            mpc_circuit *c = s_compile(src);
+            static uint64_t xv[N], yv[N];
+            static double xd[N], yd[N];
+            for (int e = 0; e < N; e++) {
+                double a = t[i].lin ? s_unif(t[i].lo, t[i].hi) : s_logu(t[i].lo, t[i].hi, t[i].sgn);
+                double b = 0;
+                if (t[i].two) b = a, a = b * s_logu(-4, 7, 1);
+                xv[e] = mpc_fix_from_double(a, f);
+                yv[e] = mpc_fix_from_double(b, f);
+                xd[e] = mpc_fix_to_double(xv[e], f);
+                yd[e] = mpc_fix_to_double(yv[e], f);
+                if (t[i].two && yv[e] == 0) yv[e] = 1, yd[e] = ulp;
+            }
+            const uint64_t *vals[2] = {xv, yv};
+            uint32_t warnings = 0;
+            uint64_t *got = s_eval1(c, vals, &warnings);
+            ck_assert_uint_eq(warnings, 0);
+            for (int e = 0; e < N; e++) {
+                double want = t[i].ref(xd[e], yd[e]), v = mpc_fix_to_double(got[e], f);
+                /* above f = 16 the 20-bit internals of exp and sigmoid add up to 2^-18 */
+                double extra = f > 16 ? ldexp(1, -18) : 0;
+                ck_assert_msg(fabs(v - want) <= 2 * ulp + extra + t[i].rel * fabs(want),
+                              "f=%u %s: x=%.9g y=%.9g got %.9g want %.9g", f, t[i].expr, xd[e], yd[e], v, want);
+            }
+            free(got);
+            mpc_circ_destroy(&c);
+        }
+    }
+}
+END_TEST
+
 /* Under MPC the engine's truncations return floor or floor + 1: the same bound plus a few
  * ulp of slack (measured: see docs/accuracy.md). */
 START_TEST(test_functions_mpc)
@@ -688,6 +747,7 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_loop_test(tc, test_functions_plain, 0, (int)S_NFNS);
     tcase_add_loop_test(tc, test_functions_mpc, 0, 2 * (int)S_NFNS);
+    tcase_add_test(tc, test_other_precisions);
     tcase_add_test(tc, test_batched);
     tcase_add_test(tc, test_edges_exact);
     tcase_add_test(tc, test_histogram_and_count);
