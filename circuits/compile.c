@@ -797,7 +797,14 @@ static s_val s_need_vec(s_comp *C, const mpc_node *n, s_val v, const char *fn)
  * exponent m of x; with thresholds at the integers it yields floor(t) and 2^floor(t).
  * Mantissas live at P fractional bits (P > f) during the iterations; products truncate
  * by P; one final TRUNC returns to f bits.  The error bounds are in LANGUAGE.md and are
- * measured by tests/check_numeric.c and scripts/accuracy (docs/accuracy.md). */
+ * measured by tests/check_numeric.c and scripts/accuracy (docs/accuracy.md).
+ * The overall shape — normalise to a mantissa in [1/2, 1), Goldschmidt iterations for the
+ * reciprocal, undo the scale — follows Catrina and Saxena, "Secure computation with
+ * fixed-point numbers" (FC 2010, §4 division); sqrt/rsqrt use Goldschmidt's simultaneous
+ * iteration for sqrt and 1/sqrt (as in Aly and Smart, "Benchmarking privacy preserving
+ * scientific operations", ACNS 2019); exp is 2^floor(t)·2^frac(t).  What differs here is
+ * how the exponent is found: one batch of comparisons against every threshold at once
+ * (8 rounds for any number of thresholds) instead of a bit decomposition. */
 
 #define S_NUM_MAX_FRAC   20            /* the functions below need precision <= 20 */
 #define S_NUM_MAX_ELEMS  (1ull << 28)  /* elements of one threshold batch (the daemon's limits may be lower) */
@@ -1101,11 +1108,11 @@ static s_val s_log(s_comp *C, const mpc_node *n, s_val x)
     s_normalise(C, n, x, L, 0, P, &N);
     /* log x = (m + 1 - f)·ln 2 + ln a, m + 1 = number of thresholds passed. */
     uint64_t g[64] = {0};
-    uint64_t ln2 = s_rnd(S_LN2 * (double)((uint64_t)1 << (P + Pc - 8)));
+    uint64_t ln2 = s_rnd(S_LN2 * (double)((uint64_t)1 << (P + Pc)));
     for (unsigned j = 0; j < L; j++) g[j] = (uint64_t)(j + 1);
     s_val m1 = s_expfn(C, n, &N, x, g, 0);
     s_val e = s_raw_mul(C, n, MPC_T_FIX, s_raw_add(C, n, MPC_T_INT, m1, s_pub(MPC_T_INT, 0 - (uint64_t)f, 0, 1)),
-                        s_pub(MPC_T_INT, ln2 << 8, 0, 1));
+                        s_pub(MPC_T_INT, ln2, 0, 1));
     s_val z = s_raw_sub(C, n, MPC_T_FIX, N.a, s_fpub((uint64_t)3 << (P - 2)));
     return s_poly(C, n, z, s_log_poly, 8, P, Pc, e, f);
 }
