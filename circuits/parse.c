@@ -257,7 +257,7 @@ static void s_args(s_parser *P, mpc_node *call)
 }
 
 /* primaryexp -> INT | DEC | TRUE | FALSE | NAME | NAME args | (INT|FIX|BOOL) args
- *             | '(' expr ')' */
+ *             | '(' expr ')' | '[' expr { ',' expr } ']' */
 static mpc_node *s_primary(s_parser *P)
 {
     mpc_token t = P->tok;
@@ -310,6 +310,16 @@ static mpc_node *s_primary(s_parser *P)
                        (unsigned)t.line, (unsigned)t.col);
         }
         s_next(P);
+        return n;
+    }
+    case MPC_TK_LBRACKET: {   /* a list literal: histogram edges */
+        uint32_t cap = 0;
+        n = s_node(P, MPC_N_LIST, t.line, t.col);
+        s_next(P);
+        do {
+            s_add_kid(P, n, s_expr(P), &cap);
+        } while (s_accept(P, MPC_TK_COMMA));
+        s_expect(P, MPC_TK_RBRACKET);
         return n;
     }
     default:
@@ -438,7 +448,7 @@ static void s_type(s_parser *P, mpc_node *n)
     }
 }
 
-/* inputstat -> INPUT NAME ':' type FROM NAME */
+/* inputstat -> INPUT NAME ':' type FROM NAME [ IN expr '..' expr ] */
 static mpc_node *s_inputstat(s_parser *P, mpc_node *n)
 {
     uint32_t cap = 0;
@@ -449,6 +459,15 @@ static mpc_node *s_inputstat(s_parser *P, mpc_node *n)
     if (P->tok.kind != MPC_TK_NAME) s_expected(P, "a party name");
     s_add_name(P, n, &P->tok, &cap);
     s_next(P);
+    if (s_accept(P, MPC_TK_IN)) {   /* the declared range of every element */
+        mpc_node **k = s_alloc(P, 3 * sizeof *k);
+        k[0] = n->kids[0];
+        k[1] = s_expr(P);
+        s_expect(P, MPC_TK_DOTDOT);
+        k[2] = s_expr(P);
+        n->kids = k;
+        n->n_kids = 3;
+    }
     return n;
 }
 

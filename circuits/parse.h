@@ -32,12 +32,14 @@ char      *mpc_arena_strndup(mpc_arena *a, const char *s, size_t n);
     X(CALL, "call")      /* name, kids: arguments */                  \
     X(INDEX, "index")    /* kids: vector, index */                    \
     X(SLICE, "slice")    /* kids: vector, start or NULL, end or NULL */ \
+    X(LIST, "list")      /* kids: the elements of '[' e1, e2, ... ']' */ \
     /* statements */                                                  \
     X(BLOCK, "block")    /* kids: statements (the program is a block) */ \
     X(PARTY, "party")    /* names: the parties */                     \
     X(PRECISION, "precision") /* kids[0]: an INT node */              \
     X(PARAM, "param")    /* name, kids[0]: default value */           \
-    X(INPUT, "input")    /* name, vtype, kids[0]: length or NULL (scalar), names[0]: party */ \
+    X(INPUT, "input")    /* name, vtype, kids[0]: length or NULL (scalar), names[0]: party, \
+                            kids[1], kids[2] (when n_kids = 3): declared range lo..hi */ \
     X(LET, "let")        /* name, kids[0] */                          \
     X(VAR, "var")        /* name, kids[0] */                          \
     X(ASSIGN, "assign")  /* name, kids[0] */                          \

@@ -26,3 +26,7 @@ for h, (mu, sd) in zip("abc", [(118.0, 31.0), (126.0, 35.0), (109.0, 28.0)]):
 
 write("patient_x4.csv", ["0.62", "1.30", "-0.45", "0.88"])
 write("provider_w4.csv", ["0.75", "-0.20", "1.10", "0.35"])
+
+# risk_score.mpc: eight standardised features of a patient and a provider's logistic model.
+write("patient_x8.csv", ["0.62", "1.30", "-0.45", "0.88", "1.75", "-0.20", "0.05", "2.10"])
+write("provider_w8.csv", ["0.75", "-0.20", "1.10", "0.35", "0.48", "-0.90", "0.15", "0.40"])

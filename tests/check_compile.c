@@ -370,6 +370,91 @@ static mpc_circuit *s_example(const char *name)
     return s_compile(src);
 }
 
+/* The numeric builtins' lowering (LANGUAGE.md "Statistics", "Numerics"). */
+START_TEST(test_numeric_lowering)
+{
+    /* sign: LTZ and EQZ side by side, no triple; relu: one LTZ and one MUL. */
+    mpc_circuit *c = s_compile_opt("party a, b\ninput x: int[5] from a\noutput s = sign(x) to b\n");
+    ck_assert_int_eq(s_count(c, MPC_G_LTZ), 1);
+    ck_assert_int_eq(s_count(c, MPC_G_EQZ), 1);
+    ck_assert_int_eq(s_count(c, MPC_G_MUL) + s_count(c, MPC_G_SELECT), 0);
+    ck_assert_uint_eq(c->rounds, 8);
+    mpc_circ_destroy(&c);
+    c = s_compile_opt("party a, b\ninput x: fix[5] from a\noutput r = relu(x) to b\n");
+    ck_assert_int_eq(s_count(c, MPC_G_LTZ), 1);
+    ck_assert_int_eq(s_count(c, MPC_G_MUL), 1);
+    ck_assert_int_eq(s_count(c, MPC_G_TRUNC), 0);
+    ck_assert_uint_eq(c->rounds, 9);
+    mpc_circ_destroy(&c);
+
+    /* histogram: one LTZ over (edges) x (elements), compared against e_i - 1 (>=) and e_k (>). */
+    c = s_compile_opt("party a, b\ninput v: int[7] from a\noutput h = histogram(v, [-3, 0, 10]) to b\n");
+    ck_assert_int_eq(s_count(c, MPC_G_LTZ), 1);
+    ck_assert_uint_eq(c->rounds, 8);
+    ck_assert_uint_eq(c->outputs[0].len, 2);
+    ck_assert_int_eq(c->outputs[0].type, MPC_T_INT);
+    for (uint32_t g = 0; g < c->n_gates; g++)
+        if (c->gates[g].kind == MPC_G_LTZ) ck_assert_uint_eq(c->gates[g].len, 21);
+    /* thresholds e_i - 1 for ">=" and e_k for ">" (scalar constants added block by block) */
+    int found = 0;
+    for (uint32_t g = 0; g < c->n_gates; g++)
+        if (c->gates[g].kind == MPC_G_CONST) {
+            uint64_t k = c->consts[c->gates[g].aux[0]];
+            found |= (k == (uint64_t)-4) | (k == (uint64_t)-1) << 1 | (k == 10) << 2;
+        }
+    ck_assert_int_eq(found, 7);
+    mpc_circ_destroy(&c);
+
+    /* Division, roots, exp, log, sigmoid: one comparison layer each, rounds independent of
+     * the vector length, and the normalisation thresholds are 2^j - 1. */
+    c = s_compile_opt("party a, b\ninput x: fix from a\noutput r = sqrt(x) to b\n");
+    ck_assert_int_eq(s_count(c, MPC_G_LTZ), 1);
+    found = 0;
+    for (uint32_t g = 0; g < c->n_gates; g++)
+        if (c->gates[g].kind == MPC_G_CONST && c->gates[g].len == 53) {
+            const uint64_t *k = &c->consts[c->gates[g].aux[0]];
+            if (k[0] != 0) continue;
+            for (int j = 0; j < 53; j++) ck_assert_uint_eq(k[j], ((uint64_t)1 << j) - 1);
+            found = 1;
+        }
+    ck_assert(found);
+    mpc_circ_destroy(&c);
+    /* On a vector the same thresholds are scalar constants: no CONST grows with the data. */
+    c = s_compile_opt("party a, b\ninput x: fix[100000] from a\noutput r = sqrt(x), s = sigmoid(x), q = 1 / x to b\n");
+    ck_assert_int_eq(s_count(c, MPC_G_LTZ), 3);
+    for (uint32_t g = 0; g < c->n_gates; g++)
+        if (c->gates[g].kind == MPC_G_CONST) ck_assert_uint_le(c->gates[g].len, 1);
+    for (uint32_t g = 0; g < c->n_gates; g++)
+        if (c->gates[g].kind == MPC_G_LTZ) ck_assert_uint_eq(c->gates[g].len % 100000, 0);
+    mpc_circ_destroy(&c);
+
+    /* Statistics: the joint_corr example's gates and rounds do not grow with N. */
+    char src[4096];
+    mpc_circuit *c1 = s_example_src("joint_corr", src, sizeof src);
+    mpc_define d = {"N", "200000"};
+    mpc_circuit *c2 = NULL;
+    mpc_diag dg;
+    ck_assert_int_eq(mpc_compile(src, strlen(src), "joint_corr.mpc", &d, 1, &c2, &dg), 0);
+    mpc_diag_free(&dg);
+    ck_assert_uint_eq(c1->n_gates, c2->n_gates);
+    ck_assert_uint_eq(c1->rounds, c2->rounds);
+    mpc_circ_stats s1, s2;
+    mpc_circ_stats_get(c1, &s1);
+    mpc_circ_stats_get(c2, &s2);
+    ck_assert_uint_gt(s2.triples, s1.triples);   /* the per-element work grows, the rounds do not */
+    mpc_circ_destroy(&c1);
+    mpc_circ_destroy(&c2);
+
+    /* Secret division: x / y of fix is allowed, of int is an error. */
+    s_fails("party a, b\ninput x: int from a\ninput y: int from b\noutput o = x / y to a\n", NULL, 0,
+            "t.mpc:4:14: error: integer division by a secret value is not supported; convert with fix(...)");
+    c = s_compile_opt("party a, b\ninput x: fix[4] from a\ninput y: fix from b\noutput o = x / y, p = 1 / y to a\n");
+    ck_assert_uint_eq(c->outputs[0].len, 4);
+    ck_assert_uint_eq(c->outputs[1].len, 1);
+    mpc_circ_destroy(&c);
+}
+END_TEST
+
 START_TEST(test_examples_stats)
 {
     char src[4096];
@@ -933,6 +1018,7 @@ int main(void)
     tcase_add_test(tc, test_vectors);
     tcase_add_test(tc, test_gate_count_invariance);
     tcase_add_test(tc, test_examples_stats);
+    tcase_add_test(tc, test_numeric_lowering);
     tcase_add_test(tc, test_examples_evaluate);
     tcase_add_test(tc, test_source_positions);
     tcase_add_test(tc, test_params_and_defines);

@@ -153,7 +153,7 @@ static char *s_read(const char *path)
  * 4 ulp per truncation on the output's path; int outputs exact). */
 static const struct {
     const char *file;
-    const char *inputs[6];   /* name=spec, as on the mpcc command line */
+    const char *inputs[8];   /* name=spec, as on the mpcc command line; NULL-terminated */
     double      tol;         /* real units */
 } s_examples[] = {
     {"examples/secure_sum.mpc", {"x=12", "y=30", "z=-2"}, 0},
@@ -162,6 +162,11 @@ static const struct {
     {"examples/risk_linear.mpc",
      {"x=@examples/data/patient_x4.csv", "w=@examples/data/provider_w4.csv", "bias=-0.5"}, 1e-4},
     {"examples/poly.mpc", {"x=3", "y=5"}, 0},
+    {"examples/risk_score.mpc",
+     {"x=@examples/data/patient_x8.csv", "w=@examples/data/provider_w8.csv", "bias=-1.25", "threshold=0.7"}, 1e-4},
+    {"examples/joint_corr.mpc",
+     {"ua=@examples/data/ldl_a.csv", "va=@examples/data/tc_a.csv", "ub=@examples/data/ldl_b.csv",
+      "vb=@examples/data/tc_b.csv", "uc=@examples/data/ldl_c.csv", "vc=@examples/data/tc_c.csv"}, 1e-3},
 };
 
 START_TEST(test_examples)
