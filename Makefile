@@ -45,7 +45,7 @@ TEST_SRC    := $(wildcard tests/check_*.c)
 TEST_HELPER := $(patsubst %.c,$(OBJ)/%.o,$(filter-out $(TEST_SRC),$(wildcard tests/*.c)))
 TESTS       := $(patsubst tests/%.c,$(BIN)/tests/%,$(TEST_SRC))
 
-.PHONY: all test asan clean deps install demo bench bench-quick check-deps fuzz valgrind
+.PHONY: all test asan clean deps install demo bench bench-quick check-deps fuzz valgrind accuracy
 .SECONDARY:
 all: $(PROGRAMS) $(if $(SDK_OBJ),$(LIB)/libmpcclient.a $(LIB)/libmpcclient.so)
 
@@ -118,6 +118,10 @@ bench-quick: check-deps
 FUZZ_SECONDS ?= 30
 fuzz: check-deps
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run
+
+# The table of measured errors of the numeric functions (docs/accuracy.md).
+accuracy: check-deps
+	@scripts/accuracy
 
 # The unit tests under valgrind memcheck.
 valgrind: check-deps all tests-build
