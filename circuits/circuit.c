@@ -336,11 +336,14 @@ int mpc_circ_validate(const mpc_circuit *c, const mpc_circ_limits *lim, char *er
             if (g->len != 1) return s_fail(err, errlen, c, g, "sum must have length 1");
             if (g->aux[0] || g->aux[1]) return s_fail(err, errlen, c, g, "aux fields must be zero");
             break;
-        case MPC_G_DOT:
-            if (g->len != 1 || op[0]->len != op[1]->len)
-                return s_fail(err, errlen, c, g, "dot needs equal operand lengths and length 1");
-            if (g->aux[0] || g->aux[1]) return s_fail(err, errlen, c, g, "aux fields must be zero");
+        case MPC_G_DOT: {
+            uint64_t seg = g->aux[0];
+            uint64_t want = seg ? op[0]->len / seg + (op[0]->len % seg != 0) : 1;
+            if (op[0]->len != op[1]->len || g->len != want)
+                return s_fail(err, errlen, c, g, "dot needs equal operand lengths and one output per segment");
+            if (g->aux[1]) return s_fail(err, errlen, c, g, "aux[1] must be zero");
             break;
+        }
         case MPC_G_SLICE: {
             uint64_t start = g->aux[0], stride = g->aux[1];
             if (stride < 1 || start >= op[0]->len ||

@@ -39,13 +39,16 @@ typedef enum {
  *   CONST   aux[0] = offset into circuit->consts; the gate holds `len` values from there
  *   TRUNC   aux[0] = shift m (1..62), aux[1] = bound l (operand must satisfy |x| < 2^(l-1); m < l <= 63)
  *   SLICE   aux[0] = start, aux[1] = stride (>= 1); output element k = in[0][start + k*stride]
+ *   DOT     aux[0] = segment length s (0: one segment, the whole vector); output element j is
+ *           the dot product of elements j*s .. j*s+s-1 (the last segment may be shorter)
  *   OUTPUT  aux[0] = index into circuit->outputs
  * Operand rules (checked by mpc_circ_validate):
  *   ADD, SUB, MUL, SELECT   secret operands, each of length 1 or len
  *   ADD_PUB, MUL_PUB        in[0] secret, in[1] a CONST wire, each of length 1 or len
  *   NEG, TRUNC, LTZ, EQZ    in[0] secret of length len
  *   SUM                     in[0] secret, len = 1
- *   DOT                     in[0], in[1] secret of equal length, len = 1
+ *   DOT                     in[0], in[1] secret of equal length L; len = 1 (aux[0] = 0) or
+ *                           ceil(L / aux[0])
  *   SELECT                  in[0] the condition (bool), in[1] if true, in[2] if false
  *   CONCAT                  in[0], in[1] secret; len = len0 + len1
  *   OUTPUT                  in[0] secret, len = its length

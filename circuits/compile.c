@@ -209,6 +209,9 @@ static s_val s_pub(mpc_type t, uint64_t k, int is_vec, uint64_t len)
     return v;
 }
 
+/* Elements per segment of a fix dot product (see "dot" in s_call and LANGUAGE.md). */
+#define MPC_DOT_SEGMENT 256u
+
 static s_val s_sec(mpc_type t, uint32_t w, int is_vec, uint64_t len)
 {
     s_val v = {t, 0, is_vec, len, 0, w, 0, 0, 0};
@@ -1357,11 +1360,23 @@ static s_val s_call(s_comp *C, const mpc_node *n)
             k.len = 1;
             return s_mul(C, n, sx, k);
         }
-        s_val d = s_sec(t, s_gate(C, n, MPC_G_DOT, t, 1, a.wire, b.wire, MPC_NO_WIRE, 0, 0), 0, 1);
         double plo = 0, phi = 0;
         if (a.rg && b.rg) s_prod_range(&a, &b, &plo, &phi);
-        d = s_ranged(C, n, d, a.rg && b.rg, plo * (double)a.len, phi * (double)a.len);
-        return fixfix ? s_raw_trunc(C, n, t, d, C->frac) : d;
+        if (!fixfix) {
+            s_val d = s_sec(t, s_gate(C, n, MPC_G_DOT, t, 1, a.wire, b.wire, MPC_NO_WIRE, 0, 0), 0, 1);
+            return s_ranged(C, n, d, a.rg && b.rg, plo * (double)a.len, phi * (double)a.len);
+        }
+        /* fix: the products carry 2f fractional bits, so their sum is truncated in segments of
+         * MPC_DOT_SEGMENT elements, then added: a long dot (10^6 lab values) stays inside the
+         * ring's headroom (each segment's sum below 2^62, i.e. |x·y| < 2^(62-2f)/segment)
+         * where one sum of every product would wrap.  Same gates whatever the length. */
+        uint64_t segs = a.len / MPC_DOT_SEGMENT + (a.len % MPC_DOT_SEGMENT != 0);
+        s_val d = s_sec(t, s_gate(C, n, MPC_G_DOT, t, segs, a.wire, b.wire, MPC_NO_WIRE, MPC_DOT_SEGMENT, 0), 1, segs);
+        double per = (double)(a.len < MPC_DOT_SEGMENT ? a.len : MPC_DOT_SEGMENT);
+        d = s_ranged(C, n, d, a.rg && b.rg, plo * per, phi * per);
+        s_val tr = s_raw_trunc(C, n, t, d, C->frac);
+        s_val sum = s_sec(t, s_gate(C, n, MPC_G_SUM, t, 1, tr.wire, MPC_NO_WIRE, MPC_NO_WIRE, 0, 0), 0, 1);
+        return s_ranged(C, n, sum, tr.rg, tr.lo * (double)segs, tr.hi * (double)segs);
     }
     if (strcmp(name, "len") == 0) {
         s_arity(C, n, 1);

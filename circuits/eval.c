@@ -259,9 +259,12 @@ int mpc_eval(const mpc_circuit *c, const uint64_t *const *inputs, mpc_eval_resul
                 break;
             }
             case MPC_G_DOT: {
-                uint64_t s = 0;
-                for (uint64_t i = 0; i < la; i++) s += a[i] * b[i];
-                out[0] = s;
+                uint64_t seg = g->aux[0] ? g->aux[0] : la;
+                for (uint64_t j = 0, i = 0; j < n; j++) {
+                    uint64_t s = 0, end = i + seg < la ? i + seg : la;
+                    for (; i < end; i++) s += a[i] * b[i];
+                    out[j] = s;
+                }
                 break;
             }
             case MPC_G_SLICE: {

@@ -618,12 +618,16 @@ static int s_finish(mpc_engine *e, s_round *rd)
             const uint64_t *A = a + tpos, *Bt = b + tpos, *C = cc + tpos;
             const uint64_t *d = op, *ev = op + L;
             if (g->kind == MPC_G_DOT) {
-                uint64_t s = 0;
-                if (p0)
-                    for (uint64_t k = 0; k < L; k++) s += C[k] + d[k] * Bt[k] + ev[k] * A[k] + d[k] * ev[k];
-                else
-                    for (uint64_t k = 0; k < L; k++) s += C[k] + d[k] * Bt[k] + ev[k] * A[k];
-                z[0] = s;
+                /* One sum per segment (aux[0] elements; 0: the whole vector). */
+                uint64_t seg = g->aux[0] ? g->aux[0] : L;
+                for (uint64_t j = 0, k = 0; j < g->len; j++) {
+                    uint64_t s = 0, end = k + seg < L ? k + seg : L;
+                    if (p0)
+                        for (; k < end; k++) s += C[k] + d[k] * Bt[k] + ev[k] * A[k] + d[k] * ev[k];
+                    else
+                        for (; k < end; k++) s += C[k] + d[k] * Bt[k] + ev[k] * A[k];
+                    z[j] = s;
+                }
             } else {
                 if (p0)
                     for (uint64_t k = 0; k < L; k++) z[k] = C[k] + d[k] * Bt[k] + ev[k] * A[k] + d[k] * ev[k];

@@ -172,10 +172,16 @@ START_TEST(test_fixed_point_products)
     ck_assert_uint_eq(s_constval(c, s_in(c, s_in(c, g, 0), 1)), (uint64_t)-98304);
     for (int i = 0; i < 5; i++) ck_assert_int_eq(c->outputs[i].type, MPC_T_FIX);
     mpc_circ_destroy(&c);
-    /* dot of fix vectors: DOT then TRUNC. */
+    /* dot of fix vectors: DOT in segments of 256 products, TRUNC of each segment, SUM. */
     c = s_compile("party a, b\ninput u: fix[5] from a\ninput v: fix[5] from b\noutput d = dot(u, v) to b\n");
-    ck_assert_int_eq(s_out(c, 0)->kind, MPC_G_TRUNC);
-    ck_assert_int_eq(s_in(c, s_out(c, 0), 0)->kind, MPC_G_DOT);
+    ck_assert_int_eq(s_out(c, 0)->kind, MPC_G_SUM);
+    ck_assert_int_eq(s_in(c, s_out(c, 0), 0)->kind, MPC_G_TRUNC);
+    ck_assert_int_eq(s_in(c, s_in(c, s_out(c, 0), 0), 0)->kind, MPC_G_DOT);
+    ck_assert_uint_eq(s_in(c, s_in(c, s_out(c, 0), 0), 0)->aux[0], 256);
+    ck_assert_uint_eq(s_in(c, s_in(c, s_out(c, 0), 0), 0)->len, 1);
+    mpc_circ_destroy(&c);
+    c = s_compile("party a, b\ninput u: fix[10000] from a\ninput v: fix[10000] from b\noutput d = dot(u, v) to b\n");
+    ck_assert_uint_eq(s_in(c, s_in(c, s_out(c, 0), 0), 0)->len, 40);   /* 39 · 256 + 16 */
     mpc_circ_destroy(&c);
 }
 END_TEST
@@ -922,8 +928,8 @@ START_TEST(test_mpcc_stats_and_circ_roundtrip)
     s_mpcc(&r, "--stats examples/joint_stats.mpc");
     ck_assert_int_eq(r.status, 0);
     ck_assert_str_eq(r.err, "");
-    ck_assert_msg(s_prefix(r.out, "gates: 28\ntriples: 3001\ncomparisons: 0\nrounds: 4\nhash: "), "%s", r.out);
-    ck_assert_ptr_nonnull(strstr(r.out, "\ntruncations: 8\n"));
+    ck_assert_msg(s_prefix(r.out, "gates: 31\ntriples: 3001\ncomparisons: 0\nrounds: 4\nhash: "), "%s", r.out);
+    ck_assert_ptr_nonnull(strstr(r.out, "\ntruncations: 17\n"));   /* 3 dots of 4 segments each: 12, + 5 */
     ck_assert_ptr_nonnull(strstr(r.out, "\ninput: xa from a fix[1000]\ninput: xb from b fix[1000]\n"));
     ck_assert_ptr_nonnull(strstr(r.out, "\noutput: mean fix[1] to a, b, c\noutput: var fix[1] to a, b, c\n"));
     char stats[16384];
@@ -940,7 +946,7 @@ START_TEST(test_mpcc_stats_and_circ_roundtrip)
     /* A million elements: the same gates. */
     s_mpcc(&r, "--stats examples/joint_stats.mpc -D N=1000000");
     ck_assert_int_eq(r.status, 0);
-    ck_assert_msg(s_prefix(r.out, "gates: 28\ntriples: 3000001\n"), "%s", r.out);
+    ck_assert_msg(s_prefix(r.out, "gates: 31\ntriples: 3000001\n"), "%s", r.out);
     s_mpcc(&r, "--stats --json examples/secure_sum.mpc");
     ck_assert_int_eq(r.status, 0);
     ck_assert_msg(s_prefix(r.out, "{\"gates\": 6, \"triples\": 0, \"comparisons\": 0, \"rounds\": 0, \"hash\": \""),

@@ -667,8 +667,10 @@ START_TEST(test_range_warnings)
          "overflow the ring"},
         /* up to 10^3 it fits (2^59.3) */
         {"party a, b\ninput x: fix[10000000] from a in -1000..1000\nlet s = sum(x * x)\noutput s to b\n", 0, NULL},
-        /* dot() sums the untruncated products: 2^75 */
-        {"party a, b\ninput x: fix[10000000] from a in -1000..1000\n\noutput d = dot(x, x) to b\n", 4,
+        /* dot() truncates every 256 products: 10^7 squares up to 10^3 fit (2^59.9) ... */
+        {"party a, b\ninput x: fix[10000000] from a in -1000..1000\n\noutput d = dot(x, x) to b\n", 0, NULL},
+        /* ... squares up to 10^4 do not, within one segment already (2^66.5) */
+        {"party a, b\ninput x: fix[10000000] from a in -10000..10000\n\noutput d = dot(x, x) to b\n", 4,
          "overflow the ring"},
         /* a product inside the ring but beyond the truncation headroom (2^62.6) */
         {"party a, b\ninput x: fix from a in -40000..40000\ninput y: fix from b in -40000..40000\n"
