@@ -45,6 +45,7 @@
 #include "mpc_err.h"
 #include "prep.h"
 #include "prep_dealer.h"
+#include "prep_ot_bench.h"
 #include "transport_zmq.h"
 
 #define MAXN 17
@@ -586,11 +587,24 @@ static int s_zmq_mode(const opts *o)
     return 0;
 }
 
+/* OT preprocessing in process (threads, in-memory transport): CPU-bound rate and exact bytes
+ * party 0 sends per triple. */
+static int s_otbench_mode(const opts *o)
+{
+    for (int rep = 0; rep < o->reps; rep++) {
+        mpc_prep_ot_bench_result r;
+        if (mpc_prep_ot_bench(o->parties, o->triples, 0, NULL, &r)) s_die("%s", "ot bench failed");
+        printf("{\"node\": 0, \"rep\": %d, \"sec\": %.9f, \"triples_per_s\": %.1f, \"bytes_per_triple\": %.2f}\n",
+               rep, r.secs, r.triples_per_s, r.bytes_per_triple);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     opts o = {.parties = 2, .len = 1, .depth = 1, .words = 2, .rounds = 1, .chunks = 1, .triples = 100000,
               .batch = 100000, .bytes = 16 << 20, .msg = 16 << 20, .reps = 3, .kind = "mul"};
-    if (argc < 2) s_die("%s", "usage: mpcbench online|exchange|dealer|zmq|eval [--option value]...");
+    if (argc < 2) s_die("%s", "usage: mpcbench online|exchange|dealer|zmq|eval|otbench [--option value]...");
     o.mode = argv[1];
     for (int i = 2; i + 1 < argc; i += 2) {
         const char *k = argv[i], *v = argv[i + 1];
@@ -616,6 +630,7 @@ int main(int argc, char **argv)
     if (!strcmp(o.mode, "dealer")) return s_run_nodes(&o, o.parties + 1);
     if (!strcmp(o.mode, "eval")) return s_eval_mode(&o);
     if (!strcmp(o.mode, "zmq")) return s_zmq_mode(&o);
+    if (!strcmp(o.mode, "otbench")) return s_otbench_mode(&o);
     s_die("unknown mode %s", o.mode);
     return 2;
 }
