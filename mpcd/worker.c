@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "engine.h"
 #include "log.h"
@@ -291,8 +292,20 @@ static void s_run_job(mpcd_worker *w, const run_msg *r)
     if (rc != 0 && w->peer_up && (rc == MPC_ERR_PEER_ABORT || rc == MPC_ERR_IO || rc == MPC_ERR_TIMEOUT ||
                                   rc == MPC_ERR_PREP)) {
         /* Name whoever is gone: a dead party makes the others (and the dealer) abort, and
-         * the abort alone does not say who died. */
-        if (w->idle) w->idle(w->idle_ctx, 100);
+         * the abort alone does not say who died.  A party that learns of the failure from a
+         * peer's ABORT may hear it before its own heartbeats time out, so after an ABORT it
+         * waits for the mesh to notice a dead peer, up to the heartbeat timeout. */
+        int64_t limit = rc == MPC_ERR_PEER_ABORT && w->dead_peer_ms > 100 ? w->dead_peer_ms + 100 : 100;
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        for (;;) {
+            if (w->idle) w->idle(w->idle_ctx, 100);
+            int down = 0;
+            for (uint32_t i = 0; i < k; i++) down |= map[i] != w->self && !w->peer_up(w->idle_ctx, map[i]);
+            clock_gettime(CLOCK_MONOTONIC, &t1);
+            int64_t ms = (int64_t)(t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+            if (down || ms >= limit) break;
+        }
         size_t len = strlen(reason);
         for (uint32_t i = 0; i < k; i++) {
             if (map[i] == w->self || w->peer_up(w->idle_ctx, map[i])) continue;

@@ -32,6 +32,9 @@ typedef struct {
     int64_t        prep_mode;       /* MPCD_PREP_* (agreed per job) */
     int            peer_timeout_ms;
     int            input_timeout_ms;
+    /* How long the mesh takes to notice a dead or frozen peer (heartbeat timeout); after a
+     * peer's ABORT the worker waits up to this long for the cause to show (0: 100 ms). */
+    int            dead_peer_ms;
     char           names[MPC_MAX_PARTIES + 1][MPC_NAME_MAX];   /* node names, for messages */
     mpc_transport *mesh;            /* borrowed; only the worker thread uses it */
     mpcd_jobs     *jobs;            /* borrowed; NULL for the dealer */
