@@ -16,6 +16,7 @@
 #include "fuzz/fuzz_cwire_rep.c"
 #include "fuzz/fuzz_cwire_req.c"
 #include "fuzz/fuzz_wire.c"
+#include "mpc_err.h"
 
 #define S_CORPUS "tests/fuzz/corpus"
 
@@ -177,6 +178,30 @@ START_TEST(test_corpus_compile)
 }
 END_TEST
 
+/* Regression: a request the decoder refuses keeps its request id when the header got that
+ * far, so the daemon's ERROR reply reaches the client waiting on that id (it was 0). */
+START_TEST(test_refused_request_keeps_rid)
+{
+    /* [version 2, STATUS, rid 0x1234, nil]: refused for its version. */
+    static const uint8_t v2[] = {0x94, 0x02, 0x04, 0xcd, 0x12, 0x34, 0xc0};
+    /* [1, INPUT, rid 7, ...] with too few fields. */
+    static const uint8_t short_input[] = {0x93, 0x01, 0x02, 0x07};
+    mpc_cwire_req r;
+    char err[256];
+    ck_assert_int_eq(mpc_cwire_req_decode(v2, sizeof v2, 0, 0, &r, err, sizeof err), MPC_ERR_PROTOCOL);
+    ck_assert_uint_eq(r.rid, 0x1234);
+    ck_assert_uint_eq(r.type, 0);
+    ck_assert_ptr_null(strstr(err, "request id"));
+    ck_assert_int_eq(mpc_cwire_req_decode(short_input, sizeof short_input, 0, 0, &r, err, sizeof err),
+                     MPC_ERR_PROTOCOL);
+    ck_assert_uint_eq(r.rid, 7);
+    ck_assert_uint_eq(r.type, 0);
+    /* Unreadable: no id. */
+    ck_assert_int_eq(mpc_cwire_req_decode((const uint8_t *)"\xc1", 1, 0, 0, &r, err, sizeof err), MPC_ERR_PROTOCOL);
+    ck_assert_uint_eq(r.rid, 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("hostile_corpus");
@@ -188,6 +213,7 @@ int main(void)
     tcase_add_test(tc, test_corpus_circ);
     tcase_add_test(tc, test_corpus_config);
     tcase_add_test(tc, test_corpus_compile);
+    tcase_add_test(tc, test_refused_request_keeps_rid);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
