@@ -86,15 +86,14 @@ kill -0 "$(cat "$D/a.pid")" && kill -0 "$(cat "$D/c.pid")" || fail "a daemon die
 ok "a and c keep serving while b is frozen"
 kill -CONT "$BPID"
 contat=$(now_ms)
-# b wakes up inside a job its peers abandoned: it must fail it and take the next one.
-i=0
-until "$BIN/mpc" run examples/secure_sum.mpc --config "$C" --input x=5 --input y=6 --input z=7 > "$D/out" 2> "$D/err" &&
-      grep -qx "total = 18" "$D/out"; do
-    echo "  attempt $((i + 1)) after SIGCONT: $(head -c 300 "$D/err")"
-    i=$((i + 1)); [ $i -lt 3 ] || fail "no job succeeds after SIGCONT: $(cat "$D/err")"; sleep 1
-done
+# b wakes up inside a job its peers abandoned: it must fail it and take the next one, and
+# the very next job must succeed even though b's connections are still being re-made
+# (regression: the agreement used to fail at once with "cannot reach party a").
+"$BIN/mpc" run examples/secure_sum.mpc --config "$C" --input x=5 --input y=6 --input z=7 > "$D/out" 2> "$D/err" ||
+    fail "the first job after SIGCONT ($(( $(now_ms) - contat )) ms after it): $(cat "$D/err")"
+grep -qx "total = 18" "$D/out" || fail "the first job after SIGCONT: $(cat "$D/out")"
 kill -0 "$BPID" || fail "b died after SIGCONT"
-ok "after SIGCONT the next job succeeds (attempts: $((i + 1)))"
+ok "after SIGCONT the next job succeeds ($(( $(now_ms) - contat )) ms after SIGCONT)"
 
 # --- 2. a client that goes away half-way through its inputs --------------------------------
 JOB=$("$BIN/mpc" submit examples/secure_sum.mpc --config "$C") || fail "submit"
@@ -105,7 +104,7 @@ start=$(now_ms)
     fail "the job behind an abandoned one failed: $(cat "$D/err")"
 grep -qx "total = 3" "$D/out" || fail "the job behind an abandoned one: $(cat "$D/out")"
 end=$(now_ms)
-"$BIN/mpc" status --job "$JOB" --config "$C" > "$D/st" 2>&1; cat "$D/st"
+"$BIN/mpc" status --job "$JOB" --config "$C" > "$D/st" 2>&1
 grep -q "failed" "$D/st" || fail "the abandoned job did not fail: $(cat "$D/st")"
 grep -q "is missing input" "$D/st" || fail "the failure does not name the missing input: $(cat "$D/st")"
 if "$BIN/mpc" result examples/secure_sum.mpc --job "$JOB" --config "$C" > "$D/out" 2> "$D/err"; then
