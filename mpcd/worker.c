@@ -304,10 +304,10 @@ static void s_run_job(mpcd_worker *w, const run_msg *r)
         s_abort_dealer(view, r->n, r->stream, rc);
     }
 
-    if (rc != 0 && w->peer_up && (rc == MPC_ERR_PEER_ABORT || rc == MPC_ERR_IO || rc == MPC_ERR_TIMEOUT ||
-                                  rc == MPC_ERR_PREP)) {
+    if (rc != 0 && w->peer_up) {
         /* Name whoever is gone: a dead party makes the others (and the dealer) abort, and
-         * the abort alone does not say who died.  A party that learns of the failure from a
+         * the abort alone does not say who died.  Whatever else failed the job (e.g. an
+         * input that never came because its party is dead), a dead party is worth naming.  A party that learns of the failure from a
          * peer's ABORT may hear it before its own heartbeats time out, so after an ABORT it
          * waits for the mesh to notice a dead peer, up to the heartbeat timeout. */
         int64_t limit = rc == MPC_ERR_PEER_ABORT && w->dead_peer_ms > 100 ? w->dead_peer_ms + 100 : 100;

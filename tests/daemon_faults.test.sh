@@ -25,6 +25,18 @@ fail() {
 }
 ok() { echo "ok $*"; }
 now_ms() { python3 -c 'import time; print(int(time.time() * 1000))'; }
+without() {  # without OUT.ini PARTY: the full client configuration minus one daemon
+    python3 - "$C" "$1" "$2" <<'P'
+import sys
+out, skip = [], False
+for line in open(sys.argv[1]):
+    if line.startswith("["):
+        skip = line.strip() == f"[daemon {sys.argv[3]}]"
+    if not skip:
+        out.append(line)
+open(sys.argv[2], "w").write("".join(out))
+P
+}
 
 C=$(scripts/cluster up 3 --dir "$D" --set limits.peer_timeout_ms=1500 --set limits.input_timeout_ms=3000 \
     --set limits.heartbeat_ms=200) || fail "cluster did not start"
@@ -68,16 +80,7 @@ for p in a c; do   # every other party's record names b, not only the first to n
 done
 ok "a frozen (SIGSTOP) daemon fails the job in $el ms, naming it: $(head -c 300 "$D/err")"
 # The others keep serving while b is still frozen (asked by a client that lists only them).
-python3 - "$C" "$D/ac.ini" <<'P'
-import sys
-out, skip = [], False
-for line in open(sys.argv[1]):
-    if line.startswith("["):
-        skip = line.strip() == "[daemon b]"
-    if not skip:
-        out.append(line)
-open(sys.argv[2], "w").write("".join(out))
-P
+without "$D/ac.ini" b
 "$BIN/mpc" status --config "$D/ac.ini" > "$D/st" 2>&1
 for p in a c; do
     grep -q "^$p: reachable" "$D/st" || fail "daemon $p does not answer while b is frozen: $(cat "$D/st")"
@@ -112,6 +115,32 @@ if "$BIN/mpc" result examples/secure_sum.mpc --job "$JOB" --config "$C" > "$D/ou
 fi
 [ ! -s "$D/out" ] || fail "output printed for a failed job"
 ok "an abandoned job fails after the input timeout ($(grep -m1 "job $JOB" "$D/st" | head -c 160)); the next job ran in $((end - start)) ms"
+
+# --- 2b. a party killed (SIGKILL) while its job waits for inputs ----------------------------
+JOB=$("$BIN/mpc" submit examples/secure_sum.mpc --config "$C") || fail "submit"
+"$BIN/mpc" input examples/secure_sum.mpc --job "$JOB" --config "$D/client-a.ini" --input x=100 || fail "input x"
+kill -9 "$(cat "$D/c.pid")"
+without "$D/ab.ini" c
+start=$(now_ms)
+sed 's/^timeout_ms = .*/timeout_ms = 1000/' "$D/client-b.ini" > "$D/b-short.ini"
+if "$BIN/mpc" input examples/secure_sum.mpc --job "$JOB" --config "$D/b-short.ini" --input y=1 > "$D/out" 2> "$D/err"; then
+    : # b may accept its share; the job cannot finish without c either way
+fi
+i=0
+until "$BIN/mpc" status --job "$JOB" --config "$D/ab.ini" 2>&1 | grep -q "^  job $JOB: failed"; do
+    i=$((i + 1)); [ $i -lt 100 ] || fail "the job did not fail without c: $("$BIN/mpc" status --job "$JOB" --config "$D/ab.ini" 2>&1)"
+    sleep 0.1
+done
+end=$(now_ms)
+"$BIN/mpc" status --job "$JOB" --config "$D/ab.ini" > "$D/st" 2>&1
+grep "job $JOB" "$D/st" | grep -q "party c\|c is unreachable" ||
+    fail "the failure does not name the killed party: $(cat "$D/st")"
+"$BIN/mpc" result examples/secure_sum.mpc --job "$JOB" --config "$C" > "$D/out" 2>&1 && fail "a result of the failed job"
+ok "a party killed while its job waited for inputs: the job fails in $((end - start)) ms, naming it: $(grep -m1 "job $JOB" "$D/st" | head -c 200)"
+scripts/cluster restart c --dir "$D" > /dev/null || fail "restart c"
+"$BIN/mpc" run examples/secure_sum.mpc --config "$C" --input x=1 --input y=2 --input z=4 | grep -qx "total = 7" ||
+    fail "the next job after restarting c"
+ok "after restarting c the next job succeeds"
 
 # --- 3. load ----------------------------------------------------------------------------------
 rss() { awk '/^VmRSS/ {print $2}' "/proc/$(cat "$D/$1.pid")/status"; }
