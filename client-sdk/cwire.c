@@ -389,12 +389,14 @@ static int s_open(const uint8_t *hdr, size_t len, msgpack_unpacked *u, const msg
     *el = o->via.array.ptr;
     *n = o->via.array.size;
     uint64_t v;
+    /* The request id first, so that even a request refused below (e.g. from a client of
+     * another protocol version) can be answered on its id. */
+    if (s_uint(&(*el)[2], UINT64_MAX, rid)) return s_fail(err, errlen, "bad request id field");
     if (s_uint(&(*el)[0], UINT64_MAX, &v)) return s_fail(err, errlen, "bad version field");
     if (v != MPC_CWIRE_VERSION)
         return s_fail(err, errlen, "unsupported protocol version %llu", (unsigned long long)v);
     if (s_uint(&(*el)[1], 0xff, &v)) return s_fail(err, errlen, "bad message type field");
     *type = (uint8_t)v;
-    if (s_uint(&(*el)[2], UINT64_MAX, rid)) return s_fail(err, errlen, "bad request id field");
     return 0;
 }
 
@@ -471,7 +473,9 @@ int mpc_cwire_req_decode(const uint8_t *hdr, size_t len, size_t n_payload, size_
 out:
     msgpack_unpacked_destroy(&u);
     if (r) {
+        uint64_t rid = out->rid;
         memset(out, 0, sizeof *out);
+        out->rid = rid;
     }
     return r;
 }

@@ -134,7 +134,9 @@ int mpc_cwire_rep_encode(const mpc_cwire_rep *r, uint8_t **buf, size_t *len);
  * are valid) and `payload_len` the length of that frame.  The header must say exactly which
  * payload follows: INPUT explicit -> count * 8 bytes, INPUT seed -> 32 bytes, RESULT_OK ready
  * -> count * 8 bytes, everything else none.  0, or MPC_ERR_PROTOCOL with a one-line reason in
- * err (never containing message bytes beyond sanitised names). */
+ * err (never containing message bytes beyond sanitised names); *out is zeroed then, except
+ * that the request decoder leaves out->rid set when the header was an array whose third
+ * element is a uint64 (whatever else is wrong), so the daemon can answer on that id. */
 __attribute__((warn_unused_result))
 int mpc_cwire_req_decode(const uint8_t *hdr, size_t len, size_t n_payload, size_t payload_len,
                          mpc_cwire_req *out, char *err, size_t errlen);

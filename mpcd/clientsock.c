@@ -252,6 +252,7 @@ int mpcd_clientsock_serve(mpcd_clientsock *cs, mpcd_jobs *jobs, const mpcd_statu
             if (extra_frames || nf > 3) snprintf(err, sizeof err, "too many frames");
             rep.type = MPC_CW_ERROR;
             rep.code = MPC_ERR_PROTOCOL;
+            rep.rid = extra_frames || nf > 3 ? 0 : req.rid;   /* the decoder keeps a readable id */
             snprintf(rep.msg, sizeof rep.msg, "party %s: malformed request: %.200s", cs->cfg->name, err);
             mpcd_warn(NULL, "malformed request from client %s: %s", client, err);
             s_reply(cs, &fr[0], &rep, NULL);

@@ -119,6 +119,11 @@ static void s_submit(const mpcd_config *cfg, mpcd_jobs *jobs, const mpcd_client_
         s_error(cfg, rep, hex, rc, "a job with this id exists");
         goto out;
     }
+    if (rc == MPC_ERR_LIMIT) {
+        s_error(cfg, rep, hex, rc, "cannot queue the job: %lld jobs are already waiting or running here "
+                "(max_queued_jobs)", (long long)cfg->max_queued_jobs);
+        goto out;
+    }
     if (rc != 0) {
         s_error(cfg, rep, hex, rc, "cannot queue the job: %s", mpc_strerror(rc));
         goto out;

@@ -1,5 +1,6 @@
-/* jobs.c — the job table (jobs.h).  A singly linked list in submission order: job counts are
- * bounded by max_queued_jobs and the worker takes them from the head. */
+/* jobs.c — the job table (jobs.h).  A singly linked list in submission order: unfinished
+ * jobs are bounded by max_queued_jobs, finished ones (kept for their recipients until they
+ * expire) by the same number; the worker takes jobs from the head. */
 #include "jobs.h"
 
 #include <errno.h>
@@ -134,8 +135,31 @@ int mpcd_jobs_add(mpcd_jobs *j, const uint8_t id[MPCD_JOB_ID_BYTES], const char 
 
     pthread_mutex_lock(&j->mu);
     int rc = 0;
+    /* max_queued_jobs bounds the jobs not yet finished.  Finished jobs stay for their
+     * recipients until they expire, but at most max of them: beyond that the oldest finished
+     * one goes early (its shares wiped), so the table holds at most 2 * max records. */
+    uint32_t active = 0, finished = 0;
+    mpcd_job *oldest = NULL, *oldest_prev = NULL, *prev = NULL;
+    for (mpcd_job *x = j->head; x; prev = x, x = x->next) {
+        if (x->state == MPCD_JOB_DONE || x->state == MPCD_JOB_FAILED) {
+            if (!oldest) {
+                oldest = x;
+                oldest_prev = prev;
+            }
+            finished++;
+        } else {
+            active++;
+        }
+    }
     if (mpcd_jobs_find(j, id)) rc = MPC_ERR_STATE;
-    else if (j->count >= j->max) rc = MPC_ERR_LIMIT;
+    else if (active >= j->max) rc = MPC_ERR_LIMIT;
+    if (rc == 0 && finished >= j->max && oldest) {
+        if (oldest_prev) oldest_prev->next = oldest->next;
+        else j->head = oldest->next;
+        if (j->tail == oldest) j->tail = oldest_prev;
+        j->count--;
+        s_job_free(oldest);
+    }
     if (rc == 0) {
         job->circ = *circ;
         *circ = NULL;

@@ -3,8 +3,9 @@
  * mutex; the worker waits on a condition variable for submissions and inputs.
  *
  * A job's secrets (input shares, seeds, output shares) are wiped when the job is freed, when
- * it fails, and when its results expire.  A job is freed only by mpcd_jobs_expire and
- * mpcd_jobs_destroy, never while the worker holds it (state RUNNING). */
+ * it fails, and when its results expire.  A job is freed only by mpcd_jobs_expire,
+ * mpcd_jobs_destroy and mpcd_jobs_add (the oldest finished job, when max finished jobs are
+ * kept already), never while the worker holds it (state RUNNING). */
 #ifndef MPCD_JOBS_H
 #define MPCD_JOBS_H
 
@@ -72,7 +73,9 @@ int  mpcd_jobs_wait(mpcd_jobs *j, uint64_t deadline_ms);
 uint64_t mpcd_now_ms(void);
 
 /* Adds a job (lock NOT held).  Takes ownership of *circ (set to NULL) on success.
- * MPC_ERR_STATE if the id exists, MPC_ERR_LIMIT if the table is full. */
+ * MPC_ERR_STATE if the id exists, MPC_ERR_LIMIT if max_jobs jobs are not finished yet.
+ * Finished jobs do not count against max_jobs; when max_jobs of them are kept already, the
+ * oldest is freed (its shares wiped) to make room. */
 int mpcd_jobs_add(mpcd_jobs *j, const uint8_t id[MPCD_JOB_ID_BYTES], const char *client,
                   mpc_circuit **circ, const uint8_t hash[32], const uint32_t *binding,
                   uint32_t my_party);

@@ -34,6 +34,9 @@ typedef struct {
     int            peer_timeout_ms;
     int            input_timeout_ms;
     int64_t        job_timeout_ms;  /* longest a job may run once started (0: no limit) */
+    /* How long the mesh takes to notice a dead or frozen peer (heartbeat timeout); after a
+     * peer's ABORT the worker waits up to this long for the cause to show (0: 100 ms). */
+    int            dead_peer_ms;
     char           names[MPC_MAX_PARTIES + 1][MPC_NAME_MAX];   /* node names, for messages */
     mpc_transport *mesh;            /* borrowed; only the worker thread uses it */
     mpcd_jobs     *jobs;            /* borrowed; NULL for the dealer */

@@ -1,0 +1,54 @@
+/* fuzz_circ_common.h — checks shared by the circuit-producing fuzz targets: a circuit that was
+ * accepted must serialise, read back under the same limits to the same hash, and — when small —
+ * evaluate in the plaintext evaluator on zero inputs without fault. */
+#ifndef MPC_FUZZ_CIRC_COMMON_H
+#define MPC_FUZZ_CIRC_COMMON_H
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "circuit.h"
+#include "eval.h"
+#include "format.h"
+#include "fuzz.h"
+
+/* Small enough to evaluate on every fuzz iteration. */
+static const mpc_circ_limits s_fuzz_small = {.max_gates = 4096, .max_vector = 1024, .max_total = 16384,
+                                             .max_consts = 16384};
+
+static void mpc_fuzz_circ_check(const mpc_circuit *c, const mpc_circ_limits *lim)
+{
+    char err[256];
+    MPC_FUZZ_ASSERT(mpc_circ_validate(c, lim, err, sizeof err) == 0);
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    MPC_FUZZ_ASSERT(mpc_circ_write(c, &buf, &len) == 0);
+    mpc_circuit *c2 = NULL;
+    if (mpc_circ_read(buf, len, lim, &c2, err, sizeof err) != 0) {
+        fprintf(stderr, "re-read refused: %s\n", err);
+        MPC_FUZZ_ASSERT(!"a written circuit reads back");
+    }
+    uint8_t h1[MPC_HASH_BYTES], h2[MPC_HASH_BYTES];
+    MPC_FUZZ_ASSERT(mpc_circ_hash(c, h1) == 0 && mpc_circ_hash(c2, h2) == 0);
+    MPC_FUZZ_ASSERT(memcmp(h1, h2, sizeof h1) == 0);
+    free(buf);
+    mpc_circ_destroy(&c2);
+
+    if (mpc_circ_validate(c, &s_fuzz_small, err, sizeof err) != 0) return;
+    uint64_t **in = calloc(c->n_inputs ? c->n_inputs : 1, sizeof *in);
+    MPC_FUZZ_ASSERT(in != NULL);
+    for (uint32_t i = 0; i < c->n_inputs; i++) {
+        in[i] = calloc((size_t)c->inputs[i].len, sizeof(uint64_t));
+        MPC_FUZZ_ASSERT(in[i] != NULL);
+        for (uint64_t j = 0; j < c->inputs[i].len; j++) in[i][j] = j * 0x9e3779b97f4a7c15ull;
+    }
+    mpc_eval_result res;
+    memset(&res, 0, sizeof res);
+    MPC_FUZZ_ASSERT(mpc_eval(c, (const uint64_t *const *)in, &res, err, sizeof err) == 0);
+    MPC_FUZZ_ASSERT(res.n_outputs == c->n_outputs);
+    mpc_eval_result_free(&res);
+    for (uint32_t i = 0; i < c->n_inputs; i++) free(in[i]);
+    free(in);
+}
+
+#endif
