@@ -614,8 +614,15 @@ static int s_btriple_chunk(mpc_prep *p, s_tbuf *B, const uint8_t *seed, uint64_t
     int r;
     uint64_t m = 64 * k, uw = mpc_cot_msg_words_k(s->o.ot_k, m);
     uint64_t t0 = s_now();
-    if ((r = mpc_prg_expand(ba, k, seed, S_RND_BA, e0))) return r;
-    if ((r = mpc_prg_expand(bb, k, seed, S_RND_BB, e0))) return r;
+    if (s->o.test_fixed_ab) {
+        for (uint64_t w = 0; w < k; w++) {
+            ba[w] = s->o.test_a;
+            bb[w] = s->o.test_b;
+        }
+    } else {
+        if ((r = mpc_prg_expand(ba, k, seed, S_RND_BA, e0))) return r;
+        if ((r = mpc_prg_expand(bb, k, seed, S_RND_BB, e0))) return r;
+    }
     for (uint64_t w = 0; w < k; w++) bc[w] = ba[w] & bb[w];
     s->st.sample_ns += s_now() - t0;
     /* round 1: as receiver (choices = the bits of b) to every peer */

@@ -47,7 +47,8 @@ typedef struct {
     int      force_portable;    /* use BLAKE2b/ChaCha20 even where AES-NI exists */
     uint32_t ot_k;              /* 1 (IKNP), 2, 4 or 8 (SoftSpokenOT); 0: MPC_PREP_OT_K.
                                  * Every party must use the same. */
-    /* TEST ONLY (0 in production): use a_i = test_a and b_i = test_b for every triple */
+    /* TEST ONLY (0 in production): use a_i = test_a and b_i = test_b for every triple and
+     * every binary triple word */
     int      test_fixed_ab;
     uint64_t test_a, test_b;
 } mpc_prep_ot_opts;

@@ -628,6 +628,70 @@ START_TEST(test_view_independent_of_peer_ab)
 }
 END_TEST
 
+/* The same for binary triples: party 1's words a_1 = b_1 = 0 in one run, all ones in the
+ * other.  Party 0 receives COT messages whose choices are b_1's bits and one-bit
+ * corrections that carry a_1: every received word after the setup and the digest must be
+ * balanced in both runs, and the two views independent. */
+static uint64_t *s_bview(uint64_t ab, uint64_t *len)
+{
+    s_job j;
+    memset(&j, 0, sizeof j);
+    j.n = 2;
+    j.T = 0;
+    j.BW = 8192;
+    j.batches = 1;
+    j.view_party = 1;
+    j.opts[1].test_fixed_ab = 1;
+    j.opts[1].test_a = ab;
+    j.opts[1].test_b = ab;
+    s_run(&j);
+    ck_assert_int_eq(j.rc[0], 0);
+    ck_assert_int_eq(j.rc[1], 0);
+    for (uint64_t w = 0; w < j.BW; w++) {
+        ck_assert_uint_eq(j.ba[1][w], ab);
+        ck_assert_uint_eq((j.ba[0][w] ^ j.ba[1][w]) & (j.bb[0][w] ^ j.bb[1][w]), j.bc[0][w] ^ j.bc[1][w]);
+    }
+    uint64_t *v = j.view;
+    *len = j.view_len;
+    j.view = NULL;
+    s_free(&j);
+    return v;
+}
+
+START_TEST(test_view_independent_of_peer_binary)
+{
+    uint64_t l0, l1;
+    uint64_t *v0 = s_bview(0, &l0), *v1 = s_bview(UINT64_MAX, &l1);
+    ck_assert_uint_eq(l0, l1);
+    uint64_t skip = 10 + 512 + (MPC_PREP_OT_K > 1 ? 1024 : 0) + 4, N = l0 - skip;
+    /* two chunks of 4096 words: COT messages and one correction word per word */
+    ck_assert_uint_eq(N, 2 * (mpc_cot_msg_words_k(MPC_PREP_OT_K, 64 * 4096) + 4096));
+    uint64_t ones0 = 0, ones1 = 0, agree = 0;
+    for (uint64_t k = skip; k < l0; k++) {
+        ones0 += (uint64_t)__builtin_popcountll(v0[k]);
+        ones1 += (uint64_t)__builtin_popcountll(v1[k]);
+        agree += (uint64_t)__builtin_popcountll(~(v0[k] ^ v1[k]));
+    }
+    double bits = 64.0 * (double)N, tol = 6 * 0.5 / sqrt(bits);
+    ck_assert_msg(fabs((double)ones0 / bits - 0.5) < tol, "view bits, a=b=0: %f", (double)ones0 / bits);
+    ck_assert_msg(fabs((double)ones1 / bits - 0.5) < tol, "view bits, a=b=~0: %f", (double)ones1 / bits);
+    ck_assert_msg(fabs((double)agree / bits - 0.5) < tol, "views agree on %f", (double)agree / bits);
+    /* the correction words alone (the last 4096 of each chunk): balanced too */
+    uint64_t c0 = 0, c1 = 0, cw = mpc_cot_msg_words_k(MPC_PREP_OT_K, 64 * 4096);
+    for (int ch = 0; ch < 2; ch++)
+        for (uint64_t k = 0; k < 4096; k++) {
+            uint64_t at = skip + (uint64_t)ch * (cw + 4096) + cw + k;
+            c0 += (uint64_t)__builtin_popcountll(v0[at]);
+            c1 += (uint64_t)__builtin_popcountll(v1[at]);
+        }
+    double cb = 64.0 * 8192, tc = 6 * 0.5 / sqrt(cb);
+    ck_assert_msg(fabs((double)c0 / cb - 0.5) < tc && fabs((double)c1 / cb - 0.5) < tc,
+                  "corrections: %f, %f ones", (double)c0 / cb, (double)c1 / cb);
+    free(v0);
+    free(v1);
+}
+END_TEST
+
 /* ---- the engine with OT material ---- */
 
 typedef struct {
@@ -663,7 +727,7 @@ START_TEST(test_engine_with_ot_material)
     for (uint32_t n = 2; n <= 3; n++) {
         uint64_t L = 3000;
         mpc_circuit *c = mpc_circ_new();
-        char name[8];
+        char name[16];
         for (uint32_t p = 0; p < n; p++) {
             snprintf(name, sizeof name, "p%u", (unsigned)p);
             ck_assert_int_eq(mpc_circ_add_party(c, name), (int)p);
@@ -865,13 +929,20 @@ END_TEST
  * A wrapper around each party's source times its fetches (the preprocessing share). */
 typedef struct {
     s_engprep base;
-    uint64_t  prep_ns[MAXP];
+    uint64_t  prep_ns[MAXP], prep_cpu_ns[MAXP];
 } s_timedprep;
 
 typedef struct {
     mpc_prep *inner;
-    uint64_t *ns;
+    uint64_t *ns, *cpu_ns;
 } s_timed;
+
+static uint64_t s_cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
 static uint64_t s_ns(void)
 {
@@ -883,9 +954,10 @@ static uint64_t s_ns(void)
 static int s_timed_fetch(mpc_prep *p, const mpc_prep_req *req, mpc_prep_out *out)
 {
     s_timed *t = p->impl;
-    uint64_t t0 = s_ns();
+    uint64_t t0 = s_ns(), c0 = s_cpu_ns();
     int r = mpc_prep_fetch(t->inner, req, out);
     *t->ns += s_ns() - t0;
+    *t->cpu_ns += s_cpu_ns() - c0;
     return r;
 }
 
@@ -919,6 +991,7 @@ static mpc_prep *s_timed_make(uint32_t party, void *arg)
         return NULL;
     }
     t->ns = &tp->prep_ns[party];
+    t->cpu_ns = &tp->prep_cpu_ns[party];
     p->ops = &s_timed_ops;
     p->impl = t;
     p->self = party;
@@ -930,7 +1003,7 @@ static mpc_prep *s_timed_make(uint32_t party, void *arg)
 static void s_time_cmp(uint32_t n, uint64_t L)
 {
     mpc_circuit *c = mpc_circ_new();
-    char name[8];
+    char name[16];
     for (uint32_t p = 0; p < n; p++) {
         snprintf(name, sizeof name, "p%u", (unsigned)p);
         ck_assert_int_eq(mpc_circ_add_party(c, name), (int)p);
@@ -969,11 +1042,12 @@ static void s_time_cmp(uint32_t n, uint64_t L)
     static const double spdz[4] = {0, 0, 0.45, 1.96};   /* issue 6: 10^4 comparisons, s */
     double rate = (double)L / secs, target = 2e4 / spdz[n];
     printf("comparisons on OT material: %6llu x < y, n = %u, in-memory: %.3f s (%.0f per s; preprocessing "
-           "%.3f s of it on party 0, base OTs included), %.0f preprocessing + %.1f online bytes sent per "
-           "comparison per party; MP-SPDZ semi2k ≈%.0f per s, so %.1f x it (target 2 x)\n",
+           "%.3f s of it on party 0, base OTs included; its CPU %.2f us per comparison), %.0f preprocessing + "
+           "%.1f online bytes sent per comparison per party; MP-SPDZ semi2k ≈%.0f per s, so %.1f x it "
+           "(target 2 x)\n",
            (unsigned long long)L, (unsigned)n, secs, rate, (double)tp.prep_ns[0] * 1e-9,
-           (double)tp.base.t[0]->bytes_sent / (double)L, (double)j.st[0].bytes_sent / (double)L,
-           1e4 / spdz[n], rate / (target / 2));
+           (double)tp.prep_cpu_ns[0] * 1e-3 / (double)L, (double)tp.base.t[0]->bytes_sent / (double)L,
+           (double)j.st[0].bytes_sent / (double)L, 1e4 / spdz[n], rate / (target / 2));
     fflush(stdout);
     et_clear(&j);
     for (uint32_t p = 0; p < n; p++) mpc_transport_destroy(&tp.base.t[p]);
@@ -1010,6 +1084,7 @@ int main(void)
     tcase_add_test(tc, test_portable_agreed);
     tcase_add_test(tc, test_mismatch_aborts);
     tcase_add_test(tc, test_view_independent_of_peer_ab);
+    tcase_add_test(tc, test_view_independent_of_peer_binary);
     tcase_add_test(tc, test_engine_with_ot_material);
     tcase_add_test(tc, test_engine_comparisons_ot);
     tcase_add_test(tc, test_failures);
@@ -1017,8 +1092,11 @@ int main(void)
     TCase *rates = tcase_create("rates");
     tcase_set_timeout(rates, 300);
     tcase_add_test(rates, test_print_rates);
-    tcase_add_test(rates, test_print_cmp_rates);
     suite_add_tcase(su, rates);
+    TCase *cmprates = tcase_create("cmprates");
+    tcase_set_timeout(cmprates, 300);
+    tcase_add_test(cmprates, test_print_cmp_rates);
+    suite_add_tcase(su, cmprates);
     SRunner *sr = srunner_create(su);
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
