@@ -389,8 +389,8 @@ typedef struct {
     uint64_t *prod;          /* NB */
     uint64_t *u;             /* a u message */
     uint64_t *corr;          /* packed corrections */
-    uint64_t *hr[S_MAXP];    /* receiver hashes from lower peers */
-    uint64_t *h0[S_MAXP], *h1[S_MAXP];   /* sender hashes to higher peers */
+    uint64_t *hr[S_MAXP];    /* receiver hashes from each peer (the half where it is earlier) */
+    uint64_t *h0[S_MAXP], *h1[S_MAXP];   /* sender hashes to each peer (where it is later) */
     uint8_t  *width;
     uint64_t  NB;
 } s_bbuf;
@@ -412,17 +412,28 @@ static void s_bbuf_free(s_bbuf *b, uint32_t n)
     memset(b, 0, sizeof *b);
 }
 
+/* The XOR order of half h of a chunk of random bits: half 0 XORs the parties' bits in the
+ * order 0, 1, …, n−1, half 1 in the order n−1, …, 0, so that every party is the COT receiver
+ * (and corrections sender) for some pairs and halves and all work at once; position v
+ * of the order is party s_vparty(h, v, n). */
+static uint32_t s_vparty(int h, uint32_t v, uint32_t n)
+{
+    return h ? n - 1 - v : v;
+}
+
 /* Shares of nb <= B->NB uniformly random bits b_j = c_0 ⊕ … ⊕ c_{n−1}: B->cw gets this
  * party's private bits c_j (packed, from (seed, stream) at word *bitpos, which advances) —
  * its XOR share — and B->y[j] its arithmetic share, exact mod 2^B->width[j] (the caller
- * fills width[0 .. nb)).  One message round of COTs (instance i → k for every pair i < k, the
- * choices are P_k's bits) and n − 1 sequential rounds of corrections. */
+ * fills width[0 .. nb)).  The XOR runs along the order of each half (s_vparty): y = bit of
+ * the first, then y ← y + c − 2·y·c with the bit c of each next party, the product from one
+ * COT per earlier party (sender: its share of y; receiver: its bit).  One message round of
+ * COTs (one message per peer: the half in which it comes later than me), then n − 1
+ * rounds of corrections (step k: the k-th party of each order receives). */
 static int s_rbits(mpc_prep *p, s_bbuf *B, const uint8_t *seed, uint64_t stream, uint64_t *bitpos,
                    uint64_t NB)
 {
     s_ot *s = p->impl;
     uint32_t n = p->n, me = p->self;
-    uint64_t uw = mpc_cot_msg_words_k(s->o.ot_k, NB);
     int r;
     uint64_t t0 = s_now();
     uint64_t nw = (NB + 63) / 64;
@@ -430,34 +441,55 @@ static int s_rbits(mpc_prep *p, s_bbuf *B, const uint8_t *seed, uint64_t stream,
     *bitpos += nw;
     const uint8_t *cb = (const uint8_t *)B->cw;
     s->st.sample_ns += s_now() - t0;
-    uint64_t cwords = mpc_bitmul_corr_words(B->width, NB);
-    /* COTs: instance i → me for every lower i (my bits as choices), sent first */
-    for (uint32_t i = 0; i < me; i++) {
-        if ((r = mpc_cot_recv_extend(s->rcv[i], cb, NB, B->u, B->hr[i], NULL))) return r;
-        if ((r = s_send(s, i, B->u, uw))) return r;
-    }
-    for (uint32_t k = me + 1; k < n; k++) {
-        if ((r = s_recv(s, k, B->u, uw))) return r;
-        if ((r = mpc_cot_send_extend(s->snd[k], B->u, NB, B->h0[k], B->h1[k], NULL))) return r;
-    }
-    /* y = c_0, then y ← y + c_k − 2·y·c_k for k = 1 .. n−1 */
+    /* halves [0, h1) and [h1, NB), split on a word */
+    uint64_t h1 = ((NB / 2) + 63) & ~63ull;
+    if (h1 > NB) h1 = NB;
+    const uint64_t off[2] = {0, h1}, len[2] = {h1, NB - h1};
+    uint32_t vme[2] = {me, n - 1 - me};
+    /* COTs: from every party earlier in a half's order to me (my bits as choices), sent
+     * first; then as sender to every later party */
+    for (int h = 0; h < 2; h++)
+        for (uint32_t v = 0; v < vme[h] && len[h]; v++) {
+            uint32_t i = s_vparty(h, v, n);
+            if ((r = mpc_cot_recv_extend(s->rcv[i], cb + off[h] / 8, len[h], B->u, B->hr[i] + off[h], NULL)))
+                return r;
+            if ((r = s_send(s, i, B->u, mpc_cot_msg_words_k(s->o.ot_k, len[h])))) return r;
+        }
+    for (int h = 0; h < 2; h++)
+        for (uint32_t v = vme[h] + 1; v < n && len[h]; v++) {
+            uint32_t k = s_vparty(h, v, n);
+            if ((r = s_recv(s, k, B->u, mpc_cot_msg_words_k(s->o.ot_k, len[h])))) return r;
+            if ((r = mpc_cot_send_extend(s->snd[k], B->u, len[h], B->h0[k] + off[h], B->h1[k] + off[h], NULL)))
+                return r;
+        }
     uint64_t tb = s_now();
-    for (uint64_t j = 0; j < NB; j++) B->y[j] = me == 0 ? (uint64_t)((cb[j / 8] >> (j % 8)) & 1) : 0;
+    for (int h = 0; h < 2; h++)
+        for (uint64_t j = off[h]; j < off[h] + len[h]; j++)
+            B->y[j] = vme[h] == 0 ? (uint64_t)((cb[j / 8] >> (j % 8)) & 1) : 0;
     s->st.bits_ns += s_now() - tb;
-    for (uint32_t k = 1; k < n; k++) {
-        if (me < k) {
+    for (uint32_t v = 1; v < n; v++) {
+        /* every party earlier than position v sends its corrections, both halves ... */
+        for (int h = 0; h < 2; h++) {
+            if (vme[h] >= v || !len[h]) continue;
+            uint32_t k = s_vparty(h, v, n);
+            uint64_t o = off[h];
             tb = s_now();
-            mpc_bitmul_send(B->prod, B->corr, B->y, B->width, B->h0[k], B->h1[k], NB);
-            for (uint64_t j = 0; j < NB; j++) B->y[j] -= 2 * B->prod[j];
+            mpc_bitmul_send(B->prod + o, B->corr, B->y + o, B->width + o, B->h0[k] + o, B->h1[k] + o, len[h]);
+            for (uint64_t j = o; j < o + len[h]; j++) B->y[j] -= 2 * B->prod[j];
             s->st.bits_ns += s_now() - tb;
-            if ((r = s_send(s, k, B->corr, cwords))) return r;
-        } else if (me == k) {
-            for (uint64_t j = 0; j < NB; j++) B->y[j] = (uint64_t)((cb[j / 8] >> (j % 8)) & 1);
-            for (uint32_t i = 0; i < k; i++) {
+            if ((r = s_send(s, k, B->corr, mpc_bitmul_corr_words(B->width + o, len[h])))) return r;
+        }
+        /* ... and the party at position v takes them */
+        for (int h = 0; h < 2; h++) {
+            if (vme[h] != v || !len[h]) continue;
+            uint64_t o = off[h], cwords = mpc_bitmul_corr_words(B->width + o, len[h]);
+            for (uint64_t j = o; j < o + len[h]; j++) B->y[j] = (uint64_t)((cb[j / 8] >> (j % 8)) & 1);
+            for (uint32_t u = 0; u < v; u++) {
+                uint32_t i = s_vparty(h, u, n);
                 if ((r = s_recv(s, i, B->corr, cwords))) return r;
                 tb = s_now();
-                mpc_bitmul_recv(B->prod, cb, B->width, B->hr[i], B->corr, NB);
-                for (uint64_t j = 0; j < NB; j++) B->y[j] -= 2 * B->prod[j];
+                mpc_bitmul_recv(B->prod + o, cb + o / 8, B->width + o, B->hr[i] + o, B->corr, len[h]);
+                for (uint64_t j = o; j < o + len[h]; j++) B->y[j] -= 2 * B->prod[j];
                 s->st.bits_ns += s_now() - tb;
             }
         }
@@ -500,10 +532,9 @@ static int s_bbuf_alloc(mpc_prep *p, s_bbuf *B, uint64_t NB)
         !(B->u = s_alloc(mpc_cot_msg_words(NB))) || !(B->corr = s_alloc(NB + 1)) ||
         !(B->width = malloc(NB)))
         return MPC_ERR_NOMEM;
-    for (uint32_t j = 0; j < p->n; j++) {
-        if (j < p->self && !(B->hr[j] = s_alloc(NB))) return MPC_ERR_NOMEM;
-        if (j > p->self && (!(B->h0[j] = s_alloc(NB)) || !(B->h1[j] = s_alloc(NB)))) return MPC_ERR_NOMEM;
-    }
+    for (uint32_t j = 0; j < p->n; j++)   /* each peer: receiver in one half, sender in the other */
+        if (j != p->self && (!(B->hr[j] = s_alloc(NB)) || !(B->h0[j] = s_alloc(NB)) || !(B->h1[j] = s_alloc(NB))))
+            return MPC_ERR_NOMEM;
     return 0;
 }
 

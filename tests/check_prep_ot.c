@@ -264,6 +264,19 @@ START_TEST(test_triples_n5)
 }
 END_TEST
 
+/* Bytes party 0 sends each peer for one chunk of nb random bits of widths w[0 .. nb): the
+ * bits are XOR-ed in the order 0 .. n−1 in the first half (party 0 first: it sends
+ * corrections) and n−1 .. 0 in the second (party 0 last: it sends a COT message), the
+ * halves split on a word.  Headers included. */
+static uint64_t s_p0_bits(const uint8_t *w, uint64_t nb, uint32_t k)
+{
+    uint64_t h1 = ((nb / 2) + 63) & ~63ull;
+    if (h1 > nb) h1 = nb;
+    uint64_t bytes = 32 + 8 * mpc_bitmul_corr_words(w, h1);
+    if (nb > h1) bytes += 32 + 8 * mpc_cot_msg_words_k(k, nb - h1);
+    return bytes;
+}
+
 /* IKNP (k = 1) and SoftSpokenOT with k = 4 and 8 end to end, triples and truncation tuples;
  * parties configured with different k refuse at setup. */
 static void s_with_k(uint32_t n, uint32_t k, uint64_t T)
@@ -288,21 +301,23 @@ static void s_with_k(uint32_t n, uint32_t k, uint64_t T)
         }
         ck_assert(lo < (1u << 12) && mid < (1ull << 38) && msb <= 1);
     }
-    /* bytes of party 0 (the lowest index: per peer it sends COT messages for the triples and
-     * corrections for the random bits): setup, a digest per batch, per triple 16·64/k of
-     * COT messages and 260 of corrections, per bit of a tuple its width in bits — plus a
-     * 32-byte header per message */
-    uint64_t wbits = 0;
-    for (uint32_t b = 0; b <= 50; b++) wbits += b < 12 ? 64 - b : b < 50 ? 64 - (b - 12) : 64;
+    /* bytes of party 0 to each peer: setup, a digest per batch, per triple 16·64/k of COT
+     * messages and 260 of corrections, and for the random bits of the tuples (s_p0_bits)
+     * the corrections of the first half and the COT message of the second — plus a 32-byte
+     * header per message */
+    uint8_t *wd = malloc(700 * 51);
+    for (uint64_t e = 0; e < 700; e++)
+        for (uint32_t b = 0; b <= 50; b++) wd[e * 51 + b] = (uint8_t)(b < 12 ? 64 - b : b < 50 ? 64 - (b - 12) : 64);
     uint64_t per_peer = 80 + 4096 + (k > 1 ? 8192 : 0) +
                         2 * (32 + 8 * mpc_cot_msg_words_k(k, 64 * T) + 8 * mpc_gilboa_corr_words(T) +
-                             (700 * wbits + 63) / 64 * 8);
+                             s_p0_bits(wd, 700 * 51, k));
+    free(wd);
     /* and the COT messages are 16·64/k bytes per triple up to the padding of a block */
     ck_assert_uint_le(8 * mpc_cot_msg_words_k(k, 64 * T), T * 1024 / k + 2048 / k);
     uint64_t got = j.st[0].bytes_sent / (n - 1);
-    /* messages to each peer: hello, points, [GGM sums]; per batch a digest, two per chunk of
-     * triples and one of bit corrections */
-    uint64_t msgs = 2 + (k > 1) + 2 * (1 + 2 * ((T + MPC_PREP_OT_CHUNK - 1) / MPC_PREP_OT_CHUNK) + 1);
+    /* messages to each peer: hello, points, [GGM sums]; per batch a digest and two per chunk
+     * of triples */
+    uint64_t msgs = 2 + (k > 1) + 2 * (1 + 2 * ((T + MPC_PREP_OT_CHUNK - 1) / MPC_PREP_OT_CHUNK));
     ck_assert_msg(got == per_peer + 32 * msgs, "k=%u: %llu bytes per peer, payload %llu, %llu messages",
                   k, (unsigned long long)got, (unsigned long long)per_peer, (unsigned long long)msgs);
     s_free(&j);
@@ -477,17 +492,21 @@ static void s_cmp_material(uint32_t n)
     ck_assert(fabs((double)pc / bits - 0.25) < tb);   /* c = a ∧ b: one lane in four */
     if (n == 2) {
         /* party 0's bytes to its peer, exactly: setup, then per batch the digest, the
-         * triples (COT message and Gilboa corrections), the truncation bits' corrections,
-         * the comparison bits' corrections (party 0 is the lowest: it sends no COT message
-         * for bits) in two chunks, the binary triples in two chunks of COT message + one
-         * correction word per word — each message with a 32-byte header */
-        uint64_t k = MPC_PREP_OT_K, wb = 0;
-        for (uint32_t b = 0; b <= 40; b++) wb += b < 16 ? 64 - b : b < 40 ? 64 - (b - 16) : 64;
+         * triples (COT message and Gilboa corrections), the truncation bits, the comparison
+         * bits in two chunks (s_p0_bits), the binary triples in two chunks of COT message +
+         * one correction word per word — each message with a 32-byte header */
+        uint64_t k = MPC_PREP_OT_K, nb2 = 476 * 64 + 2037;
+        uint8_t *w = malloc(65536);
+        for (uint64_t e = 0; e < 300; e++)
+            for (uint32_t b = 0; b <= 40; b++) w[e * 41 + b] = (uint8_t)(b < 16 ? 64 - b : b < 40 ? 64 - (b - 16) : 64);
         uint64_t per = 32 + 32;
         per += 32 + 8 * mpc_cot_msg_words_k(k, 64 * j.T) + 32 + 8 * mpc_gilboa_corr_words(j.T);
-        per += 32 + (300 * wb + 63) / 64 * 8;
-        per += 32 + 1024 * 2080 / 8;
-        per += 32 + (476 * 2080 + 2037 * 64 + 63) / 64 * 8;
+        per += s_p0_bits(w, 300 * 41, (uint32_t)k);
+        for (uint64_t b = 0; b < 65536; b++) w[b] = (uint8_t)(64 - b % 64);   /* edaBits only */
+        per += s_p0_bits(w, 65536, (uint32_t)k);
+        for (uint64_t b = 0; b < nb2; b++) w[b] = (uint8_t)(b < 476 * 64 ? 64 - b % 64 : 64);
+        per += s_p0_bits(w, nb2, (uint32_t)k);
+        free(w);
         per += 32 + 8 * mpc_cot_msg_words_k(k, 64 * 4096) + 32 + 8 * 4096;
         per += 32 + 8 * mpc_cot_msg_words_k(k, 64 * 904) + 32 + 8 * 904;
         uint64_t want = 32 * (2 + (k > 1)) + 80 + 4096 + (k > 1 ? 8192 : 0) + 2 * per;
