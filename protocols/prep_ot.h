@@ -20,12 +20,14 @@
  * Per request: a 4-word digest per peer (requests must be identical on every party, else
  * MPC_ERR_PROTOCOL on all), then per chunk of triples one message of 64·16/k bytes per
  * triple and one of 260 bytes per triple to every peer (2 rounds): (n−1)(1024/k + 260)
- * bytes per triple per party, 772 for n = 2, k = 2.  Per chunk of truncation tuples one
- * message of 16/k bytes per bit to every lower-indexed peer, then n−1 sequential rounds of
- * packed corrections.  Comparison material: the edaBit and daBit bits as truncation bits
- * (64 − j bits of correction for bit j of an edaBit); per binary triple word one message of
- * 64·16/k bytes and one of 8 bytes to every peer (2 rounds per chunk).  Per LTZ, n = 2, k = 2:
- * ≈1,230 bytes per party.  docs/preprocessing.md has the details and measurements.
+ * bytes per triple per party, 772 for n = 2, k = 2.  Per chunk of random bits (truncation
+ * tuples, then comparison bits) one COT message of 16/k bytes per bit to every peer that
+ * precedes this party in the XOR order of half the chunk (the halves use opposite orders),
+ * then n−1 sequential rounds of packed corrections.  Comparison material: the edaBit and
+ * daBit bits as truncation bits (64 − j bits of correction for bit j of an edaBit); per
+ * binary triple word one message of 64·16/k bytes and one of 8 bytes to every peer (2 rounds
+ * per chunk).  Per LTZ, n = 2, k = 2: ≈1,353 bytes per party.  docs/preprocessing.md has the
+ * details and measurements.
  *
  * Every party must create its source with the same n and stream, and make the same
  * requests in the same order.  A source is for one thread at a time. */
