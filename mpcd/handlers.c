@@ -91,14 +91,6 @@ static void s_submit(const mpcd_config *cfg, mpcd_jobs *jobs, const mpcd_client_
         s_error(cfg, rep, hex, MPC_ERR_UNSUPPORTED, "%s", err);
         goto out;
     }
-    mpc_circ_stats st;
-    mpc_circ_stats_get(c, &st);
-    if (st.comparisons && cfg->preprocessing == MPCD_PREP_OT) {
-        s_error(cfg, rep, hex, MPC_ERR_UNSUPPORTED,
-                "the program has %llu comparisons, and comparison material is not yet made without the dealer "
-                "(this party runs preprocessing = ot)", (unsigned long long)st.comparisons);
-        goto out;
-    }
     if (req->n_bind != c->n_parties) {
         s_error(cfg, rep, hex, MPC_ERR_INVALID, "the binding names %u daemons but the program has %u parties",
                 (unsigned)req->n_bind, (unsigned)c->n_parties);

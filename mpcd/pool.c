@@ -163,12 +163,11 @@ static int s_src_fetch(mpc_prep *ps, const mpc_prep_req *req, mpc_prep_out *out)
     s_src *s = ps->impl;
     mpcd_pool *p = s->pool;
     if (!p->gen) return MPC_ERR_PREP;
-    if (req->n_edabits || req->n_btriples || req->n_dabits) return MPC_ERR_UNSUPPORTED;
     uint64_t stock = atomic_load(&p->stock);
     uint64_t k = req->n_triples < stock ? req->n_triples : stock;
     if (k) s_take(p, k, out->a, out->b, out->c);
-    /* The shortfall (the same on every party: the pools agree) and the truncation tuples
-     * come from the session's source, made now. */
+    /* The shortfall (the same on every party: the pools agree), the truncation tuples and
+     * the comparison material come from the session's source, made now. */
     mpc_prep_req rest = *req;
     rest.n_triples = req->n_triples - k;
     mpc_prep_out o2 = *out;
@@ -177,7 +176,9 @@ static int s_src_fetch(mpc_prep *ps, const mpc_prep_req *req, mpc_prep_out *out)
         o2.b += k;
         o2.c += k;
     }
-    if (rest.n_triples == 0 && rest.n_trunc == 0) return 0;
+    if (rest.n_triples == 0 && rest.n_trunc == 0 && rest.n_edabits == 0 && rest.n_btriples == 0 &&
+        rest.n_dabits == 0)
+        return 0;
     return mpc_prep_fetch(p->gen, &rest, &o2);
 }
 
@@ -211,5 +212,6 @@ mpc_prep *mpcd_pool_source_new(mpcd_pool *p, uint32_t self, uint32_t n_parties)
     ps->impl = s;
     ps->self = self;
     ps->n = n_parties;
+    ps->caps = p->gen->caps & MPC_PREP_CAP_COMPARE;   /* passed through to the session's source */
     return ps;
 }

@@ -21,6 +21,9 @@
 #define S_RND_A    MPC_PRG_STREAM(MPC_PRG_D_TRIPLE_A, 2)
 #define S_RND_B    MPC_PRG_STREAM(MPC_PRG_D_TRIPLE_B, 2)
 #define S_RND_BITS MPC_PRG_STREAM(MPC_PRG_D_TRUNC_LO, 2)
+#define S_RND_BA    MPC_PRG_STREAM(MPC_PRG_D_TRIPLE_A, 4)   /* binary triples */
+#define S_RND_BB    MPC_PRG_STREAM(MPC_PRG_D_TRIPLE_B, 4)
+#define S_RND_CBITS MPC_PRG_STREAM(MPC_PRG_D_TRUNC_LO, 4)   /* edaBit and daBit bits */
 
 enum { S_NEW, S_READY, S_FAILED };
 
@@ -288,6 +291,18 @@ static void s_tbuf_free(s_tbuf *b, uint32_t n)
     memset(b, 0, sizeof *b);
 }
 
+/* Buffers for chunks of up to C triples (or C binary triple words: 64·C COTs either way). */
+static int s_tbuf_alloc(mpc_prep *p, s_tbuf *B, uint64_t C)
+{
+    B->C = (C + 1) & ~1ull;   /* corrections of two products fill whole words */
+    if (!(B->u = s_alloc(2 * 64 * B->C)) || !(B->h0 = s_alloc(64 * B->C)) ||
+        !(B->h1 = s_alloc(64 * B->C)) || !(B->corr = s_alloc(mpc_gilboa_corr_words(B->C))))
+        return MPC_ERR_NOMEM;
+    for (uint32_t j = 0; j < p->n; j++)
+        if (j != p->self && !(B->hr[j] = s_alloc(64 * B->C))) return MPC_ERR_NOMEM;
+    return 0;
+}
+
 /* Triples e0 .. e0+k-1 of the request (k <= chunk); a, b, c are this chunk's slices. */
 static int s_triple_chunk(mpc_prep *p, s_tbuf *B, const uint8_t *seed, uint64_t e0, uint64_t k,
                           uint64_t *a, uint64_t *b, uint64_t *c)
@@ -343,13 +358,8 @@ static int s_triples(mpc_prep *p, uint64_t T, mpc_prep_out *out)
     uint8_t *seed = NULL;
     memset(&B, 0, sizeof B);
     if (T == 0) return 0;
-    B.C = T < s->o.chunk ? T : s->o.chunk;
-    B.C = (B.C + 1) & ~1ull;   /* corrections of two products fill whole words */
-    if (!(B.u = s_alloc(2 * 64 * B.C)) || !(B.h0 = s_alloc(64 * B.C)) ||
-        !(B.h1 = s_alloc(64 * B.C)) || !(B.corr = s_alloc(mpc_gilboa_corr_words(B.C))))
-        goto out;
-    for (uint32_t j = 0; j < p->n; j++)
-        if (j != p->self && !(B.hr[j] = s_alloc(64 * B.C))) goto out;
+    if ((r = s_tbuf_alloc(p, &B, T < s->o.chunk ? T : s->o.chunk))) goto out;
+    r = MPC_ERR_NOMEM;
     if (!(seed = mpc_prg_seed_new())) goto out;
     for (uint64_t e0 = 0; e0 < T; e0 += B.C) {
         uint64_t k = T - e0 < B.C ? T - e0 : B.C;
@@ -379,8 +389,8 @@ typedef struct {
     uint64_t *prod;          /* NB */
     uint64_t *u;             /* a u message */
     uint64_t *corr;          /* packed corrections */
-    uint64_t *hr[S_MAXP];    /* receiver hashes from lower peers */
-    uint64_t *h0[S_MAXP], *h1[S_MAXP];   /* sender hashes to higher peers */
+    uint64_t *hr[S_MAXP];    /* receiver hashes from each peer (the half where it is earlier) */
+    uint64_t *h0[S_MAXP], *h1[S_MAXP];   /* sender hashes to each peer (where it is later) */
     uint8_t  *width;
     uint64_t  NB;
 } s_bbuf;
@@ -402,57 +412,104 @@ static void s_bbuf_free(s_bbuf *b, uint32_t n)
     memset(b, 0, sizeof *b);
 }
 
-/* Shares of NB = q·(l+1) uniformly random bits, then q tuples of TRUNC(m, l). */
+/* The XOR order of half h of a chunk of random bits: half 0 XORs the parties' bits in the
+ * order 0, 1, …, n−1, half 1 in the order n−1, …, 0, so that every party is the COT receiver
+ * (and corrections sender) for some pairs and halves and all work at once; position v
+ * of the order is party s_vparty(h, v, n). */
+static uint32_t s_vparty(int h, uint32_t v, uint32_t n)
+{
+    return h ? n - 1 - v : v;
+}
+
+/* Shares of nb <= B->NB uniformly random bits b_j = c_0 ⊕ … ⊕ c_{n−1}: B->cw gets this
+ * party's private bits c_j (packed, from (seed, stream) at word *bitpos, which advances) —
+ * its XOR share — and B->y[j] its arithmetic share, exact mod 2^B->width[j] (the caller
+ * fills width[0 .. nb)).  The XOR runs along the order of each half (s_vparty): y = bit of
+ * the first, then y ← y + c − 2·y·c with the bit c of each next party, the product from one
+ * COT per earlier party (sender: its share of y; receiver: its bit).  One message round of
+ * COTs (one message per peer: the half in which it comes later than me), then n − 1
+ * rounds of corrections (step k: the k-th party of each order receives). */
+static int s_rbits(mpc_prep *p, s_bbuf *B, const uint8_t *seed, uint64_t stream, uint64_t *bitpos,
+                   uint64_t NB)
+{
+    s_ot *s = p->impl;
+    uint32_t n = p->n, me = p->self;
+    int r;
+    uint64_t t0 = s_now();
+    uint64_t nw = (NB + 63) / 64;
+    if ((r = mpc_prg_expand(B->cw, nw, seed, stream, *bitpos))) return r;
+    *bitpos += nw;
+    const uint8_t *cb = (const uint8_t *)B->cw;
+    s->st.sample_ns += s_now() - t0;
+    /* halves [0, h1) and [h1, NB), split on a word */
+    uint64_t h1 = ((NB / 2) + 63) & ~63ull;
+    if (h1 > NB) h1 = NB;
+    const uint64_t off[2] = {0, h1}, len[2] = {h1, NB - h1};
+    uint32_t vme[2] = {me, n - 1 - me};
+    /* COTs: from every party earlier in a half's order to me (my bits as choices), sent
+     * first; then as sender to every later party */
+    for (int h = 0; h < 2; h++)
+        for (uint32_t v = 0; v < vme[h] && len[h]; v++) {
+            uint32_t i = s_vparty(h, v, n);
+            if ((r = mpc_cot_recv_extend(s->rcv[i], cb + off[h] / 8, len[h], B->u, B->hr[i] + off[h], NULL)))
+                return r;
+            if ((r = s_send(s, i, B->u, mpc_cot_msg_words_k(s->o.ot_k, len[h])))) return r;
+        }
+    for (int h = 0; h < 2; h++)
+        for (uint32_t v = vme[h] + 1; v < n && len[h]; v++) {
+            uint32_t k = s_vparty(h, v, n);
+            if ((r = s_recv(s, k, B->u, mpc_cot_msg_words_k(s->o.ot_k, len[h])))) return r;
+            if ((r = mpc_cot_send_extend(s->snd[k], B->u, len[h], B->h0[k] + off[h], B->h1[k] + off[h], NULL)))
+                return r;
+        }
+    uint64_t tb = s_now();
+    for (int h = 0; h < 2; h++)
+        for (uint64_t j = off[h]; j < off[h] + len[h]; j++)
+            B->y[j] = vme[h] == 0 ? (uint64_t)((cb[j / 8] >> (j % 8)) & 1) : 0;
+    s->st.bits_ns += s_now() - tb;
+    for (uint32_t v = 1; v < n; v++) {
+        /* every party earlier than position v sends its corrections, both halves ... */
+        for (int h = 0; h < 2; h++) {
+            if (vme[h] >= v || !len[h]) continue;
+            uint32_t k = s_vparty(h, v, n);
+            uint64_t o = off[h];
+            tb = s_now();
+            mpc_bitmul_send(B->prod + o, B->corr, B->y + o, B->width + o, B->h0[k] + o, B->h1[k] + o, len[h]);
+            for (uint64_t j = o; j < o + len[h]; j++) B->y[j] -= 2 * B->prod[j];
+            s->st.bits_ns += s_now() - tb;
+            if ((r = s_send(s, k, B->corr, mpc_bitmul_corr_words(B->width + o, len[h])))) return r;
+        }
+        /* ... and the party at position v takes them */
+        for (int h = 0; h < 2; h++) {
+            if (vme[h] != v || !len[h]) continue;
+            uint64_t o = off[h], cwords = mpc_bitmul_corr_words(B->width + o, len[h]);
+            for (uint64_t j = o; j < o + len[h]; j++) B->y[j] = (uint64_t)((cb[j / 8] >> (j % 8)) & 1);
+            for (uint32_t u = 0; u < v; u++) {
+                uint32_t i = s_vparty(h, u, n);
+                if ((r = s_recv(s, i, B->corr, cwords))) return r;
+                tb = s_now();
+                mpc_bitmul_recv(B->prod + o, cb + o / 8, B->width + o, B->hr[i] + o, B->corr, len[h]);
+                for (uint64_t j = o; j < o + len[h]; j++) B->y[j] -= 2 * B->prod[j];
+                s->st.bits_ns += s_now() - tb;
+            }
+        }
+    }
+    return 0;
+}
+
+/* Shares of q·(l+1) uniformly random bits, then q tuples of TRUNC(m, l). */
 static int s_bit_chunk(mpc_prep *p, s_bbuf *B, const uint8_t *seed, uint64_t *bitpos,
                        const mpc_prep_trunc_spec *sp, uint64_t q, uint64_t *lo, uint64_t *mid,
                        uint64_t *msb)
 {
     s_ot *s = p->impl;
-    uint32_t n = p->n, me = p->self, L = sp->l + 1;
-    uint64_t NB = q * L, uw = mpc_cot_msg_words_k(s->o.ot_k, NB);
+    uint32_t L = sp->l + 1;
     int r;
-    uint64_t t0 = s_now();
-    uint64_t nw = (NB + 63) / 64;
-    if ((r = mpc_prg_expand(B->cw, nw, seed, S_RND_BITS, *bitpos))) return r;
-    *bitpos += nw;
-    const uint8_t *cb = (const uint8_t *)B->cw;
     for (uint64_t e = 0; e < q; e++)
         for (uint32_t j = 0; j < L; j++) B->width[e * L + j] = s_width(j, sp->m, sp->l);
-    s->st.sample_ns += s_now() - t0;
-    uint64_t cwords = mpc_bitmul_corr_words(B->width, NB);
-    /* COTs: instance i → me for every lower i (my bits as choices), sent first */
-    for (uint32_t i = 0; i < me; i++) {
-        if ((r = mpc_cot_recv_extend(s->rcv[i], cb, NB, B->u, B->hr[i], NULL))) return r;
-        if ((r = s_send(s, i, B->u, uw))) return r;
-    }
-    for (uint32_t k = me + 1; k < n; k++) {
-        if ((r = s_recv(s, k, B->u, uw))) return r;
-        if ((r = mpc_cot_send_extend(s->snd[k], B->u, NB, B->h0[k], B->h1[k], NULL))) return r;
-    }
-    /* y = c_0, then y ← y + c_k − 2·y·c_k for k = 1 .. n−1 */
-    uint64_t tb = s_now();
-    for (uint64_t j = 0; j < NB; j++) B->y[j] = me == 0 ? (uint64_t)((cb[j / 8] >> (j % 8)) & 1) : 0;
-    s->st.bits_ns += s_now() - tb;
-    for (uint32_t k = 1; k < n; k++) {
-        if (me < k) {
-            tb = s_now();
-            mpc_bitmul_send(B->prod, B->corr, B->y, B->width, B->h0[k], B->h1[k], NB);
-            for (uint64_t j = 0; j < NB; j++) B->y[j] -= 2 * B->prod[j];
-            s->st.bits_ns += s_now() - tb;
-            if ((r = s_send(s, k, B->corr, cwords))) return r;
-        } else if (me == k) {
-            for (uint64_t j = 0; j < NB; j++) B->y[j] = (uint64_t)((cb[j / 8] >> (j % 8)) & 1);
-            for (uint32_t i = 0; i < k; i++) {
-                if ((r = s_recv(s, i, B->corr, cwords))) return r;
-                tb = s_now();
-                mpc_bitmul_recv(B->prod, cb, B->width, B->hr[i], B->corr, NB);
-                for (uint64_t j = 0; j < NB; j++) B->y[j] -= 2 * B->prod[j];
-                s->st.bits_ns += s_now() - tb;
-            }
-        }
-    }
+    if ((r = s_rbits(p, B, seed, S_RND_BITS, bitpos, q * L))) return r;
     /* r_lo = Σ_{j<m} 2^j b_j, r_mid = Σ_{m<=j<l} 2^(j−m) b_j, r_msb = b_l */
-    tb = s_now();
+    uint64_t tb = s_now();
     for (uint64_t e = 0; e < q; e++) {
         const uint64_t *y = B->y + e * L;
         uint64_t vlo = 0, vmid = 0;
@@ -466,23 +523,31 @@ static int s_bit_chunk(mpc_prep *p, s_bbuf *B, const uint8_t *seed, uint64_t *bi
     return 0;
 }
 
+/* Working buffers for chunks of up to NB random bits. */
+static int s_bbuf_alloc(mpc_prep *p, s_bbuf *B, uint64_t NB)
+{
+    memset(B, 0, sizeof *B);
+    B->NB = NB;
+    if (!(B->cw = s_alloc(NB / 64 + 2)) || !(B->y = s_alloc(NB)) || !(B->prod = s_alloc(NB)) ||
+        !(B->u = s_alloc(mpc_cot_msg_words(NB))) || !(B->corr = s_alloc(NB + 1)) ||
+        !(B->width = malloc(NB)))
+        return MPC_ERR_NOMEM;
+    for (uint32_t j = 0; j < p->n; j++)   /* each peer: receiver in one half, sender in the other */
+        if (j != p->self && (!(B->hr[j] = s_alloc(NB)) || !(B->h0[j] = s_alloc(NB)) || !(B->h1[j] = s_alloc(NB))))
+            return MPC_ERR_NOMEM;
+    return 0;
+}
+
 static int s_trunc(mpc_prep *p, const mpc_prep_req *req, mpc_prep_out *out)
 {
     s_bbuf B;
     uint8_t *seed = NULL;
-    int r = MPC_ERR_NOMEM;
+    int r;
     uint64_t NB = (uint64_t)S_BITCHUNK * 64, bitpos = 0, done = 0;
     memset(&B, 0, sizeof B);
     if (req->n_trunc == 0) return 0;
-    B.NB = NB;
-    if (!(B.cw = s_alloc(NB / 64 + 2)) || !(B.y = s_alloc(NB)) || !(B.prod = s_alloc(NB)) ||
-        !(B.u = s_alloc(mpc_cot_msg_words(NB))) || !(B.corr = s_alloc(NB + 1)) ||
-        !(B.width = malloc(NB)))
-        goto out;
-    for (uint32_t j = 0; j < p->n; j++) {
-        if (j < p->self && !(B.hr[j] = s_alloc(NB))) goto out;
-        if (j > p->self && (!(B.h0[j] = s_alloc(NB)) || !(B.h1[j] = s_alloc(NB)))) goto out;
-    }
+    if ((r = s_bbuf_alloc(p, &B, NB))) goto out;
+    r = MPC_ERR_NOMEM;
     if (!(seed = mpc_prg_seed_new())) goto out;
     for (uint32_t g = 0; g < req->n_trunc; g++) {
         const mpc_prep_trunc_spec *sp = &req->trunc[g];
@@ -502,6 +567,149 @@ out:
     return r;
 }
 
+/* ---- comparison material ---- */
+
+/* edaBits and daBits from shared random bits (the bits of s_rbits, laid out as the 64 bits
+ * of every edaBit, then the daBits), in chunks of NB bits.  A chunk starts at a multiple of
+ * 64 bits and 64·E is one too, so every word of private bits belongs to one edaBit (its XOR
+ * share of r's bits, as it is) or to 64 daBits (their packed XOR shares, as they are).
+ * Arithmetic: r = Σ_j 2^j b_j, where bit j only matters mod 2^(64−j) (its COT corrections
+ * carry 64 − j bits); a daBit is b itself, full width (EGKRS20 §3 builds edaBits from daBits
+ * this way; their cheaper construction sums per-party values with a binary adder, which
+ * costs more ANDs here than the 64 COTs it saves). */
+static int s_cmp_bits(mpc_prep *p, const mpc_prep_req *req, mpc_prep_out *out)
+{
+    s_ot *s = p->impl;
+    s_bbuf B;
+    uint8_t *seed = NULL;
+    int r;
+    uint64_t E = req->n_edabits, D = req->n_dabits, total = 64 * E + D, bitpos = 0;
+    uint64_t NB = (uint64_t)S_BITCHUNK * 64;
+    memset(&B, 0, sizeof B);
+    if (total == 0) return 0;
+    if (total < NB) NB = (total + 63) & ~63ull;
+    if ((r = s_bbuf_alloc(p, &B, NB))) goto out;
+    r = MPC_ERR_NOMEM;
+    if (!(seed = mpc_prg_seed_new())) goto out;
+    for (uint64_t b0 = 0; b0 < total; b0 += NB) {
+        uint64_t nb = total - b0 < NB ? total - b0 : NB;
+        for (uint64_t j = 0; j < nb; j++) {
+            uint64_t g = b0 + j;
+            B.width[j] = (uint8_t)(g < 64 * E ? 64 - g % 64 : 64);
+        }
+        if ((r = s_rbits(p, &B, seed, S_RND_CBITS, &bitpos, nb))) goto out;
+        uint64_t tb = s_now();
+        for (uint64_t w = 0; w < (nb + 63) / 64; w++) {
+            uint64_t gw = b0 / 64 + w;
+            const uint64_t *y = B.y + 64 * w;
+            if (gw < E) {
+                uint64_t v = 0;
+                for (uint32_t j = 0; j < 64; j++) v += y[j] << j;
+                out->eda_r[gw] = v;
+                out->eda_bits[gw] = B.cw[w];
+            } else {
+                uint64_t dw = gw - E, d0 = 64 * dw, cnt = D - d0 < 64 ? D - d0 : 64;
+                memcpy(out->da_r + d0, y, (size_t)cnt * 8);
+                out->da_bits[dw] = B.cw[w];
+            }
+        }
+        s->st.bits_ns += s_now() - tb;
+    }
+    r = 0;
+out:
+    mpc_prg_seed_free(&seed);
+    s_bbuf_free(&B, p->n);
+    return r;
+}
+
+/* Bit 0 of each of the 64 words h[0 .. 63], packed: bit i of the result is h[i] & 1. */
+static uint64_t s_lsbs(const uint64_t *h)
+{
+    uint64_t v = 0;
+    for (uint32_t i = 0; i < 64; i++) v |= (h[i] & 1) << i;
+    return v;
+}
+
+/* Binary triple words e0 .. e0+k-1 (64 ANDs each).  Every party draws words a_i, b_i;
+ * c_i = a_i ∧ b_i ⊕ (shares of a_i ∧ b_j and a_j ∧ b_i for every peer j).  The cross term
+ * a_i·b_j of one lane is one COT from P_i to P_j whose choice is P_j's bit of b_j (the
+ * bit × bit case of Gilboa, or the OT-based AND triples of ALSZ13): the sender sends the
+ * one-bit correction τ = h0 ⊕ h1 ⊕ a and keeps h0; the receiver takes h ⊕ b·τ = h0 ⊕ b·a.
+ * (The low bit of each TCCR output; the receiver cannot compute h_{1−b}, so τ hides a.)
+ * Two message rounds: COT messages to every peer, then one correction word per word. */
+static int s_btriple_chunk(mpc_prep *p, s_tbuf *B, const uint8_t *seed, uint64_t e0, uint64_t k,
+                           uint64_t *ba, uint64_t *bb, uint64_t *bc)
+{
+    s_ot *s = p->impl;
+    uint32_t n = p->n, me = p->self;
+    int r;
+    uint64_t m = 64 * k, uw = mpc_cot_msg_words_k(s->o.ot_k, m);
+    uint64_t t0 = s_now();
+    if (s->o.test_fixed_ab) {
+        for (uint64_t w = 0; w < k; w++) {
+            ba[w] = s->o.test_a;
+            bb[w] = s->o.test_b;
+        }
+    } else {
+        if ((r = mpc_prg_expand(ba, k, seed, S_RND_BA, e0))) return r;
+        if ((r = mpc_prg_expand(bb, k, seed, S_RND_BB, e0))) return r;
+    }
+    for (uint64_t w = 0; w < k; w++) bc[w] = ba[w] & bb[w];
+    s->st.sample_ns += s_now() - t0;
+    /* round 1: as receiver (choices = the bits of b) to every peer */
+    for (uint32_t j = 0; j < n; j++) {
+        if (j == me) continue;
+        if ((r = mpc_cot_recv_extend(s->rcv[j], (const uint8_t *)bb, m, B->u, B->hr[j], NULL))) return r;
+        if ((r = s_send(s, j, B->u, uw))) return r;
+    }
+    /* round 2: as sender of a ∧ b_j to every peer */
+    for (uint32_t j = 0; j < n; j++) {
+        if (j == me) continue;
+        if ((r = s_recv(s, j, B->u, uw))) return r;
+        if ((r = mpc_cot_send_extend(s->snd[j], B->u, m, B->h0, B->h1, NULL))) return r;
+        uint64_t tg = s_now();
+        for (uint64_t w = 0; w < k; w++) {
+            uint64_t l0 = s_lsbs(B->h0 + 64 * w), l1 = s_lsbs(B->h1 + 64 * w);
+            B->corr[w] = l0 ^ l1 ^ ba[w];
+            bc[w] ^= l0;
+        }
+        s->st.gilboa_ns += s_now() - tg;
+        if ((r = s_send(s, j, B->corr, k))) return r;
+    }
+    /* then the corrections for a_j ∧ b */
+    for (uint32_t j = 0; j < n; j++) {
+        if (j == me) continue;
+        if ((r = s_recv(s, j, B->corr, k))) return r;
+        uint64_t tg = s_now();
+        for (uint64_t w = 0; w < k; w++) bc[w] ^= s_lsbs(B->hr[j] + 64 * w) ^ (bb[w] & B->corr[w]);
+        s->st.gilboa_ns += s_now() - tg;
+    }
+    return 0;
+}
+
+static int s_btriples(mpc_prep *p, uint64_t W, mpc_prep_out *out)
+{
+    s_ot *s = p->impl;
+    s_tbuf B;
+    int r;
+    uint8_t *seed = NULL;
+    memset(&B, 0, sizeof B);
+    if (W == 0) return 0;
+    if ((r = s_tbuf_alloc(p, &B, W < s->o.chunk ? W : s->o.chunk))) goto out;
+    r = MPC_ERR_NOMEM;
+    if (!(seed = mpc_prg_seed_new())) goto out;
+    for (uint64_t e0 = 0; e0 < W; e0 += B.C) {
+        uint64_t k = W - e0 < B.C ? W - e0 : B.C;
+        r = s_btriple_chunk(p, &B, seed, e0, k, out->ba + e0, out->bb + e0, out->bc + e0);
+        if (r) goto out;
+    }
+    r = 0;
+out:
+    mpc_prg_seed_free(&seed);
+    s_tbuf_free(&B, p->n);
+    return r;
+}
+
 /* ---- the source ---- */
 
 /* Every party sends a digest of its request to every peer and checks theirs. */
@@ -512,6 +720,8 @@ static int s_agree(mpc_prep *p, const mpc_prep_req *req)
     crypto_generichash_state h;
     int r;
     crypto_generichash_init(&h, NULL, 0, 16);
+    uint64_t cm[3] = {req->n_edabits, req->n_btriples, req->n_dabits};
+    crypto_generichash_update(&h, (const uint8_t *)cm, sizeof cm);
     for (uint32_t g = 0; g < req->n_trunc; g++) {
         uint64_t v[3] = {req->trunc[g].m, req->trunc[g].l, req->trunc[g].n};
         crypto_generichash_update(&h, (const uint8_t *)v, sizeof v);
@@ -539,6 +749,8 @@ static int s_fetch(mpc_prep *p, const mpc_prep_req *req, mpc_prep_out *out)
     if ((r = s_agree(p, req))) goto fail;
     if ((r = s_triples(p, req->n_triples, out))) goto fail;
     if ((r = s_trunc(p, req, out))) goto fail;
+    if ((r = s_cmp_bits(p, req, out))) goto fail;
+    if ((r = s_btriples(p, req->n_btriples, out))) goto fail;
     s->st.ots = 0;
     for (uint32_t j = 0; j < p->n; j++) {
         mpc_cot_prof a, b;
@@ -600,6 +812,7 @@ mpc_prep *mpc_prep_ot_new(mpc_transport *t, uint32_t self, uint32_t n, uint64_t 
     p->impl = s;
     p->self = self;
     p->n = n;
+    p->caps = MPC_PREP_CAP_COMPARE;
     return p;
 }
 

@@ -9,7 +9,10 @@
  * c = Σ_i a_i b_i + Σ_{i≠j} a_i b_j with a_i, b_i fresh and uniform per party; and shared
  * random bits b = c_0 ⊕ … ⊕ c_{n−1} (c_i a party's private bit, XOR computed
  * arithmetically x ⊕ y = x + y − 2xy with the cross products from one COT each) →
- * truncation tuples r_lo, r_mid, r_msb (prep.h) from l+1 such bits.
+ * truncation tuples r_lo, r_mid, r_msb (prep.h) from l+1 such bits; daBits (such a bit:
+ * c_i is the XOR share, y_i the arithmetic one) and edaBits (64 of them, r = Σ 2^j b_j).
+ * Binary Beaver triples (MPC_PREP_CAP_COMPARE): c = ⊕_i a_i b_i ⊕ ⊕_{i≠j} a_i b_j per lane,
+ * each cross term one COT (choice = P_j's bit of b_j) and a one-bit correction.
  *
  * Messages: MPC_MSG_PREP on `stream` (a preprocessing session id with MPC_JOB_PREP_BIT),
  * one sequence counter per directed pair.  Setup: hello (10 words), base-OT points (512
@@ -17,9 +20,14 @@
  * Per request: a 4-word digest per peer (requests must be identical on every party, else
  * MPC_ERR_PROTOCOL on all), then per chunk of triples one message of 64·16/k bytes per
  * triple and one of 260 bytes per triple to every peer (2 rounds): (n−1)(1024/k + 260)
- * bytes per triple per party, 772 for n = 2, k = 2.  Per chunk of truncation tuples one
- * message of 16/k bytes per bit to every lower-indexed peer, then n−1 sequential rounds of
- * packed corrections.  docs/preprocessing.md has the details and measurements.
+ * bytes per triple per party, 772 for n = 2, k = 2.  Per chunk of random bits (truncation
+ * tuples, then comparison bits) one COT message of 16/k bytes per bit to every peer that
+ * precedes this party in the XOR order of half the chunk (the halves use opposite orders),
+ * then n−1 sequential rounds of packed corrections.  Comparison material: the edaBit and
+ * daBit bits as truncation bits (64 − j bits of correction for bit j of an edaBit); per
+ * binary triple word one message of 64·16/k bytes and one of 8 bytes to every peer (2 rounds
+ * per chunk).  Per LTZ, n = 2, k = 2: ≈1,353 bytes per party.  docs/preprocessing.md has the
+ * details and measurements.
  *
  * Every party must create its source with the same n and stream, and make the same
  * requests in the same order.  A source is for one thread at a time. */
@@ -41,7 +49,8 @@ typedef struct {
     int      force_portable;    /* use BLAKE2b/ChaCha20 even where AES-NI exists */
     uint32_t ot_k;              /* 1 (IKNP), 2, 4 or 8 (SoftSpokenOT); 0: MPC_PREP_OT_K.
                                  * Every party must use the same. */
-    /* TEST ONLY (0 in production): use a_i = test_a and b_i = test_b for every triple */
+    /* TEST ONLY (0 in production): use a_i = test_a and b_i = test_b for every triple and
+     * every binary triple word */
     int      test_fixed_ab;
     uint64_t test_a, test_b;
 } mpc_prep_ot_opts;
