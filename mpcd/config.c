@@ -62,8 +62,8 @@ static const conf_row s_rows[] = {
     {S_MPCD, "preprocessing", K_ENUM, offsetof(mpcd_config, preprocessing), 0, 0, 1, "ot", 0, s_prep_names,
      "Where Beaver triples and truncation material come from: `ot` (the parties make it themselves with "
      "oblivious transfer; no trusted party; docs/preprocessing.md) or `dealer` (a semi-trusted dealer process: "
-     "whoever runs it and colludes with one party learns every input). Comparison material (for `<`, `==`, "
-     "min, max, ...) is made by the dealer only, so far: with `ot`, programs with comparisons are refused."},
+     "whoever runs it and colludes with one party learns every input). With `ot` the parties also make "
+     "comparison material (edaBits, daBits, binary triples) themselves."},
     C_STR(S_MPCD, dealer_endpoint, dealer_endpoint, 0, "",
           "The dealer's ZeroMQ endpoint; required with `preprocessing = dealer`."),
     {S_MPCD, "dealer_public_key", K_KEY, offsetof(mpcd_config, dealer_public_key),
