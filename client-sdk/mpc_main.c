@@ -5,13 +5,16 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "format.h"
 #include "mpcclient.h"
+#include "value.h"
 
 #define MAX_ARGS 256
 
@@ -330,10 +333,40 @@ static void s_print_outputs(mpc_client *c, mpc_job *j, const opts *o)
     if (o->json) printf("]}\n");
 }
 
+/* Checks every --input against the circuit (name, type, length, encodable values) before the
+ * job exists: a job submitted and then left without its inputs would hold every daemon's
+ * queue until the input timeout. */
+static void s_check_inputs(const uint8_t *circ, size_t len, const opts *o)
+{
+    mpc_circuit *cc = NULL;
+    char err[512];
+    if (mpc_circ_read(circ, len, NULL, &cc, err, sizeof err) != 0) s_die("%s", err);
+    for (size_t i = 0; i < o->n_inputs; i++) {
+        const char *eq = strchr(o->inputs[i], '=');
+        size_t nl = (size_t)(eq - o->inputs[i]);
+        uint32_t k;
+        for (k = 0; k < cc->n_inputs; k++)
+            if (strlen(cc->inputs[k].name) == nl && !strncmp(cc->inputs[k].name, o->inputs[i], nl)) break;
+        if (k == cc->n_inputs) s_die("--input '%.*s': the program has no such input", (int)nl, o->inputs[i]);
+        uint64_t *vals = NULL, n = 0;
+        if (mpc_values_load((mpc_type)cc->inputs[k].type, cc->frac_bits, eq + 1, &vals, &n, err, sizeof err) != 0)
+            s_die("--input %.*s: %s", (int)nl, o->inputs[i], err);
+        if (vals) {
+            sodium_memzero(vals, (size_t)n * sizeof *vals);
+            free(vals);
+        }
+        if (n != cc->inputs[k].len)
+            s_die("--input %.*s: %llu values, the program needs %llu", (int)nl, o->inputs[i], (unsigned long long)n,
+                  (unsigned long long)cc->inputs[k].len);
+    }
+    mpc_circ_destroy(&cc);
+}
+
 static int s_cmd_run(const opts *o, int submit_only)
 {
     size_t len = 0;
     uint8_t *circ = s_circuit(o, &len);
+    if (!submit_only) s_check_inputs(circ, len, o);
     mpc_client *c = s_open(o);
     mpc_job *j = NULL;
     s_check(c, mpc_job_submit(c, circ, len, o->bind, &j));

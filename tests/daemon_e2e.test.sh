@@ -48,6 +48,10 @@ check_example 0 examples/secure_sum.mpc --input x=12 --input y=30 --input z=-2
 check_example 0 examples/poly.mpc --input x=-7 --input y=123456789
 check_example 0.0001 examples/risk_linear.mpc --input x=@$DATA/patient_x4.csv --input w=@$DATA/provider_w4.csv --input bias=-0.5
 check_example 0.01 examples/joint_stats.mpc --input xa=@$DATA/ldl_a.csv --input xb=@$DATA/ldl_b.csv --input xc=@$DATA/ldl_c.csv
+check_example 0.0001 examples/risk_score.mpc --input x=@$DATA/patient_x8.csv --input w=@$DATA/provider_w8.csv \
+    --input bias=-1.25 --input threshold=0.6
+check_example 0.001 examples/joint_corr.mpc --input ua=@$DATA/ldl_a.csv --input va=@$DATA/tc_a.csv \
+    --input ub=@$DATA/ldl_b.csv --input vb=@$DATA/tc_b.csv --input uc=@$DATA/ldl_c.csv --input vc=@$DATA/tc_c.csv
 "$BIN/mpc" run examples/secure_sum.mpc --config "$C" --input x=1 --input y=2 --input z=3 | grep -qx "total = 6" ||
     fail "exact integer output"
 ok "integer output exact"
