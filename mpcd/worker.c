@@ -96,13 +96,6 @@ static void s_abort_dealer(mpc_transport *view, uint32_t dealer_idx, uint64_t st
     (void)mpc_send(view, dealer_idx, MPC_MSG_ABORT, stream | MPC_JOB_PREP_BIT, 0, &word, 1);
 }
 
-static int64_t s_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* One all-to-all AGREE round (seq `round`) among the program parties.  Returns 0 when every
  * party is ready and holds the same tuple; otherwise fills reason with the most telling
  * cause (a different tuple or a party without the job before a missing input before a
@@ -127,12 +120,12 @@ static int s_agree(mpcd_worker *w, mpc_transport *view, const run_msg *r, uint32
      * connections were dropped) refuses sends with MPC_ERR_IO for a moment: give it up to
      * the peer timeout to come back before the job fails, so the first job after a
      * recovery does not fail for nothing. */
-    int64_t send_deadline = s_now_ms() + (w->peer_timeout_ms > 0 ? w->peer_timeout_ms : 0);
+    int64_t send_deadline = (int64_t)mpcd_now_ms() + (w->peer_timeout_ms > 0 ? w->peer_timeout_ms : 0);
     for (uint32_t p = 0; p < r->n; p++) {
         if (p == me) continue;
         int s;
         while ((s = mpc_send(view, p, MPC_MSG_CONTROL, r->stream, round, mine, MPCD_AGREE_WORDS)) == MPC_ERR_IO &&
-               w->idle && s_now_ms() < send_deadline)
+               w->idle && (int64_t)mpcd_now_ms() < send_deadline)
             w->idle(w->idle_ctx, 50);
         if (s != 0)
             CAUSE(1, s, "cannot reach party %s (%s)", w->names[r->binding[p]], mpc_strerror(s));
@@ -376,12 +369,12 @@ static void s_run_job(mpcd_worker *w, const run_msg *r)
          * heartbeats time out, so after an ABORT it waits for the mesh to notice a dead peer,
          * up to the heartbeat timeout. */
         int64_t limit = rc == MPC_ERR_PEER_ABORT && w->dead_peer_ms > 100 ? w->dead_peer_ms + 100 : 100;
-        int64_t t0 = s_now_ms();
+        int64_t t0 = (int64_t)mpcd_now_ms();
         for (;;) {
             if (w->idle) w->idle(w->idle_ctx, 100);
             int down = 0;
             for (uint32_t i = 0; i < k; i++) down |= map[i] != w->self && !w->peer_up(w->idle_ctx, map[i]);
-            if (down || s_now_ms() - t0 >= limit) break;
+            if (down || (int64_t)mpcd_now_ms() - t0 >= limit) break;
         }
         size_t len = strlen(reason);
         for (uint32_t i = 0; i < k; i++) {
