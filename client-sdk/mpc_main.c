@@ -347,7 +347,7 @@ static void s_check_inputs(const uint8_t *circ, size_t len, const opts *o)
         uint32_t k;
         for (k = 0; k < cc->n_inputs; k++)
             if (strlen(cc->inputs[k].name) == nl && !strncmp(cc->inputs[k].name, o->inputs[i], nl)) break;
-        if (k == cc->n_inputs) s_die("--input '%.*s': the program has no such input", (int)nl, o->inputs[i]);
+        if (k == cc->n_inputs) s_die("--input: the program has no input '%.*s'", (int)nl, o->inputs[i]);
         uint64_t *vals = NULL, n = 0;
         if (mpc_values_load((mpc_type)cc->inputs[k].type, cc->frac_bits, eq + 1, &vals, &n, err, sizeof err) != 0)
             s_die("--input %.*s: %s", (int)nl, o->inputs[i], err);
