@@ -19,14 +19,25 @@ static const uint8_t s_fixed_key[16] = {
 };
 
 #ifdef S_X86
+#include <cpuid.h>
+
 static int s_cpu_aes, s_cpu_vaes;
 static pthread_once_t s_cpu_once = PTHREAD_ONCE_INIT;
 
+/* CPUID directly (gcc and clang alike: clang 14's __builtin_cpu_supports knows no "vaes"):
+ * AES = leaf 1 ECX bit 25, SSE4.1 = leaf 1 ECX bit 19, AVX2 = leaf 7 EBX bit 5, VAES = leaf 7
+ * ECX bit 9; the 256-bit registers also need the OS to save them (OSXSAVE, XCR0 bits 1-2). */
 static void s_cpu_detect(void)
 {
-    __builtin_cpu_init();
-    s_cpu_aes = __builtin_cpu_supports("aes") && __builtin_cpu_supports("sse4.1");
-    s_cpu_vaes = s_cpu_aes && __builtin_cpu_supports("vaes") && __builtin_cpu_supports("avx2");
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return;
+    s_cpu_aes = (c >> 25 & 1) && (c >> 19 & 1);
+    int osxsave = c >> 27 & 1;
+    if (!s_cpu_aes || !osxsave || !__get_cpuid_count(7, 0, &a, &b, &c, &d)) return;
+    unsigned lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    int ymm = (lo & 6) == 6;
+    s_cpu_vaes = ymm && (b >> 5 & 1) && (c >> 9 & 1);
 }
 #endif
 
