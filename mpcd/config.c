@@ -239,6 +239,8 @@ static int s_set(parse_state *ps, const conf_row *r, void *base, const char *val
         strcpy(field, value);
         return 0;
     case K_KEY:
+        if (!value[0] && r->required)
+            return s_err(ps, ps->line, "%s: empty (need 40 Z85 characters)", r->key), -1;
         if (value[0] && !s_z85_ok(value))
             return s_err(ps, ps->line, "%s: not a CURVE public key (need 40 Z85 characters)", r->key), -1;
         strcpy(field, value);

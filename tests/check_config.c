@@ -87,6 +87,8 @@ static const struct {
     {"[policy]\nallow = 1234\n", ":21: error: allow: '1234' is not a 64-digit hex circuit hash"},
     {"[mpcd]\nlog_level = loud\n", ":21: error: log_level: 'loud' is not one of the allowed values"},
     {"garbage line\n", ":20: error: malformed line"},
+    /* found by fuzz_config: an empty required key used to pass as set */
+    {"[client bob]\npublic_key =\n", ":21: error: public_key: empty"},
 };
 
 START_TEST(test_bad_config)
