@@ -79,6 +79,12 @@ el=$((end - start))
 grep -q "b is unreachable" "$D/err" || fail "the error does not name the frozen party: $(cat "$D/err")"
 JOB=$(sed -n 's/.*job \([0-9a-f]\{32\}\).*/\1/p' "$D/err" | head -n 1)
 for p in a c; do   # every other party's record names b, not only the first to notice
+    # (a party that heard of the failure by ABORT waits up to the heartbeat timeout before it
+    # records it, so its line may come a little after the client's error)
+    i=0
+    until grep "job=$JOB failed" "$D/$p.log" | grep -q "b is unreachable"; do
+        i=$((i + 1)); [ $i -lt 100 ] || break; sleep 0.05
+    done
     grep "job=$JOB failed" "$D/$p.log" | grep -q "b is unreachable" ||
         fail "party $p's record of the job does not name b: $(grep "job=$JOB failed" "$D/$p.log")"
 done
