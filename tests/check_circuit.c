@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runner.h"
 #include "circuit.h"
 
 static mpc_circuit *s_two_party(void)
@@ -86,7 +87,7 @@ START_TEST(test_many_outputs)
 }
 END_TEST
 
-int main(void)
+Suite *mpc_test_suite(void)
 {
     Suite *s = suite_create("circuit");
     TCase *tc = tcase_create("core");
@@ -94,9 +95,6 @@ int main(void)
     tcase_add_test(tc, test_validate_rejects_bad_structure);
     tcase_add_test(tc, test_many_outputs);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
 }
+

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "runner.h"
 #include "binshare.h"
 #include "compare.h"
 #include "enginetest.h"
@@ -627,9 +628,8 @@ START_TEST(test_engine_timing)
 }
 END_TEST
 
-int main(void)
+Suite *mpc_test_suite(void)
 {
-    if (sodium_init() < 0) return EXIT_FAILURE;
     Suite *s = suite_create("compare");
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 120);
@@ -646,9 +646,6 @@ int main(void)
     tcase_add_test(tc, test_failure_mid_comparison);
     tcase_add_test(tc, test_engine_timing);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
 }
+

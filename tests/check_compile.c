@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <math.h>
 
+#include "runner.h"
 #include "compile.h"
 #include "eval.h"
 #include "value.h"
@@ -1010,7 +1011,7 @@ START_TEST(test_mpcc_eval)
 }
 END_TEST
 
-int main(void)
+Suite *mpc_test_suite(void)
 {
     Suite *s = suite_create("compile");
     TCase *tc = tcase_create("core");
@@ -1037,9 +1038,6 @@ int main(void)
     tcase_add_test(tc, test_mpcc_stats_and_circ_roundtrip);
     tcase_add_test(tc, test_mpcc_eval);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
 }
+

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runner.h"
 #include "cwire.h"
 #include "mpc_err.h"
 
@@ -554,7 +555,7 @@ START_TEST(test_job_ids)
 }
 END_TEST
 
-int main(void)
+Suite *mpc_test_suite(void)
 {
     Suite *s = suite_create("cwire");
     TCase *tc = tcase_create("codec");
@@ -570,9 +571,6 @@ int main(void)
     tcase_add_test(tc, test_mutations_are_safe);
     tcase_add_test(tc, test_job_ids);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
 }
+

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runner.h"
 #include "enginetest.h"
 #include "mpc_err.h"
 #include "prg.h"
@@ -936,9 +937,8 @@ START_TEST(test_view_identical_under_shifted_masks)
 }
 END_TEST
 
-int main(void)
+Suite *mpc_test_suite(void)
 {
-    if (sodium_init() < 0) return EXIT_FAILURE;
     Suite *s = suite_create("engine");
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 120);
@@ -959,9 +959,6 @@ int main(void)
     tcase_add_test(tc, test_view_fixed_randomness);
     tcase_add_test(tc, test_view_identical_under_shifted_masks);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
 }
+

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runner.h"
 #include "compile.h"
 #include "engine.h"
 #include "eval.h"
@@ -176,7 +177,7 @@ START_TEST(test_prefetch_deep_chain)
 }
 END_TEST
 
-int main(void)
+Suite *mpc_test_suite(void)
 {
     Suite *s = suite_create("engine_prefetch");
     TCase *tc = tcase_create("prefetch");
@@ -184,9 +185,6 @@ int main(void)
     tcase_add_test(tc, test_prefetch_windows_match_per_layer);
     tcase_add_test(tc, test_prefetch_deep_chain);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
 }
+

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "runner.h"
 #include "eval.h"
 #include "value.h"
 
@@ -376,7 +377,7 @@ START_TEST(test_large_vectors)
 }
 END_TEST
 
-int main(void)
+Suite *mpc_test_suite(void)
 {
     Suite *s = suite_create("eval");
     TCase *tc = tcase_create("core");
@@ -388,9 +389,6 @@ int main(void)
     tcase_add_test(tc, test_refuses_bad_arguments);
     tcase_add_test(tc, test_large_vectors);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
 }
+

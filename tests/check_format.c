@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "runner.h"
 #include "dump.h"
 #include "format.h"
 
@@ -681,7 +682,7 @@ START_TEST(test_dump_listing)
 }
 END_TEST
 
-int main(void)
+Suite *mpc_test_suite(void)
 {
     Suite *s = suite_create("format");
     TCase *tc = tcase_create("core");
@@ -697,9 +698,6 @@ int main(void)
     tcase_add_test(tc, test_random_field_replacement);
     tcase_add_test(tc, test_dump_listing);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
 }
+

@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "runner.h"
 #include "mpcclient.h"
 
 #include "client_conf.h"
@@ -804,7 +805,7 @@ START_TEST(test_secrets_not_logged)
 }
 END_TEST
 
-int main(void)
+Suite *mpc_test_suite(void)
 {
     Suite *s = suite_create("hostile_client");
     TCase *tc = tcase_create("cluster");
@@ -819,9 +820,6 @@ int main(void)
     tcase_add_test(tc, test_peer_unknown_key_refused);
     tcase_add_test(tc, test_secrets_not_logged);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
 }
+

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runner.h"
 #include "compile.h"
 #include "jobs.h"
 #include "mpc_err.h"
@@ -99,15 +100,12 @@ START_TEST(test_finished_jobs_do_not_fill_the_queue)
 }
 END_TEST
 
-int main(void)
+Suite *mpc_test_suite(void)
 {
     Suite *s = suite_create("hostile_jobs");
     TCase *tc = tcase_create("table");
     tcase_add_test(tc, test_finished_jobs_do_not_fill_the_queue);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
 }
+

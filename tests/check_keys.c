@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "runner.h"
 #include "keys.h"
 #include "mpc_err.h"
 
@@ -299,7 +300,7 @@ START_TEST(test_malformed_key_files_refused)
 }
 END_TEST
 
-int main(void)
+Suite *mpc_test_suite(void)
 {
     Suite *s = suite_create("keys");
     TCase *tc = tcase_create("core");
@@ -312,9 +313,6 @@ int main(void)
     tcase_add_test(tc, test_secret_file_refused_when_readable_by_others);
     tcase_add_test(tc, test_malformed_key_files_refused);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
 }
+

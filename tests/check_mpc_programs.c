@@ -10,6 +10,7 @@
 
 #include <sodium.h>
 
+#include "runner.h"
 #include "compile.h"
 #include "enginetest.h"
 #include "eval.h"
@@ -213,9 +214,8 @@ START_TEST(test_examples)
 }
 END_TEST
 
-int main(void)
+Suite *mpc_test_suite(void)
 {
-    if (sodium_init() < 0) return EXIT_FAILURE;
     Suite *s = suite_create("mpc_programs");
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 120);
@@ -223,9 +223,6 @@ int main(void)
     tcase_add_test(tc, test_random_fix_programs_within_error);
     tcase_add_loop_test(tc, test_examples, 0, (int)(sizeof s_examples / sizeof s_examples[0]));
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
 }
+

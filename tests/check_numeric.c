@@ -16,6 +16,7 @@
 
 #include <sodium.h>
 
+#include "runner.h"
 #include "compile.h"
 #include "enginetest.h"
 #include "eval.h"
@@ -741,9 +742,8 @@ START_TEST(test_accuracy_table)
 }
 END_TEST
 
-int main(void)
+Suite *mpc_test_suite(void)
 {
-    if (sodium_init() < 0) return EXIT_FAILURE;
     Suite *s = suite_create("numeric");
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 120);
@@ -760,10 +760,6 @@ int main(void)
     tcase_add_test(tc, test_example_joint_corr);
     tcase_add_test(tc, test_accuracy_table);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    if (getenv("MPC_ACCURACY")) srunner_set_fork_status(sr, CK_NOFORK);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
 }
+

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runner.h"
 #include "eval.h"
 #include "format.h"
 #include "opt.h"
@@ -430,7 +431,7 @@ START_TEST(test_large_gate_count)
 }
 END_TEST
 
-int main(void)
+Suite *mpc_test_suite(void)
 {
     Suite *s = suite_create("opt");
     TCase *tc = tcase_create("core");
@@ -441,9 +442,6 @@ int main(void)
     tcase_add_test(tc, test_refuses_malformed);
     tcase_add_test(tc, test_large_gate_count);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
 }
+

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runner.h"
 #include "aeshash.h"
 #include "baseot.h"
 #include "mpc_err.h"
@@ -357,9 +358,8 @@ START_TEST(test_cot_refuses)
 }
 END_TEST
 
-int main(void)
+Suite *mpc_test_suite(void)
 {
-    if (sodium_init() < 0) return EXIT_FAILURE;
     Suite *su = suite_create("otext");
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 120);
@@ -374,9 +374,6 @@ int main(void)
     tcase_add_test(tc, test_sso_correlation);
     tcase_add_test(tc, test_cot_refuses);
     suite_add_tcase(su, tc);
-    SRunner *sr = srunner_create(su);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return su;
 }
+

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runner.h"
 #include "parse.h"
 
 /* The S-expression of the expression in "let e = <expr>". */
@@ -138,7 +139,7 @@ START_TEST(test_syntax_errors)
 }
 END_TEST
 
-int main(void)
+Suite *mpc_test_suite(void)
 {
     Suite *s = suite_create("parse");
     TCase *tc = tcase_create("core");
@@ -146,9 +147,6 @@ int main(void)
     tcase_add_test(tc, test_statements);
     tcase_add_test(tc, test_syntax_errors);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
 }
+

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runner.h"
 #include "mpc_err.h"
 #include "prep_dealer.h"
 #include "transport_mem.h"
@@ -425,9 +426,8 @@ START_TEST(test_caps_refused)
 }
 END_TEST
 
-int main(void)
+Suite *mpc_test_suite(void)
 {
-    if (sodium_init() < 0) return EXIT_FAILURE;
     Suite *su = suite_create("prep");
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 120);
@@ -439,9 +439,6 @@ int main(void)
     tcase_add_test(tc, test_local_compare_material);
     tcase_add_test(tc, test_caps_refused);
     suite_add_tcase(su, tc);
-    SRunner *sr = srunner_create(su);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return su;
 }
+

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runner.h"
 #include "mpc_err.h"
 #include "prg.h"
 
@@ -78,9 +79,8 @@ START_TEST(test_seed_memory)
 }
 END_TEST
 
-int main(void)
+Suite *mpc_test_suite(void)
 {
-    if (sodium_init() < 0) return EXIT_FAILURE;
     Suite *su = suite_create("prg");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, test_known_answer);
@@ -88,9 +88,6 @@ int main(void)
     tcase_add_test(tc, test_streams_and_seeds_differ);
     tcase_add_test(tc, test_seed_memory);
     suite_add_tcase(su, tc);
-    SRunner *sr = srunner_create(su);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return su;
 }
+

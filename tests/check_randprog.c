@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runner.h"
 #include "compile.h"
 #include "eval.h"
 #include "randprog.h"
@@ -131,7 +132,7 @@ START_TEST(test_deterministic)
 }
 END_TEST
 
-int main(void)
+Suite *mpc_test_suite(void)
 {
     Suite *s = suite_create("randprog");
     TCase *tc = tcase_create("core");
@@ -141,9 +142,6 @@ int main(void)
     tcase_add_test(tc, test_comparison_programs);
     tcase_add_test(tc, test_deterministic);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
 }
+

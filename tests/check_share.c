@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runner.h"
 #include "share.h"
 
 #define N 37
@@ -71,17 +72,13 @@ START_TEST(test_unary_and_sum)
 }
 END_TEST
 
-int main(void)
+Suite *mpc_test_suite(void)
 {
-    if (sodium_init() < 0) return EXIT_FAILURE;
     Suite *su = suite_create("share");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, test_binary_ops_broadcast);
     tcase_add_test(tc, test_unary_and_sum);
     suite_add_tcase(su, tc);
-    SRunner *sr = srunner_create(su);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return su;
 }
+

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runner.h"
 #include "mpc_err.h"
 #include "transport_mem.h"
 
@@ -113,7 +114,7 @@ START_TEST(test_injected_malformed)
 }
 END_TEST
 
-int main(void)
+Suite *mpc_test_suite(void)
 {
     Suite *su = suite_create("transport_mem");
     TCase *tc = tcase_create("core");
@@ -123,9 +124,6 @@ int main(void)
     tcase_add_test(tc, test_exact_checks);
     tcase_add_test(tc, test_injected_malformed);
     suite_add_tcase(su, tc);
-    SRunner *sr = srunner_create(su);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return su;
 }
+

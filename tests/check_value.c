@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "runner.h"
 #include "value.h"
 
 static uint64_t s_rng = 0x9e3779b97f4a7c15ull;
@@ -364,7 +365,7 @@ START_TEST(test_double_helpers)
 }
 END_TEST
 
-int main(void)
+Suite *mpc_test_suite(void)
 {
     Suite *s = suite_create("value");
     TCase *tc = tcase_create("core");
@@ -378,9 +379,6 @@ int main(void)
     tcase_add_test(tc, test_random_text_never_crashes);
     tcase_add_test(tc, test_double_helpers);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
 }
+

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runner.h"
 #include "mpc_err.h"
 #include "wire.h"
 
@@ -269,7 +270,7 @@ START_TEST(test_mutations_are_safe)
 }
 END_TEST
 
-int main(void)
+Suite *mpc_test_suite(void)
 {
     Suite *s = suite_create("wire");
     TCase *tc = tcase_create("core");
@@ -281,9 +282,6 @@ int main(void)
     tcase_add_test(tc, test_payload_check);
     tcase_add_test(tc, test_mutations_are_safe);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
 }
+

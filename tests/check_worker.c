@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "runner.h"
 #include "config.h"
 #include "engine.h"
 #include "format.h"
@@ -409,10 +410,9 @@ START_TEST(test_pool)
 }
 END_TEST
 
-int main(void)
+Suite *mpc_test_suite(void)
 {
     mpcd_log_init("test", MPCD_LOG_ERROR);
-    if (sodium_init() < 0) return EXIT_FAILURE;
     Suite *s = suite_create("worker");
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 60);
@@ -423,9 +423,6 @@ int main(void)
     tcase_add_test(tc, test_job_timeout);
     tcase_add_test(tc, test_pool);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
 }
+

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <zmq.h>
 
+#include "runner.h"
 #include "keys.h"
 #include "mpc_err.h"
 #include "transport_zmq.h"
@@ -193,7 +194,7 @@ START_TEST(test_frames_off_the_chunking_rule_refused)
 }
 END_TEST
 
-int main(void)
+Suite *mpc_test_suite(void)
 {
     Suite *s = suite_create("zmq_chunks");
     TCase *tc = tcase_create("chunks");
@@ -201,9 +202,6 @@ int main(void)
     tcase_add_test(tc, test_multi_frame_payloads_direct_held_and_owned);
     tcase_add_test(tc, test_frames_off_the_chunking_rule_refused);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
 }
+
