@@ -1019,6 +1019,7 @@ START_TEST(test_stage_refuses_bad_inputs_before_submit)
     ck_assert_msg(strncmp(mpc_client_errmsg(c), "input 'y' (int): ", 17) == 0, "%s", mpc_client_errmsg(c));
     ck_assert_int_eq(mpc_job_input_text(c, j, "y", "1.5, 2, 3"), MPC_ERR_INPUT);
     ck_assert_int_eq(mpc_job_input_text(c, j, "f", "abc"), MPC_ERR_INPUT);
+    ck_assert_int_eq(mpc_job_input_text(c, j, "f", "1e30"), MPC_ERR_INPUT);   /* beyond the fix range */
     ck_assert_ptr_nonnull(strstr(mpc_client_errmsg(c), "input 'f' (fix)"));
     ck_assert_int_eq(mpc_job_input_text(c, j, "f", "@/nonexistent/f.csv"), MPC_ERR_INPUT);
     ck_assert_ptr_nonnull(strstr(mpc_client_errmsg(c), "/nonexistent/f.csv"));
