@@ -16,6 +16,7 @@
 
 #include "circuit.h"
 #include "client_conf.h"
+#include "client_internal.h"
 #include "compile.h"
 #include "cwire.h"
 #include "format.h"
@@ -23,6 +24,7 @@
 
 #define S_ERRMSG_MAX     768
 #define S_DEFAULT_WAIT   600000      /* mpc_job_output with timeout < 0 */
+#define S_WARN_MAX       512
 
 struct mpc_client {
     mpc_client_conf cfg;
@@ -37,9 +39,14 @@ struct mpc_client {
     mpc_progress_fn progress;
     void           *progress_ctx;
     int             progress_ms;
+    char          (*warn)[S_WARN_MAX];       /* the last compile's warnings, one line each */
+    size_t          n_warn;
 };
 
 struct mpc_job {
+    int          live;                            /* 0: staged (no id yet), 1: submitted or attached */
+    int          bound;                           /* mpc_job_set_binding chose the binding */
+    char         where[MPC_CWIRE_JOB_HEX + 8];    /* "job <id>: " once live, "" while staged */
     uint8_t      id[MPC_CWIRE_JOB_BYTES];
     char         id_hex[MPC_CWIRE_JOB_HEX + 1];
     uint8_t      hash[MPC_HASH_BYTES];
@@ -48,6 +55,9 @@ struct mpc_job {
     uint32_t     k;                               /* program parties = bound daemons */
     uint32_t     daemon_of[MPC_MAX_PARTIES];      /* program party -> daemon index */
     char         daemon_names[MPC_MAX_PARTIES][MPC_NAME_MAX];   /* the same, by name */
+    uint8_t     *circ_bytes;                      /* the .circ SUBMIT sends (malloc) */
+    size_t       circ_len;
+    uint64_t   **staged;                          /* per input: its staged values (sodium_malloc), or NULL */
 };
 
 /* --------------------------------------------------------------------------------------- */
@@ -209,6 +219,8 @@ out:
     return r;
 }
 
+static void s_clear_warnings(mpc_client *c);
+
 void mpc_client_close(mpc_client **cp)
 {
     if (!cp || !*cp) return;
@@ -219,6 +231,7 @@ void mpc_client_close(mpc_client **cp)
         if (c->sock[d]) zmq_close(c->sock[d]);
     }
     if (c->zctx) zmq_ctx_term(c->zctx);
+    s_clear_warnings(c);
     sodium_memzero(c, sizeof *c);
     free(c);
     *cp = NULL;
@@ -385,16 +398,42 @@ static void s_req_init(mpc_client *c, mpc_cwire_req *q, uint8_t type, const uint
 }
 
 /* --------------------------------------------------------------------------------------- *
- * Jobs */
+ * Jobs: the handle and what it describes */
+
+void (*mpc_client_release_hook)(const void *p, size_t n);
+
+/* Wipes and releases n bytes of secret values held in sodium_malloc memory. */
+static void s_release_secret(void *p, size_t n)
+{
+    if (!p) return;
+    sodium_memzero(p, n);
+    if (mpc_client_release_hook) mpc_client_release_hook(p, n);
+    sodium_free(p);
+}
+
+/* Drops every staged input, wiping it. */
+static void s_unstage_all(mpc_job *j)
+{
+    if (!j->staged) return;
+    for (uint32_t i = 0; i < j->circ->n_inputs; i++) {
+        s_release_secret(j->staged[i], (size_t)j->circ->inputs[i].len * 8);
+        j->staged[i] = NULL;
+    }
+}
 
 void mpc_job_free(mpc_job **jp)
 {
     if (!jp || !*jp) return;
-    mpc_circ_destroy(&(*jp)->circ);
-    free(*jp);
+    mpc_job *j = *jp;
+    if (j->circ) s_unstage_all(j);
+    free(j->staged);
+    free(j->circ_bytes);
+    mpc_circ_destroy(&j->circ);
+    free(j);
     *jp = NULL;
 }
 
+int mpc_job_is_live(const mpc_job *j) { return j->live; }
 const char *mpc_job_id(const mpc_job *j) { return j->id_hex; }
 const char *mpc_job_hash(const mpc_job *j) { return j->hash_hex; }
 size_t mpc_job_n_parties(const mpc_job *j) { return j->k; }
@@ -424,6 +463,10 @@ uint64_t mpc_job_input_len(const mpc_job *j, size_t i)
 {
     return i < j->circ->n_inputs ? j->circ->inputs[i].len : 0;
 }
+int mpc_job_input_staged(const mpc_job *j, size_t i)
+{
+    return i < j->circ->n_inputs && j->staged[i] != NULL;
+}
 const char *mpc_job_output_name(const mpc_job *j, size_t i)
 {
     return i < j->circ->n_outputs ? j->circ->outputs[i].name : NULL;
@@ -442,17 +485,50 @@ const char *mpc_job_party_daemon(const mpc_job *j, size_t i)
     return i < j->k ? j->daemon_names[i] : NULL;
 }
 
-/* Parses the circuit and computes its hash into a new job. */
-static int s_job_new(mpc_client *c, const uint8_t *circ, size_t len, mpc_job **out)
+/* The job becomes live under id j->id (messages now name it), or staged again. */
+static void s_set_live(mpc_job *j, int live)
+{
+    j->live = live;
+    if (live) {
+        mpc_cwire_job_hex(j->id, j->id_hex);
+        snprintf(j->where, sizeof j->where, "job %s: ", j->id_hex);
+    } else {
+        memset(j->id, 0, sizeof j->id);
+        j->id_hex[0] = 0;
+        j->where[0] = 0;
+    }
+}
+
+/* Records the daemons' names once daemon_of is final; sets q's binding if q is given. */
+static void s_fill_binding(const mpc_client *c, mpc_job *j, mpc_cwire_req *q)
+{
+    for (uint32_t i = 0; i < j->k; i++) strcpy(j->daemon_names[i], c->cfg.daemons[j->daemon_of[i]].name);
+    if (!q) return;
+    q->n_bind = j->k;
+    for (uint32_t i = 0; i < j->k; i++) strcpy(q->bind[i], j->daemon_names[i]);
+}
+
+/* --------------------------------------------------------------------------------------- *
+ * Jobs: creating (staged) */
+
+/* A staged job for the validated circuit `circ` whose .circ bytes are bytes[0..len-1]; takes
+ * both (also on failure).  Computes the hash and the default binding. */
+static int s_job_new(mpc_client *c, mpc_circuit *circ, uint8_t *bytes, size_t len, mpc_job **out)
 {
     *out = NULL;
-    if (!circ || len == 0) return s_seterr(c, MPC_ERR_INVALID, "no circuit given");
     mpc_job *j = calloc(1, sizeof *j);
-    if (!j) return s_seterr(c, MPC_ERR_NOMEM, "out of memory");
-    char err[300];
-    if (mpc_circ_read(circ, len, NULL, &j->circ, err, sizeof err) != 0) {
-        free(j);
-        return s_seterr(c, MPC_ERR_CIRCUIT, "invalid circuit: %s", err);
+    if (!j) {
+        mpc_circ_destroy(&circ);
+        free(bytes);
+        return s_seterr(c, MPC_ERR_NOMEM, "out of memory");
+    }
+    j->circ = circ;
+    j->circ_bytes = bytes;
+    j->circ_len = len;
+    j->staged = calloc(circ->n_inputs ? circ->n_inputs : 1, sizeof *j->staged);
+    if (!j->staged) {
+        mpc_job_free(&j);
+        return s_seterr(c, MPC_ERR_NOMEM, "out of memory");
     }
     if (mpc_circ_hash(j->circ, j->hash) != 0) {
         mpc_job_free(&j);
@@ -467,15 +543,164 @@ static int s_job_new(mpc_client *c, const uint8_t *circ, size_t len, mpc_job **o
         mpc_job_free(&j);
         return code;
     }
+    for (uint32_t i = 0; i < j->k; i++) j->daemon_of[i] = i;
+    s_fill_binding(c, j, NULL);
     *out = j;
     return 0;
 }
 
-/* Binds program parties to daemons: NULL/"" -> i-th to i-th; else "p=d,p=d". */
-static int s_bind(mpc_client *c, mpc_job *j, const char *binding)
+/* Parses .circ bytes (taken, also on failure) into a staged job. */
+static int s_job_from_bytes(mpc_client *c, uint8_t *bytes, size_t len, mpc_job **out)
+{
+    char err[300];
+    mpc_circuit *cc = NULL;
+    if (mpc_circ_read(bytes, len, NULL, &cc, err, sizeof err) != 0) {
+        free(bytes);
+        return s_seterr(c, MPC_ERR_CIRCUIT, "invalid circuit: %s", err);
+    }
+    return s_job_new(c, cc, bytes, len, out);
+}
+
+int mpc_job_create(mpc_client *c, const uint8_t *circ, size_t len, mpc_job **out)
+{
+    *out = NULL;
+    c->errmsg[0] = 0;
+    if (!circ || len == 0) return s_seterr(c, MPC_ERR_INVALID, "no circuit given");
+    uint8_t *copy = malloc(len);
+    if (!copy) return s_seterr(c, MPC_ERR_NOMEM, "out of memory");
+    memcpy(copy, circ, len);
+    return s_job_from_bytes(c, copy, len, out);
+}
+
+static void s_clear_warnings(mpc_client *c)
+{
+    free(c->warn);
+    c->warn = NULL;
+    c->n_warn = 0;
+}
+
+/* Keeps the compiler's warnings on the client, one formatted line each.  Every warning the
+ * compiler records through mpc_diag_warning arrives here, whatever its kind. */
+static void s_keep_warnings(mpc_client *c, const mpc_diag *d)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < d->n_items; i++) n += d->items[i].severity == MPC_DIAG_WARNING;
+    if (!n) return;
+    c->warn = malloc(n * sizeof *c->warn);
+    if (!c->warn) return;
+    for (size_t i = 0; i < d->n_items; i++) {
+        if (d->items[i].severity != MPC_DIAG_WARNING) continue;
+        mpc_diag_format(d, &d->items[i], c->warn[c->n_warn], sizeof c->warn[0]);
+        for (char *p = c->warn[c->n_warn]; *p; p++)
+            if (*p == '\n' || *p == '\r') *p = ' ';
+        c->n_warn++;
+    }
+}
+
+size_t mpc_client_n_warnings(const mpc_client *c) { return c->n_warn; }
+const char *mpc_client_warning(const mpc_client *c, size_t i) { return i < c->n_warn ? c->warn[i] : NULL; }
+
+static int s_compile(const char *src, size_t len, const char *filename, const char *const *defines, size_t n_defines,
+                     mpc_circuit **out, mpc_diag *diag, char *err, size_t errlen);
+
+int mpc_job_create_source(mpc_client *c, const char *src, size_t len, const char *filename,
+                          const char *const *defines, size_t n_defines, unsigned flags, mpc_job **out)
+{
+    *out = NULL;
+    c->errmsg[0] = 0;
+    s_clear_warnings(c);
+    if (!src || !filename || (flags & ~MPC_JOB_STRICT)) return s_seterr(c, MPC_ERR_INVALID, "invalid arguments");
+    mpc_circuit *cc = NULL;
+    mpc_diag diag;
+    char err[S_ERRMSG_MAX];
+    int r = s_compile(src, len, filename, defines, n_defines, &cc, &diag, err, sizeof err);
+    s_keep_warnings(c, &diag);
+    size_t n_warnings = diag.n_warnings;
+    mpc_diag_free(&diag);
+    if (r) return s_seterr(c, r, "%s", err);
+    if ((flags & MPC_JOB_STRICT) && n_warnings) {
+        mpc_circ_destroy(&cc);
+        return s_seterr(c, MPC_ERR_CIRCUIT, "%s (%zu warning%s; refused as strict)",
+                        c->n_warn ? c->warn[0] : filename, n_warnings, n_warnings == 1 ? "" : "s");
+    }
+    uint8_t *bytes = NULL;
+    size_t blen = 0;
+    if (mpc_circ_write(cc, &bytes, &blen) != 0) {
+        mpc_circ_destroy(&cc);
+        return s_seterr(c, MPC_ERR_NOMEM, "out of memory");
+    }
+    return s_job_new(c, cc, bytes, blen, out);
+}
+
+/* The whole file into a new malloc'ed buffer (NUL-terminated, not counted in *len). */
+static int s_read_file(mpc_client *c, const char *path, uint8_t **buf, size_t *len)
+{
+    *buf = NULL;
+    *len = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f) return s_seterr(c, MPC_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    size_t cap = 1 << 16, n = 0;
+    uint8_t *b = malloc(cap + 1);
+    int r = MPC_ERR_NOMEM;
+    while (b) {
+        n += fread(b + n, 1, cap - n, f);
+        if (n < cap) break;
+        if (cap > ((size_t)1 << 34)) {
+            r = MPC_ERR_LIMIT;
+            break;
+        }
+        cap *= 2;
+        uint8_t *nb = realloc(b, cap + 1);
+        if (!nb) break;
+        b = nb;
+    }
+    if (b && n < cap && !ferror(f)) {
+        fclose(f);
+        b[n] = 0;
+        *buf = b;
+        *len = n;
+        return 0;
+    }
+    if (b && n < cap) r = MPC_ERR_IO;
+    fclose(f);
+    free(b);
+    return s_seterr(c, r, "%s: %s", path, r == MPC_ERR_LIMIT ? "file too large" : r == MPC_ERR_IO ? "read error"
+                                                                                                 : "out of memory");
+}
+
+int mpc_job_create_file(mpc_client *c, const char *path, const char *const *defines, size_t n_defines,
+                        unsigned flags, mpc_job **out)
+{
+    *out = NULL;
+    c->errmsg[0] = 0;
+    s_clear_warnings(c);
+    if (!path) return s_seterr(c, MPC_ERR_INVALID, "no program given");
+    size_t pl = strlen(path);
+    int is_circ = pl >= 5 && !strcmp(path + pl - 5, ".circ");
+    if (is_circ && n_defines)
+        return s_seterr(c, MPC_ERR_INVALID, "-D applies to a source, not to the compiled %s", path);
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    int r = s_read_file(c, path, &buf, &len);
+    if (r) return r;
+    if (is_circ) {
+        if (len == 0) {
+            free(buf);
+            return s_seterr(c, MPC_ERR_CIRCUIT, "%s: empty file", path);
+        }
+        return s_job_from_bytes(c, buf, len, out);
+    }
+    r = mpc_job_create_source(c, (const char *)buf, len, path, defines, n_defines, flags, out);
+    free(buf);
+    return r;
+}
+
+/* Binds program parties to daemons into daemon_of[0..k-1]: NULL/"" -> i-th to i-th; else
+ * "p=d,p=d". */
+static int s_bind(mpc_client *c, const mpc_job *j, const char *binding, uint32_t *daemon_of)
 {
     if (!binding || !binding[0]) {
-        for (uint32_t i = 0; i < j->k; i++) j->daemon_of[i] = i;
+        for (uint32_t i = 0; i < j->k; i++) daemon_of[i] = i;
         return 0;
     }
     int set[MPC_MAX_PARTIES] = {0};
@@ -496,138 +721,31 @@ static int s_bind(mpc_client *c, mpc_job *j, const char *binding)
         if (d < 0) return s_seterr(c, MPC_ERR_INVALID, "binding: no daemon '%.64s' in %s", daemon, c->cfg.path);
         if (set[p]) return s_seterr(c, MPC_ERR_INVALID, "binding: party '%s' is bound twice", party);
         for (uint32_t i = 0; i < j->k; i++)
-            if (set[i] && j->daemon_of[i] == (uint32_t)d)
+            if (set[i] && daemon_of[i] == (uint32_t)d)
                 return s_seterr(c, MPC_ERR_INVALID, "binding: daemon '%s' is bound to two parties", daemon);
         set[p] = 1;
-        j->daemon_of[p] = (uint32_t)d;
+        daemon_of[p] = (uint32_t)d;
     }
     for (uint32_t i = 0; i < j->k; i++)
         if (!set[i]) return s_seterr(c, MPC_ERR_INVALID, "binding: party '%s' is not bound", j->circ->party_names[i]);
     return 0;
 }
 
-/* Records the daemons' names once daemon_of is final; sets q's binding if q is given. */
-static void s_fill_binding(const mpc_client *c, mpc_job *j, mpc_cwire_req *q)
+int mpc_job_set_binding(mpc_client *c, mpc_job *j, const char *binding)
 {
-    for (uint32_t i = 0; i < j->k; i++) strcpy(j->daemon_names[i], c->cfg.daemons[j->daemon_of[i]].name);
-    if (!q) return;
-    q->n_bind = j->k;
-    for (uint32_t i = 0; i < j->k; i++) strcpy(q->bind[i], j->daemon_names[i]);
-}
-
-int mpc_job_submit(mpc_client *c, const uint8_t *circ, size_t len, const char *binding, mpc_job **out)
-{
-    *out = NULL;
     c->errmsg[0] = 0;
-    mpc_job *j = NULL;
-    int r = s_job_new(c, circ, len, &j);
+    if (j->live) return s_seterr(c, MPC_ERR_STATE, "%sthe binding of a live job is fixed", j->where);
+    uint32_t daemon_of[MPC_MAX_PARTIES];
+    int r = s_bind(c, j, binding, daemon_of);
     if (r) return r;
-    r = s_bind(c, j, binding);
-    if (r) goto out;
-    r = mpc_cwire_job_new(j->id);
-    if (r) {
-        s_seterr(c, r, "cannot draw a job id");
-        goto out;
-    }
-    mpc_cwire_job_hex(j->id, j->id_hex);
-    mpc_cwire_req q;
-    s_req_init(c, &q, MPC_CW_SUBMIT, j->id);
-    s_fill_binding(c, j, &q);
-    q.circ = circ;
-    q.circ_len = len;
-    /* to every configured daemon: those not bound only take part in ordering */
-    int64_t deadline = s_now_ms() + c->cfg.timeout_ms;
-    for (uint32_t d = 0; d < c->cfg.n_daemons; d++) {
-        r = s_send(c, d, &q, NULL, 0, deadline, j->id_hex);
-        if (r) goto out;
-    }
-    for (uint32_t d = 0; d < c->cfg.n_daemons; d++) {
-        mpc_cwire_rep rep;
-        r = s_recv(c, d, q.rid, MPC_CW_SUBMIT, deadline, &rep, NULL, 0, j->id_hex);
-        if (r) goto out;
-        if (sodium_memcmp(rep.hash, j->hash, MPC_HASH_BYTES) != 0) {
-            char hex[2 * MPC_HASH_BYTES + 1];
-            mpc_hash_hex(rep.hash, hex);
-            r = s_seterr(c, MPC_ERR_PROTOCOL, "daemon %s: job %s: reports circuit hash %.16s…, this client has %.16s…",
-                         s_dname(c, d), j->id_hex, hex, j->hash_hex);
-            goto out;
-        }
-    }
-    *out = j;
-    j = NULL;
-    r = 0;
-out:
-    mpc_job_free(&j);
-    return r;
-}
-
-int mpc_job_attach(mpc_client *c, const char *job_id, const uint8_t *circ, size_t len, mpc_job **out)
-{
-    *out = NULL;
-    c->errmsg[0] = 0;
-    mpc_job *j = NULL;
-    int r = s_job_new(c, circ, len, &j);
-    if (r) return r;
-    if (!job_id || mpc_cwire_job_parse(j->id, job_id) != 0) {
-        r = s_seterr(c, MPC_ERR_INVALID, "'%.40s' is not a job id (32 hex digits)", job_id ? job_id : "");
-        goto out;
-    }
-    mpc_cwire_job_hex(j->id, j->id_hex);
-    mpc_cwire_req q;
-    s_req_init(c, &q, MPC_CW_STATUS, j->id);
-    q.has_job = 1;
-    int64_t deadline = s_now_ms() + c->cfg.timeout_ms;
-    for (uint32_t d = 0; d < c->cfg.n_daemons; d++) {
-        r = s_send(c, d, &q, NULL, 0, deadline, j->id_hex);
-        if (r) goto out;
-    }
-    int have_binding = 0;
-    for (uint32_t d = 0; d < c->cfg.n_daemons; d++) {
-        mpc_cwire_rep rep;
-        r = s_recv(c, d, q.rid, MPC_CW_STATUS, deadline, &rep, NULL, 0, j->id_hex);
-        if (r) goto out;
-        if (!rep.has_job) {
-            r = s_seterr(c, MPC_ERR_NOTFOUND, "daemon %s: job %s: unknown to this daemon", s_dname(c, d), j->id_hex);
-            goto out;
-        }
-        if (sodium_memcmp(rep.job.hash, j->hash, MPC_HASH_BYTES) != 0) {
-            r = s_seterr(c, MPC_ERR_CIRCUIT,
-                         "daemon %s: job %s: runs a different circuit than the one given here (hash %.16s…); "
-                         "refusing to contribute", s_dname(c, d), j->id_hex, j->hash_hex);
-            goto out;
-        }
-        if (rep.job.n_bind != j->k) {
-            r = s_seterr(c, MPC_ERR_PROTOCOL, "daemon %s: job %s: binds %u parties, the circuit has %u", s_dname(c, d),
-                         j->id_hex, rep.job.n_bind, j->k);
-            goto out;
-        }
-        for (uint32_t i = 0; i < j->k; i++) {
-            int dd = mpc_client_conf_daemon(&c->cfg, rep.job.bind[i]);
-            if (dd < 0) {
-                r = s_seterr(c, MPC_ERR_CONFIG, "daemon %s: job %s: binds party '%s' to daemon '%s', which is not in %s",
-                             s_dname(c, d), j->id_hex, j->circ->party_names[i], rep.job.bind[i], c->cfg.path);
-                goto out;
-            }
-            if (have_binding && j->daemon_of[i] != (uint32_t)dd) {
-                r = s_seterr(c, MPC_ERR_PROTOCOL, "daemon %s: job %s: reports a binding that differs from daemon %s's",
-                             s_dname(c, d), j->id_hex, s_dname(c, 0));
-                goto out;
-            }
-            j->daemon_of[i] = (uint32_t)dd;
-        }
-        have_binding = 1;
-    }
+    memcpy(j->daemon_of, daemon_of, sizeof daemon_of);
+    j->bound = binding && binding[0];
     s_fill_binding(c, j, NULL);
-    *out = j;
-    j = NULL;
-    r = 0;
-out:
-    mpc_job_free(&j);
-    return r;
+    return 0;
 }
 
 /* --------------------------------------------------------------------------------------- *
- * Inputs */
+ * Jobs: inputs */
 
 static int s_find_input(const mpc_job *j, const char *name)
 {
@@ -643,15 +761,45 @@ static int s_find_output(const mpc_job *j, const char *name)
     return -1;
 }
 
-int mpc_job_input(mpc_client *c, mpc_job *j, const char *name, const uint64_t *values, uint64_t n)
+/* "the program has no input 'q' (its inputs: x, y)" */
+static int s_no_input(mpc_client *c, const mpc_job *j, const char *name)
 {
-    c->errmsg[0] = 0;
-    int idx = name ? s_find_input(j, name) : -1;
-    if (idx < 0) return s_seterr(c, MPC_ERR_NOTFOUND, "job %s: the program has no input '%.64s'", j->id_hex, name ? name : "");
+    char list[320];
+    size_t off = 0;
+    list[0] = 0;
+    for (uint32_t i = 0; i < j->circ->n_inputs; i++) {
+        const char *nm = j->circ->inputs[i].name;
+        if (off + strlen(nm) + 8 >= sizeof list) {
+            memcpy(list + off, ", \xe2\x80\xa6", 6);   /* ", …" */
+            break;
+        }
+        off += (size_t)sprintf(list + off, "%s%s", i ? ", " : "", nm);
+    }
+    return s_seterr(c, MPC_ERR_NOTFOUND, "%sthe program has no input '%.64s' (its inputs: %s)", j->where,
+                    name ? name : "", j->circ->n_inputs ? list : "none");
+}
+
+/* The values fit input idx: its length, and 0/1 for a bool.  Never names a value. */
+static int s_check_values(mpc_client *c, const mpc_job *j, uint32_t idx, const uint64_t *values, uint64_t n)
+{
     const mpc_input *in = &j->circ->inputs[idx];
     if (n != in->len)
-        return s_seterr(c, MPC_ERR_INPUT, "job %s: input '%s' takes %llu value%s, %llu given", j->id_hex, name,
+        return s_seterr(c, MPC_ERR_INPUT, "%sinput '%s' takes %llu value%s, %llu given", j->where, in->name,
                         (unsigned long long)in->len, in->len == 1 ? "" : "s", (unsigned long long)n);
+    if (!values) return s_seterr(c, MPC_ERR_INVALID, "%sinput '%s': no values", j->where, in->name);
+    if (in->type == MPC_T_BOOL)
+        for (uint64_t i = 0; i < n; i++)
+            if (values[i] > 1)
+                return s_seterr(c, MPC_ERR_INPUT, "%sinput '%s' is bool: element %llu is neither 0 nor 1", j->where,
+                                in->name, (unsigned long long)i);
+    return 0;
+}
+
+/* Shares values[0..len-1] of input idx for the live job's daemons and sends them. */
+static int s_share_send(mpc_client *c, mpc_job *j, uint32_t idx, const uint64_t *values)
+{
+    const char *name = j->circ->inputs[idx].name;
+    uint64_t n = j->circ->inputs[idx].len;
     uint32_t k = j->k;
     uint8_t *seeds = sodium_malloc((size_t)(k - 1) * MPC_CWIRE_SEED_BYTES);
     uint64_t *explicit_share = sodium_allocarray((size_t)n, 8);
@@ -660,7 +808,7 @@ int mpc_job_input(mpc_client *c, mpc_job *j, const char *name, const uint64_t *v
         r = s_seterr(c, MPC_ERR_NOMEM, "job %s: out of memory sharing input '%s'", j->id_hex, name);
         goto out;
     }
-    r = mpc_cwire_share(seeds, explicit_share, values, n, k, (uint32_t)idx);
+    r = mpc_cwire_share(seeds, explicit_share, values, n, k, idx);
     if (r) {
         s_seterr(c, r, "job %s: cannot share input '%s'", j->id_hex, name);
         goto out;
@@ -704,19 +852,183 @@ out:
     return r;
 }
 
+int mpc_job_input(mpc_client *c, mpc_job *j, const char *name, const uint64_t *values, uint64_t n)
+{
+    c->errmsg[0] = 0;
+    int idx = name ? s_find_input(j, name) : -1;
+    if (idx < 0) return s_no_input(c, j, name);
+    int r = s_check_values(c, j, (uint32_t)idx, values, n);
+    if (r) return r;
+    if (j->live) return s_share_send(c, j, (uint32_t)idx, values);
+    if (j->staged[idx]) return s_seterr(c, MPC_ERR_STATE, "input '%s' is already given", name);
+    uint64_t *copy = sodium_allocarray((size_t)n, 8);
+    if (!copy) return s_seterr(c, MPC_ERR_NOMEM, "out of memory staging input '%s'", name);
+    memcpy(copy, values, (size_t)n * 8);
+    j->staged[idx] = copy;
+    return 0;
+}
+
 int mpc_job_input_text(mpc_client *c, mpc_job *j, const char *name, const char *spec)
 {
     c->errmsg[0] = 0;
     int idx = name ? s_find_input(j, name) : -1;
-    if (idx < 0) return s_seterr(c, MPC_ERR_NOTFOUND, "job %s: the program has no input '%.64s'", j->id_hex, name ? name : "");
+    if (idx < 0) return s_no_input(c, j, name);
+    if (!spec) return s_seterr(c, MPC_ERR_INVALID, "%sinput '%s': no values", j->where, name);
     uint64_t *vals = NULL, n = 0;
     char err[300];
     if (mpc_values_load(j->circ->inputs[idx].type, j->circ->frac_bits, spec, &vals, &n, err, sizeof err) != 0)
-        return s_seterr(c, MPC_ERR_INPUT, "input '%s': %s", name, err);
+        return s_seterr(c, MPC_ERR_INPUT, "%sinput '%s' (%s): %s", j->where, name,
+                        s_type_name(j->circ->inputs[idx].type), err);
     int r = mpc_job_input(c, j, name, vals, n);
-    sodium_memzero(vals, (size_t)n * 8);
-    free(vals);
+    if (vals) {
+        sodium_memzero(vals, (size_t)n * 8);
+        free(vals);
+    }
     return r;
+}
+
+/* Sends every staged input of the job that has just become live, wiping each after it is
+ * shared.  After a failure the rest are dropped too: the job is live, they cannot be staged
+ * again. */
+static int s_send_staged(mpc_client *c, mpc_job *j)
+{
+    int r = 0;
+    for (uint32_t i = 0; i < j->circ->n_inputs && !r; i++) {
+        if (!j->staged[i]) continue;
+        r = s_share_send(c, j, i, j->staged[i]);
+        s_release_secret(j->staged[i], (size_t)j->circ->inputs[i].len * 8);
+        j->staged[i] = NULL;
+    }
+    s_unstage_all(j);
+    return r;
+}
+
+/* The last step of staging, before anything leaves this process: checks that the staged
+ * inputs are what the caller promised (MPC_SUBMIT_ALL_INPUTS: every input of the program).
+ * This is where owner-local pushdown belongs (docs/client.md): a client holding every input a
+ * sub-circuit depends on would evaluate it here, in the clear, and stage its results in place
+ * of those inputs before anything is shared. */
+static int s_stage_seal(mpc_client *c, mpc_job *j, unsigned flags)
+{
+    if (!(flags & MPC_SUBMIT_ALL_INPUTS)) return 0;
+    char list[400];
+    size_t off = 0, missing = 0;
+    list[0] = 0;
+    for (uint32_t i = 0; i < j->circ->n_inputs; i++) {
+        if (j->staged[i]) continue;
+        const mpc_input *in = &j->circ->inputs[i];
+        if (off < sizeof list) {
+            int w = snprintf(list + off, sizeof list - off, "%s'%s' (party %s)", missing ? ", " : "", in->name,
+                             j->circ->party_names[in->party]);
+            off = w < 0 ? sizeof list : off + (size_t)w;
+        }
+        missing++;
+    }
+    if (!missing) return 0;
+    return s_seterr(c, MPC_ERR_INPUT, "%s not given: %s", missing == 1 ? "input" : "inputs", list);
+}
+
+/* --------------------------------------------------------------------------------------- *
+ * Jobs: submitting and attaching */
+
+int mpc_job_submit(mpc_client *c, mpc_job *j, unsigned flags)
+{
+    c->errmsg[0] = 0;
+    if (flags & ~MPC_SUBMIT_ALL_INPUTS) return s_seterr(c, MPC_ERR_INVALID, "submit: unknown flags");
+    if (j->live) return s_seterr(c, MPC_ERR_STATE, "%sis already submitted", j->where);
+    int r = s_stage_seal(c, j, flags);
+    if (r) return r;
+    r = mpc_cwire_job_new(j->id);
+    if (r) return s_seterr(c, r, "cannot draw a job id");
+    mpc_cwire_job_hex(j->id, j->id_hex);
+    mpc_cwire_req q;
+    s_req_init(c, &q, MPC_CW_SUBMIT, j->id);
+    s_fill_binding(c, j, &q);
+    q.circ = j->circ_bytes;
+    q.circ_len = j->circ_len;
+    /* to every configured daemon: those not bound only take part in ordering */
+    int64_t deadline = s_now_ms() + c->cfg.timeout_ms;
+    for (uint32_t d = 0; d < c->cfg.n_daemons && !r; d++) r = s_send(c, d, &q, NULL, 0, deadline, j->id_hex);
+    for (uint32_t d = 0; d < c->cfg.n_daemons && !r; d++) {
+        mpc_cwire_rep rep;
+        r = s_recv(c, d, q.rid, MPC_CW_SUBMIT, deadline, &rep, NULL, 0, j->id_hex);
+        if (!r && sodium_memcmp(rep.hash, j->hash, MPC_HASH_BYTES) != 0) {
+            char hex[2 * MPC_HASH_BYTES + 1];
+            mpc_hash_hex(rep.hash, hex);
+            r = s_seterr(c, MPC_ERR_PROTOCOL, "daemon %s: job %s: reports circuit hash %.16s…, this client has %.16s…",
+                         s_dname(c, d), j->id_hex, hex, j->hash_hex);
+        }
+    }
+    if (r) {
+        s_set_live(j, 0);   /* still staged; a retry draws a new id */
+        return r;
+    }
+    s_set_live(j, 1);
+    return s_send_staged(c, j);
+}
+
+/* Asks every daemon for job `id` and checks it runs j's circuit under one binding, which it
+ * writes to daemon_of. */
+static int s_attach_check(mpc_client *c, mpc_job *j, const uint8_t *id, const char *id_hex, uint32_t *daemon_of)
+{
+    mpc_cwire_req q;
+    s_req_init(c, &q, MPC_CW_STATUS, id);
+    q.has_job = 1;
+    int64_t deadline = s_now_ms() + c->cfg.timeout_ms;
+    for (uint32_t d = 0; d < c->cfg.n_daemons; d++) {
+        int r = s_send(c, d, &q, NULL, 0, deadline, id_hex);
+        if (r) return r;
+    }
+    int have_binding = 0;
+    for (uint32_t d = 0; d < c->cfg.n_daemons; d++) {
+        mpc_cwire_rep rep;
+        int r = s_recv(c, d, q.rid, MPC_CW_STATUS, deadline, &rep, NULL, 0, id_hex);
+        if (r) return r;
+        if (!rep.has_job)
+            return s_seterr(c, MPC_ERR_NOTFOUND, "daemon %s: job %s: unknown to this daemon", s_dname(c, d), id_hex);
+        if (sodium_memcmp(rep.job.hash, j->hash, MPC_HASH_BYTES) != 0)
+            return s_seterr(c, MPC_ERR_CIRCUIT,
+                            "daemon %s: job %s: runs a different circuit than the one given here (hash %.16s…); "
+                            "refusing to contribute", s_dname(c, d), id_hex, j->hash_hex);
+        if (rep.job.n_bind != j->k)
+            return s_seterr(c, MPC_ERR_PROTOCOL, "daemon %s: job %s: binds %u parties, the circuit has %u",
+                            s_dname(c, d), id_hex, rep.job.n_bind, j->k);
+        for (uint32_t i = 0; i < j->k; i++) {
+            int dd = mpc_client_conf_daemon(&c->cfg, rep.job.bind[i]);
+            if (dd < 0)
+                return s_seterr(c, MPC_ERR_CONFIG, "daemon %s: job %s: binds party '%s' to daemon '%s', which is not in %s",
+                                s_dname(c, d), id_hex, j->circ->party_names[i], rep.job.bind[i], c->cfg.path);
+            if (have_binding && daemon_of[i] != (uint32_t)dd)
+                return s_seterr(c, MPC_ERR_PROTOCOL, "daemon %s: job %s: reports a binding that differs from daemon %s's",
+                                s_dname(c, d), id_hex, s_dname(c, 0));
+            if (j->bound && j->daemon_of[i] != (uint32_t)dd)
+                return s_seterr(c, MPC_ERR_CIRCUIT, "daemon %s: job %s: binds party '%s' to daemon %s, not to %s as asked here",
+                                s_dname(c, d), id_hex, j->circ->party_names[i], rep.job.bind[i],
+                                s_dname(c, j->daemon_of[i]));
+            daemon_of[i] = (uint32_t)dd;
+        }
+        have_binding = 1;
+    }
+    return 0;
+}
+
+int mpc_job_attach(mpc_client *c, mpc_job *j, const char *job_id)
+{
+    c->errmsg[0] = 0;
+    if (j->live) return s_seterr(c, MPC_ERR_STATE, "%sis already live", j->where);
+    uint8_t id[MPC_CWIRE_JOB_BYTES];
+    char id_hex[MPC_CWIRE_JOB_HEX + 1];
+    if (!job_id || mpc_cwire_job_parse(id, job_id) != 0)
+        return s_seterr(c, MPC_ERR_INVALID, "'%.40s' is not a job id (32 hex digits)", job_id ? job_id : "");
+    mpc_cwire_job_hex(id, id_hex);
+    uint32_t daemon_of[MPC_MAX_PARTIES];
+    int r = s_attach_check(c, j, id, id_hex, daemon_of);
+    if (r) return r;
+    memcpy(j->daemon_of, daemon_of, sizeof daemon_of);
+    s_fill_binding(c, j, NULL);
+    memcpy(j->id, id, sizeof id);
+    s_set_live(j, 1);
+    return s_send_staged(c, j);
 }
 
 /* --------------------------------------------------------------------------------------- *
@@ -798,6 +1110,8 @@ int mpc_job_output(mpc_client *c, mpc_job *j, const char *name, int timeout_ms, 
     c->errmsg[0] = 0;
     *values = NULL;
     *n_out = 0;
+    if (!j->live)
+        return s_seterr(c, MPC_ERR_STATE, "the job is not submitted yet (mpc_job_submit or mpc_job_attach first)");
     int idx = name ? s_find_output(j, name) : -1;
     if (idx < 0) return s_seterr(c, MPC_ERR_NOTFOUND, "job %s: the program has no output '%.64s'", j->id_hex, name ? name : "");
     const mpc_output *o = &j->circ->outputs[idx];
@@ -918,11 +1232,13 @@ int mpc_job_output_text(mpc_client *c, mpc_job *j, const char *name, int timeout
 /* --------------------------------------------------------------------------------------- *
  * Compiling */
 
-int mpc_client_compile(const char *src, size_t len, const char *filename, const char *const *defines,
-                       size_t n_defines, uint8_t **circ, size_t *circ_len, char *err, size_t errlen)
+/* Compiles with "NAME=VALUE" defines.  Initialises *diag in every case (the caller frees it);
+ * 0, or a code with the first error in err. */
+static int s_compile(const char *src, size_t len, const char *filename, const char *const *defines, size_t n_defines,
+                     mpc_circuit **out, mpc_diag *diag, char *err, size_t errlen)
 {
-    *circ = NULL;
-    *circ_len = 0;
+    *out = NULL;
+    mpc_diag_init(diag, filename, src, len);
     if (!src || !filename || (n_defines && !defines) || n_defines > 1024) {
         snprintf(err, errlen, "invalid arguments");
         return MPC_ERR_INVALID;
@@ -931,7 +1247,6 @@ int mpc_client_compile(const char *src, size_t len, const char *filename, const 
     char *copies[1024];
     size_t n = 0;
     int r = MPC_ERR_NOMEM;
-    mpc_circuit *c = NULL;
     for (; n < n_defines; n++) {
         const char *eq = defines[n] ? strchr(defines[n], '=') : NULL;
         if (!eq || eq == defines[n]) {
@@ -940,23 +1255,40 @@ int mpc_client_compile(const char *src, size_t len, const char *filename, const 
             goto out;
         }
         copies[n] = strdup(defines[n]);
-        if (!copies[n]) goto out;
+        if (!copies[n]) {
+            snprintf(err, errlen, "out of memory");
+            goto out;
+        }
         copies[n][eq - defines[n]] = 0;
         defs[n].name = copies[n];
         defs[n].value = copies[n] + (eq - defines[n]) + 1;
     }
-    mpc_diag diag;
-    if (mpc_compile(src, len, filename, defs, n, &c, &diag) != 0) {
-        const mpc_diag_item *it = mpc_diag_first_error(&diag);
-        if (it) mpc_diag_format(&diag, it, err, errlen);
+    if (mpc_compile(src, len, filename, defs, n, out, diag) != 0) {
+        const mpc_diag_item *it = mpc_diag_first_error(diag);
+        if (it) mpc_diag_format(diag, it, err, errlen);
         else snprintf(err, errlen, "%s: compilation failed", filename);
-        mpc_diag_free(&diag);
         r = MPC_ERR_CIRCUIT;
         goto out;
     }
+    r = 0;
+out:
+    for (size_t i = 0; i < n; i++) free(copies[i]);
+    return r;
+}
+
+int mpc_client_compile(const char *src, size_t len, const char *filename, const char *const *defines,
+                       size_t n_defines, uint8_t **circ, size_t *circ_len, char *err, size_t errlen)
+{
+    *circ = NULL;
+    *circ_len = 0;
+    mpc_circuit *c = NULL;
+    mpc_diag diag;
+    int r = s_compile(src, len, filename, defines, n_defines, &c, &diag, err, errlen);
     mpc_diag_free(&diag);
+    if (r) return r;
     uint8_t *bytes = NULL;
     size_t blen = 0;
+    r = MPC_ERR_NOMEM;
     if (mpc_circ_write(c, &bytes, &blen) != 0) {
         snprintf(err, errlen, "out of memory");
         goto out;
@@ -972,7 +1304,6 @@ int mpc_client_compile(const char *src, size_t len, const char *filename, const 
     *circ_len = blen;
     r = 0;
 out:
-    for (size_t i = 0; i < n; i++) free(copies[i]);
     mpc_circ_destroy(&c);
     return r;
 }

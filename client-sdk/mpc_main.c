@@ -1,20 +1,18 @@
-/* mpc_main.c — the `mpc` command line client (docs/client.md): compile or read a program,
- * submit it to the cluster, give inputs, wait for outputs and print them exactly as
- * `mpcc --eval` does.  Everything goes through the SDK (mpcclient.h); errors are one line
+/* mpc_main.c — the `mpc` command line client (docs/client.md): stage a job (the SDK compiles
+ * or reads the program and checks every --input against it), submit it to the cluster or
+ * attach to a submitted one, wait for outputs and print them exactly as `mpcc --eval` does.
+ * Everything goes through the SDK (mpcclient.h): this file neither decodes circuits nor
+ * parses values.  Compiler warnings are printed on stderr; errors are one line
  * `mpc: error: …` and a non-zero exit. */
-#include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "format.h"
 #include "mpcclient.h"
-#include "value.h"
 
 #define MAX_ARGS 256
 
@@ -29,7 +27,7 @@ typedef struct {
     const char *outputs[MAX_ARGS];  size_t n_outputs;
     int         json;
     int         timeout_ms;
-    int         quiet;
+    int         strict;
 } opts;
 
 static void s_die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
@@ -50,44 +48,60 @@ static const char *const s_usage_main =
     "usage: mpc COMMAND [options]\n"
     "\n"
     "commands:\n"
-    "  run PROG       compile PROG (.mpc, or read a .circ), submit it, give inputs, wait, print outputs\n"
-    "  submit PROG    submit PROG as a new job; prints the job id\n"
+    "  run PROG       stage PROG (.mpc compiled here, or a .circ) with every input, submit, wait, print outputs\n"
+    "  submit PROG    submit PROG as a new job (with the inputs given here, if any); prints the job id\n"
     "  input PROG     give inputs to an existing job (--job ID) after checking it runs PROG\n"
     "  result PROG    wait for and print outputs of an existing job (--job ID)\n"
     "  status         per daemon: reachable, jobs, preprocessing stock (--job ID: that job)\n"
     "\n"
+    "Each program command first stages the job in this process: PROG is compiled (compiler warnings\n"
+    "appear on stderr as file:line:col: warning: ...) and every --input is checked against it (the\n"
+    "name exists, the length and the values fit the input's type) before anything is sent.\n"
     "`mpc COMMAND --help` describes each command's options.\n";
 
 static const char *const s_opt_help =
     "  --config FILE        client configuration (default: $MPC_CONFIG)\n"
-    "  -D NAME=VALUE        override `param NAME` when compiling a .mpc\n";
+    "  -D NAME=VALUE        override `param NAME` when compiling a .mpc\n"
+    "  --strict             refuse a program the compiler warns about (warnings are always shown on stderr)\n";
+
+static const char *const s_values_help =
+    "\nVALUES: a list like 1,2,3 (commas and/or blanks) or @file (e.g. a CSV of one value a line),\n"
+    "read in the input's type (int, fix decimals, bool 0/1/true/false) exactly as mpcc --eval reads them.\n\n";
 
 static void s_usage(const char *cmd)
 {
     if (!cmd) {
         fputs(s_usage_main, stdout);
     } else if (!strcmp(cmd, "run")) {
-        printf("usage: mpc run PROG --config FILE [--input NAME=VALUES]... [-D NAME=VALUE]...\n"
+        printf("usage: mpc run PROG --config FILE [--input NAME=VALUES]... [-D NAME=VALUE]... [--strict]\n"
                "               [--bind PARTY=DAEMON,...] [--output NAME]... [--timeout MS] [--json]\n\n"
-               "Compiles PROG (or reads it if it is a .circ), submits it to every daemon of the configuration,\n"
-               "gives each --input (VALUES: a list like 1,2,3 or @file.csv), waits for the outputs and prints\n"
-               "`name = value` lines (vectors comma-separated), or one JSON object with --json.\n\n%s"
+               "Compiles PROG (or reads it if it is a .circ) and checks every --input against it: each name\n"
+               "must be an input of the program, each value list must fit it, and every input of the program\n"
+               "must be given (a missing one is named) — all before anything is submitted.  Then submits the\n"
+               "job to every daemon of the configuration, secret-shares and sends the inputs, waits for the\n"
+               "outputs and prints `name = value` lines (vectors comma-separated), or one JSON object with --json.\n"
+               "%s%s"
                "  --input NAME=VALUES  an input this client gives (repeatable)\n"
                "  --bind P=D,...       bind program party P to daemon D (default: i-th party to i-th daemon)\n"
                "  --output NAME        fetch only these outputs (repeatable; default: every output)\n"
                "  --timeout MS         longest wait for each output (default 600000)\n"
-               "  --json               print {\"job\": …, \"outputs\": [{\"name\", \"type\", \"values\"}]} (as mpcc --eval --json)\n", s_opt_help);
+               "  --json               print {\"job\": …, \"outputs\": [{\"name\", \"type\", \"values\"}]} (as mpcc --eval --json)\n",
+               s_values_help, s_opt_help);
     } else if (!strcmp(cmd, "submit")) {
-        printf("usage: mpc submit PROG --config FILE [-D NAME=VALUE]... [--bind PARTY=DAEMON,...] [--json]\n\n"
-               "Submits PROG as a new job to every daemon and prints the job id (32 hex digits).\n\n%s"
+        printf("usage: mpc submit PROG --config FILE [--input NAME=VALUES]... [-D NAME=VALUE]... [--strict]\n"
+               "                  [--bind PARTY=DAEMON,...] [--json]\n\n"
+               "Submits PROG as a new job to every daemon and prints the job id (32 hex digits).  Inputs given\n"
+               "here are checked against PROG first and sent with the job; the others come from other clients\n"
+               "(mpc input).\n%s%s"
+               "  --input NAME=VALUES  an input this client gives (repeatable)\n"
                "  --bind P=D,...       bind program party P to daemon D\n"
-               "  --json               print {\"job\":…, \"hash\":…}\n", s_opt_help);
+               "  --json               print {\"job\":…, \"hash\":…}\n", s_values_help, s_opt_help);
     } else if (!strcmp(cmd, "input")) {
-        printf("usage: mpc input PROG --job ID --config FILE --input NAME=VALUES... [-D NAME=VALUE]...\n\n"
-               "Compiles PROG (or reads the .circ), checks that every daemon runs job ID with exactly this\n"
-               "circuit, then secret-shares and gives each --input.\n\n%s"
+        printf("usage: mpc input PROG --job ID --config FILE --input NAME=VALUES... [-D NAME=VALUE]... [--strict]\n\n"
+               "Compiles PROG (or reads the .circ), checks each --input against it, checks that every daemon\n"
+               "runs job ID with exactly this circuit, then secret-shares and gives each --input.\n%s%s"
                "  --job ID             the job (as printed by mpc submit)\n"
-               "  --input NAME=VALUES  an input this client gives (repeatable)\n", s_opt_help);
+               "  --input NAME=VALUES  an input this client gives (repeatable)\n", s_values_help, s_opt_help);
     } else if (!strcmp(cmd, "result")) {
         printf("usage: mpc result PROG --job ID --config FILE [--output NAME]... [--timeout MS] [--json]\n\n"
                "Waits for the outputs of job ID (after checking it runs PROG), reconstructs them from every\n"
@@ -114,7 +128,8 @@ static void s_parse(int argc, char **argv, opts *o)
         {"bind", required_argument, NULL, 'b'},   {"output", required_argument, NULL, 'o'},
         {"job", required_argument, NULL, 'j'},    {"timeout", required_argument, NULL, 't'},
         {"json", no_argument, NULL, 'J'},         {"help", no_argument, NULL, 'h'},
-        {"define", required_argument, NULL, 'D'}, {NULL, 0, NULL, 0},
+        {"define", required_argument, NULL, 'D'}, {"strict", no_argument, NULL, 'S'},
+        {NULL, 0, NULL, 0},
     };
     memset(o, 0, sizeof *o);
     o->timeout_ms = -1;
@@ -134,6 +149,7 @@ static void s_parse(int argc, char **argv, opts *o)
         case 'b': o->bind = optarg; break;
         case 'j': o->job = optarg; break;
         case 'J': o->json = 1; break;
+        case 'S': o->strict = 1; break;
         case 'h': s_usage(o->cmd); exit(0);
         case 'i':
             if (o->n_inputs >= MAX_ARGS) s_die("too many --input");
@@ -170,61 +186,6 @@ static void s_parse(int argc, char **argv, opts *o)
     }
     if (!o->config) o->config = getenv("MPC_CONFIG");
     if (!o->config || !*o->config) s_die("%s: no client configuration (--config FILE or $MPC_CONFIG)", o->cmd);
-}
-
-static uint8_t *s_read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) s_die("%s: cannot open: %s", path, strerror(errno));
-    size_t cap = 1 << 16, n = 0;
-    uint8_t *buf = malloc(cap + 1);
-    if (!buf) s_die("out of memory");
-    for (;;) {
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (n < cap) break;
-        if (cap > ((size_t)1 << 34)) s_die("%s: file too large", path);
-        cap *= 2;
-        uint8_t *nb = realloc(buf, cap + 1);
-        if (!nb) s_die("out of memory");
-        buf = nb;
-    }
-    if (ferror(f)) s_die("%s: read error", path);
-    fclose(f);
-    buf[n] = 0;
-    *len = n;
-    return buf;
-}
-
-static int s_ends_with(const char *s, const char *suffix)
-{
-    size_t n = strlen(s), m = strlen(suffix);
-    return n >= m && !strcmp(s + n - m, suffix);
-}
-
-/* The program as .circ bytes: read as is, or compiled from source. */
-static uint8_t *s_circuit(const opts *o, size_t *len)
-{
-    if (!o->prog) s_die("%s: no program given (see mpc %s --help)", o->cmd, o->cmd);
-    size_t n = 0;
-    uint8_t *bytes = s_read_file(o->prog, &n);
-    if (s_ends_with(o->prog, ".circ")) {
-        if (o->n_defs) s_die("-D applies to .mpc sources, not to the compiled %s", o->prog);
-        *len = n;
-        return bytes;
-    }
-    const char *defs[MAX_ARGS];
-    for (size_t i = 0; i < o->n_defs; i++) defs[i] = o->defs[i];
-    char err[1024];
-    uint8_t *out = NULL;
-    if (mpc_client_compile((const char *)bytes, n, o->prog, defs, o->n_defs, &out, len, err, sizeof err) != 0)
-        s_die("%s", err);
-    free(bytes);
-    uint8_t *copy = malloc(*len);   /* the caller frees with free() whichever way it came */
-    if (!copy) s_die("out of memory");
-    memcpy(copy, out, *len);
-    mpc_client_free(out);
-    return copy;
 }
 
 /* --- progress on a terminal ----------------------------------------------------------- */
@@ -276,10 +237,19 @@ static void s_check(mpc_client *c, int r)
     }
 }
 
-static void s_give_inputs(mpc_client *c, mpc_job *j, const opts *o)
+/* Stages a job: the SDK compiles PROG (or reads the .circ) — its warnings go to stderr — and
+ * checks each --input against the program (name, length, values of the input's type) before
+ * anything is sent. */
+static mpc_job *s_stage(mpc_client *c, const opts *o)
 {
+    if (!o->prog) s_die("%s: no program given (see mpc %s --help)", o->cmd, o->cmd);
+    mpc_job *j = NULL;
+    int r = mpc_job_create_file(c, o->prog, o->defs, o->n_defs, o->strict ? MPC_JOB_STRICT : 0, &j);
+    for (size_t i = 0; i < mpc_client_n_warnings(c); i++) fprintf(stderr, "%s\n", mpc_client_warning(c, i));
+    s_check(c, r);
+    if (o->bind) s_check(c, mpc_job_set_binding(c, j, o->bind));
     for (size_t i = 0; i < o->n_inputs; i++) {
-        char name[64];
+        char name[256];
         const char *eq = strchr(o->inputs[i], '=');
         size_t nl = (size_t)(eq - o->inputs[i]);
         if (nl == 0 || nl >= sizeof name) s_die("--input '%.40s': bad input name", o->inputs[i]);
@@ -287,6 +257,7 @@ static void s_give_inputs(mpc_client *c, mpc_job *j, const opts *o)
         name[nl] = 0;
         s_check(c, mpc_job_input_text(c, j, name, eq + 1));
     }
+    return j;
 }
 
 static void s_json_str(const char *s)
@@ -333,70 +304,37 @@ static void s_print_outputs(mpc_client *c, mpc_job *j, const opts *o)
     if (o->json) printf("]}\n");
 }
 
-/* Checks every --input against the circuit (name, type, length, encodable values) before the
- * job exists: a job submitted and then left without its inputs would hold every daemon's
- * queue until the input timeout. */
-static void s_check_inputs(const uint8_t *circ, size_t len, const opts *o)
-{
-    mpc_circuit *cc = NULL;
-    char err[512];
-    if (mpc_circ_read(circ, len, NULL, &cc, err, sizeof err) != 0) s_die("%s", err);
-    for (size_t i = 0; i < o->n_inputs; i++) {
-        const char *eq = strchr(o->inputs[i], '=');
-        size_t nl = (size_t)(eq - o->inputs[i]);
-        uint32_t k;
-        for (k = 0; k < cc->n_inputs; k++)
-            if (strlen(cc->inputs[k].name) == nl && !strncmp(cc->inputs[k].name, o->inputs[i], nl)) break;
-        if (k == cc->n_inputs) s_die("--input: the program has no input '%.*s'", (int)nl, o->inputs[i]);
-        uint64_t *vals = NULL, n = 0;
-        if (mpc_values_load((mpc_type)cc->inputs[k].type, cc->frac_bits, eq + 1, &vals, &n, err, sizeof err) != 0)
-            s_die("--input %.*s: %s", (int)nl, o->inputs[i], err);
-        if (vals) {
-            sodium_memzero(vals, (size_t)n * sizeof *vals);
-            free(vals);
-        }
-        if (n != cc->inputs[k].len)
-            s_die("--input %.*s: %llu values, the program needs %llu", (int)nl, o->inputs[i], (unsigned long long)n,
-                  (unsigned long long)cc->inputs[k].len);
-    }
-    mpc_circ_destroy(&cc);
-}
-
+/* run: every input given here, checked before anything is submitted; submit: the inputs
+ * given here (if any) go with the job, the rest come from other clients. */
 static int s_cmd_run(const opts *o, int submit_only)
 {
-    size_t len = 0;
-    uint8_t *circ = s_circuit(o, &len);
-    if (!submit_only) s_check_inputs(circ, len, o);
     mpc_client *c = s_open(o);
-    mpc_job *j = NULL;
-    s_check(c, mpc_job_submit(c, circ, len, o->bind, &j));
+    mpc_job *j = s_stage(c, o);
+    s_check(c, mpc_job_submit(c, j, submit_only ? 0 : MPC_SUBMIT_ALL_INPUTS));
     if (submit_only) {
         if (o->json) printf("{\"job\": \"%s\", \"hash\": \"%s\"}\n", mpc_job_id(j), mpc_job_hash(j));
         else printf("%s\n", mpc_job_id(j));
     } else {
-        s_give_inputs(c, j, o);
         s_print_outputs(c, j, o);
     }
     mpc_job_free(&j);
     mpc_client_close(&c);
-    free(circ);
     return 0;
 }
 
+/* input / result: join a job someone else submitted, after the daemons confirm it runs this
+ * very program; inputs are checked against the program before that. */
 static int s_cmd_job(const opts *o, int outputs)
 {
     if (!o->job) s_die("%s: --job ID is required", o->cmd);
     if (!outputs && o->n_inputs == 0) s_die("input: no --input given");
-    size_t len = 0;
-    uint8_t *circ = s_circuit(o, &len);
+    if (outputs && o->n_inputs) s_die("result: --input belongs to mpc input (or run, submit)");
     mpc_client *c = s_open(o);
-    mpc_job *j = NULL;
-    s_check(c, mpc_job_attach(c, o->job, circ, len, &j));
+    mpc_job *j = s_stage(c, o);
+    s_check(c, mpc_job_attach(c, j, o->job));
     if (outputs) s_print_outputs(c, j, o);
-    else s_give_inputs(c, j, o);
     mpc_job_free(&j);
     mpc_client_close(&c);
-    free(circ);
     return 0;
 }
 

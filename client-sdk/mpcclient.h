@@ -1,10 +1,13 @@
 /* mpcclient.h — the mpcd client SDK: the one public header (docs/client.md).
  *
  * An application opens a client from a client configuration (the cluster's daemons in party
- * order, the client's CURVE key pair), submits a compiled circuit (.circ) to every daemon,
- * gives the inputs it holds — the SDK secret-shares each value in this process, so no single
- * daemon ever sees it — and waits for the outputs addressed to it, which it reconstructs from
- * one share per daemon.
+ * order, the client's CURVE key pair) and stages a job locally: it creates the job from a
+ * program (an mpc source, compiled here, or a compiled .circ), gives the inputs it holds —
+ * each is checked against the program (name, length, values of the input's type) and kept in
+ * guarded memory — and optionally binds the program's parties to daemons.  Submitting sends
+ * the circuit to every daemon and then the staged inputs, secret-shared in this process so
+ * no single daemon ever sees a value; outputs addressed to the client are reconstructed from
+ * one share per daemon.  A job someone else submitted is joined with mpc_job_attach instead.
  *
  * Errors: every function that can fail returns 0 or a negative MPC_ERR_* code and leaves a
  * one-line message (naming the daemon, the job and the cause, never a secret) that
@@ -13,8 +16,9 @@
  *
  *   mpc_client *c; mpc_job *j; char err[512], *text;
  *   mpc_client_open(&c, "client.ini", err, sizeof err);
- *   mpc_job_submit(c, circ, circ_len, NULL, &j);          // default binding
- *   mpc_job_input_text(c, j, "x", "1, 2, 3");
+ *   mpc_job_create_file(c, "sum.mpc", NULL, 0, 0, &j);    // compiled here; warnings: mpc_client_warning
+ *   mpc_job_input_text(c, j, "x", "1, 2, 3");             // checked and kept locally
+ *   mpc_job_submit(c, j, MPC_SUBMIT_ALL_INPUTS);          // circuit, then the shared inputs
  *   mpc_job_output_text(c, j, "sum", 60000, &text);       // "6"
  *   mpc_client_free(text); mpc_job_free(&j); mpc_client_close(&c);
  */
@@ -101,27 +105,94 @@ __attribute__((warn_unused_result))
 int mpc_client_compile(const char *src, size_t len, const char *filename, const char *const *defines,
                        size_t n_defines, uint8_t **circ, size_t *circ_len, char *err, size_t errlen);
 
-/* --- Jobs ------------------------------------------------------------------------------- */
+/* The compiler's warnings of the last mpc_job_create_source / mpc_job_create_file call on c,
+ * one line each ("file:line:col: warning: …", no newline); kept until the next such call,
+ * also when that call failed (e.g. refused by MPC_JOB_STRICT).  Out-of-range i gives NULL. */
+size_t      mpc_client_n_warnings(const mpc_client *c);
+const char *mpc_client_warning(const mpc_client *c, size_t i);
 
-/* Submits the circuit circ[0..len-1] (.circ bytes) under a fresh job id to every configured
- * daemon.  `binding` maps the program's parties to daemons: NULL or "" binds the i-th party
- * to the i-th daemon; otherwise "party=daemon,party=daemon,…" naming every party once.  Each
- * daemon replies with the hash of the circuit it accepted; all must equal the hash computed
- * here, else MPC_ERR_PROTOCOL.  *out receives the job. */
+/* --- Jobs: staging ---------------------------------------------------------------------- *
+ *
+ * A job starts staged: it exists only in this process, with its circuit, the default binding
+ * and no id (mpc_job_id gives "").  mpc_job_submit or mpc_job_attach makes it live. */
+
+/* Creates a staged job from the circuit circ[0..len-1] (.circ bytes, copied).  Checks that the
+ * program's party count fits the configured daemons. */
 __attribute__((warn_unused_result))
-int mpc_job_submit(mpc_client *c, const uint8_t *circ, size_t len, const char *binding, mpc_job **out);
+int mpc_job_create(mpc_client *c, const uint8_t *circ, size_t len, mpc_job **out);
 
-/* Takes part in a job someone else submitted (job id as 32 hex digits), for the circuit
- * circ[0..len-1], which this client must hold: every daemon is asked for the job, and each
- * must report the hash of this very circuit and one same binding, else MPC_ERR_CIRCUIT — a
- * client never contributes to a circuit it has not seen. */
+/* Refuse a program the compiler warns about (MPC_ERR_CIRCUIT, the first warning in the
+ * message; every warning stays readable with mpc_client_warning). */
+#define MPC_JOB_STRICT 1u
+
+/* Creates a staged job from mpc source src[0..len-1] compiled here (as mpc_client_compile;
+ * `filename` names it in messages, defines[i] = "NAME=VALUE").  Compile errors give
+ * MPC_ERR_CIRCUIT with the first one ("file:line:col: error: …"); warnings are kept on the
+ * client (mpc_client_warning).  flags: 0 or MPC_JOB_STRICT. */
 __attribute__((warn_unused_result))
-int mpc_job_attach(mpc_client *c, const char *job_id, const uint8_t *circ, size_t len, mpc_job **out);
+int mpc_job_create_source(mpc_client *c, const char *src, size_t len, const char *filename,
+                          const char *const *defines, size_t n_defines, unsigned flags, mpc_job **out);
 
-/* Frees a job handle (the job itself lives on in the daemons); sets *j to NULL. */
+/* The same from a file: a path ending in ".circ" is a compiled circuit (then no defines are
+ * allowed), anything else a source compiled with mpc_job_create_source. */
+__attribute__((warn_unused_result))
+int mpc_job_create_file(mpc_client *c, const char *path, const char *const *defines, size_t n_defines,
+                        unsigned flags, mpc_job **out);
+
+/* Binds the program's parties to daemons, before submit: "party=daemon,party=daemon,…"
+ * naming every party once (NULL or "": the i-th party to the i-th daemon, the default). */
+__attribute__((warn_unused_result))
+int mpc_job_set_binding(mpc_client *c, mpc_job *j, const char *binding);
+
+/* Gives input `name`: n ring values (int two's complement, fix X = round(x·2^f), bool 0/1),
+ * exactly the input's length.  Checked here against the program: an unknown name
+ * (MPC_ERR_NOTFOUND), a wrong length or a bool value other than 0/1 (MPC_ERR_INPUT), an
+ * input given twice (MPC_ERR_STATE) are refused with a message naming the input.
+ * On a staged job the values are copied into guarded memory (sodium_malloc), wiped when they
+ * have been shared or when the job is freed, and sent by mpc_job_submit / mpc_job_attach.
+ * On a live job they are shared and sent at once.  Sharing, for the job's k daemons in
+ * binding order: daemons 1..k−1 get a fresh 32-byte seed each, the last one x − Σ PRG(seed);
+ * everything secret is wiped after sending.  A daemon accepts an input once; whether this
+ * client may give it (the daemons' input_for rights) is decided by the daemons. */
+__attribute__((warn_unused_result))
+int mpc_job_input(mpc_client *c, mpc_job *j, const char *name, const uint64_t *values, uint64_t n);
+
+/* The same from text: a list separated by commas and/or blanks, or "@path" naming a file
+ * (CSV: one value a line, or comma-separated) holding one; values in the input's type,
+ * exactly as mpcc --eval reads them.  Text that does not parse is refused (MPC_ERR_INPUT,
+ * naming the input). */
+__attribute__((warn_unused_result))
+int mpc_job_input_text(mpc_client *c, mpc_job *j, const char *name, const char *spec);
+
+/* Refuse to submit unless every input of the program is staged (MPC_ERR_INPUT naming each
+ * missing one): for a client that gives all inputs itself, e.g. `mpc run`. */
+#define MPC_SUBMIT_ALL_INPUTS 1u
+
+/* Submits the staged job j under a fresh job id to every configured daemon, then shares and
+ * sends its staged inputs.  Each daemon replies with the hash of the circuit it accepted; all
+ * must equal the hash computed here, else MPC_ERR_PROTOCOL.  If the submission itself fails
+ * the job stays staged (with its inputs; a retry draws a new id); if an input fails after the
+ * daemons accepted the job, the job is live and the error names the input.  flags: 0 or
+ * MPC_SUBMIT_ALL_INPUTS. */
+__attribute__((warn_unused_result))
+int mpc_job_submit(mpc_client *c, mpc_job *j, unsigned flags);
+
+/* Joins a job someone else submitted (job id as 32 hex digits) with the staged job j, whose
+ * program this client holds: every daemon is asked for the job, and each must report the
+ * hash of this very circuit and one same binding (equal to j's if mpc_job_set_binding was
+ * called), else MPC_ERR_CIRCUIT — a client never contributes to a circuit it has not seen.
+ * Then j is live with the job's id and binding, and its staged inputs are shared and sent. */
+__attribute__((warn_unused_result))
+int mpc_job_attach(mpc_client *c, mpc_job *j, const char *job_id);
+
+/* Frees a job handle (wiping staged inputs; a live job lives on in the daemons); sets *j to
+ * NULL.  Accepts NULL. */
 void mpc_job_free(mpc_job **j);
 
-/* The job id (32 hex digits) and circuit hash (64 hex digits). */
+/* 1 once submitted or attached, 0 while staged. */
+int mpc_job_is_live(const mpc_job *j);
+
+/* The job id (32 hex digits; "" while staged) and circuit hash (64 hex digits). */
 const char *mpc_job_id(const mpc_job *j);
 const char *mpc_job_hash(const mpc_job *j);
 
@@ -131,12 +202,14 @@ const char *mpc_job_party(const mpc_job *j, size_t i);
 const char *mpc_job_party_daemon(const mpc_job *j, size_t i);
 
 /* The circuit's inputs and outputs: name, owning party (inputs), type name ("int", "fix",
- * "bool") and length.  Out-of-range i gives NULL / 0. */
+ * "bool") and length; whether an input is staged (given and not yet sent).  Out-of-range i
+ * gives NULL / 0. */
 size_t      mpc_job_n_inputs(const mpc_job *j);
 const char *mpc_job_input_name(const mpc_job *j, size_t i);
 const char *mpc_job_input_party(const mpc_job *j, size_t i);
 const char *mpc_job_input_type(const mpc_job *j, size_t i);
 uint64_t    mpc_job_input_len(const mpc_job *j, size_t i);
+int         mpc_job_input_staged(const mpc_job *j, size_t i);
 size_t      mpc_job_n_outputs(const mpc_job *j);
 const char *mpc_job_output_name(const mpc_job *j, size_t i);
 const char *mpc_job_output_type(const mpc_job *j, size_t i);
@@ -144,23 +217,13 @@ uint64_t    mpc_job_output_len(const mpc_job *j, size_t i);
 /* Fractional bits of the circuit's fix type. */
 unsigned    mpc_job_frac_bits(const mpc_job *j);
 
-/* Gives input `name`: n ring values (int two's complement, fix X = round(x·2^f), bool 0/1),
- * exactly the input's length.  The SDK shares them for the job's k daemons in binding order:
- * daemons 1..k−1 get a fresh 32-byte seed each, the last one x − Σ PRG(seed); everything
- * secret is wiped before return.  A daemon accepts an input once. */
-__attribute__((warn_unused_result))
-int mpc_job_input(mpc_client *c, mpc_job *j, const char *name, const uint64_t *values, uint64_t n);
+/* --- Jobs: outputs ---------------------------------------------------------------------- */
 
-/* The same from text: a list separated by commas and/or blanks, or "@path" naming a file
- * holding one (values in the input's type, exactly as mpcc --eval reads them). */
-__attribute__((warn_unused_result))
-int mpc_job_input_text(mpc_client *c, mpc_job *j, const char *name, const char *spec);
-
-/* Waits up to timeout_ms (< 0: 10 minutes) for output `name`, fetches its share from every
- * daemon of the job and adds them.  *values receives a new array of *n ring values (free
- * with mpc_client_free).  MPC_ERR_TIMEOUT if not ready in time; the daemons' error (e.g.
- * MPC_ERR_DENIED when this client may not read the output, or the failed job's reason)
- * otherwise. */
+/* Waits up to timeout_ms (< 0: 10 minutes) for output `name` of a live job, fetches its share
+ * from every daemon of the job and adds them.  *values receives a new array of *n ring values
+ * (free with mpc_client_free).  MPC_ERR_STATE on a staged job; MPC_ERR_TIMEOUT if not ready
+ * in time; the daemons' error (e.g. MPC_ERR_DENIED when this client may not read the output,
+ * or the failed job's reason) otherwise. */
 __attribute__((warn_unused_result))
 int mpc_job_output(mpc_client *c, mpc_job *j, const char *name, int timeout_ms,
                    uint64_t **values, uint64_t *n);

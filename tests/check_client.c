@@ -24,6 +24,7 @@
 #include "enginetest.h"
 #include "eval.h"
 #include "format.h"
+#include "client_internal.h"
 
 static char s_dir[256];
 
@@ -739,8 +740,29 @@ START_TEST(test_sdk_flow_against_scripted_daemons)
     size_t len;
     uint8_t *circ = s_program(&len, 0);
     mpc_job *j = NULL;
-    int r = mpc_job_submit(c, circ, len, "b=d0, a=d2", &j);
+    int r = mpc_job_create(c, circ, len, &j);
+    ck_assert_msg(r == 0, "create: %s", mpc_client_errmsg(c));
+    ck_assert_int_eq(mpc_job_set_binding(c, j, "b=d0, a=d2"), 0);
+    ck_assert_str_eq(mpc_job_id(j), "");
+    ck_assert_int_eq(mpc_job_is_live(j), 0);
+
+    const uint64_t x[3] = {5, (uint64_t)-7, 1ull << 40};
+    r = mpc_job_input(c, j, "x", x, 3);
+    ck_assert_msg(r == 0, "input: %s", mpc_client_errmsg(c));
+    ck_assert_int_eq(mpc_job_input_text(c, j, "y", "3, 4,-2"), 0);
+    /* wrong length: refused here */
+    ck_assert_int_eq(mpc_job_input(c, j, "y", x, 2), MPC_ERR_INPUT);
+    ck_assert_ptr_nonnull(strstr(mpc_client_errmsg(c), "'y' takes 3 values, 2 given"));
+    ck_assert_int_eq(mpc_job_input(c, j, "nope", x, 1), MPC_ERR_NOTFOUND);
+    ck_assert_int_eq(mpc_job_input_text(c, j, "f", "1.25"), 0);
+    ck_assert_int_eq(mpc_job_input_staged(j, 0), 1);
+    /* staged only: no daemon has heard of the job */
+    for (int d = 0; d < N_FAKE; d++) ck_assert_int_eq(f->have_job[d], 0);
+
+    r = mpc_job_submit(c, j, MPC_SUBMIT_ALL_INPUTS);
     ck_assert_msg(r == 0, "submit: %s", mpc_client_errmsg(c));
+    ck_assert_int_eq(mpc_job_is_live(j), 1);
+    ck_assert_int_eq(mpc_job_input_staged(j, 0), 0);
     ck_assert_uint_eq(strlen(mpc_job_id(j)), 32);
     ck_assert_uint_eq(strlen(mpc_job_hash(j)), 64);
     ck_assert_str_eq(mpc_job_party_daemon(j, 0), "d2");
@@ -754,16 +776,9 @@ START_TEST(test_sdk_flow_against_scripted_daemons)
     ck_assert_str_eq(mpc_job_input_party(j, 1), "b");
     ck_assert_str_eq(mpc_job_input_type(j, 1), "fix");
     ck_assert_uint_eq(mpc_job_output_len(j, 0), 3);
-
-    const uint64_t x[3] = {5, (uint64_t)-7, 1ull << 40};
-    r = mpc_job_input(c, j, "x", x, 3);
-    ck_assert_msg(r == 0, "input: %s", mpc_client_errmsg(c));
-    ck_assert_int_eq(mpc_job_input_text(c, j, "y", "3, 4,-2"), 0);
-    /* wrong length: refused here, nothing sent */
-    ck_assert_int_eq(mpc_job_input(c, j, "y", x, 2), MPC_ERR_INPUT);
-    ck_assert_ptr_nonnull(strstr(mpc_client_errmsg(c), "'y' takes 3 values, 2 given"));
-    ck_assert_int_eq(mpc_job_input(c, j, "nope", x, 1), MPC_ERR_NOTFOUND);
-    ck_assert_int_eq(mpc_job_input_text(c, j, "f", "1.25"), 0);
+    /* a live job's binding is fixed; a second submit is refused */
+    ck_assert_int_eq(mpc_job_set_binding(c, j, NULL), MPC_ERR_STATE);
+    ck_assert_int_eq(mpc_job_submit(c, j, 0), MPC_ERR_STATE);
 
     /* the bound daemons hold shares: first in binding order (d2) a seed, last (d0) the
      * explicit share; the unbound d1 saw no input */
@@ -810,17 +825,34 @@ START_TEST(test_sdk_flow_against_scripted_daemons)
     /* another client process attaches by job id: same circuit accepted, binding learnt;
      * a different circuit refused */
     mpc_job *j2 = NULL;
-    r = mpc_job_attach(c, mpc_job_id(j), circ, len, &j2);
+    ck_assert_int_eq(mpc_job_create(c, circ, len, &j2), 0);
+    ck_assert_str_eq(mpc_job_party_daemon(j2, 0), "d0");   /* the default, until attached */
+    r = mpc_job_attach(c, j2, mpc_job_id(j));
     ck_assert_msg(r == 0, "attach: %s", mpc_client_errmsg(c));
+    ck_assert_str_eq(mpc_job_id(j2), mpc_job_id(j));
     ck_assert_str_eq(mpc_job_party_daemon(j2, 0), "d2");
     ck_assert_str_eq(mpc_job_party_daemon(j2, 1), "d0");
     mpc_job_free(&j2);
+    /* a binding asked for here must be the job's */
+    ck_assert_int_eq(mpc_job_create(c, circ, len, &j2), 0);
+    ck_assert_int_eq(mpc_job_set_binding(c, j2, "a=d0,b=d2"), 0);
+    ck_assert_int_eq(mpc_job_attach(c, j2, mpc_job_id(j)), MPC_ERR_CIRCUIT);
+    ck_assert_ptr_nonnull(strstr(mpc_client_errmsg(c), "binds party 'a' to daemon d2, not to d0"));
+    ck_assert_int_eq(mpc_job_is_live(j2), 0);
+    mpc_job_free(&j2);
     size_t len2;
     uint8_t *other = s_program(&len2, 1);
-    ck_assert_int_eq(mpc_job_attach(c, mpc_job_id(j), other, len2, &j2), MPC_ERR_CIRCUIT);
-    ck_assert_ptr_null(j2);
+    ck_assert_int_eq(mpc_job_create(c, other, len2, &j2), 0);
+    const uint64_t one[3] = {1, 1, 1};
+    ck_assert_int_eq(mpc_job_input(c, j2, "x", one, 3), 0);
+    int before = f->n_input_msgs[0];
+    ck_assert_int_eq(mpc_job_attach(c, j2, mpc_job_id(j)), MPC_ERR_CIRCUIT);
+    ck_assert_int_eq(f->n_input_msgs[0], before);   /* the staged input went nowhere */
+    ck_assert_int_eq(mpc_job_input_staged(j2, 0), 1);
     ck_assert_ptr_nonnull(strstr(mpc_client_errmsg(c), mpc_job_id(j)));
-    ck_assert_int_eq(mpc_job_attach(c, "00000000000000000000000000000000", circ, len, &j2), MPC_ERR_NOTFOUND);
+    ck_assert_int_eq(mpc_job_attach(c, j2, "00000000000000000000000000000000"), MPC_ERR_NOTFOUND);
+    ck_assert_int_eq(mpc_job_attach(c, j2, "xyz"), MPC_ERR_INVALID);
+    mpc_job_free(&j2);
     free(other);
 
     /* an error reply keeps its code and names the daemon and the job */
@@ -848,17 +880,22 @@ START_TEST(test_sdk_hash_mismatch_refused)
     size_t len;
     uint8_t *circ = s_program(&len, 0);
     mpc_job *j = NULL;
-    ck_assert_int_eq(mpc_job_submit(c, circ, len, NULL, &j), MPC_ERR_PROTOCOL);
-    ck_assert_ptr_null(j);
+    ck_assert_int_eq(mpc_job_create(c, circ, len, &j), 0);
+    ck_assert_int_eq(mpc_job_submit(c, j, 0), MPC_ERR_PROTOCOL);
     ck_assert_ptr_nonnull(strstr(mpc_client_errmsg(c), "daemon d1"));
     ck_assert_ptr_nonnull(strstr(mpc_client_errmsg(c), "circuit hash"));
-    /* bad bindings are refused before anything is sent */
-    ck_assert_int_eq(mpc_job_submit(c, circ, len, "a=d0", &j), MPC_ERR_INVALID);
+    ck_assert_int_eq(mpc_job_is_live(j), 0);   /* still staged */
+    ck_assert_str_eq(mpc_job_id(j), "");
+    /* bad bindings are refused before anything is sent; the binding stays as it was */
+    ck_assert_int_eq(mpc_job_set_binding(c, j, "a=d0"), MPC_ERR_INVALID);
     ck_assert_ptr_nonnull(strstr(mpc_client_errmsg(c), "party 'b' is not bound"));
-    ck_assert_int_eq(mpc_job_submit(c, circ, len, "a=d0,b=d0", &j), MPC_ERR_INVALID);
-    ck_assert_int_eq(mpc_job_submit(c, circ, len, "a=d0,b=zz", &j), MPC_ERR_INVALID);
-    ck_assert_int_eq(mpc_job_submit(c, circ, len, "a=d0,c=d1", &j), MPC_ERR_INVALID);
-    ck_assert_int_eq(mpc_job_submit(c, (const uint8_t *)"junk", 4, NULL, &j), MPC_ERR_CIRCUIT);
+    ck_assert_int_eq(mpc_job_set_binding(c, j, "a=d0,b=d0"), MPC_ERR_INVALID);
+    ck_assert_int_eq(mpc_job_set_binding(c, j, "b=d2,a=zz"), MPC_ERR_INVALID);
+    ck_assert_int_eq(mpc_job_set_binding(c, j, "a=d0,c=d1"), MPC_ERR_INVALID);
+    ck_assert_str_eq(mpc_job_party_daemon(j, 1), "d1");
+    mpc_job_free(&j);
+    ck_assert_int_eq(mpc_job_create(c, (const uint8_t *)"junk", 4, &j), MPC_ERR_CIRCUIT);
+    ck_assert_ptr_null(j);
     free(circ);
     mpc_client_close(&c);
     s_fake_stop(f);
@@ -873,8 +910,10 @@ START_TEST(test_sdk_unknown_key_and_down_daemon)
     size_t len;
     uint8_t *circ = s_program(&len, 0);
     mpc_job *j = NULL;
-    int r = mpc_job_submit(c, circ, len, NULL, &j);
+    ck_assert_int_eq(mpc_job_create(c, circ, len, &j), 0);
+    int r = mpc_job_submit(c, j, 0);
     ck_assert(r == MPC_ERR_IO || r == MPC_ERR_TIMEOUT);
+    mpc_job_free(&j);
     ck_assert_msg(strstr(mpc_client_errmsg(c), "refused this client's key") != NULL, "%s", mpc_client_errmsg(c));
     for (int d = 0; d < N_FAKE; d++) ck_assert_int_eq(f->have_job[d], 0);
     mpc_client_close(&c);
@@ -917,11 +956,14 @@ START_TEST(test_sdk_output_timeout_and_progress)
     size_t len;
     uint8_t *circ = s_program(&len, 0);
     mpc_job *j = NULL;
-    ck_assert_int_eq(mpc_job_submit(c, circ, len, NULL, &j), 0);
+    ck_assert_int_eq(mpc_job_create(c, circ, len, &j), 0);
     const uint64_t x[3] = {1, 2, 3};
     ck_assert_int_eq(mpc_job_input(c, j, "x", x, 3), 0);   /* y and f never come */
-    mpc_client_set_progress(c, s_on_progress, NULL, 100);
     uint64_t *v = NULL, n = 0;
+    ck_assert_int_eq(mpc_job_output(c, j, "total", 600, &v, &n), MPC_ERR_STATE);   /* not submitted */
+    ck_assert_int_eq(mpc_job_submit(c, j, 0), 0);
+    ck_assert_int_eq(f->n_input_msgs[0], 1);
+    mpc_client_set_progress(c, s_on_progress, NULL, 100);
     int64_t t0 = s_now();
     ck_assert_int_eq(mpc_job_output(c, j, "total", 600, &v, &n), MPC_ERR_TIMEOUT);
     int64_t took = s_now() - t0;
@@ -934,6 +976,195 @@ START_TEST(test_sdk_output_timeout_and_progress)
     ck_assert_str_eq(s_progress_state, "waiting for inputs");
     mpc_job_free(&j);
     free(circ);
+    mpc_client_close(&c);
+    s_fake_stop(f);
+}
+END_TEST
+
+
+/* --- staging: everything checked locally, before any daemon hears of the job ------------ */
+
+static int s_released, s_released_nonzero;
+static size_t s_released_bytes;
+
+static void s_on_release(const void *p, size_t n)
+{
+    s_released++;
+    s_released_bytes += n;
+    for (size_t i = 0; i < n; i++)
+        if (((const uint8_t *)p)[i]) s_released_nonzero++;
+}
+
+START_TEST(test_stage_refuses_bad_inputs_before_submit)
+{
+    fake *f = s_fake_start(0, 0, 5000);
+    mpc_client *c = s_open_net();
+    size_t len;
+    uint8_t *circ = s_program(&len, 0);
+    mpc_job *j = NULL;
+    ck_assert_int_eq(mpc_job_create(c, circ, len, &j), 0);
+    const uint64_t x[3] = {1, 2, 3};
+    /* unknown name: named, with the inputs the program has */
+    ck_assert_int_eq(mpc_job_input(c, j, "nope", x, 3), MPC_ERR_NOTFOUND);
+    ck_assert_str_eq(mpc_client_errmsg(c), "the program has no input 'nope' (its inputs: x, f, y)");
+    ck_assert_int_eq(mpc_job_input_text(c, j, "z", "1"), MPC_ERR_NOTFOUND);
+    ck_assert_ptr_nonnull(strstr(mpc_client_errmsg(c), "no input 'z'"));
+    /* wrong length, as values and as text */
+    ck_assert_int_eq(mpc_job_input(c, j, "x", x, 2), MPC_ERR_INPUT);
+    ck_assert_str_eq(mpc_client_errmsg(c), "input 'x' takes 3 values, 2 given");
+    ck_assert_int_eq(mpc_job_input_text(c, j, "f", "1.5, 2"), MPC_ERR_INPUT);
+    ck_assert_str_eq(mpc_client_errmsg(c), "input 'f' takes 1 value, 2 given");
+    /* text that is not of the input's type */
+    ck_assert_int_eq(mpc_job_input_text(c, j, "y", "1, zz, 3"), MPC_ERR_INPUT);
+    ck_assert_msg(strncmp(mpc_client_errmsg(c), "input 'y' (int): ", 17) == 0, "%s", mpc_client_errmsg(c));
+    ck_assert_int_eq(mpc_job_input_text(c, j, "y", "1.5, 2, 3"), MPC_ERR_INPUT);
+    ck_assert_int_eq(mpc_job_input_text(c, j, "f", "abc"), MPC_ERR_INPUT);
+    ck_assert_int_eq(mpc_job_input_text(c, j, "f", "1e30"), MPC_ERR_INPUT);   /* beyond the fix range */
+    ck_assert_ptr_nonnull(strstr(mpc_client_errmsg(c), "input 'f' (fix)"));
+    ck_assert_int_eq(mpc_job_input_text(c, j, "f", "@/nonexistent/f.csv"), MPC_ERR_INPUT);
+    ck_assert_ptr_nonnull(strstr(mpc_client_errmsg(c), "/nonexistent/f.csv"));
+    /* nothing bad was staged; a good input is, once */
+    for (size_t i = 0; i < 3; i++) ck_assert_int_eq(mpc_job_input_staged(j, i), 0);
+    ck_assert_int_eq(mpc_job_input(c, j, "x", x, 3), 0);
+    ck_assert_int_eq(mpc_job_input(c, j, "x", x, 3), MPC_ERR_STATE);
+    ck_assert_str_eq(mpc_client_errmsg(c), "input 'x' is already given");
+    /* a submit that needs every input names the missing ones, and sends nothing */
+    ck_assert_int_eq(mpc_job_submit(c, j, MPC_SUBMIT_ALL_INPUTS), MPC_ERR_INPUT);
+    ck_assert_str_eq(mpc_client_errmsg(c), "inputs not given: 'f' (party b), 'y' (party b)");
+    ck_assert_int_eq(mpc_job_input_text(c, j, "y", "@y.csv"), MPC_ERR_INPUT);   /* no such file yet */
+    s_write("y.csv", "4\n5\n6\n", 0644);
+    char spec[600];
+    snprintf(spec, sizeof spec, "@%s/y.csv", s_dir);
+    ck_assert_int_eq(mpc_job_input_text(c, j, "y", spec), 0);
+    ck_assert_int_eq(mpc_job_submit(c, j, MPC_SUBMIT_ALL_INPUTS), MPC_ERR_INPUT);
+    ck_assert_str_eq(mpc_client_errmsg(c), "input not given: 'f' (party b)");
+    for (int d = 0; d < N_FAKE; d++) ck_assert_int_eq(f->have_job[d], 0);
+    ck_assert_int_eq(mpc_job_is_live(j), 0);
+    mpc_job_free(&j);
+    free(circ);
+
+    /* bool inputs take 0/1 only; the value itself never appears in the message */
+    const char *src = "party a, b\ninput x: int from a\ninput ok: bool from b\noutput s = x + ok to a\n";
+    ck_assert_int_eq(mpc_job_create_source(c, src, strlen(src), "b.mpc", NULL, 0, 0, &j), 0);
+    const uint64_t bad[1] = {77}, good[1] = {1};
+    ck_assert_int_eq(mpc_job_input(c, j, "ok", bad, 1), MPC_ERR_INPUT);
+    ck_assert_str_eq(mpc_client_errmsg(c), "input 'ok' is bool: element 0 is neither 0 nor 1");
+    ck_assert_int_eq(mpc_job_input(c, j, "ok", good, 1), 0);
+    ck_assert_int_eq(mpc_job_input_text(c, j, "x", "-3"), 0);
+    mpc_job_free(&j);
+    mpc_client_close(&c);
+    s_fake_stop(f);
+}
+END_TEST
+
+/* Staged values live in guarded memory that is wiped before it is released: when the job is
+ * freed unsent, and once each input has been shared after submit. */
+START_TEST(test_stage_values_wiped)
+{
+    fake *f = s_fake_start(0, 0, 5000);
+    mpc_client *c = s_open_net();
+    size_t len;
+    uint8_t *circ = s_program(&len, 0);
+    mpc_job *j = NULL;
+    ck_assert_int_eq(mpc_job_create(c, circ, len, &j), 0);
+    const uint64_t x[3] = {0x1111111111111111ull, 0x2222222222222222ull, 0x3333333333333333ull};
+    ck_assert_int_eq(mpc_job_input(c, j, "x", x, 3), 0);
+    ck_assert_int_eq(mpc_job_input_text(c, j, "f", "7.25"), 0);
+    s_released = s_released_nonzero = 0;
+    s_released_bytes = 0;
+    mpc_client_release_hook = s_on_release;
+    mpc_job_free(&j);
+    ck_assert_ptr_null(j);
+    ck_assert_int_eq(s_released, 2);
+    ck_assert_uint_eq(s_released_bytes, 3 * 8 + 8);
+    ck_assert_int_eq(s_released_nonzero, 0);
+
+    ck_assert_int_eq(mpc_job_create(c, circ, len, &j), 0);
+    ck_assert_int_eq(mpc_job_input(c, j, "x", x, 3), 0);
+    ck_assert_int_eq(mpc_job_input_text(c, j, "y", "1 2 3"), 0);
+    ck_assert_int_eq(mpc_job_input_text(c, j, "f", "0.5"), 0);
+    s_released = 0;
+    ck_assert_msg(mpc_job_submit(c, j, MPC_SUBMIT_ALL_INPUTS) == 0, "%s", mpc_client_errmsg(c));
+    ck_assert_int_eq(s_released, 3);   /* all shared and gone before submit returns */
+    ck_assert_int_eq(s_released_nonzero, 0);
+    for (size_t i = 0; i < 3; i++) ck_assert_int_eq(mpc_job_input_staged(j, i), 0);
+    for (int d = 0; d < N_FAKE; d++) ck_assert_int_eq(f->have_job[d], 1);
+    ck_assert_int_eq(f->n_input_msgs[0], 3);
+    s_released = 0;
+    mpc_job_free(&j);
+    ck_assert_int_eq(s_released, 0);
+    mpc_client_release_hook = NULL;
+    uint64_t sum[3];
+    for (int k = 0; k < 3; k++) sum[k] = f->share[0][0][k] + f->share[1][0][k];
+    ck_assert_int_eq(memcmp(sum, x, sizeof x), 0);
+    free(circ);
+    mpc_client_close(&c);
+    s_fake_stop(f);
+}
+END_TEST
+
+/* Compiling in the SDK: errors refuse, warnings are kept on the client (also when strict
+ * refuses the program), -D reaches the compiler, a .circ takes no -D. */
+START_TEST(test_stage_compile_warnings_and_strict)
+{
+    fake *f = s_fake_start(0, 0, 5000);
+    mpc_client *c = s_open_net();
+    mpc_job *j = NULL;
+    const char *src = "party a, b\ninput x: int from a\ninput q: int from b\noutput s = x * 2 to a\n";
+    ck_assert_int_eq(mpc_job_create_source(c, src, strlen(src), "t.mpc", NULL, 0, 0, &j), 0);
+    ck_assert_uint_eq(mpc_client_n_warnings(c), 1);
+    ck_assert_msg(strncmp(mpc_client_warning(c, 0), "t.mpc:3:", 8) == 0 &&
+                  strstr(mpc_client_warning(c, 0), ": warning: input 'q' is never used"), "%s", mpc_client_warning(c, 0));
+    ck_assert_ptr_null(mpc_client_warning(c, 1));
+    mpc_job_free(&j);
+    ck_assert_int_eq(mpc_job_create_source(c, src, strlen(src), "t.mpc", NULL, 0, MPC_JOB_STRICT, &j), MPC_ERR_CIRCUIT);
+    ck_assert_ptr_null(j);
+    ck_assert_uint_eq(mpc_client_n_warnings(c), 1);
+    ck_assert_ptr_nonnull(strstr(mpc_client_errmsg(c), "warning: input 'q' is never used"));
+    ck_assert_ptr_nonnull(strstr(mpc_client_errmsg(c), "refused as strict"));
+    /* a clean program: no warnings, strict or not */
+    const char *clean = "party a, b\nparam N = 2\ninput x: int[N] from a\ninput y: int from b\noutput s = sum(x) + y to a\n";
+    ck_assert_int_eq(mpc_job_create_source(c, clean, strlen(clean), "c.mpc", NULL, 0, MPC_JOB_STRICT, &j), 0);
+    ck_assert_uint_eq(mpc_client_n_warnings(c), 0);
+    ck_assert_uint_eq(mpc_job_input_len(j, 0), 2);
+    mpc_job_free(&j);
+    const char *defs[1] = {"N=5"};
+    ck_assert_int_eq(mpc_job_create_source(c, clean, strlen(clean), "c.mpc", defs, 1, 0, &j), 0);
+    ck_assert_uint_eq(mpc_job_input_len(j, 0), 5);
+    mpc_job_free(&j);
+    /* a compile error */
+    const char *bad = "party a, b\ninput x: int from q\n";
+    ck_assert_int_eq(mpc_job_create_source(c, bad, strlen(bad), "bad.mpc", NULL, 0, 0, &j), MPC_ERR_CIRCUIT);
+    ck_assert_msg(strncmp(mpc_client_errmsg(c), "bad.mpc:2:", 10) == 0, "%s", mpc_client_errmsg(c));
+    /* files: a source compiled, a .circ read as is and refusing -D */
+    s_write("t.mpc", src, 0644);
+    char path[600];
+    snprintf(path, sizeof path, "%s/t.mpc", s_dir);
+    ck_assert_int_eq(mpc_job_create_file(c, path, NULL, 0, 0, &j), 0);
+    ck_assert_uint_eq(mpc_client_n_warnings(c), 1);
+    ck_assert_ptr_nonnull(strstr(mpc_client_warning(c, 0), "/t.mpc:3:"));
+    char hash[65];
+    snprintf(hash, sizeof hash, "%s", mpc_job_hash(j));
+    mpc_job_free(&j);
+    size_t len;
+    uint8_t *circ = NULL;
+    char err[300];
+    ck_assert_int_eq(mpc_client_compile(src, strlen(src), "t.mpc", NULL, 0, &circ, &len, err, sizeof err), 0);
+    snprintf(path, sizeof path, "%s/t.circ", s_dir);
+    FILE *fp = fopen(path, "wb");
+    ck_assert_ptr_nonnull(fp);
+    ck_assert_uint_eq(fwrite(circ, 1, len, fp), len);
+    fclose(fp);
+    mpc_client_free(circ);
+    ck_assert_int_eq(mpc_job_create_file(c, path, NULL, 0, 0, &j), 0);
+    ck_assert_str_eq(mpc_job_hash(j), hash);
+    ck_assert_uint_eq(mpc_client_n_warnings(c), 0);
+    mpc_job_free(&j);
+    ck_assert_int_eq(mpc_job_create_file(c, path, defs, 1, 0, &j), MPC_ERR_INVALID);
+    snprintf(path, sizeof path, "%s/none.mpc", s_dir);
+    ck_assert_int_eq(mpc_job_create_file(c, path, NULL, 0, 0, &j), MPC_ERR_IO);
+    ck_assert_ptr_nonnull(strstr(mpc_client_errmsg(c), "none.mpc: cannot open"));
+    for (int d = 0; d < N_FAKE; d++) ck_assert_int_eq(f->have_job[d], 0);
     mpc_client_close(&c);
     s_fake_stop(f);
 }
@@ -977,10 +1208,11 @@ START_TEST(test_mpc_cli_against_scripted_daemons)
                         "output s = sum(x) to a, b\noutput t = y * y to b\noutput v = x * 2 to a\n", 0644);
     s_write("x.csv", "5\n-7\n11\n", 0644);
     char out[8192], ref[8192];
-    int rc = s_run(out, sizeof out, "cd '%s' && '%s' run prog.mpc --config net.ini --input x=@x.csv --input y=-1.5 2>&1",
+    /* stdout only: compiler warnings go to stderr, shown differently by mpcc (with the source line) */
+    int rc = s_run(out, sizeof out, "cd '%s' && '%s' run prog.mpc --config net.ini --input x=@x.csv --input y=-1.5",
                    s_dir, mpc);
     ck_assert_msg(rc == 0, "mpc run: %s", out);
-    rc = s_run(ref, sizeof ref, "cd '%s' && '%s' prog.mpc --eval --input x=@x.csv --input y=-1.5 2>&1", s_dir, mpcc);
+    rc = s_run(ref, sizeof ref, "cd '%s' && '%s' prog.mpc --eval --input x=@x.csv --input y=-1.5 2>/dev/null", s_dir, mpcc);
     ck_assert_msg(rc == 0, "mpcc: %s", ref);
     ck_assert_str_eq(out, ref);
     ck_assert_ptr_nonnull(strstr(out, "s = 9\n"));
@@ -1001,7 +1233,7 @@ START_TEST(test_mpc_cli_against_scripted_daemons)
     char job[33];
     memcpy(job, out, 32);
     job[32] = 0;
-    s_write("other.mpc", "party a, b\ninput x: int[3] from a\ninput y: fix from b\noutput s = sum(x) to a, b\n", 0644);
+    s_write("other.mpc", "party a, b\ninput x: int[3] from a\ninput y: fix from b\noutput s = sum(x) + int(y) to a, b\n", 0644);
     rc = s_run(out, sizeof out, "cd '%s' && '%s' input other.mpc --job %s --config net.ini --input x=1,2,3 2>&1", s_dir,
                mpc, job);
     ck_assert_int_eq(rc, 1);
@@ -1010,7 +1242,7 @@ START_TEST(test_mpc_cli_against_scripted_daemons)
     rc = s_run(out, sizeof out, "cd '%s' && '%s' input prog.mpc --job %s --config net.ini --input x=1,2,3 "
                                 "--input y=0.5 2>&1", s_dir, mpc, job);
     ck_assert_msg(rc == 0, "%s", out);
-    rc = s_run(out, sizeof out, "cd '%s' && '%s' result prog.mpc --job %s --config net.ini --output s --output t 2>&1",
+    rc = s_run(out, sizeof out, "cd '%s' && '%s' result prog.mpc --job %s --config net.ini --output s --output t",
                s_dir, mpc, job);
     ck_assert_msg(rc == 0, "%s", out);
     ck_assert_str_eq(out, "s = 6\nt = 0.25\n");
@@ -1022,10 +1254,41 @@ START_TEST(test_mpc_cli_against_scripted_daemons)
     ck_assert_ptr_nonnull(strstr(out, "d2: reachable"));
     ck_assert_ptr_nonnull(strstr(out, ": done"));
 
-    /* errors: one line, non-zero */
+    /* errors: one line, non-zero, and nothing submitted when an input does not fit */
+    s_fake_reset(f);
     rc = s_run(out, sizeof out, "cd '%s' && '%s' run prog.mpc --config net.ini --input nope=1 2>&1", s_dir, mpc);
     ck_assert_int_eq(rc, 1);
     ck_assert_msg(strstr(out, "mpc: error: ") == out && strstr(out, "no input 'nope'"), "%s", out);
+    rc = s_run(out, sizeof out, "cd '%s' && '%s' run prog.mpc --config net.ini --input x=1,2 --input y=1 2>&1", s_dir, mpc);
+    ck_assert_int_eq(rc, 1);
+    ck_assert_str_eq(out, "mpc: error: input 'x' takes 3 values, 2 given\n");
+    rc = s_run(out, sizeof out, "cd '%s' && '%s' run prog.mpc --config net.ini --input x=1,2,3 --input y=1,5x 2>&1", s_dir, mpc);
+    ck_assert_int_eq(rc, 1);
+    ck_assert_msg(strncmp(out, "mpc: error: input 'y' (fix): ", 29) == 0, "%s", out);
+    rc = s_run(out, sizeof out, "cd '%s' && '%s' run prog.mpc --config net.ini --input x=1,2,3 2>&1", s_dir, mpc);
+    ck_assert_int_eq(rc, 1);
+    ck_assert_str_eq(out, "mpc: error: input not given: 'y' (party b)\n");
+    for (int d = 0; d < N_FAKE; d++) ck_assert_int_eq(f->have_job[d], 0);
+    /* compiler warnings on stderr, `file:line:col: warning: …`; --strict refuses */
+    s_write("warn.mpc", "party a, b\ninput x: int from a\ninput q: int from b\noutput s = x * 2 to a, b\n", 0644);
+    rc = s_run(out, sizeof out, "cd '%s' && '%s' run warn.mpc --config net.ini --input x=4 --input q=0 --strict 2>&1",
+               s_dir, mpc);
+    ck_assert_int_eq(rc, 1);
+    ck_assert_msg(strncmp(out, "warn.mpc:3:", 11) == 0 && strstr(out, ": warning: input 'q' is never used\n") &&
+                  strstr(out, "\nmpc: error: warn.mpc:3:") && strstr(out, "refused as strict"), "%s", out);
+    for (int d = 0; d < N_FAKE; d++) ck_assert_int_eq(f->have_job[d], 0);
+    rc = s_run(out, sizeof out, "cd '%s' && '%s' run warn.mpc --config net.ini --input x=4 --input q=0 2>%s/warn.err",
+               s_dir, mpc, s_dir);
+    ck_assert_msg(rc == 0, "%s", out);
+    ck_assert_str_eq(out, "s = 8\n");
+    snprintf(ref, sizeof ref, "%s/warn.err", s_dir);
+    FILE *wf = fopen(ref, "r");
+    ck_assert_ptr_nonnull(wf);
+    size_t wn = fread(ref, 1, sizeof ref - 1, wf);
+    ref[wn] = 0;
+    fclose(wf);
+    ck_assert_msg(strncmp(ref, "warn.mpc:3:", 11) == 0 && strstr(ref, ": warning: input 'q' is never used\n"), "%s", ref);
+    s_fake_reset(f);
     rc = s_run(out, sizeof out, "'%s' frobnicate 2>&1", mpc);
     ck_assert_int_eq(rc, 1);
     ck_assert_str_eq(out, "mpc: error: unknown command 'frobnicate' (see mpc --help)\n");
@@ -1070,6 +1333,9 @@ Suite *mpc_test_suite(void)
     tcase_add_test(tn, test_sdk_hash_mismatch_refused);
     tcase_add_test(tn, test_sdk_unknown_key_and_down_daemon);
     tcase_add_test(tn, test_sdk_output_timeout_and_progress);
+    tcase_add_test(tn, test_stage_refuses_bad_inputs_before_submit);
+    tcase_add_test(tn, test_stage_values_wiped);
+    tcase_add_test(tn, test_stage_compile_warnings_and_strict);
     tcase_add_test(tn, test_mpc_cli_against_scripted_daemons);
     tcase_add_test(tn, test_public_error_codes_match);
     suite_add_tcase(s, tn);

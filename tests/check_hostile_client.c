@@ -233,14 +233,12 @@ static void s_sdk_job_ok(void)
     char err[256], path[512];
     snprintf(path, sizeof path, "%s/client.ini", s_dir);
     ck_assert_msg(mpc_client_open(&c, path, err, sizeof err) == 0, "%s", err);
-    uint8_t *circ;
-    size_t len;
-    ck_assert_int_eq(mpc_client_compile(src, strlen(src), "ok.mpc", NULL, 0, &circ, &len, err, sizeof err), 0);
     mpc_job *j = NULL;
-    ck_assert_msg(mpc_job_submit(c, circ, len, NULL, &j) == 0, "%s", mpc_client_errmsg(c));
+    ck_assert_msg(mpc_job_create_source(c, src, strlen(src), "ok.mpc", NULL, 0, 0, &j) == 0, "%s", mpc_client_errmsg(c));
     uint64_t x = 1234567, y = 7654321;
     ck_assert_msg(mpc_job_input(c, j, "x", &x, 1) == 0, "%s", mpc_client_errmsg(c));
     ck_assert_msg(mpc_job_input(c, j, "y", &y, 1) == 0, "%s", mpc_client_errmsg(c));
+    ck_assert_msg(mpc_job_submit(c, j, MPC_SUBMIT_ALL_INPUTS) == 0, "%s", mpc_client_errmsg(c));
     uint64_t *v = NULL, n = 0;
     ck_assert_msg(mpc_job_output(c, j, "s", 20000, &v, &n) == 0, "%s", mpc_client_errmsg(c));
     ck_assert_uint_eq(n, 1);
@@ -248,7 +246,6 @@ static void s_sdk_job_ok(void)
     mpc_client_free(v);
     mpc_job_free(&j);
     mpc_client_close(&c);
-    mpc_client_free(circ);
 }
 
 /* --- client socket -------------------------------------------------------------------------- */

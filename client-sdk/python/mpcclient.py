@@ -5,10 +5,12 @@ A data analyst runs a job in five lines::
 
     from mpcclient import Client
     with Client("client.ini") as c:
-        job = c.submit("joint_stats.mpc")          # or a compiled .circ
-        job.input("xa", "@data/a.csv")
-        print(job.output("mean"))
+        job = c.create_job("joint_stats.mpc")      # compiled here (or a .circ); job.warnings
+        job.input("xa", "@data/a.csv")             # checked against the program, kept locally
+        print(job.submit().output("mean"))         # sends the circuit, then the shared inputs
 
+A job is staged until submit() (or attach(job_id) to a job someone else submitted): every
+input given before is checked against the program and held in guarded memory by the C library.
 Inputs are secret-shared inside this process by the C library (no daemon ever sees a value);
 outputs are reconstructed here from one share per daemon.  Values travel as exact decimal
 text: an input may be a list/tuple of int, float, Decimal, Fraction or bool, a text list
@@ -32,8 +34,9 @@ class MPCError(Exception):
     """A failed SDK call: `code` is a negative MPC_ERR_* value, `name` its symbol (e.g.
     "DENIED"), `message` the one-line reason naming the daemon, the job and the cause."""
 
-    def __init__(self, code, message):
+    def __init__(self, code, message, warnings=None):
         self.code = code
+        self.warnings = warnings or []
         self.name = _ERR_NAMES.get(code, "UNKNOWN")
         self.message = message
         super().__init__("%s (%s)" % (message, self.name) if message else self.name)
@@ -124,8 +127,16 @@ def _declare(lib):
         "mpc_client_n_daemons": (SZ, [P]),
         "mpc_client_daemon_name": (S, [P, SZ]),
         "mpc_client_free": (None, [P]),
-        "mpc_job_submit": (I, [P, ctypes.c_char_p, SZ, S, PP]),
-        "mpc_job_attach": (I, [P, S, ctypes.c_char_p, SZ, PP]),
+        "mpc_client_n_warnings": (SZ, [P]),
+        "mpc_client_warning": (S, [P, SZ]),
+        "mpc_job_create": (I, [P, ctypes.c_char_p, SZ, PP]),
+        "mpc_job_create_source": (I, [P, ctypes.c_char_p, SZ, S, ctypes.POINTER(S), SZ, ctypes.c_uint, PP]),
+        "mpc_job_create_file": (I, [P, S, ctypes.POINTER(S), SZ, ctypes.c_uint, PP]),
+        "mpc_job_set_binding": (I, [P, P, S]),
+        "mpc_job_submit": (I, [P, P, ctypes.c_uint]),
+        "mpc_job_attach": (I, [P, P, S]),
+        "mpc_job_is_live": (I, [P]),
+        "mpc_job_input_staged": (I, [P, SZ]),
         "mpc_job_free": (None, [PP]),
         "mpc_job_id": (S, [P]),
         "mpc_job_hash": (S, [P]),
@@ -145,14 +156,16 @@ def _declare(lib):
         "mpc_job_output_text": (I, [P, P, S, I, ctypes.POINTER(ctypes.c_void_p)]),
         "mpc_client_status": (I, [P, S, ctypes.POINTER(_DaemonStatus), SZ]),
     }
+    sig["mpc_client_compile"] = (I, [S, SZ, S, ctypes.POINTER(S), SZ, PP, ctypes.POINTER(SZ), ctypes.c_char_p, SZ])
     for name, (res, args) in sig.items():
         fn = getattr(lib, name)
         fn.restype = res
         fn.argtypes = args
-    if hasattr(lib, "mpc_client_compile"):
-        lib.mpc_client_compile.restype = I
-        lib.mpc_client_compile.argtypes = [S, SZ, S, ctypes.POINTER(S), SZ, PP,
-                                           ctypes.POINTER(SZ), ctypes.c_char_p, SZ]
+
+
+# mpcclient.h flags
+_JOB_STRICT = 1
+_SUBMIT_ALL_INPUTS = 1
 
 
 def _b(s):
@@ -181,23 +194,37 @@ def _value_text(v):
     raise TypeError("input values must be int, float, Decimal, Fraction or bool, not %s" % type(v).__name__)
 
 
+def _defines(defines):
+    """{name: value} (or "NAME=VALUE" strings) as a ctypes array of "NAME=VALUE"."""
+    if isinstance(defines, dict):
+        defs = ["%s=%s" % (k, v if isinstance(v, str) else _value_text(v)) for k, v in defines.items()]
+    else:
+        defs = list(defines or [])
+    return (ctypes.c_char_p * max(1, len(defs)))(*[_b(d) for d in defs]), len(defs)
+
+
+def _binding_text(binding):
+    if isinstance(binding, dict):
+        return ",".join("%s=%s" % kv for kv in binding.items())
+    return binding
+
+
 def _parse_output(text, typ):
     conv = Decimal if typ == "fix" else int
     return [conv(t) for t in text.split(", ")] if text else []
 
 
 class Job:
-    """A job on the cluster (from Client.submit or Client.attach)."""
+    """A job: staged (from Client.create_job: inputs are checked and kept here) until submit()
+    or attach(); then live on the cluster."""
 
-    def __init__(self, client, handle):
+    def __init__(self, client, handle, warnings=None):
         self._client = client
         self._h = ctypes.c_void_p(handle)
         lib = client._lib
         h = self._h
-        self.id = _s(lib.mpc_job_id(h))
         self.hash = _s(lib.mpc_job_hash(h))
-        self.parties = [(_s(lib.mpc_job_party(h, i)), _s(lib.mpc_job_party_daemon(h, i)))
-                        for i in range(lib.mpc_job_n_parties(h))]
+        self.warnings = list(warnings or [])
         self.inputs = [dict(name=_s(lib.mpc_job_input_name(h, i)), party=_s(lib.mpc_job_input_party(h, i)),
                             type=_s(lib.mpc_job_input_type(h, i)), len=lib.mpc_job_input_len(h, i))
                        for i in range(lib.mpc_job_n_inputs(h))]
@@ -206,16 +233,47 @@ class Job:
                         for i in range(lib.mpc_job_n_outputs(h))]
 
     def __repr__(self):
-        return "Job(%s)" % self.id
+        return "Job(%s)" % (self.id or "staged")
 
     def _handle(self):
         if not self._h:
             raise MPCError(-16, "job handle already freed")
         return self._h
 
+    @property
+    def id(self):
+        """The job id (32 hex digits), or None while staged."""
+        return _s(self._client._lib.mpc_job_id(self._handle())) or None
+
+    @property
+    def live(self):
+        return bool(self._client._lib.mpc_job_is_live(self._handle()))
+
+    @property
+    def parties(self):
+        """[(party, daemon)] in program order: the binding."""
+        lib, h = self._client._lib, self._handle()
+        return [(_s(lib.mpc_job_party(h, i)), _s(lib.mpc_job_party_daemon(h, i)))
+                for i in range(lib.mpc_job_n_parties(h))]
+
+    def staged(self):
+        """Names of the inputs given and not yet sent."""
+        lib, h = self._client._lib, self._handle()
+        return [inp["name"] for i, inp in enumerate(self.inputs) if lib.mpc_job_input_staged(h, i)]
+
+    def bind(self, binding):
+        """Binds the program's parties to daemons before submit: {"party": "daemon", ...} or
+        "party=daemon,..."; None restores the default (i-th party to i-th daemon)."""
+        b = _binding_text(binding)
+        self._client._check(self._client._lib.mpc_job_set_binding(self._client._c, self._handle(),
+                                                                   _b(b) if b else None))
+        return self
+
     def input(self, name, values):
         """Gives input `name`: a list/tuple of values, one value (inputs of length 1), a text
-        list "1, 2, 3", or "@path" naming a file holding one."""
+        list "1, 2, 3", or "@path" naming a file holding one.  Checked against the program at
+        once (name, length, values); before submit/attach the values are kept (in guarded memory)
+        and sent then, afterwards they are shared and sent at once."""
         if isinstance(values, (list, tuple)):
             spec = ", ".join(_value_text(v) for v in values)
         elif isinstance(values, str):
@@ -223,6 +281,20 @@ class Job:
         else:
             spec = _value_text(values)
         self._client._check(self._client._lib.mpc_job_input_text(self._client._c, self._handle(), _b(name), _b(spec)))
+        return self
+
+    def submit(self, all_inputs=False):
+        """Submits the staged job to every daemon, then shares and sends its staged inputs.
+        all_inputs=True refuses (naming them) if some input of the program was not given."""
+        self._client._check(self._client._lib.mpc_job_submit(self._client._c, self._handle(),
+                                                             _SUBMIT_ALL_INPUTS if all_inputs else 0))
+        return self
+
+    def attach(self, job_id):
+        """Joins job `job_id` (submitted by someone else) after every daemon confirms it runs
+        this very program; then sends the staged inputs."""
+        self._client._check(self._client._lib.mpc_job_attach(self._client._c, self._handle(), _b(job_id)))
+        return self
 
     def output_text(self, name, timeout=600.0):
         """Waits (up to `timeout` seconds) for output `name` and returns it as mpcc --eval
@@ -296,16 +368,13 @@ class Client:
             pass
 
     def compile(self, path, defines=None):
-        """Compiles a .mpc source file into .circ bytes (when the library has the compiler)."""
-        if not hasattr(self._lib, "mpc_client_compile"):
-            raise MPCError(-8, "this libmpcclient has no compiler: give a compiled .circ")
+        """Compiles a .mpc source file into .circ bytes."""
         with open(path, "rb") as f:
             src = f.read()
-        defs = ["%s=%s" % (k, _value_text(v) if not isinstance(v, str) else v) for k, v in (defines or {}).items()]
-        arr = (ctypes.c_char_p * max(1, len(defs)))(*[_b(d) for d in defs])
+        arr, n_defs = _defines(defines)
         out, n = ctypes.c_void_p(), ctypes.c_size_t()
         err = ctypes.create_string_buffer(1024)
-        r = self._lib.mpc_client_compile(src, len(src), _b(os.fspath(path)), arr, len(defs), ctypes.byref(out),
+        r = self._lib.mpc_client_compile(src, len(src), _b(os.fspath(path)), arr, n_defs, ctypes.byref(out),
                                          ctypes.byref(n), err, len(err))
         if r:
             raise MPCError(r, _s(err.value))
@@ -314,34 +383,74 @@ class Client:
         finally:
             self._lib.mpc_client_free(out)
 
-    def _circuit(self, program, defines):
+    def warnings(self):
+        """The compiler's warnings of the last job created from a source ("file:line:col:
+        warning: …" lines)."""
+        return [_s(self._lib.mpc_client_warning(self._c, i)) for i in range(self._lib.mpc_client_n_warnings(self._c))]
+
+    def _new_job(self, r, h):
+        warnings = self.warnings()
+        if r:
+            raise MPCError(r, _s(self._lib.mpc_client_errmsg(self._c)), warnings)
+        return Job(self, h.value, warnings)
+
+    def create_job(self, program, defines=None, strict=False):
+        """A staged job from a program: a .mpc path (compiled here; its warnings in
+        job.warnings), a .circ path, or .circ bytes.  strict=True refuses a program the compiler
+        warns about (MPCError with .warnings)."""
+        h = ctypes.c_void_p()
         if isinstance(program, (bytes, bytearray)):
-            return bytes(program)
-        path = os.fspath(program)
-        if path.endswith(".circ"):
-            with open(path, "rb") as f:
-                return f.read()
-        return self.compile(path, defines)
+            if defines:
+                raise MPCError(-2, "defines apply to a source, not to .circ bytes")
+            circ = bytes(program)
+            return self._new_job(self._lib.mpc_job_create(self._c, circ, len(circ), ctypes.byref(h)), h)
+        arr, n = _defines(defines)
+        r = self._lib.mpc_job_create_file(self._c, _b(os.fspath(program)), arr, n, _JOB_STRICT if strict else 0,
+                                          ctypes.byref(h))
+        return self._new_job(r, h)
 
-    def submit(self, program, binding=None, defines=None):
-        """Submits a program (a .mpc path, a .circ path, or .circ bytes) as a new job to every
-        daemon.  `binding`: {"party": "daemon", ...} or "party=daemon,..."; None binds the
-        i-th party to the i-th daemon."""
-        circ = self._circuit(program, defines)
-        if isinstance(binding, dict):
-            binding = ",".join("%s=%s" % kv for kv in binding.items())
+    def create_job_source(self, source, filename="<source>", defines=None, strict=False):
+        """A staged job from mpc source text (str or bytes), compiled here."""
+        src = _b(source)
+        arr, n = _defines(defines)
         h = ctypes.c_void_p()
-        self._check(self._lib.mpc_job_submit(self._c, circ, len(circ), _b(binding) if binding else None,
-                                             ctypes.byref(h)))
-        return Job(self, h.value)
+        r = self._lib.mpc_job_create_source(self._c, src, len(src), _b(filename), arr, n,
+                                            _JOB_STRICT if strict else 0, ctypes.byref(h))
+        return self._new_job(r, h)
 
-    def attach(self, job_id, program, defines=None):
+    def _staged(self, program, binding, defines, inputs, strict):
+        job = self.create_job(program, defines, strict)
+        try:
+            if binding:
+                job.bind(binding)
+            for name, values in (inputs or {}).items():
+                job.input(name, values)
+        except BaseException:
+            job.free()
+            raise
+        return job
+
+    def submit(self, program, binding=None, defines=None, inputs=None, strict=False):
+        """Stages a program (a .mpc path, a .circ path, or .circ bytes) with `inputs` ({name:
+        values}, checked first) and submits it as a new job to every daemon.  `binding`:
+        {"party": "daemon", ...} or "party=daemon,..."; None binds the i-th party to the i-th
+        daemon."""
+        job = self._staged(program, binding, defines, inputs, strict)
+        try:
+            return job.submit()
+        except BaseException:
+            job.free()
+            raise
+
+    def attach(self, job_id, program, defines=None, inputs=None):
         """Joins job `job_id` after checking it runs `program` (the client never contributes
-        to a circuit it has not seen)."""
-        circ = self._circuit(program, defines)
-        h = ctypes.c_void_p()
-        self._check(self._lib.mpc_job_attach(self._c, _b(job_id), circ, len(circ), ctypes.byref(h)))
-        return Job(self, h.value)
+        to a circuit it has not seen), giving `inputs` (checked before anything is sent)."""
+        job = self._staged(program, None, defines, inputs, False)
+        try:
+            return job.attach(job_id)
+        except BaseException:
+            job.free()
+            raise
 
     def status(self, job_id=None):
         """One dict per daemon: daemon, reachable, error/message, jobs, stock, and with a job id
@@ -362,13 +471,13 @@ class Client:
             out.append(d)
         return out
 
-    def run(self, program, inputs=None, outputs=None, binding=None, defines=None, timeout=600.0):
-        """Submit, give `inputs` ({name: values}), wait and return {output name: value} for
-        `outputs` (default: every output of the program)."""
-        job = self.submit(program, binding, defines)
+    def run(self, program, inputs=None, outputs=None, binding=None, defines=None, timeout=600.0, strict=False):
+        """Stage the program with every one of its `inputs` ({name: values}: all checked, a
+        missing one named, before anything is sent), submit, wait and return {output name:
+        value} for `outputs` (default: every output of the program)."""
+        job = self._staged(program, binding, defines, inputs, strict)
         try:
-            for name, values in (inputs or {}).items():
-                job.input(name, values)
+            job.submit(all_inputs=True)
             names = outputs or [o["name"] for o in job.outputs]
             return {name: job.output(name, timeout) for name in names}
         finally:
