@@ -16,7 +16,6 @@
 
 #include "circuit.h"
 #include "client_conf.h"
-#include "client_internal.h"
 #include "compile.h"
 #include "cwire.h"
 #include "format.h"
@@ -400,14 +399,12 @@ static void s_req_init(mpc_client *c, mpc_cwire_req *q, uint8_t type, const uint
 /* --------------------------------------------------------------------------------------- *
  * Jobs: the handle and what it describes */
 
-void (*mpc_client_release_hook)(const void *p, size_t n);
-
-/* Wipes and releases n bytes of secret values held in sodium_malloc memory. */
+/* Wipes and releases n bytes of secret values held in sodium_malloc memory (sodium_free
+ * wipes too; the explicit wipe keeps the rule visible where secrets are dropped). */
 static void s_release_secret(void *p, size_t n)
 {
     if (!p) return;
     sodium_memzero(p, n);
-    if (mpc_client_release_hook) mpc_client_release_hook(p, n);
     sodium_free(p);
 }
 
