@@ -11,7 +11,7 @@
 #include <zmq.h>
 
 #include "runner.h"
-#include "mpcclient.h"   /* first: its copy of the error list must stand on its own */
+#include "mpcclient.h"   /* first: the public header must stand on its own */
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -1039,12 +1039,22 @@ START_TEST(test_mpc_cli_against_scripted_daemons)
 }
 END_TEST
 
-/* mpcclient.h carries its own copy of the error list: it must be protocols/mpc_err.h's. */
-START_TEST(test_public_error_codes_match)
+/* The installed public headers (mpcclient.h and the error list it includes, mpc_err.h) are
+ * complete on their own: an application compiles against a directory holding only them, and
+ * every code of the list is named by mpc_strerror. */
+START_TEST(test_public_headers_stand_alone)
 {
 #define X(name, val, msg) ck_assert_str_eq(mpc_strerror(val), msg);
     MPC_ERR_LIST(X)
 #undef X
+    ck_assert_str_eq(mpc_strerror(MPC_ERR_DENIED), "permission denied");
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd,
+             "mkdir -p '%s/inc' && cp client-sdk/mpcclient.h protocols/mpc_err.h '%s/inc/' && "
+             "printf '#include <mpcclient.h>\nint main(void) { return mpc_strerror(MPC_ERR_CLOSED) == 0; }\n' "
+             "> '%s/app.c' && ${CC:-cc} -std=c11 -Wall -Wextra -Werror -fsyntax-only -I'%s/inc' '%s/app.c'",
+             s_dir, s_dir, s_dir, s_dir, s_dir);
+    ck_assert_int_eq(system(cmd), 0);
 }
 END_TEST
 
@@ -1071,7 +1081,7 @@ Suite *mpc_test_suite(void)
     tcase_add_test(tn, test_sdk_unknown_key_and_down_daemon);
     tcase_add_test(tn, test_sdk_output_timeout_and_progress);
     tcase_add_test(tn, test_mpc_cli_against_scripted_daemons);
-    tcase_add_test(tn, test_public_error_codes_match);
+    tcase_add_test(tn, test_public_headers_stand_alone);
     suite_add_tcase(s, tn);
     return s;
 }

@@ -23,6 +23,11 @@ import os
 from decimal import Decimal
 from fractions import Fraction
 
+try:
+    from . import mpc_errors as _errors
+except ImportError:
+    import mpc_errors as _errors
+
 __all__ = ["Client", "Job", "MPCError", "load_library"]
 
 _NAME_MAX = 64
@@ -39,11 +44,9 @@ class MPCError(Exception):
         super().__init__("%s (%s)" % (message, self.name) if message else self.name)
 
 
-_ERR_NAMES = {
-    0: "OK", -1: "NOMEM", -2: "INVALID", -3: "PROTOCOL", -4: "TIMEOUT", -5: "PEER_ABORT",
-    -6: "IO", -7: "CRYPTO", -8: "UNSUPPORTED", -9: "PREP", -10: "DENIED", -11: "NOTFOUND",
-    -12: "LIMIT", -13: "CIRCUIT", -14: "INPUT", -15: "CONFIG", -16: "STATE", -17: "CLOSED",
-}
+# The names of the error codes, generated from the C list (protocols/mpc_err.h) by
+# scripts/gen-errors-py; mpc_errors.py lies next to this file.
+_ERR_NAMES = _errors.ERR_NAMES
 
 
 class _DaemonStatus(ctypes.Structure):
@@ -210,7 +213,7 @@ class Job:
 
     def _handle(self):
         if not self._h:
-            raise MPCError(-16, "job handle already freed")
+            raise MPCError(_errors.ERR_STATE, "job handle already freed")
         return self._h
 
     def input(self, name, values):
@@ -298,7 +301,7 @@ class Client:
     def compile(self, path, defines=None):
         """Compiles a .mpc source file into .circ bytes (when the library has the compiler)."""
         if not hasattr(self._lib, "mpc_client_compile"):
-            raise MPCError(-8, "this libmpcclient has no compiler: give a compiled .circ")
+            raise MPCError(_errors.ERR_UNSUPPORTED, "this libmpcclient has no compiler: give a compiled .circ")
         with open(path, "rb") as f:
             src = f.read()
         defs = ["%s=%s" % (k, _value_text(v) if not isinstance(v, str) else v) for k, v in (defines or {}).items()]
