@@ -108,7 +108,7 @@ static void s_open_section(parse_state *ps, const char *section)
     if (!strncmp(section, "daemon ", 7)) {
         const char *name = section + 7;
         while (*name == ' ') name++;
-        if (!mpc_cwire_name_ok(name, strlen(name))) {
+        if (!mpc_name_ok_str(name)) {
             s_err(ps, ps->cur_start, "'%.64s' is not a valid daemon name (letters, digits, '_', '-', '.', under %d bytes)",
                   name, MPC_NAME_MAX);
             return;
@@ -182,7 +182,7 @@ static int s_handler(void *user, const char *section, const char *key, const cha
     mpc_client_daemon_conf *d = ps->cur ? &cfg->daemons[cfg->n_daemons - 1] : NULL;
     switch ((key_id)k) {
     case K_NAME:
-        if (!mpc_cwire_name_ok(value, strlen(value)))
+        if (!mpc_name_ok_str(value))
             return s_err(ps, ps->line, "name: '%.64s' is not a valid name", value), 0;
         strcpy(cfg->name, value);
         return 1;

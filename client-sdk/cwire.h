@@ -148,9 +148,6 @@ int mpc_cwire_rep_decode(const uint8_t *hdr, size_t len, size_t n_payload, size_
 size_t mpc_cwire_req_payload_len(const mpc_cwire_req *r);
 size_t mpc_cwire_rep_payload_len(const mpc_cwire_rep *r);
 
-/* Names (daemons, inputs, outputs): 1..MPC_NAME_MAX-1 bytes of [A-Za-z0-9_.-].  1 if valid. */
-int mpc_cwire_name_ok(const char *s, size_t n);
-
 /* Job ids.  new: 16 fresh random bytes (libsodium).  hex: 32 lowercase digits + NUL.
  * parse: exactly 32 hex digits; 0 or MPC_ERR_INVALID. */
 int  mpc_cwire_job_new(uint8_t job[MPC_CWIRE_JOB_BYTES]);

@@ -168,15 +168,6 @@ static char *s_reader(char *buf, int size, void *stream)
     return r;
 }
 
-static int s_name_ok(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n >= MPC_NAME_MAX) return 0;
-    for (size_t i = 0; i < n; i++)
-        if (!(isalnum((unsigned char)s[i]) || s[i] == '_' || s[i] == '-')) return 0;
-    return 1;
-}
-
 static int s_z85_ok(const char *s)
 {
     static const char alphabet[] =
@@ -326,8 +317,8 @@ static int s_open_section(parse_state *ps, const char *section)
     if (named != (name[0] != 0))
         return s_err(ps, ps->section_start, named ? "[%s] needs a name: [%s NAME]" : "[%s] takes no name",
                      kind, kind);
-    if (named && !s_name_ok(name))
-        return s_err(ps, ps->section_start, "'%.40s' is not a valid name (letters, digits, _ and -, under %d bytes)", name, MPC_NAME_MAX);
+    if (named && !mpc_name_ok_str(name))
+        return s_err(ps, ps->section_start, "'%.40s' is not a valid name (letters, digits, _, - and ., starting with a letter, digit or _, under %d bytes)", name, MPC_NAME_MAX);
     ps->cur = (section_kind)k;
     ps->cur_valid = 1;
     strcpy(ps->cur_name, name);
@@ -387,7 +378,7 @@ static int s_add_party(parse_state *ps, const char *item, void *ctx)
 {
     (void)ctx;
     mpcd_config *cfg = ps->cfg;
-    if (!s_name_ok(item)) return s_err(ps, 0, "parties: '%.40s' is not a valid name", item), -1;
+    if (!mpc_name_ok_str(item)) return s_err(ps, 0, "parties: '%.40s' is not a valid name", item), -1;
     if (s_party_index(cfg, item) >= 0) return s_err(ps, 0, "parties: '%s' is listed twice", item), -1;
     if (cfg->n_parties >= MPC_MAX_PARTIES) return s_err(ps, 0, "parties: more than %d parties", MPC_MAX_PARTIES), -1;
     strcpy(cfg->parties[cfg->n_parties++].name, item);

@@ -7,7 +7,11 @@
 #include <unistd.h>
 
 #include "runner.h"
+#include "circuit.h"
 #include "config.h"
+#include "cwire.h"
+#include "keys.h"
+#include "mpc_err.h"
 
 static const char *KEY_A = "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID";
 static const char *KEY_B = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7";
@@ -142,6 +146,59 @@ START_TEST(test_doc_matches_table)
 }
 END_TEST
 
+/* One rule for names (circuits/circuit.h mpc_name_ok), applied alike by the daemon's
+ * configuration, the client wire, circuits and key files. */
+START_TEST(test_one_name_rule)
+{
+    static const char *const good[] = {"a", "hospital-b", "x.1", "_p", "B2", "a..b"};
+    static const char *const bad[] = {"", ".a", "-a", "a b", "a/b", "a=b", "caf\xc3\xa9", ".."};
+    char long_ok[64], too_long[65];
+    memset(long_ok, 'n', 63);
+    long_ok[63] = 0;
+    memset(too_long, 'n', 64);
+    too_long[64] = 0;
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) ck_assert_msg(mpc_name_ok_str(good[i]), "%s", good[i]);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) ck_assert_msg(!mpc_name_ok_str(bad[i]), "%s", bad[i]);
+    ck_assert(mpc_name_ok_str(long_ok));
+    ck_assert(!mpc_name_ok_str(too_long));
+    ck_assert(!mpc_name_ok("a\0b", 3));       /* a length-prefixed string with a NUL inside */
+    ck_assert(mpc_name_ok("ab", 2));
+    ck_assert(!mpc_name_ok_str(NULL));
+
+    /* the daemon's configuration: a dotted client name is fine, a leading '-' is not */
+    char text[4096], err[512];
+    mpcd_config *cfg = malloc(sizeof *cfg);
+    s_base(text, sizeof text, "[client carol.lab]\npublic_key = rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7\n");
+    ck_assert_msg(mpcd_config_load(s_write(text), cfg, err, sizeof err) == 0, "%s", err);
+    unlink(s_path);
+    ck_assert_str_eq(cfg->clients[1].name, "carol.lab");
+    s_base(text, sizeof text, "[client -x]\npublic_key = rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7\n");
+    ck_assert_int_eq(mpcd_config_load(s_write(text), cfg, err, sizeof err), -1);
+    unlink(s_path);
+    ck_assert_msg(strstr(err, "'-x' is not a valid name") != NULL, "%s", err);
+    free(cfg);
+
+    /* the client wire refuses what the rule refuses */
+    mpc_cwire_req q = {.type = MPC_CW_INPUT, .mode = MPC_CW_EXPLICIT, .count = 1};
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    strcpy(q.name, "-x");
+    ck_assert_int_eq(mpc_cwire_req_encode(&q, &buf, &len), MPC_ERR_INVALID);
+    strcpy(q.name, "x.1");
+    ck_assert_int_eq(mpc_cwire_req_encode(&q, &buf, &len), 0);
+    free(buf);
+
+    /* key files: the same rule (no hidden files, nothing taken for an option) */
+    char dir[] = "/tmp/check_names.XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    ck_assert_int_eq(mpc_keys_generate_files(dir, ".hidden", NULL, NULL, 0, err, sizeof err), MPC_ERR_INVALID);
+    ck_assert_int_eq(mpc_keys_generate_files(dir, "-rf", NULL, NULL, 0, err, sizeof err), MPC_ERR_INVALID);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 Suite *mpc_test_suite(void)
 {
     Suite *s = suite_create("config");
@@ -150,6 +207,7 @@ Suite *mpc_test_suite(void)
     tcase_add_loop_test(tc, test_bad_config, 0, (int)(sizeof s_bad / sizeof s_bad[0]));
     tcase_add_test(tc, test_missing_pieces);
     tcase_add_test(tc, test_doc_matches_table);
+    tcase_add_test(tc, test_one_name_rule);
     suite_add_tcase(s, tc);
     return s;
 }
