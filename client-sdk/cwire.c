@@ -185,13 +185,12 @@ int mpc_cwire_rep_encode(const mpc_cwire_rep *r, uint8_t **buf, size_t *len)
         e_init(&e);
         e_head(&e, 6, r->type, r->rid);
         e_str(&e, r->daemon);
-        e_arr(&e, 7);
+        e_arr(&e, 6);
         e_u64(&e, r->info.jobs_queued);
         e_u64(&e, r->info.jobs_running);
         e_u64(&e, r->info.jobs_done);
         e_u64(&e, r->info.jobs_failed);
         e_u64(&e, r->info.triples_stock);
-        e_u64(&e, r->info.trunc_stock);
         e_u64(&e, r->info.triples_per_s);
         if (r->has_job) {
             e_arr(&e, 9);
@@ -535,16 +534,15 @@ int mpc_cwire_rep_decode(const uint8_t *hdr, size_t len, size_t n_payload, size_
     case MPC_CW_STATUS_OK:
         if (n != 6) { s_fail(err, errlen, "STATUS reply: %u fields, expected 6", n); goto out; }
         if (s_name(&el[3], out->daemon)) { s_fail(err, errlen, "STATUS reply: bad daemon name"); goto out; }
-        if (el[4].type != MSGPACK_OBJECT_ARRAY || el[4].via.array.size != 7) {
+        if (el[4].type != MSGPACK_OBJECT_ARRAY || el[4].via.array.size != 6) {
             s_fail(err, errlen, "STATUS reply: bad daemon figures");
             goto out;
         }
         {
             const msgpack_object *f = el[4].via.array.ptr;
-            uint64_t *dst[7] = {&out->info.jobs_queued, &out->info.jobs_running, &out->info.jobs_done,
-                                &out->info.jobs_failed, &out->info.triples_stock, &out->info.trunc_stock,
-                                &out->info.triples_per_s};
-            for (int i = 0; i < 7; i++)
+            uint64_t *dst[6] = {&out->info.jobs_queued, &out->info.jobs_running, &out->info.jobs_done,
+                                &out->info.jobs_failed, &out->info.triples_stock, &out->info.triples_per_s};
+            for (int i = 0; i < 6; i++)
                 if (s_uint(&f[i], UINT64_MAX, dst[i])) {
                     s_fail(err, errlen, "STATUS reply: bad daemon figures");
                     goto out;

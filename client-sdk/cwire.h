@@ -84,7 +84,7 @@ typedef struct {
 /* Daemon-wide figures (STATUS). */
 typedef struct {
     uint64_t jobs_queued, jobs_running, jobs_done, jobs_failed;
-    uint64_t triples_stock, trunc_stock;       /* preprocessing material ready */
+    uint64_t triples_stock;                    /* Beaver triples ready (the pool) */
     uint64_t triples_per_s;                    /* the stock's generation rate */
 } mpc_cwire_daemon_info;
 

@@ -152,7 +152,7 @@ struct mpc_daemon_status {
     char     message[512];       /* why, when error != 0 */
     /* the daemon */
     uint64_t jobs_queued, jobs_running, jobs_done, jobs_failed;
-    uint64_t triples_stock, trunc_stock;
+    uint64_t triples_stock;      /* Beaver triples the daemon holds ready (its pool) */
     uint64_t triples_per_s;      /* how fast the daemon's stock of triples is made */
     /* the job asked about, if any and known to this daemon */
     int      has_job;

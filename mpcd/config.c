@@ -56,7 +56,8 @@ static const conf_row s_rows[] = {
     C_STR(S_MPCD, secret_key_file, secret_key_file, 1, NULL,
           "File holding this daemon's CURVE secret key; must not be readable by group or others."),
     C_STR(S_MPCD, state_dir, state_dir, 0, ".",
-          "Directory for persistent state (preprocessing consumption counters)."),
+          "Reserved for the daemon's persistent state (an audit log, stored datasets). Nothing reads or writes "
+          "it yet: the triple pool and the job table live in memory only (docs/preprocessing.md)."),
     {S_MPCD, "log_level", K_ENUM, offsetof(mpcd_config, log_level), 0, 0, 3, "info", 0, s_log_names,
      "Least severe level logged to stderr: `error`, `warn`, `info` or `debug`. No level ever logs a secret."},
     {S_MPCD, "preprocessing", K_ENUM, offsetof(mpcd_config, preprocessing), 0, 0, 1, "ot", 0, s_prep_names,

@@ -250,7 +250,6 @@ static int s_execute(mpcd_worker *w, mpcd_job *job, mpc_transport *view, const r
                   (unsigned long long)(st.run_us / 1000), (unsigned long long)(st.prep_us / 1000),
                   (unsigned long long)st.bytes_sent);
     }
-    w->triples_used += st.triples;
     mpcd_jobs_lock(w->jobs);
     job->out_shares = outs;
     job->rounds_done = st.rounds;
@@ -398,10 +397,8 @@ static void s_run_job(mpcd_worker *w, const run_msg *r)
     mpcd_jobs_notify(w->jobs);
     mpcd_jobs_unlock(w->jobs);
     if (rc == 0) {
-        w->jobs_run++;
         mpcd_info(hex, "done");
     } else {
-        w->jobs_failed++;
         mpcd_warn(hex, "failed: %s", reason[0] ? reason : mpc_strerror(rc));
     }
     mpc_transport_forget(w->mesh, r->stream);

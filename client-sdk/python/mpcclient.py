@@ -61,7 +61,6 @@ class _DaemonStatus(ctypes.Structure):
         ("jobs_done", ctypes.c_uint64),
         ("jobs_failed", ctypes.c_uint64),
         ("triples_stock", ctypes.c_uint64),
-        ("trunc_stock", ctypes.c_uint64),
         ("triples_per_s", ctypes.c_uint64),
         ("has_job", ctypes.c_int),
         ("state", ctypes.c_int),
@@ -356,8 +355,7 @@ class Client:
         for s in st:
             d = dict(daemon=_s(s.daemon), reachable=bool(s.reachable), error=s.error, message=_s(s.message),
                      jobs=dict(queued=s.jobs_queued, running=s.jobs_running, done=s.jobs_done, failed=s.jobs_failed),
-                     stock=dict(triples=s.triples_stock, trunc=s.trunc_stock,
-                                triples_per_s=s.triples_per_s))
+                     stock=dict(triples=s.triples_stock, triples_per_s=s.triples_per_s))
             if s.has_job:
                 d["job"] = dict(state=_s(s.state_name), reason=_s(s.reason), layers_done=s.layers_done,
                                 layers_total=s.layers_total, triples_used=s.triples_used,
