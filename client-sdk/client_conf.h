@@ -1,4 +1,5 @@
-/* client_conf.h — a client's configuration: an INI file (read with inih) naming the client's
+/* client_conf.h — a client's configuration: an INI file (checked by the loader shared
+ * with the daemon, protocols/inifile.h) naming the client's
  * key pair and the cluster's daemons in party order.  Documented in docs/client.md; the
  * example is configs/client.ini.  Errors name the file, the line and the reason.
  *

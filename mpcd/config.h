@@ -1,7 +1,8 @@
-/* config.h — mpcd's configuration: an INI file (read with inih) checked against one table
- * of keys (STYLE.md habit 11).  Each row gives the section, key, type, bounds, default and
- * help text; configs/README.md is generated from the same table (`mpcd config-doc`) and a
- * test checks that the committed file matches.  Errors name the file, line and reason. */
+/* config.h — mpcd's configuration: an INI file checked against one table of keys by the
+ * shared loader (protocols/inifile.h).  Each row gives the section, key, type, bounds,
+ * default and help text; configs/README.md is generated from the same table (`mpcd
+ * config-doc`) and a test checks that the committed file matches.  Errors name the file,
+ * line and reason. */
 #ifndef MPCD_CONFIG_H
 #define MPCD_CONFIG_H
 

@@ -141,7 +141,7 @@ START_TEST(test_conf_errors_name_file_and_line)
     s_expect_error(s_conf("", 2, "[daemon z]\nendpoint = localhost\n"), 15, "not a ZeroMQ endpoint");
     s_expect_error(s_conf("", 2, "[daemon empty]\n[daemon z]\nendpoint = tcp://x:1\n"), 14, "section has no keys");
     s_expect_error(s_conf("", 2, "[daemon empty]\n"), 14, "section has no keys");
-    s_expect_error(s_conf("", 2, "this is not ini"), 14, "syntax error");
+    s_expect_error(s_conf("", 2, "this is not ini"), 14, "malformed line");
     s_expect_error("[client]\nname = x\n", 1, "lacks the required key 'public_key_file'");
     /* two daemons with the same key */
     char text[2048];
