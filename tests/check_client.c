@@ -11,11 +11,10 @@
 #include <zmq.h>
 
 #include "runner.h"
+#include "proc.h"
 #include "mpcclient.h"   /* first: the public header must stand on its own */
 
 #include <pthread.h>
-#include <stdarg.h>
-#include <sys/wait.h>
 #include <time.h>
 
 #include "circuit.h"
@@ -939,35 +938,13 @@ START_TEST(test_sdk_output_timeout_and_progress)
 }
 END_TEST
 
-/* Runs a shell command, returns its exit status and its stdout (and stderr, 2>&1) in out. */
-static int s_run(char *out, size_t cap, const char *fmt, ...)
-{
-    char cmd[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    FILE *p = popen(cmd, "r");
-    ck_assert_ptr_nonnull(p);
-    size_t n = fread(out, 1, cap - 1, p);
-    out[n] = 0;
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static const char *s_bin(void)
-{
-    const char *b = getenv("MPC_BIN");
-    return b && *b ? b : "bin";
-}
-
 /* The mpc command against the scripted daemons: `mpc run` prints exactly what `mpcc --eval`
  * prints for the same program and inputs (the daemons here evaluate with the same oracle, so
  * this checks the CLI's pipeline and formatting); the multi-organization commands; errors. */
 START_TEST(test_mpc_cli_against_scripted_daemons)
 {
     fake *f = s_fake_start(0, 0, 5000);
-    const char *bin = s_bin();
+    const char *bin = tp_bin();
     char mpc[600], mpcc[600];
     snprintf(mpc, sizeof mpc, "%s/mpc", bin);
     snprintf(mpcc, sizeof mpcc, "%s/mpcc", bin);
@@ -977,10 +954,10 @@ START_TEST(test_mpc_cli_against_scripted_daemons)
                         "output s = sum(x) to a, b\noutput t = y * y to b\noutput v = x * 2 to a\n", 0644);
     s_write("x.csv", "5\n-7\n11\n", 0644);
     char out[8192], ref[8192];
-    int rc = s_run(out, sizeof out, "cd '%s' && '%s' run prog.mpc --config net.ini --input x=@x.csv --input y=-1.5 2>&1",
+    int rc = tp_sh(out, sizeof out, "cd '%s' && '%s' run prog.mpc --config net.ini --input x=@x.csv --input y=-1.5 2>&1",
                    s_dir, mpc);
     ck_assert_msg(rc == 0, "mpc run: %s", out);
-    rc = s_run(ref, sizeof ref, "cd '%s' && '%s' prog.mpc --eval --input x=@x.csv --input y=-1.5 2>&1", s_dir, mpcc);
+    rc = tp_sh(ref, sizeof ref, "cd '%s' && '%s' prog.mpc --eval --input x=@x.csv --input y=-1.5 2>&1", s_dir, mpcc);
     ck_assert_msg(rc == 0, "mpcc: %s", ref);
     ck_assert_str_eq(out, ref);
     ck_assert_ptr_nonnull(strstr(out, "s = 9\n"));
@@ -988,50 +965,50 @@ START_TEST(test_mpc_cli_against_scripted_daemons)
     s_fake_reset(f);   /* the scripted daemons hold one job at a time */
 
     /* --json */
-    rc = s_run(out, sizeof out, "cd '%s' && '%s' run prog.mpc --config net.ini --input x=1,2,3 --input y=2 --output t --json",
+    rc = tp_sh(out, sizeof out, "cd '%s' && '%s' run prog.mpc --config net.ini --input x=1,2,3 --input y=2 --output t --json",
                s_dir, mpc);
     ck_assert_msg(rc == 0, "%s", out);
     ck_assert_ptr_nonnull(strstr(out, "\"outputs\": [{\"name\": \"t\", \"type\": \"fix\", \"values\": [4]}]"));
     s_fake_reset(f);
 
     /* submit, then input and result by job id from "other clients" */
-    rc = s_run(out, sizeof out, "cd '%s' && '%s' submit prog.mpc --config net.ini", s_dir, mpc);
+    rc = tp_sh(out, sizeof out, "cd '%s' && '%s' submit prog.mpc --config net.ini", s_dir, mpc);
     ck_assert_msg(rc == 0, "%s", out);
     ck_assert_uint_eq(strlen(out), 33);
     char job[33];
     memcpy(job, out, 32);
     job[32] = 0;
     s_write("other.mpc", "party a, b\ninput x: int[3] from a\ninput y: fix from b\noutput s = sum(x) to a, b\n", 0644);
-    rc = s_run(out, sizeof out, "cd '%s' && '%s' input other.mpc --job %s --config net.ini --input x=1,2,3 2>&1", s_dir,
+    rc = tp_sh(out, sizeof out, "cd '%s' && '%s' input other.mpc --job %s --config net.ini --input x=1,2,3 2>&1", s_dir,
                mpc, job);
     ck_assert_int_eq(rc, 1);
     ck_assert_msg(strncmp(out, "mpc: error: daemon d", 20) == 0 && strstr(out, "different circuit"), "%s", out);
     ck_assert_ptr_eq(strchr(out, '\n'), out + strlen(out) - 1);   /* one line */
-    rc = s_run(out, sizeof out, "cd '%s' && '%s' input prog.mpc --job %s --config net.ini --input x=1,2,3 "
+    rc = tp_sh(out, sizeof out, "cd '%s' && '%s' input prog.mpc --job %s --config net.ini --input x=1,2,3 "
                                 "--input y=0.5 2>&1", s_dir, mpc, job);
     ck_assert_msg(rc == 0, "%s", out);
-    rc = s_run(out, sizeof out, "cd '%s' && '%s' result prog.mpc --job %s --config net.ini --output s --output t 2>&1",
+    rc = tp_sh(out, sizeof out, "cd '%s' && '%s' result prog.mpc --job %s --config net.ini --output s --output t 2>&1",
                s_dir, mpc, job);
     ck_assert_msg(rc == 0, "%s", out);
     ck_assert_str_eq(out, "s = 6\nt = 0.25\n");
 
     /* status */
-    rc = s_run(out, sizeof out, "cd '%s' && '%s' status --config net.ini --job %s", s_dir, mpc, job);
+    rc = tp_sh(out, sizeof out, "cd '%s' && '%s' status --config net.ini --job %s", s_dir, mpc, job);
     ck_assert_msg(rc == 0, "%s", out);
     ck_assert_ptr_nonnull(strstr(out, "d0: reachable"));
     ck_assert_ptr_nonnull(strstr(out, "d2: reachable"));
     ck_assert_ptr_nonnull(strstr(out, ": done"));
 
     /* errors: one line, non-zero */
-    rc = s_run(out, sizeof out, "cd '%s' && '%s' run prog.mpc --config net.ini --input nope=1 2>&1", s_dir, mpc);
+    rc = tp_sh(out, sizeof out, "cd '%s' && '%s' run prog.mpc --config net.ini --input nope=1 2>&1", s_dir, mpc);
     ck_assert_int_eq(rc, 1);
     ck_assert_msg(strstr(out, "mpc: error: ") == out && strstr(out, "no input 'nope'"), "%s", out);
-    rc = s_run(out, sizeof out, "'%s' frobnicate 2>&1", mpc);
+    rc = tp_sh(out, sizeof out, "'%s' frobnicate 2>&1", mpc);
     ck_assert_int_eq(rc, 1);
     ck_assert_str_eq(out, "mpc: error: unknown command 'frobnicate' (see mpc --help)\n");
     for (int i = 0; i < 5; i++) {
         static const char *cmds[] = {"run", "submit", "input", "result", "status"};
-        rc = s_run(out, sizeof out, "'%s' %s --help", mpc, cmds[i]);
+        rc = tp_sh(out, sizeof out, "'%s' %s --help", mpc, cmds[i]);
         ck_assert_int_eq(rc, 0);
         ck_assert_ptr_nonnull(strstr(out, "usage: mpc "));
     }
