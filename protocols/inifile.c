@@ -29,7 +29,6 @@ void mpc_ini_error(mpc_ini *ini, uint32_t line, const char *fmt, ...)
 }
 
 uint32_t mpc_ini_line(const mpc_ini *ini) { return ini->line; }
-int mpc_ini_failed(const mpc_ini *ini) { return ini->failed; }
 int mpc_ini_done(mpc_ini *ini) { return ini->failed ? MPC_ERR_CONFIG : 0; }
 
 /* inih reads through this: counting here gives the handler its line number.  A line longer

@@ -107,7 +107,6 @@ int  mpc_ini_load(mpc_ini *ini, const char *path, const mpc_ini_schema *schema, 
 void mpc_ini_error(mpc_ini *ini, uint32_t line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* The line being parsed (in open and parse callbacks). */
 uint32_t mpc_ini_line(const mpc_ini *ini);
-int  mpc_ini_failed(const mpc_ini *ini);
 /* 0, or MPC_ERR_CONFIG when an error was recorded. */
 int  mpc_ini_done(mpc_ini *ini);
 

@@ -30,8 +30,6 @@ except ImportError:
 
 __all__ = ["Client", "Job", "MPCError", "load_library"]
 
-_NAME_MAX = 64
-
 
 class MPCError(Exception):
     """A failed SDK call: `code` is a negative MPC_ERR_* value, `name` its symbol (e.g.
