@@ -18,7 +18,7 @@ struct mpcd_jobs {
     pthread_mutex_t mu;
     pthread_cond_t  cv;
     mpcd_job       *head, *tail;
-    uint32_t        count, max;
+    uint32_t        max;
     uint8_t         refused[MPCD_REFUSED_KEEP][MPCD_JOB_ID_BYTES];
     uint32_t        n_refused;   /* total noted; the ring holds the last MPCD_REFUSED_KEEP */
 };
@@ -157,7 +157,6 @@ int mpcd_jobs_add(mpcd_jobs *j, const uint8_t id[MPCD_JOB_ID_BYTES], const char 
         if (oldest_prev) oldest_prev->next = oldest->next;
         else j->head = oldest->next;
         if (j->tail == oldest) j->tail = oldest_prev;
-        j->count--;
         s_job_free(oldest);
     }
     if (rc == 0) {
@@ -166,7 +165,6 @@ int mpcd_jobs_add(mpcd_jobs *j, const uint8_t id[MPCD_JOB_ID_BYTES], const char 
         if (j->tail) j->tail->next = job;
         else j->head = job;
         j->tail = job;
-        j->count++;
         pthread_cond_broadcast(&j->cv);
     }
     pthread_mutex_unlock(&j->mu);
@@ -237,7 +235,6 @@ uint32_t mpcd_jobs_expire(mpcd_jobs *j, time_t now, int64_t ttl_s)
             if (prev) prev->next = next;
             else j->head = next;
             if (j->tail == job) j->tail = prev;
-            j->count--;
             s_job_free(job);
             freed++;
             continue;
