@@ -21,11 +21,11 @@
 #include <stdint.h>
 
 #include "circuit.h"
+#include "keys.h"
 
 #define MPC_CLIENT_PATH_MAX     512
 #define MPC_CLIENT_ENDPOINT_MAX 256
-#define MPC_CLIENT_KEY_BYTES    32
-#define MPC_CLIENT_Z85_LEN      40
+#define MPC_CLIENT_KEY_BYTES    MPC_KEY_BYTES   /* keys.h */
 
 typedef struct {
     char     name[MPC_NAME_MAX];

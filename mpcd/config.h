@@ -10,12 +10,13 @@
 #include <stdio.h>
 
 #include "circuit.h"
+#include "keys.h"
 
 #define MPCD_MAX_CLIENTS   64
 #define MPCD_MAX_ALLOWED   256
 #define MPCD_PATH_MAX      512
 #define MPCD_ENDPOINT_MAX  256
-#define MPCD_Z85_KEY_LEN   40
+#define MPCD_Z85_KEY_LEN   MPC_KEY_Z85_LEN   /* keys.h: a CURVE key as Z85 text */
 
 typedef enum { MPCD_PREP_DEALER = 0, MPCD_PREP_OT = 1 } mpcd_prep_mode;
 typedef enum { MPCD_ROLE_PARTY = 0, MPCD_ROLE_DEALER = 1 } mpcd_role;
