@@ -224,6 +224,22 @@ START_TEST(test_one_name_rule)
 }
 END_TEST
 
+/* A line longer than inih's buffer is still one line: later errors name the right line. */
+START_TEST(test_long_line_counted_once)
+{
+    char text[8192], extra[3000], err[512];
+    int n = snprintf(extra, sizeof extra, "# ");
+    memset(extra + n, 'x', 2500);
+    snprintf(extra + n + 2500, sizeof extra - (size_t)n - 2500, "\n[limits]\nbogus = 1\n");
+    s_base(text, sizeof text, extra);
+    mpcd_config *cfg = malloc(sizeof *cfg);
+    ck_assert_int_eq(mpcd_config_load(s_write(text), cfg, err, sizeof err), -1);
+    unlink(s_path);
+    ck_assert_msg(strstr(err, ":22: error: unknown key 'bogus' in [limits]") != NULL, "%s", err);
+    free(cfg);
+}
+END_TEST
+
 Suite *mpc_test_suite(void)
 {
     Suite *s = suite_create("config");
@@ -233,6 +249,7 @@ Suite *mpc_test_suite(void)
     tcase_add_test(tc, test_missing_pieces);
     tcase_add_test(tc, test_doc_matches_table);
     tcase_add_test(tc, test_one_name_rule);
+    tcase_add_test(tc, test_long_line_counted_once);
     suite_add_tcase(s, tc);
     return s;
 }
