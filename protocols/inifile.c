@@ -244,6 +244,10 @@ static void s_open_section(mpc_ini *ini, const char *section)
         return;
     }
     ini->unnamed_line[k] = ini->cur_start;
+    if (!ini->unnamed_base[k]) {
+        mpc_ini_error(ini, ini->cur_start, "[%s] is not accepted here", kind);
+        return;
+    }
     ini->cur = k;
     ini->cur_base = ini->unnamed_base[k];
 }
