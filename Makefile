@@ -45,9 +45,16 @@ TEST_SRC    := $(wildcard tests/check_*.c)
 TEST_HELPER := $(patsubst %.c,$(OBJ)/%.o,$(filter-out $(TEST_SRC),$(wildcard tests/*.c)))
 TESTS       := $(patsubst tests/%.c,$(BIN)/tests/%,$(TEST_SRC))
 
+# The Python binding's error names, generated from the one list of codes (MPC_ERR_LIST in
+# protocols/mpc_err.h); committed, and regenerated whenever that list changes.
+PY_ERRORS := client-sdk/python/mpc_errors.py
+
 .PHONY: all test asan clean deps install demo bench bench-quick check-deps fuzz valgrind accuracy
 .SECONDARY:
-all: $(PROGRAMS) $(if $(SDK_OBJ),$(LIB)/libmpcclient.a $(LIB)/libmpcclient.so)
+all: $(PROGRAMS) $(if $(SDK_OBJ),$(LIB)/libmpcclient.a $(LIB)/libmpcclient.so) $(PY_ERRORS)
+
+$(PY_ERRORS): protocols/mpc_err.h scripts/gen-errors-py
+	python3 scripts/gen-errors-py $< > $@.tmp && mv $@.tmp $@
 
 # One archive of everything internal keeps link lines short and order-independent.
 $(LIB)/libmpcinternal.a: $(ALL_LIB_OBJ)
@@ -131,7 +138,7 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 0755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/bin/
 	$(if $(SDK_OBJ),install -m 0644 $(LIB)/libmpcclient.a $(LIB)/libmpcclient.so $(DESTDIR)$(PREFIX)/lib/)
-	$(if $(wildcard client-sdk/mpcclient.h),install -m 0644 client-sdk/mpcclient.h $(DESTDIR)$(PREFIX)/include/)
+	$(if $(wildcard client-sdk/mpcclient.h),install -m 0644 client-sdk/mpcclient.h protocols/mpc_err.h $(DESTDIR)$(PREFIX)/include/)
 	$(if $(wildcard client-sdk/mpcclient.pc.in),sed 's|@PREFIX@|$(PREFIX)|g' client-sdk/mpcclient.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/mpcclient.pc)
 
 clean:

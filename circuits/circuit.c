@@ -65,15 +65,26 @@ static int s_reserve32(void **arr, uint32_t *cap, uint64_t need, size_t sz)
     return 0;
 }
 
-static int s_valid_name(const char *name)
+int mpc_name_ok(const char *s, size_t n)
 {
-    size_t n = strlen(name);
-    return n > 0 && n < MPC_NAME_MAX;
+    if (!s || n == 0 || n >= MPC_NAME_MAX) return 0;
+    for (size_t i = 0; i < n; i++) {
+        char ch = s[i];
+        int ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' ||
+                 (i > 0 && (ch == '-' || ch == '.'));
+        if (!ok) return 0;
+    }
+    return 1;
+}
+
+int mpc_name_ok_str(const char *s)
+{
+    return s && mpc_name_ok(s, strnlen(s, MPC_NAME_MAX));
 }
 
 int mpc_circ_add_party(mpc_circuit *c, const char *name)
 {
-    if (c->n_parties >= MPC_MAX_PARTIES || !s_valid_name(name)) return -1;
+    if (c->n_parties >= MPC_MAX_PARTIES || !mpc_name_ok_str(name)) return -1;
     for (uint32_t i = 0; i < c->n_parties; i++)
         if (strcmp(c->party_names[i], name) == 0) return -1;
     strcpy(c->party_names[c->n_parties], name);
@@ -120,7 +131,7 @@ uint32_t mpc_circ_add_const(mpc_circuit *c, mpc_type type, const uint64_t *vals,
 uint32_t mpc_circ_add_input(mpc_circuit *c, const char *name, uint32_t party, mpc_type type,
                             uint64_t len, uint32_t line, uint32_t col)
 {
-    if (!s_valid_name(name)) return MPC_NO_WIRE;
+    if (!mpc_name_ok_str(name)) return MPC_NO_WIRE;
     if (s_reserve32((void **)&c->inputs, &c->cap_inputs, (uint64_t)c->n_inputs + 1, sizeof(mpc_input)))
         return MPC_NO_WIRE;
     uint32_t w = mpc_circ_add_gate(c, MPC_G_INPUT, type, len, MPC_NO_WIRE, MPC_NO_WIRE,
@@ -141,7 +152,7 @@ uint32_t mpc_circ_add_input(mpc_circuit *c, const char *name, uint32_t party, mp
 int mpc_circ_add_output(mpc_circuit *c, const char *name, uint32_t wire, uint32_t recipients,
                         uint32_t line, uint32_t col)
 {
-    if (!s_valid_name(name) || wire >= c->n_gates) return -1;
+    if (!mpc_name_ok_str(name) || wire >= c->n_gates) return -1;
     if (s_reserve32((void **)&c->outputs, &c->cap_outputs, (uint64_t)c->n_outputs + 1, sizeof(mpc_output)))
         return -1;
     /* Copy before adding a gate: mpc_circ_add_gate may move c->gates. */
@@ -216,12 +227,6 @@ static int s_fail(char *err, size_t errlen, const mpc_circuit *c, const mpc_gate
     return -1;
 }
 
-static int s_name_ok(const char *name)
-{
-    size_t n = strnlen(name, MPC_NAME_MAX);
-    return n > 0 && n < MPC_NAME_MAX;
-}
-
 static uint64_t s_lim(uint64_t v, uint64_t dflt)
 {
     return v == 0 || v > dflt ? dflt : v;
@@ -240,7 +245,7 @@ int mpc_circ_validate(const mpc_circuit *c, const mpc_circ_limits *lim, char *er
         return s_fail(err, errlen, c, NULL, "circuit has %u parties (2..%d allowed)",
                       (unsigned)c->n_parties, MPC_MAX_PARTIES);
     for (uint32_t i = 0; i < c->n_parties; i++) {
-        if (!s_name_ok(c->party_names[i]))
+        if (!mpc_name_ok_str(c->party_names[i]))
             return s_fail(err, errlen, c, NULL, "party %u has an empty or overlong name", (unsigned)i);
         for (uint32_t j = 0; j < i; j++)
             if (strcmp(c->party_names[i], c->party_names[j]) == 0)
@@ -382,7 +387,7 @@ int mpc_circ_validate(const mpc_circuit *c, const mpc_circ_limits *lim, char *er
                       (unsigned)c->n_outputs, (unsigned)outputs_seen);
     for (uint32_t i = 0; i < c->n_inputs; i++) {
         const mpc_input *in = &c->inputs[i];
-        if (!s_name_ok(in->name)) return s_fail(err, errlen, c, NULL, "input %u has a bad name", (unsigned)i);
+        if (!mpc_name_ok_str(in->name)) return s_fail(err, errlen, c, NULL, "input %u has a bad name", (unsigned)i);
         if (in->party >= c->n_parties)
             return s_fail(err, errlen, c, NULL, "input '%s' comes from unknown party %u", in->name, (unsigned)in->party);
         for (uint32_t j = 0; j < i; j++)
@@ -392,7 +397,7 @@ int mpc_circ_validate(const mpc_circuit *c, const mpc_circ_limits *lim, char *er
     uint32_t all = c->n_parties == 32 ? UINT32_MAX : ((1u << c->n_parties) - 1);
     for (uint32_t i = 0; i < c->n_outputs; i++) {
         const mpc_output *o = &c->outputs[i];
-        if (!s_name_ok(o->name)) return s_fail(err, errlen, c, NULL, "output %u has a bad name", (unsigned)i);
+        if (!mpc_name_ok_str(o->name)) return s_fail(err, errlen, c, NULL, "output %u has a bad name", (unsigned)i);
         if (o->type >= MPC_T__COUNT) return s_fail(err, errlen, c, NULL, "output '%s' has a bad type", o->name);
         if (o->recipients == 0 || (o->recipients & ~all))
             return s_fail(err, errlen, c, NULL, "output '%s' has no or unknown recipients", o->name);

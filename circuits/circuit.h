@@ -164,6 +164,15 @@ mpc_circuit *mpc_circ_new(void);
 void         mpc_circ_destroy(mpc_circuit **c);
 
 /* Returns the party index, or -1 (duplicate name, too many parties, name too long). */
+/* The one rule for every name in the system — parties, clients, daemons, inputs, outputs and
+ * key files (used by circuits/, protocols/keys.c, client-sdk/ and mpcd/): 1 to MPC_NAME_MAX-1
+ * bytes of ASCII letters, digits, '_', '-' and '.', the first being a letter, a digit or '_'
+ * (so a name is never a hidden file, "..", or taken for a command-line option).  The
+ * language's identifiers (circuits/LANGUAGE.md) are a subset.  s need not be NUL-terminated:
+ * n bytes are checked, so a length-prefixed wire string with a NUL inside is refused. */
+int      mpc_name_ok(const char *s, size_t n);
+/* mpc_name_ok for a NUL-terminated string. */
+int      mpc_name_ok_str(const char *s);
 int      mpc_circ_add_party(mpc_circuit *c, const char *name);
 /* Appends a gate and returns its wire id, MPC_NO_WIRE on allocation failure.  No checks:
  * mpc_circ_finish validates the whole circuit. */

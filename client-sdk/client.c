@@ -1039,7 +1039,6 @@ static void s_fill_status(mpc_daemon_status *st, const mpc_cwire_rep *rep)
     st->jobs_done = rep->info.jobs_done;
     st->jobs_failed = rep->info.jobs_failed;
     st->triples_stock = rep->info.triples_stock;
-    st->trunc_stock = rep->info.trunc_stock;
     st->triples_per_s = rep->info.triples_per_s;
     st->has_job = rep->has_job;
     if (rep->has_job) {

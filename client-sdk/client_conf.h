@@ -1,4 +1,5 @@
-/* client_conf.h — a client's configuration: an INI file (read with inih) naming the client's
+/* client_conf.h — a client's configuration: an INI file (checked by the loader shared
+ * with the daemon, protocols/inifile.h) naming the client's
  * key pair and the cluster's daemons in party order.  Documented in docs/client.md; the
  * example is configs/client.ini.  Errors name the file, the line and the reason.
  *
@@ -20,11 +21,11 @@
 #include <stdint.h>
 
 #include "circuit.h"
+#include "keys.h"
 
 #define MPC_CLIENT_PATH_MAX     512
 #define MPC_CLIENT_ENDPOINT_MAX 256
-#define MPC_CLIENT_KEY_BYTES    32
-#define MPC_CLIENT_Z85_LEN      40
+#define MPC_CLIENT_KEY_BYTES    MPC_KEY_BYTES   /* keys.h */
 
 typedef struct {
     char     name[MPC_NAME_MAX];

@@ -37,18 +37,6 @@ static int s_fail(char *err, size_t errlen, const char *fmt, ...)
     return MPC_ERR_PROTOCOL;
 }
 
-int mpc_cwire_name_ok(const char *s, size_t n)
-{
-    if (n == 0 || n >= MPC_NAME_MAX) return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '-' || c == '.'))
-            return 0;
-    }
-    return 1;
-}
-
 /* ---------------------------------------------------------------------------------------
  * Encoding */
 
@@ -105,7 +93,7 @@ static int s_names_ok(uint32_t n, const char (*names)[MPC_NAME_MAX])
 {
     if (n < 1 || n > MPC_MAX_PARTIES) return 0;
     for (uint32_t i = 0; i < n; i++) {
-        if (!mpc_cwire_name_ok(names[i], strnlen(names[i], MPC_NAME_MAX))) return 0;
+        if (!mpc_name_ok(names[i], strnlen(names[i], MPC_NAME_MAX))) return 0;
         for (uint32_t j = 0; j < i; j++)
             if (!strcmp(names[i], names[j])) return 0;
     }
@@ -132,7 +120,7 @@ int mpc_cwire_req_encode(const mpc_cwire_req *r, uint8_t **buf, size_t *len)
         e_bin(&e, r->circ, r->circ_len);
         return e_done(&e, buf, len);
     case MPC_CW_INPUT:
-        if (!mpc_cwire_name_ok(r->name, strnlen(r->name, MPC_NAME_MAX)) || r->mode > MPC_CW_SEED ||
+        if (!mpc_name_ok(r->name, strnlen(r->name, MPC_NAME_MAX)) || r->mode > MPC_CW_SEED ||
             r->count < 1 || r->count > MPC_CWIRE_MAX_COUNT)
             return MPC_ERR_INVALID;
         e_init(&e);
@@ -143,7 +131,7 @@ int mpc_cwire_req_encode(const mpc_cwire_req *r, uint8_t **buf, size_t *len)
         e_u64(&e, r->count);
         return e_done(&e, buf, len);
     case MPC_CW_RESULT:
-        if (!mpc_cwire_name_ok(r->name, strnlen(r->name, MPC_NAME_MAX)) || r->wait_ms > MPC_CWIRE_MAX_WAIT_MS)
+        if (!mpc_name_ok(r->name, strnlen(r->name, MPC_NAME_MAX)) || r->wait_ms > MPC_CWIRE_MAX_WAIT_MS)
             return MPC_ERR_INVALID;
         e_init(&e);
         e_head(&e, 6, r->type, r->rid);
@@ -189,7 +177,7 @@ int mpc_cwire_rep_encode(const mpc_cwire_rep *r, uint8_t **buf, size_t *len)
         return e_done(&e, buf, len);
     case MPC_CW_STATUS_OK: {
         const mpc_cwire_job_info *j = &r->job;
-        if (!mpc_cwire_name_ok(r->daemon, strnlen(r->daemon, MPC_NAME_MAX))) return MPC_ERR_INVALID;
+        if (!mpc_name_ok(r->daemon, strnlen(r->daemon, MPC_NAME_MAX))) return MPC_ERR_INVALID;
         if (r->has_job && (j->state >= MPC_JOB__COUNT || !s_text_ok(j->reason) ||
                            j->layers_done > j->layers_total || j->inputs_given > j->inputs_total ||
                            !s_names_ok(j->n_bind, j->bind)))
@@ -197,13 +185,12 @@ int mpc_cwire_rep_encode(const mpc_cwire_rep *r, uint8_t **buf, size_t *len)
         e_init(&e);
         e_head(&e, 6, r->type, r->rid);
         e_str(&e, r->daemon);
-        e_arr(&e, 7);
+        e_arr(&e, 6);
         e_u64(&e, r->info.jobs_queued);
         e_u64(&e, r->info.jobs_running);
         e_u64(&e, r->info.jobs_done);
         e_u64(&e, r->info.jobs_failed);
         e_u64(&e, r->info.triples_stock);
-        e_u64(&e, r->info.trunc_stock);
         e_u64(&e, r->info.triples_per_s);
         if (r->has_job) {
             e_arr(&e, 9);
@@ -341,7 +328,7 @@ static int s_bin_exact(const msgpack_object *o, uint8_t *out, size_t n)
 
 static int s_name(const msgpack_object *o, char out[MPC_NAME_MAX])
 {
-    if (o->type != MSGPACK_OBJECT_STR || !mpc_cwire_name_ok(o->via.str.ptr, o->via.str.size)) return -1;
+    if (o->type != MSGPACK_OBJECT_STR || !mpc_name_ok(o->via.str.ptr, o->via.str.size)) return -1;
     memcpy(out, o->via.str.ptr, o->via.str.size);
     out[o->via.str.size] = 0;
     return 0;
@@ -547,16 +534,15 @@ int mpc_cwire_rep_decode(const uint8_t *hdr, size_t len, size_t n_payload, size_
     case MPC_CW_STATUS_OK:
         if (n != 6) { s_fail(err, errlen, "STATUS reply: %u fields, expected 6", n); goto out; }
         if (s_name(&el[3], out->daemon)) { s_fail(err, errlen, "STATUS reply: bad daemon name"); goto out; }
-        if (el[4].type != MSGPACK_OBJECT_ARRAY || el[4].via.array.size != 7) {
+        if (el[4].type != MSGPACK_OBJECT_ARRAY || el[4].via.array.size != 6) {
             s_fail(err, errlen, "STATUS reply: bad daemon figures");
             goto out;
         }
         {
             const msgpack_object *f = el[4].via.array.ptr;
-            uint64_t *dst[7] = {&out->info.jobs_queued, &out->info.jobs_running, &out->info.jobs_done,
-                                &out->info.jobs_failed, &out->info.triples_stock, &out->info.trunc_stock,
-                                &out->info.triples_per_s};
-            for (int i = 0; i < 7; i++)
+            uint64_t *dst[6] = {&out->info.jobs_queued, &out->info.jobs_running, &out->info.jobs_done,
+                                &out->info.jobs_failed, &out->info.triples_stock, &out->info.triples_per_s};
+            for (int i = 0; i < 6; i++)
                 if (s_uint(&f[i], UINT64_MAX, dst[i])) {
                     s_fail(err, errlen, "STATUS reply: bad daemon figures");
                     goto out;

@@ -84,7 +84,7 @@ typedef struct {
 /* Daemon-wide figures (STATUS). */
 typedef struct {
     uint64_t jobs_queued, jobs_running, jobs_done, jobs_failed;
-    uint64_t triples_stock, trunc_stock;       /* preprocessing material ready */
+    uint64_t triples_stock;                    /* Beaver triples ready (the pool) */
     uint64_t triples_per_s;                    /* the stock's generation rate */
 } mpc_cwire_daemon_info;
 
@@ -148,10 +148,8 @@ int mpc_cwire_rep_decode(const uint8_t *hdr, size_t len, size_t n_payload, size_
 size_t mpc_cwire_req_payload_len(const mpc_cwire_req *r);
 size_t mpc_cwire_rep_payload_len(const mpc_cwire_rep *r);
 
-/* Names (daemons, inputs, outputs): 1..MPC_NAME_MAX-1 bytes of [A-Za-z0-9_.-].  1 if valid. */
-int mpc_cwire_name_ok(const char *s, size_t n);
-
-/* Job ids.  new: 16 fresh random bytes (libsodium).  hex: 32 lowercase digits + NUL.
+/* Job ids: the one place they are made, printed and parsed (the SDK and mpcd both use these).
+ * new: 16 fresh random bytes (libsodium).  hex: 32 lowercase digits + NUL.
  * parse: exactly 32 hex digits; 0 or MPC_ERR_INVALID. */
 int  mpc_cwire_job_new(uint8_t job[MPC_CWIRE_JOB_BYTES]);
 void mpc_cwire_job_hex(const uint8_t job[MPC_CWIRE_JOB_BYTES], char hex[MPC_CWIRE_JOB_HEX + 1]);

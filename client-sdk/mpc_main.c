@@ -360,11 +360,10 @@ static int s_cmd_status(const opts *o)
             }
             if (s->reachable && !s->error)
                 printf(", \"jobs\": {\"queued\": %llu, \"running\": %llu, \"done\": %llu, \"failed\": %llu}, "
-                       "\"stock\": {\"triples\": %llu, \"trunc\": %llu, \"triples_per_s\": %llu}",
+                       "\"stock\": {\"triples\": %llu, \"triples_per_s\": %llu}",
                        (unsigned long long)s->jobs_queued, (unsigned long long)s->jobs_running,
                        (unsigned long long)s->jobs_done, (unsigned long long)s->jobs_failed,
-                       (unsigned long long)s->triples_stock, (unsigned long long)s->trunc_stock,
-                       (unsigned long long)s->triples_per_s);
+                       (unsigned long long)s->triples_stock, (unsigned long long)s->triples_per_s);
             if (s->has_job) {
                 printf(", \"job\": {\"state\": ");
                 s_json_str(s->state_name);
@@ -382,11 +381,10 @@ static int s_cmd_status(const opts *o)
             printf("%s: reachable, error: %s\n", s->daemon, s->message);
         } else {
             printf("%s: reachable, jobs %llu queued, %llu running, %llu done, %llu failed; stock %llu triples "
-                   "(made at %llu/s), %llu truncation pairs\n",
+                   "(made at %llu/s)\n",
                    s->daemon, (unsigned long long)s->jobs_queued, (unsigned long long)s->jobs_running,
                    (unsigned long long)s->jobs_done, (unsigned long long)s->jobs_failed,
-                   (unsigned long long)s->triples_stock, (unsigned long long)s->triples_per_s,
-                   (unsigned long long)s->trunc_stock);
+                   (unsigned long long)s->triples_stock, (unsigned long long)s->triples_per_s);
             if (s->has_job) {
                 printf("  job %s: %s, %llu/%llu layers, %llu triples used, inputs %u/%u%s%s\n", o->job, s->state_name,
                        (unsigned long long)s->layers_done, (unsigned long long)s->layers_total,

@@ -28,42 +28,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Error codes: MPC_ERR_* and mpc_strerror(), from mpc_err.h (installed next to this header;
+ * the one list of the codes, shared with the daemon). */
+#include "mpc_err.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 #define MPCCLIENT_VERSION "0.1.0"
-
-/* Error codes: the values of the daemon's protocols/mpc_err.h (the same list; a test checks
- * they agree).  mpc_strerror() names a code. */
-#ifndef MPC_ERR_H
-#define MPC_ERR_H
-#define MPC_ERR_LIST(X)                                                         \
-    X(OK,          0,   "success")                                               \
-    X(NOMEM,      -1,   "out of memory")                                         \
-    X(INVALID,    -2,   "invalid argument")                                      \
-    X(PROTOCOL,   -3,   "protocol violation by a peer")                          \
-    X(TIMEOUT,    -4,   "timed out")                                             \
-    X(PEER_ABORT, -5,   "a peer aborted the job")                                \
-    X(IO,         -6,   "network or I/O error")                                  \
-    X(CRYPTO,     -7,   "cryptographic failure")                                 \
-    X(UNSUPPORTED,-8,   "not supported")                                         \
-    X(PREP,       -9,   "preprocessing material unavailable")                    \
-    X(DENIED,    -10,   "permission denied")                                     \
-    X(NOTFOUND,  -11,   "not found")                                             \
-    X(LIMIT,     -12,   "resource limit exceeded")                               \
-    X(CIRCUIT,   -13,   "invalid circuit")                                       \
-    X(INPUT,     -14,   "invalid input")                                         \
-    X(CONFIG,    -15,   "invalid configuration")                                 \
-    X(STATE,     -16,   "operation not valid in the current state")              \
-    X(CLOSED,    -17,   "shut down")
-enum {
-#define X(name, val, msg) MPC_ERR_##name = (val),
-    MPC_ERR_LIST(X)
-#undef X
-};
-const char *mpc_strerror(int code);
-#endif
 
 typedef struct mpc_client mpc_client;
 typedef struct mpc_job    mpc_job;
@@ -242,7 +215,7 @@ struct mpc_daemon_status {
     char     message[512];       /* why, when error != 0 */
     /* the daemon */
     uint64_t jobs_queued, jobs_running, jobs_done, jobs_failed;
-    uint64_t triples_stock, trunc_stock;
+    uint64_t triples_stock;      /* Beaver triples the daemon holds ready (its pool) */
     uint64_t triples_per_s;      /* how fast the daemon's stock of triples is made */
     /* the job asked about, if any and known to this daemon */
     int      has_job;

@@ -1,7 +1,8 @@
-/* config.h — mpcd's configuration: an INI file (read with inih) checked against one table
- * of keys (STYLE.md habit 11).  Each row gives the section, key, type, bounds, default and
- * help text; configs/README.md is generated from the same table (`mpcd config-doc`) and a
- * test checks that the committed file matches.  Errors name the file, line and reason. */
+/* config.h — mpcd's configuration: an INI file checked against one table of keys by the
+ * shared loader (protocols/inifile.h).  Each row gives the section, key, type, bounds,
+ * default and help text; configs/README.md is generated from the same table (`mpcd
+ * config-doc`) and a test checks that the committed file matches.  Errors name the file,
+ * line and reason. */
 #ifndef MPCD_CONFIG_H
 #define MPCD_CONFIG_H
 
@@ -9,12 +10,13 @@
 #include <stdio.h>
 
 #include "circuit.h"
+#include "keys.h"
 
 #define MPCD_MAX_CLIENTS   64
 #define MPCD_MAX_ALLOWED   256
 #define MPCD_PATH_MAX      512
 #define MPCD_ENDPOINT_MAX  256
-#define MPCD_Z85_KEY_LEN   40
+#define MPCD_Z85_KEY_LEN   MPC_KEY_Z85_LEN   /* keys.h: a CURVE key as Z85 text */
 
 typedef enum { MPCD_PREP_DEALER = 0, MPCD_PREP_OT = 1 } mpcd_prep_mode;
 typedef enum { MPCD_ROLE_PARTY = 0, MPCD_ROLE_DEALER = 1 } mpcd_role;

@@ -319,7 +319,6 @@ static void s_status(const mpcd_config *cfg, mpcd_jobs *jobs, const mpc_cwire_re
     rep->info.jobs_failed = counts[MPCD_JOB_FAILED];
     if (extra) {
         rep->info.triples_stock = extra->triples_stock;
-        rep->info.trunc_stock = extra->trunc_stock;
         rep->info.triples_per_s = (uint64_t)extra->triples_per_s;
     }
 }

@@ -14,7 +14,7 @@
 #include "jobs.h"
 
 typedef struct {
-    uint64_t triples_stock, trunc_stock;   /* reported by STATUS */
+    uint64_t triples_stock;                /* reported by STATUS */
     double   triples_per_s;                /* the pool's generation rate */
 } mpcd_status_extra;
 

@@ -18,7 +18,7 @@ struct mpcd_jobs {
     pthread_mutex_t mu;
     pthread_cond_t  cv;
     mpcd_job       *head, *tail;
-    uint32_t        count, max;
+    uint32_t        max;
     uint8_t         refused[MPCD_REFUSED_KEEP][MPCD_JOB_ID_BYTES];
     uint32_t        n_refused;   /* total noted; the ring holds the last MPCD_REFUSED_KEEP */
 };
@@ -124,7 +124,7 @@ int mpcd_jobs_add(mpcd_jobs *j, const uint8_t id[MPCD_JOB_ID_BYTES], const char 
         return MPC_ERR_NOMEM;
     }
     memcpy(job->id, id, MPCD_JOB_ID_BYTES);
-    mpcd_job_id_hex(id, job->id_hex);
+    mpc_cwire_job_hex(id, job->id_hex);
     snprintf(job->client, sizeof job->client, "%s", client);
     memcpy(job->hash, hash, 32);
     for (uint32_t i = 0; i < (*circ)->n_parties; i++) job->binding[i] = binding[i];
@@ -157,7 +157,6 @@ int mpcd_jobs_add(mpcd_jobs *j, const uint8_t id[MPCD_JOB_ID_BYTES], const char 
         if (oldest_prev) oldest_prev->next = oldest->next;
         else j->head = oldest->next;
         if (j->tail == oldest) j->tail = oldest_prev;
-        j->count--;
         s_job_free(oldest);
     }
     if (rc == 0) {
@@ -166,7 +165,6 @@ int mpcd_jobs_add(mpcd_jobs *j, const uint8_t id[MPCD_JOB_ID_BYTES], const char 
         if (j->tail) j->tail->next = job;
         else j->head = job;
         j->tail = job;
-        j->count++;
         pthread_cond_broadcast(&j->cv);
     }
     pthread_mutex_unlock(&j->mu);
@@ -237,7 +235,6 @@ uint32_t mpcd_jobs_expire(mpcd_jobs *j, time_t now, int64_t ttl_s)
             if (prev) prev->next = next;
             else j->head = next;
             if (j->tail == job) j->tail = prev;
-            j->count--;
             s_job_free(job);
             freed++;
             continue;
@@ -253,20 +250,4 @@ void mpcd_jobs_count(mpcd_jobs *j, uint32_t counts[5])
     memset(counts, 0, 5 * sizeof counts[0]);
     for (mpcd_job *job = j->head; job; job = job->next)
         if ((unsigned)job->state < 5) counts[job->state]++;
-}
-
-void mpcd_job_id_hex(const uint8_t id[MPCD_JOB_ID_BYTES], char *hex)
-{
-    sodium_bin2hex(hex, 2 * MPCD_JOB_ID_BYTES + 1, id, MPCD_JOB_ID_BYTES);
-}
-
-int mpcd_job_id_parse(const char *hex, uint8_t id[MPCD_JOB_ID_BYTES])
-{
-    size_t bin_len = 0;
-    const char *end = NULL;
-    if (strlen(hex) != 2 * MPCD_JOB_ID_BYTES) return MPC_ERR_INVALID;
-    if (sodium_hex2bin(id, MPCD_JOB_ID_BYTES, hex, 2 * MPCD_JOB_ID_BYTES, NULL, &bin_len, &end) != 0 ||
-        bin_len != MPCD_JOB_ID_BYTES || *end)
-        return MPC_ERR_INVALID;
-    return 0;
 }

@@ -14,8 +14,9 @@
 #include <time.h>
 
 #include "circuit.h"
+#include "cwire.h"   /* job ids: mpc_cwire_job_new / _hex / _parse, the one place */
 
-#define MPCD_JOB_ID_BYTES 16
+#define MPCD_JOB_ID_BYTES MPC_CWIRE_JOB_BYTES
 #define MPCD_SEED_BYTES   32
 #define MPCD_REASON_MAX   256
 
@@ -38,7 +39,7 @@ typedef struct {
 
 typedef struct mpcd_job {
     uint8_t         id[MPCD_JOB_ID_BYTES];
-    char            id_hex[2 * MPCD_JOB_ID_BYTES + 1];
+    char            id_hex[MPC_CWIRE_JOB_HEX + 1];
     char            client[MPC_NAME_MAX];        /* who submitted it */
     mpc_circuit    *circ;
     uint8_t         hash[32];
@@ -104,8 +105,5 @@ int  mpcd_jobs_was_refused(mpcd_jobs *j, const uint8_t id[MPCD_JOB_ID_BYTES]);
 uint32_t mpcd_jobs_expire(mpcd_jobs *j, time_t now, int64_t ttl_s);
 /* Lock held.  Counts per state (array of 5). */
 void mpcd_jobs_count(mpcd_jobs *j, uint32_t counts[5]);
-
-void mpcd_job_id_hex(const uint8_t id[MPCD_JOB_ID_BYTES], char *hex);
-int  mpcd_job_id_parse(const char *hex, uint8_t id[MPCD_JOB_ID_BYTES]);
 
 #endif

@@ -173,7 +173,7 @@ int mpcd_server_run(mpcd_server *s, volatile sig_atomic_t *stop)
     time_t last_expire = time(NULL);
     while (!*stop) {
         if (s->clients) {
-            mpcd_status_extra extra = {0, 0, 0};
+            mpcd_status_extra extra = {0, 0};
             if (s->pool) {
                 extra.triples_stock = mpcd_pool_stock(s->pool);
                 extra.triples_per_s = mpcd_pool_rate(s->pool);

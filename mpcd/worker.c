@@ -243,14 +243,13 @@ static int s_execute(mpcd_worker *w, mpcd_job *job, mpc_transport *view, const r
     mpc_engine_stats st;
     mpc_engine_stats_get(e, &st);
     {
-        char hex[2 * MPCD_JOB_ID_BYTES + 1];
-        mpcd_job_id_hex(r->id, hex);
+        char hex[MPC_CWIRE_JOB_HEX + 1];
+        mpc_cwire_job_hex(r->id, hex);
         mpcd_info(hex, "engine: %u rounds, %llu triples, %llu ms in all, %llu ms waiting for preprocessing, "
                   "%llu bytes sent", (unsigned)st.rounds, (unsigned long long)st.triples,
                   (unsigned long long)(st.run_us / 1000), (unsigned long long)(st.prep_us / 1000),
                   (unsigned long long)st.bytes_sent);
     }
-    w->triples_used += st.triples;
     mpcd_jobs_lock(w->jobs);
     job->out_shares = outs;
     job->rounds_done = st.rounds;
@@ -266,8 +265,8 @@ out:
 /* Takes part in the job r as party `me` of the view (job may be NULL: not held here). */
 static void s_run_job(mpcd_worker *w, const run_msg *r)
 {
-    char hex[2 * MPCD_JOB_ID_BYTES + 1];
-    mpcd_job_id_hex(r->id, hex);
+    char hex[MPC_CWIRE_JOB_HEX + 1];
+    mpc_cwire_job_hex(r->id, hex);
     uint32_t map[MPC_MAX_PARTIES + 1];
     uint32_t k = s_job_nodes(w, r, map);
     mpc_transport *view = mpc_transport_view_new(w->mesh, map, k);
@@ -398,10 +397,8 @@ static void s_run_job(mpcd_worker *w, const run_msg *r)
     mpcd_jobs_notify(w->jobs);
     mpcd_jobs_unlock(w->jobs);
     if (rc == 0) {
-        w->jobs_run++;
         mpcd_info(hex, "done");
     } else {
-        w->jobs_failed++;
         mpcd_warn(hex, "failed: %s", reason[0] ? reason : mpc_strerror(rc));
     }
     mpc_transport_forget(w->mesh, r->stream);

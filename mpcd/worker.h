@@ -47,8 +47,6 @@ typedef struct {
     int          (*peer_up)(void *ctx, uint32_t node);
     void          *idle_ctx;
     volatile int  *stop;            /* set non-zero to make the worker return */
-    /* Statistics (written by the worker only). */
-    uint64_t       jobs_run, jobs_failed, triples_used;
 } mpcd_worker;
 
 /* Runs until *w->stop is set.  Returns 0. */

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "circuit.h"   /* mpc_name_ok: the one rule for names */
 #include "mpc_err.h"
 
 struct mpc_keypair {
@@ -331,26 +332,13 @@ out:
     return r;
 }
 
-static int s_name_ok(const char *name)
-{
-    size_t n = name ? strnlen(name, 65) : 0;
-    if (n == 0 || n > 64 || name[0] == '.') return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = name[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '-' || c == '.'))
-            return 0;
-    }
-    return 1;
-}
-
 int mpc_keys_generate_files(const char *dir, const char *name, char *pub_path,
                             char *secret_path, size_t path_size, char *err, size_t errlen)
 {
     char pp[4096], sp[4096];
-    if (!dir || !*dir || !s_name_ok(name)) {
-        s_err(err, errlen, "invalid key name '%s' (use 1-64 of A-Z a-z 0-9 _ . -, not starting "
-              "with '.')", name ? name : "(null)");
+    if (!dir || !*dir || !mpc_name_ok_str(name)) {
+        s_err(err, errlen, "invalid key name '%.80s' (use 1-%d of A-Z a-z 0-9 _ - ., starting "
+              "with a letter, digit or _)", name ? name : "(null)", MPC_NAME_MAX - 1);
         return MPC_ERR_INVALID;
     }
     int a = snprintf(pp, sizeof pp, "%s/%s.pub", dir, name);

@@ -1,6 +1,12 @@
-/* mpc_err.h — the one error vocabulary of protocols/, mpcd/ and client-sdk/ (STYLE.md habit 3).
+/* mpc_err.h — the one error vocabulary of protocols/, mpcd/ and client-sdk/.
  * Functions that can fail return 0 or a negative MPC_ERR_* code; mpc_strerror() names it.
- * circuits/ keeps its own (it depends on nothing of ours) and reports through message buffers. */
+ * circuits/ keeps its own (it depends on nothing of ours) and reports through message buffers.
+ *
+ * MPC_ERR_LIST below is the only list of the codes.  It is part of the public SDK: the public
+ * header client-sdk/mpcclient.h includes this file (both are installed), and the Python
+ * binding's names (client-sdk/python/mpc_errors.py) are generated from it by
+ * scripts/gen-errors-py, which the Makefile runs whenever this file changes.  Keep one
+ * X(NAME, value, "message") entry per line: the generator reads exactly that shape. */
 #ifndef MPC_ERR_H
 #define MPC_ERR_H
 
@@ -24,6 +30,10 @@
     X(STATE,     -16,   "operation not valid in the current state")              \
     X(CLOSED,    -17,   "shut down")
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 enum {
 #define X(name, val, msg) MPC_ERR_##name = (val),
     MPC_ERR_LIST(X)
@@ -31,5 +41,9 @@ enum {
 };
 
 const char *mpc_strerror(int code);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -171,7 +171,6 @@ static int s_setup_run(mpc_prep *p)
     s_ot *s = p->impl;
     uint32_t n = p->n, me = p->self, k = s->o.ot_k;
     int r = MPC_ERR_NOMEM;
-    uint64_t t0 = s_now();
     s_setup *w = sodium_malloc(sizeof *w);
     if (!w) return r;
     memset(w, 0, sizeof *w);
@@ -251,7 +250,6 @@ static int s_setup_run(mpc_prep *p)
 out:
     for (uint32_t j = 0; j < S_MAXP; j++) mpc_baseot_sender_destroy(&w->bs[j]);
     sodium_free(w);   /* wipes Δ, seeds, nonces, leaves */
-    s->st.setup_ns = s_now() - t0;
     if (r == 0) {
         s->state = S_READY;
         s->st.ready = 1;

@@ -59,7 +59,6 @@ typedef struct {
 typedef struct {
     int          ready;                 /* setup done */
     mpc_sym_kind kind[16];              /* symmetric primitives agreed with each peer */
-    uint64_t     setup_ns;              /* base OTs and key schedules */
     uint64_t     prg_ns, transpose_ns, hash_ns;   /* inside OT extension (both roles) */
     uint64_t     gilboa_ns;             /* correction packing and share arithmetic */
     uint64_t     bits_ns;               /* random-bit arithmetic and tuple assembly */

@@ -17,7 +17,6 @@ typedef struct {
     double             t_start, t_setup, t_end, cpu0, cpu1;
     int                rc[16];
     mpc_prep_ot_stats  st_setup, st_end;
-    uint64_t           sent_setup, sent_end;
     mpc_transport     *t[16];
 } s_bench;
 
@@ -119,6 +118,7 @@ int mpc_prep_ot_bench(uint32_t n, uint64_t triples, uint64_t batch, const mpc_pr
     d->gilboa_ns -= s0->gilboa_ns;
     d->sample_ns -= s0->sample_ns;
     d->wait_ns -= s0->wait_ns;
+    d->bits_ns -= s0->bits_ns;
     d->bytes_sent -= s0->bytes_sent;
     res->bytes_per_triple = (double)d->bytes_sent / (double)triples;
 out:
@@ -142,10 +142,10 @@ void mpc_prep_ot_bench_print(FILE *f, const mpc_prep_ot_bench_result *r)
             (double)r->triples / r->cpu_s);
     double T = (double)r->triples;
     double known = (double)(s->prg_ns + s->transpose_ns + s->hash_ns + s->gilboa_ns +
-                            s->sample_ns + s->wait_ns);
+                            s->bits_ns + s->sample_ns + s->wait_ns);
     fprintf(f, "  party 0 time per triple (ns): prg %.0f, transpose %.0f, hash %.0f, gilboa %.0f, "
-               "sampling %.0f, waiting for peers %.0f, other %.0f (wall %.0f)\n",
+               "bits %.0f, sampling %.0f, waiting for peers %.0f, other %.0f (wall %.0f)\n",
             (double)s->prg_ns / T, (double)s->transpose_ns / T, (double)s->hash_ns / T,
-            (double)s->gilboa_ns / T, (double)s->sample_ns / T, (double)s->wait_ns / T,
-            (tot - known) / T, tot / T);
+            (double)s->gilboa_ns / T, (double)s->bits_ns / T, (double)s->sample_ns / T,
+            (double)s->wait_ns / T, (tot - known) / T, tot / T);
 }

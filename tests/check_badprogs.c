@@ -5,9 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 
 #include "runner.h"
+#include "proc.h"
 #include "compile.h"
 
 static char *s_slurp(const char *path, size_t *len)
@@ -87,56 +87,10 @@ END_TEST
 
 /* ---- mpcc on the command line ---- */
 
-typedef struct {
-    int  status;
-    char out[16384], err[16384];
-} s_cmd;
-
-static char s_tmp[256];
-
-static void s_read_all(const char *path, char *buf, size_t cap)
-{
-    FILE *f = fopen(path, "rb");
-    size_t n = f ? fread(buf, 1, cap - 1, f) : 0;
-    if (f) fclose(f);
-    buf[n] = 0;
-}
-
-/* Removes the scratch directory (each test runs in its own process and makes its own). */
-static void s_cleanup(void)
-{
-    if (!s_tmp[0]) return;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", s_tmp);
-    ck_assert_int_eq(system(cmd), 0);
-    s_tmp[0] = 0;
-}
-
-/* Runs "$MPC_BIN/mpcc ARGS" from the repository root. */
-static void s_mpcc(s_cmd *r, const char *args)
-{
-    const char *bin = getenv("MPC_BIN");
-    ck_assert_msg(bin != NULL, "MPC_BIN is not set (scripts/run-tests sets it)");
-    if (!s_tmp[0]) {
-        snprintf(s_tmp, sizeof s_tmp, "/tmp/mpcc-test-XXXXXX");
-        ck_assert_ptr_nonnull(mkdtemp(s_tmp));
-    }
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "'%s/mpcc' %s >'%s/out' 2>'%s/err'", bin, args, s_tmp, s_tmp);
-    int st = system(cmd);
-    ck_assert_int_ne(st, -1);
-    r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-    char p[512];
-    snprintf(p, sizeof p, "%s/out", s_tmp);
-    s_read_all(p, r->out, sizeof r->out);
-    snprintf(p, sizeof p, "%s/err", s_tmp);
-    s_read_all(p, r->err, sizeof r->err);
-}
-
 static void s_fails(const char *args, const char *want_err)
 {
-    s_cmd r;
-    s_mpcc(&r, args);
+    tp_cmd r;
+    tp_run(&r, "mpcc", "%s", args);
     ck_assert_msg(r.status == 1, "mpcc %s: exit %d", args, r.status);
     ck_assert_msg(strcmp(r.err, want_err) == 0, "mpcc %s:\n got  %s\n want %s", args, r.err, want_err);
     ck_assert_str_eq(r.out, "");
@@ -146,19 +100,19 @@ START_TEST(test_mpcc_compile_error)
 {
     /* The message, the source line and the caret, exit status 1, no circuit written. */
     char args[512];
-    snprintf(args, sizeof args, "tests/bad/undefined_name.mpc -o '%s/u.circ'", s_tmp[0] ? s_tmp : "/tmp/none");
-    s_cmd r;
-    s_mpcc(&r, "tests/bad/undefined_name.mpc --stats");
+    snprintf(args, sizeof args, "tests/bad/undefined_name.mpc -o '%s/u.circ'", tp_scratch());
+    tp_cmd r;
+    tp_run(&r, "mpcc", "tests/bad/undefined_name.mpc --stats");
     ck_assert_int_eq(r.status, 1);
     ck_assert_str_eq(r.err, "tests/bad/undefined_name.mpc:3:16: error: undefined name 'y'\n"
                             "output o = x + y to a\n"
                             "               ^\n");
     ck_assert_str_eq(r.out, "");
-    snprintf(args, sizeof args, "tests/bad/undefined_name.mpc -o '%s/u.circ'", s_tmp);
-    s_mpcc(&r, args);
+    snprintf(args, sizeof args, "tests/bad/undefined_name.mpc -o '%s/u.circ'", tp_scratch());
+    tp_run(&r, "mpcc", "%s", args);
     ck_assert_int_eq(r.status, 1);
     char path[512];
-    snprintf(path, sizeof path, "%s/u.circ", s_tmp);
+    snprintf(path, sizeof path, "%s/u.circ", tp_scratch());
     ck_assert_ptr_null(fopen(path, "rb"));
     s_fails("examples/secure_sum.mpc --stats -D M=3",
             "examples/secure_sum.mpc: error: unknown parameter 'M' given with -D\n");
@@ -166,7 +120,7 @@ START_TEST(test_mpcc_compile_error)
             "examples/joint_stats.mpc:3:1: error: invalid value 'many' for parameter 'N' given with -D\n"
             "param N = 1000\n"
             "^\n");
-    s_cleanup();
+    tp_scratch_remove();
 }
 END_TEST
 
@@ -194,27 +148,27 @@ START_TEST(test_mpcc_bad_inputs)
     s_fails("--bogus examples/secure_sum.mpc", "mpcc: error: unknown option '--bogus' (see mpcc --help)\n");
     s_fails("", "mpcc: error: no program given (see mpcc --help)\n");
     s_fails("/nonexistent/p.mpc", "mpcc: error: cannot read '/nonexistent/p.mpc': No such file or directory\n");
-    s_cleanup();
+    tp_scratch_remove();
 }
 END_TEST
 
 START_TEST(test_mpcc_hostile_circ)
 {
-    s_cmd r;
-    s_mpcc(&r, "--help");   /* makes the scratch directory */
+    tp_cmd r;
+    tp_run(&r, "mpcc", "--help");   /* makes the scratch directory */
     ck_assert_int_eq(r.status, 0);
     char path[512], args[600];
-    snprintf(path, sizeof path, "%s/junk.circ", s_tmp);
+    snprintf(path, sizeof path, "%s/junk.circ", tp_scratch());
     FILE *f = fopen(path, "wb");
     ck_assert_ptr_nonnull(f);
     fputs("\x92\xa7MPCCIRC\x01\xdd\xff\xff\xff\xff", f);
     fclose(f);
     snprintf(args, sizeof args, "--stats '%s'", path);
-    s_mpcc(&r, args);
+    tp_run(&r, "mpcc", "%s", args);
     ck_assert_int_eq(r.status, 1);
     ck_assert_msg(strncmp(r.err, "mpcc: error: ", 13) == 0 && strstr(r.err, "junk.circ") != NULL, "%s", r.err);
     ck_assert_str_eq(r.out, "");
-    s_cleanup();
+    tp_scratch_remove();
 }
 END_TEST
 

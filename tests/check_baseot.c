@@ -3,15 +3,14 @@
  * and not what a curious receiver computes from what it holds; bad points are refused; the
  * key derivation separates sessions, pairs, purposes and indices. */
 #include <check.h>
-#include <pthread.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "runner.h"
+#include "parties.h"
 #include "baseot.h"
 #include "mpc_err.h"
-#include "transport_mem.h"
 
 #define STREAM (MPC_JOB_PREP_BIT | 7)
 #define N MPC_BASEOT_MAX
@@ -41,24 +40,17 @@ static void *s_rcv(void *v)
 /* One batch of N OTs between party 1 (sender) and party 0 (receiver) over the hub. */
 static void s_run(const uint8_t *choices, uint8_t *k0, uint8_t *k1, uint8_t *kc)
 {
-    mpc_mem_hub *h = mpc_mem_hub_new(2, 20000);
-    s_arg as = {.t = mpc_mem_transport_new(h, 1), .k0 = k0, .k1 = k1};
-    s_arg ar = {.t = mpc_mem_transport_new(h, 0), .choices = choices, .kc = kc};
+    s_arg as = {.k0 = k0, .k1 = k1};
+    s_arg ar = {.choices = choices, .kc = kc};
     as.ctx.sender = ar.ctx.sender = 1;
     as.ctx.receiver = ar.ctx.receiver = 0;
     as.ctx.purpose = ar.ctx.purpose = 9;
     memset(as.ctx.sid, 0x5a, 32);
     memcpy(ar.ctx.sid, as.ctx.sid, 32);
-    pthread_t t1, t2;
-    pthread_create(&t1, NULL, s_snd, &as);
-    pthread_create(&t2, NULL, s_rcv, &ar);
-    pthread_join(t1, NULL);
-    pthread_join(t2, NULL);
+    const th_node nodes[2] = {{s_rcv, &ar, &ar.t, NULL}, {s_snd, &as, &as.t, NULL}};
+    th_run_mem(2, 20000, nodes);
     ck_assert_int_eq(as.rc, 0);
     ck_assert_int_eq(ar.rc, 0);
-    mpc_transport_destroy(&as.t);
-    mpc_transport_destroy(&ar.t);
-    mpc_mem_hub_destroy(&h);
 }
 
 static int s_bit(const uint8_t *c, size_t i)

@@ -11,11 +11,10 @@
 #include <zmq.h>
 
 #include "runner.h"
-#include "mpcclient.h"   /* first: its copy of the error list must stand on its own */
+#include "proc.h"
+#include "mpcclient.h"   /* first: the public header must stand on its own */
 
 #include <pthread.h>
-#include <stdarg.h>
-#include <sys/wait.h>
 #include <time.h>
 
 #include "circuit.h"
@@ -141,7 +140,7 @@ START_TEST(test_conf_errors_name_file_and_line)
     s_expect_error(s_conf("", 2, "[daemon z]\nendpoint = localhost\n"), 15, "not a ZeroMQ endpoint");
     s_expect_error(s_conf("", 2, "[daemon empty]\n[daemon z]\nendpoint = tcp://x:1\n"), 14, "section has no keys");
     s_expect_error(s_conf("", 2, "[daemon empty]\n"), 14, "section has no keys");
-    s_expect_error(s_conf("", 2, "this is not ini"), 14, "syntax error");
+    s_expect_error(s_conf("", 2, "this is not ini"), 14, "malformed line");
     s_expect_error("[client]\nname = x\n", 1, "lacks the required key 'public_key_file'");
     /* two daemons with the same key */
     char text[2048];
@@ -1144,35 +1143,13 @@ START_TEST(test_stage_compile_warnings_and_strict)
 }
 END_TEST
 
-/* Runs a shell command, returns its exit status and its stdout (and stderr, 2>&1) in out. */
-static int s_run(char *out, size_t cap, const char *fmt, ...)
-{
-    char cmd[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    FILE *p = popen(cmd, "r");
-    ck_assert_ptr_nonnull(p);
-    size_t n = fread(out, 1, cap - 1, p);
-    out[n] = 0;
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static const char *s_bin(void)
-{
-    const char *b = getenv("MPC_BIN");
-    return b && *b ? b : "bin";
-}
-
 /* The mpc command against the scripted daemons: `mpc run` prints exactly what `mpcc --eval`
  * prints for the same program and inputs (the daemons here evaluate with the same oracle, so
  * this checks the CLI's pipeline and formatting); the multi-organization commands; errors. */
 START_TEST(test_mpc_cli_against_scripted_daemons)
 {
     fake *f = s_fake_start(0, 0, 5000);
-    const char *bin = s_bin();
+    const char *bin = tp_bin();
     char mpc[600], mpcc[600];
     snprintf(mpc, sizeof mpc, "%s/mpc", bin);
     snprintf(mpcc, sizeof mpcc, "%s/mpcc", bin);
@@ -1183,10 +1160,10 @@ START_TEST(test_mpc_cli_against_scripted_daemons)
     s_write("x.csv", "5\n-7\n11\n", 0644);
     char out[8192], ref[8192];
     /* stdout only: compiler warnings go to stderr, shown differently by mpcc (with the source line) */
-    int rc = s_run(out, sizeof out, "cd '%s' && '%s' run prog.mpc --config net.ini --input x=@x.csv --input y=-1.5",
+    int rc = tp_sh(out, sizeof out, "cd '%s' && '%s' run prog.mpc --config net.ini --input x=@x.csv --input y=-1.5",
                    s_dir, mpc);
     ck_assert_msg(rc == 0, "mpc run: %s", out);
-    rc = s_run(ref, sizeof ref, "cd '%s' && '%s' prog.mpc --eval --input x=@x.csv --input y=-1.5 2>/dev/null", s_dir, mpcc);
+    rc = tp_sh(ref, sizeof ref, "cd '%s' && '%s' prog.mpc --eval --input x=@x.csv --input y=-1.5 2>/dev/null", s_dir, mpcc);
     ck_assert_msg(rc == 0, "mpcc: %s", ref);
     ck_assert_str_eq(out, ref);
     ck_assert_ptr_nonnull(strstr(out, "s = 9\n"));
@@ -1194,35 +1171,35 @@ START_TEST(test_mpc_cli_against_scripted_daemons)
     s_fake_reset(f);   /* the scripted daemons hold one job at a time */
 
     /* --json */
-    rc = s_run(out, sizeof out, "cd '%s' && '%s' run prog.mpc --config net.ini --input x=1,2,3 --input y=2 --output t --json",
+    rc = tp_sh(out, sizeof out, "cd '%s' && '%s' run prog.mpc --config net.ini --input x=1,2,3 --input y=2 --output t --json",
                s_dir, mpc);
     ck_assert_msg(rc == 0, "%s", out);
     ck_assert_ptr_nonnull(strstr(out, "\"outputs\": [{\"name\": \"t\", \"type\": \"fix\", \"values\": [4]}]"));
     s_fake_reset(f);
 
     /* submit, then input and result by job id from "other clients" */
-    rc = s_run(out, sizeof out, "cd '%s' && '%s' submit prog.mpc --config net.ini", s_dir, mpc);
+    rc = tp_sh(out, sizeof out, "cd '%s' && '%s' submit prog.mpc --config net.ini", s_dir, mpc);
     ck_assert_msg(rc == 0, "%s", out);
     ck_assert_uint_eq(strlen(out), 33);
     char job[33];
     memcpy(job, out, 32);
     job[32] = 0;
     s_write("other.mpc", "party a, b\ninput x: int[3] from a\ninput y: fix from b\noutput s = sum(x) + int(y) to a, b\n", 0644);
-    rc = s_run(out, sizeof out, "cd '%s' && '%s' input other.mpc --job %s --config net.ini --input x=1,2,3 2>&1", s_dir,
+    rc = tp_sh(out, sizeof out, "cd '%s' && '%s' input other.mpc --job %s --config net.ini --input x=1,2,3 2>&1", s_dir,
                mpc, job);
     ck_assert_int_eq(rc, 1);
     ck_assert_msg(strncmp(out, "mpc: error: daemon d", 20) == 0 && strstr(out, "different circuit"), "%s", out);
     ck_assert_ptr_eq(strchr(out, '\n'), out + strlen(out) - 1);   /* one line */
-    rc = s_run(out, sizeof out, "cd '%s' && '%s' input prog.mpc --job %s --config net.ini --input x=1,2,3 "
+    rc = tp_sh(out, sizeof out, "cd '%s' && '%s' input prog.mpc --job %s --config net.ini --input x=1,2,3 "
                                 "--input y=0.5 2>&1", s_dir, mpc, job);
     ck_assert_msg(rc == 0, "%s", out);
-    rc = s_run(out, sizeof out, "cd '%s' && '%s' result prog.mpc --job %s --config net.ini --output s --output t",
+    rc = tp_sh(out, sizeof out, "cd '%s' && '%s' result prog.mpc --job %s --config net.ini --output s --output t",
                s_dir, mpc, job);
     ck_assert_msg(rc == 0, "%s", out);
     ck_assert_str_eq(out, "s = 6\nt = 0.25\n");
 
     /* status */
-    rc = s_run(out, sizeof out, "cd '%s' && '%s' status --config net.ini --job %s", s_dir, mpc, job);
+    rc = tp_sh(out, sizeof out, "cd '%s' && '%s' status --config net.ini --job %s", s_dir, mpc, job);
     ck_assert_msg(rc == 0, "%s", out);
     ck_assert_ptr_nonnull(strstr(out, "d0: reachable"));
     ck_assert_ptr_nonnull(strstr(out, "d2: reachable"));
@@ -1230,28 +1207,28 @@ START_TEST(test_mpc_cli_against_scripted_daemons)
 
     /* errors: one line, non-zero, and nothing submitted when an input does not fit */
     s_fake_reset(f);
-    rc = s_run(out, sizeof out, "cd '%s' && '%s' run prog.mpc --config net.ini --input nope=1 2>&1", s_dir, mpc);
+    rc = tp_sh(out, sizeof out, "cd '%s' && '%s' run prog.mpc --config net.ini --input nope=1 2>&1", s_dir, mpc);
     ck_assert_int_eq(rc, 1);
     ck_assert_msg(strstr(out, "mpc: error: ") == out && strstr(out, "no input 'nope'"), "%s", out);
-    rc = s_run(out, sizeof out, "cd '%s' && '%s' run prog.mpc --config net.ini --input x=1,2 --input y=1 2>&1", s_dir, mpc);
+    rc = tp_sh(out, sizeof out, "cd '%s' && '%s' run prog.mpc --config net.ini --input x=1,2 --input y=1 2>&1", s_dir, mpc);
     ck_assert_int_eq(rc, 1);
     ck_assert_str_eq(out, "mpc: error: input 'x' takes 3 values, 2 given\n");
-    rc = s_run(out, sizeof out, "cd '%s' && '%s' run prog.mpc --config net.ini --input x=1,2,3 --input y=1,5x 2>&1", s_dir, mpc);
+    rc = tp_sh(out, sizeof out, "cd '%s' && '%s' run prog.mpc --config net.ini --input x=1,2,3 --input y=1,5x 2>&1", s_dir, mpc);
     ck_assert_int_eq(rc, 1);
     ck_assert_msg(strncmp(out, "mpc: error: input 'y' (fix): ", 29) == 0, "%s", out);
-    rc = s_run(out, sizeof out, "cd '%s' && '%s' run prog.mpc --config net.ini --input x=1,2,3 2>&1", s_dir, mpc);
+    rc = tp_sh(out, sizeof out, "cd '%s' && '%s' run prog.mpc --config net.ini --input x=1,2,3 2>&1", s_dir, mpc);
     ck_assert_int_eq(rc, 1);
     ck_assert_str_eq(out, "mpc: error: input not given: 'y' (party b)\n");
     for (int d = 0; d < N_FAKE; d++) ck_assert_int_eq(f->have_job[d], 0);
     /* compiler warnings on stderr, `file:line:col: warning: …`; --strict refuses */
     s_write("warn.mpc", "party a, b\ninput x: int from a\ninput q: int from b\noutput s = x * 2 to a, b\n", 0644);
-    rc = s_run(out, sizeof out, "cd '%s' && '%s' run warn.mpc --config net.ini --input x=4 --input q=0 --strict 2>&1",
+    rc = tp_sh(out, sizeof out, "cd '%s' && '%s' run warn.mpc --config net.ini --input x=4 --input q=0 --strict 2>&1",
                s_dir, mpc);
     ck_assert_int_eq(rc, 1);
     ck_assert_msg(strncmp(out, "warn.mpc:3:", 11) == 0 && strstr(out, ": warning: input 'q' is never used\n") &&
                   strstr(out, "\nmpc: error: warn.mpc:3:") && strstr(out, "refused as strict"), "%s", out);
     for (int d = 0; d < N_FAKE; d++) ck_assert_int_eq(f->have_job[d], 0);
-    rc = s_run(out, sizeof out, "cd '%s' && '%s' run warn.mpc --config net.ini --input x=4 --input q=0 2>%s/warn.err",
+    rc = tp_sh(out, sizeof out, "cd '%s' && '%s' run warn.mpc --config net.ini --input x=4 --input q=0 2>%s/warn.err",
                s_dir, mpc, s_dir);
     ck_assert_msg(rc == 0, "%s", out);
     ck_assert_str_eq(out, "s = 8\n");
@@ -1263,12 +1240,12 @@ START_TEST(test_mpc_cli_against_scripted_daemons)
     fclose(wf);
     ck_assert_msg(strncmp(ref, "warn.mpc:3:", 11) == 0 && strstr(ref, ": warning: input 'q' is never used\n"), "%s", ref);
     s_fake_reset(f);
-    rc = s_run(out, sizeof out, "'%s' frobnicate 2>&1", mpc);
+    rc = tp_sh(out, sizeof out, "'%s' frobnicate 2>&1", mpc);
     ck_assert_int_eq(rc, 1);
     ck_assert_str_eq(out, "mpc: error: unknown command 'frobnicate' (see mpc --help)\n");
     for (int i = 0; i < 5; i++) {
         static const char *cmds[] = {"run", "submit", "input", "result", "status"};
-        rc = s_run(out, sizeof out, "'%s' %s --help", mpc, cmds[i]);
+        rc = tp_sh(out, sizeof out, "'%s' %s --help", mpc, cmds[i]);
         ck_assert_int_eq(rc, 0);
         ck_assert_ptr_nonnull(strstr(out, "usage: mpc "));
     }
@@ -1276,12 +1253,22 @@ START_TEST(test_mpc_cli_against_scripted_daemons)
 }
 END_TEST
 
-/* mpcclient.h carries its own copy of the error list: it must be protocols/mpc_err.h's. */
-START_TEST(test_public_error_codes_match)
+/* The installed public headers (mpcclient.h and the error list it includes, mpc_err.h) are
+ * complete on their own: an application compiles against a directory holding only them, and
+ * every code of the list is named by mpc_strerror. */
+START_TEST(test_public_headers_stand_alone)
 {
 #define X(name, val, msg) ck_assert_str_eq(mpc_strerror(val), msg);
     MPC_ERR_LIST(X)
 #undef X
+    ck_assert_str_eq(mpc_strerror(MPC_ERR_DENIED), "permission denied");
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd,
+             "mkdir -p '%s/inc' && cp client-sdk/mpcclient.h protocols/mpc_err.h '%s/inc/' && "
+             "printf '#include <mpcclient.h>\nint main(void) { return mpc_strerror(MPC_ERR_CLOSED) == 0; }\n' "
+             "> '%s/app.c' && ${CC:-cc} -std=c11 -Wall -Wextra -Werror -fsyntax-only -I'%s/inc' '%s/app.c'",
+             s_dir, s_dir, s_dir, s_dir, s_dir);
+    ck_assert_int_eq(system(cmd), 0);
 }
 END_TEST
 
@@ -1311,7 +1298,7 @@ Suite *mpc_test_suite(void)
     tcase_add_test(tn, test_stage_values_released_at_submit);
     tcase_add_test(tn, test_stage_compile_warnings_and_strict);
     tcase_add_test(tn, test_mpc_cli_against_scripted_daemons);
-    tcase_add_test(tn, test_public_error_codes_match);
+    tcase_add_test(tn, test_public_headers_stand_alone);
     suite_add_tcase(s, tn);
     return s;
 }

@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <sys/wait.h>
 #include <math.h>
 
 #include "runner.h"
+#include "proc.h"
 #include "compile.h"
 #include "eval.h"
 #include "value.h"
@@ -872,52 +872,6 @@ END_TEST
 
 /* ---- mpcc on the command line ---- */
 
-typedef struct {
-    int  status;
-    char out[16384], err[16384];
-} s_cmd;
-
-static char s_tmp[256];
-
-static void s_read_all(const char *path, char *buf, size_t cap)
-{
-    FILE *f = fopen(path, "rb");
-    size_t n = f ? fread(buf, 1, cap - 1, f) : 0;
-    if (f) fclose(f);
-    buf[n] = 0;
-}
-
-/* Removes the scratch directory (each test runs in its own process and makes its own). */
-static void s_cleanup(void)
-{
-    if (!s_tmp[0]) return;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", s_tmp);
-    ck_assert_int_eq(system(cmd), 0);
-    s_tmp[0] = 0;
-}
-
-/* Runs "$MPC_BIN/mpcc ARGS" from the repository root. */
-static void s_mpcc(s_cmd *r, const char *args)
-{
-    const char *bin = getenv("MPC_BIN");
-    ck_assert_msg(bin != NULL, "MPC_BIN is not set (scripts/run-tests sets it)");
-    if (!s_tmp[0]) {
-        snprintf(s_tmp, sizeof s_tmp, "/tmp/mpcc-test-XXXXXX");
-        ck_assert_ptr_nonnull(mkdtemp(s_tmp));
-    }
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "'%s/mpcc' %s >'%s/out' 2>'%s/err'", bin, args, s_tmp, s_tmp);
-    int st = system(cmd);
-    ck_assert_int_ne(st, -1);
-    r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-    char p[512];
-    snprintf(p, sizeof p, "%s/out", s_tmp);
-    s_read_all(p, r->out, sizeof r->out);
-    snprintf(p, sizeof p, "%s/err", s_tmp);
-    s_read_all(p, r->err, sizeof r->err);
-}
-
 static int s_prefix(const char *s, const char *prefix)
 {
     return strncmp(s, prefix, strlen(prefix)) == 0;
@@ -925,8 +879,8 @@ static int s_prefix(const char *s, const char *prefix)
 
 START_TEST(test_mpcc_stats_and_circ_roundtrip)
 {
-    s_cmd r;
-    s_mpcc(&r, "--stats examples/joint_stats.mpc");
+    tp_cmd r;
+    tp_run(&r, "mpcc", "--stats examples/joint_stats.mpc");
     ck_assert_int_eq(r.status, 0);
     ck_assert_str_eq(r.err, "");
     ck_assert_msg(s_prefix(r.out, "gates: 31\ntriples: 3001\ncomparisons: 0\nrounds: 4\nhash: "), "%s", r.out);
@@ -937,77 +891,77 @@ START_TEST(test_mpcc_stats_and_circ_roundtrip)
     strcpy(stats, r.out);
     /* The same numbers and hash from the compiled file. */
     char args[600];
-    snprintf(args, sizeof args, "examples/joint_stats.mpc -o '%s/j.circ'", s_tmp);
-    s_mpcc(&r, args);
+    snprintf(args, sizeof args, "examples/joint_stats.mpc -o '%s/j.circ'", tp_scratch());
+    tp_run(&r, "mpcc", "%s", args);
     ck_assert_int_eq(r.status, 0);
-    snprintf(args, sizeof args, "--stats '%s/j.circ'", s_tmp);
-    s_mpcc(&r, args);
+    snprintf(args, sizeof args, "--stats '%s/j.circ'", tp_scratch());
+    tp_run(&r, "mpcc", "%s", args);
     ck_assert_int_eq(r.status, 0);
     ck_assert_str_eq(r.out, stats);
     /* A million elements: the same gates. */
-    s_mpcc(&r, "--stats examples/joint_stats.mpc -D N=1000000");
+    tp_run(&r, "mpcc", "--stats examples/joint_stats.mpc -D N=1000000");
     ck_assert_int_eq(r.status, 0);
     ck_assert_msg(s_prefix(r.out, "gates: 31\ntriples: 3000001\n"), "%s", r.out);
-    s_mpcc(&r, "--stats --json examples/secure_sum.mpc");
+    tp_run(&r, "mpcc", "--stats --json examples/secure_sum.mpc");
     ck_assert_int_eq(r.status, 0);
     ck_assert_msg(s_prefix(r.out, "{\"gates\": 6, \"triples\": 0, \"comparisons\": 0, \"rounds\": 0, \"hash\": \""),
                   "%s", r.out);
     ck_assert_ptr_nonnull(strstr(r.out, "{\"name\": \"total\", \"type\": \"int\", \"len\": 1, \"recipients\": [\"a\", \"b\", \"c\"]}"));
-    s_mpcc(&r, "--dump examples/risk_linear.mpc");
+    tp_run(&r, "mpcc", "--dump examples/risk_linear.mpc");
     ck_assert_int_eq(r.status, 0);
     ck_assert_ptr_nonnull(strstr(r.out, "dot"));
-    s_mpcc(&r, "--version");
+    tp_run(&r, "mpcc", "--version");
     ck_assert_int_eq(r.status, 0);
     ck_assert_ptr_nonnull(strstr(r.out, "mpcc "));
-    s_cleanup();
+    tp_scratch_remove();
 }
 END_TEST
 
 START_TEST(test_mpcc_eval)
 {
-    s_cmd r;
-    s_mpcc(&r, "--eval examples/secure_sum.mpc --input x=1 --input y=2 --input z=-45");
+    tp_cmd r;
+    tp_run(&r, "mpcc", "--eval examples/secure_sum.mpc --input x=1 --input y=2 --input z=-45");
     ck_assert_int_eq(r.status, 0);
     ck_assert_str_eq(r.out, "total = -42\n");
     /* Values from a file: commas and newlines. */
     char path[512], args[1024];
-    snprintf(path, sizeof path, "%s/x.csv", s_tmp);
+    snprintf(path, sizeof path, "%s/x.csv", tp_scratch());
     FILE *f = fopen(path, "wb");
     ck_assert_ptr_nonnull(f);
     fputs("1, 2\n3\n4\n", f);
     fclose(f);
     snprintf(args, sizeof args, "--eval examples/risk_linear.mpc --input x=@'%s' --input w=0.5,0.25,-1,2 --input bias=0.125",
              path);
-    s_mpcc(&r, args);
+    tp_run(&r, "mpcc", "%s", args);
     ck_assert_int_eq(r.status, 0);
     ck_assert_str_eq(r.out, "score = 6.125\n");
     snprintf(args, sizeof args, "--eval --json examples/risk_linear.mpc --input x=@'%s' --input w=0.5,0.25,-1,2 --input bias=0.125",
              path);
-    s_mpcc(&r, args);
+    tp_run(&r, "mpcc", "%s", args);
     ck_assert_str_eq(r.out, "{\"outputs\": [{\"name\": \"score\", \"type\": \"fix\", \"values\": [6.125], "
                             "\"recipients\": [\"patient\"]}], \"warnings\": []}\n");
     /* A product beyond the truncation headroom: the value, and a warning at the '*'. */
-    s_mpcc(&r, "--eval examples/risk_linear.mpc --input x=100000,0,0,0 --input w=100000,0,0,0 --input bias=0");
+    tp_run(&r, "mpcc", "--eval examples/risk_linear.mpc --input x=100000,0,0,0 --input w=100000,0,0,0 --input bias=0");
     ck_assert_int_eq(r.status, 0);
     ck_assert_msg(s_prefix(r.err, "examples/risk_linear.mpc:6:13: warning: "), "%s", r.err);
     /* A compiled circuit evaluates the same. */
-    snprintf(args, sizeof args, "examples/poly.mpc -o '%s/p.circ'", s_tmp);
-    s_mpcc(&r, args);
-    snprintf(args, sizeof args, "--eval '%s/p.circ' --input x=3 --input y=5", s_tmp);
-    s_mpcc(&r, args);
+    snprintf(args, sizeof args, "examples/poly.mpc -o '%s/p.circ'", tp_scratch());
+    tp_run(&r, "mpcc", "%s", args);
+    snprintf(args, sizeof args, "--eval '%s/p.circ' --input x=3 --input y=5", tp_scratch());
+    tp_run(&r, "mpcc", "%s", args);
     ck_assert_int_eq(r.status, 0);
     ck_assert_str_eq(r.out, "p = 67\nacc = 66\n");
     /* With no action, the circuit goes beside the source. */
-    snprintf(args, sizeof args, "cp examples/secure_sum.mpc '%s/ss.mpc'", s_tmp);
+    snprintf(args, sizeof args, "cp examples/secure_sum.mpc '%s/ss.mpc'", tp_scratch());
     ck_assert_int_eq(system(args), 0);
-    snprintf(args, sizeof args, "'%s/ss.mpc'", s_tmp);
-    s_mpcc(&r, args);
+    snprintf(args, sizeof args, "'%s/ss.mpc'", tp_scratch());
+    tp_run(&r, "mpcc", "%s", args);
     ck_assert_int_eq(r.status, 0);
-    snprintf(path, sizeof path, "%s/ss.circ", s_tmp);
+    snprintf(path, sizeof path, "%s/ss.circ", tp_scratch());
     f = fopen(path, "rb");
     ck_assert_ptr_nonnull(f);
     fclose(f);
-    s_cleanup();
+    tp_scratch_remove();
 }
 END_TEST
 

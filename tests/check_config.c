@@ -7,7 +7,11 @@
 #include <unistd.h>
 
 #include "runner.h"
+#include "circuit.h"
 #include "config.h"
+#include "cwire.h"
+#include "keys.h"
+#include "mpc_err.h"
 
 static const char *KEY_A = "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID";
 static const char *KEY_B = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7";
@@ -25,7 +29,10 @@ static const char *s_write(const char *text)
     return s_path;
 }
 
-static void s_base(char *buf, size_t n, const char *extra)
+/* A good configuration with `mpcd_extra` at the end of [mpcd] (from line 10), `policy_extra`
+ * at the end of [policy] and `extra` at the end of the file (from line 20 when the other two
+ * are empty). */
+static void s_base3(char *buf, size_t n, const char *mpcd_extra, const char *policy_extra, const char *extra)
 {
     snprintf(buf, n,
              "[mpcd]\n"
@@ -37,8 +44,10 @@ static void s_base(char *buf, size_t n, const char *extra)
              "secret_key_file = a.key\n"
              "dealer_endpoint = tcp://127.0.0.1:7200\n"
              "dealer_public_key = %s\n"
+             "%s"
              "[policy]\n"
              "allow_any_program = true\n"
+             "%s"
              "[party b]\n"
              "endpoint = tcp://127.0.0.1:7002\n"
              "public_key = %s\n"
@@ -48,7 +57,12 @@ static void s_base(char *buf, size_t n, const char *extra)
              "output_for = *\n"
              "submit = yes\n"
              "%s",
-             KEY_A, KEY_B, KEY_A, extra);
+             KEY_A, mpcd_extra, policy_extra, KEY_B, KEY_A, extra);
+}
+
+static void s_base(char *buf, size_t n, const char *extra)
+{
+    s_base3(buf, n, "", "", extra);
 }
 
 START_TEST(test_good_config)
@@ -74,29 +88,37 @@ END_TEST
 
 /* Each bad configuration is refused naming the file, the line and the reason. */
 static const struct {
-    const char *extra;
+    const char *mpcd_extra, *policy_extra, *extra;
     const char *expect;
 } s_bad[] = {
-    {"[limits]\njob_timeout_ms = 5\n", ":21: error: job_timeout_ms: 5 is out of range"},
-    {"[limits]\njob_timeout_ms = soon\n", ":21: error: job_timeout_ms: 'soon' is not an integer"},
-    {"[limits]\nbogus = 1\n", ":21: error: unknown key 'bogus' in [limits]"},
-    {"[nonsense]\nx = 1\n", ":20: error: unknown section [nonsense]"},
-    {"[client bob]\npublic_key = short\n", ":21: error: public_key: not a CURVE public key"},
-    {"[client bob]\ninput_for = z\n", ":20: error: [client bob] lacks the required key 'public_key'"},
-    {"[party c]\nendpoint = tcp://x:1\npublic_key = Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID\n",
+    {"", "", "[limits]\njob_timeout_ms = 5\n", ":21: error: job_timeout_ms: 5 is out of range"},
+    {"", "", "[limits]\njob_timeout_ms = soon\n", ":21: error: job_timeout_ms: 'soon' is not an integer"},
+    {"", "", "[limits]\nbogus = 1\n", ":21: error: unknown key 'bogus' in [limits]"},
+    {"", "", "[nonsense]\nx = 1\n", ":20: error: unknown section [nonsense]"},
+    {"", "", "[client bob]\npublic_key = short\n", ":21: error: public_key: not a CURVE public key"},
+    {"", "", "[client bob]\ninput_for = z\n", ":20: error: [client bob] lacks the required key 'public_key'"},
+    {"", "", "[party c]\nendpoint = tcp://x:1\npublic_key = Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID\n",
      ":20: error: [party c] is not in parties"},
-    {"[policy]\nallow = 1234\n", ":21: error: allow: '1234' is not a 64-digit hex circuit hash"},
-    {"[mpcd]\nlog_level = loud\n", ":21: error: log_level: 'loud' is not one of the allowed values"},
-    {"garbage line\n", ":20: error: malformed line"},
+    {"", "allow = 1234\n", "", ":12: error: allow: '1234' is not a 64-digit hex circuit hash"},
+    {"log_level = loud\n", "", "", ":10: error: log_level: 'loud' is not one of the allowed values"},
+    {"", "", "garbage line\n", ":20: error: malformed line"},
     /* found by fuzz_config: an empty required key used to pass as set */
-    {"[client bob]\npublic_key =\n", ":21: error: public_key: empty"},
+    {"", "", "[client bob]\npublic_key =\n", ":21: error: public_key: empty"},
+    /* the shared loader's rules, the same for the client's configuration */
+    {"", "", "[policy]\nallow_any_program = false\n", ":20: error: [policy] appears twice (first on line 10)"},
+    {"", "", "[client alice]\npublic_key = x\n", ":20: error: [client alice] appears twice (first on line 15)"},
+    {"", "", "[limits]\n[party b]\n", ":20: error: section has no keys"},
+    {"", "", "[client]\npublic_key = x\n", ":20: error: [client] needs a name"},
+    {"", "", "[limits x]\nmax_gates = 5\n", ":20: error: [limits] takes no name"},
+    {"peer_endpoint = tcp://127.0.0.1:7009\n", "", "", ":10: error: 'peer_endpoint' is set twice in [mpcd] (first on line 4)"},
+    {"", "", "[party c]\nendpoint = 127.0.0.1:7002\n", ":21: error: endpoint: '127.0.0.1:7002' is not a ZeroMQ endpoint"},
 };
 
 START_TEST(test_bad_config)
 {
     char text[4096], err[512];
     mpcd_config *cfg = malloc(sizeof *cfg);
-    s_base(text, sizeof text, s_bad[_i].extra);
+    s_base3(text, sizeof text, s_bad[_i].mpcd_extra, s_bad[_i].policy_extra, s_bad[_i].extra);
     const char *p = s_write(text);
     ck_assert_int_eq(mpcd_config_load(p, cfg, err, sizeof err), -1);
     unlink(p);
@@ -110,11 +132,18 @@ START_TEST(test_missing_pieces)
 {
     char err[512];
     mpcd_config *cfg = malloc(sizeof *cfg);
-    const char *p = s_write("[mpcd]\nname = a\nparties = a, b\npeer_endpoint = x\nclient_endpoint = y\n"
-                            "public_key_file = k\nsecret_key_file = s\n[policy]\nallow_any_program = 1\n"
-                            "[mpcd]\n");
+    const char *p = s_write("[mpcd]\nname = a\nparties = a, b\npeer_endpoint = ipc:///tmp/x\nclient_endpoint = tcp://y:1\n"
+                            "public_key_file = k\nsecret_key_file = s\n[policy]\nallow_any_program = 1\n");
     ck_assert_int_eq(mpcd_config_load(p, cfg, err, sizeof err), -1);
-    ck_assert_msg(strstr(err, "dealer") || strstr(err, "party 'b'"), "%s", err);
+    ck_assert_msg(strstr(err, ": error: party 'b' has no [party b] section"), "%s", err);
+    unlink(p);
+    p = s_write("[limits]\nmax_gates = 10\n");
+    ck_assert_int_eq(mpcd_config_load(p, cfg, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, ": error: no [mpcd] section"), "%s", err);
+    unlink(p);
+    p = s_write("[mpcd]\nname = a\n");
+    ck_assert_int_eq(mpcd_config_load(p, cfg, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, ":1: error: [mpcd] lacks the required key 'parties'"), "%s", err);
     unlink(p);
     ck_assert_int_eq(mpcd_config_load("/nonexistent/mpcd.ini", cfg, err, sizeof err), -1);
     ck_assert_ptr_nonnull(strstr(err, "/nonexistent/mpcd.ini: error: cannot open"));
@@ -142,6 +171,75 @@ START_TEST(test_doc_matches_table)
 }
 END_TEST
 
+/* One rule for names (circuits/circuit.h mpc_name_ok), applied alike by the daemon's
+ * configuration, the client wire, circuits and key files. */
+START_TEST(test_one_name_rule)
+{
+    static const char *const good[] = {"a", "hospital-b", "x.1", "_p", "B2", "a..b"};
+    static const char *const bad[] = {"", ".a", "-a", "a b", "a/b", "a=b", "caf\xc3\xa9", ".."};
+    char long_ok[64], too_long[65];
+    memset(long_ok, 'n', 63);
+    long_ok[63] = 0;
+    memset(too_long, 'n', 64);
+    too_long[64] = 0;
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) ck_assert_msg(mpc_name_ok_str(good[i]), "%s", good[i]);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) ck_assert_msg(!mpc_name_ok_str(bad[i]), "%s", bad[i]);
+    ck_assert(mpc_name_ok_str(long_ok));
+    ck_assert(!mpc_name_ok_str(too_long));
+    ck_assert(!mpc_name_ok("a\0b", 3));       /* a length-prefixed string with a NUL inside */
+    ck_assert(mpc_name_ok("ab", 2));
+    ck_assert(!mpc_name_ok_str(NULL));
+
+    /* the daemon's configuration: a dotted client name is fine, a leading '-' is not */
+    char text[4096], err[512];
+    mpcd_config *cfg = malloc(sizeof *cfg);
+    s_base(text, sizeof text, "[client carol.lab]\npublic_key = rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7\n");
+    ck_assert_msg(mpcd_config_load(s_write(text), cfg, err, sizeof err) == 0, "%s", err);
+    unlink(s_path);
+    ck_assert_str_eq(cfg->clients[1].name, "carol.lab");
+    s_base(text, sizeof text, "[client -x]\npublic_key = rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7\n");
+    ck_assert_int_eq(mpcd_config_load(s_write(text), cfg, err, sizeof err), -1);
+    unlink(s_path);
+    ck_assert_msg(strstr(err, ":20: error: '-x' is not a valid client name") != NULL, "%s", err);
+    free(cfg);
+
+    /* the client wire refuses what the rule refuses */
+    mpc_cwire_req q = {.type = MPC_CW_INPUT, .mode = MPC_CW_EXPLICIT, .count = 1};
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    strcpy(q.name, "-x");
+    ck_assert_int_eq(mpc_cwire_req_encode(&q, &buf, &len), MPC_ERR_INVALID);
+    strcpy(q.name, "x.1");
+    ck_assert_int_eq(mpc_cwire_req_encode(&q, &buf, &len), 0);
+    free(buf);
+
+    /* key files: the same rule (no hidden files, nothing taken for an option) */
+    char dir[] = "/tmp/check_names.XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    ck_assert_int_eq(mpc_keys_generate_files(dir, ".hidden", NULL, NULL, 0, err, sizeof err), MPC_ERR_INVALID);
+    ck_assert_int_eq(mpc_keys_generate_files(dir, "-rf", NULL, NULL, 0, err, sizeof err), MPC_ERR_INVALID);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
+/* A line longer than inih's buffer is still one line: later errors name the right line. */
+START_TEST(test_long_line_counted_once)
+{
+    char text[8192], extra[3000], err[512];
+    int n = snprintf(extra, sizeof extra, "# ");
+    memset(extra + n, 'x', 2500);
+    snprintf(extra + n + 2500, sizeof extra - (size_t)n - 2500, "\n[limits]\nbogus = 1\n");
+    s_base(text, sizeof text, extra);
+    mpcd_config *cfg = malloc(sizeof *cfg);
+    ck_assert_int_eq(mpcd_config_load(s_write(text), cfg, err, sizeof err), -1);
+    unlink(s_path);
+    ck_assert_msg(strstr(err, ":22: error: unknown key 'bogus' in [limits]") != NULL, "%s", err);
+    free(cfg);
+}
+END_TEST
+
 Suite *mpc_test_suite(void)
 {
     Suite *s = suite_create("config");
@@ -150,6 +248,8 @@ Suite *mpc_test_suite(void)
     tcase_add_loop_test(tc, test_bad_config, 0, (int)(sizeof s_bad / sizeof s_bad[0]));
     tcase_add_test(tc, test_missing_pieces);
     tcase_add_test(tc, test_doc_matches_table);
+    tcase_add_test(tc, test_one_name_rule);
+    tcase_add_test(tc, test_long_line_counted_once);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -135,7 +135,7 @@ START_TEST(test_replies_round_trip)
     in[2].vtype = MPC_T_FIX; in[2].count = 5;
     in[3].type = MPC_CW_RESULT_OK; in[3].rid = 12; in[3].ready = 0; in[3].state = MPC_JOB_RUNNING;
     in[4].type = MPC_CW_STATUS_OK; in[4].rid = 13; strcpy(in[4].daemon, "clinic");
-    in[4].info = (mpc_cwire_daemon_info){1, 2, 3, 4, UINT64_MAX, 6, 7};
+    in[4].info = (mpc_cwire_daemon_info){1, 2, 3, 4, UINT64_MAX, 6};
     in[5] = in[4]; in[5].rid = 14; in[5].has_job = 1;
     in[5].job.state = MPC_JOB_FAILED; strcpy(in[5].job.reason, "peer 'insurer' timed out");
     in[5].job.layers_done = 3; in[5].job.layers_total = 7; in[5].job.triples_used = 12345;

@@ -4,12 +4,12 @@
  * in-memory transport, per layer and with several window sizes, and checks the opened
  * outputs against the plaintext evaluator and the number of dealer batches. */
 #include <check.h>
-#include <pthread.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "runner.h"
+#include "parties.h"
 #include "compile.h"
 #include "engine.h"
 #include "eval.h"
@@ -84,18 +84,14 @@ static uint64_t s_run(const mpc_circuit *c, const uint64_t *const *vals, uint64_
                       const int *approx)
 {
     uint32_t n = c->n_parties;
-    mpc_mem_hub *hub = mpc_mem_hub_new(n + 1, 10000);
-    ck_assert_ptr_nonnull(hub);
     s_node nodes[NP_MAX + 1];
-    pthread_t th[NP_MAX + 1];
+    th_node th[NP_MAX + 1];
     memset(nodes, 0, sizeof nodes);
     for (uint32_t i = 0; i <= n; i++) {
-        nodes[i] = (s_node){.c = c, .t = mpc_mem_transport_new(hub, i), .self = i, .prefetch = prefetch,
-                            .vals = vals};
-        ck_assert_ptr_nonnull(nodes[i].t);
-        ck_assert_int_eq(pthread_create(&th[i], NULL, i < n ? s_party : s_dealer, &nodes[i]), 0);
+        nodes[i] = (s_node){.c = c, .self = i, .prefetch = prefetch, .vals = vals};
+        th[i] = (th_node){i < n ? s_party : s_dealer, &nodes[i], &nodes[i].t, NULL};
     }
-    for (uint32_t i = 0; i <= n; i++) pthread_join(th[i], NULL);
+    th_run_mem(n + 1, 10000, th);
     mpc_eval_result ref;
     memset(&ref, 0, sizeof ref);
     char err[256];
@@ -114,10 +110,7 @@ static uint64_t s_run(const mpc_circuit *c, const uint64_t *const *vals, uint64_
         }
     }
     mpc_eval_result_free(&ref);
-    uint64_t batches = nodes[n].dst.batches;
-    for (uint32_t i = 0; i <= n; i++) mpc_transport_destroy(&nodes[i].t);
-    mpc_mem_hub_destroy(&hub);
-    return batches;
+    return nodes[n].dst.batches;
 }
 
 /* Layers: a multiplication chain, a fix product (TRUNC), LTZ and EQZ batches started in

@@ -19,6 +19,8 @@
 #include <zmq.h>
 
 #include "runner.h"
+#include "cluster.h"
+#include "proc.h"
 #include "mpcclient.h"
 
 #include "client_conf.h"
@@ -32,66 +34,27 @@
 #define S_MAX_GATES 300
 #define S_MAX_MSG   65536
 
-static char s_dir[256];
+static tc_cluster s_cl;
 static mpc_client_conf s_ccfg;
 
 /* --- the cluster (parent process, before Check forks) ------------------------------------ */
 
 static void s_cluster_up(void)
 {
-    snprintf(s_dir, sizeof s_dir, "/tmp/check_hostile.XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(s_dir));
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd,
-             "scripts/cluster up 2 --dir %s --set limits.max_gates=%d --set limits.max_message_bytes=%d "
-             "--set limits.peer_timeout_ms=2000 --set limits.input_timeout_ms=20000 --set mpcd.log_level=debug "
-             ">/dev/null",
-             s_dir, S_MAX_GATES, S_MAX_MSG);
-    ck_assert_int_eq(system(cmd), 0);
+    char extra[512];
+    snprintf(extra, sizeof extra,
+             "--set limits.max_gates=%d --set limits.max_message_bytes=%d --set limits.peer_timeout_ms=2000 "
+             "--set limits.input_timeout_ms=20000 --set mpcd.log_level=debug",
+             S_MAX_GATES, S_MAX_MSG);
+    tc_up(&s_cl, 2, extra);
     char path[512], err[256];
-    snprintf(path, sizeof path, "%s/client.ini", s_dir);
+    snprintf(path, sizeof path, "%s/client.ini", s_cl.dir);
     ck_assert_int_eq(mpc_client_conf_load(path, &s_ccfg, err, sizeof err), 0);
 }
 
 static void s_cluster_down(void)
 {
-    char cmd[1024];
-    /* MPC_TEST_KEEP=1 keeps the directory (keys, configurations, logs) for a post-mortem. */
-    const char *keep = getenv("MPC_TEST_KEEP");
-    snprintf(cmd, sizeof cmd, "scripts/cluster down --dir %s >/dev/null 2>&1; %s %s", s_dir,
-             keep && keep[0] == '1' ? "echo kept" : "rm -rf", s_dir);
-    if (system(cmd) != 0) fprintf(stderr, "cluster down failed\n");
-}
-
-/* 1 if every daemon of the cluster still runs. */
-static int s_daemons_alive(void)
-{
-    const char *names[] = {"a", "b"};
-    for (int i = 0; i < 2; i++) {
-        char path[512];
-        snprintf(path, sizeof path, "%s/%s.pid", s_dir, names[i]);
-        FILE *f = fopen(path, "r");
-        if (!f) return 0;
-        int pid = 0;
-        int ok = fscanf(f, "%d", &pid) == 1;
-        fclose(f);
-        if (!ok || kill(pid, 0) != 0) return 0;
-    }
-    return 1;
-}
-
-/* 1 if the daemon's log contains `text`. */
-static int s_log_has(const char *daemon, const char *text)
-{
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s.log", s_dir, daemon);
-    FILE *f = fopen(path, "r");
-    if (!f) return 0;
-    char line[2048];
-    int found = 0;
-    while (!found && fgets(line, sizeof line, f)) found = strstr(line, text) != NULL;
-    fclose(f);
-    return found;
+    tc_down(&s_cl);
 }
 
 /* --- a raw client ------------------------------------------------------------------------- */
@@ -112,7 +75,7 @@ static void s_raw_open(raw *r, uint32_t i, const char *keyname)
     mpc_keypair *kp = NULL;
     if (keyname) {
         char path[512], err[256];
-        snprintf(path, sizeof path, "%s/keys/%s.secret", s_dir, keyname);
+        snprintf(path, sizeof path, "%s/keys/%s.secret", s_cl.dir, keyname);
         ck_assert_int_eq(mpc_keys_load_secret(&kp, path, err, sizeof err), 0);
     } else {
         kp = mpc_keypair_new();
@@ -231,7 +194,7 @@ static void s_sdk_job_ok(void)
     static const char *src = "party a, b\ninput x: int from a\ninput y: int from b\noutput s = x * y + 1 to a, b\n";
     mpc_client *c = NULL;
     char err[256], path[512];
-    snprintf(path, sizeof path, "%s/client.ini", s_dir);
+    snprintf(path, sizeof path, "%s/client.ini", s_cl.dir);
     ck_assert_msg(mpc_client_open(&c, path, err, sizeof err) == 0, "%s", err);
     mpc_job *j = NULL;
     ck_assert_msg(mpc_job_create_source(c, src, strlen(src), "ok.mpc", NULL, 0, 0, &j) == 0, "%s", mpc_client_errmsg(c));
@@ -299,7 +262,7 @@ START_TEST(test_garbage_frames_refused)
     s_rpc(&r, &q, NULL, 0, &rep, NULL, 0);
     ck_assert_int_eq(rep.type, MPC_CW_STATUS_OK);
     s_raw_close(&r);
-    ck_assert(s_daemons_alive());
+    ck_assert(tc_alive(&s_cl));
 }
 END_TEST
 
@@ -321,7 +284,7 @@ START_TEST(test_oversize_frame_dropped)
     ck_assert_int_eq(s_recv(&r, &rep, NULL, 0), -1);
     free(junk);
     s_raw_close(&r);
-    ck_assert(s_daemons_alive());
+    ck_assert(tc_alive(&s_cl));
     s_status_ok(0);
 }
 END_TEST
@@ -343,7 +306,7 @@ START_TEST(test_unknown_client_key_refused)
     ck_assert_int_eq(s_recv(&r, &rep, NULL, 0), -1);
     free(h);
     s_raw_close(&r);
-    ck_assert(s_log_has("b", "client with an unknown key was refused"));
+    ck_assert(tc_log_has(&s_cl, "b", "client with an unknown key was refused"));
     s_status_ok(1);
 }
 END_TEST
@@ -390,7 +353,7 @@ START_TEST(test_circuit_over_limits_refused)
     s_expect_error(&rep, MPC_ERR_INVALID, "'mallory', which is not a configured party");
     s_raw_close(&r);
     free(circ);
-    ck_assert(s_daemons_alive());
+    ck_assert(tc_alive(&s_cl));
 }
 END_TEST
 
@@ -514,7 +477,7 @@ START_TEST(test_bad_inputs_refused)
     s_raw_close(&r[0]);
     s_raw_close(&r[1]);
     free(circ);
-    ck_assert(s_daemons_alive());
+    ck_assert(tc_alive(&s_cl));
     s_sdk_job_ok();
 }
 END_TEST
@@ -526,17 +489,17 @@ END_TEST
 static void s_peer_open(raw *r, int as_a, mpcd_config *bcfg)
 {
     char path[512], err[512];
-    snprintf(path, sizeof path, "%s/b.ini", s_dir);
+    snprintf(path, sizeof path, "%s/b.ini", s_cl.dir);
     ck_assert_msg(mpcd_config_load(path, bcfg, err, sizeof err) == 0, "%s", err);
     mpc_keypair *kp = NULL;
     if (as_a) {
-        snprintf(path, sizeof path, "%s/keys/a.secret", s_dir);
+        snprintf(path, sizeof path, "%s/keys/a.secret", s_cl.dir);
         ck_assert_int_eq(mpc_keys_load_secret(&kp, path, err, sizeof err), 0);
     } else {
         kp = mpc_keypair_new();
     }
     uint8_t bpub[32];
-    snprintf(path, sizeof path, "%s/keys/b.pub", s_dir);
+    snprintf(path, sizeof path, "%s/keys/b.pub", s_cl.dir);
     ck_assert_int_eq(mpc_keys_load_public(bpub, path, err, sizeof err), 0);
     char pub[41], sec[41], srv[41];
     mpc_key_to_z85(pub, mpc_keypair_public(kp));
@@ -611,7 +574,7 @@ START_TEST(test_peer_garbage_refused)
     usleep(500 * 1000);
     free(junk);
     s_raw_close(&r);
-    ck_assert(s_daemons_alive());
+    ck_assert(tc_alive(&s_cl));
     /* b still serves clients and runs jobs with a. */
     s_status_ok(1);
     s_sdk_job_ok();
@@ -632,7 +595,7 @@ START_TEST(test_peer_unknown_key_refused)
     zmq_send(r.sock, &code, 8, ZMQ_DONTWAIT);
     usleep(500 * 1000);
     s_raw_close(&r);
-    ck_assert(s_daemons_alive());
+    ck_assert(tc_alive(&s_cl));
     s_sdk_job_ok();
 }
 END_TEST
@@ -754,13 +717,13 @@ START_TEST(test_secrets_not_logged)
 
     /* The CLI refusing a bad input: its error output must not echo the values either. */
     char cmd[4096], cli_err[512];
-    snprintf(cli_err, sizeof cli_err, "%s/cli.err", s_dir);
+    snprintf(cli_err, sizeof cli_err, "%s/cli.err", s_cl.dir);
     snprintf(cmd, sizeof cmd, "printf 'party a, b\\ninput x: int from a\\ninput y: int from b\\noutput s = x + y to a\\n' "
              "> %s/p.mpc; %s/mpc run %s/p.mpc --config %s/client-b.ini --input x=%llu --input y=%llu "
              ">/dev/null 2>%s; %s/mpc run %s/p.mpc --config %s/client.ini --input x=%llu,%llu --input y=1 "
              ">/dev/null 2>>%s",
-             s_dir, getenv("MPC_BIN"), s_dir, s_dir, (unsigned long long)x[0], (unsigned long long)y[1], cli_err,
-             getenv("MPC_BIN"), s_dir, s_dir, (unsigned long long)x[0], (unsigned long long)x[1], cli_err);
+             s_cl.dir, tp_bin(), s_cl.dir, s_cl.dir, (unsigned long long)x[0], (unsigned long long)y[1], cli_err,
+             tp_bin(), s_cl.dir, s_cl.dir, (unsigned long long)x[0], (unsigned long long)x[1], cli_err);
     ck_assert_int_ne(system(cmd), -1);
     static char failed_word[1][48] = {"error"};
     ck_assert(s_file_has_any(cli_err, failed_word, 1) != NULL);   /* it did fail */
@@ -770,7 +733,7 @@ START_TEST(test_secrets_not_logged)
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
         char path[512], err[256], z85[41], hex[65];
         mpc_keypair *kp = NULL;
-        snprintf(path, sizeof path, "%s/keys/%s.secret", s_dir, keys[i]);
+        snprintf(path, sizeof path, "%s/keys/%s.secret", s_cl.dir, keys[i]);
         ck_assert_int_eq(mpc_keys_load_secret(&kp, path, err, sizeof err), 0);
         mpc_key_to_z85(z85, mpc_keypair_secret(kp));
         sodium_bin2hex(hex, sizeof hex, mpc_keypair_secret(kp), 32);
@@ -787,7 +750,7 @@ START_TEST(test_secrets_not_logged)
     const char *logs[] = {"a.log", "b.log", "dealer.log", "cli.err"};
     for (size_t i = 0; i < sizeof logs / sizeof logs[0]; i++) {
         char path[512];
-        snprintf(path, sizeof path, "%s/%s", s_dir, logs[i]);
+        snprintf(path, sizeof path, "%s/%s", s_cl.dir, logs[i]);
         const char *hit = s_file_has_any(path, forms, m);
         ck_assert_msg(hit == NULL, "%s contains the secret '%s'", logs[i], hit);
     }
@@ -796,9 +759,9 @@ START_TEST(test_secrets_not_logged)
     char hex[MPC_CWIRE_JOB_HEX + 1], needle[128];
     mpc_cwire_job_hex(q.job, hex);
     snprintf(needle, sizeof needle, "job=%s input 'y' received", hex);
-    ck_assert(s_log_has("a", needle) && s_log_has("b", needle));
+    ck_assert(tc_log_has(&s_cl, "a", needle) && tc_log_has(&s_cl, "b", needle));
     snprintf(needle, sizeof needle, "job=%s output 's' share sent", hex);
-    ck_assert(s_log_has("a", needle) && s_log_has("b", needle));
+    ck_assert(tc_log_has(&s_cl, "a", needle) && tc_log_has(&s_cl, "b", needle));
 }
 END_TEST
 

@@ -4,12 +4,12 @@
  * mismatched requests abort every party, material is never handed out twice, and the
  * test-only local source agrees with the same arithmetic. */
 #include <check.h>
-#include <pthread.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "runner.h"
+#include "parties.h"
 #include "mpc_err.h"
 #include "prep_dealer.h"
 #include "transport_mem.h"
@@ -64,24 +64,37 @@ static void *s_dealer_main(void *arg)
     return NULL;
 }
 
+/* Runs n parties (party_main each, args of stride `size` from ps, their transport slot
+ * given by tslot) and the dealer over the in-memory hub, filling nodes[0..n]; the
+ * transports stay until th_free(n + 1, nodes, &hub). */
+static mpc_mem_hub *s_run_nodes(uint32_t n, void *(*party_main)(void *), void *ps, size_t size,
+                                mpc_transport **(*tslot)(void *), s_dealer *d, th_node *nodes)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        void *p = (char *)ps + i * size;
+        nodes[i] = (th_node){party_main, p, tslot(p), NULL};
+    }
+    d->n = n;
+    nodes[n] = (th_node){s_dealer_main, d, &d->t, NULL};
+    return th_run_mem_keep(n + 1, 20000, nodes);
+}
+
+static mpc_transport **s_party_t(void *p)
+{
+    s_party *ps = p;
+    return &ps->t;
+}
+
 /* Runs n parties and the dealer; parties[] must be prepared except t/self/n. */
 static void s_run(uint32_t n, s_party *ps, s_dealer *d)
 {
-    mpc_mem_hub *h = mpc_mem_hub_new(n + 1, 20000);
-    pthread_t th[17];
     for (uint32_t i = 0; i < n; i++) {
-        ps[i].t = mpc_mem_transport_new(h, i);
         ps[i].self = i;
         ps[i].n = n;
-        pthread_create(&th[i], NULL, s_party_main, &ps[i]);
     }
-    d->t = mpc_mem_transport_new(h, n);
-    d->n = n;
-    pthread_create(&th[n], NULL, s_dealer_main, d);
-    for (uint32_t i = 0; i <= n; i++) pthread_join(th[i], NULL);
-    for (uint32_t i = 0; i < n; i++) mpc_transport_destroy(&ps[i].t);
-    mpc_transport_destroy(&d->t);
-    mpc_mem_hub_destroy(&h);
+    th_node nodes[17];
+    mpc_mem_hub *hub = s_run_nodes(n, s_party_main, ps, sizeof *ps, s_party_t, d, nodes);
+    th_free(n + 1, nodes, &hub);
 }
 
 static void s_alloc(s_party *p, int batches, uint64_t T, uint64_t R)
@@ -160,27 +173,19 @@ START_TEST(test_dealer_compression_bytes)
     s_dealer d;
     memset(ps, 0, sizeof ps);
     memset(&d, 0, sizeof d);
-    for (uint32_t i = 0; i < n; i++) s_alloc(&ps[i], 1, 10000, 0);
-    mpc_mem_hub *h = mpc_mem_hub_new(n + 1, 20000);
-    pthread_t th[3];
     for (uint32_t i = 0; i < n; i++) {
-        ps[i].t = mpc_mem_transport_new(h, i);
+        s_alloc(&ps[i], 1, 10000, 0);
         ps[i].self = i;
         ps[i].n = n;
-        pthread_create(&th[i], NULL, s_party_main, &ps[i]);
     }
-    d.t = mpc_mem_transport_new(h, n);
-    d.n = n;
-    pthread_create(&th[n], NULL, s_dealer_main, &d);
-    for (uint32_t i = 0; i <= n; i++) pthread_join(th[i], NULL);
+    th_node nodes[3];
+    mpc_mem_hub *h = s_run_nodes(n, s_party_main, ps, sizeof *ps, s_party_t, &d, nodes);
     ck_assert_int_eq(d.rc, 0);
     /* batch 0: party 0 explicit (seed + 8 bytes per triple), party 1 seed only */
     ck_assert_uint_eq(ps[0].t->bytes_recv, MPC_MEM_HDR_BYTES + 32 + 8 * 10000);
     ck_assert_uint_eq(ps[1].t->bytes_recv, MPC_MEM_HDR_BYTES + 32);
     ck_assert_uint_eq(d.t->bytes_sent, 2 * (MPC_MEM_HDR_BYTES + 32) + 8 * 10000);
-    for (uint32_t i = 0; i < n; i++) mpc_transport_destroy(&ps[i].t);
-    mpc_transport_destroy(&d.t);
-    mpc_mem_hub_destroy(&h);
+    th_free(n + 1, nodes, &h);
     for (uint32_t i = 0; i < n; i++) s_free(&ps[i]);
 }
 END_TEST
@@ -274,6 +279,12 @@ typedef struct {
     uint64_t       out_e, out_b, out_d;
 } s_cm_party;
 
+static mpc_transport **s_cm_t(void *p)
+{
+    s_cm_party *ps = p;
+    return &ps->t;
+}
+
 static void *s_cm_main(void *arg)
 {
     s_cm_party *p = arg;
@@ -352,18 +363,12 @@ START_TEST(test_dealer_compare_material)
         s_cm_party *ps = calloc(n, sizeof *ps);
         s_dealer d;
         memset(&d, 0, sizeof d);
-        mpc_mem_hub *h = mpc_mem_hub_new(n + 1, 20000);
-        pthread_t th[4];
         for (uint32_t i = 0; i < n; i++) {
-            ps[i].t = mpc_mem_transport_new(h, i);
             ps[i].self = i;
             ps[i].n = n;
-            pthread_create(&th[i], NULL, s_cm_main, &ps[i]);
         }
-        d.t = mpc_mem_transport_new(h, n);
-        d.n = n;
-        pthread_create(&th[n], NULL, s_dealer_main, &d);
-        for (uint32_t i = 0; i <= n; i++) pthread_join(th[i], NULL);
+        th_node nodes[4];
+        mpc_mem_hub *h = s_run_nodes(n, s_cm_main, ps, sizeof *ps, s_cm_t, &d, nodes);
         ck_assert_msg(d.rc == 0, "%s", d.err);
         s_cm_check(ps, n);
         ck_assert_uint_eq(d.st.edabits, CM_K * CM_E);
@@ -378,9 +383,7 @@ START_TEST(test_dealer_compare_material)
             for (uint32_t k = 0; k < CM_K; k++) expl += k % n == i;
             ck_assert_uint_eq(ps[i].t->bytes_recv, CM_K * (MPC_MEM_HDR_BYTES + 32) + expl * xb);
         }
-        for (uint32_t i = 0; i < n; i++) mpc_transport_destroy(&ps[i].t);
-        mpc_transport_destroy(&d.t);
-        mpc_mem_hub_destroy(&h);
+        th_free(n + 1, nodes, &h);
         free(ps);
     }
 }

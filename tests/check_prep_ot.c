@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "runner.h"
+#include "parties.h"
 #include "compile.h"
 #include "enginetest.h"
 #include "eval.h"
@@ -145,11 +146,26 @@ static void *s_party(void *v)
     return NULL;
 }
 
+/* Wraps party p's transport in the recorder of what it receives (the view). */
+static mpc_transport *s_record(mpc_transport *t, void *arg)
+{
+    s_arg *a = arg;
+    mpc_transport *w = calloc(1, sizeof *w);
+    s_rec *r = calloc(1, sizeof *r);
+    ck_assert(w && r);
+    r->inner = t;
+    r->job = a->j;
+    w->ops = &s_rec_ops;
+    w->impl = r;
+    w->self = a->p;
+    w->n = t->n;
+    return w;
+}
+
 static void s_run(s_job *j)
 {
     uint64_t R = s_R(j);
-    mpc_mem_hub *h = mpc_mem_hub_new(j->n, 60000);
-    pthread_t th[MAXP];
+    th_node nodes[MAXP];
     s_arg args[MAXP];
     for (uint32_t p = 0; p < j->n; p++) {
         if (!j->opts[p].timeout_ms) j->opts[p].timeout_ms = 60000;
@@ -168,23 +184,9 @@ static void s_run(s_job *j)
         j->db[p] = malloc(((j->D + 63) / 64 * j->batches + 1) * 8);
         args[p].j = j;
         args[p].p = p;
-        args[p].t = mpc_mem_transport_new(h, p);
-        if (j->view_party == (int)p + 1) {
-            mpc_transport *w = calloc(1, sizeof *w);
-            s_rec *r = calloc(1, sizeof *r);
-            r->inner = args[p].t;
-            r->job = j;
-            w->ops = &s_rec_ops;
-            w->impl = r;
-            w->self = p;
-            w->n = args[p].t->n;
-            args[p].t = w;
-        }
+        nodes[p] = (th_node){s_party, &args[p], &args[p].t, j->view_party == (int)p + 1 ? s_record : NULL};
     }
-    for (uint32_t p = 0; p < j->n; p++) pthread_create(&th[p], NULL, s_party, &args[p]);
-    for (uint32_t p = 0; p < j->n; p++) pthread_join(th[p], NULL);
-    for (uint32_t p = 0; p < j->n; p++) mpc_transport_destroy(&args[p].t);
-    mpc_mem_hub_destroy(&h);
+    th_run_mem(j->n, 60000, nodes);
 }
 
 static void s_free(s_job *j)

@@ -25,9 +25,12 @@ import os
 from decimal import Decimal
 from fractions import Fraction
 
-__all__ = ["Client", "Job", "MPCError", "load_library"]
+try:
+    from . import mpc_errors as _errors
+except ImportError:
+    import mpc_errors as _errors
 
-_NAME_MAX = 64
+__all__ = ["Client", "Job", "MPCError", "load_library"]
 
 
 class MPCError(Exception):
@@ -42,11 +45,9 @@ class MPCError(Exception):
         super().__init__("%s (%s)" % (message, self.name) if message else self.name)
 
 
-_ERR_NAMES = {
-    0: "OK", -1: "NOMEM", -2: "INVALID", -3: "PROTOCOL", -4: "TIMEOUT", -5: "PEER_ABORT",
-    -6: "IO", -7: "CRYPTO", -8: "UNSUPPORTED", -9: "PREP", -10: "DENIED", -11: "NOTFOUND",
-    -12: "LIMIT", -13: "CIRCUIT", -14: "INPUT", -15: "CONFIG", -16: "STATE", -17: "CLOSED",
-}
+# The names of the error codes, generated from the C list (protocols/mpc_err.h) by
+# scripts/gen-errors-py; mpc_errors.py lies next to this file.
+_ERR_NAMES = _errors.ERR_NAMES
 
 
 class _DaemonStatus(ctypes.Structure):
@@ -61,7 +62,6 @@ class _DaemonStatus(ctypes.Structure):
         ("jobs_done", ctypes.c_uint64),
         ("jobs_failed", ctypes.c_uint64),
         ("triples_stock", ctypes.c_uint64),
-        ("trunc_stock", ctypes.c_uint64),
         ("triples_per_s", ctypes.c_uint64),
         ("has_job", ctypes.c_int),
         ("state", ctypes.c_int),
@@ -237,7 +237,7 @@ class Job:
 
     def _handle(self):
         if not self._h:
-            raise MPCError(-16, "job handle already freed")
+            raise MPCError(_errors.ERR_STATE, "job handle already freed")
         return self._h
 
     @property
@@ -401,7 +401,7 @@ class Client:
         h = ctypes.c_void_p()
         if isinstance(program, (bytes, bytearray)):
             if defines:
-                raise MPCError(-2, "defines apply to a source, not to .circ bytes")
+                raise MPCError(_errors.ERR_INVALID, "defines apply to a source, not to .circ bytes")
             circ = bytes(program)
             return self._new_job(self._lib.mpc_job_create(self._c, circ, len(circ), ctypes.byref(h)), h)
         arr, n = _defines(defines)
@@ -462,8 +462,7 @@ class Client:
         for s in st:
             d = dict(daemon=_s(s.daemon), reachable=bool(s.reachable), error=s.error, message=_s(s.message),
                      jobs=dict(queued=s.jobs_queued, running=s.jobs_running, done=s.jobs_done, failed=s.jobs_failed),
-                     stock=dict(triples=s.triples_stock, trunc=s.trunc_stock,
-                                triples_per_s=s.triples_per_s))
+                     stock=dict(triples=s.triples_stock, triples_per_s=s.triples_per_s))
             if s.has_job:
                 d["job"] = dict(state=_s(s.state_name), reason=_s(s.reason), layers_done=s.layers_done,
                                 layers_total=s.layers_total, triples_used=s.triples_used,

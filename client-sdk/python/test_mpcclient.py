@@ -82,8 +82,16 @@ class TestLibrary(unittest.TestCase):
         self.assertIsNotNone(lib)
         self.assertEqual(mpcclient.strerror(-10), "permission denied")
         self.assertEqual(mpcclient.strerror(-4), "timed out")
-        for code, name in mpcclient._ERR_NAMES.items():
-            self.assertNotEqual(mpcclient.strerror(code), "unknown error", name)
+        # The generated names (mpc_errors.py) are exactly the C library's codes: every code
+        # the library names is listed with the library's message, and nothing else is.
+        errs = mpcclient._errors
+        for code in range(-200, 201):
+            text = mpcclient.strerror(code)
+            if code in errs.ERR_NAMES:
+                self.assertEqual(text, errs.ERR_MESSAGES[code], errs.ERR_NAMES[code])
+                self.assertEqual(getattr(errs, "ERR_" + errs.ERR_NAMES[code]), code)
+            else:
+                self.assertEqual(text, "unknown error", code)
         self.assertEqual(mpcclient.strerror(-99), "unknown error")
         e = MPCError(-10, "daemon a: job 00: no")
         self.assertEqual(e.name, "DENIED")

@@ -1,4 +1,4 @@
-/* fuzz_config.c — the configuration loader (mpcd/config.c over inih).  Input: the INI text,
+/* fuzz_config.c — the configuration loader (mpcd/config.c over the shared loader, protocols/inifile.c).  Input: the INI text,
  * written to a temporary file (the loader's contract takes a path).  A loaded configuration
  * must satisfy what the daemon relies on; a refused one must say why in a terminated line. */
 #include <string.h>

@@ -1,0 +1,32 @@
+/* cluster.h — test helper: a local cluster of real mpcd daemons for a Check test, started
+ * and stopped with scripts/cluster (which writes the keys, the daemons' and the clients'
+ * configurations, and the pid and log files).  Call tc_up/tc_down from an unchecked fixture
+ * (the parent process), so every test of the case shares the cluster. */
+#ifndef MPC_TEST_CLUSTER_H
+#define MPC_TEST_CLUSTER_H
+
+#include <stdint.h>
+
+typedef struct {
+    char     dir[256];    /* keys/, NAME.ini, NAME.log, NAME.pid, client.ini, client-NAME.ini */
+    uint32_t n;           /* parties, named a, b, c, ... */
+} tc_cluster;
+
+/* The scripts/cluster arguments that choose where the daemons listen — the one place the
+ * harness decides the endpoint kind (today: scripts/cluster's default, free TCP ports on
+ * 127.0.0.1).  dir is the cluster's directory. */
+const char *tc_endpoint_args(const char *dir);
+
+/* Starts n daemons in a fresh /tmp directory and waits until they are connected; extra is
+ * more scripts/cluster arguments (e.g. "--set limits.max_gates=300") or NULL.  Fails the
+ * test if the cluster does not come up. */
+void tc_up(tc_cluster *c, uint32_t n, const char *extra);
+/* Stops exactly this cluster's daemons and removes its directory (MPC_TEST_KEEP=1 keeps it,
+ * with the logs, for a post-mortem). */
+void tc_down(tc_cluster *c);
+/* 1 if every daemon of the cluster still runs. */
+int  tc_alive(const tc_cluster *c);
+/* 1 if daemon `name`'s log contains text. */
+int  tc_log_has(const tc_cluster *c, const char *name, const char *text);
+
+#endif
