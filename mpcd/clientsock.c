@@ -12,6 +12,7 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "clock.h"
 #include "cwire.h"
 #include "log.h"
 #include "mpc_err.h"
@@ -191,7 +192,7 @@ static void s_reply(mpcd_clientsock *cs, zmq_msg_t *rid, const mpc_cwire_rep *re
  * is over. */
 static void s_serve_parked(mpcd_clientsock *cs, mpcd_jobs *jobs, const mpcd_status_extra *extra)
 {
-    uint64_t now = mpcd_now_ms();
+    uint64_t now = mpc_now_ms();
     for (uint32_t i = 0; i < cs->n_parked;) {
         s_parked *pk = &cs->parked[i];
         mpc_cwire_rep rep;
@@ -269,7 +270,7 @@ int mpcd_clientsock_serve(mpcd_clientsock *cs, mpcd_jobs *jobs, const mpcd_statu
                 snprintf(pk->client, sizeof pk->client, "%s", client);
                 pk->req = req;
                 pk->req.circ = NULL;
-                pk->deadline_ms = mpcd_now_ms() + req.wait_ms;
+                pk->deadline_ms = mpc_now_ms() + req.wait_ms;
             } else {
                 s_reply(cs, &fr[0], &rep, share);
             }

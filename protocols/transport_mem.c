@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "mpc_err.h"
 
 typedef struct s_msg {
@@ -201,14 +202,7 @@ static int s_recv(mpc_transport *t, uint32_t from, uint8_t type, uint64_t job, u
     mpc_mem_hub *h = ep->hub;
     if (from >= t->n || from == t->self || (count && !out)) return MPC_ERR_INVALID;
     if (timeout_ms < 0) timeout_ms = h->timeout_ms;
-    struct timespec dl;
-    clock_gettime(CLOCK_MONOTONIC, &dl);
-    dl.tv_sec += timeout_ms / 1000;
-    dl.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (dl.tv_nsec >= 1000000000L) {
-        dl.tv_sec++;
-        dl.tv_nsec -= 1000000000L;
-    }
+    struct timespec dl = mpc_clock_deadline(timeout_ms);
     s_msg *m = NULL;
     pthread_mutex_lock(&h->mu);
     s_queue *q = &h->q[(size_t)from * h->n + t->self];

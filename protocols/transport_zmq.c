@@ -15,6 +15,7 @@
 #include <time.h>
 #include <zmq.h>
 
+#include "clock.h"
 #include "mpc_err.h"
 #include "wire.h"
 
@@ -120,13 +121,6 @@ static void s_fmt(char *err, size_t errlen, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(err, errlen, fmt, ap);
     va_end(ap);
-}
-
-static int64_t s_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static s_zt *s_self(const mpc_transport *t)
@@ -720,7 +714,7 @@ static int s_send_raw(s_zt *z, uint32_t to, uint8_t type, uint64_t job, uint64_t
     }
     hm_live = 1;
     memcpy(zmq_msg_data(&hm), hb, hlen);
-    int64_t deadline = s_now_ms() + timeout_ms;
+    int64_t deadline = (int64_t)mpc_now_ms() + timeout_ms;
     for (;;) {
         if (zmq_msg_send(&hm, p->dealer, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0) {
             hm_live = 0;
@@ -731,7 +725,7 @@ static int s_send_raw(s_zt *z, uint32_t to, uint8_t type, uint64_t job, uint64_t
             r = MPC_ERR_IO;
             goto out;
         }
-        int64_t left = deadline - s_now_ms();
+        int64_t left = deadline - (int64_t)mpc_now_ms();
         if (left <= 0) {
             s_seterr(z, "send to peer %u timed out after %d ms (%s)", to, timeout_ms,
                      p->auth_refused ? "the peer refuses our key"
@@ -835,7 +829,7 @@ static int s_op_recv(mpc_transport *t, uint32_t from, uint8_t type, uint64_t job
     }
     if (timeout_ms < 0) timeout_ms = z->cfg.timeout_ms;
     s_peer *p = &z->peer[from];
-    int64_t start = s_now_ms(), deadline = start + timeout_ms, grace_until = -1;
+    int64_t start = (int64_t)mpc_now_ms(), deadline = start + timeout_ms, grace_until = -1;
     s_read_monitor(z, from);
     uint64_t epoch0 = p->epoch;
     int was_down = p->state == S_PEER_DOWN;
@@ -849,7 +843,7 @@ static int s_op_recv(mpc_transport *t, uint32_t from, uint8_t type, uint64_t job
                         " was awaited", from, job, seq);
             return MPC_ERR_PROTOCOL;
         }
-        int64_t now = s_now_ms();
+        int64_t now = (int64_t)mpc_now_ms();
         if (was_down || p->state == S_PEER_DOWN || p->epoch != epoch0) {
             /* Deliver what the peer sent before it went away, then fail. */
             if (grace_until < 0) {
@@ -907,7 +901,7 @@ int mpc_transport_zmq_ready(mpc_transport *t, int timeout_ms)
     s_zt *z = s_self(t);
     if (!z) return MPC_ERR_INVALID;
     if (timeout_ms < 0) timeout_ms = z->cfg.timeout_ms;
-    int64_t deadline = s_now_ms() + timeout_ms;
+    int64_t deadline = (int64_t)mpc_now_ms() + timeout_ms;
     int sent[MPC_ZMQ_MAX_PARTIES] = {0};
     for (;;) {
         int done = 1;
@@ -922,7 +916,7 @@ int mpc_transport_zmq_ready(mpc_transport *t, int timeout_ms)
             if (!sent[j] || !p->hello_seen) done = 0;
         }
         if (done) return 0;
-        int64_t left = deadline - s_now_ms();
+        int64_t left = deadline - (int64_t)mpc_now_ms();
         if (left <= 0) break;
         int r = s_process(z, NULL, left < S_HELLO_POLL_MS ? left : S_HELLO_POLL_MS);
         if (r) return r;
@@ -1227,110 +1221,3 @@ static const struct mpc_transport_ops s_ops = {
     .forget = s_op_forget,
     .destroy = s_op_destroy,
 };
-
-/* ---- benchmark ------------------------------------------------------------------------- */
-
-typedef struct {
-    mpc_transport *t;
-    uint64_t total, per;        /* bytes */
-    int rc;
-    int64_t end_us;
-    char err[256];
-} s_bench_rx;
-
-static int64_t s_now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static void *s_bench_rx_main(void *arg)
-{
-    s_bench_rx *b = arg;
-    uint64_t *buf = malloc(b->per);
-    if (buf) memset(buf, 0, b->per);          /* fault the pages in before the clock runs */
-    b->rc = buf ? mpc_transport_zmq_ready(b->t, 10000) : MPC_ERR_NOMEM;
-    for (uint64_t seq = 0, got = 0; b->rc == 0 && got < b->total; seq++) {
-        uint64_t n = (b->total - got < b->per ? b->total - got : b->per) / 8;
-        b->rc = mpc_recv(b->t, 0, MPC_MSG_OPEN, 1, seq, buf, n, 60000);
-        got += n * 8;
-    }
-    if (b->rc) snprintf(b->err, sizeof b->err, "%s", mpc_transport_zmq_last_error(b->t));
-    b->end_us = s_now_us();
-    free(buf);
-    return NULL;
-}
-
-int mpc_transport_zmq_bench(uint64_t total_bytes, uint64_t msg_bytes, double *bytes_per_sec,
-                            char *err, size_t errlen)
-{
-    if (!bytes_per_sec || total_bytes == 0 || total_bytes % 8 || msg_bytes == 0 || msg_bytes % 8)
-        return MPC_ERR_INVALID;
-    int r = MPC_ERR_NOMEM;
-    mpc_keypair *k[2] = {mpc_keypair_new(), mpc_keypair_new()};
-    mpc_transport *t[2] = {NULL, NULL};
-    uint64_t *buf = malloc(msg_bytes);
-    int started = 0;
-    s_bench_rx rx = {0};
-    pthread_t th;
-    if (!k[0] || !k[1] || !buf) goto out;
-    for (uint64_t i = 0; i < msg_bytes / 8; i++) buf[i] = i * 0x9e3779b97f4a7c15ull;
-    for (int i = 0; i < 2; i++) {
-        mpc_zmq_config c;
-        mpc_zmq_config_init(&c);
-        c.self = (uint32_t)i;
-        c.n = 2;
-        c.bind = "tcp://127.0.0.1:*";
-        c.keys = k[i];
-        memcpy(c.peer_public[1 - i], mpc_keypair_public(k[1 - i]), MPC_KEY_BYTES);
-        c.max_msg_bytes = msg_bytes;
-        /* the receiver may still be in its hello exchange (which holds whatever arrives)
-         * when the sender starts: room for everything */
-        c.max_held_bytes = total_bytes + 2 * msg_bytes;
-        c.max_held_msgs = (uint32_t)(total_bytes / msg_bytes + 16 < 1u << 20 ? total_bytes / msg_bytes + 16
-                                                                                : 1u << 20);
-        if ((r = mpc_transport_zmq_new(&t[i], &c, err, errlen)) != 0) goto out;
-    }
-    for (int i = 0; i < 2; i++)
-        if ((r = mpc_transport_zmq_connect_peer(t[i], (uint32_t)(1 - i),
-                                                mpc_transport_zmq_endpoint(t[1 - i]))) != 0)
-            goto out;
-    rx.t = t[1];
-    rx.total = total_bytes;
-    rx.per = msg_bytes;
-    if (pthread_create(&th, NULL, s_bench_rx_main, &rx) != 0) {
-        r = MPC_ERR_IO;
-        goto out;
-    }
-    started = 1;
-    if ((r = mpc_transport_zmq_ready(t[0], 10000)) != 0) {
-        s_fmt(err, errlen, "%s", mpc_transport_zmq_last_error(t[0]));
-        goto out;
-    }
-    int64_t t0 = s_now_us();
-    for (uint64_t seq = 0, sent = 0; sent < total_bytes; seq++) {
-        uint64_t n = (total_bytes - sent < msg_bytes ? total_bytes - sent : msg_bytes) / 8;
-        if ((r = mpc_send(t[0], 1, MPC_MSG_OPEN, 1, seq, buf, n)) != 0) {
-            s_fmt(err, errlen, "%s", mpc_transport_zmq_last_error(t[0]));
-            goto out;
-        }
-        sent += n * 8;
-    }
-    pthread_join(th, NULL);
-    started = 0;
-    if ((r = rx.rc) != 0) {
-        s_fmt(err, errlen, "%s", rx.err);
-        goto out;
-    }
-    double secs = (double)(rx.end_us - t0) / 1e6;
-    *bytes_per_sec = secs > 0 ? (double)total_bytes / secs : 0;
-out:
-    if (started) pthread_join(th, NULL);
-    mpc_transport_destroy(&t[0]);
-    mpc_transport_destroy(&t[1]);
-    mpc_keypair_destroy(&k[0]);
-    mpc_keypair_destroy(&k[1]);
-    free(buf);
-    return r;
-}

@@ -113,12 +113,4 @@ void mpc_transport_zmq_stats(const mpc_transport *t, mpc_zmq_stats *st);
  * it to name the party behind a failed job. */
 int mpc_transport_zmq_peer_up(const mpc_transport *t, uint32_t peer);
 
-/* Loopback benchmark (for the benchmark issue): two parties in two threads on 127.0.0.1 with
- * CURVE; party 0 sends total_bytes in messages of msg_bytes (multiples of 8) to party 1.
- * *bytes_per_sec receives payload bytes / wall time from the first send to the last receive.
- * 0 or an MPC_ERR_* with a reason in err. */
-__attribute__((warn_unused_result))
-int mpc_transport_zmq_bench(uint64_t total_bytes, uint64_t msg_bytes, double *bytes_per_sec,
-                            char *err, size_t errlen);
-
 #endif
