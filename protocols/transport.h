@@ -1,5 +1,5 @@
-/* transport.h — the small message interface the protocols speak (STYLE.md habit 10).
- * protocols/ never includes zmq.h except in the one file implementing the ZeroMQ backend;
+/* transport.h — the small message interface the protocols speak.
+ * protocols/ never includes zmq.h except in the ZeroMQ backend and its ZAP handler (zap.c);
  * the in-memory backend (transport_mem.c) serves the unit tests.
  *
  * A message is a header plus a payload of `count` uint64 elements, little-endian on the wire

@@ -1,11 +1,10 @@
-/* transport_zmq.c — the ZeroMQ + CURVE peer mesh behind transport.h (DESIGN.md §7).
+/* transport_zmq.c — the ZeroMQ + CURVE peer mesh behind transport.h.
  * The only file of protocols/ that includes zmq.h.  Layout, limits and failure behaviour are
  * described in docs/transport.md; the header states the API contract. */
 #include "transport_zmq.h"
 
 #include <errno.h>
 #include <inttypes.h>
-#include <pthread.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -18,16 +17,9 @@
 #include "clock.h"
 #include "mpc_err.h"
 #include "wire.h"
+#include "zap.h"
 
-/* libzmq >= 4.3 option (declared only under ZMQ_BUILD_DRAFT_API): with it, a CURVE server
- * whose ZAP handler is unreachable refuses the handshake instead of admitting any key. */
-#ifndef ZMQ_ZAP_ENFORCE_DOMAIN
-#define ZMQ_ZAP_ENFORCE_DOMAIN 93
-#endif
-
-#define S_ZAP_ENDPOINT    "inproc://zeromq.zap.01"
 #define S_ZAP_DOMAIN      "mpcd-peer"
-#define S_ZAP_MAX_FRAMES  8
 #define S_MARKER_SLACK    64      /* held markers (aborts, errors) beyond max_held_msgs */
 #define S_DOWN_GRACE_MS   50      /* after a disconnect, drain what already arrived */
 #define S_HELLO_POLL_MS   20
@@ -73,15 +65,13 @@ typedef struct {
 typedef struct {
     mpc_transport base;         /* first member: &z->base == the public handle */
     mpc_zmq_config cfg;         /* copy; pointer members cleared */
-    void         *ctx, *router, *zap;
-    pthread_t     zap_thread;
-    int           zap_running;
+    void         *ctx, *router;
+    mpc_zap      *zap;          /* admits the peers' keys, User-Id = the peer's index */
     mpc_keypair  *keys;
     uint8_t       peer_pub[MPC_ZMQ_MAX_PARTIES][MPC_KEY_BYTES];
     s_peer        peer[MPC_ZMQ_MAX_PARTIES];
     char          endpoint[MPC_ZMQ_ENDPOINT_MAX];
     char          err[512];
-    atomic_uint_fast64_t auth_allowed, auth_denied;
     uint64_t      malformed, protocol_errors, held_count, held_msgs, held_bytes, held_dropped,
                   disconnects;
 } s_zt;
@@ -126,85 +116,6 @@ static void s_fmt(char *err, size_t errlen, const char *fmt, ...)
 static s_zt *s_self(const mpc_transport *t)
 {
     return (t && t->ops == &s_ops) ? (s_zt *)t->impl : NULL;
-}
-
-/* ---- ZAP handler (RFC 27) ---------------------------------------------------------------
- * Runs in its own thread on a REP socket bound to inproc://zeromq.zap.01 of our context.
- * Admits a CURVE client whose long-term public key is one of the configured peers' keys and
- * sets User-Id to that peer's decimal index; refuses everything else. */
-
-static int s_frame_is(zmq_msg_t *m, const char *s)
-{
-    size_t n = strlen(s);
-    return zmq_msg_size(m) == n && memcmp(zmq_msg_data(m), s, n) == 0;
-}
-
-static int s_zap_reply(void *sock, zmq_msg_t *reqid, const char *code, const char *text,
-                       const char *user)
-{
-    const void *rid = reqid ? zmq_msg_data(reqid) : "";
-    size_t rlen = reqid ? zmq_msg_size(reqid) : 0;
-    if (zmq_send(sock, "1.0", 3, ZMQ_SNDMORE) < 0) return -1;
-    if (zmq_send(sock, rid, rlen, ZMQ_SNDMORE) < 0) return -1;
-    if (zmq_send(sock, code, strlen(code), ZMQ_SNDMORE) < 0) return -1;
-    if (zmq_send(sock, text, strlen(text), ZMQ_SNDMORE) < 0) return -1;
-    if (zmq_send(sock, user, strlen(user), ZMQ_SNDMORE) < 0) return -1;
-    return zmq_send(sock, "", 0, 0) < 0 ? -1 : 0;
-}
-
-static void *s_zap_main(void *arg)
-{
-    s_zt *z = arg;
-    for (;;) {
-        zmq_msg_t fr[S_ZAP_MAX_FRAMES];
-        int nf = 0, extra = 0, more = 1, dead = 0;
-        while (more) {
-            zmq_msg_t scratch, *m = nf < S_ZAP_MAX_FRAMES ? &fr[nf] : &scratch;
-            zmq_msg_init(m);
-            if (zmq_msg_recv(m, z->zap, 0) < 0) {
-                zmq_msg_close(m);
-                if (errno == EINTR) continue;
-                dead = 1;
-                break;
-            }
-            more = zmq_msg_more(m);
-            if (m == &scratch) {
-                extra++;
-                zmq_msg_close(m);
-            } else {
-                nf++;
-            }
-        }
-        if (!dead) {
-            char user[12] = "";
-            const char *code = "400", *text = "key not allowed";
-            /* version, request id, domain, address, routing id, mechanism, key */
-            if (nf == 7 && !extra && s_frame_is(&fr[0], "1.0") && s_frame_is(&fr[2], S_ZAP_DOMAIN) &&
-                s_frame_is(&fr[5], "CURVE") && zmq_msg_size(&fr[6]) == MPC_KEY_BYTES) {
-                for (uint32_t j = 0; j < z->cfg.n; j++) {
-                    if (j == z->cfg.self) continue;
-                    if (memcmp(zmq_msg_data(&fr[6]), z->peer_pub[j], MPC_KEY_BYTES) == 0) {
-                        snprintf(user, sizeof user, "%u", j);
-                        code = "200";
-                        text = "OK";
-                        break;
-                    }
-                }
-            }
-            if (code[0] == '2') atomic_fetch_add(&z->auth_allowed, 1);
-            else atomic_fetch_add(&z->auth_denied, 1);
-            if (s_zap_reply(z->zap, nf >= 2 ? &fr[1] : NULL, code, text, user) < 0 &&
-                errno == ETERM)
-                dead = 1;
-        }
-        for (int i = 0; i < nf; i++) zmq_msg_close(&fr[i]);
-        if (dead) break;
-    }
-    int zero = 0;
-    zmq_setsockopt(z->zap, ZMQ_LINGER, &zero, sizeof zero);
-    zmq_close(z->zap);
-    z->zap = NULL;
-    return NULL;
 }
 
 /* ---- held messages ---------------------------------------------------------------------- */
@@ -1029,8 +940,7 @@ static void s_destroy(s_zt *z)
     if (z->router) zmq_close(z->router);
     if (z->ctx) {
         zmq_ctx_shutdown(z->ctx);            /* wakes the ZAP thread with ETERM */
-        if (z->zap_running) pthread_join(z->zap_thread, NULL);
-        else if (z->zap) zmq_close(z->zap);
+        mpc_zap_destroy(&z->zap);
         zmq_ctx_term(z->ctx);
     }
     mpc_keypair_destroy(&z->keys);
@@ -1085,6 +995,25 @@ int mpc_transport_zmq_connect_peer(mpc_transport *t, uint32_t peer, const char *
     return 0;
 }
 
+/* The ZAP handler admits each peer's key with the peer's decimal index as User-Id. */
+static int s_start_zap(s_zt *z, char *err, size_t errlen)
+{
+    uint8_t keys[MPC_ZMQ_MAX_PARTIES][MPC_KEY_BYTES];
+    char ids[MPC_ZMQ_MAX_PARTIES][12];
+    const char *idp[MPC_ZMQ_MAX_PARTIES];
+    uint32_t k = 0;
+    for (uint32_t j = 0; j < z->cfg.n; j++) {
+        if (j == z->cfg.self) continue;
+        memcpy(keys[k], z->peer_pub[j], MPC_KEY_BYTES);
+        snprintf(ids[k], sizeof ids[k], "%u", j);
+        idp[k] = ids[k];
+        k++;
+    }
+    mpc_zap_config zc = {.domain = S_ZAP_DOMAIN, .n_keys = k,
+                         .keys = (const uint8_t (*)[MPC_KEY_BYTES])keys, .ids = idp};
+    return mpc_zap_start(&z->zap, z->ctx, &zc, err, errlen);
+}
+
 int mpc_transport_zmq_new(mpc_transport **out, const mpc_zmq_config *cfg, char *err,
                           size_t errlen)
 {
@@ -1112,8 +1041,6 @@ int mpc_transport_zmq_new(mpc_transport **out, const mpc_zmq_config *cfg, char *
     z->base.impl = z;
     z->base.self = c->self;
     z->base.n = c->n;
-    atomic_init(&z->auth_allowed, 0);
-    atomic_init(&z->auth_denied, 0);
     r = MPC_ERR_NOMEM;
     if (!(z->keys = mpc_keypair_dup(cfg->keys))) goto fail;
     r = MPC_ERR_IO;
@@ -1123,15 +1050,8 @@ int mpc_transport_zmq_new(mpc_transport **out, const mpc_zmq_config *cfg, char *
     }
     zmq_ctx_set(z->ctx, ZMQ_BLOCKY, 0);       /* linger is 0 anyway; never hang in term */
     /* The ZAP handler first: a CURVE server with no handler would admit any key. */
-    if (!(z->zap = zmq_socket(z->ctx, ZMQ_REP)) || zmq_bind(z->zap, S_ZAP_ENDPOINT) != 0) {
-        s_fmt(err, errlen, "cannot start the ZAP handler: %s", zmq_strerror(errno));
-        goto fail;
-    }
-    if (pthread_create(&z->zap_thread, NULL, s_zap_main, z) != 0) {
-        s_fmt(err, errlen, "cannot start the ZAP thread");
-        goto fail;
-    }
-    z->zap_running = 1;
+    if ((r = s_start_zap(z, err, errlen)) != 0) goto fail;
+    r = MPC_ERR_IO;
     z->router = zmq_socket(z->ctx, ZMQ_ROUTER);
     /* Per frame, as libzmq sees it: with CURVE that is the encrypted MESSAGE command, a few
      * dozen bytes larger than the payload; never below what the handshake itself needs.  The
@@ -1139,16 +1059,13 @@ int mpc_transport_zmq_new(mpc_transport **out, const mpc_zmq_config *cfg, char *
     int64_t maxmsg = (int64_t)c->max_msg_bytes + S_MAXMSG_MARGIN;
     if (maxmsg < S_MIN_MAXMSG) maxmsg = S_MIN_MAXMSG;
     if (!z->router || s_common_opts(z, z->router) || s_setopt_int(z->router, ZMQ_CURVE_SERVER, 1) ||
-        zmq_setsockopt(z->router, ZMQ_ZAP_DOMAIN, S_ZAP_DOMAIN, strlen(S_ZAP_DOMAIN)) ||
+        mpc_zap_attach(z->zap, z->router) ||
         s_setopt_int(z->router, ZMQ_ROUTER_MANDATORY, 1) ||
         s_setopt_int(z->router, ZMQ_RCVHWM, c->rcvhwm) ||
         zmq_setsockopt(z->router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg)) {
         s_fmt(err, errlen, "cannot set up the peer ROUTER: %s", zmq_strerror(errno));
         goto fail;
     }
-    /* Fail closed should the ZAP handler ever be gone; a libzmq without the option still has
-     * the handler bound for the whole life of the socket. */
-    (void)s_setopt_int(z->router, ZMQ_ZAP_ENFORCE_DOMAIN, 1);
     if (zmq_bind(z->router, cfg->bind) != 0) {
         int e = errno;
         s_fmt(err, errlen, "cannot bind %s: %s", cfg->bind, zmq_strerror(e));
@@ -1198,8 +1115,8 @@ void mpc_transport_zmq_stats(const mpc_transport *t, mpc_zmq_stats *st)
     memset(st, 0, sizeof *st);
     s_zt *z = s_self(t);
     if (!z) return;
-    st->auth_allowed = atomic_load(&z->auth_allowed);
-    st->auth_denied = atomic_load(&z->auth_denied);
+    st->auth_allowed = mpc_zap_admitted(z->zap);
+    st->auth_denied = mpc_zap_refused(z->zap);
     st->malformed = z->malformed;
     st->protocol_errors = z->protocol_errors;
     st->held_msgs = z->held_count;

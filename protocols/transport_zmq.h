@@ -2,7 +2,7 @@
  *
  * Each party binds one ROUTER (CURVE server) for its peers and connects one DEALER (CURVE
  * client, the party's own key pair, the peer's public key as server key) to every other
- * party: messages from i to j travel on i's DEALER to j's ROUTER.  A ZAP handler in the
+ * party: messages from i to j travel on i's DEALER to j's ROUTER.  A ZAP handler (zap.h) in the
  * transport's own ZeroMQ context, started before the ROUTER binds, admits only the configured
  * peer public keys and sets User-Id to the peer's index; a received message is attributed to
  * that authenticated index only (the header's sender field must agree with it).
