@@ -5,6 +5,7 @@
 #include "clientsock.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include "log.h"
 #include "mpc_err.h"
 #include "zap.h"
+#include "zmq_wipe.h"
 
 #define S_ZAP_DOMAIN   "mpcd-client"
 #define S_MAX_FRAMES   4
@@ -125,23 +127,36 @@ const char *mpcd_clientsock_endpoint(const mpcd_clientsock *cs)
     return cs->endpoint;
 }
 
+/* Sends rep to the client behind rid.  Takes ownership of share (rep->count words, malloc'ed,
+ * or NULL): it goes out as a zero-copy frame that is wiped when ZeroMQ releases it (after
+ * encryption, or when the message cannot be delivered), so no unwiped copy of an output
+ * share is left behind. */
 static void s_reply_raw(mpcd_clientsock *cs, const void *rid, size_t rid_len, const mpc_cwire_rep *rep,
-                        const uint64_t *share)
+                        uint64_t *share)
 {
-    uint8_t *hdr = NULL;
-    size_t hlen = 0;
-    if (mpc_cwire_rep_encode(rep, &hdr, &hlen) != 0) {
-        mpcd_error(NULL, "cannot encode a reply");
+    size_t share_len = share ? (size_t)rep->count * sizeof(uint64_t) : 0;
+    zmq_msg_t pm;
+    if (mpc_zmq_msg_init_owned_secret(&pm, share, share_len) != 0) {   /* share is released */
+        mpcd_error(NULL, "cannot send a reply: out of memory");
         return;
     }
+    uint8_t *hdr = NULL;
+    size_t hlen = 0;
     size_t plen = mpc_cwire_rep_payload_len(rep);
+    if (plen != share_len || mpc_cwire_rep_encode(rep, &hdr, &hlen) != 0) {
+        mpcd_error(NULL, "cannot encode a reply");
+        zmq_msg_close(&pm);
+        free(hdr);
+        return;
+    }
     zmq_send(cs->router, rid, rid_len, ZMQ_SNDMORE);
     zmq_send(cs->router, hdr, hlen, plen ? ZMQ_SNDMORE : 0);
-    if (plen) zmq_send(cs->router, share, plen, 0);
+    if (plen) (void)zmq_msg_send(&pm, cs->router, 0);   /* on success pm is left empty */
+    zmq_msg_close(&pm);   /* not sent (or empty): wiped and freed here */
     free(hdr);
 }
 
-static void s_reply(mpcd_clientsock *cs, zmq_msg_t *rid, const mpc_cwire_rep *rep, const uint64_t *share)
+static void s_reply(mpcd_clientsock *cs, zmq_msg_t *rid, const mpc_cwire_rep *rep, uint64_t *share)
 {
     s_reply_raw(cs, zmq_msg_data(rid), zmq_msg_size(rid), rep, share);
 }
@@ -160,11 +175,7 @@ static void s_serve_parked(mpcd_clientsock *cs, mpcd_jobs *jobs, const mpcd_stat
             i++;
             continue;
         }
-        s_reply_raw(cs, pk->rid, pk->rid_len, &rep, share);
-        if (share) {
-            sodium_memzero(share, (size_t)rep.count * sizeof(uint64_t));
-            free(share);
-        }
+        s_reply_raw(cs, pk->rid, pk->rid_len, &rep, share);   /* takes share */
         cs->parked[i] = cs->parked[--cs->n_parked];
     }
 }
@@ -229,12 +240,9 @@ int mpcd_clientsock_serve(mpcd_clientsock *cs, mpcd_jobs *jobs, const mpcd_statu
                 pk->req = req;
                 pk->req.circ = NULL;
                 pk->deadline_ms = mpc_now_ms() + req.wait_ms;
+                mpc_zmq_wipe_free(share, (void *)(uintptr_t)((size_t)rep.count * sizeof(uint64_t)));
             } else {
-                s_reply(cs, &fr[0], &rep, share);
-            }
-            if (share) {
-                sodium_memzero(share, (size_t)rep.count * sizeof(uint64_t));
-                free(share);
+                s_reply(cs, &fr[0], &rep, share);   /* takes share */
             }
         }
         /* Input shares arrived in these frames: wipe them before release. */

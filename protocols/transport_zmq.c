@@ -18,6 +18,7 @@
 #include "mpc_err.h"
 #include "wire.h"
 #include "zap.h"
+#include "zmq_wipe.h"
 
 #define S_ZAP_DOMAIN      "mpcd-peer"
 #define S_MARKER_SLACK    64      /* held markers (aborts, errors) beyond max_held_msgs */
@@ -120,9 +121,12 @@ static s_zt *s_self(const mpc_transport *t)
 
 /* ---- held messages ---------------------------------------------------------------------- */
 
+/* Payload frames may carry secrets (input PRG keys, dealer seeds, shares): every frame we
+ * received is wiped before ZeroMQ frees it (zmq_wipe.h). */
 static void s_parts_close(zmq_msg_t *parts, uint32_t n)
 {
-    for (uint32_t i = 0; i < n; i++) zmq_msg_close(&parts[i]);
+    for (uint32_t i = 0; i < n; i++) mpc_zmq_msg_wipe_close(&parts[i]);
+    if (parts) sodium_memzero(parts, n * sizeof *parts);   /* very small frames live inline */
     free(parts);
 }
 
@@ -131,7 +135,7 @@ static void s_held_free(s_zt *z, s_held *e)
     if (e->kind == S_HELD_MSG) {
         z->held_msgs--;
         z->held_bytes -= e->bytes;
-        zmq_msg_close(&e->payload);
+        mpc_zmq_msg_wipe_close(&e->payload);
         s_parts_close(e->more, e->nmore);
     }
     z->held_count--;
@@ -195,7 +199,7 @@ static void s_file(s_zt *z, uint32_t peer, const mpc_msg_hdr *h, zmq_msg_t *payl
             memcpy(&v, zmq_msg_data(payload), 8);
             code = (int64_t)v;
         }
-        zmq_msg_close(payload);
+        mpc_zmq_msg_wipe_close(payload);
         s_parts_close(more, nmore);
         for (s_held *e = z->peer[peer].head; e; e = e->next)
             if (e->kind == S_HELD_ABORT && e->hdr.job == h->job) return; /* already known */
@@ -216,7 +220,7 @@ static void s_file(s_zt *z, uint32_t peer, const mpc_msg_hdr *h, zmq_msg_t *payl
     for (uint32_t i = 0; i < nmore; i++) bytes += zmq_msg_size(&more[i]);
     if (!wanted && (z->held_msgs >= z->cfg.max_held_msgs ||
                     z->held_bytes + bytes > z->cfg.max_held_bytes)) {
-        zmq_msg_close(payload);
+        mpc_zmq_msg_wipe_close(payload);
         s_parts_close(more, nmore);
         z->held_dropped++;
         for (s_held *e = z->peer[peer].head; e; e = e->next)
@@ -228,7 +232,7 @@ static void s_file(s_zt *z, uint32_t peer, const mpc_msg_hdr *h, zmq_msg_t *payl
     }
     s_held *e = calloc(1, sizeof *e);
     if (!e) {
-        zmq_msg_close(payload);
+        mpc_zmq_msg_wipe_close(payload);
         s_parts_close(more, nmore);
         z->held_dropped++;
         return;
@@ -240,7 +244,7 @@ static void s_file(s_zt *z, uint32_t peer, const mpc_msg_hdr *h, zmq_msg_t *payl
     e->bytes = bytes;
     zmq_msg_init(&e->payload);
     zmq_msg_move(&e->payload, payload);
-    zmq_msg_close(payload);
+    mpc_zmq_msg_wipe_close(payload);
     s_held_append(z, peer, e);
 }
 
@@ -352,7 +356,7 @@ static int s_read_one(s_zt *z, s_want *w)
     int nf = 0, extra = 0, more_flag;
     zmq_msg_init(&f[0]);
     if (zmq_msg_recv(&f[0], z->router, ZMQ_DONTWAIT) < 0) {
-        zmq_msg_close(&f[0]);
+        mpc_zmq_msg_wipe_close(&f[0]);
         if (errno == EAGAIN || errno == EINTR) return 0;
         s_seterr(z, "receive failed: %s", zmq_strerror(errno));
         return MPC_ERR_IO;
@@ -367,8 +371,15 @@ static int s_read_one(s_zt *z, s_want *w)
         } else if (nmore < max_more && !extra) {
             if (nmore == cap) {
                 uint32_t ncap = cap ? 2 * cap : 8;
-                zmq_msg_t *nm = realloc(more, ncap * sizeof *nm);
+                /* not realloc: a frame of up to 33 bytes lives inside its zmq_msg_t, and the
+                 * old array is wiped before it is freed */
+                zmq_msg_t *nm = malloc(ncap * sizeof *nm);
                 if (nm) {
+                    if (more) {
+                        memcpy(nm, more, nmore * sizeof *nm);
+                        sodium_memzero(more, cap * sizeof *more);
+                        free(more);
+                    }
                     more = nm;
                     cap = ncap;
                 }
@@ -377,13 +388,13 @@ static int s_read_one(s_zt *z, s_want *w)
         }
         zmq_msg_init(m);
         if (zmq_msg_recv(m, z->router, 0) < 0) {
-            zmq_msg_close(m);
+            mpc_zmq_msg_wipe_close(m);
             break;
         }
         more_flag = zmq_msg_more(m);
         if (m == &scratch) {
             extra++;
-            zmq_msg_close(m);
+            mpc_zmq_msg_wipe_close(m);
         } else if (nf < 3) {
             nf++;
         } else {
@@ -437,7 +448,7 @@ static int s_read_one(s_zt *z, s_want *w)
             zmq_msg_init(&f[2]);             /* moved out; keep the close loop uniform */
         }
     }
-    for (int i = 0; i < nf; i++) zmq_msg_close(&f[i]);
+    for (int i = 0; i < nf; i++) mpc_zmq_msg_wipe_close(&f[i]);
     s_parts_close(more, nmore);
     return 1;
 }
@@ -694,9 +705,9 @@ static int s_op_send(mpc_transport *t, uint32_t to, uint8_t type, uint64_t job, 
     if (!z || (count && !data)) return MPC_ERR_INVALID;
     int r = s_send_check(z, to, type, count);
     if (r) return r;
+    /* The one copy (the caller keeps data), wiped when ZeroMQ releases it. */
     zmq_msg_t pm;
-    if (zmq_msg_init_size(&pm, count * 8) != 0) return MPC_ERR_NOMEM;
-    if (count) memcpy(zmq_msg_data(&pm), data, count * 8); /* the one copy: caller keeps data */
+    if (mpc_zmq_msg_init_secret(&pm, data, count * 8) != 0) return MPC_ERR_NOMEM;
     return s_send_raw(z, to, type, job, seq, &pm, count, z->cfg.timeout_ms, 1);
 }
 
