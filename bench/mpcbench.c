@@ -468,7 +468,7 @@ static int s_node_dealer(const opts *o, mpc_transport *t, uint32_t self)
     uint32_t n = o->parties;
     char err[256];
     for (int rep = -1; rep < o->reps; rep++) {
-        uint64_t stream = MPC_JOB_PREP_BIT | (2000 + (uint64_t)(rep + 1));
+        uint64_t stream = MPC_STREAM_PREP_BIT | (2000 + (uint64_t)(rep + 1));
         if (self == n) {
             mpc_dealer_stats ds;
             memset(&ds, 0, sizeof ds);

@@ -104,7 +104,7 @@ int mpcd_pool_generate(mpcd_pool *p, mpc_transport *mesh_view, uint32_t self, ui
         mpcd_pool_reset(p);
         p->view = mesh_view;   /* owned from here on */
         mpc_prep_ot_opts oo = {.timeout_ms = timeout_ms};
-        p->gen = mpc_prep_ot_new(p->view, self, n_parties, session | MPC_JOB_PREP_BIT, &oo);
+        p->gen = mpc_prep_ot_new(p->view, self, n_parties, session | MPC_STREAM_PREP_BIT, &oo);
         if (!p->gen) {
             mpcd_pool_reset(p);
             return MPC_ERR_NOMEM;

@@ -49,7 +49,7 @@ static void s_run_encode(const run_msg *r, uint64_t w[MPCD_RUN_WORDS])
 static int s_run_decode(const uint64_t w[MPCD_RUN_WORDS], uint32_t n_parties, run_msg *r)
 {
     if (w[0] != RUN_KIND || w[10] < 2 || w[10] > MPC_MAX_PARTIES || w[10] > n_parties || w[12] > 1 ||
-        w[13] > RUN_PREP || w[14] || w[15] || (w[3] & (MPC_JOB_PREP_BIT | MPCD_JOB_CONTROL)) || w[3] == 0)
+        w[13] > RUN_PREP || w[14] || w[15] || (w[3] & (MPC_STREAM_PREP_BIT | MPCD_JOB_CONTROL)) || w[3] == 0)
         return MPC_ERR_PROTOCOL;
     memset(r, 0, sizeof *r);
     r->epoch = w[1];
@@ -94,7 +94,7 @@ static uint32_t s_job_nodes(const mpcd_worker *w, const run_msg *r, uint32_t map
 static void s_abort_dealer(mpc_transport *view, uint32_t dealer_idx, uint64_t stream, int code)
 {
     uint64_t word = (uint64_t)(int64_t)code;
-    (void)mpc_send(view, dealer_idx, MPC_MSG_ABORT, stream | MPC_JOB_PREP_BIT, 0, &word, 1);
+    (void)mpc_send(view, dealer_idx, MPC_MSG_ABORT, stream | MPC_STREAM_PREP_BIT, 0, &word, 1);
 }
 
 /* One all-to-all AGREE round (seq `round`) among the program parties.  Returns 0 when every
@@ -187,14 +187,14 @@ static int s_execute(mpcd_worker *w, mpcd_job *job, mpc_transport *view, const r
         in[k].seed = ji->seed;
     }
     if (r->prep_mode == MPCD_PREP_DEALER) {
-        prep = mpc_prep_dealer_new(view, me, r->n, r->n, r->stream | MPC_JOB_PREP_BIT, w->peer_timeout_ms);
+        prep = mpc_prep_dealer_new(view, me, r->n, r->n, r->stream | MPC_STREAM_PREP_BIT, w->peer_timeout_ms);
     } else if (r->prep_mode == MPCD_PREP_OT && use_pool) {
         /* Triples from the background stock, the rest made now on the pool's session. */
         prep = mpcd_pool_source_new(w->pool, me, r->n);
     } else if (r->prep_mode == MPCD_PREP_OT) {
         /* The job's parties make its material among themselves, with fresh base OTs. */
         mpc_prep_ot_opts oo = {.timeout_ms = w->peer_timeout_ms};
-        prep = mpc_prep_ot_new(view, me, r->n, r->stream | MPC_JOB_PREP_BIT, &oo);
+        prep = mpc_prep_ot_new(view, me, r->n, r->stream | MPC_STREAM_PREP_BIT, &oo);
     }
     if (!prep) {
         rc = MPC_ERR_PREP;
@@ -282,14 +282,14 @@ static void s_run_job(mpcd_worker *w, const run_msg *r)
     if (w->is_dealer) {
         mpc_dealer_stats ds;
         memset(&ds, 0, sizeof ds);
-        int rc = mpc_dealer_serve(view, r->n, r->stream | MPC_JOB_PREP_BIT,
+        int rc = mpc_dealer_serve(view, r->n, r->stream | MPC_STREAM_PREP_BIT,
                                   w->input_timeout_ms + w->peer_timeout_ms, &ds, reason, sizeof reason);
         if (rc == 0)
             mpcd_info(hex, "served %llu triples, %llu truncation tuples", (unsigned long long)ds.triples,
                       (unsigned long long)ds.trunc);
         else
             mpcd_warn(hex, "dealing ended: %s", reason[0] ? reason : mpc_strerror(rc));
-        mpc_transport_forget(w->mesh, r->stream | MPC_JOB_PREP_BIT);
+        mpc_transport_forget(w->mesh, r->stream | MPC_STREAM_PREP_BIT);
         mpc_transport_destroy(&view);
         return;
     }
@@ -406,7 +406,7 @@ static void s_run_job(mpcd_worker *w, const run_msg *r)
         mpcd_warn(hex, "failed: %s", reason[0] ? reason : mpc_strerror(rc));
     }
     mpc_transport_forget(w->mesh, r->stream);
-    mpc_transport_forget(w->mesh, r->stream | MPC_JOB_PREP_BIT);
+    mpc_transport_forget(w->mesh, r->stream | MPC_STREAM_PREP_BIT);
     mpc_transport_destroy(&view);
 }
 

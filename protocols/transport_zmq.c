@@ -78,18 +78,18 @@ typedef struct {
 } s_zt;
 
 /* What the caller of s_process is waiting for.  An undecodable message from `from` fails
- * it; once something for (from, job) has arrived, s_process stops reading, so the rest stays
+ * it; once something for (from, stream) has arrived, s_process stops reading, so the rest stays
  * in libzmq's queue (bounded by ZMQ_RCVHWM) instead of in ours. */
 typedef struct {
     uint32_t from;
-    uint64_t job;
+    uint64_t stream;
     int      fail;
     int      found;
 } s_want;
 
-static int s_is_wanted(const s_want *w, uint32_t peer, uint64_t job)
+static int s_is_wanted(const s_want *w, uint32_t peer, uint64_t stream)
 {
-    return w && w->from == peer && w->job == job;
+    return w && w->from == peer && w->stream == stream;
 }
 
 static const struct mpc_transport_ops s_ops;
@@ -167,7 +167,7 @@ static void s_held_unlink(s_peer *p, s_held *prev, s_held *e)
 static void s_add_marker(s_zt *z, uint32_t peer, const mpc_msg_hdr *h, int err, const char *why,
                          s_want *w)
 {
-    if (s_is_wanted(w, peer, h->job)) w->found = 1;
+    if (s_is_wanted(w, peer, h->stream)) w->found = 1;
     else if (z->held_count >= (uint64_t)z->cfg.max_held_msgs + S_MARKER_SLACK) {
         z->held_dropped++;
         return;
@@ -190,8 +190,8 @@ static void s_file(s_zt *z, uint32_t peer, const mpc_msg_hdr *h, zmq_msg_t *payl
                    zmq_msg_t *more, uint32_t nmore, s_want *w)
 {
     /* The first message of the awaited stream is always kept, whatever the hold's fill. */
-    int wanted = s_is_wanted(w, peer, h->job) && !w->found;
-    if (wanted || (w && h->type == MPC_MSG_ABORT && w->job == h->job)) w->found = 1;
+    int wanted = s_is_wanted(w, peer, h->stream) && !w->found;
+    if (wanted || (w && h->type == MPC_MSG_ABORT && w->stream == h->stream)) w->found = 1;
     if (h->type == MPC_MSG_ABORT) {
         int64_t code = MPC_ERR_PEER_ABORT;
         if (h->count >= 1) {
@@ -202,8 +202,8 @@ static void s_file(s_zt *z, uint32_t peer, const mpc_msg_hdr *h, zmq_msg_t *payl
         mpc_zmq_msg_wipe_close(payload);
         s_parts_close(more, nmore);
         for (s_held *e = z->peer[peer].head; e; e = e->next)
-            if (e->kind == S_HELD_ABORT && e->hdr.job == h->job) return; /* already known */
-        int keep = (w && w->job == h->job) ||
+            if (e->kind == S_HELD_ABORT && e->hdr.stream == h->stream) return; /* already known */
+        int keep = (w && w->stream == h->stream) ||
                    z->held_count < (uint64_t)z->cfg.max_held_msgs + S_MARKER_SLACK;
         s_held *e = keep ? calloc(1, sizeof *e) : NULL;
         if (!e) {
@@ -224,7 +224,7 @@ static void s_file(s_zt *z, uint32_t peer, const mpc_msg_hdr *h, zmq_msg_t *payl
         s_parts_close(more, nmore);
         z->held_dropped++;
         for (s_held *e = z->peer[peer].head; e; e = e->next)
-            if (e->kind == S_HELD_MARKER && e->err == MPC_ERR_LIMIT && e->hdr.job == h->job)
+            if (e->kind == S_HELD_MARKER && e->err == MPC_ERR_LIMIT && e->hdr.stream == h->stream)
                 return;
         s_add_marker(z, peer, h, MPC_ERR_LIMIT, "held-message limit exceeded, a message was dropped",
                      NULL);
@@ -261,33 +261,33 @@ static const char *s_type_name(unsigned type)
     }
 }
 
-/* Delivers what is held for (from, job): 0 (out filled), an error, or S_NONE. */
-static int s_take(s_zt *z, uint32_t from, uint8_t type, uint64_t job, uint64_t seq,
+/* Delivers what is held for (from, stream): 0 (out filled), an error, or S_NONE. */
+static int s_take(s_zt *z, uint32_t from, uint8_t type, uint64_t stream, uint64_t seq,
                   uint64_t *out, uint64_t count)
 {
     /* An ABORT of this stream from any peer ends it (sticky until forget). */
     for (uint32_t j = 0; j < z->cfg.n; j++)
         for (s_held *e = z->peer[j].head; e; e = e->next)
-            if (e->kind == S_HELD_ABORT && e->hdr.job == job) {
+            if (e->kind == S_HELD_ABORT && e->hdr.stream == stream) {
                 int code = (e->abort_code < 0 && e->abort_code >= INT32_MIN) ? (int)e->abort_code
                                                                              : MPC_ERR_PEER_ABORT;
-                s_seterr(z, "peer %u aborted job %" PRIu64 " (%s)", j, job, mpc_strerror(code));
+                s_seterr(z, "peer %u aborted stream %" PRIu64 " (%s)", j, stream, mpc_strerror(code));
                 return MPC_ERR_PEER_ABORT;
             }
     s_peer *p = &z->peer[from];
     s_held *prev = NULL;
     for (s_held *e = p->head; e; prev = e, e = e->next) {
-        if (e->hdr.job != job) continue;
+        if (e->hdr.stream != stream) continue;
         s_held_unlink(p, prev, e);
         int r = 0;
         if (e->kind == S_HELD_MARKER) {
             r = e->err;
-            s_seterr(z, "peer %u, job %" PRIu64 ": %s", from, job, e->why);
+            s_seterr(z, "peer %u, stream %" PRIu64 ": %s", from, stream, e->why);
         } else if (e->hdr.type != type || e->hdr.seq != seq || e->hdr.count != count) {
             r = MPC_ERR_PROTOCOL;
-            s_seterr(z, "peer %u, job %" PRIu64 ": expected %s seq %" PRIu64 " count %" PRIu64
+            s_seterr(z, "peer %u, stream %" PRIu64 ": expected %s seq %" PRIu64 " count %" PRIu64
                         ", got %s seq %" PRIu64 " count %" PRIu64,
-                     from, job, s_type_name(type), seq, count, s_type_name(e->hdr.type),
+                     from, stream, s_type_name(type), seq, count, s_type_name(e->hdr.type),
                      e->hdr.seq, e->hdr.count);
         } else if (count) {
             uint8_t *o = (uint8_t *)out;
@@ -322,7 +322,7 @@ static int s_user_id(s_zt *z, zmq_msg_t *m)
     return (int)v;
 }
 
-static int s_send_raw(s_zt *z, uint32_t to, uint8_t type, uint64_t job, uint64_t seq,
+static int s_send_raw(s_zt *z, uint32_t to, uint8_t type, uint64_t stream, uint64_t seq,
                       zmq_msg_t *payload, uint64_t count, int timeout_ms, int counted);
 
 static void s_flush_acks(s_zt *z)
@@ -598,7 +598,7 @@ static int s_send_payload(s_zt *z, uint32_t to, void *sock, zmq_msg_t *payload, 
 /* Sends [header, payload frames] to `to` on its DEALER; takes ownership of *payload.  Waits
  * at most timeout_ms for room (the DEALER only queues to a completed, authenticated
  * connection). */
-static int s_send_raw(s_zt *z, uint32_t to, uint8_t type, uint64_t job, uint64_t seq,
+static int s_send_raw(s_zt *z, uint32_t to, uint8_t type, uint64_t stream, uint64_t seq,
                       zmq_msg_t *payload, uint64_t count, int timeout_ms, int counted)
 {
     s_peer *p = &z->peer[to];
@@ -606,7 +606,7 @@ static int s_send_raw(s_zt *z, uint32_t to, uint8_t type, uint64_t job, uint64_t
     zmq_msg_t hm;
     int hm_live = 0;
     s_shared *sh = NULL;
-    mpc_msg_hdr h = {.version = MPC_WIRE_VERSION, .type = type, .job = job, .seq = seq,
+    mpc_msg_hdr h = {.version = MPC_WIRE_VERSION, .type = type, .stream = stream, .seq = seq,
                      .sender = (uint16_t)z->cfg.self, .count = count};
     uint8_t hb[MPC_WIRE_HDR_MAX];
     size_t hlen = 0;
@@ -698,7 +698,7 @@ static int s_send_check(s_zt *z, uint32_t to, uint8_t type, uint64_t count)
     return 0;
 }
 
-static int s_op_send(mpc_transport *t, uint32_t to, uint8_t type, uint64_t job, uint64_t seq,
+static int s_op_send(mpc_transport *t, uint32_t to, uint8_t type, uint64_t stream, uint64_t seq,
                      const uint64_t *data, uint64_t count)
 {
     s_zt *z = s_self(t);
@@ -708,10 +708,10 @@ static int s_op_send(mpc_transport *t, uint32_t to, uint8_t type, uint64_t job, 
     /* The one copy (the caller keeps data), wiped when ZeroMQ releases it. */
     zmq_msg_t pm;
     if (mpc_zmq_msg_init_secret(&pm, data, count * 8) != 0) return MPC_ERR_NOMEM;
-    return s_send_raw(z, to, type, job, seq, &pm, count, z->cfg.timeout_ms, 1);
+    return s_send_raw(z, to, type, stream, seq, &pm, count, z->cfg.timeout_ms, 1);
 }
 
-int mpc_transport_zmq_send_owned(mpc_transport *t, uint32_t to, uint8_t type, uint64_t job,
+int mpc_transport_zmq_send_owned(mpc_transport *t, uint32_t to, uint8_t type, uint64_t stream,
                                  uint64_t seq, uint64_t *data, uint64_t count,
                                  void (*free_fn)(void *data, void *hint), void *hint)
 {
@@ -729,12 +729,12 @@ int mpc_transport_zmq_send_owned(mpc_transport *t, uint32_t to, uint8_t type, ui
         free_fn(data, hint);
         return MPC_ERR_NOMEM;
     }
-    return s_send_raw(z, to, type, job, seq, &pm, count, z->cfg.timeout_ms, 1);
+    return s_send_raw(z, to, type, stream, seq, &pm, count, z->cfg.timeout_ms, 1);
 }
 
 /* ---- receiving ------------------------------------------------------------------------- */
 
-static int s_op_recv(mpc_transport *t, uint32_t from, uint8_t type, uint64_t job, uint64_t seq,
+static int s_op_recv(mpc_transport *t, uint32_t from, uint8_t type, uint64_t stream, uint64_t seq,
                      uint64_t *out, uint64_t count, int timeout_ms)
 {
     s_zt *z = s_self(t);
@@ -755,14 +755,14 @@ static int s_op_recv(mpc_transport *t, uint32_t from, uint8_t type, uint64_t job
     s_read_monitor(z, from);
     uint64_t epoch0 = p->epoch;
     int was_down = p->state == S_PEER_DOWN;
-    s_want w = {from, job, 0, 0};
+    s_want w = {from, stream, 0, 0};
     for (int round = 0;; round++) {
-        int r = s_take(z, from, type, job, seq, out, count);
+        int r = s_take(z, from, type, stream, seq, out, count);
         if (r != S_NONE) return r;
         if (w.fail) {
             z->protocol_errors++;
-            s_seterr(z, "peer %u sent an undecodable message while job %" PRIu64 " seq %" PRIu64
-                        " was awaited", from, job, seq);
+            s_seterr(z, "peer %u sent an undecodable message while stream %" PRIu64 " seq %" PRIu64
+                        " was awaited", from, stream, seq);
             return MPC_ERR_PROTOCOL;
         }
         int64_t now = (int64_t)mpc_now_ms();
@@ -773,14 +773,14 @@ static int s_op_recv(mpc_transport *t, uint32_t from, uint8_t type, uint64_t job
                 if (grace_until > deadline) grace_until = deadline;
             } else if (now >= grace_until) {
                 s_seterr(z, "peer %u disconnected (connection lost or heartbeat expired) while "
-                            "job %" PRIu64 " seq %" PRIu64 " was awaited (after %" PRId64 " ms)",
-                         from, job, seq, now - start);
+                            "stream %" PRIu64 " seq %" PRIu64 " was awaited (after %" PRId64 " ms)",
+                         from, stream, seq, now - start);
                 return MPC_ERR_IO;
             }
         }
         if (now >= deadline && round > 0) {
-            s_seterr(z, "timed out after %d ms waiting for peer %u (job %" PRIu64 " seq %" PRIu64
-                        ")%s", timeout_ms, from, job, seq,
+            s_seterr(z, "timed out after %d ms waiting for peer %u (stream %" PRIu64 " seq %" PRIu64
+                        ")%s", timeout_ms, from, stream, seq,
                      p->state == S_PEER_UP ? "" : ", peer not connected");
             return MPC_ERR_TIMEOUT;
         }
@@ -791,7 +791,7 @@ static int s_op_recv(mpc_transport *t, uint32_t from, uint8_t type, uint64_t job
     }
 }
 
-static void s_op_forget(mpc_transport *t, uint64_t job)
+static void s_op_forget(mpc_transport *t, uint64_t stream)
 {
     s_zt *z = s_self(t);
     if (!z) return;
@@ -800,7 +800,7 @@ static void s_op_forget(mpc_transport *t, uint64_t job)
         s_held *prev = NULL, *e = p->head;
         while (e) {
             s_held *next = e->next;
-            if (e->hdr.job == job) {
+            if (e->hdr.stream == stream) {
                 s_held_unlink(p, prev, e);
                 s_held_free(z, e);
             } else {

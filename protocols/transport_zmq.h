@@ -88,11 +88,11 @@ int mpc_transport_zmq_service(mpc_transport *t, int timeout_ms);
  * copying: free_fn(data, hint) is called exactly once, possibly from a ZeroMQ I/O thread, when
  * ZeroMQ is done with it (also when this call fails). */
 __attribute__((warn_unused_result))
-int mpc_transport_zmq_send_owned(mpc_transport *t, uint32_t to, uint8_t type, uint64_t job,
+int mpc_transport_zmq_send_owned(mpc_transport *t, uint32_t to, uint8_t type, uint64_t stream,
                                  uint64_t seq, uint64_t *data, uint64_t count,
                                  void (*free_fn)(void *data, void *hint), void *hint);
 
-/* The reason of the last failure of a call on t (names the peer, job, seq; never payload). */
+/* The reason of the last failure of a call on t (names the peer, stream, seq; never payload). */
 const char *mpc_transport_zmq_last_error(const mpc_transport *t);
 
 typedef struct {

@@ -2,7 +2,7 @@
  * payload between three threads, refusal of unknown keys, dead and frozen peers (forked
  * children killed or stopped), protocol errors and hostile frames from a raw socket that
  * holds a peer's key, aborts, limits, and a throughput measurement (printed, not asserted).
- * Every ZeroMQ context is created inside its test, after Check's fork (DESIGN.md §9). */
+ * Every ZeroMQ context is created inside its test, after Check's fork. */
 #include <check.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -95,31 +95,31 @@ static void s_mesh_down(s_mesh *m)
     }
 }
 
-static uint64_t s_val(uint32_t from, uint32_t to, uint64_t job, uint64_t seq, uint64_t i)
+static uint64_t s_val(uint32_t from, uint32_t to, uint64_t stream, uint64_t seq, uint64_t i)
 {
-    uint64_t x = (uint64_t)from * 0x100000001b3ull ^ (uint64_t)to << 40 ^ job * 0x9e3779b97f4a7c15ull ^
+    uint64_t x = (uint64_t)from * 0x100000001b3ull ^ (uint64_t)to << 40 ^ stream * 0x9e3779b97f4a7c15ull ^
                  seq << 20 ^ i;
     x ^= x >> 29;
     return x * 0xbf58476d1ce4e5b9ull;
 }
 
-static void s_fill(uint64_t *v, uint64_t count, uint32_t from, uint32_t to, uint64_t job, uint64_t seq)
+static void s_fill(uint64_t *v, uint64_t count, uint32_t from, uint32_t to, uint64_t stream, uint64_t seq)
 {
-    for (uint64_t i = 0; i < count; i++) v[i] = s_val(from, to, job, seq, i);
+    for (uint64_t i = 0; i < count; i++) v[i] = s_val(from, to, stream, seq, i);
 }
 
-static int s_check(const uint64_t *v, uint64_t count, uint32_t from, uint32_t to, uint64_t job,
+static int s_check(const uint64_t *v, uint64_t count, uint32_t from, uint32_t to, uint64_t stream,
                    uint64_t seq)
 {
     for (uint64_t i = 0; i < count; i++)
-        if (v[i] != s_val(from, to, job, seq, i)) return 0;
+        if (v[i] != s_val(from, to, stream, seq, i)) return 0;
     return 1;
 }
 
 /* ---- three parties in three threads ----------------------------------------------------- */
 
 #define S_BIG (2u << 20)     /* elements: 16 MB */
-static const uint64_t s_jobs[3] = {10, 11, 12 | MPC_JOB_PREP_BIT};
+static const uint64_t s_streams[3] = {10, 11, 12 | MPC_STREAM_PREP_BIT};
 
 typedef struct {
     mpc_transport *t;
@@ -152,8 +152,8 @@ static void *s_party_main(void *arg)
             for (uint32_t to = 0; to < 3 && !rc; to++) {
                 if (to == me) continue;
                 uint64_t cnt = 1 + (uint64_t)s * 100 + seq * 7 + to;
-                s_fill(small, cnt, me, to, s_jobs[s], seq);
-                rc = mpc_send(t, to, MPC_MSG_OPEN, s_jobs[s], seq, small, cnt);
+                s_fill(small, cnt, me, to, s_streams[s], seq);
+                rc = mpc_send(t, to, MPC_MSG_OPEN, s_streams[s], seq, small, cnt);
             }
     if (me == 0 && !rc) {
         /* 16 MB to party 1 on stream 13, handed over without a copy. */
@@ -170,8 +170,8 @@ static void *s_party_main(void *arg)
                 if (from == me) continue;
                 uint64_t cnt = 1 + (uint64_t)s * 100 + seq * 7 + me;
                 memset(got, 0, sizeof got);
-                rc = mpc_recv(t, from, MPC_MSG_OPEN, s_jobs[s], seq, got, cnt, 15000);
-                if (!rc && !s_check(got, cnt, from, me, s_jobs[s], seq)) rc = -100;
+                rc = mpc_recv(t, from, MPC_MSG_OPEN, s_streams[s], seq, got, cnt, 15000);
+                if (!rc && !s_check(got, cnt, from, me, s_streams[s], seq)) rc = -100;
                 if (!rc) p->checked++;
             }
     if (me == 1 && !rc) {
@@ -316,7 +316,7 @@ START_TEST(test_abort_from_any_peer)
     uint64_t code = (uint64_t)(int64_t)MPC_ERR_TIMEOUT, out[2];
     ck_assert_int_eq(mpc_send(m.t[1], 0, MPC_MSG_ABORT, 7, 3, &code, 1), 0);
     ck_assert_int_eq(mpc_recv(a, 1, MPC_MSG_OPEN, 7, 0, out, 2, 5000), MPC_ERR_PEER_ABORT);
-    ck_assert_ptr_nonnull(strstr(mpc_transport_zmq_last_error(a), "peer 1 aborted job 7"));
+    ck_assert_ptr_nonnull(strstr(mpc_transport_zmq_last_error(a), "peer 1 aborted stream 7"));
     ck_assert_ptr_nonnull(strstr(mpc_transport_zmq_last_error(a), "timed out"));
     /* Sticky for the stream... */
     ck_assert_int_eq(mpc_recv(a, 1, MPC_MSG_OPEN, 7, 1, out, 2, 5000), MPC_ERR_PEER_ABORT);
@@ -325,7 +325,7 @@ START_TEST(test_abort_from_any_peer)
     int64_t t0 = (int64_t)mpc_now_ms();
     ck_assert_int_eq(mpc_recv(a, 1, MPC_MSG_OPEN, 8, 0, out, 2, 8000), MPC_ERR_PEER_ABORT);
     ck_assert_int_lt((int64_t)mpc_now_ms() - t0, 4000);
-    ck_assert_ptr_nonnull(strstr(mpc_transport_zmq_last_error(a), "peer 2 aborted job 8"));
+    ck_assert_ptr_nonnull(strstr(mpc_transport_zmq_last_error(a), "peer 2 aborted stream 8"));
     /* Other streams are untouched; forget() clears the abort. */
     ck_assert_int_eq(mpc_send(m.t[1], 0, MPC_MSG_OPEN, 9, 0, out, 2), 0);
     ck_assert_int_eq(mpc_recv(a, 1, MPC_MSG_OPEN, 9, 0, out, 2, 5000), 0);
@@ -446,10 +446,10 @@ static void s_raw_send(void *s, const void *f1, size_t l1, const void *f2, size_
         ck_assert_int_eq(zmq_send(s, f2, l2, i + 1 < nframes ? ZMQ_SNDMORE : 0), (int)l2);
 }
 
-static size_t s_hdr(uint8_t *buf, uint8_t type, uint64_t job, uint64_t seq, uint16_t sender,
+static size_t s_hdr(uint8_t *buf, uint8_t type, uint64_t stream, uint64_t seq, uint16_t sender,
                     uint64_t count)
 {
-    mpc_msg_hdr h = {.version = MPC_WIRE_VERSION, .type = type, .job = job, .seq = seq,
+    mpc_msg_hdr h = {.version = MPC_WIRE_VERSION, .type = type, .stream = stream, .seq = seq,
                      .sender = sender, .count = count};
     size_t len;
     ck_assert_int_eq(mpc_wire_hdr_encode(buf, MPC_WIRE_HDR_MAX, &len, &h), 0);
@@ -610,8 +610,8 @@ static void s_hb_fast(uint32_t self, mpc_zmq_config *c)
 }
 
 /* Child: party 1 of 2.  Reads the endpoint to bind from the parent, reports the one bound,
- * reads the parent's, becomes ready, sends `value` on stream `job`, then only services. */
-static void s_child_party(mpc_keypair *k[2], int to_parent, int from_parent, uint64_t job,
+ * reads the parent's, becomes ready, sends `value` on `stream`, then only services. */
+static void s_child_party(mpc_keypair *k[2], int to_parent, int from_parent, uint64_t stream,
                           uint64_t value)
 {
     s_mesh m = {.n = 2, .k = {k[0], k[1]}};
@@ -629,7 +629,7 @@ static void s_child_party(mpc_keypair *k[2], int to_parent, int from_parent, uin
     if (s_read_all(from_parent, ep, sizeof ep) != 0) _exit(92);
     if (mpc_transport_zmq_connect_peer(t, 0, ep) != 0) _exit(93);
     if (mpc_transport_zmq_ready(t, 10000) != 0) _exit(94);
-    if (mpc_send(t, 0, MPC_MSG_OPEN, job, 0, &value, 1) != 0) _exit(95);
+    if (mpc_send(t, 0, MPC_MSG_OPEN, stream, 0, &value, 1) != 0) _exit(95);
     for (;;) mpc_transport_zmq_service(t, 1000);
 }
 
@@ -639,7 +639,7 @@ typedef struct {
 } s_child;
 
 /* Forks a child party; called before this process creates any ZeroMQ context. */
-static void s_fork_child(s_child *ch, mpc_keypair *k[2], uint64_t job, uint64_t value)
+static void s_fork_child(s_child *ch, mpc_keypair *k[2], uint64_t stream, uint64_t value)
 {
     int up[2], down[2];
     ck_assert_int_eq(pipe(up), 0);
@@ -652,7 +652,7 @@ static void s_fork_child(s_child *ch, mpc_keypair *k[2], uint64_t job, uint64_t 
         if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent) _exit(0);
         close(up[0]);
         close(down[1]);
-        s_child_party(k, up[1], down[0], job, value);
+        s_child_party(k, up[1], down[0], stream, value);
     }
     close(up[1]);
     close(down[0]);

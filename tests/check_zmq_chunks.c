@@ -131,10 +131,10 @@ static void *s_raw(void *ctx, const s_pair *m, mpc_keypair *as)
     return s;
 }
 
-static void s_send_frames(void *s, uint64_t job, uint64_t count, const size_t *lens, int nf,
+static void s_send_frames(void *s, uint64_t stream, uint64_t count, const size_t *lens, int nf,
                           const uint8_t *buf)
 {
-    mpc_msg_hdr h = {.version = MPC_WIRE_VERSION, .type = MPC_MSG_OPEN, .job = job, .seq = 0,
+    mpc_msg_hdr h = {.version = MPC_WIRE_VERSION, .type = MPC_MSG_OPEN, .stream = stream, .seq = 0,
                      .sender = 1, .count = count};
     uint8_t hb[MPC_WIRE_HDR_MAX];
     size_t hl;
