@@ -1,5 +1,5 @@
-/* mpcbench.c — the benchmark programs behind `make bench` (bench/run builds this file against
- * lib/libmpcinternal.a; it is not part of the product).
+/* mpcbench.c — the benchmark programs behind `make bench` (bench/run builds this file and
+ * zmq_bench.c against lib/libmpcinternal.a; they are not part of the product).
  *
  * Every multi-party mode forks one process per node (party or dealer): each builds its own
  * ZeroMQ + CURVE transport (protocols/transport_zmq.h) on 127.0.0.1, so the parties talk over
@@ -23,7 +23,7 @@
  *   mpcbench dealer  --parties N --triples T --batch B --reps R
  *       N parties fetch T Beaver triples in batches of B from a dealer process.
  *   mpcbench zmq     --bytes X --msg M --reps R
- *       mpc_transport_zmq_bench: one-way CURVE loopback throughput in one process.
+ *       bench_zmq_loopback (zmq_bench.c): one-way CURVE loopback throughput in one process.
  *   mpcbench eval    --len L [--depth D] [--kind mul|ltz] --reps R
  *       mpc_eval (plaintext) of the same circuit as `online`. */
 #define _GNU_SOURCE
@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "circuit.h"
+#include "clock.h"
 #include "engine.h"
 #include "eval.h"
 #include "keys.h"
@@ -47,6 +48,7 @@
 #include "prep_dealer.h"
 #include "prep_ot_bench.h"
 #include "transport_zmq.h"
+#include "zmq_bench.h"
 
 #define MAXN 17
 
@@ -60,9 +62,7 @@ typedef struct {
 
 static double s_now(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return (double)mpc_now_ns() / 1e9;
 }
 
 static void s_die(const char *fmt, const char *a)
@@ -468,7 +468,7 @@ static int s_node_dealer(const opts *o, mpc_transport *t, uint32_t self)
     uint32_t n = o->parties;
     char err[256];
     for (int rep = -1; rep < o->reps; rep++) {
-        uint64_t stream = MPC_JOB_PREP_BIT | (2000 + (uint64_t)(rep + 1));
+        uint64_t stream = MPC_STREAM_PREP_BIT | (2000 + (uint64_t)(rep + 1));
         if (self == n) {
             mpc_dealer_stats ds;
             memset(&ds, 0, sizeof ds);
@@ -579,7 +579,7 @@ static int s_zmq_mode(const opts *o)
     char err[256];
     for (int rep = -1; rep < o->reps; rep++) {
         double bps = 0;
-        if (mpc_transport_zmq_bench(o->bytes, o->msg, &bps, err, sizeof err)) s_die("zmq bench: %s", err);
+        if (bench_zmq_loopback(o->bytes, o->msg, &bps, err, sizeof err)) s_die("zmq bench: %s", err);
         if (rep >= 0)
             printf("{\"node\": 0, \"rep\": %d, \"sec\": %.9f, \"bytes_per_sec\": %.1f}\n", rep,
                    (double)o->bytes / bps, bps);

@@ -1,22 +1,24 @@
-/* clientsock.c — the client ROUTER and its ZAP handler (clientsock.h).
+/* clientsock.c — the client ROUTER and its ZAP handler (clientsock.h, protocols/zap.h).
  * Frames on the ROUTER: [routing id, header, payload?].  Anything else — more frames, an
  * oversize frame (ZMQ_MAXMSGSIZE drops the connection), a header the codec refuses — gets an
  * ERROR reply where one can be addressed and is otherwise dropped; nothing is stored. */
 #include "clientsock.h"
 
 #include <errno.h>
-#include <pthread.h>
+#include <stdint.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zmq.h>
 
+#include "clock.h"
 #include "cwire.h"
 #include "log.h"
 #include "mpc_err.h"
+#include "zap.h"
+#include "zmq_wipe.h"
 
-#define S_ZAP_ENDPOINT "inproc://zeromq.zap.01"
 #define S_ZAP_DOMAIN   "mpcd-client"
 #define S_MAX_FRAMES   4
 #define S_MAX_PARKED   1024   /* RESULT requests held waiting for their output */
@@ -32,73 +34,47 @@ typedef struct {
 
 struct mpcd_clientsock {
     const mpcd_config *cfg;
-    void              *ctx, *router, *zap;
-    pthread_t          zap_thread;
-    int                zap_running;
-    uint8_t            client_keys[MPCD_MAX_CLIENTS][32];
+    void              *ctx, *router;
+    mpc_zap           *zap;       /* admits the clients' keys, User-Id = the client's name */
     char               endpoint[MPCD_ENDPOINT_MAX];
     s_parked          *parked;
     uint32_t           n_parked;
 };
 
-static int s_frame_is(zmq_msg_t *m, const char *s)
+static void s_refused(void *ctx, mpc_zap_refusal why, const char *address)
 {
-    size_t n = strlen(s);
-    return zmq_msg_size(m) == n && memcmp(zmq_msg_data(m), s, n) == 0;
+    (void)ctx;
+    if (why == MPC_ZAP_UNKNOWN_KEY)
+        mpcd_warn(NULL, "a client with an unknown key was refused (from %s)", address[0] ? address : "?");
+    else
+        mpcd_warn(NULL, "a connection that is not a CURVE client of this endpoint was refused (from %s)",
+                  address[0] ? address : "?");
 }
 
-/* ZAP (RFC 27): [version, request id, domain, address, identity, mechanism, key]. */
-static void *s_zap_main(void *arg)
+/* The ZAP handler admits each [client NAME]'s key with NAME as User-Id. */
+static int s_start_zap(mpcd_clientsock *cs, char *err, size_t errlen)
 {
-    mpcd_clientsock *cs = arg;
-    for (;;) {
-        zmq_msg_t fr[8];
-        int nf = 0, more = 1, extra = 0;
-        while (more) {
-            zmq_msg_t m;
-            zmq_msg_init(&m);
-            if (zmq_msg_recv(&m, cs->zap, 0) < 0) {
-                zmq_msg_close(&m);
-                for (int i = 0; i < nf; i++) zmq_msg_close(&fr[i]);
-                goto done;   /* context terminated */
-            }
-            more = zmq_msg_more(&m);
-            if (nf < 8) fr[nf++] = m;
-            else {
-                extra = 1;
-                zmq_msg_close(&m);
-            }
+    const mpcd_config *cfg = cs->cfg;
+    uint8_t (*keys)[MPC_KEY_BYTES] = calloc(cfg->n_clients ? cfg->n_clients : 1, sizeof *keys);
+    const char **ids = calloc(cfg->n_clients ? cfg->n_clients : 1, sizeof *ids);
+    int rc = keys && ids ? 0 : MPC_ERR_NOMEM;
+    for (uint32_t i = 0; rc == 0 && i < cfg->n_clients; i++) {
+        ids[i] = cfg->clients[i].name;
+        if (mpc_key_from_z85(keys[i], cfg->clients[i].public_key) != 0) {
+            snprintf(err, errlen, "%s:%u: client '%s' has an invalid public key", cfg->path,
+                     (unsigned)cfg->clients[i].line, cfg->clients[i].name);
+            rc = MPC_ERR_CONFIG;
         }
-        const char *code = "400", *text = "unknown client key";
-        char user[MPC_NAME_MAX] = "";
-        if (nf == 7 && !extra && s_frame_is(&fr[0], "1.0") && s_frame_is(&fr[2], S_ZAP_DOMAIN) &&
-            s_frame_is(&fr[5], "CURVE") && zmq_msg_size(&fr[6]) == 32) {
-            for (uint32_t i = 0; i < cs->cfg->n_clients; i++)
-                if (sodium_memcmp(zmq_msg_data(&fr[6]), cs->client_keys[i], 32) == 0) {
-                    code = "200";
-                    text = "OK";
-                    snprintf(user, sizeof user, "%s", cs->cfg->clients[i].name);
-                    break;
-                }
-        }
-        if (strcmp(code, "200") != 0) mpcd_warn(NULL, "a client with an unknown key was refused");
-        zmq_send(cs->zap, "1.0", 3, ZMQ_SNDMORE);
-        if (nf >= 2) zmq_send(cs->zap, zmq_msg_data(&fr[1]), zmq_msg_size(&fr[1]), ZMQ_SNDMORE);
-        else zmq_send(cs->zap, "", 0, ZMQ_SNDMORE);
-        zmq_send(cs->zap, code, 3, ZMQ_SNDMORE);
-        zmq_send(cs->zap, text, strlen(text), ZMQ_SNDMORE);
-        zmq_send(cs->zap, user, strlen(user), ZMQ_SNDMORE);
-        zmq_send(cs->zap, "", 0, 0);
-        for (int i = 0; i < nf; i++) zmq_msg_close(&fr[i]);
     }
-done:
-    {
-        int zero = 0;
-        zmq_setsockopt(cs->zap, ZMQ_LINGER, &zero, sizeof zero);
-        zmq_close(cs->zap);
-        cs->zap = NULL;
+    if (rc == 0) {
+        mpc_zap_config zc = {.domain = S_ZAP_DOMAIN, .n_keys = cfg->n_clients,
+                             .keys = (const uint8_t (*)[MPC_KEY_BYTES])keys, .ids = ids,
+                             .on_refused = s_refused};
+        rc = mpc_zap_start(&cs->zap, cs->ctx, &zc, err, errlen);
     }
-    return NULL;
+    free(keys);
+    free(ids);
+    return rc;
 }
 
 int mpcd_clientsock_new(mpcd_clientsock **out, const mpcd_config *cfg, const mpc_keypair *kp,
@@ -113,27 +89,12 @@ int mpcd_clientsock_new(mpcd_clientsock **out, const mpcd_config *cfg, const mpc
         free(cs);
         return MPC_ERR_NOMEM;
     }
-    for (uint32_t i = 0; i < cfg->n_clients; i++)
-        if (mpc_key_from_z85(cs->client_keys[i], cfg->clients[i].public_key) != 0) {
-            snprintf(err, errlen, "%s:%u: client '%s' has an invalid public key", cfg->path,
-                     (unsigned)cfg->clients[i].line, cfg->clients[i].name);
-            free(cs->parked);
-            free(cs);
-            return MPC_ERR_CONFIG;
-        }
     int rc = MPC_ERR_IO;
     cs->ctx = zmq_ctx_new();
     if (!cs->ctx) goto fail;
     /* The ZAP handler first: a CURVE server with no handler would admit any key. */
-    if (!(cs->zap = zmq_socket(cs->ctx, ZMQ_REP)) || zmq_bind(cs->zap, S_ZAP_ENDPOINT) != 0) {
-        snprintf(err, errlen, "cannot start the client ZAP handler: %s", zmq_strerror(errno));
-        goto fail;
-    }
-    if (pthread_create(&cs->zap_thread, NULL, s_zap_main, cs) != 0) {
-        snprintf(err, errlen, "cannot start the client ZAP thread");
-        goto fail;
-    }
-    cs->zap_running = 1;
+    if ((rc = s_start_zap(cs, err, errlen)) != 0) goto fail;
+    rc = MPC_ERR_IO;
     cs->router = zmq_socket(cs->ctx, ZMQ_ROUTER);
     if (!cs->router) goto fail;
     int one = 1, zero = 0;
@@ -143,7 +104,7 @@ int mpcd_clientsock_new(mpcd_clientsock **out, const mpcd_config *cfg, const mpc
     mpc_key_to_z85(sec_z85, mpc_keypair_secret(kp));
     int ok = zmq_setsockopt(cs->router, ZMQ_CURVE_SERVER, &one, sizeof one) == 0 &&
              zmq_setsockopt(cs->router, ZMQ_CURVE_SECRETKEY, sec_z85, 40) == 0 &&
-             zmq_setsockopt(cs->router, ZMQ_ZAP_DOMAIN, S_ZAP_DOMAIN, strlen(S_ZAP_DOMAIN)) == 0 &&
+             mpc_zap_attach(cs->zap, cs->router) == 0 &&
              zmq_setsockopt(cs->router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) == 0 &&
              zmq_setsockopt(cs->router, ZMQ_ROUTER_MANDATORY, &one, sizeof one) == 0 &&
              zmq_setsockopt(cs->router, ZMQ_LINGER, &zero, sizeof zero) == 0;
@@ -166,23 +127,36 @@ const char *mpcd_clientsock_endpoint(const mpcd_clientsock *cs)
     return cs->endpoint;
 }
 
+/* Sends rep to the client behind rid.  Takes ownership of share (rep->count words, malloc'ed,
+ * or NULL): it goes out as a zero-copy frame that is wiped when ZeroMQ releases it (after
+ * encryption, or when the message cannot be delivered), so no unwiped copy of an output
+ * share is left behind. */
 static void s_reply_raw(mpcd_clientsock *cs, const void *rid, size_t rid_len, const mpc_cwire_rep *rep,
-                        const uint64_t *share)
+                        uint64_t *share)
 {
-    uint8_t *hdr = NULL;
-    size_t hlen = 0;
-    if (mpc_cwire_rep_encode(rep, &hdr, &hlen) != 0) {
-        mpcd_error(NULL, "cannot encode a reply");
+    size_t share_len = share ? (size_t)rep->count * sizeof(uint64_t) : 0;
+    zmq_msg_t pm;
+    if (mpc_zmq_msg_init_owned_secret(&pm, share, share_len) != 0) {   /* share is released */
+        mpcd_error(NULL, "cannot send a reply: out of memory");
         return;
     }
+    uint8_t *hdr = NULL;
+    size_t hlen = 0;
     size_t plen = mpc_cwire_rep_payload_len(rep);
+    if (plen != share_len || mpc_cwire_rep_encode(rep, &hdr, &hlen) != 0) {
+        mpcd_error(NULL, "cannot encode a reply");
+        zmq_msg_close(&pm);
+        free(hdr);
+        return;
+    }
     zmq_send(cs->router, rid, rid_len, ZMQ_SNDMORE);
     zmq_send(cs->router, hdr, hlen, plen ? ZMQ_SNDMORE : 0);
-    if (plen) zmq_send(cs->router, share, plen, 0);
+    if (plen) (void)zmq_msg_send(&pm, cs->router, 0);   /* on success pm is left empty */
+    zmq_msg_close(&pm);   /* not sent (or empty): wiped and freed here */
     free(hdr);
 }
 
-static void s_reply(mpcd_clientsock *cs, zmq_msg_t *rid, const mpc_cwire_rep *rep, const uint64_t *share)
+static void s_reply(mpcd_clientsock *cs, zmq_msg_t *rid, const mpc_cwire_rep *rep, uint64_t *share)
 {
     s_reply_raw(cs, zmq_msg_data(rid), zmq_msg_size(rid), rep, share);
 }
@@ -191,7 +165,7 @@ static void s_reply(mpcd_clientsock *cs, zmq_msg_t *rid, const mpc_cwire_rep *re
  * is over. */
 static void s_serve_parked(mpcd_clientsock *cs, mpcd_jobs *jobs, const mpcd_status_extra *extra)
 {
-    uint64_t now = mpcd_now_ms();
+    uint64_t now = mpc_now_ms();
     for (uint32_t i = 0; i < cs->n_parked;) {
         s_parked *pk = &cs->parked[i];
         mpc_cwire_rep rep;
@@ -201,11 +175,7 @@ static void s_serve_parked(mpcd_clientsock *cs, mpcd_jobs *jobs, const mpcd_stat
             i++;
             continue;
         }
-        s_reply_raw(cs, pk->rid, pk->rid_len, &rep, share);
-        if (share) {
-            sodium_memzero(share, (size_t)rep.count * sizeof(uint64_t));
-            free(share);
-        }
+        s_reply_raw(cs, pk->rid, pk->rid_len, &rep, share);   /* takes share */
         cs->parked[i] = cs->parked[--cs->n_parked];
     }
 }
@@ -269,13 +239,10 @@ int mpcd_clientsock_serve(mpcd_clientsock *cs, mpcd_jobs *jobs, const mpcd_statu
                 snprintf(pk->client, sizeof pk->client, "%s", client);
                 pk->req = req;
                 pk->req.circ = NULL;
-                pk->deadline_ms = mpcd_now_ms() + req.wait_ms;
+                pk->deadline_ms = mpc_now_ms() + req.wait_ms;
+                mpc_zmq_wipe_free(share, (void *)(uintptr_t)((size_t)rep.count * sizeof(uint64_t)));
             } else {
-                s_reply(cs, &fr[0], &rep, share);
-            }
-            if (share) {
-                sodium_memzero(share, (size_t)rep.count * sizeof(uint64_t));
-                free(share);
+                s_reply(cs, &fr[0], &rep, share);   /* takes share */
             }
         }
         /* Input shares arrived in these frames: wipe them before release. */
@@ -290,12 +257,10 @@ void mpcd_clientsock_destroy(mpcd_clientsock **csp)
     mpcd_clientsock *cs = *csp;
     if (cs->router) zmq_close(cs->router);
     if (cs->ctx) {
-        zmq_ctx_shutdown(cs->ctx);
-        if (cs->zap_running) pthread_join(cs->zap_thread, NULL);
-        else if (cs->zap) zmq_close(cs->zap);
+        zmq_ctx_shutdown(cs->ctx);           /* ends the ZAP handler's receive */
+        mpc_zap_destroy(&cs->zap);
         zmq_ctx_term(cs->ctx);
     }
-    sodium_memzero(cs->client_keys, sizeof cs->client_keys);
     free(cs->parked);
     free(cs);
     *csp = NULL;

@@ -19,8 +19,9 @@ typedef struct {
 } mpcd_status_extra;
 
 /* Handles req (decoded, with its payload frame) and fills rep.  For a RESULT with a share,
- * *share receives a malloc'ed copy of rep->count words (the caller sends, wipes and frees
- * it); otherwise *share is NULL. */
+ * *share receives a malloc'ed copy of rep->count words, owned by the caller, who must wipe it
+ * before it is freed (clientsock.c hands it to ZeroMQ zero-copy with a wiping free function,
+ * protocols/zmq_wipe.h); otherwise *share is NULL. */
 void mpcd_handle(const mpcd_config *cfg, mpcd_jobs *jobs, const char *client,
                  const mpc_cwire_req *req, const uint8_t *payload, size_t payload_len,
                  const mpcd_status_extra *extra, mpc_cwire_rep *rep, uint64_t **share);

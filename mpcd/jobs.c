@@ -23,13 +23,6 @@ struct mpcd_jobs {
     uint32_t        n_refused;   /* total noted; the ring holds the last MPCD_REFUSED_KEEP */
 };
 
-uint64_t mpcd_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 mpcd_jobs *mpcd_jobs_new(uint32_t max_jobs)
 {
     mpcd_jobs *j = calloc(1, sizeof *j);

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "circuit.h"
+#include "clock.h"
 #include "cwire.h"   /* job ids: mpc_cwire_job_new / _hex / _parse, the one place */
 
 #define MPCD_JOB_ID_BYTES MPC_CWIRE_JOB_BYTES
@@ -66,12 +67,9 @@ void mpcd_jobs_lock(mpcd_jobs *j);
 void mpcd_jobs_unlock(mpcd_jobs *j);
 /* Wakes every waiter (after a change made under the lock). */
 void mpcd_jobs_notify(mpcd_jobs *j);
-/* Waits (lock held) until notified or until deadline_ms (CLOCK_MONOTONIC, ms) passes;
- * returns 0, or MPC_ERR_TIMEOUT. */
+/* Waits (lock held) until notified or until deadline_ms (mpc_now_ms() time, clock.h)
+ * passes; returns 0, or MPC_ERR_TIMEOUT. */
 int  mpcd_jobs_wait(mpcd_jobs *j, uint64_t deadline_ms);
-
-/* Monotonic milliseconds, for deadlines. */
-uint64_t mpcd_now_ms(void);
 
 /* Adds a job (lock NOT held).  Takes ownership of *circ (set to NULL) on success.
  * MPC_ERR_STATE if the id exists, MPC_ERR_LIMIT if max_jobs jobs are not finished yet.

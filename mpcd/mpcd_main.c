@@ -1,6 +1,7 @@
 /* mpcd_main.c — the `mpcd` command: run a party daemon or the dealer, make keys, print the
  * configuration reference. */
 #include <signal.h>
+#include <stdatomic.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,12 +16,14 @@
 
 #define MPCD_VERSION "0.1.0"
 
-static volatile sig_atomic_t s_stop;
+/* Lock-free, hence usable from the handler (C11 7.14.1.1), which may run on any thread. */
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "the stop flag must be lock-free");
+static atomic_int s_stop;
 
 static void s_on_signal(int sig)
 {
     (void)sig;
-    s_stop = 1;
+    atomic_store(&s_stop, 1);
 }
 
 static void s_usage(FILE *f)

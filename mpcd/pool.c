@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "mpc_err.h"
 #include "prep_ot.h"
 #include "transport_view.h"
@@ -21,13 +22,6 @@ struct mpcd_pool {
     mpc_transport *view;               /* over every configured party (owned) */
     mpc_prep      *gen;                /* the session's OT source (owned) */
 };
-
-static uint64_t s_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 mpcd_pool *mpcd_pool_new(uint64_t target, uint64_t chunk)
 {
@@ -110,7 +104,7 @@ int mpcd_pool_generate(mpcd_pool *p, mpc_transport *mesh_view, uint32_t self, ui
         mpcd_pool_reset(p);
         p->view = mesh_view;   /* owned from here on */
         mpc_prep_ot_opts oo = {.timeout_ms = timeout_ms};
-        p->gen = mpc_prep_ot_new(p->view, self, n_parties, session | MPC_JOB_PREP_BIT, &oo);
+        p->gen = mpc_prep_ot_new(p->view, self, n_parties, session | MPC_STREAM_PREP_BIT, &oo);
         if (!p->gen) {
             mpcd_pool_reset(p);
             return MPC_ERR_NOMEM;
@@ -121,13 +115,13 @@ int mpcd_pool_generate(mpcd_pool *p, mpc_transport *mesh_view, uint32_t self, ui
     }
     uint64_t room = p->target - atomic_load(&p->stock);
     if (n > room) n = room;
-    uint64_t t0 = s_now_ns();
+    uint64_t t0 = mpc_now_ns();
     int rc = s_fill(p, n);
     if (rc != 0) {
         mpcd_pool_reset(p);
         return rc;
     }
-    uint64_t dt = s_now_ns() - t0;
+    uint64_t dt = mpc_now_ns() - t0;
     if (n && dt) atomic_store(&p->rate_milli, (uint64_t)((double)n * 1e12 / (double)dt));
     return 0;
 }

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "clientsock.h"
+#include "clock.h"
 #include "jobs.h"
 #include "keys.h"
 #include "log.h"
@@ -26,7 +27,7 @@ struct mpcd_server {
     mpcd_worker      worker;
     pthread_t        worker_thread;
     int              worker_running;
-    volatile int     stop_worker;
+    atomic_int       stop_worker;      /* set by the main thread, read by the worker */
 };
 
 static int s_mesh_idle(void *ctx, int timeout_ms)
@@ -44,14 +45,14 @@ static void *s_worker_main(void *arg)
     mpcd_server *s = arg;
     /* Wait for the mesh (peers may start later); jobs queue meanwhile. */
     uint64_t last_note = 0;
-    while (!s->stop_worker) {
+    while (!atomic_load(&s->stop_worker)) {
         if (mpc_transport_zmq_ready(s->mesh, 1000) == 0) {
             mpcd_info(NULL, "all peers connected");
             break;
         }
-        if (mpcd_now_ms() - last_note > 10000) {
+        if (mpc_now_ms() - last_note > 10000) {
             mpcd_info(NULL, "waiting for peers: %s", mpc_transport_zmq_last_error(s->mesh));
-            last_note = mpcd_now_ms();
+            last_note = mpc_now_ms();
         }
     }
     mpcd_worker_run(&s->worker);
@@ -168,10 +169,10 @@ fail:
     return rc;
 }
 
-int mpcd_server_run(mpcd_server *s, volatile sig_atomic_t *stop)
+int mpcd_server_run(mpcd_server *s, const atomic_int *stop)
 {
     time_t last_expire = time(NULL);
-    while (!*stop) {
+    while (!atomic_load(stop)) {
         if (s->clients) {
             mpcd_status_extra extra = {0, 0};
             if (s->pool) {
@@ -198,7 +199,7 @@ void mpcd_server_destroy(mpcd_server **sp)
 {
     if (!sp || !*sp) return;
     mpcd_server *s = *sp;
-    s->stop_worker = 1;
+    atomic_store(&s->stop_worker, 1);
     if (s->jobs) {
         mpcd_jobs_lock(s->jobs);
         mpcd_jobs_notify(s->jobs);

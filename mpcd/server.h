@@ -4,7 +4,7 @@
 #ifndef MPCD_SERVER_H
 #define MPCD_SERVER_H
 
-#include <signal.h>
+#include <stdatomic.h>
 #include <stddef.h>
 
 #include "config.h"
@@ -14,8 +14,10 @@ typedef struct mpcd_server mpcd_server;
 /* Loads keys, binds the endpoints, starts the worker.  0 or MPC_ERR_* with one line in err
  * (naming the file or endpoint at fault). */
 int  mpcd_server_new(mpcd_server **out, const mpcd_config *cfg, char *err, size_t errlen);
-/* Serves until *stop becomes non-zero (set from a signal handler). */
-int  mpcd_server_run(mpcd_server *s, volatile sig_atomic_t *stop);
+/* Serves until *stop becomes non-zero.  It is set from a signal handler, which may run on any
+ * of the process's threads: a lock-free atomic, not a volatile sig_atomic_t, is what makes
+ * that write visible to the serving thread. */
+int  mpcd_server_run(mpcd_server *s, const atomic_int *stop);
 /* Stops the worker, closes every socket, wipes keys and jobs; sets *s to NULL. */
 void mpcd_server_destroy(mpcd_server **s);
 

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "engine.h"
 #include "log.h"
 #include "mpc_err.h"
@@ -48,7 +49,7 @@ static void s_run_encode(const run_msg *r, uint64_t w[MPCD_RUN_WORDS])
 static int s_run_decode(const uint64_t w[MPCD_RUN_WORDS], uint32_t n_parties, run_msg *r)
 {
     if (w[0] != RUN_KIND || w[10] < 2 || w[10] > MPC_MAX_PARTIES || w[10] > n_parties || w[12] > 1 ||
-        w[13] > RUN_PREP || w[14] || w[15] || (w[3] & (MPC_JOB_PREP_BIT | MPCD_JOB_CONTROL)) || w[3] == 0)
+        w[13] > RUN_PREP || w[14] || w[15] || (w[3] & (MPC_STREAM_PREP_BIT | MPCD_JOB_CONTROL)) || w[3] == 0)
         return MPC_ERR_PROTOCOL;
     memset(r, 0, sizeof *r);
     r->epoch = w[1];
@@ -93,7 +94,7 @@ static uint32_t s_job_nodes(const mpcd_worker *w, const run_msg *r, uint32_t map
 static void s_abort_dealer(mpc_transport *view, uint32_t dealer_idx, uint64_t stream, int code)
 {
     uint64_t word = (uint64_t)(int64_t)code;
-    (void)mpc_send(view, dealer_idx, MPC_MSG_ABORT, stream | MPC_JOB_PREP_BIT, 0, &word, 1);
+    (void)mpc_send(view, dealer_idx, MPC_MSG_ABORT, stream | MPC_STREAM_PREP_BIT, 0, &word, 1);
 }
 
 /* One all-to-all AGREE round (seq `round`) among the program parties.  Returns 0 when every
@@ -120,12 +121,12 @@ static int s_agree(mpcd_worker *w, mpc_transport *view, const run_msg *r, uint32
      * connections were dropped) refuses sends with MPC_ERR_IO for a moment: give it up to
      * the peer timeout to come back before the job fails, so the first job after a
      * recovery does not fail for nothing. */
-    int64_t send_deadline = (int64_t)mpcd_now_ms() + (w->peer_timeout_ms > 0 ? w->peer_timeout_ms : 0);
+    int64_t send_deadline = (int64_t)mpc_now_ms() + (w->peer_timeout_ms > 0 ? w->peer_timeout_ms : 0);
     for (uint32_t p = 0; p < r->n; p++) {
         if (p == me) continue;
         int s;
         while ((s = mpc_send(view, p, MPC_MSG_CONTROL, r->stream, round, mine, MPCD_AGREE_WORDS)) == MPC_ERR_IO &&
-               w->idle && (int64_t)mpcd_now_ms() < send_deadline)
+               w->idle && (int64_t)mpc_now_ms() < send_deadline)
             w->idle(w->idle_ctx, 50);
         if (s != 0)
             CAUSE(1, s, "cannot reach party %s (%s)", w->names[r->binding[p]], mpc_strerror(s));
@@ -186,14 +187,14 @@ static int s_execute(mpcd_worker *w, mpcd_job *job, mpc_transport *view, const r
         in[k].seed = ji->seed;
     }
     if (r->prep_mode == MPCD_PREP_DEALER) {
-        prep = mpc_prep_dealer_new(view, me, r->n, r->n, r->stream | MPC_JOB_PREP_BIT, w->peer_timeout_ms);
+        prep = mpc_prep_dealer_new(view, me, r->n, r->n, r->stream | MPC_STREAM_PREP_BIT, w->peer_timeout_ms);
     } else if (r->prep_mode == MPCD_PREP_OT && use_pool) {
         /* Triples from the background stock, the rest made now on the pool's session. */
         prep = mpcd_pool_source_new(w->pool, me, r->n);
     } else if (r->prep_mode == MPCD_PREP_OT) {
         /* The job's parties make its material among themselves, with fresh base OTs. */
         mpc_prep_ot_opts oo = {.timeout_ms = w->peer_timeout_ms};
-        prep = mpc_prep_ot_new(view, me, r->n, r->stream | MPC_JOB_PREP_BIT, &oo);
+        prep = mpc_prep_ot_new(view, me, r->n, r->stream | MPC_STREAM_PREP_BIT, &oo);
     }
     if (!prep) {
         rc = MPC_ERR_PREP;
@@ -208,7 +209,7 @@ static int s_execute(mpcd_worker *w, mpcd_job *job, mpc_transport *view, const r
         .job = r->stream,
         .timeout_ms = w->peer_timeout_ms,
         .test_seed = NULL,
-        .deadline_ms = w->job_timeout_ms > 0 ? mpcd_now_ms() + (uint64_t)w->job_timeout_ms : 0,
+        .deadline_ms = w->job_timeout_ms > 0 ? mpc_now_ms() + (uint64_t)w->job_timeout_ms : 0,
         .progress = s_progress,
         .progress_ctx = &pc,
         .prefetch_words = (uint64_t)1 << 22,
@@ -280,23 +281,23 @@ static void s_run_job(mpcd_worker *w, const run_msg *r)
     if (w->is_dealer) {
         mpc_dealer_stats ds;
         memset(&ds, 0, sizeof ds);
-        int rc = mpc_dealer_serve(view, r->n, r->stream | MPC_JOB_PREP_BIT,
+        int rc = mpc_dealer_serve(view, r->n, r->stream | MPC_STREAM_PREP_BIT,
                                   w->input_timeout_ms + w->peer_timeout_ms, &ds, reason, sizeof reason);
         if (rc == 0)
             mpcd_info(hex, "served %llu triples, %llu truncation tuples", (unsigned long long)ds.triples,
                       (unsigned long long)ds.trunc);
         else
             mpcd_warn(hex, "dealing ended: %s", reason[0] ? reason : mpc_strerror(rc));
-        mpc_transport_forget(w->mesh, r->stream | MPC_JOB_PREP_BIT);
+        mpc_transport_forget(w->mesh, r->stream | MPC_STREAM_PREP_BIT);
         mpc_transport_destroy(&view);
         return;
     }
 
     /* Find the job (the client may submit here a little after the sequencer). */
-    uint64_t deadline = mpcd_now_ms() + (uint64_t)w->input_timeout_ms;
+    uint64_t deadline = mpc_now_ms() + (uint64_t)w->input_timeout_ms;
     mpcd_jobs_lock(w->jobs);
     mpcd_job *job;
-    while (!(job = mpcd_jobs_find(w->jobs, r->id)) && !*w->stop && !mpcd_jobs_was_refused(w->jobs, r->id)) {
+    while (!(job = mpcd_jobs_find(w->jobs, r->id)) && !atomic_load(w->stop) && !mpcd_jobs_was_refused(w->jobs, r->id)) {
         if (mpcd_jobs_wait(w->jobs, deadline) != 0) break;
     }
     if (job && (job->state != MPCD_JOB_QUEUED || job->my_party != me || job->circ->n_parties != r->n))
@@ -334,7 +335,7 @@ static void s_run_job(mpcd_worker *w, const run_msg *r)
         uint64_t status = AGREE_READY;
         uint32_t missing = 0;
         mpcd_jobs_lock(w->jobs);
-        while (!mpcd_job_inputs_ready(job, &missing) && !*w->stop)
+        while (!mpcd_job_inputs_ready(job, &missing) && !atomic_load(w->stop))
             if (mpcd_jobs_wait(w->jobs, deadline) != 0) break;
         if (!mpcd_job_inputs_ready(job, &missing)) status = AGREE_NO_INPUT;
         mpcd_jobs_unlock(w->jobs);
@@ -368,12 +369,12 @@ static void s_run_job(mpcd_worker *w, const run_msg *r)
          * heartbeats time out, so after an ABORT it waits for the mesh to notice a dead peer,
          * up to the heartbeat timeout. */
         int64_t limit = rc == MPC_ERR_PEER_ABORT && w->dead_peer_ms > 100 ? w->dead_peer_ms + 100 : 100;
-        int64_t t0 = (int64_t)mpcd_now_ms();
+        int64_t t0 = (int64_t)mpc_now_ms();
         for (;;) {
             if (w->idle) w->idle(w->idle_ctx, 100);
             int down = 0;
             for (uint32_t i = 0; i < k; i++) down |= map[i] != w->self && !w->peer_up(w->idle_ctx, map[i]);
-            if (down || (int64_t)mpcd_now_ms() - t0 >= limit) break;
+            if (down || (int64_t)mpc_now_ms() - t0 >= limit) break;
         }
         size_t len = strlen(reason);
         for (uint32_t i = 0; i < k; i++) {
@@ -402,7 +403,7 @@ static void s_run_job(mpcd_worker *w, const run_msg *r)
         mpcd_warn(hex, "failed: %s", reason[0] ? reason : mpc_strerror(rc));
     }
     mpc_transport_forget(w->mesh, r->stream);
-    mpc_transport_forget(w->mesh, r->stream | MPC_JOB_PREP_BIT);
+    mpc_transport_forget(w->mesh, r->stream | MPC_STREAM_PREP_BIT);
     mpc_transport_destroy(&view);
 }
 
@@ -415,11 +416,11 @@ static void s_pool_chunk(mpcd_worker *w, const run_msg *r)
     for (uint32_t i = 0; i < w->n_parties; i++) map[i] = i;
     mpc_transport *view = mpc_transport_view_new(w->mesh, map, w->n_parties);
     if (!view) return;
-    uint64_t t0 = mpcd_now_ms();
+    uint64_t t0 = mpc_now_ms();
     int rc = mpcd_pool_generate(w->pool, view, w->self, w->n_parties, r->stream, r->k, w->peer_timeout_ms);
     if (rc == 0)
         mpcd_debug(NULL, "pool: made %llu triples in %llu ms; stock %llu (%.0f triples/s)", (unsigned long long)r->k,
-                   (unsigned long long)(mpcd_now_ms() - t0), (unsigned long long)mpcd_pool_stock(w->pool),
+                   (unsigned long long)(mpc_now_ms() - t0), (unsigned long long)mpcd_pool_stock(w->pool),
                    mpcd_pool_rate(w->pool));
     else
         mpcd_warn(NULL, "pool: making triples failed (%s); the pool is emptied", mpc_strerror(rc));
@@ -429,7 +430,7 @@ static void s_pool_chunk(mpcd_worker *w, const run_msg *r)
  * orders the next chunk of the pool.  Returns 1 if it did. */
 static int s_sequence_prep(mpcd_worker *w, uint64_t epoch, uint64_t *k, uint64_t *retry_at)
 {
-    if (!w->pool || w->prep_mode != MPCD_PREP_OT || mpcd_now_ms() < *retry_at) return 0;
+    if (!w->pool || w->prep_mode != MPCD_PREP_OT || mpc_now_ms() < *retry_at) return 0;
     uint64_t stock = mpcd_pool_stock(w->pool), target = mpcd_pool_target(w->pool);
     if (stock >= target) return 0;
     for (uint32_t i = 0; i < w->n_parties; i++)
@@ -452,7 +453,7 @@ static int s_sequence_prep(mpcd_worker *w, uint64_t epoch, uint64_t *k, uint64_t
     for (uint32_t i = 0; i < r.n; i++)
         if (i != w->self) (void)mpc_send(w->mesh, i, MPC_MSG_CONTROL, MPCD_JOB_CONTROL, 0, words, MPCD_RUN_WORDS);
     s_pool_chunk(w, &r);
-    if (mpcd_pool_stock(w->pool) == 0) *retry_at = mpcd_now_ms() + 10000;   /* failed: back off */
+    if (mpcd_pool_stock(w->pool) == 0) *retry_at = mpc_now_ms() + 10000;   /* failed: back off */
     return 1;
 }
 
@@ -460,8 +461,8 @@ static int s_sequence_one(mpcd_worker *w, uint64_t epoch, uint64_t *k, uint64_t 
 {
     mpcd_jobs_lock(w->jobs);
     mpcd_job *job = mpcd_jobs_next_unsequenced(w->jobs);
-    if (!job && (!w->pool || mpcd_pool_stock(w->pool) >= mpcd_pool_target(w->pool) || mpcd_now_ms() < *retry_at)) {
-        mpcd_jobs_wait(w->jobs, mpcd_now_ms() + 100);
+    if (!job && (!w->pool || mpcd_pool_stock(w->pool) >= mpcd_pool_target(w->pool) || mpc_now_ms() < *retry_at)) {
+        mpcd_jobs_wait(w->jobs, mpc_now_ms() + 100);
         job = mpcd_jobs_next_unsequenced(w->jobs);
     }
     if (!job) {
@@ -505,7 +506,7 @@ int mpcd_worker_run(mpcd_worker *w)
     uint64_t epoch = 0, k = 0, retry_at = 0;
     randombytes_buf(&epoch, sizeof epoch);
     epoch |= 1;   /* never 0, so stream ids are never 0 */
-    while (!*w->stop) {
+    while (!atomic_load(w->stop)) {
         if (w->self == sequencer && !w->is_dealer) {
             if (!s_sequence_one(w, epoch, &k, &retry_at) && w->idle) w->idle(w->idle_ctx, 0);
             continue;

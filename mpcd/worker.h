@@ -12,6 +12,7 @@
 #ifndef MPCD_WORKER_H
 #define MPCD_WORKER_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "config.h"
@@ -46,7 +47,8 @@ typedef struct {
     /* 1 if mesh node `node` is reachable (may be NULL). */
     int          (*peer_up)(void *ctx, uint32_t node);
     void          *idle_ctx;
-    volatile int  *stop;            /* set non-zero to make the worker return */
+    /* Set non-zero (by another thread) to make the worker return; read with atomic_load. */
+    const atomic_int *stop;
 } mpcd_worker;
 
 /* Runs until *w->stop is set.  Returns 0. */

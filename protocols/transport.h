@@ -1,14 +1,15 @@
-/* transport.h — the small message interface the protocols speak (STYLE.md habit 10).
- * protocols/ never includes zmq.h except in the one file implementing the ZeroMQ backend;
+/* transport.h — the small message interface the protocols speak.
+ * protocols/ never includes zmq.h except in the ZeroMQ backend and its ZAP handler (zap.c);
  * the in-memory backend (transport_mem.c) serves the unit tests.
  *
  * A message is a header plus a payload of `count` uint64 elements, little-endian on the wire
  * (this code base assumes a little-endian host and checks it at compile time).  Messages
  * between a directed pair of parties arrive in order.
  *
- * Streams.  `job` names the stream a message belongs to (a job id; background preprocessing
- * uses ids with MPC_JOB_PREP_BIT set).  recv() takes the next message from `from` on stream
- * `job`; messages from `from` for other streams are held (bounded by the backend's limits)
+ * Streams.  `stream` names the stream a message belongs to: a stream id, which the caller
+ * chooses (mpcd gives each job run its own; background preprocessing uses ids with
+ * MPC_STREAM_PREP_BIT set).  recv() takes the next message from `from` on `stream`;
+ * messages from `from` for other streams are held (bounded by the backend's limits)
  * for a later recv on their stream, and mpc_transport_forget() drops what is held for a
  * stream that has ended.  Within a stream, the message must carry exactly the expected type,
  * seq and count, otherwise recv fails with MPC_ERR_PROTOCOL and the message is discarded.
@@ -26,7 +27,11 @@
 #endif
 
 #define MPC_WIRE_VERSION  1
-#define MPC_JOB_PREP_BIT  (1ull << 63)
+/* Set in the stream ids of background preprocessing (never in a job run's stream). */
+#define MPC_STREAM_PREP_BIT  (1ull << 63)
+/* The former name, kept until its remaining users (prep_ot_bench.c, tests of the engine and
+ * preprocessing, docs/preprocessing.md) switch to MPC_STREAM_PREP_BIT. */
+#define MPC_JOB_PREP_BIT     MPC_STREAM_PREP_BIT
 
 /* Message types on the peer mesh. */
 typedef enum {
@@ -42,7 +47,7 @@ typedef struct {
     uint8_t  version;
     uint8_t  type;
     uint16_t sender;
-    uint64_t job;
+    uint64_t stream;
     uint64_t seq;
     uint64_t count;        /* payload elements */
 } mpc_msg_hdr;
@@ -52,18 +57,18 @@ typedef struct mpc_transport mpc_transport;
 struct mpc_transport_ops {
     /* Sends `count` elements to party `to` (!= self).  The caller keeps ownership of `data`;
      * it may be reused as soon as send returns. */
-    int  (*send)(mpc_transport *t, uint32_t to, uint8_t type, uint64_t job, uint64_t seq,
+    int  (*send)(mpc_transport *t, uint32_t to, uint8_t type, uint64_t stream, uint64_t seq,
                  const uint64_t *data, uint64_t count);
-    /* Receives the next message from `from` on stream `job` into out[0..count-1]; it must be
+    /* Receives the next message from `from` on `stream` into out[0..count-1]; it must be
      * of type `type` with sequence number `seq` and exactly `count` elements.  Waits at most
      * timeout_ms (< 0: the backend's default).  0, MPC_ERR_TIMEOUT, MPC_ERR_PROTOCOL,
      * MPC_ERR_PEER_ABORT, MPC_ERR_IO (peer disconnected), MPC_ERR_LIMIT (a size or holding
      * limit was hit), MPC_ERR_INVALID (bad arguments).  send returns 0, MPC_ERR_TIMEOUT,
      * MPC_ERR_IO, MPC_ERR_LIMIT, MPC_ERR_STATE or MPC_ERR_INVALID. */
-    int  (*recv)(mpc_transport *t, uint32_t from, uint8_t type, uint64_t job, uint64_t seq,
+    int  (*recv)(mpc_transport *t, uint32_t from, uint8_t type, uint64_t stream, uint64_t seq,
                  uint64_t *out, uint64_t count, int timeout_ms);
-    /* Drops any held messages of stream `job`. */
-    void (*forget)(mpc_transport *t, uint64_t job);
+    /* Drops any held messages of `stream`. */
+    void (*forget)(mpc_transport *t, uint64_t stream);
     /* Frees the backend; sets *t to NULL. */
     void (*destroy)(mpc_transport **t);
 };
@@ -77,21 +82,21 @@ struct mpc_transport {
     uint64_t  bytes_sent, bytes_recv, msgs_sent, msgs_recv;
 };
 
-static inline int mpc_send(mpc_transport *t, uint32_t to, uint8_t type, uint64_t job,
+static inline int mpc_send(mpc_transport *t, uint32_t to, uint8_t type, uint64_t stream,
                            uint64_t seq, const uint64_t *data, uint64_t count)
 {
-    return t->ops->send(t, to, type, job, seq, data, count);
+    return t->ops->send(t, to, type, stream, seq, data, count);
 }
 
-static inline int mpc_recv(mpc_transport *t, uint32_t from, uint8_t type, uint64_t job,
+static inline int mpc_recv(mpc_transport *t, uint32_t from, uint8_t type, uint64_t stream,
                            uint64_t seq, uint64_t *out, uint64_t count, int timeout_ms)
 {
-    return t->ops->recv(t, from, type, job, seq, out, count, timeout_ms);
+    return t->ops->recv(t, from, type, stream, seq, out, count, timeout_ms);
 }
 
-static inline void mpc_transport_forget(mpc_transport *t, uint64_t job)
+static inline void mpc_transport_forget(mpc_transport *t, uint64_t stream)
 {
-    t->ops->forget(t, job);
+    t->ops->forget(t, stream);
 }
 
 static inline void mpc_transport_destroy(mpc_transport **t)

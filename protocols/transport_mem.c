@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "mpc_err.h"
 
 typedef struct s_msg {
@@ -132,13 +133,13 @@ static s_msg *s_msg_new(const mpc_msg_hdr *hdr, const uint64_t *data, uint64_t c
     return m;
 }
 
-static int s_send(mpc_transport *t, uint32_t to, uint8_t type, uint64_t job, uint64_t seq,
+static int s_send(mpc_transport *t, uint32_t to, uint8_t type, uint64_t stream, uint64_t seq,
                   const uint64_t *data, uint64_t count)
 {
     s_ep *ep = t->impl;
     if (to >= t->n || to == t->self || (count && !data)) return MPC_ERR_INVALID;
     mpc_msg_hdr hdr = {.version = MPC_WIRE_VERSION, .type = type, .sender = (uint16_t)t->self,
-                       .job = job, .seq = seq, .count = count};
+                       .stream = stream, .seq = seq, .count = count};
     s_msg *m = s_msg_new(&hdr, data, count);
     if (!m) return MPC_ERR_NOMEM;
     int r = s_enqueue(ep->hub, t->self, to, m);
@@ -167,12 +168,12 @@ uint64_t mpc_mem_pending(mpc_mem_hub *h, uint32_t from, uint32_t to)
     return k;
 }
 
-/* Unlinks and returns the first message of stream `job` in q, or NULL.  Lock held. */
-static s_msg *s_take(s_queue *q, uint64_t job)
+/* Unlinks and returns the first message of `stream` in q, or NULL.  Lock held. */
+static s_msg *s_take(s_queue *q, uint64_t stream)
 {
     s_msg *prev = NULL;
     for (s_msg *m = q->head; m; prev = m, m = m->next) {
-        if (m->hdr.job != job) continue;
+        if (m->hdr.stream != stream) continue;
         if (prev) prev->next = m->next;
         else q->head = m->next;
         if (q->tail == m) q->tail = prev;
@@ -182,45 +183,38 @@ static s_msg *s_take(s_queue *q, uint64_t job)
     return NULL;
 }
 
-/* 1 if any peer has sent ABORT on stream `job` to `self` (left in place: the stream stays
+/* 1 if any peer has sent ABORT on `stream` to `self` (left in place: the stream stays
  * failed until forget(), as on the ZeroMQ backend).  Lock held. */
-static int s_aborted(mpc_mem_hub *h, uint32_t self, uint64_t job)
+static int s_aborted(mpc_mem_hub *h, uint32_t self, uint64_t stream)
 {
     for (uint32_t from = 0; from < h->n; from++) {
         if (from == self) continue;
         for (s_msg *m = h->q[(size_t)from * h->n + self].head; m; m = m->next)
-            if (m->hdr.job == job && m->hdr.type == MPC_MSG_ABORT) return 1;
+            if (m->hdr.stream == stream && m->hdr.type == MPC_MSG_ABORT) return 1;
     }
     return 0;
 }
 
-static int s_recv(mpc_transport *t, uint32_t from, uint8_t type, uint64_t job, uint64_t seq,
+static int s_recv(mpc_transport *t, uint32_t from, uint8_t type, uint64_t stream, uint64_t seq,
                   uint64_t *out, uint64_t count, int timeout_ms)
 {
     s_ep *ep = t->impl;
     mpc_mem_hub *h = ep->hub;
     if (from >= t->n || from == t->self || (count && !out)) return MPC_ERR_INVALID;
     if (timeout_ms < 0) timeout_ms = h->timeout_ms;
-    struct timespec dl;
-    clock_gettime(CLOCK_MONOTONIC, &dl);
-    dl.tv_sec += timeout_ms / 1000;
-    dl.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (dl.tv_nsec >= 1000000000L) {
-        dl.tv_sec++;
-        dl.tv_nsec -= 1000000000L;
-    }
+    struct timespec dl = mpc_clock_deadline(timeout_ms);
     s_msg *m = NULL;
     pthread_mutex_lock(&h->mu);
     s_queue *q = &h->q[(size_t)from * h->n + t->self];
     int aborted = 0;
     for (;;) {
-        if ((aborted = s_aborted(h, t->self, job))) break;
-        m = s_take(q, job);
+        if ((aborted = s_aborted(h, t->self, stream))) break;
+        m = s_take(q, stream);
         if (m) break;
         int w = pthread_cond_timedwait(&h->cv[t->self], &h->mu, &dl);
         if (w == ETIMEDOUT) {
-            if ((aborted = s_aborted(h, t->self, job))) break;
-            m = s_take(q, job);
+            if ((aborted = s_aborted(h, t->self, stream))) break;
+            m = s_take(q, stream);
             break;
         }
     }
@@ -243,7 +237,7 @@ static int s_recv(mpc_transport *t, uint32_t from, uint8_t type, uint64_t job, u
     return r;
 }
 
-static void s_forget(mpc_transport *t, uint64_t job)
+static void s_forget(mpc_transport *t, uint64_t stream)
 {
     s_ep *ep = t->impl;
     mpc_mem_hub *h = ep->hub;
@@ -251,7 +245,7 @@ static void s_forget(mpc_transport *t, uint64_t job)
     for (uint32_t from = 0; from < h->n; from++) {
         s_queue *q = &h->q[(size_t)from * h->n + t->self];
         s_msg *m;
-        while ((m = s_take(q, job)) != NULL) s_free_msg(m);
+        while ((m = s_take(q, stream)) != NULL) s_free_msg(m);
     }
     pthread_mutex_unlock(&h->mu);
 }

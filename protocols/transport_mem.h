@@ -1,6 +1,6 @@
 /* transport_mem.h — the in-memory transport: n nodes as threads of one process share a hub
  * that keeps one FIFO per directed pair.  It implements every rule of transport.h (streams
- * held by job id, exact type/seq/count checks, ABORT, timeouts, counters) so that protocol
+ * held by stream id, exact type/seq/count checks, ABORT, timeouts, counters) so that protocol
  * code tested on it behaves the same on the ZeroMQ backend.  For tests only. */
 #ifndef MPC_TRANSPORT_MEM_H
 #define MPC_TRANSPORT_MEM_H
@@ -27,7 +27,7 @@ void mpc_mem_hub_set_limit(mpc_mem_hub *h, uint64_t max_held_bytes);
 mpc_transport *mpc_mem_transport_new(mpc_mem_hub *h, uint32_t self);
 
 /* Test hook: delivers a raw message to node `to` exactly as given — any header (wrong
- * version, sender, job, type, seq or count) and a payload of payload_count elements that
+ * version, sender, stream, type, seq or count) and a payload of payload_count elements that
  * need not match hdr->count.  hdr->sender names the queue it lands in (from hdr->sender to
  * `to`), so it must be a valid node index.  0 or MPC_ERR_INVALID / MPC_ERR_NOMEM. */
 int mpc_mem_inject(mpc_mem_hub *h, uint32_t to, const mpc_msg_hdr *hdr,

@@ -11,13 +11,13 @@ typedef struct {
     uint32_t       map[MPC_VIEW_MAX_NODES];
 } view;
 
-static int s_send(mpc_transport *t, uint32_t to, uint8_t type, uint64_t job, uint64_t seq,
+static int s_send(mpc_transport *t, uint32_t to, uint8_t type, uint64_t stream, uint64_t seq,
                   const uint64_t *data, uint64_t count)
 {
     view *v = t->impl;
     if (to >= t->n) return MPC_ERR_INVALID;
     uint64_t before = v->mesh->bytes_sent;
-    int rc = mpc_send(v->mesh, v->map[to], type, job, seq, data, count);
+    int rc = mpc_send(v->mesh, v->map[to], type, stream, seq, data, count);
     if (rc == 0) {
         t->bytes_sent += v->mesh->bytes_sent - before;
         t->msgs_sent++;
@@ -25,13 +25,13 @@ static int s_send(mpc_transport *t, uint32_t to, uint8_t type, uint64_t job, uin
     return rc;
 }
 
-static int s_recv(mpc_transport *t, uint32_t from, uint8_t type, uint64_t job, uint64_t seq,
+static int s_recv(mpc_transport *t, uint32_t from, uint8_t type, uint64_t stream, uint64_t seq,
                   uint64_t *out, uint64_t count, int timeout_ms)
 {
     view *v = t->impl;
     if (from >= t->n) return MPC_ERR_INVALID;
     uint64_t before = v->mesh->bytes_recv;
-    int rc = mpc_recv(v->mesh, v->map[from], type, job, seq, out, count, timeout_ms);
+    int rc = mpc_recv(v->mesh, v->map[from], type, stream, seq, out, count, timeout_ms);
     if (rc == 0) {
         t->bytes_recv += v->mesh->bytes_recv - before;
         t->msgs_recv++;
@@ -39,10 +39,10 @@ static int s_recv(mpc_transport *t, uint32_t from, uint8_t type, uint64_t job, u
     return rc;
 }
 
-static void s_forget(mpc_transport *t, uint64_t job)
+static void s_forget(mpc_transport *t, uint64_t stream)
 {
     view *v = t->impl;
-    mpc_transport_forget(v->mesh, job);
+    mpc_transport_forget(v->mesh, stream);
 }
 
 static void s_destroy(mpc_transport **tp)

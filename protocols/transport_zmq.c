@@ -1,11 +1,10 @@
-/* transport_zmq.c — the ZeroMQ + CURVE peer mesh behind transport.h (DESIGN.md §7).
+/* transport_zmq.c — the ZeroMQ + CURVE peer mesh behind transport.h.
  * The only file of protocols/ that includes zmq.h.  Layout, limits and failure behaviour are
  * described in docs/transport.md; the header states the API contract. */
 #include "transport_zmq.h"
 
 #include <errno.h>
 #include <inttypes.h>
-#include <pthread.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -15,18 +14,13 @@
 #include <time.h>
 #include <zmq.h>
 
+#include "clock.h"
 #include "mpc_err.h"
 #include "wire.h"
+#include "zap.h"
+#include "zmq_wipe.h"
 
-/* libzmq >= 4.3 option (declared only under ZMQ_BUILD_DRAFT_API): with it, a CURVE server
- * whose ZAP handler is unreachable refuses the handshake instead of admitting any key. */
-#ifndef ZMQ_ZAP_ENFORCE_DOMAIN
-#define ZMQ_ZAP_ENFORCE_DOMAIN 93
-#endif
-
-#define S_ZAP_ENDPOINT    "inproc://zeromq.zap.01"
 #define S_ZAP_DOMAIN      "mpcd-peer"
-#define S_ZAP_MAX_FRAMES  8
 #define S_MARKER_SLACK    64      /* held markers (aborts, errors) beyond max_held_msgs */
 #define S_DOWN_GRACE_MS   50      /* after a disconnect, drain what already arrived */
 #define S_HELLO_POLL_MS   20
@@ -72,32 +66,30 @@ typedef struct {
 typedef struct {
     mpc_transport base;         /* first member: &z->base == the public handle */
     mpc_zmq_config cfg;         /* copy; pointer members cleared */
-    void         *ctx, *router, *zap;
-    pthread_t     zap_thread;
-    int           zap_running;
+    void         *ctx, *router;
+    mpc_zap      *zap;          /* admits the peers' keys, User-Id = the peer's index */
     mpc_keypair  *keys;
     uint8_t       peer_pub[MPC_ZMQ_MAX_PARTIES][MPC_KEY_BYTES];
     s_peer        peer[MPC_ZMQ_MAX_PARTIES];
     char          endpoint[MPC_ZMQ_ENDPOINT_MAX];
     char          err[512];
-    atomic_uint_fast64_t auth_allowed, auth_denied;
     uint64_t      malformed, protocol_errors, held_count, held_msgs, held_bytes, held_dropped,
                   disconnects;
 } s_zt;
 
 /* What the caller of s_process is waiting for.  An undecodable message from `from` fails
- * it; once something for (from, job) has arrived, s_process stops reading, so the rest stays
+ * it; once something for (from, stream) has arrived, s_process stops reading, so the rest stays
  * in libzmq's queue (bounded by ZMQ_RCVHWM) instead of in ours. */
 typedef struct {
     uint32_t from;
-    uint64_t job;
+    uint64_t stream;
     int      fail;
     int      found;
 } s_want;
 
-static int s_is_wanted(const s_want *w, uint32_t peer, uint64_t job)
+static int s_is_wanted(const s_want *w, uint32_t peer, uint64_t stream)
 {
-    return w && w->from == peer && w->job == job;
+    return w && w->from == peer && w->stream == stream;
 }
 
 static const struct mpc_transport_ops s_ops;
@@ -122,102 +114,19 @@ static void s_fmt(char *err, size_t errlen, const char *fmt, ...)
     va_end(ap);
 }
 
-static int64_t s_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static s_zt *s_self(const mpc_transport *t)
 {
     return (t && t->ops == &s_ops) ? (s_zt *)t->impl : NULL;
 }
 
-/* ---- ZAP handler (RFC 27) ---------------------------------------------------------------
- * Runs in its own thread on a REP socket bound to inproc://zeromq.zap.01 of our context.
- * Admits a CURVE client whose long-term public key is one of the configured peers' keys and
- * sets User-Id to that peer's decimal index; refuses everything else. */
-
-static int s_frame_is(zmq_msg_t *m, const char *s)
-{
-    size_t n = strlen(s);
-    return zmq_msg_size(m) == n && memcmp(zmq_msg_data(m), s, n) == 0;
-}
-
-static int s_zap_reply(void *sock, zmq_msg_t *reqid, const char *code, const char *text,
-                       const char *user)
-{
-    const void *rid = reqid ? zmq_msg_data(reqid) : "";
-    size_t rlen = reqid ? zmq_msg_size(reqid) : 0;
-    if (zmq_send(sock, "1.0", 3, ZMQ_SNDMORE) < 0) return -1;
-    if (zmq_send(sock, rid, rlen, ZMQ_SNDMORE) < 0) return -1;
-    if (zmq_send(sock, code, strlen(code), ZMQ_SNDMORE) < 0) return -1;
-    if (zmq_send(sock, text, strlen(text), ZMQ_SNDMORE) < 0) return -1;
-    if (zmq_send(sock, user, strlen(user), ZMQ_SNDMORE) < 0) return -1;
-    return zmq_send(sock, "", 0, 0) < 0 ? -1 : 0;
-}
-
-static void *s_zap_main(void *arg)
-{
-    s_zt *z = arg;
-    for (;;) {
-        zmq_msg_t fr[S_ZAP_MAX_FRAMES];
-        int nf = 0, extra = 0, more = 1, dead = 0;
-        while (more) {
-            zmq_msg_t scratch, *m = nf < S_ZAP_MAX_FRAMES ? &fr[nf] : &scratch;
-            zmq_msg_init(m);
-            if (zmq_msg_recv(m, z->zap, 0) < 0) {
-                zmq_msg_close(m);
-                if (errno == EINTR) continue;
-                dead = 1;
-                break;
-            }
-            more = zmq_msg_more(m);
-            if (m == &scratch) {
-                extra++;
-                zmq_msg_close(m);
-            } else {
-                nf++;
-            }
-        }
-        if (!dead) {
-            char user[12] = "";
-            const char *code = "400", *text = "key not allowed";
-            /* version, request id, domain, address, routing id, mechanism, key */
-            if (nf == 7 && !extra && s_frame_is(&fr[0], "1.0") && s_frame_is(&fr[2], S_ZAP_DOMAIN) &&
-                s_frame_is(&fr[5], "CURVE") && zmq_msg_size(&fr[6]) == MPC_KEY_BYTES) {
-                for (uint32_t j = 0; j < z->cfg.n; j++) {
-                    if (j == z->cfg.self) continue;
-                    if (memcmp(zmq_msg_data(&fr[6]), z->peer_pub[j], MPC_KEY_BYTES) == 0) {
-                        snprintf(user, sizeof user, "%u", j);
-                        code = "200";
-                        text = "OK";
-                        break;
-                    }
-                }
-            }
-            if (code[0] == '2') atomic_fetch_add(&z->auth_allowed, 1);
-            else atomic_fetch_add(&z->auth_denied, 1);
-            if (s_zap_reply(z->zap, nf >= 2 ? &fr[1] : NULL, code, text, user) < 0 &&
-                errno == ETERM)
-                dead = 1;
-        }
-        for (int i = 0; i < nf; i++) zmq_msg_close(&fr[i]);
-        if (dead) break;
-    }
-    int zero = 0;
-    zmq_setsockopt(z->zap, ZMQ_LINGER, &zero, sizeof zero);
-    zmq_close(z->zap);
-    z->zap = NULL;
-    return NULL;
-}
-
 /* ---- held messages ---------------------------------------------------------------------- */
 
+/* Payload frames may carry secrets (input PRG keys, dealer seeds, shares): every frame we
+ * received is wiped before ZeroMQ frees it (zmq_wipe.h). */
 static void s_parts_close(zmq_msg_t *parts, uint32_t n)
 {
-    for (uint32_t i = 0; i < n; i++) zmq_msg_close(&parts[i]);
+    for (uint32_t i = 0; i < n; i++) mpc_zmq_msg_wipe_close(&parts[i]);
+    if (parts) sodium_memzero(parts, n * sizeof *parts);   /* very small frames live inline */
     free(parts);
 }
 
@@ -226,7 +135,7 @@ static void s_held_free(s_zt *z, s_held *e)
     if (e->kind == S_HELD_MSG) {
         z->held_msgs--;
         z->held_bytes -= e->bytes;
-        zmq_msg_close(&e->payload);
+        mpc_zmq_msg_wipe_close(&e->payload);
         s_parts_close(e->more, e->nmore);
     }
     z->held_count--;
@@ -258,7 +167,7 @@ static void s_held_unlink(s_peer *p, s_held *prev, s_held *e)
 static void s_add_marker(s_zt *z, uint32_t peer, const mpc_msg_hdr *h, int err, const char *why,
                          s_want *w)
 {
-    if (s_is_wanted(w, peer, h->job)) w->found = 1;
+    if (s_is_wanted(w, peer, h->stream)) w->found = 1;
     else if (z->held_count >= (uint64_t)z->cfg.max_held_msgs + S_MARKER_SLACK) {
         z->held_dropped++;
         return;
@@ -281,8 +190,8 @@ static void s_file(s_zt *z, uint32_t peer, const mpc_msg_hdr *h, zmq_msg_t *payl
                    zmq_msg_t *more, uint32_t nmore, s_want *w)
 {
     /* The first message of the awaited stream is always kept, whatever the hold's fill. */
-    int wanted = s_is_wanted(w, peer, h->job) && !w->found;
-    if (wanted || (w && h->type == MPC_MSG_ABORT && w->job == h->job)) w->found = 1;
+    int wanted = s_is_wanted(w, peer, h->stream) && !w->found;
+    if (wanted || (w && h->type == MPC_MSG_ABORT && w->stream == h->stream)) w->found = 1;
     if (h->type == MPC_MSG_ABORT) {
         int64_t code = MPC_ERR_PEER_ABORT;
         if (h->count >= 1) {
@@ -290,11 +199,11 @@ static void s_file(s_zt *z, uint32_t peer, const mpc_msg_hdr *h, zmq_msg_t *payl
             memcpy(&v, zmq_msg_data(payload), 8);
             code = (int64_t)v;
         }
-        zmq_msg_close(payload);
+        mpc_zmq_msg_wipe_close(payload);
         s_parts_close(more, nmore);
         for (s_held *e = z->peer[peer].head; e; e = e->next)
-            if (e->kind == S_HELD_ABORT && e->hdr.job == h->job) return; /* already known */
-        int keep = (w && w->job == h->job) ||
+            if (e->kind == S_HELD_ABORT && e->hdr.stream == h->stream) return; /* already known */
+        int keep = (w && w->stream == h->stream) ||
                    z->held_count < (uint64_t)z->cfg.max_held_msgs + S_MARKER_SLACK;
         s_held *e = keep ? calloc(1, sizeof *e) : NULL;
         if (!e) {
@@ -311,11 +220,11 @@ static void s_file(s_zt *z, uint32_t peer, const mpc_msg_hdr *h, zmq_msg_t *payl
     for (uint32_t i = 0; i < nmore; i++) bytes += zmq_msg_size(&more[i]);
     if (!wanted && (z->held_msgs >= z->cfg.max_held_msgs ||
                     z->held_bytes + bytes > z->cfg.max_held_bytes)) {
-        zmq_msg_close(payload);
+        mpc_zmq_msg_wipe_close(payload);
         s_parts_close(more, nmore);
         z->held_dropped++;
         for (s_held *e = z->peer[peer].head; e; e = e->next)
-            if (e->kind == S_HELD_MARKER && e->err == MPC_ERR_LIMIT && e->hdr.job == h->job)
+            if (e->kind == S_HELD_MARKER && e->err == MPC_ERR_LIMIT && e->hdr.stream == h->stream)
                 return;
         s_add_marker(z, peer, h, MPC_ERR_LIMIT, "held-message limit exceeded, a message was dropped",
                      NULL);
@@ -323,7 +232,7 @@ static void s_file(s_zt *z, uint32_t peer, const mpc_msg_hdr *h, zmq_msg_t *payl
     }
     s_held *e = calloc(1, sizeof *e);
     if (!e) {
-        zmq_msg_close(payload);
+        mpc_zmq_msg_wipe_close(payload);
         s_parts_close(more, nmore);
         z->held_dropped++;
         return;
@@ -335,7 +244,7 @@ static void s_file(s_zt *z, uint32_t peer, const mpc_msg_hdr *h, zmq_msg_t *payl
     e->bytes = bytes;
     zmq_msg_init(&e->payload);
     zmq_msg_move(&e->payload, payload);
-    zmq_msg_close(payload);
+    mpc_zmq_msg_wipe_close(payload);
     s_held_append(z, peer, e);
 }
 
@@ -352,33 +261,33 @@ static const char *s_type_name(unsigned type)
     }
 }
 
-/* Delivers what is held for (from, job): 0 (out filled), an error, or S_NONE. */
-static int s_take(s_zt *z, uint32_t from, uint8_t type, uint64_t job, uint64_t seq,
+/* Delivers what is held for (from, stream): 0 (out filled), an error, or S_NONE. */
+static int s_take(s_zt *z, uint32_t from, uint8_t type, uint64_t stream, uint64_t seq,
                   uint64_t *out, uint64_t count)
 {
     /* An ABORT of this stream from any peer ends it (sticky until forget). */
     for (uint32_t j = 0; j < z->cfg.n; j++)
         for (s_held *e = z->peer[j].head; e; e = e->next)
-            if (e->kind == S_HELD_ABORT && e->hdr.job == job) {
+            if (e->kind == S_HELD_ABORT && e->hdr.stream == stream) {
                 int code = (e->abort_code < 0 && e->abort_code >= INT32_MIN) ? (int)e->abort_code
                                                                              : MPC_ERR_PEER_ABORT;
-                s_seterr(z, "peer %u aborted job %" PRIu64 " (%s)", j, job, mpc_strerror(code));
+                s_seterr(z, "peer %u aborted stream %" PRIu64 " (%s)", j, stream, mpc_strerror(code));
                 return MPC_ERR_PEER_ABORT;
             }
     s_peer *p = &z->peer[from];
     s_held *prev = NULL;
     for (s_held *e = p->head; e; prev = e, e = e->next) {
-        if (e->hdr.job != job) continue;
+        if (e->hdr.stream != stream) continue;
         s_held_unlink(p, prev, e);
         int r = 0;
         if (e->kind == S_HELD_MARKER) {
             r = e->err;
-            s_seterr(z, "peer %u, job %" PRIu64 ": %s", from, job, e->why);
+            s_seterr(z, "peer %u, stream %" PRIu64 ": %s", from, stream, e->why);
         } else if (e->hdr.type != type || e->hdr.seq != seq || e->hdr.count != count) {
             r = MPC_ERR_PROTOCOL;
-            s_seterr(z, "peer %u, job %" PRIu64 ": expected %s seq %" PRIu64 " count %" PRIu64
+            s_seterr(z, "peer %u, stream %" PRIu64 ": expected %s seq %" PRIu64 " count %" PRIu64
                         ", got %s seq %" PRIu64 " count %" PRIu64,
-                     from, job, s_type_name(type), seq, count, s_type_name(e->hdr.type),
+                     from, stream, s_type_name(type), seq, count, s_type_name(e->hdr.type),
                      e->hdr.seq, e->hdr.count);
         } else if (count) {
             uint8_t *o = (uint8_t *)out;
@@ -413,7 +322,7 @@ static int s_user_id(s_zt *z, zmq_msg_t *m)
     return (int)v;
 }
 
-static int s_send_raw(s_zt *z, uint32_t to, uint8_t type, uint64_t job, uint64_t seq,
+static int s_send_raw(s_zt *z, uint32_t to, uint8_t type, uint64_t stream, uint64_t seq,
                       zmq_msg_t *payload, uint64_t count, int timeout_ms, int counted);
 
 static void s_flush_acks(s_zt *z)
@@ -447,7 +356,7 @@ static int s_read_one(s_zt *z, s_want *w)
     int nf = 0, extra = 0, more_flag;
     zmq_msg_init(&f[0]);
     if (zmq_msg_recv(&f[0], z->router, ZMQ_DONTWAIT) < 0) {
-        zmq_msg_close(&f[0]);
+        mpc_zmq_msg_wipe_close(&f[0]);
         if (errno == EAGAIN || errno == EINTR) return 0;
         s_seterr(z, "receive failed: %s", zmq_strerror(errno));
         return MPC_ERR_IO;
@@ -462,8 +371,15 @@ static int s_read_one(s_zt *z, s_want *w)
         } else if (nmore < max_more && !extra) {
             if (nmore == cap) {
                 uint32_t ncap = cap ? 2 * cap : 8;
-                zmq_msg_t *nm = realloc(more, ncap * sizeof *nm);
+                /* not realloc: a frame of up to 33 bytes lives inside its zmq_msg_t, and the
+                 * old array is wiped before it is freed */
+                zmq_msg_t *nm = malloc(ncap * sizeof *nm);
                 if (nm) {
+                    if (more) {
+                        memcpy(nm, more, nmore * sizeof *nm);
+                        sodium_memzero(more, cap * sizeof *more);
+                        free(more);
+                    }
                     more = nm;
                     cap = ncap;
                 }
@@ -472,13 +388,13 @@ static int s_read_one(s_zt *z, s_want *w)
         }
         zmq_msg_init(m);
         if (zmq_msg_recv(m, z->router, 0) < 0) {
-            zmq_msg_close(m);
+            mpc_zmq_msg_wipe_close(m);
             break;
         }
         more_flag = zmq_msg_more(m);
         if (m == &scratch) {
             extra++;
-            zmq_msg_close(m);
+            mpc_zmq_msg_wipe_close(m);
         } else if (nf < 3) {
             nf++;
         } else {
@@ -532,7 +448,7 @@ static int s_read_one(s_zt *z, s_want *w)
             zmq_msg_init(&f[2]);             /* moved out; keep the close loop uniform */
         }
     }
-    for (int i = 0; i < nf; i++) zmq_msg_close(&f[i]);
+    for (int i = 0; i < nf; i++) mpc_zmq_msg_wipe_close(&f[i]);
     s_parts_close(more, nmore);
     return 1;
 }
@@ -682,7 +598,7 @@ static int s_send_payload(s_zt *z, uint32_t to, void *sock, zmq_msg_t *payload, 
 /* Sends [header, payload frames] to `to` on its DEALER; takes ownership of *payload.  Waits
  * at most timeout_ms for room (the DEALER only queues to a completed, authenticated
  * connection). */
-static int s_send_raw(s_zt *z, uint32_t to, uint8_t type, uint64_t job, uint64_t seq,
+static int s_send_raw(s_zt *z, uint32_t to, uint8_t type, uint64_t stream, uint64_t seq,
                       zmq_msg_t *payload, uint64_t count, int timeout_ms, int counted)
 {
     s_peer *p = &z->peer[to];
@@ -690,7 +606,7 @@ static int s_send_raw(s_zt *z, uint32_t to, uint8_t type, uint64_t job, uint64_t
     zmq_msg_t hm;
     int hm_live = 0;
     s_shared *sh = NULL;
-    mpc_msg_hdr h = {.version = MPC_WIRE_VERSION, .type = type, .job = job, .seq = seq,
+    mpc_msg_hdr h = {.version = MPC_WIRE_VERSION, .type = type, .stream = stream, .seq = seq,
                      .sender = (uint16_t)z->cfg.self, .count = count};
     uint8_t hb[MPC_WIRE_HDR_MAX];
     size_t hlen = 0;
@@ -720,7 +636,7 @@ static int s_send_raw(s_zt *z, uint32_t to, uint8_t type, uint64_t job, uint64_t
     }
     hm_live = 1;
     memcpy(zmq_msg_data(&hm), hb, hlen);
-    int64_t deadline = s_now_ms() + timeout_ms;
+    int64_t deadline = (int64_t)mpc_now_ms() + timeout_ms;
     for (;;) {
         if (zmq_msg_send(&hm, p->dealer, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0) {
             hm_live = 0;
@@ -731,7 +647,7 @@ static int s_send_raw(s_zt *z, uint32_t to, uint8_t type, uint64_t job, uint64_t
             r = MPC_ERR_IO;
             goto out;
         }
-        int64_t left = deadline - s_now_ms();
+        int64_t left = deadline - (int64_t)mpc_now_ms();
         if (left <= 0) {
             s_seterr(z, "send to peer %u timed out after %d ms (%s)", to, timeout_ms,
                      p->auth_refused ? "the peer refuses our key"
@@ -782,20 +698,20 @@ static int s_send_check(s_zt *z, uint32_t to, uint8_t type, uint64_t count)
     return 0;
 }
 
-static int s_op_send(mpc_transport *t, uint32_t to, uint8_t type, uint64_t job, uint64_t seq,
+static int s_op_send(mpc_transport *t, uint32_t to, uint8_t type, uint64_t stream, uint64_t seq,
                      const uint64_t *data, uint64_t count)
 {
     s_zt *z = s_self(t);
     if (!z || (count && !data)) return MPC_ERR_INVALID;
     int r = s_send_check(z, to, type, count);
     if (r) return r;
+    /* The one copy (the caller keeps data), wiped when ZeroMQ releases it. */
     zmq_msg_t pm;
-    if (zmq_msg_init_size(&pm, count * 8) != 0) return MPC_ERR_NOMEM;
-    if (count) memcpy(zmq_msg_data(&pm), data, count * 8); /* the one copy: caller keeps data */
-    return s_send_raw(z, to, type, job, seq, &pm, count, z->cfg.timeout_ms, 1);
+    if (mpc_zmq_msg_init_secret(&pm, data, count * 8) != 0) return MPC_ERR_NOMEM;
+    return s_send_raw(z, to, type, stream, seq, &pm, count, z->cfg.timeout_ms, 1);
 }
 
-int mpc_transport_zmq_send_owned(mpc_transport *t, uint32_t to, uint8_t type, uint64_t job,
+int mpc_transport_zmq_send_owned(mpc_transport *t, uint32_t to, uint8_t type, uint64_t stream,
                                  uint64_t seq, uint64_t *data, uint64_t count,
                                  void (*free_fn)(void *data, void *hint), void *hint)
 {
@@ -813,12 +729,12 @@ int mpc_transport_zmq_send_owned(mpc_transport *t, uint32_t to, uint8_t type, ui
         free_fn(data, hint);
         return MPC_ERR_NOMEM;
     }
-    return s_send_raw(z, to, type, job, seq, &pm, count, z->cfg.timeout_ms, 1);
+    return s_send_raw(z, to, type, stream, seq, &pm, count, z->cfg.timeout_ms, 1);
 }
 
 /* ---- receiving ------------------------------------------------------------------------- */
 
-static int s_op_recv(mpc_transport *t, uint32_t from, uint8_t type, uint64_t job, uint64_t seq,
+static int s_op_recv(mpc_transport *t, uint32_t from, uint8_t type, uint64_t stream, uint64_t seq,
                      uint64_t *out, uint64_t count, int timeout_ms)
 {
     s_zt *z = s_self(t);
@@ -835,21 +751,21 @@ static int s_op_recv(mpc_transport *t, uint32_t from, uint8_t type, uint64_t job
     }
     if (timeout_ms < 0) timeout_ms = z->cfg.timeout_ms;
     s_peer *p = &z->peer[from];
-    int64_t start = s_now_ms(), deadline = start + timeout_ms, grace_until = -1;
+    int64_t start = (int64_t)mpc_now_ms(), deadline = start + timeout_ms, grace_until = -1;
     s_read_monitor(z, from);
     uint64_t epoch0 = p->epoch;
     int was_down = p->state == S_PEER_DOWN;
-    s_want w = {from, job, 0, 0};
+    s_want w = {from, stream, 0, 0};
     for (int round = 0;; round++) {
-        int r = s_take(z, from, type, job, seq, out, count);
+        int r = s_take(z, from, type, stream, seq, out, count);
         if (r != S_NONE) return r;
         if (w.fail) {
             z->protocol_errors++;
-            s_seterr(z, "peer %u sent an undecodable message while job %" PRIu64 " seq %" PRIu64
-                        " was awaited", from, job, seq);
+            s_seterr(z, "peer %u sent an undecodable message while stream %" PRIu64 " seq %" PRIu64
+                        " was awaited", from, stream, seq);
             return MPC_ERR_PROTOCOL;
         }
-        int64_t now = s_now_ms();
+        int64_t now = (int64_t)mpc_now_ms();
         if (was_down || p->state == S_PEER_DOWN || p->epoch != epoch0) {
             /* Deliver what the peer sent before it went away, then fail. */
             if (grace_until < 0) {
@@ -857,14 +773,14 @@ static int s_op_recv(mpc_transport *t, uint32_t from, uint8_t type, uint64_t job
                 if (grace_until > deadline) grace_until = deadline;
             } else if (now >= grace_until) {
                 s_seterr(z, "peer %u disconnected (connection lost or heartbeat expired) while "
-                            "job %" PRIu64 " seq %" PRIu64 " was awaited (after %" PRId64 " ms)",
-                         from, job, seq, now - start);
+                            "stream %" PRIu64 " seq %" PRIu64 " was awaited (after %" PRId64 " ms)",
+                         from, stream, seq, now - start);
                 return MPC_ERR_IO;
             }
         }
         if (now >= deadline && round > 0) {
-            s_seterr(z, "timed out after %d ms waiting for peer %u (job %" PRIu64 " seq %" PRIu64
-                        ")%s", timeout_ms, from, job, seq,
+            s_seterr(z, "timed out after %d ms waiting for peer %u (stream %" PRIu64 " seq %" PRIu64
+                        ")%s", timeout_ms, from, stream, seq,
                      p->state == S_PEER_UP ? "" : ", peer not connected");
             return MPC_ERR_TIMEOUT;
         }
@@ -875,7 +791,7 @@ static int s_op_recv(mpc_transport *t, uint32_t from, uint8_t type, uint64_t job
     }
 }
 
-static void s_op_forget(mpc_transport *t, uint64_t job)
+static void s_op_forget(mpc_transport *t, uint64_t stream)
 {
     s_zt *z = s_self(t);
     if (!z) return;
@@ -884,7 +800,7 @@ static void s_op_forget(mpc_transport *t, uint64_t job)
         s_held *prev = NULL, *e = p->head;
         while (e) {
             s_held *next = e->next;
-            if (e->hdr.job == job) {
+            if (e->hdr.stream == stream) {
                 s_held_unlink(p, prev, e);
                 s_held_free(z, e);
             } else {
@@ -907,7 +823,7 @@ int mpc_transport_zmq_ready(mpc_transport *t, int timeout_ms)
     s_zt *z = s_self(t);
     if (!z) return MPC_ERR_INVALID;
     if (timeout_ms < 0) timeout_ms = z->cfg.timeout_ms;
-    int64_t deadline = s_now_ms() + timeout_ms;
+    int64_t deadline = (int64_t)mpc_now_ms() + timeout_ms;
     int sent[MPC_ZMQ_MAX_PARTIES] = {0};
     for (;;) {
         int done = 1;
@@ -922,7 +838,7 @@ int mpc_transport_zmq_ready(mpc_transport *t, int timeout_ms)
             if (!sent[j] || !p->hello_seen) done = 0;
         }
         if (done) return 0;
-        int64_t left = deadline - s_now_ms();
+        int64_t left = deadline - (int64_t)mpc_now_ms();
         if (left <= 0) break;
         int r = s_process(z, NULL, left < S_HELLO_POLL_MS ? left : S_HELLO_POLL_MS);
         if (r) return r;
@@ -1035,8 +951,7 @@ static void s_destroy(s_zt *z)
     if (z->router) zmq_close(z->router);
     if (z->ctx) {
         zmq_ctx_shutdown(z->ctx);            /* wakes the ZAP thread with ETERM */
-        if (z->zap_running) pthread_join(z->zap_thread, NULL);
-        else if (z->zap) zmq_close(z->zap);
+        mpc_zap_destroy(&z->zap);
         zmq_ctx_term(z->ctx);
     }
     mpc_keypair_destroy(&z->keys);
@@ -1091,6 +1006,25 @@ int mpc_transport_zmq_connect_peer(mpc_transport *t, uint32_t peer, const char *
     return 0;
 }
 
+/* The ZAP handler admits each peer's key with the peer's decimal index as User-Id. */
+static int s_start_zap(s_zt *z, char *err, size_t errlen)
+{
+    uint8_t keys[MPC_ZMQ_MAX_PARTIES][MPC_KEY_BYTES];
+    char ids[MPC_ZMQ_MAX_PARTIES][12];
+    const char *idp[MPC_ZMQ_MAX_PARTIES];
+    uint32_t k = 0;
+    for (uint32_t j = 0; j < z->cfg.n; j++) {
+        if (j == z->cfg.self) continue;
+        memcpy(keys[k], z->peer_pub[j], MPC_KEY_BYTES);
+        snprintf(ids[k], sizeof ids[k], "%u", j);
+        idp[k] = ids[k];
+        k++;
+    }
+    mpc_zap_config zc = {.domain = S_ZAP_DOMAIN, .n_keys = k,
+                         .keys = (const uint8_t (*)[MPC_KEY_BYTES])keys, .ids = idp};
+    return mpc_zap_start(&z->zap, z->ctx, &zc, err, errlen);
+}
+
 int mpc_transport_zmq_new(mpc_transport **out, const mpc_zmq_config *cfg, char *err,
                           size_t errlen)
 {
@@ -1118,8 +1052,6 @@ int mpc_transport_zmq_new(mpc_transport **out, const mpc_zmq_config *cfg, char *
     z->base.impl = z;
     z->base.self = c->self;
     z->base.n = c->n;
-    atomic_init(&z->auth_allowed, 0);
-    atomic_init(&z->auth_denied, 0);
     r = MPC_ERR_NOMEM;
     if (!(z->keys = mpc_keypair_dup(cfg->keys))) goto fail;
     r = MPC_ERR_IO;
@@ -1129,15 +1061,8 @@ int mpc_transport_zmq_new(mpc_transport **out, const mpc_zmq_config *cfg, char *
     }
     zmq_ctx_set(z->ctx, ZMQ_BLOCKY, 0);       /* linger is 0 anyway; never hang in term */
     /* The ZAP handler first: a CURVE server with no handler would admit any key. */
-    if (!(z->zap = zmq_socket(z->ctx, ZMQ_REP)) || zmq_bind(z->zap, S_ZAP_ENDPOINT) != 0) {
-        s_fmt(err, errlen, "cannot start the ZAP handler: %s", zmq_strerror(errno));
-        goto fail;
-    }
-    if (pthread_create(&z->zap_thread, NULL, s_zap_main, z) != 0) {
-        s_fmt(err, errlen, "cannot start the ZAP thread");
-        goto fail;
-    }
-    z->zap_running = 1;
+    if ((r = s_start_zap(z, err, errlen)) != 0) goto fail;
+    r = MPC_ERR_IO;
     z->router = zmq_socket(z->ctx, ZMQ_ROUTER);
     /* Per frame, as libzmq sees it: with CURVE that is the encrypted MESSAGE command, a few
      * dozen bytes larger than the payload; never below what the handshake itself needs.  The
@@ -1145,16 +1070,13 @@ int mpc_transport_zmq_new(mpc_transport **out, const mpc_zmq_config *cfg, char *
     int64_t maxmsg = (int64_t)c->max_msg_bytes + S_MAXMSG_MARGIN;
     if (maxmsg < S_MIN_MAXMSG) maxmsg = S_MIN_MAXMSG;
     if (!z->router || s_common_opts(z, z->router) || s_setopt_int(z->router, ZMQ_CURVE_SERVER, 1) ||
-        zmq_setsockopt(z->router, ZMQ_ZAP_DOMAIN, S_ZAP_DOMAIN, strlen(S_ZAP_DOMAIN)) ||
+        mpc_zap_attach(z->zap, z->router) ||
         s_setopt_int(z->router, ZMQ_ROUTER_MANDATORY, 1) ||
         s_setopt_int(z->router, ZMQ_RCVHWM, c->rcvhwm) ||
         zmq_setsockopt(z->router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg)) {
         s_fmt(err, errlen, "cannot set up the peer ROUTER: %s", zmq_strerror(errno));
         goto fail;
     }
-    /* Fail closed should the ZAP handler ever be gone; a libzmq without the option still has
-     * the handler bound for the whole life of the socket. */
-    (void)s_setopt_int(z->router, ZMQ_ZAP_ENFORCE_DOMAIN, 1);
     if (zmq_bind(z->router, cfg->bind) != 0) {
         int e = errno;
         s_fmt(err, errlen, "cannot bind %s: %s", cfg->bind, zmq_strerror(e));
@@ -1204,8 +1126,8 @@ void mpc_transport_zmq_stats(const mpc_transport *t, mpc_zmq_stats *st)
     memset(st, 0, sizeof *st);
     s_zt *z = s_self(t);
     if (!z) return;
-    st->auth_allowed = atomic_load(&z->auth_allowed);
-    st->auth_denied = atomic_load(&z->auth_denied);
+    st->auth_allowed = mpc_zap_admitted(z->zap);
+    st->auth_denied = mpc_zap_refused(z->zap);
     st->malformed = z->malformed;
     st->protocol_errors = z->protocol_errors;
     st->held_msgs = z->held_count;
@@ -1227,110 +1149,3 @@ static const struct mpc_transport_ops s_ops = {
     .forget = s_op_forget,
     .destroy = s_op_destroy,
 };
-
-/* ---- benchmark ------------------------------------------------------------------------- */
-
-typedef struct {
-    mpc_transport *t;
-    uint64_t total, per;        /* bytes */
-    int rc;
-    int64_t end_us;
-    char err[256];
-} s_bench_rx;
-
-static int64_t s_now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static void *s_bench_rx_main(void *arg)
-{
-    s_bench_rx *b = arg;
-    uint64_t *buf = malloc(b->per);
-    if (buf) memset(buf, 0, b->per);          /* fault the pages in before the clock runs */
-    b->rc = buf ? mpc_transport_zmq_ready(b->t, 10000) : MPC_ERR_NOMEM;
-    for (uint64_t seq = 0, got = 0; b->rc == 0 && got < b->total; seq++) {
-        uint64_t n = (b->total - got < b->per ? b->total - got : b->per) / 8;
-        b->rc = mpc_recv(b->t, 0, MPC_MSG_OPEN, 1, seq, buf, n, 60000);
-        got += n * 8;
-    }
-    if (b->rc) snprintf(b->err, sizeof b->err, "%s", mpc_transport_zmq_last_error(b->t));
-    b->end_us = s_now_us();
-    free(buf);
-    return NULL;
-}
-
-int mpc_transport_zmq_bench(uint64_t total_bytes, uint64_t msg_bytes, double *bytes_per_sec,
-                            char *err, size_t errlen)
-{
-    if (!bytes_per_sec || total_bytes == 0 || total_bytes % 8 || msg_bytes == 0 || msg_bytes % 8)
-        return MPC_ERR_INVALID;
-    int r = MPC_ERR_NOMEM;
-    mpc_keypair *k[2] = {mpc_keypair_new(), mpc_keypair_new()};
-    mpc_transport *t[2] = {NULL, NULL};
-    uint64_t *buf = malloc(msg_bytes);
-    int started = 0;
-    s_bench_rx rx = {0};
-    pthread_t th;
-    if (!k[0] || !k[1] || !buf) goto out;
-    for (uint64_t i = 0; i < msg_bytes / 8; i++) buf[i] = i * 0x9e3779b97f4a7c15ull;
-    for (int i = 0; i < 2; i++) {
-        mpc_zmq_config c;
-        mpc_zmq_config_init(&c);
-        c.self = (uint32_t)i;
-        c.n = 2;
-        c.bind = "tcp://127.0.0.1:*";
-        c.keys = k[i];
-        memcpy(c.peer_public[1 - i], mpc_keypair_public(k[1 - i]), MPC_KEY_BYTES);
-        c.max_msg_bytes = msg_bytes;
-        /* the receiver may still be in its hello exchange (which holds whatever arrives)
-         * when the sender starts: room for everything */
-        c.max_held_bytes = total_bytes + 2 * msg_bytes;
-        c.max_held_msgs = (uint32_t)(total_bytes / msg_bytes + 16 < 1u << 20 ? total_bytes / msg_bytes + 16
-                                                                                : 1u << 20);
-        if ((r = mpc_transport_zmq_new(&t[i], &c, err, errlen)) != 0) goto out;
-    }
-    for (int i = 0; i < 2; i++)
-        if ((r = mpc_transport_zmq_connect_peer(t[i], (uint32_t)(1 - i),
-                                                mpc_transport_zmq_endpoint(t[1 - i]))) != 0)
-            goto out;
-    rx.t = t[1];
-    rx.total = total_bytes;
-    rx.per = msg_bytes;
-    if (pthread_create(&th, NULL, s_bench_rx_main, &rx) != 0) {
-        r = MPC_ERR_IO;
-        goto out;
-    }
-    started = 1;
-    if ((r = mpc_transport_zmq_ready(t[0], 10000)) != 0) {
-        s_fmt(err, errlen, "%s", mpc_transport_zmq_last_error(t[0]));
-        goto out;
-    }
-    int64_t t0 = s_now_us();
-    for (uint64_t seq = 0, sent = 0; sent < total_bytes; seq++) {
-        uint64_t n = (total_bytes - sent < msg_bytes ? total_bytes - sent : msg_bytes) / 8;
-        if ((r = mpc_send(t[0], 1, MPC_MSG_OPEN, 1, seq, buf, n)) != 0) {
-            s_fmt(err, errlen, "%s", mpc_transport_zmq_last_error(t[0]));
-            goto out;
-        }
-        sent += n * 8;
-    }
-    pthread_join(th, NULL);
-    started = 0;
-    if ((r = rx.rc) != 0) {
-        s_fmt(err, errlen, "%s", rx.err);
-        goto out;
-    }
-    double secs = (double)(rx.end_us - t0) / 1e6;
-    *bytes_per_sec = secs > 0 ? (double)total_bytes / secs : 0;
-out:
-    if (started) pthread_join(th, NULL);
-    mpc_transport_destroy(&t[0]);
-    mpc_transport_destroy(&t[1]);
-    mpc_keypair_destroy(&k[0]);
-    mpc_keypair_destroy(&k[1]);
-    free(buf);
-    return r;
-}

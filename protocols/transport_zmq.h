@@ -2,7 +2,7 @@
  *
  * Each party binds one ROUTER (CURVE server) for its peers and connects one DEALER (CURVE
  * client, the party's own key pair, the peer's public key as server key) to every other
- * party: messages from i to j travel on i's DEALER to j's ROUTER.  A ZAP handler in the
+ * party: messages from i to j travel on i's DEALER to j's ROUTER.  A ZAP handler (zap.h) in the
  * transport's own ZeroMQ context, started before the ROUTER binds, admits only the configured
  * peer public keys and sets User-Id to the peer's index; a received message is attributed to
  * that authenticated index only (the header's sender field must agree with it).
@@ -88,11 +88,11 @@ int mpc_transport_zmq_service(mpc_transport *t, int timeout_ms);
  * copying: free_fn(data, hint) is called exactly once, possibly from a ZeroMQ I/O thread, when
  * ZeroMQ is done with it (also when this call fails). */
 __attribute__((warn_unused_result))
-int mpc_transport_zmq_send_owned(mpc_transport *t, uint32_t to, uint8_t type, uint64_t job,
+int mpc_transport_zmq_send_owned(mpc_transport *t, uint32_t to, uint8_t type, uint64_t stream,
                                  uint64_t seq, uint64_t *data, uint64_t count,
                                  void (*free_fn)(void *data, void *hint), void *hint);
 
-/* The reason of the last failure of a call on t (names the peer, job, seq; never payload). */
+/* The reason of the last failure of a call on t (names the peer, stream, seq; never payload). */
 const char *mpc_transport_zmq_last_error(const mpc_transport *t);
 
 typedef struct {
@@ -112,13 +112,5 @@ void mpc_transport_zmq_stats(const mpc_transport *t, mpc_zmq_stats *st);
  * mpc_transport_zmq_service first to take in recent events), 0 otherwise.  The daemon uses
  * it to name the party behind a failed job. */
 int mpc_transport_zmq_peer_up(const mpc_transport *t, uint32_t peer);
-
-/* Loopback benchmark (for the benchmark issue): two parties in two threads on 127.0.0.1 with
- * CURVE; party 0 sends total_bytes in messages of msg_bytes (multiples of 8) to party 1.
- * *bytes_per_sec receives payload bytes / wall time from the first send to the last receive.
- * 0 or an MPC_ERR_* with a reason in err. */
-__attribute__((warn_unused_result))
-int mpc_transport_zmq_bench(uint64_t total_bytes, uint64_t msg_bytes, double *bytes_per_sec,
-                            char *err, size_t errlen);
 
 #endif

@@ -45,7 +45,7 @@ int mpc_wire_hdr_encode(uint8_t *buf, size_t cap, size_t *len, const mpc_msg_hdr
     msgpack_packer pk;
     msgpack_packer_init(&pk, &fb, s_fixbuf_write);
     if (msgpack_pack_array(&pk, S_ARITY) != 0 || msgpack_pack_uint8(&pk, h->version) != 0 ||
-        msgpack_pack_uint8(&pk, h->type) != 0 || msgpack_pack_uint64(&pk, h->job) != 0 ||
+        msgpack_pack_uint8(&pk, h->type) != 0 || msgpack_pack_uint64(&pk, h->stream) != 0 ||
         msgpack_pack_uint64(&pk, h->seq) != 0 || msgpack_pack_uint16(&pk, h->sender) != 0 ||
         msgpack_pack_uint64(&pk, h->count) != 0 || fb.overflow)
         return MPC_ERR_INVALID;
@@ -102,7 +102,7 @@ int mpc_wire_hdr_decode(mpc_msg_hdr *h, const uint8_t *buf, size_t len)
     mpc_msg_hdr t = {
         .version = (uint8_t)v[0],
         .type = (uint8_t)v[1],
-        .job = v[2],
+        .stream = v[2],
         .seq = v[3],
         .sender = (uint16_t)v[4],
         .count = v[5],

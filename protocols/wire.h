@@ -1,8 +1,8 @@
-/* wire.h — the peer message framing of the ZeroMQ mesh (DESIGN.md §7, §8).
+/* wire.h — the peer message framing of the ZeroMQ mesh (docs/transport.md, "Framing").
  *
  * A peer message is two frames:
  *   frame 1: a msgpack array of exactly six unsigned integers
- *            [version, type, job, seq, sender, count]   (at most MPC_WIRE_HDR_MAX bytes)
+ *            [version, type, stream, seq, sender, count]   (at most MPC_WIRE_HDR_MAX bytes)
  *   frame 2: the raw payload, exactly count * 8 bytes of little-endian uint64 (may be empty).
  * The decoder treats its input as hostile: it bounds the frame size, pre-checks the msgpack
  * structure before msgpack-c allocates anything, requires MSGPACK_UNPACK_SUCCESS with every

@@ -654,7 +654,7 @@ static void s_inject_bad(mpc_mem_hub *hub, void *arg)
 {
     (void)arg;
     uint64_t junk[3] = {1, 2, 3};
-    mpc_msg_hdr h = {.version = MPC_WIRE_VERSION, .type = MPC_MSG_INPUT, .sender = 0, .job = 4,
+    mpc_msg_hdr h = {.version = MPC_WIRE_VERSION, .type = MPC_MSG_INPUT, .sender = 0, .stream = 4,
                      .seq = 0, .count = 3};
     ck_assert_int_eq(mpc_mem_inject(hub, 2, &h, junk, 3), 0);
 }

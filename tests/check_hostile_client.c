@@ -538,7 +538,7 @@ START_TEST(test_peer_garbage_refused)
     }
     zmq_send(r.sock, "\xdd\xff\xff\xff\xff", 5, ZMQ_SNDMORE);
     zmq_send(r.sock, "", 0, 0);
-    mpc_msg_hdr h = {.version = 1, .type = MPC_MSG_OPEN, .sender = 0, .job = 0xdeadbeef, .seq = 5, .count = 4};
+    mpc_msg_hdr h = {.version = 1, .type = MPC_MSG_OPEN, .sender = 0, .stream = 0xdeadbeef, .seq = 5, .count = 4};
     ck_assert_int_eq(mpc_wire_hdr_encode(hdr, sizeof hdr, &hl, &h), 0);
     zmq_send(r.sock, hdr, hl, 0);                                     /* truncated: no payload */
     zmq_send(r.sock, hdr, hl, ZMQ_SNDMORE);
@@ -559,7 +559,7 @@ START_TEST(test_peer_garbage_refused)
     h.sender = 0;
     h.type = MPC_MSG_ABORT;
     h.count = 1;
-    h.job = 0xfeedface;
+    h.stream = 0xfeedface;
     ck_assert_int_eq(mpc_wire_hdr_encode(hdr, sizeof hdr, &hl, &h), 0);
     zmq_send(r.sock, hdr, hl, ZMQ_SNDMORE);
     zmq_send(r.sock, payload, 8, 0);
@@ -586,7 +586,7 @@ START_TEST(test_peer_unknown_key_refused)
     static mpcd_config bcfg;
     raw r;
     s_peer_open(&r, 0, &bcfg);
-    mpc_msg_hdr h = {.version = 1, .type = MPC_MSG_ABORT, .sender = 0, .job = 1, .seq = 0, .count = 1};
+    mpc_msg_hdr h = {.version = 1, .type = MPC_MSG_ABORT, .sender = 0, .stream = 1, .seq = 0, .count = 1};
     uint8_t hdr[MPC_WIRE_HDR_MAX];
     size_t hl;
     uint64_t code = (uint64_t)(int64_t)MPC_ERR_PROTOCOL;

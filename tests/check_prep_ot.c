@@ -909,7 +909,7 @@ START_TEST(test_failures)
     /* a hello with another version, then one with the identity as A (a valid version) */
     uint64_t hello[10] = {0x4d50434f54000002ull, 1u | (MPC_PREP_OT_K << 8)};
     mpc_msg_hdr hd = {.version = MPC_WIRE_VERSION, .type = MPC_MSG_PREP, .sender = 1,
-                      .job = STREAM, .seq = 0, .count = 10};
+                      .stream = STREAM, .seq = 0, .count = 10};
     ck_assert_int_eq(s_alone(&hd, hello, 10, 2000), MPC_ERR_PROTOCOL);
     hello[0] = 0x4d50434f54000001ull;
     hello[1] = 1u | (MPC_PREP_OT_K << 8);

@@ -1,5 +1,5 @@
 /* check_transport_mem.c — every rule of transport.h on the in-memory backend: FIFO per pair,
- * streams held by job, exact type/seq/count checks, ABORT, timeouts, counters, malformed
+ * streams held by stream id, exact type/seq/count checks, ABORT, timeouts, counters, malformed
  * raw messages, forget. */
 #include <check.h>
 #include <stdlib.h>
@@ -92,7 +92,7 @@ END_TEST
 START_TEST(test_injected_malformed)
 {
     uint64_t v[4] = {1, 2, 3, 4}, out[4];
-    mpc_msg_hdr h = {.version = MPC_WIRE_VERSION, .type = MPC_MSG_OPEN, .sender = 2, .job = 1, .seq = 0, .count = 4};
+    mpc_msg_hdr h = {.version = MPC_WIRE_VERSION, .type = MPC_MSG_OPEN, .sender = 2, .stream = 1, .seq = 0, .count = 4};
     /* header count disagrees with the payload */
     ck_assert_int_eq(mpc_mem_inject(H, 0, &h, v, 3), 0);
     ck_assert_int_eq(mpc_recv(T[0], 2, MPC_MSG_OPEN, 1, 0, out, 4, -1), MPC_ERR_PROTOCOL);

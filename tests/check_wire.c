@@ -20,7 +20,7 @@ static void s_rt(const mpc_msg_hdr *h)
     ck_assert_int_eq(mpc_wire_hdr_decode(&d, buf, len), 0);
     ck_assert_uint_eq(d.version, h->version);
     ck_assert_uint_eq(d.type, h->type);
-    ck_assert_uint_eq(d.job, h->job);
+    ck_assert_uint_eq(d.stream, h->stream);
     ck_assert_uint_eq(d.seq, h->seq);
     ck_assert_uint_eq(d.sender, h->sender);
     ck_assert_uint_eq(d.count, h->count);
@@ -34,13 +34,13 @@ START_TEST(test_round_trips)
 {
     ck_assert_int_ge(sodium_init(), 0);
     static const uint64_t edge[] = {0, 1, 127, 128, 255, 256, 65535, 65536, UINT32_MAX,
-                                    (uint64_t)UINT32_MAX + 1, MPC_JOB_PREP_BIT, UINT64_MAX};
+                                    (uint64_t)UINT32_MAX + 1, MPC_STREAM_PREP_BIT, UINT64_MAX};
     static const uint8_t types[] = {MPC_MSG_OPEN, MPC_MSG_INPUT, MPC_MSG_OUTPUT, MPC_MSG_PREP,
                                     MPC_MSG_CONTROL, MPC_MSG_ABORT, MPC_WIRE_MSG_HELLO,
                                     MPC_WIRE_MSG_HELLO_ACK};
     for (size_t i = 0; i < sizeof edge / sizeof edge[0]; i++)
         for (size_t t = 0; t < sizeof types; t++) {
-            mpc_msg_hdr h = {.version = MPC_WIRE_VERSION, .type = types[t], .job = edge[i],
+            mpc_msg_hdr h = {.version = MPC_WIRE_VERSION, .type = types[t], .stream = edge[i],
                              .seq = edge[(i + 3) % 12], .sender = (uint16_t)(i % 16),
                              .count = edge[i] > MPC_WIRE_MAX_COUNT ? MPC_WIRE_MAX_COUNT : edge[i]};
             s_rt(&h);
@@ -48,7 +48,7 @@ START_TEST(test_round_trips)
     for (int i = 0; i < 2000; i++) {
         mpc_msg_hdr h = {.version = MPC_WIRE_VERSION,
                          .type = types[randombytes_uniform(sizeof types)],
-                         .job = ((uint64_t)randombytes_random() << 32 | randombytes_random()) >>
+                         .stream = ((uint64_t)randombytes_random() << 32 | randombytes_random()) >>
                                 randombytes_uniform(64),
                          .seq = (uint64_t)randombytes_random() >> randombytes_uniform(32),
                          .sender = (uint16_t)randombytes_uniform(16),
@@ -78,7 +78,7 @@ START_TEST(test_encode_refuses_out_of_range)
     ck_assert_int_eq(mpc_wire_hdr_encode(buf, sizeof buf, &len, &h), MPC_ERR_INVALID);
     /* Too small a buffer. */
     h = ok;
-    h.job = UINT64_MAX;
+    h.stream = UINT64_MAX;
     ck_assert_int_eq(mpc_wire_hdr_encode(buf, 12, &len, &h), MPC_ERR_INVALID);
 }
 END_TEST
@@ -102,7 +102,7 @@ static int s_decode_end(s_msg *m)
     int r = mpc_wire_hdr_decode(&h, (const uint8_t *)m->sb.data, m->sb.size);
     if (r != 0) {
         /* A refused header leaves a zeroed result, never partial data. */
-        ck_assert_uint_eq(h.job | h.seq | h.count | h.type | h.version | h.sender, 0);
+        ck_assert_uint_eq(h.stream | h.seq | h.count | h.type | h.version | h.sender, 0);
     }
     msgpack_sbuffer_destroy(&m->sb);
     return r;
@@ -249,7 +249,7 @@ START_TEST(test_mutations_are_safe)
 {
     ck_assert_int_ge(sodium_init(), 0);
     for (int it = 0; it < 20000; it++) {
-        mpc_msg_hdr h = {.version = 1, .type = MPC_MSG_OPEN, .job = randombytes_random(),
+        mpc_msg_hdr h = {.version = 1, .type = MPC_MSG_OPEN, .stream = randombytes_random(),
                          .seq = randombytes_random(), .sender = 2, .count = randombytes_random()};
         uint8_t buf[MPC_WIRE_HDR_MAX];
         size_t len;

@@ -29,7 +29,7 @@ typedef struct {
     mpcd_worker   w[MAXN + 1];
     mpcd_pool    *pool[MAXN];
     pthread_t     th[MAXN + 1];
-    volatile int  stop;
+    atomic_int    stop;
 } cluster;
 
 static void *s_thread(void *arg)
@@ -103,8 +103,8 @@ static void s_cluster_start_ot(cluster *cl, uint32_t n, uint64_t target, uint64_
 /* Stops and joins the workers (idempotent); the pools and tables stay for inspection. */
 static void s_cluster_join(cluster *cl)
 {
-    if (cl->stop) return;
-    cl->stop = 1;
+    if (atomic_load(&cl->stop)) return;
+    atomic_store(&cl->stop, 1);
     for (uint32_t i = 0; i <= cl->n; i++)
         if (i < cl->n || cl->t[i]) pthread_join(cl->th[i], NULL);
 }
@@ -166,13 +166,13 @@ static void s_submit(cluster *cl, uint32_t i, const uint8_t id[16], uint64_t L, 
 static mpcd_job_state s_wait_done(cluster *cl, uint32_t i, const uint8_t id[16], char *reason)
 {
     mpcd_jobs *j = cl->jobs[i];
-    uint64_t deadline = mpcd_now_ms() + 20000;
+    uint64_t deadline = mpc_now_ms() + 20000;
     mpcd_jobs_lock(j);
     mpcd_job *job;
     for (;;) {
         job = mpcd_jobs_find(j, id);
         if (job && (job->state == MPCD_JOB_DONE || job->state == MPCD_JOB_FAILED)) break;
-        if (mpcd_jobs_wait(j, deadline) != 0 && mpcd_now_ms() >= deadline) break;
+        if (mpcd_jobs_wait(j, deadline) != 0 && mpc_now_ms() >= deadline) break;
     }
     mpcd_job_state st = job ? job->state : MPCD_JOB_QUEUED;
     if (reason) snprintf(reason, MPCD_REASON_MAX, "%s", job ? job->reason : "no job");
@@ -360,9 +360,9 @@ START_TEST(test_pool)
 {
     cluster cl;
     s_cluster_start_ot(&cl, 3, 6000, 2048);
-    uint64_t deadline = mpcd_now_ms() + 30000;
+    uint64_t deadline = mpc_now_ms() + 30000;
     for (uint32_t i = 0; i < 3; i++)
-        while (mpcd_pool_stock(cl.pool[i]) < 6000 && mpcd_now_ms() < deadline) usleep(20000);
+        while (mpcd_pool_stock(cl.pool[i]) < 6000 && mpc_now_ms() < deadline) usleep(20000);
     for (uint32_t i = 0; i < 3; i++) ck_assert_uint_eq(mpcd_pool_stock(cl.pool[i]), 6000);
     usleep(200000);   /* the sequencer is idle now: the stock is full */
     const uint64_t L = 1000;
@@ -392,9 +392,9 @@ START_TEST(test_pool)
     }
     ck_assert_uint_eq(dot, expect);
     /* Let the refill that follows the job finish, so stopping cannot cut a chunk short. */
-    deadline = mpcd_now_ms() + 30000;
+    deadline = mpc_now_ms() + 30000;
     for (uint32_t i = 0; i < 3; i++)
-        while (mpcd_pool_stock(cl.pool[i]) < 6000 && mpcd_now_ms() < deadline) usleep(20000);
+        while (mpcd_pool_stock(cl.pool[i]) < 6000 && mpc_now_ms() < deadline) usleep(20000);
     usleep(200000);
     s_cluster_join(&cl);   /* no refill runs while the counters are read */
     for (uint32_t i = 0; i < 3; i++) {

@@ -10,16 +10,10 @@
 
 #include "runner.h"
 #include "keys.h"
+#include "clock.h"
 #include "mpc_err.h"
 #include "transport_zmq.h"
 #include "wire.h"
-
-static int64_t s_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 typedef struct {
     mpc_keypair *k[2];
@@ -44,13 +38,13 @@ static void s_pair_up(s_pair *m)
     for (int i = 0; i < 2; i++)
         ck_assert_int_eq(mpc_transport_zmq_connect_peer(m->t[i], (uint32_t)(1 - i),
                                                         mpc_transport_zmq_endpoint(m->t[1 - i])), 0);
-    int64_t until = s_ms() + 15000;
+    int64_t until = (int64_t)mpc_now_ms() + 15000;
     for (;;) {
         int ok = 1;
         for (int i = 0; i < 2; i++)
             if (mpc_transport_zmq_ready(m->t[i], 20) != 0) ok = 0;
         if (ok) break;
-        ck_assert_msg(s_ms() < until, "not ready: %s", mpc_transport_zmq_last_error(m->t[0]));
+        ck_assert_msg((int64_t)mpc_now_ms() < until, "not ready: %s", mpc_transport_zmq_last_error(m->t[0]));
     }
 }
 
@@ -108,8 +102,8 @@ START_TEST(test_multi_frame_payloads_direct_held_and_owned)
         ck_assert_uint_eq(st.held_msgs, 0);
         ck_assert_uint_eq(st.held_bytes, 0);
         /* the owned buffer is released exactly once, once ZeroMQ is done with every frame */
-        int64_t until = s_ms() + 5000;
-        while (__atomic_load_n(&s_freed, __ATOMIC_SEQ_CST) == 0 && s_ms() < until) {
+        int64_t until = (int64_t)mpc_now_ms() + 5000;
+        while (__atomic_load_n(&s_freed, __ATOMIC_SEQ_CST) == 0 && (int64_t)mpc_now_ms() < until) {
             struct timespec ts = {0, 1000000};
             nanosleep(&ts, NULL);
         }
@@ -137,10 +131,10 @@ static void *s_raw(void *ctx, const s_pair *m, mpc_keypair *as)
     return s;
 }
 
-static void s_send_frames(void *s, uint64_t job, uint64_t count, const size_t *lens, int nf,
+static void s_send_frames(void *s, uint64_t stream, uint64_t count, const size_t *lens, int nf,
                           const uint8_t *buf)
 {
-    mpc_msg_hdr h = {.version = MPC_WIRE_VERSION, .type = MPC_MSG_OPEN, .job = job, .seq = 0,
+    mpc_msg_hdr h = {.version = MPC_WIRE_VERSION, .type = MPC_MSG_OPEN, .stream = stream, .seq = 0,
                      .sender = 1, .count = count};
     uint8_t hb[MPC_WIRE_HDR_MAX];
     size_t hl;

@@ -13,7 +13,7 @@ int mpc_fuzz_wire(const uint8_t *data, size_t size)
 {
     mpc_msg_hdr h, h2;
     if (mpc_wire_hdr_decode(&h, data, size) != 0) {
-        MPC_FUZZ_ASSERT(h.version == 0 && h.type == 0 && h.sender == 0 && h.job == 0 && h.seq == 0 &&
+        MPC_FUZZ_ASSERT(h.version == 0 && h.type == 0 && h.sender == 0 && h.stream == 0 && h.seq == 0 &&
                         h.count == 0);
         return 0;
     }
@@ -25,7 +25,7 @@ int mpc_fuzz_wire(const uint8_t *data, size_t size)
     MPC_FUZZ_ASSERT(mpc_wire_hdr_encode(buf, sizeof buf, &len, &h) == 0);
     MPC_FUZZ_ASSERT(mpc_wire_hdr_decode(&h2, buf, len) == 0);
     MPC_FUZZ_ASSERT(h.version == h2.version && h.type == h2.type && h.sender == h2.sender &&
-                    h.job == h2.job && h.seq == h2.seq && h.count == h2.count);
+                    h.stream == h2.stream && h.seq == h2.seq && h.count == h2.count);
     /* The payload check: only exactly count * 8 bytes within the limit pass. */
     uint64_t lim = 1u << 20;
     if (h.count <= lim / 8) {

@@ -84,7 +84,7 @@ int main(int argc, char **argv)
     for (size_t t = 0; t < sizeof types / sizeof types[0]; t++)
         for (size_t c = 0; c < sizeof counts / sizeof counts[0]; c++) {
             mpc_msg_hdr h = {.version = 1, .type = (uint8_t)types[t], .sender = (uint16_t)(c * 5 % 16),
-                             .job = c ? 0x5ec12e75ec12e7ull + c : 0, .seq = c * 1000, .count = counts[c]};
+                             .stream = c ? 0x5ec12e75ec12e7ull + c : 0, .seq = c * 1000, .count = counts[c]};
             uint8_t b[MPC_WIRE_HDR_MAX];
             size_t n;
             if (mpc_wire_hdr_encode(b, sizeof b, &n, &h) != 0) return 1;
