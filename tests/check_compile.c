@@ -11,6 +11,7 @@
 
 #include "runner.h"
 #include "compile.h"
+#include "codegen.h"
 #include "eval.h"
 #include "value.h"
 
@@ -1011,6 +1012,40 @@ START_TEST(test_mpcc_eval)
 }
 END_TEST
 
+/* The builtin table (builtins.c): every row is documented in LANGUAGE.md, cannot be
+ * redefined by `fn`, and checks its argument count before anything else. */
+START_TEST(test_builtin_table)
+{
+    FILE *f = fopen("circuits/LANGUAGE.md", "rb");
+    ck_assert_msg(f != NULL, "run from the repository root");
+    static char doc[1 << 17];
+    size_t n = fread(doc, 1, sizeof doc - 1, f);
+    fclose(f);
+    doc[n] = 0;
+    ck_assert_uint_ge(cg_n_builtins, 24);
+    for (size_t i = 0; i < cg_n_builtins; i++) {
+        const cg_builtin *b = &cg_builtins[i];
+        ck_assert_ptr_eq(cg_find_builtin(b->name), b);
+        char want[64], src[256], msg[160];
+        snprintf(want, sizeof want, "`%s(", b->name);
+        ck_assert_msg(strstr(doc, want) != NULL, "LANGUAGE.md does not document %s()", b->name);
+        ck_assert_ptr_nonnull(b->emit);
+        ck_assert_ptr_nonnull(b->cost);
+        if (strcmp(b->name, "int") == 0 || strcmp(b->name, "fix") == 0 || strcmp(b->name, "bool") == 0)
+            continue;   /* type keywords: `fn int` does not parse */
+        snprintf(src, sizeof src, HDR2 "fn %s(q) { return q }\noutput o = x to a\n", b->name);
+        snprintf(msg, sizeof msg, "t.mpc:4:1: error: '%s' is a builtin function and cannot be redefined", b->name);
+        s_fails(src, NULL, 0, msg);
+        if (b->max_args < 0) continue;
+        snprintf(src, sizeof src, HDR2 "output o = %s(x, x, undefined_name) to a\n", b->name);
+        snprintf(msg, sizeof msg, "t.mpc:4:12: error: %s() takes %d argument%s, got 3", b->name, b->min_args,
+                 b->min_args == 1 ? "" : "s");
+        s_fails(src, NULL, 0, msg);
+    }
+    ck_assert_ptr_null(cg_find_builtin("nosuch"));
+}
+END_TEST
+
 Suite *mpc_test_suite(void)
 {
     Suite *s = suite_create("compile");
@@ -1032,6 +1067,7 @@ Suite *mpc_test_suite(void)
     tcase_add_test(tc, test_types_and_promotion);
     tcase_add_test(tc, test_functions_and_loops);
     tcase_add_test(tc, test_warnings);
+    tcase_add_test(tc, test_builtin_table);
     tcase_add_test(tc, test_decimal_literals);
     tcase_add_test(tc, test_language_examples_compile);
     tcase_add_test(tc, test_language_examples_evaluate);
