@@ -199,7 +199,7 @@ static cg_val b_fix(cg_comp *C, const mpc_node *n, const cg_val *args) { return 
 static cg_val b_int(cg_comp *C, const mpc_node *n, const cg_val *args)
 {
     cg_val v = args[0];
-    if (v.type == MPC_T_FIX) return cg_raw_trunc(C, n, MPC_T_INT, v, C->frac);
+    if (v.type == MPC_T_FIX) return cg_floor_shift(C, n, MPC_T_INT, v, C->frac);
     return cg_bool_to_int(v);
 }
 

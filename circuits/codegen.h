@@ -99,6 +99,8 @@ cg_val cg_raw_sub(cg_comp *C, const mpc_node *n, mpc_type t, cg_val a, cg_val b)
 void cg_prod_range(const cg_val *a, const cg_val *b, double *lo, double *hi);
 cg_val cg_raw_mul(cg_comp *C, const mpc_node *n, mpc_type t, cg_val a, cg_val b);
 cg_val cg_raw_trunc(cg_comp *C, const mpc_node *n, mpc_type t, cg_val a, unsigned m);
+/* Exact floor(a / 2^m) (TRUNC corrected by one comparison): int division by 2^m, int(). */
+cg_val cg_floor_shift(cg_comp *C, const mpc_node *n, mpc_type t, cg_val a, unsigned m);
 cg_val cg_bool_to_int(cg_val v);
 cg_val cg_to_fix(cg_comp *C, const mpc_node *n, cg_val v);
 mpc_type cg_unify(cg_comp *C, const mpc_node *n, cg_val *a, cg_val *b, const char *what);

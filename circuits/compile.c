@@ -398,6 +398,25 @@ cg_val cg_raw_trunc(cg_comp *C, const mpc_node *n, mpc_type t, cg_val a, unsigne
     return cg_ranged(C, n, s_raw_trunc0(C, n, t, a, m), a.rg, floor(a.lo * sc), floor(a.hi * sc) + (m ? 1 : 0));
 }
 
+/* Exact floor(a / 2^m) on the signed value, for int results (int division by 2^m, int() of
+ * a fix).  TRUNC alone returns floor or floor + 1 under MPC (it rounds at random, docs/engine.md);
+ * with t = TRUNC(a, m) the remainder r = a - t·2^m is in [0, 2^m) when t is the floor and
+ * in [-2^m, 0) when it is one more, so floor = t - LTZ(r): one comparison, 8 more rounds.
+ * The plaintext evaluator's TRUNC is already the floor, and LTZ(r) is then 0. */
+cg_val cg_floor_shift(cg_comp *C, const mpc_node *n, mpc_type t, cg_val a, unsigned m)
+{
+    cg_val tr = cg_raw_trunc(C, n, t, a, m);
+    if (m == 0 || tr.pub) return tr;
+    a.type = t;
+    cg_val back = s_raw_mul0(C, n, t, tr, cg_pub(MPC_T_INT, (uint64_t)1 << m, 0, 1));
+    cg_val r = s_raw_sub0(C, n, t, a, back);
+    cg_val l = cg_test(C, n, MPC_G_LTZ, r);
+    l.type = t;
+    cg_val q = s_raw_sub0(C, n, t, tr, l);
+    if (tr.rg) q.rg = 1, q.lo = tr.lo, q.hi = tr.hi - 1;   /* the floor: TRUNC's +1 is gone */
+    return q;
+}
+
 /* ---- typing ---- */
 
 /* bool -> int (same ring values, nothing emitted). */
@@ -528,7 +547,7 @@ cg_val cg_div(cg_comp *C, const mpc_node *n, cg_val x, cg_val c)
             int k = s_log2_exact(cg_abs64(c.k));
             if (k > 62) cg_error(C, n, "division by -2^63 is not supported");
             if (k >= 0) {
-                cg_val y = cg_raw_trunc(C, n, MPC_T_INT, x, (unsigned)k);
+                cg_val y = cg_floor_shift(C, n, MPC_T_INT, x, (unsigned)k);
                 return cneg ? cg_raw_neg(C, n, MPC_T_INT, y) : y;
             }
             if (x.pub) {   /* public int / int: floor division */

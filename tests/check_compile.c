@@ -150,6 +150,25 @@ START_TEST(test_secret_times_public_no_triple)
 }
 END_TEST
 
+/* g is an exact floor(x / 2^k) (int division by 2^k, int() of a fix): SUB(t, LTZ(SUB(x,
+ * MUL_PUB(t, 2^k)))) with t = TRUNC(x, k); returns t. */
+static const mpc_gate *s_exact_floor(const mpc_circuit *c, const mpc_gate *g, unsigned k)
+{
+    ck_assert_int_eq(g->kind, MPC_G_SUB);
+    const mpc_gate *t = s_in(c, g, 0), *l = s_in(c, g, 1);
+    ck_assert_int_eq(t->kind, MPC_G_TRUNC);
+    ck_assert_uint_eq(t->aux[0], k);
+    ck_assert_int_eq(l->kind, MPC_G_LTZ);
+    const mpc_gate *r = s_in(c, l, 0);
+    ck_assert_int_eq(r->kind, MPC_G_SUB);
+    ck_assert_uint_eq(r->in[0], t->in[0]);                  /* x ... */
+    const mpc_gate *back = s_in(c, r, 1);                    /* ... minus t·2^k */
+    ck_assert_int_eq(back->kind, MPC_G_MUL_PUB);
+    ck_assert_ptr_eq(s_in(c, back, 0), t);
+    ck_assert_uint_eq(s_constval(c, s_in(c, back, 1)), (uint64_t)1 << k);
+    return t;
+}
+
 START_TEST(test_fixed_point_products)
 {
     mpc_circuit *c = s_compile(HDRF "output p = x * y, h = x * 0.5, w = x * 2.0, i = x * 3, "
@@ -190,14 +209,18 @@ END_TEST
 
 START_TEST(test_division)
 {
+    /* int / 2^k: exact floor, TRUNC corrected by one comparison. */
     mpc_circuit *c = s_compile(HDR2 "output q = x / 4, r = x / -8 to a\n");
     const mpc_gate *g = s_out(c, 0);
-    ck_assert_int_eq(g->kind, MPC_G_TRUNC);
-    ck_assert_uint_eq(g->aux[0], 2);
+    s_exact_floor(c, g, 2);
     g = s_out(c, 1);
     ck_assert_int_eq(g->kind, MPC_G_NEG);
-    ck_assert_int_eq(s_in(c, g, 0)->kind, MPC_G_TRUNC);
-    ck_assert_uint_eq(s_in(c, g, 0)->aux[0], 3);
+    s_exact_floor(c, s_in(c, g, 0), 3);
+    mpc_circ_stats st;
+    mpc_circ_stats_get(c, &st);
+    ck_assert_uint_eq(st.comparisons, 2);
+    ck_assert_uint_eq(st.trunc_elems, 2);
+    ck_assert_uint_eq(st.rounds, 9);
     mpc_circ_destroy(&c);
 
     c = s_compile(HDRF "output q = x / 0.25, e = x / 8, t = x / 3, n = x / -3, s = x / 0.1 to a\n");
@@ -673,9 +696,8 @@ START_TEST(test_types_and_promotion)
     ck_assert_int_eq(c->outputs[1].type, MPC_T_FIX);
     ck_assert_int_eq(s_in(c, g, 0)->kind, MPC_G_MUL_PUB);
     ck_assert_uint_eq(s_constval(c, s_in(c, s_in(c, g, 0), 1)), 65536);
-    g = s_out(c, 2);
-    ck_assert_int_eq(g->kind, MPC_G_TRUNC);
-    ck_assert_uint_eq(g->aux[0], 16);
+    g = s_out(c, 2);   /* int(t): exact floor */
+    s_exact_floor(c, g, 16);
     ck_assert_int_eq(c->outputs[2].type, MPC_T_INT);
     mpc_circ_destroy(&c);
     /* An int constant meeting a fix becomes fix: 1 is added as 65536. */
