@@ -46,6 +46,7 @@ static cg_val b_dot(cg_comp *C, const mpc_node *n, const cg_val *args)
         k.len = 1;
         return cg_mul(C, n, sx, k);
     }
+    if (fixfix) cg_unranged_warn(C, n, &a, &b, 1);
     double plo = 0, phi = 0;
     if (a.rg && b.rg) cg_prod_range(&a, &b, &plo, &phi);
     if (!fixfix) {
@@ -124,6 +125,7 @@ static cg_val s_minmax(cg_comp *C, const mpc_node *n, const cg_val *args, int wa
     cg_val a = args[0], b = args[1];
     mpc_type t = cg_unify(C, n, &a, &b, want_min ? "min()" : "max()");
     a.type = b.type = t;
+    cg_unranged_warn(C, n, &a, &b, 0);
     cg_val l = cg_test(C, n, MPC_G_LTZ, cg_raw_sub(C, n, t, a, b));   /* a < b */
     return want_min ? cg_select(C, n, l, a, b) : cg_select(C, n, l, b, a);
 }
@@ -185,7 +187,9 @@ static cg_val s_covcorr(cg_comp *C, const mpc_node *n, const cg_val *args, int w
     cg_val sd = cg_root(C, n, vars, 1);
     cg_val s0 = cg_block(C, n, sd.wire, 0, 1, 0), s1 = cg_block(C, n, sd.wire, 1, 1, 0);
     s0.type = s1.type = MPC_T_FIX;
-    cg_val prod = cg_mul(C, n, s0, s1);
+    /* std_u·std_v, as cg_mul would emit it; the roots have no tracked range, but they are at
+     * most the square roots of variances the caller's ranges already bound: no warning. */
+    cg_val prod = cg_raw_trunc(C, n, MPC_T_FIX, cg_raw_mul(C, n, MPC_T_FIX, s0, s1), C->frac);
     return cg_secret_div(C, n, cov, prod);
 }
 

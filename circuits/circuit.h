@@ -143,7 +143,14 @@ typedef struct mpc_circuit {
     mpc_gate   *gates;    uint32_t n_gates,   cap_gates;
     uint64_t   *consts;   uint64_t n_consts,  cap_consts;
     uint32_t    rounds;   /* set by mpc_circ_assign_layers */
+    /* Overflow warnings the compiler gave for the source (compile.h, LANGUAGE.md "Ranges and
+     * overflow warnings"): metadata for a daemon's `strict` policy, not part of what the
+     * circuit computes (the circuit hash leaves it out).  MPC_CIRC_WARNINGS_UNKNOWN for a
+     * circuit read from a format-1 file, which does not record it. */
+    uint32_t    warnings;
 } mpc_circuit;
+
+#define MPC_CIRC_WARNINGS_UNKNOWN UINT32_MAX
 
 /* Resource limits a reader or a daemon enforces.  Zero fields mean "the built-in maximum". */
 typedef struct {

@@ -75,6 +75,8 @@ typedef struct {
     int               inline_depth;
     uint64_t          unrolled;
     uint32_t          range_warned_line;   /* one range warning per source line */
+    uint32_t          unranged_warned_line;/* one unranged-operand warning per source line */
+    uint32_t          overflow_warnings;   /* range and unranged warnings given (circuit->warnings) */
     cg_cslot          *cache;   /* CONST gates by (type, value) */
     size_t            cache_cap, cache_n;
 } cg_comp;
@@ -107,6 +109,9 @@ mpc_type cg_unify(cg_comp *C, const mpc_node *n, cg_val *a, cg_val *b, const cha
 mpc_type cg_mul_type(cg_comp *C, const mpc_node *n, cg_val *a, cg_val *b, int *fixfix,
         const char *what);
 cg_val cg_mul(cg_comp *C, const mpc_node *n, cg_val a, cg_val b);
+/* Warns (once per line) that a fix product (product = 1) or ordered fix comparison at n has
+ * a secret operand without a known range, with a hint naming the input to give a range. */
+void cg_unranged_warn(cg_comp *C, const mpc_node *n, const cg_val *a, const cg_val *b, int product);
 cg_val cg_div(cg_comp *C, const mpc_node *n, cg_val x, cg_val c);
 cg_val cg_test(cg_comp *C, const mpc_node *n, mpc_gate_kind kind, cg_val d);
 cg_val cg_select(cg_comp *C, const mpc_node *n, cg_val cond, cg_val a, cg_val b);

@@ -333,6 +333,7 @@ static void s_range_warn(cg_comp *C, const mpc_node *n, const char *fmt, double 
     uint32_t line = n ? n->line : 0;
     if (line && line == C->range_warned_line) return;
     C->range_warned_line = line;
+    C->overflow_warnings++;
     char buf[64];
     snprintf(buf, sizeof buf, "2^%.1f", log2(mag));
     mpc_diag_warning(C->diag, line, n ? n->col : 0, fmt, buf);
@@ -497,6 +498,35 @@ mpc_type cg_mul_type(cg_comp *C, const mpc_node *n, cg_val *a, cg_val *b, int *f
     return MPC_T_FIX;   /* fix times a public int: MUL_PUB by the integer, exact */
 }
 
+void cg_unranged_warn(cg_comp *C, const mpc_node *n, const cg_val *a, const cg_val *b, int product)
+{
+    if (a->type != MPC_T_FIX && b->type != MPC_T_FIX) return;
+    if ((a->pub || a->rg) && (b->pub || b->rg)) return;
+    uint32_t line = n ? n->line : 0;
+    if (line && line == C->unranged_warned_line) return;
+    C->unranged_warned_line = line;
+    C->overflow_warnings++;
+    /* Name an operand that is an input without a range, if there is one. */
+    const char *input = NULL;
+    for (uint32_t i = 0; n && i < n->n_kids && i < 2 && !input; i++) {
+        const mpc_node *k = n->kids[i];
+        if (!k || k->kind != MPC_N_NAME) continue;
+        const cg_bind *bd = cg_lookup(C, k->name);
+        if (bd && bd->kind == B_INPUT && !bd->v.rg) input = k->name;
+    }
+    char hint[96];
+    if (input) snprintf(hint, sizeof hint, "declare a range for input '%.40s' (`in LO..HI`)", input);
+    else snprintf(hint, sizeof hint, "declare ranges for the inputs it comes from (`in LO..HI`)");
+    if (product)
+        mpc_diag_warning(C->diag, line, n ? n->col : 0,
+                         "fix product of a value without a declared range can overflow silently "
+                         "(it needs |x*y| < 2^%u); %s", 62 - 2 * C->frac, hint);
+    else
+        mpc_diag_warning(C->diag, line, n ? n->col : 0,
+                         "fix comparison of a value without a declared range is wrong if the difference "
+                         "overflows (it needs |a-b| < 2^%u); %s", 63 - C->frac, hint);
+}
+
 cg_val cg_mul(cg_comp *C, const mpc_node *n, cg_val a, cg_val b)
 {
     int fixfix;
@@ -516,6 +546,7 @@ cg_val cg_mul(cg_comp *C, const mpc_node *n, cg_val a, cg_val b)
         if ((b.k & mask) == 0)   /* a whole number: multiply by the integer, nothing to truncate */
             return cg_raw_mul(C, n, t, a, cg_pub(MPC_T_INT, s_sar(b.k, C->frac), b.is_vec, b.len));
     }
+    cg_unranged_warn(C, n, &a, &b, 1);
     return cg_raw_trunc(C, n, t, cg_raw_mul(C, n, t, a, b), C->frac);
 }
 
@@ -610,6 +641,7 @@ static cg_val s_compare(cg_comp *C, const mpc_node *n, int op, cg_val a, cg_val 
     snprintf(what, sizeof what, "'%s'", mpc_token_names[op]);
     mpc_type t = cg_unify(C, n, &a, &b, what);
     if (t == MPC_T_BOOL) t = MPC_T_INT, a.type = b.type = t;
+    if (op != MPC_TK_EQ && op != MPC_TK_NE) cg_unranged_warn(C, n, &a, &b, 0);   /* == is exact in the ring */
     switch (op) {
     case MPC_TK_LT: return cg_test(C, n, MPC_G_LTZ, cg_raw_sub(C, n, t, a, b));
     case MPC_TK_GT: return cg_test(C, n, MPC_G_LTZ, cg_raw_sub(C, n, t, b, a));
@@ -1149,10 +1181,15 @@ int mpc_compile_ex(const char *src, size_t len, const char *filename, const mpc_
     for (cg_bind *b = C->global->binds; b; b = b->next)
         if (b->kind == B_INPUT && !b->used)
             mpc_diag_warning(diag, b->line, b->col, "input '%s' is never used", b->name);
+    C->c->warnings = C->overflow_warnings;
     char err[256];
     if (mpc_circ_finish(C->c, err, sizeof err) != 0) cg_error(C, NULL, "internal error: %s", err);
     if (!(flags & MPC_COMPILE_NO_OPT) && mpc_circ_optimize(C->c, err, sizeof err) != 0)
         cg_error(C, NULL, "optimising the circuit failed: %s", err);
+    if ((flags & MPC_COMPILE_STRICT) && diag->n_warnings) {
+        mpc_diag_promote_warnings(diag);
+        goto out;
+    }
     *out = C->c;
     C->c = NULL;
     r = 0;

@@ -96,6 +96,7 @@ static void s_arg_range(cg_comp *C, const mpc_node *n, cg_val x, double lo_enc, 
         uint32_t line = n ? n->line : 0;
         if (line && line == C->range_warned_line) return;
         C->range_warned_line = line;
+        C->overflow_warnings++;
         mpc_diag_warning(C->diag, line, n ? n->col : 0,
                          "the argument of %s can leave its valid range for the declared input ranges (LANGUAGE.md, Numerics)",
                          what);

@@ -1068,6 +1068,75 @@ START_TEST(test_builtin_table)
 }
 END_TEST
 
+/* The silent overflow of sum(x*y)/2 with x = y = 50000, 40000 (fix inputs without ranges):
+ * the value wraps (MPC and --eval alike), the compiler warns at the product with a hint,
+ * records the warning in the circuit, and --strict / MPC_COMPILE_STRICT make it an error. */
+#define S_OVERFLOW_SRC "party a, b\ninput x: fix[2] from a\ninput y: fix[2] from b\noutput m = sum(x*y)/2 to a\n"
+START_TEST(test_overflow_warning_and_strict)
+{
+    static const char want[] = "ov.mpc:4:17: warning: fix product of a value without a declared range can "
+                               "overflow silently (it needs |x*y| < 2^30); declare a range for input 'x' (`in LO..HI`)";
+    mpc_circuit *c = NULL;
+    mpc_diag d;
+    ck_assert_int_eq(mpc_compile(S_OVERFLOW_SRC, strlen(S_OVERFLOW_SRC), "ov.mpc", NULL, 0, &c, &d), 0);
+    ck_assert_uint_eq(d.n_warnings, 1);
+    ck_assert_uint_eq(c->warnings, 1);
+    char buf[512];
+    mpc_diag_format(&d, mpc_diag_warning_at(&d, 0), buf, sizeof buf);
+    ck_assert_str_eq(buf, want);
+    ck_assert_ptr_null(mpc_diag_warning_at(&d, 1));
+    mpc_diag_free(&d);
+    mpc_circ_destroy(&c);
+    /* the API's strict mode: the warning is an error, no circuit */
+    ck_assert_int_eq(mpc_compile_ex(S_OVERFLOW_SRC, strlen(S_OVERFLOW_SRC), "ov.mpc", NULL, 0, MPC_COMPILE_STRICT,
+                                    &c, &d), -1);
+    ck_assert_ptr_null(c);
+    ck_assert_uint_eq(d.n_warnings, 0);
+    ck_assert_uint_eq(d.n_errors, 1);
+    mpc_diag_format(&d, mpc_diag_first_error(&d), buf, sizeof buf);
+    ck_assert_ptr_nonnull(strstr(buf, "ov.mpc:4:17: error: fix product of a value without a declared range"));
+    ck_assert_ptr_nonnull(strstr(buf, " [strict]"));
+    mpc_diag_free(&d);
+    /* with declared ranges: no warning, nothing recorded, strict compiles */
+    const char *ranged = "party a, b\ninput x: fix[2] from a in 0..1000\ninput y: fix[2] from b in 0..1000\n"
+                         "output m = sum(x*y)/2 to a\n";
+    ck_assert_int_eq(mpc_compile_ex(ranged, strlen(ranged), "ok.mpc", NULL, 0, MPC_COMPILE_STRICT, &c, &d), 0);
+    ck_assert_uint_eq(d.n_warnings, 0);
+    ck_assert_uint_eq(c->warnings, 0);
+    mpc_diag_free(&d);
+    mpc_circ_destroy(&c);
+
+    /* mpcc: the wrapped value and the warning, exit 0; --strict: exit 1 */
+    s_cmd r;
+    char path[512], args[1200];
+    s_mpcc(&r, "--version");
+    snprintf(path, sizeof path, "%s/ov.mpc", s_tmp);
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    fputs(S_OVERFLOW_SRC, f);
+    fclose(f);
+    snprintf(args, sizeof args, "--eval '%s' --input x=50000,40000 --input y=50000,40000", path);
+    s_mpcc(&r, args);
+    ck_assert_int_eq(r.status, 0);
+    ck_assert_str_eq(r.out, "m = -97483648\n");
+    ck_assert_ptr_nonnull(strstr(r.err, "ov.mpc:4:17: warning: fix product of a value without a declared range"));
+    snprintf(args, sizeof args, "--strict --eval '%s' --input x=50000,40000 --input y=50000,40000", path);
+    s_mpcc(&r, args);
+    ck_assert_int_eq(r.status, 1);
+    ck_assert_str_eq(r.out, "");
+    ck_assert_ptr_nonnull(strstr(r.err, "ov.mpc:4:17: error: fix product of a value without a declared range"));
+    /* the .circ records it: --strict refuses the compiled circuit too */
+    snprintf(args, sizeof args, "'%s' -o '%s/ov.circ'", path, s_tmp);
+    s_mpcc(&r, args);
+    ck_assert_int_eq(r.status, 0);
+    snprintf(args, sizeof args, "--strict --stats '%s/ov.circ'", s_tmp);
+    s_mpcc(&r, args);
+    ck_assert_int_eq(r.status, 1);
+    ck_assert_ptr_nonnull(strstr(r.err, "the compiler gave 1 overflow warning for this circuit (--strict)"));
+    s_cleanup();
+}
+END_TEST
+
 Suite *mpc_test_suite(void)
 {
     Suite *s = suite_create("compile");
@@ -1095,6 +1164,7 @@ Suite *mpc_test_suite(void)
     tcase_add_test(tc, test_language_examples_evaluate);
     tcase_add_test(tc, test_mpcc_stats_and_circ_roundtrip);
     tcase_add_test(tc, test_mpcc_eval);
+    tcase_add_test(tc, test_overflow_warning_and_strict);
     suite_add_tcase(s, tc);
     return s;
 }
