@@ -100,6 +100,11 @@ static const conf_row s_rows[] = {
     {S_POLICY, "allow_any_program", K_BOOL, offsetof(mpcd_config, allow_any_program), 0, 0, 1, "false", 0, NULL,
      "Run any program a permitted client submits (development only). When false, only circuits whose hash "
      "is listed in `allow` run."},
+    {S_POLICY, "strict", K_BOOL, offsetof(mpcd_config, strict), 0, 0, 1, "false", 0, NULL,
+     "Refuse a circuit whose compiler recorded overflow warnings (a fix product or comparison of "
+     "inputs without a declared range `in LO..HI`, or ranges that allow an overflow; see "
+     "circuits/LANGUAGE.md), and a format-1 circuit, which does not record them. The count "
+     "comes from the submitter's compiler: a safety net against mistakes, not a security check."},
     {S_POLICY, "allow", K_HASHES, 0, 0, 0, 0, "", 0, NULL,
      "Circuit hashes (64 hex digits, as printed by `mpcc --stats`) the operator approves; comma-separated, "
      "and the key may be repeated."},

@@ -72,6 +72,7 @@ typedef struct {
 
     /* [policy] */
     int      allow_any_program;
+    int      strict;                /* refuse circuits the compiler gave overflow warnings for */
 
     /* Resolved. */
     uint32_t        n_parties;
