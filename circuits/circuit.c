@@ -9,7 +9,8 @@
 #include <string.h>
 
 const mpc_gate_info mpc_gate_infos[MPC_G__COUNT] = {
-#define X(e, s, ops, rounds, triples) [MPC_G_##e] = {s, ops, rounds, triples},
+#define X(e, s, ops, pub, shape, aux, rounds, triples) \
+    [MPC_G_##e] = {s, ops, pub, MPC_SHAPE_##shape, MPC_AUX_##aux, rounds, triples},
     MPC_GATE_LIST(X)
 #undef X
 };
@@ -232,6 +233,160 @@ static uint64_t s_lim(uint64_t v, uint64_t dflt)
     return v == 0 || v > dflt ? dflt : v;
 }
 
+/* The shape column of g's kind (circuit.h): how len relates to the operands op[], and the
+ * input/output tables for INPUT and OUTPUT (taken in gate order through *inputs_seen and
+ * *outputs_seen). */
+static int s_check_shape(const mpc_circuit *c, const mpc_gate *g, uint32_t i, const mpc_gate *const op[3],
+                         uint32_t *inputs_seen, uint32_t *outputs_seen, char *err, size_t errlen)
+{
+    const mpc_gate_info *info = &mpc_gate_infos[g->kind];
+    switch ((mpc_gate_shape)info->shape) {
+    case MPC_SHAPE_INPUT: {
+        if (g->aux[0] != *inputs_seen || g->aux[0] >= c->n_inputs)
+            return s_fail(err, errlen, c, g, "input index %llu out of order", (unsigned long long)g->aux[0]);
+        const mpc_input *in = &c->inputs[(*inputs_seen)++];
+        if (in->wire != i || in->len != g->len || in->type != g->type)
+            return s_fail(err, errlen, c, g, "does not match input '%.*s'", MPC_NAME_MAX, in->name);
+        return 0;
+    }
+    case MPC_SHAPE_CONST:
+        if (g->aux[0] > c->n_consts || g->len > c->n_consts - g->aux[0])
+            return s_fail(err, errlen, c, g, "constant range out of the constant table");
+        return 0;
+    case MPC_SHAPE_BCAST:
+        for (int k = 0; k < info->operands; k++)
+            if (op[k]->len != 1 && op[k]->len != g->len)
+                return s_fail(err, errlen, c, g, "operand %d has length %llu, expected 1 or %llu", k,
+                              (unsigned long long)op[k]->len, (unsigned long long)g->len);
+        return 0;
+    case MPC_SHAPE_SAME:
+        if (op[0]->len != g->len)
+            return s_fail(err, errlen, c, g, "operand length %llu differs from %llu",
+                          (unsigned long long)op[0]->len, (unsigned long long)g->len);
+        return 0;
+    case MPC_SHAPE_ONE:
+        if (g->len != 1) return s_fail(err, errlen, c, g, "sum must have length 1");
+        return 0;
+    case MPC_SHAPE_DOT: {
+        uint64_t seg = g->aux[0];
+        uint64_t want = seg ? op[0]->len / seg + (op[0]->len % seg != 0) : 1;
+        if (op[0]->len != op[1]->len || g->len != want)
+            return s_fail(err, errlen, c, g, "dot needs equal operand lengths and one output per segment");
+        return 0;
+    }
+    case MPC_SHAPE_SLICE: {
+        uint64_t start = g->aux[0], stride = g->aux[1];
+        if (stride < 1 || start >= op[0]->len || (g->len - 1) > (op[0]->len - 1 - start) / stride)
+            return s_fail(err, errlen, c, g, "slice reaches past the end of its operand");
+        return 0;
+    }
+    case MPC_SHAPE_CONCAT:
+        if (op[0]->len + op[1]->len != g->len)
+            return s_fail(err, errlen, c, g, "concat length is not the sum of its operands");
+        return 0;
+    case MPC_SHAPE_OUTPUT: {
+        if (g->aux[0] != *outputs_seen || g->aux[0] >= c->n_outputs)
+            return s_fail(err, errlen, c, g, "output index %llu out of order", (unsigned long long)g->aux[0]);
+        const mpc_output *o = &c->outputs[(*outputs_seen)++];
+        if (o->wire != g->in[0] || o->len != g->len || op[0]->len != g->len || o->type != g->type ||
+            op[0]->type != g->type)
+            return s_fail(err, errlen, c, g, "does not match output '%.*s'", MPC_NAME_MAX, o->name);
+        return 0;
+    }
+    }
+    return s_fail(err, errlen, c, g, "internal error: no shape rule");
+}
+
+/* The aux column of g's kind (circuit.h). */
+static int s_check_aux(const mpc_circuit *c, const mpc_gate *g, char *err, size_t errlen)
+{
+    switch ((mpc_gate_aux)mpc_gate_infos[g->kind].aux) {
+    case MPC_AUX_NONE:
+        if (g->aux[0] || g->aux[1]) return s_fail(err, errlen, c, g, "aux fields must be zero");
+        return 0;
+    case MPC_AUX_INDEX:
+        if (g->aux[1]) return s_fail(err, errlen, c, g, "aux[1] must be zero");
+        return 0;
+    case MPC_AUX_SHIFT:
+        if (g->aux[1] < 2 || g->aux[1] > 63 || g->aux[0] < 1 || g->aux[0] >= g->aux[1])
+            return s_fail(err, errlen, c, g, "shift %llu / bound %llu out of range",
+                          (unsigned long long)g->aux[0], (unsigned long long)g->aux[1]);
+        return 0;
+    case MPC_AUX_RANGE:   /* checked with the shape */
+        return 0;
+    }
+    return s_fail(err, errlen, c, g, "internal error: no aux rule");
+}
+
+/* Gate i: its kind, type, length and the total so far, then the operand, public, shape and
+ * aux columns of its kind, then its layer. */
+static int s_check_gate(const mpc_circuit *c, uint32_t i, uint64_t max_vec, uint64_t max_total, uint64_t *total,
+                        uint32_t *inputs_seen, uint32_t *outputs_seen, char *err, size_t errlen)
+{
+    const mpc_gate *g = &c->gates[i];
+    if (g->kind >= MPC_G__COUNT) return s_fail(err, errlen, c, NULL, "gate %u has unknown kind %u", (unsigned)i, (unsigned)g->kind);
+    if (g->type >= MPC_T__COUNT) return s_fail(err, errlen, c, g, "unknown value type %u", (unsigned)g->type);
+    if (g->reserved) return s_fail(err, errlen, c, g, "reserved field is not zero");
+    if (g->len == 0 || g->len > max_vec)
+        return s_fail(err, errlen, c, g, "vector length %llu out of range 1..%llu",
+                      (unsigned long long)g->len, (unsigned long long)max_vec);
+    *total += g->len;
+    if (*total > max_total)
+        return s_fail(err, errlen, c, g, "circuit needs more than %llu wire elements in total",
+                      (unsigned long long)max_total);
+    const mpc_gate_info *info = &mpc_gate_infos[g->kind];
+    const mpc_gate *op[3] = {NULL, NULL, NULL};
+    for (int k = 0; k < 3; k++) {
+        if (k < info->operands) {
+            if (g->in[k] >= i)
+                return s_fail(err, errlen, c, g, "operand %d refers to wire %u, not an earlier gate",
+                              k, (unsigned)g->in[k]);
+            op[k] = &c->gates[g->in[k]];
+            if (op[k]->kind == MPC_G_OUTPUT)
+                return s_fail(err, errlen, c, g, "operand %d is an output gate", k);
+        } else if (g->in[k] != MPC_NO_WIRE) {
+            return s_fail(err, errlen, c, g, "unused operand %d is set", k);
+        }
+    }
+    for (int k = 0; k < info->operands; k++) {
+        int is_pub = op[k]->kind == MPC_G_CONST;
+        int want_pub = (info->public_mask >> k) & 1;
+        if (is_pub != want_pub)
+            return s_fail(err, errlen, c, g, "operand %d must be %s", k, want_pub ? "public" : "secret");
+    }
+    if (s_check_shape(c, g, i, op, inputs_seen, outputs_seen, err, errlen)) return -1;
+    if (s_check_aux(c, g, err, errlen)) return -1;
+    if (g->layer != s_layer_of(c, g))
+        return s_fail(err, errlen, c, g, "stored layer %u is not its multiplicative depth", (unsigned)g->layer);
+    return 0;
+}
+
+/* The input and output tables: names, parties, recipients, no duplicates. */
+static int s_check_tables(const mpc_circuit *c, char *err, size_t errlen)
+{
+    for (uint32_t i = 0; i < c->n_inputs; i++) {
+        const mpc_input *in = &c->inputs[i];
+        if (!mpc_name_ok_str(in->name)) return s_fail(err, errlen, c, NULL, "input %u has a bad name", (unsigned)i);
+        if (in->party >= c->n_parties)
+            return s_fail(err, errlen, c, NULL, "input '%s' comes from unknown party %u", in->name, (unsigned)in->party);
+        for (uint32_t j = 0; j < i; j++)
+            if (strcmp(in->name, c->inputs[j].name) == 0)
+                return s_fail(err, errlen, c, NULL, "input '%s' is declared twice", in->name);
+    }
+    uint32_t all = c->n_parties == 32 ? UINT32_MAX : ((1u << c->n_parties) - 1);
+    for (uint32_t i = 0; i < c->n_outputs; i++) {
+        const mpc_output *o = &c->outputs[i];
+        if (!mpc_name_ok_str(o->name)) return s_fail(err, errlen, c, NULL, "output %u has a bad name", (unsigned)i);
+        if (o->type >= MPC_T__COUNT) return s_fail(err, errlen, c, NULL, "output '%s' has a bad type", o->name);
+        if (o->recipients == 0 || (o->recipients & ~all))
+            return s_fail(err, errlen, c, NULL, "output '%s' has no or unknown recipients", o->name);
+        for (uint32_t j = 0; j < i; j++)
+            if (strcmp(o->name, c->outputs[j].name) == 0)
+                return s_fail(err, errlen, c, NULL, "output '%s' is declared twice", o->name);
+    }
+    return 0;
+}
+
 int mpc_circ_validate(const mpc_circuit *c, const mpc_circ_limits *lim, char *err, size_t errlen)
 {
     mpc_circ_limits L = {0};
@@ -265,146 +420,15 @@ int mpc_circ_validate(const mpc_circuit *c, const mpc_circ_limits *lim, char *er
 
     uint64_t total = 0;
     uint32_t inputs_seen = 0, outputs_seen = 0;
-    for (uint32_t i = 0; i < c->n_gates; i++) {
-        const mpc_gate *g = &c->gates[i];
-        if (g->kind >= MPC_G__COUNT) return s_fail(err, errlen, c, NULL, "gate %u has unknown kind %u", (unsigned)i, (unsigned)g->kind);
-        if (g->type >= MPC_T__COUNT) return s_fail(err, errlen, c, g, "unknown value type %u", (unsigned)g->type);
-        if (g->reserved) return s_fail(err, errlen, c, g, "reserved field is not zero");
-        if (g->len == 0 || g->len > max_vec)
-            return s_fail(err, errlen, c, g, "vector length %llu out of range 1..%llu",
-                          (unsigned long long)g->len, (unsigned long long)max_vec);
-        total += g->len;
-        if (total > max_total)
-            return s_fail(err, errlen, c, g, "circuit needs more than %llu wire elements in total",
-                          (unsigned long long)max_total);
-        const mpc_gate_info *info = &mpc_gate_infos[g->kind];
-        const mpc_gate *op[3] = {NULL, NULL, NULL};
-        for (int k = 0; k < 3; k++) {
-            if (k < info->operands) {
-                if (g->in[k] >= i)
-                    return s_fail(err, errlen, c, g, "operand %d refers to wire %u, not an earlier gate",
-                                  k, (unsigned)g->in[k]);
-                op[k] = &c->gates[g->in[k]];
-                if (op[k]->kind == MPC_G_OUTPUT)
-                    return s_fail(err, errlen, c, g, "operand %d is an output gate", k);
-            } else if (g->in[k] != MPC_NO_WIRE) {
-                return s_fail(err, errlen, c, g, "unused operand %d is set", k);
-            }
-        }
-        /* Public operands only where the kind takes one. */
-        for (int k = 0; k < info->operands; k++) {
-            int is_pub = op[k]->kind == MPC_G_CONST;
-            int want_pub = (g->kind == MPC_G_ADD_PUB || g->kind == MPC_G_MUL_PUB) && k == 1;
-            if (is_pub != want_pub)
-                return s_fail(err, errlen, c, g, "operand %d must be %s", k, want_pub ? "public" : "secret");
-        }
-        /* aux fields unused by the kind must be zero; lengths must fit. */
-        switch (g->kind) {
-        case MPC_G_INPUT:
-            if (g->aux[0] != inputs_seen || g->aux[0] >= c->n_inputs)
-                return s_fail(err, errlen, c, g, "input index %llu out of order", (unsigned long long)g->aux[0]);
-            {
-                const mpc_input *in = &c->inputs[inputs_seen++];
-                if (in->wire != i || in->len != g->len || in->type != g->type)
-                    return s_fail(err, errlen, c, g, "does not match input '%.*s'", MPC_NAME_MAX, in->name);
-            }
-            if (g->aux[1]) return s_fail(err, errlen, c, g, "aux[1] must be zero");
-            break;
-        case MPC_G_CONST:
-            if (g->aux[0] > c->n_consts || g->len > c->n_consts - g->aux[0])
-                return s_fail(err, errlen, c, g, "constant range out of the constant table");
-            if (g->aux[1]) return s_fail(err, errlen, c, g, "aux[1] must be zero");
-            break;
-        case MPC_G_ADD: case MPC_G_SUB: case MPC_G_MUL: case MPC_G_ADD_PUB: case MPC_G_MUL_PUB:
-        case MPC_G_SELECT:
-            for (int k = 0; k < info->operands; k++)
-                if (op[k]->len != 1 && op[k]->len != g->len)
-                    return s_fail(err, errlen, c, g, "operand %d has length %llu, expected 1 or %llu", k,
-                                  (unsigned long long)op[k]->len, (unsigned long long)g->len);
-            if (g->aux[0] || g->aux[1]) return s_fail(err, errlen, c, g, "aux fields must be zero");
-            break;
-        case MPC_G_NEG: case MPC_G_LTZ: case MPC_G_EQZ:
-            if (op[0]->len != g->len)
-                return s_fail(err, errlen, c, g, "operand length %llu differs from %llu",
-                              (unsigned long long)op[0]->len, (unsigned long long)g->len);
-            if (g->aux[0] || g->aux[1]) return s_fail(err, errlen, c, g, "aux fields must be zero");
-            break;
-        case MPC_G_TRUNC:
-            if (op[0]->len != g->len)
-                return s_fail(err, errlen, c, g, "operand length %llu differs from %llu",
-                              (unsigned long long)op[0]->len, (unsigned long long)g->len);
-            if (g->aux[1] < 2 || g->aux[1] > 63 || g->aux[0] < 1 || g->aux[0] >= g->aux[1])
-                return s_fail(err, errlen, c, g, "shift %llu / bound %llu out of range",
-                              (unsigned long long)g->aux[0], (unsigned long long)g->aux[1]);
-            break;
-        case MPC_G_SUM:
-            if (g->len != 1) return s_fail(err, errlen, c, g, "sum must have length 1");
-            if (g->aux[0] || g->aux[1]) return s_fail(err, errlen, c, g, "aux fields must be zero");
-            break;
-        case MPC_G_DOT: {
-            uint64_t seg = g->aux[0];
-            uint64_t want = seg ? op[0]->len / seg + (op[0]->len % seg != 0) : 1;
-            if (op[0]->len != op[1]->len || g->len != want)
-                return s_fail(err, errlen, c, g, "dot needs equal operand lengths and one output per segment");
-            if (g->aux[1]) return s_fail(err, errlen, c, g, "aux[1] must be zero");
-            break;
-        }
-        case MPC_G_SLICE: {
-            uint64_t start = g->aux[0], stride = g->aux[1];
-            if (stride < 1 || start >= op[0]->len ||
-                (g->len - 1) > (op[0]->len - 1 - start) / stride)
-                return s_fail(err, errlen, c, g, "slice reaches past the end of its operand");
-            break;
-        }
-        case MPC_G_CONCAT:
-            if (op[0]->len + op[1]->len != g->len)
-                return s_fail(err, errlen, c, g, "concat length is not the sum of its operands");
-            if (g->aux[0] || g->aux[1]) return s_fail(err, errlen, c, g, "aux fields must be zero");
-            break;
-        case MPC_G_OUTPUT:
-            if (g->aux[0] != outputs_seen || g->aux[0] >= c->n_outputs)
-                return s_fail(err, errlen, c, g, "output index %llu out of order", (unsigned long long)g->aux[0]);
-            {
-                const mpc_output *o = &c->outputs[outputs_seen++];
-                if (o->wire != g->in[0] || o->len != g->len || op[0]->len != g->len ||
-                    o->type != g->type || op[0]->type != g->type)
-                    return s_fail(err, errlen, c, g, "does not match output '%.*s'", MPC_NAME_MAX, o->name);
-            }
-            if (g->aux[1]) return s_fail(err, errlen, c, g, "aux[1] must be zero");
-            break;
-        default:
-            break;
-        }
-        if (g->layer != s_layer_of(c, g))
-            return s_fail(err, errlen, c, g, "stored layer %u is not its multiplicative depth",
-                          (unsigned)g->layer);
-    }
+    for (uint32_t i = 0; i < c->n_gates; i++)
+        if (s_check_gate(c, i, max_vec, max_total, &total, &inputs_seen, &outputs_seen, err, errlen)) return -1;
     if (inputs_seen != c->n_inputs)
         return s_fail(err, errlen, c, NULL, "%u inputs declared but %u input gates",
                       (unsigned)c->n_inputs, (unsigned)inputs_seen);
     if (outputs_seen != c->n_outputs)
         return s_fail(err, errlen, c, NULL, "%u outputs declared but %u output gates",
                       (unsigned)c->n_outputs, (unsigned)outputs_seen);
-    for (uint32_t i = 0; i < c->n_inputs; i++) {
-        const mpc_input *in = &c->inputs[i];
-        if (!mpc_name_ok_str(in->name)) return s_fail(err, errlen, c, NULL, "input %u has a bad name", (unsigned)i);
-        if (in->party >= c->n_parties)
-            return s_fail(err, errlen, c, NULL, "input '%s' comes from unknown party %u", in->name, (unsigned)in->party);
-        for (uint32_t j = 0; j < i; j++)
-            if (strcmp(in->name, c->inputs[j].name) == 0)
-                return s_fail(err, errlen, c, NULL, "input '%s' is declared twice", in->name);
-    }
-    uint32_t all = c->n_parties == 32 ? UINT32_MAX : ((1u << c->n_parties) - 1);
-    for (uint32_t i = 0; i < c->n_outputs; i++) {
-        const mpc_output *o = &c->outputs[i];
-        if (!mpc_name_ok_str(o->name)) return s_fail(err, errlen, c, NULL, "output %u has a bad name", (unsigned)i);
-        if (o->type >= MPC_T__COUNT) return s_fail(err, errlen, c, NULL, "output '%s' has a bad type", o->name);
-        if (o->recipients == 0 || (o->recipients & ~all))
-            return s_fail(err, errlen, c, NULL, "output '%s' has no or unknown recipients", o->name);
-        for (uint32_t j = 0; j < i; j++)
-            if (strcmp(o->name, c->outputs[j].name) == 0)
-                return s_fail(err, errlen, c, NULL, "output '%s' is declared twice", o->name);
-    }
+    if (s_check_tables(c, err, errlen)) return -1;
     uint32_t rounds = 0;
     for (uint32_t i = 0; i < c->n_gates; i++) {
         uint32_t d = s_depth(c, i);

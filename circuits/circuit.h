@@ -28,52 +28,74 @@ typedef enum {
     MPC_T__COUNT
 } mpc_type;
 
-/* The single source of truth for gate kinds (STYLE.md habit 8).
- *   X(ENUM, name, operands, rounds, triples_per_element)
- * operands: number of wire operands (in[0..operands-1]).
+/* The single source of truth for gate kinds: one row per kind, every rule a column.
+ *   X(ENUM, name, operands, public, shape, aux, rounds, triples_per_element)
+ * operands: number of wire operands (in[0..operands-1]); unused in[k] are MPC_NO_WIRE, and an
+ *           operand is an earlier gate that is not an OUTPUT.
+ * public:   bit k set: operand k must be a CONST wire (public); every other operand must be
+ *           secret (not CONST).
+ * shape:    how the output length `len` relates to the operands (MPC_SHAPE_*, below).
+ * aux:      what aux[0], aux[1] hold (MPC_AUX_*, below); fields a kind does not use are zero.
  * rounds:   communication rounds the engine needs (0 = local).
  * triples_per_element: Beaver triples consumed per output element (or, for DOT, per
  *           input element); comparison gates use other material, counted separately.
- * aux[] use per kind:
- *   INPUT   aux[0] = index into circuit->inputs
- *   CONST   aux[0] = offset into circuit->consts; the gate holds `len` values from there
- *   TRUNC   aux[0] = shift m (1..62), aux[1] = bound l (operand must satisfy |x| < 2^(l-1); m < l <= 63)
- *   SLICE   aux[0] = start, aux[1] = stride (>= 1); output element k = in[0][start + k*stride]
- *   DOT     aux[0] = segment length s (0: one segment, the whole vector); output element j is
- *           the dot product of elements j*s .. j*s+s-1 (the last segment may be shorter)
- *   OUTPUT  aux[0] = index into circuit->outputs
- * Operand rules (checked by mpc_circ_validate):
- *   ADD, SUB, MUL, SELECT   secret operands, each of length 1 or len
- *   ADD_PUB, MUL_PUB        in[0] secret, in[1] a CONST wire, each of length 1 or len
- *   NEG, TRUNC, LTZ, EQZ    in[0] secret of length len
- *   SUM                     in[0] secret, len = 1
- *   DOT                     in[0], in[1] secret of equal length L; len = 1 (aux[0] = 0) or
- *                           ceil(L / aux[0])
- *   SELECT                  in[0] the condition (bool), in[1] if true, in[2] if false
- *   CONCAT                  in[0], in[1] secret; len = len0 + len1
- *   OUTPUT                  in[0] secret, len = its length
- */
-#define MPC_GATE_LIST(X)                      \
-    X(INPUT,   "input",   0, 0, 0)            \
-    X(CONST,   "const",   0, 0, 0)            \
-    X(ADD,     "add",     2, 0, 0)            \
-    X(SUB,     "sub",     2, 0, 0)            \
-    X(NEG,     "neg",     1, 0, 0)            \
-    X(ADD_PUB, "add_pub", 2, 0, 0)            \
-    X(MUL_PUB, "mul_pub", 2, 0, 0)            \
-    X(MUL,     "mul",     2, 1, 1)            \
-    X(SUM,     "sum",     1, 0, 0)            \
-    X(DOT,     "dot",     2, 1, 1)            \
-    X(TRUNC,   "trunc",   1, 1, 0)            \
-    X(LTZ,     "ltz",     1, 8, 0)            \
-    X(EQZ,     "eqz",     1, 8, 0)            \
-    X(SELECT,  "select",  3, 1, 1)            \
-    X(SLICE,   "slice",   1, 0, 0)            \
-    X(CONCAT,  "concat",  2, 0, 0)            \
-    X(OUTPUT,  "output",  1, 0, 0)
+ * SELECT: in[0] is the condition (bool), in[1] the value if true, in[2] if false.
+ * mpc_circ_validate (circuit.c) checks exactly these columns, plus the input, output and
+ * constant tables and the layers. */
+#define MPC_GATE_LIST(X)                                                       \
+    X(INPUT,   "input",   0, 0, INPUT,  INDEX, 0, 0)                            \
+    X(CONST,   "const",   0, 0, CONST,  INDEX, 0, 0)                            \
+    X(ADD,     "add",     2, 0, BCAST,  NONE,  0, 0)                            \
+    X(SUB,     "sub",     2, 0, BCAST,  NONE,  0, 0)                            \
+    X(NEG,     "neg",     1, 0, SAME,   NONE,  0, 0)                            \
+    X(ADD_PUB, "add_pub", 2, 2, BCAST,  NONE,  0, 0)                            \
+    X(MUL_PUB, "mul_pub", 2, 2, BCAST,  NONE,  0, 0)                            \
+    X(MUL,     "mul",     2, 0, BCAST,  NONE,  1, 1)                            \
+    X(SUM,     "sum",     1, 0, ONE,    NONE,  0, 0)                            \
+    X(DOT,     "dot",     2, 0, DOT,    INDEX, 1, 1)                            \
+    X(TRUNC,   "trunc",   1, 0, SAME,   SHIFT, 1, 0)                            \
+    X(LTZ,     "ltz",     1, 0, SAME,   NONE,  8, 0)                            \
+    X(EQZ,     "eqz",     1, 0, SAME,   NONE,  8, 0)                            \
+    X(SELECT,  "select",  3, 0, BCAST,  NONE,  1, 1)                            \
+    X(SLICE,   "slice",   1, 0, SLICE,  RANGE, 0, 0)                            \
+    X(CONCAT,  "concat",  2, 0, CONCAT, NONE,  0, 0)                            \
+    X(OUTPUT,  "output",  1, 0, OUTPUT, INDEX, 0, 0)
+
+/* shape column:
+ *   INPUT   len is the length of input aux[0] (the table entry must match the gate)
+ *   CONST   the gate holds `len` values of the constant table from offset aux[0]
+ *   BCAST   element-wise: every operand has length 1 (broadcast) or len
+ *   SAME    in[0] has length len
+ *   ONE     len = 1 (SUM of in[0])
+ *   DOT     in[0], in[1] of equal length L; len = ceil(L / aux[0]), or 1 when aux[0] = 0;
+ *           output element j is the dot product of elements j*s .. j*s+s-1 (s = aux[0])
+ *   SLICE   output element k = in[0][aux[0] + k*aux[1]], inside in[0]
+ *   CONCAT  len = len(in[0]) + len(in[1])
+ *   OUTPUT  in[0] has length len and the gate's type; output aux[0] names it as its wire */
+#define MPC_SHAPE_LIST(X) X(INPUT) X(CONST) X(BCAST) X(SAME) X(ONE) X(DOT) X(SLICE) X(CONCAT) X(OUTPUT)
+/* aux column:
+ *   NONE    aux[0] = aux[1] = 0
+ *   INDEX   aux[0] only (INPUT/OUTPUT: index into the table, in gate order; CONST: offset;
+ *           DOT: segment length); aux[1] = 0
+ *   SHIFT   TRUNC: aux[0] = shift m (1..62), aux[1] = bound l (operand must satisfy
+ *           |x| < 2^(l-1); m < l <= 63)
+ *   RANGE   SLICE: aux[0] = start, aux[1] = stride (>= 1), checked with the shape */
+#define MPC_AUX_LIST(X) X(NONE) X(INDEX) X(SHIFT) X(RANGE)
 
 typedef enum {
-#define X(e, s, ops, rounds, triples) MPC_G_##e,
+#define X(e) MPC_SHAPE_##e,
+    MPC_SHAPE_LIST(X)
+#undef X
+} mpc_gate_shape;
+
+typedef enum {
+#define X(e) MPC_AUX_##e,
+    MPC_AUX_LIST(X)
+#undef X
+} mpc_gate_aux;
+
+typedef enum {
+#define X(e, s, ops, pub, shape, aux, rounds, triples) MPC_G_##e,
     MPC_GATE_LIST(X)
 #undef X
     MPC_G__COUNT
@@ -82,6 +104,9 @@ typedef enum {
 typedef struct {
     const char *name;
     uint8_t     operands;
+    uint8_t     public_mask;          /* bit k: operand k is public */
+    uint8_t     shape;                /* mpc_gate_shape */
+    uint8_t     aux;                  /* mpc_gate_aux */
     uint8_t     rounds;
     uint8_t     triples_per_element;
 } mpc_gate_info;
@@ -143,7 +168,14 @@ typedef struct mpc_circuit {
     mpc_gate   *gates;    uint32_t n_gates,   cap_gates;
     uint64_t   *consts;   uint64_t n_consts,  cap_consts;
     uint32_t    rounds;   /* set by mpc_circ_assign_layers */
+    /* Overflow warnings the compiler gave for the source (compile.h, LANGUAGE.md "Ranges and
+     * overflow warnings"): metadata for a daemon's `strict` policy, not part of what the
+     * circuit computes (the circuit hash leaves it out).  MPC_CIRC_WARNINGS_UNKNOWN for a
+     * circuit read from a format-1 file, which does not record it. */
+    uint32_t    warnings;
 } mpc_circuit;
+
+#define MPC_CIRC_WARNINGS_UNKNOWN UINT32_MAX
 
 /* Resource limits a reader or a daemon enforces.  Zero fields mean "the built-in maximum". */
 typedef struct {

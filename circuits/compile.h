@@ -23,6 +23,16 @@ typedef struct {
 /* Longest unrolling (loop iterations plus inlined calls) a program may ask for. */
 #define MPC_COMPILE_MAX_UNROLL 1000000u
 
+/* Warnings.  A compile that succeeds may still have warnings in *diag: an input never used,
+ * and the overflow warnings of LANGUAGE.md "Ranges and overflow warnings" (a fix product or
+ * ordered comparison of a value without a declared range; a value or truncation operand
+ * that the declared ranges allow to leave the ring or its headroom; a numeric argument out
+ * of its valid range).  Read them with diag->n_warnings, mpc_diag_warning_at(diag, i) and
+ * mpc_diag_format (diag.h) — e.g. to show them before running a job — or print them all
+ * with mpc_diag_print.  The number of overflow warnings is also recorded in the circuit
+ * (mpc_circuit.warnings, written to the .circ file) so that a daemon whose policy is
+ * `strict` can refuse the circuit without the source. */
+
 /* Compiles src[0..len-1] (optimised).  Initialises *diag (filename and src are borrowed by it: keep them
  * alive while you print it) and records errors and warnings there; the caller frees it with
  * mpc_diag_free in every case.  On success returns 0 and *out receives a new circuit that
@@ -35,6 +45,10 @@ int mpc_compile(const char *src, size_t len, const char *filename, const mpc_def
  * removal), leaving the gates exactly as code generation emitted them (tests use it to
  * check the lowering of each construct). */
 #define MPC_COMPILE_NO_OPT 1u
+/* MPC_COMPILE_STRICT: a program that compiles with warnings fails instead (mpcc --strict):
+ * every warning becomes an error ending in " [strict]" (mpc_diag_promote_warnings), the
+ * return is -1 and *out NULL. */
+#define MPC_COMPILE_STRICT 2u
 int mpc_compile_ex(const char *src, size_t len, const char *filename, const mpc_define *defs,
                    size_t n_defs, unsigned flags, mpc_circuit **out, mpc_diag *diag);
 

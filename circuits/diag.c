@@ -63,6 +63,28 @@ const mpc_diag_item *mpc_diag_first_error(const mpc_diag *d)
     return NULL;
 }
 
+const mpc_diag_item *mpc_diag_warning_at(const mpc_diag *d, size_t i)
+{
+    for (size_t k = 0; k < d->n_items; k++)
+        if (d->items[k].severity == MPC_DIAG_WARNING && i-- == 0) return &d->items[k];
+    return NULL;
+}
+
+void mpc_diag_promote_warnings(mpc_diag *d)
+{
+    for (size_t k = 0; k < d->n_items; k++) {
+        mpc_diag_item *it = &d->items[k];
+        if (it->severity != MPC_DIAG_WARNING) continue;
+        it->severity = MPC_DIAG_ERROR;
+        size_t n = strnlen(it->msg, sizeof it->msg);
+        static const char tag[] = " [strict]";
+        if (n + sizeof tag > sizeof it->msg) n = sizeof it->msg - sizeof tag;
+        memcpy(it->msg + n, tag, sizeof tag);
+    }
+    d->n_errors += d->n_warnings;
+    d->n_warnings = 0;
+}
+
 int mpc_diag_format(const mpc_diag *d, const mpc_diag_item *it, char *buf, size_t len)
 {
     const char *sev = it->severity == MPC_DIAG_ERROR ? "error" : "warning";

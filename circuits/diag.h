@@ -39,6 +39,13 @@ void mpc_diag_warning(mpc_diag *d, uint32_t line, uint32_t col, const char *fmt,
 /* The first error, or NULL. */
 const mpc_diag_item *mpc_diag_first_error(const mpc_diag *d);
 
+/* The i-th warning (0-based, in the order given), or NULL when there are fewer. */
+const mpc_diag_item *mpc_diag_warning_at(const mpc_diag *d, size_t i);
+
+/* Turns every warning into an error (the compiler's strict mode): severity becomes
+ * MPC_DIAG_ERROR, " [strict]" is appended to the message, and the counts move. */
+void mpc_diag_promote_warnings(mpc_diag *d);
+
 /* "file:line:col: error: msg" (no newline) into buf; returns snprintf's count. */
 int mpc_diag_format(const mpc_diag *d, const mpc_diag_item *it, char *buf, size_t len);
 

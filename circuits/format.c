@@ -16,8 +16,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define S_TOP_FIELDS    9     /* version 1: magic, version, frac, source, parties, inputs,
-                                 outputs, consts, gates */
+#define S_TOP_FIELDS    10    /* version 2: magic, version, frac, source, parties, inputs,
+                                 outputs, consts, gates, warnings */
+#define S_TOP_FIELDS_V1 9     /* version 1: without warnings */
 #define S_IO_FIELDS     7     /* an input or output record */
 #define S_GATE_BYTES    48    /* packed gate record, see s_put_gate */
 #define S_MAX_DEPTH     3     /* top array > inputs array > input record */
@@ -156,6 +157,7 @@ int mpc_circ_write(const mpc_circuit *c, uint8_t **buf, size_t *len)
     for (uint32_t i = 0; i < c->n_gates; i++) s_put_gate(tmp + (size_t)i * S_GATE_BYTES, &c->gates[i]);
     bad |= msgpack_pack_bin(&pk, gb);
     bad |= msgpack_pack_bin_body(&pk, tmp, gb);
+    bad |= msgpack_pack_uint32(&pk, c->warnings);
     free(tmp);
     tmp = NULL;
     if (bad) goto fail;
@@ -260,9 +262,15 @@ static int s_scan(const uint8_t *p, size_t len, char *err, size_t errlen)
     return 0;
 }
 
+/* The top-level arity of a format version (0 for a version this build does not read). */
+static unsigned s_top_fields(uint64_t ver)
+{
+    return ver == MPC_CIRC_VERSION ? S_TOP_FIELDS : ver == 1 ? S_TOP_FIELDS_V1 : 0;
+}
+
 /* The header, checked by hand before anything else so that a file of another kind or
- * version gets a message saying so. */
-static int s_check_header(const uint8_t *p, size_t len, char *err, size_t errlen)
+ * version gets a message saying so.  *ver receives the version. */
+static int s_check_header(const uint8_t *p, size_t len, uint64_t *verp, char *err, size_t errlen)
 {
     static const uint8_t magic[] = {0xa7, 'M', 'P', 'C', 'C', 'I', 'R', 'C'};
     size_t off;
@@ -279,12 +287,13 @@ static int s_check_header(const uint8_t *p, size_t len, char *err, size_t errlen
     else if (len - off >= 3 && p[off] == 0xcd) ver = s_be(p + off + 1, 2);
     else if (len - off >= 5 && p[off] == 0xce) ver = s_be(p + off + 1, 4);
     else return s_err(err, errlen, "circuit format version missing or malformed");
-    if (ver != MPC_CIRC_VERSION)
-        return s_err(err, errlen, "unsupported circuit format version %llu (this build reads %d)",
+    if (!s_top_fields(ver))
+        return s_err(err, errlen, "unsupported circuit format version %llu (this build reads 1 and %d)",
                      (unsigned long long)ver, MPC_CIRC_VERSION);
-    if (p[0] != (0x90 | S_TOP_FIELDS))
-        return s_err(err, errlen, "version %d circuit must be an array of %d fields", MPC_CIRC_VERSION,
-                     S_TOP_FIELDS);
+    if (p[0] != (0x90 | s_top_fields(ver)))
+        return s_err(err, errlen, "version %d circuit must be an array of %u fields", (int)ver,
+                     s_top_fields(ver));
+    *verp = ver;
     return 0;
 }
 
@@ -337,6 +346,7 @@ static int s_build(const msgpack_object *top, const mpc_circ_limits *lim, mpc_ci
 {
     char what[96];
     const msgpack_object *f = top->via.array.ptr;
+    const uint32_t n_fields = top->via.array.size;
     uint64_t v = 0;
     uint32_t n = 0;
     mpc_circ_limits L = {0};
@@ -349,7 +359,15 @@ static int s_build(const msgpack_object *top, const mpc_circ_limits *lim, mpc_ci
         memcmp(f[0].via.str.ptr, MPC_CIRC_MAGIC, 7) != 0)
         return s_err(err, errlen, "not an mpcd circuit (bad magic)");
     if (s_uint(&f[1], UINT32_MAX, &v, "version", err, errlen)) return -1;
-    if (v != MPC_CIRC_VERSION) return s_err(err, errlen, "unsupported circuit format version %llu", (unsigned long long)v);
+    if (!s_top_fields(v) || s_top_fields(v) != n_fields)
+        return s_err(err, errlen, "unsupported circuit format version %llu", (unsigned long long)v);
+    if (v == 1) {
+        c->warnings = MPC_CIRC_WARNINGS_UNKNOWN;   /* version 1 does not record them */
+    } else {
+        uint64_t w = 0;
+        if (s_uint(&f[9], UINT32_MAX, &w, "warnings", err, errlen)) return -1;
+        c->warnings = (uint32_t)w;
+    }
     if (s_uint(&f[2], 62, &v, "frac_bits", err, errlen)) return -1;
     c->frac_bits = (uint32_t)v;
     if (s_str(&f[3], c->source, sizeof c->source, 0, "source name", err, errlen)) return -1;
@@ -463,7 +481,8 @@ int mpc_circ_read(const uint8_t *buf, size_t len, const mpc_circ_limits *lim, mp
     int r = -1;
     *out = NULL;
     if (!buf || len == 0) return s_err(err, errlen, "empty circuit");
-    if (s_check_header(buf, len, err, errlen)) return -1;
+    uint64_t ver = 0;
+    if (s_check_header(buf, len, &ver, err, errlen)) return -1;
     if (s_scan(buf, len, err, errlen)) return -1;
     msgpack_unpacked_init(&u);
     size_t off = 0;
@@ -472,8 +491,8 @@ int mpc_circ_read(const uint8_t *buf, size_t len, const mpc_circ_limits *lim, mp
         s_err(err, errlen, "malformed msgpack (%s)", ur == MSGPACK_UNPACK_NOMEM_ERROR ? "out of memory" : "parse error");
         goto out;
     }
-    if (u.data.type != MSGPACK_OBJECT_ARRAY || u.data.via.array.size != S_TOP_FIELDS) {
-        s_err(err, errlen, "circuit must be an array of %d fields", S_TOP_FIELDS);
+    if (u.data.type != MSGPACK_OBJECT_ARRAY || u.data.via.array.size != s_top_fields(ver)) {
+        s_err(err, errlen, "circuit must be an array of %u fields", s_top_fields(ver));
         goto out;
     }
     c = mpc_circ_new();
@@ -542,7 +561,9 @@ int mpc_circ_load(const char *path, const mpc_circ_limits *lim, mpc_circuit **ou
 
 /* The hash covers what the circuit computes and who takes part, not where it came from: the
  * source file name and every line/col are cleared in a copy before it is serialised, so
- * two parties compiling the same program from differently named or formatted files agree. */
+ * two parties compiling the same program from differently named or formatted files agree.
+ * The compiler's warning count is cleared too: it describes the analysis of the source, not
+ * the computation (docs/circuit-format.md, "The warnings field"). */
 int mpc_circ_hash(const mpc_circuit *c, uint8_t out[MPC_HASH_BYTES])
 {
     uint8_t *buf = NULL;
@@ -551,6 +572,7 @@ int mpc_circ_hash(const mpc_circuit *c, uint8_t out[MPC_HASH_BYTES])
     if (sodium_init() < 0) return -1;
     mpc_circuit tmp = *c;
     tmp.source[0] = 0;
+    tmp.warnings = 0;
     tmp.gates = malloc((c->n_gates ? c->n_gates : 1) * sizeof *tmp.gates);
     tmp.inputs = malloc((c->n_inputs ? c->n_inputs : 1) * sizeof *tmp.inputs);
     tmp.outputs = malloc((c->n_outputs ? c->n_outputs : 1) * sizeof *tmp.outputs);

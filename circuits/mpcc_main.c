@@ -34,6 +34,8 @@ static const char s_usage[] =
     "  --input NAME=VALUES  an input for --eval: values separated by commas or blanks,\n"
     "                       or @FILE to read them from a file (repeatable)\n"
     "  --json               machine-readable output for --stats and --eval\n"
+    "  --strict             treat warnings as errors (exit 1); for a .circ, refuse one\n"
+    "                       whose compiler recorded overflow warnings\n"
     "  --help               this text\n"
     "  --version            the version\n";
 
@@ -44,7 +46,7 @@ typedef struct {
     size_t      n_defs;
     const char **inputs;   /* "NAME=VALUES" */
     size_t      n_inputs;
-    int         stats, dump, eval, json;
+    int         stats, dump, eval, json, strict;
 } s_opts;
 
 static int s_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -323,6 +325,8 @@ static int s_parse_args(int argc, char **argv, s_opts *o)
             o->eval = 1;
         } else if (strcmp(a, "--json") == 0) {
             o->json = 1;
+        } else if (strcmp(a, "--strict") == 0) {
+            o->strict = 1;
         } else if (strcmp(a, "-o") == 0 || strcmp(a, "--input") == 0 || strcmp(a, "-D") == 0) {
             if (i + 1 >= argc) return s_err("%s needs an argument (see mpcc --help)", a);
             const char *v = argv[++i];
@@ -398,6 +402,14 @@ int main(int argc, char **argv)
             goto out;
         }
         mpc_diag_init(&d, o.path, NULL, 0);
+        if (o.strict && c->warnings) {
+            if (c->warnings == MPC_CIRC_WARNINGS_UNKNOWN)
+                s_err("%s: a format-1 circuit does not record compiler warnings (--strict); recompile it", o.path);
+            else
+                s_err("%s: the compiler gave %u overflow warning%s for this circuit (--strict)", o.path,
+                      (unsigned)c->warnings, c->warnings == 1 ? "" : "s");
+            goto out;
+        }
         if (!o.stats && !o.dump && !o.eval && !o.out_path) {
             s_err("'%s' is already compiled: give --stats, --dump, --eval or -o", o.path);
             goto out;
@@ -407,7 +419,7 @@ int main(int argc, char **argv)
             s_err("'%s' is not a text file", o.path);
             goto out;
         }
-        int cr = mpc_compile(src, len, o.path, o.defs, o.n_defs, &c, &d);
+        int cr = mpc_compile_ex(src, len, o.path, o.defs, o.n_defs, o.strict ? MPC_COMPILE_STRICT : 0, &c, &d);
         mpc_diag_print(&d, stderr);
         if (cr != 0) goto out;
     }

@@ -90,6 +90,11 @@ static const mpc_ini_key s_rows[] = {
     {S_POLICY, "allow_any_program", MPC_INI_BOOL, M(allow_any_program), 0, 0, "false", 0, NULL, NULL, 0, NULL,
      "Run any program a permitted client submits (development only). When false, only circuits whose hash "
      "is listed in `allow` run."},
+    {S_POLICY, "strict", MPC_INI_BOOL, M(strict), 0, 0, "false", 0, NULL, NULL, 0, NULL,
+     "Refuse a circuit whose compiler recorded overflow warnings (a fix product or comparison of "
+     "inputs without a declared range `in LO..HI`, or ranges that allow an overflow; see "
+     "circuits/LANGUAGE.md), and a format-1 circuit, which does not record them. The count "
+     "comes from the submitter's compiler: a safety net against mistakes, not a security check."},
     {S_POLICY, "allow", MPC_INI_CUSTOM, 0, 0, 0, 0, "", 0, NULL, s_add_hashes, 1, "list of hashes",
      "Circuit hashes (64 hex digits, as printed by `mpcc --stats`) the operator approves; comma-separated, "
      "and the key may be repeated."},

@@ -74,6 +74,7 @@ typedef struct {
 
     /* [policy] */
     int      allow_any_program;
+    int      strict;                /* refuse circuits the compiler gave overflow warnings for */
 
     /* Resolved. */
     uint32_t        n_parties;

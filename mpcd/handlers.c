@@ -74,6 +74,17 @@ static void s_submit(const mpcd_config *cfg, mpcd_jobs *jobs, const mpcd_client_
         s_error(cfg, rep, hex, MPC_ERR_CIRCUIT, "circuit refused: %s", err);
         return;
     }
+    if (cfg->strict && c->warnings == MPC_CIRC_WARNINGS_UNKNOWN) {
+        s_error(cfg, rep, hex, MPC_ERR_DENIED, "circuit refused by the strict policy: its format (version 1) "
+                "does not record the compiler's overflow warnings; recompile it with a current mpcc");
+        goto out;
+    }
+    if (cfg->strict && c->warnings) {
+        s_error(cfg, rep, hex, MPC_ERR_DENIED, "circuit refused by the strict policy: the compiler gave %u "
+                "overflow warning%s for this program (see `mpcc --strict`); declare the inputs' ranges "
+                "(`in LO..HI`) and recompile", (unsigned)c->warnings, c->warnings == 1 ? "" : "s");
+        goto out;
+    }
     uint8_t hash[32];
     uint32_t binding[MPC_MAX_PARTIES];
     uint32_t me = UINT32_MAX;

@@ -1155,7 +1155,7 @@ START_TEST(test_mpc_cli_against_scripted_daemons)
     snprintf(mpcc, sizeof mpcc, "%s/mpcc", bin);
     ck_assert_msg(access(mpc, X_OK) == 0, "%s not built (set MPC_BIN)", mpc);
     ck_assert_msg(access(mpcc, X_OK) == 0, "%s not built (set MPC_BIN)", mpcc);
-    s_write("prog.mpc", "party a, b\ninput x: int[3] from a\ninput y: fix from b\n"
+    s_write("prog.mpc", "party a, b\ninput x: int[3] from a\ninput y: fix from b in -10..10\n"
                         "output s = sum(x) to a, b\noutput t = y * y to b\noutput v = x * 2 to a\n", 0644);
     s_write("x.csv", "5\n-7\n11\n", 0644);
     char out[8192], ref[8192];

@@ -11,6 +11,7 @@
 #include "runner.h"
 #include "proc.h"
 #include "compile.h"
+#include "codegen.h"
 #include "eval.h"
 #include "value.h"
 
@@ -149,6 +150,25 @@ START_TEST(test_secret_times_public_no_triple)
 }
 END_TEST
 
+/* g is an exact floor(x / 2^k) (int division by 2^k, int() of a fix): SUB(t, LTZ(SUB(x,
+ * MUL_PUB(t, 2^k)))) with t = TRUNC(x, k); returns t. */
+static const mpc_gate *s_exact_floor(const mpc_circuit *c, const mpc_gate *g, unsigned k)
+{
+    ck_assert_int_eq(g->kind, MPC_G_SUB);
+    const mpc_gate *t = s_in(c, g, 0), *l = s_in(c, g, 1);
+    ck_assert_int_eq(t->kind, MPC_G_TRUNC);
+    ck_assert_uint_eq(t->aux[0], k);
+    ck_assert_int_eq(l->kind, MPC_G_LTZ);
+    const mpc_gate *r = s_in(c, l, 0);
+    ck_assert_int_eq(r->kind, MPC_G_SUB);
+    ck_assert_uint_eq(r->in[0], t->in[0]);                  /* x ... */
+    const mpc_gate *back = s_in(c, r, 1);                    /* ... minus t·2^k */
+    ck_assert_int_eq(back->kind, MPC_G_MUL_PUB);
+    ck_assert_ptr_eq(s_in(c, back, 0), t);
+    ck_assert_uint_eq(s_constval(c, s_in(c, back, 1)), (uint64_t)1 << k);
+    return t;
+}
+
 START_TEST(test_fixed_point_products)
 {
     mpc_circuit *c = s_compile(HDRF "output p = x * y, h = x * 0.5, w = x * 2.0, i = x * 3, "
@@ -189,14 +209,18 @@ END_TEST
 
 START_TEST(test_division)
 {
+    /* int / 2^k: exact floor, TRUNC corrected by one comparison. */
     mpc_circuit *c = s_compile(HDR2 "output q = x / 4, r = x / -8 to a\n");
     const mpc_gate *g = s_out(c, 0);
-    ck_assert_int_eq(g->kind, MPC_G_TRUNC);
-    ck_assert_uint_eq(g->aux[0], 2);
+    s_exact_floor(c, g, 2);
     g = s_out(c, 1);
     ck_assert_int_eq(g->kind, MPC_G_NEG);
-    ck_assert_int_eq(s_in(c, g, 0)->kind, MPC_G_TRUNC);
-    ck_assert_uint_eq(s_in(c, g, 0)->aux[0], 3);
+    s_exact_floor(c, s_in(c, g, 0), 3);
+    mpc_circ_stats st;
+    mpc_circ_stats_get(c, &st);
+    ck_assert_uint_eq(st.comparisons, 2);
+    ck_assert_uint_eq(st.trunc_elems, 2);
+    ck_assert_uint_eq(st.rounds, 9);
     mpc_circ_destroy(&c);
 
     c = s_compile(HDRF "output q = x / 0.25, e = x / 8, t = x / 3, n = x / -3, s = x / 0.1 to a\n");
@@ -672,9 +696,8 @@ START_TEST(test_types_and_promotion)
     ck_assert_int_eq(c->outputs[1].type, MPC_T_FIX);
     ck_assert_int_eq(s_in(c, g, 0)->kind, MPC_G_MUL_PUB);
     ck_assert_uint_eq(s_constval(c, s_in(c, s_in(c, g, 0), 1)), 65536);
-    g = s_out(c, 2);
-    ck_assert_int_eq(g->kind, MPC_G_TRUNC);
-    ck_assert_uint_eq(g->aux[0], 16);
+    g = s_out(c, 2);   /* int(t): exact floor */
+    s_exact_floor(c, g, 16);
     ck_assert_int_eq(c->outputs[2].type, MPC_T_INT);
     mpc_circ_destroy(&c);
     /* An int constant meeting a fix becomes fix: 1 is added as 65536. */
@@ -965,6 +988,108 @@ START_TEST(test_mpcc_eval)
 }
 END_TEST
 
+/* The builtin table (builtins.c): every row is documented in LANGUAGE.md, cannot be
+ * redefined by `fn`, and checks its argument count before anything else. */
+START_TEST(test_builtin_table)
+{
+    FILE *f = fopen("circuits/LANGUAGE.md", "rb");
+    ck_assert_msg(f != NULL, "run from the repository root");
+    static char doc[1 << 17];
+    size_t n = fread(doc, 1, sizeof doc - 1, f);
+    fclose(f);
+    doc[n] = 0;
+    ck_assert_uint_ge(cg_n_builtins, 24);
+    for (size_t i = 0; i < cg_n_builtins; i++) {
+        const cg_builtin *b = &cg_builtins[i];
+        ck_assert_ptr_eq(cg_find_builtin(b->name), b);
+        char want[64], src[256], msg[160];
+        snprintf(want, sizeof want, "`%s(", b->name);
+        ck_assert_msg(strstr(doc, want) != NULL, "LANGUAGE.md does not document %s()", b->name);
+        ck_assert_ptr_nonnull(b->emit);
+        ck_assert_ptr_nonnull(b->cost);
+        if (strcmp(b->name, "int") == 0 || strcmp(b->name, "fix") == 0 || strcmp(b->name, "bool") == 0)
+            continue;   /* type keywords: `fn int` does not parse */
+        snprintf(src, sizeof src, HDR2 "fn %s(q) { return q }\noutput o = x to a\n", b->name);
+        snprintf(msg, sizeof msg, "t.mpc:4:1: error: '%s' is a builtin function and cannot be redefined", b->name);
+        s_fails(src, NULL, 0, msg);
+        if (b->max_args < 0) continue;
+        snprintf(src, sizeof src, HDR2 "output o = %s(x, x, undefined_name) to a\n", b->name);
+        snprintf(msg, sizeof msg, "t.mpc:4:12: error: %s() takes %d argument%s, got 3", b->name, b->min_args,
+                 b->min_args == 1 ? "" : "s");
+        s_fails(src, NULL, 0, msg);
+    }
+    ck_assert_ptr_null(cg_find_builtin("nosuch"));
+}
+END_TEST
+
+/* The silent overflow of sum(x*y)/2 with x = y = 50000, 40000 (fix inputs without ranges):
+ * the value wraps (MPC and --eval alike), the compiler warns at the product with a hint,
+ * records the warning in the circuit, and --strict / MPC_COMPILE_STRICT make it an error. */
+#define S_OVERFLOW_SRC "party a, b\ninput x: fix[2] from a\ninput y: fix[2] from b\noutput m = sum(x*y)/2 to a\n"
+START_TEST(test_overflow_warning_and_strict)
+{
+    static const char want[] = "ov.mpc:4:17: warning: fix product of a value without a declared range can "
+                               "overflow silently (it needs |x*y| < 2^30); declare a range for input 'x' (`in LO..HI`)";
+    mpc_circuit *c = NULL;
+    mpc_diag d;
+    ck_assert_int_eq(mpc_compile(S_OVERFLOW_SRC, strlen(S_OVERFLOW_SRC), "ov.mpc", NULL, 0, &c, &d), 0);
+    ck_assert_uint_eq(d.n_warnings, 1);
+    ck_assert_uint_eq(c->warnings, 1);
+    char buf[512];
+    mpc_diag_format(&d, mpc_diag_warning_at(&d, 0), buf, sizeof buf);
+    ck_assert_str_eq(buf, want);
+    ck_assert_ptr_null(mpc_diag_warning_at(&d, 1));
+    mpc_diag_free(&d);
+    mpc_circ_destroy(&c);
+    /* the API's strict mode: the warning is an error, no circuit */
+    ck_assert_int_eq(mpc_compile_ex(S_OVERFLOW_SRC, strlen(S_OVERFLOW_SRC), "ov.mpc", NULL, 0, MPC_COMPILE_STRICT,
+                                    &c, &d), -1);
+    ck_assert_ptr_null(c);
+    ck_assert_uint_eq(d.n_warnings, 0);
+    ck_assert_uint_eq(d.n_errors, 1);
+    mpc_diag_format(&d, mpc_diag_first_error(&d), buf, sizeof buf);
+    ck_assert_ptr_nonnull(strstr(buf, "ov.mpc:4:17: error: fix product of a value without a declared range"));
+    ck_assert_ptr_nonnull(strstr(buf, " [strict]"));
+    mpc_diag_free(&d);
+    /* with declared ranges: no warning, nothing recorded, strict compiles */
+    const char *ranged = "party a, b\ninput x: fix[2] from a in 0..1000\ninput y: fix[2] from b in 0..1000\n"
+                         "output m = sum(x*y)/2 to a\n";
+    ck_assert_int_eq(mpc_compile_ex(ranged, strlen(ranged), "ok.mpc", NULL, 0, MPC_COMPILE_STRICT, &c, &d), 0);
+    ck_assert_uint_eq(d.n_warnings, 0);
+    ck_assert_uint_eq(c->warnings, 0);
+    mpc_diag_free(&d);
+    mpc_circ_destroy(&c);
+
+    /* mpcc: the wrapped value and the warning, exit 0; --strict: exit 1 */
+    tp_cmd r;
+    char path[512], args[1200];
+        snprintf(path, sizeof path, "%s/ov.mpc", tp_scratch());
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    fputs(S_OVERFLOW_SRC, f);
+    fclose(f);
+    snprintf(args, sizeof args, "--eval '%s' --input x=50000,40000 --input y=50000,40000", path);
+    tp_run(&r, "mpcc", "%s", args);
+    ck_assert_int_eq(r.status, 0);
+    ck_assert_str_eq(r.out, "m = -97483648\n");
+    ck_assert_ptr_nonnull(strstr(r.err, "ov.mpc:4:17: warning: fix product of a value without a declared range"));
+    snprintf(args, sizeof args, "--strict --eval '%s' --input x=50000,40000 --input y=50000,40000", path);
+    tp_run(&r, "mpcc", "%s", args);
+    ck_assert_int_eq(r.status, 1);
+    ck_assert_str_eq(r.out, "");
+    ck_assert_ptr_nonnull(strstr(r.err, "ov.mpc:4:17: error: fix product of a value without a declared range"));
+    /* the .circ records it: --strict refuses the compiled circuit too */
+    snprintf(args, sizeof args, "'%s' -o '%s/ov.circ'", path, tp_scratch());
+    tp_run(&r, "mpcc", "%s", args);
+    ck_assert_int_eq(r.status, 0);
+    snprintf(args, sizeof args, "--strict --stats '%s/ov.circ'", tp_scratch());
+    tp_run(&r, "mpcc", "%s", args);
+    ck_assert_int_eq(r.status, 1);
+    ck_assert_ptr_nonnull(strstr(r.err, "the compiler gave 1 overflow warning for this circuit (--strict)"));
+    tp_scratch_remove();
+}
+END_TEST
+
 Suite *mpc_test_suite(void)
 {
     Suite *s = suite_create("compile");
@@ -986,11 +1111,13 @@ Suite *mpc_test_suite(void)
     tcase_add_test(tc, test_types_and_promotion);
     tcase_add_test(tc, test_functions_and_loops);
     tcase_add_test(tc, test_warnings);
+    tcase_add_test(tc, test_builtin_table);
     tcase_add_test(tc, test_decimal_literals);
     tcase_add_test(tc, test_language_examples_compile);
     tcase_add_test(tc, test_language_examples_evaluate);
     tcase_add_test(tc, test_mpcc_stats_and_circ_roundtrip);
     tcase_add_test(tc, test_mpcc_eval);
+    tcase_add_test(tc, test_overflow_warning_and_strict);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -354,8 +354,9 @@ START_TEST(test_huge_declared_lengths)
     size_t n;
     s_write(c, &b, &n);
     size_t gb = (size_t)c->n_gates * 48;
-    ck_assert_uint_eq(b[n - gb - 3], 0xc5);          /* bin16 header precedes the records */
-    memset(b + n - gb - 2, 0xff, 2);
+    ck_assert_uint_eq(b[n - 1], 0);                  /* version 2 ends with warnings = 0 (a fixint) */
+    ck_assert_uint_eq(b[n - 1 - gb - 3], 0xc5);      /* bin16 header precedes the records */
+    memset(b + n - 1 - gb - 2, 0xff, 2);
     s_refused(b, n, NULL, "declares");
     free(b);
     /* Deep nesting is refused before msgpack recurses. */
@@ -374,19 +375,23 @@ START_TEST(test_wrong_magic_version_types)
     uint8_t *b;
     size_t n;
     s_write(c, &b, &n);
-    ck_assert_uint_eq(b[0], 0x99);
+    ck_assert_uint_eq(b[0], 0x9a);                   /* version 2: 10 fields */
     b[3] = 'X';
     s_refused(b, n, NULL, "magic");
     b[3] = 'P';
     ck_assert_uint_eq(b[9], MPC_CIRC_VERSION);
-    b[9] = 2;
-    s_refused(b, n, NULL, "version 2");
+    b[9] = 3;
+    s_refused(b, n, NULL, "version 3");
     b[9] = 0xff;                                     /* negative fixint */
     s_refused(b, n, NULL, "version");
+    b[9] = 0;
+    s_refused(b, n, NULL, "version 0");
+    b[9] = 1;                                        /* version 1 has 9 fields, not 10 */
+    s_refused(b, n, NULL, "version 1 circuit must be an array of 9 fields");
     b[9] = MPC_CIRC_VERSION;
-    b[0] = 0x98;                                     /* 8 fields */
-    s_refused(b, n, NULL, NULL);
-    b[0] = 0x99;
+    b[0] = 0x99;                                     /* 9 fields */
+    s_refused(b, n, NULL, "must be an array of 10 fields");
+    b[0] = 0x9a;
     b[10] = 0xd0;                                    /* frac as int8: wrong type, and shifts bytes */
     s_refused(b, n, NULL, NULL);
     b[10] = 16;
@@ -490,6 +495,42 @@ START_TEST(test_bad_wires_lengths_cycles)
     s_write(c, &b, &n);
     ck_assert_int_eq(mpc_circ_read(b, n, NULL, &d, err, sizeof err), 0);
     mpc_circ_destroy(&d);
+    free(b);
+    mpc_circ_destroy(&c);
+}
+END_TEST
+
+/* Version 2 records the compiler's warning count (field 9); version 1 files still read, with
+ * the count unknown; the count is not part of the hash. */
+START_TEST(test_warnings_field_and_version_1)
+{
+    mpc_circuit *c = s_sample();
+    uint8_t h0[MPC_HASH_BYTES], h1[MPC_HASH_BYTES];
+    ck_assert_int_eq(mpc_circ_hash(c, h0), 0);
+    c->warnings = 3;
+    ck_assert_int_eq(mpc_circ_hash(c, h1), 0);
+    ck_assert(memcmp(h0, h1, sizeof h0) == 0);
+    uint8_t *b;
+    size_t n;
+    s_write(c, &b, &n);
+    ck_assert_uint_eq(b[n - 1], 3);
+    mpc_circuit *d = NULL;
+    char err[256];
+    ck_assert_int_eq(mpc_circ_read(b, n, NULL, &d, err, sizeof err), 0);
+    ck_assert_uint_eq(d->warnings, 3);
+    mpc_circ_destroy(&d);
+    b[n - 1] = 0xa1;                                 /* a str: wrong type */
+    s_refused(b, n, NULL, NULL);
+    /* The same circuit as version 1: 9 fields, no warnings. */
+    b[0] = 0x99;
+    b[9] = 1;
+    ck_assert_int_eq(mpc_circ_read(b, n - 1, NULL, &d, err, sizeof err), 0);
+    ck_assert_uint_eq(d->warnings, MPC_CIRC_WARNINGS_UNKNOWN);
+    ck_assert_uint_eq(d->n_gates, c->n_gates);
+    ck_assert_int_eq(mpc_circ_hash(d, h1), 0);
+    ck_assert(memcmp(h0, h1, sizeof h0) == 0);       /* same computation, same hash */
+    mpc_circ_destroy(&d);
+    s_refused(b, n, NULL, NULL);                     /* version 1 with a 10th field */
     free(b);
     mpc_circ_destroy(&c);
 }
@@ -603,10 +644,10 @@ START_TEST(test_random_field_replacement)
         msgpack_packer pk;
         msgpack_sbuffer_init(&sb);
         msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-        int field = 2 + (int)(s_rand() % 7), sub = (int)(s_rand() % 3), subf = (int)(s_rand() % 7);
+        int field = 2 + (int)(s_rand() % 8), sub = (int)(s_rand() % 3), subf = (int)(s_rand() % 7);
         int nested = (field == 5 || field == 6) && (s_rand() & 1);
-        msgpack_pack_array(&pk, 9);
-        for (int k = 0; k < 9; k++) {
+        msgpack_pack_array(&pk, 10);
+        for (int k = 0; k < 10; k++) {
             if (k != field) { msgpack_pack_object(&pk, top[k]); continue; }
             if (!nested) { s_rand_obj(&pk, 3); continue; }
             const msgpack_object *arr = &top[k];
@@ -693,6 +734,7 @@ Suite *mpc_test_suite(void)
     tcase_add_test(tc, test_random_byte_flips);
     tcase_add_test(tc, test_huge_declared_lengths);
     tcase_add_test(tc, test_wrong_magic_version_types);
+    tcase_add_test(tc, test_warnings_field_and_version_1);
     tcase_add_test(tc, test_bad_wires_lengths_cycles);
     tcase_add_test(tc, test_wrong_field_types);
     tcase_add_test(tc, test_random_field_replacement);

@@ -56,8 +56,8 @@ static void s_eval(const mpc_circuit *c, const uint64_t *const *vals, mpc_eval_r
     ck_assert_msg(mpc_eval(c, vals, res, err, sizeof err) == 0, "%s", err);
 }
 
-/* Int programs without division are exact in MPC.  (Division of an int by 2^k is a TRUNC,
- * which the engine rounds probabilistically, like fix: LANGUAGE.md says so.) */
+/* Int programs are exact in MPC: bit for bit equal to the evaluator and to the generator's
+ * own arithmetic. */
 START_TEST(test_random_int_programs_bit_exact)
 {
     mpc_randprog_opts opts = {.fix = 0, .max_len = 16, .with_div = 0, .small_ints = _i, .with_cmp = 0};
@@ -87,6 +87,46 @@ START_TEST(test_random_int_programs_bit_exact)
         mpc_randprog_free(&p);
         runs++;
     }
+}
+END_TEST
+
+/* Int programs with division by ±2^k and int() of fix values (int(fix(e) + D)): both are
+ * exact floors (a TRUNC corrected by one comparison, LANGUAGE.md "Division"), so MPC, the
+ * evaluator and the generator agree bit for bit although the engine's TRUNC rounds at
+ * random.  (With a bare TRUNC about half of these programs differed by one.) */
+START_TEST(test_random_int_division_bit_exact)
+{
+    mpc_randprog_opts opts = {.fix = 0, .max_len = 8, .with_div = 1, .with_toint = 1, .with_cmp = _i};
+    int runs = 0, divs = 0, toints = 0;
+    for (uint64_t seed = 1; runs < 30; seed++) {
+        mpc_randprog p;
+        ck_assert_int_eq(mpc_randprog_generate(seed * 6151 + (uint64_t)_i, &opts, &p), 0);
+        divs += strstr(p.src, " / ") != NULL;
+        toints += strstr(p.src, "int(fix(") != NULL;
+        mpc_circuit *c = s_compile(p.src, "random_div.mpc");
+        const uint64_t **vals = calloc(p.n_inputs, sizeof *vals);
+        for (uint32_t k = 0; k < p.n_inputs; k++) vals[k] = p.inputs[k].vals;
+        uint64_t *got[8] = {0};
+        s_mpc(c, vals, runs % 2, got);
+        mpc_eval_result res;
+        s_eval(c, vals, &res);
+        for (uint32_t o = 0; o < c->n_outputs && o < 8; o++) {
+            for (uint64_t e = 0; e < c->outputs[o].len; e++) {
+                ck_assert_msg(got[o][e] == res.outputs[o][e], "seed %llu output %s[%llu]: mpc %llu eval %llu\n%s",
+                              (unsigned long long)seed, c->outputs[o].name, (unsigned long long)e,
+                              (unsigned long long)got[o][e], (unsigned long long)res.outputs[o][e], p.src);
+                ck_assert_uint_eq(got[o][e], p.outputs[o].vals[e]);
+            }
+            free(got[o]);
+        }
+        mpc_eval_result_free(&res);
+        free(vals);
+        mpc_circ_destroy(&c);
+        mpc_randprog_free(&p);
+        runs++;
+    }
+    ck_assert_int_ge(divs, 5);
+    ck_assert_int_ge(toints, 5);
 }
 END_TEST
 
@@ -220,6 +260,7 @@ Suite *mpc_test_suite(void)
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 120);
     tcase_add_loop_test(tc, test_random_int_programs_bit_exact, 0, 2);
+    tcase_add_loop_test(tc, test_random_int_division_bit_exact, 0, 2);
     tcase_add_test(tc, test_random_fix_programs_within_error);
     tcase_add_loop_test(tc, test_examples, 0, (int)(sizeof s_examples / sizeof s_examples[0]));
     suite_add_tcase(s, tc);

@@ -679,8 +679,15 @@ START_TEST(test_range_warnings)
         /* int arithmetic: 3·10^18 · 4 wraps */
         {"party a, b\ninput n: int[3] from a in 0..3000000000000000000\noutput m = n * 4 to b\n", 3,
          "overflow the ring"},
-        /* no declared range: nothing is known, nothing is said */
-        {"party a, b\ninput x: fix[10000000] from a\noutput s = sum(x * x) to b\n", 0, NULL},
+        /* no declared range: nothing is known, so a fix product says so, with the hint */
+        {"party a, b\ninput x: fix[10000000] from a\noutput s = sum(x * x) to b\n", 3,
+         "without a declared range can overflow silently (it needs |x*y| < 2^30); declare a range for input 'x'"},
+        /* ... and an ordered fix comparison; == is exact in the ring, and an int product wraps
+         * by definition: neither warns */
+        {"party a, b\ninput x: fix from a\ninput y: fix from b in 0..1\noutput c = x < y to b\n", 4,
+         "fix comparison of a value without a declared range"},
+        {"party a, b\ninput x: fix from a\ninput y: fix from b\ninput n: int from b\n"
+         "output e = x == y, m = n * n, k = x * 2 to b\n", 0, NULL},
         /* a numeric builtin's valid range */
         {"party a, b\ninput x: fix from a in -5..20\noutput e = exp(x) to b\n", 3, "exp()"},
         {"party a, b\ninput x: fix from a in -5..15\noutput e = exp(x), s = sigmoid(x), q = sqrt(x) to b\n", 0, NULL},

@@ -96,6 +96,17 @@ START_TEST(test_int_programs_with_division)
 {
     mpc_randprog_opts o = {.with_div = 1};
     s_run(&o, 5000, 200);
+    /* with int() of fix values too: exact floors (the generator computes them itself) */
+    mpc_randprog_opts ot = {.with_div = 1, .with_toint = 1, .with_cmp = 1};
+    s_run(&ot, 6000, 200);
+    int seen = 0;
+    for (uint64_t seed = 6000; seed < 6050; seed++) {
+        mpc_randprog p;
+        ck_assert_int_eq(mpc_randprog_generate(seed, &ot, &p), 0);
+        seen += strstr(p.src, "int(fix(") != NULL;
+        mpc_randprog_free(&p);
+    }
+    ck_assert_int_ge(seen, 10);
 }
 END_TEST
 

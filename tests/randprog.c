@@ -24,7 +24,8 @@ enum {
     R_CMP,     /* kid[0] OP kid[1], OP = s_cmp_ops[a]; bool */
     R_SEL,     /* kid[0] ? kid[1] : kid[2], kid[0] an R_CMP */
     R_MIN, R_MAX, R_ABS,
-    R_COUNT    /* sum(kid[0]) of an R_CMP: an int */
+    R_COUNT,   /* sum(kid[0]) of an R_CMP: an int */
+    R_TOINT    /* int(fix(kid[0]) + D), D = k the encoding of the decimal `text` (int programs) */
 };
 
 static const char *const s_cmp_ops[] = {"<", "<=", ">", ">=", "==", "!="};
@@ -58,6 +59,7 @@ typedef struct {
     int        fix;
     unsigned   frac, max_len;
     int        with_div;
+    int        with_toint;
     int        with_cmp;
     int        bad;          /* a truncation left its headroom: regenerate */
     int        oom;
@@ -425,6 +427,16 @@ static s_vals s_eval(s_gen *G, const s_node *n)
         for (unsigned i = 0; i < x.len; i++) r.v[0] += x.v[i];
         return r;
     }
+    case R_TOINT: {
+        s_vals x = s_eval(G, n->kid[0]);
+        r = s_alloc_vals(G, x.len);
+        for (unsigned i = 0; i < (x.len ? x.len : 1); i++) {
+            uint64_t X = (x.v[i] << G->frac) + n->k;   /* fix(e) wraps mod 2^64 like the ring */
+            s_headroom(G, s_signed(X));
+            r.v[i] = s_sar(X, G->frac);                 /* floor, exactly (LANGUAGE.md) */
+        }
+        return r;
+    }
     case R_CALL: {
         uint64_t *saved[4];
         unsigned saved_len[4];
@@ -467,6 +479,7 @@ static void s_print(s_gen *G, const s_node *n)
         s_emit(G, ")");
         return;
     case R_SUM: s_emit(G, "sum("); s_print(G, n->kid[0]); s_emit(G, ")"); return;
+    case R_TOINT: s_emit(G, "int(fix("); s_print(G, n->kid[0]); s_emit(G, ") + %s)", n->text); return;
     case R_DOT:
         s_emit(G, "dot(");
         s_print(G, n->kid[0]);
@@ -642,6 +655,25 @@ static s_node *s_gen_div(s_gen *G, unsigned len, int depth)
     return n;
 }
 
+/* int(fix(e) + D) in an int program: D a decimal with a fractional part, so the TRUNC of
+ * int() has work to do (its operand is not a multiple of 2^f). */
+static s_node *s_gen_toint(s_gen *G, unsigned len, int depth)
+{
+    static const char *const decs[] = {"0.5", "0.75", "0.25", "2.5", "0.1", "3.3", "0.99"};
+    s_node *n = s_new(G, R_TOINT, len, 1);
+    n->n_kids = 1;
+    n->kid[0] = s_gen_expr(G, len, depth - 1, 1);
+    const char *d = decs[s_below(G, 7)];
+    int neg = s_below(G, 2) == 0;
+    snprintf(n->text, sizeof n->text, neg ? "(-%s)" : "%s", d);
+    /* d is "i.f" or "i.ff": round(d·2^f), half away from zero, from its hundredths m. */
+    unsigned ip = (unsigned)(d[0] - '0'), fp = (unsigned)((d[2] - '0') * 10 + (d[3] ? d[3] - '0' : 0));
+    uint64_t m = ip * 100 + fp;
+    uint64_t X = ((m << G->frac) * 2 + 100) / 200;
+    n->k = neg ? 0 - X : X;
+    return n;
+}
+
 /* A comparison of shape len: secret operands (one may be a scalar, broadcast). */
 static s_node *s_gen_cmp(s_gen *G, unsigned len, int depth)
 {
@@ -698,6 +730,7 @@ static s_node *s_gen_expr(s_gen *G, unsigned len, int depth, int need_secret)
     case 5: case 6: return s_gen_binop(G, R_SUB, len, depth);
     case 7: return s_gen_binop(G, R_MUL, len, depth);
     case 8:
+        if (G->with_toint && s_below(G, 2)) return s_gen_toint(G, len, depth);
         if (G->with_div) return s_gen_div(G, len, depth);
         return s_gen_binop(G, R_MUL, len, depth);
     case 9: case 10:
@@ -975,6 +1008,7 @@ int mpc_randprog_generate(uint64_t seed, const mpc_randprog_opts *opts, mpc_rand
     G.max_len = o.max_len ? o.max_len : 8;
     if (G.max_len > 64) G.max_len = 64;
     G.with_div = o.with_div;
+    G.with_toint = o.with_toint && !o.fix;
     G.with_cmp = o.with_cmp;
     memset(out, 0, sizeof *out);
     for (int attempt = 0; attempt < 1000; attempt++) {

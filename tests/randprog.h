@@ -17,6 +17,8 @@ typedef struct {
     unsigned frac;       /* fix precision, 0 = 16; written as a `precision` line when not 16 */
     unsigned max_len;    /* longest vector, 0 = 8, at most 64 */
     int      with_div;   /* division by public constants (powers of two for int programs) */
+    int      with_toint; /* int programs: int(fix(e) + D) for decimals D (int() of a fix
+                          * value with a fractional part; exact floor) */
     int      small_ints; /* int inputs in [-2^24, 2^24) instead of the whole ring */
     int      with_cmp;   /* comparisons, c ? a : b, min, max, abs, sum(a < b) (LTZ, EQZ,
                           * SELECT gates); a comparison is the sign bit of the wrapped

@@ -1,0 +1,166 @@
+/* codegen.h — internals shared by the code generator's files (not a public API; compile.h
+ * is).  compile.c holds the walk over the AST (values, ring operations with constant folding
+ * and range tracking, typing, scopes, expressions, statements); builtins.c the table of
+ * builtin functions; numeric.c the numeric library (secret division, sqrt, exp, log,
+ * sigmoid, statistics) built from those operations.  Every function here reports errors
+ * through cg_error, which longjmps out of the walk (mpc_compile_ex catches it). */
+#ifndef MPC_CODEGEN_H
+#define MPC_CODEGEN_H
+
+#include <setjmp.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "compile.h"
+#include "parse.h"
+
+#define S_MAX_FRAC      32    /* division keeps s = 40 - f >= 8 extra bits */
+#define S_DIV_BITS      40
+#define S_MAX_INLINE    64    /* nested inlined calls */
+#define S_MAX_PARAMS    32    /* parameters of one function */
+
+typedef struct {
+    mpc_type type;
+    int      pub;      /* public constant: every element equals k */
+    int      is_vec;   /* declared as a vector (T[N]) rather than a scalar */
+    uint64_t len;      /* 1 for scalars */
+    uint64_t k;
+    uint32_t wire;     /* secret values */
+    int      rg;       /* range known: every element's ring value X (as a signed integer) is in [lo, hi] */
+    double   lo, hi;
+} cg_val;
+
+typedef enum { B_LET, B_VAR, B_INPUT, B_PARAM, B_LOOP } cg_bkind;
+extern const char *const cg_bkind_names[];
+
+typedef struct cg_bind {
+    const char    *name;
+    cg_bkind        kind;
+    cg_val          v;
+    uint32_t       line, col;
+    int            used;
+    struct cg_bind *next;
+} cg_bind;
+
+typedef struct cg_scope {
+    cg_bind         *binds;
+    struct cg_scope *parent;
+} cg_scope;
+
+typedef struct cg_fn {
+    const mpc_node *node;
+    int             active;   /* being inlined right now */
+    struct cg_fn    *next;
+} cg_fn;
+
+typedef struct {
+    uint64_t key, type;
+    uint32_t wire;
+    int      used;
+} cg_cslot;
+
+typedef struct {
+    mpc_diag         *diag;
+    jmp_buf           jb;
+    mpc_arena        *arena;
+    mpc_circuit      *c;
+    const mpc_define *defs;
+    size_t            n_defs;
+    int              *def_used;
+    unsigned          frac;
+    int               precision_seen, decl_seen;
+    cg_scope          *global, *scope;
+    cg_fn             *fns;
+    cg_bind           *free_binds;   /* bindings of finished scopes, for reuse */
+    int               inline_depth;
+    uint64_t          unrolled;
+    uint32_t          range_warned_line;   /* one range warning per source line */
+    uint32_t          unranged_warned_line;/* one unranged-operand warning per source line */
+    uint32_t          overflow_warnings;   /* range and unranged warnings given (circuit->warnings) */
+    cg_cslot          *cache;   /* CONST gates by (type, value) */
+    size_t            cache_cap, cache_n;
+} cg_comp;
+
+/* ---- compile.c ---- */
+
+_Noreturn void cg_error(cg_comp *C, const mpc_node *n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+const char *cg_tname(const cg_val *v, char *buf, size_t len);
+cg_val cg_pub(mpc_type t, uint64_t k, int is_vec, uint64_t len);
+cg_val cg_sec(mpc_type t, uint32_t w, int is_vec, uint64_t len);
+void cg_shape2(cg_comp *C, const mpc_node *n, const cg_val *a, const cg_val *b, int *is_vec,
+        uint64_t *len, const char *what);
+uint32_t cg_gate(cg_comp *C, const mpc_node *n, mpc_gate_kind kind, mpc_type type, uint64_t len,
+        uint32_t in0, uint32_t in1, uint32_t in2, uint64_t aux0, uint64_t aux1);
+uint32_t cg_const(cg_comp *C, const mpc_node *n, mpc_type t, uint64_t k);
+cg_val cg_broadcast(cg_comp *C, const mpc_node *n, cg_val v, int is_vec, uint64_t len);
+cg_val cg_ranged(cg_comp *C, const mpc_node *n, cg_val v, int ok, double lo, double hi);
+cg_val cg_raw_add(cg_comp *C, const mpc_node *n, mpc_type t, cg_val a, cg_val b);
+cg_val cg_raw_neg(cg_comp *C, const mpc_node *n, mpc_type t, cg_val a);
+cg_val cg_raw_sub(cg_comp *C, const mpc_node *n, mpc_type t, cg_val a, cg_val b);
+void cg_prod_range(const cg_val *a, const cg_val *b, double *lo, double *hi);
+cg_val cg_raw_mul(cg_comp *C, const mpc_node *n, mpc_type t, cg_val a, cg_val b);
+cg_val cg_raw_trunc(cg_comp *C, const mpc_node *n, mpc_type t, cg_val a, unsigned m);
+/* Exact floor(a / 2^m) (TRUNC corrected by one comparison): int division by 2^m, int(). */
+cg_val cg_floor_shift(cg_comp *C, const mpc_node *n, mpc_type t, cg_val a, unsigned m);
+cg_val cg_bool_to_int(cg_val v);
+cg_val cg_to_fix(cg_comp *C, const mpc_node *n, cg_val v);
+mpc_type cg_unify(cg_comp *C, const mpc_node *n, cg_val *a, cg_val *b, const char *what);
+mpc_type cg_mul_type(cg_comp *C, const mpc_node *n, cg_val *a, cg_val *b, int *fixfix,
+        const char *what);
+cg_val cg_mul(cg_comp *C, const mpc_node *n, cg_val a, cg_val b);
+/* Warns (once per line) that a fix product (product = 1) or ordered fix comparison at n has
+ * a secret operand without a known range, with a hint naming the input to give a range. */
+void cg_unranged_warn(cg_comp *C, const mpc_node *n, const cg_val *a, const cg_val *b, int product);
+cg_val cg_div(cg_comp *C, const mpc_node *n, cg_val x, cg_val c);
+cg_val cg_test(cg_comp *C, const mpc_node *n, mpc_gate_kind kind, cg_val d);
+cg_val cg_select(cg_comp *C, const mpc_node *n, cg_val cond, cg_val a, cg_val b);
+cg_bind *cg_lookup(cg_comp *C, const char *name);
+cg_fn *cg_find_fn(cg_comp *C, const char *name);
+void cg_arity(cg_comp *C, const mpc_node *n, uint32_t want);
+cg_val cg_need_vec(cg_comp *C, const mpc_node *n, cg_val v, const char *fn);
+cg_val cg_call_fn(cg_comp *C, const mpc_node *n, cg_fn *f);
+cg_val cg_expr(cg_comp *C, const mpc_node *n);
+/* The call n: a builtin (builtins.c) or an inlined user function. */
+cg_val cg_call(cg_comp *C, const mpc_node *n);
+
+static inline int cg_neg64(uint64_t x) { return (int)(x >> 63); }
+static inline uint64_t cg_abs64(uint64_t x) { return cg_neg64(x) ? 0 - x : x; }
+
+/* ---- builtins.c ---- */
+
+/* How the dispatcher treats each argument of a builtin, in order, as soon as it is
+ * evaluated: ANY as it is; VEC must be a vector; NUM a secret number, converted to fix;
+ * NUMVEC both; RAW: the emitter evaluates n->kids itself (args is unused). */
+typedef enum { CG_ARG_ANY, CG_ARG_VEC, CG_ARG_NUM, CG_ARG_NUMVEC, CG_ARG_RAW } cg_argrule;
+
+#define CG_BUILTIN_MAX_ARGS 2   /* arguments of a builtin that is not RAW */
+
+typedef struct {
+    const char *name;
+    int         min_args, max_args;   /* max_args -1: any number from min_args on */
+    cg_argrule  rule;
+    const char *cost;                 /* rounds and material of one call, for documentation */
+    cg_val    (*emit)(cg_comp *C, const mpc_node *n, const cg_val *args);
+} cg_builtin;
+
+extern const cg_builtin cg_builtins[];
+extern const size_t     cg_n_builtins;
+/* The row of a builtin, or NULL. */
+const cg_builtin *cg_find_builtin(const char *name);
+
+/* ---- numeric.c ---- */
+
+cg_val cg_block(cg_comp *C, const mpc_node *n, uint32_t w, unsigned j, uint64_t len, int is_vec);
+cg_val cg_secret_div(cg_comp *C, const mpc_node *n, cg_val x, cg_val y);
+cg_val cg_root(cg_comp *C, const mpc_node *n, cg_val x, int want_sqrt);
+cg_val cg_log(cg_comp *C, const mpc_node *n, cg_val x);
+cg_val cg_exp(cg_comp *C, const mpc_node *n, cg_val x);
+cg_val cg_sigmoid(cg_comp *C, const mpc_node *n, cg_val x);
+cg_val cg_num_arg(cg_comp *C, const mpc_node *n, cg_val v, const char *fn);
+cg_val cg_mean(cg_comp *C, const mpc_node *n, cg_val v);
+cg_val cg_center(cg_comp *C, const mpc_node *n, cg_val v);
+cg_val cg_var(cg_comp *C, const mpc_node *n, cg_val v);
+cg_val cg_histogram(cg_comp *C, const mpc_node *n);
+
+#endif
