@@ -83,7 +83,7 @@ START_TEST(test_good_config)
     ck_assert_int_eq(cfg->job_timeout_ms, 600000);  /* default */
     ck_assert_int_eq(cfg->preprocessing, MPCD_PREP_OT);   /* the default: no trusted party */
     ck_assert_int_eq(cfg->strict, 0);               /* default: warnings do not refuse a circuit */
-    s_base(text, sizeof text, "[policy]\nstrict = true\n");
+    s_base3(text, sizeof text, "", "strict = true\n", "");
     ck_assert_msg(mpcd_config_load(s_write(text), cfg, err, sizeof err) == 0, "%s", err);
     unlink(s_path);
     ck_assert_int_eq(cfg->strict, 1);
