@@ -18,6 +18,8 @@
 
 enum { S_IDLE, S_DONE, S_FAILED };
 
+#define S_KEYBYTES(n) (4 * (size_t)(n) * MPC_PRG_SEEDBYTES)
+
 /* A comparison batch in flight: the LTZ (or EQZ) gates of one layer, running sub-rounds in
  * rounds start .. start + MPC_CMP_ROUNDS − 1. */
 typedef struct {
@@ -58,8 +60,10 @@ struct mpc_engine {
     uint64_t           cT, cR, cE, cB, cD;
     const uint32_t    *order, *start;
 
-    uint8_t           *keys;      /* sodium_malloc: 2n * 32 bytes of input keys: [0, n) the keys
-                                   * this party sent to peer j, [n, 2n) those it received */
+    uint8_t           *keys;      /* sodium_malloc: 4n * 32 bytes.  Input keys: [0, n) the keys
+                                   * this party sent to peer j, [n, 2n) those it received;
+                                   * zero-sharing keys: [2n, 3n) sent, [3n, 4n) received */
+    uint32_t           zk_pending; /* peers whose key message is still to be received */
     mpc_engine_stats   st;
     mpc_engine_stats   base;      /* transport counters at the start */
 };
@@ -169,7 +173,14 @@ static void s_wipe_all(mpc_engine *e)
             e->out_value[o] = NULL;
         }
     }
-    if (e->keys) sodium_memzero(e->keys, 2 * (size_t)e->n * MPC_PRG_SEEDBYTES);
+    if (e->keys) sodium_memzero(e->keys, S_KEYBYTES(e->n));
+}
+
+/* Key slot `slot` (0: input key sent to j, 1: received from j, 2: zero-sharing key sent to
+ * j, 3: received from j). */
+static uint8_t *s_key(const mpc_engine *e, int slot, uint32_t j)
+{
+    return e->keys + ((size_t)slot * e->n + j) * MPC_PRG_SEEDBYTES;
 }
 
 static void s_abort_peers(mpc_engine *e, int code)
@@ -236,7 +247,7 @@ mpc_engine *mpc_engine_new(const mpc_circuit *c, uint32_t self, mpc_transport *t
     e->lastuse = calloc(c->n_gates, sizeof *e->lastuse);
     e->out_share = calloc(c->n_outputs ? c->n_outputs : 1, sizeof *e->out_share);
     e->out_value = calloc(c->n_outputs ? c->n_outputs : 1, sizeof *e->out_value);
-    e->keys = sodium_malloc(2 * (size_t)e->n * MPC_PRG_SEEDBYTES);
+    e->keys = sodium_malloc(S_KEYBYTES(e->n));
     if (!e->w || !e->owned || !e->lastuse || !e->out_share || !e->out_value || !e->keys) {
         mpc_engine_destroy(&e);
         return NULL;
@@ -306,52 +317,104 @@ static int s_check_inputs(mpc_engine *e, const mpc_engine_input *in, char *err, 
     return 0;
 }
 
-/* The input-key exchange: one MPC_MSG_INPUT message per peer per job from an owner with
- * PLAIN inputs. */
-static int s_exchange_keys(mpc_engine *e, const mpc_engine_input *in, char *err, size_t errlen)
+/* Receives peer j's key message (its zero-sharing key, then its input key when this party
+ * takes an input from j). */
+static int s_recv_keys(mpc_engine *e, uint32_t j, int with_input, char *err, size_t errlen)
+{
+    uint64_t buf[2 * MPC_PRG_SEEDWORDS];
+    uint64_t count = (with_input ? 2 : 1) * (uint64_t)MPC_PRG_SEEDWORDS;
+    int r = mpc_recv(e->t, j, MPC_MSG_INPUT, e->o.job, 0, buf, count, e->o.timeout_ms);
+    if (r) {
+        s_fail(err, errlen, r, "receiving keys from party %u: %s", (unsigned)j, mpc_strerror(r));
+    } else {
+        memcpy(s_key(e, 3, j), buf, MPC_PRG_SEEDBYTES);
+        if (with_input) memcpy(s_key(e, 1, j), buf + MPC_PRG_SEEDWORDS, MPC_PRG_SEEDBYTES);
+        e->zk_pending &= ~(1u << j);
+    }
+    sodium_memzero(buf, sizeof buf);
+    return r;
+}
+
+/* The key exchange: one MPC_MSG_INPUT message (seq 0) per peer per job, sent first — the
+ * zero-sharing key for that peer, then the input key when this party has PLAIN inputs.  A
+ * peer's message is received here when this party takes an input from it (the key is needed
+ * now), otherwise just before the first other receive from that peer (s_take_keys), so it
+ * costs no round trip: it was sent before anything else the peer sends. */
+static int s_exchange_keys(mpc_engine *e, const mpc_engine_input *in, const uint8_t *zkeys,
+                           char *err, size_t errlen)
 {
     const mpc_circuit *c = e->c;
-    int plain = 0, r;
+    int plain = 0, r = 0;
     uint32_t from_mask = 0;
     for (uint32_t k = 0; k < c->n_inputs; k++) {
         if (in[k].mode == MPC_IN_PLAIN) plain = 1;
         if (in[k].mode == MPC_IN_FROM_OWNER) from_mask |= 1u << c->inputs[k].party;
     }
-    uint64_t buf[MPC_PRG_SEEDWORDS];
-    if (plain) {
-        for (uint32_t j = 0; j < e->n; j++) {
-            if (j == e->self) continue;
-            uint8_t *key = e->keys + (size_t)j * MPC_PRG_SEEDBYTES;
+    uint64_t buf[2 * MPC_PRG_SEEDWORDS];
+    for (uint32_t j = 0; j < e->n; j++) {
+        if (j == e->self) continue;
+        memcpy(s_key(e, 2, j), zkeys + (size_t)j * MPC_PRG_SEEDBYTES, MPC_PRG_SEEDBYTES);
+        memcpy(buf, s_key(e, 2, j), MPC_PRG_SEEDBYTES);
+        uint64_t count = MPC_PRG_SEEDWORDS;
+        if (plain) {
+            uint8_t *key = s_key(e, 0, j);
             if (e->o.test_seed) {
-                r = mpc_prg_expand(buf, MPC_PRG_SEEDWORDS, e->o.test_seed,
+                r = mpc_prg_expand(buf + MPC_PRG_SEEDWORDS, MPC_PRG_SEEDWORDS, e->o.test_seed,
                                    MPC_PRG_STREAM(MPC_PRG_D_TEST, 0x1000 + j), 0);
                 if (r) goto out;
-                memcpy(key, buf, MPC_PRG_SEEDBYTES);
+                memcpy(key, buf + MPC_PRG_SEEDWORDS, MPC_PRG_SEEDBYTES);
             } else {
                 randombytes_buf(key, MPC_PRG_SEEDBYTES);
             }
-            memcpy(buf, key, MPC_PRG_SEEDBYTES);
-            r = mpc_send(e->t, j, MPC_MSG_INPUT, e->o.job, 0, buf, MPC_PRG_SEEDWORDS);
-            if (r) {
-                s_fail(err, errlen, r, "sending input keys to party %u: %s", (unsigned)j,
-                       mpc_strerror(r));
-                goto out;
-            }
+            memcpy(buf + MPC_PRG_SEEDWORDS, key, MPC_PRG_SEEDBYTES);
+            count += MPC_PRG_SEEDWORDS;
         }
-    }
-    for (uint32_t j = 0; j < e->n; j++) {
-        if (!(from_mask & (1u << j))) continue;
-        r = mpc_recv(e->t, j, MPC_MSG_INPUT, e->o.job, 0, buf, MPC_PRG_SEEDWORDS, e->o.timeout_ms);
+        r = mpc_send(e->t, j, MPC_MSG_INPUT, e->o.job, 0, buf, count);
         if (r) {
-            s_fail(err, errlen, r, "receiving input keys from party %u: %s", (unsigned)j,
-                   mpc_strerror(r));
+            s_fail(err, errlen, r, "sending keys to party %u: %s", (unsigned)j, mpc_strerror(r));
             goto out;
         }
-        memcpy(e->keys + (size_t)(e->n + j) * MPC_PRG_SEEDBYTES, buf, MPC_PRG_SEEDBYTES);
+        e->zk_pending |= 1u << j;
     }
-    r = 0;
+    for (uint32_t j = 0; j < e->n; j++)
+        if ((from_mask & (1u << j)) && (r = s_recv_keys(e, j, 1, err, errlen))) goto out;
 out:
     sodium_memzero(buf, sizeof buf);
+    return r;
+}
+
+/* Receives peer j's key message if it is still pending. */
+static int s_take_keys(mpc_engine *e, uint32_t j, char *err, size_t errlen)
+{
+    if (!(e->zk_pending & (1u << j))) return 0;
+    return s_recv_keys(e, j, 0, err, errlen);
+}
+
+/* Re-randomizes every output share with a fresh zero-sharing: party i adds
+ * Σ_j PRG(k_ij, o) − Σ_j PRG(k_ji, o) (k_ij: the key i sent j), and these masks sum to zero
+ * over the parties.  A recipient of all n shares thus sees n uniform words summing to the
+ * output, whatever preprocessing material (and so whatever Beaver openings) produced them. */
+static int s_mask_outputs(mpc_engine *e)
+{
+    const mpc_circuit *c = e->c;
+    uint64_t maxlen = 1;
+    for (uint32_t o = 0; o < c->n_outputs; o++)
+        if (c->outputs[o].len > maxlen) maxlen = c->outputs[o].len;
+    uint64_t *tmp = s_alloc(maxlen);
+    if (!tmp) return MPC_ERR_NOMEM;
+    int r = 0;
+    for (uint32_t o = 0; o < c->n_outputs && !r; o++) {
+        uint64_t len = c->outputs[o].len, stream = MPC_PRG_STREAM(MPC_PRG_D_OUTZERO, o);
+        uint64_t *z = e->out_share[o];
+        for (uint32_t j = 0; j < e->n && !r; j++) {
+            if (j == e->self) continue;
+            if ((r = mpc_prg_expand(tmp, len, s_key(e, 2, j), stream, 0))) break;
+            for (uint64_t k = 0; k < len; k++) z[k] += tmp[k];
+            if ((r = mpc_prg_expand(tmp, len, s_key(e, 3, j), stream, 0))) break;
+            for (uint64_t k = 0; k < len; k++) z[k] -= tmp[k];
+        }
+    }
+    s_wipe_free(tmp, maxlen);
     return r;
 }
 
@@ -367,14 +430,13 @@ static int s_input_share(mpc_engine *e, const mpc_engine_input *in, uint32_t k, 
         memcpy(z, in->values, (size_t)n * sizeof(uint64_t));
         for (uint32_t j = 0; j < e->n; j++) {
             if (j == e->self) continue;
-            if ((r = mpc_prg_expand(tmp, n, e->keys + (size_t)j * MPC_PRG_SEEDBYTES, stream, 0)))
+            if ((r = mpc_prg_expand(tmp, n, s_key(e, 0, j), stream, 0)))
                 return r;
             for (uint64_t i = 0; i < n; i++) z[i] -= tmp[i];
         }
         return 0;
     case MPC_IN_FROM_OWNER:
-        return mpc_prg_expand(z, n, e->keys + (size_t)(e->n + ci->party) * MPC_PRG_SEEDBYTES,
-                              stream, 0);
+        return mpc_prg_expand(z, n, s_key(e, 1, ci->party), stream, 0);
     case MPC_IN_SHARE:
         memcpy(z, in->values, (size_t)n * sizeof(uint64_t));
         return 0;
@@ -951,6 +1013,7 @@ static int s_round_run(mpc_engine *e, uint32_t layer, s_round *rd, char *err, si
     }
     for (uint32_t j = 0; j < e->n; j++) {
         if (j == e->self) continue;
+        if ((r = s_take_keys(e, j, err, errlen))) return r;
         if ((r = mpc_recv(e->t, j, MPC_MSG_OPEN, e->o.job, layer, rd->rx, rd->W, e->o.timeout_ms)))
             return s_fail(err, errlen, r, "round %u: receiving from party %u: %s", (unsigned)layer,
                           (unsigned)j, mpc_strerror(r));
@@ -984,6 +1047,25 @@ static void s_counters(const mpc_transport *t, mpc_engine_stats *st)
 }
 
 int mpc_engine_run(mpc_engine *e, const mpc_engine_input *inputs, char *err, size_t errlen)
+{
+    uint8_t *zkeys = sodium_malloc((size_t)MPC_MAX_PARTIES * MPC_PRG_SEEDBYTES);
+    if (!zkeys) {
+        if (err && errlen) err[0] = 0;
+        if (e->state != S_IDLE)
+            return s_fail(err, errlen, MPC_ERR_STATE, "the engine has already run");
+        e->state = S_FAILED;
+        s_abort_peers(e, MPC_ERR_NOMEM);
+        return s_fail(err, errlen, MPC_ERR_NOMEM, "out of memory");
+    }
+    randombytes_buf(zkeys, (size_t)MPC_MAX_PARTIES * MPC_PRG_SEEDBYTES);
+    int r = mpc_engine_run_keyed(e, inputs, zkeys, err, errlen);
+    sodium_memzero(zkeys, (size_t)MPC_MAX_PARTIES * MPC_PRG_SEEDBYTES);
+    sodium_free(zkeys);
+    return r;
+}
+
+int mpc_engine_run_keyed(mpc_engine *e, const mpc_engine_input *inputs, const uint8_t *zkeys,
+                         char *err, size_t errlen)
 {
     const mpc_circuit *c = e->c;
     int r = 0;
@@ -1044,7 +1126,11 @@ int mpc_engine_run(mpc_engine *e, const mpc_engine_input *inputs, char *err, siz
 
     e->order = order;
     e->start = start;
-    if ((r = s_exchange_keys(e, inputs, err, errlen))) goto out;
+    if (!zkeys) {
+        r = s_fail(err, errlen, MPC_ERR_INVALID, "no zero-sharing keys given");
+        goto out;
+    }
+    if ((r = s_exchange_keys(e, inputs, zkeys, err, errlen))) goto out;
 
     for (uint32_t layer = 0; layer < nl; layer++) {
         for (uint32_t p = start[2 * layer]; p < start[2 * layer + 1]; p++) {
@@ -1076,6 +1162,12 @@ int mpc_engine_run(mpc_engine *e, const mpc_engine_input *inputs, char *err, siz
         r = s_fail(err, errlen, MPC_ERR_STATE, "comparisons still running after the last round");
         goto out;
     }
+    for (uint32_t j = 0; j < e->n; j++)   /* peers not heard from in any round */
+        if (j != e->self && (r = s_take_keys(e, j, err, errlen))) goto out;
+    if ((r = s_mask_outputs(e))) {
+        s_fail(err, errlen, r, "masking the outputs: %s", mpc_strerror(r));
+        goto out;
+    }
     e->state = S_DONE;
     r = 0;
 out:
@@ -1085,7 +1177,7 @@ out:
     s_wipe_free(tmp, maxin);
     free(order);
     free(start);
-    if (e->keys) sodium_memzero(e->keys, 2 * (size_t)e->n * MPC_PRG_SEEDBYTES);
+    if (e->keys) sodium_memzero(e->keys, S_KEYBYTES(e->n));
     if (r) {
         s_abort_peers(e, r);
         s_wipe_all(e);

@@ -25,12 +25,21 @@
  *
  * Inputs.  Per circuit input the caller gives one of the modes below.  PLAIN/FROM_OWNER use
  * pairwise PRG keys: the owner draws a fresh 32-byte key per peer per job and sends it in
- * one MPC_MSG_INPUT message (seq 0) per peer per job; the peer's share of input k is
+ * the key message, one MPC_MSG_INPUT message (seq 0) that every party sends every peer
+ * first in each job ([zero-sharing key][input key when it has PLAIN inputs]); the peer's share of input k is
  * PRG(key, MPC_PRG_STREAM(MPC_PRG_D_INPUT, k)) and the owner's is x − Σ of the peers'.
  * SEED: a client's compressed share, PRG(seed, MPC_PRG_STREAM(MPC_PRG_D_CLIENT, k)) from
  * position 0 (the client gives n−1 parties a seed and the last an explicit SHARE).
  *
- * Outputs.  mpc_engine_run leaves this party's share of each output; mpc_engine_open sends
+ * Outputs.  mpc_engine_run leaves this party's share of each output, re-randomized by a
+ * fresh zero-sharing before the run returns: the key message above also carries a fresh
+ * 32-byte key k_ij per peer (the dealer never sees it) and party i adds
+ * Σ_j PRG(k_ij, MPC_PRG_STREAM(MPC_PRG_D_OUTZERO, o)) − Σ_j PRG(k_ji, same) to output o.  The
+ * masks sum to zero; without them a recipient colluding with a dealer (who knows every
+ * a_i, b_i, c_i) could solve the raw shares z_i = c_i + d·b_i + e·a_i for the openings d, e
+ * and so for the inputs.  A peer's key message is received when its input key is needed, or
+ * else just before the first other receive from that peer (no added round trip).
+ * mpc_engine_open sends
  * each output's share (MPC_MSG_OUTPUT, seq = output index) to its recipient parties only;
  * a non-recipient receives nothing.
  *
@@ -108,11 +117,23 @@ int mpc_engine_supported(const mpc_circuit *c, char *err, size_t errlen);
 mpc_engine *mpc_engine_new(const mpc_circuit *c, uint32_t self, mpc_transport *t,
                            mpc_prep *prep, const mpc_engine_opts *opts);
 
-/* Runs the job: inputs[k] for every circuit input k.  0 or MPC_ERR_* with a reason. */
+/* Runs the job: inputs[k] for every circuit input k.  0 or MPC_ERR_* with a reason.  The
+ * pairwise zero-sharing keys that re-randomize the output shares are drawn from libsodium. */
 __attribute__((warn_unused_result))
 int mpc_engine_run(mpc_engine *e, const mpc_engine_input *inputs, char *err, size_t errlen);
 
-/* This party's share of output o after a successful run (len = the output's length). */
+/* mpc_engine_run with this party's zero-sharing keys given: zkeys + 32·j (j < n, j != self;
+ * entry self unused) is the key sent to peer j.  The output masks hide the Beaver openings
+ * only when these keys are uniformly random, fresh per job and known to no one but the two
+ * parties: mpc_engine_run draws them so.  Giving them makes a run reproducible (tests; every
+ * party giving the same bytes makes every mask zero). */
+__attribute__((warn_unused_result))
+int mpc_engine_run_keyed(mpc_engine *e, const mpc_engine_input *inputs, const uint8_t *zkeys,
+                         char *err, size_t errlen);
+
+/* This party's share of output o after a successful run (len = the output's length),
+ * re-randomized: it already carries this party's part of a fresh zero-sharing, so it may be
+ * handed to the output's recipient as it is. */
 const uint64_t *mpc_engine_share(const mpc_engine *e, uint32_t o);
 
 /* Opens every output to its recipients (one message per output per (sender, recipient)).

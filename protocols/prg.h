@@ -25,6 +25,7 @@ enum {
     MPC_PRG_D_TRUNC_MID = 7,
     MPC_PRG_D_TRUNC_MSB = 8,
     MPC_PRG_D_TEST = 9,      /* test-only derivations */
+    MPC_PRG_D_OUTZERO = 10,  /* pairwise zero-sharing of output shares; index = output */
 };
 #define MPC_PRG_STREAM(domain, index) \
     (((uint64_t)(domain) << 56) | ((uint64_t)(index) & 0x00ffffffffffffffull))

@@ -83,14 +83,11 @@ static void s_check_exact(const mpc_circuit *c, const uint64_t *const *vals, int
         }
         free(ref[o]);
     }
-    /* messages received: input keys from every other owner, one per peer per round (and the
+    /* messages received: one key message from every peer, one per peer per round (and the
      * dealer's reply per round), and one
      * per peer for each output this party receives — a non-recipient receives nothing */
     for (uint32_t p = 0; p < c->n_parties; p++) {
-        uint32_t owners = 0;
-        for (uint32_t k = 0; k < c->n_inputs; k++)
-            if (c->inputs[k].party != p) owners |= 1u << c->inputs[k].party;
-        uint64_t want = (uint64_t)__builtin_popcount(owners) + (uint64_t)c->rounds * (c->n_parties - 1);
+        uint64_t want = (uint64_t)(c->rounds + 1) * (c->n_parties - 1);
         if (dealer) want += et_fetch_layers(c);   /* one dealer reply per layer's batch */
         for (uint32_t o = 0; o < c->n_outputs; o++)
             if (c->outputs[o].recipients & (1u << p)) want += c->n_parties - 1;
@@ -287,11 +284,12 @@ START_TEST(test_rounds_and_bytes)
                 ck_assert_uint_eq(j.st[p].open_bytes_sent, 16ull * (n - 1) * L * d);
                 ck_assert_uint_eq(j.st[p].open_bytes_recv, 16ull * (n - 1) * L * d);
                 ck_assert_uint_eq(j.st[p].triples, L * d);
-                /* messages: d opening rounds to each peer, plus input keys from owners */
+                /* messages: d opening rounds to each peer, plus one key message per peer:
+                 * the zero-sharing key, and the input key from the owners */
                 uint64_t keys = (p == 0 || p == 1) ? n - 1 : 0;
-                ck_assert_uint_eq(j.st[p].msgs_sent, (uint64_t)d * (n - 1) + keys);
-                ck_assert_uint_eq(j.st[p].bytes_sent,
-                                  16ull * (n - 1) * L * d + j.st[p].msgs_sent * MPC_MEM_HDR_BYTES + keys * 32);
+                ck_assert_uint_eq(j.st[p].msgs_sent, (uint64_t)(d + 1) * (n - 1));
+                ck_assert_uint_eq(j.st[p].bytes_sent, 16ull * (n - 1) * L * d +
+                                  j.st[p].msgs_sent * MPC_MEM_HDR_BYTES + (n - 1) * 32 + keys * 32);
             }
             et_clear(&j);
             free(xv);
@@ -380,10 +378,11 @@ START_TEST(test_input_modes)
             ck_assert_msg(j.rc[p] == 0 && j.open_rc[p] == 0, "%s", j.err[p]);
             for (uint64_t k = 0; k < L; k++) ck_assert_uint_eq(j.value[p][0][k], xv[k] * yv[k]);
         }
-        /* only party 1 (the PLAIN owner) sent input keys: one message per peer; besides,
-         * everyone sends one opening and one output message per peer */
+        /* everyone sends one key message, one opening and one output message per peer; only
+         * party 1 (the PLAIN owner) puts an input key in its key message */
         ck_assert_uint_eq(j.st[1].msgs_sent, 3ull * (n - 1));
-        ck_assert_uint_eq(j.st[0].msgs_sent, 2ull * (n - 1));
+        ck_assert_uint_eq(j.st[0].msgs_sent, 3ull * (n - 1));
+        ck_assert_uint_eq(j.st[1].bytes_sent - j.st[0].bytes_sent, 32ull * (n - 1));
         et_clear(&j);
         free(xv); free(yv); free(sh0); free(tmp);
         mpc_circ_destroy(&c);
@@ -482,6 +481,44 @@ START_TEST(test_trunc_unbiased)
                       (unsigned long long)fr[t], (unsigned long long)up_pos, half);
         ck_assert_msg(fabs((double)up_neg - half * pn) < 6 * sd + 1, "f=%llu (neg): %llu up",
                       (unsigned long long)fr[t], (unsigned long long)up_neg);
+        free(xv);
+        free(res);
+    }
+}
+END_TEST
+
+/* Past the headroom the result is not garbage but silently wrong with probability about
+ * (|x| − 2^(l−1)) / 2^l: measured for l = 63 at |x| ≈ 1.01·2^62 (expected rate 0.005) and
+ * |x| ≈ 1.25·2^62 (0.125), half positive and half negative, with loose bounds (the counts
+ * are binomial: 41 ± 6.4 and 1024 ± 30 of 8192).  A wrong result is off by ±2^(l+1−m). */
+START_TEST(test_trunc_past_headroom_rate)
+{
+    const uint32_t m = 16, l = 63;
+    const uint64_t L = 8192;
+    static const uint64_t over[2] = {(1ull << 62) / 100, (1ull << 62) / 4};
+    static const uint64_t lo[2] = {10, 800}, hi[2] = {100, 1250};
+    for (int t = 0; t < 2; t++) {
+        uint64_t *xv = malloc(L * 8), *res = malloc(L * 8);
+        for (uint64_t k = 0; k < L; k++) {
+            uint64_t mag = (1ull << 62) + over[t] + (et_rand64() >> 40);
+            xv[k] = (k & 1) ? 0 - mag : mag;
+        }
+        s_trunc_run(2, m, l, xv, L, res);
+        uint64_t wrong = 0;
+        for (uint64_t k = 0; k < L; k++) {
+            uint64_t f = s_floor_shift(xv[k], m);
+            if (res[k] == f || res[k] == f + 1) continue;
+            wrong++;
+            /* off by 2^(l+1−m) (plus the rounding unit), up or down */
+            uint64_t dd = res[k] - f, big = 1ull << (l + 1 - m);
+            ck_assert_msg(dd == big || dd == big + 1 || dd == 0 - big || dd == 1 - big,
+                          "wrong by %lld", (long long)dd);
+        }
+        printf("trunc past headroom: |x| = (1 + %.2f)·2^62: %llu of %llu wrong\n",
+               (double)over[t] / (double)(1ull << 62), (unsigned long long)wrong,
+               (unsigned long long)L);
+        ck_assert_msg(wrong >= lo[t] && wrong <= hi[t], "%llu of %llu wrong",
+                      (unsigned long long)wrong, (unsigned long long)L);
         free(xv);
         free(res);
     }
@@ -773,8 +810,9 @@ START_TEST(test_view_fixed_randomness)
     uint64_t views[2][64];
     uint64_t vl = 0;
     uint64_t xa[4] = {1, 2, 3, 4}, xb[4] = {100, 200, 300, 400}, yv[4] = {9, 9, 9, 9};
-    uint8_t master[32];
+    uint8_t master[32], zk[2][2 * 32];
     randombytes_buf(master, 32);
+    randombytes_buf(zk, sizeof zk);
     for (int which = 0; which < 2; which++) {
         const uint64_t *vals[2] = {which ? xb : xa, yv};
         et_job j;
@@ -786,6 +824,8 @@ START_TEST(test_view_fixed_randomness)
         memcpy(j.master, master, 32);
         j.test_seed[0] = ts;
         j.test_seed[1] = ts;
+        j.zkeys[0] = zk[0];
+        j.zkeys[1] = zk[1];
         et_plain_inputs(&j, vals);
         ck_assert_int_eq(et_run(&j), 0);
         ck_assert_int_eq(j.rc[1], 0);
@@ -794,11 +834,13 @@ START_TEST(test_view_fixed_randomness)
         memcpy(views[which], j.view, vl * 8);
         et_clear(&j);
     }
-    /* view of party 1: key from party 0 (4 words), round 0: d (4), e (4); round 1: d, e */
-    ck_assert_uint_eq(vl, 4 + 8 + 8);
-    for (int k = 0; k < 4; k++) ck_assert_uint_eq(views[0][k], views[1][k]);        /* key */
-    for (int k = 0; k < 4; k++) ck_assert_uint_eq(views[1][4 + k] - views[0][4 + k], xb[k] - xa[k]); /* x0 - a0 */
-    for (int k = 0; k < 4; k++) ck_assert_uint_eq(views[0][8 + k], views[1][8 + k]);  /* y0 - b0 */
+    /* view of party 1: party 0's key message (zero-sharing key 4 words, input key 4),
+     * round 0: d (4), e (4); round 1: d, e */
+    ck_assert_uint_eq(vl, 8 + 8 + 8);
+    for (int k = 0; k < 4; k++) ck_assert_uint_eq(views[0][k], views[1][k]);          /* zero key */
+    for (int k = 4; k < 8; k++) ck_assert_uint_eq(views[0][k], views[1][k]);          /* input key */
+    for (int k = 0; k < 4; k++) ck_assert_uint_eq(views[1][8 + k] - views[0][8 + k], xb[k] - xa[k]); /* x0 - a0 */
+    for (int k = 0; k < 4; k++) ck_assert_uint_eq(views[0][12 + k], views[1][12 + k]); /* y0 - b0 */
     mpc_circ_destroy(&c);
 }
 END_TEST
@@ -881,8 +923,9 @@ START_TEST(test_view_identical_under_shifted_masks)
 {
     for (uint32_t n = 2; n <= 3; n++) {
         mpc_circuit *c = s_simple_mul(n, 4);
-        uint8_t ts[32];
+        uint8_t ts[32], zk[3][3 * 32];
         randombytes_buf(ts, 32);
+        randombytes_buf(zk, sizeof zk);
         uint64_t xa[4], xb[4], yv[4], d0[4], d1[4];
         randombytes_buf(xa, sizeof xa);
         randombytes_buf(xb, sizeof xb);
@@ -910,7 +953,10 @@ START_TEST(test_view_identical_under_shifted_masks)
                 j.no_open = 1;
                 j.make_prep = s_make_shift;
                 j.before_arg = which ? &shift : &zero;
-                for (uint32_t p = 0; p < n; p++) j.test_seed[p] = ts;
+                for (uint32_t p = 0; p < n; p++) {
+                    j.test_seed[p] = ts;
+                    j.zkeys[p] = zk[p];
+                }
                 et_plain_inputs(&j, vals);
                 ck_assert_int_eq(et_run(&j), 0);
                 for (uint32_t p = 0; p < n; p++) ck_assert_msg(j.rc[p] == 0, "%s", j.err[p]);
@@ -949,6 +995,7 @@ Suite *mpc_test_suite(void)
     tcase_add_test(tc, test_input_modes);
     tcase_add_test(tc, test_trunc_exact_range);
     tcase_add_test(tc, test_trunc_unbiased);
+    tcase_add_test(tc, test_trunc_past_headroom_rate);
     tcase_add_test(tc, test_fix_mul);
     tcase_add_test(tc, test_unsupported_refused);
     tcase_add_test(tc, test_bad_input_aborts_all);

@@ -85,7 +85,9 @@ static void *s_party(void *arg)
         j->rc[p] = MPC_ERR_NOMEM;
         goto out;
     }
-    j->rc[p] = mpc_engine_run(e, j->in[p], j->err[p], sizeof j->err[p]);
+    j->rc[p] = j->zkeys[p]
+        ? mpc_engine_run_keyed(e, j->in[p], j->zkeys[p], j->err[p], sizeof j->err[p])
+        : mpc_engine_run(e, j->in[p], j->err[p], sizeof j->err[p]);
     if (j->rc[p] == 0) {
         for (uint32_t o2 = 0; o2 < c->n_outputs && o2 < 8; o2++) {
             uint64_t len = c->outputs[o2].len;

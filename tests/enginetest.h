@@ -21,6 +21,8 @@ typedef struct {
     uint8_t            master[32];        /* testlocal master seed */
     mpc_engine_input  *in[ET_MAXP];       /* per party, c->n_inputs entries */
     const uint8_t     *test_seed[ET_MAXP];/* per party engine test seed, or NULL */
+    const uint8_t     *zkeys[ET_MAXP];    /* per party zero-sharing keys (n × 32 bytes,
+                                           * mpc_engine_run_keyed), or NULL: fresh ones */
     uint64_t           job;
     int                timeout_ms;        /* 0: 5000 */
     int                no_open;           /* skip mpc_engine_open */
