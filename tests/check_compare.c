@@ -498,10 +498,10 @@ START_TEST(test_view_independent_of_input)
             for (uint64_t k = 0; k < vl; k++) hist[which][k][j.view[k] >> 60]++;
             et_clear(&j);
         }
-    /* key message (zero-sharing key, input key: 8 words), then the peer's words of both
-     * batches: x − r (1 each), then 236 + 1 (LTZ) and 126 + 1 (EQZ) binary words for one
-     * comparison each */
-    ck_assert_uint_eq(vl, 8 + 2 + 237 + 127);
+    /* key message (the zero-sharing key, 4 words), then the peer's words of both batches:
+     * x − r (1 each), then 236 + 1 (LTZ) and 126 + 1 (EQZ) binary words for one comparison
+     * each */
+    ck_assert_uint_eq(vl, 4 + 2 + 237 + 127);
     for (uint64_t k = 0; k < vl; k++) {
         double chi = 0;
         for (int b = 0; b < 16; b++) {
