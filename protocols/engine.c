@@ -335,10 +335,13 @@ static int s_send_keys(mpc_engine *e, const uint8_t *zkeys, char *err, size_t er
     return r;
 }
 
-/* Re-randomizes every output share with a fresh zero-sharing: party i adds
- * Σ_j PRG(k_ij, o) − Σ_j PRG(k_ji, o) (k_ij: the key i sent j), and these masks sum to zero
- * over the parties.  A recipient of all n shares thus sees n uniform words summing to the
- * output, whatever preprocessing material (and so whatever Beaver openings) produced them. */
+/* Re-randomizes every output share with a fresh zero-sharing.  Parties i and j share the
+ * pair key K_ij = k_ij ⊕ k_ji (the keys each sent the other: uniform, known to both and to no
+ * one else); party i adds PRG(K_ij, o) for every peer j > i and subtracts it for every j < i,
+ * so every pair's term appears once with each sign and the masks sum to zero over the
+ * parties.  A recipient of all n shares thus sees n uniform words summing to the output,
+ * whatever preprocessing material (and so whatever Beaver openings) produced them.  Cost:
+ * n − 1 PRG expansions of each output per party. */
 static int s_mask_outputs(mpc_engine *e)
 {
     const mpc_circuit *c = e->c;
@@ -346,20 +349,36 @@ static int s_mask_outputs(mpc_engine *e)
     for (uint32_t o = 0; o < c->n_outputs; o++)
         if (c->outputs[o].len > maxlen) maxlen = c->outputs[o].len;
     uint64_t *tmp = s_alloc(maxlen);
-    if (!tmp) return MPC_ERR_NOMEM;
+    uint8_t *pk = sodium_malloc((size_t)e->n * MPC_PRG_SEEDBYTES);   /* the pair keys */
     int r = 0;
+    if (!tmp || !pk) {
+        r = MPC_ERR_NOMEM;
+        goto out;
+    }
+    for (uint32_t j = 0; j < e->n; j++) {
+        if (j == e->self) continue;
+        uint8_t *K = pk + (size_t)j * MPC_PRG_SEEDBYTES;
+        const uint8_t *a = s_key(e, 0, j), *b = s_key(e, 1, j);
+        for (int i = 0; i < MPC_PRG_SEEDBYTES; i++) K[i] = (uint8_t)(a[i] ^ b[i]);
+    }
     for (uint32_t o = 0; o < c->n_outputs && !r; o++) {
         uint64_t len = c->outputs[o].len, stream = MPC_PRG_STREAM(MPC_PRG_D_OUTZERO, o);
         uint64_t *z = e->out_share[o];
         for (uint32_t j = 0; j < e->n && !r; j++) {
             if (j == e->self) continue;
-            if ((r = mpc_prg_expand(tmp, len, s_key(e, 0, j), stream, 0))) break;
-            for (uint64_t k = 0; k < len; k++) z[k] += tmp[k];
-            if ((r = mpc_prg_expand(tmp, len, s_key(e, 1, j), stream, 0))) break;
-            for (uint64_t k = 0; k < len; k++) z[k] -= tmp[k];
+            if ((r = mpc_prg_expand(tmp, len, pk + (size_t)j * MPC_PRG_SEEDBYTES, stream, 0))) break;
+            if (e->self < j)
+                for (uint64_t k = 0; k < len; k++) z[k] += tmp[k];
+            else
+                for (uint64_t k = 0; k < len; k++) z[k] -= tmp[k];
         }
     }
-    s_wipe_free(tmp, maxlen);
+out:
+    if (tmp) s_wipe_free(tmp, maxlen);
+    if (pk) {
+        sodium_memzero(pk, (size_t)e->n * MPC_PRG_SEEDBYTES);
+        sodium_free(pk);
+    }
     return r;
 }
 

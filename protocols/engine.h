@@ -31,8 +31,9 @@
  * Outputs.  mpc_engine_run leaves this party's share of each output, re-randomized by a
  * fresh zero-sharing before the run returns: every party sends every peer, as the first
  * message of the job, a key message (MPC_MSG_INPUT, seq 0: a fresh 32-byte key k_ij; the
- * dealer never sees it) and party i adds Σ_j PRG(k_ij, MPC_PRG_STREAM(MPC_PRG_D_OUTZERO, o))
- * − Σ_j PRG(k_ji, same) to output o.  The masks sum to zero; without them a recipient
+ * dealer never sees it); with the pair key K_ij = k_ij ⊕ k_ji, party i adds
+ * Σ_{j>i} PRG(K_ij, MPC_PRG_STREAM(MPC_PRG_D_OUTZERO, o)) − Σ_{j<i} PRG(K_ij, same) to
+ * output o.  The masks sum to zero; without them a recipient
  * colluding with a dealer (who knows every a_i, b_i, c_i) could solve the raw shares
  * z_i = c_i + d·b_i + e·a_i for the openings d, e and so for the inputs.  A peer's key
  * message is received just before the first other receive from that peer, or at the end of
@@ -117,8 +118,7 @@ int mpc_engine_run(mpc_engine *e, const mpc_engine_input *inputs, char *err, siz
 /* mpc_engine_run with this party's zero-sharing keys given: zkeys + 32·j (j < n, j != self;
  * entry self unused) is the key sent to peer j.  The output masks hide the Beaver openings
  * only when these keys are uniformly random, fresh per job and known to no one but the two
- * parties: mpc_engine_run draws them so.  Giving them makes a run reproducible (tests; every
- * party giving the same bytes makes every mask zero). */
+ * parties: mpc_engine_run draws them so.  Giving them makes a run reproducible (tests). */
 __attribute__((warn_unused_result))
 int mpc_engine_run_keyed(mpc_engine *e, const mpc_engine_input *inputs, const uint8_t *zkeys,
                          char *err, size_t errlen);

@@ -6,8 +6,9 @@
  * c_i; a recipient of the output gets every z_i.  Together, two equations
  * z_i − c_i = d·b_i + e·a_i (i = 1, 2) give d and e whenever b_1·a_2 − b_2·a_1 is odd
  * (invertible mod 2^64, 3/8 of the time), hence x = d + a and y = e + b.  The tests run that
- * attack against shares with zero masks (every party given the same zero-sharing keys, so
- * the masks cancel locally: the raw shares) and against the shares the engine delivers. */
+ * attack against the raw shares (the test gives every party's zero-sharing keys, so it can
+ * compute each party's mask and take it off again) and against the shares the engine
+ * delivers. */
 #include <check.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@
 #include "enginetest.h"
 #include "mpc_err.h"
 #include "prep_dealer.h"
+#include "prg.h"
 
 #define L_ELEMS 256
 
@@ -126,18 +128,33 @@ static mpc_circuit *s_mul_circuit(uint32_t n, uint64_t len)
     return c;
 }
 
+/* Party p's mask of output 0 from every party's zero-sharing keys zk[q] (q's key to peer r at
+ * zk[q] + 32 r), as engine.h defines it: pair key K = k_pj ⊕ k_jp, +PRG(K) for j > p and
+ * −PRG(K) for j < p; subtracted from z. */
+static void s_unmask(uint32_t n, uint32_t p, uint8_t (*zk)[ET_MAXP * 32], uint64_t len, uint64_t *z)
+{
+    uint64_t *t = malloc(len * 8);
+    ck_assert_ptr_nonnull(t);
+    for (uint32_t q = 0; q < n; q++) {
+        if (q == p) continue;
+        uint8_t K[32];
+        for (int i = 0; i < 32; i++) K[i] = (uint8_t)(zk[p][32 * q + i] ^ zk[q][32 * p + i]);
+        ck_assert_int_eq(mpc_prg_expand(t, len, K, MPC_PRG_STREAM(MPC_PRG_D_OUTZERO, 0), 0), 0);
+        for (uint64_t i = 0; i < len; i++) z[i] -= p < q ? t[i] : 0 - t[i];
+    }
+    free(t);
+}
+
 /* Runs z = x·y among n parties with recorded material; shares[p] (len words, malloc'ed) are
- * the shares party p delivers.  raw: every party is given the same zero-sharing keys, so
- * every mask cancels (the shares as they were before re-randomization). */
+ * the shares party p delivers, or with raw, those shares with the masks taken off (the test
+ * gives every party's keys): the shares as they were before re-randomization. */
 static void s_run(uint32_t n, const uint64_t *xv, const uint64_t *yv, int raw, s_known *k,
                   uint64_t **shares)
 {
     mpc_circuit *c = s_mul_circuit(n, k->len);
     const uint64_t *vals[2] = {xv, yv};
-    uint8_t same[ET_MAXP * 32];
-    randombytes_buf(same, sizeof same);
-    memcpy(same, same + 32, 32);
-    for (uint32_t p = 2; p < ET_MAXP; p++) memcpy(same + 32 * p, same, 32);
+    static uint8_t zk[ET_MAXP][ET_MAXP * 32];
+    randombytes_buf(zk, sizeof zk);
     et_job j;
     memset(&j, 0, sizeof j);
     j.c = c;
@@ -145,14 +162,14 @@ static void s_run(uint32_t n, const uint64_t *xv, const uint64_t *yv, int raw, s
     j.no_open = 1;
     j.make_prep = s_make_rec;
     j.before_arg = k;
-    if (raw)
-        for (uint32_t p = 0; p < n; p++) j.zkeys[p] = same;
+    for (uint32_t p = 0; p < n; p++) j.zkeys[p] = zk[p];
     et_plain_inputs(&j, vals);
     ck_assert_int_eq(et_run(&j), 0);
     for (uint32_t p = 0; p < n; p++) {
         ck_assert_msg(j.rc[p] == 0, "party %u: %s", p, j.err[p]);
         shares[p] = j.share[p][0];
         j.share[p][0] = NULL;
+        if (raw) s_unmask(n, p, zk, k->len, shares[p]);
     }
     /* whatever the masks, the shares reconstruct the product */
     for (uint64_t i = 0; i < k->len; i++) {
@@ -321,9 +338,9 @@ START_TEST(test_shares_independent_of_inputs)
 END_TEST
 
 /* Outputs still reconstruct for n = 2, 3, 5: opened among the parties and summed from the
- * delivered shares, for a product, a linear output and a constant-only output; and the
- * shares of one output differ between two runs on the same inputs and material (fresh
- * masks), while the masks cancel when every party is given the same keys. */
+ * delivered shares, for a product (to every party) and a linear output (to party 1 only);
+ * and every share differs between two runs on the same inputs, seeds and material (fresh
+ * masks). */
 START_TEST(test_outputs_reconstruct)
 {
     static const uint32_t ns[3] = {2, 3, 5};
@@ -344,8 +361,9 @@ START_TEST(test_outputs_reconstruct)
         s_randvec(xv, len);
         s_randvec(yv, len);
         const uint64_t *vals[2] = {xv, yv};
-        uint8_t master[32];
+        uint8_t master[32], iseed[32];
         randombytes_buf(master, 32);
+        randombytes_buf(iseed, 32);
         uint64_t *first[ET_MAXP][2];
         for (int run = 0; run < 2; run++) {
             et_job j;
@@ -353,6 +371,7 @@ START_TEST(test_outputs_reconstruct)
             j.c = c;
             j.job = 90 + (uint64_t)run;
             memcpy(j.master, master, 32);
+            j.input_seed = iseed;   /* the same client seeds in both runs */
             et_plain_inputs(&j, vals);
             ck_assert_int_eq(et_run(&j), 0);
             for (uint32_t p = 0; p < n; p++)
