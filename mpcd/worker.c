@@ -208,7 +208,6 @@ static int s_execute(mpcd_worker *w, mpcd_job *job, mpc_transport *view, const r
     mpc_engine_opts opts = {
         .job = r->stream,
         .timeout_ms = w->peer_timeout_ms,
-        .test_seed = NULL,
         .deadline_ms = w->job_timeout_ms > 0 ? mpc_now_ms() + (uint64_t)w->job_timeout_ms : 0,
         .progress = s_progress,
         .progress_ctx = &pc,

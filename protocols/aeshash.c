@@ -275,16 +275,6 @@ S_AES static void s_tccr128_aes(uint8_t out[16], const uint8_t in[16], uint64_t 
     __m128i z = s_enc1(_mm_xor_si128(y, _mm_set_epi64x((long long)tweak_hi, (long long)idx)), rk);
     _mm_storeu_si128((__m128i *)out, _mm_xor_si128(z, y));
 }
-
-S_AES static void s_aes1(uint8_t out[16], const uint8_t key[16], const uint8_t in[16])
-{
-    uint8_t rkb[176];
-    __m128i rk[11];
-    s_aes_expand(rkb, key);
-    for (int i = 0; i < 11; i++) rk[i] = _mm_loadu_si128((const __m128i *)(rkb + 16 * i));
-    _mm_storeu_si128((__m128i *)out, s_enc1(_mm_loadu_si128((const __m128i *)in), rk));
-    sodium_memzero(rkb, sizeof rkb);
-}
 #endif
 
 int mpc_sym_vaes(int set)
@@ -296,18 +286,6 @@ int mpc_sym_vaes(int set)
 #else
     (void)set;
     return 0;
-#endif
-}
-
-int mpc_aes128_encrypt_test(uint8_t out[16], const uint8_t key[16], const uint8_t in[16])
-{
-#ifdef S_X86
-    if (!mpc_sym_have_aesni()) return -1;
-    s_aes1(out, key, in);
-    return 0;
-#else
-    (void)out; (void)key; (void)in;
-    return -1;
 #endif
 }
 

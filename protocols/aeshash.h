@@ -63,7 +63,4 @@ void mpc_tccr128(mpc_sym_kind kind, uint8_t out[16], const uint8_t in[16], uint6
  * has it: returns the current setting; set = 0 / 1 changes it (tests), -1 only asks. */
 int mpc_sym_vaes(int set);
 
-/* AES-128 of one block under key (tests against FIPS-197 vectors; needs AES-NI). */
-int mpc_aes128_encrypt_test(uint8_t out[16], const uint8_t key[16], const uint8_t in[16]);
-
 #endif

@@ -90,37 +90,63 @@ int mpc_baseot_sender_finish(mpc_baseot_sender *s, const mpc_baseot_ctx *ctx,
     return r;
 }
 
-int mpc_baseot_receive(const mpc_baseot_ctx *ctx, const uint8_t A[MPC_BASEOT_PTBYTES],
-                       const uint8_t *choices, size_t n, uint8_t *B, uint8_t *keys,
-                       const uint8_t *test_scalars)
+/* One OT of the receiver with scalar b: B_i and the chosen key. */
+static int s_receive_one(const mpc_baseot_ctx *ctx, const uint8_t A[MPC_BASEOT_PTBYTES],
+                         unsigned choice, size_t i, const uint8_t b[32], uint8_t *Bi,
+                         uint8_t *key)
 {
-    uint8_t b[32], bG[32], AbG[32], P[32];
+    uint8_t bG[32], AbG[32], P[32];
+    int r = 0;
+    if (crypto_scalarmult_ristretto255_base(bG, b) != 0 ||
+        crypto_core_ristretto255_add(AbG, A, bG) != 0 ||
+        crypto_scalarmult_ristretto255(P, b, A) != 0) {
+        r = MPC_ERR_CRYPTO;
+    } else {
+        /* B_i = c ? A + bG : bG, selected without a branch on the secret choice */
+        uint8_t mask = (uint8_t)(0u - (choice & 1u));
+        for (int k = 0; k < 32; k++) Bi[k] = (uint8_t)((AbG[k] & mask) | (bG[k] & (uint8_t)~mask));
+        mpc_baseot_kdf(key, ctx, i, A, Bi, P);
+    }
+    sodium_memzero(bG, sizeof bG);
+    sodium_memzero(AbG, sizeof AbG);
+    sodium_memzero(P, sizeof P);
+    return r;
+}
+
+/* The receiver with its scalars given (scalars: n × 32 bytes, or NULL: fresh random ones). */
+static int s_receive(const mpc_baseot_ctx *ctx, const uint8_t A[MPC_BASEOT_PTBYTES],
+                     const uint8_t *choices, size_t n, const uint8_t *scalars, uint8_t *B,
+                     uint8_t *keys)
+{
+    uint8_t b[32];
     int r = 0;
     if (!ctx || !A || (n && (!choices || !B || !keys)) || n > MPC_BASEOT_MAX)
         return MPC_ERR_INVALID;
     if (sodium_init() < 0) return MPC_ERR_CRYPTO;
     if (!crypto_core_ristretto255_is_valid_point(A) || sodium_is_zero(A, 32)) return MPC_ERR_CRYPTO;
-    for (size_t i = 0; i < n; i++) {
-        if (test_scalars) memcpy(b, test_scalars + 32 * i, 32);
+    for (size_t i = 0; i < n && !r; i++) {
+        if (scalars) memcpy(b, scalars + 32 * i, 32);
         else crypto_core_ristretto255_scalar_random(b);
-        if (crypto_scalarmult_ristretto255_base(bG, b) != 0 ||
-            crypto_core_ristretto255_add(AbG, A, bG) != 0 ||
-            crypto_scalarmult_ristretto255(P, b, A) != 0) {
-            r = MPC_ERR_CRYPTO;
-            break;
-        }
-        /* B_i = c ? A + bG : bG, selected without a branch on the secret choice */
-        uint8_t mask = (uint8_t)(0u - ((choices[i / 8] >> (i % 8)) & 1u));
-        uint8_t *Bi = B + 32 * i;
-        for (int k = 0; k < 32; k++) Bi[k] = (uint8_t)((AbG[k] & mask) | (bG[k] & (uint8_t)~mask));
-        mpc_baseot_kdf(keys + 32 * i, ctx, i, A, Bi, P);
+        r = s_receive_one(ctx, A, (unsigned)(choices[i / 8] >> (i % 8)), i, b, B + 32 * i,
+                          keys + 32 * i);
     }
     sodium_memzero(b, sizeof b);
-    sodium_memzero(bG, sizeof bG);
-    sodium_memzero(AbG, sizeof AbG);
-    sodium_memzero(P, sizeof P);
     if (r) sodium_memzero(keys, 32 * n);
     return r;
+}
+
+int mpc_baseot_receive(const mpc_baseot_ctx *ctx, const uint8_t A[MPC_BASEOT_PTBYTES],
+                       const uint8_t *choices, size_t n, uint8_t *B, uint8_t *keys)
+{
+    return s_receive(ctx, A, choices, n, NULL, B, keys);
+}
+
+int mpc_baseot_receive_with(const mpc_baseot_ctx *ctx, const uint8_t A[MPC_BASEOT_PTBYTES],
+                            const uint8_t *choices, size_t n, const uint8_t *scalars,
+                            uint8_t *B, uint8_t *keys)
+{
+    if (!scalars) return MPC_ERR_INVALID;
+    return s_receive(ctx, A, choices, n, scalars, B, keys);
 }
 
 int mpc_baseot_run_sender(mpc_transport *t, uint32_t peer, uint64_t stream, uint64_t seq,
@@ -157,7 +183,7 @@ int mpc_baseot_run_receiver(mpc_transport *t, uint32_t peer, uint64_t stream, ui
         return MPC_ERR_INVALID;
     if (!(B = malloc(32 * n))) return MPC_ERR_NOMEM;
     if ((r = mpc_recv(t, peer, MPC_MSG_PREP, stream, seq, A, 4, timeout_ms))) goto out;
-    if ((r = mpc_baseot_receive(ctx, (const uint8_t *)A, choices, n, (uint8_t *)B, keys, NULL)))
+    if ((r = mpc_baseot_receive(ctx, (const uint8_t *)A, choices, n, (uint8_t *)B, keys)))
         goto out;
     r = mpc_send(t, peer, MPC_MSG_PREP, stream, seq, B, 4 * (uint64_t)n);
 out:

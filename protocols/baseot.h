@@ -48,13 +48,20 @@ int mpc_baseot_sender_finish(mpc_baseot_sender *s, const mpc_baseot_ctx *ctx,
 void mpc_baseot_sender_destroy(mpc_baseot_sender **s);
 
 /* Receiver: from A and the choice bits (bit i = choices[i/8] >> (i%8) & 1), the points B
- * to send (n × 32 bytes) and the chosen keys (n × 32).  test_scalars: NULL in production;
- * TEST ONLY, n scalars to use as the b_i (so a test can play a curious receiver).
+ * to send (n × 32 bytes) and the chosen keys (n × 32), with fresh random scalars b_i.
  * 0, MPC_ERR_INVALID, MPC_ERR_CRYPTO (A invalid or degenerate). */
 __attribute__((warn_unused_result))
 int mpc_baseot_receive(const mpc_baseot_ctx *ctx, const uint8_t A[MPC_BASEOT_PTBYTES],
-                       const uint8_t *choices, size_t n, uint8_t *B, uint8_t *keys,
-                       const uint8_t *test_scalars);
+                       const uint8_t *choices, size_t n, uint8_t *B, uint8_t *keys);
+
+/* The same with the scalars b_i given (n × 32 bytes, reduced ristretto255 scalars): the
+ * receiver's randomness as an argument, so the computation can be replayed (tests play a
+ * curious receiver who knows its b_i).  The OT is only as secret as the scalars are random;
+ * a zero scalar is refused (MPC_ERR_CRYPTO); NULL scalars: MPC_ERR_INVALID. */
+__attribute__((warn_unused_result))
+int mpc_baseot_receive_with(const mpc_baseot_ctx *ctx, const uint8_t A[MPC_BASEOT_PTBYTES],
+                            const uint8_t *choices, size_t n, const uint8_t *scalars,
+                            uint8_t *B, uint8_t *keys);
 
 /* The key derivation H (exposed for tests). */
 void mpc_baseot_kdf(uint8_t out[MPC_BASEOT_KEYBYTES], const mpc_baseot_ctx *ctx, uint64_t idx,

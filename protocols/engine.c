@@ -18,6 +18,8 @@
 
 enum { S_IDLE, S_DONE, S_FAILED };
 
+#define S_KEYBYTES(n) (2 * (size_t)(n) * MPC_PRG_SEEDBYTES)
+
 /* A comparison batch in flight: the LTZ (or EQZ) gates of one layer, running sub-rounds in
  * rounds start .. start + MPC_CMP_ROUNDS − 1. */
 typedef struct {
@@ -38,13 +40,11 @@ struct mpc_engine {
     mpc_engine_opts    o;
     uint32_t           self, n;
     int                state;
-    int                opened;
 
     uint64_t         **w;         /* wire values (shares; CONST wires point into c->consts) */
     uint8_t           *owned;     /* w[i] is ours to wipe and free */
     uint32_t          *lastuse;   /* the gate after which wire i is no longer needed */
     uint64_t         **out_share; /* per output */
-    uint64_t         **out_value; /* per output, recipients only after open */
 
     s_flight           fl[S_MAX_FLIGHTS];
     uint32_t           nfl;
@@ -58,8 +58,9 @@ struct mpc_engine {
     uint64_t           cT, cR, cE, cB, cD;
     const uint32_t    *order, *start;
 
-    uint8_t           *keys;      /* sodium_malloc: 2n * 32 bytes of input keys: [0, n) the keys
-                                   * this party sent to peer j, [n, 2n) those it received */
+    uint8_t           *keys;      /* sodium_malloc: 2n * 32 bytes of zero-sharing keys: [0, n)
+                                   * the key this party sent to peer j, [n, 2n) those received */
+    uint32_t           zk_pending; /* peers whose key message is still to be received */
     mpc_engine_stats   st;
     mpc_engine_stats   base;      /* transport counters at the start */
 };
@@ -164,12 +165,14 @@ static void s_wipe_all(mpc_engine *e)
             s_wipe_free(e->out_share[o], c->outputs[o].len);
             e->out_share[o] = NULL;
         }
-        if (e->out_value) {
-            s_wipe_free(e->out_value[o], c->outputs[o].len);
-            e->out_value[o] = NULL;
-        }
     }
-    if (e->keys) sodium_memzero(e->keys, 2 * (size_t)e->n * MPC_PRG_SEEDBYTES);
+    if (e->keys) sodium_memzero(e->keys, S_KEYBYTES(e->n));
+}
+
+/* Zero-sharing key slot `slot` (0: the key sent to peer j, 1: the key received from j). */
+static uint8_t *s_key(const mpc_engine *e, int slot, uint32_t j)
+{
+    return e->keys + ((size_t)slot * e->n + j) * MPC_PRG_SEEDBYTES;
 }
 
 static void s_abort_peers(mpc_engine *e, int code)
@@ -235,9 +238,8 @@ mpc_engine *mpc_engine_new(const mpc_circuit *c, uint32_t self, mpc_transport *t
     e->owned = calloc(c->n_gates, 1);
     e->lastuse = calloc(c->n_gates, sizeof *e->lastuse);
     e->out_share = calloc(c->n_outputs ? c->n_outputs : 1, sizeof *e->out_share);
-    e->out_value = calloc(c->n_outputs ? c->n_outputs : 1, sizeof *e->out_value);
-    e->keys = sodium_malloc(2 * (size_t)e->n * MPC_PRG_SEEDBYTES);
-    if (!e->w || !e->owned || !e->lastuse || !e->out_share || !e->out_value || !e->keys) {
+    e->keys = sodium_malloc(S_KEYBYTES(e->n));
+    if (!e->w || !e->owned || !e->lastuse || !e->out_share || !e->keys) {
         mpc_engine_destroy(&e);
         return NULL;
     }
@@ -264,7 +266,6 @@ void mpc_engine_destroy(mpc_engine **ep)
     free(e->owned);
     free(e->lastuse);
     free(e->out_share);
-    free(e->out_value);
     if (e->keys) sodium_free(e->keys);
     free(e);
     *ep = NULL;
@@ -277,23 +278,12 @@ static int s_check_inputs(mpc_engine *e, const mpc_engine_input *in, char *err, 
     const mpc_circuit *c = e->c;
     for (uint32_t k = 0; k < c->n_inputs; k++) {
         const mpc_input *ci = &c->inputs[k];
-        int own = ci->party == e->self;
         switch (in[k].mode) {
-        case MPC_IN_PLAIN:
         case MPC_IN_SHARE:
-            if (in[k].mode == MPC_IN_PLAIN && !own)
-                return s_fail(err, errlen, MPC_ERR_INPUT,
-                              "input '%s' belongs to party %u, not to this party %u",
-                              ci->name, (unsigned)ci->party, (unsigned)e->self);
             if (!in[k].values || in[k].len != ci->len)
                 return s_fail(err, errlen, MPC_ERR_INPUT,
                               "input '%s' has %llu values, the circuit expects %llu", ci->name,
                               (unsigned long long)in[k].len, (unsigned long long)ci->len);
-            break;
-        case MPC_IN_FROM_OWNER:
-            if (own)
-                return s_fail(err, errlen, MPC_ERR_INPUT,
-                              "input '%s' is this party's own: give it as PLAIN", ci->name);
             break;
         case MPC_IN_SEED:
             if (!in[k].seed)
@@ -306,75 +296,96 @@ static int s_check_inputs(mpc_engine *e, const mpc_engine_input *in, char *err, 
     return 0;
 }
 
-/* The input-key exchange: one MPC_MSG_INPUT message per peer per job from an owner with
- * PLAIN inputs. */
-static int s_exchange_keys(mpc_engine *e, const mpc_engine_input *in, char *err, size_t errlen)
+/* Receives peer j's key message (its zero-sharing key) if it is still pending. */
+static int s_take_keys(mpc_engine *e, uint32_t j, char *err, size_t errlen)
 {
-    const mpc_circuit *c = e->c;
-    int plain = 0, r;
-    uint32_t from_mask = 0;
-    for (uint32_t k = 0; k < c->n_inputs; k++) {
-        if (in[k].mode == MPC_IN_PLAIN) plain = 1;
-        if (in[k].mode == MPC_IN_FROM_OWNER) from_mask |= 1u << c->inputs[k].party;
-    }
+    if (!(e->zk_pending & (1u << j))) return 0;
     uint64_t buf[MPC_PRG_SEEDWORDS];
-    if (plain) {
-        for (uint32_t j = 0; j < e->n; j++) {
-            if (j == e->self) continue;
-            uint8_t *key = e->keys + (size_t)j * MPC_PRG_SEEDBYTES;
-            if (e->o.test_seed) {
-                r = mpc_prg_expand(buf, MPC_PRG_SEEDWORDS, e->o.test_seed,
-                                   MPC_PRG_STREAM(MPC_PRG_D_TEST, 0x1000 + j), 0);
-                if (r) goto out;
-                memcpy(key, buf, MPC_PRG_SEEDBYTES);
-            } else {
-                randombytes_buf(key, MPC_PRG_SEEDBYTES);
-            }
-            memcpy(buf, key, MPC_PRG_SEEDBYTES);
-            r = mpc_send(e->t, j, MPC_MSG_INPUT, e->o.job, 0, buf, MPC_PRG_SEEDWORDS);
-            if (r) {
-                s_fail(err, errlen, r, "sending input keys to party %u: %s", (unsigned)j,
-                       mpc_strerror(r));
-                goto out;
-            }
-        }
+    int r = mpc_recv(e->t, j, MPC_MSG_INPUT, e->o.job, 0, buf, MPC_PRG_SEEDWORDS, e->o.timeout_ms);
+    if (r) {
+        s_fail(err, errlen, r, "receiving keys from party %u: %s", (unsigned)j, mpc_strerror(r));
+    } else {
+        memcpy(s_key(e, 1, j), buf, MPC_PRG_SEEDBYTES);
+        e->zk_pending &= ~(1u << j);
     }
-    for (uint32_t j = 0; j < e->n; j++) {
-        if (!(from_mask & (1u << j))) continue;
-        r = mpc_recv(e->t, j, MPC_MSG_INPUT, e->o.job, 0, buf, MPC_PRG_SEEDWORDS, e->o.timeout_ms);
-        if (r) {
-            s_fail(err, errlen, r, "receiving input keys from party %u: %s", (unsigned)j,
-                   mpc_strerror(r));
-            goto out;
-        }
-        memcpy(e->keys + (size_t)(e->n + j) * MPC_PRG_SEEDBYTES, buf, MPC_PRG_SEEDBYTES);
-    }
-    r = 0;
-out:
     sodium_memzero(buf, sizeof buf);
     return r;
 }
 
-static int s_input_share(mpc_engine *e, const mpc_engine_input *in, uint32_t k, uint64_t *z,
-                         uint64_t *tmp)
+/* The key message: one MPC_MSG_INPUT message (seq 0, this party's zero-sharing key for that
+ * peer) to every peer, the first message of the job to it.  A peer's key message is received
+ * just before the first other receive from that peer (s_take_keys), so it costs no round
+ * trip: it was sent before anything else the peer sends. */
+static int s_send_keys(mpc_engine *e, const uint8_t *zkeys, char *err, size_t errlen)
 {
-    const mpc_input *ci = &e->c->inputs[k];
-    uint64_t n = ci->len;
-    uint64_t stream = MPC_PRG_STREAM(MPC_PRG_D_INPUT, k);
+    uint64_t buf[MPC_PRG_SEEDWORDS];
     int r = 0;
-    switch (in->mode) {
-    case MPC_IN_PLAIN:
-        memcpy(z, in->values, (size_t)n * sizeof(uint64_t));
-        for (uint32_t j = 0; j < e->n; j++) {
-            if (j == e->self) continue;
-            if ((r = mpc_prg_expand(tmp, n, e->keys + (size_t)j * MPC_PRG_SEEDBYTES, stream, 0)))
-                return r;
-            for (uint64_t i = 0; i < n; i++) z[i] -= tmp[i];
+    for (uint32_t j = 0; j < e->n; j++) {
+        if (j == e->self) continue;
+        memcpy(s_key(e, 0, j), zkeys + (size_t)j * MPC_PRG_SEEDBYTES, MPC_PRG_SEEDBYTES);
+        memcpy(buf, s_key(e, 0, j), MPC_PRG_SEEDBYTES);
+        r = mpc_send(e->t, j, MPC_MSG_INPUT, e->o.job, 0, buf, MPC_PRG_SEEDWORDS);
+        if (r) {
+            s_fail(err, errlen, r, "sending keys to party %u: %s", (unsigned)j, mpc_strerror(r));
+            break;
         }
-        return 0;
-    case MPC_IN_FROM_OWNER:
-        return mpc_prg_expand(z, n, e->keys + (size_t)(e->n + ci->party) * MPC_PRG_SEEDBYTES,
-                              stream, 0);
+        e->zk_pending |= 1u << j;
+    }
+    sodium_memzero(buf, sizeof buf);
+    return r;
+}
+
+/* Re-randomizes every output share with a fresh zero-sharing.  Parties i and j share the
+ * pair key K_ij = k_ij ⊕ k_ji (the keys each sent the other: uniform, known to both and to no
+ * one else); party i adds PRG(K_ij, o) for every peer j > i and subtracts it for every j < i,
+ * so every pair's term appears once with each sign and the masks sum to zero over the
+ * parties.  A recipient of all n shares thus sees n uniform words summing to the output,
+ * whatever preprocessing material (and so whatever Beaver openings) produced them.  Cost:
+ * n − 1 PRG expansions of each output per party. */
+static int s_mask_outputs(mpc_engine *e)
+{
+    const mpc_circuit *c = e->c;
+    uint64_t maxlen = 1;
+    for (uint32_t o = 0; o < c->n_outputs; o++)
+        if (c->outputs[o].len > maxlen) maxlen = c->outputs[o].len;
+    uint64_t *tmp = s_alloc(maxlen);
+    uint8_t *pk = sodium_malloc((size_t)e->n * MPC_PRG_SEEDBYTES);   /* the pair keys */
+    int r = 0;
+    if (!tmp || !pk) {
+        r = MPC_ERR_NOMEM;
+        goto out;
+    }
+    for (uint32_t j = 0; j < e->n; j++) {
+        if (j == e->self) continue;
+        uint8_t *K = pk + (size_t)j * MPC_PRG_SEEDBYTES;
+        const uint8_t *a = s_key(e, 0, j), *b = s_key(e, 1, j);
+        for (int i = 0; i < MPC_PRG_SEEDBYTES; i++) K[i] = (uint8_t)(a[i] ^ b[i]);
+    }
+    for (uint32_t o = 0; o < c->n_outputs && !r; o++) {
+        uint64_t len = c->outputs[o].len, stream = MPC_PRG_STREAM(MPC_PRG_D_OUTZERO, o);
+        uint64_t *z = e->out_share[o];
+        for (uint32_t j = 0; j < e->n && !r; j++) {
+            if (j == e->self) continue;
+            if ((r = mpc_prg_expand(tmp, len, pk + (size_t)j * MPC_PRG_SEEDBYTES, stream, 0))) break;
+            if (e->self < j)
+                for (uint64_t k = 0; k < len; k++) z[k] += tmp[k];
+            else
+                for (uint64_t k = 0; k < len; k++) z[k] -= tmp[k];
+        }
+    }
+out:
+    if (tmp) s_wipe_free(tmp, maxlen);
+    if (pk) {
+        sodium_memzero(pk, (size_t)e->n * MPC_PRG_SEEDBYTES);
+        sodium_free(pk);
+    }
+    return r;
+}
+
+static int s_input_share(mpc_engine *e, const mpc_engine_input *in, uint32_t k, uint64_t *z)
+{
+    uint64_t n = e->c->inputs[k].len;
+    switch (in->mode) {
     case MPC_IN_SHARE:
         memcpy(z, in->values, (size_t)n * sizeof(uint64_t));
         return 0;
@@ -386,7 +397,7 @@ static int s_input_share(mpc_engine *e, const mpc_engine_input *in, uint32_t k, 
 
 /* ---- local gates ---- */
 
-static int s_local(mpc_engine *e, const mpc_engine_input *in, uint32_t gi, uint64_t *tmp)
+static int s_local(mpc_engine *e, const mpc_engine_input *in, uint32_t gi)
 {
     const mpc_circuit *c = e->c;
     const mpc_gate *g = &c->gates[gi];
@@ -417,7 +428,7 @@ static int s_local(mpc_engine *e, const mpc_engine_input *in, uint32_t gi, uint6
     if (!z) return MPC_ERR_NOMEM;
     int r = 0;
     switch (g->kind) {
-    case MPC_G_INPUT:   r = s_input_share(e, &in[g->aux[0]], (uint32_t)g->aux[0], z, tmp); break;
+    case MPC_G_INPUT:   r = s_input_share(e, &in[g->aux[0]], (uint32_t)g->aux[0], z); break;
     case MPC_G_ADD:     mpc_share_add(z, x, nx, y, ny, n); break;
     case MPC_G_SUB:     mpc_share_sub(z, x, nx, y, ny, n); break;
     case MPC_G_NEG:     mpc_share_neg(z, x, nx, n); break;
@@ -951,6 +962,7 @@ static int s_round_run(mpc_engine *e, uint32_t layer, s_round *rd, char *err, si
     }
     for (uint32_t j = 0; j < e->n; j++) {
         if (j == e->self) continue;
+        if ((r = s_take_keys(e, j, err, errlen))) return r;
         if ((r = mpc_recv(e->t, j, MPC_MSG_OPEN, e->o.job, layer, rd->rx, rd->W, e->o.timeout_ms)))
             return s_fail(err, errlen, r, "round %u: receiving from party %u: %s", (unsigned)layer,
                           (unsigned)j, mpc_strerror(r));
@@ -985,10 +997,28 @@ static void s_counters(const mpc_transport *t, mpc_engine_stats *st)
 
 int mpc_engine_run(mpc_engine *e, const mpc_engine_input *inputs, char *err, size_t errlen)
 {
+    uint8_t *zkeys = sodium_malloc((size_t)MPC_MAX_PARTIES * MPC_PRG_SEEDBYTES);
+    if (!zkeys) {
+        if (err && errlen) err[0] = 0;
+        if (e->state != S_IDLE)
+            return s_fail(err, errlen, MPC_ERR_STATE, "the engine has already run");
+        e->state = S_FAILED;
+        s_abort_peers(e, MPC_ERR_NOMEM);
+        return s_fail(err, errlen, MPC_ERR_NOMEM, "out of memory");
+    }
+    randombytes_buf(zkeys, (size_t)MPC_MAX_PARTIES * MPC_PRG_SEEDBYTES);
+    int r = mpc_engine_run_keyed(e, inputs, zkeys, err, errlen);
+    sodium_memzero(zkeys, (size_t)MPC_MAX_PARTIES * MPC_PRG_SEEDBYTES);
+    sodium_free(zkeys);
+    return r;
+}
+
+int mpc_engine_run_keyed(mpc_engine *e, const mpc_engine_input *inputs, const uint8_t *zkeys,
+                         char *err, size_t errlen)
+{
     const mpc_circuit *c = e->c;
     int r = 0;
     uint32_t *order = NULL, *start = NULL;
-    uint64_t *tmp = NULL, maxin = 1;
     s_round rd = {0};
     if (err && errlen) err[0] = 0;
     if (e->state != S_IDLE)
@@ -1015,11 +1045,8 @@ int mpc_engine_run(mpc_engine *e, const mpc_engine_input *inputs, char *err, siz
     uint32_t nl = c->rounds + 1;
     order = malloc((size_t)c->n_gates * sizeof *order);
     start = calloc(2 * (size_t)nl + 1, sizeof *start);
-    for (uint32_t k = 0; k < c->n_inputs; k++)
-        if (c->inputs[k].len > maxin) maxin = c->inputs[k].len;
-    tmp = s_alloc(maxin);
     rd.gates = NULL;
-    if (!order || !start || !tmp) {
+    if (!order || !start) {
         r = s_fail(err, errlen, MPC_ERR_NOMEM, "out of memory");
         goto out;
     }
@@ -1044,12 +1071,16 @@ int mpc_engine_run(mpc_engine *e, const mpc_engine_input *inputs, char *err, siz
 
     e->order = order;
     e->start = start;
-    if ((r = s_exchange_keys(e, inputs, err, errlen))) goto out;
+    if (!zkeys) {
+        r = s_fail(err, errlen, MPC_ERR_INVALID, "no zero-sharing keys given");
+        goto out;
+    }
+    if ((r = s_send_keys(e, zkeys, err, errlen))) goto out;
 
     for (uint32_t layer = 0; layer < nl; layer++) {
         for (uint32_t p = start[2 * layer]; p < start[2 * layer + 1]; p++) {
             uint32_t gi = order[p];
-            if ((r = s_local(e, inputs, gi, tmp))) {
+            if ((r = s_local(e, inputs, gi))) {
                 s_fail(err, errlen, r, "gate %u (%s, line %u): %s", (unsigned)gi,
                        mpc_gate_infos[c->gates[gi].kind].name, (unsigned)c->gates[gi].line,
                        mpc_strerror(r));
@@ -1076,16 +1107,21 @@ int mpc_engine_run(mpc_engine *e, const mpc_engine_input *inputs, char *err, siz
         r = s_fail(err, errlen, MPC_ERR_STATE, "comparisons still running after the last round");
         goto out;
     }
+    for (uint32_t j = 0; j < e->n; j++)   /* peers not heard from in any round */
+        if (j != e->self && (r = s_take_keys(e, j, err, errlen))) goto out;
+    if ((r = s_mask_outputs(e))) {
+        s_fail(err, errlen, r, "masking the outputs: %s", mpc_strerror(r));
+        goto out;
+    }
     e->state = S_DONE;
     r = 0;
 out:
     s_round_free(&rd);
     s_win_free(e);
     e->order = e->start = NULL;
-    s_wipe_free(tmp, maxin);
     free(order);
     free(start);
-    if (e->keys) sodium_memzero(e->keys, 2 * (size_t)e->n * MPC_PRG_SEEDBYTES);
+    if (e->keys) sodium_memzero(e->keys, S_KEYBYTES(e->n));
     if (r) {
         s_abort_peers(e, r);
         s_wipe_all(e);
@@ -1105,74 +1141,6 @@ const uint64_t *mpc_engine_share(const mpc_engine *e, uint32_t o)
 {
     if (e->state != S_DONE || o >= e->c->n_outputs) return NULL;
     return e->out_share[o];
-}
-
-const uint64_t *mpc_engine_value(const mpc_engine *e, uint32_t o)
-{
-    if (e->state != S_DONE || !e->opened || o >= e->c->n_outputs) return NULL;
-    return e->out_value[o];
-}
-
-int mpc_engine_open(mpc_engine *e, char *err, size_t errlen)
-{
-    const mpc_circuit *c = e->c;
-    int r = 0;
-    uint64_t *rx = NULL, rxlen = 0;
-    if (err && errlen) err[0] = 0;
-    if (e->state != S_DONE || e->opened)
-        return s_fail(err, errlen, MPC_ERR_STATE, "outputs can be opened once, after a run");
-    for (uint32_t o = 0; o < c->n_outputs; o++) {
-        const mpc_output *co = &c->outputs[o];
-        for (uint32_t j = 0; j < e->n; j++) {
-            if (j == e->self || !(co->recipients & (1u << j))) continue;
-            if ((r = mpc_send(e->t, j, MPC_MSG_OUTPUT, e->o.job, o, e->out_share[o], co->len))) {
-                s_fail(err, errlen, r, "output '%s': sending to party %u: %s", co->name,
-                       (unsigned)j, mpc_strerror(r));
-                goto out;
-            }
-        }
-    }
-    for (uint32_t o = 0; o < c->n_outputs; o++) {
-        const mpc_output *co = &c->outputs[o];
-        if (!(co->recipients & (1u << e->self))) continue;
-        uint64_t *v = s_alloc(co->len);
-        rx = s_alloc(co->len);
-        rxlen = co->len;
-        if (!v || !rx) {
-            free(v);
-            r = s_fail(err, errlen, MPC_ERR_NOMEM, "out of memory");
-            goto out;
-        }
-        memcpy(v, e->out_share[o], (size_t)co->len * sizeof(uint64_t));
-        e->out_value[o] = v;
-        for (uint32_t j = 0; j < e->n; j++) {
-            if (j == e->self) continue;
-            if ((r = mpc_recv(e->t, j, MPC_MSG_OUTPUT, e->o.job, o, rx, co->len, e->o.timeout_ms))) {
-                s_fail(err, errlen, r, "output '%s': receiving from party %u: %s", co->name,
-                       (unsigned)j, mpc_strerror(r));
-                goto out;
-            }
-            for (uint64_t k = 0; k < co->len; k++) v[k] += rx[k];
-        }
-        s_wipe_free(rx, co->len);
-        rx = NULL;
-    }
-    e->opened = 1;
-out:
-    s_wipe_free(rx, rxlen);
-    if (r) {
-        s_abort_peers(e, r);
-        s_wipe_all(e);
-        e->state = S_FAILED;
-        mpc_transport_forget(e->t, e->o.job);
-    }
-    mpc_engine_stats cur;
-    s_counters(e->t, &cur);
-    e->st.bytes_sent = cur.bytes_sent - e->base.bytes_sent;
-    e->st.bytes_recv = cur.bytes_recv - e->base.bytes_recv;
-    e->st.msgs_sent = cur.msgs_sent - e->base.msgs_sent;
-    e->st.msgs_recv = cur.msgs_recv - e->base.msgs_recv;
-    return r;
 }
 
 void mpc_engine_stats_get(const mpc_engine *e, mpc_engine_stats *st)

@@ -23,16 +23,22 @@
  *           gate and its source line) when the preprocessing source lacks
  *           MPC_PREP_CAP_COMPARE.
  *
- * Inputs.  Per circuit input the caller gives one of the modes below.  PLAIN/FROM_OWNER use
- * pairwise PRG keys: the owner draws a fresh 32-byte key per peer per job and sends it in
- * one MPC_MSG_INPUT message (seq 0) per peer per job; the peer's share of input k is
- * PRG(key, MPC_PRG_STREAM(MPC_PRG_D_INPUT, k)) and the owner's is x − Σ of the peers'.
- * SEED: a client's compressed share, PRG(seed, MPC_PRG_STREAM(MPC_PRG_D_CLIENT, k)) from
- * position 0 (the client gives n−1 parties a seed and the last an explicit SHARE).
+ * Inputs.  Per circuit input the caller gives this party's share the way a client gives it
+ * (client-sdk): SEED, a compressed share PRG(seed, MPC_PRG_STREAM(MPC_PRG_D_CLIENT, k)) from
+ * position 0 (the client gives n−1 parties a seed), or SHARE, an explicit share vector (the
+ * last party).  Parties never share inputs among themselves.
  *
- * Outputs.  mpc_engine_run leaves this party's share of each output; mpc_engine_open sends
- * each output's share (MPC_MSG_OUTPUT, seq = output index) to its recipient parties only;
- * a non-recipient receives nothing.
+ * Outputs.  mpc_engine_run leaves this party's share of each output, re-randomized by a
+ * fresh zero-sharing before the run returns: every party sends every peer, as the first
+ * message of the job, a key message (MPC_MSG_INPUT, seq 0: a fresh 32-byte key k_ij; the
+ * dealer never sees it); with the pair key K_ij = k_ij ⊕ k_ji, party i adds
+ * Σ_{j>i} PRG(K_ij, MPC_PRG_STREAM(MPC_PRG_D_OUTZERO, o)) − Σ_{j<i} PRG(K_ij, same) to
+ * output o.  The masks sum to zero; without them a recipient
+ * colluding with a dealer (who knows every a_i, b_i, c_i) could solve the raw shares
+ * z_i = c_i + d·b_i + e·a_i for the openings d, e and so for the inputs.  A peer's key
+ * message is received just before the first other receive from that peer, or at the end of
+ * a run without rounds (no added round trip).  Delivering the shares (to clients, or to
+ * recipient parties) is the caller's business: mpcd hands them to entitled clients.
  *
  * Failure.  Any failure sends MPC_MSG_ABORT to every peer (and the preprocessing source),
  * wipes every share and returns a negative MPC_ERR_* code with a reason in err naming the
@@ -48,24 +54,20 @@
 #include "transport.h"
 
 typedef enum {
-    MPC_IN_PLAIN = 1,     /* this party owns the input and gives its values */
-    MPC_IN_FROM_OWNER,    /* another party owns it and shares it with PLAIN */
-    MPC_IN_SHARE,         /* this party's explicit share vector */
-    MPC_IN_SEED,          /* a 32-byte seed expanding to this party's share */
+    MPC_IN_SHARE = 3,     /* this party's explicit share vector */
+    MPC_IN_SEED = 4,      /* a 32-byte seed expanding to this party's share */
 } mpc_input_mode;
 
 typedef struct {
     uint8_t         mode;     /* mpc_input_mode */
-    const uint64_t *values;   /* PLAIN: the values; SHARE: the share (borrowed) */
-    uint64_t        len;      /* PLAIN, SHARE: must equal the input's length */
+    const uint64_t *values;   /* SHARE: the share (borrowed) */
+    uint64_t        len;      /* SHARE: must equal the input's length */
     const uint8_t  *seed;     /* SEED: 32 bytes (borrowed) */
 } mpc_engine_input;
 
 typedef struct {
     uint64_t       job;         /* stream id of every message of the job */
     int            timeout_ms;  /* per receive; < 0: the transport's default */
-    const uint8_t *test_seed;   /* TEST ONLY (NULL in production): 32 bytes from which this
-                                 * party's input keys derive, for reproducible views */
     uint64_t       deadline_ms; /* CLOCK_MONOTONIC ms after which the job fails with
                                  * MPC_ERR_TIMEOUT at the next round (0: none) */
     /* Called after every round with the rounds done and triples consumed so far (may be
@@ -108,20 +110,23 @@ int mpc_engine_supported(const mpc_circuit *c, char *err, size_t errlen);
 mpc_engine *mpc_engine_new(const mpc_circuit *c, uint32_t self, mpc_transport *t,
                            mpc_prep *prep, const mpc_engine_opts *opts);
 
-/* Runs the job: inputs[k] for every circuit input k.  0 or MPC_ERR_* with a reason. */
+/* Runs the job: inputs[k] for every circuit input k.  0 or MPC_ERR_* with a reason.  The
+ * pairwise zero-sharing keys that re-randomize the output shares are drawn from libsodium. */
 __attribute__((warn_unused_result))
 int mpc_engine_run(mpc_engine *e, const mpc_engine_input *inputs, char *err, size_t errlen);
 
-/* This party's share of output o after a successful run (len = the output's length). */
-const uint64_t *mpc_engine_share(const mpc_engine *e, uint32_t o);
-
-/* Opens every output to its recipients (one message per output per (sender, recipient)).
- * 0 or MPC_ERR_* with a reason (ABORT sent to all peers on failure). */
+/* mpc_engine_run with this party's zero-sharing keys given: zkeys + 32·j (j < n, j != self;
+ * entry self unused) is the key sent to peer j.  The output masks hide the Beaver openings
+ * only when these keys are uniformly random, fresh per job and known to no one but the two
+ * parties: mpc_engine_run draws them so.  Giving them makes a run reproducible (tests). */
 __attribute__((warn_unused_result))
-int mpc_engine_open(mpc_engine *e, char *err, size_t errlen);
+int mpc_engine_run_keyed(mpc_engine *e, const mpc_engine_input *inputs, const uint8_t *zkeys,
+                         char *err, size_t errlen);
 
-/* Output o's value after mpc_engine_open, or NULL when this party is not a recipient. */
-const uint64_t *mpc_engine_value(const mpc_engine *e, uint32_t o);
+/* This party's share of output o after a successful run (len = the output's length),
+ * re-randomized: it already carries this party's part of a fresh zero-sharing, so it may be
+ * handed to the output's recipient as it is. */
+const uint64_t *mpc_engine_share(const mpc_engine *e, uint32_t o);
 
 void mpc_engine_stats_get(const mpc_engine *e, mpc_engine_stats *st);
 

@@ -37,6 +37,7 @@ typedef struct {
     mpc_cot_recv    *rcv[S_MAXP];   /* j → self */
     uint64_t         sseq[S_MAXP], rseq[S_MAXP];
     mpc_prep_ot_stats st;
+    int              given;         /* this fetch: a, b (ba, bb) come from the caller */
 } s_ot;
 
 static uint64_t s_now(void)
@@ -209,7 +210,7 @@ static int s_setup_run(mpc_prep *p)
         randombytes_buf(w->delta[j], 16);
         for (int i = 0; i < 16; i++) ch[i] = (uint8_t)(k == 1 ? w->delta[j][i] : ~w->delta[j][i]);
         r = mpc_baseot_receive(&ctx, (const uint8_t *)(h + 6), ch, MPC_OT_KAPPA,
-                               (uint8_t *)w->msg, w->kd[j], NULL);
+                               (uint8_t *)w->msg, w->kd[j]);
         sodium_memzero(ch, sizeof ch);
         if (r) goto out;
         if ((r = s_send(s, j, w->msg, MPC_OT_KAPPA * 4))) goto out;
@@ -310,12 +311,7 @@ static int s_triple_chunk(mpc_prep *p, s_tbuf *B, const uint8_t *seed, uint64_t 
     int r;
     uint64_t m = 64 * k, uw = mpc_cot_msg_words_k(s->o.ot_k, m), cw = mpc_gilboa_corr_words(k);
     uint64_t t0 = s_now();
-    if (s->o.test_fixed_ab) {
-        for (uint64_t e = 0; e < k; e++) {
-            a[e] = s->o.test_a;
-            b[e] = s->o.test_b;
-        }
-    } else {
+    if (!s->given) {
         if ((r = mpc_prg_expand(a, k, seed, S_RND_A, e0))) return r;
         if ((r = mpc_prg_expand(b, k, seed, S_RND_B, e0))) return r;
     }
@@ -643,12 +639,7 @@ static int s_btriple_chunk(mpc_prep *p, s_tbuf *B, const uint8_t *seed, uint64_t
     int r;
     uint64_t m = 64 * k, uw = mpc_cot_msg_words_k(s->o.ot_k, m);
     uint64_t t0 = s_now();
-    if (s->o.test_fixed_ab) {
-        for (uint64_t w = 0; w < k; w++) {
-            ba[w] = s->o.test_a;
-            bb[w] = s->o.test_b;
-        }
-    } else {
+    if (!s->given) {
         if ((r = mpc_prg_expand(ba, k, seed, S_RND_BA, e0))) return r;
         if ((r = mpc_prg_expand(bb, k, seed, S_RND_BB, e0))) return r;
     }
@@ -830,6 +821,18 @@ int mpc_prep_ot_stats_get(const mpc_prep *p, mpc_prep_ot_stats *st)
         st->hash_ns += a.hash_ns + b.hash_ns;
     }
     return 0;
+}
+
+int mpc_prep_ot_fetch_given(mpc_prep *p, const mpc_prep_req *req, mpc_prep_out *out)
+{
+    if (!p || p->ops != &s_ot_ops || !req || !out || (req->n_triples && (!out->a || !out->b)) ||
+        (req->n_btriples && (!out->ba || !out->bb)))
+        return MPC_ERR_INVALID;
+    s_ot *s = p->impl;
+    s->given = 1;
+    int r = mpc_prep_fetch(p, req, out);
+    s->given = 0;
+    return r;
 }
 
 const char *mpc_prep_ot_hash_name(const mpc_prep *p, uint32_t peer)

@@ -49,10 +49,6 @@ typedef struct {
     int      force_portable;    /* use BLAKE2b/ChaCha20 even where AES-NI exists */
     uint32_t ot_k;              /* 1 (IKNP), 2, 4 or 8 (SoftSpokenOT); 0: MPC_PREP_OT_K.
                                  * Every party must use the same. */
-    /* TEST ONLY (0 in production): use a_i = test_a and b_i = test_b for every triple and
-     * every binary triple word */
-    int      test_fixed_ab;
-    uint64_t test_a, test_b;
 } mpc_prep_ot_opts;
 
 /* Where the time went (ns of CLOCK_MONOTONIC on this party's thread) and what was sent. */
@@ -77,6 +73,16 @@ mpc_prep *mpc_prep_ot_new(mpc_transport *t, uint32_t self, uint32_t n, uint64_t 
  * MPC_ERR_* (the source is then failed and has sent ABORT to every peer). */
 __attribute__((warn_unused_result))
 int mpc_prep_ot_setup(mpc_prep *p);
+
+/* mpc_prep_fetch with this party's own a_i, b_i (and binary ba_i, bb_i) given: the caller
+ * fills out->a, out->b (out->ba, out->bb) and the source computes the rest as for a fetch
+ * (c_i with Σc = Σa · Σb, every other kind of material as usual); the peers call
+ * mpc_prep_fetch or this alike.  The source's own randomness as an argument: the material
+ * is only as secret as the given words are random (tests give fixed words to check that the
+ * peers' view does not depend on them).  MPC_ERR_INVALID if p is not an OT source or a
+ * needed buffer is NULL. */
+__attribute__((warn_unused_result))
+int mpc_prep_ot_fetch_given(mpc_prep *p, const mpc_prep_req *req, mpc_prep_out *out);
 
 /* 0, or MPC_ERR_INVALID if p is not an OT source. */
 int mpc_prep_ot_stats_get(const mpc_prep *p, mpc_prep_ot_stats *st);

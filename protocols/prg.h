@@ -4,8 +4,9 @@
  * block counter, so out[k] = the (pos + k)-th little-endian word of the key stream.
  *
  * Rule: never expand the same (seed, stream, position) twice for different material.  Seeds
- * are fresh per job (input keys) or per batch (dealer), and each kind of material has its own
- * stream id (MPC_PRG_STREAM), so positions start at 0 within a stream. */
+ * are fresh per job (output zero-sharing keys, client seeds) or per batch (dealer), and each
+ * kind of material has its own stream id (MPC_PRG_STREAM), so positions start at 0 within a
+ * stream. */
 #ifndef MPC_PRG_H
 #define MPC_PRG_H
 
@@ -16,7 +17,7 @@
 
 /* Stream domains (top byte of the stream id); the low 56 bits carry an index. */
 enum {
-    MPC_PRG_D_INPUT = 1,     /* a party's PRG-derived input share; index = circuit input */
+    MPC_PRG_D_INPUT = 1,     /* reserved (parties once shared inputs among themselves) */
     MPC_PRG_D_CLIENT = 2,    /* a client's compressed share (SEED mode); index = circuit input */
     MPC_PRG_D_TRIPLE_A = 3,  /* dealer material, index 0 */
     MPC_PRG_D_TRIPLE_B = 4,
@@ -25,6 +26,7 @@ enum {
     MPC_PRG_D_TRUNC_MID = 7,
     MPC_PRG_D_TRUNC_MSB = 8,
     MPC_PRG_D_TEST = 9,      /* test-only derivations */
+    MPC_PRG_D_OUTZERO = 10,  /* pairwise zero-sharing of output shares; index = output */
 };
 #define MPC_PRG_STREAM(domain, index) \
     (((uint64_t)(domain) << 56) | ((uint64_t)(index) & 0x00ffffffffffffffull))

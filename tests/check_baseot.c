@@ -124,7 +124,7 @@ START_TEST(test_curious_receiver)
     for (int i = 0; i < M; i++) crypto_core_ristretto255_scalar_random(bs + 32 * i);
     mpc_baseot_sender *s = mpc_baseot_sender_new(A);
     ck_assert_ptr_nonnull(s);
-    ck_assert_int_eq(mpc_baseot_receive(&ctx, A, choices, M, B, kc, bs), 0);
+    ck_assert_int_eq(mpc_baseot_receive_with(&ctx, A, choices, M, bs, B, kc), 0);
     ck_assert_int_eq(mpc_baseot_sender_finish(s, &ctx, B, M, k0, k1), 0);
     mpc_baseot_sender_destroy(&s);
     ck_assert_ptr_null(s);
@@ -160,10 +160,10 @@ START_TEST(test_bad_points_refused)
     uint8_t A[32], zero[32] = {0}, bad[32], B[32 * 4], kc[32 * 4], k0[32 * 4], k1[32 * 4];
     uint8_t ch[1] = {0x5};
     memset(bad, 0xff, sizeof bad);
-    ck_assert_int_eq(mpc_baseot_receive(&ctx, zero, ch, 4, B, kc, NULL), MPC_ERR_CRYPTO);
-    ck_assert_int_eq(mpc_baseot_receive(&ctx, bad, ch, 4, B, kc, NULL), MPC_ERR_CRYPTO);
+    ck_assert_int_eq(mpc_baseot_receive(&ctx, zero, ch, 4, B, kc), MPC_ERR_CRYPTO);
+    ck_assert_int_eq(mpc_baseot_receive(&ctx, bad, ch, 4, B, kc), MPC_ERR_CRYPTO);
     mpc_baseot_sender *s = mpc_baseot_sender_new(A);
-    ck_assert_int_eq(mpc_baseot_receive(&ctx, A, ch, 4, B, kc, NULL), 0);
+    ck_assert_int_eq(mpc_baseot_receive(&ctx, A, ch, 4, B, kc), 0);
     ck_assert_int_eq(mpc_baseot_sender_finish(s, &ctx, B, 4, k0, k1), 0);
     /* identity, an invalid encoding, and B = A (a·B − a·A = identity) */
     uint8_t Bs[3][32];
@@ -177,7 +177,8 @@ START_TEST(test_bad_points_refused)
     }
     /* a zero scalar gives the identity: refused */
     uint8_t zs[32 * 4] = {0};
-    ck_assert_int_eq(mpc_baseot_receive(&ctx, A, ch, 4, B, kc, zs), MPC_ERR_CRYPTO);
+    ck_assert_int_eq(mpc_baseot_receive_with(&ctx, A, ch, 4, zs, B, kc), MPC_ERR_CRYPTO);
+    ck_assert_int_eq(mpc_baseot_receive_with(&ctx, A, ch, 4, NULL, B, kc), MPC_ERR_INVALID);
     mpc_baseot_sender_destroy(&s);
 }
 END_TEST

@@ -358,7 +358,7 @@ START_TEST(test_engine_exact)
                 ck_assert_uint_eq(st->open_bytes_recv, 8 * (n - 1) * words);
                 /* one message per peer per round; outputs: lt to all, eq to the last party;
                  * with the dealer, one request (header + groups) for the whole job */
-                uint64_t keys = p == 0 ? n - 1 : 0;
+                uint64_t keys = n - 1;   /* one key message per peer */
                 uint64_t outs = (n - 1) + (p == n - 1 ? 0 : 1);
                 uint64_t req = (i & 1) ? 2 : 0;
                 ck_assert_uint_eq(st->msgs_sent, MPC_CMP_ROUNDS * (n - 1) + keys + outs + req);
@@ -498,8 +498,9 @@ START_TEST(test_view_independent_of_input)
             for (uint64_t k = 0; k < vl; k++) hist[which][k][j.view[k] >> 60]++;
             et_clear(&j);
         }
-    /* key (4 words), then the peer's words of both batches: x − r (1 each), then 236 + 1
-     * (LTZ) and 126 + 1 (EQZ) binary words for one comparison each */
+    /* key message (the zero-sharing key, 4 words), then the peer's words of both batches:
+     * x − r (1 each), then 236 + 1 (LTZ) and 126 + 1 (EQZ) binary words for one comparison
+     * each */
     ck_assert_uint_eq(vl, 4 + 2 + 237 + 127);
     for (uint64_t k = 0; k < vl; k++) {
         double chi = 0;

@@ -83,14 +83,11 @@ static void s_check_exact(const mpc_circuit *c, const uint64_t *const *vals, int
         }
         free(ref[o]);
     }
-    /* messages received: input keys from every other owner, one per peer per round (and the
+    /* messages received: one key message from every peer, one per peer per round (and the
      * dealer's reply per round), and one
      * per peer for each output this party receives — a non-recipient receives nothing */
     for (uint32_t p = 0; p < c->n_parties; p++) {
-        uint32_t owners = 0;
-        for (uint32_t k = 0; k < c->n_inputs; k++)
-            if (c->inputs[k].party != p) owners |= 1u << c->inputs[k].party;
-        uint64_t want = (uint64_t)__builtin_popcount(owners) + (uint64_t)c->rounds * (c->n_parties - 1);
+        uint64_t want = (uint64_t)(c->rounds + 1) * (c->n_parties - 1);
         if (dealer) want += et_fetch_layers(c);   /* one dealer reply per layer's batch */
         for (uint32_t o = 0; o < c->n_outputs; o++)
             if (c->outputs[o].recipients & (1u << p)) want += c->n_parties - 1;
@@ -287,11 +284,11 @@ START_TEST(test_rounds_and_bytes)
                 ck_assert_uint_eq(j.st[p].open_bytes_sent, 16ull * (n - 1) * L * d);
                 ck_assert_uint_eq(j.st[p].open_bytes_recv, 16ull * (n - 1) * L * d);
                 ck_assert_uint_eq(j.st[p].triples, L * d);
-                /* messages: d opening rounds to each peer, plus input keys from owners */
-                uint64_t keys = (p == 0 || p == 1) ? n - 1 : 0;
-                ck_assert_uint_eq(j.st[p].msgs_sent, (uint64_t)d * (n - 1) + keys);
-                ck_assert_uint_eq(j.st[p].bytes_sent,
-                                  16ull * (n - 1) * L * d + j.st[p].msgs_sent * MPC_MEM_HDR_BYTES + keys * 32);
+                /* messages: d opening rounds to each peer, plus one key message per peer
+                 * (the 32-byte zero-sharing key) */
+                ck_assert_uint_eq(j.st[p].msgs_sent, (uint64_t)(d + 1) * (n - 1));
+                ck_assert_uint_eq(j.st[p].bytes_sent, 16ull * (n - 1) * L * d +
+                                  j.st[p].msgs_sent * MPC_MEM_HDR_BYTES + (n - 1) * 32);
             }
             et_clear(&j);
             free(xv);
@@ -342,15 +339,16 @@ START_TEST(test_million)
 }
 END_TEST
 
-/* SHARE and SEED inputs (a client's compressed sharing) next to PLAIN/FROM_OWNER. */
+/* SHARE and SEED inputs (a client's compressed sharing), with the explicit share on any
+ * party: x's on party 0 (seeds for 1..n−1), y's on party n−1 (et_plain_inputs). */
 START_TEST(test_input_modes)
 {
     for (size_t i = 0; i < 3; i++) {
         uint32_t n = s_ns[i];
         uint64_t L = 33;
         mpc_circuit *c = s_parties(n);
-        uint32_t x = mpc_circ_add_input(c, "x", 0, MPC_T_INT, L, 1, 1);  /* client-shared */
-        uint32_t y = mpc_circ_add_input(c, "y", 1, MPC_T_INT, L, 1, 1);  /* PLAIN by party 1 */
+        uint32_t x = mpc_circ_add_input(c, "x", 0, MPC_T_INT, L, 1, 1);
+        uint32_t y = mpc_circ_add_input(c, "y", 1, MPC_T_INT, L, 1, 1);
         uint32_t m = mpc_circ_add_gate(c, MPC_G_MUL, MPC_T_INT, L, x, y, MPC_NO_WIRE, 0, 0, 2, 1);
         ck_assert_int_ge(mpc_circ_add_output(c, "o", m, (1u << n) - 1, 3, 1), 0);
         char err[256];
@@ -380,10 +378,12 @@ START_TEST(test_input_modes)
             ck_assert_msg(j.rc[p] == 0 && j.open_rc[p] == 0, "%s", j.err[p]);
             for (uint64_t k = 0; k < L; k++) ck_assert_uint_eq(j.value[p][0][k], xv[k] * yv[k]);
         }
-        /* only party 1 (the PLAIN owner) sent input keys: one message per peer; besides,
-         * everyone sends one opening and one output message per peer */
-        ck_assert_uint_eq(j.st[1].msgs_sent, 3ull * (n - 1));
-        ck_assert_uint_eq(j.st[0].msgs_sent, 2ull * (n - 1));
+        /* everyone sends one key message (32 bytes), one opening and one output message per
+         * peer, whoever owns an input: the parties share no inputs among themselves */
+        for (uint32_t p = 0; p < n; p++) {
+            ck_assert_uint_eq(j.st[p].msgs_sent, 3ull * (n - 1));
+            ck_assert_uint_eq(j.st[p].bytes_sent, (n - 1) * (3 * MPC_MEM_HDR_BYTES + 32 + 16 * L + 8 * L));
+        }
         et_clear(&j);
         free(xv); free(yv); free(sh0); free(tmp);
         mpc_circ_destroy(&c);
@@ -482,6 +482,44 @@ START_TEST(test_trunc_unbiased)
                       (unsigned long long)fr[t], (unsigned long long)up_pos, half);
         ck_assert_msg(fabs((double)up_neg - half * pn) < 6 * sd + 1, "f=%llu (neg): %llu up",
                       (unsigned long long)fr[t], (unsigned long long)up_neg);
+        free(xv);
+        free(res);
+    }
+}
+END_TEST
+
+/* Past the headroom the result is not garbage but silently wrong with probability about
+ * (|x| − 2^(l−1)) / 2^l: measured for l = 63 at |x| ≈ 1.01·2^62 (expected rate 0.005) and
+ * |x| ≈ 1.25·2^62 (0.125), half positive and half negative, with loose bounds (the counts
+ * are binomial: 41 ± 6.4 and 1024 ± 30 of 8192).  A wrong result is off by ±2^(l+1−m). */
+START_TEST(test_trunc_past_headroom_rate)
+{
+    const uint32_t m = 16, l = 63;
+    const uint64_t L = 8192;
+    static const uint64_t over[2] = {(1ull << 62) / 100, (1ull << 62) / 4};
+    static const uint64_t lo[2] = {10, 800}, hi[2] = {100, 1250};
+    for (int t = 0; t < 2; t++) {
+        uint64_t *xv = malloc(L * 8), *res = malloc(L * 8);
+        for (uint64_t k = 0; k < L; k++) {
+            uint64_t mag = (1ull << 62) + over[t] + (et_rand64() >> 40);
+            xv[k] = (k & 1) ? 0 - mag : mag;
+        }
+        s_trunc_run(2, m, l, xv, L, res);
+        uint64_t wrong = 0;
+        for (uint64_t k = 0; k < L; k++) {
+            uint64_t f = s_floor_shift(xv[k], m);
+            if (res[k] == f || res[k] == f + 1) continue;
+            wrong++;
+            /* off by 2^(l+1−m) (plus the rounding unit), up or down */
+            uint64_t dd = res[k] - f, big = 1ull << (l + 1 - m);
+            ck_assert_msg(dd == big || dd == big + 1 || dd == 0 - big || dd == 1 - big,
+                          "wrong by %lld", (long long)dd);
+        }
+        printf("trunc past headroom: |x| = (1 + %.2f)·2^62: %llu of %llu wrong\n",
+               (double)over[t] / (double)(1ull << 62), (unsigned long long)wrong,
+               (unsigned long long)L);
+        ck_assert_msg(wrong >= lo[t] && wrong <= hi[t], "%llu of %llu wrong",
+                      (unsigned long long)wrong, (unsigned long long)L);
         free(xv);
         free(res);
     }
@@ -597,26 +635,31 @@ static mpc_circuit *s_simple_mul(uint32_t n, uint64_t L)
     return c;
 }
 
-/* A bad input length on one party aborts the job everywhere, naming no secret. */
+/* A bad input on one party aborts the job everywhere, naming no secret: an explicit share
+ * of the wrong length (party 2), and a missing seed (party 1, whom party 0 is waiting for
+ * when the ABORT comes, so its error names it). */
 START_TEST(test_bad_input_aborts_all)
 {
     mpc_circuit *c = s_simple_mul(3, 8);
     uint64_t xv[8] = {0}, yv[8] = {0};
     const uint64_t *vals[2] = {xv, yv};
-    et_job j;
-    memset(&j, 0, sizeof j);
-    j.c = c;
-    j.job = 4;
-    et_plain_inputs(&j, vals);
-    j.in[1][1].len = 7;
-    ck_assert_int_eq(et_run(&j), 0);
-    ck_assert_int_eq(j.rc[1], MPC_ERR_INPUT);
-    ck_assert_ptr_nonnull(strstr(j.err[1], "'y'"));
-    ck_assert_int_eq(j.rc[0], MPC_ERR_PEER_ABORT);
-    ck_assert_int_eq(j.rc[2], MPC_ERR_PEER_ABORT);
-    ck_assert_ptr_nonnull(strstr(j.err[0], "party 1"));
-    for (int p = 0; p < 3; p++) ck_assert_ptr_null(j.share[p][0]);
-    et_clear(&j);
+    for (uint32_t bad = 1; bad <= 2; bad++) {
+        et_job j;
+        memset(&j, 0, sizeof j);
+        j.c = c;
+        j.job = 4 + bad;
+        et_plain_inputs(&j, vals);
+        if (bad == 2) j.in[2][1].len = 7;   /* party 2 holds the explicit shares */
+        else j.in[1][1].seed = NULL;        /* party 1 a seed */
+        ck_assert_int_eq(et_run(&j), 0);
+        ck_assert_int_eq(j.rc[bad], MPC_ERR_INPUT);
+        ck_assert_ptr_nonnull(strstr(j.err[bad], "'y'"));
+        for (uint32_t p = 0; p < 3; p++)
+            if (p != bad) ck_assert_int_eq(j.rc[p], MPC_ERR_PEER_ABORT);
+        if (bad == 1) ck_assert_msg(strstr(j.err[0], "party 1"), "%s", j.err[0]);
+        for (int p = 0; p < 3; p++) ck_assert_ptr_null(j.share[p][0]);
+        et_clear(&j);
+    }
     mpc_circ_destroy(&c);
 }
 END_TEST
@@ -761,9 +804,10 @@ START_TEST(test_view_independent_of_input)
 }
 END_TEST
 
-/* With all randomness fixed (preprocessing master and party 0's input keys), the view of
- * party 1 is a deterministic function; changing party 0's input changes only the openings
- * that carry x − a, and by exactly the input difference: so x reaches party 1 only masked
+/* With all randomness fixed (preprocessing master, the client's seeds, the zero-sharing
+ * keys), the view of party 0 (which holds a client seed for x; party 1 holds the explicit
+ * share x − PRG(seed)) is a deterministic function; changing x changes only the openings
+ * that carry x − a, and by exactly the input difference: so x reaches party 0 only masked
  * by a (a uniform one-time pad), never otherwise. */
 START_TEST(test_view_fixed_randomness)
 {
@@ -773,39 +817,44 @@ START_TEST(test_view_fixed_randomness)
     uint64_t views[2][64];
     uint64_t vl = 0;
     uint64_t xa[4] = {1, 2, 3, 4}, xb[4] = {100, 200, 300, 400}, yv[4] = {9, 9, 9, 9};
-    uint8_t master[32];
+    uint8_t master[32], zk[2][2 * 32];
     randombytes_buf(master, 32);
+    randombytes_buf(zk, sizeof zk);
     for (int which = 0; which < 2; which++) {
         const uint64_t *vals[2] = {which ? xb : xa, yv};
         et_job j;
         memset(&j, 0, sizeof j);
         j.c = c;
         j.job = 50;
-        j.view_party = 2;
+        j.view_party = 1;
         j.no_open = 1;
         memcpy(j.master, master, 32);
-        j.test_seed[0] = ts;
-        j.test_seed[1] = ts;
+        j.input_seed = ts;
+        j.zkeys[0] = zk[0];
+        j.zkeys[1] = zk[1];
         et_plain_inputs(&j, vals);
         ck_assert_int_eq(et_run(&j), 0);
+        ck_assert_int_eq(j.rc[0], 0);
         ck_assert_int_eq(j.rc[1], 0);
         vl = j.view_len;
         ck_assert_uint_le(vl, 64);
         memcpy(views[which], j.view, vl * 8);
         et_clear(&j);
     }
-    /* view of party 1: key from party 0 (4 words), round 0: d (4), e (4); round 1: d, e */
+    /* view of party 0: party 1's key message (its zero-sharing key, 4 words), round 0:
+     * d (4), e (4); round 1: d, e */
     ck_assert_uint_eq(vl, 4 + 8 + 8);
-    for (int k = 0; k < 4; k++) ck_assert_uint_eq(views[0][k], views[1][k]);        /* key */
-    for (int k = 0; k < 4; k++) ck_assert_uint_eq(views[1][4 + k] - views[0][4 + k], xb[k] - xa[k]); /* x0 - a0 */
-    for (int k = 0; k < 4; k++) ck_assert_uint_eq(views[0][8 + k], views[1][8 + k]);  /* y0 - b0 */
+    for (int k = 0; k < 4; k++) ck_assert_uint_eq(views[0][k], views[1][k]);          /* key */
+    for (int k = 0; k < 4; k++) ck_assert_uint_eq(views[1][4 + k] - views[0][4 + k], xb[k] - xa[k]); /* x1 - a1 */
+    for (int k = 0; k < 4; k++) ck_assert_uint_eq(views[0][8 + k], views[1][8 + k]);  /* y1 - b1 */
     mpc_circ_destroy(&c);
 }
 END_TEST
 
-/* The simulation argument made concrete.  With every randomness fixed, party 0 inputs A in
- * one run and B in another, and in the B run its Beaver masks are shifted so that the other
- * parties cannot tell: a_0 += δ_r and c_0 += δ_r·b (so c = a·b still holds), with
+/* The simulation argument made concrete.  With every randomness fixed (the client's seeds
+ * too), x is A in one run and B in another — so the explicit share of the last party,
+ * P = n − 1, changes by B − A — and in the B run P's Beaver masks are shifted so that the
+ * other parties cannot tell: a_P += δ_r and c_P += δ_r·b (so c = a·b still holds), with
  * δ_0 = B − A (round 0 opens x − a) and δ_1 = (B − A)·y (round 1 opens x·y − a').  Then every
  * other party's view (keys, all openings) must be bit-for-bit identical: what they see is
  * x masked by a uniform pad and nothing else. */
@@ -826,7 +875,7 @@ static int s_shift_fetch(mpc_prep *p, const mpc_prep_req *req, mpc_prep_out *out
 {
     s_shift *s = p->impl;
     int r = mpc_prep_fetch(s->inner, req, out);
-    if (r || p->self != 0 || s->batch >= 2) {
+    if (r || p->self != s->cfg->n - 1 || s->batch >= 2) {
         s->batch++;
         return r;
     }
@@ -881,8 +930,9 @@ START_TEST(test_view_identical_under_shifted_masks)
 {
     for (uint32_t n = 2; n <= 3; n++) {
         mpc_circuit *c = s_simple_mul(n, 4);
-        uint8_t ts[32];
+        uint8_t ts[32], zk[3][3 * 32];
         randombytes_buf(ts, 32);
+        randombytes_buf(zk, sizeof zk);
         uint64_t xa[4], xb[4], yv[4], d0[4], d1[4];
         randombytes_buf(xa, sizeof xa);
         randombytes_buf(xb, sizeof xb);
@@ -898,7 +948,7 @@ START_TEST(test_view_identical_under_shifted_masks)
         shift = zero;
         shift.delta[0] = d0;
         shift.delta[1] = d1;
-        for (uint32_t obs = 1; obs < n; obs++) {
+        for (uint32_t obs = 0; obs + 1 < n; obs++) {
             uint64_t *views[2] = {NULL, NULL}, vl[2] = {0, 0};
             for (int which = 0; which < 2; which++) {
                 const uint64_t *vals[2] = {which ? xb : xa, yv};
@@ -910,7 +960,8 @@ START_TEST(test_view_identical_under_shifted_masks)
                 j.no_open = 1;
                 j.make_prep = s_make_shift;
                 j.before_arg = which ? &shift : &zero;
-                for (uint32_t p = 0; p < n; p++) j.test_seed[p] = ts;
+                j.input_seed = ts;
+                for (uint32_t p = 0; p < n; p++) j.zkeys[p] = zk[p];
                 et_plain_inputs(&j, vals);
                 ck_assert_int_eq(et_run(&j), 0);
                 for (uint32_t p = 0; p < n; p++) ck_assert_msg(j.rc[p] == 0, "%s", j.err[p]);
@@ -949,6 +1000,7 @@ Suite *mpc_test_suite(void)
     tcase_add_test(tc, test_input_modes);
     tcase_add_test(tc, test_trunc_exact_range);
     tcase_add_test(tc, test_trunc_unbiased);
+    tcase_add_test(tc, test_trunc_past_headroom_rate);
     tcase_add_test(tc, test_fix_mul);
     tcase_add_test(tc, test_unsupported_refused);
     tcase_add_test(tc, test_bad_input_aborts_all);

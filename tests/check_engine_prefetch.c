@@ -12,6 +12,7 @@
 #include "parties.h"
 #include "compile.h"
 #include "engine.h"
+#include "enginetest.h"
 #include "eval.h"
 #include "mpc_err.h"
 #include "prep_dealer.h"
@@ -24,7 +25,7 @@ typedef struct {
     mpc_transport     *t;
     uint32_t           self;
     uint64_t           prefetch;
-    const uint64_t    *const *vals;   /* plaintext inputs (owner gives PLAIN) */
+    mpc_engine_input   in[8];         /* this party's shares of the inputs, as from a client */
     int                rc;
     char               err[256];
     uint64_t          *out[4];        /* opened outputs */
@@ -37,24 +38,12 @@ static void *s_party(void *arg)
 {
     s_node *p = arg;
     const mpc_circuit *c = p->c;
-    mpc_engine_input in[8];
-    memset(in, 0, sizeof in);
-    for (uint32_t k = 0; k < c->n_inputs; k++) {
-        in[k].mode = c->inputs[k].party == p->self ? MPC_IN_PLAIN : MPC_IN_FROM_OWNER;
-        in[k].values = c->inputs[k].party == p->self ? p->vals[k] : NULL;
-        in[k].len = c->inputs[k].len;
-    }
     mpc_prep *prep = mpc_prep_dealer_new(p->t, p->self, c->n_parties, c->n_parties, 77 | MPC_JOB_PREP_BIT, 10000);
     mpc_engine_opts o = {.job = 77, .timeout_ms = 10000, .prefetch_words = p->prefetch};
     mpc_engine *e = prep ? mpc_engine_new(c, p->self, p->t, prep, &o) : NULL;
-    p->rc = e ? mpc_engine_run(e, in, p->err, sizeof p->err) : MPC_ERR_NOMEM;
-    if (p->rc == 0) p->rc = mpc_engine_open(e, p->err, sizeof p->err);
-    for (uint32_t q = 0; p->rc == 0 && q < c->n_outputs && q < 4; q++) {
-        const uint64_t *v = mpc_engine_value(e, q);
-        ck_assert_ptr_nonnull(v);
-        p->out[q] = malloc(c->outputs[q].len * 8);
-        memcpy(p->out[q], v, c->outputs[q].len * 8);
-    }
+    p->rc = e ? mpc_engine_run(e, p->in, p->err, sizeof p->err) : MPC_ERR_NOMEM;
+    if (p->rc == 0) p->rc = et_open(e, c, p->t, p->self, 77, 10000, p->out, 4, p->err, sizeof p->err);
+    for (uint32_t q = 0; p->rc == 0 && q < c->n_outputs && q < 4; q++) ck_assert_ptr_nonnull(p->out[q]);
     if (e) mpc_engine_stats_get(e, &p->st);
     mpc_engine_destroy(&e);
     mpc_prep_destroy(&prep);
@@ -87,11 +76,26 @@ static uint64_t s_run(const mpc_circuit *c, const uint64_t *const *vals, uint64_
     s_node nodes[NP_MAX + 1];
     th_node th[NP_MAX + 1];
     memset(nodes, 0, sizeof nodes);
+    /* the inputs as a client shares them: seeds for parties 0..n-2, a share for party n-1 */
+    ck_assert_uint_le(c->n_inputs, 8);
+    uint8_t seeds[8][NP_MAX * 32];
+    uint64_t *shares[8] = {0};
+    for (uint32_t k = 0; k < c->n_inputs; k++) {
+        shares[k] = malloc(c->inputs[k].len * 8);
+        et_client_share(vals[k], c->inputs[k].len, n, k, NULL, seeds[k], shares[k]);
+        for (uint32_t i = 0; i + 1 < n; i++)
+            nodes[i].in[k] = (mpc_engine_input){.mode = MPC_IN_SEED, .seed = seeds[k] + 32 * i};
+        nodes[n - 1].in[k] = (mpc_engine_input){.mode = MPC_IN_SHARE, .values = shares[k],
+                                                .len = c->inputs[k].len};
+    }
     for (uint32_t i = 0; i <= n; i++) {
-        nodes[i] = (s_node){.c = c, .self = i, .prefetch = prefetch, .vals = vals};
+        nodes[i].c = c;
+        nodes[i].self = i;
+        nodes[i].prefetch = prefetch;
         th[i] = (th_node){i < n ? s_party : s_dealer, &nodes[i], &nodes[i].t, NULL};
     }
     th_run_mem(n + 1, 10000, th);
+    for (uint32_t k = 0; k < c->n_inputs; k++) free(shares[k]);
     mpc_eval_result ref;
     memset(&ref, 0, sizeof ref);
     char err[256];

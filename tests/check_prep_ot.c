@@ -44,6 +44,8 @@ struct s_job {
     uint32_t            ng;
     int                 skew;           /* party + 1 asking for one triple more */
     int                 view_party;     /* party + 1 whose received words are recorded */
+    int                 given_party;    /* party + 1 whose own a, b, ba, bb are given_ab */
+    uint64_t            given_ab;
     uint64_t            E, BW, D;       /* edaBits, binary triple words, daBits per batch */
     /* results */
     uint64_t           *a[MAXP], *b[MAXP], *c[MAXP], *lo[MAXP], *mid[MAXP], *msb[MAXP];
@@ -135,7 +137,13 @@ static void *s_party(void *v)
             .eda_r = j->er[p] + k * j->E, .eda_bits = j->eb[p] + k * j->E,
             .ba = j->ba[p] + k * j->BW, .bb = j->bb[p] + k * j->BW, .bc = j->bc[p] + k * j->BW,
             .da_r = j->dr[p] + k * j->D, .da_bits = j->db[p] + k * DW};
-        j->rc[p] = mpc_prep_fetch(src, &req, &out);
+        if (j->given_party == (int)p + 1) {   /* its own a_i, b_i: fixed words */
+            for (uint64_t t = 0; t < T; t++) out.a[t] = out.b[t] = j->given_ab;
+            for (uint64_t w = 0; w < j->BW; w++) out.ba[w] = out.bb[w] = j->given_ab;
+            j->rc[p] = mpc_prep_ot_fetch_given(src, &req, &out);
+        } else {
+            j->rc[p] = mpc_prep_fetch(src, &req, &out);
+        }
         free(extra);
     }
     mpc_prep_ot_stats_get(src, &j->st[p]);
@@ -588,7 +596,8 @@ START_TEST(test_mismatch_aborts)
 END_TEST
 
 /* ---- privacy: party 0's view does not depend on party 1's a_1, b_1 ----
- * Party 1's a_1 = b_1 = 0 in one run and a_1 = b_1 = 2^64 − 1 in the other; everything else
+ * Party 1's a_1 = b_1 = 0 in one run and a_1 = b_1 = 2^64 − 1 in the other (given with
+ * mpc_prep_ot_fetch_given); everything else
  * fresh.  In both runs every word party 0 receives (u columns, packed corrections) must be
  * balanced bit by bit, and the two views must agree on half their bits (independent).  An
  * implementation that sent b_1's bits unmasked (u = x) or a_1 unmasked (τ = a) fails all
@@ -601,9 +610,8 @@ static uint64_t *s_view(uint64_t ab, uint64_t *len)
     j.T = 16384;
     j.batches = 1;
     j.view_party = 1;
-    j.opts[1].test_fixed_ab = 1;
-    j.opts[1].test_a = ab;
-    j.opts[1].test_b = ab;
+    j.given_party = 2;
+    j.given_ab = ab;
     s_run(&j);
     ck_assert_int_eq(j.rc[0], 0);
     ck_assert_int_eq(j.rc[1], 0);
@@ -663,9 +671,8 @@ static uint64_t *s_bview(uint64_t ab, uint64_t *len)
     j.BW = 8192;
     j.batches = 1;
     j.view_party = 1;
-    j.opts[1].test_fixed_ab = 1;
-    j.opts[1].test_a = ab;
-    j.opts[1].test_b = ab;
+    j.given_party = 2;
+    j.given_ab = ab;
     s_run(&j);
     ck_assert_int_eq(j.rc[0], 0);
     ck_assert_int_eq(j.rc[1], 0);

@@ -3,10 +3,12 @@
 
 #include <pthread.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "mpc_err.h"
+#include "prg.h"
 
 /* A transport wrapper recording every payload word received (the party's view) and, when
  * asked, failing one OPEN send (a fault in the middle of a job). */
@@ -79,31 +81,34 @@ static void *s_party(void *arg)
         ? mpc_prep_dealer_new(a->t, p, c->n_parties, c->n_parties, j->job | MPC_JOB_PREP_BIT,
                               j->timeout_ms)
         : mpc_prep_testlocal_new(j->master, p, c->n_parties);
-    mpc_engine_opts o = {.job = j->job, .timeout_ms = j->timeout_ms, .test_seed = j->test_seed[p]};
+    mpc_engine_opts o = {.job = j->job, .timeout_ms = j->timeout_ms};
     mpc_engine *e = prep ? mpc_engine_new(c, p, a->t, prep, &o) : NULL;
     if (!e) {
         j->rc[p] = MPC_ERR_NOMEM;
         goto out;
     }
-    j->rc[p] = mpc_engine_run(e, j->in[p], j->err[p], sizeof j->err[p]);
+    j->rc[p] = j->zkeys[p]
+        ? mpc_engine_run_keyed(e, j->in[p], j->zkeys[p], j->err[p], sizeof j->err[p])
+        : mpc_engine_run(e, j->in[p], j->err[p], sizeof j->err[p]);
     if (j->rc[p] == 0) {
         for (uint32_t o2 = 0; o2 < c->n_outputs && o2 < 8; o2++) {
             uint64_t len = c->outputs[o2].len;
             j->share[p][o2] = malloc((size_t)len * 8);
             memcpy(j->share[p][o2], mpc_engine_share(e, o2), (size_t)len * 8);
         }
-        if (!j->no_open) {
-            j->open_rc[p] = mpc_engine_open(e, j->err[p], sizeof j->err[p]);
-            for (uint32_t o2 = 0; j->open_rc[p] == 0 && o2 < c->n_outputs && o2 < 8; o2++) {
-                const uint64_t *v = mpc_engine_value(e, o2);
-                if (!v) continue;
-                uint64_t len = c->outputs[o2].len;
-                j->value[p][o2] = malloc((size_t)len * 8);
-                memcpy(j->value[p][o2], v, (size_t)len * 8);
-            }
-        }
     }
     mpc_engine_stats_get(e, &j->st[p]);
+    if (j->rc[p] == 0 && !j->no_open) {
+        /* the opening's messages count in the job's transport counters, as the daemon's
+         * deliveries would */
+        uint64_t bs = a->t->bytes_sent, br = a->t->bytes_recv, ms = a->t->msgs_sent, mr = a->t->msgs_recv;
+        j->open_rc[p] = et_open(e, c, a->t, p, j->job, j->timeout_ms, j->value[p], 8, j->err[p],
+                                sizeof j->err[p]);
+        j->st[p].bytes_sent += a->t->bytes_sent - bs;
+        j->st[p].bytes_recv += a->t->bytes_recv - br;
+        j->st[p].msgs_sent += a->t->msgs_sent - ms;
+        j->st[p].msgs_recv += a->t->msgs_recv - mr;
+    }
     j->prep_triples[p] = prep->triples_out;
 out:
     mpc_engine_destroy(&e);
@@ -162,21 +167,127 @@ int et_run(et_job *j)
     return 0;
 }
 
+void et_client_share(const uint64_t *x, uint64_t len, uint32_t n, uint32_t k,
+                     const uint8_t *seed32, uint8_t *seeds, uint64_t *share)
+{
+    uint64_t *tmp = malloc((size_t)(len ? len : 1) * 8);
+    if (!tmp) abort();
+    memcpy(share, x, (size_t)len * 8);
+    for (uint32_t p = 0; p + 1 < n; p++) {
+        uint8_t *sd = seeds + 32 * (size_t)p;
+        if (seed32) {
+            uint64_t w[4];
+            if (mpc_prg_expand(w, 4, seed32, MPC_PRG_STREAM(MPC_PRG_D_TEST, ((uint64_t)k << 8) | p), 0))
+                abort();
+            memcpy(sd, w, 32);
+        } else {
+            randombytes_buf(sd, 32);
+        }
+        if (mpc_prg_expand(tmp, len, sd, MPC_PRG_STREAM(MPC_PRG_D_CLIENT, k), 0)) abort();
+        for (uint64_t i = 0; i < len; i++) share[i] -= tmp[i];
+    }
+    free(tmp);
+}
+
+/* et_plain_inputs' buffers: per input, (n−1) seeds and party n−1's share. */
+typedef struct {
+    uint32_t  n_inputs;
+    uint8_t **seeds;
+    uint64_t **shares;
+} s_inbuf;
+
+static void s_inbuf_free(s_inbuf *b)
+{
+    if (!b) return;
+    for (uint32_t k = 0; k < b->n_inputs; k++) {
+        free(b->seeds[k]);
+        free(b->shares[k]);
+    }
+    free(b->seeds);
+    free(b->shares);
+    free(b);
+}
+
 void et_plain_inputs(et_job *j, const uint64_t *const *vals)
 {
     const mpc_circuit *c = j->c;
-    for (uint32_t p = 0; p < c->n_parties; p++) {
+    uint32_t n = c->n_parties;
+    s_inbuf *b = calloc(1, sizeof *b);
+    if (!b) abort();
+    b->n_inputs = c->n_inputs;
+    b->seeds = calloc(c->n_inputs ? c->n_inputs : 1, sizeof *b->seeds);
+    b->shares = calloc(c->n_inputs ? c->n_inputs : 1, sizeof *b->shares);
+    if (!b->seeds || !b->shares) abort();
+    for (uint32_t p = 0; p < n; p++) {
         j->in[p] = calloc(c->n_inputs ? c->n_inputs : 1, sizeof(mpc_engine_input));
-        for (uint32_t k = 0; k < c->n_inputs; k++) {
-            if (c->inputs[k].party == p) {
-                j->in[p][k].mode = MPC_IN_PLAIN;
-                j->in[p][k].values = vals[k];
-                j->in[p][k].len = c->inputs[k].len;
-            } else {
-                j->in[p][k].mode = MPC_IN_FROM_OWNER;
-            }
+        if (!j->in[p]) abort();
+    }
+    for (uint32_t k = 0; k < c->n_inputs; k++) {
+        uint64_t len = c->inputs[k].len;
+        b->seeds[k] = malloc(32 * (size_t)n);
+        b->shares[k] = malloc((size_t)(len ? len : 1) * 8);
+        if (!b->seeds[k] || !b->shares[k]) abort();
+        et_client_share(vals[k], len, n, k, j->input_seed, b->seeds[k], b->shares[k]);
+        for (uint32_t p = 0; p + 1 < n; p++)
+            j->in[p][k] = (mpc_engine_input){.mode = MPC_IN_SEED, .seed = b->seeds[k] + 32 * (size_t)p};
+        j->in[n - 1][k] = (mpc_engine_input){.mode = MPC_IN_SHARE, .values = b->shares[k], .len = len};
+    }
+    s_inbuf_free(j->inbuf);
+    j->inbuf = b;
+}
+
+int et_open(const mpc_engine *e, const mpc_circuit *c, mpc_transport *t, uint32_t self,
+            uint64_t job, int timeout_ms, uint64_t **values, uint32_t nvals, char *err,
+            size_t errlen)
+{
+    int r = 0;
+    uint64_t *rx = NULL;
+    for (uint32_t o = 0; o < c->n_outputs && !r; o++) {
+        const mpc_output *co = &c->outputs[o];
+        const uint64_t *sh = mpc_engine_share(e, o);
+        if (!sh) {
+            r = MPC_ERR_STATE;
+            snprintf(err, errlen, "output '%s': no share", co->name);
+            break;
+        }
+        for (uint32_t j = 0; j < c->n_parties && !r; j++) {
+            if (j == self || !(co->recipients & (1u << j))) continue;
+            if ((r = mpc_send(t, j, MPC_MSG_OUTPUT, job, o, sh, co->len)))
+                snprintf(err, errlen, "output '%s': sending to party %u: %s", co->name,
+                         (unsigned)j, mpc_strerror(r));
         }
     }
+    for (uint32_t o = 0; o < c->n_outputs && !r; o++) {
+        const mpc_output *co = &c->outputs[o];
+        if (!(co->recipients & (1u << self))) continue;
+        uint64_t *v = malloc((size_t)(co->len ? co->len : 1) * 8);
+        rx = malloc((size_t)(co->len ? co->len : 1) * 8);
+        if (!v || !rx) abort();
+        memcpy(v, mpc_engine_share(e, o), (size_t)co->len * 8);
+        for (uint32_t j = 0; j < c->n_parties && !r; j++) {
+            if (j == self) continue;
+            if ((r = mpc_recv(t, j, MPC_MSG_OUTPUT, job, o, rx, co->len, timeout_ms))) {
+                snprintf(err, errlen, "output '%s': receiving from party %u: %s", co->name,
+                         (unsigned)j, mpc_strerror(r));
+                break;
+            }
+            for (uint64_t k = 0; k < co->len; k++) v[k] += rx[k];
+        }
+        free(rx);
+        rx = NULL;
+        if (o < nvals) values[o] = v;
+        else free(v);
+    }
+    if (r) {
+        uint64_t code = (uint64_t)(int64_t)r;
+        for (uint32_t j = 0; j < c->n_parties; j++)
+            if (j != self) (void)mpc_send(t, j, MPC_MSG_ABORT, job, 0, &code, 1);
+        for (uint32_t o = 0; o < nvals && o < c->n_outputs; o++) {
+            free(values[o]);
+            values[o] = NULL;
+        }
+    }
+    return r;
 }
 
 void et_clear(et_job *j)
@@ -193,6 +304,8 @@ void et_clear(et_job *j)
     free(j->view);
     j->view = NULL;
     j->view_len = 0;
+    s_inbuf_free(j->inbuf);
+    j->inbuf = NULL;
 }
 
 static uint64_t s_floor_shift(uint64_t x, unsigned m)

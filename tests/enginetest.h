@@ -1,7 +1,9 @@
 /* enginetest.h — test helper: runs the n parties of one circuit evaluation as threads over
  * the in-memory transport, with the dealer as an extra thread (node n) or the test-only
  * local preprocessing source, and collects every party's shares, opened values, stats and
- * (optionally) one party's view. */
+ * (optionally) one party's view.  Inputs are shared the way a client shares them (SEED for
+ * parties 0..n−2, an explicit SHARE for party n−1); outputs are opened among the parties by
+ * sending each party's mpc_engine_share to the recipients (et_open). */
 #ifndef MPC_ENGINETEST_H
 #define MPC_ENGINETEST_H
 
@@ -20,10 +22,13 @@ typedef struct {
     int                use_dealer;        /* 1: dealer thread, 0: testlocal source */
     uint8_t            master[32];        /* testlocal master seed */
     mpc_engine_input  *in[ET_MAXP];       /* per party, c->n_inputs entries */
-    const uint8_t     *test_seed[ET_MAXP];/* per party engine test seed, or NULL */
+    const uint8_t     *input_seed;        /* 32 bytes from which et_plain_inputs derives the
+                                           * client seeds (reproducible runs), or NULL: fresh */
+    const uint8_t     *zkeys[ET_MAXP];    /* per party zero-sharing keys (n × 32 bytes,
+                                           * mpc_engine_run_keyed), or NULL: fresh ones */
     uint64_t           job;
     int                timeout_ms;        /* 0: 5000 */
-    int                no_open;           /* skip mpc_engine_open */
+    int                no_open;           /* skip et_open */
     int                silent;            /* party index + 1 that never runs (0: none) */
     int                view_party;        /* party index + 1 whose received payloads are recorded */
     int                fail_party;        /* party index + 1 whose OPEN send of round fail_seq fails */
@@ -44,15 +49,33 @@ typedef struct {
     mpc_dealer_stats   dst;
     uint64_t          *view;              /* view_party's received payload words */
     uint64_t           view_len;
+    void              *inbuf;             /* et_plain_inputs' seeds and shares */
 } et_job;
 
 /* Runs the job; 0 when the harness itself worked (party results are in rc[]). */
 int  et_run(et_job *j);
 /* Frees the results. */
 void et_clear(et_job *j);
-/* Fills in[p] for every party from plaintext values vals[k] (owner PLAIN, others
- * FROM_OWNER); the arrays are allocated and freed by et_clear. */
+/* Fills in[p] for every party from plaintext values vals[k] as a client would: SEED for
+ * parties 0..n−2 (from j->input_seed when set, else fresh), SHARE = x − Σ of theirs for party
+ * n−1; the arrays are allocated and freed by et_clear. */
 void et_plain_inputs(et_job *j, const uint64_t *const *vals);
+
+/* A client's sharing of one input of len words among n parties: seeds (n−1) × 32 bytes for
+ * parties 0..n−2, share (len words) for party n−1.  seed32: derive the seeds from it
+ * (reproducible), or NULL: fresh.  k is the circuit input index (its PRG stream). */
+void et_client_share(const uint64_t *x, uint64_t len, uint32_t n, uint32_t k,
+                     const uint8_t *seed32, uint8_t *seeds, uint64_t *share);
+
+/* Opens every output of engine e (party `self` after a successful run) over t the way the
+ * daemon's clients receive them: sends its share of each output (MPC_MSG_OUTPUT, seq =
+ * output index) to the output's recipient parties and, for the outputs it receives, adds
+ * every peer's share to its own; values[o] (malloc'ed, o < nvals) is the opened value or
+ * NULL for a non-recipient.  0 or MPC_ERR_* with a reason (then ABORT is sent to every
+ * peer and the values are freed). */
+int et_open(const mpc_engine *e, const mpc_circuit *c, mpc_transport *t, uint32_t self,
+            uint64_t job, int timeout_ms, uint64_t **values, uint32_t nvals, char *err,
+            size_t errlen);
 
 /* Plaintext reference evaluation of c on inputs in[k]: outs[o] (malloc'ed, caller frees)
  * for every output o (at most 8 are filled; outs needs c->n_outputs entries).  TRUNC is

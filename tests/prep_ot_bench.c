@@ -1,4 +1,7 @@
 /* prep_ot_bench.c — in-process measurement of OT preprocessing (prep_ot_bench.h). */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE   /* pthread barriers, clock ids (bench/run compiles this without it) */
+#endif
 #include "prep_ot_bench.h"
 
 #include <pthread.h>

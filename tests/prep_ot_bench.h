@@ -1,6 +1,8 @@
 /* prep_ot_bench.h — measures OT preprocessing among n parties as threads of this process
  * over the in-memory transport (so: CPU and memory bound, no network): triples per second
- * after setup, bytes sent per triple per party, and where party 0's time went.  For
+ * after setup, bytes sent per triple per party, and where party 0's time went.  A test and
+ * benchmark helper (linked into the test binaries, compiled into bench/mpcbench by
+ * bench/run), not part of the libraries.  For
  * `make bench` and the test printout; it asserts nothing. */
 #ifndef MPC_PREP_OT_BENCH_H
 #define MPC_PREP_OT_BENCH_H
