@@ -116,7 +116,7 @@ demo: check-deps
 	@$(MAKE) --no-print-directory all
 	@MPC_BIN=$(abspath $(BIN)) scripts/demo
 
-# Benchmarks (bench/run: real daemons on 127.0.0.1, CURVE on; writes bench/results.json).
+# Benchmarks (bench/run: real daemons on this machine, CURVE on; writes bench/results.json).
 # Built separately with full optimisation so the numbers are not those of a debug build.
 BENCH_OUT := build/bench
 bench: check-deps
