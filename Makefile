@@ -19,9 +19,20 @@ PREFIX   ?= /usr/local
 PKGS     := libsodium libzmq msgpack inih
 DEPS_DEB := build-essential pkg-config libsodium-dev libzmq3-dev libmsgpack-dev check libinih-dev python3
 
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
+PKG_CONFIG   ?= pkg-config
+INSTALL_DEPS ?= scripts/install-deps
+
+# pkg-config runs once, when make reads this file.  So a target that installs packages first
+# (test, demo, bench, valgrind, ...) never builds in the same make process: it runs check-deps,
+# then a new $(MAKE) that reads this file again with the packages in place.  A build with
+# packages pkg-config did not find stops at its first compile with a message saying so
+# (.ci/check-fresh-deps proves both with a pkg-config that finds nothing until the install).
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+CHECK_LIBS := $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
+PKGS_OK    := $(shell $(PKG_CONFIG) --exists $(PKGS) check 2>/dev/null && echo yes)
+need_pkgs   = $(if $(PKGS_OK),,$(error $(PKG_CONFIG) does not find all of: $(PKGS) check; \
+                run `make deps` first (make demo, make test and make bench install them themselves)))
 
 CPPFLAGS += -D_GNU_SOURCE -Icircuits -Iprotocols -Iclient-sdk -Impcd -Itests $(PKG_CFLAGS)
 CFLAGS   += -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -fPIC $(OPT) $(SAN) -MMD -MP
@@ -87,7 +98,7 @@ $(BIN)/tests/%: $(OBJ)/tests/%.o $(TEST_HELPER) $(LIB)/libmpcinternal.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CHECK_LIBS)
 
 $(OBJ)/%.o: %.c
-	@mkdir -p $(@D)
+	@mkdir -p $(@D)$(need_pkgs)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 # `make test` installs missing Debian packages first (no-op when present), then builds and runs.
@@ -103,15 +114,16 @@ asan:
 	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" test
 
 deps:
-	@scripts/install-deps $(DEPS_DEB)
+	@$(INSTALL_DEPS) $(DEPS_DEB)
 
 check-deps:
-	@scripts/install-deps --if-missing $(DEPS_DEB)
+	@$(INSTALL_DEPS) --if-missing $(DEPS_DEB)
 
-demo: check-deps all
-	@scripts/demo
+demo: check-deps
+	@$(MAKE) --no-print-directory all
+	@MPC_BIN=$(abspath $(BIN)) scripts/demo
 
-# Benchmarks (bench/run: real daemons on 127.0.0.1, CURVE on; writes bench/results.json).
+# Benchmarks (bench/run: real daemons on this machine, CURVE on; writes bench/results.json).
 # Built separately with full optimisation so the numbers are not those of a debug build.
 BENCH_OUT := build/bench
 bench: check-deps
@@ -131,7 +143,8 @@ accuracy: check-deps
 	@scripts/accuracy
 
 # The unit tests under valgrind memcheck.
-valgrind: check-deps all tests-build
+valgrind: check-deps
+	@$(MAKE) --no-print-directory all tests-build
 	@OUT=$(OUT) scripts/valgrind
 
 install: all

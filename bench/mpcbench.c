@@ -4,7 +4,7 @@
  * Every multi-party mode forks one process per node (party or dealer): each builds its own
  * ZeroMQ + CURVE transport (protocols/transport_zmq.h) on 127.0.0.1, so the parties talk over
  * real loopback TCP with encryption as deployed, and each process has its own peak RSS.  The
- * parent only picks ports and keys and waits; every node prints one JSON line per repetition
+ * parent only picks ports (below the ephemeral range: s_free_port) and keys and waits; every node prints one JSON line per repetition
  * (and one at the end with its VmHWM) on stdout, which bench/run aggregates.
  *
  *   mpcbench online  --parties N --len L [--depth D] [--kind mul|ltz] --reps R
@@ -28,12 +28,15 @@
  *       mpc_eval (plaintext) of the same circuit as `online`. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -284,20 +287,52 @@ bad:
 typedef struct {
     uint32_t nodes;
     int ports[MAXN];
+    int port_locks[MAXN];
     mpc_keypair *keys[MAXN];
 } s_mesh;
 
-static int s_free_port(void)
+/* A port for one node's listener.  The nodes connect to each other before every one of them
+ * listens, and a connect on 127.0.0.1 to a port of the kernel's ephemeral range with no
+ * listener can connect to itself (TCP simultaneous open) and hold the port the node is about
+ * to bind.  So the port is taken below that range (ip_local_port_range), at random, and
+ * reserved against concurrent runs by an flock on /tmp/mpcbench-ports/PORT, held in *lock for
+ * the run (the lock files stay: removing one races with a run about to lock it).  A port that
+ * cannot be bound now is skipped. */
+static int s_free_port(int *lock)
 {
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t l = sizeof a;
-    if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof a) || getsockname(s, (struct sockaddr *)&a, &l)) {
-        if (s >= 0) close(s);
-        return -1;
+    int lo = 32768;
+    FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+    if (f) {
+        if (fscanf(f, "%d", &lo) != 1) lo = 32768;
+        fclose(f);
     }
-    close(s);
-    return ntohs(a.sin_port);
+    const int base = 10000;
+    if (lo <= base + 1000) return -1;
+    const char *dir = "/tmp/mpcbench-ports";
+    if (mkdir(dir, 01777) == 0 && chmod(dir, 01777) != 0) return -1;
+    for (int tries = 0; tries < 1000; tries++) {
+        int port = base + (int)randombytes_uniform((uint32_t)(lo - base));
+        char path[64];
+        snprintf(path, sizeof path, "%s/%d", dir, port);
+        int fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC, 0666);
+        if (fd < 0) continue;
+        if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+            close(fd);
+            continue;
+        }
+        int s = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                                .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        int ok = s >= 0 && setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == 0 &&
+                 bind(s, (struct sockaddr *)&a, sizeof a) == 0;
+        if (s >= 0) close(s);
+        if (ok) {
+            *lock = fd;
+            return port;
+        }
+        close(fd);
+    }
+    return -1;
 }
 
 static mpc_transport *s_node_transport(const s_mesh *m, uint32_t self)
@@ -532,7 +567,8 @@ static int s_run_nodes(const opts *o, uint32_t nodes)
     s_mesh m = {.nodes = nodes};
     pid_t pid[MAXN];
     for (uint32_t i = 0; i < nodes; i++) {
-        if ((m.ports[i] = s_free_port()) < 0 || !(m.keys[i] = mpc_keypair_new())) s_die("%s", "setup failed");
+        if ((m.ports[i] = s_free_port(&m.port_locks[i])) < 0 || !(m.keys[i] = mpc_keypair_new()))
+            s_die("%s", "setup failed");
     }
     fflush(stdout);
     for (uint32_t i = 0; i < nodes; i++) {
@@ -545,7 +581,10 @@ static int s_run_nodes(const opts *o, uint32_t nodes)
         int st;
         if (waitpid(pid[i], &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st)) bad = 1;
     }
-    for (uint32_t i = 0; i < nodes; i++) mpc_keypair_destroy(&m.keys[i]);
+    for (uint32_t i = 0; i < nodes; i++) {
+        mpc_keypair_destroy(&m.keys[i]);
+        close(m.port_locks[i]);
+    }
     return bad;
 }
 

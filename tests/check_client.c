@@ -356,7 +356,7 @@ END_TEST
 
 /* ---------------------------------------------------------------------------------------
  * The SDK against scripted daemons.  mpcd does not exist yet: these threads play three
- * daemons on 127.0.0.1 (CURVE servers behind a ZAP handler that admits only the client's
+ * daemons on ipc:// sockets in the test's directory (CURVE servers behind a ZAP handler that admits only the client's
  * key), speaking the cwire protocol.  They keep every share they receive so the test can
  * check what each daemon saw, and serve outputs as fresh random shares of the plaintext
  * result (mpc_eval on the inputs reconstructed from all daemons' shares). */
@@ -639,12 +639,17 @@ static fake *s_fake_start(int key, int n_down, int timeout_ms)
         zmq_setsockopt(f->router[d], ZMQ_CURVE_SERVER, &one, sizeof one);
         zmq_setsockopt(f->router[d], ZMQ_CURVE_SECRETKEY, f->sec[d], 41);
         zmq_setsockopt(f->router[d], ZMQ_LINGER, &zero, sizeof zero);
-        ck_assert_int_eq(zmq_bind(f->router[d], "tcp://127.0.0.1:*"), 0);
-        size_t el = sizeof f->endpoint[d];
-        zmq_getsockopt(f->router[d], ZMQ_LAST_ENDPOINT, f->endpoint[d], &el);
+        /* ipc:// in the test's own directory: an endpoint no other process can take, even
+         * while it is closed and the client keeps reconnecting to it */
+        char path[sizeof s_dir + 16];
+        ck_assert_int_lt(snprintf(path, sizeof path, "%s/d%d.sock", s_dir, d), (int)sizeof path);
+        ck_assert_int_lt(snprintf(f->endpoint[d], sizeof f->endpoint[d], "ipc://%s", path),
+                         (int)sizeof f->endpoint[d]);
+        ck_assert_int_eq(zmq_bind(f->router[d], f->endpoint[d]), 0);
         if (d >= N_FAKE - n_down) {
-            zmq_close(f->router[d]);   /* its port is now closed: nobody answers there */
+            zmq_close(f->router[d]);   /* closed: nobody answers there */
             f->router[d] = NULL;
+            unlink(path);
         }
         off += snprintf(text + off, sizeof text - (size_t)off, "[daemon d%d]\nendpoint = %s\npublic_key = %s\n", d,
                         f->endpoint[d], f->pub[d]);

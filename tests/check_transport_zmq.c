@@ -694,13 +694,22 @@ static void s_dead_peer(int sig, int restart)
     s_fork_child(&first, k, 1, 77);
     s_fork_child(&second, k, 2, 78);          /* idle until it is told where to bind */
     s_mesh m = {.n = 2, .k = {k[0], k[1]}};
+    /* ipc:// endpoints in a directory of our own: while the child is dead we keep reconnecting
+     * to its endpoint, and on a TCP port of the ephemeral range such a reconnect can connect
+     * to itself and hold the port the restarted child must bind. */
+    char dir[] = "/tmp/check_transport_zmq.XXXXXX", self_ep[64], child_bind[64];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(self_ep, sizeof self_ep, "ipc://%s/p0", dir);
+    snprintf(child_bind, sizeof child_bind, "ipc://%s/p1", dir);
     mpc_zmq_config c;
     s_cfg(&m, 0, &c);
+    c.bind = self_ep;
     s_hb_fast(0, &c);
     mpc_transport *t = NULL;
     char err[256], first_ep[MPC_ZMQ_ENDPOINT_MAX], second_ep[MPC_ZMQ_ENDPOINT_MAX];
     ck_assert_int_eq(mpc_transport_zmq_new(&t, &c, err, sizeof err), 0);
-    s_start_child(&first, t, "tcp://127.0.0.1:*", 1, first_ep);
+    s_start_child(&first, t, child_bind, 1, first_ep);
+    ck_assert_str_eq(first_ep, child_bind);
     ck_assert_msg(mpc_transport_zmq_ready(t, 10000) == 0, "%s", mpc_transport_zmq_last_error(t));
     uint64_t v = 0;
     ck_assert_int_eq(mpc_recv(t, 1, MPC_MSG_OPEN, 1, 0, &v, 1, 10000), 0);
@@ -737,6 +746,9 @@ static void s_dead_peer(int sig, int restart)
     mpc_transport_destroy(&t);
     mpc_keypair_destroy(&k[0]);
     mpc_keypair_destroy(&k[1]);
+    unlink(self_ep + strlen("ipc://"));
+    unlink(child_bind + strlen("ipc://"));
+    ck_assert_int_eq(rmdir(dir), 0);
 }
 
 START_TEST(test_killed_peer_fails_pending_recv)

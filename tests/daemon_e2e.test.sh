@@ -135,14 +135,13 @@ for i in 0..40 {
 output s = sum(acc) to a, b, c
 EOF
 python3 -c "import sys; sys.stdout.write('1\\n' * 200000)" > "$D/ones.csv"
-# b's log already has "running" lines of earlier jobs: wait for one more
-runs0=$(grep -c "running" "$D/b.log" 2>/dev/null || true)
+bsize=$(wc -c < "$D/b.log")
 "$BIN/mpc" run "$D/long.mpc" --config "$C" --input x=@$D/ones.csv --input y=@$D/ones.csv \
     > "$D/out" 2> "$D/err" &
 RUN=$!
-i=0
-until [ "$(grep -c "running" "$D/b.log" 2>/dev/null || true)" -gt "${runs0:-0}" ]; do
-    i=$((i + 1)); [ $i -lt 500 ] || break; sleep 0.02
+i=0   # this job running on b (b's log holds earlier jobs' "running" lines too)
+until tail -c +"$((bsize + 1))" "$D/b.log" | grep -q "running"; do
+    i=$((i + 1)); [ $i -lt 500 ] || fail "the long job never ran on b"; sleep 0.02
 done
 sleep 0.2
 kill -9 "$(cat "$D/b.pid")"

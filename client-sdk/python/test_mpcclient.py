@@ -10,7 +10,6 @@ $MPC_TEST_CLIENT_CONFIG), and otherwise is skipped with the reason printed.
 import ctypes
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -43,17 +42,10 @@ def _keypair():
     return pub.value.decode(), sec.value.decode()
 
 
-def _closed_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 class Dir:
     """A temporary directory with a client key pair and a configuration of two daemons that
-    listen nowhere."""
+    listen nowhere (ipc:// sockets in the directory that nothing binds: unlike a closed TCP port
+    of the ephemeral range, nothing else can take them meanwhile)."""
 
     def __init__(self, timeout_ms=300):
         self.path = tempfile.mkdtemp(prefix="test_mpcclient.")
@@ -62,7 +54,8 @@ class Dir:
         self.write("c.secret", sec + "\n", 0o600)
         text = "[client]\nname = py\npublic_key_file = c.pub\nsecret_key_file = c.secret\ntimeout_ms = %d\n" % timeout_ms
         for name in ("alpha", "beta"):
-            text += "[daemon %s]\nendpoint = tcp://127.0.0.1:%d\npublic_key = %s\n" % (name, _closed_port(), _keypair()[0])
+            text += "[daemon %s]\nendpoint = ipc://%s/%s.sock\npublic_key = %s\n" % (
+                name, self.path, name, _keypair()[0])
         self.config = self.write("client.ini", text)
 
     def write(self, name, text, mode=0o644):
