@@ -427,7 +427,7 @@ static int s_node_online(const opts *o, mpc_transport *t, uint32_t self)
             prep = s_replay_prepare(rec, m);
         }
         if (!prep) goto out;
-        mpc_engine_opts eo = {.job = 100 + (uint64_t)(rep + 1), .timeout_ms = 120000};
+        mpc_engine_opts eo = {.stream = 100 + (uint64_t)(rep + 1), .timeout_ms = 120000};
         mpc_engine *e = mpc_engine_new(c, self, t, prep, &eo);
         double fsec = 0;
         if (fw) {

@@ -1,6 +1,6 @@
 /* format.c — the .circ serialisation (format.h; layout and reasoning in
  * docs/circuit-format.md).  Writing uses the msgpack-c packer.  Reading treats the bytes as
- * hostile (DESIGN.md §8): the header is checked by hand, then the whole object tree is
+ * hostile (docs/circuit-format.md, "Reading hostile bytes"): the header is checked by hand, then the whole object tree is
  * walked once without allocating so that every declared array/bin/str size is known to fit
  * in the bytes that remain, and only then does msgpack_unpack_next build objects; each
  * object's type is checked before its value is used and every integer is range-checked.

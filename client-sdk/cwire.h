@@ -1,7 +1,7 @@
 /* cwire.h — the client <-> daemon message codec (docs/daemon.md, "Client protocol"), linked by
  * both the SDK and mpcd so the two sides cannot disagree on a byte.  A message is one msgpack
  * header frame (a fixed-arity array) optionally followed by one raw payload frame.  The
- * decoders treat their bytes as hostile (DESIGN.md §8): the whole frame must be one msgpack
+ * decoders treat their bytes as hostile (docs/security.md, "Decoders"): the whole frame must be one msgpack
  * object with nothing after it, every container size is checked against the bytes left
  * before msgpack-c allocates anything, every type, integer range and string length is checked,
  * and a payload's length must match the header exactly.

@@ -206,7 +206,7 @@ static int s_execute(mpcd_worker *w, mpcd_job *job, mpc_transport *view, const r
      * pays one round trip to the source per window instead of one per layer (engine.h).
      * Every daemon of a job must use the same value, so it is a constant of the build. */
     mpc_engine_opts opts = {
-        .job = r->stream,
+        .stream = r->stream,
         .timeout_ms = w->peer_timeout_ms,
         .deadline_ms = w->job_timeout_ms > 0 ? mpc_now_ms() + (uint64_t)w->job_timeout_ms : 0,
         .progress = s_progress,

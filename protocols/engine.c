@@ -1,6 +1,6 @@
 /* engine.c — the layer-batched evaluator (engine.h).  One loop over rounds; every failure
  * goes through s_fail, which records the reason, and mpc_engine_run's single exit aborts
- * the peers and wipes everything (STYLE.md habit 9). */
+ * the peers and wipes everything (docs/design.md, "Coding conventions"). */
 #include "engine.h"
 
 #include <sodium.h>
@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "binshare.h"
+#include "clock.h"
 #include "compare.h"
 #include "mpc_err.h"
 #include "prg.h"
@@ -91,23 +92,9 @@ static uint64_t *s_alloc(uint64_t n)
     return malloc((size_t)(n ? n : 1) * sizeof(uint64_t));
 }
 
-static uint64_t s_now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 static int s_interactive(uint8_t kind)
 {
     return mpc_gate_infos[kind].rounds > 0;
-}
-
-static uint64_t s_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 /* Execution order key: round, then local before interactive, then index. */
@@ -179,7 +166,7 @@ static void s_abort_peers(mpc_engine *e, int code)
 {
     uint64_t c = (uint64_t)(int64_t)code;
     for (uint32_t j = 0; j < e->n; j++)
-        if (j != e->self) (void)mpc_send(e->t, j, MPC_MSG_ABORT, e->o.job, 0, &c, 1);
+        if (j != e->self) (void)mpc_send(e->t, j, MPC_MSG_ABORT, e->o.stream, 0, &c, 1);
     mpc_prep_abort(e->prep, code);
 }
 
@@ -301,7 +288,7 @@ static int s_take_keys(mpc_engine *e, uint32_t j, char *err, size_t errlen)
 {
     if (!(e->zk_pending & (1u << j))) return 0;
     uint64_t buf[MPC_PRG_SEEDWORDS];
-    int r = mpc_recv(e->t, j, MPC_MSG_INPUT, e->o.job, 0, buf, MPC_PRG_SEEDWORDS, e->o.timeout_ms);
+    int r = mpc_recv(e->t, j, MPC_MSG_INPUT, e->o.stream, 0, buf, MPC_PRG_SEEDWORDS, e->o.timeout_ms);
     if (r) {
         s_fail(err, errlen, r, "receiving keys from party %u: %s", (unsigned)j, mpc_strerror(r));
     } else {
@@ -324,7 +311,7 @@ static int s_send_keys(mpc_engine *e, const uint8_t *zkeys, char *err, size_t er
         if (j == e->self) continue;
         memcpy(s_key(e, 0, j), zkeys + (size_t)j * MPC_PRG_SEEDBYTES, MPC_PRG_SEEDBYTES);
         memcpy(buf, s_key(e, 0, j), MPC_PRG_SEEDBYTES);
-        r = mpc_send(e->t, j, MPC_MSG_INPUT, e->o.job, 0, buf, MPC_PRG_SEEDWORDS);
+        r = mpc_send(e->t, j, MPC_MSG_INPUT, e->o.stream, 0, buf, MPC_PRG_SEEDWORDS);
         if (r) {
             s_fail(err, errlen, r, "sending keys to party %u: %s", (unsigned)j, mpc_strerror(r));
             break;
@@ -923,10 +910,10 @@ static int s_round_run(mpc_engine *e, uint32_t layer, s_round *rd, char *err, si
         return s_fail(err, errlen, r, "round %u: out of memory", (unsigned)layer);
     if (!(rd->mat = s_alloc(rd->matn)))
         return s_fail(err, errlen, MPC_ERR_NOMEM, "round %u: out of memory", (unsigned)layer);
-    uint64_t t0 = s_now_us();
+    uint64_t t0 = mpc_now_us();
     if (rd->ng && (r = e->o.prefetch_words ? s_win_take(e, layer, rd) : s_fetch(e, rd)))
         return s_fail(err, errlen, r, "round %u: preprocessing: %s", (unsigned)layer, mpc_strerror(r));
-    e->st.prep_us += s_now_us() - t0;
+    e->st.prep_us += mpc_now_us() - t0;
     e->st.triples += rd->T;
     e->st.trunc += rd->R;
     e->st.edabits += rd->E;
@@ -955,7 +942,7 @@ static int s_round_run(mpc_engine *e, uint32_t layer, s_round *rd, char *err, si
         return s_fail(err, errlen, r, "round %u: out of memory", (unsigned)layer);
     for (uint32_t j = 0; j < e->n; j++) {
         if (j == e->self) continue;
-        if ((r = mpc_send(e->t, j, MPC_MSG_OPEN, e->o.job, layer, rd->mine, rd->W)))
+        if ((r = mpc_send(e->t, j, MPC_MSG_OPEN, e->o.stream, layer, rd->mine, rd->W)))
             return s_fail(err, errlen, r, "round %u: sending to party %u: %s", (unsigned)layer,
                           (unsigned)j, mpc_strerror(r));
         e->st.open_bytes_sent += rd->W * 8;
@@ -963,7 +950,7 @@ static int s_round_run(mpc_engine *e, uint32_t layer, s_round *rd, char *err, si
     for (uint32_t j = 0; j < e->n; j++) {
         if (j == e->self) continue;
         if ((r = s_take_keys(e, j, err, errlen))) return r;
-        if ((r = mpc_recv(e->t, j, MPC_MSG_OPEN, e->o.job, layer, rd->rx, rd->W, e->o.timeout_ms)))
+        if ((r = mpc_recv(e->t, j, MPC_MSG_OPEN, e->o.stream, layer, rd->rx, rd->W, e->o.timeout_ms)))
             return s_fail(err, errlen, r, "round %u: receiving from party %u: %s", (unsigned)layer,
                           (unsigned)j, mpc_strerror(r));
         e->st.open_bytes_recv += rd->W * 8;
@@ -1026,7 +1013,7 @@ int mpc_engine_run_keyed(mpc_engine *e, const mpc_engine_input *inputs, const ui
     e->state = S_FAILED;
     memset(&e->st, 0, sizeof e->st);
     s_counters(e->t, &e->base);
-    uint64_t t_start = s_now_us();
+    uint64_t t_start = mpc_now_us();
 
     /* Refusals that touch nothing and need no abort: every party refuses alike. */
     char verr[256];
@@ -1092,7 +1079,7 @@ int mpc_engine_run_keyed(mpc_engine *e, const mpc_engine_input *inputs, const ui
         rd.gates = order + start[2 * layer + 1];
         rd.ng = start[2 * layer + 2] - start[2 * layer + 1];
         if (rd.ng == 0 && e->nfl == 0) continue;
-        if (e->o.deadline_ms && s_now_ms() > e->o.deadline_ms) {
+        if (e->o.deadline_ms && mpc_now_ms() > e->o.deadline_ms) {
             r = s_fail(err, errlen, MPC_ERR_TIMEOUT, "round %u: the job ran past its time limit", (unsigned)layer);
             goto out;
         }
@@ -1125,7 +1112,7 @@ out:
     if (r) {
         s_abort_peers(e, r);
         s_wipe_all(e);
-        mpc_transport_forget(e->t, e->o.job);
+        mpc_transport_forget(e->t, e->o.stream);
     }
     mpc_engine_stats cur;
     s_counters(e->t, &cur);
@@ -1133,7 +1120,7 @@ out:
     e->st.bytes_recv = cur.bytes_recv - e->base.bytes_recv;
     e->st.msgs_sent = cur.msgs_sent - e->base.msgs_sent;
     e->st.msgs_recv = cur.msgs_recv - e->base.msgs_recv;
-    e->st.run_us = s_now_us() - t_start;
+    e->st.run_us = mpc_now_us() - t_start;
     return r;
 }
 

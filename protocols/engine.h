@@ -1,5 +1,6 @@
 /* engine.h — evaluates a validated vector circuit (circuits/circuit.h) as party `self` of n
- * (2 <= n <= 16) on additive shares over Z_2^64, semi-honest security (DESIGN.md §1, §3–§6).
+ * (2 <= n <= 16) on additive shares over Z_2^64, semi-honest security (docs/engine.md;
+ * docs/design.md, "Security model").
  *
  * Rounds.  Round r runs every local gate of layer r (index order), then every interactive
  * gate of layer r in ONE exchange: each party sends one MPC_MSG_OPEN message (seq r) to
@@ -66,7 +67,7 @@ typedef struct {
 } mpc_engine_input;
 
 typedef struct {
-    uint64_t       job;         /* stream id of every message of the job */
+    uint64_t       stream;      /* stream id of every message of the job */
     int            timeout_ms;  /* per receive; < 0: the transport's default */
     uint64_t       deadline_ms; /* CLOCK_MONOTONIC ms after which the job fails with
                                  * MPC_ERR_TIMEOUT at the next round (0: none) */

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "mpc_err.h"
 
 #if defined(__SSE2__)
@@ -45,13 +46,6 @@ struct mpc_cot_send {
     uint64_t     pos;
     mpc_cot_prof prof;
 };
-
-static uint64_t s_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 uint64_t mpc_cot_msg_words(uint64_t m)
 {
@@ -443,7 +437,7 @@ int mpc_cot_recv_extend(mpc_cot_recv *r, const uint8_t *choices, uint64_t m, uin
         uint64_t b0 = sb * S_SBLK;
         unsigned nb = (unsigned)(nblk - b0 < S_SBLK ? nblk - b0 : S_SBLK);
         uint64_t prg0 = (r->pos / 128) + b0;          /* PRG block of this superblock */
-        uint64_t t0 = s_now();
+        uint64_t t0 = mpc_now_ns();
         for (unsigned b = 0; b < nb; b++) s_choice_block(x[b], choices, m, b0 + b);
         if (r->k == 1) {
             uint8_t *uo = ub + b0 * 128 * 16;       /* this superblock's u: [col][block] */
@@ -473,17 +467,17 @@ int mpc_cot_recv_extend(mpc_cot_recv *r, const uint8_t *choices, uint64_t m, uin
                 memcpy(co + (size_t)l * nb * 16, s->acc, (size_t)nb * 16);
             }
         }
-        uint64_t t1 = s_now();
+        uint64_t t1 = mpc_now_ns();
         r->prof.prg_ns += t1 - t0;
         /* rows of the whole superblock, then one hash call over them */
         uint64_t ta = t1;
         for (unsigned b = 0; b < nb; b++)
             mpc_transpose128(s->rows + (size_t)b * 2048, s->col + (size_t)b * 16, (uint64_t)nb * 16);
-        uint64_t tb = s_now();
+        uint64_t tb = mpc_now_ns();
         uint64_t j0 = b0 * 128, cnt = m - j0 < (uint64_t)nb * 128 ? m - j0 : (uint64_t)nb * 128;
         mpc_tccr(r->kind, h + j0, s->rows, NULL, r->tweak_hi, r->pos + j0, (size_t)cnt);
         if (t_rows) memcpy(t_rows + 16 * j0, s->rows, (size_t)cnt * 16);
-        uint64_t tc = s_now();
+        uint64_t tc = mpc_now_ns();
         r->prof.transpose_ns += tb - ta;
         r->prof.hash_ns += tc - tb;
     }
@@ -505,7 +499,7 @@ int mpc_cot_send_extend(mpc_cot_send *sd, const uint64_t *u, uint64_t m, uint64_
         uint64_t b0 = sb * S_SBLK;
         unsigned nb = (unsigned)(nblk - b0 < S_SBLK ? nblk - b0 : S_SBLK);
         uint64_t prg0 = (sd->pos / 128) + b0;
-        uint64_t t0 = s_now();
+        uint64_t t0 = mpc_now_ns();
         if (sd->k == 1) {
             const uint8_t *uo = ub + b0 * 128 * 16;
             for (unsigned i = 0; i < MPC_OT_KAPPA; i++) {
@@ -543,17 +537,17 @@ int mpc_cot_send_extend(mpc_cot_send *sd, const uint64_t *u, uint64_t m, uint64_
                 dl = 0;
             }
         }
-        uint64_t t1 = s_now();
+        uint64_t t1 = mpc_now_ns();
         sd->prof.prg_ns += t1 - t0;
         uint64_t ta = t1;
         for (unsigned b = 0; b < nb; b++)
             mpc_transpose128(s->rows + (size_t)b * 2048, s->col + (size_t)b * 16, (uint64_t)nb * 16);
-        uint64_t tb = s_now();
+        uint64_t tb = mpc_now_ns();
         uint64_t j0 = b0 * 128, cnt = m - j0 < (uint64_t)nb * 128 ? m - j0 : (uint64_t)nb * 128;
         mpc_tccr(sd->kind, h0 + j0, s->rows, NULL, sd->tweak_hi, sd->pos + j0, (size_t)cnt);
         mpc_tccr(sd->kind, h1 + j0, s->rows, s->delta, sd->tweak_hi, sd->pos + j0, (size_t)cnt);
         if (q_rows) memcpy(q_rows + 16 * j0, s->rows, (size_t)cnt * 16);
-        uint64_t tc = s_now();
+        uint64_t tc = mpc_now_ns();
         sd->prof.transpose_ns += tb - ta;
         sd->prof.hash_ns += tc - tb;
     }

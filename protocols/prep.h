@@ -1,5 +1,6 @@
-/* prep.h — the one interface to preprocessing material (DESIGN.md §5), whatever makes it
- * (the dealer of prep_dealer.h now; OT-based generation later).  A request asks for a batch:
+/* prep.h — the one interface to preprocessing material, whatever makes it: OT among the
+ * parties (prep_ot.h, the default) or the dealer (prep_dealer.h); docs/preprocessing.md and
+ * docs/engine.md, "Preprocessing and the dealer".  A request asks for a batch:
  * this party's shares of Beaver triples, truncation tuples for groups of (m, l), and the
  * comparison material below.  Every party of a job must make the same requests in the same
  * order; a source hands each piece of material out once and never again (counted below).

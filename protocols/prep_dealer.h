@@ -1,10 +1,10 @@
 /* prep_dealer.h — preprocessing from a dealer: a SEMI-TRUSTED third party.  Whoever runs the
  * dealer learns every triple and mask, so the dealer colluding with any one party learns
  * every secret of every job it served.  Use it for tests, benchmarks and deployments that
- * accept such a helper (DESIGN.md §1, §5; docs/engine.md).
+ * accept such a helper (docs/design.md, "Security model"; docs/engine.md, "Preprocessing and the dealer").
  *
  * The dealer is node n of a transport with n + 1 nodes and serves one stream id (a job id,
- * or a preprocessing session id with MPC_JOB_PREP_BIT set).  Per batch k every party sends
+ * or a preprocessing session id with MPC_STREAM_PREP_BIT set).  Per batch k every party sends
  * its request (type MPC_MSG_PREP, seq 2k: [op = 1, n_triples, n_groups]; seq 2k+1: the
  * groups as [m, l, n] triples); the dealer checks that all n requests are identical, else it
  * aborts the stream on every party.  Seed compression: the explicit party of batch k is

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "baseot.h"
+#include "clock.h"
 #include "gilboa.h"
 #include "mpc_err.h"
 #include "otext.h"
@@ -40,13 +41,6 @@ typedef struct {
     int              given;         /* this fetch: a, b (ba, bb) come from the caller */
 } s_ot;
 
-static uint64_t s_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static int s_send(s_ot *s, uint32_t to, const uint64_t *w, uint64_t n)
 {
     uint64_t before = s->t->bytes_sent;
@@ -57,9 +51,9 @@ static int s_send(s_ot *s, uint32_t to, const uint64_t *w, uint64_t n)
 
 static int s_recv(s_ot *s, uint32_t from, uint64_t *w, uint64_t n)
 {
-    uint64_t t0 = s_now();
+    uint64_t t0 = mpc_now_ns();
     int r = mpc_recv(s->t, from, MPC_MSG_PREP, s->stream, s->rseq[from]++, w, n, s->o.timeout_ms);
-    s->st.wait_ns += s_now() - t0;
+    s->st.wait_ns += mpc_now_ns() - t0;
     return r;
 }
 
@@ -310,13 +304,13 @@ static int s_triple_chunk(mpc_prep *p, s_tbuf *B, const uint8_t *seed, uint64_t 
     uint32_t n = p->n, me = p->self;
     int r;
     uint64_t m = 64 * k, uw = mpc_cot_msg_words_k(s->o.ot_k, m), cw = mpc_gilboa_corr_words(k);
-    uint64_t t0 = s_now();
+    uint64_t t0 = mpc_now_ns();
     if (!s->given) {
         if ((r = mpc_prg_expand(a, k, seed, S_RND_A, e0))) return r;
         if ((r = mpc_prg_expand(b, k, seed, S_RND_B, e0))) return r;
     }
     for (uint64_t e = 0; e < k; e++) c[e] = a[e] * b[e];
-    s->st.sample_ns += s_now() - t0;
+    s->st.sample_ns += mpc_now_ns() - t0;
     /* round 1: as receiver (choices = the bits of b) to every peer */
     for (uint32_t j = 0; j < n; j++) {
         if (j == me) continue;
@@ -328,18 +322,18 @@ static int s_triple_chunk(mpc_prep *p, s_tbuf *B, const uint8_t *seed, uint64_t 
         if (j == me) continue;
         if ((r = s_recv(s, j, B->u, uw))) return r;
         if ((r = mpc_cot_send_extend(s->snd[j], B->u, m, B->h0, B->h1, NULL))) return r;
-        uint64_t tg = s_now();
+        uint64_t tg = mpc_now_ns();
         mpc_gilboa_send(c, B->corr, a, B->h0, B->h1, k);
-        s->st.gilboa_ns += s_now() - tg;
+        s->st.gilboa_ns += mpc_now_ns() - tg;
         if ((r = s_send(s, j, B->corr, cw))) return r;
     }
     /* then the corrections for a_j · b */
     for (uint32_t j = 0; j < n; j++) {
         if (j == me) continue;
         if ((r = s_recv(s, j, B->corr, cw))) return r;
-        uint64_t tg = s_now();
+        uint64_t tg = mpc_now_ns();
         mpc_gilboa_recv(c, b, B->hr[j], B->corr, k);
-        s->st.gilboa_ns += s_now() - tg;
+        s->st.gilboa_ns += mpc_now_ns() - tg;
     }
     return 0;
 }
@@ -429,12 +423,12 @@ static int s_rbits(mpc_prep *p, s_bbuf *B, const uint8_t *seed, uint64_t stream,
     s_ot *s = p->impl;
     uint32_t n = p->n, me = p->self;
     int r;
-    uint64_t t0 = s_now();
+    uint64_t t0 = mpc_now_ns();
     uint64_t nw = (NB + 63) / 64;
     if ((r = mpc_prg_expand(B->cw, nw, seed, stream, *bitpos))) return r;
     *bitpos += nw;
     const uint8_t *cb = (const uint8_t *)B->cw;
-    s->st.sample_ns += s_now() - t0;
+    s->st.sample_ns += mpc_now_ns() - t0;
     /* halves [0, h1) and [h1, NB), split on a word */
     uint64_t h1 = ((NB / 2) + 63) & ~63ull;
     if (h1 > NB) h1 = NB;
@@ -456,21 +450,21 @@ static int s_rbits(mpc_prep *p, s_bbuf *B, const uint8_t *seed, uint64_t stream,
             if ((r = mpc_cot_send_extend(s->snd[k], B->u, len[h], B->h0[k] + off[h], B->h1[k] + off[h], NULL)))
                 return r;
         }
-    uint64_t tb = s_now();
+    uint64_t tb = mpc_now_ns();
     for (int h = 0; h < 2; h++)
         for (uint64_t j = off[h]; j < off[h] + len[h]; j++)
             B->y[j] = vme[h] == 0 ? (uint64_t)((cb[j / 8] >> (j % 8)) & 1) : 0;
-    s->st.bits_ns += s_now() - tb;
+    s->st.bits_ns += mpc_now_ns() - tb;
     for (uint32_t v = 1; v < n; v++) {
         /* every party earlier than position v sends its corrections, both halves ... */
         for (int h = 0; h < 2; h++) {
             if (vme[h] >= v || !len[h]) continue;
             uint32_t k = s_vparty(h, v, n);
             uint64_t o = off[h];
-            tb = s_now();
+            tb = mpc_now_ns();
             mpc_bitmul_send(B->prod + o, B->corr, B->y + o, B->width + o, B->h0[k] + o, B->h1[k] + o, len[h]);
             for (uint64_t j = o; j < o + len[h]; j++) B->y[j] -= 2 * B->prod[j];
-            s->st.bits_ns += s_now() - tb;
+            s->st.bits_ns += mpc_now_ns() - tb;
             if ((r = s_send(s, k, B->corr, mpc_bitmul_corr_words(B->width + o, len[h])))) return r;
         }
         /* ... and the party at position v takes them */
@@ -481,10 +475,10 @@ static int s_rbits(mpc_prep *p, s_bbuf *B, const uint8_t *seed, uint64_t stream,
             for (uint32_t u = 0; u < v; u++) {
                 uint32_t i = s_vparty(h, u, n);
                 if ((r = s_recv(s, i, B->corr, cwords))) return r;
-                tb = s_now();
+                tb = mpc_now_ns();
                 mpc_bitmul_recv(B->prod + o, cb + o / 8, B->width + o, B->hr[i] + o, B->corr, len[h]);
                 for (uint64_t j = o; j < o + len[h]; j++) B->y[j] -= 2 * B->prod[j];
-                s->st.bits_ns += s_now() - tb;
+                s->st.bits_ns += mpc_now_ns() - tb;
             }
         }
     }
@@ -503,7 +497,7 @@ static int s_bit_chunk(mpc_prep *p, s_bbuf *B, const uint8_t *seed, uint64_t *bi
         for (uint32_t j = 0; j < L; j++) B->width[e * L + j] = s_width(j, sp->m, sp->l);
     if ((r = s_rbits(p, B, seed, S_RND_BITS, bitpos, q * L))) return r;
     /* r_lo = Σ_{j<m} 2^j b_j, r_mid = Σ_{m<=j<l} 2^(j−m) b_j, r_msb = b_l */
-    uint64_t tb = s_now();
+    uint64_t tb = mpc_now_ns();
     for (uint64_t e = 0; e < q; e++) {
         const uint64_t *y = B->y + e * L;
         uint64_t vlo = 0, vmid = 0;
@@ -513,7 +507,7 @@ static int s_bit_chunk(mpc_prep *p, s_bbuf *B, const uint8_t *seed, uint64_t *bi
         mid[e] = vmid;
         msb[e] = y[sp->l];
     }
-    s->st.bits_ns += s_now() - tb;
+    s->st.bits_ns += mpc_now_ns() - tb;
     return 0;
 }
 
@@ -592,7 +586,7 @@ static int s_cmp_bits(mpc_prep *p, const mpc_prep_req *req, mpc_prep_out *out)
             B.width[j] = (uint8_t)(g < 64 * E ? 64 - g % 64 : 64);
         }
         if ((r = s_rbits(p, &B, seed, S_RND_CBITS, &bitpos, nb))) goto out;
-        uint64_t tb = s_now();
+        uint64_t tb = mpc_now_ns();
         for (uint64_t w = 0; w < (nb + 63) / 64; w++) {
             uint64_t gw = b0 / 64 + w;
             const uint64_t *y = B.y + 64 * w;
@@ -607,7 +601,7 @@ static int s_cmp_bits(mpc_prep *p, const mpc_prep_req *req, mpc_prep_out *out)
                 out->da_bits[dw] = B.cw[w];
             }
         }
-        s->st.bits_ns += s_now() - tb;
+        s->st.bits_ns += mpc_now_ns() - tb;
     }
     r = 0;
 out:
@@ -638,13 +632,13 @@ static int s_btriple_chunk(mpc_prep *p, s_tbuf *B, const uint8_t *seed, uint64_t
     uint32_t n = p->n, me = p->self;
     int r;
     uint64_t m = 64 * k, uw = mpc_cot_msg_words_k(s->o.ot_k, m);
-    uint64_t t0 = s_now();
+    uint64_t t0 = mpc_now_ns();
     if (!s->given) {
         if ((r = mpc_prg_expand(ba, k, seed, S_RND_BA, e0))) return r;
         if ((r = mpc_prg_expand(bb, k, seed, S_RND_BB, e0))) return r;
     }
     for (uint64_t w = 0; w < k; w++) bc[w] = ba[w] & bb[w];
-    s->st.sample_ns += s_now() - t0;
+    s->st.sample_ns += mpc_now_ns() - t0;
     /* round 1: as receiver (choices = the bits of b) to every peer */
     for (uint32_t j = 0; j < n; j++) {
         if (j == me) continue;
@@ -656,22 +650,22 @@ static int s_btriple_chunk(mpc_prep *p, s_tbuf *B, const uint8_t *seed, uint64_t
         if (j == me) continue;
         if ((r = s_recv(s, j, B->u, uw))) return r;
         if ((r = mpc_cot_send_extend(s->snd[j], B->u, m, B->h0, B->h1, NULL))) return r;
-        uint64_t tg = s_now();
+        uint64_t tg = mpc_now_ns();
         for (uint64_t w = 0; w < k; w++) {
             uint64_t l0 = s_lsbs(B->h0 + 64 * w), l1 = s_lsbs(B->h1 + 64 * w);
             B->corr[w] = l0 ^ l1 ^ ba[w];
             bc[w] ^= l0;
         }
-        s->st.gilboa_ns += s_now() - tg;
+        s->st.gilboa_ns += mpc_now_ns() - tg;
         if ((r = s_send(s, j, B->corr, k))) return r;
     }
     /* then the corrections for a_j ∧ b */
     for (uint32_t j = 0; j < n; j++) {
         if (j == me) continue;
         if ((r = s_recv(s, j, B->corr, k))) return r;
-        uint64_t tg = s_now();
+        uint64_t tg = mpc_now_ns();
         for (uint64_t w = 0; w < k; w++) bc[w] ^= s_lsbs(B->hr[j] + 64 * w) ^ (bb[w] & B->corr[w]);
-        s->st.gilboa_ns += s_now() - tg;
+        s->st.gilboa_ns += mpc_now_ns() - tg;
     }
     return 0;
 }

@@ -1,4 +1,4 @@
-/* prep_ot.h — preprocessing with no trusted party (DESIGN.md §5, docs/preprocessing.md): an
+/* prep_ot.h — preprocessing with no trusted party (docs/preprocessing.md): an
  * mpc_prep source whose material the n parties make among themselves, semi-honest secure
  * against any n−1 colluding parties, channels authenticated and encrypted (the transport's
  * job).  Not secure against an actively cheating party (no consistency checks, no MACs).
@@ -14,7 +14,7 @@
  * Binary Beaver triples (MPC_PREP_CAP_COMPARE): c = ⊕_i a_i b_i ⊕ ⊕_{i≠j} a_i b_j per lane,
  * each cross term one COT (choice = P_j's bit of b_j) and a one-bit correction.
  *
- * Messages: MPC_MSG_PREP on `stream` (a preprocessing session id with MPC_JOB_PREP_BIT),
+ * Messages: MPC_MSG_PREP on `stream` (a preprocessing session id with MPC_STREAM_PREP_BIT),
  * one sequence counter per directed pair.  Setup: hello (10 words), base-OT points (512
  * words), SoftSpokenOT's padded GGM sums (1024 words) per peer; 2 or 3 message rounds.
  * Per request: a 4-word digest per peer (requests must be identical on every party, else

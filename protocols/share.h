@@ -1,4 +1,5 @@
-/* share.h — local operations on additive shares over Z_2^64 (DESIGN.md §3).
+/* share.h — local operations on additive shares over Z_2^64 (docs/engine.md; docs/design.md,
+ * "Protocol choices in brief").
  * Every function writes z[0..n-1]; an operand with length 1 is broadcast, otherwise it has
  * length n.  z may alias an operand of length n.  All arithmetic is on uint64_t (wraps). */
 #ifndef MPC_SHARE_H

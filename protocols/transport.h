@@ -29,9 +29,6 @@
 #define MPC_WIRE_VERSION  1
 /* Set in the stream ids of background preprocessing (never in a job run's stream). */
 #define MPC_STREAM_PREP_BIT  (1ull << 63)
-/* The former name, kept until its remaining users (prep_ot_bench.c, tests of the engine and
- * preprocessing, docs/preprocessing.md) switch to MPC_STREAM_PREP_BIT. */
-#define MPC_JOB_PREP_BIT     MPC_STREAM_PREP_BIT
 
 /* Message types on the peer mesh. */
 typedef enum {

@@ -12,7 +12,7 @@
 #include "baseot.h"
 #include "mpc_err.h"
 
-#define STREAM (MPC_JOB_PREP_BIT | 7)
+#define STREAM (MPC_STREAM_PREP_BIT | 7)
 #define N MPC_BASEOT_MAX
 
 typedef struct {

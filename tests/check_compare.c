@@ -612,7 +612,7 @@ static double s_time_job(uint32_t n, uint64_t L, int cmp, uint64_t *open_bytes)
 /* Timings (printed, not asserted): L comparisons x < y with the dealer over the in-memory
  * transport, preprocessing included, n = 2 and 3, L = 10^4 and 10^5 — the 10^5 batch still
  * one set of 8 rounds — each next to the same job with one multiplication layer instead
- * (the baseline of the same run, DESIGN.md §11). */
+ * (the baseline of the same run, as docs/performance.md measures). */
 START_TEST(test_engine_timing)
 {
     static const uint64_t lens[] = {10000, 100000};

@@ -38,8 +38,8 @@ static void *s_party(void *arg)
 {
     s_node *p = arg;
     const mpc_circuit *c = p->c;
-    mpc_prep *prep = mpc_prep_dealer_new(p->t, p->self, c->n_parties, c->n_parties, 77 | MPC_JOB_PREP_BIT, 10000);
-    mpc_engine_opts o = {.job = 77, .timeout_ms = 10000, .prefetch_words = p->prefetch};
+    mpc_prep *prep = mpc_prep_dealer_new(p->t, p->self, c->n_parties, c->n_parties, 77 | MPC_STREAM_PREP_BIT, 10000);
+    mpc_engine_opts o = {.stream = 77, .timeout_ms = 10000, .prefetch_words = p->prefetch};
     mpc_engine *e = prep ? mpc_engine_new(c, p->self, p->t, prep, &o) : NULL;
     p->rc = e ? mpc_engine_run(e, p->in, p->err, sizeof p->err) : MPC_ERR_NOMEM;
     if (p->rc == 0) p->rc = et_open(e, c, p->t, p->self, 77, 10000, p->out, 4, p->err, sizeof p->err);
@@ -53,7 +53,7 @@ static void *s_party(void *arg)
 static void *s_dealer(void *arg)
 {
     s_node *p = arg;
-    p->rc = mpc_dealer_serve(p->t, p->c->n_parties, 77 | MPC_JOB_PREP_BIT, 10000, &p->dst, p->err, sizeof p->err);
+    p->rc = mpc_dealer_serve(p->t, p->c->n_parties, 77 | MPC_STREAM_PREP_BIT, 10000, &p->dst, p->err, sizeof p->err);
     return NULL;
 }
 

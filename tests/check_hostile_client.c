@@ -224,7 +224,7 @@ START_TEST(test_garbage_frames_refused)
     s_send(&r, 1, fr, ln);
     ck_assert_int_eq(s_recv(&r, &rep, NULL, 0), 0);
     s_expect_error(&rep, MPC_ERR_PROTOCOL, "malformed request");
-    /* An array32 announcing 2^32-1 elements in a 5-byte frame (DESIGN.md §8). */
+    /* An array32 announcing 2^32-1 elements in a 5-byte frame (docs/security.md, "Decoders"). */
     fr[0] = "\xdd\xff\xff\xff\xff";
     ln[0] = 5;
     s_send(&r, 1, fr, ln);

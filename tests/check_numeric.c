@@ -3,7 +3,7 @@
  * its documented error bound in the plaintext evaluator (exact floor truncation), then on
  * short vectors under MPC (in-process engine, dealer material, 2 and 3 parties) with the
  * bound plus the engine's truncation slack; comparisons, sign, relu and histogram exact on
- * edge values; the two issue-6 examples end to end.
+ * edge values; examples/risk_score.mpc and examples/joint_corr.mpc end to end.
  *
  * With MPC_ACCURACY=1 in the environment it also prints one "ACC|..." line per function
  * (measured maximum errors, rounds, triples, comparisons): scripts/accuracy turns them into
@@ -527,7 +527,7 @@ START_TEST(test_statistics)
 END_TEST
 
 
-/* ---- the issue-6 examples, end to end in-process, against a float64 reference ---- */
+/* ---- examples/risk_score.mpc and joint_corr.mpc, end to end in-process, against float64 ---- */
 
 static char *s_slurp(const char *path)
 {
@@ -663,7 +663,7 @@ START_TEST(test_range_warnings)
         uint32_t    line;   /* 0: no warning */
         const char *text;
     } cases[] = {
-        /* the issue's example: a sum of squares of 10^7 values up to 10^4 overflows the ring */
+        /* a sum of squares of 10^7 values up to 10^4 overflows the ring */
         {"party a, b\ninput x: fix[10000000] from a in -10000..10000\nlet s = sum(x * x)\noutput s to b\n", 3,
          "overflow the ring"},
         /* up to 10^3 it fits (2^59.3) */

@@ -14,7 +14,7 @@
 #include "prep_dealer.h"
 #include "transport_mem.h"
 
-#define STREAM (MPC_JOB_PREP_BIT | 42)
+#define STREAM (MPC_STREAM_PREP_BIT | 42)
 
 typedef struct {
     mpc_transport *t;

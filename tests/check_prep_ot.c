@@ -24,7 +24,7 @@
 #include "otext.h"
 #include "transport_mem.h"
 
-#define STREAM (MPC_JOB_PREP_BIT | 0x5eed)
+#define STREAM (MPC_STREAM_PREP_BIT | 0x5eed)
 #define MAXP 16
 
 typedef struct s_job s_job;
@@ -1068,7 +1068,7 @@ static void s_time_cmp(uint32_t n, uint64_t L)
     for (uint32_t p = 0; p < n; p++) ck_assert_msg(j.rc[p] == 0 && j.open_rc[p] == 0, "%s", j.err[p]);
     for (uint64_t k = 0; k < L; k++)
         if (j.value[0][0][k] != (xv[k] - yv[k]) >> 63) ck_abort_msg("comparison %llu wrong", (unsigned long long)k);
-    static const double spdz[4] = {0, 0, 0.45, 1.96};   /* issue 6: 10^4 comparisons, s */
+    static const double spdz[4] = {0, 0, 0.45, 1.96};   /* MP-SPDZ semi2k, 10^4 comparisons, s (docs/preprocessing.md) */
     double rate = (double)L / secs, target = 2e4 / spdz[n];
     printf("comparisons on OT material: %6llu x < y, n = %u, in-memory: %.3f s (%.0f per s; preprocessing "
            "%.3f s of it on party 0, base OTs included; its CPU %.2f us per comparison), %.0f preprocessing + "

@@ -78,10 +78,10 @@ static void *s_party(void *arg)
     const mpc_circuit *c = j->c;
     mpc_prep *prep = j->make_prep ? j->make_prep(p, j->before_arg)
         : j->use_dealer
-        ? mpc_prep_dealer_new(a->t, p, c->n_parties, c->n_parties, j->job | MPC_JOB_PREP_BIT,
+        ? mpc_prep_dealer_new(a->t, p, c->n_parties, c->n_parties, j->job | MPC_STREAM_PREP_BIT,
                               j->timeout_ms)
         : mpc_prep_testlocal_new(j->master, p, c->n_parties);
-    mpc_engine_opts o = {.job = j->job, .timeout_ms = j->timeout_ms};
+    mpc_engine_opts o = {.stream = j->job, .timeout_ms = j->timeout_ms};
     mpc_engine *e = prep ? mpc_engine_new(c, p, a->t, prep, &o) : NULL;
     if (!e) {
         j->rc[p] = MPC_ERR_NOMEM;
@@ -120,7 +120,7 @@ static void *s_dealer(void *arg)
 {
     s_arg *a = arg;
     et_job *j = a->j;
-    j->dealer_rc = mpc_dealer_serve(a->t, j->c->n_parties, j->job | MPC_JOB_PREP_BIT,
+    j->dealer_rc = mpc_dealer_serve(a->t, j->c->n_parties, j->job | MPC_STREAM_PREP_BIT,
                                     j->timeout_ms, &j->dst, j->dealer_err, sizeof j->dealer_err);
     return NULL;
 }

@@ -47,7 +47,7 @@ static void *s_party(void *v)
     uint32_t p = a->p;
     uint64_t B = b->batch;
     uint64_t *buf = malloc((size_t)B * 3 * sizeof(uint64_t));
-    mpc_prep *src = mpc_prep_ot_new(b->t[p], p, b->n, MPC_JOB_PREP_BIT | 0xbe, &b->o);
+    mpc_prep *src = mpc_prep_ot_new(b->t[p], p, b->n, MPC_STREAM_PREP_BIT | 0xbe, &b->o);
     int r = buf && src ? 0 : MPC_ERR_NOMEM;
     pthread_barrier_wait(&b->bar);
     if (p == 0) b->t_start = s_now();
