@@ -387,6 +387,18 @@ static int s_check_tables(const mpc_circuit *c, char *err, size_t errlen)
     return 0;
 }
 
+int mpc_circ_strict_check(const mpc_circuit *c, char *err, size_t errlen)
+{
+    if (c->warnings == 0) return 0;
+    if (c->warnings == MPC_CIRC_WARNINGS_UNKNOWN)
+        snprintf(err, errlen, "its format (version 1) does not record the compiler's overflow warnings; "
+                              "recompile it with a current mpcc");
+    else
+        snprintf(err, errlen, "the compiler gave %u overflow warning%s for this program; declare the inputs' "
+                              "ranges (`in LO..HI`) and recompile", (unsigned)c->warnings, c->warnings == 1 ? "" : "s");
+    return -1;
+}
+
 int mpc_circ_validate(const mpc_circuit *c, const mpc_circ_limits *lim, char *err, size_t errlen)
 {
     mpc_circ_limits L = {0};

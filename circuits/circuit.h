@@ -177,6 +177,11 @@ typedef struct mpc_circuit {
 
 #define MPC_CIRC_WARNINGS_UNKNOWN UINT32_MAX
 
+/* The strict rule (`mpcc --strict`, `mpc --strict`, a daemon's [policy] strict): 0 when the
+ * circuit records no compiler warning; otherwise -1 and the reason in err (a format-1 circuit
+ * records none, so it is refused too).  One wording for every place that applies the rule. */
+int mpc_circ_strict_check(const mpc_circuit *c, char *err, size_t errlen);
+
 /* Resource limits a reader or a daemon enforces.  Zero fields mean "the built-in maximum". */
 typedef struct {
     uint64_t max_gates;

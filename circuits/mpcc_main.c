@@ -402,12 +402,8 @@ int main(int argc, char **argv)
             goto out;
         }
         mpc_diag_init(&d, o.path, NULL, 0);
-        if (o.strict && c->warnings) {
-            if (c->warnings == MPC_CIRC_WARNINGS_UNKNOWN)
-                s_err("%s: a format-1 circuit does not record compiler warnings (--strict); recompile it", o.path);
-            else
-                s_err("%s: the compiler gave %u overflow warning%s for this circuit (--strict)", o.path,
-                      (unsigned)c->warnings, c->warnings == 1 ? "" : "s");
+        if (o.strict && mpc_circ_strict_check(c, err, sizeof err) != 0) {
+            s_err("%s: refused (--strict): %s", o.path, err);
             goto out;
         }
         if (!o.stats && !o.dump && !o.eval && !o.out_path) {

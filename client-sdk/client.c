@@ -16,6 +16,7 @@
 
 #include "circuit.h"
 #include "client_conf.h"
+#include "clock.h"
 #include "compile.h"
 #include "cwire.h"
 #include "format.h"
@@ -70,13 +71,6 @@ static int s_seterr(mpc_client *c, int code, const char *fmt, ...)
     for (char *p = c->errmsg; *p; p++)
         if (*p == '\n' || *p == '\r') *p = ' ';
     return code;
-}
-
-static int64_t s_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static const char *s_dname(const mpc_client *c, uint32_t d)
@@ -282,7 +276,7 @@ static int s_send(mpc_client *c, uint32_t d, const mpc_cwire_req *q, void *paylo
     }
     /* with ZMQ_IMMEDIATE a send waits for a finished connection: bounded by the call's
      * deadline, so several unreachable daemons cost one timeout, not one each */
-    int64_t left = deadline - s_now_ms();
+    int64_t left = deadline - (int64_t)mpc_now_ms();
     s_sockopt_int(c->sock[d], ZMQ_SNDTIMEO, (int)(left < 0 ? 0 : left > INT32_MAX ? INT32_MAX : left));
     int rc = zmq_send(c->sock[d], hdr, len, payload ? ZMQ_SNDMORE : 0);
     free(hdr);
@@ -317,7 +311,7 @@ static int s_recv(mpc_client *c, uint32_t d, uint64_t rid, uint8_t type, int64_t
                   uint64_t *share, uint64_t share_n, const char *job_hex)
 {
     for (;;) {
-        int64_t left = deadline - s_now_ms();
+        int64_t left = deadline - (int64_t)mpc_now_ms();
         if (left <= 0) left = 0;
         s_sockopt_int(c->sock[d], ZMQ_RCVTIMEO, (int)(left > INT32_MAX ? INT32_MAX : left));
         zmq_msg_t frames[2];
@@ -685,7 +679,13 @@ int mpc_job_create_file(mpc_client *c, const char *path, const char *const *defi
             free(buf);
             return s_seterr(c, MPC_ERR_CIRCUIT, "%s: empty file", path);
         }
-        return s_job_from_bytes(c, buf, len, out);
+        if ((r = s_job_from_bytes(c, buf, len, out)) != 0) return r;
+        char why[256];
+        if ((flags & MPC_JOB_STRICT) && mpc_circ_strict_check((*out)->circ, why, sizeof why) != 0) {
+            mpc_job_free(out);
+            return s_seterr(c, MPC_ERR_CIRCUIT, "%s: refused as strict: %s", path, why);
+        }
+        return 0;
     }
     r = mpc_job_create_source(c, (const char *)buf, len, path, defines, n_defines, flags, out);
     free(buf);
@@ -814,7 +814,7 @@ static int s_share_send(mpc_client *c, mpc_job *j, uint32_t idx, const uint64_t 
     s_req_init(c, &q, MPC_CW_INPUT, j->id);
     strcpy(q.name, name);
     q.count = n;
-    int64_t deadline = s_now_ms() + c->cfg.timeout_ms;
+    int64_t deadline = (int64_t)mpc_now_ms() + c->cfg.timeout_ms;
     for (uint32_t p = 0; p < k; p++) {
         uint32_t d = j->daemon_of[p];
         void *payload;
@@ -944,7 +944,7 @@ int mpc_job_submit(mpc_client *c, mpc_job *j, unsigned flags)
     q.circ = j->circ_bytes;
     q.circ_len = j->circ_len;
     /* to every configured daemon: those not bound only take part in ordering */
-    int64_t deadline = s_now_ms() + c->cfg.timeout_ms;
+    int64_t deadline = (int64_t)mpc_now_ms() + c->cfg.timeout_ms;
     for (uint32_t d = 0; d < c->cfg.n_daemons && !r; d++) r = s_send(c, d, &q, NULL, 0, deadline, j->id_hex);
     for (uint32_t d = 0; d < c->cfg.n_daemons && !r; d++) {
         mpc_cwire_rep rep;
@@ -971,7 +971,7 @@ static int s_attach_check(mpc_client *c, mpc_job *j, const uint8_t *id, const ch
     mpc_cwire_req q;
     s_req_init(c, &q, MPC_CW_STATUS, id);
     q.has_job = 1;
-    int64_t deadline = s_now_ms() + c->cfg.timeout_ms;
+    int64_t deadline = (int64_t)mpc_now_ms() + c->cfg.timeout_ms;
     for (uint32_t d = 0; d < c->cfg.n_daemons; d++) {
         int r = s_send(c, d, &q, NULL, 0, deadline, id_hex);
         if (r) return r;
@@ -1064,7 +1064,7 @@ static void s_status(mpc_client *c, const uint8_t *job, const uint32_t *ds, uint
     char saved[S_ERRMSG_MAX];
     memcpy(saved, c->errmsg, sizeof saved);
     int sent[MPC_MAX_PARTIES] = {0};
-    int64_t deadline = s_now_ms() + c->cfg.timeout_ms;
+    int64_t deadline = (int64_t)mpc_now_ms() + c->cfg.timeout_ms;
     for (uint32_t i = 0; i < n; i++) {
         memset(&st[i], 0, sizeof st[i]);
         snprintf(st[i].daemon, sizeof st[i].daemon, "%s", s_dname(c, ds[i]));
@@ -1121,7 +1121,7 @@ int mpc_job_output(mpc_client *c, mpc_job *j, const char *name, int timeout_ms, 
         goto out;
     }
     memset(acc, 0, (size_t)n * 8);
-    int64_t start = s_now_ms();
+    int64_t start = (int64_t)mpc_now_ms();
     int64_t deadline = start + (timeout_ms < 0 ? S_DEFAULT_WAIT : timeout_ms);
     int64_t next_progress = start + c->progress_ms;
     mpc_cwire_req q;
@@ -1130,18 +1130,18 @@ int mpc_job_output(mpc_client *c, mpc_job *j, const char *name, int timeout_ms, 
     for (uint32_t p = 0; p < j->k; p++) {
         uint32_t d = j->daemon_of[p];
         for (;;) {
-            int64_t now = s_now_ms();
+            int64_t now = (int64_t)mpc_now_ms();
             int64_t left = deadline - now;
             int64_t wait = left < 0 ? 0 : left;
             if (wait > MPC_CWIRE_MAX_WAIT_MS) wait = MPC_CWIRE_MAX_WAIT_MS;
             if (c->progress && wait > c->progress_ms) wait = c->progress_ms;
             q.rid = c->next_rid++;
             q.wait_ms = (uint32_t)wait;
-            int64_t asked = s_now_ms();
-            r = s_send(c, d, &q, NULL, 0, s_now_ms() + c->cfg.timeout_ms, j->id_hex);
+            int64_t asked = (int64_t)mpc_now_ms();
+            r = s_send(c, d, &q, NULL, 0, (int64_t)mpc_now_ms() + c->cfg.timeout_ms, j->id_hex);
             if (r) goto out;
             mpc_cwire_rep rep;
-            r = s_recv(c, d, q.rid, MPC_CW_RESULT, s_now_ms() + wait + c->cfg.timeout_ms, &rep, share, n, j->id_hex);
+            r = s_recv(c, d, q.rid, MPC_CW_RESULT, (int64_t)mpc_now_ms() + wait + c->cfg.timeout_ms, &rep, share, n, j->id_hex);
             if (r) goto out;
             if (rep.ready) {
                 if (rep.vtype != o->type) {
@@ -1158,23 +1158,23 @@ int mpc_job_output(mpc_client *c, mpc_job *j, const char *name, int timeout_ms, 
             }
             /* a daemon that answers "not yet" long before `wait` is not holding the request:
              * pace the polls instead of spinning */
-            int64_t early = asked + wait - s_now_ms();
+            int64_t early = asked + wait - (int64_t)mpc_now_ms();
             if (early > 0) {
                 int64_t pause = early < 100 ? early : 100;
                 struct timespec ts = {(time_t)(pause / 1000), (long)(pause % 1000) * 1000000L};
                 nanosleep(&ts, NULL);
             }
-            if (s_now_ms() >= deadline) {
+            if ((int64_t)mpc_now_ms() >= deadline) {
                 r = s_seterr(c, MPC_ERR_TIMEOUT, "daemon %s: job %s: output '%s' not ready after %d ms (job %s)",
                              s_dname(c, d), j->id_hex, name, timeout_ms < 0 ? S_DEFAULT_WAIT : timeout_ms,
                              mpc_job_state_name(rep.state));
                 goto out;
             }
-            if (c->progress && s_now_ms() >= next_progress) {
+            if (c->progress && (int64_t)mpc_now_ms() >= next_progress) {
                 mpc_daemon_status st[MPC_MAX_PARTIES];
                 s_status(c, j->id, j->daemon_of, j->k, st);
                 c->progress(c->progress_ctx, j, st, j->k);
-                next_progress = s_now_ms() + c->progress_ms;
+                next_progress = (int64_t)mpc_now_ms() + c->progress_ms;
             }
         }
     }

@@ -74,15 +74,8 @@ static void s_submit(const mpcd_config *cfg, mpcd_jobs *jobs, const mpcd_client_
         s_error(cfg, rep, hex, MPC_ERR_CIRCUIT, "circuit refused: %s", err);
         return;
     }
-    if (cfg->strict && c->warnings == MPC_CIRC_WARNINGS_UNKNOWN) {
-        s_error(cfg, rep, hex, MPC_ERR_DENIED, "circuit refused by the strict policy: its format (version 1) "
-                "does not record the compiler's overflow warnings; recompile it with a current mpcc");
-        goto out;
-    }
-    if (cfg->strict && c->warnings) {
-        s_error(cfg, rep, hex, MPC_ERR_DENIED, "circuit refused by the strict policy: the compiler gave %u "
-                "overflow warning%s for this program (see `mpcc --strict`); declare the inputs' ranges "
-                "(`in LO..HI`) and recompile", (unsigned)c->warnings, c->warnings == 1 ? "" : "s");
+    if (cfg->strict && mpc_circ_strict_check(c, err, sizeof err) != 0) {
+        s_error(cfg, rep, hex, MPC_ERR_DENIED, "circuit refused by the strict policy: %s", err);
         goto out;
     }
     uint8_t hash[32];

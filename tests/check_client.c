@@ -1139,6 +1139,21 @@ START_TEST(test_stage_compile_warnings_and_strict)
     ck_assert_uint_eq(mpc_client_n_warnings(c), 0);
     mpc_job_free(&j);
     ck_assert_int_eq(mpc_job_create_file(c, path, defs, 1, 0, &j), MPC_ERR_INVALID);
+    /* a .circ whose compiler recorded an overflow warning: taken, but refused as strict */
+    const char *ov = "party a, b\ninput x: fix from a\ninput y: fix from b\noutput m = x * y to a\n";
+    ck_assert_int_eq(mpc_client_compile(ov, strlen(ov), "ov.mpc", NULL, 0, &circ, &len, err, sizeof err), 0);
+    snprintf(path, sizeof path, "%s/ov.circ", s_dir);
+    fp = fopen(path, "wb");
+    ck_assert_ptr_nonnull(fp);
+    ck_assert_uint_eq(fwrite(circ, 1, len, fp), len);
+    fclose(fp);
+    mpc_client_free(circ);
+    ck_assert_int_eq(mpc_job_create_file(c, path, NULL, 0, 0, &j), 0);
+    mpc_job_free(&j);
+    ck_assert_int_eq(mpc_job_create_file(c, path, NULL, 0, MPC_JOB_STRICT, &j), MPC_ERR_CIRCUIT);
+    ck_assert_ptr_null(j);
+    ck_assert_msg(strstr(mpc_client_errmsg(c), "ov.circ: refused as strict: the compiler gave 1 overflow warning"),
+                  "%s", mpc_client_errmsg(c));
     snprintf(path, sizeof path, "%s/none.mpc", s_dir);
     ck_assert_int_eq(mpc_job_create_file(c, path, NULL, 0, 0, &j), MPC_ERR_IO);
     ck_assert_ptr_nonnull(strstr(mpc_client_errmsg(c), "none.mpc: cannot open"));

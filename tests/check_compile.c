@@ -1085,7 +1085,7 @@ START_TEST(test_overflow_warning_and_strict)
     snprintf(args, sizeof args, "--strict --stats '%s/ov.circ'", tp_scratch());
     tp_run(&r, "mpcc", "%s", args);
     ck_assert_int_eq(r.status, 1);
-    ck_assert_ptr_nonnull(strstr(r.err, "the compiler gave 1 overflow warning for this circuit (--strict)"));
+    ck_assert_ptr_nonnull(strstr(r.err, "ov.circ: refused (--strict): the compiler gave 1 overflow warning for this program"));
     tp_scratch_remove();
 }
 END_TEST
