@@ -34,6 +34,9 @@ PKGS_OK    := $(shell $(PKG_CONFIG) --exists $(PKGS) check 2>/dev/null && echo y
 need_pkgs   = $(if $(PKGS_OK),,$(error $(PKG_CONFIG) does not find all of: $(PKGS) check; \
                 run `make deps` first (make demo, make test and make bench install them themselves)))
 
+# The build inside those targets runs in parallel on every core unless make was given -j.
+SUBMAKE := $(MAKE) --no-print-directory $(if $(filter -j%,$(MAKEFLAGS)),,-j$(shell nproc 2>/dev/null || echo 2))
+
 CPPFLAGS += -D_GNU_SOURCE -Icircuits -Iprotocols -Iclient-sdk -Impcd -Itests $(PKG_CFLAGS)
 CFLAGS   += -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -fPIC $(OPT) $(SAN) -MMD -MP
 LDFLAGS  += $(SAN)
@@ -103,7 +106,7 @@ $(OBJ)/%.o: %.c
 
 # `make test` installs missing Debian packages first (no-op when present), then builds and runs.
 test: check-deps
-	@$(MAKE) --no-print-directory all tests-build
+	@$(SUBMAKE) all tests-build
 	@OUT=$(OUT) scripts/run-tests
 
 .PHONY: tests-build
@@ -120,17 +123,17 @@ check-deps:
 	@$(INSTALL_DEPS) --if-missing $(DEPS_DEB)
 
 demo: check-deps
-	@$(MAKE) --no-print-directory all
+	@$(SUBMAKE) all
 	@MPC_BIN=$(abspath $(BIN)) scripts/demo
 
 # Benchmarks (bench/run: real daemons on this machine, CURVE on; writes bench/results.json).
 # Built separately with full optimisation so the numbers are not those of a debug build.
 BENCH_OUT := build/bench
 bench: check-deps
-	@$(MAKE) --no-print-directory OUT=$(BENCH_OUT) OPT="-O3 -march=native -g" all tests-build
+	@$(SUBMAKE) OUT=$(BENCH_OUT) OPT="-O3 -march=native -g" all tests-build
 	@MPC_BIN=$(abspath $(BENCH_OUT))/bin bench/run
 bench-quick: check-deps
-	@$(MAKE) --no-print-directory OUT=$(BENCH_OUT) OPT="-O3 -march=native -g" all tests-build
+	@$(SUBMAKE) OUT=$(BENCH_OUT) OPT="-O3 -march=native -g" all tests-build
 	@MPC_BIN=$(abspath $(BENCH_OUT))/bin bench/run --quick
 
 # libFuzzer targets (tests/fuzz/run), FUZZ_SECONDS each.
@@ -144,7 +147,7 @@ accuracy: check-deps
 
 # The unit tests under valgrind memcheck.
 valgrind: check-deps
-	@$(MAKE) --no-print-directory all tests-build
+	@$(SUBMAKE) all tests-build
 	@OUT=$(OUT) scripts/valgrind
 
 install: all
