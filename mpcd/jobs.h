@@ -48,6 +48,7 @@ typedef struct mpcd_job {
     uint32_t        my_party;                    /* program party this daemon plays, or UINT32_MAX */
     mpcd_job_state  state;
     int             sequenced;                   /* the sequencer has assigned it a turn */
+    uint64_t        stream;                      /* its run's stream id, once sequenced */
     char            reason[MPCD_REASON_MAX];     /* why it failed (no secrets) */
     mpcd_job_input *inputs;                      /* one per circuit input */
     uint64_t      **out_shares;                  /* after DONE: this party's share of each output */
