@@ -185,6 +185,101 @@ static void s_progress(void *ctx, uint32_t rounds_done, uint64_t triples)
     mpcd_jobs_unlock(pc->jobs);
 }
 
+/* Triples the job's circuit consumes (MUL, SELECT: one per element; DOT: one per input
+ * element), the "needed" of its preprocessing progress. */
+static uint64_t s_triples_needed(const mpc_circuit *c)
+{
+    uint64_t n = 0;
+    for (uint32_t g = 0; g < c->n_gates; g++) {
+        const mpc_gate *gt = &c->gates[g];
+        uint64_t per = mpc_gate_infos[gt->kind].triples_per_element;
+        if (!per) continue;
+        uint64_t len = gt->kind == MPC_G_DOT ? c->gates[gt->in[0]].len : gt->len;
+        n += per * len;
+    }
+    return n;
+}
+
+/* A preprocessing source that counts, for the job's progress, the triples the real source
+ * hands out: a large request for triples is fetched in chunks of S_PREP_CHUNK, so a client
+ * asking STATUS while a big job's material is made sees it grow (made / needed, rate, ETA)
+ * instead of a job stuck at layer 0.  Every party splits the same requests the same way, so
+ * the parties still ask their sources for the same material in the same order (prep.h). */
+enum { S_PREP_CHUNK = 1 << 17 };
+
+typedef struct {
+    mpc_prep  *inner;
+    mpcd_jobs *jobs;
+    mpcd_job  *job;
+} s_counted;
+
+static void s_counted_note(s_counted *c, uint64_t triples)
+{
+    mpcd_jobs_lock(c->jobs);
+    c->job->prep_made += triples;
+    mpcd_jobs_unlock(c->jobs);
+}
+
+static int s_counted_fetch(mpc_prep *p, const mpc_prep_req *req, mpc_prep_out *out)
+{
+    s_counted *c = p->impl;
+    mpc_prep_req rest = *req;
+    if (req->n_triples > S_PREP_CHUNK) {
+        for (uint64_t off = 0; off < req->n_triples; off += S_PREP_CHUNK) {
+            mpc_prep_req part = {.n_triples = req->n_triples - off < S_PREP_CHUNK ? req->n_triples - off : S_PREP_CHUNK};
+            mpc_prep_out po = {.a = out->a + off, .b = out->b + off, .c = out->c + off};
+            int rc = mpc_prep_fetch(c->inner, &part, &po);
+            if (rc != 0) return rc;
+            s_counted_note(c, part.n_triples);
+        }
+        rest.n_triples = 0;
+        if (!rest.n_trunc && !rest.n_edabits && !rest.n_btriples && !rest.n_dabits) return 0;
+    }
+    int rc = mpc_prep_fetch(c->inner, &rest, out);
+    if (rc == 0 && rest.n_triples) s_counted_note(c, rest.n_triples);
+    return rc;
+}
+
+static void s_counted_abort(mpc_prep *p, int code)
+{
+    s_counted *c = p->impl;
+    mpc_prep_abort(c->inner, code);
+}
+
+static void s_counted_destroy(mpc_prep **pp)
+{
+    s_counted *c = (*pp)->impl;
+    mpc_prep_destroy(&c->inner);
+    free(c);
+    free(*pp);
+    *pp = NULL;
+}
+
+static const struct mpc_prep_ops s_counted_ops = {s_counted_fetch, s_counted_abort, s_counted_destroy};
+
+/* Wraps *inner (taken over, also on failure) for the job's progress; NULL when out of memory. */
+static mpc_prep *s_counted_new(mpc_prep *inner, mpcd_jobs *jobs, mpcd_job *job)
+{
+    if (!inner) return NULL;
+    mpc_prep *p = calloc(1, sizeof *p);
+    s_counted *c = calloc(1, sizeof *c);
+    if (!p || !c) {
+        free(p);
+        free(c);
+        mpc_prep_destroy(&inner);
+        return NULL;
+    }
+    c->inner = inner;
+    c->jobs = jobs;
+    c->job = job;
+    p->ops = &s_counted_ops;
+    p->impl = c;
+    p->self = inner->self;
+    p->n = inner->n;
+    p->caps = inner->caps;
+    return p;
+}
+
 /* Runs the engine for job (lock NOT held; the job is ours: state RUNNING). */
 static int s_execute(mpcd_worker *w, mpcd_job *job, mpc_transport *view, const run_msg *r, uint32_t me,
                      int use_pool, char *reason, size_t rlen)
@@ -212,6 +307,12 @@ static int s_execute(mpcd_worker *w, mpcd_job *job, mpc_transport *view, const r
         mpc_prep_ot_opts oo = {.timeout_ms = w->peer_timeout_ms};
         prep = mpc_prep_ot_new(view, me, r->n, r->stream | MPC_STREAM_PREP_BIT, &oo);
     }
+    mpcd_jobs_lock(w->jobs);
+    job->prep_needed = s_triples_needed(c);
+    job->prep_made = 0;
+    job->prep_started_ms = mpc_now_ms();
+    mpcd_jobs_unlock(w->jobs);
+    prep = s_counted_new(prep, w->jobs, job);
     if (!prep) {
         rc = MPC_ERR_PREP;
         snprintf(reason, rlen, "no preprocessing source for mode %u", (unsigned)r->prep_mode);
