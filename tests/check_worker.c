@@ -331,6 +331,44 @@ START_TEST(test_agreement_failure_reaches_all)
 }
 END_TEST
 
+/* A job's preprocessing progress: the triples it needs are known when it starts, and the
+ * count made grows chunk by chunk while its material is made (STATUS shows it), reaching
+ * the need when the job is done. */
+START_TEST(test_prep_progress)
+{
+    cluster cl;
+    s_cluster_start(&cl, 2, 5000);
+    const uint64_t L = 600000;   /* > 4 chunks of triples */
+    uint64_t *zero = calloc(L, 8), *sh[2] = {zero, zero};
+    uint8_t id[16];
+    randombytes_buf(id, sizeof id);
+    s_submit(&cl, 1, id, L, 5, sh);
+    s_submit(&cl, 0, id, L, 5, sh);
+    uint64_t partial = 0, needed = 0, deadline = mpc_now_ms() + 20000;
+    int done = 0;
+    while (!done && mpc_now_ms() < deadline) {
+        mpcd_jobs_lock(cl.jobs[0]);
+        mpcd_job *job = mpcd_jobs_find(cl.jobs[0], id);
+        if (job->prep_needed) needed = job->prep_needed;
+        if (job->prep_made > 0 && job->prep_made < job->prep_needed) partial = job->prep_made;
+        done = job->state == MPCD_JOB_DONE || job->state == MPCD_JOB_FAILED;
+        mpcd_jobs_unlock(cl.jobs[0]);
+        usleep(200);
+    }
+    char reason[MPCD_REASON_MAX];
+    ck_assert_int_eq(s_wait_done(&cl, 0, id, reason), MPCD_JOB_DONE);
+    ck_assert_uint_eq(needed, L);   /* one triple per element of x*y */
+    ck_assert_msg(partial > 0 && partial % (1u << 17) == 0, "no partial progress seen (%llu)",
+                  (unsigned long long)partial);
+    mpcd_jobs_lock(cl.jobs[0]);
+    mpcd_job *job = mpcd_jobs_find(cl.jobs[0], id);
+    ck_assert_uint_eq(job->prep_made, L);
+    mpcd_jobs_unlock(cl.jobs[0]);
+    free(zero);
+    s_cluster_stop(&cl);
+}
+END_TEST
+
 /* Inputs that never arrive fail the job after the input timeout, with the input named. */
 START_TEST(test_missing_input_times_out)
 {
@@ -468,6 +506,7 @@ Suite *mpc_test_suite(void)
     tcase_add_test(tc, test_missing_job_fails_everywhere);
     tcase_add_test(tc, test_different_circuit_aborts);
     tcase_add_test(tc, test_agreement_failure_reaches_all);
+    tcase_add_test(tc, test_prep_progress);
     tcase_add_test(tc, test_missing_input_times_out);
     tcase_add_test(tc, test_job_timeout);
     tcase_add_test(tc, test_pool);
