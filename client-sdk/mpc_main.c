@@ -212,6 +212,10 @@ static void s_progress(void *ctx, const mpc_job *job, const mpc_daemon_status *s
             off += snprintf(line + off, sizeof line - (size_t)off, "  %s: unreachable", st[i].daemon);
         else if (!st[i].has_job)
             off += snprintf(line + off, sizeof line - (size_t)off, "  %s: ?", st[i].daemon);
+        else if (st[i].prep_needed && st[i].prep_made < st[i].prep_needed && st[i].layers_done == 0)
+            off += snprintf(line + off, sizeof line - (size_t)off, "  %s: %s, preprocessing %llu/%llu triples",
+                            st[i].daemon, st[i].state_name, (unsigned long long)st[i].prep_made,
+                            (unsigned long long)st[i].prep_needed);
         else
             off += snprintf(line + off, sizeof line - (size_t)off, "  %s: %s %llu/%llu layers, %llu triples",
                             st[i].daemon, st[i].state_name, (unsigned long long)st[i].layers_done,
