@@ -137,7 +137,8 @@ static const char *s_why_silent(mpc_client *c, uint32_t d)
     s_poll_monitor(c, d);
     if (c->auth_failed[d]) return "the daemon refused this client's key (is it a [client] in the daemon's configuration?)";
     if (c->connected[d] && !c->handshake_ok[d])
-        return "connected but the CURVE handshake never completed (wrong daemon public_key, or this client's key is not accepted)";
+        return "connected but the CURVE handshake never completed (the daemon is frozen or overloaded, or its "
+               "public_key is wrong, or this client's key is not accepted)";
     if (!c->connected[d]) return "no connection (daemon down or wrong endpoint)";
     return "no reply";
 }
@@ -1050,10 +1051,78 @@ static void s_fill_status(mpc_daemon_status *st, const mpc_cwire_rep *rep)
         st->triples_used = rep->job.triples_used;
         st->inputs_given = rep->job.inputs_given;
         st->inputs_total = rep->job.inputs_total;
+        st->prep_made = rep->job.prep_made;
+        st->prep_needed = rep->job.prep_needed;
+        st->prep_per_s = rep->job.prep_per_s;
+    }
+    st->n_peers = rep->n_peers < MPC_STATUS_MAX_PEERS ? rep->n_peers : MPC_STATUS_MAX_PEERS;
+    for (size_t i = 0; i < st->n_peers; i++) {
+        snprintf(st->peers[i].name, sizeof st->peers[i].name, "%s", rep->peers[i].name);
+        st->peers[i].state = rep->peers[i].state;
+        st->peers[i].for_ms = rep->peers[i].for_ms;
     }
 }
 
-/* STATUS to the daemons listed in ds[0..n-1]; st[i] for ds[i]. */
+/* Sends request q to the daemons ds[0..n-1] at once and takes their replies as they come
+ * (zmq_poll): each daemon has the whole timeout of its own, so a slow, frozen or unreachable
+ * daemon costs the others nothing and is the only one reported silent.  reps[i] and errs[i]
+ * (0 or an MPC_ERR_*) are daemon ds[i]'s; msgs[i] says why when errs[i] != 0.  The client's
+ * error message is left as it was. */
+static void s_ask_all(mpc_client *c, const mpc_cwire_req *q, const char *job_hex, const uint32_t *ds, uint32_t n,
+                      mpc_cwire_rep *reps, int *errs, char (*msgs)[512])
+{
+    char saved[S_ERRMSG_MAX];
+    memcpy(saved, c->errmsg, sizeof saved);
+    enum { TO_SEND, TO_RECV, DONE };
+    int phase[MPC_MAX_PARTIES];
+    int64_t deadline = (int64_t)mpc_now_ms() + c->cfg.timeout_ms;
+    for (uint32_t i = 0; i < n; i++) {
+        phase[i] = TO_SEND;
+        errs[i] = 0;
+        msgs[i][0] = 0;
+    }
+    for (;;) {
+        zmq_pollitem_t items[MPC_MAX_PARTIES];
+        uint32_t who[MPC_MAX_PARTIES], k = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            if (phase[i] == DONE) continue;
+            items[k] = (zmq_pollitem_t){.socket = c->sock[ds[i]], .events = phase[i] == TO_SEND ? ZMQ_POLLOUT : ZMQ_POLLIN};
+            who[k++] = i;
+        }
+        int64_t left = deadline - (int64_t)mpc_now_ms();
+        if (k == 0 || left <= 0) break;
+        if (zmq_poll(items, (int)k, left > 100 ? 100 : (long)left) < 0 && errno != EINTR) break;
+        for (uint32_t x = 0; x < k; x++) {
+            uint32_t i = who[x];
+            if (phase[i] == TO_SEND && (items[x].revents & ZMQ_POLLOUT)) {
+                int r = s_send(c, ds[i], q, NULL, 0, (int64_t)mpc_now_ms(), job_hex);
+                if (r == 0) {
+                    phase[i] = TO_RECV;
+                } else if (r != MPC_ERR_IO || strstr(c->errmsg, "send failed")) {
+                    errs[i] = r;
+                    snprintf(msgs[i], sizeof msgs[i], "%.500s", c->errmsg);
+                    phase[i] = DONE;
+                }
+            } else if (phase[i] == TO_RECV && (items[x].revents & ZMQ_POLLIN)) {
+                int r = s_recv(c, ds[i], q->rid, q->type, (int64_t)mpc_now_ms(), &reps[i], NULL, 0, job_hex);
+                if (r == MPC_ERR_TIMEOUT) continue;   /* only a stale reply was there */
+                phase[i] = DONE;
+                errs[i] = r;
+                if (r) snprintf(msgs[i], sizeof msgs[i], "%.500s", c->errmsg);
+            }
+        }
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        if (phase[i] == DONE) continue;
+        errs[i] = phase[i] == TO_SEND ? MPC_ERR_IO : MPC_ERR_TIMEOUT;
+        snprintf(msgs[i], sizeof msgs[i], "daemon %s: %s within %lld ms: %s", s_dname(c, ds[i]),
+                 phase[i] == TO_SEND ? "unreachable" : "no reply", (long long)c->cfg.timeout_ms,
+                 s_why_silent(c, ds[i]));
+    }
+    memcpy(c->errmsg, saved, sizeof saved);
+}
+
+/* STATUS to the daemons listed in ds[0..n-1], all at once (s_ask_all); st[i] for ds[i]. */
 static void s_status(mpc_client *c, const uint8_t *job, const uint32_t *ds, uint32_t n, mpc_daemon_status *st)
 {
     char job_hex[MPC_CWIRE_JOB_HEX + 1] = "-";
@@ -1061,30 +1130,30 @@ static void s_status(mpc_client *c, const uint8_t *job, const uint32_t *ds, uint
     mpc_cwire_req q;
     s_req_init(c, &q, MPC_CW_STATUS, job);
     q.has_job = job != NULL;
-    char saved[S_ERRMSG_MAX];
-    memcpy(saved, c->errmsg, sizeof saved);
-    int sent[MPC_MAX_PARTIES] = {0};
-    int64_t deadline = (int64_t)mpc_now_ms() + c->cfg.timeout_ms;
+    mpc_cwire_rep *reps = calloc(n ? n : 1, sizeof *reps);
+    int errs[MPC_MAX_PARTIES];
+    char msgs[MPC_MAX_PARTIES][512];
     for (uint32_t i = 0; i < n; i++) {
         memset(&st[i], 0, sizeof st[i]);
         snprintf(st[i].daemon, sizeof st[i].daemon, "%s", s_dname(c, ds[i]));
-        st[i].error = s_send(c, ds[i], &q, NULL, 0, deadline, job_hex);
-        if (st[i].error) snprintf(st[i].message, sizeof st[i].message, "%.500s", c->errmsg);
-        else sent[i] = 1;
-    }
-    for (uint32_t i = 0; i < n; i++) {
-        if (!sent[i]) continue;
-        mpc_cwire_rep rep;
-        st[i].error = s_recv(c, ds[i], q.rid, MPC_CW_STATUS, deadline, &rep, NULL, 0, job_hex);
-        if (st[i].error == 0) {
-            s_fill_status(&st[i], &rep);
-        } else {
-            /* an ERROR reply still means the daemon is there */
-            st[i].reachable = (st[i].error != MPC_ERR_TIMEOUT && st[i].error != MPC_ERR_IO);
-            snprintf(st[i].message, sizeof st[i].message, "%.500s", c->errmsg);
+        if (!reps) {
+            st[i].error = MPC_ERR_NOMEM;
+            snprintf(st[i].message, sizeof st[i].message, "out of memory");
         }
     }
-    memcpy(c->errmsg, saved, sizeof saved);
+    if (!reps) return;
+    s_ask_all(c, &q, job_hex, ds, n, reps, errs, msgs);
+    for (uint32_t i = 0; i < n; i++) {
+        st[i].error = errs[i];
+        if (errs[i] == 0) {
+            s_fill_status(&st[i], &reps[i]);
+        } else {
+            /* an ERROR reply still means the daemon is there */
+            st[i].reachable = errs[i] != MPC_ERR_IO && errs[i] != MPC_ERR_TIMEOUT;
+            snprintf(st[i].message, sizeof st[i].message, "%.500s", msgs[i]);
+        }
+    }
+    free(reps);
 }
 
 int mpc_client_status(mpc_client *c, const char *job_id, mpc_daemon_status *st, size_t cap)
@@ -1098,6 +1167,81 @@ int mpc_client_status(mpc_client *c, const char *job_id, mpc_daemon_status *st, 
     uint32_t ds[MPC_MAX_PARTIES];
     for (uint32_t d = 0; d < c->cfg.n_daemons; d++) ds[d] = d;
     s_status(c, job_id ? job : NULL, ds, c->cfg.n_daemons, st);
+    return 0;
+}
+
+/* Rank of a job state when merging the daemons' views: the least advanced wins, a failure
+ * anywhere wins over everything. */
+static int s_state_rank(int state)
+{
+    return state == MPC_JOB_FAILED ? -1 : state;
+}
+
+int mpc_client_jobs(mpc_client *c, mpc_job_status **out, size_t *n_out)
+{
+    c->errmsg[0] = 0;
+    *out = NULL;
+    *n_out = 0;
+    uint32_t n = c->cfg.n_daemons, ds[MPC_MAX_PARTIES];
+    for (uint32_t d = 0; d < n; d++) ds[d] = d;
+    mpc_cwire_req q;
+    s_req_init(c, &q, MPC_CW_JOBS, NULL);
+    mpc_cwire_rep *reps = calloc(n, sizeof *reps);
+    size_t cap = (size_t)n * MPC_CWIRE_MAX_JOBS;
+    mpc_job_status *js = s_alloc(cap * sizeof *js);
+    if (!reps || !js) {
+        free(reps);
+        mpc_client_free(js);
+        return s_seterr(c, MPC_ERR_NOMEM, "jobs: out of memory");
+    }
+    memset(js, 0, cap * sizeof *js);
+    int errs[MPC_MAX_PARTIES];
+    char msgs[MPC_MAX_PARTIES][512];
+    s_ask_all(c, &q, "-", ds, n, reps, errs, msgs);
+    size_t k = 0;
+    uint32_t answered = 0;
+    for (uint32_t d = 0; d < n; d++) {
+        if (errs[d]) continue;
+        answered++;
+        for (uint32_t l = 0; l < reps[d].n_jobs; l++) {
+            const mpc_cwire_job_line *ln = &reps[d].jobs[l];
+            char hex[MPC_CWIRE_JOB_HEX + 1];
+            mpc_cwire_job_hex(ln->id, hex);
+            size_t x;
+            for (x = 0; x < k; x++)
+                if (!strcmp(js[x].id, hex)) break;
+            mpc_job_status *j = &js[x];
+            if (x == k) {
+                k++;
+                snprintf(j->id, sizeof j->id, "%s", hex);
+                snprintf(j->submitter, sizeof j->submitter, "%s", ln->client);
+                j->state = ln->state;
+                j->age_s = ln->age_s;
+                j->layers_done = ln->layers_done;
+                j->layers_total = ln->layers_total;
+                j->prep_made = ln->prep_made;
+                j->prep_needed = ln->prep_needed;
+            } else {
+                if (s_state_rank(ln->state) < s_state_rank(j->state)) j->state = ln->state;
+                if (ln->age_s > j->age_s) j->age_s = ln->age_s;
+                if (ln->layers_done < j->layers_done) j->layers_done = ln->layers_done;
+                if (ln->layers_total > j->layers_total) j->layers_total = ln->layers_total;
+                if (ln->prep_needed && (!j->prep_needed || ln->prep_made < j->prep_made)) {
+                    j->prep_made = ln->prep_made;
+                    j->prep_needed = ln->prep_needed;
+                }
+            }
+            j->n_daemons++;
+            snprintf(j->state_name, sizeof j->state_name, "%s", mpc_job_state_name(j->state));
+        }
+    }
+    free(reps);
+    if (answered == 0) {
+        mpc_client_free(js);
+        return s_seterr(c, MPC_ERR_IO, "jobs: no daemon answered (%s)", msgs[0]);
+    }
+    *out = js;
+    *n_out = k;
     return 0;
 }
 

@@ -145,6 +145,10 @@ int mpc_cwire_req_encode(const mpc_cwire_req *r, uint8_t **buf, size_t *len)
         if (r->has_job) e_bin(&e, r->job, MPC_CWIRE_JOB_BYTES);
         else e_nil(&e);
         return e_done(&e, buf, len);
+    case MPC_CW_JOBS:
+        e_init(&e);
+        e_head(&e, 3, r->type, r->rid);
+        return e_done(&e, buf, len);
     default:
         return MPC_ERR_INVALID;
     }
@@ -182,8 +186,13 @@ int mpc_cwire_rep_encode(const mpc_cwire_rep *r, uint8_t **buf, size_t *len)
                            j->layers_done > j->layers_total || j->inputs_given > j->inputs_total ||
                            !s_names_ok(j->n_bind, j->bind)))
             return MPC_ERR_INVALID;
+        if (r->n_peers > MPC_CWIRE_MAX_PEERS) return MPC_ERR_INVALID;
+        for (uint32_t i = 0; i < r->n_peers; i++)
+            if (!mpc_name_ok(r->peers[i].name, strnlen(r->peers[i].name, MPC_NAME_MAX)) ||
+                r->peers[i].state > MPC_PEER_DOWN)
+                return MPC_ERR_INVALID;
         e_init(&e);
-        e_head(&e, 6, r->type, r->rid);
+        e_head(&e, 7, r->type, r->rid);
         e_str(&e, r->daemon);
         e_arr(&e, 6);
         e_u64(&e, r->info.jobs_queued);
@@ -193,7 +202,7 @@ int mpc_cwire_rep_encode(const mpc_cwire_rep *r, uint8_t **buf, size_t *len)
         e_u64(&e, r->info.triples_stock);
         e_u64(&e, r->info.triples_per_s);
         if (r->has_job) {
-            e_arr(&e, 9);
+            e_arr(&e, 12);
             e_u64(&e, j->state);
             e_str(&e, j->reason);
             e_u64(&e, j->layers_done);
@@ -204,11 +213,49 @@ int mpc_cwire_rep_encode(const mpc_cwire_rep *r, uint8_t **buf, size_t *len)
             e_bin(&e, j->hash, MPC_CWIRE_HASH_BYTES);
             e_arr(&e, j->n_bind);
             for (uint32_t i = 0; i < j->n_bind; i++) e_str(&e, j->bind[i]);
+            e_u64(&e, j->prep_made);
+            e_u64(&e, j->prep_needed);
+            e_u64(&e, j->prep_per_s);
         } else {
             e_nil(&e);
         }
+        e_arr(&e, r->n_peers);
+        for (uint32_t i = 0; i < r->n_peers; i++) {
+            e_arr(&e, 3);
+            e_str(&e, r->peers[i].name);
+            e_u64(&e, r->peers[i].state);
+            e_u64(&e, r->peers[i].for_ms);
+        }
         return e_done(&e, buf, len);
     }
+    case MPC_CW_JOBS_OK:
+        if (!mpc_name_ok(r->daemon, strnlen(r->daemon, MPC_NAME_MAX)) || r->n_jobs > MPC_CWIRE_MAX_JOBS ||
+            r->jobs_total < r->n_jobs)
+            return MPC_ERR_INVALID;
+        for (uint32_t i = 0; i < r->n_jobs; i++) {
+            const mpc_cwire_job_line *l = &r->jobs[i];
+            if (l->state >= MPC_JOB__COUNT || !mpc_name_ok(l->client, strnlen(l->client, MPC_NAME_MAX)) ||
+                l->layers_done > l->layers_total)
+                return MPC_ERR_INVALID;
+        }
+        e_init(&e);
+        e_head(&e, 6, r->type, r->rid);
+        e_str(&e, r->daemon);
+        e_u64(&e, r->jobs_total);
+        e_arr(&e, r->n_jobs);
+        for (uint32_t i = 0; i < r->n_jobs; i++) {
+            const mpc_cwire_job_line *l = &r->jobs[i];
+            e_arr(&e, 8);
+            e_bin(&e, l->id, MPC_CWIRE_JOB_BYTES);
+            e_u64(&e, l->state);
+            e_u64(&e, l->age_s);
+            e_str(&e, l->client);
+            e_u64(&e, l->layers_done);
+            e_u64(&e, l->layers_total);
+            e_u64(&e, l->prep_made);
+            e_u64(&e, l->prep_needed);
+        }
+        return e_done(&e, buf, len);
     case MPC_CW_ERROR:
         if (r->code >= 0 || r->code < -127 || !s_text_ok(r->msg)) return MPC_ERR_INVALID;
         e_init(&e);
@@ -452,6 +499,9 @@ int mpc_cwire_req_decode(const uint8_t *hdr, size_t len, size_t n_payload, size_
             goto out;
         }
         break;
+    case MPC_CW_JOBS:
+        if (n != 3) { s_fail(err, errlen, "JOBS: %u fields, expected 3", n); goto out; }
+        break;
     default:
         s_fail(err, errlen, "unknown request type %u", type);
         goto out;
@@ -469,7 +519,8 @@ out:
 
 static int s_job_info(const msgpack_object *o, mpc_cwire_job_info *j)
 {
-    if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != 9) return -1;
+    /* 9 fields, or 12 with the preprocessing figures */
+    if (o->type != MSGPACK_OBJECT_ARRAY || (o->via.array.size != 9 && o->via.array.size != 12)) return -1;
     const msgpack_object *el = o->via.array.ptr;
     uint64_t v;
     if (s_uint(&el[0], MPC_JOB__COUNT - 1, &v)) return -1;
@@ -485,7 +536,54 @@ static int s_job_info(const msgpack_object *o, mpc_cwire_job_info *j)
     j->inputs_total = (uint32_t)v;
     if (j->inputs_given > j->inputs_total) return -1;
     if (s_bin_exact(&el[7], j->hash, MPC_CWIRE_HASH_BYTES)) return -1;
-    return s_binding(&el[8], &j->n_bind, j->bind);
+    if (s_binding(&el[8], &j->n_bind, j->bind)) return -1;
+    if (o->via.array.size == 12 &&
+        (s_uint(&el[9], UINT64_MAX, &j->prep_made) || s_uint(&el[10], UINT64_MAX, &j->prep_needed) ||
+         s_uint(&el[11], UINT64_MAX, &j->prep_per_s)))
+        return -1;
+    return 0;
+}
+
+/* The peers of a STATUS reply: an array of [name, state, for_ms]. */
+static int s_peers(const msgpack_object *o, mpc_cwire_rep *out)
+{
+    if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size > MPC_CWIRE_MAX_PEERS) return -1;
+    out->n_peers = o->via.array.size;
+    for (uint32_t i = 0; i < out->n_peers; i++) {
+        const msgpack_object *p = &o->via.array.ptr[i];
+        uint64_t v;
+        if (p->type != MSGPACK_OBJECT_ARRAY || p->via.array.size != 3) return -1;
+        if (s_name(&p->via.array.ptr[0], out->peers[i].name)) return -1;
+        if (s_uint(&p->via.array.ptr[1], MPC_PEER_DOWN, &v)) return -1;
+        out->peers[i].state = (uint8_t)v;
+        if (s_uint(&p->via.array.ptr[2], UINT64_MAX, &out->peers[i].for_ms)) return -1;
+    }
+    return 0;
+}
+
+/* The lines of a JOBS reply. */
+static int s_job_lines(const msgpack_object *o, mpc_cwire_rep *out)
+{
+    if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size > MPC_CWIRE_MAX_JOBS ||
+        o->via.array.size > out->jobs_total)
+        return -1;
+    out->n_jobs = o->via.array.size;
+    for (uint32_t i = 0; i < out->n_jobs; i++) {
+        const msgpack_object *p = &o->via.array.ptr[i];
+        mpc_cwire_job_line *l = &out->jobs[i];
+        uint64_t v;
+        if (p->type != MSGPACK_OBJECT_ARRAY || p->via.array.size != 8) return -1;
+        const msgpack_object *f = p->via.array.ptr;
+        if (s_bin_exact(&f[0], l->id, MPC_CWIRE_JOB_BYTES)) return -1;
+        if (s_uint(&f[1], MPC_JOB__COUNT - 1, &v)) return -1;
+        l->state = (uint8_t)v;
+        if (s_uint(&f[2], UINT64_MAX, &l->age_s) || s_name(&f[3], l->client) ||
+            s_uint(&f[4], UINT64_MAX, &l->layers_done) || s_uint(&f[5], UINT64_MAX, &l->layers_total) ||
+            l->layers_done > l->layers_total || s_uint(&f[6], UINT64_MAX, &l->prep_made) ||
+            s_uint(&f[7], UINT64_MAX, &l->prep_needed))
+            return -1;
+    }
+    return 0;
 }
 
 int mpc_cwire_rep_decode(const uint8_t *hdr, size_t len, size_t n_payload, size_t payload_len,
@@ -532,7 +630,8 @@ int mpc_cwire_rep_decode(const uint8_t *hdr, size_t len, size_t n_payload, size_
         }
         break;
     case MPC_CW_STATUS_OK:
-        if (n != 6) { s_fail(err, errlen, "STATUS reply: %u fields, expected 6", n); goto out; }
+        /* 6 fields, or 7 with the peers */
+        if (n != 6 && n != 7) { s_fail(err, errlen, "STATUS reply: %u fields, expected 7", n); goto out; }
         if (s_name(&el[3], out->daemon)) { s_fail(err, errlen, "STATUS reply: bad daemon name"); goto out; }
         if (el[4].type != MSGPACK_OBJECT_ARRAY || el[4].via.array.size != 6) {
             s_fail(err, errlen, "STATUS reply: bad daemon figures");
@@ -556,6 +655,13 @@ int mpc_cwire_rep_decode(const uint8_t *hdr, size_t len, size_t n_payload, size_
             s_fail(err, errlen, "STATUS reply: bad job record");
             goto out;
         }
+        if (n == 7 && s_peers(&el[6], out)) { s_fail(err, errlen, "STATUS reply: bad peer list"); goto out; }
+        break;
+    case MPC_CW_JOBS_OK:
+        if (n != 6) { s_fail(err, errlen, "JOBS reply: %u fields, expected 6", n); goto out; }
+        if (s_name(&el[3], out->daemon)) { s_fail(err, errlen, "JOBS reply: bad daemon name"); goto out; }
+        if (s_uint(&el[4], UINT64_MAX, &out->jobs_total)) { s_fail(err, errlen, "JOBS reply: bad total"); goto out; }
+        if (s_job_lines(&el[5], out)) { s_fail(err, errlen, "JOBS reply: bad job list"); goto out; }
         break;
     case MPC_CW_ERROR: {
         if (n != 5) { s_fail(err, errlen, "ERROR reply: %u fields, expected 5", n); goto out; }

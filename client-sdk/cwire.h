@@ -32,10 +32,12 @@ typedef enum {
     MPC_CW_INPUT = 2,
     MPC_CW_RESULT = 3,
     MPC_CW_STATUS = 4,
+    MPC_CW_JOBS = 5,
     MPC_CW_SUBMIT_OK = 0x81,
     MPC_CW_INPUT_OK = 0x82,
     MPC_CW_RESULT_OK = 0x83,
     MPC_CW_STATUS_OK = 0x84,
+    MPC_CW_JOBS_OK = 0x85,
     MPC_CW_ERROR = 0xff,
 } mpc_cwire_type;
 
@@ -64,7 +66,7 @@ const char *mpc_job_state_name(int state);
  * and zeroed by the decoder.  `circ` points into the decoded frame (not copied): it is valid
  * as long as that buffer is. */
 typedef struct {
-    uint8_t        type;                       /* MPC_CW_SUBMIT .. MPC_CW_STATUS */
+    uint8_t        type;                       /* MPC_CW_SUBMIT .. MPC_CW_JOBS (JOBS: no fields) */
     uint64_t       rid;                        /* request id, echoed in the reply */
     uint8_t        job[MPC_CWIRE_JOB_BYTES];   /* all; STATUS: only when has_job */
     int            has_job;                    /* STATUS: 0 asks about the daemon only */
@@ -88,17 +90,40 @@ typedef struct {
     uint64_t triples_per_s;                    /* the stock's generation rate */
 } mpc_cwire_daemon_info;
 
+/* A daemon's view of one of its peers (STATUS): the state of its connection to the peer as
+ * the peer socket's monitor and heartbeats last reported it, and for how long. */
+typedef enum { MPC_PEER_UP = 0, MPC_PEER_REFUSED = 1, MPC_PEER_DOWN = 2 } mpc_peer_state;
+#define MPC_CWIRE_MAX_PEERS (MPC_MAX_PARTIES + 1)   /* the other parties and the dealer */
+typedef struct {
+    char     name[MPC_NAME_MAX];
+    uint8_t  state;                            /* mpc_peer_state: UP, REFUSED (our key), DOWN */
+    uint64_t for_ms;                           /* in this state for this long */
+} mpc_cwire_peer;
+
 /* One job as a daemon sees it (STATUS with a job id). */
 typedef struct {
     uint8_t  state;                            /* mpc_job_state */
     char     reason[MPC_CWIRE_MSG_MAX];        /* failure reason, "" otherwise */
     uint64_t layers_done, layers_total;
     uint64_t triples_used;
+    /* preprocessing of the job's triples: made so far, needed in all, rate (per second) */
+    uint64_t prep_made, prep_needed, prep_per_s;
     uint32_t inputs_given, inputs_total;       /* inputs this daemon holds a share of */
     uint8_t  hash[MPC_CWIRE_HASH_BYTES];       /* circuit hash the job was submitted with */
     uint32_t n_bind;
     char     bind[MPC_MAX_PARTIES][MPC_NAME_MAX];
 } mpc_cwire_job_info;
+
+/* One line of a JOBS reply. */
+#define MPC_CWIRE_MAX_JOBS 64                  /* lines in one JOBS reply (the newest) */
+typedef struct {
+    uint8_t  id[MPC_CWIRE_JOB_BYTES];
+    uint8_t  state;                            /* mpc_job_state */
+    uint64_t age_s;                            /* since its submission here */
+    char     client[MPC_NAME_MAX];             /* who submitted it */
+    uint64_t layers_done, layers_total;
+    uint64_t prep_made, prep_needed;           /* triples made / needed (preprocessing) */
+} mpc_cwire_job_line;
 
 /* A reply. */
 typedef struct {
@@ -120,6 +145,13 @@ typedef struct {
     mpc_cwire_daemon_info info;
     int      has_job;
     mpc_cwire_job_info job;
+    uint32_t n_peers;                          /* STATUS_OK: the daemon's peers */
+    mpc_cwire_peer peers[MPC_CWIRE_MAX_PEERS];
+    /* JOBS_OK (and `daemon`): the jobs the asking client submitted, newest first, at most
+     * MPC_CWIRE_MAX_JOBS of jobs_total */
+    uint32_t n_jobs;
+    uint64_t jobs_total;
+    mpc_cwire_job_line jobs[MPC_CWIRE_MAX_JOBS];
 } mpc_cwire_rep;
 
 /* Encoders: *buf receives a malloc'ed header frame of *len bytes (caller frees).  The payload

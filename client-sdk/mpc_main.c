@@ -52,7 +52,8 @@ static const char *const s_usage_main =
     "  submit PROG    submit PROG as a new job (with the inputs given here, if any); prints the job id\n"
     "  input PROG     give inputs to an existing job (--job ID) after checking it runs PROG\n"
     "  result PROG    wait for and print outputs of an existing job (--job ID)\n"
-    "  status         per daemon: reachable, jobs, preprocessing stock (--job ID: that job)\n"
+    "  status         per daemon: reachable, its peers, jobs, preprocessing stock (--job ID: that job)\n"
+    "  jobs           the jobs this client submitted: id, state, age, progress\n"
     "\n"
     "Each program command first stages the job in this process: PROG is compiled (compiler warnings\n"
     "appear on stderr as file:line:col: warning: ...) and every --input is checked against it (the\n"
@@ -112,11 +113,20 @@ static void s_usage(const char *cmd)
                "  --json               print JSON\n", s_opt_help);
     } else if (!strcmp(cmd, "status")) {
         printf("usage: mpc status --config FILE [--job ID] [--json]\n\n"
-               "Asks every daemon of the configuration for its state: reachable or not, jobs queued,\n"
-               "running, done and failed, preprocessing material in stock; with --job, that job's state\n"
-               "on each daemon.\n\n"
+               "Asks every daemon of the configuration, all at once and each with the whole timeout, for\n"
+               "its state: reachable or not, its peers (connected, refused its key, unreachable since when),\n"
+               "jobs queued, running, done and failed, preprocessing material in stock; with --job, that\n"
+               "job's state and progress (layers, and the triples made for it while it waits for them) on\n"
+               "each daemon.  Exit status 2 when a daemon is unreachable or answers with an error.\n\n"
                "  --config FILE        client configuration (default: $MPC_CONFIG)\n"
                "  --job ID             a job\n"
+               "  --json               print JSON\n");
+    } else if (!strcmp(cmd, "jobs")) {
+        printf("usage: mpc jobs --config FILE [--json]\n\n"
+               "Lists the jobs this client submitted (each daemon shows a client its own jobs only, the\n"
+               "newest 64): id, state (the least advanced on any daemon; failed on one is failed), age,\n"
+               "submitter and progress (layers done, or the triples made for it while they are made).\n\n"
+               "  --config FILE        client configuration (default: $MPC_CONFIG)\n"
                "  --json               print JSON\n");
     }
 }
@@ -202,6 +212,10 @@ static void s_progress(void *ctx, const mpc_job *job, const mpc_daemon_status *s
             off += snprintf(line + off, sizeof line - (size_t)off, "  %s: unreachable", st[i].daemon);
         else if (!st[i].has_job)
             off += snprintf(line + off, sizeof line - (size_t)off, "  %s: ?", st[i].daemon);
+        else if (st[i].prep_needed && st[i].prep_made < st[i].prep_needed && st[i].layers_done == 0)
+            off += snprintf(line + off, sizeof line - (size_t)off, "  %s: %s, preprocessing %llu/%llu triples",
+                            st[i].daemon, st[i].state_name, (unsigned long long)st[i].prep_made,
+                            (unsigned long long)st[i].prep_needed);
         else
             off += snprintf(line + off, sizeof line - (size_t)off, "  %s: %s %llu/%llu layers, %llu triples",
                             st[i].daemon, st[i].state_name, (unsigned long long)st[i].layers_done,
@@ -311,6 +325,11 @@ static int s_cmd_run(const opts *o, int submit_only)
     mpc_client *c = s_open(o);
     mpc_job *j = s_stage(c, o);
     s_check(c, mpc_job_submit(c, j, submit_only ? 0 : MPC_SUBMIT_ALL_INPUTS));
+    if (!submit_only) {
+        /* the id to ask about (mpc status --job, mpc jobs) while it runs */
+        fprintf(stderr, "mpc: job %s submitted\n", mpc_job_id(j));
+        fflush(stderr);
+    }
     if (submit_only) {
         if (o->json) printf("{\"job\": \"%s\", \"hash\": \"%s\"}\n", mpc_job_id(j), mpc_job_hash(j));
         else printf("%s\n", mpc_job_id(j));
@@ -338,6 +357,97 @@ static int s_cmd_job(const opts *o, int outputs)
     return 0;
 }
 
+static const char *s_peer_state(int state)
+{
+    return state == MPC_PEER_CONNECTED ? "connected" : state == MPC_PEER_KEY_REFUSED ? "refused our key" : "unreachable";
+}
+
+/* "made/needed triples made, R/s, ETA Ts" for a job waiting for its material, into buf. */
+static void s_prep_text(char *buf, size_t len, uint64_t made, uint64_t needed, uint64_t per_s)
+{
+    int off = snprintf(buf, len, "preprocessing %llu/%llu triples", (unsigned long long)made,
+                       (unsigned long long)needed);
+    if (off > 0 && (size_t)off < len && per_s)
+        off += snprintf(buf + off, len - (size_t)off, ", %llu/s", (unsigned long long)per_s);
+    if (off > 0 && (size_t)off < len && per_s && needed > made)
+        snprintf(buf + off, len - (size_t)off, ", ETA %llus", (unsigned long long)((needed - made + per_s - 1) / per_s));
+}
+
+static void s_status_json(const mpc_daemon_status *s, size_t i)
+{
+    printf("%s{\"daemon\": ", i ? ", " : "");
+    s_json_str(s->daemon);
+    printf(", \"reachable\": %s", s->reachable ? "true" : "false");
+    if (s->error) {
+        printf(", \"error\": ");
+        s_json_str(s->message);
+    }
+    if (s->reachable && !s->error) {
+        printf(", \"jobs\": {\"queued\": %llu, \"running\": %llu, \"done\": %llu, \"failed\": %llu}, "
+               "\"stock\": {\"triples\": %llu, \"triples_per_s\": %llu}, \"peers\": [",
+               (unsigned long long)s->jobs_queued, (unsigned long long)s->jobs_running,
+               (unsigned long long)s->jobs_done, (unsigned long long)s->jobs_failed,
+               (unsigned long long)s->triples_stock, (unsigned long long)s->triples_per_s);
+        for (size_t p = 0; p < s->n_peers; p++) {
+            printf("%s{\"name\": ", p ? ", " : "");
+            s_json_str(s->peers[p].name);
+            printf(", \"state\": \"%s\", \"for_ms\": %llu}", s_peer_state(s->peers[p].state),
+                   (unsigned long long)s->peers[p].for_ms);
+        }
+        printf("]");
+    }
+    if (s->has_job) {
+        printf(", \"job\": {\"state\": ");
+        s_json_str(s->state_name);
+        printf(", \"reason\": ");
+        s_json_str(s->reason);
+        printf(", \"layers_done\": %llu, \"layers_total\": %llu, \"triples_used\": %llu, "
+               "\"inputs_given\": %u, \"inputs_total\": %u, \"prep_made\": %llu, \"prep_needed\": %llu, "
+               "\"prep_per_s\": %llu}",
+               (unsigned long long)s->layers_done, (unsigned long long)s->layers_total,
+               (unsigned long long)s->triples_used, s->inputs_given, s->inputs_total,
+               (unsigned long long)s->prep_made, (unsigned long long)s->prep_needed,
+               (unsigned long long)s->prep_per_s);
+    }
+    printf("}");
+}
+
+static void s_status_text(const mpc_daemon_status *s, const char *job)
+{
+    if (!s->reachable) {
+        printf("%s: unreachable: %s\n", s->daemon, s->message);
+        return;
+    }
+    if (s->error) {
+        printf("%s: reachable, error: %s\n", s->daemon, s->message);
+        return;
+    }
+    printf("%s: reachable, jobs %llu queued, %llu running, %llu done, %llu failed; stock %llu triples "
+           "(made at %llu/s)\n",
+           s->daemon, (unsigned long long)s->jobs_queued, (unsigned long long)s->jobs_running,
+           (unsigned long long)s->jobs_done, (unsigned long long)s->jobs_failed,
+           (unsigned long long)s->triples_stock, (unsigned long long)s->triples_per_s);
+    time_t now = time(NULL);
+    for (size_t p = 0; p < s->n_peers; p++) {
+        const char *st = s_peer_state(s->peers[p].state);
+        time_t since = now - (time_t)(s->peers[p].for_ms / 1000);
+        struct tm tmv;
+        char when[32] = "?";
+        if (gmtime_r(&since, &tmv)) strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tmv);
+        printf("  peer %s: %s since %s (%llu s)\n", s->peers[p].name, st, when,
+               (unsigned long long)(s->peers[p].for_ms / 1000));
+    }
+    if (s->has_job) {
+        char prep[160] = "";
+        if (s->prep_needed && s->prep_made < s->prep_needed && s->layers_done == 0)
+            s_prep_text(prep, sizeof prep, s->prep_made, s->prep_needed, s->prep_per_s);
+        printf("  job %s: %s, %llu/%llu layers, %llu triples used, inputs %u/%u%s%s%s%s\n", job, s->state_name,
+               (unsigned long long)s->layers_done, (unsigned long long)s->layers_total,
+               (unsigned long long)s->triples_used, s->inputs_given, s->inputs_total, prep[0] ? ", " : "", prep,
+               s->reason[0] ? ": " : "", s->reason);
+    }
+}
+
 static int s_cmd_status(const opts *o)
 {
     if (o->prog) s_die("status: unexpected argument '%s'", o->prog);
@@ -348,54 +458,50 @@ static int s_cmd_status(const opts *o)
     int all_ok = 1;
     if (o->json) printf("[");
     for (size_t i = 0; i < n; i++) {
-        const mpc_daemon_status *s = &st[i];
-        if (!s->reachable || s->error) all_ok = 0;
-        if (o->json) {
-            printf("%s{\"daemon\": ", i ? ", " : "");
-            s_json_str(s->daemon);
-            printf(", \"reachable\": %s", s->reachable ? "true" : "false");
-            if (s->error) {
-                printf(", \"error\": ");
-                s_json_str(s->message);
-            }
-            if (s->reachable && !s->error)
-                printf(", \"jobs\": {\"queued\": %llu, \"running\": %llu, \"done\": %llu, \"failed\": %llu}, "
-                       "\"stock\": {\"triples\": %llu, \"triples_per_s\": %llu}",
-                       (unsigned long long)s->jobs_queued, (unsigned long long)s->jobs_running,
-                       (unsigned long long)s->jobs_done, (unsigned long long)s->jobs_failed,
-                       (unsigned long long)s->triples_stock, (unsigned long long)s->triples_per_s);
-            if (s->has_job) {
-                printf(", \"job\": {\"state\": ");
-                s_json_str(s->state_name);
-                printf(", \"reason\": ");
-                s_json_str(s->reason);
-                printf(", \"layers_done\": %llu, \"layers_total\": %llu, \"triples_used\": %llu, "
-                       "\"inputs_given\": %u, \"inputs_total\": %u}",
-                       (unsigned long long)s->layers_done, (unsigned long long)s->layers_total,
-                       (unsigned long long)s->triples_used, s->inputs_given, s->inputs_total);
-            }
-            printf("}");
-        } else if (!s->reachable) {
-            printf("%s: unreachable: %s\n", s->daemon, s->message);
-        } else if (s->error) {
-            printf("%s: reachable, error: %s\n", s->daemon, s->message);
-        } else {
-            printf("%s: reachable, jobs %llu queued, %llu running, %llu done, %llu failed; stock %llu triples "
-                   "(made at %llu/s)\n",
-                   s->daemon, (unsigned long long)s->jobs_queued, (unsigned long long)s->jobs_running,
-                   (unsigned long long)s->jobs_done, (unsigned long long)s->jobs_failed,
-                   (unsigned long long)s->triples_stock, (unsigned long long)s->triples_per_s);
-            if (s->has_job) {
-                printf("  job %s: %s, %llu/%llu layers, %llu triples used, inputs %u/%u%s%s\n", o->job, s->state_name,
-                       (unsigned long long)s->layers_done, (unsigned long long)s->layers_total,
-                       (unsigned long long)s->triples_used, s->inputs_given, s->inputs_total,
-                       s->reason[0] ? ": " : "", s->reason);
-            }
-        }
+        if (!st[i].reachable || st[i].error) all_ok = 0;
+        if (o->json) s_status_json(&st[i], i);
+        else s_status_text(&st[i], o->job);
     }
     if (o->json) printf("]\n");
     mpc_client_close(&c);
     return all_ok ? 0 : 2;
+}
+
+static int s_cmd_jobs(const opts *o)
+{
+    if (o->prog) s_die("jobs: unexpected argument '%s'", o->prog);
+    mpc_client *c = s_open(o);
+    mpc_job_status *js = NULL;
+    size_t n = 0;
+    s_check(c, mpc_client_jobs(c, &js, &n));
+    if (o->json) printf("[");
+    else if (n) printf("%-32s  %-18s  %7s  %-16s  %s\n", "JOB", "STATE", "AGE", "SUBMITTER", "PROGRESS");
+    for (size_t i = 0; i < n; i++) {
+        const mpc_job_status *j = &js[i];
+        char prog[160];
+        if (j->prep_needed && j->prep_made < j->prep_needed && j->layers_done == 0 && strcmp(j->state_name, "done") != 0)
+            s_prep_text(prog, sizeof prog, j->prep_made, j->prep_needed, 0);
+        else
+            snprintf(prog, sizeof prog, "%llu/%llu layers", (unsigned long long)j->layers_done,
+                     (unsigned long long)j->layers_total);
+        if (o->json) {
+            printf("%s{\"job\": \"%s\", \"state\": ", i ? ", " : "", j->id);
+            s_json_str(j->state_name);
+            printf(", \"age_s\": %llu, \"submitter\": ", (unsigned long long)j->age_s);
+            s_json_str(j->submitter);
+            printf(", \"layers_done\": %llu, \"layers_total\": %llu, \"prep_made\": %llu, \"prep_needed\": %llu, "
+                   "\"daemons\": %u}",
+                   (unsigned long long)j->layers_done, (unsigned long long)j->layers_total,
+                   (unsigned long long)j->prep_made, (unsigned long long)j->prep_needed, j->n_daemons);
+        } else {
+            printf("%-32s  %-18s  %6llus  %-16s  %s\n", j->id, j->state_name, (unsigned long long)j->age_s,
+                   j->submitter, prog);
+        }
+    }
+    if (o->json) printf("]\n");
+    mpc_client_free(js);
+    mpc_client_close(&c);
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -406,7 +512,7 @@ int main(int argc, char **argv)
     }
     const char *cmd = argv[1];
     if (strcmp(cmd, "run") && strcmp(cmd, "submit") && strcmp(cmd, "input") && strcmp(cmd, "result") &&
-        strcmp(cmd, "status"))
+        strcmp(cmd, "status") && strcmp(cmd, "jobs"))
         s_die("unknown command '%s' (see mpc --help)", cmd);
     for (int i = 2; i < argc; i++)
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
@@ -419,5 +525,6 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "submit")) return s_cmd_run(&o, 1);
     if (!strcmp(cmd, "input")) return s_cmd_job(&o, 0);
     if (!strcmp(cmd, "result")) return s_cmd_job(&o, 1);
+    if (!strcmp(cmd, "jobs")) return s_cmd_jobs(&o);
     return s_cmd_status(&o);
 }

@@ -208,6 +208,11 @@ int mpc_job_output_text(mpc_client *c, mpc_job *j, const char *name, int timeout
 
 /* --- Status ----------------------------------------------------------------------------- */
 
+#define MPC_STATUS_MAX_PEERS 17
+#define MPC_PEER_CONNECTED   0   /* connected and authenticated */
+#define MPC_PEER_KEY_REFUSED 1   /* the peer refused this daemon's key */
+#define MPC_PEER_UNREACHABLE 2   /* no working connection (down, frozen, or never reached) */
+
 struct mpc_daemon_status {
     char     daemon[64];
     int      reachable;          /* 1: it answered */
@@ -224,13 +229,45 @@ struct mpc_daemon_status {
     char     reason[512];        /* why it failed */
     uint64_t layers_done, layers_total, triples_used;
     uint32_t inputs_given, inputs_total;
+    /* its preprocessing: Beaver triples made for it so far, needed in all, made per second
+     * (ETA = (needed - made) / per_s) */
+    uint64_t prep_made, prep_needed, prep_per_s;
+    /* the daemon's peers (the other daemons, and the dealer if any) as its connections to
+     * them last showed: MPC_PEER_* and for how long (ms) */
+    size_t   n_peers;
+    struct {
+        char     name[64];
+        int      state;
+        uint64_t for_ms;
+    } peers[MPC_STATUS_MAX_PEERS];
 };
 
 /* Asks every configured daemon (job_id NULL) or about one job (32 hex digits).  Fills
  * st[0..n_daemons-1]; an unreachable daemon gets reachable = 0 and its reason, and does not
- * make the call fail.  Returns 0, or MPC_ERR_INVALID (bad arguments, cap too small). */
+ * make the call fail.  The daemons are asked all at once, each with the client's whole
+ * timeout of its own: a frozen daemon is reported, and only it, within the timeout.
+ * Returns 0, or MPC_ERR_INVALID (bad arguments, cap too small). */
 __attribute__((warn_unused_result))
 int mpc_client_status(mpc_client *c, const char *job_id, mpc_daemon_status *st, size_t cap);
+
+/* One job of mpc_client_jobs: merged over the daemons that reported it. */
+typedef struct {
+    char     id[33];             /* 32 hex digits */
+    int      state;              /* the least advanced state any daemon reports; failed wins */
+    char     state_name[32];
+    uint64_t age_s;              /* since its submission */
+    char     submitter[64];      /* the client that submitted it */
+    uint64_t layers_done, layers_total;
+    uint64_t prep_made, prep_needed;   /* triples made / needed for it (the slowest daemon) */
+    uint32_t n_daemons;          /* how many daemons reported it */
+} mpc_job_status;
+
+/* The jobs this client submitted (a daemon lists a client's own jobs only, the newest 64 on
+ * each daemon), asked of every daemon at once as mpc_client_status does.  *jobs receives an
+ * array of *n (free with mpc_client_free), oldest first.  0, or MPC_ERR_IO when no daemon
+ * answered. */
+__attribute__((warn_unused_result))
+int mpc_client_jobs(mpc_client *c, mpc_job_status **jobs, size_t *n);
 
 #ifdef __cplusplus
 }

@@ -11,6 +11,7 @@
 #include "engine.h"
 #include "format.h"
 #include "log.h"
+#include "clock.h"
 #include "mpc_err.h"
 
 static void s_error(const mpcd_config *cfg, mpc_cwire_rep *rep, const char *job_hex, int code,
@@ -287,6 +288,48 @@ out:
     mpcd_jobs_unlock(jobs);
 }
 
+/* Lock held.  The job's preprocessing: triples made, needed, and the rate so far. */
+static void s_prep_progress(const mpcd_job *job, uint64_t *made, uint64_t *needed, uint64_t *per_s)
+{
+    *made = job->prep_made;
+    *needed = job->prep_needed;
+    *per_s = 0;
+    uint64_t now = mpc_now_ms();
+    if (job->prep_started_ms && now > job->prep_started_ms)
+        *per_s = job->prep_made * 1000 / (now - job->prep_started_ms);
+}
+
+/* JOBS: the jobs the asking client submitted here (a client sees only its own;
+ * docs/daemon.md), the newest MPC_CWIRE_MAX_JOBS of them, oldest first.  Nothing secret: ids,
+ * states, ages, progress. */
+static void s_jobs(const mpcd_config *cfg, mpcd_jobs *jobs, const mpcd_client_conf *cl, mpc_cwire_rep *rep)
+{
+    rep->type = MPC_CW_JOBS_OK;
+    snprintf(rep->daemon, sizeof rep->daemon, "%s", cfg->name);
+    time_t now = time(NULL);
+    mpcd_jobs_lock(jobs);
+    for (mpcd_job *job = mpcd_jobs_first(jobs); job; job = job->next)
+        if (!strcmp(job->client, cl->name)) rep->jobs_total++;
+    uint64_t skip = rep->jobs_total > MPC_CWIRE_MAX_JOBS ? rep->jobs_total - MPC_CWIRE_MAX_JOBS : 0;
+    for (mpcd_job *job = mpcd_jobs_first(jobs); job; job = job->next) {
+        if (strcmp(job->client, cl->name) != 0) continue;
+        if (skip) {
+            skip--;
+            continue;
+        }
+        mpc_cwire_job_line *l = &rep->jobs[rep->n_jobs++];
+        memcpy(l->id, job->id, MPC_CWIRE_JOB_BYTES);
+        l->state = s_state(job);
+        l->age_s = now > job->submitted ? (uint64_t)(now - job->submitted) : 0;
+        snprintf(l->client, sizeof l->client, "%s", job->client);
+        l->layers_done = job->rounds_done;
+        l->layers_total = job->rounds_total > job->rounds_done ? job->rounds_total : job->rounds_done;
+        l->prep_made = job->prep_made;
+        l->prep_needed = job->prep_needed;
+    }
+    mpcd_jobs_unlock(jobs);
+}
+
 static void s_status(const mpcd_config *cfg, mpcd_jobs *jobs, const mpc_cwire_req *req, const char *hex,
                      const mpcd_status_extra *extra, mpc_cwire_rep *rep)
 {
@@ -307,6 +350,7 @@ static void s_status(const mpcd_config *cfg, mpcd_jobs *jobs, const mpc_cwire_re
         ji->layers_done = job->rounds_done;
         ji->layers_total = job->rounds_total;
         ji->triples_used = job->triples_used;
+        s_prep_progress(job, &ji->prep_made, &ji->prep_needed, &ji->prep_per_s);
         ji->inputs_total = job->circ->n_inputs;
         for (uint32_t k = 0; k < job->circ->n_inputs; k++) ji->inputs_given += job->inputs[k].present ? 1 : 0;
         memcpy(ji->hash, job->hash, 32);
@@ -324,6 +368,8 @@ static void s_status(const mpcd_config *cfg, mpcd_jobs *jobs, const mpc_cwire_re
     if (extra) {
         rep->info.triples_stock = extra->triples_stock;
         rep->info.triples_per_s = (uint64_t)extra->triples_per_s;
+        rep->n_peers = extra->n_peers;
+        memcpy(rep->peers, extra->peers, sizeof rep->peers);
     }
 }
 
@@ -335,7 +381,7 @@ void mpcd_handle(const mpcd_config *cfg, mpcd_jobs *jobs, const char *client,
     *share = NULL;
     rep->rid = req->rid;
     char hex[MPC_CWIRE_JOB_HEX + 1];
-    int has_job = req->type != MPC_CW_STATUS || req->has_job;
+    int has_job = (req->type != MPC_CW_STATUS && req->type != MPC_CW_JOBS) || req->has_job;
     if (has_job) mpc_cwire_job_hex(req->job, hex);
     const mpcd_client_conf *cl = s_client(cfg, client);
     if (!cl) {
@@ -351,6 +397,7 @@ void mpcd_handle(const mpcd_config *cfg, mpcd_jobs *jobs, const char *client,
     case MPC_CW_INPUT: s_input(cfg, jobs, cl, req, payload, payload_len, hex, rep); break;
     case MPC_CW_RESULT: s_result(cfg, jobs, cl, req, hex, rep, share); break;
     case MPC_CW_STATUS: s_status(cfg, jobs, req, has_job ? hex : NULL, extra, rep); break;
+    case MPC_CW_JOBS: s_jobs(cfg, jobs, cl, rep); break;
     default: s_error(cfg, rep, has_job ? hex : NULL, MPC_ERR_PROTOCOL, "unknown request type %u", req->type); break;
     }
     rep->rid = req->rid;

@@ -16,6 +16,8 @@
 typedef struct {
     uint64_t triples_stock;                /* reported by STATUS */
     double   triples_per_s;                /* the pool's generation rate */
+    uint32_t n_peers;                      /* this daemon's peers as its mesh sees them */
+    mpc_cwire_peer peers[MPC_CWIRE_MAX_PEERS];
 } mpcd_status_extra;
 
 /* Handles req (decoded, with its payload frame) and fills rep.  For a RESULT with a share,

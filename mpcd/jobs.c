@@ -244,3 +244,8 @@ void mpcd_jobs_count(mpcd_jobs *j, uint32_t counts[5])
     for (mpcd_job *job = j->head; job; job = job->next)
         if ((unsigned)job->state < 5) counts[job->state]++;
 }
+
+mpcd_job *mpcd_jobs_first(mpcd_jobs *j)
+{
+    return j->head;
+}

@@ -48,12 +48,15 @@ typedef struct mpcd_job {
     uint32_t        my_party;                    /* program party this daemon plays, or UINT32_MAX */
     mpcd_job_state  state;
     int             sequenced;                   /* the sequencer has assigned it a turn */
+    uint64_t        stream;                      /* its run's stream id, once sequenced */
     char            reason[MPCD_REASON_MAX];     /* why it failed (no secrets) */
     mpcd_job_input *inputs;                      /* one per circuit input */
     uint64_t      **out_shares;                  /* after DONE: this party's share of each output */
     time_t          submitted, finished;
     uint32_t        rounds_done, rounds_total;   /* progress */
     uint64_t        triples_used;
+    /* preprocessing progress: triples made for it so far, needed in all, when it began */
+    uint64_t        prep_made, prep_needed, prep_started_ms;
     struct mpcd_job *next;
 } mpcd_job;
 
@@ -81,6 +84,8 @@ int mpcd_jobs_add(mpcd_jobs *j, const uint8_t id[MPCD_JOB_ID_BYTES], const char 
 
 /* Lock held.  The job with this id, or NULL. */
 mpcd_job *mpcd_jobs_find(mpcd_jobs *j, const uint8_t id[MPCD_JOB_ID_BYTES]);
+/* Lock held.  The first (oldest) job of the table, or NULL; walk on with job->next. */
+mpcd_job *mpcd_jobs_first(mpcd_jobs *j);
 /* Lock held.  The oldest job not yet sequenced, or NULL. */
 mpcd_job *mpcd_jobs_next_unsequenced(mpcd_jobs *j);
 /* Lock held.  1 when every input of the job this party needs is present. */

@@ -169,16 +169,37 @@ fail:
     return rc;
 }
 
+/* The peers as the mesh's monitors last saw them, for STATUS (the other parties, then the
+ * dealer if there is one). */
+static void s_peers(const mpcd_server *s, mpcd_status_extra *extra)
+{
+    uint64_t now = mpc_now_ms();
+    uint32_t nodes = s->worker.dealer != UINT32_MAX ? s->cfg.n_parties + 1 : s->cfg.n_parties;
+    for (uint32_t i = 0; i < nodes && extra->n_peers < MPC_CWIRE_MAX_PEERS; i++) {
+        if (i == s->cfg.self) continue;
+        mpc_cwire_peer *p = &extra->peers[extra->n_peers++];
+        int state;
+        uint64_t since;
+        mpc_transport_zmq_peer_info(s->mesh, i, &state, &since);
+        snprintf(p->name, sizeof p->name, "%s", i < s->cfg.n_parties ? s->cfg.parties[i].name : "dealer");
+        p->state = state == MPC_ZMQ_PEER_UP ? MPC_PEER_UP : state == MPC_ZMQ_PEER_REFUSED ? MPC_PEER_REFUSED
+                                                                                          : MPC_PEER_DOWN;
+        p->for_ms = now > since ? now - since : 0;
+    }
+}
+
 int mpcd_server_run(mpcd_server *s, const atomic_int *stop)
 {
     time_t last_expire = time(NULL);
     while (!atomic_load(stop)) {
         if (s->clients) {
-            mpcd_status_extra extra = {0, 0};
+            mpcd_status_extra extra;
+            memset(&extra, 0, sizeof extra);
             if (s->pool) {
                 extra.triples_stock = mpcd_pool_stock(s->pool);
                 extra.triples_per_s = mpcd_pool_rate(s->pool);
             }
+            s_peers(s, &extra);
             mpcd_clientsock_serve(s->clients, s->jobs, &extra, 200);
         } else {
             struct timespec ts = {0, 200 * 1000000L};

@@ -97,18 +97,30 @@ static void s_abort_dealer(mpc_transport *view, uint32_t dealer_idx, uint64_t st
     (void)mpc_send(view, dealer_idx, MPC_MSG_ABORT, stream | MPC_STREAM_PREP_BIT, 0, &word, 1);
 }
 
+/* Tells the job's other program parties that this party gave up on the job (an ABORT on the
+ * job's stream), so that a failure seen by one party alone (a malformed frame, a peer it
+ * cannot reach) ends the job everywhere at once instead of after their timeouts. */
+static void s_abort_parties(mpc_transport *view, const run_msg *r, uint32_t me, int code)
+{
+    uint64_t word = (uint64_t)(int64_t)code;
+    for (uint32_t p = 0; p < r->n; p++)
+        if (p != me) (void)mpc_send(view, p, MPC_MSG_ABORT, r->stream, 0, &word, 1);
+}
+
 /* One all-to-all AGREE round (seq `round`) among the program parties.  Returns 0 when every
  * party is ready and holds the same tuple; otherwise fills reason with the most telling
  * cause (a different tuple or a party without the job before a missing input before a
  * silent party), naming the party, and returns an error code. */
 static int s_agree(mpcd_worker *w, mpc_transport *view, const run_msg *r, uint32_t me, uint64_t round,
                    uint64_t status, uint64_t detail, int timeout_ms, const mpcd_pool_state *pool,
-                   int *pool_mismatch, char *reason, size_t rlen)
+                   int *pool_mismatch, int *alone, char *reason, size_t rlen)
 {
     uint64_t mine[MPCD_AGREE_WORDS] = {status, detail, 0, 0, 0, 0, pool->session, pool->added, pool->taken};
     s_tuple_hash(r, (uint8_t *)&mine[2]);
     int rc = 0, rank = 0;   /* rank of the cause kept in reason: higher wins */
     *pool_mismatch = 0;
+    /* alone: this party missed a peer's round (it could not send, or a receive failed other
+     * than by a peer's ABORT), so the others may not know the job has failed. */
 #define CAUSE(rk, code, ...)                         \
     do {                                             \
         if ((rk) > rank) {                           \
@@ -128,16 +140,20 @@ static int s_agree(mpcd_worker *w, mpc_transport *view, const run_msg *r, uint32
         while ((s = mpc_send(view, p, MPC_MSG_CONTROL, r->stream, round, mine, MPCD_AGREE_WORDS)) == MPC_ERR_IO &&
                w->idle && (int64_t)mpc_now_ms() < send_deadline)
             w->idle(w->idle_ctx, 50);
-        if (s != 0)
+        if (s != 0) {
+            *alone = 1;
             CAUSE(1, s, "cannot reach party %s (%s)", w->names[r->binding[p]], mpc_strerror(s));
+        }
     }
     for (uint32_t p = 0; p < r->n; p++) {
         if (p == me) continue;
         uint64_t theirs[MPCD_AGREE_WORDS];
         const char *who = w->names[r->binding[p]];
         int s = mpc_recv(view, p, MPC_MSG_CONTROL, r->stream, round, theirs, MPCD_AGREE_WORDS, timeout_ms);
-        if (s != 0)
+        if (s != 0) {
+            if (s != MPC_ERR_PEER_ABORT) *alone = 1;
             CAUSE(1, s, "no agreement from party %s: %s", who, mpc_strerror(s));
+        }
         else if (theirs[0] == AGREE_NO_JOB)
             CAUSE(4, MPC_ERR_STATE, "party %s does not hold the job (not submitted there, or refused by its policy)",
                   who);
@@ -169,6 +185,101 @@ static void s_progress(void *ctx, uint32_t rounds_done, uint64_t triples)
     mpcd_jobs_unlock(pc->jobs);
 }
 
+/* Triples the job's circuit consumes (MUL, SELECT: one per element; DOT: one per input
+ * element), the "needed" of its preprocessing progress. */
+static uint64_t s_triples_needed(const mpc_circuit *c)
+{
+    uint64_t n = 0;
+    for (uint32_t g = 0; g < c->n_gates; g++) {
+        const mpc_gate *gt = &c->gates[g];
+        uint64_t per = mpc_gate_infos[gt->kind].triples_per_element;
+        if (!per) continue;
+        uint64_t len = gt->kind == MPC_G_DOT ? c->gates[gt->in[0]].len : gt->len;
+        n += per * len;
+    }
+    return n;
+}
+
+/* A preprocessing source that counts, for the job's progress, the triples the real source
+ * hands out: a large request for triples is fetched in chunks of S_PREP_CHUNK, so a client
+ * asking STATUS while a big job's material is made sees it grow (made / needed, rate, ETA)
+ * instead of a job stuck at layer 0.  Every party splits the same requests the same way, so
+ * the parties still ask their sources for the same material in the same order (prep.h). */
+enum { S_PREP_CHUNK = 1 << 17 };
+
+typedef struct {
+    mpc_prep  *inner;
+    mpcd_jobs *jobs;
+    mpcd_job  *job;
+} s_counted;
+
+static void s_counted_note(s_counted *c, uint64_t triples)
+{
+    mpcd_jobs_lock(c->jobs);
+    c->job->prep_made += triples;
+    mpcd_jobs_unlock(c->jobs);
+}
+
+static int s_counted_fetch(mpc_prep *p, const mpc_prep_req *req, mpc_prep_out *out)
+{
+    s_counted *c = p->impl;
+    mpc_prep_req rest = *req;
+    if (req->n_triples > S_PREP_CHUNK) {
+        for (uint64_t off = 0; off < req->n_triples; off += S_PREP_CHUNK) {
+            mpc_prep_req part = {.n_triples = req->n_triples - off < S_PREP_CHUNK ? req->n_triples - off : S_PREP_CHUNK};
+            mpc_prep_out po = {.a = out->a + off, .b = out->b + off, .c = out->c + off};
+            int rc = mpc_prep_fetch(c->inner, &part, &po);
+            if (rc != 0) return rc;
+            s_counted_note(c, part.n_triples);
+        }
+        rest.n_triples = 0;
+        if (!rest.n_trunc && !rest.n_edabits && !rest.n_btriples && !rest.n_dabits) return 0;
+    }
+    int rc = mpc_prep_fetch(c->inner, &rest, out);
+    if (rc == 0 && rest.n_triples) s_counted_note(c, rest.n_triples);
+    return rc;
+}
+
+static void s_counted_abort(mpc_prep *p, int code)
+{
+    s_counted *c = p->impl;
+    mpc_prep_abort(c->inner, code);
+}
+
+static void s_counted_destroy(mpc_prep **pp)
+{
+    s_counted *c = (*pp)->impl;
+    mpc_prep_destroy(&c->inner);
+    free(c);
+    free(*pp);
+    *pp = NULL;
+}
+
+static const struct mpc_prep_ops s_counted_ops = {s_counted_fetch, s_counted_abort, s_counted_destroy};
+
+/* Wraps *inner (taken over, also on failure) for the job's progress; NULL when out of memory. */
+static mpc_prep *s_counted_new(mpc_prep *inner, mpcd_jobs *jobs, mpcd_job *job)
+{
+    if (!inner) return NULL;
+    mpc_prep *p = calloc(1, sizeof *p);
+    s_counted *c = calloc(1, sizeof *c);
+    if (!p || !c) {
+        free(p);
+        free(c);
+        mpc_prep_destroy(&inner);
+        return NULL;
+    }
+    c->inner = inner;
+    c->jobs = jobs;
+    c->job = job;
+    p->ops = &s_counted_ops;
+    p->impl = c;
+    p->self = inner->self;
+    p->n = inner->n;
+    p->caps = inner->caps;
+    return p;
+}
+
 /* Runs the engine for job (lock NOT held; the job is ours: state RUNNING). */
 static int s_execute(mpcd_worker *w, mpcd_job *job, mpc_transport *view, const run_msg *r, uint32_t me,
                      int use_pool, char *reason, size_t rlen)
@@ -196,9 +307,16 @@ static int s_execute(mpcd_worker *w, mpcd_job *job, mpc_transport *view, const r
         mpc_prep_ot_opts oo = {.timeout_ms = w->peer_timeout_ms};
         prep = mpc_prep_ot_new(view, me, r->n, r->stream | MPC_STREAM_PREP_BIT, &oo);
     }
+    mpcd_jobs_lock(w->jobs);
+    job->prep_needed = s_triples_needed(c);
+    job->prep_made = 0;
+    job->prep_started_ms = mpc_now_ms();
+    mpcd_jobs_unlock(w->jobs);
+    prep = s_counted_new(prep, w->jobs, job);
     if (!prep) {
         rc = MPC_ERR_PREP;
         snprintf(reason, rlen, "no preprocessing source for mode %u", (unsigned)r->prep_mode);
+        s_abort_parties(view, r, me, rc);
         goto out;
     }
     s_progress_ctx pc = {w->jobs, job};
@@ -217,6 +335,7 @@ static int s_execute(mpcd_worker *w, mpcd_job *job, mpc_transport *view, const r
     if (!e) {
         rc = MPC_ERR_NOMEM;
         snprintf(reason, rlen, "cannot start the engine");
+        s_abort_parties(view, r, me, rc);
         goto out;
     }
     rc = mpc_engine_run(e, in, reason, rlen);
@@ -306,6 +425,7 @@ static void s_run_job(mpcd_worker *w, const run_msg *r)
     run_msg mine = *r;
     if (job) {
         job->sequenced = 1;
+        job->stream = r->stream;
         job->state = MPCD_JOB_WAITING;
         memcpy(mine.hash, job->hash, 32);
         for (uint32_t i = 0; i < r->n; i++) mine.binding[i] = job->binding[i];
@@ -317,9 +437,9 @@ static void s_run_job(mpcd_worker *w, const run_msg *r)
     mpcd_pool_state ps = {0, 0, 0};
     int pool_ok = w->pool && r->prep_mode == MPCD_PREP_OT && r->n == w->n_parties;
     if (pool_ok) mpcd_pool_state_get(w->pool, &ps);
-    int mismatch = 0;
+    int mismatch = 0, alone = 0;
     int rc = s_agree(w, view, &mine, me, 0, job ? AGREE_READY : AGREE_NO_JOB, 0,
-                     w->input_timeout_ms + w->peer_timeout_ms, &ps, &mismatch, reason, sizeof reason);
+                     w->input_timeout_ms + w->peer_timeout_ms, &ps, &mismatch, &alone, reason, sizeof reason);
     if (rc == 0 && !job) {
         rc = MPC_ERR_STATE;
         snprintf(reason, sizeof reason, "this party does not hold the job");
@@ -339,7 +459,7 @@ static void s_run_job(mpcd_worker *w, const run_msg *r)
         if (!mpcd_job_inputs_ready(job, &missing)) status = AGREE_NO_INPUT;
         mpcd_jobs_unlock(w->jobs);
         rc = s_agree(w, view, &mine, me, 1, status, missing, w->input_timeout_ms + w->peer_timeout_ms, &ps,
-                     &mismatch, reason, sizeof reason);
+                     &mismatch, &alone, reason, sizeof reason);
         if (rc == 0 && status == AGREE_NO_INPUT) {
             rc = MPC_ERR_INPUT;
             snprintf(reason, sizeof reason, "input '%s' never arrived here", job->circ->inputs[missing].name);
@@ -356,8 +476,13 @@ static void s_run_job(mpcd_worker *w, const run_msg *r)
         rc = s_execute(w, job, view, r, me, pool_ok, reason, sizeof reason);
         /* A failure may leave the parties' pool sessions out of step: start afresh. */
         if (rc != 0 && pool_ok) mpcd_pool_reset(w->pool);
-    } else if (w->dealer != UINT32_MAX && r->prep_mode == MPCD_PREP_DEALER) {
-        s_abort_dealer(view, r->n, r->stream, rc);
+    } else {
+        /* The agreement failed.  A cause every party saw in the round (a party without the
+         * job or an input, a different tuple) ends the job everywhere alike; a failure this
+         * party saw alone (a malformed or missing frame) is told to every other party now, as
+         * an ABORT, or they would wait for its next round until their timeouts. */
+        if (alone) s_abort_parties(view, r, me, rc);
+        if (w->dealer != UINT32_MAX && r->prep_mode == MPCD_PREP_DEALER) s_abort_dealer(view, r->n, r->stream, rc);
     }
 
     if (rc != 0 && w->peer_up) {

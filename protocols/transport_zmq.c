@@ -60,6 +60,10 @@ typedef struct {
     int      ack_pending;       /* we owe it a HELLO_ACK */
     int      auth_refused;      /* ZAP status of the peer refusing our key, or 0 */
     int      hs_failed;         /* a handshake failed for another reason */
+    /* What mpc_transport_zmq_peer_info reports, readable from any thread: an
+     * MPC_ZMQ_PEER_* and the mpc_now_ms() time it began. */
+    atomic_int      pub_state;
+    atomic_uint_fast64_t pub_since;
     s_held  *head, *tail;       /* held messages from this peer, arrival order */
 } s_peer;
 
@@ -454,6 +458,16 @@ static int s_read_one(s_zt *z, s_want *w)
 }
 
 /* Reads the monitor events of peer j's DEALER (non-blocking). */
+
+/* Publishes a peer's connection state for mpc_transport_zmq_peer_info (any thread); the time
+ * is kept while the state does not change. */
+static void s_publish(s_peer *p, int state)
+{
+    if (atomic_load(&p->pub_state) == state) return;
+    atomic_store(&p->pub_since, (uint_fast64_t)mpc_now_ms());
+    atomic_store(&p->pub_state, state);
+}
+
 static void s_read_monitor(s_zt *z, uint32_t j)
 {
     s_peer *p = &z->peer[j];
@@ -483,6 +497,7 @@ static void s_read_monitor(s_zt *z, uint32_t j)
             p->state = S_PEER_UP;
             p->auth_refused = 0;
             p->hs_failed = 0;
+            s_publish(p, MPC_ZMQ_PEER_UP);
             break;
         case ZMQ_EVENT_DISCONNECTED:
             if (p->state == S_PEER_UP) {
@@ -490,10 +505,12 @@ static void s_read_monitor(s_zt *z, uint32_t j)
                 p->epoch++;
                 p->hello_seen = 0;          /* a restarted peer must say hello again */
                 z->disconnects++;
+                s_publish(p, MPC_ZMQ_PEER_DOWN);
             }
             break;
         case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
             p->auth_refused = val ? (int)val : 400;
+            s_publish(p, MPC_ZMQ_PEER_REFUSED);
             break;
         case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
         case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
@@ -1035,6 +1052,10 @@ int mpc_transport_zmq_new(mpc_transport **out, const mpc_zmq_config *cfg, char *
     if (sodium_init() < 0) return MPC_ERR_CRYPTO;
     s_zt *z = calloc(1, sizeof *z);
     if (!z) return MPC_ERR_NOMEM;
+    for (uint32_t j = 0; j < MPC_ZMQ_MAX_PARTIES; j++) {
+        atomic_init(&z->peer[j].pub_state, MPC_ZMQ_PEER_DOWN);
+        atomic_init(&z->peer[j].pub_since, (uint_fast64_t)mpc_now_ms());
+    }
     z->cfg = *cfg;
     z->cfg.bind = NULL;
     z->cfg.keys = NULL;
@@ -1134,6 +1155,16 @@ void mpc_transport_zmq_stats(const mpc_transport *t, mpc_zmq_stats *st)
     st->held_bytes = z->held_bytes;
     st->held_dropped = z->held_dropped;
     st->disconnects = z->disconnects;
+}
+
+void mpc_transport_zmq_peer_info(const mpc_transport *t, uint32_t peer, int *state, uint64_t *since_ms)
+{
+    s_zt *z = s_self(t);
+    *state = MPC_ZMQ_PEER_DOWN;
+    *since_ms = 0;
+    if (!z || peer >= z->cfg.n || peer == z->cfg.self) return;
+    *since_ms = (uint64_t)atomic_load(&z->peer[peer].pub_since);
+    *state = atomic_load(&z->peer[peer].pub_state);
 }
 
 int mpc_transport_zmq_peer_up(const mpc_transport *t, uint32_t peer)

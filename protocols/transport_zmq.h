@@ -113,4 +113,11 @@ void mpc_transport_zmq_stats(const mpc_transport *t, mpc_zmq_stats *st);
  * it to name the party behind a failed job. */
 int mpc_transport_zmq_peer_up(const mpc_transport *t, uint32_t peer);
 
+/* A peer's connection as last seen by the thread using t (its socket monitor: handshakes,
+ * disconnects, heartbeat expiry) and since when (mpc_now_ms() time, clock.h; the transport's
+ * creation for a peer never reached).  Unlike every other call, safe from any thread, for a
+ * status report. */
+enum { MPC_ZMQ_PEER_UP = 0, MPC_ZMQ_PEER_REFUSED = 1, MPC_ZMQ_PEER_DOWN = 2 };
+void mpc_transport_zmq_peer_info(const mpc_transport *t, uint32_t peer, int *state, uint64_t *since_ms);
+
 #endif

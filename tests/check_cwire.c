@@ -179,6 +179,79 @@ START_TEST(test_replies_round_trip)
 }
 END_TEST
 
+/* The status fields: peers, a job's preprocessing progress, and the JOBS request and reply;
+ * out-of-range values are refused by the encoder, a short peer record by the decoder. */
+START_TEST(test_status_and_jobs_round_trip)
+{
+    mpc_cwire_rep in, out;
+    memset(&in, 0, sizeof in);
+    in.type = MPC_CW_STATUS_OK; in.rid = 21; strcpy(in.daemon, "clinic"); in.has_job = 1;
+    in.job.state = MPC_JOB_RUNNING; in.job.layers_total = 4;
+    in.job.prep_made = 262144; in.job.prep_needed = 1000000; in.job.prep_per_s = 50000;
+    in.job.inputs_total = 1; in.job.n_bind = 2; strcpy(in.job.bind[0], "clinic"); strcpy(in.job.bind[1], "lab");
+    in.n_peers = 3;
+    strcpy(in.peers[0].name, "lab"); in.peers[0].state = MPC_PEER_UP; in.peers[0].for_ms = 12;
+    strcpy(in.peers[1].name, "insurer"); in.peers[1].state = MPC_PEER_DOWN; in.peers[1].for_ms = 65000;
+    strcpy(in.peers[2].name, "dealer"); in.peers[2].state = MPC_PEER_REFUSED; in.peers[2].for_ms = 1;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    ck_assert_int_eq(mpc_cwire_rep_encode(&in, &buf, &len), 0);
+    ck_assert_int_eq(mpc_cwire_rep_decode(buf, len, 0, 0, &out, s_err, sizeof s_err), 0);
+    free(buf);
+    ck_assert_uint_eq(out.job.prep_made, 262144);
+    ck_assert_uint_eq(out.job.prep_needed, 1000000);
+    ck_assert_uint_eq(out.job.prep_per_s, 50000);
+    ck_assert_uint_eq(out.n_peers, 3);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_str_eq(out.peers[i].name, in.peers[i].name);
+        ck_assert_uint_eq(out.peers[i].state, in.peers[i].state);
+        ck_assert_uint_eq(out.peers[i].for_ms, in.peers[i].for_ms);
+    }
+    in.peers[1].state = 3;
+    ck_assert_int_eq(mpc_cwire_rep_encode(&in, &buf, &len), MPC_ERR_INVALID);
+    in.peers[1].state = MPC_PEER_DOWN;
+    in.n_peers = MPC_CWIRE_MAX_PEERS + 1;
+    ck_assert_int_eq(mpc_cwire_rep_encode(&in, &buf, &len), MPC_ERR_INVALID);
+
+    /* JOBS: the request has no fields; the reply lists jobs */
+    mpc_cwire_req q, qo;
+    memset(&q, 0, sizeof q);
+    q.type = MPC_CW_JOBS; q.rid = 5;
+    ck_assert_int_eq(mpc_cwire_req_encode(&q, &buf, &len), 0);
+    ck_assert_int_eq(mpc_cwire_req_decode(buf, len, 0, 0, &qo, s_err, sizeof s_err), 0);
+    free(buf);
+    ck_assert_uint_eq(qo.type, MPC_CW_JOBS);
+    ck_assert_uint_eq(qo.rid, 5);
+    memset(&in, 0, sizeof in);
+    in.type = MPC_CW_JOBS_OK; in.rid = 22; strcpy(in.daemon, "lab");
+    in.jobs_total = 70; in.n_jobs = 2;
+    memcpy(in.jobs[0].id, s_job, 16); in.jobs[0].state = MPC_JOB_DONE; in.jobs[0].age_s = 31;
+    strcpy(in.jobs[0].client, "analyst"); in.jobs[0].layers_done = 4; in.jobs[0].layers_total = 4;
+    in.jobs[1].state = MPC_JOB_RUNNING; strcpy(in.jobs[1].client, "analyst"); in.jobs[1].layers_total = 9;
+    in.jobs[1].prep_made = 5; in.jobs[1].prep_needed = 10;
+    ck_assert_int_eq(mpc_cwire_rep_encode(&in, &buf, &len), 0);
+    ck_assert_int_eq(mpc_cwire_rep_decode(buf, len, 0, 0, &out, s_err, sizeof s_err), 0);
+    free(buf);
+    ck_assert_str_eq(out.daemon, "lab");
+    ck_assert_uint_eq(out.jobs_total, 70);
+    ck_assert_uint_eq(out.n_jobs, 2);
+    ck_assert_mem_eq(out.jobs[0].id, s_job, 16);
+    ck_assert_uint_eq(out.jobs[0].state, MPC_JOB_DONE);
+    ck_assert_uint_eq(out.jobs[0].age_s, 31);
+    ck_assert_str_eq(out.jobs[0].client, "analyst");
+    ck_assert_uint_eq(out.jobs[1].prep_made, 5);
+    ck_assert_uint_eq(out.jobs[1].prep_needed, 10);
+    ck_assert_uint_eq(out.jobs[1].layers_total, 9);
+    /* more lines than the total, a bad state, a bad submitter name: refused */
+    in.jobs_total = 1;
+    ck_assert_int_eq(mpc_cwire_rep_encode(&in, &buf, &len), MPC_ERR_INVALID);
+    in.jobs_total = 2; in.jobs[1].state = MPC_JOB__COUNT;
+    ck_assert_int_eq(mpc_cwire_rep_encode(&in, &buf, &len), MPC_ERR_INVALID);
+    in.jobs[1].state = MPC_JOB_RUNNING; strcpy(in.jobs[1].client, "bad name");
+    ck_assert_int_eq(mpc_cwire_rep_encode(&in, &buf, &len), MPC_ERR_INVALID);
+}
+END_TEST
+
 START_TEST(test_wrong_arity_refused)
 {
     raw w;
@@ -570,6 +643,7 @@ Suite *mpc_test_suite(void)
     tcase_add_test(tc, test_huge_declared_sizes_refused);
     tcase_add_test(tc, test_mutations_are_safe);
     tcase_add_test(tc, test_job_ids);
+    tcase_add_test(tc, test_status_and_jobs_round_trip);
     suite_add_tcase(s, tc);
     return s;
 }

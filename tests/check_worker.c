@@ -283,6 +283,92 @@ START_TEST(test_different_circuit_aborts)
 }
 END_TEST
 
+/* A party that fails the agreement alone (one malformed frame from a peer) tells the others
+ * with an ABORT: every party fails within 2 s, not after its timeouts, and the next job runs. */
+START_TEST(test_agreement_failure_reaches_all)
+{
+    cluster cl;
+    s_cluster_start(&cl, 3, 10000);
+    uint8_t id[16];
+    randombytes_buf(id, sizeof id);
+    uint64_t zero[4] = {0}, *sh[2] = {zero, zero};
+    /* p2 gets the job late: p0 and p1 wait for its round-0 agreement meanwhile. */
+    s_submit(&cl, 0, id, 4, 5, sh);
+    s_submit(&cl, 1, id, 4, 5, sh);
+    uint64_t stream = 0, deadline = mpc_now_ms() + 5000;
+    while (!stream && mpc_now_ms() < deadline) {
+        mpcd_jobs_lock(cl.jobs[1]);
+        mpcd_job *job = mpcd_jobs_find(cl.jobs[1], id);
+        if (job && job->state == MPCD_JOB_WAITING) stream = job->stream;
+        mpcd_jobs_unlock(cl.jobs[1]);
+        usleep(1000);
+    }
+    ck_assert_uint_ne(stream, 0);
+    /* A malformed agreement frame "from p2" reaches p1 only (one word short). */
+    mpc_msg_hdr h = {.version = MPC_WIRE_VERSION, .type = MPC_MSG_CONTROL, .sender = 2, .stream = stream,
+                     .seq = 0, .count = MPCD_AGREE_WORDS - 1};
+    uint64_t junk[MPCD_AGREE_WORDS] = {0};
+    uint64_t t0 = mpc_now_ms();
+    ck_assert_int_eq(mpc_mem_inject(cl.hub, 1, &h, junk, MPCD_AGREE_WORDS - 1), 0);
+    char reason[MPCD_REASON_MAX];
+    ck_assert_int_eq(s_wait_done(&cl, 1, id, reason), MPCD_JOB_FAILED);
+    ck_assert_msg(strstr(reason, "no agreement from party p2"), "%s", reason);
+    ck_assert_int_eq(s_wait_done(&cl, 0, id, reason), MPCD_JOB_FAILED);
+    ck_assert_msg(strstr(reason, "aborted"), "%s", reason);
+    ck_assert_msg(mpc_now_ms() - t0 < 2000, "p0 failed after %llu ms", (unsigned long long)(mpc_now_ms() - t0));
+    /* p2 now receives the job: it hears the abort at once. */
+    s_submit(&cl, 2, id, 4, 5, sh);
+    ck_assert_int_eq(s_wait_done(&cl, 2, id, reason), MPCD_JOB_FAILED);
+    ck_assert_msg(mpc_now_ms() - t0 < 2000, "p2 failed after %llu ms", (unsigned long long)(mpc_now_ms() - t0));
+    /* The next job runs at once. */
+    uint8_t id2[16];
+    randombytes_buf(id2, sizeof id2);
+    for (uint32_t i = 0; i < 3; i++) s_submit(&cl, i, id2, 4, 5, sh);
+    for (uint32_t i = 0; i < 3; i++) ck_assert_int_eq(s_wait_done(&cl, i, id2, reason), MPCD_JOB_DONE);
+    ck_assert_msg(mpc_now_ms() - t0 < 4000, "the next job ended after %llu ms",
+                  (unsigned long long)(mpc_now_ms() - t0));
+    s_cluster_stop(&cl);
+}
+END_TEST
+
+/* A job's preprocessing progress: the triples it needs are known when it starts, and the
+ * count made grows chunk by chunk while its material is made (STATUS shows it), reaching
+ * the need when the job is done. */
+START_TEST(test_prep_progress)
+{
+    cluster cl;
+    s_cluster_start(&cl, 2, 5000);
+    const uint64_t L = 600000;   /* > 4 chunks of triples */
+    uint64_t *zero = calloc(L, 8), *sh[2] = {zero, zero};
+    uint8_t id[16];
+    randombytes_buf(id, sizeof id);
+    s_submit(&cl, 1, id, L, 5, sh);
+    s_submit(&cl, 0, id, L, 5, sh);
+    uint64_t partial = 0, needed = 0, deadline = mpc_now_ms() + 20000;
+    int done = 0;
+    while (!done && mpc_now_ms() < deadline) {
+        mpcd_jobs_lock(cl.jobs[0]);
+        mpcd_job *job = mpcd_jobs_find(cl.jobs[0], id);
+        if (job->prep_needed) needed = job->prep_needed;
+        if (job->prep_made > 0 && job->prep_made < job->prep_needed) partial = job->prep_made;
+        done = job->state == MPCD_JOB_DONE || job->state == MPCD_JOB_FAILED;
+        mpcd_jobs_unlock(cl.jobs[0]);
+        usleep(200);
+    }
+    char reason[MPCD_REASON_MAX];
+    ck_assert_int_eq(s_wait_done(&cl, 0, id, reason), MPCD_JOB_DONE);
+    ck_assert_uint_eq(needed, L);   /* one triple per element of x*y */
+    ck_assert_msg(partial > 0 && partial % (1u << 17) == 0, "no partial progress seen (%llu)",
+                  (unsigned long long)partial);
+    mpcd_jobs_lock(cl.jobs[0]);
+    mpcd_job *job = mpcd_jobs_find(cl.jobs[0], id);
+    ck_assert_uint_eq(job->prep_made, L);
+    mpcd_jobs_unlock(cl.jobs[0]);
+    free(zero);
+    s_cluster_stop(&cl);
+}
+END_TEST
+
 /* Inputs that never arrive fail the job after the input timeout, with the input named. */
 START_TEST(test_missing_input_times_out)
 {
@@ -419,6 +505,8 @@ Suite *mpc_test_suite(void)
     tcase_add_test(tc, test_jobs_run_in_order);
     tcase_add_test(tc, test_missing_job_fails_everywhere);
     tcase_add_test(tc, test_different_circuit_aborts);
+    tcase_add_test(tc, test_agreement_failure_reaches_all);
+    tcase_add_test(tc, test_prep_progress);
     tcase_add_test(tc, test_missing_input_times_out);
     tcase_add_test(tc, test_job_timeout);
     tcase_add_test(tc, test_pool);

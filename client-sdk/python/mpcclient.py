@@ -50,6 +50,34 @@ class MPCError(Exception):
 _ERR_NAMES = _errors.ERR_NAMES
 
 
+class _PeerStatus(ctypes.Structure):
+    # Mirrors the peers[] element of struct mpc_daemon_status in mpcclient.h.
+    _fields_ = [
+        ("name", ctypes.c_char * 64),
+        ("state", ctypes.c_int),
+        ("for_ms", ctypes.c_uint64),
+    ]
+
+
+_PEER_STATES = {0: "connected", 1: "refused our key", 2: "unreachable"}
+
+
+class _JobStatus(ctypes.Structure):
+    # Mirrors mpc_job_status in mpcclient.h.
+    _fields_ = [
+        ("id", ctypes.c_char * 33),
+        ("state", ctypes.c_int),
+        ("state_name", ctypes.c_char * 32),
+        ("age_s", ctypes.c_uint64),
+        ("submitter", ctypes.c_char * 64),
+        ("layers_done", ctypes.c_uint64),
+        ("layers_total", ctypes.c_uint64),
+        ("prep_made", ctypes.c_uint64),
+        ("prep_needed", ctypes.c_uint64),
+        ("n_daemons", ctypes.c_uint32),
+    ]
+
+
 class _DaemonStatus(ctypes.Structure):
     # Mirrors struct mpc_daemon_status in mpcclient.h.
     _fields_ = [
@@ -72,6 +100,11 @@ class _DaemonStatus(ctypes.Structure):
         ("triples_used", ctypes.c_uint64),
         ("inputs_given", ctypes.c_uint32),
         ("inputs_total", ctypes.c_uint32),
+        ("prep_made", ctypes.c_uint64),
+        ("prep_needed", ctypes.c_uint64),
+        ("prep_per_s", ctypes.c_uint64),
+        ("n_peers", ctypes.c_size_t),
+        ("peers", _PeerStatus * 17),
     ]
 
 
@@ -155,6 +188,7 @@ def _declare(lib):
         "mpc_job_input_text": (I, [P, P, S, S]),
         "mpc_job_output_text": (I, [P, P, S, I, ctypes.POINTER(ctypes.c_void_p)]),
         "mpc_client_status": (I, [P, S, ctypes.POINTER(_DaemonStatus), SZ]),
+        "mpc_client_jobs": (I, [P, ctypes.POINTER(ctypes.POINTER(_JobStatus)), ctypes.POINTER(SZ)]),
     }
     sig["mpc_client_compile"] = (I, [S, SZ, S, ctypes.POINTER(S), SZ, PP, ctypes.POINTER(SZ), ctypes.c_char_p, SZ])
     for name, (res, args) in sig.items():
@@ -462,13 +496,32 @@ class Client:
         for s in st:
             d = dict(daemon=_s(s.daemon), reachable=bool(s.reachable), error=s.error, message=_s(s.message),
                      jobs=dict(queued=s.jobs_queued, running=s.jobs_running, done=s.jobs_done, failed=s.jobs_failed),
-                     stock=dict(triples=s.triples_stock, triples_per_s=s.triples_per_s))
+                     stock=dict(triples=s.triples_stock, triples_per_s=s.triples_per_s),
+                     peers=[dict(name=_s(p.name), state=_PEER_STATES.get(p.state, "unreachable"), for_ms=p.for_ms)
+                            for p in s.peers[:min(s.n_peers, 17)]])
             if s.has_job:
                 d["job"] = dict(state=_s(s.state_name), reason=_s(s.reason), layers_done=s.layers_done,
                                 layers_total=s.layers_total, triples_used=s.triples_used,
-                                inputs_given=s.inputs_given, inputs_total=s.inputs_total)
+                                inputs_given=s.inputs_given, inputs_total=s.inputs_total,
+                                prep_made=s.prep_made, prep_needed=s.prep_needed, prep_per_s=s.prep_per_s)
             out.append(d)
         return out
+
+    def jobs(self):
+        """The jobs this client submitted (each daemon shows a client its own jobs only), merged
+        over the daemons, oldest first: one dict per job with id, state, age_s, submitter,
+        layers_done, layers_total, prep_made, prep_needed and daemons (how many reported it)."""
+        arr = ctypes.POINTER(_JobStatus)()
+        n = ctypes.c_size_t(0)
+        self._check(self._lib.mpc_client_jobs(self._c, ctypes.byref(arr), ctypes.byref(n)))
+        try:
+            return [dict(id=_s(j.id), state=_s(j.state_name), age_s=j.age_s, submitter=_s(j.submitter),
+                         layers_done=j.layers_done, layers_total=j.layers_total, prep_made=j.prep_made,
+                         prep_needed=j.prep_needed, daemons=j.n_daemons)
+                    for j in arr[:n.value]]
+        finally:
+            if arr:
+                self._lib.mpc_client_free(arr)
 
     def run(self, program, inputs=None, outputs=None, binding=None, defines=None, timeout=600.0, strict=False):
         """Stage the program with every one of its `inputs` ({name: values}: all checked, a

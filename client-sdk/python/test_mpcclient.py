@@ -303,6 +303,13 @@ class TestEndToEnd(unittest.TestCase):
                 other = c.attach(job.id, prog, inputs={"y": 2})
                 self.assertEqual(other.output("total", timeout=60), 3)
                 self.assertEqual(job.output("total", timeout=60), 3)
+                # this client's jobs, on every daemon; the daemons see each other
+                listed = {j["id"]: j for j in c.jobs()}
+                self.assertEqual(listed[job.id]["state"], "done")
+                self.assertEqual(listed[job.id]["daemons"], 2)
+                for st in c.status():
+                    self.assertTrue(st["reachable"], st)
+                    self.assertEqual([p["state"] for p in st["peers"]], ["connected"], st)
 
 
 if __name__ == "__main__":
