@@ -93,18 +93,20 @@ static void s_write(mpcd_log_level level, const char *job, const char *text)
     (void)w;
 }
 
-/* Lock held.  Writes the summary of a slot whose window is over, and frees or restarts it. */
-static void s_summarise(s_slot *sl, uint64_t now, int restart)
+/* Lock held.  Ends a slot's window: writes its summary when occurrences were held back (the
+ * slot then stays, for a new window) or frees it after a quiet window. */
+static void s_summarise(s_slot *sl, uint64_t now)
 {
     if (sl->suppressed) {
         char text[S_SAMPLE_MAX + 96];
         snprintf(text, sizeof text, "... repeated %llu times in %llu ms: %s", (unsigned long long)sl->suppressed,
                  (unsigned long long)(now - sl->window_start), sl->sample);
         s_write(sl->level, sl->job, text);
+    } else {
+        sl->hash = 0;
     }
     sl->suppressed = 0;
     sl->window_start = now;
-    if (!restart) sl->hash = 0;
 }
 
 /* Lock held.  1 if this message is to be written now, 0 if it is counted in its slot. */
@@ -116,13 +118,15 @@ static int s_admit(mpcd_log_level level, const char *job, const char *text)
     for (int i = 0; i < S_SLOTS; i++) {
         s_slot *sl = &s_slots[i];
         if (sl->hash == h) {
-            if (now - sl->window_start < s_interval_ms) {
-                sl->suppressed++;
-                s_total_suppressed++;
-                return 0;
+            if (now - sl->window_start >= s_interval_ms) {
+                int quiet = sl->suppressed == 0;
+                s_summarise(sl, now);
+                sl->hash = h;
+                if (quiet) return 1;   /* nothing held back: written as a first occurrence */
             }
-            s_summarise(sl, now, 1);   /* a new window, opened by this message */
-            return 1;
+            sl->suppressed++;          /* counted in the current window's summary */
+            s_total_suppressed++;
+            return 0;
         }
         if (!sl->hash && !free_slot) free_slot = sl;
         if (sl->window_start < oldest->window_start) oldest = sl;
@@ -130,7 +134,7 @@ static int s_admit(mpcd_log_level level, const char *job, const char *text)
     s_slot *sl = free_slot;
     if (!sl) {
         sl = oldest;
-        s_summarise(sl, now, 0);
+        s_summarise(sl, now);
     }
     sl->hash = h;
     sl->level = level;
@@ -151,7 +155,7 @@ void mpcd_log_flush(void)
     uint64_t now = s_now_ms();
     for (int i = 0; i < S_SLOTS; i++) {
         s_slot *sl = &s_slots[i];
-        if (sl->hash && now - sl->window_start >= s_interval_ms) s_summarise(sl, now, 0);
+        if (sl->hash && now - sl->window_start >= s_interval_ms) s_summarise(sl, now);
     }
     pthread_mutex_unlock(&s_mu);
 }

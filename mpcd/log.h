@@ -3,12 +3,13 @@
  * Never pass a secret (share, key, seed, input value) to these functions: the messages are
  * written as given.  The level and party name are process-wide (set once at start).
  *
- * Rate limiting: a warning or error identical to one logged less than the repeat interval
- * ago (same level, job and text) is not written but counted; once the interval is over the
- * count is written as one line "... repeated N times in T ms: TEXT" (by the next identical
- * message or by mpcd_log_flush, which the daemon calls a few times a second).  64 distinct
- * messages are tracked; a 65th ends the oldest one's window early.  INFO and DEBUG lines
- * are never held back. */
+ * Rate limiting: the first occurrence of a warning or error is written; identical ones (same
+ * level, job and text) that follow are counted, and at the end of each repeat interval with
+ * a count the count is written as one line "... repeated N times in T ms: TEXT" (by the next
+ * identical message or by mpcd_log_flush, which the daemon calls a few times a second).  A
+ * steady flood of one message thus gives one line per interval; after a quiet interval the
+ * message is written again as a first occurrence.  64 distinct messages are tracked; a 65th
+ * ends the oldest one's window early.  INFO and DEBUG lines are never held back. */
 #ifndef MPCD_LOG_H
 #define MPCD_LOG_H
 
