@@ -18,9 +18,15 @@ typedef struct mpcd_clientsock mpcd_clientsock;
  * MPC_ERR_* with a reason in err. */
 int mpcd_clientsock_new(mpcd_clientsock **out, const mpcd_config *cfg, const mpc_keypair *kp,
                         char *err, size_t errlen);
-/* Serves requests for up to timeout_ms.  Returns 0 (also when nothing arrived). */
+/* Waits up to timeout_ms for requests or a job-table change (mpcd_jobs_wake_fd), then serves
+ * at most a bounded batch of requests and the held RESULTs that can be answered; never
+ * blocks on a client.  Returns 0 (also when nothing arrived, or a signal interrupted). */
 int mpcd_clientsock_serve(mpcd_clientsock *cs, mpcd_jobs *jobs, const mpcd_status_extra *extra,
                           int timeout_ms);
+/* Replies dropped because the client's queue was full / the client had left; RESULT
+ * requests held now; connections open now.  Any argument may be NULL. */
+void mpcd_clientsock_stats(const mpcd_clientsock *cs, uint64_t *dropped_full, uint64_t *dropped_gone,
+                           uint32_t *held, int64_t *connections);
 /* The endpoint actually bound. */
 const char *mpcd_clientsock_endpoint(const mpcd_clientsock *cs);
 void mpcd_clientsock_destroy(mpcd_clientsock **cs);

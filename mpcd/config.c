@@ -51,6 +51,9 @@ static const mpc_ini_key s_rows[] = {
            "it yet: the triple pool and the job table live in memory only (docs/preprocessing.md)."),
     C_ENUM(S_MPCD, log_level, s_log_names, "info",
            "Least severe level logged to stderr: `error`, `warn`, `info` or `debug`. No level ever logs a secret."),
+    C_INT(S_MPCD, log_repeat_ms, 0, 3600000, "10000",
+          "A warning or error identical to one logged less than this many milliseconds ago is counted, not "
+          "written; the count follows as one line \"... repeated N times\". 0 writes every line."),
     C_ENUM(S_MPCD, preprocessing, s_prep_names, "ot",
            "Where Beaver triples and truncation material come from: `ot` (the parties make it themselves with "
            "oblivious transfer; no trusted party; docs/preprocessing.md) or `dealer` (a semi-trusted dealer process: "
@@ -86,6 +89,23 @@ static const mpc_ini_key s_rows[] = {
           "ZeroMQ heartbeat interval on peer connections; a peer silent for 3 intervals is dead."),
     C_INT(S_LIMITS, result_ttl_s, 1, 31536000, "3600",
           "Seconds an output share waits for its recipient before it is wiped."),
+    C_INT(S_LIMITS, client_handshake_ms, 100, 600000, "5000",
+          "Longest a connection to the client endpoint may take to finish its CURVE handshake, in "
+          "milliseconds (ZMQ_HANDSHAKE_IVL); an unfinished one is closed then. Bounds how long a half-open "
+          "connection holds a file descriptor (docs/daemon.md, \"Client endpoint\")."),
+    C_INT(S_LIMITS, max_client_connections, 1, 1000000, "1000",
+          "Connections to the client endpoint open at a time, finished handshakes or not. At the bound the "
+          "daemon closes its listening socket (no new connection is accepted; the open ones stay) and opens it "
+          "again when a quarter of the room is free. Lowered at run time to fit the open files limit, with 64 "
+          "descriptors to spare."),
+    C_INT(S_LIMITS, max_result_wait_ms, 0, 3600000, "60000",
+          "Longest a RESULT request is held waiting for its output, in milliseconds; a client asking "
+          "for a longer wait is answered \"not ready\" after this and asks again."),
+    C_INT(S_LIMITS, max_held_results, 1, 100000, "1024",
+          "RESULT requests held waiting for their outputs, all clients together; beyond this they are "
+          "answered \"not ready\" at once."),
+    C_INT(S_LIMITS, max_held_results_per_client, 1, 100000, "32",
+          "RESULT requests of one client held at a time; beyond this its oldest is answered \"not ready\"."),
 
     {S_POLICY, "allow_any_program", MPC_INI_BOOL, M(allow_any_program), 0, 0, "false", 0, NULL, NULL, 0, NULL,
      "Run any program a permitted client submits (development only). When false, only circuits whose hash "

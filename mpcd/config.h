@@ -59,6 +59,7 @@ typedef struct {
     char     dealer_public_key[MPCD_Z85_KEY_LEN + 1];
     int64_t  pool_triples;
     int64_t  pool_chunk;
+    int64_t  log_repeat_ms;
 
     /* [limits] */
     int64_t  max_gates;
@@ -71,6 +72,11 @@ typedef struct {
     int64_t  input_timeout_ms;
     int64_t  heartbeat_ms;
     int64_t  result_ttl_s;
+    int64_t  client_handshake_ms;
+    int64_t  max_client_connections;
+    int64_t  max_result_wait_ms;
+    int64_t  max_held_results;
+    int64_t  max_held_results_per_client;
 
     /* [policy] */
     int      allow_any_program;

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "mpc_err.h"
 
@@ -21,7 +23,19 @@ struct mpcd_jobs {
     uint32_t        max;
     uint8_t         refused[MPCD_REFUSED_KEEP][MPCD_JOB_ID_BYTES];
     uint32_t        n_refused;   /* total noted; the ring holds the last MPCD_REFUSED_KEEP */
+    int             wake_fd;     /* eventfd: readable after any notify (jobs.h) */
 };
+
+/* Lock held.  Wakes the worker's condition variable and the client thread's poll. */
+static void s_notify(mpcd_jobs *j)
+{
+    pthread_cond_broadcast(&j->cv);
+    if (j->wake_fd >= 0) {
+        uint64_t one = 1;
+        ssize_t w = write(j->wake_fd, &one, sizeof one);   /* EAGAIN: already readable */
+        (void)w;
+    }
+}
 
 mpcd_jobs *mpcd_jobs_new(uint32_t max_jobs)
 {
@@ -34,6 +48,13 @@ mpcd_jobs *mpcd_jobs_new(uint32_t max_jobs)
     pthread_cond_init(&j->cv, &ca);
     pthread_condattr_destroy(&ca);
     j->max = max_jobs ? max_jobs : 1000;
+    j->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (j->wake_fd < 0) {
+        pthread_cond_destroy(&j->cv);
+        pthread_mutex_destroy(&j->mu);
+        free(j);
+        return NULL;
+    }
     return j;
 }
 
@@ -83,13 +104,23 @@ void mpcd_jobs_destroy(mpcd_jobs **jp)
     }
     pthread_mutex_destroy(&j->mu);
     pthread_cond_destroy(&j->cv);
+    if (j->wake_fd >= 0) close(j->wake_fd);
     free(j);
     *jp = NULL;
 }
 
 void mpcd_jobs_lock(mpcd_jobs *j) { pthread_mutex_lock(&j->mu); }
 void mpcd_jobs_unlock(mpcd_jobs *j) { pthread_mutex_unlock(&j->mu); }
-void mpcd_jobs_notify(mpcd_jobs *j) { pthread_cond_broadcast(&j->cv); }
+void mpcd_jobs_notify(mpcd_jobs *j) { s_notify(j); }
+
+int mpcd_jobs_wake_fd(const mpcd_jobs *j) { return j->wake_fd; }
+
+void mpcd_jobs_wake_drain(mpcd_jobs *j)
+{
+    uint64_t n;
+    ssize_t r = read(j->wake_fd, &n, sizeof n);   /* EAGAIN: nothing pending */
+    (void)r;
+}
 
 int mpcd_jobs_wait(mpcd_jobs *j, uint64_t deadline_ms)
 {
@@ -158,7 +189,7 @@ int mpcd_jobs_add(mpcd_jobs *j, const uint8_t id[MPCD_JOB_ID_BYTES], const char 
         if (j->tail) j->tail->next = job;
         else j->head = job;
         j->tail = job;
-        pthread_cond_broadcast(&j->cv);
+        s_notify(j);
     }
     pthread_mutex_unlock(&j->mu);
     if (rc != 0) {
@@ -180,7 +211,7 @@ void mpcd_jobs_note_refused(mpcd_jobs *j, const uint8_t id[MPCD_JOB_ID_BYTES])
     pthread_mutex_lock(&j->mu);
     memcpy(j->refused[j->n_refused % MPCD_REFUSED_KEEP], id, MPCD_JOB_ID_BYTES);
     j->n_refused++;
-    pthread_cond_broadcast(&j->cv);
+    s_notify(j);
     pthread_mutex_unlock(&j->mu);
 }
 

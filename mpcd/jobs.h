@@ -68,8 +68,14 @@ void       mpcd_jobs_destroy(mpcd_jobs **jp);
 /* The table's lock: hold it while reading or writing any job field. */
 void mpcd_jobs_lock(mpcd_jobs *j);
 void mpcd_jobs_unlock(mpcd_jobs *j);
-/* Wakes every waiter (after a change made under the lock). */
+/* Wakes every waiter (after a change made under the lock): the worker's condition variable,
+ * and the client thread, which polls mpcd_jobs_wake_fd() beside its socket to answer held
+ * RESULT requests the moment a job changes state.  Call it after every job state change. */
 void mpcd_jobs_notify(mpcd_jobs *j);
+/* An eventfd that becomes readable after mpcd_jobs_notify (any thread; owned by the table). */
+int  mpcd_jobs_wake_fd(const mpcd_jobs *j);
+/* Makes the wake fd unreadable again (lock not needed). */
+void mpcd_jobs_wake_drain(mpcd_jobs *j);
 /* Waits (lock held) until notified or until deadline_ms (mpc_now_ms() time, clock.h)
  * passes; returns 0, or MPC_ERR_TIMEOUT. */
 int  mpcd_jobs_wait(mpcd_jobs *j, uint64_t deadline_ms);

@@ -1,8 +1,10 @@
 /* log.c — one line per event on stderr, written with a single write(2) so lines from the
- * client thread and the job worker never interleave. */
+ * client thread, the job worker and the ZAP handlers never interleave.  Identical warnings
+ * and errors are rate-limited (log.h). */
 #include "log.h"
 
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/time.h>
@@ -13,10 +15,149 @@ static char           s_party[MPC_NAME_MAX] = "-";
 static mpcd_log_level s_level = MPCD_LOG_INFO;
 static const char *const s_level_names[] = {"ERROR", "WARN ", "INFO ", "DEBUG"};
 
+/* Rate limiting: one slot per distinct recent message (level, job, text). */
+#define S_SLOTS      64
+#define S_SAMPLE_MAX 200
+typedef struct {
+    uint64_t       hash;            /* 0: free */
+    uint64_t       window_start;    /* ms, CLOCK_MONOTONIC */
+    uint64_t       suppressed;      /* occurrences not logged since window_start */
+    mpcd_log_level level;
+    char           job[40];
+    char           sample[S_SAMPLE_MAX];
+} s_slot;
+
+static pthread_mutex_t s_mu = PTHREAD_MUTEX_INITIALIZER;
+static s_slot          s_slots[S_SLOTS];
+static uint64_t        s_interval_ms = 10000;
+static uint64_t        s_total_suppressed;
+
 void mpcd_log_init(const char *party, mpcd_log_level level)
 {
     snprintf(s_party, sizeof s_party, "%s", party ? party : "-");
     s_level = level;
+}
+
+void mpcd_log_set_repeat_interval(uint64_t ms)
+{
+    pthread_mutex_lock(&s_mu);
+    s_interval_ms = ms;
+    pthread_mutex_unlock(&s_mu);
+}
+
+uint64_t mpcd_log_suppressed(void)
+{
+    pthread_mutex_lock(&s_mu);
+    uint64_t n = s_total_suppressed;
+    pthread_mutex_unlock(&s_mu);
+    return n;
+}
+
+static uint64_t s_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* FNV-1a over the parts that make two messages identical. */
+static uint64_t s_hash(mpcd_log_level level, const char *job, const char *text)
+{
+    uint64_t h = 1469598103934665603ull ^ (uint64_t)level;
+    for (const char *p = job; *p; p++) h = (h ^ (unsigned char)*p) * 1099511628211ull;
+    h = (h ^ 0xff) * 1099511628211ull;
+    for (const char *p = text; *p; p++) h = (h ^ (unsigned char)*p) * 1099511628211ull;
+    return h ? h : 1;
+}
+
+/* Writes one line: timestamp, level, party, job, text. */
+static void s_write(mpcd_log_level level, const char *job, const char *text)
+{
+    char line[1024];
+    struct timeval tv;
+    struct tm tm;
+    gettimeofday(&tv, NULL);
+    gmtime_r(&tv.tv_sec, &tm);
+    int n = snprintf(line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s party=%s job=%s %s",
+                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                     (long)(tv.tv_usec / 1000), s_level_names[level], s_party,
+                     job && job[0] ? job : "-", text);
+    if (n < 0) return;
+    size_t off = (size_t)n < sizeof line ? (size_t)n : sizeof line - 1;
+    /* One event, one line: fold any newline a message carries. */
+    for (size_t i = 0; i < off; i++)
+        if (line[i] == '\n' || line[i] == '\r') line[i] = ' ';
+    if (off >= sizeof line - 1) off = sizeof line - 2;
+    line[off++] = '\n';
+    ssize_t w = write(STDERR_FILENO, line, off);
+    (void)w;
+}
+
+/* Lock held.  Ends a slot's window: writes its summary when occurrences were held back (the
+ * slot then stays, for a new window) or frees it after a quiet window. */
+static void s_summarise(s_slot *sl, uint64_t now)
+{
+    if (sl->suppressed) {
+        char text[S_SAMPLE_MAX + 96];
+        snprintf(text, sizeof text, "... repeated %llu times in %llu ms: %s", (unsigned long long)sl->suppressed,
+                 (unsigned long long)(now - sl->window_start), sl->sample);
+        s_write(sl->level, sl->job, text);
+    } else {
+        sl->hash = 0;
+    }
+    sl->suppressed = 0;
+    sl->window_start = now;
+}
+
+/* Lock held.  1 if this message is to be written now, 0 if it is counted in its slot. */
+static int s_admit(mpcd_log_level level, const char *job, const char *text)
+{
+    if (level > MPCD_LOG_WARN || s_interval_ms == 0) return 1;
+    uint64_t now = s_now_ms(), h = s_hash(level, job, text);
+    s_slot *free_slot = NULL, *oldest = &s_slots[0];
+    for (int i = 0; i < S_SLOTS; i++) {
+        s_slot *sl = &s_slots[i];
+        if (sl->hash == h) {
+            if (now - sl->window_start >= s_interval_ms) {
+                int quiet = sl->suppressed == 0;
+                s_summarise(sl, now);
+                sl->hash = h;
+                if (quiet) return 1;   /* nothing held back: written as a first occurrence */
+            }
+            sl->suppressed++;          /* counted in the current window's summary */
+            s_total_suppressed++;
+            return 0;
+        }
+        if (!sl->hash && !free_slot) free_slot = sl;
+        if (sl->window_start < oldest->window_start) oldest = sl;
+    }
+    s_slot *sl = free_slot;
+    if (!sl) {
+        sl = oldest;
+        s_summarise(sl, now);
+    }
+    sl->hash = h;
+    sl->level = level;
+    sl->window_start = now;
+    sl->suppressed = 0;
+    size_t jn = strnlen(job, sizeof sl->job - 1);
+    memcpy(sl->job, job, jn);
+    sl->job[jn] = 0;
+    size_t n = strnlen(text, sizeof sl->sample - 1);
+    memcpy(sl->sample, text, n);
+    sl->sample[n] = 0;
+    return 1;
+}
+
+void mpcd_log_flush(void)
+{
+    pthread_mutex_lock(&s_mu);
+    uint64_t now = s_now_ms();
+    for (int i = 0; i < S_SLOTS; i++) {
+        s_slot *sl = &s_slots[i];
+        if (sl->hash && now - sl->window_start >= s_interval_ms) s_summarise(sl, now);
+    }
+    pthread_mutex_unlock(&s_mu);
 }
 
 int mpcd_log_enabled(mpcd_log_level level)
@@ -27,27 +168,14 @@ int mpcd_log_enabled(mpcd_log_level level)
 void mpcd_log(mpcd_log_level level, const char *job, const char *fmt, ...)
 {
     if (!mpcd_log_enabled(level)) return;
-    char line[1024];
-    struct timeval tv;
-    struct tm tm;
-    gettimeofday(&tv, NULL);
-    gmtime_r(&tv.tv_sec, &tm);
-    int n = snprintf(line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s party=%s job=%s ",
-                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                     (long)(tv.tv_usec / 1000), s_level_names[level], s_party,
-                     job && job[0] ? job : "-");
-    if (n < 0) return;
-    size_t off = (size_t)n < sizeof line ? (size_t)n : sizeof line - 1;
+    char text[900];
     va_list ap;
     va_start(ap, fmt);
-    int m = vsnprintf(line + off, sizeof line - off, fmt, ap);
+    int m = vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
-    if (m > 0) off += (size_t)m < sizeof line - off ? (size_t)m : sizeof line - off - 1;
-    /* One event, one line: fold any newline a message carries. */
-    for (size_t i = 0; i < off; i++)
-        if (line[i] == '\n' || line[i] == '\r') line[i] = ' ';
-    if (off >= sizeof line - 1) off = sizeof line - 2;
-    line[off++] = '\n';
-    ssize_t w = write(STDERR_FILENO, line, off);
-    (void)w;
+    if (m < 0) return;
+    if (!job) job = "";
+    pthread_mutex_lock(&s_mu);
+    if (s_admit(level, job, text)) s_write(level, job, text);
+    pthread_mutex_unlock(&s_mu);
 }

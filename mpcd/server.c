@@ -59,6 +59,16 @@ static void *s_worker_main(void *arg)
     return NULL;
 }
 
+/* Refused handshakes on the peer port: logged through the rate limiter (log.h), so a flood of
+ * them gives a line per repeat interval. */
+static void s_peer_refused(void *ctx, mpc_zap_refusal why, const char *address)
+{
+    (void)ctx;
+    mpcd_warn(NULL, "a connection to the peer port was refused (%s, from %s)",
+              why == MPC_ZAP_UNKNOWN_KEY ? "unknown key" : "not a CURVE client of this mesh",
+              address[0] ? address : "?");
+}
+
 static int s_peer_key(const mpcd_config *cfg, const char *z85, uint32_t line, const char *who,
                       uint8_t out[MPC_KEY_BYTES], char *err, size_t errlen)
 {
@@ -112,6 +122,7 @@ int mpcd_server_new(mpcd_server **out, const mpcd_config *cfg, char *err, size_t
     zc.timeout_ms = (int)cfg->peer_timeout_ms;
     zc.heartbeat_ivl_ms = (int)cfg->heartbeat_ms;
     zc.heartbeat_timeout_ms = 3 * (int)cfg->heartbeat_ms;
+    zc.on_refused = s_peer_refused;
     rc = mpc_transport_zmq_new(&s->mesh, &zc, err, errlen);
     if (rc != 0) goto fail;
 
@@ -191,7 +202,9 @@ static void s_peers(const mpcd_server *s, mpcd_status_extra *extra)
 int mpcd_server_run(mpcd_server *s, const atomic_int *stop)
 {
     time_t last_expire = time(NULL);
+    uint64_t dropped_full = 0, dropped_note = 0;
     while (!atomic_load(stop)) {
+        mpcd_log_flush();
         if (s->clients) {
             mpcd_status_extra extra;
             memset(&extra, 0, sizeof extra);
@@ -201,6 +214,14 @@ int mpcd_server_run(mpcd_server *s, const atomic_int *stop)
             }
             s_peers(s, &extra);
             mpcd_clientsock_serve(s->clients, s->jobs, &extra, 200);
+            uint64_t full = 0;
+            mpcd_clientsock_stats(s->clients, &full, NULL, NULL, NULL);
+            if (full != dropped_full && mpc_now_ms() - dropped_note >= 10000) {
+                mpcd_warn(NULL, "%llu replies dropped so far: their clients do not read them",
+                          (unsigned long long)full);
+                dropped_full = full;
+                dropped_note = mpc_now_ms();
+            }
         } else {
             struct timespec ts = {0, 200 * 1000000L};
             nanosleep(&ts, NULL);
@@ -208,11 +229,17 @@ int mpcd_server_run(mpcd_server *s, const atomic_int *stop)
         time_t now = time(NULL);
         if (s->jobs && now != last_expire) {
             uint32_t n = mpcd_jobs_expire(s->jobs, now, s->cfg.result_ttl_s);
-            if (n) mpcd_info(NULL, "expired %u finished jobs (their shares are wiped)", (unsigned)n);
+            if (n) {
+                mpcd_info(NULL, "expired %u finished jobs (their shares are wiped)", (unsigned)n);
+                mpcd_jobs_lock(s->jobs);
+                mpcd_jobs_notify(s->jobs);   /* held RESULTs of those jobs are answered */
+                mpcd_jobs_unlock(s->jobs);
+            }
             last_expire = now;
         }
     }
     mpcd_info(NULL, "stopping");
+    mpcd_log_flush();
     return 0;
 }
 

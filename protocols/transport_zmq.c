@@ -1038,7 +1038,8 @@ static int s_start_zap(s_zt *z, char *err, size_t errlen)
         k++;
     }
     mpc_zap_config zc = {.domain = S_ZAP_DOMAIN, .n_keys = k,
-                         .keys = (const uint8_t (*)[MPC_KEY_BYTES])keys, .ids = idp};
+                         .keys = (const uint8_t (*)[MPC_KEY_BYTES])keys, .ids = idp,
+                         .on_refused = z->cfg.on_refused, .refused_ctx = z->cfg.refused_ctx};
     return mpc_zap_start(&z->zap, z->ctx, &zc, err, errlen);
 }
 

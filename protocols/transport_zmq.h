@@ -19,6 +19,7 @@
 
 #include "keys.h"
 #include "transport.h"
+#include "zap.h"
 
 #define MPC_ZMQ_MAX_PARTIES          16
 #define MPC_ZMQ_ENDPOINT_MAX         256
@@ -53,6 +54,10 @@ typedef struct {
     uint32_t max_held_msgs;         /* messages of other streams held (256) */
     uint64_t max_held_bytes;        /* payload bytes held (2 x max_msg_bytes) */
     int      rcvhwm;                /* messages libzmq queues per peer before back-pressure (64) */
+    /* Called on the ZAP handler's thread for every refused handshake on our ROUTER (zap.h);
+     * NULL: refusals are only counted (mpc_transport_zmq_stats auth_denied). */
+    mpc_zap_refused_fn on_refused;
+    void              *refused_ctx;
 } mpc_zmq_config;
 
 /* Zeroes cfg (all defaults); the caller then fills self, n, bind, endpoints and keys. */

@@ -1,0 +1,425 @@
+/* check_client_endpoint.c — the client endpoint under abuse, on real 2-party clusters
+ * (scripts/cluster; docs/daemon.md, "Client endpoint"):
+ *   - a client that floods STATUS requests and never reads the replies (a DEALER with
+ *     ZMQ_RCVHWM=1) does not stop another client's job, and SIGTERM still stops the daemon
+ *     within 2 s while the flood goes on;
+ *   - 400 half-open connections (connected, no handshake) to a daemon held to 256 open files
+ *     do not lock a legitimate client out;
+ *   - 2,000 refused handshakes on the client endpoint, and hundreds on the peer endpoint,
+ *     give a bounded number of log lines, with the count of the repeats logged. */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "runner.h"
+#include "client_conf.h"
+#include "clock.h"
+#include "cluster.h"
+#include "cwire.h"
+#include "keys.h"
+#include "mpcclient.h"
+#include "proc.h"
+
+static tc_cluster s_cl;
+static mpc_client_conf s_ccfg;
+
+static void s_up(const char *extra)
+{
+    tc_up(&s_cl, 2, extra);
+    char path[512], err[256];
+    snprintf(path, sizeof path, "%s/client.ini", s_cl.dir);
+    ck_assert_int_eq(mpc_client_conf_load(path, &s_ccfg, err, sizeof err), 0);
+}
+
+static void s_up_flood(void)
+{
+    s_up("--set mpcd.log_repeat_ms=1000");
+}
+
+static void s_up_halfopen(void)
+{
+    s_up("--set limits.client_handshake_ms=1000");
+}
+
+static void s_up_refused(void)
+{
+    s_up("--set mpcd.log_repeat_ms=1000");
+}
+
+static void s_down(void)
+{
+    tc_down(&s_cl);
+}
+
+static void s_sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0) {
+    }
+}
+
+static int s_pid(const char *name)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s.pid", s_cl.dir, name);
+    FILE *f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    int pid = 0;
+    ck_assert_int_eq(fscanf(f, "%d", &pid), 1);
+    fclose(f);
+    return pid;
+}
+
+/* 1 while pid runs (a zombie counts as stopped). */
+static int s_running(int pid)
+{
+    if (kill(pid, 0) != 0) return 0;
+    char path[64], buf[256];
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    const char *p = strrchr(buf, ')');
+    return !(p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X'));
+}
+
+/* A CURVE DEALER for daemon i's server key (not connected yet) with client key `keyname`
+ * (keys/NAME.*), or a fresh unknown key when keyname is NULL. */
+static void *s_dealer(void *ctx, uint32_t i, const char *keyname)
+{
+    void *sock = zmq_socket(ctx, ZMQ_DEALER);
+    ck_assert_ptr_nonnull(sock);
+    mpc_keypair *kp = NULL;
+    if (keyname) {
+        char path[512], err[256];
+        snprintf(path, sizeof path, "%s/keys/%s.secret", s_cl.dir, keyname);
+        ck_assert_int_eq(mpc_keys_load_secret(&kp, path, err, sizeof err), 0);
+    } else {
+        kp = mpc_keypair_new();
+    }
+    ck_assert_ptr_nonnull(kp);
+    char pub[41], sec[41], srv[41];
+    mpc_key_to_z85(pub, mpc_keypair_public(kp));
+    mpc_key_to_z85(sec, mpc_keypair_secret(kp));
+    mpc_key_to_z85(srv, s_ccfg.daemons[i].public_key);
+    int zero = 0;
+    ck_assert_int_eq(zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, srv, 40), 0);
+    ck_assert_int_eq(zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, pub, 40), 0);
+    ck_assert_int_eq(zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, sec, 40), 0);
+    ck_assert_int_eq(zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof zero), 0);
+    sodium_memzero(sec, sizeof sec);
+    mpc_keypair_destroy(&kp);
+    return sock;
+}
+
+/* A complete job through the SDK; returns its duration in ms. */
+static uint64_t s_sdk_job(void)
+{
+    static const char *src = "party a, b\ninput x: int from a\ninput y: int from b\noutput s = x * y + 1 to a, b\n";
+    uint64_t t0 = mpc_now_ms();
+    mpc_client *c = NULL;
+    char err[256], path[512];
+    snprintf(path, sizeof path, "%s/client.ini", s_cl.dir);
+    ck_assert_msg(mpc_client_open(&c, path, err, sizeof err) == 0, "%s", err);
+    mpc_job *j = NULL;
+    ck_assert_msg(mpc_job_create_source(c, src, strlen(src), "ok.mpc", NULL, 0, 0, &j) == 0, "%s",
+                  mpc_client_errmsg(c));
+    uint64_t x = 1234567, y = 7654321;
+    ck_assert_msg(mpc_job_input(c, j, "x", &x, 1) == 0, "%s", mpc_client_errmsg(c));
+    ck_assert_msg(mpc_job_input(c, j, "y", &y, 1) == 0, "%s", mpc_client_errmsg(c));
+    ck_assert_msg(mpc_job_submit(c, j, MPC_SUBMIT_ALL_INPUTS) == 0, "%s", mpc_client_errmsg(c));
+    uint64_t *v = NULL, n = 0;
+    ck_assert_msg(mpc_job_output(c, j, "s", 20000, &v, &n) == 0, "%s", mpc_client_errmsg(c));
+    ck_assert_uint_eq(n, 1);
+    ck_assert_uint_eq(v[0], x * y + 1);
+    mpc_client_free(v);
+    mpc_job_free(&j);
+    mpc_client_close(&c);
+    return mpc_now_ms() - t0;
+}
+
+/* Lines of daemon `name`'s log containing text; *repeats: the sum of N over those that are
+ * "... repeated N times" summaries. */
+static int s_log_count(const char *name, const char *text, uint64_t *repeats)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s.log", s_cl.dir, name);
+    FILE *f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    char line[2048];
+    int lines = 0;
+    if (repeats) *repeats = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (!strstr(line, text)) continue;
+        lines++;
+        const char *r = strstr(line, "... repeated ");
+        if (r && repeats) *repeats += strtoull(r + 13, NULL, 10);
+    }
+    fclose(f);
+    return lines;
+}
+
+/* Occurrences of a logged message: lines that are not summaries count one, summaries their
+ * N.  *lines: every line about it. */
+static uint64_t s_log_events(const char *name, const char *text, int *lines)
+{
+    uint64_t rep = 0;
+    int all = s_log_count(name, text, &rep);
+    int summaries = 0;
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s.log", s_cl.dir, name);
+    FILE *f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    char line[2048];
+    while (fgets(line, sizeof line, f))
+        if (strstr(line, text) && strstr(line, "... repeated ")) summaries++;
+    fclose(f);
+    if (lines) *lines = all;
+    return rep + (uint64_t)(all - summaries);
+}
+
+/* --- a client flooding STATUS without reading ---------------------------------------------- */
+
+#define S_FLOOD_REQUESTS 300000
+#define S_FLOOD_MAX_MS   15000
+
+static volatile sig_atomic_t s_flood_stop;
+static int s_flood_pipe[2];   /* the attacker writes a byte once S_FLOOD_REQUESTS went out */
+static void s_on_usr1(int sig)
+{
+    (void)sig;
+    s_flood_stop = 1;
+}
+
+/* The attacker (a child process): STATUS requests as fast as the daemon takes them, never a
+ * read, until SIGUSR1 (after at least S_FLOOD_REQUESTS) or S_FLOOD_MAX_MS.  Exits with 0 when
+ * S_FLOOD_REQUESTS went out. */
+static void s_flood(uint32_t daemon)
+{
+    void *ctx = zmq_ctx_new();
+    void *sock = s_dealer(ctx, daemon, "client");
+    int one = 1, tmo = 200;
+    zmq_setsockopt(sock, ZMQ_RCVHWM, &one, sizeof one);
+    zmq_setsockopt(sock, ZMQ_SNDTIMEO, &tmo, sizeof tmo);
+    ck_assert_int_eq(zmq_connect(sock, s_ccfg.daemons[daemon].endpoint), 0);
+    mpc_cwire_req q = {.type = MPC_CW_STATUS, .rid = 1};
+    uint8_t *h = NULL;
+    size_t hl = 0;
+    ck_assert_int_eq(mpc_cwire_req_encode(&q, &h, &hl), 0);
+    uint64_t t0 = mpc_now_ms();
+    long sent = 0;
+    while ((sent < S_FLOOD_REQUESTS || !s_flood_stop) && mpc_now_ms() - t0 < S_FLOOD_MAX_MS)
+        if (zmq_send(sock, h, hl, 0) >= 0 && ++sent == S_FLOOD_REQUESTS) {
+            ssize_t w = write(s_flood_pipe[1], "x", 1);
+            (void)w;
+        }
+    free(h);
+    fprintf(stderr, "flood: %ld STATUS requests in %llu ms\n", sent, (unsigned long long)(mpc_now_ms() - t0));
+    zmq_close(sock);
+    zmq_ctx_term(ctx);
+    _exit(sent >= S_FLOOD_REQUESTS ? 0 : 1);
+}
+
+START_TEST(test_status_flood_does_not_block)
+{
+    int bpid = s_pid("b");
+    signal(SIGUSR1, s_on_usr1);
+    ck_assert_int_eq(pipe(s_flood_pipe), 0);
+    pid_t child = fork();
+    ck_assert_int_ge(child, 0);
+    if (child == 0) s_flood(1);
+    close(s_flood_pipe[1]);
+    s_sleep_ms(1500);   /* the flood is under way: its replies pile up unread */
+    uint64_t ms = s_sdk_job();
+    fprintf(stderr, "flood: another client's job took %llu ms\n", (unsigned long long)ms);
+    ck_assert_msg(ms <= 5000, "a job took %llu ms while a client flooded daemon b", (unsigned long long)ms);
+    /* Once 300,000 requests went out (their replies mostly dropped), SIGTERM while the flood
+     * goes on. */
+    char c;
+    ck_assert_msg(read(s_flood_pipe[0], &c, 1) == 1, "the flood did not reach %d requests", S_FLOOD_REQUESTS);
+    close(s_flood_pipe[0]);
+    int st = 0;
+    int still_flooding = waitpid(child, &st, WNOHANG) == 0;
+    uint64_t t0 = mpc_now_ms();
+    ck_assert_int_eq(kill(bpid, SIGTERM), 0);
+    while (s_running(bpid) && mpc_now_ms() - t0 < 5000) s_sleep_ms(10);
+    uint64_t stop_ms = mpc_now_ms() - t0;
+    fprintf(stderr, "flood: SIGTERM stopped daemon b in %llu ms (flood %s)\n", (unsigned long long)stop_ms,
+            still_flooding ? "on" : "over");
+    ck_assert_msg(!s_running(bpid), "daemon b still runs 5 s after SIGTERM");
+    ck_assert_msg(stop_ms <= 2000, "SIGTERM took %llu ms", (unsigned long long)stop_ms);
+    if (still_flooding) {
+        kill(child, SIGUSR1);
+        ck_assert_int_eq(waitpid(child, &st, 0), child);
+    }
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the flood did not get going");
+    /* The dropped replies were noticed, in a bounded number of lines. */
+    int lines = s_log_count("b", "does not read its replies", NULL);
+    ck_assert_msg(lines >= 1 && lines <= 40, "%d lines about unread replies", lines);
+}
+END_TEST
+
+/* --- half-open connections ------------------------------------------------------------------ */
+
+/* Connects a Unix stream socket to an ipc:// endpoint (path or @abstract) without sending
+ * anything; the fd, or -1 (backlog full: EAGAIN). */
+static int s_half_open(const char *endpoint)
+{
+    ck_assert_msg(!strncmp(endpoint, "ipc://", 6), "not an ipc endpoint: %s", endpoint);
+    const char *p = endpoint + 6;
+    struct sockaddr_un sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sun_family = AF_UNIX;
+    size_t len = strlen(p);
+    ck_assert_uint_lt(len, sizeof sa.sun_path);
+    memcpy(sa.sun_path, p, len);
+    if (p[0] == '@') sa.sun_path[0] = 0;
+    socklen_t sl = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len + (p[0] == '@' ? 0 : 1));
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    ck_assert_int_ge(fd, 0);
+    if (connect(fd, (struct sockaddr *)&sa, sl) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+#define S_HALF_OPEN 400
+
+START_TEST(test_half_open_connections)
+{
+    /* Daemon b as under `ulimit -n 256` (its descriptors, the listening socket among them,
+     * stay open). */
+    int bpid = s_pid("b");
+    struct rlimit rl = {256, 256};
+    ck_assert_msg(prlimit(bpid, RLIMIT_NOFILE, &rl, NULL) == 0, "prlimit: %s", strerror(errno));
+    static int fds[S_HALF_OPEN];
+    int n = 0;
+    uint64_t t0 = mpc_now_ms();
+    while (n < S_HALF_OPEN && mpc_now_ms() - t0 < 8000) {
+        int fd = s_half_open(s_ccfg.daemons[1].endpoint);
+        if (fd >= 0) fds[n++] = fd;
+        else s_sleep_ms(5);   /* the listen backlog is full: b is out of descriptors */
+    }
+    fprintf(stderr, "half-open: %d connections in %llu ms\n", n, (unsigned long long)(mpc_now_ms() - t0));
+    ck_assert_int_eq(n, S_HALF_OPEN);
+    /* They stay open (never a byte sent) while a legitimate client runs a job. */
+    uint64_t ms = s_sdk_job();
+    fprintf(stderr, "half-open: a client job took %llu ms\n", (unsigned long long)ms);
+    ck_assert_msg(ms <= 15000, "a job took %llu ms beside %d half-open connections", (unsigned long long)ms, n);
+    ck_assert(tc_alive(&s_cl));
+    for (int i = 0; i < n; i++) close(fds[i]);
+}
+END_TEST
+
+/* --- refused handshakes ------------------------------------------------------------------- */
+
+#define S_REFUSED_SOCKS 200
+
+/* Makes handshakes with unknown keys to endpoint — rounds of S_REFUSED_SOCKS fresh sockets,
+ * as libzmq does not retry a refused handshake — until the daemon's log counts `want`
+ * refusals (first lines plus repeats) or max_ms passes; returns the count. */
+static uint64_t s_refusals(const char *endpoint, const char *logtext, uint64_t want, uint64_t max_ms)
+{
+    void *ctx = zmq_ctx_new();
+    zmq_ctx_set(ctx, ZMQ_IO_THREADS, 2);
+    mpc_keypair *kp = mpc_keypair_new();   /* one unknown key for every attempt */
+    ck_assert_ptr_nonnull(kp);
+    char pub[41], sec[41], srv[41];
+    mpc_key_to_z85(pub, mpc_keypair_public(kp));
+    mpc_key_to_z85(sec, mpc_keypair_secret(kp));
+    mpc_key_to_z85(srv, s_ccfg.daemons[1].public_key);
+    mpc_keypair_destroy(&kp);
+    uint64_t t0 = mpc_now_ms(), total = 0;
+    int zero = 0;
+    while (mpc_now_ms() - t0 < max_ms) {
+        void *socks[S_REFUSED_SOCKS];
+        for (int k = 0; k < S_REFUSED_SOCKS; k++) {
+            socks[k] = zmq_socket(ctx, ZMQ_DEALER);
+            ck_assert_ptr_nonnull(socks[k]);
+            zmq_setsockopt(socks[k], ZMQ_CURVE_SERVERKEY, srv, 40);
+            zmq_setsockopt(socks[k], ZMQ_CURVE_PUBLICKEY, pub, 40);
+            zmq_setsockopt(socks[k], ZMQ_CURVE_SECRETKEY, sec, 40);
+            zmq_setsockopt(socks[k], ZMQ_LINGER, &zero, sizeof zero);
+            ck_assert_int_eq(zmq_connect(socks[k], endpoint), 0);
+        }
+        s_sleep_ms(400);   /* time for the handshakes (a loaded machine) */
+        for (int k = 0; k < S_REFUSED_SOCKS; k++) zmq_close(socks[k]);
+        total = s_log_events("b", logtext, NULL);
+        if (total >= want) break;
+    }
+    sodium_memzero(sec, sizeof sec);
+    zmq_ctx_term(ctx);
+    return total;
+}
+
+START_TEST(test_refused_handshakes_rate_limited)
+{
+    const char *what = "unknown key was refused";
+    uint64_t t0 = mpc_now_ms();
+    uint64_t total = s_refusals(s_ccfg.daemons[1].endpoint, what, 2000, 30000);
+    uint64_t ms = mpc_now_ms() - t0;
+    s_sleep_ms(1300);   /* the last repeat interval ends: its summary is written */
+    int lines = 0;
+    total = s_log_events("b", what, &lines);
+    fprintf(stderr, "refused: %llu refusals counted in %llu ms, %d log lines\n", (unsigned long long)total,
+            (unsigned long long)ms, lines);
+    ck_assert_msg(total >= 2000, "only %llu refused handshakes in 30 s", (unsigned long long)total);
+    /* The first occurrence, then one summary per repeat interval (1 s) at most. */
+    ck_assert_msg((uint64_t)lines <= ms / 1000 + 4, "%d log lines for %llu refusals", lines,
+                  (unsigned long long)total);
+    ck_assert_msg(s_log_count("b", "... repeated", NULL) >= 1, "no summary of the repeats");
+
+    /* The peer endpoint logs its refusals too, through the same limiter. */
+    char peer[600];
+    snprintf(peer, sizeof peer, "%s", s_ccfg.daemons[1].endpoint);
+    char *c = strstr(peer, "client");
+    ck_assert_ptr_nonnull(c);
+    memmove(c + 4, c + 6, strlen(c + 6) + 1);
+    memcpy(c, "peer", 4);
+    const char *pwhat = "connection to the peer port was refused";
+    t0 = mpc_now_ms();
+    total = s_refusals(peer, pwhat, 300, 10000);
+    ms = mpc_now_ms() - t0;
+    total = s_log_events("b", pwhat, &lines);
+    ck_assert_msg(total >= 300, "only %llu refused peer handshakes logged", (unsigned long long)total);
+    ck_assert_msg((uint64_t)lines <= ms / 1000 + 4, "%d log lines for %llu peer refusals", lines,
+                  (unsigned long long)total);
+    ck_assert(tc_alive(&s_cl));
+}
+END_TEST
+
+Suite *mpc_test_suite(void)
+{
+    Suite *s = suite_create("client_endpoint");
+    TCase *tc = tcase_create("flood");
+    tcase_add_unchecked_fixture(tc, s_up_flood, s_down);
+    tcase_set_timeout(tc, 40);
+    tcase_add_test(tc, test_status_flood_does_not_block);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("half_open");
+    tcase_add_unchecked_fixture(tc, s_up_halfopen, s_down);
+    tcase_set_timeout(tc, 40);
+    tcase_add_test(tc, test_half_open_connections);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("refused");
+    tcase_add_unchecked_fixture(tc, s_up_refused, s_down);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_refused_handshakes_rate_limited);
+    suite_add_tcase(s, tc);
+    return s;
+}
