@@ -238,6 +238,14 @@ uint32_t mpcd_jobs_expire(mpcd_jobs *j, time_t now, int64_t ttl_s)
     return freed;
 }
 
+uint32_t mpcd_jobs_unfinished_by(mpcd_jobs *j, const char *client)
+{
+    uint32_t n = 0;
+    for (mpcd_job *job = j->head; job; job = job->next)
+        if (job->state != MPCD_JOB_DONE && job->state != MPCD_JOB_FAILED && !strcmp(job->client, client)) n++;
+    return n;
+}
+
 void mpcd_jobs_count(mpcd_jobs *j, uint32_t counts[5])
 {
     memset(counts, 0, 5 * sizeof counts[0]);

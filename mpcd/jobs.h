@@ -101,6 +101,8 @@ int  mpcd_jobs_was_refused(mpcd_jobs *j, const uint8_t id[MPCD_JOB_ID_BYTES]);
 /* Lock NOT held.  Frees finished jobs older than ttl_s (wiping output shares); returns how
  * many were freed. */
 uint32_t mpcd_jobs_expire(mpcd_jobs *j, time_t now, int64_t ttl_s);
+/* Lock held.  Jobs of this client not finished yet (queued, waiting or running). */
+uint32_t mpcd_jobs_unfinished_by(mpcd_jobs *j, const char *client);
 /* Lock held.  Counts per state (array of 5). */
 void mpcd_jobs_count(mpcd_jobs *j, uint32_t counts[5]);
 
