@@ -421,6 +421,9 @@ enum {
 #define NOTE_REFUSED_BIT (1ull << 32)   /* in an EXPIRED detail: that party refused the job */
 #define NOTE_SEQ_ENDED   0xffffffffull  /* in an EXPIRED detail: the sequencer ended it otherwise */
 #define SEQUENCER        0u
+/* How long after a busy spell the sequencer waits for readiness reports before it ends a job
+ * that is not ready everywhere (a waiting party repeats its report every second). */
+#define REPORT_GRACE_MS  1500
 
 typedef struct {
     uint32_t to;
@@ -454,22 +457,40 @@ static uint32_t s_bound_mask(const mpcd_job *job)
     return m;
 }
 
+/* Lock held.  Fails the job with `why`, naming the parties of the job that are unreachable
+ * (a dead party is the likely cause of whatever did not arrive). */
+static void s_fail_naming_down(mpcd_worker *w, mpcd_job *job, const char *why)
+{
+    char down[MPCD_REASON_MAX] = "";
+    size_t len = 0;
+    for (uint32_t i = 0; w->peer_up && i < job->circ->n_parties; i++) {
+        uint32_t b = job->binding[i];
+        if (b == w->self || w->peer_up(w->idle_ctx, b)) continue;
+        int m = snprintf(down + len, sizeof down - len, "; %s is unreachable", w->names[b]);
+        if (m < 0 || (size_t)m >= sizeof down - len) break;
+        len += (size_t)m;
+    }
+    mpcd_job_fail(job, "%s%s", why, down);
+}
+
 /* Lock held.  Fails a job that was not ready on party `party` (or was refused there), with
  * the input's name when that party is this one. */
 static void s_fail_not_ready(mpcd_worker *w, mpcd_job *job, uint64_t detail)
 {
     uint32_t party = (uint32_t)(detail & 0xffffffffu), missing = 0;
+    char why[MPCD_REASON_MAX];
     if (detail == NOTE_SEQ_ENDED || party >= w->n_parties)
-        mpcd_job_fail(job, "the sequencer %s ended the job before it ran", w->names[SEQUENCER]);
+        snprintf(why, sizeof why, "the sequencer %s ended the job before it ran", w->names[SEQUENCER]);
     else if (detail & NOTE_REFUSED_BIT)
-        mpcd_job_fail(job, "party %s refused the job (not submitted there in time, its policy or a limit)",
-                      w->names[party]);
+        snprintf(why, sizeof why, "party %s refused the job (not submitted there in time, its policy or a limit)",
+                 w->names[party]);
     else if (party == w->self && !mpcd_job_inputs_ready(job, &missing))
-        mpcd_job_fail(job, "input '%s' never arrived here within input_timeout_ms (%d ms)",
-                      job->circ->inputs[missing].name, w->input_timeout_ms);
+        snprintf(why, sizeof why, "input '%s' never arrived here within input_timeout_ms (%d ms)",
+                 job->circ->inputs[missing].name, w->input_timeout_ms);
     else
-        mpcd_job_fail(job, "not ready on party %s within input_timeout_ms (%d ms): the job was not submitted "
-                      "there, or not all of its inputs arrived there", w->names[party], w->input_timeout_ms);
+        snprintf(why, sizeof why, "not ready on party %s within input_timeout_ms (%d ms): the job was not submitted "
+                 "there, or not all of its inputs arrived there", w->names[party], w->input_timeout_ms);
+    s_fail_naming_down(w, job, why);
     job->sequenced = 1;
     job->expired_note = detail | (1ull << 40);   /* never 0; ignored by the decoding above */
     mpcd_info(job->id_hex, "ended before it ran: %s", job->reason);
@@ -524,10 +545,14 @@ static void s_seq_drain(mpcd_worker *w)
 
 /* Lock held.  Sequencer: the oldest job ready on every party of it, or NULL; ends the jobs
  * not ready everywhere input_timeout_ms after their submission here. */
-static mpcd_job *s_seq_pick(mpcd_worker *w, note_out *out, uint32_t *n_out)
+static mpcd_job *s_seq_pick(mpcd_worker *w, note_out *out, uint32_t *n_out, uint32_t *pending)
 {
     uint64_t now = mpc_now_ms();
+    /* The parties report only between jobs and pool chunks: after a busy spell of ours (and
+     * so, most likely, of theirs) give their reports time to come before ending a job. */
+    int may_end = now >= w->seq_free_ms + REPORT_GRACE_MS;
     mpcd_job *pick = NULL;
+    *pending = 0;
     for (mpcd_job *job = mpcd_jobs_first(w->jobs); job; job = job->next) {
         if (job->state != MPCD_JOB_QUEUED || job->sequenced) continue;
         uint32_t bound = s_bound_mask(job);
@@ -536,9 +561,15 @@ static mpcd_job *s_seq_pick(mpcd_worker *w, note_out *out, uint32_t *n_out)
             if (!pick) pick = job;   /* a ready job is never ended by the timeout */
             continue;
         }
-        if (now - job->submitted_ms < (uint64_t)w->input_timeout_ms || *n_out + MPC_MAX_PARTIES > NOTES_MAX) continue;
-        uint32_t missing = bound & ~job->ready_mask;
-        uint32_t party = (uint32_t)__builtin_ctz(missing);
+        (*pending)++;
+        if (!may_end || now - job->submitted_ms < (uint64_t)w->input_timeout_ms || *n_out + MPC_MAX_PARTIES > NOTES_MAX)
+            continue;
+        uint32_t missing = bound & ~job->ready_mask, party = (uint32_t)__builtin_ctz(missing);
+        for (uint32_t b = 0; w->peer_up && b < w->n_parties; b++)   /* name a party that is down, if any */
+            if ((missing & (1u << b)) && b != w->self && !w->peer_up(w->idle_ctx, b)) {
+                party = b;
+                break;
+            }
         s_seq_end(w, job, party, out, n_out);
     }
     return pick;
@@ -577,8 +608,10 @@ static void s_party_pass(mpcd_worker *w)
         uint64_t age = now - job->submitted_ms;
         if (!mpcd_job_inputs_ready(job, &missing)) {
             if (age < limit) continue;
-            mpcd_job_fail(job, "input '%s' never arrived here within input_timeout_ms (%d ms)",
-                          job->circ->inputs[missing].name, w->input_timeout_ms);
+            char why[MPCD_REASON_MAX];
+            snprintf(why, sizeof why, "input '%s' never arrived here within input_timeout_ms (%d ms)",
+                     job->circ->inputs[missing].name, w->input_timeout_ms);
+            s_fail_naming_down(w, job, why);
         } else if (job->seq_answer == MPCD_SEQ_UNKNOWN && age >= limit) {
             mpcd_job_fail(job, "never sequenced: the sequencer %s does not hold the job (it was not submitted "
                           "there) within input_timeout_ms (%d ms)", w->names[SEQUENCER], w->input_timeout_ms);
@@ -658,17 +691,23 @@ static int s_sequence_one(mpcd_worker *w, uint64_t epoch, uint64_t *k, uint64_t 
     note_out out[NOTES_MAX];
     uint32_t n_out = 0;
     s_seq_drain(w);
+    uint32_t pending = 0;
     mpcd_jobs_lock(w->jobs);
-    mpcd_job *job = s_seq_pick(w, out, &n_out);
-    if (!job && (!w->pool || mpcd_pool_stock(w->pool) >= mpcd_pool_target(w->pool) || mpc_now_ms() < *retry_at)) {
+    mpcd_job *job = s_seq_pick(w, out, &n_out, &pending);
+    if (!job && (pending || !w->pool || mpcd_pool_stock(w->pool) >= mpcd_pool_target(w->pool) ||
+                 mpc_now_ms() < *retry_at)) {
         /* Woken by a submission or an input here; a party's report is read on the next pass. */
         mpcd_jobs_wait(w->jobs, mpc_now_ms() + 50);
-        job = s_seq_pick(w, out, &n_out);
+        job = s_seq_pick(w, out, &n_out, &pending);
     }
     if (!job) {
         mpcd_jobs_unlock(w->jobs);
         s_note_flush(w, out, n_out);
-        return n_out ? 1 : s_sequence_prep(w, epoch, k, retry_at);
+        /* No pool chunk while a job waits for readiness: it would delay the job by a chunk. */
+        if (n_out || pending) return n_out != 0;
+        int did = s_sequence_prep(w, epoch, k, retry_at);
+        if (did) w->seq_free_ms = mpc_now_ms();
+        return did;
     }
     run_msg r;
     memset(&r, 0, sizeof r);
@@ -698,7 +737,10 @@ static int s_sequence_one(mpcd_worker *w, uint64_t epoch, uint64_t *k, uint64_t 
             (void)mpc_send(w->mesh, r.binding[i], MPC_MSG_CONTROL, MPCD_JOB_CONTROL, 0, words, MPCD_RUN_WORDS);
     if (r.prep_mode == MPCD_PREP_DEALER && w->dealer != UINT32_MAX)
         (void)mpc_send(w->mesh, w->dealer, MPC_MSG_CONTROL, MPCD_JOB_CONTROL, 0, words, MPCD_RUN_WORDS);
-    if (involved) s_run_job(w, &r);
+    if (involved) {
+        s_run_job(w, &r);
+        w->seq_free_ms = mpc_now_ms();
+    }
     return 1;
 }
 

@@ -53,6 +53,7 @@ typedef struct {
     /* Set non-zero (by another thread) to make the worker return; read with atomic_load. */
     const atomic_int *stop;
     uint32_t       refused_cursor;  /* worker-private: refusals already reported to the sequencer */
+    uint64_t       seq_free_ms;     /* worker-private: when the sequencer last finished a job or chunk */
 } mpcd_worker;
 
 /* Runs until *w->stop is set.  Returns 0. */
