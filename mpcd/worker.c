@@ -424,6 +424,8 @@ enum {
 /* How long after a busy spell the sequencer waits for readiness reports before it ends a job
  * that is not ready everywhere (a waiting party repeats its report every second). */
 #define REPORT_GRACE_MS  1500
+#define NOTES_UNANSWERED 8
+#define NOTES_SILENCE_MS 30000
 
 typedef struct {
     uint32_t to;
@@ -518,10 +520,12 @@ static void s_seq_drain(mpcd_worker *w)
             if (m[0] != NOTE_READY && m[0] != NOTE_REFUSED) continue;
             uint8_t id[MPCD_JOB_ID_BYTES];
             memcpy(id, &m[1], MPCD_JOB_ID_BYTES);
+            uint32_t before = n_out;
             mpcd_jobs_lock(w->jobs);
             mpcd_job *job = mpcd_jobs_find(w->jobs, id);
             if (job && !(s_bound_mask(job) & (1u << p))) {
-                /* not a party of this job: ignore */
+                /* bound differently here: for that party it is a job the sequencer does not hold */
+                s_note_add(out, &n_out, p, NOTE_UNKNOWN, id, 0);
             } else if (!job) {
                 if (m[0] == NOTE_READY)
                     s_note_add(out, &n_out, p, mpcd_jobs_was_refused(w->jobs, id) ? NOTE_EXPIRED : NOTE_UNKNOWN, id,
@@ -537,6 +541,10 @@ static void s_seq_drain(mpcd_worker *w)
             } else if (job->state == MPCD_JOB_FAILED && !job->rounds_done && m[0] == NOTE_READY) {
                 s_note_add(out, &n_out, p, NOTE_EXPIRED, id, job->expired_note ? job->expired_note : NOTE_SEQ_ENDED);
             }
+            /* Every report is answered: the party counts unanswered ones (s_party_pass). */
+            int answered = 0;
+            for (uint32_t i = before; i < n_out; i++) answered |= out[i].to == p;
+            if (!answered) s_note_add(out, &n_out, p, NOTE_ACK, id, 0);
             mpcd_jobs_unlock(w->jobs);
         }
     }
@@ -583,6 +591,7 @@ static void s_party_pass(mpcd_worker *w)
     while (mpc_recv(w->mesh, SEQUENCER, MPC_MSG_CONTROL, MPCD_NOTE_STREAM, 0, m, NOTE_WORDS, 0) == 0) {
         uint8_t id[MPCD_JOB_ID_BYTES];
         memcpy(id, &m[1], MPCD_JOB_ID_BYTES);
+        w->notes_unanswered = 0;
         mpcd_jobs_lock(w->jobs);
         mpcd_job *job = mpcd_jobs_find(w->jobs, id);
         if (job && job->state == MPCD_JOB_QUEUED && !job->sequenced) {
@@ -598,10 +607,18 @@ static void s_party_pass(mpcd_worker *w)
     note_out out[NOTES_MAX];
     uint32_t n_out = 0;
     uint64_t now = mpc_now_ms(), limit = (uint64_t)w->input_timeout_ms;
+    /* A sequencer busy with a long job reads nothing: its transport holds what we send (a
+     * bounded store shared with the job traffic), so at most NOTES_UNANSWERED reports go
+     * out without an answer; the count restarts when the sequencer answers, when it was seen
+     * down (a restarted one answers again) or after NOTES_SILENCE_MS. */
+    if (w->peer_up && !w->peer_up(w->idle_ctx, SEQUENCER)) w->notes_unanswered = 0;
+    if (w->notes_unanswered && now - w->notes_sent_ms >= NOTES_SILENCE_MS) w->notes_unanswered = 0;
+    uint32_t budget = w->notes_unanswered < NOTES_UNANSWERED ? NOTES_UNANSWERED - w->notes_unanswered : 0;
     mpcd_jobs_lock(w->jobs);
-    uint8_t refused[8][MPCD_JOB_ID_BYTES];
-    uint32_t nr = mpcd_jobs_refused_since(w->jobs, &w->refused_cursor, refused, 8);
+    uint8_t refused[NOTES_UNANSWERED][MPCD_JOB_ID_BYTES];
+    uint32_t nr = mpcd_jobs_refused_since(w->jobs, &w->refused_cursor, refused, budget);
     for (uint32_t i = 0; i < nr; i++) s_note_add(out, &n_out, SEQUENCER, NOTE_REFUSED, refused[i], 0);
+    budget = budget > n_out ? budget - n_out : 0;
     for (mpcd_job *job = mpcd_jobs_first(w->jobs); job; job = job->next) {
         if (job->state != MPCD_JOB_QUEUED || job->sequenced || job->my_party == UINT32_MAX) continue;
         uint32_t missing = 0;
@@ -622,8 +639,9 @@ static void s_party_pass(mpcd_worker *w)
             /* Ready: report it, again every second until the sequencer has it (every 5 s
              * after, in case the sequencer restarted and lost it). */
             uint64_t every = job->seq_answer == MPCD_SEQ_ACK ? 5000 : 1000;
-            if ((!job->announced_ms || now - job->announced_ms >= every) && n_out < NOTES_MAX) {
+            if ((!job->announced_ms || now - job->announced_ms >= every) && n_out < NOTES_MAX && budget) {
                 job->announced_ms = now;
+                budget--;
                 s_note_add(out, &n_out, SEQUENCER, NOTE_READY, job->id, 0);
             }
             continue;
@@ -633,6 +651,10 @@ static void s_party_pass(mpcd_worker *w)
         mpcd_jobs_notify(w->jobs);
     }
     mpcd_jobs_unlock(w->jobs);
+    if (n_out) {
+        w->notes_unanswered += n_out;
+        w->notes_sent_ms = now;
+    }
     s_note_flush(w, out, n_out);
 }
 
