@@ -79,12 +79,23 @@ static const mpc_ini_key s_rows[] = {
           "Largest single frame accepted from a peer or client (ZMQ_MAXMSGSIZE)."),
     C_INT(S_LIMITS, max_queued_jobs, 1, 100000, "1000",
           "Jobs that may wait in the queue; further submissions are refused."),
+    C_INT(S_LIMITS, max_jobs_per_client, 1, 100000, "100",
+          "Unfinished jobs (queued, waiting for inputs or running) one client may have here; its further "
+          "submissions are refused, so one client cannot fill `max_queued_jobs` for everyone."),
+    C_INT(S_LIMITS, max_job_bytes, 1024, (int64_t)1 << 40, "67108864",
+          "Memory one job may hold, checked at submission: the sum of the lengths of all the circuit's wires "
+          "(inputs, every gate's result and the outputs) times 8 bytes. The default (64 MiB) admits "
+          "examples/joint_stats.mpc at N = 10^6 (3.0 million elements, 23 MiB) and refuses, e.g., an `int[1]` "
+          "input doubled 22 times with `concat` (12.6 million elements, 96 MiB)."),
     C_INT(S_LIMITS, job_timeout_ms, 100, 86400000, "600000",
           "Longest a job may run once started, in milliseconds."),
     C_INT(S_LIMITS, peer_timeout_ms, 100, 3600000, "10000",
           "Longest wait for any single message from a peer, in milliseconds."),
     C_INT(S_LIMITS, input_timeout_ms, 100, 86400000, "300000",
-          "Longest a job waits for its inputs after submission, in milliseconds."),
+          "Longest a job may wait, counted from its submission here, for its inputs and its turn: a job not "
+          "ready on every party of it by then fails (naming the missing input, or the party not ready) and is "
+          "wiped, also on a daemon whose submission the sequencer never saw. A job ready on every party is "
+          "never expired while it waits for its turn (docs/daemon.md, \"Job ordering\")."),
     C_INT(S_LIMITS, heartbeat_ms, 50, 60000, "1000",
           "ZeroMQ heartbeat interval on peer connections; a peer silent for 3 intervals is dead."),
     C_INT(S_LIMITS, result_ttl_s, 1, 31536000, "3600",

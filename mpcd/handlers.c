@@ -79,6 +79,14 @@ static void s_submit(const mpcd_config *cfg, mpcd_jobs *jobs, const mpcd_client_
         s_error(cfg, rep, hex, MPC_ERR_DENIED, "circuit refused by the strict policy: %s", err);
         goto out;
     }
+    mpc_circ_stats st;
+    mpc_circ_stats_get(c, &st);
+    if (st.total_wire_elems > (uint64_t)cfg->max_job_bytes / 8) {
+        s_error(cfg, rep, hex, MPC_ERR_LIMIT, "circuit refused: its wires hold %llu elements (%llu bytes), more "
+                "than this party's limit of %lld bytes per job (max_job_bytes)", (unsigned long long)st.total_wire_elems,
+                (unsigned long long)st.total_wire_elems * 8, (long long)cfg->max_job_bytes);
+        goto out;
+    }
     uint8_t hash[32];
     uint32_t binding[MPC_MAX_PARTIES];
     uint32_t me = UINT32_MAX;
@@ -110,6 +118,17 @@ static void s_submit(const mpcd_config *cfg, mpcd_jobs *jobs, const mpcd_client_
         }
         binding[p] = (uint32_t)idx;
         if ((uint32_t)idx == cfg->self) me = p;
+    }
+    /* One client may not fill the queue for everyone.  Only this thread adds jobs, so the
+     * count cannot change before the add below. */
+    mpcd_jobs_lock(jobs);
+    uint32_t mine = mpcd_jobs_unfinished_by(jobs, cl->name);
+    mpcd_jobs_unlock(jobs);
+    if (mine >= (uint64_t)cfg->max_jobs_per_client) {
+        s_error(cfg, rep, hex, MPC_ERR_LIMIT, "cannot queue the job: client '%s' has %u unfinished jobs here, the "
+                "limit per client (max_jobs_per_client = %lld)", cl->name, (unsigned)mine,
+                (long long)cfg->max_jobs_per_client);
+        goto out;
     }
     int rc = mpcd_jobs_add(jobs, req->job, cl->name, &c, hash, binding, me);
     if (rc == MPC_ERR_STATE) {

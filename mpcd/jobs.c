@@ -155,6 +155,7 @@ int mpcd_jobs_add(mpcd_jobs *j, const uint8_t id[MPCD_JOB_ID_BYTES], const char 
     job->my_party = my_party;
     job->state = MPCD_JOB_QUEUED;
     job->submitted = time(NULL);
+    job->submitted_ms = mpc_now_ms();
     job->rounds_total = (*circ)->rounds;
 
     pthread_mutex_lock(&j->mu);
@@ -197,6 +198,19 @@ int mpcd_jobs_add(mpcd_jobs *j, const uint8_t id[MPCD_JOB_ID_BYTES], const char 
         free(job);
     }
     return rc;
+}
+
+mpcd_job *mpcd_jobs_first(mpcd_jobs *j) { return j->head; }
+
+uint32_t mpcd_jobs_refused_since(mpcd_jobs *j, uint32_t *cursor, uint8_t (*out)[MPCD_JOB_ID_BYTES], uint32_t max)
+{
+    if (j->n_refused - *cursor > MPCD_REFUSED_KEEP) *cursor = j->n_refused - MPCD_REFUSED_KEEP;
+    uint32_t n = 0;
+    while (*cursor != j->n_refused && n < max) {
+        memcpy(out[n++], j->refused[*cursor % MPCD_REFUSED_KEEP], MPCD_JOB_ID_BYTES);
+        (*cursor)++;
+    }
+    return n;
 }
 
 mpcd_job *mpcd_jobs_next_unsequenced(mpcd_jobs *j)
@@ -269,14 +283,17 @@ uint32_t mpcd_jobs_expire(mpcd_jobs *j, time_t now, int64_t ttl_s)
     return freed;
 }
 
+uint32_t mpcd_jobs_unfinished_by(mpcd_jobs *j, const char *client)
+{
+    uint32_t n = 0;
+    for (mpcd_job *job = j->head; job; job = job->next)
+        if (job->state != MPCD_JOB_DONE && job->state != MPCD_JOB_FAILED && !strcmp(job->client, client)) n++;
+    return n;
+}
+
 void mpcd_jobs_count(mpcd_jobs *j, uint32_t counts[5])
 {
     memset(counts, 0, 5 * sizeof counts[0]);
     for (mpcd_job *job = j->head; job; job = job->next)
         if ((unsigned)job->state < 5) counts[job->state]++;
-}
-
-mpcd_job *mpcd_jobs_first(mpcd_jobs *j)
-{
-    return j->head;
 }

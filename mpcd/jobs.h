@@ -31,6 +31,9 @@ typedef enum {
 
 extern const char *const mpcd_job_state_names[];
 
+/* What the sequencer last answered to a party's readiness report. */
+enum { MPCD_SEQ_NONE = 0, MPCD_SEQ_ACK = 1, MPCD_SEQ_UNKNOWN = 2 };
+
 typedef struct {
     int       present;
     uint8_t   mode;                    /* MPC_IN_SHARE or MPC_IN_SEED (engine.h) */
@@ -53,6 +56,12 @@ typedef struct mpcd_job {
     mpcd_job_input *inputs;                      /* one per circuit input */
     uint64_t      **out_shares;                  /* after DONE: this party's share of each output */
     time_t          submitted, finished;
+    uint64_t        submitted_ms;                /* mpc_now_ms() at submission: input_timeout_ms counts from it */
+    /* Readiness (docs/daemon.md, "Job ordering"), kept by the worker thread only. */
+    uint32_t        ready_mask;                  /* sequencer: configured parties that reported it ready */
+    uint64_t        announced_ms;                /* party: when it last told the sequencer it is ready */
+    int             seq_answer;                  /* party: the sequencer's last answer (MPCD_SEQ_*) */
+    uint64_t        expired_note;                /* sequencer: what it answers a late readiness report */
     uint32_t        rounds_done, rounds_total;   /* progress */
     uint64_t        triples_used;
     /* preprocessing progress: triples made for it so far, needed in all, when it began */
@@ -90,8 +99,12 @@ int mpcd_jobs_add(mpcd_jobs *j, const uint8_t id[MPCD_JOB_ID_BYTES], const char 
 
 /* Lock held.  The job with this id, or NULL. */
 mpcd_job *mpcd_jobs_find(mpcd_jobs *j, const uint8_t id[MPCD_JOB_ID_BYTES]);
-/* Lock held.  The first (oldest) job of the table, or NULL; walk on with job->next. */
+/* Lock held.  The oldest job (then follow ->next), or NULL. */
 mpcd_job *mpcd_jobs_first(mpcd_jobs *j);
+/* Lock held.  Copies up to max ids refused here since *cursor (a count of refusals noted,
+ * start at 0) into out and advances *cursor; returns how many were copied.  Ids that fell
+ * out of the ring before they were read are skipped. */
+uint32_t mpcd_jobs_refused_since(mpcd_jobs *j, uint32_t *cursor, uint8_t (*out)[MPCD_JOB_ID_BYTES], uint32_t max);
 /* Lock held.  The oldest job not yet sequenced, or NULL. */
 mpcd_job *mpcd_jobs_next_unsequenced(mpcd_jobs *j);
 /* Lock held.  1 when every input of the job this party needs is present. */
@@ -112,6 +125,8 @@ int  mpcd_jobs_was_refused(mpcd_jobs *j, const uint8_t id[MPCD_JOB_ID_BYTES]);
 /* Lock NOT held.  Frees finished jobs older than ttl_s (wiping output shares); returns how
  * many were freed. */
 uint32_t mpcd_jobs_expire(mpcd_jobs *j, time_t now, int64_t ttl_s);
+/* Lock held.  Jobs of this client not finished yet (queued, waiting or running). */
+uint32_t mpcd_jobs_unfinished_by(mpcd_jobs *j, const char *client);
 /* Lock held.  Counts per state (array of 5). */
 void mpcd_jobs_count(mpcd_jobs *j, uint32_t counts[5]);
 

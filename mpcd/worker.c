@@ -531,6 +531,258 @@ static void s_run_job(mpcd_worker *w, const run_msg *r)
     mpc_transport_destroy(&view);
 }
 
+
+/* ---- Readiness (docs/daemon.md, "Job ordering"): the sequencer orders only jobs that every
+ * party of the job has reported ready (it holds the job and all the inputs it needs). ---- */
+
+enum { NOTE_WORDS = 4, NOTES_MAX = 64 };
+enum {
+    NOTE_READY = 0x52445931,     /* "RDY1" party -> sequencer: job ready here */
+    NOTE_REFUSED = 0x52465331,   /* party -> sequencer: the submission was refused here */
+    NOTE_ACK = 0x41434b31,       /* sequencer -> party: recorded */
+    NOTE_UNKNOWN = 0x554e4b31,   /* sequencer -> party: no such job at the sequencer */
+    NOTE_EXPIRED = 0x45585031,   /* sequencer -> party: the job ended; detail says why */
+};
+#define NOTE_REFUSED_BIT (1ull << 32)   /* in an EXPIRED detail: that party refused the job */
+#define NOTE_SEQ_ENDED   0xffffffffull  /* in an EXPIRED detail: the sequencer ended it otherwise */
+#define SEQUENCER        0u
+/* How long after a busy spell the sequencer waits for readiness reports before it ends a job
+ * that is not ready everywhere (a waiting party repeats its report every second). */
+#define REPORT_GRACE_MS  1500
+#define NOTES_UNANSWERED 8
+#define NOTES_SILENCE_MS 30000
+
+typedef struct {
+    uint32_t to;
+    uint64_t w[NOTE_WORDS];
+} note_out;
+
+static void s_note_add(note_out *out, uint32_t *n, uint32_t to, uint64_t kind, const uint8_t id[MPCD_JOB_ID_BYTES],
+                       uint64_t detail)
+{
+    if (*n >= NOTES_MAX) return;
+    note_out *o = &out[(*n)++];
+    o->to = to;
+    o->w[0] = kind;
+    memcpy(&o->w[1], id, MPCD_JOB_ID_BYTES);
+    o->w[3] = detail;
+}
+
+/* Sends the collected notes (lock NOT held), skipping peers that are down: a note is a hint
+ * that is repeated or replaced by a timeout, never something a job waits on forever. */
+static void s_note_flush(mpcd_worker *w, const note_out *out, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++)
+        if (!w->peer_up || w->peer_up(w->idle_ctx, out[i].to))
+            (void)mpc_send(w->mesh, out[i].to, MPC_MSG_CONTROL, MPCD_NOTE_STREAM, 0, out[i].w, NOTE_WORDS);
+}
+
+static uint32_t s_bound_mask(const mpcd_job *job)
+{
+    uint32_t m = 0;
+    for (uint32_t i = 0; i < job->circ->n_parties; i++) m |= 1u << job->binding[i];
+    return m;
+}
+
+/* Lock held.  Fails the job with `why`, naming the parties of the job that are unreachable
+ * (a dead party is the likely cause of whatever did not arrive). */
+static void s_fail_naming_down(mpcd_worker *w, mpcd_job *job, const char *why)
+{
+    char down[MPCD_REASON_MAX] = "";
+    size_t len = 0;
+    for (uint32_t i = 0; w->peer_up && i < job->circ->n_parties; i++) {
+        uint32_t b = job->binding[i];
+        if (b == w->self || w->peer_up(w->idle_ctx, b)) continue;
+        int m = snprintf(down + len, sizeof down - len, "; %s is unreachable", w->names[b]);
+        if (m < 0 || (size_t)m >= sizeof down - len) break;
+        len += (size_t)m;
+    }
+    mpcd_job_fail(job, "%s%s", why, down);
+}
+
+/* Lock held.  Fails a job that was not ready on party `party` (or was refused there), with
+ * the input's name when that party is this one. */
+static void s_fail_not_ready(mpcd_worker *w, mpcd_job *job, uint64_t detail)
+{
+    uint32_t party = (uint32_t)(detail & 0xffffffffu), missing = 0;
+    char why[MPCD_REASON_MAX];
+    if (detail == NOTE_SEQ_ENDED || party >= w->n_parties)
+        snprintf(why, sizeof why, "the sequencer %s ended the job before it ran", w->names[SEQUENCER]);
+    else if (detail & NOTE_REFUSED_BIT)
+        snprintf(why, sizeof why, "party %s refused the job (not submitted there in time, its policy or a limit)",
+                 w->names[party]);
+    else if (party == w->self && !mpcd_job_inputs_ready(job, &missing))
+        snprintf(why, sizeof why, "input '%s' never arrived here within input_timeout_ms (%d ms)",
+                 job->circ->inputs[missing].name, w->input_timeout_ms);
+    else
+        snprintf(why, sizeof why, "not ready on party %s within input_timeout_ms (%d ms): the job was not submitted "
+                 "there, or not all of its inputs arrived there", w->names[party], w->input_timeout_ms);
+    s_fail_naming_down(w, job, why);
+    job->sequenced = 1;
+    job->expired_note = detail | (1ull << 40);   /* never 0; ignored by the decoding above */
+    mpcd_info(job->id_hex, "ended before it ran: %s", job->reason);
+}
+
+/* Lock held.  Sequencer: ends job (not ready on `party`) and tells its other parties. */
+static void s_seq_end(mpcd_worker *w, mpcd_job *job, uint64_t detail, note_out *out, uint32_t *n_out)
+{
+    s_fail_not_ready(w, job, detail);
+    for (uint32_t i = 0; i < job->circ->n_parties; i++)
+        if (job->binding[i] != w->self) s_note_add(out, n_out, job->binding[i], NOTE_EXPIRED, job->id, detail);
+    mpcd_jobs_notify(w->jobs);
+}
+
+/* Sequencer: reads the parties' readiness reports and answers them. */
+static void s_seq_drain(mpcd_worker *w)
+{
+    note_out out[NOTES_MAX];
+    uint32_t n_out = 0;
+    for (uint32_t p = 0; p < w->n_parties; p++) {
+        if (p == w->self) continue;
+        uint64_t m[NOTE_WORDS];
+        while (n_out + MPC_MAX_PARTIES < NOTES_MAX &&
+               mpc_recv(w->mesh, p, MPC_MSG_CONTROL, MPCD_NOTE_STREAM, 0, m, NOTE_WORDS, 0) == 0) {
+            if (m[0] != NOTE_READY && m[0] != NOTE_REFUSED) continue;
+            uint8_t id[MPCD_JOB_ID_BYTES];
+            memcpy(id, &m[1], MPCD_JOB_ID_BYTES);
+            uint32_t before = n_out;
+            mpcd_jobs_lock(w->jobs);
+            mpcd_job *job = mpcd_jobs_find(w->jobs, id);
+            if (job && !(s_bound_mask(job) & (1u << p))) {
+                /* bound differently here: for that party it is a job the sequencer does not hold */
+                s_note_add(out, &n_out, p, NOTE_UNKNOWN, id, 0);
+            } else if (!job) {
+                if (m[0] == NOTE_READY)
+                    s_note_add(out, &n_out, p, mpcd_jobs_was_refused(w->jobs, id) ? NOTE_EXPIRED : NOTE_UNKNOWN, id,
+                               w->self | NOTE_REFUSED_BIT);
+            } else if (job->state == MPCD_JOB_QUEUED && !job->sequenced) {
+                if (m[0] == NOTE_READY) {
+                    job->ready_mask |= 1u << p;
+                    s_note_add(out, &n_out, p, NOTE_ACK, id, 0);
+                    mpcd_jobs_notify(w->jobs);
+                } else {
+                    s_seq_end(w, job, p | NOTE_REFUSED_BIT, out, &n_out);
+                }
+            } else if (job->state == MPCD_JOB_FAILED && !job->rounds_done && m[0] == NOTE_READY) {
+                s_note_add(out, &n_out, p, NOTE_EXPIRED, id, job->expired_note ? job->expired_note : NOTE_SEQ_ENDED);
+            }
+            /* Every report is answered: the party counts unanswered ones (s_party_pass). */
+            int answered = 0;
+            for (uint32_t i = before; i < n_out; i++) answered |= out[i].to == p;
+            if (!answered) s_note_add(out, &n_out, p, NOTE_ACK, id, 0);
+            mpcd_jobs_unlock(w->jobs);
+        }
+    }
+    s_note_flush(w, out, n_out);
+}
+
+/* Lock held.  Sequencer: the oldest job ready on every party of it, or NULL; ends the jobs
+ * not ready everywhere input_timeout_ms after their submission here. */
+static mpcd_job *s_seq_pick(mpcd_worker *w, note_out *out, uint32_t *n_out, uint32_t *pending)
+{
+    uint64_t now = mpc_now_ms();
+    /* The parties report only between jobs and pool chunks: after a busy spell of ours (and
+     * so, most likely, of theirs) give their reports time to come before ending a job. */
+    int may_end = now >= w->seq_free_ms + REPORT_GRACE_MS;
+    mpcd_job *pick = NULL;
+    *pending = 0;
+    for (mpcd_job *job = mpcd_jobs_first(w->jobs); job; job = job->next) {
+        if (job->state != MPCD_JOB_QUEUED || job->sequenced) continue;
+        uint32_t bound = s_bound_mask(job);
+        if (job->my_party != UINT32_MAX && mpcd_job_inputs_ready(job, NULL)) job->ready_mask |= 1u << w->self;
+        if ((job->ready_mask & bound) == bound) {
+            if (!pick) pick = job;   /* a ready job is never ended by the timeout */
+            continue;
+        }
+        (*pending)++;
+        if (!may_end || now - job->submitted_ms < (uint64_t)w->input_timeout_ms || *n_out + MPC_MAX_PARTIES > NOTES_MAX)
+            continue;
+        uint32_t missing = bound & ~job->ready_mask, party = (uint32_t)__builtin_ctz(missing);
+        for (uint32_t b = 0; w->peer_up && b < w->n_parties; b++)   /* name a party that is down, if any */
+            if ((missing & (1u << b)) && b != w->self && !w->peer_up(w->idle_ctx, b)) {
+                party = b;
+                break;
+            }
+        s_seq_end(w, job, party, out, n_out);
+    }
+    return pick;
+}
+
+/* A party (not the sequencer): answers from the sequencer, then readiness reports for its
+ * jobs that became ready, refusals made here, and the end of jobs that waited too long. */
+static void s_party_pass(mpcd_worker *w)
+{
+    uint64_t m[NOTE_WORDS];
+    while (mpc_recv(w->mesh, SEQUENCER, MPC_MSG_CONTROL, MPCD_NOTE_STREAM, 0, m, NOTE_WORDS, 0) == 0) {
+        uint8_t id[MPCD_JOB_ID_BYTES];
+        memcpy(id, &m[1], MPCD_JOB_ID_BYTES);
+        w->notes_unanswered = 0;
+        mpcd_jobs_lock(w->jobs);
+        mpcd_job *job = mpcd_jobs_find(w->jobs, id);
+        if (job && job->state == MPCD_JOB_QUEUED && !job->sequenced) {
+            if (m[0] == NOTE_ACK) job->seq_answer = MPCD_SEQ_ACK;
+            else if (m[0] == NOTE_UNKNOWN) job->seq_answer = MPCD_SEQ_UNKNOWN;
+            else if (m[0] == NOTE_EXPIRED) {
+                s_fail_not_ready(w, job, m[3]);
+                mpcd_jobs_notify(w->jobs);
+            }
+        }
+        mpcd_jobs_unlock(w->jobs);
+    }
+    note_out out[NOTES_MAX];
+    uint32_t n_out = 0;
+    uint64_t now = mpc_now_ms(), limit = (uint64_t)w->input_timeout_ms;
+    /* A sequencer busy with a long job reads nothing: its transport holds what we send (a
+     * bounded store shared with the job traffic), so at most NOTES_UNANSWERED reports go
+     * out without an answer; the count restarts when the sequencer answers, when it was seen
+     * down (a restarted one answers again) or after NOTES_SILENCE_MS. */
+    if (w->peer_up && !w->peer_up(w->idle_ctx, SEQUENCER)) w->notes_unanswered = 0;
+    if (w->notes_unanswered && now - w->notes_sent_ms >= NOTES_SILENCE_MS) w->notes_unanswered = 0;
+    uint32_t budget = w->notes_unanswered < NOTES_UNANSWERED ? NOTES_UNANSWERED - w->notes_unanswered : 0;
+    mpcd_jobs_lock(w->jobs);
+    uint8_t refused[NOTES_UNANSWERED][MPCD_JOB_ID_BYTES];
+    uint32_t nr = mpcd_jobs_refused_since(w->jobs, &w->refused_cursor, refused, budget);
+    for (uint32_t i = 0; i < nr; i++) s_note_add(out, &n_out, SEQUENCER, NOTE_REFUSED, refused[i], 0);
+    budget = budget > n_out ? budget - n_out : 0;
+    for (mpcd_job *job = mpcd_jobs_first(w->jobs); job; job = job->next) {
+        if (job->state != MPCD_JOB_QUEUED || job->sequenced || job->my_party == UINT32_MAX) continue;
+        uint32_t missing = 0;
+        uint64_t age = now - job->submitted_ms;
+        if (!mpcd_job_inputs_ready(job, &missing)) {
+            if (age < limit) continue;
+            char why[MPCD_REASON_MAX];
+            snprintf(why, sizeof why, "input '%s' never arrived here within input_timeout_ms (%d ms)",
+                     job->circ->inputs[missing].name, w->input_timeout_ms);
+            s_fail_naming_down(w, job, why);
+        } else if (job->seq_answer == MPCD_SEQ_UNKNOWN && age >= limit) {
+            mpcd_job_fail(job, "never sequenced: the sequencer %s does not hold the job (it was not submitted "
+                          "there) within input_timeout_ms (%d ms)", w->names[SEQUENCER], w->input_timeout_ms);
+        } else if (job->seq_answer == MPCD_SEQ_NONE && age >= limit + (uint64_t)w->peer_timeout_ms) {
+            mpcd_job_fail(job, "never sequenced: no answer from the sequencer %s within input_timeout_ms (%d ms)",
+                          w->names[SEQUENCER], w->input_timeout_ms);
+        } else {
+            /* Ready: report it, again every second until the sequencer has it (every 5 s
+             * after, in case the sequencer restarted and lost it). */
+            uint64_t every = job->seq_answer == MPCD_SEQ_ACK ? 5000 : 1000;
+            if ((!job->announced_ms || now - job->announced_ms >= every) && n_out < NOTES_MAX && budget) {
+                job->announced_ms = now;
+                budget--;
+                s_note_add(out, &n_out, SEQUENCER, NOTE_READY, job->id, 0);
+            }
+            continue;
+        }
+        job->sequenced = 1;
+        mpcd_info(job->id_hex, "ended before it ran: %s", job->reason);
+        mpcd_jobs_notify(w->jobs);
+    }
+    mpcd_jobs_unlock(w->jobs);
+    if (n_out) {
+        w->notes_unanswered += n_out;
+        w->notes_sent_ms = now;
+    }
+    s_note_flush(w, out, n_out);
+}
+
 /* Sequencer: hands out the next job's turn. Returns 1 if it did something. */
 /* Makes one chunk of the pool with every party (a RUN_PREP: k = triples, stream = the pool's
  * generation session). */
@@ -583,15 +835,26 @@ static int s_sequence_prep(mpcd_worker *w, uint64_t epoch, uint64_t *k, uint64_t
 
 static int s_sequence_one(mpcd_worker *w, uint64_t epoch, uint64_t *k, uint64_t *retry_at)
 {
+    note_out out[NOTES_MAX];
+    uint32_t n_out = 0;
+    s_seq_drain(w);
+    uint32_t pending = 0;
     mpcd_jobs_lock(w->jobs);
-    mpcd_job *job = mpcd_jobs_next_unsequenced(w->jobs);
-    if (!job && (!w->pool || mpcd_pool_stock(w->pool) >= mpcd_pool_target(w->pool) || mpc_now_ms() < *retry_at)) {
-        mpcd_jobs_wait(w->jobs, mpc_now_ms() + 100);
-        job = mpcd_jobs_next_unsequenced(w->jobs);
+    mpcd_job *job = s_seq_pick(w, out, &n_out, &pending);
+    if (!job && (pending || !w->pool || mpcd_pool_stock(w->pool) >= mpcd_pool_target(w->pool) ||
+                 mpc_now_ms() < *retry_at)) {
+        /* Woken by a submission or an input here; a party's report is read on the next pass. */
+        mpcd_jobs_wait(w->jobs, mpc_now_ms() + 50);
+        job = s_seq_pick(w, out, &n_out, &pending);
     }
     if (!job) {
         mpcd_jobs_unlock(w->jobs);
-        return s_sequence_prep(w, epoch, k, retry_at);
+        s_note_flush(w, out, n_out);
+        /* No pool chunk while a job waits for readiness: it would delay the job by a chunk. */
+        if (n_out || pending) return n_out != 0;
+        int did = s_sequence_prep(w, epoch, k, retry_at);
+        if (did) w->seq_free_ms = mpc_now_ms();
+        return did;
     }
     run_msg r;
     memset(&r, 0, sizeof r);
@@ -612,6 +875,7 @@ static int s_sequence_one(mpcd_worker *w, uint64_t epoch, uint64_t *k, uint64_t 
         snprintf(job->reason, sizeof job->reason, "sequenced only: this daemon is not a party of the job");
     }
     mpcd_jobs_unlock(w->jobs);
+    s_note_flush(w, out, n_out);
 
     uint64_t words[MPCD_RUN_WORDS];
     s_run_encode(&r, words);
@@ -620,13 +884,16 @@ static int s_sequence_one(mpcd_worker *w, uint64_t epoch, uint64_t *k, uint64_t 
             (void)mpc_send(w->mesh, r.binding[i], MPC_MSG_CONTROL, MPCD_JOB_CONTROL, 0, words, MPCD_RUN_WORDS);
     if (r.prep_mode == MPCD_PREP_DEALER && w->dealer != UINT32_MAX)
         (void)mpc_send(w->mesh, w->dealer, MPC_MSG_CONTROL, MPCD_JOB_CONTROL, 0, words, MPCD_RUN_WORDS);
-    if (involved) s_run_job(w, &r);
+    if (involved) {
+        s_run_job(w, &r);
+        w->seq_free_ms = mpc_now_ms();
+    }
     return 1;
 }
 
 int mpcd_worker_run(mpcd_worker *w)
 {
-    const uint32_t sequencer = 0;
+    const uint32_t sequencer = SEQUENCER;
     uint64_t epoch = 0, k = 0, retry_at = 0;
     randombytes_buf(&epoch, sizeof epoch);
     epoch |= 1;   /* never 0, so stream ids are never 0 */
@@ -635,8 +902,9 @@ int mpcd_worker_run(mpcd_worker *w)
             if (!s_sequence_one(w, epoch, &k, &retry_at) && w->idle) w->idle(w->idle_ctx, 0);
             continue;
         }
+        if (w->jobs) s_party_pass(w);
         uint64_t words[MPCD_RUN_WORDS];
-        int rc = mpc_recv(w->mesh, sequencer, MPC_MSG_CONTROL, MPCD_JOB_CONTROL, 0, words, MPCD_RUN_WORDS, 200);
+        int rc = mpc_recv(w->mesh, sequencer, MPC_MSG_CONTROL, MPCD_JOB_CONTROL, 0, words, MPCD_RUN_WORDS, 100);
         if (rc == MPC_ERR_TIMEOUT) {
             if (w->idle) w->idle(w->idle_ctx, 0);
             continue;

@@ -1,11 +1,13 @@
 /* worker.h — the job worker: the one thread that owns the party mesh and runs jobs, one at a
  * time, in the order the sequencer (the first configured party) gives (docs/daemon.md).
  *
- * Sequencer: takes the oldest unsequenced job of its table, assigns it (epoch, k) and a
- * stream id, sends RUN to the job's other parties (and the dealer), then runs it if it is one
- * of the job's parties.  Follower: waits for RUN on the control stream, finds the job in its
- * table (waiting up to input_timeout_ms for the client's submission), and runs it.  Running:
- * wait for this party's inputs, one all-to-all AGREE round on the job's stream comparing a
+ * Sequencer: takes the oldest job of its table that every party of it has reported ready
+ * (it holds the job and all its inputs), assigns it (epoch, k) and a stream id, sends RUN to
+ * the job's other parties (and the dealer), then runs it if it is one of the job's parties;
+ * it ends jobs not ready everywhere input_timeout_ms after their submission.  Follower:
+ * reports its ready jobs to the sequencer (MPCD_NOTE_STREAM), ends those that waited too
+ * long, waits for RUN on the control stream, finds the job in its table, and runs it.
+ * Running: this party's inputs are here, one all-to-all AGREE round on the job's stream comparing a
  * hash of (job id, circuit hash, binding, preprocessing, stream), then the engine with
  * material from the dealer, then the output shares are stored for the clients.  A dealer
  * process runs the same follower loop and serves the job's preprocessing stream. */
@@ -21,6 +23,7 @@
 #include "transport.h"
 
 #define MPCD_JOB_CONTROL (1ull << 62)   /* stream id of sequencer -> party RUN messages */
+#define MPCD_NOTE_STREAM (MPCD_JOB_CONTROL | 1)   /* readiness reports and the sequencer's answers */
 #define MPCD_RUN_WORDS   16
 #define MPCD_AGREE_WORDS 9
 
@@ -49,6 +52,10 @@ typedef struct {
     void          *idle_ctx;
     /* Set non-zero (by another thread) to make the worker return; read with atomic_load. */
     const atomic_int *stop;
+    uint32_t       refused_cursor;  /* worker-private: refusals already reported to the sequencer */
+    uint64_t       seq_free_ms;     /* worker-private: when the sequencer last finished a job or chunk */
+    uint32_t       notes_unanswered;   /* worker-private: reports sent since the sequencer last answered */
+    uint64_t       notes_sent_ms;      /* worker-private: when the last report went out */
 } mpcd_worker;
 
 /* Runs until *w->stop is set.  Returns 0. */

@@ -253,7 +253,7 @@ START_TEST(test_missing_job_fails_everywhere)
     char reason[MPCD_REASON_MAX];
     for (uint32_t i = 0; i < 2; i++) {
         ck_assert_int_eq(s_wait_done(&cl, i, id, reason), MPCD_JOB_FAILED);
-        ck_assert_msg(strstr(reason, "party p2 does not hold the job"), "%s", reason);
+        ck_assert_msg(strstr(reason, "not ready on party p2 within input_timeout_ms"), "%s", reason);
     }
     /* The next job runs. */
     uint8_t id2[16];
@@ -383,7 +383,7 @@ START_TEST(test_missing_input_times_out)
     ck_assert_int_eq(s_wait_done(&cl, 1, id, reason), MPCD_JOB_FAILED);
     ck_assert_msg(strstr(reason, "input 'x' never arrived"), "%s", reason);
     ck_assert_int_eq(s_wait_done(&cl, 0, id, reason), MPCD_JOB_FAILED);
-    ck_assert_msg(strstr(reason, "party p1 is missing input #0"), "%s", reason);
+    ck_assert_msg(strstr(reason, "not ready on party p1 within input_timeout_ms"), "%s", reason);
     s_cluster_stop(&cl);
 }
 END_TEST
@@ -435,6 +435,71 @@ START_TEST(test_job_timeout)
     }
     free(zero);
     mpc_circ_destroy(&c);
+    s_cluster_stop(&cl);
+}
+END_TEST
+
+/* Five jobs whose inputs never come do not delay a ready job: the sequencer orders only jobs
+ * ready on every party.  Later they end after input_timeout_ms, naming the missing input
+ * where it is missing and the party elsewhere. */
+START_TEST(test_abandoned_jobs_do_not_block)
+{
+    cluster cl;
+    s_cluster_start(&cl, 3, 3000);
+    uint64_t zero[4] = {0}, *sh[2] = {zero, zero};
+    uint8_t idle[5][16], id[16];
+    for (int a = 0; a < 5; a++) {
+        randombytes_buf(idle[a], 16);
+        for (uint32_t i = 0; i < 3; i++) s_submit(&cl, i, idle[a], 4, 5, i == 2 ? NULL : sh);   /* p2 never gets inputs */
+    }
+    randombytes_buf(id, sizeof id);
+    uint64_t t0 = mpc_now_ms();
+    for (uint32_t i = 0; i < 3; i++) s_submit(&cl, i, id, 4, 5, sh);
+    char reason[MPCD_REASON_MAX];
+    for (uint32_t i = 0; i < 3; i++) ck_assert_msg(s_wait_done(&cl, i, id, reason) == MPCD_JOB_DONE, "%s", reason);
+    uint64_t took = mpc_now_ms() - t0;
+    ck_assert_msg(took < 2000, "the ready job took %llu ms behind five abandoned ones", (unsigned long long)took);
+    for (int a = 0; a < 5; a++) {
+        mpcd_jobs_lock(cl.jobs[1]);
+        ck_assert_int_eq(mpcd_jobs_find(cl.jobs[1], idle[a])->state, MPCD_JOB_QUEUED);   /* waiting, not failed */
+        mpcd_jobs_unlock(cl.jobs[1]);
+    }
+    for (int a = 0; a < 5; a++) {
+        ck_assert_int_eq(s_wait_done(&cl, 2, idle[a], reason), MPCD_JOB_FAILED);
+        ck_assert_msg(strstr(reason, "input 'x' never arrived here within input_timeout_ms"), "%s", reason);
+        for (uint32_t i = 0; i < 2; i++) {
+            ck_assert_int_eq(s_wait_done(&cl, i, idle[a], reason), MPCD_JOB_FAILED);
+            ck_assert_msg(strstr(reason, "not ready on party p2"), "%s", reason);
+        }
+        mpcd_jobs_lock(cl.jobs[0]);
+        ck_assert_ptr_null(mpcd_jobs_find(cl.jobs[0], idle[a])->inputs[0].share);   /* wiped */
+        mpcd_jobs_unlock(cl.jobs[0]);
+    }
+    ck_assert_uint_ge(mpc_now_ms() - t0, 2500);
+    s_cluster_stop(&cl);
+}
+END_TEST
+
+/* A ready job submitted to one party only (the sequencer never saw it) ends there after
+ * input_timeout_ms, and not before. */
+START_TEST(test_unsequenced_job_expires)
+{
+    cluster cl;
+    s_cluster_start(&cl, 3, 1500);
+    uint64_t zero[4] = {0}, *sh[2] = {zero, zero};
+    uint8_t id[16];
+    randombytes_buf(id, sizeof id);
+    uint64_t t0 = mpc_now_ms();
+    s_submit(&cl, 1, id, 4, 5, sh);
+    usleep(1000 * 1000);
+    mpcd_jobs_lock(cl.jobs[1]);
+    ck_assert_int_eq(mpcd_jobs_find(cl.jobs[1], id)->state, MPCD_JOB_QUEUED);
+    mpcd_jobs_unlock(cl.jobs[1]);
+    char reason[MPCD_REASON_MAX];
+    ck_assert_int_eq(s_wait_done(&cl, 1, id, reason), MPCD_JOB_FAILED);
+    uint64_t took = mpc_now_ms() - t0;
+    ck_assert_msg(took >= 1500 && took < 4000, "ended after %llu ms", (unsigned long long)took);
+    ck_assert_msg(strstr(reason, "never sequenced: the sequencer p0 does not hold the job"), "%s", reason);
     s_cluster_stop(&cl);
 }
 END_TEST
@@ -510,6 +575,8 @@ Suite *mpc_test_suite(void)
     tcase_add_test(tc, test_missing_input_times_out);
     tcase_add_test(tc, test_job_timeout);
     tcase_add_test(tc, test_pool);
+    tcase_add_test(tc, test_abandoned_jobs_do_not_block);
+    tcase_add_test(tc, test_unsequenced_job_expires);
     suite_add_tcase(s, tc);
     return s;
 }
