@@ -393,6 +393,7 @@ static void s_run_job(mpcd_worker *w, const run_msg *r)
             len += (size_t)m;
         }
     }
+    int cancelled = 0;
     mpcd_jobs_lock(w->jobs);
     if (job) {
         if (rc == 0 && !atomic_load(&job->cancel)) {   /* cancelled at the end: outputs wiped */
@@ -402,10 +403,13 @@ static void s_run_job(mpcd_worker *w, const run_msg *r)
         } else {
             mpcd_job_fail(job, "%s", reason[0] ? reason : mpc_strerror(rc));
         }
+        cancelled = job->state == MPCD_JOB_CANCELLED;
     }
     mpcd_jobs_notify(w->jobs);
     mpcd_jobs_unlock(w->jobs);
-    if (rc == 0) {
+    if (cancelled) {
+        mpcd_info(hex, "cancelled%s%s", rc ? ": " : "", rc ? (reason[0] ? reason : mpc_strerror(rc)) : "");
+    } else if (rc == 0) {
         mpcd_info(hex, "done");
     } else {
         mpcd_warn(hex, "failed: %s", reason[0] ? reason : mpc_strerror(rc));

@@ -114,7 +114,7 @@ dt=$(($(now_ms) - t0))
 J=$(grep -o 'job [0-9a-f]\{32\} cancelled on every daemon' "$D/run.out" | cut -c5-36)
 [ -n "$J" ] || fail "the interrupted run did not cancel its job: $(cat "$D/run.out")"
 cancelled_everywhere "$J" client || fail "the interrupted run's job is not cancelled everywhere"
-grep -q "job=$J failed: round [0-9]*: the job was cancelled\|job=$J failed: .*cancelled" "$D/b.log" ||
+grep -q "job=$J cancelled: " "$D/b.log" ||
     fail "party b did not stop the running job"
 runs_at_once 5000 || fail "the job after an interrupted run"
 ok "mpc run interrupted by SIGINT: exited in $dt ms, its running job cancelled on every daemon"

@@ -495,7 +495,9 @@ class Client:
             try:
                 return {name: job.output(name, timeout) for name in names}
             except BaseException:
-                # failed or interrupted (KeyboardInterrupt) before it completed: cancel it
+                # failed or interrupted before it completed: cancel it.  A KeyboardInterrupt
+                # is raised when the current wait in the library returns (Python runs its
+                # signal handlers between calls), not in the middle of it
                 try:
                     job.cancel()
                 except MPCError:
