@@ -24,6 +24,7 @@
 #define S_ERRMSG_MAX     768
 #define S_DEFAULT_WAIT   600000      /* mpc_job_output with timeout < 0 */
 #define S_WARN_MAX       512
+#define S_CANCEL_WAIT_MS 3000        /* mpc_job_cancel, withdrawals: longest wait for the daemons */
 
 struct mpc_client {
     mpc_client_conf cfg;
@@ -1003,14 +1004,14 @@ int mpc_job_submit(mpc_client *c, mpc_job *j, unsigned flags)
  * NULL); writes each daemon's result to res[d] (1: cancelled, 0: does not hold the job, < 0:
  * an error, its message in msg when it is the first).  Returns how many cancelled it.  The
  * interrupt flag is not looked at: cancelling is what an interrupted application does. */
-static uint32_t s_cancel_send(mpc_client *c, const uint8_t *id, const char *id_hex, const int *which, int *res,
-                              char *msg, size_t msglen, int *first_err)
+static uint32_t s_cancel_send(mpc_client *c, const uint8_t *id, const char *id_hex, const int *which, int64_t wait_ms,
+                              int *res, char *msg, size_t msglen, int *first_err)
 {
     const volatile sig_atomic_t *intr = c->intr;
     c->intr = NULL;
     mpc_cwire_req q;
     s_req_init(c, &q, MPC_CW_CANCEL, id);
-    int64_t deadline = s_now_ms() + c->cfg.timeout_ms;
+    int64_t deadline = s_now_ms() + (wait_ms < c->cfg.timeout_ms ? wait_ms : c->cfg.timeout_ms);
     int sent[MPC_MAX_PARTIES] = {0};
     uint32_t done = 0;
     *first_err = 0;
@@ -1050,11 +1051,11 @@ static void s_withdraw(mpc_client *c, const uint8_t *id, const char *id_hex, con
     char saved[S_ERRMSG_MAX], msg[8];
     int res[MPC_MAX_PARTIES], first_err;
     memcpy(saved, c->errmsg, sizeof saved);
-    (void)s_cancel_send(c, id, id_hex, accepted, res, msg, sizeof msg, &first_err);
+    (void)s_cancel_send(c, id, id_hex, accepted, S_CANCEL_WAIT_MS, res, msg, sizeof msg, &first_err);
     memcpy(c->errmsg, saved, sizeof saved);
 }
 
-int mpc_client_cancel(mpc_client *c, const char *job_id)
+static int s_cancel(mpc_client *c, const char *job_id, int64_t wait_ms)
 {
     c->errmsg[0] = 0;
     uint8_t id[MPC_CWIRE_JOB_BYTES];
@@ -1064,17 +1065,24 @@ int mpc_client_cancel(mpc_client *c, const char *job_id)
     mpc_cwire_job_hex(id, id_hex);
     int res[MPC_MAX_PARTIES], first_err;
     char msg[S_ERRMSG_MAX];
-    uint32_t done = s_cancel_send(c, id, id_hex, NULL, res, msg, sizeof msg, &first_err);
+    uint32_t done = s_cancel_send(c, id, id_hex, NULL, wait_ms, res, msg, sizeof msg, &first_err);
     if (first_err) return s_seterr(c, first_err, "%s", msg);
     if (!done) return s_seterr(c, MPC_ERR_NOTFOUND, "job %s: no daemon holds this job", id_hex);
     return 0;
 }
 
+int mpc_client_cancel(mpc_client *c, const char *job_id)
+{
+    return s_cancel(c, job_id, c->cfg.timeout_ms);
+}
+
+/* This client has talked to the job's daemons already: a daemon that does not take the cancel
+ * within S_CANCEL_WAIT_MS is gone (a dead daemon must not hold an interrupted `mpc run`). */
 int mpc_job_cancel(mpc_client *c, mpc_job *j)
 {
     c->errmsg[0] = 0;
     if (!j->live) return s_seterr(c, MPC_ERR_STATE, "the job is not submitted yet: nothing to cancel");
-    return mpc_client_cancel(c, j->id_hex);
+    return s_cancel(c, j->id_hex, S_CANCEL_WAIT_MS);
 }
 
 /* Asks every daemon for job `id` and checks it runs j's circuit under one binding, which it

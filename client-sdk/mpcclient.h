@@ -173,11 +173,14 @@ int mpc_job_attach(mpc_client *c, mpc_job *j, const char *job_id);
  * "cancelled by client NAME".  Allowed for the client that submitted the job and for a client
  * with the `cancel` right.  0 when every daemon holding the job cancelled it; MPC_ERR_DENIED
  * (no right), MPC_ERR_IO / MPC_ERR_TIMEOUT (a daemon unreachable) with the first daemon's
- * message; MPC_ERR_NOTFOUND when no daemon holds it; MPC_ERR_STATE on a staged job.
+ * message; MPC_ERR_NOTFOUND when no daemon holds it; MPC_ERR_STATE on a staged job.  Waits at
+ * most 3 s (or the configured timeout_ms, if shorter) for the daemons: a daemon that is down
+ * does not hold up an application cancelling on its way out.
  * mpc_job_submit withdraws (cancels) by itself a submission that a daemon refused. */
 __attribute__((warn_unused_result))
 int mpc_job_cancel(mpc_client *c, mpc_job *j);
-/* The same by job id (32 hex digits), for a job this process did not submit. */
+/* The same by job id (32 hex digits), for a job this process did not submit; waits up to the
+ * configured timeout_ms. */
 __attribute__((warn_unused_result))
 int mpc_client_cancel(mpc_client *c, const char *job_id);
 
