@@ -985,7 +985,8 @@ int mpc_job_submit(mpc_client *c, mpc_job *j, unsigned flags)
                           s_dname(c, d), j->id_hex, hex, j->hash_hex);
             accepted[d] = 1;   /* it holds a job under this id: withdraw it too */
         } else {
-            accepted[d] = !rd;
+            /* an interrupted or late answer may still be an acceptance: withdraw there too */
+            accepted[d] = !rd || rd == MPC_ERR_CANCELLED || rd == MPC_ERR_TIMEOUT;
         }
         if (rd && !r) r = rd;
         if (rd && !first[0]) memcpy(first, c->errmsg, sizeof first);

@@ -274,7 +274,9 @@ static void s_check(mpc_client *c, int r)
         snprintf(why, sizeof why, "interrupted by %s", s_signal == SIGINT ? "SIGINT" : "SIGTERM");
     else
         snprintf(why, sizeof why, "%s", mpc_client_errmsg(c));
-    if (s_own_job && mpc_job_is_live(s_own_job)) {
+    /* A job the daemons report failed has ended everywhere (the failing party aborts it on
+     * every party): there is nothing to cancel, and its failure is the truth to keep. */
+    if (s_own_job && mpc_job_is_live(s_own_job) && (s_signal || r != MPC_ERR_PEER_ABORT)) {
         if (mpc_job_cancel(c, s_own_job) == 0)
             fprintf(stderr, "mpc: job %s cancelled on every daemon\n", mpc_job_id(s_own_job));
         else

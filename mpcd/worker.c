@@ -369,6 +369,9 @@ static void s_run_job(mpcd_worker *w, const run_msg *r)
         s_abort_dealer(view, r->n, r->stream, rc);
     }
 
+    /* A job that failed before anyone cancelled it is recorded as that failure, even if a
+     * cancel (e.g. from the client that saw the failure) arrives while the cause is named. */
+    int failed_first = job && rc != 0 && !atomic_load(&job->cancel);
     if (rc != 0 && w->peer_up) {
         /* Name whoever is gone: a dead party makes the others (and the dealer) abort, and
          * the abort alone does not say who died.  Whatever else failed the job (e.g. an
@@ -401,6 +404,7 @@ static void s_run_job(mpcd_worker *w, const run_msg *r)
             job->state = MPCD_JOB_DONE;
             job->finished = time(NULL);
         } else {
+            if (failed_first) atomic_store(&job->cancel, 0);
             mpcd_job_fail(job, "%s", reason[0] ? reason : mpc_strerror(rc));
         }
         cancelled = job->state == MPCD_JOB_CANCELLED;
