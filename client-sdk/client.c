@@ -25,6 +25,7 @@
 #define S_ERRMSG_MAX     768
 #define S_DEFAULT_WAIT   600000      /* mpc_job_output with timeout < 0 */
 #define S_WARN_MAX       512
+#define S_CANCEL_WAIT_MS 3000        /* mpc_job_cancel, withdrawals: longest wait for the daemons */
 
 struct mpc_client {
     mpc_client_conf cfg;
@@ -41,6 +42,7 @@ struct mpc_client {
     int             progress_ms;
     char          (*warn)[S_WARN_MAX];       /* the last compile's warnings, one line each */
     size_t          n_warn;
+    const volatile sig_atomic_t *intr;       /* mpc_client_set_interrupt, or NULL */
 };
 
 struct mpc_job {
@@ -71,6 +73,16 @@ static int s_seterr(mpc_client *c, int code, const char *fmt, ...)
     for (char *p = c->errmsg; *p; p++)
         if (*p == '\n' || *p == '\r') *p = ' ';
     return code;
+}
+
+static int s_interrupted(const mpc_client *c)
+{
+    return c->intr && *c->intr;
+}
+
+void mpc_client_set_interrupt(mpc_client *c, const volatile sig_atomic_t *flag)
+{
+    c->intr = flag;
 }
 
 static const char *s_dname(const mpc_client *c, uint32_t d)
@@ -279,11 +291,15 @@ static int s_send(mpc_client *c, uint32_t d, const mpc_cwire_req *q, void *paylo
      * deadline, so several unreachable daemons cost one timeout, not one each */
     int64_t left = deadline - (int64_t)mpc_now_ms();
     s_sockopt_int(c->sock[d], ZMQ_SNDTIMEO, (int)(left < 0 ? 0 : left > INT32_MAX ? INT32_MAX : left));
-    int rc = zmq_send(c->sock[d], hdr, len, payload ? ZMQ_SNDMORE : 0);
+    int rc;
+    while ((rc = zmq_send(c->sock[d], hdr, len, payload ? ZMQ_SNDMORE : 0)) < 0 && errno == EINTR && !s_interrupted(c)) {
+    }
     free(hdr);
     if (rc < 0) {
         int e = errno;
         if (payload) sodium_free(payload);
+        if (e == EINTR)
+            return s_seterr(c, MPC_ERR_CANCELLED, "daemon %s: job %s: interrupted", s_dname(c, d), job_hex);
         if (e == EAGAIN)
             return s_seterr(c, MPC_ERR_IO, "daemon %s: job %s: unreachable within %lld ms: %s", s_dname(c, d), job_hex,
                             (long long)c->cfg.timeout_ms, s_why_silent(c, d));
@@ -321,6 +337,10 @@ static int s_recv(mpc_client *c, uint32_t d, uint64_t rid, uint8_t type, int64_t
         if (zmq_msg_recv(&frames[0], c->sock[d], 0) < 0) {
             int e = errno;
             zmq_msg_close(&frames[0]);
+            /* a signal: give up if the application asked to be interrupted, else go on */
+            if (e == EINTR && s_interrupted(c))
+                return s_seterr(c, MPC_ERR_CANCELLED, "daemon %s: job %s: interrupted", s_dname(c, d), job_hex);
+            if (e == EINTR) continue;
             if (e == EAGAIN)
                 return s_seterr(c, MPC_ERR_TIMEOUT, "daemon %s: job %s: no reply within the deadline: %s", s_dname(c, d),
                                 job_hex, s_why_silent(c, d));
@@ -929,6 +949,8 @@ static int s_stage_seal(mpc_client *c, mpc_job *j, unsigned flags)
 /* --------------------------------------------------------------------------------------- *
  * Jobs: submitting and attaching */
 
+static void s_withdraw(mpc_client *c, const uint8_t *id, const char *id_hex, const int *accepted);
+
 int mpc_job_submit(mpc_client *c, mpc_job *j, unsigned flags)
 {
     c->errmsg[0] = 0;
@@ -946,23 +968,123 @@ int mpc_job_submit(mpc_client *c, mpc_job *j, unsigned flags)
     q.circ_len = j->circ_len;
     /* to every configured daemon: those not bound only take part in ordering */
     int64_t deadline = (int64_t)mpc_now_ms() + c->cfg.timeout_ms;
-    for (uint32_t d = 0; d < c->cfg.n_daemons && !r; d++) r = s_send(c, d, &q, NULL, 0, deadline, j->id_hex);
+    int sent[MPC_MAX_PARTIES] = {0}, accepted[MPC_MAX_PARTIES] = {0};
     for (uint32_t d = 0; d < c->cfg.n_daemons && !r; d++) {
+        r = s_send(c, d, &q, NULL, 0, deadline, j->id_hex);
+        sent[d] = !r;
+    }
+    /* every reply is read, so that a refusal by one daemon can be withdrawn from the others */
+    char first[S_ERRMSG_MAX] = "";
+    for (uint32_t d = 0; d < c->cfg.n_daemons; d++) {
+        if (!sent[d]) continue;
         mpc_cwire_rep rep;
-        r = s_recv(c, d, q.rid, MPC_CW_SUBMIT, deadline, &rep, NULL, 0, j->id_hex);
-        if (!r && sodium_memcmp(rep.hash, j->hash, MPC_HASH_BYTES) != 0) {
+        int rd = s_recv(c, d, q.rid, MPC_CW_SUBMIT, deadline, &rep, NULL, 0, j->id_hex);
+        if (!rd && sodium_memcmp(rep.hash, j->hash, MPC_HASH_BYTES) != 0) {
             char hex[2 * MPC_HASH_BYTES + 1];
             mpc_hash_hex(rep.hash, hex);
-            r = s_seterr(c, MPC_ERR_PROTOCOL, "daemon %s: job %s: reports circuit hash %.16s…, this client has %.16s…",
-                         s_dname(c, d), j->id_hex, hex, j->hash_hex);
+            rd = s_seterr(c, MPC_ERR_PROTOCOL, "daemon %s: job %s: reports circuit hash %.16s…, this client has %.16s…",
+                          s_dname(c, d), j->id_hex, hex, j->hash_hex);
+            accepted[d] = 1;   /* it holds a job under this id: withdraw it too */
+        } else {
+            /* an interrupted or late answer may still be an acceptance: withdraw there too */
+            accepted[d] = !rd || rd == MPC_ERR_CANCELLED || rd == MPC_ERR_TIMEOUT;
         }
+        if (rd && !r) r = rd;
+        if (rd && !first[0]) memcpy(first, c->errmsg, sizeof first);
     }
     if (r) {
+        if (first[0]) memcpy(c->errmsg, first, sizeof first);
+        s_withdraw(c, j->id, j->id_hex, accepted);
         s_set_live(j, 0);   /* still staged; a retry draws a new id */
         return r;
     }
     s_set_live(j, 1);
     return s_send_staged(c, j);
+}
+
+/* CANCEL of job `id` to the daemons d with which[d] (every configured daemon when which is
+ * NULL); writes each daemon's result to res[d] (1: cancelled, 0: does not hold the job, < 0:
+ * an error, its message in msg when it is the first).  Returns how many cancelled it.  The
+ * interrupt flag is not looked at: cancelling is what an interrupted application does. */
+static uint32_t s_cancel_send(mpc_client *c, const uint8_t *id, const char *id_hex, const int *which, int64_t wait_ms,
+                              int *res, char *msg, size_t msglen, int *first_err)
+{
+    const volatile sig_atomic_t *intr = c->intr;
+    c->intr = NULL;
+    mpc_cwire_req q;
+    s_req_init(c, &q, MPC_CW_CANCEL, id);
+    int64_t deadline = (int64_t)mpc_now_ms() + (wait_ms < c->cfg.timeout_ms ? wait_ms : c->cfg.timeout_ms);
+    int sent[MPC_MAX_PARTIES] = {0};
+    uint32_t done = 0;
+    *first_err = 0;
+    if (msglen) msg[0] = 0;
+    for (uint32_t d = 0; d < c->cfg.n_daemons; d++) {
+        res[d] = 0;
+        if (which && !which[d]) continue;
+        res[d] = s_send(c, d, &q, NULL, 0, deadline, id_hex);
+        sent[d] = res[d] == 0;
+        if (res[d] && !*first_err) {
+            *first_err = res[d];
+            snprintf(msg, msglen, "%s", c->errmsg);
+        }
+    }
+    for (uint32_t d = 0; d < c->cfg.n_daemons; d++) {
+        if (!sent[d]) continue;
+        mpc_cwire_rep rep;
+        int r = s_recv(c, d, q.rid, MPC_CW_CANCEL, deadline, &rep, NULL, 0, id_hex);
+        res[d] = r == 0 ? 1 : r == MPC_ERR_NOTFOUND ? 0 : r;
+        if (r == 0) done++;
+        if (res[d] < 0 && !*first_err) {
+            *first_err = r;
+            snprintf(msg, msglen, "%s", c->errmsg);
+        }
+    }
+    c->intr = intr;
+    return done;
+}
+
+/* Withdraws a refused submission from the daemons that accepted it (best effort: the message
+ * of the refusal stays the client's error). */
+static void s_withdraw(mpc_client *c, const uint8_t *id, const char *id_hex, const int *accepted)
+{
+    int any = 0;
+    for (uint32_t d = 0; d < c->cfg.n_daemons; d++) any |= accepted[d];
+    if (!any) return;
+    char saved[S_ERRMSG_MAX], msg[8];
+    int res[MPC_MAX_PARTIES], first_err;
+    memcpy(saved, c->errmsg, sizeof saved);
+    (void)s_cancel_send(c, id, id_hex, accepted, S_CANCEL_WAIT_MS, res, msg, sizeof msg, &first_err);
+    memcpy(c->errmsg, saved, sizeof saved);
+}
+
+static int s_cancel(mpc_client *c, const char *job_id, int64_t wait_ms)
+{
+    c->errmsg[0] = 0;
+    uint8_t id[MPC_CWIRE_JOB_BYTES];
+    char id_hex[MPC_CWIRE_JOB_HEX + 1];
+    if (!job_id || mpc_cwire_job_parse(id, job_id) != 0)
+        return s_seterr(c, MPC_ERR_INVALID, "'%.40s' is not a job id (32 hex digits)", job_id ? job_id : "");
+    mpc_cwire_job_hex(id, id_hex);
+    int res[MPC_MAX_PARTIES], first_err;
+    char msg[S_ERRMSG_MAX];
+    uint32_t done = s_cancel_send(c, id, id_hex, NULL, wait_ms, res, msg, sizeof msg, &first_err);
+    if (first_err) return s_seterr(c, first_err, "%s", msg);
+    if (!done) return s_seterr(c, MPC_ERR_NOTFOUND, "job %s: no daemon holds this job", id_hex);
+    return 0;
+}
+
+int mpc_client_cancel(mpc_client *c, const char *job_id)
+{
+    return s_cancel(c, job_id, c->cfg.timeout_ms);
+}
+
+/* This client has talked to the job's daemons already: a daemon that does not take the cancel
+ * within S_CANCEL_WAIT_MS is gone (a dead daemon must not hold an interrupted `mpc run`). */
+int mpc_job_cancel(mpc_client *c, mpc_job *j)
+{
+    c->errmsg[0] = 0;
+    if (!j->live) return s_seterr(c, MPC_ERR_STATE, "the job is not submitted yet: nothing to cancel");
+    return s_cancel(c, j->id_hex, S_CANCEL_WAIT_MS);
 }
 
 /* Asks every daemon for job `id` and checks it runs j's circuit under one binding, which it
@@ -1274,6 +1396,10 @@ int mpc_job_output(mpc_client *c, mpc_job *j, const char *name, int timeout_ms, 
     for (uint32_t p = 0; p < j->k; p++) {
         uint32_t d = j->daemon_of[p];
         for (;;) {
+            if (s_interrupted(c)) {
+                r = s_seterr(c, MPC_ERR_CANCELLED, "job %s: interrupted while waiting for output '%s'", j->id_hex, name);
+                goto out;
+            }
             int64_t now = (int64_t)mpc_now_ms();
             int64_t left = deadline - now;
             int64_t wait = left < 0 ? 0 : left;

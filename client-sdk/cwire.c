@@ -149,6 +149,11 @@ int mpc_cwire_req_encode(const mpc_cwire_req *r, uint8_t **buf, size_t *len)
         e_init(&e);
         e_head(&e, 3, r->type, r->rid);
         return e_done(&e, buf, len);
+    case MPC_CW_CANCEL:
+        e_init(&e);
+        e_head(&e, 4, r->type, r->rid);
+        e_bin(&e, r->job, MPC_CWIRE_JOB_BYTES);
+        return e_done(&e, buf, len);
     default:
         return MPC_ERR_INVALID;
     }
@@ -164,6 +169,7 @@ int mpc_cwire_rep_encode(const mpc_cwire_rep *r, uint8_t **buf, size_t *len)
         e_bin(&e, r->hash, MPC_CWIRE_HASH_BYTES);
         return e_done(&e, buf, len);
     case MPC_CW_INPUT_OK:
+    case MPC_CW_CANCEL_OK:
         e_init(&e);
         e_head(&e, 3, r->type, r->rid);
         return e_done(&e, buf, len);
@@ -502,6 +508,10 @@ int mpc_cwire_req_decode(const uint8_t *hdr, size_t len, size_t n_payload, size_
     case MPC_CW_JOBS:
         if (n != 3) { s_fail(err, errlen, "JOBS: %u fields, expected 3", n); goto out; }
         break;
+    case MPC_CW_CANCEL:
+        if (n != 4) { s_fail(err, errlen, "CANCEL: %u fields, expected 4", n); goto out; }
+        if (s_bin_exact(&el[3], out->job, MPC_CWIRE_JOB_BYTES)) { s_fail(err, errlen, "CANCEL: bad job id"); goto out; }
+        break;
     default:
         s_fail(err, errlen, "unknown request type %u", type);
         goto out;
@@ -610,6 +620,9 @@ int mpc_cwire_rep_decode(const uint8_t *hdr, size_t len, size_t n_payload, size_
         break;
     case MPC_CW_INPUT_OK:
         if (n != 3) { s_fail(err, errlen, "INPUT reply: %u fields, expected 3", n); goto out; }
+        break;
+    case MPC_CW_CANCEL_OK:
+        if (n != 3) { s_fail(err, errlen, "CANCEL reply: %u fields, expected 3", n); goto out; }
         break;
     case MPC_CW_RESULT_OK:
         if (n != 7) { s_fail(err, errlen, "RESULT reply: %u fields, expected 7", n); goto out; }

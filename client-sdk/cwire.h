@@ -33,11 +33,13 @@ typedef enum {
     MPC_CW_RESULT = 3,
     MPC_CW_STATUS = 4,
     MPC_CW_JOBS = 5,
+    MPC_CW_CANCEL = 6,
     MPC_CW_SUBMIT_OK = 0x81,
     MPC_CW_INPUT_OK = 0x82,
     MPC_CW_RESULT_OK = 0x83,
     MPC_CW_STATUS_OK = 0x84,
     MPC_CW_JOBS_OK = 0x85,
+    MPC_CW_CANCEL_OK = 0x86,
     MPC_CW_ERROR = 0xff,
 } mpc_cwire_type;
 
@@ -51,7 +53,8 @@ typedef enum { MPC_CW_EXPLICIT = 0, MPC_CW_SEED = 1 } mpc_cwire_mode;
     X(INPUTS,   2, "waiting for inputs")                                                  \
     X(RUNNING,  3, "running")                                                             \
     X(DONE,     4, "done")                                                                \
-    X(FAILED,   5, "failed")
+    X(FAILED,   5, "failed")                                                              \
+    X(CANCELLED, 6, "cancelled")  /* cancelled by a client (mpc cancel); inputs and outputs wiped */
 
 typedef enum {
 #define X(e, v, s) MPC_JOB_##e = (v),
@@ -66,7 +69,7 @@ const char *mpc_job_state_name(int state);
  * and zeroed by the decoder.  `circ` points into the decoded frame (not copied): it is valid
  * as long as that buffer is. */
 typedef struct {
-    uint8_t        type;                       /* MPC_CW_SUBMIT .. MPC_CW_JOBS (JOBS: no fields) */
+    uint8_t        type;                       /* MPC_CW_SUBMIT .. MPC_CW_CANCEL (JOBS: no fields) */
     uint64_t       rid;                        /* request id, echoed in the reply */
     uint8_t        job[MPC_CWIRE_JOB_BYTES];   /* all; STATUS: only when has_job */
     int            has_job;                    /* STATUS: 0 asks about the daemon only */

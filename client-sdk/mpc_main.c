@@ -5,6 +5,7 @@
  * parses values.  Compiler warnings are printed on stderr; errors are one line
  * `mpc: error: …` and a non-zero exit. */
 #include <getopt.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,6 +55,7 @@ static const char *const s_usage_main =
     "  result PROG    wait for and print outputs of an existing job (--job ID)\n"
     "  status         per daemon: reachable, its peers, jobs, preprocessing stock (--job ID: that job)\n"
     "  jobs           the jobs this client submitted: id, state, age, progress\n"
+    "  cancel JOB     cancel a job on every daemon (its submitter, or a client with the cancel right)\n"
     "\n"
     "Each program command first stages the job in this process: PROG is compiled (compiler warnings\n"
     "appear on stderr as file:line:col: warning: ...) and every --input is checked against it (the\n"
@@ -81,6 +83,8 @@ static void s_usage(const char *cmd)
                "must be given (a missing one is named) — all before anything is submitted.  Then submits the\n"
                "job to every daemon of the configuration, secret-shares and sends the inputs, waits for the\n"
                "outputs and prints `name = value` lines (vectors comma-separated), or one JSON object with --json.\n"
+               "If anything fails after the job was submitted, or on Ctrl-C (SIGINT) or SIGTERM before it\n"
+               "completes, the job is cancelled on every daemon before mpc exits.\n"
                "%s%s"
                "  --input NAME=VALUES  an input this client gives (repeatable)\n"
                "  --bind P=D,...       bind program party P to daemon D (default: i-th party to i-th daemon)\n"
@@ -111,6 +115,17 @@ static void s_usage(const char *cmd)
                "  --output NAME        fetch only these outputs (repeatable; default: every output)\n"
                "  --timeout MS         longest wait for each output (default 600000)\n"
                "  --json               print JSON\n", s_opt_help);
+    } else if (!strcmp(cmd, "cancel")) {
+        printf("usage: mpc cancel JOB --config FILE\n\n"
+               "Cancels job JOB (32 hex digits, as printed by mpc submit) on every daemon of the configuration.\n"
+               "Allowed for the client that submitted the job and for a client with the `cancel` right in the\n"
+               "daemons' configuration.  Each daemon drops the job if it has not started (wiping the inputs it\n"
+               "holds), stops it at its next round if it is running (the other parties abort it too), or wipes\n"
+               "its outputs if it has finished.  The job then shows as `cancelled` (mpc status --job JOB), and\n"
+               "asking for its outputs answers \"cancelled by client NAME\".  Exit status 0 when every daemon\n"
+               "holding the job cancelled it.\n\n"
+               "  --config FILE        client configuration (default: $MPC_CONFIG)\n"
+               "  --job JOB            the job (instead of the argument)\n");
     } else if (!strcmp(cmd, "status")) {
         printf("usage: mpc status --config FILE [--job ID] [--json]\n\n"
                "Asks every daemon of the configuration, all at once and each with the whole timeout, for\n"
@@ -243,12 +258,49 @@ static mpc_client *s_open(const opts *o)
     return c;
 }
 
+/* mpc run: the job to cancel when anything fails or a signal arrives before it completes. */
+static volatile sig_atomic_t s_signal;
+static mpc_job *s_own_job;
+
+static void s_on_signal(int sig)
+{
+    s_signal = sig;
+}
+
+/* Without SA_RESTART: a wait blocked in the SDK wakes at once (mpc_client_set_interrupt). */
+static void s_catch_signals(mpc_client *c)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = s_on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    mpc_client_set_interrupt(c, &s_signal);
+}
+
 static void s_check(mpc_client *c, int r)
 {
-    if (r) {
-        s_progress_clear();
-        s_die("%s", mpc_client_errmsg(c));
+    if (!r && !s_signal) return;
+    s_progress_clear();
+    char why[1024];
+    if (s_signal && (r == 0 || r == MPC_ERR_CANCELLED))
+        snprintf(why, sizeof why, "interrupted by %s", s_signal == SIGINT ? "SIGINT" : "SIGTERM");
+    else
+        snprintf(why, sizeof why, "%s", mpc_client_errmsg(c));
+    /* A job the daemons report failed has ended everywhere (the failing party aborts it on
+     * every party): there is nothing to cancel, and its failure is the truth to keep. */
+    if (s_own_job && mpc_job_is_live(s_own_job) && (s_signal || r != MPC_ERR_PEER_ABORT)) {
+        if (mpc_job_cancel(c, s_own_job) == 0)
+            fprintf(stderr, "mpc: job %s cancelled on every daemon\n", mpc_job_id(s_own_job));
+        else
+            fprintf(stderr, "mpc: job %s: cancelling failed: %s\n", mpc_job_id(s_own_job), mpc_client_errmsg(c));
     }
+    if (s_signal) {
+        fprintf(stderr, "mpc: error: %s\n", why);
+        exit(128 + s_signal);
+    }
+    s_die("%s", why);
 }
 
 /* Stages a job: the SDK compiles PROG (or reads the .circ) — its warnings go to stderr — and
@@ -323,7 +375,9 @@ static void s_print_outputs(mpc_client *c, mpc_job *j, const opts *o)
 static int s_cmd_run(const opts *o, int submit_only)
 {
     mpc_client *c = s_open(o);
+    if (!submit_only) s_catch_signals(c);
     mpc_job *j = s_stage(c, o);
+    if (!submit_only) s_own_job = j;
     s_check(c, mpc_job_submit(c, j, submit_only ? 0 : MPC_SUBMIT_ALL_INPUTS));
     if (!submit_only) {
         /* the id to ask about (mpc status --job, mpc jobs) while it runs */
@@ -335,6 +389,7 @@ static int s_cmd_run(const opts *o, int submit_only)
         else printf("%s\n", mpc_job_id(j));
     } else {
         s_print_outputs(c, j, o);
+        s_own_job = NULL;   /* complete: nothing to cancel any more */
     }
     mpc_job_free(&j);
     mpc_client_close(&c);
@@ -448,6 +503,18 @@ static void s_status_text(const mpc_daemon_status *s, const char *job)
     }
 }
 
+static int s_cmd_cancel(const opts *o)
+{
+    const char *id = o->job ? o->job : o->prog;
+    if (!id) s_die("cancel: no job given (mpc cancel JOB, see mpc cancel --help)");
+    if (o->job && o->prog) s_die("cancel: unexpected argument '%s'", o->prog);
+    mpc_client *c = s_open(o);
+    s_check(c, mpc_client_cancel(c, id));
+    printf("job %s cancelled\n", id);
+    mpc_client_close(&c);
+    return 0;
+}
+
 static int s_cmd_status(const opts *o)
 {
     if (o->prog) s_die("status: unexpected argument '%s'", o->prog);
@@ -512,7 +579,7 @@ int main(int argc, char **argv)
     }
     const char *cmd = argv[1];
     if (strcmp(cmd, "run") && strcmp(cmd, "submit") && strcmp(cmd, "input") && strcmp(cmd, "result") &&
-        strcmp(cmd, "status") && strcmp(cmd, "jobs"))
+        strcmp(cmd, "status") && strcmp(cmd, "jobs") && strcmp(cmd, "cancel"))
         s_die("unknown command '%s' (see mpc --help)", cmd);
     for (int i = 2; i < argc; i++)
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
@@ -526,5 +593,6 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "input")) return s_cmd_job(&o, 0);
     if (!strcmp(cmd, "result")) return s_cmd_job(&o, 1);
     if (!strcmp(cmd, "jobs")) return s_cmd_jobs(&o);
+    if (!strcmp(cmd, "cancel")) return s_cmd_cancel(&o);
     return s_cmd_status(&o);
 }

@@ -25,6 +25,7 @@
 #ifndef MPCCLIENT_H
 #define MPCCLIENT_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -60,6 +61,13 @@ const char *mpc_client_errmsg(const mpc_client *c);
 /* The configured daemons, in party order (names valid while c is open). */
 size_t      mpc_client_n_daemons(const mpc_client *c);
 const char *mpc_client_daemon_name(const mpc_client *c, size_t i);
+
+/* Makes the client's waits interruptible: while *flag is non-zero, a call waiting for a daemon
+ * (an output, a reply) returns MPC_ERR_CANCELLED promptly ("interrupted").  Meant for a signal
+ * handler that sets the flag: install it without SA_RESTART so a blocked wait wakes at once.
+ * mpc_job_cancel / mpc_client_cancel ignore the flag, so the application can still cancel its
+ * job before it exits.  NULL turns this off. */
+void mpc_client_set_interrupt(mpc_client *c, const volatile sig_atomic_t *flag);
 
 /* Frees memory the SDK returned (texts, value arrays), wiping it first. */
 void mpc_client_free(void *p);
@@ -144,7 +152,8 @@ int mpc_job_input_text(mpc_client *c, mpc_job *j, const char *name, const char *
 /* Submits the staged job j under a fresh job id to every configured daemon, then shares and
  * sends its staged inputs.  Each daemon replies with the hash of the circuit it accepted; all
  * must equal the hash computed here, else MPC_ERR_PROTOCOL.  If the submission itself fails
- * the job stays staged (with its inputs; a retry draws a new id); if an input fails after the
+ * (a daemon refused it or did not answer) it is withdrawn from the daemons that accepted it
+ * (cancelled there) and the job stays staged (with its inputs; a retry draws a new id); if an input fails after the
  * daemons accepted the job, the job is live and the error names the input.  flags: 0 or
  * MPC_SUBMIT_ALL_INPUTS. */
 __attribute__((warn_unused_result))
@@ -157,6 +166,23 @@ int mpc_job_submit(mpc_client *c, mpc_job *j, unsigned flags);
  * Then j is live with the job's id and binding, and its staged inputs are shared and sent. */
 __attribute__((warn_unused_result))
 int mpc_job_attach(mpc_client *c, mpc_job *j, const char *job_id);
+
+/* Cancels a live job on every configured daemon (docs/daemon.md, "Cancelling a job"): a job
+ * still queued is dropped with its inputs wiped, a running one is stopped at its next round,
+ * a finished one has its outputs wiped; it then reports the state "cancelled" with the reason
+ * "cancelled by client NAME".  Allowed for the client that submitted the job and for a client
+ * with the `cancel` right.  0 when every daemon holding the job cancelled it; MPC_ERR_DENIED
+ * (no right), MPC_ERR_IO / MPC_ERR_TIMEOUT (a daemon unreachable) with the first daemon's
+ * message; MPC_ERR_NOTFOUND when no daemon holds it; MPC_ERR_STATE on a staged job.  Waits at
+ * most 3 s (or the configured timeout_ms, if shorter) for the daemons: a daemon that is down
+ * does not hold up an application cancelling on its way out.
+ * mpc_job_submit withdraws (cancels) by itself a submission that a daemon refused. */
+__attribute__((warn_unused_result))
+int mpc_job_cancel(mpc_client *c, mpc_job *j);
+/* The same by job id (32 hex digits), for a job this process did not submit; waits up to the
+ * configured timeout_ms. */
+__attribute__((warn_unused_result))
+int mpc_client_cancel(mpc_client *c, const char *job_id);
 
 /* Frees a job handle (wiping staged inputs; a live job lives on in the daemons); sets *j to
  * NULL.  Accepts NULL. */

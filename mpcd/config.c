@@ -143,6 +143,9 @@ static const mpc_ini_key s_rows[] = {
      "In `[client NAME]`: parties (comma-separated, or `*`) whose outputs the client may receive."},
     {S_CLIENT, "submit", MPC_INI_BOOL, FIELD(mpcd_client_conf, may_submit), 0, 0, "false", 0, NULL, NULL, 0, NULL,
      "In `[client NAME]`: whether the client may submit programs."},
+    {S_CLIENT, "cancel", MPC_INI_BOOL, FIELD(mpcd_client_conf, may_cancel), 0, 0, "false", 0, NULL, NULL, 0, NULL,
+     "In `[client NAME]`: whether the client may cancel jobs other clients submitted (`mpc cancel`; "
+     "a submitter may always cancel its own jobs). See docs/daemon.md, \"Cancelling a job\"."},
 };
 #define N_ROWS (sizeof s_rows / sizeof s_rows[0])
 

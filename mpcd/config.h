@@ -35,6 +35,7 @@ typedef struct {
     uint32_t input_for;             /* bit i: may give input for party i (configured order) */
     uint32_t output_for;            /* bit i: may receive outputs addressed to party i */
     int      may_submit;
+    int      may_cancel;            /* may cancel jobs of other clients (its own: always) */
     uint32_t line;
     /* Raw lists, resolved against `parties` once the whole file is read. */
     char     input_for_raw[MPCD_ENDPOINT_MAX];

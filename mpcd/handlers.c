@@ -247,6 +247,8 @@ static uint8_t s_state(const mpcd_job *job)
     case MPCD_JOB_RUNNING: return MPC_JOB_RUNNING;
     case MPCD_JOB_DONE: return MPC_JOB_DONE;
     case MPCD_JOB_FAILED: return MPC_JOB_FAILED;
+    case MPCD_JOB_CANCELLED: return MPC_JOB_CANCELLED;
+    case MPCD_JOB__COUNT: break;
     }
     return MPC_JOB_FAILED;
 }
@@ -282,6 +284,10 @@ static void s_result(const mpcd_config *cfg, mpcd_jobs *jobs, const mpcd_client_
     }
     if (job->state == MPCD_JOB_FAILED) {
         s_error(cfg, rep, hex, MPC_ERR_PEER_ABORT, "the job failed: %s", job->reason);
+        goto out;
+    }
+    if (job->state == MPCD_JOB_CANCELLED) {
+        s_error(cfg, rep, hex, MPC_ERR_CANCELLED, "%s", job->reason);
         goto out;
     }
     rep->type = MPC_CW_RESULT_OK;
@@ -353,7 +359,7 @@ static void s_status(const mpcd_config *cfg, mpcd_jobs *jobs, const mpc_cwire_re
                      const mpcd_status_extra *extra, mpc_cwire_rep *rep)
 {
     mpcd_jobs_lock(jobs);
-    uint32_t counts[5];
+    uint32_t counts[MPCD_JOB__COUNT];
     mpcd_jobs_count(jobs, counts);
     if (req->has_job) {
         mpcd_job *job = mpcd_jobs_find(jobs, req->job);
@@ -365,7 +371,8 @@ static void s_status(const mpcd_config *cfg, mpcd_jobs *jobs, const mpc_cwire_re
         mpc_cwire_job_info *ji = &rep->job;
         rep->has_job = 1;
         ji->state = s_state(job);
-        snprintf(ji->reason, sizeof ji->reason, "%s", job->state == MPCD_JOB_FAILED ? job->reason : "");
+        snprintf(ji->reason, sizeof ji->reason, "%s",
+                 job->state == MPCD_JOB_FAILED || job->state == MPCD_JOB_CANCELLED ? job->reason : "");
         ji->layers_done = job->rounds_done;
         ji->layers_total = job->rounds_total;
         ji->triples_used = job->triples_used;
@@ -390,6 +397,35 @@ static void s_status(const mpcd_config *cfg, mpcd_jobs *jobs, const mpc_cwire_re
         rep->n_peers = extra->n_peers;
         memcpy(rep->peers, extra->peers, sizeof rep->peers);
     }
+}
+
+/* CANCEL: by the submitter, or a client with the `cancel` right (docs/daemon.md, "Cancelling
+ * a job").  An unknown id is noted as refused, so a RUN for it fails at once here. */
+static void s_cancel(const mpcd_config *cfg, mpcd_jobs *jobs, const mpcd_client_conf *cl,
+                     const mpc_cwire_req *req, const char *hex, mpc_cwire_rep *rep)
+{
+    mpcd_jobs_lock(jobs);
+    mpcd_job *job = mpcd_jobs_find(jobs, req->job);
+    if (!job) {
+        mpcd_jobs_unlock(jobs);
+        if (cl->may_submit || cl->may_cancel) mpcd_jobs_note_refused(jobs, req->job);
+        s_error(cfg, rep, hex, MPC_ERR_NOTFOUND, "no such job");
+        return;
+    }
+    if (strcmp(job->client, cl->name) != 0 && !cl->may_cancel) {
+        mpcd_jobs_unlock(jobs);
+        s_error(cfg, rep, hex, MPC_ERR_DENIED, "client '%s' may not cancel a job of client '%s' (no cancel right)",
+                cl->name, job->client);
+        return;
+    }
+    mpcd_job_state was = mpcd_job_cancel(jobs, job, cl->name);
+    mpcd_jobs_unlock(jobs);
+    rep->type = MPC_CW_CANCEL_OK;
+    if (was == MPCD_JOB_WAITING || was == MPCD_JOB_RUNNING)
+        mpcd_info(hex, "cancel requested by client %s (the job is %s; it stops at its next step)", cl->name,
+                  mpcd_job_state_names[was]);
+    else if (was == MPCD_JOB_QUEUED || was == MPCD_JOB_DONE)
+        mpcd_info(hex, "cancelled by client %s (it was %s; its shares are wiped)", cl->name, mpcd_job_state_names[was]);
 }
 
 void mpcd_handle(const mpcd_config *cfg, mpcd_jobs *jobs, const char *client,
@@ -417,6 +453,7 @@ void mpcd_handle(const mpcd_config *cfg, mpcd_jobs *jobs, const char *client,
     case MPC_CW_RESULT: s_result(cfg, jobs, cl, req, hex, rep, share); break;
     case MPC_CW_STATUS: s_status(cfg, jobs, req, has_job ? hex : NULL, extra, rep); break;
     case MPC_CW_JOBS: s_jobs(cfg, jobs, cl, rep); break;
+    case MPC_CW_CANCEL: s_cancel(cfg, jobs, cl, req, hex, rep); break;
     default: s_error(cfg, rep, has_job ? hex : NULL, MPC_ERR_PROTOCOL, "unknown request type %u", req->type); break;
     }
     rep->rid = req->rid;

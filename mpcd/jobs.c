@@ -14,7 +14,7 @@
 
 #include "mpc_err.h"
 
-const char *const mpcd_job_state_names[] = {"queued", "waiting for inputs", "running", "done", "failed"};
+const char *const mpcd_job_state_names[] = {"queued", "waiting for inputs", "running", "done", "failed", "cancelled"};
 
 struct mpcd_jobs {
     pthread_mutex_t mu;
@@ -166,7 +166,7 @@ int mpcd_jobs_add(mpcd_jobs *j, const uint8_t id[MPCD_JOB_ID_BYTES], const char 
     uint32_t active = 0, finished = 0;
     mpcd_job *oldest = NULL, *oldest_prev = NULL, *prev = NULL;
     for (mpcd_job *x = j->head; x; prev = x, x = x->next) {
-        if (x->state == MPCD_JOB_DONE || x->state == MPCD_JOB_FAILED) {
+        if (mpcd_job_finished(x)) {
             if (!oldest) {
                 oldest = x;
                 oldest_prev = prev;
@@ -255,6 +255,10 @@ void mpcd_job_fail(mpcd_job *job, const char *fmt, ...)
     vsnprintf(job->reason, sizeof job->reason, fmt, ap);
     va_end(ap);
     job->state = MPCD_JOB_FAILED;
+    if (atomic_load(&job->cancel)) {
+        snprintf(job->reason, sizeof job->reason, "cancelled by client %s", job->cancelled_by);
+        job->state = MPCD_JOB_CANCELLED;
+    }
     job->finished = time(NULL);
     mpcd_job_wipe_inputs(job);
     s_wipe_outputs(job);
@@ -267,7 +271,7 @@ uint32_t mpcd_jobs_expire(mpcd_jobs *j, time_t now, int64_t ttl_s)
     mpcd_job *prev = NULL;
     for (mpcd_job *job = j->head, *next; job; job = next) {
         next = job->next;
-        int finished = job->state == MPCD_JOB_DONE || job->state == MPCD_JOB_FAILED;
+        int finished = mpcd_job_finished(job);
         int stale_queued = job->state == MPCD_JOB_QUEUED && now - job->submitted > ttl_s;
         if ((finished && now - job->finished > ttl_s) || stale_queued) {
             if (prev) prev->next = next;
@@ -287,13 +291,44 @@ uint32_t mpcd_jobs_unfinished_by(mpcd_jobs *j, const char *client)
 {
     uint32_t n = 0;
     for (mpcd_job *job = j->head; job; job = job->next)
-        if (job->state != MPCD_JOB_DONE && job->state != MPCD_JOB_FAILED && !strcmp(job->client, client)) n++;
+        if (!mpcd_job_finished(job) && !strcmp(job->client, client)) n++;
     return n;
 }
 
-void mpcd_jobs_count(mpcd_jobs *j, uint32_t counts[5])
+void mpcd_jobs_count(mpcd_jobs *j, uint32_t counts[MPCD_JOB__COUNT])
 {
-    memset(counts, 0, 5 * sizeof counts[0]);
+    memset(counts, 0, MPCD_JOB__COUNT * sizeof counts[0]);
     for (mpcd_job *job = j->head; job; job = job->next)
-        if ((unsigned)job->state < 5) counts[job->state]++;
+        if ((unsigned)job->state < MPCD_JOB__COUNT) counts[job->state]++;
+}
+
+int mpcd_job_finished(const mpcd_job *job)
+{
+    return job->state == MPCD_JOB_DONE || job->state == MPCD_JOB_FAILED || job->state == MPCD_JOB_CANCELLED;
+}
+
+mpcd_job_state mpcd_job_cancel(mpcd_jobs *j, mpcd_job *job, const char *by)
+{
+    mpcd_job_state was = job->state;
+    switch (was) {
+    case MPCD_JOB_QUEUED:
+    case MPCD_JOB_DONE:
+        /* Not held by the worker: the worker takes only QUEUED jobs and will skip it now. */
+        snprintf(job->cancelled_by, sizeof job->cancelled_by, "%s", by);
+        snprintf(job->reason, sizeof job->reason, "cancelled by client %s", by);
+        job->state = MPCD_JOB_CANCELLED;
+        job->finished = time(NULL);
+        mpcd_job_wipe_inputs(job);
+        s_wipe_outputs(job);
+        break;
+    case MPCD_JOB_WAITING:
+    case MPCD_JOB_RUNNING:
+        if (!atomic_load(&job->cancel)) snprintf(job->cancelled_by, sizeof job->cancelled_by, "%s", by);
+        atomic_store(&job->cancel, 1);
+        break;
+    default:   /* failed or cancelled already: nothing is left to wipe */
+        break;
+    }
+    s_notify(j);
+    return was;
 }

@@ -10,6 +10,7 @@
 #define MPCD_JOBS_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -27,6 +28,8 @@ typedef enum {
     MPCD_JOB_RUNNING,
     MPCD_JOB_DONE,
     MPCD_JOB_FAILED,
+    MPCD_JOB_CANCELLED,      /* cancelled by a client: inputs and outputs wiped */
+    MPCD_JOB__COUNT
 } mpcd_job_state;
 
 extern const char *const mpcd_job_state_names[];
@@ -66,6 +69,11 @@ typedef struct mpcd_job {
     uint64_t        triples_used;
     /* preprocessing progress: triples made for it so far, needed in all, when it began */
     uint64_t        prep_made, prep_needed, prep_started_ms;
+    /* Set (under the lock) when a client cancels the job while the worker holds it (waiting
+     * for inputs or running); the worker and the engine check it (atomic: the engine reads it
+     * without the lock) and fail the job as cancelled at the next step. */
+    atomic_int      cancel;
+    char            cancelled_by[MPC_NAME_MAX];
     struct mpcd_job *next;
 } mpcd_job;
 
@@ -109,8 +117,17 @@ uint32_t mpcd_jobs_refused_since(mpcd_jobs *j, uint32_t *cursor, uint8_t (*out)[
 mpcd_job *mpcd_jobs_next_unsequenced(mpcd_jobs *j);
 /* Lock held.  1 when every input of the job this party needs is present. */
 int mpcd_job_inputs_ready(const mpcd_job *job, uint32_t *missing);
-/* Lock held.  Marks the job failed with a reason; wipes its inputs and any outputs. */
+/* Lock held.  Marks the job failed with a reason; wipes its inputs and any outputs.  A job
+ * whose cancel flag is set ends CANCELLED instead, with the reason naming the client. */
 void mpcd_job_fail(mpcd_job *job, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Lock held.  Cancels the job on behalf of client `by` (rights are the caller's business):
+ * a job not yet taken by the worker (queued) and a finished one (done: outputs wiped) become
+ * CANCELLED at once, its inputs wiped; a job the worker holds (waiting for inputs, running)
+ * gets its cancel flag and the worker ends it as CANCELLED at its next step.  Returns the
+ * state the job was in.  Notifies the waiters. */
+mpcd_job_state mpcd_job_cancel(mpcd_jobs *j, mpcd_job *job, const char *by);
+/* 1 for a job that has ended (done, failed or cancelled). */
+int mpcd_job_finished(const mpcd_job *job);
 /* Lock held.  Wipes and frees the input shares (after the engine took them). */
 void mpcd_job_wipe_inputs(mpcd_job *job);
 
@@ -127,7 +144,7 @@ int  mpcd_jobs_was_refused(mpcd_jobs *j, const uint8_t id[MPCD_JOB_ID_BYTES]);
 uint32_t mpcd_jobs_expire(mpcd_jobs *j, time_t now, int64_t ttl_s);
 /* Lock held.  Jobs of this client not finished yet (queued, waiting or running). */
 uint32_t mpcd_jobs_unfinished_by(mpcd_jobs *j, const char *client);
-/* Lock held.  Counts per state (array of 5). */
-void mpcd_jobs_count(mpcd_jobs *j, uint32_t counts[5]);
+/* Lock held.  Counts per state (array of MPCD_JOB__COUNT). */
+void mpcd_jobs_count(mpcd_jobs *j, uint32_t counts[MPCD_JOB__COUNT]);
 
 #endif

@@ -17,7 +17,7 @@
 
 enum { RUN_KIND = 0x52554e31 /* "RUN1" */ };
 enum { RUN_JOB = 0, RUN_PREP = 1 };   /* what a RUN starts: a job, or a chunk of the pool */
-enum { AGREE_READY = 0, AGREE_NO_JOB = 1, AGREE_NO_INPUT = 2, AGREE_NOT_PARTY = 3 };
+enum { AGREE_READY = 0, AGREE_NO_JOB = 1, AGREE_NO_INPUT = 2, AGREE_NOT_PARTY = 3, AGREE_CANCELLED = 4 };
 
 /* The RUN message: what the sequencer tells each party of a job. */
 typedef struct {
@@ -157,6 +157,8 @@ static int s_agree(mpcd_worker *w, mpc_transport *view, const run_msg *r, uint32
         else if (theirs[0] == AGREE_NO_JOB)
             CAUSE(4, MPC_ERR_STATE, "party %s does not hold the job (not submitted there, or refused by its policy)",
                   who);
+        else if (theirs[0] == AGREE_CANCELLED)
+            CAUSE(4, MPC_ERR_CANCELLED, "the job was cancelled at party %s", who);
         else if (theirs[0] == AGREE_NO_INPUT)
             CAUSE(2, MPC_ERR_INPUT, "party %s is missing input #%llu", who, (unsigned long long)theirs[1]);
         else if (theirs[0] != AGREE_READY)
@@ -329,6 +331,7 @@ static int s_execute(mpcd_worker *w, mpcd_job *job, mpc_transport *view, const r
         .deadline_ms = w->job_timeout_ms > 0 ? mpc_now_ms() + (uint64_t)w->job_timeout_ms : 0,
         .progress = s_progress,
         .progress_ctx = &pc,
+        .cancel = &job->cancel,
         .prefetch_words = (uint64_t)1 << 22,
     };
     e = mpc_engine_new(c, me, view, prep, &opts);
@@ -418,6 +421,7 @@ static void s_run_job(mpcd_worker *w, const run_msg *r)
     while (!(job = mpcd_jobs_find(w->jobs, r->id)) && !atomic_load(w->stop) && !mpcd_jobs_was_refused(w->jobs, r->id)) {
         if (mpcd_jobs_wait(w->jobs, deadline) != 0) break;
     }
+    int cancelled_here = job && job->state == MPCD_JOB_CANCELLED;
     if (job && (job->state != MPCD_JOB_QUEUED || job->my_party != me || job->circ->n_parties != r->n))
         job = NULL;   /* not this run: agreement will say so */
     /* The tuple this party agrees to is its own submission's, with the sequencer's stream:
@@ -438,11 +442,11 @@ static void s_run_job(mpcd_worker *w, const run_msg *r)
     int pool_ok = w->pool && r->prep_mode == MPCD_PREP_OT && r->n == w->n_parties;
     if (pool_ok) mpcd_pool_state_get(w->pool, &ps);
     int mismatch = 0, alone = 0;
-    int rc = s_agree(w, view, &mine, me, 0, job ? AGREE_READY : AGREE_NO_JOB, 0,
+    int rc = s_agree(w, view, &mine, me, 0, job ? AGREE_READY : cancelled_here ? AGREE_CANCELLED : AGREE_NO_JOB, 0,
                      w->input_timeout_ms + w->peer_timeout_ms, &ps, &mismatch, &alone, reason, sizeof reason);
     if (rc == 0 && !job) {
-        rc = MPC_ERR_STATE;
-        snprintf(reason, sizeof reason, "this party does not hold the job");
+        rc = cancelled_here ? MPC_ERR_CANCELLED : MPC_ERR_STATE;
+        snprintf(reason, sizeof reason, cancelled_here ? "the job was cancelled here" : "this party does not hold the job");
     }
     if (pool_ok && (mismatch || ps.session == 0)) {
         if (mismatch) mpcd_warn(hex, "the parties' triple pools differ (a party restarted?): emptying the pool");
@@ -454,12 +458,17 @@ static void s_run_job(mpcd_worker *w, const run_msg *r)
         uint64_t status = AGREE_READY;
         uint32_t missing = 0;
         mpcd_jobs_lock(w->jobs);
-        while (!mpcd_job_inputs_ready(job, &missing) && !atomic_load(w->stop))
+        while (!mpcd_job_inputs_ready(job, &missing) && !atomic_load(w->stop) && !atomic_load(&job->cancel))
             if (mpcd_jobs_wait(w->jobs, deadline) != 0) break;
         if (!mpcd_job_inputs_ready(job, &missing)) status = AGREE_NO_INPUT;
+        if (atomic_load(&job->cancel)) status = AGREE_CANCELLED;
         mpcd_jobs_unlock(w->jobs);
         rc = s_agree(w, view, &mine, me, 1, status, missing, w->input_timeout_ms + w->peer_timeout_ms, &ps,
                      &mismatch, &alone, reason, sizeof reason);
+        if (rc == 0 && status == AGREE_CANCELLED) {
+            rc = MPC_ERR_CANCELLED;
+            snprintf(reason, sizeof reason, "the job was cancelled here");
+        }
         if (rc == 0 && status == AGREE_NO_INPUT) {
             rc = MPC_ERR_INPUT;
             snprintf(reason, sizeof reason, "input '%s' never arrived here", job->circ->inputs[missing].name);
@@ -485,6 +494,9 @@ static void s_run_job(mpcd_worker *w, const run_msg *r)
         if (w->dealer != UINT32_MAX && r->prep_mode == MPCD_PREP_DEALER) s_abort_dealer(view, r->n, r->stream, rc);
     }
 
+    /* A job that failed before anyone cancelled it is recorded as that failure, even if a
+     * cancel (e.g. from the client that saw the failure) arrives while the cause is named. */
+    int failed_first = job && rc != 0 && !atomic_load(&job->cancel);
     if (rc != 0 && w->peer_up) {
         /* Name whoever is gone: a dead party makes the others (and the dealer) abort, and
          * the abort alone does not say who died.  Whatever else failed the job (e.g. an
@@ -509,19 +521,24 @@ static void s_run_job(mpcd_worker *w, const run_msg *r)
             len += (size_t)m;
         }
     }
+    int cancelled = 0;
     mpcd_jobs_lock(w->jobs);
     if (job) {
-        if (rc == 0) {
+        if (rc == 0 && !atomic_load(&job->cancel)) {   /* cancelled at the end: outputs wiped */
             mpcd_job_wipe_inputs(job);
             job->state = MPCD_JOB_DONE;
             job->finished = time(NULL);
         } else {
+            if (failed_first) atomic_store(&job->cancel, 0);
             mpcd_job_fail(job, "%s", reason[0] ? reason : mpc_strerror(rc));
         }
+        cancelled = job->state == MPCD_JOB_CANCELLED;
     }
     mpcd_jobs_notify(w->jobs);
     mpcd_jobs_unlock(w->jobs);
-    if (rc == 0) {
+    if (cancelled) {
+        mpcd_info(hex, "cancelled%s%s", rc ? ": " : "", rc ? (reason[0] ? reason : mpc_strerror(rc)) : "");
+    } else if (rc == 0) {
         mpcd_info(hex, "done");
     } else {
         mpcd_warn(hex, "failed: %s", reason[0] ? reason : mpc_strerror(rc));
@@ -663,7 +680,8 @@ static void s_seq_drain(mpcd_worker *w)
                 } else {
                     s_seq_end(w, job, p | NOTE_REFUSED_BIT, out, &n_out);
                 }
-            } else if (job->state == MPCD_JOB_FAILED && !job->rounds_done && m[0] == NOTE_READY) {
+            } else if ((job->state == MPCD_JOB_FAILED || job->state == MPCD_JOB_CANCELLED) && !job->rounds_done &&
+                       m[0] == NOTE_READY) {
                 s_note_add(out, &n_out, p, NOTE_EXPIRED, id, job->expired_note ? job->expired_note : NOTE_SEQ_ENDED);
             }
             /* Every report is answered: the party counts unanswered ones (s_party_pass). */

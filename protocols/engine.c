@@ -1083,6 +1083,10 @@ int mpc_engine_run_keyed(mpc_engine *e, const mpc_engine_input *inputs, const ui
             r = s_fail(err, errlen, MPC_ERR_TIMEOUT, "round %u: the job ran past its time limit", (unsigned)layer);
             goto out;
         }
+        if (e->o.cancel && atomic_load(e->o.cancel)) {
+            r = s_fail(err, errlen, MPC_ERR_CANCELLED, "round %u: the job was cancelled", (unsigned)layer);
+            goto out;
+        }
         if ((r = s_round_run(e, layer, &rd, err, errlen))) goto out;
         if (e->o.progress) e->o.progress(e->o.progress_ctx, layer + 1, e->st.triples);
         for (uint32_t i = 0; i < rd.ng; i++) s_release_operands(e, rd.gates[i]);

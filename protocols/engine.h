@@ -48,6 +48,7 @@
 #define MPC_ENGINE_H
 
 #include <stddef.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "circuit.h"
@@ -75,6 +76,9 @@ typedef struct {
      * NULL); the daemon shows it as the job's progress. */
     void         (*progress)(void *ctx, uint32_t rounds_done, uint64_t triples);
     void          *progress_ctx;
+    /* When non-NULL and set non-zero (by another thread), the job fails with
+     * MPC_ERR_CANCELLED at the next round and the peers get an ABORT, as for any failure. */
+    const atomic_int *cancel;
     /* 0: one preprocessing request per layer with interactive gates, made when the layer
      * starts.  > 0: one request for as many consecutive such layers as fit in this many
      * words of material (at least one layer), each layer's share copied out when it runs:

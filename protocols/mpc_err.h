@@ -28,7 +28,8 @@
     X(INPUT,     -14,   "invalid input")                                         \
     X(CONFIG,    -15,   "invalid configuration")                                 \
     X(STATE,     -16,   "operation not valid in the current state")              \
-    X(CLOSED,    -17,   "shut down")
+    X(CLOSED,    -17,   "shut down")                                             \
+    X(CANCELLED, -18,   "cancelled")
 
 #ifdef __cplusplus
 extern "C" {

@@ -379,6 +379,7 @@ typedef struct {
     char             bind[MPC_MAX_PARTIES][MPC_NAME_MAX];
     int              bad_hash[N_FAKE];          /* report a wrong circuit hash */
     int              deny_output[N_FAKE];       /* refuse RESULT with DENIED */
+    int              n_cancel[N_FAKE];          /* CANCEL requests received */
     uint64_t        *share[N_FAKE][8];          /* per input: this daemon's share */
     uint8_t          mode[N_FAKE][8];
     int              n_input_msgs[N_FAKE];
@@ -596,6 +597,10 @@ static void s_fake_serve(fake *f, uint32_t d)
             goto out;
         }
         s_fake_reply(sock, &id, &rep, NULL, 0);
+    } else if (q.type == MPC_CW_CANCEL) {
+        f->n_cancel[d]++;
+        if (f->have_job[d] && !memcmp(q.job, f->job, 16)) s_fake_reply(sock, &id, &rep, NULL, 0);
+        else s_fake_error(sock, &id, q.rid, MPC_ERR_NOTFOUND, "no such job");
     }
 out:
     zmq_msg_close(&id);
@@ -887,6 +892,9 @@ START_TEST(test_sdk_hash_mismatch_refused)
     ck_assert_ptr_nonnull(strstr(mpc_client_errmsg(c), "circuit hash"));
     ck_assert_int_eq(mpc_job_is_live(j), 0);   /* still staged */
     ck_assert_str_eq(mpc_job_id(j), "");
+    /* the refused submission was withdrawn: every daemon holding it got a CANCEL */
+    ck_assert_int_eq(f->n_cancel[0], 1);
+    ck_assert_int_eq(f->n_cancel[1], 1);
     /* bad bindings are refused before anything is sent; the binding stays as it was */
     ck_assert_int_eq(mpc_job_set_binding(c, j, "a=d0"), MPC_ERR_INVALID);
     ck_assert_ptr_nonnull(strstr(mpc_client_errmsg(c), "party 'b' is not bound"));
@@ -1263,8 +1271,8 @@ START_TEST(test_mpc_cli_against_scripted_daemons)
     rc = tp_sh(out, sizeof out, "'%s' frobnicate 2>&1", mpc);
     ck_assert_int_eq(rc, 1);
     ck_assert_str_eq(out, "mpc: error: unknown command 'frobnicate' (see mpc --help)\n");
-    for (int i = 0; i < 5; i++) {
-        static const char *cmds[] = {"run", "submit", "input", "result", "status"};
+    for (int i = 0; i < 6; i++) {
+        static const char *cmds[] = {"run", "submit", "input", "result", "status", "cancel"};
         rc = tp_sh(out, sizeof out, "'%s' %s --help", mpc, cmds[i]);
         ck_assert_int_eq(rc, 0);
         ck_assert_ptr_nonnull(strstr(out, "usage: mpc "));

@@ -78,7 +78,7 @@ START_TEST(test_finished_jobs_do_not_fill_the_queue)
     ck_assert_ptr_nonnull(s_find(j, 3));
     ck_assert_ptr_nonnull(s_find(j, 4));
     ck_assert_ptr_nonnull(s_find(j, 7));
-    uint32_t counts[5];
+    uint32_t counts[MPCD_JOB__COUNT];
     mpcd_jobs_count(j, counts);
     ck_assert_uint_eq(counts[MPCD_JOB_DONE] + counts[MPCD_JOB_FAILED], 2);
     ck_assert_uint_eq(counts[MPCD_JOB_QUEUED], 3);

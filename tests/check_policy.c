@@ -226,7 +226,7 @@ START_TEST(test_client_quota)
     /* A finished job no longer counts. */
     mpcd_jobs_lock(jobs);
     ck_assert_uint_eq(mpcd_jobs_unfinished_by(jobs, "analyst"), 100);
-    uint32_t counts[5];
+    uint32_t counts[MPCD_JOB__COUNT];
     mpcd_jobs_count(jobs, counts);
     ck_assert_uint_eq(counts[MPCD_JOB_QUEUED], 101);
     mpcd_job *first = mpcd_jobs_next_unsequenced(jobs);

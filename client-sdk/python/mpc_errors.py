@@ -20,6 +20,7 @@ ERR_NAMES = {
     -15: 'CONFIG',
     -16: 'STATE',
     -17: 'CLOSED',
+    -18: 'CANCELLED',
 }
 
 ERR_MESSAGES = {
@@ -41,6 +42,7 @@ ERR_MESSAGES = {
     -15: 'invalid configuration',
     -16: 'operation not valid in the current state',
     -17: 'shut down',
+    -18: 'cancelled',
 }
 
 ERR_OK = 0
@@ -61,3 +63,4 @@ ERR_INPUT = -14
 ERR_CONFIG = -15
 ERR_STATE = -16
 ERR_CLOSED = -17
+ERR_CANCELLED = -18

@@ -189,6 +189,8 @@ def _declare(lib):
         "mpc_job_output_text": (I, [P, P, S, I, ctypes.POINTER(ctypes.c_void_p)]),
         "mpc_client_status": (I, [P, S, ctypes.POINTER(_DaemonStatus), SZ]),
         "mpc_client_jobs": (I, [P, ctypes.POINTER(ctypes.POINTER(_JobStatus)), ctypes.POINTER(SZ)]),
+        "mpc_job_cancel": (I, [P, P]),
+        "mpc_client_cancel": (I, [P, S]),
     }
     sig["mpc_client_compile"] = (I, [S, SZ, S, ctypes.POINTER(S), SZ, PP, ctypes.POINTER(SZ), ctypes.c_char_p, SZ])
     for name, (res, args) in sig.items():
@@ -328,6 +330,14 @@ class Job:
         """Joins job `job_id` (submitted by someone else) after every daemon confirms it runs
         this very program; then sends the staged inputs."""
         self._client._check(self._client._lib.mpc_job_attach(self._client._c, self._handle(), _b(job_id)))
+        return self
+
+    def cancel(self):
+        """Cancels the live job on every daemon (allowed for its submitter and for a client
+        with the `cancel` right): a queued job is dropped with its inputs wiped, a running one
+        stopped at its next round, a finished one's outputs wiped; it then reports the state
+        'cancelled'."""
+        self._client._check(self._client._lib.mpc_job_cancel(self._client._c, self._handle()))
         return self
 
     def output_text(self, name, timeout=600.0):
@@ -523,6 +533,10 @@ class Client:
             if arr:
                 self._lib.mpc_client_free(arr)
 
+    def cancel(self, job_id):
+        """Cancels job `job_id` (32 hex digits) on every daemon; see Job.cancel."""
+        self._check(self._lib.mpc_client_cancel(self._c, _b(job_id)))
+
     def run(self, program, inputs=None, outputs=None, binding=None, defines=None, timeout=600.0, strict=False):
         """Stage the program with every one of its `inputs` ({name: values}: all checked, a
         missing one named, before anything is sent), submit, wait and return {output name:
@@ -531,7 +545,17 @@ class Client:
         try:
             job.submit(all_inputs=True)
             names = outputs or [o["name"] for o in job.outputs]
-            return {name: job.output(name, timeout) for name in names}
+            try:
+                return {name: job.output(name, timeout) for name in names}
+            except BaseException:
+                # failed or interrupted before it completed: cancel it.  A KeyboardInterrupt
+                # is raised when the current wait in the library returns (Python runs its
+                # signal handlers between calls), not in the middle of it
+                try:
+                    job.cancel()
+                except MPCError:
+                    pass
+                raise
         finally:
             job.free()
 

@@ -310,6 +310,22 @@ class TestEndToEnd(unittest.TestCase):
                 for st in c.status():
                     self.assertTrue(st["reachable"], st)
                     self.assertEqual([p["state"] for p in st["peers"]], ["connected"], st)
+                # a job waiting for an input, cancelled by its submitter: cancelled on every daemon
+                job = c.submit(prog, inputs={"x": 1})
+                job.cancel()
+                deadline = time.time() + 5
+                while time.time() < deadline:   # a job the worker holds stops at its next step
+                    states = [d["job"]["state"] for d in c.status(job.id)]
+                    if states == ["cancelled"] * len(states):
+                        break
+                    time.sleep(0.05)
+                for d in c.status(job.id):
+                    self.assertEqual(d["job"]["state"], "cancelled")
+                    self.assertIn("cancelled by client", d["job"]["reason"])
+                with self.assertRaises(MPCError) as e:
+                    job.output("total", timeout=10)
+                self.assertEqual(e.exception.name, "CANCELLED")
+                self.assertEqual(c.run(prog, {"x": 2, "y": 3}), {"total": 5})
 
 
 if __name__ == "__main__":
