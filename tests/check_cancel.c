@@ -43,6 +43,8 @@ static void s_setup(uint32_t max_jobs)
     s_cfg.clients[2].may_cancel = 1;
     s_cfg.allow_any_program = 1;
     s_cfg.max_queued_jobs = max_jobs;
+    s_cfg.max_jobs_per_client = max_jobs;
+    s_cfg.max_job_bytes = (int64_t)1 << 26;
     mpc_circuit *c = NULL;
     mpc_diag d;
     ck_assert_int_eq(mpc_compile(S_SUM, strlen(S_SUM), "p.mpc", NULL, 0, &c, &d), 0);
