@@ -726,6 +726,11 @@ static mpcd_job *s_seq_pick(mpcd_worker *w, note_out *out, uint32_t *n_out, uint
     return pick;
 }
 
+static uint64_t s_later(uint64_t a, uint64_t b)
+{
+    return a > b ? a : b;
+}
+
 /* A party (not the sequencer): answers from the sequencer, then readiness reports for its
  * jobs that became ready, refusals made here, and the end of jobs that waited too long. */
 static void s_party_pass(mpcd_worker *w)
@@ -775,7 +780,8 @@ static void s_party_pass(mpcd_worker *w)
         } else if (job->seq_answer == MPCD_SEQ_UNKNOWN && age >= limit) {
             mpcd_job_fail(job, "never sequenced: the sequencer %s does not hold the job (it was not submitted "
                           "there) within input_timeout_ms (%d ms)", w->names[SEQUENCER], w->input_timeout_ms);
-        } else if (job->seq_answer == MPCD_SEQ_NONE && age >= limit + (uint64_t)w->peer_timeout_ms) {
+        } else if (job->seq_answer == MPCD_SEQ_NONE && now - s_later(job->submitted_ms, w->party_free_ms) >=
+                                                            limit + (uint64_t)w->peer_timeout_ms) {
             mpcd_job_fail(job, "never sequenced: no answer from the sequencer %s within input_timeout_ms (%d ms)",
                           w->names[SEQUENCER], w->input_timeout_ms);
         } else {
@@ -936,14 +942,20 @@ int mpcd_worker_run(mpcd_worker *w)
             mpcd_warn(NULL, "malformed RUN message from the sequencer ignored");
             continue;
         }
+        /* While this party makes a chunk or runs a job with the sequencer, neither reads the
+         * other's reports: a job waiting for the sequencer's answer counts its silence from
+         * when this party is free again, not from its submission (a chunk under a slow build
+         * or a long job would otherwise end jobs that are ready everywhere). */
         if (r.what == RUN_PREP) {
             if (w->pool && !w->is_dealer && r.n == w->n_parties) s_pool_chunk(w, &r);
+            w->party_free_ms = mpc_now_ms();
             continue;
         }
         int involved = w->is_dealer;
         for (uint32_t i = 0; i < r.n; i++)
             if (r.binding[i] == w->self) involved = 1;
         if (involved) s_run_job(w, &r);
+        w->party_free_ms = mpc_now_ms();
     }
     return 0;
 }
