@@ -1529,7 +1529,7 @@ static int s_compile(const char *src, size_t len, const char *filename, const ch
         defs[n].name = copies[n];
         defs[n].value = copies[n] + (eq - defines[n]) + 1;
     }
-    if (mpc_compile(src, len, filename, defs, n, out, diag) != 0) {
+    if (mpc_compile(src, len, filename, n ? defs : NULL, n, out, diag) != 0) {
         const mpc_diag_item *it = mpc_diag_first_error(diag);
         if (it) mpc_diag_format(diag, it, err, errlen);
         else snprintf(err, errlen, "%s: compilation failed", filename);
