@@ -22,7 +22,7 @@ int mpc_fuzz_cwire_req(const uint8_t *data, size_t size)
         MPC_FUZZ_ASSERT(err[0] != 0 && memchr(err, 0, sizeof err) != NULL);
         return 0;
     }
-    MPC_FUZZ_ASSERT(r.type >= MPC_CW_SUBMIT && r.type <= MPC_CW_STATUS);
+    MPC_FUZZ_ASSERT(r.type >= MPC_CW_SUBMIT && r.type <= MPC_CW_CANCEL);
     size_t want = mpc_cwire_req_payload_len(&r);
     MPC_FUZZ_ASSERT(want ? (n_payload == 1 && payload_len == want) : n_payload == 0);
     if (r.type == MPC_CW_SUBMIT)
