@@ -126,32 +126,6 @@ static void *s_dealer(void *ctx, uint32_t i, const char *keyname)
     return sock;
 }
 
-/* A complete job through the SDK; returns its duration in ms. */
-static uint64_t s_sdk_job(void)
-{
-    static const char *src = "party a, b\ninput x: int from a\ninput y: int from b\noutput s = x * y + 1 to a, b\n";
-    uint64_t t0 = mpc_now_ms();
-    mpc_client *c = NULL;
-    char err[256], path[512];
-    snprintf(path, sizeof path, "%s/client.ini", s_cl.dir);
-    ck_assert_msg(mpc_client_open(&c, path, err, sizeof err) == 0, "%s", err);
-    mpc_job *j = NULL;
-    ck_assert_msg(mpc_job_create_source(c, src, strlen(src), "ok.mpc", NULL, 0, 0, &j) == 0, "%s",
-                  mpc_client_errmsg(c));
-    uint64_t x = 1234567, y = 7654321;
-    ck_assert_msg(mpc_job_input(c, j, "x", &x, 1) == 0, "%s", mpc_client_errmsg(c));
-    ck_assert_msg(mpc_job_input(c, j, "y", &y, 1) == 0, "%s", mpc_client_errmsg(c));
-    ck_assert_msg(mpc_job_submit(c, j, MPC_SUBMIT_ALL_INPUTS) == 0, "%s", mpc_client_errmsg(c));
-    uint64_t *v = NULL, n = 0;
-    ck_assert_msg(mpc_job_output(c, j, "s", 20000, &v, &n) == 0, "%s", mpc_client_errmsg(c));
-    ck_assert_uint_eq(n, 1);
-    ck_assert_uint_eq(v[0], x * y + 1);
-    mpc_client_free(v);
-    mpc_job_free(&j);
-    mpc_client_close(&c);
-    return mpc_now_ms() - t0;
-}
-
 /* Lines of daemon `name`'s log containing text; *repeats: the sum of N over those that are
  * "... repeated N times" summaries. */
 static int s_log_count(const char *name, const char *text, uint64_t *repeats)
@@ -244,7 +218,7 @@ START_TEST(test_status_flood_does_not_block)
     if (child == 0) s_flood(1);
     close(s_flood_pipe[1]);
     s_sleep_ms(1500);   /* the flood is under way: its replies pile up unread */
-    uint64_t ms = s_sdk_job();
+    uint64_t ms = tc_sdk_job_ok(&s_cl);
     fprintf(stderr, "flood: another client's job took %llu ms\n", (unsigned long long)ms);
     ck_assert_msg(ms <= 5000, "a job took %llu ms while a client flooded daemon b", (unsigned long long)ms);
     /* Once 300,000 requests went out (their replies mostly dropped), SIGTERM while the flood
@@ -318,7 +292,7 @@ START_TEST(test_half_open_connections)
     fprintf(stderr, "half-open: %d connections in %llu ms\n", n, (unsigned long long)(mpc_now_ms() - t0));
     ck_assert_int_eq(n, S_HALF_OPEN);
     /* They stay open (never a byte sent) while a legitimate client runs a job. */
-    uint64_t ms = s_sdk_job();
+    uint64_t ms = tc_sdk_job_ok(&s_cl);
     fprintf(stderr, "half-open: a client job took %llu ms\n", (unsigned long long)ms);
     ck_assert_msg(ms <= 15000, "a job took %llu ms beside %d half-open connections", (unsigned long long)ms, n);
     ck_assert(tc_alive(&s_cl));

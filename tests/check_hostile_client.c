@@ -188,29 +188,6 @@ static uint8_t *s_compile(const char *src, size_t *len)
     return buf;
 }
 
-/* A complete, ordinary job through the SDK: the daemons still serve. */
-static void s_sdk_job_ok(void)
-{
-    static const char *src = "party a, b\ninput x: int from a\ninput y: int from b\noutput s = x * y + 1 to a, b\n";
-    mpc_client *c = NULL;
-    char err[256], path[512];
-    snprintf(path, sizeof path, "%s/client.ini", s_cl.dir);
-    ck_assert_msg(mpc_client_open(&c, path, err, sizeof err) == 0, "%s", err);
-    mpc_job *j = NULL;
-    ck_assert_msg(mpc_job_create_source(c, src, strlen(src), "ok.mpc", NULL, 0, 0, &j) == 0, "%s", mpc_client_errmsg(c));
-    uint64_t x = 1234567, y = 7654321;
-    ck_assert_msg(mpc_job_input(c, j, "x", &x, 1) == 0, "%s", mpc_client_errmsg(c));
-    ck_assert_msg(mpc_job_input(c, j, "y", &y, 1) == 0, "%s", mpc_client_errmsg(c));
-    ck_assert_msg(mpc_job_submit(c, j, MPC_SUBMIT_ALL_INPUTS) == 0, "%s", mpc_client_errmsg(c));
-    uint64_t *v = NULL, n = 0;
-    ck_assert_msg(mpc_job_output(c, j, "s", 20000, &v, &n) == 0, "%s", mpc_client_errmsg(c));
-    ck_assert_uint_eq(n, 1);
-    ck_assert_uint_eq(v[0], x * y + 1);
-    mpc_client_free(v);
-    mpc_job_free(&j);
-    mpc_client_close(&c);
-}
-
 /* --- client socket -------------------------------------------------------------------------- */
 
 START_TEST(test_garbage_frames_refused)
@@ -478,7 +455,7 @@ START_TEST(test_bad_inputs_refused)
     s_raw_close(&r[1]);
     free(circ);
     ck_assert(tc_alive(&s_cl));
-    s_sdk_job_ok();
+    tc_sdk_job_ok(&s_cl);
 }
 END_TEST
 
@@ -577,7 +554,7 @@ START_TEST(test_peer_garbage_refused)
     ck_assert(tc_alive(&s_cl));
     /* b still serves clients and runs jobs with a. */
     s_status_ok(1);
-    s_sdk_job_ok();
+    tc_sdk_job_ok(&s_cl);
 }
 END_TEST
 
@@ -596,7 +573,7 @@ START_TEST(test_peer_unknown_key_refused)
     usleep(500 * 1000);
     s_raw_close(&r);
     ck_assert(tc_alive(&s_cl));
-    s_sdk_job_ok();
+    tc_sdk_job_ok(&s_cl);
 }
 END_TEST
 

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
+#include "mpcclient.h"
 #include "proc.h"
 
 const char *tc_endpoint_args(const char *dir)
@@ -66,4 +68,29 @@ int tc_log_has(const tc_cluster *c, const char *name, const char *text)
     while (!found && fgets(line, sizeof line, f)) found = strstr(line, text) != NULL;
     fclose(f);
     return found;
+}
+
+uint64_t tc_sdk_job_ok(const tc_cluster *cl)
+{
+    static const char *src = "party a, b\ninput x: int from a\ninput y: int from b\noutput s = x * y + 1 to a, b\n";
+    uint64_t t0 = mpc_now_ms();
+    mpc_client *c = NULL;
+    char err[256], path[512];
+    snprintf(path, sizeof path, "%s/client.ini", cl->dir);
+    ck_assert_msg(mpc_client_open(&c, path, err, sizeof err) == 0, "%s", err);
+    mpc_job *j = NULL;
+    ck_assert_msg(mpc_job_create_source(c, src, strlen(src), "ok.mpc", NULL, 0, 0, &j) == 0, "%s",
+                  mpc_client_errmsg(c));
+    uint64_t x = 1234567, y = 7654321;
+    ck_assert_msg(mpc_job_input(c, j, "x", &x, 1) == 0, "%s", mpc_client_errmsg(c));
+    ck_assert_msg(mpc_job_input(c, j, "y", &y, 1) == 0, "%s", mpc_client_errmsg(c));
+    ck_assert_msg(mpc_job_submit(c, j, MPC_SUBMIT_ALL_INPUTS) == 0, "%s", mpc_client_errmsg(c));
+    uint64_t *v = NULL, n = 0;
+    ck_assert_msg(mpc_job_output(c, j, "s", 20000, &v, &n) == 0, "%s", mpc_client_errmsg(c));
+    ck_assert_uint_eq(n, 1);
+    ck_assert_uint_eq(v[0], x * y + 1);
+    mpc_client_free(v);
+    mpc_job_free(&j);
+    mpc_client_close(&c);
+    return mpc_now_ms() - t0;
 }

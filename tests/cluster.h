@@ -13,8 +13,8 @@ typedef struct {
 } tc_cluster;
 
 /* The scripts/cluster arguments that choose where the daemons listen — the one place the
- * harness decides the endpoint kind (today: scripts/cluster's default, free TCP ports on
- * 127.0.0.1).  dir is the cluster's directory. */
+ * harness decides the endpoint kind (today: scripts/cluster's default, ipc:// sockets in the
+ * cluster's directory).  dir is the cluster's directory. */
 const char *tc_endpoint_args(const char *dir);
 
 /* Starts n daemons in a fresh /tmp directory and waits until they are connected; extra is
@@ -28,5 +28,8 @@ void tc_down(tc_cluster *c);
 int  tc_alive(const tc_cluster *c);
 /* 1 if daemon `name`'s log contains text. */
 int  tc_log_has(const tc_cluster *c, const char *name, const char *text);
+/* Runs one ordinary two-party job (x * y + 1) through the SDK with DIR/client.ini and checks
+ * its answer: the daemons still serve.  Returns its duration in ms. */
+uint64_t tc_sdk_job_ok(const tc_cluster *c);
 
 #endif
