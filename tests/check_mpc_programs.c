@@ -56,6 +56,32 @@ static void s_eval(const mpc_circuit *c, const uint64_t *const *vals, mpc_eval_r
     ck_assert_msg(mpc_eval(c, vals, res, err, sizeof err) == 0, "%s", err);
 }
 
+/* Compiles generated program p, runs it under MPC (dealer material when `dealer`) and in the
+ * evaluator, and checks both equal the generator's own outputs bit for bit; frees p. */
+static void s_check_bit_exact(mpc_randprog *p, uint64_t seed, const char *name, int dealer)
+{
+    mpc_circuit *c = s_compile(p->src, name);
+    const uint64_t **vals = calloc(p->n_inputs, sizeof *vals);
+    for (uint32_t k = 0; k < p->n_inputs; k++) vals[k] = p->inputs[k].vals;
+    uint64_t *got[8] = {0};
+    s_mpc(c, vals, dealer, got);
+    mpc_eval_result res;
+    s_eval(c, vals, &res);
+    for (uint32_t o = 0; o < c->n_outputs && o < 8; o++) {
+        for (uint64_t e = 0; e < c->outputs[o].len; e++) {
+            ck_assert_msg(got[o][e] == res.outputs[o][e], "seed %llu output %s[%llu]: mpc %llu eval %llu\n%s",
+                          (unsigned long long)seed, c->outputs[o].name, (unsigned long long)e,
+                          (unsigned long long)got[o][e], (unsigned long long)res.outputs[o][e], p->src);
+            ck_assert_uint_eq(got[o][e], p->outputs[o].vals[e]);
+        }
+        free(got[o]);
+    }
+    mpc_eval_result_free(&res);
+    free(vals);
+    mpc_circ_destroy(&c);
+    mpc_randprog_free(p);
+}
+
 /* Int programs are exact in MPC: bit for bit equal to the evaluator and to the generator's
  * own arithmetic. */
 START_TEST(test_random_int_programs_bit_exact)
@@ -65,26 +91,7 @@ START_TEST(test_random_int_programs_bit_exact)
     for (uint64_t seed = 1; runs < 60; seed++) {
         mpc_randprog p;
         ck_assert_int_eq(mpc_randprog_generate(seed * 7919 + (uint64_t)_i, &opts, &p), 0);
-        mpc_circuit *c = s_compile(p.src, "random.mpc");
-        const uint64_t **vals = calloc(p.n_inputs, sizeof *vals);
-        for (uint32_t k = 0; k < p.n_inputs; k++) vals[k] = p.inputs[k].vals;
-        uint64_t *got[8] = {0};
-        s_mpc(c, vals, runs % 2, got);
-        mpc_eval_result res;
-        s_eval(c, vals, &res);
-        for (uint32_t o = 0; o < c->n_outputs && o < 8; o++) {
-            for (uint64_t e = 0; e < c->outputs[o].len; e++) {
-                ck_assert_msg(got[o][e] == res.outputs[o][e], "seed %llu output %s[%llu]: mpc %llu eval %llu\n%s",
-                              (unsigned long long)seed, c->outputs[o].name, (unsigned long long)e,
-                              (unsigned long long)got[o][e], (unsigned long long)res.outputs[o][e], p.src);
-                ck_assert_uint_eq(got[o][e], p.outputs[o].vals[e]);
-            }
-            free(got[o]);
-        }
-        mpc_eval_result_free(&res);
-        free(vals);
-        mpc_circ_destroy(&c);
-        mpc_randprog_free(&p);
+        s_check_bit_exact(&p, seed, "random.mpc", runs % 2);
         runs++;
     }
 }
@@ -103,26 +110,7 @@ START_TEST(test_random_int_division_bit_exact)
         ck_assert_int_eq(mpc_randprog_generate(seed * 6151 + (uint64_t)_i, &opts, &p), 0);
         divs += strstr(p.src, " / ") != NULL;
         toints += strstr(p.src, "int(fix(") != NULL;
-        mpc_circuit *c = s_compile(p.src, "random_div.mpc");
-        const uint64_t **vals = calloc(p.n_inputs, sizeof *vals);
-        for (uint32_t k = 0; k < p.n_inputs; k++) vals[k] = p.inputs[k].vals;
-        uint64_t *got[8] = {0};
-        s_mpc(c, vals, runs % 2, got);
-        mpc_eval_result res;
-        s_eval(c, vals, &res);
-        for (uint32_t o = 0; o < c->n_outputs && o < 8; o++) {
-            for (uint64_t e = 0; e < c->outputs[o].len; e++) {
-                ck_assert_msg(got[o][e] == res.outputs[o][e], "seed %llu output %s[%llu]: mpc %llu eval %llu\n%s",
-                              (unsigned long long)seed, c->outputs[o].name, (unsigned long long)e,
-                              (unsigned long long)got[o][e], (unsigned long long)res.outputs[o][e], p.src);
-                ck_assert_uint_eq(got[o][e], p.outputs[o].vals[e]);
-            }
-            free(got[o]);
-        }
-        mpc_eval_result_free(&res);
-        free(vals);
-        mpc_circ_destroy(&c);
-        mpc_randprog_free(&p);
+        s_check_bit_exact(&p, seed, "random_div.mpc", runs % 2);
         runs++;
     }
     ck_assert_int_ge(divs, 5);
