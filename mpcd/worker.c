@@ -93,8 +93,7 @@ static uint32_t s_job_nodes(const mpcd_worker *w, const run_msg *r, uint32_t map
 
 static void s_abort_dealer(mpc_transport *view, uint32_t dealer_idx, uint64_t stream, int code)
 {
-    uint64_t word = (uint64_t)(int64_t)code;
-    (void)mpc_send(view, dealer_idx, MPC_MSG_ABORT, stream | MPC_STREAM_PREP_BIT, 0, &word, 1);
+    (void)mpc_send_abort(view, dealer_idx, stream | MPC_STREAM_PREP_BIT, code, MPC_ABORT_NO_PARTY);
 }
 
 /* Tells the job's other program parties that this party gave up on the job (an ABORT on the
@@ -102,9 +101,8 @@ static void s_abort_dealer(mpc_transport *view, uint32_t dealer_idx, uint64_t st
  * cannot reach) ends the job everywhere at once instead of after their timeouts. */
 static void s_abort_parties(mpc_transport *view, const run_msg *r, uint32_t me, int code)
 {
-    uint64_t word = (uint64_t)(int64_t)code;
     for (uint32_t p = 0; p < r->n; p++)
-        if (p != me) (void)mpc_send(view, p, MPC_MSG_ABORT, r->stream, 0, &word, 1);
+        if (p != me) (void)mpc_send_abort(view, p, r->stream, code, MPC_ABORT_NO_PARTY);
 }
 
 /* One all-to-all AGREE round (seq `round`) among the program parties.  Returns 0 when every
@@ -284,7 +282,7 @@ static mpc_prep *s_counted_new(mpc_prep *inner, mpcd_jobs *jobs, mpcd_job *job)
 
 /* Runs the engine for job (lock NOT held; the job is ours: state RUNNING). */
 static int s_execute(mpcd_worker *w, mpcd_job *job, mpc_transport *view, const run_msg *r, uint32_t me,
-                     int use_pool, char *reason, size_t rlen)
+                     int use_pool, uint32_t blame[2], char *reason, size_t rlen)
 {
     const mpc_circuit *c = job->circ;
     int rc = 0;
@@ -342,7 +340,13 @@ static int s_execute(mpcd_worker *w, mpcd_job *job, mpc_transport *view, const r
         goto out;
     }
     rc = mpc_engine_run(e, in, reason, rlen);
-    if (rc != 0) goto out;
+    if (rc != 0) {
+        mpc_engine_stats fst;
+        mpc_engine_stats_get(e, &fst);
+        blame[0] = fst.lost != MPC_ABORT_NO_PARTY ? me : fst.abort_from;
+        blame[1] = fst.lost != MPC_ABORT_NO_PARTY ? fst.lost : fst.abort_lost;
+        goto out;
+    }
     uint64_t **outs = calloc(c->n_outputs, sizeof *outs);
     if (!outs) {
         rc = MPC_ERR_NOMEM;
@@ -397,6 +401,9 @@ static void s_run_job(mpcd_worker *w, const run_msg *r)
         return;
     }
     uint32_t me = view->self;
+    /* Who found a party gone (this party, or a peer whose ABORT ended the job) and that
+     * party (view indices). */
+    uint32_t blame[2] = {MPC_ABORT_NO_PARTY, MPC_ABORT_NO_PARTY};
     char reason[MPCD_REASON_MAX] = "";
 
     if (w->is_dealer) {
@@ -482,7 +489,7 @@ static void s_run_job(mpcd_worker *w, const run_msg *r)
                   (unsigned)job->circ->n_outputs, (unsigned)job->circ->rounds,
                   r->prep_mode == MPCD_PREP_DEALER ? "dealer material"
                   : pool_ok ? "triples from the pool" : "OT material made for the job");
-        rc = s_execute(w, job, view, r, me, pool_ok, reason, sizeof reason);
+        rc = s_execute(w, job, view, r, me, pool_ok, blame, reason, sizeof reason);
         /* A failure may leave the parties' pool sessions out of step: start afresh. */
         if (rc != 0 && pool_ok) mpcd_pool_reset(w->pool);
     } else {
@@ -502,9 +509,13 @@ static void s_run_job(mpcd_worker *w, const run_msg *r)
          * the abort alone does not say who died.  Whatever else failed the job (e.g. an
          * input that never came because its party is dead), a dead party is worth naming.
          * A party that learns of the failure from a peer's ABORT may hear it before its own
-         * heartbeats time out, so after an ABORT it waits for the mesh to notice a dead peer,
-         * up to the heartbeat timeout. */
-        int64_t limit = rc == MPC_ERR_PEER_ABORT && w->dead_peer_ms > 100 ? w->dead_peer_ms + 100 : 100;
+         * heartbeats time out, and may never see them time out while its own sends to the
+         * dead peer are stuck (ZeroMQ starts a heartbeat's timeout only once the PING is
+         * written).  So the engine says which peer it lost, and the ABORT carries that name;
+         * without such a name the party waits for the mesh to notice a dead peer, up to the
+         * heartbeat timeout. */
+        int named = blame[1] < k && blame[0] < k;
+        int64_t limit = rc == MPC_ERR_PEER_ABORT && !named && w->dead_peer_ms > 100 ? w->dead_peer_ms + 100 : 100;
         int64_t t0 = (int64_t)mpc_now_ms();
         for (;;) {
             if (w->idle) w->idle(w->idle_ctx, 100);
@@ -514,9 +525,16 @@ static void s_run_job(mpcd_worker *w, const run_msg *r)
         }
         size_t len = strlen(reason);
         for (uint32_t i = 0; i < k; i++) {
-            if (map[i] == w->self || w->peer_up(w->idle_ctx, map[i])) continue;
-            int m = snprintf(reason + len, sizeof reason - len, "%s%s is unreachable", len ? "; " : "",
-                             i < r->n ? w->names[map[i]] : "the dealer");
+            if (map[i] == w->self) continue;
+            int up = w->peer_up(w->idle_ctx, map[i]);
+            if (up && !(named && i == blame[1])) continue;
+            char seen[MPCD_REASON_MAX / 4] = "";
+            if (up && blame[0] == me)
+                snprintf(seen, sizeof seen, " (it stopped answering)");
+            else if (up)
+                snprintf(seen, sizeof seen, " (as seen by %s)", blame[0] < r->n ? w->names[map[blame[0]]] : "the dealer");
+            int m = snprintf(reason + len, sizeof reason - len, "%s%s is unreachable%s", len ? "; " : "",
+                             i < r->n ? w->names[map[i]] : "the dealer", seen);
             if (m < 0 || (size_t)m >= sizeof reason - len) break;
             len += (size_t)m;
         }

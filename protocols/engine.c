@@ -162,12 +162,25 @@ static uint8_t *s_key(const mpc_engine *e, int slot, uint32_t j)
     return e->keys + ((size_t)slot * e->n + j) * MPC_PRG_SEEDBYTES;
 }
 
+/* The ABORT names the peer this party lost (e->st.lost), so that the others can say who is
+ * gone even while their own connections to it still look alive. */
 static void s_abort_peers(mpc_engine *e, int code)
 {
-    uint64_t c = (uint64_t)(int64_t)code;
     for (uint32_t j = 0; j < e->n; j++)
-        if (j != e->self) (void)mpc_send(e->t, j, MPC_MSG_ABORT, e->o.stream, 0, &c, 1);
+        if (j != e->self) (void)mpc_send_abort(e->t, j, e->o.stream, code, e->st.lost);
     mpc_prep_abort(e->prep, code);
+}
+
+/* Passes through the result `r` of a send to or receive from peer j, noting who failed the
+ * job: j itself if it timed out or is disconnected, or the sender of an ABORT and the party
+ * that sender named. */
+static int s_peer_rc(mpc_engine *e, uint32_t j, int r)
+{
+    if (r == MPC_ERR_IO || r == MPC_ERR_TIMEOUT)
+        e->st.lost = j;
+    else if (r == MPC_ERR_PEER_ABORT)
+        (void)mpc_transport_abort_info(e->t, e->o.stream, &e->st.abort_from, &e->st.abort_lost);
+    return r;
 }
 
 /* ---- construction ---- */
@@ -216,6 +229,7 @@ mpc_engine *mpc_engine_new(const mpc_circuit *c, uint32_t self, mpc_transport *t
     mpc_engine *e = calloc(1, sizeof *e);
     if (!e) return NULL;
     e->c = c;
+    e->st.lost = e->st.abort_from = e->st.abort_lost = MPC_ABORT_NO_PARTY;
     e->t = t;
     e->prep = prep;
     e->o = *opts;
@@ -288,7 +302,7 @@ static int s_take_keys(mpc_engine *e, uint32_t j, char *err, size_t errlen)
 {
     if (!(e->zk_pending & (1u << j))) return 0;
     uint64_t buf[MPC_PRG_SEEDWORDS];
-    int r = mpc_recv(e->t, j, MPC_MSG_INPUT, e->o.stream, 0, buf, MPC_PRG_SEEDWORDS, e->o.timeout_ms);
+    int r = s_peer_rc(e, j, mpc_recv(e->t, j, MPC_MSG_INPUT, e->o.stream, 0, buf, MPC_PRG_SEEDWORDS, e->o.timeout_ms));
     if (r) {
         s_fail(err, errlen, r, "receiving keys from party %u: %s", (unsigned)j, mpc_strerror(r));
     } else {
@@ -311,7 +325,7 @@ static int s_send_keys(mpc_engine *e, const uint8_t *zkeys, char *err, size_t er
         if (j == e->self) continue;
         memcpy(s_key(e, 0, j), zkeys + (size_t)j * MPC_PRG_SEEDBYTES, MPC_PRG_SEEDBYTES);
         memcpy(buf, s_key(e, 0, j), MPC_PRG_SEEDBYTES);
-        r = mpc_send(e->t, j, MPC_MSG_INPUT, e->o.stream, 0, buf, MPC_PRG_SEEDWORDS);
+        r = s_peer_rc(e, j, mpc_send(e->t, j, MPC_MSG_INPUT, e->o.stream, 0, buf, MPC_PRG_SEEDWORDS));
         if (r) {
             s_fail(err, errlen, r, "sending keys to party %u: %s", (unsigned)j, mpc_strerror(r));
             break;
@@ -942,7 +956,7 @@ static int s_round_run(mpc_engine *e, uint32_t layer, s_round *rd, char *err, si
         return s_fail(err, errlen, r, "round %u: out of memory", (unsigned)layer);
     for (uint32_t j = 0; j < e->n; j++) {
         if (j == e->self) continue;
-        if ((r = mpc_send(e->t, j, MPC_MSG_OPEN, e->o.stream, layer, rd->mine, rd->W)))
+        if ((r = s_peer_rc(e, j, mpc_send(e->t, j, MPC_MSG_OPEN, e->o.stream, layer, rd->mine, rd->W))))
             return s_fail(err, errlen, r, "round %u: sending to party %u: %s", (unsigned)layer,
                           (unsigned)j, mpc_strerror(r));
         e->st.open_bytes_sent += rd->W * 8;
@@ -950,7 +964,8 @@ static int s_round_run(mpc_engine *e, uint32_t layer, s_round *rd, char *err, si
     for (uint32_t j = 0; j < e->n; j++) {
         if (j == e->self) continue;
         if ((r = s_take_keys(e, j, err, errlen))) return r;
-        if ((r = mpc_recv(e->t, j, MPC_MSG_OPEN, e->o.stream, layer, rd->rx, rd->W, e->o.timeout_ms)))
+        if ((r = s_peer_rc(e, j, mpc_recv(e->t, j, MPC_MSG_OPEN, e->o.stream, layer, rd->rx, rd->W,
+                                          e->o.timeout_ms))))
             return s_fail(err, errlen, r, "round %u: receiving from party %u: %s", (unsigned)layer,
                           (unsigned)j, mpc_strerror(r));
         e->st.open_bytes_recv += rd->W * 8;
@@ -1012,6 +1027,7 @@ int mpc_engine_run_keyed(mpc_engine *e, const mpc_engine_input *inputs, const ui
         return s_fail(err, errlen, MPC_ERR_STATE, "the engine has already run");
     e->state = S_FAILED;
     memset(&e->st, 0, sizeof e->st);
+    e->st.lost = e->st.abort_from = e->st.abort_lost = MPC_ABORT_NO_PARTY;
     s_counters(e->t, &e->base);
     uint64_t t_start = mpc_now_us();
 

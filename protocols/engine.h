@@ -102,6 +102,11 @@ typedef struct {
      * waiting for preprocessing material (mpc_prep_fetch): run_us - prep_us is the online
      * phase (input sharing, local gates, openings).  For benchmarks and the job log. */
     uint64_t run_us, prep_us;
+    /* Who failed the job, as far as this party knows (MPC_ABORT_NO_PARTY: not known).
+     * lost: the peer this party timed out on or found disconnected (its ABORT names it);
+     * abort_from, abort_lost: the peer whose ABORT ended the job and the party that peer
+     * named as lost. */
+    uint32_t lost, abort_from, abort_lost;
 } mpc_engine_stats;
 
 typedef struct mpc_engine mpc_engine;

@@ -205,8 +205,7 @@ static void s_fmt(char *err, size_t errlen, const char *fmt, uint32_t party, con
 
 static void s_abort_all(mpc_transport *t, uint32_t n, uint64_t stream, int code)
 {
-    uint64_t c = (uint64_t)(int64_t)code;
-    for (uint32_t j = 0; j < n; j++) (void)mpc_send(t, j, MPC_MSG_ABORT, stream, 0, &c, 1);
+    for (uint32_t j = 0; j < n; j++) (void)mpc_send_abort(t, j, stream, code, MPC_ABORT_NO_PARTY);
 }
 
 /* ---- dealer serve loop ---- */
@@ -396,8 +395,7 @@ static void s_dealer_abort(mpc_prep *p, int code)
 {
     s_dealer_src *d = p->impl;
     if (d->failed == 2) return;
-    uint64_t c = (uint64_t)(int64_t)code;
-    (void)mpc_send(d->t, d->dealer, MPC_MSG_ABORT, d->stream, 0, &c, 1);
+    (void)mpc_send_abort(d->t, d->dealer, d->stream, code, MPC_ABORT_NO_PARTY);
     d->failed = 2;
 }
 

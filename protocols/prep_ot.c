@@ -92,9 +92,8 @@ static void s_fail(mpc_prep *p, int code)
     s_ot *s = p->impl;
     if (s->state == S_FAILED) return;
     s->state = S_FAILED;
-    uint64_t c = (uint64_t)(int64_t)code;
     for (uint32_t j = 0; j < p->n; j++)
-        if (j != p->self) (void)mpc_send(s->t, j, MPC_MSG_ABORT, s->stream, 0, &c, 1);
+        if (j != p->self) (void)mpc_send_abort(s->t, j, s->stream, code, MPC_ABORT_NO_PARTY);
 }
 
 /* ---- setup: base OTs for every directed pair ---- */

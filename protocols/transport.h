@@ -37,7 +37,9 @@ typedef enum {
     MPC_MSG_OUTPUT = 3,    /* output shares to a recipient party */
     MPC_MSG_PREP = 4,      /* preprocessing traffic (dealer seeds, OT) */
     MPC_MSG_CONTROL = 5,   /* job agreement and other control messages */
-    MPC_MSG_ABORT = 6,     /* payload[0] = an MPC_ERR_* code (as uint64 two's complement) */
+    MPC_MSG_ABORT = 6,     /* payload[0] = an MPC_ERR_* code (as uint64 two's complement);
+                            * payload[1], if sent, = the index of the party the sender lost
+                            * (it timed out or disconnected), MPC_ABORT_NO_PARTY if none */
 } mpc_msg_type;
 
 typedef struct {
@@ -68,7 +70,13 @@ struct mpc_transport_ops {
     void (*forget)(mpc_transport *t, uint64_t stream);
     /* Frees the backend; sets *t to NULL. */
     void (*destroy)(mpc_transport **t);
+    /* Optional (may be NULL).  If a peer's ABORT of `stream` is held, sets *from to that
+     * peer and *lost to the party it named as lost (MPC_ABORT_NO_PARTY if none, or if the
+     * index it sent is out of range) and returns 1; otherwise returns 0. */
+    int  (*abort_info)(mpc_transport *t, uint64_t stream, uint32_t *from, uint32_t *lost);
 };
+
+#define MPC_ABORT_NO_PARTY UINT32_MAX
 
 struct mpc_transport {
     const struct mpc_transport_ops *ops;
@@ -94,6 +102,21 @@ static inline int mpc_recv(mpc_transport *t, uint32_t from, uint8_t type, uint64
 static inline void mpc_transport_forget(mpc_transport *t, uint64_t stream)
 {
     t->ops->forget(t, stream);
+}
+
+/* See mpc_transport_ops.abort_info; 0 on a backend without it. */
+static inline int mpc_transport_abort_info(mpc_transport *t, uint64_t stream, uint32_t *from, uint32_t *lost)
+{
+    *from = *lost = MPC_ABORT_NO_PARTY;
+    return t->ops->abort_info ? t->ops->abort_info(t, stream, from, lost) : 0;
+}
+
+/* Sends ABORT of `stream` with `code` to party `to`, naming `lost` (MPC_ABORT_NO_PARTY:
+ * none) as the party the sender lost. */
+static inline int mpc_send_abort(mpc_transport *t, uint32_t to, uint64_t stream, int code, uint32_t lost)
+{
+    uint64_t w[2] = {(uint64_t)(int64_t)code, lost == MPC_ABORT_NO_PARTY ? UINT64_MAX : lost};
+    return mpc_send(t, to, MPC_MSG_ABORT, stream, 0, w, 2);
 }
 
 static inline void mpc_transport_destroy(mpc_transport **t)

@@ -195,6 +195,25 @@ static int s_aborted(mpc_mem_hub *h, uint32_t self, uint64_t stream)
     return 0;
 }
 
+static int s_abort_info(mpc_transport *t, uint64_t stream, uint32_t *from, uint32_t *lost)
+{
+    s_ep *ep = t->impl;
+    mpc_mem_hub *h = ep->hub;
+    int found = 0;
+    pthread_mutex_lock(&h->mu);
+    for (uint32_t j = 0; j < h->n && !found; j++) {
+        if (j == t->self) continue;
+        for (s_msg *m = h->q[(size_t)j * h->n + t->self].head; m && !found; m = m->next)
+            if (m->hdr.stream == stream && m->hdr.type == MPC_MSG_ABORT) {
+                found = 1;
+                *from = j;
+                *lost = m->n >= 2 && m->data[1] < h->n ? (uint32_t)m->data[1] : MPC_ABORT_NO_PARTY;
+            }
+    }
+    pthread_mutex_unlock(&h->mu);
+    return found;
+}
+
 static int s_recv(mpc_transport *t, uint32_t from, uint8_t type, uint64_t stream, uint64_t seq,
                   uint64_t *out, uint64_t count, int timeout_ms)
 {
@@ -264,7 +283,7 @@ static void s_destroy(mpc_transport **tp)
 }
 
 static const struct mpc_transport_ops s_ops = {
-    .send = s_send, .recv = s_recv, .forget = s_forget, .destroy = s_destroy,
+    .send = s_send, .recv = s_recv, .forget = s_forget, .destroy = s_destroy, .abort_info = s_abort_info,
 };
 
 mpc_transport *mpc_mem_transport_new(mpc_mem_hub *h, uint32_t self)

@@ -45,13 +45,27 @@ static void s_forget(mpc_transport *t, uint64_t stream)
     mpc_transport_forget(v->mesh, stream);
 }
 
+/* The sender is translated back to its index in the view; the lost party's index is the
+ * sender's index on the stream, i.e. already in the view's numbering. */
+static int s_abort_info(mpc_transport *t, uint64_t stream, uint32_t *from, uint32_t *lost)
+{
+    view *v = t->impl;
+    uint32_t node;
+    if (!mpc_transport_abort_info(v->mesh, stream, &node, lost)) return 0;
+    *from = MPC_ABORT_NO_PARTY;
+    for (uint32_t i = 0; i < t->n; i++)
+        if (v->map[i] == node) *from = i;
+    if (*lost >= t->n) *lost = MPC_ABORT_NO_PARTY;
+    return 1;
+}
+
 static void s_destroy(mpc_transport **tp)
 {
     free((*tp)->impl);
     *tp = NULL;
 }
 
-static const struct mpc_transport_ops s_ops = {s_send, s_recv, s_forget, s_destroy};
+static const struct mpc_transport_ops s_ops = {s_send, s_recv, s_forget, s_destroy, s_abort_info};
 
 mpc_transport *mpc_transport_view_new(mpc_transport *mesh, const uint32_t *map, uint32_t k)
 {

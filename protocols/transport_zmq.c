@@ -44,6 +44,7 @@ typedef struct s_held {
     int            err;         /* S_HELD_MARKER: what recv on the stream returns */
     const char    *why;         /* S_HELD_MARKER: reason, a static string */
     int64_t        abort_code;  /* S_HELD_ABORT: the peer's MPC_ERR_* code */
+    uint32_t       abort_lost;  /* S_HELD_ABORT: the party it lost, or MPC_ABORT_NO_PARTY */
     zmq_msg_t      payload;     /* S_HELD_MSG only: the first (or only) payload frame */
     zmq_msg_t     *more;        /* S_HELD_MSG: the other payload frames, in order (malloc) */
     uint32_t       nmore;
@@ -198,11 +199,11 @@ static void s_file(s_zt *z, uint32_t peer, const mpc_msg_hdr *h, zmq_msg_t *payl
     if (wanted || (w && h->type == MPC_MSG_ABORT && w->stream == h->stream)) w->found = 1;
     if (h->type == MPC_MSG_ABORT) {
         int64_t code = MPC_ERR_PEER_ABORT;
-        if (h->count >= 1) {
-            uint64_t v;
-            memcpy(&v, zmq_msg_data(payload), 8);
-            code = (int64_t)v;
-        }
+        uint64_t v[2] = {(uint64_t)MPC_ERR_PEER_ABORT, UINT64_MAX};
+        size_t have = zmq_msg_size(payload) / 8;
+        if (have) memcpy(v, zmq_msg_data(payload), (have < 2 ? have : 2) * 8);
+        if (h->count >= 1 && have >= 1) code = (int64_t)v[0];
+        uint32_t lost = h->count >= 2 && have >= 2 && v[1] < z->cfg.n ? (uint32_t)v[1] : MPC_ABORT_NO_PARTY;
         mpc_zmq_msg_wipe_close(payload);
         s_parts_close(more, nmore);
         for (s_held *e = z->peer[peer].head; e; e = e->next)
@@ -217,6 +218,7 @@ static void s_file(s_zt *z, uint32_t peer, const mpc_msg_hdr *h, zmq_msg_t *payl
         e->kind = S_HELD_ABORT;
         e->hdr = *h;
         e->abort_code = code;
+        e->abort_lost = lost;
         s_held_append(z, peer, e);
         return;
     }
@@ -808,6 +810,19 @@ static int s_op_recv(mpc_transport *t, uint32_t from, uint8_t type, uint64_t str
     }
 }
 
+static int s_op_abort_info(mpc_transport *t, uint64_t stream, uint32_t *from, uint32_t *lost)
+{
+    s_zt *z = s_self(t);
+    for (uint32_t j = 0; z && j < z->cfg.n; j++)
+        for (s_held *e = z->peer[j].head; e; e = e->next)
+            if (e->kind == S_HELD_ABORT && e->hdr.stream == stream) {
+                *from = j;
+                *lost = e->abort_lost;
+                return 1;
+            }
+    return 0;
+}
+
 static void s_op_forget(mpc_transport *t, uint64_t stream)
 {
     s_zt *z = s_self(t);
@@ -1180,4 +1195,5 @@ static const struct mpc_transport_ops s_ops = {
     .recv = s_op_recv,
     .forget = s_op_forget,
     .destroy = s_op_destroy,
+    .abort_info = s_op_abort_info,
 };

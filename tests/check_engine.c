@@ -680,10 +680,17 @@ START_TEST(test_silent_peer_times_out)
     ck_assert_int_eq(et_run(&j), 0);
     /* One of the live parties times out on party 2 and names it; the other either timed out
      * too or got that party's abort (an abort from any peer fails the stream). */
+    /* Either way each knows who is gone: its own lost peer, or the one the ABORT named. */
     int named = 0;
     for (int p = 0; p < 2; p++) {
         ck_assert(j.rc[p] == MPC_ERR_TIMEOUT || j.rc[p] == MPC_ERR_PEER_ABORT);
         if (j.rc[p] == MPC_ERR_TIMEOUT && strstr(j.err[p], "party 2")) named = 1;
+        if (j.rc[p] == MPC_ERR_TIMEOUT) {
+            ck_assert_uint_eq(j.st[p].lost, 2);
+        } else {
+            ck_assert_uint_eq(j.st[p].abort_from, 1 - p);
+            ck_assert_uint_eq(j.st[p].abort_lost, 2);
+        }
     }
     ck_assert(named);
     et_clear(&j);

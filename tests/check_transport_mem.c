@@ -83,7 +83,25 @@ START_TEST(test_exact_checks)
     /* ... and it stays failed, whoever is waited for, until the stream is forgotten */
     ck_assert_int_eq(mpc_recv(T[1], 0, MPC_MSG_OPEN, 7, 9, out, 2, 30), MPC_ERR_PEER_ABORT);
     ck_assert_int_eq(mpc_recv(T[1], 2, MPC_MSG_OPEN, 7, 9, out, 2, 30), MPC_ERR_PEER_ABORT);
+    /* A one-word ABORT names nobody as lost. */
+    uint32_t from, lost;
+    ck_assert_int_eq(mpc_transport_abort_info(T[1], 7, &from, &lost), 1);
+    ck_assert_uint_eq(from, 0);
+    ck_assert_uint_eq(lost, MPC_ABORT_NO_PARTY);
+    ck_assert_int_eq(mpc_transport_abort_info(T[1], 8, &from, &lost), 0);
     mpc_transport_forget(T[1], 7);
+    ck_assert_int_eq(mpc_transport_abort_info(T[1], 7, &from, &lost), 0);
+    /* An ABORT naming the party its sender lost; an index out of range names nobody. */
+    ck_assert_int_eq(mpc_send_abort(T[2], 1, 8, MPC_ERR_IO, 0), 0);
+    ck_assert_int_eq(mpc_recv(T[1], 0, MPC_MSG_OPEN, 8, 0, out, 2, -1), MPC_ERR_PEER_ABORT);
+    ck_assert_int_eq(mpc_transport_abort_info(T[1], 8, &from, &lost), 1);
+    ck_assert_uint_eq(from, 2);
+    ck_assert_uint_eq(lost, 0);
+    mpc_transport_forget(T[1], 8);
+    ck_assert_int_eq(mpc_send_abort(T[2], 1, 8, MPC_ERR_IO, 77), 0);
+    ck_assert_int_eq(mpc_transport_abort_info(T[1], 8, &from, &lost), 1);
+    ck_assert_uint_eq(lost, MPC_ABORT_NO_PARTY);
+    mpc_transport_forget(T[1], 8);
     /* timeout */
     ck_assert_int_eq(mpc_recv(T[1], 0, MPC_MSG_OPEN, 7, 9, out, 2, 30), MPC_ERR_TIMEOUT);
 }

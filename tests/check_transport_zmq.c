@@ -326,6 +326,21 @@ START_TEST(test_abort_from_any_peer)
     ck_assert_int_eq(mpc_recv(a, 1, MPC_MSG_OPEN, 8, 0, out, 2, 8000), MPC_ERR_PEER_ABORT);
     ck_assert_int_lt((int64_t)mpc_now_ms() - t0, 4000);
     ck_assert_ptr_nonnull(strstr(mpc_transport_zmq_last_error(a), "peer 2 aborted stream 8"));
+    uint32_t from, lost;
+    ck_assert_int_eq(mpc_transport_abort_info(a, 7, &from, &lost), 1);   /* one word: nobody named */
+    ck_assert_uint_eq(from, 1);
+    ck_assert_uint_eq(lost, MPC_ABORT_NO_PARTY);
+    /* An ABORT that names the party its sender lost (2 words); out of range names nobody. */
+    ck_assert_int_eq(mpc_send_abort(m.t[2], 0, 10, MPC_ERR_IO, 1), 0);
+    ck_assert_int_eq(mpc_recv(a, 1, MPC_MSG_OPEN, 10, 0, out, 2, 5000), MPC_ERR_PEER_ABORT);
+    ck_assert_int_eq(mpc_transport_abort_info(a, 10, &from, &lost), 1);
+    ck_assert_uint_eq(from, 2);
+    ck_assert_uint_eq(lost, 1);
+    ck_assert_int_eq(mpc_send_abort(m.t[1], 0, 11, MPC_ERR_IO, 3), 0);
+    ck_assert_int_eq(mpc_recv(a, 1, MPC_MSG_OPEN, 11, 0, out, 2, 5000), MPC_ERR_PEER_ABORT);
+    ck_assert_int_eq(mpc_transport_abort_info(a, 11, &from, &lost), 1);
+    ck_assert_uint_eq(lost, MPC_ABORT_NO_PARTY);
+    ck_assert_int_eq(mpc_transport_abort_info(a, 12, &from, &lost), 0);
     /* Other streams are untouched; forget() clears the abort. */
     ck_assert_int_eq(mpc_send(m.t[1], 0, MPC_MSG_OPEN, 9, 0, out, 2), 0);
     ck_assert_int_eq(mpc_recv(a, 1, MPC_MSG_OPEN, 9, 0, out, 2, 5000), 0);
