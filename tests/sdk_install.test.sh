@@ -152,8 +152,8 @@ except mpcclient.MPCError as e:
     assert e.name == "CONFIG" and "/nonexistent/client.ini" in e.message, (e.name, e.message)
 print("python ok")
 EOF
-if [ -n "$PRELOAD" ]; then set -- env LD_PRELOAD="$PRELOAD" ASAN_OPTIONS=detect_leaks=0; else set -- env; fi
-out=$(cd "$T/app" && "$@" -u MPCCLIENT_LIB -u MPC_BIN -u LD_LIBRARY_PATH PYTHONPATH="$SITE" \
+if [ -n "$PRELOAD" ]; then set -- LD_PRELOAD="$PRELOAD" ASAN_OPTIONS=detect_leaks=0; else set --; fi
+out=$(cd "$T/app" && env -u MPCCLIENT_LIB -u MPC_BIN -u LD_LIBRARY_PATH PYTHONPATH="$SITE" "$@" \
       "$PYTHON" py.py "$SITE" "$P/lib/$SONAME" "$SONAME" 2>&1)
 [ "$out" = "python ok" ] || fail "the installed Python binding: $out"
 ok "installed mpcclient.py (PYTHONPATH=$SITE) loads $P/lib/$SONAME without MPCCLIENT_LIB"
