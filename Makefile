@@ -59,6 +59,15 @@ TEST_SRC    := $(wildcard tests/check_*.c)
 TEST_HELPER := $(patsubst %.c,$(OBJ)/%.o,$(filter-out $(TEST_SRC),$(wildcard tests/*.c)))
 TESTS       := $(patsubst tests/%.c,$(BIN)/tests/%,$(TEST_SRC))
 
+# The shared client SDK's ABI version (docs/client.md, "Installing the SDK"): the SONAME's number
+# changes when an exported function is removed or changes its signature, or a public struct its
+# layout; the second number of the file's when functions are added.  The Python binding loads the
+# library by this SONAME (_SONAME in client-sdk/python/mpcclient.py; tests/sdk_install.test.sh
+# checks that the two agree).
+SDK_ABI     := 1
+SDK_SONAME  := libmpcclient.so.$(SDK_ABI)
+SDK_REAL    := libmpcclient.so.$(SDK_ABI).0.0
+
 # The Python binding's error names, generated from the one list of codes (MPC_ERR_LIST in
 # protocols/mpc_err.h); committed, and regenerated whenever that list changes.
 PY_ERRORS := client-sdk/python/mpc_errors.py
@@ -79,9 +88,18 @@ $(LIB)/libmpcinternal.a: $(ALL_LIB_OBJ)
 $(LIB)/libmpcclient.a: $(SDK_OBJ) $(PROTO_OBJ) $(CIRC_OBJ)
 	@mkdir -p $(@D)
 	rm -f $@ && ar rcs $@ $^
-$(LIB)/libmpcclient.so: $(SDK_OBJ) $(PROTO_OBJ) $(CIRC_OBJ)
+# The shared library exports exactly the functions of its public headers (client-sdk/mpcclient.h,
+# protocols/mpc_err.h), which carry MPC_API: every object linked into it is compiled with
+# -fvisibility=hidden.  The static archives and the programs and tests linked with
+# libmpcinternal.a are unaffected (hidden symbols still link within one program).
+$(SDK_OBJ) $(PROTO_OBJ) $(CIRC_OBJ): CFLAGS += -fvisibility=hidden
+$(LIB)/$(SDK_REAL): $(SDK_OBJ) $(PROTO_OBJ) $(CIRC_OBJ)
 	@mkdir -p $(@D)
-	$(CC) -shared $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) -shared $(LDFLAGS) -Wl,-soname,$(SDK_SONAME) -o $@ $^ $(LDLIBS)
+$(LIB)/$(SDK_SONAME): $(LIB)/$(SDK_REAL)
+	ln -sf $(SDK_REAL) $@
+$(LIB)/libmpcclient.so: $(LIB)/$(SDK_SONAME)
+	ln -sf $(SDK_SONAME) $@
 
 $(BIN)/%: $(OBJ)/circuits/%_main.o $(LIB)/libmpcinternal.a
 	@mkdir -p $(@D)
@@ -150,12 +168,34 @@ valgrind: check-deps
 	@$(SUBMAKE) all tests-build
 	@OUT=$(OUT) scripts/valgrind
 
-install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
+# make install [PREFIX=/usr/local] [DESTDIR=staging]: programs, and the client SDK (headers, the
+# static and shared library, mpcclient.pc, the Python binding).  A prefix other than /usr (which
+# the dynamic linker searches by default) gets an rpath in mpcclient.pc's Libs, so a program linked
+# with `pkg-config --libs mpcclient` runs without LD_LIBRARY_PATH; PC_RPATH= (empty) leaves it out
+# (then register the library directory with ldconfig).  The Python modules go where $(PYTHON) looks
+# for that prefix's modules (scripts/python-site-dir; PYTHON_SITE=DIR overrides), and the installed
+# mpcclient.py names the installed library, so it needs no MPCCLIENT_LIB.
+PYTHON      ?= python3
+PYTHON_SITE ?= $(shell $(PYTHON) -E scripts/python-site-dir $(PREFIX))
+comma       := ,
+PC_RPATH    ?= $(if $(filter /usr,$(patsubst %/,%,$(PREFIX))),,-Wl$(comma)-rpath$(comma)$${libdir})
+.PHONY: install-sdk
+install: all $(if $(SDK_OBJ),install-sdk)
+	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/bin/
-	$(if $(SDK_OBJ),install -m 0644 $(LIB)/libmpcclient.a $(LIB)/libmpcclient.so $(DESTDIR)$(PREFIX)/lib/)
-	$(if $(wildcard client-sdk/mpcclient.h),install -m 0644 client-sdk/mpcclient.h protocols/mpc_err.h $(DESTDIR)$(PREFIX)/include/)
-	$(if $(wildcard client-sdk/mpcclient.pc.in),sed 's|@PREFIX@|$(PREFIX)|g' client-sdk/mpcclient.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/mpcclient.pc)
+install-sdk: all
+	@test -n "$(PYTHON_SITE)" || { echo "make install: no Python site directory for $(PREFIX) (set PYTHON_SITE=DIR)" >&2; exit 1; }
+	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PYTHON_SITE)
+	install -m 0644 $(LIB)/libmpcclient.a $(LIB)/$(SDK_REAL) $(DESTDIR)$(PREFIX)/lib/
+	ln -sf $(SDK_REAL) $(DESTDIR)$(PREFIX)/lib/$(SDK_SONAME)
+	ln -sf $(SDK_SONAME) $(DESTDIR)$(PREFIX)/lib/libmpcclient.so
+	install -m 0644 client-sdk/mpcclient.h protocols/mpc_err.h $(DESTDIR)$(PREFIX)/include/
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@RPATH@|$(PC_RPATH)|' client-sdk/mpcclient.pc.in \
+	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/mpcclient.pc
+	install -m 0644 $(PY_ERRORS) $(DESTDIR)$(PYTHON_SITE)/
+	sed 's|^_INSTALLED_LIBRARY = None$$|_INSTALLED_LIBRARY = "$(PREFIX)/lib/$(SDK_SONAME)"|' \
+	    client-sdk/python/mpcclient.py > $(DESTDIR)$(PYTHON_SITE)/mpcclient.py
+	chmod 0644 $(DESTDIR)$(PYTHON_SITE)/mpcclient.py
 
 clean:
 	rm -rf obj bin lib build

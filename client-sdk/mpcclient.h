@@ -50,47 +50,47 @@ typedef struct mpc_job    mpc_job;
  * NULL and err[0..errlen-1] receives the reason ("file:line: error: …" for configuration
  * errors). */
 __attribute__((warn_unused_result))
-int mpc_client_open(mpc_client **out, const char *config_path, char *err, size_t errlen);
+MPC_API int mpc_client_open(mpc_client **out, const char *config_path, char *err, size_t errlen);
 
 /* Closes every socket and frees the client; sets *c to NULL.  Accepts NULL. */
-void mpc_client_close(mpc_client **c);
+MPC_API void mpc_client_close(mpc_client **c);
 
 /* The message of the last failed call on c ("" after a success). */
-const char *mpc_client_errmsg(const mpc_client *c);
+MPC_API const char *mpc_client_errmsg(const mpc_client *c);
 
 /* The configured daemons, in party order (names valid while c is open). */
-size_t      mpc_client_n_daemons(const mpc_client *c);
-const char *mpc_client_daemon_name(const mpc_client *c, size_t i);
+MPC_API size_t      mpc_client_n_daemons(const mpc_client *c);
+MPC_API const char *mpc_client_daemon_name(const mpc_client *c, size_t i);
 
 /* Makes the client's waits interruptible: while *flag is non-zero, a call waiting for a daemon
  * (an output, a reply) returns MPC_ERR_CANCELLED promptly ("interrupted").  Meant for a signal
  * handler that sets the flag: install it without SA_RESTART so a blocked wait wakes at once.
  * mpc_job_cancel / mpc_client_cancel ignore the flag, so the application can still cancel its
  * job before it exits.  NULL turns this off. */
-void mpc_client_set_interrupt(mpc_client *c, const volatile sig_atomic_t *flag);
+MPC_API void mpc_client_set_interrupt(mpc_client *c, const volatile sig_atomic_t *flag);
 
 /* Frees memory the SDK returned (texts, value arrays), wiping it first. */
-void mpc_client_free(void *p);
+MPC_API void mpc_client_free(void *p);
 
 /* Called while mpc_job_output waits, about every `interval_ms`, with the job's status on each
  * of its daemons (see mpc_daemon_status).  NULL turns progress reports off. */
 typedef struct mpc_daemon_status mpc_daemon_status;
 typedef void (*mpc_progress_fn)(void *ctx, const mpc_job *job, const mpc_daemon_status *st, size_t n);
-void mpc_client_set_progress(mpc_client *c, mpc_progress_fn fn, void *ctx, int interval_ms);
+MPC_API void mpc_client_set_progress(mpc_client *c, mpc_progress_fn fn, void *ctx, int interval_ms);
 
 /* Compiles the mpc program src[0..len-1] (`filename` names it in messages) with `param`
  * overrides defines[i] = "NAME=VALUE", exactly as mpcc does.  *circ receives the .circ bytes (*circ_len of them; free
  * with mpc_client_free).  0, or MPC_ERR_CIRCUIT with the first error ("file:line:col: error:
  * …") in err. */
 __attribute__((warn_unused_result))
-int mpc_client_compile(const char *src, size_t len, const char *filename, const char *const *defines,
+MPC_API int mpc_client_compile(const char *src, size_t len, const char *filename, const char *const *defines,
                        size_t n_defines, uint8_t **circ, size_t *circ_len, char *err, size_t errlen);
 
 /* The compiler's warnings of the last mpc_job_create_source / mpc_job_create_file call on c,
  * one line each ("file:line:col: warning: …", no newline); kept until the next such call,
  * also when that call failed (e.g. refused by MPC_JOB_STRICT).  Out-of-range i gives NULL. */
-size_t      mpc_client_n_warnings(const mpc_client *c);
-const char *mpc_client_warning(const mpc_client *c, size_t i);
+MPC_API size_t      mpc_client_n_warnings(const mpc_client *c);
+MPC_API const char *mpc_client_warning(const mpc_client *c, size_t i);
 
 /* --- Jobs: staging ---------------------------------------------------------------------- *
  *
@@ -100,7 +100,7 @@ const char *mpc_client_warning(const mpc_client *c, size_t i);
 /* Creates a staged job from the circuit circ[0..len-1] (.circ bytes, copied).  Checks that the
  * program's party count fits the configured daemons. */
 __attribute__((warn_unused_result))
-int mpc_job_create(mpc_client *c, const uint8_t *circ, size_t len, mpc_job **out);
+MPC_API int mpc_job_create(mpc_client *c, const uint8_t *circ, size_t len, mpc_job **out);
 
 /* Refuse a program the compiler warns about (MPC_ERR_CIRCUIT, the first warning in the
  * message; every warning stays readable with mpc_client_warning). */
@@ -111,19 +111,19 @@ int mpc_job_create(mpc_client *c, const uint8_t *circ, size_t len, mpc_job **out
  * MPC_ERR_CIRCUIT with the first one ("file:line:col: error: …"); warnings are kept on the
  * client (mpc_client_warning).  flags: 0 or MPC_JOB_STRICT. */
 __attribute__((warn_unused_result))
-int mpc_job_create_source(mpc_client *c, const char *src, size_t len, const char *filename,
+MPC_API int mpc_job_create_source(mpc_client *c, const char *src, size_t len, const char *filename,
                           const char *const *defines, size_t n_defines, unsigned flags, mpc_job **out);
 
 /* The same from a file: a path ending in ".circ" is a compiled circuit (then no defines are
  * allowed), anything else a source compiled with mpc_job_create_source. */
 __attribute__((warn_unused_result))
-int mpc_job_create_file(mpc_client *c, const char *path, const char *const *defines, size_t n_defines,
+MPC_API int mpc_job_create_file(mpc_client *c, const char *path, const char *const *defines, size_t n_defines,
                         unsigned flags, mpc_job **out);
 
 /* Binds the program's parties to daemons, before submit: "party=daemon,party=daemon,…"
  * naming every party once (NULL or "": the i-th party to the i-th daemon, the default). */
 __attribute__((warn_unused_result))
-int mpc_job_set_binding(mpc_client *c, mpc_job *j, const char *binding);
+MPC_API int mpc_job_set_binding(mpc_client *c, mpc_job *j, const char *binding);
 
 /* Gives input `name`: n ring values (int two's complement, fix X = round(x·2^f), bool 0/1),
  * exactly the input's length.  Checked here against the program: an unknown name
@@ -136,14 +136,14 @@ int mpc_job_set_binding(mpc_client *c, mpc_job *j, const char *binding);
  * everything secret is wiped after sending.  A daemon accepts an input once; whether this
  * client may give it (the daemons' input_for rights) is decided by the daemons. */
 __attribute__((warn_unused_result))
-int mpc_job_input(mpc_client *c, mpc_job *j, const char *name, const uint64_t *values, uint64_t n);
+MPC_API int mpc_job_input(mpc_client *c, mpc_job *j, const char *name, const uint64_t *values, uint64_t n);
 
 /* The same from text: a list separated by commas and/or blanks, or "@path" naming a file
  * (CSV: one value a line, or comma-separated) holding one; values in the input's type,
  * exactly as mpcc --eval reads them.  Text that does not parse is refused (MPC_ERR_INPUT,
  * naming the input). */
 __attribute__((warn_unused_result))
-int mpc_job_input_text(mpc_client *c, mpc_job *j, const char *name, const char *spec);
+MPC_API int mpc_job_input_text(mpc_client *c, mpc_job *j, const char *name, const char *spec);
 
 /* Refuse to submit unless every input of the program is staged (MPC_ERR_INPUT naming each
  * missing one): for a client that gives all inputs itself, e.g. `mpc run`. */
@@ -157,7 +157,7 @@ int mpc_job_input_text(mpc_client *c, mpc_job *j, const char *name, const char *
  * daemons accepted the job, the job is live and the error names the input.  flags: 0 or
  * MPC_SUBMIT_ALL_INPUTS. */
 __attribute__((warn_unused_result))
-int mpc_job_submit(mpc_client *c, mpc_job *j, unsigned flags);
+MPC_API int mpc_job_submit(mpc_client *c, mpc_job *j, unsigned flags);
 
 /* Joins a job someone else submitted (job id as 32 hex digits) with the staged job j, whose
  * program this client holds: every daemon is asked for the job, and each must report the
@@ -165,7 +165,7 @@ int mpc_job_submit(mpc_client *c, mpc_job *j, unsigned flags);
  * called), else MPC_ERR_CIRCUIT — a client never contributes to a circuit it has not seen.
  * Then j is live with the job's id and binding, and its staged inputs are shared and sent. */
 __attribute__((warn_unused_result))
-int mpc_job_attach(mpc_client *c, mpc_job *j, const char *job_id);
+MPC_API int mpc_job_attach(mpc_client *c, mpc_job *j, const char *job_id);
 
 /* Cancels a live job on every configured daemon (docs/daemon.md, "Cancelling a job"): a job
  * still queued is dropped with its inputs wiped, a running one is stopped at its next round,
@@ -178,43 +178,43 @@ int mpc_job_attach(mpc_client *c, mpc_job *j, const char *job_id);
  * does not hold up an application cancelling on its way out.
  * mpc_job_submit withdraws (cancels) by itself a submission that a daemon refused. */
 __attribute__((warn_unused_result))
-int mpc_job_cancel(mpc_client *c, mpc_job *j);
+MPC_API int mpc_job_cancel(mpc_client *c, mpc_job *j);
 /* The same by job id (32 hex digits), for a job this process did not submit; waits up to the
  * configured timeout_ms. */
 __attribute__((warn_unused_result))
-int mpc_client_cancel(mpc_client *c, const char *job_id);
+MPC_API int mpc_client_cancel(mpc_client *c, const char *job_id);
 
 /* Frees a job handle (wiping staged inputs; a live job lives on in the daemons); sets *j to
  * NULL.  Accepts NULL. */
-void mpc_job_free(mpc_job **j);
+MPC_API void mpc_job_free(mpc_job **j);
 
 /* 1 once submitted or attached, 0 while staged. */
-int mpc_job_is_live(const mpc_job *j);
+MPC_API int mpc_job_is_live(const mpc_job *j);
 
 /* The job id (32 hex digits; "" while staged) and circuit hash (64 hex digits). */
-const char *mpc_job_id(const mpc_job *j);
-const char *mpc_job_hash(const mpc_job *j);
+MPC_API const char *mpc_job_id(const mpc_job *j);
+MPC_API const char *mpc_job_hash(const mpc_job *j);
 
 /* The circuit's parties and the daemon each is bound to. */
-size_t      mpc_job_n_parties(const mpc_job *j);
-const char *mpc_job_party(const mpc_job *j, size_t i);
-const char *mpc_job_party_daemon(const mpc_job *j, size_t i);
+MPC_API size_t      mpc_job_n_parties(const mpc_job *j);
+MPC_API const char *mpc_job_party(const mpc_job *j, size_t i);
+MPC_API const char *mpc_job_party_daemon(const mpc_job *j, size_t i);
 
 /* The circuit's inputs and outputs: name, owning party (inputs), type name ("int", "fix",
  * "bool") and length; whether an input is staged (given and not yet sent).  Out-of-range i
  * gives NULL / 0. */
-size_t      mpc_job_n_inputs(const mpc_job *j);
-const char *mpc_job_input_name(const mpc_job *j, size_t i);
-const char *mpc_job_input_party(const mpc_job *j, size_t i);
-const char *mpc_job_input_type(const mpc_job *j, size_t i);
-uint64_t    mpc_job_input_len(const mpc_job *j, size_t i);
-int         mpc_job_input_staged(const mpc_job *j, size_t i);
-size_t      mpc_job_n_outputs(const mpc_job *j);
-const char *mpc_job_output_name(const mpc_job *j, size_t i);
-const char *mpc_job_output_type(const mpc_job *j, size_t i);
-uint64_t    mpc_job_output_len(const mpc_job *j, size_t i);
+MPC_API size_t      mpc_job_n_inputs(const mpc_job *j);
+MPC_API const char *mpc_job_input_name(const mpc_job *j, size_t i);
+MPC_API const char *mpc_job_input_party(const mpc_job *j, size_t i);
+MPC_API const char *mpc_job_input_type(const mpc_job *j, size_t i);
+MPC_API uint64_t    mpc_job_input_len(const mpc_job *j, size_t i);
+MPC_API int         mpc_job_input_staged(const mpc_job *j, size_t i);
+MPC_API size_t      mpc_job_n_outputs(const mpc_job *j);
+MPC_API const char *mpc_job_output_name(const mpc_job *j, size_t i);
+MPC_API const char *mpc_job_output_type(const mpc_job *j, size_t i);
+MPC_API uint64_t    mpc_job_output_len(const mpc_job *j, size_t i);
 /* Fractional bits of the circuit's fix type. */
-unsigned    mpc_job_frac_bits(const mpc_job *j);
+MPC_API unsigned    mpc_job_frac_bits(const mpc_job *j);
 
 /* --- Jobs: outputs ---------------------------------------------------------------------- */
 
@@ -224,13 +224,13 @@ unsigned    mpc_job_frac_bits(const mpc_job *j);
  * in time; the daemons' error (e.g. MPC_ERR_DENIED when this client may not read the output,
  * or the failed job's reason) otherwise. */
 __attribute__((warn_unused_result))
-int mpc_job_output(mpc_client *c, mpc_job *j, const char *name, int timeout_ms,
+MPC_API int mpc_job_output(mpc_client *c, mpc_job *j, const char *name, int timeout_ms,
                    uint64_t **values, uint64_t *n);
 
 /* The same, formatted as mpcc --eval prints it: values in the output's type, ", "-separated.
  * *text is NUL-terminated (free with mpc_client_free). */
 __attribute__((warn_unused_result))
-int mpc_job_output_text(mpc_client *c, mpc_job *j, const char *name, int timeout_ms, char **text);
+MPC_API int mpc_job_output_text(mpc_client *c, mpc_job *j, const char *name, int timeout_ms, char **text);
 
 /* --- Status ----------------------------------------------------------------------------- */
 
@@ -250,7 +250,7 @@ struct mpc_daemon_status {
     uint64_t triples_per_s;      /* how fast the daemon's stock of triples is made */
     /* the job asked about, if any and known to this daemon */
     int      has_job;
-    int      state;              /* see mpc_job_state_name */
+    int      state;              /* a number; state_name names it ("queued", "running", …) */
     char     state_name[32];
     char     reason[512];        /* why it failed */
     uint64_t layers_done, layers_total, triples_used;
@@ -274,7 +274,7 @@ struct mpc_daemon_status {
  * timeout of its own: a frozen daemon is reported, and only it, within the timeout.
  * Returns 0, or MPC_ERR_INVALID (bad arguments, cap too small). */
 __attribute__((warn_unused_result))
-int mpc_client_status(mpc_client *c, const char *job_id, mpc_daemon_status *st, size_t cap);
+MPC_API int mpc_client_status(mpc_client *c, const char *job_id, mpc_daemon_status *st, size_t cap);
 
 /* One job of mpc_client_jobs: merged over the daemons that reported it. */
 typedef struct {
@@ -293,7 +293,7 @@ typedef struct {
  * array of *n (free with mpc_client_free), oldest first.  0, or MPC_ERR_IO when no daemon
  * answered. */
 __attribute__((warn_unused_result))
-int mpc_client_jobs(mpc_client *c, mpc_job_status **jobs, size_t *n);
+MPC_API int mpc_client_jobs(mpc_client *c, mpc_job_status **jobs, size_t *n);
 
 #ifdef __cplusplus
 }

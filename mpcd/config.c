@@ -46,9 +46,6 @@ static const mpc_ini_key s_rows[] = {
            "(here and below) are relative to the configuration file's directory."),
     C_TEXT(S_MPCD, secret_key_file, MPC_INI_PATH, secret_key_file, 1, NULL,
            "File holding this daemon's CURVE secret key; must not be readable by group or others."),
-    C_TEXT(S_MPCD, state_dir, MPC_INI_PATH, state_dir, 0, ".",
-           "Reserved for the daemon's persistent state (an audit log, stored datasets). Nothing reads or writes "
-           "it yet: the triple pool and the job table live in memory only (docs/preprocessing.md)."),
     C_ENUM(S_MPCD, log_level, s_log_names, "info",
            "Least severe level logged to stderr: `error`, `warn`, `info` or `debug`. No level ever logs a secret."),
     C_INT(S_MPCD, log_repeat_ms, 0, 3600000, "10000",

@@ -53,7 +53,6 @@ typedef struct {
     char     client_endpoint[MPCD_ENDPOINT_MAX];
     char     public_key_file[MPCD_PATH_MAX];
     char     secret_key_file[MPCD_PATH_MAX];
-    char     state_dir[MPCD_PATH_MAX];
     int64_t  log_level;
     int64_t  preprocessing;
     char     dealer_endpoint[MPCD_ENDPOINT_MAX];

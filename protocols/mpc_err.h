@@ -31,6 +31,14 @@
     X(CLOSED,    -17,   "shut down")                                             \
     X(CANCELLED, -18,   "cancelled")
 
+/* MPC_API marks the functions of the public client SDK (this file and client-sdk/mpcclient.h):
+ * the only symbols libmpcclient.so exports.  The library's objects are compiled with
+ * -fvisibility=hidden, so a function without it stays internal (docs/client.md, "Installing
+ * the SDK"); tests/sdk_install.test.sh checks that the exports are exactly these declarations. */
+#ifndef MPC_API
+#define MPC_API __attribute__((visibility("default")))
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -41,7 +49,7 @@ enum {
 #undef X
 };
 
-const char *mpc_strerror(int code);
+MPC_API const char *mpc_strerror(int code);
 
 #ifdef __cplusplus
 }

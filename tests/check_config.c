@@ -1,13 +1,16 @@
 /* check_config.c — mpcd configuration: the table, error messages with file and line, and
  * configs/README.md matching the table. */
 #include <check.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "runner.h"
 #include "circuit.h"
+#include "client_conf.h"
 #include "config.h"
 #include "cwire.h"
 #include "keys.h"
@@ -156,6 +159,102 @@ START_TEST(test_missing_pieces)
 }
 END_TEST
 
+/* Copies configs/NAME into dir, so that its relative key paths point into dir/keys; out
+ * receives the copy's path. */
+static void s_copy_example(const char *dir, const char *name, char *out, size_t n)
+{
+    char src[256], buf[8192];
+    snprintf(src, sizeof src, "configs/%s", name);
+    snprintf(out, n, "%s/%s", dir, name);
+    FILE *in = fopen(src, "r");
+    ck_assert_msg(in != NULL, "cannot open %s (tests run from the repository root)", src);
+    size_t len = fread(buf, 1, sizeof buf, in);
+    ck_assert_msg(feof(in) && len > 0, "%s: unreadable or longer than %zu bytes", src, sizeof buf);
+    fclose(in);
+    FILE *o = fopen(out, "w");
+    ck_assert_ptr_nonnull(o);
+    ck_assert_uint_eq(fwrite(buf, 1, len, o), len);
+    ck_assert_int_eq(fclose(o), 0);
+}
+
+/* Both paths name one existing file. */
+static void s_same_file(const char *a, const char *b)
+{
+    char *ra = realpath(a, NULL), *rb = realpath(b, NULL);
+    ck_assert_msg(ra != NULL && rb != NULL && strcmp(ra, rb) == 0, "'%s' is not '%s'", a, b);
+    free(ra);
+    free(rb);
+}
+
+/* The shipped examples load, use the default OT preprocessing, name the key files `mpcd keygen`
+ * writes (generated here, they load), hold distinct placeholder keys, and agree with each
+ * other: configs/client.ini's daemons are party-a.ini's parties in order, b and c with the keys
+ * party-a.ini lists for them, and its client is party-a.ini's [client NAME]. */
+START_TEST(test_example_configs)
+{
+    char dir[] = "/tmp/check_examples.XXXXXX", party[256], client[256], keys[256], err[512];
+    char pub_path[512], sec_path[512];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    s_copy_example(dir, "party-a.ini", party, sizeof party);
+    s_copy_example(dir, "client.ini", client, sizeof client);
+    snprintf(keys, sizeof keys, "%s/keys", dir);
+    ck_assert_int_eq(mkdir(keys, 0700), 0);
+
+    mpcd_config *cfg = malloc(sizeof *cfg);
+    ck_assert_msg(mpcd_config_load(party, cfg, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(cfg->preprocessing, MPCD_PREP_OT);
+    ck_assert_uint_eq(cfg->n_parties, 3);
+    ck_assert_int_eq(mpc_keys_generate_files(keys, cfg->name, pub_path, sec_path, sizeof pub_path, err, sizeof err), 0);
+    s_same_file(pub_path, cfg->public_key_file);
+    s_same_file(sec_path, cfg->secret_key_file);
+    mpc_keypair *kp = NULL;
+    ck_assert_msg(mpc_keys_load_secret(&kp, cfg->secret_key_file, err, sizeof err) == 0, "%s", err);
+    mpc_keypair_destroy(&kp);
+
+    mpc_client_conf *cc = malloc(sizeof *cc);
+    ck_assert_msg(mpc_client_conf_load(client, cc, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(mpc_keys_generate_files(keys, cc->name, pub_path, sec_path, sizeof pub_path, err, sizeof err), 0);
+    s_same_file(pub_path, cc->public_key_file);
+    s_same_file(sec_path, cc->secret_key_file);
+    uint8_t pub[MPC_KEY_BYTES], *sec = sodium_malloc(MPC_KEY_BYTES);
+    ck_assert_ptr_nonnull(sec);
+    ck_assert_msg(mpc_client_conf_load_keys(cc, pub, sec, err, sizeof err) == 0, "%s", err);
+    sodium_free(sec);
+
+    /* every key either file holds: the daemons (b and c once, as both files must agree on
+     * them), the clients party-a.ini admits, the dealer's if set */
+    uint8_t all[MPC_MAX_PARTIES + MPCD_MAX_CLIENTS + 1][MPC_KEY_BYTES];
+    size_t n = 0;
+    ck_assert_uint_eq(cc->n_daemons, cfg->n_parties);
+    for (uint32_t i = 0; i < cfg->n_parties; i++) {
+        ck_assert_str_eq(cc->daemons[i].name, cfg->parties[i].name);
+        if (i != cfg->self) {
+            ck_assert_int_eq(mpc_key_from_z85(all[n], cfg->parties[i].public_key), 0);
+            ck_assert_msg(memcmp(all[n], cc->daemons[i].public_key, MPC_KEY_BYTES) == 0,
+                          "client.ini and party-a.ini disagree on the key of %s", cfg->parties[i].name);
+        } else {
+            memcpy(all[n], cc->daemons[i].public_key, MPC_KEY_BYTES);
+        }
+        n++;
+    }
+    int admitted = 0;
+    for (uint32_t i = 0; i < cfg->n_clients; i++) {
+        ck_assert_int_eq(mpc_key_from_z85(all[n++], cfg->clients[i].public_key), 0);
+        admitted |= strcmp(cfg->clients[i].name, cc->name) == 0;
+    }
+    ck_assert_msg(admitted, "party-a.ini has no [client %s]", cc->name);
+    if (cfg->dealer_public_key[0]) ck_assert_int_eq(mpc_key_from_z85(all[n++], cfg->dealer_public_key), 0);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = i + 1; j < n; j++)
+            ck_assert_msg(memcmp(all[i], all[j], MPC_KEY_BYTES) != 0, "placeholder keys %zu and %zu are the same", i, j);
+    free(cc);
+    free(cfg);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 /* configs/README.md is generated from the table: it must match exactly. */
 START_TEST(test_doc_matches_table)
 {
@@ -253,6 +352,7 @@ Suite *mpc_test_suite(void)
     tcase_add_loop_test(tc, test_bad_config, 0, (int)(sizeof s_bad / sizeof s_bad[0]));
     tcase_add_test(tc, test_missing_pieces);
     tcase_add_test(tc, test_doc_matches_table);
+    tcase_add_test(tc, test_example_configs);
     tcase_add_test(tc, test_one_name_rule);
     tcase_add_test(tc, test_long_line_counted_once);
     suite_add_tcase(s, tc);

@@ -20,7 +20,6 @@ prints.  Every failure raises MPCError(code, message).
 """
 
 import ctypes
-import ctypes.util
 import os
 from decimal import Decimal
 from fractions import Fraction
@@ -110,24 +109,33 @@ class _DaemonStatus(ctypes.Structure):
 
 _lib = None
 
+# The library's SONAME: the C ABI this binding was written for (the Makefile's SDK_ABI).
+_SONAME = "libmpcclient.so.1"
+
+# `make install` writes the installed library's path here (its SONAME link, under PREFIX/lib) in
+# the copy it installs; None in the source tree.
+_INSTALLED_LIBRARY = None
+
 
 def _candidates():
     env = os.environ.get("MPCCLIENT_LIB")
     if env:
         yield env
-    here = os.path.dirname(os.path.abspath(__file__))
-    mpc_bin = os.environ.get("MPC_BIN")   # set by scripts/run-tests: $OUT/bin
-    if mpc_bin:
-        yield os.path.join(mpc_bin, os.pardir, "lib", "libmpcclient.so")
-    yield os.path.join(here, os.pardir, os.pardir, "lib", "libmpcclient.so")
-    found = ctypes.util.find_library("mpcclient")
-    if found:
-        yield found
+    if _INSTALLED_LIBRARY:
+        yield _INSTALLED_LIBRARY
+    else:
+        mpc_bin = os.environ.get("MPC_BIN")   # set by scripts/run-tests: $OUT/bin
+        if mpc_bin:
+            yield os.path.join(mpc_bin, os.pardir, "lib", _SONAME)
+        here = os.path.dirname(os.path.abspath(__file__))
+        yield os.path.join(here, os.pardir, os.pardir, "lib", _SONAME)
+    yield _SONAME                         # the dynamic linker's search path (ldconfig, LD_LIBRARY_PATH)
 
 
 def load_library(path=None):
-    """Loads libmpcclient.so: `path`, else $MPCCLIENT_LIB, $MPC_BIN/../lib, the repository's
-    lib/, then the system's library path.  Returns the ctypes library (cached)."""
+    """Loads libmpcclient: `path`, else $MPCCLIENT_LIB, then the library `make install` installed
+    with this module (in the source tree: $MPC_BIN/../lib, then the repository's lib/), then the
+    SONAME libmpcclient.so.1 on the system's library path.  Returns the ctypes library (cached)."""
     global _lib
     if _lib is not None and path is None:
         return _lib
@@ -141,7 +149,7 @@ def load_library(path=None):
         except OSError as e:
             errors.append("%s: %s" % (cand, e))
     else:
-        raise OSError("libmpcclient.so not found (set MPCCLIENT_LIB or build with make)" +
+        raise OSError(_SONAME + " not found (set MPCCLIENT_LIB, build with make, or make install)" +
                       ("; " + "; ".join(errors) if errors else ""))
     _declare(lib)
     if path is None:
