@@ -150,7 +150,16 @@ valgrind: check-deps
 	@$(SUBMAKE) all tests-build
 	@OUT=$(OUT) scripts/valgrind
 
-install: all
+# The systemd unit (configs/mpcd@.service), its ExecStart pointing at $(PREFIX)/bin/mpcd;
+# `make install` runs it too.  Alone it builds nothing (tests/daemon_service.test.sh uses it).
+.PHONY: install-unit
+install-unit:
+	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
+	sed 's|^ExecStart=/usr/bin/mpcd |ExecStart=$(PREFIX)/bin/mpcd |' configs/mpcd@.service > $(DESTDIR)$(PREFIX)/lib/systemd/system/mpcd@.service.tmp
+	chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/system/mpcd@.service.tmp
+	mv $(DESTDIR)$(PREFIX)/lib/systemd/system/mpcd@.service.tmp $(DESTDIR)$(PREFIX)/lib/systemd/system/mpcd@.service
+
+install: all install-unit
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 0755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/bin/
 	$(if $(SDK_OBJ),install -m 0644 $(LIB)/libmpcclient.a $(LIB)/libmpcclient.so $(DESTDIR)$(PREFIX)/lib/)

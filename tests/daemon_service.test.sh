@@ -153,7 +153,7 @@ for f in a b dealer; do sed -i 's/^\[mpcd\]$/[mpcd]\nlog_format = json/' "$D/$f.
 : > "$D/a.log"; : > "$D/b.log"; : > "$D/dealer.log"
 scripts/cluster start --dir "$D" > /dev/null || fail "the cluster with JSON logs did not start"
 scripts/cluster down --dir "$D"
-n=$(python3 - "$D/a.log" "$D/b.log" "$D/dealer.log" <<'P') || fail "JSON log lines"
+cat > "$D/jsonlog.py" <<'P'
 import json, sys
 n = 0
 for path in sys.argv[1:]:
@@ -169,6 +169,7 @@ for path in sys.argv[1:]:
     assert '"msg":"stopped"' in open(path).read(), path
 print(n)
 P
+n=$(python3 "$D/jsonlog.py" "$D/a.log" "$D/b.log" "$D/dealer.log") || fail "JSON log lines"
 ok "log_format = json: each of the $n lines of 3 daemons is one JSON object {ts, level, party, job, msg}"
 
 for f in a b dealer; do sed -i '/^log_format = json$/d' "$D/$f.ini"; done
@@ -190,3 +191,49 @@ wait_for "$J" "listening" || fail "a did not start with a foreign JOURNAL_STREAM
 kill -TERM "$APID"; wait "$APID"
 grep -q '^<' "$J" && fail "a priority prefix though JOURNAL_STREAM names another file: $(head -n 2 "$J")"
 ok "JOURNAL_STREAM naming another file: plain lines"
+
+# --- 4. the systemd unit ------------------------------------------------------------------------------
+# Installed as `make install` does (install-unit builds nothing), with the prefix that holds the
+# daemon under test, so ExecStart names a real program.
+PREFIX=$(cd "$BIN/.." && pwd)
+make --no-print-directory install-unit DESTDIR="$D/root" PREFIX="$PREFIX" > "$D/install.log" 2>&1 ||
+    fail "make install-unit: $(cat "$D/install.log")"
+U="$D/root$PREFIX/lib/systemd/system/mpcd@.service"
+[ -f "$U" ] || fail "make install-unit did not install $U"
+[ "$(stat -c %a "$U")" = 644 ] || fail "unit mode $(stat -c %a "$U")"
+checked=""
+key() {   # key NAME VALUE-REGEX: the unit sets NAME to a matching value
+    grep -q "^$1=$2\$" "$U" || fail "the unit lacks $1=$2: $(grep "^$1=" "$U")"
+    checked="$checked $1"
+}
+key ExecStart "$PREFIX/bin/mpcd --config /etc/mpcd/%i.ini"
+key Type notify
+key WatchdogSec "[1-9][0-9]*s"
+key Restart on-failure
+key ExecReload '/bin/kill -HUP \$MAINPID'
+key NoNewPrivileges yes
+key ProtectSystem strict
+key ProtectHome yes
+key PrivateTmp yes
+key LimitCORE 0
+key LimitMEMLOCK "[1-9][0-9]*[KMG]"
+key User mpcd
+key StateDirectory "mpcd/%i"
+# ExecStart's command line is one mpcd takes: a missing file is a configuration error (1), not a
+# usage error (2)
+"$BIN/mpcd" --config "$D/no-such.ini" > "$D/exec.out" 2>&1
+rc=$?
+[ $rc -eq 1 ] || fail "mpcd --config FILE as in ExecStart: exit $rc: $(cat "$D/exec.out")"
+# LimitMEMLOCK covers the daemon's estimate for the largest mesh (16 parties, ot preprocessing)
+lim=$(sed -n 's/^LimitMEMLOCK=\([0-9]*\)M$/\1/p' "$U")
+[ -n "$lim" ] && [ "$lim" -ge 8 ] || fail "LimitMEMLOCK=$(sed -n 's/^LimitMEMLOCK=//p' "$U") is below 8M"
+ok "the installed unit sets:$checked (ExecStart's flags are mpcd's)"
+if command -v systemd-analyze > /dev/null; then
+    cp "$U" "$D/root/mpcd@a.service"
+    if ! systemd-analyze verify "$D/root/mpcd@a.service" > "$D/verify.out" 2>&1 || [ -s "$D/verify.out" ]; then
+        fail "systemd-analyze verify: $(cat "$D/verify.out")"
+    fi
+    ok "systemd-analyze verify: the unit (instance a) parses with no warning"
+else
+    echo "note: systemd-analyze is not installed: the unit's keys were checked, not verified by systemd"
+fi
