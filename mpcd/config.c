@@ -349,6 +349,8 @@ void mpcd_config_write_doc(FILE *f)
                "without keys and out-of-range values are refused at start with the file, the line and the\n"
                "reason (the loader, `protocols/inifile.c`, is the client configuration's too). Names (of\n"
                "parties and clients) are 1-63 of letters, digits, `_`, `-` and `.`, starting with a\n"
-               "letter, digit or `_`. See `configs/party-a.ini` for an example.\n");
+               "letter, digit or `_`. See `configs/party-a.ini` for an example. Under systemd,\n"
+               "`configs/mpcd@.service` runs one daemon per file `/etc/mpcd/NAME.ini` (docs/daemon.md,\n"
+               "\"Running as a service\": the unit, notifications, core dumps, locked memory, log formats).\n");
     mpc_ini_write_doc(f, &s_schema);
 }

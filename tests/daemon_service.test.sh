@@ -4,7 +4,8 @@
 #     dumpable: its /proc/PID files belong to root although it runs as another user (root
 #     runs it as nobody through setpriv); a process of that user that did not ask for it
 #     owns its own /proc files (so the check can tell).  A locked-memory limit below the
-#     daemon's estimate gives a warning at start; the ordinary limit does not.
+#     daemon's estimate gives a warning at start; the ordinary limit does not.  A libzmq that
+#     refuses ZMQ_ZAP_ENFORCE_DOMAIN on either CURVE server stops the start with an error.
 #  2. sd_notify: a fake notify socket (NOTIFY_SOCKET) gets STATUS= lines and WATCHDOG=1 at half
 #     WATCHDOG_USEC while the daemon waits for its peers, READY=1 only once its mesh is up
 #     (after the log says "all peers connected"), STOPPING=1 on SIGTERM; exit status 0.
@@ -85,6 +86,42 @@ tail -c +$((off + 1)) "$D/b.log" | grep -q "locked memory limit (RLIMIT_MEMLOCK,
 ok "a 64 KiB locked-memory limit gives a warning at start"
 kill "$BPID"; wait "$BPID" 2>/dev/null
 rm -f "$D/b.pid"
+
+# A libzmq that refuses ZMQ_ZAP_ENFORCE_DOMAIN (a preloaded stand-in for zmq_setsockopt refuses
+# its Nth setting): the daemon does not start, and says why.  The peer ROUTER is set up first,
+# then the client ROUTER.  No daemon of the cluster runs meanwhile (a's sockets are its own).
+scripts/cluster down --dir "$D"
+cat > "$D/noenforce.c" <<'C'
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+int zmq_setsockopt(void *s, int opt, const void *v, size_t len);
+int zmq_setsockopt(void *s, int opt, const void *v, size_t len)
+{
+    static int (*real)(void *, int, const void *, size_t);
+    static int n;
+    const char *at = getenv("NOENFORCE_AT");
+    if (!real) *(void **)&real = dlsym(RTLD_NEXT, "zmq_setsockopt");
+    if (opt == 93 && ++n == (at ? atoi(at) : 1)) {
+        errno = EINVAL;
+        return -1;
+    }
+    return real(s, opt, v, len);
+}
+C
+${CC:-cc} -shared -fPIC -o "$D/noenforce.so" "$D/noenforce.c" -ldl || fail "cannot build the libzmq stand-in"
+for at in 1 2; do
+    LD_PRELOAD="$D/noenforce.so" NOENFORCE_AT=$at ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0" \
+        "$BIN/mpcd" --config "$D/a.ini" > "$D/noenforce.out" 2>&1
+    rc=$?
+    [ $at = 1 ] && what="the peer ROUTER" || what="the client endpoint ipc://"
+    [ $rc -eq 1 ] || fail "ZMQ_ZAP_ENFORCE_DOMAIN refused (setting $at): exit $rc: $(cat "$D/noenforce.out")"
+    grep -q "ERROR .*cannot start: cannot set up $what.*libzmq refused ZMQ_ZAP_ENFORCE_DOMAIN" "$D/noenforce.out" ||
+        fail "ZMQ_ZAP_ENFORCE_DOMAIN refused (setting $at): $(cat "$D/noenforce.out")"
+done
+ok "a libzmq that refuses ZMQ_ZAP_ENFORCE_DOMAIN: the daemon does not start, naming the peer or client socket"
 
 # --- 2. sd_notify -----------------------------------------------------------------------------------
 scripts/cluster down --dir "$D"
