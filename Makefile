@@ -16,8 +16,8 @@ OPT      ?= -O2 -g
 SAN      ?=
 PREFIX   ?= /usr/local
 
-PKGS     := libsodium libzmq msgpack inih
-DEPS_DEB := build-essential pkg-config libsodium-dev libzmq3-dev libmsgpack-dev check libinih-dev python3
+PKGS     := libsodium libzmq msgpack inih libsystemd
+DEPS_DEB := build-essential pkg-config libsodium-dev libzmq3-dev libmsgpack-dev check libinih-dev libsystemd-dev python3
 
 PKG_CONFIG   ?= pkg-config
 INSTALL_DEPS ?= scripts/install-deps
@@ -168,7 +168,16 @@ valgrind: check-deps
 	@$(SUBMAKE) all tests-build
 	@OUT=$(OUT) scripts/valgrind
 
-# make install [PREFIX=/usr/local] [DESTDIR=staging]: programs, and the client SDK (headers, the
+# The systemd unit (configs/mpcd@.service), its ExecStart pointing at $(PREFIX)/bin/mpcd;
+# `make install` runs it too.  Alone it builds nothing (tests/daemon_service.test.sh uses it).
+.PHONY: install-unit
+install-unit:
+	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
+	sed 's|^ExecStart=/usr/bin/mpcd |ExecStart=$(PREFIX)/bin/mpcd |' configs/mpcd@.service > $(DESTDIR)$(PREFIX)/lib/systemd/system/mpcd@.service.tmp
+	chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/system/mpcd@.service.tmp
+	mv $(DESTDIR)$(PREFIX)/lib/systemd/system/mpcd@.service.tmp $(DESTDIR)$(PREFIX)/lib/systemd/system/mpcd@.service
+
+# make install [PREFIX=/usr/local] [DESTDIR=staging]: programs, the unit, and the client SDK (headers, the
 # static and shared library, mpcclient.pc, the Python binding).  A prefix other than /usr (which
 # the dynamic linker searches by default) gets an rpath in mpcclient.pc's Libs, so a program linked
 # with `pkg-config --libs mpcclient` runs without LD_LIBRARY_PATH; PC_RPATH= (empty) leaves it out
@@ -180,7 +189,7 @@ PYTHON_SITE ?= $(shell $(PYTHON) -E scripts/python-site-dir $(PREFIX))
 comma       := ,
 PC_RPATH    ?= $(if $(filter /usr,$(patsubst %/,%,$(PREFIX))),,-Wl$(comma)-rpath$(comma)$${libdir})
 .PHONY: install-sdk
-install: all $(if $(SDK_OBJ),install-sdk)
+install: all install-unit $(if $(SDK_OBJ),install-sdk)
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/bin/
 install-sdk: all

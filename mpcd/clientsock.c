@@ -188,14 +188,22 @@ int mpcd_clientsock_new(mpcd_clientsock **out, const mpcd_config *cfg, const mpc
     rc = MPC_ERR_IO;
     cs->router = zmq_socket(cs->ctx, ZMQ_ROUTER);
     if (!cs->router) goto fail;
+    /* Its ZAP domain, enforced; a libzmq that cannot enforce it gets no client socket. */
+    int zrc = mpc_zap_attach(cs->zap, cs->router);
+    if (zrc == MPC_ERR_UNSUPPORTED) {
+        rc = zrc;
+        snprintf(err, errlen, "cannot set up the client endpoint %s: %s", cfg->client_endpoint,
+                 MPC_ZAP_ENFORCE_ERROR);
+        goto fail;
+    }
+    rc = MPC_ERR_IO;
     int one = 1, zero = 0, sndhwm = S_SNDHWM, hs_ivl = (int)cfg->client_handshake_ms;
     int64_t maxmsg = cfg->max_message_bytes;
     char pub_z85[41], sec_z85[41];
     mpc_key_to_z85(pub_z85, mpc_keypair_public(kp));
     mpc_key_to_z85(sec_z85, mpc_keypair_secret(kp));
-    int ok = zmq_setsockopt(cs->router, ZMQ_CURVE_SERVER, &one, sizeof one) == 0 &&
+    int ok = zrc == 0 && zmq_setsockopt(cs->router, ZMQ_CURVE_SERVER, &one, sizeof one) == 0 &&
              zmq_setsockopt(cs->router, ZMQ_CURVE_SECRETKEY, sec_z85, 40) == 0 &&
-             mpc_zap_attach(cs->zap, cs->router) == 0 &&
              zmq_setsockopt(cs->router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) == 0 &&
              zmq_setsockopt(cs->router, ZMQ_ROUTER_MANDATORY, &one, sizeof one) == 0 &&
              zmq_setsockopt(cs->router, ZMQ_SNDHWM, &sndhwm, sizeof sndhwm) == 0 &&

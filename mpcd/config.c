@@ -17,6 +17,7 @@ static const mpc_ini_section s_sections[S__COUNT] = {
 };
 static const char *const s_prep_names[] = {"dealer", "ot", NULL};
 static const char *const s_log_names[] = {"error", "warn", "info", "debug", NULL};
+static const char *const s_log_formats[] = {"text", "json", NULL};
 static const char *const s_role_names[] = {"party", "dealer", NULL};
 
 static int s_add_hashes(mpc_ini *ini, void *base, const char *value);
@@ -51,6 +52,11 @@ static const mpc_ini_key s_rows[] = {
     C_INT(S_MPCD, log_repeat_ms, 0, 3600000, "10000",
           "A warning or error identical to one logged less than this many milliseconds ago is counted, not "
           "written; the count follows as one line \"... repeated N times\". 0 writes every line."),
+    C_ENUM(S_MPCD, log_format, s_log_formats, "text",
+           "`text`: one line per event, `TIME LEVEL party=NAME job=ID message`. `json`: one JSON object per "
+           "line, `{\"ts\":...,\"level\":...,\"party\":...,\"job\":...,\"msg\":...}` (job is null for daemon-wide events). "
+           "Either way, when stderr is the journal (systemd's JOURNAL_STREAM names it) each line starts with its "
+           "syslog priority, `<3>` to `<7>` (docs/daemon.md, \"Running as a service\")."),
     C_ENUM(S_MPCD, preprocessing, s_prep_names, "ot",
            "Where Beaver triples and truncation material come from: `ot` (the parties make it themselves with "
            "oblivious transfer; no trusted party; docs/preprocessing.md) or `dealer` (a semi-trusted dealer process: "
@@ -340,6 +346,8 @@ void mpcd_config_write_doc(FILE *f)
                "without keys and out-of-range values are refused at start with the file, the line and the\n"
                "reason (the loader, `protocols/inifile.c`, is the client configuration's too). Names (of\n"
                "parties and clients) are 1-63 of letters, digits, `_`, `-` and `.`, starting with a\n"
-               "letter, digit or `_`. See `configs/party-a.ini` for an example.\n");
+               "letter, digit or `_`. See `configs/party-a.ini` for an example. Under systemd,\n"
+               "`configs/mpcd@.service` runs one daemon per file `/etc/mpcd/NAME.ini` (docs/daemon.md,\n"
+               "\"Running as a service\": the unit, notifications, core dumps, locked memory, log formats).\n");
     mpc_ini_write_doc(f, &s_schema);
 }

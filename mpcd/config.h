@@ -21,6 +21,7 @@
 typedef enum { MPCD_PREP_DEALER = 0, MPCD_PREP_OT = 1 } mpcd_prep_mode;
 typedef enum { MPCD_ROLE_PARTY = 0, MPCD_ROLE_DEALER = 1 } mpcd_role;
 typedef enum { MPCD_LOG_ERROR = 0, MPCD_LOG_WARN, MPCD_LOG_INFO, MPCD_LOG_DEBUG } mpcd_log_level;
+typedef enum { MPCD_LOG_TEXT = 0, MPCD_LOG_JSON = 1 } mpcd_log_format;
 
 typedef struct {
     char     name[MPC_NAME_MAX];
@@ -60,6 +61,7 @@ typedef struct {
     int64_t  pool_triples;
     int64_t  pool_chunk;
     int64_t  log_repeat_ms;
+    int64_t  log_format;            /* mpcd_log_format */
 
     /* [limits] */
     int64_t  max_gates;

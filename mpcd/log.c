@@ -1,12 +1,15 @@
 /* log.c — one line per event on stderr, written with a single write(2) so lines from the
  * client thread, the job worker and the ZAP handlers never interleave.  Identical warnings
- * and errors are rate-limited (log.h). */
+ * and errors are rate-limited (log.h).  Text or JSON lines, with the syslog priority prefix
+ * when stderr is the journal. */
 #include "log.h"
 
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -14,6 +17,11 @@
 static char           s_party[MPC_NAME_MAX] = "-";
 static mpcd_log_level s_level = MPCD_LOG_INFO;
 static const char *const s_level_names[] = {"ERROR", "WARN ", "INFO ", "DEBUG"};
+static mpcd_log_format s_format = MPCD_LOG_TEXT;
+static int             s_journal;       /* stderr is the journal: lines start with <N> */
+
+/* A message of up to 900 bytes, every byte escaped as \u00XX at worst, and the fields. */
+#define S_LINE_MAX 6144
 
 /* Rate limiting: one slot per distinct recent message (level, job, text). */
 #define S_SLOTS      64
@@ -36,6 +44,31 @@ void mpcd_log_init(const char *party, mpcd_log_level level)
 {
     snprintf(s_party, sizeof s_party, "%s", party ? party : "-");
     s_level = level;
+    s_journal = mpcd_log_stderr_is_journal();
+}
+
+void mpcd_log_set_format(mpcd_log_format format)
+{
+    s_format = format;
+}
+
+void mpcd_log_set_journal(int on)
+{
+    s_journal = on != 0;
+}
+
+/* systemd sets JOURNAL_STREAM=DEV:INODE of the stream it connected to stdout/stderr; the
+ * variable may be inherited by a process whose stderr was redirected since, so the device
+ * and inode are compared with those of our stderr. */
+int mpcd_log_stderr_is_journal(void)
+{
+    const char *js = getenv("JOURNAL_STREAM");
+    unsigned long long dev, ino;
+    char tail;
+    struct stat st;
+    if (!js || sscanf(js, "%llu:%llu%c", &dev, &ino, &tail) != 2) return 0;
+    if (fstat(STDERR_FILENO, &st) != 0) return 0;
+    return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
 }
 
 void mpcd_log_set_repeat_interval(uint64_t ms)
@@ -70,26 +103,128 @@ static uint64_t s_hash(mpcd_log_level level, const char *job, const char *text)
     return h ? h : 1;
 }
 
+/* Appends to out (cap bytes, *n used) as much of src as fits, never past cap - 1. */
+static void s_put(char *out, size_t cap, size_t *n, const char *src, size_t len)
+{
+    if (*n >= cap - 1) return;
+    if (len > cap - 1 - *n) len = cap - 1 - *n;
+    memcpy(out + *n, src, len);
+    *n += len;
+}
+
+/* Length of the valid UTF-8 sequence at p (1..4), or 0 if the bytes there are not one
+ * (overlong forms, surrogates and code points past U+10FFFF are not). */
+static size_t s_utf8_len(const unsigned char *p)
+{
+    unsigned c = p[0];
+    size_t len;
+    unsigned cp;
+    if (c < 0x80) return 1;
+    if (c >= 0xc2 && c <= 0xdf) len = 2, cp = c & 0x1f;
+    else if (c >= 0xe0 && c <= 0xef) len = 3, cp = c & 0x0f;
+    else if (c >= 0xf0 && c <= 0xf4) len = 4, cp = c & 0x07;
+    else return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((p[i] & 0xc0) != 0x80) return 0;   /* also stops at the terminating NUL */
+        cp = (cp << 6) | (p[i] & 0x3f);
+    }
+    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+        (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return len;
+}
+
+/* Appends s as a JSON string (quotes included): ", \ and control characters escaped, valid
+ * UTF-8 kept, any other byte replaced by U+FFFD.  Never cuts an escape in two. */
+static void s_put_json_str(char *out, size_t cap, size_t *n, const char *s)
+{
+    s_put(out, cap, n, "\"", 1);
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        char esc[8];
+        size_t el = 0, adv = 1;
+        const char *src = esc;
+        switch (*p) {
+        case '"': src = "\\\""; el = 2; break;
+        case '\\': src = "\\\\"; el = 2; break;
+        case '\n': src = "\\n"; el = 2; break;
+        case '\r': src = "\\r"; el = 2; break;
+        case '\t': src = "\\t"; el = 2; break;
+        default:
+            if (*p < 0x20 || *p == 0x7f) {
+                el = (size_t)snprintf(esc, sizeof esc, "\\u%04x", *p);
+            } else if (*p < 0x80) {
+                src = (const char *)p;
+                el = 1;
+            } else if ((adv = s_utf8_len(p)) != 0) {
+                src = (const char *)p;
+                el = adv;
+            } else {
+                src = "\\ufffd";
+                el = 6;
+                adv = 1;
+            }
+        }
+        if (*n + el + 1 > cap - 1) break;   /* room for the closing quote */
+        s_put(out, cap, n, src, el);
+        p += adv;
+    }
+    s_put(out, cap, n, "\"", 1);
+}
+
+size_t mpcd_log_render(char *out, size_t cap, mpcd_log_level level, const char *job, const char *text,
+                       const struct timeval *tv)
+{
+    static const char *const json_levels[] = {"error", "warn", "info", "debug"};
+    static const char prio[] = {'3', '4', '6', '7'};   /* syslog: err, warning, info, debug */
+    if (cap < 64) return 0;
+    char ts[96];
+    struct tm tm;
+    gmtime_r(&tv->tv_sec, &tm);
+    snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long)(tv->tv_usec / 1000));
+    size_t n = 0;
+    cap--;                                  /* the newline always fits */
+    if (s_journal) {
+        char p[3] = {'<', prio[level], '>'};
+        s_put(out, cap, &n, p, 3);
+    }
+    if (s_format == MPCD_LOG_JSON) {
+        s_put(out, cap, &n, "{\"ts\":\"", 7);
+        s_put(out, cap, &n, ts, strlen(ts));
+        s_put(out, cap, &n, "\",\"level\":\"", 11);
+        s_put(out, cap, &n, json_levels[level], strlen(json_levels[level]));
+        s_put(out, cap, &n, "\",\"party\":", 10);
+        s_put_json_str(out, cap - 40, &n, s_party);
+        s_put(out, cap, &n, ",\"job\":", 7);
+        if (job && job[0]) s_put_json_str(out, cap - 30, &n, job);
+        else s_put(out, cap, &n, "null", 4);
+        s_put(out, cap, &n, ",\"msg\":", 7);
+        s_put_json_str(out, cap - 2, &n, text);
+        s_put(out, cap, &n, "}", 1);
+    } else {
+        char head[160];
+        int h = snprintf(head, sizeof head, "%s %s party=%s job=%s ", ts, s_level_names[level], s_party,
+                         job && job[0] ? job : "-");
+        if (h > 0) s_put(out, cap, &n, head, (size_t)h < sizeof head ? (size_t)h : sizeof head - 1);
+        size_t start = n;
+        s_put(out, cap, &n, text, strlen(text));
+        /* One event, one line: fold any newline a message carries. */
+        for (size_t i = start; i < n; i++)
+            if (out[i] == '\n' || out[i] == '\r') out[i] = ' ';
+    }
+    out[n++] = '\n';
+    return n;
+}
+
 /* Writes one line: timestamp, level, party, job, text. */
 static void s_write(mpcd_log_level level, const char *job, const char *text)
 {
-    char line[1024];
+    char line[S_LINE_MAX];
     struct timeval tv;
-    struct tm tm;
     gettimeofday(&tv, NULL);
-    gmtime_r(&tv.tv_sec, &tm);
-    int n = snprintf(line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s party=%s job=%s %s",
-                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                     (long)(tv.tv_usec / 1000), s_level_names[level], s_party,
-                     job && job[0] ? job : "-", text);
-    if (n < 0) return;
-    size_t off = (size_t)n < sizeof line ? (size_t)n : sizeof line - 1;
-    /* One event, one line: fold any newline a message carries. */
-    for (size_t i = 0; i < off; i++)
-        if (line[i] == '\n' || line[i] == '\r') line[i] = ' ';
-    if (off >= sizeof line - 1) off = sizeof line - 2;
-    line[off++] = '\n';
-    ssize_t w = write(STDERR_FILENO, line, off);
+    size_t n = mpcd_log_render(line, sizeof line, level, job, text, &tv);
+    if (!n) return;
+    ssize_t w = write(STDERR_FILENO, line, n);
     (void)w;
 }
 

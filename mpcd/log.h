@@ -1,4 +1,4 @@
-/* log.h — mpcd's log: one line per event on stderr,
+/* log.h — mpcd's log: one line per event on stderr, as text (below) or JSON (`log_format`),
  *   2026-11-27T22:07:43.123Z INFO  party=a job=3f2a… message
  * Never pass a secret (share, key, seed, input value) to these functions: the messages are
  * written as given.  The level and party name are process-wide (set once at start).
@@ -14,11 +14,29 @@
 #define MPCD_LOG_H
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <sys/time.h>
 
 #include "config.h"
 
+/* Also decides whether lines get the journal's priority prefix (mpcd_log_stderr_is_journal). */
 void mpcd_log_init(const char *party, mpcd_log_level level);
+/* Text (the default) or JSON lines (`log_format`). */
+void mpcd_log_set_format(mpcd_log_format format);
+/* Lines start with the syslog priority "<N>" (3 error, 4 warn, 6 info, 7 debug), which
+ * journald strips and records as the line's priority.  Set by mpcd_log_init; for tests. */
+void mpcd_log_set_journal(int on);
+/* 1 if JOURNAL_STREAM names the device and inode of our stderr (systemd's convention). */
+int  mpcd_log_stderr_is_journal(void);
+/* One line as written (newline included) into out; its length, or 0 if cap < 64.  Text:
+ *   [<N>]2026-11-27T22:07:43.123Z INFO  party=a job=- message       (newlines folded)
+ * JSON:
+ *   [<N>]{"ts":"2026-11-27T22:07:43.123Z","level":"info","party":"a","job":null,"msg":"..."}
+ * with ", \, control characters escaped and invalid UTF-8 replaced by U+FFFD; a message too
+ * long for cap is cut, never in the middle of an escape or a UTF-8 sequence. */
+size_t mpcd_log_render(char *out, size_t cap, mpcd_log_level level, const char *job, const char *text,
+                       const struct timeval *tv);
 int  mpcd_log_enabled(mpcd_log_level level);
 /* The repeat interval in ms (default 10000); 0 writes every line. */
 void mpcd_log_set_repeat_interval(uint64_t ms);

@@ -13,9 +13,11 @@
 
 #include "aeshash.h"
 #include "config.h"
+#include "harden.h"
 #include "keys.h"
 #include "log.h"
 #include "mpc_err.h"
+#include "notify.h"
 #include "server.h"
 
 #define MPCD_VERSION "0.1.0"
@@ -123,6 +125,13 @@ static int s_parse_level(const char *s, mpcd_log_level *out)
 
 int main(int argc, char **argv)
 {
+    /* Before anything that may hold a key (keygen, the daemon's start): no core dump, no
+     * ptrace by the same user, nothing of it readable in /proc by others (harden.h). */
+    char herr[256];
+    if (mpcd_harden_process(herr, sizeof herr) != 0) {
+        fprintf(stderr, "mpcd: %s\n", herr);
+        return 1;
+    }
     if (sodium_init() < 0) {
         fprintf(stderr, "mpcd: error: libsodium failed to initialise\n");
         return 1;
@@ -180,8 +189,10 @@ int main(int argc, char **argv)
         return 2;
     }
     mpcd_log_init(cfg->name, lvl);
+    mpcd_log_set_format((mpcd_log_format)cfg->log_format);
     mpcd_log_set_repeat_interval((uint64_t)cfg->log_repeat_ms);
     s_raise_nofile();
+    mpcd_memlock_check(cfg);
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -190,13 +201,17 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    mpcd_notify_init();
     mpcd_server *srv = NULL;
     if (mpcd_server_new(&srv, cfg, err, sizeof err) != 0) {
         mpcd_error(NULL, "cannot start: %s", err);
+        mpcd_notify_status("cannot start: %s", err);
         free(cfg);
         return 1;
     }
+    mpcd_notify_status("started; waiting for peers");
     mpcd_server_run(srv, &s_stop);
+    mpcd_notify_stopping();
     pthread_t watchdog;
     if (pthread_create(&watchdog, NULL, s_stop_watchdog, NULL) == 0) pthread_detach(watchdog);
     mpcd_server_destroy(&srv);

@@ -14,6 +14,7 @@
 #include "keys.h"
 #include "log.h"
 #include "mpc_err.h"
+#include "notify.h"
 #include "transport_zmq.h"
 #include "worker.h"
 
@@ -48,10 +49,13 @@ static void *s_worker_main(void *arg)
     while (!atomic_load(&s->stop_worker)) {
         if (mpc_transport_zmq_ready(s->mesh, 1000) == 0) {
             mpcd_info(NULL, "all peers connected");
+            uint32_t nodes = s->worker.dealer != UINT32_MAX ? s->cfg.n_parties + 1 : s->cfg.n_parties;
+            mpcd_notify_ready("serving: all %u peers connected", (unsigned)(nodes - 1));
             break;
         }
         if (mpc_now_ms() - last_note > 10000) {
             mpcd_info(NULL, "waiting for peers: %s", mpc_transport_zmq_last_error(s->mesh));
+            mpcd_notify_status("waiting for peers: %s", mpc_transport_zmq_last_error(s->mesh));
             last_note = mpc_now_ms();
         }
     }
@@ -204,6 +208,7 @@ int mpcd_server_run(mpcd_server *s, const atomic_int *stop)
     time_t last_expire = time(NULL);
     uint64_t dropped_full = 0, dropped_note = 0;
     while (!atomic_load(stop)) {
+        mpcd_notify_watchdog();
         mpcd_log_flush();
         if (s->clients) {
             mpcd_status_extra extra;

@@ -1106,11 +1106,16 @@ int mpc_transport_zmq_new(mpc_transport **out, const mpc_zmq_config *cfg, char *
      * exact payload bound is enforced on every message by mpc_wire_payload_check(). */
     int64_t maxmsg = (int64_t)c->max_msg_bytes + S_MAXMSG_MARGIN;
     if (maxmsg < S_MIN_MAXMSG) maxmsg = S_MIN_MAXMSG;
-    if (!z->router || s_common_opts(z, z->router) || s_setopt_int(z->router, ZMQ_CURVE_SERVER, 1) ||
-        mpc_zap_attach(z->zap, z->router) ||
+    /* Its ZAP domain, enforced; a libzmq that cannot enforce it gets no peer socket. */
+    if (z->router && (r = mpc_zap_attach(z->zap, z->router)) == MPC_ERR_UNSUPPORTED) {
+        s_fmt(err, errlen, "cannot set up the peer ROUTER: %s", MPC_ZAP_ENFORCE_ERROR);
+        goto fail;
+    }
+    if (!z->router || r != 0 || s_common_opts(z, z->router) || s_setopt_int(z->router, ZMQ_CURVE_SERVER, 1) ||
         s_setopt_int(z->router, ZMQ_ROUTER_MANDATORY, 1) ||
         s_setopt_int(z->router, ZMQ_RCVHWM, c->rcvhwm) ||
         zmq_setsockopt(z->router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg)) {
+        r = MPC_ERR_IO;
         s_fmt(err, errlen, "cannot set up the peer ROUTER: %s", zmq_strerror(errno));
         goto fail;
     }

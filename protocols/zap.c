@@ -227,10 +227,14 @@ int mpc_zap_attach(const mpc_zap *z, void *server_socket)
     if (!z || !server_socket) return MPC_ERR_INVALID;
     if (zmq_setsockopt(server_socket, ZMQ_ZAP_DOMAIN, z->domain, strlen(z->domain)) != 0)
         return MPC_ERR_IO;
-    /* Fail closed should the handler ever be gone; a libzmq without the option still has the
-     * handler bound for the whole life of the context. */
-    int one = 1;
-    (void)zmq_setsockopt(server_socket, ZMQ_ZAP_ENFORCE_DOMAIN, &one, sizeof one);
+    /* Fail closed should the handler ever be gone: without the option libzmq admits a CURVE
+     * client when no handler answers.  Set and read back; a libzmq that lacks it is refused
+     * (MPC_ERR_UNSUPPORTED), so no server socket runs without it. */
+    int one = 1, got = 0;
+    size_t len = sizeof got;
+    if (zmq_setsockopt(server_socket, ZMQ_ZAP_ENFORCE_DOMAIN, &one, sizeof one) != 0 ||
+        zmq_getsockopt(server_socket, ZMQ_ZAP_ENFORCE_DOMAIN, &got, &len) != 0 || got != 1)
+        return MPC_ERR_UNSUPPORTED;
     return 0;
 }
 

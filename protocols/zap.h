@@ -62,8 +62,12 @@ int mpc_zap_start(mpc_zap **out, void *zmq_ctx, const mpc_zap_config *cfg, char 
                   size_t errlen);
 
 /* Makes server_socket (a CURVE server of the handler's context) use this handler: sets its
- * ZAP domain, and where libzmq has the option, makes it refuse connections should the
- * handler be unreachable (ZMQ_ZAP_ENFORCE_DOMAIN).  0, or MPC_ERR_IO. */
+ * ZAP domain and makes it refuse connections should the handler be unreachable
+ * (ZMQ_ZAP_ENFORCE_DOMAIN, set and read back).  0, MPC_ERR_IO (the domain could not be set)
+ * or MPC_ERR_UNSUPPORTED (libzmq refused ZMQ_ZAP_ENFORCE_DOMAIN: the socket must not be
+ * used; MPC_ZAP_ENFORCE_ERROR is the message to give). */
+#define MPC_ZAP_ENFORCE_ERROR "libzmq refused ZMQ_ZAP_ENFORCE_DOMAIN (needs libzmq >= 4.3), without which a " \
+                              "CURVE server admits any key when its ZAP handler does not answer"
 __attribute__((warn_unused_result))
 int mpc_zap_attach(const mpc_zap *z, void *server_socket);
 

@@ -82,6 +82,11 @@ static void *s_server(s_fix *f, char *ep, size_t eplen)
     s_setint(r, ZMQ_LINGER, 0);
     ck_assert_int_eq(zmq_setsockopt(r, ZMQ_CURVE_SECRETKEY, mpc_keypair_secret(f->server), 32), 0);
     ck_assert_int_eq(mpc_zap_attach(f->zap, r), 0);
+    /* attach leaves the socket refusing clients should the handler not answer */
+    int enforce = 0;
+    size_t elen = sizeof enforce;
+    ck_assert_int_eq(zmq_getsockopt(r, 93 /* ZMQ_ZAP_ENFORCE_DOMAIN */, &enforce, &elen), 0);
+    ck_assert_int_eq(enforce, 1);
     ck_assert_int_eq(zmq_bind(r, "tcp://127.0.0.1:*"), 0);
     ck_assert_int_eq(zmq_getsockopt(r, ZMQ_LAST_ENDPOINT, ep, &eplen), 0);
     return r;
