@@ -61,6 +61,7 @@ typedef struct {
     int64_t  pool_triples;
     int64_t  pool_chunk;
     int64_t  log_repeat_ms;
+    char     metrics_endpoint[MPCD_ENDPOINT_MAX];   /* "HOST:PORT" of the HTTP metrics, or "" */
 
     /* [limits] */
     int64_t  max_gates;
