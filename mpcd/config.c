@@ -21,6 +21,7 @@ static const char *const s_log_names[] = {"error", "warn", "info", "debug", NULL
 static const char *const s_role_names[] = {"party", "dealer", NULL};
 
 static int s_add_hashes(mpc_ini *ini, void *base, const char *value);
+static int s_metrics_endpoint(mpc_ini *ini, void *base, const char *value);
 
 #define FIELD(type, f) offsetof(type, f), sizeof(((type *)0)->f)
 #define M(f) FIELD(mpcd_config, f)
@@ -55,12 +56,12 @@ static const mpc_ini_key s_rows[] = {
     C_INT(S_MPCD, log_repeat_ms, 0, 3600000, "10000",
           "A warning or error identical to one logged less than this many milliseconds ago is counted, not "
           "written; the count follows as one line \"... repeated N times\". 0 writes every line."),
-    C_TEXT(S_MPCD, metrics_endpoint, MPC_INI_STR, metrics_endpoint, 0, "",
+    {S_MPCD, "metrics_endpoint", MPC_INI_CUSTOM, 0, 0, 0, 0, "", 0, NULL, s_metrics_endpoint, 0, "HOST:PORT",
            "`HOST:PORT` (a numeric address: `127.0.0.1:9464`, `[::1]:9464`) where the daemon serves its metrics "
            "(`GET /metrics`, Prometheus text format) and health (`GET /healthz`) over plain HTTP; empty (the "
            "default) serves nothing. Port 0 picks a free port, which the log names. Use a local or otherwise "
            "private address: the numbers are not secret, but nothing authenticates the scraper "
-           "(docs/daemon.md, \"Metrics and health\")."),
+           "(docs/daemon.md, \"Metrics and health\")."},
     C_ENUM(S_MPCD, preprocessing, s_prep_names, "ot",
            "Where Beaver triples and truncation material come from: `ot` (the parties make it themselves with "
            "oblivious transfer; no trusted party; docs/preprocessing.md) or `dealer` (a semi-trusted dealer process: "
@@ -239,6 +240,18 @@ static int s_add_hashes(mpc_ini *ini, void *base, const char *value)
     return s_each_item(ini, base, value, s_add_hash, NULL);
 }
 
+static int s_metrics_endpoint(mpc_ini *ini, void *base, const char *value)
+{
+    mpcd_config *cfg = base;
+    struct sockaddr_storage sa;
+    socklen_t salen;
+    char why[256];
+    if (value[0] && mpcd_http_parse_address(value, &sa, &salen, why, sizeof why) != 0)
+        return mpc_ini_error(ini, mpc_ini_line(ini), "metrics_endpoint: %s", why), -1;
+    snprintf(cfg->metrics_endpoint, sizeof cfg->metrics_endpoint, "%s", value);
+    return 0;
+}
+
 static int s_party_index(const mpcd_config *cfg, const char *name)
 {
     for (uint32_t i = 0; i < cfg->n_parties; i++)
@@ -282,13 +295,6 @@ static void s_resolve(mpc_ini *ini, load_ctx *lc)
     if (!dealer && !cfg->client_endpoint[0])
         return mpc_ini_error(ini, 0, "[mpcd] lacks the required key 'client_endpoint'");
     if (s_each_item(ini, cfg, cfg->parties_raw, s_add_party, NULL) != 0) return;
-    if (cfg->metrics_endpoint[0]) {
-        struct sockaddr_storage sa;
-        socklen_t salen;
-        char why[256];
-        if (mpcd_http_parse_address(cfg->metrics_endpoint, &sa, &salen, why, sizeof why) != 0)
-            return mpc_ini_error(ini, 0, "metrics_endpoint: %s", why);
-    }
     if (cfg->n_parties < 2)
         return mpc_ini_error(ini, 0, "parties: need at least 2 parties, got %u", (unsigned)cfg->n_parties);
     int self = s_party_index(cfg, cfg->name);
