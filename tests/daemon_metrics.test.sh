@@ -2,7 +2,8 @@
 # The metrics endpoint with real daemons (scripts/cluster, ipc:// mesh; each daemon's HTTP
 # endpoint on 127.0.0.1 port 0, the port it picked read from its log):
 #  1. every daemon answers /healthz 200 "ok" once the mesh is up, 404 for another path, 405 for
-#     POST; a bad metrics_endpoint is refused at start;
+#     POST; a bad metrics_endpoint is refused at start; a stalled scraper holds up no one and is
+#     closed after the idle timeout;
 #  2. /metrics is valid Prometheus text (checked below: HELP and TYPE for every family, label
 #     syntax, counters end in _total, histogram buckets cumulative, no duplicate series);
 #  3. during jobs: a job submitted without its inputs shows in mpcd_jobs{state=...}; cancelled,
@@ -142,6 +143,37 @@ sed 's/^metrics_endpoint = .*/metrics_endpoint = localhost:9464/' "$D/a.ini" > "
 if "$BIN/mpcd" --config "$D/bad.ini" > "$D/bad.out" 2>&1; then fail "mpcd started with metrics_endpoint localhost:9464"; fi
 grep -q "metrics_endpoint" "$D/bad.out" || fail "the refusal does not name the key: $(cat "$D/bad.out")"
 ok "a metrics_endpoint that is not a numeric HOST:PORT is refused at start"
+
+# A stalled scraper: one connection that sent half a request, one that sent nothing.  The
+# endpoint keeps answering others at once, and closes both after its idle timeout (5 s).
+python3 - "$P_a" "$D/slow.ready" > "$D/slow.out" 2>&1 <<'EOF' &
+import socket, sys, time
+s1 = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s1.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")
+s2 = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+t0 = time.time()
+open(sys.argv[2], "w").close()
+s1.settimeout(20)
+s2.settimeout(20)
+r1 = s1.recv(100)
+r2 = s2.recv(100)
+print("closed", len(r1), len(r2), int(time.time() - t0))
+EOF
+SLOW=$!
+i=0
+until [ -e "$D/slow.ready" ]; do
+    i=$((i + 1)); [ $i -lt 100 ] || fail "the stalled scraper did not connect: $(cat "$D/slow.out")"; sleep 0.1
+done
+t0=$(date +%s%3N)
+[ "$(get a /metrics "$D/h")" = 200 ] || fail "/metrics with a stalled scraper connected"
+[ "$(get a /healthz "$D/h")" = 200 ] || fail "/healthz with a stalled scraper connected"
+el=$(($(date +%s%3N) - t0))
+[ $el -lt 3000 ] || fail "/metrics and /healthz took $el ms with a stalled scraper connected"
+wait $SLOW || fail "the stalled scraper: $(cat "$D/slow.out")"
+read -r word n1 n2 secs < "$D/slow.out"
+[ "$word $n1 $n2" = "closed 0 0" ] && [ "$secs" -le 12 ] ||
+    fail "the stalled connections were not closed by the idle timeout: $(cat "$D/slow.out")"
+ok "a stalled scraper does not hold up others ($el ms for two requests) and is closed after ${secs} s"
 
 # --- 2./3. valid text; a job in the table, then cancelled ---------------------------------------------
 cat > "$D/mul.mpc" <<'EOF'
