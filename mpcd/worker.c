@@ -212,6 +212,8 @@ typedef struct {
     mpc_prep  *inner;
     mpcd_jobs *jobs;
     mpcd_job  *job;
+    mpcd_pool *pool;          /* the pool the inner source takes from, or NULL */
+    uint64_t   pool_taken;    /* the pool's count of triples taken, at the last note */
 } s_counted;
 
 static void s_counted_note(s_counted *c, uint64_t triples)
@@ -219,7 +221,16 @@ static void s_counted_note(s_counted *c, uint64_t triples)
     mpcd_jobs_lock(c->jobs);
     c->job->prep_made += triples;
     mpcd_jobs_unlock(c->jobs);
-    mpcd_metrics_triples_made(0, triples);
+    /* For the metrics, triples the pool's stock supplied were made by the pool (counted
+     * there): only the rest was made for this job. */
+    uint64_t from_stock = 0;
+    if (c->pool) {
+        mpcd_pool_state st;
+        mpcd_pool_state_get(c->pool, &st);
+        from_stock = st.taken >= c->pool_taken ? st.taken - c->pool_taken : 0;   /* a reset starts at 0 */
+        c->pool_taken = st.taken;
+    }
+    if (triples > from_stock) mpcd_metrics_triples_made(0, triples - from_stock);
 }
 
 static int s_counted_fetch(mpc_prep *p, const mpc_prep_req *req, mpc_prep_out *out)
@@ -260,7 +271,7 @@ static void s_counted_destroy(mpc_prep **pp)
 static const struct mpc_prep_ops s_counted_ops = {s_counted_fetch, s_counted_abort, s_counted_destroy};
 
 /* Wraps *inner (taken over, also on failure) for the job's progress; NULL when out of memory. */
-static mpc_prep *s_counted_new(mpc_prep *inner, mpcd_jobs *jobs, mpcd_job *job)
+static mpc_prep *s_counted_new(mpc_prep *inner, mpcd_jobs *jobs, mpcd_job *job, mpcd_pool *pool)
 {
     if (!inner) return NULL;
     mpc_prep *p = calloc(1, sizeof *p);
@@ -274,6 +285,12 @@ static mpc_prep *s_counted_new(mpc_prep *inner, mpcd_jobs *jobs, mpcd_job *job)
     c->inner = inner;
     c->jobs = jobs;
     c->job = job;
+    c->pool = pool;
+    if (pool) {
+        mpcd_pool_state st;
+        mpcd_pool_state_get(pool, &st);
+        c->pool_taken = st.taken;
+    }
     p->ops = &s_counted_ops;
     p->impl = c;
     p->self = inner->self;
@@ -314,7 +331,7 @@ static int s_execute(mpcd_worker *w, mpcd_job *job, mpc_transport *view, const r
     job->prep_made = 0;
     job->prep_started_ms = mpc_now_ms();
     mpcd_jobs_unlock(w->jobs);
-    prep = s_counted_new(prep, w->jobs, job);
+    prep = s_counted_new(prep, w->jobs, job, r->prep_mode == MPCD_PREP_OT && use_pool ? w->pool : NULL);
     if (!prep) {
         rc = MPC_ERR_PREP;
         snprintf(reason, rlen, "no preprocessing source for mode %u", (unsigned)r->prep_mode);
