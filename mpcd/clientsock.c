@@ -24,6 +24,7 @@
 #include "cwire.h"
 #include "log.h"
 #include "mpc_err.h"
+#include "metrics.h"
 #include "zap.h"
 #include "zmq_wipe.h"
 
@@ -133,6 +134,7 @@ static void s_monitor_events(mpcd_clientsock *cs)
 static void s_refused(void *ctx, mpc_zap_refusal why, const char *address)
 {
     (void)ctx;
+    mpcd_metrics_refused(1, why);
     if (why == MPC_ZAP_UNKNOWN_KEY)
         mpcd_warn(NULL, "a client with an unknown key was refused (from %s)", address[0] ? address : "?");
     else
@@ -415,11 +417,13 @@ static int s_serve_one(mpcd_clientsock *cs, mpcd_jobs *jobs, const mpcd_status_e
         rep.rid = extra_frames || nf > 3 ? 0 : req.rid;   /* the decoder keeps a readable id */
         snprintf(rep.msg, sizeof rep.msg, "party %s: malformed request: %.200s", cs->cfg->name, err);
         mpcd_warn(NULL, "malformed request from client %s: %s", client, err);
+        mpcd_metrics_request(0, 0);
         s_reply(cs, &fr[0], client, &rep, NULL);
     } else {
         uint64_t *share = NULL;
         mpcd_handle(cs->cfg, jobs, client, &req, nf == 3 ? zmq_msg_data(&fr[2]) : NULL,
                     nf == 3 ? zmq_msg_size(&fr[2]) : 0, extra, &rep, &share);
+        mpcd_metrics_request(req.type, rep.type != MPC_CW_ERROR);   /* once per request, held or not */
         if (req.type == MPC_CW_RESULT && rep.type == MPC_CW_RESULT_OK && !rep.ready && req.wait_ms > 0 &&
             s_park(cs, &fr[0], client, &req, jobs, extra) == 0) {
             /* Held: answered as soon as the output is ready or the wait is over. */

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "http.h"
 #include "inifile.h"
 
 typedef enum { S_MPCD, S_LIMITS, S_POLICY, S_PARTY, S_CLIENT, S__COUNT } section_kind;
@@ -21,6 +22,7 @@ static const char *const s_log_formats[] = {"text", "json", NULL};
 static const char *const s_role_names[] = {"party", "dealer", NULL};
 
 static int s_add_hashes(mpc_ini *ini, void *base, const char *value);
+static int s_metrics_endpoint(mpc_ini *ini, void *base, const char *value);
 
 #define FIELD(type, f) offsetof(type, f), sizeof(((type *)0)->f)
 #define M(f) FIELD(mpcd_config, f)
@@ -57,6 +59,12 @@ static const mpc_ini_key s_rows[] = {
            "line, `{\"ts\":...,\"level\":...,\"party\":...,\"job\":...,\"msg\":...}` (job is null for daemon-wide events). "
            "Either way, when stderr is the journal (systemd's JOURNAL_STREAM names it) each line starts with its "
            "syslog priority, `<3>` to `<7>` (docs/daemon.md, \"Running as a service\")."),
+    {S_MPCD, "metrics_endpoint", MPC_INI_CUSTOM, 0, 0, 0, 0, "", 0, NULL, s_metrics_endpoint, 0, "HOST:PORT",
+           "`HOST:PORT` (a numeric address: `127.0.0.1:9464`, `[::1]:9464`) where the daemon serves its metrics "
+           "(`GET /metrics`, Prometheus text format) and health (`GET /healthz`) over plain HTTP; empty (the "
+           "default) serves nothing. Port 0 picks a free port, which the log names. Use a local or otherwise "
+           "private address: the numbers are not secret, but nothing authenticates the scraper "
+           "(docs/daemon.md, \"Metrics and health\")."},
     C_ENUM(S_MPCD, preprocessing, s_prep_names, "ot",
            "Where Beaver triples and truncation material come from: `ot` (the parties make it themselves with "
            "oblivious transfer; no trusted party; docs/preprocessing.md) or `dealer` (a semi-trusted dealer process: "
@@ -233,6 +241,18 @@ static int s_add_hash(mpc_ini *ini, mpcd_config *cfg, const char *item, void *ct
 static int s_add_hashes(mpc_ini *ini, void *base, const char *value)
 {
     return s_each_item(ini, base, value, s_add_hash, NULL);
+}
+
+static int s_metrics_endpoint(mpc_ini *ini, void *base, const char *value)
+{
+    mpcd_config *cfg = base;
+    struct sockaddr_storage sa;
+    socklen_t salen;
+    char why[256];
+    if (value[0] && mpcd_http_parse_address(value, &sa, &salen, why, sizeof why) != 0)
+        return mpc_ini_error(ini, mpc_ini_line(ini), "metrics_endpoint: %s", why), -1;
+    snprintf(cfg->metrics_endpoint, sizeof cfg->metrics_endpoint, "%s", value);
+    return 0;
 }
 
 static int s_party_index(const mpcd_config *cfg, const char *name)

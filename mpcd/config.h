@@ -62,6 +62,7 @@ typedef struct {
     int64_t  pool_chunk;
     int64_t  log_repeat_ms;
     int64_t  log_format;            /* mpcd_log_format */
+    char     metrics_endpoint[MPCD_ENDPOINT_MAX];   /* "HOST:PORT" of the HTTP metrics, or "" */
 
     /* [limits] */
     int64_t  max_gates;

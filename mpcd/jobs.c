@@ -12,6 +12,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "metrics.h"
 #include "mpc_err.h"
 
 const char *const mpcd_job_state_names[] = {"queued", "waiting for inputs", "running", "done", "failed", "cancelled"};
@@ -250,6 +251,7 @@ int mpcd_job_inputs_ready(const mpcd_job *job, uint32_t *missing)
 
 void mpcd_job_fail(mpcd_job *job, const char *fmt, ...)
 {
+    int was_finished = mpcd_job_finished(job);
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(job->reason, sizeof job->reason, fmt, ap);
@@ -259,6 +261,7 @@ void mpcd_job_fail(mpcd_job *job, const char *fmt, ...)
         snprintf(job->reason, sizeof job->reason, "cancelled by client %s", job->cancelled_by);
         job->state = MPCD_JOB_CANCELLED;
     }
+    if (!was_finished) mpcd_metrics_job_ended(job->state, job->submitted_ms);
     job->finished = time(NULL);
     mpcd_job_wipe_inputs(job);
     s_wipe_outputs(job);
@@ -318,6 +321,7 @@ mpcd_job_state mpcd_job_cancel(mpcd_jobs *j, mpcd_job *job, const char *by)
         snprintf(job->reason, sizeof job->reason, "cancelled by client %s", by);
         job->state = MPCD_JOB_CANCELLED;
         job->finished = time(NULL);
+        if (was == MPCD_JOB_QUEUED) mpcd_metrics_job_ended(MPCD_JOB_CANCELLED, job->submitted_ms);
         mpcd_job_wipe_inputs(job);
         s_wipe_outputs(job);
         break;

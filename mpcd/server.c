@@ -10,6 +10,7 @@
 
 #include "clientsock.h"
 #include "clock.h"
+#include "http.h"
 #include "jobs.h"
 #include "keys.h"
 #include "log.h"
@@ -25,6 +26,7 @@ struct mpcd_server {
     mpcd_clientsock *clients;
     mpcd_jobs       *jobs;
     mpcd_pool       *pool;
+    mpcd_http       *http;             /* the metrics endpoint, or NULL */
     mpcd_worker      worker;
     pthread_t        worker_thread;
     int              worker_running;
@@ -68,6 +70,7 @@ static void *s_worker_main(void *arg)
 static void s_peer_refused(void *ctx, mpc_zap_refusal why, const char *address)
 {
     (void)ctx;
+    mpcd_metrics_refused(0, why);
     mpcd_warn(NULL, "a connection to the peer port was refused (%s, from %s)",
               why == MPC_ZAP_UNKNOWN_KEY ? "unknown key" : "not a CURVE client of this mesh",
               address[0] ? address : "?");
@@ -81,6 +84,25 @@ static int s_peer_key(const mpcd_config *cfg, const char *z85, uint32_t line, co
         return MPC_ERR_CONFIG;
     }
     return 0;
+}
+
+/* The metrics endpoint (http.h), reading the job table, the mesh and the pool. */
+static int s_start_metrics(mpcd_server *s, char *err, size_t errlen)
+{
+    mpcd_metrics_source src;
+    memset(&src, 0, sizeof src);
+    src.jobs = s->jobs;
+    src.mesh = s->mesh;
+    src.pool = s->pool;
+    src.self = s->cfg.self;
+    src.n_nodes = s->worker.dealer != UINT32_MAX ? s->cfg.n_parties + 1 : s->cfg.n_parties;
+    for (uint32_t i = 0; i < src.n_nodes; i++)
+        snprintf(src.names[i], sizeof src.names[i], "%s", i < s->cfg.n_parties ? s->cfg.parties[i].name : "dealer");
+    int rc = mpcd_http_start(&s->http, s->cfg.metrics_endpoint, &src, err, errlen);
+    if (rc == 0)
+        mpcd_info(NULL, "metrics endpoint %s listening on port %u: GET /metrics, GET /healthz", s->cfg.metrics_endpoint,
+                  mpcd_http_port(s->http));
+    return rc;
 }
 
 int mpcd_server_new(mpcd_server **out, const mpcd_config *cfg, char *err, size_t errlen)
@@ -173,6 +195,7 @@ int mpcd_server_new(mpcd_server **out, const mpcd_config *cfg, char *err, size_t
         goto fail;
     }
     s->worker_running = 1;
+    if (cfg->metrics_endpoint[0] && (rc = s_start_metrics(s, err, errlen)) != 0) goto fail;
     mpcd_info(NULL, "%s %s listening: peers on %s%s%s, %u parties%s", dealer ? "dealer" : "party", cfg->name,
               mpc_transport_zmq_endpoint(s->mesh), dealer ? "" : ", clients on ",
               dealer ? "" : mpcd_clientsock_endpoint(s->clients), (unsigned)cfg->n_parties,
@@ -252,6 +275,7 @@ void mpcd_server_destroy(mpcd_server **sp)
 {
     if (!sp || !*sp) return;
     mpcd_server *s = *sp;
+    mpcd_http_stop(&s->http);   /* first: a scrape reads the jobs, the mesh and the pool */
     atomic_store(&s->stop_worker, 1);
     if (s->jobs) {
         mpcd_jobs_lock(s->jobs);

@@ -10,6 +10,7 @@
 #include "clock.h"
 #include "engine.h"
 #include "log.h"
+#include "metrics.h"
 #include "mpc_err.h"
 #include "prep_dealer.h"
 #include "prep_ot.h"
@@ -211,6 +212,8 @@ typedef struct {
     mpc_prep  *inner;
     mpcd_jobs *jobs;
     mpcd_job  *job;
+    mpcd_pool *pool;          /* the pool the inner source takes from, or NULL */
+    uint64_t   pool_taken;    /* the pool's count of triples taken, at the last note */
 } s_counted;
 
 static void s_counted_note(s_counted *c, uint64_t triples)
@@ -218,6 +221,16 @@ static void s_counted_note(s_counted *c, uint64_t triples)
     mpcd_jobs_lock(c->jobs);
     c->job->prep_made += triples;
     mpcd_jobs_unlock(c->jobs);
+    /* For the metrics, triples the pool's stock supplied were made by the pool (counted
+     * there): only the rest was made for this job. */
+    uint64_t from_stock = 0;
+    if (c->pool) {
+        mpcd_pool_state st;
+        mpcd_pool_state_get(c->pool, &st);
+        from_stock = st.taken >= c->pool_taken ? st.taken - c->pool_taken : 0;   /* a reset starts at 0 */
+        c->pool_taken = st.taken;
+    }
+    if (triples > from_stock) mpcd_metrics_triples_made(0, triples - from_stock);
 }
 
 static int s_counted_fetch(mpc_prep *p, const mpc_prep_req *req, mpc_prep_out *out)
@@ -258,7 +271,7 @@ static void s_counted_destroy(mpc_prep **pp)
 static const struct mpc_prep_ops s_counted_ops = {s_counted_fetch, s_counted_abort, s_counted_destroy};
 
 /* Wraps *inner (taken over, also on failure) for the job's progress; NULL when out of memory. */
-static mpc_prep *s_counted_new(mpc_prep *inner, mpcd_jobs *jobs, mpcd_job *job)
+static mpc_prep *s_counted_new(mpc_prep *inner, mpcd_jobs *jobs, mpcd_job *job, mpcd_pool *pool)
 {
     if (!inner) return NULL;
     mpc_prep *p = calloc(1, sizeof *p);
@@ -272,6 +285,12 @@ static mpc_prep *s_counted_new(mpc_prep *inner, mpcd_jobs *jobs, mpcd_job *job)
     c->inner = inner;
     c->jobs = jobs;
     c->job = job;
+    c->pool = pool;
+    if (pool) {
+        mpcd_pool_state st;
+        mpcd_pool_state_get(pool, &st);
+        c->pool_taken = st.taken;
+    }
     p->ops = &s_counted_ops;
     p->impl = c;
     p->self = inner->self;
@@ -312,7 +331,7 @@ static int s_execute(mpcd_worker *w, mpcd_job *job, mpc_transport *view, const r
     job->prep_made = 0;
     job->prep_started_ms = mpc_now_ms();
     mpcd_jobs_unlock(w->jobs);
-    prep = s_counted_new(prep, w->jobs, job);
+    prep = s_counted_new(prep, w->jobs, job, r->prep_mode == MPCD_PREP_OT && use_pool ? w->pool : NULL);
     if (!prep) {
         rc = MPC_ERR_PREP;
         snprintf(reason, rlen, "no preprocessing source for mode %u", (unsigned)r->prep_mode);
@@ -368,6 +387,7 @@ static int s_execute(mpcd_worker *w, mpcd_job *job, mpc_transport *view, const r
     }
     mpc_engine_stats st;
     mpc_engine_stats_get(e, &st);
+    mpcd_metrics_engine(st.rounds, st.triples);
     {
         char hex[MPC_CWIRE_JOB_HEX + 1];
         mpc_cwire_job_hex(r->id, hex);
@@ -546,6 +566,7 @@ static void s_run_job(mpcd_worker *w, const run_msg *r)
             mpcd_job_wipe_inputs(job);
             job->state = MPCD_JOB_DONE;
             job->finished = time(NULL);
+            mpcd_metrics_job_ended(MPCD_JOB_DONE, job->submitted_ms);
         } else {
             if (failed_first) atomic_store(&job->cancel, 0);
             mpcd_job_fail(job, "%s", reason[0] ? reason : mpc_strerror(rc));
@@ -835,7 +856,14 @@ static void s_pool_chunk(mpcd_worker *w, const run_msg *r)
     mpc_transport *view = mpc_transport_view_new(w->mesh, map, w->n_parties);
     if (!view) return;
     uint64_t t0 = mpc_now_ms();
+    mpcd_pool_state before, after;
+    mpcd_pool_state_get(w->pool, &before);
     int rc = mpcd_pool_generate(w->pool, view, w->self, w->n_parties, r->stream, r->k, w->peer_timeout_ms);
+    mpcd_pool_state_get(w->pool, &after);
+    /* a new session starts the counts again from 0 */
+    uint64_t made = after.session != before.session ? after.added
+                    : after.added > before.added     ? after.added - before.added : 0;
+    if (rc == 0 && made) mpcd_metrics_triples_made(1, made);
     if (rc == 0)
         mpcd_debug(NULL, "pool: made %llu triples in %llu ms; stock %llu (%.0f triples/s)", (unsigned long long)r->k,
                    (unsigned long long)(mpc_now_ms() - t0), (unsigned long long)mpcd_pool_stock(w->pool),
@@ -914,6 +942,7 @@ static int s_sequence_one(mpcd_worker *w, uint64_t epoch, uint64_t *k, uint64_t 
     if (!involved) {
         job->state = MPCD_JOB_DONE;
         job->finished = time(NULL);
+        mpcd_metrics_job_ended(MPCD_JOB_DONE, job->submitted_ms);
         snprintf(job->reason, sizeof job->reason, "sequenced only: this daemon is not a party of the job");
     }
     mpcd_jobs_unlock(w->jobs);

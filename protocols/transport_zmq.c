@@ -65,6 +65,9 @@ typedef struct {
      * MPC_ZMQ_PEER_* and the mpc_now_ms() time it began. */
     atomic_int      pub_state;
     atomic_uint_fast64_t pub_since;
+    /* Traffic with this peer (counted messages: not HELLO/HELLO_ACK), for
+     * mpc_transport_zmq_peer_traffic from any thread; one relaxed add per message. */
+    atomic_uint_fast64_t pub_bytes_sent, pub_bytes_recv, pub_msgs_sent, pub_msgs_recv;
     s_held  *head, *tail;       /* held messages from this peer, arrival order */
 } s_peer;
 
@@ -448,6 +451,9 @@ static int s_read_one(s_zt *z, s_want *w)
         } else {
             z->base.msgs_recv++;
             z->base.bytes_recv += zmq_msg_size(&f[1]) + total;
+            atomic_fetch_add_explicit(&z->peer[peer].pub_msgs_recv, 1, memory_order_relaxed);
+            atomic_fetch_add_explicit(&z->peer[peer].pub_bytes_recv, zmq_msg_size(&f[1]) + total,
+                                      memory_order_relaxed);
             s_file(z, (uint32_t)peer, &h, &f[2], more, nmore, w);
             more = NULL;                     /* moved out */
             nmore = 0;
@@ -694,6 +700,8 @@ static int s_send_raw(s_zt *z, uint32_t to, uint8_t type, uint64_t stream, uint6
     if (counted) {
         z->base.msgs_sent++;
         z->base.bytes_sent += hlen + count * 8;
+        atomic_fetch_add_explicit(&p->pub_msgs_sent, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&p->pub_bytes_sent, hlen + count * 8, memory_order_relaxed);
     }
     return 0;
 out:
@@ -1071,6 +1079,10 @@ int mpc_transport_zmq_new(mpc_transport **out, const mpc_zmq_config *cfg, char *
     for (uint32_t j = 0; j < MPC_ZMQ_MAX_PARTIES; j++) {
         atomic_init(&z->peer[j].pub_state, MPC_ZMQ_PEER_DOWN);
         atomic_init(&z->peer[j].pub_since, (uint_fast64_t)mpc_now_ms());
+        atomic_init(&z->peer[j].pub_bytes_sent, 0);
+        atomic_init(&z->peer[j].pub_bytes_recv, 0);
+        atomic_init(&z->peer[j].pub_msgs_sent, 0);
+        atomic_init(&z->peer[j].pub_msgs_recv, 0);
     }
     z->cfg = *cfg;
     z->cfg.bind = NULL;
@@ -1186,6 +1198,18 @@ void mpc_transport_zmq_peer_info(const mpc_transport *t, uint32_t peer, int *sta
     if (!z || peer >= z->cfg.n || peer == z->cfg.self) return;
     *since_ms = (uint64_t)atomic_load(&z->peer[peer].pub_since);
     *state = atomic_load(&z->peer[peer].pub_state);
+}
+
+void mpc_transport_zmq_peer_traffic(const mpc_transport *t, uint32_t peer, mpc_zmq_traffic *tr)
+{
+    memset(tr, 0, sizeof *tr);
+    s_zt *z = s_self(t);
+    if (!z || peer >= z->cfg.n || peer == z->cfg.self) return;
+    const s_peer *p = &z->peer[peer];
+    tr->bytes_sent = (uint64_t)atomic_load_explicit(&p->pub_bytes_sent, memory_order_relaxed);
+    tr->bytes_recv = (uint64_t)atomic_load_explicit(&p->pub_bytes_recv, memory_order_relaxed);
+    tr->msgs_sent = (uint64_t)atomic_load_explicit(&p->pub_msgs_sent, memory_order_relaxed);
+    tr->msgs_recv = (uint64_t)atomic_load_explicit(&p->pub_msgs_recv, memory_order_relaxed);
 }
 
 int mpc_transport_zmq_peer_up(const mpc_transport *t, uint32_t peer)

@@ -125,4 +125,13 @@ int mpc_transport_zmq_peer_up(const mpc_transport *t, uint32_t peer);
 enum { MPC_ZMQ_PEER_UP = 0, MPC_ZMQ_PEER_REFUSED = 1, MPC_ZMQ_PEER_DOWN = 2 };
 void mpc_transport_zmq_peer_info(const mpc_transport *t, uint32_t peer, int *state, uint64_t *since_ms);
 
+/* Traffic with one peer since the transport was made: the messages mpc_send and
+ * mpc_transport_zmq_send_owned sent to it and those received from it that reached a stream,
+ * with their header and payload bytes (the hello exchange is not counted).  Safe from any
+ * thread (relaxed atomics, for the daemon's metrics); zeros for self or an unknown peer. */
+typedef struct {
+    uint64_t bytes_sent, bytes_recv, msgs_sent, msgs_recv;
+} mpc_zmq_traffic;
+void mpc_transport_zmq_peer_traffic(const mpc_transport *t, uint32_t peer, mpc_zmq_traffic *tr);
+
 #endif

@@ -90,6 +90,15 @@ START_TEST(test_good_config)
     ck_assert_msg(mpcd_config_load(s_write(text), cfg, err, sizeof err) == 0, "%s", err);
     unlink(s_path);
     ck_assert_int_eq(cfg->strict, 1);
+    ck_assert_str_eq(cfg->metrics_endpoint, "");   /* default: no metrics endpoint */
+    s_base3(text, sizeof text, "metrics_endpoint = 127.0.0.1:9464\n", "", "");
+    ck_assert_msg(mpcd_config_load(s_write(text), cfg, err, sizeof err) == 0, "%s", err);
+    unlink(s_path);
+    ck_assert_str_eq(cfg->metrics_endpoint, "127.0.0.1:9464");
+    s_base3(text, sizeof text, "metrics_endpoint = [::1]:0\n", "", "");
+    ck_assert_msg(mpcd_config_load(s_write(text), cfg, err, sizeof err) == 0, "%s", err);
+    unlink(s_path);
+    ck_assert_str_eq(cfg->metrics_endpoint, "[::1]:0");
     free(cfg);
 }
 END_TEST
@@ -120,6 +129,13 @@ static const struct {
     {"", "", "[limits x]\nmax_gates = 5\n", ":20: error: [limits] takes no name"},
     {"peer_endpoint = tcp://127.0.0.1:7009\n", "", "", ":10: error: 'peer_endpoint' is set twice in [mpcd] (first on line 4)"},
     {"", "", "[party c]\nendpoint = 127.0.0.1:7002\n", ":21: error: endpoint: '127.0.0.1:7002' is not a ZeroMQ endpoint"},
+    /* the metrics endpoint: a numeric HOST:PORT */
+    {"metrics_endpoint = localhost:9464\n", "", "", ":10: error: metrics_endpoint: 'localhost:9464': 'localhost' is not a numeric"},
+    {"metrics_endpoint = 127.0.0.1\n", "", "", ":10: error: metrics_endpoint: '127.0.0.1' is not HOST:PORT"},
+    {"metrics_endpoint = 127.0.0.1:70000\n", "", "", ":10: error: metrics_endpoint: '127.0.0.1:70000': port 70000 is over 65535"},
+    {"metrics_endpoint = 127.0.0.1:-1\n", "", "", ":10: error: metrics_endpoint: '127.0.0.1:-1' is not HOST:PORT"},
+    {"metrics_endpoint = ::1:9464\n", "", "", ":10: error: metrics_endpoint: '::1:9464': '::1' is not a numeric"},
+    {"metrics_endpoint = tcp://127.0.0.1:9464\n", "", "", ":10: error: metrics_endpoint: 'tcp://127.0.0.1:9464': 'tcp://127.0.0.1' is not"},
 };
 
 START_TEST(test_bad_config)
