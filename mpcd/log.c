@@ -4,6 +4,7 @@
 #include "log.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,7 +13,7 @@
 #include <unistd.h>
 
 static char           s_party[MPC_NAME_MAX] = "-";
-static mpcd_log_level s_level = MPCD_LOG_INFO;
+static atomic_int     s_level = MPCD_LOG_INFO;   /* changed by a reload while threads log */
 static const char *const s_level_names[] = {"ERROR", "WARN ", "INFO ", "DEBUG"};
 
 /* Rate limiting: one slot per distinct recent message (level, job, text). */
@@ -35,7 +36,12 @@ static uint64_t        s_total_suppressed;
 void mpcd_log_init(const char *party, mpcd_log_level level)
 {
     snprintf(s_party, sizeof s_party, "%s", party ? party : "-");
-    s_level = level;
+    atomic_store(&s_level, (int)level);
+}
+
+void mpcd_log_set_level(mpcd_log_level level)
+{
+    atomic_store(&s_level, (int)level);
 }
 
 void mpcd_log_set_repeat_interval(uint64_t ms)
@@ -162,7 +168,7 @@ void mpcd_log_flush(void)
 
 int mpcd_log_enabled(mpcd_log_level level)
 {
-    return level <= s_level;
+    return (int)level <= atomic_load(&s_level);
 }
 
 void mpcd_log(mpcd_log_level level, const char *job, const char *fmt, ...)
