@@ -274,8 +274,8 @@ static int s_add_mask(mpc_ini *ini, mpcd_config *cfg, const char *item, void *vc
     return 0;
 }
 
-/* Every key of a [party] (but this daemon's own) or [client] section is another's: a key
- * names one identity.  0, or -1 after an error. */
+/* No two keys of the [party] sections (but this daemon's own) are the same, nor two of the
+ * [client] sections: a key names one identity of its endpoint.  0, or -1 after an error. */
 typedef struct { const char *key, *sect, *name, *field; uint32_t line; } key_use;
 
 static int s_keys_distinct(mpc_ini *ini, const mpcd_config *cfg)
@@ -297,7 +297,7 @@ static int s_keys_distinct(mpc_ini *ini, const mpcd_config *cfg)
     int rc = 0;
     for (uint32_t i = 0; i < n && !rc; i++)
         for (uint32_t j = 0; j < i && !rc; j++)
-            if (!strcmp(u[i].key, u[j].key)) {
+            if (!strcmp(u[i].key, u[j].key) && !strcmp(u[i].sect, u[j].sect)) {
                 mpc_ini_error(ini, u[i].line, "[%s %s] %s is the key of [%s %s] %s already", u[i].sect, u[i].name,
                               u[i].field, u[j].sect, u[j].name, u[j].field);
                 rc = -1;
