@@ -61,13 +61,18 @@ static void *s_worker_main(void *arg)
 }
 
 /* Refused handshakes on the peer port: logged through the rate limiter (log.h), so a flood of
- * them gives a line per repeat interval. */
+ * them gives a line and a count per repeat interval (a refused party itself retries at most
+ * once a second, less and less often: docs/transport.md, "Key rotation and reconnects"). */
 static void s_peer_refused(void *ctx, mpc_zap_refusal why, const char *address)
 {
     (void)ctx;
-    mpcd_warn(NULL, "a connection to the peer port was refused (%s, from %s)",
-              why == MPC_ZAP_UNKNOWN_KEY ? "unknown key" : "not a CURVE client of this mesh",
-              address[0] ? address : "?");
+    if (why == MPC_ZAP_UNKNOWN_KEY)
+        mpcd_warn(NULL, "a connection to the peer port was refused (unknown key, from %s): a party restarted "
+                  "with a new key? list it as next_public_key of that [party] and reload (docs/daemon.md, "
+                  "\"Rotating a key\")", address[0] ? address : "?");
+    else
+        mpcd_warn(NULL, "a connection to the peer port was refused (not a CURVE client of this mesh, from %s)",
+                  address[0] ? address : "?");
 }
 
 static int s_peer_key(const mpcd_config *cfg, const char *z85, uint32_t line, const char *who, const char *field,
