@@ -142,29 +142,76 @@ static void s_refused(void *ctx, mpc_zap_refusal why, const char *address)
                   address[0] ? address : "?");
 }
 
-/* The ZAP handler admits each [client NAME]'s key with NAME as User-Id. */
-static int s_start_zap(mpcd_clientsock *cs, char *err, size_t errlen)
+/* The keys the ZAP handler admits: each [client NAME]'s public_key and next_public_key, with
+ * NAME as User-Id.  *keys and *ids are malloc'ed (ids point into cfg). */
+static int s_client_keys(const mpcd_config *cfg, uint8_t (**keys)[MPC_KEY_BYTES], const char ***ids,
+                         uint32_t *n, char *err, size_t errlen)
 {
-    const mpcd_config *cfg = cs->cfg;
-    uint8_t (*keys)[MPC_KEY_BYTES] = calloc(cfg->n_clients ? cfg->n_clients : 1, sizeof *keys);
-    const char **ids = calloc(cfg->n_clients ? cfg->n_clients : 1, sizeof *ids);
-    int rc = keys && ids ? 0 : MPC_ERR_NOMEM;
-    for (uint32_t i = 0; rc == 0 && i < cfg->n_clients; i++) {
-        ids[i] = cfg->clients[i].name;
-        if (mpc_key_from_z85(keys[i], cfg->clients[i].public_key) != 0) {
-            snprintf(err, errlen, "%s:%u: client '%s' has an invalid public key", cfg->path,
-                     (unsigned)cfg->clients[i].line, cfg->clients[i].name);
-            rc = MPC_ERR_CONFIG;
+    uint32_t cap = 2 * cfg->n_clients + 1;
+    *keys = calloc(cap, sizeof **keys);
+    *ids = calloc(cap, sizeof **ids);
+    *n = 0;
+    if (!*keys || !*ids) return MPC_ERR_NOMEM;
+    for (uint32_t i = 0; i < cfg->n_clients; i++) {
+        const mpcd_client_conf *c = &cfg->clients[i];
+        const char *z85[2] = {c->public_key, c->next_public_key};
+        for (int k = 0; k < 2; k++) {
+            if (!z85[k][0]) continue;
+            if (mpc_key_from_z85((*keys)[*n], z85[k]) != 0) {
+                snprintf(err, errlen, "%s:%u: error: client '%s' has an invalid %s", cfg->path, (unsigned)c->line,
+                         c->name, k ? "next_public_key" : "public_key");
+                return MPC_ERR_CONFIG;
+            }
+            (*ids)[(*n)++] = c->name;
         }
     }
+    return 0;
+}
+
+static int s_start_zap(mpcd_clientsock *cs, char *err, size_t errlen)
+{
+    uint8_t (*keys)[MPC_KEY_BYTES] = NULL;
+    const char **ids = NULL;
+    uint32_t n = 0;
+    int rc = s_client_keys(cs->cfg, &keys, &ids, &n, err, errlen);
     if (rc == 0) {
-        mpc_zap_config zc = {.domain = S_ZAP_DOMAIN, .n_keys = cfg->n_clients,
+        mpc_zap_config zc = {.domain = S_ZAP_DOMAIN, .n_keys = n,
                              .keys = (const uint8_t (*)[MPC_KEY_BYTES])keys, .ids = ids,
                              .on_refused = s_refused};
         rc = mpc_zap_start(&cs->zap, cs->ctx, &zc, err, errlen);
     }
     free(keys);
     free(ids);
+    return rc;
+}
+
+int mpcd_clientsock_set_keys(mpcd_clientsock *cs, const mpcd_config *cfg, char *err, size_t errlen)
+{
+    uint8_t (*keys)[MPC_KEY_BYTES] = NULL, (*old)[MPC_KEY_BYTES] = NULL;
+    const char **ids = NULL, **old_ids = NULL;
+    uint32_t n = 0, n_old = 0;
+    int rc = s_client_keys(cfg, &keys, &ids, &n, err, errlen);
+    if (rc == 0) rc = s_client_keys(cs->cfg, &old, &old_ids, &n_old, err, errlen);
+    /* A key that goes away, or now names another client, ends the connections made with it:
+     * libzmq asks the handler once per handshake, so every connection must shake hands again. */
+    int dropped = 0;
+    for (uint32_t i = 0; rc == 0 && i < n_old && !dropped; i++) {
+        dropped = 1;
+        for (uint32_t k = 0; k < n; k++)
+            if (!memcmp(old[i], keys[k], MPC_KEY_BYTES) && !strcmp(old_ids[i], ids[k])) dropped = 0;
+    }
+    if (rc == 0) rc = mpc_zap_set_keys(cs->zap, n, (const uint8_t (*)[MPC_KEY_BYTES])keys, ids, err, errlen);
+    if (rc == 0 && dropped && cs->listening && zmq_unbind(cs->router, cs->endpoint) == 0) {
+        cs->listening = 0;
+        cs->conns = 0;
+        mpcd_info(NULL, "reload: a client key was removed: every client connection was closed (clients "
+                  "reconnect and authenticate again)");
+        (void)s_relisten(cs);
+    }
+    free(keys);
+    free(ids);
+    free(old);
+    free(old_ids);
     return rc;
 }
 

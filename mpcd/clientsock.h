@@ -18,6 +18,12 @@ typedef struct mpcd_clientsock mpcd_clientsock;
  * MPC_ERR_* with a reason in err. */
 int mpcd_clientsock_new(mpcd_clientsock **out, const mpcd_config *cfg, const mpc_keypair *kp,
                         char *err, size_t errlen);
+/* A reload: makes the ZAP handler admit the keys of cfg's [client] sections (public_key and
+ * next_public_key) from now on.  When a key admitted so far is gone, every client connection
+ * is closed so that each authenticates again.  Call it before the configuration the endpoint
+ * reads (the one given to mpcd_clientsock_new) is replaced by cfg.  0 or MPC_ERR_* with a
+ * reason in err (the admitted keys are unchanged then). */
+int mpcd_clientsock_set_keys(mpcd_clientsock *cs, const mpcd_config *cfg, char *err, size_t errlen);
 /* Waits up to timeout_ms for requests or a job-table change (mpcd_jobs_wake_fd), then serves
  * at most a bounded batch of requests and the held RESULTs that can be answered; never
  * blocks on a client.  Returns 0 (also when nothing arrived, or a signal interrupted). */

@@ -3,6 +3,7 @@
  * configs/README.md, so the reference and the parser cannot drift apart. */
 #include "config.h"
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,9 +146,16 @@ static const mpc_ini_key s_rows[] = {
      "In `[party NAME]`: the peer endpoint that party's daemon binds, e.g. `tcp://10.0.0.2:7001`."},
     {S_PARTY, "public_key", MPC_INI_KEY, FIELD(mpcd_party_conf, public_key), 0, 0, NULL, 1, NULL, NULL, 0, NULL,
      "In `[party NAME]`: that daemon's CURVE public key (40 Z85 characters). Only listed keys may connect as peers."},
+    {S_PARTY, "next_public_key", MPC_INI_KEY, FIELD(mpcd_party_conf, next_public_key), 0, 0, "", 0, NULL, NULL, 0, NULL,
+     "In `[party NAME]`: a second key of that daemon, admitted as well during a key rotation; this daemon also "
+     "connects to it with either key, whichever it holds. Applied by a reload (SIGHUP). See docs/daemon.md, "
+     "\"Rotating a key\"."},
 
     {S_CLIENT, "public_key", MPC_INI_KEY, FIELD(mpcd_client_conf, public_key), 0, 0, NULL, 1, NULL, NULL, 0, NULL,
      "In `[client NAME]`: the client's CURVE public key. Only listed clients may connect."},
+    {S_CLIENT, "next_public_key", MPC_INI_KEY, FIELD(mpcd_client_conf, next_public_key), 0, 0, "", 0, NULL, NULL, 0,
+     NULL, "In `[client NAME]`: a second key the client may connect with, with the same rights, during a key "
+     "rotation (docs/daemon.md, \"Rotating a key\")."},
     {S_CLIENT, "input_for", MPC_INI_STR, FIELD(mpcd_client_conf, input_for_raw), 0, 0, "", 0, NULL, NULL, 0, NULL,
      "In `[client NAME]`: parties (comma-separated, or `*`) on whose behalf the client may give inputs."},
     {S_CLIENT, "output_for", MPC_INI_STR, FIELD(mpcd_client_conf, output_for_raw), 0, 0, "", 0, NULL, NULL, 0, NULL,
@@ -289,6 +297,38 @@ static int s_add_mask(mpc_ini *ini, mpcd_config *cfg, const char *item, void *vc
     return 0;
 }
 
+/* No two keys of the [party] sections (but this daemon's own) are the same, nor two of the
+ * [client] sections: a key names one identity of its endpoint.  0, or -1 after an error. */
+typedef struct { const char *key, *sect, *name, *field; uint32_t line; } key_use;
+
+static int s_keys_distinct(mpc_ini *ini, const mpcd_config *cfg)
+{
+    key_use *u = calloc(2 * (MPC_MAX_PARTIES + MPCD_MAX_CLIENTS), sizeof *u);
+    if (!u) return mpc_ini_error(ini, 0, "out of memory"), -1;
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < cfg->n_parties; i++) {
+        const mpcd_party_conf *p = &cfg->parties[i];
+        if (i == cfg->self) continue;
+        u[n++] = (key_use){p->public_key, "party", p->name, "public_key", p->line};
+        if (p->next_public_key[0]) u[n++] = (key_use){p->next_public_key, "party", p->name, "next_public_key", p->line};
+    }
+    for (uint32_t i = 0; i < cfg->n_clients; i++) {
+        const mpcd_client_conf *c = &cfg->clients[i];
+        u[n++] = (key_use){c->public_key, "client", c->name, "public_key", c->line};
+        if (c->next_public_key[0]) u[n++] = (key_use){c->next_public_key, "client", c->name, "next_public_key", c->line};
+    }
+    int rc = 0;
+    for (uint32_t i = 0; i < n && !rc; i++)
+        for (uint32_t j = 0; j < i && !rc; j++)
+            if (!strcmp(u[i].key, u[j].key) && !strcmp(u[i].sect, u[j].sect)) {
+                mpc_ini_error(ini, u[i].line, "[%s %s] %s is the key of [%s %s] %s already", u[i].sect, u[i].name,
+                              u[i].field, u[j].sect, u[j].name, u[j].field);
+                rc = -1;
+            }
+    free(u);
+    return rc;
+}
+
 /* What depends on the whole file: the party order, this daemon's place in it, the [party]
  * sections, the clients' permissions and the role-dependent requirements. */
 static void s_resolve(mpc_ini *ini, load_ctx *lc)
@@ -328,6 +368,7 @@ static void s_resolve(mpc_ini *ini, load_ctx *lc)
         if (s_each_item(ini, cfg, c->input_for_raw, s_add_mask, &in) != 0) return;
         if (s_each_item(ini, cfg, c->output_for_raw, s_add_mask, &out) != 0) return;
     }
+    if (s_keys_distinct(ini, cfg) != 0) return;
     if (dealer) return;
     if (cfg->preprocessing == MPCD_PREP_DEALER && (!cfg->dealer_endpoint[0] || !cfg->dealer_public_key[0]))
         return mpc_ini_error(ini, 0, "preprocessing = dealer needs dealer_endpoint and dealer_public_key");
@@ -370,4 +411,99 @@ void mpcd_config_write_doc(FILE *f)
                "`configs/mpcd@.service` runs one daemon per file `/etc/mpcd/NAME.ini` (docs/daemon.md,\n"
                "\"Running as a service\": the unit, notifications, core dumps, locked memory, log formats).\n");
     mpc_ini_write_doc(f, &s_schema);
+}
+
+/* ---- reload ------------------------------------------------------------------------------ */
+
+/* Keys read once, when the daemon starts (its sockets, keys, pool and role): a reload keeps
+ * their running value. */
+typedef struct { const char *name; size_t off, size; } fixed_key;
+#define FIXED(f) {#f, offsetof(mpcd_config, f), sizeof(((mpcd_config *)0)->f)}
+static const fixed_key s_fixed[] = {
+    FIXED(role), FIXED(name), FIXED(peer_endpoint), FIXED(client_endpoint), FIXED(public_key_file),
+    FIXED(secret_key_file), FIXED(log_format), FIXED(metrics_endpoint), FIXED(preprocessing), FIXED(dealer_endpoint),
+    FIXED(dealer_public_key), FIXED(pool_triples), FIXED(pool_chunk), FIXED(max_message_bytes),
+    FIXED(peer_timeout_ms), FIXED(heartbeat_ms), FIXED(client_handshake_ms), FIXED(max_held_results),
+};
+
+static void s_note(void (*note)(void *, const char *), void *ctx, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void s_note(void (*note)(void *, const char *), void *ctx, const char *fmt, ...)
+{
+    if (!note) return;
+    char text[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    note(ctx, text);
+}
+
+static int s_same_parties(const mpcd_config *a, const mpcd_config *b)
+{
+    if (a->n_parties != b->n_parties) return 0;
+    for (uint32_t i = 0; i < a->n_parties; i++)
+        if (strcmp(a->parties[i].name, b->parties[i].name)) return 0;
+    return 1;
+}
+
+/* A client's party list resolved against cfg's parties: 0, or -1 naming the unknown party. */
+static int s_remask(const mpcd_config *cfg, const mpcd_client_conf *c, const char *raw, const char *key,
+                    uint32_t *mask, char *err, size_t errlen)
+{
+    char buf[MPCD_ENDPOINT_MAX];
+    snprintf(buf, sizeof buf, "%s", raw);
+    *mask = 0;
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
+        if (!strcmp(tok, "*")) {
+            *mask = cfg->n_parties >= 32 ? UINT32_MAX : (1u << cfg->n_parties) - 1;
+            continue;
+        }
+        int i = s_party_index(cfg, tok);
+        if (i < 0) {
+            snprintf(err, errlen, "%s:%u: error: [client %s] %s names '%.40s', which is not in the running "
+                     "party list (a changed party list needs a restart)", cfg->path, (unsigned)c->line, c->name,
+                     key, tok);
+            return -1;
+        }
+        *mask |= 1u << i;
+    }
+    return 0;
+}
+
+int mpcd_config_merge(const mpcd_config *running, mpcd_config *next,
+                      void (*note)(void *ctx, const char *text), void *ctx, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < sizeof s_fixed / sizeof s_fixed[0]; i++) {
+        const fixed_key *k = &s_fixed[i];
+        if (!memcmp((const char *)running + k->off, (const char *)next + k->off, k->size)) continue;
+        s_note(note, ctx, "`%s` changed; restart needed", k->name);
+        memcpy((char *)next + k->off, (const char *)running + k->off, k->size);
+    }
+    if (!s_same_parties(running, next)) {
+        s_note(note, ctx, "`parties` changed; restart needed (the [party] sections stay as they run)");
+        memcpy(next->parties_raw, running->parties_raw, sizeof next->parties_raw);
+        memcpy(next->parties, running->parties, sizeof next->parties);
+        next->n_parties = running->n_parties;
+        next->self = running->self;
+        for (uint32_t i = 0; i < next->n_clients; i++) {
+            mpcd_client_conf *c = &next->clients[i];
+            if (s_remask(next, c, c->input_for_raw, "input_for", &c->input_for, err, errlen) != 0 ||
+                s_remask(next, c, c->output_for_raw, "output_for", &c->output_for, err, errlen) != 0)
+                return -1;
+        }
+        return 0;
+    }
+    next->self = running->self;
+    for (uint32_t i = 0; i < next->n_parties; i++) {
+        mpcd_party_conf *p = &next->parties[i];
+        const mpcd_party_conf *r = &running->parties[i];
+        if (strcmp(p->endpoint, r->endpoint) && i != running->self) {
+            s_note(note, ctx, "`endpoint` of party %s changed; restart needed", p->name);
+            memcpy(p->endpoint, r->endpoint, sizeof p->endpoint);
+        }
+        if (i == running->self) *p = *r;   /* our own keys come from the key files */
+    }
+    return 0;
 }

@@ -27,12 +27,14 @@ typedef struct {
     char     name[MPC_NAME_MAX];
     char     endpoint[MPCD_ENDPOINT_MAX];
     char     public_key[MPCD_Z85_KEY_LEN + 1];
+    char     next_public_key[MPCD_Z85_KEY_LEN + 1];   /* "" or a second admitted key (rotation) */
     uint32_t line;                  /* where its section starts */
 } mpcd_party_conf;
 
 typedef struct {
     char     name[MPC_NAME_MAX];
     char     public_key[MPCD_Z85_KEY_LEN + 1];
+    char     next_public_key[MPCD_Z85_KEY_LEN + 1];   /* "" or a second admitted key (rotation) */
     uint32_t input_for;             /* bit i: may give input for party i (configured order) */
     uint32_t output_for;            /* bit i: may receive outputs addressed to party i */
     int      may_submit;
@@ -100,6 +102,17 @@ typedef struct {
 /* Reads and checks `path`.  On error returns -1 with "path:line: error: reason" (line
  * omitted when the problem is the file as a whole) in err. */
 int  mpcd_config_load(const char *path, mpcd_config *cfg, char *err, size_t errlen);
+/* Reload (SIGHUP, docs/daemon.md "Reloading the configuration"): turns `next`, a file just
+ * read with mpcd_config_load, into the configuration to run with in place of `running`.
+ * Keys that need a restart (endpoints, the daemon's own keys and name, the party list,
+ * preprocessing, the pool, and the limits fixed when the sockets were made) keep their running
+ * value; each one that changed is reported through note(ctx, text), e.g. "`endpoint` of
+ * party b changed; restart needed".  The rest (policy, clients, the other limits, logging,
+ * the other parties' keys) is taken from `next`.  When the party list changed, the clients'
+ * input_for/output_for are resolved again against the running list.  0, or -1 with
+ * "path:line: error: reason" in err (the reload must then be refused). */
+int  mpcd_config_merge(const mpcd_config *running, mpcd_config *next,
+                       void (*note)(void *ctx, const char *text), void *ctx, char *err, size_t errlen);
 /* Writes the Markdown reference of every key (configs/README.md). */
 void mpcd_config_write_doc(FILE *f);
 

@@ -95,6 +95,13 @@ static void s_job_free(mpcd_job *job)
     free(job);
 }
 
+void mpcd_jobs_set_max(mpcd_jobs *j, uint32_t max_jobs)
+{
+    pthread_mutex_lock(&j->mu);
+    j->max = max_jobs ? max_jobs : 1000;
+    pthread_mutex_unlock(&j->mu);
+}
+
 void mpcd_jobs_destroy(mpcd_jobs **jp)
 {
     if (!jp || !*jp) return;

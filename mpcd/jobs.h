@@ -81,6 +81,8 @@ typedef struct mpcd_jobs mpcd_jobs;
 
 mpcd_jobs *mpcd_jobs_new(uint32_t max_jobs);
 void       mpcd_jobs_destroy(mpcd_jobs **jp);
+/* Lock NOT held.  Changes max_jobs (a reload); jobs already accepted stay. */
+void       mpcd_jobs_set_max(mpcd_jobs *j, uint32_t max_jobs);
 
 /* The table's lock: hold it while reading or writing any job field. */
 void mpcd_jobs_lock(mpcd_jobs *j);

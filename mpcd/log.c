@@ -5,6 +5,7 @@
 #include "log.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +16,7 @@
 #include <unistd.h>
 
 static char           s_party[MPC_NAME_MAX] = "-";
-static mpcd_log_level s_level = MPCD_LOG_INFO;
+static atomic_int     s_level = MPCD_LOG_INFO;   /* changed by a reload while threads log */
 static const char *const s_level_names[] = {"ERROR", "WARN ", "INFO ", "DEBUG"};
 static mpcd_log_format s_format = MPCD_LOG_TEXT;
 static int             s_journal;       /* stderr is the journal: lines start with <N> */
@@ -43,7 +44,7 @@ static uint64_t        s_total_suppressed;
 void mpcd_log_init(const char *party, mpcd_log_level level)
 {
     snprintf(s_party, sizeof s_party, "%s", party ? party : "-");
-    s_level = level;
+    atomic_store(&s_level, (int)level);
     s_journal = mpcd_log_stderr_is_journal();
 }
 
@@ -69,6 +70,11 @@ int mpcd_log_stderr_is_journal(void)
     if (!js || sscanf(js, "%llu:%llu%c", &dev, &ino, &tail) != 2) return 0;
     if (fstat(STDERR_FILENO, &st) != 0) return 0;
     return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
+void mpcd_log_set_level(mpcd_log_level level)
+{
+    atomic_store(&s_level, (int)level);
 }
 
 void mpcd_log_set_repeat_interval(uint64_t ms)
@@ -297,7 +303,7 @@ void mpcd_log_flush(void)
 
 int mpcd_log_enabled(mpcd_log_level level)
 {
-    return level <= s_level;
+    return (int)level <= atomic_load(&s_level);
 }
 
 void mpcd_log(mpcd_log_level level, const char *job, const char *fmt, ...)

@@ -1,7 +1,7 @@
 /* log.h — mpcd's log: one line per event on stderr, as text (below) or JSON (`log_format`),
  *   2026-11-27T22:07:43.123Z INFO  party=a job=3f2a… message
  * Never pass a secret (share, key, seed, input value) to these functions: the messages are
- * written as given.  The level and party name are process-wide (set once at start).
+ * written as given.  The level and party name are process-wide (set at start; a reload may change the level).
  *
  * Rate limiting: the first occurrence of a warning or error is written; identical ones (same
  * level, job and text) that follow are counted, and at the end of each repeat interval with
@@ -38,6 +38,8 @@ int  mpcd_log_stderr_is_journal(void);
 size_t mpcd_log_render(char *out, size_t cap, mpcd_log_level level, const char *job, const char *text,
                        const struct timeval *tv);
 int  mpcd_log_enabled(mpcd_log_level level);
+/* Changes the level (a reload; any thread). */
+void mpcd_log_set_level(mpcd_log_level level);
 /* The repeat interval in ms (default 10000); 0 writes every line. */
 void mpcd_log_set_repeat_interval(uint64_t ms);
 /* Writes the summaries of repeated messages whose interval is over (any thread). */

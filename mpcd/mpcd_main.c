@@ -25,11 +25,12 @@
 /* Lock-free, hence usable from the handler (C11 7.14.1.1), which may run on any thread. */
 _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "the stop flag must be lock-free");
 static atomic_int s_stop;
+static atomic_int s_reload;   /* SIGHUP: the main loop reloads the configuration */
 
 static void s_on_signal(int sig)
 {
-    (void)sig;
-    atomic_store(&s_stop, 1);
+    if (sig == SIGHUP) atomic_store(&s_reload, 1);
+    else atomic_store(&s_stop, 1);
 }
 
 /* Once a stop is asked for, the daemon is gone within MPCD_STOP_MS whatever it was doing: the
@@ -78,6 +79,9 @@ static void s_usage(FILE *f)
             "  --config FILE      the INI configuration (every key: configs/README.md)\n"
             "  --log-level LEVEL  error, warn, info or debug (overrides log_level)\n"
             "\n"
+            "SIGHUP reloads the configuration file: policy, clients, keys of the other parties, most\n"
+            "limits and logging change without a restart; a file with an error is refused (the running\n"
+            "configuration stays) and the error logged (docs/daemon.md).\n"
             "SIGTERM or SIGINT stops the daemon within 2 s in every state. Exit status: 0 on a clean\n"
             "stop, 1 on a bad configuration, a start-up failure or a stop that had to be cut short,\n"
             "2 on a usage error.\n");
@@ -199,6 +203,7 @@ int main(int argc, char **argv)
     sa.sa_handler = s_on_signal;
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
     mpcd_notify_init();
@@ -209,8 +214,9 @@ int main(int argc, char **argv)
         free(cfg);
         return 1;
     }
+    if (level) mpcd_server_keep_log_level(srv);
     mpcd_notify_status("started; waiting for peers");
-    mpcd_server_run(srv, &s_stop);
+    mpcd_server_run(srv, &s_stop, &s_reload);
     mpcd_notify_stopping();
     pthread_t watchdog;
     if (pthread_create(&watchdog, NULL, s_stop_watchdog, NULL) == 0) pthread_detach(watchdog);

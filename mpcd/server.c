@@ -31,6 +31,7 @@ struct mpcd_server {
     pthread_t        worker_thread;
     int              worker_running;
     atomic_int       stop_worker;      /* set by the main thread, read by the worker */
+    int              keep_log_level;   /* --log-level given: a reload leaves the level */
 };
 
 static int s_mesh_idle(void *ctx, int timeout_ms)
@@ -66,21 +67,26 @@ static void *s_worker_main(void *arg)
 }
 
 /* Refused handshakes on the peer port: logged through the rate limiter (log.h), so a flood of
- * them gives a line per repeat interval. */
+ * them gives a line and a count per repeat interval (a refused party itself retries at most
+ * once a second, less and less often: docs/transport.md, "Key rotation and reconnects"). */
 static void s_peer_refused(void *ctx, mpc_zap_refusal why, const char *address)
 {
     (void)ctx;
     mpcd_metrics_refused(0, why);
-    mpcd_warn(NULL, "a connection to the peer port was refused (%s, from %s)",
-              why == MPC_ZAP_UNKNOWN_KEY ? "unknown key" : "not a CURVE client of this mesh",
-              address[0] ? address : "?");
+    if (why == MPC_ZAP_UNKNOWN_KEY)
+        mpcd_warn(NULL, "a connection to the peer port was refused (unknown key, from %s): a party restarted "
+                  "with a new key? list it as next_public_key of that [party] and reload (docs/daemon.md, "
+                  "\"Rotating a key\")", address[0] ? address : "?");
+    else
+        mpcd_warn(NULL, "a connection to the peer port was refused (not a CURVE client of this mesh, from %s)",
+                  address[0] ? address : "?");
 }
 
-static int s_peer_key(const mpcd_config *cfg, const char *z85, uint32_t line, const char *who,
+static int s_peer_key(const mpcd_config *cfg, const char *z85, uint32_t line, const char *who, const char *field,
                       uint8_t out[MPC_KEY_BYTES], char *err, size_t errlen)
 {
     if (mpc_key_from_z85(out, z85) != 0) {
-        snprintf(err, errlen, "%s:%u: error: %s has an invalid public key", cfg->path, (unsigned)line, who);
+        snprintf(err, errlen, "%s:%u: error: %s has an invalid %s", cfg->path, (unsigned)line, who, field);
         return MPC_ERR_CONFIG;
     }
     return 0;
@@ -103,6 +109,29 @@ static int s_start_metrics(mpcd_server *s, char *err, size_t errlen)
         mpcd_info(NULL, "metrics endpoint %s listening on port %u: GET /metrics, GET /healthz", s->cfg.metrics_endpoint,
                   mpcd_http_port(s->http));
     return rc;
+}
+
+/* The mesh nodes' keys from cfg: the other parties' public_key and next_public_key (next:
+ * all zero when absent), then the dealer's when there is one. */
+static int s_mesh_keys(const mpcd_config *cfg, uint8_t pub[][MPC_KEY_BYTES], uint8_t next[][MPC_KEY_BYTES],
+                       char *err, size_t errlen)
+{
+    int has_dealer = cfg->role == MPCD_ROLE_DEALER || cfg->preprocessing == MPCD_PREP_DEALER;
+    for (uint32_t i = 0; i < cfg->n_parties; i++) {
+        const mpcd_party_conf *p = &cfg->parties[i];
+        memset(next[i], 0, MPC_KEY_BYTES);
+        if (i == cfg->self) continue;
+        int rc = s_peer_key(cfg, p->public_key, p->line, p->name, "public_key", pub[i], err, errlen);
+        if (rc == 0 && p->next_public_key[0])
+            rc = s_peer_key(cfg, p->next_public_key, p->line, p->name, "next_public_key", next[i], err, errlen);
+        if (rc != 0) return rc;
+    }
+    if (has_dealer && cfg->role != MPCD_ROLE_DEALER) {
+        memset(next[cfg->n_parties], 0, MPC_KEY_BYTES);
+        return s_peer_key(cfg, cfg->dealer_public_key, 0, "the dealer", "public key", pub[cfg->n_parties], err,
+                          errlen);
+    }
+    return 0;
 }
 
 int mpcd_server_new(mpcd_server **out, const mpcd_config *cfg, char *err, size_t errlen)
@@ -132,18 +161,11 @@ int mpcd_server_new(mpcd_server **out, const mpcd_config *cfg, char *err, size_t
     zc.n = cfg->n_parties + (has_dealer ? 1 : 0);
     zc.bind = cfg->peer_endpoint;
     zc.keys = s->kp;
-    for (uint32_t i = 0; i < cfg->n_parties; i++) {
-        if (i == cfg->self) continue;
-        zc.peer_endpoints[i] = cfg->parties[i].endpoint;
-        rc = s_peer_key(cfg, cfg->parties[i].public_key, cfg->parties[i].line, cfg->parties[i].name,
-                        zc.peer_public[i], err, errlen);
-        if (rc != 0) goto fail;
-    }
-    if (has_dealer && !dealer) {
-        zc.peer_endpoints[cfg->n_parties] = cfg->dealer_endpoint;
-        rc = s_peer_key(cfg, cfg->dealer_public_key, 0, "the dealer", zc.peer_public[cfg->n_parties], err, errlen);
-        if (rc != 0) goto fail;
-    }
+    for (uint32_t i = 0; i < cfg->n_parties; i++)
+        if (i != cfg->self) zc.peer_endpoints[i] = cfg->parties[i].endpoint;
+    if (has_dealer && !dealer) zc.peer_endpoints[cfg->n_parties] = cfg->dealer_endpoint;
+    rc = s_mesh_keys(cfg, zc.peer_public, zc.peer_next, err, errlen);
+    if (rc != 0) goto fail;
     zc.max_msg_bytes = (uint64_t)cfg->max_message_bytes;
     zc.timeout_ms = (int)cfg->peer_timeout_ms;
     zc.heartbeat_ivl_ms = (int)cfg->heartbeat_ms;
@@ -226,12 +248,79 @@ static void s_peers(const mpcd_server *s, mpcd_status_extra *extra)
     }
 }
 
-int mpcd_server_run(mpcd_server *s, const atomic_int *stop)
+void mpcd_server_keep_log_level(mpcd_server *s)
+{
+    s->keep_log_level = 1;
+}
+
+static void s_reload_note(void *ctx, const char *text)
+{
+    (void)ctx;
+    mpcd_warn(NULL, "reload: %s", text);
+}
+
+/* The running daemon's own public key against its public_key_file now: a new key pair needs a
+ * restart (the sockets were made with the old one). */
+static void s_own_key_note(const mpcd_server *s)
+{
+    uint8_t pub[MPC_KEY_BYTES];
+    char err[512];
+    if (mpc_keys_load_public(pub, s->cfg.public_key_file, err, sizeof err) != 0)
+        mpcd_warn(NULL, "reload: %s (the running key pair stays)", err);
+    else if (sodium_memcmp(pub, mpc_keypair_public(s->kp), MPC_KEY_BYTES) != 0)
+        s_reload_note(NULL, "the key in `public_key_file` changed; restart needed");
+}
+
+/* A reload (SIGHUP): reads the file again and applies what can change while the daemon runs
+ * (docs/daemon.md, "Reloading the configuration").  Runs on the main thread, which alone reads
+ * s->cfg (the client endpoint and the request handlers); what other threads read is handed
+ * over through their own locks or atomics: the ZAP handlers' key tables (zap.h), the mesh's
+ * peer keys (transport_zmq.h), the worker's timeouts, the job table's bound, the log level. */
+static void s_reload(mpcd_server *s)
+{
+    char err[1024];
+    mpcd_config *next = calloc(1, sizeof *next);
+    uint8_t (*pub)[MPC_KEY_BYTES] = calloc(2 * (MPC_MAX_PARTIES + 1), MPC_KEY_BYTES);
+    uint8_t (*nxt)[MPC_KEY_BYTES] = pub ? pub + MPC_MAX_PARTIES + 1 : NULL;
+    int rc = next && pub ? 0 : MPC_ERR_NOMEM;
+    if (rc) snprintf(err, sizeof err, "out of memory");
+    if (rc == 0 && (mpcd_config_load(s->cfg.path, next, err, sizeof err) != 0 ||
+                    mpcd_config_merge(&s->cfg, next, s_reload_note, NULL, err, sizeof err) != 0))
+        rc = MPC_ERR_CONFIG;
+    if (rc == 0) rc = s_mesh_keys(next, pub, nxt, err, sizeof err);
+    if (rc == 0 && s->clients) rc = mpcd_clientsock_set_keys(s->clients, next, err, sizeof err);
+    if (rc == 0 && (rc = mpc_transport_zmq_set_peer_keys(s->mesh, (const uint8_t (*)[MPC_KEY_BYTES])pub,
+                                                         (const uint8_t (*)[MPC_KEY_BYTES])nxt, err,
+                                                         sizeof err)) != 0) {
+        char ignored[256];
+        if (s->clients) (void)mpcd_clientsock_set_keys(s->clients, &s->cfg, ignored, sizeof ignored);
+    }
+    if (rc != 0) {
+        mpcd_error(NULL, "reload refused, the running configuration stays: %s", err);
+    } else {
+        s_own_key_note(s);
+        atomic_store(&s->worker.input_timeout_ms, (int)next->input_timeout_ms);
+        atomic_store(&s->worker.job_timeout_ms, next->job_timeout_ms);
+        if (s->jobs) mpcd_jobs_set_max(s->jobs, (uint32_t)next->max_queued_jobs);
+        if (!s->keep_log_level) mpcd_log_set_level((mpcd_log_level)next->log_level);
+        mpcd_log_set_repeat_interval((uint64_t)next->log_repeat_ms);
+        s->cfg = *next;
+        mpcd_info(NULL, "reload: configuration from %s applied: %u clients, %s%u allowed programs",
+                  s->cfg.path, (unsigned)s->cfg.n_clients, s->cfg.allow_any_program ? "any program (allow_any_program), " : "",
+                  (unsigned)s->cfg.n_allowed);
+    }
+    if (next) sodium_memzero(next, sizeof *next);
+    free(next);
+    free(pub);
+}
+
+int mpcd_server_run(mpcd_server *s, const atomic_int *stop, atomic_int *reload)
 {
     time_t last_expire = time(NULL);
     uint64_t dropped_full = 0, dropped_note = 0;
     while (!atomic_load(stop)) {
         mpcd_notify_watchdog();
+        if (reload && atomic_exchange(reload, 0)) s_reload(s);
         mpcd_log_flush();
         if (s->clients) {
             mpcd_status_extra extra;

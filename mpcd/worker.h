@@ -36,8 +36,10 @@ typedef struct {
     int            is_dealer;       /* this process is the dealer */
     int64_t        prep_mode;       /* MPCD_PREP_* (agreed per job) */
     int            peer_timeout_ms;
-    int            input_timeout_ms;
-    int64_t        job_timeout_ms;  /* longest a job may run once started (0: no limit) */
+    /* The two limits a reload (SIGHUP) changes while the worker runs: atomic, stored by the
+     * main thread, read here. */
+    atomic_int     input_timeout_ms;
+    _Atomic int64_t job_timeout_ms; /* longest a job may run once started (0: no limit) */
     /* How long the mesh takes to notice a dead or frozen peer (heartbeat timeout); after a
      * peer's ABORT the worker waits up to this long for the cause to show (0: 100 ms). */
     int            dead_peer_ms;

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -27,6 +28,11 @@
 #define S_MIN_MAXMSG      65536   /* ZMQ_MAXMSGSIZE floor: CURVE handshake commands */
 #define S_MAXMSG_MARGIN   1024    /* CURVE MESSAGE framing around a payload frame */
 #define S_NONE            1       /* s_take: nothing held for the stream */
+/* A DEALER whose handshake a peer refused (libzmq then gives up on that connection) or that
+ * holds the wrong one of the peer's two keys is made again after a pause that doubles from
+ * S_RETRY_MIN_MS to S_RETRY_MAX_MS and starts again after a handshake succeeds. */
+#define S_RETRY_MIN_MS    1000
+#define S_RETRY_MAX_MS    30000
 /* Payload frame size.  A payload longer than this travels as several frames of exactly
  * S_CHUNK bytes (the last one shorter), so that no single frame takes long to encrypt, cross
  * and decrypt: the receiver's I/O thread decrypts frame k while the sender's encrypts k + 1,
@@ -61,6 +67,16 @@ typedef struct {
     int      ack_pending;       /* we owe it a HELLO_ACK */
     int      auth_refused;      /* ZAP status of the peer refusing our key, or 0 */
     int      hs_failed;         /* a handshake failed for another reason */
+    /* The peer's keys (its public_key and, during a rotation, its next one); the DEALER uses
+     * keys[key_idx] as the CURVE server key. */
+    uint8_t  keys[2][MPC_KEY_BYTES];
+    int      nkeys, key_idx;
+    int      switch_key;        /* the server key looks wrong: the next DEALER tries the other */
+    uint64_t retry_at;          /* mpc_now_ms() time to make the DEALER again, or 0 */
+    uint64_t backoff_ms;        /* the pause before the next retry after this one */
+    uint32_t gen;               /* DEALERs made so far (names the monitor endpoint) */
+    uint64_t reopens;           /* DEALERs made again (stats) */
+    char     endpoint[MPC_ZMQ_ENDPOINT_MAX];
     /* What mpc_transport_zmq_peer_info reports, readable from any thread: an
      * MPC_ZMQ_PEER_* and the mpc_now_ms() time it began. */
     atomic_int      pub_state;
@@ -77,8 +93,13 @@ typedef struct {
     void         *ctx, *router;
     mpc_zap      *zap;          /* admits the peers' keys, User-Id = the peer's index */
     mpc_keypair  *keys;
-    uint8_t       peer_pub[MPC_ZMQ_MAX_PARTIES][MPC_KEY_BYTES];
     s_peer        peer[MPC_ZMQ_MAX_PARTIES];
+    /* New peer keys from mpc_transport_zmq_set_peer_keys (any thread), taken in by the thread
+     * using the transport at its next s_process. */
+    pthread_mutex_t kmu;
+    atomic_int    keys_pending;
+    uint8_t       pend_pub[MPC_ZMQ_MAX_PARTIES][MPC_KEY_BYTES];
+    uint8_t       pend_next[MPC_ZMQ_MAX_PARTIES][MPC_KEY_BYTES];
     char          endpoint[MPC_ZMQ_ENDPOINT_MAX];
     char          err[512];
     uint64_t      malformed, protocol_errors, held_count, held_msgs, held_bytes, held_dropped,
@@ -476,10 +497,18 @@ static void s_publish(s_peer *p, int state)
     atomic_store(&p->pub_state, state);
 }
 
+static void s_schedule_retry(s_peer *p)
+{
+    if (p->retry_at) return;
+    if (p->backoff_ms < S_RETRY_MIN_MS) p->backoff_ms = S_RETRY_MIN_MS;
+    p->retry_at = mpc_now_ms() + p->backoff_ms;
+    p->backoff_ms = p->backoff_ms * 2 > S_RETRY_MAX_MS ? S_RETRY_MAX_MS : p->backoff_ms * 2;
+}
+
 static void s_read_monitor(s_zt *z, uint32_t j)
 {
     s_peer *p = &z->peer[j];
-    for (;;) {
+    while (p->mon) {
         zmq_msg_t a, b;
         zmq_msg_init(&a);
         if (zmq_msg_recv(&a, p->mon, ZMQ_DONTWAIT) < 0) {
@@ -505,6 +534,9 @@ static void s_read_monitor(s_zt *z, uint32_t j)
             p->state = S_PEER_UP;
             p->auth_refused = 0;
             p->hs_failed = 0;
+            p->switch_key = 0;
+            p->retry_at = 0;
+            p->backoff_ms = S_RETRY_MIN_MS;
             s_publish(p, MPC_ZMQ_PEER_UP);
             break;
         case ZMQ_EVENT_DISCONNECTED:
@@ -517,12 +549,21 @@ static void s_read_monitor(s_zt *z, uint32_t j)
             }
             break;
         case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
+            /* libzmq does not try this connection again: s_retry_peers makes a new DEALER. */
             p->auth_refused = val ? (int)val : 400;
             s_publish(p, MPC_ZMQ_PEER_REFUSED);
+            s_schedule_retry(p);
             break;
         case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
         case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
+            /* The peer closed the handshake: it holds another key than the one we use as its
+             * server key (or it went away meanwhile).  libzmq tries again with the same key;
+             * when the peer has two, the next DEALER tries the other. */
             p->hs_failed = 1;
+            if (p->nkeys == 2) {
+                p->switch_key = 1;
+                s_schedule_retry(p);
+            }
             break;
         default:
             break;
@@ -536,6 +577,92 @@ static void s_read_monitors(s_zt *z)
         if (j != z->cfg.self) s_read_monitor(z, j);
 }
 
+static int  s_open_peer(s_zt *z, uint32_t j, char *err, size_t errlen);
+static void s_close_peer(s_peer *p);
+
+/* Makes peer j's DEALER again (with the other of its keys when switch_key is set) and
+ * connects it: a refused handshake is not retried by libzmq, and a DEALER's server key is fixed
+ * when it connects.  Nothing queued is lost: the DEALER queues only on a finished handshake
+ * (ZMQ_IMMEDIATE), and it is made again only while the peer is not up. */
+static void s_reopen_peer(s_zt *z, uint32_t j)
+{
+    s_peer *p = &z->peer[j];
+    if (p->switch_key && p->nkeys == 2) p->key_idx ^= 1;
+    p->switch_key = 0;
+    p->retry_at = 0;
+    s_close_peer(p);
+    char err[256];
+    if (s_open_peer(z, j, err, sizeof err) != 0 || zmq_connect(p->dealer, p->endpoint) != 0) {
+        s_seterr(z, "cannot make the socket towards peer %u again: %s", j, err);
+        s_schedule_retry(p);   /* tried again later; the old one is closed either way */
+        return;
+    }
+    p->reopens++;
+}
+
+/* Due retries of peers that are not up. */
+static void s_retry_peers(s_zt *z)
+{
+    uint64_t now = mpc_now_ms();
+    for (uint32_t j = 0; j < z->cfg.n; j++) {
+        s_peer *p = &z->peer[j];
+        if (j == z->cfg.self || !p->connected || !p->retry_at || now < p->retry_at) continue;
+        if (p->state == S_PEER_UP) {
+            p->retry_at = 0;
+            p->switch_key = 0;
+            continue;
+        }
+        s_reopen_peer(z, j);
+    }
+}
+
+/* Sets peer j's keys; 1 if they changed. */
+static int s_peer_set_keys(s_peer *p, const uint8_t pub[MPC_KEY_BYTES], const uint8_t next[MPC_KEY_BYTES])
+{
+    static const uint8_t zero[MPC_KEY_BYTES];
+    uint8_t keys[2][MPC_KEY_BYTES];
+    int n = 1;
+    memcpy(keys[0], pub, MPC_KEY_BYTES);
+    if (memcmp(next, zero, MPC_KEY_BYTES)) memcpy(keys[n++], next, MPC_KEY_BYTES);
+    if (n == p->nkeys && !memcmp(keys, p->keys, (size_t)n * MPC_KEY_BYTES)) return 0;
+    int idx = -1;   /* where the key the DEALER uses now went */
+    for (int k = 0; k < n && p->nkeys; k++)
+        if (!memcmp(keys[k], p->keys[p->key_idx], MPC_KEY_BYTES)) idx = k;
+    memcpy(p->keys, keys, sizeof keys);
+    p->nkeys = n;
+    if (idx >= 0) {
+        p->key_idx = idx;
+        return 1;
+    }
+    p->key_idx = 0;
+    p->switch_key = 0;
+    return 2;   /* the DEALER's server key is gone */
+}
+
+/* Takes in keys given by mpc_transport_zmq_set_peer_keys.  A peer not up is tried again at
+ * once with the new keys (its pause starts again from the minimum); an up connection stays. */
+static void s_take_keys(s_zt *z)
+{
+    if (!atomic_load(&z->keys_pending)) return;
+    pthread_mutex_lock(&z->kmu);
+    uint8_t pub[MPC_ZMQ_MAX_PARTIES][MPC_KEY_BYTES], next[MPC_ZMQ_MAX_PARTIES][MPC_KEY_BYTES];
+    memcpy(pub, z->pend_pub, sizeof pub);
+    memcpy(next, z->pend_next, sizeof next);
+    atomic_store(&z->keys_pending, 0);
+    pthread_mutex_unlock(&z->kmu);
+    for (uint32_t j = 0; j < z->cfg.n; j++) {
+        s_peer *p = &z->peer[j];
+        if (j == z->cfg.self) continue;
+        int changed = s_peer_set_keys(p, pub[j], next[j]);
+        if (!changed || p->state == S_PEER_UP || !p->connected) continue;
+        if (changed == 1 && p->hs_failed && p->nkeys == 2) p->switch_key = 1;
+        p->backoff_ms = S_RETRY_MIN_MS;
+        p->retry_at = mpc_now_ms();
+    }
+    sodium_memzero(pub, sizeof pub);
+    sodium_memzero(next, sizeof next);
+}
+
 /* Waits up to wait_ms for traffic, then files everything that arrived, reads monitor events
  * and sends owed HELLO_ACKs.  0 or MPC_ERR_IO. */
 static int s_process(s_zt *z, s_want *w, int64_t wait_ms)
@@ -544,7 +671,7 @@ static int s_process(s_zt *z, s_want *w, int64_t wait_ms)
     int ni = 0;
     items[ni++] = (zmq_pollitem_t){.socket = z->router, .events = ZMQ_POLLIN};
     for (uint32_t j = 0; j < z->cfg.n; j++)
-        if (j != z->cfg.self)
+        if (j != z->cfg.self && z->peer[j].mon)
             items[ni++] = (zmq_pollitem_t){.socket = z->peer[j].mon, .events = ZMQ_POLLIN};
     if (wait_ms < 0) wait_ms = 0;
     if (wait_ms > 1000000) wait_ms = 1000000;
@@ -556,6 +683,8 @@ static int s_process(s_zt *z, s_want *w, int64_t wait_ms)
     while (!(w && w->found) && (r = s_read_one(z, w)) > 0) {}
     if (r < 0) return r;
     s_read_monitors(z);
+    s_take_keys(z);
+    s_retry_peers(z);
     s_flush_acks(z);
     return 0;
 }
@@ -921,6 +1050,41 @@ static int s_common_opts(s_zt *z, void *s)
            zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, mpc_keypair_secret(z->keys), MPC_KEY_BYTES);
 }
 
+/* The peers' keys: each peer has a public key, and may have a next one (all zero: none); none
+ * is ours, no two are the same. */
+static int s_check_keys(uint32_t self, uint32_t n, const uint8_t ours[MPC_KEY_BYTES],
+                        const uint8_t (*pub)[MPC_KEY_BYTES], const uint8_t (*next)[MPC_KEY_BYTES],
+                        char *err, size_t errlen)
+{
+    static const uint8_t zero[MPC_KEY_BYTES];
+    for (uint32_t j = 0; j < n; j++) {
+        if (j == self) continue;
+        if (memcmp(pub[j], zero, MPC_KEY_BYTES) == 0) {
+            s_fmt(err, errlen, "missing public key of peer %u", j);
+            return MPC_ERR_CONFIG;
+        }
+        const uint8_t *mine[2] = {pub[j], next[j]};
+        for (int a = 0; a < 2; a++) {
+            if (a == 1 && memcmp(next[j], zero, MPC_KEY_BYTES) == 0) continue;
+            if (memcmp(mine[a], ours, MPC_KEY_BYTES) == 0) {
+                s_fmt(err, errlen, "a public key of peer %u is our own key", j);
+                return MPC_ERR_CONFIG;
+            }
+            if (a == 1 && memcmp(next[j], pub[j], MPC_KEY_BYTES) == 0) {
+                s_fmt(err, errlen, "the next key of peer %u is its public key", j);
+                return MPC_ERR_CONFIG;
+            }
+            for (uint32_t k = 0; k < j; k++)
+                if (k != self && (memcmp(mine[a], pub[k], MPC_KEY_BYTES) == 0 ||
+                                  memcmp(mine[a], next[k], MPC_KEY_BYTES) == 0)) {
+                    s_fmt(err, errlen, "peers %u and %u have the same public key", k, j);
+                    return MPC_ERR_CONFIG;
+                }
+        }
+    }
+    return 0;
+}
+
 static int s_validate(const mpc_zmq_config *c, char *err, size_t errlen)
 {
     if (c->n < 2 || c->n > MPC_ZMQ_MAX_PARTIES || c->self >= c->n) {
@@ -936,27 +1100,15 @@ static int s_validate(const mpc_zmq_config *c, char *err, size_t errlen)
         s_fmt(err, errlen, "missing key pair");
         return MPC_ERR_CONFIG;
     }
-    static const uint8_t zero[MPC_KEY_BYTES];
     for (uint32_t j = 0; j < c->n; j++) {
         if (j == c->self) continue;
         if (c->peer_endpoints[j] && strlen(c->peer_endpoints[j]) >= MPC_ZMQ_ENDPOINT_MAX) {
             s_fmt(err, errlen, "endpoint of peer %u too long", j);
             return MPC_ERR_CONFIG;
         }
-        if (memcmp(c->peer_public[j], zero, MPC_KEY_BYTES) == 0) {
-            s_fmt(err, errlen, "missing public key of peer %u", j);
-            return MPC_ERR_CONFIG;
-        }
-        if (memcmp(c->peer_public[j], mpc_keypair_public(c->keys), MPC_KEY_BYTES) == 0) {
-            s_fmt(err, errlen, "public key of peer %u is our own key", j);
-            return MPC_ERR_CONFIG;
-        }
-        for (uint32_t k = 0; k < j; k++)
-            if (k != c->self && memcmp(c->peer_public[j], c->peer_public[k], MPC_KEY_BYTES) == 0) {
-                s_fmt(err, errlen, "peers %u and %u have the same public key", k, j);
-                return MPC_ERR_CONFIG;
-            }
     }
+    int r = s_check_keys(c->self, c->n, mpc_keypair_public(c->keys), c->peer_public, c->peer_next, err, errlen);
+    if (r) return r;
     if (c->timeout_ms < 0 || c->heartbeat_ivl_ms < 0 || c->heartbeat_timeout_ms < 0 ||
         c->rcvhwm < 0 || c->max_msg_bytes > (uint64_t)INT64_MAX / 2) {
         s_fmt(err, errlen, "negative or out-of-range limit in the transport configuration");
@@ -979,14 +1131,7 @@ static void s_destroy(s_zt *z)
             p->head = e->next;
             s_held_free(z, e);
         }
-        if (p->dealer) {
-            zmq_socket_monitor(p->dealer, NULL, 0);
-            zmq_close(p->dealer);
-        }
-        if (p->mon) {
-            s_setopt_int(p->mon, ZMQ_LINGER, 0);
-            zmq_close(p->mon);
-        }
+        s_close_peer(p);
     }
     if (z->router) zmq_close(z->router);
     if (z->ctx) {
@@ -995,19 +1140,34 @@ static void s_destroy(s_zt *z)
         zmq_ctx_term(z->ctx);
     }
     mpc_keypair_destroy(&z->keys);
+    pthread_mutex_destroy(&z->kmu);
     sodium_memzero(z, sizeof *z);
     free(z);
+}
+
+static void s_close_peer(s_peer *p)
+{
+    if (p->dealer) {
+        zmq_socket_monitor(p->dealer, NULL, 0);
+        zmq_close(p->dealer);
+        p->dealer = NULL;
+    }
+    if (p->mon) {
+        s_setopt_int(p->mon, ZMQ_LINGER, 0);
+        zmq_close(p->mon);
+        p->mon = NULL;
+    }
 }
 
 static int s_open_peer(s_zt *z, uint32_t j, char *err, size_t errlen)
 {
     s_peer *p = &z->peer[j];
     char monep[64];
-    snprintf(monep, sizeof monep, "inproc://mpc-peer-monitor-%u", j);
+    snprintf(monep, sizeof monep, "inproc://mpc-peer-monitor-%u-%u", j, p->gen++);
     p->dealer = zmq_socket(z->ctx, ZMQ_DEALER);
     p->mon = zmq_socket(z->ctx, ZMQ_PAIR);
     if (!p->dealer || !p->mon || s_common_opts(z, p->dealer) ||
-        zmq_setsockopt(p->dealer, ZMQ_CURVE_SERVERKEY, z->peer_pub[j], MPC_KEY_BYTES) ||
+        zmq_setsockopt(p->dealer, ZMQ_CURVE_SERVERKEY, p->keys[p->key_idx], MPC_KEY_BYTES) ||
         s_setopt_int(p->dealer, ZMQ_IMMEDIATE, 1) ||
         s_setopt_int(p->dealer, ZMQ_RECONNECT_IVL, 100) ||
         s_setopt_int(p->dealer, ZMQ_RECONNECT_IVL_MAX, 1000) ||
@@ -1022,7 +1182,7 @@ static int s_open_peer(s_zt *z, uint32_t j, char *err, size_t errlen)
         s_fmt(err, errlen, "cannot set up the socket towards peer %u: %s", j, zmq_strerror(errno));
         return MPC_ERR_IO;
     }
-    p->state = S_PEER_NEW;
+    if (p->state != S_PEER_DOWN) p->state = S_PEER_NEW;
     return 0;
 }
 
@@ -1043,27 +1203,72 @@ int mpc_transport_zmq_connect_peer(mpc_transport *t, uint32_t peer, const char *
         return e == EINVAL || e == EPROTONOSUPPORT ? MPC_ERR_CONFIG : MPC_ERR_IO;
     }
     p->connected = 1;
+    snprintf(p->endpoint, sizeof p->endpoint, "%s", endpoint);
     return 0;
 }
 
-/* The ZAP handler admits each peer's key with the peer's decimal index as User-Id. */
-static int s_start_zap(s_zt *z, char *err, size_t errlen)
+/* The ZAP handler admits each peer's keys with the peer's decimal index as User-Id. */
+typedef struct {
+    uint8_t     keys[2 * MPC_ZMQ_MAX_PARTIES][MPC_KEY_BYTES];
+    char        ids[MPC_ZMQ_MAX_PARTIES][12];
+    const char *idp[2 * MPC_ZMQ_MAX_PARTIES];
+    uint32_t    n;
+} s_zap_keys;
+
+static void s_zap_fill(const s_zt *z, s_zap_keys *zk, const uint8_t (*pub)[MPC_KEY_BYTES],
+                       const uint8_t (*next)[MPC_KEY_BYTES])
 {
-    uint8_t keys[MPC_ZMQ_MAX_PARTIES][MPC_KEY_BYTES];
-    char ids[MPC_ZMQ_MAX_PARTIES][12];
-    const char *idp[MPC_ZMQ_MAX_PARTIES];
-    uint32_t k = 0;
+    static const uint8_t zero[MPC_KEY_BYTES];
+    zk->n = 0;
     for (uint32_t j = 0; j < z->cfg.n; j++) {
         if (j == z->cfg.self) continue;
-        memcpy(keys[k], z->peer_pub[j], MPC_KEY_BYTES);
-        snprintf(ids[k], sizeof ids[k], "%u", j);
-        idp[k] = ids[k];
-        k++;
+        snprintf(zk->ids[j], sizeof zk->ids[j], "%u", j);
+        memcpy(zk->keys[zk->n], pub[j], MPC_KEY_BYTES);
+        zk->idp[zk->n++] = zk->ids[j];
+        if (!memcmp(next[j], zero, MPC_KEY_BYTES)) continue;
+        memcpy(zk->keys[zk->n], next[j], MPC_KEY_BYTES);
+        zk->idp[zk->n++] = zk->ids[j];
     }
-    mpc_zap_config zc = {.domain = S_ZAP_DOMAIN, .n_keys = k,
-                         .keys = (const uint8_t (*)[MPC_KEY_BYTES])keys, .ids = idp,
+}
+
+static void s_zap_table(const s_zt *z, s_zap_keys *zk)
+{
+    uint8_t pub[MPC_ZMQ_MAX_PARTIES][MPC_KEY_BYTES], next[MPC_ZMQ_MAX_PARTIES][MPC_KEY_BYTES];
+    for (uint32_t j = 0; j < z->cfg.n; j++) {
+        memcpy(pub[j], z->peer[j].keys[0], MPC_KEY_BYTES);
+        if (z->peer[j].nkeys == 2) memcpy(next[j], z->peer[j].keys[1], MPC_KEY_BYTES);
+        else memset(next[j], 0, MPC_KEY_BYTES);
+    }
+    s_zap_fill(z, zk, (const uint8_t (*)[MPC_KEY_BYTES])pub, (const uint8_t (*)[MPC_KEY_BYTES])next);
+}
+
+static int s_start_zap(s_zt *z, char *err, size_t errlen)
+{
+    s_zap_keys zk;
+    s_zap_table(z, &zk);
+    mpc_zap_config zc = {.domain = S_ZAP_DOMAIN, .n_keys = zk.n,
+                         .keys = (const uint8_t (*)[MPC_KEY_BYTES])zk.keys, .ids = zk.idp,
                          .on_refused = z->cfg.on_refused, .refused_ctx = z->cfg.refused_ctx};
     return mpc_zap_start(&z->zap, z->ctx, &zc, err, errlen);
+}
+
+int mpc_transport_zmq_set_peer_keys(mpc_transport *t, const uint8_t (*pub)[MPC_KEY_BYTES],
+                                    const uint8_t (*next)[MPC_KEY_BYTES], char *err, size_t errlen)
+{
+    s_zt *z = s_self(t);
+    if (!z || !pub || !next) return MPC_ERR_INVALID;
+    int r = s_check_keys(z->cfg.self, z->cfg.n, mpc_keypair_public(z->keys), pub, next, err, errlen);
+    if (r) return r;
+    s_zap_keys zk;
+    s_zap_fill(z, &zk, pub, next);
+    r = mpc_zap_set_keys(z->zap, zk.n, (const uint8_t (*)[MPC_KEY_BYTES])zk.keys, zk.idp, err, errlen);
+    if (r) return r;
+    pthread_mutex_lock(&z->kmu);
+    memcpy(z->pend_pub, pub, (size_t)z->cfg.n * MPC_KEY_BYTES);
+    memcpy(z->pend_next, next, (size_t)z->cfg.n * MPC_KEY_BYTES);
+    atomic_store(&z->keys_pending, 1);
+    pthread_mutex_unlock(&z->kmu);
+    return 0;
 }
 
 int mpc_transport_zmq_new(mpc_transport **out, const mpc_zmq_config *cfg, char *err,
@@ -1096,7 +1301,13 @@ int mpc_transport_zmq_new(mpc_transport **out, const mpc_zmq_config *cfg, char *
     if (!c->max_held_msgs) c->max_held_msgs = MPC_ZMQ_DEFAULT_HELD_MSGS;
     if (!c->max_held_bytes) c->max_held_bytes = 2 * c->max_msg_bytes;
     if (!c->rcvhwm) c->rcvhwm = MPC_ZMQ_DEFAULT_RCVHWM;
-    memcpy(z->peer_pub, cfg->peer_public, sizeof z->peer_pub);
+    pthread_mutex_init(&z->kmu, NULL);
+    atomic_init(&z->keys_pending, 0);
+    for (uint32_t j = 0; j < c->n; j++) {
+        if (j == c->self) continue;
+        z->peer[j].backoff_ms = S_RETRY_MIN_MS;
+        (void)s_peer_set_keys(&z->peer[j], cfg->peer_public[j], cfg->peer_next[j]);
+    }
     z->base.ops = &s_ops;
     z->base.impl = z;
     z->base.self = c->self;

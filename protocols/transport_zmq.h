@@ -46,6 +46,10 @@ typedef struct {
     /* Each peer's public key; [self] is ignored.  All must differ from each other and from
      * ours. */
     uint8_t peer_public[MPC_ZMQ_MAX_PARTIES][MPC_KEY_BYTES];
+    /* A second key of each peer (all zero: none), e.g. the next key during a key rotation:
+     * admitted as well, and when the handshake with one of the two fails towards that peer
+     * the other is tried (docs/transport.md, "Key rotation and reconnects"). */
+    uint8_t peer_next[MPC_ZMQ_MAX_PARTIES][MPC_KEY_BYTES];
     /* Limits and timing; 0 selects the default. */
     uint64_t max_msg_bytes;         /* largest payload accepted or sent (MPC_ZMQ_DEFAULT_MAX_MSG) */
     int      timeout_ms;            /* recv/send deadline when the caller passes < 0 (30 s) */
@@ -69,6 +73,16 @@ void mpc_zmq_config_init(mpc_zmq_config *cfg);
 __attribute__((warn_unused_result))
 int mpc_transport_zmq_new(mpc_transport **out, const mpc_zmq_config *cfg, char *err,
                           size_t errlen);
+
+/* Replaces the peers' keys (pub[j], next[j] for j < n; [self] ignored; next all zero: none;
+ * same rules as in mpc_zmq_config).  Unlike most calls, safe from any thread (a reload):
+ * our ZAP handler admits the new keys at once; the thread using t takes the new server keys
+ * of its DEALERs at its next call, makes a DEALER to a peer that is not up again at once, and
+ * leaves up connections alone.  0, or MPC_ERR_CONFIG/NOMEM with a reason in err (nothing
+ * changed then). */
+__attribute__((warn_unused_result))
+int mpc_transport_zmq_set_peer_keys(mpc_transport *t, const uint8_t (*pub)[MPC_KEY_BYTES],
+                                    const uint8_t (*next)[MPC_KEY_BYTES], char *err, size_t errlen);
 
 /* The endpoint actually bound (ZMQ_LAST_ENDPOINT), e.g. "tcp://127.0.0.1:41234". */
 const char *mpc_transport_zmq_endpoint(const mpc_transport *t);

@@ -35,6 +35,10 @@ struct mpc_zap {
     pthread_t          thread;
     int                running;
     char               domain[S_DOMAIN_MAX];
+    /* The admitted keys: replaced whole by mpc_zap_set_keys (any thread) under mu, which the
+     * handler's thread holds while it decides, so a table is freed only when no decision
+     * reads it. */
+    pthread_mutex_t    mu;
     uint32_t           n;
     s_entry           *entries;
     mpc_zap_refused_fn on_refused;
@@ -73,8 +77,8 @@ static int s_reply(void *sock, zmq_msg_t *reqid, const char *code, const char *t
     return zmq_send(sock, "", 0, 0) < 0 ? -1 : 0;
 }
 
-/* Decides on a request of nf frames (extra: frames beyond those kept): the entry admitted,
- * or NULL with *why set. */
+/* Decides on a request of nf frames (extra: frames beyond those kept), mu held: the entry
+ * admitted, or NULL with *why set. */
 static const s_entry *s_decide(const mpc_zap *z, zmq_msg_t *fr, int nf, int extra,
                                mpc_zap_refusal *why)
 {
@@ -133,7 +137,11 @@ static void *s_main(void *arg)
         }
         if (!dead) {
             mpc_zap_refusal why;
+            char id[MPC_ZAP_ID_MAX] = "";
+            pthread_mutex_lock(&z->mu);
             const s_entry *e = s_decide(z, fr, nf, extra, &why);
+            if (e) memcpy(id, e->id, sizeof id);
+            pthread_mutex_unlock(&z->mu);
             if (e) {
                 atomic_fetch_add(&z->admitted, 1);
             } else {
@@ -145,7 +153,7 @@ static void *s_main(void *arg)
                 }
             }
             if (s_reply(z->sock, nf >= 2 ? &fr[1] : NULL, e ? "200" : "400",
-                        e ? "OK" : "not admitted", e ? e->id : "") < 0 &&
+                        e ? "OK" : "not admitted", id) < 0 &&
                 errno == ETERM)
                 dead = 1;
         }
@@ -159,36 +167,65 @@ static void *s_main(void *arg)
     return NULL;
 }
 
+/* Builds a table of n entries from keys and ids (checked: 1..63-byte ids, distinct keys). */
+static int s_make_table(uint32_t n, const uint8_t (*keys)[MPC_KEY_BYTES], const char *const *ids,
+                        s_entry **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    if (n > MPC_ZAP_KEYS_MAX || (n && (!keys || !ids))) {
+        s_fmt(err, errlen, "ZAP: too many keys or no key list");
+        return MPC_ERR_CONFIG;
+    }
+    s_entry *t = calloc(n ? n : 1, sizeof *t);
+    if (!t) return MPC_ERR_NOMEM;
+    for (uint32_t i = 0; i < n; i++) {
+        size_t len = ids[i] ? strlen(ids[i]) : 0;
+        if (len == 0 || len >= MPC_ZAP_ID_MAX) {
+            s_fmt(err, errlen, "ZAP: identity %u is empty or longer than %d bytes", i,
+                  MPC_ZAP_ID_MAX - 1);
+            free(t);
+            return MPC_ERR_CONFIG;
+        }
+        for (uint32_t j = 0; j < i; j++)
+            if (memcmp(keys[i], keys[j], MPC_KEY_BYTES) == 0) {
+                s_fmt(err, errlen, "ZAP: identities '%s' and '%s' have the same key", ids[j],
+                      ids[i]);
+                free(t);
+                return MPC_ERR_CONFIG;
+            }
+        memcpy(t[i].key, keys[i], MPC_KEY_BYTES);
+        memcpy(t[i].id, ids[i], len + 1);
+    }
+    *out = t;
+    return 0;
+}
+
 static int s_copy_config(mpc_zap *z, const mpc_zap_config *cfg, char *err, size_t errlen)
 {
     if (!cfg->domain || !cfg->domain[0] || strlen(cfg->domain) >= sizeof z->domain) {
         s_fmt(err, errlen, "ZAP: missing or too long domain");
         return MPC_ERR_CONFIG;
     }
-    if (cfg->n_keys > MPC_ZAP_KEYS_MAX || (cfg->n_keys && (!cfg->keys || !cfg->ids))) {
-        s_fmt(err, errlen, "ZAP: too many keys or no key list");
-        return MPC_ERR_CONFIG;
-    }
     snprintf(z->domain, sizeof z->domain, "%s", cfg->domain);
     z->n = cfg->n_keys;
-    z->entries = calloc(z->n ? z->n : 1, sizeof *z->entries);
-    if (!z->entries) return MPC_ERR_NOMEM;
-    for (uint32_t i = 0; i < z->n; i++) {
-        size_t len = cfg->ids[i] ? strlen(cfg->ids[i]) : 0;
-        if (len == 0 || len >= MPC_ZAP_ID_MAX) {
-            s_fmt(err, errlen, "ZAP: identity %u is empty or longer than %d bytes", i,
-                  MPC_ZAP_ID_MAX - 1);
-            return MPC_ERR_CONFIG;
-        }
-        for (uint32_t j = 0; j < i; j++)
-            if (memcmp(cfg->keys[i], cfg->keys[j], MPC_KEY_BYTES) == 0) {
-                s_fmt(err, errlen, "ZAP: identities '%s' and '%s' have the same key",
-                      cfg->ids[j], cfg->ids[i]);
-                return MPC_ERR_CONFIG;
-            }
-        memcpy(z->entries[i].key, cfg->keys[i], MPC_KEY_BYTES);
-        memcpy(z->entries[i].id, cfg->ids[i], len + 1);
-    }
+    return s_make_table(cfg->n_keys, cfg->keys, cfg->ids, &z->entries, err, errlen);
+}
+
+int mpc_zap_set_keys(mpc_zap *z, uint32_t n_keys, const uint8_t (*keys)[MPC_KEY_BYTES],
+                     const char *const *ids, char *err, size_t errlen)
+{
+    if (!z) return MPC_ERR_INVALID;
+    s_entry *t = NULL;
+    int r = s_make_table(n_keys, keys, ids, &t, err, errlen);
+    if (r) return r;
+    pthread_mutex_lock(&z->mu);
+    s_entry *old = z->entries;
+    uint32_t old_n = z->n;
+    z->entries = t;
+    z->n = n_keys;
+    pthread_mutex_unlock(&z->mu);
+    if (old) sodium_memzero(old, (old_n ? old_n : 1) * sizeof *old);
+    free(old);
     return 0;
 }
 
@@ -201,6 +238,7 @@ int mpc_zap_start(mpc_zap **out, void *zmq_ctx, const mpc_zap_config *cfg, char 
     if (!z) return MPC_ERR_NOMEM;
     atomic_init(&z->admitted, 0);
     atomic_init(&z->refused, 0);
+    pthread_mutex_init(&z->mu, NULL);
     z->on_refused = cfg->on_refused;
     z->refused_ctx = cfg->refused_ctx;
     int r = s_copy_config(z, cfg, err, errlen);
@@ -259,7 +297,9 @@ void mpc_zap_destroy(mpc_zap **zp)
         zmq_setsockopt(z->sock, ZMQ_LINGER, &zero, sizeof zero);
         zmq_close(z->sock);
     }
+    if (z->entries) sodium_memzero(z->entries, (z->n ? z->n : 1) * sizeof *z->entries);
     free(z->entries);
+    pthread_mutex_destroy(&z->mu);
     free(z);
     *zp = NULL;
 }

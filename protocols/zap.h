@@ -5,7 +5,8 @@
  * A handler serves one ZeroMQ context: it binds a REP socket to inproc://zeromq.zap.01 of that
  * context and answers, on its own thread, every authentication request libzmq makes for the
  * context's CURVE servers.  It admits a CURVE client whose long-term public key is one of a
- * fixed set, and gives the connection that key's identity as its User-Id (read back on every
+ * set (replaceable at run time, mpc_zap_set_keys; several keys may share one identity, e.g.
+ * a current and a next key during a key rotation), and gives the connection that key's identity as its User-Id (read back on every
  * received message with zmq_msg_gets(msg, "User-Id")).  Everything else is refused: another
  * key, another ZAP domain, another mechanism, a malformed request.  A refusal is counted and
  * reported through a callback; nothing of the request reaches the callback but the peer's
@@ -70,6 +71,16 @@ int mpc_zap_start(mpc_zap **out, void *zmq_ctx, const mpc_zap_config *cfg, char 
                               "CURVE server admits any key when its ZAP handler does not answer"
 __attribute__((warn_unused_result))
 int mpc_zap_attach(const mpc_zap *z, void *server_socket);
+
+/* Replaces the admitted keys and their User-Ids (same rules as in mpc_zap_config; the domain
+ * stays).  Any thread, at any time: the table is swapped under the handler's lock, so every
+ * request decided after this returns sees the new set, and the old table is wiped and freed
+ * once no decision reads it.  Connections already admitted are not affected (libzmq asks the
+ * handler once per handshake).  0, or MPC_ERR_CONFIG / MPC_ERR_NOMEM with a reason in err;
+ * the old set stays then. */
+__attribute__((warn_unused_result))
+int mpc_zap_set_keys(mpc_zap *z, uint32_t n_keys, const uint8_t (*keys)[MPC_KEY_BYTES],
+                     const char *const *ids, char *err, size_t errlen);
 
 /* Requests admitted and refused so far (any thread). */
 uint64_t mpc_zap_admitted(const mpc_zap *z);

@@ -136,6 +136,14 @@ static const struct {
     {"metrics_endpoint = 127.0.0.1:-1\n", "", "", ":10: error: metrics_endpoint: '127.0.0.1:-1' is not HOST:PORT"},
     {"metrics_endpoint = ::1:9464\n", "", "", ":10: error: metrics_endpoint: '::1:9464': '::1' is not a numeric"},
     {"metrics_endpoint = tcp://127.0.0.1:9464\n", "", "", ":10: error: metrics_endpoint: 'tcp://127.0.0.1:9464': 'tcp://127.0.0.1' is not"},
+    /* a key names one identity: not two clients, not a client's current and next key */
+    {"", "", "[client bob]\npublic_key = Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID\n",
+     ":20: error: [client bob] public_key is the key of [client alice] public_key already"},
+    {"", "", "[client bob]\npublic_key = (dWN72437@]euWQ30W5LO+ENDYf=M+0{epNy2gDC\n"
+     "next_public_key = (dWN72437@]euWQ30W5LO+ENDYf=M+0{epNy2gDC\n",
+     ":20: error: [client bob] next_public_key is the key of [client bob] public_key already"},
+    {"", "", "[client bob]\npublic_key = (dWN72437@]euWQ30W5LO+ENDYf=M+0{epNy2gDC\nnext_public_key = x\n",
+     ":22: error: next_public_key: not a CURVE public key"},
 };
 
 START_TEST(test_bad_config)
@@ -271,6 +279,90 @@ START_TEST(test_example_configs)
 }
 END_TEST
 
+static void s_collect(void *ctx, const char *text)
+{
+    char *notes = ctx;
+    strncat(notes, text, 4095 - strlen(notes));
+    strncat(notes, "\n", 4095 - strlen(notes));
+}
+
+/* A reload: what needs a restart keeps its running value and is named; the rest is taken. */
+START_TEST(test_merge)
+{
+    char text[4096], err[512], notes[4096] = "";
+    mpcd_config *run = malloc(sizeof *run), *next = malloc(sizeof *next);
+    s_base(text, sizeof text, "");
+    ck_assert_msg(mpcd_config_load(s_write(text), run, err, sizeof err) == 0, "%s", err);
+    unlink(s_path);
+    s_base3(text, sizeof text, "peer_endpoint = tcp://127.0.0.1:7009\nlog_level = debug\n",
+            "", "[limits]\nmax_gates = 77\npeer_timeout_ms = 1234\n"
+            "[client bob]\npublic_key = (dWN72437@]euWQ30W5LO+ENDYf=M+0{epNy2gDC\ninput_for = b\n");
+    /* the base sets peer_endpoint already: drop its line so the new value is the only one */
+    char *dup = strstr(text, "peer_endpoint = tcp://127.0.0.1:7001\n");
+    memmove(dup, dup + strlen("peer_endpoint = tcp://127.0.0.1:7001\n"),
+            strlen(dup + strlen("peer_endpoint = tcp://127.0.0.1:7001\n")) + 1);
+    char *ep = strstr(text, "endpoint = tcp://127.0.0.1:7002");
+    ep[strlen("endpoint = tcp://127.0.0.1:700")] = '3';
+    char *pk = strstr(text, "[client alice]");
+    char party_next[128];
+    snprintf(party_next, sizeof party_next, "next_public_key = %s\n", KEY_A);
+    memmove(pk + strlen(party_next), pk, strlen(pk) + 1);
+    memcpy(pk, party_next, strlen(party_next));
+    ck_assert_msg(mpcd_config_load(s_write(text), next, err, sizeof err) == 0, "%s\n%s", err, text);
+    unlink(s_path);
+    ck_assert_int_eq(mpcd_config_merge(run, next, s_collect, notes, err, sizeof err), 0);
+    ck_assert_msg(strstr(notes, "`peer_endpoint` changed; restart needed\n"), "%s", notes);
+    ck_assert_msg(strstr(notes, "`peer_timeout_ms` changed; restart needed\n"), "%s", notes);
+    ck_assert_msg(strstr(notes, "`endpoint` of party b changed; restart needed\n"), "%s", notes);
+    ck_assert_msg(!strstr(notes, "max_gates") && !strstr(notes, "log_level") && !strstr(notes, "client"), "%s", notes);
+    ck_assert_str_eq(next->peer_endpoint, "tcp://127.0.0.1:7001");
+    ck_assert_str_eq(next->parties[0].endpoint, "tcp://127.0.0.1:7001");
+    ck_assert_str_eq(next->parties[1].endpoint, "tcp://127.0.0.1:7002");
+    ck_assert_int_eq(next->peer_timeout_ms, run->peer_timeout_ms);
+    ck_assert_int_eq(next->max_gates, 77);
+    ck_assert_int_eq(next->log_level, MPCD_LOG_DEBUG);
+    ck_assert_str_eq(next->parties[1].next_public_key, KEY_A);
+    ck_assert_uint_eq(next->n_clients, 2);
+    ck_assert_uint_eq(next->clients[1].input_for, 2);
+
+    /* a changed party list: kept, named; the clients resolved against the running list */
+    notes[0] = 0;
+    s_base3(text, sizeof text, "", "", "[party c]\nendpoint = tcp://127.0.0.1:7004\n"
+            "public_key = (dWN72437@]euWQ30W5LO+ENDYf=M+0{epNy2gDC\n");
+    char *pl = strstr(text, "parties = a, b");
+    memmove(pl + 3, pl, strlen(pl) + 1);
+    memcpy(pl, "parties = a, c, b", strlen("parties = a, c, b"));
+    pl[strlen("parties = a, c, b")] = '\n';
+    ck_assert_msg(mpcd_config_load(s_write(text), next, err, sizeof err) == 0, "%s\n%s", err, text);
+    unlink(s_path);
+    ck_assert_uint_eq(next->n_parties, 3);
+    ck_assert_uint_eq(next->clients[0].output_for, 7);
+    ck_assert_int_eq(mpcd_config_merge(run, next, s_collect, notes, err, sizeof err), 0);
+    ck_assert_msg(strstr(notes, "`parties` changed; restart needed"), "%s", notes);
+    ck_assert_uint_eq(next->n_parties, 2);
+    ck_assert_str_eq(next->parties[1].name, "b");
+    ck_assert_uint_eq(next->clients[0].input_for, 1);
+    ck_assert_uint_eq(next->clients[0].output_for, 3);
+    /* ... and a client naming a party the running list lacks refuses the reload */
+    s_base3(text, sizeof text, "", "", "[party c]\nendpoint = tcp://127.0.0.1:7004\n"
+            "public_key = (dWN72437@]euWQ30W5LO+ENDYf=M+0{epNy2gDC\n[client bob]\npublic_key = "
+            "(dWN72437@]euWQ30W5LO+ENDYf=M+0{epNy2gDC\ninput_for = c\n");
+    pl = strstr(text, "parties = a, b");
+    memmove(pl + 3, pl, strlen(pl) + 1);
+    memcpy(pl, "parties = a, c, b", strlen("parties = a, c, b"));
+    pl[strlen("parties = a, c, b")] = '\n';
+    const char *p = s_write(text);
+    ck_assert_msg(mpcd_config_load(p, next, err, sizeof err) == 0, "%s\n%s", err, text);
+    unlink(p);
+    ck_assert_int_eq(mpcd_config_merge(run, next, NULL, NULL, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, ": error: [client bob] input_for names 'c', which is not in the running party list"),
+                  "%s", err);
+    ck_assert_msg(strncmp(err, p, strlen(p)) == 0, "%s", err);
+    free(run);
+    free(next);
+}
+END_TEST
+
 /* configs/README.md is generated from the table: it must match exactly. */
 START_TEST(test_doc_matches_table)
 {
@@ -370,6 +462,7 @@ Suite *mpc_test_suite(void)
     tcase_add_test(tc, test_doc_matches_table);
     tcase_add_test(tc, test_example_configs);
     tcase_add_test(tc, test_one_name_rule);
+    tcase_add_test(tc, test_merge);
     tcase_add_test(tc, test_long_line_counted_once);
     suite_add_tcase(s, tc);
     return s;

@@ -524,6 +524,88 @@ END_TEST
 
 #define S_SMALL_MAX 65536
 
+/* Key rotation: party 1 restarts with a new key pair party 0 does not know yet.  Party 0
+ * refuses its handshakes (libzmq gives such a connection up: the transport makes the socket
+ * again, 1 s, 2 s, ... later) and its own socket towards party 1 holds the old server key.
+ * Once party 0 learns the new key as party 1's next key (mpc_transport_zmq_set_peer_keys,
+ * from another thread than the one using it, as a reload does), both directions connect
+ * without anything being made anew by the test. */
+static mpc_keypair *s_rot_new_key;
+static void s_rot_tweak(uint32_t self, mpc_zmq_config *c)
+{
+    if (self == 1) c->keys = s_rot_new_key;
+}
+
+typedef struct {
+    mpc_transport *t;
+    const uint8_t (*pub)[MPC_KEY_BYTES], (*next)[MPC_KEY_BYTES];
+    int rc;
+    char err[256];
+} s_setkeys_arg;
+
+static void *s_setkeys_main(void *arg)
+{
+    s_setkeys_arg *a = arg;
+    a->rc = mpc_transport_zmq_set_peer_keys(a->t, a->pub, a->next, a->err, sizeof a->err);
+    return NULL;
+}
+
+START_TEST(test_key_rotation_reconnects)
+{
+    s_mesh m;
+    ck_assert_ptr_nonnull(s_rot_new_key = mpc_keypair_new());
+    s_mesh_new(&m, 2, s_rot_tweak);   /* party 1 runs with the new key; party 0 knows the old */
+    uint64_t until = mpc_now_ms() + 1500;
+    while (mpc_now_ms() < until) {
+        ck_assert_int_ne(mpc_transport_zmq_ready(m.t[0], 20), 0);
+        ck_assert_int_ne(mpc_transport_zmq_ready(m.t[1], 20), 0);
+    }
+    ck_assert_msg(strstr(mpc_transport_zmq_last_error(m.t[1]), "peer 0 (it refused our key)"), "%s",
+                  mpc_transport_zmq_last_error(m.t[1]));
+    int state;
+    uint64_t since;
+    mpc_transport_zmq_peer_info(m.t[1], 0, &state, &since);
+    ck_assert_int_eq(state, MPC_ZMQ_PEER_REFUSED);
+
+    uint8_t pub[2][MPC_KEY_BYTES] = {{0}}, next[2][MPC_KEY_BYTES] = {{0}};
+    memcpy(pub[1], mpc_keypair_public(m.k[1]), MPC_KEY_BYTES);
+    memcpy(next[1], mpc_keypair_public(s_rot_new_key), MPC_KEY_BYTES);
+    /* refused: a peer's next key that is our own; nothing changes */
+    memcpy(next[1], mpc_keypair_public(m.k[0]), MPC_KEY_BYTES);
+    char err[256];
+    ck_assert_int_eq(mpc_transport_zmq_set_peer_keys(m.t[0], (const uint8_t (*)[MPC_KEY_BYTES])pub,
+                                                     (const uint8_t (*)[MPC_KEY_BYTES])next, err, sizeof err),
+                     MPC_ERR_CONFIG);
+    memcpy(next[1], mpc_keypair_public(s_rot_new_key), MPC_KEY_BYTES);
+    s_setkeys_arg a = {m.t[0], (const uint8_t (*)[MPC_KEY_BYTES])pub, (const uint8_t (*)[MPC_KEY_BYTES])next, -1, ""};
+    pthread_t th;
+    ck_assert_int_eq(pthread_create(&th, NULL, s_setkeys_main, &a), 0);
+    pthread_join(th, NULL);
+    ck_assert_msg(a.rc == 0, "%s", a.err);
+    uint64_t t0 = mpc_now_ms();
+    s_ready_all(&m);
+    uint64_t took = mpc_now_ms() - t0;
+    ck_assert_msg(took < 8000, "connected only after %llu ms", (unsigned long long)took);
+    mpc_transport_zmq_peer_info(m.t[1], 0, &state, &since);
+    ck_assert_int_eq(state, MPC_ZMQ_PEER_UP);
+
+    /* The old key dropped, the new one promoted: the connection stays; a message still passes. */
+    memcpy(pub[1], mpc_keypair_public(s_rot_new_key), MPC_KEY_BYTES);
+    memset(next[1], 0, MPC_KEY_BYTES);
+    ck_assert_int_eq(mpc_transport_zmq_set_peer_keys(m.t[0], (const uint8_t (*)[MPC_KEY_BYTES])pub,
+                                                     (const uint8_t (*)[MPC_KEY_BYTES])next, err, sizeof err),
+                     0);
+    uint64_t v = 42, w = 0;
+    ck_assert_int_eq(mpc_send(m.t[1], 0, MPC_MSG_CONTROL, 5, 0, &v, 1), 0);
+    ck_assert_int_eq(mpc_recv(m.t[0], 1, MPC_MSG_CONTROL, 5, 0, &w, 1, 5000), 0);
+    ck_assert_uint_eq(w, 42);
+    ck_assert_int_eq(mpc_send(m.t[0], 1, MPC_MSG_CONTROL, 6, 0, &v, 1), 0);
+    ck_assert_int_eq(mpc_recv(m.t[1], 0, MPC_MSG_CONTROL, 6, 0, &w, 1, 5000), 0);
+    s_mesh_down(&m);
+    mpc_keypair_destroy(&s_rot_new_key);
+}
+END_TEST
+
 static void s_small_msgs(uint32_t self, mpc_zmq_config *c)
 {
     (void)self;
@@ -955,6 +1037,7 @@ Suite *mpc_test_suite(void)
     tcase_add_test(tc, test_hold_limits_drop_and_report);
     tcase_add_test(tc, test_send_owned_and_limits);
     tcase_add_test(tc, test_unknown_key_refused);
+    tcase_add_test(tc, test_key_rotation_reconnects);
     tcase_add_test(tc, test_hostile_frames_from_an_authenticated_peer);
     tcase_add_test(tc, test_killed_peer_fails_pending_recv);
     tcase_add_test(tc, test_frozen_peer_detected_by_heartbeat);

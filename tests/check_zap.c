@@ -272,6 +272,67 @@ START_TEST(test_malformed_requests_refused)
 }
 END_TEST
 
+/* Waits up to 5 s for the refusal counter of `why` to pass `was`. */
+static int s_refusal_after(mpc_zap_refusal why, int was)
+{
+    uint64_t until = mpc_now_ms() + 5000;
+    while (atomic_load(&s_refusals[why]) <= was && mpc_now_ms() < until) zmq_poll(NULL, 0, 10);
+    return atomic_load(&s_refusals[why]) > was;
+}
+
+/* The key set replaced at run time: a removed key is refused from then on, an added one is
+ * admitted under its identity (two keys may share one: a rotation's current and next key); a
+ * connection admitted before stays; a bad new set is refused and the old one kept. */
+START_TEST(test_set_keys)
+{
+    s_fix f;
+    s_fix_up(&f);
+    char ep[256];
+    void *router = s_server(&f, ep, sizeof ep);
+    void *cctx = zmq_ctx_new();
+    void *a = s_client(cctx, f.alice, f.server, ep);
+    ck_assert_int_eq(zmq_send(a, "alice 1", 7, 0), 7);
+    s_expect_from(router, "alice 1", "alice");
+
+    uint8_t keys[2][MPC_KEY_BYTES];
+    memcpy(keys[0], mpc_keypair_public(f.bob), MPC_KEY_BYTES);
+    memcpy(keys[1], mpc_keypair_public(f.stranger), MPC_KEY_BYTES);
+    const char *ids[2] = {"bob", "bob"};
+    char err[256] = "";
+    ck_assert_msg(mpc_zap_set_keys(f.zap, 2, (const uint8_t (*)[MPC_KEY_BYTES])keys, ids, err, sizeof err) == 0,
+                  "%s", err);
+    void *a2 = s_client(cctx, f.alice, f.server, ep);
+    (void)zmq_send(a2, "alice 2", 7, ZMQ_DONTWAIT);
+    ck_assert(s_refusal_after(MPC_ZAP_UNKNOWN_KEY, 0));
+    void *st = s_client(cctx, f.stranger, f.server, ep);
+    ck_assert_int_eq(zmq_send(st, "next key", 8, 0), 8);
+    s_expect_from(router, "next key", "bob");
+    ck_assert_int_eq(zmq_send(a, "alice 3", 7, 0), 7);
+    s_expect_from(router, "alice 3", "alice");
+
+    /* Two identities with one key: refused, the set stays (the stranger's key still admitted
+     * as "bob", alice's still refused). */
+    memcpy(keys[1], keys[0], MPC_KEY_BYTES);
+    const char *ids2[2] = {"bob", "carol"};
+    ck_assert_int_eq(mpc_zap_set_keys(f.zap, 2, (const uint8_t (*)[MPC_KEY_BYTES])keys, ids2, err, sizeof err),
+                     MPC_ERR_CONFIG);
+    ck_assert_ptr_nonnull(strstr(err, "same key"));
+    void *st2 = s_client(cctx, f.stranger, f.server, ep);
+    ck_assert_int_eq(zmq_send(st2, "still", 5, 0), 5);
+    s_expect_from(router, "still", "bob");
+    int was = atomic_load(&s_refusals[MPC_ZAP_UNKNOWN_KEY]);
+    void *a3 = s_client(cctx, f.alice, f.server, ep);
+    (void)zmq_send(a3, "alice 4", 7, ZMQ_DONTWAIT);
+    ck_assert(s_refusal_after(MPC_ZAP_UNKNOWN_KEY, was));
+
+    void *socks[] = {a, a2, a3, st, st2};
+    for (size_t i = 0; i < sizeof socks / sizeof socks[0]; i++) zmq_close(socks[i]);
+    zmq_ctx_term(cctx);
+    zmq_close(router);
+    s_fix_down(&f);
+}
+END_TEST
+
 START_TEST(test_bad_configuration_refused)
 {
     void *ctx = zmq_ctx_new();
@@ -323,6 +384,7 @@ Suite *mpc_test_suite(void)
     tcase_add_test(tc, test_known_admitted_unknown_refused);
     tcase_add_test(tc, test_malformed_requests_refused);
     tcase_add_test(tc, test_bad_configuration_refused);
+    tcase_add_test(tc, test_set_keys);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -255,7 +255,6 @@ key PrivateTmp yes
 key LimitCORE 0
 key LimitMEMLOCK "[1-9][0-9]*[KMG]"
 key User mpcd
-key StateDirectory "mpcd/%i"
 # ExecStart's command line is one mpcd takes: a missing file is a configuration error (1), not a
 # usage error (2)
 "$BIN/mpcd" --config "$D/no-such.ini" > "$D/exec.out" 2>&1
