@@ -207,6 +207,8 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     mpcd_notify_init();
+    /* Before the worker starts: its READY=1 / STATUS=waiting for peers come after this. */
+    mpcd_notify_status("starting: loading keys, binding endpoints");
     mpcd_server *srv = NULL;
     if (mpcd_server_new(&srv, cfg, err, sizeof err) != 0) {
         mpcd_error(NULL, "cannot start: %s", err);
@@ -215,7 +217,6 @@ int main(int argc, char **argv)
         return 1;
     }
     if (level) mpcd_server_keep_log_level(srv);
-    mpcd_notify_status("started; waiting for peers");
     mpcd_server_run(srv, &s_stop, &s_reload);
     mpcd_notify_stopping();
     pthread_t watchdog;

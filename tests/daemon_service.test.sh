@@ -6,9 +6,10 @@
 #     owns its own /proc files (so the check can tell).  A locked-memory limit below the
 #     daemon's estimate gives a warning at start; the ordinary limit does not.  A libzmq that
 #     refuses ZMQ_ZAP_ENFORCE_DOMAIN on either CURVE server stops the start with an error.
-#  2. sd_notify: a fake notify socket (NOTIFY_SOCKET) gets STATUS= lines and WATCHDOG=1 at half
-#     WATCHDOG_USEC while the daemon waits for its peers, READY=1 only once its mesh is up
-#     (after the log says "all peers connected"), STOPPING=1 on SIGTERM; exit status 0.
+#  2. sd_notify: a fake notify socket (NOTIFY_SOCKET) gets STATUS= lines (starting, waiting
+#     for peers, then serving as the last) and WATCHDOG=1 at half WATCHDOG_USEC while the
+#     daemon waits for its peers, READY=1 only once its mesh is up (after the log says "all
+#     peers connected"), STOPPING=1 on SIGTERM; exit status 0.
 #  3. log formats: with log_format = json every line the daemons write is one JSON object
 #     with exactly ts, level, party, job and msg; with stderr the journal (JOURNAL_STREAM
 #     naming it) every line starts with its syslog priority (<6> info, <4> warning), and not
@@ -26,9 +27,9 @@ cleanup() {
     scripts/cluster down --dir "$D" >/dev/null 2>&1; rm -rf "$D"
 }
 trap cleanup EXIT
-fail() {
-    echo "FAIL: $*"
+fail() {   # the reason last, so that scripts/run-tests' tail of this output shows it
     for f in "$D"/*.log "$D"/notify.out; do [ -f "$f" ] && { echo "--- $f"; tail -n 15 "$f"; }; done
+    echo "FAIL: $*"
     exit 1
 }
 ok() { echo "ok $*"; }
@@ -172,7 +173,10 @@ scripts/cluster start --dir "$D" > /dev/null || fail "b and the dealer did not s
 wait_for "$D/notify.out" "^$APID READY=1" || fail "no READY=1 once the peers were up"
 grep -q "^$APID READY=1 mesh-logged=yes$" "$D/notify.out" || fail "READY=1 before the log said the peers were up"
 grep -q "^$APID STATUS=serving: all 2 peers connected$" "$D/notify.out" || fail "no STATUS=serving"
-ok "READY=1 once every peer is connected, with STATUS=serving: all 2 peers connected"
+grep -q "^$APID STATUS=starting" "$D/notify.out" || fail "no STATUS=starting"
+last=$(grep "^$APID STATUS=" "$D/notify.out" | tail -n 1)
+[ "$last" = "$APID STATUS=serving: all 2 peers connected" ] || fail "the last status is not serving: $last"
+ok "READY=1 once every peer is connected, with STATUS=serving: all 2 peers connected (the last status)"
 kill -TERM "$APID"
 wait "$APID"
 rc=$?
