@@ -1399,6 +1399,7 @@ void mpc_transport_zmq_stats(const mpc_transport *t, mpc_zmq_stats *st)
     st->held_bytes = z->held_bytes;
     st->held_dropped = z->held_dropped;
     st->disconnects = z->disconnects;
+    for (uint32_t j = 0; j < z->cfg.n; j++) st->remade += z->peer[j].reopens;
 }
 
 void mpc_transport_zmq_peer_info(const mpc_transport *t, uint32_t peer, int *state, uint64_t *since_ms)

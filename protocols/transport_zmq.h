@@ -123,6 +123,8 @@ typedef struct {
     uint64_t held_bytes;        /* currently held payload bytes */
     uint64_t held_dropped;      /* messages dropped because the hold was full */
     uint64_t disconnects;       /* peer connections lost (DEALER side) */
+    uint64_t remade;            /* DEALERs made again: after a refused handshake, or to try a
+                                 * peer's other key (docs/transport.md, "Key rotation ...") */
 } mpc_zmq_stats;
 
 void mpc_transport_zmq_stats(const mpc_transport *t, mpc_zmq_stats *st);

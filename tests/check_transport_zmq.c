@@ -588,6 +588,12 @@ START_TEST(test_key_rotation_reconnects)
     ck_assert_msg(took < 8000, "connected only after %llu ms", (unsigned long long)took);
     mpc_transport_zmq_peer_info(m.t[1], 0, &state, &since);
     ck_assert_int_eq(state, MPC_ZMQ_PEER_UP);
+    mpc_zmq_stats st;
+    mpc_transport_zmq_stats(m.t[1], &st);
+    ck_assert_uint_ge(st.remade, 1);         /* its refused socket was made again */
+    ck_assert_uint_le(st.remade, 4);         /* ... after pauses, not in a loop */
+    mpc_transport_zmq_stats(m.t[0], &st);
+    ck_assert_uint_ge(st.remade, 1);         /* its socket towards 1 tried the next key */
 
     /* The old key dropped, the new one promoted: the connection stays; a message still passes. */
     memcpy(pub[1], mpc_keypair_public(s_rot_new_key), MPC_KEY_BYTES);

@@ -8,7 +8,8 @@
 #  3. a client key added by a reload is admitted; a client removed by one is refused;
 #  4. a file with an error is refused (file:line: error: … logged), the running configuration
 #     stays and the daemon keeps serving;
-#  5. a change that needs a restart (a peer's endpoint) is named in the log and ignored.
+#  5. a change that needs a restart (a peer's endpoint) is named in the log and ignored;
+#  6. a client key rotated with next_public_key: both keys admitted, then only the new one.
 # Prints `ok …` per check; exits non-zero at the first failure.
 set -u
 BIN=${MPC_BIN:-$(pwd)/bin}
@@ -146,3 +147,48 @@ ok "a changed peer endpoint is named as needing a restart and ignored; jobs stil
 [ "$(grep -c "all peers connected" "$D/a.log")" = 1 ] && [ "$(grep -c "all peers connected" "$D/b.log")" = 1 ] ||
     fail "a mesh was made again"
 ok "the mesh stayed up through every reload"
+
+# --- 6. a client key rotated with overlap ----------------------------------------------------
+# ini FILE SECTION KEY [VALUE]: sets KEY in [SECTION] (added at its end when absent), or removes
+# it without VALUE.  Keys are Z85 text, which sed cannot take literally.
+ini() {
+    python3 - "$@" <<'P'
+import sys
+f, sect, key = sys.argv[1:4]
+val = sys.argv[4] if len(sys.argv) > 4 else None
+out, cur, done = [], None, False
+for l in open(f).read().split("\n"):
+    if l.startswith("["):
+        if cur == f"[{sect}]" and val is not None and not done:
+            out.insert(len(out) - (1 if out and out[-1] == "" else 0), f"{key} = {val}")
+            done = True
+        cur = l
+    if cur == f"[{sect}]" and l.startswith(f"{key} = "):
+        if val is not None and not done:
+            out.append(f"{key} = {val}")
+            done = True
+        continue
+    out.append(l)
+if cur == f"[{sect}]" and val is not None and not done:
+    out.append(f"{key} = {val}")
+open(f, "w").write("\n".join(out))
+P
+}
+"$BIN/mpcd" keygen client2 --dir "$D/keys" >/dev/null || fail "keygen client2"
+sed -e 's/keys\/client\./keys\/client2./' "$C" > "$D/client2.ini"
+for p in a b; do ini "$D/$p.ini" "client client" next_public_key "$(cat "$D/keys/client2.pub")"; done
+reload_all
+for cc in "$C" "$D/client2.ini"; do
+    out=$("$MPC" run "$D/two.mpc" --config "$cc" --input x=1 --input y=9 2>&1 | grep -v "submitted$")
+    [ "$out" = "s = 10" ] || fail "with both keys of client admitted, $cc: $out"
+done
+for p in a b; do
+    ini "$D/$p.ini" "client client" public_key "$(cat "$D/keys/client2.pub")"
+    ini "$D/$p.ini" "client client" next_public_key
+done
+reload_all
+out=$("$MPC" run "$D/two.mpc" --config "$D/client2.ini" --input x=2 --input y=9 2>&1 | grep -v "submitted$")
+[ "$out" = "s = 11" ] || fail "client's new key after the rotation: $out"
+sed -i 's/^timeout_ms = .*/timeout_ms = 2000/' "$C"
+out=$("$MPC" run "$D/two.mpc" --config "$C" --input x=1 --input y=1 2>&1) && fail "client's old key still admitted: $out"
+ok "a client key rotated with next_public_key: both admitted, then only the new one"
