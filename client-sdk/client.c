@@ -25,6 +25,7 @@
 #define S_ERRMSG_MAX     768
 #define S_DEFAULT_WAIT   600000      /* mpc_job_output with timeout < 0 */
 #define S_WARN_MAX       512
+#define S_UNBOUND_WAIT_MS 1500       /* mpc_job_submit: longest wait for a daemon not bound to the job */
 #define S_CANCEL_WAIT_MS 3000        /* mpc_job_cancel, withdrawals: longest wait for the daemons */
 
 struct mpc_client {
@@ -966,31 +967,52 @@ int mpc_job_submit(mpc_client *c, mpc_job *j, unsigned flags)
     s_fill_binding(c, j, &q);
     q.circ = j->circ_bytes;
     q.circ_len = j->circ_len;
-    /* to every configured daemon: those not bound only take part in ordering */
+    /* To every configured daemon: those not bound only take part in ordering.  The bound
+     * daemons must all accept it; a daemon not bound to the job that cannot be reached or
+     * does not answer within S_UNBOUND_WAIT_MS is left out (it may be down: sequencing then
+     * moves to another party, docs/daemon.md "Sequencer failover"), while one that answers
+     * with a refusal or another hash still fails the submission. */
     int64_t deadline = (int64_t)mpc_now_ms() + c->cfg.timeout_ms;
-    int sent[MPC_MAX_PARTIES] = {0}, accepted[MPC_MAX_PARTIES] = {0};
+    int sent[MPC_MAX_PARTIES] = {0}, accepted[MPC_MAX_PARTIES] = {0}, bound[MPC_MAX_PARTIES] = {0};
+    for (uint32_t i = 0; i < j->k; i++) bound[j->daemon_of[i]] = 1;
     for (uint32_t d = 0; d < c->cfg.n_daemons && !r; d++) {
+        if (!bound[d]) continue;
         r = s_send(c, d, &q, NULL, 0, deadline, j->id_hex);
         sent[d] = !r;
     }
+    int64_t udl = (int64_t)mpc_now_ms() + S_UNBOUND_WAIT_MS;
+    if (udl > deadline) udl = deadline;
+    for (uint32_t d = 0; d < c->cfg.n_daemons && !r; d++) {
+        if (bound[d]) continue;
+        int rs = s_send(c, d, &q, NULL, 0, udl, j->id_hex);
+        sent[d] = !rs;
+        if (rs == MPC_ERR_CANCELLED) r = rs;   /* interrupted; unreachable: left out */
+    }
     /* every reply is read, so that a refusal by one daemon can be withdrawn from the others */
     char first[S_ERRMSG_MAX] = "";
-    for (uint32_t d = 0; d < c->cfg.n_daemons; d++) {
-        if (!sent[d]) continue;
-        mpc_cwire_rep rep;
-        int rd = s_recv(c, d, q.rid, MPC_CW_SUBMIT, deadline, &rep, NULL, 0, j->id_hex);
-        if (!rd && sodium_memcmp(rep.hash, j->hash, MPC_HASH_BYTES) != 0) {
-            char hex[2 * MPC_HASH_BYTES + 1];
-            mpc_hash_hex(rep.hash, hex);
-            rd = s_seterr(c, MPC_ERR_PROTOCOL, "daemon %s: job %s: reports circuit hash %.16s…, this client has %.16s…",
-                          s_dname(c, d), j->id_hex, hex, j->hash_hex);
-            accepted[d] = 1;   /* it holds a job under this id: withdraw it too */
-        } else {
-            /* an interrupted or late answer may still be an acceptance: withdraw there too */
-            accepted[d] = !rd || rd == MPC_ERR_CANCELLED || rd == MPC_ERR_TIMEOUT;
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 1) {
+            udl = (int64_t)mpc_now_ms() + S_UNBOUND_WAIT_MS;
+            if (udl > deadline) udl = deadline;
         }
-        if (rd && !r) r = rd;
-        if (rd && !first[0]) memcpy(first, c->errmsg, sizeof first);
+        for (uint32_t d = 0; d < c->cfg.n_daemons; d++) {
+            if (!sent[d] || bound[d] != (pass == 0)) continue;
+            mpc_cwire_rep rep;
+            int rd = s_recv(c, d, q.rid, MPC_CW_SUBMIT, pass ? udl : deadline, &rep, NULL, 0, j->id_hex);
+            if (!rd && sodium_memcmp(rep.hash, j->hash, MPC_HASH_BYTES) != 0) {
+                char hex[2 * MPC_HASH_BYTES + 1];
+                mpc_hash_hex(rep.hash, hex);
+                rd = s_seterr(c, MPC_ERR_PROTOCOL, "daemon %s: job %s: reports circuit hash %.16s…, this client has %.16s…",
+                              s_dname(c, d), j->id_hex, hex, j->hash_hex);
+                accepted[d] = 1;   /* it holds a job under this id: withdraw it too */
+            } else {
+                /* an interrupted or late answer may still be an acceptance: withdraw there too */
+                accepted[d] = !rd || rd == MPC_ERR_CANCELLED || rd == MPC_ERR_TIMEOUT;
+            }
+            if (pass == 1 && rd == MPC_ERR_TIMEOUT) continue;   /* silent, not bound: left out */
+            if (rd && !r) r = rd;
+            if (rd && !first[0]) memcpy(first, c->errmsg, sizeof first);
+        }
     }
     if (r) {
         if (first[0]) memcpy(c->errmsg, first, sizeof first);
