@@ -978,30 +978,18 @@ static void s_sequencer_changed(mpcd_worker *w, uint32_t seq)
                   w->names[old], seq < old ? "it is back" : "it is unreachable");
 }
 
-/* A RUN from a node that is not the sequencer here: refused.  If this daemon is a party of
- * the run, its other parties are told at once with an ABORT on the run's stream, so that
- * those who took it (they saw that node as the sequencer) fail it now rather than wait for
- * this party's agreement until their timeouts. */
+/* A RUN from a node that is not the sequencer here: refused; nothing is sent on its stream
+ * and nothing held for it is dropped (a forged RUN must not touch a real run's stream).  The parties that took it (they saw that node as the sequencer) fail it when this
+ * party's agreement does not come (input_timeout_ms + peer_timeout_ms).  Answering with an
+ * ABORT would be faster, but a stream named by a node that is not the sequencer could be
+ * the stream a real run will use (a party learns the sequencer's epoch from its own RUNs and
+ * can guess the counter), so a malicious party could make this one abort others' jobs. */
 static void s_refuse_run(mpcd_worker *w, uint32_t from, const uint64_t words[MPCD_RUN_WORDS])
 {
     run_msg r;
     if (s_run_decode(words, w->n_parties, &r) != 0) return;
-    char hex[MPC_CWIRE_JOB_HEX + 1] = "";
-    if (r.what == RUN_JOB) mpc_cwire_job_hex(r.id, hex);
-    mpcd_warn(r.what == RUN_JOB ? hex : NULL, "a %s from %s refused: the sequencer here is %s",
-              r.what == RUN_JOB ? "RUN" : "pool chunk", w->names[from], w->names[w->seq_now]);
-    mpc_transport_forget(w->mesh, r.stream);
-    if (r.what != RUN_JOB || w->is_dealer) return;
-    uint32_t map[MPC_MAX_PARTIES + 1];
-    uint32_t k = s_job_nodes(w, &r, map);
-    int involved = 0;
-    for (uint32_t i = 0; i < r.n; i++) involved |= r.binding[i] == w->self;
-    if (!involved) return;
-    mpc_transport *view = mpc_transport_view_new(w->mesh, map, k);
-    if (!view) return;
-    s_abort_parties(view, &r, view->self, MPC_ERR_STATE);
-    if (r.prep_mode == MPCD_PREP_DEALER && w->dealer != UINT32_MAX) s_abort_dealer(view, r.n, r.stream, MPC_ERR_STATE);
-    mpc_transport_destroy(&view);
+    mpcd_warn(NULL, "a %s from %s refused: the sequencer here is %s", r.what == RUN_JOB ? "RUN" : "pool chunk",
+              w->names[from], w->names[w->seq_now]);
 }
 
 /* Takes what nodes other than the sequencer sent on the control streams (RUNs, readiness

@@ -10,8 +10,8 @@
  * parties; it ends jobs not ready everywhere input_timeout_ms after their submission.
  * Follower: reports its ready jobs to the sequencer it sees (MPCD_NOTE_STREAM), again at once
  * when that changes, ends those that waited too long, waits for RUN on the control stream
- * from that sequencer only (a RUN from any other node is refused with an ABORT to the run's
- * parties), finds the job in its table, and runs it.
+ * from that sequencer only (a RUN from any other node is refused), finds the job in its
+ * table, and runs it.
  * Running: this party's inputs are here, one all-to-all AGREE round on the job's stream comparing a
  * hash of (job id, circuit hash, binding, preprocessing, stream), then the engine with
  * material from the dealer, then the output shares are stored for the clients.  A dealer
