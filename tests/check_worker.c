@@ -538,8 +538,8 @@ static void s_submit_bc(cluster *cl, uint32_t i, const uint8_t id[16], uint64_t 
 }
 
 /* Sequencer failover (docs/daemon.md): while p0 is down (its worker not started) and p1, p2
- * and the dealer see it so, p1 sequences, and a job bound to p1 and p2 runs with the right
- * answer.  When p0 comes back (and is seen up) it sequences again: its copy of that job ends
+ * and the dealer see it so, p1 sequences: a job bound to p1 and p2 runs with the right
+ * answer, and a job of all three ends after input_timeout_ms naming p0.  When p0 comes back (and is seen up) it sequences again: its copy of that job ends
  * for lack of reports without touching p1's and p2's records, and a job of all three runs. */
 START_TEST(test_sequencer_failover)
 {
@@ -551,12 +551,17 @@ START_TEST(test_sequencer_failover)
     uint64_t *xs[2] = {xs0, xs1}, *ys[2] = {ys0, ys1};
     s_share(2, x, 4, xs);
     s_share(2, y, 4, ys);
+    /* A job of all three, held by p1 and p2: it cannot run without p0. */
+    uint64_t zero[4] = {0}, *sh[2] = {zero, zero};
+    uint8_t id3[16];
+    randombytes_buf(id3, sizeof id3);
+    for (uint32_t i = 1; i < 3; i++) s_submit(&cl, i, id3, 4, 5, sh);
     uint8_t id[16];
     randombytes_buf(id, sizeof id);
     s_submit_bc(&cl, 0, id, NULL);
     for (uint32_t i = 1; i <= 2; i++) {
-        uint64_t *sh[2] = {xs[i - 1], ys[i - 1]};
-        s_submit_bc(&cl, i, id, sh);
+        uint64_t *mine[2] = {xs[i - 1], ys[i - 1]};
+        s_submit_bc(&cl, i, id, mine);
     }
     char reason[MPCD_REASON_MAX];
     uint64_t dot = 0;
@@ -567,6 +572,12 @@ START_TEST(test_sequencer_failover)
         mpcd_jobs_unlock(cl.jobs[i]);
     }
     ck_assert_uint_eq(dot, 1 * 5 + 2 * 6 + 3 * 7 + 4 * 8);
+    /* The job of all three ends after input_timeout_ms on p1 and p2, naming p0 as down. */
+    for (uint32_t i = 1; i < 3; i++) {
+        ck_assert_int_eq(s_wait_done(&cl, i, id3, reason), MPCD_JOB_FAILED);
+        ck_assert_msg(strstr(reason, "not ready on party p0") && strstr(reason, "p0 is unreachable"), "party %u: %s",
+                      i, reason);
+    }
     /* p0 is back: it ends its copy (no party reports it ready: it ran); p1's and p2's records
      * stay done. */
     atomic_store(&s_down_mask, 0);
@@ -580,7 +591,6 @@ START_TEST(test_sequencer_failover)
         mpcd_jobs_unlock(cl.jobs[i]);
     }
     /* A job of the three runs, sequenced by p0. */
-    uint64_t zero[4] = {0}, *sh[2] = {zero, zero};
     uint8_t id2[16];
     randombytes_buf(id2, sizeof id2);
     for (uint32_t i = 0; i < 3; i++) s_submit(&cl, i, id2, 4, 5, sh);
