@@ -979,11 +979,12 @@ static void s_sequencer_changed(mpcd_worker *w, uint32_t seq)
 }
 
 /* A RUN from a node that is not the sequencer here: refused; nothing is sent on its stream
- * and nothing held for it is dropped (a forged RUN must not touch a real run's stream).  The parties that took it (they saw that node as the sequencer) fail it when this
- * party's agreement does not come (input_timeout_ms + peer_timeout_ms).  Answering with an
- * ABORT would be faster, but a stream named by a node that is not the sequencer could be
- * the stream a real run will use (a party learns the sequencer's epoch from its own RUNs and
- * can guess the counter), so a malicious party could make this one abort others' jobs. */
+ * and nothing held for it is dropped (a forged RUN must not touch a real run's stream).  The
+ * parties that took it (they saw that node as the sequencer) fail it when this party's
+ * agreement does not come (input_timeout_ms + peer_timeout_ms).  Answering with an ABORT
+ * would be faster, but a stream named by a node that is not the sequencer could be the
+ * stream a real run will use (a party learns the sequencer's epoch from its own RUNs and can
+ * guess the counter), so a malicious party could make this one abort others' jobs. */
 static void s_refuse_run(mpcd_worker *w, uint32_t from, const uint64_t words[MPCD_RUN_WORDS])
 {
     run_msg r;
