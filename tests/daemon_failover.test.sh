@@ -4,7 +4,7 @@
 #  1. the sequencing party a frozen (SIGSTOP): a job of a 2-party program bound to b and c
 #     runs and gives the right answer within 10 s of the stop, submitted with the full client
 #     configuration (a does not answer: left out, it is not bound to the job) and with one
-#     that lists only b and c;
+#     that lists only b and c; `mpc result` of such a job (attaching by id) works too;
 #  2. a woken (SIGCONT): sequencing moves back to it and a 3-party job runs;
 #  3. a killed (SIGKILL): a job bound to b and c runs again; a restarted: a 3-party job runs.
 # Prints `ok …` per check; exits non-zero at the first failure.
@@ -74,6 +74,14 @@ el=$(($(now_ms) - start))
 grep -q "the sequencer is now b (this daemon) (was a: it is unreachable)" "$D/b.log" || fail "b did not take over"
 grep -q "the sequencer is now b (was a: it is unreachable)" "$D/c.log" || fail "c did not follow b"
 ok "with a frozen, a job bound to b and c ran $el ms after the stop (full client configuration)"
+# Attaching by id (mpc result, a separate step) leaves the silent a out too: it is not bound.
+JOB=$(sed -n 's/.*job \([0-9a-f]\{32\}\) submitted.*/\1/p' "$D/err" | head -n 1)
+[ -n "$JOB" ] || fail "mpc run printed no job id: $(cat "$D/err")"
+start=$(now_ms)
+"$BIN/mpc" result "$D/two.mpc" --job "$JOB" --config "$C" > "$D/out" 2> "$D/err" ||
+    fail "mpc result of the job with a frozen: $(cat "$D/err")"
+grep -qx "s = 48" "$D/out" || fail "mpc result with a frozen: $(cat "$D/out")"
+ok "with a frozen, mpc result fetched the job's output in $(($(now_ms) - start)) ms"
 start=$(now_ms)
 two "$D/bc.ini" 9 -2 || fail "a job from a client that lists only b and c: $(cat "$D/out" "$D/err")"
 ok "with a frozen, a job from a client listing only b and c ran in $(($(now_ms) - start)) ms"
