@@ -25,6 +25,7 @@
 #define S_ERRMSG_MAX     768
 #define S_DEFAULT_WAIT   600000      /* mpc_job_output with timeout < 0 */
 #define S_WARN_MAX       512
+#define S_UNBOUND_WAIT_MS 1500       /* mpc_job_submit: longest wait for a daemon not bound to the job */
 #define S_CANCEL_WAIT_MS 3000        /* mpc_job_cancel, withdrawals: longest wait for the daemons */
 
 struct mpc_client {
@@ -966,31 +967,52 @@ int mpc_job_submit(mpc_client *c, mpc_job *j, unsigned flags)
     s_fill_binding(c, j, &q);
     q.circ = j->circ_bytes;
     q.circ_len = j->circ_len;
-    /* to every configured daemon: those not bound only take part in ordering */
+    /* To every configured daemon: those not bound only take part in ordering.  The bound
+     * daemons must all accept it; a daemon not bound to the job that cannot be reached or
+     * does not answer within S_UNBOUND_WAIT_MS is left out (it may be down: sequencing then
+     * moves to another party, docs/daemon.md "Sequencer failover"), while one that answers
+     * with a refusal or another hash still fails the submission. */
     int64_t deadline = (int64_t)mpc_now_ms() + c->cfg.timeout_ms;
-    int sent[MPC_MAX_PARTIES] = {0}, accepted[MPC_MAX_PARTIES] = {0};
+    int sent[MPC_MAX_PARTIES] = {0}, accepted[MPC_MAX_PARTIES] = {0}, bound[MPC_MAX_PARTIES] = {0};
+    for (uint32_t i = 0; i < j->k; i++) bound[j->daemon_of[i]] = 1;
     for (uint32_t d = 0; d < c->cfg.n_daemons && !r; d++) {
+        if (!bound[d]) continue;
         r = s_send(c, d, &q, NULL, 0, deadline, j->id_hex);
         sent[d] = !r;
     }
+    int64_t udl = (int64_t)mpc_now_ms() + S_UNBOUND_WAIT_MS;
+    if (udl > deadline) udl = deadline;
+    for (uint32_t d = 0; d < c->cfg.n_daemons && !r; d++) {
+        if (bound[d]) continue;
+        int rs = s_send(c, d, &q, NULL, 0, udl, j->id_hex);
+        sent[d] = !rs;
+        if (rs == MPC_ERR_CANCELLED) r = rs;   /* interrupted; unreachable: left out */
+    }
     /* every reply is read, so that a refusal by one daemon can be withdrawn from the others */
     char first[S_ERRMSG_MAX] = "";
-    for (uint32_t d = 0; d < c->cfg.n_daemons; d++) {
-        if (!sent[d]) continue;
-        mpc_cwire_rep rep;
-        int rd = s_recv(c, d, q.rid, MPC_CW_SUBMIT, deadline, &rep, NULL, 0, j->id_hex);
-        if (!rd && sodium_memcmp(rep.hash, j->hash, MPC_HASH_BYTES) != 0) {
-            char hex[2 * MPC_HASH_BYTES + 1];
-            mpc_hash_hex(rep.hash, hex);
-            rd = s_seterr(c, MPC_ERR_PROTOCOL, "daemon %s: job %s: reports circuit hash %.16s…, this client has %.16s…",
-                          s_dname(c, d), j->id_hex, hex, j->hash_hex);
-            accepted[d] = 1;   /* it holds a job under this id: withdraw it too */
-        } else {
-            /* an interrupted or late answer may still be an acceptance: withdraw there too */
-            accepted[d] = !rd || rd == MPC_ERR_CANCELLED || rd == MPC_ERR_TIMEOUT;
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 1) {
+            udl = (int64_t)mpc_now_ms() + S_UNBOUND_WAIT_MS;
+            if (udl > deadline) udl = deadline;
         }
-        if (rd && !r) r = rd;
-        if (rd && !first[0]) memcpy(first, c->errmsg, sizeof first);
+        for (uint32_t d = 0; d < c->cfg.n_daemons; d++) {
+            if (!sent[d] || bound[d] != (pass == 0)) continue;
+            mpc_cwire_rep rep;
+            int rd = s_recv(c, d, q.rid, MPC_CW_SUBMIT, pass ? udl : deadline, &rep, NULL, 0, j->id_hex);
+            if (!rd && sodium_memcmp(rep.hash, j->hash, MPC_HASH_BYTES) != 0) {
+                char hex[2 * MPC_HASH_BYTES + 1];
+                mpc_hash_hex(rep.hash, hex);
+                rd = s_seterr(c, MPC_ERR_PROTOCOL, "daemon %s: job %s: reports circuit hash %.16s…, this client has %.16s…",
+                              s_dname(c, d), j->id_hex, hex, j->hash_hex);
+                accepted[d] = 1;   /* it holds a job under this id: withdraw it too */
+            } else {
+                /* an interrupted or late answer may still be an acceptance: withdraw there too */
+                accepted[d] = !rd || rd == MPC_ERR_CANCELLED || rd == MPC_ERR_TIMEOUT;
+            }
+            if (pass == 1 && rd == MPC_ERR_TIMEOUT) continue;   /* silent, not bound: left out */
+            if (rd && !r) r = rd;
+            if (rd && !first[0]) memcpy(first, c->errmsg, sizeof first);
+        }
     }
     if (r) {
         if (first[0]) memcpy(c->errmsg, first, sizeof first);
@@ -1087,47 +1109,92 @@ int mpc_job_cancel(mpc_client *c, mpc_job *j)
     return s_cancel(c, j->id_hex, S_CANCEL_WAIT_MS);
 }
 
+/* Checks daemon d's STATUS answer for job `id`: it holds the job (else MPC_ERR_NOTFOUND),
+ * with j's circuit, under the binding the daemons before it reported (kept in daemon_of once
+ * *have_binding). */
+static int s_attach_one(mpc_client *c, mpc_job *j, uint32_t d, const mpc_cwire_rep *rep, const char *id_hex,
+                        uint32_t *daemon_of, int *have_binding)
+{
+    if (!rep->has_job)
+        return s_seterr(c, MPC_ERR_NOTFOUND, "daemon %s: job %s: unknown to this daemon", s_dname(c, d), id_hex);
+    if (sodium_memcmp(rep->job.hash, j->hash, MPC_HASH_BYTES) != 0)
+        return s_seterr(c, MPC_ERR_CIRCUIT,
+                        "daemon %s: job %s: runs a different circuit than the one given here (hash %.16s…); "
+                        "refusing to contribute", s_dname(c, d), id_hex, j->hash_hex);
+    if (rep->job.n_bind != j->k)
+        return s_seterr(c, MPC_ERR_PROTOCOL, "daemon %s: job %s: binds %u parties, the circuit has %u", s_dname(c, d),
+                        id_hex, rep->job.n_bind, j->k);
+    for (uint32_t i = 0; i < j->k; i++) {
+        int dd = mpc_client_conf_daemon(&c->cfg, rep->job.bind[i]);
+        if (dd < 0)
+            return s_seterr(c, MPC_ERR_CONFIG, "daemon %s: job %s: binds party '%s' to daemon '%s', which is not in %s",
+                            s_dname(c, d), id_hex, j->circ->party_names[i], rep->job.bind[i], c->cfg.path);
+        if (*have_binding && daemon_of[i] != (uint32_t)dd)
+            return s_seterr(c, MPC_ERR_PROTOCOL, "daemon %s: job %s: reports a binding that differs from the other daemons'",
+                            s_dname(c, d), id_hex);
+        if (j->bound && j->daemon_of[i] != (uint32_t)dd)
+            return s_seterr(c, MPC_ERR_CIRCUIT, "daemon %s: job %s: binds party '%s' to daemon %s, not to %s as asked here",
+                            s_dname(c, d), id_hex, j->circ->party_names[i], rep->job.bind[i],
+                            s_dname(c, j->daemon_of[i]));
+        daemon_of[i] = (uint32_t)dd;
+    }
+    *have_binding = 1;
+    return 0;
+}
+
+static int s_bound_to(const uint32_t *daemon_of, uint32_t k, uint32_t d)
+{
+    for (uint32_t i = 0; i < k; i++)
+        if (daemon_of[i] == d) return 1;
+    return 0;
+}
+
 /* Asks every daemon for job `id` and checks it runs j's circuit under one binding, which it
- * writes to daemon_of. */
+ * writes to daemon_of.  Every daemon bound to the job must answer and hold it; one that is
+ * not bound may be unreachable, silent for S_UNBOUND_WAIT_MS or without the job (it may be
+ * down, or restarted since: docs/daemon.md, "Sequencer failover"). */
 static int s_attach_check(mpc_client *c, mpc_job *j, const uint8_t *id, const char *id_hex, uint32_t *daemon_of)
 {
     mpc_cwire_req q;
     s_req_init(c, &q, MPC_CW_STATUS, id);
     q.has_job = 1;
-    int64_t deadline = (int64_t)mpc_now_ms() + c->cfg.timeout_ms;
+    int64_t deadline = (int64_t)mpc_now_ms() + c->cfg.timeout_ms, early = (int64_t)mpc_now_ms() + S_UNBOUND_WAIT_MS;
+    if (early > deadline) early = deadline;
+    int sent[MPC_MAX_PARTIES] = {0}, done[MPC_MAX_PARTIES] = {0}, err[MPC_MAX_PARTIES] = {0}, have_binding = 0;
+    char msgs[MPC_MAX_PARTIES][S_ERRMSG_MAX];   /* per daemon: why it is left out */
     for (uint32_t d = 0; d < c->cfg.n_daemons; d++) {
-        int r = s_send(c, d, &q, NULL, 0, deadline, id_hex);
-        if (r) return r;
+        int r = s_send(c, d, &q, NULL, 0, early, id_hex);
+        if (r == MPC_ERR_CANCELLED) return r;
+        sent[d] = !r;
+        if ((err[d] = r)) memcpy(msgs[d], c->errmsg, S_ERRMSG_MAX);
     }
-    int have_binding = 0;
-    for (uint32_t d = 0; d < c->cfg.n_daemons; d++) {
-        mpc_cwire_rep rep;
-        int r = s_recv(c, d, q.rid, MPC_CW_STATUS, deadline, &rep, NULL, 0, id_hex);
-        if (r) return r;
-        if (!rep.has_job)
-            return s_seterr(c, MPC_ERR_NOTFOUND, "daemon %s: job %s: unknown to this daemon", s_dname(c, d), id_hex);
-        if (sodium_memcmp(rep.job.hash, j->hash, MPC_HASH_BYTES) != 0)
-            return s_seterr(c, MPC_ERR_CIRCUIT,
-                            "daemon %s: job %s: runs a different circuit than the one given here (hash %.16s…); "
-                            "refusing to contribute", s_dname(c, d), id_hex, j->hash_hex);
-        if (rep.job.n_bind != j->k)
-            return s_seterr(c, MPC_ERR_PROTOCOL, "daemon %s: job %s: binds %u parties, the circuit has %u",
-                            s_dname(c, d), id_hex, rep.job.n_bind, j->k);
-        for (uint32_t i = 0; i < j->k; i++) {
-            int dd = mpc_client_conf_daemon(&c->cfg, rep.job.bind[i]);
-            if (dd < 0)
-                return s_seterr(c, MPC_ERR_CONFIG, "daemon %s: job %s: binds party '%s' to daemon '%s', which is not in %s",
-                                s_dname(c, d), id_hex, j->circ->party_names[i], rep.job.bind[i], c->cfg.path);
-            if (have_binding && daemon_of[i] != (uint32_t)dd)
-                return s_seterr(c, MPC_ERR_PROTOCOL, "daemon %s: job %s: reports a binding that differs from daemon %s's",
-                                s_dname(c, d), id_hex, s_dname(c, 0));
-            if (j->bound && j->daemon_of[i] != (uint32_t)dd)
-                return s_seterr(c, MPC_ERR_CIRCUIT, "daemon %s: job %s: binds party '%s' to daemon %s, not to %s as asked here",
-                                s_dname(c, d), id_hex, j->circ->party_names[i], rep.job.bind[i],
-                                s_dname(c, j->daemon_of[i]));
-            daemon_of[i] = (uint32_t)dd;
+    /* First every answer that comes within S_UNBOUND_WAIT_MS; then, the binding known, the
+     * bound daemons' up to the deadline (those the request reached, then the others). */
+    int64_t window = (int64_t)mpc_now_ms() + S_UNBOUND_WAIT_MS;
+    if (window > deadline) window = deadline;
+    for (int pass = 0; pass < 3; pass++) {
+        for (uint32_t d = 0; d < c->cfg.n_daemons; d++) {
+            if (done[d] || (pass < 2 && !sent[d]) || (pass == 2 && sent[d])) continue;
+            if (pass > 0 && have_binding && !s_bound_to(daemon_of, j->k, d)) continue;
+            int r = 0;
+            if (pass == 2) {   /* not reachable within the first wait: try again, the full time */
+                r = s_send(c, d, &q, NULL, 0, deadline, id_hex);
+                sent[d] = !r;
+            }
+            mpc_cwire_rep rep;
+            if (!r) r = s_recv(c, d, q.rid, MPC_CW_STATUS, pass ? deadline : window, &rep, NULL, 0, id_hex);
+            if (r == MPC_ERR_CANCELLED) return r;
+            if (r == MPC_ERR_TIMEOUT && pass == 0) continue;
+            done[d] = 1;
+            if (!r) r = s_attach_one(c, j, d, &rep, id_hex, daemon_of, &have_binding);
+            if (r && r != MPC_ERR_NOTFOUND && r != MPC_ERR_TIMEOUT && r != MPC_ERR_IO) return r;
+            if ((err[d] = r)) memcpy(msgs[d], c->errmsg, S_ERRMSG_MAX);
         }
-        have_binding = 1;
+    }
+    for (uint32_t d = 0; d < c->cfg.n_daemons; d++) {
+        if (!err[d] || (have_binding && !s_bound_to(daemon_of, j->k, d))) continue;
+        memcpy(c->errmsg, msgs[d], S_ERRMSG_MAX);
+        return err[d];
     }
     return 0;
 }

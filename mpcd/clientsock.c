@@ -425,6 +425,14 @@ static int s_park(mpcd_clientsock *cs, zmq_msg_t *rid, const char *client, const
     return 0;
 }
 
+/* Requests of this client held here now. */
+static uint32_t s_held_by(const mpcd_clientsock *cs, const char *client)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < cs->n_parked; i++) n += !strcmp(cs->parked[i].client, client);
+    return n;
+}
+
 /* Receives and answers one request.  0, or -1 when none is waiting. */
 static int s_serve_one(mpcd_clientsock *cs, mpcd_jobs *jobs, const mpcd_status_extra *extra)
 {
@@ -465,6 +473,18 @@ static int s_serve_one(mpcd_clientsock *cs, mpcd_jobs *jobs, const mpcd_status_e
         snprintf(rep.msg, sizeof rep.msg, "party %s: malformed request: %.200s", cs->cfg->name, err);
         mpcd_warn(NULL, "malformed request from client %s: %s", client, err);
         mpcd_metrics_request(0, 0);
+        s_reply(cs, &fr[0], client, &rep, NULL);
+    } else if (s_held_by(cs, client) + 1 > (uint64_t)cs->cfg->max_requests_in_flight) {
+        /* Its held requests and this one: over the client's quota, answered at once. */
+        rep.type = MPC_CW_ERROR;
+        rep.code = MPC_ERR_LIMIT;
+        rep.rid = req.rid;
+        snprintf(rep.msg, sizeof rep.msg,
+                 "party %s: client '%s' has %u requests in flight here (held or being served); the limit is "
+                 "max_requests_in_flight = %lld", cs->cfg->name, client, (unsigned)s_held_by(cs, client) + 1,
+                 (long long)cs->cfg->max_requests_in_flight);
+        mpcd_warn(NULL, "client %s is at its max_requests_in_flight (%lld): a request refused", client,
+                  (long long)cs->cfg->max_requests_in_flight);
         s_reply(cs, &fr[0], client, &rep, NULL);
     } else {
         uint64_t *share = NULL;

@@ -129,6 +129,12 @@ static const mpc_ini_key s_rows[] = {
           "answered \"not ready\" at once."),
     C_INT(S_LIMITS, max_held_results_per_client, 1, 100000, "32",
           "RESULT requests of one client held at a time; beyond this its oldest is answered \"not ready\"."),
+    C_INT(S_LIMITS, max_requests_in_flight, 1, 100000, "64",
+          "Requests of one client (by its configured name, over all its connections) in flight here: held "
+          "(a RESULT waiting for its output) or being served. A request beyond this is answered at once with "
+          "an error naming this limit, until one of the client's held requests is answered. With "
+          "`max_held_results_per_client` below this, a client's held RESULTs make room for new ones instead "
+          "(its oldest is answered \"not ready\"), so this bound is reached only when it is the lower one."),
 
     {S_POLICY, "allow_any_program", MPC_INI_BOOL, M(allow_any_program), 0, 0, "false", 0, NULL, NULL, 0, NULL,
      "Run any program a permitted client submits (development only). When false, only circuits whose hash "

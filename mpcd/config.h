@@ -84,6 +84,7 @@ typedef struct {
     int64_t  max_result_wait_ms;
     int64_t  max_held_results;
     int64_t  max_held_results_per_client;
+    int64_t  max_requests_in_flight;
 
     /* [policy] */
     int      allow_any_program;

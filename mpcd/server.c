@@ -44,16 +44,25 @@ static int s_mesh_peer_up(void *ctx, uint32_t node)
     return mpc_transport_zmq_peer_up(ctx, node);
 }
 
+enum { S_START_WAIT_MS = 10000 };   /* longest the worker waits for every peer at start */
+
 static void *s_worker_main(void *arg)
 {
     mpcd_server *s = arg;
-    /* Wait for the mesh (peers may start later); jobs queue meanwhile. */
-    uint64_t last_note = 0;
+    /* Wait for the mesh (peers may start later); jobs queue meanwhile.  A party that is
+     * down does not keep the others from working: after S_START_WAIT_MS the worker starts
+     * with the peers it has (jobs of the missing party cannot run until it is back, and
+     * sequencing is done by the lowest-indexed party that is up; docs/daemon.md). */
+    uint64_t last_note = 0, t0 = mpc_now_ms();
     while (!atomic_load(&s->stop_worker)) {
         if (mpc_transport_zmq_ready(s->mesh, 1000) == 0) {
             mpcd_info(NULL, "all peers connected");
             uint32_t nodes = s->worker.dealer != UINT32_MAX ? s->cfg.n_parties + 1 : s->cfg.n_parties;
             mpcd_notify_ready("serving: all %u peers connected", (unsigned)(nodes - 1));
+            break;
+        }
+        if (mpc_now_ms() - t0 >= S_START_WAIT_MS) {
+            mpcd_warn(NULL, "starting without every peer: %s", mpc_transport_zmq_last_error(s->mesh));
             break;
         }
         if (mpc_now_ms() - last_note > 10000) {

@@ -601,7 +601,6 @@ enum {
 };
 #define NOTE_REFUSED_BIT (1ull << 32)   /* in an EXPIRED detail: that party refused the job */
 #define NOTE_SEQ_ENDED   0xffffffffull  /* in an EXPIRED detail: the sequencer ended it otherwise */
-#define SEQUENCER        0u
 /* How long after a busy spell the sequencer waits for readiness reports before it ends a job
  * that is not ready everywhere (a waiting party repeats its report every second). */
 #define REPORT_GRACE_MS  1500
@@ -663,7 +662,7 @@ static void s_fail_not_ready(mpcd_worker *w, mpcd_job *job, uint64_t detail)
     uint32_t party = (uint32_t)(detail & 0xffffffffu), missing = 0;
     char why[MPCD_REASON_MAX];
     if (detail == NOTE_SEQ_ENDED || party >= w->n_parties)
-        snprintf(why, sizeof why, "the sequencer %s ended the job before it ran", w->names[SEQUENCER]);
+        snprintf(why, sizeof why, "the sequencer %s ended the job before it ran", w->names[w->seq_now]);
     else if (detail & NOTE_REFUSED_BIT)
         snprintf(why, sizeof why, "party %s refused the job (not submitted there in time, its policy or a limit)",
                  w->names[party]);
@@ -774,8 +773,9 @@ static uint64_t s_later(uint64_t a, uint64_t b)
  * jobs that became ready, refusals made here, and the end of jobs that waited too long. */
 static void s_party_pass(mpcd_worker *w)
 {
+    const uint32_t seq = w->seq_now;
     uint64_t m[NOTE_WORDS];
-    while (mpc_recv(w->mesh, SEQUENCER, MPC_MSG_CONTROL, MPCD_NOTE_STREAM, 0, m, NOTE_WORDS, 0) == 0) {
+    while (mpc_recv(w->mesh, seq, MPC_MSG_CONTROL, MPCD_NOTE_STREAM, 0, m, NOTE_WORDS, 0) == 0) {
         uint8_t id[MPCD_JOB_ID_BYTES];
         memcpy(id, &m[1], MPCD_JOB_ID_BYTES);
         w->notes_unanswered = 0;
@@ -798,31 +798,35 @@ static void s_party_pass(mpcd_worker *w)
      * bounded store shared with the job traffic), so at most NOTES_UNANSWERED reports go
      * out without an answer; the count restarts when the sequencer answers, when it was seen
      * down (a restarted one answers again) or after NOTES_SILENCE_MS. */
-    if (w->peer_up && !w->peer_up(w->idle_ctx, SEQUENCER)) w->notes_unanswered = 0;
+    if (w->peer_up && !w->peer_up(w->idle_ctx, seq)) w->notes_unanswered = 0;
     if (w->notes_unanswered && now - w->notes_sent_ms >= NOTES_SILENCE_MS) w->notes_unanswered = 0;
     uint32_t budget = w->notes_unanswered < NOTES_UNANSWERED ? NOTES_UNANSWERED - w->notes_unanswered : 0;
     mpcd_jobs_lock(w->jobs);
     uint8_t refused[NOTES_UNANSWERED][MPCD_JOB_ID_BYTES];
     uint32_t nr = mpcd_jobs_refused_since(w->jobs, &w->refused_cursor, refused, budget);
-    for (uint32_t i = 0; i < nr; i++) s_note_add(out, &n_out, SEQUENCER, NOTE_REFUSED, refused[i], 0);
+    for (uint32_t i = 0; i < nr; i++) s_note_add(out, &n_out, seq, NOTE_REFUSED, refused[i], 0);
     budget = budget > n_out ? budget - n_out : 0;
     for (mpcd_job *job = mpcd_jobs_first(w->jobs); job; job = job->next) {
         if (job->state != MPCD_JOB_QUEUED || job->sequenced || job->my_party == UINT32_MAX) continue;
         uint32_t missing = 0;
         uint64_t age = now - job->submitted_ms;
+        /* The sequencer's silence or ignorance counts from when it became the sequencer (a
+         * job reported to one that went away is reported again to the next). */
+        uint64_t seq_age = now - s_later(job->submitted_ms, w->seq_since_ms);
         if (!mpcd_job_inputs_ready(job, &missing)) {
             if (age < limit) continue;
             char why[MPCD_REASON_MAX];
             snprintf(why, sizeof why, "input '%s' never arrived here within input_timeout_ms (%d ms)",
                      job->circ->inputs[missing].name, w->input_timeout_ms);
             s_fail_naming_down(w, job, why);
-        } else if (job->seq_answer == MPCD_SEQ_UNKNOWN && age >= limit) {
+        } else if (job->seq_answer == MPCD_SEQ_UNKNOWN && seq_age >= limit) {
             mpcd_job_fail(job, "never sequenced: the sequencer %s does not hold the job (it was not submitted "
-                          "there) within input_timeout_ms (%d ms)", w->names[SEQUENCER], w->input_timeout_ms);
-        } else if (job->seq_answer == MPCD_SEQ_NONE && now - s_later(job->submitted_ms, w->party_free_ms) >=
-                                                            limit + (uint64_t)w->peer_timeout_ms) {
+                          "there) within input_timeout_ms (%d ms)", w->names[seq], w->input_timeout_ms);
+        } else if (job->seq_answer == MPCD_SEQ_NONE &&
+                   now - s_later(s_later(job->submitted_ms, w->seq_since_ms), w->party_free_ms) >=
+                       limit + (uint64_t)w->peer_timeout_ms) {
             mpcd_job_fail(job, "never sequenced: no answer from the sequencer %s within input_timeout_ms (%d ms)",
-                          w->names[SEQUENCER], w->input_timeout_ms);
+                          w->names[seq], w->input_timeout_ms);
         } else {
             /* Ready: report it, again every second until the sequencer has it (every 5 s
              * after, in case the sequencer restarted and lost it). */
@@ -830,7 +834,7 @@ static void s_party_pass(mpcd_worker *w)
             if ((!job->announced_ms || now - job->announced_ms >= every) && n_out < NOTES_MAX && budget) {
                 job->announced_ms = now;
                 budget--;
-                s_note_add(out, &n_out, SEQUENCER, NOTE_READY, job->id, 0);
+                s_note_add(out, &n_out, seq, NOTE_READY, job->id, 0);
             }
             continue;
         }
@@ -962,31 +966,113 @@ static int s_sequence_one(mpcd_worker *w, uint64_t epoch, uint64_t *k, uint64_t 
     return 1;
 }
 
+/* ---- Failover (docs/daemon.md, "Sequencer failover") ---- */
+
+/* The sequencer as this daemon sees it now: the lowest-indexed party that is up, itself
+ * included (the dealer never sequences). */
+static uint32_t s_sequencer_now(const mpcd_worker *w)
+{
+    for (uint32_t p = 0; p < w->n_parties; p++)
+        if (p == w->self || !w->peer_up || w->peer_up(w->idle_ctx, p)) return p;
+    return 0;
+}
+
+/* This daemon's view of the sequencer changed: what it knew from or told the old one is
+ * void.  A party reports its ready jobs and its refusals to the new one at once (and counts
+ * the new one's silence from now); a new sequencer takes only reports made to it, and gives
+ * the parties a heartbeat timeout to notice the change too before it ends any job. */
+static void s_sequencer_changed(mpcd_worker *w, uint32_t seq)
+{
+    uint32_t old = w->seq_now;
+    uint64_t now = mpc_now_ms();
+    w->seq_now = seq;
+    w->seq_since_ms = now;
+    w->notes_unanswered = 0;
+    w->refused_cursor = 0;
+    if (seq == w->self) w->seq_free_ms = now + (uint64_t)(w->dead_peer_ms > 0 ? w->dead_peer_ms : 0);
+    if (w->jobs) {
+        mpcd_jobs_lock(w->jobs);
+        for (mpcd_job *job = mpcd_jobs_first(w->jobs); job; job = job->next) {
+            if (job->state != MPCD_JOB_QUEUED || job->sequenced) continue;
+            job->ready_mask = 0;
+            job->seq_answer = MPCD_SEQ_NONE;
+            job->announced_ms = 0;
+        }
+        mpcd_jobs_unlock(w->jobs);
+    }
+    if (old == UINT32_MAX)
+        mpcd_info(NULL, "sequencer: %s%s", w->names[seq], seq == w->self ? " (this daemon)" : "");
+    else
+        mpcd_warn(NULL, "the sequencer is now %s%s (was %s: %s)", w->names[seq], seq == w->self ? " (this daemon)" : "",
+                  w->names[old], seq < old ? "it is back" : "it is unreachable");
+}
+
+/* A RUN from a node that is not the sequencer here: refused; nothing is sent on its stream
+ * and nothing held for it is dropped (a forged RUN must not touch a real run's stream).  The
+ * parties that took it (they saw that node as the sequencer) fail it when this party's
+ * agreement does not come (input_timeout_ms + peer_timeout_ms).  Answering with an ABORT
+ * would be faster, but a stream named by a node that is not the sequencer could be the
+ * stream a real run will use (a party learns the sequencer's epoch from its own RUNs and can
+ * guess the counter), so a malicious party could make this one abort others' jobs. */
+static void s_refuse_run(mpcd_worker *w, uint32_t from, const uint64_t words[MPCD_RUN_WORDS])
+{
+    run_msg r;
+    if (s_run_decode(words, w->n_parties, &r) != 0) return;
+    mpcd_warn(NULL, "a %s from %s refused: the sequencer here is %s", r.what == RUN_JOB ? "RUN" : "pool chunk",
+              w->names[from], w->names[w->seq_now]);
+}
+
+/* Takes what nodes other than the sequencer sent on the control streams (RUNs, readiness
+ * answers of an old sequencer, reports from parties that still see this daemon as the
+ * sequencer), so the transport does not hold them and a node that becomes the sequencer
+ * again never replays them. */
+static void s_drain_stale(mpcd_worker *w)
+{
+    int am_seq = w->seq_now == w->self;
+    for (uint32_t p = 0; p < w->n_parties; p++) {
+        if (p == w->self || p == w->seq_now) continue;
+        uint64_t words[MPCD_RUN_WORDS];
+        for (int n = 0; n < 64 && mpc_recv(w->mesh, p, MPC_MSG_CONTROL, MPCD_JOB_CONTROL, 0, words, MPCD_RUN_WORDS,
+                                           0) == 0; n++)
+            s_refuse_run(w, p, words);
+        uint64_t m[NOTE_WORDS];
+        for (int n = 0; !am_seq && n < 64 &&
+                        mpc_recv(w->mesh, p, MPC_MSG_CONTROL, MPCD_NOTE_STREAM, 0, m, NOTE_WORDS, 0) == 0; n++) {
+        }
+    }
+}
+
 int mpcd_worker_run(mpcd_worker *w)
 {
-    const uint32_t sequencer = SEQUENCER;
     uint64_t epoch = 0, k = 0, retry_at = 0;
+    /* Stream ids carry 31 random bits of this epoch: two sequencers (one after the other, or
+     * two that briefly disagree) never give two runs the same stream. */
     randombytes_buf(&epoch, sizeof epoch);
     epoch |= 1;   /* never 0, so stream ids are never 0 */
+    w->seq_now = UINT32_MAX;
     while (!atomic_load(w->stop)) {
-        if (w->self == sequencer && !w->is_dealer) {
+        uint32_t seq = s_sequencer_now(w);
+        if (seq != w->seq_now) s_sequencer_changed(w, seq);
+        s_drain_stale(w);
+        if (w->self == seq && !w->is_dealer) {
             if (!s_sequence_one(w, epoch, &k, &retry_at) && w->idle) w->idle(w->idle_ctx, 0);
             continue;
         }
         if (w->jobs) s_party_pass(w);
         uint64_t words[MPCD_RUN_WORDS];
-        int rc = mpc_recv(w->mesh, sequencer, MPC_MSG_CONTROL, MPCD_JOB_CONTROL, 0, words, MPCD_RUN_WORDS, 100);
+        int rc = mpc_recv(w->mesh, seq, MPC_MSG_CONTROL, MPCD_JOB_CONTROL, 0, words, MPCD_RUN_WORDS, 100);
         if (rc == MPC_ERR_TIMEOUT) {
             if (w->idle) w->idle(w->idle_ctx, 0);
             continue;
         }
+        if (rc == MPC_ERR_IO) continue;   /* the sequencer went away: the next pass picks the next one */
         if (rc != 0) {
-            mpcd_warn(NULL, "control message from the sequencer refused: %s", mpc_strerror(rc));
+            mpcd_warn(NULL, "control message from the sequencer %s refused: %s", w->names[seq], mpc_strerror(rc));
             continue;
         }
         run_msg r;
         if (s_run_decode(words, w->n_parties, &r) != 0) {
-            mpcd_warn(NULL, "malformed RUN message from the sequencer ignored");
+            mpcd_warn(NULL, "malformed RUN message from the sequencer %s ignored", w->names[seq]);
             continue;
         }
         /* While this party makes a chunk or runs a job with the sequencer, neither reads the

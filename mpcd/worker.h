@@ -1,12 +1,17 @@
 /* worker.h — the job worker: the one thread that owns the party mesh and runs jobs, one at a
- * time, in the order the sequencer (the first configured party) gives (docs/daemon.md).
+ * time, in the order the sequencer gives (docs/daemon.md, "Job ordering").
  *
+ * The sequencer is the lowest-indexed configured party this daemon sees as up (itself
+ * included; the dealer never sequences), recomputed on every pass, so that sequencing moves
+ * to the next party while the first is down and back when it returns.
  * Sequencer: takes the oldest job of its table that every party of it has reported ready
- * (it holds the job and all its inputs), assigns it (epoch, k) and a stream id, sends RUN to
- * the job's other parties (and the dealer), then runs it if it is one of the job's parties;
- * it ends jobs not ready everywhere input_timeout_ms after their submission.  Follower:
- * reports its ready jobs to the sequencer (MPCD_NOTE_STREAM), ends those that waited too
- * long, waits for RUN on the control stream, finds the job in its table, and runs it.
+ * (to it) (it holds the job and all its inputs), assigns it (epoch, k) and a stream id, sends
+ * RUN to the job's other parties (and the dealer), then runs it if it is one of the job's
+ * parties; it ends jobs not ready everywhere input_timeout_ms after their submission.
+ * Follower: reports its ready jobs to the sequencer it sees (MPCD_NOTE_STREAM), again at once
+ * when that changes, ends those that waited too long, waits for RUN on the control stream
+ * from that sequencer only (a RUN from any other node is refused), finds the job in its
+ * table, and runs it.
  * Running: this party's inputs are here, one all-to-all AGREE round on the job's stream comparing a
  * hash of (job id, circuit hash, binding, preprocessing, stream), then the engine with
  * material from the dealer, then the output shares are stored for the clients.  A dealer
@@ -59,6 +64,8 @@ typedef struct {
     uint64_t       party_free_ms;   /* worker-private: when this party last finished a job or chunk */
     uint32_t       notes_unanswered;   /* worker-private: reports sent since the sequencer last answered */
     uint64_t       notes_sent_ms;      /* worker-private: when the last report went out */
+    uint32_t       seq_now;            /* worker-private: the sequencer as this daemon sees it */
+    uint64_t       seq_since_ms;       /* worker-private: since when (its readiness timeouts count from it) */
 } mpcd_worker;
 
 /* Runs until *w->stop is set.  Returns 0. */

@@ -6,7 +6,10 @@
  *   - 400 half-open connections (connected, no handshake) to a daemon held to 256 open files
  *     do not lock a legitimate client out;
  *   - 2,000 refused handshakes on the client endpoint, and hundreds on the peer endpoint,
- *     give a bounded number of log lines, with the count of the repeats logged. */
+ *     give a bounded number of log lines, with the count of the repeats logged;
+ *   - a client with max_requests_in_flight requests held has its next request refused at
+ *     once, naming the limit, while another client is served; the quota is free again when
+ *     its held requests are answered. */
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -56,6 +59,11 @@ static void s_up_halfopen(void)
 static void s_up_refused(void)
 {
     s_up("--set mpcd.log_repeat_ms=1000");
+}
+
+static void s_up_inflight(void)
+{
+    s_up("--set limits.max_requests_in_flight=4 --set limits.max_held_results_per_client=16");
 }
 
 static void s_down(void)
@@ -377,6 +385,104 @@ START_TEST(test_refused_handshakes_rate_limited)
 }
 END_TEST
 
+/* --- requests in flight per client ------------------------------------------------------------ */
+
+/* Sends request q on sock (type, rid and fields set by the caller). */
+static void s_send_req(void *sock, const mpc_cwire_req *q)
+{
+    uint8_t *h = NULL;
+    size_t hl = 0;
+    ck_assert_int_eq(mpc_cwire_req_encode(q, &h, &hl), 0);
+    ck_assert_int_eq(zmq_send(sock, h, hl, 0), (int)hl);
+    free(h);
+}
+
+/* Receives one reply (no payload expected) within timeout_ms; 0, or -1 on timeout. */
+static int s_recv_rep(void *sock, int timeout_ms, mpc_cwire_rep *rep)
+{
+    zmq_setsockopt(sock, ZMQ_RCVTIMEO, &timeout_ms, sizeof timeout_ms);
+    zmq_msg_t m;
+    zmq_msg_init(&m);
+    if (zmq_msg_recv(&m, sock, 0) < 0) {
+        zmq_msg_close(&m);
+        return -1;
+    }
+    ck_assert(!zmq_msg_more(&m));
+    char err[200];
+    int r = mpc_cwire_rep_decode(zmq_msg_data(&m), zmq_msg_size(&m), 0, 0, rep, err, sizeof err);
+    zmq_msg_close(&m);
+    ck_assert_msg(r == 0, "undecodable reply: %s", err);
+    return 0;
+}
+
+START_TEST(test_requests_in_flight_quota)
+{
+    /* A job that waits for its inputs: RESULT requests on it are held. */
+    static const char *src = "party a, b\ninput x: int from a\ninput y: int from b\noutput s = x + y to a, b\n";
+    char err[256], path[512];
+    snprintf(path, sizeof path, "%s/client.ini", s_cl.dir);
+    mpc_client *c = NULL;
+    ck_assert_msg(mpc_client_open(&c, path, err, sizeof err) == 0, "%s", err);
+    mpc_job *j = NULL;
+    ck_assert_msg(mpc_job_create_source(c, src, strlen(src), "q.mpc", NULL, 0, 0, &j) == 0, "%s", mpc_client_errmsg(c));
+    ck_assert_msg(mpc_job_submit(c, j, 0) == 0, "%s", mpc_client_errmsg(c));
+    uint8_t id[MPC_CWIRE_JOB_BYTES];
+    ck_assert_int_eq(mpc_cwire_job_parse(id, mpc_job_id(j)), 0);
+
+    void *ctx = zmq_ctx_new();
+    void *sock = s_dealer(ctx, 1, "client");
+    ck_assert_int_eq(zmq_connect(sock, s_ccfg.daemons[1].endpoint), 0);
+    /* Four RESULTs held for 3 s each: the client's quota (4) is full. */
+    for (uint64_t r = 1; r <= 4; r++) {
+        mpc_cwire_req q = {.type = MPC_CW_RESULT, .rid = r, .wait_ms = 3000};
+        memcpy(q.job, id, sizeof id);
+        snprintf(q.name, sizeof q.name, "s");
+        s_send_req(sock, &q);
+    }
+    mpc_cwire_rep rep;
+    ck_assert_msg(s_recv_rep(sock, 500, &rep) != 0, "a RESULT was answered at once (type 0x%x)", rep.type);
+    uint64_t t0 = mpc_now_ms();
+    mpc_cwire_req st = {.type = MPC_CW_STATUS, .rid = 5};
+    s_send_req(sock, &st);
+    ck_assert_int_eq(s_recv_rep(sock, 1000, &rep), 0);
+    uint64_t took = mpc_now_ms() - t0;
+    ck_assert_uint_eq(rep.rid, 5);
+    ck_assert_uint_eq(rep.type, MPC_CW_ERROR);
+    ck_assert_int_eq(rep.code, MPC_ERR_LIMIT);
+    ck_assert_msg(strstr(rep.msg, "max_requests_in_flight = 4") != NULL, "%s", rep.msg);
+    fprintf(stderr, "in flight: the fifth request was refused in %llu ms: %s\n", (unsigned long long)took, rep.msg);
+    ck_assert_uint_le(took, 1000);
+
+    /* Another client is served meanwhile. */
+    void *other = s_dealer(ctx, 1, "client_a");
+    ck_assert_int_eq(zmq_connect(other, s_ccfg.daemons[1].endpoint), 0);
+    mpc_cwire_req st2 = {.type = MPC_CW_STATUS, .rid = 6};
+    s_send_req(other, &st2);
+    ck_assert_int_eq(s_recv_rep(other, 2000, &rep), 0);
+    ck_assert_uint_eq(rep.type, MPC_CW_STATUS_OK);
+
+    /* The held requests are answered (not ready) when their wait ends; then the quota is free. */
+    for (int n = 0; n < 4; n++) {
+        ck_assert_int_eq(s_recv_rep(sock, 5000, &rep), 0);
+        ck_assert_uint_eq(rep.type, MPC_CW_RESULT_OK);
+        ck_assert(!rep.ready);
+    }
+    mpc_cwire_req st3 = {.type = MPC_CW_STATUS, .rid = 7};
+    s_send_req(sock, &st3);
+    ck_assert_int_eq(s_recv_rep(sock, 2000, &rep), 0);
+    ck_assert_uint_eq(rep.rid, 7);
+    ck_assert_uint_eq(rep.type, MPC_CW_STATUS_OK);
+    ck_assert(tc_log_has(&s_cl, "b", "max_requests_in_flight"));
+
+    zmq_close(other);
+    zmq_close(sock);
+    zmq_ctx_term(ctx);
+    ck_assert_int_eq(mpc_job_cancel(c, j), 0);
+    mpc_job_free(&j);
+    mpc_client_close(&c);
+}
+END_TEST
+
 Suite *mpc_test_suite(void)
 {
     Suite *s = suite_create("client_endpoint");
@@ -394,6 +500,11 @@ Suite *mpc_test_suite(void)
     tcase_add_unchecked_fixture(tc, s_up_refused, s_down);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_refused_handshakes_rate_limited);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("in_flight");
+    tcase_add_unchecked_fixture(tc, s_up_inflight, s_down);
+    tcase_set_timeout(tc, 40);
+    tcase_add_test(tc, test_requests_in_flight_quota);
     suite_add_tcase(s, tc);
     return s;
 }

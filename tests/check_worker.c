@@ -32,11 +32,23 @@ typedef struct {
     atomic_int    stop;
 } cluster;
 
+static atomic_int s_hold_p0;   /* test_sequencer_failover: p0's worker has not started yet */
+
 static void *s_thread(void *arg)
 {
     mpcd_worker *w = arg;
+    while (w->self == 0 && atomic_load(&s_hold_p0) && !atomic_load(w->stop)) usleep(10 * 1000);
     mpcd_worker_run(w);
     return NULL;
+}
+
+/* The mesh nodes the parties other than p0 see down (test_sequencer_failover); p0 itself and
+ * the other tests see every node up. */
+static atomic_uint s_down_mask;
+static int s_peer_up_mask(void *ctx, uint32_t node)
+{
+    const mpcd_worker *w = ctx;
+    return w->self == 0 || !(atomic_load(&s_down_mask) & (1u << node));
 }
 
 static void s_cluster_start_ex(cluster *cl, uint32_t n, int input_timeout_ms, int64_t job_timeout_ms);
@@ -65,6 +77,8 @@ static void s_cluster_start_ex(cluster *cl, uint32_t n, int input_timeout_ms, in
         for (uint32_t k = 0; k <= n; k++) snprintf(w->names[k], sizeof w->names[k], "p%u", (unsigned)k);
         w->mesh = cl->t[i];
         w->stop = &cl->stop;
+        w->peer_up = s_peer_up_mask;
+        w->idle_ctx = w;
         if (i < n) {
             cl->jobs[i] = mpcd_jobs_new(100);
             w->jobs = cl->jobs[i];
@@ -501,6 +515,91 @@ START_TEST(test_unsequenced_job_expires)
 }
 END_TEST
 
+/* Submits a 2-party job (the circuit of s_circuit) bound to p1 and p2 to party i's table
+ * (i = 0 holds it without being a party), with this party's shares of x and y. */
+static void s_submit_bc(cluster *cl, uint32_t i, const uint8_t id[16], uint64_t *const shares[2])
+{
+    mpc_circuit *c = s_circuit(2, 4, 5);
+    uint8_t hash[32];
+    ck_assert_int_eq(mpc_circ_hash(c, hash), 0);
+    uint32_t binding[MPC_MAX_PARTIES] = {1, 2};
+    ck_assert_int_eq(mpcd_jobs_add(cl->jobs[i], id, "tester", &c, hash, binding, i == 0 ? UINT32_MAX : i - 1), 0);
+    if (i == 0) return;
+    mpcd_jobs_lock(cl->jobs[i]);
+    mpcd_job *job = mpcd_jobs_find(cl->jobs[i], id);
+    for (int in = 0; in < 2; in++) {
+        job->inputs[in].present = 1;
+        job->inputs[in].mode = MPC_IN_SHARE;
+        job->inputs[in].share = malloc(4 * 8);
+        memcpy(job->inputs[in].share, shares[in], 4 * 8);
+    }
+    mpcd_jobs_notify(cl->jobs[i]);
+    mpcd_jobs_unlock(cl->jobs[i]);
+}
+
+/* Sequencer failover (docs/daemon.md): while p0 is down (its worker not started) and p1, p2
+ * and the dealer see it so, p1 sequences: a job bound to p1 and p2 runs with the right
+ * answer, and a job of all three ends after input_timeout_ms naming p0.  When p0 comes back (and is seen up) it sequences again: its copy of that job ends
+ * for lack of reports without touching p1's and p2's records, and a job of all three runs. */
+START_TEST(test_sequencer_failover)
+{
+    atomic_store(&s_down_mask, 1u);
+    atomic_store(&s_hold_p0, 1);
+    cluster cl;
+    s_cluster_start(&cl, 3, 2000);
+    uint64_t x[4] = {1, 2, 3, 4}, y[4] = {5, 6, 7, 8}, xs0[4], xs1[4], ys0[4], ys1[4];
+    uint64_t *xs[2] = {xs0, xs1}, *ys[2] = {ys0, ys1};
+    s_share(2, x, 4, xs);
+    s_share(2, y, 4, ys);
+    /* A job of all three, held by p1 and p2: it cannot run without p0. */
+    uint64_t zero[4] = {0}, *sh[2] = {zero, zero};
+    uint8_t id3[16];
+    randombytes_buf(id3, sizeof id3);
+    for (uint32_t i = 1; i < 3; i++) s_submit(&cl, i, id3, 4, 5, sh);
+    uint8_t id[16];
+    randombytes_buf(id, sizeof id);
+    s_submit_bc(&cl, 0, id, NULL);
+    for (uint32_t i = 1; i <= 2; i++) {
+        uint64_t *mine[2] = {xs[i - 1], ys[i - 1]};
+        s_submit_bc(&cl, i, id, mine);
+    }
+    char reason[MPCD_REASON_MAX];
+    uint64_t dot = 0;
+    for (uint32_t i = 1; i <= 2; i++) {
+        ck_assert_msg(s_wait_done(&cl, i, id, reason) == MPCD_JOB_DONE, "party %u: %s", i, reason);
+        mpcd_jobs_lock(cl.jobs[i]);
+        dot += mpcd_jobs_find(cl.jobs[i], id)->out_shares[0][0];
+        mpcd_jobs_unlock(cl.jobs[i]);
+    }
+    ck_assert_uint_eq(dot, 1 * 5 + 2 * 6 + 3 * 7 + 4 * 8);
+    /* The job of all three ends after input_timeout_ms on p1 and p2, naming p0 as down. */
+    for (uint32_t i = 1; i < 3; i++) {
+        ck_assert_int_eq(s_wait_done(&cl, i, id3, reason), MPCD_JOB_FAILED);
+        ck_assert_msg(strstr(reason, "not ready on party p0") && strstr(reason, "p0 is unreachable"), "party %u: %s",
+                      i, reason);
+    }
+    /* p0 is back: it ends its copy (no party reports it ready: it ran); p1's and p2's records
+     * stay done. */
+    atomic_store(&s_down_mask, 0);
+    atomic_store(&s_hold_p0, 0);
+    ck_assert_int_eq(s_wait_done(&cl, 0, id, reason), MPCD_JOB_FAILED);
+    ck_assert_msg(strstr(reason, "not ready on party p1"), "%s", reason);
+    usleep(300 * 1000);
+    for (uint32_t i = 1; i <= 2; i++) {
+        mpcd_jobs_lock(cl.jobs[i]);
+        ck_assert_int_eq(mpcd_jobs_find(cl.jobs[i], id)->state, MPCD_JOB_DONE);
+        mpcd_jobs_unlock(cl.jobs[i]);
+    }
+    /* A job of the three runs, sequenced by p0. */
+    uint8_t id2[16];
+    randombytes_buf(id2, sizeof id2);
+    for (uint32_t i = 0; i < 3; i++) s_submit(&cl, i, id2, 4, 5, sh);
+    for (uint32_t i = 0; i < 3; i++)
+        ck_assert_msg(s_wait_done(&cl, i, id2, reason) == MPCD_JOB_DONE, "party %u: %s", i, reason);
+    s_cluster_stop(&cl);
+}
+END_TEST
+
 /* Pools fill in the background; a job of every party takes its triples from them (first in,
  * first out, the same count on every party, never twice), and the answer is right.  (A party
  * whose pool differs, as after a restart, is covered end to end in daemon_e2e.) */
@@ -574,6 +673,7 @@ Suite *mpc_test_suite(void)
     tcase_add_test(tc, test_pool);
     tcase_add_test(tc, test_abandoned_jobs_do_not_block);
     tcase_add_test(tc, test_unsequenced_job_expires);
+    tcase_add_test(tc, test_sequencer_failover);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -131,9 +131,11 @@ echo "$out" | grep -q "not in this party's allowlist" || fail "refusal by c: $ou
 J=$(echo "$out" | grep -o 'job [0-9a-f]\{32\}' | head -1 | cut -c5-)
 # Withdrawn: cancelled on a and b.  The sequencer may have ordered the job in the moment
 # between the refusal and the withdrawal; then the agreement fails it at once instead, naming c.
+# Or c's worker reported its refusal to the sequencer before the client's withdrawal came: then
+# the sequencer ended the job, naming c, and told b.
 i=0
 until [ "$("$MPC" status --config "$C" --job "$J" |
-           grep -c "job $J: \(cancelled, .*cancelled by client client_a\|failed, .*party c does not hold the job\)")" = 2 ]; do
+           grep -c "job $J: \(cancelled, .*cancelled by client client_a\|failed, .*party c does not hold the job\|failed, .*party c refused the job\)")" = 2 ]; do
     sleep 0.1; i=$((i + 1)); [ $i -lt 20 ] || { "$MPC" status --config "$C" --job "$J"; fail "the refused submission was not withdrawn from a and b"; }
 done
 "$MPC" status --config "$C" | grep -c "jobs 0 queued, 0 running" | grep -qx 3 || fail "the withdrawn job still counts"
