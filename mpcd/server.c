@@ -32,6 +32,8 @@ struct mpcd_server {
     int              worker_running;
     atomic_int       stop_worker;      /* set by the main thread, read by the worker */
     int              keep_log_level;   /* --log-level given: a reload leaves the level */
+    atomic_int       partial_start;    /* the worker started without every peer; the main
+                                        * loop announces when the last one connects */
 };
 
 static int s_mesh_idle(void *ctx, int timeout_ms)
@@ -45,6 +47,24 @@ static int s_mesh_peer_up(void *ctx, uint32_t node)
 }
 
 enum { S_START_WAIT_MS = 10000 };   /* longest the worker waits for every peer at start */
+
+/* Main thread: after a start without every peer, says so once the last one is connected
+ * (the peers' states are atomics of the transport, readable from any thread). */
+static void s_announce_full_mesh(mpcd_server *s)
+{
+    if (!atomic_load(&s->partial_start)) return;
+    uint32_t nodes = s->worker.dealer != UINT32_MAX ? s->cfg.n_parties + 1 : s->cfg.n_parties;
+    for (uint32_t i = 0; i < nodes; i++) {
+        int state = MPC_ZMQ_PEER_DOWN;
+        uint64_t since = 0;
+        if (i == s->cfg.self) continue;
+        mpc_transport_zmq_peer_info(s->mesh, i, &state, &since);
+        if (state != MPC_ZMQ_PEER_UP) return;
+    }
+    atomic_store(&s->partial_start, 0);
+    mpcd_info(NULL, "all peers connected");
+    mpcd_notify_status("serving: all %u peers connected", (unsigned)(nodes - 1));
+}
 
 static void *s_worker_main(void *arg)
 {
@@ -63,6 +83,9 @@ static void *s_worker_main(void *arg)
         }
         if (mpc_now_ms() - t0 >= S_START_WAIT_MS) {
             mpcd_warn(NULL, "starting without every peer: %s", mpc_transport_zmq_last_error(s->mesh));
+            /* It serves (jobs of the parties that are up run): ready for systemd too. */
+            mpcd_notify_ready("serving without every peer: %s", mpc_transport_zmq_last_error(s->mesh));
+            atomic_store(&s->partial_start, 1);
             break;
         }
         if (mpc_now_ms() - last_note > 10000) {
@@ -329,6 +352,7 @@ int mpcd_server_run(mpcd_server *s, const atomic_int *stop, atomic_int *reload)
     uint64_t dropped_full = 0, dropped_note = 0;
     while (!atomic_load(stop)) {
         mpcd_notify_watchdog();
+        s_announce_full_mesh(s);
         if (reload && atomic_exchange(reload, 0)) s_reload(s);
         mpcd_log_flush();
         if (s->clients) {
