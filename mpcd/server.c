@@ -406,9 +406,11 @@ void mpcd_server_destroy(mpcd_server **sp)
     }
     if (s->worker_running) pthread_join(s->worker_thread, NULL);
     mpcd_clientsock_destroy(&s->clients);
+    /* The pool's OT source holds a view of the mesh (it forgets its streams on destroy): the
+     * pool goes before the mesh. */
+    mpcd_pool_destroy(&s->pool);
     mpc_transport_destroy(&s->mesh);
     mpcd_jobs_destroy(&s->jobs);
-    mpcd_pool_destroy(&s->pool);
     mpc_keypair_destroy(&s->kp);
     sodium_memzero(s, sizeof *s);
     free(s);
