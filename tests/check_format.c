@@ -354,9 +354,10 @@ START_TEST(test_huge_declared_lengths)
     size_t n;
     s_write(c, &b, &n);
     size_t gb = (size_t)c->n_gates * 48;
-    ck_assert_uint_eq(b[n - 1], 0);                  /* version 2 ends with warnings = 0 (a fixint) */
-    ck_assert_uint_eq(b[n - 1 - gb - 3], 0xc5);      /* bin16 header precedes the records */
-    memset(b + n - 1 - gb - 2, 0xff, 2);
+    ck_assert_uint_eq(b[n - 1], 0x90);               /* version 3 ends with no local parts */
+    ck_assert_uint_eq(b[n - 2], 0);                  /* after warnings = 0 (a fixint) */
+    ck_assert_uint_eq(b[n - 2 - gb - 3], 0xc5);      /* bin16 header precedes the records */
+    memset(b + n - 2 - gb - 2, 0xff, 2);
     s_refused(b, n, NULL, "declares");
     free(b);
     /* Deep nesting is refused before msgpack recurses. */
@@ -375,13 +376,13 @@ START_TEST(test_wrong_magic_version_types)
     uint8_t *b;
     size_t n;
     s_write(c, &b, &n);
-    ck_assert_uint_eq(b[0], 0x9a);                   /* version 2: 10 fields */
+    ck_assert_uint_eq(b[0], 0x9b);                   /* version 3: 11 fields */
     b[3] = 'X';
     s_refused(b, n, NULL, "magic");
     b[3] = 'P';
     ck_assert_uint_eq(b[9], MPC_CIRC_VERSION);
-    b[9] = 3;
-    s_refused(b, n, NULL, "version 3");
+    b[9] = 4;
+    s_refused(b, n, NULL, "version 4");
     b[9] = 0xff;                                     /* negative fixint */
     s_refused(b, n, NULL, "version");
     b[9] = 0;
@@ -389,9 +390,12 @@ START_TEST(test_wrong_magic_version_types)
     b[9] = 1;                                        /* version 1 has 9 fields, not 10 */
     s_refused(b, n, NULL, "version 1 circuit must be an array of 9 fields");
     b[9] = MPC_CIRC_VERSION;
-    b[0] = 0x99;                                     /* 9 fields */
-    s_refused(b, n, NULL, "must be an array of 10 fields");
-    b[0] = 0x9a;
+    b[0] = 0x9a;                                     /* 10 fields */
+    s_refused(b, n, NULL, "must be an array of 11 fields");
+    b[9] = 2;                                        /* version 2 has 10 fields, not 11 */
+    b[0] = 0x9b;
+    s_refused(b, n, NULL, "version 2 circuit must be an array of 10 fields");
+    b[9] = MPC_CIRC_VERSION;
     b[10] = 0xd0;                                    /* frac as int8: wrong type, and shifts bytes */
     s_refused(b, n, NULL, NULL);
     b[10] = 16;
@@ -500,8 +504,8 @@ START_TEST(test_bad_wires_lengths_cycles)
 }
 END_TEST
 
-/* Version 2 records the compiler's warning count (field 9); version 1 files still read, with
- * the count unknown; the count is not part of the hash. */
+/* Version 2 records the compiler's warning count (field 9); version 1 and 2 files still read
+ * (version 1 with the count unknown); the count is not part of the hash. */
 START_TEST(test_warnings_field_and_version_1)
 {
     mpc_circuit *c = s_sample();
@@ -513,15 +517,26 @@ START_TEST(test_warnings_field_and_version_1)
     uint8_t *b;
     size_t n;
     s_write(c, &b, &n);
-    ck_assert_uint_eq(b[n - 1], 3);
+    ck_assert_uint_eq(b[n - 1], 0x90);               /* version 3: no local parts */
+    ck_assert_uint_eq(b[n - 2], 3);
     mpc_circuit *d = NULL;
     char err[256];
     ck_assert_int_eq(mpc_circ_read(b, n, NULL, &d, err, sizeof err), 0);
     ck_assert_uint_eq(d->warnings, 3);
     mpc_circ_destroy(&d);
-    b[n - 1] = 0xa1;                                 /* a str: wrong type */
-    s_refused(b, n, NULL, NULL);
-    /* The same circuit as version 1: 9 fields, no warnings. */
+    b[n - 2] = 0xa1;                                 /* a str: wrong type */
+    s_refused(b, n - 1, NULL, NULL);
+    b[n - 2] = 3;
+    /* The same circuit as version 2: 10 fields, no local parts. */
+    b[0] = 0x9a;
+    b[9] = 2;
+    ck_assert_int_eq(mpc_circ_read(b, n - 1, NULL, &d, err, sizeof err), 0);
+    ck_assert_uint_eq(d->warnings, 3);
+    ck_assert_int_eq(mpc_circ_hash(d, h1), 0);
+    ck_assert(memcmp(h0, h1, sizeof h0) == 0);
+    mpc_circ_destroy(&d);
+    n--;
+    /* As version 1: 9 fields, no warnings. */
     b[0] = 0x99;
     b[9] = 1;
     ck_assert_int_eq(mpc_circ_read(b, n - 1, NULL, &d, err, sizeof err), 0);
@@ -644,10 +659,10 @@ START_TEST(test_random_field_replacement)
         msgpack_packer pk;
         msgpack_sbuffer_init(&sb);
         msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-        int field = 2 + (int)(s_rand() % 8), sub = (int)(s_rand() % 3), subf = (int)(s_rand() % 7);
+        int field = 2 + (int)(s_rand() % 9), sub = (int)(s_rand() % 3), subf = (int)(s_rand() % 7);
         int nested = (field == 5 || field == 6) && (s_rand() & 1);
-        msgpack_pack_array(&pk, 10);
-        for (int k = 0; k < 10; k++) {
+        msgpack_pack_array(&pk, 11);
+        for (int k = 0; k < 11; k++) {
             if (k != field) { msgpack_pack_object(&pk, top[k]); continue; }
             if (!nested) { s_rand_obj(&pk, 3); continue; }
             const msgpack_object *arr = &top[k];
