@@ -117,6 +117,16 @@ int mpc_circ_declared_inputs(const mpc_circuit *c, mpc_input **out, uint32_t *n)
     for (uint32_t l = 0; l < c->n_locals; l++)
         for (uint32_t i = 0; i < c->locals[l]->n_inputs; i++)
             if (s_find_input(c, c->locals[l]->inputs[i].name) < 0) d[k++] = c->locals[l]->inputs[i];
+    /* In source order (a stable sort by position; a circuit without positions keeps this). */
+    for (uint32_t i = 1; c->n_locals && i < k; i++) {
+        mpc_input t = d[i];
+        uint32_t j = i;
+        while (j > 0 && (d[j - 1].line > t.line || (d[j - 1].line == t.line && d[j - 1].col > t.col))) {
+            d[j] = d[j - 1];
+            j--;
+        }
+        d[j] = t;
+    }
     *out = d;
     *n = k;
     return 0;

@@ -33,8 +33,9 @@ const mpc_circuit *mpc_circ_input_local(const mpc_circuit *c, uint32_t i);
 /* Party p's local part or NULL. */
 const mpc_circuit *mpc_circ_local_of(const mpc_circuit *c, uint32_t p);
 
-/* The declared inputs — what the parties give: c's inputs that are not derived, in order,
- * then the local parts' inputs that are not inputs of c.  *out is malloc'ed (free it). */
+/* The declared inputs — what the parties give: c's inputs that are not derived and the local
+ * parts' inputs that are not inputs of c, in source order (by line and column; stable).
+ * Without local parts, exactly c's inputs in c's order.  *out is malloc'ed (free it). */
 int mpc_circ_declared_inputs(const mpc_circuit *c, mpc_input **out, uint32_t *n);
 
 /* Computes the values of c's inputs from party `party` (every party: UINT32_MAX) from the

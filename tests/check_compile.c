@@ -903,13 +903,21 @@ static int s_prefix(const char *s, const char *prefix)
 START_TEST(test_mpcc_stats_and_circ_roundtrip)
 {
     tp_cmd r;
-    tp_run(&r, "mpcc", "--stats examples/joint_stats.mpc");
+    tp_run(&r, "mpcc", "--stats --no-pushdown examples/joint_stats.mpc");
     ck_assert_int_eq(r.status, 0);
     ck_assert_str_eq(r.err, "");
     ck_assert_msg(s_prefix(r.out, "gates: 31\ntriples: 3001\ncomparisons: 0\nrounds: 4\nhash: "), "%s", r.out);
     ck_assert_ptr_nonnull(strstr(r.out, "\ntruncations: 17\n"));   /* 3 dots of 4 segments each: 12, + 5 */
     ck_assert_ptr_nonnull(strstr(r.out, "\ninput: xa from a fix[1000]\ninput: xb from b fix[1000]\n"));
     ck_assert_ptr_nonnull(strstr(r.out, "\noutput: mean fix[1] to a, b, c\noutput: var fix[1] to a, b, c\n"));
+    ck_assert_ptr_null(strstr(r.out, "local "));
+    /* With pushdown (the default) each hospital's sum and dot are its own: one triple left. */
+    tp_run(&r, "mpcc", "--stats examples/joint_stats.mpc");
+    ck_assert_int_eq(r.status, 0);
+    ck_assert_msg(s_prefix(r.out, "gates: 22\ntriples: 1\ncomparisons: 0\nrounds: 4\nhash: "), "%s", r.out);
+    ck_assert_ptr_nonnull(strstr(r.out, "\nlocal a: gates 7, inputs xa, derived xa.sum xa.sum2\n"));
+    ck_assert_ptr_nonnull(strstr(r.out, "\nmpc: gates 22, triples 1, comparisons 0, rounds 4\n"));
+    ck_assert_ptr_nonnull(strstr(r.out, "\ninput: xa.sum from a fix[1] (derived)\n"));
     char stats[16384];
     strcpy(stats, r.out);
     /* The same numbers and hash from the compiled file. */
@@ -922,9 +930,17 @@ START_TEST(test_mpcc_stats_and_circ_roundtrip)
     ck_assert_int_eq(r.status, 0);
     ck_assert_str_eq(r.out, stats);
     /* A million elements: the same gates. */
-    tp_run(&r, "mpcc", "--stats examples/joint_stats.mpc -D N=1000000");
+    tp_run(&r, "mpcc", "--stats --no-pushdown examples/joint_stats.mpc -D N=1000000");
     ck_assert_int_eq(r.status, 0);
     ck_assert_msg(s_prefix(r.out, "gates: 31\ntriples: 3000001\n"), "%s", r.out);
+    tp_run(&r, "mpcc", "--stats examples/joint_stats.mpc -D N=1000000");
+    ck_assert_int_eq(r.status, 0);
+    ck_assert_msg(s_prefix(r.out, "gates: 22\ntriples: 1\n"), "%s", r.out);
+    /* A compiled circuit with local parts cannot be taken as one without. */
+    snprintf(args, sizeof args, "--stats --no-pushdown '%s/j.circ'", tp_scratch());
+    tp_run(&r, "mpcc", "%s", args);
+    ck_assert_int_eq(r.status, 1);
+    ck_assert_ptr_nonnull(strstr(r.err, "recompile the source with --no-pushdown"));
     tp_run(&r, "mpcc", "--stats --json examples/secure_sum.mpc");
     ck_assert_int_eq(r.status, 0);
     ck_assert_msg(s_prefix(r.out, "{\"gates\": 6, \"triples\": 0, \"comparisons\": 0, \"rounds\": 0, \"hash\": \""),
