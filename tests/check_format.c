@@ -10,6 +10,8 @@
 #include "runner.h"
 #include "dump.h"
 #include "format.h"
+#include "compile.h"
+#include "pushdown.h"
 
 #define NW MPC_NO_WIRE
 
@@ -700,6 +702,93 @@ START_TEST(test_random_field_replacement)
 }
 END_TEST
 
+/* Version 3: the local parts (circuits/pushdown.h) round-trip, are covered by the hash, and a
+ * file whose local parts break a rule of mpc_circ_validate_locals is refused. */
+START_TEST(test_local_parts)
+{
+    const char *src = "party a, b\ninput u: int[4] from a\ninput v: int[4] from a\ninput y: int from b\n"
+                      "output r = dot(u, v) + y, s = sum(u) * y to a, b\n";
+    mpc_circuit *c = NULL;
+    mpc_diag d;
+    ck_assert_int_eq(mpc_compile_ex(src, strlen(src), "l.mpc", NULL, 0, MPC_COMPILE_PUSHDOWN, &c, &d), 0);
+    mpc_diag_free(&d);
+    ck_assert_uint_eq(c->n_locals, 1);
+    ck_assert_uint_eq(c->locals[0]->n_inputs, 2);
+    ck_assert_ptr_null(mpc_circ_local_of(c, 1));
+    uint8_t *b;
+    size_t n;
+    s_write(c, &b, &n);
+    mpc_circuit *r = NULL;
+    char err[512];
+    ck_assert_msg(mpc_circ_read(b, n, NULL, &r, err, sizeof err) == 0, "%s", err);
+    free(b);
+    ck_assert_uint_eq(r->n_locals, 1);
+    ck_assert_uint_eq(r->locals[0]->n_gates, c->locals[0]->n_gates);
+    uint8_t h0[MPC_HASH_BYTES], h1[MPC_HASH_BYTES];
+    ck_assert_int_eq(mpc_circ_hash(c, h0), 0);
+    ck_assert_int_eq(mpc_circ_hash(r, h1), 0);
+    ck_assert(memcmp(h0, h1, sizeof h0) == 0);
+    /* positions inside a local part are not hashed; what it computes is */
+    r->locals[0]->gates[0].line += 3;
+    ck_assert_int_eq(mpc_circ_hash(r, h1), 0);
+    ck_assert(memcmp(h0, h1, sizeof h0) == 0);
+    mpc_circuit *L = r->locals[0];
+    uint32_t gi = 0;
+    while (L->gates[gi].kind != MPC_G_DOT) gi++;
+    L->gates[gi].kind = MPC_G_MUL;                   /* still valid: u * v elementwise ... */
+    L->gates[gi].len = 4;
+    ck_assert_int_ne(mpc_circ_validate(r, NULL, err, sizeof err), 0);   /* ... but not its length */
+    L->gates[gi].kind = MPC_G_DOT;
+    L->gates[gi].len = 1;
+    ck_assert_int_eq(mpc_circ_validate(r, NULL, err, sizeof err), 0);
+    uint64_t aux = L->gates[gi].aux[0];
+    L->gates[gi].aux[0] = 2;                         /* segments of 2: another computation */
+    L->gates[gi].len = 2;
+    /* (the derived input's length no longer matches: refused) */
+    ck_assert_int_ne(mpc_circ_validate(r, NULL, err, sizeof err), 0);
+    L->gates[gi].aux[0] = aux;
+    L->gates[gi].len = 1;
+    /* an output of the local part that names no input of the circuit */
+    char saved[MPC_NAME_MAX];
+    strcpy(saved, L->outputs[0].name);
+    strcpy(L->outputs[0].name, "nope");
+    s_refused_circ(r, NULL, "is no input of the circuit");
+    strcpy(L->outputs[0].name, saved);
+    /* an output to another party */
+    L->outputs[0].recipients = 3;
+    s_refused_circ(r, NULL, "goes to another party");
+    L->outputs[0].recipients = 1;
+    /* an input of another party */
+    L->inputs[1].party = 1;
+    s_refused_circ(r, NULL, "from another party");
+    L->inputs[1].party = 0;
+    /* an input that differs from the circuit's input of the same name */
+    strcpy(saved, L->inputs[0].name);
+    strcpy(L->inputs[0].name, "y");
+    s_refused_circ(r, NULL, "differs from the circuit's");
+    strcpy(L->inputs[0].name, saved);
+    /* two parts for one party, and a part with parts of its own */
+    mpc_circuit **two = realloc(r->locals, 2 * sizeof *two);
+    ck_assert_ptr_nonnull(two);
+    r->locals = two;
+    r->locals[1] = L;
+    r->n_locals = 2;
+    s_refused_circ(r, NULL, "two local parts");
+    r->n_locals = 1;
+    mpc_circuit *inner[1] = {c->locals[0]};
+    L->locals = inner;
+    L->n_locals = 1;
+    s_write(r, &b, &n);
+    L->n_locals = 0;
+    L->locals = NULL;
+    s_refused(b, n, NULL, "local parts of its own");
+    free(b);
+    ck_assert_int_eq(mpc_circ_validate(r, NULL, err, sizeof err), 0);
+    mpc_circ_destroy(&r);
+    mpc_circ_destroy(&c);
+}
+END_TEST
+
 /* The listing (dump.h) names parties, inputs, outputs and every gate, one line each. */
 START_TEST(test_dump_listing)
 {
@@ -754,6 +843,7 @@ Suite *mpc_test_suite(void)
     tcase_add_test(tc, test_wrong_field_types);
     tcase_add_test(tc, test_random_field_replacement);
     tcase_add_test(tc, test_dump_listing);
+    tcase_add_test(tc, test_local_parts);
     suite_add_tcase(s, tc);
     return s;
 }
