@@ -11,6 +11,7 @@
 #include "runner.h"
 #include "proc.h"
 #include "compile.h"
+#include "pushdown.h"
 #include "codegen.h"
 #include "eval.h"
 #include "value.h"
@@ -844,14 +845,20 @@ START_TEST(test_language_examples_compile)
 }
 END_TEST
 
-/* Compiles (optimised, as mpcc does), evaluates on the `in:` lines ("name = v, v") and
+/* Compiles (optimised, as mpcc does; with owner-local pushdown when `pushdown`, the declared
+ * inputs run through the local parts), evaluates on the `in:` lines ("name = v, v") and
  * compares each output, formatted as mpcc --eval prints it, with the `out:` lines. */
-static void s_eval_doc(const s_doc_example *ex, int k)
+static void s_eval_doc_pd(const s_doc_example *ex, int k, int pushdown)
 {
     mpc_circuit *c = NULL;
     mpc_diag d;
-    ck_assert_msg(mpc_compile(ex->src, strlen(ex->src), "doc.mpc", NULL, 0, &c, &d) == 0, "example %d", k);
+    ck_assert_msg(mpc_compile_ex(ex->src, strlen(ex->src), "doc.mpc", NULL, 0, pushdown ? MPC_COMPILE_PUSHDOWN : 0,
+                                 &c, &d) == 0, "example %d", k);
     mpc_diag_free(&d);
+    mpc_input *decl = NULL;
+    uint32_t nd = 0;
+    ck_assert_int_eq(mpc_circ_declared_inputs(c, &decl, &nd), 0);
+    ck_assert_uint_le(nd, 16);
     uint64_t *vals[16] = {0};
     char err[256];
     for (int i = 0; i < ex->n_in; i++) {
@@ -859,16 +866,16 @@ static void s_eval_doc(const s_doc_example *ex, int k)
         ck_assert_ptr_nonnull(eq);
         size_t nl = (size_t)(eq - ex->in[i]);
         uint32_t j;
-        for (j = 0; j < c->n_inputs; j++)
-            if (strlen(c->inputs[j].name) == nl && strncmp(c->inputs[j].name, ex->in[i], nl) == 0) break;
-        ck_assert_msg(j < c->n_inputs, "example %d: no input %s", k, ex->in[i]);
+        for (j = 0; j < nd; j++)
+            if (strlen(decl[j].name) == nl && strncmp(decl[j].name, ex->in[i], nl) == 0) break;
+        ck_assert_msg(j < nd, "example %d: no input %s", k, ex->in[i]);
         uint64_t n = 0;
-        ck_assert_msg(mpc_values_load((mpc_type)c->inputs[j].type, c->frac_bits, eq + 3, &vals[j], &n, err,
+        ck_assert_msg(mpc_values_load((mpc_type)decl[j].type, c->frac_bits, eq + 3, &vals[j], &n, err,
                                       sizeof err) == 0, "example %d: %s", k, err);
-        ck_assert_uint_eq(n, c->inputs[j].len);
+        ck_assert_uint_eq(n, decl[j].len);
     }
     mpc_eval_result res;
-    ck_assert_int_eq(mpc_eval(c, (const uint64_t *const *)vals, &res, err, sizeof err), 0);
+    ck_assert_int_eq(mpc_eval_declared(c, decl, nd, (const uint64_t *const *)vals, &res, err, sizeof err), 0);
     ck_assert_uint_eq(res.n_warnings, 0);
     for (uint32_t i = 0; i < c->n_outputs; i++) {
         char line[1024], v[64];
@@ -877,11 +884,19 @@ static void s_eval_doc(const s_doc_example *ex, int k)
             mpc_value_format((mpc_type)c->outputs[i].type, c->frac_bits, res.outputs[i][e], v, sizeof v);
             off += snprintf(line + off, sizeof line - (size_t)off, "%s%s", e ? ", " : "", v);
         }
-        ck_assert_msg(strcmp(line, ex->out[i]) == 0, "example %d: got '%s', the doc says '%s'", k, line, ex->out[i]);
+        ck_assert_msg(strcmp(line, ex->out[i]) == 0, "example %d (pushdown %d): got '%s', the doc says '%s'", k,
+                      pushdown, line, ex->out[i]);
     }
     mpc_eval_result_free(&res);
     for (int i = 0; i < 16; i++) free(vals[i]);
+    free(decl);
     mpc_circ_destroy(&c);
+}
+
+static void s_eval_doc(const s_doc_example *ex, int k)
+{
+    s_eval_doc_pd(ex, k, 0);
+    s_eval_doc_pd(ex, k, 1);
 }
 
 START_TEST(test_language_examples_evaluate)
