@@ -205,9 +205,8 @@ int mpc_pushdown_derive(const mpc_circuit *c, uint32_t party, const mpc_input *d
         if ((party != UINT32_MAX && c->inputs[j].party != party) || mpc_circ_input_local(c, j)) continue;
         int k = s_decl_index(decl, ndecl, c->inputs[j].name);
         if (owned[j]) free(vals[j]);
-        vals[j] = k >= 0 ? (uint64_t *)decl_vals[k] : NULL;
+        vals[j] = k >= 0 ? (uint64_t *)decl_vals[k] : NULL;   /* NULL: not given (here) */
         owned[j] = 0;
-        if (!vals[j]) return s_err(err, errlen, "input '%s' missing", c->inputs[j].name);
     }
     return 0;
 }

@@ -42,9 +42,9 @@ int mpc_circ_declared_inputs(const mpc_circuit *c, mpc_input **out, uint32_t *n)
  * values of the declared inputs: decl[0..ndecl-1] as from mpc_circ_declared_inputs,
  * decl_vals[k] its values or NULL when not given.  vals[j] (indexed like c->inputs; entries
  * of other parties untouched) aliases decl_vals for an input that is not derived (owned[j]
- * = 0) or is a malloc'ed result of the party's local part (owned[j] = 1).  A local part
- * needs all of its inputs: when some are missing, -1 and a message naming the inputs that
- * must be given together.  Local evaluation warnings are appended to *warn (may be NULL). */
+ * = 0; NULL when not given) or is a malloc'ed result of the party's local part (owned[j] =
+ * 1).  A local part needs all of its inputs: when some are missing, -1 and a message naming
+ * the inputs that must be given together.  Local evaluation warnings are appended to *warn (may be NULL). */
 int mpc_pushdown_derive(const mpc_circuit *c, uint32_t party, const mpc_input *decl, uint32_t ndecl,
                         const uint64_t *const *decl_vals, uint64_t **vals, uint8_t *owned,
                         mpc_eval_result *warn, char *err, size_t errlen);

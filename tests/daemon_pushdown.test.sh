@@ -119,4 +119,18 @@ JOB=$("$BIN/mpc" submit "$D/two.mpc" --no-pushdown --config "$D/client-a.ini") |
 "$BIN/mpc" result "$D/two.mpc" --no-pushdown --job "$JOB" --config "$D/client-a.ini" | grep -qx "r = 42" ||
     fail "two.mpc result without pushdown"
 ok "with --no-pushdown the same inputs are taken separately"
+# Inputs of one party outside its local part still come from any client at any time.
+cat > "$D/three.mpc" <<'P'
+party a, b, c
+input u: int[3] from a
+input z: int from a
+input y: int from b
+output r = sum(u) * y + z to a, b, c
+P
+"$BIN/mpcc" --stats "$D/three.mpc" | grep -q "^local a: gates [0-9]*, inputs u, derived u.sum" || fail "three.mpc: no local part"
+JOB=$("$BIN/mpc" submit "$D/three.mpc" --config "$D/client-a.ini" --input z=2) || fail "submit three.mpc with z"
+"$BIN/mpc" input "$D/three.mpc" --job "$JOB" --config "$D/client-a.ini" --input u=1,2,3 || fail "u later"
+"$BIN/mpc" input "$D/three.mpc" --job "$JOB" --config "$D/client-b.ini" --input y=-5 || fail "y"
+"$BIN/mpc" result "$D/three.mpc" --job "$JOB" --config "$D/client-c.ini" | grep -qx "r = -28" || fail "three.mpc result"
+ok "a party's other inputs are given apart from its local part's"
 scripts/cluster down --dir "$D" > /dev/null
