@@ -2,6 +2,7 @@
  * mpc_circ_validate is the gate every circuit from outside passes: the file reader and the
  * daemon call it before anything is evaluated, so it assumes nothing about its input. */
 #include "circuit.h"
+#include "pushdown.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -36,6 +37,8 @@ void mpc_circ_destroy(mpc_circuit **cp)
     free(c->outputs);
     free(c->gates);
     free(c->consts);
+    for (uint32_t i = 0; i < c->n_locals; i++) mpc_circ_destroy(&c->locals[i]);
+    free(c->locals);
     free(c);
     *cp = NULL;
 }
@@ -441,6 +444,7 @@ int mpc_circ_validate(const mpc_circuit *c, const mpc_circ_limits *lim, char *er
         return s_fail(err, errlen, c, NULL, "%u outputs declared but %u output gates",
                       (unsigned)c->n_outputs, (unsigned)outputs_seen);
     if (s_check_tables(c, err, errlen)) return -1;
+    if (c->n_locals && mpc_circ_validate_locals(c, lim, err, errlen)) return -1;
     uint32_t rounds = 0;
     for (uint32_t i = 0; i < c->n_gates; i++) {
         uint32_t d = s_depth(c, i);

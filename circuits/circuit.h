@@ -173,6 +173,12 @@ typedef struct mpc_circuit {
      * circuit computes (the circuit hash leaves it out).  MPC_CIRC_WARNINGS_UNKNOWN for a
      * circuit read from a format-1 file, which does not record it. */
     uint32_t    warnings;
+    /* Owner-local parts (circuits/pushdown.h): at most one per party, each a circuit whose
+     * inputs all come from that party and whose outputs, all to that party, are the values
+     * of this circuit's derived inputs of the same names.  The owner computes them in the
+     * clear before sharing.  A local part has no local parts itself.  Owned here. */
+    struct mpc_circuit **locals;
+    uint32_t    n_locals;
 } mpc_circuit;
 
 #define MPC_CIRC_WARNINGS_UNKNOWN UINT32_MAX

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "opt.h"
+#include "pushdown.h"
 
 const char *const cg_bkind_names[] = {"a let", "a var", "an input", "a param", "a loop variable"};
 
@@ -1186,6 +1187,14 @@ int mpc_compile_ex(const char *src, size_t len, const char *filename, const mpc_
     if (mpc_circ_finish(C->c, err, sizeof err) != 0) cg_error(C, NULL, "internal error: %s", err);
     if (!(flags & MPC_COMPILE_NO_OPT) && mpc_circ_optimize(C->c, err, sizeof err) != 0)
         cg_error(C, NULL, "optimising the circuit failed: %s", err);
+    if (flags & MPC_COMPILE_PUSHDOWN) {
+        mpc_circuit *pd = NULL;
+        if (mpc_pushdown(C->c, &pd, err, sizeof err) != 0) cg_error(C, NULL, "pushdown failed: %s", err);
+        else {
+            mpc_circ_destroy(&C->c);
+            C->c = pd;
+        }
+    }
     if ((flags & MPC_COMPILE_STRICT) && diag->n_warnings) {
         mpc_diag_promote_warnings(diag);
         goto out;

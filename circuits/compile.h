@@ -49,6 +49,9 @@ int mpc_compile(const char *src, size_t len, const char *filename, const mpc_def
  * every warning becomes an error ending in " [strict]" (mpc_diag_promote_warnings), the
  * return is -1 and *out NULL. */
 #define MPC_COMPILE_STRICT 2u
+/* MPC_COMPILE_PUSHDOWN: split off each party's owner-local part (pushdown.h,
+ * LANGUAGE.md "Owner-local pushdown").  mpcc and the SDK set it unless --no-pushdown. */
+#define MPC_COMPILE_PUSHDOWN 4u
 int mpc_compile_ex(const char *src, size_t len, const char *filename, const mpc_define *defs,
                    size_t n_defs, unsigned flags, mpc_circuit **out, mpc_diag *diag);
 

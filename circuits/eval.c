@@ -124,9 +124,18 @@ static uint64_t *s_out_buf(s_ctx *x, uint32_t gi, int elementwise, uint64_t n)
     return malloc((size_t)n * sizeof(uint64_t));
 }
 
+/* Frees a wire's buffer, wiped first: the SDK evaluates owner-local parts (pushdown.h) on
+ * secret inputs, so intermediate values are as secret as they are. */
+static void s_wipe_free(uint64_t *p, uint64_t n)
+{
+    if (!p) return;
+    explicit_bzero(p, (size_t)n * sizeof *p);
+    free(p);
+}
+
 static void s_release(s_ctx *x, uint32_t w)
 {
-    if (x->owned[w]) free(x->val[w]);
+    if (x->owned[w]) s_wipe_free(x->val[w], x->c->gates[w].len);
     x->owned[w] = 0;
     x->val[w] = NULL;
 }
@@ -294,7 +303,7 @@ int mpc_eval(const mpc_circuit *c, const uint64_t *const *inputs, mpc_eval_resul
 out:
     if (x.val)
         for (uint32_t i = 0; i < ng; i++)
-            if (x.owned && x.owned[i]) free(x.val[i]);
+            if (x.owned && x.owned[i]) s_wipe_free(x.val[i], c->gates[i].len);
     free(x.val);
     free(x.owned);
     free(x.last);

@@ -16,8 +16,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define S_TOP_FIELDS    10    /* version 2: magic, version, frac, source, parties, inputs,
-                                 outputs, consts, gates, warnings */
+#define S_TOP_FIELDS    11    /* version 3: magic, version, frac, source, parties, inputs,
+                                 outputs, consts, gates, warnings, locals */
+#define S_TOP_FIELDS_V2 10    /* version 2: without locals */
 #define S_TOP_FIELDS_V1 9     /* version 1: without warnings */
 #define S_IO_FIELDS     7     /* an input or output record */
 #define S_GATE_BYTES    48    /* packed gate record, see s_put_gate */
@@ -101,7 +102,9 @@ static int s_pack_cstr(msgpack_packer *pk, const char *s, size_t max)
     return msgpack_pack_str(pk, n) || msgpack_pack_str_body(pk, s, n);
 }
 
-int mpc_circ_write(const mpc_circuit *c, uint8_t **buf, size_t *len)
+/* Serialises c; canon: as hashed (no source name, positions or warning count, in the local
+ * parts too). */
+static int s_write(const mpc_circuit *c, int canon, uint8_t **buf, size_t *len)
 {
     msgpack_sbuffer sb;
     msgpack_packer pk;
@@ -117,7 +120,7 @@ int mpc_circ_write(const mpc_circuit *c, uint8_t **buf, size_t *len)
     bad |= s_pack_cstr(&pk, MPC_CIRC_MAGIC, sizeof MPC_CIRC_MAGIC);
     bad |= msgpack_pack_uint32(&pk, MPC_CIRC_VERSION);
     bad |= msgpack_pack_uint32(&pk, c->frac_bits);
-    bad |= s_pack_cstr(&pk, c->source, sizeof c->source - 1);
+    bad |= s_pack_cstr(&pk, canon ? "" : c->source, sizeof c->source - 1);
     uint32_t np = c->n_parties < MPC_MAX_PARTIES ? c->n_parties : MPC_MAX_PARTIES;
     bad |= msgpack_pack_array(&pk, np);
     for (uint32_t i = 0; i < np; i++)
@@ -131,8 +134,8 @@ int mpc_circ_write(const mpc_circuit *c, uint8_t **buf, size_t *len)
         bad |= msgpack_pack_uint32(&pk, in->type);
         bad |= msgpack_pack_uint64(&pk, in->len);
         bad |= msgpack_pack_uint32(&pk, in->wire);
-        bad |= msgpack_pack_uint32(&pk, in->line);
-        bad |= msgpack_pack_uint32(&pk, in->col);
+        bad |= msgpack_pack_uint32(&pk, canon ? 0 : in->line);
+        bad |= msgpack_pack_uint32(&pk, canon ? 0 : in->col);
     }
     bad |= msgpack_pack_array(&pk, c->n_outputs);
     for (uint32_t i = 0; i < c->n_outputs; i++) {
@@ -143,8 +146,8 @@ int mpc_circ_write(const mpc_circuit *c, uint8_t **buf, size_t *len)
         bad |= msgpack_pack_uint64(&pk, o->len);
         bad |= msgpack_pack_uint32(&pk, o->wire);
         bad |= msgpack_pack_uint32(&pk, o->recipients);
-        bad |= msgpack_pack_uint32(&pk, o->line);
-        bad |= msgpack_pack_uint32(&pk, o->col);
+        bad |= msgpack_pack_uint32(&pk, canon ? 0 : o->line);
+        bad |= msgpack_pack_uint32(&pk, canon ? 0 : o->col);
     }
     /* Constants and gates as raw little-endian blocks (one bin each). */
     size_t cb = (size_t)c->n_consts * 8, gb = (size_t)c->n_gates * S_GATE_BYTES;
@@ -154,12 +157,25 @@ int mpc_circ_write(const mpc_circuit *c, uint8_t **buf, size_t *len)
     for (uint64_t i = 0; i < c->n_consts; i++) s_le64(tmp + 8 * i, c->consts[i]);
     bad |= msgpack_pack_bin(&pk, cb);
     bad |= msgpack_pack_bin_body(&pk, tmp, cb);
-    for (uint32_t i = 0; i < c->n_gates; i++) s_put_gate(tmp + (size_t)i * S_GATE_BYTES, &c->gates[i]);
+    for (uint32_t i = 0; i < c->n_gates; i++) {
+        mpc_gate g = c->gates[i];
+        if (canon) g.line = g.col = 0;
+        s_put_gate(tmp + (size_t)i * S_GATE_BYTES, &g);
+    }
     bad |= msgpack_pack_bin(&pk, gb);
     bad |= msgpack_pack_bin_body(&pk, tmp, gb);
-    bad |= msgpack_pack_uint32(&pk, c->warnings);
+    bad |= msgpack_pack_uint32(&pk, canon ? 0 : c->warnings);
     free(tmp);
     tmp = NULL;
+    bad |= msgpack_pack_array(&pk, c->n_locals);
+    for (uint32_t l = 0; l < c->n_locals; l++) {
+        uint8_t *lb = NULL;
+        size_t ll = 0;
+        if (s_write(c->locals[l], canon, &lb, &ll) || ll > UINT32_MAX) { free(lb); goto fail; }
+        bad |= msgpack_pack_bin(&pk, ll);
+        bad |= msgpack_pack_bin_body(&pk, lb, ll);
+        free(lb);
+    }
     if (bad) goto fail;
     *len = sb.size;
     *buf = (uint8_t *)msgpack_sbuffer_release(&sb);
@@ -169,6 +185,11 @@ fail:
     free(tmp);
     msgpack_sbuffer_destroy(&sb);
     return -1;
+}
+
+int mpc_circ_write(const mpc_circuit *c, uint8_t **buf, size_t *len)
+{
+    return s_write(c, 0, buf, len);
 }
 
 /* ---- reading ------------------------------------------------------------------------ */
@@ -265,7 +286,7 @@ static int s_scan(const uint8_t *p, size_t len, char *err, size_t errlen)
 /* The top-level arity of a format version (0 for a version this build does not read). */
 static unsigned s_top_fields(uint64_t ver)
 {
-    return ver == MPC_CIRC_VERSION ? S_TOP_FIELDS : ver == 1 ? S_TOP_FIELDS_V1 : 0;
+    return ver == MPC_CIRC_VERSION ? S_TOP_FIELDS : ver == 2 ? S_TOP_FIELDS_V2 : ver == 1 ? S_TOP_FIELDS_V1 : 0;
 }
 
 /* The header, checked by hand before anything else so that a file of another kind or
@@ -288,7 +309,7 @@ static int s_check_header(const uint8_t *p, size_t len, uint64_t *verp, char *er
     else if (len - off >= 5 && p[off] == 0xce) ver = s_be(p + off + 1, 4);
     else return s_err(err, errlen, "circuit format version missing or malformed");
     if (!s_top_fields(ver))
-        return s_err(err, errlen, "unsupported circuit format version %llu (this build reads 1 and %d)",
+        return s_err(err, errlen, "unsupported circuit format version %llu (this build reads 1 to %d)",
                      (unsigned long long)ver, MPC_CIRC_VERSION);
     if (p[0] != (0x90 | s_top_fields(ver)))
         return s_err(err, errlen, "version %d circuit must be an array of %u fields", (int)ver,
@@ -341,7 +362,34 @@ static int s_array(const msgpack_object *o, uint32_t *n, const char *what, char 
     return 0;
 }
 
-static int s_build(const msgpack_object *top, const mpc_circ_limits *lim, mpc_circuit *c,
+static int s_read(const uint8_t *buf, size_t len, const mpc_circ_limits *lim, int nested,
+                  mpc_circuit **out, char *err, size_t errlen);
+
+/* Field 10 (version 3): the local parts, each a bin holding a whole circuit without local
+ * parts of its own, read with the same checks. */
+static int s_build_locals(const msgpack_object *f, const mpc_circ_limits *lim, int nested, mpc_circuit *c,
+                          char *err, size_t errlen)
+{
+    uint32_t n = 0;
+    char e2[256];
+    if (s_array(f, &n, "local parts", err, errlen)) return -1;
+    if (n == 0) return 0;
+    if (nested) return s_err(err, errlen, "a local part has local parts of its own");
+    if (n > c->n_parties)
+        return s_err(err, errlen, "%u local parts for %u parties", (unsigned)n, (unsigned)c->n_parties);
+    c->locals = calloc(n, sizeof *c->locals);
+    if (!c->locals) return s_err(err, errlen, "out of memory");
+    for (uint32_t l = 0; l < n; l++) {
+        const msgpack_object *o = &f->via.array.ptr[l];
+        if (o->type != MSGPACK_OBJECT_BIN) return s_err(err, errlen, "local part %u is not a bin", (unsigned)l);
+        if (s_read((const uint8_t *)o->via.bin.ptr, o->via.bin.size, lim, 1, &c->locals[l], e2, sizeof e2))
+            return s_err(err, errlen, "local part %u: %s", (unsigned)l, e2);
+        c->n_locals++;
+    }
+    return 0;
+}
+
+static int s_build(const msgpack_object *top, const mpc_circ_limits *lim, int nested, mpc_circuit *c,
                    char *err, size_t errlen)
 {
     char what[96];
@@ -469,12 +517,19 @@ static int s_build(const msgpack_object *top, const mpc_circ_limits *lim, mpc_ci
                              (unsigned long long)i, mpc_gate_infos[g->kind].name, k, (unsigned)g->in[k]);
     }
     c->n_gates = (uint32_t)ng;
+    if (n_fields == S_TOP_FIELDS && s_build_locals(&f[10], lim, nested, c, err, errlen)) return -1;
     mpc_circ_assign_layers(c);
     return mpc_circ_validate(c, lim, err, errlen);
 }
 
 int mpc_circ_read(const uint8_t *buf, size_t len, const mpc_circ_limits *lim, mpc_circuit **out,
                   char *err, size_t errlen)
+{
+    return s_read(buf, len, lim, 0, out, err, errlen);
+}
+
+static int s_read(const uint8_t *buf, size_t len, const mpc_circ_limits *lim, int nested,
+                  mpc_circuit **out, char *err, size_t errlen)
 {
     msgpack_unpacked u;
     mpc_circuit *c = NULL;
@@ -497,7 +552,7 @@ int mpc_circ_read(const uint8_t *buf, size_t len, const mpc_circ_limits *lim, mp
     }
     c = mpc_circ_new();
     if (!c) { s_err(err, errlen, "out of memory"); goto out; }
-    if (s_build(&u.data, lim, c, err, errlen)) goto out;
+    if (s_build(&u.data, lim, nested, c, err, errlen)) goto out;
     *out = c;
     c = NULL;
     r = 0;
@@ -562,40 +617,16 @@ int mpc_circ_load(const char *path, const mpc_circ_limits *lim, mpc_circuit **ou
 /* The hash covers what the circuit computes and who takes part, not where it came from: the
  * source file name and every line/col are cleared in a copy before it is serialised, so
  * two parties compiling the same program from differently named or formatted files agree.
- * The compiler's warning count is cleared too: it describes the analysis of the source, not
+ * The compiler's warning count is cleared too (all of this in the local parts as well): it describes the analysis of the source, not
  * the computation (docs/circuit-format.md, "The warnings field"). */
 int mpc_circ_hash(const mpc_circuit *c, uint8_t out[MPC_HASH_BYTES])
 {
     uint8_t *buf = NULL;
     size_t len = 0;
-    int rc = -1;
     if (sodium_init() < 0) return -1;
-    mpc_circuit tmp = *c;
-    tmp.source[0] = 0;
-    tmp.warnings = 0;
-    tmp.gates = malloc((c->n_gates ? c->n_gates : 1) * sizeof *tmp.gates);
-    tmp.inputs = malloc((c->n_inputs ? c->n_inputs : 1) * sizeof *tmp.inputs);
-    tmp.outputs = malloc((c->n_outputs ? c->n_outputs : 1) * sizeof *tmp.outputs);
-    if (!tmp.gates || !tmp.inputs || !tmp.outputs) goto out;
-    for (uint32_t i = 0; i < c->n_gates; i++) {
-        tmp.gates[i] = c->gates[i];
-        tmp.gates[i].line = tmp.gates[i].col = 0;
-    }
-    for (uint32_t i = 0; i < c->n_inputs; i++) {
-        tmp.inputs[i] = c->inputs[i];
-        tmp.inputs[i].line = tmp.inputs[i].col = 0;
-    }
-    for (uint32_t i = 0; i < c->n_outputs; i++) {
-        tmp.outputs[i] = c->outputs[i];
-        tmp.outputs[i].line = tmp.outputs[i].col = 0;
-    }
-    if (mpc_circ_write(&tmp, &buf, &len)) goto out;
-    rc = crypto_generichash(out, MPC_HASH_BYTES, buf, len, NULL, 0) == 0 ? 0 : -1;
-out:
+    if (s_write(c, 1, &buf, &len)) return -1;
+    int rc = crypto_generichash(out, MPC_HASH_BYTES, buf, len, NULL, 0) == 0 ? 0 : -1;
     free(buf);
-    free(tmp.gates);
-    free(tmp.inputs);
-    free(tmp.outputs);
     return rc;
 }
 

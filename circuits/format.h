@@ -14,7 +14,7 @@
 #include "circuit.h"
 
 #define MPC_CIRC_MAGIC    "MPCCIRC"
-#define MPC_CIRC_VERSION  2   /* written; the reader also accepts version 1 (docs/circuit-format.md) */
+#define MPC_CIRC_VERSION  3   /* written; the reader also accepts versions 1 and 2 (docs/circuit-format.md) */
 #define MPC_HASH_BYTES    32
 
 /* Serialises c into a malloc'ed buffer. 0 or -1 (allocation failure). */

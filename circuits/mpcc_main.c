@@ -13,6 +13,7 @@
 #include "dump.h"
 #include "eval.h"
 #include "format.h"
+#include "pushdown.h"
 #include "value.h"
 
 #define MPCC_VERSION "0.1.0"
@@ -34,6 +35,9 @@ static const char s_usage[] =
     "  --input NAME=VALUES  an input for --eval: values separated by commas or blanks,\n"
     "                       or @FILE to read them from a file (repeatable)\n"
     "  --json               machine-readable output for --stats and --eval\n"
+    "  --no-pushdown        keep each party's owner-local computation under MPC\n"
+    "                       (default: its owner computes it in the clear; see\n"
+    "                       circuits/LANGUAGE.md, \"Owner-local pushdown\")\n"
     "  --strict             treat warnings as errors (exit 1); for a .circ, refuse one\n"
     "                       whose compiler recorded overflow warnings\n"
     "  --help               this text\n"
@@ -46,7 +50,7 @@ typedef struct {
     size_t      n_defs;
     const char **inputs;   /* "NAME=VALUES" */
     size_t      n_inputs;
-    int         stats, dump, eval, json, strict;
+    int         stats, dump, eval, json, strict, no_pushdown;
 } s_opts;
 
 static int s_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -149,10 +153,24 @@ static int s_stats(const mpc_circuit *c, int json)
         printf("\nprecision: %u\nopened: %llu\n", (unsigned)c->frac_bits, (unsigned long long)st.opened_elems);
         printf("edabits: %llu\ndabits: %llu\nbinary_ands: %llu\n", (unsigned long long)st.edabits,
                (unsigned long long)st.dabits, (unsigned long long)st.bin_ands);
+        for (uint32_t p = 0; p < c->n_parties; p++) {
+            const mpc_circuit *lc = mpc_circ_local_of(c, p);
+            if (!lc) continue;
+            mpc_circ_stats ls;
+            mpc_circ_stats_get(lc, &ls);
+            printf("local %s: gates %llu, inputs", c->party_names[p], (unsigned long long)ls.gates);
+            for (uint32_t i = 0; i < lc->n_inputs; i++) printf(" %s", lc->inputs[i].name);
+            printf(", derived");
+            for (uint32_t i = 0; i < lc->n_outputs; i++) printf(" %s", lc->outputs[i].name);
+            printf("\n");
+        }
+        printf("mpc: gates %llu, triples %llu, comparisons %llu, rounds %u\n", (unsigned long long)st.gates,
+               (unsigned long long)st.triples, (unsigned long long)st.comparisons, (unsigned)st.rounds);
         for (uint32_t i = 0; i < c->n_inputs; i++) {
             const mpc_input *in = &c->inputs[i];
-            printf("input: %s from %s %s[%llu]\n", in->name, c->party_names[in->party],
-                   mpc_type_names[in->type], (unsigned long long)in->len);
+            printf("input: %s from %s %s[%llu]%s\n", in->name, c->party_names[in->party],
+                   mpc_type_names[in->type], (unsigned long long)in->len,
+                   mpc_circ_input_local(c, i) ? " (derived)" : "");
         }
         for (uint32_t i = 0; i < c->n_outputs; i++) {
             const mpc_output *o = &c->outputs[i];
@@ -177,7 +195,27 @@ static int s_stats(const mpc_circuit *c, int json)
         s_json_str(stdout, in->name);
         printf(", \"party\": ");
         s_json_str(stdout, c->party_names[in->party]);
-        printf(", \"type\": \"%s\", \"len\": %llu}", mpc_type_names[in->type], (unsigned long long)in->len);
+        printf(", \"type\": \"%s\", \"len\": %llu, \"derived\": %s}", mpc_type_names[in->type],
+               (unsigned long long)in->len, mpc_circ_input_local(c, i) ? "true" : "false");
+    }
+    printf("], \"local\": [");
+    for (uint32_t l = 0; l < c->n_locals; l++) {
+        const mpc_circuit *lc = c->locals[l];
+        mpc_circ_stats ls;
+        mpc_circ_stats_get(lc, &ls);
+        printf("%s{\"party\": ", l ? ", " : "");
+        s_json_str(stdout, c->party_names[lc->inputs[0].party]);
+        printf(", \"gates\": %llu, \"inputs\": [", (unsigned long long)ls.gates);
+        for (uint32_t i = 0; i < lc->n_inputs; i++) {
+            printf("%s", i ? ", " : "");
+            s_json_str(stdout, lc->inputs[i].name);
+        }
+        printf("], \"derived\": [");
+        for (uint32_t i = 0; i < lc->n_outputs; i++) {
+            printf("%s", i ? ", " : "");
+            s_json_str(stdout, lc->outputs[i].name);
+        }
+        printf("]}");
     }
     printf("], \"outputs\": [");
     for (uint32_t i = 0; i < c->n_outputs; i++) {
@@ -193,8 +231,9 @@ static int s_stats(const mpc_circuit *c, int json)
     return 0;
 }
 
-/* Reads every --input into vals[i] (indexed like c->inputs); messages name the input. */
-static int s_load_inputs(const mpc_circuit *c, const s_opts *o, uint64_t **vals)
+/* Reads every --input into vals[i] (indexed like the declared inputs d[0..nd-1]: what the
+ * parties give, pushdown.h); messages name the input. */
+static int s_load_inputs(const mpc_circuit *c, const mpc_input *d, uint32_t nd, const s_opts *o, uint64_t **vals)
 {
     for (size_t k = 0; k < o->n_inputs; k++) {
         const char *arg = o->inputs[k];
@@ -202,15 +241,15 @@ static int s_load_inputs(const mpc_circuit *c, const s_opts *o, uint64_t **vals)
         if (!eq || eq == arg) return s_err("--input needs NAME=VALUES, got '%s'", arg);
         size_t nl = (size_t)(eq - arg);
         uint32_t i;
-        for (i = 0; i < c->n_inputs; i++)
-            if (strlen(c->inputs[i].name) == nl && memcmp(c->inputs[i].name, arg, nl) == 0) break;
-        if (i == c->n_inputs) {
+        for (i = 0; i < nd; i++)
+            if (strlen(d[i].name) == nl && memcmp(d[i].name, arg, nl) == 0) break;
+        if (i == nd) {
             fprintf(stderr, "mpcc: error: unknown input '%.*s'; the program's inputs are:", (int)nl, arg);
-            for (uint32_t j = 0; j < c->n_inputs; j++) fprintf(stderr, " %s", c->inputs[j].name);
+            for (uint32_t j = 0; j < nd; j++) fprintf(stderr, " %s", d[j].name);
             fputc('\n', stderr);
             return 1;
         }
-        const mpc_input *in = &c->inputs[i];
+        const mpc_input *in = &d[i];
         if (vals[i]) return s_err("input '%s' is given twice", in->name);
         uint64_t n = 0;
         char err[256];
@@ -220,24 +259,30 @@ static int s_load_inputs(const mpc_circuit *c, const s_opts *o, uint64_t **vals)
             return s_err("input '%s' is %s[%llu] but %llu value%s given", in->name, mpc_type_names[in->type],
                          (unsigned long long)in->len, (unsigned long long)n, n == 1 ? " was" : "s were");
     }
-    for (uint32_t i = 0; i < c->n_inputs; i++)
+    for (uint32_t i = 0; i < nd; i++)
         if (!vals[i])
-            return s_err("missing --input %s=... (%s[%llu] from %s)", c->inputs[i].name,
-                         mpc_type_names[c->inputs[i].type], (unsigned long long)c->inputs[i].len,
-                         c->party_names[c->inputs[i].party]);
+            return s_err("missing --input %s=... (%s[%llu] from %s)", d[i].name,
+                         mpc_type_names[d[i].type], (unsigned long long)d[i].len,
+                         c->party_names[d[i].party]);
     return 0;
 }
 
 static int s_eval(const mpc_circuit *c, const s_opts *o, const mpc_diag *src_diag)
 {
     int r = 1;
-    uint64_t **vals = calloc(c->n_inputs + 1, sizeof *vals);
+    mpc_input *d = NULL;
+    uint32_t nd = 0;
+    if (mpc_circ_declared_inputs(c, &d, &nd) != 0) return s_err("out of memory");
+    uint64_t **vals = calloc(nd + 1, sizeof *vals);
     mpc_eval_result res;
     memset(&res, 0, sizeof res);
-    if (!vals) return s_err("out of memory");
-    if (s_load_inputs(c, o, vals) != 0) goto out;
-    char err[256];
-    if (mpc_eval(c, (const uint64_t *const *)vals, &res, err, sizeof err) != 0) {
+    if (!vals) {
+        free(d);
+        return s_err("out of memory");
+    }
+    if (s_load_inputs(c, d, nd, o, vals) != 0) goto out;
+    char err[512];
+    if (mpc_eval_declared(c, d, nd, (const uint64_t *const *)vals, &res, err, sizeof err) != 0) {
         s_err("evaluation failed: %s", err);
         goto out;
     }
@@ -289,8 +334,9 @@ static int s_eval(const mpc_circuit *c, const s_opts *o, const mpc_diag *src_dia
     mpc_diag_free(&wd);
     r = 0;
 out:
-    for (uint32_t i = 0; i < c->n_inputs; i++) free(vals[i]);
+    for (uint32_t i = 0; i < nd; i++) free(vals[i]);
     free(vals);
+    free(d);
     mpc_eval_result_free(&res);
     return r;
 }
@@ -327,6 +373,8 @@ static int s_parse_args(int argc, char **argv, s_opts *o)
             o->json = 1;
         } else if (strcmp(a, "--strict") == 0) {
             o->strict = 1;
+        } else if (strcmp(a, "--no-pushdown") == 0) {
+            o->no_pushdown = 1;
         } else if (strcmp(a, "-o") == 0 || strcmp(a, "--input") == 0 || strcmp(a, "-D") == 0) {
             if (i + 1 >= argc) return s_err("%s needs an argument (see mpcc --help)", a);
             const char *v = argv[++i];
@@ -401,6 +449,10 @@ int main(int argc, char **argv)
             s_err("%s: %s", o.path, err);
             goto out;
         }
+        if (o.no_pushdown && c->n_locals) {
+            s_err("%s was compiled with pushdown; recompile the source with --no-pushdown", o.path);
+            goto out;
+        }
         mpc_diag_init(&d, o.path, NULL, 0);
         if (o.strict && mpc_circ_strict_check(c, err, sizeof err) != 0) {
             s_err("%s: refused (--strict): %s", o.path, err);
@@ -415,7 +467,8 @@ int main(int argc, char **argv)
             s_err("'%s' is not a text file", o.path);
             goto out;
         }
-        int cr = mpc_compile_ex(src, len, o.path, o.defs, o.n_defs, o.strict ? MPC_COMPILE_STRICT : 0, &c, &d);
+        unsigned fl = (o.strict ? MPC_COMPILE_STRICT : 0) | (o.no_pushdown ? 0 : MPC_COMPILE_PUSHDOWN);
+        int cr = mpc_compile_ex(src, len, o.path, o.defs, o.n_defs, fl, &c, &d);
         mpc_diag_print(&d, stderr);
         if (cr != 0) goto out;
     }
@@ -432,7 +485,14 @@ int main(int argc, char **argv)
         goto out;
     }
     if (o.stats && s_stats(c, o.json) != 0) goto out;
-    if (o.dump) mpc_circ_dump(c, stdout);
+    if (o.dump) {
+        mpc_circ_dump(c, stdout);
+        for (uint32_t l = 0; l < c->n_locals; l++) {
+            printf("\nlocal part of %s (computed by that party in the clear):\n",
+                   c->party_names[c->locals[l]->inputs[0].party]);
+            mpc_circ_dump(c->locals[l], stdout);
+        }
+    }
     if (o.eval && s_eval(c, &o, &d) != 0) goto out;
     if (fflush(stdout) != 0) {
         s_err("cannot write the output: %s", strerror(errno));

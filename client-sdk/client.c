@@ -20,6 +20,7 @@
 #include "compile.h"
 #include "cwire.h"
 #include "format.h"
+#include "pushdown.h"
 #include "value.h"
 
 #define S_ERRMSG_MAX     768
@@ -60,7 +61,11 @@ struct mpc_job {
     char         daemon_names[MPC_MAX_PARTIES][MPC_NAME_MAX];   /* the same, by name */
     uint8_t     *circ_bytes;                      /* the .circ SUBMIT sends (malloc) */
     size_t       circ_len;
-    uint64_t   **staged;                          /* per input: its staged values (sodium_malloc), or NULL */
+    /* The inputs the parties give (pushdown.h, "declared inputs"): the circuit's own inputs
+     * unless the circuit has owner-local parts, whose inputs replace the derived ones. */
+    mpc_input   *decl;
+    uint32_t     n_decl;
+    uint64_t   **staged;                          /* per declared input: its staged values (sodium_malloc), or NULL */
 };
 
 /* --------------------------------------------------------------------------------------- */
@@ -428,8 +433,8 @@ static void s_release_secret(void *p, size_t n)
 static void s_unstage_all(mpc_job *j)
 {
     if (!j->staged) return;
-    for (uint32_t i = 0; i < j->circ->n_inputs; i++) {
-        s_release_secret(j->staged[i], (size_t)j->circ->inputs[i].len * 8);
+    for (uint32_t i = 0; i < j->n_decl; i++) {
+        s_release_secret(j->staged[i], (size_t)j->decl[i].len * 8);
         j->staged[i] = NULL;
     }
 }
@@ -440,6 +445,7 @@ void mpc_job_free(mpc_job **jp)
     mpc_job *j = *jp;
     if (j->circ) s_unstage_all(j);
     free(j->staged);
+    free(j->decl);
     free(j->circ_bytes);
     mpc_circ_destroy(&j->circ);
     free(j);
@@ -451,7 +457,7 @@ const char *mpc_job_id(const mpc_job *j) { return j->id_hex; }
 const char *mpc_job_hash(const mpc_job *j) { return j->hash_hex; }
 size_t mpc_job_n_parties(const mpc_job *j) { return j->k; }
 const char *mpc_job_party(const mpc_job *j, size_t i) { return i < j->k ? j->circ->party_names[i] : NULL; }
-size_t mpc_job_n_inputs(const mpc_job *j) { return j->circ->n_inputs; }
+size_t mpc_job_n_inputs(const mpc_job *j) { return j->n_decl; }
 size_t mpc_job_n_outputs(const mpc_job *j) { return j->circ->n_outputs; }
 unsigned mpc_job_frac_bits(const mpc_job *j) { return j->circ->frac_bits; }
 
@@ -462,23 +468,23 @@ static const char *s_type_name(uint8_t t)
 
 const char *mpc_job_input_name(const mpc_job *j, size_t i)
 {
-    return i < j->circ->n_inputs ? j->circ->inputs[i].name : NULL;
+    return i < j->n_decl ? j->decl[i].name : NULL;
 }
 const char *mpc_job_input_party(const mpc_job *j, size_t i)
 {
-    return i < j->circ->n_inputs ? j->circ->party_names[j->circ->inputs[i].party] : NULL;
+    return i < j->n_decl ? j->circ->party_names[j->decl[i].party] : NULL;
 }
 const char *mpc_job_input_type(const mpc_job *j, size_t i)
 {
-    return i < j->circ->n_inputs ? s_type_name(j->circ->inputs[i].type) : NULL;
+    return i < j->n_decl ? s_type_name(j->decl[i].type) : NULL;
 }
 uint64_t mpc_job_input_len(const mpc_job *j, size_t i)
 {
-    return i < j->circ->n_inputs ? j->circ->inputs[i].len : 0;
+    return i < j->n_decl ? j->decl[i].len : 0;
 }
 int mpc_job_input_staged(const mpc_job *j, size_t i)
 {
-    return i < j->circ->n_inputs && j->staged[i] != NULL;
+    return i < j->n_decl && j->staged[i] != NULL;
 }
 const char *mpc_job_output_name(const mpc_job *j, size_t i)
 {
@@ -538,7 +544,11 @@ static int s_job_new(mpc_client *c, mpc_circuit *circ, uint8_t *bytes, size_t le
     j->circ = circ;
     j->circ_bytes = bytes;
     j->circ_len = len;
-    j->staged = calloc(circ->n_inputs ? circ->n_inputs : 1, sizeof *j->staged);
+    if (mpc_circ_declared_inputs(circ, &j->decl, &j->n_decl) != 0) {
+        mpc_job_free(&j);
+        return s_seterr(c, MPC_ERR_NOMEM, "out of memory");
+    }
+    j->staged = calloc(j->n_decl ? j->n_decl : 1, sizeof *j->staged);
     if (!j->staged) {
         mpc_job_free(&j);
         return s_seterr(c, MPC_ERR_NOMEM, "out of memory");
@@ -614,7 +624,7 @@ size_t mpc_client_n_warnings(const mpc_client *c) { return c->n_warn; }
 const char *mpc_client_warning(const mpc_client *c, size_t i) { return i < c->n_warn ? c->warn[i] : NULL; }
 
 static int s_compile(const char *src, size_t len, const char *filename, const char *const *defines, size_t n_defines,
-                     mpc_circuit **out, mpc_diag *diag, char *err, size_t errlen);
+                     unsigned cflags, mpc_circuit **out, mpc_diag *diag, char *err, size_t errlen);
 
 int mpc_job_create_source(mpc_client *c, const char *src, size_t len, const char *filename,
                           const char *const *defines, size_t n_defines, unsigned flags, mpc_job **out)
@@ -622,11 +632,13 @@ int mpc_job_create_source(mpc_client *c, const char *src, size_t len, const char
     *out = NULL;
     c->errmsg[0] = 0;
     s_clear_warnings(c);
-    if (!src || !filename || (flags & ~MPC_JOB_STRICT)) return s_seterr(c, MPC_ERR_INVALID, "invalid arguments");
+    if (!src || !filename || (flags & ~(MPC_JOB_STRICT | MPC_JOB_NO_PUSHDOWN)))
+        return s_seterr(c, MPC_ERR_INVALID, "invalid arguments");
     mpc_circuit *cc = NULL;
     mpc_diag diag;
     char err[S_ERRMSG_MAX];
-    int r = s_compile(src, len, filename, defines, n_defines, &cc, &diag, err, sizeof err);
+    int r = s_compile(src, len, filename, defines, n_defines, (flags & MPC_JOB_NO_PUSHDOWN) ? 0 : MPC_COMPILE_PUSHDOWN,
+                      &cc, &diag, err, sizeof err);
     s_keep_warnings(c, &diag);
     size_t n_warnings = diag.n_warnings;
     mpc_diag_free(&diag);
@@ -702,6 +714,11 @@ int mpc_job_create_file(mpc_client *c, const char *path, const char *const *defi
             return s_seterr(c, MPC_ERR_CIRCUIT, "%s: empty file", path);
         }
         if ((r = s_job_from_bytes(c, buf, len, out)) != 0) return r;
+        if ((flags & MPC_JOB_NO_PUSHDOWN) && (*out)->circ->n_locals) {
+            mpc_job_free(out);
+            return s_seterr(c, MPC_ERR_CIRCUIT, "%s was compiled with owner-local pushdown; recompile it with "
+                            "mpcc --no-pushdown", path);
+        }
         char why[256];
         if ((flags & MPC_JOB_STRICT) && mpc_circ_strict_check((*out)->circ, why, sizeof why) != 0) {
             mpc_job_free(out);
@@ -768,8 +785,8 @@ int mpc_job_set_binding(mpc_client *c, mpc_job *j, const char *binding)
 
 static int s_find_input(const mpc_job *j, const char *name)
 {
-    for (uint32_t i = 0; i < j->circ->n_inputs; i++)
-        if (!strcmp(j->circ->inputs[i].name, name)) return (int)i;
+    for (uint32_t i = 0; i < j->n_decl; i++)
+        if (!strcmp(j->decl[i].name, name)) return (int)i;
     return -1;
 }
 
@@ -786,8 +803,8 @@ static int s_no_input(mpc_client *c, const mpc_job *j, const char *name)
     char list[320];
     size_t off = 0;
     list[0] = 0;
-    for (uint32_t i = 0; i < j->circ->n_inputs; i++) {
-        const char *nm = j->circ->inputs[i].name;
+    for (uint32_t i = 0; i < j->n_decl; i++) {
+        const char *nm = j->decl[i].name;
         if (off + strlen(nm) + 8 >= sizeof list) {
             memcpy(list + off, ", \xe2\x80\xa6", 6);   /* ", …" */
             break;
@@ -795,13 +812,13 @@ static int s_no_input(mpc_client *c, const mpc_job *j, const char *name)
         off += (size_t)sprintf(list + off, "%s%s", i ? ", " : "", nm);
     }
     return s_seterr(c, MPC_ERR_NOTFOUND, "%sthe program has no input '%.64s' (its inputs: %s)", j->where,
-                    name ? name : "", j->circ->n_inputs ? list : "none");
+                    name ? name : "", j->n_decl ? list : "none");
 }
 
 /* The values fit input idx: its length, and 0/1 for a bool.  Never names a value. */
 static int s_check_values(mpc_client *c, const mpc_job *j, uint32_t idx, const uint64_t *values, uint64_t n)
 {
-    const mpc_input *in = &j->circ->inputs[idx];
+    const mpc_input *in = &j->decl[idx];
     if (n != in->len)
         return s_seterr(c, MPC_ERR_INPUT, "%sinput '%s' takes %llu value%s, %llu given", j->where, in->name,
                         (unsigned long long)in->len, in->len == 1 ? "" : "s", (unsigned long long)n);
@@ -871,6 +888,9 @@ out:
     return r;
 }
 
+static int s_send_staged(mpc_client *c, mpc_job *j);
+static int s_check_together(mpc_client *c, const mpc_job *j);
+
 int mpc_job_input(mpc_client *c, mpc_job *j, const char *name, const uint64_t *values, uint64_t n)
 {
     c->errmsg[0] = 0;
@@ -878,13 +898,19 @@ int mpc_job_input(mpc_client *c, mpc_job *j, const char *name, const uint64_t *v
     if (idx < 0) return s_no_input(c, j, name);
     int r = s_check_values(c, j, (uint32_t)idx, values, n);
     if (r) return r;
-    if (j->live) return s_share_send(c, j, (uint32_t)idx, values);
-    if (j->staged[idx]) return s_seterr(c, MPC_ERR_STATE, "input '%s' is already given", name);
+    if (j->staged[idx]) return s_seterr(c, MPC_ERR_STATE, "%sinput '%s' is already given", j->where, name);
     uint64_t *copy = sodium_allocarray((size_t)n, 8);
     if (!copy) return s_seterr(c, MPC_ERR_NOMEM, "out of memory staging input '%s'", name);
     memcpy(copy, values, (size_t)n * 8);
     j->staged[idx] = copy;
-    return 0;
+    if (!j->live) return 0;
+    /* Live: shared at once, through the party's local part when it feeds one (which then
+     * needs all its inputs in this one call: a local part with several inputs is given
+     * staged, before submit or attach). */
+    r = s_check_together(c, j);
+    if (!r) r = s_send_staged(c, j);
+    else s_unstage_all(j);
+    return r;
 }
 
 int mpc_job_input_text(mpc_client *c, mpc_job *j, const char *name, const char *spec)
@@ -895,9 +921,9 @@ int mpc_job_input_text(mpc_client *c, mpc_job *j, const char *name, const char *
     if (!spec) return s_seterr(c, MPC_ERR_INVALID, "%sinput '%s': no values", j->where, name);
     uint64_t *vals = NULL, n = 0;
     char err[300];
-    if (mpc_values_load(j->circ->inputs[idx].type, j->circ->frac_bits, spec, &vals, &n, err, sizeof err) != 0)
+    if (mpc_values_load(j->decl[idx].type, j->circ->frac_bits, spec, &vals, &n, err, sizeof err) != 0)
         return s_seterr(c, MPC_ERR_INPUT, "%sinput '%s' (%s): %s", j->where, name,
-                        s_type_name(j->circ->inputs[idx].type), err);
+                        s_type_name(j->decl[idx].type), err);
     int r = mpc_job_input(c, j, name, vals, n);
     if (vals) {
         sodium_memzero(vals, (size_t)n * 8);
@@ -907,35 +933,89 @@ int mpc_job_input_text(mpc_client *c, mpc_job *j, const char *name, const char *
 }
 
 /* Sends every staged input of the job that has just become live, wiping each after it is
- * shared.  After a failure the rest are dropped too: the job is live, they cannot be staged
- * again. */
+ * shared.  A party's local part (pushdown.h) runs first, here in the clear on the staged
+ * values, and its results are shared as the derived inputs instead.  After a failure the
+ * rest are dropped too: the job is live, they cannot be staged again. */
 static int s_send_staged(mpc_client *c, mpc_job *j)
 {
+    const mpc_circuit *cc = j->circ;
+    uint64_t **vals = calloc(cc->n_inputs + 1, sizeof *vals);
+    uint8_t *owned = calloc(cc->n_inputs + 1, 1);
     int r = 0;
-    for (uint32_t i = 0; i < j->circ->n_inputs && !r; i++) {
-        if (!j->staged[i]) continue;
-        r = s_share_send(c, j, i, j->staged[i]);
-        s_release_secret(j->staged[i], (size_t)j->circ->inputs[i].len * 8);
-        j->staged[i] = NULL;
+    if (!vals || !owned) r = s_seterr(c, MPC_ERR_NOMEM, "out of memory");
+    for (uint32_t l = 0; !r && l < cc->n_locals; l++) {
+        const mpc_circuit *lc = cc->locals[l];
+        int all = 1;
+        for (uint32_t i = 0; i < lc->n_inputs; i++) {
+            int k = s_find_input(j, lc->inputs[i].name);
+            all &= k >= 0 && j->staged[k] != NULL;
+        }
+        if (!all) continue;   /* s_check_together refused partial parts; none of it here */
+        char err[512];
+        if (mpc_pushdown_derive(cc, lc->inputs[0].party, j->decl, j->n_decl, (const uint64_t *const *)j->staged,
+                                vals, owned, NULL, err, sizeof err) != 0)
+            r = s_seterr(c, MPC_ERR_INPUT, "%s%s", j->where, err);
     }
+    for (uint32_t i = 0; !r && i < cc->n_inputs; i++) {
+        if (!owned[i]) {   /* an input that is not derived: as staged */
+            int k = mpc_circ_input_local(cc, i) ? -1 : s_find_input(j, cc->inputs[i].name);
+            vals[i] = k >= 0 ? j->staged[k] : NULL;
+        }
+        if (vals[i]) r = s_share_send(c, j, i, vals[i]);
+    }
+    for (uint32_t i = 0; vals && owned && i < cc->n_inputs; i++)
+        if (owned[i]) {   /* derived values are as secret as the inputs */
+            sodium_memzero(vals[i], (size_t)cc->inputs[i].len * 8);
+            free(vals[i]);
+        }
+    free(vals);
+    free(owned);
     s_unstage_all(j);
     return r;
 }
 
+/* A party's local part needs all of its inputs from one client (the one computing it): some
+ * of them staged and not all is refused, naming the inputs to give together. */
+static int s_check_together(mpc_client *c, const mpc_job *j)
+{
+    for (uint32_t l = 0; l < j->circ->n_locals; l++) {
+        const mpc_circuit *lc = j->circ->locals[l];
+        uint32_t have = 0;
+        for (uint32_t i = 0; i < lc->n_inputs; i++) {
+            int k = s_find_input(j, lc->inputs[i].name);
+            have += k >= 0 && j->staged[k] != NULL;
+        }
+        if (have == 0 || have == lc->n_inputs) continue;
+        char list[400];
+        size_t off = 0;
+        list[0] = 0;
+        for (uint32_t i = 0; i < lc->n_inputs && off < sizeof list; i++) {
+            int w = snprintf(list + off, sizeof list - off, "%s'%s'", i ? ", " : "", lc->inputs[i].name);
+            off = w < 0 ? sizeof list : off + (size_t)w;
+        }
+        return s_seterr(c, MPC_ERR_INPUT,
+                        "%sinputs %s of party '%s' must be given together by one client: the program computes "
+                        "with them alone, which that client does in the clear before sharing (owner-local "
+                        "pushdown); give them all here, or compile and run with --no-pushdown",
+                        j->where, list, j->circ->party_names[lc->inputs[0].party]);
+    }
+    return 0;
+}
+
 /* The last step of staging, before anything leaves this process: checks that the staged
- * inputs are what the caller promised (MPC_SUBMIT_ALL_INPUTS: every input of the program).
- * This is where owner-local pushdown belongs (docs/client.md): a client holding every input a
- * sub-circuit depends on would evaluate it here, in the clear, and stage its results in place
- * of those inputs before anything is shared. */
+ * inputs are what the caller promised (MPC_SUBMIT_ALL_INPUTS: every input of the program)
+ * and that each owner-local part has all of its inputs or none (s_check_together); the local
+ * parts then run in s_send_staged. */
 static int s_stage_seal(mpc_client *c, mpc_job *j, unsigned flags)
 {
-    if (!(flags & MPC_SUBMIT_ALL_INPUTS)) return 0;
+    int r = s_check_together(c, j);
+    if (r || !(flags & MPC_SUBMIT_ALL_INPUTS)) return r;
     char list[400];
     size_t off = 0, missing = 0;
     list[0] = 0;
-    for (uint32_t i = 0; i < j->circ->n_inputs; i++) {
+    for (uint32_t i = 0; i < j->n_decl; i++) {
         if (j->staged[i]) continue;
-        const mpc_input *in = &j->circ->inputs[i];
+        const mpc_input *in = &j->decl[i];
         if (off < sizeof list) {
             int w = snprintf(list + off, sizeof list - off, "%s'%s' (party %s)", missing ? ", " : "", in->name,
                              j->circ->party_names[in->party]);
@@ -1209,7 +1289,9 @@ int mpc_job_attach(mpc_client *c, mpc_job *j, const char *job_id)
         return s_seterr(c, MPC_ERR_INVALID, "'%.40s' is not a job id (32 hex digits)", job_id ? job_id : "");
     mpc_cwire_job_hex(id, id_hex);
     uint32_t daemon_of[MPC_MAX_PARTIES];
-    int r = s_attach_check(c, j, id, id_hex, daemon_of);
+    int r = s_check_together(c, j);
+    if (r) return r;
+    r = s_attach_check(c, j, id, id_hex, daemon_of);
     if (r) return r;
     memcpy(j->daemon_of, daemon_of, sizeof daemon_of);
     s_fill_binding(c, j, NULL);
@@ -1568,7 +1650,7 @@ int mpc_job_output_text(mpc_client *c, mpc_job *j, const char *name, int timeout
 /* Compiles with "NAME=VALUE" defines.  Initialises *diag in every case (the caller frees it);
  * 0, or a code with the first error in err. */
 static int s_compile(const char *src, size_t len, const char *filename, const char *const *defines, size_t n_defines,
-                     mpc_circuit **out, mpc_diag *diag, char *err, size_t errlen)
+                     unsigned cflags, mpc_circuit **out, mpc_diag *diag, char *err, size_t errlen)
 {
     *out = NULL;
     mpc_diag_init(diag, filename, src, len);
@@ -1596,7 +1678,7 @@ static int s_compile(const char *src, size_t len, const char *filename, const ch
         defs[n].name = copies[n];
         defs[n].value = copies[n] + (eq - defines[n]) + 1;
     }
-    if (mpc_compile(src, len, filename, n ? defs : NULL, n, out, diag) != 0) {
+    if (mpc_compile_ex(src, len, filename, n ? defs : NULL, n, cflags, out, diag) != 0) {
         const mpc_diag_item *it = mpc_diag_first_error(diag);
         if (it) mpc_diag_format(diag, it, err, errlen);
         else snprintf(err, errlen, "%s: compilation failed", filename);
@@ -1616,7 +1698,7 @@ int mpc_client_compile(const char *src, size_t len, const char *filename, const 
     *circ_len = 0;
     mpc_circuit *c = NULL;
     mpc_diag diag;
-    int r = s_compile(src, len, filename, defines, n_defines, &c, &diag, err, errlen);
+    int r = s_compile(src, len, filename, defines, n_defines, MPC_COMPILE_PUSHDOWN, &c, &diag, err, errlen);
     mpc_diag_free(&diag);
     if (r) return r;
     uint8_t *bytes = NULL;

@@ -29,6 +29,7 @@ typedef struct {
     int         json;
     int         timeout_ms;
     int         strict;
+    int         no_pushdown;
 } opts;
 
 static void s_die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
@@ -65,7 +66,10 @@ static const char *const s_usage_main =
 static const char *const s_opt_help =
     "  --config FILE        client configuration (default: $MPC_CONFIG)\n"
     "  -D NAME=VALUE        override `param NAME` when compiling a .mpc\n"
-    "  --strict             refuse a program the compiler warns about (warnings are always shown on stderr)\n";
+    "  --strict             refuse a program the compiler warns about (warnings are always shown on stderr)\n"
+    "  --no-pushdown        run every part of PROG under MPC; by default a part that depends on one\n"
+    "                       party's inputs alone is computed here in the clear by the client giving\n"
+    "                       them (circuits/LANGUAGE.md, \"Owner-local pushdown\"); all parties must agree\n";
 
 static const char *const s_values_help =
     "\nVALUES: a list like 1,2,3 (commas and/or blanks) or @file (e.g. a CSV of one value a line),\n"
@@ -154,6 +158,7 @@ static void s_parse(int argc, char **argv, opts *o)
         {"job", required_argument, NULL, 'j'},    {"timeout", required_argument, NULL, 't'},
         {"json", no_argument, NULL, 'J'},         {"help", no_argument, NULL, 'h'},
         {"define", required_argument, NULL, 'D'}, {"strict", no_argument, NULL, 'S'},
+        {"no-pushdown", no_argument, NULL, 'P'},
         {NULL, 0, NULL, 0},
     };
     memset(o, 0, sizeof *o);
@@ -175,6 +180,7 @@ static void s_parse(int argc, char **argv, opts *o)
         case 'j': o->job = optarg; break;
         case 'J': o->json = 1; break;
         case 'S': o->strict = 1; break;
+        case 'P': o->no_pushdown = 1; break;
         case 'h': s_usage(o->cmd); exit(0);
         case 'i':
             if (o->n_inputs >= MAX_ARGS) s_die("too many --input");
@@ -310,7 +316,8 @@ static mpc_job *s_stage(mpc_client *c, const opts *o)
 {
     if (!o->prog) s_die("%s: no program given (see mpc %s --help)", o->cmd, o->cmd);
     mpc_job *j = NULL;
-    int r = mpc_job_create_file(c, o->prog, o->defs, o->n_defs, o->strict ? MPC_JOB_STRICT : 0, &j);
+    unsigned fl = (o->strict ? MPC_JOB_STRICT : 0) | (o->no_pushdown ? MPC_JOB_NO_PUSHDOWN : 0);
+    int r = mpc_job_create_file(c, o->prog, o->defs, o->n_defs, fl, &j);
     for (size_t i = 0; i < mpc_client_n_warnings(c); i++) fprintf(stderr, "%s\n", mpc_client_warning(c, i));
     s_check(c, r);
     if (o->bind) s_check(c, mpc_job_set_binding(c, j, o->bind));

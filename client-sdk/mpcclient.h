@@ -105,11 +105,16 @@ MPC_API int mpc_job_create(mpc_client *c, const uint8_t *circ, size_t len, mpc_j
 /* Refuse a program the compiler warns about (MPC_ERR_CIRCUIT, the first warning in the
  * message; every warning stays readable with mpc_client_warning). */
 #define MPC_JOB_STRICT 1u
+/* Compile without owner-local pushdown (circuits/LANGUAGE.md, "Owner-local pushdown"): every
+ * gate runs under MPC.  By default a part of the program that depends on one party's inputs
+ * alone is computed in the clear by the client giving them, and only its results are shared.
+ * The circuit (and its hash) differs, so every party of a job must choose alike. */
+#define MPC_JOB_NO_PUSHDOWN 2u
 
 /* Creates a staged job from mpc source src[0..len-1] compiled here (as mpc_client_compile;
  * `filename` names it in messages, defines[i] = "NAME=VALUE").  Compile errors give
  * MPC_ERR_CIRCUIT with the first one ("file:line:col: error: …"); warnings are kept on the
- * client (mpc_client_warning).  flags: 0 or MPC_JOB_STRICT. */
+ * client (mpc_client_warning).  flags: MPC_JOB_STRICT, MPC_JOB_NO_PUSHDOWN or 0. */
 __attribute__((warn_unused_result))
 MPC_API int mpc_job_create_source(mpc_client *c, const char *src, size_t len, const char *filename,
                           const char *const *defines, size_t n_defines, unsigned flags, mpc_job **out);

@@ -11,6 +11,7 @@
 #include "runner.h"
 #include "proc.h"
 #include "compile.h"
+#include "pushdown.h"
 #include "codegen.h"
 #include "eval.h"
 #include "value.h"
@@ -844,14 +845,20 @@ START_TEST(test_language_examples_compile)
 }
 END_TEST
 
-/* Compiles (optimised, as mpcc does), evaluates on the `in:` lines ("name = v, v") and
+/* Compiles (optimised, as mpcc does; with owner-local pushdown when `pushdown`, the declared
+ * inputs run through the local parts), evaluates on the `in:` lines ("name = v, v") and
  * compares each output, formatted as mpcc --eval prints it, with the `out:` lines. */
-static void s_eval_doc(const s_doc_example *ex, int k)
+static void s_eval_doc_pd(const s_doc_example *ex, int k, int pushdown)
 {
     mpc_circuit *c = NULL;
     mpc_diag d;
-    ck_assert_msg(mpc_compile(ex->src, strlen(ex->src), "doc.mpc", NULL, 0, &c, &d) == 0, "example %d", k);
+    ck_assert_msg(mpc_compile_ex(ex->src, strlen(ex->src), "doc.mpc", NULL, 0, pushdown ? MPC_COMPILE_PUSHDOWN : 0,
+                                 &c, &d) == 0, "example %d", k);
     mpc_diag_free(&d);
+    mpc_input *decl = NULL;
+    uint32_t nd = 0;
+    ck_assert_int_eq(mpc_circ_declared_inputs(c, &decl, &nd), 0);
+    ck_assert_uint_le(nd, 16);
     uint64_t *vals[16] = {0};
     char err[256];
     for (int i = 0; i < ex->n_in; i++) {
@@ -859,16 +866,16 @@ static void s_eval_doc(const s_doc_example *ex, int k)
         ck_assert_ptr_nonnull(eq);
         size_t nl = (size_t)(eq - ex->in[i]);
         uint32_t j;
-        for (j = 0; j < c->n_inputs; j++)
-            if (strlen(c->inputs[j].name) == nl && strncmp(c->inputs[j].name, ex->in[i], nl) == 0) break;
-        ck_assert_msg(j < c->n_inputs, "example %d: no input %s", k, ex->in[i]);
+        for (j = 0; j < nd; j++)
+            if (strlen(decl[j].name) == nl && strncmp(decl[j].name, ex->in[i], nl) == 0) break;
+        ck_assert_msg(j < nd, "example %d: no input %s", k, ex->in[i]);
         uint64_t n = 0;
-        ck_assert_msg(mpc_values_load((mpc_type)c->inputs[j].type, c->frac_bits, eq + 3, &vals[j], &n, err,
+        ck_assert_msg(mpc_values_load((mpc_type)decl[j].type, c->frac_bits, eq + 3, &vals[j], &n, err,
                                       sizeof err) == 0, "example %d: %s", k, err);
-        ck_assert_uint_eq(n, c->inputs[j].len);
+        ck_assert_uint_eq(n, decl[j].len);
     }
     mpc_eval_result res;
-    ck_assert_int_eq(mpc_eval(c, (const uint64_t *const *)vals, &res, err, sizeof err), 0);
+    ck_assert_int_eq(mpc_eval_declared(c, decl, nd, (const uint64_t *const *)vals, &res, err, sizeof err), 0);
     ck_assert_uint_eq(res.n_warnings, 0);
     for (uint32_t i = 0; i < c->n_outputs; i++) {
         char line[1024], v[64];
@@ -877,11 +884,19 @@ static void s_eval_doc(const s_doc_example *ex, int k)
             mpc_value_format((mpc_type)c->outputs[i].type, c->frac_bits, res.outputs[i][e], v, sizeof v);
             off += snprintf(line + off, sizeof line - (size_t)off, "%s%s", e ? ", " : "", v);
         }
-        ck_assert_msg(strcmp(line, ex->out[i]) == 0, "example %d: got '%s', the doc says '%s'", k, line, ex->out[i]);
+        ck_assert_msg(strcmp(line, ex->out[i]) == 0, "example %d (pushdown %d): got '%s', the doc says '%s'", k,
+                      pushdown, line, ex->out[i]);
     }
     mpc_eval_result_free(&res);
     for (int i = 0; i < 16; i++) free(vals[i]);
+    free(decl);
     mpc_circ_destroy(&c);
+}
+
+static void s_eval_doc(const s_doc_example *ex, int k)
+{
+    s_eval_doc_pd(ex, k, 0);
+    s_eval_doc_pd(ex, k, 1);
 }
 
 START_TEST(test_language_examples_evaluate)
@@ -903,13 +918,21 @@ static int s_prefix(const char *s, const char *prefix)
 START_TEST(test_mpcc_stats_and_circ_roundtrip)
 {
     tp_cmd r;
-    tp_run(&r, "mpcc", "--stats examples/joint_stats.mpc");
+    tp_run(&r, "mpcc", "--stats --no-pushdown examples/joint_stats.mpc");
     ck_assert_int_eq(r.status, 0);
     ck_assert_str_eq(r.err, "");
     ck_assert_msg(s_prefix(r.out, "gates: 31\ntriples: 3001\ncomparisons: 0\nrounds: 4\nhash: "), "%s", r.out);
     ck_assert_ptr_nonnull(strstr(r.out, "\ntruncations: 17\n"));   /* 3 dots of 4 segments each: 12, + 5 */
     ck_assert_ptr_nonnull(strstr(r.out, "\ninput: xa from a fix[1000]\ninput: xb from b fix[1000]\n"));
     ck_assert_ptr_nonnull(strstr(r.out, "\noutput: mean fix[1] to a, b, c\noutput: var fix[1] to a, b, c\n"));
+    ck_assert_ptr_null(strstr(r.out, "local "));
+    /* With pushdown (the default) each hospital's sum and dot are its own: one triple left. */
+    tp_run(&r, "mpcc", "--stats examples/joint_stats.mpc");
+    ck_assert_int_eq(r.status, 0);
+    ck_assert_msg(s_prefix(r.out, "gates: 22\ntriples: 1\ncomparisons: 0\nrounds: 4\nhash: "), "%s", r.out);
+    ck_assert_ptr_nonnull(strstr(r.out, "\nlocal a: gates 7, inputs xa, derived xa.sum xa.sum2\n"));
+    ck_assert_ptr_nonnull(strstr(r.out, "\nmpc: gates 22, triples 1, comparisons 0, rounds 4\n"));
+    ck_assert_ptr_nonnull(strstr(r.out, "\ninput: xa.sum from a fix[1] (derived)\n"));
     char stats[16384];
     strcpy(stats, r.out);
     /* The same numbers and hash from the compiled file. */
@@ -922,9 +945,17 @@ START_TEST(test_mpcc_stats_and_circ_roundtrip)
     ck_assert_int_eq(r.status, 0);
     ck_assert_str_eq(r.out, stats);
     /* A million elements: the same gates. */
-    tp_run(&r, "mpcc", "--stats examples/joint_stats.mpc -D N=1000000");
+    tp_run(&r, "mpcc", "--stats --no-pushdown examples/joint_stats.mpc -D N=1000000");
     ck_assert_int_eq(r.status, 0);
     ck_assert_msg(s_prefix(r.out, "gates: 31\ntriples: 3000001\n"), "%s", r.out);
+    tp_run(&r, "mpcc", "--stats examples/joint_stats.mpc -D N=1000000");
+    ck_assert_int_eq(r.status, 0);
+    ck_assert_msg(s_prefix(r.out, "gates: 22\ntriples: 1\n"), "%s", r.out);
+    /* A compiled circuit with local parts cannot be taken as one without. */
+    snprintf(args, sizeof args, "--stats --no-pushdown '%s/j.circ'", tp_scratch());
+    tp_run(&r, "mpcc", "%s", args);
+    ck_assert_int_eq(r.status, 1);
+    ck_assert_ptr_nonnull(strstr(r.err, "recompile the source with --no-pushdown"));
     tp_run(&r, "mpcc", "--stats --json examples/secure_sum.mpc");
     ck_assert_int_eq(r.status, 0);
     ck_assert_msg(s_prefix(r.out, "{\"gates\": 6, \"triples\": 0, \"comparisons\": 0, \"rounds\": 0, \"hash\": \""),

@@ -10,6 +10,8 @@
 #include "runner.h"
 #include "dump.h"
 #include "format.h"
+#include "compile.h"
+#include "pushdown.h"
 
 #define NW MPC_NO_WIRE
 
@@ -354,9 +356,10 @@ START_TEST(test_huge_declared_lengths)
     size_t n;
     s_write(c, &b, &n);
     size_t gb = (size_t)c->n_gates * 48;
-    ck_assert_uint_eq(b[n - 1], 0);                  /* version 2 ends with warnings = 0 (a fixint) */
-    ck_assert_uint_eq(b[n - 1 - gb - 3], 0xc5);      /* bin16 header precedes the records */
-    memset(b + n - 1 - gb - 2, 0xff, 2);
+    ck_assert_uint_eq(b[n - 1], 0x90);               /* version 3 ends with no local parts */
+    ck_assert_uint_eq(b[n - 2], 0);                  /* after warnings = 0 (a fixint) */
+    ck_assert_uint_eq(b[n - 2 - gb - 3], 0xc5);      /* bin16 header precedes the records */
+    memset(b + n - 2 - gb - 2, 0xff, 2);
     s_refused(b, n, NULL, "declares");
     free(b);
     /* Deep nesting is refused before msgpack recurses. */
@@ -375,13 +378,13 @@ START_TEST(test_wrong_magic_version_types)
     uint8_t *b;
     size_t n;
     s_write(c, &b, &n);
-    ck_assert_uint_eq(b[0], 0x9a);                   /* version 2: 10 fields */
+    ck_assert_uint_eq(b[0], 0x9b);                   /* version 3: 11 fields */
     b[3] = 'X';
     s_refused(b, n, NULL, "magic");
     b[3] = 'P';
     ck_assert_uint_eq(b[9], MPC_CIRC_VERSION);
-    b[9] = 3;
-    s_refused(b, n, NULL, "version 3");
+    b[9] = 4;
+    s_refused(b, n, NULL, "version 4");
     b[9] = 0xff;                                     /* negative fixint */
     s_refused(b, n, NULL, "version");
     b[9] = 0;
@@ -389,9 +392,12 @@ START_TEST(test_wrong_magic_version_types)
     b[9] = 1;                                        /* version 1 has 9 fields, not 10 */
     s_refused(b, n, NULL, "version 1 circuit must be an array of 9 fields");
     b[9] = MPC_CIRC_VERSION;
-    b[0] = 0x99;                                     /* 9 fields */
-    s_refused(b, n, NULL, "must be an array of 10 fields");
-    b[0] = 0x9a;
+    b[0] = 0x9a;                                     /* 10 fields */
+    s_refused(b, n, NULL, "must be an array of 11 fields");
+    b[9] = 2;                                        /* version 2 has 10 fields, not 11 */
+    b[0] = 0x9b;
+    s_refused(b, n, NULL, "version 2 circuit must be an array of 10 fields");
+    b[9] = MPC_CIRC_VERSION;
     b[10] = 0xd0;                                    /* frac as int8: wrong type, and shifts bytes */
     s_refused(b, n, NULL, NULL);
     b[10] = 16;
@@ -500,8 +506,8 @@ START_TEST(test_bad_wires_lengths_cycles)
 }
 END_TEST
 
-/* Version 2 records the compiler's warning count (field 9); version 1 files still read, with
- * the count unknown; the count is not part of the hash. */
+/* Version 2 records the compiler's warning count (field 9); version 1 and 2 files still read
+ * (version 1 with the count unknown); the count is not part of the hash. */
 START_TEST(test_warnings_field_and_version_1)
 {
     mpc_circuit *c = s_sample();
@@ -513,15 +519,26 @@ START_TEST(test_warnings_field_and_version_1)
     uint8_t *b;
     size_t n;
     s_write(c, &b, &n);
-    ck_assert_uint_eq(b[n - 1], 3);
+    ck_assert_uint_eq(b[n - 1], 0x90);               /* version 3: no local parts */
+    ck_assert_uint_eq(b[n - 2], 3);
     mpc_circuit *d = NULL;
     char err[256];
     ck_assert_int_eq(mpc_circ_read(b, n, NULL, &d, err, sizeof err), 0);
     ck_assert_uint_eq(d->warnings, 3);
     mpc_circ_destroy(&d);
-    b[n - 1] = 0xa1;                                 /* a str: wrong type */
-    s_refused(b, n, NULL, NULL);
-    /* The same circuit as version 1: 9 fields, no warnings. */
+    b[n - 2] = 0xa1;                                 /* a str: wrong type */
+    s_refused(b, n - 1, NULL, NULL);
+    b[n - 2] = 3;
+    /* The same circuit as version 2: 10 fields, no local parts. */
+    b[0] = 0x9a;
+    b[9] = 2;
+    ck_assert_int_eq(mpc_circ_read(b, n - 1, NULL, &d, err, sizeof err), 0);
+    ck_assert_uint_eq(d->warnings, 3);
+    ck_assert_int_eq(mpc_circ_hash(d, h1), 0);
+    ck_assert(memcmp(h0, h1, sizeof h0) == 0);
+    mpc_circ_destroy(&d);
+    n--;
+    /* As version 1: 9 fields, no warnings. */
     b[0] = 0x99;
     b[9] = 1;
     ck_assert_int_eq(mpc_circ_read(b, n - 1, NULL, &d, err, sizeof err), 0);
@@ -644,10 +661,10 @@ START_TEST(test_random_field_replacement)
         msgpack_packer pk;
         msgpack_sbuffer_init(&sb);
         msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-        int field = 2 + (int)(s_rand() % 8), sub = (int)(s_rand() % 3), subf = (int)(s_rand() % 7);
+        int field = 2 + (int)(s_rand() % 9), sub = (int)(s_rand() % 3), subf = (int)(s_rand() % 7);
         int nested = (field == 5 || field == 6) && (s_rand() & 1);
-        msgpack_pack_array(&pk, 10);
-        for (int k = 0; k < 10; k++) {
+        msgpack_pack_array(&pk, 11);
+        for (int k = 0; k < 11; k++) {
             if (k != field) { msgpack_pack_object(&pk, top[k]); continue; }
             if (!nested) { s_rand_obj(&pk, 3); continue; }
             const msgpack_object *arr = &top[k];
@@ -681,6 +698,93 @@ START_TEST(test_random_field_replacement)
     ck_assert_int_gt(accepted, 0);
     msgpack_unpacked_destroy(&u);
     free(b);
+    mpc_circ_destroy(&c);
+}
+END_TEST
+
+/* Version 3: the local parts (circuits/pushdown.h) round-trip, are covered by the hash, and a
+ * file whose local parts break a rule of mpc_circ_validate_locals is refused. */
+START_TEST(test_local_parts)
+{
+    const char *src = "party a, b\ninput u: int[4] from a\ninput v: int[4] from a\ninput y: int from b\n"
+                      "output r = dot(u, v) + y, s = sum(u) * y to a, b\n";
+    mpc_circuit *c = NULL;
+    mpc_diag d;
+    ck_assert_int_eq(mpc_compile_ex(src, strlen(src), "l.mpc", NULL, 0, MPC_COMPILE_PUSHDOWN, &c, &d), 0);
+    mpc_diag_free(&d);
+    ck_assert_uint_eq(c->n_locals, 1);
+    ck_assert_uint_eq(c->locals[0]->n_inputs, 2);
+    ck_assert_ptr_null(mpc_circ_local_of(c, 1));
+    uint8_t *b;
+    size_t n;
+    s_write(c, &b, &n);
+    mpc_circuit *r = NULL;
+    char err[512];
+    ck_assert_msg(mpc_circ_read(b, n, NULL, &r, err, sizeof err) == 0, "%s", err);
+    free(b);
+    ck_assert_uint_eq(r->n_locals, 1);
+    ck_assert_uint_eq(r->locals[0]->n_gates, c->locals[0]->n_gates);
+    uint8_t h0[MPC_HASH_BYTES], h1[MPC_HASH_BYTES];
+    ck_assert_int_eq(mpc_circ_hash(c, h0), 0);
+    ck_assert_int_eq(mpc_circ_hash(r, h1), 0);
+    ck_assert(memcmp(h0, h1, sizeof h0) == 0);
+    /* positions inside a local part are not hashed; what it computes is */
+    r->locals[0]->gates[0].line += 3;
+    ck_assert_int_eq(mpc_circ_hash(r, h1), 0);
+    ck_assert(memcmp(h0, h1, sizeof h0) == 0);
+    mpc_circuit *L = r->locals[0];
+    uint32_t gi = 0;
+    while (L->gates[gi].kind != MPC_G_DOT) gi++;
+    L->gates[gi].kind = MPC_G_MUL;                   /* still valid: u * v elementwise ... */
+    L->gates[gi].len = 4;
+    ck_assert_int_ne(mpc_circ_validate(r, NULL, err, sizeof err), 0);   /* ... but not its length */
+    L->gates[gi].kind = MPC_G_DOT;
+    L->gates[gi].len = 1;
+    ck_assert_int_eq(mpc_circ_validate(r, NULL, err, sizeof err), 0);
+    uint64_t aux = L->gates[gi].aux[0];
+    L->gates[gi].aux[0] = 2;                         /* segments of 2: another computation */
+    L->gates[gi].len = 2;
+    /* (the derived input's length no longer matches: refused) */
+    ck_assert_int_ne(mpc_circ_validate(r, NULL, err, sizeof err), 0);
+    L->gates[gi].aux[0] = aux;
+    L->gates[gi].len = 1;
+    /* an output of the local part that names no input of the circuit */
+    char saved[MPC_NAME_MAX];
+    strcpy(saved, L->outputs[0].name);
+    strcpy(L->outputs[0].name, "nope");
+    s_refused_circ(r, NULL, "is no input of the circuit");
+    strcpy(L->outputs[0].name, saved);
+    /* an output to another party */
+    L->outputs[0].recipients = 3;
+    s_refused_circ(r, NULL, "goes to another party");
+    L->outputs[0].recipients = 1;
+    /* an input of another party */
+    L->inputs[1].party = 1;
+    s_refused_circ(r, NULL, "from another party");
+    L->inputs[1].party = 0;
+    /* an input that differs from the circuit's input of the same name */
+    strcpy(saved, L->inputs[0].name);
+    strcpy(L->inputs[0].name, "y");
+    s_refused_circ(r, NULL, "differs from the circuit's");
+    strcpy(L->inputs[0].name, saved);
+    /* two parts for one party, and a part with parts of its own */
+    mpc_circuit **two = realloc(r->locals, 2 * sizeof *two);
+    ck_assert_ptr_nonnull(two);
+    r->locals = two;
+    r->locals[1] = L;
+    r->n_locals = 2;
+    s_refused_circ(r, NULL, "two local parts");
+    r->n_locals = 1;
+    mpc_circuit *inner[1] = {c->locals[0]};
+    L->locals = inner;
+    L->n_locals = 1;
+    s_write(r, &b, &n);
+    L->n_locals = 0;
+    L->locals = NULL;
+    s_refused(b, n, NULL, "local parts of its own");
+    free(b);
+    ck_assert_int_eq(mpc_circ_validate(r, NULL, err, sizeof err), 0);
+    mpc_circ_destroy(&r);
     mpc_circ_destroy(&c);
 }
 END_TEST
@@ -739,6 +843,7 @@ Suite *mpc_test_suite(void)
     tcase_add_test(tc, test_wrong_field_types);
     tcase_add_test(tc, test_random_field_replacement);
     tcase_add_test(tc, test_dump_listing);
+    tcase_add_test(tc, test_local_parts);
     suite_add_tcase(s, tc);
     return s;
 }

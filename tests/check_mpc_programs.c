@@ -1,7 +1,8 @@
 /* check_mpc_programs.c — compiled programs under MPC equal the plaintext evaluator: random
  * int programs from the compiler's generator bit for bit, random fix programs within the
  * truncation error, and every example program; 2 to 5 parties over the in-memory transport
- * with dealer material. */
+ * with dealer material.  With and without owner-local pushdown (circuits/pushdown.h): the
+ * local parts run in the clear as a client runs them, the MPC part on their results. */
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
@@ -14,15 +15,17 @@
 #include "compile.h"
 #include "enginetest.h"
 #include "eval.h"
+#include "pushdown.h"
 #include "mpc_err.h"
 #include "randprog.h"
 #include "value.h"
 
-static mpc_circuit *s_compile(const char *src, const char *name)
+/* flags: MPC_COMPILE_PUSHDOWN or 0 (circuits/pushdown.h). */
+static mpc_circuit *s_compile(const char *src, const char *name, unsigned flags)
 {
     mpc_circuit *c = NULL;
     mpc_diag d;
-    int rc = mpc_compile(src, strlen(src), name, NULL, 0, &c, &d);
+    int rc = mpc_compile_ex(src, strlen(src), name, NULL, 0, flags, &c, &d);
     if (rc != 0) mpc_diag_print(&d, stderr);
     mpc_diag_free(&d);
     ck_assert_msg(rc == 0, "%s does not compile", name);
@@ -50,19 +53,59 @@ static void s_mpc(const mpc_circuit *c, const uint64_t *const *vals, int use_dea
     et_clear(&j);
 }
 
+/* The values of c's inputs from the declared inputs names[k] = vals[k] (k < n), as a client
+ * computes them: each party's local part runs in the clear.  vals_out[i] per input of c,
+ * owned[i] when allocated here (free with s_free_main). */
+static void s_main_inputs(const mpc_circuit *c, const char *const *names, const uint64_t *const *vals, uint32_t n,
+                          uint64_t ***vals_out, uint8_t **owned)
+{
+    mpc_input *d = NULL;
+    uint32_t nd = 0;
+    ck_assert_int_eq(mpc_circ_declared_inputs(c, &d, &nd), 0);
+    ck_assert_uint_eq(nd, n);
+    const uint64_t **dv = calloc(nd + 1, sizeof *dv);
+    for (uint32_t k = 0; k < nd; k++)
+        for (uint32_t i = 0; i < n; i++)
+            if (!strcmp(d[k].name, names[i])) dv[k] = vals[i];
+    *vals_out = calloc(c->n_inputs + 1, sizeof **vals_out);
+    *owned = calloc(c->n_inputs + 1, 1);
+    char err[512];
+    ck_assert_msg(mpc_pushdown_derive(c, UINT32_MAX, d, nd, dv, *vals_out, *owned, NULL, err, sizeof err) == 0,
+                  "%s", err);
+    free(dv);
+    free(d);
+}
+
+static void s_free_main(const mpc_circuit *c, uint64_t **v, uint8_t *owned)
+{
+    for (uint32_t i = 0; i < c->n_inputs; i++)
+        if (owned[i]) free(v[i]);
+    free(v);
+    free(owned);
+}
+
 static void s_eval(const mpc_circuit *c, const uint64_t *const *vals, mpc_eval_result *res)
 {
     char err[256];
     ck_assert_msg(mpc_eval(c, vals, res, err, sizeof err) == 0, "%s", err);
 }
 
-/* Compiles generated program p, runs it under MPC (dealer material when `dealer`) and in the
- * evaluator, and checks both equal the generator's own outputs bit for bit; frees p. */
-static void s_check_bit_exact(mpc_randprog *p, uint64_t seed, const char *name, int dealer)
+/* Compiles generated program p with and without owner-local pushdown, runs it under MPC
+ * (dealer material when `dealer`) and in the evaluator, and checks both equal the generator's
+ * own outputs bit for bit; frees p. */
+static void s_check_bit_exact_pd(mpc_randprog *p, uint64_t seed, const char *name, int dealer, unsigned flags)
 {
-    mpc_circuit *c = s_compile(p->src, name);
-    const uint64_t **vals = calloc(p->n_inputs, sizeof *vals);
-    for (uint32_t k = 0; k < p->n_inputs; k++) vals[k] = p->inputs[k].vals;
+    mpc_circuit *c = s_compile(p->src, name, flags);
+    const uint64_t **pv = calloc(p->n_inputs, sizeof *pv);
+    const char **pn = calloc(p->n_inputs, sizeof *pn);
+    for (uint32_t k = 0; k < p->n_inputs; k++) {
+        pv[k] = p->inputs[k].vals;
+        pn[k] = p->inputs[k].name;
+    }
+    uint64_t **mv;
+    uint8_t *owned;
+    s_main_inputs(c, pn, pv, p->n_inputs, &mv, &owned);
+    const uint64_t *const *vals = (const uint64_t *const *)mv;
     uint64_t *got[8] = {0};
     s_mpc(c, vals, dealer, got);
     mpc_eval_result res;
@@ -77,8 +120,16 @@ static void s_check_bit_exact(mpc_randprog *p, uint64_t seed, const char *name, 
         free(got[o]);
     }
     mpc_eval_result_free(&res);
-    free(vals);
+    s_free_main(c, mv, owned);
+    free(pv);
+    free(pn);
     mpc_circ_destroy(&c);
+}
+
+static void s_check_bit_exact(mpc_randprog *p, uint64_t seed, const char *name, int dealer)
+{
+    s_check_bit_exact_pd(p, seed, name, dealer, 0);
+    s_check_bit_exact_pd(p, seed, name, dealer, MPC_COMPILE_PUSHDOWN);
     mpc_randprog_free(p);
 }
 
@@ -131,9 +182,18 @@ START_TEST(test_random_fix_programs_within_error)
     for (uint64_t seed = 1; runs < 40; seed++) {
         mpc_randprog p;
         ck_assert_int_eq(mpc_randprog_generate(seed * 104729, &opts, &p), 0);
-        mpc_circuit *c = s_compile(p.src, "random_fix.mpc");
-        const uint64_t **vals = calloc(p.n_inputs, sizeof *vals);
-        for (uint32_t k = 0; k < p.n_inputs; k++) vals[k] = p.inputs[k].vals;
+        /* every other program with owner-local pushdown (exact local truncations) */
+        mpc_circuit *c = s_compile(p.src, "random_fix.mpc", runs % 2 ? MPC_COMPILE_PUSHDOWN : 0);
+        const uint64_t **pv = calloc(p.n_inputs, sizeof *pv);
+        const char **pn = calloc(p.n_inputs, sizeof *pn);
+        for (uint32_t k = 0; k < p.n_inputs; k++) {
+            pv[k] = p.inputs[k].vals;
+            pn[k] = p.inputs[k].name;
+        }
+        uint64_t **mv;
+        uint8_t *owned;
+        s_main_inputs(c, pn, pv, p.n_inputs, &mv, &owned);
+        const uint64_t *const *vals = (const uint64_t *const *)mv;
         uint64_t *got[8] = {0};
         s_mpc(c, vals, 1, got);
         mpc_eval_result res;
@@ -155,7 +215,9 @@ START_TEST(test_random_fix_programs_within_error)
             free(got[o]);
         }
         mpc_eval_result_free(&res);
-        free(vals);
+        s_free_main(c, mv, owned);
+        free(pv);
+        free(pn);
         mpc_circ_destroy(&c);
         mpc_randprog_free(&p);
         runs++;
@@ -198,46 +260,58 @@ static const struct {
       "vb=@examples/data/tc_b.csv", "uc=@examples/data/ldl_c.csv", "vc=@examples/data/tc_c.csv"}, 1e-3},
 };
 
+/* Every example under MPC, with and without owner-local pushdown, against the evaluator. */
 START_TEST(test_examples)
 {
     char *src = s_read(s_examples[_i].file);
-    mpc_circuit *c = s_compile(src, s_examples[_i].file);
-    uint64_t **vals = calloc(c->n_inputs, sizeof *vals);
-    for (uint32_t k = 0; k < c->n_inputs; k++) {
-        const char *spec = NULL;
-        for (int s = 0; s_examples[_i].inputs[s]; s++) {
-            size_t nl = strlen(c->inputs[k].name);
-            if (!strncmp(s_examples[_i].inputs[s], c->inputs[k].name, nl) && s_examples[_i].inputs[s][nl] == '=')
-                spec = s_examples[_i].inputs[s] + nl + 1;
+    for (int pd = 0; pd < 2; pd++) {
+        mpc_circuit *c = s_compile(src, s_examples[_i].file, pd ? MPC_COMPILE_PUSHDOWN : 0);
+        mpc_input *d = NULL;
+        uint32_t nd = 0;
+        ck_assert_int_eq(mpc_circ_declared_inputs(c, &d, &nd), 0);
+        uint64_t **dv = calloc(nd + 1, sizeof *dv);
+        const char **dn = calloc(nd + 1, sizeof *dn);
+        for (uint32_t k = 0; k < nd; k++) {
+            const char *spec = NULL;
+            size_t nl = strlen(d[k].name);
+            for (int s = 0; s_examples[_i].inputs[s]; s++)
+                if (!strncmp(s_examples[_i].inputs[s], d[k].name, nl) && s_examples[_i].inputs[s][nl] == '=')
+                    spec = s_examples[_i].inputs[s] + nl + 1;
+            ck_assert_ptr_nonnull(spec);
+            uint64_t n = 0;
+            char err[256];
+            ck_assert_msg(mpc_values_load(d[k].type, c->frac_bits, spec, &dv[k], &n, err, sizeof err) == 0, "%s", err);
+            ck_assert_uint_eq(n, d[k].len);
+            dn[k] = d[k].name;
         }
-        ck_assert_ptr_nonnull(spec);
-        uint64_t n = 0;
-        char err[256];
-        ck_assert_msg(mpc_values_load(c->inputs[k].type, c->frac_bits, spec, &vals[k], &n, err, sizeof err) == 0,
-                      "%s", err);
-        ck_assert_uint_eq(n, c->inputs[k].len);
-    }
-    uint64_t *got[8] = {0};
-    s_mpc(c, (const uint64_t *const *)vals, 1, got);
-    mpc_eval_result res;
-    s_eval(c, (const uint64_t *const *)vals, &res);
-    for (uint32_t o = 0; o < c->n_outputs; o++) {
-        for (uint64_t e = 0; e < c->outputs[o].len; e++) {
-            if (c->outputs[o].type == MPC_T_FIX) {
-                double a = mpc_fix_to_double(got[o][e], c->frac_bits);
-                double b = mpc_fix_to_double(res.outputs[o][e], c->frac_bits);
-                ck_assert_msg(fabs(a - b) <= s_examples[_i].tol, "%s: %s mpc %.6f eval %.6f", s_examples[_i].file,
-                              c->outputs[o].name, a, b);
-            } else {
-                ck_assert_uint_eq(got[o][e], res.outputs[o][e]);
+        uint64_t **mv;
+        uint8_t *owned;
+        s_main_inputs(c, dn, (const uint64_t *const *)dv, nd, &mv, &owned);
+        uint64_t *got[8] = {0};
+        s_mpc(c, (const uint64_t *const *)mv, 1, got);
+        mpc_eval_result res;
+        s_eval(c, (const uint64_t *const *)mv, &res);
+        for (uint32_t o = 0; o < c->n_outputs; o++) {
+            for (uint64_t e = 0; e < c->outputs[o].len; e++) {
+                if (c->outputs[o].type == MPC_T_FIX) {
+                    double a = mpc_fix_to_double(got[o][e], c->frac_bits);
+                    double b = mpc_fix_to_double(res.outputs[o][e], c->frac_bits);
+                    ck_assert_msg(fabs(a - b) <= s_examples[_i].tol, "%s (pushdown %d): %s mpc %.6f eval %.6f",
+                                  s_examples[_i].file, pd, c->outputs[o].name, a, b);
+                } else {
+                    ck_assert_uint_eq(got[o][e], res.outputs[o][e]);
+                }
             }
+            free(got[o]);
         }
-        free(got[o]);
+        mpc_eval_result_free(&res);
+        s_free_main(c, mv, owned);
+        for (uint32_t k = 0; k < nd; k++) free(dv[k]);
+        free(dv);
+        free(dn);
+        free(d);
+        mpc_circ_destroy(&c);
     }
-    mpc_eval_result_free(&res);
-    for (uint32_t k = 0; k < c->n_inputs; k++) free(vals[k]);
-    free(vals);
-    mpc_circ_destroy(&c);
     free(src);
 }
 END_TEST

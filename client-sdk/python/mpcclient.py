@@ -209,6 +209,7 @@ def _declare(lib):
 
 # mpcclient.h flags
 _JOB_STRICT = 1
+_JOB_NO_PUSHDOWN = 2
 _SUBMIT_ALL_INPUTS = 1
 
 
@@ -446,10 +447,11 @@ class Client:
             raise MPCError(r, _s(self._lib.mpc_client_errmsg(self._c)), warnings)
         return Job(self, h.value, warnings)
 
-    def create_job(self, program, defines=None, strict=False):
+    def create_job(self, program, defines=None, strict=False, pushdown=True):
         """A staged job from a program: a .mpc path (compiled here; its warnings in
         job.warnings), a .circ path, or .circ bytes.  strict=True refuses a program the compiler
-        warns about (MPCError with .warnings)."""
+        warns about (MPCError with .warnings).  pushdown=False compiles without owner-local
+        pushdown (circuits/LANGUAGE.md, "Owner-local pushdown"; every party must choose alike)."""
         h = ctypes.c_void_p()
         if isinstance(program, (bytes, bytearray)):
             if defines:
@@ -457,21 +459,22 @@ class Client:
             circ = bytes(program)
             return self._new_job(self._lib.mpc_job_create(self._c, circ, len(circ), ctypes.byref(h)), h)
         arr, n = _defines(defines)
-        r = self._lib.mpc_job_create_file(self._c, _b(os.fspath(program)), arr, n, _JOB_STRICT if strict else 0,
-                                          ctypes.byref(h))
+        flags = (_JOB_STRICT if strict else 0) | (0 if pushdown else _JOB_NO_PUSHDOWN)
+        r = self._lib.mpc_job_create_file(self._c, _b(os.fspath(program)), arr, n, flags, ctypes.byref(h))
         return self._new_job(r, h)
 
-    def create_job_source(self, source, filename="<source>", defines=None, strict=False):
+    def create_job_source(self, source, filename="<source>", defines=None, strict=False, pushdown=True):
         """A staged job from mpc source text (str or bytes), compiled here."""
         src = _b(source)
         arr, n = _defines(defines)
         h = ctypes.c_void_p()
         r = self._lib.mpc_job_create_source(self._c, src, len(src), _b(filename), arr, n,
-                                            _JOB_STRICT if strict else 0, ctypes.byref(h))
+                                            (_JOB_STRICT if strict else 0) | (0 if pushdown else _JOB_NO_PUSHDOWN),
+                                            ctypes.byref(h))
         return self._new_job(r, h)
 
-    def _staged(self, program, binding, defines, inputs, strict):
-        job = self.create_job(program, defines, strict)
+    def _staged(self, program, binding, defines, inputs, strict, pushdown=True):
+        job = self.create_job(program, defines, strict, pushdown)
         try:
             if binding:
                 job.bind(binding)
@@ -482,22 +485,22 @@ class Client:
             raise
         return job
 
-    def submit(self, program, binding=None, defines=None, inputs=None, strict=False):
+    def submit(self, program, binding=None, defines=None, inputs=None, strict=False, pushdown=True):
         """Stages a program (a .mpc path, a .circ path, or .circ bytes) with `inputs` ({name:
         values}, checked first) and submits it as a new job to every daemon.  `binding`:
         {"party": "daemon", ...} or "party=daemon,..."; None binds the i-th party to the i-th
         daemon."""
-        job = self._staged(program, binding, defines, inputs, strict)
+        job = self._staged(program, binding, defines, inputs, strict, pushdown)
         try:
             return job.submit()
         except BaseException:
             job.free()
             raise
 
-    def attach(self, job_id, program, defines=None, inputs=None):
+    def attach(self, job_id, program, defines=None, inputs=None, pushdown=True):
         """Joins job `job_id` after checking it runs `program` (the client never contributes
         to a circuit it has not seen), giving `inputs` (checked before anything is sent)."""
-        job = self._staged(program, None, defines, inputs, False)
+        job = self._staged(program, None, defines, inputs, False, pushdown)
         try:
             return job.attach(job_id)
         except BaseException:
@@ -545,11 +548,12 @@ class Client:
         """Cancels job `job_id` (32 hex digits) on every daemon; see Job.cancel."""
         self._check(self._lib.mpc_client_cancel(self._c, _b(job_id)))
 
-    def run(self, program, inputs=None, outputs=None, binding=None, defines=None, timeout=600.0, strict=False):
+    def run(self, program, inputs=None, outputs=None, binding=None, defines=None, timeout=600.0, strict=False,
+            pushdown=True):
         """Stage the program with every one of its `inputs` ({name: values}: all checked, a
         missing one named, before anything is sent), submit, wait and return {output name:
         value} for `outputs` (default: every output of the program)."""
-        job = self._staged(program, binding, defines, inputs, strict)
+        job = self._staged(program, binding, defines, inputs, strict, pushdown)
         try:
             job.submit(all_inputs=True)
             names = outputs or [o["name"] for o in job.outputs]

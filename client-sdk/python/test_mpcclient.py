@@ -261,6 +261,28 @@ class TestStaging(unittest.TestCase):
         self.assertEqual(job.inputs[0]["len"], 2)
         job.free()
 
+    def test_pushdown_inputs_given_together(self):
+        src = ("party a, b\ninput u: int[2] from a\ninput v: int[2] from a\ninput y: int from b\n"
+               "output r = dot(u, v) + y to a, b\n")
+        job = self.c.create_job_source(src, "two.mpc")
+        # the program's own inputs, though the circuit's input of a is the derived u.dot
+        self.assertEqual([i["name"] for i in job.inputs], ["u", "v", "y"])
+        job.input("u", [1, 2])
+        with self.assertRaises(MPCError) as cm:
+            job.submit()
+        self.assertEqual(cm.exception.name, "INPUT")
+        self.assertIn("inputs 'u', 'v' of party 'a' must be given together", cm.exception.message)
+        self.assertIn("--no-pushdown", cm.exception.message)
+        job.free()
+        # without pushdown u alone is fine: the submission gets as far as the (absent) daemons
+        job = self.c.create_job_source(src, "two.mpc", pushdown=False)
+        self.assertEqual([i["name"] for i in job.inputs], ["u", "v", "y"])
+        job.input("u", [1, 2])
+        with self.assertRaises(MPCError) as cm:
+            job.submit()
+        self.assertIn(cm.exception.name, ("IO", "TIMEOUT"))
+        job.free()
+
 
 class TestEndToEnd(unittest.TestCase):
     """A real job on real daemons."""

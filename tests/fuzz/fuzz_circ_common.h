@@ -1,6 +1,7 @@
 /* fuzz_circ_common.h — checks shared by the circuit-producing fuzz targets: a circuit that was
  * accepted must serialise, read back under the same limits to the same hash, and — when small —
- * evaluate in the plaintext evaluator on zero inputs without fault. */
+ * evaluate in the plaintext evaluator on fixed inputs without fault; with local parts
+ * (pushdown.h), from the declared inputs through the local parts too. */
 #ifndef MPC_FUZZ_CIRC_COMMON_H
 #define MPC_FUZZ_CIRC_COMMON_H
 
@@ -10,6 +11,7 @@
 #include "circuit.h"
 #include "eval.h"
 #include "format.h"
+#include "pushdown.h"
 #include "fuzz.h"
 
 /* Small enough to evaluate on every fuzz iteration. */
@@ -49,6 +51,27 @@ static void mpc_fuzz_circ_check(const mpc_circuit *c, const mpc_circ_limits *lim
     mpc_eval_result_free(&res);
     for (uint32_t i = 0; i < c->n_inputs; i++) free(in[i]);
     free(in);
+
+    /* The local parts: every declared input given, they run and feed the MPC part. */
+    mpc_input *d = NULL;
+    uint32_t nd = 0;
+    if (!c->n_locals) return;
+    for (uint32_t l = 0; l < c->n_locals; l++)
+        if (mpc_circ_validate(c->locals[l], &s_fuzz_small, err, sizeof err) != 0) return;
+    MPC_FUZZ_ASSERT(mpc_circ_declared_inputs(c, &d, &nd) == 0);
+    uint64_t **dv = calloc(nd ? nd : 1, sizeof *dv);
+    MPC_FUZZ_ASSERT(dv != NULL);
+    for (uint32_t i = 0; i < nd; i++) {
+        dv[i] = calloc((size_t)d[i].len ? (size_t)d[i].len : 1, sizeof(uint64_t));
+        MPC_FUZZ_ASSERT(dv[i] != NULL);
+    }
+    memset(&res, 0, sizeof res);
+    MPC_FUZZ_ASSERT(mpc_eval_declared(c, d, nd, (const uint64_t *const *)dv, &res, err, sizeof err) == 0);
+    MPC_FUZZ_ASSERT(res.n_outputs == c->n_outputs);
+    mpc_eval_result_free(&res);
+    for (uint32_t i = 0; i < nd; i++) free(dv[i]);
+    free(dv);
+    free(d);
 }
 
 #endif
