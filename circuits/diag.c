@@ -127,3 +127,14 @@ void mpc_diag_print(const mpc_diag *d, FILE *f)
         fputs("^\n", f);
     }
 }
+
+int mpc_errf(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (err && errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}

@@ -4,22 +4,13 @@
  * allocated once, reused in place by an element-wise gate that is its last reader, and
  * freed after its last use, so peak memory follows the live wires, not the circuit. */
 #include "eval.h"
+#include "diag.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int s_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 /* floor(x / 2^m) for x read as a two's-complement signed value, 0 < m < 64. */
 static inline uint64_t s_asr(uint64_t x, unsigned m)
@@ -169,13 +160,13 @@ int mpc_eval(const mpc_circuit *c, const uint64_t *const *inputs, mpc_eval_resul
     s_ctx x = {0};
     int r = -1;
     char verr[256];
-    if (!c || !res) return s_err(err, errlen, "mpc_eval: no circuit or result");
+    if (!c || !res) return mpc_errf(err, errlen, "mpc_eval: no circuit or result");
     memset(res, 0, sizeof *res);
     if (mpc_circ_validate(c, NULL, verr, sizeof verr) != 0)
-        return s_err(err, errlen, "invalid circuit: %s", verr);
-    if (c->n_inputs && !inputs) return s_err(err, errlen, "mpc_eval: no inputs given");
+        return mpc_errf(err, errlen, "invalid circuit: %s", verr);
+    if (c->n_inputs && !inputs) return mpc_errf(err, errlen, "mpc_eval: no inputs given");
     for (uint32_t i = 0; i < c->n_inputs; i++)
-        if (!inputs[i]) return s_err(err, errlen, "mpc_eval: input '%s' missing", c->inputs[i].name);
+        if (!inputs[i]) return mpc_errf(err, errlen, "mpc_eval: input '%s' missing", c->inputs[i].name);
 
     uint32_t ng = c->n_gates;
     x.c = c;
@@ -185,7 +176,7 @@ int mpc_eval(const mpc_circuit *c, const uint64_t *const *inputs, mpc_eval_resul
     x.last = malloc(ng * sizeof *x.last);
     res->outputs = calloc(c->n_outputs, sizeof *res->outputs);
     if (!x.val || !x.owned || !x.last || !res->outputs) {
-        s_err(err, errlen, "out of memory");
+        mpc_errf(err, errlen, "out of memory");
         goto out;
     }
     res->n_outputs = c->n_outputs;
@@ -219,7 +210,7 @@ int mpc_eval(const mpc_circuit *c, const uint64_t *const *inputs, mpc_eval_resul
                 x.owned[w] = 0;
             } else {
                 o = malloc((size_t)n * sizeof *o);
-                if (!o) { s_err(err, errlen, "out of memory"); goto out; }
+                if (!o) { mpc_errf(err, errlen, "out of memory"); goto out; }
                 memcpy(o, a, (size_t)n * sizeof *o);
             }
             res->outputs[g->aux[0]] = o;
@@ -230,7 +221,7 @@ int mpc_eval(const mpc_circuit *c, const uint64_t *const *inputs, mpc_eval_resul
                               g->kind != MPC_G_SLICE && g->kind != MPC_G_CONCAT;
             out = s_out_buf(&x, gi, elementwise, n);
             if (!out) {
-                s_err(err, errlen, "out of memory (gate %u, %llu elements)", (unsigned)gi,
+                mpc_errf(err, errlen, "out of memory (gate %u, %llu elements)", (unsigned)gi,
                       (unsigned long long)n);
                 goto out;
             }
@@ -251,7 +242,7 @@ int mpc_eval(const mpc_circuit *c, const uint64_t *const *inputs, mpc_eval_resul
                 break;
             case MPC_G_TRUNC:
                 if (s_trunc(&x, gi, out, a, n) != 0) {
-                    s_err(err, errlen, "out of memory");
+                    mpc_errf(err, errlen, "out of memory");
                     goto out;
                 }
                 break;
@@ -287,7 +278,7 @@ int mpc_eval(const mpc_circuit *c, const uint64_t *const *inputs, mpc_eval_resul
                 memcpy(out + la, b, (size_t)lb * sizeof *out);
                 break;
             default:
-                s_err(err, errlen, "gate %u: kind %u not evaluable", (unsigned)gi, (unsigned)g->kind);
+                mpc_errf(err, errlen, "gate %u: kind %u not evaluable", (unsigned)gi, (unsigned)g->kind);
                 goto out;
             }
         }

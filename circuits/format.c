@@ -6,6 +6,7 @@
  * object's type is checked before its value is used and every integer is range-checked.
  * The circuit finally passes mpc_circ_validate under the caller's limits. */
 #include "format.h"
+#include "diag.h"
 
 #include <errno.h>
 #include <msgpack.h>
@@ -25,16 +26,6 @@
 #define S_MAX_DEPTH     3     /* top array > inputs array > input record */
 #define S_MAX_FILE      ((uint64_t)1 << 34)
 
-static int s_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 static void s_le64(uint8_t *p, uint64_t v)
 {
@@ -216,7 +207,7 @@ static int s_scan(const uint8_t *p, size_t len, char *err, size_t errlen)
         while (depth >= 0 && pending[depth] == 0) depth--;
         if (depth < 0) break;
         pending[depth]--;
-        if (off >= len) return s_err(err, errlen, "truncated at byte %zu", off);
+        if (off >= len) return mpc_errf(err, errlen, "truncated at byte %zu", off);
         size_t at = off;
         uint8_t b = p[off++];
         uint64_t body = 0, count = 0;
@@ -253,12 +244,12 @@ static int s_scan(const uint8_t *p, size_t len, char *err, size_t errlen)
             case 0xde: container = 2; lenbytes = 2; break;
             case 0xdf: container = 2; lenbytes = 4; break;
             default:
-                return s_err(err, errlen, "invalid msgpack byte 0x%02x at byte %zu", b, at);
+                return mpc_errf(err, errlen, "invalid msgpack byte 0x%02x at byte %zu", b, at);
             }
         }
         if (lenbytes) {
             if ((size_t)lenbytes > len - off)
-                return s_err(err, errlen, "truncated at byte %zu", off);
+                return mpc_errf(err, errlen, "truncated at byte %zu", off);
             uint64_t n = s_be(p + off, lenbytes);
             off += (size_t)lenbytes;
             if (container) count = n;
@@ -267,19 +258,19 @@ static int s_scan(const uint8_t *p, size_t len, char *err, size_t errlen)
         if (container) {
             uint64_t need = container == 2 ? 2 * count : count;
             if (need > len - off)
-                return s_err(err, errlen, "%s at byte %zu declares %llu entries but only %zu bytes follow",
+                return mpc_errf(err, errlen, "%s at byte %zu declares %llu entries but only %zu bytes follow",
                              container == 2 ? "map" : "array", at, (unsigned long long)count, len - off);
             if (depth + 1 > S_MAX_DEPTH)
-                return s_err(err, errlen, "nesting deeper than %d at byte %zu", S_MAX_DEPTH, at);
+                return mpc_errf(err, errlen, "nesting deeper than %d at byte %zu", S_MAX_DEPTH, at);
             pending[++depth] = need;
         } else {
             if (body > len - off)
-                return s_err(err, errlen, "value at byte %zu declares %llu bytes but only %zu follow",
+                return mpc_errf(err, errlen, "value at byte %zu declares %llu bytes but only %zu follow",
                              at, (unsigned long long)body, len - off);
             off += (size_t)body;
         }
     }
-    if (off != len) return s_err(err, errlen, "%zu trailing bytes after the circuit", len - off);
+    if (off != len) return mpc_errf(err, errlen, "%zu trailing bytes after the circuit", len - off);
     return 0;
 }
 
@@ -298,21 +289,21 @@ static int s_check_header(const uint8_t *p, size_t len, uint64_t *verp, char *er
     if (len >= 1 && (p[0] & 0xf0) == 0x90) off = 1;
     else if (len >= 3 && p[0] == 0xdc) off = 3;
     else if (len >= 5 && p[0] == 0xdd) off = 5;
-    else return s_err(err, errlen, "not an mpcd circuit (bad magic)");
+    else return mpc_errf(err, errlen, "not an mpcd circuit (bad magic)");
     if (len - off < sizeof magic || memcmp(p + off, magic, sizeof magic) != 0)
-        return s_err(err, errlen, "not an mpcd circuit (bad magic)");
+        return mpc_errf(err, errlen, "not an mpcd circuit (bad magic)");
     off += sizeof magic;
     uint64_t ver;
     if (off < len && p[off] <= 0x7f) ver = p[off];
     else if (len - off >= 2 && p[off] == 0xcc) ver = p[off + 1];
     else if (len - off >= 3 && p[off] == 0xcd) ver = s_be(p + off + 1, 2);
     else if (len - off >= 5 && p[off] == 0xce) ver = s_be(p + off + 1, 4);
-    else return s_err(err, errlen, "circuit format version missing or malformed");
+    else return mpc_errf(err, errlen, "circuit format version missing or malformed");
     if (!s_top_fields(ver))
-        return s_err(err, errlen, "unsupported circuit format version %llu (this build reads 1 to %d)",
+        return mpc_errf(err, errlen, "unsupported circuit format version %llu (this build reads 1 to %d)",
                      (unsigned long long)ver, MPC_CIRC_VERSION);
     if (p[0] != (0x90 | s_top_fields(ver)))
-        return s_err(err, errlen, "version %d circuit must be an array of %u fields", (int)ver,
+        return mpc_errf(err, errlen, "version %d circuit must be an array of %u fields", (int)ver,
                      s_top_fields(ver));
     *verp = ver;
     return 0;
@@ -322,9 +313,9 @@ static int s_uint(const msgpack_object *o, uint64_t max, uint64_t *v, const char
                   char *err, size_t errlen)
 {
     if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
-        return s_err(err, errlen, "%s is not an unsigned integer", what);
+        return mpc_errf(err, errlen, "%s is not an unsigned integer", what);
     if (o->via.u64 > max)
-        return s_err(err, errlen, "%s = %llu out of range (max %llu)", what,
+        return mpc_errf(err, errlen, "%s = %llu out of range (max %llu)", what,
                      (unsigned long long)o->via.u64, (unsigned long long)max);
     *v = o->via.u64;
     return 0;
@@ -342,13 +333,13 @@ static int s_u32(const msgpack_object *o, uint32_t *v, const char *what, char *e
 static int s_str(const msgpack_object *o, char *dst, size_t cap, size_t min, const char *what,
                  char *err, size_t errlen)
 {
-    if (o->type != MSGPACK_OBJECT_STR) return s_err(err, errlen, "%s is not a string", what);
+    if (o->type != MSGPACK_OBJECT_STR) return mpc_errf(err, errlen, "%s is not a string", what);
     uint32_t n = o->via.str.size;
     if (n < min || n >= cap)
-        return s_err(err, errlen, "%s has length %u (allowed %zu..%zu)", what, (unsigned)n, min, cap - 1);
+        return mpc_errf(err, errlen, "%s has length %u (allowed %zu..%zu)", what, (unsigned)n, min, cap - 1);
     for (uint32_t i = 0; i < n; i++) {
         unsigned char ch = (unsigned char)o->via.str.ptr[i];
-        if (ch < 0x20 || ch == 0x7f) return s_err(err, errlen, "%s contains a control byte", what);
+        if (ch < 0x20 || ch == 0x7f) return mpc_errf(err, errlen, "%s contains a control byte", what);
     }
     memcpy(dst, o->via.str.ptr, n);
     dst[n] = 0;
@@ -357,7 +348,7 @@ static int s_str(const msgpack_object *o, char *dst, size_t cap, size_t min, con
 
 static int s_array(const msgpack_object *o, uint32_t *n, const char *what, char *err, size_t errlen)
 {
-    if (o->type != MSGPACK_OBJECT_ARRAY) return s_err(err, errlen, "%s is not an array", what);
+    if (o->type != MSGPACK_OBJECT_ARRAY) return mpc_errf(err, errlen, "%s is not an array", what);
     *n = o->via.array.size;
     return 0;
 }
@@ -374,16 +365,16 @@ static int s_build_locals(const msgpack_object *f, const mpc_circ_limits *lim, i
     char e2[256];
     if (s_array(f, &n, "local parts", err, errlen)) return -1;
     if (n == 0) return 0;
-    if (nested) return s_err(err, errlen, "a local part has local parts of its own");
+    if (nested) return mpc_errf(err, errlen, "a local part has local parts of its own");
     if (n > c->n_parties)
-        return s_err(err, errlen, "%u local parts for %u parties", (unsigned)n, (unsigned)c->n_parties);
+        return mpc_errf(err, errlen, "%u local parts for %u parties", (unsigned)n, (unsigned)c->n_parties);
     c->locals = calloc(n, sizeof *c->locals);
-    if (!c->locals) return s_err(err, errlen, "out of memory");
+    if (!c->locals) return mpc_errf(err, errlen, "out of memory");
     for (uint32_t l = 0; l < n; l++) {
         const msgpack_object *o = &f->via.array.ptr[l];
-        if (o->type != MSGPACK_OBJECT_BIN) return s_err(err, errlen, "local part %u is not a bin", (unsigned)l);
+        if (o->type != MSGPACK_OBJECT_BIN) return mpc_errf(err, errlen, "local part %u is not a bin", (unsigned)l);
         if (s_read((const uint8_t *)o->via.bin.ptr, o->via.bin.size, lim, 1, &c->locals[l], e2, sizeof e2))
-            return s_err(err, errlen, "local part %u: %s", (unsigned)l, e2);
+            return mpc_errf(err, errlen, "local part %u: %s", (unsigned)l, e2);
         c->n_locals++;
     }
     return 0;
@@ -405,10 +396,10 @@ static int s_build(const msgpack_object *top, const mpc_circ_limits *lim, int ne
     /* f[0] magic and f[1] version were checked on the raw bytes; check the objects too. */
     if (f[0].type != MSGPACK_OBJECT_STR || f[0].via.str.size != 7 ||
         memcmp(f[0].via.str.ptr, MPC_CIRC_MAGIC, 7) != 0)
-        return s_err(err, errlen, "not an mpcd circuit (bad magic)");
+        return mpc_errf(err, errlen, "not an mpcd circuit (bad magic)");
     if (s_uint(&f[1], UINT32_MAX, &v, "version", err, errlen)) return -1;
     if (!s_top_fields(v) || s_top_fields(v) != n_fields)
-        return s_err(err, errlen, "unsupported circuit format version %llu", (unsigned long long)v);
+        return mpc_errf(err, errlen, "unsupported circuit format version %llu", (unsigned long long)v);
     if (v == 1) {
         c->warnings = MPC_CIRC_WARNINGS_UNKNOWN;   /* version 1 does not record them */
     } else {
@@ -422,7 +413,7 @@ static int s_build(const msgpack_object *top, const mpc_circ_limits *lim, int ne
 
     if (s_array(&f[4], &n, "parties", err, errlen)) return -1;
     if (n < 2 || n > MPC_MAX_PARTIES)
-        return s_err(err, errlen, "circuit has %u parties (2..%d allowed)", (unsigned)n, MPC_MAX_PARTIES);
+        return mpc_errf(err, errlen, "circuit has %u parties (2..%d allowed)", (unsigned)n, MPC_MAX_PARTIES);
     for (uint32_t i = 0; i < n; i++) {
         snprintf(what, sizeof what, "party %u name", (unsigned)i);
         if (s_str(&f[4].via.array.ptr[i], c->party_names[i], MPC_NAME_MAX, 1, what, err, errlen)) return -1;
@@ -430,32 +421,32 @@ static int s_build(const msgpack_object *top, const mpc_circ_limits *lim, int ne
     c->n_parties = n;
 
     /* Gates first: their count bounds the inputs and outputs (each has its own gate). */
-    if (f[8].type != MSGPACK_OBJECT_BIN) return s_err(err, errlen, "gates are not a bin");
+    if (f[8].type != MSGPACK_OBJECT_BIN) return mpc_errf(err, errlen, "gates are not a bin");
     uint32_t gsz = f[8].via.bin.size;
-    if (gsz % S_GATE_BYTES) return s_err(err, errlen, "gate block of %u bytes is not a multiple of %d",
+    if (gsz % S_GATE_BYTES) return mpc_errf(err, errlen, "gate block of %u bytes is not a multiple of %d",
                                           (unsigned)gsz, S_GATE_BYTES);
     uint64_t ng = gsz / S_GATE_BYTES;
-    if (ng == 0) return s_err(err, errlen, "circuit has no gates");
+    if (ng == 0) return mpc_errf(err, errlen, "circuit has no gates");
     if (ng > max_gates)
-        return s_err(err, errlen, "circuit has %llu gates, limit is %llu", (unsigned long long)ng,
+        return mpc_errf(err, errlen, "circuit has %llu gates, limit is %llu", (unsigned long long)ng,
                      (unsigned long long)max_gates);
-    if (f[7].type != MSGPACK_OBJECT_BIN) return s_err(err, errlen, "constants are not a bin");
+    if (f[7].type != MSGPACK_OBJECT_BIN) return mpc_errf(err, errlen, "constants are not a bin");
     uint32_t csz = f[7].via.bin.size;
-    if (csz % 8) return s_err(err, errlen, "constant block of %u bytes is not a multiple of 8", (unsigned)csz);
+    if (csz % 8) return mpc_errf(err, errlen, "constant block of %u bytes is not a multiple of 8", (unsigned)csz);
     uint64_t nc = csz / 8;
     if (nc > max_consts)
-        return s_err(err, errlen, "circuit has %llu constants, limit is %llu", (unsigned long long)nc,
+        return mpc_errf(err, errlen, "circuit has %llu constants, limit is %llu", (unsigned long long)nc,
                      (unsigned long long)max_consts);
 
     uint32_t ni = 0, no = 0;
     if (s_array(&f[5], &ni, "inputs", err, errlen) || s_array(&f[6], &no, "outputs", err, errlen)) return -1;
-    if (ni > ng || no > ng) return s_err(err, errlen, "more inputs or outputs than gates");
+    if (ni > ng || no > ng) return mpc_errf(err, errlen, "more inputs or outputs than gates");
 
     c->gates = calloc((size_t)ng, sizeof *c->gates);
     c->consts = malloc(nc ? (size_t)nc * 8 : 1);
     c->inputs = calloc(ni ? ni : 1, sizeof *c->inputs);
     c->outputs = calloc(no ? no : 1, sizeof *c->outputs);
-    if (!c->gates || !c->consts || !c->inputs || !c->outputs) return s_err(err, errlen, "out of memory");
+    if (!c->gates || !c->consts || !c->inputs || !c->outputs) return mpc_errf(err, errlen, "out of memory");
     c->cap_gates = (uint32_t)ng;
     c->cap_consts = nc ? nc : 1;
     c->cap_inputs = ni ? ni : 1;
@@ -467,7 +458,7 @@ static int s_build(const msgpack_object *top, const mpc_circ_limits *lim, int ne
         uint32_t k = 0;
         snprintf(what, sizeof what, "input %u", (unsigned)i);
         if (s_array(r, &k, what, err, errlen)) return -1;
-        if (k != S_IO_FIELDS) return s_err(err, errlen, "input %u has %u fields, expected %d", (unsigned)i, (unsigned)k, S_IO_FIELDS);
+        if (k != S_IO_FIELDS) return mpc_errf(err, errlen, "input %u has %u fields, expected %d", (unsigned)i, (unsigned)k, S_IO_FIELDS);
         const msgpack_object *x = r->via.array.ptr;
         snprintf(what, sizeof what, "input %u name", (unsigned)i);
         if (s_str(&x[0], in->name, MPC_NAME_MAX, 1, what, err, errlen)) return -1;
@@ -488,7 +479,7 @@ static int s_build(const msgpack_object *top, const mpc_circ_limits *lim, int ne
         uint32_t k = 0;
         snprintf(what, sizeof what, "output %u", (unsigned)i);
         if (s_array(r, &k, what, err, errlen)) return -1;
-        if (k != S_IO_FIELDS) return s_err(err, errlen, "output %u has %u fields, expected %d", (unsigned)i, (unsigned)k, S_IO_FIELDS);
+        if (k != S_IO_FIELDS) return mpc_errf(err, errlen, "output %u has %u fields, expected %d", (unsigned)i, (unsigned)k, S_IO_FIELDS);
         const msgpack_object *x = r->via.array.ptr;
         snprintf(what, sizeof what, "output %u name", (unsigned)i);
         if (s_str(&x[0], o->name, MPC_NAME_MAX, 1, what, err, errlen)) return -1;
@@ -509,11 +500,11 @@ static int s_build(const msgpack_object *top, const mpc_circ_limits *lim, int ne
         mpc_gate *g = &c->gates[i];
         s_get_gate(gp + i * S_GATE_BYTES, g);
         if (g->kind >= MPC_G__COUNT)
-            return s_err(err, errlen, "gate %llu has unknown kind %u", (unsigned long long)i, (unsigned)g->kind);
+            return mpc_errf(err, errlen, "gate %llu has unknown kind %u", (unsigned long long)i, (unsigned)g->kind);
         /* Layers can only be computed over backward references; validate checks the rest. */
         for (int k = 0; k < mpc_gate_infos[g->kind].operands; k++)
             if (g->in[k] >= i)
-                return s_err(err, errlen, "gate %llu (%s): operand %d refers to wire %u, not an earlier gate",
+                return mpc_errf(err, errlen, "gate %llu (%s): operand %d refers to wire %u, not an earlier gate",
                              (unsigned long long)i, mpc_gate_infos[g->kind].name, k, (unsigned)g->in[k]);
     }
     c->n_gates = (uint32_t)ng;
@@ -535,7 +526,7 @@ static int s_read(const uint8_t *buf, size_t len, const mpc_circ_limits *lim, in
     mpc_circuit *c = NULL;
     int r = -1;
     *out = NULL;
-    if (!buf || len == 0) return s_err(err, errlen, "empty circuit");
+    if (!buf || len == 0) return mpc_errf(err, errlen, "empty circuit");
     uint64_t ver = 0;
     if (s_check_header(buf, len, &ver, err, errlen)) return -1;
     if (s_scan(buf, len, err, errlen)) return -1;
@@ -543,15 +534,15 @@ static int s_read(const uint8_t *buf, size_t len, const mpc_circ_limits *lim, in
     size_t off = 0;
     msgpack_unpack_return ur = msgpack_unpack_next(&u, (const char *)buf, len, &off);
     if (ur != MSGPACK_UNPACK_SUCCESS || off != len) {
-        s_err(err, errlen, "malformed msgpack (%s)", ur == MSGPACK_UNPACK_NOMEM_ERROR ? "out of memory" : "parse error");
+        mpc_errf(err, errlen, "malformed msgpack (%s)", ur == MSGPACK_UNPACK_NOMEM_ERROR ? "out of memory" : "parse error");
         goto out;
     }
     if (u.data.type != MSGPACK_OBJECT_ARRAY || u.data.via.array.size != s_top_fields(ver)) {
-        s_err(err, errlen, "circuit must be an array of %u fields", s_top_fields(ver));
+        mpc_errf(err, errlen, "circuit must be an array of %u fields", s_top_fields(ver));
         goto out;
     }
     c = mpc_circ_new();
-    if (!c) { s_err(err, errlen, "out of memory"); goto out; }
+    if (!c) { mpc_errf(err, errlen, "out of memory"); goto out; }
     if (s_build(&u.data, lim, nested, c, err, errlen)) goto out;
     *out = c;
     c = NULL;
@@ -566,10 +557,10 @@ int mpc_circ_save(const mpc_circuit *c, const char *path, char *err, size_t errl
 {
     uint8_t *buf = NULL;
     size_t len = 0;
-    if (mpc_circ_write(c, &buf, &len)) return s_err(err, errlen, "%s: cannot serialise circuit (out of memory)", path);
+    if (mpc_circ_write(c, &buf, &len)) return mpc_errf(err, errlen, "%s: cannot serialise circuit (out of memory)", path);
     FILE *f = fopen(path, "wb");
     if (!f) {
-        s_err(err, errlen, "%s: %s", path, strerror(errno));
+        mpc_errf(err, errlen, "%s: %s", path, strerror(errno));
         free(buf);
         return -1;
     }
@@ -577,7 +568,7 @@ int mpc_circ_save(const mpc_circuit *c, const char *path, char *err, size_t errl
     int e = errno;
     if (fclose(f) != 0 && ok) { ok = 0; e = errno; }
     free(buf);
-    if (!ok) return s_err(err, errlen, "%s: write failed: %s", path, strerror(e));
+    if (!ok) return mpc_errf(err, errlen, "%s: write failed: %s", path, strerror(e));
     return 0;
 }
 
@@ -586,31 +577,31 @@ int mpc_circ_load(const char *path, const mpc_circ_limits *lim, mpc_circuit **ou
     char e2[512];
     *out = NULL;
     FILE *f = fopen(path, "rb");
-    if (!f) return s_err(err, errlen, "%s: %s", path, strerror(errno));
+    if (!f) return mpc_errf(err, errlen, "%s: %s", path, strerror(errno));
     struct stat st;
     if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
         fclose(f);
-        return s_err(err, errlen, "%s: not a regular file", path);
+        return mpc_errf(err, errlen, "%s: not a regular file", path);
     }
     if ((uint64_t)st.st_size > S_MAX_FILE || (uint64_t)st.st_size > SIZE_MAX) {
         fclose(f);
-        return s_err(err, errlen, "%s: file too large", path);
+        return mpc_errf(err, errlen, "%s: file too large", path);
     }
     size_t len = (size_t)st.st_size;
     uint8_t *buf = malloc(len ? len : 1);
     if (!buf) {
         fclose(f);
-        return s_err(err, errlen, "%s: out of memory", path);
+        return mpc_errf(err, errlen, "%s: out of memory", path);
     }
     size_t got = fread(buf, 1, len, f);
     fclose(f);
     if (got != len) {
         free(buf);
-        return s_err(err, errlen, "%s: read error", path);
+        return mpc_errf(err, errlen, "%s: read error", path);
     }
     int r = mpc_circ_read(buf, len, lim, out, e2, sizeof e2);
     free(buf);
-    if (r) return s_err(err, errlen, "%s: %s", path, e2);
+    if (r) return mpc_errf(err, errlen, "%s: %s", path, e2);
     return 0;
 }
 

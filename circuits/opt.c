@@ -3,22 +3,13 @@
  * each, linear in gates plus constant-pool size; the circuit is only rewritten once every
  * buffer the rewrite needs has been allocated, so a failure leaves it untouched. */
 #include "opt.h"
+#include "diag.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int s_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 static uint64_t s_mix(uint64_t h, uint64_t v)
 {
@@ -67,15 +58,15 @@ static int s_precheck(const mpc_circuit *c, char *err, size_t errlen)
 {
     for (uint32_t i = 0; i < c->n_gates; i++) {
         const mpc_gate *g = &c->gates[i];
-        if (g->kind >= MPC_G__COUNT) return s_err(err, errlen, "gate %u has unknown kind", (unsigned)i);
+        if (g->kind >= MPC_G__COUNT) return mpc_errf(err, errlen, "gate %u has unknown kind", (unsigned)i);
         for (int k = 0; k < mpc_gate_infos[g->kind].operands; k++)
-            if (g->in[k] >= i) return s_err(err, errlen, "gate %u: operand %d is not an earlier gate", (unsigned)i, k);
+            if (g->in[k] >= i) return mpc_errf(err, errlen, "gate %u: operand %d is not an earlier gate", (unsigned)i, k);
         if (g->kind == MPC_G_CONST && (g->aux[0] > c->n_consts || g->len > c->n_consts - g->aux[0]))
-            return s_err(err, errlen, "gate %u: constant range out of the constant table", (unsigned)i);
+            return mpc_errf(err, errlen, "gate %u: constant range out of the constant table", (unsigned)i);
         if (g->kind == MPC_G_INPUT && g->aux[0] >= c->n_inputs)
-            return s_err(err, errlen, "gate %u: input index out of range", (unsigned)i);
+            return mpc_errf(err, errlen, "gate %u: input index out of range", (unsigned)i);
         if (g->kind == MPC_G_OUTPUT && g->aux[0] >= c->n_outputs)
-            return s_err(err, errlen, "gate %u: output index out of range", (unsigned)i);
+            return mpc_errf(err, errlen, "gate %u: output index out of range", (unsigned)i);
     }
     return 0;
 }
@@ -98,7 +89,7 @@ int mpc_circ_optimize(mpc_circuit *c, char *err, size_t errlen)
     newid = malloc(n * sizeof *newid);
     live = calloc(n, 1);
     if (!rep || !ops || !table || !newid || !live) {
-        s_err(err, errlen, "out of memory");
+        mpc_errf(err, errlen, "out of memory");
         goto out;
     }
     memset(table, 0xff, (size_t)cap * sizeof *table);
@@ -147,7 +138,7 @@ int mpc_circ_optimize(mpc_circuit *c, char *err, size_t errlen)
     }
     nconsts = malloc(nc ? (size_t)nc * sizeof *nconsts : sizeof *nconsts);
     if (!nconsts) {
-        s_err(err, errlen, "out of memory");
+        mpc_errf(err, errlen, "out of memory");
         goto out;
     }
     /* From here on nothing can fail before mpc_circ_finish. */

@@ -8,6 +8,7 @@
  * copied into every part that reads them.  A local part only computes values the owner could
  * compute from its own inputs, and they enter the MPC as that owner's secret inputs. */
 #include "pushdown.h"
+#include "diag.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -17,16 +18,6 @@
 #define S_MPC    (-2)
 #define S_PUBLIC (-1)
 
-static int s_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 static int s_find_input(const mpc_circuit *c, const char *name)
 {
@@ -61,44 +52,44 @@ int mpc_circ_validate_locals(const mpc_circuit *c, const mpc_circ_limits *lim, c
     char e2[256];
     uint32_t seen = 0;
     if (c->n_locals > c->n_parties || !c->locals)
-        return s_err(err, errlen, "%u local parts for %u parties", (unsigned)c->n_locals, (unsigned)c->n_parties);
+        return mpc_errf(err, errlen, "%u local parts for %u parties", (unsigned)c->n_locals, (unsigned)c->n_parties);
     for (uint32_t l = 0; l < c->n_locals; l++) {
         const mpc_circuit *lc = c->locals[l];
-        if (!lc) return s_err(err, errlen, "local part %u missing", (unsigned)l);
-        if (lc->n_locals) return s_err(err, errlen, "local part %u has local parts", (unsigned)l);
+        if (!lc) return mpc_errf(err, errlen, "local part %u missing", (unsigned)l);
+        if (lc->n_locals) return mpc_errf(err, errlen, "local part %u has local parts", (unsigned)l);
         if (mpc_circ_validate(lc, lim, e2, sizeof e2) != 0)
-            return s_err(err, errlen, "local part %u: %s", (unsigned)l, e2);
+            return mpc_errf(err, errlen, "local part %u: %s", (unsigned)l, e2);
         if (lc->n_parties != c->n_parties || lc->frac_bits != c->frac_bits)
-            return s_err(err, errlen, "local part %u: parties or precision differ from the circuit's", (unsigned)l);
+            return mpc_errf(err, errlen, "local part %u: parties or precision differ from the circuit's", (unsigned)l);
         for (uint32_t p = 0; p < c->n_parties; p++)
             if (strcmp(lc->party_names[p], c->party_names[p]) != 0)
-                return s_err(err, errlen, "local part %u: parties differ from the circuit's", (unsigned)l);
-        if (lc->n_inputs == 0) return s_err(err, errlen, "local part %u has no inputs", (unsigned)l);
+                return mpc_errf(err, errlen, "local part %u: parties differ from the circuit's", (unsigned)l);
+        if (lc->n_inputs == 0) return mpc_errf(err, errlen, "local part %u has no inputs", (unsigned)l);
         uint32_t p = lc->inputs[0].party;
         if (seen & (1u << p))
-            return s_err(err, errlen, "party '%s' has two local parts", c->party_names[p]);
+            return mpc_errf(err, errlen, "party '%s' has two local parts", c->party_names[p]);
         seen |= 1u << p;
         for (uint32_t i = 0; i < lc->n_inputs; i++) {
             const mpc_input *li = &lc->inputs[i];
             if (li->party != p)
-                return s_err(err, errlen, "local part of '%s': input '%s' is from another party",
+                return mpc_errf(err, errlen, "local part of '%s': input '%s' is from another party",
                              c->party_names[p], li->name);
             int j = s_find_input(c, li->name);
             if (j >= 0 && (c->inputs[j].party != p || c->inputs[j].type != li->type || c->inputs[j].len != li->len))
-                return s_err(err, errlen, "local part of '%s': input '%s' differs from the circuit's",
+                return mpc_errf(err, errlen, "local part of '%s': input '%s' differs from the circuit's",
                              c->party_names[p], li->name);
             if (s_find_output(lc, li->name) >= 0)
-                return s_err(err, errlen, "local part of '%s': '%s' is both its input and its output",
+                return mpc_errf(err, errlen, "local part of '%s': '%s' is both its input and its output",
                              c->party_names[p], li->name);
         }
         for (uint32_t o = 0; o < lc->n_outputs; o++) {
             const mpc_output *lo = &lc->outputs[o];
             if (lo->recipients != 1u << p)
-                return s_err(err, errlen, "local part of '%s': output '%s' goes to another party",
+                return mpc_errf(err, errlen, "local part of '%s': output '%s' goes to another party",
                              c->party_names[p], lo->name);
             int j = s_find_input(c, lo->name);
             if (j < 0 || c->inputs[j].party != p || c->inputs[j].type != lo->type || c->inputs[j].len != lo->len)
-                return s_err(err, errlen, "local part of '%s': output '%s' is no input of the circuit",
+                return mpc_errf(err, errlen, "local part of '%s': output '%s' is no input of the circuit",
                              c->party_names[p], lo->name);
         }
     }
@@ -145,7 +136,7 @@ static int s_run_local(const mpc_circuit *c, const mpc_circuit *lc, const mpc_in
                        mpc_eval_result *warn, char *err, size_t errlen)
 {
     const uint64_t **in = calloc(lc->n_inputs, sizeof *in);
-    if (!in) return s_err(err, errlen, "out of memory");
+    if (!in) return mpc_errf(err, errlen, "out of memory");
     int missing = 0;
     for (uint32_t i = 0; i < lc->n_inputs; i++) {
         int k = s_decl_index(decl, ndecl, lc->inputs[i].name);
@@ -171,7 +162,7 @@ static int s_run_local(const mpc_circuit *c, const mpc_circuit *lc, const mpc_in
     char e2[256];
     if (mpc_eval(lc, in, &res, e2, sizeof e2) != 0) {
         free(in);
-        return s_err(err, errlen, "local part of '%s': %s", c->party_names[lc->inputs[0].party], e2);
+        return mpc_errf(err, errlen, "local part of '%s': %s", c->party_names[lc->inputs[0].party], e2);
     }
     free(in);
     for (uint32_t o = 0; o < lc->n_outputs; o++) {
@@ -220,7 +211,7 @@ int mpc_eval_declared(const mpc_circuit *c, const mpc_input *decl, uint32_t ndec
     memset(&lw, 0, sizeof lw);
     memset(res, 0, sizeof *res);
     int r = -1;
-    if (!vals || !owned) { s_err(err, errlen, "out of memory"); goto out; }
+    if (!vals || !owned) { mpc_errf(err, errlen, "out of memory"); goto out; }
     if (mpc_pushdown_derive(c, UINT32_MAX, decl, ndecl, decl_vals, vals, owned, &lw, err, errlen)) goto out;
     if (mpc_eval(c, (const uint64_t *const *)vals, res, err, errlen)) goto out;
     if (lw.n_warnings) {   /* local warnings first: they come from earlier gates */
@@ -387,7 +378,7 @@ int mpc_pushdown(const mpc_circuit *c, mpc_circuit **out, char *err, size_t errl
     int r = -1;
     char e2[256];
     *out = NULL;
-    if (c->n_locals) return s_err(err, errlen, "circuit already has local parts");
+    if (c->n_locals) return mpc_errf(err, errlen, "circuit already has local parts");
     uint32_t ng = c->n_gates;
     x.c = c;
     x.owner = calloc(ng, sizeof *x.owner);
@@ -395,7 +386,7 @@ int mpc_pushdown(const mpc_circuit *c, mpc_circuit **out, char *err, size_t errl
     x.lmask = calloc(ng, sizeof *x.lmask);
     x.map_main = malloc(ng * sizeof *x.map_main);
     x.main = s_new_part(c);
-    if (!x.owner || !x.mpcuse || !x.lmask || !x.map_main || !x.main) { s_err(err, errlen, "out of memory"); goto out; }
+    if (!x.owner || !x.mpcuse || !x.lmask || !x.map_main || !x.main) { mpc_errf(err, errlen, "out of memory"); goto out; }
     memset(x.map_main, 0xff, ng * sizeof *x.map_main);
     s_analyse(&x);
     /* A party gets a local part when one of its gates other than INPUT is read by the MPC part. */
@@ -418,22 +409,22 @@ int mpc_pushdown(const mpc_circuit *c, mpc_circuit **out, char *err, size_t errl
         if (!(parts & (1u << p))) continue;
         x.local[p] = s_new_part(c);
         x.map_loc[p] = malloc(ng * sizeof *x.map_loc[p]);
-        if (!x.local[p] || !x.map_loc[p]) { s_err(err, errlen, "out of memory"); goto out; }
+        if (!x.local[p] || !x.map_loc[p]) { mpc_errf(err, errlen, "out of memory"); goto out; }
         memset(x.map_loc[p], 0xff, ng * sizeof *x.map_loc[p]);
     }
     for (uint32_t i = 0; i < ng; i++)
-        if (s_emit_gate(&x, i)) { s_err(err, errlen, "out of memory or limits exceeded while splitting"); goto out; }
+        if (s_emit_gate(&x, i)) { mpc_errf(err, errlen, "out of memory or limits exceeded while splitting"); goto out; }
     if (parts) {
         x.main->locals = calloc(c->n_parties, sizeof *x.main->locals);
-        if (!x.main->locals) { s_err(err, errlen, "out of memory"); goto out; }
+        if (!x.main->locals) { mpc_errf(err, errlen, "out of memory"); goto out; }
     }
     for (uint32_t p = 0; p < c->n_parties; p++) {
         if (!x.local[p]) continue;
-        if (mpc_circ_finish(x.local[p], e2, sizeof e2)) { s_err(err, errlen, "local part: %s", e2); goto out; }
+        if (mpc_circ_finish(x.local[p], e2, sizeof e2)) { mpc_errf(err, errlen, "local part: %s", e2); goto out; }
         x.main->locals[x.main->n_locals++] = x.local[p];
         x.local[p] = NULL;
     }
-    if (mpc_circ_finish(x.main, e2, sizeof e2)) { s_err(err, errlen, "after pushdown: %s", e2); goto out; }
+    if (mpc_circ_finish(x.main, e2, sizeof e2)) { mpc_errf(err, errlen, "after pushdown: %s", e2); goto out; }
     *out = x.main;
     x.main = NULL;
     r = 0;

@@ -3,6 +3,7 @@
  * with integer arithmetic (128-bit when the fraction is short, digit-string doubling when
  * it is long), so ties and long inputs round exactly as value.h promises. */
 #include "value.h"
+#include "diag.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -16,16 +17,6 @@
 #define S_SHOW_MAX    40     /* how much of an offending text a message quotes */
 #define S_DEEP_ZEROS  400    /* below 10^-400 every fix value rounds to 0 */
 
-static int s_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 /* Quotes at most S_SHOW_MAX characters of s[0..n-1] into q (printable characters only). */
 static const char *s_quote(const char *s, size_t n, char *q, size_t qlen)
@@ -72,8 +63,8 @@ static int s_parse_int(const char *s, size_t n, uint64_t *out, char *err, size_t
     uint64_t mag;
     int r = s_parse_uint(s + i, n - i, neg ? (1ull << 63) : UINT64_MAX, &mag);
     if (r == -2)
-        return s_err(err, errlen, "int value '%s' out of range (-2^63 .. 2^64-1)", s_quote(s, n, q, sizeof q));
-    if (r != 0) return s_err(err, errlen, "'%s' is not an integer", s_quote(s, n, q, sizeof q));
+        return mpc_errf(err, errlen, "int value '%s' out of range (-2^63 .. 2^64-1)", s_quote(s, n, q, sizeof q));
+    if (r != 0) return mpc_errf(err, errlen, "'%s' is not an integer", s_quote(s, n, q, sizeof q));
     *out = neg ? 0 - mag : mag;
     return 0;
 }
@@ -83,7 +74,7 @@ static int s_parse_bool(const char *s, size_t n, uint64_t *out, char *err, size_
     char q[S_SHOW_MAX + 8];
     if ((n == 1 && s[0] == '0') || (n == 5 && memcmp(s, "false", 5) == 0)) *out = 0;
     else if ((n == 1 && s[0] == '1') || (n == 4 && memcmp(s, "true", 4) == 0)) *out = 1;
-    else return s_err(err, errlen, "'%s' is not a bool (0, 1, true, false)", s_quote(s, n, q, sizeof q));
+    else return mpc_errf(err, errlen, "'%s' is not a bool (0, 1, true, false)", s_quote(s, n, q, sizeof q));
     return 0;
 }
 
@@ -129,7 +120,7 @@ static int s_parse_fix(unsigned frac, const char *s, size_t n, uint64_t *out, ch
     int r = -1;
     size_t i = 0;
     int neg = 0;
-    if (frac > S_MAX_FRAC) return s_err(err, errlen, "fixed-point precision %u too large", frac);
+    if (frac > S_MAX_FRAC) return mpc_errf(err, errlen, "fixed-point precision %u too large", frac);
     if (i < n && (s[i] == '-' || s[i] == '+')) neg = s[i++] == '-';
     size_t int_start = i;
     while (i < n && s[i] >= '0' && s[i] <= '9') i++;
@@ -158,7 +149,7 @@ static int s_parse_fix(unsigned frac, const char *s, size_t n, uint64_t *out, ch
     size_t total = (int_end - int_start) + (fr_end - fr_start);
     if (total > sizeof stackbuf) {
         sig = malloc(total);
-        if (!sig) return s_err(err, errlen, "out of memory");
+        if (!sig) return mpc_errf(err, errlen, "out of memory");
     }
     size_t m = 0;
     long long point = (long long)(int_end - int_start);
@@ -208,7 +199,7 @@ static int s_parse_fix(unsigned frac, const char *s, size_t n, uint64_t *out, ch
         } else {
             size_t dl = (size_t)zeros + flen;
             unsigned char *dig = malloc(dl);
-            if (!dig) { s_err(err, errlen, "out of memory"); goto out; }
+            if (!dig) { mpc_errf(err, errlen, "out of memory"); goto out; }
             memset(dig, 0, (size_t)zeros);
             memcpy(dig + zeros, sig + used, flen);
             fbits = s_frac_bits_slow(dig, dl, frac, &carry);
@@ -225,10 +216,10 @@ static int s_parse_fix(unsigned frac, const char *s, size_t n, uint64_t *out, ch
     r = 0;
     goto out;
 notnum:
-    r = s_err(err, errlen, "'%s' is not a number", s_quote(s, n, q, sizeof q));
+    r = mpc_errf(err, errlen, "'%s' is not a number", s_quote(s, n, q, sizeof q));
     goto out;
 range:
-    r = s_err(err, errlen, "fix value '%s' out of range (|x| must be below 2^%u at %u fractional bits)",
+    r = mpc_errf(err, errlen, "fix value '%s' out of range (|x| must be below 2^%u at %u fractional bits)",
               s_quote(s, n, q, sizeof q), 63 - frac, frac);
 out:
     if (sig != stackbuf) free(sig);
@@ -240,12 +231,12 @@ int mpc_value_parse(mpc_type t, unsigned frac, const char *s, size_t n, uint64_t
 {
     while (n > 0 && s_blank(*s)) { s++; n--; }
     while (n > 0 && s_blank(s[n - 1])) n--;
-    if (n == 0) return s_err(err, errlen, "empty value");
+    if (n == 0) return mpc_errf(err, errlen, "empty value");
     switch (t) {
     case MPC_T_INT:  return s_parse_int(s, n, out, err, errlen);
     case MPC_T_BOOL: return s_parse_bool(s, n, out, err, errlen);
     case MPC_T_FIX:  return s_parse_fix(frac, s, n, out, err, errlen);
-    default:         return s_err(err, errlen, "unknown value type %d", (int)t);
+    default:         return mpc_errf(err, errlen, "unknown value type %d", (int)t);
     }
 }
 
@@ -263,7 +254,7 @@ int mpc_values_load(mpc_type t, unsigned frac, const char *spec, uint64_t **out,
     if (spec[0] == '@') {
         path = spec + 1;
         FILE *f = fopen(path, "rb");
-        if (!f) return s_err(err, errlen, "%s: %s", path, strerror(errno));
+        if (!f) return mpc_errf(err, errlen, "%s: %s", path, strerror(errno));
         size_t cap_f = 4096, len_f = 0;
         file = malloc(cap_f);
         while (file) {
@@ -277,8 +268,8 @@ int mpc_values_load(mpc_type t, unsigned frac, const char *spec, uint64_t **out,
         }
         int ioerr = ferror(f);
         fclose(f);
-        if (!file) return s_err(err, errlen, "%s: file too large or out of memory", path);
-        if (ioerr) { s_err(err, errlen, "%s: read error", path); goto out; }
+        if (!file) return mpc_errf(err, errlen, "%s: file too large or out of memory", path);
+        if (ioerr) { mpc_errf(err, errlen, "%s: read error", path); goto out; }
         text = file;
         tlen = len_f;
     } else {
@@ -292,7 +283,7 @@ int mpc_values_load(mpc_type t, unsigned frac, const char *spec, uint64_t **out,
         if (s_blank(ch)) { i++; continue; }
         if (ch == ',') {
             if (need_elem || n == 0) {
-                s_err(err, errlen, "%s: element %llu is empty", where, (unsigned long long)n + 1);
+                mpc_errf(err, errlen, "%s: element %llu is empty", where, (unsigned long long)n + 1);
                 goto out;
             }
             need_elem = 1;
@@ -304,18 +295,18 @@ int mpc_values_load(mpc_type t, unsigned frac, const char *spec, uint64_t **out,
         if (n == cap) {
             uint64_t nc = cap ? cap * 2 : 64;
             uint64_t *nv = nc > (SIZE_MAX / sizeof *nv) ? NULL : realloc(vals, (size_t)nc * sizeof *nv);
-            if (!nv) { s_err(err, errlen, "%s: out of memory", where); goto out; }
+            if (!nv) { mpc_errf(err, errlen, "%s: out of memory", where); goto out; }
             vals = nv;
             cap = nc;
         }
         if (mpc_value_parse(t, frac, text + st, i - st, &vals[n], e2, sizeof e2) != 0) {
-            s_err(err, errlen, "%s: element %llu: %s", where, (unsigned long long)n + 1, e2);
+            mpc_errf(err, errlen, "%s: element %llu: %s", where, (unsigned long long)n + 1, e2);
             goto out;
         }
         n++;
         need_elem = 0;
     }
-    if (n == 0) { s_err(err, errlen, "%s: no values", where); goto out; }
+    if (n == 0) { mpc_errf(err, errlen, "%s: no values", where); goto out; }
     *out = vals;
     *n_out = n;
     vals = NULL;
