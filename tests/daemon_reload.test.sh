@@ -149,31 +149,8 @@ ok "a changed peer endpoint is named as needing a restart and ignored; jobs stil
 ok "the mesh stayed up through every reload"
 
 # --- 6. a client key rotated with overlap ----------------------------------------------------
-# ini FILE SECTION KEY [VALUE]: sets KEY in [SECTION] (added at its end when absent), or removes
-# it without VALUE.  Keys are Z85 text, which sed cannot take literally.
-ini() {
-    python3 - "$@" <<'P'
-import sys
-f, sect, key = sys.argv[1:4]
-val = sys.argv[4] if len(sys.argv) > 4 else None
-out, cur, done = [], None, False
-for l in open(f).read().split("\n"):
-    if l.startswith("["):
-        if cur == f"[{sect}]" and val is not None and not done:
-            out.insert(len(out) - (1 if out and out[-1] == "" else 0), f"{key} = {val}")
-            done = True
-        cur = l
-    if cur == f"[{sect}]" and l.startswith(f"{key} = "):
-        if val is not None and not done:
-            out.append(f"{key} = {val}")
-            done = True
-        continue
-    out.append(l)
-if cur == f"[{sect}]" and val is not None and not done:
-    out.append(f"{key} = {val}")
-open(f, "w").write("\n".join(out))
-P
-}
+# ini FILE SECTION KEY [VALUE]: sets KEY in [SECTION] of FILE, or removes it (tests/ini-set).
+ini() { python3 tests/ini-set "$@"; }
 "$BIN/mpcd" keygen client2 --dir "$D/keys" >/dev/null || fail "keygen client2"
 sed -e 's/keys\/client\./keys\/client2./' "$C" > "$D/client2.ini"
 for p in a b; do ini "$D/$p.ini" "client client" next_public_key "$(cat "$D/keys/client2.pub")"; done

@@ -43,31 +43,8 @@ reload() {   # SIGHUP to each daemon named, waiting for its outcome line
         grep "reload refused" "$D/$p.log" && fail "$p refused the reload"
     done
 }
-# ini FILE SECTION KEY [VALUE]: sets KEY in [SECTION] of FILE (added after the header when
-# absent), or removes it without VALUE.  Keys are Z85 text, which sed cannot take literally.
-ini() {
-    python3 - "$@" <<'P'
-import sys
-f, sect, key = sys.argv[1:4]
-val = sys.argv[4] if len(sys.argv) > 4 else None
-lines, out, cur, done = open(f).read().split("\n"), [], None, False
-for l in lines:
-    if l.startswith("["):
-        if cur == f"[{sect}]" and val is not None and not done:
-            out.insert(len(out) - (1 if out and out[-1] == "" else 0), f"{key} = {val}")
-            done = True
-        cur = l
-    if cur == f"[{sect}]" and l.startswith(f"{key} = "):
-        if val is not None and not done:
-            out.append(f"{key} = {val}")
-            done = True
-        continue
-    out.append(l)
-if cur == f"[{sect}]" and val is not None and not done:
-    out.append(f"{key} = {val}")
-open(f, "w").write("\n".join(out))
-P
-}
+# ini FILE SECTION KEY [VALUE]: sets KEY in [SECTION] of FILE, or removes it (tests/ini-set).
+ini() { python3 tests/ini-set "$@"; }
 add_next() {   # add_next PARTY KEY FILE...
     who=$1; key=$2; shift 2
     for f in "$@"; do ini "$f" "party $who" next_public_key "$key"; done
