@@ -18,13 +18,7 @@ D=$(mktemp -d /tmp/mpcd-cancel.XXXXXX)
 cleanup() { scripts/cluster down --dir "$D" >/dev/null 2>&1; rm -rf "$D"; }
 trap cleanup EXIT
 [ "${MPC_TEST_KEEP:-}" = 1 ] && trap 'scripts/cluster down --dir "$D" >/dev/null 2>&1; echo "kept $D"' EXIT
-fail() {
-    echo "FAIL: $*"
-    for f in "$D"/*.log; do echo "--- $f"; tail -n 12 "$f"; done
-    exit 1
-}
-ok() { echo "ok $*"; }
-now_ms() { date +%s%3N; }
+. tests/lib.sh
 MPC="$BIN/mpc"
 SUM=examples/secure_sum.mpc
 

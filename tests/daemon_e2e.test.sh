@@ -10,12 +10,7 @@ DATA=examples/data
 cleanup() { scripts/cluster down --dir "$D" >/dev/null 2>&1; rm -rf "$D"; }
 trap cleanup EXIT
 
-fail() {
-    echo "FAIL: $*"
-    for f in "$D"/*.log; do echo "--- $f"; tail -n 15 "$f"; done
-    exit 1
-}
-ok() { echo "ok $*"; }
+. tests/lib.sh
 
 # max_job_bytes = 256 MiB: the long job of step 6 holds 16.4 million wire elements (131 MB), more
 # than the default allows.

@@ -18,13 +18,7 @@ cleanup() {
 }
 trap cleanup EXIT
 [ "${MPC_TEST_KEEP:-}" = 1 ] && trap 'kill -CONT "$(cat "$D/a.pid")" 2>/dev/null; scripts/cluster down --dir "$D" >/dev/null 2>&1; echo "kept $D"' EXIT
-fail() {
-    echo "FAIL: $*"
-    for f in "$D"/*.log; do echo "--- $f"; tail -n 15 "$f"; done
-    exit 1
-}
-ok() { echo "ok $*"; }
-now_ms() { python3 -c 'import time; print(int(time.time() * 1000))'; }
+. tests/lib.sh
 without() {  # without OUT.ini PARTY: the full client configuration minus one daemon
     python3 - "$C" "$1" "$2" <<'P'
 import sys

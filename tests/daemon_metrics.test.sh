@@ -23,12 +23,7 @@ cleanup() {
     scripts/cluster down --dir "$D" >/dev/null 2>&1; rm -rf "$D"
 }
 trap cleanup EXIT
-fail() {
-    echo "FAIL: $*"
-    for f in "$D"/*.log; do echo "--- $f"; tail -n 12 "$f"; done
-    exit 1
-}
-ok() { echo "ok $*"; }
+. tests/lib.sh
 
 C=$(scripts/cluster up 3 --dir "$D" --set mpcd.metrics_endpoint=127.0.0.1:0 --set mpcd.pool_triples=4096 \
     --set mpcd.pool_chunk=2048 --set limits.heartbeat_ms=200 --set limits.peer_timeout_ms=2000 \

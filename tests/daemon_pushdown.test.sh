@@ -13,12 +13,7 @@ DATA=examples/data
 cleanup() { scripts/cluster down --dir "$D" >/dev/null 2>&1; rm -rf "$D"; }
 trap cleanup EXIT
 
-fail() {
-    echo "FAIL: $*"
-    for f in "$D"/*.log; do echo "--- $f"; tail -n 15 "$f"; done
-    exit 1
-}
-ok() { echo "ok $*"; }
+. tests/lib.sh
 
 C=$(scripts/cluster up 3 --dir "$D" --set limits.peer_timeout_ms=2000 --set limits.input_timeout_ms=3000) ||
     fail "cluster did not start"

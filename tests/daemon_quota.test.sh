@@ -17,13 +17,7 @@ D=$(mktemp -d /tmp/mpcd-quota.XXXXXX)
 cleanup() { scripts/cluster down --dir "$D" >/dev/null 2>&1; rm -rf "$D"; }
 trap cleanup EXIT
 [ "${MPC_TEST_KEEP:-}" = 1 ] && trap 'scripts/cluster down --dir "$D" >/dev/null 2>&1; echo "kept $D"' EXIT
-fail() {
-    echo "FAIL: $*"
-    for f in "$D"/*.log; do echo "--- $f"; grep -v DEBUG "$f" | tail -n 12; done
-    exit 1
-}
-ok() { echo "ok $*"; }
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
+. tests/lib.sh
 
 C=$(scripts/cluster up 3 --prep dealer --dir "$D" --set limits.peer_timeout_ms=2000 \
     --set limits.input_timeout_ms=4000) || fail "cluster did not start"

@@ -18,12 +18,7 @@ MPC="$BIN/mpc"
 D=$(mktemp -d /tmp/mpcd-reload.XXXXXX)
 cleanup() { scripts/cluster down --dir "$D" >/dev/null 2>&1; rm -rf "$D"; }
 trap cleanup EXIT
-fail() {
-    echo "FAIL: $*"
-    for f in "$D"/*.log; do echo "--- $f"; tail -n 15 "$f"; done
-    exit 1
-}
-ok() { echo "ok $*"; }
+. tests/lib.sh
 
 C=$(scripts/cluster up 2 --dir "$D" --set mpcd.pool_triples=4096 --set mpcd.pool_chunk=1024) ||
     fail "cluster did not start"

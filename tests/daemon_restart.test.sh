@@ -20,12 +20,8 @@ cleanup() {
     rm -rf "$B"
 }
 trap cleanup EXIT
-fail() {
-    echo "FAIL: $*"
-    for f in "$D"/*.log "$L"/*.log; do [ -f "$f" ] && { echo "--- $f"; tail -n 12 "$f"; }; done
-    exit 1
-}
-ok() { echo "ok $*"; }
+FAIL_EXTRA="$L/*.log"
+. tests/lib.sh
 
 # The dealer makes the material: the restarts are the point, and OT set-up would make each
 # round take much longer under the sanitizers.

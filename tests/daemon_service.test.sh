@@ -27,12 +27,8 @@ cleanup() {
     scripts/cluster down --dir "$D" >/dev/null 2>&1; rm -rf "$D"
 }
 trap cleanup EXIT
-fail() {   # the reason last, so that scripts/run-tests' tail of this output shows it
-    for f in "$D"/*.log "$D"/notify.out; do [ -f "$f" ] && { echo "--- $f"; tail -n 15 "$f"; }; done
-    echo "FAIL: $*"
-    exit 1
-}
-ok() { echo "ok $*"; }
+FAIL_EXTRA="$D/notify.out"
+. tests/lib.sh
 # wait_for FILE PATTERN [OFFSET]: until grep finds PATTERN in FILE past byte OFFSET (10 s at most)
 wait_for() {
     i=0

@@ -16,13 +16,7 @@ cleanup() {
     scripts/cluster down --dir "$D" >/dev/null 2>&1; rm -rf "$D"
 }
 trap cleanup EXIT
-fail() {
-    echo "FAIL: $*"
-    for f in "$D"/*.log; do echo "--- $f"; tail -n 12 "$f"; done
-    exit 1
-}
-ok() { echo "ok $*"; }
-now_ms() { date +%s%3N; }
+. tests/lib.sh
 
 C=$(scripts/cluster up 3 --prep dealer --dir "$D" --set limits.peer_timeout_ms=1500 --set limits.input_timeout_ms=2000 \
     --set limits.heartbeat_ms=200) || fail "cluster did not start"
