@@ -66,6 +66,14 @@ static const mpc_ini_key s_rows[] = {
            "default) serves nothing. Port 0 picks a free port, which the log names. Use a local or otherwise "
            "private address: the numbers are not secret, but nothing authenticates the scraper "
            "(docs/daemon.md, \"Metrics and health\")."},
+    C_TEXT(S_MPCD, state_dir, MPC_INI_PATH, state_dir, 0, "",
+           "Directory of the daemon's lasting state: the audit log `audit.log` and its signed head "
+           "`audit.log.head` (docs/governance.md, \"Audit log\"). It must exist and be writable by the daemon "
+           "only; with the systemd unit it is `/var/lib/mpcd/NAME`. Empty (the default): no audit log is kept."),
+    C_TEXT(S_MPCD, audit_key_file, MPC_INI_PATH, audit_key_file, 0, "",
+           "File holding this party's Ed25519 audit key (`NAME.sign.secret`, written by `mpcd keygen` beside the "
+           "CURVE pair; mode 0600), which signs its audit records; required with `state_dir`. Give the other "
+           "parties its public half (`NAME.sign.pub`) for their `audit_public_key`."),
     C_ENUM(S_MPCD, preprocessing, s_prep_names, "ot",
            "Where Beaver triples and truncation material come from: `ot` (the parties make it themselves with "
            "oblivious transfer; no trusted party; docs/preprocessing.md) or `dealer` (a semi-trusted dealer process: "
@@ -156,6 +164,11 @@ static const mpc_ini_key s_rows[] = {
      "In `[party NAME]`: a second key of that daemon, admitted as well during a key rotation; this daemon also "
      "connects to it with either key, whichever it holds. Applied by a reload (SIGHUP). See docs/daemon.md, "
      "\"Rotating a key\"."},
+
+    {S_PARTY, "audit_public_key", MPC_INI_KEY, FIELD(mpcd_party_conf, audit_public_key), 0, 0, "", 0, NULL, NULL, 0,
+     NULL,
+     "In `[party NAME]`: that party's Ed25519 audit public key (the 40 Z85 characters of its `NAME.sign.pub`), "
+     "with which `mpcd audit verify` checks its co-signatures of the jobs in this party's audit log."},
 
     {S_CLIENT, "public_key", MPC_INI_KEY, FIELD(mpcd_client_conf, public_key), 0, 0, NULL, 1, NULL, NULL, 0, NULL,
      "In `[client NAME]`: the client's CURVE public key. Only listed clients may connect."},
@@ -380,6 +393,9 @@ static void s_resolve(mpc_ini *ini, load_ctx *lc)
         return mpc_ini_error(ini, 0, "preprocessing = dealer needs dealer_endpoint and dealer_public_key");
     if (!cfg->allow_any_program && cfg->n_allowed == 0)
         return mpc_ini_error(ini, 0, "[policy] allows no program: set allow = HASH,... or allow_any_program = true");
+    if (cfg->state_dir[0] && !cfg->audit_key_file[0])
+        return mpc_ini_error(ini, 0, "state_dir keeps an audit log, which needs audit_key_file (the NAME.sign.secret "
+                                     "that `mpcd keygen` writes)");
 }
 
 int mpcd_config_load(const char *path, mpcd_config *cfg, char *err, size_t errlen)
@@ -427,7 +443,7 @@ typedef struct { const char *name; size_t off, size; } fixed_key;
 #define FIXED(f) {#f, offsetof(mpcd_config, f), sizeof(((mpcd_config *)0)->f)}
 static const fixed_key s_fixed[] = {
     FIXED(role), FIXED(name), FIXED(peer_endpoint), FIXED(client_endpoint), FIXED(public_key_file),
-    FIXED(secret_key_file), FIXED(log_format), FIXED(metrics_endpoint), FIXED(preprocessing), FIXED(dealer_endpoint),
+    FIXED(secret_key_file), FIXED(log_format), FIXED(metrics_endpoint), FIXED(state_dir), FIXED(audit_key_file), FIXED(preprocessing), FIXED(dealer_endpoint),
     FIXED(dealer_public_key), FIXED(pool_triples), FIXED(pool_chunk), FIXED(max_message_bytes),
     FIXED(peer_timeout_ms), FIXED(heartbeat_ms), FIXED(client_handshake_ms), FIXED(max_held_results),
 };

@@ -28,6 +28,7 @@ typedef struct {
     char     endpoint[MPCD_ENDPOINT_MAX];
     char     public_key[MPCD_Z85_KEY_LEN + 1];
     char     next_public_key[MPCD_Z85_KEY_LEN + 1];   /* "" or a second admitted key (rotation) */
+    char     audit_public_key[MPCD_Z85_KEY_LEN + 1];  /* "" or its Ed25519 audit key (Z85) */
     uint32_t line;                  /* where its section starts */
 } mpcd_party_conf;
 
@@ -65,6 +66,8 @@ typedef struct {
     int64_t  log_repeat_ms;
     int64_t  log_format;            /* mpcd_log_format */
     char     metrics_endpoint[MPCD_ENDPOINT_MAX];   /* "HOST:PORT" of the HTTP metrics, or "" */
+    char     state_dir[MPCD_PATH_MAX];        /* "" or the directory of the audit log */
+    char     audit_key_file[MPCD_PATH_MAX];   /* this party's Ed25519 audit key (NAME.sign.secret) */
 
     /* [limits] */
     int64_t  max_gates;

@@ -3,6 +3,7 @@
  * and errors are rate-limited (log.h).  Text or JSON lines, with the syslog priority prefix
  * when stderr is the journal. */
 #include "log.h"
+#include "json.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -109,74 +110,6 @@ static uint64_t s_hash(mpcd_log_level level, const char *job, const char *text)
     return h ? h : 1;
 }
 
-/* Appends to out (cap bytes, *n used) as much of src as fits, never past cap - 1. */
-static void s_put(char *out, size_t cap, size_t *n, const char *src, size_t len)
-{
-    if (*n >= cap - 1) return;
-    if (len > cap - 1 - *n) len = cap - 1 - *n;
-    memcpy(out + *n, src, len);
-    *n += len;
-}
-
-/* Length of the valid UTF-8 sequence at p (1..4), or 0 if the bytes there are not one
- * (overlong forms, surrogates and code points past U+10FFFF are not). */
-static size_t s_utf8_len(const unsigned char *p)
-{
-    unsigned c = p[0];
-    size_t len;
-    unsigned cp;
-    if (c < 0x80) return 1;
-    if (c >= 0xc2 && c <= 0xdf) len = 2, cp = c & 0x1f;
-    else if (c >= 0xe0 && c <= 0xef) len = 3, cp = c & 0x0f;
-    else if (c >= 0xf0 && c <= 0xf4) len = 4, cp = c & 0x07;
-    else return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((p[i] & 0xc0) != 0x80) return 0;   /* also stops at the terminating NUL */
-        cp = (cp << 6) | (p[i] & 0x3f);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-        (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return len;
-}
-
-/* Appends s as a JSON string (quotes included): ", \ and control characters escaped, valid
- * UTF-8 kept, any other byte replaced by U+FFFD.  Never cuts an escape in two. */
-static void s_put_json_str(char *out, size_t cap, size_t *n, const char *s)
-{
-    s_put(out, cap, n, "\"", 1);
-    for (const unsigned char *p = (const unsigned char *)s; *p;) {
-        char esc[8];
-        size_t el = 0, adv = 1;
-        const char *src = esc;
-        switch (*p) {
-        case '"': src = "\\\""; el = 2; break;
-        case '\\': src = "\\\\"; el = 2; break;
-        case '\n': src = "\\n"; el = 2; break;
-        case '\r': src = "\\r"; el = 2; break;
-        case '\t': src = "\\t"; el = 2; break;
-        default:
-            if (*p < 0x20 || *p == 0x7f) {
-                el = (size_t)snprintf(esc, sizeof esc, "\\u%04x", *p);
-            } else if (*p < 0x80) {
-                src = (const char *)p;
-                el = 1;
-            } else if ((adv = s_utf8_len(p)) != 0) {
-                src = (const char *)p;
-                el = adv;
-            } else {
-                src = "\\ufffd";
-                el = 6;
-                adv = 1;
-            }
-        }
-        if (*n + el + 1 > cap - 1) break;   /* room for the closing quote */
-        s_put(out, cap, n, src, el);
-        p += adv;
-    }
-    s_put(out, cap, n, "\"", 1);
-}
-
 size_t mpcd_log_render(char *out, size_t cap, mpcd_log_level level, const char *job, const char *text,
                        const struct timeval *tv)
 {
@@ -192,28 +125,28 @@ size_t mpcd_log_render(char *out, size_t cap, mpcd_log_level level, const char *
     cap--;                                  /* the newline always fits */
     if (s_journal) {
         char p[3] = {'<', prio[level], '>'};
-        s_put(out, cap, &n, p, 3);
+        mpcd_json_put(out, cap, &n, p, 3);
     }
     if (s_format == MPCD_LOG_JSON) {
-        s_put(out, cap, &n, "{\"ts\":\"", 7);
-        s_put(out, cap, &n, ts, strlen(ts));
-        s_put(out, cap, &n, "\",\"level\":\"", 11);
-        s_put(out, cap, &n, json_levels[level], strlen(json_levels[level]));
-        s_put(out, cap, &n, "\",\"party\":", 10);
-        s_put_json_str(out, cap - 40, &n, s_party);
-        s_put(out, cap, &n, ",\"job\":", 7);
-        if (job && job[0]) s_put_json_str(out, cap - 30, &n, job);
-        else s_put(out, cap, &n, "null", 4);
-        s_put(out, cap, &n, ",\"msg\":", 7);
-        s_put_json_str(out, cap - 2, &n, text);
-        s_put(out, cap, &n, "}", 1);
+        mpcd_json_put(out, cap, &n, "{\"ts\":\"", 7);
+        mpcd_json_put(out, cap, &n, ts, strlen(ts));
+        mpcd_json_put(out, cap, &n, "\",\"level\":\"", 11);
+        mpcd_json_put(out, cap, &n, json_levels[level], strlen(json_levels[level]));
+        mpcd_json_put(out, cap, &n, "\",\"party\":", 10);
+        mpcd_json_put_str(out, cap - 40, &n, s_party);
+        mpcd_json_put(out, cap, &n, ",\"job\":", 7);
+        if (job && job[0]) mpcd_json_put_str(out, cap - 30, &n, job);
+        else mpcd_json_put(out, cap, &n, "null", 4);
+        mpcd_json_put(out, cap, &n, ",\"msg\":", 7);
+        mpcd_json_put_str(out, cap - 2, &n, text);
+        mpcd_json_put(out, cap, &n, "}", 1);
     } else {
         char head[160];
         int h = snprintf(head, sizeof head, "%s %s party=%s job=%s ", ts, s_level_names[level], s_party,
                          job && job[0] ? job : "-");
-        if (h > 0) s_put(out, cap, &n, head, (size_t)h < sizeof head ? (size_t)h : sizeof head - 1);
+        if (h > 0) mpcd_json_put(out, cap, &n, head, (size_t)h < sizeof head ? (size_t)h : sizeof head - 1);
         size_t start = n;
-        s_put(out, cap, &n, text, strlen(text));
+        mpcd_json_put(out, cap, &n, text, strlen(text));
         /* One event, one line: fold any newline a message carries. */
         for (size_t i = start; i < n; i++)
             if (out[i] == '\n' || out[i] == '\r') out[i] = ' ';

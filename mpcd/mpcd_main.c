@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "aeshash.h"
+#include "audit_cmd.h"
 #include "config.h"
 #include "harden.h"
 #include "keys.h"
@@ -71,7 +72,9 @@ static void s_usage(FILE *f)
     fprintf(f,
             "usage: mpcd --config FILE            run a party daemon (foreground, logs to stderr)\n"
             "       mpcd dealer --config FILE     run the semi-trusted preprocessing dealer\n"
-            "       mpcd keygen NAME --dir DIR    write a CURVE key pair: DIR/NAME.pub, DIR/NAME.secret (0600)\n"
+            "       mpcd keygen NAME --dir DIR    write a CURVE key pair (DIR/NAME.pub, DIR/NAME.secret, 0600)\n"
+            "                                 and an audit signing pair (DIR/NAME.sign.pub, .sign.secret)\n"
+            "       mpcd audit verify|show ...    check or print a party's audit log (mpcd audit --help)\n"
             "       mpcd config-doc               print the configuration reference (configs/README.md)\n"
             "       mpcd --version | --help\n"
             "\n"
@@ -90,12 +93,19 @@ static void s_usage(FILE *f)
 static int s_keygen(int argc, char **argv)
 {
     const char *name = NULL, *dir = NULL;
+    int curve = 1, sign = 1;
     for (int i = 2; i < argc; i++) {
         if (!strcmp(argv[i], "--dir") && i + 1 < argc) dir = argv[++i];
+        else if (!strcmp(argv[i], "--client")) sign = 0;
+        else if (!strcmp(argv[i], "--audit-only")) curve = 0;
         else if (!strcmp(argv[i], "--help")) {
-            printf("usage: mpcd keygen NAME --dir DIR\n"
-                   "Writes DIR/NAME.pub (the public key to give to the other parties) and DIR/NAME.secret\n"
-                   "(mode 0600; never share it). Existing files are never overwritten.\n");
+            printf("usage: mpcd keygen NAME --dir DIR [--client | --audit-only]\n"
+                   "Writes DIR/NAME.pub (the CURVE public key to give to the other parties) and DIR/NAME.secret,\n"
+                   "and the party's audit signing pair DIR/NAME.sign.pub (give it to the other parties too)\n"
+                   "and DIR/NAME.sign.secret (docs/governance.md, \"Audit log\"). Secret files get mode 0600;\n"
+                   "never share them. Existing files are never overwritten.\n"
+                   "  --client      the CURVE pair only (clients sign no audit records)\n"
+                   "  --audit-only  the audit pair only (a party whose CURVE pair exists already)\n");
             return 0;
         } else if (!name && argv[i][0] != '-') name = argv[i];
         else {
@@ -103,16 +113,25 @@ static int s_keygen(int argc, char **argv)
             return 2;
         }
     }
-    if (!name || !dir) {
-        fprintf(stderr, "mpcd: error: usage: mpcd keygen NAME --dir DIR\n");
+    if (!name || !dir || (!curve && !sign)) {
+        fprintf(stderr, "mpcd: error: usage: mpcd keygen NAME --dir DIR [--client | --audit-only]\n");
         return 2;
     }
     char pub[1024], sec[1024], err[512];
-    if (mpc_keys_generate_files(dir, name, pub, sec, sizeof pub, err, sizeof err) != 0) {
-        fprintf(stderr, "mpcd: error: %s\n", err);
-        return 1;
+    if (curve) {
+        if (mpc_keys_generate_files(dir, name, pub, sec, sizeof pub, err, sizeof err) != 0) {
+            fprintf(stderr, "mpcd: error: %s\n", err);
+            return 1;
+        }
+        printf("public key: %s\nsecret key: %s\n", pub, sec);
     }
-    printf("public key: %s\nsecret key: %s\n", pub, sec);
+    if (sign) {
+        if (mpc_keys_generate_files_kind(dir, name, MPC_KEY_SIGN, pub, sec, sizeof pub, err, sizeof err) != 0) {
+            fprintf(stderr, "mpcd: error: %s\n", err);
+            return 1;
+        }
+        printf("audit public key: %s\naudit secret key: %s\n", pub, sec);
+    }
     return 0;
 }
 
@@ -142,6 +161,7 @@ int main(int argc, char **argv)
     }
     int first = 1, dealer = 0;
     if (argc >= 2 && !strcmp(argv[1], "keygen")) return s_keygen(argc, argv);
+    if (argc >= 2 && !strcmp(argv[1], "audit")) return mpcd_audit_main(argc, argv);
     if (argc >= 2 && !strcmp(argv[1], "config-doc")) {
         mpcd_config_write_doc(stdout);
         return 0;

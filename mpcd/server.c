@@ -12,6 +12,7 @@
 #include "clock.h"
 #include "http.h"
 #include "jobs.h"
+#include "audit.h"
 #include "keys.h"
 #include "log.h"
 #include "mpc_err.h"
@@ -27,6 +28,7 @@ struct mpcd_server {
     mpcd_jobs       *jobs;
     mpcd_pool       *pool;
     mpcd_http       *http;             /* the metrics endpoint, or NULL */
+    mpcd_audit      *audit;            /* the audit log (state_dir set), or NULL */
     mpcd_worker      worker;
     pthread_t        worker_thread;
     int              worker_running;
@@ -166,6 +168,23 @@ static int s_mesh_keys(const mpcd_config *cfg, uint8_t pub[][MPC_KEY_BYTES], uin
     return 0;
 }
 
+/* Opens state_dir/audit.log with the audit key; a damaged log stops the start (docs/governance.md). */
+static int s_open_audit(mpcd_server *s, char *err, size_t errlen)
+{
+    char path[MPCD_PATH_MAX + 16], e[768];
+    mpc_keypair *akp = NULL;
+    snprintf(path, sizeof path, "%s/audit.log", s->cfg.state_dir);
+    int rc = mpc_keys_load_secret_kind(&akp, s->cfg.audit_key_file, MPC_KEY_SIGN, e, sizeof e);
+    if (rc == 0) rc = mpcd_audit_open(&s->audit, path, s->cfg.name, akp, e, sizeof e);
+    mpc_keypair_destroy(&akp);
+    if (rc != 0) {
+        snprintf(err, errlen, "%s: error: audit log: %s", s->cfg.path, e);
+        return MPC_ERR_CONFIG;
+    }
+    mpcd_info(NULL, "audit log %s: %llu records", path, (unsigned long long)mpcd_audit_seq(s->audit));
+    return 0;
+}
+
 int mpcd_server_new(mpcd_server **out, const mpcd_config *cfg, char *err, size_t errlen)
 {
     *out = NULL;
@@ -187,6 +206,7 @@ int mpcd_server_new(mpcd_server **out, const mpcd_config *cfg, char *err, size_t
 
     int dealer = cfg->role == MPCD_ROLE_DEALER;
     int has_dealer = dealer || cfg->preprocessing == MPCD_PREP_DEALER;
+    if (!dealer && cfg->state_dir[0] && (rc = s_open_audit(s, err, errlen)) != 0) goto fail;
     mpc_zmq_config zc;
     mpc_zmq_config_init(&zc);
     zc.self = cfg->self;
@@ -411,6 +431,7 @@ void mpcd_server_destroy(mpcd_server **sp)
     mpcd_pool_destroy(&s->pool);
     mpc_transport_destroy(&s->mesh);
     mpcd_jobs_destroy(&s->jobs);
+    mpcd_audit_close(&s->audit);
     mpc_keypair_destroy(&s->kp);
     sodium_memzero(s, sizeof *s);
     free(s);

@@ -49,6 +49,28 @@ static mpc_keypair *s_alloc(void)
     return kp;
 }
 
+/* The public half of kp->sec for its kind: an X25519 base-point multiple, or the Ed25519
+ * public key of the seed.  0 or -1. */
+static int s_derive_public(mpc_keypair *kp, mpc_key_kind kind)
+{
+    if (kind == MPC_KEY_CURVE) return crypto_scalarmult_base(kp->pub, kp->sec) == 0 ? 0 : -1;
+    unsigned char *sk = sodium_malloc(crypto_sign_SECRETKEYBYTES);
+    if (!sk) return -1;
+    int r = crypto_sign_seed_keypair(kp->pub, sk, kp->sec) == 0 ? 0 : -1;
+    sodium_memzero(sk, crypto_sign_SECRETKEYBYTES);
+    sodium_free(sk);
+    return r;
+}
+
+mpc_keypair *mpc_keypair_new_kind(mpc_key_kind kind)
+{
+    mpc_keypair *kp = s_alloc();
+    if (!kp) return NULL;
+    randombytes_buf(kp->sec, MPC_KEY_BYTES);
+    if (s_derive_public(kp, kind) != 0) mpc_keypair_destroy(&kp);
+    return kp;
+}
+
 mpc_keypair *mpc_keypair_new(void)
 {
     mpc_keypair *kp = s_alloc();
@@ -302,6 +324,12 @@ int mpc_keys_load_public(uint8_t pub[MPC_KEY_BYTES], const char *path, char *err
 
 int mpc_keys_load_secret(mpc_keypair **out, const char *path, char *err, size_t errlen)
 {
+    return mpc_keys_load_secret_kind(out, path, MPC_KEY_CURVE, err, errlen);
+}
+
+int mpc_keys_load_secret_kind(mpc_keypair **out, const char *path, mpc_key_kind kind, char *err,
+                              size_t errlen)
+{
     if (!out) return MPC_ERR_INVALID;
     *out = NULL;
     int r = MPC_ERR_NOMEM;
@@ -316,7 +344,7 @@ int mpc_keys_load_secret(mpc_keypair **out, const char *path, char *err, size_t 
         s_err(err, errlen, "%s: invalid Z85 key text", path);
         goto out;
     }
-    if (crypto_scalarmult_base(kp->pub, kp->sec) != 0) {
+    if (s_derive_public(kp, kind) != 0) {
         s_err(err, errlen, "%s: invalid secret key", path);
         r = MPC_ERR_CRYPTO;
         goto out;
@@ -335,20 +363,29 @@ out:
 int mpc_keys_generate_files(const char *dir, const char *name, char *pub_path,
                             char *secret_path, size_t path_size, char *err, size_t errlen)
 {
+    return mpc_keys_generate_files_kind(dir, name, MPC_KEY_CURVE, pub_path, secret_path, path_size,
+                                        err, errlen);
+}
+
+int mpc_keys_generate_files_kind(const char *dir, const char *name, mpc_key_kind kind,
+                                 char *pub_path, char *secret_path, size_t path_size, char *err,
+                                 size_t errlen)
+{
+    const char *mid = kind == MPC_KEY_SIGN ? ".sign" : "";
     char pp[4096], sp[4096];
     if (!dir || !*dir || !mpc_name_ok_str(name)) {
         s_err(err, errlen, "invalid key name '%.80s' (use 1-%d of A-Z a-z 0-9 _ - ., starting "
               "with a letter, digit or _)", name ? name : "(null)", MPC_NAME_MAX - 1);
         return MPC_ERR_INVALID;
     }
-    int a = snprintf(pp, sizeof pp, "%s/%s.pub", dir, name);
-    int b = snprintf(sp, sizeof sp, "%s/%s.secret", dir, name);
+    int a = snprintf(pp, sizeof pp, "%s/%s%s.pub", dir, name, mid);
+    int b = snprintf(sp, sizeof sp, "%s/%s%s.secret", dir, name, mid);
     if (a < 0 || b < 0 || (size_t)a >= sizeof pp || (size_t)b >= sizeof sp ||
         (pub_path && (size_t)a >= path_size) || (secret_path && (size_t)b >= path_size)) {
         s_err(err, errlen, "key file path too long");
         return MPC_ERR_INVALID;
     }
-    mpc_keypair *kp = mpc_keypair_new();
+    mpc_keypair *kp = mpc_keypair_new_kind(kind);
     if (!kp) {
         s_err(err, errlen, "out of memory");
         return MPC_ERR_NOMEM;

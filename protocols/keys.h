@@ -16,8 +16,17 @@
 
 typedef struct mpc_keypair mpc_keypair;
 
+/* What a pair is for.  A CURVE pair's secret is an X25519 scalar; a SIGN pair's secret is the
+ * 32-byte Ed25519 seed (libsodium's crypto_sign_seed_keypair makes the 64-byte signing key
+ * from it when it is used), its public half the Ed25519 public key.  Both are 32 bytes and use
+ * the same Z85 key files. */
+typedef enum { MPC_KEY_CURVE = 0, MPC_KEY_SIGN = 1 } mpc_key_kind;
+
 /* A fresh random key pair (libsodium randomness), or NULL when out of memory. */
 mpc_keypair *mpc_keypair_new(void);
+
+/* A fresh random pair of the given kind (mpc_keypair_new() is MPC_KEY_CURVE), or NULL. */
+mpc_keypair *mpc_keypair_new_kind(mpc_key_kind kind);
 
 /* The key pair whose secret is secret[0..31] (public = X25519 base-point multiple). */
 mpc_keypair *mpc_keypair_from_secret(const uint8_t secret[MPC_KEY_BYTES]);
@@ -63,6 +72,10 @@ __attribute__((warn_unused_result))
 int mpc_keys_load_public(uint8_t pub[MPC_KEY_BYTES], const char *path, char *err, size_t errlen);
 __attribute__((warn_unused_result))
 int mpc_keys_load_secret(mpc_keypair **out, const char *path, char *err, size_t errlen);
+/* The same for a pair of the given kind (load_secret is MPC_KEY_CURVE). */
+__attribute__((warn_unused_result))
+int mpc_keys_load_secret_kind(mpc_keypair **out, const char *path, mpc_key_kind kind, char *err,
+                              size_t errlen);
 
 /* `mpcd keygen NAME --dir DIR`: a fresh pair written to DIR/NAME.pub and DIR/NAME.secret.
  * NAME is 1..64 characters of [A-Za-z0-9_.-] not starting with '.'.  If pub_path/secret_path
@@ -71,5 +84,11 @@ int mpc_keys_load_secret(mpc_keypair **out, const char *path, char *err, size_t 
 __attribute__((warn_unused_result))
 int mpc_keys_generate_files(const char *dir, const char *name, char *pub_path,
                             char *secret_path, size_t path_size, char *err, size_t errlen);
+/* The same for a pair of the given kind; a MPC_KEY_SIGN pair goes to DIR/NAME.sign.pub and
+ * DIR/NAME.sign.secret. */
+__attribute__((warn_unused_result))
+int mpc_keys_generate_files_kind(const char *dir, const char *name, mpc_key_kind kind,
+                                 char *pub_path, char *secret_path, size_t path_size, char *err,
+                                 size_t errlen);
 
 #endif

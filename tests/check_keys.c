@@ -300,6 +300,38 @@ START_TEST(test_malformed_key_files_refused)
 }
 END_TEST
 
+/* The audit signing pair: its own file names, its public half the Ed25519 key of the seed
+ * (a signature made with it verifies), and the same secret read as a CURVE key gives another
+ * public key, so a key of the wrong kind never matches its public file. */
+START_TEST(test_sign_key_files)
+{
+    s_mkdir();
+    char pp[256], sp[256], err[512];
+    ck_assert_int_eq(mpc_keys_generate_files_kind(s_dir, "alice", MPC_KEY_SIGN, pp, sp, sizeof pp, err, sizeof err), 0);
+    ck_assert_ptr_nonnull(strstr(pp, "/alice.sign.pub"));
+    ck_assert_ptr_nonnull(strstr(sp, "/alice.sign.secret"));
+    ck_assert_uint_eq(s_mode(sp), 0600);
+    mpc_keypair *kp = NULL, *curve = NULL;
+    uint8_t pub[32];
+    ck_assert_int_eq(mpc_keys_load_public(pub, pp, err, sizeof err), 0);
+    ck_assert_int_eq(mpc_keys_load_secret_kind(&kp, sp, MPC_KEY_SIGN, err, sizeof err), 0);
+    ck_assert_mem_eq(mpc_keypair_public(kp), pub, 32);
+    unsigned char pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES], sig[crypto_sign_BYTES];
+    ck_assert_int_eq(crypto_sign_seed_keypair(pk, sk, mpc_keypair_secret(kp)), 0);
+    ck_assert_int_eq(crypto_sign_detached(sig, NULL, (const unsigned char *)"m", 1, sk), 0);
+    ck_assert_int_eq(crypto_sign_verify_detached(sig, (const unsigned char *)"m", 1, pub), 0);
+    sodium_memzero(sk, sizeof sk);
+    ck_assert_int_eq(mpc_keys_load_secret(&curve, sp, err, sizeof err), 0);
+    ck_assert(memcmp(mpc_keypair_public(curve), pub, 32) != 0);
+    mpc_keypair_destroy(&kp);
+    mpc_keypair_destroy(&curve);
+    /* Never overwritten. */
+    ck_assert_int_eq(mpc_keys_generate_files_kind(s_dir, "alice", MPC_KEY_SIGN, NULL, NULL, 0, err, sizeof err),
+                     MPC_ERR_STATE);
+    s_rmdir();
+}
+END_TEST
+
 Suite *mpc_test_suite(void)
 {
     Suite *s = suite_create("keys");
@@ -312,6 +344,7 @@ Suite *mpc_test_suite(void)
     tcase_add_test(tc, test_key_files_modes_and_round_trip);
     tcase_add_test(tc, test_secret_file_refused_when_readable_by_others);
     tcase_add_test(tc, test_malformed_key_files_refused);
+    tcase_add_test(tc, test_sign_key_files);
     suite_add_tcase(s, tc);
     return s;
 }
