@@ -232,6 +232,7 @@ static void s_input(const mpcd_config *cfg, mpcd_jobs *jobs, const mpcd_client_c
         in->mode = MPC_IN_SHARE;
     }
     in->present = 1;
+    snprintf(in->giver, sizeof in->giver, "%s", cl->name);
     rep->type = MPC_CW_INPUT_OK;
     mpcd_jobs_notify(jobs);
     mpcd_info(hex, "input '%s' received from client %s", req->name, cl->name);

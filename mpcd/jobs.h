@@ -42,6 +42,7 @@ typedef struct {
     uint8_t   mode;                    /* MPC_IN_SHARE or MPC_IN_SEED (engine.h) */
     uint64_t *share;                   /* SHARE: len words, wiped on free */
     uint8_t  *seed;                    /* SEED: MPCD_SEED_BYTES in sodium_malloc memory */
+    char      giver[MPC_NAME_MAX];     /* the client that gave it (for the audit log) */
 } mpcd_job_input;
 
 typedef struct mpcd_job {
