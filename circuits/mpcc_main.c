@@ -380,6 +380,10 @@ static int s_approve(const char *src, size_t len, const s_opts *o)
             }
     }
     for (uint32_t i = 0; i < pc.n_params; i++) {
+        if (!strcmp(pc.params[i], "parties")) {
+            s_err("param 'parties' cannot be constrained in an allow line (parties= names the binding): rename it");
+            goto out;
+        }
         const mpc_define *def = NULL;
         for (size_t k = 0; k < o->n_defs; k++)
             if (!strcmp(o->defs[k].name, pc.params[i])) def = &o->defs[k];

@@ -28,7 +28,12 @@ echo "$LINE" | grep -qx 'allow = [0-9a-f]\{64\} N=1\.\.10000000 parties=a,b,c' |
     fail "--parties does not default to the program's parties"
 out=$("$BIN/mpcc" --approve examples/joint_stats.mpc 2>&1) && fail "a free param was accepted: $out"
 echo "$out" | grep -q "param 'N' is left free" || fail "the free param is not named: $out"
-ok "mpcc --approve prints the allow line and refuses a free param"
+printf 'party a, b\nparam parties = 3\ninput x: int from a\noutput y = x * parties to b\n' > "$D/pp.mpc"
+out=$("$BIN/mpcc" --approve "$D/pp.mpc" -D parties=3 2>&1) && fail "a param named parties was approved: $out"
+echo "$out" | grep -q "param 'parties' cannot be constrained" || fail "the param named parties: $out"
+out=$("$BIN/mpcc" --approve examples/joint_stats.mpc -D N=1..10 --parties a,b 2>&1) && fail "two parties for three: $out"
+echo "$out" | grep -q "names 2 parties but examples/joint_stats.mpc declares 3" || fail "--parties count: $out"
+ok "mpcc --approve prints the allow line and refuses a free param, a param named parties and a wrong --parties"
 
 reload_all() {
     for p in a b c; do
