@@ -2,6 +2,7 @@
  * mpc_circ_validate is the gate every circuit from outside passes: the file reader and the
  * daemon call it before anything is evaluated, so it assumes nothing about its input. */
 #include "circuit.h"
+#include "program.h"
 #include "pushdown.h"
 
 #include <stdarg.h>
@@ -39,6 +40,7 @@ void mpc_circ_destroy(mpc_circuit **cp)
     free(c->consts);
     for (uint32_t i = 0; i < c->n_locals; i++) mpc_circ_destroy(&c->locals[i]);
     free(c->locals);
+    mpc_program_free(&c->program);
     free(c);
     *cp = NULL;
 }

@@ -179,6 +179,10 @@ typedef struct mpc_circuit {
      * clear before sharing.  A local part has no local parts itself.  Owned here. */
     struct mpc_circuit **locals;
     uint32_t    n_locals;
+    /* The program the circuit was compiled from and its param values (circuits/program.h),
+     * or NULL: what a daemon recompiles to admit the circuit by its program hash.  Not part
+     * of what the circuit computes (the circuit hash leaves it out).  Owned here. */
+    struct mpc_program *program;
 } mpc_circuit;
 
 #define MPC_CIRC_WARNINGS_UNKNOWN UINT32_MAX

@@ -13,6 +13,7 @@
 
 #include "compile.h"
 #include "parse.h"
+#include "program.h"
 
 #define S_MAX_FRAC      32    /* division keeps s = 40 - f >= 8 extra bits */
 #define S_DIV_BITS      40
@@ -79,6 +80,11 @@ typedef struct {
     uint32_t          overflow_warnings;   /* range and unranged warnings given (circuit->warnings) */
     cg_cslot          *cache;   /* CONST gates by (type, value) */
     size_t            cache_cap, cache_n;
+    /* Every param's value in -D syntax, in declaration order (circuits/program.h); pvals_bad
+     * when one cannot be stated (a vector, too many params): no program is attached then. */
+    mpc_param_value   *pvals;
+    uint32_t          n_pvals;
+    int               pvals_bad;
 } cg_comp;
 
 /* ---- compile.c ---- */

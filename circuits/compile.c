@@ -991,6 +991,37 @@ static void s_param(cg_comp *C, const mpc_node *n)
     }
     cg_bind *b = s_declare(C, n->name, B_PARAM, v, n->line, n->col);
     b->used = 1;
+    if (C->n_pvals >= MPC_PROGRAM_MAX_PARAMS || v.is_vec || v.len != 1) {
+        C->pvals_bad = 1;
+        return;
+    }
+    mpc_param_value *pv = &C->pvals[C->n_pvals++];
+    snprintf(pv->name, sizeof pv->name, "%s", n->name);
+    if (mpc_param_render(v.type, v.k, C->frac, pv->value, sizeof pv->value) != 0) C->pvals_bad = 1;
+}
+
+/* The program and its param values, attached to the circuit (program.h) unless a value
+ * cannot be stated or the canonical text is too long: such a circuit can still be approved
+ * by its circuit hash. */
+static void s_attach_program(cg_comp *C, const char *src, size_t len, unsigned flags)
+{
+    if (C->pvals_bad) return;
+    mpc_diag d;
+    mpc_program_canon pc;
+    mpc_diag_init(&d, NULL, src, len);
+    int rc = mpc_program_canonicalize(src, len, &d, &pc);
+    mpc_diag_free(&d);
+    mpc_program *p = rc == 0 && pc.n_params == C->n_pvals ? calloc(1, sizeof *p) : NULL;
+    if (p) {
+        p->text = pc.text;
+        p->text_len = pc.text_len;
+        pc.text = NULL;
+        p->n_params = C->n_pvals;
+        memcpy(p->params, C->pvals, C->n_pvals * sizeof *C->pvals);
+        p->pushdown = (flags & MPC_COMPILE_PUSHDOWN) != 0;
+        C->c->program = p;
+    }
+    mpc_program_canon_free(&pc);
 }
 
 static void s_input(cg_comp *C, const mpc_node *n)
@@ -1161,7 +1192,8 @@ int mpc_compile_ex(const char *src, size_t len, const char *filename, const mpc_
     C->arena = mpc_arena_new();
     C->c = mpc_circ_new();
     C->def_used = calloc(n_defs + 1, sizeof *C->def_used);
-    if (!C->arena || !C->c || !C->def_used) {
+    C->pvals = calloc(MPC_PROGRAM_MAX_PARAMS, sizeof *C->pvals);
+    if (!C->arena || !C->c || !C->def_used || !C->pvals) {
         mpc_diag_error(diag, 0, 0, "out of memory");
         goto out;
     }
@@ -1195,6 +1227,7 @@ int mpc_compile_ex(const char *src, size_t len, const char *filename, const mpc_
             C->c = pd;
         }
     }
+    s_attach_program(C, src, len, flags);
     if ((flags & MPC_COMPILE_STRICT) && diag->n_warnings) {
         mpc_diag_promote_warnings(diag);
         goto out;
@@ -1207,6 +1240,7 @@ out:
     mpc_arena_destroy(&C->arena);
     mpc_ast_free(&ast);
     free(C->def_used);
+    free(C->pvals);
     free(C->cache);
     free(C);
     return r;

@@ -7,6 +7,7 @@
  * The circuit finally passes mpc_circ_validate under the caller's limits. */
 #include "format.h"
 #include "diag.h"
+#include "program.h"
 
 #include <errno.h>
 #include <msgpack.h>
@@ -17,8 +18,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define S_TOP_FIELDS    11    /* version 3: magic, version, frac, source, parties, inputs,
-                                 outputs, consts, gates, warnings, locals */
+#define S_TOP_FIELDS    12    /* version 4: magic, version, frac, source, parties, inputs,
+                                 outputs, consts, gates, warnings, locals, program */
+#define S_TOP_FIELDS_V3 11    /* version 3: without program (the encoding that is hashed) */
 #define S_TOP_FIELDS_V2 10    /* version 2: without locals */
 #define S_TOP_FIELDS_V1 9     /* version 1: without warnings */
 #define S_IO_FIELDS     7     /* an input or output record */
@@ -93,8 +95,24 @@ static int s_pack_cstr(msgpack_packer *pk, const char *s, size_t max)
     return msgpack_pack_str(pk, n) || msgpack_pack_str_body(pk, s, n);
 }
 
-/* Serialises c; canon: as hashed (no source name, positions or warning count, in the local
- * parts too). */
+/* Field 11 (version 4): nil, or [text, [name, value, name, value, ...], pushdown]. */
+static int s_pack_program(msgpack_packer *pk, const mpc_program *p)
+{
+    if (!p) return msgpack_pack_nil(pk);
+    int bad = msgpack_pack_array(pk, 3);
+    bad |= msgpack_pack_str(pk, p->text_len) || msgpack_pack_str_body(pk, p->text, p->text_len);
+    uint32_t n = p->n_params < MPC_PROGRAM_MAX_PARAMS ? p->n_params : MPC_PROGRAM_MAX_PARAMS;
+    bad |= msgpack_pack_array(pk, 2 * n);
+    for (uint32_t i = 0; i < n; i++) {
+        bad |= s_pack_cstr(pk, p->params[i].name, MPC_NAME_MAX - 1);
+        bad |= s_pack_cstr(pk, p->params[i].value, MPC_PARAM_VALUE_MAX - 1);
+    }
+    bad |= p->pushdown ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
+    return bad;
+}
+
+/* Serialises c; canon: as hashed (the version-3 layout: no program field; no source name,
+ * positions or warning count, in the local parts too). */
 static int s_write(const mpc_circuit *c, int canon, uint8_t **buf, size_t *len)
 {
     msgpack_sbuffer sb;
@@ -107,9 +125,9 @@ static int s_write(const mpc_circuit *c, int canon, uint8_t **buf, size_t *len)
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
 
-    bad |= msgpack_pack_array(&pk, S_TOP_FIELDS);
+    bad |= msgpack_pack_array(&pk, canon ? S_TOP_FIELDS_V3 : S_TOP_FIELDS);
     bad |= s_pack_cstr(&pk, MPC_CIRC_MAGIC, sizeof MPC_CIRC_MAGIC);
-    bad |= msgpack_pack_uint32(&pk, MPC_CIRC_VERSION);
+    bad |= msgpack_pack_uint32(&pk, canon ? MPC_CIRC_HASH_VERSION : MPC_CIRC_VERSION);
     bad |= msgpack_pack_uint32(&pk, c->frac_bits);
     bad |= s_pack_cstr(&pk, canon ? "" : c->source, sizeof c->source - 1);
     uint32_t np = c->n_parties < MPC_MAX_PARTIES ? c->n_parties : MPC_MAX_PARTIES;
@@ -167,6 +185,7 @@ static int s_write(const mpc_circuit *c, int canon, uint8_t **buf, size_t *len)
         bad |= msgpack_pack_bin_body(&pk, lb, ll);
         free(lb);
     }
+    if (!canon) bad |= s_pack_program(&pk, c->program);
     if (bad) goto fail;
     *len = sb.size;
     *buf = (uint8_t *)msgpack_sbuffer_release(&sb);
@@ -277,7 +296,8 @@ static int s_scan(const uint8_t *p, size_t len, char *err, size_t errlen)
 /* The top-level arity of a format version (0 for a version this build does not read). */
 static unsigned s_top_fields(uint64_t ver)
 {
-    return ver == MPC_CIRC_VERSION ? S_TOP_FIELDS : ver == 2 ? S_TOP_FIELDS_V2 : ver == 1 ? S_TOP_FIELDS_V1 : 0;
+    return ver == MPC_CIRC_VERSION ? S_TOP_FIELDS : ver == 3 ? S_TOP_FIELDS_V3 : ver == 2 ? S_TOP_FIELDS_V2
+         : ver == 1 ? S_TOP_FIELDS_V1 : 0;
 }
 
 /* The header, checked by hand before anything else so that a file of another kind or
@@ -376,6 +396,59 @@ static int s_build_locals(const msgpack_object *f, const mpc_circ_limits *lim, i
         if (s_read((const uint8_t *)o->via.bin.ptr, o->via.bin.size, lim, 1, &c->locals[l], e2, sizeof e2))
             return mpc_errf(err, errlen, "local part %u: %s", (unsigned)l, e2);
         c->n_locals++;
+    }
+    return 0;
+}
+
+/* Field 11 (version 4): the program, every byte untrusted.  The text is printable ASCII
+ * (tokens and single blanks) of 1..MPC_PROGRAM_MAX_TEXT bytes; param names follow the name
+ * rule, values are 1..MPC_PARAM_VALUE_MAX-1 bytes of -D syntax characters.  Whether the text
+ * is that program at those values is the daemon's check (mpc_program_recompile), not the
+ * reader's. */
+static int s_build_program(const msgpack_object *f, int nested, mpc_circuit *c, char *err, size_t errlen)
+{
+    if (f->type == MSGPACK_OBJECT_NIL) return 0;
+    if (nested) return mpc_errf(err, errlen, "a local part carries a program");
+    if (f->type != MSGPACK_OBJECT_ARRAY || f->via.array.size != 3)
+        return mpc_errf(err, errlen, "program is not nil or an array of 3 fields");
+    const msgpack_object *x = f->via.array.ptr;
+    if (x[0].type != MSGPACK_OBJECT_STR) return mpc_errf(err, errlen, "program text is not a string");
+    uint32_t tn = x[0].via.str.size;
+    if (tn == 0 || tn > MPC_PROGRAM_MAX_TEXT)
+        return mpc_errf(err, errlen, "program text has %u bytes (allowed 1..%u)", (unsigned)tn,
+                        (unsigned)MPC_PROGRAM_MAX_TEXT);
+    for (uint32_t i = 0; i < tn; i++) {
+        unsigned char ch = (unsigned char)x[0].via.str.ptr[i];
+        if (ch < 0x20 || ch > 0x7e) return mpc_errf(err, errlen, "program text contains byte 0x%02x", ch);
+    }
+    if (x[1].type != MSGPACK_OBJECT_ARRAY || x[1].via.array.size % 2 ||
+        x[1].via.array.size > 2 * MPC_PROGRAM_MAX_PARAMS)
+        return mpc_errf(err, errlen, "program params are not an array of at most %d name/value pairs",
+                        MPC_PROGRAM_MAX_PARAMS);
+    if (x[2].type != MSGPACK_OBJECT_BOOLEAN) return mpc_errf(err, errlen, "program pushdown flag is not a bool");
+    mpc_program *p = calloc(1, sizeof *p);
+    if (!p) return mpc_errf(err, errlen, "out of memory");
+    c->program = p;
+    p->text = malloc((size_t)tn + 1);
+    if (!p->text) return mpc_errf(err, errlen, "out of memory");
+    memcpy(p->text, x[0].via.str.ptr, tn);
+    p->text[tn] = 0;
+    p->text_len = tn;
+    p->pushdown = x[2].via.boolean;
+    char what[96];
+    for (uint32_t i = 0; i < x[1].via.array.size / 2; i++) {
+        mpc_param_value *pv = &p->params[i];
+        snprintf(what, sizeof what, "program param %u name", (unsigned)i);
+        if (s_str(&x[1].via.array.ptr[2 * i], pv->name, sizeof pv->name, 1, what, err, errlen)) return -1;
+        if (!mpc_name_ok_str(pv->name)) return mpc_errf(err, errlen, "%s is not a valid name", what);
+        snprintf(what, sizeof what, "program param '%s' value", pv->name);
+        if (s_str(&x[1].via.array.ptr[2 * i + 1], pv->value, sizeof pv->value, 1, what, err, errlen)) return -1;
+        if (strspn(pv->value, "-.0123456789abcdefghijklmnopqrstuvwxyz") != strlen(pv->value))
+            return mpc_errf(err, errlen, "%s has a character -D values do not use", what);
+        for (uint32_t j = 0; j < i; j++)
+            if (!strcmp(p->params[j].name, pv->name))
+                return mpc_errf(err, errlen, "program param '%s' is given twice", pv->name);
+        p->n_params++;
     }
     return 0;
 }
@@ -508,7 +581,8 @@ static int s_build(const msgpack_object *top, const mpc_circ_limits *lim, int ne
                              (unsigned long long)i, mpc_gate_infos[g->kind].name, k, (unsigned)g->in[k]);
     }
     c->n_gates = (uint32_t)ng;
-    if (n_fields == S_TOP_FIELDS && s_build_locals(&f[10], lim, nested, c, err, errlen)) return -1;
+    if (n_fields >= S_TOP_FIELDS_V3 && s_build_locals(&f[10], lim, nested, c, err, errlen)) return -1;
+    if (n_fields >= S_TOP_FIELDS && s_build_program(&f[11], nested, c, err, errlen)) return -1;
     mpc_circ_assign_layers(c);
     return mpc_circ_validate(c, lim, err, errlen);
 }

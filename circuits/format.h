@@ -14,7 +14,10 @@
 #include "circuit.h"
 
 #define MPC_CIRC_MAGIC    "MPCCIRC"
-#define MPC_CIRC_VERSION  3   /* written; the reader also accepts versions 1 and 2 (docs/circuit-format.md) */
+#define MPC_CIRC_VERSION  4   /* written; the reader also accepts versions 1 to 3 (docs/circuit-format.md) */
+/* The version whose encoding the circuit hash is taken over (fields 0..10; the program field
+ * 11 of version 4 is outside the hash, docs/circuit-format.md "The program field"). */
+#define MPC_CIRC_HASH_VERSION 3
 #define MPC_HASH_BYTES    32
 
 /* Serialises c into a malloc'ed buffer. 0 or -1 (allocation failure). */

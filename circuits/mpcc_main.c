@@ -13,6 +13,7 @@
 #include "dump.h"
 #include "eval.h"
 #include "format.h"
+#include "program.h"
 #include "pushdown.h"
 #include "value.h"
 
@@ -40,6 +41,15 @@ static const char s_usage[] =
     "                       circuits/LANGUAGE.md, \"Owner-local pushdown\")\n"
     "  --strict             treat warnings as errors (exit 1); for a .circ, refuse one\n"
     "                       whose compiler recorded overflow warnings\n"
+    "  --approve            print the daemon's `[policy] allow` line that approves this\n"
+    "                       program (source only) whatever its param values within the\n"
+    "                       constraints given with -D: -D NAME=LO..HI (integers) or\n"
+    "                       -D NAME=VALUE; every param must be constrained.  Prints\n"
+    "                       allow = PROGRAM-HASH NAME=LO..HI ... parties=a,b,c\n"
+    "                       (docs/daemon.md, \"Approving a program\")\n"
+    "  --parties a,b,c      with --approve: the configured party each program party (in\n"
+    "                       declaration order) may be bound to (default: the program's\n"
+    "                       own party names)\n"
     "  --help               this text\n"
     "  --version            the version\n";
 
@@ -50,7 +60,8 @@ typedef struct {
     size_t      n_defs;
     const char **inputs;   /* "NAME=VALUES" */
     size_t      n_inputs;
-    int         stats, dump, eval, json, strict, no_pushdown;
+    int         stats, dump, eval, json, strict, no_pushdown, approve;
+    const char *parties;   /* --parties */
 } s_opts;
 
 static int s_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -341,6 +352,99 @@ out:
     return r;
 }
 
+/* --approve: the allow line for the program in src (docs/daemon.md, "Approving a program"). */
+static int s_approve(const char *src, size_t len, const s_opts *o)
+{
+    mpc_diag d;
+    mpc_program_canon pc;
+    char hex[2 * MPC_HASH_BYTES + 1], err[256], line[8192], buf[128];
+    int r = 1;
+    mpc_diag_init(&d, o->path, src, len);
+    if (mpc_program_canonicalize(src, len, &d, &pc) != 0) {
+        mpc_diag_print(&d, stderr);
+        goto out;
+    }
+    mpc_hash_hex(pc.hash, hex);
+    size_t n = (size_t)snprintf(line, sizeof line, "allow = %s", hex);
+    for (size_t k = 0; k < o->n_defs; k++) {
+        uint32_t i = 0;
+        while (i < pc.n_params && strcmp(pc.params[i], o->defs[k].name) != 0) i++;
+        if (i == pc.n_params) {
+            s_err("unknown parameter '%s' given with -D (%s declares no such param)", o->defs[k].name, o->path);
+            goto out;
+        }
+        for (size_t j = 0; j < k; j++)
+            if (!strcmp(o->defs[j].name, o->defs[k].name)) {
+                s_err("param '%s' is constrained twice", o->defs[k].name);
+                goto out;
+            }
+    }
+    for (uint32_t i = 0; i < pc.n_params; i++) {
+        if (!strcmp(pc.params[i], "parties")) {
+            s_err("param 'parties' cannot be constrained in an allow line (parties= names the binding): rename it");
+            goto out;
+        }
+        const mpc_define *def = NULL;
+        for (size_t k = 0; k < o->n_defs; k++)
+            if (!strcmp(o->defs[k].name, pc.params[i])) def = &o->defs[k];
+        if (!def) {
+            s_err("param '%s' is left free: constrain it with -D %s=LO..HI or -D %s=VALUE", pc.params[i],
+                  pc.params[i], pc.params[i]);
+            goto out;
+        }
+        mpc_param_constraint pcn;
+        if (mpc_param_constraint_parse(def->value, &pcn, err, sizeof err) != 0) {
+            s_err("-D %s: %s", def->name, err);
+            goto out;
+        }
+        mpc_param_constraint_format(&pcn, buf, sizeof buf);
+        n += (size_t)snprintf(line + n, sizeof line - n, " %s=%s", pc.params[i], buf);
+        if (n >= sizeof line) goto toolong;
+    }
+    n += (size_t)snprintf(line + n, sizeof line - n, " parties=");
+    if (n >= sizeof line) goto toolong;
+    if (!o->parties) {
+        for (uint32_t p = 0; p < pc.n_parties; p++)
+            n += (size_t)snprintf(line + n, sizeof line - n, "%s%s", p ? "," : "", pc.parties[p]);
+    } else {
+        char names[MPC_MAX_PARTIES + 1][MPC_NAME_MAX];
+        uint32_t k = 0;
+        const char *p = o->parties;
+        for (;;) {
+            size_t l = strcspn(p, ",");
+            if (k > MPC_MAX_PARTIES || l == 0 || l >= MPC_NAME_MAX || !mpc_name_ok(p, l)) {
+                s_err("--parties: '%s' is not a comma-separated list of party names", o->parties);
+                goto out;
+            }
+            memcpy(names[k], p, l);
+            names[k][l] = 0;
+            for (uint32_t j = 0; j < k; j++)
+                if (!strcmp(names[j], names[k])) {
+                    s_err("--parties: '%s' is listed twice", names[k]);
+                    goto out;
+                }
+            k++;
+            if (!p[l]) break;
+            p += l + 1;
+        }
+        if (k != pc.n_parties) {
+            s_err("--parties names %u parties but %s declares %u", (unsigned)k, o->path, (unsigned)pc.n_parties);
+            goto out;
+        }
+        n += (size_t)snprintf(line + n, sizeof line - n, "%s", o->parties);
+    }
+    if (n >= sizeof line) goto toolong;
+    printf("%s\n", line);
+    r = 0;
+    goto out;
+toolong:
+    s_err("the allow line would exceed %zu bytes", sizeof line - 1);
+out:
+    mpc_program_canon_free(&pc);
+    mpc_diag_free(&d);
+    return r;
+}
+
 /* prog.mpc -> prog.circ; anything else gets .circ appended. */
 static char *s_default_out(const char *path)
 {
@@ -375,6 +479,11 @@ static int s_parse_args(int argc, char **argv, s_opts *o)
             o->strict = 1;
         } else if (strcmp(a, "--no-pushdown") == 0) {
             o->no_pushdown = 1;
+        } else if (strcmp(a, "--approve") == 0) {
+            o->approve = 1;
+        } else if (strcmp(a, "--parties") == 0) {
+            if (i + 1 >= argc) return s_err("%s needs an argument (see mpcc --help)", a);
+            o->parties = argv[++i];
         } else if (strcmp(a, "-o") == 0 || strcmp(a, "--input") == 0 || strcmp(a, "-D") == 0) {
             if (i + 1 >= argc) return s_err("%s needs an argument (see mpcc --help)", a);
             const char *v = argv[++i];
@@ -411,6 +520,9 @@ static int s_parse_args(int argc, char **argv, s_opts *o)
     if (!o->path) return s_err("no program given (see mpcc --help)");
     if (o->n_inputs && !o->eval) return s_err("--input is only used with --eval");
     if (o->json && !o->eval && !o->stats) return s_err("--json applies to --eval and --stats");
+    if (o->parties && !o->approve) return s_err("--parties is only used with --approve");
+    if (o->approve && (o->stats || o->dump || o->eval || o->out_path || o->strict || o->no_pushdown))
+        return s_err("--approve prints an allow line and takes only -D and --parties");
     return 0;
 }
 
@@ -440,6 +552,14 @@ int main(int argc, char **argv)
     int is_circ = s_ends_with(o.path, ".circ") ||
                   (len >= 16 && memmem(src, 16, MPC_CIRC_MAGIC, strlen(MPC_CIRC_MAGIC)) != NULL);
     char err[512];
+    if (o.approve) {
+        if (is_circ || memchr(src, 0, len)) {
+            s_err("--approve takes the program's source, not '%s'", o.path);
+            goto out;
+        }
+        r = s_approve(src, len, &o);
+        goto out;
+    }
     if (is_circ) {
         if (o.n_defs) {
             s_err("-D applies to source programs, not to the compiled circuit '%s'", o.path);

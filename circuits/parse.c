@@ -555,7 +555,10 @@ static mpc_node *s_stat(s_parser *P)
         n = s_node(P, MPC_N_PARAM, t.line, t.col);
         n->name = s_name(P, "a parameter name");
         s_expect(P, MPC_TK_ASSIGN);
-        return s_kids(P, n, 1, s_expr(P));
+        n->from = (size_t)(P->tok.text - P->lex.src);
+        mpc_node *value = s_expr(P);
+        n->to = (size_t)(P->tok.text - P->lex.src);
+        return s_kids(P, n, 1, value);
     case MPC_TK_INPUT:
         s_top_level_only(P, &t);
         s_next(P);

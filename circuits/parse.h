@@ -72,6 +72,8 @@ struct mpc_node {
     char        **names;     /* PARTY, FN, OUTPUT, INPUT: names with their positions */
     uint32_t     *name_line, *name_col;
     uint32_t      n_names;
+    size_t        from, to;  /* PARAM: byte offsets in the source of the value's first token
+                                and of the token after it (circuits/program.c) */
 };
 
 typedef struct {

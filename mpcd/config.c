@@ -3,6 +3,7 @@
  * configs/README.md, so the reference and the parser cannot drift apart. */
 #include "config.h"
 
+#include <sodium.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -152,9 +153,15 @@ static const mpc_ini_key s_rows[] = {
      "inputs without a declared range `in LO..HI`, or ranges that allow an overflow; see "
      "circuits/LANGUAGE.md), and a format-1 circuit, which does not record them. The count "
      "comes from the submitter's compiler: a safety net against mistakes, not a security check."},
-    {S_POLICY, "allow", MPC_INI_CUSTOM, 0, 0, 0, 0, "", 0, NULL, s_add_hashes, 1, "list of hashes",
-     "Circuit hashes (64 hex digits, as printed by `mpcc --stats`) the operator approves; comma-separated, "
-     "and the key may be repeated."},
+    {S_POLICY, "allow", MPC_INI_CUSTOM, 0, 0, 0, 0, "", 0, NULL, s_add_hashes, 1, "list of hashes, or an approval",
+     "What the operator approves; the key may be repeated. Either circuit hashes (64 hex digits, as printed by "
+     "`mpcc --stats`), comma-separated: exactly those circuits, under any binding of their parties to the "
+     "daemons. Or one program approval, `allow = PROGRAM-HASH N=1..10000000 K=3 parties=a,b,c`, as printed by "
+     "`mpcc --approve`: the program whatever its param values within the constraints (NAME=LO..HI of "
+     "integers, or NAME=VALUE; a circuit stating a param the line does not constrain is refused), with "
+     "program party i bound to the i-th party of `parties=` (one line per admitted binding). The daemon "
+     "recompiles the program a circuit carries to check it (docs/daemon.md, \"Approving a program\"). "
+     "Recommended over circuit hashes."},
 
     {S_PARTY, "endpoint", MPC_INI_ENDPOINT, FIELD(mpcd_party_conf, endpoint), 0, 0, NULL, 1, NULL, NULL, 0, NULL,
      "In `[party NAME]`: the peer endpoint that party's daemon binds, e.g. `tcp://10.0.0.2:7001`."},
@@ -265,8 +272,75 @@ static int s_add_hash(mpc_ini *ini, mpcd_config *cfg, const char *item, void *ct
     return 0;
 }
 
+/* One item of a program approval after the hash: parties=a,b,c or NAME=CONSTRAINT. */
+static int s_approval_item(mpc_ini *ini, mpcd_approval *a, const char *item)
+{
+    uint32_t line = a->line;
+    char why[160];
+    const char *eq = strchr(item, '=');
+    if (!eq || eq == item || (size_t)(eq - item) >= MPC_NAME_MAX || !mpc_name_ok(item, (size_t)(eq - item)))
+        return mpc_ini_error(ini, line, "allow: '%.70s' is not NAME=LO..HI, NAME=VALUE or parties=a,b,...", item), -1;
+    if ((size_t)(eq - item) == 7 && !strncmp(item, "parties", 7)) {
+        if (a->n_parties) return mpc_ini_error(ini, line, "allow: parties= is given twice"), -1;
+        const char *p = eq + 1;
+        for (;;) {
+            size_t l = strcspn(p, ",");
+            if (a->n_parties >= MPC_MAX_PARTIES || l == 0 || l >= MPC_NAME_MAX || !mpc_name_ok(p, l))
+                return mpc_ini_error(ini, line, "allow: '%.70s' is not parties=NAME,NAME,... (at most %d)", item,
+                                     MPC_MAX_PARTIES), -1;
+            memcpy(a->parties[a->n_parties], p, l);
+            a->parties[a->n_parties][l] = 0;
+            for (uint32_t j = 0; j < a->n_parties; j++)
+                if (!strcmp(a->parties[j], a->parties[a->n_parties]))
+                    return mpc_ini_error(ini, line, "allow: parties= names '%s' twice", a->parties[j]), -1;
+            a->n_parties++;
+            if (!p[l]) return 0;
+            p += l + 1;
+        }
+    }
+    if (a->n_params >= MPCD_APPROVAL_MAX_PARAMS)
+        return mpc_ini_error(ini, line, "allow: more than %d params", MPCD_APPROVAL_MAX_PARAMS), -1;
+    char *name = a->param_names[a->n_params];
+    memcpy(name, item, (size_t)(eq - item));
+    name[eq - item] = 0;
+    for (uint32_t j = 0; j < a->n_params; j++)
+        if (!strcmp(a->param_names[j], name))
+            return mpc_ini_error(ini, line, "allow: param '%s' is constrained twice", name), -1;
+    if (mpc_param_constraint_parse(eq + 1, &a->params[a->n_params], why, sizeof why) != 0)
+        return mpc_ini_error(ini, line, "allow: param '%s': %s", name, why), -1;
+    a->n_params++;
+    return 0;
+}
+
+/* allow = PROGRAM-HASH NAME=.. ... parties=a,b,c (items separated by blanks). */
+static int s_add_approval(mpc_ini *ini, mpcd_config *cfg, const char *value)
+{
+    uint32_t line = mpc_ini_line(ini);
+    char buf[4096];
+    if (strlen(value) >= sizeof buf) return mpc_ini_error(ini, line, "allow: line too long"), -1;
+    if (cfg->n_approvals >= MPCD_MAX_APPROVALS)
+        return mpc_ini_error(ini, line, "allow: more than %d program approvals", MPCD_MAX_APPROVALS), -1;
+    strcpy(buf, value);
+    mpcd_approval *a = &cfg->approvals[cfg->n_approvals];
+    memset(a, 0, sizeof *a);
+    a->line = line;
+    char *save = NULL;
+    char *tok = strtok_r(buf, " \t", &save);
+    if (!tok || strlen(tok) != 64 || sodium_hex2bin(a->hash, sizeof a->hash, tok, 64, NULL, NULL, NULL) != 0)
+        return mpc_ini_error(ini, line, "allow: a program approval starts with the 64-digit hex program hash "
+                             "(`mpcc --approve`), not '%.70s'", tok ? tok : ""), -1;
+    while ((tok = strtok_r(NULL, " \t", &save)) != NULL)
+        if (s_approval_item(ini, a, tok) != 0) return -1;
+    if (!a->n_parties)
+        return mpc_ini_error(ini, line, "allow: a program approval needs parties=a,b,... (the configured party "
+                             "each program party may be bound to)"), -1;
+    cfg->n_approvals++;
+    return 0;
+}
+
 static int s_add_hashes(mpc_ini *ini, void *base, const char *value)
 {
+    if (strchr(value, '=')) return s_add_approval(ini, base, value);
     return s_each_item(ini, base, value, s_add_hash, NULL);
 }
 
@@ -388,10 +462,15 @@ static void s_resolve(mpc_ini *ini, load_ctx *lc)
         if (s_each_item(ini, cfg, c->output_for_raw, s_add_mask, &out) != 0) return;
     }
     if (s_keys_distinct(ini, cfg) != 0) return;
+    for (uint32_t i = 0; i < cfg->n_approvals; i++)
+        for (uint32_t k = 0; k < cfg->approvals[i].n_parties; k++)
+            if (s_party_index(cfg, cfg->approvals[i].parties[k]) < 0)
+                return mpc_ini_error(ini, cfg->approvals[i].line, "allow: parties= names '%s', which is not in "
+                                     "parties", cfg->approvals[i].parties[k]);
     if (dealer) return;
     if (cfg->preprocessing == MPCD_PREP_DEALER && (!cfg->dealer_endpoint[0] || !cfg->dealer_public_key[0]))
         return mpc_ini_error(ini, 0, "preprocessing = dealer needs dealer_endpoint and dealer_public_key");
-    if (!cfg->allow_any_program && cfg->n_allowed == 0)
+    if (!cfg->allow_any_program && cfg->n_allowed == 0 && cfg->n_approvals == 0)
         return mpc_ini_error(ini, 0, "[policy] allows no program: set allow = HASH,... or allow_any_program = true");
     if (cfg->state_dir[0] && !cfg->audit_key_file[0])
         return mpc_ini_error(ini, 0, "state_dir keeps an audit log, which needs audit_key_file (the NAME.sign.secret "

@@ -11,9 +11,25 @@
 
 #include "circuit.h"
 #include "keys.h"
+#include "program.h"
 
 #define MPCD_MAX_CLIENTS   64
 #define MPCD_MAX_ALLOWED   256
+#define MPCD_MAX_APPROVALS 64    /* program approvals: `allow = PROGRAM-HASH NAME=.. parties=..` */
+#define MPCD_APPROVAL_MAX_PARAMS 16
+
+/* One program approval (docs/daemon.md, "Approving a program"): the program hash, a
+ * constraint per param, and the configured party each program party (in the program's
+ * declaration order) may be bound to. */
+typedef struct {
+    uint8_t              hash[32];
+    uint32_t             n_params;
+    char                 param_names[MPCD_APPROVAL_MAX_PARAMS][MPC_NAME_MAX];
+    mpc_param_constraint params[MPCD_APPROVAL_MAX_PARAMS];
+    uint32_t             n_parties;
+    char                 parties[MPC_MAX_PARTIES][MPC_NAME_MAX];
+    uint32_t             line;    /* in the configuration file, for messages */
+} mpcd_approval;
 #define MPCD_PATH_MAX      512
 #define MPCD_ENDPOINT_MAX  256
 #define MPCD_Z85_KEY_LEN   MPC_KEY_Z85_LEN   /* keys.h: a CURVE key as Z85 text */
@@ -101,6 +117,8 @@ typedef struct {
     uint32_t        n_clients;
     uint8_t         allowed[MPCD_MAX_ALLOWED][32];
     uint32_t        n_allowed;
+    mpcd_approval   approvals[MPCD_MAX_APPROVALS];
+    uint32_t        n_approvals;
 } mpcd_config;
 
 /* Reads and checks `path`.  On error returns -1 with "path:line: error: reason" (line

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "approve.h"
 #include "engine.h"
 #include "format.h"
 #include "log.h"
@@ -94,10 +95,13 @@ static void s_submit(const mpcd_config *cfg, mpcd_jobs *jobs, const mpcd_client_
         s_error(cfg, rep, hex, MPC_ERR_NOMEM, "cannot hash the circuit");
         goto out;
     }
-    if (!s_allowed(cfg, hash)) {
-        char hh[65];
-        sodium_bin2hex(hh, sizeof hh, hash, 32);
-        s_error(cfg, rep, hex, MPC_ERR_DENIED, "program %s is not in this party's allowlist", hh);
+    /* Admission (approve.h): a listed circuit hash here, at once; an approved program after
+     * the binding is known (it is part of the approval). */
+    int listed = s_allowed(cfg, hash);
+    if (!listed && (!c->program || cfg->n_approvals == 0)) {
+        char why[400];
+        (void)mpcd_admit(cfg, c, hash, req->bind, req->n_bind, &lim, why, sizeof why);
+        s_error(cfg, rep, hex, MPC_ERR_DENIED, "%s", why);
         goto out;
     }
     if (mpc_engine_supported(c, err, sizeof err) != 0) {
@@ -118,6 +122,14 @@ static void s_submit(const mpcd_config *cfg, mpcd_jobs *jobs, const mpcd_client_
         }
         binding[p] = (uint32_t)idx;
         if ((uint32_t)idx == cfg->self) me = p;
+    }
+    if (!listed) {
+        char why[400];
+        int arc = mpcd_admit(cfg, c, hash, req->bind, req->n_bind, &lim, why, sizeof why);
+        if (arc != 0) {
+            s_error(cfg, rep, hex, arc, "%s", why);
+            goto out;
+        }
     }
     /* One client may not fill the queue for everyone.  Only this thread adds jobs, so the
      * count cannot change before the add below. */

@@ -357,9 +357,9 @@ static void s_reload(mpcd_server *s)
         if (!s->keep_log_level) mpcd_log_set_level((mpcd_log_level)next->log_level);
         mpcd_log_set_repeat_interval((uint64_t)next->log_repeat_ms);
         s->cfg = *next;
-        mpcd_info(NULL, "reload: configuration from %s applied: %u clients, %s%u allowed programs",
+        mpcd_info(NULL, "reload: configuration from %s applied: %u clients, %s%u allowed programs, %u program approvals",
                   s->cfg.path, (unsigned)s->cfg.n_clients, s->cfg.allow_any_program ? "any program (allow_any_program), " : "",
-                  (unsigned)s->cfg.n_allowed);
+                  (unsigned)s->cfg.n_allowed, (unsigned)s->cfg.n_approvals);
     }
     if (next) sodium_memzero(next, sizeof *next);
     free(next);

@@ -117,6 +117,16 @@ static const struct {
     {"", "", "[party c]\nendpoint = tcp://x:1\npublic_key = Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID\n",
      ":20: error: [party c] is not in parties"},
     {"", "allow = 1234\n", "", ":12: error: allow: '1234' is not a 64-digit hex circuit hash"},
+    /* program approvals (docs/daemon.md, "Approving a program") */
+    {"", "allow = 1234 N=1..5 parties=a,b\n", "", ":12: error: allow: a program approval starts with the 64-digit hex program hash"},
+    {"", "allow = e68541f8921b3efd2351d79e61febb9d8f0aa327fb906041e0b30fbdbe9e3a59 N=1..5\n", "", ":12: error: allow: a program approval needs parties=a,b,..."},
+    {"", "allow = e68541f8921b3efd2351d79e61febb9d8f0aa327fb906041e0b30fbdbe9e3a59 N=5..1 parties=a,b\n", "", ":12: error: allow: param 'N': range '5..1' is empty (LO > HI)"},
+    {"", "allow = e68541f8921b3efd2351d79e61febb9d8f0aa327fb906041e0b30fbdbe9e3a59 N=lots parties=a,b\n", "", ":12: error: allow: param 'N': 'lots' is not LO..HI, an integer"},
+    {"", "allow = e68541f8921b3efd2351d79e61febb9d8f0aa327fb906041e0b30fbdbe9e3a59 N=1 N=2 parties=a,b\n", "", ":12: error: allow: param 'N' is constrained twice"},
+    {"", "allow = e68541f8921b3efd2351d79e61febb9d8f0aa327fb906041e0b30fbdbe9e3a59 N=1 parties=a,a\n", "", ":12: error: allow: parties= names 'a' twice"},
+    {"", "allow = e68541f8921b3efd2351d79e61febb9d8f0aa327fb906041e0b30fbdbe9e3a59 N=1 parties=a,b parties=b,a\n", "", ":12: error: allow: parties= is given twice"},
+    {"", "allow = e68541f8921b3efd2351d79e61febb9d8f0aa327fb906041e0b30fbdbe9e3a59 N=1..2 parties=a,z\n", "", ":12: error: allow: parties= names 'z', which is not in parties"},
+    {"", "allow = e68541f8921b3efd2351d79e61febb9d8f0aa327fb906041e0b30fbdbe9e3a59 -x=2 parties=a,b\n", "", ":12: error: allow: '-x=2' is not NAME=LO..HI"},
     {"log_level = loud\n", "", "", ":10: error: log_level: 'loud' is not one of the allowed values"},
     {"", "", "garbage line\n", ":20: error: malformed line"},
     /* found by fuzz_config: an empty required key used to pass as set */
@@ -156,6 +166,34 @@ START_TEST(test_bad_config)
     unlink(p);
     ck_assert_msg(strstr(err, s_bad[_i].expect) != NULL, "got '%s', want '%s'", err, s_bad[_i].expect);
     ck_assert_msg(strncmp(err, p, strlen(p)) == 0, "message does not start with the path: %s", err);
+    free(cfg);
+}
+END_TEST
+
+/* Program approvals: several lines (one per binding), next to circuit hashes. */
+START_TEST(test_program_approvals)
+{
+    char text[4096], err[512];
+    mpcd_config *cfg = malloc(sizeof *cfg);
+    s_base3(text, sizeof text, "", "allow = e68541f8921b3efd2351d79e61febb9d8f0aa327fb906041e0b30fbdbe9e3a59 N=1..10000000 K=3 X=2.50 F=true parties=a,b\n"
+            "allow = e68541f8921b3efd2351d79e61febb9d8f0aa327fb906041e0b30fbdbe9e3a59 N=1..10000000 K=3 X=2.5 F=true parties=b,a\n"
+            "allow = 0000000000000000000000000000000000000000000000000000000000000001\n", "");
+    ck_assert_msg(mpcd_config_load(s_write(text), cfg, err, sizeof err) == 0, "%s", err);
+    unlink(s_path);
+    ck_assert_uint_eq(cfg->n_allowed, 1);
+    ck_assert_uint_eq(cfg->n_approvals, 2);
+    const mpcd_approval *a = &cfg->approvals[1];
+    ck_assert_uint_eq(a->line, 13);
+    ck_assert_uint_eq(a->hash[0], 0xe6);
+    ck_assert_uint_eq(a->n_params, 4);
+    ck_assert_str_eq(a->param_names[0], "N");
+    ck_assert(a->params[0].range && a->params[0].lo == 1 && a->params[0].hi == 10000000);
+    ck_assert(a->params[1].range && a->params[1].lo == 3 && a->params[1].hi == 3);
+    ck_assert_str_eq(cfg->approvals[0].params[2].value, "2.5");
+    ck_assert_str_eq(a->params[3].value, "true");
+    ck_assert_uint_eq(a->n_parties, 2);
+    ck_assert_str_eq(a->parties[0], "b");
+    ck_assert_str_eq(a->parties[1], "a");
     free(cfg);
 }
 END_TEST
@@ -458,6 +496,7 @@ Suite *mpc_test_suite(void)
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, test_good_config);
     tcase_add_loop_test(tc, test_bad_config, 0, (int)(sizeof s_bad / sizeof s_bad[0]));
+    tcase_add_test(tc, test_program_approvals);
     tcase_add_test(tc, test_missing_pieces);
     tcase_add_test(tc, test_doc_matches_table);
     tcase_add_test(tc, test_example_configs);

@@ -11,6 +11,7 @@
 #include "circuit.h"
 #include "eval.h"
 #include "format.h"
+#include "program.h"
 #include "pushdown.h"
 #include "fuzz.h"
 
@@ -33,6 +34,12 @@ static void mpc_fuzz_circ_check(const mpc_circuit *c, const mpc_circ_limits *lim
     uint8_t h1[MPC_HASH_BYTES], h2[MPC_HASH_BYTES];
     MPC_FUZZ_ASSERT(mpc_circ_hash(c, h1) == 0 && mpc_circ_hash(c2, h2) == 0);
     MPC_FUZZ_ASSERT(memcmp(h1, h2, sizeof h1) == 0);
+    MPC_FUZZ_ASSERT((c->program == NULL) == (c2->program == NULL));
+    if (c->program)   /* the program field survives a write and a read */
+        MPC_FUZZ_ASSERT(c2->program->text_len == c->program->text_len &&
+                        !memcmp(c2->program->text, c->program->text, c->program->text_len) &&
+                        c2->program->n_params == c->program->n_params &&
+                        c2->program->pushdown == c->program->pushdown);
     free(buf);
     mpc_circ_destroy(&c2);
 
