@@ -185,7 +185,9 @@ for h in $HOSTS; do
     j="$T/hosts/$h/state/journal/mpcd@$h.log"
     grep -q "reload refused" "$j" && fail "host $h: a reload was refused: $(grep "reload refused" "$j")"
     grep -E "job=[0-9a-f]{32} .*(failed|cancelled)" "$j" && fail "host $h: a job failed"
+    n=$(grep -c "job=[0-9a-f]\{32\} done$" "$j")
+    [ "$n" -ge 3 ] || fail "host $h: $n jobs done, not the guide's 3"
     grep -q "party $h listening: peers on tcp://127.0.0.$(( $(printf %d "'$h") - 96 )):$PEER_PORT, clients on tcp://127.0.0.$(( $(printf %d "'$h") - 96 )):$CLIENT_PORT" "$j" ||
         fail "host $h: the daemon did not listen where the guide said"
 done
-ok "the daemons listened on their hosts' addresses; no job failed, no reload was refused"
+ok "the daemons listened on their hosts' addresses; the 3 jobs were done on each, none failed; no reload was refused"
