@@ -119,7 +119,7 @@ SELF_ADDR=127.0.0.$i
 PEER_PORT=$PEER_PORT
 CLIENT_PORT=$CLIENT_PORT
 METRICS_PORT=$METRICS_PORT
-CLIENT_NETS="127.0.0.0/8"
+CLIENT_NETS="127.0.0.0/30"
 MPCD_SRC=$ROOT
 PREFIX=$R/root/usr/local
 MPCD_ETC=$R/root/etc/mpcd
@@ -129,6 +129,38 @@ INBOX=$R/inbox
 EOF
     i=$((i + 1))
 done
+
+# --- the runner can fail -------------------------------------------------------------------------
+# tests/deploy-run on small guides of two hosts: a matching output passes, and a differing
+# output, outputs that differ between hosts under `same`, a failing command and a test value
+# the settings block does not set each fail, naming the guide's line.
+S="$T/selftest"
+for h in a b; do
+    mkdir -p "$S/hosts/$h/home"
+    printf 'HOME=%s\nPATH=/usr/bin:/bin\n' "$S/hosts/$h/home" > "$S/hosts/$h/env.sh"
+    echo "NAME=$h" > "$S/hosts/$h/override.sh"
+done
+fence='```'
+guide() {   # guide FILE OUTPUT-BLOCK-INFO EXPECTED [SETTINGS-LINE] [COMMAND]
+    printf '%s\n' "${fence}sh on=each settings" "${4:-NAME=x}" "$fence" \
+        "${fence}sh on=each" "${5:-echo \"hello \$NAME\"}" "$fence" "$fence$2" "$3" "$fence" > "$1"
+}
+runs() { python3 tests/deploy-run "$1" "$S/hosts" > "$S/out" 2>&1; }
+guide "$S/g1" "text output" "hello ..."
+runs "$S/g1" || fail "deploy-run refused a guide whose output matches: $(cat "$S/out")"
+guide "$S/g2" "text output" "goodbye ..."
+runs "$S/g2" && fail "deploy-run passed an output that differs"
+grep -q "^deploy-run: FAIL: $S/g2:7 .*no line like 'goodbye \.\.\.'" "$S/out" || fail "differing output: $(cat "$S/out")"
+guide "$S/g3" "text output same" "hello ..."
+runs "$S/g3" && fail "deploy-run passed outputs that differ between hosts under 'same'"
+grep -q "^deploy-run: FAIL: $S/g3:7: the output of .* differs between hosts" "$S/out" || fail "same: $(cat "$S/out")"
+guide "$S/g4" "text output" "hello ..." "OTHER=x"
+runs "$S/g4" && fail "deploy-run passed a settings block that does not set the test's NAME"
+grep -q "^deploy-run: FAIL: $S/g4:1: the settings block does not set NAME" "$S/out" || fail "settings: $(cat "$S/out")"
+guide "$S/g5" "text output" "hello ..." "NAME=x" "false; echo hello"
+runs "$S/g5" && fail "deploy-run passed a failing command"
+grep -q "^deploy-run: FAIL: $S/g5:4: failed on host a" "$S/out" || fail "failing command: $(cat "$S/out")"
+ok "deploy-run fails on a differing output, on outputs that differ under 'same', on a failing command and on a test value the settings do not set"
 
 # --- the guide, word for word ---------------------------------------------------------------------
 start=$(now_ms)
@@ -170,6 +202,17 @@ for h in $HOSTS; do
     i=$((i + 1))
 done
 ok "firewall: the peer port ($PEER_PORT) for the parties only, the client port ($CLIENT_PORT) for the clients' networks, the metrics port local; loaded at boot"
+
+# The rules b loaded, tried (tests/deploy-fwtry): in a network namespace of its own (unshare -rn:
+# no root needed, this machine's firewall untouched), loaded by the real nft.
+if [ -x /usr/sbin/nft ] && command -v ip > /dev/null && unshare -rn true 2>/dev/null; then
+    got=$(unshare -rn sh -c 'ip link set lo up && /usr/sbin/nft -f "$1" && python3 tests/deploy-fwtry "$2" "$3"' sh \
+          "$T/hosts/b/state/nft-loaded" "$PEER_PORT" "$CLIENT_PORT" 2>&1)
+    [ "$got" = "as intended" ] || fail "b's firewall rules, tried in a network namespace: $got"
+    ok "b's firewall rules, loaded by nft in a network namespace: the peer port takes a party and drops a stranger, the client port takes a client and drops a stranger, both drop IPv6; other ports are left alone"
+else
+    echo "note: nft, ip or user namespaces are missing here: the firewall rules were read, not tried"
+fi
 
 for h in $HOSTS; do
     grep -qx "mpcd" "$T/hosts/$h/state/users" || fail "host $h: no mpcd user"
