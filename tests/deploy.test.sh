@@ -16,11 +16,15 @@
 #    installed unit's ExecStart in the background, SIGHUP for reload, SIGTERM for stop) and
 #    journalctl (the unit's output);
 #  - every `text output` block is checked against what its block printed.
-# Then: the packages the guide installs include the Makefile's DEPS_DEB; the firewall rules
-# each host loaded restrict the peer port to the three parties, the client port to the
-# clients' networks and the metrics port to the loopback interface; the secret keys were
-# given to the mpcd user; the daemons ran as the unit says; no job failed and no reload was
-# refused.  Every daemon started is stopped and the directory removed.
+# First, that the runner fails when it should (small guides of its own).  After the guide: the
+# packages it installs include the Makefile's DEPS_DEB; the firewall rules each host loaded
+# restrict the peer port to the three parties, the client port to the clients' networks and
+# the metrics port to the loopback interface, and b's rules, loaded by the real nft in a network
+# namespace of their own, let a party and a client in and keep a stranger and IPv6 out
+# (tests/deploy-fwtry; a note instead where nft or user namespaces are missing); the secret
+# keys were given to the mpcd user; the daemons listened where the guide said; each did the
+# guide's 3 jobs, none failed, no reload was refused.  Every daemon started is stopped and the
+# directory removed.
 # Prints `ok …` per check; exits non-zero at the first failure.
 set -u
 BIN=${MPC_BIN:-$(pwd)/bin}
