@@ -161,9 +161,10 @@ grep -q "^deploy-run: FAIL: $S/g3:7: the output of .* differs between hosts" "$S
 guide "$S/g4" "text output" "hello ..." "OTHER=x"
 runs "$S/g4" && fail "deploy-run passed a settings block that does not set the test's NAME"
 grep -q "^deploy-run: FAIL: $S/g4:1: the settings block does not set NAME" "$S/out" || fail "settings: $(cat "$S/out")"
-guide "$S/g5" "text output" "hello ..." "NAME=x" "false; echo hello"
+guide "$S/g5" "text output" "hello ..." "NAME=x" "echo about to fail; false; echo hello"
 runs "$S/g5" && fail "deploy-run passed a failing command"
-grep -q "^deploy-run: FAIL: $S/g5:4: failed on host a" "$S/out" || fail "failing command: $(cat "$S/out")"
+grep -q "^deploy-run: FAIL: $S/g5:4: failed on host a (exit status 1): about to fail$" "$S/out" ||
+    fail "failing command: $(cat "$S/out")"
 ok "deploy-run fails on a differing output, on outputs that differ under 'same', on a failing command and on a test value the settings do not set"
 
 # --- the guide, word for word ---------------------------------------------------------------------
@@ -209,13 +210,15 @@ ok "firewall: the peer port ($PEER_PORT) for the parties only, the client port (
 
 # The rules b loaded, tried (tests/deploy-fwtry): in a network namespace of its own (unshare -rn:
 # no root needed, this machine's firewall untouched), loaded by the real nft.
-if [ -x /usr/sbin/nft ] && command -v ip > /dev/null && unshare -rn true 2>/dev/null; then
+probe='table inet probe { chain c { type filter hook input priority filter; policy accept; }; }'
+if [ -x /usr/sbin/nft ] && command -v ip > /dev/null &&
+   echo "$probe" | unshare -rn /usr/sbin/nft -c -f - 2>/dev/null; then
     got=$(unshare -rn sh -c 'ip link set lo up && /usr/sbin/nft -f "$1" && python3 tests/deploy-fwtry "$2" "$3"' sh \
           "$T/hosts/b/state/nft-loaded" "$PEER_PORT" "$CLIENT_PORT" 2>&1)
     [ "$got" = "as intended" ] || fail "b's firewall rules, tried in a network namespace: $got"
     ok "b's firewall rules, loaded by nft in a network namespace: the peer port takes a party and drops a stranger, the client port takes a client and drops a stranger, both drop IPv6; other ports are left alone"
 else
-    echo "note: nft, ip or user namespaces are missing here: the firewall rules were read, not tried"
+    echo "note: nft, ip, user namespaces or nf_tables are missing here: the firewall rules were read, not tried"
 fi
 
 for h in $HOSTS; do
