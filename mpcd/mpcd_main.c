@@ -96,15 +96,16 @@ static int s_keygen(int argc, char **argv)
     int curve = 1, sign = 1;
     for (int i = 2; i < argc; i++) {
         if (!strcmp(argv[i], "--dir") && i + 1 < argc) dir = argv[++i];
-        else if (!strcmp(argv[i], "--client")) sign = 0;
+        else if (!strcmp(argv[i], "--curve-only")) sign = 0;
         else if (!strcmp(argv[i], "--audit-only")) curve = 0;
         else if (!strcmp(argv[i], "--help")) {
-            printf("usage: mpcd keygen NAME --dir DIR [--client | --audit-only]\n"
+            printf("usage: mpcd keygen NAME --dir DIR [--curve-only | --audit-only]\n"
                    "Writes DIR/NAME.pub (the CURVE public key to give to the other parties) and DIR/NAME.secret,\n"
                    "and the party's audit signing pair DIR/NAME.sign.pub (give it to the other parties too)\n"
                    "and DIR/NAME.sign.secret (docs/governance.md, \"Audit log\"). Secret files get mode 0600;\n"
                    "never share them. Existing files are never overwritten.\n"
-                   "  --client      the CURVE pair only (clients sign no audit records)\n"
+                   "  --curve-only  the CURVE pair only (a client, which signs no audit records, or a party\n"
+                   "                rotating its CURVE key alone)\n"
                    "  --audit-only  the audit pair only (a party whose CURVE pair exists already)\n");
             return 0;
         } else if (!name && argv[i][0] != '-') name = argv[i];
@@ -114,7 +115,7 @@ static int s_keygen(int argc, char **argv)
         }
     }
     if (!name || !dir || (!curve && !sign)) {
-        fprintf(stderr, "mpcd: error: usage: mpcd keygen NAME --dir DIR [--client | --audit-only]\n");
+        fprintf(stderr, "mpcd: error: usage: mpcd keygen NAME --dir DIR [--curve-only | --audit-only]\n");
         return 2;
     }
     char pub[1024], sec[1024], err[512];

@@ -127,6 +127,7 @@ CLIENT_NETS="127.0.0.0/30"
 MPCD_SRC=$ROOT
 PREFIX=$R/root/usr/local
 MPCD_ETC=$R/root/etc/mpcd
+MPCD_STATE=$R/root/var/lib/mpcd/$h
 NFT_CONF=$R/root/etc/nftables.conf
 OUTBOX=$R/outbox
 INBOX=$R/inbox
@@ -224,12 +225,14 @@ fi
 for h in $HOSTS; do
     grep -qx "mpcd" "$T/hosts/$h/state/users" || fail "host $h: no mpcd user"
     grep -q "^mpcd:mpcd .*/keys/$h.secret$" "$T/hosts/$h/state/owners" || fail "host $h: the secret key was not given to mpcd"
+    grep -q "^mpcd:mpcd .*/keys/$h.sign.secret$" "$T/hosts/$h/state/owners" || fail "host $h: the audit key was not given to mpcd"
+    grep -q "^mpcd:mpcd .*/var/lib/mpcd/$h$" "$T/hosts/$h/state/owners" || fail "host $h: the state directory was not given to mpcd"
     grep -qx "mpcd@$h" "$T/hosts/$h/state/enabled" || fail "host $h: mpcd@$h not enabled"
     mode=$(stat -c %a "$T/hosts/$h/root/etc/mpcd/$h.ini")
     [ "$mode" = 640 ] || fail "host $h: $h.ini has mode $mode"
 done
 [ -f "$T/hosts/b/root/etc/mpcd/keys/b.secret" ] && fail "b's old secret key survived the rotation"
-ok "the mpcd user owns each secret key; the configurations are mode 640; b's old secret key is gone"
+ok "the mpcd user owns each secret key and the state directory; the configurations are mode 640; b's old secret key is gone"
 
 for h in $HOSTS; do
     j="$T/hosts/$h/state/journal/mpcd@$h.log"
