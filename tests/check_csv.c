@@ -258,6 +258,12 @@ START_TEST(test_mpcc_eval_table)
            "--input w=1", pp, cp);
     ck_assert_msg(r.status == 0, "%s", r.err);
     ck_assert_str_eq(r.out, "g = 6\ns = 1\nolder = 0, 0, 0\n");
+    /* ... and a single column with a header line, a BOM and CRLF */
+    snprintf(cp, sizeof cp, "%s", s_text("col.csv", "\xEF\xBB\xBF" "age\r\n41\r\n2\r\n50\r\n\r\n"));
+    tp_run(&r, "mpcc", "--eval -D N=3 %s --input labs.age=@%s --input labs.glucose=1,2,3 --input labs.smoker=0,0,1 "
+           "--input w=1", pp, cp);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    ck_assert_str_eq(r.out, "g = 6\ns = 1\nolder = 1, 0, 1\n");
 }
 END_TEST
 
