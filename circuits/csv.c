@@ -280,7 +280,11 @@ static int s_header(mpc_csv *r, const mpc_csv_record *h, mpc_table_col *cols, si
     for (size_t c = 0; c < ncols; c++) {
         idx[c] = SIZE_MAX;
         for (size_t f = 0; f < h->n; f++) {
-            if (h->len[f] != strlen(cols[c].name) || memcmp(h->text[f], cols[c].name, h->len[f]) != 0) continue;
+            const char *a = h->text[f];   /* "age, glucose": names are matched without blanks */
+            size_t n = h->len[f];
+            while (n && (*a == ' ' || *a == '\t')) a++, n--;
+            while (n && (a[n - 1] == ' ' || a[n - 1] == '\t')) n--;
+            if (n != strlen(cols[c].name) || memcmp(a, cols[c].name, n) != 0) continue;
             if (idx[c] != SIZE_MAX)
                 return s_err(r, h->line[f], h->col[f], err, errlen, "column '%s' appears twice in the header "
                              "(first at column %u)", cols[c].name, (unsigned)h->col[idx[c]]);

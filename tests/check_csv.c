@@ -129,7 +129,7 @@ START_TEST(test_table_columns)
     uint64_t rows;
     char err[300];
     /* extra columns are ignored, the order is the header's, a missing glucose takes its default */
-    ck_assert_int_eq(s_read("id,smoker,glucose,age\nx1,1,5.5,30\nx2,false,,-4\n", cols, 3, NULL, &rows, err,
+    ck_assert_int_eq(s_read("id, smoker ,glucose,\"age\"\nx1,1,5.5,30\nx2,false,,-4\n", cols, 3, NULL, &rows, err,
                             sizeof err), 0);
     ck_assert_uint_eq(rows, 2);
     ck_assert_uint_eq(cols[0].vals[0], 30);
