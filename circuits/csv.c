@@ -32,8 +32,9 @@ struct mpc_csv {
 
 void mpc_csv_wipe(void *p, size_t n)
 {
-    volatile unsigned char *v = p;
-    while (n--) *v++ = 0;
+    if (!p || !n) return;
+    memset(p, 0, n);
+    __asm__ __volatile__("" : : "r"(p) : "memory");   /* the stores are kept: p is "used" */
 }
 
 static int s_err(const mpc_csv *r, uint64_t line, uint32_t col, char *err, size_t errlen, const char *fmt, ...)
@@ -115,9 +116,10 @@ static void s_take(mpc_csv *r)
     }
 }
 
-static int s_put(mpc_csv *r, char ch)
+/* Room for k more bytes of record text. */
+static int s_room(mpc_csv *r, size_t k)
 {
-    if (r->tlen == r->tcap) {
+    while (r->tcap - r->tlen < k) {
         if (r->tcap >= S_MAX_RECORD) return -1;
         size_t nc = r->tcap ? r->tcap * 2 : 4096;
         char *nt = malloc(nc);
@@ -130,8 +132,41 @@ static int s_put(mpc_csv *r, char ch)
         r->text = nt;
         r->tcap = nc;
     }
+    return 0;
+}
+
+static int s_put(mpc_csv *r, char ch)
+{
+    if (r->tlen == r->tcap && s_room(r, 1) != 0) return -1;
     r->text[r->tlen++] = ch;
     return 0;
+}
+
+/* An unquoted field from the current byte on: runs of ordinary bytes are copied from the
+ * read buffer at once. */
+static int s_unquoted(mpc_csv *r, char *err, size_t errlen)
+{
+    for (;;) {
+        int c = s_peek(r);
+        if (c == -2) return s_err(r, r->line, r->col, err, errlen, "read error");
+        if (c < 0 || c == r->sep || c == '\n' || c == '\r') return 0;
+        if (c == '"')
+            return s_err(r, r->line, r->col, err, errlen, "a quote inside an unquoted field "
+                         "(quote the whole field: \"...\")");
+        size_t i = r->pos;
+        const unsigned char sep = (unsigned char)r->sep;
+        while (i < r->end) {
+            unsigned char ch = r->buf[i];
+            if (ch == sep || ch == '\n' || ch == '\r' || ch == '"') break;
+            i++;
+        }
+        size_t k = i - r->pos;   /* >= 1: the current byte is ordinary */
+        if (s_room(r, k) != 0) return s_err(r, r->line, r->col, err, errlen, "record too long or out of memory");
+        memcpy(r->text + r->tlen, r->buf + r->pos, k);
+        r->tlen += k;
+        r->pos = i;
+        r->col += (uint32_t)k;
+    }
 }
 
 static int s_new_field(mpc_csv *r)
@@ -208,16 +243,8 @@ int mpc_csv_next(mpc_csv *r, mpc_csv_record *rec, char *err, size_t errlen)
         int c = s_peek(r);
         if (c == '"') {
             if (s_quoted(r, err, errlen) != 0) return -1;
-        } else {
-            while ((c = s_peek(r)) >= 0 && c != r->sep && c != '\n' && c != '\r') {
-                if (c == '"')
-                    return s_err(r, r->line, r->col, err, errlen, "a quote inside an unquoted field "
-                                 "(quote the whole field: \"...\")");
-                s_take(r);
-                if (s_put(r, (char)c) != 0)
-                    return s_err(r, r->line, r->col, err, errlen, "record too long or out of memory");
-            }
-            if (c == -2) return s_err(r, r->line, r->col, err, errlen, "read error");
+        } else if (s_unquoted(r, err, errlen) != 0) {
+            return -1;
         }
         if (s_end_field(r) != 0) return s_err(r, r->line, r->col, err, errlen, "record too long or out of memory");
         c = s_peek(r);
