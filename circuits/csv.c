@@ -11,6 +11,7 @@
 
 #define S_BUF        (1u << 16)
 #define S_MAX_RECORD ((size_t)64 << 20)
+#define S_MAX_FIELDS ((size_t)1 << 20)   /* per record: bounds the per-field tables */
 
 struct mpc_csv {
     FILE     *f;
@@ -239,6 +240,8 @@ int mpc_csv_next(mpc_csv *r, mpc_csv_record *rec, char *err, size_t errlen)
     r->tlen = 0;
     r->nf = 0;
     for (;;) {   /* one field per iteration */
+        if (r->nf >= S_MAX_FIELDS)
+            return s_err(r, r->line, r->col, err, errlen, "more than %zu fields in one record", S_MAX_FIELDS);
         if (s_new_field(r) != 0) return s_err(r, r->line, r->col, err, errlen, "out of memory");
         int c = s_peek(r);
         if (c == '"') {

@@ -33,7 +33,7 @@ typedef struct {
 int  mpc_csv_open(const char *path, char sep, mpc_csv **out, char *err, size_t errlen);
 /* Reads the next non-empty record: 1, 0 at the end of the file, or -1 with a message
  * "path:line:col: error: ..." (an unterminated quote, a character after a closing quote, a
- * quote inside an unquoted field, a record over 64 MiB). */
+ * quote inside an unquoted field, a record over 64 MiB or 2^20 fields). */
 int  mpc_csv_next(mpc_csv *r, mpc_csv_record *rec, char *err, size_t errlen);
 /* Closes the file and wipes the reader's buffers (the data may be secret).  Accepts NULL. */
 void mpc_csv_close(mpc_csv **r);

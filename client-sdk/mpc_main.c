@@ -73,7 +73,10 @@ static const char *const s_opt_help =
     "  --strict             refuse a program the compiler warns about (warnings are always shown on stderr)\n"
     "  --no-pushdown        run every part of PROG under MPC; by default a part that depends on one\n"
     "                       party's inputs alone is computed here in the clear by the client giving\n"
-    "                       them (circuits/LANGUAGE.md, \"Owner-local pushdown\"); all parties must agree\n";
+    "                       them (circuits/LANGUAGE.md, \"Owner-local pushdown\"); all parties must agree\n"
+    "  --sep SEP            the separator of CSV table files: , (default) ; or tab\n"
+    "  --missing=zero       an empty cell of a CSV table reads as 0 (default: refused, unless the column\n"
+    "                       declares a default)\n";
 
 static const char *const s_values_help =
     "\nVALUES: a list like 1,2,3 (commas and/or blanks) or @file (e.g. a CSV of one value a line),\n"

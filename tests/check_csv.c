@@ -105,6 +105,14 @@ START_TEST(test_syntax_errors)
     s_expect_error("a,b\n1,\"2\"x\n", "2:6: error: unexpected character after a closing quote (a quote inside a "
                    "quoted field is written \"\")");
     s_expect_error("a,b\r\n1,2\"\r\n", "2:4: error: a quote inside an unquoted field (quote the whole field: \"...\")");
+    /* a hostile record of separators is bounded */
+    size_t n = ((size_t)1 << 20) + 5;
+    char *many = malloc(n + 1);
+    ck_assert_ptr_nonnull(many);
+    memset(many, ',', n);
+    many[n] = 0;
+    s_expect_error(many, "1:1048577: error: more than 1048576 fields in one record");
+    free(many);
 }
 END_TEST
 
