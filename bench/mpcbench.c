@@ -43,6 +43,7 @@
 
 #include "circuit.h"
 #include "clock.h"
+#include "csv.h"
 #include "engine.h"
 #include "eval.h"
 #include "keys.h"
@@ -639,11 +640,66 @@ static int s_otbench_mode(const opts *o)
     return 0;
 }
 
+/* The CSV table reader (circuits/csv.c): a file of `len` rows of 10 columns (5 int, 5 fix),
+ * read into column arrays; the floor is one pass of fread over the same file counting line
+ * ends (what any reader must at least do). */
+static int s_csv_mode(const opts *o)
+{
+    char path[] = "/tmp/mpcbench-csv.XXXXXX";
+    int fd = mkstemp(path);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!f) s_die("%s", "cannot create the CSV file");
+    fputs("i0,i1,i2,i3,i4,f0,f1,f2,f3,f4\n", f);
+    for (uint64_t r = 0; r < o->len; r++)
+        fprintf(f, "%llu,%llu,-%llu,%llu,%llu,%llu.25,-%llu.5,%llu.125,%llu.75,0.%llu\n", (unsigned long long)r,
+                (unsigned long long)(r * 7), (unsigned long long)(r % 1000), (unsigned long long)(r * 31),
+                (unsigned long long)(r % 2), (unsigned long long)(r % 5000), (unsigned long long)(r % 300),
+                (unsigned long long)(r % 77), (unsigned long long)(r % 9), (unsigned long long)(r % 10));
+    fclose(f);
+    mpc_table_col cols[10];
+    memset(cols, 0, sizeof cols);
+    for (int c = 0; c < 10; c++) {
+        snprintf(cols[c].name, sizeof cols[c].name, "%c%d", c < 5 ? 'i' : 'f', c % 5);
+        cols[c].type = c < 5 ? MPC_T_INT : MPC_T_FIX;
+    }
+    static char buf[1 << 16];
+    for (int rep = -1; rep < o->reps; rep++) {
+        char err[256];
+        uint64_t rows = 0;
+        struct timespec c0, c1;
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
+        double t0 = s_now();
+        if (mpc_table_read(path, NULL, 16, cols, 10, &rows, err, sizeof err) != 0) s_die("csv: %s", err);
+        double secs = s_now() - t0;
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1);
+        double cpu = (double)(c1.tv_sec - c0.tv_sec) + (double)(c1.tv_nsec - c0.tv_nsec) * 1e-9;
+        if (rows != o->len) s_die("%s", "csv: wrong row count");
+        for (int c = 0; c < 10; c++) {
+            free(cols[c].vals);
+            cols[c].vals = NULL;
+        }
+        t0 = s_now();
+        FILE *g = fopen(path, "rb");
+        uint64_t lines = 0;
+        size_t n;
+        while (g && (n = fread(buf, 1, sizeof buf, g)) > 0)
+            for (const char *p = buf; (p = memchr(p, '\n', (size_t)(buf + n - p))) != NULL; p++) lines++;
+        if (g) fclose(g);
+        double floor_secs = s_now() - t0;
+        if (lines != o->len + 1) s_die("%s", "csv: the floor scan miscounted");
+        if (rep >= 0)
+            printf("{\"node\": 0, \"rep\": %d, \"sec\": %.9f, \"cpu_sec\": %.9f, \"floor_sec\": %.9f}\n", rep, secs,
+                   cpu, floor_secs);
+    }
+    unlink(path);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     opts o = {.parties = 2, .len = 1, .depth = 1, .words = 2, .rounds = 1, .chunks = 1, .triples = 100000,
               .batch = 100000, .bytes = 16 << 20, .msg = 16 << 20, .reps = 3, .kind = "mul"};
-    if (argc < 2) s_die("%s", "usage: mpcbench online|exchange|dealer|zmq|eval|otbench [--option value]...");
+    if (argc < 2) s_die("%s", "usage: mpcbench online|exchange|dealer|zmq|eval|otbench|csv [--option value]...");
     o.mode = argv[1];
     for (int i = 2; i + 1 < argc; i += 2) {
         const char *k = argv[i], *v = argv[i + 1];
@@ -670,6 +726,7 @@ int main(int argc, char **argv)
     if (!strcmp(o.mode, "eval")) return s_eval_mode(&o);
     if (!strcmp(o.mode, "zmq")) return s_zmq_mode(&o);
     if (!strcmp(o.mode, "otbench")) return s_otbench_mode(&o);
+    if (!strcmp(o.mode, "csv")) return s_csv_mode(&o);
     s_die("unknown mode %s", o.mode);
     return 2;
 }

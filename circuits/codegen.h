@@ -31,7 +31,7 @@ typedef struct {
     double   lo, hi;
 } cg_val;
 
-typedef enum { B_LET, B_VAR, B_INPUT, B_PARAM, B_LOOP } cg_bkind;
+typedef enum { B_LET, B_VAR, B_INPUT, B_PARAM, B_LOOP, B_TABLE } cg_bkind;
 extern const char *const cg_bkind_names[];
 
 typedef struct cg_bind {

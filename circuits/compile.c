@@ -19,8 +19,9 @@
 
 #include "opt.h"
 #include "pushdown.h"
+#include "value.h"
 
-const char *const cg_bkind_names[] = {"a let", "a var", "an input", "a param", "a loop variable"};
+const char *const cg_bkind_names[] = {"a let", "a var", "an input", "a param", "a loop variable", "a table"};
 
 /* ---- errors ---- */
 
@@ -726,6 +727,49 @@ cg_fn *cg_find_fn(cg_comp *C, const char *name)
     return NULL;
 }
 
+/* Lists the columns of table `t` ("age, glucose") into buf. */
+static void s_table_columns(cg_comp *C, const char *t, char *buf, size_t len)
+{
+    size_t tl = strlen(t), used = 0;
+    buf[0] = 0;
+    /* bindings are kept newest first: collect, then print in declaration order */
+    const char *names[64];
+    size_t n = 0, more = 0;
+    for (cg_bind *b = C->global->binds; b; b = b->next)
+        if (b->kind == B_INPUT && strncmp(b->name, t, tl) == 0 && b->name[tl] == '.') {
+            if (n < 64) names[n++] = b->name + tl + 1;
+            else more++;
+        }
+    for (size_t i = n; i-- > 0 && used < len;)
+        used += (size_t)snprintf(buf + used, len - used, "%s%s", i + 1 == n ? "" : ", ", names[i]);
+    if (more && used < len) snprintf(buf + used, len - used, ", ...");
+}
+
+/* The binding a name used as a value refers to; errors for an undefined name, a function, a
+ * whole table (only its columns are values) and a column the table does not have. */
+static cg_bind *s_lookup_value(cg_comp *C, const mpc_node *n, const char *name)
+{
+    cg_bind *b = cg_lookup(C, name);
+    char cols[200];
+    if (b && b->kind == B_TABLE) {
+        s_table_columns(C, name, cols, sizeof cols);
+        cg_error(C, n, "'%s' is a table, not a value: use one of its columns (%s) as %s.COLUMN", name, cols, name);
+    }
+    if (b) return b;
+    if (cg_find_fn(C, name)) cg_error(C, n, "'%s' is a function; call it with (...)", name);
+    const char *dot = strchr(name, '.');
+    if (dot) {
+        char t[MPC_NAME_MAX];
+        snprintf(t, sizeof t, "%.*s", (int)(dot - name), name);
+        cg_bind *tb = cg_lookup(C, t);
+        if (!tb) cg_error(C, n, "undefined table '%s' (in '%s')", t, name);
+        if (tb->kind != B_TABLE) cg_error(C, n, "'%s' is %s, not a table: '%s' has no columns", t, cg_bkind_names[tb->kind], t);
+        s_table_columns(C, t, cols, sizeof cols);
+        cg_error(C, n, "table '%s' has no column '%s' (its columns: %s)", t, dot + 1, cols);
+    }
+    cg_error(C, n, "undefined name '%s'", name);
+}
+
 static void s_count_unroll(cg_comp *C, const mpc_node *n)
 {
     if (++C->unrolled > MPC_COMPILE_MAX_UNROLL)
@@ -840,11 +884,7 @@ cg_val cg_expr(cg_comp *C, const mpc_node *n)
     case MPC_N_BOOL:
         return cg_pub(MPC_T_BOOL, n->ival, 0, 1);
     case MPC_N_NAME: {
-        cg_bind *b = cg_lookup(C, n->name);
-        if (!b) {
-            if (cg_find_fn(C, n->name)) cg_error(C, n, "'%s' is a function; call it with (...)", n->name);
-            cg_error(C, n, "undefined name '%s'", n->name);
-        }
+        cg_bind *b = s_lookup_value(C, n, n->name);
         b->used = 1;
         return b->v;
     }
@@ -985,6 +1025,9 @@ static void s_param(cg_comp *C, const mpc_node *n)
     if (d) {
         if (s_define_value(C, d->value, &v) != 0)
             cg_error(C, n, "invalid value '%.60s' for parameter '%s' given with -D", d->value, n->name);
+    } else if (!n->kids[0]) {
+        cg_error(C, n, "param '%s' has no value: give it with -D %s=VALUE (or, for a table's row count, "
+                 "with the table's CSV file: --input TABLE=@FILE)", n->name, n->name);
     } else {
         v = cg_expr(C, n->kids[0]);
         if (!v.pub) cg_error(C, n->kids[0], "the value of param '%s' must be a compile-time constant", n->name);
@@ -1024,49 +1067,90 @@ static void s_attach_program(cg_comp *C, const char *src, size_t len, unsigned f
     mpc_program_canon_free(&pc);
 }
 
+/* Declares input `name` (a plain input, or a table's column "t.c") of type vtype and length
+ * len (is_vec: declared as a vector) from party, with the declared range lo..hi when lo is
+ * not NULL; errors point at n. */
+static cg_bind *s_input_decl(cg_comp *C, const mpc_node *n, const char *name, mpc_type vtype, uint32_t party,
+                             uint64_t len, int is_vec, const mpc_node *lo, const mpc_node *hi)
+{
+    for (uint32_t i = 0; i < C->c->n_inputs; i++)
+        if (strcmp(C->c->inputs[i].name, name) == 0)
+            cg_error(C, n, "duplicate input '%s' (first declared at %u:%u)", name,
+                    (unsigned)C->c->inputs[i].line, (unsigned)C->c->inputs[i].col);
+    cg_bind *prev = cg_lookup(C, name);
+    if (prev)
+        cg_error(C, n, "'%s' is already defined at %u:%u", name, (unsigned)prev->line, (unsigned)prev->col);
+    uint32_t w = mpc_circ_add_input(C->c, name, party, vtype, len, n->line, n->col);
+    if (w == MPC_NO_WIRE) cg_error(C, n, "out of memory");
+    cg_val v = cg_sec(vtype, w, is_vec, len);
+    if (vtype == MPC_T_BOOL) v.rg = 1, v.lo = 0, v.hi = 1;
+    if (lo) {   /* input x: T from p in lo..hi */
+        if (vtype == MPC_T_BOOL) cg_error(C, lo, "a bool input cannot have a range");
+        const mpc_node *bn[2] = {lo, hi};
+        cg_val b[2];
+        for (int i = 0; i < 2; i++) {
+            b[i] = cg_expr(C, bn[i]);
+            if (!b[i].pub || b[i].is_vec || b[i].type == MPC_T_BOOL)
+                cg_error(C, bn[i], "an input range bound must be a public number");
+            if (b[i].type == MPC_T_FIX && vtype == MPC_T_INT)
+                cg_error(C, bn[i], "an int input's range bound must be an integer");
+            if (b[i].type == MPC_T_INT && vtype == MPC_T_FIX) {
+                if (cg_abs64(b[i].k) >> (63 - C->frac))
+                    cg_error(C, bn[i], "range bound out of range for fix with %u fractional bits", C->frac);
+                b[i] = cg_to_fix(C, bn[i], b[i]);
+            }
+        }
+        if ((int64_t)b[0].k > (int64_t)b[1].k) cg_error(C, lo, "empty input range (lo > hi)");
+        v.rg = 1, v.lo = (double)(int64_t)b[0].k, v.hi = (double)(int64_t)b[1].k;
+    }
+    char *nm = mpc_arena_strndup(C->arena, name, strlen(name));
+    if (!nm) cg_error(C, n, "out of memory");
+    return s_declare(C, nm, B_INPUT, v, n->line, n->col);
+}
+
+static uint64_t s_vec_len(cg_comp *C, const mpc_node *e)
+{
+    int64_t l = s_const_int(C, e, "a vector length");
+    if (l < 1 || (uint64_t)l > MPC_CIRC_MAX_VECTOR)
+        cg_error(C, e, "vector length %lld out of range 1..%llu", (long long)l,
+                (unsigned long long)MPC_CIRC_MAX_VECTOR);
+    return (uint64_t)l;
+}
+
 static void s_input(cg_comp *C, const mpc_node *n)
 {
     uint32_t party = s_party_index(C, n, 0);
-    uint64_t len = 1;
-    int is_vec = 0;
-    if (n->kids[0]) {
-        int64_t l = s_const_int(C, n->kids[0], "a vector length");
-        if (l < 1 || (uint64_t)l > MPC_CIRC_MAX_VECTOR)
-            cg_error(C, n->kids[0], "vector length %lld out of range 1..%llu", (long long)l,
-                    (unsigned long long)MPC_CIRC_MAX_VECTOR);
-        len = (uint64_t)l;
-        is_vec = 1;
-    }
-    for (uint32_t i = 0; i < C->c->n_inputs; i++)
-        if (strcmp(C->c->inputs[i].name, n->name) == 0)
-            cg_error(C, n, "duplicate input '%s' (first declared at %u:%u)", n->name,
-                    (unsigned)C->c->inputs[i].line, (unsigned)C->c->inputs[i].col);
+    uint64_t len = n->kids[0] ? s_vec_len(C, n->kids[0]) : 1;
+    s_input_decl(C, n, n->name, (mpc_type)n->vtype, party, len, n->kids[0] != NULL,
+                 n->n_kids == 3 ? n->kids[1] : NULL, n->n_kids == 3 ? n->kids[2] : NULL);
+}
+
+/* input t: table(c1: T1, c2: T2 = default in lo..hi, ...)[N] from p: one input "t.c" of type
+ * T[N] per column (LANGUAGE.md, "Tables"); the table's own name is bound so that using it
+ * as a value, or a column it lacks, is an error naming the columns. */
+static void s_table(cg_comp *C, const mpc_node *n)
+{
+    uint32_t party = s_party_index(C, n, 0);
+    uint64_t len = s_vec_len(C, n->kids[0]);
     cg_bind *prev = cg_lookup(C, n->name);
     if (prev)
         cg_error(C, n, "'%s' is already defined at %u:%u", n->name, (unsigned)prev->line, (unsigned)prev->col);
-    uint32_t w = mpc_circ_add_input(C->c, n->name, party, (mpc_type)n->vtype, len, n->line, n->col);
-    if (w == MPC_NO_WIRE) cg_error(C, n, "out of memory");
-    cg_val v = cg_sec((mpc_type)n->vtype, w, is_vec, len);
-    if (n->vtype == MPC_T_BOOL) v.rg = 1, v.lo = 0, v.hi = 1;
-    if (n->n_kids == 3) {   /* input x: T from p in lo..hi */
-        if (n->vtype == MPC_T_BOOL) cg_error(C, n->kids[1], "a bool input cannot have a range");
-        cg_val b[2];
-        for (int i = 0; i < 2; i++) {
-            b[i] = cg_expr(C, n->kids[1 + i]);
-            if (!b[i].pub || b[i].is_vec || b[i].type == MPC_T_BOOL)
-                cg_error(C, n->kids[1 + i], "an input range bound must be a public number");
-            if (b[i].type == MPC_T_FIX && n->vtype == MPC_T_INT)
-                cg_error(C, n->kids[1 + i], "an int input's range bound must be an integer");
-            if (b[i].type == MPC_T_INT && n->vtype == MPC_T_FIX) {
-                if (cg_abs64(b[i].k) >> (63 - C->frac))
-                    cg_error(C, n->kids[1 + i], "range bound out of range for fix with %u fractional bits", C->frac);
-                b[i] = cg_to_fix(C, n->kids[1 + i], b[i]);
-            }
+    for (uint32_t i = 1; i < n->n_kids; i++) {
+        const mpc_node *col = n->kids[i];
+        char full[MPC_NAME_MAX];
+        if ((size_t)snprintf(full, sizeof full, "%s.%s", n->name, col->name) >= sizeof full)
+            cg_error(C, col, "column name '%s.%s' is longer than %d characters", n->name, col->name, MPC_NAME_MAX - 1);
+        if (col->kids[0]) {   /* the default must read as a value of the column's type */
+            char text[80], err[160];
+            uint64_t x;
+            if (mpc_column_default_text(col, text, sizeof text) != 0 ||
+                mpc_value_parse((mpc_type)col->vtype, C->frac, text, strlen(text), &x, err, sizeof err) != 0)
+                cg_error(C, col->kids[0], "the default of column '%s' is not a value of type %s", col->name,
+                         mpc_type_names[col->vtype]);
         }
-        if ((int64_t)b[0].k > (int64_t)b[1].k) cg_error(C, n->kids[1], "empty input range (lo > hi)");
-        v.rg = 1, v.lo = (double)(int64_t)b[0].k, v.hi = (double)(int64_t)b[1].k;
+        s_input_decl(C, col, full, (mpc_type)col->vtype, party, len, 1, col->kids[1], col->kids[2]);
     }
-    s_declare(C, n->name, B_INPUT, v, n->line, n->col);
+    s_declare(C, n->name, B_TABLE, cg_pub(MPC_T_INT, len, 0, 1), n->line, n->col);
 }
 
 static void s_output(cg_comp *C, const mpc_node *n)
@@ -1089,6 +1173,7 @@ static void s_output(cg_comp *C, const mpc_node *n)
             v = cg_expr(C, it->kids[0]);
         } else {
             cg_bind *b = cg_lookup(C, it->name);
+            if (b && b->kind == B_TABLE) b = s_lookup_value(C, it, it->name);
             if (!b) cg_error(C, it, "undefined name '%s' (write 'output %s = expression' to define it here)",
                             it->name, it->name);
             b->used = 1;
@@ -1127,6 +1212,9 @@ static void s_stat(cg_comp *C, const mpc_node *n)
     case MPC_N_INPUT:
         s_input(C, n);
         break;
+    case MPC_N_TABLE:
+        s_table(C, n);
+        break;
     case MPC_N_LET:
     case MPC_N_VAR: {
         cg_val v = cg_expr(C, n->kids[0]);
@@ -1164,6 +1252,24 @@ static void s_stat(cg_comp *C, const mpc_node *n)
 static void s_stats(cg_comp *C, const mpc_node *block, size_t n_stats)
 {
     for (size_t i = 0; i < n_stats; i++) s_stat(C, block->kids[i]);
+}
+
+/* Warns of each input never used; a table's columns count as one: a table none of whose
+ * columns is used is warned about, unused columns of a used table are not (a CSV file has
+ * the columns it has). */
+static void s_unused_inputs(cg_comp *C)
+{
+    for (cg_bind *b = C->global->binds; b; b = b->next) {
+        if (b->kind == B_TABLE) {
+            size_t tl = strlen(b->name);
+            int used = 0;
+            for (cg_bind *k = C->global->binds; k && !used; k = k->next)
+                used = k->kind == B_INPUT && k->used && strncmp(k->name, b->name, tl) == 0 && k->name[tl] == '.';
+            if (!used) mpc_diag_warning(C->diag, b->line, b->col, "table '%s' is never used", b->name);
+        }
+        if (b->kind == B_INPUT && !b->used && !strchr(b->name, '.'))
+            mpc_diag_warning(C->diag, b->line, b->col, "input '%s' is never used", b->name);
+    }
 }
 
 int mpc_compile(const char *src, size_t len, const char *filename, const mpc_define *defs,
@@ -1211,9 +1317,7 @@ int mpc_compile_ex(const char *src, size_t len, const char *filename, const mpc_
     if (C->c->n_parties < 2)
         cg_error(C, NULL, "a program needs at least 2 parties (declare them with 'party a, b')");
     if (C->c->n_outputs == 0) cg_error(C, NULL, "the program has no outputs");
-    for (cg_bind *b = C->global->binds; b; b = b->next)
-        if (b->kind == B_INPUT && !b->used)
-            mpc_diag_warning(diag, b->line, b->col, "input '%s' is never used", b->name);
+    s_unused_inputs(C);
     C->c->warnings = C->overflow_warnings;
     char err[256];
     if (mpc_circ_finish(C->c, err, sizeof err) != 0) cg_error(C, NULL, "internal error: %s", err);

@@ -153,10 +153,13 @@ mpc_token_kind mpc_lex_next(mpc_lexer *L, mpc_token *t)
         s_advance(L);
         k = MPC_TK_NE;
         break;
-    case '.':
-        if (n != '.') return s_error(L, t, "unexpected character '%c'", c);
-        s_advance(L);
-        k = MPC_TK_DOTDOT;
+    case '.':   /* ".." a range; "." a table column (labs.age) */
+        if (n == '.') {
+            s_advance(L);
+            k = MPC_TK_DOTDOT;
+        } else {
+            k = MPC_TK_DOT;
+        }
         break;
     default:
         return s_error(L, t, "unexpected character '%c'", c);

@@ -24,6 +24,7 @@
     X(LT, "<")    X(LE, "<=")    X(GT, ">")    X(GE, ">=")        \
     X(EQ, "==")   X(NE, "!=")    X(ASSIGN, "=") X(QUESTION, "?")  \
     X(COLON, ":") X(COMMA, ",")  X(SEMI, ";")  X(DOTDOT, "..")    \
+    X(DOT, ".")                                               \
     X(LPAREN, "(") X(RPAREN, ")") X(LBRACKET, "[") X(RBRACKET, "]") \
     X(LBRACE, "{") X(RBRACE, "}")
 

@@ -16,6 +16,7 @@
 #include "program.h"
 #include "pushdown.h"
 #include "value.h"
+#include "table.h"
 
 #define MPCC_VERSION "0.1.0"
 #define MPCC_MAX_SOURCE (16u << 20)
@@ -34,7 +35,12 @@ static const char s_usage[] =
     "  --dump               print a readable listing of the circuit\n"
     "  --eval               evaluate in plaintext with the engine's exact semantics\n"
     "  --input NAME=VALUES  an input for --eval: values separated by commas or blanks,\n"
-    "                       or @FILE to read them from a file (repeatable)\n"
+    "                       or @FILE to read them from a file (repeatable); for a table\n"
+    "                       input, TABLE=@FILE.csv: a CSV file with a header naming\n"
+    "                       the columns (its row count sets a `param N` left without value)\n"
+    "  --sep SEP            the CSV separator: , (default) ; or tab\n"
+    "  --missing=zero       an empty CSV cell reads as 0 (default: an error, unless the\n"
+    "                       column declares a default)\n"
     "  --json               machine-readable output for --stats and --eval\n"
     "  --no-pushdown        keep each party's owner-local computation under MPC\n"
     "                       (default: its owner computes it in the clear; see\n"
@@ -62,6 +68,9 @@ typedef struct {
     size_t      n_inputs;
     int         stats, dump, eval, json, strict, no_pushdown, approve;
     const char *parties;   /* --parties */
+    mpc_csv_opts csv;
+    const char *src;       /* the source, for table defaults (NULL for a .circ) */
+    size_t      src_len;
 } s_opts;
 
 static int s_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -242,6 +251,70 @@ static int s_stats(const mpc_circuit *c, int json)
     return 0;
 }
 
+/* Reads table t from the CSV file at path into the vals of its columns "t.COLUMN". */
+static int s_load_table(const mpc_circuit *c, const mpc_input *d, uint32_t nd, const s_opts *o, const char *t,
+                        const char *path, uint64_t **vals)
+{
+    mpc_table_col *cols = NULL;
+    size_t ncols = 0;
+    char err[512];
+    if (mpc_table_load(d, nd, c->frac_bits, o->src, o->src_len, t, path, &o->csv, &cols, &ncols, err, sizeof err) != 0) {
+        size_t pl = strlen(path);
+        if (strncmp(err, path, pl) == 0 && err[pl] == ':' && err[pl + 1] >= '0' && err[pl + 1] <= '9') {
+            fprintf(stderr, "%s\n", err);   /* already file:line:col: error: ... */
+            return 1;
+        }
+        return s_err("table '%s': %s", t, err);
+    }
+    for (size_t k = 0; k < ncols; k++)
+        for (uint32_t i = 0; i < nd; i++) {
+            char full[MPC_NAME_MAX * 2];
+            snprintf(full, sizeof full, "%s.%s", t, cols[k].name);
+            if (strcmp(d[i].name, full) != 0) continue;
+            if (vals[i]) {
+                mpc_table_free(cols, ncols, d[i].len);
+                return s_err("input '%s' is given twice", d[i].name);
+            }
+            vals[i] = cols[k].vals;
+            cols[k].vals = NULL;
+        }
+    mpc_table_free(cols, ncols, 0);
+    return 0;
+}
+
+/* For each --input TABLE=@FILE whose table's row count is a param without value (and no -D
+ * gives it), -D PARAM=<data rows of FILE>. */
+static int s_table_defines(s_opts *o, const char *src, size_t len)
+{
+    size_t n_in = o->n_inputs;
+    for (size_t k = 0; k < n_in; k++) {
+        const char *arg = o->inputs[k], *eq = strchr(arg, '=');
+        if (!eq || eq == arg || eq[1] != '@' || (size_t)(eq - arg) >= MPC_NAME_MAX) continue;
+        char t[MPC_NAME_MAX], param[MPC_NAME_MAX], err[512];
+        snprintf(t, sizeof t, "%.*s", (int)(eq - arg), arg);
+        uint64_t rows = 0;
+        int r = mpc_table_row_param(src, len, t, eq + 2, o->csv.sep, param, sizeof param, &rows, err, sizeof err);
+        if (r < 0) {
+            fprintf(stderr, "%s\n", err);
+            return 1;
+        }
+        if (r == 0) continue;
+        int given = 0;
+        for (size_t i = 0; i < o->n_defs; i++) given |= strcmp(o->defs[i].name, param) == 0;
+        if (given) continue;   /* -D wins; the file must then match it */
+        size_t pl = strlen(param);
+        char *name = malloc(pl + 1 + 24);   /* name, then the value: freed as the name */
+        if (!name) return s_err("out of memory");
+        memcpy(name, param, pl + 1);
+        char *value = name + pl + 1;
+        snprintf(value, 24, "%llu", (unsigned long long)rows);
+        o->defs[o->n_defs].name = name;
+        o->defs[o->n_defs].value = value;
+        o->n_defs++;
+    }
+    return 0;
+}
+
 /* Reads every --input into vals[i] (indexed like the declared inputs d[0..nd-1]: what the
  * parties give, pushdown.h); messages name the input. */
 static int s_load_inputs(const mpc_circuit *c, const mpc_input *d, uint32_t nd, const s_opts *o, uint64_t **vals)
@@ -254,6 +327,14 @@ static int s_load_inputs(const mpc_circuit *c, const mpc_input *d, uint32_t nd, 
         uint32_t i;
         for (i = 0; i < nd; i++)
             if (strlen(d[i].name) == nl && memcmp(d[i].name, arg, nl) == 0) break;
+        if (i == nd && eq[1] == '@' && nl < MPC_NAME_MAX) {   /* a table from a CSV file */
+            char t[MPC_NAME_MAX];
+            snprintf(t, sizeof t, "%.*s", (int)nl, arg);
+            if (mpc_table_exists(d, nd, t)) {
+                if (s_load_table(c, d, nd, o, t, eq + 2, vals) != 0) return 1;
+                continue;
+            }
+        }
         if (i == nd) {
             fprintf(stderr, "mpcc: error: unknown input '%.*s'; the program's inputs are:", (int)nl, arg);
             for (uint32_t j = 0; j < nd; j++) fprintf(stderr, " %s", d[j].name);
@@ -508,6 +589,12 @@ static int s_parse_args(int argc, char **argv, s_opts *o)
             o->defs[o->n_defs].name = name;
             o->defs[o->n_defs].value = eq + 1;
             o->n_defs++;
+        } else if (strcmp(a, "--missing=zero") == 0) {
+            o->csv.missing_zero = 1;
+        } else if (strcmp(a, "--sep") == 0 || strncmp(a, "--sep=", 6) == 0) {
+            const char *v = a[5] == '=' ? a + 6 : i + 1 < argc ? argv[++i] : NULL;
+            if (!v || mpc_csv_parse_sep(v, &o->csv.sep) != 0)
+                return s_err("--sep takes ',', ';' or tab, got '%s'", v ? v : "");
         } else if (strncmp(a, "--input=", 8) == 0) {
             o->inputs[o->n_inputs++] = a + 8;
         } else if (a[0] == '-' && a[1]) {
@@ -587,6 +674,9 @@ int main(int argc, char **argv)
             s_err("'%s' is not a text file", o.path);
             goto out;
         }
+        o.src = src;
+        o.src_len = len;
+        if (o.eval && s_table_defines(&o, src, len) != 0) goto out;
         unsigned fl = (o.strict ? MPC_COMPILE_STRICT : 0) | (o.no_pushdown ? 0 : MPC_COMPILE_PUSHDOWN);
         int cr = mpc_compile_ex(src, len, o.path, o.defs, o.n_defs, fl, &c, &d);
         mpc_diag_print(&d, stderr);

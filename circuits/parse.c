@@ -299,6 +299,19 @@ static mpc_node *s_primary(s_parser *P)
         }
         n = s_node(P, MPC_N_NAME, t.line, t.col);
         n->name = s_name(P, "a name");
+        if (P->tok.kind == MPC_TK_DOT) {   /* table.column: one name */
+            s_next(P);
+            char *col = s_name(P, "a column name after '.'");
+            size_t a = strlen(n->name), b = strlen(col);
+            if (a + 1 + b >= MPC_NAME_MAX)
+                s_error_at(P, t.line, t.col, "name '%s.%s' is longer than %d characters", n->name, col,
+                           MPC_NAME_MAX - 1);
+            char *full = s_alloc(P, a + b + 2);
+            memcpy(full, n->name, a);
+            full[a] = '.';
+            memcpy(full + a + 1, col, b + 1);
+            n->name = full;
+        }
         return n;
     case MPC_TK_LPAREN: {
         s_next(P);
@@ -448,12 +461,86 @@ static void s_type(s_parser *P, mpc_node *n)
     }
 }
 
-/* inputstat -> INPUT NAME ':' type FROM NAME [ IN expr '..' expr ] */
+/* A column default: ['-'] (INT | DEC | TRUE | FALSE), kept as a literal so that a CSV reader
+ * can apply it without compiling the program. */
+static mpc_node *s_column_default(s_parser *P)
+{
+    mpc_token t = P->tok;
+    int neg = s_accept(P, MPC_TK_MINUS);
+    if (P->tok.kind != MPC_TK_INT && P->tok.kind != MPC_TK_DEC && P->tok.kind != MPC_TK_TRUE &&
+        P->tok.kind != MPC_TK_FALSE)
+        s_expected(P, "a number or true/false as the column's default");
+    if (neg && (P->tok.kind == MPC_TK_TRUE || P->tok.kind == MPC_TK_FALSE))
+        s_expected(P, "a number after '-'");
+    mpc_node *v = s_primary(P);
+    return neg ? s_kids(P, s_node(P, MPC_N_NEG, t.line, t.col), 1, v) : v;
+}
+
+/* tablecols -> '(' column { ',' column } ')'
+ * column    -> NAME ':' (INT | FIX | BOOL) [ '=' default ] [ IN expr '..' expr ] */
+static void s_tablecols(s_parser *P, mpc_node *n)
+{
+    uint32_t cap = 0;
+    s_expect(P, MPC_TK_LPAREN);
+    mpc_node *len = NULL;
+    s_add_kid(P, n, len, &cap);   /* kids[0]: the row count, after ')' */
+    do {
+        mpc_node *col = s_node(P, MPC_N_COLUMN, P->tok.line, P->tok.col);
+        col->name = s_name(P, "a column name");
+        for (uint32_t i = 1; i < n->n_kids; i++)
+            if (strcmp(n->kids[i]->name, col->name) == 0)
+                s_error_at(P, col->line, col->col, "duplicate column '%s' (first declared at %u:%u)", col->name,
+                           (unsigned)n->kids[i]->line, (unsigned)n->kids[i]->col);
+        s_expect(P, MPC_TK_COLON);
+        switch (P->tok.kind) {
+        case MPC_TK_KINT: col->vtype = MPC_T_INT; break;
+        case MPC_TK_KFIX: col->vtype = MPC_T_FIX; break;
+        case MPC_TK_KBOOL: col->vtype = MPC_T_BOOL; break;
+        default: s_expected(P, "a column type (int, fix or bool)");
+        }
+        s_next(P);
+        if (P->tok.kind == MPC_TK_LBRACKET)
+            s_error_at(P, P->tok.line, P->tok.col, "a column is a vector of the table's length: write "
+                       "'%s: %s' and the length after the table's ')'", col->name, mpc_type_names[col->vtype]);
+        mpc_node *dflt = NULL, *lo = NULL, *hi = NULL;
+        if (s_accept(P, MPC_TK_ASSIGN)) dflt = s_column_default(P);
+        if (s_accept(P, MPC_TK_IN)) {
+            lo = s_expr(P);
+            s_expect(P, MPC_TK_DOTDOT);
+            hi = s_expr(P);
+        }
+        s_kids(P, col, 3, dflt, lo, hi);
+        s_add_kid(P, n, col, &cap);
+    } while (s_accept(P, MPC_TK_COMMA));
+    s_expect(P, MPC_TK_RPAREN);
+    if (P->tok.kind != MPC_TK_LBRACKET) s_expected(P, "'[' and the table's row count after ')'");
+    s_next(P);
+    n->kids[0] = s_expr(P);
+    s_expect(P, MPC_TK_RBRACKET);
+}
+
+/* inputstat -> INPUT NAME ':' type FROM NAME [ IN expr '..' expr ]
+ *            | INPUT NAME ':' 'table' tablecols '[' expr ']' FROM NAME
+ * ("table" is not reserved: it starts a table only before '(') */
 static mpc_node *s_inputstat(s_parser *P, mpc_node *n)
 {
     uint32_t cap = 0;
     n->name = s_name(P, "an input name");
     s_expect(P, MPC_TK_COLON);
+    if (P->tok.kind == MPC_TK_NAME && P->tok.len == 5 && memcmp(P->tok.text, "table", 5) == 0 &&
+        s_lookahead(P) == MPC_TK_LPAREN) {
+        n->kind = MPC_N_TABLE;
+        s_next(P);
+        s_tablecols(P, n);
+        s_expect(P, MPC_TK_FROM);
+        if (P->tok.kind != MPC_TK_NAME) s_expected(P, "a party name");
+        s_add_name(P, n, &P->tok, &cap);
+        s_next(P);
+        if (P->tok.kind == MPC_TK_IN)
+            s_error_at(P, P->tok.line, P->tok.col, "a table has no range; give each column its own "
+                       "('age: int in 0..120')");
+        return n;
+    }
     s_type(P, n);
     s_expect(P, MPC_TK_FROM);
     if (P->tok.kind != MPC_TK_NAME) s_expected(P, "a party name");
@@ -554,7 +641,7 @@ static mpc_node *s_stat(s_parser *P)
         s_next(P);
         n = s_node(P, MPC_N_PARAM, t.line, t.col);
         n->name = s_name(P, "a parameter name");
-        s_expect(P, MPC_TK_ASSIGN);
+        if (!s_accept(P, MPC_TK_ASSIGN)) return s_kids(P, n, 1, NULL);   /* param N: no value here */
         n->from = (size_t)(P->tok.text - P->lex.src);
         mpc_node *value = s_expr(P);
         n->to = (size_t)(P->tok.text - P->lex.src);
@@ -671,6 +758,22 @@ void mpc_ast_free(mpc_ast *ast)
     ast->root = NULL;
 }
 
+int mpc_column_default_text(const mpc_node *col, char *buf, size_t len)
+{
+    const mpc_node *v = col && col->kind == MPC_N_COLUMN && col->n_kids ? col->kids[0] : NULL;
+    if (!v || !len) return -1;
+    int neg = v->kind == MPC_N_NEG;
+    if (neg) v = v->kids[0];
+    int r;
+    switch (v->kind) {
+    case MPC_N_INT: r = snprintf(buf, len, "%s%llu", neg ? "-" : "", (unsigned long long)v->ival); break;
+    case MPC_N_DEC: r = snprintf(buf, len, "%s%s", neg ? "-" : "", v->text); break;
+    case MPC_N_BOOL: r = snprintf(buf, len, "%s", v->ival ? "true" : "false"); break;
+    default: return -1;
+    }
+    return r < 0 || (size_t)r >= len ? -1 : 0;
+}
+
 /* ---- S-expressions ---- */
 
 typedef struct {
@@ -708,6 +811,7 @@ static void s_sexpr(s_out *o, const mpc_node *n)
         s_put(o, "(input %s %s", n->name, mpc_type_names[n->vtype]);
         break;
     case MPC_N_PRECISION: s_put(o, "(precision %llu)", (unsigned long long)n->ival); return;
+    case MPC_N_COLUMN: s_put(o, "(column %s %s", n->name, mpc_type_names[n->vtype]); break;
     default:
         s_put(o, "(%s", mpc_node_names[n->kind]);
         if (n->name) s_put(o, " %s", n->name);

@@ -25,7 +25,7 @@ char      *mpc_arena_strndup(mpc_arena *a, const char *s, size_t n);
     X(INT, "int")        /* ival */                                   \
     X(DEC, "dec")        /* text: the literal as written */           \
     X(BOOL, "bool")      /* ival 0/1 */                               \
-    X(NAME, "name")      /* name */                                   \
+    X(NAME, "name")      /* name; a table column is one name "table.column" */ \
     X(NEG, "neg")        /* kids[0] */                                \
     X(BIN, "bin")        /* op (mpc_token_kind), kids[0], kids[1] */  \
     X(COND, "cond")      /* kids: condition, if-true, if-false */     \
@@ -37,9 +37,13 @@ char      *mpc_arena_strndup(mpc_arena *a, const char *s, size_t n);
     X(BLOCK, "block")    /* kids: statements (the program is a block) */ \
     X(PARTY, "party")    /* names: the parties */                     \
     X(PRECISION, "precision") /* kids[0]: an INT node */              \
-    X(PARAM, "param")    /* name, kids[0]: default value */           \
+    X(PARAM, "param")    /* name, kids[0]: default value, NULL for `param N` (given by -D or \
+                            by the row count of a table's CSV file) */ \
     X(INPUT, "input")    /* name, vtype, kids[0]: length or NULL (scalar), names[0]: party, \
                             kids[1], kids[2] (when n_kids = 3): declared range lo..hi */ \
+    X(TABLE, "table")    /* name, kids[0]: row count N, kids[1..]: COLUMN nodes, names[0]: party */ \
+    X(COLUMN, "column")  /* name, vtype, kids[0]: default (a literal, maybe negated) or NULL, \
+                            kids[1], kids[2]: declared range lo..hi or NULL */ \
     X(LET, "let")        /* name, kids[0] */                          \
     X(VAR, "var")        /* name, kids[0] */                          \
     X(ASSIGN, "assign")  /* name, kids[0] */                          \
@@ -85,6 +89,11 @@ typedef struct {
  * (then *ast holds nothing to free).  Free with mpc_ast_free. */
 int  mpc_parse(const char *src, size_t len, mpc_diag *diag, mpc_ast *ast);
 void mpc_ast_free(mpc_ast *ast);
+
+/* The default of a table column (a COLUMN node with kids[0] set) as the text a CSV cell
+ * would hold ("-2.5", "7", "true"), for mpc_value_parse.  0, or -1 (no default, or buf too
+ * small). */
+int mpc_column_default_text(const mpc_node *col, char *buf, size_t len);
 
 /* Writes an expression or statement as an S-expression, e.g. "(+ a (* b 2))", for tests
  * and debugging.  Returns the length it needed (like snprintf). */

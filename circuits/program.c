@@ -72,8 +72,10 @@ static void s_put(s_buf *b, const char *s, size_t n)
     b->p[b->n] = 0;
 }
 
-/* The top-level PARAM nodes and party declarations of the tree, in order. */
-static int s_collect(const mpc_ast *ast, mpc_program_canon *pc, const mpc_node **params, mpc_diag *diag)
+/* The top-level PARAM nodes and party declarations of the tree, in order; params[] gets the
+ * PARAM nodes that have a value (`param N` alone has none), *n_valued their count. */
+static int s_collect(const mpc_ast *ast, mpc_program_canon *pc, const mpc_node **params, uint32_t *n_valued,
+                     mpc_diag *diag)
 {
     const mpc_node *root = ast->root;
     for (uint32_t i = 0; i < root->n_kids; i++) {
@@ -84,7 +86,7 @@ static int s_collect(const mpc_ast *ast, mpc_program_canon *pc, const mpc_node *
                                "its program hash", MPC_PROGRAM_MAX_PARAMS);
                 return -1;
             }
-            params[pc->n_params] = n;
+            if (n->kids[0]) params[(*n_valued)++] = n;
             snprintf(pc->params[pc->n_params++], MPC_NAME_MAX, "%s", n->name);
         } else if (n->kind == MPC_N_PARTY) {
             for (uint32_t k = 0; k < n->n_names; k++) {
@@ -111,7 +113,8 @@ int mpc_program_canonicalize(const char *src, size_t len, mpc_diag *diag, mpc_pr
         mpc_diag_error(diag, 0, 0, "out of memory");
         goto out;
     }
-    if (s_collect(&ast, pc, params, diag) != 0) goto out;
+    uint32_t n_valued = 0;
+    if (s_collect(&ast, pc, params, &n_valued, diag) != 0) goto out;
     /* The same lexer the parser used, again: every token, in order.  A token inside a
      * param's value goes to the full text only; the value as a whole becomes one '$' in the
      * text that is hashed. */
@@ -128,7 +131,7 @@ int mpc_program_canonicalize(const char *src, size_t len, mpc_diag *diag, mpc_pr
         }
         size_t off = (size_t)(t.text - src);
         s_put(&full, t.text, t.len);
-        if (next < pc->n_params && off >= params[next]->from) {
+        if (next < n_valued && off >= params[next]->from) {
             if (off >= params[next]->to) {
                 mpc_diag_error(diag, t.line, t.col, "internal error: param value extent");
                 goto out;

@@ -277,6 +277,18 @@ int mpc_values_load(mpc_type t, unsigned frac, const char *spec, uint64_t **out,
     }
     const char *where = path ? path : "value list";
     size_t i = 0;
+    if (path) {   /* a file: a UTF-8 byte-order mark, then an optional header line (one name) */
+        if (tlen >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) i = 3;
+        size_t e = i;
+        while (e < tlen && text[e] != '\n') e++;
+        size_t a = i, b = e;
+        while (a < b && s_blank(text[a])) a++;
+        while (b > a && s_blank(text[b - 1])) b--;
+        uint64_t probe;
+        if (b > a && mpc_name_ok(text + a, b - a) && !(text[a] >= '0' && text[a] <= '9') &&
+            mpc_value_parse(t, frac, text + a, b - a, &probe, e2, sizeof e2) != 0)
+            i = e;   /* "x" or "glucose": a column header, not a value */
+    }
     int need_elem = 0;   /* a comma was seen: an element must follow (or only blanks to the end) */
     while (i < tlen) {
         char ch = text[i];

@@ -20,7 +20,9 @@ int mpc_value_parse(mpc_type t, unsigned frac, const char *s, size_t n, uint64_t
                     char *err, size_t errlen);
 
 /* Parses a list separated by commas and/or whitespace/newlines into a malloc'ed array.
- * `spec` is either the list itself or "@path" naming a file holding it.  *out and *n_out receive
+ * `spec` is either the list itself or "@path" naming a file holding it (a file may start with
+ * a UTF-8 byte-order mark and a header line holding one name that is not a value, e.g. "x":
+ * a one-column CSV file).  *out and *n_out receive
  * the array and its length (caller frees).  0 or -1 with a message (file, element index). */
 int mpc_values_load(mpc_type t, unsigned frac, const char *spec, uint64_t **out, uint64_t *n_out,
                     char *err, size_t errlen);

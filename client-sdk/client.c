@@ -16,6 +16,7 @@
 
 #include "circuit.h"
 #include "client_conf.h"
+#include "client_int.h"
 #include "clock.h"
 #include "compile.h"
 #include "cwire.h"
@@ -23,54 +24,14 @@
 #include "pushdown.h"
 #include "value.h"
 
-#define S_ERRMSG_MAX     768
+#define s_seterr mpc_client_seterr   /* client_int.h */
 #define S_DEFAULT_WAIT   600000      /* mpc_job_output with timeout < 0 */
-#define S_WARN_MAX       512
 #define S_UNBOUND_WAIT_MS 1500       /* mpc_job_submit: longest wait for a daemon not bound to the job */
 #define S_CANCEL_WAIT_MS 3000        /* mpc_job_cancel, withdrawals: longest wait for the daemons */
 
-struct mpc_client {
-    mpc_client_conf cfg;
-    void           *zctx;
-    void           *sock[MPC_MAX_PARTIES];
-    void           *mon[MPC_MAX_PARTIES];    /* socket monitors: why a connection fails */
-    int             handshake_ok[MPC_MAX_PARTIES];
-    int             auth_failed[MPC_MAX_PARTIES];
-    int             connected[MPC_MAX_PARTIES];
-    uint64_t        next_rid;
-    char            errmsg[S_ERRMSG_MAX];
-    mpc_progress_fn progress;
-    void           *progress_ctx;
-    int             progress_ms;
-    char          (*warn)[S_WARN_MAX];       /* the last compile's warnings, one line each */
-    size_t          n_warn;
-    const volatile sig_atomic_t *intr;       /* mpc_client_set_interrupt, or NULL */
-};
-
-struct mpc_job {
-    int          live;                            /* 0: staged (no id yet), 1: submitted or attached */
-    int          bound;                           /* mpc_job_set_binding chose the binding */
-    char         where[MPC_CWIRE_JOB_HEX + 8];    /* "job <id>: " once live, "" while staged */
-    uint8_t      id[MPC_CWIRE_JOB_BYTES];
-    char         id_hex[MPC_CWIRE_JOB_HEX + 1];
-    uint8_t      hash[MPC_HASH_BYTES];
-    char         hash_hex[2 * MPC_HASH_BYTES + 1];
-    mpc_circuit *circ;
-    uint32_t     k;                               /* program parties = bound daemons */
-    uint32_t     daemon_of[MPC_MAX_PARTIES];      /* program party -> daemon index */
-    char         daemon_names[MPC_MAX_PARTIES][MPC_NAME_MAX];   /* the same, by name */
-    uint8_t     *circ_bytes;                      /* the .circ SUBMIT sends (malloc) */
-    size_t       circ_len;
-    /* The inputs the parties give (pushdown.h, "declared inputs"): the circuit's own inputs
-     * unless the circuit has owner-local parts, whose inputs replace the derived ones. */
-    mpc_input   *decl;
-    uint32_t     n_decl;
-    uint64_t   **staged;                          /* per declared input: its staged values (sodium_malloc), or NULL */
-};
-
 /* --------------------------------------------------------------------------------------- */
 
-static int s_seterr(mpc_client *c, int code, const char *fmt, ...)
+int mpc_client_seterr(mpc_client *c, int code, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -447,6 +408,7 @@ void mpc_job_free(mpc_job **jp)
     free(j->staged);
     free(j->decl);
     free(j->circ_bytes);
+    free(j->src);
     mpc_circ_destroy(&j->circ);
     free(j);
     *jp = NULL;
@@ -654,7 +616,12 @@ int mpc_job_create_source(mpc_client *c, const char *src, size_t len, const char
         mpc_circ_destroy(&cc);
         return s_seterr(c, MPC_ERR_NOMEM, "out of memory");
     }
-    return s_job_new(c, cc, bytes, blen, out);
+    int jr = s_job_new(c, cc, bytes, blen, out);
+    if (!jr && ((*out)->src = malloc(len + 1)) != NULL) {   /* for table defaults (csv.c) */
+        memcpy((*out)->src, src, len);
+        (*out)->src_len = len;
+    }
+    return jr;
 }
 
 /* The whole file into a new malloc'ed buffer (NUL-terminated, not counted in *len). */

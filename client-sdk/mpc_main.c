@@ -16,6 +16,7 @@
 #include "mpcclient.h"
 
 #define MAX_ARGS 256
+#define S_NAME_MAX 64   /* longest input or param name + 1 (the SDK's rule, mpcclient.h) */
 
 typedef struct {
     const char *cmd;
@@ -30,6 +31,9 @@ typedef struct {
     int         timeout_ms;
     int         strict;
     int         no_pushdown;
+    const char *sep;                 /* --sep: the CSV separator of table inputs */
+    unsigned    csv_flags;           /* --missing=zero */
+    char        table_defs[MAX_ARGS][S_NAME_MAX + 24];   /* "N=ROWS" from table files */
 } opts;
 
 static void s_die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
@@ -69,11 +73,16 @@ static const char *const s_opt_help =
     "  --strict             refuse a program the compiler warns about (warnings are always shown on stderr)\n"
     "  --no-pushdown        run every part of PROG under MPC; by default a part that depends on one\n"
     "                       party's inputs alone is computed here in the clear by the client giving\n"
-    "                       them (circuits/LANGUAGE.md, \"Owner-local pushdown\"); all parties must agree\n";
+    "                       them (circuits/LANGUAGE.md, \"Owner-local pushdown\"); all parties must agree\n"
+    "  --sep SEP            the separator of CSV table files: , (default) ; or tab\n"
+    "  --missing=zero       an empty cell of a CSV table reads as 0 (default: refused, unless the column\n"
+    "                       declares a default)\n";
 
 static const char *const s_values_help =
     "\nVALUES: a list like 1,2,3 (commas and/or blanks) or @file (e.g. a CSV of one value a line),\n"
-    "read in the input's type (int, fix decimals, bool 0/1/true/false) exactly as mpcc --eval reads them.\n\n";
+    "read in the input's type (int, fix decimals, bool 0/1/true/false) exactly as mpcc --eval reads them.\n"
+    "A table input takes TABLE=@FILE.csv: a CSV file whose header names the columns (--sep ';' or tab,\n"
+    "--missing=zero: empty cells read as 0); its row count sets a `param N` the program leaves without value.\n\n";
 
 static void s_usage(const char *cmd)
 {
@@ -158,7 +167,8 @@ static void s_parse(int argc, char **argv, opts *o)
         {"job", required_argument, NULL, 'j'},    {"timeout", required_argument, NULL, 't'},
         {"json", no_argument, NULL, 'J'},         {"help", no_argument, NULL, 'h'},
         {"define", required_argument, NULL, 'D'}, {"strict", no_argument, NULL, 'S'},
-        {"no-pushdown", no_argument, NULL, 'P'},
+        {"no-pushdown", no_argument, NULL, 'P'},  {"sep", required_argument, NULL, 's'},
+        {"missing", required_argument, NULL, 'M'},
         {NULL, 0, NULL, 0},
     };
     memset(o, 0, sizeof *o);
@@ -181,6 +191,11 @@ static void s_parse(int argc, char **argv, opts *o)
         case 'J': o->json = 1; break;
         case 'S': o->strict = 1; break;
         case 'P': o->no_pushdown = 1; break;
+        case 's': o->sep = optarg; break;
+        case 'M':
+            if (strcmp(optarg, "zero") != 0) s_die("--missing '%s': the only choice is --missing=zero", optarg);
+            o->csv_flags |= MPC_CSV_MISSING_ZERO;
+            break;
         case 'h': s_usage(o->cmd); exit(0);
         case 'i':
             if (o->n_inputs >= MAX_ARGS) s_die("too many --input");
@@ -312,11 +327,46 @@ static void s_check(mpc_client *c, int r)
 /* Stages a job: the SDK compiles PROG (or reads the .circ) — its warnings go to stderr — and
  * checks each --input against the program (name, length, values of the input's type) before
  * anything is sent. */
-static mpc_job *s_stage(mpc_client *c, const opts *o)
+/* For each --input TABLE=@FILE whose table's row count is a param left without value (and
+ * no -D sets), -D PARAM=<data rows of FILE> (circuits/LANGUAGE.md, "Tables"). */
+static void s_table_defines(mpc_client *c, opts *o)
+{
+    size_t pl = strlen(o->prog);
+    if (pl >= 5 && !strcmp(o->prog + pl - 5, ".circ")) return;
+    FILE *f = fopen(o->prog, "rb");
+    if (!f) return;   /* mpc_job_create_file reports it */
+    static char src[1 << 20];
+    size_t len = fread(src, 1, sizeof src, f);
+    fclose(f);
+    size_t n0 = o->n_inputs;
+    for (size_t i = 0; i < n0; i++) {
+        const char *eq = strchr(o->inputs[i], '=');
+        char t[S_NAME_MAX], *def = o->table_defs[i];
+        if (eq[1] != '@' || (size_t)(eq - o->inputs[i]) >= sizeof t) continue;
+        snprintf(t, sizeof t, "%.*s", (int)(eq - o->inputs[i]), o->inputs[i]);
+        s_check(c, mpc_table_row_define(c, src, len, t, eq + 2, o->sep, def, sizeof o->table_defs[i]));
+        if (!def[0]) continue;
+        size_t nl = (size_t)(strchr(def, '=') - def);
+        int given = 0;
+        for (size_t k = 0; k < o->n_defs; k++) given |= !strncmp(o->defs[k], def, nl + 1);
+        if (!given && o->n_defs < MAX_ARGS) o->defs[o->n_defs++] = def;
+    }
+}
+
+/* Whether the job has an input of exactly this name. */
+static int s_has_input(const mpc_job *j, const char *name)
+{
+    for (size_t i = 0; i < mpc_job_n_inputs(j); i++)
+        if (!strcmp(mpc_job_input_name(j, i), name)) return 1;
+    return 0;
+}
+
+static mpc_job *s_stage(mpc_client *c, opts *o)
 {
     if (!o->prog) s_die("%s: no program given (see mpc %s --help)", o->cmd, o->cmd);
     mpc_job *j = NULL;
     unsigned fl = (o->strict ? MPC_JOB_STRICT : 0) | (o->no_pushdown ? MPC_JOB_NO_PUSHDOWN : 0);
+    s_table_defines(c, o);
     int r = mpc_job_create_file(c, o->prog, o->defs, o->n_defs, fl, &j);
     for (size_t i = 0; i < mpc_client_n_warnings(c); i++) fprintf(stderr, "%s\n", mpc_client_warning(c, i));
     s_check(c, r);
@@ -328,7 +378,10 @@ static mpc_job *s_stage(mpc_client *c, const opts *o)
         if (nl == 0 || nl >= sizeof name) s_die("--input '%.40s': bad input name", o->inputs[i]);
         memcpy(name, o->inputs[i], nl);
         name[nl] = 0;
-        s_check(c, mpc_job_input_text(c, j, name, eq + 1));
+        if (eq[1] == '@' && !s_has_input(j, name))   /* a table from its CSV file */
+            s_check(c, mpc_job_input_csv(c, j, name, eq + 2, o->sep, o->csv_flags));
+        else
+            s_check(c, mpc_job_input_text(c, j, name, eq + 1));
     }
     return j;
 }
@@ -379,7 +432,7 @@ static void s_print_outputs(mpc_client *c, mpc_job *j, const opts *o)
 
 /* run: every input given here, checked before anything is submitted; submit: the inputs
  * given here (if any) go with the job, the rest come from other clients. */
-static int s_cmd_run(const opts *o, int submit_only)
+static int s_cmd_run(opts *o, int submit_only)
 {
     mpc_client *c = s_open(o);
     if (!submit_only) s_catch_signals(c);
@@ -405,7 +458,7 @@ static int s_cmd_run(const opts *o, int submit_only)
 
 /* input / result: join a job someone else submitted, after the daemons confirm it runs this
  * very program; inputs are checked against the program before that. */
-static int s_cmd_job(const opts *o, int outputs)
+static int s_cmd_job(opts *o, int outputs)
 {
     if (!o->job) s_die("%s: --job ID is required", o->cmd);
     if (!outputs && o->n_inputs == 0) s_die("input: no --input given");

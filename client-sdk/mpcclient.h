@@ -150,6 +150,34 @@ MPC_API int mpc_job_input(mpc_client *c, mpc_job *j, const char *name, const uin
 __attribute__((warn_unused_result))
 MPC_API int mpc_job_input_text(mpc_client *c, mpc_job *j, const char *name, const char *spec);
 
+/* --- Inputs from CSV files (client-sdk/csv.c; circuits/LANGUAGE.md, "Tables from CSV files") */
+
+/* An empty cell of a column without a default reads as 0 (`--missing=zero`). */
+#define MPC_CSV_MISSING_ZERO 1u
+
+/* Gives table `name` of the program (`input labs: table(...)[N] from a`) from the CSV file at
+ * path: each column "name.COL" from the file's column named COL in its header (extra
+ * columns are ignored; a missing one is refused naming it), every cell read in the column's
+ * type exactly as mpc_job_input_text reads values; an empty cell takes the column's default
+ * (when the job was compiled here from source), else 0 with MPC_CSV_MISSING_ZERO, else is an
+ * error.  The file's row count must be the table's.  sep: NULL or "," (default), ";" or
+ * "tab".  Errors: MPC_ERR_INPUT "file:line:col: error: …" (no cell content is quoted),
+ * MPC_ERR_NOTFOUND (no such table), MPC_ERR_STATE (a column already given); then nothing is
+ * staged.  Otherwise every column is given as by mpc_job_input (the values read are wiped).
+ * Stage a table before submit or attach when the party's owner-local part reads several of
+ * its columns. */
+__attribute__((warn_unused_result))
+MPC_API int mpc_job_input_csv(mpc_client *c, mpc_job *j, const char *name, const char *path, const char *sep,
+                              unsigned flags);
+
+/* When the source src[0..src_len-1] leaves table `table`'s row count to a param without value
+ * (`param N`), writes "N=ROWS" into define[0..len-1], ROWS being the data rows of the CSV file
+ * at path; else writes "".  Give it to mpc_job_create_source (unless you set N yourself: then
+ * the file must match it).  0, or MPC_ERR_INPUT / MPC_ERR_INVALID with a message. */
+__attribute__((warn_unused_result))
+MPC_API int mpc_table_row_define(mpc_client *c, const char *src, size_t src_len, const char *table, const char *path,
+                                 const char *sep, char *define, size_t len);
+
 /* Refuse to submit unless every input of the program is staged (MPC_ERR_INPUT naming each
  * missing one): for a client that gives all inputs itself, e.g. `mpc run`. */
 #define MPC_SUBMIT_ALL_INPUTS 1u

@@ -14,6 +14,7 @@
 #include "fuzz/fuzz_circ.c"
 #include "fuzz/fuzz_compile.c"
 #include "fuzz/fuzz_config.c"
+#include "fuzz/fuzz_csv.c"
 #include "fuzz/fuzz_cwire_rep.c"
 #include "fuzz/fuzz_cwire_req.c"
 #include "fuzz/fuzz_wire.c"
@@ -105,6 +106,28 @@ static int s_valid_rep(const uint8_t *b, size_t n)
     return mpc_cwire_rep_decode(h, hl, np, pl, &r, err, sizeof err) == 0;
 }
 
+/* A seed table (not named bad_*) reads with the fuzz target's columns. */
+static int s_valid_csv(const uint8_t *b, size_t n)
+{
+    char path[] = "/tmp/mpccsvseedXXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, b, n), (ssize_t)n);
+    close(fd);
+    mpc_table_col cols[3] = {{.name = "a", .type = MPC_T_INT},
+                             {.name = "b", .type = MPC_T_FIX, .has_default = 1},
+                             {.name = "c", .type = MPC_T_BOOL}};
+    char err[512];
+    uint64_t rows;
+    mpc_csv_opts o = {0, 0};
+    if (memchr(b, ';', n) && !memchr(b, ',', n)) o.sep = ';';
+    int ok = mpc_table_read(path, &o, 16, cols, 3, &rows, err, sizeof err) == 0;
+    if (!ok) fprintf(stderr, "csv seed refused: %s\n", err);
+    for (int i = 0; i < 3; i++) free(cols[i].vals);
+    unlink(path);
+    return ok;
+}
+
 /* The shipped configuration files are valid. */
 static int s_valid_config(const uint8_t *b, size_t n)
 {
@@ -147,6 +170,7 @@ REPLAY_TEST(test_corpus_cwire_req, "cwire_req", mpc_fuzz_cwire_req, s_valid_req,
 REPLAY_TEST(test_corpus_cwire_rep, "cwire_rep", mpc_fuzz_cwire_rep, s_valid_rep, 6)
 REPLAY_TEST(test_corpus_circ, "circ", mpc_fuzz_circ, s_valid_circ, 4)
 REPLAY_TEST(test_corpus_config, "config", mpc_fuzz_config, s_valid_config, 2)
+REPLAY_TEST(test_corpus_csv, "csv", mpc_fuzz_csv, s_valid_csv, 5)
 
 /* The compile corpus holds the bad-program corpus too (tests_bad_*), which must be refused
  * and the examples, which must compile. */
@@ -213,6 +237,7 @@ Suite *mpc_test_suite(void)
     tcase_add_test(tc, test_corpus_cwire_rep);
     tcase_add_test(tc, test_corpus_circ);
     tcase_add_test(tc, test_corpus_config);
+    tcase_add_test(tc, test_corpus_csv);
     tcase_add_test(tc, test_corpus_compile);
     tcase_add_test(tc, test_refused_request_keeps_rid);
     suite_add_tcase(s, tc);

@@ -79,6 +79,19 @@ START_TEST(test_operators_and_ranges)
 }
 END_TEST
 
+START_TEST(test_table_column)
+{
+    /* "labs.age" is NAME DOT NAME; "0..4" stays a range */
+    const char *src = "labs.age 0..4";
+    const s_want w[] = {
+        {MPC_TK_NAME, 1, 1, "labs"}, {MPC_TK_DOT, 1, 5, "."}, {MPC_TK_NAME, 1, 6, "age"},
+        {MPC_TK_INT, 1, 10, "0"}, {MPC_TK_DOTDOT, 1, 11, ".."}, {MPC_TK_INT, 1, 13, "4"},
+        {MPC_TK_EOF, 1, 14, NULL},
+    };
+    s_expect_tokens(src, w, sizeof w / sizeof w[0]);
+}
+END_TEST
+
 START_TEST(test_integer_values)
 {
     const char *src = "0 42 18446744073709551615 007";
@@ -119,7 +132,7 @@ START_TEST(test_errors)
     s_expect_error("3x", 1, 1, "malformed number '3x'");
     s_expect_error("1.2.3", 1, 1, "malformed number '1.2.3'");
     s_expect_error("a ! b", 1, 3, "unexpected character '!'");
-    s_expect_error("a . b", 1, 3, "unexpected character '.'");
+    s_expect_error("a . b $", 1, 7, "unexpected character '$'");
     s_expect_error("a \x01", 1, 3, "unexpected byte 0x01");
 }
 END_TEST
@@ -131,6 +144,7 @@ Suite *mpc_test_suite(void)
     tcase_add_test(tc, test_statement_tokens);
     tcase_add_test(tc, test_operators_and_ranges);
     tcase_add_test(tc, test_integer_values);
+    tcase_add_test(tc, test_table_column);
     tcase_add_test(tc, test_errors);
     suite_add_tcase(s, tc);
     return s;

@@ -98,6 +98,40 @@ START_TEST(test_statements)
 }
 END_TEST
 
+START_TEST(test_tables)
+{
+    const char *src =
+        "param N\n"
+        "input labs: table(age: int in 0..120, glucose: fix = -2.5, smoker: bool = true)[N] from a\n"
+        "let g = labs.glucose[0] + labs.age\n"
+        "let table = 1\n";   /* "table" is not reserved */
+    const char *want[] = {
+        "(param N _)",
+        "(table labs N (column age int _ 0 120) (column glucose fix (neg 2.5) _ _) (column smoker bool true _ _) [a])",
+        "(let g (+ (index labs.glucose 0) labs.age))",
+        "(let table 1)",
+    };
+    mpc_diag d;
+    mpc_ast ast;
+    mpc_diag_init(&d, "t.mpc", src, strlen(src));
+    ck_assert_int_eq(mpc_parse(src, strlen(src), &d, &ast), 0);
+    ck_assert_uint_eq(ast.root->n_kids, sizeof want / sizeof want[0]);
+    for (uint32_t i = 0; i < ast.root->n_kids; i++) {
+        char got[512];
+        mpc_ast_sexpr(ast.root->kids[i], got, sizeof got);
+        ck_assert_msg(strcmp(got, want[i]) == 0, "statement %u: got %s, want %s", i, got, want[i]);
+    }
+    char text[32];
+    ck_assert_int_eq(mpc_column_default_text(ast.root->kids[1]->kids[2], text, sizeof text), 0);
+    ck_assert_str_eq(text, "-2.5");
+    ck_assert_int_eq(mpc_column_default_text(ast.root->kids[1]->kids[3], text, sizeof text), 0);
+    ck_assert_str_eq(text, "true");
+    ck_assert_int_eq(mpc_column_default_text(ast.root->kids[1]->kids[1], text, sizeof text), -1);
+    mpc_ast_free(&ast);
+    mpc_diag_free(&d);
+}
+END_TEST
+
 static void s_error_is(const char *src, const char *want)
 {
     mpc_diag d;
@@ -127,6 +161,12 @@ START_TEST(test_syntax_errors)
     s_error_is("let a = int", "t.mpc:1:12: error: expected '(' after a type name in an expression at end of input");
     s_error_is("let a = b < c >= d", "t.mpc:1:15: error: comparison operators cannot be chained; use parentheses");
     s_error_is("let a = x[]", "t.mpc:1:11: error: expected an expression near ']'");
+    s_error_is("input t: table(a: int)", "t.mpc:1:23: error: expected '[' and the table's row count after ')' at end of input");
+    s_error_is("input t: table(a: int = x)[2] from p",
+               "t.mpc:1:25: error: expected a number or true/false as the column's default near 'x'");
+    s_error_is("input t: table(a: int)[2] from p in 0..1",
+               "t.mpc:1:34: error: a table has no range; give each column its own ('age: int in 0..120')");
+    s_error_is("let a = t.", "t.mpc:1:11: error: expected a column name after '.' at end of input");
     /* Deep nesting is refused, not a stack overflow. */
     char deep[2048] = "let a = ";
     for (int i = 0; i < 500; i++) strcat(deep, "(");
@@ -145,6 +185,7 @@ Suite *mpc_test_suite(void)
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, test_precedence);
     tcase_add_test(tc, test_statements);
+    tcase_add_test(tc, test_tables);
     tcase_add_test(tc, test_syntax_errors);
     suite_add_tcase(s, tc);
     return s;

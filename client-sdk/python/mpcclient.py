@@ -194,6 +194,8 @@ def _declare(lib):
         "mpc_job_output_type": (S, [P, SZ]),
         "mpc_job_output_len": (U64, [P, SZ]),
         "mpc_job_input_text": (I, [P, P, S, S]),
+        "mpc_job_input_csv": (I, [P, P, S, S, S, ctypes.c_uint]),
+        "mpc_table_row_define": (I, [P, ctypes.c_char_p, SZ, S, S, S, ctypes.c_char_p, SZ]),
         "mpc_job_output_text": (I, [P, P, S, I, ctypes.POINTER(ctypes.c_void_p)]),
         "mpc_client_status": (I, [P, S, ctypes.POINTER(_DaemonStatus), SZ]),
         "mpc_client_jobs": (I, [P, ctypes.POINTER(ctypes.POINTER(_JobStatus)), ctypes.POINTER(SZ)]),
@@ -211,6 +213,7 @@ def _declare(lib):
 _JOB_STRICT = 1
 _JOB_NO_PUSHDOWN = 2
 _SUBMIT_ALL_INPUTS = 1
+_CSV_MISSING_ZERO = 1
 
 
 def _b(s):
@@ -326,6 +329,17 @@ class Job:
         else:
             spec = _value_text(values)
         self._client._check(self._client._lib.mpc_job_input_text(self._client._c, self._handle(), _b(name), _b(spec)))
+        return self
+
+    def input_csv(self, table, path, sep=None, missing_zero=False):
+        """Gives table `table` of the program (`input labs: table(...)[N] from a`) from the CSV
+        file at path: each column from the file's column of the same name (header required,
+        extra columns ignored); empty cells take the column's default, else 0 with
+        missing_zero=True, else are an error ("file:line:col: error: ..."). sep: None or ","
+        (default), ";" or "tab"."""
+        self._client._check(self._client._lib.mpc_job_input_csv(
+            self._client._c, self._handle(), _b(table), _b(os.fspath(path)), _b(sep) if sep else None,
+            _CSV_MISSING_ZERO if missing_zero else 0))
         return self
 
     def submit(self, all_inputs=False):
@@ -462,6 +476,24 @@ class Client:
         flags = (_JOB_STRICT if strict else 0) | (0 if pushdown else _JOB_NO_PUSHDOWN)
         r = self._lib.mpc_job_create_file(self._c, _b(os.fspath(program)), arr, n, flags, ctypes.byref(h))
         return self._new_job(r, h)
+
+    def table_defines(self, program, tables, sep=None):
+        """The defines ["N=ROWS", ...] that set, for each {table: csv_path} of tables, the
+        table's row count from its file when the program (a .mpc path, or source text as bytes)
+        leaves that param without value (`param N`); pass them to create_job."""
+        if isinstance(program, (bytes, bytearray)):
+            src = bytes(program)
+        else:
+            with open(os.fspath(program), "rb") as f:
+                src = f.read()
+        out = []
+        for table, path in tables.items():
+            buf = ctypes.create_string_buffer(128)
+            self._check(self._lib.mpc_table_row_define(self._c, src, len(src), _b(table), _b(os.fspath(path)),
+                                                       _b(sep) if sep else None, buf, len(buf)))
+            if buf.value:
+                out.append(_s(buf.value))
+        return out
 
     def create_job_source(self, source, filename="<source>", defines=None, strict=False, pushdown=True):
         """A staged job from mpc source text (str or bytes), compiled here."""

@@ -284,6 +284,60 @@ class TestStaging(unittest.TestCase):
         job.free()
 
 
+LABS = b"""party clinic, lab
+param N
+input labs: table(age: int in 0..120, glucose: fix = 5 in 0..50, smoker: bool)[N] from clinic
+input limit: fix from lab in 0..50
+output high = count(labs.glucose > limit), smokers = sum(labs.smoker), age = sum(labs.age) to clinic, lab
+"""
+LABS_CSV = 'id,smoker,age,glucose\r\n1,1,30,5.5\r\n2,0,41,\r\n3,true,52,"7.25"\r\n'
+
+
+class TestTables(unittest.TestCase):
+    """Table inputs from CSV files (no daemon needed: staging checks everything)."""
+
+    def setUp(self):
+        self.d = Dir()
+        self.c = Client(self.d.config)
+
+    def tearDown(self):
+        self.c.close()
+        self.d.close()
+
+    def test_csv_table_staged_and_checked(self):
+        csv = self.d.write("labs.csv", LABS_CSV)
+        defs = self.c.table_defines(LABS, {"labs": csv})
+        self.assertEqual(defs, ["N=3"])
+        with self.assertRaises(MPCError) as cm:
+            self.c.create_job_source(LABS, "labs.mpc")
+        self.assertIn("param 'N' has no value", cm.exception.message)
+        job = self.c.create_job_source(LABS, "labs.mpc", defines=defs)
+        self.assertEqual([i["name"] for i in job.inputs], ["labs.age", "labs.glucose", "labs.smoker", "limit"])
+        self.assertEqual(job.inputs[1]["len"], 3)
+        bad = self.d.write("bad.csv", "age,glucose,smoker\n1,2,1\n2,,1\n3,4,yes\n")
+        with self.assertRaises(MPCError) as cm:
+            job.input_csv("labs", bad)
+        self.assertEqual(cm.exception.name, "INPUT")
+        self.assertEqual(cm.exception.message, bad + ":4:5: error: column 'smoker': not a valid bool value "
+                         "(0, 1, true or false)")
+        self.assertEqual(job.staged(), [])   # nothing of a refused file is staged
+        with self.assertRaises(MPCError) as cm:
+            job.input_csv("nolabs", csv)
+        self.assertEqual(cm.exception.name, "NOTFOUND")
+        job.input_csv("labs", csv)
+        self.assertEqual(job.staged(), ["labs.age", "labs.glucose", "labs.smoker"])
+        with self.assertRaises(MPCError) as cm:
+            job.input_csv("labs", csv)
+        self.assertEqual(cm.exception.name, "STATE")
+        job.free()
+        # -D wins and the file must match it
+        job = self.c.create_job_source(LABS, "labs.mpc", defines=["N=4"])
+        with self.assertRaises(MPCError) as cm:
+            job.input_csv("labs", csv)
+        self.assertIn("3 data rows, but table 'labs' has 4 rows", cm.exception.message)
+        job.free()
+
+
 class TestEndToEnd(unittest.TestCase):
     """A real job on real daemons."""
 
@@ -348,6 +402,19 @@ class TestEndToEnd(unittest.TestCase):
                     job.output("total", timeout=10)
                 self.assertEqual(e.exception.name, "CANCELLED")
                 self.assertEqual(c.run(prog, {"x": 2, "y": 3}), {"total": 5})
+
+    def test_table_from_csv(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            csv = os.path.join(tmp, "labs.csv")
+            with open(csv, "w") as f:
+                f.write(LABS_CSV)
+            with Client(self.config) as c:
+                job = c.create_job_source(LABS, "labs.mpc", defines=c.table_defines(LABS, {"labs": csv}))
+                job.input_csv("labs", csv).input("limit", 6)
+                job.submit(all_inputs=True)
+                self.assertEqual(job.output("high", timeout=60), 1)
+                self.assertEqual(job.output("smokers", timeout=60), 2)
+                self.assertEqual(job.output("age", timeout=60), 123)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,64 @@
+/* client_int.h — the client SDK's internal structures, shared by its files (client.c: the
+ * connection, jobs, inputs and outputs; csv.c: inputs from CSV files).  Not installed: the
+ * public API is mpcclient.h. */
+#ifndef MPC_CLIENT_INT_H
+#define MPC_CLIENT_INT_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "circuit.h"
+#include "client_conf.h"
+#include "cwire.h"
+#include "format.h"
+#include "mpcclient.h"
+
+#define S_ERRMSG_MAX     768
+#define S_WARN_MAX       512
+
+struct mpc_client {
+    mpc_client_conf cfg;
+    void           *zctx;
+    void           *sock[MPC_MAX_PARTIES];
+    void           *mon[MPC_MAX_PARTIES];    /* socket monitors: why a connection fails */
+    int             handshake_ok[MPC_MAX_PARTIES];
+    int             auth_failed[MPC_MAX_PARTIES];
+    int             connected[MPC_MAX_PARTIES];
+    uint64_t        next_rid;
+    char            errmsg[S_ERRMSG_MAX];
+    mpc_progress_fn progress;
+    void           *progress_ctx;
+    int             progress_ms;
+    char          (*warn)[S_WARN_MAX];       /* the last compile's warnings, one line each */
+    size_t          n_warn;
+    const volatile sig_atomic_t *intr;       /* mpc_client_set_interrupt, or NULL */
+};
+
+struct mpc_job {
+    int          live;                            /* 0: staged (no id yet), 1: submitted or attached */
+    int          bound;                           /* mpc_job_set_binding chose the binding */
+    char         where[MPC_CWIRE_JOB_HEX + 8];    /* "job <id>: " once live, "" while staged */
+    uint8_t      id[MPC_CWIRE_JOB_BYTES];
+    char         id_hex[MPC_CWIRE_JOB_HEX + 1];
+    uint8_t      hash[MPC_HASH_BYTES];
+    char         hash_hex[2 * MPC_HASH_BYTES + 1];
+    mpc_circuit *circ;
+    uint32_t     k;                               /* program parties = bound daemons */
+    uint32_t     daemon_of[MPC_MAX_PARTIES];      /* program party -> daemon index */
+    char         daemon_names[MPC_MAX_PARTIES][MPC_NAME_MAX];   /* the same, by name */
+    uint8_t     *circ_bytes;                      /* the .circ SUBMIT sends (malloc) */
+    size_t       circ_len;
+    /* The inputs the parties give (pushdown.h, "declared inputs"): the circuit's own inputs
+     * unless the circuit has owner-local parts, whose inputs replace the derived ones. */
+    mpc_input   *decl;
+    uint32_t     n_decl;
+    uint64_t   **staged;                          /* per declared input: its staged values (sodium_malloc), or NULL */
+    char        *src;                             /* the source it was compiled from (table defaults), or NULL */
+    size_t       src_len;
+};
+
+/* Sets the client's error message (one line) and returns code. */
+int mpc_client_seterr(mpc_client *c, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+#endif
