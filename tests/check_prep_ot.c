@@ -573,6 +573,71 @@ START_TEST(test_portable_agreed)
 }
 END_TEST
 
+/* ---- the chunk pipeline: windows and threads ----
+ * Triples and binary triples over many small chunks (64 per chunk) with every window from
+ * lock-step to the largest and one or two compute threads per party (mixed: the thread
+ * count is each party's own business), 2 and 3 parties, two requests per source: every
+ * triple must satisfy Σc = Σa·Σb and (⊕ba)∧(⊕bb) = ⊕bc, and the bytes sent must be those of
+ * lock-step (the schedule moves messages, it adds none).  Parties with different windows
+ * refuse at setup. */
+static void s_check_btriples(const s_job *j)
+{
+    uint64_t N = j->BW * (uint64_t)j->batches, bad = 0;
+    for (uint64_t w = 0; w < N; w++) {
+        uint64_t a = 0, b = 0, c = 0;
+        for (uint32_t p = 0; p < j->n; p++) {
+            a ^= j->ba[p][w];
+            b ^= j->bb[p][w];
+            c ^= j->bc[p][w];
+        }
+        bad += (a & b) != c;
+    }
+    ck_assert_uint_eq(bad, 0);
+}
+
+START_TEST(test_pipeline_windows)
+{
+    const int32_t windows[] = {-1, 1, 2, MPC_PREP_OT_WINDOW, MPC_PREP_OT_WINDOW_MAX};
+    for (uint32_t n = 2; n <= 3; n++) {
+        uint64_t lockstep_bytes = 0;
+        for (size_t wi = 0; wi < sizeof windows / sizeof windows[0]; wi++) {
+            s_job j;
+            memset(&j, 0, sizeof j);
+            j.n = n;
+            j.T = 1001;        /* 16 chunks, the last one short */
+            j.BW = 333;
+            j.batches = 2;
+            for (uint32_t p = 0; p < n; p++) {
+                j.opts[p].chunk = 64;
+                j.opts[p].window = windows[wi];
+                j.opts[p].threads = 1 + (p + wi) % 2;
+            }
+            s_run(&j);
+            for (uint32_t p = 0; p < n; p++)
+                ck_assert_msg(j.rc[p] == 0, "n=%u window %d party %u: %s", n, windows[wi], p, mpc_strerror(j.rc[p]));
+            s_check_triples(&j);
+            s_check_btriples(&j);
+            if (wi == 0) lockstep_bytes = j.st[0].bytes_sent;
+            ck_assert_uint_eq(j.st[0].bytes_sent, lockstep_bytes);
+            s_free(&j);
+        }
+        /* windows that differ */
+        s_job j;
+        memset(&j, 0, sizeof j);
+        j.n = n;
+        j.T = 100;
+        j.batches = 1;
+        j.opts[0].window = 2;
+        s_run(&j);
+        for (uint32_t p = 0; p < n; p++) {
+            ck_assert_int_ne(j.rc[p], 0);
+            ck_assert(j.rc[p] == MPC_ERR_PROTOCOL || j.rc[p] == MPC_ERR_PEER_ABORT);
+        }
+        s_free(&j);
+    }
+}
+END_TEST
+
 /* ---- requests must agree ---- */
 
 START_TEST(test_mismatch_aborts)
@@ -916,12 +981,14 @@ START_TEST(test_failures)
 {
     ck_assert_int_eq(s_alone(NULL, NULL, 0, 300), MPC_ERR_TIMEOUT);
     /* a hello with another version, then one with the identity as A (a valid version) */
-    uint64_t hello[10] = {0x4d50434f54000002ull, 1u | (MPC_PREP_OT_K << 8)};
+    uint64_t hello[10] = {0x4d50434f54000001ull, 1u | (MPC_PREP_OT_K << 8) | (MPC_PREP_OT_WINDOW << 16)};
     mpc_msg_hdr hd = {.version = MPC_WIRE_VERSION, .type = MPC_MSG_PREP, .sender = 1,
                       .stream = STREAM, .seq = 0, .count = 10};
     ck_assert_int_eq(s_alone(&hd, hello, 10, 2000), MPC_ERR_PROTOCOL);
-    hello[0] = 0x4d50434f54000001ull;
-    hello[1] = 1u | (MPC_PREP_OT_K << 8);
+    hello[0] = 0x4d50434f54000002ull;
+    hello[1] = 1u | (MPC_PREP_OT_K << 8) | ((MPC_PREP_OT_WINDOW + 1) << 16);   /* another window */
+    ck_assert_int_eq(s_alone(&hd, hello, 10, 2000), MPC_ERR_PROTOCOL);
+    hello[1] = 1u | (MPC_PREP_OT_K << 8) | (MPC_PREP_OT_WINDOW << 16);
     ck_assert_int_eq(s_alone(&hd, hello, 10, 2000), MPC_ERR_CRYPTO);
     /* a hello of the wrong length */
     hd.count = 9;
@@ -931,6 +998,8 @@ START_TEST(test_failures)
     mpc_transport *t = mpc_mem_transport_new(h, 0);
     mpc_prep_ot_opts bad = {.ot_k = 3};
     ck_assert_ptr_null(mpc_prep_ot_new(t, 0, 2, STREAM, &bad));
+    mpc_prep_ot_opts badw = {.window = MPC_PREP_OT_WINDOW_MAX + 1};
+    ck_assert_ptr_null(mpc_prep_ot_new(t, 0, 2, STREAM, &badw));
     ck_assert_ptr_null(mpc_prep_ot_new(t, 1, 2, STREAM, NULL));
     ck_assert_ptr_null(mpc_prep_ot_new(t, 0, 1, STREAM, NULL));
     mpc_transport_destroy(&t);
@@ -1118,6 +1187,7 @@ Suite *mpc_test_suite(void)
     tcase_add_test(tc, test_cmp_material);
     tcase_add_test(tc, test_portable_agreed);
     tcase_add_test(tc, test_mismatch_aborts);
+    tcase_add_test(tc, test_pipeline_windows);
     tcase_add_test(tc, test_view_independent_of_peer_ab);
     tcase_add_test(tc, test_view_independent_of_peer_binary);
     tcase_add_test(tc, test_engine_with_ot_material);
