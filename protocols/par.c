@@ -7,7 +7,6 @@
 
 typedef struct {
     struct mpc_par *p;
-    uint32_t        part;
 } s_arg;
 
 struct mpc_par {
@@ -17,29 +16,40 @@ struct mpc_par {
     uint32_t        n;          /* threads in all, the caller included */
     uint32_t        started;    /* pool threads running */
     uint64_t        gen;        /* bumped per run */
-    uint32_t        pending;    /* pool threads still in this run's fn */
+    uint32_t        next;       /* next part of this run to claim */
+    uint32_t        finished;   /* parts of this run done */
     int             stop;
     mpc_par_fn      fn;
     void           *ctx;
     s_arg           arg[MPC_PAR_MAX];
 };
 
+/* Claims and runs parts of the current run until none is left (mu held on entry and exit).
+ * Parts are claimed, not assigned: a thread that wakes late finds them taken and the caller
+ * never waits for it (on a loaded machine a wake-up can take milliseconds). */
+static void s_claim(mpc_par *p)
+{
+    mpc_par_fn fn = p->fn;
+    void *ctx = p->ctx;
+    while (p->next < p->n) {
+        uint32_t part = p->next++;
+        pthread_mutex_unlock(&p->mu);
+        fn(ctx, part, p->n);
+        pthread_mutex_lock(&p->mu);
+        if (++p->finished == p->n) pthread_cond_signal(&p->done);
+    }
+}
+
 static void *s_main(void *arg)
 {
     mpc_par *p = ((s_arg *)arg)->p;
-    uint32_t part = ((s_arg *)arg)->part;
     uint64_t seen = 0;
     pthread_mutex_lock(&p->mu);
     for (;;) {
         while (!p->stop && p->gen == seen) pthread_cond_wait(&p->go, &p->mu);
         if (p->stop) break;
         seen = p->gen;
-        mpc_par_fn fn = p->fn;
-        void *ctx = p->ctx;
-        pthread_mutex_unlock(&p->mu);
-        fn(ctx, part, p->n);
-        pthread_mutex_lock(&p->mu);
-        if (--p->pending == 0) pthread_cond_signal(&p->done);
+        s_claim(p);
     }
     pthread_mutex_unlock(&p->mu);
     return NULL;
@@ -60,7 +70,6 @@ mpc_par *mpc_par_new(uint32_t threads)
     p->n = threads;
     for (uint32_t i = 1; i < threads; i++) {
         p->arg[i].p = p;
-        p->arg[i].part = i;
         if (pthread_create(&p->th[i], NULL, s_main, &p->arg[i])) break;
         p->started++;
     }
@@ -98,13 +107,13 @@ void mpc_par_run(mpc_par *p, mpc_par_fn fn, void *ctx)
     pthread_mutex_lock(&p->mu);
     p->fn = fn;
     p->ctx = ctx;
-    p->pending = p->n - 1;
+    p->next = 0;
+    p->finished = 0;
     p->gen++;
     pthread_cond_broadcast(&p->go);
-    pthread_mutex_unlock(&p->mu);
-    fn(ctx, 0, p->n);
-    pthread_mutex_lock(&p->mu);
-    while (p->pending) pthread_cond_wait(&p->done, &p->mu);
+    s_claim(p);
+    /* only parts already claimed by pool threads can be outstanding */
+    while (p->finished < p->n) pthread_cond_wait(&p->done, &p->mu);
     pthread_mutex_unlock(&p->mu);
 }
 

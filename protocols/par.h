@@ -3,9 +3,11 @@
  * the pool's threads (docs/preprocessing.md, "Pipeline and threads").  The threads only
  * compute: every transport call stays on the caller's thread.
  *
- * mpc_par_run(p, fn, ctx) calls fn(ctx, i, N) for i = 0 .. N−1, N = mpc_par_threads(p), part
- * 0 on the calling thread and the others on the pool's threads, and returns when all are
- * done (the calls' writes are then visible to the caller).  A pool serves one caller at a
+ * mpc_par_run(p, fn, ctx) calls fn(ctx, i, N) for i = 0 .. N−1, N = mpc_par_threads(p), and
+ * returns when all are done (the calls' writes are then visible to the caller).  Each part
+ * is claimed by whichever thread comes first, the caller included, and runs on that thread
+ * alone: the caller never waits for a pool thread that has not woken up yet (on a loaded
+ * machine that can take milliseconds; it then runs the parts itself).  A pool serves one caller at a
  * time.  With p == NULL, or a pool of one thread, fn(ctx, 0, 1) runs on the caller.  What a
  * part computes must depend only on (i, N) and ctx, never on timing, so that results are
  * the same bit for bit whatever the number of threads. */

@@ -18,7 +18,6 @@
 #define S_VERSION   0x4d50434f54000002ull   /* "MPCOT", protocol version 2 (pipelined chunks) */
 #define S_HELLO_W   10                      /* version, caps, nonce (4), A (4) */
 #define S_BITCHUNK  1024                    /* truncation tuples per chunk */
-#define S_RING      (2 * MPC_PREP_OT_WINDOW_MAX + 1)   /* receiver-hash slots of the pipeline */
 
 /* Own randomness (a_i, b_i, private bits) from a fresh seed per request. */
 #define S_RND_A    MPC_PRG_STREAM(MPC_PRG_D_TRIPLE_A, 2)
@@ -282,45 +281,37 @@ int mpc_prep_ot_setup(mpc_prep *p)
  * W = 0 is the lock-step A(k), B(k), C(k).  Every party runs the same schedule, so the
  * messages of each directed pair are sent and received in the same order (one sequence
  * counter per pair, as before), and every receive waits only for a message its peer sends
- * in an earlier step or earlier in the same step: no cycle.  The receiver hashes of chunk k
- * are needed from A(k) to C(k): a ring of 2W + 1 slots per peer bounds the memory.  The
- * compute of each step (COT extension, Gilboa sums) is split among the source's threads
- * (par.h); every transport call stays on the calling thread. */
+ * in an earlier step or earlier in the same step: no cycle.  A(k) folds the receiver hashes
+ * into the output shares at once (mpc_gilboa_recv_hashes; for binary triples their low
+ * bits), so a chunk in flight holds nothing but its outputs: the buffers are those of one
+ * chunk whatever W.  The compute of each step (COT extension, Gilboa sums) is split among
+ * the source's threads (par.h); every transport call stays on the calling thread. */
 
 typedef struct {
     uint64_t *u;                   /* a COT message (2 · 64 C words) */
-    uint64_t *hr[S_RING][S_MAXP];  /* receiver hashes per ring slot and peer (64 C) */
+    uint64_t *hr;                  /* receiver hashes (64 C) */
     uint64_t *h0, *h1;             /* sender hashes (64 C each) */
     uint64_t *corr;                /* packed corrections */
     uint64_t  C;                   /* items per chunk */
-    uint32_t  slots;               /* ring slots in use: 2W + 1 */
 } s_tbuf;
 
-static void s_tbuf_free(s_tbuf *b, uint32_t n)
+static void s_tbuf_free(s_tbuf *b)
 {
     s_wfree(b->u, 2 * 64 * b->C);
-    for (uint32_t r = 0; r < S_RING; r++)
-        for (uint32_t j = 0; j < n; j++) s_wfree(b->hr[r][j], 64 * b->C);
+    s_wfree(b->hr, 64 * b->C);
     s_wfree(b->h0, 64 * b->C);
     s_wfree(b->h1, 64 * b->C);
     s_wfree(b->corr, mpc_gilboa_corr_words(b->C));
     memset(b, 0, sizeof *b);
 }
 
-/* Buffers for chunks of up to C triples (or C binary triple words: 64·C COTs either way),
- * and the ring of as many receiver-hash slots as chunks in flight (at most `chunks`). */
-static int s_tbuf_alloc(mpc_prep *p, s_tbuf *B, uint64_t C, uint64_t chunks)
+/* Buffers for chunks of up to C triples (or C binary triple words: 64·C COTs either way). */
+static int s_tbuf_alloc(s_tbuf *B, uint64_t C)
 {
-    s_ot *s = p->impl;
     B->C = (C + 1) & ~1ull;   /* corrections of two products fill whole words */
-    B->slots = 2 * (uint32_t)s->o.window + 1;
-    if (B->slots > chunks) B->slots = (uint32_t)chunks;
-    if (!(B->u = s_alloc(2 * 64 * B->C)) || !(B->h0 = s_alloc(64 * B->C)) ||
+    if (!(B->u = s_alloc(2 * 64 * B->C)) || !(B->hr = s_alloc(64 * B->C)) || !(B->h0 = s_alloc(64 * B->C)) ||
         !(B->h1 = s_alloc(64 * B->C)) || !(B->corr = s_alloc(mpc_gilboa_corr_words(B->C))))
         return MPC_ERR_NOMEM;
-    for (uint32_t r = 0; r < B->slots; r++)
-        for (uint32_t j = 0; j < p->n; j++)
-            if (j != p->self && !(B->hr[r][j] = s_alloc(64 * B->C))) return MPC_ERR_NOMEM;
     return 0;
 }
 
@@ -333,9 +324,9 @@ typedef struct {
 } s_chunks;
 
 typedef struct {
-    int (*a)(mpc_prep *p, s_chunks *K, uint64_t e0, uint64_t k, uint64_t **hr);
+    int (*a)(mpc_prep *p, s_chunks *K, uint64_t e0, uint64_t k);
     int (*b)(mpc_prep *p, s_chunks *K, uint64_t e0, uint64_t k);
-    int (*c)(mpc_prep *p, s_chunks *K, uint64_t e0, uint64_t k, uint64_t **hr);
+    int (*c)(mpc_prep *p, s_chunks *K, uint64_t e0, uint64_t k);
 } s_chunk_ops;
 
 /* Runs the steps of every chunk of K->total items on the schedule above. */
@@ -349,8 +340,7 @@ static int s_pipeline(mpc_prep *p, s_chunks *K, const s_chunk_ops *ops)
             uint64_t lag = (uint64_t)step * W;
             if (i < lag || i - lag >= nc) continue;
             uint64_t ch = i - lag, e0 = ch * C, k = K->total - e0 < C ? K->total - e0 : C;
-            uint64_t **hr = K->B.hr[ch % K->B.slots];
-            r = step == 0 ? ops->a(p, K, e0, k, hr) : step == 1 ? ops->b(p, K, e0, k) : ops->c(p, K, e0, k, hr);
+            r = step == 0 ? ops->a(p, K, e0, k) : step == 1 ? ops->b(p, K, e0, k) : ops->c(p, K, e0, k);
             if (r) return r;
         }
     }
@@ -359,11 +349,12 @@ static int s_pipeline(mpc_prep *p, s_chunks *K, const s_chunk_ops *ops)
 
 /* Gilboa sums of n products split among the threads on pairs of products (a pair's
  * corrections fill 65 whole words, so every part writes its own words). */
+enum { S_G_SEND, S_G_HASHES, S_G_CORR };
 typedef struct {
     uint64_t       *share, *corr;
-    const uint64_t *x, *h0, *h1;   /* send: x = a, h0, h1; receive: x = b, h0 = h */
+    const uint64_t *x, *h0, *h1;   /* send: x = a, h0, h1; hashes: h0 = h; corr: x = b */
     uint64_t        n;
-    int             recv;
+    int             what;
 } s_gjob;
 
 static void s_gpart(void *ctx, uint32_t part, uint32_t np)
@@ -372,15 +363,18 @@ static void s_gpart(void *ctx, uint32_t part, uint32_t np)
     uint64_t lo, hi;
     mpc_par_range(g->n, 2, part, np, &lo, &hi);
     if (lo >= hi) return;
-    uint64_t *corr = g->corr + mpc_gilboa_corr_words(lo);
-    if (g->recv)
-        mpc_gilboa_recv(g->share + lo, g->x + lo, g->h0 + 64 * lo, corr, hi - lo);
+    uint64_t *corr = g->corr ? g->corr + mpc_gilboa_corr_words(lo) : NULL;
+    if (g->what == S_G_HASHES)
+        mpc_gilboa_recv_hashes(g->share + lo, g->h0 + 64 * lo, hi - lo);
+    else if (g->what == S_G_CORR)
+        mpc_gilboa_recv_corr(g->share + lo, g->x + lo, corr, hi - lo);
     else
         mpc_gilboa_send(g->share + lo, corr, g->x + lo, g->h0 + 64 * lo, g->h1 + 64 * lo, hi - lo);
 }
 
-/* A(k) of triples e0 .. e0+k-1: c = a·b, then the COT messages (choices = the bits of b). */
-static int s_tri_a(mpc_prep *p, s_chunks *K, uint64_t e0, uint64_t k, uint64_t **hr)
+/* A(k) of triples e0 .. e0+k-1: c = a·b, then the COT messages (choices = the bits of b) and
+ * the hashes' part of the receiver shares. */
+static int s_tri_a(mpc_prep *p, s_chunks *K, uint64_t e0, uint64_t k)
 {
     s_ot *s = p->impl;
     uint64_t *a = K->a + e0, *b = K->b + e0, *c = K->c + e0;
@@ -395,9 +389,13 @@ static int s_tri_a(mpc_prep *p, s_chunks *K, uint64_t e0, uint64_t k, uint64_t *
     s->st.sample_ns += mpc_now_ns() - t0;
     for (uint32_t j = 0; j < p->n; j++) {
         if (j == p->self) continue;
-        if ((r = mpc_cot_recv_extend_par(s->rcv[j], s->par, (const uint8_t *)b, m, K->B.u, hr[j], NULL)))
+        if ((r = mpc_cot_recv_extend_par(s->rcv[j], s->par, (const uint8_t *)b, m, K->B.u, K->B.hr, NULL)))
             return r;
         if ((r = s_send(s, j, K->B.u, uw))) return r;
+        uint64_t tg = mpc_now_ns();
+        s_gjob g = {c, NULL, NULL, K->B.hr, NULL, k, S_G_HASHES};
+        mpc_par_run(s->par, s_gpart, &g);
+        s->st.gilboa_ns += mpc_now_ns() - tg;
     }
     return 0;
 }
@@ -414,7 +412,7 @@ static int s_tri_b(mpc_prep *p, s_chunks *K, uint64_t e0, uint64_t k)
         if ((r = s_recv(s, j, B->u, uw))) return r;
         if ((r = mpc_cot_send_extend_par(s->snd[j], s->par, B->u, m, B->h0, B->h1, NULL))) return r;
         uint64_t tg = mpc_now_ns();
-        s_gjob g = {K->c + e0, B->corr, K->a + e0, B->h0, B->h1, k, 0};
+        s_gjob g = {K->c + e0, B->corr, K->a + e0, B->h0, B->h1, k, S_G_SEND};
         mpc_par_run(s->par, s_gpart, &g);
         s->st.gilboa_ns += mpc_now_ns() - tg;
         if ((r = s_send(s, j, B->corr, cw))) return r;
@@ -423,7 +421,7 @@ static int s_tri_b(mpc_prep *p, s_chunks *K, uint64_t e0, uint64_t k)
 }
 
 /* C(k): the corrections for a_j · b from every peer. */
-static int s_tri_c(mpc_prep *p, s_chunks *K, uint64_t e0, uint64_t k, uint64_t **hr)
+static int s_tri_c(mpc_prep *p, s_chunks *K, uint64_t e0, uint64_t k)
 {
     s_ot *s = p->impl;
     uint64_t cw = mpc_gilboa_corr_words(k);
@@ -432,7 +430,7 @@ static int s_tri_c(mpc_prep *p, s_chunks *K, uint64_t e0, uint64_t k, uint64_t *
         if (j == p->self) continue;
         if ((r = s_recv(s, j, K->B.corr, cw))) return r;
         uint64_t tg = mpc_now_ns();
-        s_gjob g = {K->c + e0, K->B.corr, K->b + e0, hr[j], NULL, k, 1};
+        s_gjob g = {K->c + e0, K->B.corr, K->b + e0, NULL, NULL, k, S_G_CORR};
         mpc_par_run(s->par, s_gpart, &g);
         s->st.gilboa_ns += mpc_now_ns() - tg;
     }
@@ -452,7 +450,7 @@ static int s_chunked(mpc_prep *p, const s_chunk_ops *ops, uint64_t T, uint64_t *
     memset(&K, 0, sizeof K);
     if (T == 0) return 0;
     uint64_t C = T < s->o.chunk ? T : s->o.chunk;
-    if ((r = s_tbuf_alloc(p, &K.B, C, (T + C - 1) / C))) goto out;
+    if ((r = s_tbuf_alloc(&K.B, C))) goto out;
     r = MPC_ERR_NOMEM;
     if (!(seed = mpc_prg_seed_new())) goto out;
     K.seed = seed;
@@ -463,7 +461,7 @@ static int s_chunked(mpc_prep *p, const s_chunk_ops *ops, uint64_t T, uint64_t *
     r = s_pipeline(p, &K, ops);
 out:
     mpc_prg_seed_free(&seed);
-    s_tbuf_free(&K.B, p->n);
+    s_tbuf_free(&K.B);
     return r;
 }
 
@@ -732,7 +730,7 @@ static uint64_t s_lsbs(const uint64_t *h)
  * h ⊕ b·τ = h0 ⊕ b·a.  (The low bit of each TCCR output; the receiver cannot compute
  * h_{1−b}, so τ hides a.)  Two message rounds per chunk: COT messages to every peer (A),
  * then one correction word per word (B, taken in C). */
-static int s_btri_a(mpc_prep *p, s_chunks *K, uint64_t e0, uint64_t k, uint64_t **hr)
+static int s_btri_a(mpc_prep *p, s_chunks *K, uint64_t e0, uint64_t k)
 {
     s_ot *s = p->impl;
     uint64_t *ba = K->a + e0, *bb = K->b + e0, *bc = K->c + e0;
@@ -748,9 +746,12 @@ static int s_btri_a(mpc_prep *p, s_chunks *K, uint64_t e0, uint64_t k, uint64_t 
     /* as receiver (choices = the bits of b) to every peer */
     for (uint32_t j = 0; j < p->n; j++) {
         if (j == p->self) continue;
-        if ((r = mpc_cot_recv_extend_par(s->rcv[j], s->par, (const uint8_t *)bb, m, K->B.u, hr[j], NULL)))
+        if ((r = mpc_cot_recv_extend_par(s->rcv[j], s->par, (const uint8_t *)bb, m, K->B.u, K->B.hr, NULL)))
             return r;
         if ((r = s_send(s, j, K->B.u, uw))) return r;
+        uint64_t tg = mpc_now_ns();
+        for (uint64_t w = 0; w < k; w++) bc[w] ^= s_lsbs(K->B.hr + 64 * w);   /* h's part */
+        s->st.gilboa_ns += mpc_now_ns() - tg;
     }
     return 0;
 }
@@ -779,8 +780,8 @@ static int s_btri_b(mpc_prep *p, s_chunks *K, uint64_t e0, uint64_t k)
     return 0;
 }
 
-/* the corrections for a_j ∧ b */
-static int s_btri_c(mpc_prep *p, s_chunks *K, uint64_t e0, uint64_t k, uint64_t **hr)
+/* the corrections for a_j ∧ b (h's part was added in A) */
+static int s_btri_c(mpc_prep *p, s_chunks *K, uint64_t e0, uint64_t k)
 {
     s_ot *s = p->impl;
     uint64_t *bb = K->b + e0, *bc = K->c + e0, *corr = K->B.corr;
@@ -789,7 +790,7 @@ static int s_btri_c(mpc_prep *p, s_chunks *K, uint64_t e0, uint64_t k, uint64_t 
         if (j == p->self) continue;
         if ((r = s_recv(s, j, corr, k))) return r;
         uint64_t tg = mpc_now_ns();
-        for (uint64_t w = 0; w < k; w++) bc[w] ^= s_lsbs(hr[j] + 64 * w) ^ (bb[w] & corr[w]);
+        for (uint64_t w = 0; w < k; w++) bc[w] ^= bb[w] & corr[w];
         s->st.gilboa_ns += mpc_now_ns() - tg;
     }
     return 0;

@@ -44,10 +44,10 @@
 #include "prep.h"
 #include "transport.h"
 
-#define MPC_PREP_OT_CHUNK 4096   /* default triples per chunk */
+#define MPC_PREP_OT_CHUNK 1024   /* default triples per chunk */
 #define MPC_PREP_OT_K     2      /* default SoftSpokenOT block size (1 = IKNP) */
-#define MPC_PREP_OT_WINDOW      3   /* default chunks in flight per peer and direction */
-#define MPC_PREP_OT_WINDOW_MAX  8
+#define MPC_PREP_OT_WINDOW      8   /* default chunks in flight per peer and direction */
+#define MPC_PREP_OT_WINDOW_MAX  16
 
 typedef struct {
     int      timeout_ms;        /* per receive; < 0: the transport's default */
