@@ -122,6 +122,36 @@ void mpc_gilboa_recv(uint64_t *share, const uint64_t *b, const uint64_t *h, cons
     }
 }
 
+void mpc_gilboa_recv_hashes(uint64_t *share, const uint64_t *h, uint64_t n)
+{
+    for (uint64_t e = 0; e < n; e++) {
+        const uint64_t *ph = h + 64 * e;
+        uint64_t v = 0;
+        for (unsigned k = 0; k < 64; k++) v += ph[k] << k;
+        share[e] += v;
+    }
+}
+
+void mpc_gilboa_recv_corr(uint64_t *share, const uint64_t *b, const uint64_t *corr, uint64_t n)
+{
+    const s_layout *L = s_layouts();
+    uint64_t words = mpc_gilboa_corr_words(n);
+    for (uint64_t e = 0; e < n; e++) {
+        const s_layout *l = &L[e & 1];
+        const uint64_t *base = corr + (e / 2) * 65;
+        uint64_t last = words - (e / 2) * 65;   /* words readable from base */
+        uint64_t be = b[e], v = 0;
+        for (unsigned k = 0; k < 64; k++) {
+            unsigned w = l->word[k], sh = l->shift[k];
+            uint64_t t = base[w] >> sh;
+            if (sh + 64 - k > 64 && w + 1u < last) t |= (base[w + 1] << 1) << (63 - sh);
+            t &= s_mask(64 - k);
+            v += (t & (0 - ((be >> k) & 1))) << k;
+        }
+        share[e] += v;
+    }
+}
+
 uint64_t mpc_bitmul_corr_words(const uint8_t *width, uint64_t m)
 {
     uint64_t bits = 0;

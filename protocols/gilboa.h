@@ -27,6 +27,13 @@ void mpc_gilboa_send(uint64_t *share, uint64_t *corr, const uint64_t *a, const u
 void mpc_gilboa_recv(uint64_t *share, const uint64_t *b, const uint64_t *h, const uint64_t *corr,
                      uint64_t n);
 
+/* mpc_gilboa_recv in two parts whose sum it is (v = Σ_k 2^k h_k + Σ_k 2^k b_k τ_k mod 2^64):
+ * the hashes' part, known as soon as the COTs are extended (share[e] += Σ_k 2^k h[64e+k]), and
+ * the corrections' part (share[e] += Σ_k 2^k b_k τ_k).  A pipelined receiver adds the first
+ * at once and keeps one word per product instead of 64 hashes until the corrections come. */
+void mpc_gilboa_recv_hashes(uint64_t *share, const uint64_t *h, uint64_t n);
+void mpc_gilboa_recv_corr(uint64_t *share, const uint64_t *b, const uint64_t *corr, uint64_t n);
+
 /* Bit × word products, one COT each: product j is c_j · y_j mod 2^(width[j]) where the
  * receiver's choice c_j = bit j of `choices` and the sender holds y_j (1 <= width <= 64).
  * Sender: share[j] = −h0[j], corr gets τ_j = h0 − h1 + y_j (width[j] bits, packed);

@@ -16,19 +16,24 @@
 
 #define S_SBLK (MPC_OT_SUPER / 128)   /* 128-OT blocks per superblock */
 
-/* Work space and keys of one end, in sodium_malloc memory (all of it is secret). */
+/* Keys of one end, in sodium_malloc memory (secret). */
 typedef struct {
     mpc_prg_key key[2][MPC_OT_KAPPA];   /* receiver: k0, k1; sender: kd in key[0] */
-    uint8_t     col[MPC_OT_KAPPA * S_SBLK * 16];   /* t^i (receiver) / q^i (sender) */
-    uint8_t     g1[S_SBLK * 16];
-    uint8_t     acc[S_SBLK * 16];
-    uint8_t     gall[256 * S_SBLK * 16];          /* SoftSpokenOT: every leaf of a block */
-    uint8_t     rows[S_SBLK * MPC_OT_KAPPA * 16];   /* a superblock's rows */
     uint8_t     delta[16];
 } s_secret;
 
+/* Work space of one thread for one superblock, in sodium_malloc memory (secret). */
+typedef struct {
+    uint8_t col[MPC_OT_KAPPA * S_SBLK * 16];   /* t^i (receiver) / q^i (sender) */
+    uint8_t g1[S_SBLK * 16];
+    uint8_t acc[S_SBLK * 16];
+    uint8_t gall[256 * S_SBLK * 16];          /* SoftSpokenOT: every leaf of a block */
+    uint8_t rows[S_SBLK * MPC_OT_KAPPA * 16];   /* a superblock's rows */
+} s_work;
+
 struct mpc_cot_recv {
     s_secret    *s;
+    s_work      *w[MPC_PAR_MAX];   /* per part of mpc_par_run, made when first needed */
     mpc_prg_key *leaf;       /* SoftSpokenOT (k > 1): 128/k blocks × 2^k leaf keys */
     uint32_t     k;
     mpc_sym_kind kind;
@@ -39,6 +44,7 @@ struct mpc_cot_recv {
 
 struct mpc_cot_send {
     s_secret    *s;
+    s_work      *w[MPC_PAR_MAX];
     mpc_prg_key *leaf;
     uint32_t     k;
     mpc_sym_kind kind;
@@ -241,6 +247,7 @@ mpc_cot_send *mpc_cot_send_new(mpc_sym_kind kind, const uint8_t delta[16], const
 void mpc_cot_recv_destroy(mpc_cot_recv **r)
 {
     if (!r || !*r) return;
+    for (int i = 0; i < MPC_PAR_MAX; i++) sodium_free((*r)->w[i]);
     sodium_free((*r)->leaf);
     sodium_free((*r)->s);
     free(*r);
@@ -250,6 +257,7 @@ void mpc_cot_recv_destroy(mpc_cot_recv **r)
 void mpc_cot_send_destroy(mpc_cot_send **s)
 {
     if (!s || !*s) return;
+    for (int i = 0; i < MPC_PAR_MAX; i++) sodium_free((*s)->w[i]);
     sodium_free((*s)->leaf);
     sodium_free((*s)->s);
     free(*s);
@@ -425,136 +433,209 @@ static void s_choice_block(uint8_t x[16], const uint8_t *choices, uint64_t m, ui
     if (bits % 8) x[bytes - 1] &= (uint8_t)((1u << (bits % 8)) - 1);
 }
 
+/* The work spaces of parts 0 .. n−1 (allocated on first use). */
+static int s_works(s_work **w, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++)
+        if (!w[i] && !(w[i] = sodium_malloc(sizeof(s_work)))) return MPC_ERR_NOMEM;
+    return 0;
+}
+
+static void s_prof_add(mpc_cot_prof *to, const mpc_cot_prof *p)
+{
+    to->prg_ns += p->prg_ns;
+    to->transpose_ns += p->transpose_ns;
+    to->hash_ns += p->hash_ns;
+}
+
+/* Receiver, superblock sb of a batch of m OTs starting at OT index pos. */
+static void s_recv_sb(const mpc_cot_recv *r, s_work *s, uint64_t pos, const uint8_t *choices,
+                      uint64_t m, uint64_t sb, uint8_t *ub, uint64_t *h, uint8_t *t_rows,
+                      mpc_cot_prof *prof)
+{
+    const s_secret *ks = r->s;
+    uint64_t nblk = (m + 127) / 128;
+    uint8_t x[S_SBLK][16];
+    uint64_t b0 = sb * S_SBLK;
+    unsigned nb = (unsigned)(nblk - b0 < S_SBLK ? nblk - b0 : S_SBLK);
+    uint64_t prg0 = (pos / 128) + b0;          /* PRG block of this superblock */
+    uint64_t t0 = mpc_now_ns();
+    for (unsigned b = 0; b < nb; b++) s_choice_block(x[b], choices, m, b0 + b);
+    if (r->k == 1) {
+        uint8_t *uo = ub + b0 * 128 * 16;       /* this superblock's u: [col][block] */
+        for (unsigned i = 0; i < MPC_OT_KAPPA; i++) {
+            uint8_t *t = s->col + (size_t)i * nb * 16;
+            mpc_sym_prg(r->kind, &ks->key[0][i], prg0, t, nb);
+            mpc_sym_prg(r->kind, &ks->key[1][i], prg0, s->g1, nb);
+            uint8_t *ui = uo + (size_t)i * nb * 16;
+            s_xor3(ui, t, s->g1, &x[0][0], nb);
+        }
+    } else {
+        /* block l: u_l = ⊕_y G(s_y), column lk + i: v = ⊕_{y: bit i of y} G(s_y);
+         * send c_l = u_l ⊕ x (Roy §5: the repetition code makes every block agree) */
+        uint32_t k = r->k, nl = MPC_OT_KAPPA / k;
+        uint8_t *co = ub + b0 * nl * 16;        /* this superblock's c: [block l][nb] */
+        memset(s->col, 0, (size_t)MPC_OT_KAPPA * nb * 16);
+        for (uint32_t l = 0; l < nl; l++) {
+            memcpy(s->acc, &x[0][0], (size_t)nb * 16);
+            mpc_sym_prg_multi(r->kind, &r->leaf[(size_t)l << k], (size_t)1 << k, prg0, s->gall, nb);
+            for (uint32_t y = 0; y < (1u << k); y++) {
+                const uint8_t *g = s->gall + (size_t)y * nb * 16;
+                s_xor_masked(s->acc, g, UINT64_MAX, nb);
+                for (uint32_t i = 0; i < k; i++)
+                    if ((y >> i) & 1)
+                        s_xor_masked(s->col + (size_t)(l * k + i) * nb * 16, g, UINT64_MAX, nb);
+            }
+            memcpy(co + (size_t)l * nb * 16, s->acc, (size_t)nb * 16);
+        }
+    }
+    uint64_t t1 = mpc_now_ns();
+    prof->prg_ns += t1 - t0;
+    /* rows of the whole superblock, then one hash call over them */
+    for (unsigned b = 0; b < nb; b++)
+        mpc_transpose128(s->rows + (size_t)b * 2048, s->col + (size_t)b * 16, (uint64_t)nb * 16);
+    uint64_t tb = mpc_now_ns();
+    uint64_t j0 = b0 * 128, cnt = m - j0 < (uint64_t)nb * 128 ? m - j0 : (uint64_t)nb * 128;
+    mpc_tccr(r->kind, h + j0, s->rows, NULL, r->tweak_hi, pos + j0, (size_t)cnt);
+    if (t_rows) memcpy(t_rows + 16 * j0, s->rows, (size_t)cnt * 16);
+    uint64_t tc = mpc_now_ns();
+    prof->transpose_ns += tb - t1;
+    prof->hash_ns += tc - tb;
+    sodium_memzero(x, sizeof x);
+}
+
+/* Sender, superblock sb of a batch of m OTs starting at OT index pos. */
+static void s_send_sb(const mpc_cot_send *sd, s_work *s, uint64_t pos, const uint8_t *ub,
+                      uint64_t m, uint64_t sb, uint64_t *h0, uint64_t *h1, uint8_t *q_rows,
+                      mpc_cot_prof *prof)
+{
+    const s_secret *ks = sd->s;
+    uint64_t nblk = (m + 127) / 128;
+    uint64_t b0 = sb * S_SBLK;
+    unsigned nb = (unsigned)(nblk - b0 < S_SBLK ? nblk - b0 : S_SBLK);
+    uint64_t prg0 = (pos / 128) + b0;
+    uint64_t t0 = mpc_now_ns();
+    if (sd->k == 1) {
+        const uint8_t *uo = ub + b0 * 128 * 16;
+        for (unsigned i = 0; i < MPC_OT_KAPPA; i++) {
+            uint8_t *q = s->col + (size_t)i * nb * 16;
+            mpc_sym_prg(sd->kind, &ks->key[0][i], prg0, q, nb);
+            uint64_t mask = 0 - (uint64_t)((ks->delta[i / 8] >> (i % 8)) & 1u);
+            s_xor_masked(q, uo + (size_t)i * nb * 16, mask, nb);
+        }
+    } else {
+        /* column lk + i: w = ⊕_y (y_i ⊕ Δ_{l,i}) G(s_y) ⊕ Δ_{l,i} c_l = v ⊕ Δ_{l,i} x.
+         * The punctured leaf y = Δ_l (a dummy key here) gets coefficient 0 in every
+         * column, so all leaves run the same code whatever Δ is. */
+        uint32_t k = sd->k, nl = MPC_OT_KAPPA / k;
+        const uint8_t *co = ub + b0 * nl * 16;
+        memset(s->col, 0, (size_t)MPC_OT_KAPPA * nb * 16);
+        for (uint32_t l = 0; l < nl; l++) {
+            uint32_t dl = 0;
+            for (uint32_t i = 0; i < k; i++) {
+                uint32_t c = l * k + i;
+                dl |= (uint32_t)((ks->delta[c / 8] >> (c % 8)) & 1u) << i;
+            }
+            mpc_sym_prg_multi(sd->kind, &sd->leaf[(size_t)l << k], (size_t)1 << k, prg0, s->gall, nb);
+            for (uint32_t y = 0; y < (1u << k); y++) {
+                const uint8_t *g = s->gall + (size_t)y * nb * 16;
+                for (uint32_t i = 0; i < k; i++) {
+                    uint64_t mask = 0 - (uint64_t)(((y ^ dl) >> i) & 1u);
+                    s_xor_masked(s->col + (size_t)(l * k + i) * nb * 16, g, mask, nb);
+                }
+            }
+            for (uint32_t i = 0; i < k; i++) {
+                uint64_t mask = 0 - (uint64_t)((dl >> i) & 1u);
+                s_xor_masked(s->col + (size_t)(l * k + i) * nb * 16, co + (size_t)l * nb * 16,
+                             mask, nb);
+            }
+            dl = 0;
+        }
+    }
+    uint64_t t1 = mpc_now_ns();
+    prof->prg_ns += t1 - t0;
+    for (unsigned b = 0; b < nb; b++)
+        mpc_transpose128(s->rows + (size_t)b * 2048, s->col + (size_t)b * 16, (uint64_t)nb * 16);
+    uint64_t tb = mpc_now_ns();
+    uint64_t j0 = b0 * 128, cnt = m - j0 < (uint64_t)nb * 128 ? m - j0 : (uint64_t)nb * 128;
+    mpc_tccr(sd->kind, h0 + j0, s->rows, NULL, sd->tweak_hi, pos + j0, (size_t)cnt);
+    mpc_tccr(sd->kind, h1 + j0, s->rows, ks->delta, sd->tweak_hi, pos + j0, (size_t)cnt);
+    if (q_rows) memcpy(q_rows + 16 * j0, s->rows, (size_t)cnt * 16);
+    uint64_t tc = mpc_now_ns();
+    prof->transpose_ns += tb - t1;
+    prof->hash_ns += tc - tb;
+}
+
+/* One batch split among the parts of a pool: part i takes a contiguous range of superblocks
+ * with its own work space; the positions and tweaks are those of the one-thread run. */
+typedef struct {
+    mpc_cot_recv       *r;
+    mpc_cot_send       *sd;
+    uint64_t            pos, m;
+    const uint8_t      *choices;
+    const uint8_t      *uin;
+    uint8_t            *uout;
+    uint64_t           *h, *h1;
+    uint8_t            *rows;
+    mpc_cot_prof        prof[MPC_PAR_MAX];
+} s_job;
+
+static void s_part(void *ctx, uint32_t part, uint32_t nparts)
+{
+    s_job *j = ctx;
+    uint64_t nsb = ((j->m + 127) / 128 + S_SBLK - 1) / S_SBLK, lo, hi;
+    mpc_par_range(nsb, 1, part, nparts, &lo, &hi);
+    for (uint64_t sb = lo; sb < hi; sb++) {
+        if (j->r)
+            s_recv_sb(j->r, j->r->w[part], j->pos, j->choices, j->m, sb, j->uout, j->h, j->rows,
+                      &j->prof[part]);
+        else
+            s_send_sb(j->sd, j->sd->w[part], j->pos, j->uin, j->m, sb, j->h, j->h1, j->rows,
+                      &j->prof[part]);
+    }
+    s_stack_wipe();
+}
+
+int mpc_cot_recv_extend_par(mpc_cot_recv *r, mpc_par *par, const uint8_t *choices, uint64_t m,
+                            uint64_t *u, uint64_t *h, uint8_t *t_rows)
+{
+    if (!r || m == 0 || m > MPC_OT_MAX_M || !choices || !u || !h) return MPC_ERR_INVALID;
+    uint32_t np = mpc_par_threads(par);
+    if (s_works(r->w, np)) return MPC_ERR_NOMEM;
+    s_job j = {.r = r, .pos = r->pos, .m = m, .choices = choices, .uout = (uint8_t *)u, .h = h,
+               .rows = t_rows};
+    mpc_par_run(par, s_part, &j);
+    for (uint32_t i = 0; i < np; i++) s_prof_add(&r->prof, &j.prof[i]);
+    r->pos += ((m + 127) / 128 + S_SBLK - 1) / S_SBLK * MPC_OT_SUPER;
+    r->prof.ots += m;
+    return 0;
+}
+
 int mpc_cot_recv_extend(mpc_cot_recv *r, const uint8_t *choices, uint64_t m, uint64_t *u,
                         uint64_t *h, uint8_t *t_rows)
 {
-    if (!r || m == 0 || m > MPC_OT_MAX_M || !choices || !u || !h) return MPC_ERR_INVALID;
-    s_secret *s = r->s;
-    uint64_t nblk = (m + 127) / 128;
-    uint8_t *ub = (uint8_t *)u;
-    uint8_t x[S_SBLK][16];
-    for (uint64_t sb = 0; sb * S_SBLK < nblk; sb++) {
-        uint64_t b0 = sb * S_SBLK;
-        unsigned nb = (unsigned)(nblk - b0 < S_SBLK ? nblk - b0 : S_SBLK);
-        uint64_t prg0 = (r->pos / 128) + b0;          /* PRG block of this superblock */
-        uint64_t t0 = mpc_now_ns();
-        for (unsigned b = 0; b < nb; b++) s_choice_block(x[b], choices, m, b0 + b);
-        if (r->k == 1) {
-            uint8_t *uo = ub + b0 * 128 * 16;       /* this superblock's u: [col][block] */
-            for (unsigned i = 0; i < MPC_OT_KAPPA; i++) {
-                uint8_t *t = s->col + (size_t)i * nb * 16;
-                mpc_sym_prg(r->kind, &s->key[0][i], prg0, t, nb);
-                mpc_sym_prg(r->kind, &s->key[1][i], prg0, s->g1, nb);
-                uint8_t *ui = uo + (size_t)i * nb * 16;
-                s_xor3(ui, t, s->g1, &x[0][0], nb);
-            }
-        } else {
-            /* block l: u_l = ⊕_y G(s_y), column lk + i: v = ⊕_{y: bit i of y} G(s_y);
-             * send c_l = u_l ⊕ x (Roy §5: the repetition code makes every block agree) */
-            uint32_t k = r->k, nl = MPC_OT_KAPPA / k;
-            uint8_t *co = ub + b0 * nl * 16;        /* this superblock's c: [block l][nb] */
-            memset(s->col, 0, (size_t)MPC_OT_KAPPA * nb * 16);
-            for (uint32_t l = 0; l < nl; l++) {
-                memcpy(s->acc, &x[0][0], (size_t)nb * 16);
-                mpc_sym_prg_multi(r->kind, &r->leaf[(size_t)l << k], (size_t)1 << k, prg0, s->gall, nb);
-                for (uint32_t y = 0; y < (1u << k); y++) {
-                    const uint8_t *g = s->gall + (size_t)y * nb * 16;
-                    s_xor_masked(s->acc, g, UINT64_MAX, nb);
-                    for (uint32_t i = 0; i < k; i++)
-                        if ((y >> i) & 1)
-                            s_xor_masked(s->col + (size_t)(l * k + i) * nb * 16, g, UINT64_MAX, nb);
-                }
-                memcpy(co + (size_t)l * nb * 16, s->acc, (size_t)nb * 16);
-            }
-        }
-        uint64_t t1 = mpc_now_ns();
-        r->prof.prg_ns += t1 - t0;
-        /* rows of the whole superblock, then one hash call over them */
-        uint64_t ta = t1;
-        for (unsigned b = 0; b < nb; b++)
-            mpc_transpose128(s->rows + (size_t)b * 2048, s->col + (size_t)b * 16, (uint64_t)nb * 16);
-        uint64_t tb = mpc_now_ns();
-        uint64_t j0 = b0 * 128, cnt = m - j0 < (uint64_t)nb * 128 ? m - j0 : (uint64_t)nb * 128;
-        mpc_tccr(r->kind, h + j0, s->rows, NULL, r->tweak_hi, r->pos + j0, (size_t)cnt);
-        if (t_rows) memcpy(t_rows + 16 * j0, s->rows, (size_t)cnt * 16);
-        uint64_t tc = mpc_now_ns();
-        r->prof.transpose_ns += tb - ta;
-        r->prof.hash_ns += tc - tb;
-    }
-    sodium_memzero(x, sizeof x);
-    s_stack_wipe();
-    r->pos += (nblk + S_SBLK - 1) / S_SBLK * MPC_OT_SUPER;
-    r->prof.ots += m;
+    return mpc_cot_recv_extend_par(r, NULL, choices, m, u, h, t_rows);
+}
+
+int mpc_cot_send_extend_par(mpc_cot_send *sd, mpc_par *par, const uint64_t *u, uint64_t m,
+                            uint64_t *h0, uint64_t *h1, uint8_t *q_rows)
+{
+    if (!sd || m == 0 || m > MPC_OT_MAX_M || !u || !h0 || !h1) return MPC_ERR_INVALID;
+    uint32_t np = mpc_par_threads(par);
+    if (s_works(sd->w, np)) return MPC_ERR_NOMEM;
+    s_job j = {.sd = sd, .pos = sd->pos, .m = m, .uin = (const uint8_t *)u, .h = h0, .h1 = h1,
+               .rows = q_rows};
+    mpc_par_run(par, s_part, &j);
+    for (uint32_t i = 0; i < np; i++) s_prof_add(&sd->prof, &j.prof[i]);
+    sd->pos += ((m + 127) / 128 + S_SBLK - 1) / S_SBLK * MPC_OT_SUPER;
+    sd->prof.ots += m;
     return 0;
 }
 
 int mpc_cot_send_extend(mpc_cot_send *sd, const uint64_t *u, uint64_t m, uint64_t *h0,
                         uint64_t *h1, uint8_t *q_rows)
 {
-    if (!sd || m == 0 || m > MPC_OT_MAX_M || !u || !h0 || !h1) return MPC_ERR_INVALID;
-    s_secret *s = sd->s;
-    uint64_t nblk = (m + 127) / 128;
-    const uint8_t *ub = (const uint8_t *)u;
-    for (uint64_t sb = 0; sb * S_SBLK < nblk; sb++) {
-        uint64_t b0 = sb * S_SBLK;
-        unsigned nb = (unsigned)(nblk - b0 < S_SBLK ? nblk - b0 : S_SBLK);
-        uint64_t prg0 = (sd->pos / 128) + b0;
-        uint64_t t0 = mpc_now_ns();
-        if (sd->k == 1) {
-            const uint8_t *uo = ub + b0 * 128 * 16;
-            for (unsigned i = 0; i < MPC_OT_KAPPA; i++) {
-                uint8_t *q = s->col + (size_t)i * nb * 16;
-                mpc_sym_prg(sd->kind, &s->key[0][i], prg0, q, nb);
-                uint64_t mask = 0 - (uint64_t)((s->delta[i / 8] >> (i % 8)) & 1u);
-                s_xor_masked(q, uo + (size_t)i * nb * 16, mask, nb);
-            }
-        } else {
-            /* column lk + i: w = ⊕_y (y_i ⊕ Δ_{l,i}) G(s_y) ⊕ Δ_{l,i} c_l = v ⊕ Δ_{l,i} x.
-             * The punctured leaf y = Δ_l (a dummy key here) gets coefficient 0 in every
-             * column, so all leaves run the same code whatever Δ is. */
-            uint32_t k = sd->k, nl = MPC_OT_KAPPA / k;
-            const uint8_t *co = ub + b0 * nl * 16;
-            memset(s->col, 0, (size_t)MPC_OT_KAPPA * nb * 16);
-            for (uint32_t l = 0; l < nl; l++) {
-                uint32_t dl = 0;
-                for (uint32_t i = 0; i < k; i++) {
-                    uint32_t c = l * k + i;
-                    dl |= (uint32_t)((s->delta[c / 8] >> (c % 8)) & 1u) << i;
-                }
-                mpc_sym_prg_multi(sd->kind, &sd->leaf[(size_t)l << k], (size_t)1 << k, prg0, s->gall, nb);
-                for (uint32_t y = 0; y < (1u << k); y++) {
-                    const uint8_t *g = s->gall + (size_t)y * nb * 16;
-                    for (uint32_t i = 0; i < k; i++) {
-                        uint64_t mask = 0 - (uint64_t)(((y ^ dl) >> i) & 1u);
-                        s_xor_masked(s->col + (size_t)(l * k + i) * nb * 16, g, mask, nb);
-                    }
-                }
-                for (uint32_t i = 0; i < k; i++) {
-                    uint64_t mask = 0 - (uint64_t)((dl >> i) & 1u);
-                    s_xor_masked(s->col + (size_t)(l * k + i) * nb * 16, co + (size_t)l * nb * 16,
-                                 mask, nb);
-                }
-                dl = 0;
-            }
-        }
-        uint64_t t1 = mpc_now_ns();
-        sd->prof.prg_ns += t1 - t0;
-        uint64_t ta = t1;
-        for (unsigned b = 0; b < nb; b++)
-            mpc_transpose128(s->rows + (size_t)b * 2048, s->col + (size_t)b * 16, (uint64_t)nb * 16);
-        uint64_t tb = mpc_now_ns();
-        uint64_t j0 = b0 * 128, cnt = m - j0 < (uint64_t)nb * 128 ? m - j0 : (uint64_t)nb * 128;
-        mpc_tccr(sd->kind, h0 + j0, s->rows, NULL, sd->tweak_hi, sd->pos + j0, (size_t)cnt);
-        mpc_tccr(sd->kind, h1 + j0, s->rows, s->delta, sd->tweak_hi, sd->pos + j0, (size_t)cnt);
-        if (q_rows) memcpy(q_rows + 16 * j0, s->rows, (size_t)cnt * 16);
-        uint64_t tc = mpc_now_ns();
-        sd->prof.transpose_ns += tb - ta;
-        sd->prof.hash_ns += tc - tb;
-    }
-    s_stack_wipe();
-    sd->pos += (nblk + S_SBLK - 1) / S_SBLK * MPC_OT_SUPER;
-    sd->prof.ots += m;
-    return 0;
+    return mpc_cot_send_extend_par(sd, NULL, u, m, h0, h1, q_rows);
 }
 
 void mpc_cot_recv_prof(const mpc_cot_recv *r, mpc_cot_prof *p)

@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "aeshash.h"
+#include "par.h"
 
 #define MPC_OT_KAPPA   128
 #define MPC_OT_SUPER   1024        /* OTs per PRG superblock */
@@ -63,6 +64,17 @@ int mpc_cot_recv_extend(mpc_cot_recv *r, const uint8_t *choices, uint64_t m, uin
 __attribute__((warn_unused_result))
 int mpc_cot_send_extend(mpc_cot_send *s, const uint64_t *u, uint64_t m, uint64_t *h0,
                         uint64_t *h1, uint8_t *q_rows);
+
+/* The same two calls with the batch's superblocks split among the threads of par (NULL: the
+ * calling thread alone; par.h).  The outputs, positions and tweaks are those of the plain
+ * calls, bit for bit, whatever the number of threads.  One call at a time per end.  0,
+ * MPC_ERR_INVALID or MPC_ERR_NOMEM (a thread's work space). */
+__attribute__((warn_unused_result))
+int mpc_cot_recv_extend_par(mpc_cot_recv *r, mpc_par *par, const uint8_t *choices, uint64_t m,
+                            uint64_t *u, uint64_t *h, uint8_t *t_rows);
+__attribute__((warn_unused_result))
+int mpc_cot_send_extend_par(mpc_cot_send *s, mpc_par *par, const uint64_t *u, uint64_t m,
+                            uint64_t *h0, uint64_t *h1, uint8_t *q_rows);
 
 /* ---- SoftSpokenOT (Roy, "SoftSpokenOT: Quieter OT Extension from Small-Field Silent VOLE
  * in the Minicrypt Model", CRYPTO 2022, §4–5; semi-honest, no consistency check).

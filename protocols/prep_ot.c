@@ -11,10 +11,11 @@
 #include "gilboa.h"
 #include "mpc_err.h"
 #include "otext.h"
+#include "par.h"
 #include "prg.h"
 
 #define S_MAXP      16
-#define S_VERSION   0x4d50434f54000001ull   /* "MPCOT", protocol version 1 */
+#define S_VERSION   0x4d50434f54000002ull   /* "MPCOT", protocol version 2 (pipelined chunks) */
 #define S_HELLO_W   10                      /* version, caps, nonce (4), A (4) */
 #define S_BITCHUNK  1024                    /* truncation tuples per chunk */
 
@@ -38,6 +39,7 @@ typedef struct {
     mpc_cot_recv    *rcv[S_MAXP];   /* j → self */
     uint64_t         sseq[S_MAXP], rseq[S_MAXP];
     mpc_prep_ot_stats st;
+    mpc_par         *par;           /* compute threads (NULL: this thread only) */
     int              given;         /* this fetch: a, b (ba, bb) come from the caller */
 } s_ot;
 
@@ -176,7 +178,7 @@ static int s_setup_run(mpc_prep *p)
         uint64_t h[S_HELLO_W];
         randombytes_buf(w->nonce[j], 32);
         h[0] = S_VERSION;
-        h[1] = (uint64_t)caps | (uint64_t)k << 8;
+        h[1] = (uint64_t)caps | (uint64_t)k << 8 | (uint64_t)(uint32_t)s->o.window << 16;
         memcpy(h + 2, w->nonce[j], 32);
         if (!(w->bs[j] = mpc_baseot_sender_new((uint8_t *)(h + 6)))) { r = MPC_ERR_CRYPTO; goto out; }
         if ((r = s_send(s, j, h, S_HELLO_W))) goto out;
@@ -187,7 +189,8 @@ static int s_setup_run(mpc_prep *p)
         if (j == me) continue;
         uint64_t h[S_HELLO_W];
         if ((r = s_recv(s, j, h, S_HELLO_W))) goto out;
-        if (h[0] != S_VERSION || (h[1] & ~0xff01ull) || (h[1] >> 8) != k) {
+        if (h[0] != S_VERSION || (h[1] & ~0xffff01ull) || ((h[1] >> 8) & 0xff) != k ||
+            (h[1] >> 16) != (uint64_t)(uint32_t)s->o.window) {
             r = MPC_ERR_PROTOCOL;
             goto out;
         }
@@ -265,18 +268,37 @@ int mpc_prep_ot_setup(mpc_prep *p)
 
 /* ---- triples ---- */
 
+/* ---- the chunk pipeline of triples and binary triples ----
+ *
+ * A request's triples (or binary triple words) go in chunks of up to C, each in three steps:
+ *   A(k)  draw this chunk's own a, b; extend COTs as receiver (choices = bits of b) with every
+ *         peer and send it the COT message;
+ *   B(k)  take every peer's COT message of chunk k, extend as sender, send the corrections;
+ *   C(k)  take every peer's corrections of chunk k and finish this party's shares.
+ * With a window of W chunks, step i of the loop runs A(i), B(i − W), C(i − 2W): W chunks'
+ * COT messages and W chunks' corrections are in flight per peer while this party computes,
+ * so a chunk costs the larger of its compute time and one network latency divided by W.
+ * W = 0 is the lock-step A(k), B(k), C(k).  Every party runs the same schedule, so the
+ * messages of each directed pair are sent and received in the same order (one sequence
+ * counter per pair, as before), and every receive waits only for a message its peer sends
+ * in an earlier step or earlier in the same step: no cycle.  A(k) folds the receiver hashes
+ * into the output shares at once (mpc_gilboa_recv_hashes; for binary triples their low
+ * bits), so a chunk in flight holds nothing but its outputs: the buffers are those of one
+ * chunk whatever W.  The compute of each step (COT extension, Gilboa sums) is split among
+ * the source's threads (par.h); every transport call stays on the calling thread. */
+
 typedef struct {
-    uint64_t *u;            /* a u message (2 · 64 C words) */
-    uint64_t *hr[S_MAXP];   /* receiver hashes per peer (64 C) */
-    uint64_t *h0, *h1;      /* sender hashes (64 C each) */
-    uint64_t *corr;         /* packed corrections */
-    uint64_t  C;
+    uint64_t *u;                   /* a COT message (2 · 64 C words) */
+    uint64_t *hr;                  /* receiver hashes (64 C) */
+    uint64_t *h0, *h1;             /* sender hashes (64 C each) */
+    uint64_t *corr;                /* packed corrections */
+    uint64_t  C;                   /* items per chunk */
 } s_tbuf;
 
-static void s_tbuf_free(s_tbuf *b, uint32_t n)
+static void s_tbuf_free(s_tbuf *b)
 {
     s_wfree(b->u, 2 * 64 * b->C);
-    for (uint32_t j = 0; j < n; j++) s_wfree(b->hr[j], 64 * b->C);
+    s_wfree(b->hr, 64 * b->C);
     s_wfree(b->h0, 64 * b->C);
     s_wfree(b->h1, 64 * b->C);
     s_wfree(b->corr, mpc_gilboa_corr_words(b->C));
@@ -284,79 +306,162 @@ static void s_tbuf_free(s_tbuf *b, uint32_t n)
 }
 
 /* Buffers for chunks of up to C triples (or C binary triple words: 64·C COTs either way). */
-static int s_tbuf_alloc(mpc_prep *p, s_tbuf *B, uint64_t C)
+static int s_tbuf_alloc(s_tbuf *B, uint64_t C)
 {
     B->C = (C + 1) & ~1ull;   /* corrections of two products fill whole words */
-    if (!(B->u = s_alloc(2 * 64 * B->C)) || !(B->h0 = s_alloc(64 * B->C)) ||
+    if (!(B->u = s_alloc(2 * 64 * B->C)) || !(B->hr = s_alloc(64 * B->C)) || !(B->h0 = s_alloc(64 * B->C)) ||
         !(B->h1 = s_alloc(64 * B->C)) || !(B->corr = s_alloc(mpc_gilboa_corr_words(B->C))))
         return MPC_ERR_NOMEM;
-    for (uint32_t j = 0; j < p->n; j++)
-        if (j != p->self && !(B->hr[j] = s_alloc(64 * B->C))) return MPC_ERR_NOMEM;
     return 0;
 }
 
-/* Triples e0 .. e0+k-1 of the request (k <= chunk); a, b, c are this chunk's slices. */
-static int s_triple_chunk(mpc_prep *p, s_tbuf *B, const uint8_t *seed, uint64_t e0, uint64_t k,
-                          uint64_t *a, uint64_t *b, uint64_t *c)
+/* One request's chunks: the buffers, the output and what the steps need. */
+typedef struct {
+    s_tbuf         B;
+    const uint8_t *seed;
+    uint64_t       total;      /* items of the request */
+    uint64_t      *a, *b, *c;  /* the request's outputs (a, b, c or ba, bb, bc) */
+} s_chunks;
+
+typedef struct {
+    int (*a)(mpc_prep *p, s_chunks *K, uint64_t e0, uint64_t k);
+    int (*b)(mpc_prep *p, s_chunks *K, uint64_t e0, uint64_t k);
+    int (*c)(mpc_prep *p, s_chunks *K, uint64_t e0, uint64_t k);
+} s_chunk_ops;
+
+/* Runs the steps of every chunk of K->total items on the schedule above. */
+static int s_pipeline(mpc_prep *p, s_chunks *K, const s_chunk_ops *ops)
 {
     s_ot *s = p->impl;
-    uint32_t n = p->n, me = p->self;
+    uint64_t C = K->B.C, nc = (K->total + C - 1) / C, W = (uint64_t)(uint32_t)s->o.window;
     int r;
-    uint64_t m = 64 * k, uw = mpc_cot_msg_words_k(s->o.ot_k, m), cw = mpc_gilboa_corr_words(k);
+    for (uint64_t i = 0; i < nc + 2 * W; i++) {
+        for (int step = 0; step < 3; step++) {
+            uint64_t lag = (uint64_t)step * W;
+            if (i < lag || i - lag >= nc) continue;
+            uint64_t ch = i - lag, e0 = ch * C, k = K->total - e0 < C ? K->total - e0 : C;
+            r = step == 0 ? ops->a(p, K, e0, k) : step == 1 ? ops->b(p, K, e0, k) : ops->c(p, K, e0, k);
+            if (r) return r;
+        }
+    }
+    return 0;
+}
+
+/* Gilboa sums of n products split among the threads on pairs of products (a pair's
+ * corrections fill 65 whole words, so every part writes its own words). */
+enum { S_G_SEND, S_G_HASHES, S_G_CORR };
+typedef struct {
+    uint64_t       *share, *corr;
+    const uint64_t *x, *h0, *h1;   /* send: x = a, h0, h1; hashes: h0 = h; corr: x = b */
+    uint64_t        n;
+    int             what;
+} s_gjob;
+
+static void s_gpart(void *ctx, uint32_t part, uint32_t np)
+{
+    s_gjob *g = ctx;
+    uint64_t lo, hi;
+    mpc_par_range(g->n, 2, part, np, &lo, &hi);
+    if (lo >= hi) return;
+    uint64_t *corr = g->corr ? g->corr + mpc_gilboa_corr_words(lo) : NULL;
+    if (g->what == S_G_HASHES)
+        mpc_gilboa_recv_hashes(g->share + lo, g->h0 + 64 * lo, hi - lo);
+    else if (g->what == S_G_CORR)
+        mpc_gilboa_recv_corr(g->share + lo, g->x + lo, corr, hi - lo);
+    else
+        mpc_gilboa_send(g->share + lo, corr, g->x + lo, g->h0 + 64 * lo, g->h1 + 64 * lo, hi - lo);
+}
+
+/* A(k) of triples e0 .. e0+k-1: c = a·b, then the COT messages (choices = the bits of b) and
+ * the hashes' part of the receiver shares. */
+static int s_tri_a(mpc_prep *p, s_chunks *K, uint64_t e0, uint64_t k)
+{
+    s_ot *s = p->impl;
+    uint64_t *a = K->a + e0, *b = K->b + e0, *c = K->c + e0;
+    uint64_t m = 64 * k, uw = mpc_cot_msg_words_k(s->o.ot_k, m);
+    int r;
     uint64_t t0 = mpc_now_ns();
     if (!s->given) {
-        if ((r = mpc_prg_expand(a, k, seed, S_RND_A, e0))) return r;
-        if ((r = mpc_prg_expand(b, k, seed, S_RND_B, e0))) return r;
+        if ((r = mpc_prg_expand(a, k, K->seed, S_RND_A, e0))) return r;
+        if ((r = mpc_prg_expand(b, k, K->seed, S_RND_B, e0))) return r;
     }
     for (uint64_t e = 0; e < k; e++) c[e] = a[e] * b[e];
     s->st.sample_ns += mpc_now_ns() - t0;
-    /* round 1: as receiver (choices = the bits of b) to every peer */
-    for (uint32_t j = 0; j < n; j++) {
-        if (j == me) continue;
-        if ((r = mpc_cot_recv_extend(s->rcv[j], (const uint8_t *)b, m, B->u, B->hr[j], NULL))) return r;
-        if ((r = s_send(s, j, B->u, uw))) return r;
-    }
-    /* round 2: as sender of a · b_j to every peer */
-    for (uint32_t j = 0; j < n; j++) {
-        if (j == me) continue;
-        if ((r = s_recv(s, j, B->u, uw))) return r;
-        if ((r = mpc_cot_send_extend(s->snd[j], B->u, m, B->h0, B->h1, NULL))) return r;
+    for (uint32_t j = 0; j < p->n; j++) {
+        if (j == p->self) continue;
+        if ((r = mpc_cot_recv_extend_par(s->rcv[j], s->par, (const uint8_t *)b, m, K->B.u, K->B.hr, NULL)))
+            return r;
+        if ((r = s_send(s, j, K->B.u, uw))) return r;
         uint64_t tg = mpc_now_ns();
-        mpc_gilboa_send(c, B->corr, a, B->h0, B->h1, k);
-        s->st.gilboa_ns += mpc_now_ns() - tg;
-        if ((r = s_send(s, j, B->corr, cw))) return r;
-    }
-    /* then the corrections for a_j · b */
-    for (uint32_t j = 0; j < n; j++) {
-        if (j == me) continue;
-        if ((r = s_recv(s, j, B->corr, cw))) return r;
-        uint64_t tg = mpc_now_ns();
-        mpc_gilboa_recv(c, b, B->hr[j], B->corr, k);
+        s_gjob g = {c, NULL, NULL, K->B.hr, NULL, k, S_G_HASHES};
+        mpc_par_run(s->par, s_gpart, &g);
         s->st.gilboa_ns += mpc_now_ns() - tg;
     }
     return 0;
 }
 
-static int s_triples(mpc_prep *p, uint64_t T, mpc_prep_out *out)
+/* B(k): as sender of a · b_j to every peer. */
+static int s_tri_b(mpc_prep *p, s_chunks *K, uint64_t e0, uint64_t k)
 {
     s_ot *s = p->impl;
-    s_tbuf B;
-    int r = MPC_ERR_NOMEM;
+    s_tbuf *B = &K->B;
+    uint64_t m = 64 * k, uw = mpc_cot_msg_words_k(s->o.ot_k, m), cw = mpc_gilboa_corr_words(k);
+    int r;
+    for (uint32_t j = 0; j < p->n; j++) {
+        if (j == p->self) continue;
+        if ((r = s_recv(s, j, B->u, uw))) return r;
+        if ((r = mpc_cot_send_extend_par(s->snd[j], s->par, B->u, m, B->h0, B->h1, NULL))) return r;
+        uint64_t tg = mpc_now_ns();
+        s_gjob g = {K->c + e0, B->corr, K->a + e0, B->h0, B->h1, k, S_G_SEND};
+        mpc_par_run(s->par, s_gpart, &g);
+        s->st.gilboa_ns += mpc_now_ns() - tg;
+        if ((r = s_send(s, j, B->corr, cw))) return r;
+    }
+    return 0;
+}
+
+/* C(k): the corrections for a_j · b from every peer. */
+static int s_tri_c(mpc_prep *p, s_chunks *K, uint64_t e0, uint64_t k)
+{
+    s_ot *s = p->impl;
+    uint64_t cw = mpc_gilboa_corr_words(k);
+    int r;
+    for (uint32_t j = 0; j < p->n; j++) {
+        if (j == p->self) continue;
+        if ((r = s_recv(s, j, K->B.corr, cw))) return r;
+        uint64_t tg = mpc_now_ns();
+        s_gjob g = {K->c + e0, K->B.corr, K->b + e0, NULL, NULL, k, S_G_CORR};
+        mpc_par_run(s->par, s_gpart, &g);
+        s->st.gilboa_ns += mpc_now_ns() - tg;
+    }
+    return 0;
+}
+
+static const s_chunk_ops s_tri_ops = {s_tri_a, s_tri_b, s_tri_c};
+
+/* T items (triples, or binary triple words with `ops`) into a, b, c, chunk by chunk. */
+static int s_chunked(mpc_prep *p, const s_chunk_ops *ops, uint64_t T, uint64_t *a, uint64_t *b,
+                     uint64_t *c)
+{
+    s_ot *s = p->impl;
+    s_chunks K;
     uint8_t *seed = NULL;
-    memset(&B, 0, sizeof B);
+    int r;
+    memset(&K, 0, sizeof K);
     if (T == 0) return 0;
-    if ((r = s_tbuf_alloc(p, &B, T < s->o.chunk ? T : s->o.chunk))) goto out;
+    uint64_t C = T < s->o.chunk ? T : s->o.chunk;
+    if ((r = s_tbuf_alloc(&K.B, C))) goto out;
     r = MPC_ERR_NOMEM;
     if (!(seed = mpc_prg_seed_new())) goto out;
-    for (uint64_t e0 = 0; e0 < T; e0 += B.C) {
-        uint64_t k = T - e0 < B.C ? T - e0 : B.C;
-        r = s_triple_chunk(p, &B, seed, e0, k, out->a + e0, out->b + e0, out->c + e0);
-        if (r) goto out;
-    }
-    r = 0;
+    K.seed = seed;
+    K.total = T;
+    K.a = a;
+    K.b = b;
+    K.c = c;
+    r = s_pipeline(p, &K, ops);
 out:
     mpc_prg_seed_free(&seed);
-    s_tbuf_free(&B, p->n);
+    s_tbuf_free(&K.B);
     return r;
 }
 
@@ -438,7 +543,7 @@ static int s_rbits(mpc_prep *p, s_bbuf *B, const uint8_t *seed, uint64_t stream,
     for (int h = 0; h < 2; h++)
         for (uint32_t v = 0; v < vme[h] && len[h]; v++) {
             uint32_t i = s_vparty(h, v, n);
-            if ((r = mpc_cot_recv_extend(s->rcv[i], cb + off[h] / 8, len[h], B->u, B->hr[i] + off[h], NULL)))
+            if ((r = mpc_cot_recv_extend_par(s->rcv[i], s->par, cb + off[h] / 8, len[h], B->u, B->hr[i] + off[h], NULL)))
                 return r;
             if ((r = s_send(s, i, B->u, mpc_cot_msg_words_k(s->o.ot_k, len[h])))) return r;
         }
@@ -446,7 +551,7 @@ static int s_rbits(mpc_prep *p, s_bbuf *B, const uint8_t *seed, uint64_t stream,
         for (uint32_t v = vme[h] + 1; v < n && len[h]; v++) {
             uint32_t k = s_vparty(h, v, n);
             if ((r = s_recv(s, k, B->u, mpc_cot_msg_words_k(s->o.ot_k, len[h])))) return r;
-            if ((r = mpc_cot_send_extend(s->snd[k], B->u, len[h], B->h0[k] + off[h], B->h1[k] + off[h], NULL)))
+            if ((r = mpc_cot_send_extend_par(s->snd[k], s->par, B->u, len[h], B->h0[k] + off[h], B->h1[k] + off[h], NULL)))
                 return r;
         }
     uint64_t tb = mpc_now_ns();
@@ -617,38 +722,52 @@ static uint64_t s_lsbs(const uint64_t *h)
     return v;
 }
 
-/* Binary triple words e0 .. e0+k-1 (64 ANDs each).  Every party draws words a_i, b_i;
- * c_i = a_i ∧ b_i ⊕ (shares of a_i ∧ b_j and a_j ∧ b_i for every peer j).  The cross term
- * a_i·b_j of one lane is one COT from P_i to P_j whose choice is P_j's bit of b_j (the
- * bit × bit case of Gilboa, or the OT-based AND triples of ALSZ13): the sender sends the
- * one-bit correction τ = h0 ⊕ h1 ⊕ a and keeps h0; the receiver takes h ⊕ b·τ = h0 ⊕ b·a.
- * (The low bit of each TCCR output; the receiver cannot compute h_{1−b}, so τ hides a.)
- * Two message rounds: COT messages to every peer, then one correction word per word. */
-static int s_btriple_chunk(mpc_prep *p, s_tbuf *B, const uint8_t *seed, uint64_t e0, uint64_t k,
-                           uint64_t *ba, uint64_t *bb, uint64_t *bc)
+/* Binary triple words (64 ANDs each), on the chunk pipeline of the triples.  Every party
+ * draws words a_i, b_i; c_i = a_i ∧ b_i ⊕ (shares of a_i ∧ b_j and a_j ∧ b_i for every peer
+ * j).  The cross term a_i·b_j of one lane is one COT from P_i to P_j whose choice is P_j's
+ * bit of b_j (the bit × bit case of Gilboa, or the OT-based AND triples of ALSZ13): the
+ * sender sends the one-bit correction τ = h0 ⊕ h1 ⊕ a and keeps h0; the receiver takes
+ * h ⊕ b·τ = h0 ⊕ b·a.  (The low bit of each TCCR output; the receiver cannot compute
+ * h_{1−b}, so τ hides a.)  Two message rounds per chunk: COT messages to every peer (A),
+ * then one correction word per word (B, taken in C). */
+static int s_btri_a(mpc_prep *p, s_chunks *K, uint64_t e0, uint64_t k)
 {
     s_ot *s = p->impl;
-    uint32_t n = p->n, me = p->self;
-    int r;
+    uint64_t *ba = K->a + e0, *bb = K->b + e0, *bc = K->c + e0;
     uint64_t m = 64 * k, uw = mpc_cot_msg_words_k(s->o.ot_k, m);
+    int r;
     uint64_t t0 = mpc_now_ns();
     if (!s->given) {
-        if ((r = mpc_prg_expand(ba, k, seed, S_RND_BA, e0))) return r;
-        if ((r = mpc_prg_expand(bb, k, seed, S_RND_BB, e0))) return r;
+        if ((r = mpc_prg_expand(ba, k, K->seed, S_RND_BA, e0))) return r;
+        if ((r = mpc_prg_expand(bb, k, K->seed, S_RND_BB, e0))) return r;
     }
     for (uint64_t w = 0; w < k; w++) bc[w] = ba[w] & bb[w];
     s->st.sample_ns += mpc_now_ns() - t0;
-    /* round 1: as receiver (choices = the bits of b) to every peer */
-    for (uint32_t j = 0; j < n; j++) {
-        if (j == me) continue;
-        if ((r = mpc_cot_recv_extend(s->rcv[j], (const uint8_t *)bb, m, B->u, B->hr[j], NULL))) return r;
-        if ((r = s_send(s, j, B->u, uw))) return r;
+    /* as receiver (choices = the bits of b) to every peer */
+    for (uint32_t j = 0; j < p->n; j++) {
+        if (j == p->self) continue;
+        if ((r = mpc_cot_recv_extend_par(s->rcv[j], s->par, (const uint8_t *)bb, m, K->B.u, K->B.hr, NULL)))
+            return r;
+        if ((r = s_send(s, j, K->B.u, uw))) return r;
+        uint64_t tg = mpc_now_ns();
+        for (uint64_t w = 0; w < k; w++) bc[w] ^= s_lsbs(K->B.hr + 64 * w);   /* h's part */
+        s->st.gilboa_ns += mpc_now_ns() - tg;
     }
-    /* round 2: as sender of a ∧ b_j to every peer */
-    for (uint32_t j = 0; j < n; j++) {
-        if (j == me) continue;
+    return 0;
+}
+
+/* as sender of a ∧ b_j to every peer */
+static int s_btri_b(mpc_prep *p, s_chunks *K, uint64_t e0, uint64_t k)
+{
+    s_ot *s = p->impl;
+    s_tbuf *B = &K->B;
+    uint64_t *ba = K->a + e0, *bc = K->c + e0;
+    uint64_t m = 64 * k, uw = mpc_cot_msg_words_k(s->o.ot_k, m);
+    int r;
+    for (uint32_t j = 0; j < p->n; j++) {
+        if (j == p->self) continue;
         if ((r = s_recv(s, j, B->u, uw))) return r;
-        if ((r = mpc_cot_send_extend(s->snd[j], B->u, m, B->h0, B->h1, NULL))) return r;
+        if ((r = mpc_cot_send_extend_par(s->snd[j], s->par, B->u, m, B->h0, B->h1, NULL))) return r;
         uint64_t tg = mpc_now_ns();
         for (uint64_t w = 0; w < k; w++) {
             uint64_t l0 = s_lsbs(B->h0 + 64 * w), l1 = s_lsbs(B->h1 + 64 * w);
@@ -658,39 +777,26 @@ static int s_btriple_chunk(mpc_prep *p, s_tbuf *B, const uint8_t *seed, uint64_t
         s->st.gilboa_ns += mpc_now_ns() - tg;
         if ((r = s_send(s, j, B->corr, k))) return r;
     }
-    /* then the corrections for a_j ∧ b */
-    for (uint32_t j = 0; j < n; j++) {
-        if (j == me) continue;
-        if ((r = s_recv(s, j, B->corr, k))) return r;
+    return 0;
+}
+
+/* the corrections for a_j ∧ b (h's part was added in A) */
+static int s_btri_c(mpc_prep *p, s_chunks *K, uint64_t e0, uint64_t k)
+{
+    s_ot *s = p->impl;
+    uint64_t *bb = K->b + e0, *bc = K->c + e0, *corr = K->B.corr;
+    int r;
+    for (uint32_t j = 0; j < p->n; j++) {
+        if (j == p->self) continue;
+        if ((r = s_recv(s, j, corr, k))) return r;
         uint64_t tg = mpc_now_ns();
-        for (uint64_t w = 0; w < k; w++) bc[w] ^= s_lsbs(B->hr[j] + 64 * w) ^ (bb[w] & B->corr[w]);
+        for (uint64_t w = 0; w < k; w++) bc[w] ^= bb[w] & corr[w];
         s->st.gilboa_ns += mpc_now_ns() - tg;
     }
     return 0;
 }
 
-static int s_btriples(mpc_prep *p, uint64_t W, mpc_prep_out *out)
-{
-    s_ot *s = p->impl;
-    s_tbuf B;
-    int r;
-    uint8_t *seed = NULL;
-    memset(&B, 0, sizeof B);
-    if (W == 0) return 0;
-    if ((r = s_tbuf_alloc(p, &B, W < s->o.chunk ? W : s->o.chunk))) goto out;
-    r = MPC_ERR_NOMEM;
-    if (!(seed = mpc_prg_seed_new())) goto out;
-    for (uint64_t e0 = 0; e0 < W; e0 += B.C) {
-        uint64_t k = W - e0 < B.C ? W - e0 : B.C;
-        r = s_btriple_chunk(p, &B, seed, e0, k, out->ba + e0, out->bb + e0, out->bc + e0);
-        if (r) goto out;
-    }
-    r = 0;
-out:
-    mpc_prg_seed_free(&seed);
-    s_tbuf_free(&B, p->n);
-    return r;
-}
+static const s_chunk_ops s_btri_ops = {s_btri_a, s_btri_b, s_btri_c};
 
 /* ---- the source ---- */
 
@@ -728,11 +834,13 @@ static int s_fetch(mpc_prep *p, const mpc_prep_req *req, mpc_prep_out *out)
     if (s->state == S_FAILED) return MPC_ERR_STATE;
     if ((r = mpc_prep_req_check(req, NULL))) return r;
     if (s->state == S_NEW && (r = s_setup_run(p))) goto fail;
+    /* the compute threads, once per source (without them the same results, on this thread) */
+    if (!s->par && s->o.threads != 1) s->par = mpc_par_new(s->o.threads);
     if ((r = s_agree(p, req))) goto fail;
-    if ((r = s_triples(p, req->n_triples, out))) goto fail;
+    if ((r = s_chunked(p, &s_tri_ops, req->n_triples, out->a, out->b, out->c))) goto fail;
     if ((r = s_trunc(p, req, out))) goto fail;
     if ((r = s_cmp_bits(p, req, out))) goto fail;
-    if ((r = s_btriples(p, req->n_btriples, out))) goto fail;
+    if ((r = s_chunked(p, &s_btri_ops, req->n_btriples, out->ba, out->bb, out->bc))) goto fail;
     s->st.ots = 0;
     for (uint32_t j = 0; j < p->n; j++) {
         mpc_cot_prof a, b;
@@ -761,6 +869,7 @@ static void s_destroy(mpc_prep **pp)
         mpc_cot_recv_destroy(&s->rcv[j]);
     }
     mpc_transport_forget(s->t, s->stream);
+    mpc_par_free(&s->par);
     free(s);
     free(p);
     *pp = NULL;
@@ -776,6 +885,7 @@ mpc_prep *mpc_prep_ot_new(mpc_transport *t, uint32_t self, uint32_t n, uint64_t 
     if (!t || n < 2 || n > S_MAXP || self >= n || t->self != self || t->n < n) return NULL;
     if (opts && opts->chunk && (opts->chunk < 16 || opts->chunk > 65536)) return NULL;
     if (opts && opts->ot_k && !mpc_cot_msg_words_k(opts->ot_k, 1)) return NULL;
+    if (opts && opts->window > MPC_PREP_OT_WINDOW_MAX) return NULL;
     if (sodium_init() < 0) return NULL;
     mpc_prep *p = calloc(1, sizeof *p);
     s_ot *s = calloc(1, sizeof *s);
@@ -790,6 +900,7 @@ mpc_prep *mpc_prep_ot_new(mpc_transport *t, uint32_t self, uint32_t n, uint64_t 
     else s->o.timeout_ms = -1;
     if (!s->o.chunk) s->o.chunk = MPC_PREP_OT_CHUNK;
     if (!s->o.ot_k) s->o.ot_k = MPC_PREP_OT_K;
+    s->o.window = s->o.window == 0 ? MPC_PREP_OT_WINDOW : s->o.window < 0 ? 0 : s->o.window;
     p->ops = &s_ot_ops;
     p->impl = s;
     p->self = self;

@@ -29,7 +29,11 @@
  * per chunk).  Per LTZ, n = 2, k = 2: ≈1,353 bytes per party.  docs/preprocessing.md has the
  * details and measurements.
  *
- * Every party must create its source with the same n and stream, and make the same
+ * Triples and binary triples are pipelined: `window` chunks in flight per peer, the
+ * extension and Gilboa compute split among `threads` threads; every transport call stays on
+ * the thread that calls the source (docs/preprocessing.md, "Pipeline and threads").
+ *
+ * Every party must create its source with the same n, stream and window, and make the same
  * requests in the same order.  A source is for one thread at a time. */
 #ifndef MPC_PREP_OT_H
 #define MPC_PREP_OT_H
@@ -40,8 +44,10 @@
 #include "prep.h"
 #include "transport.h"
 
-#define MPC_PREP_OT_CHUNK 4096   /* default triples per chunk */
+#define MPC_PREP_OT_CHUNK 1024   /* default triples per chunk */
 #define MPC_PREP_OT_K     2      /* default SoftSpokenOT block size (1 = IKNP) */
+#define MPC_PREP_OT_WINDOW      8   /* default chunks in flight per peer and direction */
+#define MPC_PREP_OT_WINDOW_MAX  16
 
 typedef struct {
     int      timeout_ms;        /* per receive; < 0: the transport's default */
@@ -49,6 +55,13 @@ typedef struct {
     int      force_portable;    /* use BLAKE2b/ChaCha20 even where AES-NI exists */
     uint32_t ot_k;              /* 1 (IKNP), 2, 4 or 8 (SoftSpokenOT); 0: MPC_PREP_OT_K.
                                  * Every party must use the same. */
+    int32_t  window;            /* chunks of triples whose COT messages (and, as many, whose
+                                 * corrections) are in flight per peer: 1 .. MPC_PREP_OT_WINDOW_MAX;
+                                 * 0: MPC_PREP_OT_WINDOW; < 0: none (lock-step, one chunk at a
+                                 * time).  Every party must use the same (checked at setup). */
+    uint32_t threads;           /* compute threads, this one included (par.h); 0: the online
+                                 * CPUs (at most MPC_PAR_MAX); 1: this thread only.  Results do
+                                 * not depend on it. */
 } mpc_prep_ot_opts;
 
 /* Where the time went (ns of CLOCK_MONOTONIC on this party's thread) and what was sent. */

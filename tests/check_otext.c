@@ -393,6 +393,112 @@ START_TEST(test_cot_refuses)
 }
 END_TEST
 
+/* The threaded extension (mpc_cot_*_extend_par) is the plain one bit for bit: two copies of
+ * the same ends (same keys) run the same batches — of sizes that end inside a superblock —
+ * one copy alone, the other on pools of 2, 3 and 5 threads; messages, hashes, rows and
+ * positions must be equal, and the correlation must hold.  IKNP and SoftSpokenOT k = 2. */
+static void s_par_case(mpc_sym_kind kind, uint32_t k, uint32_t threads)
+{
+    uint32_t nl = 128 / k;
+    size_t lb = (size_t)nl * 32 << k;
+    uint8_t delta[16], *lr = malloc(lb), *ls = malloc(lb), *k0 = malloc(32 * 128), *k1 = malloc(32 * 128),
+            *kd = malloc(32 * 128);
+    randombytes_buf(delta, 16);
+    randombytes_buf(lr, lb);
+    memcpy(ls, lr, lb);
+    randombytes_buf(k0, 32 * 128);
+    randombytes_buf(k1, 32 * 128);
+    for (int i = 0; i < 128; i++) memcpy(kd + 32 * i, (delta[i / 8] >> (i % 8)) & 1 ? k1 + 32 * i : k0 + 32 * i, 32);
+    mpc_cot_recv *r[2];
+    mpc_cot_send *sd[2];
+    for (int c = 0; c < 2; c++) {
+        r[c] = k == 1 ? mpc_cot_recv_new(kind, k0, k1, 7) : mpc_sso_recv_new(kind, k, lr, 7);
+        sd[c] = k == 1 ? mpc_cot_send_new(kind, delta, kd, 7) : mpc_sso_send_new(kind, k, delta, ls, 7);
+        ck_assert(r[c] && sd[c]);
+    }
+    mpc_par *par = mpc_par_new(threads);
+    ck_assert_ptr_nonnull(par);
+    ck_assert_uint_eq(mpc_par_threads(par), threads);
+    const uint64_t ms[3] = {100000, 777, 3 * MPC_OT_SUPER + 129};
+    for (int b = 0; b < 3; b++) {
+        uint64_t m = ms[b], w = mpc_cot_msg_words_k(k, m);
+        uint8_t *x = malloc(m / 8 + 1), *rows[2], *qrows[2];
+        uint64_t *u[2], *h[2], *h0[2], *h1[2];
+        randombytes_buf(x, m / 8 + 1);
+        for (int c = 0; c < 2; c++) {
+            u[c] = malloc(8 * w);
+            h[c] = malloc(8 * m);
+            h0[c] = malloc(8 * m);
+            h1[c] = malloc(8 * m);
+            rows[c] = malloc(16 * m);
+            qrows[c] = malloc(16 * m);
+            mpc_par *pp = c ? par : NULL;
+            ck_assert_int_eq(mpc_cot_recv_extend_par(r[c], pp, x, m, u[c], h[c], rows[c]), 0);
+            ck_assert_int_eq(mpc_cot_send_extend_par(sd[c], pp, u[c], m, h0[c], h1[c], qrows[c]), 0);
+        }
+        ck_assert(memcmp(u[0], u[1], 8 * w) == 0);
+        ck_assert(memcmp(h[0], h[1], 8 * m) == 0);
+        ck_assert(memcmp(h0[0], h0[1], 8 * m) == 0);
+        ck_assert(memcmp(h1[0], h1[1], 8 * m) == 0);
+        ck_assert(memcmp(rows[0], rows[1], 16 * m) == 0);
+        ck_assert(memcmp(qrows[0], qrows[1], 16 * m) == 0);
+        ck_assert_uint_eq(mpc_cot_recv_pos(r[0]), mpc_cot_recv_pos(r[1]));
+        ck_assert_uint_eq(mpc_cot_send_pos(sd[0]), mpc_cot_send_pos(sd[1]));
+        uint64_t bad = 0;
+        for (uint64_t j = 0; j < m; j++) bad += h[1][j] != (((x[j / 8] >> (j % 8)) & 1) ? h1[1][j] : h0[1][j]);
+        ck_assert_uint_eq(bad, 0);
+        for (int c = 0; c < 2; c++) {
+            free(u[c]); free(h[c]); free(h0[c]); free(h1[c]); free(rows[c]); free(qrows[c]);
+        }
+        free(x);
+    }
+    mpc_par_free(&par);
+    ck_assert_ptr_null(par);
+    for (int c = 0; c < 2; c++) {
+        mpc_cot_recv_destroy(&r[c]);
+        mpc_cot_send_destroy(&sd[c]);
+    }
+    free(lr); free(ls); free(k0); free(k1); free(kd);
+}
+
+START_TEST(test_extend_threads_same)
+{
+    for (int ki = 0; ki < 2; ki++) {
+        if (!s_runnable(s_kinds[ki])) continue;
+        for (uint32_t t = 2; t <= 5; t += t == 3 ? 2 : 1) {
+            s_par_case(s_kinds[ki], 1, t);
+            s_par_case(s_kinds[ki], 2, t);
+        }
+    }
+    /* a pool of one thread, and none, run on the caller */
+    mpc_par *one = mpc_par_new(1);
+    ck_assert_ptr_nonnull(one);
+    ck_assert_uint_eq(mpc_par_threads(one), 1);
+    ck_assert_uint_eq(mpc_par_threads(NULL), 1);
+    mpc_par_free(&one);
+    mpc_par_free(&one);
+}
+END_TEST
+
+/* mpc_par_range: the parts cover [0, n) in order, each a multiple of the unit but the last. */
+START_TEST(test_par_range)
+{
+    for (uint64_t n = 0; n < 40; n++)
+        for (uint32_t np = 1; np <= 5; np++) {
+            uint64_t at = 0;
+            for (uint32_t i = 0; i < np; i++) {
+                uint64_t lo, hi;
+                mpc_par_range(n, 2, i, np, &lo, &hi);
+                ck_assert_uint_eq(lo, at);
+                ck_assert_uint_le(lo, hi);
+                if (i + 1 < np) ck_assert_uint_eq((hi - lo) % 2, 0);
+                at = hi;
+            }
+            ck_assert_uint_eq(at, n);
+        }
+}
+END_TEST
+
 Suite *mpc_test_suite(void)
 {
     Suite *su = suite_create("otext");
@@ -408,6 +514,8 @@ Suite *mpc_test_suite(void)
     tcase_add_test(tc, test_ggm_puncture);
     tcase_add_test(tc, test_sso_correlation);
     tcase_add_test(tc, test_cot_refuses);
+    tcase_add_test(tc, test_extend_threads_same);
+    tcase_add_test(tc, test_par_range);
     suite_add_tcase(su, tc);
     return su;
 }

@@ -506,22 +506,27 @@ static void s_cmp_material(uint32_t n)
     if (n == 2) {
         /* party 0's bytes to its peer, exactly: setup, then per batch the digest, the
          * triples (COT message and Gilboa corrections), the truncation bits, the comparison
-         * bits in two chunks (s_p0_bits), the binary triples in two chunks of COT message +
-         * one correction word per word — each message with a 32-byte header */
+         * bits in two chunks (s_p0_bits), the binary triples in chunks of COT message + one
+         * correction word per word — each message with a 32-byte header */
         uint64_t k = MPC_PREP_OT_K, nb2 = 476 * 64 + 2037;
         uint8_t *w = malloc(65536);
         for (uint64_t e = 0; e < 300; e++)
             for (uint32_t b = 0; b <= 40; b++) w[e * 41 + b] = (uint8_t)(b < 16 ? 64 - b : b < 40 ? 64 - (b - 16) : 64);
-        uint64_t per = 32 + 32;
-        per += 32 + 8 * mpc_cot_msg_words_k(k, 64 * j.T) + 32 + 8 * mpc_gilboa_corr_words(j.T);
+        uint64_t per = 32 + 32, C = MPC_PREP_OT_CHUNK;
+        for (uint64_t e0 = 0; e0 < j.T; e0 += C) {
+            uint64_t q = j.T - e0 < C ? j.T - e0 : C;
+            per += 32 + 8 * mpc_cot_msg_words_k(k, 64 * q) + 32 + 8 * mpc_gilboa_corr_words(q);
+        }
         per += s_p0_bits(w, 300 * 41, (uint32_t)k);
         for (uint64_t b = 0; b < 65536; b++) w[b] = (uint8_t)(64 - b % 64);   /* edaBits only */
         per += s_p0_bits(w, 65536, (uint32_t)k);
         for (uint64_t b = 0; b < nb2; b++) w[b] = (uint8_t)(b < 476 * 64 ? 64 - b % 64 : 64);
         per += s_p0_bits(w, nb2, (uint32_t)k);
         free(w);
-        per += 32 + 8 * mpc_cot_msg_words_k(k, 64 * 4096) + 32 + 8 * 4096;
-        per += 32 + 8 * mpc_cot_msg_words_k(k, 64 * 904) + 32 + 8 * 904;
+        for (uint64_t e0 = 0; e0 < j.BW; e0 += C) {
+            uint64_t q = j.BW - e0 < C ? j.BW - e0 : C;
+            per += 32 + 8 * mpc_cot_msg_words_k(k, 64 * q) + 32 + 8 * q;
+        }
         uint64_t want = 32 * (2 + (k > 1)) + 80 + 4096 + (k > 1 ? 8192 : 0) + 2 * per;
         ck_assert_msg(j.st[0].bytes_sent == want, "party 0 sent %llu bytes, expected %llu",
                       (unsigned long long)j.st[0].bytes_sent, (unsigned long long)want);
@@ -570,6 +575,99 @@ START_TEST(test_portable_agreed)
         ck_assert(lo < 256 && mid < (1u << 22) && msb <= 1);
     }
     s_free(&j);
+}
+END_TEST
+
+/* mpc_gilboa_recv_hashes + mpc_gilboa_recv_corr is mpc_gilboa_recv, and with the sender's
+ * share the products come out: random hashes h0, h1, b, with h = b_k ? h1 : h0, an odd n
+ * (the last pair half full). */
+START_TEST(test_gilboa_split)
+{
+    const uint64_t n = 37;
+    uint64_t *h0 = malloc(64 * n * 8), *h1 = malloc(64 * n * 8), *h = malloc(64 * n * 8);
+    uint64_t a[37], b[37], u[37], v1[37], v2[37], *corr = malloc(mpc_gilboa_corr_words(n) * 8);
+    randombytes_buf(h0, 64 * n * 8);
+    randombytes_buf(h1, 64 * n * 8);
+    randombytes_buf(a, sizeof a);
+    randombytes_buf(b, sizeof b);
+    for (uint64_t e = 0; e < n; e++)
+        for (unsigned k = 0; k < 64; k++) h[64 * e + k] = (b[e] >> k) & 1 ? h1[64 * e + k] : h0[64 * e + k];
+    memset(u, 0, sizeof u);
+    mpc_gilboa_send(u, corr, a, h0, h1, n);
+    for (uint64_t e = 0; e < n; e++) v1[e] = v2[e] = 5 * e;
+    mpc_gilboa_recv(v1, b, h, corr, n);
+    mpc_gilboa_recv_corr(v2, b, corr, n);
+    mpc_gilboa_recv_hashes(v2, h, n);
+    for (uint64_t e = 0; e < n; e++) {
+        ck_assert_uint_eq(v1[e], v2[e]);
+        ck_assert_uint_eq(u[e] + v2[e] - 5 * e, a[e] * b[e]);
+    }
+    free(h0); free(h1); free(h); free(corr);
+}
+END_TEST
+
+/* ---- the chunk pipeline: windows and threads ----
+ * Triples and binary triples over many small chunks (64 per chunk) with every window from
+ * lock-step to the largest and one or two compute threads per party (mixed: the thread
+ * count is each party's own business), 2 and 3 parties, two requests per source: every
+ * triple must satisfy Σc = Σa·Σb and (⊕ba)∧(⊕bb) = ⊕bc, and the bytes sent must be those of
+ * lock-step (the schedule moves messages, it adds none).  Parties with different windows
+ * refuse at setup. */
+static void s_check_btriples(const s_job *j)
+{
+    uint64_t N = j->BW * (uint64_t)j->batches, bad = 0;
+    for (uint64_t w = 0; w < N; w++) {
+        uint64_t a = 0, b = 0, c = 0;
+        for (uint32_t p = 0; p < j->n; p++) {
+            a ^= j->ba[p][w];
+            b ^= j->bb[p][w];
+            c ^= j->bc[p][w];
+        }
+        bad += (a & b) != c;
+    }
+    ck_assert_uint_eq(bad, 0);
+}
+
+START_TEST(test_pipeline_windows)
+{
+    const int32_t windows[] = {-1, 1, 2, MPC_PREP_OT_WINDOW, MPC_PREP_OT_WINDOW_MAX};
+    for (uint32_t n = 2; n <= 3; n++) {
+        uint64_t lockstep_bytes = 0;
+        for (size_t wi = 0; wi < sizeof windows / sizeof windows[0]; wi++) {
+            s_job j;
+            memset(&j, 0, sizeof j);
+            j.n = n;
+            j.T = 1001;        /* 16 chunks, the last one short */
+            j.BW = 333;
+            j.batches = 2;
+            for (uint32_t p = 0; p < n; p++) {
+                j.opts[p].chunk = 64;
+                j.opts[p].window = windows[wi];
+                j.opts[p].threads = 1 + (p + wi) % 2;
+            }
+            s_run(&j);
+            for (uint32_t p = 0; p < n; p++)
+                ck_assert_msg(j.rc[p] == 0, "n=%u window %d party %u: %s", n, windows[wi], p, mpc_strerror(j.rc[p]));
+            s_check_triples(&j);
+            s_check_btriples(&j);
+            if (wi == 0) lockstep_bytes = j.st[0].bytes_sent;
+            ck_assert_uint_eq(j.st[0].bytes_sent, lockstep_bytes);
+            s_free(&j);
+        }
+        /* windows that differ */
+        s_job j;
+        memset(&j, 0, sizeof j);
+        j.n = n;
+        j.T = 100;
+        j.batches = 1;
+        j.opts[0].window = 2;
+        s_run(&j);
+        for (uint32_t p = 0; p < n; p++) {
+            ck_assert_int_ne(j.rc[p], 0);
+            ck_assert(j.rc[p] == MPC_ERR_PROTOCOL || j.rc[p] == MPC_ERR_PEER_ABORT);
+        }
+        s_free(&j);
+    }
 }
 END_TEST
 
@@ -672,6 +770,7 @@ static uint64_t *s_bview(uint64_t ab, uint64_t *len)
     j.T = 0;
     j.BW = 8192;
     j.batches = 1;
+    j.opts[0].chunk = j.opts[1].chunk = 4096;   /* the layout read below */
     j.view_party = 1;
     j.given_party = 2;
     j.given_ab = ab;
@@ -916,12 +1015,14 @@ START_TEST(test_failures)
 {
     ck_assert_int_eq(s_alone(NULL, NULL, 0, 300), MPC_ERR_TIMEOUT);
     /* a hello with another version, then one with the identity as A (a valid version) */
-    uint64_t hello[10] = {0x4d50434f54000002ull, 1u | (MPC_PREP_OT_K << 8)};
+    uint64_t hello[10] = {0x4d50434f54000001ull, 1u | (MPC_PREP_OT_K << 8) | (MPC_PREP_OT_WINDOW << 16)};
     mpc_msg_hdr hd = {.version = MPC_WIRE_VERSION, .type = MPC_MSG_PREP, .sender = 1,
                       .stream = STREAM, .seq = 0, .count = 10};
     ck_assert_int_eq(s_alone(&hd, hello, 10, 2000), MPC_ERR_PROTOCOL);
-    hello[0] = 0x4d50434f54000001ull;
-    hello[1] = 1u | (MPC_PREP_OT_K << 8);
+    hello[0] = 0x4d50434f54000002ull;
+    hello[1] = 1u | (MPC_PREP_OT_K << 8) | ((MPC_PREP_OT_WINDOW + 1) << 16);   /* another window */
+    ck_assert_int_eq(s_alone(&hd, hello, 10, 2000), MPC_ERR_PROTOCOL);
+    hello[1] = 1u | (MPC_PREP_OT_K << 8) | (MPC_PREP_OT_WINDOW << 16);
     ck_assert_int_eq(s_alone(&hd, hello, 10, 2000), MPC_ERR_CRYPTO);
     /* a hello of the wrong length */
     hd.count = 9;
@@ -931,6 +1032,8 @@ START_TEST(test_failures)
     mpc_transport *t = mpc_mem_transport_new(h, 0);
     mpc_prep_ot_opts bad = {.ot_k = 3};
     ck_assert_ptr_null(mpc_prep_ot_new(t, 0, 2, STREAM, &bad));
+    mpc_prep_ot_opts badw = {.window = MPC_PREP_OT_WINDOW_MAX + 1};
+    ck_assert_ptr_null(mpc_prep_ot_new(t, 0, 2, STREAM, &badw));
     ck_assert_ptr_null(mpc_prep_ot_new(t, 1, 2, STREAM, NULL));
     ck_assert_ptr_null(mpc_prep_ot_new(t, 0, 1, STREAM, NULL));
     mpc_transport_destroy(&t);
@@ -1118,6 +1221,8 @@ Suite *mpc_test_suite(void)
     tcase_add_test(tc, test_cmp_material);
     tcase_add_test(tc, test_portable_agreed);
     tcase_add_test(tc, test_mismatch_aborts);
+    tcase_add_test(tc, test_pipeline_windows);
+    tcase_add_test(tc, test_gilboa_split);
     tcase_add_test(tc, test_view_independent_of_peer_ab);
     tcase_add_test(tc, test_view_independent_of_peer_binary);
     tcase_add_test(tc, test_engine_with_ot_material);
