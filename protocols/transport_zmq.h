@@ -8,9 +8,13 @@
  * that authenticated index only (the header's sender field must agree with it).
  * See docs/transport.md for framing, limits, heartbeats, stream holding and threading.
  *
- * Threading: a transport is used by one thread at a time (it may move between threads with
- * proper synchronisation, e.g. a mutex or thread creation/join).  Internally it runs one ZAP
- * thread and the ZeroMQ I/O thread of its private context. */
+ * Threading: several threads may use one transport at once (send, recv, forget, abort_info,
+ * service, ready, stats, peer_up, connect_peer), each on streams of its own; two threads
+ * receiving on the same stream from the same peer is undefined.  One mutex guards the state
+ * and the sending sockets; the thread that needs to wait for traffic becomes the reader
+ * (leader/follower, docs/transport.md "Threading"); mpc_transport_zmq_last_error gives the
+ * calling thread's last error.  destroy only once no other thread uses it.  Internally it
+ * runs one ZAP thread and the ZeroMQ I/O thread of its private context. */
 #ifndef MPC_TRANSPORT_ZMQ_H
 #define MPC_TRANSPORT_ZMQ_H
 
