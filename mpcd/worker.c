@@ -16,6 +16,7 @@
 #include "prep_dealer.h"
 #include "prep_ot.h"
 #include "transport_view.h"
+#include "transport_zmq.h"
 
 enum { RUN_KIND = 0x52554e31 /* "RUN1" */ };
 enum { RUN_JOB = 0, RUN_PREP = 1 };   /* what a RUN starts: a job, or a chunk of the pool */
@@ -1219,6 +1220,9 @@ int mpcd_worker_run(mpcd_worker *w)
     randombytes_buf(&epoch, sizeof epoch);
     epoch |= 1;   /* never 0, so stream ids are never 0 */
     w->seq_now = UINT32_MAX;
+    /* This thread reads control traffic only: while a job thread waits in recv, that one reads
+     * the sockets (no hand-off per message) and files what comes for this thread. */
+    mpc_transport_zmq_background(1);
     if (!(w->slots = s_slots_start(w))) {
         mpcd_error(NULL, "cannot start the job threads");
         return MPC_ERR_NOMEM;

@@ -12,7 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include "clock.h"
@@ -28,6 +30,10 @@
 #define S_MIN_MAXMSG      65536   /* ZMQ_MAXMSGSIZE floor: CURVE handshake commands */
 #define S_MAXMSG_MARGIN   1024    /* CURVE MESSAGE framing around a payload frame */
 #define S_NONE            1       /* s_take: nothing held for the stream */
+/* A background thread reads the sockets itself only once no foreground thread has been in
+ * recv for this long (a job between two rounds is back soon; handing the sockets over costs
+ * two thread wake-ups). */
+#define S_BG_DEFER_MS     50
 /* A DEALER whose handshake a peer refused (libzmq then gives up on that connection) or that
  * holds the wrong one of the peer's two keys is made again after a pause that doubles from
  * S_RETRY_MIN_MS to S_RETRY_MAX_MS and starts again after a handshake succeeds. */
@@ -111,6 +117,17 @@ typedef struct {
     pthread_cond_t  cv;
     int           reading;
     pthread_t     reader;
+    /* Background threads (mpc_transport_zmq_background): while a foreground thread is in
+     * recv, a background thread does not read; it waits on cv_bg, woken when the foreground
+     * reader files the message it waits for (bg_from, bg_stream).  A foreground thread that
+     * finds a background thread reading writes `wakefd` (in the reader's poll set), so that
+     * the background reader hands the token over at once. */
+    pthread_cond_t  cv_bg;
+    int           reader_bg, wake_sent, fg_active, bg_waiting, bg_wake;
+    uint64_t      fg_last_ms;       /* when a foreground thread last left recv */
+    uint32_t      bg_from;
+    uint64_t      bg_stream;
+    int           wakefd;
     uint64_t      malformed, protocol_errors, held_count, held_msgs, held_bytes, held_dropped,
                   disconnects;
 } s_zt;
@@ -157,6 +174,20 @@ static void s_fmt(char *err, size_t errlen, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(err, errlen, fmt, ap);
     va_end(ap);
+}
+
+static _Thread_local int s_tls_bg;
+
+void mpc_transport_zmq_background(int on)
+{
+    s_tls_bg = on != 0;
+}
+
+/* mu held: a message of (peer, stream) was filed; wake the background thread if it waits
+ * for it. */
+static void s_note_filed(s_zt *z, uint32_t peer, uint64_t stream)
+{
+    if (z->bg_waiting && z->bg_from == peer && z->bg_stream == stream) z->bg_wake = 1;
 }
 
 static s_zt *s_self(const mpc_transport *t)
@@ -230,6 +261,7 @@ static void s_held_unlink(s_peer *p, s_held *prev, s_held *e)
 static void s_add_marker(s_zt *z, uint32_t peer, const mpc_msg_hdr *h, int err, const char *why,
                          s_want *w)
 {
+    s_note_filed(z, peer, h->stream);
     if (s_is_wanted(w, peer, h->stream)) w->found = 1;
     else if (z->held_count >= (uint64_t)z->cfg.max_held_msgs + S_MARKER_SLACK) {
         z->held_dropped++;
@@ -253,6 +285,7 @@ static void s_file(s_zt *z, uint32_t peer, const mpc_msg_hdr *h, zmq_msg_t *payl
                    zmq_msg_t *more, uint32_t nmore, s_want *w)
 {
     /* The first message of the awaited stream is always kept, whatever the hold's fill. */
+    s_note_filed(z, peer, h->stream);
     int wanted = s_is_wanted(w, peer, h->stream) && !w->found;
     if (wanted || (w && h->type == MPC_MSG_ABORT && w->stream == h->stream)) w->found = 1;
     if (h->type == MPC_MSG_ABORT) {
@@ -702,9 +735,10 @@ static void s_take_keys(s_zt *z)
  * arrived, reads monitor events and sends owed HELLO_ACKs.  0 or MPC_ERR_IO. */
 static int s_process(s_zt *z, s_want *w, int64_t wait_ms)
 {
-    zmq_pollitem_t items[MPC_ZMQ_MAX_PARTIES + 1];
+    zmq_pollitem_t items[MPC_ZMQ_MAX_PARTIES + 2];
     int ni = 0;
     items[ni++] = (zmq_pollitem_t){.socket = z->router, .events = ZMQ_POLLIN};
+    if (z->wakefd >= 0) items[ni++] = (zmq_pollitem_t){.socket = NULL, .fd = z->wakefd, .events = ZMQ_POLLIN};
     for (uint32_t j = 0; j < z->cfg.n; j++)
         if (j != z->cfg.self && z->peer[j].mon)
             items[ni++] = (zmq_pollitem_t){.socket = z->peer[j].mon, .events = ZMQ_POLLIN};
@@ -716,6 +750,11 @@ static int s_process(s_zt *z, s_want *w, int64_t wait_ms)
     if (pr < 0 && perr != EINTR) {
         s_seterr(z, "poll failed: %s", zmq_strerror(perr));
         return MPC_ERR_IO;
+    }
+    if (z->wake_sent) {   /* a foreground thread wants the token: drain its wake-up */
+        uint64_t v;
+        if (read(z->wakefd, &v, sizeof v) < 0) { /* EAGAIN: not written yet; harmless */ }
+        z->wake_sent = 0;
     }
     int r;
     while (!(w && w->found) && (r = s_read_one(z, w)) > 0) {}
@@ -732,17 +771,41 @@ static int s_process(s_zt *z, s_want *w, int64_t wait_ms)
  * reader has filed something or given the token up.  0 or MPC_ERR_IO. */
 static int s_pump(s_zt *z, s_want *w, int64_t wait_ms)
 {
+    struct timespec ts;
+    if (wait_ms < 0) wait_ms = 0;
+    if (s_tls_bg && (z->reading || z->fg_active || mpc_now_ms() < z->fg_last_ms + S_BG_DEFER_MS)) {
+        /* Foreground threads read (or will again soon: a job computing between two rounds):
+         * they file what we wait for and wake us; short waits, so that we read again soon
+         * once they are gone. */
+        if (w) {
+            z->bg_waiting = 1;
+            z->bg_from = w->from;
+            z->bg_stream = w->stream;
+        }
+        s_abstime(&ts, wait_ms < 10 ? wait_ms : 10);
+        pthread_cond_timedwait(&z->cv_bg, &z->mu, &ts);
+        z->bg_waiting = 0;
+        return 0;
+    }
     if (z->reading) {
-        struct timespec ts;
-        s_abstime(&ts, wait_ms > 0 ? wait_ms : 0);
+        if (z->reader_bg && !z->wake_sent && z->wakefd >= 0) {
+            uint64_t one = 1;
+            if (write(z->wakefd, &one, sizeof one) == (ssize_t)sizeof one) z->wake_sent = 1;
+        }
+        s_abstime(&ts, wait_ms);
         pthread_cond_timedwait(&z->cv, &z->mu, &ts);
         return 0;
     }
     z->reading = 1;
     z->reader = pthread_self();
+    z->reader_bg = s_tls_bg;
     int r = s_process(z, w, wait_ms);
     z->reading = 0;
     pthread_cond_broadcast(&z->cv);
+    if (z->bg_wake) {
+        z->bg_wake = 0;
+        pthread_cond_broadcast(&z->cv_bg);
+    }
     return r;
 }
 
@@ -981,7 +1044,10 @@ static int s_op_recv(mpc_transport *t, uint32_t from, uint8_t type, uint64_t str
     }
     if (timeout_ms < 0) timeout_ms = z->cfg.timeout_ms;
     pthread_mutex_lock(&z->mu);
+    z->fg_active += !s_tls_bg;
     int r = s_recv_locked(z, from, type, stream, seq, out, count, timeout_ms);
+    z->fg_active -= !s_tls_bg;
+    if (!s_tls_bg) z->fg_last_ms = mpc_now_ms();
     pthread_mutex_unlock(&z->mu);
     return r;
 }
@@ -1249,6 +1315,8 @@ static void s_destroy(s_zt *z)
     pthread_mutex_destroy(&z->kmu);
     pthread_mutex_destroy(&z->mu);
     pthread_cond_destroy(&z->cv);
+    pthread_cond_destroy(&z->cv_bg);
+    if (z->wakefd >= 0) close(z->wakefd);
     sodium_memzero(z, sizeof *z);
     free(z);
 }
@@ -1399,6 +1467,7 @@ int mpc_transport_zmq_new(mpc_transport **out, const mpc_zmq_config *cfg, char *
     if (sodium_init() < 0) return MPC_ERR_CRYPTO;
     s_zt *z = calloc(1, sizeof *z);
     if (!z) return MPC_ERR_NOMEM;
+    z->wakefd = -1;
     for (uint32_t j = 0; j < MPC_ZMQ_MAX_PARTIES; j++) {
         atomic_init(&z->peer[j].pub_state, MPC_ZMQ_PEER_DOWN);
         atomic_init(&z->peer[j].pub_since, (uint_fast64_t)mpc_now_ms());
@@ -1425,7 +1494,9 @@ int mpc_transport_zmq_new(mpc_transport **out, const mpc_zmq_config *cfg, char *
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&z->cv, &ca);
+    pthread_cond_init(&z->cv_bg, &ca);
     pthread_condattr_destroy(&ca);
+    z->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);   /* -1: no hand-over, still correct */
     atomic_init(&z->keys_pending, 0);
     for (uint32_t j = 0; j < c->n; j++) {
         if (j == c->self) continue;

@@ -247,8 +247,8 @@ typedef struct {
 /* Each thread of each party exchanges S_CONC_ROUNDS rounds with the same thread of every
  * peer on its own stream, through a view of its own (as a daemon's job threads do): sends to
  * every peer first, then receives from every peer, checking every element.  Sizes vary; some
- * rounds carry multi-frame payloads.  Thread 0 also calls service() between rounds, as the
- * daemon's worker does while jobs run. */
+ * rounds carry multi-frame payloads.  Thread 0 is a background thread and calls service()
+ * between rounds, as the daemon's worker does while jobs run. */
 static void *s_conc_main(void *arg)
 {
     s_conc *c = arg;
@@ -258,6 +258,8 @@ static void *s_conc_main(void *arg)
     uint64_t stream = 200 + c->k;
     uint64_t *buf = malloc((size_t)300000 * 8), *got = malloc((size_t)300000 * 8);
     int rc = (v && buf && got) ? 0 : MPC_ERR_NOMEM;
+    /* thread 0 is a background reader, as mpcd's worker is: the others read for it */
+    mpc_transport_zmq_background(c->k == 0);
     for (int r = 0; r < S_CONC_ROUNDS && !rc; r++) {
         c->round = r;
         uint64_t cnt = (r % 37 == 5) ? 150000 + c->k * 1000 : 1 + (uint64_t)((r * 13 + (int)c->k * 7) % 300);
