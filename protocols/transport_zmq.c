@@ -33,7 +33,7 @@
 /* A background thread reads the sockets itself only once no foreground thread has been in
  * recv for this long (a job between two rounds is back soon; handing the sockets over costs
  * two thread wake-ups). */
-#define S_BG_DEFER_MS     50
+#define S_BG_DEFER_MS     5
 /* A DEALER whose handshake a peer refused (libzmq then gives up on that connection) or that
  * holds the wrong one of the peer's two keys is made again after a pause that doubles from
  * S_RETRY_MIN_MS to S_RETRY_MAX_MS and starts again after a handshake succeeds. */
