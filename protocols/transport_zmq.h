@@ -117,8 +117,8 @@ int mpc_transport_zmq_send_owned(mpc_transport *t, uint32_t to, uint8_t type, ui
 
 /* Marks the calling thread as a background user of every ZeroMQ transport (on != 0) or
  * not (0, the default).  A background thread (mpcd's worker, which reads control messages
- * while jobs run) never reads the sockets while a foreground thread is in recv: the
- * foreground reader files its messages and wakes it.  A foreground thread that finds a
+ * while jobs run) never reads the sockets while a foreground thread is in recv or left it
+ * less than 5 ms ago: the foreground reader files its messages and wakes it.  A foreground thread that finds a
  * background thread reading makes it hand the sockets over at once, so a job's thread reads
  * its own messages without a hand-off between threads (docs/transport.md, "Threading"). */
 void mpc_transport_zmq_background(int on);
