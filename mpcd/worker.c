@@ -427,32 +427,46 @@ struct mpcd_slots {
     mpcd_worker    *w;
     pthread_mutex_t mu;
     pthread_cond_t  cv;
-    s_run_node     *head, *tail;
-    uint32_t        queued;          /* runs waiting for a job thread */
+    s_run_node     *head, *tail;     /* jobs waiting for a job thread */
+    s_run_node     *phead, *ptail;   /* pool chunks waiting for the pool thread */
+    uint32_t        queued;          /* jobs waiting for a job thread */
     uint32_t        busy;            /* runs on a job thread */
     uint64_t        next_ticket, turn;   /* pool tickets handed out / the ticket whose turn it is */
     uint64_t        prep_retry_at;   /* sequencer: no pool chunk before this (a chunk failed) */
     int             stop;
-    uint32_t        nth;
+    uint32_t        nth;             /* job threads; th[nth] is the pool thread */
+    int             pool_th;         /* the pool thread was started */
     pthread_t       th[];
 };
+
+typedef struct {
+    struct mpcd_slots *sl;
+    int pool;                        /* the pool thread: serves the chunks' FIFO only */
+} s_thread_arg;
 
 static void s_run_job(mpcd_worker *w, const run_msg *r);
 static void s_pool_chunk(mpcd_worker *w, const run_msg *r);
 
+/* A job thread (or, with pool set, the pool thread: chunks run beside the jobs, never in a
+ * job's slot, so a chunk never holds up a job that does not use the pool). */
 static void *s_job_thread(void *arg)
 {
-    struct mpcd_slots *sl = arg;
+    struct mpcd_slots *sl = ((s_thread_arg *)arg)->sl;
+    int pool = ((s_thread_arg *)arg)->pool;
+    free(arg);
     mpcd_worker *w = sl->w;
     pthread_mutex_lock(&sl->mu);
     for (;;) {
-        while (!sl->head && !sl->stop) pthread_cond_wait(&sl->cv, &sl->mu);
+        s_run_node **hp = pool ? &sl->phead : &sl->head, **tp = pool ? &sl->ptail : &sl->tail;
+        while (!*hp && !sl->stop) pthread_cond_wait(&sl->cv, &sl->mu);
         if (sl->stop) break;
-        s_run_node *n = sl->head;
-        sl->head = n->next;
-        if (!sl->head) sl->tail = NULL;
-        sl->queued--;
-        sl->busy++;
+        s_run_node *n = *hp;
+        *hp = n->next;
+        if (!*hp) *tp = NULL;
+        if (!pool) {
+            sl->queued--;
+            sl->busy++;
+        }
         while (n->uses_pool && sl->turn != n->ticket && !sl->stop) pthread_cond_wait(&sl->cv, &sl->mu);
         int go = !sl->stop;
         pthread_mutex_unlock(&sl->mu);
@@ -462,7 +476,7 @@ static void *s_job_thread(void *arg)
         if (n->r.what == RUN_PREP && w->pool && mpcd_pool_stock(w->pool) == 0)
             sl->prep_retry_at = mpc_now_ms() + 10000;   /* a failed chunk: the sequencer backs off */
         if (n->uses_pool) sl->turn++;
-        sl->busy--;
+        if (!pool) sl->busy--;
         pthread_cond_broadcast(&sl->cv);
         free(n);
     }
@@ -470,19 +484,40 @@ static void *s_job_thread(void *arg)
     return NULL;
 }
 
+static void s_slots_stop_threads(struct mpcd_slots *sl)
+{
+    pthread_mutex_lock(&sl->mu);
+    sl->stop = 1;
+    pthread_cond_broadcast(&sl->cv);
+    pthread_mutex_unlock(&sl->mu);
+    for (uint32_t i = 0; i < sl->nth; i++) pthread_join(sl->th[i], NULL);
+    if (sl->pool_th) pthread_join(sl->th[sl->nth], NULL);
+    sl->nth = 0;
+    sl->pool_th = 0;
+}
+
 static struct mpcd_slots *s_slots_start(mpcd_worker *w)
 {
     uint32_t k = w->max_running ? w->max_running : 1;
-    struct mpcd_slots *sl = calloc(1, sizeof *sl + k * sizeof(pthread_t));
+    struct mpcd_slots *sl = calloc(1, sizeof *sl + (k + 1) * sizeof(pthread_t));
     if (!sl) return NULL;
     sl->w = w;
     pthread_mutex_init(&sl->mu, NULL);
     pthread_cond_init(&sl->cv, NULL);
-    for (uint32_t i = 0; i < k; i++) {
-        if (pthread_create(&sl->th[i], NULL, s_job_thread, sl) != 0) break;
-        sl->nth++;
+    for (uint32_t i = 0; i <= k; i++) {
+        s_thread_arg *a = malloc(sizeof *a);
+        if (!a) break;
+        a->sl = sl;
+        a->pool = i == k;
+        if (pthread_create(&sl->th[i == k ? k : sl->nth], NULL, s_job_thread, a) != 0) {
+            free(a);
+            break;
+        }
+        if (i == k) sl->pool_th = 1;
+        else sl->nth++;
     }
-    if (!sl->nth) {
+    if (!sl->nth || !sl->pool_th) {
+        s_slots_stop_threads(sl);
         pthread_mutex_destroy(&sl->mu);
         pthread_cond_destroy(&sl->cv);
         free(sl);
@@ -495,16 +530,14 @@ static struct mpcd_slots *s_slots_start(mpcd_worker *w)
  * the runs that never started. */
 static void s_slots_stop(struct mpcd_slots *sl)
 {
-    pthread_mutex_lock(&sl->mu);
-    sl->stop = 1;
-    pthread_cond_broadcast(&sl->cv);
-    pthread_mutex_unlock(&sl->mu);
-    for (uint32_t i = 0; i < sl->nth; i++) pthread_join(sl->th[i], NULL);
-    while (sl->head) {
-        s_run_node *n = sl->head;
-        sl->head = n->next;
-        free(n);
-    }
+    s_slots_stop_threads(sl);
+    for (int q = 0; q < 2; q++)
+        while (q ? sl->phead : sl->head) {
+            s_run_node *n = q ? sl->phead : sl->head;
+            if (q) sl->phead = n->next;
+            else sl->head = n->next;
+            free(n);
+        }
     pthread_mutex_destroy(&sl->mu);
     pthread_cond_destroy(&sl->cv);
     free(sl);
@@ -532,12 +565,18 @@ static void s_dispatch(mpcd_worker *w, const run_msg *r)
     struct mpcd_slots *sl = w->slots;
     pthread_mutex_lock(&sl->mu);
     if (n->uses_pool) n->ticket = sl->next_ticket++;
-    if (sl->tail) sl->tail->next = n;
-    else sl->head = n;
-    sl->tail = n;
-    sl->queued++;
+    s_run_node **hp = r->what == RUN_PREP ? &sl->phead : &sl->head, **tp = r->what == RUN_PREP ? &sl->ptail : &sl->tail;
+    if (*tp) (*tp)->next = n;
+    else *hp = n;
+    *tp = n;
+    sl->queued += r->what != RUN_PREP;
+    uint32_t queued = sl->queued, busy = sl->busy;
     pthread_cond_broadcast(&sl->cv);
     pthread_mutex_unlock(&sl->mu);
+    char hex[MPC_CWIRE_JOB_HEX + 1];
+    mpc_cwire_job_hex(r->id, hex);
+    mpcd_debug(r->what == RUN_JOB ? hex : NULL, "%s queued for a job thread (%u queued, %u running)",
+               r->what == RUN_JOB ? "RUN" : "pool chunk", (unsigned)queued, (unsigned)busy);
 }
 
 /* How long an agreement round waits for a peer: its inputs (input_timeout_ms), a message's
@@ -573,7 +612,7 @@ static void s_run_job(mpcd_worker *w, const run_msg *r)
         mpc_dealer_stats ds;
         memset(&ds, 0, sizeof ds);
         int rc = mpc_dealer_serve(view, r->n, r->stream | MPC_STREAM_PREP_BIT,
-                                  w->input_timeout_ms + w->peer_timeout_ms, &ds, reason, sizeof reason);
+                                  s_agree_timeout(w), &ds, reason, sizeof reason);
         if (rc == 0)
             mpcd_info(hex, "served %llu triples, %llu truncation tuples", (unsigned long long)ds.triples,
                       (unsigned long long)ds.trunc);
