@@ -1,6 +1,7 @@
 /* worker.c — sequencing, agreement and running of jobs (worker.h, docs/daemon.md). */
 #include "worker.h"
 
+#include <malloc.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -477,6 +478,12 @@ static void *s_job_thread(void *arg)
             sl->prep_retry_at = mpc_now_ms() + 10000;   /* a failed chunk: the sequencer backs off */
         if (n->uses_pool) sl->turn++;
         if (!pool) sl->busy--;
+        pthread_mutex_unlock(&sl->mu);
+        /* Each job thread allocates from an arena of its own; give what the run freed back to
+         * the system, so that the daemon's size after a burst of concurrent jobs returns to
+         * what it holds (job records), not to the peak of every arena at once. */
+        malloc_trim(0);
+        pthread_mutex_lock(&sl->mu);
         pthread_cond_broadcast(&sl->cv);
         free(n);
     }
