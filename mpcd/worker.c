@@ -1128,7 +1128,13 @@ static int s_sequence_one(mpcd_worker *w, uint64_t epoch, uint64_t *k, uint64_t 
     mpcd_jobs_lock(w->jobs);
     mpcd_job *job = s_seq_pick(w, out, &n_out, &pending);
     if (full) job = NULL;
-    if (!job && (pending || !w->pool || mpcd_pool_stock(w->pool) >= mpcd_pool_target(w->pool) ||
+    int pool_busy = 0;   /* a run that uses the pool is queued or running: no chunk now */
+    if (w->pool) {
+        pthread_mutex_lock(&w->slots->mu);
+        pool_busy = w->slots->turn != w->slots->next_ticket || mpc_now_ms() < w->slots->prep_retry_at;
+        pthread_mutex_unlock(&w->slots->mu);
+    }
+    if (!job && (pending || full || pool_busy || !w->pool || mpcd_pool_stock(w->pool) >= mpcd_pool_target(w->pool) ||
                  mpc_now_ms() < *retry_at)) {
         /* Woken by a submission or an input here; a party's report is read on the next pass. */
         mpcd_jobs_wait(w->jobs, mpc_now_ms() + 50);
