@@ -110,6 +110,10 @@ static const mpc_ini_key s_rows[] = {
           "input doubled 22 times with `concat` (12.6 million elements, 96 MiB)."),
     C_INT(S_LIMITS, job_timeout_ms, 100, 86400000, "600000",
           "Longest a job may run once started, in milliseconds."),
+    C_INT(S_LIMITS, max_running_jobs, 1, 64, "4",
+          "Jobs (and pool chunks) this daemon runs at once over its peer mesh, each on a job thread of its "
+          "own; a RUN that finds every slot busy waits for one, in the sequencer's order (docs/daemon.md, "
+          "\"Processes and threads\"). Changing it needs a restart."),
     C_INT(S_LIMITS, peer_timeout_ms, 100, 3600000, "10000",
           "Longest wait for any single message from a peer, in milliseconds."),
     C_INT(S_LIMITS, input_timeout_ms, 100, 86400000, "300000",
@@ -524,7 +528,7 @@ static const fixed_key s_fixed[] = {
     FIXED(role), FIXED(name), FIXED(peer_endpoint), FIXED(client_endpoint), FIXED(public_key_file),
     FIXED(secret_key_file), FIXED(log_format), FIXED(metrics_endpoint), FIXED(state_dir), FIXED(audit_key_file), FIXED(preprocessing), FIXED(dealer_endpoint),
     FIXED(dealer_public_key), FIXED(pool_triples), FIXED(pool_chunk), FIXED(max_message_bytes),
-    FIXED(peer_timeout_ms), FIXED(heartbeat_ms), FIXED(client_handshake_ms), FIXED(max_held_results),
+    FIXED(peer_timeout_ms), FIXED(max_running_jobs), FIXED(heartbeat_ms), FIXED(client_handshake_ms), FIXED(max_held_results),
 };
 
 static void s_note(void (*note)(void *, const char *), void *ctx, const char *fmt, ...)

@@ -94,6 +94,7 @@ typedef struct {
     int64_t  max_jobs_per_client;
     int64_t  max_job_bytes;
     int64_t  job_timeout_ms;
+    int64_t  max_running_jobs;
     int64_t  peer_timeout_ms;
     int64_t  input_timeout_ms;
     int64_t  heartbeat_ms;

@@ -254,6 +254,7 @@ int mpcd_server_new(mpcd_server **out, const mpcd_config *cfg, char *err, size_t
     w->dead_peer_ms = 3 * (int)cfg->heartbeat_ms;   /* = zc.heartbeat_timeout_ms */
     w->input_timeout_ms = (int)cfg->input_timeout_ms;
     w->job_timeout_ms = cfg->job_timeout_ms;
+    w->max_running = (uint32_t)cfg->max_running_jobs;
     for (uint32_t i = 0; i < cfg->n_parties; i++) snprintf(w->names[i], sizeof w->names[i], "%s", cfg->parties[i].name);
     snprintf(w->names[cfg->n_parties], sizeof w->names[0], "%s", dealer ? cfg->name : "the dealer");
     w->mesh = s->mesh;

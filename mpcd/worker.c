@@ -1,6 +1,8 @@
 /* worker.c — sequencing, agreement and running of jobs (worker.h, docs/daemon.md). */
 #include "worker.h"
 
+#include <malloc.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +17,7 @@
 #include "prep_dealer.h"
 #include "prep_ot.h"
 #include "transport_view.h"
+#include "transport_zmq.h"
 
 enum { RUN_KIND = 0x52554e31 /* "RUN1" */ };
 enum { RUN_JOB = 0, RUN_PREP = 1 };   /* what a RUN starts: a job, or a chunk of the pool */
@@ -408,7 +411,193 @@ out:
     return rc;
 }
 
-/* Takes part in the job r as party `me` of the view (job may be NULL: not held here). */
+/* ---- Job threads (docs/daemon.md, "Processes and threads"): the worker thread hands every
+ * RUN it takes part in, in the order it received them, to a FIFO served by max_running job
+ * threads.  A run that may touch the triple pool (a chunk, or a job of every party with OT
+ * preprocessing) also draws a pool ticket at hand-over; it uses the pool only when the turn
+ * has come to its ticket, so every party's pool serves the same runs in the same order. ---- */
+
+typedef struct s_run_node {
+    struct s_run_node *next;
+    run_msg  r;
+    int      uses_pool;
+    uint64_t ticket;
+} s_run_node;
+
+struct mpcd_slots {
+    mpcd_worker    *w;
+    pthread_mutex_t mu;
+    pthread_cond_t  cv;
+    s_run_node     *head, *tail;     /* jobs waiting for a job thread */
+    s_run_node     *phead, *ptail;   /* pool chunks waiting for the pool thread */
+    uint32_t        queued;          /* jobs waiting for a job thread */
+    uint32_t        busy;            /* runs on a job thread */
+    uint64_t        next_ticket, turn;   /* pool tickets handed out / the ticket whose turn it is */
+    uint64_t        prep_retry_at;   /* sequencer: no pool chunk before this (a chunk failed) */
+    int             stop;
+    uint32_t        nth;             /* job threads; th[nth] is the pool thread */
+    int             pool_th;         /* the pool thread was started */
+    pthread_t       th[];
+};
+
+typedef struct {
+    struct mpcd_slots *sl;
+    int pool;                        /* the pool thread: serves the chunks' FIFO only */
+} s_thread_arg;
+
+static void s_run_job(mpcd_worker *w, const run_msg *r);
+static void s_pool_chunk(mpcd_worker *w, const run_msg *r);
+
+/* A job thread (or, with pool set, the pool thread: chunks run beside the jobs, never in a
+ * job's slot, so a chunk never holds up a job that does not use the pool). */
+static void *s_job_thread(void *arg)
+{
+    struct mpcd_slots *sl = ((s_thread_arg *)arg)->sl;
+    int pool = ((s_thread_arg *)arg)->pool;
+    free(arg);
+    mpcd_worker *w = sl->w;
+    pthread_mutex_lock(&sl->mu);
+    for (;;) {
+        s_run_node **hp = pool ? &sl->phead : &sl->head, **tp = pool ? &sl->ptail : &sl->tail;
+        while (!*hp && !sl->stop) pthread_cond_wait(&sl->cv, &sl->mu);
+        if (sl->stop) break;
+        s_run_node *n = *hp;
+        *hp = n->next;
+        if (!*hp) *tp = NULL;
+        if (!pool) {
+            sl->queued--;
+            sl->busy++;
+        }
+        while (n->uses_pool && sl->turn != n->ticket && !sl->stop) pthread_cond_wait(&sl->cv, &sl->mu);
+        int go = !sl->stop;
+        pthread_mutex_unlock(&sl->mu);
+        if (go && n->r.what == RUN_PREP) s_pool_chunk(w, &n->r);
+        else if (go) s_run_job(w, &n->r);
+        pthread_mutex_lock(&sl->mu);
+        if (n->r.what == RUN_PREP && w->pool && mpcd_pool_stock(w->pool) == 0)
+            sl->prep_retry_at = mpc_now_ms() + 10000;   /* a failed chunk: the sequencer backs off */
+        if (n->uses_pool) sl->turn++;
+        if (!pool) sl->busy--;
+        pthread_mutex_unlock(&sl->mu);
+        /* Each job thread allocates from an arena of its own; give what the run freed back to
+         * the system, so that the daemon's size after a burst of concurrent jobs returns to
+         * what it holds (job records), not to the peak of every arena at once. */
+        malloc_trim(0);
+        pthread_mutex_lock(&sl->mu);
+        pthread_cond_broadcast(&sl->cv);
+        free(n);
+    }
+    pthread_mutex_unlock(&sl->mu);
+    return NULL;
+}
+
+static void s_slots_stop_threads(struct mpcd_slots *sl)
+{
+    pthread_mutex_lock(&sl->mu);
+    sl->stop = 1;
+    pthread_cond_broadcast(&sl->cv);
+    pthread_mutex_unlock(&sl->mu);
+    for (uint32_t i = 0; i < sl->nth; i++) pthread_join(sl->th[i], NULL);
+    if (sl->pool_th) pthread_join(sl->th[sl->nth], NULL);
+    sl->nth = 0;
+    sl->pool_th = 0;
+}
+
+static struct mpcd_slots *s_slots_start(mpcd_worker *w)
+{
+    uint32_t k = w->max_running ? w->max_running : 1;
+    struct mpcd_slots *sl = calloc(1, sizeof *sl + (k + 1) * sizeof(pthread_t));
+    if (!sl) return NULL;
+    sl->w = w;
+    pthread_mutex_init(&sl->mu, NULL);
+    pthread_cond_init(&sl->cv, NULL);
+    for (uint32_t i = 0; i <= k; i++) {
+        s_thread_arg *a = malloc(sizeof *a);
+        if (!a) break;
+        a->sl = sl;
+        a->pool = i == k;
+        if (pthread_create(&sl->th[i == k ? k : sl->nth], NULL, s_job_thread, a) != 0) {
+            free(a);
+            break;
+        }
+        if (i == k) sl->pool_th = 1;
+        else sl->nth++;
+    }
+    if (!sl->nth || !sl->pool_th) {
+        s_slots_stop_threads(sl);
+        pthread_mutex_destroy(&sl->mu);
+        pthread_cond_destroy(&sl->cv);
+        free(sl);
+        return NULL;
+    }
+    return sl;
+}
+
+/* Stops the job threads (a run in progress ends on its own bounds or the stop flag) and drops
+ * the runs that never started. */
+static void s_slots_stop(struct mpcd_slots *sl)
+{
+    s_slots_stop_threads(sl);
+    for (int q = 0; q < 2; q++)
+        while (q ? sl->phead : sl->head) {
+            s_run_node *n = q ? sl->phead : sl->head;
+            if (q) sl->phead = n->next;
+            else sl->head = n->next;
+            free(n);
+        }
+    pthread_mutex_destroy(&sl->mu);
+    pthread_cond_destroy(&sl->cv);
+    free(sl);
+}
+
+/* Worker thread: queues run r for the next free job thread.  A job held here is marked
+ * sequenced at once, so that the readiness pass neither reports it again nor ends it while
+ * it waits for a thread. */
+static void s_dispatch(mpcd_worker *w, const run_msg *r)
+{
+    s_run_node *n = calloc(1, sizeof *n);
+    if (!n) {
+        mpcd_error(NULL, "out of memory: a RUN is dropped (its parties fail the job at their timeout)");
+        return;
+    }
+    n->r = *r;
+    n->uses_pool = w->pool && !w->is_dealer &&
+                   (r->what == RUN_PREP || (r->prep_mode == MPCD_PREP_OT && r->n == w->n_parties));
+    if (r->what == RUN_JOB && w->jobs) {
+        mpcd_jobs_lock(w->jobs);
+        mpcd_job *job = mpcd_jobs_find(w->jobs, r->id);
+        if (job && job->state == MPCD_JOB_QUEUED) job->sequenced = 1;
+        mpcd_jobs_unlock(w->jobs);
+    }
+    struct mpcd_slots *sl = w->slots;
+    pthread_mutex_lock(&sl->mu);
+    if (n->uses_pool) n->ticket = sl->next_ticket++;
+    s_run_node **hp = r->what == RUN_PREP ? &sl->phead : &sl->head, **tp = r->what == RUN_PREP ? &sl->ptail : &sl->tail;
+    if (*tp) (*tp)->next = n;
+    else *hp = n;
+    *tp = n;
+    sl->queued += r->what != RUN_PREP;
+    uint32_t queued = sl->queued, busy = sl->busy;
+    pthread_cond_broadcast(&sl->cv);
+    pthread_mutex_unlock(&sl->mu);
+    char hex[MPC_CWIRE_JOB_HEX + 1];
+    mpc_cwire_job_hex(r->id, hex);
+    mpcd_debug(r->what == RUN_JOB ? hex : NULL, "%s queued for a job thread (%u queued, %u running)",
+               r->what == RUN_JOB ? "RUN" : "pool chunk", (unsigned)queued, (unsigned)busy);
+}
+
+/* How long an agreement round waits for a peer: its inputs (input_timeout_ms), a message's
+ * way (peer_timeout_ms), and a peer whose job threads are all busy: every run ends within
+ * job_timeout_ms, so a peer with this job next in its queue starts it within that
+ * (docs/daemon.md, "No deadlock"). */
+static int s_agree_timeout(const mpcd_worker *w)
+{
+    int64_t t = (int64_t)w->input_timeout_ms + w->peer_timeout_ms + atomic_load(&w->job_timeout_ms);
+    return t > INT32_MAX ? INT32_MAX : (int)t;
+}
+
+/* Job thread: takes part in the job r as party `me` of the view (job may be NULL: not held
+ * here). */
 static void s_run_job(mpcd_worker *w, const run_msg *r)
 {
     char hex[MPC_CWIRE_JOB_HEX + 1];
@@ -430,7 +619,7 @@ static void s_run_job(mpcd_worker *w, const run_msg *r)
         mpc_dealer_stats ds;
         memset(&ds, 0, sizeof ds);
         int rc = mpc_dealer_serve(view, r->n, r->stream | MPC_STREAM_PREP_BIT,
-                                  w->input_timeout_ms + w->peer_timeout_ms, &ds, reason, sizeof reason);
+                                  s_agree_timeout(w), &ds, reason, sizeof reason);
         if (rc == 0)
             mpcd_info(hex, "served %llu triples, %llu truncation tuples", (unsigned long long)ds.triples,
                       (unsigned long long)ds.trunc);
@@ -470,7 +659,7 @@ static void s_run_job(mpcd_worker *w, const run_msg *r)
     if (pool_ok) mpcd_pool_state_get(w->pool, &ps);
     int mismatch = 0, alone = 0;
     int rc = s_agree(w, view, &mine, me, 0, job ? AGREE_READY : cancelled_here ? AGREE_CANCELLED : AGREE_NO_JOB, 0,
-                     w->input_timeout_ms + w->peer_timeout_ms, &ps, &mismatch, &alone, reason, sizeof reason);
+                     s_agree_timeout(w), &ps, &mismatch, &alone, reason, sizeof reason);
     if (rc == 0 && !job) {
         rc = cancelled_here ? MPC_ERR_CANCELLED : MPC_ERR_STATE;
         snprintf(reason, sizeof reason, cancelled_here ? "the job was cancelled here" : "this party does not hold the job");
@@ -490,7 +679,7 @@ static void s_run_job(mpcd_worker *w, const run_msg *r)
         if (!mpcd_job_inputs_ready(job, &missing)) status = AGREE_NO_INPUT;
         if (atomic_load(&job->cancel)) status = AGREE_CANCELLED;
         mpcd_jobs_unlock(w->jobs);
-        rc = s_agree(w, view, &mine, me, 1, status, missing, w->input_timeout_ms + w->peer_timeout_ms, &ps,
+        rc = s_agree(w, view, &mine, me, 1, status, missing, s_agree_timeout(w), &ps,
                      &mismatch, &alone, reason, sizeof reason);
         if (rc == 0 && status == AGREE_CANCELLED) {
             rc = MPC_ERR_CANCELLED;
@@ -598,6 +787,7 @@ enum {
     NOTE_ACK = 0x41434b31,       /* sequencer -> party: recorded */
     NOTE_UNKNOWN = 0x554e4b31,   /* sequencer -> party: no such job at the sequencer */
     NOTE_EXPIRED = 0x45585031,   /* sequencer -> party: the job ended; detail says why */
+    NOTE_RAN = 0x52414e31,       /* sequencer -> a party not bound to the job: it was ordered */
 };
 #define NOTE_REFUSED_BIT (1ull << 32)   /* in an EXPIRED detail: that party refused the job */
 #define NOTE_SEQ_ENDED   0xffffffffull  /* in an EXPIRED detail: the sequencer ended it otherwise */
@@ -787,6 +977,15 @@ static void s_party_pass(mpcd_worker *w)
             else if (m[0] == NOTE_EXPIRED) {
                 s_fail_not_ready(w, job, m[3]);
                 mpcd_jobs_notify(w->jobs);
+            } else if (m[0] == NOTE_RAN && job->my_party == UINT32_MAX) {
+                /* this daemon's copy served the ordering only: the job ran on its parties */
+                job->sequenced = 1;
+                job->state = MPCD_JOB_DONE;
+                job->finished = time(NULL);
+                mpcd_metrics_job_ended(MPCD_JOB_DONE, job->submitted_ms);
+                snprintf(job->reason, sizeof job->reason, "sequenced by %s: this daemon is not a party of the job",
+                         w->names[seq]);
+                mpcd_jobs_notify(w->jobs);
             }
         }
         mpcd_jobs_unlock(w->jobs);
@@ -881,6 +1080,14 @@ static void s_pool_chunk(mpcd_worker *w, const run_msg *r)
 static int s_sequence_prep(mpcd_worker *w, uint64_t epoch, uint64_t *k, uint64_t *retry_at)
 {
     if (!w->pool || w->prep_mode != MPCD_PREP_OT || mpc_now_ms() < *retry_at) return 0;
+    /* Only while no run that uses the pool is queued or running here (the chunk before
+     * included): the pool is then left alone by the job threads, and its stock is final. */
+    struct mpcd_slots *sl = w->slots;
+    pthread_mutex_lock(&sl->mu);
+    int pool_idle = sl->turn == sl->next_ticket;
+    if (sl->prep_retry_at > *retry_at) *retry_at = sl->prep_retry_at;
+    pthread_mutex_unlock(&sl->mu);
+    if (!pool_idle || mpc_now_ms() < *retry_at) return 0;
     uint64_t stock = mpcd_pool_stock(w->pool), target = mpcd_pool_target(w->pool);
     if (stock >= target) return 0;
     for (uint32_t i = 0; i < w->n_parties; i++)
@@ -902,8 +1109,7 @@ static int s_sequence_prep(mpcd_worker *w, uint64_t epoch, uint64_t *k, uint64_t
     s_run_encode(&r, words);
     for (uint32_t i = 0; i < r.n; i++)
         if (i != w->self) (void)mpc_send(w->mesh, i, MPC_MSG_CONTROL, MPCD_JOB_CONTROL, 0, words, MPCD_RUN_WORDS);
-    s_pool_chunk(w, &r);
-    if (mpcd_pool_stock(w->pool) == 0) *retry_at = mpc_now_ms() + 10000;   /* failed: back off */
+    s_dispatch(w, &r);
     return 1;
 }
 
@@ -913,22 +1119,34 @@ static int s_sequence_one(mpcd_worker *w, uint64_t epoch, uint64_t *k, uint64_t 
     uint32_t n_out = 0;
     s_seq_drain(w);
     uint32_t pending = 0;
+    /* Runs of this daemon that wait for a job thread: with as many waiting as there are
+     * threads, ordering more would only lengthen the queue here (other parties' queues are
+     * what they are), so readiness is read and answered but nothing new is ordered. */
+    pthread_mutex_lock(&w->slots->mu);
+    int full = w->slots->queued >= w->slots->nth;
+    pthread_mutex_unlock(&w->slots->mu);
     mpcd_jobs_lock(w->jobs);
     mpcd_job *job = s_seq_pick(w, out, &n_out, &pending);
-    if (!job && (pending || !w->pool || mpcd_pool_stock(w->pool) >= mpcd_pool_target(w->pool) ||
+    if (full) job = NULL;
+    int pool_busy = 0;   /* a run that uses the pool is queued or running: no chunk now */
+    if (w->pool) {
+        pthread_mutex_lock(&w->slots->mu);
+        pool_busy = w->slots->turn != w->slots->next_ticket || mpc_now_ms() < w->slots->prep_retry_at;
+        pthread_mutex_unlock(&w->slots->mu);
+    }
+    if (!job && (pending || full || pool_busy || !w->pool || mpcd_pool_stock(w->pool) >= mpcd_pool_target(w->pool) ||
                  mpc_now_ms() < *retry_at)) {
         /* Woken by a submission or an input here; a party's report is read on the next pass. */
         mpcd_jobs_wait(w->jobs, mpc_now_ms() + 50);
         job = s_seq_pick(w, out, &n_out, &pending);
+        if (full) job = NULL;
     }
     if (!job) {
         mpcd_jobs_unlock(w->jobs);
         s_note_flush(w, out, n_out);
         /* No pool chunk while a job waits for readiness: it would delay the job by a chunk. */
-        if (n_out || pending) return n_out != 0;
-        int did = s_sequence_prep(w, epoch, k, retry_at);
-        if (did) w->seq_free_ms = mpc_now_ms();
-        return did;
+        if (n_out || pending || full) return n_out != 0;
+        return s_sequence_prep(w, epoch, k, retry_at);
     }
     run_msg r;
     memset(&r, 0, sizeof r);
@@ -942,6 +1160,7 @@ static int s_sequence_one(mpcd_worker *w, uint64_t epoch, uint64_t *k, uint64_t 
     for (uint32_t i = 0; i < r.n; i++) r.binding[i] = job->binding[i];
     r.prep_mode = (uint32_t)w->prep_mode;
     int involved = job->my_party != UINT32_MAX;
+    uint32_t bound = s_bound_mask(job);
     job->sequenced = 1;
     if (!involved) {
         job->state = MPCD_JOB_DONE;
@@ -959,10 +1178,13 @@ static int s_sequence_one(mpcd_worker *w, uint64_t epoch, uint64_t *k, uint64_t 
             (void)mpc_send(w->mesh, r.binding[i], MPC_MSG_CONTROL, MPCD_JOB_CONTROL, 0, words, MPCD_RUN_WORDS);
     if (r.prep_mode == MPCD_PREP_DEALER && w->dealer != UINT32_MAX)
         (void)mpc_send(w->mesh, w->dealer, MPC_MSG_CONTROL, MPCD_JOB_CONTROL, 0, words, MPCD_RUN_WORDS);
-    if (involved) {
-        s_run_job(w, &r);
-        w->seq_free_ms = mpc_now_ms();
-    }
+    /* The parties not bound to the job hold a copy for ordering only: tell them it ran, so
+     * they drop it instead of keeping it queued until it expires. */
+    n_out = 0;
+    for (uint32_t p = 0; p < w->n_parties; p++)
+        if (p != w->self && !(bound & (1u << p))) s_note_add(out, &n_out, p, NOTE_RAN, r.id, 0);
+    s_note_flush(w, out, n_out);
+    if (involved) s_dispatch(w, &r);
     return 1;
 }
 
@@ -1050,6 +1272,13 @@ int mpcd_worker_run(mpcd_worker *w)
     randombytes_buf(&epoch, sizeof epoch);
     epoch |= 1;   /* never 0, so stream ids are never 0 */
     w->seq_now = UINT32_MAX;
+    /* This thread reads control traffic only: while a job thread waits in recv, that one reads
+     * the sockets (no hand-off per message) and files what comes for this thread. */
+    mpc_transport_zmq_background(1);
+    if (!(w->slots = s_slots_start(w))) {
+        mpcd_error(NULL, "cannot start the job threads");
+        return MPC_ERR_NOMEM;
+    }
     while (!atomic_load(w->stop)) {
         uint32_t seq = s_sequencer_now(w);
         if (seq != w->seq_now) s_sequencer_changed(w, seq);
@@ -1075,20 +1304,19 @@ int mpcd_worker_run(mpcd_worker *w)
             mpcd_warn(NULL, "malformed RUN message from the sequencer %s ignored", w->names[seq]);
             continue;
         }
-        /* While this party makes a chunk or runs a job with the sequencer, neither reads the
-         * other's reports: a job waiting for the sequencer's answer counts its silence from
-         * when this party is free again, not from its submission (a chunk under a slow build
-         * or a long job would otherwise end jobs that are ready everywhere). */
+        /* Hand the run to the job threads, in the order the RUNs came: this thread goes on
+         * reading notes and RUNs while jobs run (party_free_ms stays at its start: reports
+         * are read at every pass, whatever runs). */
         if (r.what == RUN_PREP) {
-            if (w->pool && !w->is_dealer && r.n == w->n_parties) s_pool_chunk(w, &r);
-            w->party_free_ms = mpc_now_ms();
+            if (w->pool && !w->is_dealer && r.n == w->n_parties) s_dispatch(w, &r);
             continue;
         }
         int involved = w->is_dealer;
         for (uint32_t i = 0; i < r.n; i++)
             if (r.binding[i] == w->self) involved = 1;
-        if (involved) s_run_job(w, &r);
-        w->party_free_ms = mpc_now_ms();
+        if (involved) s_dispatch(w, &r);
     }
+    s_slots_stop(w->slots);
+    w->slots = NULL;
     return 0;
 }

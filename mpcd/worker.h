@@ -1,5 +1,7 @@
-/* worker.h — the job worker: the one thread that owns the party mesh and runs jobs, one at a
- * time, in the order the sequencer gives (docs/daemon.md, "Job ordering").
+/* worker.h — the job worker: the thread that sequences (or follows the sequencer), reads and
+ * answers readiness notes and hands each RUN, in the order the sequencer gives, to one of
+ * `max_running` job threads, which run up to that many jobs at once over the shared mesh
+ * (docs/daemon.md, "Processes and threads", "Job ordering").
  *
  * The sequencer is the lowest-indexed configured party this daemon sees as up (itself
  * included; the dealer never sequences), recomputed on every pass, so that sequencing moves
@@ -41,6 +43,7 @@ typedef struct {
     int            is_dealer;       /* this process is the dealer */
     int64_t        prep_mode;       /* MPCD_PREP_* (agreed per job) */
     int            peer_timeout_ms;
+    uint32_t       max_running;     /* job threads: jobs and pool chunks run at once (0: 1) */
     /* The two limits a reload (SIGHUP) changes while the worker runs: atomic, stored by the
      * main thread, read here. */
     atomic_int     input_timeout_ms;
@@ -49,7 +52,7 @@ typedef struct {
      * peer's ABORT the worker waits up to this long for the cause to show (0: 100 ms). */
     int            dead_peer_ms;
     char           names[MPC_MAX_PARTIES + 1][MPC_NAME_MAX];   /* node names, for messages */
-    mpc_transport *mesh;            /* borrowed; only the worker thread uses it */
+    mpc_transport *mesh;            /* borrowed; the worker and its job threads use it at once */
     mpcd_jobs     *jobs;            /* borrowed; NULL for the dealer */
     mpcd_pool     *pool;            /* background triple stock (OT mode), or NULL */
     /* Called while idle so the mesh can answer peers (may be NULL). */
@@ -66,6 +69,7 @@ typedef struct {
     uint64_t       notes_sent_ms;      /* worker-private: when the last report went out */
     uint32_t       seq_now;            /* worker-private: the sequencer as this daemon sees it */
     uint64_t       seq_since_ms;       /* worker-private: since when (its readiness timeouts count from it) */
+    struct mpcd_slots *slots;          /* worker-private: the job threads and the RUNs waiting for one */
 } mpcd_worker;
 
 /* Runs until *w->stop is set.  Returns 0. */

@@ -74,10 +74,18 @@ struct mpc_transport_ops {
      * peer and *lost to the party it named as lost (MPC_ABORT_NO_PARTY if none, or if the
      * index it sent is out of range) and returns 1; otherwise returns 0. */
     int  (*abort_info)(mpc_transport *t, uint64_t stream, uint32_t *from, uint32_t *lost);
+    /* Optional (may be NULL).  The bytes (header and payload) the backend counts in
+     * bytes_sent / bytes_recv for one message of `count` elements with this type, stream and
+     * seq: a transport shared by several threads cannot tell a caller how much its own call
+     * added by the difference of the shared counters. */
+    uint64_t (*wire_bytes)(const mpc_transport *t, uint8_t type, uint64_t stream, uint64_t seq, uint64_t count);
 };
 
 #define MPC_ABORT_NO_PARTY UINT32_MAX
 
+/* Threads: a backend says whether several threads may call it at once (transport_zmq.h and
+ * transport_mem.h: yes, on different streams; the view forwards to its mesh and keeps
+ * counters of its own, so one view belongs to one thread at a time). */
 struct mpc_transport {
     const struct mpc_transport_ops *ops;
     void     *impl;
@@ -117,6 +125,13 @@ static inline int mpc_send_abort(mpc_transport *t, uint32_t to, uint64_t stream,
 {
     uint64_t w[2] = {(uint64_t)(int64_t)code, lost == MPC_ABORT_NO_PARTY ? UINT64_MAX : lost};
     return mpc_send(t, to, MPC_MSG_ABORT, stream, 0, w, 2);
+}
+
+/* See mpc_transport_ops.wire_bytes; the payload alone on a backend without it. */
+static inline uint64_t mpc_transport_wire_bytes(const mpc_transport *t, uint8_t type, uint64_t stream, uint64_t seq,
+                                                uint64_t count)
+{
+    return t->ops->wire_bytes ? t->ops->wire_bytes(t, type, stream, seq, count) : count * 8;
 }
 
 static inline void mpc_transport_destroy(mpc_transport **t)

@@ -143,9 +143,11 @@ static int s_send(mpc_transport *t, uint32_t to, uint8_t type, uint64_t stream, 
     s_msg *m = s_msg_new(&hdr, data, count);
     if (!m) return MPC_ERR_NOMEM;
     int r = s_enqueue(ep->hub, t->self, to, m);
-    if (r == 0) {
+    if (r == 0) {   /* under the hub's lock: several threads may use one endpoint */
+        pthread_mutex_lock(&ep->hub->mu);
         t->msgs_sent++;
         t->bytes_sent += MPC_MEM_HDR_BYTES + count * sizeof(uint64_t);
+        pthread_mutex_unlock(&ep->hub->mu);
     }
     return r;
 }
@@ -237,13 +239,15 @@ static int s_recv(mpc_transport *t, uint32_t from, uint8_t type, uint64_t stream
             break;
         }
     }
+    if (m) {
+        t->msgs_recv++;
+        t->bytes_recv += MPC_MEM_HDR_BYTES + m->n * sizeof(uint64_t);
+    }
     pthread_mutex_unlock(&h->mu);
     if (aborted) return MPC_ERR_PEER_ABORT;
     if (!m) return MPC_ERR_TIMEOUT;
 
     int r = 0;
-    t->msgs_recv++;
-    t->bytes_recv += MPC_MEM_HDR_BYTES + m->n * sizeof(uint64_t);
     if (m->hdr.version != MPC_WIRE_VERSION || m->hdr.sender != from || m->hdr.count != m->n)
         r = MPC_ERR_PROTOCOL;
     else if (m->hdr.type == MPC_MSG_ABORT)
@@ -282,8 +286,15 @@ static void s_destroy(mpc_transport **tp)
     *tp = NULL;
 }
 
+static uint64_t s_wire_bytes(const mpc_transport *t, uint8_t type, uint64_t stream, uint64_t seq, uint64_t count)
+{
+    (void)t, (void)type, (void)stream, (void)seq;
+    return MPC_MEM_HDR_BYTES + count * sizeof(uint64_t);
+}
+
 static const struct mpc_transport_ops s_ops = {
     .send = s_send, .recv = s_recv, .forget = s_forget, .destroy = s_destroy, .abort_info = s_abort_info,
+    .wire_bytes = s_wire_bytes,
 };
 
 mpc_transport *mpc_mem_transport_new(mpc_mem_hub *h, uint32_t self)

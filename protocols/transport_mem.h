@@ -1,7 +1,9 @@
 /* transport_mem.h — the in-memory transport: n nodes as threads of one process share a hub
  * that keeps one FIFO per directed pair.  It implements every rule of transport.h (streams
  * held by stream id, exact type/seq/count checks, ABORT, timeouts, counters) so that protocol
- * code tested on it behaves the same on the ZeroMQ backend.  For tests only. */
+ * code tested on it behaves the same on the ZeroMQ backend.  For tests only.
+ * Threads: like the ZeroMQ backend, one endpoint may be used by several threads at once on
+ * different streams (one lock guards the hub and the endpoint's counters). */
 #ifndef MPC_TRANSPORT_MEM_H
 #define MPC_TRANSPORT_MEM_H
 

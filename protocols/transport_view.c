@@ -16,10 +16,9 @@ static int s_send(mpc_transport *t, uint32_t to, uint8_t type, uint64_t stream, 
 {
     view *v = t->impl;
     if (to >= t->n) return MPC_ERR_INVALID;
-    uint64_t before = v->mesh->bytes_sent;
     int rc = mpc_send(v->mesh, v->map[to], type, stream, seq, data, count);
-    if (rc == 0) {
-        t->bytes_sent += v->mesh->bytes_sent - before;
+    if (rc == 0) {   /* not the mesh's counters: other threads use the mesh at the same time */
+        t->bytes_sent += mpc_transport_wire_bytes(v->mesh, type, stream, seq, count);
         t->msgs_sent++;
     }
     return rc;
@@ -30,10 +29,9 @@ static int s_recv(mpc_transport *t, uint32_t from, uint8_t type, uint64_t stream
 {
     view *v = t->impl;
     if (from >= t->n) return MPC_ERR_INVALID;
-    uint64_t before = v->mesh->bytes_recv;
     int rc = mpc_recv(v->mesh, v->map[from], type, stream, seq, out, count, timeout_ms);
     if (rc == 0) {
-        t->bytes_recv += v->mesh->bytes_recv - before;
+        t->bytes_recv += mpc_transport_wire_bytes(v->mesh, type, stream, seq, count);
         t->msgs_recv++;
     }
     return rc;
@@ -65,7 +63,13 @@ static void s_destroy(mpc_transport **tp)
     *tp = NULL;
 }
 
-static const struct mpc_transport_ops s_ops = {s_send, s_recv, s_forget, s_destroy, s_abort_info};
+static uint64_t s_wire_bytes(const mpc_transport *t, uint8_t type, uint64_t stream, uint64_t seq, uint64_t count)
+{
+    const view *v = t->impl;
+    return mpc_transport_wire_bytes(v->mesh, type, stream, seq, count);
+}
+
+static const struct mpc_transport_ops s_ops = {s_send, s_recv, s_forget, s_destroy, s_abort_info, s_wire_bytes};
 
 mpc_transport *mpc_transport_view_new(mpc_transport *mesh, const uint32_t *map, uint32_t k)
 {

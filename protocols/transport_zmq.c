@@ -12,7 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include "clock.h"
@@ -28,6 +30,10 @@
 #define S_MIN_MAXMSG      65536   /* ZMQ_MAXMSGSIZE floor: CURVE handshake commands */
 #define S_MAXMSG_MARGIN   1024    /* CURVE MESSAGE framing around a payload frame */
 #define S_NONE            1       /* s_take: nothing held for the stream */
+/* A background thread reads the sockets itself only once no foreground thread has been in
+ * recv for this long (a job between two rounds is back soon; handing the sockets over costs
+ * two thread wake-ups). */
+#define S_BG_DEFER_MS     5
 /* A DEALER whose handshake a peer refused (libzmq then gives up on that connection) or that
  * holds the wrong one of the peer's two keys is made again after a pause that doubles from
  * S_RETRY_MIN_MS to S_RETRY_MAX_MS and starts again after a handshake succeeds. */
@@ -102,6 +108,26 @@ typedef struct {
     uint8_t       pend_next[MPC_ZMQ_MAX_PARTIES][MPC_KEY_BYTES];
     char          endpoint[MPC_ZMQ_ENDPOINT_MAX];
     char          err[512];
+    /* Threads (docs/transport.md, "Threading"): `mu` guards everything above and below that
+     * is not an atomic, and every use of a DEALER.  The ROUTER and the monitor PAIRs belong to
+     * the one thread that holds the reader token (`reading`), which polls them with `mu`
+     * released and files what arrived with `mu` held; with no reader, whoever holds `mu` may
+     * read them.  `cv` is broadcast whenever the reader filed traffic or gave up the token. */
+    pthread_mutex_t mu;
+    pthread_cond_t  cv;
+    int           reading;
+    pthread_t     reader;
+    /* Background threads (mpc_transport_zmq_background): while a foreground thread is in
+     * recv, a background thread does not read; it waits on cv_bg, woken when the foreground
+     * reader files the message it waits for (bg_from, bg_stream).  A foreground thread that
+     * finds a background thread reading writes `wakefd` (in the reader's poll set), so that
+     * the background reader hands the token over at once. */
+    pthread_cond_t  cv_bg;
+    int           reader_bg, wake_sent, fg_active, bg_waiting, bg_wake;
+    uint64_t      fg_last_ms;       /* when a foreground thread last left recv */
+    uint32_t      bg_from;
+    uint64_t      bg_stream;
+    int           wakefd;
     uint64_t      malformed, protocol_errors, held_count, held_msgs, held_bytes, held_dropped,
                   disconnects;
 } s_zt;
@@ -124,12 +150,19 @@ static int s_is_wanted(const s_want *w, uint32_t peer, uint64_t stream)
 static const struct mpc_transport_ops s_ops;
 
 static void s_seterr(s_zt *z, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The last error of each thread, and the transport it came from: a thread reads back the
+ * reason of its own failed call even while other threads fail calls of their own. */
+static _Thread_local char s_tls_err[512];
+static _Thread_local const void *s_tls_err_of;
+
 static void s_seterr(s_zt *z, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(z->err, sizeof z->err, fmt, ap);
+    vsnprintf(s_tls_err, sizeof s_tls_err, fmt, ap);
     va_end(ap);
+    s_tls_err_of = z;
+    memcpy(z->err, s_tls_err, sizeof z->err);
 }
 
 static void s_fmt(char *err, size_t errlen, const char *fmt, ...)
@@ -143,9 +176,41 @@ static void s_fmt(char *err, size_t errlen, const char *fmt, ...)
     va_end(ap);
 }
 
+static _Thread_local int s_tls_bg;
+
+void mpc_transport_zmq_background(int on)
+{
+    s_tls_bg = on != 0;
+}
+
+/* mu held: a message of (peer, stream) was filed; wake the background thread if it waits
+ * for it. */
+static void s_note_filed(s_zt *z, uint32_t peer, uint64_t stream)
+{
+    if (z->bg_waiting && z->bg_from == peer && z->bg_stream == stream) z->bg_wake = 1;
+}
+
 static s_zt *s_self(const mpc_transport *t)
 {
     return (t && t->ops == &s_ops) ? (s_zt *)t->impl : NULL;
+}
+
+/* mu held.  1 if this thread may use the ROUTER and the monitors: it holds the reader token,
+ * or nobody does. */
+static int s_may_read(const s_zt *z)
+{
+    return !z->reading || pthread_equal(z->reader, pthread_self());
+}
+
+static void s_abstime(struct timespec *ts, int64_t ms)
+{
+    clock_gettime(CLOCK_MONOTONIC, ts);
+    ts->tv_sec += (time_t)(ms / 1000);
+    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts->tv_nsec >= 1000000000L) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000L;
+    }
 }
 
 /* ---- held messages ---------------------------------------------------------------------- */
@@ -196,6 +261,7 @@ static void s_held_unlink(s_peer *p, s_held *prev, s_held *e)
 static void s_add_marker(s_zt *z, uint32_t peer, const mpc_msg_hdr *h, int err, const char *why,
                          s_want *w)
 {
+    s_note_filed(z, peer, h->stream);
     if (s_is_wanted(w, peer, h->stream)) w->found = 1;
     else if (z->held_count >= (uint64_t)z->cfg.max_held_msgs + S_MARKER_SLACK) {
         z->held_dropped++;
@@ -219,6 +285,7 @@ static void s_file(s_zt *z, uint32_t peer, const mpc_msg_hdr *h, zmq_msg_t *payl
                    zmq_msg_t *more, uint32_t nmore, s_want *w)
 {
     /* The first message of the awaited stream is always kept, whatever the hold's fill. */
+    s_note_filed(z, peer, h->stream);
     int wanted = s_is_wanted(w, peer, h->stream) && !w->found;
     if (wanted || (w && h->type == MPC_MSG_ABORT && w->stream == h->stream)) w->found = 1;
     if (h->type == MPC_MSG_ABORT) {
@@ -663,21 +730,31 @@ static void s_take_keys(s_zt *z)
     sodium_memzero(next, sizeof next);
 }
 
-/* Waits up to wait_ms for traffic, then files everything that arrived, reads monitor events
- * and sends owed HELLO_ACKs.  0 or MPC_ERR_IO. */
+/* mu held, reader token held.  Waits up to wait_ms for traffic (mu released meanwhile: only
+ * the token's holder touches the ROUTER and the monitors), then files everything that
+ * arrived, reads monitor events and sends owed HELLO_ACKs.  0 or MPC_ERR_IO. */
 static int s_process(s_zt *z, s_want *w, int64_t wait_ms)
 {
-    zmq_pollitem_t items[MPC_ZMQ_MAX_PARTIES + 1];
+    zmq_pollitem_t items[MPC_ZMQ_MAX_PARTIES + 2];
     int ni = 0;
     items[ni++] = (zmq_pollitem_t){.socket = z->router, .events = ZMQ_POLLIN};
+    if (z->wakefd >= 0) items[ni++] = (zmq_pollitem_t){.socket = NULL, .fd = z->wakefd, .events = ZMQ_POLLIN};
     for (uint32_t j = 0; j < z->cfg.n; j++)
         if (j != z->cfg.self && z->peer[j].mon)
             items[ni++] = (zmq_pollitem_t){.socket = z->peer[j].mon, .events = ZMQ_POLLIN};
     if (wait_ms < 0) wait_ms = 0;
     if (wait_ms > 1000000) wait_ms = 1000000;
-    if (zmq_poll(items, ni, (long)wait_ms) < 0 && errno != EINTR) {
-        s_seterr(z, "poll failed: %s", zmq_strerror(errno));
+    pthread_mutex_unlock(&z->mu);
+    int pr = zmq_poll(items, ni, (long)wait_ms), perr = errno;
+    pthread_mutex_lock(&z->mu);
+    if (pr < 0 && perr != EINTR) {
+        s_seterr(z, "poll failed: %s", zmq_strerror(perr));
         return MPC_ERR_IO;
+    }
+    if (z->wake_sent) {   /* a foreground thread wants the token: drain its wake-up */
+        uint64_t v;
+        if (read(z->wakefd, &v, sizeof v) < 0) { /* EAGAIN: not written yet; harmless */ }
+        z->wake_sent = 0;
     }
     int r;
     while (!(w && w->found) && (r = s_read_one(z, w)) > 0) {}
@@ -687,6 +764,49 @@ static int s_process(s_zt *z, s_want *w, int64_t wait_ms)
     s_retry_peers(z);
     s_flush_acks(z);
     return 0;
+}
+
+/* mu held.  Moves traffic along for up to wait_ms: as the reader when nobody else is (the
+ * leader/follower scheme of docs/transport.md, "Threading"), otherwise by waiting until the
+ * reader has filed something or given the token up.  0 or MPC_ERR_IO. */
+static int s_pump(s_zt *z, s_want *w, int64_t wait_ms)
+{
+    struct timespec ts;
+    if (wait_ms < 0) wait_ms = 0;
+    if (s_tls_bg && (z->reading || z->fg_active || mpc_now_ms() < z->fg_last_ms + S_BG_DEFER_MS)) {
+        /* Foreground threads read (or will again soon: a job computing between two rounds):
+         * they file what we wait for and wake us; short waits, so that we read again soon
+         * once they are gone. */
+        if (w) {
+            z->bg_waiting = 1;
+            z->bg_from = w->from;
+            z->bg_stream = w->stream;
+        }
+        s_abstime(&ts, wait_ms < 10 ? wait_ms : 10);
+        pthread_cond_timedwait(&z->cv_bg, &z->mu, &ts);
+        z->bg_waiting = 0;
+        return 0;
+    }
+    if (z->reading) {
+        if (z->reader_bg && !z->wake_sent && z->wakefd >= 0) {
+            uint64_t one = 1;
+            if (write(z->wakefd, &one, sizeof one) == (ssize_t)sizeof one) z->wake_sent = 1;
+        }
+        s_abstime(&ts, wait_ms);
+        pthread_cond_timedwait(&z->cv, &z->mu, &ts);
+        return 0;
+    }
+    z->reading = 1;
+    z->reader = pthread_self();
+    z->reader_bg = s_tls_bg;
+    int r = s_process(z, w, wait_ms);
+    z->reading = 0;
+    pthread_cond_broadcast(&z->cv);
+    if (z->bg_wake) {
+        z->bg_wake = 0;
+        pthread_cond_broadcast(&z->cv_bg);
+    }
+    return r;
 }
 
 /* ---- sending --------------------------------------------------------------------------- */
@@ -774,7 +894,7 @@ static int s_send_raw(s_zt *z, uint32_t to, uint8_t type, uint64_t stream, uint6
         r = MPC_ERR_STATE;
         goto out;
     }
-    s_read_monitor(z, to);
+    if (s_may_read(z)) s_read_monitor(z, to);
     if (p->state == S_PEER_DOWN) {
         s_seterr(z, "peer %u is disconnected", to);
         r = MPC_ERR_IO;
@@ -810,13 +930,21 @@ static int s_send_raw(s_zt *z, uint32_t to, uint8_t type, uint64_t stream, uint6
             r = MPC_ERR_TIMEOUT;
             goto out;
         }
-        zmq_pollitem_t it[2] = {{.socket = p->dealer, .events = ZMQ_POLLOUT},
-                                {.socket = p->mon, .events = ZMQ_POLLIN}};
-        if (zmq_poll(it, 2, (long)(left > 100 ? 100 : left)) < 0 && errno != EINTR) {
-            r = MPC_ERR_IO;
-            goto out;
+        if (s_may_read(z)) {
+            /* mu held: short waits, so other threads are not held up for long */
+            zmq_pollitem_t it[2] = {{.socket = p->dealer, .events = ZMQ_POLLOUT},
+                                    {.socket = p->mon, .events = ZMQ_POLLIN}};
+            if (zmq_poll(it, 2, (long)(left > 10 ? 10 : left)) < 0 && errno != EINTR) {
+                r = MPC_ERR_IO;
+                goto out;
+            }
+            s_read_monitor(z, to);
+        } else {
+            /* another thread reads the monitors; the DEALER is ours only under mu */
+            pthread_mutex_unlock(&z->mu);
+            nanosleep(&(struct timespec){0, 1000000L}, NULL);
+            pthread_mutex_lock(&z->mu);
         }
-        s_read_monitor(z, to);
         if (p->state == S_PEER_DOWN) {
             s_seterr(z, "peer %u disconnected during send", to);
             r = MPC_ERR_IO;
@@ -864,7 +992,10 @@ static int s_op_send(mpc_transport *t, uint32_t to, uint8_t type, uint64_t strea
     /* The one copy (the caller keeps data), wiped when ZeroMQ releases it. */
     zmq_msg_t pm;
     if (mpc_zmq_msg_init_secret(&pm, data, count * 8) != 0) return MPC_ERR_NOMEM;
-    return s_send_raw(z, to, type, stream, seq, &pm, count, z->cfg.timeout_ms, 1);
+    pthread_mutex_lock(&z->mu);
+    r = s_send_raw(z, to, type, stream, seq, &pm, count, z->cfg.timeout_ms, 1);
+    pthread_mutex_unlock(&z->mu);
+    return r;
 }
 
 int mpc_transport_zmq_send_owned(mpc_transport *t, uint32_t to, uint8_t type, uint64_t stream,
@@ -885,10 +1016,16 @@ int mpc_transport_zmq_send_owned(mpc_transport *t, uint32_t to, uint8_t type, ui
         free_fn(data, hint);
         return MPC_ERR_NOMEM;
     }
-    return s_send_raw(z, to, type, stream, seq, &pm, count, z->cfg.timeout_ms, 1);
+    pthread_mutex_lock(&z->mu);
+    r = s_send_raw(z, to, type, stream, seq, &pm, count, z->cfg.timeout_ms, 1);
+    pthread_mutex_unlock(&z->mu);
+    return r;
 }
 
 /* ---- receiving ------------------------------------------------------------------------- */
+
+static int s_recv_locked(s_zt *z, uint32_t from, uint8_t type, uint64_t stream, uint64_t seq,
+                         uint64_t *out, uint64_t count, int timeout_ms);
 
 static int s_op_recv(mpc_transport *t, uint32_t from, uint8_t type, uint64_t stream, uint64_t seq,
                      uint64_t *out, uint64_t count, int timeout_ms)
@@ -906,9 +1043,22 @@ static int s_op_recv(mpc_transport *t, uint32_t from, uint8_t type, uint64_t str
         return MPC_ERR_LIMIT;
     }
     if (timeout_ms < 0) timeout_ms = z->cfg.timeout_ms;
+    pthread_mutex_lock(&z->mu);
+    z->fg_active += !s_tls_bg;
+    int r = s_recv_locked(z, from, type, stream, seq, out, count, timeout_ms);
+    z->fg_active -= !s_tls_bg;
+    if (!s_tls_bg) z->fg_last_ms = mpc_now_ms();
+    pthread_mutex_unlock(&z->mu);
+    return r;
+}
+
+/* mu held. */
+static int s_recv_locked(s_zt *z, uint32_t from, uint8_t type, uint64_t stream, uint64_t seq,
+                         uint64_t *out, uint64_t count, int timeout_ms)
+{
     s_peer *p = &z->peer[from];
     int64_t start = (int64_t)mpc_now_ms(), deadline = start + timeout_ms, grace_until = -1;
-    s_read_monitor(z, from);
+    if (s_may_read(z)) s_read_monitor(z, from);
     uint64_t epoch0 = p->epoch;
     int was_down = p->state == S_PEER_DOWN;
     s_want w = {from, stream, 0, 0};
@@ -943,27 +1093,33 @@ static int s_op_recv(mpc_transport *t, uint32_t from, uint8_t type, uint64_t str
         int64_t wait = deadline - now;
         if (grace_until >= 0 && grace_until - now < wait) wait = grace_until - now;
         w.found = 0;
-        if ((r = s_process(z, &w, wait)) != 0) return r;
+        if ((r = s_pump(z, &w, wait)) != 0) return r;
     }
 }
 
 static int s_op_abort_info(mpc_transport *t, uint64_t stream, uint32_t *from, uint32_t *lost)
 {
     s_zt *z = s_self(t);
-    for (uint32_t j = 0; z && j < z->cfg.n; j++)
+    if (!z) return 0;
+    int found = 0;
+    pthread_mutex_lock(&z->mu);
+    for (uint32_t j = 0; !found && j < z->cfg.n; j++)
         for (s_held *e = z->peer[j].head; e; e = e->next)
             if (e->kind == S_HELD_ABORT && e->hdr.stream == stream) {
                 *from = j;
                 *lost = e->abort_lost;
-                return 1;
+                found = 1;
+                break;
             }
-    return 0;
+    pthread_mutex_unlock(&z->mu);
+    return found;
 }
 
 static void s_op_forget(mpc_transport *t, uint64_t stream)
 {
     s_zt *z = s_self(t);
     if (!z) return;
+    pthread_mutex_lock(&z->mu);
     for (uint32_t j = 0; j < z->cfg.n; j++) {
         s_peer *p = &z->peer[j];
         s_held *prev = NULL, *e = p->head;
@@ -978,20 +1134,34 @@ static void s_op_forget(mpc_transport *t, uint64_t stream)
             e = next;
         }
     }
+    pthread_mutex_unlock(&z->mu);
 }
 
 int mpc_transport_zmq_service(mpc_transport *t, int timeout_ms)
 {
     s_zt *z = s_self(t);
     if (!z) return MPC_ERR_INVALID;
-    return s_process(z, NULL, timeout_ms < 0 ? 0 : timeout_ms);
+    pthread_mutex_lock(&z->mu);
+    int r = s_pump(z, NULL, timeout_ms < 0 ? 0 : timeout_ms);
+    pthread_mutex_unlock(&z->mu);
+    return r;
 }
+
+static int s_ready_locked(s_zt *z, int timeout_ms);
 
 int mpc_transport_zmq_ready(mpc_transport *t, int timeout_ms)
 {
     s_zt *z = s_self(t);
     if (!z) return MPC_ERR_INVALID;
     if (timeout_ms < 0) timeout_ms = z->cfg.timeout_ms;
+    pthread_mutex_lock(&z->mu);
+    int r = s_ready_locked(z, timeout_ms);
+    pthread_mutex_unlock(&z->mu);
+    return r;
+}
+
+static int s_ready_locked(s_zt *z, int timeout_ms)
+{
     int64_t deadline = (int64_t)mpc_now_ms() + timeout_ms;
     int sent[MPC_ZMQ_MAX_PARTIES] = {0};
     for (;;) {
@@ -1009,7 +1179,7 @@ int mpc_transport_zmq_ready(mpc_transport *t, int timeout_ms)
         if (done) return 0;
         int64_t left = deadline - (int64_t)mpc_now_ms();
         if (left <= 0) break;
-        int r = s_process(z, NULL, left < S_HELLO_POLL_MS ? left : S_HELLO_POLL_MS);
+        int r = s_pump(z, NULL, left < S_HELLO_POLL_MS ? left : S_HELLO_POLL_MS);
         if (r) return r;
     }
     char *e = z->err;
@@ -1026,6 +1196,8 @@ int mpc_transport_zmq_ready(mpc_transport *t, int timeout_ms)
                                                  : "no hello from it";
         k += snprintf(e + k, cap - (size_t)k, " peer %u (%s);", j, why);
     }
+    memcpy(s_tls_err, z->err, sizeof s_tls_err);
+    s_tls_err_of = z;
     return MPC_ERR_TIMEOUT;
 }
 
@@ -1141,6 +1313,10 @@ static void s_destroy(s_zt *z)
     }
     mpc_keypair_destroy(&z->keys);
     pthread_mutex_destroy(&z->kmu);
+    pthread_mutex_destroy(&z->mu);
+    pthread_cond_destroy(&z->cv);
+    pthread_cond_destroy(&z->cv_bg);
+    if (z->wakefd >= 0) close(z->wakefd);
     sodium_memzero(z, sizeof *z);
     free(z);
 }
@@ -1186,12 +1362,22 @@ static int s_open_peer(s_zt *z, uint32_t j, char *err, size_t errlen)
     return 0;
 }
 
+static int s_connect_locked(s_zt *z, uint32_t peer, const char *endpoint);
+
 int mpc_transport_zmq_connect_peer(mpc_transport *t, uint32_t peer, const char *endpoint)
 {
     s_zt *z = s_self(t);
     if (!z || peer >= z->cfg.n || peer == z->cfg.self || !endpoint ||
         strlen(endpoint) >= MPC_ZMQ_ENDPOINT_MAX)
         return MPC_ERR_INVALID;
+    pthread_mutex_lock(&z->mu);
+    int r = s_connect_locked(z, peer, endpoint);
+    pthread_mutex_unlock(&z->mu);
+    return r;
+}
+
+static int s_connect_locked(s_zt *z, uint32_t peer, const char *endpoint)
+{
     s_peer *p = &z->peer[peer];
     if (p->connected) {
         s_seterr(z, "peer %u is already connected", peer);
@@ -1281,6 +1467,7 @@ int mpc_transport_zmq_new(mpc_transport **out, const mpc_zmq_config *cfg, char *
     if (sodium_init() < 0) return MPC_ERR_CRYPTO;
     s_zt *z = calloc(1, sizeof *z);
     if (!z) return MPC_ERR_NOMEM;
+    z->wakefd = -1;
     for (uint32_t j = 0; j < MPC_ZMQ_MAX_PARTIES; j++) {
         atomic_init(&z->peer[j].pub_state, MPC_ZMQ_PEER_DOWN);
         atomic_init(&z->peer[j].pub_since, (uint_fast64_t)mpc_now_ms());
@@ -1302,6 +1489,14 @@ int mpc_transport_zmq_new(mpc_transport **out, const mpc_zmq_config *cfg, char *
     if (!c->max_held_bytes) c->max_held_bytes = 2 * c->max_msg_bytes;
     if (!c->rcvhwm) c->rcvhwm = MPC_ZMQ_DEFAULT_RCVHWM;
     pthread_mutex_init(&z->kmu, NULL);
+    pthread_mutex_init(&z->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&z->cv, &ca);
+    pthread_cond_init(&z->cv_bg, &ca);
+    pthread_condattr_destroy(&ca);
+    z->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);   /* -1: no hand-over, still correct */
     atomic_init(&z->keys_pending, 0);
     for (uint32_t j = 0; j < c->n; j++) {
         if (j == c->self) continue;
@@ -1383,7 +1578,8 @@ const char *mpc_transport_zmq_endpoint(const mpc_transport *t)
 const char *mpc_transport_zmq_last_error(const mpc_transport *t)
 {
     s_zt *z = s_self(t);
-    return z ? z->err : "not a ZeroMQ transport";
+    if (!z) return "not a ZeroMQ transport";
+    return s_tls_err_of == z ? s_tls_err : z->err;
 }
 
 void mpc_transport_zmq_stats(const mpc_transport *t, mpc_zmq_stats *st)
@@ -1391,6 +1587,7 @@ void mpc_transport_zmq_stats(const mpc_transport *t, mpc_zmq_stats *st)
     memset(st, 0, sizeof *st);
     s_zt *z = s_self(t);
     if (!z) return;
+    pthread_mutex_lock(&z->mu);
     st->auth_allowed = mpc_zap_admitted(z->zap);
     st->auth_denied = mpc_zap_refused(z->zap);
     st->malformed = z->malformed;
@@ -1400,6 +1597,7 @@ void mpc_transport_zmq_stats(const mpc_transport *t, mpc_zmq_stats *st)
     st->held_dropped = z->held_dropped;
     st->disconnects = z->disconnects;
     for (uint32_t j = 0; j < z->cfg.n; j++) st->remade += z->peer[j].reopens;
+    pthread_mutex_unlock(&z->mu);
 }
 
 void mpc_transport_zmq_peer_info(const mpc_transport *t, uint32_t peer, int *state, uint64_t *since_ms)
@@ -1428,10 +1626,26 @@ int mpc_transport_zmq_peer_up(const mpc_transport *t, uint32_t peer)
 {
     s_zt *z = s_self(t);
     if (!z || peer >= z->cfg.n || peer == z->cfg.self) return 0;
-    return z->peer[peer].state == S_PEER_UP;
+    pthread_mutex_lock(&z->mu);
+    int up = z->peer[peer].state == S_PEER_UP;
+    pthread_mutex_unlock(&z->mu);
+    return up;
+}
+
+static uint64_t s_op_wire_bytes(const mpc_transport *t, uint8_t type, uint64_t stream, uint64_t seq,
+                                uint64_t count)
+{
+    /* the header's length does not depend on the sender (an index < 16 is one byte) */
+    mpc_msg_hdr h = {.version = MPC_WIRE_VERSION, .type = type, .stream = stream, .seq = seq,
+                     .sender = (uint16_t)t->self, .count = count};
+    uint8_t hb[MPC_WIRE_HDR_MAX];
+    size_t hlen = 0;
+    if (mpc_wire_hdr_encode(hb, sizeof hb, &hlen, &h) != 0) hlen = 0;
+    return hlen + count * 8;
 }
 
 static const struct mpc_transport_ops s_ops = {
+    .wire_bytes = s_op_wire_bytes,
     .send = s_op_send,
     .recv = s_op_recv,
     .forget = s_op_forget,

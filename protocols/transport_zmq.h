@@ -8,9 +8,13 @@
  * that authenticated index only (the header's sender field must agree with it).
  * See docs/transport.md for framing, limits, heartbeats, stream holding and threading.
  *
- * Threading: a transport is used by one thread at a time (it may move between threads with
- * proper synchronisation, e.g. a mutex or thread creation/join).  Internally it runs one ZAP
- * thread and the ZeroMQ I/O thread of its private context. */
+ * Threading: several threads may use one transport at once (send, recv, forget, abort_info,
+ * service, ready, stats, peer_up, connect_peer), each on streams of its own; two threads
+ * receiving on the same stream from the same peer is undefined.  One mutex guards the state
+ * and the sending sockets; the thread that needs to wait for traffic becomes the reader
+ * (leader/follower, docs/transport.md "Threading"); mpc_transport_zmq_last_error gives the
+ * calling thread's last error.  destroy only once no other thread uses it.  Internally it
+ * runs one ZAP thread and the ZeroMQ I/O thread of its private context. */
 #ifndef MPC_TRANSPORT_ZMQ_H
 #define MPC_TRANSPORT_ZMQ_H
 
@@ -110,6 +114,14 @@ __attribute__((warn_unused_result))
 int mpc_transport_zmq_send_owned(mpc_transport *t, uint32_t to, uint8_t type, uint64_t stream,
                                  uint64_t seq, uint64_t *data, uint64_t count,
                                  void (*free_fn)(void *data, void *hint), void *hint);
+
+/* Marks the calling thread as a background user of every ZeroMQ transport (on != 0) or
+ * not (0, the default).  A background thread (mpcd's worker, which reads control messages
+ * while jobs run) never reads the sockets while a foreground thread is in recv or left it
+ * less than 5 ms ago: the foreground reader files its messages and wakes it.  A foreground thread that finds a
+ * background thread reading makes it hand the sockets over at once, so a job's thread reads
+ * its own messages without a hand-off between threads (docs/transport.md, "Threading"). */
+void mpc_transport_zmq_background(int on);
 
 /* The reason of the last failure of a call on t (names the peer, stream, seq; never payload). */
 const char *mpc_transport_zmq_last_error(const mpc_transport *t);
