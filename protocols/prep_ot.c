@@ -25,6 +25,7 @@
 #define S_RND_BA    MPC_PRG_STREAM(MPC_PRG_D_TRIPLE_A, 4)   /* binary triples */
 #define S_RND_BB    MPC_PRG_STREAM(MPC_PRG_D_TRIPLE_B, 4)
 #define S_RND_CBITS MPC_PRG_STREAM(MPC_PRG_D_TRUNC_LO, 4)   /* edaBit and daBit bits */
+#define S_RND_SA    MPC_PRG_STREAM(MPC_PRG_D_TRIPLE_A, 5)   /* square pairs */
 
 enum { S_NEW, S_READY, S_FAILED };
 
@@ -352,6 +353,82 @@ static int s_triples(mpc_prep *p, uint64_t T, mpc_prep_out *out)
         uint64_t k = T - e0 < B.C ? T - e0 : B.C;
         r = s_triple_chunk(p, &B, seed, e0, k, out->a + e0, out->b + e0, out->c + e0);
         if (r) goto out;
+    }
+    r = 0;
+out:
+    mpc_prg_seed_free(&seed);
+    s_tbuf_free(&B, p->n);
+    return r;
+}
+
+/* ---- square pairs ---- */
+
+/* Which of parties i != j makes the COT correction (the Gilboa sender) for their cross term
+ * a_i·a_j: the lower party when i + j is even, the higher when it is odd, so that every
+ * party sends and receives about as often. */
+static int s_sq_sender(uint32_t me, uint32_t j)
+{
+    uint32_t lo = me < j ? me : j, hi = me < j ? j : me;
+    return me == (((lo + hi) & 1) ? hi : lo);
+}
+
+/* Square pairs e0 .. e0+k-1 (k <= chunk): every party draws a_i; with a = Σ a_i,
+ * a² = Σ_i a_i² + Σ_{i<j} 2·a_i·a_j, and each cross term is ONE Gilboa product per unordered
+ * pair (a triple needs one per ordered pair): the receiver's choices are the bits of its
+ * a_j, the sender's word its a_i, and both double their share.  Two message rounds as for
+ * triples, half the COTs and corrections. */
+static int s_square_chunk(mpc_prep *p, s_tbuf *B, const uint8_t *seed, uint64_t e0, uint64_t k,
+                          uint64_t *a, uint64_t *a2)
+{
+    s_ot *s = p->impl;
+    uint32_t n = p->n, me = p->self;
+    int r;
+    uint64_t m = 64 * k, uw = mpc_cot_msg_words_k(s->o.ot_k, m), cw = mpc_gilboa_corr_words(k);
+    uint64_t t0 = mpc_now_ns();
+    if (!s->given && (r = mpc_prg_expand(a, k, seed, S_RND_SA, e0))) return r;
+    for (uint64_t e = 0; e < k; e++) a2[e] = 0;
+    s->st.sample_ns += mpc_now_ns() - t0;
+    /* round 1: as receiver (choices = the bits of a) to every peer that sends to me */
+    for (uint32_t j = 0; j < n; j++) {
+        if (j == me || s_sq_sender(me, j)) continue;
+        if ((r = mpc_cot_recv_extend(s->rcv[j], (const uint8_t *)a, m, B->u, B->hr[j], NULL))) return r;
+        if ((r = s_send(s, j, B->u, uw))) return r;
+    }
+    /* round 2: as sender of a · a_j */
+    for (uint32_t j = 0; j < n; j++) {
+        if (j == me || !s_sq_sender(me, j)) continue;
+        if ((r = s_recv(s, j, B->u, uw))) return r;
+        if ((r = mpc_cot_send_extend(s->snd[j], B->u, m, B->h0, B->h1, NULL))) return r;
+        uint64_t tg = mpc_now_ns();
+        mpc_gilboa_send(a2, B->corr, a, B->h0, B->h1, k);
+        s->st.gilboa_ns += mpc_now_ns() - tg;
+        if ((r = s_send(s, j, B->corr, cw))) return r;
+    }
+    for (uint32_t j = 0; j < n; j++) {
+        if (j == me || s_sq_sender(me, j)) continue;
+        if ((r = s_recv(s, j, B->corr, cw))) return r;
+        uint64_t tg = mpc_now_ns();
+        mpc_gilboa_recv(a2, a, B->hr[j], B->corr, k);
+        s->st.gilboa_ns += mpc_now_ns() - tg;
+    }
+    for (uint64_t e = 0; e < k; e++) a2[e] = 2 * a2[e] + a[e] * a[e];
+    return 0;
+}
+
+static int s_squares(mpc_prep *p, uint64_t S, mpc_prep_out *out)
+{
+    s_ot *s = p->impl;
+    s_tbuf B;
+    int r;
+    uint8_t *seed = NULL;
+    memset(&B, 0, sizeof B);
+    if (S == 0) return 0;
+    if ((r = s_tbuf_alloc(p, &B, S < s->o.chunk ? S : s->o.chunk))) goto out;
+    r = MPC_ERR_NOMEM;
+    if (!(seed = mpc_prg_seed_new())) goto out;
+    for (uint64_t e0 = 0; e0 < S; e0 += B.C) {
+        uint64_t k = S - e0 < B.C ? S - e0 : B.C;
+        if ((r = s_square_chunk(p, &B, seed, e0, k, out->sa + e0, out->sa2 + e0))) goto out;
     }
     r = 0;
 out:
@@ -702,7 +779,7 @@ static int s_agree(mpc_prep *p, const mpc_prep_req *req)
     crypto_generichash_state h;
     int r;
     crypto_generichash_init(&h, NULL, 0, 16);
-    uint64_t cm[3] = {req->n_edabits, req->n_btriples, req->n_dabits};
+    uint64_t cm[4] = {req->n_edabits, req->n_btriples, req->n_dabits, req->n_squares};
     crypto_generichash_update(&h, (const uint8_t *)cm, sizeof cm);
     for (uint32_t g = 0; g < req->n_trunc; g++) {
         uint64_t v[3] = {req->trunc[g].m, req->trunc[g].l, req->trunc[g].n};
@@ -730,6 +807,7 @@ static int s_fetch(mpc_prep *p, const mpc_prep_req *req, mpc_prep_out *out)
     if (s->state == S_NEW && (r = s_setup_run(p))) goto fail;
     if ((r = s_agree(p, req))) goto fail;
     if ((r = s_triples(p, req->n_triples, out))) goto fail;
+    if ((r = s_squares(p, req->n_squares, out))) goto fail;
     if ((r = s_trunc(p, req, out))) goto fail;
     if ((r = s_cmp_bits(p, req, out))) goto fail;
     if ((r = s_btriples(p, req->n_btriples, out))) goto fail;
@@ -819,7 +897,7 @@ int mpc_prep_ot_stats_get(const mpc_prep *p, mpc_prep_ot_stats *st)
 int mpc_prep_ot_fetch_given(mpc_prep *p, const mpc_prep_req *req, mpc_prep_out *out)
 {
     if (!p || p->ops != &s_ot_ops || !req || !out || (req->n_triples && (!out->a || !out->b)) ||
-        (req->n_btriples && (!out->ba || !out->bb)))
+        (req->n_btriples && (!out->ba || !out->bb)) || (req->n_squares && !out->sa))
         return MPC_ERR_INVALID;
     s_ot *s = p->impl;
     s->given = 1;
