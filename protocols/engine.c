@@ -486,8 +486,8 @@ typedef struct {
     uint64_t  Wg, W;   /* words opened by the fresh arithmetic gates; in all */
     mpc_prep_trunc_spec *specs;
     uint32_t  nspec;
-    uint64_t *mat;     /* a, b, c (T each), sa, sa2 (S each), lo, mid, msb (R each), eda_r, eda_bits (E each),
-                        * ba, bb, bc (B each), da_r (D), da_bits (DW) */
+    uint64_t *mat;     /* a, b, c (T each), sa, sa2 (S each), lo, mid, msb (R each),
+                        * eda_r, eda_bits (E each), ba, bb, bc (B each), da_r (D), da_bits (DW) */
     uint64_t  matn;
     uint64_t *mine;    /* own openings, then the opened values */
     uint64_t *rx;      /* one peer's openings */
