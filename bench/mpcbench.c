@@ -142,7 +142,7 @@ typedef struct {
 
 static uint64_t s_batch_words(const mpc_prep_req *q, uint64_t rtot)
 {
-    return 3 * q->n_triples + 3 * rtot + 2 * q->n_edabits + 3 * q->n_btriples + q->n_dabits +
+    return 3 * q->n_triples + 2 * q->n_squares + 3 * rtot + 2 * q->n_edabits + 3 * q->n_btriples + q->n_dabits +
            (q->n_dabits + 63) / 64;
 }
 
@@ -152,6 +152,8 @@ static mpc_prep_out s_batch_out(uint64_t *p, const mpc_prep_req *q, uint64_t rto
     o.a = p;        p += q->n_triples;
     o.b = p;        p += q->n_triples;
     o.c = p;        p += q->n_triples;
+    o.sa = p;       p += q->n_squares;
+    o.sa2 = p;      p += q->n_squares;
     o.r_lo = p;     p += rtot;
     o.r_mid = p;    p += rtot;
     o.r_msb = p;    p += rtot;
@@ -169,6 +171,7 @@ static void s_copy_out(const mpc_prep_out *d, const mpc_prep_out *s, const mpc_p
 {
 #define CP(f, n) if (n) memcpy(d->f, s->f, (size_t)(n) * 8)
     CP(a, q->n_triples); CP(b, q->n_triples); CP(c, q->n_triples);
+    CP(sa, q->n_squares); CP(sa2, q->n_squares);
     CP(r_lo, rtot); CP(r_mid, rtot); CP(r_msb, rtot);
     CP(eda_r, q->n_edabits); CP(eda_bits, q->n_edabits);
     CP(ba, q->n_btriples); CP(bb, q->n_btriples); CP(bc, q->n_btriples);
@@ -202,7 +205,7 @@ static int s_replay_fetch(mpc_prep *p, const mpc_prep_req *q, mpc_prep_out *out)
     }
     if (R->next >= R->nb) return MPC_ERR_PREP;
     s_batch *b = &R->b[R->next++];
-    if (b->req.n_triples != q->n_triples || b->req.n_trunc != q->n_trunc || b->rtot != rtot ||
+    if (b->req.n_triples != q->n_triples || b->req.n_squares != q->n_squares || b->req.n_trunc != q->n_trunc || b->rtot != rtot ||
         b->req.n_edabits != q->n_edabits || b->req.n_btriples != q->n_btriples ||
         b->req.n_dabits != q->n_dabits || !b->buf)
         return MPC_ERR_PREP;

@@ -482,13 +482,17 @@ void mpc_circ_stats_get(const mpc_circuit *c, mpc_circ_stats *st)
         switch (g->kind) {
         case MPC_G_MUL:
         case MPC_G_SELECT:
-            st->triples += g->len;
-            st->opened_elems += 2 * g->len;
+        case MPC_G_DOT: {
+            uint64_t L = g->kind == MPC_G_DOT ? c->gates[g->in[0]].len : g->len;
+            if (mpc_gate_is_square(g)) {
+                st->squares += L;
+                st->opened_elems += L;
+            } else {
+                st->triples += L;
+                st->opened_elems += 2 * L;
+            }
             break;
-        case MPC_G_DOT:
-            st->triples += c->gates[g->in[0]].len;
-            st->opened_elems += 2 * c->gates[g->in[0]].len;
-            break;
+        }
         case MPC_G_TRUNC:
             st->trunc_elems += g->len;
             st->opened_elems += g->len;

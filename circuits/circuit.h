@@ -38,7 +38,9 @@ typedef enum {
  * aux:      what aux[0], aux[1] hold (MPC_AUX_*, below); fields a kind does not use are zero.
  * rounds:   communication rounds the engine needs (0 = local).
  * triples_per_element: Beaver triples consumed per output element (or, for DOT, per
- *           input element); comparison gates use other material, counted separately.
+ *           input element); comparison gates use other material, counted separately.  A MUL
+ *           or DOT whose two operands are the same wire is a square (mpc_gate_is_square): it
+ *           consumes that many square pairs instead (prep.h), not triples.
  * SELECT: in[0] is the condition (bool), in[1] the value if true, in[2] if false.
  * mpc_circ_validate (circuit.c) checks exactly these columns, plus the input, output and
  * constant tables and the layers. */
@@ -245,10 +247,20 @@ int      mpc_circ_validate(const mpc_circuit *c, const mpc_circ_limits *lim, cha
 /* assign_layers + validate. */
 int      mpc_circ_finish(mpc_circuit *c, char *err, size_t errlen);
 
+/* A MUL or DOT of a wire with itself (x * x, dot(x, x)).  The engine evaluates it with square
+ * pairs (a, a²) and opens only x − a: one word per element instead of a triple's two
+ * (docs/engine.md, "Squares").  The encoding is that of any MUL or DOT (the optimiser's common
+ * subexpression elimination makes equal operands one wire), so no gate kind of its own. */
+static inline int mpc_gate_is_square(const mpc_gate *g)
+{
+    return (g->kind == MPC_G_MUL || g->kind == MPC_G_DOT) && g->in[0] == g->in[1];
+}
+
 /* Summary figures (mpcc --stats, job admission). */
 typedef struct {
     uint64_t gates;
     uint64_t triples;         /* Beaver triples consumed */
+    uint64_t squares;         /* square pairs consumed (mpc_gate_is_square) */
     uint64_t trunc_elems;     /* elements truncated (each consumes one truncation tuple) */
     uint64_t comparisons;     /* elements through LTZ/EQZ */
     uint64_t edabits;         /* comparison material: one edaBit and one daBit per comparison */

@@ -31,7 +31,8 @@ static const char s_usage[] =
     "  -o FILE              write the circuit to FILE\n"
     "  -D NAME=VALUE        override `param NAME` (repeatable)\n"
     "  --stats              print gates, triples, comparisons, rounds, hash, truncations,\n"
-    "                       then the inputs and outputs\n"
+    "                       ..., squares (square pairs: x * x, dot(x, x)), then the\n"
+    "                       inputs and outputs\n"
     "  --dump               print a readable listing of the circuit\n"
     "  --eval               evaluate in plaintext with the engine's exact semantics\n"
     "  --input NAME=VALUES  an input for --eval: values separated by commas or blanks,\n"
@@ -171,8 +172,9 @@ static int s_stats(const mpc_circuit *c, int json)
         printf("parties: ");
         s_print_recipients(stdout, c, UINT32_MAX, 0);
         printf("\nprecision: %u\nopened: %llu\n", (unsigned)c->frac_bits, (unsigned long long)st.opened_elems);
-        printf("edabits: %llu\ndabits: %llu\nbinary_ands: %llu\n", (unsigned long long)st.edabits,
-               (unsigned long long)st.dabits, (unsigned long long)st.bin_ands);
+        printf("edabits: %llu\ndabits: %llu\nbinary_ands: %llu\nsquares: %llu\n",
+               (unsigned long long)st.edabits, (unsigned long long)st.dabits,
+               (unsigned long long)st.bin_ands, (unsigned long long)st.squares);
         for (uint32_t p = 0; p < c->n_parties; p++) {
             const mpc_circuit *lc = mpc_circ_local_of(c, p);
             if (!lc) continue;
@@ -184,8 +186,9 @@ static int s_stats(const mpc_circuit *c, int json)
             for (uint32_t i = 0; i < lc->n_outputs; i++) printf(" %s", lc->outputs[i].name);
             printf("\n");
         }
-        printf("mpc: gates %llu, triples %llu, comparisons %llu, rounds %u\n", (unsigned long long)st.gates,
-               (unsigned long long)st.triples, (unsigned long long)st.comparisons, (unsigned)st.rounds);
+        printf("mpc: gates %llu, triples %llu, squares %llu, comparisons %llu, rounds %u\n",
+               (unsigned long long)st.gates, (unsigned long long)st.triples,
+               (unsigned long long)st.squares, (unsigned long long)st.comparisons, (unsigned)st.rounds);
         for (uint32_t i = 0; i < c->n_inputs; i++) {
             const mpc_input *in = &c->inputs[i];
             printf("input: %s from %s %s[%llu]%s\n", in->name, c->party_names[in->party],
@@ -202,11 +205,11 @@ static int s_stats(const mpc_circuit *c, int json)
     }
     printf("{\"gates\": %llu, \"triples\": %llu, \"comparisons\": %llu, \"rounds\": %u, \"hash\": \"%s\", "
            "\"truncations\": %llu, \"opened\": %llu, \"precision\": %u, \"edabits\": %llu, "
-           "\"dabits\": %llu, \"binary_ands\": %llu, \"parties\": [",
+           "\"dabits\": %llu, \"binary_ands\": %llu, \"squares\": %llu, \"parties\": [",
            (unsigned long long)st.gates, (unsigned long long)st.triples, (unsigned long long)st.comparisons,
            (unsigned)st.rounds, hex, (unsigned long long)st.trunc_elems, (unsigned long long)st.opened_elems,
            (unsigned)c->frac_bits, (unsigned long long)st.edabits, (unsigned long long)st.dabits,
-           (unsigned long long)st.bin_ands);
+           (unsigned long long)st.bin_ands, (unsigned long long)st.squares);
     s_print_recipients(stdout, c, UINT32_MAX, 1);
     printf("], \"inputs\": [");
     for (uint32_t i = 0; i < c->n_inputs; i++) {

@@ -160,8 +160,9 @@ static int s_src_fetch(mpc_prep *ps, const mpc_prep_req *req, mpc_prep_out *out)
     uint64_t stock = atomic_load(&p->stock);
     uint64_t k = req->n_triples < stock ? req->n_triples : stock;
     if (k) s_take(p, k, out->a, out->b, out->c);
-    /* The shortfall (the same on every party: the pools agree), the truncation tuples and
-     * the comparison material come from the session's source, made now. */
+    /* The shortfall (the same on every party: the pools agree), the square pairs, the
+     * truncation tuples and the comparison material come from the session's source, made
+     * now (the pool stocks triples only). */
     mpc_prep_req rest = *req;
     rest.n_triples = req->n_triples - k;
     mpc_prep_out o2 = *out;
@@ -170,8 +171,8 @@ static int s_src_fetch(mpc_prep *ps, const mpc_prep_req *req, mpc_prep_out *out)
         o2.b += k;
         o2.c += k;
     }
-    if (rest.n_triples == 0 && rest.n_trunc == 0 && rest.n_edabits == 0 && rest.n_btriples == 0 &&
-        rest.n_dabits == 0)
+    if (rest.n_triples == 0 && rest.n_squares == 0 && rest.n_trunc == 0 && rest.n_edabits == 0 &&
+        rest.n_btriples == 0 && rest.n_dabits == 0)
         return 0;
     return mpc_prep_fetch(p->gen, &rest, &o2);
 }

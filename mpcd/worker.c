@@ -191,13 +191,14 @@ static void s_progress(void *ctx, uint32_t rounds_done, uint64_t triples)
 
 /* Triples the job's circuit consumes (MUL, SELECT: one per element; DOT: one per input
  * element), the "needed" of its preprocessing progress. */
+/* Triples and square pairs (mpc_gate_is_square) the job consumes: its progress counts both. */
 static uint64_t s_triples_needed(const mpc_circuit *c)
 {
     uint64_t n = 0;
     for (uint32_t g = 0; g < c->n_gates; g++) {
         const mpc_gate *gt = &c->gates[g];
         uint64_t per = mpc_gate_infos[gt->kind].triples_per_element;
-        if (!per) continue;
+        if (!per) continue;   /* a square's pairs count like triples */
         uint64_t len = gt->kind == MPC_G_DOT ? c->gates[gt->in[0]].len : gt->len;
         n += per * len;
     }
@@ -249,10 +250,11 @@ static int s_counted_fetch(mpc_prep *p, const mpc_prep_req *req, mpc_prep_out *o
             s_counted_note(c, part.n_triples);
         }
         rest.n_triples = 0;
-        if (!rest.n_trunc && !rest.n_edabits && !rest.n_btriples && !rest.n_dabits) return 0;
+        if (!rest.n_squares && !rest.n_trunc && !rest.n_edabits && !rest.n_btriples && !rest.n_dabits)
+            return 0;
     }
     int rc = mpc_prep_fetch(c->inner, &rest, out);
-    if (rc == 0 && rest.n_triples) s_counted_note(c, rest.n_triples);
+    if (rc == 0 && rest.n_triples + rest.n_squares) s_counted_note(c, rest.n_triples + rest.n_squares);
     return rc;
 }
 
@@ -394,9 +396,9 @@ static int s_execute(mpcd_worker *w, mpcd_job *job, mpc_transport *view, const r
     {
         char hex[MPC_CWIRE_JOB_HEX + 1];
         mpc_cwire_job_hex(r->id, hex);
-        mpcd_info(hex, "engine: %u rounds, %llu triples, %llu ms in all, %llu ms waiting for preprocessing, "
-                  "%llu bytes sent", (unsigned)st.rounds, (unsigned long long)st.triples,
-                  (unsigned long long)(st.run_us / 1000), (unsigned long long)(st.prep_us / 1000),
+        mpcd_info(hex, "engine: %u rounds, %llu triples, %llu squares, %llu ms in all, %llu ms waiting for "
+                  "preprocessing, %llu bytes sent", (unsigned)st.rounds, (unsigned long long)st.triples,
+                  (unsigned long long)st.squares, (unsigned long long)(st.run_us / 1000), (unsigned long long)(st.prep_us / 1000),
                   (unsigned long long)st.bytes_sent);
     }
     mpcd_jobs_lock(w->jobs);

@@ -55,8 +55,8 @@ struct mpc_engine {
      * what earlier layers took.  order/start: the run's gates by layer (mpc_engine_run). */
     uint64_t          *win;
     uint64_t           win_n, win_hi;
-    uint64_t           wT, wR, wE, wB, wD;
-    uint64_t           cT, cR, cE, cB, cD;
+    uint64_t           wT, wS, wR, wE, wB, wD;
+    uint64_t           cT, cS, cR, cE, cB, cD;
     const uint32_t    *order, *start;
 
     uint8_t           *keys;      /* sodium_malloc: 2n * 32 bytes of zero-sharing keys: [0, n)
@@ -457,25 +457,37 @@ static int s_local(mpc_engine *e, const mpc_engine_input *in, uint32_t gi)
 
 /* ---- interactive rounds ---- */
 
-/* Words this party opens for gate g, and triples / truncation tuples it consumes. */
-static uint64_t s_triples_of(const mpc_circuit *c, const mpc_gate *g)
+/* Multiplications of gate g: elements of a MUL or SELECT, input elements of a DOT. */
+static uint64_t s_mults_of(const mpc_circuit *c, const mpc_gate *g)
 {
     if (g->kind == MPC_G_MUL || g->kind == MPC_G_SELECT) return g->len;
     if (g->kind == MPC_G_DOT) return c->gates[g->in[0]].len;
     return 0;
 }
 
+/* Triples gate g consumes (two words opened each); a square consumes none. */
+static uint64_t s_triples_of(const mpc_circuit *c, const mpc_gate *g)
+{
+    return mpc_gate_is_square(g) ? 0 : s_mults_of(c, g);
+}
+
+/* Square pairs gate g consumes (one word opened each). */
+static uint64_t s_squares_of(const mpc_circuit *c, const mpc_gate *g)
+{
+    return mpc_gate_is_square(g) ? s_mults_of(c, g) : 0;
+}
+
 typedef struct {
     uint32_t *gates;   /* the round's fresh interactive gates (layer = this round) */
     uint32_t  ng;
-    uint64_t  T, R;    /* triples, truncation tuples */
+    uint64_t  T, S, R; /* triples, square pairs, truncation tuples */
     uint64_t  nL, nE;  /* LTZ, EQZ elements starting this round */
     uint64_t  E, B, D, DW;   /* edaBits, binary triple words, daBits, daBit words */
     uint64_t  Wg, W;   /* words opened by the fresh arithmetic gates; in all */
     mpc_prep_trunc_spec *specs;
     uint32_t  nspec;
-    uint64_t *mat;     /* a, b, c (T each), lo, mid, msb (R each), eda_r, eda_bits (E each),
-                        * ba, bb, bc (B each), da_r (D), da_bits (DW) */
+    uint64_t *mat;     /* a, b, c (T each), sa, sa2 (S each), lo, mid, msb (R each),
+                        * eda_r, eda_bits (E each), ba, bb, bc (B each), da_r (D), da_bits (DW) */
     uint64_t  matn;
     uint64_t *mine;    /* own openings, then the opened values */
     uint64_t *rx;      /* one peer's openings */
@@ -499,6 +511,8 @@ static mpc_prep_out s_round_out(const s_round *rd)
     o.a = p;        p += rd->T;
     o.b = p;        p += rd->T;
     o.c = p;        p += rd->T;
+    o.sa = p;       p += rd->S;
+    o.sa2 = p;      p += rd->S;
     o.r_lo = p;     p += rd->R;
     o.r_mid = p;    p += rd->R;
     o.r_msb = p;    p += rd->R;
@@ -523,7 +537,8 @@ static int s_fetch(mpc_engine *e, s_round *rd)
         uint32_t ng = rd->nspec - g0 < MPC_PREP_MAX_GROUPS ? rd->nspec - g0 : MPC_PREP_MAX_GROUPS;
         uint64_t rn = 0;
         for (uint32_t g = 0; g < ng; g++) rn += rd->specs[g0 + g].n;
-        mpc_prep_req req = {.n_triples = first ? rd->T : 0, .trunc = rd->specs + g0, .n_trunc = ng,
+        mpc_prep_req req = {.n_triples = first ? rd->T : 0, .n_squares = first ? rd->S : 0,
+                            .trunc = rd->specs + g0, .n_trunc = ng,
                             .n_edabits = first ? rd->E : 0, .n_btriples = first ? rd->B : 0,
                             .n_dabits = first ? rd->D : 0};
         int r = mpc_prep_fetch(e->prep, &req, &out);
@@ -549,10 +564,18 @@ static void s_openings(mpc_engine *e, s_round *rd)
     const int p0 = e->self == 0;
     mpc_prep_out mo = s_round_out(rd);
     const uint64_t *a = mo.a, *b = mo.b, *lo = mo.r_lo, *mid = mo.r_mid, *msb = mo.r_msb;
-    uint64_t *out = rd->mine, tpos = 0, rpos = 0;
+    uint64_t *out = rd->mine, tpos = 0, spos = 0, rpos = 0;
     for (uint32_t i = 0; i < rd->ng; i++) {
         const mpc_gate *g = &c->gates[rd->gates[i]];
         if (s_is_cmp(g->kind)) continue;   /* comparison batches open on their own */
+        if (mpc_gate_is_square(g)) {       /* d = x − a: operands of equal length */
+            uint64_t L = s_squares_of(c, g);
+            const uint64_t *x = e->w[g->in[0]], *A = mo.sa + spos;
+            for (uint64_t k = 0; k < L; k++) out[k] = x[k] - A[k];
+            out += L;
+            spos += L;
+            continue;
+        }
         if (g->kind == MPC_G_TRUNC) {
             const uint64_t *x = e->w[g->in[0]];
             uint32_t m = (uint32_t)g->aux[0], l = (uint32_t)g->aux[1];
@@ -598,6 +621,22 @@ static void s_openings(mpc_engine *e, s_round *rd)
     }
 }
 
+/* A square's output from the opened d = x − a and the pair (a, a²):
+ * x² = a² + 2·d·a + d², the public d² added by party 0; a DOT sums it per segment. */
+static void s_square_finish(const mpc_gate *g, uint64_t L, int p0, const uint64_t *d,
+                            const uint64_t *A, const uint64_t *A2, uint64_t *z)
+{
+    uint64_t seg = g->kind == MPC_G_DOT ? (g->aux[0] ? g->aux[0] : L) : 1;
+    for (uint64_t j = 0, k = 0; j < g->len; j++) {
+        uint64_t sum = 0, end = k + seg < L ? k + seg : L;
+        if (p0)
+            for (; k < end; k++) sum += A2[k] + 2 * d[k] * A[k] + d[k] * d[k];
+        else
+            for (; k < end; k++) sum += A2[k] + 2 * d[k] * A[k];
+        z[j] = sum;
+    }
+}
+
 /* Outputs of the round's fresh arithmetic gates from the opened values in rd->mine. */
 static int s_finish(mpc_engine *e, s_round *rd)
 {
@@ -606,7 +645,7 @@ static int s_finish(mpc_engine *e, s_round *rd)
     mpc_prep_out mo = s_round_out(rd);
     const uint64_t *a = mo.a, *b = mo.b, *cc = mo.c, *mid = mo.r_mid, *msb = mo.r_msb;
     const uint64_t *op = rd->mine;
-    uint64_t tpos = 0, rpos = 0;
+    uint64_t tpos = 0, spos = 0, rpos = 0;
     for (uint32_t i = 0; i < rd->ng; i++) {
         uint32_t gi = rd->gates[i];
         const mpc_gate *g = &c->gates[gi];
@@ -625,6 +664,11 @@ static int s_finish(mpc_engine *e, s_round *rd)
             }
             op += g->len;
             rpos += g->len;
+        } else if (mpc_gate_is_square(g)) {
+            uint64_t L = s_squares_of(c, g);
+            s_square_finish(g, L, p0, op, mo.sa + spos, mo.sa2 + spos, z);
+            op += L;
+            spos += L;
         } else {
             uint64_t L = s_triples_of(c, g);
             const uint64_t *A = a + tpos, *Bt = b + tpos, *C = cc + tpos;
@@ -753,12 +797,18 @@ static int s_flights_absorb(mpc_engine *e, s_round *rd)
     return 0;
 }
 
+/* Words of material for rd's counts (the layout of s_round_out). */
+static uint64_t s_matn(const s_round *rd)
+{
+    return 3 * rd->T + 2 * rd->S + 3 * rd->R + 2 * rd->E + 3 * rd->B + rd->D + rd->DW;
+}
+
 /* The material a round's fresh gates (rd->gates, rd->ng) need: counts and truncation groups
  * (rd->specs, allocated).  0 or MPC_ERR_NOMEM. */
 static int s_round_plan(const mpc_engine *e, s_round *rd)
 {
     const mpc_circuit *c = e->c;
-    rd->T = rd->R = rd->Wg = rd->nL = rd->nE = 0;
+    rd->T = rd->S = rd->R = rd->Wg = rd->nL = rd->nE = 0;
     rd->nspec = 0;
     for (uint32_t i = 0; i < rd->ng; i++) {
         const mpc_gate *g = &c->gates[rd->gates[i]];
@@ -770,6 +820,10 @@ static int s_round_plan(const mpc_engine *e, s_round *rd)
             rd->nL += g->len;
         } else if (g->kind == MPC_G_EQZ) {
             rd->nE += g->len;
+        } else if (mpc_gate_is_square(g)) {
+            uint64_t L = s_squares_of(c, g);
+            rd->S += L;
+            rd->Wg += L;
         } else {
             uint64_t L = s_triples_of(c, g);
             rd->T += L;
@@ -779,7 +833,7 @@ static int s_round_plan(const mpc_engine *e, s_round *rd)
     rd->E = rd->D = rd->nL + rd->nE;
     rd->DW = mpc_bin_words(rd->D);
     rd->B = mpc_cmp_btriple_words(MPC_CMP_LTZ, rd->nL) + mpc_cmp_btriple_words(MPC_CMP_EQZ, rd->nE);
-    rd->matn = 3 * rd->T + 3 * rd->R + 2 * rd->E + 3 * rd->B + rd->D + rd->DW;
+    rd->matn = s_matn(rd);
     rd->specs = calloc(rd->nspec ? rd->nspec : 1, sizeof *rd->specs);
     if (!rd->specs) return MPC_ERR_NOMEM;
     uint32_t ns = 0;
@@ -817,7 +871,8 @@ static int s_win_fill(mpc_engine *e, uint32_t layer)
         if (!one.ng) continue;
         if ((r = s_round_plan(e, &one))) goto out;
         uint64_t words = tot.matn + one.matn;
-        int over = tot.T + one.T > MPC_PREP_MAX_BATCH || tot.R + one.R > MPC_PREP_MAX_BATCH ||
+        int over = tot.T + one.T > MPC_PREP_MAX_BATCH || tot.S + one.S > MPC_PREP_MAX_BATCH ||
+                   tot.R + one.R > MPC_PREP_MAX_BATCH ||
                    tot.E + one.E > MPC_PREP_MAX_BATCH || tot.B + one.B > MPC_PREP_MAX_BATCH;
         if (L > layer && (words > e->o.prefetch_words || over)) {
             free(one.specs);
@@ -835,12 +890,13 @@ static int s_win_fill(mpc_engine *e, uint32_t layer)
         free(one.specs);
         one.specs = NULL;
         tot.T += one.T;
+        tot.S += one.S;
         tot.R += one.R;
         tot.E += one.E;
         tot.B += one.B;
         tot.D += one.D;
         tot.DW = mpc_bin_words(tot.D);
-        tot.matn = 3 * tot.T + 3 * tot.R + 2 * tot.E + 3 * tot.B + tot.D + tot.DW;
+        tot.matn = s_matn(&tot);
     }
     e->win_hi = L;
     tot.specs = specs;
@@ -852,11 +908,12 @@ static int s_win_fill(mpc_engine *e, uint32_t layer)
     e->win = tot.mat;
     e->win_n = tot.matn;
     e->wT = tot.T;
+    e->wS = tot.S;
     e->wR = tot.R;
     e->wE = tot.E;
     e->wB = tot.B;
     e->wD = tot.D;
-    e->cT = e->cR = e->cE = e->cB = e->cD = 0;
+    e->cT = e->cS = e->cR = e->cE = e->cB = e->cD = 0;
     r = s_fetch(e, &tot);
 out:
     free(one.specs);
@@ -883,20 +940,22 @@ static int s_win_take(mpc_engine *e, uint32_t layer, s_round *rd)
     if (!e->win || layer >= e->win_hi) {
         if ((r = s_win_fill(e, layer))) return r;
     }
-    if (!e->cT && !e->cR && !e->cE && !e->cB && !e->cD && e->wT == rd->T && e->wR == rd->R &&
-        e->wE == rd->E && e->wB == rd->B && e->wD == rd->D) {
+    if (!e->cT && !e->cS && !e->cR && !e->cE && !e->cB && !e->cD && e->wT == rd->T &&
+        e->wS == rd->S && e->wR == rd->R && e->wE == rd->E && e->wB == rd->B && e->wD == rd->D) {
         s_wipe_free(rd->mat, rd->matn);   /* nothing in it yet */
         rd->mat = e->win;
         e->win = NULL;
         e->win_n = 0;
         return 0;
     }
-    s_round w = {.T = e->wT, .R = e->wR, .E = e->wE, .B = e->wB, .D = e->wD, .mat = e->win};
+    s_round w = {.T = e->wT, .S = e->wS, .R = e->wR, .E = e->wE, .B = e->wB, .D = e->wD, .mat = e->win};
     mpc_prep_out src = s_round_out(&w), dst = s_round_out(rd);
 #define S_CP(f, off, n) if (n) memcpy(dst.f, src.f + (off), (size_t)(n) * 8)
     S_CP(a, e->cT, rd->T);
     S_CP(b, e->cT, rd->T);
     S_CP(c, e->cT, rd->T);
+    S_CP(sa, e->cS, rd->S);
+    S_CP(sa2, e->cS, rd->S);
     S_CP(r_lo, e->cR, rd->R);
     S_CP(r_mid, e->cR, rd->R);
     S_CP(r_msb, e->cR, rd->R);
@@ -909,6 +968,7 @@ static int s_win_take(mpc_engine *e, uint32_t layer, s_round *rd)
 #undef S_CP
     if (rd->D) s_bits_copy(dst.da_bits, src.da_bits, mpc_bin_words(e->wD), e->cD, rd->D);
     e->cT += rd->T;
+    e->cS += rd->S;
     e->cR += rd->R;
     e->cE += rd->E;
     e->cB += rd->B;
@@ -929,6 +989,7 @@ static int s_round_run(mpc_engine *e, uint32_t layer, s_round *rd, char *err, si
         return s_fail(err, errlen, r, "round %u: preprocessing: %s", (unsigned)layer, mpc_strerror(r));
     e->st.prep_us += mpc_now_us() - t0;
     e->st.triples += rd->T;
+    e->st.squares += rd->S;
     e->st.trunc += rd->R;
     e->st.edabits += rd->E;
     e->st.btriples += rd->B;

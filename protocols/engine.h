@@ -5,11 +5,13 @@
  * Rounds.  Round r runs every local gate of layer r (index order), then every interactive
  * gate of layer r in ONE exchange: each party sends one MPC_MSG_OPEN message (seq r) to
  * every peer holding all its openings of the round — Beaver d and e of every MUL, DOT and
- * SELECT element (16 bytes per multiplication) and one word per TRUNC element — and sums
- * what it receives (all-to-all opening: 16(n-1) bytes per multiplication per party, one
- * round per multiplicative layer).
+ * SELECT element (16 bytes per multiplication), d alone of every square (8 bytes) and one
+ * word per TRUNC element — and sums what it receives (all-to-all opening: 16(n-1) bytes per
+ * multiplication and 8(n-1) per square per party, one round per multiplicative layer).
  *   MUL     z = c + d·b + e·a (+ d·e on party 0)           (Beaver, CRYPTO 1991)
  *   DOT     the same, summed over the elements (fused)
+ *   square  a MUL or DOT of a wire with itself (mpc_gate_is_square) takes a square pair
+ *           (a, a²) instead: d = x − a opened, z = a² + 2·d·a (+ d² on party 0)
  *   SELECT  SELECT(s, x, y) = y + s·(x − y)
  *   TRUNC   exact probabilistic truncation (Catrina–Saxena FC 2010 in the ring form of
  *           Escudero et al. CRYPTO 2020 §5): result ∈ {⌊x/2^m⌋, ⌊x/2^m⌋ + 1}, rounding up
@@ -94,6 +96,7 @@ typedef struct {
     uint64_t open_bytes_recv;
     uint64_t bytes_sent, bytes_recv, msgs_sent, msgs_recv;  /* transport counters, this job */
     uint64_t triples;           /* Beaver triples consumed */
+    uint64_t squares;           /* square pairs consumed (x * x, dot(x, x)) */
     uint64_t trunc;             /* truncation tuples consumed */
     uint64_t comparisons;       /* LTZ and EQZ elements */
     uint64_t edabits, dabits;   /* comparison material consumed */

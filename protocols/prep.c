@@ -6,7 +6,8 @@
 int mpc_prep_req_check(const mpc_prep_req *req, uint64_t *trunc_total)
 {
     uint64_t tot = 0;
-    if (req->n_triples > MPC_PREP_MAX_BATCH || req->n_trunc > MPC_PREP_MAX_GROUPS ||
+    if (req->n_triples > MPC_PREP_MAX_BATCH || req->n_squares > MPC_PREP_MAX_BATCH ||
+        req->n_trunc > MPC_PREP_MAX_GROUPS ||
         (req->n_trunc && !req->trunc) || req->n_edabits > MPC_PREP_MAX_BATCH ||
         req->n_btriples > MPC_PREP_MAX_BATCH || req->n_dabits > MPC_PREP_MAX_BATCH)
         return MPC_ERR_INVALID;
@@ -27,6 +28,7 @@ int mpc_prep_fetch(mpc_prep *p, const mpc_prep_req *req, mpc_prep_out *out)
     int r = mpc_prep_req_check(req, &tt);
     if (r) return r;
     if ((req->n_triples && (!out->a || !out->b || !out->c)) ||
+        (req->n_squares && (!out->sa || !out->sa2)) ||
         (tt && (!out->r_lo || !out->r_mid || !out->r_msb)) ||
         (req->n_edabits && (!out->eda_r || !out->eda_bits)) ||
         (req->n_btriples && (!out->ba || !out->bb || !out->bc)) ||
@@ -38,6 +40,7 @@ int mpc_prep_fetch(mpc_prep *p, const mpc_prep_req *req, mpc_prep_out *out)
     if (r) return r;
     p->batches++;
     p->triples_out += req->n_triples;
+    p->squares_out += req->n_squares;
     p->trunc_out += tt;
     p->edabits_out += req->n_edabits;
     p->btriples_out += req->n_btriples;

@@ -10,6 +10,10 @@
  *
  * Beaver triple k: a[k], b[k], c[k] with (Σa)(Σb) = Σc, a and b uniform.
  *
+ * Square pair k: sa[k], sa2[k] with (Σsa)² = Σsa2, sa uniform.  The engine squares with it
+ * (MUL or DOT of a wire with itself) opening one word per element instead of a triple's two;
+ * it costs half a triple to make (docs/preprocessing.md, "Square pairs").
+ *
  * Truncation tuple for TRUNC(m, l) (see engine.h): r uniform in [0, 2^(l+1)), shared as
  * r_lo = r mod 2^m, r_mid = (r >> m) mod 2^(l-m), r_msb = bit l of r.
  *
@@ -45,6 +49,7 @@ typedef struct {
 
 typedef struct {
     uint64_t                   n_triples;
+    uint64_t                   n_squares;  /* square pairs */
     const mpc_prep_trunc_spec *trunc;
     uint32_t                   n_trunc;    /* groups */
     uint64_t                   n_edabits;  /* edaBits */
@@ -52,12 +57,13 @@ typedef struct {
     uint64_t                   n_dabits;   /* daBits */
 } mpc_prep_req;
 
-/* Caller-owned buffers: a, b, c hold n_triples words each; r_lo, r_mid, r_msb hold the sum of
+/* Caller-owned buffers: a, b, c hold n_triples words each; sa, sa2 n_squares words each; r_lo, r_mid, r_msb hold the sum of
  * trunc[i].n words each, the groups one after another; eda_r and eda_bits n_edabits words
  * each; ba, bb, bc n_btriples words each; da_r n_dabits words, da_bits ceil(n_dabits/64)
  * words.  Pointers for material not requested may be NULL. */
 typedef struct {
     uint64_t *a, *b, *c;
+    uint64_t *sa, *sa2;
     uint64_t *r_lo, *r_mid, *r_msb;
     uint64_t *eda_r, *eda_bits;
     uint64_t *ba, *bb, *bc;
@@ -83,6 +89,7 @@ struct mpc_prep {
     uint32_t  caps;               /* MPC_PREP_CAP_* set by the source */
     uint64_t  batches;            /* requests served */
     uint64_t  triples_out;        /* triples handed out so far */
+    uint64_t  squares_out;        /* square pairs handed out so far */
     uint64_t  trunc_out;          /* truncation tuples handed out so far */
     uint64_t  edabits_out;        /* edaBits handed out so far */
     uint64_t  btriples_out;       /* binary triple words handed out so far */

@@ -13,7 +13,8 @@
 #include "prg.h"
 
 #define S_CHUNK 4096   /* words per PRG call in the generator (a multiple of 64) */
-#define S_HDR   6      /* request header words: op, triples, groups, edaBits, bin words, daBits */
+#define S_HDR   7      /* request header words: op, triples, groups, edaBits, bin words, daBits,
+                        * square pairs */
 
 /* PRG streams of the parties' batch seeds, one per kind of material (positions from 0) */
 #define S_A    MPC_PRG_STREAM(MPC_PRG_D_TRIPLE_A, 0)
@@ -29,6 +30,8 @@
 #define S_EB   MPC_PRG_STREAM(MPC_PRG_D_TRIPLE_B, 2)
 #define S_DR   MPC_PRG_STREAM(MPC_PRG_D_TRIPLE_A, 3)   /* daBits: arithmetic, packed bits */
 #define S_DB   MPC_PRG_STREAM(MPC_PRG_D_TRIPLE_B, 3)
+#define S_SA   MPC_PRG_STREAM(MPC_PRG_D_TRIPLE_A, 5)   /* square pairs: a, a² */
+#define S_SA2  MPC_PRG_STREAM(MPC_PRG_D_TRIPLE_C, 5)
 /* on the dealer's own secret seed only */
 #define S_R    MPC_PRG_STREAM(MPC_PRG_D_TRUNC_LO, 1)   /* truncation masks */
 #define S_RE   MPC_PRG_STREAM(MPC_PRG_D_TRUNC_LO, 2)   /* edaBit values */
@@ -40,21 +43,22 @@ static uint64_t s_mask(uint32_t bits)
 }
 
 /* Sizes of one batch and the layout of the explicit party's payload:
- * [c: T][lo: R][mid: R][msb: R][bc: B][eda_r: E][eda_bits: E][da_r: D][da_bits: DW]. */
+ * [c: T][lo: R][mid: R][msb: R][bc: B][eda_r: E][eda_bits: E][da_r: D][da_bits: DW][sa2: S]. */
 typedef struct {
-    uint64_t T, R, B, E, D, DW;
+    uint64_t T, R, B, E, D, DW, S;
 } s_sizes;
 
 static s_sizes s_sizes_of(const mpc_prep_req *req, uint64_t R)
 {
     s_sizes z = {.T = req->n_triples, .R = R, .B = req->n_btriples, .E = req->n_edabits,
-                 .D = req->n_dabits, .DW = req->n_dabits / 64 + (req->n_dabits % 64 != 0)};
+                 .D = req->n_dabits, .DW = req->n_dabits / 64 + (req->n_dabits % 64 != 0),
+                 .S = req->n_squares};
     return z;
 }
 
 static uint64_t s_explicit_words(const s_sizes *z)
 {
-    return z->T + 3 * z->R + z->B + 2 * z->E + z->D + z->DW;
+    return z->T + 3 * z->R + z->B + 2 * z->E + z->D + z->DW + z->S;
 }
 
 /* acc[0..k-1] (op)= words pos.. of (seed, stream); op: 0 add, 1 subtract, 2 xor. */
@@ -158,6 +162,18 @@ static int s_gen_explicit(uint8_t *const *seeds, uint32_t n, uint32_t e, const m
             if ((r = s_fold(db + wpos, tmp, kw, seeds[j], S_DB, wpos, 2))) goto out;
         }
     }
+    /* square pairs: sa2_e = (Σ sa)² − Σ_{j != e} sa2_j */
+    uint64_t *s2 = db + z->DW;
+    for (pos = 0; pos < z->S; pos += S_CHUNK) {
+        uint64_t k = z->S - pos < S_CHUNK ? z->S - pos : S_CHUNK;
+        memset(sa, 0, 2 * S_CHUNK * sizeof(uint64_t));
+        for (uint32_t j = 0; j < n; j++) {
+            if ((r = s_fold(sa, tmp, k, seeds[j], S_SA, pos, 0))) goto out;
+            if (j == e) continue;
+            if ((r = s_fold(sb, tmp, k, seeds[j], S_SA2, pos, 0))) goto out;
+        }
+        for (uint64_t i = 0; i < k; i++) s2[pos + i] = sa[i] * sa[i] - sb[i];
+    }
     r = 0;
 out:
     sodium_memzero(sa, 4 * S_CHUNK * sizeof(uint64_t));
@@ -175,11 +191,13 @@ static int s_expand_party(const uint8_t *seed, int is_explicit, const uint64_t *
     if ((r = mpc_prg_expand(out->b, T, seed, S_B, 0))) return r;
     if ((r = mpc_prg_expand(out->ba, z->B, seed, S_BA, 0))) return r;
     if ((r = mpc_prg_expand(out->bb, z->B, seed, S_BB, 0))) return r;
+    if ((r = mpc_prg_expand(out->sa, z->S, seed, S_SA, 0))) return r;
     if (is_explicit) {
         const uint64_t *p = x;
         struct { uint64_t *dst, n; } parts[] = {
             {out->c, T}, {out->r_lo, R}, {out->r_mid, R}, {out->r_msb, R}, {out->bc, z->B},
             {out->eda_r, z->E}, {out->eda_bits, z->E}, {out->da_r, z->D}, {out->da_bits, z->DW},
+            {out->sa2, z->S},
         };
         for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
             if (parts[i].n) memcpy(parts[i].dst, p, (size_t)parts[i].n * 8);
@@ -195,6 +213,7 @@ static int s_expand_party(const uint8_t *seed, int is_explicit, const uint64_t *
     if ((r = mpc_prg_expand(out->eda_r, z->E, seed, S_ER, 0))) return r;
     if ((r = mpc_prg_expand(out->eda_bits, z->E, seed, S_EB, 0))) return r;
     if ((r = mpc_prg_expand(out->da_r, z->D, seed, S_DR, 0))) return r;
+    if ((r = mpc_prg_expand(out->sa2, z->S, seed, S_SA2, 0))) return r;
     return mpc_prg_expand(out->da_bits, z->DW, seed, S_DB, 0);
 }
 
@@ -271,7 +290,7 @@ int mpc_dealer_serve(mpc_transport *t, uint32_t n, uint64_t stream, int timeout_
             }
         }
         if (h0[0] == 0) {
-            if (h0[1] || h0[2] || h0[3] || h0[4] || h0[5]) {
+            if (h0[1] || h0[2] || h0[3] || h0[4] || h0[5] || h0[6]) {
                 r = MPC_ERR_PROTOCOL;
                 s_fmt(err, errlen, "dealer: malformed goodbye (party %u)%s", 0, "");
                 goto fail;
@@ -279,7 +298,8 @@ int mpc_dealer_serve(mpc_transport *t, uint32_t n, uint64_t stream, int timeout_
             break;
         }
         mpc_prep_req req = {.n_triples = h0[1], .trunc = specs, .n_trunc = (uint32_t)h0[2],
-                            .n_edabits = h0[3], .n_btriples = h0[4], .n_dabits = h0[5]};
+                            .n_edabits = h0[3], .n_btriples = h0[4], .n_dabits = h0[5],
+                            .n_squares = h0[6]};
         for (uint32_t g = 0; g < req.n_trunc; g++) {
             uint64_t m = groups[0][3 * g], l = groups[0][3 * g + 1];
             specs[g].m = m > 64 ? 0 : (uint32_t)m;   /* out of range is caught below */
@@ -315,6 +335,7 @@ int mpc_dealer_serve(mpc_transport *t, uint32_t n, uint64_t stream, int timeout_
         sodium_memzero(seedmem, (size_t)(n + 1) * MPC_PRG_SEEDBYTES);
         st->batches++;
         st->triples += z.T;
+        st->squares += z.S;
         st->edabits += z.E;
         st->btriples += z.B;
         st->dabits += z.D;
@@ -362,7 +383,8 @@ static int s_dealer_fetch(mpc_prep *p, const mpc_prep_req *req, mpc_prep_out *ou
     uint32_t e = (uint32_t)(k % p->n);
     s_sizes z = s_sizes_of(req, R);
     uint64_t xn = p->self == e ? s_explicit_words(&z) : 0;
-    uint64_t h[S_HDR] = {1, T, req->n_trunc, req->n_edabits, req->n_btriples, req->n_dabits};
+    uint64_t h[S_HDR] = {1, T, req->n_trunc, req->n_edabits, req->n_btriples, req->n_dabits,
+                         req->n_squares};
     groups = malloc((3 * (size_t)req->n_trunc + 1) * sizeof(uint64_t));
     msg = malloc((size_t)(MPC_PRG_SEEDWORDS + xn) * sizeof(uint64_t));
     if (!groups || !msg) { r = MPC_ERR_NOMEM; goto out; }

@@ -5,13 +5,15 @@
  *
  * The dealer is node n of a transport with n + 1 nodes and serves one stream id (a job id,
  * or a preprocessing session id with MPC_STREAM_PREP_BIT set).  Per batch k every party sends
- * its request (type MPC_MSG_PREP, seq 2k: [op = 1, n_triples, n_groups]; seq 2k+1: the
+ * its request (type MPC_MSG_PREP, seq 2k: [op = 1, n_triples, n_groups, n_edabits,
+ * n_btriples, n_dabits, n_squares]; seq 2k+1: the
  * groups as [m, l, n] triples); the dealer checks that all n requests are identical, else it
  * aborts the stream on every party.  Seed compression: the explicit party of batch k is
  * e = k mod n; every party receives a fresh 32-byte seed (seq k) and expands its a, b (and,
  * when it is not e, its c and truncation shares) with the PRG; e additionally receives
- * c_e = (sum a)(sum b) - sum_{j != e} c_j and its explicit truncation shares.  So a triple
- * costs 8 bytes of dealer traffic in all, a truncation tuple 24.  A request [op = 0, 0, 0]
+ * c_e = (sum a)(sum b) - sum_{j != e} c_j and its explicit truncation shares (square pairs
+ * alike: sa from the seed, sa2_e = (sum sa)^2 - sum_{j != e} sa2_j).  So a triple or a square
+ * pair costs 8 bytes of dealer traffic in all, a truncation tuple 24.  A request [op = 0, 0, 0]
  * says goodbye; the serve loop returns when every party has said it. */
 #ifndef MPC_PREP_DEALER_H
 #define MPC_PREP_DEALER_H
@@ -23,7 +25,7 @@
 #include "transport.h"
 
 typedef struct {
-    uint64_t batches, triples, trunc;
+    uint64_t batches, triples, trunc, squares;
     uint64_t edabits, btriples, dabits;   /* binary triples in words */
     uint64_t explicit_count[16];  /* batches in which party i was the explicit party */
 } mpc_dealer_stats;

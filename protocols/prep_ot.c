@@ -26,6 +26,7 @@
 #define S_RND_BA    MPC_PRG_STREAM(MPC_PRG_D_TRIPLE_A, 4)   /* binary triples */
 #define S_RND_BB    MPC_PRG_STREAM(MPC_PRG_D_TRIPLE_B, 4)
 #define S_RND_CBITS MPC_PRG_STREAM(MPC_PRG_D_TRUNC_LO, 4)   /* edaBit and daBit bits */
+#define S_RND_SA    MPC_PRG_STREAM(MPC_PRG_D_TRIPLE_A, 5)   /* square pairs */
 
 enum { S_NEW, S_READY, S_FAILED };
 
@@ -465,6 +466,86 @@ out:
     return r;
 }
 
+/* ---- square pairs ---- */
+
+/* Which of parties i != j makes the COT correction (the Gilboa sender) for their cross term
+ * a_i·a_j: the lower party when i + j is even, the higher when it is odd, so that every
+ * party sends and receives about as often. */
+static int s_sq_sender(uint32_t me, uint32_t j)
+{
+    uint32_t lo = me < j ? me : j, hi = me < j ? j : me;
+    return me == (((lo + hi) & 1) ? hi : lo);
+}
+
+/* Square pairs, on the schedule of the triples: every party draws a_i; with a = Σ a_i,
+ * a² = Σ_i a_i² + Σ_{i<j} 2·a_i·a_j, and each cross term is ONE Gilboa product per unordered
+ * pair (a triple needs one per ordered pair): the receiver's choices are the bits of its a_j,
+ * the sender's word its a_i.  K->a gets a_i, K->c the share of a² (the cross terms' shares
+ * are summed there, then doubled and a_i² added once the chunk's corrections are in).
+ * A(k): draw a, COT messages to the peers this party receives from. */
+static int s_sq_a(mpc_prep *p, s_chunks *K, uint64_t e0, uint64_t k)
+{
+    s_ot *s = p->impl;
+    uint64_t *a = K->a + e0, *c = K->c + e0;
+    uint64_t m = 64 * k, uw = mpc_cot_msg_words_k(s->o.ot_k, m);
+    int r;
+    uint64_t t0 = mpc_now_ns();
+    if (!s->given && (r = mpc_prg_expand(a, k, K->seed, S_RND_SA, e0))) return r;
+    memset(c, 0, k * sizeof *c);
+    s->st.sample_ns += mpc_now_ns() - t0;
+    for (uint32_t j = 0; j < p->n; j++) {
+        if (j == p->self || s_sq_sender(p->self, j)) continue;
+        if ((r = mpc_cot_recv_extend_par(s->rcv[j], s->par, (const uint8_t *)a, m, K->B.u, K->B.hr, NULL)))
+            return r;
+        if ((r = s_send(s, j, K->B.u, uw))) return r;
+        uint64_t tg = mpc_now_ns();
+        s_gjob g = {c, NULL, NULL, K->B.hr, NULL, k, S_G_HASHES};
+        mpc_par_run(s->par, s_gpart, &g);
+        s->st.gilboa_ns += mpc_now_ns() - tg;
+    }
+    return 0;
+}
+
+/* B(k): as sender of a_i · a_j to the peers that receive from this party. */
+static int s_sq_b(mpc_prep *p, s_chunks *K, uint64_t e0, uint64_t k)
+{
+    s_ot *s = p->impl;
+    s_tbuf *B = &K->B;
+    uint64_t m = 64 * k, uw = mpc_cot_msg_words_k(s->o.ot_k, m), cw = mpc_gilboa_corr_words(k);
+    int r;
+    for (uint32_t j = 0; j < p->n; j++) {
+        if (j == p->self || !s_sq_sender(p->self, j)) continue;
+        if ((r = s_recv(s, j, B->u, uw))) return r;
+        if ((r = mpc_cot_send_extend_par(s->snd[j], s->par, B->u, m, B->h0, B->h1, NULL))) return r;
+        uint64_t tg = mpc_now_ns();
+        s_gjob g = {K->c + e0, B->corr, K->a + e0, B->h0, B->h1, k, S_G_SEND};
+        mpc_par_run(s->par, s_gpart, &g);
+        s->st.gilboa_ns += mpc_now_ns() - tg;
+        if ((r = s_send(s, j, B->corr, cw))) return r;
+    }
+    return 0;
+}
+
+/* C(k): the corrections from the senders, then a² = 2·(cross terms) + a_i². */
+static int s_sq_c(mpc_prep *p, s_chunks *K, uint64_t e0, uint64_t k)
+{
+    s_ot *s = p->impl;
+    uint64_t cw = mpc_gilboa_corr_words(k), *a = K->a + e0, *c = K->c + e0;
+    int r;
+    for (uint32_t j = 0; j < p->n; j++) {
+        if (j == p->self || s_sq_sender(p->self, j)) continue;
+        if ((r = s_recv(s, j, K->B.corr, cw))) return r;
+        uint64_t tg = mpc_now_ns();
+        s_gjob g = {c, K->B.corr, a, NULL, NULL, k, S_G_CORR};
+        mpc_par_run(s->par, s_gpart, &g);
+        s->st.gilboa_ns += mpc_now_ns() - tg;
+    }
+    for (uint64_t e = 0; e < k; e++) c[e] = 2 * c[e] + a[e] * a[e];
+    return 0;
+}
+
+static const s_chunk_ops s_sq_ops = {s_sq_a, s_sq_b, s_sq_c};
+
 /* ---- shared random bits and truncation tuples ---- */
 
 /* The weight of bit j of a TRUNC(m, l) tuple in its output word, hence the width (64 − it)
@@ -808,7 +889,7 @@ static int s_agree(mpc_prep *p, const mpc_prep_req *req)
     crypto_generichash_state h;
     int r;
     crypto_generichash_init(&h, NULL, 0, 16);
-    uint64_t cm[3] = {req->n_edabits, req->n_btriples, req->n_dabits};
+    uint64_t cm[4] = {req->n_edabits, req->n_btriples, req->n_dabits, req->n_squares};
     crypto_generichash_update(&h, (const uint8_t *)cm, sizeof cm);
     for (uint32_t g = 0; g < req->n_trunc; g++) {
         uint64_t v[3] = {req->trunc[g].m, req->trunc[g].l, req->trunc[g].n};
@@ -838,6 +919,7 @@ static int s_fetch(mpc_prep *p, const mpc_prep_req *req, mpc_prep_out *out)
     if (!s->par && s->o.threads != 1) s->par = mpc_par_new(s->o.threads);
     if ((r = s_agree(p, req))) goto fail;
     if ((r = s_chunked(p, &s_tri_ops, req->n_triples, out->a, out->b, out->c))) goto fail;
+    if ((r = s_chunked(p, &s_sq_ops, req->n_squares, out->sa, NULL, out->sa2))) goto fail;
     if ((r = s_trunc(p, req, out))) goto fail;
     if ((r = s_cmp_bits(p, req, out))) goto fail;
     if ((r = s_chunked(p, &s_btri_ops, req->n_btriples, out->ba, out->bb, out->bc))) goto fail;
@@ -930,7 +1012,7 @@ int mpc_prep_ot_stats_get(const mpc_prep *p, mpc_prep_ot_stats *st)
 int mpc_prep_ot_fetch_given(mpc_prep *p, const mpc_prep_req *req, mpc_prep_out *out)
 {
     if (!p || p->ops != &s_ot_ops || !req || !out || (req->n_triples && (!out->a || !out->b)) ||
-        (req->n_btriples && (!out->ba || !out->bb)))
+        (req->n_btriples && (!out->ba || !out->bb)) || (req->n_squares && !out->sa))
         return MPC_ERR_INVALID;
     s_ot *s = p->impl;
     s->given = 1;

@@ -26,7 +26,9 @@
  * then n−1 sequential rounds of packed corrections.  Comparison material: the edaBit and
  * daBit bits as truncation bits (64 − j bits of correction for bit j of an edaBit); per
  * binary triple word one message of 64·16/k bytes and one of 8 bytes to every peer (2 rounds
- * per chunk).  Per LTZ, n = 2, k = 2: ≈1,353 bytes per party.  docs/preprocessing.md has the
+ * per chunk).  Per LTZ, n = 2, k = 2: ≈1,353 bytes per party.  Square pairs (a, a²): one
+ * Gilboa product per unordered pair of parties (a_i·a_j, doubled), so half a triple's COTs
+ * and bytes: (n−1)(1024/k + 260)/2 bytes per pair per party on average.  docs/preprocessing.md has the
  * details and measurements.
  *
  * Triples and binary triples are pipelined: `window` chunks in flight per peer, the
@@ -87,9 +89,10 @@ mpc_prep *mpc_prep_ot_new(mpc_transport *t, uint32_t self, uint32_t n, uint64_t 
 __attribute__((warn_unused_result))
 int mpc_prep_ot_setup(mpc_prep *p);
 
-/* mpc_prep_fetch with this party's own a_i, b_i (and binary ba_i, bb_i) given: the caller
- * fills out->a, out->b (out->ba, out->bb) and the source computes the rest as for a fetch
- * (c_i with Σc = Σa · Σb, every other kind of material as usual); the peers call
+/* mpc_prep_fetch with this party's own a_i, b_i (binary ba_i, bb_i; square-pair sa_i) given:
+ * the caller fills out->a, out->b (out->ba, out->bb; out->sa) and the source computes the
+ * rest as for a fetch (c_i with Σc = Σa · Σb, sa2_i with Σsa2 = (Σsa)², every other kind of
+ * material as usual); the peers call
  * mpc_prep_fetch or this alike.  The source's own randomness as an argument: the material
  * is only as secret as the given words are random (tests give fixed words to check that the
  * peers' view does not depend on them).  MPC_ERR_INVALID if p is not an OT source or a

@@ -370,8 +370,9 @@ START_TEST(test_gate_count_invariance)
     mpc_circ_stats sa, sb;
     mpc_circ_stats_get(a, &sa);
     mpc_circ_stats_get(b, &sb);
-    ck_assert_uint_eq(sa.triples, 3 * 1000 + 1);
-    ck_assert_uint_eq(sb.triples, 3 * 1000000 + 1);
+    ck_assert_uint_eq(sa.triples, 0);   /* every product is a square: dot(x, x), mean*mean */
+    ck_assert_uint_eq(sa.squares, 3 * 1000 + 1);
+    ck_assert_uint_eq(sb.squares, 3 * 1000000 + 1);
     ck_assert_uint_eq(sa.rounds, sb.rounds);
     mpc_circ_destroy(&a);
     mpc_circ_destroy(&b);
@@ -516,8 +517,9 @@ START_TEST(test_examples_stats)
     ck_assert_str_eq(c->outputs[0].name, "p");
     ck_assert_str_eq(c->outputs[1].name, "acc");
     /* x*y is computed once (the loop's four copies and 3*x*y = 3*(x*y) share it), plus
-     * x*x and (x*x)*x: three triples, two rounds. */
-    ck_assert_uint_eq(st.triples, 3);
+     * x*x (a square pair) and (x*x)*x: two triples, one square, two rounds. */
+    ck_assert_uint_eq(st.triples, 2);
+    ck_assert_uint_eq(st.squares, 1);
     ck_assert_uint_eq(st.rounds, 2);
     ck_assert_int_eq(s_count(c, MPC_G_MUL_PUB), 1);
     mpc_circ_destroy(&c);
@@ -527,7 +529,8 @@ START_TEST(test_examples_stats)
     ck_assert_str_eq(c->outputs[0].name, "mean");
     ck_assert_str_eq(c->outputs[1].name, "var");
     ck_assert_uint_eq(c->inputs[2].len, 1000);
-    ck_assert_uint_eq(st.triples, 3001);   /* three dots of 1000, mean*mean */
+    ck_assert_uint_eq(st.triples, 0);
+    ck_assert_uint_eq(st.squares, 3001);   /* three dots of 1000 with themselves, mean*mean */
     ck_assert_uint_eq(st.comparisons, 0);
     mpc_circ_destroy(&c);
 }
@@ -921,17 +924,19 @@ START_TEST(test_mpcc_stats_and_circ_roundtrip)
     tp_run(&r, "mpcc", "--stats --no-pushdown examples/joint_stats.mpc");
     ck_assert_int_eq(r.status, 0);
     ck_assert_str_eq(r.err, "");
-    ck_assert_msg(s_prefix(r.out, "gates: 31\ntriples: 3001\ncomparisons: 0\nrounds: 4\nhash: "), "%s", r.out);
+    ck_assert_msg(s_prefix(r.out, "gates: 31\ntriples: 0\ncomparisons: 0\nrounds: 4\nhash: "), "%s", r.out);
+    ck_assert_ptr_nonnull(strstr(r.out, "\nsquares: 3001\n"));   /* dot(x, x) and mean*mean */
     ck_assert_ptr_nonnull(strstr(r.out, "\ntruncations: 17\n"));   /* 3 dots of 4 segments each: 12, + 5 */
     ck_assert_ptr_nonnull(strstr(r.out, "\ninput: xa from a fix[1000]\ninput: xb from b fix[1000]\n"));
     ck_assert_ptr_nonnull(strstr(r.out, "\noutput: mean fix[1] to a, b, c\noutput: var fix[1] to a, b, c\n"));
     ck_assert_ptr_null(strstr(r.out, "local "));
-    /* With pushdown (the default) each hospital's sum and dot are its own: one triple left. */
+    /* With pushdown (the default) each hospital's sum and dot are its own: one square left
+     * (mean*mean). */
     tp_run(&r, "mpcc", "--stats examples/joint_stats.mpc");
     ck_assert_int_eq(r.status, 0);
-    ck_assert_msg(s_prefix(r.out, "gates: 22\ntriples: 1\ncomparisons: 0\nrounds: 4\nhash: "), "%s", r.out);
+    ck_assert_msg(s_prefix(r.out, "gates: 22\ntriples: 0\ncomparisons: 0\nrounds: 4\nhash: "), "%s", r.out);
     ck_assert_ptr_nonnull(strstr(r.out, "\nlocal a: gates 7, inputs xa, derived xa.sum xa.sum2\n"));
-    ck_assert_ptr_nonnull(strstr(r.out, "\nmpc: gates 22, triples 1, comparisons 0, rounds 4\n"));
+    ck_assert_ptr_nonnull(strstr(r.out, "\nmpc: gates 22, triples 0, squares 1, comparisons 0, rounds 4\n"));
     ck_assert_ptr_nonnull(strstr(r.out, "\ninput: xa.sum from a fix[1] (derived)\n"));
     char stats[16384];
     strcpy(stats, r.out);
@@ -947,10 +952,11 @@ START_TEST(test_mpcc_stats_and_circ_roundtrip)
     /* A million elements: the same gates. */
     tp_run(&r, "mpcc", "--stats --no-pushdown examples/joint_stats.mpc -D N=1000000");
     ck_assert_int_eq(r.status, 0);
-    ck_assert_msg(s_prefix(r.out, "gates: 31\ntriples: 3000001\n"), "%s", r.out);
+    ck_assert_msg(s_prefix(r.out, "gates: 31\ntriples: 0\n"), "%s", r.out);
+    ck_assert_ptr_nonnull(strstr(r.out, "\nsquares: 3000001\n"));
     tp_run(&r, "mpcc", "--stats examples/joint_stats.mpc -D N=1000000");
     ck_assert_int_eq(r.status, 0);
-    ck_assert_msg(s_prefix(r.out, "gates: 22\ntriples: 1\n"), "%s", r.out);
+    ck_assert_msg(s_prefix(r.out, "gates: 22\ntriples: 0\n"), "%s", r.out);
     /* A compiled circuit with local parts cannot be taken as one without. */
     snprintf(args, sizeof args, "--stats --no-pushdown '%s/j.circ'", tp_scratch());
     tp_run(&r, "mpcc", "%s", args);

@@ -71,7 +71,9 @@ static void s_check_exact(const mpc_circuit *c, const uint64_t *const *vals, int
         for (uint64_t k = 0; k < len; k++) {
             uint64_t s = 0;
             for (uint32_t p = 0; p < c->n_parties; p++) s += j.share[p][o][k];
-            ck_assert_uint_eq(s, ref[o][k]);
+            ck_assert_msg(s == ref[o][k], "output %u element %llu: %llu, expected %llu (%u parties)",
+                          (unsigned)o, (unsigned long long)k, (unsigned long long)s,
+                          (unsigned long long)ref[o][k], (unsigned)c->n_parties);
         }
         for (uint32_t p = 0; p < c->n_parties; p++) {
             if (c->outputs[o].recipients & (1u << p)) {
@@ -93,12 +95,14 @@ static void s_check_exact(const mpc_circuit *c, const uint64_t *const *vals, int
             if (c->outputs[o].recipients & (1u << p)) want += c->n_parties - 1;
         ck_assert_uint_eq(j.st[p].msgs_recv, want);
     }
-    /* triples handed out = triples the circuit needs */
+    /* triples and square pairs handed out = those the circuit needs */
     mpc_circ_stats cs;
     mpc_circ_stats_get(c, &cs);
     for (uint32_t p = 0; p < c->n_parties; p++) {
         ck_assert_uint_eq(j.st[p].triples, cs.triples);
         ck_assert_uint_eq(j.prep_triples[p], cs.triples);
+        ck_assert_uint_eq(j.st[p].squares, cs.squares);
+        ck_assert_uint_eq(j.prep_squares[p], cs.squares);
         ck_assert_uint_eq(j.st[p].rounds, c->rounds);
         ck_assert_uint_eq(j.st[p].comparisons, cs.comparisons);
         ck_assert_uint_eq(j.st[p].edabits, cs.comparisons);
@@ -109,7 +113,9 @@ static void s_check_exact(const mpc_circuit *c, const uint64_t *const *vals, int
 
 static const uint32_t s_ns[] = {2, 3, 5};
 
-/* Every gate kind the engine runs, with broadcast operands and partial recipients. */
+/* Every gate kind the engine runs, with broadcast operands and partial recipients; squares
+ * (a MUL and a DOT, plain and in segments, of a wire with itself) share their rounds with
+ * products. */
 static mpc_circuit *s_all_gates(uint32_t n, uint64_t L)
 {
     mpc_circuit *c = s_parties(n);
@@ -124,6 +130,8 @@ static mpc_circuit *s_all_gates(uint32_t n, uint64_t L)
     uint32_t m = mpc_circ_add_gate(c, MPC_G_MUL, MPC_T_INT, L, a, b, MPC_NO_WIRE, 0, 0, 7, 1);
     uint32_t ms = mpc_circ_add_gate(c, MPC_G_MUL, MPC_T_INT, L, s, x, MPC_NO_WIRE, 0, 0, 8, 1);
     uint32_t d = mpc_circ_add_gate(c, MPC_G_DOT, MPC_T_INT, 1, x, y, MPC_NO_WIRE, 0, 0, 9, 1);
+    uint32_t dq = mpc_circ_add_gate(c, MPC_G_DOT, MPC_T_INT, 1, a, a, MPC_NO_WIRE, 0, 0, 9, 2);
+    uint32_t ds = mpc_circ_add_gate(c, MPC_G_DOT, MPC_T_INT, (L + 4) / 5, y, y, MPC_NO_WIRE, 5, 0, 9, 3);
     uint32_t sel = mpc_circ_add_gate(c, MPC_G_SELECT, MPC_T_INT, L, s, m, y, 0, 0, 10, 1);
     uint32_t ng = mpc_circ_add_gate(c, MPC_G_NEG, MPC_T_INT, L, sel, MPC_NO_WIRE, MPC_NO_WIRE, 0, 0, 11, 1);
     uint32_t sb = mpc_circ_add_gate(c, MPC_G_SUB, MPC_T_INT, L, ng, ms, MPC_NO_WIRE, 0, 0, 12, 1);
@@ -132,7 +140,12 @@ static mpc_circuit *s_all_gates(uint32_t n, uint64_t L)
     uint32_t cc = mpc_circ_add_gate(c, MPC_G_CONCAT, MPC_T_INT, 2 * L, ad, m, MPC_NO_WIRE, 0, 0, 15, 1);
     uint32_t sl = mpc_circ_add_gate(c, MPC_G_SLICE, MPC_T_INT, L, cc, MPC_NO_WIRE, MPC_NO_WIRE, 1, 2, 16, 1);
     uint32_t m2 = mpc_circ_add_gate(c, MPC_G_MUL, MPC_T_INT, L, sl, sm, MPC_NO_WIRE, 0, 0, 17, 1);
+    uint32_t q1 = mpc_circ_add_gate(c, MPC_G_MUL, MPC_T_INT, L, sl, sl, MPC_NO_WIRE, 0, 0, 17, 2);
+    uint32_t q2 = mpc_circ_add_gate(c, MPC_G_MUL, MPC_T_INT, 1, dq, dq, MPC_NO_WIRE, 0, 0, 17, 3);
+    uint32_t qc = mpc_circ_add_gate(c, MPC_G_CONCAT, MPC_T_INT, L + 1, q1, q2, MPC_NO_WIRE, 0, 0, 17, 4);
+    uint32_t qs = mpc_circ_add_gate(c, MPC_G_CONCAT, MPC_T_INT, L + 1 + (L + 4) / 5, qc, ds, MPC_NO_WIRE, 0, 0, 17, 5);
     ck_assert_int_ge(mpc_circ_add_output(c, "all", m2, (1u << n) - 1, 18, 1), 0);
+    ck_assert_int_ge(mpc_circ_add_output(c, "squares", qs, (1u << n) - 1, 18, 2), 0);
     ck_assert_int_ge(mpc_circ_add_output(c, "first", ad, 1u, 19, 1), 0);
     ck_assert_int_ge(mpc_circ_add_output(c, "last", sm, 1u << (n - 1), 20, 1), 0);
     char err[256];
@@ -148,6 +161,9 @@ START_TEST(test_all_gates)
             uint64_t lens[2] = {1, 37};
             for (int li = 0; li < 2; li++) {
                 mpc_circuit *c = s_all_gates(n, lens[li]);
+                mpc_circ_stats cs;
+                mpc_circ_stats_get(c, &cs);
+                ck_assert_uint_eq(cs.squares, 3 * lens[li] + 1);   /* a·a, y·y, sl·sl, dq·dq */
                 uint64_t *x = s_randvec(lens[li]), *y = s_randvec(lens[li]);
                 uint64_t s = et_rand64() & 1;
                 const uint64_t *vals[3] = {x, y, &s};
@@ -190,9 +206,11 @@ static mpc_circuit *s_random_circuit(uint32_t n, uint64_t L, int gates, uint64_t
                                   kc, MPC_NO_WIRE, 0, 0, line, 1);
             break;
         }
-        case 4: case 5: w = mpc_circ_add_gate(c, MPC_G_MUL, MPC_T_INT, lo, x, y, MPC_NO_WIRE, 0, 0, line, 1); break;
+        case 4: w = mpc_circ_add_gate(c, MPC_G_MUL, MPC_T_INT, lo, x, y, MPC_NO_WIRE, 0, 0, line, 1); break;
+        case 5: w = mpc_circ_add_gate(c, MPC_G_MUL, MPC_T_INT, lx, x, x, MPC_NO_WIRE, 0, 0, line, 1); break;
         case 6: w = mpc_circ_add_gate(c, MPC_G_SUM, MPC_T_INT, 1, x, MPC_NO_WIRE, MPC_NO_WIRE, 0, 0, line, 1); break;
-        case 7:
+        case 7:   /* half of them squares dot(x, x) */
+            if (et_rand64() & 1) y = x, ly = lx;
             if (lx != ly) continue;
             w = mpc_circ_add_gate(c, MPC_G_DOT, MPC_T_INT, 1, x, y, MPC_NO_WIRE, 0, 0, line, 1);
             break;
@@ -293,6 +311,76 @@ START_TEST(test_rounds_and_bytes)
             et_clear(&j);
             free(xv);
             free(yv);
+            mpc_circ_destroy(&c);
+        }
+    }
+}
+END_TEST
+
+/* Squares: a chain of d squarings x ← x·x (and one dot(x, x) beside the last) on vectors of
+ * length L opens d = x − a only: 8(n−1) bytes per square per party (half a product's 16(n−1)),
+ * d rounds, square pairs and no triple, exact against the reference; dealer and local
+ * source. */
+START_TEST(test_square_rounds_and_bytes)
+{
+    for (size_t i = 0; i < 3; i++) {
+        uint32_t n = s_ns[i];
+        for (uint32_t d = 1; d <= 3; d++) {
+            uint64_t L = 100;
+            mpc_circuit *c = s_parties(n);
+            uint32_t x = mpc_circ_add_input(c, "x", n - 1, MPC_T_INT, L, 1, 1);
+            uint32_t w = x, prev = x;
+            for (uint32_t k = 0; k < d; k++) {
+                prev = w;
+                w = mpc_circ_add_gate(c, MPC_G_MUL, MPC_T_INT, L, w, w, MPC_NO_WIRE, 0, 0, 2, 1);
+            }
+            uint32_t dt = mpc_circ_add_gate(c, MPC_G_DOT, MPC_T_INT, 1, prev, prev, MPC_NO_WIRE, 0, 0, 3, 1);
+            ck_assert_int_ge(mpc_circ_add_output(c, "o", w, 1, 4, 1), 0);
+            ck_assert_int_ge(mpc_circ_add_output(c, "s", dt, (1u << n) - 1, 4, 2), 0);
+            char err[256];
+            ck_assert_int_eq(mpc_circ_finish(c, err, sizeof err), 0);
+            ck_assert_uint_eq(c->rounds, d);
+            mpc_circ_stats cs;
+            mpc_circ_stats_get(c, &cs);
+            ck_assert_uint_eq(cs.triples, 0);
+            ck_assert_uint_eq(cs.squares, L * (d + 1));
+            ck_assert_uint_eq(cs.opened_elems, L * (d + 1));
+            uint64_t *xv = s_randvec(L);
+            const uint64_t *vals[1] = {xv};
+            et_job j;
+            memset(&j, 0, sizeof j);
+            j.c = c;
+            j.job = 6;
+            j.no_open = 1;
+            j.use_dealer = d == 2;
+            randombytes_buf(j.master, sizeof j.master);
+            et_plain_inputs(&j, vals);
+            ck_assert_int_eq(et_run(&j), 0);
+            for (uint32_t p = 0; p < n; p++) {
+                ck_assert_msg(j.rc[p] == 0, "%s", j.err[p]);
+                ck_assert_uint_eq(j.st[p].rounds, d);
+                ck_assert_uint_eq(j.st[p].open_bytes_sent, 8ull * (n - 1) * L * (d + 1));
+                ck_assert_uint_eq(j.st[p].open_bytes_recv, 8ull * (n - 1) * L * (d + 1));
+                ck_assert_uint_eq(j.st[p].triples, 0);
+                ck_assert_uint_eq(j.st[p].squares, L * (d + 1));
+                ck_assert_uint_eq(j.prep_squares[p], L * (d + 1));
+                /* d openings and the key message to each peer; with a dealer, a request
+                 * (header and groups) per layer's batch */
+                ck_assert_uint_eq(j.st[p].msgs_sent, (uint64_t)(d + 1) * (n - 1) +
+                                  (j.use_dealer ? 2 * et_fetch_layers(c) : 0));
+            }
+            uint64_t *ref[2] = {0};
+            s_ref(c, vals, ref);
+            for (uint32_t o = 0; o < 2; o++)
+                for (uint64_t k = 0; k < c->outputs[o].len; k++) {
+                    uint64_t s = 0;
+                    for (uint32_t p = 0; p < n; p++) s += j.share[p][o][k];
+                    ck_assert_uint_eq(s, ref[o][k]);
+                }
+            free(ref[0]);
+            free(ref[1]);
+            et_clear(&j);
+            free(xv);
             mpc_circ_destroy(&c);
         }
     }
@@ -1003,6 +1091,7 @@ Suite *mpc_test_suite(void)
     tcase_add_test(tc, test_all_gates);
     tcase_add_test(tc, test_random_circuits);
     tcase_add_test(tc, test_rounds_and_bytes);
+    tcase_add_test(tc, test_square_rounds_and_bytes);
     tcase_add_test(tc, test_million);
     tcase_add_test(tc, test_input_modes);
     tcase_add_test(tc, test_trunc_exact_range);

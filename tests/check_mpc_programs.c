@@ -93,9 +93,14 @@ static void s_eval(const mpc_circuit *c, const uint64_t *const *vals, mpc_eval_r
 /* Compiles generated program p with and without owner-local pushdown, runs it under MPC
  * (dealer material when `dealer`) and in the evaluator, and checks both equal the generator's
  * own outputs bit for bit; frees p. */
+static int s_with_squares;   /* programs run whose MPC part squares (x * x, dot(x, x)) */
+
 static void s_check_bit_exact_pd(mpc_randprog *p, uint64_t seed, const char *name, int dealer, unsigned flags)
 {
     mpc_circuit *c = s_compile(p->src, name, flags);
+    mpc_circ_stats cst;
+    mpc_circ_stats_get(c, &cst);
+    s_with_squares += !flags && cst.squares > 0;
     const uint64_t **pv = calloc(p->n_inputs, sizeof *pv);
     const char **pn = calloc(p->n_inputs, sizeof *pn);
     for (uint32_t k = 0; k < p->n_inputs; k++) {
@@ -139,12 +144,14 @@ START_TEST(test_random_int_programs_bit_exact)
 {
     mpc_randprog_opts opts = {.fix = 0, .max_len = 16, .with_div = 0, .small_ints = _i, .with_cmp = 0};
     int runs = 0;
+    s_with_squares = 0;
     for (uint64_t seed = 1; runs < 60; seed++) {
         mpc_randprog p;
         ck_assert_int_eq(mpc_randprog_generate(seed * 7919 + (uint64_t)_i, &opts, &p), 0);
         s_check_bit_exact(&p, seed, "random.mpc", runs % 2);
         runs++;
     }
+    ck_assert_int_ge(s_with_squares, 5);   /* square pairs (dealer and local source) are exercised */
 }
 END_TEST
 

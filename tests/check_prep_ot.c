@@ -47,9 +47,11 @@ struct s_job {
     int                 given_party;    /* party + 1 whose own a, b, ba, bb are given_ab */
     uint64_t            given_ab;
     uint64_t            E, BW, D;       /* edaBits, binary triple words, daBits per batch */
+    uint64_t            S;              /* square pairs per batch */
     /* results */
     uint64_t           *a[MAXP], *b[MAXP], *c[MAXP], *lo[MAXP], *mid[MAXP], *msb[MAXP];
     uint64_t           *er[MAXP], *eb[MAXP], *ba[MAXP], *bb[MAXP], *bc[MAXP], *dr[MAXP], *db[MAXP];
+    uint64_t           *sa[MAXP], *sa2[MAXP];
     int                 rc[MAXP];
     mpc_prep_ot_stats   st[MAXP];
     char                hash[MAXP][MAXP][16];
@@ -128,7 +130,8 @@ static void *s_party(void *v)
         uint64_t *extra = j->skew ? malloc((T + 1) * 24) : NULL;
         uint64_t DW = (j->D + 63) / 64;
         mpc_prep_req req = {.n_triples = T, .trunc = j->specs, .n_trunc = j->ng,
-                            .n_edabits = j->E, .n_btriples = j->BW, .n_dabits = j->D};
+                            .n_edabits = j->E, .n_btriples = j->BW, .n_dabits = j->D,
+                            .n_squares = j->S};
         mpc_prep_out out = {
             .a = extra ? extra : j->a[p] + k * j->T,
             .b = extra ? extra + T : j->b[p] + k * j->T,
@@ -136,10 +139,12 @@ static void *s_party(void *v)
             .r_lo = j->lo[p] + k * R, .r_mid = j->mid[p] + k * R, .r_msb = j->msb[p] + k * R,
             .eda_r = j->er[p] + k * j->E, .eda_bits = j->eb[p] + k * j->E,
             .ba = j->ba[p] + k * j->BW, .bb = j->bb[p] + k * j->BW, .bc = j->bc[p] + k * j->BW,
-            .da_r = j->dr[p] + k * j->D, .da_bits = j->db[p] + k * DW};
+            .da_r = j->dr[p] + k * j->D, .da_bits = j->db[p] + k * DW,
+            .sa = j->sa[p] + k * j->S, .sa2 = j->sa2[p] + k * j->S};
         if (j->given_party == (int)p + 1) {   /* its own a_i, b_i: fixed words */
             for (uint64_t t = 0; t < T; t++) out.a[t] = out.b[t] = j->given_ab;
             for (uint64_t w = 0; w < j->BW; w++) out.ba[w] = out.bb[w] = j->given_ab;
+            for (uint64_t q = 0; q < j->S; q++) out.sa[q] = j->given_ab;
             j->rc[p] = mpc_prep_ot_fetch_given(src, &req, &out);
         } else {
             j->rc[p] = mpc_prep_fetch(src, &req, &out);
@@ -190,6 +195,8 @@ static void s_run(s_job *j)
         j->bc[p] = malloc((j->BW * j->batches + 1) * 8);
         j->dr[p] = malloc((j->D * j->batches + 1) * 8);
         j->db[p] = malloc(((j->D + 63) / 64 * j->batches + 1) * 8);
+        j->sa[p] = malloc((j->S * j->batches + 1) * 8);
+        j->sa2[p] = malloc((j->S * j->batches + 1) * 8);
         args[p].j = j;
         args[p].p = p;
         nodes[p] = (th_node){s_party, &args[p], &args[p].t, j->view_party == (int)p + 1 ? s_record : NULL};
@@ -204,6 +211,7 @@ static void s_free(s_job *j)
         free(j->lo[p]); free(j->mid[p]); free(j->msb[p]);
         free(j->er[p]); free(j->eb[p]); free(j->ba[p]); free(j->bb[p]); free(j->bc[p]);
         free(j->dr[p]); free(j->db[p]);
+        free(j->sa[p]); free(j->sa2[p]);
     }
     free(j->view);
     memset(j, 0, sizeof *j);
@@ -256,6 +264,125 @@ static void s_triples_n(uint32_t n, uint64_t T, int batches)
 #else
 #define S_MILLION 1000000u
 #endif
+
+/* Σsa2 = (Σsa)² for every square pair; the sums are not degenerate. */
+static void s_check_squares(const s_job *j)
+{
+    uint64_t N = j->S * (uint64_t)j->batches, bad = 0, zero = 0, same_a = 0;
+    for (uint64_t t = 0; t < N; t++) {
+        uint64_t a = 0, a2 = 0;
+        for (uint32_t p = 0; p < j->n; p++) {
+            a += j->sa[p][t];
+            a2 += j->sa2[p][t];
+        }
+        bad += a * a != a2;
+        zero += a2 == 0;
+        if (t) same_a += j->sa[0][t] == j->sa[0][t - 1];
+    }
+    ck_assert_uint_eq(bad, 0);
+    ck_assert_uint_le(zero, 2);
+    ck_assert_uint_le(same_a, 2);
+}
+
+/* Bytes all parties sent together for one batch of T triples and S square pairs. */
+static uint64_t s_total_bytes(uint32_t n, uint64_t T, uint64_t S)
+{
+    s_job j;
+    memset(&j, 0, sizeof j);
+    j.n = n;
+    j.T = T;
+    j.S = S;
+    j.batches = 1;
+    s_run(&j);
+    uint64_t tot = 0;
+    for (uint32_t p = 0; p < n; p++) {
+        ck_assert_msg(j.rc[p] == 0, "party %u: %s", p, mpc_strerror(j.rc[p]));
+        tot += j.st[p].bytes_sent;
+    }
+    if (T) s_check_triples(&j);
+    if (S) s_check_squares(&j);
+    s_free(&j);
+    return tot;
+}
+
+/* Square pairs for n = 2, 3, 5 (in two batches, beside triples in the same request), and
+ * their cost: one Gilboa product per unordered pair of parties, so beyond the setup and the
+ * request digests exactly half the bytes of as many triples, summed over the parties. */
+START_TEST(test_square_pairs)
+{
+    static const uint32_t ns[3] = {2, 3, 5};
+    for (int i = 0; i < 3; i++) {
+        uint32_t n = ns[i];
+        s_job j;
+        memset(&j, 0, sizeof j);
+        j.n = n;
+        j.S = 50000;
+        j.T = 1000;
+        j.batches = 2;
+        s_run(&j);
+        for (uint32_t p = 0; p < n; p++) ck_assert_msg(j.rc[p] == 0, "party %u: %s", p, mpc_strerror(j.rc[p]));
+        s_check_squares(&j);
+        s_check_triples(&j);
+        s_free(&j);
+        uint64_t T = 20000;
+        uint64_t base = s_total_bytes(n, 0, 0), tri = s_total_bytes(n, T, 0), sq = s_total_bytes(n, 0, T);
+        ck_assert_uint_gt(tri, base);
+        ck_assert_msg(2 * (sq - base) == tri - base, "n = %u: squares %llu bytes, triples %llu (setup %llu)",
+                      n, (unsigned long long)(sq - base), (unsigned long long)(tri - base),
+                      (unsigned long long)base);
+        printf("prep_ot n=%u: %.0f bytes per square pair per party, %.0f per triple\n", (unsigned)n,
+               (double)(sq - base) / n / (double)T, (double)(tri - base) / n / (double)T);
+    }
+}
+END_TEST
+
+/* Privacy of the pairs: party 1's sa_1 = 0 in one run and 2^64 − 1 in the other.  With
+ * n = 2 party 1 is the Gilboa sender of a_0·a_1 (s_sq_sender: 0 + 1 is odd), so party 0
+ * receives only its packed corrections, which carry a_1: every word after the setup and the
+ * digest must be balanced in both runs and the views independent. */
+static uint64_t *s_sview(uint64_t a, uint64_t *len)
+{
+    s_job j;
+    memset(&j, 0, sizeof j);
+    j.n = 2;
+    j.S = 16384;
+    j.batches = 1;
+    j.view_party = 1;
+    j.given_party = 2;
+    j.given_ab = a;
+    s_run(&j);
+    ck_assert_int_eq(j.rc[0], 0);
+    ck_assert_int_eq(j.rc[1], 0);
+    for (uint64_t t = 0; t < j.S; t++) ck_assert_uint_eq(j.sa[1][t], a);
+    s_check_squares(&j);
+    uint64_t *v = j.view;
+    *len = j.view_len;
+    j.view = NULL;
+    s_free(&j);
+    return v;
+}
+
+START_TEST(test_view_independent_of_peer_sa)
+{
+    uint64_t l0, l1;
+    uint64_t *v0 = s_sview(0, &l0), *v1 = s_sview(UINT64_MAX, &l1);
+    ck_assert_uint_eq(l0, l1);
+    uint64_t skip = 10 + 512 + (MPC_PREP_OT_K > 1 ? 1024 : 0) + 4, N = l0 - skip;
+    ck_assert_uint_eq(N, mpc_gilboa_corr_words(16384));
+    uint64_t ones0 = 0, ones1 = 0, agree = 0;
+    for (uint64_t k = skip; k < l0; k++) {
+        ones0 += (uint64_t)__builtin_popcountll(v0[k]);
+        ones1 += (uint64_t)__builtin_popcountll(v1[k]);
+        agree += (uint64_t)__builtin_popcountll(~(v0[k] ^ v1[k]));
+    }
+    double bits = 64.0 * (double)N, tol = 6 * 0.5 / sqrt(bits);
+    ck_assert_msg(fabs((double)ones0 / bits - 0.5) < tol, "view bits, a=0: %f", (double)ones0 / bits);
+    ck_assert_msg(fabs((double)ones1 / bits - 0.5) < tol, "view bits, a=~0: %f", (double)ones1 / bits);
+    ck_assert_msg(fabs((double)agree / bits - 0.5) < tol, "views agree on %f", (double)agree / bits);
+    free(v0);
+    free(v1);
+}
+END_TEST
 
 START_TEST(test_triples_n2)
 {
@@ -1217,6 +1344,8 @@ Suite *mpc_test_suite(void)
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_block_sizes);
+    tcase_add_test(tc, test_square_pairs);
+    tcase_add_test(tc, test_view_independent_of_peer_sa);
     tcase_add_test(tc, test_trunc_tuples);
     tcase_add_test(tc, test_cmp_material);
     tcase_add_test(tc, test_portable_agreed);

@@ -108,6 +108,7 @@ static void s_check_pushdown(const mpc_randprog *p, const mpc_circuit *plain, ui
     mpc_circ_stats_get(plain, &a);
     mpc_circ_stats_get(c, &b);
     ck_assert_uint_le(b.triples, a.triples);
+    ck_assert_uint_le(b.squares, a.squares);
     ck_assert_uint_le(b.comparisons, a.comparisons);
     *pushed += c->n_locals > 0;
     free(d);
@@ -116,12 +117,15 @@ static void s_check_pushdown(const mpc_randprog *p, const mpc_circuit *plain, ui
 
 static void s_run(const mpc_randprog_opts *o, uint64_t first_seed, int count)
 {
-    int pushed = 0;
+    int pushed = 0, squares = 0;
     for (int i = 0; i < count; i++) {
         uint64_t seed = first_seed + (uint64_t)i;
         mpc_randprog p;
         ck_assert_int_eq(mpc_randprog_generate(seed, o, &p), 0);
         mpc_circuit *c = s_compile_prog(&p, 0);
+        mpc_circ_stats st;
+        mpc_circ_stats_get(c, &st);
+        squares += st.squares > 0;
         s_check_interface(&p, c);
         s_check_values(&p, c, seed);
         s_check_pushdown(&p, c, seed, &pushed);
@@ -132,6 +136,7 @@ static void s_run(const mpc_randprog_opts *o, uint64_t first_seed, int count)
         mpc_randprog_free(&p);
     }
     ck_assert_int_gt(pushed, 0);   /* the generator's programs do have owner-local parts */
+    ck_assert_int_gt(squares, count / 20);   /* and squares (x * x, dot(x, x)) */
 }
 
 START_TEST(test_int_programs)

@@ -32,9 +32,16 @@ for (n, va), (_, vb) in zip(a, b):
         sys.exit(f"{n}: mpc {va} vs eval {vb}")
 PY
 }
-# The engine's triple count of the last job party a ran ("engine: R rounds, N triples, …").
+# The engine's triple count of the last job party a ran ("engine: R rounds, N triples, S squares, …").
 last_triples() {
     grep "engine: " "$D/a.log" | tail -n 1 | sed -n 's/.*rounds, \([0-9]*\) triples.*/\1/p'
+}
+last_squares() {
+    grep "engine: " "$D/a.log" | tail -n 1 | sed -n 's/.* triples, \([0-9]*\) squares.*/\1/p'
+}
+# Multiplications: triples and square pairs.
+last_mults() {
+    echo $(($(last_triples) + $(last_squares)))
 }
 check_example() {  # check_example TOL PROG INPUT...
     tol=$1; shift
@@ -49,11 +56,11 @@ check_example() {  # check_example TOL PROG INPUT...
         "$BIN/mpc" run "$@" $flag --config "$C" > "$D/mpc.out" 2> "$D/mpc.err" ||
             fail "$prog (pushdown $mode): mpc run: $(cat "$D/mpc.err")"
         same "$D/mpc.out" "$D/eval.out" "$tol" || fail "$prog (pushdown $mode): MPC and evaluator differ"
-        eval "triples_$mode=\$(last_triples)"
+        eval "mults_$mode=\$(last_mults)"
     done
     # shellcheck disable=SC2154
-    [ "$triples_on" -le "$triples_off" ] || fail "$prog: $triples_on triples with pushdown, $triples_off without"
-    ok "$prog matches mpcc --eval with and without pushdown ($triples_on and $triples_off triples)"
+    [ "$mults_on" -le "$mults_off" ] || fail "$prog: $mults_on multiplications with pushdown, $mults_off without"
+    ok "$prog matches mpcc --eval with and without pushdown ($mults_on and $mults_off multiplications)"
 }
 check_example 0 examples/secure_sum.mpc --input x=12 --input y=30 --input z=-2
 check_example 0 examples/poly.mpc --input x=-7 --input y=123456789
@@ -65,22 +72,23 @@ check_example 0.001 examples/joint_corr.mpc --input ua=@$DATA/ldl_a.csv --input 
     --input ub=@$DATA/ldl_b.csv --input vb=@$DATA/tc_b.csv --input uc=@$DATA/ldl_c.csv --input vc=@$DATA/tc_c.csv
 
 # joint_stats: N = 1000 per hospital; sum and dot of each hospital's own rows are local, so
-# the MPC multiplies once (mean * mean) instead of 3N + 1 times.
+# the MPC multiplies once (mean * mean) instead of 3N + 1 times.  Every one of them is a
+# square (dot(x, x), mean * mean): square pairs, no triple.
 J="--input xa=@$DATA/ldl_a.csv --input xb=@$DATA/ldl_b.csv --input xc=@$DATA/ldl_c.csv"
 # shellcheck disable=SC2086
 "$BIN/mpc" run examples/joint_stats.mpc --config "$C" $J > /dev/null 2> "$D/err" || fail "joint_stats: $(cat "$D/err")"
-t=$(last_triples)
-[ "$t" = 1 ] || fail "joint_stats with pushdown used $t triples, expected 1"
+t=$(last_triples)/$(last_squares)
+[ "$t" = 0/1 ] || fail "joint_stats with pushdown used $t triples/squares, expected 0/1"
 # shellcheck disable=SC2086
 "$BIN/mpc" run examples/joint_stats.mpc --no-pushdown --config "$C" $J > /dev/null 2> "$D/err" ||
     fail "joint_stats --no-pushdown: $(cat "$D/err")"
-t=$(last_triples)
-[ "$t" = 3001 ] || fail "joint_stats without pushdown used $t triples, expected 3001"
-"$BIN/mpcc" --stats examples/joint_stats.mpc | grep -qx "mpc: gates 22, triples 1, comparisons 0, rounds 4" ||
+t=$(last_triples)/$(last_squares)
+[ "$t" = 0/3001 ] || fail "joint_stats without pushdown used $t triples/squares, expected 0/3001"
+"$BIN/mpcc" --stats examples/joint_stats.mpc | grep -qx "mpc: gates 22, triples 0, squares 1, comparisons 0, rounds 4" ||
     fail "mpcc --stats: $("$BIN/mpcc" --stats examples/joint_stats.mpc | grep '^mpc:')"
 "$BIN/mpcc" --stats examples/joint_stats.mpc | grep -q "^local a: gates [0-9]*, inputs xa, derived xa\." ||
     fail "mpcc --stats shows no local part of a"
-ok "joint_stats needs 1 triple with pushdown, 3001 without"
+ok "joint_stats needs 1 square pair with pushdown, 3001 without (and no triple)"
 
 # A local part with two inputs of party a: given by two separate clients (or calls) it cannot
 # be computed by either, so the SDK refuses before anything is sent; --no-pushdown takes them.

@@ -110,6 +110,7 @@ static void *s_party(void *arg)
         j->st[p].msgs_recv += a->t->msgs_recv - mr;
     }
     j->prep_triples[p] = prep->triples_out;
+    j->prep_squares[p] = prep->squares_out;
 out:
     mpc_engine_destroy(&e);
     mpc_prep_destroy(&prep);
@@ -338,7 +339,14 @@ void et_ref(const mpc_circuit *c, const uint64_t *const *in, uint64_t **outs)
         case MPC_G_MUL: case MPC_G_MUL_PUB: for (uint64_t k = 0; k < n; k++) z[k] = AT(x, nx, k) * AT(y, ny, k); break;
         case MPC_G_NEG: for (uint64_t k = 0; k < n; k++) z[k] = 0 - x[k]; break;
         case MPC_G_SUM: z[0] = 0; for (uint64_t k = 0; k < nx; k++) z[0] += x[k]; break;
-        case MPC_G_DOT: z[0] = 0; for (uint64_t k = 0; k < nx; k++) z[0] += x[k] * y[k]; break;
+        case MPC_G_DOT: {   /* one sum per segment of aux[0] elements (0: the whole vector) */
+            uint64_t seg = g->aux[0] ? g->aux[0] : nx;
+            for (uint64_t jj = 0, k = 0; jj < n; jj++) {
+                z[jj] = 0;
+                for (uint64_t end = k + seg < nx ? k + seg : nx; k < end; k++) z[jj] += x[k] * y[k];
+            }
+            break;
+        }
         case MPC_G_SELECT:
             for (uint64_t k = 0; k < n; k++)
                 z[k] = AT(v, nv, k) + AT(x, nx, k) * (AT(y, ny, k) - AT(v, nv, k));

@@ -44,6 +44,7 @@ typedef struct {
     uint64_t          *value[ET_MAXP][8]; /* opened values, NULL for non-recipients */
     mpc_engine_stats   st[ET_MAXP];
     uint64_t           prep_triples[ET_MAXP];
+    uint64_t           prep_squares[ET_MAXP];
     int                dealer_rc;
     char               dealer_err[256];
     mpc_dealer_stats   dst;

@@ -621,6 +621,8 @@ static s_node *s_gen_binop(s_gen *G, int kind, unsigned len, int depth)
             } else {
                 n->kid[i] = s_gen_const(G, kind == R_MUL);
             }
+        } else if (i == 1 && kind == R_MUL && n->kid[0]->secret && n->kid[0]->len == l && s_below(G, 4) == 0) {
+            n->kid[1] = n->kid[0];   /* a square: the same expression twice (one wire after CSE) */
         } else {
             n->kid[i] = s_gen_expr(G, l, depth - 1, 1);
         }
@@ -747,7 +749,8 @@ static s_node *s_gen_expr(s_gen *G, unsigned len, int depth, int need_secret)
             unsigned m = 1 + s_below(G, G->max_len);
             s_node *n = s_new(G, R_DOT, 0, 1);
             n->kid[0] = s_gen_expr(G, m, depth - 1, 1);
-            n->kid[1] = s_gen_expr(G, m, depth - 1, 1);
+            /* a third of them dot(e, e): a square after CSE */
+            n->kid[1] = s_below(G, 3) == 0 ? n->kid[0] : s_gen_expr(G, m, depth - 1, 1);
             n->n_kids = 2;
             return n;
         }
