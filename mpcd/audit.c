@@ -359,6 +359,11 @@ void mpcd_audit_close(mpcd_audit **ap)
     *ap = NULL;
 }
 
+void mpcd_audit_own_public(const mpcd_audit *a, uint8_t pub[32])
+{
+    memcpy(pub, a->pub, 32);
+}
+
 uint64_t mpcd_audit_seq(const mpcd_audit *a)
 {
     return a->seq;

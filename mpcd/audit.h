@@ -50,6 +50,8 @@ int mpcd_audit_cosig_ok(const uint8_t pub[32], const char *stmt, size_t len,
  * file is replaced.  Thread-safe.  0 or a negative MPC_ERR_* with err set. */
 int mpcd_audit_append(mpcd_audit *a, const char *local, const char *stmt, const mpcd_audit_cosig *cs,
                       uint32_t n_cs, char *err, size_t errlen);
+/* This party's audit public key. */
+void mpcd_audit_own_public(const mpcd_audit *a, uint8_t pub[32]);
 /* The number of records in the log. */
 uint64_t mpcd_audit_seq(const mpcd_audit *a);
 

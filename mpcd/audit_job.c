@@ -76,7 +76,7 @@ size_t mpcd_audit_local(const mpcd_job *job, time_t started, char *out, size_t c
     return mpcd_json_end(&j);
 }
 
-uint32_t mpcd_audit_exchange(mpcd_audit *a, mpc_transport *view, uint64_t stream, const char *stmt,
+uint32_t mpcd_audit_exchange(mpcd_audit *a, mpc_transport *view, uint32_t n_parties, uint64_t stream, const char *stmt,
                              size_t len, const uint8_t (*pubs)[32], uint32_t pub_mask,
                              const char (*vnames)[MPC_NAME_MAX], int timeout_ms, const char *job_hex,
                              mpcd_audit_cosig *out)
@@ -85,10 +85,10 @@ uint32_t mpcd_audit_exchange(mpcd_audit *a, mpc_transport *view, uint64_t stream
     mpcd_audit_cosign(a, stmt, len, &out[n++]);
     uint64_t w[8];
     memcpy(w, out[0].sig, 64);
-    for (uint32_t p = 0; p < view->n; p++)
+    for (uint32_t p = 0; p < n_parties; p++)
         if (p != me) (void)mpc_send(view, p, MPC_MSG_CONTROL, stream, MPCD_AUDIT_COSIG_SEQ, w, 8);
     uint64_t deadline = mpc_now_ms() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0);
-    for (uint32_t p = 0; p < view->n; p++) {
+    for (uint32_t p = 0; p < n_parties; p++) {
         if (p == me) continue;
         uint64_t now = mpc_now_ms();
         int left = now < deadline ? (int)(deadline - now) : 0;

@@ -27,11 +27,12 @@ size_t mpcd_audit_stmt(const mpcd_job *job, const char (*names)[MPC_NAME_MAX], c
 size_t mpcd_audit_local(const mpcd_job *job, time_t started, char *out, size_t cap);
 
 /* At the end of a job that completed: sends this party's co-signature of stmt to every other
- * party of the view on the job's stream and receives theirs (waiting at most timeout_ms in all).
+ * party of the job (the view's first n_parties; a dealer after them takes no part) on the job's
+ * stream and receives theirs (waiting at most timeout_ms in all).
  * pubs[i] is view party i's audit key (have bit i set in pub_mask); a co-signature that does
  * not verify against it, or from a party without a key, is dropped and named in the log.
  * Fills out[] (own first) and returns how many it holds. */
-uint32_t mpcd_audit_exchange(mpcd_audit *a, mpc_transport *view, uint64_t stream, const char *stmt,
+uint32_t mpcd_audit_exchange(mpcd_audit *a, mpc_transport *view, uint32_t n_parties, uint64_t stream, const char *stmt,
                              size_t len, const uint8_t (*pubs)[32], uint32_t pub_mask,
                              const char (*vnames)[MPC_NAME_MAX], int timeout_ms, const char *job_hex,
                              mpcd_audit_cosig *out);

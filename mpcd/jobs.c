@@ -22,6 +22,7 @@ struct mpcd_jobs {
     pthread_cond_t  cv;
     mpcd_job       *head, *tail;
     uint32_t        max;
+    int             audit_on;    /* jobs get audit records (mpcd_jobs_set_audit) */
     uint8_t         refused[MPCD_REFUSED_KEEP][MPCD_JOB_ID_BYTES];
     uint32_t        n_refused;   /* total noted; the ring holds the last MPCD_REFUSED_KEEP */
     int             wake_fd;     /* eventfd: readable after any notify (jobs.h) */
@@ -90,6 +91,8 @@ static void s_job_free(mpcd_job *job)
 {
     mpcd_job_wipe_inputs(job);
     s_wipe_outputs(job);
+    free(job->audit_stmt);
+    free(job->audit_cs);
     free(job->inputs);
     mpc_circ_destroy(&job->circ);
     free(job);
@@ -167,6 +170,7 @@ int mpcd_jobs_add(mpcd_jobs *j, const uint8_t id[MPCD_JOB_ID_BYTES], const char 
     job->rounds_total = (*circ)->rounds;
 
     pthread_mutex_lock(&j->mu);
+    job->audit_state = j->audit_on && my_party != UINT32_MAX ? MPCD_AUDIT_DUE : MPCD_AUDIT_NONE;
     int rc = 0;
     /* max_queued_jobs bounds the jobs not yet finished.  Finished jobs stay for their
      * recipients until they expire, but at most max of them: beyond that the oldest finished
@@ -175,7 +179,8 @@ int mpcd_jobs_add(mpcd_jobs *j, const uint8_t id[MPCD_JOB_ID_BYTES], const char 
     mpcd_job *oldest = NULL, *oldest_prev = NULL, *prev = NULL;
     for (mpcd_job *x = j->head; x; prev = x, x = x->next) {
         if (mpcd_job_finished(x)) {
-            if (!oldest) {
+            /* a record still to write keeps its job (the worker writes it at once) */
+            if (!oldest && (x->audit_state == MPCD_AUDIT_NONE || x->audit_state == MPCD_AUDIT_WRITTEN)) {
                 oldest = x;
                 oldest_prev = prev;
             }
@@ -209,6 +214,20 @@ int mpcd_jobs_add(mpcd_jobs *j, const uint8_t id[MPCD_JOB_ID_BYTES], const char 
 }
 
 mpcd_job *mpcd_jobs_first(mpcd_jobs *j) { return j->head; }
+
+void mpcd_jobs_set_audit(mpcd_jobs *j, int on)
+{
+    pthread_mutex_lock(&j->mu);
+    j->audit_on = on;
+    pthread_mutex_unlock(&j->mu);
+}
+
+mpcd_job *mpcd_jobs_audit_due(mpcd_jobs *j)
+{
+    for (mpcd_job *x = j->head; x; x = x->next)
+        if (x->audit_state == MPCD_AUDIT_DUE && mpcd_job_finished(x)) return x;
+    return NULL;
+}
 
 uint32_t mpcd_jobs_refused_since(mpcd_jobs *j, uint32_t *cursor, uint8_t (*out)[MPCD_JOB_ID_BYTES], uint32_t max)
 {
@@ -281,7 +300,8 @@ uint32_t mpcd_jobs_expire(mpcd_jobs *j, time_t now, int64_t ttl_s)
     mpcd_job *prev = NULL;
     for (mpcd_job *job = j->head, *next; job; job = next) {
         next = job->next;
-        int finished = mpcd_job_finished(job);
+        int finished = mpcd_job_finished(job) &&
+                       (job->audit_state == MPCD_AUDIT_NONE || job->audit_state == MPCD_AUDIT_WRITTEN);
         int stale_queued = job->state == MPCD_JOB_QUEUED && now - job->submitted > ttl_s;
         if ((finished && now - job->finished > ttl_s) || stale_queued) {
             if (prev) prev->next = next;

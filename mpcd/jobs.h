@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "audit.h"
 #include "circuit.h"
 #include "clock.h"
 #include "cwire.h"   /* job ids: mpc_cwire_job_new / _hex / _parse, the one place */
@@ -75,13 +76,30 @@ typedef struct mpcd_job {
      * without the lock) and fail the job as cancelled at the next step. */
     atomic_int      cancel;
     char            cancelled_by[MPC_NAME_MAX];
+    /* The audit log (docs/governance.md), under the lock: whether a record is due, the run's
+     * start, and the statement the parties co-signed with their signatures (NULL when the
+     * job did not run to the end here). */
+    uint8_t           audit_state;                /* MPCD_AUDIT_* */
+    time_t            started;
+    char             *audit_stmt;
+    mpcd_audit_cosig *audit_cs;
+    uint32_t          audit_n_cs;
     struct mpcd_job *next;
 } mpcd_job;
+
+/* A job's audit record: none due (no audit log, or not a party of the job), due once the job
+ * has ended, held (a job thread is collecting the co-signatures), written. */
+enum { MPCD_AUDIT_NONE = 0, MPCD_AUDIT_DUE, MPCD_AUDIT_HELD, MPCD_AUDIT_WRITTEN };
 
 typedef struct mpcd_jobs mpcd_jobs;
 
 mpcd_jobs *mpcd_jobs_new(uint32_t max_jobs);
 void       mpcd_jobs_destroy(mpcd_jobs **jp);
+/* Lock NOT held.  With on set, every job this daemon is a party of gets an audit record once
+ * it ends, and a finished job is not freed before its record is written (set at start). */
+void       mpcd_jobs_set_audit(mpcd_jobs *j, int on);
+/* Lock held.  The oldest finished job whose audit record is due (not held), or NULL. */
+mpcd_job  *mpcd_jobs_audit_due(mpcd_jobs *j);
 /* Lock NOT held.  Changes max_jobs (a reload); jobs already accepted stay. */
 void       mpcd_jobs_set_max(mpcd_jobs *j, uint32_t max_jobs);
 

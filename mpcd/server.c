@@ -260,6 +260,16 @@ int mpcd_server_new(mpcd_server **out, const mpcd_config *cfg, char *err, size_t
     w->mesh = s->mesh;
     w->jobs = s->jobs;
     w->pool = s->pool;
+    w->audit = s->audit;
+    for (uint32_t i = 0; i < cfg->n_parties; i++)
+        if (cfg->parties[i].audit_public_key[0] && mpc_key_from_z85(w->audit_pub[i], cfg->parties[i].audit_public_key) == 0)
+            w->audit_pub_mask |= 1u << i;
+    if (s->audit) {
+        /* this party's own key: the one it signs with */
+        mpcd_audit_own_public(s->audit, w->audit_pub[cfg->self]);
+        w->audit_pub_mask |= 1u << cfg->self;
+        mpcd_jobs_set_audit(s->jobs, 1);
+    }
     w->idle = s_mesh_idle;
     w->peer_up = s_mesh_peer_up;
     w->idle_ctx = s->mesh;

@@ -1,6 +1,8 @@
 /* worker.c — sequencing, agreement and running of jobs (worker.h, docs/daemon.md). */
 #include "worker.h"
 
+#include "audit_job.h"
+
 #include <malloc.h>
 #include <pthread.h>
 #include <sodium.h>
@@ -600,6 +602,91 @@ static int s_agree_timeout(const mpcd_worker *w)
 
 /* Job thread: takes part in the job r as party `me` of the view (job may be NULL: not held
  * here). */
+/* ---- The audit log (docs/governance.md): one record per job this daemon is a party of,
+ * written by whichever thread sees it due first; a job that ran to the end here carries the
+ * statement its parties co-signed. ---- */
+
+static const char *s_prep_name(const mpcd_worker *w)
+{
+    return w->prep_mode == MPCD_PREP_DEALER ? "dealer" : "ot";
+}
+
+/* Lock held.  The job's statement in a new buffer, or NULL. */
+static char *s_audit_stmt(const mpcd_worker *w, const mpcd_job *job)
+{
+    char *buf = malloc(MPCD_AUDIT_LINE_MAX / 2);
+    if (buf && mpcd_audit_stmt(job, (const char (*)[MPC_NAME_MAX])w->names, s_prep_name(w), buf,
+                               MPCD_AUDIT_LINE_MAX / 2) == 0) {
+        free(buf);
+        buf = NULL;
+    }
+    return buf;
+}
+
+/* The co-signature round of a job that ran to the end here (its stream still open); keeps
+ * the statement and the signatures in the job for its record.  Takes stmt. */
+static void s_audit_cosign(mpcd_worker *w, mpcd_job *job, mpc_transport *view, uint32_t n_parties,
+                           const uint32_t *map, uint64_t stream, char *stmt, const char *hex)
+{
+    uint8_t pubs[MPC_MAX_PARTIES + 1][32];
+    char names[MPC_MAX_PARTIES + 1][MPC_NAME_MAX];
+    uint32_t mask = 0;
+    for (uint32_t i = 0; i < n_parties; i++) {
+        snprintf(names[i], sizeof names[i], "%s", w->names[map[i]]);
+        if (map[i] < w->n_parties && (w->audit_pub_mask >> map[i] & 1)) {
+            memcpy(pubs[i], w->audit_pub[map[i]], 32);
+            mask |= 1u << i;
+        }
+    }
+    mpcd_audit_cosig *cs = calloc(n_parties, sizeof *cs);
+    uint32_t n = 0;
+    int timeout = w->peer_timeout_ms < 5000 ? w->peer_timeout_ms : 5000;
+    if (cs) n = mpcd_audit_exchange(w->audit, view, n_parties, stream, stmt, strlen(stmt), (const uint8_t (*)[32])pubs, mask,
+                                    (const char (*)[MPC_NAME_MAX])names, timeout, hex, cs);
+    mpcd_jobs_lock(w->jobs);
+    job->audit_stmt = stmt;
+    job->audit_cs = cs;
+    job->audit_n_cs = n;
+    job->audit_state = MPCD_AUDIT_DUE;
+    mpcd_jobs_unlock(w->jobs);
+}
+
+/* Writes the record of every ended job whose record is due. */
+static void s_audit_flush(mpcd_worker *w)
+{
+    char *local = malloc(4096), *own = NULL;
+    if (!local) return;
+    for (;;) {
+        mpcd_jobs_lock(w->jobs);
+        mpcd_job *job = mpcd_jobs_audit_due(w->jobs);
+        if (!job) {
+            mpcd_jobs_unlock(w->jobs);
+            break;
+        }
+        char hex[MPC_CWIRE_JOB_HEX + 1];
+        snprintf(hex, sizeof hex, "%s", job->id_hex);
+        job->audit_state = MPCD_AUDIT_WRITTEN;   /* taken: no other thread writes it */
+        char *stmt = job->audit_stmt;
+        mpcd_audit_cosig *cs = job->audit_cs;
+        uint32_t n_cs = job->audit_n_cs;
+        job->audit_stmt = NULL;
+        job->audit_cs = NULL;
+        if (!stmt) stmt = own = s_audit_stmt(w, job);
+        size_t ll = mpcd_audit_local(job, job->started, local, 4096);
+        mpcd_jobs_unlock(w->jobs);
+        char err[512];
+        if (!stmt || ll == 0)
+            mpcd_error(hex, "audit: the job's record is too large to write");
+        else if (mpcd_audit_append(w->audit, local, stmt, cs, n_cs, err, sizeof err) != 0)
+            mpcd_error(hex, "audit: %s", err);
+        if (stmt != own) free(stmt);
+        free(own);
+        own = NULL;
+        free(cs);
+    }
+    free(local);
+}
+
 static void s_run_job(mpcd_worker *w, const run_msg *r)
 {
     char hex[MPC_CWIRE_JOB_HEX + 1];
@@ -695,6 +782,7 @@ static void s_run_job(mpcd_worker *w, const run_msg *r)
     if (rc == 0) {
         mpcd_jobs_lock(w->jobs);
         job->state = MPCD_JOB_RUNNING;
+        job->started = time(NULL);
         mpcd_jobs_unlock(w->jobs);
         mpcd_info(hex, "running: %u inputs, %u outputs, %u rounds, %s", (unsigned)job->circ->n_inputs,
                   (unsigned)job->circ->n_outputs, (unsigned)job->circ->rounds,
@@ -751,6 +839,7 @@ static void s_run_job(mpcd_worker *w, const run_msg *r)
         }
     }
     int cancelled = 0;
+    char *stmt = NULL;
     mpcd_jobs_lock(w->jobs);
     if (job) {
         if (rc == 0 && !atomic_load(&job->cancel)) {   /* cancelled at the end: outputs wiped */
@@ -758,6 +847,8 @@ static void s_run_job(mpcd_worker *w, const run_msg *r)
             job->state = MPCD_JOB_DONE;
             job->finished = time(NULL);
             mpcd_metrics_job_ended(MPCD_JOB_DONE, job->submitted_ms);
+            if (w->audit && job->audit_state == MPCD_AUDIT_DUE && (stmt = s_audit_stmt(w, job)) != NULL)
+                job->audit_state = MPCD_AUDIT_HELD;   /* until the co-signatures are in */
         } else {
             if (failed_first) atomic_store(&job->cancel, 0);
             mpcd_job_fail(job, "%s", reason[0] ? reason : mpc_strerror(rc));
@@ -773,6 +864,8 @@ static void s_run_job(mpcd_worker *w, const run_msg *r)
     } else {
         mpcd_warn(hex, "failed: %s", reason[0] ? reason : mpc_strerror(rc));
     }
+    if (stmt) s_audit_cosign(w, job, view, r->n, map, r->stream, stmt, hex);
+    if (w->audit) s_audit_flush(w);
     mpc_transport_forget(w->mesh, r->stream);
     mpc_transport_forget(w->mesh, r->stream | MPC_STREAM_PREP_BIT);
     mpc_transport_destroy(&view);
@@ -1282,6 +1375,7 @@ int mpcd_worker_run(mpcd_worker *w)
         return MPC_ERR_NOMEM;
     }
     while (!atomic_load(w->stop)) {
+        if (w->audit) s_audit_flush(w);
         uint32_t seq = s_sequencer_now(w);
         if (seq != w->seq_now) s_sequencer_changed(w, seq);
         s_drain_stale(w);

@@ -55,6 +55,11 @@ typedef struct {
     mpc_transport *mesh;            /* borrowed; the worker and its job threads use it at once */
     mpcd_jobs     *jobs;            /* borrowed; NULL for the dealer */
     mpcd_pool     *pool;            /* background triple stock (OT mode), or NULL */
+    /* The audit log (state_dir set), or NULL; the parties' audit keys (bit i of mask: party
+     * i's key is configured), to check their co-signatures. */
+    struct mpcd_audit *audit;
+    uint8_t        audit_pub[MPC_MAX_PARTIES][32];
+    uint32_t       audit_pub_mask;
     /* Called while idle so the mesh can answer peers (may be NULL). */
     int          (*idle)(void *ctx, int timeout_ms);
     /* 1 if mesh node `node` is reachable (may be NULL). */
