@@ -321,6 +321,7 @@ static void s_result(const mpcd_config *cfg, mpcd_jobs *jobs, const mpcd_client_
     memcpy(*share, job->out_shares[o], bytes);
     rep->ready = 1;
     rep->count = c->outputs[o].len;
+    job->fetched = 1;
     mpcd_info(hex, "output '%s' share sent to client %s", req->name, cl->name);
 out:
     mpcd_jobs_unlock(jobs);

@@ -174,15 +174,23 @@ int mpcd_jobs_add(mpcd_jobs *j, const uint8_t id[MPCD_JOB_ID_BYTES], const char 
     int rc = 0;
     /* max_queued_jobs bounds the jobs not yet finished.  Finished jobs stay for their
      * recipients until they expire, but at most max of them: beyond that the oldest finished
-     * one goes early (its shares wiped), so the table holds at most 2 * max records. */
+     * one goes early (its shares wiped), so the table holds at most 2 * max records.  The
+     * oldest whose outputs a client has fetched goes first (or that has none to fetch): with
+     * jobs running at once, a long job's outputs must not be pushed out by the many short
+     * jobs that ended meanwhile before its recipients have asked each daemon for them.  A job
+     * whose audit record is still to be written stays (the worker writes it at once). */
     uint32_t active = 0, finished = 0;
-    mpcd_job *oldest = NULL, *oldest_prev = NULL, *prev = NULL;
+    mpcd_job *oldest = NULL, *oldest_prev = NULL, *prev = NULL, *served = NULL, *served_prev = NULL;
     for (mpcd_job *x = j->head; x; prev = x, x = x->next) {
         if (mpcd_job_finished(x)) {
-            /* a record still to write keeps its job (the worker writes it at once) */
-            if (!oldest && (x->audit_state == MPCD_AUDIT_NONE || x->audit_state == MPCD_AUDIT_WRITTEN)) {
+            int recorded = x->audit_state == MPCD_AUDIT_NONE || x->audit_state == MPCD_AUDIT_WRITTEN;
+            if (!oldest && recorded) {
                 oldest = x;
                 oldest_prev = prev;
+            }
+            if (!served && recorded && (x->fetched || x->state != MPCD_JOB_DONE)) {
+                served = x;
+                served_prev = prev;
             }
             finished++;
         } else {
@@ -191,6 +199,10 @@ int mpcd_jobs_add(mpcd_jobs *j, const uint8_t id[MPCD_JOB_ID_BYTES], const char 
     }
     if (mpcd_jobs_find(j, id)) rc = MPC_ERR_STATE;
     else if (active >= j->max) rc = MPC_ERR_LIMIT;
+    if (served) {
+        oldest = served;
+        oldest_prev = served_prev;
+    }
     if (rc == 0 && finished >= j->max && oldest) {
         if (oldest_prev) oldest_prev->next = oldest->next;
         else j->head = oldest->next;

@@ -80,6 +80,7 @@ typedef struct mpcd_job {
      * start, and the statement the parties co-signed with their signatures (NULL when the
      * job did not run to the end here). */
     uint8_t           audit_state;                /* MPCD_AUDIT_* */
+    uint8_t           fetched;                    /* a client has fetched an output share here */
     time_t            started;
     char             *audit_stmt;
     mpcd_audit_cosig *audit_cs;
