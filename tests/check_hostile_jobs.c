@@ -64,18 +64,21 @@ START_TEST(test_finished_jobs_do_not_fill_the_queue)
     for (uint8_t t = 4; t <= 6; t++) ck_assert_int_eq(s_add(j, t), 0);
     ck_assert_int_eq(s_add(j, 7), MPC_ERR_LIMIT);
     /* Finished jobs stay for their recipients, but never more than max with the new one:
-     * adding 4 while 3 were finished made room by freeing the oldest finished (1). */
+     * adding 4 while 3 were finished made room by freeing the oldest finished job with no
+     * output left to fetch: 2, which failed (1 and 3 are done, their outputs not fetched). */
     mpcd_jobs_lock(j);
-    ck_assert_ptr_null(s_find(j, 1));
-    ck_assert_ptr_nonnull(s_find(j, 2));
+    ck_assert_ptr_nonnull(s_find(j, 1));
+    ck_assert_ptr_null(s_find(j, 2));
     ck_assert_ptr_nonnull(s_find(j, 3));
+    s_find(j, 3)->fetched = 1;   /* a client fetched 3's outputs */
     mpcd_jobs_unlock(j);
-    /* Finishing 4 and adding 7: finished are 2, 3, 4 = max, so 2 goes. */
+    /* Finishing 4 and adding 7: finished are 1, 3, 4 = max; 3's outputs were fetched, so 3
+     * goes, before the older 1. */
     s_finish(j, 4, 0);
     ck_assert_int_eq(s_add(j, 7), 0);
     mpcd_jobs_lock(j);
-    ck_assert_ptr_null(s_find(j, 2));
-    ck_assert_ptr_nonnull(s_find(j, 3));
+    ck_assert_ptr_null(s_find(j, 3));
+    ck_assert_ptr_nonnull(s_find(j, 1));
     ck_assert_ptr_nonnull(s_find(j, 4));
     ck_assert_ptr_nonnull(s_find(j, 7));
     uint32_t counts[MPCD_JOB__COUNT];

@@ -179,8 +179,10 @@ END_TEST
 /* Fix programs: every TRUNC of the engine returns floor or floor + 1 (docs/engine.md), and
  * an error of e ulp in a factor grows to e·|other factor| through a product.  The generator
  * keeps magnitudes small, so the error stays near a few ulp times the size of the values it
- * went through: the bound below is 2^-10 + 2^-12·|value| (observed: up to ≈2.4e-5 relative,
- * e.g. 0.0106 on a value of 448.6); the test prints the largest error it saw. */
+ * went through: the bound below is 2^-10 + 2^-11·|value| (observed: up to ≈3e-4 relative,
+ * 0.0054 on 17.86 for dot(w, w) · dot(w, w): a square's two factors carry the SAME error, so
+ * it doubles instead of partly cancelling as in a product of two independent values); the
+ * test prints the largest error it saw. */
 START_TEST(test_random_fix_programs_within_error)
 {
     mpc_randprog_opts opts = {.fix = 1, .max_len = 8, .with_div = 1};
@@ -216,7 +218,7 @@ START_TEST(test_random_fix_programs_within_error)
                         printf("seed %llu %s[%llu]: eval %.6f err %.6f\n%s\n", (unsigned long long)seed,
                                c->outputs[o].name, (unsigned long long)e, b, d, p.src);
                 }
-                ck_assert_msg(d <= 1.0 / 1024 + fabs(b) / 4096, "seed %llu output %s[%llu]: mpc %.8f eval %.8f\n%s",
+                ck_assert_msg(d <= 1.0 / 1024 + fabs(b) / 2048, "seed %llu output %s[%llu]: mpc %.8f eval %.8f\n%s",
                               (unsigned long long)seed, c->outputs[o].name, (unsigned long long)e, a, b, p.src);
             }
             free(got[o]);
