@@ -118,20 +118,7 @@ $(BIN)/tests/%: $(OBJ)/tests/%.o $(TEST_HELPER) $(LIB)/libmpcinternal.a
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CHECK_LIBS)
 
-# Objects depend on the flags they were compiled with: the stamp file holds the compiler and its
-# flags, and is rewritten (so every object is rebuilt) only when they change, e.g. `make OPT=-O0`
-# after `make` in the same tree.  The -fvisibility flag added per object group is constant.
-FLAGS_STAMP := $(OBJ)/.build-flags
-FLAGS_NOW   := $(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS)
-ifneq ($(FLAGS_NOW),$(file <$(FLAGS_STAMP)))
-$(FLAGS_STAMP): FORCE
-	@mkdir -p $(@D)
-	@printf '%s\n' '$(FLAGS_NOW)' > $@
-endif
-.PHONY: FORCE
-FORCE:
-
-$(OBJ)/%.o: %.c $(FLAGS_STAMP)
+$(OBJ)/%.o: %.c
 	@mkdir -p $(@D)$(need_pkgs)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
