@@ -15,7 +15,9 @@ trap cleanup EXIT
 
 . tests/lib.sh
 
-C=$(scripts/cluster up 3 --dir "$D" --set limits.peer_timeout_ms=2000 --set limits.input_timeout_ms=3000) ||
+# Generous timeouts: under the sanitizers (make asan) a party making its OT material for a job
+# can leave a peer waiting more than 2 s for the next message.
+C=$(scripts/cluster up 3 --dir "$D" --set limits.peer_timeout_ms=20000 --set limits.input_timeout_ms=20000) ||
     fail "cluster did not start"
 
 same() {  # same FILE_A FILE_B TOLERANCE
