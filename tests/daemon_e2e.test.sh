@@ -14,7 +14,7 @@ trap cleanup EXIT
 
 # max_job_bytes = 256 MiB: the long job of step 6 holds 16.4 million wire elements (131 MB), more
 # than the default allows.
-C=$(scripts/cluster up 3 --dir "$D" --set limits.peer_timeout_ms=2000 --set limits.input_timeout_ms=3000 \
+C=$(scripts/cluster up 3 --dir "$D" --set limits.peer_timeout_ms=2000 --set limits.input_timeout_ms=20000 \
     --set limits.max_job_bytes=268435456) ||
     fail "cluster did not start"
 
