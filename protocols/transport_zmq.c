@@ -1,136 +1,23 @@
-/* transport_zmq.c — the ZeroMQ + CURVE peer mesh behind transport.h.
- * The only file of protocols/ that includes zmq.h.  Layout, limits and failure behaviour are
+/* transport_zmq.c — the ZeroMQ + CURVE peer mesh behind transport.h: holding, reading,
+ * sending and receiving messages (transport_zmq_setup.c makes the mesh).  With
+ * transport_zmq_setup.c the only files of protocols/ that include zmq.h.  Layout, limits and failure behaviour are
  * described in docs/transport.md; the header states the API contract. */
-#include "transport_zmq.h"
+#include "transport_zmq_int.h"
 
 #include <errno.h>
 #include <inttypes.h>
-#include <pthread.h>
 #include <sodium.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
-#include <zmq.h>
 
 #include "clock.h"
 #include "mpc_err.h"
-#include "wire.h"
-#include "zap.h"
 #include "zmq_wipe.h"
-
-#define S_ZAP_DOMAIN      "mpcd-peer"
-#define S_MARKER_SLACK    64      /* held markers (aborts, errors) beyond max_held_msgs */
-#define S_DOWN_GRACE_MS   50      /* after a disconnect, drain what already arrived */
-#define S_HELLO_POLL_MS   20
-#define S_MIN_MAXMSG      65536   /* ZMQ_MAXMSGSIZE floor: CURVE handshake commands */
-#define S_MAXMSG_MARGIN   1024    /* CURVE MESSAGE framing around a payload frame */
-#define S_NONE            1       /* s_take: nothing held for the stream */
-/* A background thread reads the sockets itself only once no foreground thread has been in
- * recv for this long (a job between two rounds is back soon; handing the sockets over costs
- * two thread wake-ups). */
-#define S_BG_DEFER_MS     5
-/* A DEALER whose handshake a peer refused (libzmq then gives up on that connection) or that
- * holds the wrong one of the peer's two keys is made again after a pause that doubles from
- * S_RETRY_MIN_MS to S_RETRY_MAX_MS and starts again after a handshake succeeds. */
-#define S_RETRY_MIN_MS    1000
-#define S_RETRY_MAX_MS    30000
-/* Payload frame size.  A payload longer than this travels as several frames of exactly
- * S_CHUNK bytes (the last one shorter), so that no single frame takes long to encrypt, cross
- * and decrypt: the receiver's I/O thread decrypts frame k while the sender's encrypts k + 1,
- * and ZeroMQ heartbeats (which only see whole frames) never starve behind a 50 MB frame. */
-#define S_CHUNK           MPC_ZMQ_CHUNK_BYTES
-
-enum { S_PEER_NEW, S_PEER_UP, S_PEER_DOWN };
-enum { S_HELD_MSG, S_HELD_MARKER, S_HELD_ABORT };
-
-/* A message (or the trace of one) from a peer, waiting for a recv on its stream. */
-typedef struct s_held {
-    struct s_held *next;
-    int            kind;
-    mpc_msg_hdr    hdr;
-    int            err;         /* S_HELD_MARKER: what recv on the stream returns */
-    const char    *why;         /* S_HELD_MARKER: reason, a static string */
-    int64_t        abort_code;  /* S_HELD_ABORT: the peer's MPC_ERR_* code */
-    uint32_t       abort_lost;  /* S_HELD_ABORT: the party it lost, or MPC_ABORT_NO_PARTY */
-    zmq_msg_t      payload;     /* S_HELD_MSG only: the first (or only) payload frame */
-    zmq_msg_t     *more;        /* S_HELD_MSG: the other payload frames, in order (malloc) */
-    uint32_t       nmore;
-    size_t         bytes;       /* S_HELD_MSG: payload bytes in all */
-} s_held;
-
-typedef struct {
-    void    *dealer;            /* our CURVE client towards this peer's ROUTER */
-    void    *mon;               /* PAIR reading the DEALER's monitor events */
-    int      connected;         /* zmq_connect() done */
-    int      state;             /* S_PEER_* as seen from the DEALER's monitor */
-    uint64_t epoch;             /* number of UP -> DOWN transitions */
-    int      hello_seen;        /* a HELLO or HELLO_ACK arrived from this peer */
-    int      ack_pending;       /* we owe it a HELLO_ACK */
-    int      auth_refused;      /* ZAP status of the peer refusing our key, or 0 */
-    int      hs_failed;         /* a handshake failed for another reason */
-    /* The peer's keys (its public_key and, during a rotation, its next one); the DEALER uses
-     * keys[key_idx] as the CURVE server key. */
-    uint8_t  keys[2][MPC_KEY_BYTES];
-    int      nkeys, key_idx;
-    int      switch_key;        /* the server key looks wrong: the next DEALER tries the other */
-    uint64_t retry_at;          /* mpc_now_ms() time to make the DEALER again, or 0 */
-    uint64_t backoff_ms;        /* the pause before the next retry after this one */
-    uint32_t gen;               /* DEALERs made so far (names the monitor endpoint) */
-    uint64_t reopens;           /* DEALERs made again (stats) */
-    char     endpoint[MPC_ZMQ_ENDPOINT_MAX];
-    /* What mpc_transport_zmq_peer_info reports, readable from any thread: an
-     * MPC_ZMQ_PEER_* and the mpc_now_ms() time it began. */
-    atomic_int      pub_state;
-    atomic_uint_fast64_t pub_since;
-    /* Traffic with this peer (counted messages: not HELLO/HELLO_ACK), for
-     * mpc_transport_zmq_peer_traffic from any thread; one relaxed add per message. */
-    atomic_uint_fast64_t pub_bytes_sent, pub_bytes_recv, pub_msgs_sent, pub_msgs_recv;
-    s_held  *head, *tail;       /* held messages from this peer, arrival order */
-} s_peer;
-
-typedef struct {
-    mpc_transport base;         /* first member: &z->base == the public handle */
-    mpc_zmq_config cfg;         /* copy; pointer members cleared */
-    void         *ctx, *router;
-    mpc_zap      *zap;          /* admits the peers' keys, User-Id = the peer's index */
-    mpc_keypair  *keys;
-    s_peer        peer[MPC_ZMQ_MAX_PARTIES];
-    /* New peer keys from mpc_transport_zmq_set_peer_keys (any thread), taken in by the thread
-     * using the transport at its next s_process. */
-    pthread_mutex_t kmu;
-    atomic_int    keys_pending;
-    uint8_t       pend_pub[MPC_ZMQ_MAX_PARTIES][MPC_KEY_BYTES];
-    uint8_t       pend_next[MPC_ZMQ_MAX_PARTIES][MPC_KEY_BYTES];
-    char          endpoint[MPC_ZMQ_ENDPOINT_MAX];
-    char          err[512];
-    /* Threads (docs/transport.md, "Threading"): `mu` guards everything above and below that
-     * is not an atomic, and every use of a DEALER.  The ROUTER and the monitor PAIRs belong to
-     * the one thread that holds the reader token (`reading`), which polls them with `mu`
-     * released and files what arrived with `mu` held; with no reader, whoever holds `mu` may
-     * read them.  `cv` is broadcast whenever the reader filed traffic or gave up the token. */
-    pthread_mutex_t mu;
-    pthread_cond_t  cv;
-    int           reading;
-    pthread_t     reader;
-    /* Background threads (mpc_transport_zmq_background): while a foreground thread is in
-     * recv, a background thread does not read; it waits on cv_bg, woken when the foreground
-     * reader files the message it waits for (bg_from, bg_stream).  A foreground thread that
-     * finds a background thread reading writes `wakefd` (in the reader's poll set), so that
-     * the background reader hands the token over at once. */
-    pthread_cond_t  cv_bg;
-    int           reader_bg, wake_sent, fg_active, bg_waiting, bg_wake;
-    uint64_t      fg_last_ms;       /* when a foreground thread last left recv */
-    uint32_t      bg_from;
-    uint64_t      bg_stream;
-    int           wakefd;
-    uint64_t      malformed, protocol_errors, held_count, held_msgs, held_bytes, held_dropped,
-                  disconnects;
-} s_zt;
 
 /* What the caller of s_process is waiting for.  An undecodable message from `from` fails
  * it; once something for (from, stream) has arrived, s_process stops reading, so the rest stays
@@ -147,15 +34,12 @@ static int s_is_wanted(const s_want *w, uint32_t peer, uint64_t stream)
     return w && w->from == peer && w->stream == stream;
 }
 
-static const struct mpc_transport_ops s_ops;
-
-static void s_seterr(s_zt *z, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The last error of each thread, and the transport it came from: a thread reads back the
  * reason of its own failed call even while other threads fail calls of their own. */
 static _Thread_local char s_tls_err[512];
 static _Thread_local const void *s_tls_err_of;
 
-static void s_seterr(s_zt *z, const char *fmt, ...)
+void zt_seterr(s_zt *z, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -165,9 +49,14 @@ static void s_seterr(s_zt *z, const char *fmt, ...)
     memcpy(z->err, s_tls_err, sizeof z->err);
 }
 
-static void s_fmt(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void s_fmt(char *err, size_t errlen, const char *fmt, ...)
+const char *mpc_transport_zmq_last_error(const mpc_transport *t)
+{
+    s_zt *z = zt_self(t);
+    if (!z) return "not a ZeroMQ transport";
+    return s_tls_err_of == z ? s_tls_err : z->err;
+}
+
+void zt_fmt(char *err, size_t errlen, const char *fmt, ...)
 {
     if (!err || !errlen) return;
     va_list ap;
@@ -190,9 +79,9 @@ static void s_note_filed(s_zt *z, uint32_t peer, uint64_t stream)
     if (z->bg_waiting && z->bg_from == peer && z->bg_stream == stream) z->bg_wake = 1;
 }
 
-static s_zt *s_self(const mpc_transport *t)
+s_zt *zt_self(const mpc_transport *t)
 {
-    return (t && t->ops == &s_ops) ? (s_zt *)t->impl : NULL;
+    return (t && t->ops == &zt_ops) ? (s_zt *)t->impl : NULL;
 }
 
 /* mu held.  1 if this thread may use the ROUTER and the monitors: it holds the reader token,
@@ -224,7 +113,7 @@ static void s_parts_close(zmq_msg_t *parts, uint32_t n)
     free(parts);
 }
 
-static void s_held_free(s_zt *z, s_held *e)
+void zt_held_free(s_zt *z, s_held *e)
 {
     if (e->kind == S_HELD_MSG) {
         z->held_msgs--;
@@ -368,7 +257,7 @@ static int s_take(s_zt *z, uint32_t from, uint8_t type, uint64_t stream, uint64_
             if (e->kind == S_HELD_ABORT && e->hdr.stream == stream) {
                 int code = (e->abort_code < 0 && e->abort_code >= INT32_MIN) ? (int)e->abort_code
                                                                              : MPC_ERR_PEER_ABORT;
-                s_seterr(z, "peer %u aborted stream %" PRIu64 " (%s)", j, stream, mpc_strerror(code));
+                zt_seterr(z, "peer %u aborted stream %" PRIu64 " (%s)", j, stream, mpc_strerror(code));
                 return MPC_ERR_PEER_ABORT;
             }
     s_peer *p = &z->peer[from];
@@ -379,10 +268,10 @@ static int s_take(s_zt *z, uint32_t from, uint8_t type, uint64_t stream, uint64_
         int r = 0;
         if (e->kind == S_HELD_MARKER) {
             r = e->err;
-            s_seterr(z, "peer %u, stream %" PRIu64 ": %s", from, stream, e->why);
+            zt_seterr(z, "peer %u, stream %" PRIu64 ": %s", from, stream, e->why);
         } else if (e->hdr.type != type || e->hdr.seq != seq || e->hdr.count != count) {
             r = MPC_ERR_PROTOCOL;
-            s_seterr(z, "peer %u, stream %" PRIu64 ": expected %s seq %" PRIu64 " count %" PRIu64
+            zt_seterr(z, "peer %u, stream %" PRIu64 ": expected %s seq %" PRIu64 " count %" PRIu64
                         ", got %s seq %" PRIu64 " count %" PRIu64,
                      from, stream, s_type_name(type), seq, count, s_type_name(e->hdr.type),
                      e->hdr.seq, e->hdr.count);
@@ -397,7 +286,7 @@ static int s_take(s_zt *z, uint32_t from, uint8_t type, uint64_t stream, uint64_
             }
         }
         if (r == MPC_ERR_PROTOCOL) z->protocol_errors++;
-        s_held_free(z, e);
+        zt_held_free(z, e);
         return r;
     }
     return S_NONE;
@@ -455,7 +344,7 @@ static int s_read_one(s_zt *z, s_want *w)
     if (zmq_msg_recv(&f[0], z->router, ZMQ_DONTWAIT) < 0) {
         mpc_zmq_msg_wipe_close(&f[0]);
         if (errno == EAGAIN || errno == EINTR) return 0;
-        s_seterr(z, "receive failed: %s", zmq_strerror(errno));
+        zt_seterr(z, "receive failed: %s", zmq_strerror(errno));
         return MPC_ERR_IO;
     }
     nf = 1;
@@ -644,8 +533,6 @@ static void s_read_monitors(s_zt *z)
         if (j != z->cfg.self) s_read_monitor(z, j);
 }
 
-static int  s_open_peer(s_zt *z, uint32_t j, char *err, size_t errlen);
-static void s_close_peer(s_peer *p);
 
 /* Makes peer j's DEALER again (with the other of its keys when switch_key is set) and
  * connects it: a refused handshake is not retried by libzmq, and a DEALER's server key is fixed
@@ -657,10 +544,10 @@ static void s_reopen_peer(s_zt *z, uint32_t j)
     if (p->switch_key && p->nkeys == 2) p->key_idx ^= 1;
     p->switch_key = 0;
     p->retry_at = 0;
-    s_close_peer(p);
+    zt_close_peer(p);
     char err[256];
-    if (s_open_peer(z, j, err, sizeof err) != 0 || zmq_connect(p->dealer, p->endpoint) != 0) {
-        s_seterr(z, "cannot make the socket towards peer %u again: %s", j, err);
+    if (zt_open_peer(z, j, err, sizeof err) != 0 || zmq_connect(p->dealer, p->endpoint) != 0) {
+        zt_seterr(z, "cannot make the socket towards peer %u again: %s", j, err);
         s_schedule_retry(p);   /* tried again later; the old one is closed either way */
         return;
     }
@@ -684,7 +571,7 @@ static void s_retry_peers(s_zt *z)
 }
 
 /* Sets peer j's keys; 1 if they changed. */
-static int s_peer_set_keys(s_peer *p, const uint8_t pub[MPC_KEY_BYTES], const uint8_t next[MPC_KEY_BYTES])
+int zt_peer_set_keys(s_peer *p, const uint8_t pub[MPC_KEY_BYTES], const uint8_t next[MPC_KEY_BYTES])
 {
     static const uint8_t zero[MPC_KEY_BYTES];
     uint8_t keys[2][MPC_KEY_BYTES];
@@ -720,7 +607,7 @@ static void s_take_keys(s_zt *z)
     for (uint32_t j = 0; j < z->cfg.n; j++) {
         s_peer *p = &z->peer[j];
         if (j == z->cfg.self) continue;
-        int changed = s_peer_set_keys(p, pub[j], next[j]);
+        int changed = zt_peer_set_keys(p, pub[j], next[j]);
         if (!changed || p->state == S_PEER_UP || !p->connected) continue;
         if (changed == 1 && p->hs_failed && p->nkeys == 2) p->switch_key = 1;
         p->backoff_ms = S_RETRY_MIN_MS;
@@ -748,7 +635,7 @@ static int s_process(s_zt *z, s_want *w, int64_t wait_ms)
     int pr = zmq_poll(items, ni, (long)wait_ms), perr = errno;
     pthread_mutex_lock(&z->mu);
     if (pr < 0 && perr != EINTR) {
-        s_seterr(z, "poll failed: %s", zmq_strerror(perr));
+        zt_seterr(z, "poll failed: %s", zmq_strerror(perr));
         return MPC_ERR_IO;
     }
     if (z->wake_sent) {   /* a foreground thread wants the token: drain its wake-up */
@@ -835,7 +722,7 @@ static int s_send_payload(s_zt *z, uint32_t to, void *sock, zmq_msg_t *payload, 
     if (!sh) {   /* one frame */
         if (zmq_msg_send(payload, sock, 0) >= 0) return 0;
         zmq_msg_close(payload);
-        s_seterr(z, "send to peer %u failed: %s", to, zmq_strerror(errno));
+        zt_seterr(z, "send to peer %u failed: %s", to, zmq_strerror(errno));
         return MPC_ERR_IO;
     }
     zmq_msg_init(&sh->msg);
@@ -860,7 +747,7 @@ static int s_send_payload(s_zt *z, uint32_t to, void *sock, zmq_msg_t *payload, 
         }
         if (zmq_msg_send(&c, sock, last ? 0 : ZMQ_SNDMORE) < 0) {
             zmq_msg_close(&c);
-            s_seterr(z, "send to peer %u failed: %s", to, zmq_strerror(errno));
+            zt_seterr(z, "send to peer %u failed: %s", to, zmq_strerror(errno));
             r = MPC_ERR_IO;
             break;
         }
@@ -885,18 +772,18 @@ static int s_send_raw(s_zt *z, uint32_t to, uint8_t type, uint64_t stream, uint6
     uint8_t hb[MPC_WIRE_HDR_MAX];
     size_t hlen = 0;
     if (mpc_wire_hdr_encode(hb, sizeof hb, &hlen, &h) != 0) {
-        s_seterr(z, "cannot encode a header for peer %u", to);
+        zt_seterr(z, "cannot encode a header for peer %u", to);
         r = MPC_ERR_INVALID;
         goto out;
     }
     if (!p->connected) {
-        s_seterr(z, "peer %u: no endpoint connected", to);
+        zt_seterr(z, "peer %u: no endpoint connected", to);
         r = MPC_ERR_STATE;
         goto out;
     }
     if (s_may_read(z)) s_read_monitor(z, to);
     if (p->state == S_PEER_DOWN) {
-        s_seterr(z, "peer %u is disconnected", to);
+        zt_seterr(z, "peer %u is disconnected", to);
         r = MPC_ERR_IO;
         goto out;
     }
@@ -917,13 +804,13 @@ static int s_send_raw(s_zt *z, uint32_t to, uint8_t type, uint64_t stream, uint6
             break;
         }
         if (errno != EAGAIN && errno != EINTR) {
-            s_seterr(z, "send to peer %u failed: %s", to, zmq_strerror(errno));
+            zt_seterr(z, "send to peer %u failed: %s", to, zmq_strerror(errno));
             r = MPC_ERR_IO;
             goto out;
         }
         int64_t left = deadline - (int64_t)mpc_now_ms();
         if (left <= 0) {
-            s_seterr(z, "send to peer %u timed out after %d ms (%s)", to, timeout_ms,
+            zt_seterr(z, "send to peer %u timed out after %d ms (%s)", to, timeout_ms,
                      p->auth_refused ? "the peer refuses our key"
                      : p->state == S_PEER_UP ? "the peer is not reading"
                                              : "not connected");
@@ -946,7 +833,7 @@ static int s_send_raw(s_zt *z, uint32_t to, uint8_t type, uint64_t stream, uint6
             pthread_mutex_lock(&z->mu);
         }
         if (p->state == S_PEER_DOWN) {
-            s_seterr(z, "peer %u disconnected during send", to);
+            zt_seterr(z, "peer %u disconnected during send", to);
             r = MPC_ERR_IO;
             goto out;
         }
@@ -971,21 +858,21 @@ out:
 static int s_send_check(s_zt *z, uint32_t to, uint8_t type, uint64_t count)
 {
     if (to >= z->cfg.n || to == z->cfg.self || type < MPC_MSG_OPEN || type > MPC_MSG_ABORT) {
-        s_seterr(z, "send: invalid peer %u or type %u", to, type);
+        zt_seterr(z, "send: invalid peer %u or type %u", to, type);
         return MPC_ERR_INVALID;
     }
     if (count > MPC_WIRE_MAX_COUNT || count * 8 > z->cfg.max_msg_bytes) {
-        s_seterr(z, "send to peer %u: %" PRIu64 " elements exceed the message size limit", to,
+        zt_seterr(z, "send to peer %u: %" PRIu64 " elements exceed the message size limit", to,
                  count);
         return MPC_ERR_LIMIT;
     }
     return 0;
 }
 
-static int s_op_send(mpc_transport *t, uint32_t to, uint8_t type, uint64_t stream, uint64_t seq,
+int zt_op_send(mpc_transport *t, uint32_t to, uint8_t type, uint64_t stream, uint64_t seq,
                      const uint64_t *data, uint64_t count)
 {
-    s_zt *z = s_self(t);
+    s_zt *z = zt_self(t);
     if (!z || (count && !data)) return MPC_ERR_INVALID;
     int r = s_send_check(z, to, type, count);
     if (r) return r;
@@ -1002,7 +889,7 @@ int mpc_transport_zmq_send_owned(mpc_transport *t, uint32_t to, uint8_t type, ui
                                  uint64_t seq, uint64_t *data, uint64_t count,
                                  void (*free_fn)(void *data, void *hint), void *hint)
 {
-    s_zt *z = s_self(t);
+    s_zt *z = zt_self(t);
     int r = (!z || !free_fn || (count && !data)) ? MPC_ERR_INVALID : s_send_check(z, to, type, count);
     if (r) {
         if (free_fn) free_fn(data, hint);
@@ -1027,18 +914,18 @@ int mpc_transport_zmq_send_owned(mpc_transport *t, uint32_t to, uint8_t type, ui
 static int s_recv_locked(s_zt *z, uint32_t from, uint8_t type, uint64_t stream, uint64_t seq,
                          uint64_t *out, uint64_t count, int timeout_ms);
 
-static int s_op_recv(mpc_transport *t, uint32_t from, uint8_t type, uint64_t stream, uint64_t seq,
+int zt_op_recv(mpc_transport *t, uint32_t from, uint8_t type, uint64_t stream, uint64_t seq,
                      uint64_t *out, uint64_t count, int timeout_ms)
 {
-    s_zt *z = s_self(t);
+    s_zt *z = zt_self(t);
     if (!z) return MPC_ERR_INVALID;
     if (from >= z->cfg.n || from == z->cfg.self || (count && !out) || type < MPC_MSG_OPEN ||
         type > MPC_MSG_ABORT) {
-        s_seterr(z, "recv: invalid peer %u or type %u", from, type);
+        zt_seterr(z, "recv: invalid peer %u or type %u", from, type);
         return MPC_ERR_INVALID;
     }
     if (count > MPC_WIRE_MAX_COUNT || count * 8 > z->cfg.max_msg_bytes) {
-        s_seterr(z, "recv from peer %u: %" PRIu64 " elements exceed the message size limit",
+        zt_seterr(z, "recv from peer %u: %" PRIu64 " elements exceed the message size limit",
                  from, count);
         return MPC_ERR_LIMIT;
     }
@@ -1067,7 +954,7 @@ static int s_recv_locked(s_zt *z, uint32_t from, uint8_t type, uint64_t stream, 
         if (r != S_NONE) return r;
         if (w.fail) {
             z->protocol_errors++;
-            s_seterr(z, "peer %u sent an undecodable message while stream %" PRIu64 " seq %" PRIu64
+            zt_seterr(z, "peer %u sent an undecodable message while stream %" PRIu64 " seq %" PRIu64
                         " was awaited", from, stream, seq);
             return MPC_ERR_PROTOCOL;
         }
@@ -1078,14 +965,14 @@ static int s_recv_locked(s_zt *z, uint32_t from, uint8_t type, uint64_t stream, 
                 grace_until = now + S_DOWN_GRACE_MS;
                 if (grace_until > deadline) grace_until = deadline;
             } else if (now >= grace_until) {
-                s_seterr(z, "peer %u disconnected (connection lost or heartbeat expired) while "
+                zt_seterr(z, "peer %u disconnected (connection lost or heartbeat expired) while "
                             "stream %" PRIu64 " seq %" PRIu64 " was awaited (after %" PRId64 " ms)",
                          from, stream, seq, now - start);
                 return MPC_ERR_IO;
             }
         }
         if (now >= deadline && round > 0) {
-            s_seterr(z, "timed out after %d ms waiting for peer %u (stream %" PRIu64 " seq %" PRIu64
+            zt_seterr(z, "timed out after %d ms waiting for peer %u (stream %" PRIu64 " seq %" PRIu64
                         ")%s", timeout_ms, from, stream, seq,
                      p->state == S_PEER_UP ? "" : ", peer not connected");
             return MPC_ERR_TIMEOUT;
@@ -1097,9 +984,9 @@ static int s_recv_locked(s_zt *z, uint32_t from, uint8_t type, uint64_t stream, 
     }
 }
 
-static int s_op_abort_info(mpc_transport *t, uint64_t stream, uint32_t *from, uint32_t *lost)
+int zt_op_abort_info(mpc_transport *t, uint64_t stream, uint32_t *from, uint32_t *lost)
 {
-    s_zt *z = s_self(t);
+    s_zt *z = zt_self(t);
     if (!z) return 0;
     int found = 0;
     pthread_mutex_lock(&z->mu);
@@ -1115,9 +1002,9 @@ static int s_op_abort_info(mpc_transport *t, uint64_t stream, uint32_t *from, ui
     return found;
 }
 
-static void s_op_forget(mpc_transport *t, uint64_t stream)
+void zt_op_forget(mpc_transport *t, uint64_t stream)
 {
-    s_zt *z = s_self(t);
+    s_zt *z = zt_self(t);
     if (!z) return;
     pthread_mutex_lock(&z->mu);
     for (uint32_t j = 0; j < z->cfg.n; j++) {
@@ -1127,7 +1014,7 @@ static void s_op_forget(mpc_transport *t, uint64_t stream)
             s_held *next = e->next;
             if (e->hdr.stream == stream) {
                 s_held_unlink(p, prev, e);
-                s_held_free(z, e);
+                zt_held_free(z, e);
             } else {
                 prev = e;
             }
@@ -1139,7 +1026,7 @@ static void s_op_forget(mpc_transport *t, uint64_t stream)
 
 int mpc_transport_zmq_service(mpc_transport *t, int timeout_ms)
 {
-    s_zt *z = s_self(t);
+    s_zt *z = zt_self(t);
     if (!z) return MPC_ERR_INVALID;
     pthread_mutex_lock(&z->mu);
     int r = s_pump(z, NULL, timeout_ms < 0 ? 0 : timeout_ms);
@@ -1151,7 +1038,7 @@ static int s_ready_locked(s_zt *z, int timeout_ms);
 
 int mpc_transport_zmq_ready(mpc_transport *t, int timeout_ms)
 {
-    s_zt *z = s_self(t);
+    s_zt *z = zt_self(t);
     if (!z) return MPC_ERR_INVALID;
     if (timeout_ms < 0) timeout_ms = z->cfg.timeout_ms;
     pthread_mutex_lock(&z->mu);
@@ -1200,455 +1087,3 @@ static int s_ready_locked(s_zt *z, int timeout_ms)
     s_tls_err_of = z;
     return MPC_ERR_TIMEOUT;
 }
-
-/* ---- construction ---------------------------------------------------------------------- */
-
-static int s_setopt_int(void *s, int opt, int v)
-{
-    return zmq_setsockopt(s, opt, &v, sizeof v);
-}
-
-/* Options common to the ROUTER and the DEALERs. */
-static int s_common_opts(s_zt *z, void *s)
-{
-    const mpc_zmq_config *c = &z->cfg;
-    int ttl = c->heartbeat_timeout_ms;
-    if (ttl > 6553500) ttl = 6553500;
-    return s_setopt_int(s, ZMQ_LINGER, 0) || s_setopt_int(s, ZMQ_HEARTBEAT_IVL, c->heartbeat_ivl_ms) ||
-           s_setopt_int(s, ZMQ_HEARTBEAT_TIMEOUT, c->heartbeat_timeout_ms) ||
-           s_setopt_int(s, ZMQ_HEARTBEAT_TTL, ttl) ||
-           s_setopt_int(s, ZMQ_HANDSHAKE_IVL, c->timeout_ms < 10000 ? 10000 : c->timeout_ms) ||
-           zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, mpc_keypair_public(z->keys), MPC_KEY_BYTES) ||
-           zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, mpc_keypair_secret(z->keys), MPC_KEY_BYTES);
-}
-
-/* The peers' keys: each peer has a public key, and may have a next one (all zero: none); none
- * is ours, no two are the same. */
-static int s_check_keys(uint32_t self, uint32_t n, const uint8_t ours[MPC_KEY_BYTES],
-                        const uint8_t (*pub)[MPC_KEY_BYTES], const uint8_t (*next)[MPC_KEY_BYTES],
-                        char *err, size_t errlen)
-{
-    static const uint8_t zero[MPC_KEY_BYTES];
-    for (uint32_t j = 0; j < n; j++) {
-        if (j == self) continue;
-        if (memcmp(pub[j], zero, MPC_KEY_BYTES) == 0) {
-            s_fmt(err, errlen, "missing public key of peer %u", j);
-            return MPC_ERR_CONFIG;
-        }
-        const uint8_t *mine[2] = {pub[j], next[j]};
-        for (int a = 0; a < 2; a++) {
-            if (a == 1 && memcmp(next[j], zero, MPC_KEY_BYTES) == 0) continue;
-            if (memcmp(mine[a], ours, MPC_KEY_BYTES) == 0) {
-                s_fmt(err, errlen, "a public key of peer %u is our own key", j);
-                return MPC_ERR_CONFIG;
-            }
-            if (a == 1 && memcmp(next[j], pub[j], MPC_KEY_BYTES) == 0) {
-                s_fmt(err, errlen, "the next key of peer %u is its public key", j);
-                return MPC_ERR_CONFIG;
-            }
-            for (uint32_t k = 0; k < j; k++)
-                if (k != self && (memcmp(mine[a], pub[k], MPC_KEY_BYTES) == 0 ||
-                                  memcmp(mine[a], next[k], MPC_KEY_BYTES) == 0)) {
-                    s_fmt(err, errlen, "peers %u and %u have the same public key", k, j);
-                    return MPC_ERR_CONFIG;
-                }
-        }
-    }
-    return 0;
-}
-
-static int s_validate(const mpc_zmq_config *c, char *err, size_t errlen)
-{
-    if (c->n < 2 || c->n > MPC_ZMQ_MAX_PARTIES || c->self >= c->n) {
-        s_fmt(err, errlen, "party index %u of %u parties is invalid (2..%d parties)", c->self, c->n,
-              MPC_ZMQ_MAX_PARTIES);
-        return MPC_ERR_CONFIG;
-    }
-    if (!c->bind || !c->bind[0] || strlen(c->bind) >= MPC_ZMQ_ENDPOINT_MAX) {
-        s_fmt(err, errlen, "missing or too long bind endpoint");
-        return MPC_ERR_CONFIG;
-    }
-    if (!c->keys) {
-        s_fmt(err, errlen, "missing key pair");
-        return MPC_ERR_CONFIG;
-    }
-    for (uint32_t j = 0; j < c->n; j++) {
-        if (j == c->self) continue;
-        if (c->peer_endpoints[j] && strlen(c->peer_endpoints[j]) >= MPC_ZMQ_ENDPOINT_MAX) {
-            s_fmt(err, errlen, "endpoint of peer %u too long", j);
-            return MPC_ERR_CONFIG;
-        }
-    }
-    int r = s_check_keys(c->self, c->n, mpc_keypair_public(c->keys), c->peer_public, c->peer_next, err, errlen);
-    if (r) return r;
-    if (c->timeout_ms < 0 || c->heartbeat_ivl_ms < 0 || c->heartbeat_timeout_ms < 0 ||
-        c->rcvhwm < 0 || c->max_msg_bytes > (uint64_t)INT64_MAX / 2) {
-        s_fmt(err, errlen, "negative or out-of-range limit in the transport configuration");
-        return MPC_ERR_CONFIG;
-    }
-    return 0;
-}
-
-void mpc_zmq_config_init(mpc_zmq_config *cfg)
-{
-    memset(cfg, 0, sizeof *cfg);
-}
-
-static void s_destroy(s_zt *z)
-{
-    for (uint32_t j = 0; j < MPC_ZMQ_MAX_PARTIES; j++) {
-        s_peer *p = &z->peer[j];
-        while (p->head) {
-            s_held *e = p->head;
-            p->head = e->next;
-            s_held_free(z, e);
-        }
-        s_close_peer(p);
-    }
-    if (z->router) zmq_close(z->router);
-    if (z->ctx) {
-        zmq_ctx_shutdown(z->ctx);            /* wakes the ZAP thread with ETERM */
-        mpc_zap_destroy(&z->zap);
-        zmq_ctx_term(z->ctx);
-    }
-    mpc_keypair_destroy(&z->keys);
-    pthread_mutex_destroy(&z->kmu);
-    pthread_mutex_destroy(&z->mu);
-    pthread_cond_destroy(&z->cv);
-    pthread_cond_destroy(&z->cv_bg);
-    if (z->wakefd >= 0) close(z->wakefd);
-    sodium_memzero(z, sizeof *z);
-    free(z);
-}
-
-static void s_close_peer(s_peer *p)
-{
-    if (p->dealer) {
-        zmq_socket_monitor(p->dealer, NULL, 0);
-        zmq_close(p->dealer);
-        p->dealer = NULL;
-    }
-    if (p->mon) {
-        s_setopt_int(p->mon, ZMQ_LINGER, 0);
-        zmq_close(p->mon);
-        p->mon = NULL;
-    }
-}
-
-static int s_open_peer(s_zt *z, uint32_t j, char *err, size_t errlen)
-{
-    s_peer *p = &z->peer[j];
-    char monep[64];
-    snprintf(monep, sizeof monep, "inproc://mpc-peer-monitor-%u-%u", j, p->gen++);
-    p->dealer = zmq_socket(z->ctx, ZMQ_DEALER);
-    p->mon = zmq_socket(z->ctx, ZMQ_PAIR);
-    if (!p->dealer || !p->mon || s_common_opts(z, p->dealer) ||
-        zmq_setsockopt(p->dealer, ZMQ_CURVE_SERVERKEY, p->keys[p->key_idx], MPC_KEY_BYTES) ||
-        s_setopt_int(p->dealer, ZMQ_IMMEDIATE, 1) ||
-        s_setopt_int(p->dealer, ZMQ_RECONNECT_IVL, 100) ||
-        s_setopt_int(p->dealer, ZMQ_RECONNECT_IVL_MAX, 1000) ||
-        s_setopt_int(p->dealer, ZMQ_SNDHWM, z->cfg.rcvhwm) ||
-        zmq_setsockopt(p->dealer, ZMQ_MAXMSGSIZE, &(int64_t){S_MIN_MAXMSG}, sizeof(int64_t)) ||
-        zmq_socket_monitor(p->dealer, monep,
-                           ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED |
-                               ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
-                               ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
-                               ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) ||
-        s_setopt_int(p->mon, ZMQ_LINGER, 0) || zmq_connect(p->mon, monep)) {
-        s_fmt(err, errlen, "cannot set up the socket towards peer %u: %s", j, zmq_strerror(errno));
-        return MPC_ERR_IO;
-    }
-    if (p->state != S_PEER_DOWN) p->state = S_PEER_NEW;
-    return 0;
-}
-
-static int s_connect_locked(s_zt *z, uint32_t peer, const char *endpoint);
-
-int mpc_transport_zmq_connect_peer(mpc_transport *t, uint32_t peer, const char *endpoint)
-{
-    s_zt *z = s_self(t);
-    if (!z || peer >= z->cfg.n || peer == z->cfg.self || !endpoint ||
-        strlen(endpoint) >= MPC_ZMQ_ENDPOINT_MAX)
-        return MPC_ERR_INVALID;
-    pthread_mutex_lock(&z->mu);
-    int r = s_connect_locked(z, peer, endpoint);
-    pthread_mutex_unlock(&z->mu);
-    return r;
-}
-
-static int s_connect_locked(s_zt *z, uint32_t peer, const char *endpoint)
-{
-    s_peer *p = &z->peer[peer];
-    if (p->connected) {
-        s_seterr(z, "peer %u is already connected", peer);
-        return MPC_ERR_STATE;
-    }
-    if (zmq_connect(p->dealer, endpoint) != 0) {
-        int e = errno;
-        s_seterr(z, "cannot connect to peer %u at %s: %s", peer, endpoint, zmq_strerror(e));
-        return e == EINVAL || e == EPROTONOSUPPORT ? MPC_ERR_CONFIG : MPC_ERR_IO;
-    }
-    p->connected = 1;
-    snprintf(p->endpoint, sizeof p->endpoint, "%s", endpoint);
-    return 0;
-}
-
-/* The ZAP handler admits each peer's keys with the peer's decimal index as User-Id. */
-typedef struct {
-    uint8_t     keys[2 * MPC_ZMQ_MAX_PARTIES][MPC_KEY_BYTES];
-    char        ids[MPC_ZMQ_MAX_PARTIES][12];
-    const char *idp[2 * MPC_ZMQ_MAX_PARTIES];
-    uint32_t    n;
-} s_zap_keys;
-
-static void s_zap_fill(const s_zt *z, s_zap_keys *zk, const uint8_t (*pub)[MPC_KEY_BYTES],
-                       const uint8_t (*next)[MPC_KEY_BYTES])
-{
-    static const uint8_t zero[MPC_KEY_BYTES];
-    zk->n = 0;
-    for (uint32_t j = 0; j < z->cfg.n; j++) {
-        if (j == z->cfg.self) continue;
-        snprintf(zk->ids[j], sizeof zk->ids[j], "%u", j);
-        memcpy(zk->keys[zk->n], pub[j], MPC_KEY_BYTES);
-        zk->idp[zk->n++] = zk->ids[j];
-        if (!memcmp(next[j], zero, MPC_KEY_BYTES)) continue;
-        memcpy(zk->keys[zk->n], next[j], MPC_KEY_BYTES);
-        zk->idp[zk->n++] = zk->ids[j];
-    }
-}
-
-static void s_zap_table(const s_zt *z, s_zap_keys *zk)
-{
-    uint8_t pub[MPC_ZMQ_MAX_PARTIES][MPC_KEY_BYTES], next[MPC_ZMQ_MAX_PARTIES][MPC_KEY_BYTES];
-    for (uint32_t j = 0; j < z->cfg.n; j++) {
-        memcpy(pub[j], z->peer[j].keys[0], MPC_KEY_BYTES);
-        if (z->peer[j].nkeys == 2) memcpy(next[j], z->peer[j].keys[1], MPC_KEY_BYTES);
-        else memset(next[j], 0, MPC_KEY_BYTES);
-    }
-    s_zap_fill(z, zk, (const uint8_t (*)[MPC_KEY_BYTES])pub, (const uint8_t (*)[MPC_KEY_BYTES])next);
-}
-
-static int s_start_zap(s_zt *z, char *err, size_t errlen)
-{
-    s_zap_keys zk;
-    s_zap_table(z, &zk);
-    mpc_zap_config zc = {.domain = S_ZAP_DOMAIN, .n_keys = zk.n,
-                         .keys = (const uint8_t (*)[MPC_KEY_BYTES])zk.keys, .ids = zk.idp,
-                         .on_refused = z->cfg.on_refused, .refused_ctx = z->cfg.refused_ctx};
-    return mpc_zap_start(&z->zap, z->ctx, &zc, err, errlen);
-}
-
-int mpc_transport_zmq_set_peer_keys(mpc_transport *t, const uint8_t (*pub)[MPC_KEY_BYTES],
-                                    const uint8_t (*next)[MPC_KEY_BYTES], char *err, size_t errlen)
-{
-    s_zt *z = s_self(t);
-    if (!z || !pub || !next) return MPC_ERR_INVALID;
-    int r = s_check_keys(z->cfg.self, z->cfg.n, mpc_keypair_public(z->keys), pub, next, err, errlen);
-    if (r) return r;
-    s_zap_keys zk;
-    s_zap_fill(z, &zk, pub, next);
-    r = mpc_zap_set_keys(z->zap, zk.n, (const uint8_t (*)[MPC_KEY_BYTES])zk.keys, zk.idp, err, errlen);
-    if (r) return r;
-    pthread_mutex_lock(&z->kmu);
-    memcpy(z->pend_pub, pub, (size_t)z->cfg.n * MPC_KEY_BYTES);
-    memcpy(z->pend_next, next, (size_t)z->cfg.n * MPC_KEY_BYTES);
-    atomic_store(&z->keys_pending, 1);
-    pthread_mutex_unlock(&z->kmu);
-    return 0;
-}
-
-int mpc_transport_zmq_new(mpc_transport **out, const mpc_zmq_config *cfg, char *err,
-                          size_t errlen)
-{
-    if (!out || !cfg) return MPC_ERR_INVALID;
-    *out = NULL;
-    int r = s_validate(cfg, err, errlen);
-    if (r) return r;
-    if (sodium_init() < 0) return MPC_ERR_CRYPTO;
-    s_zt *z = calloc(1, sizeof *z);
-    if (!z) return MPC_ERR_NOMEM;
-    z->wakefd = -1;
-    for (uint32_t j = 0; j < MPC_ZMQ_MAX_PARTIES; j++) {
-        atomic_init(&z->peer[j].pub_state, MPC_ZMQ_PEER_DOWN);
-        atomic_init(&z->peer[j].pub_since, (uint_fast64_t)mpc_now_ms());
-        atomic_init(&z->peer[j].pub_bytes_sent, 0);
-        atomic_init(&z->peer[j].pub_bytes_recv, 0);
-        atomic_init(&z->peer[j].pub_msgs_sent, 0);
-        atomic_init(&z->peer[j].pub_msgs_recv, 0);
-    }
-    z->cfg = *cfg;
-    z->cfg.bind = NULL;
-    z->cfg.keys = NULL;
-    memset(z->cfg.peer_endpoints, 0, sizeof z->cfg.peer_endpoints);
-    mpc_zmq_config *c = &z->cfg;
-    if (!c->max_msg_bytes) c->max_msg_bytes = MPC_ZMQ_DEFAULT_MAX_MSG;
-    if (!c->timeout_ms) c->timeout_ms = MPC_ZMQ_DEFAULT_TIMEOUT_MS;
-    if (!c->heartbeat_ivl_ms) c->heartbeat_ivl_ms = MPC_ZMQ_DEFAULT_HB_IVL_MS;
-    if (!c->heartbeat_timeout_ms) c->heartbeat_timeout_ms = 5 * c->heartbeat_ivl_ms;
-    if (!c->max_held_msgs) c->max_held_msgs = MPC_ZMQ_DEFAULT_HELD_MSGS;
-    if (!c->max_held_bytes) c->max_held_bytes = 2 * c->max_msg_bytes;
-    if (!c->rcvhwm) c->rcvhwm = MPC_ZMQ_DEFAULT_RCVHWM;
-    pthread_mutex_init(&z->kmu, NULL);
-    pthread_mutex_init(&z->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&z->cv, &ca);
-    pthread_cond_init(&z->cv_bg, &ca);
-    pthread_condattr_destroy(&ca);
-    z->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);   /* -1: no hand-over, still correct */
-    atomic_init(&z->keys_pending, 0);
-    for (uint32_t j = 0; j < c->n; j++) {
-        if (j == c->self) continue;
-        z->peer[j].backoff_ms = S_RETRY_MIN_MS;
-        (void)s_peer_set_keys(&z->peer[j], cfg->peer_public[j], cfg->peer_next[j]);
-    }
-    z->base.ops = &s_ops;
-    z->base.impl = z;
-    z->base.self = c->self;
-    z->base.n = c->n;
-    r = MPC_ERR_NOMEM;
-    if (!(z->keys = mpc_keypair_dup(cfg->keys))) goto fail;
-    r = MPC_ERR_IO;
-    if (!(z->ctx = zmq_ctx_new())) {
-        s_fmt(err, errlen, "cannot create a ZeroMQ context: %s", zmq_strerror(errno));
-        goto fail;
-    }
-    zmq_ctx_set(z->ctx, ZMQ_BLOCKY, 0);       /* linger is 0 anyway; never hang in term */
-    /* The ZAP handler first: a CURVE server with no handler would admit any key. */
-    if ((r = s_start_zap(z, err, errlen)) != 0) goto fail;
-    r = MPC_ERR_IO;
-    z->router = zmq_socket(z->ctx, ZMQ_ROUTER);
-    /* Per frame, as libzmq sees it: with CURVE that is the encrypted MESSAGE command, a few
-     * dozen bytes larger than the payload; never below what the handshake itself needs.  The
-     * exact payload bound is enforced on every message by mpc_wire_payload_check(). */
-    int64_t maxmsg = (int64_t)c->max_msg_bytes + S_MAXMSG_MARGIN;
-    if (maxmsg < S_MIN_MAXMSG) maxmsg = S_MIN_MAXMSG;
-    /* Its ZAP domain, enforced; a libzmq that cannot enforce it gets no peer socket. */
-    if (z->router && (r = mpc_zap_attach(z->zap, z->router)) == MPC_ERR_UNSUPPORTED) {
-        s_fmt(err, errlen, "cannot set up the peer ROUTER: %s", MPC_ZAP_ENFORCE_ERROR);
-        goto fail;
-    }
-    if (!z->router || r != 0 || s_common_opts(z, z->router) || s_setopt_int(z->router, ZMQ_CURVE_SERVER, 1) ||
-        s_setopt_int(z->router, ZMQ_ROUTER_MANDATORY, 1) ||
-        s_setopt_int(z->router, ZMQ_RCVHWM, c->rcvhwm) ||
-        zmq_setsockopt(z->router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg)) {
-        r = MPC_ERR_IO;
-        s_fmt(err, errlen, "cannot set up the peer ROUTER: %s", zmq_strerror(errno));
-        goto fail;
-    }
-    if (zmq_bind(z->router, cfg->bind) != 0) {
-        int e = errno;
-        s_fmt(err, errlen, "cannot bind %s: %s", cfg->bind, zmq_strerror(e));
-        r = e == EADDRINUSE ? MPC_ERR_IO : MPC_ERR_CONFIG;
-        goto fail;
-    }
-    size_t elen = sizeof z->endpoint;
-    if (zmq_getsockopt(z->router, ZMQ_LAST_ENDPOINT, z->endpoint, &elen) != 0) z->endpoint[0] = 0;
-    for (uint32_t j = 0; j < c->n; j++) {
-        if (j == c->self) continue;
-        if ((r = s_open_peer(z, j, err, errlen)) != 0) goto fail;
-        if (cfg->peer_endpoints[j] &&
-            (r = mpc_transport_zmq_connect_peer(&z->base, j, cfg->peer_endpoints[j])) != 0) {
-            s_fmt(err, errlen, "%s", z->err);
-            goto fail;
-        }
-    }
-    *out = &z->base;
-    return 0;
-fail:
-    s_destroy(z);
-    return r;
-}
-
-static void s_op_destroy(mpc_transport **t)
-{
-    if (!t || !*t) return;
-    s_zt *z = s_self(*t);
-    if (z) s_destroy(z);
-    *t = NULL;
-}
-
-const char *mpc_transport_zmq_endpoint(const mpc_transport *t)
-{
-    s_zt *z = s_self(t);
-    return z ? z->endpoint : "";
-}
-
-const char *mpc_transport_zmq_last_error(const mpc_transport *t)
-{
-    s_zt *z = s_self(t);
-    if (!z) return "not a ZeroMQ transport";
-    return s_tls_err_of == z ? s_tls_err : z->err;
-}
-
-void mpc_transport_zmq_stats(const mpc_transport *t, mpc_zmq_stats *st)
-{
-    memset(st, 0, sizeof *st);
-    s_zt *z = s_self(t);
-    if (!z) return;
-    pthread_mutex_lock(&z->mu);
-    st->auth_allowed = mpc_zap_admitted(z->zap);
-    st->auth_denied = mpc_zap_refused(z->zap);
-    st->malformed = z->malformed;
-    st->protocol_errors = z->protocol_errors;
-    st->held_msgs = z->held_count;
-    st->held_bytes = z->held_bytes;
-    st->held_dropped = z->held_dropped;
-    st->disconnects = z->disconnects;
-    for (uint32_t j = 0; j < z->cfg.n; j++) st->remade += z->peer[j].reopens;
-    pthread_mutex_unlock(&z->mu);
-}
-
-void mpc_transport_zmq_peer_info(const mpc_transport *t, uint32_t peer, int *state, uint64_t *since_ms)
-{
-    s_zt *z = s_self(t);
-    *state = MPC_ZMQ_PEER_DOWN;
-    *since_ms = 0;
-    if (!z || peer >= z->cfg.n || peer == z->cfg.self) return;
-    *since_ms = (uint64_t)atomic_load(&z->peer[peer].pub_since);
-    *state = atomic_load(&z->peer[peer].pub_state);
-}
-
-void mpc_transport_zmq_peer_traffic(const mpc_transport *t, uint32_t peer, mpc_zmq_traffic *tr)
-{
-    memset(tr, 0, sizeof *tr);
-    s_zt *z = s_self(t);
-    if (!z || peer >= z->cfg.n || peer == z->cfg.self) return;
-    const s_peer *p = &z->peer[peer];
-    tr->bytes_sent = (uint64_t)atomic_load_explicit(&p->pub_bytes_sent, memory_order_relaxed);
-    tr->bytes_recv = (uint64_t)atomic_load_explicit(&p->pub_bytes_recv, memory_order_relaxed);
-    tr->msgs_sent = (uint64_t)atomic_load_explicit(&p->pub_msgs_sent, memory_order_relaxed);
-    tr->msgs_recv = (uint64_t)atomic_load_explicit(&p->pub_msgs_recv, memory_order_relaxed);
-}
-
-int mpc_transport_zmq_peer_up(const mpc_transport *t, uint32_t peer)
-{
-    s_zt *z = s_self(t);
-    if (!z || peer >= z->cfg.n || peer == z->cfg.self) return 0;
-    pthread_mutex_lock(&z->mu);
-    int up = z->peer[peer].state == S_PEER_UP;
-    pthread_mutex_unlock(&z->mu);
-    return up;
-}
-
-static uint64_t s_op_wire_bytes(const mpc_transport *t, uint8_t type, uint64_t stream, uint64_t seq,
-                                uint64_t count)
-{
-    /* the header's length does not depend on the sender (an index < 16 is one byte) */
-    mpc_msg_hdr h = {.version = MPC_WIRE_VERSION, .type = type, .stream = stream, .seq = seq,
-                     .sender = (uint16_t)t->self, .count = count};
-    uint8_t hb[MPC_WIRE_HDR_MAX];
-    size_t hlen = 0;
-    if (mpc_wire_hdr_encode(hb, sizeof hb, &hlen, &h) != 0) hlen = 0;
-    return hlen + count * 8;
-}
-
-static const struct mpc_transport_ops s_ops = {
-    .wire_bytes = s_op_wire_bytes,
-    .send = s_op_send,
-    .recv = s_op_recv,
-    .forget = s_op_forget,
-    .destroy = s_op_destroy,
-    .abort_info = s_op_abort_info,
-};

@@ -1,0 +1,149 @@
+/* transport_zmq_int.h — what transport_zmq.c (messages: holding, reading, sending, receiving)
+ * and transport_zmq_setup.c (construction, peers' sockets and keys, statistics) share.  Not
+ * part of the API: transport_zmq.h is.  docs/transport.md describes the design. */
+#ifndef MPC_TRANSPORT_ZMQ_INT_H
+#define MPC_TRANSPORT_ZMQ_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <zmq.h>
+
+#include "keys.h"
+#include "transport_zmq.h"
+#include "wire.h"
+#include "zap.h"
+
+#define S_ZAP_DOMAIN      "mpcd-peer"
+#define S_MARKER_SLACK    64      /* held markers (aborts, errors) beyond max_held_msgs */
+#define S_DOWN_GRACE_MS   50      /* after a disconnect, drain what already arrived */
+#define S_HELLO_POLL_MS   20
+#define S_MIN_MAXMSG      65536   /* ZMQ_MAXMSGSIZE floor: CURVE handshake commands */
+#define S_MAXMSG_MARGIN   1024    /* CURVE MESSAGE framing around a payload frame */
+#define S_NONE            1       /* s_take: nothing held for the stream */
+/* A background thread reads the sockets itself only once no foreground thread has been in
+ * recv for this long (a job between two rounds is back soon; handing the sockets over costs
+ * two thread wake-ups). */
+#define S_BG_DEFER_MS     5
+/* A DEALER whose handshake a peer refused (libzmq then gives up on that connection) or that
+ * holds the wrong one of the peer's two keys is made again after a pause that doubles from
+ * S_RETRY_MIN_MS to S_RETRY_MAX_MS and starts again after a handshake succeeds. */
+#define S_RETRY_MIN_MS    1000
+#define S_RETRY_MAX_MS    30000
+/* Payload frame size.  A payload longer than this travels as several frames of exactly
+ * S_CHUNK bytes (the last one shorter), so that no single frame takes long to encrypt, cross
+ * and decrypt: the receiver's I/O thread decrypts frame k while the sender's encrypts k + 1,
+ * and ZeroMQ heartbeats (which only see whole frames) never starve behind a 50 MB frame. */
+#define S_CHUNK           MPC_ZMQ_CHUNK_BYTES
+
+enum { S_PEER_NEW, S_PEER_UP, S_PEER_DOWN };
+enum { S_HELD_MSG, S_HELD_MARKER, S_HELD_ABORT };
+
+/* A message (or the trace of one) from a peer, waiting for a recv on its stream. */
+typedef struct s_held {
+    struct s_held *next;
+    int            kind;
+    mpc_msg_hdr    hdr;
+    int            err;         /* S_HELD_MARKER: what recv on the stream returns */
+    const char    *why;         /* S_HELD_MARKER: reason, a static string */
+    int64_t        abort_code;  /* S_HELD_ABORT: the peer's MPC_ERR_* code */
+    uint32_t       abort_lost;  /* S_HELD_ABORT: the party it lost, or MPC_ABORT_NO_PARTY */
+    zmq_msg_t      payload;     /* S_HELD_MSG only: the first (or only) payload frame */
+    zmq_msg_t     *more;        /* S_HELD_MSG: the other payload frames, in order (malloc) */
+    uint32_t       nmore;
+    size_t         bytes;       /* S_HELD_MSG: payload bytes in all */
+} s_held;
+
+typedef struct {
+    void    *dealer;            /* our CURVE client towards this peer's ROUTER */
+    void    *mon;               /* PAIR reading the DEALER's monitor events */
+    int      connected;         /* zmq_connect() done */
+    int      state;             /* S_PEER_* as seen from the DEALER's monitor */
+    uint64_t epoch;             /* number of UP -> DOWN transitions */
+    int      hello_seen;        /* a HELLO or HELLO_ACK arrived from this peer */
+    int      ack_pending;       /* we owe it a HELLO_ACK */
+    int      auth_refused;      /* ZAP status of the peer refusing our key, or 0 */
+    int      hs_failed;         /* a handshake failed for another reason */
+    /* The peer's keys (its public_key and, during a rotation, its next one); the DEALER uses
+     * keys[key_idx] as the CURVE server key. */
+    uint8_t  keys[2][MPC_KEY_BYTES];
+    int      nkeys, key_idx;
+    int      switch_key;        /* the server key looks wrong: the next DEALER tries the other */
+    uint64_t retry_at;          /* mpc_now_ms() time to make the DEALER again, or 0 */
+    uint64_t backoff_ms;        /* the pause before the next retry after this one */
+    uint32_t gen;               /* DEALERs made so far (names the monitor endpoint) */
+    uint64_t reopens;           /* DEALERs made again (stats) */
+    char     endpoint[MPC_ZMQ_ENDPOINT_MAX];
+    /* What mpc_transport_zmq_peer_info reports, readable from any thread: an
+     * MPC_ZMQ_PEER_* and the mpc_now_ms() time it began. */
+    atomic_int      pub_state;
+    atomic_uint_fast64_t pub_since;
+    /* Traffic with this peer (counted messages: not HELLO/HELLO_ACK), for
+     * mpc_transport_zmq_peer_traffic from any thread; one relaxed add per message. */
+    atomic_uint_fast64_t pub_bytes_sent, pub_bytes_recv, pub_msgs_sent, pub_msgs_recv;
+    s_held  *head, *tail;       /* held messages from this peer, arrival order */
+} s_peer;
+
+typedef struct {
+    mpc_transport base;         /* first member: &z->base == the public handle */
+    mpc_zmq_config cfg;         /* copy; pointer members cleared */
+    void         *ctx, *router;
+    mpc_zap      *zap;          /* admits the peers' keys, User-Id = the peer's index */
+    mpc_keypair  *keys;
+    s_peer        peer[MPC_ZMQ_MAX_PARTIES];
+    /* New peer keys from mpc_transport_zmq_set_peer_keys (any thread), taken in by the thread
+     * using the transport at its next s_process. */
+    pthread_mutex_t kmu;
+    atomic_int    keys_pending;
+    uint8_t       pend_pub[MPC_ZMQ_MAX_PARTIES][MPC_KEY_BYTES];
+    uint8_t       pend_next[MPC_ZMQ_MAX_PARTIES][MPC_KEY_BYTES];
+    char          endpoint[MPC_ZMQ_ENDPOINT_MAX];
+    char          err[512];
+    /* Threads (docs/transport.md, "Threading"): `mu` guards everything above and below that
+     * is not an atomic, and every use of a DEALER.  The ROUTER and the monitor PAIRs belong to
+     * the one thread that holds the reader token (`reading`), which polls them with `mu`
+     * released and files what arrived with `mu` held; with no reader, whoever holds `mu` may
+     * read them.  `cv` is broadcast whenever the reader filed traffic or gave up the token. */
+    pthread_mutex_t mu;
+    pthread_cond_t  cv;
+    int           reading;
+    pthread_t     reader;
+    /* Background threads (mpc_transport_zmq_background): while a foreground thread is in
+     * recv, a background thread does not read; it waits on cv_bg, woken when the foreground
+     * reader files the message it waits for (bg_from, bg_stream).  A foreground thread that
+     * finds a background thread reading writes `wakefd` (in the reader's poll set), so that
+     * the background reader hands the token over at once. */
+    pthread_cond_t  cv_bg;
+    int           reader_bg, wake_sent, fg_active, bg_waiting, bg_wake;
+    uint64_t      fg_last_ms;       /* when a foreground thread last left recv */
+    uint32_t      bg_from;
+    uint64_t      bg_stream;
+    int           wakefd;
+    uint64_t      malformed, protocol_errors, held_count, held_msgs, held_bytes, held_dropped,
+                  disconnects;
+} s_zt;
+
+extern const struct mpc_transport_ops zt_ops;
+
+/* The transport behind a handle, or NULL if it is not a ZeroMQ one. */
+s_zt *zt_self(const mpc_transport *t);
+/* Records the reason of the failed call (the calling thread's and z->err). */
+void  zt_seterr(s_zt *z, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* snprintf into err[errlen] (nothing if err is NULL). */
+void  zt_fmt(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void  zt_held_free(s_zt *z, s_held *e);
+/* The DEALER towards peer j (and its monitor): made, or closed. */
+int   zt_open_peer(s_zt *z, uint32_t j, char *err, size_t errlen);
+void  zt_close_peer(s_peer *p);
+int   zt_peer_set_keys(s_peer *p, const uint8_t pub[MPC_KEY_BYTES], const uint8_t next[MPC_KEY_BYTES]);
+
+/* The transport operations (transport.h) that transport_zmq.c implements. */
+int  zt_op_send(mpc_transport *t, uint32_t to, uint8_t type, uint64_t stream, uint64_t seq,
+                const uint64_t *data, uint64_t count);
+int  zt_op_recv(mpc_transport *t, uint32_t from, uint8_t type, uint64_t stream, uint64_t seq,
+                uint64_t *out, uint64_t count, int timeout_ms);
+int  zt_op_abort_info(mpc_transport *t, uint64_t stream, uint32_t *from, uint32_t *lost);
+void zt_op_forget(mpc_transport *t, uint64_t stream);
+
+#endif
