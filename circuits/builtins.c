@@ -177,13 +177,12 @@ static cg_val s_covcorr(cg_comp *C, const mpc_node *n, const cg_val *args, int w
     if (u.len != v.len)
         cg_error(C, n, "vector length mismatch in %s(): %llu and %llu", n->name, (unsigned long long)u.len,
                  (unsigned long long)v.len);
-    cg_val du = cg_center(C, n, u), dv = cg_center(C, n, v);
-    cg_val cov = cg_mean(C, n, cg_mul(C, n, du, dv));
+    cg_val cov = cg_comoment(C, n, u, v);
     if (!want_corr) return cov;
     /* corr = cov / (std_u · std_v); both standard deviations in one sqrt of a 2-vector. */
     cg_val vars = cg_sec(MPC_T_FIX,
-                         cg_gate(C, n, MPC_G_CONCAT, MPC_T_FIX, 2, cg_mean(C, n, cg_mul(C, n, du, du)).wire,
-                                 cg_mean(C, n, cg_mul(C, n, dv, dv)).wire, MPC_NO_WIRE, 0, 0), 1, 2);
+                         cg_gate(C, n, MPC_G_CONCAT, MPC_T_FIX, 2, cg_var(C, n, u).wire, cg_var(C, n, v).wire,
+                                 MPC_NO_WIRE, 0, 0), 1, 2);
     cg_val sd = cg_root(C, n, vars, 1);
     cg_val s0 = cg_block(C, n, sd.wire, 0, 1, 0), s1 = cg_block(C, n, sd.wire, 1, 1, 0);
     s0.type = s1.type = MPC_T_FIX;

@@ -167,6 +167,9 @@ cg_val cg_num_arg(cg_comp *C, const mpc_node *n, cg_val v, const char *fn);
 cg_val cg_mean(cg_comp *C, const mpc_node *n, cg_val v);
 cg_val cg_center(cg_comp *C, const mpc_node *n, cg_val v);
 cg_val cg_var(cg_comp *C, const mpc_node *n, cg_val v);
+/* mean((u - mean u)(v - mean v)) of two vectors of one length (numeric.c: two passes, per part
+ * when both are concatenations of equal parts). */
+cg_val cg_comoment(cg_comp *C, const mpc_node *n, cg_val u, cg_val v);
 cg_val cg_histogram(cg_comp *C, const mpc_node *n);
 
 #endif

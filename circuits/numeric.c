@@ -465,11 +465,74 @@ cg_val cg_center(cg_comp *C, const mpc_node *n, cg_val v)
     return cg_raw_sub(C, n, MPC_T_FIX, v, cg_mean(C, n, v));
 }
 
-/* mean((v - mean v)^2): two passes, no cancellation. */
+/* The parts of a vector made by concat (CONCAT gates followed), into parts[0..max-1]; how
+ * many there are (more than max: too many to treat one by one). */
+static unsigned s_concat_parts(const mpc_circuit *c, uint32_t w, uint32_t *parts, unsigned k, unsigned max)
+{
+    const mpc_gate *g = &c->gates[w];
+    if (g->kind != MPC_G_CONCAT) {
+        if (k < max) parts[k] = w;
+        return k + 1;
+    }
+    k = s_concat_parts(c, g->in[0], parts, k, max);
+    return k > max ? k : s_concat_parts(c, g->in[1], parts, k, max);
+}
+
+#define S_MAX_PARTS 16
+
+/* mean((u - mean u)(v - mean v)), u and v of one length.  Two passes (no cancellation), over
+ * the whole vectors -- or, when both are concatenations of parts of the same lengths, the
+ * parallel form (Chan, Golub, LeVeque, "Updating formulae and a pairwise algorithm for
+ * computing sample variances", 1979): with part j of n_j elements and means mu_j, mv_j,
+ *   n·comoment = sum_j sum_i (u_i - mu_j)(v_i - mv_j) + sum_j n_j (mu_j - mu)(mv_j - mv).
+ * Each part's pass reads that part only, so when a part is one party's input, owner-local
+ * pushdown computes it in the clear (circuits/splitcat.h; LANGUAGE.md "Owner-local
+ * pushdown") and only k scalars per part go through MPC.  The error is that of the two-pass
+ * form: each part's mean is off by at most an ulp, which adds n_j·ulp² to its sum. */
+static cg_val s_comoment(cg_comp *C, const mpc_node *n, cg_val u, cg_val v)
+{
+    uint32_t pu[S_MAX_PARTS], pv[S_MAX_PARTS];
+    unsigned k = s_concat_parts(C->c, u.wire, pu, 0, S_MAX_PARTS);
+    unsigned kv = u.wire == v.wire ? k : s_concat_parts(C->c, v.wire, pv, 0, S_MAX_PARTS);
+    if (u.wire == v.wire) memcpy(pv, pu, sizeof pu);
+    int parallel = k >= 2 && k <= S_MAX_PARTS && kv == k;
+    for (unsigned j = 0; parallel && j < k; j++)
+        parallel = C->c->gates[pu[j]].len == C->c->gates[pv[j]].len;
+    if (!parallel) {
+        cg_val du = cg_center(C, n, u), dv = u.wire == v.wire ? du : cg_center(C, n, v);
+        return cg_mean(C, n, cg_mul(C, n, du, dv));
+    }
+    cg_val mu = cg_mean(C, n, u), mv = u.wire == v.wire ? mu : cg_mean(C, n, v);
+    cg_val acc = {0};
+    for (unsigned j = 0; j < k; j++) {
+        uint64_t nj = C->c->gates[pu[j]].len;
+        cg_val uj = u, vj = v;
+        uj.wire = pu[j];
+        vj.wire = pv[j];
+        uj.len = vj.len = nj;
+        cg_val du = cg_center(C, n, uj), dv = u.wire == v.wire ? du : cg_center(C, n, vj);
+        cg_val pj = cg_mul(C, n, du, dv);
+        cg_val s = cg_sec(MPC_T_FIX, cg_gate(C, n, MPC_G_SUM, MPC_T_FIX, 1, pj.wire, MPC_NO_WIRE, MPC_NO_WIRE, 0, 0), 0, 1);
+        s = cg_ranged(C, n, s, pj.rg, pj.lo * (double)nj, pj.hi * (double)nj);
+        cg_val eu = cg_raw_sub(C, n, MPC_T_FIX, cg_mean(C, n, uj), mu);
+        cg_val ev = u.wire == v.wire ? eu : cg_raw_sub(C, n, MPC_T_FIX, cg_mean(C, n, vj), mv);
+        cg_val t = cg_mul(C, n, cg_mul(C, n, eu, ev), cg_pub(MPC_T_INT, nj, 0, 1));
+        cg_val part = cg_raw_add(C, n, MPC_T_FIX, s, t);
+        acc = j ? cg_raw_add(C, n, MPC_T_FIX, acc, part) : part;
+    }
+    return cg_div(C, n, acc, cg_pub(MPC_T_INT, u.len, 0, 1));
+}
+
+cg_val cg_comoment(cg_comp *C, const mpc_node *n, cg_val u, cg_val v)
+{
+    return s_comoment(C, n, u, v);
+}
+
+/* mean((v - mean v)^2): two passes, no cancellation (per part of a concatenation, combined:
+ * s_comoment). */
 cg_val cg_var(cg_comp *C, const mpc_node *n, cg_val v)
 {
-    cg_val d = cg_center(C, n, v);
-    return cg_mean(C, n, cg_mul(C, n, d, d));
+    return s_comoment(C, n, v, v);
 }
 
 /* histogram(v, [e0, e1, ..., ek]): k counts, bucket i = [e_i, e_(i+1)), the last one closed

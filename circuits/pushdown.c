@@ -9,6 +9,7 @@
  * compute from its own inputs, and they enter the MPC as that owner's secret inputs. */
 #include "pushdown.h"
 #include "diag.h"
+#include "splitcat.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -371,7 +372,7 @@ static int s_emit_gate(s_pd *x, uint32_t i)
     return 0;
 }
 
-int mpc_pushdown(const mpc_circuit *c, mpc_circuit **out, char *err, size_t errlen)
+static int s_pushdown(const mpc_circuit *c, mpc_circuit **out, char *err, size_t errlen)
 {
     s_pd x;
     memset(&x, 0, sizeof x);
@@ -438,5 +439,23 @@ out:
     free(x.mpcuse);
     free(x.lmask);
     free(x.map_main);
+    return r;
+}
+
+/* Pushdown of the circuit with its gates distributed over CONCAT (splitcat.h), so that the
+ * parts of a concatenation that belong to one party are pushed too; when that leaves nothing
+ * to push, the circuit as it was. */
+int mpc_pushdown(const mpc_circuit *c, mpc_circuit **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    if (c->n_locals) return mpc_errf(err, errlen, "circuit already has local parts");
+    mpc_circuit *sc = NULL;
+    if (mpc_split_concat(c, &sc, err, errlen)) return -1;
+    int r = s_pushdown(sc, out, err, errlen);
+    mpc_circ_destroy(&sc);
+    if (r == 0 && (*out)->n_locals == 0) {
+        mpc_circ_destroy(out);
+        r = s_pushdown(c, out, err, errlen);
+    }
     return r;
 }

@@ -176,6 +176,9 @@ Suite *mpc_test_suite(void)
 {
     Suite *s = suite_create("badprogs");
     TCase *tc = tcase_create("corpus");
+    /* Well over the corpus's few seconds on a quiet machine (loop_too_long alone unrolls a
+     * million iterations): the default 4 s expired under a loaded machine and under ASan. */
+    tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_corpus);
     tcase_add_test(tc, test_caret);
     tcase_add_test(tc, test_mpcc_compile_error);
