@@ -76,6 +76,9 @@ typedef struct mpcd_job {
      * without the lock) and fail the job as cancelled at the next step. */
     atomic_int      cancel;
     char            cancelled_by[MPC_NAME_MAX];
+    /* 1 + the daemon that refused this job's RUN (it saw another node as the sequencer, as
+     * during a failover), or 0: the worker's agreement stops waiting for that party. */
+    atomic_uint     run_refused_by;
     /* The audit log (docs/governance.md), under the lock: whether a record is due, the run's
      * start, and the statement the parties co-signed with their signatures (NULL when the
      * job did not run to the end here). */

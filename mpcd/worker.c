@@ -111,6 +111,42 @@ static void s_abort_parties(mpc_transport *view, const run_msg *r, uint32_t me, 
         if (p != me) (void)mpc_send_abort(view, p, r->stream, code, MPC_ABORT_NO_PARTY);
 }
 
+/* The job of run r while this daemon takes part in its agreement, or NULL.  Lock held. */
+static mpcd_job *s_run_job_of(mpcd_worker *w, const run_msg *r)
+{
+    mpcd_job *job = mpcd_jobs_find(w->jobs, r->id);
+    return job && job->stream == r->stream && job->state == MPCD_JOB_WAITING ? job : NULL;
+}
+
+/* Receives party p's AGREE message of `round`, waiting up to timeout_ms in slices of
+ * S_AGREE_SLICE_MS, so that the wait ends early when a client cancels the job here
+ * (MPC_ERR_CANCELLED), when a party of the job said it refused the RUN (*refused_by = 1 +
+ * that daemon: it saw another sequencer and will never take part), or when the daemon stops.
+ * A wait for a busy peer may legitimately last a job timeout (s_agree_timeout); these are
+ * the ways to learn sooner that it is in vain. */
+#define S_AGREE_SLICE_MS 200
+static int s_agree_recv(mpcd_worker *w, mpc_transport *view, const run_msg *r, uint32_t p, uint64_t round,
+                        uint64_t theirs[MPCD_AGREE_WORDS], int timeout_ms, uint32_t *refused_by)
+{
+    int64_t deadline = (int64_t)mpc_now_ms() + timeout_ms;
+    for (;;) {
+        int64_t left = deadline - (int64_t)mpc_now_ms();
+        int slice = left > S_AGREE_SLICE_MS ? S_AGREE_SLICE_MS : left > 0 ? (int)left : 0;
+        int s = mpc_recv(view, p, MPC_MSG_CONTROL, r->stream, round, theirs, MPCD_AGREE_WORDS, slice);
+        if (s != MPC_ERR_TIMEOUT || left <= S_AGREE_SLICE_MS || atomic_load(w->stop)) return s;
+        mpcd_jobs_lock(w->jobs);
+        mpcd_job *job = s_run_job_of(w, r);
+        int cancel = job && atomic_load(&job->cancel);
+        uint32_t by = job ? atomic_load(&job->run_refused_by) : 0;
+        mpcd_jobs_unlock(w->jobs);
+        if (cancel) return MPC_ERR_CANCELLED;
+        if (by) {
+            *refused_by = by;
+            return MPC_ERR_STATE;
+        }
+    }
+}
+
 /* One all-to-all AGREE round (seq `round`) among the program parties.  Returns 0 when every
  * party is ready and holds the same tuple; otherwise fills reason with the most telling
  * cause (a different tuple or a party without the job before a missing input before a
@@ -153,8 +189,16 @@ static int s_agree(mpcd_worker *w, mpc_transport *view, const run_msg *r, uint32
         if (p == me) continue;
         uint64_t theirs[MPCD_AGREE_WORDS];
         const char *who = w->names[r->binding[p]];
-        int s = mpc_recv(view, p, MPC_MSG_CONTROL, r->stream, round, theirs, MPCD_AGREE_WORDS, timeout_ms);
-        if (s != 0) {
+        uint32_t refused_by = 0;
+        int s = s_agree_recv(w, view, r, p, round, theirs, timeout_ms, &refused_by);
+        if (s == MPC_ERR_CANCELLED) {
+            *alone = 1;
+            CAUSE(4, s, "the job was cancelled here");
+        } else if (refused_by) {
+            *alone = 1;
+            CAUSE(4, MPC_ERR_STATE, "party %s refused the run: it saw another node as the sequencer (a failover)",
+                  w->names[refused_by - 1]);
+        } else if (s != 0) {
             if (s != MPC_ERR_PEER_ABORT) *alone = 1;
             CAUSE(1, s, "no agreement from party %s: %s", who, mpc_strerror(s));
         }
@@ -883,6 +927,7 @@ enum {
     NOTE_UNKNOWN = 0x554e4b31,   /* sequencer -> party: no such job at the sequencer */
     NOTE_EXPIRED = 0x45585031,   /* sequencer -> party: the job ended; detail says why */
     NOTE_RAN = 0x52414e31,       /* sequencer -> a party not bound to the job: it was ordered */
+    NOTE_RUN_REFUSED = 0x52554e58,   /* "RUNX" party -> the node whose RUN it refused (s_refuse_run) */
 };
 #define NOTE_REFUSED_BIT (1ull << 32)   /* in an EXPIRED detail: that party refused the job */
 #define NOTE_SEQ_ENDED   0xffffffffull  /* in an EXPIRED detail: the sequencer ended it otherwise */
@@ -972,6 +1017,23 @@ static void s_seq_end(mpcd_worker *w, mpcd_job *job, uint64_t detail, note_out *
     mpcd_jobs_notify(w->jobs);
 }
 
+/* A NOTE_RUN_REFUSED from party p: the job it names, when p is a party of it and this daemon
+ * is in its agreement, stops waiting for p (s_agree_recv).  1 if m was such a note. */
+static int s_take_run_refusal(mpcd_worker *w, uint32_t p, const uint64_t m[NOTE_WORDS])
+{
+    if (m[0] != NOTE_RUN_REFUSED) return 0;
+    uint8_t id[MPCD_JOB_ID_BYTES];
+    memcpy(id, &m[1], MPCD_JOB_ID_BYTES);
+    mpcd_jobs_lock(w->jobs);
+    mpcd_job *job = mpcd_jobs_find(w->jobs, id);
+    if (job && job->state == MPCD_JOB_WAITING && (s_bound_mask(job) & (1u << p))) {
+        atomic_store(&job->run_refused_by, p + 1);
+        mpcd_warn(job->id_hex, "%s refused this job's RUN: it saw another node as the sequencer", w->names[p]);
+    }
+    mpcd_jobs_unlock(w->jobs);
+    return 1;
+}
+
 /* Sequencer: reads the parties' readiness reports and answers them. */
 static void s_seq_drain(mpcd_worker *w)
 {
@@ -982,7 +1044,7 @@ static void s_seq_drain(mpcd_worker *w)
         uint64_t m[NOTE_WORDS];
         while (n_out + MPC_MAX_PARTIES < NOTES_MAX &&
                mpc_recv(w->mesh, p, MPC_MSG_CONTROL, MPCD_NOTE_STREAM, 0, m, NOTE_WORDS, 0) == 0) {
-            if (m[0] != NOTE_READY && m[0] != NOTE_REFUSED) continue;
+            if (s_take_run_refusal(w, p, m) || (m[0] != NOTE_READY && m[0] != NOTE_REFUSED)) continue;
             uint8_t id[MPCD_JOB_ID_BYTES];
             memcpy(id, &m[1], MPCD_JOB_ID_BYTES);
             uint32_t before = n_out;
@@ -1337,6 +1399,15 @@ static void s_refuse_run(mpcd_worker *w, uint32_t from, const uint64_t words[MPC
     if (s_run_decode(words, w->n_parties, &r) != 0) return;
     mpcd_warn(NULL, "a %s from %s refused: the sequencer here is %s", r.what == RUN_JOB ? "RUN" : "pool chunk",
               w->names[from], w->names[w->seq_now]);
+    /* The sender waits in the job's agreement for this party, possibly for a job timeout: tell
+     * it on the note stream (never on the run's stream) that it waits in vain.  It believes
+     * only a party of that job (s_take_run_refusal), which could end the job anyway. */
+    if (r.what == RUN_JOB) {
+        note_out out[1];
+        uint32_t n_out = 0;
+        s_note_add(out, &n_out, from, NOTE_RUN_REFUSED, r.id, 0);
+        s_note_flush(w, out, n_out);
+    }
 }
 
 /* Takes what nodes other than the sequencer sent on the control streams (RUNs, readiness
@@ -1354,8 +1425,8 @@ static void s_drain_stale(mpcd_worker *w)
             s_refuse_run(w, p, words);
         uint64_t m[NOTE_WORDS];
         for (int n = 0; !am_seq && n < 64 &&
-                        mpc_recv(w->mesh, p, MPC_MSG_CONTROL, MPCD_NOTE_STREAM, 0, m, NOTE_WORDS, 0) == 0; n++) {
-        }
+                        mpc_recv(w->mesh, p, MPC_MSG_CONTROL, MPCD_NOTE_STREAM, 0, m, NOTE_WORDS, 0) == 0; n++)
+            (void)s_take_run_refusal(w, p, m);
     }
 }
 
