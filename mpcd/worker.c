@@ -530,7 +530,9 @@ static void *s_job_thread(void *arg)
         /* Each job thread allocates from an arena of its own; give what the run freed back to
          * the system, so that the daemon's size after a burst of concurrent jobs returns to
          * what it holds (job records), not to the peak of every arena at once. */
+#ifndef __SANITIZE_ADDRESS__   /* ASan's allocator replaces glibc's: malloc_trim there crashed */
         malloc_trim(0);
+#endif
         pthread_mutex_lock(&sl->mu);
         pthread_cond_broadcast(&sl->cv);
         free(n);
