@@ -321,6 +321,17 @@ static void s_result(const mpcd_config *cfg, mpcd_jobs *jobs, const mpcd_client_
         rep->count = 0;
         goto out;
     }
+    /* Release rules: withheld elements go with their zero shares, listed (release_job.h). */
+    mpcd_job_withheld_note(job, o, rep->withheld, sizeof rep->withheld);
+    if (rep->withheld[0] && c->outputs[o].len > MPC_CWIRE_WITHHELD_MAX) {
+        char note[MPC_CWIRE_MSG_MAX];
+        snprintf(note, sizeof note, "%s", rep->withheld);
+        memset(rep, 0, sizeof *rep);
+        s_error(cfg, rep, hex, MPC_ERR_DENIED, "%s", note);
+        goto out;
+    }
+    for (uint64_t i = 0; rep->withheld[0] && i < c->outputs[o].len; i++)
+        if (job->withheld[o][i]) rep->withheld_bits[i / 8] |= (uint8_t)(1u << (i % 8));
     size_t bytes = (size_t)c->outputs[o].len * sizeof(uint64_t);
     *share = malloc(bytes);
     if (!*share) {
