@@ -18,6 +18,7 @@ typedef struct {
     const mpc_circuit *c;
     s_wire            *w;
     uint64_t           budget;
+    mpc_support_vec  **derived;   /* per input: the supports of the owner-local output it is, or NULL */
 } s_ctx;
 
 static const mpc_support S_ONE_ROW = {1, 0};
@@ -215,9 +216,21 @@ static int s_gate(s_ctx *x, uint32_t id)
     w->v.uniform = 1;
     w->v.len = g->len;
     switch ((mpc_gate_kind)g->kind) {
-    case MPC_G_INPUT:
+    case MPC_G_INPUT: {
+        const mpc_support_vec *d = x->derived ? x->derived[g->aux[0]] : NULL;
         w->v.one = S_ONE_ROW;
+        if (!d || d->uniform) {
+            if (d) w->v.one = d->one;
+            return 0;
+        }
+        int r = s_alloc(x, &w->v, g->len);
+        if (r <= 0) {
+            s_set_uniform(&w->v, g->len, s_floor(d));
+            return r;
+        }
+        memcpy(w->v.el, d->el, g->len * sizeof *d->el);
         return 0;
+    }
     case MPC_G_CONST:
     case MPC_G_OUTPUT:
         w->v.one.rows = MPC_SUPPORT_NONE;
@@ -253,12 +266,36 @@ void mpc_support_free(mpc_support_vec **v, uint32_t n)
     *v = NULL;
 }
 
+/* The supports of c's derived inputs (pushdown.h): each is an output of an owner-local part,
+ * which the owner computes in the clear from its own rows, so its support is that output's.
+ * *derived receives one pointer per input (NULL: a plain input), pointing into *locals (the
+ * supports of each local part's outputs).  0, or -1 when out of memory. */
+static int s_derived(const mpc_circuit *c, mpc_support_vec ***derived, mpc_support_vec ***locals)
+{
+    *derived = NULL;
+    *locals = NULL;
+    if (!c->n_locals) return 0;
+    *derived = calloc(c->n_inputs ? c->n_inputs : 1, sizeof **derived);
+    *locals = calloc(c->n_locals, sizeof **locals);
+    if (!*derived || !*locals) return -1;
+    for (uint32_t l = 0; l < c->n_locals; l++) {
+        const mpc_circuit *lc = c->locals[l];
+        if (lc->n_locals || mpc_circ_support(lc, &(*locals)[l]) != 0) return -1;
+        for (uint32_t o = 0; o < lc->n_outputs; o++)
+            for (uint32_t k = 0; k < c->n_inputs; k++)
+                if (!strcmp(c->inputs[k].name, lc->outputs[o].name) && c->inputs[k].len == lc->outputs[o].len)
+                    (*derived)[k] = &(*locals)[l][o];
+    }
+    return 0;
+}
+
 int mpc_circ_support(const mpc_circuit *c, mpc_support_vec **out)
 {
     *out = NULL;
-    s_ctx x = {c, calloc(c->n_gates ? c->n_gates : 1, sizeof(s_wire)), S_BUDGET};
+    s_ctx x = {c, calloc(c->n_gates ? c->n_gates : 1, sizeof(s_wire)), S_BUDGET, NULL};
     mpc_support_vec *res = calloc(c->n_outputs ? c->n_outputs : 1, sizeof *res);
-    int rc = x.w && res ? 0 : -1;
+    mpc_support_vec **locals = NULL;
+    int rc = x.w && res ? s_derived(c, &x.derived, &locals) : -1;
     for (uint32_t g = 0; rc == 0 && g < c->n_gates; g++) rc = s_gate(&x, g);
     for (uint32_t o = 0; rc == 0 && o < c->n_outputs; o++) {
         const mpc_support_vec *v = &x.w[c->outputs[o].wire].v;
@@ -271,6 +308,9 @@ int mpc_circ_support(const mpc_circuit *c, mpc_support_vec **out)
     }
     for (uint32_t g = 0; x.w && g < c->n_gates; g++) free(x.w[g].v.el);
     free(x.w);
+    for (uint32_t l = 0; locals && l < c->n_locals; l++) mpc_support_free(&locals[l], c->locals[l]->n_outputs);
+    free(locals);
+    free(x.derived);
     if (rc != 0) {
         mpc_support_free(&res, c->n_outputs);
         return -1;

@@ -13,7 +13,10 @@
  *     slices, concatenations and products: never a client's bool input, which could hold any
  *     value) counts the rows it selects, so its support is its own value, secret.  ADD and
  *     SUB of two counts (a histogram bin, #[v >= e_i] - #[v >= e_(i+1)]) are counts too.  Any
- *     other use of a count (count + 1, count * x, a comparison) has support 1.
+ *     other use of a count (count + 1, count * x, a comparison) has support 1;
+ *   - a derived input (owner-local pushdown, pushdown.h) has the support of the local part's
+ *     output it is: its owner computed it in the clear from its own rows (a count there stays
+ *     a count: the owner could only misstate its own rows).
  * A public support is compared with min_rows directly.  A count is compared inside MPC: the
  * daemon runs mpc_release_circuit, which multiplies each count element by its pass bit
  * [count >= min_rows] and adds the pass bits as outputs the daemons open among themselves.

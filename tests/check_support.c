@@ -129,6 +129,27 @@ START_TEST(test_release_circuit)
 }
 END_TEST
 
+/* With owner-local pushdown a mean is computed by its owner: the derived input keeps the
+ * support of the local part's output, and a count there stays a count. */
+START_TEST(test_pushdown_supports)
+{
+    const char *src = "party a, b\ninput x: int[40] from a in 0..100\ninput y: int[3] from b in 0..100\n"
+                      "output m = mean(x), c = count(x > 50), e = y + 1 to a, b\n";
+    mpc_circuit *c = NULL;
+    mpc_diag d;
+    ck_assert_int_eq(mpc_compile_ex(src, strlen(src), "t.mpc", NULL, 0, MPC_COMPILE_PUSHDOWN, &c, &d), 0);
+    mpc_diag_free(&d);
+    ck_assert_uint_ge(c->n_locals, 1);
+    mpc_support_vec *sup = NULL;
+    ck_assert_int_eq(mpc_circ_support(c, &sup), 0);
+    s_want(&sup[s_out(c, "m")], 0, 40, 0);
+    s_want(&sup[s_out(c, "c")], 0, 0, 1);
+    s_want(&sup[s_out(c, "e")], 2, 1, 0);
+    mpc_support_free(&sup, c->n_outputs);
+    mpc_circ_destroy(&c);
+}
+END_TEST
+
 /* A long element-wise vector mixing supports collapses to the strictest, never weaker. */
 START_TEST(test_long_mixed_vector)
 {
@@ -156,6 +177,7 @@ Suite *mpc_test_suite(void)
     tcase_add_test(tc, test_supports);
     tcase_add_test(tc, test_release_circuit);
     tcase_add_test(tc, test_long_mixed_vector);
+    tcase_add_test(tc, test_pushdown_supports);
     suite_add_tcase(s, tc);
     return s;
 }
