@@ -68,7 +68,14 @@ for p in a b c; do
 done
 job=$(grep -o "job=[0-9a-f]*.*release: output 'h'" "$D/a.log" | head -1 | cut -d' ' -f1)
 grep "$job" "$D"/*.log | grep -q "= 3\b\|value" && fail "a log line carries a value"
-ok "min_rows = 10 on one party withholds the bin of 3 on every party, the rest exact"
+for p in a b c; do
+    grep -q '"name":"h","elements":4,"to":\["a","b","c"\],"withheld":1,"withheld_by":"min_rows"}' "$D/state-$p/audit.log" ||
+        fail "$p's audit record does not say what was withheld: $(tail -n 1 "$D/state-$p/audit.log")"
+    grep -q '"release":{"min_rows":10,"min_contributors":0,"contributors":1}' "$D/state-$p/audit.log" ||
+        fail "$p's audit record does not give the rule"
+done
+"$BIN/mpcd" audit verify --config "$D/a.ini" > "$D/verify.out" 2>&1 || fail "mpcd audit verify: $(cat "$D/verify.out")"
+ok "min_rows = 10 on one party withholds the bin of 3 on every party, the rest exact; the audit records say so"
 
 "$MPC" run "$D/h.mpc" "$@" --json --config "$C" > "$D/mpc.json" 2> "$D/mpc.err" || fail "mpc run --json"
 python3 - "$D/mpc.json" <<'PY' || fail "the JSON result: $(cat "$D/mpc.json")"
@@ -94,4 +101,5 @@ grep -qx "m = withheld" "$D/mpc.out" || fail "min_contributors, the mean: $(cat 
 grep -q "output 'h' all elements withheld: fewer than min_contributors = 3 clients gave inputs (1 did)" "$D/mpc.err" ||
     fail "the contributors note: $(cat "$D/mpc.err")"
 grep -q "output 'm' is withheld: fewer than min_contributors = 3" "$D/mpc.err" || fail "the mean's note: $(cat "$D/mpc.err")"
+grep -q '"withheld":4,"withheld_by":"min_contributors"' "$D/state-c/audit.log" || fail "c's audit record: contributors"
 ok "min_contributors = 3 withholds every output of a job one client gave all inputs to"
