@@ -87,6 +87,27 @@ assert "withheld" not in o["m"], o
 PY
 ok "mpc run --json gives null for the withheld bin and the note"
 
+if [ -z "${SAN_BUILD:-}" ]; then   # python3 cannot load an ASan-instrumented library
+    LIB=${MPCCLIENT_LIB:-$(cd "$BIN/.." && pwd)/lib/libmpcclient.so}
+    PYTHONPATH=client-sdk/python MPCCLIENT_LIB="$LIB" python3 - "$C" "$D/h.mpc" > "$D/py.out" 2>&1 <<'PY' ||
+import sys
+from mpcclient import Client
+with Client(sys.argv[1]) as c:
+    job = c.create_job(sys.argv[2])
+    job.input("xa", [5, 7, 25, 30, 35, 45, 50, 61, 70, 80, 51, 52])
+    job.input("xb", [12, 21, 22, 23, 24, 41, 42, 43, 62, 90, 53, 54])
+    job.input("xc", [26, 27, 28, 29, 44, 46, 47, 68, 65, 99, 66, 67])
+    job.submit(all_inputs=True)
+    h = job.output("h", timeout=60)
+    assert h == [None, 11, 12, 10], h
+    assert "element 0 withheld: fewer than min_rows = 10 rows" in job.withheld("h"), job.withheld("h")
+    job.output("m", timeout=60)
+    assert job.withheld("m") == "", job.withheld("m")
+PY
+        fail "the Python binding: $(cat "$D/py.out")"
+    ok "the Python binding gives None for the withheld bin and the note"
+fi
+
 # --- 3. a reload changes the rule -----------------------------------------------------------
 set_rule b min_rows 2
 run "$@"
