@@ -62,7 +62,8 @@ typedef struct mpcd_job {
     mpcd_job_input *inputs;                      /* one per circuit input */
     uint64_t      **out_shares;                  /* after DONE: this party's share of each output */
     /* Release rules (docs/governance.md, "Release rules"): the rule this party asked for at
-     * submission, the rule agreed with the other parties (the strictest), the distinct clients
+     * submission (set by the client thread just after mpcd_jobs_add, before any input can
+     * arrive), the rule agreed with the other parties (the strictest), the distinct clients
      * that gave the job's inputs on all its parties, and per output either NULL (every element
      * released) or one byte per element, nonzero when withheld (MPCD_WITHHELD_*).  No values. */
     uint64_t        rule_rows, rule_contrib;

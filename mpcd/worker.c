@@ -827,7 +827,12 @@ static void s_run_job(mpcd_worker *w, const run_msg *r)
     /* The tuple this party agrees to is its own submission's, with the sequencer's stream:
      * a different circuit, binding or preprocessing gives a different hash. */
     run_msg mine = *r;
+    /* The release rule (docs/governance.md, "Release rules"): each party's in round 0, the
+     * strictest applies; round 1 checks every party applies it and counted the same clients. */
+    uint64_t rel[3] = {0, 0, 0}, agreed[2] = {0, 0};
     if (job) {
+        rel[0] = job->rule_rows;
+        rel[1] = job->rule_contrib;
         job->sequenced = 1;
         job->stream = r->stream;
         job->state = MPCD_JOB_WAITING;
@@ -842,13 +847,6 @@ static void s_run_job(mpcd_worker *w, const run_msg *r)
     int pool_ok = w->pool && r->prep_mode == MPCD_PREP_OT && r->n == w->n_parties;
     if (pool_ok) mpcd_pool_state_get(w->pool, &ps);
     int mismatch = 0, alone = 0;
-    /* The release rule (docs/governance.md, "Release rules"): each party's in round 0, the
-     * strictest applies; round 1 checks every party applies it and counted the same clients. */
-    uint64_t rel[3] = {0, 0, 0}, agreed[2] = {0, 0};
-    if (job) {
-        rel[0] = job->rule_rows;
-        rel[1] = job->rule_contrib;
-    }
     int rc = s_agree(w, view, &mine, me, 0, job ? AGREE_READY : cancelled_here ? AGREE_CANCELLED : AGREE_NO_JOB, 0,
                      s_agree_timeout(w), &ps, rel, agreed, &mismatch, &alone, reason, sizeof reason);
     if (rc == 0 && !job) {
