@@ -352,6 +352,35 @@ static int s_withhold_all(mpcd_worker *w, mpcd_job *job, mpc_transport *view, co
     return 0;
 }
 
+/* Release rules before the engine runs: with too few contributors, every output withheld
+ * (s_withhold_all) and 1 returned (the engine does not run); with min_rows, the release
+ * circuit in *relc (its supports in *sup, has_pass per output) and the withheld maps in *wh
+ * for mpcd_release_open; otherwise nothing.  0, 1, or a negative error code with a reason. */
+static int s_release_prepare(mpcd_worker *w, mpcd_job *job, mpc_transport *view, const run_msg *r, mpc_circuit **relc,
+                             mpc_support_vec **sup, uint8_t **has_pass, uint8_t ***wh, char *reason, size_t rlen)
+{
+    const mpc_circuit *c = job->circ;
+    if (job->agreed_contrib <= job->contributors && job->agreed_rows == 0) return 0;
+    *wh = mpcd_release_withheld_new(c);
+    *has_pass = calloc(c->n_outputs ? c->n_outputs : 1, 1);
+    if (!*wh || !*has_pass) {
+        snprintf(reason, rlen, "out of memory for the release rules");
+        return MPC_ERR_NOMEM;
+    }
+    if (job->agreed_contrib > job->contributors) {
+        int rc = s_withhold_all(w, job, view, r, *wh, reason, rlen);
+        if (rc == 0) *wh = NULL;
+        return rc == 0 ? 1 : rc;
+    }
+    char err[256];
+    if (mpc_circ_support(c, sup) != 0 ||
+        mpc_release_circuit(c, *sup, job->agreed_rows, relc, *has_pass, err, sizeof err) != 0) {
+        snprintf(reason, rlen, "cannot build the release check: %.180s", *sup ? err : "out of memory");
+        return MPC_ERR_NOMEM;
+    }
+    return 0;
+}
+
 /* Runs the engine for job (lock NOT held; the job is ours: state RUNNING). */
 static int s_execute(mpcd_worker *w, mpcd_job *job, mpc_transport *view, const run_msg *r, uint32_t me,
                      int use_pool, uint32_t blame[2], char *reason, size_t rlen)
@@ -374,30 +403,11 @@ static int s_execute(mpcd_worker *w, mpcd_job *job, mpc_transport *view, const r
     mpc_circuit *relc = NULL;
     mpc_support_vec *sup = NULL;
     uint8_t *has_pass = NULL, **wh = NULL;
-    if (job->agreed_contrib > job->contributors || job->agreed_rows > 0) {
-        wh = mpcd_release_withheld_new(c);
-        has_pass = calloc(c->n_outputs ? c->n_outputs : 1, 1);
-        if (!wh || !has_pass) {
-            rc = MPC_ERR_NOMEM;
-            snprintf(reason, rlen, "out of memory for the release rules");
-            s_abort_parties(view, r, me, rc);
-            goto out;
-        }
-    }
-    if (job->agreed_contrib > job->contributors) {
-        rc = s_withhold_all(w, job, view, r, wh, reason, rlen);
-        if (rc == 0) wh = NULL;
+    rc = s_release_prepare(w, job, view, r, &relc, &sup, &has_pass, &wh, reason, rlen);
+    if (rc != 0) {
+        if (rc > 0) rc = 0;   /* every output withheld: done */
+        else s_abort_parties(view, r, me, rc);
         goto out;
-    }
-    if (job->agreed_rows > 0) {
-        char err[256];
-        if (mpc_circ_support(c, &sup) != 0 ||
-            mpc_release_circuit(c, sup, job->agreed_rows, &relc, has_pass, err, sizeof err) != 0) {
-            rc = MPC_ERR_NOMEM;
-            snprintf(reason, rlen, "cannot build the release check: %.180s", sup ? err : "out of memory");
-            s_abort_parties(view, r, me, rc);
-            goto out;
-        }
     }
     const mpc_circuit *run = relc ? relc : c;
     if (r->prep_mode == MPCD_PREP_DEALER) {
