@@ -156,6 +156,7 @@ static mpc_circuit *s_circuit(uint32_t n, uint64_t L, uint64_t k)
 
 /* The release rule each party's submission asks for (release rules tests; 0 elsewhere). */
 static uint64_t s_rule_rows[MAXN], s_rule_contrib[MAXN];
+static int      s_one_giver[MAXN];   /* party i saw both inputs come from one client */
 
 /* Submits the job to party i's table as a client would: shares of x and y. */
 static void s_submit(cluster *cl, uint32_t i, const uint8_t id[16], uint64_t L, uint64_t k,
@@ -173,7 +174,7 @@ static void s_submit(cluster *cl, uint32_t i, const uint8_t id[16], uint64_t L, 
     job->rule_rows = s_rule_rows[i];
     job->rule_contrib = s_rule_contrib[i];
     for (int in = 0; in < 2; in++) {
-        job->inputs[in].giver_id = 100 + (uint64_t)in;   /* two clients */
+        job->inputs[in].giver_id = 100 + (uint64_t)(s_one_giver[i] ? 0 : in);   /* two clients */
         job->inputs[in].present = 1;
         job->inputs[in].mode = MPC_IN_SHARE;
         job->inputs[in].share = malloc(L * 8);
@@ -348,6 +349,29 @@ START_TEST(test_release_rule_agreement)
     ck_assert_uint_eq(wh[1], MPCD_WITHHELD_CONTRIB);
     ck_assert_uint_eq(dot, 0);
     memset(s_rule_contrib, 0, sizeof s_rule_contrib);
+    s_cluster_stop(&cl);
+}
+END_TEST
+
+/* Parties that count different contributors fail the job on every party, naming the party that
+ * disagrees. */
+START_TEST(test_release_rule_disagreement)
+{
+    cluster cl;
+    s_cluster_start(&cl, 2, 5000);
+    s_one_giver[1] = 1;
+    uint8_t id[16];
+    randombytes_buf(id, sizeof id);
+    uint64_t zero[4] = {0}, *sh[2] = {zero, zero};
+    s_submit(&cl, 1, id, 4, 5, sh);
+    s_submit(&cl, 0, id, 4, 5, sh);
+    char reason[MPCD_REASON_MAX];
+    ck_assert_int_eq(s_wait_done(&cl, 0, id, reason), MPCD_JOB_FAILED);
+    ck_assert_msg(strstr(reason, "party p1 disagrees on the release rule: it applies min_rows = 0, min_contributors = 0 "
+                                 "with 1 contributors; this party min_rows = 0, min_contributors = 0 with 2"), "%s", reason);
+    ck_assert_int_eq(s_wait_done(&cl, 1, id, reason), MPCD_JOB_FAILED);
+    ck_assert_msg(strstr(reason, "party p0 disagrees on the release rule"), "%s", reason);
+    s_one_giver[1] = 0;
     s_cluster_stop(&cl);
 }
 END_TEST
@@ -604,7 +628,7 @@ static void s_submit_bc(cluster *cl, uint32_t i, const uint8_t id[16], uint64_t 
     job->rule_rows = s_rule_rows[i];
     job->rule_contrib = s_rule_contrib[i];
     for (int in = 0; in < 2; in++) {
-        job->inputs[in].giver_id = 100 + (uint64_t)in;   /* two clients */
+        job->inputs[in].giver_id = 100 + (uint64_t)(s_one_giver[i] ? 0 : in);   /* two clients */
         job->inputs[in].present = 1;
         job->inputs[in].mode = MPC_IN_SHARE;
         job->inputs[in].share = malloc(4 * 8);
@@ -744,6 +768,7 @@ Suite *mpc_test_suite(void)
     tcase_add_test(tc, test_missing_job_fails_everywhere);
     tcase_add_test(tc, test_different_circuit_aborts);
     tcase_add_test(tc, test_release_rule_agreement);
+    tcase_add_test(tc, test_release_rule_disagreement);
     tcase_add_test(tc, test_agreement_failure_reaches_all);
     tcase_add_test(tc, test_prep_progress);
     tcase_add_test(tc, test_missing_input_times_out);
