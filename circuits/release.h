@@ -12,7 +12,9 @@
  *   - a *count*: SUM of a wire of bits the circuit computed itself (LTZ/EQZ results, their
  *     slices, concatenations and products: never a client's bool input, which could hold any
  *     value) counts the rows it selects, so its support is its own value, secret.  ADD and
- *     SUB of two counts (a histogram bin, #[v >= e_i] - #[v >= e_(i+1)]) are counts too.  Any
+ *     SUB of two counts (a histogram bin, #[v >= e_i] - #[v >= e_(i+1)]) are counts too (the
+ *     gates cannot show that the row sets nest as a histogram's do: docs/governance.md says
+ *     what that leaves to the operator who approves the program).  Any
  *     other use of a count (count + 1, count * x, a comparison) has support 1;
  *   - a derived input (owner-local pushdown, pushdown.h) has the support of the local part's
  *     output it is: its owner computed it in the clear from its own rows (a count there stays
