@@ -326,7 +326,9 @@ static void s_result(const mpcd_config *cfg, mpcd_jobs *jobs, const mpcd_client_
     if (rep->withheld[0] && c->outputs[o].len > MPC_CWIRE_WITHHELD_MAX) {
         char note[MPC_CWIRE_MSG_MAX];
         snprintf(note, sizeof note, "%s", rep->withheld);
+        uint64_t rid = rep->rid;
         memset(rep, 0, sizeof *rep);
+        rep->rid = rid;
         s_error(cfg, rep, hex, MPC_ERR_DENIED, "%s", note);
         goto out;
     }
