@@ -87,6 +87,13 @@ assert "withheld" not in o["m"], o
 PY
 ok "mpc run --json gives null for the withheld bin and the note"
 
+# an element-wise output longer than the listable 65536 elements is refused whole, with the note
+printf 'party a, b, c\ninput x: int[70000] from a\noutput y = x + x to a, b, c\n' > "$D/long.mpc"
+python3 -c "print('\n'.join(str(i) for i in range(70000)))" > "$D/long.csv"
+out=$("$MPC" run "$D/long.mpc" --input x=@"$D/long.csv" --config "$C" 2>&1) && fail "the long output was released: $out"
+echo "$out" | grep -q "output 'y' all elements withheld: fewer than min_rows = 10 rows" || fail "the long output: $out"
+ok "an element-wise output of 70000 elements is withheld whole under min_rows = 10"
+
 if [ -z "${SAN_BUILD:-}" ]; then   # python3 cannot load an ASan-instrumented library
     LIB=${MPCCLIENT_LIB:-$(cd "$BIN/.." && pwd)/lib/libmpcclient.so}
     PYTHONPATH=client-sdk/python MPCCLIENT_LIB="$LIB" python3 - "$C" "$D/h.mpc" > "$D/py.out" 2>&1 <<'PY' ||
