@@ -409,6 +409,12 @@ void mpc_job_free(mpc_job **jp)
     free(j->decl);
     free(j->circ_bytes);
     free(j->src);
+    for (uint32_t o = 0; j->circ && o < j->circ->n_outputs; o++) {
+        if (j->withheld_note) free(j->withheld_note[o]);
+        if (j->withheld_bits) free(j->withheld_bits[o]);
+    }
+    free(j->withheld_note);
+    free(j->withheld_bits);
     mpc_circ_destroy(&j->circ);
     free(j);
     *jp = NULL;
@@ -1483,6 +1489,41 @@ int mpc_client_jobs(mpc_client *c, mpc_job_status **out, size_t *n_out)
     return 0;
 }
 
+/* Keeps what rep (the first daemon's answer) says was withheld of output o.  0 or MPC_ERR_NOMEM. */
+static int s_keep_withheld(mpc_job *j, uint32_t o, const mpc_cwire_rep *rep)
+{
+    uint32_t no = j->circ->n_outputs;
+    if (!j->withheld_note) {
+        j->withheld_note = calloc(no, sizeof *j->withheld_note);
+        j->withheld_bits = calloc(no, sizeof *j->withheld_bits);
+        if (!j->withheld_note || !j->withheld_bits) return MPC_ERR_NOMEM;
+    }
+    free(j->withheld_note[o]);
+    free(j->withheld_bits[o]);
+    j->withheld_note[o] = NULL;
+    j->withheld_bits[o] = NULL;
+    if (!rep || !rep->withheld[0]) return 0;
+    size_t nb = (size_t)(rep->count + 7) / 8;
+    j->withheld_note[o] = strdup(rep->withheld);
+    j->withheld_bits[o] = malloc(nb);
+    if (!j->withheld_note[o] || !j->withheld_bits[o]) return MPC_ERR_NOMEM;
+    memcpy(j->withheld_bits[o], rep->withheld_bits, nb);
+    return 0;
+}
+
+const char *mpc_job_output_note(const mpc_job *j, const char *name)
+{
+    int o = name ? s_find_output(j, name) : -1;
+    return o >= 0 && j->withheld_note && j->withheld_note[o] ? j->withheld_note[o] : "";
+}
+
+int mpc_job_output_withheld(const mpc_job *j, const char *name, uint64_t i)
+{
+    int o = name ? s_find_output(j, name) : -1;
+    if (o < 0 || !j->withheld_bits || !j->withheld_bits[o] || i >= j->circ->outputs[o].len) return 0;
+    return j->withheld_bits[o][i / 8] >> (i % 8) & 1;
+}
+
 int mpc_job_output(mpc_client *c, mpc_job *j, const char *name, int timeout_ms, uint64_t **values, uint64_t *n_out)
 {
     c->errmsg[0] = 0;
@@ -1497,6 +1538,7 @@ int mpc_job_output(mpc_client *c, mpc_job *j, const char *name, int timeout_ms, 
     if (n > SIZE_MAX / 8) return s_seterr(c, MPC_ERR_LIMIT, "output '%s' is too long", name);
     uint64_t *acc = s_alloc((size_t)n * 8);
     uint64_t *share = sodium_allocarray((size_t)n, 8);
+    mpc_cwire_rep *first = NULL;   /* the first daemon's answer: the others must list the same withheld elements */
     int r;
     if (!acc || !share) {
         r = s_seterr(c, MPC_ERR_NOMEM, "job %s: out of memory for output '%s'", j->id_hex, name);
@@ -1535,6 +1577,17 @@ int mpc_job_output(mpc_client *c, mpc_job *j, const char *name, int timeout_ms, 
                                  s_dname(c, d), j->id_hex, name, s_type_name(rep.vtype), s_type_name(o->type));
                     goto out;
                 }
+                if (!first && (first = malloc(sizeof *first)) != NULL) *first = rep;
+                if (!first) {
+                    r = s_seterr(c, MPC_ERR_NOMEM, "out of memory");
+                    goto out;
+                }
+                if (strcmp(first->withheld, rep.withheld) != 0 ||
+                    memcmp(first->withheld_bits, rep.withheld_bits, sizeof rep.withheld_bits) != 0) {
+                    r = s_seterr(c, MPC_ERR_PROTOCOL, "daemon %s: job %s: output '%s': the daemons withheld different "
+                                 "elements", s_dname(c, d), j->id_hex, name);
+                    goto out;
+                }
                 mpc_cwire_add(acc, share, n);
                 break;
             }
@@ -1564,11 +1617,16 @@ int mpc_job_output(mpc_client *c, mpc_job *j, const char *name, int timeout_ms, 
             }
         }
     }
+    r = s_keep_withheld(j, (uint32_t)idx, first);
+    if (r) {
+        r = s_seterr(c, r, "out of memory");
+        goto out;
+    }
     *values = acc;
     *n_out = n;
     acc = NULL;
-    r = 0;
 out:
+    free(first);
     if (share) sodium_free(share);
     mpc_client_free(acc);
     return r;
@@ -1597,7 +1655,9 @@ int mpc_job_output_text(mpc_client *c, mpc_job *j, const char *name, int timeout
             memcpy(buf + off, ", ", 2);
             off += 2;
         }
-        int len = mpc_value_format(o->type, j->circ->frac_bits, v[i], buf + off, 65);
+        /* an element the release rules withheld carries no value */
+        int len = mpc_job_output_withheld(j, name, i) ? snprintf(buf + off, 65, "withheld")
+                                                       : mpc_value_format(o->type, j->circ->frac_bits, v[i], buf + off, 65);
         if (len < 0) {
             mpc_client_free(v);
             mpc_client_free(buf);

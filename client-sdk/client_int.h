@@ -56,6 +56,10 @@ struct mpc_job {
     uint64_t   **staged;                          /* per declared input: its staged values (sodium_malloc), or NULL */
     char        *src;                             /* the source it was compiled from (table defaults), or NULL */
     size_t       src_len;
+    /* Per output, once fetched with something withheld by the release rules: the daemons'
+     * note and a bit per element (malloc, or NULL). */
+    char       **withheld_note;
+    uint8_t    **withheld_bits;
 };
 
 /* Sets the client's error message (one line) and returns code. */

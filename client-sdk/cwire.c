@@ -178,12 +178,18 @@ int mpc_cwire_rep_encode(const mpc_cwire_rep *r, uint8_t **buf, size_t *len)
             r->count > MPC_CWIRE_MAX_COUNT || (r->ready && (r->count < 1 || r->state != MPC_JOB_DONE)) ||
             (!r->ready && (r->count != 0 || r->state == MPC_JOB_DONE)))
             return MPC_ERR_INVALID;
+        if (r->withheld[0] && (!r->ready || r->count > MPC_CWIRE_WITHHELD_MAX || !s_text_ok(r->withheld)))
+            return MPC_ERR_INVALID;
         e_init(&e);
-        e_head(&e, 7, r->type, r->rid);
+        e_head(&e, r->withheld[0] ? 9 : 7, r->type, r->rid);
         e_bool(&e, r->ready);
         e_u64(&e, r->state);
         e_u64(&e, r->vtype);
         e_u64(&e, r->count);
+        if (r->withheld[0]) {
+            e_str(&e, r->withheld);
+            e_bin(&e, r->withheld_bits, (size_t)(r->count + 7) / 8);
+        }
         return e_done(&e, buf, len);
     case MPC_CW_STATUS_OK: {
         const mpc_cwire_job_info *j = &r->job;
@@ -625,7 +631,7 @@ int mpc_cwire_rep_decode(const uint8_t *hdr, size_t len, size_t n_payload, size_
         if (n != 3) { s_fail(err, errlen, "CANCEL reply: %u fields, expected 3", n); goto out; }
         break;
     case MPC_CW_RESULT_OK:
-        if (n != 7) { s_fail(err, errlen, "RESULT reply: %u fields, expected 7", n); goto out; }
+        if (n != 7 && n != 9) { s_fail(err, errlen, "RESULT reply: %u fields, expected 7", n); goto out; }
         if (el[3].type != MSGPACK_OBJECT_BOOLEAN) { s_fail(err, errlen, "RESULT reply: bad ready flag"); goto out; }
         out->ready = el[3].via.boolean ? 1 : 0;
         if (s_uint(&el[4], MPC_JOB__COUNT - 1, &v)) { s_fail(err, errlen, "RESULT reply: bad job state"); goto out; }
@@ -640,6 +646,16 @@ int mpc_cwire_rep_decode(const uint8_t *hdr, size_t len, size_t n_payload, size_
                        : (out->count != 0 || out->state == MPC_JOB_DONE)) {
             s_fail(err, errlen, "RESULT reply: inconsistent ready flag, state and count");
             goto out;
+        }
+        if (n == 9) {
+            const uint8_t *bits;
+            size_t nb;
+            if (!out->ready || out->count > MPC_CWIRE_WITHHELD_MAX || s_text(&el[7], out->withheld) ||
+                !out->withheld[0] || s_bin(&el[8], &bits, &nb) || nb != (size_t)(out->count + 7) / 8) {
+                s_fail(err, errlen, "RESULT reply: bad withheld elements");
+                goto out;
+            }
+            memcpy(out->withheld_bits, bits, nb);
         }
         break;
     case MPC_CW_STATUS_OK:

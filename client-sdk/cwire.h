@@ -24,6 +24,7 @@
 #define MPC_CWIRE_MSG_MAX     512         /* ERROR message and failure reason, bytes */
 #define MPC_CWIRE_MAX_COUNT   (1ull << 32) /* longest vector (MPC_CIRC_MAX_VECTOR) */
 #define MPC_CWIRE_MAX_WAIT_MS 600000u     /* longest a RESULT may ask the daemon to hold */
+#define MPC_CWIRE_WITHHELD_MAX 65536u     /* longest output whose withheld elements are listed */
 
 /* Message types (header element 1).  A reply to request type T has type T | 0x80 when it
  * succeeded, MPC_CW_ERROR otherwise; the request id (element 2) is echoed. */
@@ -143,6 +144,13 @@ typedef struct {
     uint8_t  state;
     uint8_t  vtype;                            /* mpc_type */
     uint64_t count;
+    /* RESULT_OK ready: what the release rules withheld (docs/governance.md, "Release
+     * rules"): "" and no bits when nothing; else the daemon's note ("output 'h' elements 0, 2
+     * withheld: fewer than min_rows = 10 rows") and bit i of withheld_bits (byte i / 8, bit
+     * i % 8) set for each withheld element, whose share is 0.  On the wire as two more header
+     * elements (9 in all), present only when something was withheld. */
+    char     withheld[MPC_CWIRE_MSG_MAX];
+    uint8_t  withheld_bits[MPC_CWIRE_WITHHELD_MAX / 8];
     /* STATUS_OK */
     char     daemon[MPC_NAME_MAX];
     mpc_cwire_daemon_info info;

@@ -417,12 +417,21 @@ static void s_print_outputs(mpc_client *c, mpc_job *j, const opts *o)
         const char *type = "int";
         for (size_t k = 0; k < mpc_job_n_outputs(j); k++)
             if (!strcmp(mpc_job_output_name(j, k), names[i])) type = mpc_job_output_type(j, k);
+        const char *note = mpc_job_output_note(j, names[i]);
         if (o->json) {
+            /* withheld elements are null, and the note says why */
+            for (char *w = strstr(text, "withheld"); w; w = strstr(w, "withheld")) memcpy(w, "null    ", 8);
             printf("%s{\"name\": ", i ? ", " : "");
             s_json_str(names[i]);
-            printf(", \"type\": \"%s\", \"values\": [%s]}", type, text);
+            printf(", \"type\": \"%s\", \"values\": [%s]", type, text);
+            if (note[0]) {
+                printf(", \"withheld\": ");
+                s_json_str(note);
+            }
+            printf("}");
         } else {
             printf("%s = %s\n", names[i], text);
+            if (note[0]) fprintf(stderr, "mpc: %s\n", note);
         }
         fflush(stdout);
         mpc_client_free(text);

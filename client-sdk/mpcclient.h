@@ -260,7 +260,16 @@ __attribute__((warn_unused_result))
 MPC_API int mpc_job_output(mpc_client *c, mpc_job *j, const char *name, int timeout_ms,
                    uint64_t **values, uint64_t *n);
 
-/* The same, formatted as mpcc --eval prints it: values in the output's type, ", "-separated.
+/* What the daemons' release rules (docs/governance.md, "Release rules") withheld of output
+ * `name`, known once mpc_job_output fetched it: their note, e.g. "output 'h' elements 0, 2
+ * withheld: fewer than min_rows = 10 rows", or "" when every element was released (or it was
+ * not fetched yet).  A withheld element carries no value (mpc_job_output gives 0 for it). */
+MPC_API const char *mpc_job_output_note(const mpc_job *j, const char *name);
+/* 1 when element i of output `name` was withheld, else 0. */
+MPC_API int         mpc_job_output_withheld(const mpc_job *j, const char *name, uint64_t i);
+
+/* The same, formatted as mpcc --eval prints it: values in the output's type, ", "-separated;
+ * an element withheld by the release rules reads "withheld".
  * *text is NUL-terminated (free with mpc_client_free). */
 __attribute__((warn_unused_result))
 MPC_API int mpc_job_output_text(mpc_client *c, mpc_job *j, const char *name, int timeout_ms, char **text);

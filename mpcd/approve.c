@@ -191,3 +191,35 @@ int mpcd_admit(const mpcd_config *cfg, const mpc_circuit *c, const uint8_t hash[
     }
     return 0;
 }
+
+static void s_stricter(mpcd_release *r, const mpcd_release *o)
+{
+    if (o->min_rows > r->min_rows) r->min_rows = o->min_rows;
+    if (o->min_contributors > r->min_contributors) r->min_contributors = o->min_contributors;
+}
+
+void mpcd_release_rule(const mpcd_config *cfg, const mpc_circuit *c, const uint8_t hash[32],
+                       const char (*bind)[MPC_NAME_MAX], uint32_t n_bind, mpcd_release *out)
+{
+    out->min_rows = cfg->min_rows > 0 ? (uint64_t)cfg->min_rows : 0;
+    out->min_contributors = cfg->min_contributors > 0 ? (uint64_t)cfg->min_contributors : 0;
+    for (uint32_t i = 0; i < cfg->n_allowed; i++)
+        if (sodium_memcmp(cfg->allowed[i], hash, 32) == 0) s_stricter(out, &cfg->allowed_release[i]);
+    if (!c->program || cfg->n_approvals == 0) return;
+    mpc_program_canon pc;
+    char err[320];
+    int ok = mpc_program_identify(c->program, &pc, err, sizeof err) == 0;
+    uint8_t prog[32];
+    memcpy(prog, pc.hash, 32);
+    mpc_program_canon_free(&pc);
+    if (!ok) return;
+    for (uint32_t i = 0; i < cfg->n_approvals; i++) {
+        const mpcd_approval *a = &cfg->approvals[i];
+        char w[512];
+        if (sodium_memcmp(a->hash, prog, 32) != 0 || !s_params_ok(cfg, a, c->program, w, sizeof w) ||
+            !s_binding_ok(a, bind, n_bind))
+            continue;
+        s_stricter(out, &a->release);
+        return;
+    }
+}

@@ -23,6 +23,14 @@ int mpcd_admit(const mpcd_config *cfg, const mpc_circuit *c, const uint8_t hash[
                const char (*bind)[MPC_NAME_MAX], uint32_t n_bind, const mpc_circ_limits *lim,
                char *why, size_t whylen);
 
+/* The release rule (docs/governance.md, "Release rules") this party asks for a job it admitted
+ * with mpcd_admit: the strictest (max, field by field) of the party's own `min_rows` /
+ * `min_contributors`, the rule on the `allow = CIRCUIT-HASH min_rows=..` line listing hash, and
+ * the rule on the program approval that admitted the circuit's program at its params and
+ * binding (the first, as in mpcd_admit). */
+void mpcd_release_rule(const mpcd_config *cfg, const mpc_circuit *c, const uint8_t hash[32],
+                       const char (*bind)[MPC_NAME_MAX], uint32_t n_bind, mpcd_release *out);
+
 /* Recompilations done (cache misses) since the start: for tests. */
 uint64_t mpcd_admit_recompiles(void);
 

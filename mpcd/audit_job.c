@@ -51,9 +51,24 @@ size_t mpcd_audit_stmt(const mpcd_job *job, const char (*names)[MPC_NAME_MAX], c
         for (uint32_t p = 0; p < c->n_parties; p++)
             if (c->outputs[k].recipients & (1u << p)) mpcd_json_str(&j, NULL, names[job->binding[p]]);
         mpcd_json_close(&j, ']');
+        /* release rules: how many elements were withheld, and why (no value) */
+        uint64_t held = 0, why = 0;
+        for (uint64_t e = 0; job->withheld && job->withheld[k] && e < c->outputs[k].len; e++)
+            if (job->withheld[k][e]) held++, why = job->withheld[k][e];
+        if (held) {
+            mpcd_json_uint(&j, "withheld", held);
+            mpcd_json_str(&j, "withheld_by", why == MPCD_WITHHELD_CONTRIB ? "min_contributors" : "min_rows");
+        }
         mpcd_json_close(&j, '}');
     }
     mpcd_json_close(&j, ']');
+    if (job->agreed_rows || job->agreed_contrib) {
+        mpcd_json_open(&j, "release", '{');
+        mpcd_json_uint(&j, "min_rows", job->agreed_rows);
+        mpcd_json_uint(&j, "min_contributors", job->agreed_contrib);
+        mpcd_json_uint(&j, "contributors", job->contributors);
+        mpcd_json_close(&j, '}');
+    }
     mpcd_json_str(&j, "preprocessing", prep);
     mpcd_json_str(&j, "outcome", mpcd_job_state_names[job->state]);
     return mpcd_json_end(&j);

@@ -157,13 +157,25 @@ static const mpc_ini_key s_rows[] = {
      "inputs without a declared range `in LO..HI`, or ranges that allow an overflow; see "
      "circuits/LANGUAGE.md), and a format-1 circuit, which does not record them. The count "
      "comes from the submitter's compiler: a safety net against mistakes, not a security check."},
+    C_INT(S_POLICY, min_rows, 0, MPCD_RELEASE_MAX, "0",
+          "Release rule: an output element is released only when at least this many input rows went into "
+          "it (a sum or mean over N rows: N; a `count` or a `histogram` bin: the count itself, compared "
+          "inside MPC; an element-wise output: 1); a failing element is withheld and its client told why. "
+          "An `allow` line may ask more for its program (`min_rows=10`). Per job the strictest rule of all "
+          "its parties applies on every party (docs/governance.md, \"Release rules\"). 0: no rule."),
+    C_INT(S_POLICY, min_contributors, 0, MPCD_RELEASE_MAX, "0",
+          "Release rule: a job's outputs are all withheld unless at least this many distinct clients gave "
+          "its inputs (counted over all its parties by client key). An `allow` line may ask more "
+          "(`min_contributors=2`); the strictest of all parties applies. 0: no rule."),
     {S_POLICY, "allow", MPC_INI_CUSTOM, 0, 0, 0, 0, "", 0, NULL, s_add_hashes, 1, "list of hashes, or an approval",
      "What the operator approves; the key may be repeated. Either circuit hashes (64 hex digits, as printed by "
      "`mpcc --stats`), comma-separated: exactly those circuits, under any binding of their parties to the "
      "daemons. Or one program approval, `allow = PROGRAM-HASH N=1..10000000 K=3 parties=a,b,c`, as printed by "
      "`mpcc --approve`: the program whatever its param values within the constraints (NAME=LO..HI of "
      "integers, or NAME=VALUE; a circuit stating a param the line does not constrain is refused), with "
-     "program party i bound to the i-th party of `parties=` (one line per admitted binding). The daemon "
+     "program party i bound to the i-th party of `parties=` (one line per admitted binding). Either form "
+     "may end with release rules for what it admits, `min_rows=10 min_contributors=2` (one circuit hash per "
+     "line then); the stricter of these and the party's own `min_rows`, `min_contributors` applies. The daemon "
      "recompiles the program a circuit carries to check it (docs/daemon.md, \"Approving a program\"). "
      "Recommended over circuit hashes."},
 
@@ -284,7 +296,20 @@ static int s_approval_item(mpc_ini *ini, mpcd_approval *a, const char *item)
     const char *eq = strchr(item, '=');
     if (!eq || eq == item || (size_t)(eq - item) >= MPC_NAME_MAX || !mpc_name_ok(item, (size_t)(eq - item)))
         return mpc_ini_error(ini, line, "allow: '%.70s' is not NAME=LO..HI, NAME=VALUE or parties=a,b,...", item), -1;
-    if ((size_t)(eq - item) == 7 && !strncmp(item, "parties", 7)) {
+    size_t nl = (size_t)(eq - item);
+    if ((nl == 8 && !strncmp(item, "min_rows", 8)) || (nl == 16 && !strncmp(item, "min_contributors", 16))) {
+        uint64_t *dst = nl == 8 ? &a->release.min_rows : &a->release.min_contributors;
+        char *end = NULL;
+        unsigned long long v = eq[1] >= '0' && eq[1] <= '9' ? strtoull(eq + 1, &end, 10) : 0;
+        if (!end || *end || v > MPCD_RELEASE_MAX)
+            return mpc_ini_error(ini, line, "allow: '%.70s': expected an integer 0..%d", item, MPCD_RELEASE_MAX), -1;
+        if (a->has_release & (nl == 8 ? 1u : 2u))
+            return mpc_ini_error(ini, line, "allow: %.*s= is given twice", (int)nl, item), -1;
+        *dst = v;
+        a->has_release |= nl == 8 ? 1 : 2;
+        return 0;
+    }
+    if (nl == 7 && !strncmp(item, "parties", 7)) {
         if (a->n_parties) return mpc_ini_error(ini, line, "allow: parties= is given twice"), -1;
         const char *p = eq + 1;
         for (;;) {
@@ -335,6 +360,15 @@ static int s_add_approval(mpc_ini *ini, mpcd_config *cfg, const char *value)
                              "(`mpcc --approve`), not '%.70s'", tok ? tok : ""), -1;
     while ((tok = strtok_r(NULL, " \t", &save)) != NULL)
         if (s_approval_item(ini, a, tok) != 0) return -1;
+    if (!a->n_parties && !a->n_params && a->has_release) {
+        /* `allow = CIRCUIT-HASH min_rows=..`: one circuit hash with its release rule. */
+        if (cfg->n_allowed >= MPCD_MAX_ALLOWED)
+            return mpc_ini_error(ini, line, "allow: more than %d hashes", MPCD_MAX_ALLOWED), -1;
+        memcpy(cfg->allowed[cfg->n_allowed], a->hash, 32);
+        cfg->allowed_release[cfg->n_allowed++] = a->release;
+        memset(a, 0, sizeof *a);
+        return 0;
+    }
     if (!a->n_parties)
         return mpc_ini_error(ini, line, "allow: a program approval needs parties=a,b,... (the configured party "
                              "each program party may be bound to)"), -1;

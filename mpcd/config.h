@@ -18,6 +18,15 @@
 #define MPCD_MAX_APPROVALS 64    /* program approvals: `allow = PROGRAM-HASH NAME=.. parties=..` */
 #define MPCD_APPROVAL_MAX_PARAMS 16
 
+/* A release rule (docs/governance.md, "Release rules"): an output element is released only
+ * when at least min_rows input rows went into it, and a job's outputs only when at least
+ * min_contributors distinct clients gave its inputs.  0 (the default) imposes nothing. */
+#define MPCD_RELEASE_MAX 1000000000
+typedef struct {
+    uint64_t min_rows;
+    uint64_t min_contributors;
+} mpcd_release;
+
 /* One program approval (docs/daemon.md, "Approving a program"): the program hash, a
  * constraint per param, and the configured party each program party (in the program's
  * declaration order) may be bound to. */
@@ -28,6 +37,8 @@ typedef struct {
     mpc_param_constraint params[MPCD_APPROVAL_MAX_PARAMS];
     uint32_t             n_parties;
     char                 parties[MPC_MAX_PARTIES][MPC_NAME_MAX];
+    mpcd_release         release; /* min_rows= / min_contributors= on the line (0: not given) */
+    uint32_t             has_release;   /* bit 0: min_rows= given, bit 1: min_contributors= */
     uint32_t             line;    /* in the configuration file, for messages */
 } mpcd_approval;
 #define MPCD_PATH_MAX      512
@@ -109,6 +120,8 @@ typedef struct {
     /* [policy] */
     int      allow_any_program;
     int      strict;                /* refuse circuits the compiler gave overflow warnings for */
+    int64_t  min_rows;              /* the party's default release rule (mpcd_release) */
+    int64_t  min_contributors;
 
     /* Resolved. */
     uint32_t        n_parties;
@@ -117,6 +130,7 @@ typedef struct {
     mpcd_client_conf clients[MPCD_MAX_CLIENTS];
     uint32_t        n_clients;
     uint8_t         allowed[MPCD_MAX_ALLOWED][32];
+    mpcd_release    allowed_release[MPCD_MAX_ALLOWED];   /* `allow = HASH min_rows=..` (else 0) */
     uint32_t        n_allowed;
     mpcd_approval   approvals[MPCD_MAX_APPROVALS];
     uint32_t        n_approvals;

@@ -142,6 +142,8 @@ static void s_submit(const mpcd_config *cfg, mpcd_jobs *jobs, const mpcd_client_
                 (long long)cfg->max_jobs_per_client);
         goto out;
     }
+    mpcd_release rule;
+    mpcd_release_rule(cfg, c, hash, req->bind, req->n_bind, &rule);
     int rc = mpcd_jobs_add(jobs, req->job, cl->name, &c, hash, binding, me);
     if (rc == MPC_ERR_STATE) {
         s_error(cfg, rep, hex, rc, "a job with this id exists");
@@ -156,6 +158,13 @@ static void s_submit(const mpcd_config *cfg, mpcd_jobs *jobs, const mpcd_client_
         s_error(cfg, rep, hex, rc, "cannot queue the job: %s", mpc_strerror(rc));
         goto out;
     }
+    mpcd_jobs_lock(jobs);
+    mpcd_job *added = mpcd_jobs_find(jobs, req->job);
+    if (added) {
+        added->rule_rows = rule.min_rows;
+        added->rule_contrib = rule.min_contributors;
+    }
+    mpcd_jobs_unlock(jobs);
     if (me == UINT32_MAX && cfg->self != 0) {
         /* Neither a party of the job nor its sequencer: nothing to do here. */
         mpcd_jobs_lock(jobs);
@@ -245,6 +254,7 @@ static void s_input(const mpcd_config *cfg, mpcd_jobs *jobs, const mpcd_client_c
     }
     in->present = 1;
     snprintf(in->giver, sizeof in->giver, "%s", cl->name);
+    in->giver_id = mpcd_client_id(cl->public_key);
     rep->type = MPC_CW_INPUT_OK;
     mpcd_jobs_notify(jobs);
     mpcd_info(hex, "input '%s' received from client %s", req->name, cl->name);
@@ -311,6 +321,19 @@ static void s_result(const mpcd_config *cfg, mpcd_jobs *jobs, const mpcd_client_
         rep->count = 0;
         goto out;
     }
+    /* Release rules: withheld elements go with their zero shares, listed (release_job.h). */
+    mpcd_job_withheld_note(job, o, rep->withheld, sizeof rep->withheld);
+    if (rep->withheld[0] && c->outputs[o].len > MPC_CWIRE_WITHHELD_MAX) {
+        char note[MPC_CWIRE_MSG_MAX];
+        snprintf(note, sizeof note, "%s", rep->withheld);
+        uint64_t rid = rep->rid;
+        memset(rep, 0, sizeof *rep);
+        rep->rid = rid;
+        s_error(cfg, rep, hex, MPC_ERR_DENIED, "%s", note);
+        goto out;
+    }
+    for (uint64_t i = 0; rep->withheld[0] && i < c->outputs[o].len; i++)
+        if (job->withheld[o][i]) rep->withheld_bits[i / 8] |= (uint8_t)(1u << (i % 8));
     size_t bytes = (size_t)c->outputs[o].len * sizeof(uint64_t);
     *share = malloc(bytes);
     if (!*share) {

@@ -91,6 +91,9 @@ static void s_job_free(mpcd_job *job)
 {
     mpcd_job_wipe_inputs(job);
     s_wipe_outputs(job);
+    if (job->withheld)
+        for (uint32_t o = 0; o < job->circ->n_outputs; o++) free(job->withheld[o]);
+    free(job->withheld);
     free(job->audit_stmt);
     free(job->audit_cs);
     free(job->inputs);
@@ -374,4 +377,55 @@ mpcd_job_state mpcd_job_cancel(mpcd_jobs *j, mpcd_job *job, const char *by)
     }
     s_notify(j);
     return was;
+}
+
+uint64_t mpcd_client_id(const char *public_key_z85)
+{
+    static const char tag[] = "mpcd client id\n";
+    uint8_t h[32];
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, NULL, 0, sizeof h);
+    crypto_generichash_update(&st, (const uint8_t *)tag, sizeof tag - 1);
+    crypto_generichash_update(&st, (const uint8_t *)public_key_z85, strlen(public_key_z85));
+    crypto_generichash_final(&st, h, sizeof h);
+    uint64_t id;
+    memcpy(&id, h, sizeof id);
+    return id;
+}
+
+void mpcd_job_withheld_note(const mpcd_job *job, uint32_t o, char *buf, size_t cap)
+{
+    buf[0] = 0;
+    if (!job->withheld || o >= job->circ->n_outputs || !job->withheld[o]) return;
+    const mpc_output *out = &job->circ->outputs[o];
+    const uint8_t *w = job->withheld[o];
+    uint64_t n = 0, why = 0;
+    for (uint64_t i = 0; i < out->len; i++)
+        if (w[i]) {
+            n++;
+            why = w[i];
+        }
+    if (!n) return;
+    size_t k = (size_t)snprintf(buf, cap, "output '%s' ", out->name);
+    if (n == out->len) {
+        k += (size_t)snprintf(buf + k, k < cap ? cap - k : 0, "%s withheld", out->len == 1 ? "is" : "all elements");
+    } else {
+        k += (size_t)snprintf(buf + k, k < cap ? cap - k : 0, "element%s", n > 1 ? "s" : "");
+        uint64_t shown = 0;
+        for (uint64_t i = 0; i < out->len && k < cap; i++) {
+            if (!w[i]) continue;
+            if (shown++ == 16) {
+                k += (size_t)snprintf(buf + k, cap - k, " and %llu more", (unsigned long long)(n - 16));
+                break;
+            }
+            k += (size_t)snprintf(buf + k, cap - k, "%s %llu", shown > 1 ? "," : "", (unsigned long long)i);
+        }
+        if (k < cap) k += (size_t)snprintf(buf + k, cap - k, " withheld");
+    }
+    if (k >= cap) return;
+    if (why == MPCD_WITHHELD_CONTRIB)
+        snprintf(buf + k, cap - k, ": fewer than min_contributors = %llu clients gave inputs (%u did)",
+                 (unsigned long long)job->agreed_contrib, (unsigned)job->contributors);
+    else
+        snprintf(buf + k, cap - k, ": fewer than min_rows = %llu rows", (unsigned long long)job->agreed_rows);
 }

@@ -44,6 +44,7 @@ typedef struct {
     uint64_t *share;                   /* SHARE: len words, wiped on free */
     uint8_t  *seed;                    /* SEED: MPCD_SEED_BYTES in sodium_malloc memory */
     char      giver[MPC_NAME_MAX];     /* the client that gave it (for the audit log) */
+    uint64_t  giver_id;                /* mpcd_client_id of its key: contributors (release rules) */
 } mpcd_job_input;
 
 typedef struct mpcd_job {
@@ -60,6 +61,15 @@ typedef struct mpcd_job {
     char            reason[MPCD_REASON_MAX];     /* why it failed (no secrets) */
     mpcd_job_input *inputs;                      /* one per circuit input */
     uint64_t      **out_shares;                  /* after DONE: this party's share of each output */
+    /* Release rules (docs/governance.md, "Release rules"): the rule this party asked for at
+     * submission (set by the client thread just after mpcd_jobs_add, before any input can
+     * arrive), the rule agreed with the other parties (the strictest), the distinct clients
+     * that gave the job's inputs on all its parties, and per output either NULL (every element
+     * released) or one byte per element, nonzero when withheld (MPCD_WITHHELD_*).  No values. */
+    uint64_t        rule_rows, rule_contrib;
+    uint64_t        agreed_rows, agreed_contrib;
+    uint32_t        contributors;
+    uint8_t       **withheld;
     time_t          submitted, finished;
     uint64_t        submitted_ms;                /* mpc_now_ms() at submission: input_timeout_ms counts from it */
     /* Readiness (docs/daemon.md, "Job ordering"), kept by the worker thread only. */
@@ -94,6 +104,17 @@ typedef struct mpcd_job {
 /* A job's audit record: none due (no audit log, or not a party of the job), due once the job
  * has ended, held (a job thread is collecting the co-signatures), written. */
 enum { MPCD_AUDIT_NONE = 0, MPCD_AUDIT_DUE, MPCD_AUDIT_HELD, MPCD_AUDIT_WRITTEN };
+
+/* Why an output element was withheld. */
+enum { MPCD_WITHHELD_NO = 0, MPCD_WITHHELD_ROWS = 1, MPCD_WITHHELD_CONTRIB = 2 };
+
+/* The identity of a client across parties for min_contributors: the first 8 bytes of
+ * BLAKE2b-256 of "mpcd client id\n" and its configured public key (Z85 text).  Public. */
+uint64_t mpcd_client_id(const char *public_key_z85);
+/* Lock held.  "output 'h' elements 2, 5 withheld: fewer than min_rows = 10 rows" (or "all
+ * elements", or the contributors' reason) for output o of a done job, or "" when the output
+ * is released whole.  Names indices and rules only, never a value. */
+void mpcd_job_withheld_note(const mpcd_job *job, uint32_t o, char *buf, size_t cap);
 
 typedef struct mpcd_jobs mpcd_jobs;
 

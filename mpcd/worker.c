@@ -18,6 +18,7 @@
 #include "mpc_err.h"
 #include "prep_dealer.h"
 #include "prep_ot.h"
+#include "release_job.h"
 #include "transport_view.h"
 #include "transport_zmq.h"
 
@@ -151,11 +152,19 @@ static int s_agree_recv(mpcd_worker *w, mpc_transport *view, const run_msg *r, u
  * party is ready and holds the same tuple; otherwise fills reason with the most telling
  * cause (a different tuple or a party without the job before a missing input before a
  * silent party), naming the party, and returns an error code. */
+/* rel: the release words this party sends (docs/daemon.md, "Release rules"): in round 0 the
+ * rule it asks for (min_rows, min_contributors, 0), and rel_max receives the strictest of
+ * every party's; in round 1 the rule it applies and the contributors it counted, which must
+ * be every party's too. */
 static int s_agree(mpcd_worker *w, mpc_transport *view, const run_msg *r, uint32_t me, uint64_t round,
                    uint64_t status, uint64_t detail, int timeout_ms, const mpcd_pool_state *pool,
-                   int *pool_mismatch, int *alone, char *reason, size_t rlen)
+                   const uint64_t rel[3], uint64_t rel_max[2], int *pool_mismatch, int *alone, char *reason,
+                   size_t rlen)
 {
-    uint64_t mine[MPCD_AGREE_WORDS] = {status, detail, 0, 0, 0, 0, pool->session, pool->added, pool->taken};
+    uint64_t mine[MPCD_AGREE_WORDS] = {status, detail, 0, 0, 0, 0, pool->session, pool->added, pool->taken,
+                                       rel[0], rel[1], rel[2]};
+    rel_max[0] = rel[0];
+    rel_max[1] = rel[1];
     s_tuple_hash(r, (uint8_t *)&mine[2]);
     int rc = 0, rank = 0;   /* rank of the cause kept in reason: higher wins */
     *pool_mismatch = 0;
@@ -214,7 +223,15 @@ static int s_agree(mpcd_worker *w, mpc_transport *view, const run_msg *r, uint32
         else if (sodium_memcmp(&theirs[2], &mine[2], 32) != 0)
             CAUSE(4, MPC_ERR_PROTOCOL, "party %s holds a different circuit, binding or preprocessing for this job",
                   who);
+        else if (round == 1 && memcmp(&theirs[9], &mine[9], 3 * sizeof(uint64_t)) != 0)
+            CAUSE(4, MPC_ERR_PROTOCOL, "party %s disagrees on the release rule: it applies min_rows = %llu, "
+                  "min_contributors = %llu with %llu contributors; this party min_rows = %llu, min_contributors = "
+                  "%llu with %llu", who, (unsigned long long)theirs[9], (unsigned long long)theirs[10],
+                  (unsigned long long)theirs[11], (unsigned long long)mine[9], (unsigned long long)mine[10],
+                  (unsigned long long)mine[11]);
         if (s == 0 && memcmp(&theirs[6], &mine[6], 3 * sizeof(uint64_t)) != 0) *pool_mismatch = 1;
+        if (s == 0 && theirs[9] > rel_max[0]) rel_max[0] = theirs[9];
+        if (s == 0 && theirs[10] > rel_max[1]) rel_max[1] = theirs[10];
     }
 #undef CAUSE
     return rc;
@@ -350,6 +367,64 @@ static mpc_prep *s_counted_new(mpc_prep *inner, mpcd_jobs *jobs, mpcd_job *job, 
     return p;
 }
 
+
+/* Every output withheld for too few contributors: no engine run; zero shares stand for the
+ * outputs so the job ends done, each element marked withheld.  Takes wh on success. */
+static int s_withhold_all(mpcd_worker *w, mpcd_job *job, mpc_transport *view, const run_msg *r, uint8_t **wh,
+                          char *reason, size_t rlen)
+{
+    const mpc_circuit *c = job->circ;
+    uint64_t **outs = calloc(c->n_outputs ? c->n_outputs : 1, sizeof *outs);
+    for (uint32_t o = 0; outs && o < c->n_outputs; o++) {
+        memset(wh[o], MPCD_WITHHELD_CONTRIB, c->outputs[o].len);
+        if (!(outs[o] = calloc(c->outputs[o].len, sizeof(uint64_t)))) {
+            while (o--) free(outs[o]);
+            free(outs);
+            outs = NULL;
+        }
+    }
+    if (!outs) {
+        snprintf(reason, rlen, "out of memory for the release rules");
+        return MPC_ERR_NOMEM;
+    }
+    /* A dealer waiting for this job's requests is told there will be none. */
+    if (w->dealer != UINT32_MAX && r->prep_mode == MPCD_PREP_DEALER) s_abort_dealer(view, r->n, r->stream, MPC_ERR_CANCELLED);
+    mpcd_jobs_lock(w->jobs);
+    job->out_shares = outs;
+    job->withheld = wh;
+    mpcd_jobs_unlock(w->jobs);
+    return 0;
+}
+
+/* Release rules before the engine runs: with too few contributors, every output withheld
+ * (s_withhold_all) and 1 returned (the engine does not run); with min_rows, the release
+ * circuit in *relc (its supports in *sup, has_pass per output) and the withheld maps in *wh
+ * for mpcd_release_open; otherwise nothing.  0, 1, or a negative error code with a reason. */
+static int s_release_prepare(mpcd_worker *w, mpcd_job *job, mpc_transport *view, const run_msg *r, mpc_circuit **relc,
+                             mpc_support_vec **sup, uint8_t **has_pass, uint8_t ***wh, char *reason, size_t rlen)
+{
+    const mpc_circuit *c = job->circ;
+    if (job->agreed_contrib <= job->contributors && job->agreed_rows == 0) return 0;
+    *wh = mpcd_release_withheld_new(c);
+    *has_pass = calloc(c->n_outputs ? c->n_outputs : 1, 1);
+    if (!*wh || !*has_pass) {
+        snprintf(reason, rlen, "out of memory for the release rules");
+        return MPC_ERR_NOMEM;
+    }
+    if (job->agreed_contrib > job->contributors) {
+        int rc = s_withhold_all(w, job, view, r, *wh, reason, rlen);
+        if (rc == 0) *wh = NULL;
+        return rc == 0 ? 1 : rc;
+    }
+    char err[256];
+    if (mpc_circ_support(c, sup) != 0 ||
+        mpc_release_circuit(c, *sup, job->agreed_rows, relc, *has_pass, err, sizeof err) != 0) {
+        snprintf(reason, rlen, "cannot build the release check: %.180s", *sup ? err : "out of memory");
+        return MPC_ERR_NOMEM;
+    }
+    return 0;
+}
+
 /* Runs the engine for job (lock NOT held; the job is ours: state RUNNING). */
 static int s_execute(mpcd_worker *w, mpcd_job *job, mpc_transport *view, const run_msg *r, uint32_t me,
                      int use_pool, uint32_t blame[2], char *reason, size_t rlen)
@@ -367,6 +442,18 @@ static int s_execute(mpcd_worker *w, mpcd_job *job, mpc_transport *view, const r
         in[k].len = c->inputs[k].len;
         in[k].seed = ji->seed;
     }
+    /* Release rules: fewer contributors than agreed withholds every output (the engine does
+     * not run); min_rows runs the release circuit (circuits/release.h) instead of c. */
+    mpc_circuit *relc = NULL;
+    mpc_support_vec *sup = NULL;
+    uint8_t *has_pass = NULL, **wh = NULL;
+    rc = s_release_prepare(w, job, view, r, &relc, &sup, &has_pass, &wh, reason, rlen);
+    if (rc != 0) {
+        if (rc > 0) rc = 0;   /* every output withheld: done */
+        else s_abort_parties(view, r, me, rc);
+        goto out;
+    }
+    const mpc_circuit *run = relc ? relc : c;
     if (r->prep_mode == MPCD_PREP_DEALER) {
         prep = mpc_prep_dealer_new(view, me, r->n, r->n, r->stream | MPC_STREAM_PREP_BIT, w->peer_timeout_ms);
     } else if (r->prep_mode == MPCD_PREP_OT && use_pool) {
@@ -378,7 +465,7 @@ static int s_execute(mpcd_worker *w, mpcd_job *job, mpc_transport *view, const r
         prep = mpc_prep_ot_new(view, me, r->n, r->stream | MPC_STREAM_PREP_BIT, &oo);
     }
     mpcd_jobs_lock(w->jobs);
-    job->prep_needed = s_triples_needed(c);
+    job->prep_needed = s_triples_needed(run);
     job->prep_made = 0;
     job->prep_started_ms = mpc_now_ms();
     mpcd_jobs_unlock(w->jobs);
@@ -402,7 +489,7 @@ static int s_execute(mpcd_worker *w, mpcd_job *job, mpc_transport *view, const r
         .cancel = &job->cancel,
         .prefetch_words = (uint64_t)1 << 22,
     };
-    e = mpc_engine_new(c, me, view, prep, &opts);
+    e = mpc_engine_new(run, me, view, prep, &opts);
     if (!e) {
         rc = MPC_ERR_NOMEM;
         snprintf(reason, rlen, "cannot start the engine");
@@ -436,6 +523,18 @@ static int s_execute(mpcd_worker *w, mpcd_job *job, mpc_transport *view, const r
         }
         memcpy(outs[o], mpc_engine_share(e, o), bytes);
     }
+    if (wh) {
+        rc = mpcd_release_open(view, r->n, me, r->stream, w->peer_timeout_ms, c, sup, has_pass, e, job->agreed_rows, outs, wh, reason, rlen);
+        if (rc != 0) {
+            for (uint32_t q = 0; q < c->n_outputs; q++) {
+                sodium_memzero(outs[q], (size_t)c->outputs[q].len * sizeof(uint64_t));
+                free(outs[q]);
+            }
+            free(outs);
+            s_abort_parties(view, r, me, rc);
+            goto out;
+        }
+    }
     mpc_engine_stats st;
     mpc_engine_stats_get(e, &st);
     mpcd_metrics_engine(st.rounds, st.triples);
@@ -449,6 +548,8 @@ static int s_execute(mpcd_worker *w, mpcd_job *job, mpc_transport *view, const r
     }
     mpcd_jobs_lock(w->jobs);
     job->out_shares = outs;
+    job->withheld = wh;
+    wh = NULL;
     job->rounds_done = st.rounds;
     job->triples_used = st.triples;
     mpcd_jobs_unlock(w->jobs);
@@ -456,6 +557,10 @@ out:
     mpc_engine_destroy(&e);
     mpc_prep_destroy(&prep);
     free(in);
+    mpcd_release_withheld_free(c, wh);
+    free(has_pass);
+    mpc_support_free(&sup, c->n_outputs);
+    mpc_circ_destroy(&relc);
     return rc;
 }
 
@@ -778,7 +883,12 @@ static void s_run_job(mpcd_worker *w, const run_msg *r)
     /* The tuple this party agrees to is its own submission's, with the sequencer's stream:
      * a different circuit, binding or preprocessing gives a different hash. */
     run_msg mine = *r;
+    /* The release rule (docs/governance.md, "Release rules"): each party's in round 0, the
+     * strictest applies; round 1 checks every party applies it and counted the same clients. */
+    uint64_t rel[3] = {0, 0, 0}, agreed[2] = {0, 0};
     if (job) {
+        rel[0] = job->rule_rows;
+        rel[1] = job->rule_contrib;
         job->sequenced = 1;
         job->stream = r->stream;
         job->state = MPCD_JOB_WAITING;
@@ -794,7 +904,7 @@ static void s_run_job(mpcd_worker *w, const run_msg *r)
     if (pool_ok) mpcd_pool_state_get(w->pool, &ps);
     int mismatch = 0, alone = 0;
     int rc = s_agree(w, view, &mine, me, 0, job ? AGREE_READY : cancelled_here ? AGREE_CANCELLED : AGREE_NO_JOB, 0,
-                     s_agree_timeout(w), &ps, &mismatch, &alone, reason, sizeof reason);
+                     s_agree_timeout(w), &ps, rel, agreed, &mismatch, &alone, reason, sizeof reason);
     if (rc == 0 && !job) {
         rc = cancelled_here ? MPC_ERR_CANCELLED : MPC_ERR_STATE;
         snprintf(reason, sizeof reason, cancelled_here ? "the job was cancelled here" : "this party does not hold the job");
@@ -813,8 +923,12 @@ static void s_run_job(mpcd_worker *w, const run_msg *r)
             if (mpcd_jobs_wait(w->jobs, deadline) != 0) break;
         if (!mpcd_job_inputs_ready(job, &missing)) status = AGREE_NO_INPUT;
         if (atomic_load(&job->cancel)) status = AGREE_CANCELLED;
+        job->agreed_rows = rel[0] = agreed[0];
+        job->agreed_contrib = rel[1] = agreed[1];
+        job->contributors = mpcd_release_contributors(job);
+        rel[2] = job->contributors;
         mpcd_jobs_unlock(w->jobs);
-        rc = s_agree(w, view, &mine, me, 1, status, missing, s_agree_timeout(w), &ps,
+        rc = s_agree(w, view, &mine, me, 1, status, missing, s_agree_timeout(w), &ps, rel, agreed,
                      &mismatch, &alone, reason, sizeof reason);
         if (rc == 0 && status == AGREE_CANCELLED) {
             rc = MPC_ERR_CANCELLED;
@@ -906,6 +1020,9 @@ static void s_run_job(mpcd_worker *w, const run_msg *r)
     if (cancelled) {
         mpcd_info(hex, "cancelled%s%s", rc ? ": " : "", rc ? (reason[0] ? reason : mpc_strerror(rc)) : "");
     } else if (rc == 0) {
+        mpcd_jobs_lock(w->jobs);
+        mpcd_release_log(job, hex);
+        mpcd_jobs_unlock(w->jobs);
         mpcd_info(hex, "done");
     } else {
         mpcd_warn(hex, "failed: %s", reason[0] ? reason : mpc_strerror(rc));

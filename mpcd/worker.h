@@ -32,7 +32,7 @@
 #define MPCD_JOB_CONTROL (1ull << 62)   /* stream id of sequencer -> party RUN messages */
 #define MPCD_NOTE_STREAM (MPCD_JOB_CONTROL | 1)   /* readiness reports and the sequencer's answers */
 #define MPCD_RUN_WORDS   16
-#define MPCD_AGREE_WORDS 9
+#define MPCD_AGREE_WORDS 12   /* status, detail, tuple hash (4), pool (3), release rule (3) */
 
 typedef struct {
     /* Mesh layout: configured parties are nodes 0..n_parties-1; the dealer, when there is

@@ -198,6 +198,47 @@ START_TEST(test_program_approvals)
 }
 END_TEST
 
+/* Release rules: the party's default and rules on allow lines (docs/governance.md). */
+START_TEST(test_release_rules)
+{
+    char text[4096], err[512];
+    mpcd_config *cfg = malloc(sizeof *cfg);
+    s_base3(text, sizeof text, "", "min_rows = 5\nmin_contributors = 2\n"
+            "allow = e68541f8921b3efd2351d79e61febb9d8f0aa327fb906041e0b30fbdbe9e3a59 N=1..10 parties=a,b min_rows=10\n"
+            "allow = 0000000000000000000000000000000000000000000000000000000000000001 min_contributors=3 min_rows=0\n"
+            "allow = 0000000000000000000000000000000000000000000000000000000000000002\n", "");
+    ck_assert_msg(mpcd_config_load(s_write(text), cfg, err, sizeof err) == 0, "%s", err);
+    unlink(s_path);
+    ck_assert_int_eq(cfg->min_rows, 5);
+    ck_assert_int_eq(cfg->min_contributors, 2);
+    ck_assert_uint_eq(cfg->n_approvals, 1);
+    ck_assert_uint_eq(cfg->approvals[0].release.min_rows, 10);
+    ck_assert_uint_eq(cfg->approvals[0].release.min_contributors, 0);
+    ck_assert_uint_eq(cfg->n_allowed, 2);
+    ck_assert_uint_eq(cfg->allowed[0][31], 1);
+    ck_assert_uint_eq(cfg->allowed_release[0].min_contributors, 3);
+    ck_assert_uint_eq(cfg->allowed_release[0].min_rows, 0);
+    ck_assert_uint_eq(cfg->allowed[1][31], 2);
+    ck_assert_uint_eq(cfg->allowed_release[1].min_contributors, 0);
+    static const char *const bad[][2] = {
+        {"allow = 0000000000000000000000000000000000000000000000000000000000000001 min_rows=ten\n",
+         ":12: error: allow: 'min_rows=ten': expected an integer 0..1000000000"},
+        {"allow = 0000000000000000000000000000000000000000000000000000000000000001 min_rows=-1\n",
+         ":12: error: allow: 'min_rows=-1': expected an integer"},
+        {"allow = 0000000000000000000000000000000000000000000000000000000000000001 min_rows=2 min_rows=3\n",
+         ":12: error: allow: min_rows= is given twice"},
+        {"min_rows = 1000000001\nallow_any_program = true\n", ":12: error: min_rows: 1000000001 is out of range"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        s_base3(text, sizeof text, "", bad[i][0], "");
+        ck_assert_int_eq(mpcd_config_load(s_write(text), cfg, err, sizeof err), -1);
+        unlink(s_path);
+        ck_assert_msg(strstr(err, bad[i][1]), "%s", err);
+    }
+    free(cfg);
+}
+END_TEST
+
 START_TEST(test_missing_pieces)
 {
     char err[512];
@@ -497,6 +538,7 @@ Suite *mpc_test_suite(void)
     tcase_add_test(tc, test_good_config);
     tcase_add_loop_test(tc, test_bad_config, 0, (int)(sizeof s_bad / sizeof s_bad[0]));
     tcase_add_test(tc, test_program_approvals);
+    tcase_add_test(tc, test_release_rules);
     tcase_add_test(tc, test_missing_pieces);
     tcase_add_test(tc, test_doc_matches_table);
     tcase_add_test(tc, test_example_configs);

@@ -124,6 +124,29 @@ START_TEST(test_requests_round_trip)
 }
 END_TEST
 
+/* Withheld elements go only with a ready result no longer than MPC_CWIRE_WITHHELD_MAX. */
+START_TEST(test_withheld_rules)
+{
+    mpc_cwire_rep r;
+    memset(&r, 0, sizeof r);
+    r.type = MPC_CW_RESULT_OK; r.rid = 1; r.ready = 0; r.state = MPC_JOB_RUNNING;
+    strcpy(r.withheld, "output 'h' is withheld: fewer than min_rows = 10 rows");
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    ck_assert_int_eq(mpc_cwire_rep_encode(&r, &buf, &len), MPC_ERR_INVALID);
+    r.ready = 1; r.state = MPC_JOB_DONE; r.count = MPC_CWIRE_WITHHELD_MAX + 1;
+    ck_assert_int_eq(mpc_cwire_rep_encode(&r, &buf, &len), MPC_ERR_INVALID);
+    r.count = 3;
+    r.withheld_bits[0] = 7;
+    ck_assert_int_eq(mpc_cwire_rep_encode(&r, &buf, &len), 0);
+    /* three elements: a one-byte bitmap, and the 24-byte share */
+    mpc_cwire_rep out;
+    ck_assert_int_eq(mpc_cwire_rep_decode(buf, len, 1, 24, &out, s_err, sizeof s_err), 0);
+    ck_assert_uint_eq(out.withheld_bits[0], 7);
+    free(buf);
+}
+END_TEST
+
 START_TEST(test_replies_round_trip)
 {
     mpc_cwire_rep in[7], out;
@@ -133,6 +156,8 @@ START_TEST(test_replies_round_trip)
     in[1].type = MPC_CW_INPUT_OK; in[1].rid = 10;
     in[2].type = MPC_CW_RESULT_OK; in[2].rid = 11; in[2].ready = 1; in[2].state = MPC_JOB_DONE;
     in[2].vtype = MPC_T_FIX; in[2].count = 5;
+    strcpy(in[2].withheld, "output 'h' elements 0, 3 withheld: fewer than min_rows = 10 rows");
+    in[2].withheld_bits[0] = 0x09;
     in[3].type = MPC_CW_RESULT_OK; in[3].rid = 12; in[3].ready = 0; in[3].state = MPC_JOB_RUNNING;
     in[4].type = MPC_CW_STATUS_OK; in[4].rid = 13; strcpy(in[4].daemon, "clinic");
     in[4].info = (mpc_cwire_daemon_info){1, 2, 3, 4, UINT64_MAX, 6};
@@ -172,6 +197,8 @@ START_TEST(test_replies_round_trip)
         for (uint32_t b = 0; b < out.job.n_bind; b++) ck_assert_str_eq(out.job.bind[b], in[i].job.bind[b]);
         ck_assert_int_eq(out.code, in[i].code);
         ck_assert_str_eq(out.msg, in[i].msg);
+        ck_assert_str_eq(out.withheld, in[i].withheld);
+        ck_assert_mem_eq(out.withheld_bits, in[i].withheld_bits, sizeof out.withheld_bits);
         free(buf);
     }
     ck_assert_uint_eq(mpc_cwire_rep_payload_len(&in[2]), 40);
@@ -634,6 +661,7 @@ Suite *mpc_test_suite(void)
     TCase *tc = tcase_create("codec");
     tcase_add_test(tc, test_requests_round_trip);
     tcase_add_test(tc, test_replies_round_trip);
+    tcase_add_test(tc, test_withheld_rules);
     tcase_add_test(tc, test_wrong_arity_refused);
     tcase_add_test(tc, test_wrong_types_refused);
     tcase_add_test(tc, test_ranges_and_names_refused);

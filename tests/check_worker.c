@@ -154,6 +154,10 @@ static mpc_circuit *s_circuit(uint32_t n, uint64_t L, uint64_t k)
     return c;
 }
 
+/* The release rule each party's submission asks for (release rules tests; 0 elsewhere). */
+static uint64_t s_rule_rows[MAXN], s_rule_contrib[MAXN];
+static int      s_one_giver[MAXN];   /* party i saw both inputs come from one client */
+
 /* Submits the job to party i's table as a client would: shares of x and y. */
 static void s_submit(cluster *cl, uint32_t i, const uint8_t id[16], uint64_t L, uint64_t k,
                      uint64_t *const shares[2])
@@ -167,7 +171,10 @@ static void s_submit(cluster *cl, uint32_t i, const uint8_t id[16], uint64_t L, 
     if (!shares) return;
     mpcd_jobs_lock(cl->jobs[i]);
     mpcd_job *job = mpcd_jobs_find(cl->jobs[i], id);
+    job->rule_rows = s_rule_rows[i];
+    job->rule_contrib = s_rule_contrib[i];
     for (int in = 0; in < 2; in++) {
+        job->inputs[in].giver_id = 100 + (uint64_t)(s_one_giver[i] ? 0 : in);   /* two clients */
         job->inputs[in].present = 1;
         job->inputs[in].mode = MPC_IN_SHARE;
         job->inputs[in].share = malloc(L * 8);
@@ -274,6 +281,97 @@ START_TEST(test_missing_job_fails_everywhere)
     randombytes_buf(id2, sizeof id2);
     for (uint32_t i = 0; i < 3; i++) s_submit(&cl, i, id2, 4, 5, sh);
     for (uint32_t i = 0; i < 3; i++) ck_assert_int_eq(s_wait_done(&cl, i, id2, reason), MPCD_JOB_DONE);
+    s_cluster_stop(&cl);
+}
+END_TEST
+
+/* Runs one job of L = 8 under the rules set in s_rule_*; checks every party agreed on
+ * want_rows/want_contrib and returns party 0's withheld byte of dot and of scaled[0]. */
+static void s_run_rule(cluster *cl, uint64_t want_rows, uint64_t want_contrib, uint8_t wh[2], uint64_t *dot)
+{
+    enum { L = 8 };
+    uint64_t x[L], y[L], *xs[MAXN], *ys[MAXN];
+    for (uint64_t e = 0; e < L; e++) x[e] = e + 1, y[e] = 2;
+    for (uint32_t i = 0; i < cl->n; i++) xs[i] = malloc(L * 8), ys[i] = malloc(L * 8);
+    s_share(cl->n, x, L, xs);
+    s_share(cl->n, y, L, ys);
+    uint8_t id[16];
+    randombytes_buf(id, sizeof id);
+    for (uint32_t i = cl->n; i-- > 0;) {
+        uint64_t *sh[2] = {xs[i], ys[i]};
+        s_submit(cl, i, id, L, 5, sh);
+    }
+    *dot = 0;
+    for (uint32_t i = 0; i < cl->n; i++) {
+        char reason[MPCD_REASON_MAX];
+        ck_assert_msg(s_wait_done(cl, i, id, reason) == MPCD_JOB_DONE, "party %u: %s", i, reason);
+        mpcd_jobs_lock(cl->jobs[i]);
+        mpcd_job *job = mpcd_jobs_find(cl->jobs[i], id);
+        ck_assert_uint_eq(job->agreed_rows, want_rows);
+        ck_assert_uint_eq(job->agreed_contrib, want_contrib);
+        ck_assert_uint_eq(job->contributors, 2);
+        *dot += job->out_shares[0][0];
+        if (i == 0) {
+            wh[0] = job->withheld ? job->withheld[0][0] : 0;
+            wh[1] = job->withheld ? job->withheld[1][0] : 0;
+        }
+        mpcd_jobs_unlock(cl->jobs[i]);
+    }
+    for (uint32_t i = 0; i < cl->n; i++) free(xs[i]), free(ys[i]);
+}
+
+/* Release rules: the strictest party's rule applies on every party; an aggregate over 8 rows
+ * passes min_rows = 8 and fails 9, an element-wise output fails any min_rows above 1, and
+ * 2 contributors fail min_contributors = 3 (every output withheld, no value). */
+START_TEST(test_release_rule_agreement)
+{
+    cluster cl;
+    s_cluster_start(&cl, 3, 5000);
+    uint8_t wh[2];
+    uint64_t dot;
+    s_rule_rows[1] = 8;
+    s_run_rule(&cl, 8, 0, wh, &dot);
+    ck_assert_uint_eq(wh[0], MPCD_WITHHELD_NO);
+    ck_assert_uint_eq(dot, 2 * 36);
+    ck_assert_uint_eq(wh[1], MPCD_WITHHELD_ROWS);
+    s_rule_rows[2] = 9;
+    s_run_rule(&cl, 9, 0, wh, &dot);
+    ck_assert_uint_eq(wh[0], MPCD_WITHHELD_ROWS);
+    ck_assert_uint_eq(dot, 0);
+    s_rule_rows[1] = s_rule_rows[2] = 0;
+    s_rule_contrib[0] = 2;
+    s_run_rule(&cl, 0, 2, wh, &dot);
+    ck_assert_uint_eq(wh[0], MPCD_WITHHELD_NO);
+    ck_assert_uint_eq(dot, 2 * 36);
+    s_rule_contrib[2] = 3;
+    s_run_rule(&cl, 0, 3, wh, &dot);
+    ck_assert_uint_eq(wh[0], MPCD_WITHHELD_CONTRIB);
+    ck_assert_uint_eq(wh[1], MPCD_WITHHELD_CONTRIB);
+    ck_assert_uint_eq(dot, 0);
+    memset(s_rule_contrib, 0, sizeof s_rule_contrib);
+    s_cluster_stop(&cl);
+}
+END_TEST
+
+/* Parties that count different contributors fail the job on every party, naming the party that
+ * disagrees. */
+START_TEST(test_release_rule_disagreement)
+{
+    cluster cl;
+    s_cluster_start(&cl, 2, 5000);
+    s_one_giver[1] = 1;
+    uint8_t id[16];
+    randombytes_buf(id, sizeof id);
+    uint64_t zero[4] = {0}, *sh[2] = {zero, zero};
+    s_submit(&cl, 1, id, 4, 5, sh);
+    s_submit(&cl, 0, id, 4, 5, sh);
+    char reason[MPCD_REASON_MAX];
+    ck_assert_int_eq(s_wait_done(&cl, 0, id, reason), MPCD_JOB_FAILED);
+    ck_assert_msg(strstr(reason, "party p1 disagrees on the release rule: it applies min_rows = 0, min_contributors = 0 "
+                                 "with 1 contributors; this party min_rows = 0, min_contributors = 0 with 2"), "%s", reason);
+    ck_assert_int_eq(s_wait_done(&cl, 1, id, reason), MPCD_JOB_FAILED);
+    ck_assert_msg(strstr(reason, "party p0 disagrees on the release rule"), "%s", reason);
+    s_one_giver[1] = 0;
     s_cluster_stop(&cl);
 }
 END_TEST
@@ -527,7 +625,10 @@ static void s_submit_bc(cluster *cl, uint32_t i, const uint8_t id[16], uint64_t 
     if (i == 0) return;
     mpcd_jobs_lock(cl->jobs[i]);
     mpcd_job *job = mpcd_jobs_find(cl->jobs[i], id);
+    job->rule_rows = s_rule_rows[i];
+    job->rule_contrib = s_rule_contrib[i];
     for (int in = 0; in < 2; in++) {
+        job->inputs[in].giver_id = 100 + (uint64_t)(s_one_giver[i] ? 0 : in);   /* two clients */
         job->inputs[in].present = 1;
         job->inputs[in].mode = MPC_IN_SHARE;
         job->inputs[in].share = malloc(4 * 8);
@@ -666,6 +767,8 @@ Suite *mpc_test_suite(void)
     tcase_add_test(tc, test_jobs_run_in_order);
     tcase_add_test(tc, test_missing_job_fails_everywhere);
     tcase_add_test(tc, test_different_circuit_aborts);
+    tcase_add_test(tc, test_release_rule_agreement);
+    tcase_add_test(tc, test_release_rule_disagreement);
     tcase_add_test(tc, test_agreement_failure_reaches_all);
     tcase_add_test(tc, test_prep_progress);
     tcase_add_test(tc, test_missing_input_times_out);

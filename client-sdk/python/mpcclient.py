@@ -197,6 +197,7 @@ def _declare(lib):
         "mpc_job_input_csv": (I, [P, P, S, S, S, ctypes.c_uint]),
         "mpc_table_row_define": (I, [P, ctypes.c_char_p, SZ, S, S, S, ctypes.c_char_p, SZ]),
         "mpc_job_output_text": (I, [P, P, S, I, ctypes.POINTER(ctypes.c_void_p)]),
+        "mpc_job_output_note": (S, [P, S]),
         "mpc_client_status": (I, [P, S, ctypes.POINTER(_DaemonStatus), SZ]),
         "mpc_client_jobs": (I, [P, ctypes.POINTER(ctypes.POINTER(_JobStatus)), ctypes.POINTER(SZ)]),
         "mpc_job_cancel": (I, [P, P]),
@@ -258,8 +259,10 @@ def _binding_text(binding):
 
 
 def _parse_output(text, typ):
+    """Values as mpc_job_output_text writes them; an element the release rules withheld
+    ("withheld") is None."""
     conv = Decimal if typ == "fix" else int
-    return [conv(t) for t in text.split(", ")] if text else []
+    return [None if t == "withheld" else conv(t) for t in text.split(", ")] if text else []
 
 
 class Job:
@@ -383,6 +386,13 @@ class Job:
         typ = info["type"] if info else "int"
         vals = _parse_output(text, typ)
         return vals[0] if info and info["len"] == 1 else vals
+
+    def withheld(self, name):
+        """What the daemons' release rules withheld of output `name` once fetched (output() or
+        output_text()): their note, e.g. "output 'h' elements 0, 2 withheld: fewer than
+        min_rows = 10 rows", or "" when every element was released.  A withheld element is None
+        in output() (docs/governance.md, "Release rules")."""
+        return _s(self._client._lib.mpc_job_output_note(self._handle(), _b(name)))
 
     def status(self):
         """This job on every daemon (see Client.status)."""

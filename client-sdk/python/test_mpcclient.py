@@ -109,6 +109,7 @@ class TestValues(unittest.TestCase):
         self.assertEqual(mpcclient._parse_output("1, -2, 3", "int"), [1, -2, 3])
         self.assertEqual(mpcclient._parse_output("2.5, -0.125", "fix"), [Decimal("2.5"), Decimal("-0.125")])
         self.assertEqual(mpcclient._parse_output("0, 1", "bool"), [0, 1])
+        self.assertEqual(mpcclient._parse_output("withheld, 11, withheld", "int"), [None, 11, None])
 
 
 class TestClient(unittest.TestCase):
