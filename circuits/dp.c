@@ -36,13 +36,17 @@ double mpc_dp_binom_delta(uint64_t m, uint64_t s, double eps)
         }
     }
     uint64_t jstar = hi;
-    /* Sum from jstar down: the terms shrink geometrically in the lower tail. */
+    /* Sum from jstar down, starting no higher than m/2 + 40 sqrt(m) (above it P[B = j] <
+     * e^-3200: 0 in doubles, and each term is below it); the terms shrink geometrically in
+     * the lower tail, where the loop stops once they no longer count. */
+    double top = (double)m / 2 + 40 * sqrt((double)m) + 1;
+    if ((double)jstar > top) jstar = (uint64_t)top;
     double sum = 0, ee = exp(eps);
     for (uint64_t j = jstar + 1; j-- > 0;) {
         double pj = exp(s_logp(m, j));
         double t = j >= s ? pj - ee * exp(s_logp(m, j - s)) : pj;
         if (t > 0) sum += t;
-        if (pj < 1e-300 || (sum > 0 && pj < sum * 1e-18 && j < m / 2)) break;
+        if (j < m / 2 && (pj < 1e-300 || (sum > 0 && pj < sum * 1e-18))) break;
     }
     return sum > 1 ? 1 : sum;
 }
@@ -58,16 +62,14 @@ int mpc_dp_binom_coins(uint64_t s, double eps, double delta, uint64_t max_m, uin
     if (!(eps > 0) || !(delta > 0) || s == 0) return -1;
     uint64_t hi = 2;
     while (!s_ok(hi, s, eps, delta)) {
-        if (hi >= ((uint64_t)1 << 40)) return -1;
+        if (hi > max_m) {   /* more than max_m would be needed */
+            *m = hi;
+            return -1;
+        }
         hi *= 2;
     }
-    if (hi > max_m) {   /* report what would be needed */
-        uint64_t lo = hi / 2;
-        while (hi - lo > 2) {
-            uint64_t mid = (lo + (hi - lo) / 2) & ~(uint64_t)1;
-            if (s_ok(mid, s, eps, delta)) hi = mid;
-            else lo = mid;
-        }
+    if (hi > max_m && s_ok(max_m & ~(uint64_t)1, s, eps, delta)) hi = max_m & ~(uint64_t)1;
+    else if (hi > max_m) {
         *m = hi;
         return -1;
     }

@@ -39,8 +39,8 @@ typedef struct mpc_dp_output {
 /* The exact delta(eps) of the binomial mechanism with m coins (even) against a shift s. */
 double mpc_dp_binom_delta(uint64_t m, uint64_t s, double eps);
 /* The smallest even m <= max_m with delta(eps) * (1 + MPC_DP_SLACK) <= delta for shift s;
- * 0 with *m, or -1 when even max_m coins do not suffice (*m = the number needed, 0 if
- * unknown). */
+ * 0 with *m, or -1 when even max_m coins do not suffice (*m > max_m then; 0 for bad
+ * arguments). */
 int mpc_dp_binom_coins(uint64_t s, double eps, double delta, uint64_t max_m, uint64_t *m);
 /* The smallest eps (to 1e-9 relative) with delta(eps) * (1 + slack) <= delta: what m coins
  * give against shift s, for accounting at another delta.  INFINITY when none does. */

@@ -81,6 +81,7 @@ static cg_val s_bits(cg_comp *C, const mpc_node *n, cg_val b)
     uint8_t k = C->c->gates[b.wire].kind;
     cg_val v = cg_bool_to_int(b);
     if (k == MPC_G_LTZ || k == MPC_G_EQZ) return v;
+    v.rg = 0;   /* a bool's range [0, 1] is what its type promises, not what a share holds */
     return s_clamp(C, n, v, 0, 1);
 }
 
@@ -89,14 +90,10 @@ static cg_val s_noisy(cg_comp *C, const mpc_node *n, cg_val v, mpc_dp_kind kind,
                       double delta, const char *fn)
 {
     uint64_t m = 0;
-    if (mpc_dp_binom_coins(sens, eps, delta, MPC_NOISE_MAX_COINS, &m) != 0) {
-        if (m)
-            cg_error(C, n, "%s(): eps = %g, delta = %g at sensitivity %llu needs %llu noise bits per value, more "
-                     "than the %llu allowed: narrow [lo, hi] or raise eps", fn, eps, delta,
-                     (unsigned long long)sens, (unsigned long long)m, (unsigned long long)MPC_NOISE_MAX_COINS);
-        cg_error(C, n, "%s(): no binomial noise gives eps = %g, delta = %g at sensitivity %llu", fn, eps, delta,
-                 (unsigned long long)sens);
-    }
+    if (mpc_dp_binom_coins(sens, eps, delta, MPC_NOISE_MAX_COINS, &m) != 0)
+        cg_error(C, n, "%s(): eps = %g, delta = %g at sensitivity %llu needs more than %llu noise bits per "
+                 "value (the limit): narrow [lo, hi], raise eps or delta", fn, eps, delta,
+                 (unsigned long long)sens, (unsigned long long)MPC_NOISE_MAX_COINS);
     if (v.len > MPC_NOISE_MAX_TOTAL / m) cg_error(C, n, "%s(): too many noisy values", fn);
     if (C->n_dpv == CG_MAX_DP) cg_error(C, n, "more than %d dp_* calls in one program", CG_MAX_DP);
     uint32_t z = cg_gate(C, n, MPC_G_NOISE, MPC_T_INT, v.len, MPC_NO_WIRE, MPC_NO_WIRE, MPC_NO_WIRE, m, sens);
