@@ -74,13 +74,38 @@ static cg_val s_clamp(cg_comp *C, const mpc_node *n, cg_val x, uint64_t lo, uint
     return r;
 }
 
-/* A bool vector whose elements are certainly 0 or 1: a comparison's result as it is; any
- * other bool (an input, or arithmetic on bools) clamped to [0, 1] as an int. */
+/* Whether wire w certainly holds 0 or 1 in every element whatever the inputs: a comparison,
+ * its negation (1 + (-b): `>=`, `!=`, `!`), a product of two such (`&&`), a slice or
+ * concatenation of such. */
+static int s_exact_bit(const mpc_circuit *c, uint32_t w, int depth)
+{
+    const mpc_gate *g = &c->gates[w];
+    if (depth > 16) return 0;
+    switch (g->kind) {
+    case MPC_G_LTZ:
+    case MPC_G_EQZ:
+        return 1;
+    case MPC_G_ADD_PUB: {
+        const mpc_gate *k = &c->gates[g->in[1]], *x = &c->gates[g->in[0]];
+        return k->len == 1 && c->consts[k->aux[0]] == 1 && x->kind == MPC_G_NEG && s_exact_bit(c, x->in[0], depth + 1);
+    }
+    case MPC_G_MUL:
+        return s_exact_bit(c, g->in[0], depth + 1) && s_exact_bit(c, g->in[1], depth + 1);
+    case MPC_G_SLICE:
+        return s_exact_bit(c, g->in[0], depth + 1);
+    case MPC_G_CONCAT:
+        return s_exact_bit(c, g->in[0], depth + 1) && s_exact_bit(c, g->in[1], depth + 1);
+    default:
+        return 0;
+    }
+}
+
+/* A bool vector whose elements are certainly 0 or 1 (s_exact_bit) as it is; any other bool
+ * (an input, or arithmetic on bools) clamped to [0, 1] as an int. */
 static cg_val s_bits(cg_comp *C, const mpc_node *n, cg_val b)
 {
-    uint8_t k = C->c->gates[b.wire].kind;
     cg_val v = cg_bool_to_int(b);
-    if (k == MPC_G_LTZ || k == MPC_G_EQZ) return v;
+    if (s_exact_bit(C->c, b.wire, 0)) return v;
     v.rg = 0;   /* a bool's range [0, 1] is what its type promises, not what a share holds */
     return s_clamp(C, n, v, 0, 1);
 }
