@@ -416,7 +416,9 @@ static int s_noise(mpc_engine *e, const mpc_gate *g, uint64_t *z)
         uint64_t n = total - done < chunk ? total - done : chunk;
         mpc_prep_req req = {.n_dabits = n};
         mpc_prep_out out = {.da_r = r, .da_bits = bits};
+        uint64_t t0 = mpc_now_us();
         if ((rc = mpc_prep_fetch(e->prep, &req, &out))) break;
+        e->st.prep_us += mpc_now_us() - t0;
         e->st.dabits += n;
         for (uint64_t i = 0; i < n; i++) {
             acc += r[i];
