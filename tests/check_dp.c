@@ -17,6 +17,7 @@
 #include "eval.h"
 #include "format.h"
 #include "prep_ot.h"
+#include "proc.h"
 
 #define STREAM 0x4450ull
 
@@ -315,6 +316,39 @@ START_TEST(test_compile_errors)
 }
 END_TEST
 
+/* mpcc: the dp lines of --stats, and --eval's noise: fresh by default, fixed by --seed. */
+START_TEST(test_mpcc_stats_and_seed)
+{
+    tp_cmd r;
+    tp_run(&r, "mpcc", "--stats examples/dp_histogram.mpc");
+    ck_assert_int_eq(r.status, 0);
+    ck_assert_msg(strstr(r.out, "\ndp: bands dp_histogram binomial eps 1 delta 1e-06 sensitivity 1 coins 80 "
+                                "noise_sd 4.472 daBits 400\n") != NULL, "%s", r.out);
+    ck_assert_ptr_nonnull(strstr(r.out, "\nnoise: 6 values, 480 daBits, 0 rounds, 0 triples\n"));
+    tp_run(&r, "mpcc", "--stats --json examples/dp_histogram.mpc");
+    ck_assert_int_eq(r.status, 0);
+    ck_assert_ptr_nonnull(strstr(r.out, "\"dp\": [{\"output\": \"bands\", \"kind\": \"dp_histogram\""));
+    const char *in = "--input age_a=@examples/data/age_a.csv --input age_b=@examples/data/age_b.csv "
+                     "--input age_c=@examples/data/age_c.csv";
+    static char o1[sizeof r.out], o2[sizeof r.out];
+    static const char seed[] = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+    tp_run(&r, "mpcc", "--eval examples/dp_histogram.mpc %s --seed %s", in, seed);
+    ck_assert_int_eq(r.status, 0);
+    snprintf(o1, sizeof o1, "%s", r.out);
+    tp_run(&r, "mpcc", "--eval --no-pushdown examples/dp_histogram.mpc %s --seed %s", in, seed);
+    ck_assert_int_eq(r.status, 0);
+    ck_assert_str_eq(r.out, o1);   /* the same draws with and without pushdown */
+    tp_run(&r, "mpcc", "--eval examples/dp_histogram.mpc %s", in);
+    snprintf(o1, sizeof o1, "%s", r.out);
+    tp_run(&r, "mpcc", "--eval examples/dp_histogram.mpc %s", in);
+    snprintf(o2, sizeof o2, "%s", r.out);
+    ck_assert_str_ne(o1, o2);   /* six values of sd 4.5: equal with probability < 1e-6 */
+    tp_run(&r, "mpcc", "--eval examples/dp_histogram.mpc %s --seed 12", in);
+    ck_assert_int_ne(r.status, 0);
+    ck_assert_ptr_nonnull(strstr(r.err, "--seed needs 64 hex digits"));
+}
+END_TEST
+
 Suite *mpc_test_suite(void)
 {
     Suite *s = suite_create("dp");
@@ -327,6 +361,7 @@ Suite *mpc_test_suite(void)
     tcase_add_test(tc, test_clamp_ot);
     tcase_add_test(tc, test_records_and_format);
     tcase_add_test(tc, test_compile_errors);
+    tcase_add_test(tc, test_mpcc_stats_and_seed);
     suite_add_tcase(s, tc);
     return s;
 }
