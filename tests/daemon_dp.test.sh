@@ -5,7 +5,9 @@
 # deviations of the exact count computed here from the CSV files (a bound the binomial noise
 # exceeds with probability below 10^-8 per value) and within m/2, the noise's hard bound;
 # two runs draw different noise; no daemon log, at debug level, holds an exact count or a
-# noisy one (as a number not followed by a unit word: "215 ms" is a timing).  Prints `ok …` per check; exits non-zero at the first failure.
+# noisy one (as a number not followed by a unit word: "215 ms" is a timing).  Peer timeouts of
+# 20 s and 5 s heartbeats: under make asan the OT material of 21,000 comparisons keeps the
+# daemons busy for seconds (with 1 s heartbeats a busy peer was taken for dead).  Prints `ok …` per check; exits non-zero at the first failure.
 set -u
 BIN=${MPC_BIN:-$(pwd)/bin}
 export MPC_BIN="$BIN"
@@ -23,7 +25,8 @@ for prep in ot dealer; do
     scripts/cluster down --dir "$D" >/dev/null 2>&1
     rm -f "$D"/*.log
     C=$(scripts/cluster up 3 --dir "$D" --prep "$prep" --set mpcd.log_level=debug \
-        --set limits.peer_timeout_ms=20000 --set limits.input_timeout_ms=20000) || fail "cluster ($prep) did not start"
+        --set limits.peer_timeout_ms=20000 --set limits.input_timeout_ms=20000 --set limits.heartbeat_ms=5000) ||
+        fail "cluster ($prep) did not start"
     for r in 1 2; do
         "$BIN/mpc" run "$PROG" --config "$C" --input age_a=@$DATA/age_a.csv --input age_b=@$DATA/age_b.csv \
             --input age_c=@$DATA/age_c.csv > "$D/run$r.out" 2> "$D/run.err" || fail "$prep: mpc run: $(cat "$D/run.err")"
