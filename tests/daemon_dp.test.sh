@@ -7,7 +7,8 @@
 # two runs draw different noise; no daemon log, at debug level, holds an exact count or a
 # noisy one (as a number not followed by a unit word: "215 ms" is a timing).  Peer timeouts of
 # 20 s and 5 s heartbeats: under make asan the OT material of 21,000 comparisons keeps the
-# daemons busy for seconds (with 1 s heartbeats a busy peer was taken for dead).  Prints `ok …` per check; exits non-zero at the first failure.
+# daemons busy for seconds (with 1 s heartbeats a busy peer was taken for dead).
+# Prints `ok …` per check; exits non-zero at the first failure.
 set -u
 BIN=${MPC_BIN:-$(pwd)/bin}
 export MPC_BIN="$BIN"
