@@ -118,6 +118,17 @@ static cg_val b_histogram(cg_comp *C, const mpc_node *n, const cg_val *args)
     return cg_histogram(C, n);
 }
 
+/* ---- differential privacy (dpgen.c) ---- */
+
+static cg_val b_dp_sum(cg_comp *C, const mpc_node *n, const cg_val *args) { (void)args; return cg_dp(C, n, MPC_DP_SUM); }
+static cg_val b_dp_mean(cg_comp *C, const mpc_node *n, const cg_val *args) { (void)args; return cg_dp(C, n, MPC_DP_MEAN); }
+static cg_val b_dp_count(cg_comp *C, const mpc_node *n, const cg_val *args) { (void)args; return cg_dp(C, n, MPC_DP_COUNT); }
+static cg_val b_dp_histogram(cg_comp *C, const mpc_node *n, const cg_val *args)
+{
+    (void)args;
+    return cg_dp(C, n, MPC_DP_HISTOGRAM);
+}
+
 /* ---- choice ---- */
 
 static cg_val s_minmax(cg_comp *C, const mpc_node *n, const cg_val *args, int want_min)
@@ -243,6 +254,10 @@ const cg_builtin cg_builtins[] = {
     {"fix",       1,  1, ANY,    "local (MUL_PUB by 2^f)",                         b_fix},
     {"int",       1,  1, ANY,    "fix: 9 rounds, 1 TRUNC and 1 comparison",        b_int},
     {"bool",      0, -1, RAW,    "(an error: compare instead)",                    b_bool},
+    {"dp_sum",    4,  5, RAW,    "10 rounds: 2n comparisons, 2n triples; m daBits", b_dp_sum},
+    {"dp_mean",   4,  5, RAW,    "12 rounds: dp_sum and a public division",         b_dp_mean},
+    {"dp_count",  2,  3, RAW,    "local (bool from a comparison); m daBits",        b_dp_count},
+    {"dp_histogram", 3, 4, RAW,  "8 rounds: (k+1)·n comparisons; k·m daBits",       b_dp_histogram},
 };
 #undef ANY
 #undef VEC
@@ -282,6 +297,10 @@ cg_val cg_call(cg_comp *C, const mpc_node *n)
     if (b->max_args < 0) {
         if (n->n_kids < (uint32_t)b->min_args)
             cg_error(C, n, "%s() takes at least %d arguments, got %u", b->name, b->min_args, (unsigned)n->n_kids);
+    } else if (b->min_args != b->max_args) {   /* optional trailing arguments */
+        if (n->n_kids < (uint32_t)b->min_args || n->n_kids > (uint32_t)b->max_args)
+            cg_error(C, n, "%s() takes %d to %d arguments, got %u", b->name, b->min_args, b->max_args,
+                     (unsigned)n->n_kids);
     } else {
         cg_arity(C, n, (uint32_t)b->min_args);
     }

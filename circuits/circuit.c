@@ -2,6 +2,7 @@
  * mpc_circ_validate is the gate every circuit from outside passes: the file reader and the
  * daemon call it before anything is evaluated, so it assumes nothing about its input. */
 #include "circuit.h"
+#include "dp.h"
 #include "program.h"
 #include "pushdown.h"
 
@@ -41,6 +42,7 @@ void mpc_circ_destroy(mpc_circuit **cp)
     for (uint32_t i = 0; i < c->n_locals; i++) mpc_circ_destroy(&c->locals[i]);
     free(c->locals);
     mpc_program_free(&c->program);
+    free(c->dp);
     free(c);
     *cp = NULL;
 }
@@ -298,6 +300,9 @@ static int s_check_shape(const mpc_circuit *c, const mpc_gate *g, uint32_t i, co
             return s_fail(err, errlen, c, g, "does not match output '%.*s'", MPC_NAME_MAX, o->name);
         return 0;
     }
+    case MPC_SHAPE_NOISE:
+        if (g->type != MPC_T_INT) return s_fail(err, errlen, c, g, "noise must have type int");
+        return 0;
     }
     return s_fail(err, errlen, c, g, "internal error: no shape rule");
 }
@@ -318,6 +323,13 @@ static int s_check_aux(const mpc_circuit *c, const mpc_gate *g, char *err, size_
                           (unsigned long long)g->aux[0], (unsigned long long)g->aux[1]);
         return 0;
     case MPC_AUX_RANGE:   /* checked with the shape */
+        return 0;
+    case MPC_AUX_COINS:
+        if (g->aux[0] < 2 || g->aux[0] > MPC_NOISE_MAX_COINS || (g->aux[0] & 1) || g->aux[1] < 1 ||
+            g->aux[1] > g->aux[0] || g->len > MPC_NOISE_MAX_TOTAL / g->aux[0])
+            return s_fail(err, errlen, c, g, "%llu coins (sensitivity %llu) for %llu elements out of range",
+                          (unsigned long long)g->aux[0], (unsigned long long)g->aux[1],
+                          (unsigned long long)g->len);
         return 0;
     }
     return s_fail(err, errlen, c, g, "internal error: no aux rule");
@@ -455,6 +467,7 @@ int mpc_circ_validate(const mpc_circuit *c, const mpc_circ_limits *lim, char *er
     if (rounds != c->rounds)
         return s_fail(err, errlen, c, NULL, "stored round count %u, computed %u",
                       (unsigned)c->rounds, (unsigned)rounds);
+    if (c->n_dp && mpc_circ_validate_dp(c, err, errlen)) return -1;
     return 0;
 }
 
@@ -504,6 +517,11 @@ void mpc_circ_stats_get(const mpc_circuit *c, mpc_circ_stats *st)
             st->dabits += g->len;
             st->opened_elems += 2 * g->len;   /* the masked value, then the daBit opening */
             st->bin_ands += g->len * (g->kind == MPC_G_LTZ ? MPC_CIRC_LTZ_ANDS : MPC_CIRC_EQZ_ANDS);
+            break;
+        case MPC_G_NOISE:
+            st->noise_elems += g->len;
+            st->noise_dabits += g->len * g->aux[0];
+            st->dabits += g->len * g->aux[0];
             break;
         default:
             break;

@@ -61,7 +61,8 @@ typedef enum {
     X(SELECT,  "select",  3, 0, BCAST,  NONE,  1, 1)                            \
     X(SLICE,   "slice",   1, 0, SLICE,  RANGE, 0, 0)                            \
     X(CONCAT,  "concat",  2, 0, CONCAT, NONE,  0, 0)                            \
-    X(OUTPUT,  "output",  1, 0, OUTPUT, INDEX, 0, 0)
+    X(OUTPUT,  "output",  1, 0, OUTPUT, INDEX, 0, 0)                            \
+    X(NOISE,   "noise",   0, 0, NOISE,  COINS, 0, 0)
 
 /* shape column:
  *   INPUT   len is the length of input aux[0] (the table entry must match the gate)
@@ -73,16 +74,23 @@ typedef enum {
  *           output element j is the dot product of elements j*s .. j*s+s-1 (s = aux[0])
  *   SLICE   output element k = in[0][aux[0] + k*aux[1]], inside in[0]
  *   CONCAT  len = len(in[0]) + len(in[1])
- *   OUTPUT  in[0] has length len and the gate's type; output aux[0] names it as its wire */
-#define MPC_SHAPE_LIST(X) X(INPUT) X(CONST) X(BCAST) X(SAME) X(ONE) X(DOT) X(SLICE) X(CONCAT) X(OUTPUT)
+ *   OUTPUT  in[0] has length len and the gate's type; output aux[0] names it as its wire
+ *   NOISE   no operand; len elements of int type, each the sum of aux[0] fresh shared random
+ *           bits (daBits) minus aux[0]/2: binomial noise Bin(aux[0], 1/2) - aux[0]/2, centred
+ *           on 0 (docs/governance.md, "Differential privacy").  Never merged with another
+ *           gate by the optimiser: two NOISE gates are independent draws. */
+#define MPC_SHAPE_LIST(X) X(INPUT) X(CONST) X(BCAST) X(SAME) X(ONE) X(DOT) X(SLICE) X(CONCAT) X(OUTPUT) X(NOISE)
 /* aux column:
  *   NONE    aux[0] = aux[1] = 0
  *   INDEX   aux[0] only (INPUT/OUTPUT: index into the table, in gate order; CONST: offset;
  *           DOT: segment length); aux[1] = 0
  *   SHIFT   TRUNC: aux[0] = shift m (1..62), aux[1] = bound l (operand must satisfy
  *           |x| < 2^(l-1); m < l <= 63)
- *   RANGE   SLICE: aux[0] = start, aux[1] = stride (>= 1), checked with the shape */
-#define MPC_AUX_LIST(X) X(NONE) X(INDEX) X(SHIFT) X(RANGE)
+ *   RANGE   SLICE: aux[0] = start, aux[1] = stride (>= 1), checked with the shape
+ *   COINS   NOISE: aux[0] = coins per element m (even, 2..MPC_NOISE_MAX_COINS), aux[1] = the
+ *           sensitivity the noise was sized for, in noise units (1..m; metadata: the engine
+ *           does not read it, but it is hashed with the gate); len * m <= MPC_NOISE_MAX_TOTAL */
+#define MPC_AUX_LIST(X) X(NONE) X(INDEX) X(SHIFT) X(RANGE) X(COINS)
 
 typedef enum {
 #define X(e) MPC_SHAPE_##e,
@@ -124,6 +132,9 @@ extern const char *const   mpc_type_names[MPC_T__COUNT];
 /* Binary ANDs of one comparison (protocols/compare.h checks it uses the same numbers). */
 #define MPC_CIRC_LTZ_ANDS 118
 #define MPC_CIRC_EQZ_ANDS 63
+/* NOISE gates: coins (daBits) per element, and in one gate. */
+#define MPC_NOISE_MAX_COINS (1ull << 26)
+#define MPC_NOISE_MAX_TOTAL (1ull << 34)
 
 /* Layer.  depth(g) = rounds after which g's output is available:
  *   local gates:        layer = depth = max(depth(operands))   (0 for INPUT, CONST)
@@ -185,6 +196,12 @@ typedef struct mpc_circuit {
      * or NULL: what a daemon recompiles to admit the circuit by its program hash.  Not part
      * of what the circuit computes (the circuit hash leaves it out).  Owned here. */
     struct mpc_program *program;
+    /* Differentially private outputs (circuits/dp.h): one record per output computed by a
+     * dp_* builtin, in output order.  Metadata for a daemon's privacy accounting, written in
+     * format version 5 and checked against the circuit's NOISE gates on reading; like the
+     * warnings, not part of the hash (the NOISE gates it describes are).  Owned here. */
+    struct mpc_dp_output *dp;
+    uint32_t    n_dp, cap_dp;
 } mpc_circuit;
 
 #define MPC_CIRC_WARNINGS_UNKNOWN UINT32_MAX
@@ -269,6 +286,8 @@ typedef struct {
     uint32_t rounds;
     uint64_t opened_elems;    /* ring elements each party opens, summed over rounds */
     uint64_t total_wire_elems;
+    uint64_t noise_elems;     /* elements of NOISE gates */
+    uint64_t noise_dabits;    /* daBits they consume (also counted in dabits) */
 } mpc_circ_stats;
 
 void mpc_circ_stats_get(const mpc_circuit *c, mpc_circ_stats *st);

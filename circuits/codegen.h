@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "compile.h"
+#include "dp.h"
 #include "parse.h"
 #include "program.h"
 
@@ -19,6 +20,7 @@
 #define S_DIV_BITS      40
 #define S_MAX_INLINE    64    /* nested inlined calls */
 #define S_MAX_PARAMS    32    /* parameters of one function */
+#define CG_MAX_DP       256   /* dp_* calls in one program */
 
 typedef struct {
     mpc_type type;
@@ -85,6 +87,10 @@ typedef struct {
     mpc_param_value   *pvals;
     uint32_t          n_pvals;
     int               pvals_bad;
+    /* Values made by dp_* builtins (dpgen.c): an output of one of these wires gets the DP
+     * record (circuit.h, dp.h). */
+    struct { uint32_t wire; mpc_dp_output rec; } dpv[CG_MAX_DP];
+    uint32_t          n_dpv;
 } cg_comp;
 
 /* ---- compile.c ---- */
@@ -171,5 +177,9 @@ cg_val cg_var(cg_comp *C, const mpc_node *n, cg_val v);
  * when both are concatenations of equal parts). */
 cg_val cg_comoment(cg_comp *C, const mpc_node *n, cg_val u, cg_val v);
 cg_val cg_histogram(cg_comp *C, const mpc_node *n);
+
+/* ---- dpgen.c: dp_sum, dp_mean, dp_count, dp_histogram (RAW builtins) ---- */
+
+cg_val cg_dp(cg_comp *C, const mpc_node *n, mpc_dp_kind kind);
 
 #endif

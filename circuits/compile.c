@@ -1181,12 +1181,20 @@ static void s_output(cg_comp *C, const mpc_node *n)
         }
         if (v.pub)
             cg_error(C, it, "output '%s' is a compile-time constant: outputs must depend on an input", it->name);
+        const mpc_dp_output *dp = NULL;   /* the value of a dp_* builtin: the output is DP */
+        for (uint32_t j = 0; j < C->n_dpv && !dp; j++)
+            if (C->dpv[j].wire == v.wire) dp = &C->dpv[j].rec;
         /* A bool relabelled as int (e.g. int(x < y)) needs a wire of its own type: the OUTPUT
          * gate has its operand's type. */
         if (s_g(C, v.wire)->type != v.type)
             v.wire = cg_gate(C, it, MPC_G_ADD_PUB, v.type, v.len, v.wire, cg_const(C, it, v.type, 0), MPC_NO_WIRE, 0, 0);
         int oi = mpc_circ_add_output(C->c, it->name, v.wire, recipients, it->line, it->col);
         if (oi < 0) cg_error(C, it, "out of memory");
+        if (dp) {
+            mpc_dp_output rec = *dp;
+            rec.output = (uint32_t)oi;
+            if (mpc_circ_add_dp(C->c, &rec)) cg_error(C, it, "out of memory");
+        }
     }
 }
 

@@ -6,6 +6,7 @@
 #include "eval.h"
 #include "diag.h"
 
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,56 @@ static inline uint64_t s_asr(uint64_t x, unsigned m)
 {
     uint64_t sign = 0 - (x >> 63);              /* all ones if negative */
     return (x >> m) | (sign << (64 - m));
+}
+
+static _Thread_local int     s_seeded;
+static _Thread_local uint8_t s_seed[MPC_EVAL_SEED_BYTES];
+
+void mpc_eval_noise_seed(const uint8_t *seed)
+{
+    s_seeded = seed != NULL;
+    if (seed) memcpy(s_seed, seed, sizeof s_seed);
+    else sodium_memzero(s_seed, sizeof s_seed);
+}
+
+/* Random bytes for chunk `chunk` of the gi-th NOISE gate (counted among the NOISE gates, in
+ * order, so that the circuit with and without owner-local pushdown draws the same noise from
+ * one seed): the OS's, or derived from the seed. */
+static void s_noise_bytes(uint8_t *buf, size_t n, uint32_t gi, uint64_t chunk)
+{
+    if (!s_seeded) {
+        randombytes_buf(buf, n);
+        return;
+    }
+    uint8_t key[randombytes_SEEDBYTES], msg[12];
+    for (int i = 0; i < 4; i++) msg[i] = (uint8_t)(gi >> (8 * i));
+    for (int i = 0; i < 8; i++) msg[4 + i] = (uint8_t)(chunk >> (8 * i));
+    crypto_generichash(key, sizeof key, msg, sizeof msg, s_seed, sizeof s_seed);
+    randombytes_buf_deterministic(buf, n, key);
+    sodium_memzero(key, sizeof key);
+}
+
+/* NOISE: each element the number of ones among m random bits, minus m/2. */
+static int s_noise(uint32_t gi, const mpc_gate *g, uint64_t *out)
+{
+    enum { CHUNK = 1 << 16 };   /* bytes */
+    uint8_t *buf = malloc(CHUNK);
+    if (!buf) return -1;
+    uint64_t m = g->aux[0], total = g->len * m, done = 0, k = 0, ones = 0, in_k = 0, chunk = 0;
+    while (done < total) {
+        uint64_t nbits = total - done < (uint64_t)CHUNK * 8 ? total - done : (uint64_t)CHUNK * 8;
+        s_noise_bytes(buf, (size_t)((nbits + 7) / 8), gi, chunk++);
+        for (uint64_t i = 0; i < nbits; i++) {
+            ones += (buf[i / 8] >> (i % 8)) & 1;
+            if (++in_k == m) {
+                out[k++] = ones - m / 2;
+                ones = in_k = 0;
+            }
+        }
+        done += nbits;
+    }
+    free(buf);
+    return 0;
 }
 
 typedef struct {
@@ -168,7 +219,7 @@ int mpc_eval(const mpc_circuit *c, const uint64_t *const *inputs, mpc_eval_resul
     for (uint32_t i = 0; i < c->n_inputs; i++)
         if (!inputs[i]) return mpc_errf(err, errlen, "mpc_eval: input '%s' missing", c->inputs[i].name);
 
-    uint32_t ng = c->n_gates;
+    uint32_t ng = c->n_gates, noise_ord = 0;
     x.c = c;
     x.res = res;
     x.val = calloc(ng, sizeof *x.val);
@@ -218,7 +269,7 @@ int mpc_eval(const mpc_circuit *c, const uint64_t *const *inputs, mpc_eval_resul
         }
         default: {
             int elementwise = g->kind != MPC_G_SUM && g->kind != MPC_G_DOT &&
-                              g->kind != MPC_G_SLICE && g->kind != MPC_G_CONCAT;
+                              g->kind != MPC_G_SLICE && g->kind != MPC_G_CONCAT && g->kind != MPC_G_NOISE;
             out = s_out_buf(&x, gi, elementwise, n);
             if (!out) {
                 mpc_errf(err, errlen, "out of memory (gate %u, %llu elements)", (unsigned)gi,
@@ -276,6 +327,12 @@ int mpc_eval(const mpc_circuit *c, const uint64_t *const *inputs, mpc_eval_resul
             case MPC_G_CONCAT:
                 memcpy(out, a, (size_t)la * sizeof *out);
                 memcpy(out + la, b, (size_t)lb * sizeof *out);
+                break;
+            case MPC_G_NOISE:
+                if (sodium_init() < 0 || s_noise(noise_ord++, g, out) != 0) {
+                    mpc_errf(err, errlen, "out of memory");
+                    goto out;
+                }
                 break;
             default:
                 mpc_errf(err, errlen, "gate %u: kind %u not evaluable", (unsigned)gi, (unsigned)g->kind);

@@ -30,4 +30,12 @@ int  mpc_eval(const mpc_circuit *c, const uint64_t *const *inputs, mpc_eval_resu
               char *err, size_t errlen);
 void mpc_eval_result_free(mpc_eval_result *res);
 
+/* NOISE gates (differential privacy, circuits/dp.h) are sampled here from the same
+ * distribution as in MPC, Bin(m, 1/2) - m/2 per element: from the operating system's
+ * randomness (libsodium), so such outputs differ from run to run, or, after
+ * mpc_eval_noise_seed(seed) on the calling thread, from a stream derived from the 32-byte
+ * seed (reproducible).  NULL returns the thread to the operating system's randomness. */
+#define MPC_EVAL_SEED_BYTES 32
+void mpc_eval_noise_seed(const uint8_t *seed);
+
 #endif

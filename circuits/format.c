@@ -7,6 +7,7 @@
  * The circuit finally passes mpc_circ_validate under the caller's limits. */
 #include "format.h"
 #include "diag.h"
+#include "dp.h"
 #include "program.h"
 
 #include <errno.h>
@@ -18,6 +19,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#define S_TOP_FIELDS_V5 13    /* version 5: version 4 and the DP records */
 #define S_TOP_FIELDS    12    /* version 4: magic, version, frac, source, parties, inputs,
                                  outputs, consts, gates, warnings, locals, program */
 #define S_TOP_FIELDS_V3 11    /* version 3: without program (the encoding that is hashed) */
@@ -111,6 +113,39 @@ static int s_pack_program(msgpack_packer *pk, const mpc_program *p)
     return bad;
 }
 
+/* Whether c needs version 5: NOISE gates (here or in a local part) or DP records.  Other
+ * circuits are written as version 4, which older readers accept. */
+static int s_needs_v5(const mpc_circuit *c)
+{
+    if (c->n_dp) return 1;
+    for (uint32_t i = 0; i < c->n_gates; i++)
+        if (c->gates[i].kind == MPC_G_NOISE) return 1;
+    for (uint32_t l = 0; l < c->n_locals; l++)
+        if (s_needs_v5(c->locals[l])) return 1;
+    return 0;
+}
+
+/* Field 12 (version 5): the DP records, each [output, kind, mechanism, coins, sens, divisor,
+ * eps, delta] (eps and delta as float64). */
+#define S_DP_FIELDS 8
+static int s_pack_dp(msgpack_packer *pk, const mpc_circuit *c)
+{
+    int bad = msgpack_pack_array(pk, c->n_dp);
+    for (uint32_t i = 0; i < c->n_dp; i++) {
+        const mpc_dp_output *d = &c->dp[i];
+        bad |= msgpack_pack_array(pk, S_DP_FIELDS);
+        bad |= msgpack_pack_uint32(pk, d->output);
+        bad |= msgpack_pack_uint32(pk, d->kind);
+        bad |= msgpack_pack_uint32(pk, d->mechanism);
+        bad |= msgpack_pack_uint64(pk, d->coins);
+        bad |= msgpack_pack_uint64(pk, d->sens);
+        bad |= msgpack_pack_uint64(pk, d->divisor);
+        bad |= msgpack_pack_double(pk, d->eps);
+        bad |= msgpack_pack_double(pk, d->delta);
+    }
+    return bad;
+}
+
 /* Serialises c; canon: as hashed (the version-3 layout: no program field; no source name,
  * positions or warning count, in the local parts too). */
 static int s_write(const mpc_circuit *c, int canon, uint8_t **buf, size_t *len)
@@ -125,9 +160,10 @@ static int s_write(const mpc_circuit *c, int canon, uint8_t **buf, size_t *len)
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
 
-    bad |= msgpack_pack_array(&pk, canon ? S_TOP_FIELDS_V3 : S_TOP_FIELDS);
+    int v5 = !canon && s_needs_v5(c);
+    bad |= msgpack_pack_array(&pk, canon ? S_TOP_FIELDS_V3 : v5 ? S_TOP_FIELDS_V5 : S_TOP_FIELDS);
     bad |= s_pack_cstr(&pk, MPC_CIRC_MAGIC, sizeof MPC_CIRC_MAGIC);
-    bad |= msgpack_pack_uint32(&pk, canon ? MPC_CIRC_HASH_VERSION : MPC_CIRC_VERSION);
+    bad |= msgpack_pack_uint32(&pk, canon ? MPC_CIRC_HASH_VERSION : v5 ? MPC_CIRC_VERSION_DP : MPC_CIRC_VERSION);
     bad |= msgpack_pack_uint32(&pk, c->frac_bits);
     bad |= s_pack_cstr(&pk, canon ? "" : c->source, sizeof c->source - 1);
     uint32_t np = c->n_parties < MPC_MAX_PARTIES ? c->n_parties : MPC_MAX_PARTIES;
@@ -186,6 +222,7 @@ static int s_write(const mpc_circuit *c, int canon, uint8_t **buf, size_t *len)
         free(lb);
     }
     if (!canon) bad |= s_pack_program(&pk, c->program);
+    if (v5) bad |= s_pack_dp(&pk, c);
     if (bad) goto fail;
     *len = sb.size;
     *buf = (uint8_t *)msgpack_sbuffer_release(&sb);
@@ -296,7 +333,7 @@ static int s_scan(const uint8_t *p, size_t len, char *err, size_t errlen)
 /* The top-level arity of a format version (0 for a version this build does not read). */
 static unsigned s_top_fields(uint64_t ver)
 {
-    return ver == MPC_CIRC_VERSION ? S_TOP_FIELDS : ver == 3 ? S_TOP_FIELDS_V3 : ver == 2 ? S_TOP_FIELDS_V2
+    return ver == MPC_CIRC_VERSION_DP ? S_TOP_FIELDS_V5 : ver == MPC_CIRC_VERSION ? S_TOP_FIELDS : ver == 3 ? S_TOP_FIELDS_V3 : ver == 2 ? S_TOP_FIELDS_V2
          : ver == 1 ? S_TOP_FIELDS_V1 : 0;
 }
 
@@ -321,7 +358,7 @@ static int s_check_header(const uint8_t *p, size_t len, uint64_t *verp, char *er
     else return mpc_errf(err, errlen, "circuit format version missing or malformed");
     if (!s_top_fields(ver))
         return mpc_errf(err, errlen, "unsupported circuit format version %llu (this build reads 1 to %d)",
-                     (unsigned long long)ver, MPC_CIRC_VERSION);
+                     (unsigned long long)ver, MPC_CIRC_VERSION_DP);
     if (p[0] != (0x90 | s_top_fields(ver)))
         return mpc_errf(err, errlen, "version %d circuit must be an array of %u fields", (int)ver,
                      s_top_fields(ver));
@@ -396,6 +433,38 @@ static int s_build_locals(const msgpack_object *f, const mpc_circ_limits *lim, i
         if (s_read((const uint8_t *)o->via.bin.ptr, o->via.bin.size, lim, 1, &c->locals[l], e2, sizeof e2))
             return mpc_errf(err, errlen, "local part %u: %s", (unsigned)l, e2);
         c->n_locals++;
+    }
+    return 0;
+}
+
+/* Field 12 (version 5): the DP records; mpc_circ_validate checks them against the gates. */
+static int s_build_dp(const msgpack_object *f, int nested, mpc_circuit *c, char *err, size_t errlen)
+{
+    uint32_t n = 0;
+    if (s_array(f, &n, "DP records", err, errlen)) return -1;
+    if (n && nested) return mpc_errf(err, errlen, "a local part carries DP records");
+    if (n > c->n_outputs) return mpc_errf(err, errlen, "%u DP records for %u outputs", (unsigned)n, (unsigned)c->n_outputs);
+    for (uint32_t i = 0; i < n; i++) {
+        const msgpack_object *r = &f->via.array.ptr[i];
+        if (r->type != MSGPACK_OBJECT_ARRAY || r->via.array.size != S_DP_FIELDS)
+            return mpc_errf(err, errlen, "DP record %u is not an array of %d fields", (unsigned)i, S_DP_FIELDS);
+        const msgpack_object *x = r->via.array.ptr;
+        mpc_dp_output d;
+        memset(&d, 0, sizeof d);
+        uint64_t v[6];
+        for (int k = 0; k < 6; k++)
+            if (s_uint(&x[k], k < 3 ? UINT32_MAX : UINT64_MAX, &v[k], "DP record field", err, errlen)) return -1;
+        if (x[6].type != MSGPACK_OBJECT_FLOAT64 || x[7].type != MSGPACK_OBJECT_FLOAT64)
+            return mpc_errf(err, errlen, "DP record %u: eps and delta are not float64", (unsigned)i);
+        d.output = (uint32_t)v[0];
+        d.kind = (uint32_t)v[1];
+        d.mechanism = (uint32_t)v[2];
+        d.coins = v[3];
+        d.sens = v[4];
+        d.divisor = v[5];
+        d.eps = x[6].via.f64;
+        d.delta = x[7].via.f64;
+        if (mpc_circ_add_dp(c, &d)) return mpc_errf(err, errlen, "out of memory");
     }
     return 0;
 }
@@ -583,6 +652,12 @@ static int s_build(const msgpack_object *top, const mpc_circ_limits *lim, int ne
     c->n_gates = (uint32_t)ng;
     if (n_fields >= S_TOP_FIELDS_V3 && s_build_locals(&f[10], lim, nested, c, err, errlen)) return -1;
     if (n_fields >= S_TOP_FIELDS && s_build_program(&f[11], nested, c, err, errlen)) return -1;
+    if (n_fields >= S_TOP_FIELDS_V5 && s_build_dp(&f[12], nested, c, err, errlen)) return -1;
+    if (n_fields < S_TOP_FIELDS_V5)
+        for (uint64_t i = 0; i < ng; i++)
+            if (c->gates[i].kind == MPC_G_NOISE)
+                return mpc_errf(err, errlen, "gate %llu: noise needs circuit format version %d",
+                                (unsigned long long)i, MPC_CIRC_VERSION_DP);
     mpc_circ_assign_layers(c);
     return mpc_circ_validate(c, lim, err, errlen);
 }

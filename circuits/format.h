@@ -15,6 +15,9 @@
 
 #define MPC_CIRC_MAGIC    "MPCCIRC"
 #define MPC_CIRC_VERSION  4   /* written; the reader also accepts versions 1 to 3 (docs/circuit-format.md) */
+/* Written instead of version 4 for a circuit with NOISE gates or DP records (circuits/dp.h):
+ * version 4 and a 13th field, the DP records.  Other circuits stay version 4. */
+#define MPC_CIRC_VERSION_DP 5
 /* The version whose encoding the circuit hash is taken over (fields 0..10; the program field
  * 11 of version 4 is outside the hash, docs/circuit-format.md "The program field"). */
 #define MPC_CIRC_HASH_VERSION 3

@@ -2,6 +2,8 @@
  * its statistics or a listing, or evaluate it in plaintext on given inputs.  Also accepts a
  * compiled .circ for --stats, --dump and --eval. */
 #include <errno.h>
+#include <math.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +12,7 @@
 #include "circuit.h"
 #include "compile.h"
 #include "diag.h"
+#include "dp.h"
 #include "dump.h"
 #include "eval.h"
 #include "format.h"
@@ -43,6 +46,9 @@ static const char s_usage[] =
     "  --missing=zero       an empty CSV cell reads as 0 (default: an error, unless the\n"
     "                       column declares a default)\n"
     "  --json               machine-readable output for --stats and --eval\n"
+    "  --seed HEX           with --eval: draw the noise of dp_* outputs from this 64-hex-\n"
+    "                       digit seed (reproducible); default: fresh randomness, so\n"
+    "                       such outputs differ from run to run\n"
     "  --no-pushdown        keep each party's owner-local computation under MPC\n"
     "                       (default: its owner computes it in the clear; see\n"
     "                       circuits/LANGUAGE.md, \"Owner-local pushdown\")\n"
@@ -68,6 +74,8 @@ typedef struct {
     const char **inputs;   /* "NAME=VALUES" */
     size_t      n_inputs;
     int         stats, dump, eval, json, strict, no_pushdown, approve;
+    int         seeded;
+    uint8_t     seed[MPC_EVAL_SEED_BYTES];
     const char *parties;   /* --parties */
     mpc_csv_opts csv;
     const char *src;       /* the source, for table defaults (NULL for a .circ) */
@@ -201,6 +209,17 @@ static int s_stats(const mpc_circuit *c, int json)
             s_print_recipients(stdout, c, o->recipients, 0);
             printf("\n");
         }
+        for (uint32_t i = 0; i < c->n_dp; i++) {
+            const mpc_dp_output *d = &c->dp[i];
+            printf("dp: %s %s binomial eps %g delta %g sensitivity %llu coins %llu noise_sd %.4g%s daBits %llu\n",
+                   c->outputs[d->output].name, mpc_dp_kind_name(d->kind), d->eps, d->delta,
+                   (unsigned long long)d->sens, (unsigned long long)d->coins,
+                   sqrt((double)d->coins) / 2 / (double)d->divisor, d->divisor > 1 ? " (after the division)" : "",
+                   (unsigned long long)(d->coins * c->outputs[d->output].len));
+        }
+        if (st.noise_elems)
+            printf("noise: %llu values, %llu daBits, 0 rounds, 0 triples\n", (unsigned long long)st.noise_elems,
+                   (unsigned long long)st.noise_dabits);
         return 0;
     }
     printf("{\"gates\": %llu, \"triples\": %llu, \"comparisons\": %llu, \"rounds\": %u, \"hash\": \"%s\", "
@@ -250,7 +269,19 @@ static int s_stats(const mpc_circuit *c, int json)
         s_print_recipients(stdout, c, o->recipients, 1);
         printf("]}");
     }
-    printf("]}\n");
+    printf("], \"dp\": [");
+    for (uint32_t i = 0; i < c->n_dp; i++) {
+        const mpc_dp_output *d = &c->dp[i];
+        printf("%s{\"output\": ", i ? ", " : "");
+        s_json_str(stdout, c->outputs[d->output].name);
+        printf(", \"kind\": \"%s\", \"mechanism\": \"binomial\", \"eps\": %.17g, \"delta\": %.17g, "
+               "\"sensitivity\": %llu, \"coins\": %llu, \"divisor\": %llu, \"noise_sd\": %.17g, \"dabits\": %llu}",
+               mpc_dp_kind_name(d->kind), d->eps, d->delta, (unsigned long long)d->sens,
+               (unsigned long long)d->coins, (unsigned long long)d->divisor,
+               sqrt((double)d->coins) / 2 / (double)d->divisor,
+               (unsigned long long)(d->coins * c->outputs[d->output].len));
+    }
+    printf("], \"noise_dabits\": %llu}\n", (unsigned long long)st.noise_dabits);
     return 0;
 }
 
@@ -377,6 +408,7 @@ static int s_eval(const mpc_circuit *c, const s_opts *o, const mpc_diag *src_dia
     }
     if (s_load_inputs(c, d, nd, o, vals) != 0) goto out;
     char err[512];
+    mpc_eval_noise_seed(o->seeded ? o->seed : NULL);
     if (mpc_eval_declared(c, d, nd, (const uint64_t *const *)vals, &res, err, sizeof err) != 0) {
         s_err("evaluation failed: %s", err);
         goto out;
@@ -557,6 +589,13 @@ static int s_parse_args(int argc, char **argv, s_opts *o)
             o->dump = 1;
         } else if (strcmp(a, "--eval") == 0) {
             o->eval = 1;
+        } else if (strcmp(a, "--seed") == 0) {
+            size_t got = 0;
+            if (i + 1 >= argc || sodium_hex2bin(o->seed, sizeof o->seed, argv[i + 1], strlen(argv[i + 1]), NULL,
+                                                &got, NULL) != 0 || got != sizeof o->seed)
+                return s_err("--seed needs %d hex digits", 2 * MPC_EVAL_SEED_BYTES);
+            o->seeded = 1;
+            i++;
         } else if (strcmp(a, "--json") == 0) {
             o->json = 1;
         } else if (strcmp(a, "--strict") == 0) {
@@ -609,6 +648,7 @@ static int s_parse_args(int argc, char **argv, s_opts *o)
     }
     if (!o->path) return s_err("no program given (see mpcc --help)");
     if (o->n_inputs && !o->eval) return s_err("--input is only used with --eval");
+    if (o->seeded && !o->eval) return s_err("--seed is only used with --eval");
     if (o->json && !o->eval && !o->stats) return s_err("--json applies to --eval and --stats");
     if (o->parties && !o->approve) return s_err("--parties is only used with --approve");
     if (o->approve && (o->stats || o->dump || o->eval || o->out_path || o->strict || o->no_pushdown))

@@ -107,7 +107,8 @@ int mpc_circ_optimize(mpc_circuit *c, char *err, size_t errlen)
             ops[3 * i + 1] = t;
         }
         rep[i] = i;
-        if (g->kind == MPC_G_INPUT || g->kind == MPC_G_OUTPUT) continue;   /* never merged */
+        /* never merged: inputs, outputs, and noise (each NOISE gate is an independent draw) */
+        if (g->kind == MPC_G_INPUT || g->kind == MPC_G_OUTPUT || g->kind == MPC_G_NOISE) continue;
         uint64_t slot = s_hash(&s, i) & (cap - 1);
         while (table[slot] != MPC_NO_WIRE) {
             if (s_equal(&s, table[slot], i)) {

@@ -8,6 +8,7 @@
  * copied into every part that reads them.  A local part only computes values the owner could
  * compute from its own inputs, and they enter the MPC as that owner's secret inputs. */
 #include "pushdown.h"
+#include "dp.h"
 #include "diag.h"
 #include "splitcat.h"
 
@@ -387,6 +388,7 @@ static int s_pushdown(const mpc_circuit *c, mpc_circuit **out, char *err, size_t
     x.lmask = calloc(ng, sizeof *x.lmask);
     x.map_main = malloc(ng * sizeof *x.map_main);
     x.main = s_new_part(c);
+    if (x.main && mpc_circ_copy_dp(x.main, c)) mpc_circ_destroy(&x.main);
     if (!x.owner || !x.mpcuse || !x.lmask || !x.map_main || !x.main) { mpc_errf(err, errlen, "out of memory"); goto out; }
     memset(x.map_main, 0xff, ng * sizeof *x.map_main);
     s_analyse(&x);

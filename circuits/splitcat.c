@@ -1,6 +1,7 @@
 /* splitcat.c — distributing gates over CONCAT (splitcat.h). */
 #include "splitcat.h"
 #include "diag.h"
+#include "dp.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -9,7 +10,7 @@ typedef struct {
     const mpc_circuit *c;       /* the circuit read */
     mpc_circuit       *n;       /* the circuit written */
     uint32_t          *off;     /* per gate of c: its first segment in seg[] */
-    uint8_t           *nseg;    /* per gate of c: its number of segments */
+    uint16_t          *nseg;    /* per gate of c: its number of segments */
     uint32_t          *whole;   /* per gate of c: the whole vector as a wire of n, or MPC_NO_WIRE */
     uint32_t          *seg;     /* segment wires (of n) */
     uint64_t          *start;   /* where each segment starts in its vector */
@@ -151,7 +152,7 @@ static int s_pieces(s_sc *x, uint32_t i, int reduce)
     uint32_t acc = MPC_NO_WIRE;
     if (!reduce) {
         x->off[i] = (uint32_t)x->nsegs;
-        x->nseg[i] = (uint8_t)np;
+        x->nseg[i] = (uint16_t)np;
         x->whole[i] = MPC_NO_WIRE;
     }
     for (uint32_t p = 0; p < np; p++) {
@@ -189,8 +190,31 @@ static int s_concat(s_sc *x, uint32_t i)
     for (uint32_t k = 0; k < x->nseg[b]; k++)
         if (s_push(x, x->seg[x->off[b] + k], x->c->gates[a].len + x->start[x->off[b] + k])) return -1;
     x->off[i] = off;
-    x->nseg[i] = (uint8_t)(x->nseg[a] + x->nseg[b]);
+    x->nseg[i] = (uint16_t)(x->nseg[a] + x->nseg[b]);
     x->whole[i] = MPC_NO_WIRE;
+    return 0;
+}
+
+/* A SLICE with stride 1 of a segmented wire: the pieces of its segments inside the range,
+ * still segmented (so a SUM of a block of a concatenation is still one SUM per part). */
+static int s_slice(s_sc *x, uint32_t i)
+{
+    const mpc_gate *g = &x->c->gates[i];
+    uint32_t op = g->in[0];
+    if (g->aux[1] != 1 || x->nseg[op] < 2) return s_plain(x, i);
+    uint64_t s = g->aux[0], e = s + g->len;
+    uint32_t off = (uint32_t)x->nsegs, n = 0;
+    for (uint32_t k = 0; k < x->nseg[op]; k++) {
+        uint64_t s0 = x->start[x->off[op] + k], e0 = s_seg_end(x, op, k);
+        uint64_t a = s0 > s ? s0 : s, b = e0 < e ? e0 : e;
+        if (a >= b) continue;
+        uint32_t w = s_piece(x, op, a, b);
+        if (s_push(x, w, a - s)) return -1;
+        n++;
+    }
+    x->off[i] = off;
+    x->nseg[i] = (uint16_t)n;
+    x->whole[i] = n == 1 ? x->seg[off] : MPC_NO_WIRE;
     return 0;
 }
 
@@ -199,6 +223,7 @@ static int s_gate(s_sc *x, uint32_t i)
     const mpc_gate *g = &x->c->gates[i];
     const mpc_gate_info *in = &mpc_gate_infos[g->kind];
     if (g->kind == MPC_G_CONCAT) return s_concat(x, i);
+    if (g->kind == MPC_G_SLICE) return s_slice(x, i);
     if (g->kind == MPC_G_SUM || (g->kind == MPC_G_DOT && g->aux[0] == 0)) return s_pieces(x, i, 1);
     if (in->shape == MPC_SHAPE_BCAST || in->shape == MPC_SHAPE_SAME) return s_pieces(x, i, 0);
     return s_plain(x, i);
@@ -216,7 +241,7 @@ int mpc_split_concat(const mpc_circuit *c, mpc_circuit **out, char *err, size_t 
     x.c = c;
     x.n = mpc_circ_new();
     x.off = malloc((ng ? ng : 1) * sizeof *x.off);
-    x.nseg = malloc(ng ? ng : 1);
+    x.nseg = malloc((ng ? ng : 1) * sizeof *x.nseg);
     x.whole = malloc((ng ? ng : 1) * sizeof *x.whole);
     if (!x.n || !x.off || !x.nseg || !x.whole) { mpc_errf(err, errlen, "out of memory"); goto out; }
     x.n->frac_bits = c->frac_bits;
@@ -224,6 +249,7 @@ int mpc_split_concat(const mpc_circuit *c, mpc_circuit **out, char *err, size_t 
     memcpy(x.n->party_names, c->party_names, sizeof x.n->party_names);
     memcpy(x.n->source, c->source, sizeof x.n->source);
     x.n->warnings = c->warnings;
+    if (mpc_circ_copy_dp(x.n, c)) { mpc_errf(err, errlen, "out of memory"); goto out; }
     for (uint32_t i = 0; i < ng; i++)
         if (s_gate(&x, i)) { mpc_errf(err, errlen, "out of memory or limits exceeded while splitting concatenations"); goto out; }
     if (mpc_circ_finish(x.n, e2, sizeof e2)) { mpc_errf(err, errlen, "after splitting concatenations: %s", e2); goto out; }

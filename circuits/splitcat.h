@@ -20,7 +20,7 @@
 
 #include "circuit.h"
 
-#define MPC_SPLIT_MAX_SEGS 16
+#define MPC_SPLIT_MAX_SEGS 256
 
 /* *out: a new validated circuit equal in what it computes to c (validated, without local
  * parts; its program and local parts are not copied).  0, or -1 with a message. */

@@ -208,7 +208,7 @@ static int s_prep_supported(const mpc_engine *e, char *err, size_t errlen)
     if (e->prep->caps & MPC_PREP_CAP_COMPARE) return 0;
     for (uint32_t i = 0; i < c->n_gates; i++) {
         const mpc_gate *g = &c->gates[i];
-        if (s_is_cmp(g->kind))
+        if (s_is_cmp(g->kind) || g->kind == MPC_G_NOISE)
             return s_fail(err, errlen, MPC_ERR_UNSUPPORTED,
                           "%.*s:%u: gate %u (%s) needs comparison material (edaBits, daBits, "
                           "binary triples) that this preprocessing source does not provide",
@@ -398,6 +398,43 @@ static int s_input_share(mpc_engine *e, const mpc_engine_input *in, uint32_t k, 
 
 /* ---- local gates ---- */
 
+/* daBits fetched at once for a NOISE gate (a request of its own, made in gate order by every
+ * party, so the sources see the same sequence everywhere). */
+#define S_NOISE_CHUNK ((uint64_t)1 << 20)
+
+/* NOISE: element k is the sum of m = aux[0] daBits' arithmetic shares minus m/2 (party 0
+ * subtracts the public m/2), i.e. a share of Bin(m, 1/2) - m/2.  The daBits' XOR shares are
+ * not used.  Every element's m bits are fresh, and no party sees any of them. */
+static int s_noise(mpc_engine *e, const mpc_gate *g, uint64_t *z)
+{
+    uint64_t m = g->aux[0], total = g->len * m, done = 0, k = 0, acc = 0, in_k = 0;
+    uint64_t chunk = total < S_NOISE_CHUNK ? total : S_NOISE_CHUNK;
+    uint64_t *r = s_alloc(chunk), *bits = s_alloc(mpc_bin_words(chunk));
+    int rc = 0;
+    if (!r || !bits) rc = MPC_ERR_NOMEM;
+    while (!rc && done < total) {
+        uint64_t n = total - done < chunk ? total - done : chunk;
+        mpc_prep_req req = {.n_dabits = n};
+        mpc_prep_out out = {.da_r = r, .da_bits = bits};
+        uint64_t t0 = mpc_now_us();
+        if ((rc = mpc_prep_fetch(e->prep, &req, &out))) break;
+        e->st.prep_us += mpc_now_us() - t0;
+        e->st.dabits += n;
+        for (uint64_t i = 0; i < n; i++) {
+            acc += r[i];
+            if (++in_k == m) {
+                z[k++] = acc - (e->self == 0 ? m / 2 : 0);
+                acc = 0;
+                in_k = 0;
+            }
+        }
+        done += n;
+    }
+    s_wipe_free(r, chunk);
+    s_wipe_free(bits, mpc_bin_words(chunk));
+    return rc;
+}
+
 static int s_local(mpc_engine *e, const mpc_engine_input *in, uint32_t gi)
 {
     const mpc_circuit *c = e->c;
@@ -436,6 +473,7 @@ static int s_local(mpc_engine *e, const mpc_engine_input *in, uint32_t gi)
     case MPC_G_ADD_PUB: mpc_share_add_pub(z, x, nx, y, ny, n, e->self == 0); break;
     case MPC_G_MUL_PUB: mpc_share_mul_pub(z, x, nx, y, ny, n); break;
     case MPC_G_SUM:     z[0] = mpc_share_sum(x, nx); break;
+    case MPC_G_NOISE:   r = s_noise(e, g, z); break;
     case MPC_G_SLICE:
         for (uint64_t k = 0; k < n; k++) z[k] = x[g->aux[0] + k * g->aux[1]];
         break;

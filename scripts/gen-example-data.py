@@ -30,3 +30,9 @@ write("provider_w4.csv", ["0.75", "-0.20", "1.10", "0.35"])
 # risk_score.mpc: eight standardised features of a patient and a provider's logistic model.
 write("patient_x8.csv", ["0.62", "1.30", "-0.45", "0.88", "1.75", "-0.20", "0.05", "2.10"])
 write("provider_w8.csv", ["0.75", "-0.20", "1.10", "0.35", "0.48", "-0.90", "0.15", "0.40"])
+
+# dp_histogram.mpc: the ages of three hospitals' patients (1000 each), drawn after everything
+# above so that the earlier files do not change.
+for h, (mu, sd) in zip("abc", [(52.0, 19.0), (61.0, 17.0), (38.0, 21.0)]):
+    ages = [min(104, max(0, int(round(rng.gauss(mu, sd))))) for _ in range(1000)]
+    write(f"age_{h}.csv", [str(x) for x in ages])

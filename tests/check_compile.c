@@ -2,6 +2,7 @@
  * becomes, constant folding and identities, fixed-point and division lowering, vector IR
  * invariance, params, precision, warnings, and the examples' statistics. */
 #include <check.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -780,6 +781,7 @@ typedef struct {
     int   n_in;
     char  out[16][512];
     int   n_out;
+    char  seed[80];   /* "seed: HEX": the noise of dp_* outputs (mpcc --eval --seed HEX) */
 } s_doc_example;
 
 static int s_doc_examples(s_doc_example *ex, int max)
@@ -806,6 +808,7 @@ static int s_doc_examples(s_doc_example *ex, int max)
         ev += 8;
         char *ee = strstr(ev, "```");
         ex[k].n_in = ex[k].n_out = 0;
+        ex[k].seed[0] = 0;
         for (char *l = ev; l < ee;) {
             char *nl = strchr(l, '\n');
             size_t ll = (size_t)(nl - l);
@@ -813,6 +816,10 @@ static int s_doc_examples(s_doc_example *ex, int max)
             if (strncmp(l, "in: ", 4) == 0) {
                 memcpy(ex[k].in[ex[k].n_in], l + 4, ll - 4);
                 ex[k].in[ex[k].n_in++][ll - 4] = 0;
+            } else if (strncmp(l, "seed: ", 6) == 0) {
+                ck_assert_uint_lt(ll - 6, sizeof ex[k].seed);
+                memcpy(ex[k].seed, l + 6, ll - 6);
+                ex[k].seed[ll - 6] = 0;
             } else if (strncmp(l, "out: ", 5) == 0) {
                 memcpy(ex[k].out[ex[k].n_out], l + 5, ll - 5);
                 ex[k].out[ex[k].n_out++][ll - 5] = 0;
@@ -878,7 +885,14 @@ static void s_eval_doc_pd(const s_doc_example *ex, int k, int pushdown)
         ck_assert_uint_eq(n, decl[j].len);
     }
     mpc_eval_result res;
+    uint8_t seed[MPC_EVAL_SEED_BYTES];
+    size_t got = 0;
+    if (ex->seed[0])
+        ck_assert_msg(sodium_hex2bin(seed, sizeof seed, ex->seed, strlen(ex->seed), NULL, &got, NULL) == 0 &&
+                          got == sizeof seed, "example %d: bad seed", k);
+    mpc_eval_noise_seed(ex->seed[0] ? seed : NULL);
     ck_assert_int_eq(mpc_eval_declared(c, decl, nd, (const uint64_t *const *)vals, &res, err, sizeof err), 0);
+    mpc_eval_noise_seed(NULL);
     ck_assert_uint_eq(res.n_warnings, 0);
     for (uint32_t i = 0; i < c->n_outputs; i++) {
         char line[1024], v[64];
@@ -1051,8 +1065,13 @@ START_TEST(test_builtin_table)
         s_fails(src, NULL, 0, msg);
         if (b->max_args < 0) continue;
         snprintf(src, sizeof src, HDR2 "output o = %s(x, x, undefined_name) to a\n", b->name);
-        snprintf(msg, sizeof msg, "t.mpc:4:12: error: %s() takes %d argument%s, got 3", b->name, b->min_args,
-                 b->min_args == 1 ? "" : "s");
+        if (b->min_args != b->max_args) {   /* optional trailing arguments (dp_*: delta): 6 is too many */
+            snprintf(src, sizeof src, HDR2 "output o = %s(x, x, x, x, x, undefined_name) to a\n", b->name);
+            snprintf(msg, sizeof msg, "t.mpc:4:12: error: %s() takes %d to %d arguments, got 6", b->name,
+                     b->min_args, b->max_args);
+        } else
+            snprintf(msg, sizeof msg, "t.mpc:4:12: error: %s() takes %d argument%s, got 3", b->name, b->min_args,
+                     b->min_args == 1 ? "" : "s");
         s_fails(src, NULL, 0, msg);
     }
     ck_assert_ptr_null(cg_find_builtin("nosuch"));
