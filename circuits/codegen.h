@@ -85,6 +85,7 @@ typedef struct {
     mpc_param_value   *pvals;
     uint32_t          n_pvals;
     int               pvals_bad;
+    int               has_dataset;     /* a table is read from a stored dataset: no pushdown */
 } cg_comp;
 
 /* ---- compile.c ---- */

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "approve.h"
+#include "dshandlers.h"
 #include "engine.h"
 #include "format.h"
 #include "log.h"
@@ -142,7 +143,50 @@ static void s_submit(const mpcd_config *cfg, mpcd_jobs *jobs, const mpcd_client_
                 (long long)cfg->max_jobs_per_client);
         goto out;
     }
-    int rc = mpcd_jobs_add(jobs, req->job, cl->name, &c, hash, binding, me);
+    /* Inputs read from stored datasets (docs/datasets.md): checked and loaded before the job
+     * exists, handed to it once added. */
+    mpcd_job_input *dsin = NULL;
+    uint32_t n_ds = 0;
+    if (me != UINT32_MAX && c->program) {
+        char why[512];
+        dsin = calloc(c->n_inputs ? c->n_inputs : 1, sizeof *dsin);
+        if (!dsin) {
+            s_error(cfg, rep, hex, MPC_ERR_NOMEM, "out of memory");
+            goto out;
+        }
+        int drc = mpcd_ds_job_inputs(cfg, c, hash, binding, &lim, dsin, &n_ds, why, sizeof why);
+        if (drc) {
+            free(dsin);
+            s_error(cfg, rep, hex, drc, "%s", why);
+            goto out;
+        }
+        if (!n_ds) {
+            free(dsin);
+            dsin = NULL;
+        }
+    }
+    uint32_t n_in = c->n_inputs;
+    uint64_t *in_len = dsin ? calloc(n_in, sizeof *in_len) : NULL;
+    for (uint32_t k = 0; in_len && k < n_in; k++) in_len[k] = c->inputs[k].len;
+    int rc = dsin && !in_len ? MPC_ERR_NOMEM : mpcd_jobs_add(jobs, req->job, cl->name, &c, hash, binding, me);
+    if (dsin) {
+        mpcd_jobs_lock(jobs);
+        mpcd_job *job = rc == 0 ? mpcd_jobs_find(jobs, req->job) : NULL;
+        for (uint32_t k = 0; k < n_in; k++) {
+            if (!dsin[k].present) continue;
+            if (job) {
+                job->inputs[k] = dsin[k];
+            } else {
+                sodium_memzero(dsin[k].share, (size_t)in_len[k] * 8);
+                free(dsin[k].share);
+            }
+        }
+        if (job) mpcd_jobs_notify(jobs);
+        mpcd_jobs_unlock(jobs);
+        free(dsin);
+        free(in_len);
+        if (job) mpcd_info(hex, "%u inputs read from stored datasets (re-randomized when the job runs)", (unsigned)n_ds);
+    }
     if (rc == MPC_ERR_STATE) {
         s_error(cfg, rep, hex, rc, "a job with this id exists");
         goto out;
