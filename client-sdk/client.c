@@ -77,6 +77,11 @@ static void *s_alloc(size_t n)
     return h + 2;
 }
 
+void *mpc_client_alloc(size_t n)
+{
+    return s_alloc(n);
+}
+
 /* --------------------------------------------------------------------------------------- */
 
 static int s_sockopt_int(void *s, int opt, int v)
@@ -409,6 +414,7 @@ void mpc_job_free(mpc_job **jp)
     free(j->decl);
     free(j->circ_bytes);
     free(j->src);
+    free(j->from_dataset);
     mpc_circ_destroy(&j->circ);
     free(j);
     *jp = NULL;
@@ -621,6 +627,7 @@ int mpc_job_create_source(mpc_client *c, const char *src, size_t len, const char
         memcpy((*out)->src, src, len);
         (*out)->src_len = len;
     }
+    if (!jr && (jr = mpc_job_mark_datasets(c, *out)) != 0) mpc_job_free(out);
     return jr;
 }
 
@@ -786,6 +793,9 @@ static int s_no_input(mpc_client *c, const mpc_job *j, const char *name)
 static int s_check_values(mpc_client *c, const mpc_job *j, uint32_t idx, const uint64_t *values, uint64_t n)
 {
     const mpc_input *in = &j->decl[idx];
+    if (j->from_dataset && j->from_dataset[idx])
+        return s_seterr(c, MPC_ERR_INPUT, "%sinput '%s' is read from a stored dataset by the daemons; it is not given",
+                        j->where, in->name);
     if (n != in->len)
         return s_seterr(c, MPC_ERR_INPUT, "%sinput '%s' takes %llu value%s, %llu given", j->where, in->name,
                         (unsigned long long)in->len, in->len == 1 ? "" : "s", (unsigned long long)n);
@@ -981,7 +991,7 @@ static int s_stage_seal(mpc_client *c, mpc_job *j, unsigned flags)
     size_t off = 0, missing = 0;
     list[0] = 0;
     for (uint32_t i = 0; i < j->n_decl; i++) {
-        if (j->staged[i]) continue;
+        if (j->staged[i] || (j->from_dataset && j->from_dataset[i])) continue;   /* the daemons read those */
         const mpc_input *in = &j->decl[i];
         if (off < sizeof list) {
             int w = snprintf(list + off, sizeof list - off, "%s'%s' (party %s)", missing ? ", " : "", in->name,
