@@ -86,6 +86,24 @@ grep -q "7 rows" "$D/up.out" || fail "append said $(cat "$D/up.out")"
 { cat "$D/labs.csv"; tail -n +2 "$D/more.csv" | awk -F, '{print $3","$1","$2}'; } > "$D/all.csv"
 check_run "$D/all.csv" "after an append of 2 rows"
 
+# The Python binding: the listing, the row-count define, and a job reading the dataset.
+PYTHONPATH=client-sdk/python python3 - "$D" <<'PY' > "$D/py.out" 2>&1 || fail "python: $(cat "$D/py.out")"
+import sys
+from mpcclient import Client
+d = sys.argv[1]
+with Client(d + "/client-b.ini") as c:
+    ds = c.datasets()
+    assert [(x["name"], x["owner"], x["rows"], x["uploads"]) for x in ds] == [("hosp_a.labs", "a", 7, 2)], ds
+    assert ds[0]["columns"] == [("age", "int"), ("glucose", "fix")], ds
+    defs = c.dataset_defines(d + "/stats.mpc")
+    assert defs == ["N=7"], defs
+    job = c.create_job(d + "/stats.mpc", defines=defs)
+    job.input("w", 3)
+    print("s =", job.submit(all_inputs=True).output_text("s"))
+PY
+grep -qx "s = 972" "$D/py.out" || fail "python run gave $(cat "$D/py.out")"
+ok "the Python binding lists the dataset, sets N from it and runs a job reading it"
+
 # A damaged share file is refused, naming it; then a truncated one.
 F="$D/state-b/datasets/hosp_a.labs.g0.s0"
 printf '\377' | dd of="$F" bs=1 seek=100 conv=notrunc 2>/dev/null
