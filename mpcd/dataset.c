@@ -492,6 +492,30 @@ out:
 
 /* ---- segments ---- */
 
+/* Words to and from little-endian bytes (a plain copy on a little-endian host). */
+static void s_put_le(uint8_t *out, const uint64_t *w, size_t n)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (n) memcpy(out, w, n * 8);
+#else
+    for (size_t i = 0; i < n; i++)
+        for (int b = 0; b < 8; b++) out[8 * i + (size_t)b] = (uint8_t)(w[i] >> (8 * b));
+#endif
+}
+
+static void s_get_le(uint64_t *w, const uint8_t *in, size_t n)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (n) memcpy(w, in, n * 8);
+#else
+    for (size_t i = 0; i < n; i++) {
+        uint64_t v = 0;
+        for (int b = 7; b >= 0; b--) v = v << 8 | in[8 * i + (size_t)b];
+        w[i] = v;
+    }
+#endif
+}
+
 static void s_seg_ad(const uint8_t id[16], uint32_t k, uint64_t chunk, uint8_t ad[S_AD_LEN])
 {
     memcpy(ad, id, 16);
@@ -604,8 +628,7 @@ static int s_push(mpcd_ds_writer *w, const uint64_t *words, uint64_t rows, uint8
         goto out;
     }
     for (int i = 0; i < 8; i++) pt[i] = (uint8_t)(rows >> (8 * i));
-    for (size_t i = 0; i < nw; i++)
-        for (int b = 0; b < 8; b++) pt[8 + 8 * i + (size_t)b] = (uint8_t)(words[i] >> (8 * b));
+    s_put_le(pt + 8, words, nw);
     uint8_t ad[S_AD_LEN];
     s_seg_ad(w->m.id, w->seg, w->chunk, ad);
     unsigned long long clen = 0;
@@ -766,13 +789,7 @@ static int s_load_seg(mpcd_ds_store *s, const mpcd_ds_meta *m, uint32_t k, uint6
                        (unsigned long long)chunk);
             goto out;
         }
-        for (uint32_t c = 0; c < m->n_cols; c++)
-            for (uint64_t i = 0; i < r; i++) {
-                const uint8_t *p = pt + 8 + 8 * (c * r + i);
-                uint64_t v = 0;
-                for (int b = 7; b >= 0; b--) v = v << 8 | p[b];
-                cols[c][off + rows + i] = v;
-            }
+        for (uint32_t c = 0; c < m->n_cols; c++) s_get_le(cols[c] + off + rows, pt + 8 + 8 * (c * r), r);
         rows += r;
         if (tag == crypto_secretstream_xchacha20poly1305_TAG_FINAL) {
             if (r != 0 || fgetc(f) != EOF || rows != m->seg_rows[k])

@@ -392,13 +392,8 @@ static int s_load_ref(const mpc_circuit *c, const mpc_dataset_ref *r, const mpcd
             rc = MPC_ERR_INPUT;
             break;
         }
-        in[k].share = malloc((size_t)(m.rows ? m.rows : 1) * 8);
-        if (!in[k].share) {
-            rc = MPC_ERR_NOMEM;
-            snprintf(why, wl, "out of memory");
-            break;
-        }
-        memcpy(in[k].share, cols[col], (size_t)m.rows * 8);
+        in[k].share = cols[col];   /* handed over: each column is one input */
+        cols[col] = NULL;
         in[k].mode = MPC_IN_STORED;
         in[k].present = 1;
         snprintf(in[k].giver, sizeof in[k].giver, "%s", r->dataset);

@@ -147,6 +147,7 @@ static void s_submit(const mpcd_config *cfg, mpcd_jobs *jobs, const mpcd_client_
      * exists, handed to it once added. */
     mpcd_job_input *dsin = NULL;
     uint32_t n_ds = 0;
+    uint64_t ds_ms = 0;
     if (me != UINT32_MAX && c->program) {
         char why[512];
         dsin = calloc(c->n_inputs ? c->n_inputs : 1, sizeof *dsin);
@@ -154,7 +155,9 @@ static void s_submit(const mpcd_config *cfg, mpcd_jobs *jobs, const mpcd_client_
             s_error(cfg, rep, hex, MPC_ERR_NOMEM, "out of memory");
             goto out;
         }
+        uint64_t t0 = mpc_now_ms();
         int drc = mpcd_ds_job_inputs(cfg, c, hash, binding, &lim, dsin, &n_ds, why, sizeof why);
+        ds_ms = mpc_now_ms() - t0;
         if (drc) {
             free(dsin);
             s_error(cfg, rep, hex, drc, "%s", why);
@@ -185,7 +188,9 @@ static void s_submit(const mpcd_config *cfg, mpcd_jobs *jobs, const mpcd_client_
         mpcd_jobs_unlock(jobs);
         free(dsin);
         free(in_len);
-        if (job) mpcd_info(hex, "%u inputs read from stored datasets (re-randomized when the job runs)", (unsigned)n_ds);
+        if (job)
+            mpcd_info(hex, "%u inputs read from stored datasets in %llu ms (re-randomized when the job runs)",
+                      (unsigned)n_ds, (unsigned long long)ds_ms);
     }
     if (rc == MPC_ERR_STATE) {
         s_error(cfg, rep, hex, rc, "a job with this id exists");
