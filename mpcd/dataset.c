@@ -126,6 +126,25 @@ static int s_key_make(const char *path, uint8_t *key, char *err, size_t errlen)
     return 0;
 }
 
+static int s_wipe_file(const char *path);
+
+/* Uploads a previous run left unfinished (NAME.gG.sK.tmp, NAME.meta.tmp): wiped. */
+static void s_drop_tmp(mpcd_ds_store *s)
+{
+    DIR *d = opendir(s->dir);
+    if (!d) return;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        size_t n = strlen(de->d_name);
+        if (n > 4 && !strcmp(de->d_name + n - 4, ".tmp")) {
+            char p[S_PATH_MAX];
+            snprintf(p, sizeof p, "%s/%.255s", s->dir, de->d_name);
+            s_wipe_file(p);
+        }
+    }
+    closedir(d);
+}
+
 int mpcd_ds_store_open(const char *state_dir, const char *key_file, mpcd_ds_store **out, int *created,
                        char *err, size_t errlen)
 {
@@ -162,6 +181,7 @@ int mpcd_ds_store_open(const char *state_dir, const char *key_file, mpcd_ds_stor
     }
     sodium_mprotect_readonly(s->key);
     pthread_rwlock_init(&s->lock, NULL);
+    s_drop_tmp(s);
     *out = s;
     return 0;
 }

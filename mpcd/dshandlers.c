@@ -16,6 +16,7 @@
 #include "table.h"
 
 #define S_SESSIONS   16          /* uploads in progress at once */
+#define S_SESSIONS_PER_CLIENT 4  /* of them, one client's */
 #define S_IDLE_S     600         /* an upload idle this long is dropped */
 
 typedef struct {
@@ -144,6 +145,11 @@ static int s_begin(const mpcd_config *cfg, const char *client, const mpc_dw_req 
         return s_err(cfg, e, q->rid, MPC_ERR_INVALID, "dataset '%s' is not shared with this daemon", q->name);
     s_session *s = s_session_find(client, q->name);
     if (s) s_session_drop(s);   /* a new BEGIN restarts the upload */
+    int mine = 0;
+    for (int i = 0; i < S_SESSIONS; i++) mine += s_sessions[i].used && !strcmp(s_sessions[i].client, client);
+    if (mine >= S_SESSIONS_PER_CLIENT)
+        return s_err(cfg, e, q->rid, MPC_ERR_LIMIT, "client '%s' has %d uploads in progress here, the most one client "
+                     "may have", client, S_SESSIONS_PER_CLIENT);
     for (int i = 0; i < S_SESSIONS && !s; i++)
         if (!s_sessions[i].used) s = &s_sessions[i];
     if (!s) return s_err(cfg, e, q->rid, MPC_ERR_LIMIT, "%d uploads are in progress here; try again later", S_SESSIONS);

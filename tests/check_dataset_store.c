@@ -334,6 +334,14 @@ START_TEST(abort_leaves_nothing)
     ck_assert_int_eq(mpcd_ds_write_chunk(w, v, 4, err, sizeof err), 0);
     mpcd_ds_write_abort(&w);
     ck_assert_int_eq(s_count_files(), 0);
+    /* a daemon stopped in the middle of an upload: the temporary file goes at the next start */
+    ck_assert_int_eq(mpcd_ds_write_begin(s, &d, 0, &w, err, sizeof err), 0);
+    ck_assert_int_eq(mpcd_ds_write_chunk(w, v, 4, err, sizeof err), 0);
+    ck_assert_int_eq(s_count_files(), 1);
+    mpcd_ds_store_close(&s);
+    s = s_open();
+    ck_assert_int_eq(s_count_files(), 0);
+    mpcd_ds_write_abort(&w);   /* the old writer's file is gone already */
     mpcd_ds_meta m;
     ck_assert_int_eq(mpcd_ds_meta_get(s, "half", &m, err, sizeof err), MPC_ERR_NOTFOUND);
     ck_assert_int_eq(mpcd_ds_meta_get(s, "../x", &m, err, sizeof err), MPC_ERR_INVALID);
