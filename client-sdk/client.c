@@ -549,7 +549,9 @@ static int s_job_from_bytes(mpc_client *c, uint8_t *bytes, size_t len, mpc_job *
         free(bytes);
         return s_seterr(c, MPC_ERR_CIRCUIT, "invalid circuit: %s", err);
     }
-    return s_job_new(c, cc, bytes, len, out);
+    int r = s_job_new(c, cc, bytes, len, out);
+    if (!r && (r = mpc_job_mark_datasets(c, *out)) != 0) mpc_job_free(out);
+    return r;
 }
 
 int mpc_job_create(mpc_client *c, const uint8_t *circ, size_t len, mpc_job **out)

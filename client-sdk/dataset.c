@@ -14,6 +14,7 @@
 #include "mpc_err.h"
 #include "parse.h"
 #include "prg.h"
+#include "program.h"
 #include "table.h"
 #include "value.h"
 
@@ -564,10 +565,13 @@ int mpc_dataset_row_define(mpc_client *c, const char *src, size_t src_len, size_
 
 int mpc_job_mark_datasets(mpc_client *c, mpc_job *j)
 {
-    if (!j->src) return 0;
+    /* the source compiled here, or the program a .circ carries */
+    const char *src = j->src ? j->src : j->circ->program ? j->circ->program->text : NULL;
+    size_t len = j->src ? j->src_len : j->circ->program ? j->circ->program->text_len : 0;
+    if (!src) return 0;
     mpc_dataset_ref refs[MPC_MAX_DATASET_REFS];
     uint32_t n = 0;
-    if (mpc_program_dataset_refs(j->src, j->src_len, refs, MPC_MAX_DATASET_REFS, &n) != 0 || n == 0) return 0;
+    if (mpc_program_dataset_refs(src, len, refs, MPC_MAX_DATASET_REFS, &n) != 0 || n == 0) return 0;
     j->from_dataset = calloc(j->n_decl ? j->n_decl : 1, 1);
     if (!j->from_dataset) return mpc_client_seterr(c, MPC_ERR_NOMEM, "out of memory");
     for (uint32_t i = 0; i < j->n_decl; i++)

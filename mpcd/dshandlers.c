@@ -362,51 +362,74 @@ static int s_column(const mpc_circuit *c, const mpc_input *in, const mpc_dataset
     return -1;
 }
 
-static void s_unload(const mpc_circuit *c, mpcd_job_input *in)
-{
-    for (uint32_t k = 0; k < c->n_inputs; k++)
-        if (in[k].mode == MPC_IN_STORED && in[k].share) {
-            sodium_memzero(in[k].share, (size_t)c->inputs[k].len * 8);
-            free(in[k].share);
-            memset(&in[k], 0, sizeof in[k]);
-        }
-}
-
-/* Loads dataset r's columns into the inputs of table r->table. */
-static int s_load_ref(const mpc_circuit *c, const mpc_dataset_ref *r, const mpcd_ds_meta *want, mpcd_job_input *in,
+/* Marks the inputs of table r->table as given by dataset r (checked against its record m):
+ * mode STORED, no share yet (the job thread loads it, mpcd_ds_job_load). */
+static int s_mark_ref(const mpc_circuit *c, const mpc_dataset_ref *r, const mpcd_ds_meta *m, mpcd_job_input *in,
                       uint32_t *n_loaded, char *why, size_t wl)
 {
-    mpcd_ds_meta m;
-    uint64_t *cols[MPCD_DS_MAX_COLS];
-    char err[512];
-    int rc = mpcd_ds_load(s_store, r->dataset, &m, cols, err, sizeof err);
-    if (rc) {
-        snprintf(why, wl, "%s", err);
-        return rc;
-    }
-    if (m.rows != want->rows || m.gen != want->gen) {
-        mpcd_ds_free_cols(cols, m.n_cols, m.rows);
-        snprintf(why, wl, "dataset '%s' changed while the job was submitted", r->dataset);
-        return MPC_ERR_STATE;
-    }
     size_t tl = strlen(r->table);
-    for (uint32_t k = 0; k < c->n_inputs && !rc; k++) {
+    for (uint32_t k = 0; k < c->n_inputs; k++) {
         const mpc_input *ci = &c->inputs[k];
         if (strncmp(ci->name, r->table, tl) != 0 || ci->name[tl] != '.') continue;
-        int col = s_column(c, ci, r, &m, why, wl);
-        if (col < 0) {
-            rc = MPC_ERR_INPUT;
-            break;
-        }
-        in[k].share = cols[col];   /* handed over: each column is one input */
-        cols[col] = NULL;
+        if (s_column(c, ci, r, m, why, wl) < 0) return MPC_ERR_INPUT;
         in[k].mode = MPC_IN_STORED;
+        in[k].share = NULL;
         in[k].present = 1;
         snprintf(in[k].giver, sizeof in[k].giver, "%s", r->dataset);
         (*n_loaded)++;
     }
-    mpcd_ds_free_cols(cols, m.n_cols, m.rows);
+    return 0;
+}
+
+int mpcd_ds_job_load(const mpc_circuit *c, const mpcd_job_input *in, uint64_t **vals, char *why, size_t wl)
+{
+    int rc = 0;
+    for (uint32_t k = 0; k < c->n_inputs; k++) vals[k] = NULL;
+    if (!c->program) return 0;
+    mpc_dataset_ref refs[MPC_MAX_DATASET_REFS];
+    uint32_t n = 0;
+    if (mpc_program_dataset_refs(c->program->text, c->program->text_len, refs, MPC_MAX_DATASET_REFS, &n) != 0)
+        n = 0;
+    for (uint32_t i = 0; i < n && !rc; i++) {
+        if (!s_store) {
+            snprintf(why, wl, "this daemon keeps no datasets");
+            rc = MPC_ERR_UNSUPPORTED;
+            break;
+        }
+        mpcd_ds_meta m;
+        uint64_t *cols[MPCD_DS_MAX_COLS];
+        char err[512];
+        if ((rc = mpcd_ds_load(s_store, refs[i].dataset, &m, cols, err, sizeof err)) != 0) {
+            snprintf(why, wl, "%s", err);
+            break;
+        }
+        size_t tl = strlen(refs[i].table);
+        for (uint32_t k = 0; k < c->n_inputs && !rc; k++) {
+            const mpc_input *ci = &c->inputs[k];
+            if (in[k].mode != MPC_IN_STORED || strncmp(ci->name, refs[i].table, tl) != 0 || ci->name[tl] != '.')
+                continue;
+            int col = s_column(c, ci, &refs[i], &m, why, wl);   /* it may have changed since the submission */
+            if (col < 0) {
+                rc = MPC_ERR_INPUT;
+                break;
+            }
+            vals[k] = cols[col];   /* handed over: each column is one input */
+            cols[col] = NULL;
+        }
+        mpcd_ds_free_cols(cols, m.n_cols, m.rows);
+    }
+    if (rc) mpcd_ds_free_vals(c, vals);
     return rc;
+}
+
+void mpcd_ds_free_vals(const mpc_circuit *c, uint64_t **vals)
+{
+    for (uint32_t k = 0; k < c->n_inputs; k++)
+        if (vals[k]) {
+            sodium_memzero(vals[k], (size_t)c->inputs[k].len * 8);
+            free(vals[k]);
+            vals[k] = NULL;
+        }
 }
 
 int mpcd_ds_job_inputs(const mpcd_config *cfg, const mpc_circuit *c, const uint8_t hash[32],
@@ -448,10 +471,10 @@ int mpcd_ds_job_inputs(const mpcd_config *cfg, const mpc_circuit *c, const uint8
     for (uint32_t i = 0; i < n && !rc; i++) {
         mpcd_ds_meta m;
         rc = s_check_ref(cfg, c, binding, &refs[i], prog, hash, &m, why, whylen);
-        if (!rc) rc = s_load_ref(c, &refs[i], &m, in, n_loaded, why, whylen);
+        if (!rc) rc = s_mark_ref(c, &refs[i], &m, in, n_loaded, why, whylen);
     }
     if (rc) {
-        s_unload(c, in);
+        for (uint32_t k = 0; k < c->n_inputs; k++) memset(&in[k], 0, sizeof in[k]);
         *n_loaded = 0;
     }
     return rc;

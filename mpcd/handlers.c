@@ -169,28 +169,18 @@ static void s_submit(const mpcd_config *cfg, mpcd_jobs *jobs, const mpcd_client_
         }
     }
     uint32_t n_in = c->n_inputs;
-    uint64_t *in_len = dsin ? calloc(n_in, sizeof *in_len) : NULL;
-    for (uint32_t k = 0; in_len && k < n_in; k++) in_len[k] = c->inputs[k].len;
-    int rc = dsin && !in_len ? MPC_ERR_NOMEM : mpcd_jobs_add(jobs, req->job, cl->name, &c, hash, binding, me);
+    int rc = mpcd_jobs_add(jobs, req->job, cl->name, &c, hash, binding, me);
     if (dsin) {
         mpcd_jobs_lock(jobs);
         mpcd_job *job = rc == 0 ? mpcd_jobs_find(jobs, req->job) : NULL;
-        for (uint32_t k = 0; k < n_in; k++) {
-            if (!dsin[k].present) continue;
-            if (job) {
-                job->inputs[k] = dsin[k];
-            } else {
-                sodium_memzero(dsin[k].share, (size_t)in_len[k] * 8);
-                free(dsin[k].share);
-            }
-        }
+        for (uint32_t k = 0; job && k < n_in; k++)
+            if (dsin[k].present) job->inputs[k] = dsin[k];   /* no share yet: loaded when it runs */
         if (job) mpcd_jobs_notify(jobs);
         mpcd_jobs_unlock(jobs);
         free(dsin);
-        free(in_len);
         if (job)
-            mpcd_info(hex, "%u inputs read from stored datasets in %llu ms (re-randomized when the job runs)",
-                      (unsigned)n_ds, (unsigned long long)ds_ms);
+            mpcd_info(hex, "%u inputs given by stored datasets, checked in %llu ms (loaded and re-randomized when "
+                      "the job runs)", (unsigned)n_ds, (unsigned long long)ds_ms);
     }
     if (rc == MPC_ERR_STATE) {
         s_error(cfg, rep, hex, rc, "a job with this id exists");

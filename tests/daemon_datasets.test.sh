@@ -86,6 +86,13 @@ grep -q "7 rows" "$D/up.out" || fail "append said $(cat "$D/up.out")"
 { cat "$D/labs.csv"; tail -n +2 "$D/more.csv" | awk -F, '{print $3","$1","$2}'; } > "$D/all.csv"
 check_run "$D/all.csv" "after an append of 2 rows"
 
+# A shared .circ (it carries its program): the client finds the dataset columns there too.
+"$BIN/mpcc" "$D/stats.mpc" -D N=7 -o "$D/stats.circ" 2> "$D/err" || fail "mpcc -o: $(cat "$D/err")"
+"$BIN/mpc" run "$D/stats.circ" --config "$D/client-b.ini" --input w=3 > "$D/got" 2> "$D/err" ||
+    fail "mpc run stats.circ: $(cat "$D/err")"
+cmp -s "$D/got" "$D/want" || fail "stats.circ gave $(cat "$D/got")"
+ok "a .circ of the program reads the dataset as its source does"
+
 # The Python binding: the listing, the row-count define, and a job reading the dataset.
 PYTHONPATH=client-sdk/python python3 - "$D" <<'PY' > "$D/py.out" 2>&1 || fail "python: $(cat "$D/py.out")"
 import sys
@@ -104,23 +111,28 @@ PY
 grep -qx "s = 972" "$D/py.out" || fail "python run gave $(cat "$D/py.out")"
 ok "the Python binding lists the dataset, sets N from it and runs a job reading it"
 
-# A damaged share file is refused, naming it; then a truncated one.
+# A damaged share file is refused, naming it; then a truncated one.  Shares are loaded when the
+# job runs: the daemon holding the file fails the job with the file's name as its reason (its
+# peers report that it aborted), which `mpc status --job` shows.
+refused_naming() {   # $1: what the reason must contain
+    if "$BIN/mpc" run "$D/stats.mpc" --config "$D/client-b.ini" --input w=3 > /dev/null 2> "$D/err"; then
+        fail "a damaged share file was used"
+    fi
+    JOB=$(sed -n 's/^mpc: job \([0-9a-f]*\) submitted$/\1/p' "$D/err")
+    [ -n "$JOB" ] || fail "no job id in: $(cat "$D/err")"
+    "$BIN/mpc" status --job "$JOB" --config "$C" > "$D/st.out" 2>&1
+    grep -q "$1" "$D/st.out" || fail "status does not name the file ($1): $(cat "$D/st.out") / $(cat "$D/err")"
+}
 F="$D/state-b/datasets/hosp_a.labs.g0.s0"
 printf '\377' | dd of="$F" bs=1 seek=100 conv=notrunc 2>/dev/null
-if "$BIN/mpc" run "$D/stats.mpc" --config "$D/client-b.ini" --input w=3 > /dev/null 2> "$D/err"; then
-    fail "a corrupted share file was used"
-fi
-grep -q "hosp_a.labs.g0.s0: damaged" "$D/err" || fail "corruption message: $(cat "$D/err")"
+refused_naming "hosp_a.labs.g0.s0: damaged"
 ok "a corrupted share file is refused, naming it"
 "$BIN/mpc" upload "$D/labs.csv" --name hosp_a.labs --schema "$SCHEMA" --party a --config "$D/client-a.ini" \
     > /dev/null 2> "$D/up.err" || fail "replace: $(cat "$D/up.err")"
 [ -e "$F" ] && fail "the replaced generation's file is still there"
 F="$D/state-c/datasets/hosp_a.labs.g1.s0"
 truncate -s 100 "$F" || fail "truncate"
-if "$BIN/mpc" run "$D/stats.mpc" --config "$D/client-b.ini" --input w=3 > /dev/null 2> "$D/err"; then
-    fail "a truncated share file was used"
-fi
-grep -q "hosp_a.labs.g1.s0: truncated" "$D/err" || fail "truncation message: $(cat "$D/err")"
+refused_naming "hosp_a.labs.g1.s0: truncated"
 ok "a replace wipes the old files; a truncated share file is refused, naming it"
 
 "$BIN/mpc" delete hosp_a.labs --config "$D/client-a.ini" > /dev/null 2> "$D/err" || fail "delete: $(cat "$D/err")"
