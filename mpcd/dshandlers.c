@@ -383,9 +383,12 @@ static int s_mark_ref(const mpc_circuit *c, const mpc_dataset_ref *r, const mpcd
 
 int mpcd_ds_job_load(const mpc_circuit *c, const mpcd_job_input *in, uint64_t **vals, char *why, size_t wl)
 {
-    int rc = 0;
-    for (uint32_t k = 0; k < c->n_inputs; k++) vals[k] = NULL;
-    if (!c->program) return 0;
+    int rc = 0, any = 0;
+    for (uint32_t k = 0; k < c->n_inputs; k++) {
+        vals[k] = NULL;
+        any |= in[k].mode == MPC_IN_STORED;
+    }
+    if (!any || !c->program) return 0;
     mpc_dataset_ref refs[MPC_MAX_DATASET_REFS];
     uint32_t n = 0;
     if (mpc_program_dataset_refs(c->program->text, c->program->text_len, refs, MPC_MAX_DATASET_REFS, &n) != 0)
