@@ -96,7 +96,7 @@ ok "a .circ of the program reads the dataset as its source does"
 # The Python binding: the listing, the row-count define, and a job reading the dataset.
 PYTHONPATH=client-sdk/python python3 - "$D" <<'PY' > "$D/py.out" 2>&1 || fail "python: $(cat "$D/py.out")"
 import sys
-from mpcclient import Client
+from mpcclient import Client, MPCError
 d = sys.argv[1]
 with Client(d + "/client-b.ini") as c:
     ds = c.datasets()
@@ -104,12 +104,17 @@ with Client(d + "/client-b.ini") as c:
     assert ds[0]["columns"] == [("age", "int"), ("glucose", "fix")], ds
     defs = c.dataset_defines(d + "/stats.mpc")
     assert defs == ["N=7"], defs
+    try:
+        c.upload_dataset("hosp_a.labs", d + "/labs.csv", "age: int, glucose: fix", "b")
+        raise SystemExit("client_b replaced the dataset from Python")
+    except MPCError as e:
+        assert e.name == "DENIED" and "may not write dataset" in e.message, e
     job = c.create_job(d + "/stats.mpc", defines=defs)
     job.input("w", 3)
     print("s =", job.submit(all_inputs=True).output_text("s"))
 PY
 grep -qx "s = 972" "$D/py.out" || fail "python run gave $(cat "$D/py.out")"
-ok "the Python binding lists the dataset, sets N from it and runs a job reading it"
+ok "the Python binding lists the dataset, is refused a replace without the right, sets N from it and runs a job reading it"
 
 # A damaged share file is refused, naming it; then a truncated one.  Shares are loaded when the
 # job runs: the daemon holding the file fails the job with the file's name as its reason (its
