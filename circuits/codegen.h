@@ -91,6 +91,7 @@ typedef struct {
      * record (circuit.h, dp.h). */
     struct { uint32_t wire; mpc_dp_output rec; } dpv[CG_MAX_DP];
     uint32_t          n_dpv;
+    int               has_dataset;     /* a table is read from a stored dataset: no pushdown */
 } cg_comp;
 
 /* ---- compile.c ---- */

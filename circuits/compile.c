@@ -1130,6 +1130,7 @@ static void s_input(cg_comp *C, const mpc_node *n)
  * as a value, or a column it lacks, is an error naming the columns. */
 static void s_table(cg_comp *C, const mpc_node *n)
 {
+    if (n->n_names >= 2) C->has_dataset = 1;
     uint32_t party = s_party_index(C, n, 0);
     uint64_t len = s_vec_len(C, n->kids[0]);
     cg_bind *prev = cg_lookup(C, n->name);
@@ -1331,7 +1332,10 @@ int mpc_compile_ex(const char *src, size_t len, const char *filename, const mpc_
     if (mpc_circ_finish(C->c, err, sizeof err) != 0) cg_error(C, NULL, "internal error: %s", err);
     if (!(flags & MPC_COMPILE_NO_OPT) && mpc_circ_optimize(C->c, err, sizeof err) != 0)
         cg_error(C, NULL, "optimising the circuit failed: %s", err);
-    if (flags & MPC_COMPILE_PUSHDOWN) {
+    /* No one holds a stored dataset in the clear, so no party could compute a local part on
+     * it: a program that reads one is compiled without pushdown (and says so in its program
+     * field, so the daemons' recompilation agrees). */
+    if ((flags & MPC_COMPILE_PUSHDOWN) && !C->has_dataset) {
         mpc_circuit *pd = NULL;
         if (mpc_pushdown(C->c, &pd, err, sizeof err) != 0) cg_error(C, NULL, "pushdown failed: %s", err);
         else {
@@ -1339,7 +1343,7 @@ int mpc_compile_ex(const char *src, size_t len, const char *filename, const mpc_
             C->c = pd;
         }
     }
-    s_attach_program(C, src, len, flags);
+    s_attach_program(C, src, len, C->has_dataset ? flags & ~(unsigned)MPC_COMPILE_PUSHDOWN : flags);
     if ((flags & MPC_COMPILE_STRICT) && diag->n_warnings) {
         mpc_diag_promote_warnings(diag);
         goto out;

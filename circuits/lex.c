@@ -127,6 +127,22 @@ mpc_token_kind mpc_lex_next(mpc_lexer *L, mpc_token *t)
         }
         return t->kind;
     }
+    if (c == '"') {   /* a dataset name: letters, digits, '_', '.', '-'; at most 63 */
+        s_advance(L);
+        while (s_peek(L, 0) != '"') {
+            int d = s_peek(L, 0);
+            if (!(s_is_alpha(d) || s_is_digit(d) || d == '.' || d == '-') || L->pos - start > 64) {
+                if (d == -1 || d == '\n') return s_error(L, t, "unterminated string%c", ' ');
+                return s_error(L, t, "a string holds a dataset name: letters, digits, '_', '.' and '-' (not '%c')",
+                               d);
+            }
+            s_advance(L);
+        }
+        s_advance(L);
+        t->kind = MPC_TK_STRING;
+        t->len = L->pos - start;
+        return t->kind;
+    }
     s_advance(L);
     int n = s_peek(L, 0);
     mpc_token_kind k;

@@ -12,6 +12,7 @@
 #define MPC_TOKEN_LIST(X)                                     \
     X(EOF, "<eof>")       X(ERROR, "<error>")                 \
     X(NAME, "<name>")     X(INT, "<integer>")  X(DEC, "<decimal>") \
+    X(STRING, "<string>") /* "hosp_a.labs": a dataset name, quotes included in text */ \
     /* keywords */                                            \
     X(PARTY, "party")     X(INPUT, "input")    X(FROM, "from")   \
     X(OUTPUT, "output")   X(TO, "to")          X(LET, "let")     \

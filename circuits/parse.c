@@ -520,7 +520,7 @@ static void s_tablecols(s_parser *P, mpc_node *n)
 }
 
 /* inputstat -> INPUT NAME ':' type FROM NAME [ IN expr '..' expr ]
- *            | INPUT NAME ':' 'table' tablecols '[' expr ']' FROM NAME
+ *            | INPUT NAME ':' 'table' tablecols '[' expr ']' FROM NAME [ 'dataset' STRING ]
  * ("table" is not reserved: it starts a table only before '(') */
 static mpc_node *s_inputstat(s_parser *P, mpc_node *n)
 {
@@ -536,6 +536,17 @@ static mpc_node *s_inputstat(s_parser *P, mpc_node *n)
         if (P->tok.kind != MPC_TK_NAME) s_expected(P, "a party name");
         s_add_name(P, n, &P->tok, &cap);
         s_next(P);
+        if (P->tok.kind == MPC_TK_NAME && P->tok.len == 7 && memcmp(P->tok.text, "dataset", 7) == 0) {
+            s_next(P);   /* names[1]: the dataset (circuits/LANGUAGE.md, "Datasets") */
+            if (P->tok.kind != MPC_TK_STRING) s_expected(P, "a dataset name in quotes (\"hosp_a.labs\")");
+            mpc_token q = P->tok;
+            q.text++;
+            q.len -= 2;
+            if (q.len == 0 || q.text[0] == '.' || q.text[0] == '-')
+                s_error_at(P, q.line, q.col, "a dataset name starts with a letter, a digit or '_'");
+            s_add_name(P, n, &q, &cap);
+            s_next(P);
+        }
         if (P->tok.kind == MPC_TK_IN)
             s_error_at(P, P->tok.line, P->tok.col, "a table has no range; give each column its own "
                        "('age: int in 0..120')");

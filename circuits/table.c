@@ -49,6 +49,36 @@ int mpc_table_row_param(const char *src, size_t srclen, const char *t, const cha
     return r;
 }
 
+int mpc_program_dataset_refs(const char *src, size_t srclen, mpc_dataset_ref *refs, uint32_t cap, uint32_t *n)
+{
+    *n = 0;
+    mpc_ast ast;
+    if (s_parse(src, srclen, &ast) != 0) return -1;
+    int r = 0;
+    for (uint32_t i = 0; i < ast.root->n_kids && !r; i++) {
+        const mpc_node *t = ast.root->kids[i];
+        if (t->kind != MPC_N_TABLE || t->n_names < 2) continue;
+        if (*n >= cap) {
+            r = -1;
+            break;
+        }
+        mpc_dataset_ref *d = &refs[(*n)++];
+        memset(d, 0, sizeof *d);
+        snprintf(d->table, sizeof d->table, "%s", t->name);
+        snprintf(d->party, sizeof d->party, "%s", t->names[0]);
+        snprintf(d->dataset, sizeof d->dataset, "%s", t->names[1]);
+        const mpc_node *len = t->kids[0];
+        if (len && len->kind == MPC_N_NAME)
+            for (uint32_t k = 0; k < ast.root->n_kids; k++) {
+                const mpc_node *p = ast.root->kids[k];
+                if (p->kind == MPC_N_PARAM && strcmp(p->name, len->name) == 0 && !p->kids[0])
+                    snprintf(d->row_param, sizeof d->row_param, "%s", len->name);
+            }
+    }
+    mpc_ast_free(&ast);
+    return r;
+}
+
 int mpc_table_exists(const mpc_input *d, uint32_t nd, const char *t)
 {
     size_t tl = strlen(t);

@@ -19,6 +19,19 @@
 int mpc_table_row_param(const char *src, size_t srclen, const char *t, const char *path, char sep,
                         char *param, size_t plen, uint64_t *rows, char *err, size_t errlen);
 
+/* A table the program reads from a stored dataset (`from a dataset "hosp_a.labs"`,
+ * circuits/LANGUAGE.md "Datasets"): its name, party, dataset, and the param without a value
+ * that sets its row count ("" when the count is anything else). */
+typedef struct {
+    char table[MPC_NAME_MAX], party[MPC_NAME_MAX], dataset[MPC_NAME_MAX], row_param[MPC_NAME_MAX];
+} mpc_dataset_ref;
+#define MPC_MAX_DATASET_REFS 16
+
+/* The dataset tables of the program src[0..srclen-1], in declaration order: at most cap in
+ * refs, their number in *n.  0, or -1 when the source does not parse (the compiler says why)
+ * or reads more than cap datasets. */
+int mpc_program_dataset_refs(const char *src, size_t srclen, mpc_dataset_ref *refs, uint32_t cap, uint32_t *n);
+
 /* Whether the declared inputs d[0..nd-1] hold table t (an input named "t.COLUMN"). */
 int mpc_table_exists(const mpc_input *d, uint32_t nd, const char *t);
 

@@ -77,6 +77,11 @@ static void *s_alloc(size_t n)
     return h + 2;
 }
 
+void *mpc_client_alloc(size_t n)
+{
+    return s_alloc(n);
+}
+
 /* --------------------------------------------------------------------------------------- */
 
 static int s_sockopt_int(void *s, int opt, int v)
@@ -415,6 +420,7 @@ void mpc_job_free(mpc_job **jp)
     }
     free(j->withheld_note);
     free(j->withheld_bits);
+    free(j->from_dataset);
     mpc_circ_destroy(&j->circ);
     free(j);
     *jp = NULL;
@@ -549,7 +555,9 @@ static int s_job_from_bytes(mpc_client *c, uint8_t *bytes, size_t len, mpc_job *
         free(bytes);
         return s_seterr(c, MPC_ERR_CIRCUIT, "invalid circuit: %s", err);
     }
-    return s_job_new(c, cc, bytes, len, out);
+    int r = s_job_new(c, cc, bytes, len, out);
+    if (!r && (r = mpc_job_mark_datasets(c, *out)) != 0) mpc_job_free(out);
+    return r;
 }
 
 int mpc_job_create(mpc_client *c, const uint8_t *circ, size_t len, mpc_job **out)
@@ -627,6 +635,7 @@ int mpc_job_create_source(mpc_client *c, const char *src, size_t len, const char
         memcpy((*out)->src, src, len);
         (*out)->src_len = len;
     }
+    if (!jr && (jr = mpc_job_mark_datasets(c, *out)) != 0) mpc_job_free(out);
     return jr;
 }
 
@@ -792,6 +801,9 @@ static int s_no_input(mpc_client *c, const mpc_job *j, const char *name)
 static int s_check_values(mpc_client *c, const mpc_job *j, uint32_t idx, const uint64_t *values, uint64_t n)
 {
     const mpc_input *in = &j->decl[idx];
+    if (j->from_dataset && j->from_dataset[idx])
+        return s_seterr(c, MPC_ERR_INPUT, "%sinput '%s' is read from a stored dataset by the daemons; it is not given",
+                        j->where, in->name);
     if (n != in->len)
         return s_seterr(c, MPC_ERR_INPUT, "%sinput '%s' takes %llu value%s, %llu given", j->where, in->name,
                         (unsigned long long)in->len, in->len == 1 ? "" : "s", (unsigned long long)n);
@@ -987,7 +999,7 @@ static int s_stage_seal(mpc_client *c, mpc_job *j, unsigned flags)
     size_t off = 0, missing = 0;
     list[0] = 0;
     for (uint32_t i = 0; i < j->n_decl; i++) {
-        if (j->staged[i]) continue;
+        if (j->staged[i] || (j->from_dataset && j->from_dataset[i])) continue;   /* the daemons read those */
         const mpc_input *in = &j->decl[i];
         if (off < sizeof list) {
             int w = snprintf(list + off, sizeof list - off, "%s'%s' (party %s)", missing ? ", " : "", in->name,

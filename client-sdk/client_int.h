@@ -60,7 +60,16 @@ struct mpc_job {
      * note and a bit per element (malloc, or NULL). */
     char       **withheld_note;
     uint8_t    **withheld_bits;
+    uint8_t     *from_dataset;                    /* per declared input: 1 when the daemons read it from a
+                                                   * stored dataset (dataset.c), or NULL: none */
 };
+
+/* malloc with a hidden size header, freed (and wiped) by mpc_client_free. */
+void *mpc_client_alloc(size_t n);
+
+/* After a job is made from source: marks the declared inputs its program reads from stored
+ * datasets (dataset.c).  0 or MPC_ERR_NOMEM. */
+int mpc_job_mark_datasets(mpc_client *c, mpc_job *j);
 
 /* Sets the client's error message (one line) and returns code. */
 int mpc_client_seterr(mpc_client *c, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

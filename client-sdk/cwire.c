@@ -716,6 +716,11 @@ out:
 /* ---------------------------------------------------------------------------------------
  * Job ids */
 
+int mpc_cwire_precheck(const uint8_t *buf, size_t len, char *err, size_t errlen)
+{
+    return s_precheck(buf, len, err, errlen);
+}
+
 int mpc_cwire_job_new(uint8_t job[MPC_CWIRE_JOB_BYTES])
 {
     if (sodium_init() < 0) return MPC_ERR_CRYPTO;

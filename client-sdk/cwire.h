@@ -187,6 +187,12 @@ __attribute__((warn_unused_result))
 int mpc_cwire_rep_decode(const uint8_t *hdr, size_t len, size_t n_payload, size_t payload_len,
                          mpc_cwire_rep *out, char *err, size_t errlen);
 
+/* The first decoding pass, for other codecs of the same frames (dswire.c): buf must be exactly
+ * one msgpack object of sizes that fit its bytes, without maps, ext or floats.  0 or
+ * MPC_ERR_PROTOCOL with a reason. */
+__attribute__((warn_unused_result))
+int mpc_cwire_precheck(const uint8_t *buf, size_t len, char *err, size_t errlen);
+
 /* Payload size a message's header announces (0 when it has none). */
 size_t mpc_cwire_req_payload_len(const mpc_cwire_req *r);
 size_t mpc_cwire_rep_payload_len(const mpc_cwire_rep *r);

@@ -34,6 +34,12 @@ typedef struct {
     const char *sep;                 /* --sep: the CSV separator of table inputs */
     unsigned    csv_flags;           /* --missing=zero */
     char        table_defs[MAX_ARGS][S_NAME_MAX + 24];   /* "N=ROWS" from table files */
+    char        ds_defs[16][S_NAME_MAX + 24];             /* "N=ROWS" from stored datasets */
+    const char *ds_name;             /* upload: --name */
+    const char *schema;              /* upload: --schema */
+    const char *party;               /* upload: --party (the owner) */
+    int         append;              /* upload: --append */
+    int         precision;           /* upload: --precision (fractional bits of fix columns) */
 } opts;
 
 static void s_die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
@@ -61,6 +67,9 @@ static const char *const s_usage_main =
     "  status         per daemon: reachable, its peers, jobs, preprocessing stock (--job ID: that job)\n"
     "  jobs           the jobs this client submitted: id, state, age, progress\n"
     "  cancel JOB     cancel a job on every daemon (its submitter, or a client with the cancel right)\n"
+    "  upload CSV     secret-share a CSV table once to every daemon as a stored dataset (--name, --schema, --party)\n"
+    "  datasets       the stored datasets: name, owner, rows, columns, created, size (every daemon must agree)\n"
+    "  delete NAME    delete a stored dataset on every daemon\n"
     "\n"
     "Each program command first stages the job in this process: PROG is compiled (compiler warnings\n"
     "appear on stderr as file:line:col: warning: ...) and every --input is checked against it (the\n"
@@ -149,6 +158,23 @@ static void s_usage(const char *cmd)
                "  --config FILE        client configuration (default: $MPC_CONFIG)\n"
                "  --job ID             a job\n"
                "  --json               print JSON\n");
+    } else if (!strcmp(cmd, "upload")) {
+        printf("usage: mpc upload FILE.csv --name NAME --schema 'COL: TYPE [= DEFAULT] [in LO..HI], ...' --party P\n"
+               "                  --config FILE [--append] [--precision F] [--sep SEP] [--missing=zero]\n\n"
+               "Reads FILE.csv (a header naming the columns; streamed, never held whole), checks every cell\n"
+               "against the schema (the column list of a table declaration, circuits/LANGUAGE.md), secret-shares\n"
+               "it in this process and sends one share to every daemon of the configuration, which keeps it\n"
+               "encrypted as dataset NAME of party P (docs/datasets.md).  Replaces NAME unless --append, which\n"
+               "adds the rows to it.  Programs read it with `input T: table(...)[N] from P dataset \"NAME\"`.\n\n"
+               "  --precision F        fractional bits of fix columns (default 16; the program's `precision`)\n"
+               "  --sep SEP, --missing=zero   as for table inputs\n");
+    } else if (!strcmp(cmd, "datasets")) {
+        printf("usage: mpc datasets --config FILE [--json]\n\n"
+               "Lists the stored datasets as every daemon describes them (they must agree): name, owner party,\n"
+               "rows, columns, uploads, created, bytes stored on all daemons together.\n");
+    } else if (!strcmp(cmd, "delete")) {
+        printf("usage: mpc delete NAME --config FILE\n\n"
+               "Deletes dataset NAME on every daemon: each overwrites its files and unlinks them.\n");
     } else if (!strcmp(cmd, "jobs")) {
         printf("usage: mpc jobs --config FILE [--json]\n\n"
                "Lists the jobs this client submitted (each daemon shows a client its own jobs only, the\n"
@@ -169,10 +195,14 @@ static void s_parse(int argc, char **argv, opts *o)
         {"define", required_argument, NULL, 'D'}, {"strict", no_argument, NULL, 'S'},
         {"no-pushdown", no_argument, NULL, 'P'},  {"sep", required_argument, NULL, 's'},
         {"missing", required_argument, NULL, 'M'},
+        {"name", required_argument, NULL, 'N'},   {"schema", required_argument, NULL, 'C'},
+        {"party", required_argument, NULL, 'p'},  {"append", no_argument, NULL, 'A'},
+        {"precision", required_argument, NULL, 'F'},
         {NULL, 0, NULL, 0},
     };
     memset(o, 0, sizeof *o);
     o->timeout_ms = -1;
+    o->precision = 16;
     o->cmd = argv[1];
     optind = 2;
     opterr = 0;
@@ -192,6 +222,17 @@ static void s_parse(int argc, char **argv, opts *o)
         case 'S': o->strict = 1; break;
         case 'P': o->no_pushdown = 1; break;
         case 's': o->sep = optarg; break;
+        case 'N': o->ds_name = optarg; break;
+        case 'C': o->schema = optarg; break;
+        case 'p': o->party = optarg; break;
+        case 'A': o->append = 1; break;
+        case 'F': {
+            char *end = NULL;
+            long v = strtol(optarg, &end, 10);
+            if (!*optarg || *end || v < 0 || v > 62) s_die("--precision '%s': expected 0..62", optarg);
+            o->precision = (int)v;
+            break;
+        }
         case 'M':
             if (strcmp(optarg, "zero") != 0) s_die("--missing '%s': the only choice is --missing=zero", optarg);
             o->csv_flags |= MPC_CSV_MISSING_ZERO;
@@ -353,6 +394,30 @@ static void s_table_defines(mpc_client *c, opts *o)
     }
 }
 
+/* For each table read from a stored dataset whose row count is a param left without value
+ * (and no -D sets it), -D PARAM=<the dataset's rows>, asked of the daemons. */
+static void s_dataset_defines(mpc_client *c, opts *o)
+{
+    size_t pl = strlen(o->prog);
+    if (pl >= 5 && !strcmp(o->prog + pl - 5, ".circ")) return;
+    FILE *f = fopen(o->prog, "rb");
+    if (!f) return;   /* mpc_job_create_file reports it */
+    static char src[1 << 20];
+    size_t len = fread(src, 1, sizeof src, f);
+    fclose(f);
+    for (size_t i = 0; i < sizeof o->ds_defs / sizeof o->ds_defs[0]; i++) {
+        char *def = o->ds_defs[i];
+        int r = mpc_dataset_row_define(c, src, len, i, def, sizeof o->ds_defs[i]);
+        if (r == MPC_ERR_NOTFOUND && !strstr(mpc_client_errmsg(c), "no dataset")) break;   /* no more tables */
+        s_check(c, r);
+        if (!def[0]) continue;
+        size_t nl = (size_t)(strchr(def, '=') - def);
+        int given = 0;
+        for (size_t k = 0; k < o->n_defs; k++) given |= !strncmp(o->defs[k], def, nl + 1);
+        if (!given && o->n_defs < MAX_ARGS) o->defs[o->n_defs++] = def;
+    }
+}
+
 /* Whether the job has an input of exactly this name. */
 static int s_has_input(const mpc_job *j, const char *name)
 {
@@ -367,6 +432,7 @@ static mpc_job *s_stage(mpc_client *c, opts *o)
     mpc_job *j = NULL;
     unsigned fl = (o->strict ? MPC_JOB_STRICT : 0) | (o->no_pushdown ? MPC_JOB_NO_PUSHDOWN : 0);
     s_table_defines(c, o);
+    s_dataset_defines(c, o);
     int r = mpc_job_create_file(c, o->prog, o->defs, o->n_defs, fl, &j);
     for (size_t i = 0; i < mpc_client_n_warnings(c); i++) fprintf(stderr, "%s\n", mpc_client_warning(c, i));
     s_check(c, r);
@@ -640,6 +706,70 @@ static int s_cmd_jobs(const opts *o)
     return 0;
 }
 
+static void s_time(int64_t t, char *buf, size_t n)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    if (!gmtime_r(&tt, &tm) || !strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm)) snprintf(buf, n, "?");
+}
+
+static int s_cmd_upload(const opts *o)
+{
+    if (!o->prog) s_die("upload: no CSV file given (see mpc upload --help)");
+    if (!o->ds_name || !o->schema || !o->party) s_die("upload: --name, --schema and --party are required");
+    mpc_client *c = s_open(o);
+    uint64_t rows = 0;
+    s_check(c, mpc_dataset_upload_csv(c, o->ds_name, o->prog, o->schema, o->party, (unsigned)o->precision, o->sep,
+                                      (o->append ? MPC_DATASET_APPEND : 0) | o->csv_flags, &rows));
+    printf("dataset %s: %llu rows stored on every daemon\n", o->ds_name, (unsigned long long)rows);
+    mpc_client_close(&c);
+    return 0;
+}
+
+static int s_cmd_datasets(const opts *o)
+{
+    mpc_client *c = s_open(o);
+    mpc_dataset_info *v = NULL;
+    size_t n = 0;
+    s_check(c, mpc_dataset_list(c, &v, &n));
+    if (o->json) printf("[");
+    else if (n) printf("%-24s  %-10s  %10s  %-32s  %-20s  %s\n", "NAME", "OWNER", "ROWS", "COLUMNS", "CREATED", "BYTES");
+    for (size_t i = 0; i < n; i++) {
+        char cols[1024] = "", created[32];
+        size_t off = 0;
+        for (uint32_t k = 0; k < v[i].n_cols && off < sizeof cols; k++) {
+            int w = o->json ? snprintf(cols + off, sizeof cols - off, "%s{\"name\": \"%s\", \"type\": \"%s\"}",
+                                       k ? ", " : "", v[i].col_names[k], v[i].col_types[k])
+                            : snprintf(cols + off, sizeof cols - off, "%s%s:%s", k ? "," : "", v[i].col_names[k],
+                                       v[i].col_types[k]);
+            off = w < 0 ? sizeof cols : off + (size_t)w;
+        }
+        s_time(v[i].created, created, sizeof created);
+        if (o->json)
+            printf("%s{\"name\": \"%s\", \"owner\": \"%s\", \"uploader\": \"%s\", \"rows\": %llu, "
+                   "\"columns\": [%s], \"uploads\": %u, \"created\": \"%s\", \"bytes\": %llu}",
+                   i ? ", " : "", v[i].name, v[i].owner, v[i].uploader, (unsigned long long)v[i].rows, cols,
+                   v[i].uploads, created, (unsigned long long)v[i].bytes);
+        else
+            printf("%-24s  %-10s  %10llu  %-32s  %-20s  %llu\n", v[i].name, v[i].owner, (unsigned long long)v[i].rows,
+                   cols, created, (unsigned long long)v[i].bytes);
+    }
+    if (o->json) printf("]\n");
+    mpc_client_free(v);
+    mpc_client_close(&c);
+    return 0;
+}
+
+static int s_cmd_delete(const opts *o)
+{
+    if (!o->prog) s_die("delete: no dataset named (see mpc delete --help)");
+    mpc_client *c = s_open(o);
+    s_check(c, mpc_dataset_delete(c, o->prog));
+    printf("dataset %s deleted on every daemon\n", o->prog);
+    mpc_client_close(&c);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
@@ -648,7 +778,8 @@ int main(int argc, char **argv)
     }
     const char *cmd = argv[1];
     if (strcmp(cmd, "run") && strcmp(cmd, "submit") && strcmp(cmd, "input") && strcmp(cmd, "result") &&
-        strcmp(cmd, "status") && strcmp(cmd, "jobs") && strcmp(cmd, "cancel"))
+        strcmp(cmd, "status") && strcmp(cmd, "jobs") && strcmp(cmd, "cancel") && strcmp(cmd, "upload") &&
+        strcmp(cmd, "datasets") && strcmp(cmd, "delete"))
         s_die("unknown command '%s' (see mpc --help)", cmd);
     for (int i = 2; i < argc; i++)
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
@@ -663,5 +794,8 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "result")) return s_cmd_job(&o, 1);
     if (!strcmp(cmd, "jobs")) return s_cmd_jobs(&o);
     if (!strcmp(cmd, "cancel")) return s_cmd_cancel(&o);
+    if (!strcmp(cmd, "upload")) return s_cmd_upload(&o);
+    if (!strcmp(cmd, "datasets")) return s_cmd_datasets(&o);
+    if (!strcmp(cmd, "delete")) return s_cmd_delete(&o);
     return s_cmd_status(&o);
 }

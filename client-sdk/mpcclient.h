@@ -337,6 +337,56 @@ typedef struct {
 __attribute__((warn_unused_result))
 MPC_API int mpc_client_jobs(mpc_client *c, mpc_job_status **jobs, size_t *n);
 
+/* --- Stored datasets (docs/datasets.md) ----------------------------------------------------
+ * A dataset is a table secret-shared once by its owner's client among every daemon of the
+ * configuration and kept by each, encrypted at rest; a program reads it with
+ * `input T: table(...)[N] from PARTY dataset "NAME"` (circuits/LANGUAGE.md, "Datasets"), and the
+ * daemons give its columns to the job themselves: a job made from such a source needs none of
+ * them from a client (mpc_job_input refuses them; MPC_SUBMIT_ALL_INPUTS does not ask for
+ * them).  Rights are the daemons' ([dataset NAME] writers and readers). */
+
+/* A dataset as every daemon describes it (mpc_dataset_list checks that they agree). */
+typedef struct {
+    char     name[64], owner[64], uploader[64];
+    uint64_t rows;
+    uint64_t bytes;               /* stored on all daemons together */
+    int64_t  created, modified;   /* Unix seconds (the first daemon's) */
+    uint32_t n_cols, uploads, frac;
+    char     col_names[64][64];
+    char     col_types[64][8];    /* "int", "fix", "bool" */
+} mpc_dataset_info;
+
+/* mpc_dataset_upload_csv: add rows to an existing dataset instead of making or replacing it. */
+#define MPC_DATASET_APPEND 1u
+
+/* Uploads the CSV file at path (a header naming the columns; streamed through fixed buffers,
+ * never held whole) as dataset `name` of party `owner`: schema lists its columns as in a table
+ * declaration ("age: int in 0..120, glucose: fix = 5"; defaults fill empty cells, ranges are
+ * checked), frac is the fractional bits of its fix columns (16 unless the program sets
+ * `precision`).  Each chunk of rows is secret-shared as job inputs are (fresh seeds to every
+ * daemon but the last, the rest explicitly) and sent to every daemon; nothing is visible before
+ * every daemon has all of it.  Without MPC_DATASET_APPEND an existing dataset is replaced.
+ * flags may add MPC_CSV_MISSING_ZERO.  *rows (may be NULL): the dataset's rows afterwards. */
+__attribute__((warn_unused_result))
+MPC_API int mpc_dataset_upload_csv(mpc_client *c, const char *name, const char *path, const char *schema,
+                                   const char *owner, unsigned frac, const char *sep, unsigned flags, uint64_t *rows);
+
+/* Every dataset, from every daemon: an error unless all describe the same ones alike.  *out
+ * (free with mpc_client_free) receives *n entries sorted by name. */
+__attribute__((warn_unused_result))
+MPC_API int mpc_dataset_list(mpc_client *c, mpc_dataset_info **out, size_t *n);
+
+/* Deletes the dataset on every daemon (each overwrites and unlinks its files). */
+__attribute__((warn_unused_result))
+MPC_API int mpc_dataset_delete(mpc_client *c, const char *name);
+
+/* For the index-th dataset table of the source (0-based): when its row count is a param left
+ * without value, writes "N=ROWS" (ROWS from the daemons) into define, else "".  0;
+ * MPC_ERR_NOTFOUND when the source has no such table; or another code with a message. */
+__attribute__((warn_unused_result))
+MPC_API int mpc_dataset_row_define(mpc_client *c, const char *src, size_t src_len, size_t index, char *define,
+                                   size_t len);
+
 #ifdef __cplusplus
 }
 #endif

@@ -9,6 +9,7 @@
  * requests are answered when the job table signals a change (its eventfd) or their wait
  * ends, never by polling. */
 #include "clientsock.h"
+#include "dshandlers.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -433,6 +434,49 @@ static uint32_t s_held_by(const mpcd_clientsock *cs, const char *client)
     return n;
 }
 
+/* A dataset request (client-sdk/dswire.h): decoded, handled (dshandlers.c) and answered. */
+static void s_serve_dataset(mpcd_clientsock *cs, zmq_msg_t *fr, int nf, const char *client)
+{
+    mpc_dw_req q;
+    mpc_dw_rep rep;
+    mpc_cwire_rep erep;
+    char err[256];
+    void *to_free = NULL;
+    uint8_t *hdr = NULL;
+    size_t hlen = 0;
+    int ok = 0;
+    if (nf > 3 || mpc_dw_req_decode(zmq_msg_data(&fr[1]), zmq_msg_size(&fr[1]), (size_t)(nf - 2),
+                                    nf == 3 ? zmq_msg_size(&fr[2]) : 0, &q, err, sizeof err) != 0) {
+        if (nf > 3) snprintf(err, sizeof err, "too many frames");
+        memset(&erep, 0, sizeof erep);
+        erep.type = MPC_CW_ERROR;
+        erep.code = MPC_ERR_PROTOCOL;
+        erep.rid = nf > 3 ? 0 : q.rid;
+        snprintf(erep.msg, sizeof erep.msg, "party %s: malformed request: %.200s", cs->cfg->name, err);
+        mpcd_warn(NULL, "malformed dataset request from client %s: %s", client, err);
+    } else {
+        ok = mpcd_ds_handle(cs->cfg, client, &q, nf == 3 ? zmq_msg_data(&fr[2]) : NULL,
+                            nf == 3 ? zmq_msg_size(&fr[2]) : 0, &rep, &to_free, &erep) == 0;
+    }
+    if (ok && mpc_dw_rep_encode(&rep, &hdr, &hlen) != 0) {
+        ok = 0;
+        memset(&erep, 0, sizeof erep);
+        erep.type = MPC_CW_ERROR;
+        erep.code = MPC_ERR_NOMEM;
+        erep.rid = q.rid;
+        snprintf(erep.msg, sizeof erep.msg, "party %s: cannot encode the reply", cs->cfg->name);
+    }
+    free(to_free);
+    if (!ok) {
+        s_reply(cs, &fr[0], client, &erep, NULL);
+        return;
+    }
+    if (s_send(cs->router, zmq_msg_data(&fr[0]), zmq_msg_size(&fr[0]), ZMQ_SNDMORE) < 0 ||
+        s_send(cs->router, hdr, hlen, 0) < 0)
+        mpcd_debug(NULL, "client %s: a dataset reply was not delivered: %s", client, zmq_strerror(errno));
+    free(hdr);
+}
+
 /* Receives and answers one request.  0, or -1 when none is waiting. */
 static int s_serve_one(mpcd_clientsock *cs, mpcd_jobs *jobs, const mpcd_status_extra *extra)
 {
@@ -463,6 +507,8 @@ static int s_serve_one(mpcd_clientsock *cs, mpcd_jobs *jobs, const mpcd_status_e
     char err[256];
     if (nf < 2 || !client[0]) {
         mpcd_warn(NULL, "dropped a client message without routing id or identity");
+    } else if (!extra_frames && mpc_dw_is_dataset(zmq_msg_data(&fr[1]), zmq_msg_size(&fr[1]))) {
+        s_serve_dataset(cs, fr, nf, client);
     } else if (extra_frames || nf > 3 ||
                mpc_cwire_req_decode(zmq_msg_data(&fr[1]), zmq_msg_size(&fr[1]), (size_t)(nf - 2),
                                     nf == 3 ? zmq_msg_size(&fr[2]) : 0, &req, err, sizeof err) != 0) {

@@ -12,11 +12,11 @@
 #include "http.h"
 #include "inifile.h"
 
-typedef enum { S_MPCD, S_LIMITS, S_POLICY, S_PARTY, S_CLIENT, S__COUNT } section_kind;
+typedef enum { S_MPCD, S_LIMITS, S_POLICY, S_PARTY, S_CLIENT, S_DATASET, S__COUNT } section_kind;
 
 static const mpc_ini_section s_sections[S__COUNT] = {
     [S_MPCD] = {"mpcd", 0, 1},  [S_LIMITS] = {"limits", 0, 0}, [S_POLICY] = {"policy", 0, 0},
-    [S_PARTY] = {"party", 1, 0}, [S_CLIENT] = {"client", 1, 0},
+    [S_PARTY] = {"party", 1, 0}, [S_CLIENT] = {"client", 1, 0}, [S_DATASET] = {"dataset", 1, 0},
 };
 static const char *const s_prep_names[] = {"dealer", "ot", NULL};
 static const char *const s_log_names[] = {"error", "warn", "info", "debug", NULL};
@@ -25,6 +25,7 @@ static const char *const s_role_names[] = {"party", "dealer", NULL};
 
 static int s_add_hashes(mpc_ini *ini, void *base, const char *value);
 static int s_metrics_endpoint(mpc_ini *ini, void *base, const char *value);
+static int s_ds_readers(mpc_ini *ini, void *base, const char *value);
 
 #define FIELD(type, f) offsetof(type, f), sizeof(((type *)0)->f)
 #define M(f) FIELD(mpcd_config, f)
@@ -67,6 +68,11 @@ static const mpc_ini_key s_rows[] = {
            "default) serves nothing. Port 0 picks a free port, which the log names. Use a local or otherwise "
            "private address: the numbers are not secret, but nothing authenticates the scraper "
            "(docs/daemon.md, \"Metrics and health\")."},
+    C_TEXT(S_MPCD, data_key_file, MPC_INI_PATH, data_key_file, 0, "",
+           "File holding the data key (64 hex digits, mode 0600) under which the datasets' shares are encrypted "
+           "at rest in `state_dir/datasets`; empty means `state_dir/data.key`. Made with a fresh key when the "
+           "daemon starts and it does not exist. Keep a copy apart from `state_dir`: without it the stored "
+           "datasets cannot be read (docs/datasets.md, \"Keys\")."),
     C_TEXT(S_MPCD, state_dir, MPC_INI_PATH, state_dir, 0, "",
            "Directory of the daemon's lasting state: the audit log `audit.log` and its signed head "
            "`audit.log.head` (docs/governance.md, \"Audit log\"). It must exist and be writable by the daemon "
@@ -179,6 +185,16 @@ static const mpc_ini_key s_rows[] = {
      "recompiles the program a circuit carries to check it (docs/daemon.md, \"Approving a program\"). "
      "Recommended over circuit hashes."},
 
+    {S_DATASET, "writers", MPC_INI_STR, FIELD(mpcd_dataset_conf, writers_raw), 0, 0, "", 0, NULL, NULL, 0, NULL,
+     "In `[dataset NAME]`: the clients (comma-separated) that may upload the dataset NAME, append to it, "
+     "replace it and delete it (`mpc upload`, `mpc delete`); each also needs `input_for` the dataset's owner "
+     "party. Without a `[dataset NAME]` section nobody may write NAME (docs/datasets.md, \"Rights\")."},
+    {S_DATASET, "readers", MPC_INI_CUSTOM, 0, 0, 0, 0, "", 0, NULL, s_ds_readers, 1, "list of hashes",
+     "In `[dataset NAME]`: the programs that may read the dataset, by program hash (as `mpcc --approve` "
+     "prints it) or circuit hash, comma-separated; the key may be repeated. A job whose program reads NAME "
+     "(`from PARTY dataset \"NAME\"`) is refused unless its program is listed here, and it must also be "
+     "admitted by `allow`."},
+
     {S_PARTY, "endpoint", MPC_INI_ENDPOINT, FIELD(mpcd_party_conf, endpoint), 0, 0, NULL, 1, NULL, NULL, 0, NULL,
      "In `[party NAME]`: the peer endpoint that party's daemon binds, e.g. `tcp://10.0.0.2:7001`."},
     {S_PARTY, "public_key", MPC_INI_KEY, FIELD(mpcd_party_conf, public_key), 0, 0, NULL, 1, NULL, NULL, 0, NULL,
@@ -242,6 +258,15 @@ static void *s_open(mpc_ini *ini, int section, const char *name, uint32_t line, 
         snprintf(c->name, sizeof c->name, "%s", name);
         c->line = line;
         return c;
+    }
+    case S_DATASET: {
+        if (cfg->n_datasets >= MPCD_MAX_DATASETS)
+            return mpc_ini_error(ini, line, "more than %d [dataset] sections", MPCD_MAX_DATASETS), NULL;
+        mpcd_dataset_conf *d = &cfg->datasets[cfg->n_datasets++];
+        memset(d, 0, sizeof *d);
+        snprintf(d->name, sizeof d->name, "%s", name);
+        d->line = line;
+        return d;
     }
     case S__COUNT:
         break;
@@ -382,6 +407,36 @@ static int s_add_hashes(mpc_ini *ini, void *base, const char *value)
     return s_each_item(ini, base, value, s_add_hash, NULL);
 }
 
+static int s_ds_readers(mpc_ini *ini, void *base, const char *value)
+{
+    mpcd_dataset_conf *d = base;
+    uint32_t line = mpc_ini_line(ini);
+    char buf[4096];
+    if (strlen(value) >= sizeof buf) return mpc_ini_error(ini, line, "readers: list too long"), -1;
+    strcpy(buf, value);
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
+        if (d->n_readers >= MPCD_DS_MAX_READERS)
+            return mpc_ini_error(ini, line, "readers: more than %d hashes", MPCD_DS_MAX_READERS), -1;
+        int ok = strlen(tok) == 64;
+        for (int i = 0; ok && i < 32; i++) {
+            int hi = s_hexval(tok[2 * i]), lo = s_hexval(tok[2 * i + 1]);
+            if (hi < 0 || lo < 0) ok = 0;
+            else d->readers[d->n_readers][i] = (uint8_t)(hi << 4 | lo);
+        }
+        if (!ok) return mpc_ini_error(ini, line, "readers: '%.70s' is not a 64-digit hex program hash", tok), -1;
+        d->n_readers++;
+    }
+    return 0;
+}
+
+const mpcd_dataset_conf *mpcd_config_dataset(const mpcd_config *cfg, const char *name)
+{
+    for (uint32_t i = 0; i < cfg->n_datasets; i++)
+        if (!strcmp(cfg->datasets[i].name, name)) return &cfg->datasets[i];
+    return NULL;
+}
+
 static int s_metrics_endpoint(mpc_ini *ini, void *base, const char *value)
 {
     mpcd_config *cfg = base;
@@ -499,6 +554,18 @@ static void s_resolve(mpc_ini *ini, load_ctx *lc)
         if (s_each_item(ini, cfg, c->input_for_raw, s_add_mask, &in) != 0) return;
         if (s_each_item(ini, cfg, c->output_for_raw, s_add_mask, &out) != 0) return;
     }
+    for (uint32_t i = 0; i < cfg->n_datasets; i++) {
+        mpcd_dataset_conf *d = &cfg->datasets[i];
+        char buf[MPCD_ENDPOINT_MAX], *save = NULL;
+        snprintf(buf, sizeof buf, "%s", d->writers_raw);
+        for (char *tok = strtok_r(buf, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
+            uint32_t k = 0;
+            while (k < cfg->n_clients && strcmp(cfg->clients[k].name, tok) != 0) k++;
+            if (k == cfg->n_clients)
+                return mpc_ini_error(ini, d->line, "[dataset %s] writers: '%s' is not a [client] section", d->name, tok);
+            d->writers |= 1ull << k;
+        }
+    }
     if (s_keys_distinct(ini, cfg) != 0) return;
     for (uint32_t i = 0; i < cfg->n_approvals; i++)
         for (uint32_t k = 0; k < cfg->approvals[i].n_parties; k++)
@@ -560,7 +627,7 @@ typedef struct { const char *name; size_t off, size; } fixed_key;
 #define FIXED(f) {#f, offsetof(mpcd_config, f), sizeof(((mpcd_config *)0)->f)}
 static const fixed_key s_fixed[] = {
     FIXED(role), FIXED(name), FIXED(peer_endpoint), FIXED(client_endpoint), FIXED(public_key_file),
-    FIXED(secret_key_file), FIXED(log_format), FIXED(metrics_endpoint), FIXED(state_dir), FIXED(audit_key_file), FIXED(preprocessing), FIXED(dealer_endpoint),
+    FIXED(secret_key_file), FIXED(log_format), FIXED(metrics_endpoint), FIXED(state_dir), FIXED(audit_key_file), FIXED(data_key_file), FIXED(preprocessing), FIXED(dealer_endpoint),
     FIXED(dealer_public_key), FIXED(pool_triples), FIXED(pool_chunk), FIXED(max_message_bytes),
     FIXED(peer_timeout_ms), FIXED(max_running_jobs), FIXED(heartbeat_ms), FIXED(client_handshake_ms), FIXED(max_held_results),
 };

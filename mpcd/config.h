@@ -17,6 +17,8 @@
 #define MPCD_MAX_ALLOWED   256
 #define MPCD_MAX_APPROVALS 64    /* program approvals: `allow = PROGRAM-HASH NAME=.. parties=..` */
 #define MPCD_APPROVAL_MAX_PARAMS 16
+#define MPCD_MAX_DATASETS  64    /* [dataset NAME] sections */
+#define MPCD_DS_MAX_READERS 16   /* program hashes one dataset admits */
 
 /* A release rule (docs/governance.md, "Release rules"): an output element is released only
  * when at least min_rows input rows went into it, and a job's outputs only when at least
@@ -73,6 +75,17 @@ typedef struct {
     char     output_for_raw[MPCD_ENDPOINT_MAX];
 } mpcd_client_conf;
 
+/* The rights on one dataset (docs/datasets.md, "Rights"): who may write it, which programs
+ * may read it. */
+typedef struct {
+    char     name[MPC_NAME_MAX];
+    uint64_t writers;               /* bit i: client i (configured order) may upload, append, replace, delete */
+    uint32_t n_readers;
+    uint8_t  readers[MPCD_DS_MAX_READERS][32];   /* program hashes (or circuit hashes) that may read it */
+    uint32_t line;
+    char     writers_raw[MPCD_ENDPOINT_MAX];
+} mpcd_dataset_conf;
+
 typedef struct {
     char     path[MPCD_PATH_MAX];   /* the file read, for messages */
 
@@ -95,6 +108,7 @@ typedef struct {
     char     metrics_endpoint[MPCD_ENDPOINT_MAX];   /* "HOST:PORT" of the HTTP metrics, or "" */
     char     state_dir[MPCD_PATH_MAX];        /* "" or the directory of the audit log */
     char     audit_key_file[MPCD_PATH_MAX];   /* this party's Ed25519 audit key (NAME.sign.secret) */
+    char     data_key_file[MPCD_PATH_MAX];    /* the datasets' data key; "" = state_dir/data.key */
 
     /* [limits] */
     int64_t  max_gates;
@@ -134,7 +148,13 @@ typedef struct {
     uint32_t        n_allowed;
     mpcd_approval   approvals[MPCD_MAX_APPROVALS];
     uint32_t        n_approvals;
+    mpcd_dataset_conf datasets[MPCD_MAX_DATASETS];
+    uint32_t        n_datasets;
 } mpcd_config;
+
+/* The rights of dataset name, or NULL when no [dataset NAME] section names it (then nobody
+ * may write it and no program may read it). */
+const mpcd_dataset_conf *mpcd_config_dataset(const mpcd_config *cfg, const char *name);
 
 /* Reads and checks `path`.  On error returns -1 with "path:line: error: reason" (line
  * omitted when the problem is the file as a whole) in err. */

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "approve.h"
+#include "dshandlers.h"
 #include "engine.h"
 #include "format.h"
 #include "log.h"
@@ -144,7 +145,45 @@ static void s_submit(const mpcd_config *cfg, mpcd_jobs *jobs, const mpcd_client_
     }
     mpcd_release rule;
     mpcd_release_rule(cfg, c, hash, req->bind, req->n_bind, &rule);
+    /* Inputs read from stored datasets (docs/datasets.md): checked and loaded before the job
+     * exists, handed to it once added. */
+    mpcd_job_input *dsin = NULL;
+    uint32_t n_ds = 0;
+    uint64_t ds_ms = 0;
+    if (me != UINT32_MAX && c->program) {
+        char why[512];
+        dsin = calloc(c->n_inputs ? c->n_inputs : 1, sizeof *dsin);
+        if (!dsin) {
+            s_error(cfg, rep, hex, MPC_ERR_NOMEM, "out of memory");
+            goto out;
+        }
+        uint64_t t0 = mpc_now_ms();
+        int drc = mpcd_ds_job_inputs(cfg, c, hash, binding, &lim, dsin, &n_ds, why, sizeof why);
+        ds_ms = mpc_now_ms() - t0;
+        if (drc) {
+            free(dsin);
+            s_error(cfg, rep, hex, drc, "%s", why);
+            goto out;
+        }
+        if (!n_ds) {
+            free(dsin);
+            dsin = NULL;
+        }
+    }
+    uint32_t n_in = c->n_inputs;
     int rc = mpcd_jobs_add(jobs, req->job, cl->name, &c, hash, binding, me);
+    if (dsin) {
+        mpcd_jobs_lock(jobs);
+        mpcd_job *job = rc == 0 ? mpcd_jobs_find(jobs, req->job) : NULL;
+        for (uint32_t k = 0; job && k < n_in; k++)
+            if (dsin[k].present) job->inputs[k] = dsin[k];   /* no share yet: loaded when it runs */
+        if (job) mpcd_jobs_notify(jobs);
+        mpcd_jobs_unlock(jobs);
+        free(dsin);
+        if (job)
+            mpcd_info(hex, "%u inputs given by stored datasets, checked in %llu ms (loaded and re-randomized when "
+                      "the job runs)", (unsigned)n_ds, (unsigned long long)ds_ms);
+    }
     if (rc == MPC_ERR_STATE) {
         s_error(cfg, rep, hex, rc, "a job with this id exists");
         goto out;

@@ -40,7 +40,8 @@ enum { MPCD_SEQ_NONE = 0, MPCD_SEQ_ACK = 1, MPCD_SEQ_UNKNOWN = 2 };
 
 typedef struct {
     int       present;
-    uint8_t   mode;                    /* MPC_IN_SHARE or MPC_IN_SEED (engine.h) */
+    uint8_t   mode;                    /* MPC_IN_SHARE, MPC_IN_SEED, or MPC_IN_STORED (a dataset's, no
+                                        * share here: loaded when the job runs, mpcd/dshandlers.h) */
     uint64_t *share;                   /* SHARE: len words, wiped on free */
     uint8_t  *seed;                    /* SEED: MPCD_SEED_BYTES in sodium_malloc memory */
     char      giver[MPC_NAME_MAX];     /* the client that gave it (for the audit log) */

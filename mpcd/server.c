@@ -13,6 +13,7 @@
 #include "http.h"
 #include "jobs.h"
 #include "audit.h"
+#include "dshandlers.h"
 #include "keys.h"
 #include "log.h"
 #include "mpc_err.h"
@@ -29,6 +30,7 @@ struct mpcd_server {
     mpcd_pool       *pool;
     mpcd_http       *http;             /* the metrics endpoint, or NULL */
     mpcd_audit      *audit;            /* the audit log (state_dir set), or NULL */
+    mpcd_ds_store   *datasets;         /* the stored datasets' shares (state_dir set), or NULL */
     mpcd_worker      worker;
     pthread_t        worker_thread;
     int              worker_running;
@@ -185,6 +187,23 @@ static int s_open_audit(mpcd_server *s, char *err, size_t errlen)
     return 0;
 }
 
+/* Opens state_dir/datasets with the data key (made on the first start; docs/datasets.md). */
+static int s_open_datasets(mpcd_server *s, char *err, size_t errlen)
+{
+    char key[MPCD_PATH_MAX + 16], e[1024];
+    if (s->cfg.data_key_file[0]) snprintf(key, sizeof key, "%s", s->cfg.data_key_file);
+    else snprintf(key, sizeof key, "%s/data.key", s->cfg.state_dir);
+    int created = 0;
+    int rc = mpcd_ds_store_open(s->cfg.state_dir, key, &s->datasets, &created, e, sizeof e);
+    if (rc != 0) {
+        snprintf(err, errlen, "%s: error: datasets: %s", s->cfg.path, e);
+        return MPC_ERR_CONFIG;
+    }
+    if (created) mpcd_warn(NULL, "made a new data key %s for the datasets: keep a copy apart from state_dir", key);
+    mpcd_ds_set_store(s->datasets);
+    return 0;
+}
+
 int mpcd_server_new(mpcd_server **out, const mpcd_config *cfg, char *err, size_t errlen)
 {
     *out = NULL;
@@ -207,6 +226,7 @@ int mpcd_server_new(mpcd_server **out, const mpcd_config *cfg, char *err, size_t
     int dealer = cfg->role == MPCD_ROLE_DEALER;
     int has_dealer = dealer || cfg->preprocessing == MPCD_PREP_DEALER;
     if (!dealer && cfg->state_dir[0] && (rc = s_open_audit(s, err, errlen)) != 0) goto fail;
+    if (!dealer && cfg->state_dir[0] && (rc = s_open_datasets(s, err, errlen)) != 0) goto fail;
     mpc_zmq_config zc;
     mpc_zmq_config_init(&zc);
     zc.self = cfg->self;
@@ -443,6 +463,8 @@ void mpcd_server_destroy(mpcd_server **sp)
     mpc_transport_destroy(&s->mesh);
     mpcd_jobs_destroy(&s->jobs);
     mpcd_audit_close(&s->audit);
+    if (s->datasets) mpcd_ds_set_store(NULL);
+    mpcd_ds_store_close(&s->datasets);
     mpc_keypair_destroy(&s->kp);
     sodium_memzero(s, sizeof *s);
     free(s);

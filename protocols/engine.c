@@ -281,6 +281,7 @@ static int s_check_inputs(mpc_engine *e, const mpc_engine_input *in, char *err, 
         const mpc_input *ci = &c->inputs[k];
         switch (in[k].mode) {
         case MPC_IN_SHARE:
+        case MPC_IN_STORED:
             if (!in[k].values || in[k].len != ci->len)
                 return s_fail(err, errlen, MPC_ERR_INPUT,
                               "input '%s' has %llu values, the circuit expects %llu", ci->name,
@@ -343,6 +344,53 @@ static int s_send_keys(mpc_engine *e, const uint8_t *zkeys, char *err, size_t er
  * parties.  A recipient of all n shares thus sees n uniform words summing to the output,
  * whatever preprocessing material (and so whatever Beaver openings) produced them.  Cost:
  * n − 1 PRG expansions of each output per party. */
+/* The pair keys K_ij = k_ij ⊕ k_ji into pk + 32·j (every peer's key message received). */
+static void s_pair_keys(const mpc_engine *e, uint8_t *pk)
+{
+    for (uint32_t j = 0; j < e->n; j++) {
+        if (j == e->self) continue;
+        uint8_t *K = pk + (size_t)j * MPC_PRG_SEEDBYTES;
+        const uint8_t *a = s_key(e, 0, j), *b = s_key(e, 1, j);
+        for (int i = 0; i < MPC_PRG_SEEDBYTES; i++) K[i] = (uint8_t)(a[i] ^ b[i]);
+    }
+}
+
+/* Adds this party's part of a fresh zero-sharing (stream `stream`) to z[0..len-1]. */
+static int s_add_zero(const mpc_engine *e, const uint8_t *pk, uint64_t stream, uint64_t *z, uint64_t *tmp,
+                      uint64_t len)
+{
+    for (uint32_t j = 0; j < e->n; j++) {
+        if (j == e->self) continue;
+        int r = mpc_prg_expand(tmp, len, pk + (size_t)j * MPC_PRG_SEEDBYTES, stream, 0);
+        if (r) return r;
+        if (e->self < j)
+            for (uint64_t k = 0; k < len; k++) z[k] += tmp[k];
+        else
+            for (uint64_t k = 0; k < len; k++) z[k] -= tmp[k];
+    }
+    return 0;
+}
+
+/* A STORED input's share: the stored vector plus this party's part of a zero-sharing. */
+static int s_stored_share(mpc_engine *e, const mpc_engine_input *in, uint32_t k, uint64_t *z)
+{
+    uint64_t n = e->c->inputs[k].len;
+    memcpy(z, in->values, (size_t)n * sizeof(uint64_t));
+    uint64_t *tmp = s_alloc(n);
+    uint8_t *pk = sodium_malloc((size_t)e->n * MPC_PRG_SEEDBYTES);
+    int r = MPC_ERR_NOMEM;
+    if (tmp && pk) {
+        s_pair_keys(e, pk);
+        r = s_add_zero(e, pk, MPC_PRG_STREAM(MPC_PRG_D_INZERO, k), z, tmp, n);
+    }
+    if (tmp) s_wipe_free(tmp, n);
+    if (pk) {
+        sodium_memzero(pk, (size_t)e->n * MPC_PRG_SEEDBYTES);
+        sodium_free(pk);
+    }
+    return r;
+}
+
 static int s_mask_outputs(mpc_engine *e)
 {
     const mpc_circuit *c = e->c;
@@ -392,6 +440,8 @@ static int s_input_share(mpc_engine *e, const mpc_engine_input *in, uint32_t k, 
         return 0;
     case MPC_IN_SEED:
         return mpc_prg_expand(z, n, in->seed, MPC_PRG_STREAM(MPC_PRG_D_CLIENT, k), 0);
+    case MPC_IN_STORED:
+        return s_stored_share(e, in, k, z);
     }
     return MPC_ERR_INPUT;
 }
@@ -1178,6 +1228,12 @@ int mpc_engine_run_keyed(mpc_engine *e, const mpc_engine_input *inputs, const ui
         goto out;
     }
     if ((r = s_send_keys(e, zkeys, err, errlen))) goto out;
+    for (uint32_t k = 0; k < c->n_inputs; k++)
+        if (inputs[k].mode == MPC_IN_STORED) {   /* its re-randomization needs every pair key now */
+            for (uint32_t j = 0; j < e->n; j++)
+                if (j != e->self && (r = s_take_keys(e, j, err, errlen))) goto out;
+            break;
+        }
 
     for (uint32_t layer = 0; layer < nl; layer++) {
         for (uint32_t p = start[2 * layer]; p < start[2 * layer + 1]; p++) {

@@ -29,7 +29,13 @@
  * Inputs.  Per circuit input the caller gives this party's share the way a client gives it
  * (client-sdk): SEED, a compressed share PRG(seed, MPC_PRG_STREAM(MPC_PRG_D_CLIENT, k)) from
  * position 0 (the client gives n−1 parties a seed), or SHARE, an explicit share vector (the
- * last party).  Parties never share inputs among themselves.
+ * last party).  Parties never share inputs among themselves.  STORED is a SHARE vector that
+ * was stored between jobs (docs/datasets.md): party i adds Σ_{j>i} PRG(K_ij,
+ * MPC_PRG_STREAM(MPC_PRG_D_INZERO, k)) − Σ_{j<i} PRG(K_ij, same) with the job's fresh pair
+ * keys K_ij (below), so the shares used in the job sum to the same value but are unlinkable
+ * to the stored ones for anyone without both parties' keys.  A job with a STORED input
+ * receives every peer's key message before its first gate (one message latency, no round
+ * trip: the keys were sent first).
  *
  * Outputs.  mpc_engine_run leaves this party's share of each output, re-randomized by a
  * fresh zero-sharing before the run returns: every party sends every peer, as the first
@@ -60,12 +66,14 @@
 typedef enum {
     MPC_IN_SHARE = 3,     /* this party's explicit share vector */
     MPC_IN_SEED = 4,      /* a 32-byte seed expanding to this party's share */
+    MPC_IN_STORED = 5,    /* an explicit share kept from an earlier sharing (a stored dataset):
+                           * re-randomized before use by a fresh zero-sharing (below) */
 } mpc_input_mode;
 
 typedef struct {
     uint8_t         mode;     /* mpc_input_mode */
-    const uint64_t *values;   /* SHARE: the share (borrowed) */
-    uint64_t        len;      /* SHARE: must equal the input's length */
+    const uint64_t *values;   /* SHARE, STORED: the share (borrowed) */
+    uint64_t        len;      /* SHARE, STORED: must equal the input's length */
     const uint8_t  *seed;     /* SEED: 32 bytes (borrowed) */
 } mpc_engine_input;
 

@@ -103,6 +103,38 @@ START_TEST(test_good_config)
 }
 END_TEST
 
+/* [dataset NAME]: writers resolved to clients, readers parsed as hashes; unknown writers and
+ * bad hashes refused; a dataset without a section has no rights. */
+START_TEST(test_dataset_rights)
+{
+    char text[4096], err[512];
+    mpcd_config *cfg = malloc(sizeof *cfg);
+    s_base(text, sizeof text,
+           "[dataset hosp_a.labs]\nwriters = alice\n"
+           "readers = 07e07c7f1571d2b2f9838303d82a68dd82992fca267ae5b4274afb356081c321\n"
+           "readers = 00000000000000000000000000000000000000000000000000000000000000ff\n");
+    ck_assert_msg(mpcd_config_load(s_write(text), cfg, err, sizeof err) == 0, "%s", err);
+    unlink(s_path);
+    const mpcd_dataset_conf *d = mpcd_config_dataset(cfg, "hosp_a.labs");
+    ck_assert_ptr_nonnull(d);
+    ck_assert_uint_eq(d->writers, 1);
+    ck_assert_uint_eq(d->n_readers, 2);
+    ck_assert_uint_eq(d->readers[0][0], 0x07);
+    ck_assert_uint_eq(d->readers[1][31], 0xff);
+    ck_assert_ptr_null(mpcd_config_dataset(cfg, "other"));
+    ck_assert_str_eq(cfg->data_key_file, "");
+    s_base(text, sizeof text, "[dataset x]\nwriters = mallory\n");
+    ck_assert_int_eq(mpcd_config_load(s_write(text), cfg, err, sizeof err), -1);
+    unlink(s_path);
+    ck_assert_msg(strstr(err, "[dataset x] writers: 'mallory' is not a [client] section") != NULL, "%s", err);
+    s_base(text, sizeof text, "[dataset x]\nreaders = 12ab\n");
+    ck_assert_int_eq(mpcd_config_load(s_write(text), cfg, err, sizeof err), -1);
+    unlink(s_path);
+    ck_assert_msg(strstr(err, ":21: error: readers: '12ab' is not a 64-digit hex program hash") != NULL, "%s", err);
+    free(cfg);
+}
+END_TEST
+
 /* Each bad configuration is refused naming the file, the line and the reason. */
 static const struct {
     const char *mpcd_extra, *policy_extra, *extra;
@@ -536,6 +568,7 @@ Suite *mpc_test_suite(void)
     Suite *s = suite_create("config");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, test_good_config);
+    tcase_add_test(tc, test_dataset_rights);
     tcase_add_loop_test(tc, test_bad_config, 0, (int)(sizeof s_bad / sizeof s_bad[0]));
     tcase_add_test(tc, test_program_approvals);
     tcase_add_test(tc, test_release_rules);

@@ -77,6 +77,24 @@ class _JobStatus(ctypes.Structure):
     ]
 
 
+class _DatasetInfo(ctypes.Structure):
+    # Mirrors mpc_dataset_info in mpcclient.h.
+    _fields_ = [
+        ("name", ctypes.c_char * 64),
+        ("owner", ctypes.c_char * 64),
+        ("uploader", ctypes.c_char * 64),
+        ("rows", ctypes.c_uint64),
+        ("bytes", ctypes.c_uint64),
+        ("created", ctypes.c_int64),
+        ("modified", ctypes.c_int64),
+        ("n_cols", ctypes.c_uint32),
+        ("uploads", ctypes.c_uint32),
+        ("frac", ctypes.c_uint32),
+        ("col_names", (ctypes.c_char * 64) * 64),
+        ("col_types", (ctypes.c_char * 8) * 64),
+    ]
+
+
 class _DaemonStatus(ctypes.Structure):
     # Mirrors struct mpc_daemon_status in mpcclient.h.
     _fields_ = [
@@ -202,6 +220,10 @@ def _declare(lib):
         "mpc_client_jobs": (I, [P, ctypes.POINTER(ctypes.POINTER(_JobStatus)), ctypes.POINTER(SZ)]),
         "mpc_job_cancel": (I, [P, P]),
         "mpc_client_cancel": (I, [P, S]),
+        "mpc_dataset_upload_csv": (I, [P, S, S, S, S, ctypes.c_uint, S, ctypes.c_uint, ctypes.POINTER(U64)]),
+        "mpc_dataset_list": (I, [P, ctypes.POINTER(ctypes.POINTER(_DatasetInfo)), ctypes.POINTER(SZ)]),
+        "mpc_dataset_delete": (I, [P, S]),
+        "mpc_dataset_row_define": (I, [P, ctypes.c_char_p, SZ, SZ, ctypes.c_char_p, SZ]),
     }
     sig["mpc_client_compile"] = (I, [S, SZ, S, ctypes.POINTER(S), SZ, PP, ctypes.POINTER(SZ), ctypes.c_char_p, SZ])
     for name, (res, args) in sig.items():
@@ -215,6 +237,8 @@ _JOB_STRICT = 1
 _JOB_NO_PUSHDOWN = 2
 _SUBMIT_ALL_INPUTS = 1
 _CSV_MISSING_ZERO = 1
+_DATASET_APPEND = 1
+_ERR_NOTFOUND = -11
 
 
 def _b(s):
@@ -585,6 +609,56 @@ class Client:
         finally:
             if arr:
                 self._lib.mpc_client_free(arr)
+
+    def upload_dataset(self, name, csv_path, schema, party, append=False, precision=16, sep=None,
+                       missing_zero=False):
+        """Secret-shares the CSV file once to every daemon as stored dataset `name` of `party`
+        (docs/datasets.md); schema is a table's column list, "age: int in 0..120, glucose: fix".
+        Replaces the dataset unless append.  Returns its row count afterwards."""
+        rows = ctypes.c_uint64(0)
+        flags = (_DATASET_APPEND if append else 0) | (_CSV_MISSING_ZERO if missing_zero else 0)
+        self._check(self._lib.mpc_dataset_upload_csv(self._c, _b(name), _b(os.fspath(csv_path)), _b(schema), _b(party),
+                                                     precision, _b(sep) if sep else None, flags, ctypes.byref(rows)))
+        return rows.value
+
+    def datasets(self):
+        """The stored datasets as every daemon describes them (they must agree): one dict each with
+        name, owner, uploader, rows, columns [(name, type)], uploads, created, modified (Unix
+        seconds) and bytes (on all daemons together)."""
+        arr = ctypes.POINTER(_DatasetInfo)()
+        n = ctypes.c_size_t(0)
+        self._check(self._lib.mpc_dataset_list(self._c, ctypes.byref(arr), ctypes.byref(n)))
+        try:
+            return [dict(name=_s(d.name), owner=_s(d.owner), uploader=_s(d.uploader), rows=d.rows,
+                         columns=[(_s(d.col_names[k].value), _s(d.col_types[k].value)) for k in range(d.n_cols)],
+                         uploads=d.uploads, created=d.created, modified=d.modified, bytes=d.bytes)
+                    for d in arr[:n.value]]
+        finally:
+            if arr:
+                self._lib.mpc_client_free(arr)
+
+    def delete_dataset(self, name):
+        """Deletes the stored dataset on every daemon."""
+        self._check(self._lib.mpc_dataset_delete(self._c, _b(name)))
+
+    def dataset_defines(self, program):
+        """The defines ["N=ROWS", ...] that set each dataset table's row count from the daemons when
+        the program (a .mpc path, or source bytes) leaves that param without value; for create_job."""
+        if isinstance(program, (bytes, bytearray)):
+            src = bytes(program)
+        else:
+            with open(os.fspath(program), "rb") as f:
+                src = f.read()
+        out = []
+        for i in range(64):
+            buf = ctypes.create_string_buffer(128)
+            r = self._lib.mpc_dataset_row_define(self._c, src, len(src), i, buf, len(buf))
+            if r == _ERR_NOTFOUND and not _s(self._lib.mpc_client_errmsg(self._c)):
+                break
+            self._check(r)
+            if buf.value:
+                out.append(_s(buf.value))
+        return out
 
     def cancel(self, job_id):
         """Cancels job `job_id` (32 hex digits) on every daemon; see Job.cancel."""
