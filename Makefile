@@ -66,7 +66,7 @@ TESTS       := $(patsubst tests/%.c,$(BIN)/tests/%,$(TEST_SRC))
 # checks that the two agree).
 SDK_ABI     := 1
 SDK_SONAME  := libmpcclient.so.$(SDK_ABI)
-SDK_REAL    := libmpcclient.so.$(SDK_ABI).1.0
+SDK_REAL    := libmpcclient.so.$(SDK_ABI).2.0
 
 # The Python binding's error names, generated from the one list of codes (MPC_ERR_LIST in
 # protocols/mpc_err.h); committed, and regenerated whenever that list changes.
@@ -74,7 +74,7 @@ PY_ERRORS := client-sdk/python/mpc_errors.py
 
 .PHONY: all test asan clean deps install demo bench bench-quick check-deps fuzz valgrind accuracy
 .SECONDARY:
-all: $(PROGRAMS) $(if $(SDK_OBJ),$(LIB)/libmpcclient.a $(LIB)/libmpcclient.so) $(PY_ERRORS)
+all: $(PROGRAMS) $(if $(SDK_OBJ),$(LIB)/libmpcclient.a $(LIB)/$(SDK_REAL) $(LIB)/libmpcclient.so) $(PY_ERRORS)
 
 $(PY_ERRORS): protocols/mpc_err.h scripts/gen-errors-py
 	python3 scripts/gen-errors-py $< > $@.tmp && mv $@.tmp $@
