@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "mpc_err.h"
 #include "prg.h"
@@ -81,6 +82,21 @@ void mpc_auth_mul_pub(mpc_u128 *zx, mpc_u128 *zm, const mpc_u128 *xx, const mpc_
     }
 }
 
+/* ---- memory ---- */
+
+#define S_HUGE (2u << 20)
+
+mpc_u128 *mpc_auth_alloc(uint64_t n)
+{
+    if (n > (UINT64_MAX >> 5)) return NULL;
+    size_t bytes = (size_t)(n ? n : 1) * sizeof(mpc_u128);
+    if (bytes < 2 * S_HUGE) return malloc(bytes);
+    size_t rounded = (bytes + S_HUGE - 1) / S_HUGE * S_HUGE;
+    void *p = aligned_alloc(S_HUGE, rounded);
+    if (p) (void)madvise(p, rounded, MADV_HUGEPAGE);   /* advice only: failure is harmless */
+    return p;
+}
+
 /* ---- key ---- */
 
 int mpc_auth_key_init(mpc_auth_key *k)
@@ -115,7 +131,7 @@ int mpc_auth_exchange(mpc_transport *t, uint8_t type, uint64_t stream, uint64_t 
             return r;
         }
     }
-    mpc_u128 *rx = n ? malloc((size_t)n * sizeof *rx) : NULL;
+    mpc_u128 *rx = n ? mpc_auth_alloc(n) : NULL;
     if (n && !rx) return MPC_ERR_NOMEM;
     if (sum != mine) memcpy(sum, mine, (size_t)n * sizeof *sum);
     int r = 0;

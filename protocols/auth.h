@@ -61,6 +61,12 @@ void mpc_auth_add_pub128(mpc_u128 *zx, mpc_u128 *zm, const mpc_u128 *xx, const m
 void mpc_auth_mul_pub(mpc_u128 *zx, mpc_u128 *zm, const mpc_u128 *xx, const mpc_u128 *xm, uint64_t nx,
                       const uint64_t *k, uint64_t nk, uint64_t n);
 
+/* An array of n elements for shares (free() it).  Large arrays (4 MiB and more) are 2 MiB
+ * aligned and advised for transparent huge pages: the engine's per-round buffers are fresh
+ * memory, and on a virtual machine a page fault per 4 KiB page was the largest cost of a
+ * round of a million multiplications.  NULL on failure. */
+mpc_u128 *mpc_auth_alloc(uint64_t n);
+
 /* ---- the MAC key share ---- */
 
 /* This party's share α_i of the MAC key, in sodium_malloc memory, wiped by free. */

@@ -46,7 +46,7 @@ static int s_fail(char *err, size_t errlen, int code, const char *fmt, ...)
 
 static mpc_u128 *s_alloc(uint64_t n)
 {
-    return malloc((size_t)(n ? n : 1) * sizeof(mpc_u128));
+    return mpc_auth_alloc(n);
 }
 
 static void s_wipe_free(mpc_u128 *p, uint64_t n)
@@ -615,6 +615,16 @@ static int s_gates(mpc_mal_engine *e, char *err, size_t errlen)
     return r;
 }
 
+/* Adds the time since *t, less the material fetches and MAC checks in it, to *acc. */
+static void s_phase(mpc_mal_engine *e, uint64_t *acc, uint64_t *t, uint64_t *p0, uint64_t *c0)
+{
+    uint64_t now = mpc_now_us(), spent = (e->st.prep_us - *p0) + (e->st.check_us - *c0), el = now - *t;
+    *acc += el > spent ? el - spent : 0;
+    *t = now;
+    *p0 = e->st.prep_us;
+    *c0 = e->st.check_us;
+}
+
 int mpc_mal_run(mpc_mal_engine *e, const uint64_t *const *inputs, char *err, size_t errlen)
 {
     if (!e || !err || !errlen) return MPC_ERR_INVALID;
@@ -634,9 +644,16 @@ int mpc_mal_run(mpc_mal_engine *e, const uint64_t *const *inputs, char *err, siz
         goto fail;
     }
     if ((r = mpc_mac_check_begin(e->ck, err, errlen))) goto fail;
-    if ((r = s_inputs(e, inputs, err, errlen))) goto fail;
-    if ((r = s_gates(e, err, errlen))) goto fail;
-    if ((r = s_outputs(e, err, errlen))) goto fail;
+    uint64_t t = mpc_now_us(), p0 = e->st.prep_us, c0 = e->st.check_us;
+    r = s_inputs(e, inputs, err, errlen);
+    s_phase(e, &e->st.input_us, &t, &p0, &c0);
+    if (r) goto fail;
+    r = s_gates(e, err, errlen);
+    s_phase(e, &e->st.layers_us, &t, &p0, &c0);
+    if (r) goto fail;
+    r = s_outputs(e, err, errlen);
+    s_phase(e, &e->st.output_us, &t, &p0, &c0);
+    if (r) goto fail;
     for (uint32_t o = 0; o < e->c->n_outputs; o++) {   /* the output shares are no longer needed */
         s_wipe_free(e->ox[o], e->c->outputs[o].len);
         s_wipe_free(e->om[o], e->c->outputs[o].len);

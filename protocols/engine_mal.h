@@ -53,7 +53,11 @@ typedef struct {
     uint64_t checks;              /* MAC checks passed */
     uint64_t open_bytes_sent;     /* OPEN and OUTPUT payload bytes sent to all peers */
     uint64_t run_us, prep_us;     /* wall time of the run, and of it in the material source */
-    uint64_t check_us;            /* of it in MAC checks */
+    uint64_t check_us;            /* of it in MAC checks (all of them) */
+    /* Of it, without material fetches and MAC checks: the input phase, the layers (local
+     * gates and multiplication rounds), the output phase (masking and opening).  For
+     * benchmarks: layers_us + check_us is the cost of the multiplications with their check. */
+    uint64_t input_us, layers_us, output_us;
 } mpc_mal_stats;
 
 typedef struct mpc_mal_engine mpc_mal_engine;
