@@ -190,8 +190,12 @@ static void s_chunks_free(mpc_mac_check *ck)
 mpc_mac_check *mpc_mac_check_new(mpc_transport *t, uint64_t stream, uint64_t seq_base, int timeout_ms)
 {
     if (!t || t->n < 2 || t->n > MPC_MAX_PARTIES_AUTH || t->self >= t->n) return NULL;
-    mpc_mac_check *ck = calloc(1, sizeof *ck);
+    /* libsodium declares crypto_generichash_state 64-byte aligned (the compiler may use
+     * aligned vector moves on it): calloc's 16 bytes are not enough */
+    size_t sz = (sizeof(mpc_mac_check) + 63) / 64 * 64;
+    mpc_mac_check *ck = aligned_alloc(64, sz);
     if (!ck) return NULL;
+    memset(ck, 0, sz);
     if (!(ck->secret = sodium_malloc(64))) {
         free(ck);
         return NULL;
