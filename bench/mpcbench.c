@@ -369,6 +369,10 @@ static mpc_transport *s_node_transport(const s_mesh *m, uint32_t self)
     cfg.keys = m->keys[self];
     cfg.max_msg_bytes = 1ull << 30;
     cfg.timeout_ms = 120000;
+    /* On a loaded 2-core box a node clearing hundreds of MB of fresh pages (the malicious
+     * engine's 3 parties) starved its I/O thread past the 1 s default and the peers saw a
+     * disconnect; a longer heartbeat timeout changes no throughput, only failure detection. */
+    cfg.heartbeat_timeout_ms = 20000;
     mpc_transport *t = NULL;
     if (mpc_transport_zmq_new(&t, &cfg, err, sizeof err)) {
         fprintf(stderr, "mpcbench: node %u: %s\n", (unsigned)self, err);
