@@ -641,6 +641,36 @@ START_TEST(test_cheating_matrix)
 }
 END_TEST
 
+/* The check's own messages: party 1 sends party 0 a different seed contribution (seq 1) or a
+ * different σ (seq 3) than the others.  Party 0 finds the commitment broken; with 3 parties
+ * party 2's own sum may well be zero, and it fails through the verdict round (party 0's
+ * verdict, the hashes of the check messages). */
+START_TEST(test_check_messages_tampered)
+{
+    const uint64_t seqs[2] = {1, 3};
+    for (uint32_t n = 2; n <= 3; n++)
+        for (int i = 0; i < 2; i++) {
+            mpc_circuit *c = s_matrix_circuit(n);
+            uint64_t *vals[6];
+            for (uint32_t k = 0; k < 6; k++) vals[k] = s_randvec(4);
+            s_fault f = {.how = F_SEND, .party = 1, .type = MPC_MSG_CONTROL, .seq = seqs[i], .word = 0,
+                         .peer_mask = 1, .delta = 1};
+            s_job j = {.c = c, .n = n, .vals = (const uint64_t *const *)vals, .f = &f};
+            s_run(&j);
+            for (uint32_t p = 0; p < n; p++) {
+                ck_assert_msg(j.rc[p] == MPC_ERR_CRYPTO, "n %u seq %llu party %u: %s", (unsigned)n,
+                              (unsigned long long)seqs[i], (unsigned)p, j.err[p]);
+                ck_assert_msg(strstr(j.err[p], "MAC check failed") != NULL, "%s", j.err[p]);
+                ck_assert_int_eq(j.released[p], 0);
+            }
+            ck_assert_msg(strstr(j.err[0], "party 1's") != NULL, "%s", j.err[0]);   /* names the culprit */
+            s_clear(&j);
+            for (uint32_t k = 0; k < 6; k++) free(vals[k]);
+            mpc_circ_destroy(&c);
+        }
+}
+END_TEST
+
 Suite *mpc_test_suite(void)
 {
     Suite *su = suite_create("engine_mal");
@@ -653,6 +683,7 @@ Suite *mpc_test_suite(void)
     tcase_add_test(tc, test_unsupported_refused);
     tcase_add_test(tc, test_missing_input_refused);
     tcase_add_test(tc, test_cheating_matrix);
+    tcase_add_test(tc, test_check_messages_tampered);
     suite_add_tcase(su, tc);
     return su;
 }
