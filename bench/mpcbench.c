@@ -16,6 +16,14 @@
  *       whose time is measured and reported separately (prep_s).  For MULs each repetition
  *       is preceded by a bare exchange of the same rounds and bytes (floor_sec): a floor
  *       measured by the same processes at the same moment.
+ *   mpcbench online --mal 1 --parties N --len L [--depth D] --reps R
+ *       The same MUL circuit on the malicious-security engine (protocols/engine_mal.h):
+ *       the owners' inputs are authenticated (one δ message), the products use authenticated
+ *       triples, outputs are opened under masks after the MAC check.  Authenticated material
+ *       (test-only dealer, protocols/auth_dealer.h) is generated before the timed region and
+ *       copied out by a replay source (prep_sec).  Besides the run's wall time every node
+ *       reports the engine's phases without material and checks (input_sec, layers_sec,
+ *       output_sec) and its MAC check time (check_sec).
  *   mpcbench exchange --parties N --words W --rounds K [--chunks C] --reps R
  *       K rounds in which every party sends W words to every peer (in C messages) and
  *       receives theirs: the communication of an opening round with no arithmetic (floor of
@@ -41,10 +49,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "auth.h"
+#include "auth_dealer.h"
 #include "circuit.h"
 #include "clock.h"
 #include "csv.h"
 #include "engine.h"
+#include "engine_mal.h"
 #include "eval.h"
 #include "keys.h"
 #include "mpc_err.h"
@@ -62,6 +73,7 @@ typedef struct {
     uint64_t len, depth, words, rounds, chunks, triples, batch, bytes, msg;
     int reps;
     const char *kind;
+    int mal;
 } opts;
 
 static double s_now(void)
@@ -357,6 +369,10 @@ static mpc_transport *s_node_transport(const s_mesh *m, uint32_t self)
     cfg.keys = m->keys[self];
     cfg.max_msg_bytes = 1ull << 30;
     cfg.timeout_ms = 120000;
+    /* On a loaded 2-core box a node clearing hundreds of MB of fresh pages (the malicious
+     * engine's 3 parties) starved its I/O thread past the 1 s default and the peers saw a
+     * disconnect; a longer heartbeat timeout changes no throughput, only failure detection. */
+    cfg.heartbeat_timeout_ms = 20000;
     mpc_transport *t = NULL;
     if (mpc_transport_zmq_new(&t, &cfg, err, sizeof err)) {
         fprintf(stderr, "mpcbench: node %u: %s\n", (unsigned)self, err);
@@ -471,6 +487,202 @@ out:
     return rc;
 }
 
+/* ---- the malicious engine: replay of authenticated material ---- */
+
+typedef struct {
+    int       triples;     /* 1: a triples call (6n elements), 0: masks (2n, or 3n for the owner) */
+    uint32_t  owner;
+    uint64_t  n;
+    mpc_u128 *buf;
+} s_acall;
+
+typedef struct {
+    s_acall      *calls;
+    size_t        nc, cap, next;
+    mpc_auth_src *inner;   /* recording: pass through to it */
+    mpc_u128      key;
+    double        secs;    /* time spent copying material out */
+} s_areplay;
+
+static uint64_t s_acall_elems(const s_acall *c, uint32_t self)
+{
+    return c->triples ? 6 * c->n : (c->owner == self ? 3 : 2) * c->n;
+}
+
+static int s_ar_record(s_areplay *R, int triples, uint32_t owner, uint64_t n)
+{
+    if (R->nc == R->cap) {
+        size_t cap = R->cap ? 2 * R->cap : 16;
+        s_acall *nc = realloc(R->calls, cap * sizeof *nc);
+        if (!nc) return MPC_ERR_NOMEM;
+        R->calls = nc;
+        R->cap = cap;
+    }
+    R->calls[R->nc++] = (s_acall){.triples = triples, .owner = owner, .n = n};
+    return 0;
+}
+
+static int s_ar_key(mpc_auth_src *s, mpc_auth_key *k)
+{
+    s_areplay *R = s->impl;
+    if (R->inner) return mpc_auth_src_key(R->inner, k);
+    *k->alpha = R->key;
+    return 0;
+}
+
+static int s_ar_triples(mpc_auth_src *s, uint64_t n, mpc_auth_triples *o)
+{
+    s_areplay *R = s->impl;
+    if (R->inner) return s_ar_record(R, 1, 0, n) ? MPC_ERR_NOMEM : mpc_auth_src_triples(R->inner, n, o);
+    double t0 = s_now();
+    if (R->next >= R->nc || !R->calls[R->next].triples || R->calls[R->next].n != n) return MPC_ERR_PREP;
+    const mpc_u128 *b = R->calls[R->next++].buf;
+    mpc_u128 *dst[6] = {o->a, o->ma, o->b, o->mb, o->c, o->mc};
+    for (int f = 0; f < 6; f++) memcpy(dst[f], b + f * n, (size_t)n * sizeof *b);
+    R->secs += s_now() - t0;
+    return 0;
+}
+
+static int s_ar_masks(mpc_auth_src *s, uint32_t owner, uint64_t n, mpc_u128 *x, mpc_u128 *m, mpc_u128 *val)
+{
+    s_areplay *R = s->impl;
+    if (R->inner) return s_ar_record(R, 0, owner, n) ? MPC_ERR_NOMEM : mpc_auth_src_masks(R->inner, owner, n, x, m, val);
+    double t0 = s_now();
+    if (R->next >= R->nc || R->calls[R->next].triples || R->calls[R->next].owner != owner || R->calls[R->next].n != n)
+        return MPC_ERR_PREP;
+    const mpc_u128 *b = R->calls[R->next++].buf;
+    memcpy(x, b, (size_t)n * sizeof *b);
+    memcpy(m, b + n, (size_t)n * sizeof *b);
+    if (val) memcpy(val, b + 2 * n, (size_t)n * sizeof *b);
+    R->secs += s_now() - t0;
+    return 0;
+}
+
+static void s_ar_destroy(mpc_auth_src **sp)
+{
+    s_areplay *R = (*sp)->impl;
+    for (size_t i = 0; i < R->nc; i++) {
+        if (R->calls[i].buf) sodium_memzero(R->calls[i].buf, s_acall_elems(&R->calls[i], (*sp)->self) * 16);
+        free(R->calls[i].buf);
+    }
+    free(R->calls);
+    sodium_memzero(&R->key, sizeof R->key);
+    free(R);
+    free(*sp);
+    *sp = NULL;
+}
+
+static const struct mpc_auth_src_ops s_ar_ops = {s_ar_key, s_ar_triples, s_ar_masks, s_ar_destroy};
+
+static mpc_auth_src *s_ar_new(uint32_t self, uint32_t n, mpc_auth_src *inner)
+{
+    mpc_auth_src *s = calloc(1, sizeof *s);
+    s_areplay *R = calloc(1, sizeof *R);
+    if (!s || !R) {
+        free(s);
+        free(R);
+        return NULL;
+    }
+    R->inner = inner;
+    s->ops = &s_ar_ops;
+    s->impl = R;
+    s->self = self;
+    s->n = n;
+    return s;
+}
+
+/* A replay source holding, for every call `rec` recorded, fresh material of a dealer with
+ * master m (the same calls in the same order on every party). */
+static mpc_auth_src *s_ar_prepare(const mpc_auth_src *rec, const uint8_t m[32])
+{
+    const s_areplay *src = rec->impl;
+    mpc_auth_src *s = s_ar_new(rec->self, rec->n, NULL), *gen = mpc_auth_dealer_new(m, rec->self, rec->n);
+    mpc_auth_key k = {0};
+    if (!s || !gen || mpc_auth_key_init(&k) || mpc_auth_src_key(gen, &k)) goto bad;
+    s_areplay *R = s->impl;
+    R->key = *k.alpha;
+    if (!(R->calls = calloc(src->nc ? src->nc : 1, sizeof *R->calls))) goto bad;
+    R->cap = src->nc;
+    for (size_t i = 0; i < src->nc; i++) {
+        s_acall *c = &R->calls[R->nc++];
+        *c = src->calls[i];
+        uint64_t n = c->n;
+        if (!(c->buf = malloc((size_t)s_acall_elems(c, rec->self) * 16))) goto bad;
+        mpc_auth_triples t = {c->buf, c->buf + n, c->buf + 2 * n, c->buf + 3 * n, c->buf + 4 * n, c->buf + 5 * n};
+        int r = c->triples ? mpc_auth_src_triples(gen, n, &t)
+                           : mpc_auth_src_masks(gen, c->owner, n, c->buf, c->buf + n,
+                                                c->owner == rec->self ? c->buf + 2 * n : NULL);
+        if (r) goto bad;
+    }
+    mpc_auth_key_free(&k);
+    mpc_auth_src_destroy(&gen);
+    return s;
+bad:
+    mpc_auth_key_free(&k);
+    mpc_auth_src_destroy(&gen);
+    mpc_auth_src_destroy(&s);
+    return NULL;
+}
+
+static int s_node_online_mal(const opts *o, mpc_transport *t, uint32_t self)
+{
+    mpc_circuit *c = s_circuit(o->parties, o->len, o->depth, 0);
+    uint64_t *xs = malloc(o->len * 8), *ys = malloc(o->len * 8);
+    mpc_auth_src *rec = NULL;
+    char err[512];
+    int rc = 1;
+    if (!c || !xs || !ys) goto out;
+    randombytes_buf(xs, o->len * 8);
+    randombytes_buf(ys, o->len * 8);
+    const uint64_t *in[2] = {self == 0 ? xs : NULL, self == 1 ? ys : NULL};
+    for (int rep = -1; rep < o->reps; rep++) {
+        /* rep -1 records the calls (and warms up); the others replay fresh material */
+        uint8_t m[32];
+        s_master(m, rep);
+        mpc_auth_src *gen = NULL, *src = NULL;
+        if (rep < 0) {
+            if (!(gen = mpc_auth_dealer_new(m, self, o->parties)) || !(src = rec = s_ar_new(self, o->parties, gen)))
+                goto out;
+        } else if (!(src = s_ar_prepare(rec, m))) {
+            goto out;
+        }
+        mpc_mal_opts eo = {.stream = 200 + (uint64_t)(rep + 1), .timeout_ms = 120000};
+        mpc_mal_engine *e = mpc_mal_engine_new(c, self, t, src, &eo);
+        if (!e || s_barrier(t, o->parties, 600000 + (uint64_t)(rep + 1))) goto out;
+        uint64_t b0 = t->bytes_sent;
+        double t0 = s_now();
+        int r = mpc_mal_run(e, in, err, sizeof err);
+        double secs = s_now() - t0;
+        if (r) {
+            fprintf(stderr, "mpcbench: party %u: %s\n", (unsigned)self, err);
+            goto out;
+        }
+        mpc_mal_stats st;
+        mpc_mal_stats_get(e, &st);
+        mpc_mal_engine_destroy(&e);
+        if (rep >= 0) {
+            printf("{\"node\": %u, \"rep\": %d, \"sec\": %.9f, \"prep_sec\": %.9f, \"input_sec\": %.9f, "
+                   "\"layers_sec\": %.9f, \"output_sec\": %.9f, \"check_sec\": %.9f, \"rounds\": %u, "
+                   "\"checks\": %llu, \"bytes_sent\": %llu, \"open_bytes_sent\": %llu}\n",
+                   (unsigned)self, rep, secs, ((s_areplay *)src->impl)->secs, st.input_us / 1e6, st.layers_us / 1e6,
+                   st.output_us / 1e6, st.check_us / 1e6, (unsigned)st.rounds, (unsigned long long)st.checks,
+                   (unsigned long long)(t->bytes_sent - b0), (unsigned long long)st.open_bytes_sent);
+            mpc_auth_src_destroy(&src);
+        }
+        if (gen) {
+            mpc_auth_src_destroy(&gen);
+            ((s_areplay *)rec->impl)->inner = NULL;
+        }
+    }
+    rc = 0;
+out:
+    mpc_auth_src_destroy(&rec);
+    mpc_circ_destroy(&c);
+    free(xs);
+    free(ys);
+    return rc;
+}
+
 static int s_node_exchange(const opts *o, mpc_transport *t, uint32_t self)
 {
     uint64_t *buf = calloc(o->words ? o->words : 1, 8), *rx = calloc(o->words ? o->words : 1, 8);
@@ -556,7 +768,8 @@ static int s_node(const opts *o, const s_mesh *m, uint32_t self)
     mpc_transport *t = s_node_transport(m, self);
     if (!t) return 1;
     int rc;
-    if (!strcmp(o->mode, "online")) rc = s_node_online(o, t, self);
+    if (!strcmp(o->mode, "online") && o->mal) rc = s_node_online_mal(o, t, self);
+    else if (!strcmp(o->mode, "online")) rc = s_node_online(o, t, self);
     else if (!strcmp(o->mode, "exchange")) rc = s_node_exchange(o, t, self);
     else rc = s_node_dealer(o, t, self);
     /* a last barrier so nobody tears down its sockets while a peer still reads */
@@ -719,6 +932,7 @@ int main(int argc, char **argv)
         else if (!strcmp(k, "--msg")) o.msg = u;
         else if (!strcmp(k, "--reps")) o.reps = (int)u;
         else if (!strcmp(k, "--kind")) o.kind = v;
+        else if (!strcmp(k, "--mal")) o.mal = (int)u;
         else s_die("unknown option %s", k);
     }
     if (sodium_init() < 0) s_die("%s", "sodium_init failed");

@@ -1,0 +1,683 @@
+/* engine_mal.c — the malicious-security online engine on SPDZ2k shares (engine_mal.h). */
+#include "engine_mal.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "mpc_err.h"
+
+#define S_CHECK_EVERY (1ull << 24)
+#define S_CHECK_SEQ   0            /* seq base of the MAC check's CONTROL messages */
+
+struct mpc_mal_engine {
+    const mpc_circuit *c;
+    uint32_t       self, n;
+    mpc_transport *t;
+    mpc_auth_src  *src;
+    mpc_mal_opts   o;
+    mpc_u128     **wx, **wm;       /* per wire: value and MAC shares (NULL: not live) */
+    uint32_t      *lastuse;        /* last gate reading each wire */
+    uint32_t      *order;          /* gates in execution order */
+    mpc_u128     **ox, **om;       /* per output: its wire's shares */
+    uint64_t     **out;            /* per output: the value, recipients after success */
+    mpc_auth_key   key;
+    mpc_mac_check *ck;
+    mpc_mal_stats  st;
+    int            ran;
+};
+
+/* ---- helpers ---- */
+
+static int s_fail(char *err, size_t errlen, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int s_fail(char *err, size_t errlen, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+static mpc_u128 *s_alloc(uint64_t n)
+{
+    return mpc_auth_alloc(n);
+}
+
+static void s_wipe_free(mpc_u128 *p, uint64_t n)
+{
+    if (!p) return;
+    sodium_memzero(p, (size_t)n * sizeof *p);
+    free(p);
+}
+
+static void s_release(mpc_mal_engine *e, uint32_t w)
+{
+    uint64_t n = e->c->gates[w].len;
+    s_wipe_free(e->wx[w], n);
+    s_wipe_free(e->wm[w], n);
+    e->wx[w] = e->wm[w] = NULL;
+}
+
+static void s_release_operands(mpc_mal_engine *e, uint32_t g)
+{
+    const mpc_gate *G = &e->c->gates[g];
+    for (int k = 0; k < mpc_gate_infos[G->kind].operands; k++) {
+        uint32_t w = G->in[k];
+        if (e->lastuse[w] == g && e->wx[w]) s_release(e, w);
+    }
+}
+
+static void s_wipe_all(mpc_mal_engine *e)
+{
+    const mpc_circuit *c = e->c;
+    for (uint32_t g = 0; g < c->n_gates; g++)
+        if (e->wx[g]) s_release(e, g);
+    for (uint32_t o = 0; o < c->n_outputs; o++) {
+        s_wipe_free(e->ox[o], c->outputs[o].len);
+        s_wipe_free(e->om[o], c->outputs[o].len);
+        e->ox[o] = e->om[o] = NULL;
+        if (e->out[o]) {
+            sodium_memzero(e->out[o], (size_t)c->outputs[o].len * 8);
+            free(e->out[o]);
+            e->out[o] = NULL;
+        }
+    }
+    mpc_mac_check_free(&e->ck);
+    mpc_auth_key_free(&e->key);
+}
+
+static void s_abort_peers(mpc_mal_engine *e, int code)
+{
+    for (uint32_t j = 0; j < e->n; j++)
+        if (j != e->self) (void)mpc_send_abort(e->t, j, e->o.stream, code, MPC_ABORT_NO_PARTY);
+}
+
+static int s_interactive(uint8_t kind)
+{
+    return mpc_gate_infos[kind].rounds > 0;
+}
+
+static uint64_t s_when(const mpc_gate *g, uint32_t idx)
+{
+    return ((uint64_t)g->layer << 33) | ((uint64_t)s_interactive(g->kind) << 32) | idx;
+}
+
+static int s_cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* ---- construction ---- */
+
+int mpc_mal_supported(const mpc_circuit *c, char *err, size_t errlen)
+{
+    for (uint32_t i = 0; i < c->n_gates; i++) {
+        uint8_t k = c->gates[i].kind;
+        if (k == MPC_G_TRUNC || k == MPC_G_LTZ || k == MPC_G_EQZ || k == MPC_G_SELECT || k >= MPC_G__COUNT) {
+            char name[16];
+            const char *s = k < MPC_G__COUNT ? mpc_gate_infos[k].name : "?";
+            size_t j = 0;
+            for (; s[j] && j + 1 < sizeof name; j++) name[j] = (char)toupper((unsigned char)s[j]);
+            name[j] = 0;
+            return s_fail(err, errlen, MPC_ERR_UNSUPPORTED,
+                          "%s is not supported with security = malicious yet (line %u)", name,
+                          (unsigned)c->gates[i].line);
+        }
+    }
+    return 0;
+}
+
+mpc_mal_engine *mpc_mal_engine_new(const mpc_circuit *c, uint32_t self, mpc_transport *t,
+                                   mpc_auth_src *src, const mpc_mal_opts *opts)
+{
+    if (!c || !t || !src || !opts || c->n_parties < 2 || c->n_parties > MPC_MAX_PARTIES_AUTH ||
+        self >= c->n_parties || t->self != self || t->n < c->n_parties || src->n != c->n_parties ||
+        src->self != self)
+        return NULL;
+    mpc_mal_engine *e = calloc(1, sizeof *e);
+    if (!e) return NULL;
+    e->c = c;
+    e->self = self;
+    e->n = c->n_parties;
+    e->t = t;
+    e->src = src;
+    e->o = *opts;
+    if (!e->o.check_every) e->o.check_every = S_CHECK_EVERY;
+    size_t ng = c->n_gates ? c->n_gates : 1, no = c->n_outputs ? c->n_outputs : 1;
+    e->wx = calloc(ng, sizeof *e->wx);
+    e->wm = calloc(ng, sizeof *e->wm);
+    e->lastuse = calloc(ng, sizeof *e->lastuse);
+    e->order = calloc(ng, sizeof *e->order);
+    e->ox = calloc(no, sizeof *e->ox);
+    e->om = calloc(no, sizeof *e->om);
+    e->out = calloc(no, sizeof *e->out);
+    if (!e->wx || !e->wm || !e->lastuse || !e->order || !e->ox || !e->om || !e->out) {
+        mpc_mal_engine_destroy(&e);
+        return NULL;
+    }
+    uint64_t *keys = calloc(ng, sizeof *keys);
+    if (!keys) {
+        mpc_mal_engine_destroy(&e);
+        return NULL;
+    }
+    for (uint32_t g = 0; g < c->n_gates; g++) keys[g] = s_when(&c->gates[g], g);
+    qsort(keys, c->n_gates, sizeof *keys, s_cmp_u64);   /* the gate index is the low 32 bits */
+    /* last use in execution order (an OUTPUT of layer r runs before that layer's products) */
+    for (uint32_t i = 0; i < c->n_gates; i++) {
+        uint32_t g = e->order[i] = (uint32_t)keys[i];
+        const mpc_gate *G = &c->gates[g];
+        for (int k = 0; k < mpc_gate_infos[G->kind].operands; k++)
+            if (G->in[k] < c->n_gates) e->lastuse[G->in[k]] = g;
+    }
+    free(keys);
+    return e;
+}
+
+void mpc_mal_engine_destroy(mpc_mal_engine **ep)
+{
+    if (!ep || !*ep) return;
+    mpc_mal_engine *e = *ep;
+    if (e->wx && e->wm && e->ox && e->om && e->out) s_wipe_all(e);
+    free(e->wx);
+    free(e->wm);
+    free(e->lastuse);
+    free(e->order);
+    free(e->ox);
+    free(e->om);
+    free(e->out);
+    free(e);
+    *ep = NULL;
+}
+
+/* ---- inputs ---- */
+
+static int s_recv_rc(uint32_t j, int r, const char *what, char *err, size_t errlen)
+{
+    return s_fail(err, errlen, r, "%s from party %u: %s", what, (unsigned)j, mpc_strerror(r));
+}
+
+/* Every input as [r] + δ: the masks, the owners' δ (one message per input and peer), the
+ * broadcast transcript. */
+static int s_inputs(mpc_mal_engine *e, const uint64_t *const *in, char *err, size_t errlen)
+{
+    const mpc_circuit *c = e->c;
+    mpc_u128 **delta = calloc(c->n_inputs ? c->n_inputs : 1, sizeof *delta);
+    int r = delta ? 0 : MPC_ERR_NOMEM;
+    for (uint32_t k = 0; k < c->n_inputs && !r; k++) {
+        const mpc_input *inp = &c->inputs[k];
+        uint64_t L = inp->len;
+        uint32_t w = inp->wire, owner = inp->party;
+        mpc_u128 *val = owner == e->self ? s_alloc(L) : NULL;
+        e->wx[w] = s_alloc(L);
+        e->wm[w] = s_alloc(L);
+        delta[k] = s_alloc(L);
+        if (!e->wx[w] || !e->wm[w] || !delta[k] || (owner == e->self && !val)) {
+            s_wipe_free(val, L);
+            r = MPC_ERR_NOMEM;
+            break;
+        }
+        uint64_t t0 = mpc_now_us();
+        r = mpc_auth_src_masks(e->src, owner, L, e->wx[w], e->wm[w], val);
+        e->st.prep_us += mpc_now_us() - t0;
+        e->st.masks += L;
+        if (r) {
+            s_wipe_free(val, L);
+            s_fail(err, errlen, r, "input %s: preprocessing: %s", inp->name, mpc_strerror(r));
+            break;
+        }
+        if (owner != e->self) continue;
+        for (uint64_t i = 0; i < L; i++) delta[k][i] = (mpc_u128)in[k][i] - val[i];
+        s_wipe_free(val, L);
+        for (uint32_t j = 0; j < e->n && !r; j++)
+            if (j != e->self && (r = mpc_send(e->t, j, MPC_MSG_INPUT, e->o.stream, k, (const uint64_t *)delta[k], 2 * L)))
+                s_fail(err, errlen, r, "input %s: sending to party %u: %s", inp->name, (unsigned)j, mpc_strerror(r));
+    }
+    for (uint32_t k = 0; k < c->n_inputs && !r; k++) {
+        const mpc_input *inp = &c->inputs[k];
+        if (inp->party != e->self &&
+            (r = mpc_recv(e->t, inp->party, MPC_MSG_INPUT, e->o.stream, k, (uint64_t *)delta[k], 2 * inp->len,
+                          e->o.timeout_ms)))
+            s_recv_rc(inp->party, r, "input", err, errlen);
+    }
+    for (uint32_t k = 0; k < c->n_inputs && !r; k++) {
+        const mpc_input *inp = &c->inputs[k];
+        uint32_t w = inp->wire;
+        mpc_mac_check_bcast(e->ck, inp->party, k, (const uint64_t *)delta[k], 2 * inp->len);
+        mpc_auth_add_pub128(e->wx[w], e->wm[w], e->wx[w], e->wm[w], delta[k], inp->len, *e->key.alpha, e->self == 0);
+    }
+    if (delta)
+        for (uint32_t k = 0; k < c->n_inputs; k++) free(delta[k]);   /* public */
+    free(delta);
+    return r;
+}
+
+/* ---- local gates ---- */
+
+static int s_local(mpc_mal_engine *e, uint32_t gi)
+{
+    const mpc_circuit *c = e->c;
+    const mpc_gate *g = &c->gates[gi];
+    uint64_t n = g->len;
+    if (g->kind == MPC_G_CONST || g->kind == MPC_G_INPUT) return 0;   /* public / done */
+    const mpc_u128 *xx = e->wx[g->in[0]], *xm = e->wm[g->in[0]];
+    uint64_t nx = c->gates[g->in[0]].len;
+    if (g->kind == MPC_G_OUTPUT) {
+        uint64_t o = g->aux[0];
+        if (e->lastuse[g->in[0]] == gi) {   /* move */
+            e->ox[o] = e->wx[g->in[0]];
+            e->om[o] = e->wm[g->in[0]];
+            e->wx[g->in[0]] = e->wm[g->in[0]] = NULL;
+            return 0;
+        }
+        if (!(e->ox[o] = s_alloc(n)) || !(e->om[o] = s_alloc(n))) return MPC_ERR_NOMEM;
+        memcpy(e->ox[o], xx, (size_t)n * sizeof *xx);
+        memcpy(e->om[o], xm, (size_t)n * sizeof *xm);
+        return 0;
+    }
+    mpc_u128 *zx = s_alloc(n), *zm = s_alloc(n);
+    if (!zx || !zm) {
+        free(zx);
+        free(zm);
+        return MPC_ERR_NOMEM;
+    }
+    const mpc_u128 *yx = NULL, *ym = NULL;
+    const uint64_t *pub = NULL;
+    uint64_t ny = 0;
+    if (mpc_gate_infos[g->kind].operands >= 2) {
+        const mpc_gate *G1 = &c->gates[g->in[1]];
+        ny = G1->len;
+        if (G1->kind == MPC_G_CONST) pub = c->consts + G1->aux[0];
+        yx = e->wx[g->in[1]];
+        ym = e->wm[g->in[1]];
+    }
+    int r = 0;
+    switch (g->kind) {
+    case MPC_G_ADD:     mpc_auth_add(zx, zm, xx, xm, nx, yx, ym, ny, n); break;
+    case MPC_G_SUB:     mpc_auth_sub(zx, zm, xx, xm, nx, yx, ym, ny, n); break;
+    case MPC_G_NEG:     mpc_auth_neg(zx, zm, xx, xm, nx, n); break;
+    case MPC_G_ADD_PUB: mpc_auth_add_pub(zx, zm, xx, xm, nx, pub, ny, n, *e->key.alpha, e->self == 0); break;
+    case MPC_G_MUL_PUB: mpc_auth_mul_pub(zx, zm, xx, xm, nx, pub, ny, n); break;
+    case MPC_G_SUM:
+        zx[0] = zm[0] = 0;
+        for (uint64_t k = 0; k < nx; k++) {
+            zx[0] += xx[k];
+            zm[0] += xm[k];
+        }
+        break;
+    case MPC_G_SLICE:
+        for (uint64_t k = 0; k < n; k++) {
+            zx[k] = xx[g->aux[0] + k * g->aux[1]];
+            zm[k] = xm[g->aux[0] + k * g->aux[1]];
+        }
+        break;
+    case MPC_G_CONCAT:
+        memcpy(zx, xx, (size_t)nx * sizeof *zx);
+        memcpy(zm, xm, (size_t)nx * sizeof *zm);
+        memcpy(zx + nx, yx, (size_t)ny * sizeof *zx);
+        memcpy(zm + nx, ym, (size_t)ny * sizeof *zm);
+        break;
+    default:
+        r = MPC_ERR_CIRCUIT;
+    }
+    if (r) {
+        s_wipe_free(zx, n);
+        s_wipe_free(zm, n);
+        return r;
+    }
+    e->wx[gi] = zx;
+    e->wm[gi] = zm;
+    return 0;
+}
+
+/* ---- one layer's multiplications ---- */
+
+static uint64_t s_mults_of(const mpc_circuit *c, const mpc_gate *g)
+{
+    return g->kind == MPC_G_DOT ? c->gates[g->in[0]].len : g->len;
+}
+
+/* d = x − a, e = y − b of every multiplication of gates[0..ng) into mine (and their MAC
+ * shares into mac), gate by gate [d of the gate][e of the gate]. */
+static void s_openings(const mpc_mal_engine *e, const uint32_t *gates, uint32_t ng, const mpc_auth_triples *tr,
+                       mpc_u128 *mine, mpc_u128 *mac)
+{
+    const mpc_circuit *c = e->c;
+    uint64_t tpos = 0;
+    for (uint32_t i = 0; i < ng; i++) {
+        const mpc_gate *g = &c->gates[gates[i]];
+        uint64_t L = s_mults_of(c, g);
+        uint64_t sx = c->gates[g->in[0]].len == 1 && L > 1 ? 0 : 1, sy = c->gates[g->in[1]].len == 1 && L > 1 ? 0 : 1;
+        const mpc_u128 *xx = e->wx[g->in[0]], *xm = e->wm[g->in[0]], *yx = e->wx[g->in[1]], *ym = e->wm[g->in[1]];
+        const mpc_u128 *A = tr->a + tpos, *MA = tr->ma + tpos, *B = tr->b + tpos, *MB = tr->mb + tpos;
+        mpc_u128 *d = mine + 2 * tpos, *ev = d + L, *md = mac + 2 * tpos, *me = md + L;
+        if (sx && sy) {
+            for (uint64_t k = 0; k < L; k++) {
+                d[k] = xx[k] - A[k];
+                ev[k] = yx[k] - B[k];
+                md[k] = xm[k] - MA[k];
+                me[k] = ym[k] - MB[k];
+            }
+        } else {
+            for (uint64_t k = 0; k < L; k++) {
+                d[k] = xx[k * sx] - A[k];
+                ev[k] = yx[k * sy] - B[k];
+                md[k] = xm[k * sx] - MA[k];
+                me[k] = ym[k * sy] - MB[k];
+            }
+        }
+        tpos += L;
+    }
+}
+
+/* z = c + d·b + e·a (+ d·e on party 0), MAC mc + d·mb + e·ma + α_i·d·e; DOT sums per segment. */
+static int s_products(mpc_mal_engine *e, const uint32_t *gates, uint32_t ng, const mpc_auth_triples *tr,
+                      const mpc_u128 *op)
+{
+    const mpc_circuit *c = e->c;
+    const int p0 = e->self == 0;
+    const mpc_u128 alpha = *e->key.alpha;
+    uint64_t tpos = 0;
+    for (uint32_t i = 0; i < ng; i++) {
+        uint32_t gi = gates[i];
+        const mpc_gate *g = &c->gates[gi];
+        uint64_t L = s_mults_of(c, g);
+        mpc_u128 *zx = s_alloc(g->len), *zm = s_alloc(g->len);
+        if (!zx || !zm) {
+            free(zx);
+            free(zm);
+            return MPC_ERR_NOMEM;
+        }
+        const mpc_u128 *A = tr->a + tpos, *MA = tr->ma + tpos, *B = tr->b + tpos, *MB = tr->mb + tpos;
+        const mpc_u128 *C = tr->c + tpos, *MC = tr->mc + tpos, *d = op + 2 * tpos, *ev = d + L;
+        if (g->kind == MPC_G_DOT) {
+            uint64_t seg = g->aux[0] ? g->aux[0] : L;
+            for (uint64_t j = 0, k = 0; j < g->len; j++) {
+                mpc_u128 sx = 0, sm = 0, de = 0;
+                uint64_t end = k + seg < L ? k + seg : L;
+                for (; k < end; k++) {
+                    mpc_u128 t = d[k] * ev[k];
+                    sx += C[k] + d[k] * B[k] + ev[k] * A[k];
+                    sm += MC[k] + d[k] * MB[k] + ev[k] * MA[k];
+                    de += t;
+                }
+                zx[j] = sx + (p0 ? de : 0);
+                zm[j] = sm + alpha * de;
+            }
+        } else {
+            for (uint64_t k = 0; k < L; k++) {
+                mpc_u128 t = d[k] * ev[k];
+                zx[k] = C[k] + d[k] * B[k] + ev[k] * A[k] + (p0 ? t : 0);
+                zm[k] = MC[k] + d[k] * MB[k] + ev[k] * MA[k] + alpha * t;
+            }
+        }
+        e->wx[gi] = zx;
+        e->wm[gi] = zm;
+        tpos += L;
+    }
+    return 0;
+}
+
+static int s_round(mpc_mal_engine *e, uint32_t layer, const uint32_t *gates, uint32_t ng, char *err, size_t errlen)
+{
+    const mpc_circuit *c = e->c;
+    uint64_t T = 0;
+    for (uint32_t i = 0; i < ng; i++) T += s_mults_of(c, &c->gates[gates[i]]);
+    mpc_u128 *mat = s_alloc(6 * T), *mine = s_alloc(2 * T), *mac = s_alloc(2 * T);
+    int r = 0;
+    if (!mat || !mine || !mac) {
+        r = s_fail(err, errlen, MPC_ERR_NOMEM, "out of memory in round %u", (unsigned)layer);
+        goto out;
+    }
+    mpc_auth_triples tr = {mat, mat + T, mat + 2 * T, mat + 3 * T, mat + 4 * T, mat + 5 * T};
+    uint64_t t0 = mpc_now_us();
+    r = mpc_auth_src_triples(e->src, T, &tr);
+    e->st.prep_us += mpc_now_us() - t0;
+    if (r) {
+        s_fail(err, errlen, r, "round %u: preprocessing: %s", (unsigned)layer, mpc_strerror(r));
+        goto out;
+    }
+    e->st.triples += T;
+    s_openings(e, gates, ng, &tr, mine, mac);
+    uint32_t peer;
+    if ((r = mpc_auth_exchange(e->t, MPC_MSG_OPEN, e->o.stream, layer, mine, mine, 2 * T, e->o.timeout_ms, &peer))) {
+        s_fail(err, errlen, r, "round %u: party %u: %s", (unsigned)layer, (unsigned)peer, mpc_strerror(r));
+        goto out;
+    }
+    e->st.rounds++;
+    e->st.opened += 2 * T;
+    e->st.open_bytes_sent += 32 * T * (e->n - 1);
+    if ((r = s_products(e, gates, ng, &tr, mine))) {
+        s_fail(err, errlen, r, "out of memory in round %u", (unsigned)layer);
+        goto out;
+    }
+    r = mpc_mac_check_add(e->ck, mine, mac, 2 * T);
+    mine = mac = NULL;
+    if (r) s_fail(err, errlen, r, "out of memory in round %u", (unsigned)layer);
+    for (uint32_t i = 0; i < ng && !r; i++) s_release_operands(e, gates[i]);
+out:
+    s_wipe_free(mat, 6 * T);
+    free(mine);
+    s_wipe_free(mac, 2 * T);
+    return r;
+}
+
+/* ---- MAC checks and outputs ---- */
+
+static int s_check(mpc_mal_engine *e, char *err, size_t errlen)
+{
+    uint32_t peer;
+    uint64_t t0 = mpc_now_us();
+    int r = mpc_mac_check_run(e->ck, &e->key, &peer, err, errlen);
+    e->st.check_us += mpc_now_us() - t0;
+    if (!r) e->st.checks++;
+    return r;
+}
+
+static uint32_t s_recipients(const mpc_mal_engine *e, uint32_t o)
+{
+    uint32_t all = e->n >= 32 ? UINT32_MAX : (1u << e->n) - 1;
+    return e->c->outputs[o].recipients & all;
+}
+
+/* Opens [x − r_p] for every output and recipient p (one message per peer), runs the final MAC
+ * check and only then sets the recipients' values. */
+static int s_outputs(mpc_mal_engine *e, char *err, size_t errlen)
+{
+    const mpc_circuit *c = e->c;
+    uint64_t W = 0;
+    for (uint32_t o = 0; o < c->n_outputs; o++)
+        W += c->outputs[o].len * (uint64_t)__builtin_popcount(s_recipients(e, o));
+    mpc_u128 *mine = s_alloc(W), *mac = s_alloc(W), *mx = NULL, *mm = NULL;
+    uint64_t **vals = calloc(c->n_outputs ? c->n_outputs : 1, sizeof *vals);
+    mpc_u128 **rv = calloc(c->n_outputs ? c->n_outputs : 1, sizeof *rv);
+    uint64_t *off = calloc(c->n_outputs ? c->n_outputs : 1, sizeof *off);
+    int r = 0;
+    if (!mine || !mac || !vals || !rv || !off) {
+        r = s_fail(err, errlen, MPC_ERR_NOMEM, "out of memory opening the outputs");
+        goto out;
+    }
+    uint64_t pos = 0;
+    for (uint32_t o = 0; o < c->n_outputs && !r; o++) {
+        uint64_t L = c->outputs[o].len;
+        uint32_t rec = s_recipients(e, o);
+        if (!(mx = s_alloc(L)) || !(mm = s_alloc(L))) {
+            r = s_fail(err, errlen, MPC_ERR_NOMEM, "out of memory opening the outputs");
+            break;
+        }
+        for (uint32_t p = 0; p < e->n && !r; p++) {
+            if (!(rec >> p & 1)) continue;
+            if (p == e->self && !(rv[o] = s_alloc(L))) {
+                r = s_fail(err, errlen, MPC_ERR_NOMEM, "out of memory opening the outputs");
+                break;
+            }
+            uint64_t t0 = mpc_now_us();
+            r = mpc_auth_src_masks(e->src, p, L, mx, mm, p == e->self ? rv[o] : NULL);
+            e->st.prep_us += mpc_now_us() - t0;
+            e->st.masks += L;
+            if (r) {
+                s_fail(err, errlen, r, "output %s: preprocessing: %s", c->outputs[o].name, mpc_strerror(r));
+                break;
+            }
+            if (p == e->self) off[o] = pos;
+            for (uint64_t k = 0; k < L; k++) {
+                mine[pos + k] = e->ox[o][k] - mx[k];
+                mac[pos + k] = e->om[o][k] - mm[k];
+            }
+            pos += L;
+        }
+        s_wipe_free(mx, L);
+        s_wipe_free(mm, L);
+        mx = mm = NULL;
+    }
+    if (r) goto out;
+    uint32_t peer;
+    if ((r = mpc_auth_exchange(e->t, MPC_MSG_OUTPUT, e->o.stream, 0, mine, mine, W, e->o.timeout_ms, &peer))) {
+        s_fail(err, errlen, r, "opening the outputs: party %u: %s", (unsigned)peer, mpc_strerror(r));
+        goto out;
+    }
+    e->st.opened += W;
+    e->st.open_bytes_sent += 16 * W * (e->n - 1);
+    for (uint32_t o = 0; o < c->n_outputs && !r; o++) {
+        if (!rv[o]) continue;
+        uint64_t L = c->outputs[o].len;
+        if (!(vals[o] = malloc((size_t)(L ? L : 1) * 8))) {
+            r = s_fail(err, errlen, MPC_ERR_NOMEM, "out of memory opening the outputs");
+            break;
+        }
+        for (uint64_t k = 0; k < L; k++) vals[o][k] = (uint64_t)(mine[off[o] + k] + rv[o][k]);
+    }
+    if (r) goto out;
+    r = mpc_mac_check_add(e->ck, mine, mac, W);
+    mine = mac = NULL;
+    if (r) {
+        s_fail(err, errlen, r, "out of memory opening the outputs");
+        goto out;
+    }
+    if ((r = s_check(e, err, errlen))) goto out;
+    for (uint32_t o = 0; o < c->n_outputs; o++) {   /* released only now */
+        e->out[o] = vals[o];
+        vals[o] = NULL;
+    }
+out:
+    free(mine);
+    s_wipe_free(mac, W);
+    for (uint32_t o = 0; o < c->n_outputs && vals; o++) {
+        if (vals[o]) {
+            sodium_memzero(vals[o], (size_t)c->outputs[o].len * 8);
+            free(vals[o]);
+        }
+        if (rv) s_wipe_free(rv[o], c->outputs[o].len);
+    }
+    free(vals);
+    free(rv);
+    free(off);
+    return r;
+}
+
+/* ---- the run ---- */
+
+static int s_check_inputs(const mpc_mal_engine *e, const uint64_t *const *in, char *err, size_t errlen)
+{
+    for (uint32_t k = 0; k < e->c->n_inputs; k++) {
+        const mpc_input *inp = &e->c->inputs[k];
+        if (inp->party == e->self && (!in || !in[k]))
+            return s_fail(err, errlen, MPC_ERR_INPUT, "input %s: no value given", inp->name);
+    }
+    return 0;
+}
+
+static int s_gates(mpc_mal_engine *e, char *err, size_t errlen)
+{
+    const mpc_circuit *c = e->c;
+    int r = 0;
+    for (uint32_t i = 0; i < c->n_gates && !r;) {
+        uint32_t g = e->order[i];
+        const mpc_gate *G = &c->gates[g];
+        if (!s_interactive(G->kind)) {
+            if ((r = s_local(e, g))) return s_fail(err, errlen, r, "gate %u: %s", (unsigned)g, mpc_strerror(r));
+            s_release_operands(e, g);
+            i++;
+            continue;
+        }
+        uint32_t j = i;
+        while (j < c->n_gates && s_interactive(c->gates[e->order[j]].kind) && c->gates[e->order[j]].layer == G->layer) j++;
+        if ((r = s_round(e, G->layer, e->order + i, j - i, err, errlen))) return r;
+        i = j;
+        if (mpc_mac_check_pending(e->ck) >= e->o.check_every) r = s_check(e, err, errlen);
+    }
+    return r;
+}
+
+/* Adds the time since *t, less the material fetches and MAC checks in it, to *acc. */
+static void s_phase(mpc_mal_engine *e, uint64_t *acc, uint64_t *t, uint64_t *p0, uint64_t *c0)
+{
+    uint64_t now = mpc_now_us(), spent = (e->st.prep_us - *p0) + (e->st.check_us - *c0), el = now - *t;
+    *acc += el > spent ? el - spent : 0;
+    *t = now;
+    *p0 = e->st.prep_us;
+    *c0 = e->st.check_us;
+}
+
+int mpc_mal_run(mpc_mal_engine *e, const uint64_t *const *inputs, char *err, size_t errlen)
+{
+    if (!e || !err || !errlen) return MPC_ERR_INVALID;
+    err[0] = 0;
+    if (e->ran) return s_fail(err, errlen, MPC_ERR_STATE, "the engine has run");
+    e->ran = 1;
+    uint64_t t_start = mpc_now_us();
+    int r = mpc_mal_supported(e->c, err, errlen);
+    if (r) return r;   /* refused before anything is sent: every party refuses alike */
+    if ((r = s_check_inputs(e, inputs, err, errlen))) goto fail;
+    if ((r = mpc_auth_key_init(&e->key)) || (r = mpc_auth_src_key(e->src, &e->key))) {
+        s_fail(err, errlen, r, "MAC key: %s", mpc_strerror(r));
+        goto fail;
+    }
+    if (!(e->ck = mpc_mac_check_new(e->t, e->o.stream, S_CHECK_SEQ, e->o.timeout_ms))) {
+        r = s_fail(err, errlen, MPC_ERR_NOMEM, "out of memory");
+        goto fail;
+    }
+    if ((r = mpc_mac_check_begin(e->ck, err, errlen))) goto fail;
+    uint64_t t = mpc_now_us(), p0 = e->st.prep_us, c0 = e->st.check_us;
+    r = s_inputs(e, inputs, err, errlen);
+    s_phase(e, &e->st.input_us, &t, &p0, &c0);
+    if (r) goto fail;
+    r = s_gates(e, err, errlen);
+    s_phase(e, &e->st.layers_us, &t, &p0, &c0);
+    if (r) goto fail;
+    r = s_outputs(e, err, errlen);
+    s_phase(e, &e->st.output_us, &t, &p0, &c0);
+    if (r) goto fail;
+    for (uint32_t o = 0; o < e->c->n_outputs; o++) {   /* the output shares are no longer needed */
+        s_wipe_free(e->ox[o], e->c->outputs[o].len);
+        s_wipe_free(e->om[o], e->c->outputs[o].len);
+        e->ox[o] = e->om[o] = NULL;
+    }
+    mpc_mac_check_free(&e->ck);
+    mpc_auth_key_free(&e->key);
+    e->st.run_us = mpc_now_us() - t_start;
+    return 0;
+fail:
+    /* after a failed MAC check every peer has the verdict already; otherwise tell them */
+    if (r != MPC_ERR_CRYPTO) s_abort_peers(e, r);
+    s_wipe_all(e);
+    e->st.run_us = mpc_now_us() - t_start;
+    return r;
+}
+
+const uint64_t *mpc_mal_output(const mpc_mal_engine *e, uint32_t o)
+{
+    if (!e || o >= e->c->n_outputs) return NULL;
+    return e->out[o];
+}
+
+void mpc_mal_stats_get(const mpc_mal_engine *e, mpc_mal_stats *st)
+{
+    if (e && st) *st = e->st;
+}

@@ -1,0 +1,86 @@
+/* engine_mal.h — the malicious-security online engine: evaluates a validated circuit
+ * (circuits/circuit.h) as party `self` of n on SPDZ2k authenticated shares (auth.h), so that
+ * any deviation by up to n − 1 corrupt parties in what they send or in their material makes
+ * every honest party abort before an output is released (security with abort;
+ * docs/security.md, "Malicious security (SPDZ2k)").  Not yet wired into the daemon.
+ *
+ * Gates.  Linear gates (ADD, SUB, NEG, ADD_PUB, MUL_PUB, SUM, SLICE, CONCAT) are local on
+ * (value, MAC) share pairs; MUL and DOT use authenticated Beaver triples, every MUL and DOT
+ * of one layer opening its d = x − a and e = y − b (128-bit each) in ONE message per peer
+ * (MPC_MSG_OPEN, seq = layer): 32(n−1) bytes per multiplication and party.  A square (x·x)
+ * takes a triple like any product.  TRUNC, LTZ, EQZ and SELECT are refused by
+ * mpc_mal_supported before anything runs ("TRUNC is not supported with security = malicious
+ * yet (line L)").
+ *
+ * Inputs.  Input k belongs to the circuit's party c->inputs[k].party, who gives it in the
+ * clear (inputs[k], len words); for each element the source hands every party a share of an
+ * authenticated mask [r] whose value only the owner learns.  The owner sends δ = x − r
+ * (mod 2^128) to every peer (MPC_MSG_INPUT, seq k; all inputs before the first layer, one
+ * round) and every party sets [x] = [r] + δ.  Every party hashes the δ it received into the
+ * broadcast transcript of the MAC check, so an owner that sends different δ to different
+ * parties fails the next check.
+ *
+ * Outputs.  For each output and each recipient p: a fresh authenticated mask [r_p] whose value
+ * p knows; [x − r_p] is opened to all parties (one MPC_MSG_OUTPUT message per peer, seq 0,
+ * all outputs together), which reveals nothing (r_p is uniform in Z_2^128).  Then the MAC check
+ * of everything opened in the job (the Beaver openings, the output openings and the input
+ * broadcasts); only if it passes does p compute x = (x − r_p) + r_p mod 2^64.
+ *
+ * MAC checks run when the openings held reach opts.check_every and once at the end.  A failed
+ * check fails the run with MPC_ERR_CRYPTO and "MAC check failed ..." in err; every other
+ * failure sends MPC_MSG_ABORT to the peers.  Either way every share is wiped and no output is
+ * available. */
+#ifndef MPC_ENGINE_MAL_H
+#define MPC_ENGINE_MAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "auth.h"
+#include "circuit.h"
+#include "transport.h"
+
+typedef struct {
+    uint64_t stream;        /* stream id of every message of the job */
+    int      timeout_ms;    /* per receive; < 0: the transport's default */
+    uint64_t check_every;   /* a MAC check once this many openings are held (0: 2^24) */
+} mpc_mal_opts;
+
+typedef struct {
+    uint32_t rounds;              /* opening rounds of the layers */
+    uint64_t triples, masks;      /* material consumed */
+    uint64_t opened;              /* values opened (and checked) */
+    uint64_t checks;              /* MAC checks passed */
+    uint64_t open_bytes_sent;     /* OPEN and OUTPUT payload bytes sent to all peers */
+    uint64_t run_us, prep_us;     /* wall time of the run, and of it in the material source */
+    uint64_t check_us;            /* of it in MAC checks (all of them) */
+    /* Of it, without material fetches and MAC checks: the input phase, the layers (local
+     * gates and multiplication rounds), the output phase (masking and opening).  For
+     * benchmarks: layers_us + check_us is the cost of the multiplications with their check. */
+    uint64_t input_us, layers_us, output_us;
+} mpc_mal_stats;
+
+typedef struct mpc_mal_engine mpc_mal_engine;
+
+/* 0, or MPC_ERR_UNSUPPORTED naming the first gate this engine cannot run and its line. */
+int mpc_mal_supported(const mpc_circuit *c, char *err, size_t errlen);
+
+/* An engine for party `self` (c, t, src borrowed; they must outlive it).  t->n must be
+ * c->n_parties and src->n too.  NULL on bad arguments or allocation failure. */
+mpc_mal_engine *mpc_mal_engine_new(const mpc_circuit *c, uint32_t self, mpc_transport *t,
+                                   mpc_auth_src *src, const mpc_mal_opts *opts);
+
+/* Runs the job once: inputs[k] (c->inputs[k].len words) for every input this party owns,
+ * NULL for the others.  0 or MPC_ERR_* with the reason in err. */
+__attribute__((warn_unused_result))
+int mpc_mal_run(mpc_mal_engine *e, const uint64_t *const *inputs, char *err, size_t errlen);
+
+/* Output o's value after a successful run if this party is one of its recipients, else NULL. */
+const uint64_t *mpc_mal_output(const mpc_mal_engine *e, uint32_t o);
+
+void mpc_mal_stats_get(const mpc_mal_engine *e, mpc_mal_stats *st);
+
+/* Wipes everything and frees the engine; sets *e to NULL (NULL accepted). */
+void mpc_mal_engine_destroy(mpc_mal_engine **e);
+
+#endif

@@ -1,0 +1,689 @@
+/* check_engine_mal.c — SPDZ2k authenticated shares (protocols/auth.h), the test dealer
+ * (protocols/auth_dealer.h) and the malicious online engine (protocols/engine_mal.h): exact
+ * results against the plaintext reference, gates refused up front, and the cheating matrix —
+ * one party adds an error to an opening, a triple or mask share, an input mask or an output
+ * share, and every party aborts with "MAC check failed" with no output released. */
+#include <check.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth.h"
+#include "auth_dealer.h"
+#include "circuit.h"
+#include "engine_mal.h"
+#include "enginetest.h"
+#include "mpc_err.h"
+#include "runner.h"
+#include "transport_mem.h"
+
+#define MAXP 4
+#define TIMEOUT 20000
+
+/* ---- faults ---- */
+
+typedef enum { F_NONE, F_SEND, F_TRIPLE, F_MASK } s_fault_how;
+enum { T_FIELD_A, T_FIELD_C };
+
+typedef struct {
+    s_fault_how how;
+    uint32_t    party;        /* the cheater */
+    /* F_SEND: add delta to word `word` of message (type, seq) to the peers in peer_mask */
+    uint8_t     type;
+    uint64_t    seq, word;
+    uint32_t    peer_mask;
+    /* F_TRIPLE: element `elem` of field (a or c) of the first triples call;
+     * F_MASK: element `elem` of the value share (mac = 0) or MAC share (mac = 1) of masks
+     * call number `call` */
+    int         field, mac;
+    uint32_t    call;
+    uint64_t    elem;
+    uint64_t    delta;
+} s_fault;
+
+typedef struct {
+    mpc_transport *inner;
+    const s_fault *f;
+} s_cheat_t;
+
+static int s_ct_send(mpc_transport *t, uint32_t to, uint8_t type, uint64_t stream, uint64_t seq,
+                     const uint64_t *data, uint64_t count)
+{
+    s_cheat_t *c = t->impl;
+    const s_fault *f = c->f;
+    if (f->how == F_SEND && type == f->type && seq == f->seq && (f->peer_mask >> to & 1) && f->word < count) {
+        uint64_t *copy = malloc((size_t)count * 8);
+        ck_assert_ptr_nonnull(copy);
+        memcpy(copy, data, (size_t)count * 8);
+        copy[f->word] += f->delta;
+        int r = mpc_send(c->inner, to, type, stream, seq, copy, count);
+        free(copy);
+        return r;
+    }
+    return mpc_send(c->inner, to, type, stream, seq, data, count);
+}
+
+static int s_ct_recv(mpc_transport *t, uint32_t from, uint8_t type, uint64_t stream, uint64_t seq,
+                     uint64_t *out, uint64_t count, int timeout_ms)
+{
+    s_cheat_t *c = t->impl;
+    return mpc_recv(c->inner, from, type, stream, seq, out, count, timeout_ms);
+}
+
+static void s_ct_forget(mpc_transport *t, uint64_t stream)
+{
+    s_cheat_t *c = t->impl;
+    mpc_transport_forget(c->inner, stream);
+}
+
+static void s_ct_destroy(mpc_transport **tp)
+{
+    s_cheat_t *c = (*tp)->impl;
+    mpc_transport_destroy(&c->inner);
+    free(c);
+    free(*tp);
+    *tp = NULL;
+}
+
+static const struct mpc_transport_ops s_ct_ops = {
+    .send = s_ct_send, .recv = s_ct_recv, .forget = s_ct_forget, .destroy = s_ct_destroy,
+};
+
+static mpc_transport *s_cheat_transport(mpc_transport *inner, const s_fault *f)
+{
+    mpc_transport *t = calloc(1, sizeof *t);
+    s_cheat_t *c = calloc(1, sizeof *c);
+    ck_assert(t && c);
+    c->inner = inner;
+    c->f = f;
+    t->ops = &s_ct_ops;
+    t->impl = c;
+    t->self = inner->self;
+    t->n = inner->n;
+    return t;
+}
+
+typedef struct {
+    mpc_auth_src  *inner;
+    const s_fault *f;
+    uint32_t       triple_calls, mask_calls;
+} s_cheat_s;
+
+static int s_cs_key(mpc_auth_src *s, mpc_auth_key *k)
+{
+    s_cheat_s *c = s->impl;
+    return c->inner->ops->key(c->inner, k);
+}
+
+static int s_cs_triples(mpc_auth_src *s, uint64_t n, mpc_auth_triples *o)
+{
+    s_cheat_s *c = s->impl;
+    int r = mpc_auth_src_triples(c->inner, n, o);
+    if (!r && c->f->how == F_TRIPLE && c->triple_calls == 0 && c->f->elem < n)
+        (c->f->field == T_FIELD_A ? o->a : o->c)[c->f->elem] += c->f->delta;
+    c->triple_calls++;
+    return r;
+}
+
+static int s_cs_masks(mpc_auth_src *s, uint32_t owner, uint64_t n, mpc_u128 *x, mpc_u128 *m, mpc_u128 *val)
+{
+    s_cheat_s *c = s->impl;
+    int r = mpc_auth_src_masks(c->inner, owner, n, x, m, val);
+    if (!r && c->f->how == F_MASK && c->mask_calls == c->f->call && c->f->elem < n)
+        (c->f->mac ? m : x)[c->f->elem] += c->f->delta;
+    c->mask_calls++;
+    return r;
+}
+
+static void s_cs_destroy(mpc_auth_src **sp)
+{
+    s_cheat_s *c = (*sp)->impl;
+    mpc_auth_src_destroy(&c->inner);
+    free(c);
+    free(*sp);
+    *sp = NULL;
+}
+
+static const struct mpc_auth_src_ops s_cs_ops = {s_cs_key, s_cs_triples, s_cs_masks, s_cs_destroy};
+
+static mpc_auth_src *s_cheat_src(mpc_auth_src *inner, const s_fault *f)
+{
+    mpc_auth_src *s = calloc(1, sizeof *s);
+    s_cheat_s *c = calloc(1, sizeof *c);
+    ck_assert(s && c);
+    c->inner = inner;
+    c->f = f;
+    s->ops = &s_cs_ops;
+    s->impl = c;
+    s->self = inner->self;
+    s->n = inner->n;
+    return s;
+}
+
+/* ---- running the parties as threads ---- */
+
+typedef struct {
+    const mpc_circuit     *c;
+    uint32_t               n;
+    const uint64_t *const *vals;     /* plaintext of every input (each party passes its own) */
+    uint8_t                master[32];
+    const s_fault         *f;
+    uint64_t               check_every;
+    mpc_mem_hub           *hub;
+    int                    rc[MAXP];
+    char                   err[MAXP][256];
+    uint64_t              *out[MAXP][8];
+    int                    released[MAXP];   /* outputs this party holds after the run */
+    mpc_mal_stats          st[MAXP];
+} s_job;
+
+typedef struct {
+    s_job   *j;
+    uint32_t p;
+} s_arg;
+
+static void *s_party(void *arg)
+{
+    s_arg *a = arg;
+    s_job *j = a->j;
+    uint32_t p = a->p;
+    mpc_transport *t = mpc_mem_transport_new(j->hub, p);
+    mpc_auth_src *src = mpc_auth_dealer_new(j->master, p, j->n);
+    ck_assert(t && src);
+    if (j->f && j->f->how != F_NONE && j->f->party == p) {
+        if (j->f->how == F_SEND) t = s_cheat_transport(t, j->f);
+        else src = s_cheat_src(src, j->f);
+    }
+    const uint64_t *in[16] = {0};
+    for (uint32_t k = 0; k < j->c->n_inputs; k++)
+        if (j->c->inputs[k].party == p) in[k] = j->vals[k];
+    mpc_mal_opts o = {.stream = 77, .timeout_ms = TIMEOUT, .check_every = j->check_every};
+    mpc_mal_engine *e = mpc_mal_engine_new(j->c, p, t, src, &o);
+    ck_assert_ptr_nonnull(e);
+    j->rc[p] = mpc_mal_run(e, in, j->err[p], sizeof j->err[p]);
+    for (uint32_t k = 0; k < j->c->n_outputs && k < 8; k++) {
+        const uint64_t *v = mpc_mal_output(e, k);
+        if (!v) continue;
+        j->released[p]++;
+        j->out[p][k] = malloc((size_t)j->c->outputs[k].len * 8);
+        memcpy(j->out[p][k], v, (size_t)j->c->outputs[k].len * 8);
+    }
+    mpc_mal_stats_get(e, &j->st[p]);
+    mpc_mal_engine_destroy(&e);
+    mpc_auth_src_destroy(&src);
+    mpc_transport_destroy(&t);
+    return NULL;
+}
+
+static void s_run(s_job *j)
+{
+    ck_assert_uint_le(j->n, MAXP);
+    if (!j->master[0] && !j->master[1]) randombytes_buf(j->master, sizeof j->master);
+    j->hub = mpc_mem_hub_new(j->n, TIMEOUT);
+    ck_assert_ptr_nonnull(j->hub);
+    pthread_t th[MAXP];
+    s_arg args[MAXP];
+    for (uint32_t p = 0; p < j->n; p++) {
+        args[p] = (s_arg){j, p};
+        ck_assert_int_eq(pthread_create(&th[p], NULL, s_party, &args[p]), 0);
+    }
+    for (uint32_t p = 0; p < j->n; p++) pthread_join(th[p], NULL);
+    mpc_mem_hub_destroy(&j->hub);
+}
+
+static void s_clear(s_job *j)
+{
+    for (uint32_t p = 0; p < MAXP; p++)
+        for (int k = 0; k < 8; k++) {
+            free(j->out[p][k]);
+            j->out[p][k] = NULL;
+        }
+}
+
+static mpc_circuit *s_parties(uint32_t n)
+{
+    mpc_circuit *c = mpc_circ_new();
+    char name[16];
+    for (uint32_t p = 0; p < n; p++) {
+        snprintf(name, sizeof name, "p%u", (unsigned)p);
+        ck_assert_int_eq(mpc_circ_add_party(c, name), (int)p);
+    }
+    return c;
+}
+
+static uint64_t *s_randvec(uint64_t n)
+{
+    uint64_t *v = malloc(n * 8);
+    randombytes_buf(v, n * 8);
+    return v;
+}
+
+/* Runs c with random inputs on n parties and compares every recipient's outputs with the
+ * plaintext reference; non-recipients get none. */
+static void s_check_exact(const mpc_circuit *c, uint32_t n, uint64_t check_every)
+{
+    uint64_t *vals[16];
+    for (uint32_t k = 0; k < c->n_inputs; k++) vals[k] = s_randvec(c->inputs[k].len);
+    uint64_t *ref[8] = {0};
+    et_ref(c, (const uint64_t *const *)vals, ref);
+    s_job j = {.c = c, .n = n, .vals = (const uint64_t *const *)vals, .check_every = check_every};
+    s_run(&j);
+    for (uint32_t p = 0; p < n; p++) {
+        ck_assert_msg(j.rc[p] == 0, "party %u: %s", (unsigned)p, j.err[p]);
+        ck_assert_uint_ge(j.st[p].checks, 1);
+        for (uint32_t o = 0; o < c->n_outputs && o < 8; o++) {
+            int rec = c->outputs[o].recipients >> p & 1;
+            ck_assert_int_eq(j.out[p][o] != NULL, rec);
+            if (rec)
+                for (uint64_t k = 0; k < c->outputs[o].len; k++)
+                    ck_assert_msg(j.out[p][o][k] == ref[o][k], "party %u output %u element %llu", (unsigned)p,
+                                  (unsigned)o, (unsigned long long)k);
+        }
+    }
+    s_clear(&j);
+    for (uint32_t k = 0; k < c->n_inputs; k++) free(vals[k]);
+    for (int o = 0; o < 8; o++) free(ref[o]);
+}
+
+/* ---- local operations and the dealer ---- */
+
+static mpc_u128 s_sum(mpc_u128 *v, uint32_t n)
+{
+    mpc_u128 s = 0;
+    for (uint32_t i = 0; i < n; i++) s += v[i];
+    return s;
+}
+
+START_TEST(test_dealer_material)
+{
+    for (uint32_t n = 2; n <= 3; n++) {
+        uint8_t master[32];
+        randombytes_buf(master, sizeof master);
+        mpc_auth_src *s[3];
+        mpc_auth_key k[3];
+        mpc_u128 alpha[3];
+        enum { T = 1500 };   /* more than one generation block */
+        mpc_u128 *f[3][6], *mx[3], *mm[3], *val = malloc(T * 16);
+        for (uint32_t p = 0; p < n; p++) {
+            ck_assert_ptr_nonnull(s[p] = mpc_auth_dealer_new(master, p, n));
+            ck_assert_int_eq(mpc_auth_key_init(&k[p]), 0);
+            ck_assert_int_eq(mpc_auth_src_key(s[p], &k[p]), 0);
+            alpha[p] = *k[p].alpha;
+            for (int q = 0; q < 6; q++) f[p][q] = malloc(T * 16);
+            mx[p] = malloc(T * 16);
+            mm[p] = malloc(T * 16);
+            mpc_auth_triples tr = {f[p][0], f[p][1], f[p][2], f[p][3], f[p][4], f[p][5]};
+            ck_assert_int_eq(mpc_auth_src_triples(s[p], 7, &tr), 0);   /* skip some: positions move */
+            ck_assert_int_eq(mpc_auth_src_triples(s[p], T, &tr), 0);
+            ck_assert_int_eq(mpc_auth_src_masks(s[p], 1, T, mx[p], mm[p], p == 1 ? val : NULL), 0);
+            /* a wrong val argument is refused */
+            ck_assert_int_eq(mpc_auth_src_masks(s[p], 0, 1, mx[p], mm[p], p == 0 ? NULL : val), MPC_ERR_INVALID);
+        }
+        mpc_u128 a = s_sum(alpha, n);
+        ck_assert(a >> 64 == 0 && a != 0);   /* α ∈ Z_2^64 */
+        for (uint64_t i = 0; i < T; i++) {
+            mpc_u128 v[6][3], x[3], m[3];
+            for (uint32_t p = 0; p < n; p++) {
+                for (int q = 0; q < 6; q++) v[q][p] = f[p][q][i];
+                x[p] = mx[p][i];
+                m[p] = mm[p][i];
+            }
+            mpc_u128 A = s_sum(v[0], n), B = s_sum(v[2], n), C = s_sum(v[4], n);
+            ck_assert(A * B == C);
+            ck_assert(s_sum(v[1], n) == a * A);
+            ck_assert(s_sum(v[3], n) == a * B);
+            ck_assert(s_sum(v[5], n) == a * C);
+            ck_assert(s_sum(x, n) == val[i]);
+            ck_assert(s_sum(m, n) == a * val[i]);
+        }
+        ck_assert(f[0][0][0] != f[0][0][1]);
+        for (uint32_t p = 0; p < n; p++) {
+            ck_assert_uint_eq(s[p]->triples_out, 7 + T);
+            mpc_auth_key_free(&k[p]);
+            ck_assert_ptr_null(k[p].alpha);
+            mpc_auth_src_destroy(&s[p]);
+            for (int q = 0; q < 6; q++) free(f[p][q]);
+            free(mx[p]);
+            free(mm[p]);
+        }
+        free(val);
+    }
+}
+END_TEST
+
+START_TEST(test_local_ops_keep_macs)
+{
+    enum { N = 9 };
+    const uint32_t n = 3;
+    uint8_t master[32];
+    randombytes_buf(master, sizeof master);
+    mpc_u128 x[3][N], xm[3][N], y[3][N], ym[3][N], z[3][N], zm[3][N], alpha[3];
+    uint64_t k[N];
+    randombytes_buf(k, sizeof k);
+    mpc_u128 vx[N], vy[N];
+    for (uint32_t p = 0; p < n; p++) {
+        mpc_auth_src *s = mpc_auth_dealer_new(master, p, n);
+        mpc_auth_key key;
+        ck_assert_int_eq(mpc_auth_key_init(&key), 0);
+        ck_assert_int_eq(mpc_auth_src_key(s, &key), 0);
+        alpha[p] = *key.alpha;
+        ck_assert_int_eq(mpc_auth_src_masks(s, 0, N, x[p], xm[p], p == 0 ? vx : NULL), 0);
+        ck_assert_int_eq(mpc_auth_src_masks(s, 2, N, y[p], ym[p], p == 2 ? vy : NULL), 0);
+        mpc_auth_key_free(&key);
+        mpc_auth_src_destroy(&s);
+    }
+    mpc_u128 a = alpha[0] + alpha[1] + alpha[2];
+    for (int op = 0; op < 5; op++)
+        for (int bx = 0; bx < 2; bx++) {
+            uint64_t nx = bx ? 1 : N;
+            for (uint32_t p = 0; p < n; p++) {
+                switch (op) {
+                case 0: mpc_auth_add(z[p], zm[p], x[p], xm[p], nx, y[p], ym[p], N, N); break;
+                case 1: mpc_auth_sub(z[p], zm[p], x[p], xm[p], nx, y[p], ym[p], N, N); break;
+                case 2: mpc_auth_neg(z[p], zm[p], x[p], xm[p], nx, N); break;
+                case 3: mpc_auth_add_pub(z[p], zm[p], x[p], xm[p], nx, k, N, N, alpha[p], p == 0); break;
+                case 4: mpc_auth_mul_pub(z[p], zm[p], x[p], xm[p], nx, k, N, N); break;
+                }
+            }
+            for (uint64_t i = 0; i < N; i++) {
+                mpc_u128 X = vx[bx ? 0 : i], want = 0;
+                switch (op) {
+                case 0: want = X + vy[i]; break;
+                case 1: want = X - vy[i]; break;
+                case 2: want = -X; break;
+                case 3: want = X + k[i]; break;
+                case 4: want = X * k[i]; break;
+                }
+                ck_assert(z[0][i] + z[1][i] + z[2][i] == want);
+                ck_assert(zm[0][i] + zm[1][i] + zm[2][i] == a * want);
+            }
+        }
+}
+END_TEST
+
+/* ---- the engine ---- */
+
+/* Every supported gate: inputs of three owners, public operations, MUL (with broadcast), DOT
+ * (whole and segmented), squares, two layers; outputs to everybody and to single parties. */
+static mpc_circuit *s_all_gates(uint32_t n, uint64_t L)
+{
+    mpc_circuit *c = s_parties(n);
+    uint32_t x = mpc_circ_add_input(c, "x", 0, MPC_T_INT, L, 1, 1);
+    uint32_t y = mpc_circ_add_input(c, "y", n - 1, MPC_T_INT, L, 2, 1);
+    uint32_t s = mpc_circ_add_input(c, "s", 1, MPC_T_INT, 1, 3, 1);
+    uint64_t kv[2] = {7, (uint64_t)-3};
+    uint32_t k1 = mpc_circ_add_const(c, MPC_T_INT, kv, 1, 4, 1);
+    uint32_t k2 = mpc_circ_add_const(c, MPC_T_INT, kv + 1, 1, 4, 1);
+    uint32_t a = mpc_circ_add_gate(c, MPC_G_ADD_PUB, MPC_T_INT, L, x, k1, MPC_NO_WIRE, 0, 0, 5, 1);
+    uint32_t b = mpc_circ_add_gate(c, MPC_G_MUL_PUB, MPC_T_INT, L, y, k2, MPC_NO_WIRE, 0, 0, 6, 1);
+    uint32_t m = mpc_circ_add_gate(c, MPC_G_MUL, MPC_T_INT, L, a, b, MPC_NO_WIRE, 0, 0, 7, 1);
+    uint32_t ms = mpc_circ_add_gate(c, MPC_G_MUL, MPC_T_INT, L, s, x, MPC_NO_WIRE, 0, 0, 8, 1);
+    uint32_t d = mpc_circ_add_gate(c, MPC_G_DOT, MPC_T_INT, 1, x, y, MPC_NO_WIRE, 0, 0, 9, 1);
+    uint32_t dq = mpc_circ_add_gate(c, MPC_G_DOT, MPC_T_INT, 1, a, a, MPC_NO_WIRE, 0, 0, 9, 2);
+    uint32_t ds = mpc_circ_add_gate(c, MPC_G_DOT, MPC_T_INT, (L + 4) / 5, y, y, MPC_NO_WIRE, 5, 0, 9, 3);
+    uint32_t ng = mpc_circ_add_gate(c, MPC_G_NEG, MPC_T_INT, L, m, MPC_NO_WIRE, MPC_NO_WIRE, 0, 0, 11, 1);
+    uint32_t sb = mpc_circ_add_gate(c, MPC_G_SUB, MPC_T_INT, L, ng, ms, MPC_NO_WIRE, 0, 0, 12, 1);
+    uint32_t ad = mpc_circ_add_gate(c, MPC_G_ADD, MPC_T_INT, L, sb, d, MPC_NO_WIRE, 0, 0, 13, 1);
+    uint32_t sm = mpc_circ_add_gate(c, MPC_G_SUM, MPC_T_INT, 1, ad, MPC_NO_WIRE, MPC_NO_WIRE, 0, 0, 14, 1);
+    uint32_t cc = mpc_circ_add_gate(c, MPC_G_CONCAT, MPC_T_INT, 2 * L, ad, m, MPC_NO_WIRE, 0, 0, 15, 1);
+    uint32_t sl = mpc_circ_add_gate(c, MPC_G_SLICE, MPC_T_INT, L, cc, MPC_NO_WIRE, MPC_NO_WIRE, 1, 2, 16, 1);
+    uint32_t m2 = mpc_circ_add_gate(c, MPC_G_MUL, MPC_T_INT, L, sl, sm, MPC_NO_WIRE, 0, 0, 17, 1);
+    uint32_t q1 = mpc_circ_add_gate(c, MPC_G_MUL, MPC_T_INT, L, sl, sl, MPC_NO_WIRE, 0, 0, 17, 2);
+    uint32_t q2 = mpc_circ_add_gate(c, MPC_G_MUL, MPC_T_INT, 1, dq, dq, MPC_NO_WIRE, 0, 0, 17, 3);
+    uint32_t qc = mpc_circ_add_gate(c, MPC_G_CONCAT, MPC_T_INT, L + 1, q1, q2, MPC_NO_WIRE, 0, 0, 17, 4);
+    uint32_t qs = mpc_circ_add_gate(c, MPC_G_CONCAT, MPC_T_INT, L + 1 + (L + 4) / 5, qc, ds, MPC_NO_WIRE, 0, 0, 17, 5);
+    ck_assert_int_ge(mpc_circ_add_output(c, "all", m2, (1u << n) - 1, 18, 1), 0);
+    ck_assert_int_ge(mpc_circ_add_output(c, "squares", qs, (1u << n) - 1, 18, 2), 0);
+    ck_assert_int_ge(mpc_circ_add_output(c, "first", ad, 1u, 19, 1), 0);
+    ck_assert_int_ge(mpc_circ_add_output(c, "last", sm, 1u << (n - 1), 20, 1), 0);
+    ck_assert_int_ge(mpc_circ_add_output(c, "input", y, 1u, 21, 1), 0);
+    char err[256];
+    ck_assert_msg(mpc_circ_finish(c, err, sizeof err) == 0, "%s", err);
+    return c;
+}
+
+START_TEST(test_all_gates_exact)
+{
+    for (uint32_t n = 2; n <= 3; n++) {
+        uint64_t lens[2] = {1, 37};
+        for (int li = 0; li < 2; li++) {
+            mpc_circuit *c = s_all_gates(n, lens[li]);
+            s_check_exact(c, n, 0);
+            mpc_circ_destroy(&c);
+        }
+    }
+}
+END_TEST
+
+/* A MAC check after every layer (check_every = 1): the check's messages and seed commitments
+ * chain correctly over several checks in one job. */
+START_TEST(test_checks_every_layer)
+{
+    for (uint32_t n = 2; n <= 3; n++) {
+        mpc_circuit *c = s_all_gates(n, 11);
+        uint64_t *vals[3];
+        for (uint32_t k = 0; k < c->n_inputs; k++) vals[k] = s_randvec(c->inputs[k].len);
+        s_job j = {.c = c, .n = n, .vals = (const uint64_t *const *)vals, .check_every = 1};
+        s_run(&j);
+        for (uint32_t p = 0; p < n; p++) {
+            ck_assert_msg(j.rc[p] == 0, "%s", j.err[p]);
+            ck_assert_uint_eq(j.st[p].checks, c->rounds + 1);   /* one per layer and the final one */
+            ck_assert_uint_eq(j.st[p].rounds, c->rounds);
+        }
+        s_clear(&j);
+        for (uint32_t k = 0; k < c->n_inputs; k++) free(vals[k]);
+        mpc_circ_destroy(&c);
+    }
+}
+END_TEST
+
+START_TEST(test_unsupported_refused)
+{
+    mpc_circuit *c = s_parties(2);
+    uint32_t x = mpc_circ_add_input(c, "x", 0, MPC_T_INT, 4, 1, 1);
+    uint32_t t = mpc_circ_add_gate(c, MPC_G_TRUNC, MPC_T_INT, 4, x, MPC_NO_WIRE, MPC_NO_WIRE, 16, 63, 2, 3);
+    ck_assert_int_ge(mpc_circ_add_output(c, "t", t, 1u, 3, 1), 0);
+    char err[256];
+    ck_assert_msg(mpc_circ_finish(c, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(mpc_mal_supported(c, err, sizeof err), MPC_ERR_UNSUPPORTED);
+    ck_assert_str_eq(err, "TRUNC is not supported with security = malicious yet (line 2)");
+    uint64_t *v = s_randvec(4);
+    const uint64_t *vals[1] = {v};
+    s_job j = {.c = c, .n = 2, .vals = vals};
+    s_run(&j);
+    for (uint32_t p = 0; p < 2; p++) {
+        ck_assert_int_eq(j.rc[p], MPC_ERR_UNSUPPORTED);
+        ck_assert_str_eq(j.err[p], "TRUNC is not supported with security = malicious yet (line 2)");
+        ck_assert_int_eq(j.released[p], 0);
+    }
+    free(v);
+    mpc_circ_destroy(&c);
+    /* LTZ and SELECT alike */
+    c = s_parties(2);
+    x = mpc_circ_add_input(c, "x", 0, MPC_T_INT, 4, 1, 1);
+    uint32_t l = mpc_circ_add_gate(c, MPC_G_LTZ, MPC_T_BOOL, 4, x, MPC_NO_WIRE, MPC_NO_WIRE, 0, 0, 5, 1);
+    ck_assert_int_ge(mpc_circ_add_output(c, "l", l, 1u, 6, 1), 0);
+    ck_assert_msg(mpc_circ_finish(c, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(mpc_mal_supported(c, err, sizeof err), MPC_ERR_UNSUPPORTED);
+    ck_assert_str_eq(err, "LTZ is not supported with security = malicious yet (line 5)");
+    mpc_circ_destroy(&c);
+}
+END_TEST
+
+START_TEST(test_missing_input_refused)
+{
+    mpc_circuit *c = s_all_gates(2, 3);
+    uint8_t master[32];
+    randombytes_buf(master, sizeof master);
+    mpc_mem_hub *h = mpc_mem_hub_new(2, 1000);
+    mpc_transport *t = mpc_mem_transport_new(h, 0), *t1 = mpc_mem_transport_new(h, 1);
+    mpc_auth_src *s = mpc_auth_dealer_new(master, 0, 2);
+    mpc_mal_opts o = {.stream = 5, .timeout_ms = 1000};
+    mpc_mal_engine *e = mpc_mal_engine_new(c, 0, t, s, &o);
+    ck_assert_ptr_nonnull(e);
+    ck_assert_ptr_null(mpc_mal_engine_new(c, 1, t, s, &o));   /* transport of another party */
+    const uint64_t *in[3] = {NULL, NULL, NULL};
+    char err[256];
+    ck_assert_int_eq(mpc_mal_run(e, in, err, sizeof err), MPC_ERR_INPUT);
+    ck_assert_str_eq(err, "input x: no value given");
+    ck_assert_int_eq(mpc_mal_run(e, in, err, sizeof err), MPC_ERR_STATE);
+    ck_assert_ptr_null(mpc_mal_output(e, 0));
+    mpc_mal_engine_destroy(&e);
+    mpc_auth_src_destroy(&s);
+    mpc_transport_destroy(&t);
+    mpc_transport_destroy(&t1);
+    mpc_mem_hub_destroy(&h);
+    mpc_circ_destroy(&c);
+}
+END_TEST
+
+/* ---- the cheating matrix ----
+ * Circuit: u = a·b (MUL; a from party 0, b from party n−1), v = dot(c, d) (DOT; c from party
+ * 0, d from party n−1), w = e + f (inputs only; e from party 1, the cheater, f from party 0).
+ * Outputs: u to party 0, v to everybody, w to party n−1.  Masks calls, in every party's order:
+ * inputs a b c d e f = 0..5, then u→0 = 6, v→0..n−1 = 7..6+n, w→n−1 = 7+n.  Layer 0 opens
+ * [u: d(4) e(4)][v: d(4) e(4)], 128-bit words; the output opening is
+ * [u→0 (4)][v→0 .. v→n−1 (1 each)][w→n−1 (4)]. */
+static mpc_circuit *s_matrix_circuit(uint32_t n)
+{
+    mpc_circuit *c = s_parties(n);
+    uint32_t a = mpc_circ_add_input(c, "a", 0, MPC_T_INT, 4, 1, 1);
+    uint32_t b = mpc_circ_add_input(c, "b", n - 1, MPC_T_INT, 4, 1, 2);
+    uint32_t cc = mpc_circ_add_input(c, "c", 0, MPC_T_INT, 4, 1, 3);
+    uint32_t d = mpc_circ_add_input(c, "d", n - 1, MPC_T_INT, 4, 1, 4);
+    uint32_t e = mpc_circ_add_input(c, "e", 1, MPC_T_INT, 4, 1, 5);
+    uint32_t f = mpc_circ_add_input(c, "f", 0, MPC_T_INT, 4, 1, 6);
+    uint32_t u = mpc_circ_add_gate(c, MPC_G_MUL, MPC_T_INT, 4, a, b, MPC_NO_WIRE, 0, 0, 2, 1);
+    uint32_t v = mpc_circ_add_gate(c, MPC_G_DOT, MPC_T_INT, 1, cc, d, MPC_NO_WIRE, 0, 0, 3, 1);
+    uint32_t w = mpc_circ_add_gate(c, MPC_G_ADD, MPC_T_INT, 4, e, f, MPC_NO_WIRE, 0, 0, 4, 1);
+    ck_assert_int_ge(mpc_circ_add_output(c, "u", u, 1u, 5, 1), 0);
+    ck_assert_int_ge(mpc_circ_add_output(c, "v", v, (1u << n) - 1, 5, 2), 0);
+    ck_assert_int_ge(mpc_circ_add_output(c, "w", w, 1u << (n - 1), 5, 3), 0);
+    char err[256];
+    ck_assert_msg(mpc_circ_finish(c, err, sizeof err) == 0, "%s", err);
+    return c;
+}
+
+static const char *const s_kinds[4] = {"opening", "triple share", "input mask", "output share"};
+static const char *const s_stages[4] = {"MUL", "DOT", "input", "output"};
+
+/* The fault of (kind, stage) for n parties; the cheater is party 1.  Each names what the
+ * cheater perturbs (docs/security.md, "Malicious security (SPDZ2k)", has the table). */
+static s_fault s_matrix_fault(int kind, int stage, uint32_t n)
+{
+    s_fault f = {.party = 1, .delta = 1 + (et_rand64() >> 1), .peer_mask = UINT32_MAX};
+    switch (kind * 4 + stage) {
+    /* opening: a word the cheater sends */
+    case 0: f.how = F_SEND; f.type = MPC_MSG_OPEN; f.seq = 0; f.word = 0; break;      /* u's d[0] */
+    case 1: f.how = F_SEND; f.type = MPC_MSG_OPEN; f.seq = 0; f.word = 24; break;     /* v's e[0] */
+    case 2: f.how = F_SEND; f.type = MPC_MSG_INPUT; f.seq = 4; f.word = 2; f.peer_mask = 1; break;  /* e's δ, to party 0 only */
+    case 3: f.how = F_SEND; f.type = MPC_MSG_OUTPUT; f.seq = 0; f.word = 8; f.peer_mask = 1; break; /* v→0, to party 0 only */
+    /* triple share: its share of preprocessed material, value or MAC */
+    case 4: f.how = F_TRIPLE; f.field = T_FIELD_C; f.elem = 1; break;                 /* u's triple c */
+    case 5: f.how = F_TRIPLE; f.field = T_FIELD_A; f.elem = 6; break;                 /* v's triple a */
+    case 6: f.how = F_MASK; f.mac = 1; f.call = 4; f.elem = 2; break;                 /* e's mask, MAC share */
+    case 7: f.how = F_MASK; f.mac = 1; f.call = 7; f.elem = 0; break;                 /* v→0's mask, MAC share */
+    /* input mask: its value share of a mask */
+    case 8: f.how = F_MASK; f.call = 0; f.elem = 3; break;                            /* a (into MUL) */
+    case 9: f.how = F_MASK; f.call = 3; f.elem = 0; break;                            /* d (into DOT) */
+    case 10: f.how = F_MASK; f.call = 4; f.elem = 1; break;                           /* e (its own input) */
+    case 11: f.how = F_MASK; f.call = 7 + n; f.elem = 0; break;                       /* w→n−1's output mask */
+    /* output share: what it sends in the output opening, to everybody */
+    case 12: f.how = F_SEND; f.type = MPC_MSG_OUTPUT; f.seq = 0; f.word = 2; break;    /* u's element 1 */
+    case 13: f.how = F_SEND; f.type = MPC_MSG_OUTPUT; f.seq = 0; f.word = 8 + 2 * (n - 1); break; /* v→n−1 */
+    case 14: f.how = F_SEND; f.type = MPC_MSG_OUTPUT; f.seq = 0; f.word = 2 * (4 + n); break;     /* w's element 0 */
+    case 15: f.how = F_SEND; f.type = MPC_MSG_OUTPUT; f.seq = 0; f.word = 9; break;    /* v→0, upper (slack) word */
+    }
+    return f;
+}
+
+START_TEST(test_cheating_matrix)
+{
+    char table[4][4][32];
+    for (uint32_t n = 2; n <= 3; n++) {
+        mpc_circuit *c = s_matrix_circuit(n);
+        /* the honest run first: the circuit works */
+        s_check_exact(c, n, 0);
+        for (int kind = 0; kind < 4; kind++)
+            for (int stage = 0; stage < 4; stage++) {
+                uint64_t *vals[6];
+                for (uint32_t k = 0; k < 6; k++) vals[k] = s_randvec(4);
+                s_fault f = s_matrix_fault(kind, stage, n);
+                s_job j = {.c = c, .n = n, .vals = (const uint64_t *const *)vals, .f = &f};
+                s_run(&j);
+                int aborted = 0;
+                for (uint32_t p = 0; p < n; p++) {
+                    ck_assert_msg(j.rc[p] == MPC_ERR_CRYPTO, "%s × %s, %u parties: party %u: rc %d (%s)",
+                                  s_kinds[kind], s_stages[stage], (unsigned)n, (unsigned)p, j.rc[p], j.err[p]);
+                    ck_assert_msg(strstr(j.err[p], "MAC check failed") != NULL, "%s", j.err[p]);
+                    ck_assert_int_eq(j.released[p], 0);
+                    aborted += p != f.party;
+                }
+                char *cell = table[kind][stage];
+                if (n == 2) snprintf(cell, sizeof table[0][0], "2p: %d/%d", aborted, (int)n - 1);
+                else snprintf(cell + strlen(cell), sizeof table[0][0] - strlen(cell), ", 3p: %d/%d", aborted, (int)n - 1);
+                s_clear(&j);
+                for (uint32_t k = 0; k < 6; k++) free(vals[k]);
+            }
+        mpc_circ_destroy(&c);
+    }
+    printf("cheating matrix: honest parties aborting with \"MAC check failed\", no output released\n");
+    printf("%-14s", "fault \\ stage");
+    for (int s = 0; s < 4; s++) printf(" | %-16s", s_stages[s]);
+    printf("\n");
+    for (int k = 0; k < 4; k++) {
+        printf("%-14s", s_kinds[k]);
+        for (int s = 0; s < 4; s++) printf(" | %-16s", table[k][s]);
+        printf("\n");
+    }
+}
+END_TEST
+
+/* The check's own messages: party 1 sends party 0 a different seed contribution (seq 1) or a
+ * different σ (seq 3) than the others.  Party 0 finds the commitment broken; with 3 parties
+ * party 2's own sum may well be zero, and it fails through the verdict round (party 0's
+ * verdict, the hashes of the check messages). */
+START_TEST(test_check_messages_tampered)
+{
+    const uint64_t seqs[2] = {1, 3};
+    for (uint32_t n = 2; n <= 3; n++)
+        for (int i = 0; i < 2; i++) {
+            mpc_circuit *c = s_matrix_circuit(n);
+            uint64_t *vals[6];
+            for (uint32_t k = 0; k < 6; k++) vals[k] = s_randvec(4);
+            s_fault f = {.how = F_SEND, .party = 1, .type = MPC_MSG_CONTROL, .seq = seqs[i], .word = 0,
+                         .peer_mask = 1, .delta = 1};
+            s_job j = {.c = c, .n = n, .vals = (const uint64_t *const *)vals, .f = &f};
+            s_run(&j);
+            for (uint32_t p = 0; p < n; p++) {
+                ck_assert_msg(j.rc[p] == MPC_ERR_CRYPTO, "n %u seq %llu party %u: %s", (unsigned)n,
+                              (unsigned long long)seqs[i], (unsigned)p, j.err[p]);
+                ck_assert_msg(strstr(j.err[p], "MAC check failed") != NULL, "%s", j.err[p]);
+                ck_assert_int_eq(j.released[p], 0);
+            }
+            ck_assert_msg(strstr(j.err[0], "party 1's") != NULL, "%s", j.err[0]);   /* names the culprit */
+            s_clear(&j);
+            for (uint32_t k = 0; k < 6; k++) free(vals[k]);
+            mpc_circ_destroy(&c);
+        }
+}
+END_TEST
+
+Suite *mpc_test_suite(void)
+{
+    Suite *su = suite_create("engine_mal");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_dealer_material);
+    tcase_add_test(tc, test_local_ops_keep_macs);
+    tcase_add_test(tc, test_all_gates_exact);
+    tcase_add_test(tc, test_checks_every_layer);
+    tcase_add_test(tc, test_unsupported_refused);
+    tcase_add_test(tc, test_missing_input_refused);
+    tcase_add_test(tc, test_cheating_matrix);
+    tcase_add_test(tc, test_check_messages_tampered);
+    suite_add_tcase(su, tc);
+    return su;
+}
