@@ -1,4 +1,5 @@
 #!/bin/sh
+# run-tests: alone (it runs make in this tree; scripts/run-tests)
 # docs/deploy.md, followed literally: every `sh` block of the guide runs, in order, as the three
 # organizations a, b and c (tests/deploy-run), on this machine, without root:
 #  - each host is a long-lived shell with its own directory $T/hosts/NAME: root/ stands for its

@@ -1,4 +1,5 @@
 #!/bin/sh
+# run-tests: alone (it runs make in this tree; scripts/run-tests)
 # The installable client SDK (docs/client.md, "Installing the SDK"):
 #  1. lib/libmpcclient.so carries the SONAME libmpcclient.so.1 and exports exactly the functions
 #     its public headers declare (mpcclient.h and the headers it includes, parsed here);
