@@ -31,6 +31,18 @@ mpc_circuit *mpc_circ_new(void)
     return c;
 }
 
+mpc_circuit *mpc_circ_new_like(const mpc_circuit *c)
+{
+    mpc_circuit *n = mpc_circ_new();
+    if (!n) return NULL;
+    n->frac_bits = c->frac_bits;
+    n->n_parties = c->n_parties;
+    memcpy(n->party_names, c->party_names, sizeof n->party_names);
+    memcpy(n->source, c->source, sizeof n->source);
+    n->warnings = c->warnings;
+    return n;
+}
+
 void mpc_circ_destroy(mpc_circuit **cp)
 {
     if (!cp || !*cp) return;

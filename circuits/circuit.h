@@ -227,6 +227,9 @@ typedef struct {
 /* Construction.  mpc_circ_new returns NULL on allocation failure; mpc_circ_destroy accepts
  * NULL and sets *c to NULL. */
 mpc_circuit *mpc_circ_new(void);
+/* A new circuit without gates, with c's precision, parties, source name and warnings (what
+ * a pass that rebuilds c gate by gate starts from), or NULL. */
+mpc_circuit *mpc_circ_new_like(const mpc_circuit *c);
 void         mpc_circ_destroy(mpc_circuit **c);
 
 /* Returns the party index, or -1 (duplicate name, too many parties, name too long). */

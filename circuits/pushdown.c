@@ -256,18 +256,6 @@ typedef struct {
     uint32_t          *map_loc[MPC_MAX_PARTIES];
 } s_pd;
 
-static mpc_circuit *s_new_part(const mpc_circuit *c)
-{
-    mpc_circuit *n = mpc_circ_new();
-    if (!n) return NULL;
-    n->frac_bits = c->frac_bits;
-    n->n_parties = c->n_parties;
-    memcpy(n->party_names, c->party_names, sizeof n->party_names);
-    memcpy(n->source, c->source, sizeof n->source);
-    n->warnings = c->warnings;
-    return n;
-}
-
 /* A name for the derived input carrying wire w: the input it starts from (following first
  * operands) and the kind of its last gate other than a truncation, e.g. `xa.dot`. */
 static void s_derived_name(const s_pd *x, uint32_t w, char *name)
@@ -387,7 +375,7 @@ static int s_pushdown(const mpc_circuit *c, mpc_circuit **out, char *err, size_t
     x.mpcuse = calloc(ng, 1);
     x.lmask = calloc(ng, sizeof *x.lmask);
     x.map_main = malloc(ng * sizeof *x.map_main);
-    x.main = s_new_part(c);
+    x.main = mpc_circ_new_like(c);
     if (x.main && mpc_circ_copy_dp(x.main, c)) mpc_circ_destroy(&x.main);
     if (!x.owner || !x.mpcuse || !x.lmask || !x.map_main || !x.main) { mpc_errf(err, errlen, "out of memory"); goto out; }
     memset(x.map_main, 0xff, ng * sizeof *x.map_main);
@@ -410,7 +398,7 @@ static int s_pushdown(const mpc_circuit *c, mpc_circuit **out, char *err, size_t
     }
     for (uint32_t p = 0; p < c->n_parties; p++) {
         if (!(parts & (1u << p))) continue;
-        x.local[p] = s_new_part(c);
+        x.local[p] = mpc_circ_new_like(c);
         x.map_loc[p] = malloc(ng * sizeof *x.map_loc[p]);
         if (!x.local[p] || !x.map_loc[p]) { mpc_errf(err, errlen, "out of memory"); goto out; }
         memset(x.map_loc[p], 0xff, ng * sizeof *x.map_loc[p]);

@@ -239,16 +239,11 @@ int mpc_split_concat(const mpc_circuit *c, mpc_circuit **out, char *err, size_t 
     if (c->n_locals) return mpc_errf(err, errlen, "circuit already has local parts");
     uint32_t ng = c->n_gates;
     x.c = c;
-    x.n = mpc_circ_new();
+    x.n = mpc_circ_new_like(c);
     x.off = malloc((ng ? ng : 1) * sizeof *x.off);
     x.nseg = malloc((ng ? ng : 1) * sizeof *x.nseg);
     x.whole = malloc((ng ? ng : 1) * sizeof *x.whole);
     if (!x.n || !x.off || !x.nseg || !x.whole) { mpc_errf(err, errlen, "out of memory"); goto out; }
-    x.n->frac_bits = c->frac_bits;
-    x.n->n_parties = c->n_parties;
-    memcpy(x.n->party_names, c->party_names, sizeof x.n->party_names);
-    memcpy(x.n->source, c->source, sizeof x.n->source);
-    x.n->warnings = c->warnings;
     if (mpc_circ_copy_dp(x.n, c)) { mpc_errf(err, errlen, "out of memory"); goto out; }
     for (uint32_t i = 0; i < ng; i++)
         if (s_gate(&x, i)) { mpc_errf(err, errlen, "out of memory or limits exceeded while splitting concatenations"); goto out; }
