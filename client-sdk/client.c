@@ -25,7 +25,6 @@
 #include "value.h"
 
 #define s_seterr mpc_client_seterr   /* client_int.h */
-#define S_DEFAULT_WAIT   600000      /* mpc_job_output with timeout < 0 */
 #define S_UNBOUND_WAIT_MS 1500       /* mpc_job_submit: longest wait for a daemon not bound to the job */
 #define S_CANCEL_WAIT_MS 3000        /* mpc_job_cancel, withdrawals: longest wait for the daemons */
 
@@ -42,7 +41,7 @@ int mpc_client_seterr(mpc_client *c, int code, const char *fmt, ...)
     return code;
 }
 
-static int s_interrupted(const mpc_client *c)
+int mpc_client_interrupted(const mpc_client *c)
 {
     return c->intr && *c->intr;
 }
@@ -52,7 +51,7 @@ void mpc_client_set_interrupt(mpc_client *c, const volatile sig_atomic_t *flag)
     c->intr = flag;
 }
 
-static const char *s_dname(const mpc_client *c, uint32_t d)
+const char *mpc_client_dname(const mpc_client *c, uint32_t d)
 {
     return c->cfg.daemons[d].name;
 }
@@ -66,8 +65,8 @@ void mpc_client_free(void *p)
     free(h);
 }
 
-/* malloc with a hidden size header, for mpc_client_free. */
-static void *s_alloc(size_t n)
+/* malloc with a hidden size header, for mpc_client_free (client_int.h). */
+void *mpc_client_alloc(size_t n)
 {
     if (n > SIZE_MAX - 2 * sizeof(size_t)) return NULL;
     size_t *h = malloc(2 * sizeof(size_t) + n);
@@ -75,11 +74,6 @@ static void *s_alloc(size_t n)
     h[0] = n;
     h[1] = 0;
     return h + 2;
-}
-
-void *mpc_client_alloc(size_t n)
-{
-    return s_alloc(n);
 }
 
 /* --------------------------------------------------------------------------------------- */
@@ -116,7 +110,7 @@ static void s_poll_monitor(mpc_client *c, uint32_t d)
 }
 
 /* Why daemon d did not answer, as a phrase for a message. */
-static const char *s_why_silent(mpc_client *c, uint32_t d)
+const char *mpc_client_why_silent(mpc_client *c, uint32_t d)
 {
     s_poll_monitor(c, d);
     if (c->auth_failed[d]) return "the daemon refused this client's key (is it a [client] in the daemon's configuration?)";
@@ -249,7 +243,7 @@ static void s_free_secret(void *data, void *hint)
 /* Sends request q to daemon d.  `payload` (if not NULL) is sodium_malloc memory of
  * payload_len bytes whose ownership moves to ZeroMQ, which wipes and frees it once sent
  * (or here on failure). */
-static int s_send(mpc_client *c, uint32_t d, const mpc_cwire_req *q, void *payload, size_t payload_len,
+int mpc_client_send_req(mpc_client *c, uint32_t d, const mpc_cwire_req *q, void *payload, size_t payload_len,
                   int64_t deadline, const char *job_hex)
 {
     uint8_t *hdr = NULL;
@@ -257,36 +251,36 @@ static int s_send(mpc_client *c, uint32_t d, const mpc_cwire_req *q, void *paylo
     int r = mpc_cwire_req_encode(q, &hdr, &len);
     if (r) {
         if (payload) sodium_free(payload);
-        return s_seterr(c, r, "daemon %s: job %s: cannot encode the request", s_dname(c, d), job_hex);
+        return s_seterr(c, r, "daemon %s: job %s: cannot encode the request", mpc_client_dname(c, d), job_hex);
     }
     /* with ZMQ_IMMEDIATE a send waits for a finished connection: bounded by the call's
      * deadline, so several unreachable daemons cost one timeout, not one each */
     int64_t left = deadline - (int64_t)mpc_now_ms();
     s_sockopt_int(c->sock[d], ZMQ_SNDTIMEO, (int)(left < 0 ? 0 : left > INT32_MAX ? INT32_MAX : left));
     int rc;
-    while ((rc = zmq_send(c->sock[d], hdr, len, payload ? ZMQ_SNDMORE : 0)) < 0 && errno == EINTR && !s_interrupted(c)) {
+    while ((rc = zmq_send(c->sock[d], hdr, len, payload ? ZMQ_SNDMORE : 0)) < 0 && errno == EINTR && !mpc_client_interrupted(c)) {
     }
     free(hdr);
     if (rc < 0) {
         int e = errno;
         if (payload) sodium_free(payload);
         if (e == EINTR)
-            return s_seterr(c, MPC_ERR_CANCELLED, "daemon %s: job %s: interrupted", s_dname(c, d), job_hex);
+            return s_seterr(c, MPC_ERR_CANCELLED, "daemon %s: job %s: interrupted", mpc_client_dname(c, d), job_hex);
         if (e == EAGAIN)
-            return s_seterr(c, MPC_ERR_IO, "daemon %s: job %s: unreachable within %lld ms: %s", s_dname(c, d), job_hex,
-                            (long long)c->cfg.timeout_ms, s_why_silent(c, d));
-        return s_seterr(c, MPC_ERR_IO, "daemon %s: job %s: send failed: %s", s_dname(c, d), job_hex, zmq_strerror(e));
+            return s_seterr(c, MPC_ERR_IO, "daemon %s: job %s: unreachable within %lld ms: %s", mpc_client_dname(c, d), job_hex,
+                            (long long)c->cfg.timeout_ms, mpc_client_why_silent(c, d));
+        return s_seterr(c, MPC_ERR_IO, "daemon %s: job %s: send failed: %s", mpc_client_dname(c, d), job_hex, zmq_strerror(e));
     }
     if (payload) {
         zmq_msg_t m;
         if (zmq_msg_init_data(&m, payload, payload_len, s_free_secret, NULL) != 0) {
             sodium_free(payload);
-            return s_seterr(c, MPC_ERR_NOMEM, "daemon %s: job %s: out of memory", s_dname(c, d), job_hex);
+            return s_seterr(c, MPC_ERR_NOMEM, "daemon %s: job %s: out of memory", mpc_client_dname(c, d), job_hex);
         }
         if (zmq_msg_send(&m, c->sock[d], 0) < 0) {
             int e = errno;
             zmq_msg_close(&m);
-            return s_seterr(c, MPC_ERR_IO, "daemon %s: job %s: send failed: %s", s_dname(c, d), job_hex, zmq_strerror(e));
+            return s_seterr(c, MPC_ERR_IO, "daemon %s: job %s: send failed: %s", mpc_client_dname(c, d), job_hex, zmq_strerror(e));
         }
     }
     return 0;
@@ -296,7 +290,7 @@ static int s_send(mpc_client *c, uint32_t d, const mpc_cwire_req *q, void *paylo
  * Stale replies to earlier requests (other rid) are dropped.  A RESULT share (ready reply)
  * is written to share[0..share_n-1] and must have exactly that many elements; the received
  * frame is wiped.  An ERROR reply becomes its code with "daemon X: job Y: message". */
-static int s_recv(mpc_client *c, uint32_t d, uint64_t rid, uint8_t type, int64_t deadline, mpc_cwire_rep *rep,
+int mpc_client_recv_rep(mpc_client *c, uint32_t d, uint64_t rid, uint8_t type, int64_t deadline, mpc_cwire_rep *rep,
                   uint64_t *share, uint64_t share_n, const char *job_hex)
 {
     for (;;) {
@@ -310,13 +304,13 @@ static int s_recv(mpc_client *c, uint32_t d, uint64_t rid, uint8_t type, int64_t
             int e = errno;
             zmq_msg_close(&frames[0]);
             /* a signal: give up if the application asked to be interrupted, else go on */
-            if (e == EINTR && s_interrupted(c))
-                return s_seterr(c, MPC_ERR_CANCELLED, "daemon %s: job %s: interrupted", s_dname(c, d), job_hex);
+            if (e == EINTR && mpc_client_interrupted(c))
+                return s_seterr(c, MPC_ERR_CANCELLED, "daemon %s: job %s: interrupted", mpc_client_dname(c, d), job_hex);
             if (e == EINTR) continue;
             if (e == EAGAIN)
-                return s_seterr(c, MPC_ERR_TIMEOUT, "daemon %s: job %s: no reply within the deadline: %s", s_dname(c, d),
-                                job_hex, s_why_silent(c, d));
-            return s_seterr(c, MPC_ERR_IO, "daemon %s: job %s: receive failed: %s", s_dname(c, d), job_hex, zmq_strerror(e));
+                return s_seterr(c, MPC_ERR_TIMEOUT, "daemon %s: job %s: no reply within the deadline: %s", mpc_client_dname(c, d),
+                                job_hex, mpc_client_why_silent(c, d));
+            return s_seterr(c, MPC_ERR_IO, "daemon %s: job %s: receive failed: %s", mpc_client_dname(c, d), job_hex, zmq_strerror(e));
         }
         nf = 1;
         int more = zmq_msg_more(&frames[0]);
@@ -365,17 +359,17 @@ static int s_recv(mpc_client *c, uint32_t d, uint64_t rid, uint8_t type, int64_t
             sodium_memzero(zmq_msg_data(&frames[i]), zmq_msg_size(&frames[i]));
             zmq_msg_close(&frames[i]);
         }
-        if (r) return s_seterr(c, MPC_ERR_PROTOCOL, "daemon %s: job %s: bad reply: %s", s_dname(c, d), job_hex, derr);
+        if (r) return s_seterr(c, MPC_ERR_PROTOCOL, "daemon %s: job %s: bad reply: %s", mpc_client_dname(c, d), job_hex, derr);
         if (rep->type == MPC_CW_ERROR) {
             /* mpcd's messages already name the party and the job ("party a, job …: cause"). */
             if (!strncmp(rep->msg, "party ", 6)) return s_seterr(c, rep->code, "%s", rep->msg);
-            return s_seterr(c, rep->code, "daemon %s: job %s: %s", s_dname(c, d), job_hex, rep->msg);
+            return s_seterr(c, rep->code, "daemon %s: job %s: %s", mpc_client_dname(c, d), job_hex, rep->msg);
         }
         return 0;
     }
 }
 
-static void s_req_init(mpc_client *c, mpc_cwire_req *q, uint8_t type, const uint8_t *job)
+void mpc_client_req_init(mpc_client *c, mpc_cwire_req *q, uint8_t type, const uint8_t *job)
 {
     memset(q, 0, sizeof *q);
     q->type = type;
@@ -435,7 +429,7 @@ size_t mpc_job_n_inputs(const mpc_job *j) { return j->n_decl; }
 size_t mpc_job_n_outputs(const mpc_job *j) { return j->circ->n_outputs; }
 unsigned mpc_job_frac_bits(const mpc_job *j) { return j->circ->frac_bits; }
 
-static const char *s_type_name(uint8_t t)
+const char *mpc_client_type_name(uint8_t t)
 {
     return t < MPC_T__COUNT ? mpc_type_names[t] : "?";
 }
@@ -450,7 +444,7 @@ const char *mpc_job_input_party(const mpc_job *j, size_t i)
 }
 const char *mpc_job_input_type(const mpc_job *j, size_t i)
 {
-    return i < j->n_decl ? s_type_name(j->decl[i].type) : NULL;
+    return i < j->n_decl ? mpc_client_type_name(j->decl[i].type) : NULL;
 }
 uint64_t mpc_job_input_len(const mpc_job *j, size_t i)
 {
@@ -466,7 +460,7 @@ const char *mpc_job_output_name(const mpc_job *j, size_t i)
 }
 const char *mpc_job_output_type(const mpc_job *j, size_t i)
 {
-    return i < j->circ->n_outputs ? s_type_name(j->circ->outputs[i].type) : NULL;
+    return i < j->circ->n_outputs ? mpc_client_type_name(j->circ->outputs[i].type) : NULL;
 }
 uint64_t mpc_job_output_len(const mpc_job *j, size_t i)
 {
@@ -772,7 +766,7 @@ static int s_find_input(const mpc_job *j, const char *name)
     return -1;
 }
 
-static int s_find_output(const mpc_job *j, const char *name)
+int mpc_job_find_output(const mpc_job *j, const char *name)
 {
     for (uint32_t i = 0; i < j->circ->n_outputs; i++)
         if (!strcmp(j->circ->outputs[i].name, name)) return (int)i;
@@ -835,7 +829,7 @@ static int s_share_send(mpc_client *c, mpc_job *j, uint32_t idx, const uint64_t 
         goto out;
     }
     mpc_cwire_req q;
-    s_req_init(c, &q, MPC_CW_INPUT, j->id);
+    mpc_client_req_init(c, &q, MPC_CW_INPUT, j->id);
     strcpy(q.name, name);
     q.count = n;
     int64_t deadline = (int64_t)mpc_now_ms() + c->cfg.timeout_ms;
@@ -858,12 +852,12 @@ static int s_share_send(mpc_client *c, mpc_job *j, uint32_t idx, const uint64_t 
             explicit_share = NULL;
             plen = (size_t)n * 8;
         }
-        r = s_send(c, d, &q, payload, plen, deadline, j->id_hex);
+        r = mpc_client_send_req(c, d, &q, payload, plen, deadline, j->id_hex);
         if (r) goto out;
     }
     for (uint32_t p = 0; p < k; p++) {
         mpc_cwire_rep rep;
-        int r2 = s_recv(c, j->daemon_of[p], q.rid, MPC_CW_INPUT, deadline, &rep, NULL, 0, j->id_hex);
+        int r2 = mpc_client_recv_rep(c, j->daemon_of[p], q.rid, MPC_CW_INPUT, deadline, &rep, NULL, 0, j->id_hex);
         if (r2 && !r) r = r2;   /* keep the first failure's message */
         if (r) break;
     }
@@ -908,7 +902,7 @@ int mpc_job_input_text(mpc_client *c, mpc_job *j, const char *name, const char *
     char err[300];
     if (mpc_values_load(j->decl[idx].type, j->circ->frac_bits, spec, &vals, &n, err, sizeof err) != 0)
         return s_seterr(c, MPC_ERR_INPUT, "%sinput '%s' (%s): %s", j->where, name,
-                        s_type_name(j->decl[idx].type), err);
+                        mpc_client_type_name(j->decl[idx].type), err);
     int r = mpc_job_input(c, j, name, vals, n);
     if (vals) {
         sodium_memzero(vals, (size_t)n * 8);
@@ -1028,7 +1022,7 @@ int mpc_job_submit(mpc_client *c, mpc_job *j, unsigned flags)
     if (r) return s_seterr(c, r, "cannot draw a job id");
     mpc_cwire_job_hex(j->id, j->id_hex);
     mpc_cwire_req q;
-    s_req_init(c, &q, MPC_CW_SUBMIT, j->id);
+    mpc_client_req_init(c, &q, MPC_CW_SUBMIT, j->id);
     s_fill_binding(c, j, &q);
     q.circ = j->circ_bytes;
     q.circ_len = j->circ_len;
@@ -1042,14 +1036,14 @@ int mpc_job_submit(mpc_client *c, mpc_job *j, unsigned flags)
     for (uint32_t i = 0; i < j->k; i++) bound[j->daemon_of[i]] = 1;
     for (uint32_t d = 0; d < c->cfg.n_daemons && !r; d++) {
         if (!bound[d]) continue;
-        r = s_send(c, d, &q, NULL, 0, deadline, j->id_hex);
+        r = mpc_client_send_req(c, d, &q, NULL, 0, deadline, j->id_hex);
         sent[d] = !r;
     }
     int64_t udl = (int64_t)mpc_now_ms() + S_UNBOUND_WAIT_MS;
     if (udl > deadline) udl = deadline;
     for (uint32_t d = 0; d < c->cfg.n_daemons && !r; d++) {
         if (bound[d]) continue;
-        int rs = s_send(c, d, &q, NULL, 0, udl, j->id_hex);
+        int rs = mpc_client_send_req(c, d, &q, NULL, 0, udl, j->id_hex);
         sent[d] = !rs;
         if (rs == MPC_ERR_CANCELLED) r = rs;   /* interrupted; unreachable: left out */
     }
@@ -1063,12 +1057,12 @@ int mpc_job_submit(mpc_client *c, mpc_job *j, unsigned flags)
         for (uint32_t d = 0; d < c->cfg.n_daemons; d++) {
             if (!sent[d] || bound[d] != (pass == 0)) continue;
             mpc_cwire_rep rep;
-            int rd = s_recv(c, d, q.rid, MPC_CW_SUBMIT, pass ? udl : deadline, &rep, NULL, 0, j->id_hex);
+            int rd = mpc_client_recv_rep(c, d, q.rid, MPC_CW_SUBMIT, pass ? udl : deadline, &rep, NULL, 0, j->id_hex);
             if (!rd && sodium_memcmp(rep.hash, j->hash, MPC_HASH_BYTES) != 0) {
                 char hex[2 * MPC_HASH_BYTES + 1];
                 mpc_hash_hex(rep.hash, hex);
                 rd = s_seterr(c, MPC_ERR_PROTOCOL, "daemon %s: job %s: reports circuit hash %.16s…, this client has %.16s…",
-                              s_dname(c, d), j->id_hex, hex, j->hash_hex);
+                              mpc_client_dname(c, d), j->id_hex, hex, j->hash_hex);
                 accepted[d] = 1;   /* it holds a job under this id: withdraw it too */
             } else {
                 /* an interrupted or late answer may still be an acceptance: withdraw there too */
@@ -1099,7 +1093,7 @@ static uint32_t s_cancel_send(mpc_client *c, const uint8_t *id, const char *id_h
     const volatile sig_atomic_t *intr = c->intr;
     c->intr = NULL;
     mpc_cwire_req q;
-    s_req_init(c, &q, MPC_CW_CANCEL, id);
+    mpc_client_req_init(c, &q, MPC_CW_CANCEL, id);
     int64_t deadline = (int64_t)mpc_now_ms() + (wait_ms < c->cfg.timeout_ms ? wait_ms : c->cfg.timeout_ms);
     int sent[MPC_MAX_PARTIES] = {0};
     uint32_t done = 0;
@@ -1108,7 +1102,7 @@ static uint32_t s_cancel_send(mpc_client *c, const uint8_t *id, const char *id_h
     for (uint32_t d = 0; d < c->cfg.n_daemons; d++) {
         res[d] = 0;
         if (which && !which[d]) continue;
-        res[d] = s_send(c, d, &q, NULL, 0, deadline, id_hex);
+        res[d] = mpc_client_send_req(c, d, &q, NULL, 0, deadline, id_hex);
         sent[d] = res[d] == 0;
         if (res[d] && !*first_err) {
             *first_err = res[d];
@@ -1118,7 +1112,7 @@ static uint32_t s_cancel_send(mpc_client *c, const uint8_t *id, const char *id_h
     for (uint32_t d = 0; d < c->cfg.n_daemons; d++) {
         if (!sent[d]) continue;
         mpc_cwire_rep rep;
-        int r = s_recv(c, d, q.rid, MPC_CW_CANCEL, deadline, &rep, NULL, 0, id_hex);
+        int r = mpc_client_recv_rep(c, d, q.rid, MPC_CW_CANCEL, deadline, &rep, NULL, 0, id_hex);
         res[d] = r == 0 ? 1 : r == MPC_ERR_NOTFOUND ? 0 : r;
         if (r == 0) done++;
         if (res[d] < 0 && !*first_err) {
@@ -1181,26 +1175,26 @@ static int s_attach_one(mpc_client *c, mpc_job *j, uint32_t d, const mpc_cwire_r
                         uint32_t *daemon_of, int *have_binding)
 {
     if (!rep->has_job)
-        return s_seterr(c, MPC_ERR_NOTFOUND, "daemon %s: job %s: unknown to this daemon", s_dname(c, d), id_hex);
+        return s_seterr(c, MPC_ERR_NOTFOUND, "daemon %s: job %s: unknown to this daemon", mpc_client_dname(c, d), id_hex);
     if (sodium_memcmp(rep->job.hash, j->hash, MPC_HASH_BYTES) != 0)
         return s_seterr(c, MPC_ERR_CIRCUIT,
                         "daemon %s: job %s: runs a different circuit than the one given here (hash %.16s…); "
-                        "refusing to contribute", s_dname(c, d), id_hex, j->hash_hex);
+                        "refusing to contribute", mpc_client_dname(c, d), id_hex, j->hash_hex);
     if (rep->job.n_bind != j->k)
-        return s_seterr(c, MPC_ERR_PROTOCOL, "daemon %s: job %s: binds %u parties, the circuit has %u", s_dname(c, d),
+        return s_seterr(c, MPC_ERR_PROTOCOL, "daemon %s: job %s: binds %u parties, the circuit has %u", mpc_client_dname(c, d),
                         id_hex, rep->job.n_bind, j->k);
     for (uint32_t i = 0; i < j->k; i++) {
         int dd = mpc_client_conf_daemon(&c->cfg, rep->job.bind[i]);
         if (dd < 0)
             return s_seterr(c, MPC_ERR_CONFIG, "daemon %s: job %s: binds party '%s' to daemon '%s', which is not in %s",
-                            s_dname(c, d), id_hex, j->circ->party_names[i], rep->job.bind[i], c->cfg.path);
+                            mpc_client_dname(c, d), id_hex, j->circ->party_names[i], rep->job.bind[i], c->cfg.path);
         if (*have_binding && daemon_of[i] != (uint32_t)dd)
             return s_seterr(c, MPC_ERR_PROTOCOL, "daemon %s: job %s: reports a binding that differs from the other daemons'",
-                            s_dname(c, d), id_hex);
+                            mpc_client_dname(c, d), id_hex);
         if (j->bound && j->daemon_of[i] != (uint32_t)dd)
             return s_seterr(c, MPC_ERR_CIRCUIT, "daemon %s: job %s: binds party '%s' to daemon %s, not to %s as asked here",
-                            s_dname(c, d), id_hex, j->circ->party_names[i], rep->job.bind[i],
-                            s_dname(c, j->daemon_of[i]));
+                            mpc_client_dname(c, d), id_hex, j->circ->party_names[i], rep->job.bind[i],
+                            mpc_client_dname(c, j->daemon_of[i]));
         daemon_of[i] = (uint32_t)dd;
     }
     *have_binding = 1;
@@ -1221,14 +1215,14 @@ static int s_bound_to(const uint32_t *daemon_of, uint32_t k, uint32_t d)
 static int s_attach_check(mpc_client *c, mpc_job *j, const uint8_t *id, const char *id_hex, uint32_t *daemon_of)
 {
     mpc_cwire_req q;
-    s_req_init(c, &q, MPC_CW_STATUS, id);
+    mpc_client_req_init(c, &q, MPC_CW_STATUS, id);
     q.has_job = 1;
     int64_t deadline = (int64_t)mpc_now_ms() + c->cfg.timeout_ms, early = (int64_t)mpc_now_ms() + S_UNBOUND_WAIT_MS;
     if (early > deadline) early = deadline;
     int sent[MPC_MAX_PARTIES] = {0}, done[MPC_MAX_PARTIES] = {0}, err[MPC_MAX_PARTIES] = {0}, have_binding = 0;
     char msgs[MPC_MAX_PARTIES][S_ERRMSG_MAX];   /* per daemon: why it is left out */
     for (uint32_t d = 0; d < c->cfg.n_daemons; d++) {
-        int r = s_send(c, d, &q, NULL, 0, early, id_hex);
+        int r = mpc_client_send_req(c, d, &q, NULL, 0, early, id_hex);
         if (r == MPC_ERR_CANCELLED) return r;
         sent[d] = !r;
         if ((err[d] = r)) memcpy(msgs[d], c->errmsg, S_ERRMSG_MAX);
@@ -1243,11 +1237,11 @@ static int s_attach_check(mpc_client *c, mpc_job *j, const uint8_t *id, const ch
             if (pass > 0 && have_binding && !s_bound_to(daemon_of, j->k, d)) continue;
             int r = 0;
             if (pass == 2) {   /* not reachable within the first wait: try again, the full time */
-                r = s_send(c, d, &q, NULL, 0, deadline, id_hex);
+                r = mpc_client_send_req(c, d, &q, NULL, 0, deadline, id_hex);
                 sent[d] = !r;
             }
             mpc_cwire_rep rep;
-            if (!r) r = s_recv(c, d, q.rid, MPC_CW_STATUS, pass ? deadline : window, &rep, NULL, 0, id_hex);
+            if (!r) r = mpc_client_recv_rep(c, d, q.rid, MPC_CW_STATUS, pass ? deadline : window, &rep, NULL, 0, id_hex);
             if (r == MPC_ERR_CANCELLED) return r;
             if (r == MPC_ERR_TIMEOUT && pass == 0) continue;
             done[d] = 1;
@@ -1283,404 +1277,6 @@ int mpc_job_attach(mpc_client *c, mpc_job *j, const char *job_id)
     memcpy(j->id, id, sizeof id);
     s_set_live(j, 1);
     return s_send_staged(c, j);
-}
-
-/* --------------------------------------------------------------------------------------- *
- * Outputs and status */
-
-static void s_fill_status(mpc_daemon_status *st, const mpc_cwire_rep *rep)
-{
-    st->reachable = 1;
-    st->jobs_queued = rep->info.jobs_queued;
-    st->jobs_running = rep->info.jobs_running;
-    st->jobs_done = rep->info.jobs_done;
-    st->jobs_failed = rep->info.jobs_failed;
-    st->triples_stock = rep->info.triples_stock;
-    st->triples_per_s = rep->info.triples_per_s;
-    st->has_job = rep->has_job;
-    if (rep->has_job) {
-        st->state = rep->job.state;
-        snprintf(st->state_name, sizeof st->state_name, "%s", mpc_job_state_name(rep->job.state));
-        snprintf(st->reason, sizeof st->reason, "%s", rep->job.reason);
-        st->layers_done = rep->job.layers_done;
-        st->layers_total = rep->job.layers_total;
-        st->triples_used = rep->job.triples_used;
-        st->inputs_given = rep->job.inputs_given;
-        st->inputs_total = rep->job.inputs_total;
-        st->prep_made = rep->job.prep_made;
-        st->prep_needed = rep->job.prep_needed;
-        st->prep_per_s = rep->job.prep_per_s;
-    }
-    st->n_peers = rep->n_peers < MPC_STATUS_MAX_PEERS ? rep->n_peers : MPC_STATUS_MAX_PEERS;
-    for (size_t i = 0; i < st->n_peers; i++) {
-        snprintf(st->peers[i].name, sizeof st->peers[i].name, "%s", rep->peers[i].name);
-        st->peers[i].state = rep->peers[i].state;
-        st->peers[i].for_ms = rep->peers[i].for_ms;
-    }
-}
-
-/* Sends request q to the daemons ds[0..n-1] at once and takes their replies as they come
- * (zmq_poll): each daemon has the whole timeout of its own, so a slow, frozen or unreachable
- * daemon costs the others nothing and is the only one reported silent.  reps[i] and errs[i]
- * (0 or an MPC_ERR_*) are daemon ds[i]'s; msgs[i] says why when errs[i] != 0.  The client's
- * error message is left as it was. */
-static void s_ask_all(mpc_client *c, const mpc_cwire_req *q, const char *job_hex, const uint32_t *ds, uint32_t n,
-                      mpc_cwire_rep *reps, int *errs, char (*msgs)[512])
-{
-    char saved[S_ERRMSG_MAX];
-    memcpy(saved, c->errmsg, sizeof saved);
-    enum { TO_SEND, TO_RECV, DONE };
-    int phase[MPC_MAX_PARTIES];
-    int64_t deadline = (int64_t)mpc_now_ms() + c->cfg.timeout_ms;
-    for (uint32_t i = 0; i < n; i++) {
-        phase[i] = TO_SEND;
-        errs[i] = 0;
-        msgs[i][0] = 0;
-    }
-    for (;;) {
-        zmq_pollitem_t items[MPC_MAX_PARTIES];
-        uint32_t who[MPC_MAX_PARTIES], k = 0;
-        for (uint32_t i = 0; i < n; i++) {
-            if (phase[i] == DONE) continue;
-            items[k] = (zmq_pollitem_t){.socket = c->sock[ds[i]], .events = phase[i] == TO_SEND ? ZMQ_POLLOUT : ZMQ_POLLIN};
-            who[k++] = i;
-        }
-        int64_t left = deadline - (int64_t)mpc_now_ms();
-        if (k == 0 || left <= 0) break;
-        if (zmq_poll(items, (int)k, left > 100 ? 100 : (long)left) < 0 && errno != EINTR) break;
-        for (uint32_t x = 0; x < k; x++) {
-            uint32_t i = who[x];
-            if (phase[i] == TO_SEND && (items[x].revents & ZMQ_POLLOUT)) {
-                int r = s_send(c, ds[i], q, NULL, 0, (int64_t)mpc_now_ms(), job_hex);
-                if (r == 0) {
-                    phase[i] = TO_RECV;
-                } else if (r != MPC_ERR_IO || strstr(c->errmsg, "send failed")) {
-                    errs[i] = r;
-                    snprintf(msgs[i], sizeof msgs[i], "%.500s", c->errmsg);
-                    phase[i] = DONE;
-                }
-            } else if (phase[i] == TO_RECV && (items[x].revents & ZMQ_POLLIN)) {
-                int r = s_recv(c, ds[i], q->rid, q->type, (int64_t)mpc_now_ms(), &reps[i], NULL, 0, job_hex);
-                if (r == MPC_ERR_TIMEOUT) continue;   /* only a stale reply was there */
-                phase[i] = DONE;
-                errs[i] = r;
-                if (r) snprintf(msgs[i], sizeof msgs[i], "%.500s", c->errmsg);
-            }
-        }
-    }
-    for (uint32_t i = 0; i < n; i++) {
-        if (phase[i] == DONE) continue;
-        errs[i] = phase[i] == TO_SEND ? MPC_ERR_IO : MPC_ERR_TIMEOUT;
-        snprintf(msgs[i], sizeof msgs[i], "daemon %s: %s within %lld ms: %s", s_dname(c, ds[i]),
-                 phase[i] == TO_SEND ? "unreachable" : "no reply", (long long)c->cfg.timeout_ms,
-                 s_why_silent(c, ds[i]));
-    }
-    memcpy(c->errmsg, saved, sizeof saved);
-}
-
-/* STATUS to the daemons listed in ds[0..n-1], all at once (s_ask_all); st[i] for ds[i]. */
-static void s_status(mpc_client *c, const uint8_t *job, const uint32_t *ds, uint32_t n, mpc_daemon_status *st)
-{
-    char job_hex[MPC_CWIRE_JOB_HEX + 1] = "-";
-    if (job) mpc_cwire_job_hex(job, job_hex);
-    mpc_cwire_req q;
-    s_req_init(c, &q, MPC_CW_STATUS, job);
-    q.has_job = job != NULL;
-    mpc_cwire_rep *reps = calloc(n ? n : 1, sizeof *reps);
-    int errs[MPC_MAX_PARTIES];
-    char msgs[MPC_MAX_PARTIES][512];
-    for (uint32_t i = 0; i < n; i++) {
-        memset(&st[i], 0, sizeof st[i]);
-        snprintf(st[i].daemon, sizeof st[i].daemon, "%s", s_dname(c, ds[i]));
-        if (!reps) {
-            st[i].error = MPC_ERR_NOMEM;
-            snprintf(st[i].message, sizeof st[i].message, "out of memory");
-        }
-    }
-    if (!reps) return;
-    s_ask_all(c, &q, job_hex, ds, n, reps, errs, msgs);
-    for (uint32_t i = 0; i < n; i++) {
-        st[i].error = errs[i];
-        if (errs[i] == 0) {
-            s_fill_status(&st[i], &reps[i]);
-        } else {
-            /* an ERROR reply still means the daemon is there */
-            st[i].reachable = errs[i] != MPC_ERR_IO && errs[i] != MPC_ERR_TIMEOUT;
-            snprintf(st[i].message, sizeof st[i].message, "%.500s", msgs[i]);
-        }
-    }
-    free(reps);
-}
-
-int mpc_client_status(mpc_client *c, const char *job_id, mpc_daemon_status *st, size_t cap)
-{
-    c->errmsg[0] = 0;
-    if (cap < c->cfg.n_daemons)
-        return s_seterr(c, MPC_ERR_INVALID, "status: room for %zu daemons, %u configured", cap, c->cfg.n_daemons);
-    uint8_t job[MPC_CWIRE_JOB_BYTES];
-    if (job_id && mpc_cwire_job_parse(job, job_id) != 0)
-        return s_seterr(c, MPC_ERR_INVALID, "'%.40s' is not a job id (32 hex digits)", job_id);
-    uint32_t ds[MPC_MAX_PARTIES];
-    for (uint32_t d = 0; d < c->cfg.n_daemons; d++) ds[d] = d;
-    s_status(c, job_id ? job : NULL, ds, c->cfg.n_daemons, st);
-    return 0;
-}
-
-/* Rank of a job state when merging the daemons' views: the least advanced wins, a failure
- * anywhere wins over everything. */
-static int s_state_rank(int state)
-{
-    return state == MPC_JOB_FAILED ? -1 : state;
-}
-
-int mpc_client_jobs(mpc_client *c, mpc_job_status **out, size_t *n_out)
-{
-    c->errmsg[0] = 0;
-    *out = NULL;
-    *n_out = 0;
-    uint32_t n = c->cfg.n_daemons, ds[MPC_MAX_PARTIES];
-    for (uint32_t d = 0; d < n; d++) ds[d] = d;
-    mpc_cwire_req q;
-    s_req_init(c, &q, MPC_CW_JOBS, NULL);
-    mpc_cwire_rep *reps = calloc(n, sizeof *reps);
-    size_t cap = (size_t)n * MPC_CWIRE_MAX_JOBS;
-    mpc_job_status *js = s_alloc(cap * sizeof *js);
-    if (!reps || !js) {
-        free(reps);
-        mpc_client_free(js);
-        return s_seterr(c, MPC_ERR_NOMEM, "jobs: out of memory");
-    }
-    memset(js, 0, cap * sizeof *js);
-    int errs[MPC_MAX_PARTIES];
-    char msgs[MPC_MAX_PARTIES][512];
-    s_ask_all(c, &q, "-", ds, n, reps, errs, msgs);
-    size_t k = 0;
-    uint32_t answered = 0;
-    for (uint32_t d = 0; d < n; d++) {
-        if (errs[d]) continue;
-        answered++;
-        for (uint32_t l = 0; l < reps[d].n_jobs; l++) {
-            const mpc_cwire_job_line *ln = &reps[d].jobs[l];
-            char hex[MPC_CWIRE_JOB_HEX + 1];
-            mpc_cwire_job_hex(ln->id, hex);
-            size_t x;
-            for (x = 0; x < k; x++)
-                if (!strcmp(js[x].id, hex)) break;
-            mpc_job_status *j = &js[x];
-            if (x == k) {
-                k++;
-                snprintf(j->id, sizeof j->id, "%s", hex);
-                snprintf(j->submitter, sizeof j->submitter, "%s", ln->client);
-                j->state = ln->state;
-                j->age_s = ln->age_s;
-                j->layers_done = ln->layers_done;
-                j->layers_total = ln->layers_total;
-                j->prep_made = ln->prep_made;
-                j->prep_needed = ln->prep_needed;
-            } else {
-                if (s_state_rank(ln->state) < s_state_rank(j->state)) j->state = ln->state;
-                if (ln->age_s > j->age_s) j->age_s = ln->age_s;
-                if (ln->layers_done < j->layers_done) j->layers_done = ln->layers_done;
-                if (ln->layers_total > j->layers_total) j->layers_total = ln->layers_total;
-                if (ln->prep_needed && (!j->prep_needed || ln->prep_made < j->prep_made)) {
-                    j->prep_made = ln->prep_made;
-                    j->prep_needed = ln->prep_needed;
-                }
-            }
-            j->n_daemons++;
-            snprintf(j->state_name, sizeof j->state_name, "%s", mpc_job_state_name(j->state));
-        }
-    }
-    free(reps);
-    if (answered == 0) {
-        mpc_client_free(js);
-        return s_seterr(c, MPC_ERR_IO, "jobs: no daemon answered (%s)", msgs[0]);
-    }
-    *out = js;
-    *n_out = k;
-    return 0;
-}
-
-/* Keeps what rep (the first daemon's answer) says was withheld of output o.  0 or MPC_ERR_NOMEM. */
-static int s_keep_withheld(mpc_job *j, uint32_t o, const mpc_cwire_rep *rep)
-{
-    uint32_t no = j->circ->n_outputs;
-    if (!j->withheld_note) {
-        j->withheld_note = calloc(no, sizeof *j->withheld_note);
-        j->withheld_bits = calloc(no, sizeof *j->withheld_bits);
-        if (!j->withheld_note || !j->withheld_bits) return MPC_ERR_NOMEM;
-    }
-    free(j->withheld_note[o]);
-    free(j->withheld_bits[o]);
-    j->withheld_note[o] = NULL;
-    j->withheld_bits[o] = NULL;
-    if (!rep || !rep->withheld[0]) return 0;
-    size_t nb = (size_t)(rep->count + 7) / 8;
-    j->withheld_note[o] = strdup(rep->withheld);
-    j->withheld_bits[o] = malloc(nb);
-    if (!j->withheld_note[o] || !j->withheld_bits[o]) return MPC_ERR_NOMEM;
-    memcpy(j->withheld_bits[o], rep->withheld_bits, nb);
-    return 0;
-}
-
-const char *mpc_job_output_note(const mpc_job *j, const char *name)
-{
-    int o = name ? s_find_output(j, name) : -1;
-    return o >= 0 && j->withheld_note && j->withheld_note[o] ? j->withheld_note[o] : "";
-}
-
-int mpc_job_output_withheld(const mpc_job *j, const char *name, uint64_t i)
-{
-    int o = name ? s_find_output(j, name) : -1;
-    if (o < 0 || !j->withheld_bits || !j->withheld_bits[o] || i >= j->circ->outputs[o].len) return 0;
-    return j->withheld_bits[o][i / 8] >> (i % 8) & 1;
-}
-
-int mpc_job_output(mpc_client *c, mpc_job *j, const char *name, int timeout_ms, uint64_t **values, uint64_t *n_out)
-{
-    c->errmsg[0] = 0;
-    *values = NULL;
-    *n_out = 0;
-    if (!j->live)
-        return s_seterr(c, MPC_ERR_STATE, "the job is not submitted yet (mpc_job_submit or mpc_job_attach first)");
-    int idx = name ? s_find_output(j, name) : -1;
-    if (idx < 0) return s_seterr(c, MPC_ERR_NOTFOUND, "job %s: the program has no output '%.64s'", j->id_hex, name ? name : "");
-    const mpc_output *o = &j->circ->outputs[idx];
-    uint64_t n = o->len;
-    if (n > SIZE_MAX / 8) return s_seterr(c, MPC_ERR_LIMIT, "output '%s' is too long", name);
-    uint64_t *acc = s_alloc((size_t)n * 8);
-    uint64_t *share = sodium_allocarray((size_t)n, 8);
-    mpc_cwire_rep *first = NULL;   /* the first daemon's answer: the others must list the same withheld elements */
-    int r;
-    if (!acc || !share) {
-        r = s_seterr(c, MPC_ERR_NOMEM, "job %s: out of memory for output '%s'", j->id_hex, name);
-        goto out;
-    }
-    memset(acc, 0, (size_t)n * 8);
-    int64_t start = (int64_t)mpc_now_ms();
-    int64_t deadline = start + (timeout_ms < 0 ? S_DEFAULT_WAIT : timeout_ms);
-    int64_t next_progress = start + c->progress_ms;
-    mpc_cwire_req q;
-    s_req_init(c, &q, MPC_CW_RESULT, j->id);
-    strcpy(q.name, name);
-    for (uint32_t p = 0; p < j->k; p++) {
-        uint32_t d = j->daemon_of[p];
-        for (;;) {
-            if (s_interrupted(c)) {
-                r = s_seterr(c, MPC_ERR_CANCELLED, "job %s: interrupted while waiting for output '%s'", j->id_hex, name);
-                goto out;
-            }
-            int64_t now = (int64_t)mpc_now_ms();
-            int64_t left = deadline - now;
-            int64_t wait = left < 0 ? 0 : left;
-            if (wait > MPC_CWIRE_MAX_WAIT_MS) wait = MPC_CWIRE_MAX_WAIT_MS;
-            if (c->progress && wait > c->progress_ms) wait = c->progress_ms;
-            q.rid = c->next_rid++;
-            q.wait_ms = (uint32_t)wait;
-            int64_t asked = (int64_t)mpc_now_ms();
-            r = s_send(c, d, &q, NULL, 0, (int64_t)mpc_now_ms() + c->cfg.timeout_ms, j->id_hex);
-            if (r) goto out;
-            mpc_cwire_rep rep;
-            r = s_recv(c, d, q.rid, MPC_CW_RESULT, (int64_t)mpc_now_ms() + wait + c->cfg.timeout_ms, &rep, share, n, j->id_hex);
-            if (r) goto out;
-            if (rep.ready) {
-                if (rep.vtype != o->type) {
-                    r = s_seterr(c, MPC_ERR_PROTOCOL, "daemon %s: job %s: output '%s' arrives as %s, the circuit says %s",
-                                 s_dname(c, d), j->id_hex, name, s_type_name(rep.vtype), s_type_name(o->type));
-                    goto out;
-                }
-                if (!first && (first = malloc(sizeof *first)) != NULL) *first = rep;
-                if (!first) {
-                    r = s_seterr(c, MPC_ERR_NOMEM, "out of memory");
-                    goto out;
-                }
-                if (strcmp(first->withheld, rep.withheld) != 0 ||
-                    memcmp(first->withheld_bits, rep.withheld_bits, sizeof rep.withheld_bits) != 0) {
-                    r = s_seterr(c, MPC_ERR_PROTOCOL, "daemon %s: job %s: output '%s': the daemons withheld different "
-                                 "elements", s_dname(c, d), j->id_hex, name);
-                    goto out;
-                }
-                mpc_cwire_add(acc, share, n);
-                break;
-            }
-            if (rep.state == MPC_JOB_FAILED) {
-                r = s_seterr(c, MPC_ERR_PEER_ABORT, "daemon %s: job %s: failed", s_dname(c, d), j->id_hex);
-                goto out;
-            }
-            /* a daemon that answers "not yet" long before `wait` is not holding the request:
-             * pace the polls instead of spinning */
-            int64_t early = asked + wait - (int64_t)mpc_now_ms();
-            if (early > 0) {
-                int64_t pause = early < 100 ? early : 100;
-                struct timespec ts = {(time_t)(pause / 1000), (long)(pause % 1000) * 1000000L};
-                nanosleep(&ts, NULL);
-            }
-            if ((int64_t)mpc_now_ms() >= deadline) {
-                r = s_seterr(c, MPC_ERR_TIMEOUT, "daemon %s: job %s: output '%s' not ready after %d ms (job %s)",
-                             s_dname(c, d), j->id_hex, name, timeout_ms < 0 ? S_DEFAULT_WAIT : timeout_ms,
-                             mpc_job_state_name(rep.state));
-                goto out;
-            }
-            if (c->progress && (int64_t)mpc_now_ms() >= next_progress) {
-                mpc_daemon_status st[MPC_MAX_PARTIES];
-                s_status(c, j->id, j->daemon_of, j->k, st);
-                c->progress(c->progress_ctx, j, st, j->k);
-                next_progress = (int64_t)mpc_now_ms() + c->progress_ms;
-            }
-        }
-    }
-    r = s_keep_withheld(j, (uint32_t)idx, first);
-    if (r) {
-        r = s_seterr(c, r, "out of memory");
-        goto out;
-    }
-    *values = acc;
-    *n_out = n;
-    acc = NULL;
-out:
-    free(first);
-    if (share) sodium_free(share);
-    mpc_client_free(acc);
-    return r;
-}
-
-int mpc_job_output_text(mpc_client *c, mpc_job *j, const char *name, int timeout_ms, char **text)
-{
-    *text = NULL;
-    uint64_t *v = NULL, n = 0;
-    int r = mpc_job_output(c, j, name, timeout_ms, &v, &n);
-    if (r) return r;
-    const mpc_output *o = &j->circ->outputs[s_find_output(j, name)];
-    /* 64 bytes per value suffice (value.h), plus ", " */
-    if (n > (SIZE_MAX - 1) / 66) {
-        mpc_client_free(v);
-        return s_seterr(c, MPC_ERR_LIMIT, "output '%s' is too long to format", name);
-    }
-    char *buf = s_alloc((size_t)n * 66 + 1);
-    if (!buf) {
-        mpc_client_free(v);
-        return s_seterr(c, MPC_ERR_NOMEM, "out of memory");
-    }
-    size_t off = 0;
-    for (uint64_t i = 0; i < n; i++) {
-        if (i) {
-            memcpy(buf + off, ", ", 2);
-            off += 2;
-        }
-        /* an element the release rules withheld carries no value */
-        int len = mpc_job_output_withheld(j, name, i) ? snprintf(buf + off, 65, "withheld")
-                                                       : mpc_value_format(o->type, j->circ->frac_bits, v[i], buf + off, 65);
-        if (len < 0) {
-            mpc_client_free(v);
-            mpc_client_free(buf);
-            return s_seterr(c, MPC_ERR_INVALID, "cannot format output '%s'", name);
-        }
-        off += (size_t)len;
-    }
-    buf[off] = 0;
-    mpc_client_free(v);
-    *text = buf;
-    return 0;
 }
 
 /* --------------------------------------------------------------------------------------- *
@@ -1747,7 +1343,7 @@ int mpc_client_compile(const char *src, size_t len, const char *filename, const 
         snprintf(err, errlen, "out of memory");
         goto out;
     }
-    *circ = s_alloc(blen);
+    *circ = mpc_client_alloc(blen);
     if (!*circ) {
         free(bytes);
         snprintf(err, errlen, "out of memory");

@@ -71,6 +71,24 @@ void *mpc_client_alloc(size_t n);
  * datasets (dataset.c).  0 or MPC_ERR_NOMEM. */
 int mpc_job_mark_datasets(mpc_client *c, mpc_job *j);
 
+/* What client.c lends client_out.c (outputs and status): the connection to daemon d and the
+ * request/reply exchange over it.  mpc_client_send_req sends q (and payload, whose ownership
+ * moves to ZeroMQ) to daemon d by deadline; mpc_client_recv_rep waits for the reply of
+ * request rid of the given type (a share of share_n elements goes to share); both name job_hex
+ * in their errors.  mpc_client_req_init fills a request with a fresh id. */
+int mpc_client_send_req(mpc_client *c, uint32_t d, const mpc_cwire_req *q, void *payload, size_t payload_len,
+                        int64_t deadline, const char *job_hex);
+int mpc_client_recv_rep(mpc_client *c, uint32_t d, uint64_t rid, uint8_t type, int64_t deadline, mpc_cwire_rep *rep,
+                        uint64_t *share, uint64_t share_n, const char *job_hex);
+void mpc_client_req_init(mpc_client *c, mpc_cwire_req *q, uint8_t type, const uint8_t *job);
+/* Daemon d's name; why it did not answer (a phrase); whether the caller's interrupt flag is set. */
+const char *mpc_client_dname(const mpc_client *c, uint32_t d);
+const char *mpc_client_why_silent(mpc_client *c, uint32_t d);
+int mpc_client_interrupted(const mpc_client *c);
+/* The index of output `name` of the job's circuit, or -1; a value type's name. */
+int mpc_job_find_output(const mpc_job *j, const char *name);
+const char *mpc_client_type_name(uint8_t t);
+
 /* Sets the client's error message (one line) and returns code. */
 int mpc_client_seterr(mpc_client *c, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
