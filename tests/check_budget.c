@@ -1,0 +1,229 @@
+/* check_budget.c — the privacy budget ledger (mpcd/budget.h): reserve, commit, release, the
+ * all-or-nothing reservation over several budgets, the daily reset at UTC midnight with an
+ * injected clock, persistence across a reopen, the atomic write (no temp file left, the old
+ * file intact when the write fails) and a damaged file refused at open. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "runner.h"
+#include "budget.h"
+#include "mpc_err.h"
+
+static char s_dir[64];
+static char s_path[128];
+static uint64_t s_clock;
+
+static uint64_t s_now(void) { return s_clock; }
+
+static void s_setup(void)
+{
+    snprintf(s_dir, sizeof s_dir, "/tmp/check_budget.XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(s_dir));
+    snprintf(s_path, sizeof s_path, "%s/dp_budget.ledger", s_dir);
+    s_clock = 20000ull * 86400 + 3600;   /* 01:00 UTC of some day */
+}
+
+static void s_teardown(void)
+{
+    char tmp[160];
+    unlink(s_path);
+    snprintf(tmp, sizeof tmp, "%s.tmp", s_path);
+    unlink(tmp);
+    rmdir(s_dir);
+}
+
+static const uint8_t J1[16] = {1}, J2[16] = {2}, J3[16] = {3};
+
+static mpcd_budget_ask s_ask(const char *key, double b, int period)
+{
+    mpcd_budget_ask a;
+    memset(&a, 0, sizeof a);
+    snprintf(a.key, sizeof a.key, "%s", key);
+    a.budget = b;
+    a.period = period;
+    return a;
+}
+
+static mpcd_ledger *s_open(void)
+{
+    char err[512];
+    mpcd_ledger *l = NULL;
+    ck_assert_msg(mpcd_ledger_open(s_path, s_now, &l, err, sizeof err) == 0, "%s", err);
+    return l;
+}
+
+START_TEST(test_reserve_commit_release)
+{
+    mpcd_ledger *l = s_open();
+    mpcd_budget_ask a = s_ask("program aa", 3, MPCD_PERIOD_TOTAL);
+    char why[256] = "";
+    double e, d;
+    ck_assert_int_eq(mpcd_ledger_reserve(l, J1, &a, 1, 2, 1e-6, why, sizeof why), 0);
+    mpcd_ledger_spent(l, "program aa", MPCD_PERIOD_TOTAL, &e, &d);
+    ck_assert(e == 2 && d == 1e-6);
+    /* Concurrent second job: 2 more do not fit in the 1 left, whatever the first one does. */
+    ck_assert_int_eq(mpcd_ledger_reserve(l, J2, &a, 1, 2, 0, why, sizeof why), MPC_ERR_DENIED);
+    ck_assert_msg(strstr(why, "privacy budget of program aa exhausted: the job spends ε = 2, 1 of 3 left in total"),
+                  "%s", why);
+    /* Released before running: the 2 come back, and a job of 2 fits again. */
+    ck_assert_int_eq(mpcd_ledger_release(l, J1), 0);
+    mpcd_ledger_spent(l, "program aa", MPCD_PERIOD_TOTAL, &e, &d);
+    ck_assert(e == 0 && d == 0);
+    ck_assert_int_eq(mpcd_ledger_reserve(l, J2, &a, 1, 2, 0, why, sizeof why), 0);
+    mpcd_ledger_commit(l, J2);
+    /* After the commit a release changes nothing. */
+    ck_assert_int_eq(mpcd_ledger_release(l, J2), 0);
+    mpcd_ledger_spent(l, "program aa", MPCD_PERIOD_TOTAL, &e, &d);
+    ck_assert(e == 2);
+    ck_assert_int_eq(mpcd_ledger_reserve(l, J3, &a, 1, 1, 0, why, sizeof why), 0);   /* exactly the 1 left */
+    ck_assert_int_eq(mpcd_ledger_reserve(l, J1, &a, 1, 0.001, 0, why, sizeof why), MPC_ERR_DENIED);
+    mpcd_ledger_close(&l);
+}
+END_TEST
+
+START_TEST(test_all_or_nothing)
+{
+    mpcd_ledger *l = s_open();
+    mpcd_budget_ask a[2] = {s_ask("program aa", 10, MPCD_PERIOD_TOTAL), s_ask("dataset ages", 1, MPCD_PERIOD_TOTAL)};
+    char why[256];
+    double e, d;
+    ck_assert_int_eq(mpcd_ledger_reserve(l, J1, a, 2, 2, 0, why, sizeof why), MPC_ERR_DENIED);
+    ck_assert_msg(strstr(why, "dataset ages") && strstr(why, "0 of 1") == NULL && strstr(why, "1 of 1"), "%s", why);
+    mpcd_ledger_spent(l, "program aa", MPCD_PERIOD_TOTAL, &e, &d);
+    ck_assert(e == 0);   /* the program's budget was not charged either */
+    ck_assert_int_eq(mpcd_ledger_reserve(l, J1, a, 2, 0.5, 0, why, sizeof why), 0);
+    mpcd_ledger_spent(l, "dataset ages", MPCD_PERIOD_TOTAL, &e, &d);
+    ck_assert(e == 0.5);
+    mpcd_ledger_spent(l, "program aa", MPCD_PERIOD_TOTAL, &e, &d);
+    ck_assert(e == 0.5);
+    mpcd_ledger_close(&l);
+}
+END_TEST
+
+START_TEST(test_day_rollover)
+{
+    mpcd_ledger *l = s_open();
+    mpcd_budget_ask a = s_ask("program aa", 3, MPCD_PERIOD_DAY);
+    char why[256];
+    double e, d;
+    ck_assert_int_eq(mpcd_ledger_reserve(l, J1, &a, 1, 2, 0, why, sizeof why), 0);
+    mpcd_ledger_commit(l, J1);
+    ck_assert_int_eq(mpcd_ledger_reserve(l, J2, &a, 1, 2, 0, why, sizeof why), MPC_ERR_DENIED);
+    ck_assert_msg(strstr(why, "1 of 3 left today"), "%s", why);
+    ck_assert_int_eq(mpcd_ledger_reserve(l, J2, &a, 1, 1, 0, why, sizeof why), 0);   /* pending across midnight */
+    s_clock += 23 * 3600 - 1;   /* 23:59:59 */
+    ck_assert_int_eq(mpcd_ledger_reserve(l, J3, &a, 1, 0.5, 0, why, sizeof why), MPC_ERR_DENIED);
+    s_clock += 1;               /* midnight UTC */
+    mpcd_ledger_spent(l, "program aa", MPCD_PERIOD_DAY, &e, &d);
+    ck_assert(e == 0);
+    ck_assert_int_eq(mpcd_ledger_reserve(l, J3, &a, 1, 3, 0, why, sizeof why), 0);
+    /* Yesterday's pending reservation released today gives nothing back from today's budget. */
+    ck_assert_int_eq(mpcd_ledger_release(l, J2), 0);
+    mpcd_ledger_spent(l, "program aa", MPCD_PERIOD_DAY, &e, &d);
+    ck_assert(e == 3);
+    mpcd_ledger_close(&l);
+    /* The day is in the file: reopened the same day the spend holds, the next day it is gone. */
+    l = s_open();
+    mpcd_ledger_spent(l, "program aa", MPCD_PERIOD_DAY, &e, &d);
+    ck_assert(e == 3);
+    s_clock += 86400;
+    mpcd_ledger_spent(l, "program aa", MPCD_PERIOD_DAY, &e, &d);
+    ck_assert(e == 0);
+    mpcd_ledger_close(&l);
+}
+END_TEST
+
+START_TEST(test_persist_and_atomic)
+{
+    mpcd_ledger *l = s_open();
+    mpcd_budget_ask a = s_ask("dataset ages", 5, MPCD_PERIOD_TOTAL);
+    char why[256], tmp[160];
+    ck_assert_int_eq(mpcd_ledger_reserve(l, J1, &a, 1, 1.25, 1e-9, why, sizeof why), 0);
+    snprintf(tmp, sizeof tmp, "%s.tmp", s_path);
+    ck_assert_int_ne(access(tmp, F_OK), 0);   /* the temp file was renamed over the ledger */
+    /* A reservation pending at a stop stays charged after the restart. */
+    mpcd_ledger_close(&l);
+    l = s_open();
+    double e, d;
+    mpcd_ledger_spent(l, "dataset ages", MPCD_PERIOD_TOTAL, &e, &d);
+    ck_assert(e == 1.25 && d == 1e-9);
+    /* A failed write (the temp file's name taken by a directory) leaves the old file whole and
+     * reserves nothing. */
+    ck_assert_int_eq(mkdir(tmp, 0700), 0);
+    ck_assert_int_eq(mpcd_ledger_reserve(l, J2, &a, 1, 1, 0, why, sizeof why), MPC_ERR_IO);
+    ck_assert_msg(strstr(why, "cannot write the privacy budget ledger"), "%s", why);
+    ck_assert_int_eq(rmdir(tmp), 0);
+    mpcd_ledger_spent(l, "dataset ages", MPCD_PERIOD_TOTAL, &e, &d);
+    ck_assert(e == 1.25);
+    mpcd_ledger_close(&l);
+    l = s_open();
+    mpcd_ledger_spent(l, "dataset ages", MPCD_PERIOD_TOTAL, &e, &d);
+    ck_assert(e == 1.25);
+    mpcd_ledger_close(&l);
+}
+END_TEST
+
+static void s_write(const char *text)
+{
+    FILE *f = fopen(s_path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void s_refused(const char *text, const char *what)
+{
+    s_write(text);
+    char err[512] = "";
+    mpcd_ledger *l = NULL;
+    ck_assert_int_eq(mpcd_ledger_open(s_path, s_now, &l, err, sizeof err), -1);
+    ck_assert_ptr_null(l);
+    ck_assert_msg(strstr(err, s_path) && strstr(err, "damaged privacy budget ledger") && strstr(err, what), "%s", err);
+    /* Never reset: the damaged file is still there as it was. */
+    FILE *f = fopen(s_path, "r");
+    ck_assert_ptr_nonnull(f);
+    char buf[256] = "";
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    ck_assert_str_eq(buf, text);
+}
+
+START_TEST(test_damaged_refused)
+{
+    s_refused("", "empty");
+    s_refused("mpcd-dp-ledger 1\ntotal 0 2 0 program aa\n", "no end line");
+    s_refused("mpcd-dp-ledger 1\ntotal 0 2 0 program aa\nend 2\n", "end line");
+    s_refused("mpcd-dp-ledger 1\ntotal 0 x 0 program aa\nend 1\n", "line 2");
+    s_refused("mpcd-dp-ledger 1\ntotal 0 -1 0 program aa\nend 1\n", "line 2");
+    s_refused("mpcd-dp-ledger 1\nweekly 0 1 0 program aa\nend 1\n", "line 2");
+    s_refused("mpcd-dp-ledger 1\ntotal 0 1 0 program aa\ntotal 0 1 0 program aa\nend 2\n", "twice");
+    s_refused("hello\n", "line 1");
+    s_refused("mpcd-dp-ledger 1\nend 0", "line 2");   /* cut inside the last line */
+    /* A good file opens. */
+    s_write("mpcd-dp-ledger 1\ntotal 0 2.5 0 program aa\nend 1\n");
+    mpcd_ledger *l = s_open();
+    double e, d;
+    mpcd_ledger_spent(l, "program aa", MPCD_PERIOD_TOTAL, &e, &d);
+    ck_assert(e == 2.5);
+    mpcd_ledger_close(&l);
+}
+END_TEST
+
+Suite *mpc_test_suite(void)
+{
+    Suite *s = suite_create("budget");
+    TCase *tc = tcase_create("ledger");
+    tcase_add_checked_fixture(tc, s_setup, s_teardown);
+    tcase_add_test(tc, test_reserve_commit_release);
+    tcase_add_test(tc, test_all_or_nothing);
+    tcase_add_test(tc, test_day_rollover);
+    tcase_add_test(tc, test_persist_and_atomic);
+    tcase_add_test(tc, test_damaged_refused);
+    suite_add_tcase(s, tc);
+    return s;
+}
