@@ -295,7 +295,7 @@ int mpcd_ledger_reserve(mpcd_ledger *l, const uint8_t job[MPCD_BUDGET_JOB_BYTES]
             s_num(eps, s, sizeof s);
             s_num(left, lf, sizeof lf);
             s_num(asks[i].budget, b, sizeof b);
-            snprintf(why, whylen, "privacy budget of %s exhausted: the job spends ε = %s, %s of %s left %s", e->key, s,
+            snprintf(why, whylen, "privacy budget of %s exhausted: the job spends eps = %s, %s of %s left %s", e->key, s,
                      lf, b, asks[i].period == MPCD_PERIOD_DAY ? "today (UTC)" : "in total");
             rc = MPC_ERR_DENIED;
             goto fail;

@@ -42,7 +42,7 @@ void mpcd_ledger_close(mpcd_ledger **l);
 
 /* Reserves eps (and delta) for job against each of the n budgets: all, or none when one of
  * them would be exceeded.  0; MPC_ERR_DENIED with why = "privacy budget of program P
- * exhausted: the job spends ε = 2, 1 of 3 left today"; MPC_ERR_IO when the file cannot be
+ * exhausted: the job spends eps = 2, 1 of 3 left today"; MPC_ERR_IO when the file cannot be
  * written (nothing reserved then).  A job id may hold one reservation. */
 int  mpcd_ledger_reserve(mpcd_ledger *l, const uint8_t job[MPCD_BUDGET_JOB_BYTES], const mpcd_budget_ask *asks,
                          uint32_t n, double eps, double delta, char *why, size_t whylen);
