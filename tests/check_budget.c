@@ -67,7 +67,7 @@ START_TEST(test_reserve_commit_release)
     ck_assert(e == 2 && d == 1e-6);
     /* Concurrent second job: 2 more do not fit in the 1 left, whatever the first one does. */
     ck_assert_int_eq(mpcd_ledger_reserve(l, J2, &a, 1, 2, 0, why, sizeof why), MPC_ERR_DENIED);
-    ck_assert_msg(strstr(why, "privacy budget of program aa exhausted: the job spends ε = 2, 1 of 3 left in total"),
+    ck_assert_msg(strstr(why, "privacy budget of program aa exhausted: the job spends eps = 2, 1 of 3 left in total"),
                   "%s", why);
     /* Released before running: the 2 come back, and a job of 2 fits again. */
     ck_assert_int_eq(mpcd_ledger_release(l, J1), 0);
