@@ -1,7 +1,10 @@
 /* check_budget.c — the privacy budget ledger (mpcd/budget.h): reserve, commit, release, the
  * all-or-nothing reservation over several budgets, the daily reset at UTC midnight with an
  * injected clock, persistence across a reopen, the atomic write (no temp file left, the old
- * file intact when the write fails) and a damaged file refused at open. */
+ * file intact when the write fails) and a damaged file refused at open.  Then admission
+ * through mpcd_handle (no socket): a job's spend is the sum of its DP outputs' ε, a second job
+ * beyond the budget is refused, a queued job cancelled gives its spend back, a job failing
+ * while running keeps it, and an output that is not DP under a budget is refused by name. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,8 +12,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "runner.h"
 #include "budget.h"
+#include "compile.h"
+#include "config.h"
+#include "cwire.h"
+#include "format.h"
+#include "handlers.h"
+#include "jobs.h"
 #include "mpc_err.h"
 
 static char s_dir[64];
@@ -214,6 +225,122 @@ START_TEST(test_damaged_refused)
 }
 END_TEST
 
+#define S_DP2 "party a, b\ninput x: int[4] from a in 0..100\ninput y: int[4] from b in 0..100\n" \
+              "let v = concat(x, y)\noutput c1 = dp_count(v >= 10, 1.0) to a, b\n" \
+              "output c2 = dp_count(v >= 50, 1.0) to a, b\n"
+#define S_RAW "party a, b\ninput x: int[4] from a in 0..100\ninput y: int[4] from b in 0..100\n" \
+              "let v = concat(x, y)\noutput c1 = dp_count(v >= 10, 1.0) to a, b\noutput total = sum(v) to a\n"
+
+static mpcd_config s_cfg;
+
+static void s_config(double budget)
+{
+    memset(&s_cfg, 0, sizeof s_cfg);
+    strcpy(s_cfg.name, "a");
+    s_cfg.n_parties = 2;
+    strcpy(s_cfg.parties[0].name, "a");
+    strcpy(s_cfg.parties[1].name, "b");
+    s_cfg.n_clients = 1;
+    strcpy(s_cfg.clients[0].name, "analyst");
+    s_cfg.clients[0].may_submit = 1;
+    s_cfg.allow_any_program = 1;
+    s_cfg.max_queued_jobs = 10;
+    s_cfg.max_jobs_per_client = 10;
+    s_cfg.max_job_bytes = (int64_t)1 << 26;
+    s_cfg.dp.eps = budget;
+}
+
+static uint8_t *s_circ(const char *src, size_t *len)
+{
+    mpc_circuit *c = NULL;
+    mpc_diag d;
+    ck_assert_int_eq(mpc_compile(src, strlen(src), "p.mpc", NULL, 0, &c, &d), 0);
+    mpc_diag_free(&d);
+    uint8_t *b = NULL;
+    ck_assert_int_eq(mpc_circ_write(c, &b, len), 0);
+    mpc_circ_destroy(&c);
+    return b;
+}
+
+static void s_req(mpcd_jobs *jobs, int type, const uint8_t id[16], const uint8_t *circ, size_t len, mpc_cwire_rep *rep)
+{
+    mpc_cwire_req req;
+    memset(&req, 0, sizeof req);
+    req.type = (uint8_t)type;
+    req.rid = 9;
+    memcpy(req.job, id, sizeof req.job);
+    req.n_bind = 2;
+    strcpy(req.bind[0], "a");
+    strcpy(req.bind[1], "b");
+    req.circ = circ;
+    req.circ_len = len;
+    uint64_t *share = NULL;
+    mpcd_handle(&s_cfg, jobs, "analyst", &req, NULL, 0, NULL, rep, &share);
+    ck_assert_ptr_null(share);
+}
+
+START_TEST(test_admission)
+{
+    ck_assert_int_ge(sodium_init(), 0);
+    mpcd_ledger *l = s_open();
+    mpcd_ledger_set_global(l);
+    mpcd_jobs *jobs = mpcd_jobs_new(100);
+    size_t n, nraw;
+    uint8_t *dp = s_circ(S_DP2, &n), *raw = s_circ(S_RAW, &nraw);
+    uint8_t k1[16], k2[16], k3[16], k4[16];
+    randombytes_buf(k1, 16), randombytes_buf(k2, 16), randombytes_buf(k3, 16), randombytes_buf(k4, 16);
+    mpc_cwire_rep rep;
+    s_config(3);
+    s_req(jobs, MPC_CW_SUBMIT, k1, dp, n, &rep);
+    ck_assert_msg(rep.type == MPC_CW_SUBMIT_OK, "%s", rep.msg);
+    s_req(jobs, MPC_CW_SUBMIT, k2, dp, n, &rep);
+    ck_assert_int_eq(rep.type, MPC_CW_ERROR);
+    ck_assert_int_eq(rep.code, MPC_ERR_DENIED);
+    ck_assert_msg(strstr(rep.msg, "exhausted: the job spends eps = 2, 1 of 3 left in total") &&
+                  strstr(rep.msg, "privacy budget of program "), "%s", rep.msg);
+    /* The first job cancelled while queued: its 2 come back, the second fits. */
+    s_req(jobs, MPC_CW_CANCEL, k1, NULL, 0, &rep);
+    ck_assert_msg(rep.type == MPC_CW_CANCEL_OK, "%s", rep.msg);
+    s_req(jobs, MPC_CW_SUBMIT, k2, dp, n, &rep);
+    ck_assert_msg(rep.type == MPC_CW_SUBMIT_OK, "%s", rep.msg);
+    /* It runs, then fails: the charge stays. */
+    mpcd_jobs_lock(jobs);
+    mpcd_job *job = mpcd_jobs_find(jobs, k2);
+    ck_assert_ptr_nonnull(job);
+    ck_assert(job->dp_eps == 2);
+    ck_assert_msg(strstr(job->dp_note, ": 1 of 3 left in total"), "%s", job->dp_note);
+    job->state = MPCD_JOB_RUNNING;
+    mpcd_ledger_commit(l, k2);
+    mpcd_job_fail(job, "a peer went away");
+    mpcd_jobs_unlock(jobs);
+    s_req(jobs, MPC_CW_SUBMIT, k3, dp, n, &rep);
+    ck_assert_int_eq(rep.type, MPC_CW_ERROR);
+    ck_assert_msg(strstr(rep.msg, "1 of 3 left"), "%s", rep.msg);
+    /* An output that is not DP under a budget: refused by name, nothing charged. */
+    s_req(jobs, MPC_CW_SUBMIT, k4, raw, nraw, &rep);
+    ck_assert_int_eq(rep.type, MPC_CW_ERROR);
+    ck_assert_msg(strstr(rep.msg, "admits only differentially private outputs: output 'total' is not"), "%s", rep.msg);
+    /* No budget configured: unlimited, and non-DP outputs are admitted. */
+    s_config(0);
+    s_req(jobs, MPC_CW_SUBMIT, k4, raw, nraw, &rep);
+    ck_assert_msg(rep.type == MPC_CW_SUBMIT_OK, "%s", rep.msg);
+    s_req(jobs, MPC_CW_SUBMIT, k3, dp, n, &rep);
+    ck_assert_msg(rep.type == MPC_CW_SUBMIT_OK, "%s", rep.msg);
+    /* A budget but no ledger (no state_dir): refused. */
+    mpcd_ledger_set_global(NULL);
+    s_config(3);
+    uint8_t k5[16];
+    randombytes_buf(k5, 16);
+    s_req(jobs, MPC_CW_SUBMIT, k5, dp, n, &rep);
+    ck_assert_int_eq(rep.type, MPC_CW_ERROR);
+    ck_assert_msg(strstr(rep.msg, "keeps no ledger (dp_budget needs state_dir)"), "%s", rep.msg);
+    mpcd_jobs_destroy(&jobs);
+    free(dp);
+    free(raw);
+    mpcd_ledger_close(&l);
+}
+END_TEST
+
 Suite *mpc_test_suite(void)
 {
     Suite *s = suite_create("budget");
@@ -224,6 +351,7 @@ Suite *mpc_test_suite(void)
     tcase_add_test(tc, test_day_rollover);
     tcase_add_test(tc, test_persist_and_atomic);
     tcase_add_test(tc, test_damaged_refused);
+    tcase_add_test(tc, test_admission);
     suite_add_tcase(s, tc);
     return s;
 }
