@@ -15,6 +15,7 @@
 #include <sodium.h>
 
 #include "runner.h"
+#include "approve.h"
 #include "budget.h"
 #include "compile.h"
 #include "config.h"
@@ -341,6 +342,53 @@ START_TEST(test_admission)
 }
 END_TEST
 
+/* The budgets a job is charged against: its program's (the party default here) and each
+ * distinct dataset it reads that has one, once. */
+START_TEST(test_budgets_of_a_job)
+{
+    static const char src[] = "party a, b\nparam N = 4\n"
+        "input t: table(age: int in 0..120)[N] from a dataset \"ages\"\n"
+        "input t2: table(age: int in 0..120)[N] from b dataset \"ages\"\n"
+        "input u: table(age: int in 0..120)[N] from b dataset \"other\"\n"
+        "output c = dp_count(concat(t.age, t2.age, u.age) >= 18, 1.0) to a, b\n";
+    mpc_circuit *c = NULL;
+    mpc_diag d;
+    ck_assert_int_eq(mpc_compile(src, strlen(src), "p.mpc", NULL, 0, &c, &d), 0);
+    mpc_diag_free(&d);
+    ck_assert_ptr_nonnull(c->program);
+    uint8_t hash[32];
+    ck_assert_int_eq(mpc_circ_hash(c, hash), 0);
+    s_config(3);
+    s_cfg.n_datasets = 2;
+    strcpy(s_cfg.datasets[0].name, "ages");
+    s_cfg.datasets[0].dp.eps = 2.5;
+    s_cfg.datasets[0].dp.period = MPCD_DP_PERIOD_DAY;
+    strcpy(s_cfg.datasets[1].name, "other");
+    const char bind[2][MPC_NAME_MAX] = {"a", "b"};
+    mpcd_budget_ask asks[MPCD_BUDGET_MAX_ASKS];
+    uint32_t n = mpcd_dp_budgets(&s_cfg, c, hash, bind, 2, asks, MPCD_BUDGET_MAX_ASKS);
+    ck_assert_uint_eq(n, 2);
+    ck_assert(!strncmp(asks[0].key, "program ", 8) && strlen(asks[0].key) == 8 + 64);
+    ck_assert(asks[0].budget == 3 && asks[0].period == MPCD_PERIOD_TOTAL);
+    ck_assert_str_eq(asks[1].key, "dataset ages");
+    ck_assert(asks[1].budget == 2.5 && asks[1].period == MPCD_PERIOD_DAY);
+    /* Without the party default only the dataset's budget applies. */
+    s_cfg.dp.eps = 0;
+    n = mpcd_dp_budgets(&s_cfg, c, hash, bind, 2, asks, MPCD_BUDGET_MAX_ASKS);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_str_eq(asks[0].key, "dataset ages");
+    /* A circuit hash listed with its own budget: keyed by the circuit hash. */
+    s_cfg.allow_any_program = 0;
+    s_cfg.n_allowed = 1;
+    memcpy(s_cfg.allowed[0], hash, 32);
+    s_cfg.allowed_dp[0].eps = 0.5;
+    n = mpcd_dp_budgets(&s_cfg, c, hash, bind, 2, asks, MPCD_BUDGET_MAX_ASKS);
+    ck_assert_uint_eq(n, 2);
+    ck_assert(!strncmp(asks[0].key, "circuit ", 8) && asks[0].budget == 0.5);
+    mpc_circ_destroy(&c);
+}
+END_TEST
+
 Suite *mpc_test_suite(void)
 {
     Suite *s = suite_create("budget");
@@ -352,6 +400,7 @@ Suite *mpc_test_suite(void)
     tcase_add_test(tc, test_persist_and_atomic);
     tcase_add_test(tc, test_damaged_refused);
     tcase_add_test(tc, test_admission);
+    tcase_add_test(tc, test_budgets_of_a_job);
     suite_add_tcase(s, tc);
     return s;
 }
