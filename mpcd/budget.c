@@ -269,7 +269,7 @@ int mpcd_ledger_reserve(mpcd_ledger *l, const uint8_t job[MPCD_BUDGET_JOB_BYTES]
     uint32_t n0 = l->n;
     s_resv *r = calloc(1, sizeof *r);
     if (!r || s_resv_find(l, job)) {
-        snprintf(why, whylen, r ? "the job holds a privacy budget reservation already" : "out of memory");
+        snprintf(why, whylen, r ? "a job with this id exists (it holds a privacy budget reservation)" : "out of memory");
         rc = r ? MPC_ERR_STATE : MPC_ERR_NOMEM;
         goto fail;
     }

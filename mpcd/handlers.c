@@ -102,6 +102,32 @@ static int s_budget_reserve(const mpcd_config *cfg, const mpc_circuit *c, const 
     return 0;
 }
 
+/* Inputs read from stored datasets (docs/datasets.md): checked before the job exists, handed to
+ * it once added.  *dsin: NULL when none (or after an error, then reported in rep: nonzero). */
+static int s_ds_inputs(const mpcd_config *cfg, const mpc_circuit *c, const uint8_t hash[32], const uint32_t *binding,
+                       const mpc_circ_limits *lim, const char *hex, mpc_cwire_rep *rep, mpcd_job_input **dsin,
+                       uint32_t *n_ds, uint64_t *ds_ms)
+{
+    char why[512];
+    *dsin = calloc(c->n_inputs ? c->n_inputs : 1, sizeof **dsin);
+    if (!*dsin) {
+        s_error(cfg, rep, hex, MPC_ERR_NOMEM, "out of memory");
+        return -1;
+    }
+    uint64_t t0 = mpc_now_ms();
+    int drc = mpcd_ds_job_inputs(cfg, c, hash, binding, lim, *dsin, n_ds, why, sizeof why);
+    *ds_ms = mpc_now_ms() - t0;
+    if (drc || !*n_ds) {
+        free(*dsin);
+        *dsin = NULL;
+    }
+    if (drc) {
+        s_error(cfg, rep, hex, drc, "%s", why);
+        return -1;
+    }
+    return 0;
+}
+
 static void s_submit(const mpcd_config *cfg, mpcd_jobs *jobs, const mpcd_client_conf *cl,
                      const mpc_cwire_req *req, const char *hex, mpc_cwire_rep *rep)
 {
@@ -194,26 +220,8 @@ static void s_submit(const mpcd_config *cfg, mpcd_jobs *jobs, const mpcd_client_
     mpcd_job_input *dsin = NULL;
     uint32_t n_ds = 0;
     uint64_t ds_ms = 0;
-    if (me != UINT32_MAX && c->program) {
-        char why[512];
-        dsin = calloc(c->n_inputs ? c->n_inputs : 1, sizeof *dsin);
-        if (!dsin) {
-            s_error(cfg, rep, hex, MPC_ERR_NOMEM, "out of memory");
-            goto out;
-        }
-        uint64_t t0 = mpc_now_ms();
-        int drc = mpcd_ds_job_inputs(cfg, c, hash, binding, &lim, dsin, &n_ds, why, sizeof why);
-        ds_ms = mpc_now_ms() - t0;
-        if (drc) {
-            free(dsin);
-            s_error(cfg, rep, hex, drc, "%s", why);
-            goto out;
-        }
-        if (!n_ds) {
-            free(dsin);
-            dsin = NULL;
-        }
-    }
+    if (me != UINT32_MAX && c->program && s_ds_inputs(cfg, c, hash, binding, &lim, hex, rep, &dsin, &n_ds, &ds_ms))
+        goto out;
     double dp_eps = 0, dp_delta = 0;
     char dp_note[MPCD_DP_NOTE_MAX] = "";
     if (me != UINT32_MAX) {
