@@ -5,7 +5,8 @@
 #  1. the first job runs, each party logs its spend and the audit record holds it;
 #  2. the second is refused by every party, naming the program's budget, the spend and what
 #     is left (1 of 3);
-#  3. a restart of a party keeps its ledger: the job is still refused there;
+#  3. a restart of a party keeps its ledger: the job is still refused there; a party that
+#     admitted and reserved a job another party refused gives the spend back;
 #  4. a program with an output that is not DP, admitted under the party default dp_budget,
 #     is refused naming the output;
 #  5. a damaged ledger stops a daemon at start, naming the file.
@@ -77,6 +78,21 @@ scripts/cluster restart b --dir "$D" > "$D/restart.err" 2>&1 || fail "restart b:
 run && fail "a job ran after b's restart: $(cat "$D/mpc.out")"
 grep -q "party b.*$WANT" "$D/mpc.err" || fail "after b's restart: $(cat "$D/mpc.err")"
 ok "b's ledger survives its restart: the job is still refused by b"
+
+# c with a budget of 10 reserves the job's 2 (4 spent), b refuses it: c gives the 2 back.
+sed -i "s/^\($LINE\)$/\1 dp_budget=10/" "$D/c.ini"
+reload c
+run && fail "a job ran though b refuses it: $(cat "$D/mpc.out")"
+i=0
+until grep -q "program $HASH: 6 of 10 left in total" "$D/c.log"; do
+    i=$((i + 1)); [ $i -lt 100 ] || fail "c did not reserve the job"; sleep 0.1
+done
+i=0
+until grep -q "^total 0 2 .* program $HASH$" "$D/state-c/dp_budget.ledger"; do
+    i=$((i + 1)); [ $i -lt 200 ] || fail "c kept the spend of a job b refused: $(cat "$D/state-c/dp_budget.ledger")"
+    sleep 0.1
+done
+ok "a job another party refuses is given back on the party that reserved it"
 
 # --- 4. a non-DP output under a budget --------------------------------------------------------
 cat > "$D/raw.mpc" <<'PEOF'
