@@ -381,3 +381,11 @@ void mpcd_ledger_spent(mpcd_ledger *l, const char *key, int period, double *eps,
     }
     pthread_mutex_unlock(&l->mu);
 }
+
+uint32_t mpcd_ledger_count(mpcd_ledger *l)
+{
+    pthread_mutex_lock(&l->mu);
+    uint32_t n = l->n;
+    pthread_mutex_unlock(&l->mu);
+    return n;
+}

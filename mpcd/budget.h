@@ -51,6 +51,8 @@ void mpcd_ledger_commit(mpcd_ledger *l, const uint8_t job[MPCD_BUDGET_JOB_BYTES]
 /* The job ended before running: its reservation is given back (not across a period reset:
  * a reservation of yesterday's budget is simply dropped).  No-op without one.  0 or MPC_ERR_IO. */
 int  mpcd_ledger_release(mpcd_ledger *l, const uint8_t job[MPCD_BUDGET_JOB_BYTES]);
+/* Budgets the ledger holds (for the start's log line). */
+uint32_t mpcd_ledger_count(mpcd_ledger *l);
 /* ε and δ spent (committed and reserved) in the current period of key (0 when unknown). */
 void mpcd_ledger_spent(mpcd_ledger *l, const char *key, int period, double *eps, double *delta);
 

@@ -218,6 +218,7 @@ static int s_open_ledger(mpcd_server *s, char *err, size_t errlen)
         return MPC_ERR_CONFIG;
     }
     mpcd_ledger_set_global(s->ledger);
+    mpcd_info(NULL, "privacy budget ledger %s: %u budgets", path, (unsigned)mpcd_ledger_count(s->ledger));
     return 0;
 }
 

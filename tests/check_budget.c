@@ -222,6 +222,7 @@ START_TEST(test_damaged_refused)
     double e, d;
     mpcd_ledger_spent(l, "program aa", MPCD_PERIOD_TOTAL, &e, &d);
     ck_assert(e == 2.5);
+    ck_assert_uint_eq(mpcd_ledger_count(l), 1);
     mpcd_ledger_close(&l);
 }
 END_TEST

@@ -77,6 +77,7 @@ done
 scripts/cluster restart b --dir "$D" > "$D/restart.err" 2>&1 || fail "restart b: $(cat "$D/restart.err")"
 run && fail "a job ran after b's restart: $(cat "$D/mpc.out")"
 grep -q "party b.*$WANT" "$D/mpc.err" || fail "after b's restart: $(cat "$D/mpc.err")"
+grep -q "privacy budget ledger $D/state-b/dp_budget.ledger: 1 budgets" "$D/b.log" || fail "b's start did not read its ledger"
 ok "b's ledger survives its restart: the job is still refused by b"
 
 # c with a budget of 10 reserves the job's 2 (4 spent), b refuses it: c gives the 2 back.
