@@ -79,8 +79,10 @@ static const mpc_ini_key s_rows[] = {
            "datasets cannot be read (docs/datasets.md, \"Keys\")."),
     C_TEXT(S_MPCD, state_dir, MPC_INI_PATH, state_dir, 0, "",
            "Directory of the daemon's lasting state: the audit log `audit.log` and its signed head "
-           "`audit.log.head` (docs/governance.md, \"Audit log\"). It must exist and be writable by the daemon "
-           "only; with the systemd unit it is `/var/lib/mpcd/NAME`. Empty (the default): no audit log is kept."),
+           "`audit.log.head` (docs/governance.md, \"Audit log\"), and the privacy budget ledger `dp_budget.ledger` "
+           "(\"Privacy budget\"). It must exist and be writable by the daemon "
+           "only; with the systemd unit it is `/var/lib/mpcd/NAME`. Empty (the default): no audit log is kept, "
+           "and a job under a `dp_budget` is refused."),
     C_TEXT(S_MPCD, audit_key_file, MPC_INI_PATH, audit_key_file, 0, "",
            "File holding this party's Ed25519 audit key (`NAME.sign.secret`, written by `mpcd keygen` beside the "
            "CURVE pair; mode 0600), which signs its audit records; required with `state_dir`. Give the other "
