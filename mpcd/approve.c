@@ -9,6 +9,7 @@
 #include "format.h"
 #include "mpc_err.h"
 #include "program.h"
+#include "table.h"
 
 /* Recompilation results: key = BLAKE2b(text, params, pushdown), value = the circuit hash the
  * program compiles to there.  Only successes are kept; the oldest entry is replaced.  A
@@ -222,4 +223,70 @@ void mpcd_release_rule(const mpcd_config *cfg, const mpc_circuit *c, const uint8
         s_stricter(out, &a->release);
         return;
     }
+}
+
+static void s_ask(mpcd_budget_ask *a, const char *kind, const char *name, const mpcd_dp_budget *b)
+{
+    snprintf(a->key, sizeof a->key, "%s %s", kind, name);
+    a->budget = b->eps;
+    a->period = b->period == MPCD_DP_PERIOD_DAY ? MPCD_PERIOD_DAY : MPCD_PERIOD_TOTAL;
+}
+
+/* The program's budget: its approval's, or the party's default (eps 0: none). */
+static int s_program_budget(const mpcd_config *cfg, const mpc_circuit *c, const uint8_t hash[32],
+                            const char (*bind)[MPC_NAME_MAX], uint32_t n_bind, mpcd_budget_ask *a)
+{
+    char hh[65];
+    for (uint32_t i = 0; i < cfg->n_allowed; i++)
+        if (sodium_memcmp(cfg->allowed[i], hash, 32) == 0) {
+            const mpcd_dp_budget *b = cfg->allowed_dp[i].eps > 0 ? &cfg->allowed_dp[i] : &cfg->dp;
+            if (!(b->eps > 0)) return 0;
+            sodium_bin2hex(hh, sizeof hh, hash, 32);
+            s_ask(a, "circuit", hh, b);
+            return 1;
+        }
+    uint8_t prog[32];
+    int have_prog = 0;
+    if (c->program) {
+        mpc_program_canon pc;
+        char err[320];
+        have_prog = mpc_program_identify(c->program, &pc, err, sizeof err) == 0;
+        if (have_prog) memcpy(prog, pc.hash, 32);
+        mpc_program_canon_free(&pc);
+    }
+    const mpcd_dp_budget *b = &cfg->dp;
+    for (uint32_t i = 0; have_prog && i < cfg->n_approvals; i++) {
+        const mpcd_approval *ap = &cfg->approvals[i];
+        char w[512];
+        if (sodium_memcmp(ap->hash, prog, 32) != 0 || !s_params_ok(cfg, ap, c->program, w, sizeof w) ||
+            !s_binding_ok(ap, bind, n_bind))
+            continue;
+        if (ap->dp.eps > 0) b = &ap->dp;
+        break;
+    }
+    if (!(b->eps > 0)) return 0;
+    if (have_prog) sodium_bin2hex(hh, sizeof hh, prog, 32);
+    else sodium_bin2hex(hh, sizeof hh, hash, 32);
+    s_ask(a, have_prog ? "program" : "circuit", hh, b);
+    return 1;
+}
+
+uint32_t mpcd_dp_budgets(const mpcd_config *cfg, const mpc_circuit *c, const uint8_t hash[32],
+                         const char (*bind)[MPC_NAME_MAX], uint32_t n_bind, mpcd_budget_ask *asks, uint32_t max)
+{
+    uint32_t n = 0;
+    if (max && s_program_budget(cfg, c, hash, bind, n_bind, &asks[0])) n++;
+    if (!c->program) return n;
+    mpc_dataset_ref refs[MPC_MAX_DATASET_REFS];
+    uint32_t nr = 0;
+    if (mpc_program_dataset_refs(c->program->text, c->program->text_len, refs, MPC_MAX_DATASET_REFS, &nr) != 0)
+        return n;
+    for (uint32_t i = 0; i < nr && n < max; i++) {
+        int seen = 0;
+        for (uint32_t j = 0; j < i; j++) seen |= !strcmp(refs[j].dataset, refs[i].dataset);
+        const mpcd_dataset_conf *d = mpcd_config_dataset(cfg, refs[i].dataset);
+        if (seen || !d || !(d->dp.eps > 0)) continue;
+        s_ask(&asks[n++], "dataset", refs[i].dataset, &d->dp);
+    }
+    return n;
 }

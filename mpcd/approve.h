@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "circuit.h"
+#include "budget.h"
 #include "config.h"
 
 /* bind[p]: the configured party program party p is bound to (n_bind of them, checked by the
@@ -30,6 +31,15 @@ int mpcd_admit(const mpcd_config *cfg, const mpc_circuit *c, const uint8_t hash[
  * binding (the first, as in mpcd_admit). */
 void mpcd_release_rule(const mpcd_config *cfg, const mpc_circuit *c, const uint8_t hash[32],
                        const char (*bind)[MPC_NAME_MAX], uint32_t n_bind, mpcd_release *out);
+
+/* The privacy budgets (docs/governance.md, "Privacy budget") a job of c admitted with
+ * mpcd_admit is charged against on this party: the program's (key "program HEX", from the
+ * approval that admits it, or "circuit HEX" for a listed circuit hash; the approval's own
+ * dp_budget= or else the party's [policy] dp_budget) and one per distinct dataset it reads
+ * with a dp_budget ("dataset NAME").  Budgets not configured are left out.  Returns how
+ * many were written to asks (at most max). */
+uint32_t mpcd_dp_budgets(const mpcd_config *cfg, const mpc_circuit *c, const uint8_t hash[32],
+                         const char (*bind)[MPC_NAME_MAX], uint32_t n_bind, mpcd_budget_ask *asks, uint32_t max);
 
 /* Recompilations done (cache misses) since the start: for tests. */
 uint64_t mpcd_admit_recompiles(void);

@@ -88,6 +88,16 @@ size_t mpcd_audit_local(const mpcd_job *job, time_t started, char *out, size_t c
     mpcd_json_str(&j, "outcome", mpcd_job_state_names[job->state]);
     if (job->state != MPCD_JOB_DONE) mpcd_json_str(&j, "reason", job->reason);
     mpcd_json_uint(&j, "triples", job->triples_used);
+    if (job->dp_note[0]) {
+        /* Privacy budget (this party's own policy, so not in the statement): the job's spend
+         * and what was left of each budget after it (docs/governance.md, "Privacy budget"). */
+        char eps[32], delta[32];
+        snprintf(eps, sizeof eps, "%.6g", job->dp_eps);
+        snprintf(delta, sizeof delta, "%.6g", job->dp_delta);
+        mpcd_json_str(&j, "dp_spent_eps", eps);
+        mpcd_json_str(&j, "dp_spent_delta", delta);
+        mpcd_json_str(&j, "dp_budget_left", job->dp_note);
+    }
     return mpcd_json_end(&j);
 }
 

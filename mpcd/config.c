@@ -26,6 +26,10 @@ static const char *const s_role_names[] = {"party", "dealer", NULL};
 static int s_add_hashes(mpc_ini *ini, void *base, const char *value);
 static int s_metrics_endpoint(mpc_ini *ini, void *base, const char *value);
 static int s_ds_readers(mpc_ini *ini, void *base, const char *value);
+static int s_policy_dp_budget(mpc_ini *ini, void *base, const char *value);
+static int s_ds_dp_budget(mpc_ini *ini, void *base, const char *value);
+static int s_parse_eps(const char *v, double *out);
+static const char *const s_dp_periods[] = {"total", "day", NULL};
 
 #define FIELD(type, f) offsetof(type, f), sizeof(((type *)0)->f)
 #define M(f) FIELD(mpcd_config, f)
@@ -75,8 +79,10 @@ static const mpc_ini_key s_rows[] = {
            "datasets cannot be read (docs/datasets.md, \"Keys\")."),
     C_TEXT(S_MPCD, state_dir, MPC_INI_PATH, state_dir, 0, "",
            "Directory of the daemon's lasting state: the audit log `audit.log` and its signed head "
-           "`audit.log.head` (docs/governance.md, \"Audit log\"). It must exist and be writable by the daemon "
-           "only; with the systemd unit it is `/var/lib/mpcd/NAME`. Empty (the default): no audit log is kept."),
+           "`audit.log.head` (docs/governance.md, \"Audit log\"), and the privacy budget ledger `dp_budget.ledger` "
+           "(\"Privacy budget\"). It must exist and be writable by the daemon "
+           "only; with the systemd unit it is `/var/lib/mpcd/NAME`. Empty (the default): no audit log is kept, "
+           "and a job under a `dp_budget` is refused."),
     C_TEXT(S_MPCD, audit_key_file, MPC_INI_PATH, audit_key_file, 0, "",
            "File holding this party's Ed25519 audit key (`NAME.sign.secret`, written by `mpcd keygen` beside the "
            "CURVE pair; mode 0600), which signs its audit records; required with `state_dir`. Give the other "
@@ -173,6 +179,17 @@ static const mpc_ini_key s_rows[] = {
           "Release rule: a job's outputs are all withheld unless at least this many distinct clients gave "
           "its inputs (counted over all its parties by client key). An `allow` line may ask more "
           "(`min_contributors=2`); the strictest of all parties applies. 0: no rule."),
+    {S_POLICY, "dp_budget", MPC_INI_CUSTOM, 0, 0, 0, 0, "", 0, NULL, s_policy_dp_budget, 0, "number > 0",
+     "Privacy budget: the total ε that the jobs of one approved program may spend on this party per "
+     "`dp_period`, for every program approval without its own `dp_budget=` (and every listed circuit hash). "
+     "A job spends the sum of ε over its DP outputs (`dp_sum`, `dp_mean`, `dp_count`, `dp_histogram`; basic "
+     "sequential composition); a job that would exceed what is left is refused at admission, and a job "
+     "under a budget with an output that is not DP is refused, naming the output. Not set (the default): "
+     "no budget, programs spend without limit. The spend is kept in `state_dir/dp_budget.ledger` (needs "
+     "`state_dir`; docs/governance.md, \"Privacy budget\")."},
+    {S_POLICY, "dp_period", MPC_INI_ENUM, M(dp.period), 0, 0, "total", 0, s_dp_periods, NULL, 0, NULL,
+     "The period of the default `dp_budget`: `total` (over the ledger's whole life) or `day` (spent ε "
+     "returns at midnight UTC)."},
     {S_POLICY, "allow", MPC_INI_CUSTOM, 0, 0, 0, 0, "", 0, NULL, s_add_hashes, 1, "list of hashes, or an approval",
      "What the operator approves; the key may be repeated. Either circuit hashes (64 hex digits, as printed by "
      "`mpcc --stats`), comma-separated: exactly those circuits, under any binding of their parties to the "
@@ -180,8 +197,8 @@ static const mpc_ini_key s_rows[] = {
      "`mpcc --approve`: the program whatever its param values within the constraints (NAME=LO..HI of "
      "integers, or NAME=VALUE; a circuit stating a param the line does not constrain is refused), with "
      "program party i bound to the i-th party of `parties=` (one line per admitted binding). Either form "
-     "may end with release rules for what it admits, `min_rows=10 min_contributors=2` (one circuit hash per "
-     "line then); the stricter of these and the party's own `min_rows`, `min_contributors` applies. The daemon "
+     "may end with release rules for what it admits, `min_rows=10 min_contributors=2`, and with a privacy "
+     "budget, `dp_budget=3 dp_period=day` (see `dp_budget`; one circuit hash per line then); the stricter of these and the party's own `min_rows`, `min_contributors` applies. The daemon "
      "recompiles the program a circuit carries to check it (docs/daemon.md, \"Approving a program\"). "
      "Recommended over circuit hashes."},
 
@@ -194,6 +211,12 @@ static const mpc_ini_key s_rows[] = {
      "prints it) or circuit hash, comma-separated; the key may be repeated. A job whose program reads NAME "
      "(`from PARTY dataset \"NAME\"`) is refused unless its program is listed here, and it must also be "
      "admitted by `allow`."},
+    {S_DATASET, "dp_budget", MPC_INI_CUSTOM, 0, 0, 0, 0, "", 0, NULL, s_ds_dp_budget, 0, "number > 0",
+     "In `[dataset NAME]`: the total ε the jobs reading the dataset may spend per `dp_period`, whatever "
+     "their program (each job is charged its full spend here, besides its program's budget). Not set: no "
+     "budget on the dataset (docs/governance.md, \"Privacy budget\")."},
+    {S_DATASET, "dp_period", MPC_INI_ENUM, FIELD(mpcd_dataset_conf, dp.period), 0, 0, "total", 0, s_dp_periods,
+     NULL, 0, NULL, "In `[dataset NAME]`: the period of its `dp_budget`, `total` or `day` (midnight UTC)."},
 
     {S_PARTY, "endpoint", MPC_INI_ENDPOINT, FIELD(mpcd_party_conf, endpoint), 0, 0, NULL, 1, NULL, NULL, 0, NULL,
      "In `[party NAME]`: the peer endpoint that party's daemon binds, e.g. `tcp://10.0.0.2:7001`."},
@@ -334,6 +357,21 @@ static int s_approval_item(mpc_ini *ini, mpcd_approval *a, const char *item)
         a->has_release |= nl == 8 ? 1 : 2;
         return 0;
     }
+    if (nl == 9 && !strncmp(item, "dp_budget", 9)) {
+        if (a->dp.eps > 0) return mpc_ini_error(ini, line, "allow: dp_budget= is given twice"), -1;
+        if (s_parse_eps(eq + 1, &a->dp.eps) != 0)
+            return mpc_ini_error(ini, line, "allow: '%.70s': expected a number in (0, %g]", item,
+                                 MPCD_DP_BUDGET_MAX), -1;
+        return 0;
+    }
+    if (nl == 9 && !strncmp(item, "dp_period", 9)) {
+        if (a->has_release & 4u) return mpc_ini_error(ini, line, "allow: dp_period= is given twice"), -1;
+        if (!strcmp(eq + 1, "day")) a->dp.period = MPCD_DP_PERIOD_DAY;
+        else if (!strcmp(eq + 1, "total")) a->dp.period = MPCD_DP_PERIOD_TOTAL;
+        else return mpc_ini_error(ini, line, "allow: '%.70s': expected dp_period=day or dp_period=total", item), -1;
+        a->has_release |= 4u;
+        return 0;
+    }
     if (nl == 7 && !strncmp(item, "parties", 7)) {
         if (a->n_parties) return mpc_ini_error(ini, line, "allow: parties= is given twice"), -1;
         const char *p = eq + 1;
@@ -385,11 +423,14 @@ static int s_add_approval(mpc_ini *ini, mpcd_config *cfg, const char *value)
                              "(`mpcc --approve`), not '%.70s'", tok ? tok : ""), -1;
     while ((tok = strtok_r(NULL, " \t", &save)) != NULL)
         if (s_approval_item(ini, a, tok) != 0) return -1;
-    if (!a->n_parties && !a->n_params && a->has_release) {
+    if ((a->has_release & 4u) && !(a->dp.eps > 0))
+        return mpc_ini_error(ini, line, "allow: dp_period= without dp_budget="), -1;
+    if (!a->n_parties && !a->n_params && (a->has_release || a->dp.eps > 0)) {
         /* `allow = CIRCUIT-HASH min_rows=..`: one circuit hash with its release rule. */
         if (cfg->n_allowed >= MPCD_MAX_ALLOWED)
             return mpc_ini_error(ini, line, "allow: more than %d hashes", MPCD_MAX_ALLOWED), -1;
         memcpy(cfg->allowed[cfg->n_allowed], a->hash, 32);
+        cfg->allowed_dp[cfg->n_allowed] = a->dp;
         cfg->allowed_release[cfg->n_allowed++] = a->release;
         memset(a, 0, sizeof *a);
         return 0;
@@ -398,6 +439,34 @@ static int s_add_approval(mpc_ini *ini, mpcd_config *cfg, const char *value)
         return mpc_ini_error(ini, line, "allow: a program approval needs parties=a,b,... (the configured party "
                              "each program party may be bound to)"), -1;
     cfg->n_approvals++;
+    return 0;
+}
+
+/* ε of a privacy budget: a finite number in (0, MPCD_DP_BUDGET_MAX]. */
+static int s_parse_eps(const char *v, double *out)
+{
+    char *end = NULL;
+    double d = strtod(v, &end);
+    if (end == v || *end || !(d > 0) || d > MPCD_DP_BUDGET_MAX) return -1;
+    *out = d;
+    return 0;
+}
+
+static int s_policy_dp_budget(mpc_ini *ini, void *base, const char *value)
+{
+    mpcd_config *cfg = base;
+    if (s_parse_eps(value, &cfg->dp.eps) != 0)
+        return mpc_ini_error(ini, mpc_ini_line(ini), "dp_budget: '%.40s' is not a number in (0, %g]", value,
+                             MPCD_DP_BUDGET_MAX), -1;
+    return 0;
+}
+
+static int s_ds_dp_budget(mpc_ini *ini, void *base, const char *value)
+{
+    mpcd_dataset_conf *d = base;
+    if (s_parse_eps(value, &d->dp.eps) != 0)
+        return mpc_ini_error(ini, mpc_ini_line(ini), "dp_budget: '%.40s' is not a number in (0, %g]", value,
+                             MPCD_DP_BUDGET_MAX), -1;
     return 0;
 }
 

@@ -29,6 +29,17 @@ typedef struct {
     uint64_t min_contributors;
 } mpcd_release;
 
+/* A privacy budget (docs/governance.md, "Privacy budget"): the total ε the jobs it covers may
+ * spend per period (MPCD_DP_PERIOD_*: over all time, or per UTC day).  eps 0: no budget
+ * configured (unlimited).  Applies to programs (on an `allow` line, or the party default in
+ * [policy]) and to datasets ([dataset NAME]). */
+#define MPCD_DP_BUDGET_MAX 1000000.0
+enum { MPCD_DP_PERIOD_TOTAL = 0, MPCD_DP_PERIOD_DAY = 1 };
+typedef struct {
+    double  eps;
+    int64_t period;
+} mpcd_dp_budget;
+
 /* One program approval (docs/daemon.md, "Approving a program"): the program hash, a
  * constraint per param, and the configured party each program party (in the program's
  * declaration order) may be bound to. */
@@ -40,7 +51,8 @@ typedef struct {
     uint32_t             n_parties;
     char                 parties[MPC_MAX_PARTIES][MPC_NAME_MAX];
     mpcd_release         release; /* min_rows= / min_contributors= on the line (0: not given) */
-    uint32_t             has_release;   /* bit 0: min_rows= given, bit 1: min_contributors= */
+    uint32_t             has_release;   /* bit 0: min_rows= given, bit 1: min_contributors=, bit 2: dp_period= */
+    mpcd_dp_budget       dp;      /* dp_budget= / dp_period= on the line (eps 0: none given) */
     uint32_t             line;    /* in the configuration file, for messages */
 } mpcd_approval;
 #define MPCD_PATH_MAX      512
@@ -82,6 +94,7 @@ typedef struct {
     uint64_t writers;               /* bit i: client i (configured order) may upload, append, replace, delete */
     uint32_t n_readers;
     uint8_t  readers[MPCD_DS_MAX_READERS][32];   /* program hashes (or circuit hashes) that may read it */
+    mpcd_dp_budget dp;              /* dp_budget, dp_period in the section (eps 0: none) */
     uint32_t line;
     char     writers_raw[MPCD_ENDPOINT_MAX];
 } mpcd_dataset_conf;
@@ -136,6 +149,7 @@ typedef struct {
     int      strict;                /* refuse circuits the compiler gave overflow warnings for */
     int64_t  min_rows;              /* the party's default release rule (mpcd_release) */
     int64_t  min_contributors;
+    mpcd_dp_budget dp;              /* the party's default privacy budget per program (eps 0: none) */
 
     /* Resolved. */
     uint32_t        n_parties;
@@ -145,6 +159,7 @@ typedef struct {
     uint32_t        n_clients;
     uint8_t         allowed[MPCD_MAX_ALLOWED][32];
     mpcd_release    allowed_release[MPCD_MAX_ALLOWED];   /* `allow = HASH min_rows=..` (else 0) */
+    mpcd_dp_budget  allowed_dp[MPCD_MAX_ALLOWED];        /* `allow = HASH dp_budget=..` (else eps 0) */
     uint32_t        n_allowed;
     mpcd_approval   approvals[MPCD_MAX_APPROVALS];
     uint32_t        n_approvals;

@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "approve.h"
+#include "budget.h"
+#include "dp.h"
 #include "dshandlers.h"
 #include "engine.h"
 #include "format.h"
@@ -55,6 +57,74 @@ static int s_allowed(const mpcd_config *cfg, const uint8_t hash[32])
     if (cfg->allow_any_program) return 1;
     for (uint32_t i = 0; i < cfg->n_allowed; i++)
         if (sodium_memcmp(cfg->allowed[i], hash, 32) == 0) return 1;
+    return 0;
+}
+
+/* Privacy budgets (docs/governance.md, "Privacy budget"): the job's spend, the sum of ε (and
+ * of δ) over its DP outputs, reserved against every budget that covers it on this party,
+ * before the job exists.  0, or an error code with the refusal in why (no value in it). */
+static int s_budget_reserve(const mpcd_config *cfg, const mpc_circuit *c, const uint8_t hash[32],
+                            const mpc_cwire_req *req, double *eps, double *delta, char *why, size_t wl,
+                            char *note, size_t notelen)
+{
+    mpcd_budget_ask asks[MPCD_BUDGET_MAX_ASKS];
+    uint32_t n = mpcd_dp_budgets(cfg, c, hash, req->bind, req->n_bind, asks, MPCD_BUDGET_MAX_ASKS);
+    *eps = *delta = 0;
+    if (!n) return 0;
+    for (uint32_t o = 0; o < c->n_outputs; o++) {
+        const mpc_dp_output *r = mpc_circ_output_dp(c, o);
+        if (!r) {
+            snprintf(why, wl, "the privacy budget of %s admits only differentially private outputs: output '%s' "
+                     "is not (it would release exact values)", asks[0].key, c->outputs[o].name);
+            return MPC_ERR_DENIED;
+        }
+        *eps += r->eps;
+        *delta += r->delta;
+    }
+    mpcd_ledger *l = mpcd_ledger_global();
+    if (!l) {
+        snprintf(why, wl, "a privacy budget covers the job (%s) but this party keeps no ledger (dp_budget needs "
+                 "state_dir)", asks[0].key);
+        return MPC_ERR_DENIED;
+    }
+    int rc = mpcd_ledger_reserve(l, req->job, asks, n, *eps, *delta, why, wl);
+    if (rc) return rc;
+    /* What is left of each budget after this job: the audit record's and the log's note. */
+    size_t k = 0;
+    note[0] = 0;
+    for (uint32_t i = 0; i < n && k < notelen; i++) {
+        double se, sd;
+        mpcd_ledger_spent(l, asks[i].key, asks[i].period, &se, &sd);
+        double left = asks[i].budget > se ? asks[i].budget - se : 0;
+        k += (size_t)snprintf(note + k, notelen - k, "%s%s: %.6g of %.6g left %s", i ? "; " : "", asks[i].key, left,
+                              asks[i].budget, asks[i].period == MPCD_PERIOD_DAY ? "today" : "in total");
+    }
+    return 0;
+}
+
+/* Inputs read from stored datasets (docs/datasets.md): checked before the job exists, handed to
+ * it once added.  *dsin: NULL when none (or after an error, then reported in rep: nonzero). */
+static int s_ds_inputs(const mpcd_config *cfg, const mpc_circuit *c, const uint8_t hash[32], const uint32_t *binding,
+                       const mpc_circ_limits *lim, const char *hex, mpc_cwire_rep *rep, mpcd_job_input **dsin,
+                       uint32_t *n_ds, uint64_t *ds_ms)
+{
+    char why[512];
+    *dsin = calloc(c->n_inputs ? c->n_inputs : 1, sizeof **dsin);
+    if (!*dsin) {
+        s_error(cfg, rep, hex, MPC_ERR_NOMEM, "out of memory");
+        return -1;
+    }
+    uint64_t t0 = mpc_now_ms();
+    int drc = mpcd_ds_job_inputs(cfg, c, hash, binding, lim, *dsin, n_ds, why, sizeof why);
+    *ds_ms = mpc_now_ms() - t0;
+    if (drc || !*n_ds) {
+        free(*dsin);
+        *dsin = NULL;
+    }
+    if (drc) {
+        s_error(cfg, rep, hex, drc, "%s", why);
+        return -1;
+    }
     return 0;
 }
 
@@ -150,28 +220,22 @@ static void s_submit(const mpcd_config *cfg, mpcd_jobs *jobs, const mpcd_client_
     mpcd_job_input *dsin = NULL;
     uint32_t n_ds = 0;
     uint64_t ds_ms = 0;
-    if (me != UINT32_MAX && c->program) {
+    if (me != UINT32_MAX && c->program && s_ds_inputs(cfg, c, hash, binding, &lim, hex, rep, &dsin, &n_ds, &ds_ms))
+        goto out;
+    double dp_eps = 0, dp_delta = 0;
+    char dp_note[MPCD_DP_NOTE_MAX] = "";
+    if (me != UINT32_MAX) {
         char why[512];
-        dsin = calloc(c->n_inputs ? c->n_inputs : 1, sizeof *dsin);
-        if (!dsin) {
-            s_error(cfg, rep, hex, MPC_ERR_NOMEM, "out of memory");
-            goto out;
-        }
-        uint64_t t0 = mpc_now_ms();
-        int drc = mpcd_ds_job_inputs(cfg, c, hash, binding, &lim, dsin, &n_ds, why, sizeof why);
-        ds_ms = mpc_now_ms() - t0;
-        if (drc) {
+        int brc = s_budget_reserve(cfg, c, hash, req, &dp_eps, &dp_delta, why, sizeof why, dp_note, sizeof dp_note);
+        if (brc) {
             free(dsin);
-            s_error(cfg, rep, hex, drc, "%s", why);
+            s_error(cfg, rep, hex, brc, "%s", why);
             goto out;
-        }
-        if (!n_ds) {
-            free(dsin);
-            dsin = NULL;
         }
     }
     uint32_t n_in = c->n_inputs;
     int rc = mpcd_jobs_add(jobs, req->job, cl->name, &c, hash, binding, me);
+    if (rc != 0) (void)mpcd_ledger_release(mpcd_ledger_global(), req->job);
     if (dsin) {
         mpcd_jobs_lock(jobs);
         mpcd_job *job = rc == 0 ? mpcd_jobs_find(jobs, req->job) : NULL;
@@ -202,6 +266,9 @@ static void s_submit(const mpcd_config *cfg, mpcd_jobs *jobs, const mpcd_client_
     if (added) {
         added->rule_rows = rule.min_rows;
         added->rule_contrib = rule.min_contributors;
+        added->dp_eps = dp_eps;
+        added->dp_delta = dp_delta;
+        snprintf(added->dp_note, sizeof added->dp_note, "%s", dp_note);
     }
     mpcd_jobs_unlock(jobs);
     if (me == UINT32_MAX && cfg->self != 0) {
@@ -218,6 +285,7 @@ static void s_submit(const mpcd_config *cfg, mpcd_jobs *jobs, const mpcd_client_
     memcpy(rep->hash, hash, 32);
     mpcd_info(hex, "job submitted by client %s (%s of it)", cl->name,
               me == UINT32_MAX ? "not a party" : "a party");
+    if (dp_note[0]) mpcd_info(hex, "privacy budget: the job spends eps = %.6g; %s", dp_eps, dp_note);
 out:
     mpc_circ_destroy(&c);
 }

@@ -3,6 +3,8 @@
  * expire) by the same number; the worker takes jobs from the head. */
 #include "jobs.h"
 
+#include "budget.h"
+
 #include <errno.h>
 #include <sodium.h>
 #include <stdarg.h>
@@ -12,6 +14,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "metrics.h"
 #include "mpc_err.h"
 
@@ -290,9 +293,23 @@ int mpcd_job_inputs_ready(const mpcd_job *job, uint32_t *missing)
     return 1;
 }
 
+/* Gives back the job's privacy budget reservation (it did not run); a failed write of the
+ * ledger keeps the charge, the safe side, and says so. */
+static void s_budget_release(mpcd_job *job)
+{
+    if (!(job->dp_eps > 0)) return;
+    if (mpcd_ledger_release(mpcd_ledger_global(), job->id) != 0)
+        mpcd_warn(job->id_hex, "cannot write the privacy budget ledger: the job's spend (eps = %g) stays charged",
+                  job->dp_eps);
+    job->dp_eps = job->dp_delta = 0;
+    job->dp_note[0] = 0;
+}
+
 void mpcd_job_fail(mpcd_job *job, const char *fmt, ...)
 {
     int was_finished = mpcd_job_finished(job);
+    /* Ended before running: its privacy budget reservation is given back (budget.h). */
+    if (job->state == MPCD_JOB_QUEUED || job->state == MPCD_JOB_WAITING) s_budget_release(job);
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(job->reason, sizeof job->reason, fmt, ap);
@@ -319,6 +336,7 @@ uint32_t mpcd_jobs_expire(mpcd_jobs *j, time_t now, int64_t ttl_s)
                        (job->audit_state == MPCD_AUDIT_NONE || job->audit_state == MPCD_AUDIT_WRITTEN);
         int stale_queued = job->state == MPCD_JOB_QUEUED && now - job->submitted > ttl_s;
         if ((finished && now - job->finished > ttl_s) || stale_queued) {
+            if (stale_queued) s_budget_release(job);
             if (prev) prev->next = next;
             else j->head = next;
             if (j->tail == job) j->tail = prev;
@@ -363,7 +381,10 @@ mpcd_job_state mpcd_job_cancel(mpcd_jobs *j, mpcd_job *job, const char *by)
         snprintf(job->reason, sizeof job->reason, "cancelled by client %s", by);
         job->state = MPCD_JOB_CANCELLED;
         job->finished = time(NULL);
-        if (was == MPCD_JOB_QUEUED) mpcd_metrics_job_ended(MPCD_JOB_CANCELLED, job->submitted_ms);
+        if (was == MPCD_JOB_QUEUED) {
+            mpcd_metrics_job_ended(MPCD_JOB_CANCELLED, job->submitted_ms);
+            s_budget_release(job);
+        }
         mpcd_job_wipe_inputs(job);
         s_wipe_outputs(job);
         break;

@@ -22,6 +22,7 @@
 #define MPCD_JOB_ID_BYTES MPC_CWIRE_JOB_BYTES
 #define MPCD_SEED_BYTES   32
 #define MPCD_REASON_MAX   256
+#define MPCD_DP_NOTE_MAX  384
 
 typedef enum {
     MPCD_JOB_QUEUED = 0,     /* accepted, waiting for its turn */
@@ -71,6 +72,11 @@ typedef struct mpcd_job {
     uint64_t        agreed_rows, agreed_contrib;
     uint32_t        contributors;
     uint8_t       **withheld;
+    /* Privacy budget (docs/governance.md, "Privacy budget"): the ε and δ this party reserved
+     * for the job at admission (0 when no budget covers it); kept once it runs, given back
+     * (mpcd_ledger_release) when it ends before running. */
+    double          dp_eps, dp_delta;
+    char            dp_note[MPCD_DP_NOTE_MAX];   /* "program HEX: 1 of 3 left in total; ..." (after it) */
     time_t          submitted, finished;
     uint64_t        submitted_ms;                /* mpc_now_ms() at submission: input_timeout_ms counts from it */
     /* Readiness (docs/daemon.md, "Job ordering"), kept by the worker thread only. */

@@ -1,6 +1,8 @@
 /* server.c — wiring of one mpcd process (server.h). */
 #include "server.h"
 
+#include "budget.h"
+
 #include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -30,6 +32,7 @@ struct mpcd_server {
     mpcd_pool       *pool;
     mpcd_http       *http;             /* the metrics endpoint, or NULL */
     mpcd_audit      *audit;            /* the audit log (state_dir set), or NULL */
+    mpcd_ledger     *ledger;           /* the privacy budget ledger (state_dir set), or NULL */
     mpcd_ds_store   *datasets;         /* the stored datasets' shares (state_dir set), or NULL */
     mpcd_worker      worker;
     pthread_t        worker_thread;
@@ -204,6 +207,21 @@ static int s_open_datasets(mpcd_server *s, char *err, size_t errlen)
     return 0;
 }
 
+/* Opens state_dir/dp_budget.ledger; a damaged ledger stops the start (docs/governance.md,
+ * "Privacy budget"): it is never reset silently. */
+static int s_open_ledger(mpcd_server *s, char *err, size_t errlen)
+{
+    char path[MPCD_PATH_MAX + 32], e[1024];
+    snprintf(path, sizeof path, "%s/dp_budget.ledger", s->cfg.state_dir);
+    if (mpcd_ledger_open(path, NULL, &s->ledger, e, sizeof e) != 0) {
+        snprintf(err, errlen, "%s: error: %s", s->cfg.path, e);
+        return MPC_ERR_CONFIG;
+    }
+    mpcd_ledger_set_global(s->ledger);
+    mpcd_info(NULL, "privacy budget ledger %s: %u budgets", path, (unsigned)mpcd_ledger_count(s->ledger));
+    return 0;
+}
+
 int mpcd_server_new(mpcd_server **out, const mpcd_config *cfg, char *err, size_t errlen)
 {
     *out = NULL;
@@ -227,6 +245,7 @@ int mpcd_server_new(mpcd_server **out, const mpcd_config *cfg, char *err, size_t
     int has_dealer = dealer || cfg->preprocessing == MPCD_PREP_DEALER;
     if (!dealer && cfg->state_dir[0] && (rc = s_open_audit(s, err, errlen)) != 0) goto fail;
     if (!dealer && cfg->state_dir[0] && (rc = s_open_datasets(s, err, errlen)) != 0) goto fail;
+    if (!dealer && cfg->state_dir[0] && (rc = s_open_ledger(s, err, errlen)) != 0) goto fail;
     mpc_zmq_config zc;
     mpc_zmq_config_init(&zc);
     zc.self = cfg->self;
@@ -465,6 +484,8 @@ void mpcd_server_destroy(mpcd_server **sp)
     mpcd_audit_close(&s->audit);
     if (s->datasets) mpcd_ds_set_store(NULL);
     mpcd_ds_store_close(&s->datasets);
+    if (s->ledger && mpcd_ledger_global() == s->ledger) mpcd_ledger_set_global(NULL);
+    mpcd_ledger_close(&s->ledger);
     mpc_keypair_destroy(&s->kp);
     sodium_memzero(s, sizeof *s);
     free(s);

@@ -1,5 +1,7 @@
 /* worker.c — sequencing, agreement and running of jobs (worker.h, docs/daemon.md). */
 #include "worker.h"
+
+#include "budget.h"
 #include "dshandlers.h"
 
 #include "audit_job.h"
@@ -970,6 +972,8 @@ static void s_run_job(mpcd_worker *w, const run_msg *r)
         mpcd_jobs_lock(w->jobs);
         job->state = MPCD_JOB_RUNNING;
         job->started = time(NULL);
+        /* Running: its privacy budget spend is kept, whatever happens now (budget.h). */
+        if (job->dp_eps > 0) mpcd_ledger_commit(mpcd_ledger_global(), job->id);
         mpcd_jobs_unlock(w->jobs);
         mpcd_info(hex, "running: %u inputs, %u outputs, %u rounds, %s", (unsigned)job->circ->n_inputs,
                   (unsigned)job->circ->n_outputs, (unsigned)job->circ->rounds,

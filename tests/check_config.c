@@ -271,6 +271,50 @@ START_TEST(test_release_rules)
 }
 END_TEST
 
+/* Privacy budgets (docs/governance.md, "Privacy budget"): the party default, on allow lines
+ * (approval and circuit hash) and per dataset; none configured means eps 0 (unlimited). */
+START_TEST(test_dp_budgets)
+{
+    char text[4096], err[512];
+    mpcd_config *cfg = malloc(sizeof *cfg);
+    s_base3(text, sizeof text, "", "dp_budget = 10\ndp_period = day\n"
+            "allow = e68541f8921b3efd2351d79e61febb9d8f0aa327fb906041e0b30fbdbe9e3a59 N=1..10 parties=a,b dp_budget=3\n"
+            "allow = 0000000000000000000000000000000000000000000000000000000000000001 dp_budget=0.5 dp_period=day\n"
+            "allow = 0000000000000000000000000000000000000000000000000000000000000002\n",
+            "[dataset ages]\ndp_budget = 2.5\ndp_period = day\n[dataset other]\nreaders = 00000000000000000000000000000000000000000000000000000000000000ff\n");
+    ck_assert_msg(mpcd_config_load(s_write(text), cfg, err, sizeof err) == 0, "%s", err);
+    unlink(s_path);
+    ck_assert(cfg->dp.eps == 10 && cfg->dp.period == MPCD_DP_PERIOD_DAY);
+    ck_assert(cfg->approvals[0].dp.eps == 3 && cfg->approvals[0].dp.period == MPCD_DP_PERIOD_TOTAL);
+    ck_assert_uint_eq(cfg->n_allowed, 2);
+    ck_assert(cfg->allowed_dp[0].eps == 0.5 && cfg->allowed_dp[0].period == MPCD_DP_PERIOD_DAY);
+    ck_assert(cfg->allowed_dp[1].eps == 0);
+    const mpcd_dataset_conf *d = mpcd_config_dataset(cfg, "ages");
+    ck_assert(d && d->dp.eps == 2.5 && d->dp.period == MPCD_DP_PERIOD_DAY);
+    d = mpcd_config_dataset(cfg, "other");
+    ck_assert(d && d->dp.eps == 0 && d->dp.period == MPCD_DP_PERIOD_TOTAL);
+    static const char *const bad[][3] = {
+        {"allow = 0000000000000000000000000000000000000000000000000000000000000001 dp_budget=0\n", "",
+         ":12: error: allow: 'dp_budget=0': expected a number in (0, 1e+06]"},
+        {"allow = 0000000000000000000000000000000000000000000000000000000000000001 dp_budget=1 dp_budget=2\n", "",
+         ":12: error: allow: dp_budget= is given twice"},
+        {"allow = 0000000000000000000000000000000000000000000000000000000000000001 dp_period=week\n", "",
+         ":12: error: allow: 'dp_period=week': expected dp_period=day or dp_period=total"},
+        {"allow = 0000000000000000000000000000000000000000000000000000000000000001 dp_period=day\n", "",
+         ":12: error: allow: dp_period= without dp_budget="},
+        {"dp_budget = nan\n", "", ":12: error: dp_budget: 'nan' is not a number"},
+        {"", "[dataset x]\ndp_budget = -1\n", "error: dp_budget: '-1' is not a number"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        s_base3(text, sizeof text, "", bad[i][0], bad[i][1]);
+        ck_assert_int_eq(mpcd_config_load(s_write(text), cfg, err, sizeof err), -1);
+        unlink(s_path);
+        ck_assert_msg(strstr(err, bad[i][2]), "%s", err);
+    }
+    free(cfg);
+}
+END_TEST
+
 START_TEST(test_missing_pieces)
 {
     char err[512];
@@ -569,6 +613,7 @@ Suite *mpc_test_suite(void)
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, test_good_config);
     tcase_add_test(tc, test_dataset_rights);
+    tcase_add_test(tc, test_dp_budgets);
     tcase_add_loop_test(tc, test_bad_config, 0, (int)(sizeof s_bad / sizeof s_bad[0]));
     tcase_add_test(tc, test_program_approvals);
     tcase_add_test(tc, test_release_rules);
