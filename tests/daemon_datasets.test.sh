@@ -94,7 +94,7 @@ cmp -s "$D/got" "$D/want" || fail "stats.circ gave $(cat "$D/got")"
 ok "a .circ of the program reads the dataset as its source does"
 
 # The Python binding: the listing, the row-count define, and a job reading the dataset.
-PYTHONPATH=client-sdk/python python3 - "$D" <<'PY' > "$D/py.out" 2>&1 || fail "python: $(cat "$D/py.out")"
+pyclient - "$D" <<'PY' > "$D/py.out" 2>&1 || fail "python: $(cat "$D/py.out")"
 import sys
 from mpcclient import Client, MPCError
 d = sys.argv[1]

@@ -84,17 +84,6 @@ for line in open(sys.argv[1]):
 open(sys.argv[2], "w").write("".join(out))
 P
 printf 'party p, q\ninput x: int from p\ninput y: int from q\noutput t = x + y to p, q\n' > "$D/two.mpc"
-# The Python client loads libmpcclient.so; a sanitizer build of it needs its runtimes loaded
-# first (make asan sets SAN_BUILD), and Python's own allocations are not ours to leak-check.
-pyclient() {
-    if [ -n "${SAN_BUILD:-}" ]; then
-        LD_PRELOAD="$(${CC:-cc} -print-file-name=libasan.so) $(${CC:-cc} -print-file-name=libubsan.so)" \
-            ASAN_OPTIONS=detect_leaks=0 MPCCLIENT_LIB="$BIN/../lib/libmpcclient.so" PYTHONPATH=client-sdk/python \
-            python3 "$@"
-    else
-        MPCCLIENT_LIB="$BIN/../lib/libmpcclient.so" PYTHONPATH=client-sdk/python python3 "$@"
-    fi
-}
 start=$(now_ms)
 pyclient - "$D/bc.ini" "$D/two.mpc" > "$D/flood" 2>&1 <<'P' ||
 import sys, time

@@ -5,6 +5,10 @@
 #                 set by the script), and exits 1
 #   ok TEXT       prints "ok TEXT" (run-tests counts these lines)
 #   now_ms        prints the wall clock in milliseconds
+#   pyclient ARGS python3 ARGS with the Python binding (client-sdk/python) on the library of
+#                 this build ($MPC_BIN/../lib); a sanitizer build (make asan sets SAN_BUILD)
+#                 needs its runtimes loaded first, and Python's own allocations are not ours
+#                 to leak-check
 fail() {
     echo "FAIL: $*"
     for f in "$D"/*.log ${FAIL_EXTRA:-}; do
@@ -14,3 +18,12 @@ fail() {
 }
 ok() { echo "ok $*"; }
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
+pyclient() {
+    if [ -n "${SAN_BUILD:-}" ]; then
+        LD_PRELOAD="$(${CC:-cc} -print-file-name=libasan.so) $(${CC:-cc} -print-file-name=libubsan.so)" \
+            ASAN_OPTIONS=detect_leaks=0 MPCCLIENT_LIB="$MPC_BIN/../lib/libmpcclient.so" PYTHONPATH=client-sdk/python \
+            python3 "$@"
+    else
+        MPCCLIENT_LIB="$MPC_BIN/../lib/libmpcclient.so" PYTHONPATH=client-sdk/python python3 "$@"
+    fi
+}
