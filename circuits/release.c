@@ -11,6 +11,7 @@
 
 typedef struct {
     uint8_t         bits;   /* every element is 0 or 1, computed inside the circuit */
+    uint8_t         noise;  /* a NOISE gate's elements, sliced or concatenated: noise alone */
     mpc_support_vec v;
 } s_wire;
 
@@ -209,6 +210,24 @@ static int s_move(s_ctx *x, const mpc_gate *g, mpc_support_vec *out)
     return 0;
 }
 
+/* ADD of a value and noise (dpgen.c's noisy release; after splitcat.h the noise of a vector
+ * may reach its elements through SLICE and CONCAT): the value's supports, so a noisy count
+ * stays a count and the release circuit compares the noisy value with min_rows. */
+static int s_noisy(s_ctx *x, const mpc_gate *g, const mpc_support_vec *v, mpc_support_vec *out)
+{
+    if (v->uniform || v->len == 1) {
+        s_set_uniform(out, g->len, s_at(v, 0));
+        return 0;
+    }
+    int r = s_alloc(x, out, g->len);
+    if (r <= 0) {
+        s_set_uniform(out, g->len, s_floor(v));
+        return r;
+    }
+    for (uint64_t i = 0; i < g->len; i++) out->el[i] = s_at(v, i);
+    return 0;
+}
+
 static int s_gate(s_ctx *x, uint32_t id)
 {
     const mpc_gate *g = &x->c->gates[id];
@@ -242,16 +261,26 @@ static int s_gate(s_ctx *x, uint32_t id)
         return s_dot(x, g, &w->v);
     case MPC_G_SLICE:
         w->bits = x->w[g->in[0]].bits;
+        w->noise = x->w[g->in[0]].noise;
         return s_move(x, g, &w->v);
     case MPC_G_CONCAT:
         w->bits = x->w[g->in[0]].bits && x->w[g->in[1]].bits;
+        w->noise = x->w[g->in[0]].noise && x->w[g->in[1]].noise;
         return s_move(x, g, &w->v);
+    case MPC_G_NOISE:
+        w->noise = 1;
+        w->v.one.rows = MPC_SUPPORT_NONE;
+        return 0;
     case MPC_G_LTZ:
     case MPC_G_EQZ:
         w->bits = 1;
         return s_elementwise(x, g, &w->v);
     case MPC_G_MUL:
         w->bits = x->w[g->in[0]].bits && x->w[g->in[1]].bits;
+        return s_elementwise(x, g, &w->v);
+    case MPC_G_ADD:
+        for (int k = 0; k < 2; k++)
+            if (x->w[g->in[k]].noise) return s_noisy(x, g, &x->w[g->in[1 - k]].v, &w->v);
         return s_elementwise(x, g, &w->v);
     default:
         return s_elementwise(x, g, &w->v);

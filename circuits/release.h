@@ -16,6 +16,10 @@
  *     gates cannot show that the row sets nest as a histogram's do: docs/governance.md says
  *     what that leaves to the operator who approves the program).  Any
  *     other use of a count (count + 1, count * x, a comparison) has support 1;
+ *   - ADD of a value and a NOISE gate (a dp_* release) has the value's supports: a noisy
+ *     count is still a count, and it is the noisy value that is compared with min_rows — a
+ *     function of the released value alone, so the decision is covered by the same
+ *     differential-privacy guarantee, where comparing the exact count would leak it;
  *   - a derived input (owner-local pushdown, pushdown.h) has the support of the local part's
  *     output it is: its owner computed it in the clear from its own rows (a count there stays
  *     a count: the owner could only misstate its own rows).

@@ -39,7 +39,7 @@ d, data = sys.argv[1], sys.argv[2]
 ages = []
 for h in "abc":
     ages += [int(v) for v in open(f"{data}/age_{h}.csv").read().replace("\n", ",").split(",") if v]
-edges = [0, 18, 40, 65, 80, 120]
+edges = [0, 18, 40, 65, 80, 100, 120]
 exact = {"bands": [sum(1 for x in ages if edges[i] <= x < edges[i + 1] or (i == len(edges) - 2 and x == edges[-1]))
                    for i in range(len(edges) - 1)],
          "patients": [len(ages)]}

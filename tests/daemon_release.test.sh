@@ -5,6 +5,8 @@
 #  2. min_rows = 10 on party b only (a reload): the strictest applies on every party, the bin
 #     of 3 is withheld (no value, the note on mpc's stderr, the fact in every party's log
 #     without a value), the other bins and a mean over 12 rows (computed by its owner: pushdown) exact;
+#  2b. min_rows = 14 on a noisy (dp_histogram) release: the noisy bin of 3 withheld, the other
+#     bin released as its noisy value;
 #  3. a reload to min_rows = 2: the bin is released;
 #  4. min_contributors = 3 on party c: one client gave every input, every output is withheld.
 # Prints `ok …` per check; exits non-zero at the first failure.
@@ -94,9 +96,7 @@ out=$("$MPC" run "$D/long.mpc" --input x=@"$D/long.csv" --config "$C" 2>&1) && f
 echo "$out" | grep -q "output 'y' all elements withheld: fewer than min_rows = 10 rows" || fail "the long output: $out"
 ok "an element-wise output of 70000 elements is withheld whole under min_rows = 10"
 
-if [ -z "${SAN_BUILD:-}" ]; then   # python3 cannot load an ASan-instrumented library
-    LIB=${MPCCLIENT_LIB:-$(cd "$BIN/.." && pwd)/lib/libmpcclient.so}
-    PYTHONPATH=client-sdk/python MPCCLIENT_LIB="$LIB" python3 - "$C" "$D/h.mpc" > "$D/py.out" 2>&1 <<'PY' ||
+pyclient - "$C" "$D/h.mpc" > "$D/py.out" 2>&1 <<'PY' ||
 import sys
 from mpcclient import Client
 with Client(sys.argv[1]) as c:
@@ -111,9 +111,28 @@ with Client(sys.argv[1]) as c:
     job.output("m", timeout=60)
     assert job.withheld("m") == "", job.withheld("m")
 PY
-        fail "the Python binding: $(cat "$D/py.out")"
-    ok "the Python binding gives None for the withheld bin and the note"
-fi
+    fail "the Python binding: $(cat "$D/py.out")"
+ok "the Python binding gives None for the withheld bin and the note"
+
+# --- 2b. a rule on a noisy (DP) release ------------------------------------------------------
+# dp_histogram's noise at eps = 5 is Bin(20, 1/2) - 10 per bin (mpcc --stats: 40 daBits, 2 bins),
+# so the noisy bin of 3 is at most 13 and the noisy bin of 33 at least 23: under min_rows = 14
+# the first is always withheld, the second always released, as its noisy value.  The rule
+# compares the noisy value inside MPC (docs/governance.md, "Release rules and noise").
+cat > "$D/dp.mpc" <<'EOF'
+party a, b, c
+input xa: int[12] from a in 0..120
+input xb: int[12] from b in 0..120
+input xc: int[12] from c in 0..120
+output h = dp_histogram(concat(xa, xb, xc), [0, 20, 121], 5.0) to a, b, c
+EOF
+"$BIN/mpcc" --stats "$D/dp.mpc" | grep -qx "dabits: 40" || fail "the DP program's noise: $("$BIN/mpcc" --stats "$D/dp.mpc")"
+set_rule b min_rows 14
+"$MPC" run "$D/dp.mpc" "$@" --config "$C" > "$D/dp.out" 2> "$D/dp.err" || fail "mpc run dp: $(cat "$D/dp.err")"
+v=$(sed -n 's/^h = withheld, \(-\{0,1\}[0-9]*\)$/\1/p' "$D/dp.out")
+[ -n "$v" ] && [ "$v" -ge 23 ] && [ "$v" -le 43 ] || fail "min_rows = 14 on a noisy histogram: $(cat "$D/dp.out")"
+grep -q "output 'h' element 0 withheld: fewer than min_rows = 14 rows" "$D/dp.err" || fail "the DP note: $(cat "$D/dp.err")"
+ok "min_rows = 14 on a noisy histogram withholds the noisy bin of 3 and releases the other's noisy value ($v)"
 
 # --- 3. a reload changes the rule -----------------------------------------------------------
 set_rule b min_rows 2
