@@ -382,6 +382,24 @@ void mpcd_ledger_spent(mpcd_ledger *l, const char *key, int period, double *eps,
     pthread_mutex_unlock(&l->mu);
 }
 
+int mpcd_ledger_entry(mpcd_ledger *l, uint32_t i, char key[MPCD_BUDGET_KEY_MAX], int *period, double *eps,
+                      double *delta)
+{
+    int rc = -1;
+    pthread_mutex_lock(&l->mu);
+    if (i < l->n) {
+        s_entry *e = &l->e[i];
+        s_current(e, e->period, s_today(l));
+        memcpy(key, e->key, MPCD_BUDGET_KEY_MAX);
+        *period = e->period;
+        *eps = e->eps;
+        *delta = e->delta;
+        rc = 0;
+    }
+    pthread_mutex_unlock(&l->mu);
+    return rc;
+}
+
 uint32_t mpcd_ledger_count(mpcd_ledger *l)
 {
     pthread_mutex_lock(&l->mu);

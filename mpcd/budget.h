@@ -56,6 +56,11 @@ uint32_t mpcd_ledger_count(mpcd_ledger *l);
 /* ε and δ spent (committed and reserved) in the current period of key (0 when unknown). */
 void mpcd_ledger_spent(mpcd_ledger *l, const char *key, int period, double *eps, double *delta);
 
+/* The i-th budget the ledger holds (i < mpcd_ledger_count), as of the current period: its
+ * key, period and ε, δ spent.  0, or -1 past the end. */
+int  mpcd_ledger_entry(mpcd_ledger *l, uint32_t i, char key[MPCD_BUDGET_KEY_MAX], int *period, double *eps,
+                       double *delta);
+
 /* The daemon's ledger (set at start when state_dir is set; NULL otherwise): jobs.c releases
  * through it, the worker commits through it. */
 void         mpcd_ledger_set_global(mpcd_ledger *l);

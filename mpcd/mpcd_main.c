@@ -13,6 +13,7 @@
 
 #include "aeshash.h"
 #include "audit_cmd.h"
+#include "budget_cmd.h"
 #include "config.h"
 #include "harden.h"
 #include "keys.h"
@@ -75,6 +76,7 @@ static void s_usage(FILE *f)
             "       mpcd keygen NAME --dir DIR    write a CURVE key pair (DIR/NAME.pub, DIR/NAME.secret, 0600)\n"
             "                                 and an audit signing pair (DIR/NAME.sign.pub, .sign.secret)\n"
             "       mpcd audit verify|show ...    check or print a party's audit log (mpcd audit --help)\n"
+            "       mpcd budget --config FILE     the party's privacy budgets: spent and left (mpcd budget --help)\n"
             "       mpcd config-doc               print the configuration reference (configs/README.md)\n"
             "       mpcd --version | --help\n"
             "\n"
@@ -163,6 +165,7 @@ int main(int argc, char **argv)
     int first = 1, dealer = 0;
     if (argc >= 2 && !strcmp(argv[1], "keygen")) return s_keygen(argc, argv);
     if (argc >= 2 && !strcmp(argv[1], "audit")) return mpcd_audit_main(argc, argv);
+    if (argc >= 2 && !strcmp(argv[1], "budget")) return mpcd_budget_main(argc, argv);
     if (argc >= 2 && !strcmp(argv[1], "config-doc")) {
         mpcd_config_write_doc(stdout);
         return 0;

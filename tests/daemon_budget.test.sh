@@ -78,7 +78,20 @@ scripts/cluster restart b --dir "$D" > "$D/restart.err" 2>&1 || fail "restart b:
 run && fail "a job ran after b's restart: $(cat "$D/mpc.out")"
 grep -q "party b.*$WANT" "$D/mpc.err" || fail "after b's restart: $(cat "$D/mpc.err")"
 grep -q "privacy budget ledger $D/state-b/dp_budget.ledger: 1 budgets" "$D/b.log" || fail "b's start did not read its ledger"
-ok "b's ledger survives its restart: the job is still refused by b"
+"$BIN/mpcd" budget --config "$D/b.ini" > "$D/budget.out" 2>&1 || fail "mpcd budget: $(cat "$D/budget.out")"
+grep -qx "program $HASH: eps 2 of 3 spent in total (delta 2e-06), 1 left" "$D/budget.out" ||
+    fail "mpcd budget on b: $(cat "$D/budget.out")"
+"$BIN/mpcd" budget --config "$D/a.ini" > "$D/budget.out" 2>&1 || fail "mpcd budget on a: $(cat "$D/budget.out")"
+grep -qx "program $HASH: eps 2 spent in total (delta 2e-06), no budget configured" "$D/budget.out" ||
+    fail "mpcd budget on a, its budget removed: $(cat "$D/budget.out")"
+"$BIN/mpcd" budget --config "$D/b.ini" --json > "$D/budget.json" || fail "mpcd budget --json"
+python3 - "$D/budget.json" "$HASH" <<'PY' || fail "mpcd budget --json: $(cat "$D/budget.json")"
+import json, sys
+rows = json.load(open(sys.argv[1]))
+assert rows == [{"key": "program " + sys.argv[2], "budget": 3, "period": "total", "spent_eps": 2,
+                 "spent_delta": 2e-06, "left": 1}], rows
+PY
+ok "b's ledger survives its restart: the job is still refused by b; mpcd budget shows spent and left"
 
 # c with a budget of 10 reserves the job's 2 (4 spent), b refuses it: c gives the 2 back.
 sed -i "s/^\($LINE\)$/\1 dp_budget=10/" "$D/c.ini"
@@ -116,5 +129,8 @@ printf 'mpcd-dp-ledger 1\ntotal 0 2 0 program %s\n' "$HASH" > "$D/state-c/dp_bud
 timeout 20 "$BIN/mpcd" --config "$D/c.ini" > "$D/start.err" 2>&1 && fail "c started with a damaged ledger"
 grep -q "state-c/dp_budget.ledger: damaged privacy budget ledger: no end line" "$D/start.err" ||
     fail "the refusal does not name the file: $(cat "$D/start.err")"
+"$BIN/mpcd" budget --config "$D/c.ini" > "$D/budget.err" 2>&1; rc=$?
+[ $rc -eq 2 ] && grep -q "state-c/dp_budget.ledger: damaged privacy budget ledger: no end line" "$D/budget.err" ||
+    fail "mpcd budget on a damaged ledger (exit $rc): $(cat "$D/budget.err")"
 grep -q "^total 0 2 0 program" "$D/state-c/dp_budget.ledger" || fail "the damaged ledger was changed"
-ok "a damaged ledger stops the daemon at start, naming the file, and is left as it was"
+ok "a damaged ledger stops the daemon at start (and mpcd budget), naming the file, and is left as it was"
