@@ -91,7 +91,7 @@ static void s_normalize(s_ctx *x, mpc_support_vec *v)
 /* An element-wise gate's element from its operands' elements. */
 static mpc_support s_combine(const mpc_gate *g, const mpc_support *op, uint32_t nops)
 {
-    if ((g->kind == MPC_G_ADD || g->kind == MPC_G_SUB) && op[0].count && op[1].count) {
+    if ((g->kind == MPC_G_ADD || g->kind == MPC_G_SUB) && nops == 2 && op[0].count && op[1].count) {
         mpc_support s = {g->kind == MPC_G_ADD ? s_add_sat(op[0].rows, op[1].rows)
                                               : (op[0].rows > op[1].rows ? op[0].rows : op[1].rows), 1};
         return s;
@@ -110,7 +110,7 @@ static int s_elementwise(s_ctx *x, const mpc_gate *g, mpc_support_vec *out)
         ops[k] = &x->w[g->in[k]].v;
         uniform &= ops[k]->uniform || ops[k]->len == 1;
     }
-    mpc_support e[3];
+    mpc_support e[3] = {{0, 0}, {0, 0}, {0, 0}};
     if (!uniform) {
         int r = s_alloc(x, out, g->len);
         if (r < 0) return -1;
