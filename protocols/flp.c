@@ -37,9 +37,21 @@ static unsigned s_bitrev(uint64_t x, unsigned logn)
     return (unsigned)r;
 }
 
-void mpc_flp_ntt(uint64_t *a, unsigned logn, int inverse)
+/* tw[i] = w^i for i < n/2, w the 2^logn-th root of unity (or its inverse). */
+static void s_twiddles(uint64_t *tw, unsigned logn, int inverse)
 {
-    if (logn == 0 || logn > MPC_F61_TWO_ADICITY) return;
+    uint64_t w = mpc_f61_root_of_unity(logn), x = 1;
+    if (inverse) w = mpc_f61_inv(w);
+    for (uint64_t i = 0; i < (UINT64_C(1) << logn) / 2; i++) {
+        tw[i] = x;
+        x = mpc_f61_mul(x, w);
+    }
+}
+
+/* The transform with a precomputed table (s_twiddles of the same logn and direction); the
+ * inverse's division by n is left to the caller. */
+static void s_ntt(uint64_t *a, unsigned logn, const uint64_t *tw)
+{
     uint64_t n = UINT64_C(1) << logn;
     for (uint64_t i = 0; i < n; i++) {
         uint64_t j = s_bitrev(i, logn);
@@ -50,16 +62,46 @@ void mpc_flp_ntt(uint64_t *a, unsigned logn, int inverse)
         }
     }
     for (unsigned s = 1; s <= logn; s++) {
-        uint64_t m = UINT64_C(1) << s, half = m >> 1;
-        uint64_t wm = mpc_f61_root_of_unity(s);
-        if (inverse) wm = mpc_f61_inv(wm);
-        for (uint64_t k = 0; k < n; k += m) {
-            uint64_t w = 1;
+        uint64_t m = UINT64_C(1) << s, half = m >> 1, step = n >> s;
+        for (uint64_t k = 0; k < n; k += m)
             for (uint64_t j = 0; j < half; j++) {
-                uint64_t u = a[k + j], v = mpc_f61_mul(w, a[k + j + half]);
+                uint64_t u = a[k + j], v = mpc_f61_mul(tw[j * step], a[k + j + half]);
                 a[k + j] = mpc_f61_add(u, v);
                 a[k + j + half] = mpc_f61_sub(u, v);
-                w = mpc_f61_mul(w, wm);
+            }
+    }
+}
+
+void mpc_flp_ntt(uint64_t *a, unsigned logn, int inverse)
+{
+    if (logn == 0 || logn > MPC_F61_TWO_ADICITY) return;
+    uint64_t n = UINT64_C(1) << logn;
+    uint64_t *tw = malloc((size_t)(n / 2) * 8);
+    if (tw) {
+        s_twiddles(tw, logn, inverse);
+        s_ntt(a, logn, tw);
+        free(tw);
+    } else { /* no memory for the table: the twiddles computed on the way */
+        for (uint64_t i = 0; i < n; i++) {
+            uint64_t j = s_bitrev(i, logn);
+            if (j > i) {
+                uint64_t t = a[i];
+                a[i] = a[j];
+                a[j] = t;
+            }
+        }
+        for (unsigned s = 1; s <= logn; s++) {
+            uint64_t m = UINT64_C(1) << s, half = m >> 1;
+            uint64_t wm = mpc_f61_root_of_unity(s);
+            if (inverse) wm = mpc_f61_inv(wm);
+            for (uint64_t k = 0; k < n; k += m) {
+                uint64_t w = 1;
+                for (uint64_t j = 0; j < half; j++) {
+                    uint64_t u = a[k + j], v = mpc_f61_mul(w, a[k + j + half]);
+                    a[k + j] = mpc_f61_add(u, v);
+                    a[k + j + half] = mpc_f61_sub(u, v);
+                    w = mpc_f61_mul(w, wm);
+                }
             }
         }
     }
@@ -172,9 +214,9 @@ int mpc_flp_encode(const mpc_flp *f, const int64_t *x, uint64_t *meas)
 /* sum_k w_k m[k] with w_k = 2^k for k < b - 1 and `top` for the last. */
 static uint64_t s_weighted(const uint64_t *m, unsigned b, uint64_t top)
 {
-    uint64_t acc = mpc_f61_mul(m[b - 1], top);
-    for (unsigned k = 0; k + 1 < b; k++) acc = mpc_f61_add(acc, mpc_f61_mul(m[k], UINT64_C(1) << k));
-    return acc;
+    uint64_t acc = 0;
+    for (unsigned k = b - 1; k-- > 0;) acc = mpc_f61_add(mpc_f61_add(acc, acc), m[k]); /* Horner in 2 */
+    return mpc_f61_add(acc, mpc_f61_mul(m[b - 1], top));
 }
 
 static uint64_t s_elem(int64_t v)
@@ -265,9 +307,19 @@ static int s_random_elems(uint64_t *out, uint64_t n)
 static int s_gadget_poly(const mpc_flp *f, const uint64_t *W, uint64_t *poly)
 {
     uint64_t P = f->npts, L = f->chunk;
-    uint64_t *ta = s_alloc(P), *tb = s_alloc(P);
-    int rc = ta && tb ? 0 : MPC_ERR_NOMEM;
-    uint64_t beta = mpc_f61_root_of_unity(f->log_p + 1);
+    uint64_t *ta = s_alloc(P), *tb = s_alloc(P), *twist = s_alloc(P), *fw = s_alloc(P / 2),
+             *iw = s_alloc(P / 2);
+    int rc = ta && tb && twist && fw && iw ? 0 : MPC_ERR_NOMEM;
+    if (rc == 0) {
+        /* the inverse NTT's 1/P folded into the twist: twist[i] = beta^i / P */
+        uint64_t beta = mpc_f61_root_of_unity(f->log_p + 1), bp = mpc_f61_inv(P % MPC_F61_P);
+        for (uint64_t i = 0; i < P; i++) {
+            twist[i] = bp;
+            bp = mpc_f61_mul(bp, beta);
+        }
+        s_twiddles(fw, f->log_p, 0);
+        s_twiddles(iw, f->log_p, 1);
+    }
     for (uint64_t m = 0; m < 2 * P; m++) poly[m] = 0;
     for (uint64_t l = 0; l < L && rc == 0; l++) {
         const uint64_t *a = W + (2 * l) * P, *b = W + (2 * l + 1) * P;
@@ -275,16 +327,14 @@ static int s_gadget_poly(const mpc_flp *f, const uint64_t *W, uint64_t *poly)
             poly[2 * i] = mpc_f61_add(poly[2 * i], mpc_f61_mul(a[i], b[i]));
         memcpy(ta, a, (size_t)P * 8);
         memcpy(tb, b, (size_t)P * 8);
-        mpc_flp_ntt(ta, f->log_p, 1);
-        mpc_flp_ntt(tb, f->log_p, 1);
-        uint64_t bp = 1;
+        s_ntt(ta, f->log_p, iw);
+        s_ntt(tb, f->log_p, iw);
         for (uint64_t i = 0; i < P; i++) {
-            ta[i] = mpc_f61_mul(ta[i], bp);
-            tb[i] = mpc_f61_mul(tb[i], bp);
-            bp = mpc_f61_mul(bp, beta);
+            ta[i] = mpc_f61_mul(ta[i], twist[i]);
+            tb[i] = mpc_f61_mul(tb[i], twist[i]);
         }
-        mpc_flp_ntt(ta, f->log_p, 0);
-        mpc_flp_ntt(tb, f->log_p, 0);
+        s_ntt(ta, f->log_p, fw);
+        s_ntt(tb, f->log_p, fw);
         for (uint64_t i = 0; i < P; i++)
             poly[2 * i + 1] = mpc_f61_add(poly[2 * i + 1], mpc_f61_mul(ta[i], tb[i]));
     }
@@ -292,6 +342,9 @@ static int s_gadget_poly(const mpc_flp *f, const uint64_t *W, uint64_t *poly)
     if (rc == 0 && poly[2 * P - 1] != 0) rc = MPC_ERR_INVALID; /* degree <= 2P - 2 */
     s_free(ta, P);
     s_free(tb, P);
+    s_free(twist, P);
+    s_free(fw, P / 2);
+    s_free(iw, P / 2);
     return rc;
 }
 
