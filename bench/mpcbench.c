@@ -926,7 +926,7 @@ static int s_flp_mode(const opts *o)
     mpc_flp f;
     unsigned n = o->parties;
     uint64_t K = o->triples ? o->triples : 1, D = o->len;
-    if (mpc_flp_init(&f, D, -65536, 65536, 0)) s_die("%s", "flp: bad circuit");
+    if (mpc_flp_init(&f, D, -65536, 65536, 0, (unsigned)o->depth)) s_die("%s", "flp: bad circuit");
     size_t lsz = mpc_flp_input_share_size(&f, 0), hsz = mpc_flp_input_share_size(&f, 1);
     size_t psz = mpc_flp_public_share_size(n), msz = mpc_flp_prep_size(&f);
     int64_t *x = malloc(D * 8);

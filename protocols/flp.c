@@ -1,12 +1,13 @@
 /* flp.c — the fully linear PCP on vectors (flp.h; docs/validity.md, "The circuit" and "The
  * proof").  The byte layer (sharding, joint randomness, prep messages) is in flp_report.c.
  *
- * The validity circuit C(m; r, rho) over the encoded measurement m (meas_len bits):
- *   sum_i r^(i+1) * m_i * (m_i - 1)                                  (every m_i is a bit)
+ * The validity circuit C(m; r_1..r_Mr, rho) over the encoded measurement m (meas_len bits),
+ * with bit i = (k-1)L + j checked in gadget call k:
+ *   sum_k sum_j r_k^(j+1) * m_i * (m_i - 1)                          (every m_i is a bit)
  *   + rho * (sum_e x_e^2 + s - B)                                    (only with the norm check)
  * where x_e = lo + sum_k w_k m_(e,k) and s = sum_k w'_k m_(slack,k).  Every multiplication is
  * a slot of one gadget G(a_1, b_1, ..., a_L, b_L) = sum_j a_j * b_j (a ParallelSum of L Mul
- * gadgets): call k = 1..calls_range takes the bit checks (a = r^(i+1) m_i, b = m_i - 1) of bits
+ * gadgets): call k = 1..calls_range takes the bit checks (a = r_k^(j+1) m_i, b = m_i - 1) of bits
  * (k-1)L .. kL-1, call calls_range + k the squares (a = b = x_e) of elements (k-1)L .. kL-1;
  * unused slots are (0, 0).  C is affine in its inputs and the gadget outputs, so a verifier
  * evaluates it on shares with the gadget outputs read from the shared gadget polynomial.
@@ -17,7 +18,12 @@
  * of p = G(f_1, ..., f_2L)).  A verifier, at a query point t outside the P-th roots of unity,
  * outputs its share of C (with p(alpha^k) in place of call k's output), of every f_j(t) (by
  * Lagrange interpolation from the values at the roots) and of p(t); the sum of the shares is
- * accepted when C = 0 and G(f_1(t), ..., f_2L(t)) = p(t). */
+ * accepted when C = 0 and G(f_1(t), ..., f_2L(t)) = p(t).
+ *
+ * With `proofs` > 1 the client proves the same circuit that many times, each proof under its
+ * own joint randomness and checked at its own query point; all must accept (docs/validity.md,
+ * "Soundness": this is what keeps an offline search for lucky joint randomness hopeless in a
+ * 61-bit field). */
 #include "flp.h"
 
 #include <sodium.h>
@@ -152,16 +158,22 @@ static void s_choose_chunk(mpc_flp *f)
     f->calls_range = s_ceil_div(f->meas_len, f->chunk);
     f->calls_norm = norm ? s_ceil_div(f->dim, f->chunk) : 0;
     f->calls = f->calls_range + f->calls_norm;
-    f->proof_len = 2 * f->chunk + 2 * f->npts - 1;
-    f->verifier_len = 2 * f->chunk + 2;
+    f->proof1_len = 2 * f->chunk + 2 * f->npts - 1;
+    f->verifier1_len = 2 * f->chunk + 2;
+    f->jr1_len = f->calls_range + 1;
+    f->proof_len = f->proofs * f->proof1_len;
+    f->verifier_len = f->proofs * f->verifier1_len;
+    f->jr_len = f->proofs * f->jr1_len;
 }
 
-int mpc_flp_init(mpc_flp *f, uint64_t dim, int64_t lo, int64_t hi, uint64_t l2_bound)
+int mpc_flp_init(mpc_flp *f, uint64_t dim, int64_t lo, int64_t hi, uint64_t l2_bound,
+                 unsigned proofs)
 {
     if (!f || dim < 1 || dim > MPC_FLP_MAX_DIM || lo >= hi || lo < -MPC_FLP_MAX_ABS ||
-        hi > MPC_FLP_MAX_ABS || l2_bound >= MPC_F61_HALF)
+        hi > MPC_FLP_MAX_ABS || l2_bound >= MPC_F61_HALF || proofs < 1 || proofs > MPC_FLP_MAX_PROOFS)
         return MPC_ERR_INVALID;
     memset(f, 0, sizeof *f);
+    f->proofs = proofs;
     f->dim = dim;
     f->lo = lo;
     f->hi = hi;
@@ -235,15 +247,14 @@ void mpc_flp_output(const mpc_flp *f, int leader, const uint64_t *meas_share, ui
 
 /* ---- gadget inputs ---- */
 
-/* The 2L wire values w[0..2L-1] of gadget call k (1-based).  *rpow carries r^(i+1) for the
- * first bit of the call across consecutive range calls (start it at r); x is the output share
- * (mpc_flp_output) for the norm calls. */
+/* The 2L wire values w[0..2L-1] of gadget call k (1-based) under one proof's joint randomness
+ * jr (r_k = jr[k-1]); x is the output share (mpc_flp_output) for the norm calls. */
 static void s_call_inputs(const mpc_flp *f, int leader, const uint64_t *meas, const uint64_t *x,
-                          uint64_t r, uint64_t *rpow, uint64_t k, uint64_t *w)
+                          const uint64_t *jr, uint64_t k, uint64_t *w)
 {
     uint64_t L = f->chunk, one = leader ? 1 : 0;
     if (k <= f->calls_range) {
-        uint64_t i0 = (k - 1) * L, rp = *rpow;
+        uint64_t i0 = (k - 1) * L, r = jr[k - 1], rp = r;
         for (uint64_t j = 0; j < L; j++) {
             uint64_t i = i0 + j;
             if (i < f->meas_len) {
@@ -254,7 +265,6 @@ static void s_call_inputs(const mpc_flp *f, int leader, const uint64_t *meas, co
                 w[2 * j] = w[2 * j + 1] = 0;
             }
         }
-        *rpow = rp;
         return;
     }
     uint64_t e0 = (k - 1 - f->calls_range) * L;
@@ -348,27 +358,29 @@ static int s_gadget_poly(const mpc_flp *f, const uint64_t *W, uint64_t *poly)
     return rc;
 }
 
-int mpc_flp_prove(const mpc_flp *f, const uint64_t *meas, const uint64_t jr[MPC_FLP_JR_LEN],
-                  uint64_t *proof)
+int mpc_flp_prove(const mpc_flp *f, const uint64_t *meas, const uint64_t *jr, uint64_t *proof)
 {
     uint64_t P = f->npts, L = f->chunk, nw = 2 * L;
-    if (jr[0] >= MPC_F61_P || jr[1] >= MPC_F61_P) return MPC_ERR_INVALID;
+    for (uint64_t i = 0; i < f->jr_len; i++)
+        if (jr[i] >= MPC_F61_P) return MPC_ERR_INVALID;
     for (uint64_t i = 0; i < f->meas_len; i++)
         if (meas[i] >= MPC_F61_P) return MPC_ERR_INVALID;
     uint64_t *W = s_alloc(nw * P), *w = s_alloc(nw), *x = s_alloc(f->dim), *poly = s_alloc(2 * P);
     int rc = W && w && x && poly ? 0 : MPC_ERR_NOMEM;
-    if (rc == 0) rc = s_random_elems(w, nw);
-    if (rc == 0) {
-        for (uint64_t j = 0; j < nw; j++) W[j * P] = proof[j] = w[j];
-        mpc_flp_output(f, 1, meas, x);
-        uint64_t rpow = jr[0];
+    if (rc == 0) mpc_flp_output(f, 1, meas, x);
+    for (unsigned u = 0; u < f->proofs && rc == 0; u++) {
+        const uint64_t *jr1 = jr + u * f->jr1_len;
+        uint64_t *pf = proof + u * f->proof1_len;
+        rc = s_random_elems(w, nw);
+        if (rc) break;
+        for (uint64_t j = 0; j < nw; j++) W[j * P] = pf[j] = w[j];
         for (uint64_t k = 1; k <= f->calls; k++) {
-            s_call_inputs(f, 1, meas, x, jr[0], &rpow, k, w);
+            s_call_inputs(f, 1, meas, x, jr1, k, w);
             for (uint64_t j = 0; j < nw; j++) W[j * P + k] = w[j];
         }
         rc = s_gadget_poly(f, W, poly);
+        if (rc == 0) memcpy(pf + nw, poly, (size_t)(2 * P - 1) * 8);
     }
-    if (rc == 0) memcpy(proof + nw, poly, (size_t)(2 * P - 1) * 8);
     s_free(W, nw * P);
     s_free(w, nw);
     s_free(x, f->dim);
@@ -408,61 +420,115 @@ static int s_lagrange(const mpc_flp *f, uint64_t t, uint64_t n, uint64_t *c, uin
     return 0;
 }
 
+typedef struct {
+    uint64_t *c, *pre, *q;
+    unsigned __int128 *acc;
+} s_qscratch;
+
+/* x*y folded once below 2^97: a sum of up to 2^25 of them stays below 2^122, where one
+ * mpc_f61_reduce128 gives it mod p (a verifier sums M + 1 < 2^17 terms: M is about sqrt(n)). */
+static inline unsigned __int128 s_mul_lazy(uint64_t x, uint64_t y)
+{
+    unsigned __int128 v = (unsigned __int128)x * y;
+    return (unsigned __int128)(uint64_t)(v >> 61) * MPC_F61_C61 + ((uint64_t)v & MPC_F61_M61);
+}
+
+/* acc[j] = sum_k c[k] * (wire j's value in call k), for k = 1..M (the verifier's half of the
+ * Lagrange interpolation at t), without materializing the wires: in range call k the a-wire of
+ * slot j carries c_k r_k^(j+1) m_i, the b-wire c_k (m_i - 1); in norm calls both carry c_k x_e. */
+static void s_query_acc(const mpc_flp *f, int leader, const uint64_t *meas, const uint64_t *x,
+                        const uint64_t *jr, const uint64_t *c, unsigned __int128 *acc)
+{
+    uint64_t L = f->chunk, one = leader ? 1 : 0;
+    for (uint64_t k = 1; k <= f->calls_range; k++) {
+        uint64_t i0 = (k - 1) * L, r = jr[k - 1], ck = c[k], coef = ck;
+        uint64_t n = f->meas_len - i0 < L ? f->meas_len - i0 : L;
+        const uint64_t *m = meas + i0;
+        for (uint64_t j = 0; j < n; j++) {
+            coef = mpc_f61_mul(coef, r);
+            acc[2 * j] += s_mul_lazy(coef, m[j]);
+            acc[2 * j + 1] += s_mul_lazy(ck, mpc_f61_sub(m[j], one));
+        }
+    }
+    for (uint64_t k = f->calls_range + 1; k <= f->calls; k++) {
+        uint64_t e0 = (k - 1 - f->calls_range) * L, ck = c[k];
+        uint64_t n = f->dim - e0 < L ? f->dim - e0 : L;
+        for (uint64_t j = 0; j < n; j++) {
+            unsigned __int128 v = s_mul_lazy(ck, x[e0 + j]);
+            acc[2 * j] += v;
+            acc[2 * j + 1] += v;
+        }
+    }
+}
+
+/* One proof's verifier message ver[0..verifier1_len-1]. */
+static int s_query_one(const mpc_flp *f, int leader, const uint64_t *meas, const uint64_t *x,
+                       const uint64_t *pf, const uint64_t *jr, uint64_t t, uint64_t *ver,
+                       const s_qscratch *s)
+{
+    uint64_t P = f->npts, nw = 2 * f->chunk, M = f->calls, scale = 0;
+    int rc = s_lagrange(f, t, M + 1, s->c, s->pre, &scale);
+    if (rc) return rc;
+    const uint64_t *coef = pf + nw;
+    /* p(alpha^k) for every k: fold the coefficients mod X^P - 1, then one NTT */
+    for (uint64_t i = 0; i < P; i++)
+        s->q[i] = i + P < 2 * P - 1 ? mpc_f61_add(coef[i], coef[i + P]) : coef[i];
+    mpc_flp_ntt(s->q, f->log_p, 0);
+    for (uint64_t j = 0; j < nw; j++) s->acc[j] = s_mul_lazy(s->c[0], pf[j]);
+    s_query_acc(f, leader, meas, x, jr, s->c, s->acc);
+    /* the circuit's output with the gadget outputs read from p */
+    uint64_t v = 0, nv = 0;
+    for (uint64_t k = 1; k <= f->calls_range; k++) v = mpc_f61_add(v, s->q[k]);
+    if (f->l2_bound) {
+        for (uint64_t k = f->calls_range + 1; k <= M; k++) nv = mpc_f61_add(nv, s->q[k]);
+        const uint64_t *slack = meas + f->dim * f->bits;
+        nv = mpc_f61_add(nv, s_weighted(slack, f->norm_bits, f->norm_top_weight));
+        if (leader) nv = mpc_f61_sub(nv, f->l2_bound);
+        v = mpc_f61_add(v, mpc_f61_mul(jr[f->calls_range], nv));
+    }
+    ver[0] = v;
+    for (uint64_t j = 0; j < nw; j++) ver[1 + j] = mpc_f61_mul(scale, mpc_f61_reduce128(s->acc[j]));
+    uint64_t pt = 0;
+    for (uint64_t i = 2 * P - 1; i-- > 0;) pt = mpc_f61_add(mpc_f61_mul(pt, t), coef[i]);
+    ver[1 + nw] = pt;
+    return 0;
+}
+
 int mpc_flp_query(const mpc_flp *f, int leader, const uint64_t *meas_share,
-                  const uint64_t *proof_share, const uint64_t jr[MPC_FLP_JR_LEN], uint64_t t,
+                  const uint64_t *proof_share, const uint64_t *jr, const uint64_t *t,
                   uint64_t *verifier)
 {
-    uint64_t P = f->npts, L = f->chunk, nw = 2 * L, M = f->calls;
-    if (t >= MPC_F61_P || jr[0] >= MPC_F61_P || jr[1] >= MPC_F61_P) return MPC_ERR_INVALID;
-    uint64_t *c = s_alloc(M + 1), *pre = s_alloc(M + 1), *q = s_alloc(P), *w = s_alloc(nw),
-             *acc = s_alloc(nw), *x = s_alloc(f->dim);
-    uint64_t scale = 0;
-    int rc = c && pre && q && w && acc && x ? 0 : MPC_ERR_NOMEM;
-    if (rc == 0) rc = s_lagrange(f, t, M + 1, c, pre, &scale);
-    if (rc == 0) {
-        const uint64_t *coef = proof_share + nw;
-        /* p(alpha^k) for every k: fold the coefficients mod X^P - 1, then one NTT */
-        for (uint64_t i = 0; i < P; i++)
-            q[i] = i + P < 2 * P - 1 ? mpc_f61_add(coef[i], coef[i + P]) : coef[i];
-        mpc_flp_ntt(q, f->log_p, 0);
-        for (uint64_t j = 0; j < nw; j++) acc[j] = mpc_f61_mul(c[0], proof_share[j]);
-        mpc_flp_output(f, leader, meas_share, x);
-        uint64_t rpow = jr[0];
-        for (uint64_t k = 1; k <= M; k++) {
-            s_call_inputs(f, leader, meas_share, x, jr[0], &rpow, k, w);
-            for (uint64_t j = 0; j < nw; j++) acc[j] = mpc_f61_add(acc[j], mpc_f61_mul(c[k], w[j]));
-        }
-        /* the circuit's output with the gadget outputs read from p */
-        uint64_t v = 0, nv = 0;
-        for (uint64_t k = 1; k <= f->calls_range; k++) v = mpc_f61_add(v, q[k]);
-        if (f->l2_bound) {
-            for (uint64_t k = f->calls_range + 1; k <= M; k++) nv = mpc_f61_add(nv, q[k]);
-            const uint64_t *slack = meas_share + f->dim * f->bits;
-            nv = mpc_f61_add(nv, s_weighted(slack, f->norm_bits, f->norm_top_weight));
-            if (leader) nv = mpc_f61_sub(nv, f->l2_bound);
-            v = mpc_f61_add(v, mpc_f61_mul(jr[1], nv));
-        }
-        verifier[0] = v;
-        for (uint64_t j = 0; j < nw; j++) verifier[1 + j] = mpc_f61_mul(scale, acc[j]);
-        uint64_t pt = 0;
-        for (uint64_t i = 2 * P - 1; i-- > 0;) pt = mpc_f61_add(mpc_f61_mul(pt, t), coef[i]);
-        verifier[1 + nw] = pt;
-    }
-    s_free(c, M + 1);
-    s_free(pre, M + 1);
-    s_free(q, P);
-    s_free(w, nw);
-    s_free(acc, nw);
+    uint64_t P = f->npts, nw = 2 * f->chunk, M = f->calls;
+    for (uint64_t i = 0; i < f->jr_len; i++)
+        if (jr[i] >= MPC_F61_P) return MPC_ERR_INVALID;
+    for (unsigned u = 0; u < f->proofs; u++)
+        if (t[u] >= MPC_F61_P) return MPC_ERR_INVALID;
+    s_qscratch s = {s_alloc(M + 1), s_alloc(M + 1), s_alloc(P), (unsigned __int128 *)s_alloc(2 * nw)};
+    uint64_t *x = s_alloc(f->dim);
+    int rc = s.c && s.pre && s.q && s.acc && x ? 0 : MPC_ERR_NOMEM;
+    if (rc == 0) mpc_flp_output(f, leader, meas_share, x);
+    for (unsigned u = 0; u < f->proofs && rc == 0; u++)
+        rc = s_query_one(f, leader, meas_share, x, proof_share + u * f->proof1_len,
+                         jr + u * f->jr1_len, t[u], verifier + u * f->verifier1_len, &s);
+    s_free(s.c, M + 1);
+    s_free(s.pre, M + 1);
+    s_free(s.q, P);
+    s_free((uint64_t *)s.acc, 2 * nw);
     s_free(x, f->dim);
     return rc;
 }
 
 int mpc_flp_decide(const mpc_flp *f, const uint64_t *verifier)
 {
-    uint64_t L = f->chunk, g = 0;
+    uint64_t L = f->chunk;
+    int ok = 1;
     for (uint64_t i = 0; i < f->verifier_len; i++)
         if (verifier[i] >= MPC_F61_P) return 0;
-    for (uint64_t l = 0; l < L; l++)
-        g = mpc_f61_add(g, mpc_f61_mul(verifier[1 + 2 * l], verifier[2 + 2 * l]));
-    return verifier[0] == 0 && g == verifier[1 + 2 * L];
+    for (unsigned u = 0; u < f->proofs; u++) {
+        const uint64_t *v = verifier + u * f->verifier1_len;
+        uint64_t g = 0;
+        for (uint64_t l = 0; l < L; l++) g = mpc_f61_add(g, mpc_f61_mul(v[1 + 2 * l], v[2 + 2 * l]));
+        ok &= v[0] == 0 && g == v[1 + 2 * L];
+    }
+    return ok;
 }

@@ -22,12 +22,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Joint randomness: r (combines the bit checks) and rho (weights the norm equation). */
-#define MPC_FLP_JR_LEN 2
 #define MPC_FLP_SEEDBYTES 32
 #define MPC_FLP_NONCEBYTES 16
 #define MPC_FLP_KEYBYTES 32
 #define MPC_FLP_MAX_PARTIES 16
+/* Independent proofs of one contribution (docs/validity.md, "Soundness": 2 is the default the
+ * service should use with this 61-bit field). */
+#define MPC_FLP_MAX_PROOFS 8
 /* Limits on the circuit (mpc_flp_init refuses more). */
 #define MPC_FLP_MAX_DIM (UINT64_C(1) << 24)
 #define MPC_FLP_MAX_ABS (INT64_C(1) << 40)
@@ -48,14 +49,19 @@ typedef struct {
     uint64_t calls;         /* M = calls_range + calls_norm */
     unsigned log_p;         /* wire polynomials are interpolated on 2^log_p >= M + 1 points */
     uint64_t npts;          /* 2^log_p */
-    uint64_t proof_len;     /* 2L wire seeds + 2*npts - 1 gadget polynomial coefficients */
-    uint64_t verifier_len;  /* 1 (circuit output) + 2L (wires at t) + 1 (gadget at t) */
+    unsigned proofs;        /* independent proofs, each with its own joint and query randomness */
+    uint64_t proof1_len;    /* one proof: 2L wire seeds + 2*npts - 1 gadget polynomial coefficients */
+    uint64_t verifier1_len; /* one proof's message: 1 (circuit output) + 2L (wires at t) + 1 (p(t)) */
+    uint64_t jr1_len;       /* one proof's joint randomness: r_1..r_calls_range, then rho */
+    uint64_t proof_len, verifier_len, jr_len;   /* proofs times the above */
 } mpc_flp;
 
 /* Fills f for D = dim elements in [lo, hi] (lo < hi, |lo|, |hi| <= MPC_FLP_MAX_ABS,
- * 1 <= dim <= MPC_FLP_MAX_DIM) and, when l2_bound > 0, sum of squares <= l2_bound.  0, or
- * MPC_ERR_INVALID (also when D * max(lo^2, hi^2) + B could wrap the field). */
-int mpc_flp_init(mpc_flp *f, uint64_t dim, int64_t lo, int64_t hi, uint64_t l2_bound);
+ * 1 <= dim <= MPC_FLP_MAX_DIM) and, when l2_bound > 0, sum of squares <= l2_bound, proved
+ * `proofs` times (1..MPC_FLP_MAX_PROOFS).  0, or MPC_ERR_INVALID (also when
+ * D * max(lo^2, hi^2) + B could wrap the field). */
+int mpc_flp_init(mpc_flp *f, uint64_t dim, int64_t lo, int64_t hi, uint64_t l2_bound,
+                 unsigned proofs);
 
 /* ---- the proof system on vectors ---- */
 
@@ -69,23 +75,22 @@ int mpc_flp_encode(const mpc_flp *f, const int64_t *x, uint64_t *meas);
  * parties is the value mod p; sums over contributions aggregate. */
 void mpc_flp_output(const mpc_flp *f, int leader, const uint64_t *meas_share, uint64_t *out);
 
-/* proof[0..proof_len-1] for meas under joint randomness jr (elements < p).  The prover's
+/* proof[0..proof_len-1] for meas under joint randomness jr[0..jr_len-1] (elements < p).  The prover's
  * randomness (the wire seeds that make the proof zero-knowledge) comes from libsodium.  The
  * proof is computed for any meas; only a valid one is accepted.  0, MPC_ERR_NOMEM or
  * MPC_ERR_INVALID. */
-int mpc_flp_prove(const mpc_flp *f, const uint64_t *meas, const uint64_t jr[MPC_FLP_JR_LEN],
-                  uint64_t *proof);
+int mpc_flp_prove(const mpc_flp *f, const uint64_t *meas, const uint64_t *jr, uint64_t *proof);
 
 /* One verifier's message verifier[0..verifier_len-1] from its shares of meas and proof, the
- * joint randomness and the query point t (shared by the verifiers, unknown to the client; t
- * must not be a 2^log_p-th root of unity).  Linear in the shares: the messages of all parties
+ * joint randomness jr[0..jr_len-1] and the query points t[0..proofs-1] (shared by the
+ * verifiers, unknown to the client; none may be a 2^log_p-th root of unity).  Linear in the shares: the messages of all parties
  * add up to the message on the whole.  0, MPC_ERR_NOMEM or MPC_ERR_INVALID. */
 int mpc_flp_query(const mpc_flp *f, int leader, const uint64_t *meas_share,
-                  const uint64_t *proof_share, const uint64_t jr[MPC_FLP_JR_LEN], uint64_t t,
+                  const uint64_t *proof_share, const uint64_t *jr, const uint64_t *t,
                   uint64_t *verifier);
 
-/* 1 when the summed verifier message accepts (circuit output 0 and the gadget identity holds
- * at t), else 0. */
+/* 1 when the summed verifier message accepts (for every proof: circuit output 0 and the gadget
+ * identity holds at its t), else 0. */
 int mpc_flp_decide(const mpc_flp *f, const uint64_t *verifier);
 
 /* The NTT in place on a[0..2^logn-1] (logn <= 32): a[k] = sum_i a[i] w^(ik) with w =

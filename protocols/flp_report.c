@@ -8,9 +8,10 @@
  * words below p.
  *   part_i   = H(key = blind_i; hdr, "part", i, nonce, mode, S_i)   S_i: the encoded measurement
  *              share as sent (explicit) or the share's seed (compressed)
- *   jr_seed  = H(hdr, "joint", nonce, part_0, ..., part_(n-1));  (r, rho) = PRG(jr_seed, 1)
- *   t        = first element of PRG(H(key = verify_key; hdr, "query", nonce), 2) that is not a
- *              P-th root of unity
+ *   jr_seed  = H(hdr, "joint", nonce, part_0, ..., part_(n-1));  the jr_len elements of the
+ *              joint randomness (per proof: r_1..r_calls_range, rho) = PRG(jr_seed, 1)
+ *   t_u      = the query points, one per proof: the elements of
+ *              PRG(H(key = verify_key; hdr, "query", nonce), 2) that are not P-th roots of unity
  *   shares   : measurement share = PRG(seed_i, 3), proof share = PRG(seed_i, 4) for i > 0; party
  *              0's share is the rest. */
 #include "flp.h"
@@ -63,7 +64,7 @@ static void s_hash_hdr(crypto_generichash_state *st, const mpc_flp *f, unsigned 
     s_put64(h + 8, (uint64_t)f->lo);
     s_put64(h + 16, (uint64_t)f->hi);
     s_put64(h + 24, f->l2_bound);
-    s_put64(h + 32, nparties);
+    s_put64(h + 32, (uint64_t)nparties | (uint64_t)f->proofs << 32);
     crypto_generichash_update(st, (const uint8_t *)label, sizeof label);
     crypto_generichash_update(st, h, sizeof h);
     crypto_generichash_update(st, (const uint8_t *)what, strlen(what) + 1);
@@ -119,10 +120,10 @@ static int s_sample(const uint8_t key[S_HASH], uint64_t stream, uint64_t *out, u
 }
 
 static int s_joint_rand(const mpc_flp *f, unsigned nparties, const uint8_t *nonce,
-                        const uint8_t *parts, uint8_t seed[S_HASH], uint64_t jr[MPC_FLP_JR_LEN])
+                        const uint8_t *parts, uint8_t seed[S_HASH], uint64_t *jr)
 {
     s_jr_seed(f, nparties, nonce, parts, seed);
-    return s_sample(seed, S_JOINT, jr, MPC_FLP_JR_LEN, 0);
+    return s_sample(seed, S_JOINT, jr, f->jr_len, 0);
 }
 
 size_t mpc_flp_input_share_size(const mpc_flp *f, int compressed)
@@ -218,9 +219,9 @@ int mpc_flp_shard(const mpc_flp *f, unsigned nparties, int compress, const uint6
     uint8_t *seeds = sodium_malloc(kb), *blinds = sodium_malloc(kb);
     uint64_t mx = f->meas_len > f->proof_len ? f->meas_len : f->proof_len;
     uint64_t *lm = s_alloc(f->meas_len), *tmp = s_alloc(mx), *proof = s_alloc(f->proof_len);
-    uint64_t jr[MPC_FLP_JR_LEN];
+    uint64_t *jr = s_alloc(f->jr_len);
     uint8_t jr_seed[S_HASH];
-    int rc = seeds && blinds && lm && tmp && proof ? 0 : MPC_ERR_NOMEM;
+    int rc = seeds && blinds && lm && tmp && proof && jr ? 0 : MPC_ERR_NOMEM;
     if (rc == 0) {
         randombytes_buf(seeds, kb);
         randombytes_buf(blinds, kb);
@@ -236,7 +237,7 @@ int mpc_flp_shard(const mpc_flp *f, unsigned nparties, int compress, const uint6
     s_free(lm, f->meas_len);
     s_free(tmp, mx);
     s_free(proof, f->proof_len);
-    sodium_memzero(jr, sizeof jr);
+    s_free(jr, f->jr_len);
     return rc;
 }
 
@@ -269,10 +270,10 @@ int mpc_flp_prep(const mpc_flp *f, unsigned nparties, unsigned party,
     if (nparties < 2 || nparties > MPC_FLP_MAX_PARTIES || party >= nparties) return MPC_ERR_INVALID;
     if (pub_len != mpc_flp_public_share_size(nparties) || !input_share) return MPC_ERR_INPUT;
     uint64_t *meas = s_alloc(f->meas_len), *proof = s_alloc(f->proof_len);
-    uint64_t *ver = s_alloc(f->verifier_len);
+    uint64_t *ver = s_alloc(f->verifier_len), *jr = s_alloc(f->jr_len);
     uint8_t parts[MPC_FLP_MAX_PARTIES * S_HASH], part[S_HASH], jr_seed[S_HASH], qkey[S_HASH];
-    uint64_t jr[MPC_FLP_JR_LEN], t = 0;
-    int rc = meas && proof && ver ? 0 : MPC_ERR_NOMEM;
+    uint64_t t[MPC_FLP_MAX_PROOFS];
+    int rc = meas && proof && ver && jr ? 0 : MPC_ERR_NOMEM;
     if (rc == 0) rc = s_read_share(f, nparties, party, nonce, input_share, in_len, meas, proof, part);
     if (rc == 0) {
         /* the joint randomness this party can vouch for: the client's parts with its own
@@ -287,7 +288,7 @@ int mpc_flp_prep(const mpc_flp *f, unsigned nparties, unsigned party,
         s_hash_hdr(&st, f, nparties, "query", nonce);
         crypto_generichash_final(&st, qkey, S_HASH);
         sodium_memzero(&st, sizeof st);
-        rc = s_sample(qkey, S_QUERY, &t, 1, f->log_p);
+        rc = s_sample(qkey, S_QUERY, t, f->proofs, f->log_p);
     }
     if (rc == 0) rc = mpc_flp_query(f, party == 0, meas, proof, jr, t, ver);
     if (rc == 0) {
@@ -299,8 +300,9 @@ int mpc_flp_prep(const mpc_flp *f, unsigned nparties, unsigned party,
     s_free(meas, f->meas_len);
     s_free(proof, f->proof_len);
     s_free(ver, f->verifier_len);
+    s_free(jr, f->jr_len);
     sodium_memzero(qkey, sizeof qkey);
-    sodium_memzero(&t, sizeof t);
+    sodium_memzero(t, sizeof t);
     return rc;
 }
 

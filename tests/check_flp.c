@@ -229,7 +229,7 @@ static const uint8_t *s_key(void)
 START_TEST(test_init_and_sizes)
 {
     mpc_flp f;
-    ck_assert_int_eq(mpc_flp_init(&f, 1000, -65536, 65536, 0), 0);
+    ck_assert_int_eq(mpc_flp_init(&f, 1000, -65536, 65536, 0, 1), 0);
     ck_assert_uint_eq(f.bits, 18);
     ck_assert_uint_eq(f.meas_len, 18000);
     ck_assert_uint_eq(f.top_weight, 1);   /* 0..131072: bits 2^0..2^16, then 1 */
@@ -237,15 +237,22 @@ START_TEST(test_init_and_sizes)
     ck_assert_uint_eq(f.proof_len, 2 * f.chunk + 2 * f.npts - 1);
     ck_assert_uint_lt(f.proof_len, 700);                    /* O(sqrt n), not O(n) */
     ck_assert_uint_eq(f.verifier_len, 2 * f.chunk + 2);
-    ck_assert_int_eq(mpc_flp_init(&f, 1000, -65536, 65536, UINT64_C(1) << 40), 0);
+    ck_assert_uint_eq(f.jr_len, f.calls_range + 1);
+    uint64_t one = f.proof_len;
+    ck_assert_int_eq(mpc_flp_init(&f, 1000, -65536, 65536, 0, 2), 0);
+    ck_assert_uint_eq(f.proof_len, 2 * one);
+    ck_assert_uint_eq(f.verifier_len, 2 * (2 * f.chunk + 2));
+    ck_assert_int_eq(mpc_flp_init(&f, 10, 0, 1, 0, 0), MPC_ERR_INVALID);
+    ck_assert_int_eq(mpc_flp_init(&f, 10, 0, 1, 0, MPC_FLP_MAX_PROOFS + 1), MPC_ERR_INVALID);
+    ck_assert_int_eq(mpc_flp_init(&f, 1000, -65536, 65536, UINT64_C(1) << 40, 1), 0);
     ck_assert_uint_eq(f.norm_bits, 41);
     ck_assert_uint_eq(f.meas_len, 18041);
-    ck_assert_int_eq(mpc_flp_init(&f, 0, 0, 1, 0), MPC_ERR_INVALID);
-    ck_assert_int_eq(mpc_flp_init(&f, 10, 1, 1, 0), MPC_ERR_INVALID);
-    ck_assert_int_eq(mpc_flp_init(&f, 10, 0, MPC_FLP_MAX_ABS + 1, 0), MPC_ERR_INVALID);
-    ck_assert_int_eq(mpc_flp_init(&f, MPC_FLP_MAX_DIM + 1, 0, 1, 0), MPC_ERR_INVALID);
+    ck_assert_int_eq(mpc_flp_init(&f, 0, 0, 1, 0, 1), MPC_ERR_INVALID);
+    ck_assert_int_eq(mpc_flp_init(&f, 10, 1, 1, 0, 1), MPC_ERR_INVALID);
+    ck_assert_int_eq(mpc_flp_init(&f, 10, 0, MPC_FLP_MAX_ABS + 1, 0, 1), MPC_ERR_INVALID);
+    ck_assert_int_eq(mpc_flp_init(&f, MPC_FLP_MAX_DIM + 1, 0, 1, 0, 1), MPC_ERR_INVALID);
     /* the squares could wrap the field */
-    ck_assert_int_eq(mpc_flp_init(&f, 1 << 20, -MPC_FLP_MAX_ABS, MPC_FLP_MAX_ABS, 1), MPC_ERR_INVALID);
+    ck_assert_int_eq(mpc_flp_init(&f, 1 << 20, -MPC_FLP_MAX_ABS, MPC_FLP_MAX_ABS, 1, 1), MPC_ERR_INVALID);
 }
 END_TEST
 
@@ -254,7 +261,7 @@ END_TEST
 START_TEST(test_encode_exact_range)
 {
     mpc_flp f;
-    ck_assert_int_eq(mpc_flp_init(&f, 1, -2, 3, 0), 0);
+    ck_assert_int_eq(mpc_flp_init(&f, 1, -2, 3, 0, 1), 0);
     ck_assert_uint_eq(f.bits, 3);
     int seen[6] = {0};
     for (uint64_t v = 0; v < 8; v++) {
@@ -274,7 +281,7 @@ START_TEST(test_encode_exact_range)
     int64_t bad = 4;
     uint64_t m[3];
     ck_assert_int_eq(mpc_flp_encode(&f, &bad, m), MPC_ERR_INPUT);
-    ck_assert_int_eq(mpc_flp_init(&f, 2, -10, 10, 150), 0);
+    ck_assert_int_eq(mpc_flp_init(&f, 2, -10, 10, 150, 1), 0);
     int64_t xs[2] = {10, 7};
     uint64_t mm[64];
     ck_assert_uint_le(f.meas_len, 64);
@@ -290,9 +297,10 @@ static const struct {
     uint64_t dim;
     int64_t lo, hi;
     uint64_t l2;
+    unsigned proofs;
 } s_cfg[] = {
-    {1, 0, 1, 0},        {7, 0, 5, 0},        {100, -3, 1000, 0}, {1000, -65536, 65536, 0},
-    {33, -65536, 65536, UINT64_C(33) << 31}, {50, -1, 1, 20}, {300, 0, 255, 0},
+    {1, 0, 1, 0, 1},        {7, 0, 5, 0, 2},        {100, -3, 1000, 0, 1}, {1000, -65536, 65536, 0, 2},
+    {33, -65536, 65536, UINT64_C(33) << 31, 2}, {50, -1, 1, 20, 3}, {300, 0, 255, 0, 1},
 };
 #define S_NCFG (sizeof s_cfg / sizeof s_cfg[0])
 
@@ -300,7 +308,7 @@ START_TEST(test_valid_accepted)
 {
     /* _i: configuration; every one with 2 and 3 parties, explicit and compressed shares */
     mpc_flp f;
-    ck_assert_int_eq(mpc_flp_init(&f, s_cfg[_i].dim, s_cfg[_i].lo, s_cfg[_i].hi, s_cfg[_i].l2), 0);
+    ck_assert_int_eq(mpc_flp_init(&f, s_cfg[_i].dim, s_cfg[_i].lo, s_cfg[_i].hi, s_cfg[_i].l2, s_cfg[_i].proofs), 0);
     for (unsigned n = 2; n <= 3; n++)
         for (int compress = 0; compress <= 1; compress++) {
             int64_t *x = malloc((size_t)f.dim * 8);
@@ -321,7 +329,7 @@ END_TEST
 START_TEST(test_edges_accepted)
 {
     mpc_flp f;
-    ck_assert_int_eq(mpc_flp_init(&f, 4, -65536, 65536, UINT64_C(4) << 32), 0);
+    ck_assert_int_eq(mpc_flp_init(&f, 4, -65536, 65536, UINT64_C(4) << 32, 1), 0);
     int64_t x[4] = {-65536, 65536, 65536, -65536};
     uint64_t meas[256];
     ck_assert_uint_le(f.meas_len, 256);
@@ -340,7 +348,7 @@ END_TEST
 START_TEST(test_each_element_out_of_range)
 {
     mpc_flp f;
-    ck_assert_int_eq(mpc_flp_init(&f, 20, -3, 5, 0), 0);   /* 4 bits, top weight 1 */
+    ck_assert_int_eq(mpc_flp_init(&f, 20, -3, 5, 0, 1), 0);   /* 4 bits, top weight 1 */
     int64_t x[20];
     for (unsigned n = 2; n <= 3; n++)
         for (uint64_t e = 0; e < f.dim; e++)
@@ -367,7 +375,7 @@ END_TEST
 START_TEST(test_non_bit)
 {
     mpc_flp f;
-    ck_assert_int_eq(mpc_flp_init(&f, 40, -1, 1, 30), 0);
+    ck_assert_int_eq(mpc_flp_init(&f, 40, -1, 1, 30, 2), 0);
     int64_t x[40];
     for (int it = 0; it < 60; it++) {
         uint64_t *meas = s_encode_random(&f, x);
@@ -387,7 +395,7 @@ END_TEST
 START_TEST(test_tampered_share)
 {
     mpc_flp f;
-    ck_assert_int_eq(mpc_flp_init(&f, 12, 0, 9, 200), 0);
+    ck_assert_int_eq(mpc_flp_init(&f, 12, 0, 9, 200, 2), 0);
     int64_t x[12];
     uint64_t *meas = s_encode_random(&f, x);
     size_t moff = (size_t)f.meas_len * 8;
@@ -420,22 +428,27 @@ END_TEST
 START_TEST(test_wrong_joint_randomness)
 {
     mpc_flp f;
-    ck_assert_int_eq(mpc_flp_init(&f, 64, -1, 1, 0), 0);
+    ck_assert_int_eq(mpc_flp_init(&f, 64, -1, 1, 0, 2), 0);
     int64_t x[64];
+    uint64_t *jr = malloc((size_t)f.jr_len * 8), *jr2 = malloc((size_t)f.jr_len * 8);
     for (int it = 0; it < 20; it++) {
         uint64_t *meas = s_encode_random(&f, x);
         meas[0] = 1;
+        ck_assert_uint_ge(f.calls_range, 2);
+        meas[f.chunk] = 1; /* a nonzero bit in the second call too */
         uint64_t *proof = malloc((size_t)f.proof_len * 8), *ver = malloc((size_t)f.verifier_len * 8);
-        uint64_t jr[2] = {s_rand_elem(), s_rand_elem()}, jr2[2] = {s_rand_elem(), jr[1]};
-        uint64_t t = s_rand_elem();
+        for (uint64_t i = 0; i < f.jr_len; i++) jr[i] = jr2[i] = s_rand_elem();
+        /* one r_k changed, in the first proof or the second, in the first call or another */
+        jr2[(it & 1) * f.jr1_len + (it & 2 ? 1 : 0)] = s_rand_elem();
+        uint64_t t[2] = {s_rand_elem(), s_rand_elem()};
         ck_assert_int_eq(mpc_flp_prove(&f, meas, jr, proof), 0);
         ck_assert_int_eq(mpc_flp_query(&f, 1, meas, proof, jr, t, ver), 0);
         ck_assert_int_eq(mpc_flp_decide(&f, ver), 1);          /* the one party holds it all */
         ck_assert_int_eq(mpc_flp_query(&f, 1, meas, proof, jr2, t, ver), 0);
         ck_assert_int_eq(mpc_flp_decide(&f, ver), 0);
-        /* a root of unity as the query point is refused */
-        ck_assert_int_eq(mpc_flp_query(&f, 1, meas, proof, jr, mpc_f61_root_of_unity(f.log_p), ver),
-                         MPC_ERR_INVALID);
+        /* a root of unity as a query point is refused */
+        t[it & 1] = mpc_f61_root_of_unity(f.log_p);
+        ck_assert_int_eq(mpc_flp_query(&f, 1, meas, proof, jr, t, ver), MPC_ERR_INVALID);
         free(proof);
         free(ver);
 
@@ -446,6 +459,8 @@ START_TEST(test_wrong_joint_randomness)
         s_report_free(&r);
         free(meas);
     }
+    free(jr);
+    free(jr2);
 }
 END_TEST
 
@@ -454,7 +469,7 @@ END_TEST
 START_TEST(test_swapped_proof_share)
 {
     mpc_flp f;
-    ck_assert_int_eq(mpc_flp_init(&f, 100, -65536, 65536, 0), 0);
+    ck_assert_int_eq(mpc_flp_init(&f, 100, -65536, 65536, 0, 1), 0);
     int64_t x[100];
     size_t moff = (size_t)f.meas_len * 8, plen = (size_t)f.proof_len * 8;
     for (int it = 0; it < 10; it++) {
@@ -484,7 +499,7 @@ END_TEST
 START_TEST(test_norm_exceeded)
 {
     mpc_flp f;
-    ck_assert_int_eq(mpc_flp_init(&f, 10, -100, 100, 5000), 0);
+    ck_assert_int_eq(mpc_flp_init(&f, 10, -100, 100, 5000, 1), 0);
     int64_t x[10] = {100, 100, -1, 0, 3, 0, 0, 0, 0, 0};  /* 20010 > 5000 */
     uint64_t meas[256];
     for (int it = 0; it < 10; it++) {
@@ -493,7 +508,7 @@ START_TEST(test_norm_exceeded)
         for (int e = 0; e < 10; e++) {
             int64_t one = x[e];
             mpc_flp g;
-            ck_assert_int_eq(mpc_flp_init(&g, 1, -100, 100, 0), 0);
+            ck_assert_int_eq(mpc_flp_init(&g, 1, -100, 100, 0, 1), 0);
             ck_assert_int_eq(mpc_flp_encode(&g, &one, meas + (uint64_t)e * f.bits), 0);
         }
         uint64_t *slack = meas + f.dim * f.bits;
@@ -511,7 +526,7 @@ END_TEST
 START_TEST(test_malformed)
 {
     mpc_flp f;
-    ck_assert_int_eq(mpc_flp_init(&f, 30, 0, 3, 0), 0);
+    ck_assert_int_eq(mpc_flp_init(&f, 30, 0, 3, 0, 1), 0);
     int64_t x[30];
     uint64_t *meas = s_encode_random(&f, x);
     report r;
@@ -559,7 +574,7 @@ END_TEST
 START_TEST(test_aggregate)
 {
     mpc_flp f;
-    ck_assert_int_eq(mpc_flp_init(&f, 200, -65536, 65536, 0), 0);
+    ck_assert_int_eq(mpc_flp_init(&f, 200, -65536, 65536, 0, 2), 0);
     uint64_t *sum = calloc(200, 8);
     int64_t want[200] = {0}, x[200];
     int accepted = 0;
