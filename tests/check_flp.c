@@ -567,6 +567,41 @@ START_TEST(test_malformed)
 }
 END_TEST
 
+/* Random bytes as input shares, public shares and prep messages, of random and of the exact
+ * lengths (elements masked below p so that they get past the decoding): never accepted, never
+ * out of bounds (the sanitizer builds check the latter). */
+START_TEST(test_hostile_bytes)
+{
+    mpc_flp f;
+    ck_assert_int_eq(mpc_flp_init(&f, 25, -7, 7, 100, 2), 0);
+    size_t full = mpc_flp_input_share_size(&f, 0), seed = mpc_flp_input_share_size(&f, 1);
+    size_t msz = mpc_flp_prep_size(&f), pl = mpc_flp_public_share_size(2);
+    uint8_t *buf = malloc(2 * full), *pub = malloc(pl), *msgs[2] = {malloc(msz), malloc(msz)};
+    uint8_t nonce[MPC_FLP_NONCEBYTES];
+    uint64_t out[25];
+    for (int it = 0; it < 300; it++) {
+        size_t len = it % 3 == 0 ? full : it % 3 == 1 ? seed : randombytes_uniform((uint32_t)(2 * full));
+        unsigned party = len == seed ? 1 : (unsigned)(it & 1);
+        randombytes_buf(buf, 2 * full);
+        randombytes_buf(pub, pl);
+        randombytes_buf(nonce, sizeof nonce);
+        if (it % 2 == 0)   /* elements below p: the share decodes, only the proof can refuse it */
+            for (size_t k = 7; k + 1 < len - 32 && len > 40; k += 8) buf[k] &= 0x1f;
+        int rc = mpc_flp_prep(&f, 2, party, s_key(), nonce, pub, pl, buf, len, out, msgs[party]);
+        if (len != full && !(len == seed && party > 0)) ck_assert_int_eq(rc, MPC_ERR_INPUT);
+        if (rc == 0) {   /* then the other party's message is random bytes too */
+            randombytes_buf(msgs[1 - party], msz);
+            for (size_t k = 64 + 7; k < msz; k += 8) msgs[1 - party][k] &= 0x1f;
+            ck_assert_int_eq(mpc_flp_prep_decide(&f, 2, nonce, (const uint8_t *const *)msgs), MPC_ERR_INPUT);
+        }
+    }
+    free(buf);
+    free(pub);
+    free(msgs[0]);
+    free(msgs[1]);
+}
+END_TEST
+
 /* ---- aggregation ---- */
 
 /* 40 contributions of which every fifth is invalid: the sum of the accepted ones' output shares
@@ -618,6 +653,7 @@ Suite *mpc_test_suite(void)
     tcase_add_test(tc, test_swapped_proof_share);
     tcase_add_test(tc, test_norm_exceeded);
     tcase_add_test(tc, test_malformed);
+    tcase_add_test(tc, test_hostile_bytes);
     tcase_add_test(tc, test_aggregate);
     suite_add_tcase(s, tc);
     return s;
