@@ -33,7 +33,14 @@
  *   mpcbench zmq     --bytes X --msg M --reps R
  *       bench_zmq_loopback (zmq_bench.c): one-way CURVE loopback throughput in one process.
  *   mpcbench eval    --len L [--depth D] [--kind mul|ltz] --reps R
- *       mpc_eval (plaintext) of the same circuit as `online`. */
+ *       mpc_eval (plaintext) of the same circuit as `online`.
+ *   mpcbench flp     --len D --parties N [--triples K] --reps R
+ *       Validity proofs (protocols/flp.h) of K contributions of D elements in -1..1 fixed point
+ *       (16 fractional bits) for N parties, party 0 explicit and the others compressed, in one
+ *       process: per contribution the client's mpc_flp_shard (prove_sec), each daemon's
+ *       mpc_flp_prep (leader_sec, helper_sec) and one mpc_flp_prep_decide (decide_sec); the
+ *       floors are the validity circuit evaluated in the clear (floor_prove_sec) and one
+ *       BLAKE2b pass over the leader's input share (floor_verify_sec). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -57,6 +64,8 @@
 #include "engine.h"
 #include "engine_mal.h"
 #include "eval.h"
+#include "field61.h"
+#include "flp.h"
 #include "keys.h"
 #include "mpc_err.h"
 #include "prep.h"
@@ -911,11 +920,100 @@ static int s_csv_mode(const opts *o)
     return 0;
 }
 
+static double s_cpu(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Validity proofs: K = o->triples contributions of D = o->len elements in -1..1 fixed point
+ * (wall and CPU time of each step). */
+static int s_flp_mode(const opts *o)
+{
+    mpc_flp f;
+    unsigned n = o->parties;
+    uint64_t K = o->triples ? o->triples : 1, D = o->len;
+    if (mpc_flp_init(&f, D, -65536, 65536, 0, (unsigned)o->depth)) s_die("%s", "flp: bad circuit");
+    size_t lsz = mpc_flp_input_share_size(&f, 0), hsz = mpc_flp_input_share_size(&f, 1);
+    size_t psz = mpc_flp_public_share_size(n), msz = mpc_flp_prep_size(&f);
+    int64_t *x = malloc(D * 8);
+    uint64_t *meas = malloc(f.meas_len * 8), *out = malloc(D * 8);
+    uint8_t *shares[MPC_FLP_MAX_PARTIES], *msgs[MPC_FLP_MAX_PARTIES], *pub = malloc(psz);
+    uint8_t key[MPC_FLP_KEYBYTES], nonce[MPC_FLP_NONCEBYTES], h[32];
+    if (!x || !meas || !out || !pub) s_die("%s", "flp: out of memory");
+    for (unsigned i = 0; i < n; i++) {
+        shares[i] = malloc(i ? hsz : lsz);
+        msgs[i] = malloc(msz);
+        if (!shares[i] || !msgs[i]) s_die("%s", "flp: out of memory");
+    }
+    randombytes_buf(key, sizeof key);
+    for (uint64_t e = 0; e < D; e++) x[e] = (int64_t)randombytes_uniform(131073) - 65536;
+    if (mpc_flp_encode(&f, x, meas)) s_die("%s", "flp: encode");
+    for (int rep = -1; rep < o->reps; rep++) {
+        double tp = 0, tl = 0, th = 0, td = 0, fp = 0, fv = 0, cp = 0, cl = 0, ch = 0, cd = 0;
+        for (uint64_t c = 0; c < K; c++) {
+            randombytes_buf(nonce, sizeof nonce);
+            double c0 = s_cpu(), t0 = s_now();
+            if (mpc_flp_shard(&f, n, 1, meas, nonce, shares, pub)) s_die("%s", "flp: shard");
+            double t1 = s_now();
+            cp += s_cpu() - c0;
+            for (unsigned i = 0; i < n; i++) {
+                double ca = s_cpu(), a = s_now();
+                if (mpc_flp_prep(&f, n, i, key, nonce, pub, psz, shares[i], i ? hsz : lsz, out, msgs[i]))
+                    s_die("%s", "flp: prep");
+                double b = s_now(), cb = s_cpu();
+                if (i == 0) tl += b - a, cl += cb - ca;
+                else th += b - a, ch += cb - ca;
+            }
+            double c2 = s_cpu(), t2 = s_now();
+            if (mpc_flp_prep_decide(&f, n, nonce, (const uint8_t *const *)msgs)) s_die("%s", "flp: rejected");
+            double t3 = s_now();
+            cd += s_cpu() - c2;
+            /* floors: the bit checks in the clear, one hash of the leader's share */
+            uint64_t r = 12345, rp = r, acc = 0;
+            if (mpc_flp_encode(&f, x, meas)) s_die("%s", "flp: encode");
+            for (uint64_t i = 0; i < f.meas_len; i++) {
+                acc = mpc_f61_add(acc, mpc_f61_mul(rp, mpc_f61_mul(meas[i], mpc_f61_sub(meas[i], 1))));
+                rp = mpc_f61_mul(rp, r);
+            }
+            if (acc) s_die("%s", "flp: the plaintext check failed");
+            double t4 = s_now();
+            crypto_generichash(h, sizeof h, shares[0], lsz, NULL, 0);
+            double t5 = s_now();
+            tp += t1 - t0;
+            td += t3 - t2;
+            fp += t4 - t3;
+            fv += t5 - t4;
+        }
+        if (rep >= 0)
+            printf("{\"node\": 0, \"rep\": %d, \"sec\": %.9f, \"prove_sec\": %.9f, \"leader_sec\": %.9f, "
+                   "\"helper_sec\": %.9f, \"decide_sec\": %.9f, \"floor_prove_sec\": %.9f, \"floor_verify_sec\": %.9f, "
+                   "\"leader_share_bytes\": %zu, \"helper_share_bytes\": %zu, \"public_share_bytes\": %zu, "
+                   "\"prep_bytes\": %zu, \"proof_len\": %llu, \"meas_len\": %llu, \"prove_cpu_sec\": %.9f, "
+                   "\"leader_cpu_sec\": %.9f, \"helper_cpu_sec\": %.9f, \"decide_cpu_sec\": %.9f}\n",
+                   rep, (tp + tl + th + td) / (double)K, tp / (double)K, tl / (double)K,
+                   th / (double)K / (double)(n - 1), td / (double)K, fp / (double)K, fv / (double)K, lsz, hsz, psz,
+                   msz, (unsigned long long)f.proof_len, (unsigned long long)f.meas_len, cp / (double)K,
+                   cl / (double)K, ch / (double)K / (double)(n - 1), cd / (double)K);
+    }
+    printf("{\"node\": 0, \"vmhwm_kb\": %ld}\n", s_vmhwm_kb());
+    for (unsigned i = 0; i < n; i++) {
+        free(shares[i]);
+        free(msgs[i]);
+    }
+    free(pub);
+    free(x);
+    free(meas);
+    free(out);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     opts o = {.parties = 2, .len = 1, .depth = 1, .words = 2, .rounds = 1, .chunks = 1, .triples = 100000,
               .batch = 100000, .bytes = 16 << 20, .msg = 16 << 20, .reps = 3, .kind = "mul"};
-    if (argc < 2) s_die("%s", "usage: mpcbench online|exchange|dealer|zmq|eval|otbench|csv [--option value]...");
+    if (argc < 2) s_die("%s", "usage: mpcbench online|exchange|dealer|zmq|eval|otbench|csv|flp [--option value]...");
     o.mode = argv[1];
     for (int i = 2; i + 1 < argc; i += 2) {
         const char *k = argv[i], *v = argv[i + 1];
@@ -944,6 +1042,7 @@ int main(int argc, char **argv)
     if (!strcmp(o.mode, "zmq")) return s_zmq_mode(&o);
     if (!strcmp(o.mode, "otbench")) return s_otbench_mode(&o);
     if (!strcmp(o.mode, "csv")) return s_csv_mode(&o);
+    if (!strcmp(o.mode, "flp")) return s_flp_mode(&o);
     s_die("unknown mode %s", o.mode);
     return 2;
 }
