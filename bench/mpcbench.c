@@ -994,9 +994,11 @@ static int s_join_mode(const opts *o)
             sum += m * (p[0].out.share[rows + j] + p[1].out.share[rows + j]);
         }
         if (cnt != n / 2 || p[0].out.intersection != n / 2 || sum != want) s_die("%s", "join: wrong result");
-        printf("{\"node\": 0, \"rep\": %d, \"sec\": %.9f, \"bytes_per_key\": %.1f, \"intersection\": %llu}\n", rep,
-               secs, (double)(p[0].out.bytes_sent + p[1].out.bytes_sent) / (double)n,
-               (unsigned long long)cnt);
+        printf("{\"node\": 0, \"rep\": %d, \"sec\": %.9f, \"bytes_per_key\": %.1f, \"intersection\": %llu, "
+               "\"psi_sec_a\": %.3f, \"psi_sec_b\": %.3f, \"osn_sec_a\": %.3f, \"osn_sec_b\": %.3f}\n", rep,
+               secs, (double)(p[0].out.bytes_sent + p[1].out.bytes_sent) / (double)n, (unsigned long long)cnt,
+               (double)p[0].out.psi_ns * 1e-9, (double)p[1].out.psi_ns * 1e-9, (double)p[0].out.osn_ns * 1e-9,
+               (double)p[1].out.osn_ns * 1e-9);
         fflush(stdout);
         mpc_join_out_free(&p[0].out);
         mpc_join_out_free(&p[1].out);

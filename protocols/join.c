@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "mpc_err.h"
 #include "osn.h"
 #include "prg.h"
@@ -298,14 +299,15 @@ int mpc_join_run(mpc_transport *t, uint32_t peer, mpc_join_role role, uint64_t s
     sigma = malloc(r.nb * 4 + 4);
     pi = malloc(r.na * 4 + 4);
     if (!tab || !pos || !sigma || !pi) { e = s_fail(&r, MPC_ERR_NOMEM, "out of memory"); goto out; }
-    uint64_t *outa = tab + r.nb, *outb = tab + (1 + (uint64_t)r.ca) * r.nb;
-    if (role == MPC_JOIN_A) {
-        if ((e = s_psi_a(&r, pos, tab, &out->intersection)) || (e = s_ot(&r))) goto out;
-        if ((e = s_payload_a(&r, pos, outa, outb))) goto out;
-    } else {
-        if ((e = s_psi_b(&r, sigma, pi, tab)) || (e = s_ot(&r))) goto out;
-        if ((e = s_payload_b(&r, sigma, pi, outa, outb))) goto out;
-    }
+    uint64_t *outa = tab + r.nb, *outb = tab + (1 + (uint64_t)r.ca) * r.nb, t0 = mpc_now_ns();
+    e = role == MPC_JOIN_A ? s_psi_a(&r, pos, tab, &out->intersection) : s_psi_b(&r, sigma, pi, tab);
+    if (e) goto out;
+    uint64_t t1 = mpc_now_ns();
+    out->psi_ns = t1 - t0;
+    if ((e = s_ot(&r))) goto out;
+    e = role == MPC_JOIN_A ? s_payload_a(&r, pos, outa, outb) : s_payload_b(&r, sigma, pi, outa, outb);
+    if (e) goto out;
+    out->osn_ns = mpc_now_ns() - t1;
 out:
     mpc_osn_ot_free(&r.ot);
     free(pos); free(sigma); free(pi);

@@ -52,6 +52,9 @@ typedef struct {
     uint64_t *share;              /* cols × rows, column-major (malloc) */
     uint64_t  intersection;       /* A: the intersection size; B: UINT64_MAX */
     uint64_t  bytes_sent;         /* wire bytes this party sent (transport counters) */
+    uint64_t  psi_ns, osn_ns;     /* time in the intersection (hashing, blinding, matching,
+                                   * waiting for the peer's points) and in the OT setup and
+                                   * OSN runs (CLOCK_MONOTONIC) */
 } mpc_join_out;
 
 /* Runs the join as `role` against `peer`.  0 or an MPC_ERR_* code, with a message in err

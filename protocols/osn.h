@@ -56,7 +56,7 @@ void mpc_benes_apply(const uint8_t *bits, uint64_t N, uint32_t W, uint64_t *x, u
 typedef struct mpc_osn_ot mpc_osn_ot;
 
 /* Sets up base OTs (baseot.h, 128 each way) and the IKNP ends between t->self and peer on
- * `stream`, MPC_MSG_PREP messages with sequence numbers seq .. seq + 2.  sid: 32 bytes both
+ * `stream`, MPC_MSG_PREP messages with sequence numbers seq and seq + 1.  sid: 32 bytes both
  * parties agree on, fresh per job.  The AES primitives are used when both ends have AES-NI.
  * 0 or an MPC_ERR_* code. */
 __attribute__((warn_unused_result))
