@@ -37,6 +37,14 @@ typedef struct {
     size_t             errlen;
 } s_run;
 
+/* Wipes and frees n words (NULL accepted): shares, permutations, match positions. */
+static void s_wfree(void *p, uint64_t words)
+{
+    if (!p) return;
+    sodium_memzero(p, words * 8);
+    free(p);
+}
+
 static int s_fail(s_run *r, int code, const char *msg)
 {
     if (r->err && r->errlen && !r->err[0]) snprintf(r->err, r->errlen, "join: %s", msg);
@@ -225,7 +233,7 @@ static int s_payload_a(s_run *r, const uint64_t *pos, uint64_t *outa, uint64_t *
     uint64_t n2 = r->na > r->nb ? r->na : r->nb, na = r->na, W = r->ca;
     uint64_t *zero = in->share_a ? NULL : calloc(na * W + 1, 8), *s1 = calloc(n2 * W + 1, 8),
              *o2 = malloc(n2 * W * 8 + 8);
-    uint32_t *rho = malloc(n2 * 4 + 4);
+    uint32_t *rho = malloc(n2 * 4 + 8);
     e = MPC_ERR_NOMEM;
     if ((!in->share_a && !zero) || !s1 || !o2 || !rho) goto out;
     if ((e = s_rho(pos, r->nb, n2, rho))) goto out;
@@ -239,7 +247,10 @@ static int s_payload_a(s_run *r, const uint64_t *pos, uint64_t *outa, uint64_t *
     for (uint64_t c = 0; c < W; c++)
         for (uint64_t j = 0; j < r->nb; j++) outa[c * r->nb + j] = o2[c * n2 + j] + s1[c * n2 + rho[j]];
 out:
-    free(zero); free(s1); free(o2); free(rho);
+    free(zero);
+    s_wfree(s1, n2 * W + 1);
+    s_wfree(o2, n2 * W + 1);
+    s_wfree(rho, n2 / 2 + 1);
     return e;
 }
 
@@ -265,7 +276,8 @@ static int s_payload_b(s_run *r, const uint32_t *sigma, const uint32_t *pi, uint
     if ((e = s_osn(r, NULL, s1, n2, r->ca, o2))) goto out;
     for (uint64_t c = 0; c < W; c++) memcpy(outa + c * nb, o2 + c * n2, nb * 8);
 out:
-    free(s1); free(o2);
+    s_wfree(s1, n2 * W + 1);
+    s_wfree(o2, n2 * W + 1);
     return e;
 }
 
@@ -296,8 +308,8 @@ int mpc_join_run(mpc_transport *t, uint32_t peer, mpc_join_role role, uint64_t s
     out->intersection = UINT64_MAX;
     tab = calloc(out->cols * r.nb + 1, 8);
     pos = malloc(r.nb * 8 + 8);
-    sigma = malloc(r.nb * 4 + 4);
-    pi = malloc(r.na * 4 + 4);
+    sigma = malloc(r.nb * 4 + 8);
+    pi = malloc(r.na * 4 + 8);
     if (!tab || !pos || !sigma || !pi) { e = s_fail(&r, MPC_ERR_NOMEM, "out of memory"); goto out; }
     uint64_t *outa = tab + r.nb, *outb = tab + (1 + (uint64_t)r.ca) * r.nb, t0 = mpc_now_ns();
     e = role == MPC_JOIN_A ? s_psi_a(&r, pos, tab, &out->intersection) : s_psi_b(&r, sigma, pi, tab);
@@ -310,7 +322,9 @@ int mpc_join_run(mpc_transport *t, uint32_t peer, mpc_join_role role, uint64_t s
     out->osn_ns = mpc_now_ns() - t1;
 out:
     mpc_osn_ot_free(&r.ot);
-    free(pos); free(sigma); free(pi);
+    s_wfree(pos, r.nb + 1);
+    s_wfree(sigma, r.nb / 2 + 1);
+    s_wfree(pi, r.na / 2 + 1);
     if (e) {
         if (e != MPC_ERR_PEER_ABORT && !r.quiet) (void)mpc_send_abort(t, peer, stream, e, MPC_ABORT_NO_PARTY);
         if (tab) sodium_memzero(tab, (out->cols * r.nb + 1) * 8);

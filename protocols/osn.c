@@ -208,6 +208,14 @@ out:
 
 /* ---- the runs ---- */
 
+/* Wipes and frees n words (NULL accepted): masks, pads and shares. */
+static void s_wfree(void *p, uint64_t words)
+{
+    if (!p) return;
+    sodium_memzero(p, words * 8);
+    free(p);
+}
+
 static int s_check(const mpc_osn_ot *o, uint64_t n, uint32_t W)
 {
     if (!o || n > MPC_OSN_MAX_N || W == 0 || W > MPC_OSN_MAX_W) return MPC_ERR_INVALID;
@@ -245,7 +253,8 @@ static int s_perm_ots(mpc_osn_ot *o, mpc_transport *t, uint32_t peer, uint64_t s
 out:
     if (ch) sodium_memzero(ch, half / 8 + 1);
     if (trow) sodium_memzero(trow, 16 * half);
-    free(ch); free(trow); free(u); free(h);
+    free(ch); free(trow); free(u);
+    s_wfree(h, half);
     return r;
 }
 
@@ -290,7 +299,11 @@ int mpc_osn_permuter(mpc_osn_ot *o, mpc_transport *t, uint32_t peer, uint64_t st
     r = 0;
 out:
     if (bits) sodium_memzero(bits, L * half);
-    free(bits); free(pads); free(y); free(ny); free(corr);
+    free(bits);
+    s_wfree(pads, L * 2 * W * half);
+    s_wfree(y, N * W);
+    s_wfree(ny, N * W);
+    free(corr);
     return r;
 }
 
@@ -352,8 +365,12 @@ int mpc_osn_sender(mpc_osn_ot *o, mpc_transport *t, uint32_t peer, uint64_t stre
 out:
     mpc_prg_seed_free(&seed);
     if (q) sodium_memzero(q, 16 * half);
-    if (p0) sodium_memzero(p0, 2 * W * half * 8);
-    if (p1) sodium_memzero(p1, 2 * W * half * 8);
-    free(q); free(wa); free(wb); free(y); free(u); free(h0); free(h1); free(p0); free(p1); free(corr);
+    free(q); free(y); free(u); free(corr);
+    s_wfree(wa, N * W);
+    s_wfree(wb, N * W);
+    s_wfree(h0, half);
+    s_wfree(h1, half);
+    s_wfree(p0, 2 * W * half);
+    s_wfree(p1, 2 * W * half);
     return r;
 }
