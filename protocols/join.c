@@ -18,6 +18,9 @@
 #define S_F_PEERCOL 2u    /* hello flag: I hold shares of the peer's columns */
 
 enum { S_SEQ_HELLO = MPC_JOIN_SEQ0, S_SEQ_X, S_SEQ_Y, S_SEQ_Z, S_SEQ_IND, S_SEQ_OT = 16, S_SEQ_OSN = 64 };
+/* Point lists go in messages of at most S_CHUNK points (128 KiB); chunk c of list X, Y or Z
+ * has the sequence number (S_SEQ_X, Y or Z) << 32 | c. */
+#define S_CHUNK (1ull << 12)
 
 typedef struct {
     mpc_transport     *t;
@@ -43,6 +46,28 @@ static void s_wfree(void *p, uint64_t words)
     if (!p) return;
     sodium_memzero(p, words * 8);
     free(p);
+}
+
+static int s_send_pts(const s_run *r, uint64_t list, const uint8_t *pts, uint64_t n)
+{
+    for (uint64_t c = 0; c * S_CHUNK < n || (n == 0 && c == 0); c++) {
+        uint64_t k = n - c * S_CHUNK < S_CHUNK ? n - c * S_CHUNK : S_CHUNK;
+        int e = mpc_send(r->t, r->peer, MPC_MSG_INPUT, r->stream, list << 32 | c,
+                         (const uint64_t *)(pts + 32 * c * S_CHUNK), 4 * k);
+        if (e) return e;
+    }
+    return 0;
+}
+
+static int s_recv_pts(const s_run *r, uint64_t list, uint8_t *pts, uint64_t n)
+{
+    for (uint64_t c = 0; c * S_CHUNK < n || (n == 0 && c == 0); c++) {
+        uint64_t k = n - c * S_CHUNK < S_CHUNK ? n - c * S_CHUNK : S_CHUNK;
+        int e = mpc_recv(r->t, r->peer, MPC_MSG_INPUT, r->stream, list << 32 | c,
+                         (uint64_t *)(pts + 32 * c * S_CHUNK), 4 * k, r->to);
+        if (e) return e;
+    }
+    return 0;
 }
 
 static int s_fail(s_run *r, int code, const char *msg)
@@ -151,12 +176,12 @@ static int s_psi_a(s_run *r, uint64_t *pos, uint64_t *ind, uint64_t *count)
     what = "hashing the keys failed";
     if ((e = mpc_psi_hash_blind(x, in->key_data, in->key_off, NULL, r->na, r->salt, a, in->par))) goto out;
     what = "the blinded keys were not exchanged";
-    if ((e = mpc_send(r->t, r->peer, MPC_MSG_INPUT, r->stream, S_SEQ_X, (uint64_t *)x, r->na * 4))) goto out;
-    if ((e = mpc_recv(r->t, r->peer, MPC_MSG_INPUT, r->stream, S_SEQ_Y, (uint64_t *)y, r->nb * 4, r->to))) goto out;
+    if ((e = s_send_pts(r, S_SEQ_X, x, r->na))) goto out;
+    if ((e = s_recv_pts(r, S_SEQ_Y, y, r->nb))) goto out;
     what = "an invalid point from the peer";
     if ((e = mpc_psi_blind(y2, y, NULL, r->nb, a, in->par))) goto out;
     what = "the blinded keys were not exchanged";
-    if ((e = mpc_recv(r->t, r->peer, MPC_MSG_INPUT, r->stream, S_SEQ_Z, (uint64_t *)x, r->na * 4, r->to))) goto out;
+    if ((e = s_recv_pts(r, S_SEQ_Z, x, r->na))) goto out;
     int64_t m = mpc_psi_match(x, r->na, y2, r->nb, pos);
     what = "the peer's points repeat";
     if (m < 0) { e = (int)m; goto out; }
@@ -187,12 +212,12 @@ static int s_psi_b(s_run *r, uint32_t *sigma, uint32_t *pi, uint64_t *ind)
     what = "hashing the keys failed";
     if ((e = mpc_psi_hash_blind(y, in->key_data, in->key_off, sigma, r->nb, r->salt, b, in->par))) goto out;
     what = "the blinded keys were not exchanged";
-    if ((e = mpc_send(r->t, r->peer, MPC_MSG_INPUT, r->stream, S_SEQ_Y, (uint64_t *)y, r->nb * 4))) goto out;
-    if ((e = mpc_recv(r->t, r->peer, MPC_MSG_INPUT, r->stream, S_SEQ_X, (uint64_t *)x, r->na * 4, r->to))) goto out;
+    if ((e = s_send_pts(r, S_SEQ_Y, y, r->nb))) goto out;
+    if ((e = s_recv_pts(r, S_SEQ_X, x, r->na))) goto out;
     what = "an invalid point from the peer";
     if ((e = mpc_psi_blind(z, x, pi, r->na, b, in->par))) goto out;
     what = "the blinded keys were not exchanged";
-    if ((e = mpc_send(r->t, r->peer, MPC_MSG_INPUT, r->stream, S_SEQ_Z, (uint64_t *)z, r->na * 4))) goto out;
+    if ((e = s_send_pts(r, S_SEQ_Z, z, r->na))) goto out;
     what = "the indicator was not shared";
     if ((e = mpc_recv(r->t, r->peer, MPC_MSG_INPUT, r->stream, S_SEQ_IND, (uint64_t *)seed, 4, r->to))) goto out;
     e = mpc_prg_expand(ind, r->nb, seed, MPC_PRG_STREAM(MPC_PRG_D_JOIN, 0), 0);

@@ -26,7 +26,7 @@
 #include "par.h"
 #include "transport.h"
 
-#define MPC_JOIN_MAX_ROWS  (1ull << 24)
+#define MPC_JOIN_MAX_ROWS  (1ull << 22)   /* an OSN message of one column stays within 32 MiB */
 #define MPC_JOIN_MAX_COLS  64
 #define MPC_JOIN_SEQ0      1
 

@@ -281,6 +281,7 @@ START_TEST(test_join_overlaps)
     s_join_case(600, 700, 350, 1);     /* 50 %, B's columns as a third party's shares */
     s_join_case(300, 300, 300, 0);     /* 100 % */
     s_join_case(257, 100, 100, 1);     /* n_A > n_B, all of B matched */
+    s_join_case(4099, 4097, 2048, 0);  /* point lists of two messages (4096 points each) */
 }
 END_TEST
 
