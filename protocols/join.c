@@ -18,9 +18,8 @@
 #define S_F_PEERCOL 2u    /* hello flag: I hold shares of the peer's columns */
 
 enum { S_SEQ_HELLO = MPC_JOIN_SEQ0, S_SEQ_X, S_SEQ_Y, S_SEQ_Z, S_SEQ_IND, S_SEQ_OT = 16, S_SEQ_OSN = 64 };
-/* Point lists go in messages of at most S_CHUNK points (128 KiB); chunk c of list X, Y or Z
- * has the sequence number (S_SEQ_X, Y or Z) << 32 | c. */
-#define S_CHUNK (1ull << 12)
+/* Point lists go in messages of at most r->chunk points; chunk c of list X, Y or Z has the
+ * sequence number (S_SEQ_X, Y or Z) << 32 | c. */
 
 typedef struct {
     mpc_transport     *t;
@@ -34,6 +33,7 @@ typedef struct {
     int                a_has_bcols;     /* A holds shares of B's columns */
     uint8_t            salt[MPC_PSI_SALTBYTES];
     uint64_t           seq;             /* the next OSN run's base */
+    uint64_t           chunk;           /* points per message */
     mpc_osn_ot        *ot;
     int                quiet;           /* both parties saw the failure in the hellos: no ABORT */
     char              *err;
@@ -50,10 +50,11 @@ static void s_wfree(void *p, uint64_t words)
 
 static int s_send_pts(const s_run *r, uint64_t list, const uint8_t *pts, uint64_t n)
 {
-    for (uint64_t c = 0; c * S_CHUNK < n || (n == 0 && c == 0); c++) {
-        uint64_t k = n - c * S_CHUNK < S_CHUNK ? n - c * S_CHUNK : S_CHUNK;
+    const uint64_t ch = r->chunk;
+    for (uint64_t c = 0; c * ch < n || (n == 0 && c == 0); c++) {
+        uint64_t k = n - c * ch < ch ? n - c * ch : ch;
         int e = mpc_send(r->t, r->peer, MPC_MSG_INPUT, r->stream, list << 32 | c,
-                         (const uint64_t *)(pts + 32 * c * S_CHUNK), 4 * k);
+                         (const uint64_t *)(pts + 32 * c * ch), 4 * k);
         if (e) return e;
     }
     return 0;
@@ -61,10 +62,11 @@ static int s_send_pts(const s_run *r, uint64_t list, const uint8_t *pts, uint64_
 
 static int s_recv_pts(const s_run *r, uint64_t list, uint8_t *pts, uint64_t n)
 {
-    for (uint64_t c = 0; c * S_CHUNK < n || (n == 0 && c == 0); c++) {
-        uint64_t k = n - c * S_CHUNK < S_CHUNK ? n - c * S_CHUNK : S_CHUNK;
+    const uint64_t ch = r->chunk;
+    for (uint64_t c = 0; c * ch < n || (n == 0 && c == 0); c++) {
+        uint64_t k = n - c * ch < ch ? n - c * ch : ch;
         int e = mpc_recv(r->t, r->peer, MPC_MSG_INPUT, r->stream, list << 32 | c,
-                         (uint64_t *)(pts + 32 * c * S_CHUNK), 4 * k, r->to);
+                         (uint64_t *)(pts + 32 * c * ch), 4 * k, r->to);
         if (e) return e;
     }
     return 0;
@@ -324,6 +326,7 @@ int mpc_join_run(mpc_transport *t, uint32_t peer, mpc_join_role role, uint64_t s
     if (!t || !out || peer == t->self || (role != MPC_JOIN_A && role != MPC_JOIN_B) || !s_check_in(in))
         return s_fail(&r, MPC_ERR_INVALID, "invalid arguments");
     r.to = in->timeout_ms;
+    r.chunk = in->chunk_points ? in->chunk_points : MPC_JOIN_CHUNK;
     uint64_t sent0 = t->bytes_sent, *pos = NULL, *tab = NULL;
     uint32_t *sigma = NULL, *pi = NULL;
     int e = s_hello(&r);

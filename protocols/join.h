@@ -29,6 +29,7 @@
 #define MPC_JOIN_MAX_ROWS  (1ull << 22)   /* an OSN message of one column stays within 32 MiB */
 #define MPC_JOIN_MAX_COLS  64
 #define MPC_JOIN_SEQ0      1
+#define MPC_JOIN_CHUNK     (1u << 18)   /* points per message (8 MiB): at most 16 messages a list */
 
 typedef enum { MPC_JOIN_A = 0, MPC_JOIN_B = 1 } mpc_join_role;
 
@@ -43,7 +44,10 @@ typedef struct {
     uint64_t        peer_rows;    /* the peer's rows when the share of its columns is given */
     uint8_t         salt[32];     /* the job's salt (both pass the same) */
     mpc_par        *par;          /* threads for the group operations (NULL: this one) */
-    int             timeout_ms;   /* per receive (< 0: the transport's default) */
+    int             timeout_ms;   /* per receive (< 0: the transport's default); it must cover
+                                   * the peer's group operations, about 150 µs a row here */
+    uint32_t        chunk_points; /* points per message of a point list (0: MPC_JOIN_CHUNK);
+                                   * both parties must use the same */
 } mpc_join_in;
 
 typedef struct {

@@ -226,6 +226,7 @@ static void s_join_case(uint64_t na, uint64_t nb, uint64_t common, int third)
         j.in[p].cols_b = CB;
         memset(j.in[p].salt, 0x5a, 32);
         j.in[p].timeout_ms = TIMEOUT;
+        j.in[p].chunk_points = 1000;   /* lists of several messages */
     }
     j.in[0].rows = na; j.in[0].key_data = ka.data; j.in[0].key_off = ka.off; j.in[0].share_a = va;
     j.in[1].rows = nb; j.in[1].key_data = kb.data; j.in[1].key_off = kb.off; j.in[1].share_b = vb;
@@ -281,7 +282,7 @@ START_TEST(test_join_overlaps)
     s_join_case(600, 700, 350, 1);     /* 50 %, B's columns as a third party's shares */
     s_join_case(300, 300, 300, 0);     /* 100 % */
     s_join_case(257, 100, 100, 1);     /* n_A > n_B, all of B matched */
-    s_join_case(4099, 4097, 2048, 0);  /* point lists of two messages (4096 points each) */
+    s_join_case(4099, 4097, 2048, 0);  /* n = 4097: a network of 8192 wires */
 }
 END_TEST
 
