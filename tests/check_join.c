@@ -2,20 +2,25 @@
  * n <= 8 and on random permutations of many sizes; the OSN's shares add up to the permuted
  * vector; whole joins of two parties in threads over transport_mem with overlaps of 0, 1,
  * 50 and 100 %, empty sides, several payload columns on each side (plaintext and shares
- * from a third party), compared with a plaintext join; duplicate keys refused by side. */
+ * from a third party), compared with a plaintext join, in-memory and over the ZeroMQ
+ * transport; duplicate keys refused by side. */
 #include <check.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "runner.h"
+#include "clock.h"
 #include "join.h"
+#include "keys.h"
 #include "mpc_err.h"
 #include "osn.h"
 #include "psi.h"
 #include "transport_mem.h"
+#include "transport_zmq.h"
 
 #define TIMEOUT 20000
 
@@ -157,6 +162,7 @@ END_TEST
 
 typedef struct {
     mpc_mem_hub *hub;
+    mpc_transport *zt[2];    /* set: the ZeroMQ pair to run on instead of a hub */
     mpc_join_in  in[2];
     mpc_join_out out[2];
     int          rc[2];
@@ -168,15 +174,20 @@ typedef struct { s_join *j; uint32_t p; } s_join_arg;
 static void *s_join_party(void *arg)
 {
     s_join_arg *a = arg;
-    mpc_transport *t = mpc_mem_transport_new(a->j->hub, a->p);
+    mpc_transport *t = a->j->zt[a->p] ? a->j->zt[a->p] : mpc_mem_transport_new(a->j->hub, a->p);
     a->j->rc[a->p] = mpc_join_run(t, 1 - a->p, a->p == 0 ? MPC_JOIN_A : MPC_JOIN_B, 9, &a->j->in[a->p],
                                   &a->j->out[a->p], a->j->err[a->p], sizeof a->j->err[a->p]);
-    mpc_transport_destroy(&t);
+    if (!a->j->zt[a->p]) mpc_transport_destroy(&t);
     return NULL;
 }
 
+/* The ZeroMQ pair (CURVE on, ipc:// sockets in a directory of their own) when set. */
+static mpc_transport *s_zt[2];
+
 static void s_join_run(s_join *j)
 {
+    j->zt[0] = s_zt[0];
+    j->zt[1] = s_zt[1];
     j->hub = mpc_mem_hub_new(2, TIMEOUT);
     pthread_t th[2];
     s_join_arg args[2] = {{j, 0}, {j, 1}};
@@ -349,6 +360,48 @@ START_TEST(test_join_duplicates)
 }
 END_TEST
 
+/* The same joins over the ZeroMQ transport as deployed (CURVE, one stream): the messages'
+ * order, sizes and the transport's queue limits hold outside the in-memory hub too. */
+START_TEST(test_join_zmq)
+{
+    char dir[] = "/tmp/check_join.XXXXXX", ep[2][128];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    mpc_keypair *k[2];
+    for (int i = 0; i < 2; i++) ck_assert_ptr_nonnull(k[i] = mpc_keypair_new());
+    for (int i = 0; i < 2; i++) {
+        snprintf(ep[i], sizeof ep[i], "ipc://%s/p%d", dir, i);
+        mpc_zmq_config c;
+        mpc_zmq_config_init(&c);
+        c.self = (uint32_t)i;
+        c.n = 2;
+        c.bind = ep[i];
+        c.keys = k[i];
+        c.timeout_ms = TIMEOUT;
+        memcpy(c.peer_public[1 - i], mpc_keypair_public(k[1 - i]), MPC_KEY_BYTES);
+        char err[256];
+        ck_assert_msg(mpc_transport_zmq_new(&s_zt[i], &c, err, sizeof err) == 0, "new: %s", err);
+    }
+    for (int i = 0; i < 2; i++)
+        ck_assert_int_eq(mpc_transport_zmq_connect_peer(s_zt[i], (uint32_t)(1 - i), ep[1 - i]), 0);
+    uint64_t until = mpc_now_ms() + 15000;
+    for (int ok = 0; !ok;) {
+        ok = 1;
+        for (int i = 0; i < 2; i++)
+            if (mpc_transport_zmq_ready(s_zt[i], 20) != 0) ok = 0;
+        ck_assert_msg(mpc_now_ms() < until, "not ready: %s", mpc_transport_zmq_last_error(s_zt[0]));
+    }
+    s_join_case(300, 250, 120, 1);
+    s_join_case(200, 0, 0, 0);
+    for (int i = 0; i < 2; i++) {
+        mpc_transport_destroy(&s_zt[i]);
+        mpc_keypair_destroy(&k[i]);
+        snprintf(ep[i], sizeof ep[i], "%s/p%d", dir, i);
+        unlink(ep[i]);
+    }
+    ck_assert_int_eq(rmdir(dir), 0);
+}
+END_TEST
+
 /* The parties must agree on the columns; the error names no value. */
 START_TEST(test_join_mismatch)
 {
@@ -377,6 +430,7 @@ Suite *mpc_test_suite(void)
     tcase_add_test(tc, test_join_empty);
     tcase_add_test(tc, test_join_duplicates);
     tcase_add_test(tc, test_join_mismatch);
+    tcase_add_test(tc, test_join_zmq);
     suite_add_tcase(su, tc);
     return su;
 }
