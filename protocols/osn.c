@@ -219,7 +219,7 @@ static void s_wfree(void *p, uint64_t words)
 static int s_check(const mpc_osn_ot *o, uint64_t n, uint32_t W)
 {
     if (!o || n > MPC_OSN_MAX_N || W == 0 || W > MPC_OSN_MAX_W) return MPC_ERR_INVALID;
-    if (mpc_benes_size(n) * W > (1ull << 22)) return MPC_ERR_LIMIT;   /* one message <= 64 MiB */
+    if (mpc_benes_size(n) * W > (1ull << 22)) return MPC_ERR_LIMIT;   /* one message <= 32 MiB */
     return 0;
 }
 
@@ -268,7 +268,7 @@ int mpc_osn_permuter(mpc_osn_ot *o, mpc_transport *t, uint32_t peer, uint64_t st
     uint32_t L = mpc_benes_layers(N), k = (L + 1) / 2;
     uint8_t *bits = malloc(L * half);
     uint64_t *pads = malloc(L * 2 * W * half * 8), *y = malloc(N * W * 8),
-             *ny = malloc(N * W * 8), *corr = malloc(4 * W * half * 8);
+             *ny = malloc(N * W * 8), *corr = malloc(2 * W * half * 8);
     r = MPC_ERR_NOMEM;
     if (!bits || !pads || !y || !ny || !corr) goto out;
     if ((r = mpc_benes_route(src, n, bits))) goto out;
@@ -276,17 +276,16 @@ int mpc_osn_permuter(mpc_osn_ot *o, mpc_transport *t, uint32_t peer, uint64_t st
     if ((r = mpc_recv(t, peer, MPC_MSG_PREP, stream, seq, y, N * W, timeout_ms))) goto out;
     uint64_t e[2], f[2];
     for (uint32_t l = 0; l < L; l++) {
-        if ((r = mpc_recv(t, peer, MPC_MSG_PREP, stream, seq + 1 + l, corr, 4 * W * half, timeout_ms)))
+        if ((r = mpc_recv(t, peer, MPC_MSG_PREP, stream, seq + 1 + l, corr, 2 * W * half, timeout_ms)))
             goto out;
         const uint64_t *pl = pads + (uint64_t)l * 2 * W * half;
         for (uint64_t g = 0; g < half; g++) {
             s_wires(N, k, l, g, e, f);
             uint64_t c = bits[l * half + g] & 1;
             for (uint32_t w = 0; w < W; w++) {
-                uint64_t m0 = s_sel(c, corr[(uint64_t)w * half + g], corr[(uint64_t)(2 * W + w) * half + g]) -
-                              pl[(uint64_t)w * half + g];
-                uint64_t m1 = s_sel(c, corr[(uint64_t)(W + w) * half + g], corr[(uint64_t)(3 * W + w) * half + g]) -
-                              pl[(uint64_t)(W + w) * half + g];
+                /* c = 0: m_0 is my pad itself; c = 1: my pad plus D's correction */
+                uint64_t m0 = pl[(uint64_t)w * half + g] + s_sel(c, 0, corr[(uint64_t)w * half + g]);
+                uint64_t m1 = pl[(uint64_t)(W + w) * half + g] + s_sel(c, 0, corr[(uint64_t)(W + w) * half + g]);
                 uint64_t y0 = y[e[0] * W + w], y1 = y[e[1] * W + w];
                 ny[f[0] * W + w] = s_sel(c, y0, y1) + m0;
                 ny[f[1] * W + w] = s_sel(c, y1, y0) + m1;
@@ -307,21 +306,23 @@ out:
     return r;
 }
 
-/* The data holder's correction message of layer l from the pads and the masks of
- * boundaries l (wa) and l + 1 (wb). */
+/* The data holder's layer l: the masks of boundary l + 1 (wb) follow from those of boundary
+ * l (wa) and the pads of choice 0, so that m_0 = pad_0 needs no message; the correction
+ * message carries m_1 − pad_1 (2W words a switch). */
 static void s_corr(uint64_t N, uint32_t k, uint32_t l, uint32_t W, const uint64_t *wa,
-                   const uint64_t *wb, const uint64_t *p0, const uint64_t *p1, uint64_t *corr)
+                   uint64_t *wb, const uint64_t *p0, const uint64_t *p1, uint64_t *corr)
 {
     uint64_t half = N / 2, e[2], f[2];
     for (uint64_t g = 0; g < half; g++) {
         s_wires(N, k, l, g, e, f);
         for (uint32_t w = 0; w < W; w++) {
+            uint64_t i0 = (uint64_t)w * half + g, i1 = (uint64_t)(W + w) * half + g;
             uint64_t a0 = wa[e[0] * W + w], a1 = wa[e[1] * W + w];
-            uint64_t b0 = wb[f[0] * W + w], b1 = wb[f[1] * W + w];
-            corr[(uint64_t)w * half + g] = a0 - b0 + p0[(uint64_t)w * half + g];
-            corr[(uint64_t)(W + w) * half + g] = a1 - b1 + p0[(uint64_t)(W + w) * half + g];
-            corr[(uint64_t)(2 * W + w) * half + g] = a1 - b0 + p1[(uint64_t)w * half + g];
-            corr[(uint64_t)(3 * W + w) * half + g] = a0 - b1 + p1[(uint64_t)(W + w) * half + g];
+            uint64_t b0 = a0 - p0[i0], b1 = a1 - p0[i1];
+            wb[f[0] * W + w] = b0;
+            wb[f[1] * W + w] = b1;
+            corr[i0] = a1 - b0 - p1[i0];
+            corr[i1] = a0 - b1 - p1[i1];
         }
     }
 }
@@ -338,7 +339,7 @@ int mpc_osn_sender(mpc_osn_ot *o, mpc_transport *t, uint32_t peer, uint64_t stre
     uint64_t *wa = malloc(N * W * 8), *wb = malloc(N * W * 8), *y = malloc(N * W * 8),
              *u = malloc(uw * 8), *h0 = malloc(8 * half), *h1 = malloc(8 * half),
              *p0 = malloc(2 * W * half * 8), *p1 = malloc(2 * W * half * 8),
-             *corr = malloc(4 * W * half * 8);
+             *corr = malloc(2 * W * half * 8);
     r = MPC_ERR_NOMEM;
     if (!seed || !q || !wa || !wb || !y || !u || !h0 || !h1 || !p0 || !p1 || !corr) goto out;
     if ((r = mpc_prg_expand(wa, N * W, seed, MPC_PRG_STREAM(MPC_PRG_D_OSN, 0), 0))) goto out;
@@ -354,9 +355,8 @@ int mpc_osn_sender(mpc_osn_ot *o, mpc_transport *t, uint32_t peer, uint64_t stre
             mpc_tccr(o->kind, p0 + (uint64_t)w * half, q, NULL, o->tw_snd + w, pos, half);
             mpc_tccr(o->kind, p1 + (uint64_t)w * half, q, o->delta, o->tw_snd + w, pos, half);
         }
-        if ((r = mpc_prg_expand(wb, N * W, seed, MPC_PRG_STREAM(MPC_PRG_D_OSN, l + 1), 0))) goto out;
         s_corr(N, k, l, W, wa, wb, p0, p1, corr);
-        if ((r = mpc_send(t, peer, MPC_MSG_PREP, stream, seq + 1 + l, corr, 4 * W * half))) goto out;
+        if ((r = mpc_send(t, peer, MPC_MSG_PREP, stream, seq + 1 + l, corr, 2 * W * half))) goto out;
         uint64_t *tp = wa; wa = wb; wb = tp;
     }
     for (uint32_t w = 0; w < W; w++)

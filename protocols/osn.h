@@ -14,17 +14,22 @@
  * algorithm, level by level, O(N log N) time and O(N) work space.
  *
  * OSN: the permutation holder P (the OT receiver, choices = its switch bits) and the data
- * holder D (the OT sender) with x (n rows × W columns).  D chooses a random mask w_e for
- * every wire of every boundary and sends y_0 = x − w_0 (uniform to P).  For each switch D
- * offers, by a 1-out-of-2 OT, m_0 = (w_e0 − w_f0, w_e1 − w_f1) and m_1 = (w_e1 − w_f0,
- * w_e0 − w_f1) (W words each half); P gets m_c and computes y_f0 = y_{e_c} + m_c[0],
+ * holder D (the OT sender) with x (n rows × W columns).  D holds a random mask w_e for every
+ * wire of every boundary and sends y_0 = x − w_0 (uniform to P).  For each switch D offers,
+ * by a 1-out-of-2 OT, m_0 = (w_e0 − w_f0, w_e1 − w_f1) and m_1 = (w_e1 − w_f0, w_e0 − w_f1)
+ * (W words each half); P gets m_c and computes y_f0 = y_{e_c} + m_c[0],
  * y_f1 = y_{e_{1−c}} + m_c[1], which keeps y = v − w on every wire.  At the outputs P holds
  * y = src(x) − w and D holds w: additive shares of the permuted vector, and neither learned
- * anything (P sees only uniformly masked values, D only the OT sender's view).  The OTs are
- * the correlated OTs of otext.h derandomized with the TCCR hash under per-word tweaks; the
- * masks do not depend on P's choices, so every layer's OTs are sent at once: P sends the
- * 2k − 1 extension messages, D answers with y_0 and 2k − 1 correction messages (one round
- * trip in all).  Cost per switch: 16 bytes P → D, 32·W bytes D → P. */
+ * anything (P sees only uniformly masked values and mask differences along its own paths,
+ * whose input masks it never sees; D only the OT sender's view).
+ *
+ * The OTs are the correlated OTs of otext.h derandomized with the TCCR hash under per-word
+ * tweaks (pad_0, pad_1: 2W words each per switch; P gets pad_c).  Only the input masks w_0
+ * are drawn (PRG); the masks of boundary l + 1 are w_f0 = w_e0 − pad_0[0], w_f1 = w_e1 −
+ * pad_0[1], so m_0 = pad_0 costs no message and D sends only m_1 − pad_1 (P with c = 1 adds
+ * its pad_1).  Masks never depend on P's choices, so every layer's OTs go at once: P sends
+ * the 2k − 1 extension messages, D answers with y_0 and 2k − 1 correction messages (one round
+ * trip in all).  Cost per switch: 16 bytes P → D, 16·W bytes D → P. */
 #ifndef MPC_OSN_H
 #define MPC_OSN_H
 
