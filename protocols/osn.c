@@ -229,33 +229,43 @@ static inline uint64_t s_sel(uint64_t c, uint64_t a, uint64_t b)
     return a ^ ((a ^ b) & (0 - c));
 }
 
-/* The receiver's OTs of every layer: sends the extension messages and keeps the chosen
- * pads, pads[(l·2W + t)·half + g]. */
-static int s_perm_ots(mpc_osn_ot *o, mpc_transport *t, uint32_t peer, uint64_t stream,
-                      uint64_t seq, const uint8_t *bits, uint64_t N, uint32_t W, uint64_t *pads)
+/* The receiver's OT work space: one layer's choices, rows, extension message and hashes. */
+typedef struct {
+    uint8_t  *ch, *trow;
+    uint64_t *u, *h, uw;
+} s_otws;
+
+static void s_otws_free(s_otws *ws, uint64_t half)
 {
-    uint64_t half = N / 2, uw = mpc_cot_msg_words(half);
-    uint32_t L = mpc_benes_layers(N);
-    uint8_t *ch = calloc(half / 8 + 1, 1), *trow = malloc(16 * half);
-    uint64_t *u = malloc(uw * 8), *h = malloc(8 * half);
-    int r = MPC_ERR_NOMEM;
-    if (!ch || !trow || !u || !h) goto out;
-    for (uint32_t l = 0; l < L; l++) {
-        memset(ch, 0, half / 8 + 1);
-        for (uint64_t g = 0; g < half; g++) ch[g / 8] |= (uint8_t)((bits[l * half + g] & 1) << (g % 8));
-        uint64_t pos = mpc_cot_recv_pos(o->rcv);
-        if ((r = mpc_cot_recv_extend(o->rcv, ch, half, u, h, trow))) goto out;
-        if ((r = mpc_send(t, peer, MPC_MSG_PREP, stream, seq + 1 + l, u, uw))) goto out;
-        for (uint32_t w = 0; w < 2 * W; w++)
-            mpc_tccr(o->kind, pads + ((uint64_t)l * 2 * W + w) * half, trow, NULL, o->tw_rcv + w, pos, half);
-    }
-    r = 0;
-out:
-    if (ch) sodium_memzero(ch, half / 8 + 1);
-    if (trow) sodium_memzero(trow, 16 * half);
-    free(ch); free(trow); free(u);
-    s_wfree(h, half);
+    if (ws->ch) sodium_memzero(ws->ch, half / 8 + 1);
+    if (ws->trow) sodium_memzero(ws->trow, 16 * half);
+    free(ws->ch); free(ws->trow); free(ws->u);
+    s_wfree(ws->h, half);
+}
+
+/* The receiver's OTs of layer l: sends its extension message and writes the chosen pads,
+ * pads[t·half + g] for word t < 2W. */
+static int s_perm_ot_layer(mpc_osn_ot *o, mpc_transport *t, uint32_t peer, uint64_t stream,
+                           uint64_t seq, const uint8_t *bits, uint64_t N, uint32_t W, uint32_t l,
+                           s_otws *ws, uint64_t *pads)
+{
+    uint64_t half = N / 2;
+    memset(ws->ch, 0, half / 8 + 1);
+    for (uint64_t g = 0; g < half; g++) ws->ch[g / 8] |= (uint8_t)((bits[l * half + g] & 1) << (g % 8));
+    uint64_t pos = mpc_cot_recv_pos(o->rcv);
+    int r = mpc_cot_recv_extend(o->rcv, ws->ch, half, ws->u, ws->h, ws->trow);
+    if (!r) r = mpc_send(t, peer, MPC_MSG_PREP, stream, seq + 1 + l, ws->u, ws->uw);
+    for (uint32_t w = 0; w < 2 * W && !r; w++)
+        mpc_tccr(o->kind, pads + (uint64_t)w * half, ws->trow, NULL, o->tw_rcv + w, pos, half);
     return r;
+}
+
+/* Pad words the permutation holder keeps at once (osn.h, mpc_osn_pad_budget). */
+static _Atomic uint64_t s_pad_budget = MPC_OSN_PAD_BUDGET;
+
+void mpc_osn_pad_budget(uint64_t words)
+{
+    s_pad_budget = words ? words : MPC_OSN_PAD_BUDGET;
 }
 
 int mpc_osn_permuter(mpc_osn_ot *o, mpc_transport *t, uint32_t peer, uint64_t stream,
@@ -266,19 +276,26 @@ int mpc_osn_permuter(mpc_osn_ot *o, mpc_transport *t, uint32_t peer, uint64_t st
     if (r || n == 0) return r;
     uint64_t N = mpc_benes_size(n), half = N / 2;
     uint32_t L = mpc_benes_layers(N), k = (L + 1) / 2;
+    uint64_t lw = 2 * (uint64_t)W * half, win = s_pad_budget / lw;
+    if (win < 1) win = 1;
+    if (win > L) win = L;
     uint8_t *bits = malloc(L * half);
-    uint64_t *pads = malloc(L * 2 * W * half * 8), *y = malloc(N * W * 8),
-             *ny = malloc(N * W * 8), *corr = malloc(2 * W * half * 8);
+    uint64_t *pads = malloc(win * lw * 8), *y = malloc(N * W * 8), *ny = malloc(N * W * 8),
+             *corr = malloc(lw * 8);
+    s_otws ws = {.ch = calloc(half / 8 + 1, 1), .trow = malloc(16 * half), .uw = mpc_cot_msg_words(half),
+                 .h = malloc(8 * half)};
+    ws.u = malloc(ws.uw * 8);
     r = MPC_ERR_NOMEM;
-    if (!bits || !pads || !y || !ny || !corr) goto out;
+    if (!bits || !pads || !y || !ny || !corr || !ws.ch || !ws.trow || !ws.u || !ws.h) goto out;
     if ((r = mpc_benes_route(src, n, bits))) goto out;
-    if ((r = s_perm_ots(o, t, peer, stream, seq, bits, N, W, pads))) goto out;
+    for (uint32_t l = 0; l < win; l++)
+        if ((r = s_perm_ot_layer(o, t, peer, stream, seq, bits, N, W, l, &ws, pads + l * lw))) goto out;
     if ((r = mpc_recv(t, peer, MPC_MSG_PREP, stream, seq, y, N * W, timeout_ms))) goto out;
     uint64_t e[2], f[2];
     for (uint32_t l = 0; l < L; l++) {
-        if ((r = mpc_recv(t, peer, MPC_MSG_PREP, stream, seq + 1 + l, corr, 2 * W * half, timeout_ms)))
+        if ((r = mpc_recv(t, peer, MPC_MSG_PREP, stream, seq + 1 + l, corr, lw, timeout_ms)))
             goto out;
-        const uint64_t *pl = pads + (uint64_t)l * 2 * W * half;
+        uint64_t *pl = pads + (l % win) * lw;
         for (uint64_t g = 0; g < half; g++) {
             s_wires(N, k, l, g, e, f);
             uint64_t c = bits[l * half + g] & 1;
@@ -292,6 +309,9 @@ int mpc_osn_permuter(mpc_osn_ot *o, mpc_transport *t, uint32_t peer, uint64_t st
             }
         }
         uint64_t *tp = y; y = ny; ny = tp;
+        /* the slot of layer l is free: the layer win ahead takes it */
+        if (l + win < L && (r = s_perm_ot_layer(o, t, peer, stream, seq, bits, N, W, (uint32_t)(l + win), &ws, pl)))
+            goto out;
     }
     for (uint32_t w = 0; w < W; w++)
         for (uint64_t i = 0; i < n; i++) out[(uint64_t)w * n + i] = y[i * W + w];
@@ -299,7 +319,8 @@ int mpc_osn_permuter(mpc_osn_ot *o, mpc_transport *t, uint32_t peer, uint64_t st
 out:
     if (bits) sodium_memzero(bits, L * half);
     free(bits);
-    s_wfree(pads, L * 2 * W * half);
+    s_otws_free(&ws, half);
+    s_wfree(pads, win * lw);
     s_wfree(y, N * W);
     s_wfree(ny, N * W);
     free(corr);

@@ -29,7 +29,13 @@
  * pad_0[1], so m_0 = pad_0 costs no message and D sends only m_1 − pad_1 (P with c = 1 adds
  * its pad_1).  Masks never depend on P's choices, so every layer's OTs go at once: P sends
  * the 2k − 1 extension messages, D answers with y_0 and 2k − 1 correction messages (one round
- * trip in all).  Cost per switch: 16 bytes P → D, 16·W bytes D → P. */
+ * trip in all).  Cost per switch: 16 bytes P → D, 16·W bytes D → P.
+ *
+ * Memory: P keeps the pads of the layers whose corrections have not arrived, 2W words a
+ * switch.  Up to MPC_OSN_PAD_BUDGET words (256 MiB) that is every layer (one round trip);
+ * for larger networks P keeps a window of as many layers as fit and sends the extension
+ * message of layer l + window once layer l is done, so the OTs stay ahead of the corrections
+ * (the wait is one round trip per window, overlapped with the computation). */
 #ifndef MPC_OSN_H
 #define MPC_OSN_H
 
@@ -42,6 +48,7 @@
 #define MPC_OSN_MAX_N   (1ull << 26)   /* wires of one network */
 #define MPC_OSN_MAX_W   256            /* columns of one run */
 #define MPC_OSN_SEQS    64             /* sequence numbers one run uses from its base */
+#define MPC_OSN_PAD_BUDGET (1ull << 25) /* words of pads the permutation holder keeps */
 
 /* The network size for n wires (the next power of two, at least 2) and its layers. */
 uint64_t mpc_benes_size(uint64_t n);
@@ -56,6 +63,10 @@ int mpc_benes_route(const uint32_t *src, uint64_t n, uint8_t *bits);
 /* Applies the network (bits for N wires) to x (N rows × W words, row-major), in place;
  * tmp holds N·W words.  Plaintext; tests. */
 void mpc_benes_apply(const uint8_t *bits, uint64_t N, uint32_t W, uint64_t *x, uint64_t *tmp);
+
+/* Sets the permutation holder's pad budget in words (0: MPC_OSN_PAD_BUDGET), for every
+ * later run in the process; tests use a small one to run the window. */
+void mpc_osn_pad_budget(uint64_t words);
 
 /* The correlated-OT pair of two parties, both directions, for the OSN runs of one job. */
 typedef struct mpc_osn_ot mpc_osn_ot;

@@ -129,8 +129,12 @@ START_TEST(test_osn_shares)
 {
     static const uint64_t sizes[] = {1, 2, 3, 5, 64, 100, 1000, 5000};
     static const uint32_t widths[] = {1, 3, 1, 2, 4, 1, 3, 2};
-    for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++) {
-        s_osn_job j = {.n = sizes[s], .W = widths[s]};
+    enum { NS = sizeof sizes / sizeof *sizes };
+    /* every size twice: all layers' OTs at once, then a window of 1, 2 or 3 layers of pads
+     * (a layer's pads are N·W words) */
+    for (size_t s = 0; s < 2 * NS; s++) {
+        s_osn_job j = {.n = sizes[s % NS], .W = widths[s % NS]};
+        mpc_osn_pad_budget(s < NS ? 0 : mpc_benes_size(j.n) * j.W * (1 + s % 3));
         uint64_t n = j.n, W = j.W;
         j.hub = mpc_mem_hub_new(2, TIMEOUT);
         j.src = malloc(n * 4);
@@ -155,6 +159,7 @@ START_TEST(test_osn_shares)
         free(j.src); free(j.x); free(j.out[0]); free(j.out[1]);
         mpc_mem_hub_destroy(&j.hub);
     }
+    mpc_osn_pad_budget(0);
 }
 END_TEST
 
