@@ -1,0 +1,441 @@
+/* check_join.c — the private join (protocols/join.h): Beneš routing checked exhaustively for
+ * n <= 8 and on random permutations of many sizes; the OSN's shares add up to the permuted
+ * vector; whole joins of two parties in threads over transport_mem with overlaps of 0, 1,
+ * 50 and 100 %, empty sides, several payload columns on each side (plaintext and shares
+ * from a third party), compared with a plaintext join, in-memory and over the ZeroMQ
+ * transport; duplicate keys refused by side. */
+#include <check.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "runner.h"
+#include "clock.h"
+#include "join.h"
+#include "keys.h"
+#include "mpc_err.h"
+#include "osn.h"
+#include "psi.h"
+#include "transport_mem.h"
+#include "transport_zmq.h"
+
+#define TIMEOUT 20000
+
+static void s_shuffle(uint32_t *p, uint64_t n)
+{
+    for (uint64_t i = 0; i < n; i++) p[i] = (uint32_t)i;
+    for (uint64_t i = n; i > 1; i--) {
+        uint32_t j = randombytes_uniform((uint32_t)i), t = p[i - 1];
+        p[i - 1] = p[j];
+        p[j] = t;
+    }
+}
+
+/* The network routed for src, applied to 0..N−1, gathers exactly src (padding fixed). */
+static void s_check_route(const uint32_t *src, uint64_t n)
+{
+    uint64_t N = mpc_benes_size(n);
+    uint8_t *bits = malloc(mpc_benes_layers(N) * N / 2);
+    uint64_t *x = malloc(N * 8), *tmp = malloc(N * 8);
+    ck_assert_int_eq(mpc_benes_route(src, n, bits), 0);
+    for (uint64_t i = 0; i < N; i++) x[i] = i;
+    mpc_benes_apply(bits, N, 1, x, tmp);
+    for (uint64_t i = 0; i < n; i++) ck_assert_uint_eq(x[i], src[i]);
+    for (uint64_t i = n; i < N; i++) ck_assert_uint_eq(x[i], i);
+    free(bits); free(x); free(tmp);
+}
+
+/* every permutation of n <= 8 (Heap's algorithm) */
+START_TEST(test_benes_exhaustive)
+{
+    for (uint32_t n = 1; n <= 8; n++) {
+        uint32_t p[8], c[8] = {0};
+        for (uint32_t i = 0; i < n; i++) p[i] = i;
+        uint64_t count = 1;
+        s_check_route(p, n);
+        for (uint32_t i = 1; i < n;) {
+            if (c[i] < i) {
+                uint32_t j = (i & 1) ? c[i] : 0, t = p[j];
+                p[j] = p[i]; p[i] = t;
+                s_check_route(p, n);
+                count++;
+                c[i]++;
+                i = 1;
+            } else {
+                c[i++] = 0;
+            }
+        }
+        uint64_t f = 1;
+        for (uint32_t i = 2; i <= n; i++) f *= i;
+        ck_assert_uint_eq(count, f);
+    }
+}
+END_TEST
+
+START_TEST(test_benes_random)
+{
+    static const uint64_t sizes[] = {9, 15, 16, 17, 31, 33, 100, 127, 128, 129, 1000, 4095, 4097, 65539};
+    uint32_t *p = malloc(65539 * 4);
+    for (uint64_t n = 1; n <= 70; n++)
+        for (int rep = 0; rep < 5; rep++) { s_shuffle(p, n); s_check_route(p, n); }
+    for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++) { s_shuffle(p, sizes[s]); s_check_route(p, sizes[s]); }
+    /* not a permutation: refused */
+    uint8_t bits[64];
+    uint32_t bad[5] = {0, 1, 2, 2, 4}, out_of_range[3] = {0, 1, 3};
+    ck_assert_int_eq(mpc_benes_route(bad, 5, bits), MPC_ERR_INVALID);
+    ck_assert_int_eq(mpc_benes_route(out_of_range, 3, bits), MPC_ERR_INVALID);
+    free(p);
+}
+END_TEST
+
+/* ---- OSN between two threads ---- */
+
+typedef struct {
+    mpc_mem_hub *hub;
+    uint64_t     n;
+    uint32_t     W;
+    uint32_t    *src;
+    uint64_t    *x, *out[2];
+    int          rc[2];
+} s_osn_job;
+
+typedef struct { s_osn_job *j; uint32_t p; } s_osn_arg;
+
+static void *s_osn_party(void *arg)
+{
+    s_osn_arg *a = arg;
+    s_osn_job *j = a->j;
+    mpc_transport *t = mpc_mem_transport_new(j->hub, a->p);
+    uint8_t sid[32];
+    memset(sid, 7, sizeof sid);
+    mpc_osn_ot *ot = NULL;
+    int r = mpc_osn_ot_setup(t, 1 - a->p, 5, 1, sid, TIMEOUT, &ot);
+    /* two runs in a row: P = party 0, then the roles swapped on the same OT pair */
+    for (int run = 0; run < 2 && r == 0; run++) {
+        int perm = (uint32_t)run == a->p;
+        r = perm ? mpc_osn_permuter(ot, t, 1 - a->p, 5, 64 + 64 * run, j->src, j->n, j->W, j->out[a->p] + run * j->n * j->W, TIMEOUT)
+                 : mpc_osn_sender(ot, t, 1 - a->p, 5, 64 + 64 * run, j->x, j->n, j->W, j->out[a->p] + run * j->n * j->W, TIMEOUT);
+    }
+    j->rc[a->p] = r;
+    mpc_osn_ot_free(&ot);
+    mpc_transport_destroy(&t);
+    return NULL;
+}
+
+START_TEST(test_osn_shares)
+{
+    static const uint64_t sizes[] = {1, 2, 3, 5, 64, 100, 1000, 5000};
+    static const uint32_t widths[] = {1, 3, 1, 2, 4, 1, 3, 2};
+    enum { NS = sizeof sizes / sizeof *sizes };
+    /* every size twice: all layers' OTs at once, then a window of 1, 2 or 3 layers of pads
+     * (a layer's pads are N·W words) */
+    for (size_t s = 0; s < 2 * NS; s++) {
+        s_osn_job j = {.n = sizes[s % NS], .W = widths[s % NS]};
+        mpc_osn_pad_budget(s < NS ? 0 : mpc_benes_size(j.n) * j.W * (1 + s % 3));
+        uint64_t n = j.n, W = j.W;
+        j.hub = mpc_mem_hub_new(2, TIMEOUT);
+        j.src = malloc(n * 4);
+        j.x = malloc(n * W * 8);
+        j.out[0] = calloc(2 * n * W, 8);
+        j.out[1] = calloc(2 * n * W, 8);
+        s_shuffle(j.src, n);
+        randombytes_buf(j.x, n * W * 8);
+        pthread_t th[2];
+        s_osn_arg args[2] = {{&j, 0}, {&j, 1}};
+        for (int p = 0; p < 2; p++) ck_assert_int_eq(pthread_create(&th[p], NULL, s_osn_party, &args[p]), 0);
+        for (int p = 0; p < 2; p++) pthread_join(th[p], NULL);
+        ck_assert_int_eq(j.rc[0], 0);
+        ck_assert_int_eq(j.rc[1], 0);
+        for (int run = 0; run < 2; run++)
+            for (uint64_t c = 0; c < W; c++)
+                for (uint64_t i = 0; i < n; i++) {
+                    uint64_t k = run * n * W + c * n + i;
+                    ck_assert_uint_eq(j.out[0][k] + j.out[1][k], j.x[c * n + j.src[i]]);
+                    if (n > 1) ck_assert_uint_ne(j.out[0][k], j.x[c * n + j.src[i]]);   /* masked */
+                }
+        free(j.src); free(j.x); free(j.out[0]); free(j.out[1]);
+        mpc_mem_hub_destroy(&j.hub);
+    }
+    mpc_osn_pad_budget(0);
+}
+END_TEST
+
+/* ---- whole joins ---- */
+
+typedef struct {
+    mpc_mem_hub *hub;
+    mpc_transport *zt[2];    /* set: the ZeroMQ pair to run on instead of a hub */
+    mpc_join_in  in[2];
+    mpc_join_out out[2];
+    int          rc[2];
+    char         err[2][160];
+} s_join;
+
+typedef struct { s_join *j; uint32_t p; } s_join_arg;
+
+static void *s_join_party(void *arg)
+{
+    s_join_arg *a = arg;
+    mpc_transport *t = a->j->zt[a->p] ? a->j->zt[a->p] : mpc_mem_transport_new(a->j->hub, a->p);
+    a->j->rc[a->p] = mpc_join_run(t, 1 - a->p, a->p == 0 ? MPC_JOIN_A : MPC_JOIN_B, 9, &a->j->in[a->p],
+                                  &a->j->out[a->p], a->j->err[a->p], sizeof a->j->err[a->p]);
+    if (!a->j->zt[a->p]) mpc_transport_destroy(&t);
+    return NULL;
+}
+
+/* The ZeroMQ pair (CURVE on, ipc:// sockets in a directory of their own) when set. */
+static mpc_transport *s_zt[2];
+
+static void s_join_run(s_join *j)
+{
+    j->zt[0] = s_zt[0];
+    j->zt[1] = s_zt[1];
+    j->hub = mpc_mem_hub_new(2, TIMEOUT);
+    pthread_t th[2];
+    s_join_arg args[2] = {{j, 0}, {j, 1}};
+    for (int p = 0; p < 2; p++) ck_assert_int_eq(pthread_create(&th[p], NULL, s_join_party, &args[p]), 0);
+    for (int p = 0; p < 2; p++) pthread_join(th[p], NULL);
+    mpc_mem_hub_destroy(&j->hub);
+}
+
+/* Keys "patient-<id>" of varying length; key i of a side = ids[i]. */
+typedef struct { uint8_t *data; uint64_t *off; } s_keys;
+
+static void s_make_keys(s_keys *k, const uint64_t *ids, uint64_t n)
+{
+    k->data = malloc(32 * n + 1);
+    k->off = malloc((n + 1) * 8);
+    k->off[0] = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        int len = snprintf((char *)k->data + k->off[i], 32, "patient-%llu", (unsigned long long)ids[i]);
+        k->off[i + 1] = k->off[i] + (uint64_t)len;
+    }
+}
+
+/* A has na rows, B nb; `common` ids in both.  A: 2 plaintext columns; B: 3 columns, the
+ * first two B's plaintext and — when third is set — every B column given as random shares
+ * held by both (as a third party's re-sharing would leave them). */
+static void s_join_case(uint64_t na, uint64_t nb, uint64_t common, int third)
+{
+    enum { CA = 2, CB = 3 };
+    uint64_t *ida = malloc((na + 1) * 8), *idb = malloc((nb + 1) * 8);
+    for (uint64_t i = 0; i < na; i++) ida[i] = 1000000 + i * 3;       /* A: 1000000 + 3i */
+    for (uint64_t i = 0; i < nb; i++) idb[i] = i < common ? 1000000 + 3 * ((i * 7919) % na) : 5000000 + i;
+    s_keys ka, kb;
+    s_make_keys(&ka, ida, na);
+    s_make_keys(&kb, idb, nb);
+    uint64_t *va = malloc((CA * na + 1) * 8), *vb = malloc((CB * nb + 1) * 8);
+    randombytes_buf(va, CA * na * 8);
+    for (uint64_t i = 0; i < nb; i++) {
+        vb[i] = i + 1;                 /* a row id: finds B's row in the shuffled output */
+        vb[nb + i] = randombytes_random();
+        vb[2 * nb + i] = (uint64_t)randombytes_random() << 32;
+    }
+    uint64_t *sb0 = NULL, *sb1 = NULL;
+    s_join j;
+    memset(&j, 0, sizeof j);
+    for (int p = 0; p < 2; p++) {
+        j.in[p].cols_a = CA;
+        j.in[p].cols_b = CB;
+        memset(j.in[p].salt, 0x5a, 32);
+        j.in[p].timeout_ms = TIMEOUT;
+        j.in[p].chunk_points = 1000;   /* lists of several messages */
+    }
+    j.in[0].rows = na; j.in[0].key_data = ka.data; j.in[0].key_off = ka.off; j.in[0].share_a = va;
+    j.in[1].rows = nb; j.in[1].key_data = kb.data; j.in[1].key_off = kb.off; j.in[1].share_b = vb;
+    if (third) {
+        sb0 = malloc((CB * nb + 1) * 8);
+        sb1 = malloc((CB * nb + 1) * 8);
+        randombytes_buf(sb0, CB * nb * 8);
+        for (uint64_t i = 0; i < CB * nb; i++) sb1[i] = vb[i] - sb0[i];
+        j.in[0].share_b = sb0;
+        j.in[0].peer_rows = nb;
+        j.in[1].share_b = sb1;
+    }
+    s_join_run(&j);
+    ck_assert_msg(j.rc[0] == 0 && j.rc[1] == 0, "A: %d %s / B: %d %s", j.rc[0], j.err[0], j.rc[1], j.err[1]);
+    mpc_join_out *oa = &j.out[0], *ob = &j.out[1];
+    ck_assert_uint_eq(oa->rows, nb);
+    ck_assert_uint_eq(ob->rows, nb);
+    ck_assert_uint_eq(oa->cols, 1 + CA + CB);
+    ck_assert_uint_eq(oa->intersection, common);
+    ck_assert_uint_eq(ob->intersection, UINT64_MAX);
+    uint64_t count = 0, sum = 0, want_sum = 0;
+    uint8_t *seen = calloc(nb + 1, 1);
+    for (uint64_t r = 0; r < nb; r++) {
+        uint64_t v[1 + CA + CB];
+        for (int c = 0; c < 1 + CA + CB; c++) v[c] = oa->share[c * nb + r] + ob->share[c * nb + r];
+        uint64_t brow = v[1 + CA] - 1;         /* B's column 0 is the row id */
+        ck_assert_uint_lt(brow, nb);
+        ck_assert(!seen[brow]);
+        seen[brow] = 1;
+        for (int c = 0; c < CB; c++) ck_assert_uint_eq(v[1 + CA + c], vb[c * nb + brow]);
+        int matched = brow < common;
+        ck_assert_uint_eq(v[0], (uint64_t)matched);
+        if (matched) {
+            uint64_t arow = (brow * 7919) % na;
+            for (int c = 0; c < CA; c++) ck_assert_uint_eq(v[1 + c], va[c * na + arow]);
+            want_sum += va[arow];
+        }
+        count += v[0];
+        sum += v[0] * v[1];
+    }
+    ck_assert_uint_eq(count, common);
+    ck_assert_uint_eq(sum, want_sum);
+    for (int p = 0; p < 2; p++) mpc_join_out_free(&j.out[p]);
+    free(seen); free(ida); free(idb); free(ka.data); free(ka.off); free(kb.data); free(kb.off);
+    free(va); free(vb); free(sb0); free(sb1);
+}
+
+START_TEST(test_join_overlaps)
+{
+    /* common ids are distinct A rows: 7919 is prime, coprime with these na */
+    s_join_case(500, 400, 0, 0);       /* 0 % */
+    s_join_case(1000, 800, 8, 0);      /* 1 % */
+    s_join_case(600, 700, 350, 1);     /* 50 %, B's columns as a third party's shares */
+    s_join_case(300, 300, 300, 0);     /* 100 % */
+    s_join_case(257, 100, 100, 1);     /* n_A > n_B, all of B matched */
+    s_join_case(4099, 4097, 2048, 0);  /* n = 4097: a network of 8192 wires */
+}
+END_TEST
+
+START_TEST(test_join_empty)
+{
+    s_join_case(0 + 1, 0, 0, 0);       /* B empty */
+    s_join_case(1, 1, 1, 0);
+    /* A empty: no common rows */
+    uint64_t off0[1] = {0}, offb[3] = {0, 1, 2};
+    uint8_t kb[2] = {'x', 'y'};
+    uint64_t vb[2] = {5, 6};
+    s_join j;
+    memset(&j, 0, sizeof j);
+    j.in[0] = (mpc_join_in){.rows = 0, .key_off = off0, .cols_a = 1, .cols_b = 1, .timeout_ms = TIMEOUT};
+    j.in[1] = (mpc_join_in){.rows = 2, .key_data = kb, .key_off = offb, .cols_a = 1, .cols_b = 1,
+                            .share_b = vb, .timeout_ms = TIMEOUT};
+    s_join_run(&j);
+    ck_assert_msg(j.rc[0] == 0 && j.rc[1] == 0, "%s / %s", j.err[0], j.err[1]);
+    ck_assert_uint_eq(j.out[0].intersection, 0);
+    ck_assert_uint_eq(j.out[0].rows, 2);
+    uint64_t s = 0;
+    for (int r = 0; r < 2; r++) {
+        ck_assert_uint_eq(j.out[0].share[r] + j.out[1].share[r], 0);
+        s += j.out[0].share[4 + r] + j.out[1].share[4 + r];
+    }
+    ck_assert_uint_eq(s, 11);
+    for (int p = 0; p < 2; p++) mpc_join_out_free(&j.out[p]);
+}
+END_TEST
+
+static void s_dup_case(int dup_a, int dup_b)
+{
+    uint8_t ka[] = "alicebobcarol", kb[] = "bobdaveerin";
+    uint64_t offa[4] = {0, 5, 8, 13}, offb[4] = {0, 3, 7, 11};
+    uint8_t kad[] = "alicebobbob", kbd[] = "davedaveerin";
+    uint64_t offad[4] = {0, 5, 8, 11}, offbd[4] = {0, 4, 8, 12};
+    s_join j;
+    memset(&j, 0, sizeof j);
+    j.in[0] = (mpc_join_in){.rows = 3, .key_data = dup_a ? kad : ka, .key_off = dup_a ? offad : offa,
+                            .timeout_ms = TIMEOUT};
+    j.in[1] = (mpc_join_in){.rows = 3, .key_data = dup_b ? kbd : kb, .key_off = dup_b ? offbd : offb,
+                            .timeout_ms = TIMEOUT};
+    s_join_run(&j);
+    const char *want = dup_a && dup_b ? "sides A and B" : dup_a ? "side A" : "side B";
+    for (int p = 0; p < 2; p++) {
+        ck_assert_int_eq(j.rc[p], MPC_ERR_INPUT);
+        ck_assert_msg(strstr(j.err[p], "duplicate keys on") && strstr(j.err[p], want), "%s", j.err[p]);
+        ck_assert_ptr_null(strstr(j.err[p], "bob"));
+        ck_assert_ptr_null(strstr(j.err[p], "dave"));
+        ck_assert_ptr_null(j.out[p].share);
+    }
+}
+
+START_TEST(test_join_duplicates)
+{
+    s_dup_case(1, 0);
+    s_dup_case(0, 1);
+    s_dup_case(1, 1);
+    /* the unit: a duplicate is found among keys of different lengths, prefixes are not */
+    uint8_t k[] = "abab";
+    uint64_t off[4] = {0, 2, 4}, off2[4] = {0, 1, 2, 4};
+    ck_assert_int_eq(mpc_psi_has_dup(k, off, 2), 1);
+    ck_assert_int_eq(mpc_psi_has_dup(k, off2, 3), 0);
+}
+END_TEST
+
+/* The same joins over the ZeroMQ transport as deployed (CURVE, one stream): the messages'
+ * order, sizes and the transport's queue limits hold outside the in-memory hub too. */
+START_TEST(test_join_zmq)
+{
+    char dir[] = "/tmp/check_join.XXXXXX", ep[2][128];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    mpc_keypair *k[2];
+    for (int i = 0; i < 2; i++) ck_assert_ptr_nonnull(k[i] = mpc_keypair_new());
+    for (int i = 0; i < 2; i++) {
+        snprintf(ep[i], sizeof ep[i], "ipc://%s/p%d", dir, i);
+        mpc_zmq_config c;
+        mpc_zmq_config_init(&c);
+        c.self = (uint32_t)i;
+        c.n = 2;
+        c.bind = ep[i];
+        c.keys = k[i];
+        c.timeout_ms = TIMEOUT;
+        memcpy(c.peer_public[1 - i], mpc_keypair_public(k[1 - i]), MPC_KEY_BYTES);
+        char err[256];
+        ck_assert_msg(mpc_transport_zmq_new(&s_zt[i], &c, err, sizeof err) == 0, "new: %s", err);
+    }
+    for (int i = 0; i < 2; i++)
+        ck_assert_int_eq(mpc_transport_zmq_connect_peer(s_zt[i], (uint32_t)(1 - i), ep[1 - i]), 0);
+    uint64_t until = mpc_now_ms() + 15000;
+    for (int ok = 0; !ok;) {
+        ok = 1;
+        for (int i = 0; i < 2; i++)
+            if (mpc_transport_zmq_ready(s_zt[i], 20) != 0) ok = 0;
+        ck_assert_msg(mpc_now_ms() < until, "not ready: %s", mpc_transport_zmq_last_error(s_zt[0]));
+    }
+    s_join_case(300, 250, 120, 1);
+    s_join_case(200, 0, 0, 0);
+    for (int i = 0; i < 2; i++) {
+        mpc_transport_destroy(&s_zt[i]);
+        mpc_keypair_destroy(&k[i]);
+        snprintf(ep[i], sizeof ep[i], "%s/p%d", dir, i);
+        unlink(ep[i]);
+    }
+    ck_assert_int_eq(rmdir(dir), 0);
+}
+END_TEST
+
+/* The parties must agree on the columns; the error names no value. */
+START_TEST(test_join_mismatch)
+{
+    uint8_t k[] = "ab";
+    uint64_t off[3] = {0, 1, 2};
+    s_join j;
+    memset(&j, 0, sizeof j);
+    j.in[0] = (mpc_join_in){.rows = 2, .key_data = k, .key_off = off, .cols_a = 1, .timeout_ms = TIMEOUT};
+    j.in[1] = (mpc_join_in){.rows = 2, .key_data = k, .key_off = off, .cols_a = 2, .timeout_ms = TIMEOUT};
+    s_join_run(&j);
+    ck_assert_int_eq(j.rc[0], MPC_ERR_INPUT);
+    ck_assert_int_eq(j.rc[1], MPC_ERR_INPUT);
+    ck_assert_msg(strstr(j.err[0], "disagree on the payload columns"), "%s", j.err[0]);
+}
+END_TEST
+
+Suite *mpc_test_suite(void)
+{
+    Suite *su = suite_create("join");
+    TCase *tc = tcase_create("join");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_benes_exhaustive);
+    tcase_add_test(tc, test_benes_random);
+    tcase_add_test(tc, test_osn_shares);
+    tcase_add_test(tc, test_join_overlaps);
+    tcase_add_test(tc, test_join_empty);
+    tcase_add_test(tc, test_join_duplicates);
+    tcase_add_test(tc, test_join_mismatch);
+    tcase_add_test(tc, test_join_zmq);
+    suite_add_tcase(su, tc);
+    return su;
+}
