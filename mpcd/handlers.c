@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "approve.h"
+#include "contrib.h"
 #include "budget.h"
 #include "dp.h"
 #include "dshandlers.h"
@@ -179,6 +180,14 @@ static void s_submit(const mpcd_config *cfg, mpcd_jobs *jobs, const mpcd_client_
         s_error(cfg, rep, hex, MPC_ERR_UNSUPPORTED, "%s", err);
         goto out;
     }
+    /* Contributor inputs (docs/contributions.md) are given by the daemons from their
+     * collections; until this daemon serves collections, no client may stand in for them. */
+    for (uint32_t k = 0; k < c->n_inputs; k++)
+        if (mpc_contrib_input_of(c->inputs[k].name)) {
+            s_error(cfg, rep, hex, MPC_ERR_UNSUPPORTED, "input '%s' is a contributor input; this daemon does not "
+                    "serve contribution collections yet (docs/contributions.md)", c->inputs[k].name);
+            goto out;
+        }
     if (req->n_bind != c->n_parties) {
         s_error(cfg, rep, hex, MPC_ERR_INVALID, "the binding names %u daemons but the program has %u parties",
                 (unsigned)req->n_bind, (unsigned)c->n_parties);
@@ -310,6 +319,10 @@ static void s_input(const mpcd_config *cfg, mpcd_jobs *jobs, const mpcd_client_c
         if (!strcmp(c->inputs[k].name, req->name)) break;
     if (k == c->n_inputs) {
         s_error(cfg, rep, hex, MPC_ERR_NOTFOUND, "the program has no input '%s'", req->name);
+        goto out;
+    }
+    if (mpc_contrib_input_of(req->name)) {   /* the daemons give it (docs/contributions.md) */
+        s_error(cfg, rep, hex, MPC_ERR_DENIED, "input '%s' is a contributor input: no client gives it", req->name);
         goto out;
     }
     uint32_t owner = job->binding[c->inputs[k].party];

@@ -9,7 +9,13 @@
 #include <string.h>
 
 #include "collect.h"
+#include "compile.h"
+#include "config.h"
+#include "cwire.h"
 #include "field61.h"
+#include "format.h"
+#include "handlers.h"
+#include "jobs.h"
 #include "mpc_err.h"
 #include "runner.h"
 
@@ -231,6 +237,71 @@ START_TEST(test_many_ids)
 }
 END_TEST
 
+/* Until the daemon serves collections, a circuit with a contributor input is refused at
+ * submission, and no client may give a contributor input (it would stand in for the
+ * aggregate). */
+START_TEST(test_daemon_refuses_contributor_inputs)
+{
+    mpcd_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    strcpy(cfg.name, "a");
+    cfg.n_parties = 2;
+    strcpy(cfg.parties[0].name, "a");
+    strcpy(cfg.parties[1].name, "b");
+    cfg.n_clients = 1;
+    strcpy(cfg.clients[0].name, "analyst");
+    cfg.clients[0].may_submit = 1;
+    cfg.clients[0].input_for = 3;
+    cfg.allow_any_program = 1;
+    cfg.max_queued_jobs = 10;
+    cfg.max_jobs_per_client = 10;
+    cfg.max_job_bytes = (int64_t)1 << 26;
+    const char *src[2] = {"party a, b\ninput g: int[4] from contributors in 0..1\noutput n = count(g) to a\n",
+                          "party a, b\ninput x: int from a\noutput y = x to a\n"};
+    mpcd_jobs *jobs = mpcd_jobs_new(100);
+    for (int i = 0; i < 2; i++) {
+        mpc_circuit *c = NULL;
+        mpc_diag dg;
+        ck_assert_int_eq(mpc_compile(src[i], strlen(src[i]), "p.mpc", NULL, 0, &c, &dg), 0);
+        mpc_diag_free(&dg);
+        uint8_t *b = NULL;
+        size_t len;
+        ck_assert_int_eq(mpc_circ_write(c, &b, &len), 0);
+        mpc_circ_destroy(&c);
+        mpc_cwire_req req;
+        memset(&req, 0, sizeof req);
+        req.type = MPC_CW_SUBMIT;
+        req.rid = 1;
+        req.job[0] = (uint8_t)(i + 1);
+        req.n_bind = 2;
+        strcpy(req.bind[0], "a");
+        strcpy(req.bind[1], "b");
+        req.circ = b;
+        req.circ_len = len;
+        mpc_cwire_rep rep;
+        uint64_t *share = NULL;
+        mpcd_handle(&cfg, jobs, "analyst", &req, NULL, 0, NULL, &rep, &share);
+        if (i == 0) {
+            ck_assert_int_eq(rep.type, MPC_CW_ERROR);
+            ck_assert_int_eq(rep.code, MPC_ERR_UNSUPPORTED);
+            ck_assert_ptr_nonnull(strstr(rep.msg, "contributor input"));
+        } else {
+            ck_assert_msg(rep.type == MPC_CW_SUBMIT_OK, "%s", rep.msg);
+            /* an input named like a collection's, which this circuit does not have */
+            req.type = MPC_CW_INPUT;
+            strcpy(req.name, "x-contrib");
+            req.count = 1;
+            uint64_t v = 5;
+            mpcd_handle(&cfg, jobs, "analyst", &req, (const uint8_t *)&v, 8, NULL, &rep, &share);
+            ck_assert_int_eq(rep.type, MPC_CW_ERROR);
+            ck_assert_int_eq(rep.code, MPC_ERR_NOTFOUND);
+        }
+        free(b);
+    }
+    mpcd_jobs_destroy(&jobs);
+}
+END_TEST
+
 Suite *mpc_test_suite(void)
 {
     Suite *s = suite_create("collect");
@@ -239,6 +310,7 @@ Suite *mpc_test_suite(void)
     tcase_add_test(tc, test_three_daemons_dropouts);
     tcase_add_test(tc, test_protocol_checks);
     tcase_add_test(tc, test_many_ids);
+    tcase_add_test(tc, test_daemon_refuses_contributor_inputs);
     suite_add_tcase(s, tc);
     return s;
 }
