@@ -10,6 +10,7 @@
 
 #include "approve.h"
 #include "contrib.h"
+#include "contrib_daemon.h"
 #include "budget.h"
 #include "dp.h"
 #include "dshandlers.h"
@@ -181,13 +182,12 @@ static void s_submit(const mpcd_config *cfg, mpcd_jobs *jobs, const mpcd_client_
         goto out;
     }
     /* Contributor inputs (docs/contributions.md) are given by the daemons from their
-     * collections; until this daemon serves collections, no client may stand in for them. */
-    for (uint32_t k = 0; k < c->n_inputs; k++)
-        if (mpc_contrib_input_of(c->inputs[k].name)) {
-            s_error(cfg, rep, hex, MPC_ERR_UNSUPPORTED, "input '%s' is a contributor input; this daemon does not "
-                    "serve contribution collections yet (docs/contributions.md)", c->inputs[k].name);
-            goto out;
-        }
+     * collections (contrib_daemon.c); a daemon without a token key serves none. */
+    int crc = mpcd_contrib_check(c, 0, err, sizeof err);
+    if (crc) {
+        s_error(cfg, rep, hex, crc, "%s", err);
+        goto out;
+    }
     if (req->n_bind != c->n_parties) {
         s_error(cfg, rep, hex, MPC_ERR_INVALID, "the binding names %u daemons but the program has %u parties",
                 (unsigned)req->n_bind, (unsigned)c->n_parties);
@@ -272,6 +272,12 @@ static void s_submit(const mpcd_config *cfg, mpcd_jobs *jobs, const mpcd_client_
     }
     mpcd_jobs_lock(jobs);
     mpcd_job *added = mpcd_jobs_find(jobs, req->job);
+    if (added && mpcd_contrib_open(cfg, added, mpc_now_ms()) != 0) {
+        mpcd_job_fail(added, "out of memory for its contribution collections");
+        mpcd_jobs_unlock(jobs);
+        s_error(cfg, rep, hex, MPC_ERR_NOMEM, "out of memory for the contribution collections");
+        goto out;
+    }
     if (added) {
         added->rule_rows = rule.min_rows;
         added->rule_contrib = rule.min_contributors;
