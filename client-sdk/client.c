@@ -17,6 +17,7 @@
 #include "circuit.h"
 #include "client_conf.h"
 #include "client_int.h"
+#include "contrib.h"
 #include "clock.h"
 #include "compile.h"
 #include "cwire.h"
@@ -796,8 +797,9 @@ static int s_check_values(mpc_client *c, const mpc_job *j, uint32_t idx, const u
 {
     const mpc_input *in = &j->decl[idx];
     if (j->from_dataset && j->from_dataset[idx])
-        return s_seterr(c, MPC_ERR_INPUT, "%sinput '%s' is read from a stored dataset by the daemons; it is not given",
-                        j->where, in->name);
+        return s_seterr(c, MPC_ERR_INPUT, "%sinput '%s' is %s by the daemons; it is not given", j->where, in->name,
+                        mpc_contrib_input_of(in->name) ? "summed from contributions (mpc contribute)"
+                                                       : "read from a stored dataset");
     if (n != in->len)
         return s_seterr(c, MPC_ERR_INPUT, "%sinput '%s' takes %llu value%s, %llu given", j->where, in->name,
                         (unsigned long long)in->len, in->len == 1 ? "" : "s", (unsigned long long)n);
