@@ -38,7 +38,7 @@ typedef struct mpcd_coll_job {
     uint32_t       n;
     uint8_t        bitmap[S_BATCH / 8];
     uint8_t        refs[S_BATCH][MPCD_CONTRIB_REF_BYTES];
-    int            last_empty;   /* closing: the last batch of input k committed nothing */
+    int            last_empty;   /* the last batch committed nothing (closing: no hurry) */
 } mpcd_coll_job;
 
 static uint8_t *s_key;   /* the token key, sodium_malloc'ed */
@@ -299,16 +299,15 @@ static int s_lead(mpcd_collector *x, mpcd_job *job, uint64_t now, uint64_t *w)
         cj->state = C_CLOSING;
         cj->last_empty = 0;
     }
+    /* Closing: no new contribution is taken; batches go on until nothing is pending here
+     * (each committed, or dropped after contrib_pending_ms: held by some daemons only). */
+    mpcd_collect_expire(c, now);
     uint32_t pend = mpcd_collect_pending(c);
     int closing = cj->state == C_CLOSING;
-    if (closing ? (!cj->last_empty && pend > 0) : (now >= cj->next_ms || pend >= S_BATCH)) {
+    if (pend > 0 && (now >= cj->next_ms || (!cj->last_empty && (pend >= S_BATCH || closing)))) {
         cj->next_ms = now + x->batch_ms;
-        if (!closing) mpcd_collect_expire(c, now);
         cj->n = mpcd_collect_propose(c, cj->refs, S_BATCH, &cj->batch);
-        if (cj->n == 0) {
-            if (closing) cj->last_empty = 1;
-            return 0;
-        }
+        if (cj->n == 0) return 0;
         memset(w, 0, S_WORDS * 8);
         w[0] = M_PROPOSE | (uint64_t)cj->k << 32;
         s_put_job(w, job->id);
@@ -323,7 +322,7 @@ static int s_lead(mpcd_collector *x, mpcd_job *job, uint64_t now, uint64_t *w)
         cj->wait_since = now;
         return 0;
     }
-    if (closing && (cj->last_empty || pend == 0)) {   /* every common contribution is in: compare */
+    if (closing && pend == 0) {   /* every common contribution is in: compare */
         memset(w, 0, S_WORDS * 8);
         w[0] = M_CLOSE | (uint64_t)cj->k << 32;
         s_put_job(w, job->id);
@@ -363,7 +362,7 @@ static int s_lead_answer(mpcd_collector *x, mpcd_job *job, uint32_t from, const 
         if (mpcd_collect_commit(cj->c[cj->k], cj->batch, (const uint8_t(*)[MPCD_CONTRIB_REF_BYTES])cj->refs, cj->n,
                                 cj->bitmap))
             return s_fail(x, job, 1, "the leader cannot commit its own batch");
-        if (cj->state == C_CLOSING && committed == 0) cj->last_empty = 1;
+        cj->last_empty = committed == 0;   /* closing: wait for the next batch time, not at once */
         cj->waiting = W_NONE;
     } else if (kind == M_CLOSED) {
         if (cj->waiting != W_CLOSED) return s_fail(x, job, 1, "a stray close answer");
