@@ -1,5 +1,6 @@
 /* check_collect.c — a daemon's collection state (mpcd/collect.h) with three daemons simulated
- * against each other: contributions that reach only some daemons (a contributor that
+ * against each other, and the daemon's side (mpcd/contrib_daemon.h: CONTRIBUTE, the collectors'
+ * agreement over an in-memory mesh, the close): contributions that reach only some daemons (a contributor that
  * vanished) never enter the sums, duplicates are refused, every daemon ends with a share of
  * exactly the same set, whose shares add up to the plaintext sum; tokens; the protocol
  * checks (batch order, committing what is not pending); the pending table's bound. */
@@ -7,11 +8,18 @@
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "clock.h"
 #include "collect.h"
 #include "compile.h"
+#include "contrib_daemon.h"
+#include "ctwire.h"
+#include "transport_mem.h"
 #include "config.h"
 #include "cwire.h"
+#include "engine.h"
 #include "field61.h"
 #include "format.h"
 #include "handlers.h"
@@ -237,9 +245,9 @@ START_TEST(test_many_ids)
 }
 END_TEST
 
-/* Until the daemon serves collections, a circuit with a contributor input is refused at
- * submission, and no client may give a contributor input (it would stand in for the
- * aggregate). */
+/* A daemon without a contributor token key serves no collections: a circuit with a
+ * contributor input is refused at submission; and no client may give an input named like a
+ * collection's (it would stand in for the aggregate). */
 START_TEST(test_daemon_refuses_contributor_inputs)
 {
     mpcd_config cfg;
@@ -302,6 +310,160 @@ START_TEST(test_daemon_refuses_contributor_inputs)
 }
 END_TEST
 
+/* Three daemons' collectors over the in-memory mesh: contributions through
+ * mpcd_contrib_handle (seeds to two daemons, the explicit share to the third, as the SDK
+ * sends them), some reaching only two daemons (dropped), duplicates and forged tokens
+ * refused; the collection closes at its window and every daemon's job gets a share of the
+ * same set, adding up to the plaintext sums and count. */
+START_TEST(test_collectors_over_mesh)
+{
+    enum { NP3 = 3, LEN = 5, NC = 60 };
+    char kpath[] = "/tmp/check_collect_key_XXXXXX";
+    int fd = mkstemp(kpath);
+    ck_assert_int_ge(fd, 0);
+    uint8_t key[32];
+    char hex[65];
+    randombytes_buf(key, sizeof key);
+    sodium_bin2hex(hex, sizeof hex, key, sizeof key);
+    ck_assert_int_eq((int)write(fd, hex, 64), 64);
+    close(fd);
+    char err[256];
+    ck_assert_msg(mpcd_contrib_key_load(kpath, err, sizeof err) == 0, "%s", err);
+    unlink(kpath);
+
+    mpcd_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    strcpy(cfg.name, "a");
+    cfg.n_clients = 1;
+    strcpy(cfg.clients[0].name, "contrib");
+    cfg.clients[0].may_contribute = 1;
+    cfg.contrib_window_ms = 600;
+    cfg.contrib_max_count = 1000;
+    cfg.contrib_max_pending = 64;
+    cfg.contrib_pending_ms = 200;
+    const char *src = "party a, b, c\ninput g: int[5] from contributors in -10..10\noutput s = sum(g) to a\n";
+    mpc_mem_hub *hub = mpc_mem_hub_new(NP3, 1000);
+    mpcd_jobs *jobs[NP3];
+    mpcd_collector x[NP3];
+    uint8_t id[16];
+    randombytes_buf(id, sizeof id);
+    uint32_t binding[MPC_MAX_PARTIES] = {0, 1, 2};
+    for (uint32_t p = 0; p < NP3; p++) {
+        jobs[p] = mpcd_jobs_new(10);
+        mpc_circuit *c = NULL;
+        mpc_diag dg;
+        ck_assert_int_eq(mpc_compile(src, strlen(src), "p.mpc", NULL, 0, &c, &dg), 0);
+        mpc_diag_free(&dg);
+        uint8_t h[32];
+        ck_assert_int_eq(mpc_circ_hash(c, h), 0);
+        ck_assert_int_eq(mpcd_jobs_add(jobs[p], id, "analyst", &c, h, binding, p), 0);
+        mpcd_jobs_lock(jobs[p]);
+        ck_assert_int_eq(mpcd_contrib_open(&cfg, mpcd_jobs_find(jobs[p], id), mpc_now_ms()), 0);
+        mpcd_jobs_unlock(jobs[p]);
+        memset(&x[p], 0, sizeof x[p]);
+        x[p].mesh = mpc_mem_transport_new(hub, p);
+        x[p].jobs = jobs[p];
+        x[p].self = p;
+        x[p].n_parties = NP3;
+        x[p].batch_ms = 20;
+        x[p].peer_timeout_ms = 5000;
+        snprintf(x[p].names[p], sizeof x[p].names[p], "%c", 'a' + p);
+    }
+    int64_t want[LEN] = {0};
+    uint64_t included = 0;
+    for (int i = 0; i < NC; i++) {
+        int64_t v[LEN];
+        uint64_t el[LEN], last[LEN];
+        uint8_t seeds[2 * 32];
+        for (int e = 0; e < LEN; e++) {
+            v[e] = (int64_t)randombytes_uniform(21) - 10;
+            ck_assert_int_eq(mpc_f61_from_signed(v[e], &el[e]), 0);
+        }
+        ck_assert_int_eq(mpc_ct_share(el, LEN, NP3, seeds, last), 0);
+        mpc_ct_req q;
+        memset(&q, 0, sizeof q);
+        memcpy(q.job, id, 16);
+        strcpy(q.name, "g");
+        uint8_t uid[16];
+        randombytes_buf(uid, sizeof uid);
+        mpcd_token_make(key, uid, q.token);
+        randombytes_buf(q.nonce, sizeof q.nonce);
+        q.count = LEN;
+        int reach = i % 10 == 4 ? 2 : NP3;   /* a contributor that vanished midway */
+        for (uint32_t p = 0; p < (uint32_t)reach; p++) {
+            q.mode = p < 2 ? MPC_CW_SEED : MPC_CW_EXPLICIT;
+            uint64_t pending = 0;
+            int rc = mpcd_contrib_handle(&cfg, jobs[p], "contrib", &q, p < 2 ? seeds + 32 * p : (uint8_t *)last,
+                                         p < 2 ? 32 : LEN * 8, &pending, err, sizeof err);
+            ck_assert_msg(rc == 0, "%s", err);
+            if (i % 7 == 0) {   /* again: a duplicate */
+                rc = mpcd_contrib_handle(&cfg, jobs[p], "contrib", &q, p < 2 ? seeds + 32 * p : (uint8_t *)last,
+                                         p < 2 ? 32 : LEN * 8, &pending, err, sizeof err);
+                ck_assert_int_eq(rc, MPC_ERR_STATE);
+            }
+        }
+        if (reach == NP3) {
+            included++;
+            for (int e = 0; e < LEN; e++) want[e] += v[e];
+        }
+        q.token[40] ^= 1;   /* a forged token */
+        q.mode = MPC_CW_SEED;
+        uint64_t pending;
+        ck_assert_int_eq(mpcd_contrib_handle(&cfg, jobs[0], "contrib", &q, seeds, 32, &pending, err, sizeof err),
+                         MPC_ERR_DENIED);
+        ck_assert_int_eq(mpcd_contrib_handle(&cfg, jobs[0], "nobody", &q, seeds, 32, &pending, err, sizeof err),
+                         MPC_ERR_DENIED);
+        if (i % 8 == 0)
+            for (uint32_t p = 0; p < NP3; p++) mpcd_collector_pass(&x[p], mpc_now_ms());
+    }
+    int done = 0;
+    for (int t = 0; t < 400 && !done; t++) {
+        for (uint32_t p = 0; p < NP3; p++) mpcd_collector_pass(&x[p], mpc_now_ms());
+        done = 1;
+        for (uint32_t p = 0; p < NP3; p++) {
+            mpcd_jobs_lock(jobs[p]);
+            mpcd_job *job = mpcd_jobs_find(jobs[p], id);
+            ck_assert_msg(job->state != MPCD_JOB_FAILED, "%s", job->reason);
+            done &= job->inputs[0].present;
+            mpcd_jobs_unlock(jobs[p]);
+        }
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    ck_assert_msg(done, "the collection did not close");
+    uint64_t t[LEN + 1] = {0};
+    for (uint32_t p = 0; p < NP3; p++) {
+        mpcd_jobs_lock(jobs[p]);
+        mpcd_job *job = mpcd_jobs_find(jobs[p], id);
+        ck_assert_int_eq(job->inputs[0].mode, MPC_IN_STORED);
+        for (int e = 0; e <= LEN; e++)
+            t[e] = e < LEN ? mpc_f61_add(t[e], job->inputs[0].share[e]) : t[e] + job->inputs[0].share[e];
+        mpcd_jobs_unlock(jobs[p]);
+    }
+    ck_assert_uint_eq(t[LEN], included);
+    for (int e = 0; e < LEN; e++) ck_assert_int_eq(mpc_f61_to_signed(t[e]), want[e]);
+    /* closed: a late contribution is refused by the leader */
+    mpc_ct_req q;
+    memset(&q, 0, sizeof q);
+    memcpy(q.job, id, 16);
+    strcpy(q.name, "g");
+    uint8_t uid[16] = {5};
+    mpcd_token_make(key, uid, q.token);
+    q.count = LEN;
+    q.mode = MPC_CW_SEED;
+    uint8_t seed[32] = {1};
+    uint64_t pending;
+    ck_assert_int_eq(mpcd_contrib_handle(&cfg, jobs[0], "contrib", &q, seed, 32, &pending, err, sizeof err),
+                     MPC_ERR_STATE);
+    for (uint32_t p = 0; p < NP3; p++) {
+        mpc_transport_destroy(&x[p].mesh);
+        mpcd_jobs_destroy(&jobs[p]);
+    }
+    mpc_mem_hub_destroy(&hub);
+    mpcd_contrib_key_free();
+}
+END_TEST
+
 Suite *mpc_test_suite(void)
 {
     Suite *s = suite_create("collect");
@@ -311,6 +473,7 @@ Suite *mpc_test_suite(void)
     tcase_add_test(tc, test_protocol_checks);
     tcase_add_test(tc, test_many_ids);
     tcase_add_test(tc, test_daemon_refuses_contributor_inputs);
+    tcase_add_test(tc, test_collectors_over_mesh);
     suite_add_tcase(s, tc);
     return s;
 }
