@@ -58,6 +58,10 @@ if "$BIN/mpc" input "$D/fl.mpc" --job "$JOB" --config "$C" --input g-contrib=0 2
 fi
 ok "INPUT of the collection's input is refused ($(head -c 120 "$D/err"))"
 
+# CPU time a daemon spent (user + system, clock ticks), to report its cost per contribution.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$(cat "$D/$1.pid")/stat"; }
+CA0=$(cpu_ticks a)
+CB0=$(cpu_ticks b)
 T0=$(now_ms)
 pyclient - "$D" "$JOB" "$N" "$L" <<'PY' > "$D/harness.out" 2> "$D/harness.err" || fail "harness: $(tail -5 "$D/harness.err")"
 import random, sys, threading
@@ -130,7 +134,9 @@ T1=$(now_ms)
 read -r REFUSED < "$D/harness.out"
 [ "$REFUSED" = "duplicate=$((N / 50)) forged=$((N / 100)) too_long=$((N / 100)) wrong_type=$((N / 100))" ] ||
     fail "refused: $REFUSED"
-ok "$N contributions of $L values from 8 threads in $((T1 - T0)) ms; refused and counted: $REFUSED"
+CA=$(( ($(cpu_ticks a) - CA0) * 1000 / $(getconf CLK_TCK) ))
+CB=$(( ($(cpu_ticks b) - CB0) * 1000 / $(getconf CLK_TCK) ))
+ok "$N contributions of $L values from 8 threads in $((T1 - T0)) ms (daemon CPU: a $CA ms, b $CB ms); refused and counted: $REFUSED"
 
 "$BIN/mpc" result "$D/fl.mpc" --job "$JOB" --config "$C" --timeout 60000 > "$D/mpc.out" 2> "$D/mpc.err" ||
     fail "result: $(cat "$D/mpc.err")"
