@@ -1028,6 +1028,8 @@ int mpc_job_submit(mpc_client *c, mpc_job *j, unsigned flags)
     s_fill_binding(c, j, &q);
     q.circ = j->circ_bytes;
     q.circ_len = j->circ_len;
+    q.collect_ms = j->collect_ms;
+    q.collect_count = j->collect_count;
     /* To every configured daemon: those not bound only take part in ordering.  The bound
      * daemons must all accept it; a daemon not bound to the job that cannot be reached or
      * does not answer within S_UNBOUND_WAIT_MS is left out (it may be down: sequencing then

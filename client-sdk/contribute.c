@@ -134,3 +134,16 @@ int mpc_job_contribute(mpc_client *c, mpc_job *j, const char *input, const char 
     if (seeds) sodium_free(seeds);
     return r;
 }
+
+int mpc_job_set_collection(mpc_client *c, mpc_job *j, uint64_t window_ms, uint64_t max_count)
+{
+    c->errmsg[0] = 0;
+    if (j->live) return mpc_client_seterr(c, MPC_ERR_STATE, "%sis already submitted", j->where);
+    if (window_ms > MPC_CWIRE_MAX_COLLECT_MS || max_count > MPC_CWIRE_MAX_COLLECT_COUNT)
+        return mpc_client_seterr(c, MPC_ERR_INVALID, "a collection window is at most %llu ms and its count at most %llu",
+                                 (unsigned long long)MPC_CWIRE_MAX_COLLECT_MS,
+                                 (unsigned long long)MPC_CWIRE_MAX_COLLECT_COUNT);
+    j->collect_ms = window_ms;
+    j->collect_count = max_count;
+    return 0;
+}

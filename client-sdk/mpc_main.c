@@ -42,6 +42,7 @@ typedef struct {
     int         append;              /* upload: --append */
     int         precision;           /* upload: --precision (fractional bits of fix columns) */
     const char *token;               /* contribute: --token HEX or @FILE */
+    long long   window_ms, max_count; /* submit: --window-ms, --max-count (collections) */
 } opts;
 
 static void s_die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
@@ -125,6 +126,8 @@ static void s_usage(const char *cmd)
                "(mpc input).\n%s%s"
                "  --input NAME=VALUES  an input this client gives (repeatable)\n"
                "  --bind P=D,...       bind program party P to daemon D\n"
+               "  --window-ms MS       contribution collections close MS after submission (at most the daemons')\n"
+               "  --max-count N        ... or at N contributions (docs/contributions.md)\n"
                "  --json               print {\"job\":…, \"hash\":…}\n", s_values_help, s_opt_help);
     } else if (!strcmp(cmd, "input")) {
         printf("usage: mpc input PROG --job ID --config FILE --input NAME=VALUES... [-D NAME=VALUE]... [--strict]\n\n"
@@ -211,6 +214,8 @@ static void s_parse(int argc, char **argv, opts *o)
         {"party", required_argument, NULL, 'p'},  {"append", no_argument, NULL, 'A'},
         {"precision", required_argument, NULL, 'F'},
         {"token", required_argument, NULL, 'T'},
+        {"window-ms", required_argument, NULL, 'W'},
+        {"max-count", required_argument, NULL, 'K'},
         {NULL, 0, NULL, 0},
     };
     memset(o, 0, sizeof *o);
@@ -240,6 +245,16 @@ static void s_parse(int argc, char **argv, opts *o)
         case 'p': o->party = optarg; break;
         case 'A': o->append = 1; break;
         case 'T': o->token = optarg; break;
+        case 'W':
+        case 'K': {
+            char *end = NULL;
+            long long v = strtoll(optarg, &end, 10);
+            if (!*optarg || *end || v < 1 || v > 86400000) s_die("--%s '%s': expected 1..86400000",
+                                                                ch == 'W' ? "window-ms" : "max-count", optarg);
+            if (ch == 'W') o->window_ms = v;
+            else o->max_count = v;
+            break;
+        }
         case 'F': {
             char *end = NULL;
             long v = strtol(optarg, &end, 10);
@@ -451,6 +466,8 @@ static mpc_job *s_stage(mpc_client *c, opts *o)
     for (size_t i = 0; i < mpc_client_n_warnings(c); i++) fprintf(stderr, "%s\n", mpc_client_warning(c, i));
     s_check(c, r);
     if (o->bind) s_check(c, mpc_job_set_binding(c, j, o->bind));
+    if (o->window_ms || o->max_count)
+        s_check(c, mpc_job_set_collection(c, j, (uint64_t)o->window_ms, (uint64_t)o->max_count));
     for (size_t i = 0; i < o->n_inputs; i++) {
         char name[256];
         const char *eq = strchr(o->inputs[i], '=');

@@ -229,6 +229,10 @@ MPC_API int mpc_client_cancel(mpc_client *c, const char *job_id);
  * contribution or a closed collection; MPC_ERR_DENIED: a bad token or no `contribute` right;
  * MPC_ERR_LIMIT: too many pending, retry). */
 MPC_API int mpc_job_contribute(mpc_client *c, mpc_job *j, const char *input, const char *values, const char *token_hex);
+/* Before submit: the job's contribution collections close after window_ms or at max_count
+ * contributions, whichever comes first (0: the daemons' contrib_window_ms / contrib_max_count,
+ * which are also the most a daemon grants).  0 or MPC_ERR_*. */
+MPC_API int mpc_job_set_collection(mpc_client *c, mpc_job *j, uint64_t window_ms, uint64_t max_count);
 
 MPC_API void mpc_job_free(mpc_job **j);
 

@@ -161,11 +161,12 @@ static const mpc_ini_key s_rows[] = {
           "RESULT requests of one client held at a time; beyond this its oldest is answered \"not ready\"."),
     C_INT(S_LIMITS, contrib_window_ms, 100, 86400000, "60000",
           "How long a contribution collection stays open, in milliseconds from the job's submission here "
-          "(unless it reaches `contrib_max_count` first); then the daemons agree on what they hold and run "
-          "the job. Keep it below `input_timeout_ms`. Set the same on every party (the first party of the "
-          "job decides when it closes)."),
+          "(unless it reaches its count first); then the daemons agree on what they hold and run the job. "
+          "A submitter may ask for less (`mpc submit --window-ms`), never more. Keep it below "
+          "`input_timeout_ms`. The first party of the job decides when it closes."),
     C_INT(S_LIMITS, contrib_max_count, 1, 16777216, "1000000",
-          "Contributions one collection includes at most; it closes when it has them."),
+          "Contributions one collection includes at most; it closes when it has them. A submitter may ask "
+          "for fewer (`mpc submit --max-count`), never more."),
     C_INT(S_LIMITS, contrib_max_pending, 1, 1048576, "1024",
           "Contributions one collection holds while the daemons have not yet agreed on them (each 8 bytes "
           "per element); beyond this a contribution is refused with \"retry\" (`MPC_ERR_LIMIT`). Bounds a "

@@ -95,7 +95,7 @@ int mpcd_contrib_check(const mpc_circuit *c, uint32_t me, char *err, size_t errl
     return 0;
 }
 
-int mpcd_contrib_open(const mpcd_config *cfg, mpcd_job *job, uint64_t now_ms)
+int mpcd_contrib_open(const mpcd_config *cfg, mpcd_job *job, uint64_t now_ms, uint64_t window_ms, uint64_t max_count)
 {
     const mpc_circuit *c = job->circ;
     int any = 0;
@@ -107,8 +107,10 @@ int mpcd_contrib_open(const mpcd_config *cfg, mpcd_job *job, uint64_t now_ms)
         return MPC_ERR_NOMEM;
     }
     cj->n_in = c->n_inputs;
-    cj->max_count = (uint64_t)cfg->contrib_max_count;
-    cj->deadline_ms = now_ms + (uint64_t)cfg->contrib_window_ms;
+    if (!window_ms || window_ms > (uint64_t)cfg->contrib_window_ms) window_ms = (uint64_t)cfg->contrib_window_ms;
+    if (!max_count || max_count > (uint64_t)cfg->contrib_max_count) max_count = (uint64_t)cfg->contrib_max_count;
+    cj->max_count = max_count;
+    cj->deadline_ms = now_ms + window_ms;
     mpcd_collect_limits lim = {.max_pending = (uint32_t)cfg->contrib_max_pending,
                                .max_count = (uint32_t)cfg->contrib_max_count,
                                .pending_ms = (uint64_t)cfg->contrib_pending_ms};

@@ -31,8 +31,11 @@ void mpcd_contrib_key_free(void);
  * parties, every contributor input at least 2 elements (D + 1).  0, or an MPC_ERR_* with
  * a message. */
 int mpcd_contrib_check(const mpc_circuit *c, uint32_t me, char *err, size_t errlen);
-/* Lock held.  Opens the collections of a job just added (a party of it). 0 or MPC_ERR_NOMEM. */
-int mpcd_contrib_open(const mpcd_config *cfg, mpcd_job *job, uint64_t now_ms);
+/* Lock held.  Opens the collections of a job just added (a party of it): they close after
+ * window_ms or at max_count contributions as the submitter asked (0: the configuration's
+ * contrib_window_ms, contrib_max_count; more than those: capped to them).  0 or
+ * MPC_ERR_NOMEM. */
+int mpcd_contrib_open(const mpcd_config *cfg, mpcd_job *job, uint64_t now_ms, uint64_t window_ms, uint64_t max_count);
 /* Lock held.  Frees a job's collections (wiped); called when its inputs are wiped. */
 void mpcd_contrib_free(mpcd_job *job);
 

@@ -358,7 +358,7 @@ START_TEST(test_collectors_over_mesh)
         ck_assert_int_eq(mpc_circ_hash(c, h), 0);
         ck_assert_int_eq(mpcd_jobs_add(jobs[p], id, "analyst", &c, h, binding, p), 0);
         mpcd_jobs_lock(jobs[p]);
-        ck_assert_int_eq(mpcd_contrib_open(&cfg, mpcd_jobs_find(jobs[p], id), mpc_now_ms()), 0);
+        ck_assert_int_eq(mpcd_contrib_open(&cfg, mpcd_jobs_find(jobs[p], id), mpc_now_ms(), 0, 0), 0);
         mpcd_jobs_unlock(jobs[p]);
         memset(&x[p], 0, sizeof x[p]);
         x[p].mesh = mpc_mem_transport_new(hub, p);

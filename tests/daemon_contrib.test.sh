@@ -4,7 +4,8 @@
 # 8 threads, each one client with the shared contributor key) sends 1,000 contributions of
 # 1,000 values, plus malformed ones (too long, a wrong type: refused by the SDK before
 # anything is sent), contributions under forged tokens (refused by the daemons) and second
-# contributions of 20 contributors (refused as duplicates).  The collection closes at its count;
+# contributions of 20 contributors (refused as duplicates).  The collection closes at the count
+# the submitter asked for (`mpc submit --max-count`);
 # the job's count and sums equal `mpcc --eval` on the accepted contributions exactly, the refused
 # ones are counted, and no token or value reaches a log.  A client stands in for no collection:
 # INPUT of the collection's input is refused.  Prints `ok …` per check; exits non-zero at the
@@ -23,7 +24,7 @@ L=1000          # values in each
 [ -n "${SAN_BUILD:-}" ] && N=300   # under the sanitizers (make asan) the client side is 10x slower
 "$BIN/mpcd" contributor-token newkey "$D/token.key" || fail "contributor-token newkey"
 C=$(scripts/cluster up 2 --dir "$D" --set mpcd.contributor_token_key_file="$D/token.key" \
-    --set limits.contrib_max_count=$N --set limits.contrib_window_ms=120000 \
+    --set limits.contrib_window_ms=120000 \
     --set limits.input_timeout_ms=180000 --set limits.peer_timeout_ms=20000 --set mpcd.pool_triples=0) ||
     fail "cluster did not start"
 # client_b's key is the contributors' shared key: it may contribute, nothing else
@@ -48,7 +49,8 @@ param D = $L
 input g: fix[D] from contributors in -1..1
 output n = count(g), total = sum(g) to a, b
 MPC
-JOB=$("$BIN/mpc" submit "$D/fl.mpc" --config "$C") || fail "submit"
+# the job asks for a collection of exactly N (the daemons' limit is 1,000,000)
+JOB=$("$BIN/mpc" submit "$D/fl.mpc" --config "$C" --max-count $N) || fail "submit"
 "$BIN/mpcd" contributor-token make "$D/token.key" $((N + 10)) > "$D/tokens" || fail "contributor-token make"
 ok "a job with a collection submitted; $((N + 10)) tokens made"
 
