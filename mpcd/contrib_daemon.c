@@ -191,6 +191,11 @@ int mpcd_contrib_handle(const mpcd_config *cfg, mpcd_jobs *jobs, const char *cli
         rc = s_err(err, errlen, MPC_ERR_INPUT, "a contribution to '%s' has %llu elements, not %llu", req->name,
                    (unsigned long long)d, (unsigned long long)(job->circ->inputs[k].len - 1));
     else {
+        /* Where the validity proof plugs in (docs/contributions.md, "The validity proof's
+         * place"): the proof share is the payload after the D elements (req->proof_len bytes,
+         * 0 until protocols/flp.h is wired), or expanded from the seed after them; it is kept
+         * with the pending contribution, and the daemons' verifier messages travel in HAVE,
+         * so that COMMIT includes only contributions whose proof verified. */
         rc = mpcd_collect_offer(cj->c[k], ref, share, d, mpc_now_ms());
         if (rc == MPC_ERR_STATE)
             s_err(err, errlen, rc, "contribution to '%s' refused: a duplicate contribution, or the collection is full",
@@ -405,6 +410,8 @@ static int s_follow(mpcd_collector *x, mpcd_job *job, const uint64_t *w, uint64_
     if (kind == M_PROPOSE) {
         uint32_t n = w[4] > S_BATCH ? 0 : (uint32_t)w[4];
         out[0] |= M_HAVE;
+        /* With validity proofs, this answer also carries this party's verifier message for
+         * each reference it holds (docs/contributions.md). */
         if (n == 0 || mpcd_collect_have(c, w[3], (const uint8_t(*)[MPCD_CONTRIB_REF_BYTES])&w[8], n,
                                         (uint8_t *)&out[8]) != 0)
             out[4] = 1;   /* at another batch: the leader ends the job */
