@@ -29,7 +29,7 @@ enum {
     MPC_PRG_D_OUTZERO = 10,  /* pairwise zero-sharing of output shares; index = output */
     MPC_PRG_D_DATASET = 11,  /* a client's compressed share of a dataset chunk; index = chunk */
     MPC_PRG_D_INZERO = 12,   /* pairwise zero-sharing re-randomizing a stored input; index = input */
-    MPC_PRG_D_CONTRIB = 13,  /* a contributor's compressed share in the field (docs/contributions.md); index 0 */
+    MPC_PRG_D_CONTRIB = 15,  /* a contributor's compressed share in the field (docs/contributions.md); index 0 */
 };
 #define MPC_PRG_STREAM(domain, index) \
     (((uint64_t)(domain) << 56) | ((uint64_t)(index) & 0x00ffffffffffffffull))
