@@ -32,6 +32,9 @@
  *       N parties fetch T Beaver triples in batches of B from a dealer process.
  *   mpcbench zmq     --bytes X --msg M --reps R
  *       bench_zmq_loopback (zmq_bench.c): one-way CURVE loopback throughput in one process.
+ *   mpcbench contrib --triples N --len D --reps R
+ *       N contributions of D elements through one daemon's collection state, 2 daemons in one
+ *       process, no network (bench/contrib_bench.c).
  *   mpcbench eval    --len L [--depth D] [--kind mul|ltz] --reps R
  *       mpc_eval (plaintext) of the same circuit as `online`.
  *   mpcbench flp     --len D --parties N [--triples K] --reps R
@@ -69,6 +72,7 @@
 #include "auth_dealer.h"
 #include "circuit.h"
 #include "clock.h"
+#include "contrib_bench.h"
 #include "csv.h"
 #include "engine.h"
 #include "engine_mal.h"
@@ -1144,6 +1148,11 @@ int main(int argc, char **argv)
     if (!strcmp(o.mode, "csv")) return s_csv_mode(&o);
     if (!strcmp(o.mode, "flp")) return s_flp_mode(&o);
     if (!strcmp(o.mode, "join")) return s_join_mode(&o);
+    if (!strcmp(o.mode, "contrib")) {   /* --triples: contributions, --len: their length */
+        int rc = bench_contrib(o.triples, o.len, o.reps);
+        if (rc == 0) printf("{\"node\": 0, \"vmhwm_kb\": %ld}\n", s_vmhwm_kb());
+        return rc;
+    }
     s_die("unknown mode %s", o.mode);
     return 2;
 }

@@ -284,6 +284,8 @@ static cg_val s_arg(cg_comp *C, const mpc_node *n, uint32_t i, cg_argrule r)
 
 cg_val cg_call(cg_comp *C, const mpc_node *n)
 {
+    cg_val cv;
+    if (cg_contrib_call(C, n, &cv)) return cv;
     const cg_builtin *b = cg_find_builtin(n->name);
     if (!b) {
         cg_fn *f = cg_find_fn(C, n->name);

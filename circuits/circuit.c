@@ -55,6 +55,7 @@ void mpc_circ_destroy(mpc_circuit **cp)
     free(c->locals);
     mpc_program_free(&c->program);
     free(c->dp);
+    free(c->contrib);
     free(c);
     *cp = NULL;
 }

@@ -202,6 +202,12 @@ typedef struct mpc_circuit {
      * warnings, not part of the hash (the NOISE gates it describes are).  Owned here. */
     struct mpc_dp_output *dp;
     uint32_t    n_dp, cap_dp;
+    /* Contributor inputs (circuits/contrib.h): what the compiler knows of each `input NAME:
+     * T[D] from contributors in LO..HI`.  Set by the compiler only (a circuit read from a
+     * file has none: its contributor inputs are recognised by name, mpc_contrib_input_of).
+     * Not part of the hash.  Owned here. */
+    struct mpc_contrib_decl *contrib;
+    uint32_t    n_contrib;
 } mpc_circuit;
 
 #define MPC_CIRC_WARNINGS_UNKNOWN UINT32_MAX

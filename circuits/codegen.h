@@ -33,7 +33,9 @@ typedef struct {
     double   lo, hi;
 } cg_val;
 
-typedef enum { B_LET, B_VAR, B_INPUT, B_PARAM, B_LOOP, B_TABLE } cg_bkind;
+/* B_CONTRIB: a contributor input (contrib.c); v is its sum, usable only through
+ * count/sum/mean. */
+typedef enum { B_LET, B_VAR, B_INPUT, B_PARAM, B_LOOP, B_TABLE, B_CONTRIB } cg_bkind;
 extern const char *const cg_bkind_names[];
 
 typedef struct cg_bind {
@@ -92,6 +94,9 @@ typedef struct {
     struct { uint32_t wire; mpc_dp_output rec; } dpv[CG_MAX_DP];
     uint32_t          n_dpv;
     int               has_dataset;     /* a table is read from a stored dataset: no pushdown */
+    /* Contributor inputs (contrib.c): no pushdown either (no party holds them). */
+    struct cg_contrib *contrib;
+    uint32_t          n_contrib;
 } cg_comp;
 
 /* ---- compile.c ---- */
@@ -139,6 +144,22 @@ cg_val cg_call(cg_comp *C, const mpc_node *n);
 
 static inline int cg_neg64(uint64_t x) { return (int)(x >> 63); }
 static inline uint64_t cg_abs64(uint64_t x) { return cg_neg64(x) ? 0 - x : x; }
+
+/* The declared range LO..HI of an input of type vtype, in its ring encoding (errors point
+ * at the bounds). */
+void cg_input_range(cg_comp *C, const mpc_node *lo, const mpc_node *hi, mpc_type vtype, int64_t *l, int64_t *h);
+
+/* ---- contrib.c ---- */
+
+/* `input NAME: T[len] from contributors in LO..HI` (n): declares the circuit input
+ * NAME-contrib, emits its reduction from the daemons' field sums (circuits/contrib.h) and
+ * returns the sum as a value of type T (the caller binds NAME to it as B_CONTRIB). */
+cg_val cg_contrib_input(cg_comp *C, const mpc_node *n, uint64_t len);
+/* count(NAME), sum(NAME), mean(NAME) of a contributor input: 1 and *out, or 0 when the call
+ * is no such call. */
+int cg_contrib_call(cg_comp *C, const mpc_node *n, cg_val *out);
+/* Records the contributor inputs' declarations in the finished circuit (mpc_circuit.contrib). */
+void cg_contrib_attach(cg_comp *C);
 
 /* ---- builtins.c ---- */
 

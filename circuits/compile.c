@@ -21,7 +21,8 @@
 #include "pushdown.h"
 #include "value.h"
 
-const char *const cg_bkind_names[] = {"a let", "a var", "an input", "a param", "a loop variable", "a table"};
+const char *const cg_bkind_names[] = {"a let", "a var", "an input", "a param", "a loop variable", "a table",
+                                      "a contributor input"};
 
 /* ---- errors ---- */
 
@@ -751,6 +752,9 @@ static cg_bind *s_lookup_value(cg_comp *C, const mpc_node *n, const char *name)
 {
     cg_bind *b = cg_lookup(C, name);
     char cols[200];
+    if (b && b->kind == B_CONTRIB)
+        cg_error(C, n, "'%s' is a contributor input, not a value: use count(%s), sum(%s) or mean(%s)", name, name,
+                 name, name);
     if (b && b->kind == B_TABLE) {
         s_table_columns(C, name, cols, sizeof cols);
         cg_error(C, n, "'%s' is a table, not a value: use one of its columns (%s) as %s.COLUMN", name, cols, name);
@@ -975,6 +979,9 @@ static void s_party(cg_comp *C, const mpc_node *n)
                 s_error_at(C, n->name_line[i], n->name_col[i], "duplicate party '%s'", p);
         if (C->c->n_parties >= MPC_MAX_PARTIES)
             s_error_at(C, n->name_line[i], n->name_col[i], "too many parties (at most %d)", MPC_MAX_PARTIES);
+        if (strcmp(p, "contributors") == 0)
+            s_error_at(C, n->name_line[i], n->name_col[i], "'contributors' cannot name a party: `from contributors` "
+                       "declares a contributor input");
         if (mpc_circ_add_party(C->c, p) < 0) s_error_at(C, n->name_line[i], n->name_col[i], "bad party name '%s'", p);
     }
 }
@@ -1067,6 +1074,27 @@ static void s_attach_program(cg_comp *C, const char *src, size_t len, unsigned f
     mpc_program_canon_free(&pc);
 }
 
+void cg_input_range(cg_comp *C, const mpc_node *lo, const mpc_node *hi, mpc_type vtype, int64_t *l, int64_t *h)
+{
+    if (vtype == MPC_T_BOOL) cg_error(C, lo, "a bool input cannot have a range");
+    const mpc_node *bn[2] = {lo, hi};
+    cg_val b[2];
+    for (int i = 0; i < 2; i++) {
+        b[i] = cg_expr(C, bn[i]);
+        if (!b[i].pub || b[i].is_vec || b[i].type == MPC_T_BOOL)
+            cg_error(C, bn[i], "an input range bound must be a public number");
+        if (b[i].type == MPC_T_FIX && vtype == MPC_T_INT)
+            cg_error(C, bn[i], "an int input's range bound must be an integer");
+        if (b[i].type == MPC_T_INT && vtype == MPC_T_FIX) {
+            if (cg_abs64(b[i].k) >> (63 - C->frac))
+                cg_error(C, bn[i], "range bound out of range for fix with %u fractional bits", C->frac);
+            b[i] = cg_to_fix(C, bn[i], b[i]);
+        }
+    }
+    if ((int64_t)b[0].k > (int64_t)b[1].k) cg_error(C, lo, "empty input range (lo > hi)");
+    *l = (int64_t)b[0].k, *h = (int64_t)b[1].k;
+}
+
 /* Declares input `name` (a plain input, or a table's column "t.c") of type vtype and length
  * len (is_vec: declared as a vector) from party, with the declared range lo..hi when lo is
  * not NULL; errors point at n. */
@@ -1085,23 +1113,9 @@ static cg_bind *s_input_decl(cg_comp *C, const mpc_node *n, const char *name, mp
     cg_val v = cg_sec(vtype, w, is_vec, len);
     if (vtype == MPC_T_BOOL) v.rg = 1, v.lo = 0, v.hi = 1;
     if (lo) {   /* input x: T from p in lo..hi */
-        if (vtype == MPC_T_BOOL) cg_error(C, lo, "a bool input cannot have a range");
-        const mpc_node *bn[2] = {lo, hi};
-        cg_val b[2];
-        for (int i = 0; i < 2; i++) {
-            b[i] = cg_expr(C, bn[i]);
-            if (!b[i].pub || b[i].is_vec || b[i].type == MPC_T_BOOL)
-                cg_error(C, bn[i], "an input range bound must be a public number");
-            if (b[i].type == MPC_T_FIX && vtype == MPC_T_INT)
-                cg_error(C, bn[i], "an int input's range bound must be an integer");
-            if (b[i].type == MPC_T_INT && vtype == MPC_T_FIX) {
-                if (cg_abs64(b[i].k) >> (63 - C->frac))
-                    cg_error(C, bn[i], "range bound out of range for fix with %u fractional bits", C->frac);
-                b[i] = cg_to_fix(C, bn[i], b[i]);
-            }
-        }
-        if ((int64_t)b[0].k > (int64_t)b[1].k) cg_error(C, lo, "empty input range (lo > hi)");
-        v.rg = 1, v.lo = (double)(int64_t)b[0].k, v.hi = (double)(int64_t)b[1].k;
+        int64_t l, h;
+        cg_input_range(C, lo, hi, vtype, &l, &h);
+        v.rg = 1, v.lo = (double)l, v.hi = (double)h;
     }
     char *nm = mpc_arena_strndup(C->arena, name, strlen(name));
     if (!nm) cg_error(C, n, "out of memory");
@@ -1119,6 +1133,15 @@ static uint64_t s_vec_len(cg_comp *C, const mpc_node *e)
 
 static void s_input(cg_comp *C, const mpc_node *n)
 {
+    if (n->ival) {   /* from contributors (contrib.c) */
+        uint64_t len = n->kids[0] ? s_vec_len(C, n->kids[0]) : 1;
+        cg_bind *prev = cg_lookup(C, n->name);
+        if (prev)
+            cg_error(C, n, "'%s' is already defined at %u:%u", n->name, (unsigned)prev->line, (unsigned)prev->col);
+        cg_val v = cg_contrib_input(C, n, len);
+        s_declare(C, n->name, B_CONTRIB, v, n->line, n->col);
+        return;
+    }
     uint32_t party = s_party_index(C, n, 0);
     uint64_t len = n->kids[0] ? s_vec_len(C, n->kids[0]) : 1;
     s_input_decl(C, n, n->name, (mpc_type)n->vtype, party, len, n->kids[0] != NULL,
@@ -1278,6 +1301,8 @@ static void s_unused_inputs(cg_comp *C)
         }
         if (b->kind == B_INPUT && !b->used && !strchr(b->name, '.'))
             mpc_diag_warning(C->diag, b->line, b->col, "input '%s' is never used", b->name);
+        if (b->kind == B_CONTRIB && !b->used)
+            mpc_diag_warning(C->diag, b->line, b->col, "contributor input '%s' is never used", b->name);
     }
 }
 
@@ -1335,7 +1360,7 @@ int mpc_compile_ex(const char *src, size_t len, const char *filename, const mpc_
     /* No one holds a stored dataset in the clear, so no party could compute a local part on
      * it: a program that reads one is compiled without pushdown (and says so in its program
      * field, so the daemons' recompilation agrees). */
-    if ((flags & MPC_COMPILE_PUSHDOWN) && !C->has_dataset) {
+    if ((flags & MPC_COMPILE_PUSHDOWN) && !C->has_dataset && !C->n_contrib) {
         mpc_circuit *pd = NULL;
         if (mpc_pushdown(C->c, &pd, err, sizeof err) != 0) cg_error(C, NULL, "pushdown failed: %s", err);
         else {
@@ -1343,7 +1368,8 @@ int mpc_compile_ex(const char *src, size_t len, const char *filename, const mpc_
             C->c = pd;
         }
     }
-    s_attach_program(C, src, len, C->has_dataset ? flags & ~(unsigned)MPC_COMPILE_PUSHDOWN : flags);
+    s_attach_program(C, src, len, C->has_dataset || C->n_contrib ? flags & ~(unsigned)MPC_COMPILE_PUSHDOWN : flags);
+    cg_contrib_attach(C);
     if ((flags & MPC_COMPILE_STRICT) && diag->n_warnings) {
         mpc_diag_promote_warnings(diag);
         goto out;
@@ -1358,6 +1384,7 @@ out:
     free(C->def_used);
     free(C->pvals);
     free(C->cache);
+    free(C->contrib);
     free(C);
     return r;
 }

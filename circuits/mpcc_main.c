@@ -11,6 +11,7 @@
 
 #include "circuit.h"
 #include "compile.h"
+#include "contrib.h"
 #include "diag.h"
 #include "dp.h"
 #include "dump.h"
@@ -364,6 +365,19 @@ static int s_load_inputs(const mpc_circuit *c, const mpc_input *d, uint32_t nd, 
         if (i == nd && eq[1] == '@' && nl < MPC_NAME_MAX) {   /* a table from a CSV file */
             char t[MPC_NAME_MAX];
             snprintf(t, sizeof t, "%.*s", (int)nl, arg);
+            const mpc_contrib_decl *cd = mpc_circ_contrib(c, t);
+            if (cd) {   /* contributions, one per line: the field sums and the count */
+                for (i = 0; i < nd && strcmp(d[i].name, cd->input) != 0; i++) {}
+                if (i == nd || d[i].len != cd->len + 1) return s_err("internal error: no input '%s'", cd->input);
+                if (vals[i]) return s_err("input '%s' is given twice", t);
+                char err[512];
+                if (!(vals[i] = malloc((cd->len + 1) * sizeof *vals[i]))) return s_err("out of memory");
+                if (mpc_contrib_load(cd, c->frac_bits, eq + 2, vals[i], err, sizeof err) != 0) {
+                    fprintf(stderr, "%s\n", err);
+                    return 1;
+                }
+                continue;
+            }
             if (mpc_table_exists(d, nd, t)) {
                 if (s_load_table(c, d, nd, o, t, eq + 2, vals) != 0) return 1;
                 continue;
@@ -385,11 +399,16 @@ static int s_load_inputs(const mpc_circuit *c, const mpc_input *d, uint32_t nd, 
             return s_err("input '%s' is %s[%llu] but %llu value%s given", in->name, mpc_type_names[in->type],
                          (unsigned long long)in->len, (unsigned long long)n, n == 1 ? " was" : "s were");
     }
-    for (uint32_t i = 0; i < nd; i++)
+    for (uint32_t i = 0; i < nd; i++) {
+        const mpc_contrib_decl *cd = vals[i] ? NULL : mpc_circ_contrib(c, d[i].name);
+        if (cd)
+            return s_err("missing --input %s=@FILE (the contributions to %s[%llu], one per line)", cd->name,
+                         mpc_type_names[cd->type], (unsigned long long)cd->len);
         if (!vals[i])
             return s_err("missing --input %s=... (%s[%llu] from %s)", d[i].name,
                          mpc_type_names[d[i].type], (unsigned long long)d[i].len,
                          c->party_names[d[i].party]);
+    }
     return 0;
 }
 

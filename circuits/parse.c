@@ -521,7 +521,8 @@ static void s_tablecols(s_parser *P, mpc_node *n)
 
 /* inputstat -> INPUT NAME ':' type FROM NAME [ IN expr '..' expr ]
  *            | INPUT NAME ':' 'table' tablecols '[' expr ']' FROM NAME [ 'dataset' STRING ]
- * ("table" is not reserved: it starts a table only before '(') */
+ * ("table" is not reserved: it starts a table only before '('; FROM 'contributors' makes a
+ * contributor input, ival = 1, circuits/contrib.h) */
 static mpc_node *s_inputstat(s_parser *P, mpc_node *n)
 {
     uint32_t cap = 0;
@@ -555,6 +556,7 @@ static mpc_node *s_inputstat(s_parser *P, mpc_node *n)
     s_type(P, n);
     s_expect(P, MPC_TK_FROM);
     if (P->tok.kind != MPC_TK_NAME) s_expected(P, "a party name");
+    n->ival = P->tok.len == 12 && memcmp(P->tok.text, "contributors", 12) == 0;
     s_add_name(P, n, &P->tok, &cap);
     s_next(P);
     if (s_accept(P, MPC_TK_IN)) {   /* the declared range of every element */

@@ -40,7 +40,8 @@ char      *mpc_arena_strndup(mpc_arena *a, const char *s, size_t n);
     X(PARAM, "param")    /* name, kids[0]: default value, NULL for `param N` (given by -D or \
                             by the row count of a table's CSV file) */ \
     X(INPUT, "input")    /* name, vtype, kids[0]: length or NULL (scalar), names[0]: party, \
-                            kids[1], kids[2] (when n_kids = 3): declared range lo..hi */ \
+                            kids[1], kids[2] (when n_kids = 3): declared range lo..hi; \
+                            ival 1: `from contributors` (circuits/contrib.h) */ \
     X(TABLE, "table")    /* name, kids[0]: row count N, kids[1..]: COLUMN nodes, names[0]: party, \
                             names[1] (n_names = 2): the dataset it is read from */ \
     X(COLUMN, "column")  /* name, vtype, kids[0]: default (a literal, maybe negated) or NULL, \

@@ -17,6 +17,7 @@
 #include "circuit.h"
 #include "client_conf.h"
 #include "client_int.h"
+#include "contrib.h"
 #include "clock.h"
 #include "compile.h"
 #include "cwire.h"
@@ -796,8 +797,9 @@ static int s_check_values(mpc_client *c, const mpc_job *j, uint32_t idx, const u
 {
     const mpc_input *in = &j->decl[idx];
     if (j->from_dataset && j->from_dataset[idx])
-        return s_seterr(c, MPC_ERR_INPUT, "%sinput '%s' is read from a stored dataset by the daemons; it is not given",
-                        j->where, in->name);
+        return s_seterr(c, MPC_ERR_INPUT, "%sinput '%s' is %s by the daemons; it is not given", j->where, in->name,
+                        mpc_contrib_input_of(in->name) ? "summed from contributions (mpc contribute)"
+                                                       : "read from a stored dataset");
     if (n != in->len)
         return s_seterr(c, MPC_ERR_INPUT, "%sinput '%s' takes %llu value%s, %llu given", j->where, in->name,
                         (unsigned long long)in->len, in->len == 1 ? "" : "s", (unsigned long long)n);
@@ -1026,6 +1028,8 @@ int mpc_job_submit(mpc_client *c, mpc_job *j, unsigned flags)
     s_fill_binding(c, j, &q);
     q.circ = j->circ_bytes;
     q.circ_len = j->circ_len;
+    q.collect_ms = j->collect_ms;
+    q.collect_count = j->collect_count;
     /* To every configured daemon: those not bound only take part in ordering.  The bound
      * daemons must all accept it; a daemon not bound to the job that cannot be reached or
      * does not answer within S_UNBOUND_WAIT_MS is left out (it may be down: sequencing then

@@ -48,6 +48,7 @@ struct mpc_job {
     uint32_t     daemon_of[MPC_MAX_PARTIES];      /* program party -> daemon index */
     char         daemon_names[MPC_MAX_PARTIES][MPC_NAME_MAX];   /* the same, by name */
     uint8_t     *circ_bytes;                      /* the .circ SUBMIT sends (malloc) */
+    uint64_t     collect_ms, collect_count;       /* SUBMIT's collection options (0: the daemons') */
     size_t       circ_len;
     /* The inputs the parties give (pushdown.h, "declared inputs"): the circuit's own inputs
      * unless the circuit has owner-local parts, whose inputs replace the derived ones. */

@@ -110,14 +110,19 @@ int mpc_cwire_req_encode(const mpc_cwire_req *r, uint8_t **buf, size_t *len)
     enc e;
     switch (r->type) {
     case MPC_CW_SUBMIT:
-        if (!s_names_ok(r->n_bind, r->bind) || !r->circ || r->circ_len == 0 || r->circ_len > UINT32_MAX)
+        if (!s_names_ok(r->n_bind, r->bind) || !r->circ || r->circ_len == 0 || r->circ_len > UINT32_MAX ||
+            r->collect_ms > MPC_CWIRE_MAX_COLLECT_MS || r->collect_count > MPC_CWIRE_MAX_COLLECT_COUNT)
             return MPC_ERR_INVALID;
         e_init(&e);
-        e_head(&e, 6, r->type, r->rid);
+        e_head(&e, r->collect_ms || r->collect_count ? 8 : 6, r->type, r->rid);
         e_bin(&e, r->job, MPC_CWIRE_JOB_BYTES);
         e_arr(&e, r->n_bind);
         for (uint32_t i = 0; i < r->n_bind; i++) e_str(&e, r->bind[i]);
         e_bin(&e, r->circ, r->circ_len);
+        if (r->collect_ms || r->collect_count) {
+            e_u64(&e, r->collect_ms);
+            e_u64(&e, r->collect_count);
+        }
         return e_done(&e, buf, len);
     case MPC_CW_INPUT:
         if (!mpc_name_ok(r->name, strnlen(r->name, MPC_NAME_MAX)) || r->mode > MPC_CW_SEED ||
@@ -474,11 +479,16 @@ int mpc_cwire_req_decode(const uint8_t *hdr, size_t len, size_t n_payload, size_
     r = MPC_ERR_PROTOCOL;
     switch (type) {
     case MPC_CW_SUBMIT:
-        if (n != 6) { s_fail(err, errlen, "SUBMIT: %u fields, expected 6", n); goto out; }
+        if (n != 6 && n != 8) { s_fail(err, errlen, "SUBMIT: %u fields, expected 6 or 8", n); goto out; }
         if (s_bin_exact(&el[3], out->job, MPC_CWIRE_JOB_BYTES)) { s_fail(err, errlen, "SUBMIT: bad job id"); goto out; }
         if (s_binding(&el[4], &out->n_bind, out->bind)) { s_fail(err, errlen, "SUBMIT: bad binding"); goto out; }
         if (s_bin(&el[5], &out->circ, &out->circ_len) || out->circ_len == 0) {
             s_fail(err, errlen, "SUBMIT: bad circuit field");
+            goto out;
+        }
+        if (n == 8 && (s_uint(&el[6], MPC_CWIRE_MAX_COLLECT_MS, &out->collect_ms) ||
+                       s_uint(&el[7], MPC_CWIRE_MAX_COLLECT_COUNT, &out->collect_count))) {
+            s_fail(err, errlen, "SUBMIT: bad collection options");
             goto out;
         }
         break;

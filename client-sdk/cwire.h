@@ -85,7 +85,14 @@ typedef struct {
     uint64_t       count;
     /* RESULT: how long the daemon may hold the request waiting for the output */
     uint32_t       wait_ms;
+    /* SUBMIT, optional (two more fields, 8 in all, sent only when one is set): the job's
+     * contribution collections close after collect_ms or at collect_count contributions
+     * (docs/contributions.md); 0: the daemon's default.  A daemon takes at most its own. */
+    uint64_t       collect_ms, collect_count;
 } mpc_cwire_req;
+
+#define MPC_CWIRE_MAX_COLLECT_MS    86400000ull
+#define MPC_CWIRE_MAX_COLLECT_COUNT 16777216ull
 
 /* Daemon-wide figures (STATUS). */
 typedef struct {

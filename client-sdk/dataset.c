@@ -8,6 +8,7 @@
 #include <zmq.h>
 
 #include "client_int.h"
+#include "contrib.h"
 #include "clock.h"
 #include "csv.h"
 #include "dswire.h"
@@ -568,12 +569,17 @@ int mpc_job_mark_datasets(mpc_client *c, mpc_job *j)
     /* the source compiled here, or the program a .circ carries */
     const char *src = j->src ? j->src : j->circ->program ? j->circ->program->text : NULL;
     size_t len = j->src ? j->src_len : j->circ->program ? j->circ->program->text_len : 0;
-    if (!src) return 0;
+    /* Contributor inputs (docs/contributions.md) are given by the daemons too: from their
+     * collections. */
+    int contrib = 0;
+    for (uint32_t i = 0; i < j->n_decl; i++) contrib |= mpc_contrib_input_of(j->decl[i].name);
     mpc_dataset_ref refs[MPC_MAX_DATASET_REFS];
     uint32_t n = 0;
-    if (mpc_program_dataset_refs(src, len, refs, MPC_MAX_DATASET_REFS, &n) != 0 || n == 0) return 0;
+    if (src && mpc_program_dataset_refs(src, len, refs, MPC_MAX_DATASET_REFS, &n) != 0) n = 0;
+    if (n == 0 && !contrib) return 0;
     j->from_dataset = calloc(j->n_decl ? j->n_decl : 1, 1);
     if (!j->from_dataset) return mpc_client_seterr(c, MPC_ERR_NOMEM, "out of memory");
+    for (uint32_t i = 0; i < j->n_decl; i++) j->from_dataset[i] = (uint8_t)mpc_contrib_input_of(j->decl[i].name);
     for (uint32_t i = 0; i < j->n_decl; i++)
         for (uint32_t k = 0; k < n; k++) {
             size_t tl = strlen(refs[k].table);

@@ -4,6 +4,7 @@
  * Everything goes through the SDK (mpcclient.h): this file neither decodes circuits nor
  * parses values.  Compiler warnings are printed on stderr; errors are one line
  * `mpc: error: …` and a non-zero exit. */
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -40,6 +41,8 @@ typedef struct {
     const char *party;               /* upload: --party (the owner) */
     int         append;              /* upload: --append */
     int         precision;           /* upload: --precision (fractional bits of fix columns) */
+    const char *token;               /* contribute: --token HEX or @FILE */
+    long long   window_ms, max_count; /* submit: --window-ms, --max-count (collections) */
 } opts;
 
 static void s_die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
@@ -63,6 +66,7 @@ static const char *const s_usage_main =
     "  run PROG       stage PROG (.mpc compiled here, or a .circ) with every input, submit, wait, print outputs\n"
     "  submit PROG    submit PROG as a new job (with the inputs given here, if any); prints the job id\n"
     "  input PROG     give inputs to an existing job (--job ID) after checking it runs PROG\n"
+    "  contribute PROG  send one contribution to a collection of a job (--job ID, --token)\n"
     "  result PROG    wait for and print outputs of an existing job (--job ID)\n"
     "  status         per daemon: reachable, its peers, jobs, preprocessing stock (--job ID: that job)\n"
     "  jobs           the jobs this client submitted: id, state, age, progress\n"
@@ -122,6 +126,8 @@ static void s_usage(const char *cmd)
                "(mpc input).\n%s%s"
                "  --input NAME=VALUES  an input this client gives (repeatable)\n"
                "  --bind P=D,...       bind program party P to daemon D\n"
+               "  --window-ms MS       contribution collections close MS after submission (at most the daemons')\n"
+               "  --max-count N        ... or at N contributions (docs/contributions.md)\n"
                "  --json               print {\"job\":…, \"hash\":…}\n", s_values_help, s_opt_help);
     } else if (!strcmp(cmd, "input")) {
         printf("usage: mpc input PROG --job ID --config FILE --input NAME=VALUES... [-D NAME=VALUE]... [--strict]\n\n"
@@ -129,6 +135,15 @@ static void s_usage(const char *cmd)
                "runs job ID with exactly this circuit, then secret-shares and gives each --input.\n%s%s"
                "  --job ID             the job (as printed by mpc submit)\n"
                "  --input NAME=VALUES  an input this client gives (repeatable)\n", s_values_help, s_opt_help);
+    } else if (!strcmp(cmd, "contribute")) {
+        printf("usage: mpc contribute PROG --job ID --config FILE --token HEX|@FILE --input NAME=VALUES|@FILE...\n"
+               "                      [-D NAME=VALUE]...\n\n"
+               "Sends one contribution to each contributor input named (`input NAME: T[D] from contributors\n"
+               "in LO..HI`) of the job, after checking it runs PROG: D values (commas or blanks; @FILE: read\n"
+               "from a file), each in the validity range, shared in the field among the job's daemons\n"
+               "(docs/contributions.md).  A contributor contributes once to a collection.\n\n"
+               "  --job ID             the job (as printed by mpc submit)\n"
+               "  --token HEX|@FILE    this contributor's token (96 hex digits, mpcd contributor-token)\n");
     } else if (!strcmp(cmd, "result")) {
         printf("usage: mpc result PROG --job ID --config FILE [--output NAME]... [--timeout MS] [--json]\n\n"
                "Waits for the outputs of job ID (after checking it runs PROG), reconstructs them from every\n"
@@ -198,6 +213,9 @@ static void s_parse(int argc, char **argv, opts *o)
         {"name", required_argument, NULL, 'N'},   {"schema", required_argument, NULL, 'C'},
         {"party", required_argument, NULL, 'p'},  {"append", no_argument, NULL, 'A'},
         {"precision", required_argument, NULL, 'F'},
+        {"token", required_argument, NULL, 'T'},
+        {"window-ms", required_argument, NULL, 'W'},
+        {"max-count", required_argument, NULL, 'K'},
         {NULL, 0, NULL, 0},
     };
     memset(o, 0, sizeof *o);
@@ -226,6 +244,17 @@ static void s_parse(int argc, char **argv, opts *o)
         case 'C': o->schema = optarg; break;
         case 'p': o->party = optarg; break;
         case 'A': o->append = 1; break;
+        case 'T': o->token = optarg; break;
+        case 'W':
+        case 'K': {
+            char *end = NULL;
+            long long v = strtoll(optarg, &end, 10);
+            if (!*optarg || *end || v < 1 || v > 86400000) s_die("--%s '%s': expected 1..86400000",
+                                                                ch == 'W' ? "window-ms" : "max-count", optarg);
+            if (ch == 'W') o->window_ms = v;
+            else o->max_count = v;
+            break;
+        }
         case 'F': {
             char *end = NULL;
             long v = strtol(optarg, &end, 10);
@@ -437,6 +466,8 @@ static mpc_job *s_stage(mpc_client *c, opts *o)
     for (size_t i = 0; i < mpc_client_n_warnings(c); i++) fprintf(stderr, "%s\n", mpc_client_warning(c, i));
     s_check(c, r);
     if (o->bind) s_check(c, mpc_job_set_binding(c, j, o->bind));
+    if (o->window_ms || o->max_count)
+        s_check(c, mpc_job_set_collection(c, j, (uint64_t)o->window_ms, (uint64_t)o->max_count));
     for (size_t i = 0; i < o->n_inputs; i++) {
         char name[256];
         const char *eq = strchr(o->inputs[i], '=');
@@ -526,6 +557,70 @@ static int s_cmd_run(opts *o, int submit_only)
         s_print_outputs(c, j, o);
         s_own_job = NULL;   /* complete: nothing to cancel any more */
     }
+    mpc_job_free(&j);
+    mpc_client_close(&c);
+    return 0;
+}
+
+/* The text of NAME=@FILE (the whole file, at most 64 MiB) or NAME=VALUES; malloc'ed. */
+static char *s_text_arg(const char *v, const char *what)
+{
+    if (v[0] != '@') {
+        char *t = strdup(v);
+        if (!t) s_die("out of memory");
+        return t;
+    }
+    FILE *f = fopen(v + 1, "rb");
+    if (!f) s_die("%s: %s: %s", what, v + 1, strerror(errno));
+    size_t cap = 1 << 16, n = 0;
+    char *t = malloc(cap + 1);
+    size_t got;
+    while (t && (got = fread(t + n, 1, cap - n, f)) > 0) {
+        n += got;
+        if (n == cap) {
+            if (cap >= ((size_t)64 << 20)) s_die("%s: %s is too long", what, v + 1);
+            char *nt = realloc(t, 2 * cap + 1);
+            if (!nt) free(t);
+            t = nt;
+            cap *= 2;
+        }
+    }
+    fclose(f);
+    if (!t) s_die("out of memory");
+    t[n] = 0;
+    if (strlen(t) != n) s_die("%s: %s holds a NUL byte", what, v + 1);
+    return t;
+}
+
+/* contribute: one contribution to each collection named, after the daemons confirm the job
+ * runs this program. */
+static int s_cmd_contribute(opts *o)
+{
+    if (!o->job) s_die("contribute: --job ID is required");
+    if (!o->token) s_die("contribute: --token is required");
+    if (o->n_inputs == 0) s_die("contribute: no --input given");
+    size_t n_in = o->n_inputs;
+    o->n_inputs = 0;   /* not staged as job inputs */
+    mpc_client *c = s_open(o);
+    mpc_job *j = s_stage(c, o);
+    s_check(c, mpc_job_attach(c, j, o->job));
+    char *tok = s_text_arg(o->token, "--token");
+    for (char *e = tok + strlen(tok); e > tok && (e[-1] == '\n' || e[-1] == '\r' || e[-1] == ' '); e--) e[-1] = 0;
+    for (size_t i = 0; i < n_in; i++) {
+        char name[256];
+        const char *eq = strchr(o->inputs[i], '=');
+        size_t nl = (size_t)(eq - o->inputs[i]);
+        if (nl == 0 || nl >= sizeof name) s_die("--input '%.40s': bad input name", o->inputs[i]);
+        memcpy(name, o->inputs[i], nl);
+        name[nl] = 0;
+        char *text = s_text_arg(eq + 1, "--input");
+        int r = mpc_job_contribute(c, j, name, text, tok);
+        free(text);
+        s_check(c, r);
+        fprintf(stderr, "mpc: contribution to '%s' accepted by every daemon of job %s\n", name, mpc_job_id(j));
+    }
+    for (volatile char *p = tok; *p; p++) *p = 0;   /* the token authenticates this contributor */
+    free(tok);
     mpc_job_free(&j);
     mpc_client_close(&c);
     return 0;
@@ -779,7 +874,7 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     if (strcmp(cmd, "run") && strcmp(cmd, "submit") && strcmp(cmd, "input") && strcmp(cmd, "result") &&
         strcmp(cmd, "status") && strcmp(cmd, "jobs") && strcmp(cmd, "cancel") && strcmp(cmd, "upload") &&
-        strcmp(cmd, "datasets") && strcmp(cmd, "delete"))
+        strcmp(cmd, "datasets") && strcmp(cmd, "delete") && strcmp(cmd, "contribute"))
         s_die("unknown command '%s' (see mpc --help)", cmd);
     for (int i = 2; i < argc; i++)
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
@@ -792,6 +887,7 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "submit")) return s_cmd_run(&o, 1);
     if (!strcmp(cmd, "input")) return s_cmd_job(&o, 0);
     if (!strcmp(cmd, "result")) return s_cmd_job(&o, 1);
+    if (!strcmp(cmd, "contribute")) return s_cmd_contribute(&o);
     if (!strcmp(cmd, "jobs")) return s_cmd_jobs(&o);
     if (!strcmp(cmd, "cancel")) return s_cmd_cancel(&o);
     if (!strcmp(cmd, "upload")) return s_cmd_upload(&o);

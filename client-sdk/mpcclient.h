@@ -219,6 +219,21 @@ MPC_API int mpc_client_cancel(mpc_client *c, const char *job_id);
 
 /* Frees a job handle (wiping staged inputs; a live job lives on in the daemons); sets *j to
  * NULL.  Accepts NULL. */
+/* Contributes one vector to the contribution collection `input` (as declared: `input g:
+ * fix[D] from contributors in LO..HI`) of a job, which j must be attached to (mpc_job_attach
+ * after mpc_job_create_source or _file: the program gives D, the type and the validity range;
+ * docs/contributions.md).  values: the D values as text (commas or blanks), each checked
+ * against the range; token_hex: the contributor's token, 96 hex digits.  The contribution is
+ * shared in the field among the job's daemons with a fresh nonce and sent to each.  0, or
+ * MPC_ERR_* with the message of the first daemon that refused (MPC_ERR_STATE: a duplicate
+ * contribution or a closed collection; MPC_ERR_DENIED: a bad token or no `contribute` right;
+ * MPC_ERR_LIMIT: too many pending, retry). */
+MPC_API int mpc_job_contribute(mpc_client *c, mpc_job *j, const char *input, const char *values, const char *token_hex);
+/* Before submit: the job's contribution collections close after window_ms or at max_count
+ * contributions, whichever comes first (0: the daemons' contrib_window_ms / contrib_max_count,
+ * which are also the most a daemon grants).  0 or MPC_ERR_*. */
+MPC_API int mpc_job_set_collection(mpc_client *c, mpc_job *j, uint64_t window_ms, uint64_t max_count);
+
 MPC_API void mpc_job_free(mpc_job **j);
 
 /* 1 once submitted or attached, 0 while staged. */

@@ -9,6 +9,7 @@
  * requests are answered when the job table signals a change (its eventfd) or their wait
  * ends, never by polling. */
 #include "clientsock.h"
+#include "contrib_daemon.h"
 #include "dshandlers.h"
 
 #include <dirent.h>
@@ -477,6 +478,51 @@ static void s_serve_dataset(mpcd_clientsock *cs, zmq_msg_t *fr, int nf, const ch
     free(hdr);
 }
 
+/* A CONTRIBUTE request (client-sdk/ctwire.h, docs/contributions.md): decoded, handled
+ * (contrib_daemon.c) and answered.  Its payload frame (a share) is wiped by the caller. */
+static void s_serve_contribution(mpcd_clientsock *cs, mpcd_jobs *jobs, zmq_msg_t *fr, int nf, const char *client)
+{
+    mpc_ct_req q;
+    mpc_cwire_rep erep;
+    memset(&erep, 0, sizeof erep);
+    char err[256];
+    uint64_t pending = 0;
+    int rc = MPC_ERR_PROTOCOL;
+    if (nf > 3 || mpc_ct_req_decode(zmq_msg_data(&fr[1]), zmq_msg_size(&fr[1]), (size_t)(nf - 2),
+                                    nf == 3 ? zmq_msg_size(&fr[2]) : 0, &q, err, sizeof err) != 0) {
+        if (nf > 3) snprintf(err, sizeof err, "too many frames");
+        erep.rid = nf > 3 ? 0 : q.rid;
+        snprintf(erep.msg, sizeof erep.msg, "party %s: malformed request: %.200s", cs->cfg->name, err);
+        mpcd_warn(NULL, "malformed contribution from client %s: %s", client, err);
+    } else {
+        erep.rid = q.rid;
+        rc = mpcd_contrib_handle(cs->cfg, jobs, client, &q, zmq_msg_data(&fr[2]), zmq_msg_size(&fr[2]), &pending,
+                                 err, sizeof err);
+        char hex[MPC_CWIRE_JOB_HEX + 1];
+        mpc_cwire_job_hex(q.job, hex);
+        if (rc) {
+            snprintf(erep.msg, sizeof erep.msg, "party %s: job %s: %.200s", cs->cfg->name, hex, err);
+            mpcd_debug(hex, "refused a contribution: %s", err);
+        }
+    }
+    uint8_t *hdr = NULL;
+    size_t hlen = 0;
+    if (rc == 0 && mpc_ct_rep_encode(q.rid, pending, &hdr, &hlen) != 0) {
+        rc = MPC_ERR_NOMEM;
+        snprintf(erep.msg, sizeof erep.msg, "party %s: cannot encode the reply", cs->cfg->name);
+    }
+    if (rc) {
+        erep.type = MPC_CW_ERROR;
+        erep.code = rc;
+        s_reply(cs, &fr[0], client, &erep, NULL);
+        return;
+    }
+    if (s_send(cs->router, zmq_msg_data(&fr[0]), zmq_msg_size(&fr[0]), ZMQ_SNDMORE) < 0 ||
+        s_send(cs->router, hdr, hlen, 0) < 0)
+        mpcd_debug(NULL, "client %s: a contribution reply was not delivered: %s", client, zmq_strerror(errno));
+    free(hdr);
+}
+
 /* Receives and answers one request.  0, or -1 when none is waiting. */
 static int s_serve_one(mpcd_clientsock *cs, mpcd_jobs *jobs, const mpcd_status_extra *extra)
 {
@@ -509,6 +555,8 @@ static int s_serve_one(mpcd_clientsock *cs, mpcd_jobs *jobs, const mpcd_status_e
         mpcd_warn(NULL, "dropped a client message without routing id or identity");
     } else if (!extra_frames && mpc_dw_is_dataset(zmq_msg_data(&fr[1]), zmq_msg_size(&fr[1]))) {
         s_serve_dataset(cs, fr, nf, client);
+    } else if (!extra_frames && mpc_ct_is_contribution(zmq_msg_data(&fr[1]), zmq_msg_size(&fr[1]))) {
+        s_serve_contribution(cs, jobs, fr, nf, client);
     } else if (extra_frames || nf > 3 ||
                mpc_cwire_req_decode(zmq_msg_data(&fr[1]), zmq_msg_size(&fr[1]), (size_t)(nf - 2),
                                     nf == 3 ? zmq_msg_size(&fr[2]) : 0, &req, err, sizeof err) != 0) {

@@ -77,6 +77,11 @@ static const mpc_ini_key s_rows[] = {
            "at rest in `state_dir/datasets`; empty means `state_dir/data.key`. Made with a fresh key when the "
            "daemon starts and it does not exist. Keep a copy apart from `state_dir`: without it the stored "
            "datasets cannot be read (docs/datasets.md, \"Keys\")."),
+    C_TEXT(S_MPCD, contributor_token_key_file, MPC_INI_PATH, contributor_token_key_file, 0, "",
+           "File holding the contributor token key (64 hex digits, mode 0600), the same on every daemon: "
+           "contributors prove they were enrolled with tokens made from it (`mpcd contributor-token`), and "
+           "each may contribute once to a collection. Empty (the default): this daemon serves no "
+           "contribution collections, and refuses programs with contributor inputs (docs/contributions.md)."),
     C_TEXT(S_MPCD, state_dir, MPC_INI_PATH, state_dir, 0, "",
            "Directory of the daemon's lasting state: the audit log `audit.log` and its signed head "
            "`audit.log.head` (docs/governance.md, \"Audit log\"), and the privacy budget ledger `dp_budget.ledger` "
@@ -154,6 +159,24 @@ static const mpc_ini_key s_rows[] = {
           "answered \"not ready\" at once."),
     C_INT(S_LIMITS, max_held_results_per_client, 1, 100000, "32",
           "RESULT requests of one client held at a time; beyond this its oldest is answered \"not ready\"."),
+    C_INT(S_LIMITS, contrib_window_ms, 100, 86400000, "60000",
+          "How long a contribution collection stays open, in milliseconds from the job's submission here "
+          "(unless it reaches its count first); then the daemons agree on what they hold and run the job. "
+          "A submitter may ask for less (`mpc submit --window-ms`), never more. Keep it below "
+          "`input_timeout_ms`. The first party of the job decides when it closes."),
+    C_INT(S_LIMITS, contrib_max_count, 1, 16777216, "1000000",
+          "Contributions one collection includes at most; it closes when it has them. A submitter may ask "
+          "for fewer (`mpc submit --max-count`), never more."),
+    C_INT(S_LIMITS, contrib_max_pending, 1, 1048576, "1024",
+          "Contributions one collection holds while the daemons have not yet agreed on them (each 8 bytes "
+          "per element); beyond this a contribution is refused with \"retry\" (`MPC_ERR_LIMIT`). Bounds a "
+          "collection's memory with the running sums (docs/contributions.md, \"Memory bound\")."),
+    C_INT(S_LIMITS, contrib_batch_ms, 10, 60000, "200",
+          "How often the first party of a collecting job proposes a batch of what it holds to the others, "
+          "in milliseconds (sooner when 256 are pending)."),
+    C_INT(S_LIMITS, contrib_pending_ms, 100, 3600000, "10000",
+          "A contribution not held by every daemon of the job this long (its contributor stopped midway) "
+          "is dropped, in milliseconds; its contributor may not contribute again to that collection."),
     C_INT(S_LIMITS, max_requests_in_flight, 1, 100000, "64",
           "Requests of one client (by its configured name, over all its connections) in flight here: held "
           "(a RESULT waiting for its output) or being served. A request beyond this is answered at once with "
@@ -243,6 +266,10 @@ static const mpc_ini_key s_rows[] = {
      "In `[client NAME]`: parties (comma-separated, or `*`) whose outputs the client may receive."},
     {S_CLIENT, "submit", MPC_INI_BOOL, FIELD(mpcd_client_conf, may_submit), 0, 0, "false", 0, NULL, NULL, 0, NULL,
      "In `[client NAME]`: whether the client may submit programs."},
+    {S_CLIENT, "contribute", MPC_INI_BOOL, FIELD(mpcd_client_conf, may_contribute), 0, 0, "false", 0, NULL, NULL, 0,
+     NULL, "In `[client NAME]`: whether the client may send contributions to collections (`mpc contribute`): "
+     "the one key all contributors share; each contribution carries its contributor's token "
+     "(docs/contributions.md, \"Keys, rights and deduplication\")."},
     {S_CLIENT, "cancel", MPC_INI_BOOL, FIELD(mpcd_client_conf, may_cancel), 0, 0, "false", 0, NULL, NULL, 0, NULL,
      "In `[client NAME]`: whether the client may cancel jobs other clients submitted (`mpc cancel`; "
      "a submitter may always cancel its own jobs). See docs/daemon.md, \"Cancelling a job\"."},
@@ -696,7 +723,7 @@ typedef struct { const char *name; size_t off, size; } fixed_key;
 #define FIXED(f) {#f, offsetof(mpcd_config, f), sizeof(((mpcd_config *)0)->f)}
 static const fixed_key s_fixed[] = {
     FIXED(role), FIXED(name), FIXED(peer_endpoint), FIXED(client_endpoint), FIXED(public_key_file),
-    FIXED(secret_key_file), FIXED(log_format), FIXED(metrics_endpoint), FIXED(state_dir), FIXED(audit_key_file), FIXED(data_key_file), FIXED(preprocessing), FIXED(dealer_endpoint),
+    FIXED(secret_key_file), FIXED(log_format), FIXED(metrics_endpoint), FIXED(state_dir), FIXED(audit_key_file), FIXED(data_key_file), FIXED(contributor_token_key_file), FIXED(preprocessing), FIXED(dealer_endpoint),
     FIXED(dealer_public_key), FIXED(pool_triples), FIXED(pool_chunk), FIXED(max_message_bytes),
     FIXED(peer_timeout_ms), FIXED(max_running_jobs), FIXED(heartbeat_ms), FIXED(client_handshake_ms), FIXED(max_held_results),
 };

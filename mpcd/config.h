@@ -81,6 +81,7 @@ typedef struct {
     uint32_t output_for;            /* bit i: may receive outputs addressed to party i */
     int      may_submit;
     int      may_cancel;            /* may cancel jobs of other clients (its own: always) */
+    int      may_contribute;        /* may send contributions (docs/contributions.md) */
     uint32_t line;
     /* Raw lists, resolved against `parties` once the whole file is read. */
     char     input_for_raw[MPCD_ENDPOINT_MAX];
@@ -122,6 +123,7 @@ typedef struct {
     char     state_dir[MPCD_PATH_MAX];        /* "" or the directory of the audit log */
     char     audit_key_file[MPCD_PATH_MAX];   /* this party's Ed25519 audit key (NAME.sign.secret) */
     char     data_key_file[MPCD_PATH_MAX];    /* the datasets' data key; "" = state_dir/data.key */
+    char     contributor_token_key_file[MPCD_PATH_MAX];   /* "" = no contribution collections */
 
     /* [limits] */
     int64_t  max_gates;
@@ -143,6 +145,11 @@ typedef struct {
     int64_t  max_held_results;
     int64_t  max_held_results_per_client;
     int64_t  max_requests_in_flight;
+    int64_t  contrib_window_ms;     /* contribution collections (docs/contributions.md) */
+    int64_t  contrib_max_count;
+    int64_t  contrib_max_pending;
+    int64_t  contrib_batch_ms;
+    int64_t  contrib_pending_ms;
 
     /* [policy] */
     int      allow_any_program;

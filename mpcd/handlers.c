@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "approve.h"
+#include "contrib.h"
+#include "contrib_daemon.h"
 #include "budget.h"
 #include "dp.h"
 #include "dshandlers.h"
@@ -179,6 +181,13 @@ static void s_submit(const mpcd_config *cfg, mpcd_jobs *jobs, const mpcd_client_
         s_error(cfg, rep, hex, MPC_ERR_UNSUPPORTED, "%s", err);
         goto out;
     }
+    /* Contributor inputs (docs/contributions.md) are given by the daemons from their
+     * collections (contrib_daemon.c); a daemon without a token key serves none. */
+    int crc = mpcd_contrib_check(c, 0, err, sizeof err);
+    if (crc) {
+        s_error(cfg, rep, hex, crc, "%s", err);
+        goto out;
+    }
     if (req->n_bind != c->n_parties) {
         s_error(cfg, rep, hex, MPC_ERR_INVALID, "the binding names %u daemons but the program has %u parties",
                 (unsigned)req->n_bind, (unsigned)c->n_parties);
@@ -263,6 +272,12 @@ static void s_submit(const mpcd_config *cfg, mpcd_jobs *jobs, const mpcd_client_
     }
     mpcd_jobs_lock(jobs);
     mpcd_job *added = mpcd_jobs_find(jobs, req->job);
+    if (added && mpcd_contrib_open(cfg, added, mpc_now_ms(), req->collect_ms, req->collect_count) != 0) {
+        mpcd_job_fail(added, "out of memory for its contribution collections");
+        mpcd_jobs_unlock(jobs);
+        s_error(cfg, rep, hex, MPC_ERR_NOMEM, "out of memory for the contribution collections");
+        goto out;
+    }
     if (added) {
         added->rule_rows = rule.min_rows;
         added->rule_contrib = rule.min_contributors;
@@ -310,6 +325,10 @@ static void s_input(const mpcd_config *cfg, mpcd_jobs *jobs, const mpcd_client_c
         if (!strcmp(c->inputs[k].name, req->name)) break;
     if (k == c->n_inputs) {
         s_error(cfg, rep, hex, MPC_ERR_NOTFOUND, "the program has no input '%s'", req->name);
+        goto out;
+    }
+    if (mpc_contrib_input_of(req->name)) {   /* the daemons give it (docs/contributions.md) */
+        s_error(cfg, rep, hex, MPC_ERR_DENIED, "input '%s' is a contributor input: no client gives it", req->name);
         goto out;
     }
     uint32_t owner = job->binding[c->inputs[k].party];

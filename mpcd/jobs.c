@@ -3,6 +3,8 @@
  * expire) by the same number; the worker takes jobs from the head. */
 #include "jobs.h"
 
+#include "contrib_daemon.h"
+
 #include "budget.h"
 
 #include <errno.h>
@@ -77,6 +79,7 @@ static void s_wipe_outputs(mpcd_job *job)
 
 void mpcd_job_wipe_inputs(mpcd_job *job)
 {
+    mpcd_contrib_free(job);
     if (!job->inputs) return;
     for (uint32_t k = 0; k < job->circ->n_inputs; k++) {
         mpcd_job_input *in = &job->inputs[k];

@@ -105,6 +105,9 @@ typedef struct mpcd_job {
     char             *audit_stmt;
     mpcd_audit_cosig *audit_cs;
     uint32_t          audit_n_cs;
+    /* Contribution collections (mpcd/contrib_daemon.c), or NULL: the job's collector state,
+     * under the lock; freed (wiped) with its inputs. */
+    struct mpcd_coll_job *coll;
     struct mpcd_job *next;
 } mpcd_job;
 

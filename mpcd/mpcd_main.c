@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "contrib_daemon.h"
 #include "aeshash.h"
 #include "audit_cmd.h"
 #include "budget_cmd.h"
@@ -78,6 +79,8 @@ static void s_usage(FILE *f)
             "       mpcd audit verify|show ...    check or print a party's audit log (mpcd audit --help)\n"
             "       mpcd budget --config FILE     the party's privacy budgets: spent and left (mpcd budget --help)\n"
             "       mpcd config-doc               print the configuration reference (configs/README.md)\n"
+            "       mpcd contributor-token newkey FILE | make KEYFILE [N]\n"
+            "                                     a contributor token key; N tokens (docs/contributions.md)\n"
             "       mpcd --version | --help\n"
             "\n"
             "options:\n"
@@ -166,6 +169,7 @@ int main(int argc, char **argv)
     if (argc >= 2 && !strcmp(argv[1], "keygen")) return s_keygen(argc, argv);
     if (argc >= 2 && !strcmp(argv[1], "audit")) return mpcd_audit_main(argc, argv);
     if (argc >= 2 && !strcmp(argv[1], "budget")) return mpcd_budget_main(argc, argv);
+    if (argc >= 2 && !strcmp(argv[1], "contributor-token")) return mpcd_contrib_token_main(argc, argv);
     if (argc >= 2 && !strcmp(argv[1], "config-doc")) {
         mpcd_config_write_doc(stdout);
         return 0;

@@ -22,6 +22,7 @@
 #include "notify.h"
 #include "transport_zmq.h"
 #include "worker.h"
+#include "contrib_daemon.h"
 
 struct mpcd_server {
     mpcd_config      cfg;
@@ -35,6 +36,7 @@ struct mpcd_server {
     mpcd_ledger     *ledger;           /* the privacy budget ledger (state_dir set), or NULL */
     mpcd_ds_store   *datasets;         /* the stored datasets' shares (state_dir set), or NULL */
     mpcd_worker      worker;
+    mpcd_collector   collector;        /* contribution collections (contrib_daemon.h) */
     pthread_t        worker_thread;
     int              worker_running;
     atomic_int       stop_worker;      /* set by the main thread, read by the worker */
@@ -319,6 +321,26 @@ int mpcd_server_new(mpcd_server **out, const mpcd_config *cfg, char *err, size_t
         goto fail;
     }
     s->worker_running = 1;
+    if (!dealer && cfg->contributor_token_key_file[0]) {   /* contribution collections */
+        if (mpcd_contrib_key_load(cfg->contributor_token_key_file, err, errlen) != 0) {
+            rc = MPC_ERR_CONFIG;
+            goto fail;
+        }
+        mpcd_collector *x = &s->collector;
+        x->mesh = s->mesh;
+        x->jobs = s->jobs;
+        x->self = cfg->self;
+        x->n_parties = cfg->n_parties;
+        x->batch_ms = (uint64_t)cfg->contrib_batch_ms;
+        x->peer_timeout_ms = (uint64_t)cfg->peer_timeout_ms;
+        for (uint32_t i = 0; i < cfg->n_parties; i++) snprintf(x->names[i], sizeof x->names[i], "%s", cfg->parties[i].name);
+        if (mpcd_collector_start(x) != 0) {
+            snprintf(err, errlen, "cannot start the contribution collector");
+            rc = MPC_ERR_NOMEM;
+            goto fail;
+        }
+        mpcd_info(NULL, "contribution collections served (token key %s)", cfg->contributor_token_key_file);
+    }
     if (cfg->metrics_endpoint[0] && (rc = s_start_metrics(s, err, errlen)) != 0) goto fail;
     mpcd_info(NULL, "%s %s listening: peers on %s%s%s, %u parties%s", dealer ? "dealer" : "party", cfg->name,
               mpc_transport_zmq_endpoint(s->mesh), dealer ? "" : ", clients on ",
@@ -475,6 +497,8 @@ void mpcd_server_destroy(mpcd_server **sp)
         mpcd_jobs_unlock(s->jobs);
     }
     if (s->worker_running) pthread_join(s->worker_thread, NULL);
+    mpcd_collector_stop(&s->collector);
+    mpcd_contrib_key_free();
     mpcd_clientsock_destroy(&s->clients);
     /* The pool's OT source holds a view of the mesh (it forgets its streams on destroy): the
      * pool goes before the mesh. */

@@ -455,10 +455,11 @@ static int s_execute(mpcd_worker *w, mpcd_job *job, mpc_transport *view, const r
     for (uint32_t k = 0; k < c->n_inputs; k++) {
         const mpcd_job_input *ji = &job->inputs[k];
         in[k].mode = ji->mode;
-        in[k].values = ji->mode == MPC_IN_STORED ? stored[k] : ji->share;
+        /* STORED: a dataset's share loaded now, or a contribution collection's (its share is here) */
+        in[k].values = ji->mode == MPC_IN_STORED && !ji->share ? stored[k] : ji->share;
         in[k].len = c->inputs[k].len;
         in[k].seed = ji->seed;
-        if (ji->mode == MPC_IN_STORED && !stored[k]) {
+        if (ji->mode == MPC_IN_STORED && !in[k].values) {
             rc = MPC_ERR_INPUT;
             snprintf(reason, rlen, "input '%s': its dataset does not give it", c->inputs[k].name);
             s_abort_parties(view, r, me, rc);

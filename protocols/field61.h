@@ -13,6 +13,9 @@
 
 #include <stdint.h>
 
+#include "mpc_err.h"
+#include "prg.h"
+
 #define MPC_F61_P        UINT64_C(0x1FFFFFF900000001)
 /* The largest magnitude a signed value may have to be encoded: (p - 1) / 2. */
 #define MPC_F61_HALF     ((MPC_F61_P - 1) / 2)
@@ -112,6 +115,27 @@ static inline int64_t mpc_f61_to_signed(uint64_t v)
 static inline int mpc_f61_from_ring(uint64_t ring, uint64_t *out)
 {
     return mpc_f61_from_signed((int64_t)ring, out);
+}
+
+/* out[0..n-1] = uniform elements drawn from the PRG stream (seed, stream) from position 0:
+ * each word's low 61 bits, skipped while >= p (probability about 2^-26 per word), so the
+ * elements are exactly uniform.  What a daemon given a seed for a contribution expands
+ * (docs/contributions.md, "Sharing").  0, or MPC_ERR_INVALID from the PRG. */
+static inline int mpc_f61_expand(uint64_t *out, uint64_t n, const uint8_t seed[MPC_PRG_SEEDBYTES], uint64_t stream)
+{
+    uint64_t buf[64], pos = 0, k = 0;
+    while (k < n) {
+        uint64_t want = n - k + 1;   /* rejections are rare: one extra word per chunk */
+        if (want > 64) want = 64;
+        int rc = mpc_prg_expand(buf, want, seed, stream, pos);
+        if (rc != 0) return rc;
+        pos += want;
+        for (uint64_t i = 0; i < want && k < n; i++) {
+            uint64_t v = buf[i] & ((UINT64_C(1) << 61) - 1);
+            if (v < MPC_F61_P) out[k++] = v;
+        }
+    }
+    return 0;
 }
 
 #endif

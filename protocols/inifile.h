@@ -20,7 +20,7 @@
 #include <stdio.h>
 
 #define MPC_INI_PATH_MAX     512
-#define MPC_INI_MAX_KEYS     64    /* rows in one table */
+#define MPC_INI_MAX_KEYS     80    /* rows in one table */
 #define MPC_INI_MAX_SECTIONS 8     /* section kinds in one table */
 #define MPC_INI_MAX_NAMED    128   /* named sections in one file */
 

@@ -31,6 +31,7 @@ enum {
     MPC_PRG_D_INZERO = 12,   /* pairwise zero-sharing re-randomizing a stored input; index = input */
     MPC_PRG_D_OSN = 13,      /* an OSN run's wire masks (protocols/osn.c); index = boundary */
     MPC_PRG_D_JOIN = 14,     /* the private join's indicator sharing and shuffles (join.c) */
+    MPC_PRG_D_CONTRIB = 15,  /* a contributor's compressed share in the field (docs/contributions.md); index 0 */
 };
 #define MPC_PRG_STREAM(domain, index) \
     (((uint64_t)(domain) << 56) | ((uint64_t)(index) & 0x00ffffffffffffffull))

@@ -14,6 +14,7 @@
 #include "compile.h"
 #include "pushdown.h"
 #include "codegen.h"
+#include "contrib.h"
 #include "eval.h"
 #include "value.h"
 
@@ -855,6 +856,27 @@ START_TEST(test_language_examples_compile)
 }
 END_TEST
 
+/* The value of a contributor input's circuit input for contributions "v, v | v, v | ..."
+ * (field sums, then the count), as mpcc --eval computes it from a file. */
+static void s_contrib_sums(const mpc_contrib_decl *cd, unsigned frac, const char *text, uint64_t **out)
+{
+    const uint64_t P = UINT64_C(0x1FFFFFF900000001);
+    uint64_t *v = calloc(cd->len + 1, sizeof *v), *row = calloc(cd->len, sizeof *row);
+    ck_assert(v && row);
+    char err[256];
+    for (const char *p = text;;) {
+        const char *bar = strchr(p, '|');
+        size_t n = bar ? (size_t)(bar - p) : strlen(p);
+        ck_assert_msg(mpc_contrib_parse(cd, frac, p, n, row, err, sizeof err) == 0, "%s", err);
+        for (uint64_t e = 0; e < cd->len; e++) v[e] = (v[e] + row[e]) % P;
+        v[cd->len]++;
+        if (!bar) break;
+        p = bar + 1;
+    }
+    free(row);
+    *out = v;
+}
+
 /* Compiles (optimised, as mpcc does; with owner-local pushdown when `pushdown`, the declared
  * inputs run through the local parts), evaluates on the `in:` lines ("name = v, v") and
  * compares each output, formatted as mpcc --eval prints it, with the `out:` lines. */
@@ -878,6 +900,15 @@ static void s_eval_doc_pd(const s_doc_example *ex, int k, int pushdown)
         uint32_t j;
         for (j = 0; j < nd; j++)
             if (strlen(decl[j].name) == nl && strncmp(decl[j].name, ex->in[i], nl) == 0) break;
+        char cname[MPC_NAME_MAX];
+        snprintf(cname, sizeof cname, "%.*s", (int)nl, ex->in[i]);
+        const mpc_contrib_decl *cd = mpc_circ_contrib(c, cname);
+        if (j == nd && cd) {   /* contributions "v, v | v, v | ...", one per '|'-separated part */
+            for (j = 0; j < nd && strcmp(decl[j].name, cd->input) != 0; j++) {}
+            ck_assert_uint_lt(j, nd);
+            s_contrib_sums(cd, c->frac_bits, eq + 3, &vals[j]);
+            continue;
+        }
         ck_assert_msg(j < nd, "example %d: no input %s", k, ex->in[i]);
         uint64_t n = 0;
         ck_assert_msg(mpc_values_load((mpc_type)decl[j].type, c->frac_bits, eq + 3, &vals[j], &n, err,

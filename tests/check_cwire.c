@@ -124,6 +124,52 @@ START_TEST(test_requests_round_trip)
 }
 END_TEST
 
+/* SUBMIT's optional collection options (docs/contributions.md): sent as two more fields only
+ * when set, round-tripped, and out-of-range values refused by both sides. */
+START_TEST(test_submit_collection_options)
+{
+    mpc_cwire_req q = s_submit(), out;
+    uint8_t *b0 = NULL, *b1 = NULL;
+    size_t l0 = 0, l1 = 0;
+    ck_assert_int_eq(mpc_cwire_req_encode(&q, &b0, &l0), 0);
+    ck_assert_uint_eq(b0[0], 0x96);   /* fixarray of 6: a daemon of before understands it */
+    q.collect_ms = 1500;
+    q.collect_count = MPC_CWIRE_MAX_COLLECT_COUNT;
+    ck_assert_int_eq(mpc_cwire_req_encode(&q, &b1, &l1), 0);
+    ck_assert_uint_eq(b1[0], 0x98);
+    ck_assert_int_eq(mpc_cwire_req_decode(b1, l1, 0, 0, &out, s_err, sizeof s_err), 0);
+    ck_assert_uint_eq(out.collect_ms, 1500);
+    ck_assert_uint_eq(out.collect_count, MPC_CWIRE_MAX_COLLECT_COUNT);
+    ck_assert_int_eq(mpc_cwire_req_decode(b0, l0, 0, 0, &out, s_err, sizeof s_err), 0);
+    ck_assert_uint_eq(out.collect_ms, 0);
+    ck_assert_uint_eq(out.collect_count, 0);
+    free(b0);
+    free(b1);
+    uint8_t *b = NULL;
+    size_t l = 0;
+    q.collect_count = MPC_CWIRE_MAX_COLLECT_COUNT + 1;
+    ck_assert_int_eq(mpc_cwire_req_encode(&q, &b, &l), MPC_ERR_INVALID);
+    q.collect_count = 0;
+    q.collect_ms = MPC_CWIRE_MAX_COLLECT_MS + 1;
+    ck_assert_int_eq(mpc_cwire_req_encode(&q, &b, &l), MPC_ERR_INVALID);
+    /* by hand: 7 fields, and an 8th out of range */
+    for (int bad = 0; bad < 2; bad++) {
+        raw w;
+        raw_init(&w);
+        msgpack_pack_array(&w.pk, bad ? 8 : 7);
+        msgpack_pack_uint64(&w.pk, 1); msgpack_pack_uint64(&w.pk, MPC_CW_SUBMIT); msgpack_pack_uint64(&w.pk, 1);
+        raw_bin(&w, s_job, 16);
+        msgpack_pack_array(&w.pk, 1);
+        raw_str(&w, "a");
+        raw_bin(&w, s_job, 16);
+        msgpack_pack_uint64(&w.pk, 5);
+        if (bad) msgpack_pack_uint64(&w.pk, MPC_CWIRE_MAX_COLLECT_COUNT + 1);
+        ck_assert_int_eq(req_dec(&w, 0, 0), MPC_ERR_PROTOCOL);
+        msgpack_sbuffer_destroy(&w.sb);
+    }
+}
+END_TEST
+
 /* Withheld elements go only with a ready result no longer than MPC_CWIRE_WITHHELD_MAX. */
 START_TEST(test_withheld_rules)
 {
@@ -660,6 +706,7 @@ Suite *mpc_test_suite(void)
     Suite *s = suite_create("cwire");
     TCase *tc = tcase_create("codec");
     tcase_add_test(tc, test_requests_round_trip);
+    tcase_add_test(tc, test_submit_collection_options);
     tcase_add_test(tc, test_replies_round_trip);
     tcase_add_test(tc, test_withheld_rules);
     tcase_add_test(tc, test_wrong_arity_refused);

@@ -16,6 +16,7 @@
 #include "fuzz/fuzz_config.c"
 #include "fuzz/fuzz_csv.c"
 #include "fuzz/fuzz_cwire_rep.c"
+#include "fuzz/fuzz_ctwire_req.c"
 #include "fuzz/fuzz_cwire_req.c"
 #include "fuzz/fuzz_wire.c"
 #include "mpc_err.h"
@@ -96,6 +97,17 @@ static int s_valid_req(const uint8_t *b, size_t n)
     return mpc_cwire_req_decode(h, hl, np, pl, &r, err, sizeof err) == 0;
 }
 
+/* A contribution seed (bad_* files are refusals: not counted as seeds) decodes. */
+static int s_valid_ct(const uint8_t *b, size_t n)
+{
+    const uint8_t *h;
+    size_t hl, np, pl;
+    mpc_fuzz_cwire_split(b, n, &h, &hl, &np, &pl);
+    mpc_ct_req r;
+    char err[256];
+    return mpc_ct_req_decode(h, hl, np, pl, &r, err, sizeof err) == 0;
+}
+
 static int s_valid_rep(const uint8_t *b, size_t n)
 {
     const uint8_t *h;
@@ -168,6 +180,7 @@ static int s_valid_compile(const uint8_t *b, size_t n)
 REPLAY_TEST(test_corpus_wire, "wire", mpc_fuzz_wire, s_valid_wire, 8)
 REPLAY_TEST(test_corpus_cwire_req, "cwire_req", mpc_fuzz_cwire_req, s_valid_req, 6)
 REPLAY_TEST(test_corpus_cwire_rep, "cwire_rep", mpc_fuzz_cwire_rep, s_valid_rep, 6)
+REPLAY_TEST(test_corpus_ctwire_req, "ctwire_req", mpc_fuzz_ctwire_req, s_valid_ct, 4)
 REPLAY_TEST(test_corpus_circ, "circ", mpc_fuzz_circ, s_valid_circ, 4)
 REPLAY_TEST(test_corpus_config, "config", mpc_fuzz_config, s_valid_config, 2)
 REPLAY_TEST(test_corpus_csv, "csv", mpc_fuzz_csv, s_valid_csv, 5)
@@ -235,6 +248,7 @@ Suite *mpc_test_suite(void)
     tcase_add_test(tc, test_corpus_wire);
     tcase_add_test(tc, test_corpus_cwire_req);
     tcase_add_test(tc, test_corpus_cwire_rep);
+    tcase_add_test(tc, test_corpus_ctwire_req);
     tcase_add_test(tc, test_corpus_circ);
     tcase_add_test(tc, test_corpus_config);
     tcase_add_test(tc, test_corpus_csv);

@@ -194,6 +194,8 @@ def _declare(lib):
         "mpc_job_set_binding": (I, [P, P, S]),
         "mpc_job_submit": (I, [P, P, ctypes.c_uint]),
         "mpc_job_attach": (I, [P, P, S]),
+        "mpc_job_contribute": (I, [P, P, S, S, S]),
+        "mpc_job_set_collection": (I, [P, P, U64, U64]),
         "mpc_job_is_live": (I, [P]),
         "mpc_job_input_staged": (I, [P, SZ]),
         "mpc_job_free": (None, [PP]),
@@ -380,6 +382,28 @@ class Job:
         """Joins job `job_id` (submitted by someone else) after every daemon confirms it runs
         this very program; then sends the staged inputs."""
         self._client._check(self._client._lib.mpc_job_attach(self._client._c, self._handle(), _b(job_id)))
+        return self
+
+    def collection(self, window_ms=0, max_count=0):
+        """Before submit: the job's contribution collections close after window_ms or at
+        max_count contributions (0: the daemons' defaults, which are also the most they grant)."""
+        self._client._check(self._client._lib.mpc_job_set_collection(self._client._c, self._handle(), window_ms,
+                                                                     max_count))
+        return self
+
+    def contribute(self, name, values, token):
+        """Sends one contribution to the collection `name` of the attached job (`input name:
+        T[D] from contributors in LO..HI`; docs/contributions.md): D values (a list/tuple or a
+        text list), each checked against the validity range, shared in the field among the job's
+        daemons.  token: this contributor's token (96 hex digits, `mpcd contributor-token`).
+        Raises MPCError (MPC_ERR_STATE for a duplicate or a closed collection, MPC_ERR_DENIED
+        for a bad token, MPC_ERR_LIMIT when the daemons hold too many pending: retry)."""
+        if isinstance(values, (list, tuple)):
+            spec = ", ".join(_value_text(v) for v in values)
+        else:
+            spec = str(values)
+        self._client._check(self._client._lib.mpc_job_contribute(self._client._c, self._handle(), _b(name), _b(spec),
+                                                                 _b(token)))
         return self
 
     def cancel(self):

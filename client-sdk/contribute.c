@@ -1,0 +1,149 @@
+/* contribute.c — a contributor's client (docs/contributions.md): one contribution to a
+ * job's collection, checked against the program's declaration, shared in the field among
+ * the job's daemons and sent to each (client-sdk/ctwire.h). */
+#include <errno.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "client_int.h"
+#include "clock.h"
+#include "contrib.h"
+#include "ctwire.h"
+#include "mpc_err.h"
+
+static int s_sockopt(void *s, int opt, int v) { return zmq_setsockopt(s, opt, &v, sizeof v); }
+
+/* The reply to rid from daemon d: 0 (CONTRIBUTE_OK) or the daemon's error. */
+static int s_reply(mpc_client *c, uint32_t d, uint64_t rid, int64_t deadline)
+{
+    const char *dn = mpc_client_dname(c, d);
+    for (;;) {
+        int64_t left = deadline - (int64_t)mpc_now_ms();
+        s_sockopt(c->sock[d], ZMQ_RCVTIMEO, (int)(left < 0 ? 0 : left > INT32_MAX ? INT32_MAX : left));
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        if (zmq_msg_recv(&m, c->sock[d], 0) < 0) {
+            int e = errno;
+            zmq_msg_close(&m);
+            if (e == EINTR && !mpc_client_interrupted(c)) continue;
+            return mpc_client_seterr(c, e == EAGAIN ? MPC_ERR_TIMEOUT : MPC_ERR_IO, "daemon %s: %s", dn,
+                                     e == EAGAIN ? mpc_client_why_silent(c, d) : zmq_strerror(e));
+        }
+        int more = zmq_msg_more(&m);
+        while (more) {   /* a reply has one frame: drop anything after it */
+            zmq_msg_t x;
+            zmq_msg_init(&x);
+            if (zmq_msg_recv(&x, c->sock[d], 0) < 0) more = 0;
+            else more = zmq_msg_more(&x);
+            zmq_msg_close(&x);
+        }
+        char err[256];
+        uint64_t r_rid = 0, pending = 0;
+        const uint8_t *h = zmq_msg_data(&m);
+        size_t hl = zmq_msg_size(&m);
+        if (mpc_ct_rep_decode(h, hl, 0, &r_rid, &pending, err, sizeof err) == 0) {
+            zmq_msg_close(&m);
+            if (r_rid != rid) continue;
+            return 0;
+        }
+        mpc_cwire_rep e;
+        int er = mpc_cwire_rep_decode(h, hl, 0, 0, &e, err, sizeof err);
+        zmq_msg_close(&m);
+        if (er == 0 && e.rid != rid) continue;
+        if (er == 0 && e.type == MPC_CW_ERROR) {
+            if (!strncmp(e.msg, "party ", 6)) return mpc_client_seterr(c, e.code, "%s", e.msg);
+            return mpc_client_seterr(c, e.code, "daemon %s: %s", dn, e.msg);
+        }
+        return mpc_client_seterr(c, MPC_ERR_PROTOCOL, "daemon %s: bad reply: %s", dn, err);
+    }
+}
+
+static int s_send(mpc_client *c, uint32_t d, const mpc_ct_req *q, const void *payload, size_t plen, int64_t deadline)
+{
+    uint8_t *hdr = NULL;
+    size_t hlen = 0;
+    if (mpc_ct_req_encode(q, &hdr, &hlen) != 0)
+        return mpc_client_seterr(c, MPC_ERR_INVALID, "daemon %s: cannot encode the contribution", mpc_client_dname(c, d));
+    int64_t left = deadline - (int64_t)mpc_now_ms();
+    s_sockopt(c->sock[d], ZMQ_SNDTIMEO, (int)(left < 0 ? 0 : left > INT32_MAX ? INT32_MAX : left));
+    int rc = zmq_send(c->sock[d], hdr, hlen, ZMQ_SNDMORE);
+    free(hdr);
+    if (rc >= 0) rc = zmq_send(c->sock[d], payload, plen, 0);
+    if (rc < 0)
+        return mpc_client_seterr(c, MPC_ERR_IO, "daemon %s: %s", mpc_client_dname(c, d),
+                                 errno == EAGAIN ? "unreachable" : zmq_strerror(errno));
+    return 0;
+}
+
+int mpc_job_contribute(mpc_client *c, mpc_job *j, const char *input, const char *values, const char *token_hex)
+{
+    c->errmsg[0] = 0;
+    if (!j->live) return mpc_client_seterr(c, MPC_ERR_STATE, "attach the job first (mpc_job_attach)");
+    const mpc_contrib_decl *cd = input ? mpc_circ_contrib(j->circ, input) : NULL;
+    if (!cd)
+        return mpc_client_seterr(c, MPC_ERR_NOTFOUND, "%sthe program (compiled from source) has no contributor input "
+                                 "'%.64s'", j->where, input ? input : "");
+    mpc_ct_req q;
+    memset(&q, 0, sizeof q);
+    size_t got = 0;
+    if (!token_hex || strlen(token_hex) != 2 * MPC_CT_TOKEN_BYTES ||
+        sodium_hex2bin(q.token, sizeof q.token, token_hex, strlen(token_hex), NULL, &got, NULL) != 0 ||
+        got != sizeof q.token)
+        return mpc_client_seterr(c, MPC_ERR_INVALID, "a contributor token is %d hex digits", 2 * MPC_CT_TOKEN_BYTES);
+    uint32_t k = j->k;
+    uint64_t len = cd->len;
+    uint64_t *x = sodium_malloc(len * 8), *last = sodium_malloc(len * 8);
+    uint8_t *seeds = sodium_malloc((size_t)(k - 1) * MPC_CWIRE_SEED_BYTES);
+    int r = 0;
+    char err[256];
+    if (!x || !last || !seeds) r = mpc_client_seterr(c, MPC_ERR_NOMEM, "out of memory");
+    else if (mpc_contrib_parse(cd, j->circ->frac_bits, values, strlen(values), x, err, sizeof err) != 0)
+        r = mpc_client_seterr(c, MPC_ERR_INPUT, "%scontribution to '%s': %s", j->where, cd->name, err);
+    else if ((r = mpc_ct_share(x, len, k, seeds, last)) != 0)
+        r = mpc_client_seterr(c, r, "cannot share the contribution");
+    if (!r) {
+        randombytes_buf(q.nonce, sizeof q.nonce);
+        memcpy(q.job, j->id, sizeof q.job);
+        snprintf(q.name, sizeof q.name, "%s", cd->name);
+        q.count = len;
+        int64_t deadline = (int64_t)mpc_now_ms() + c->cfg.timeout_ms;
+        uint64_t rid[MPC_MAX_PARTIES];
+        int sent[MPC_MAX_PARTIES] = {0};
+        for (uint32_t p = 0; p < k && !r; p++) {
+            uint32_t d = j->daemon_of[p];
+            q.rid = rid[p] = c->next_rid++;
+            q.mode = p + 1 < k ? MPC_CW_SEED : MPC_CW_EXPLICIT;
+            r = p + 1 < k ? s_send(c, d, &q, seeds + (size_t)p * MPC_CWIRE_SEED_BYTES, MPC_CWIRE_SEED_BYTES, deadline)
+                          : s_send(c, d, &q, last, len * 8, deadline);
+            sent[p] = !r;
+        }
+        for (uint32_t p = 0; p < k; p++) {
+            if (!sent[p]) continue;
+            char keep[S_ERRMSG_MAX];
+            snprintf(keep, sizeof keep, "%s", c->errmsg);
+            int rr = s_reply(c, j->daemon_of[p], rid[p], deadline);
+            if (rr && !r) r = rr;
+            else if (r) snprintf(c->errmsg, sizeof c->errmsg, "%s", keep);
+        }
+    }
+    if (x) sodium_free(x);
+    if (last) sodium_free(last);
+    if (seeds) sodium_free(seeds);
+    return r;
+}
+
+int mpc_job_set_collection(mpc_client *c, mpc_job *j, uint64_t window_ms, uint64_t max_count)
+{
+    c->errmsg[0] = 0;
+    if (j->live) return mpc_client_seterr(c, MPC_ERR_STATE, "%sis already submitted", j->where);
+    if (window_ms > MPC_CWIRE_MAX_COLLECT_MS || max_count > MPC_CWIRE_MAX_COLLECT_COUNT)
+        return mpc_client_seterr(c, MPC_ERR_INVALID, "a collection window is at most %llu ms and its count at most %llu",
+                                 (unsigned long long)MPC_CWIRE_MAX_COLLECT_MS,
+                                 (unsigned long long)MPC_CWIRE_MAX_COLLECT_COUNT);
+    j->collect_ms = window_ms;
+    j->collect_count = max_count;
+    return 0;
+}

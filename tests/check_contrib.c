@@ -1,0 +1,256 @@
+/* check_contrib.c — contributor inputs (circuits/contrib.h): compile errors; the reading of
+ * contributions; and the conversion from the field to the ring, in the clear (mpc_eval on the
+ * unreduced sum t = Σ a_i < n·p) and under MPC (the engine with each party's field sums as a
+ * STORED share, as the daemons give them), for 2, 3 and 4 parties, with sums that wrap past
+ * p and 2p and negative results. */
+#include <check.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "compile.h"
+#include "contrib.h"
+#include "enginetest.h"
+#include "eval.h"
+#include "field61.h"
+#include "runner.h"
+#include "value.h"
+
+#define D 17
+
+static mpc_circuit *s_compile(const char *src)
+{
+    mpc_circuit *c = NULL;
+    mpc_diag d;
+    int rc = mpc_compile(src, strlen(src), "t.mpc", NULL, 0, &c, &d);
+    char msg[512] = "";
+    if (rc != 0) mpc_diag_format(&d, mpc_diag_first_error(&d), msg, sizeof msg);
+    mpc_diag_free(&d);
+    ck_assert_msg(rc == 0, "%s", msg);
+    return c;
+}
+
+static void s_compile_fails(const char *src, const char *want)
+{
+    mpc_circuit *c = NULL;
+    mpc_diag d;
+    ck_assert_int_ne(mpc_compile(src, strlen(src), "t.mpc", NULL, 0, &c, &d), 0);
+    char msg[512];
+    mpc_diag_format(&d, mpc_diag_first_error(&d), msg, sizeof msg);
+    ck_assert_msg(strstr(msg, want) != NULL, "want '%s' in: %s", want, msg);
+    mpc_diag_free(&d);
+}
+
+START_TEST(test_compile_errors)
+{
+    s_compile_fails("party a, b\ninput g: bool[3] from contributors\noutput n = count(g) to a\n", "int or fix");
+    s_compile_fails("party a, b\ninput g: fix[3] from contributors\noutput n = count(g) to a\n", "validity range");
+    s_compile_fails("party a, b, c, d, e\ninput g: int[3] from contributors in 0..1\noutput n = count(g) to a\n",
+                    "2 to 4 parties");
+    s_compile_fails("party a, b\ninput g: int[3] from contributors in 0..1\noutput n = g to a\n",
+                    "use count(g), sum(g) or mean(g)");
+    s_compile_fails("party a, b\ninput g: int[3] from contributors in 0..1\noutput n = max(g) to a\n",
+                    "not max(g)");
+    s_compile_fails("party a, contributors\ninput x: int from a\noutput y = x to a\n", "cannot name a party");
+    s_compile_fails("party a, b\ninput g: int[3] from contributors in 0..1\ninput g: int from a\noutput n = count(g) to a\n",
+                    "already defined");
+    s_compile_fails("party a, b\ninput g: int[3] from contributors in 0..4611686018427387904\noutput n = count(g) to a\n",
+                    "too wide");
+}
+END_TEST
+
+START_TEST(test_decl_and_parse)
+{
+    mpc_circuit *c = s_compile("party a, b, c\nprecision 8\ninput g: fix[3] from contributors in -2..1.5\n"
+                               "output s = sum(g) to a\n");
+    const mpc_contrib_decl *d = mpc_circ_contrib(c, "g");
+    ck_assert_ptr_nonnull(d);
+    ck_assert_ptr_eq(mpc_circ_contrib(c, "g-contrib"), d);
+    ck_assert_ptr_null(mpc_circ_contrib(c, "s"));
+    ck_assert_str_eq(d->input, "g-contrib");
+    ck_assert_int_eq(d->type, MPC_T_FIX);
+    ck_assert_uint_eq(d->len, 3);
+    ck_assert_int_eq(d->lo, -512);
+    ck_assert_int_eq(d->hi, 384);
+    ck_assert_uint_eq(d->max_count, MPC_CONTRIB_MAX_COUNT);
+    ck_assert_uint_eq(c->n_inputs, 1);
+    ck_assert_str_eq(c->inputs[0].name, "g-contrib");
+    ck_assert_uint_eq(c->inputs[0].len, 4);
+    ck_assert(mpc_contrib_input_of("g-contrib"));
+    ck_assert(!mpc_contrib_input_of("g"));
+    ck_assert(!mpc_contrib_input_of("-contrib"));
+    uint64_t e[3];
+    char err[256];
+    ck_assert_int_eq(mpc_contrib_parse(d, 8, "1.5, -2 0", 9, e, err, sizeof err), 0);
+    ck_assert_uint_eq(e[0], 384);
+    ck_assert_uint_eq(e[1], MPC_F61_P - 512);
+    ck_assert_uint_eq(e[2], 0);
+    ck_assert_int_eq(mpc_contrib_parse(d, 8, "1, 1", 4, e, err, sizeof err), -1);
+    ck_assert_ptr_nonnull(strstr(err, "2 values"));
+    ck_assert_int_eq(mpc_contrib_parse(d, 8, "1, 1, 1, 1", 10, e, err, sizeof err), -1);
+    ck_assert_ptr_nonnull(strstr(err, "more than 3"));
+    ck_assert_int_eq(mpc_contrib_parse(d, 8, "1, 1.75, 1", 10, e, err, sizeof err), -1);
+    ck_assert_ptr_nonnull(strstr(err, "value 2 is outside"));
+    ck_assert_ptr_null(strstr(err, "1.75"));   /* never quotes the value */
+    ck_assert_int_eq(mpc_contrib_parse(d, 8, "1, x, 1", 7, e, err, sizeof err), -1);
+    ck_assert_ptr_nonnull(strstr(err, "value 2 is not a fix"));
+    /* an int range wide enough to bound the count */
+    mpc_circuit *c2 = s_compile("party a, b\ninput k: int from contributors in -1000000000000..5\n"
+                                "output s = sum(k) to a\n");
+    ck_assert_uint_eq(mpc_circ_contrib(c2, "k")->max_count, (uint32_t)((MPC_F61_HALF - 1) / 1000000000000ull));
+    mpc_circ_destroy(&c2);
+    mpc_circ_destroy(&c);
+}
+END_TEST
+
+START_TEST(test_load_file)
+{
+    mpc_circuit *c = s_compile("party a, b\ninput g: int[2] from contributors in -3..3\noutput s = sum(g) to a\n");
+    const mpc_contrib_decl *d = mpc_circ_contrib(c, "g");
+    char path[] = "/tmp/check_contrib_XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    FILE *f = fdopen(fd, "w");
+    fputs("\xEF\xBB\xBFx,y\n1,2\n\n-3 3\r\n2,-1\n", f);
+    fclose(f);
+    uint64_t out[3];
+    char err[256];
+    ck_assert_msg(mpc_contrib_load(d, 16, path, out, err, sizeof err) == 0, "%s", err);
+    ck_assert_uint_eq(out[0], 0);
+    ck_assert_uint_eq(out[1], 4);
+    ck_assert_uint_eq(out[2], 3);
+    f = fopen(path, "w");
+    fputs("1,2\n1,2,3\n", f);
+    fclose(f);
+    ck_assert_int_eq(mpc_contrib_load(d, 16, path, out, err, sizeof err), -1);
+    char want[300];
+    snprintf(want, sizeof want, "%s:2: error: more than 2 values", path);
+    ck_assert_msg(strstr(err, want) == err, "%s", err);
+    unlink(path);
+    mpc_circ_destroy(&c);
+}
+END_TEST
+
+/* Contributions x[c][e] in lo..hi (ring encoding), each shared mod p among n parties;
+ * acc[p][e] is party p's field sum, acc[p][D] the count's share. */
+static void s_collect(uint32_t n, uint64_t cnt, int64_t lo, int64_t hi, int64_t *plain, uint64_t acc[4][D + 1])
+{
+    memset(acc, 0, 4 * sizeof acc[0]);
+    memset(plain, 0, D * sizeof *plain);
+    for (uint64_t i = 0; i < cnt; i++)
+        for (uint32_t e = 0; e < D; e++) {
+            int64_t x = lo + (int64_t)(et_rand64() % (uint64_t)(hi - lo + 1));
+            if (i == 0 && e < 2) x = e ? hi : lo;
+            plain[e] += x;
+            uint64_t v, rest;
+            ck_assert_int_eq(mpc_f61_from_signed(x, &v), 0);
+            rest = v;
+            for (uint32_t p = 0; p + 1 < n; p++) {
+                uint64_t r = mpc_f61_reduce(et_rand64());
+                acc[p][e] = mpc_f61_add(acc[p][e], r);
+                rest = mpc_f61_sub(rest, r);
+            }
+            acc[n - 1][e] = mpc_f61_add(acc[n - 1][e], rest);
+        }
+    acc[0][D] = cnt;
+}
+
+static const char *s_prog(uint32_t n)
+{
+    static char src[512];
+    snprintf(src, sizeof src, "party %s\nprecision 8\ninput g: fix[%d] from contributors in -4..4\n"
+             "output n = count(g), s = sum(g), m = mean(g) to a\n",
+             n == 2 ? "a, b" : n == 3 ? "a, b, c" : "a, b, c, d", D);
+    return src;
+}
+
+START_TEST(test_reduction_eval)
+{
+    for (uint32_t n = 2; n <= 4; n++)
+        for (int round = 0; round < 20; round++) {
+            mpc_circuit *c = s_compile(s_prog(n));
+            uint64_t acc[4][D + 1], t[D + 1] = {0};
+            int64_t plain[D];
+            uint64_t cnt = 1 + (uint64_t)round * 7;
+            s_collect(n, cnt, -1024, 1024, plain, acc);
+            int wrapped = 0;
+            for (uint32_t e = 0; e <= D; e++) {
+                for (uint32_t p = 0; p < n; p++) t[e] += acc[p][e];   /* < n·p: no wrap mod 2^64 */
+                wrapped |= t[e] >= MPC_F61_P;
+            }
+            ck_assert(wrapped || n == 2);
+            const uint64_t *in[1] = {t};
+            mpc_eval_result res;
+            char err[256];
+            ck_assert_int_eq(mpc_eval(c, in, &res, err, sizeof err), 0);
+            ck_assert_uint_eq(res.outputs[0][0], cnt);
+            for (uint32_t e = 0; e < D; e++) ck_assert_int_eq((int64_t)res.outputs[1][e], plain[e]);
+            mpc_eval_result_free(&res);
+            mpc_circ_destroy(&c);
+        }
+}
+END_TEST
+
+START_TEST(test_reduction_mpc)
+{
+    for (uint32_t n = 2; n <= 4; n++) {
+        mpc_circuit *c = s_compile(s_prog(n));
+        uint64_t acc[4][D + 1];
+        int64_t plain[D];
+        uint64_t cnt = 40;
+        s_collect(n, cnt, -1024, 1024, plain, acc);
+        et_job j;
+        memset(&j, 0, sizeof j);
+        j.c = c;
+        j.job = 77;
+        randombytes_buf(j.master, 32);
+        for (uint32_t p = 0; p < n; p++) {   /* freed by et_clear */
+            j.in[p] = calloc(1, sizeof *j.in[p]);
+            ck_assert_ptr_nonnull(j.in[p]);
+            j.in[p][0] = (mpc_engine_input){.mode = MPC_IN_STORED, .values = acc[p], .len = D + 1};
+        }
+        ck_assert_int_eq(et_run(&j), 0);
+        ck_assert_msg(j.rc[0] == 0 && j.open_rc[0] == 0, "%s", j.err[0]);
+        ck_assert_uint_eq(j.value[0][0][0], cnt);
+        for (uint32_t e = 0; e < D; e++) {
+            ck_assert_int_eq((int64_t)j.value[0][1][e], plain[e]);
+            double want = (double)plain[e] / 256.0 / (double)cnt, got = mpc_fix_to_double(j.value[0][2][e], 8);
+            ck_assert_msg(got > want - 0.02 && got < want + 0.02, "mean %g, want %g", got, want);
+        }
+        et_clear(&j);
+        mpc_circ_destroy(&c);
+    }
+}
+END_TEST
+
+START_TEST(test_field_constant_agrees)
+{
+    /* circuits/contrib.c repeats p (circuits/ depends on nothing of ours): a sum of p - 1 and
+     * 1 read from a file is 0 there as here. */
+    mpc_circuit *c = s_compile("party a, b\ninput k: int from contributors in -1..1\noutput s = sum(k) to a\n");
+    const mpc_contrib_decl *d = mpc_circ_contrib(c, "k");
+    uint64_t e;
+    char err[128];
+    ck_assert_int_eq(mpc_contrib_parse(d, 16, "-1", 2, &e, err, sizeof err), 0);
+    ck_assert_uint_eq(e, MPC_F61_P - 1);
+    ck_assert_uint_eq(d->max_count, MPC_CONTRIB_MAX_COUNT);
+    mpc_circ_destroy(&c);
+}
+END_TEST
+
+Suite *mpc_test_suite(void)
+{
+    Suite *s = suite_create("contrib");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_compile_errors);
+    tcase_add_test(tc, test_decl_and_parse);
+    tcase_add_test(tc, test_load_file);
+    tcase_add_test(tc, test_reduction_eval);
+    tcase_add_test(tc, test_reduction_mpc);
+    tcase_add_test(tc, test_field_constant_agrees);
+    suite_add_tcase(s, tc);
+    return s;
+}
