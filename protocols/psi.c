@@ -169,15 +169,36 @@ static void s_fe_legendre(s_fe *h, const s_fe *z)
     s_fe_mul(h, &t, &z6);                            /* 2^254 − 10 */
 }
 
-void mpc_psi_ristretto_to_u(uint8_t u[MPC_PSI_PTBYTES], const uint8_t r[32])
+void mpc_psi_ristretto_to_u(uint8_t *u, const uint8_t *r, uint64_t n)
 {
     /* a valid encoding s decodes to a point with y = (1 − s²)/(1 + s²), so the birational
-     * map u = (1 + y)/(1 − y) gives u = 1/s² */
-    s_fe s, t;
-    s_fe_frombytes(&s, r);
-    s_fe_mul(&t, &s, &s);
-    s_fe_invert(&s, &t);
-    s_fe_tobytes(u, &s);
+     * map u = (1 + y)/(1 − y) gives u = 1/s².  The inverses of a block share one field
+     * inversion (Montgomery's trick): acc[i] = t[0]·…·t[i]. */
+    enum { B = 64 };
+    s_fe t[B], acc[B], inv, x;
+    for (uint64_t i0 = 0; i0 < n; i0 += B) {
+        uint64_t m = n - i0 < B ? n - i0 : B;
+        for (uint64_t i = 0; i < m; i++) {
+            s_fe_frombytes(&x, r + 32 * (i0 + i));
+            s_fe_mul(&t[i], &x, &x);
+            if (i) s_fe_mul(&acc[i], &acc[i - 1], &t[i]);
+            else acc[0] = t[0];
+        }
+        s_fe_invert(&inv, &acc[m - 1]);         /* 0 if some s was 0: every u of the block 0 */
+        for (uint64_t i = m; i-- > 0;) {
+            if (i) {
+                s_fe_mul(&x, &inv, &acc[i - 1]);
+                s_fe_mul(&inv, &inv, &t[i]);
+            } else {
+                x = inv;
+            }
+            s_fe_tobytes(u + 32 * (i0 + i), &x);
+        }
+    }
+    sodium_memzero(t, sizeof t);
+    sodium_memzero(acc, sizeof acc);
+    sodium_memzero(&inv, sizeof inv);
+    sodium_memzero(&x, sizeof x);
 }
 
 int mpc_psi_u_ok(const uint8_t u[MPC_PSI_PTBYTES])
@@ -268,33 +289,50 @@ typedef struct {
     int             err[MPC_PAR_MAX];
 } s_blind;
 
+/* Hashes keys lo..hi−1 (in `order`) to u-coordinates and blinds them, a block at a time. */
+static int s_hash_part(s_blind *b, uint64_t lo, uint64_t hi)
+{
+    enum { B = 64 };
+    uint8_t h[crypto_core_ristretto255_HASHBYTES], r[B][32], pt[B][MPC_PSI_PTBYTES];
+    int err = 0;
+    for (uint64_t i0 = lo; i0 < hi && !err; i0 += B) {
+        uint64_t m = hi - i0 < B ? hi - i0 : B;
+        for (uint64_t i = 0; i < m; i++) {
+            uint64_t src = b->order ? b->order[i0 + i] : i0 + i;
+            crypto_generichash(h, sizeof h, b->data + b->off[src], b->off[src + 1] - b->off[src],
+                               b->salt, MPC_PSI_SALTBYTES);
+            crypto_core_ristretto255_from_hash(r[i], h);
+        }
+        mpc_psi_ristretto_to_u(pt[0], r[0], m);
+        /* X25519 fails on an all-zero result (a point of small order: not from the hash but
+         * with probability 2^-250) */
+        for (uint64_t i = 0; i < m && !err; i++)
+            if (crypto_scalarmult(b->out + MPC_PSI_PTBYTES * (i0 + i), b->scalar, pt[i]) != 0)
+                err = MPC_ERR_CRYPTO;
+    }
+    sodium_memzero(h, sizeof h);
+    sodium_memzero(r, sizeof r);
+    sodium_memzero(pt, sizeof pt);
+    return err;
+}
+
 static void s_blind_part(void *ctx, uint32_t part, uint32_t nparts)
 {
     s_blind *b = ctx;
     uint64_t lo, hi;
     mpc_par_range(b->n, 1, part, nparts, &lo, &hi);
-    uint8_t h[crypto_core_ristretto255_HASHBYTES], r[32], pt[MPC_PSI_PTBYTES];
     int err = 0;
-    for (uint64_t i = lo; i < hi && !err; i++) {
-        uint64_t src = b->order ? b->order[i] : i;
-        const uint8_t *p;
-        if (b->hash) {
-            crypto_generichash(h, sizeof h, b->data + b->off[src], b->off[src + 1] - b->off[src],
-                               b->salt, MPC_PSI_SALTBYTES);
-            crypto_core_ristretto255_from_hash(r, h);
-            mpc_psi_ristretto_to_u(pt, r);
-            p = pt;
-        } else {
-            p = b->in + MPC_PSI_PTBYTES * src;
-            if (!mpc_psi_u_ok(p)) { err = MPC_ERR_PROTOCOL; break; }
+    if (b->hash) {
+        err = s_hash_part(b, lo, hi);
+    } else {
+        for (uint64_t i = lo; i < hi && !err; i++) {
+            const uint8_t *p = b->in + MPC_PSI_PTBYTES * (b->order ? b->order[i] : i);
+            /* a peer's point: refused unless on the curve and, by the all-zero check of
+             * X25519, of large order */
+            if (!mpc_psi_u_ok(p) || crypto_scalarmult(b->out + MPC_PSI_PTBYTES * i, b->scalar, p) != 0)
+                err = MPC_ERR_PROTOCOL;
         }
-        /* X25519 fails on an all-zero result: a point of small order */
-        if (crypto_scalarmult(b->out + MPC_PSI_PTBYTES * i, b->scalar, p) != 0)
-            err = b->hash ? MPC_ERR_CRYPTO : MPC_ERR_PROTOCOL;
     }
-    sodium_memzero(h, sizeof h);
-    sodium_memzero(r, sizeof r);
-    sodium_memzero(pt, sizeof pt);
     b->err[part] = err;
 }
 

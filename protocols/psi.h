@@ -56,11 +56,13 @@ __attribute__((warn_unused_result))
 int mpc_psi_blind(uint8_t *out, const uint8_t *in, const uint32_t *order, uint64_t n,
                   const uint8_t *scalar, mpc_par *par);
 
-/* The u-coordinate 1/s² of the Edwards point a Ristretto255 encoding s (from
- * crypto_core_ristretto255_from_hash or another valid encoding) decodes to: the step of
- * H(k) after the hash to the group.  Any of the four points the encoding stands for gives
- * the same X25519 results, since a clamped scalar kills the 4-torsion. */
-void mpc_psi_ristretto_to_u(uint8_t u[MPC_PSI_PTBYTES], const uint8_t r[32]);
+/* u[i] = the u-coordinate 1/s² of the Edwards point the Ristretto255 encoding s = r[i]
+ * (from crypto_core_ristretto255_from_hash or another valid encoding) decodes to, for n
+ * encodings of 32 bytes: the step of H(k) after the hash to the group.  Any of the four
+ * points an encoding stands for gives the same X25519 results, since a clamped scalar
+ * kills the 4-torsion.  An encoding of the identity (s = 0) makes u = 0 for the whole block
+ * of 64 it falls in, which X25519 then refuses. */
+void mpc_psi_ristretto_to_u(uint8_t *u, const uint8_t *r, uint64_t n);
 
 /* 1 if u is a canonical (< 2^255 − 19) u-coordinate of a point of Curve25519 other than
  * (0, 0), 0 if not (a point of the twist, a non-canonical encoding, 0). */

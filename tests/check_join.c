@@ -430,14 +430,16 @@ END_TEST
 START_TEST(test_psi_points)
 {
     uint8_t h[64], r[32], u[32], ra[32], rb[32], ua[32], ub[32], x1[32], x2[32], x3[32], x4[32];
-    uint8_t a[32], b[32], wa[64], wb[64], sa[32], sb[32];
-    for (int it = 0; it < 40; it++) {
+    uint8_t a[32], b[32], wa[64], wb[64], sa[32], sb[32], many_r[70][32], many_u[70][32], one_u[70][32];
+    for (int it = 0; it < 70; it++) {
         randombytes_buf(h, sizeof h);
         randombytes_buf(a, 32);
         randombytes_buf(b, 32);
         crypto_core_ristretto255_from_hash(r, h);
-        mpc_psi_ristretto_to_u(u, r);
+        mpc_psi_ristretto_to_u(u, r, 1);
         ck_assert_int_eq(mpc_psi_u_ok(u), 1);
+        memcpy(many_r[it], r, 32);
+        memcpy(one_u[it], u, 32);
         /* the clamped scalars X25519 uses, reduced mod L for Ristretto255 */
         memset(wa, 0, sizeof wa);
         memset(wb, 0, sizeof wb);
@@ -449,8 +451,8 @@ START_TEST(test_psi_points)
         crypto_core_ristretto255_scalar_reduce(sb, wb);
         ck_assert_int_eq(crypto_scalarmult_ristretto255(ra, sa, r), 0);
         ck_assert_int_eq(crypto_scalarmult_ristretto255(rb, sb, r), 0);
-        mpc_psi_ristretto_to_u(ua, ra);
-        mpc_psi_ristretto_to_u(ub, rb);
+        mpc_psi_ristretto_to_u(ua, ra, 1);
+        mpc_psi_ristretto_to_u(ub, rb, 1);
         ck_assert_int_eq(crypto_scalarmult(x1, b, ua), 0);
         ck_assert_int_eq(crypto_scalarmult(x2, a, ub), 0);
         ck_assert_int_eq(crypto_scalarmult(x4, a, u), 0);
@@ -461,6 +463,9 @@ START_TEST(test_psi_points)
         ck_assert_int_eq(crypto_sign_ed25519_pk_to_curve25519(x2, x1), 0);
         ck_assert_int_eq(mpc_psi_u_ok(x2), 1);
     }
+    /* the batch (shared inversions, blocks of 64) gives the same u one by one */
+    mpc_psi_ristretto_to_u(many_u[0], many_r[0], 70);
+    ck_assert(memcmp(many_u, one_u, sizeof one_u) == 0);
     /* about half of all u are on the twist */
     int on = 0;
     uint8_t twist[32] = {0};
@@ -490,7 +495,7 @@ START_TEST(test_psi_points)
     uint8_t in[2 * 32], out[2 * 32], *s = mpc_psi_scalar_new();
     ck_assert_ptr_nonnull(s);
     crypto_core_ristretto255_from_hash(r, h);
-    mpc_psi_ristretto_to_u(in, r);
+    mpc_psi_ristretto_to_u(in, r, 1);
     for (int i = 0; i < 6; i++) {
         memcpy(in + 32, bad[i], 32);
         ck_assert_int_eq(mpc_psi_blind(out, in, NULL, 1, s, NULL), 0);
