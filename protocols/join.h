@@ -64,7 +64,8 @@ typedef struct {
 /* Runs the join as `role` against `peer`.  0 or an MPC_ERR_* code, with a message in err
  * (never a key or a value): MPC_ERR_INPUT if either side has a duplicate key ("duplicate
  * keys on side A") or the parties disagree on the columns, MPC_ERR_PROTOCOL for a
- * malformed peer message, the transport's codes. */
+ * malformed peer message, an invalid point or different job salts ("the parties disagree on
+ * the join's salt"; both parties fail), the transport's codes. */
 __attribute__((warn_unused_result))
 int mpc_join_run(mpc_transport *t, uint32_t peer, mpc_join_role role, uint64_t stream,
                  const mpc_join_in *in, mpc_join_out *out, char *err, size_t errlen);

@@ -9,6 +9,7 @@
 #include "mpc_err.h"
 
 static const char s_salt_dom[] = "mpcd-join-salt-v1";
+static const char s_check_dom[] = "mpcd-join-salt-check-v1";
 
 uint8_t *mpc_psi_scalar_new(void)
 {
@@ -220,6 +221,19 @@ int mpc_psi_u_ok(const uint8_t u[MPC_PSI_PTBYTES])
     s_fe_tobytes(canon, &w);
     uint8_t one_b[32] = {1};
     return sodium_memcmp(canon, one_b, 32) == 0;
+}
+
+void mpc_psi_salt_check(uint8_t out[32], const uint8_t job_salt[MPC_PSI_SALTBYTES],
+                        const uint8_t nonce[32], uint32_t role)
+{
+    uint8_t r[4] = {(uint8_t)role, (uint8_t)(role >> 8), (uint8_t)(role >> 16), (uint8_t)(role >> 24)};
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, NULL, 0, 32);
+    crypto_generichash_update(&st, (const uint8_t *)s_check_dom, sizeof s_check_dom);
+    crypto_generichash_update(&st, job_salt, MPC_PSI_SALTBYTES);
+    crypto_generichash_update(&st, nonce, 32);
+    crypto_generichash_update(&st, r, sizeof r);
+    crypto_generichash_final(&st, out, 32);
 }
 
 static int s_offsets_ok(const uint8_t *data, const uint64_t *off, uint64_t n)

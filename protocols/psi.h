@@ -37,6 +37,14 @@ void     mpc_psi_scalar_free(uint8_t **s);
 void mpc_psi_salt(uint8_t out[MPC_PSI_SALTBYTES], const uint8_t job_salt[MPC_PSI_SALTBYTES],
                   const uint8_t nonce_a[32], const uint8_t nonce_b[32]);
 
+/* What a party sends in its hello so the peer can confirm that both hold the same job
+ * salt: BLAKE2b-256 of a domain string, the job salt, the sender's fresh nonce and its role
+ * (0: A, 1: B).  Without it, different salts would make every key miss and the join end
+ * "successfully" with no match.  The nonce keeps the value from being the same in two runs
+ * with one salt. */
+void mpc_psi_salt_check(uint8_t out[32], const uint8_t job_salt[MPC_PSI_SALTBYTES],
+                        const uint8_t nonce[32], uint32_t role);
+
 /* Keys: key i is data[off[i] .. off[i+1]) (off has n + 1 entries, non-decreasing; checked).
  * 1 if two of the n keys are equal, 0 if not, MPC_ERR_INVALID (bad offsets) or
  * MPC_ERR_NOMEM.  Uses a locally keyed hash table; nothing leaves the process. */

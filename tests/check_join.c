@@ -423,6 +423,37 @@ START_TEST(test_join_mismatch)
 }
 END_TEST
 
+/* Different job salts would hash every key apart and find no match: both parties refuse
+ * instead, and the message shows neither salt. */
+START_TEST(test_join_salt_mismatch)
+{
+    uint8_t k[] = "ab";
+    uint64_t off[3] = {0, 1, 2};
+    for (int same = 0; same < 2; same++) {
+        s_join j;
+        memset(&j, 0, sizeof j);
+        for (int p = 0; p < 2; p++) {
+            j.in[p] = (mpc_join_in){.rows = 2, .key_data = k, .key_off = off, .timeout_ms = TIMEOUT};
+            memset(j.in[p].salt, 0x41, 32);
+        }
+        if (!same) j.in[1].salt[31] = 0x42;
+        s_join_run(&j);
+        for (int p = 0; p < 2; p++) {
+            if (same) {
+                ck_assert_msg(j.rc[p] == 0, "%s", j.err[p]);
+                ck_assert_uint_eq(j.out[p].intersection, p == 0 ? 2 : UINT64_MAX);
+                mpc_join_out_free(&j.out[p]);
+                continue;
+            }
+            ck_assert_int_eq(j.rc[p], MPC_ERR_PROTOCOL);
+            ck_assert_msg(strstr(j.err[p], "the parties disagree on the join's salt"), "%s", j.err[p]);
+            ck_assert_ptr_null(strstr(j.err[p], "AAAA"));
+            ck_assert_ptr_null(j.out[p].share);
+        }
+    }
+}
+END_TEST
+
 /* The map to Curve25519 (psi.h) against libsodium's own group code: hashed points are on
  * the curve; blinding commutes with the Ristretto255 scalar multiplication it replaces (a
  * wrong u = 1/s² would not); peers' points off the curve, non-canonical or of small order
@@ -522,6 +553,7 @@ Suite *mpc_test_suite(void)
     tcase_add_test(tc, test_join_empty);
     tcase_add_test(tc, test_join_duplicates);
     tcase_add_test(tc, test_join_mismatch);
+    tcase_add_test(tc, test_join_salt_mismatch);
     tcase_add_test(tc, test_join_zmq);
     suite_add_tcase(su, tc);
     return su;
