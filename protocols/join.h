@@ -45,7 +45,8 @@ typedef struct {
     uint8_t         salt[32];     /* the job's salt (both pass the same) */
     mpc_par        *par;          /* threads for the group operations (NULL: this one) */
     int             timeout_ms;   /* per receive (< 0: the transport's default); it must cover
-                                   * the peer's group operations, about 150 µs a row here */
+                                   * the peer's group operations, about 100 µs of CPU a
+                                   * row here (docs/join.md) */
     uint32_t        chunk_points; /* points per message of a point list (0: MPC_JOIN_CHUNK);
                                    * both parties must use the same */
 } mpc_join_in;
