@@ -43,7 +43,7 @@
  *       process: per contribution the client's mpc_flp_shard (prove_sec), each daemon's
  *       mpc_flp_prep (leader_sec, helper_sec) and one mpc_flp_prep_decide (decide_sec); the
  *       floors are the validity circuit evaluated in the clear (floor_prove_sec) and one
- *       BLAKE2b pass over the leader's input share (floor_verify_sec). */
+ *       BLAKE2b pass over the leader's input share (floor_verify_sec).
  *   mpcbench join    --len L --reps R
  *       The private join (protocols/join.h) of two parties as threads of this process over the
  *       in-memory transport: L keys on each side, half of them common, one payload column of
@@ -1022,6 +1022,9 @@ static int s_flp_mode(const opts *o)
     free(x);
     free(meas);
     free(out);
+    return 0;
+}
+
 typedef struct {
     mpc_mem_hub *hub;
     mpc_join_in  in;

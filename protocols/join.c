@@ -12,8 +12,8 @@
 #include "prg.h"
 #include "psi.h"
 
-#define S_VERSION   1
-#define S_HELLO_W   10
+#define S_VERSION   2     /* 2: X25519 points, the salt confirmation */
+#define S_HELLO_W   14
 #define S_F_DUP     1u    /* hello flag: my keys hold a duplicate */
 #define S_F_PEERCOL 2u    /* hello flag: I hold shares of the peer's columns */
 
@@ -98,7 +98,8 @@ static int s_random_perm(uint32_t *p, uint64_t n, uint64_t index)
     return r;
 }
 
-/* Hello both ways: sizes, columns, flags and nonces; the run's salt. */
+/* Hello both ways: sizes, columns, flags, nonces and the salt confirmation (psi.h); the
+ * run's salt. */
 static int s_hello(s_run *r)
 {
     const mpc_join_in *in = r->in;
@@ -113,6 +114,7 @@ static int s_hello(s_run *r)
     h[4] = in->cols_b;
     h[5] = (dup ? S_F_DUP : 0) | (peercol ? S_F_PEERCOL : 0);
     randombytes_buf(h + 6, 32);
+    mpc_psi_salt_check((uint8_t *)(h + 10), in->salt, (const uint8_t *)(h + 6), (uint32_t)r->role);
     int e = mpc_send(r->t, r->peer, MPC_MSG_INPUT, r->stream, S_SEQ_HELLO, h, S_HELLO_W);
     if (!e) e = mpc_recv(r->t, r->peer, MPC_MSG_INPUT, r->stream, S_SEQ_HELLO, p, S_HELLO_W, r->to);
     if (e) return s_fail(r, e, "hello not exchanged");
@@ -128,6 +130,11 @@ static int s_hello(s_run *r)
                                         : dup_a ? "duplicate keys on side A" : "duplicate keys on side B");
     if (p[3] != in->cols_a || p[4] != in->cols_b)
         return s_fail(r, MPC_ERR_INPUT, "the parties disagree on the payload columns");
+    uint8_t want[32];
+    mpc_psi_salt_check(want, in->salt, (const uint8_t *)(p + 6), (uint32_t)(1 - r->role));
+    int same = sodium_memcmp(want, p + 10, sizeof want) == 0;
+    sodium_memzero(want, sizeof want);
+    if (!same) return s_fail(r, MPC_ERR_PROTOCOL, "the parties disagree on the join's salt");
     r->quiet = 0;
     if (peercol && in->peer_rows != p[2])
         return s_fail(r, MPC_ERR_INPUT, "the shares of the peer's columns do not have its row count");

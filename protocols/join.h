@@ -45,7 +45,8 @@ typedef struct {
     uint8_t         salt[32];     /* the job's salt (both pass the same) */
     mpc_par        *par;          /* threads for the group operations (NULL: this one) */
     int             timeout_ms;   /* per receive (< 0: the transport's default); it must cover
-                                   * the peer's group operations, about 150 µs a row here */
+                                   * the peer's group operations, about 100 µs of CPU a
+                                   * row here (docs/join.md) */
     uint32_t        chunk_points; /* points per message of a point list (0: MPC_JOIN_CHUNK);
                                    * both parties must use the same */
 } mpc_join_in;
@@ -64,7 +65,8 @@ typedef struct {
 /* Runs the join as `role` against `peer`.  0 or an MPC_ERR_* code, with a message in err
  * (never a key or a value): MPC_ERR_INPUT if either side has a duplicate key ("duplicate
  * keys on side A") or the parties disagree on the columns, MPC_ERR_PROTOCOL for a
- * malformed peer message, the transport's codes. */
+ * malformed peer message, an invalid point or different job salts ("the parties disagree on
+ * the join's salt"; both parties fail), the transport's codes. */
 __attribute__((warn_unused_result))
 int mpc_join_run(mpc_transport *t, uint32_t peer, mpc_join_role role, uint64_t stream,
                  const mpc_join_in *in, mpc_join_out *out, char *err, size_t errlen);

@@ -1,17 +1,21 @@
 /* psi.h — the set-intersection part of the private join (docs/join.md): keys hashed to
- * Ristretto255 points under a per-job salt, blinded by a party's secret scalar, and matched.
+ * points of Curve25519 under a per-job salt, blinded by a party's secret scalar with
+ * X25519, and matched.
  *
- *   H(k)        = ristretto255_from_hash(BLAKE2b-512 keyed by the salt, of the key's bytes)
- *   blind(P, a) = a·P (crypto_scalarmult_ristretto255; written multiplicatively H(k)^a in
- *                 docs/join.md)
+ *   H(k)        = the Montgomery u-coordinate of R = ristretto255_from_hash(BLAKE2b-512
+ *                 keyed by the salt, of the key's bytes): u = 1/s² for R's encoding s
+ *   blind(u, a) = X25519(a, u) (crypto_scalarmult; a clamped, so a multiple of the
+ *                 cofactor 8; written multiplicatively H(k)^a in docs/join.md)
  *
- * Since a·(b·P) = b·(a·P), two parties holding secret scalars a and b can compare H(k)^{ab}
- * with H(w)^{ba} without either learning the other's keys (the DDH assumption in the random
- * oracle model).  Every point that came from a peer is decoded and checked by libsodium; an
- * invalid encoding or the identity is refused with MPC_ERR_PROTOCOL.
+ * Since X25519(b, X25519(a, u)) = X25519(a, X25519(b, u)), two parties holding secret
+ * scalars a and b can compare H(k)^{ab} with H(w)^{ba} without either learning the other's
+ * keys (the DDH assumption in the prime-order subgroup, random oracle model).  Every point
+ * that came from a peer is checked (canonical, on the curve, not of small order) and
+ * refused with MPC_ERR_PROTOCOL otherwise.  Why x-only points and the cofactor are safe
+ * here: docs/join.md.
  *
- * Points are 32-byte encodings stored back to back (4 little-endian words each on the wire).
- * The loops take an optional thread pool (par.h; NULL: the calling thread). */
+ * Points are 32-byte u-coordinates stored back to back (4 little-endian words each on the
+ * wire).  The loops take an optional thread pool (par.h; NULL: the calling thread). */
 #ifndef MPC_PSI_H
 #define MPC_PSI_H
 
@@ -22,7 +26,7 @@
 #define MPC_PSI_PTBYTES   32
 #define MPC_PSI_SALTBYTES 32
 
-/* A fresh random non-zero scalar in sodium_malloc memory (NULL on failure); free it with
+/* A fresh random X25519 scalar (32 bytes) in sodium_malloc memory (NULL on failure); free it with
  * mpc_psi_scalar_free, which wipes it and sets *s to NULL (NULL accepted). */
 uint8_t *mpc_psi_scalar_new(void);
 void     mpc_psi_scalar_free(uint8_t **s);
@@ -32,6 +36,14 @@ void     mpc_psi_scalar_free(uint8_t **s);
  * caller repeats its job salt. */
 void mpc_psi_salt(uint8_t out[MPC_PSI_SALTBYTES], const uint8_t job_salt[MPC_PSI_SALTBYTES],
                   const uint8_t nonce_a[32], const uint8_t nonce_b[32]);
+
+/* What a party sends in its hello so the peer can confirm that both hold the same job
+ * salt: BLAKE2b-256 of a domain string, the job salt, the sender's fresh nonce and its role
+ * (0: A, 1: B).  Without it, different salts would make every key miss and the join end
+ * "successfully" with no match.  The nonce keeps the value from being the same in two runs
+ * with one salt. */
+void mpc_psi_salt_check(uint8_t out[32], const uint8_t job_salt[MPC_PSI_SALTBYTES],
+                        const uint8_t nonce[32], uint32_t role);
 
 /* Keys: key i is data[off[i] .. off[i+1]) (off has n + 1 entries, non-decreasing; checked).
  * 1 if two of the n keys are equal, 0 if not, MPC_ERR_INVALID (bad offsets) or
@@ -51,6 +63,18 @@ int mpc_psi_hash_blind(uint8_t *out, const uint8_t *data, const uint64_t *off,
 __attribute__((warn_unused_result))
 int mpc_psi_blind(uint8_t *out, const uint8_t *in, const uint32_t *order, uint64_t n,
                   const uint8_t *scalar, mpc_par *par);
+
+/* u[i] = the u-coordinate 1/s² of the Edwards point the Ristretto255 encoding s = r[i]
+ * (from crypto_core_ristretto255_from_hash or another valid encoding) decodes to, for n
+ * encodings of 32 bytes: the step of H(k) after the hash to the group.  Any of the four
+ * points an encoding stands for gives the same X25519 results, since a clamped scalar
+ * kills the 4-torsion.  An encoding of the identity (s = 0) makes u = 0 for the whole block
+ * of 64 it falls in, which X25519 then refuses. */
+void mpc_psi_ristretto_to_u(uint8_t *u, const uint8_t *r, uint64_t n);
+
+/* 1 if u is a canonical (< 2^255 − 19) u-coordinate of a point of Curve25519 other than
+ * (0, 0), 0 if not (a point of the twist, a non-canonical encoding, 0). */
+int mpc_psi_u_ok(const uint8_t u[MPC_PSI_PTBYTES]);
 
 /* For each probe j: pos[j] = the index i < n_list with list[i] == probe[j], or UINT64_MAX.
  * Returns the number of probes found (>= 0), MPC_ERR_PROTOCOL if the list holds a point

@@ -423,11 +423,129 @@ START_TEST(test_join_mismatch)
 }
 END_TEST
 
+/* Different job salts would hash every key apart and find no match: both parties refuse
+ * instead, and the message shows neither salt. */
+START_TEST(test_join_salt_mismatch)
+{
+    uint8_t k[] = "ab";
+    uint64_t off[3] = {0, 1, 2};
+    for (int same = 0; same < 2; same++) {
+        s_join j;
+        memset(&j, 0, sizeof j);
+        for (int p = 0; p < 2; p++) {
+            j.in[p] = (mpc_join_in){.rows = 2, .key_data = k, .key_off = off, .timeout_ms = TIMEOUT};
+            memset(j.in[p].salt, 0x41, 32);
+        }
+        if (!same) j.in[1].salt[31] = 0x42;
+        s_join_run(&j);
+        for (int p = 0; p < 2; p++) {
+            if (same) {
+                ck_assert_msg(j.rc[p] == 0, "%s", j.err[p]);
+                ck_assert_uint_eq(j.out[p].intersection, p == 0 ? 2 : UINT64_MAX);
+                mpc_join_out_free(&j.out[p]);
+                continue;
+            }
+            ck_assert_int_eq(j.rc[p], MPC_ERR_PROTOCOL);
+            ck_assert_msg(strstr(j.err[p], "the parties disagree on the join's salt"), "%s", j.err[p]);
+            ck_assert_ptr_null(strstr(j.err[p], "AAAA"));
+            ck_assert_ptr_null(j.out[p].share);
+        }
+    }
+}
+END_TEST
+
+/* The map to Curve25519 (psi.h) against libsodium's own group code: hashed points are on
+ * the curve; blinding commutes with the Ristretto255 scalar multiplication it replaces (a
+ * wrong u = 1/s² would not); peers' points off the curve, non-canonical or of small order
+ * are refused. */
+START_TEST(test_psi_points)
+{
+    uint8_t h[64], r[32], u[32], ra[32], rb[32], ua[32], ub[32], x1[32], x2[32], x3[32], x4[32];
+    uint8_t a[32], b[32], wa[64], wb[64], sa[32], sb[32], many_r[70][32], many_u[70][32], one_u[70][32];
+    for (int it = 0; it < 70; it++) {
+        randombytes_buf(h, sizeof h);
+        randombytes_buf(a, 32);
+        randombytes_buf(b, 32);
+        crypto_core_ristretto255_from_hash(r, h);
+        mpc_psi_ristretto_to_u(u, r, 1);
+        ck_assert_int_eq(mpc_psi_u_ok(u), 1);
+        memcpy(many_r[it], r, 32);
+        memcpy(one_u[it], u, 32);
+        /* the clamped scalars X25519 uses, reduced mod L for Ristretto255 */
+        memset(wa, 0, sizeof wa);
+        memset(wb, 0, sizeof wb);
+        memcpy(wa, a, 32);
+        memcpy(wb, b, 32);
+        wa[0] &= 248; wa[31] = (uint8_t)((wa[31] & 127) | 64);
+        wb[0] &= 248; wb[31] = (uint8_t)((wb[31] & 127) | 64);
+        crypto_core_ristretto255_scalar_reduce(sa, wa);
+        crypto_core_ristretto255_scalar_reduce(sb, wb);
+        ck_assert_int_eq(crypto_scalarmult_ristretto255(ra, sa, r), 0);
+        ck_assert_int_eq(crypto_scalarmult_ristretto255(rb, sb, r), 0);
+        mpc_psi_ristretto_to_u(ua, ra, 1);
+        mpc_psi_ristretto_to_u(ub, rb, 1);
+        ck_assert_int_eq(crypto_scalarmult(x1, b, ua), 0);
+        ck_assert_int_eq(crypto_scalarmult(x2, a, ub), 0);
+        ck_assert_int_eq(crypto_scalarmult(x4, a, u), 0);
+        ck_assert_int_eq(crypto_scalarmult(x3, b, x4), 0);
+        ck_assert(memcmp(x1, x2, 32) == 0 && memcmp(x1, x3, 32) == 0);
+        /* an Ed25519 point's u from libsodium's own map is on the curve too */
+        crypto_core_ed25519_from_uniform(x1, h);
+        ck_assert_int_eq(crypto_sign_ed25519_pk_to_curve25519(x2, x1), 0);
+        ck_assert_int_eq(mpc_psi_u_ok(x2), 1);
+    }
+    /* the batch (shared inversions, blocks of 64) gives the same u one by one */
+    mpc_psi_ristretto_to_u(many_u[0], many_r[0], 70);
+    ck_assert(memcmp(many_u, one_u, sizeof one_u) == 0);
+    /* about half of all u are on the twist */
+    int on = 0;
+    uint8_t twist[32] = {0};
+    for (int it = 0; it < 200; it++) {
+        randombytes_buf(u, 32);
+        u[31] &= 127;
+        if (mpc_psi_u_ok(u)) on++;
+        else memcpy(twist, u, 32);
+    }
+    ck_assert_msg(on > 60 && on < 140, "%d of 200 on the curve", on);
+    /* points of order 8 and 4 on the curve, 0 (order 2), p − 1, p + 1 (non-canonical 1) */
+    static const uint8_t ord8[32] = {0xe0,0xeb,0x7a,0x7c,0x3b,0x41,0xb8,0xae,0x16,0x56,0xe3,0xfa,0xf1,0x9f,
+        0xc4,0x6a,0xda,0x09,0x8d,0xeb,0x9c,0x32,0xb1,0xfd,0x86,0x62,0x05,0x16,0x5f,0x49,0xb8,0x00};
+    uint8_t bad[6][32] = {{0}}, pm1[32];
+    memcpy(bad[0], ord8, 32);
+    bad[1][0] = 1;                                   /* u = 1: order 4 if on the curve */
+    memset(pm1, 0xff, 32);
+    pm1[0] = 0xec; pm1[31] = 0x7f;                  /* p − 1 */
+    memcpy(bad[3], pm1, 32);
+    memcpy(bad[4], pm1, 32);
+    bad[4][0] = 0xee;                                /* p + 1 */
+    memcpy(bad[5], twist, 32);
+    ck_assert_int_eq(mpc_psi_u_ok(ord8), 1);
+    ck_assert_int_eq(mpc_psi_u_ok(bad[2]), 0);
+    ck_assert_int_eq(mpc_psi_u_ok(bad[4]), 0);
+    ck_assert_int_eq(mpc_psi_u_ok(bad[5]), 0);
+    uint8_t in[2 * 32], out[2 * 32], *s = mpc_psi_scalar_new();
+    ck_assert_ptr_nonnull(s);
+    crypto_core_ristretto255_from_hash(r, h);
+    mpc_psi_ristretto_to_u(in, r, 1);
+    for (int i = 0; i < 6; i++) {
+        memcpy(in + 32, bad[i], 32);
+        ck_assert_int_eq(mpc_psi_blind(out, in, NULL, 1, s, NULL), 0);
+        ck_assert_msg(mpc_psi_blind(out, in, NULL, 2, s, NULL) == MPC_ERR_PROTOCOL, "point %d", i);
+        in[63] |= 0x80;                              /* the unused top bit set */
+        memcpy(in + 32, in, 31);
+        ck_assert_int_eq(mpc_psi_blind(out, in, NULL, 2, s, NULL), MPC_ERR_PROTOCOL);
+    }
+    mpc_psi_scalar_free(&s);
+    ck_assert_ptr_null(s);
+}
+END_TEST
+
 Suite *mpc_test_suite(void)
 {
     Suite *su = suite_create("join");
     TCase *tc = tcase_create("join");
     tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_psi_points);
     tcase_add_test(tc, test_benes_exhaustive);
     tcase_add_test(tc, test_benes_random);
     tcase_add_test(tc, test_osn_shares);
@@ -435,6 +553,7 @@ Suite *mpc_test_suite(void)
     tcase_add_test(tc, test_join_empty);
     tcase_add_test(tc, test_join_duplicates);
     tcase_add_test(tc, test_join_mismatch);
+    tcase_add_test(tc, test_join_salt_mismatch);
     tcase_add_test(tc, test_join_zmq);
     suite_add_tcase(su, tc);
     return su;
