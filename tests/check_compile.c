@@ -535,6 +535,31 @@ START_TEST(test_examples_stats)
     ck_assert_uint_eq(st.squares, 3001);   /* three dots of 1000 with themselves, mean*mean */
     ck_assert_uint_eq(st.comparisons, 0);
     mpc_circ_destroy(&c);
+
+    /* fedavg: a collection of 8-value updates in -1..1 beside party a's model; every party
+     * learns the count, the mean and the new model, nothing else. */
+    c = s_example_src("fedavg", src, sizeof src);
+    mpc_circ_stats_get(c, &st);
+    ck_assert_uint_eq(c->n_parties, 3);
+    const mpc_contrib_decl *cd = mpc_circ_contrib(c, "update");
+    ck_assert_ptr_nonnull(cd);
+    ck_assert_str_eq(cd->input, "update-contrib");
+    ck_assert_int_eq(cd->type, MPC_T_FIX);
+    ck_assert_uint_eq(cd->len, 8);
+    ck_assert_int_eq(cd->lo, -65536);
+    ck_assert_int_eq(cd->hi, 65536);
+    ck_assert_uint_eq(cd->max_count, MPC_CONTRIB_MAX_COUNT);
+    ck_assert_uint_eq(c->n_inputs, 2);
+    ck_assert_uint_eq(c->n_outputs, 3);
+    const char *outs[] = {"clients", "mean_update", "new_model"};
+    for (int o = 0; o < 3; o++) {
+        ck_assert_str_eq(c->outputs[o].name, outs[o]);
+        ck_assert_uint_eq(c->outputs[o].recipients, 7);
+        ck_assert_uint_eq(c->outputs[o].len, o ? 8 : 1);
+    }
+    /* the field-to-ring conversion (2 comparisons for 3 parties, then 1) and the division */
+    ck_assert_uint_gt(st.comparisons, 3 * 9);
+    mpc_circ_destroy(&c);
 }
 END_TEST
 

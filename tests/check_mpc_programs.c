@@ -13,6 +13,7 @@
 
 #include "runner.h"
 #include "compile.h"
+#include "contrib.h"
 #include "enginetest.h"
 #include "eval.h"
 #include "pushdown.h"
@@ -267,6 +268,8 @@ static const struct {
     {"examples/joint_corr.mpc",
      {"ua=@examples/data/ldl_a.csv", "va=@examples/data/tc_a.csv", "ub=@examples/data/ldl_b.csv",
       "vb=@examples/data/tc_b.csv", "uc=@examples/data/ldl_c.csv", "vc=@examples/data/tc_c.csv"}, 1e-3},
+    /* a collection: its circuit input (the field sums and the count) read as mpcc --eval does */
+    {"examples/fedavg.mpc", {"model=@examples/data/fedavg_model.csv", "update=@examples/data/fedavg_updates.csv"}, 2e-4},
 };
 
 /* Every example under MPC, with and without owner-local pushdown, against the evaluator. */
@@ -281,15 +284,26 @@ START_TEST(test_examples)
         uint64_t **dv = calloc(nd + 1, sizeof *dv);
         const char **dn = calloc(nd + 1, sizeof *dn);
         for (uint32_t k = 0; k < nd; k++) {
-            const char *spec = NULL;
-            size_t nl = strlen(d[k].name);
+            const mpc_contrib_decl *cd = mpc_circ_contrib(c, d[k].name);
+            const char *name = cd ? cd->name : d[k].name, *spec = NULL;
+            size_t nl = strlen(name);
             for (int s = 0; s_examples[_i].inputs[s]; s++)
-                if (!strncmp(s_examples[_i].inputs[s], d[k].name, nl) && s_examples[_i].inputs[s][nl] == '=')
+                if (!strncmp(s_examples[_i].inputs[s], name, nl) && s_examples[_i].inputs[s][nl] == '=')
                     spec = s_examples[_i].inputs[s] + nl + 1;
             ck_assert_ptr_nonnull(spec);
             uint64_t n = 0;
             char err[256];
-            ck_assert_msg(mpc_values_load(d[k].type, c->frac_bits, spec, &dv[k], &n, err, sizeof err) == 0, "%s", err);
+            if (cd) {   /* contributions, one per line: the field sums and the count (< p, no wrap) */
+                ck_assert(spec[0] == '@');
+                ck_assert_uint_eq(d[k].len, cd->len + 1);
+                dv[k] = calloc(d[k].len, sizeof *dv[k]);
+                ck_assert_msg(mpc_contrib_load(cd, c->frac_bits, spec + 1, dv[k], err, sizeof err) == 0, "%s", err);
+                ck_assert_uint_gt(dv[k][cd->len], 0);
+                n = d[k].len;
+            } else {
+                ck_assert_msg(mpc_values_load(d[k].type, c->frac_bits, spec, &dv[k], &n, err, sizeof err) == 0, "%s",
+                              err);
+            }
             ck_assert_uint_eq(n, d[k].len);
             dn[k] = d[k].name;
         }
