@@ -20,6 +20,7 @@
 #include "worker.h"
 
 #define MPCD_CONTRIB_STREAM (MPCD_JOB_CONTROL | 2)   /* collections' agreement messages */
+#define MPCD_CONTRIB_PREP_STREAM (MPCD_JOB_CONTROL | 3)   /* the prep messages that follow a HAVE */
 
 /* The token key from path (64 hex digits), kept in sodium_malloc memory for the process.
  * 0, or -1 with a message.  mpcd_contrib_key_free wipes it. */
