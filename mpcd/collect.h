@@ -3,9 +3,13 @@
  * agreement with the other daemons (PROPOSE / HAVE / COMMIT) and the running sums mod p.
  * Pure state, no I/O and no locking: the caller serialises calls and carries the messages.
  *
- * Memory: 8·D bytes of sums, at most max_pending × 8·D bytes of pending shares, and one
- * 24-byte entry per contributor id seen (the dedup set).  Shares and sums are wiped when
- * freed. */
+ * With validity proofs (limits.msg_bytes > 0) each pending contribution keeps its prep
+ * message, COMMIT is preceded by mpcd_collect_reject of the ones whose proof failed, and
+ * nonces are deduplicated as well as contributor ids.
+ *
+ * Memory: 8·D bytes of sums, at most max_pending × (8·D + msg_bytes) bytes of pending shares
+ * and messages, and one 24-byte entry per contributor id seen (the dedup set; with messages,
+ * one more per nonce).  Shares, messages and sums are wiped when freed. */
 #ifndef MPCD_COLLECT_H
 #define MPCD_COLLECT_H
 

@@ -2,7 +2,9 @@
  * token key, opening a job's collections at submission, the CONTRIBUTE request, and the
  * collector thread that runs the batch agreement (PROPOSE / HAVE / COMMIT) and the close
  * (CLOSE / CLOSED) with the job's other parties over the peer mesh, on a stream of its own
- * (MPCD_CONTRIB_STREAM), and hands each closed collection to the job as a daemon-held
+ * (MPCD_CONTRIB_STREAM; the followers' prep messages on MPCD_CONTRIB_PREP_STREAM), with the
+ * validity proof of every contribution prepped on arrival and decided by the leader per
+ * batch (docs/contributions.md, "Validity proofs"), and hands each closed collection to the job as a daemon-held
  * (MPC_IN_STORED) share of its input NAME-contrib.  The collection state is mpcd/collect.h,
  * kept in the job under the job table's lock. */
 #ifndef MPCD_CONTRIB_DAEMON_H
