@@ -357,26 +357,68 @@ START_TEST(test_daemon_refuses_contributor_inputs)
 }
 END_TEST
 
-/* Three daemons' collectors over the in-memory mesh: contributions through
- * mpcd_contrib_handle (seeds to two daemons, the explicit share to the third, as the SDK
- * sends them), some reaching only two daemons (dropped), duplicates and forged tokens
- * refused; the collection closes at its window and every daemon's job gets a share of the
+/* A fresh token key, loaded as the daemons' (mpcd_contrib_key_load from a file). */
+static void s_load_key(uint8_t key[32])
+{
+    char kpath[] = "/tmp/check_collect_key_XXXXXX";
+    int fd = mkstemp(kpath);
+    ck_assert_int_ge(fd, 0);
+    char hex[65], err[256];
+    randombytes_buf(key, 32);
+    sodium_bin2hex(hex, sizeof hex, key, 32);
+    ck_assert_int_eq((int)write(fd, hex, 64), 64);
+    close(fd);
+    ck_assert_msg(mpcd_contrib_key_load(kpath, err, sizeof err) == 0, "%s", err);
+    unlink(kpath);
+}
+
+/* Forms of contribution q (its payloads pay[p], plen[p]) every daemon refuses: the explicit
+ * share to a seed daemon, a seed to the first party, a forged token, a client without the
+ * right; with reused_nonce, a new contributor reusing that nonce, and one without a proof. */
+static void s_refusals(const mpcd_config *cfg, mpcd_jobs **jobs, mpc_ct_req *q, uint8_t **pay, const size_t *plen,
+                       const uint8_t key[32], const uint8_t *reused_nonce)
+{
+    char err[256];
+    uint64_t pending;
+    q->mode = MPC_CW_EXPLICIT;
+    q->proof_len = plen[0];
+    ck_assert_int_eq(mpcd_contrib_handle(cfg, jobs[1], "contrib", q, pay[0], plen[0], &pending, err, sizeof err),
+                     MPC_ERR_INPUT);
+    q->mode = MPC_CW_SEED;
+    q->proof_len = plen[1];
+    ck_assert_int_eq(mpcd_contrib_handle(cfg, jobs[0], "contrib", q, pay[1], plen[1], &pending, err, sizeof err),
+                     MPC_ERR_INPUT);
+    ck_assert_ptr_null(strstr(err, "0x"));
+    q->token[40] ^= 1;   /* a forged token */
+    ck_assert_int_eq(mpcd_contrib_handle(cfg, jobs[1], "contrib", q, pay[1], plen[1], &pending, err, sizeof err),
+                     MPC_ERR_DENIED);
+    ck_assert_int_eq(mpcd_contrib_handle(cfg, jobs[1], "nobody", q, pay[1], plen[1], &pending, err, sizeof err),
+                     MPC_ERR_DENIED);
+    if (!reused_nonce) return;
+    uint8_t uid2[16];
+    randombytes_buf(uid2, sizeof uid2);
+    mpcd_token_make(key, uid2, q->token);
+    memcpy(q->nonce, reused_nonce, 16);
+    ck_assert_int_eq(mpcd_contrib_handle(cfg, jobs[1], "contrib", q, pay[1], plen[1], &pending, err, sizeof err),
+                     MPC_ERR_STATE);
+    randombytes_buf(q->nonce, sizeof q->nonce);
+    q->proof_len = 0;
+    ck_assert_int_eq(mpcd_contrib_handle(cfg, jobs[1], "contrib", q, pay[1], 32, &pending, err, sizeof err),
+                     MPC_ERR_INPUT);
+}
+
+/* Three daemons' collectors over the in-memory mesh: contributions with validity proofs
+ * through mpcd_contrib_handle (the explicit FLP share to the first party, seeds to the others,
+ * as the SDK sends them), some reaching only two daemons (dropped), some out of range with an
+ * honest proof or with a tampered proof or seed (rejected by the leader's decision: neither
+ * in the sums nor in the count), duplicates, forged tokens and malformed forms refused; the collection closes at its window and every daemon's job gets a share of the
  * same set, adding up to the plaintext sums and count. */
 START_TEST(test_collectors_over_mesh)
 {
     enum { NP3 = 3, LEN = 5, NC = 60 };
-    char kpath[] = "/tmp/check_collect_key_XXXXXX";
-    int fd = mkstemp(kpath);
-    ck_assert_int_ge(fd, 0);
     uint8_t key[32];
-    char hex[65];
-    randombytes_buf(key, sizeof key);
-    sodium_bin2hex(hex, sizeof hex, key, sizeof key);
-    ck_assert_int_eq((int)write(fd, hex, 64), 64);
-    close(fd);
+    s_load_key(key);
     char err[256];
-    ck_assert_msg(mpcd_contrib_key_load(kpath, err, sizeof err) == 0, "%s", err);
-    unlink(kpath);
 
     mpcd_config cfg;
     memset(&cfg, 0, sizeof cfg);
@@ -468,34 +510,7 @@ START_TEST(test_collectors_over_mesh)
             included++;
             for (int e = 0; e < LEN; e++) want[e] += v[e];
         }
-        uint64_t pending;
-        /* the explicit share sent to a seed daemon, or a seed to the explicit one: refused */
-        q.mode = MPC_CW_EXPLICIT;
-        q.proof_len = plen[0];
-        ck_assert_int_eq(mpcd_contrib_handle(&cfg, jobs[1], "contrib", &q, pay[0], plen[0], &pending, err, sizeof err),
-                         MPC_ERR_INPUT);
-        q.mode = MPC_CW_SEED;
-        q.proof_len = plen[1];
-        ck_assert_int_eq(mpcd_contrib_handle(&cfg, jobs[0], "contrib", &q, pay[1], plen[1], &pending, err, sizeof err),
-                         MPC_ERR_INPUT);
-        ck_assert_ptr_null(strstr(err, "0x"));
-        q.token[40] ^= 1;   /* a forged token */
-        ck_assert_int_eq(mpcd_contrib_handle(&cfg, jobs[1], "contrib", &q, pay[1], plen[1], &pending, err, sizeof err),
-                         MPC_ERR_DENIED);
-        ck_assert_int_eq(mpcd_contrib_handle(&cfg, jobs[1], "nobody", &q, pay[1], plen[1], &pending, err, sizeof err),
-                         MPC_ERR_DENIED);
-        if (i == 1) {   /* a new contributor reusing a nonce: refused; no proof at all: refused */
-            uint8_t uid2[16];
-            randombytes_buf(uid2, sizeof uid2);
-            mpcd_token_make(key, uid2, q.token);
-            memcpy(q.nonce, nonce0, 16);
-            ck_assert_int_eq(mpcd_contrib_handle(&cfg, jobs[1], "contrib", &q, pay[1], plen[1], &pending, err,
-                                                 sizeof err), MPC_ERR_STATE);
-            randombytes_buf(q.nonce, sizeof q.nonce);
-            q.proof_len = 0;
-            ck_assert_int_eq(mpcd_contrib_handle(&cfg, jobs[1], "contrib", &q, pay[1], 32, &pending, err, sizeof err),
-                             MPC_ERR_INPUT);
-        }
+        s_refusals(&cfg, jobs, &q, pay, plen, key, i == 1 ? nonce0 : NULL);
         if (i % 8 == 0)
             for (uint32_t p = 0; p < NP3; p++) mpcd_collector_pass(&x[p], mpc_now_ms());
     }
