@@ -35,6 +35,8 @@
  *   mpcbench contrib --triples N --len D --reps R
  *       N contributions of D elements through one daemon's collection state, 2 daemons in one
  *       process, no network (bench/contrib_bench.c).
+ *   mpcbench contrib-valid --triples N --len D --reps R
+ *       The same with validity proofs: prep on arrival, the leader's decision per batch.
  *   mpcbench eval    --len L [--depth D] [--kind mul|ltz] --reps R
  *       mpc_eval (plaintext) of the same circuit as `online`.
  *   mpcbench flp     --len D --parties N [--triples K] --reps R
@@ -1151,8 +1153,9 @@ int main(int argc, char **argv)
     if (!strcmp(o.mode, "csv")) return s_csv_mode(&o);
     if (!strcmp(o.mode, "flp")) return s_flp_mode(&o);
     if (!strcmp(o.mode, "join")) return s_join_mode(&o);
-    if (!strcmp(o.mode, "contrib")) {   /* --triples: contributions, --len: their length */
-        int rc = bench_contrib(o.triples, o.len, o.reps);
+    if (!strcmp(o.mode, "contrib") || !strcmp(o.mode, "contrib-valid")) {   /* --triples: contributions, --len */
+        int rc = !strcmp(o.mode, "contrib") ? bench_contrib(o.triples, o.len, o.reps)
+                                            : bench_contrib_valid(o.triples, o.len, o.reps);
         if (rc == 0) printf("{\"node\": 0, \"vmhwm_kb\": %ld}\n", s_vmhwm_kb());
         return rc;
     }

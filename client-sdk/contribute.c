@@ -1,6 +1,7 @@
 /* contribute.c — a contributor's client (docs/contributions.md): one contribution to a
- * job's collection, checked against the program's declaration, shared in the field among
- * the job's daemons and sent to each (client-sdk/ctwire.h). */
+ * job's collection, checked against the program's declaration, encoded, shared in the field
+ * among the job's daemons with its validity proof (protocols/flp.h: the explicit share to the
+ * job's first party, a seed to each other) and sent to each (client-sdk/ctwire.h). */
 #include <errno.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -12,6 +13,8 @@
 #include "clock.h"
 #include "contrib.h"
 #include "ctwire.h"
+#include "field61.h"
+#include "flp.h"
 #include "mpc_err.h"
 
 static int s_sockopt(void *s, int opt, int v) { return zmq_setsockopt(s, opt, &v, sizeof v); }
@@ -78,6 +81,40 @@ static int s_send(mpc_client *c, uint32_t d, const mpc_ct_req *q, const void *pa
     return 0;
 }
 
+/* Test-only: MPC_TEST_CONTRIB_INVALID=range makes the first element's top bit 1000 (a value
+ * far out of range, with an honest proof of that invalid measurement), =proof tampers with
+ * one element of the proof share; the daemons must drop either as invalid.  Used by
+ * tests/daemon_contrib.test.sh only. */
+static int s_test_invalid(void)
+{
+    const char *e = getenv("MPC_TEST_CONTRIB_INVALID");
+    return !e ? 0 : !strcmp(e, "range") ? 1 : !strcmp(e, "proof") ? 2 : 0;
+}
+
+/* The proved shares of x (k parties): shares[p] (party 0 explicit, the others compressed)
+ * and pub.  0 or an MPC_ERR_*. */
+static int s_prove(const mpc_flp *f, const uint64_t *x, uint32_t k, const uint8_t nonce[MPC_FLP_NONCEBYTES],
+                   uint8_t **shares, uint8_t *pub)
+{
+    int64_t *xs = sodium_malloc(f->dim * sizeof *xs);
+    uint64_t *meas = sodium_malloc(f->meas_len * sizeof *meas);
+    int r = !xs || !meas ? MPC_ERR_NOMEM : 0;
+    for (uint64_t i = 0; i < f->dim && !r; i++) xs[i] = mpc_f61_to_signed(x[i]);
+    if (!r) r = mpc_flp_encode(f, xs, meas);
+    int cheat = s_test_invalid();
+    if (!r && cheat == 1) meas[f->bits - 1] = 1000;
+    if (!r) r = mpc_flp_shard(f, k, 1, meas, nonce, shares, pub);
+    if (!r && cheat == 2) {
+        uint64_t v;
+        memcpy(&v, shares[0] + 8 * f->meas_len, 8);
+        v = mpc_f61_add(v, 1);
+        memcpy(shares[0] + 8 * f->meas_len, &v, 8);
+    }
+    if (xs) sodium_free(xs);
+    if (meas) sodium_free(meas);
+    return r;
+}
+
 int mpc_job_contribute(mpc_client *c, mpc_job *j, const char *input, const char *values, const char *token_hex)
 {
     c->errmsg[0] = 0;
@@ -95,17 +132,28 @@ int mpc_job_contribute(mpc_client *c, mpc_job *j, const char *input, const char 
         return mpc_client_seterr(c, MPC_ERR_INVALID, "a contributor token is %d hex digits", 2 * MPC_CT_TOKEN_BYTES);
     uint32_t k = j->k;
     uint64_t len = cd->len;
-    uint64_t *x = sodium_malloc(len * 8), *last = sodium_malloc(len * 8);
-    uint8_t *seeds = sodium_malloc((size_t)(k - 1) * MPC_CWIRE_SEED_BYTES);
-    int r = 0;
+    mpc_flp f;
+    if (mpc_flp_init(&f, len, cd->lo, cd->hi, 0, 2) != 0)
+        return mpc_client_seterr(c, MPC_ERR_INVALID, "%sno validity proof fits the range of '%s'", j->where, cd->name);
+    size_t pub_len = mpc_flp_public_share_size(k);
+    size_t plen[MPC_MAX_PARTIES];
+    uint8_t *pay[MPC_MAX_PARTIES] = {0}, *sh[MPC_MAX_PARTIES];
+    uint8_t pub[32 * MPC_MAX_PARTIES];
+    uint64_t *x = sodium_malloc(len * 8);
+    int r = x ? 0 : mpc_client_seterr(c, MPC_ERR_NOMEM, "out of memory");
+    for (uint32_t p = 0; p < k && !r; p++) {
+        plen[p] = mpc_flp_input_share_size(&f, p > 0) + pub_len;
+        if (!(pay[p] = sodium_malloc(plen[p]))) r = mpc_client_seterr(c, MPC_ERR_NOMEM, "out of memory");
+        sh[p] = pay[p];
+    }
     char err[256];
-    if (!x || !last || !seeds) r = mpc_client_seterr(c, MPC_ERR_NOMEM, "out of memory");
-    else if (mpc_contrib_parse(cd, j->circ->frac_bits, values, strlen(values), x, err, sizeof err) != 0)
+    if (!r && mpc_contrib_parse(cd, j->circ->frac_bits, values, strlen(values), x, err, sizeof err) != 0)
         r = mpc_client_seterr(c, MPC_ERR_INPUT, "%scontribution to '%s': %s", j->where, cd->name, err);
-    else if ((r = mpc_ct_share(x, len, k, seeds, last)) != 0)
-        r = mpc_client_seterr(c, r, "cannot share the contribution");
+    if (!r) randombytes_buf(q.nonce, sizeof q.nonce);
+    if (!r && (r = s_prove(&f, x, k, q.nonce, sh, pub)) != 0)
+        r = mpc_client_seterr(c, r, "cannot prove the contribution");
+    for (uint32_t p = 0; p < k && !r; p++) memcpy(pay[p] + plen[p] - pub_len, pub, pub_len);
     if (!r) {
-        randombytes_buf(q.nonce, sizeof q.nonce);
         memcpy(q.job, j->id, sizeof q.job);
         snprintf(q.name, sizeof q.name, "%s", cd->name);
         q.count = len;
@@ -115,9 +163,9 @@ int mpc_job_contribute(mpc_client *c, mpc_job *j, const char *input, const char 
         for (uint32_t p = 0; p < k && !r; p++) {
             uint32_t d = j->daemon_of[p];
             q.rid = rid[p] = c->next_rid++;
-            q.mode = p + 1 < k ? MPC_CW_SEED : MPC_CW_EXPLICIT;
-            r = p + 1 < k ? s_send(c, d, &q, seeds + (size_t)p * MPC_CWIRE_SEED_BYTES, MPC_CWIRE_SEED_BYTES, deadline)
-                          : s_send(c, d, &q, last, len * 8, deadline);
+            q.mode = p == 0 ? MPC_CW_EXPLICIT : MPC_CW_SEED;
+            q.proof_len = plen[p];
+            r = s_send(c, d, &q, pay[p], plen[p], deadline);
             sent[p] = !r;
         }
         for (uint32_t p = 0; p < k; p++) {
@@ -130,8 +178,8 @@ int mpc_job_contribute(mpc_client *c, mpc_job *j, const char *input, const char 
         }
     }
     if (x) sodium_free(x);
-    if (last) sodium_free(last);
-    if (seeds) sodium_free(seeds);
+    for (uint32_t p = 0; p < k; p++)
+        if (pay[p]) sodium_free(pay[p]);
     return r;
 }
 

@@ -34,7 +34,8 @@ int mpc_ct_is_contribution(const uint8_t *hdr, size_t len)
 
 size_t mpc_ct_req_payload_len(const mpc_ct_req *r)
 {
-    return (r->mode == MPC_CW_SEED ? MPC_CWIRE_SEED_BYTES : (size_t)r->count * 8) + (size_t)r->proof_len;
+    if (r->proof_len) return (size_t)r->proof_len;
+    return r->mode == MPC_CW_SEED ? MPC_CWIRE_SEED_BYTES : (size_t)r->count * 8;
 }
 
 static int s_req_ok(const mpc_ct_req *r)
@@ -189,7 +190,7 @@ int mpc_ct_req_decode(const uint8_t *hdr, size_t len, size_t n_payload, size_t p
         goto out;
     }
     if (d_uint(&el[9], MPC_CT_MAX_PROOF, &out->proof_len)) {
-        s_fail(err, errlen, "bad proof length field (no validity proof is taken in this version)");
+        s_fail(err, errlen, "bad proof length field");
         goto out;
     }
     size_t want = mpc_ct_req_payload_len(out);

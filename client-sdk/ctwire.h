@@ -5,10 +5,13 @@
  *
  *   CONTRIBUTE    [1, 0x07, rid, job id (bin 16), input name, token (bin 48), nonce (bin 16),
  *                  mode, count, proof length]
- *                 payload: mode EXPLICIT: count × 8 bytes (field elements, each < p, checked
- *                 by the daemon) then the proof bytes; mode SEED: 32 bytes then the proof
- *                 bytes.  The proof length must be 0 in this version (the place of the
- *                 validity proof's share).
+ *                 payload, proof length L > 0 (a contribution with its validity proof, what
+ *                 the daemons take): exactly L bytes, this daemon's FLP input share
+ *                 (protocols/flp.h: mode EXPLICIT the explicit share of FLP party 0, mode SEED
+ *                 the compressed 64-byte share) followed by the public share (32 bytes per
+ *                 party); the daemon checks L against the collection's parameters.
+ *                 L = 0 (no proof; the daemons refuse it, the codec still carries it): mode
+ *                 EXPLICIT count × 8 bytes (field elements), mode SEED 32 bytes.
  *   CONTRIBUTE_OK [1, 0x87, rid, pending (contributions pending at the daemon)] */
 #ifndef MPC_CTWIRE_H
 #define MPC_CTWIRE_H
@@ -21,7 +24,7 @@
 
 #define MPC_CT_TOKEN_BYTES 48
 #define MPC_CT_NONCE_BYTES 16
-#define MPC_CT_MAX_PROOF   0          /* no validity proof yet */
+#define MPC_CT_MAX_PROOF   (UINT64_C(1) << 31)   /* bytes of a proved contribution, at most */
 
 enum { MPC_CT_CONTRIBUTE = 0x07, MPC_CT_CONTRIBUTE_OK = 0x87 };
 
@@ -33,7 +36,7 @@ typedef struct {
     uint8_t  nonce[MPC_CT_NONCE_BYTES];
     uint8_t  mode;                          /* MPC_CW_EXPLICIT or MPC_CW_SEED (cwire.h) */
     uint64_t count;                         /* D: 1 .. MPC_CWIRE_MAX_COUNT */
-    uint64_t proof_len;                     /* 0 .. MPC_CT_MAX_PROOF */
+    uint64_t proof_len;                     /* L: 0 .. MPC_CT_MAX_PROOF */
 } mpc_ct_req;
 
 /* Whether a header frame is a CONTRIBUTE request (a quick look at its first bytes, as

@@ -31,7 +31,7 @@ int mpcd_token_ok(const uint8_t key[MPCD_TOKEN_KEY_BYTES], const uint8_t token[M
 
 /* The dedup set: open addressing on SipHash of the id under a per-collection random key
  * (ids are chosen at enrolment; the key keeps anyone from aiming at one chain). */
-enum { S_EMPTY = 0, S_INCLUDED = 1, S_DROPPED = 2, S_PENDING = 8 };
+enum { S_EMPTY = 0, S_INCLUDED = 1, S_DROPPED = 2, S_INVALID = 3, S_NONCE = 4, S_PENDING = 8 };
 #define S_MARK 0x80000000u
 
 typedef struct {
@@ -50,12 +50,13 @@ struct mpcd_collect {
     mpcd_collect_limits lim;
     uint64_t           *sums;      /* len elements mod p */
     uint64_t           *shares;    /* max_pending × len */
+    uint8_t            *msgs;      /* max_pending × msg_bytes */
     s_slot             *slots;
     uint32_t            n_pending;
     s_entry            *set;
     uint64_t            set_cap, set_n;   /* cap: a power of two */
     uint8_t             hkey[crypto_shorthash_KEYBYTES];
-    uint64_t            batches, count;
+    uint64_t            batches, count, invalid;
     uint64_t            digest[4];
     int                 closed;
 };
@@ -118,8 +119,9 @@ mpcd_collect *mpcd_collect_new(uint64_t len, const mpcd_collect_limits *lim)
     c->sums = calloc(len, sizeof *c->sums);
     c->shares = calloc((size_t)lim->max_pending * len, sizeof *c->shares);
     c->slots = calloc(lim->max_pending, sizeof *c->slots);
+    c->msgs = calloc((size_t)lim->max_pending * (lim->msg_bytes ? lim->msg_bytes : 1), 1);
     c->set = calloc(c->set_cap, sizeof *c->set);
-    if (!c->sums || !c->shares || !c->slots || !c->set) {
+    if (!c->sums || !c->shares || !c->slots || !c->set || !c->msgs) {
         mpcd_collect_free(&c);
         return NULL;
     }
@@ -134,8 +136,10 @@ void mpcd_collect_free(mpcd_collect **cp)
     mpcd_collect *c = *cp;
     if (c->sums) sodium_memzero(c->sums, c->len * sizeof *c->sums);
     if (c->shares) sodium_memzero(c->shares, (size_t)c->lim.max_pending * c->len * sizeof *c->shares);
+    if (c->msgs) sodium_memzero(c->msgs, (size_t)c->lim.max_pending * (c->lim.msg_bytes ? c->lim.msg_bytes : 1));
     free(c->sums);
     free(c->shares);
+    free(c->msgs);
     free(c->slots);
     free(c->set);
     sodium_memzero(c, sizeof *c);
@@ -143,18 +147,47 @@ void mpcd_collect_free(mpcd_collect **cp)
     *cp = NULL;
 }
 
+/* The dedup key of a nonce: BLAKE2b-128 of it under a label, so that a chosen nonce cannot
+ * stand for a contributor id. */
+static void s_nonce_key(const uint8_t *nonce, uint8_t key[MPCD_TOKEN_ID_BYTES])
+{
+    static const uint8_t label[] = "mpcd contribution nonce 1";
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, NULL, 0, MPCD_TOKEN_ID_BYTES);
+    crypto_generichash_update(&st, label, sizeof label - 1);
+    crypto_generichash_update(&st, nonce, MPCD_CONTRIB_REF_BYTES - MPCD_TOKEN_ID_BYTES);
+    crypto_generichash_final(&st, key, MPCD_TOKEN_ID_BYTES);
+}
+
 int mpcd_collect_offer(mpcd_collect *c, const uint8_t ref[MPCD_CONTRIB_REF_BYTES], const uint64_t *share,
                        uint64_t len, uint64_t now_ms)
 {
+    return mpcd_collect_offer_msg(c, ref, share, len, NULL, now_ms);
+}
+
+int mpcd_collect_offer_msg(mpcd_collect *c, const uint8_t ref[MPCD_CONTRIB_REF_BYTES], const uint64_t *share,
+                           uint64_t len, const uint8_t *msg, uint64_t now_ms)
+{
     const uint8_t *id = ref;
-    if (len != c->len) return MPC_ERR_INPUT;
+    uint8_t nk[MPCD_TOKEN_ID_BYTES];
+    s_nonce_key(ref + MPCD_TOKEN_ID_BYTES, nk);
+    if (len != c->len || (c->lim.msg_bytes && !msg)) return MPC_ERR_INPUT;
     if (c->closed || c->count + c->n_pending >= c->lim.max_count) return MPC_ERR_STATE;
     if (s_find(c, id)) return MPC_ERR_STATE;   /* a duplicate: pending, included or dropped */
+    if (c->lim.msg_bytes && s_find(c, nk)) return MPC_ERR_STATE;   /* a nonce seen before */
     uint64_t bad = 0;
     for (uint64_t i = 0; i < len; i++) bad |= share[i] >= MPC_F61_P;
     if (bad) return MPC_ERR_INPUT;
     if (c->n_pending == c->lim.max_pending) return MPC_ERR_LIMIT;
     if (s_grow(c) != 0) return MPC_ERR_NOMEM;
+    if (c->lim.msg_bytes) {
+        c->set_n++;
+        if (s_grow(c) != 0) {
+            c->set_n--;
+            return MPC_ERR_NOMEM;
+        }
+        s_insert_at(c->set, c->set_cap, s_hash(c, nk), nk, S_NONCE);
+    }
     uint32_t slot = 0;
     while (c->slots[slot].entry != UINT32_MAX) slot++;
     s_entry *e = s_insert_at(c->set, c->set_cap, s_hash(c, id), id, S_PENDING + slot);
@@ -163,6 +196,7 @@ int mpcd_collect_offer(mpcd_collect *c, const uint8_t ref[MPCD_CONTRIB_REF_BYTES
     c->slots[slot].since = now_ms;
     memcpy(c->slots[slot].nonce, ref + MPCD_TOKEN_ID_BYTES, sizeof c->slots[slot].nonce);
     memcpy(c->shares + (size_t)slot * c->len, share, len * sizeof *share);
+    if (c->lim.msg_bytes) memcpy(c->msgs + (size_t)slot * c->lim.msg_bytes, msg, c->lim.msg_bytes);
     c->n_pending++;
     return 0;
 }
@@ -220,6 +254,42 @@ int mpcd_collect_have(const mpcd_collect *c, uint64_t batch, const uint8_t (*ref
     return 0;
 }
 
+const uint8_t *mpcd_collect_msg(const mpcd_collect *c, const uint8_t ref[MPCD_CONTRIB_REF_BYTES])
+{
+    const s_entry *e = s_pending(c, ref);
+    if (!e || !c->lim.msg_bytes) return NULL;
+    return c->msgs + (size_t)(e->state - S_PENDING) * c->lim.msg_bytes;
+}
+
+/* Frees pending slot s: its share and message wiped, its entry set to state. */
+static void s_free_slot(mpcd_collect *c, uint32_t s, uint32_t state)
+{
+    s_slot *sl = &c->slots[s];
+    sodium_memzero(c->shares + (size_t)s * c->len, c->len * sizeof *c->shares);
+    if (c->lim.msg_bytes) sodium_memzero(c->msgs + (size_t)s * c->lim.msg_bytes, c->lim.msg_bytes);
+    c->set[sl->entry].state = state;
+    sl->entry = UINT32_MAX;
+    c->n_pending--;
+}
+
+int mpcd_collect_reject(mpcd_collect *c, uint64_t batch, const uint8_t (*refs)[MPCD_CONTRIB_REF_BYTES], uint32_t n,
+                        const uint8_t *bitmap)
+{
+    if (batch != c->batches || c->closed) return MPC_ERR_PROTOCOL;
+    for (uint32_t i = 0; i < n; i++)
+        if ((bitmap[i / 8] >> (i % 8) & 1) && !s_pending(c, refs[i])) return MPC_ERR_PROTOCOL;
+    for (uint32_t i = 0; i < n; i++) {
+        if (!(bitmap[i / 8] >> (i % 8) & 1)) continue;
+        s_entry *e = s_pending(c, refs[i]);
+        if (!e) continue;   /* listed twice: dropped already */
+        s_free_slot(c, e->state - S_PENDING, S_INVALID);
+        c->invalid++;
+    }
+    return 0;
+}
+
+uint64_t mpcd_collect_invalid(const mpcd_collect *c) { return c->invalid; }
+
 static void s_digest_add(mpcd_collect *c, const uint8_t *id)
 {
     uint8_t h[32];
@@ -258,10 +328,7 @@ int mpcd_collect_commit(mpcd_collect *c, uint64_t batch, const uint8_t (*refs)[M
         uint32_t slot = e->state - S_PENDING;
         uint64_t *sh = c->shares + (size_t)slot * c->len;
         for (uint64_t j = 0; j < c->len; j++) c->sums[j] = mpc_f61_add(c->sums[j], sh[j]);
-        sodium_memzero(sh, c->len * sizeof *sh);
-        c->slots[slot].entry = UINT32_MAX;
-        c->n_pending--;
-        e->state = S_INCLUDED;
+        s_free_slot(c, slot, S_INCLUDED);
         c->count++;
         s_digest_add(c, e->id);
     }
@@ -276,10 +343,7 @@ uint32_t mpcd_collect_expire(mpcd_collect *c, uint64_t now_ms)
     for (uint32_t s = 0; s < c->lim.max_pending; s++) {
         s_slot *sl = &c->slots[s];
         if (sl->entry == UINT32_MAX || now_ms - sl->since <= c->lim.pending_ms || now_ms < sl->since) continue;
-        sodium_memzero(c->shares + (size_t)s * c->len, c->len * sizeof *c->shares);
-        c->set[sl->entry].state = S_DROPPED;
-        sl->entry = UINT32_MAX;
-        c->n_pending--;
+        s_free_slot(c, s, S_DROPPED);
         n++;
     }
     return n;
@@ -300,10 +364,7 @@ void mpcd_collect_close(mpcd_collect *c, int first_party, uint64_t *share)
     for (uint32_t s = 0; s < c->lim.max_pending; s++) {
         s_slot *sl = &c->slots[s];
         if (sl->entry == UINT32_MAX) continue;
-        sodium_memzero(c->shares + (size_t)s * c->len, c->len * sizeof *c->shares);
-        c->set[sl->entry].state = S_DROPPED;
-        sl->entry = UINT32_MAX;
-        c->n_pending--;
+        s_free_slot(c, s, S_DROPPED);
     }
     c->closed = 1;
     memcpy(share, c->sums, c->len * sizeof *share);

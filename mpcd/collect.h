@@ -3,9 +3,13 @@
  * agreement with the other daemons (PROPOSE / HAVE / COMMIT) and the running sums mod p.
  * Pure state, no I/O and no locking: the caller serialises calls and carries the messages.
  *
- * Memory: 8·D bytes of sums, at most max_pending × 8·D bytes of pending shares, and one
- * 24-byte entry per contributor id seen (the dedup set).  Shares and sums are wiped when
- * freed. */
+ * With validity proofs (limits.msg_bytes > 0) each pending contribution keeps its prep
+ * message, COMMIT is preceded by mpcd_collect_reject of the ones whose proof failed, and
+ * nonces are deduplicated as well as contributor ids.
+ *
+ * Memory: 8·D bytes of sums, at most max_pending × (8·D + msg_bytes) bytes of pending shares
+ * and messages, and one 24-byte entry per contributor id seen (the dedup set; with messages,
+ * one more per nonce).  Shares, messages and sums are wiped when freed. */
 #ifndef MPCD_COLLECT_H
 #define MPCD_COLLECT_H
 
@@ -33,6 +37,9 @@ typedef struct {
     uint32_t max_pending;   /* contributions held pending at once (1 ..) */
     uint32_t max_count;     /* contributions the collection may include (circuits/contrib.h) */
     uint64_t pending_ms;    /* a pending contribution older than this is dropped */
+    uint32_t msg_bytes;     /* bytes kept with each pending contribution: its validity-proof
+                               prep message (protocols/flp.h); 0: none.  With msg_bytes > 0
+                               a contribution's nonce is also refused a second time. */
 } mpcd_collect_limits;
 
 typedef struct mpcd_collect mpcd_collect;
@@ -48,6 +55,21 @@ void          mpcd_collect_free(mpcd_collect **c);
  * pending table is full (retry later).  Nothing is kept on an error. */
 int mpcd_collect_offer(mpcd_collect *c, const uint8_t ref[MPCD_CONTRIB_REF_BYTES], const uint64_t *share,
                        uint64_t len, uint64_t now_ms);
+
+/* mpcd_collect_offer with the contribution's prep message msg[0..msg_bytes-1] (kept while it
+ * is pending); also MPC_ERR_STATE when the nonce (the last 16 bytes of ref) was seen before. */
+int mpcd_collect_offer_msg(mpcd_collect *c, const uint8_t ref[MPCD_CONTRIB_REF_BYTES], const uint64_t *share,
+                           uint64_t len, const uint8_t *msg, uint64_t now_ms);
+/* The prep message kept with pending contribution ref, or NULL when it is not pending here. */
+const uint8_t *mpcd_collect_msg(const mpcd_collect *c, const uint8_t ref[MPCD_CONTRIB_REF_BYTES]);
+/* The batch's contributions whose bit is set failed their validity proof: each is dropped
+ * (wiped; its id and nonce stay seen) and counted as invalid.  Called for the batch before its
+ * mpcd_collect_commit.  0, or MPC_ERR_PROTOCOL (batch out of order, a reference not pending
+ * here) with nothing changed. */
+int mpcd_collect_reject(mpcd_collect *c, uint64_t batch, const uint8_t (*refs)[MPCD_CONTRIB_REF_BYTES], uint32_t n,
+                        const uint8_t *bitmap);
+/* Contributions dropped as invalid so far. */
+uint64_t mpcd_collect_invalid(const mpcd_collect *c);
 
 /* Leader: the next batch's number and the references of up to max of its oldest pending
  * contributions.  Returns how many. */

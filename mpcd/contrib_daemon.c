@@ -14,13 +14,18 @@
 
 #include "clock.h"
 #include "collect.h"
+#include "compile.h"
 #include "contrib.h"
 #include "engine.h"
+#include "flp.h"
+#include "format.h"
 #include "log.h"
 #include "mpc_err.h"
 
 #define S_BATCH 256                          /* references in one PROPOSE */
 #define S_WORDS (8 + S_BATCH * 4)            /* every agreement message, fixed size */
+#define S_PROOFS 2                           /* FLP proofs per contribution (docs/validity.md) */
+#define S_VKEY_CONTEXT "mpcd validity verify key 1"
 
 enum { M_PROPOSE = 1, M_HAVE = 2, M_COMMIT = 3, M_CLOSE = 4, M_CLOSED = 5, M_FAIL = 6 };
 enum { C_OPEN = 0, C_CLOSING = 1, C_CLOSED = 2 };
@@ -37,7 +42,11 @@ typedef struct mpcd_coll_job {
     uint64_t       batch;
     uint32_t       n;
     uint8_t        bitmap[S_BATCH / 8];
+    uint8_t        invalid[S_BATCH / 8];   /* held by all, proof rejected (leader) */
     uint8_t        refs[S_BATCH][MPCD_CONTRIB_REF_BYTES];
+    mpc_flp       *flp;          /* per circuit input: the validity circuit of its collection */
+    uint8_t       *vkey;         /* per circuit input: its verify_key (sodium_malloc'ed) */
+    uint8_t       *preps[MPC_MAX_PARTIES];   /* leader: each follower party's prep messages */
     int            last_empty;   /* the last batch committed nothing (closing: no hurry) */
 } mpcd_coll_job;
 
@@ -75,24 +84,82 @@ void mpcd_contrib_key_free(void)
     s_key = NULL;
 }
 
+/* The circuit recompiled from the program it carries, when that gives exactly c (its hash):
+ * the compiler's record of each contributor input's validity range is in it.  NULL with a
+ * message otherwise. */
+static mpc_circuit *s_recompiled(const mpc_circuit *c, char *err, size_t errlen)
+{
+    const mpc_program *p = c->program;
+    if (!p || p->n_params > MPC_PROGRAM_MAX_PARAMS) {
+        snprintf(err, errlen, "a circuit with contributor inputs must carry its program (their validity ranges)");
+        return NULL;
+    }
+    mpc_define defs[MPC_PROGRAM_MAX_PARAMS];
+    for (uint32_t i = 0; i < p->n_params; i++) defs[i] = (mpc_define){p->params[i].name, p->params[i].value};
+    mpc_diag d;
+    mpc_circuit *rc = NULL;
+    int r = mpc_compile_ex(p->text, p->text_len, "program", defs, p->n_params, p->pushdown ? MPC_COMPILE_PUSHDOWN : 0,
+                           &rc, &d);
+    mpc_diag_free(&d);
+    uint8_t h1[MPC_HASH_BYTES], h2[MPC_HASH_BYTES];
+    if (r != 0 || mpc_circ_hash(c, h1) != 0 || mpc_circ_hash(rc, h2) != 0 || sodium_memcmp(h1, h2, sizeof h1) != 0) {
+        mpc_circ_destroy(&rc);
+        snprintf(err, errlen, "the program the circuit carries does not compile to it (contributor inputs need it)");
+        return NULL;
+    }
+    return rc;
+}
+
+/* The validity circuit of contributor input k of circuit c (rc: c recompiled). */
+static int s_flp_of(const mpc_circuit *c, const mpc_circuit *rc, uint32_t k, mpc_flp *f)
+{
+    const mpc_contrib_decl *d = mpc_circ_contrib(rc, c->inputs[k].name);
+    if (!d || d->len + 1 != c->inputs[k].len) return MPC_ERR_CIRCUIT;
+    return mpc_flp_init(f, d->len, d->lo, d->hi, 0, S_PROOFS) == 0 ? 0 : MPC_ERR_CIRCUIT;
+}
+
 int mpcd_contrib_check(const mpc_circuit *c, uint32_t me, char *err, size_t errlen)
 {
-    for (uint32_t k = 0; k < c->n_inputs; k++) {
+    mpc_circuit *rc = NULL;
+    int r = 0;
+    for (uint32_t k = 0; k < c->n_inputs && !r; k++) {
         const mpc_input *in = &c->inputs[k];
         if (!mpc_contrib_input_of(in->name)) continue;
         if (!s_key) {
             snprintf(err, errlen, "input '%s' is a contributor input; this daemon serves no contribution "
                      "collections (no contributor_token_key_file)", in->name);
-            return MPC_ERR_UNSUPPORTED;
-        }
-        if (c->n_parties > MPC_CONTRIB_MAX_PARTIES || in->len < 2 || in->type != MPC_T_INT) {
+            r = MPC_ERR_UNSUPPORTED;
+        } else if (c->n_parties > MPC_CONTRIB_MAX_PARTIES || in->len < 2 || in->type != MPC_T_INT) {
             snprintf(err, errlen, "contributor input '%s' is malformed or has more than %d parties", in->name,
                      MPC_CONTRIB_MAX_PARTIES);
-            return MPC_ERR_CIRCUIT;
+            r = MPC_ERR_CIRCUIT;
+        } else if (!rc && !(rc = s_recompiled(c, err, errlen))) {
+            r = MPC_ERR_CIRCUIT;
+        } else {
+            mpc_flp f;
+            if (s_flp_of(c, rc, k, &f) != 0) {
+                snprintf(err, errlen, "contributor input '%s': no validity proof fits its declared range", in->name);
+                r = MPC_ERR_CIRCUIT;
+            }
         }
-        (void)me;
     }
-    return 0;
+    (void)me;
+    mpc_circ_destroy(&rc);
+    return r;
+}
+
+/* The verify_key of a collection: BLAKE2b-256 keyed with the token key (which every daemon
+ * holds and no client does) of a label, the job id and the input name: per collection, the
+ * same on every daemon, never sent (docs/contributions.md, "Validity proofs"). */
+static void s_vkey(const uint8_t job[MPCD_JOB_ID_BYTES], const char *name, uint8_t out[MPC_FLP_KEYBYTES])
+{
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, s_key, MPCD_TOKEN_KEY_BYTES, MPC_FLP_KEYBYTES);
+    crypto_generichash_update(&st, (const uint8_t *)S_VKEY_CONTEXT, sizeof S_VKEY_CONTEXT);
+    crypto_generichash_update(&st, job, MPCD_JOB_ID_BYTES);
+    crypto_generichash_update(&st, (const uint8_t *)name, strlen(name) + 1);
+    crypto_generichash_final(&st, out, MPC_FLP_KEYBYTES);
+    sodium_memzero(&st, sizeof st);
 }
 
 int mpcd_contrib_open(const mpcd_config *cfg, mpcd_job *job, uint64_t now_ms, uint64_t window_ms, uint64_t max_count)
@@ -101,29 +168,38 @@ int mpcd_contrib_open(const mpcd_config *cfg, mpcd_job *job, uint64_t now_ms, ui
     int any = 0;
     for (uint32_t k = 0; k < c->n_inputs; k++) any |= mpc_contrib_input_of(c->inputs[k].name);
     if (!any || job->my_party == UINT32_MAX) return 0;
+    if (!s_key) return MPC_ERR_UNSUPPORTED;
+    char err[256];
+    mpc_circuit *rc = s_recompiled(c, err, sizeof err);
+    if (!rc) return MPC_ERR_CIRCUIT;
     mpcd_coll_job *cj = calloc(1, sizeof *cj);
-    if (!cj || !(cj->c = calloc(c->n_inputs, sizeof *cj->c))) {
+    if (!cj || !(cj->c = calloc(c->n_inputs, sizeof *cj->c)) || !(cj->flp = calloc(c->n_inputs, sizeof *cj->flp)) ||
+        !(cj->vkey = sodium_malloc((size_t)c->n_inputs * MPC_FLP_KEYBYTES))) {
+        if (cj) free(cj->c), free(cj->flp);
         free(cj);
+        mpc_circ_destroy(&rc);
         return MPC_ERR_NOMEM;
     }
     cj->n_in = c->n_inputs;
+    job->coll = cj;
     if (!window_ms || window_ms > (uint64_t)cfg->contrib_window_ms) window_ms = (uint64_t)cfg->contrib_window_ms;
     if (!max_count || max_count > (uint64_t)cfg->contrib_max_count) max_count = (uint64_t)cfg->contrib_max_count;
     cj->max_count = max_count;
     cj->deadline_ms = now_ms + window_ms;
-    mpcd_collect_limits lim = {.max_pending = (uint32_t)cfg->contrib_max_pending,
-                               .max_count = (uint32_t)cfg->contrib_max_count,
-                               .pending_ms = (uint64_t)cfg->contrib_pending_ms};
-    for (uint32_t k = 0; k < c->n_inputs; k++) {
+    int r = 0;
+    for (uint32_t k = 0; k < c->n_inputs && !r; k++) {
         if (!mpc_contrib_input_of(c->inputs[k].name)) continue;
-        if (!(cj->c[k] = mpcd_collect_new(c->inputs[k].len - 1, &lim))) {
-            job->coll = cj;
-            mpcd_contrib_free(job);
-            return MPC_ERR_NOMEM;
-        }
+        if ((r = s_flp_of(c, rc, k, &cj->flp[k])) != 0) break;
+        s_vkey(job->id, c->inputs[k].name, cj->vkey + (size_t)k * MPC_FLP_KEYBYTES);
+        mpcd_collect_limits lim = {.max_pending = (uint32_t)cfg->contrib_max_pending,
+                                   .max_count = (uint32_t)cfg->contrib_max_count,
+                                   .pending_ms = (uint64_t)cfg->contrib_pending_ms,
+                                   .msg_bytes = (uint32_t)mpc_flp_prep_size(&cj->flp[k])};
+        if (!(cj->c[k] = mpcd_collect_new(c->inputs[k].len - 1, &lim))) r = MPC_ERR_NOMEM;
     }
-    job->coll = cj;
-    return 0;
+    mpc_circ_destroy(&rc);
+    if (r) mpcd_contrib_free(job);
+    return r;
 }
 
 void mpcd_contrib_free(mpcd_job *job)
@@ -132,6 +208,9 @@ void mpcd_contrib_free(mpcd_job *job)
     if (!cj) return;
     for (uint32_t k = 0; k < cj->n_in; k++) mpcd_collect_free(&cj->c[k]);
     free(cj->c);
+    free(cj->flp);
+    if (cj->vkey) sodium_free(cj->vkey);
+    for (uint32_t p = 0; p < MPC_MAX_PARTIES; p++) free(cj->preps[p]);
     sodium_memzero(cj, sizeof *cj);
     free(cj);
     job->coll = NULL;
@@ -149,6 +228,29 @@ static int s_err(char *err, size_t errlen, int code, const char *fmt, ...)
     return code;
 }
 
+/* Lock held.  The job and input k of a CONTRIBUTE to name ("g-contrib"), with err set and
+ * the code returned when the collection does not take it. */
+static int s_find_coll(mpcd_jobs *jobs, const mpc_ct_req *req, const char *name, mpcd_job **jobp, uint32_t *kp,
+                       char *err, size_t errlen)
+{
+    mpcd_job *job = mpcd_jobs_find(jobs, req->job);
+    mpcd_coll_job *cj = job ? job->coll : NULL;
+    uint32_t k = 0;
+    if (cj)
+        for (k = 0; k < cj->n_in && strcmp(job->circ->inputs[k].name, name) != 0; k++) {}
+    *jobp = job;
+    *kp = k;
+    if (!job) return s_err(err, errlen, MPC_ERR_NOTFOUND, "no such job");
+    if (!cj || k == cj->n_in || !cj->c[k])
+        return s_err(err, errlen, MPC_ERR_NOTFOUND, "the job collects no contributions to '%s'", req->name);
+    if (cj->state != C_OPEN || job->state != MPCD_JOB_QUEUED)
+        return s_err(err, errlen, MPC_ERR_STATE, "the collection '%s' is closed", req->name);
+    if (req->count != job->circ->inputs[k].len - 1)
+        return s_err(err, errlen, MPC_ERR_INPUT, "a contribution to '%s' has %llu elements, not %llu", req->name,
+                     (unsigned long long)req->count, (unsigned long long)(job->circ->inputs[k].len - 1));
+    return 0;
+}
+
 int mpcd_contrib_handle(const mpcd_config *cfg, mpcd_jobs *jobs, const char *client, const mpc_ct_req *req,
                         const uint8_t *payload, size_t plen, uint64_t *pending, char *err, size_t errlen)
 {
@@ -161,56 +263,69 @@ int mpcd_contrib_handle(const mpcd_config *cfg, mpcd_jobs *jobs, const char *cli
     if (plen != mpc_ct_req_payload_len(req)) return s_err(err, errlen, MPC_ERR_INPUT, "the payload has a wrong length");
     if (!mpcd_token_ok(s_key, req->token))
         return s_err(err, errlen, MPC_ERR_DENIED, "contribution to '%s' refused: the token is not valid", req->name);
-    uint64_t d = req->count;
-    uint64_t *share = malloc((size_t)d * sizeof *share);
-    if (!share) return s_err(err, errlen, MPC_ERR_NOMEM, "out of memory");
-    int rc = 0;
-    if (req->mode == MPC_CW_SEED) rc = mpc_ct_expand(payload, d, share);
-    else memcpy(share, payload, (size_t)d * 8);   /* little-endian words, as every INPUT share */
-    if (rc) {
-        free(share);
-        return s_err(err, errlen, rc, "cannot expand the seed");
-    }
+    if (req->proof_len == 0)
+        return s_err(err, errlen, MPC_ERR_INPUT, "contribution to '%s' refused: it carries no validity proof",
+                     req->name);
     char name[MPC_NAME_MAX + sizeof MPC_CONTRIB_SUFFIX];
     snprintf(name, sizeof name, "%s%s", req->name, MPC_CONTRIB_SUFFIX);
+    /* the collection's parameters, copied under the lock; the proof is checked outside it */
+    mpc_flp f;
+    uint8_t vkey[MPC_FLP_KEYBYTES];
+    uint32_t party = 0, n = 0, k;
+    mpcd_job *job;
+    mpcd_jobs_lock(jobs);
+    int rc = s_find_coll(jobs, req, name, &job, &k, err, errlen);
+    if (!rc) {
+        f = job->coll->flp[k];
+        memcpy(vkey, job->coll->vkey + (size_t)k * MPC_FLP_KEYBYTES, sizeof vkey);
+        party = job->my_party;
+        n = job->circ->n_parties;
+    }
+    mpcd_jobs_unlock(jobs);
+    if (rc) return rc;
+    size_t in_len = mpc_flp_input_share_size(&f, party > 0), pub_len = mpc_flp_public_share_size(n);
+    if (req->mode != (party == 0 ? MPC_CW_EXPLICIT : MPC_CW_SEED) || plen != in_len + pub_len) {
+        sodium_memzero(vkey, sizeof vkey);
+        return s_err(err, errlen, MPC_ERR_INPUT, "contribution to '%s' refused: its share has the wrong form for "
+                     "this daemon (party %u)", req->name, party);
+    }
+    uint64_t d = req->count;
+    uint64_t *share = malloc((size_t)d * sizeof *share);
+    size_t msg_len = mpc_flp_prep_size(&f);
+    uint8_t *msg = malloc(msg_len);
+    if (!share || !msg) rc = s_err(err, errlen, MPC_ERR_NOMEM, "out of memory");
+    else if ((rc = mpc_flp_prep(&f, n, party, vkey, req->nonce, payload + in_len, pub_len, payload, in_len, share,
+                                msg)) != 0)
+        s_err(err, errlen, rc, "contribution to '%s' refused: %s", req->name,
+              rc == MPC_ERR_INPUT ? "a malformed share (an element not below p)" : mpc_strerror(rc));
+    sodium_memzero(vkey, sizeof vkey);
     uint8_t ref[MPCD_CONTRIB_REF_BYTES];
     memcpy(ref, req->token, MPCD_TOKEN_ID_BYTES);
     memcpy(ref + MPCD_TOKEN_ID_BYTES, req->nonce, MPC_CT_NONCE_BYTES);
-    mpcd_jobs_lock(jobs);
-    mpcd_job *job = mpcd_jobs_find(jobs, req->job);
-    mpcd_coll_job *cj = job ? job->coll : NULL;
-    uint32_t k = 0;
-    if (cj)
-        for (k = 0; k < cj->n_in && strcmp(job->circ->inputs[k].name, name) != 0; k++) {}
-    if (!job) rc = s_err(err, errlen, MPC_ERR_NOTFOUND, "no such job");
-    else if (!cj || k == cj->n_in || !cj->c[k])
-        rc = s_err(err, errlen, MPC_ERR_NOTFOUND, "the job collects no contributions to '%s'", req->name);
-    else if (cj->state != C_OPEN || job->state != MPCD_JOB_QUEUED)
-        rc = s_err(err, errlen, MPC_ERR_STATE, "the collection '%s' is closed", req->name);
-    else if (d != job->circ->inputs[k].len - 1)
-        rc = s_err(err, errlen, MPC_ERR_INPUT, "a contribution to '%s' has %llu elements, not %llu", req->name,
-                   (unsigned long long)d, (unsigned long long)(job->circ->inputs[k].len - 1));
-    else {
-        /* Where the validity proof plugs in (docs/contributions.md, "The validity proof's
-         * place"): the proof share is the payload after the D elements (req->proof_len bytes,
-         * 0 until protocols/flp.h is wired), or expanded from the seed after them; it is kept
-         * with the pending contribution, and the daemons' verifier messages travel in HAVE,
-         * so that COMMIT includes only contributions whose proof verified. */
-        rc = mpcd_collect_offer(cj->c[k], ref, share, d, mpc_now_ms());
-        if (rc == MPC_ERR_STATE)
-            s_err(err, errlen, rc, "contribution to '%s' refused: a duplicate contribution, or the collection is full",
-                  req->name);
-        else if (rc == MPC_ERR_INPUT)
-            s_err(err, errlen, rc, "contribution to '%s' refused: an element is not below p", req->name);
-        else if (rc == MPC_ERR_LIMIT)
-            s_err(err, errlen, rc, "contribution to '%s' refused for now: too many pending here (retry)", req->name);
-        else if (rc)
-            s_err(err, errlen, rc, "contribution to '%s' refused: %s", req->name, mpc_strerror(rc));
-        *pending = rc ? 0 : mpcd_collect_pending(cj->c[k]);
+    if (!rc) {
+        mpcd_jobs_lock(jobs);
+        rc = s_find_coll(jobs, req, name, &job, &k, err, errlen);
+        /* Pending with its output share and prep message; the prep messages travel with HAVE
+         * and COMMIT includes only the contributions whose proof the leader accepted. */
+        if (!rc) {
+            mpcd_collect *c = job->coll->c[k];
+            rc = mpcd_collect_offer_msg(c, ref, share, d, msg, mpc_now_ms());
+            if (rc == MPC_ERR_STATE)
+                s_err(err, errlen, rc, "contribution to '%s' refused: a duplicate contribution (or nonce), or the "
+                      "collection is full", req->name);
+            else if (rc == MPC_ERR_LIMIT)
+                s_err(err, errlen, rc, "contribution to '%s' refused for now: too many pending here (retry)",
+                      req->name);
+            else if (rc)
+                s_err(err, errlen, rc, "contribution to '%s' refused: %s", req->name, mpc_strerror(rc));
+            *pending = rc ? 0 : mpcd_collect_pending(c);
+        }
+        mpcd_jobs_unlock(jobs);
     }
-    mpcd_jobs_unlock(jobs);
-    sodium_memzero(share, (size_t)d * sizeof *share);
+    if (share) sodium_memzero(share, (size_t)d * sizeof *share);
+    if (msg) sodium_memzero(msg, msg_len);
     free(share);
+    free(msg);
     return rc;
 }
 
@@ -274,8 +389,9 @@ static int s_close_input(mpcd_job *job, uint32_t k)
     mpcd_collect_summary(cj->c[k], &b, &cnt, dg);
     char hex[MPC_CWIRE_JOB_HEX + 1];
     mpc_cwire_job_hex(job->id, hex);
-    mpcd_info(hex, "collection '%s' closed: %llu contributions in %llu batches", job->circ->inputs[k].name,
-              (unsigned long long)cnt, (unsigned long long)b);
+    mpcd_info(hex, "collection '%s' closed: %llu contributions in %llu batches, %llu invalid (validity proof "
+              "rejected)", job->circ->inputs[k].name, (unsigned long long)cnt, (unsigned long long)b,
+              (unsigned long long)mpcd_collect_invalid(cj->c[k]));
     return 0;
 }
 
@@ -344,6 +460,60 @@ static int s_lead(mpcd_collector *x, mpcd_job *job, uint64_t now, uint64_t *w)
     return 0;
 }
 
+/* The party (binding order) that node plays in job, or UINT32_MAX. */
+static uint32_t s_party_of(const mpcd_job *job, uint32_t node)
+{
+    for (uint32_t p = 0; p < job->circ->n_parties; p++)
+        if (job->binding[p] == node) return p;
+    return UINT32_MAX;
+}
+
+/* Words of the prep-message block that follows a HAVE of n references: the job id (2 words),
+ * the batch, the input, then n prep messages (zeros for a reference not held). */
+static uint64_t s_prep_words(const mpc_flp *f, uint32_t n) { return 4 + (uint64_t)n * (mpc_flp_prep_size(f) / 8); }
+
+/* Leader: the block of prep messages follower node `from` sends right after its HAVE w. */
+static int s_recv_preps(mpcd_collector *x, mpcd_job *job, uint32_t from, const uint64_t *w)
+{
+    mpcd_coll_job *cj = job->coll;
+    uint32_t p = s_party_of(job, from);
+    uint64_t words = s_prep_words(&cj->flp[cj->k], cj->n);
+    if (p == UINT32_MAX || p == 0 || w[5] != words) return -1;
+    free(cj->preps[p]);
+    if (!(cj->preps[p] = malloc(words * 8))) return -1;
+    uint64_t *b = cj->preps[p] ? (uint64_t *)cj->preps[p] : NULL;
+    int t = x->peer_timeout_ms > 10000 ? 10000 : (int)x->peer_timeout_ms;
+    if (mpc_recv(x->mesh, from, MPC_MSG_CONTROL, MPCD_CONTRIB_PREP_STREAM, 0, b, words, t) != 0 ||
+        memcmp(&b[0], job->id, MPCD_JOB_ID_BYTES) != 0 || b[2] != cj->batch || b[3] != cj->k)
+        return -1;
+    return 0;
+}
+
+/* Leader, every HAVE in: for each reference all parties hold, the decision on its validity
+ * proof from the n prep messages (its own and the followers'); a rejected one moves from the
+ * commit bitmap to the invalid one. */
+static void s_decide(mpcd_job *job)
+{
+    mpcd_coll_job *cj = job->coll;
+    const mpc_flp *f = &cj->flp[cj->k];
+    size_t ps = mpc_flp_prep_size(f);
+    uint32_t np = job->circ->n_parties;
+    memset(cj->invalid, 0, sizeof cj->invalid);
+    for (uint32_t i = 0; i < cj->n; i++) {
+        if (!(cj->bitmap[i / 8] >> (i % 8) & 1)) continue;
+        const uint8_t *msgs[MPC_MAX_PARTIES];
+        msgs[0] = mpcd_collect_msg(cj->c[cj->k], cj->refs[i]);
+        for (uint32_t p = 1; p < np; p++) msgs[p] = cj->preps[p] + 32 + (size_t)i * ps;
+        if (msgs[0] && mpc_flp_prep_decide(f, np, cj->refs[i] + MPCD_TOKEN_ID_BYTES, msgs) == 0) continue;
+        cj->bitmap[i / 8] &= (uint8_t) ~(1u << (i % 8));
+        cj->invalid[i / 8] |= (uint8_t)(1u << (i % 8));
+    }
+    for (uint32_t p = 1; p < np; p++) {
+        free(cj->preps[p]);
+        cj->preps[p] = NULL;
+    }
+}
+
 /* Leader: a HAVE or CLOSED from follower node `from`. */
 static int s_lead_answer(mpcd_collector *x, mpcd_job *job, uint32_t from, const uint64_t *w, uint64_t *out)
 {
@@ -353,10 +523,12 @@ static int s_lead_answer(mpcd_collector *x, mpcd_job *job, uint32_t from, const 
     if (kind == M_HAVE) {
         if (cj->waiting != W_HAVE || w[3] != cj->batch) return s_fail(x, job, 1, "an answer to another batch");
         if (w[4] != 0) return s_fail(x, job, 1, "a party is at another batch");
+        if (s_recv_preps(x, job, from, w) != 0) return s_fail(x, job, 1, "a party's prep messages did not arrive whole");
         const uint8_t *bm = (const uint8_t *)&w[8];
         for (uint32_t i = 0; i < S_BATCH / 8; i++) cj->bitmap[i] &= bm[i];
         cj->have_mask |= 1u << from;
         if (cj->have_mask != s_followers_mask(job)) return 0;
+        s_decide(job);
         uint32_t committed = 0;
         for (uint32_t i = 0; i < cj->n; i++) committed += cj->bitmap[i / 8] >> (i % 8) & 1;
         memset(out, 0, S_WORDS * 8);
@@ -365,8 +537,11 @@ static int s_lead_answer(mpcd_collector *x, mpcd_job *job, uint32_t from, const 
         out[3] = cj->batch;
         out[4] = cj->n;
         memcpy(&out[8], cj->bitmap, sizeof cj->bitmap);
+        memcpy(&out[8 + S_BATCH / 64], cj->invalid, sizeof cj->invalid);
         s_to_followers(x, job, out);
-        if (mpcd_collect_commit(cj->c[cj->k], cj->batch, (const uint8_t(*)[MPCD_CONTRIB_REF_BYTES])cj->refs, cj->n,
+        if (mpcd_collect_reject(cj->c[cj->k], cj->batch, (const uint8_t(*)[MPCD_CONTRIB_REF_BYTES])cj->refs, cj->n,
+                                cj->invalid) ||
+            mpcd_collect_commit(cj->c[cj->k], cj->batch, (const uint8_t(*)[MPCD_CONTRIB_REF_BYTES])cj->refs, cj->n,
                                 cj->bitmap))
             return s_fail(x, job, 1, "the leader cannot commit its own batch");
         cj->last_empty = committed == 0;   /* closing: wait for the next batch time, not at once */
@@ -410,19 +585,38 @@ static int s_follow(mpcd_collector *x, mpcd_job *job, const uint64_t *w, uint64_
     if (kind == M_PROPOSE) {
         uint32_t n = w[4] > S_BATCH ? 0 : (uint32_t)w[4];
         out[0] |= M_HAVE;
-        /* With validity proofs, this answer also carries this party's verifier message for
-         * each reference it holds (docs/contributions.md). */
         if (n == 0 || mpcd_collect_have(c, w[3], (const uint8_t(*)[MPCD_CONTRIB_REF_BYTES])&w[8], n,
                                         (uint8_t *)&out[8]) != 0)
             out[4] = 1;   /* at another batch: the leader ends the job */
         cj->answered = 1;
+        /* then the prep message of each reference held here, for the leader's decision */
+        uint64_t words = out[4] ? 0 : s_prep_words(&cj->flp[k], n);
+        uint64_t *b = words ? calloc(words, 8) : NULL;
+        if (words && !b) out[4] = 1;
+        out[5] = out[4] ? 0 : words;
         s_send(x, leader, out);
+        if (b) {
+            size_t ps = mpc_flp_prep_size(&cj->flp[k]);
+            memcpy(&b[0], job->id, MPCD_JOB_ID_BYTES);
+            b[2] = w[3];
+            b[3] = k;
+            for (uint32_t i = 0; i < n; i++) {
+                const uint8_t *m = mpcd_collect_msg(c, (const uint8_t *)&w[8] + (size_t)i * MPCD_CONTRIB_REF_BYTES);
+                if (m) memcpy((uint8_t *)&b[4] + (size_t)i * ps, m, ps);
+            }
+            if (mpc_send(x->mesh, leader, MPC_MSG_CONTROL, MPCD_CONTRIB_PREP_STREAM, 0, b, words) != 0)
+                mpcd_debug(NULL, "collector: prep messages to %s were not sent", x->names[leader]);
+            sodium_memzero(b, words * 8);
+            free(b);
+        }
     } else if (kind == M_COMMIT) {
         uint32_t n = w[4] > S_BATCH ? S_BATCH + 1 : (uint32_t)w[4];
         if (n > S_BATCH || !cj->answered) return s_fail(x, job, 0, "a commit without its batch");
         /* the references are those of the PROPOSE this party answered: kept by the leader only,
          * so the COMMIT names them again by position in that PROPOSE */
-        if (mpcd_collect_commit(c, w[3], (const uint8_t(*)[MPCD_CONTRIB_REF_BYTES])cj->refs, n,
+        if (mpcd_collect_reject(c, w[3], (const uint8_t(*)[MPCD_CONTRIB_REF_BYTES])cj->refs, n,
+                                (const uint8_t *)&w[8 + S_BATCH / 64]) != 0 ||
+            mpcd_collect_commit(c, w[3], (const uint8_t(*)[MPCD_CONTRIB_REF_BYTES])cj->refs, n,
                                 (const uint8_t *)&w[8]) != 0)
             return s_fail(x, job, 0, "a commit of contributions not pending here");
         cj->answered = 0;

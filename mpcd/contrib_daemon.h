@@ -2,7 +2,9 @@
  * token key, opening a job's collections at submission, the CONTRIBUTE request, and the
  * collector thread that runs the batch agreement (PROPOSE / HAVE / COMMIT) and the close
  * (CLOSE / CLOSED) with the job's other parties over the peer mesh, on a stream of its own
- * (MPCD_CONTRIB_STREAM), and hands each closed collection to the job as a daemon-held
+ * (MPCD_CONTRIB_STREAM; the followers' prep messages on MPCD_CONTRIB_PREP_STREAM), with the
+ * validity proof of every contribution prepped on arrival and decided by the leader per
+ * batch (docs/contributions.md, "Validity proofs"), and hands each closed collection to the job as a daemon-held
  * (MPC_IN_STORED) share of its input NAME-contrib.  The collection state is mpcd/collect.h,
  * kept in the job under the job table's lock. */
 #ifndef MPCD_CONTRIB_DAEMON_H
@@ -20,6 +22,7 @@
 #include "worker.h"
 
 #define MPCD_CONTRIB_STREAM (MPCD_JOB_CONTROL | 2)   /* collections' agreement messages */
+#define MPCD_CONTRIB_PREP_STREAM (MPCD_JOB_CONTROL | 3)   /* the prep messages that follow a HAVE */
 
 /* The token key from path (64 hex digits), kept in sodium_malloc memory for the process.
  * 0, or -1 with a message.  mpcd_contrib_key_free wipes it. */

@@ -272,10 +272,11 @@ static void s_submit(const mpcd_config *cfg, mpcd_jobs *jobs, const mpcd_client_
     }
     mpcd_jobs_lock(jobs);
     mpcd_job *added = mpcd_jobs_find(jobs, req->job);
-    if (added && mpcd_contrib_open(cfg, added, mpc_now_ms(), req->collect_ms, req->collect_count) != 0) {
-        mpcd_job_fail(added, "out of memory for its contribution collections");
+    int orc = added ? mpcd_contrib_open(cfg, added, mpc_now_ms(), req->collect_ms, req->collect_count) : 0;
+    if (orc != 0) {
+        mpcd_job_fail(added, "cannot open its contribution collections: %s", mpc_strerror(orc));
         mpcd_jobs_unlock(jobs);
-        s_error(cfg, rep, hex, MPC_ERR_NOMEM, "out of memory for the contribution collections");
+        s_error(cfg, rep, hex, orc, "cannot open the contribution collections: %s", mpc_strerror(orc));
         goto out;
     }
     if (added) {

@@ -21,6 +21,7 @@
 #include "cwire.h"
 #include "engine.h"
 #include "field61.h"
+#include "flp.h"
 #include "format.h"
 #include "handlers.h"
 #include "jobs.h"
@@ -210,6 +211,52 @@ START_TEST(test_protocol_checks)
 }
 END_TEST
 
+/* Prep messages kept with the pending contributions; a rejected one dropped, counted as
+ * invalid and still seen; a nonce refused a second time under another id. */
+START_TEST(test_reject_and_nonces)
+{
+    mpcd_collect_limits lim = {.max_pending = 8, .max_count = 100, .pending_ms = 1000, .msg_bytes = 40};
+    mpcd_collect *d = mpcd_collect_new(L, &lim);
+    ck_assert_ptr_nonnull(d);
+    uint8_t refs[4][MPCD_CONTRIB_REF_BYTES], msg[40];
+    uint64_t sh[L] = {1, 2, 3};   /* the rest 0 */
+    for (int i = 0; i < 4; i++) {
+        randombytes_buf(refs[i], sizeof refs[i]);
+        memset(msg, i, sizeof msg);
+        ck_assert_int_eq(mpcd_collect_offer(d, refs[i], sh, L, 0), MPC_ERR_INPUT);   /* no message */
+        ck_assert_int_eq(mpcd_collect_offer_msg(d, refs[i], sh, L, msg, 0), 0);
+    }
+    const uint8_t *m = mpcd_collect_msg(d, refs[2]);
+    ck_assert_ptr_nonnull(m);
+    ck_assert_int_eq(m[0], 2);
+    ck_assert_int_eq(m[39], 2);
+    uint8_t other[MPCD_CONTRIB_REF_BYTES];
+    randombytes_buf(other, 16);
+    memcpy(other + 16, refs[1] + 16, 16);   /* a new id, a nonce seen */
+    ck_assert_int_eq(mpcd_collect_offer_msg(d, other, sh, L, msg, 0), MPC_ERR_STATE);
+    uint8_t inval[1] = {0x2}, com[1] = {0x5};   /* 1 invalid; 0 and 2 in; 3 stays pending */
+    ck_assert_int_eq(mpcd_collect_reject(d, 1, (const uint8_t(*)[MPCD_CONTRIB_REF_BYTES])refs, 4, inval),
+                     MPC_ERR_PROTOCOL);   /* not this batch */
+    ck_assert_int_eq(mpcd_collect_reject(d, 0, (const uint8_t(*)[MPCD_CONTRIB_REF_BYTES])refs, 4, inval), 0);
+    ck_assert_ptr_null(mpcd_collect_msg(d, refs[1]));
+    ck_assert_int_eq(mpcd_collect_reject(d, 0, (const uint8_t(*)[MPCD_CONTRIB_REF_BYTES])refs, 4, inval),
+                     MPC_ERR_PROTOCOL);   /* not pending any more */
+    ck_assert_int_eq(mpcd_collect_commit(d, 0, (const uint8_t(*)[MPCD_CONTRIB_REF_BYTES])refs, 4, com), 0);
+    ck_assert_uint_eq(mpcd_collect_invalid(d), 1);
+    ck_assert_uint_eq(mpcd_collect_pending(d), 1);
+    ck_assert_int_eq(mpcd_collect_offer_msg(d, refs[1], sh, L, msg, 0), MPC_ERR_STATE);   /* still seen */
+    uint64_t b, cnt, out[L + 1];
+    uint8_t dg[32];
+    mpcd_collect_summary(d, &b, &cnt, dg);
+    ck_assert_uint_eq(cnt, 2);
+    mpcd_collect_close(d, 1, out);
+    ck_assert_uint_eq(out[0], 2);
+    ck_assert_uint_eq(out[2], 6);
+    ck_assert_uint_eq(out[L], 2);
+    mpcd_collect_free(&d);
+}
+END_TEST
+
 START_TEST(test_many_ids)
 {
     /* the dedup set grows past its first size and still finds every id */
@@ -310,26 +357,68 @@ START_TEST(test_daemon_refuses_contributor_inputs)
 }
 END_TEST
 
-/* Three daemons' collectors over the in-memory mesh: contributions through
- * mpcd_contrib_handle (seeds to two daemons, the explicit share to the third, as the SDK
- * sends them), some reaching only two daemons (dropped), duplicates and forged tokens
- * refused; the collection closes at its window and every daemon's job gets a share of the
+/* A fresh token key, loaded as the daemons' (mpcd_contrib_key_load from a file). */
+static void s_load_key(uint8_t key[32])
+{
+    char kpath[] = "/tmp/check_collect_key_XXXXXX";
+    int fd = mkstemp(kpath);
+    ck_assert_int_ge(fd, 0);
+    char hex[65], err[256];
+    randombytes_buf(key, 32);
+    sodium_bin2hex(hex, sizeof hex, key, 32);
+    ck_assert_int_eq((int)write(fd, hex, 64), 64);
+    close(fd);
+    ck_assert_msg(mpcd_contrib_key_load(kpath, err, sizeof err) == 0, "%s", err);
+    unlink(kpath);
+}
+
+/* Forms of contribution q (its payloads pay[p], plen[p]) every daemon refuses: the explicit
+ * share to a seed daemon, a seed to the first party, a forged token, a client without the
+ * right; with reused_nonce, a new contributor reusing that nonce, and one without a proof. */
+static void s_refusals(const mpcd_config *cfg, mpcd_jobs **jobs, mpc_ct_req *q, uint8_t **pay, const size_t *plen,
+                       const uint8_t key[32], const uint8_t *reused_nonce)
+{
+    char err[256];
+    uint64_t pending;
+    q->mode = MPC_CW_EXPLICIT;
+    q->proof_len = plen[0];
+    ck_assert_int_eq(mpcd_contrib_handle(cfg, jobs[1], "contrib", q, pay[0], plen[0], &pending, err, sizeof err),
+                     MPC_ERR_INPUT);
+    q->mode = MPC_CW_SEED;
+    q->proof_len = plen[1];
+    ck_assert_int_eq(mpcd_contrib_handle(cfg, jobs[0], "contrib", q, pay[1], plen[1], &pending, err, sizeof err),
+                     MPC_ERR_INPUT);
+    ck_assert_ptr_null(strstr(err, "0x"));
+    q->token[40] ^= 1;   /* a forged token */
+    ck_assert_int_eq(mpcd_contrib_handle(cfg, jobs[1], "contrib", q, pay[1], plen[1], &pending, err, sizeof err),
+                     MPC_ERR_DENIED);
+    ck_assert_int_eq(mpcd_contrib_handle(cfg, jobs[1], "nobody", q, pay[1], plen[1], &pending, err, sizeof err),
+                     MPC_ERR_DENIED);
+    if (!reused_nonce) return;
+    uint8_t uid2[16];
+    randombytes_buf(uid2, sizeof uid2);
+    mpcd_token_make(key, uid2, q->token);
+    memcpy(q->nonce, reused_nonce, 16);
+    ck_assert_int_eq(mpcd_contrib_handle(cfg, jobs[1], "contrib", q, pay[1], plen[1], &pending, err, sizeof err),
+                     MPC_ERR_STATE);
+    randombytes_buf(q->nonce, sizeof q->nonce);
+    q->proof_len = 0;
+    ck_assert_int_eq(mpcd_contrib_handle(cfg, jobs[1], "contrib", q, pay[1], 32, &pending, err, sizeof err),
+                     MPC_ERR_INPUT);
+}
+
+/* Three daemons' collectors over the in-memory mesh: contributions with validity proofs
+ * through mpcd_contrib_handle (the explicit FLP share to the first party, seeds to the others,
+ * as the SDK sends them), some reaching only two daemons (dropped), some out of range with an
+ * honest proof or with a tampered proof or seed (rejected by the leader's decision: neither
+ * in the sums nor in the count), duplicates, forged tokens and malformed forms refused; the collection closes at its window and every daemon's job gets a share of the
  * same set, adding up to the plaintext sums and count. */
 START_TEST(test_collectors_over_mesh)
 {
     enum { NP3 = 3, LEN = 5, NC = 60 };
-    char kpath[] = "/tmp/check_collect_key_XXXXXX";
-    int fd = mkstemp(kpath);
-    ck_assert_int_ge(fd, 0);
     uint8_t key[32];
-    char hex[65];
-    randombytes_buf(key, sizeof key);
-    sodium_bin2hex(hex, sizeof hex, key, sizeof key);
-    ck_assert_int_eq((int)write(fd, hex, 64), 64);
-    close(fd);
+    s_load_key(key);
     char err[256];
-    ck_assert_msg(mpcd_contrib_key_load(kpath, err, sizeof err) == 0, "%s", err);
-    unlink(kpath);
 
     mpcd_config cfg;
     memset(&cfg, 0, sizeof cfg);
@@ -371,15 +460,26 @@ START_TEST(test_collectors_over_mesh)
     }
     int64_t want[LEN] = {0};
     uint64_t included = 0;
+    mpc_flp f;
+    ck_assert_int_eq(mpc_flp_init(&f, LEN, -10, 10, 0, 2), 0);
+    size_t pub_len = mpc_flp_public_share_size(NP3), plen[NP3];
+    uint8_t *pay[NP3], *sh[NP3];
+    for (uint32_t p = 0; p < NP3; p++) {
+        plen[p] = mpc_flp_input_share_size(&f, p > 0) + pub_len;
+        pay[p] = malloc(plen[p]);
+        sh[p] = pay[p];
+    }
+    uint8_t pub[32 * NP3];
+    uint64_t *meas = malloc(f.meas_len * 8);
+    uint8_t nonce0[16];
     for (int i = 0; i < NC; i++) {
         int64_t v[LEN];
-        uint64_t el[LEN], last[LEN];
-        uint8_t seeds[2 * 32];
-        for (int e = 0; e < LEN; e++) {
-            v[e] = (int64_t)randombytes_uniform(21) - 10;
-            ck_assert_int_eq(mpc_f61_from_signed(v[e], &el[e]), 0);
-        }
-        ck_assert_int_eq(mpc_ct_share(el, LEN, NP3, seeds, last), 0);
+        for (int e = 0; e < LEN; e++) v[e] = (int64_t)randombytes_uniform(21) - 10;
+        ck_assert_int_eq(mpc_flp_encode(&f, v, meas), 0);
+        /* every 9th from 2: element 0 far out of range, honestly proved; from 5: a tampered
+         * proof share (the explicit one, or a seed daemon's seed) */
+        int bad = i % 9 == 2 ? 1 : i % 9 == 5 ? 2 : 0;
+        if (bad == 1) meas[f.bits - 1] = 1000;
         mpc_ct_req q;
         memset(&q, 0, sizeof q);
         memcpy(q.job, id, 16);
@@ -388,34 +488,34 @@ START_TEST(test_collectors_over_mesh)
         randombytes_buf(uid, sizeof uid);
         mpcd_token_make(key, uid, q.token);
         randombytes_buf(q.nonce, sizeof q.nonce);
+        if (i == 0) memcpy(nonce0, q.nonce, 16);
         q.count = LEN;
+        ck_assert_int_eq(mpc_flp_shard(&f, NP3, 1, meas, q.nonce, sh, pub), 0);
+        if (bad == 2 && i % 2) pay[0][8 * f.meas_len + 8 * (i % 7)] ^= 1;
+        else if (bad == 2) pay[1 + i % 2][3] ^= 0x40;
+        for (uint32_t p = 0; p < NP3; p++) memcpy(pay[p] + plen[p] - pub_len, pub, pub_len);
         int reach = i % 10 == 4 ? 2 : NP3;   /* a contributor that vanished midway */
         for (uint32_t p = 0; p < (uint32_t)reach; p++) {
-            q.mode = p < 2 ? MPC_CW_SEED : MPC_CW_EXPLICIT;
+            q.mode = p == 0 ? MPC_CW_EXPLICIT : MPC_CW_SEED;
+            q.proof_len = plen[p];
             uint64_t pending = 0;
-            int rc = mpcd_contrib_handle(&cfg, jobs[p], "contrib", &q, p < 2 ? seeds + 32 * p : (uint8_t *)last,
-                                         p < 2 ? 32 : LEN * 8, &pending, err, sizeof err);
-            ck_assert_msg(rc == 0, "%s", err);
+            int rc = mpcd_contrib_handle(&cfg, jobs[p], "contrib", &q, pay[p], plen[p], &pending, err, sizeof err);
+            ck_assert_msg(rc == 0, "%d: %s", i, err);
             if (i % 7 == 0) {   /* again: a duplicate */
-                rc = mpcd_contrib_handle(&cfg, jobs[p], "contrib", &q, p < 2 ? seeds + 32 * p : (uint8_t *)last,
-                                         p < 2 ? 32 : LEN * 8, &pending, err, sizeof err);
+                rc = mpcd_contrib_handle(&cfg, jobs[p], "contrib", &q, pay[p], plen[p], &pending, err, sizeof err);
                 ck_assert_int_eq(rc, MPC_ERR_STATE);
             }
         }
-        if (reach == NP3) {
+        if (reach == NP3 && !bad) {
             included++;
             for (int e = 0; e < LEN; e++) want[e] += v[e];
         }
-        q.token[40] ^= 1;   /* a forged token */
-        q.mode = MPC_CW_SEED;
-        uint64_t pending;
-        ck_assert_int_eq(mpcd_contrib_handle(&cfg, jobs[0], "contrib", &q, seeds, 32, &pending, err, sizeof err),
-                         MPC_ERR_DENIED);
-        ck_assert_int_eq(mpcd_contrib_handle(&cfg, jobs[0], "nobody", &q, seeds, 32, &pending, err, sizeof err),
-                         MPC_ERR_DENIED);
+        s_refusals(&cfg, jobs, &q, pay, plen, key, i == 1 ? nonce0 : NULL);
         if (i % 8 == 0)
             for (uint32_t p = 0; p < NP3; p++) mpcd_collector_pass(&x[p], mpc_now_ms());
     }
+    free(meas);
+    for (uint32_t p = 0; p < NP3; p++) free(pay[p]);
     int done = 0;
     for (int t = 0; t < 400 && !done; t++) {
         for (uint32_t p = 0; p < NP3; p++) mpcd_collector_pass(&x[p], mpc_now_ms());
@@ -450,11 +550,13 @@ START_TEST(test_collectors_over_mesh)
     uint8_t uid[16] = {5};
     mpcd_token_make(key, uid, q.token);
     q.count = LEN;
-    q.mode = MPC_CW_SEED;
-    uint8_t seed[32] = {1};
+    q.mode = MPC_CW_EXPLICIT;
+    q.proof_len = mpc_flp_input_share_size(&f, 0) + mpc_flp_public_share_size(NP3);
+    uint8_t *late = calloc(1, q.proof_len);
     uint64_t pending;
-    ck_assert_int_eq(mpcd_contrib_handle(&cfg, jobs[0], "contrib", &q, seed, 32, &pending, err, sizeof err),
+    ck_assert_int_eq(mpcd_contrib_handle(&cfg, jobs[0], "contrib", &q, late, q.proof_len, &pending, err, sizeof err),
                      MPC_ERR_STATE);
+    free(late);
     for (uint32_t p = 0; p < NP3; p++) {
         mpc_transport_destroy(&x[p].mesh);
         mpcd_jobs_destroy(&jobs[p]);
@@ -471,6 +573,7 @@ Suite *mpc_test_suite(void)
     tcase_add_test(tc, test_tokens);
     tcase_add_test(tc, test_three_daemons_dropouts);
     tcase_add_test(tc, test_protocol_checks);
+    tcase_add_test(tc, test_reject_and_nonces);
     tcase_add_test(tc, test_many_ids);
     tcase_add_test(tc, test_daemon_refuses_contributor_inputs);
     tcase_add_test(tc, test_collectors_over_mesh);

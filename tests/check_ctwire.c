@@ -1,6 +1,6 @@
 /* check_ctwire.c — the contribution messages (client-sdk/ctwire.h): round trips, hostile
- * headers refused with the request id kept, the payload length bound to the header, no
- * validity proof taken yet; and the contributor's sharing among 2..4 daemons reconstructs
+ * headers refused with the request id kept, the payload length bound to the header, the proof length
+ * bounding a proved contribution's payload; and the contributor's sharing among 2..4 daemons reconstructs
  * the contribution in the field, with seeds expanding to uniform elements below p. */
 #include <check.h>
 #include <msgpack.h>
@@ -67,8 +67,10 @@ START_TEST(test_encode_refuses)
     uint8_t *buf = NULL;
     size_t len;
     mpc_ct_req r = s_req();
-    r.proof_len = 1;
+    r.proof_len = MPC_CT_MAX_PROOF + 1;
     ck_assert_int_eq(mpc_ct_req_encode(&r, &buf, &len), MPC_ERR_INVALID);
+    r.proof_len = 100;   /* a proved contribution: the payload is the proof length */
+    ck_assert_uint_eq(mpc_ct_req_payload_len(&r), 100);
     r = s_req();
     r.count = 0;
     ck_assert_int_eq(mpc_ct_req_encode(&r, &buf, &len), MPC_ERR_INVALID);
@@ -110,7 +112,7 @@ static size_t s_hand(uint8_t *out, int bad_field)
     if (bad_field == 7) msgpack_pack_int64(&pk, -1);
     else msgpack_pack_uint64(&pk, 0);
     msgpack_pack_uint64(&pk, bad_field == 8 ? 0 : 4);
-    msgpack_pack_uint64(&pk, bad_field == 9 ? 64 : 0);
+    msgpack_pack_uint64(&pk, bad_field == 9 ? MPC_CT_MAX_PROOF + 1 : bad_field == 10 ? 64 : 0);
     size_t n = sb.size;
     memcpy(out, sb.data, n);
     msgpack_sbuffer_destroy(&sb);
@@ -133,6 +135,10 @@ START_TEST(test_hostile_headers)
     n = s_hand(h, 9);
     ck_assert_int_eq(mpc_ct_req_decode(h, n, 1, 32 + 64, &d, err, sizeof err), MPC_ERR_PROTOCOL);
     ck_assert_ptr_nonnull(strstr(err, "proof"));
+    n = s_hand(h, 10);   /* with a proof of 64 bytes the payload is those 64 bytes */
+    ck_assert_int_eq(mpc_ct_req_decode(h, n, 1, 32 + 64, &d, err, sizeof err), MPC_ERR_PROTOCOL);
+    ck_assert_msg(mpc_ct_req_decode(h, n, 1, 64, &d, err, sizeof err) == 0, "%s", err);
+    ck_assert_uint_eq(d.proof_len, 64);
 }
 END_TEST
 

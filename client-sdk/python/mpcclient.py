@@ -395,7 +395,8 @@ class Job:
         """Sends one contribution to the collection `name` of the attached job (`input name:
         T[D] from contributors in LO..HI`; docs/contributions.md): D values (a list/tuple or a
         text list), each checked against the validity range, shared in the field among the job's
-        daemons.  token: this contributor's token (96 hex digits, `mpcd contributor-token`).
+        daemons with a validity proof for that range (the daemons drop a contribution whose
+        proof fails).  token: this contributor's token (96 hex digits, `mpcd contributor-token`).
         Raises MPCError (MPC_ERR_STATE for a duplicate or a closed collection, MPC_ERR_DENIED
         for a bad token, MPC_ERR_LIMIT when the daemons hold too many pending: retry)."""
         if isinstance(values, (list, tuple)):
