@@ -31,28 +31,28 @@ for p in a b c; do
     grep -q "^\[client contributors\]" "$D/$p.ini" || fail "$p.ini has no contributors' client"
 done
 [ "$(stat -c %a "$D/keys/token.key")" = 600 ] || fail "token key mode $(stat -c %a "$D/keys/token.key")"
-CC=$D/client-contributors.ini
-[ -f "$CC" ] || fail "no $CC"
-ok "--contributors: a token key (0600) on every party, the contributors' client $(basename "$CC")"
+CCONF=$D/client-contributors.ini
+[ -f "$CCONF" ] || fail "no $CCONF"
+ok "--contributors: a token key (0600) on every party, the contributors' client $(basename "$CCONF")"
 
 # The contributors' key may contribute, nothing else.
-out=$("$BIN/mpc" submit "$PROG" --config "$CC" --input model=@$DATA/fedavg_model.csv 2>&1) &&
+out=$("$BIN/mpc" submit "$PROG" --config "$CCONF" --input model=@$DATA/fedavg_model.csv 2>&1) &&
     fail "the contributors' client submitted a job: $out"
 ok "the contributors' client may not submit ($(echo "$out" | head -c 100))"
 
 JOB=$("$BIN/mpc" submit "$PROG" --config "$C" --max-count "$N" --input model=@$DATA/fedavg_model.csv) ||
     fail "submit"
 "$BIN/mpcd" contributor-token make "$D/keys/token.key" "$N" > "$D/tokens" || fail "contributor-token make"
-out=$("$BIN/mpc" result "$PROG" --job "$JOB" --config "$CC" --timeout 1000 2>&1) &&
+out=$("$BIN/mpc" result "$PROG" --job "$JOB" --config "$CCONF" --timeout 1000 2>&1) &&
     fail "the contributors' client read a result: $out"
 ok "nor read an output ($(echo "$out" | head -c 100))"
 
 head -n 1 "$D/tokens" > "$D/token.1"
 head -n 1 $DATA/fedavg_updates.csv > "$D/update.1"
-"$BIN/mpc" contribute "$PROG" --job "$JOB" --config "$CC" --token @"$D/token.1" --input update=@"$D/update.1" \
+"$BIN/mpc" contribute "$PROG" --job "$JOB" --config "$CCONF" --token @"$D/token.1" --input update=@"$D/update.1" \
     2> "$D/contribute.err" || fail "mpc contribute: $(cat "$D/contribute.err")"
 T0=$(now_ms)
-pyclient - "$CC" "$JOB" "$PROG" "$D/tokens" $DATA/fedavg_updates.csv <<'PY' > "$D/py.err" 2>&1 || fail "harness: $(tail -3 "$D/py.err")"
+pyclient - "$CCONF" "$JOB" "$PROG" "$D/tokens" $DATA/fedavg_updates.csv <<'PY' > "$D/py.err" 2>&1 || fail "harness: $(tail -3 "$D/py.err")"
 import sys
 import threading
 import mpcclient
