@@ -56,6 +56,7 @@ void mpc_circ_destroy(mpc_circuit **cp)
     mpc_program_free(&c->program);
     free(c->dp);
     free(c->contrib);
+    free(c->joins);
     free(c);
     *cp = NULL;
 }

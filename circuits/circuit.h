@@ -208,6 +208,11 @@ typedef struct mpc_circuit {
      * Not part of the hash.  Owned here. */
     struct mpc_contrib_decl *contrib;
     uint32_t    n_contrib;
+    /* Private joins (circuits/joindecl.h): which inputs are joined on which key columns,
+     * and which inputs the joins give.  Written in format version 6 and part of the hash
+     * (the parties must agree on them).  Owned here. */
+    struct mpc_join_decl *joins;
+    uint32_t    n_joins;
 } mpc_circuit;
 
 #define MPC_CIRC_WARNINGS_UNKNOWN UINT32_MAX
