@@ -2,6 +2,7 @@
 #include "proc.h"
 
 #include <check.h>
+#include <ftw.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,7 +10,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static char s_scratch[64];
+static char  s_scratch[64];
+static pid_t s_scratch_pid;   /* the process that made it: a forked child never removes it */
 
 const char *tp_bin(void)
 {
@@ -17,11 +19,30 @@ const char *tp_bin(void)
     return b && *b ? b : "bin";
 }
 
+static int s_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st; (void)flag; (void)ftw;
+    remove(path);
+    return 0;
+}
+
+static void s_scratch_atexit(void)
+{
+    if (s_scratch[0] && s_scratch_pid == getpid()) nftw(s_scratch, s_rm, 16, FTW_DEPTH | FTW_PHYS);
+    s_scratch[0] = 0;
+}
+
 const char *tp_scratch(void)
 {
+    static int registered;
     if (!s_scratch[0]) {
         snprintf(s_scratch, sizeof s_scratch, "/tmp/mpc-test-XXXXXX");
         ck_assert_ptr_nonnull(mkdtemp(s_scratch));
+        s_scratch_pid = getpid();
+        /* Check ends a test's process with exit() whether it passed or failed, so the
+         * directory goes with it even when a test forgets tp_scratch_remove or fails
+         * before reaching it. */
+        if (!registered) registered = !atexit(s_scratch_atexit);
     }
     return s_scratch;
 }
@@ -29,9 +50,7 @@ const char *tp_scratch(void)
 void tp_scratch_remove(void)
 {
     if (!s_scratch[0]) return;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", s_scratch);
-    ck_assert_int_eq(system(cmd), 0);
+    ck_assert_int_eq(nftw(s_scratch, s_rm, 16, FTW_DEPTH | FTW_PHYS), 0);
     s_scratch[0] = 0;
 }
 

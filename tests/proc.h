@@ -16,7 +16,7 @@ const char *tp_bin(void);
 
 /* This process's scratch directory (/tmp/mpc-test-XXXXXX), made on first use; Check runs
  * each test in its own process, so each test gets its own.  tp_scratch_remove deletes it
- * (the next tp_scratch makes a new one). */
+ * (the next tp_scratch makes a new one); it is removed anyway when the process exits. */
 const char *tp_scratch(void);
 void        tp_scratch_remove(void);
 
