@@ -149,9 +149,9 @@ int mpc_ct_req_decode(const uint8_t *hdr, size_t len, size_t n_payload, size_t p
     msgpack_unpacked u;
     msgpack_unpacked_init(&u);
     memset(out, 0, sizeof *out);
-    const msgpack_object *el;
-    uint32_t n;
-    uint8_t type;
+    const msgpack_object *el = NULL;   /* set by d_open on success (gcc -O3 cannot tell) */
+    uint32_t n = 0;
+    uint8_t type = 0;
     uint64_t rid = 0, v;
     int has_rid = 0;
     int r = d_open(hdr, len, &u, &el, &n, &type, &rid, &has_rid, err, errlen);
@@ -215,9 +215,9 @@ int mpc_ct_rep_decode(const uint8_t *hdr, size_t len, size_t n_payload, uint64_t
 {
     msgpack_unpacked u;
     msgpack_unpacked_init(&u);
-    const msgpack_object *el;
-    uint32_t n;
-    uint8_t type;
+    const msgpack_object *el = NULL;   /* set by d_open on success (gcc -O3 cannot tell) */
+    uint32_t n = 0;
+    uint8_t type = 0;
     int has_rid = 0;
     int r = d_open(hdr, len, &u, &el, &n, &type, rid, &has_rid, err, errlen);
     if (r) goto out;

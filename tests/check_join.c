@@ -499,7 +499,8 @@ START_TEST(test_psi_points)
     ck_assert(memcmp(many_u, one_u, sizeof one_u) == 0);
     /* about half of all u are on the twist */
     int on = 0;
-    uint8_t twist[32] = {0};
+    uint8_t twist[32];
+    memset(twist, 0, sizeof twist);   /* (an "= {0}" initialiser here trips gcc 12 -O3 -Warray-bounds) */
     for (int it = 0; it < 200; it++) {
         randombytes_buf(u, 32);
         u[31] &= 127;
