@@ -155,6 +155,20 @@ END_TEST
 /* The record, the inputs it declares, and pushdown on and off. */
 START_TEST(test_record_and_pushdown)
 {
+    /* A table joined on its key alone is used: no warning. */
+    static const char keyonly[] = "party hosp, ins\n"
+                                  "input labs: table(patient_id: key, glucose: fix in 0..50)[4] from hosp\n"
+                                  "input claims: table(patient_id: key)[3] from ins\n"
+                                  "let j = join(labs, claims, on patient_id)\n"
+                                  "output m = sum(j.glucose), n = count(j) to hosp\n";
+    mpc_circuit *k = NULL;
+    mpc_diag kd;
+    ck_assert_int_eq(mpc_compile(keyonly, strlen(keyonly), "t.mpc", NULL, 0, &k, &kd), 0);
+    ck_assert_uint_eq(kd.n_warnings, 0);
+    ck_assert_uint_eq(k->joins[0].n_cols[1], 0);
+    mpc_diag_free(&kd);
+    mpc_circ_destroy(&k);
+
     char src[2048];
     snprintf(src, sizeof src, "%s"
              "input w: fix[3] from hosp in 0..10\n"
