@@ -161,13 +161,13 @@ START_TEST(test_record_and_pushdown)
                                   "input claims: table(patient_id: key)[3] from ins\n"
                                   "let j = join(labs, claims, on patient_id)\n"
                                   "output m = sum(j.glucose), n = count(j) to hosp\n";
-    mpc_circuit *k = NULL;
+    mpc_circuit *kc = NULL;
     mpc_diag kd;
-    ck_assert_int_eq(mpc_compile(keyonly, strlen(keyonly), "t.mpc", NULL, 0, &k, &kd), 0);
+    ck_assert_int_eq(mpc_compile(keyonly, strlen(keyonly), "t.mpc", NULL, 0, &kc, &kd), 0);
     ck_assert_uint_eq(kd.n_warnings, 0);
-    ck_assert_uint_eq(k->joins[0].n_cols[1], 0);
+    ck_assert_uint_eq(kc->joins[0].n_cols[1], 0);
     mpc_diag_free(&kd);
-    mpc_circ_destroy(&k);
+    mpc_circ_destroy(&kc);
 
     char src[2048];
     snprintf(src, sizeof src, "%s"
