@@ -205,6 +205,11 @@ static int s_schema(mpc_client *c, const char *schema, unsigned frac, s_col *col
             r = mpc_client_seterr(c, MPC_ERR_LIMIT, "--schema: more than %d columns", MPC_DW_MAX_COLS);
             break;
         }
+        if (col->vtype == MPC_COLUMN_KEY) {   /* a join's key column lives with its owner only */
+            r = mpc_client_seterr(c, MPC_ERR_INVALID, "--schema: column '%s': a dataset cannot hold a key column yet "
+                                  "(give the table with its key column to the job instead)", col->name);
+            break;
+        }
         s_col *sc = &cols[(*n)++];
         memset(sc, 0, sizeof *sc);
         snprintf(sc->col.name, sizeof sc->col.name, "%s", col->name);
