@@ -3,6 +3,7 @@
  * daemon call it before anything is evaluated, so it assumes nothing about its input. */
 #include "circuit.h"
 #include "dp.h"
+#include "joindecl.h"
 #include "program.h"
 #include "pushdown.h"
 
@@ -482,6 +483,7 @@ int mpc_circ_validate(const mpc_circuit *c, const mpc_circ_limits *lim, char *er
         return s_fail(err, errlen, c, NULL, "stored round count %u, computed %u",
                       (unsigned)c->rounds, (unsigned)rounds);
     if (c->n_dp && mpc_circ_validate_dp(c, err, errlen)) return -1;
+    if (mpc_join_validate(c, err, errlen)) return -1;
     return 0;
 }
 

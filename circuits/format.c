@@ -8,6 +8,7 @@
 #include "format.h"
 #include "diag.h"
 #include "dp.h"
+#include "joindecl.h"
 #include "program.h"
 
 #include <errno.h>
@@ -19,7 +20,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#define S_TOP_FIELDS_V6 14    /* version 6: version 5 and the join records */
 #define S_TOP_FIELDS_V5 13    /* version 5: version 4 and the DP records */
+#define S_CANON_FIELDS_J 12   /* the hashed layout of a circuit with joins: version 3's and the joins */
+#define S_JOIN_FIXED    14    /* a join record's fixed fields (before its index lists) */
 #define S_TOP_FIELDS    12    /* version 4: magic, version, frac, source, parties, inputs,
                                  outputs, consts, gates, warnings, locals, program */
 #define S_TOP_FIELDS_V3 11    /* version 3: without program (the encoding that is hashed) */
@@ -146,6 +150,38 @@ static int s_pack_dp(msgpack_packer *pk, const mpc_circuit *c)
     return bad;
 }
 
+/* Field 13 (version 6; field 11 of the hashed layout): the join records, each one flat array
+ * [name, party_a, party_b, table_a, table_b, key_a, key_b, rows_a, rows_b, ncols_a, ncols_b,
+ *  line, col, nout, col_a..., col_b..., out...] (nout = 1 + ncols_a + ncols_b), so that the
+ * nesting stays within S_MAX_DEPTH. */
+static int s_pack_joins(msgpack_packer *pk, const mpc_circuit *c, int canon)
+{
+    int bad = msgpack_pack_array(pk, c->n_joins);
+    for (uint32_t j = 0; j < c->n_joins; j++) {
+        const mpc_join_decl *d = &c->joins[j];
+        uint32_t na = d->n_cols[0] < MPC_JOIN_MAX_PAYLOAD ? d->n_cols[0] : MPC_JOIN_MAX_PAYLOAD;
+        uint32_t nb = d->n_cols[1] < MPC_JOIN_MAX_PAYLOAD ? d->n_cols[1] : MPC_JOIN_MAX_PAYLOAD;
+        uint32_t nout = 1 + na + nb;
+        bad |= msgpack_pack_array(pk, S_JOIN_FIXED + na + nb + nout);
+        bad |= s_pack_cstr(pk, d->name, MPC_NAME_MAX - 1);
+        bad |= msgpack_pack_uint32(pk, d->party[0]);
+        bad |= msgpack_pack_uint32(pk, d->party[1]);
+        for (int s = 0; s < 2; s++) bad |= s_pack_cstr(pk, d->table[s], MPC_NAME_MAX - 1);
+        for (int s = 0; s < 2; s++) bad |= s_pack_cstr(pk, d->key[s], MPC_NAME_MAX - 1);
+        bad |= msgpack_pack_uint64(pk, d->rows[0]);
+        bad |= msgpack_pack_uint64(pk, d->rows[1]);
+        bad |= msgpack_pack_uint32(pk, na);
+        bad |= msgpack_pack_uint32(pk, nb);
+        bad |= msgpack_pack_uint32(pk, canon ? 0 : d->line);
+        bad |= msgpack_pack_uint32(pk, canon ? 0 : d->col_no);
+        bad |= msgpack_pack_uint32(pk, nout);
+        for (uint32_t k = 0; k < na; k++) bad |= msgpack_pack_uint32(pk, d->col[0][k]);
+        for (uint32_t k = 0; k < nb; k++) bad |= msgpack_pack_uint32(pk, d->col[1][k]);
+        for (uint32_t k = 0; k < nout; k++) bad |= msgpack_pack_uint32(pk, d->out[k]);
+    }
+    return bad;
+}
+
 /* Serialises c; canon: as hashed (the version-3 layout: no program field; no source name,
  * positions or warning count, in the local parts too). */
 static int s_write(const mpc_circuit *c, int canon, uint8_t **buf, size_t *len)
@@ -160,10 +196,16 @@ static int s_write(const mpc_circuit *c, int canon, uint8_t **buf, size_t *len)
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
 
-    int v5 = !canon && s_needs_v5(c);
-    bad |= msgpack_pack_array(&pk, canon ? S_TOP_FIELDS_V3 : v5 ? S_TOP_FIELDS_V5 : S_TOP_FIELDS);
+    /* Version 6 only with joins, 5 only with noise: every other circuit keeps its bytes. */
+    int v6 = c->n_joins > 0;
+    int v5 = !canon && (v6 || s_needs_v5(c));
+    unsigned fields = canon ? (v6 ? S_CANON_FIELDS_J : S_TOP_FIELDS_V3)
+                            : v6 ? S_TOP_FIELDS_V6 : v5 ? S_TOP_FIELDS_V5 : S_TOP_FIELDS;
+    unsigned version = canon ? (v6 ? MPC_CIRC_VERSION_JOIN : MPC_CIRC_HASH_VERSION)
+                             : v6 ? MPC_CIRC_VERSION_JOIN : v5 ? MPC_CIRC_VERSION_DP : MPC_CIRC_VERSION;
+    bad |= msgpack_pack_array(&pk, fields);
     bad |= s_pack_cstr(&pk, MPC_CIRC_MAGIC, sizeof MPC_CIRC_MAGIC);
-    bad |= msgpack_pack_uint32(&pk, canon ? MPC_CIRC_HASH_VERSION : v5 ? MPC_CIRC_VERSION_DP : MPC_CIRC_VERSION);
+    bad |= msgpack_pack_uint32(&pk, version);
     bad |= msgpack_pack_uint32(&pk, c->frac_bits);
     bad |= s_pack_cstr(&pk, canon ? "" : c->source, sizeof c->source - 1);
     uint32_t np = c->n_parties < MPC_MAX_PARTIES ? c->n_parties : MPC_MAX_PARTIES;
@@ -223,6 +265,7 @@ static int s_write(const mpc_circuit *c, int canon, uint8_t **buf, size_t *len)
     }
     if (!canon) bad |= s_pack_program(&pk, c->program);
     if (v5) bad |= s_pack_dp(&pk, c);
+    if (v6) bad |= s_pack_joins(&pk, c, canon);
     if (bad) goto fail;
     *len = sb.size;
     *buf = (uint8_t *)msgpack_sbuffer_release(&sb);
@@ -333,7 +376,7 @@ static int s_scan(const uint8_t *p, size_t len, char *err, size_t errlen)
 /* The top-level arity of a format version (0 for a version this build does not read). */
 static unsigned s_top_fields(uint64_t ver)
 {
-    return ver == MPC_CIRC_VERSION_DP ? S_TOP_FIELDS_V5 : ver == MPC_CIRC_VERSION ? S_TOP_FIELDS : ver == 3 ? S_TOP_FIELDS_V3 : ver == 2 ? S_TOP_FIELDS_V2
+    return ver == MPC_CIRC_VERSION_JOIN ? S_TOP_FIELDS_V6 : ver == MPC_CIRC_VERSION_DP ? S_TOP_FIELDS_V5 : ver == MPC_CIRC_VERSION ? S_TOP_FIELDS : ver == 3 ? S_TOP_FIELDS_V3 : ver == 2 ? S_TOP_FIELDS_V2
          : ver == 1 ? S_TOP_FIELDS_V1 : 0;
 }
 
@@ -358,7 +401,7 @@ static int s_check_header(const uint8_t *p, size_t len, uint64_t *verp, char *er
     else return mpc_errf(err, errlen, "circuit format version missing or malformed");
     if (!s_top_fields(ver))
         return mpc_errf(err, errlen, "unsupported circuit format version %llu (this build reads 1 to %d)",
-                     (unsigned long long)ver, MPC_CIRC_VERSION_DP);
+                     (unsigned long long)ver, MPC_CIRC_VERSION_JOIN);
     if (p[0] != (0x90 | s_top_fields(ver)))
         return mpc_errf(err, errlen, "version %d circuit must be an array of %u fields", (int)ver,
                      s_top_fields(ver));
@@ -465,6 +508,69 @@ static int s_build_dp(const msgpack_object *f, int nested, mpc_circuit *c, char 
         d.eps = x[6].via.f64;
         d.delta = x[7].via.f64;
         if (mpc_circ_add_dp(c, &d)) return mpc_errf(err, errlen, "out of memory");
+    }
+    return 0;
+}
+
+/* One uint32 of a join record: checked to be < max. */
+static int s_join_u32(const msgpack_object *o, uint64_t max, uint32_t *v, uint32_t j, char *err, size_t errlen)
+{
+    uint64_t t = 0;
+    char what[64];
+    snprintf(what, sizeof what, "join record %u field", (unsigned)j);
+    if (s_uint(o, max, &t, what, err, errlen)) return -1;
+    *v = (uint32_t)t;
+    return 0;
+}
+
+/* Field 13 (version 6): the join records (s_pack_joins); mpc_join_validate checks them
+ * against the inputs.  Every field's type and range is checked here before it is stored. */
+static int s_build_joins(const msgpack_object *f, int nested, mpc_circuit *c, char *err, size_t errlen)
+{
+    uint32_t n = 0;
+    char what[96];
+    if (s_array(f, &n, "join records", err, errlen)) return -1;
+    if (n == 0) return mpc_errf(err, errlen, "a version-6 circuit has no join records");
+    if (nested) return mpc_errf(err, errlen, "a local part carries join records");
+    if (n > MPC_JOIN_MAX_DECLS) return mpc_errf(err, errlen, "%u join records (at most %d)", (unsigned)n, MPC_JOIN_MAX_DECLS);
+    for (uint32_t j = 0; j < n; j++) {
+        const msgpack_object *r = &f->via.array.ptr[j];
+        if (r->type != MSGPACK_OBJECT_ARRAY || r->via.array.size < S_JOIN_FIXED)
+            return mpc_errf(err, errlen, "join record %u is not an array of at least %d fields", (unsigned)j,
+                            S_JOIN_FIXED);
+        const msgpack_object *x = r->via.array.ptr;
+        mpc_join_decl d;
+        memset(&d, 0, sizeof d);
+        uint32_t nout = 0;
+        snprintf(what, sizeof what, "join record %u name", (unsigned)j);
+        if (s_str(&x[0], d.name, sizeof d.name, 1, what, err, errlen)) return -1;
+        for (int s = 0; s < 2; s++) {
+            if (s_join_u32(&x[1 + s], c->n_parties - 1, &d.party[s], j, err, errlen)) return -1;
+            snprintf(what, sizeof what, "join '%s' table", d.name);
+            if (s_str(&x[3 + s], d.table[s], MPC_NAME_MAX, 1, what, err, errlen)) return -1;
+            snprintf(what, sizeof what, "join '%s' key column", d.name);
+            if (s_str(&x[5 + s], d.key[s], MPC_NAME_MAX, 1, what, err, errlen)) return -1;
+            snprintf(what, sizeof what, "join '%s' rows", d.name);
+            if (s_uint(&x[7 + s], UINT64_MAX, &d.rows[s], what, err, errlen)) return -1;
+            if (s_join_u32(&x[9 + s], MPC_JOIN_MAX_PAYLOAD, &d.n_cols[s], j, err, errlen)) return -1;
+        }
+        if (s_join_u32(&x[11], UINT32_MAX, &d.line, j, err, errlen) ||
+            s_join_u32(&x[12], UINT32_MAX, &d.col_no, j, err, errlen) ||
+            s_join_u32(&x[13], 1 + 2 * MPC_JOIN_MAX_PAYLOAD, &nout, j, err, errlen))
+            return -1;
+        if (nout != 1 + d.n_cols[0] + d.n_cols[1] ||
+            r->via.array.size != S_JOIN_FIXED + d.n_cols[0] + d.n_cols[1] + nout)
+            return mpc_errf(err, errlen, "join '%s': %u fields do not match its %u + %u payload columns", d.name,
+                            (unsigned)r->via.array.size, (unsigned)d.n_cols[0], (unsigned)d.n_cols[1]);
+        const msgpack_object *idx = x + S_JOIN_FIXED;
+        uint64_t maxi = c->n_inputs ? c->n_inputs - 1 : 0;
+        for (uint32_t k = 0; k < d.n_cols[0]; k++)
+            if (s_join_u32(idx++, maxi, &d.col[0][k], j, err, errlen)) return -1;
+        for (uint32_t k = 0; k < d.n_cols[1]; k++)
+            if (s_join_u32(idx++, maxi, &d.col[1][k], j, err, errlen)) return -1;
+        for (uint32_t k = 0; k < nout; k++)
+            if (s_join_u32(idx++, maxi, &d.out[k], j, err, errlen)) return -1;
+        if (mpc_circ_add_join(c, &d)) return mpc_errf(err, errlen, "out of memory");
     }
     return 0;
 }
@@ -653,6 +759,7 @@ static int s_build(const msgpack_object *top, const mpc_circ_limits *lim, int ne
     if (n_fields >= S_TOP_FIELDS_V3 && s_build_locals(&f[10], lim, nested, c, err, errlen)) return -1;
     if (n_fields >= S_TOP_FIELDS && s_build_program(&f[11], nested, c, err, errlen)) return -1;
     if (n_fields >= S_TOP_FIELDS_V5 && s_build_dp(&f[12], nested, c, err, errlen)) return -1;
+    if (n_fields >= S_TOP_FIELDS_V6 && s_build_joins(&f[13], nested, c, err, errlen)) return -1;
     if (n_fields < S_TOP_FIELDS_V5)
         for (uint64_t i = 0; i < ng; i++)
             if (c->gates[i].kind == MPC_G_NOISE)

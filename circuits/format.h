@@ -18,6 +18,11 @@
 /* Written instead of version 4 for a circuit with NOISE gates or DP records (circuits/dp.h):
  * version 4 and a 13th field, the DP records.  Other circuits stay version 4. */
 #define MPC_CIRC_VERSION_DP 5
+/* Written for a circuit with join records (circuits/joindecl.h): version 5 (its field 12
+ * empty when there are no DP records) and a 14th field, the joins.  The hash of such a
+ * circuit is over the version-3 layout followed by the join records, with 6 in the version
+ * field; circuits without joins keep their version and their hash. */
+#define MPC_CIRC_VERSION_JOIN 6
 /* The version whose encoding the circuit hash is taken over (fields 0..10; the program field
  * 11 of version 4 is outside the hash, docs/circuit-format.md "The program field"). */
 #define MPC_CIRC_HASH_VERSION 3
