@@ -926,8 +926,11 @@ static int s_send_staged(mpc_client *c, mpc_job *j)
     const mpc_circuit *cc = j->circ;
     uint64_t **vals = calloc(cc->n_inputs + 1, sizeof *vals);
     uint8_t *owned = calloc(cc->n_inputs + 1, 1);
-    int r = 0;
-    if (!vals || !owned) r = s_seterr(c, MPC_ERR_NOMEM, "out of memory");
+    /* the key columns of the program's joins first, each to its own party's daemon only: a
+     * refused one stops before any share leaves */
+    int r = mpc_job_keys_send(c, j);
+    mpc_job_keys_free(j);
+    if (!r && (!vals || !owned)) r = s_seterr(c, MPC_ERR_NOMEM, "out of memory");
     for (uint32_t l = 0; !r && l < cc->n_locals; l++) {
         const mpc_circuit *lc = cc->locals[l];
         int all = 1;
@@ -956,10 +959,6 @@ static int s_send_staged(mpc_client *c, mpc_job *j)
     free(vals);
     free(owned);
     s_unstage_all(j);
-    /* the key columns of the program's joins, each to its own party's daemon only */
-    int rk = mpc_job_keys_send(c, j);
-    if (!r) r = rk;
-    mpc_job_keys_free(j);
     return r;
 }
 

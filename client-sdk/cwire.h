@@ -42,14 +42,14 @@ typedef enum {
     MPC_CW_STATUS = 4,
     MPC_CW_JOBS = 5,
     MPC_CW_CANCEL = 6,
-    MPC_CW_KEYS = 7,          /* a join's key column, to its own party's daemon only */
+    MPC_CW_KEYS = 8,          /* (7 is CONTRIBUTE, ctwire.h) a join's key column, to its own party's daemon only */
     MPC_CW_SUBMIT_OK = 0x81,
     MPC_CW_INPUT_OK = 0x82,
     MPC_CW_RESULT_OK = 0x83,
     MPC_CW_STATUS_OK = 0x84,
     MPC_CW_JOBS_OK = 0x85,
     MPC_CW_CANCEL_OK = 0x86,
-    MPC_CW_KEYS_OK = 0x87,
+    MPC_CW_KEYS_OK = 0x88,
     MPC_CW_ERROR = 0xff,
 } mpc_cwire_type;
 

@@ -191,12 +191,9 @@ void mpc_job_keys_drop(mpc_job *j, const char *table)
 int mpc_job_keys_send(mpc_client *c, mpc_job *j)
 {
     int r = 0;
-    for (uint32_t i = 0; j->jkeys && i < MPC_JOIN_MAX_DECLS; i++)
-        for (uint32_t s = 0; s < 2; s++)
-            if (j->jkeys->have[i][s] == 1) {
-                int e = s_send_one(c, j, i, s);
-                if (e && !r) r = e;
-            }
+    for (uint32_t i = 0; j->jkeys && !r && i < MPC_JOIN_MAX_DECLS; i++)
+        for (uint32_t s = 0; !r && s < 2; s++)
+            if (j->jkeys->have[i][s] == 1) r = s_send_one(c, j, i, s);   /* the first failure's message */
     return r;
 }
 
