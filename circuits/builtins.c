@@ -92,6 +92,9 @@ static cg_val b_concat(cg_comp *C, const mpc_node *n, const cg_val *args)
     for (uint32_t i = 0; i < n->n_kids; i++) {
         cg_val v = cg_expr(C, n->kids[i]);
         if (v.pub) cg_error(C, n->kids[i], "concat() of a public value is not supported; its operands must be secret");
+        if (v.join)
+            cg_error(C, n->kids[i], "concat() of a joined column is not supported: its rows include unmatched rows "
+                     "in an order only the join knows");
         if (i == 0) {
             acc = v;
             continue;
@@ -277,8 +280,10 @@ const cg_builtin *cg_find_builtin(const char *name)
 static cg_val s_arg(cg_comp *C, const mpc_node *n, uint32_t i, cg_argrule r)
 {
     cg_val v = cg_expr(C, n->kids[i]);
+    uint32_t jn = v.join;   /* a joined argument stays joined through the conversions */
     if (r == CG_ARG_VEC || r == CG_ARG_NUMVEC) v = cg_need_vec(C, n, v, n->name);
     if (r == CG_ARG_NUM || r == CG_ARG_NUMVEC) v = cg_num_arg(C, n, v, n->name);
+    v.join = jn;
     return v;
 }
 
@@ -286,6 +291,7 @@ cg_val cg_call(cg_comp *C, const mpc_node *n)
 {
     cg_val cv;
     if (cg_contrib_call(C, n, &cv)) return cv;
+    if (cg_join_call(C, n, 1, NULL, &cv)) return cv;   /* count(j), join(...), histogram (joinc.c) */
     const cg_builtin *b = cg_find_builtin(n->name);
     if (!b) {
         cg_fn *f = cg_find_fn(C, n->name);
@@ -310,5 +316,6 @@ cg_val cg_call(cg_comp *C, const mpc_node *n)
     memset(args, 0, sizeof args);
     if (b->rule != CG_ARG_RAW)
         for (uint32_t i = 0; i < n->n_kids; i++) args[i] = s_arg(C, n, i, b->rule);
+    if (b->rule != CG_ARG_RAW && cg_join_call(C, n, 0, args, &cv)) return cv;   /* joined arguments */
     return b->emit(C, n, args);
 }

@@ -31,11 +31,16 @@ typedef struct {
     uint32_t wire;     /* secret values */
     int      rg;       /* range known: every element's ring value X (as a signed integer) is in [lo, hi] */
     double   lo, hi;
+    /* 0, or 1 + the index of the join (joinc.c) whose rows this vector is: a joined value,
+     * which carries the join's indicator and may only meet values of the same join and
+     * scalars, and leave the circuit only through a reduction that applies the indicator. */
+    uint32_t join;
 } cg_val;
 
 /* B_CONTRIB: a contributor input (contrib.c); v is its sum, usable only through
- * count/sum/mean. */
-typedef enum { B_LET, B_VAR, B_INPUT, B_PARAM, B_LOOP, B_TABLE, B_CONTRIB } cg_bkind;
+ * count/sum/mean.  B_KEY: a table's key column "t.k" (no value: only `on` of a join).
+ * B_JOIN: `let j = join(...)` (joinc.c); v.k is the join's index. */
+typedef enum { B_LET, B_VAR, B_INPUT, B_PARAM, B_LOOP, B_TABLE, B_CONTRIB, B_KEY, B_JOIN } cg_bkind;
 extern const char *const cg_bkind_names[];
 
 typedef struct cg_bind {
@@ -63,6 +68,8 @@ typedef struct {
     uint32_t wire;
     int      used;
 } cg_cslot;
+
+typedef struct cg_keycol cg_keycol;
 
 typedef struct {
     mpc_diag         *diag;
@@ -97,6 +104,11 @@ typedef struct {
     /* Contributor inputs (contrib.c): no pushdown either (no party holds them). */
     struct cg_contrib *contrib;
     uint32_t          n_contrib;
+    /* Joins (joinc.c), in `let` order. */
+    struct cg_join   *joins;
+    uint32_t          n_joins;
+    struct cg_keycol *keycols;      /* the tables' key columns (in the arena) */
+    uint32_t          n_keycols;
 } cg_comp;
 
 /* ---- compile.c ---- */
@@ -161,6 +173,28 @@ int cg_contrib_call(cg_comp *C, const mpc_node *n, cg_val *out);
 /* Records the contributor inputs' declarations in the finished circuit (mpc_circuit.contrib). */
 void cg_contrib_attach(cg_comp *C);
 
+/* ---- joinc.c: joins (circuits/joindecl.h, LANGUAGE.md "Joins") ---- */
+
+/* Binds the key column of table t (at most one, not in a dataset table). */
+void cg_join_key_column(cg_comp *C, const mpc_node *table, const mpc_node *col, uint32_t party, uint64_t rows);
+/* `let NAME = join(...)` (n is the LET node): declares the join and binds NAME (B_JOIN). */
+void cg_join_let(cg_comp *C, const mpc_node *n);
+/* Whether name is "J.COL" of a join J: then 1 and *out, the column as a joined vector
+ * (declaring the join output input on first use). */
+int cg_join_name(cg_comp *C, const mpc_node *n, const char *name, cg_val *out);
+/* The join of the result of a binary operation (or a '?:') on a and b (and c, when not NULL):
+ * 0 when none is joined; an error when a joined vector meets an ordinary vector or another
+ * join's. */
+uint32_t cg_join_mix(cg_comp *C, const mpc_node *n, const cg_val *a, const cg_val *b, const cg_val *c);
+/* A call on joined values: count(J) and the reductions that apply the indicator; 1 and *out,
+ * 0 when n is not such a call.  Before any argument is evaluated (pre = 1: count(J), RAW
+ * builtins) or after (pre = 0, args evaluated). */
+int cg_join_call(cg_comp *C, const mpc_node *n, int pre, const cg_val *args, cg_val *out);
+/* The join records, resolved against C->c's inputs (before the circuit is finished). */
+void cg_join_attach(cg_comp *C);
+/* The indicator of join id (1-based) as an ordinary int vector with range 0..1. */
+cg_val cg_join_ind(cg_comp *C, uint32_t id);
+
 /* ---- builtins.c ---- */
 
 /* How the dispatcher treats each argument of a builtin, in order, as soon as it is
@@ -199,6 +233,9 @@ cg_val cg_var(cg_comp *C, const mpc_node *n, cg_val v);
  * when both are concatenations of equal parts). */
 cg_val cg_comoment(cg_comp *C, const mpc_node *n, cg_val u, cg_val v);
 cg_val cg_histogram(cg_comp *C, const mpc_node *n);
+/* histogram of the evaluated vector v; ind (a 0/1 int vector of v's length) or NULL: rows
+ * with ind = 0 are counted in no bucket (a join's unmatched rows). */
+cg_val cg_histogram_v(cg_comp *C, const mpc_node *n, cg_val v, const cg_val *ind);
 
 /* ---- dpgen.c: dp_sum, dp_mean, dp_count, dp_histogram (RAW builtins) ---- */
 

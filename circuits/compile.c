@@ -22,7 +22,7 @@
 #include "value.h"
 
 const char *const cg_bkind_names[] = {"a let", "a var", "an input", "a param", "a loop variable", "a table",
-                                      "a contributor input"};
+                                      "a contributor input", "a key column", "a join"};
 
 /* ---- errors ---- */
 
@@ -140,14 +140,14 @@ int mpc_compile_decimal(const char *text, unsigned frac, uint64_t *out)
 cg_val cg_pub(mpc_type t, uint64_t k, int is_vec, uint64_t len)
 {
     double d = (double)(int64_t)k;
-    cg_val v = {t, 1, is_vec, len, k, MPC_NO_WIRE, 1, d, d};
+    cg_val v = {t, 1, is_vec, len, k, MPC_NO_WIRE, 1, d, d, 0};
     return v;
 }
 
 
 cg_val cg_sec(mpc_type t, uint32_t w, int is_vec, uint64_t len)
 {
-    cg_val v = {t, 0, is_vec, len, 0, w, 0, 0, 0};
+    cg_val v = {t, 0, is_vec, len, 0, w, 0, 0, 0, 0};
     return v;
 }
 
@@ -755,6 +755,12 @@ static cg_bind *s_lookup_value(cg_comp *C, const mpc_node *n, const char *name)
     if (b && b->kind == B_CONTRIB)
         cg_error(C, n, "'%s' is a contributor input, not a value: use count(%s), sum(%s) or mean(%s)", name, name,
                  name, name);
+    if (b && b->kind == B_KEY)
+        cg_error(C, n, "'%s' is a key column: keys never enter the computation; use it only as the key of a "
+                 "join (join(A, B, on KEY))", name);
+    if (b && b->kind == B_JOIN)
+        cg_error(C, n, "'%s' is a join, not a value: use its columns (%s.COLUMN), or count(%s) for the matched "
+                 "rows", name, name, name);
     if (b && b->kind == B_TABLE) {
         s_table_columns(C, name, cols, sizeof cols);
         cg_error(C, n, "'%s' is a table, not a value: use one of its columns (%s) as %s.COLUMN", name, cols, name);
@@ -848,6 +854,9 @@ cg_val cg_call_fn(cg_comp *C, const mpc_node *n, cg_fn *f)
 static cg_val s_index(cg_comp *C, const mpc_node *n)
 {
     cg_val v = cg_expr(C, n->kids[0]);
+    if (v.join)
+        cg_error(C, n, "a joined column cannot be indexed or sliced: its row order and its unmatched rows "
+                 "would reveal which rows matched; reduce it (sum, count, mean, histogram)");
     if (!v.is_vec) {
         char t[48];
         cg_error(C, n, "cannot index %s: it is not a vector", cg_tname(&v, t, sizeof t));
@@ -888,22 +897,32 @@ cg_val cg_expr(cg_comp *C, const mpc_node *n)
     case MPC_N_BOOL:
         return cg_pub(MPC_T_BOOL, n->ival, 0, 1);
     case MPC_N_NAME: {
+        cg_val jv;
+        if (cg_join_name(C, n, n->name, &jv)) return jv;
         cg_bind *b = s_lookup_value(C, n, n->name);
         b->used = 1;
         return b->v;
     }
-    case MPC_N_NEG:
-        return s_neg(C, n, cg_expr(C, n->kids[0]));
+    case MPC_N_NEG: {
+        cg_val a = cg_expr(C, n->kids[0]);
+        cg_val r = s_neg(C, n, a);
+        r.join = a.join;
+        return r;
+    }
     case MPC_N_BIN: {
         cg_val a = cg_expr(C, n->kids[0]);
         cg_val b = cg_expr(C, n->kids[1]);
+        uint32_t jn = cg_join_mix(C, n, &a, &b, NULL);   /* joined values stay joined (joinc.c) */
+        cg_val r;
         switch (n->op) {
-        case MPC_TK_PLUS:  return s_add(C, n, a, b);
-        case MPC_TK_MINUS: return s_sub(C, n, a, b);
-        case MPC_TK_STAR:  return cg_mul(C, n, a, b);
-        case MPC_TK_SLASH: return cg_div(C, n, a, b);
-        default:           return s_compare(C, n, n->op, a, b);
+        case MPC_TK_PLUS:  r = s_add(C, n, a, b); break;
+        case MPC_TK_MINUS: r = s_sub(C, n, a, b); break;
+        case MPC_TK_STAR:  r = cg_mul(C, n, a, b); break;
+        case MPC_TK_SLASH: r = cg_div(C, n, a, b); break;
+        default:           r = s_compare(C, n, n->op, a, b); break;
         }
+        r.join = jn;
+        return r;
     }
     case MPC_N_COND: {
         cg_val c = cg_expr(C, n->kids[0]);
@@ -912,9 +931,12 @@ cg_val cg_expr(cg_comp *C, const mpc_node *n)
             cg_error(C, n->kids[0], "the condition of '?' must be bool, got %s", cg_tname(&c, t, sizeof t));
         }
         cg_val a = cg_expr(C, n->kids[1]), b = cg_expr(C, n->kids[2]);
+        uint32_t jn = cg_join_mix(C, n, &c, &a, &b);
         mpc_type t = cg_unify(C, n, &a, &b, "'?:'");
         a.type = b.type = t;
-        return cg_select(C, n, c, a, b);
+        cg_val r = cg_select(C, n, c, a, b);
+        r.join = jn;
+        return r;
     }
     case MPC_N_CALL:
         return cg_call(C, n);
@@ -1164,6 +1186,13 @@ static void s_table(cg_comp *C, const mpc_node *n)
         char full[MPC_NAME_MAX];
         if ((size_t)snprintf(full, sizeof full, "%s.%s", n->name, col->name) >= sizeof full)
             cg_error(C, col, "column name '%s.%s' is longer than %d characters", n->name, col->name, MPC_NAME_MAX - 1);
+        if (col->vtype == MPC_COLUMN_KEY) {   /* no input: the join's key (joinc.c) */
+            cg_join_key_column(C, n, col, party, len);
+            char *nm = mpc_arena_strndup(C->arena, full, strlen(full));
+            if (!nm) cg_error(C, col, "out of memory");
+            s_declare(C, nm, B_KEY, cg_pub(MPC_T_INT, 0, 0, 1), col->line, col->col);
+            continue;
+        }
         if (col->kids[0]) {   /* the default must read as a value of the column's type */
             char text[80], err[160];
             uint64_t x;
@@ -1205,6 +1234,9 @@ static void s_output(cg_comp *C, const mpc_node *n)
         }
         if (v.pub)
             cg_error(C, it, "output '%s' is a compile-time constant: outputs must depend on an input", it->name);
+        if (v.join)
+            cg_error(C, it, "output '%s' is a joined column: its row order and its unmatched rows would reveal "
+                     "which rows matched; output a reduction of it (sum, count, mean, histogram)", it->name);
         const mpc_dp_output *dp = NULL;   /* the value of a dp_* builtin: the output is DP */
         for (uint32_t j = 0; j < C->n_dpv && !dp; j++)
             if (C->dpv[j].wire == v.wire) dp = &C->dpv[j].rec;
@@ -1249,6 +1281,12 @@ static void s_stat(cg_comp *C, const mpc_node *n)
         break;
     case MPC_N_LET:
     case MPC_N_VAR: {
+        if (n->kind == MPC_N_LET && n->kids[0]->kind == MPC_N_CALL && !strcmp(n->kids[0]->name, "join")) {
+            cg_join_let(C, n);
+            cg_bind *jb = s_declare(C, n->name, B_JOIN, cg_pub(MPC_T_INT, C->n_joins, 0, 1), n->line, n->col);
+            jb->used = 1;
+            break;
+        }
         cg_val v = cg_expr(C, n->kids[0]);
         cg_bind *b = s_declare(C, n->name, n->kind == MPC_N_LET ? B_LET : B_VAR, v, n->line, n->col);
         b->used = 1;
@@ -1353,6 +1391,7 @@ int mpc_compile_ex(const char *src, size_t len, const char *filename, const mpc_
     if (C->c->n_outputs == 0) cg_error(C, NULL, "the program has no outputs");
     s_unused_inputs(C);
     C->c->warnings = C->overflow_warnings;
+    cg_join_attach(C);
     char err[256];
     if (mpc_circ_finish(C->c, err, sizeof err) != 0) cg_error(C, NULL, "internal error: %s", err);
     if (!(flags & MPC_COMPILE_NO_OPT) && mpc_circ_optimize(C->c, err, sizeof err) != 0)
@@ -1385,6 +1424,7 @@ out:
     free(C->pvals);
     free(C->cache);
     free(C->contrib);
+    free(C->joins);
     free(C);
     return r;
 }

@@ -144,6 +144,10 @@ static cg_val s_sum(cg_comp *C, const mpc_node *n, mpc_dp_kind kind)
     const char *fn = kind == MPC_DP_MEAN ? "dp_mean" : "dp_sum";
     cg_val x = cg_need_vec(C, n, cg_expr(C, n->kids[0]), fn);
     if (x.pub) cg_error(C, n, "%s() of a compile-time constant is not supported", fn);
+    uint32_t jn = x.join;   /* a joined column: Σ ind·x (a joined row is one row of B, same sensitivity) */
+    if (jn && kind == MPC_DP_MEAN)
+        cg_error(C, n, "dp_mean() of a joined column is not supported: its divisor would be the secret number of "
+                 "matched rows; use dp_sum() and dp_count() (LANGUAGE.md, \"Joins\")");
     if (x.type == MPC_T_BOOL) x = s_bits(C, n, x);
     uint64_t lo = s_bound(C, n->kids[1], &x, fn, "lo"), hi = s_bound(C, n->kids[2], &x, fn, "hi");
     if ((int64_t)lo > (int64_t)hi) cg_error(C, n->kids[2], "%s(): lo must not exceed hi", fn);
@@ -161,6 +165,12 @@ static cg_val s_sum(cg_comp *C, const mpc_node *n, mpc_dp_kind kind)
     }
     uint64_t sens = (uint64_t)(llabs(ilo) > llabs(ihi) ? llabs(ilo) : llabs(ihi));
     if (sens == 0) cg_error(C, n, "%s(): lo = hi = 0 leaves nothing to release", fn);
+    if (jn) {   /* unmatched rows count 0 */
+        double mlo = fmin(x.lo, 0), mhi = fmax(x.hi, 0);
+        x.join = 0;
+        x = cg_raw_mul(C, n, MPC_T_INT, cg_join_ind(C, jn), x);
+        x = cg_ranged(C, n, x, 1, mlo, mhi);
+    }
     cg_val s = cg_sec(MPC_T_INT, cg_gate(C, n, MPC_G_SUM, MPC_T_INT, 1, x.wire, MPC_NO_WIRE, MPC_NO_WIRE, 0, 0), 0, 1);
     s = cg_ranged(C, n, s, 1, x.lo * (double)x.len, x.hi * (double)x.len);
     cg_val r = s_noisy(C, n, s, kind, sens, eps, delta, fn);
@@ -186,6 +196,10 @@ cg_val cg_dp(cg_comp *C, const mpc_node *n, mpc_dp_kind kind)
         if (b.pub) cg_error(C, n, "dp_count() of a compile-time constant is not supported");
         s_eps_delta(C, n, 1, "dp_count", &eps, &delta);
         cg_val v = s_bits(C, n, b);
+        if (b.join) {   /* matched rows only (sensitivity 1: a joined row is one row of B) */
+            v.join = 0;
+            v = cg_ranged(C, n, cg_raw_mul(C, n, MPC_T_INT, cg_join_ind(C, b.join), v), 1, 0, 1);
+        }
         cg_val s = cg_sec(MPC_T_INT, cg_gate(C, n, MPC_G_SUM, MPC_T_INT, 1, v.wire, MPC_NO_WIRE, MPC_NO_WIRE, 0, 0), 0, 1);
         s = cg_ranged(C, n, s, 1, 0, (double)v.len);
         return s_noisy(C, n, s, kind, 1, eps, delta, "dp_count");

@@ -41,6 +41,41 @@ const mpc_join_decl *mpc_circ_join_of_input(const mpc_circuit *c, uint32_t input
     return NULL;
 }
 
+static int s_index_by_name(const mpc_circuit *dst, const mpc_circuit *src, uint32_t i, uint32_t *out)
+{
+    if (i >= src->n_inputs) return -1;
+    for (uint32_t k = 0; k < dst->n_inputs; k++)
+        if (!strcmp(dst->inputs[k].name, src->inputs[i].name)) {
+            *out = k;
+            return 0;
+        }
+    return -1;
+}
+
+int mpc_circ_copy_joins(mpc_circuit *dst, const mpc_circuit *src)
+{
+    for (uint32_t j = 0; j < src->n_joins; j++) {
+        mpc_join_decl d = src->joins[j];
+        if (d.n_cols[0] > MPC_JOIN_MAX_PAYLOAD || d.n_cols[1] > MPC_JOIN_MAX_PAYLOAD) return -1;
+        for (int s = 0; s < 2; s++)
+            for (uint32_t k = 0; k < d.n_cols[s]; k++)
+                if (s_index_by_name(dst, src, src->joins[j].col[s][k], &d.col[s][k])) return -1;
+        for (uint32_t k = 0; k < 1 + d.n_cols[0] + d.n_cols[1]; k++)
+            if (s_index_by_name(dst, src, src->joins[j].out[k], &d.out[k])) return -1;
+        if (mpc_circ_add_join(dst, &d)) return -1;
+    }
+    return 0;
+}
+
+int mpc_circ_join_payload(const mpc_circuit *c, uint32_t i)
+{
+    for (uint32_t j = 0; j < c->n_joins; j++)
+        for (int s = 0; s < 2; s++)
+            for (uint32_t k = 0; k < c->joins[j].n_cols[s] && k < MPC_JOIN_MAX_PAYLOAD; k++)
+                if (c->joins[j].col[s][k] == i) return 1;
+    return 0;
+}
+
 /* ---- validation ----------------------------------------------------------------------- */
 
 /* The column part of payload input name "TABLE.COL" (NULL when it is not of that form). */

@@ -99,4 +99,12 @@ int mpc_join_eval(const mpc_join_decl *d, const mpc_join_keys *keys_a, const mpc
                   const uint64_t *const *vals_a, const uint64_t *const *vals_b, uint64_t *const *out,
                   char *err, size_t errlen);
 
+/* Copies src's join records into dst, each input index replaced by the index of the input of
+ * the same name in dst (what a pass that rebuilds a circuit calls: splitting, pushdown, the
+ * release circuit).  0, or -1 (out of memory, or an input dst lacks). */
+int mpc_circ_copy_joins(mpc_circuit *dst, const mpc_circuit *src);
+
+/* Whether input i of c is a payload column of one of c's joins. */
+int mpc_circ_join_payload(const mpc_circuit *c, uint32_t i);
+
 #endif

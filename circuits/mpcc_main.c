@@ -17,6 +17,7 @@
 #include "dump.h"
 #include "eval.h"
 #include "format.h"
+#include "joindecl.h"
 #include "program.h"
 #include "pushdown.h"
 #include "value.h"
@@ -165,6 +166,71 @@ static void s_print_recipients(FILE *f, const mpc_circuit *c, uint32_t rec, int 
     }
 }
 
+/* The estimated cost of join d (docs/join.md, "Costs, measured"): X25519 scalar
+ * multiplications (each key blinded by its owner, then by the other side), hashes to the
+ * group and curve checks; the two switching networks that move A's columns to B's rows. */
+typedef struct {
+    uint64_t scalarmults, hashes, checks, switches, bytes, round_trips;
+} s_join_cost;
+
+static void s_join_cost_of(const mpc_join_decl *d, s_join_cost *k)
+{
+    uint64_t keys = d->rows[0] + d->rows[1], n = d->rows[0] > d->rows[1] ? d->rows[0] : d->rows[1], N = 1;
+    unsigned lg = 0;
+    while (N < n) N <<= 1, lg++;
+    k->scalarmults = 2 * keys;
+    k->hashes = keys;
+    k->checks = keys;
+    k->switches = 2 * (lg ? (2 * (uint64_t)lg - 1) * N / 2 : 0);
+    k->bytes = 32 * (keys + d->rows[1]) + k->switches * (16 + 16 * (uint64_t)d->n_cols[0]);
+    k->round_trips = 2 + 1 + 2;
+}
+
+static void s_join_stats(const mpc_circuit *c, int json)
+{
+    for (uint32_t j = 0; j < c->n_joins; j++) {
+        const mpc_join_decl *d = &c->joins[j];
+        s_join_cost k;
+        s_join_cost_of(d, &k);
+        if (!json) {
+            printf("join: %s = join(%s.%s from %s [%llu rows], %s.%s from %s [%llu rows]), payload", d->name,
+                   d->table[0], d->key[0], c->party_names[d->party[0]], (unsigned long long)d->rows[0], d->table[1],
+                   d->key[1], c->party_names[d->party[1]], (unsigned long long)d->rows[1]);
+            for (int sd = 0; sd < 2; sd++)
+                for (uint32_t m = 0; m < d->n_cols[sd]; m++) printf(" %s", c->inputs[d->col[sd][m]].name);
+            printf(", %llu rows out\n", (unsigned long long)d->rows[1]);
+            printf("join %s leaks: the intersection size to %s\n", d->name, c->party_names[d->party[0]]);
+            printf("join %s cost (estimate, docs/join.md): %llu scalar multiplications, %llu hashes to the group, "
+                   "%llu curve checks, %llu switches (one OT each), %llu bytes, %llu round trips\n", d->name,
+                   (unsigned long long)k.scalarmults, (unsigned long long)k.hashes, (unsigned long long)k.checks,
+                   (unsigned long long)k.switches, (unsigned long long)k.bytes, (unsigned long long)k.round_trips);
+            continue;
+        }
+        printf("%s{\"name\": ", j ? ", " : "");
+        s_json_str(stdout, d->name);
+        for (int sd = 0; sd < 2; sd++) {
+            printf(", \"%s\": {\"table\": ", sd ? "b" : "a");
+            s_json_str(stdout, d->table[sd]);
+            printf(", \"key\": ");
+            s_json_str(stdout, d->key[sd]);
+            printf(", \"party\": ");
+            s_json_str(stdout, c->party_names[d->party[sd]]);
+            printf(", \"rows\": %llu, \"payload\": [", (unsigned long long)d->rows[sd]);
+            for (uint32_t m = 0; m < d->n_cols[sd]; m++) {
+                printf("%s", m ? ", " : "");
+                s_json_str(stdout, c->inputs[d->col[sd][m]].name);
+            }
+            printf("]}");
+        }
+        printf(", \"leaks\": {\"intersection_size_to\": ");
+        s_json_str(stdout, c->party_names[d->party[0]]);
+        printf("}, \"cost\": {\"scalarmults\": %llu, \"hashes\": %llu, \"curve_checks\": %llu, \"switches\": %llu, "
+               "\"bytes\": %llu, \"round_trips\": %llu}}", (unsigned long long)k.scalarmults,
+               (unsigned long long)k.hashes, (unsigned long long)k.checks, (unsigned long long)k.switches,
+               (unsigned long long)k.bytes, (unsigned long long)k.round_trips);
+    }
+}
+
 static int s_stats(const mpc_circuit *c, int json)
 {
     mpc_circ_stats st;
@@ -221,6 +287,7 @@ static int s_stats(const mpc_circuit *c, int json)
         if (st.noise_elems)
             printf("noise: %llu values, %llu daBits, 0 rounds, 0 triples\n", (unsigned long long)st.noise_elems,
                    (unsigned long long)st.noise_dabits);
+        s_join_stats(c, 0);
         return 0;
     }
     printf("{\"gates\": %llu, \"triples\": %llu, \"comparisons\": %llu, \"rounds\": %u, \"hash\": \"%s\", "
@@ -282,6 +349,8 @@ static int s_stats(const mpc_circuit *c, int json)
                sqrt((double)d->coins) / 2 / (double)d->divisor,
                (unsigned long long)(d->coins * c->outputs[d->output].len));
     }
+    printf("], \"joins\": [");
+    s_join_stats(c, 1);
     printf("], \"noise_dabits\": %llu}\n", (unsigned long long)st.noise_dabits);
     return 0;
 }
@@ -350,6 +419,93 @@ static int s_table_defines(s_opts *o, const char *src, size_t len)
     return 0;
 }
 
+/* Whether t is a table of one of c's joins. */
+static int s_join_table(const mpc_circuit *c, const char *t)
+{
+    for (uint32_t j = 0; j < c->n_joins; j++)
+        if (!strcmp(c->joins[j].table[0], t) || !strcmp(c->joins[j].table[1], t)) return 1;
+    return 0;
+}
+
+static int s_decl_of(const mpc_input *d, uint32_t nd, const char *name)
+{
+    for (uint32_t i = 0; i < nd; i++)
+        if (!strcmp(d[i].name, name)) return (int)i;
+    return -1;
+}
+
+/* One join in plaintext: reads both tables' key columns from their --input TABLE=@FILE and
+ * computes the join's outputs (mpc_join_eval) into vals. */
+static int s_load_join(const mpc_circuit *c, const mpc_join_decl *jd, const mpc_input *d, uint32_t nd,
+                       const s_opts *o, uint64_t **vals)
+{
+    mpc_join_keys keys[2];
+    memset(keys, 0, sizeof keys);
+    const uint64_t *pv[2][MPC_JOIN_MAX_PAYLOAD];
+    uint64_t *ov[1 + 2 * MPC_JOIN_MAX_PAYLOAD];
+    uint32_t nout = 1 + jd->n_cols[0] + jd->n_cols[1];
+    int oi[1 + 2 * MPC_JOIN_MAX_PAYLOAD], r = 1;
+    char err[512];
+    for (int sd = 0; sd < 2; sd++) {
+        const char *path = NULL;
+        size_t tl = strlen(jd->table[sd]);
+        for (size_t k = 0; k < o->n_inputs; k++)
+            if (!strncmp(o->inputs[k], jd->table[sd], tl) && o->inputs[k][tl] == '=' && o->inputs[k][tl + 1] == '@')
+                path = o->inputs[k] + tl + 2;
+        if (!path) {
+            s_err("missing --input %s=@FILE.csv: table '%s' with its key column '%s' (join '%s')", jd->table[sd],
+                  jd->table[sd], jd->key[sd], jd->name);
+            goto out;
+        }
+        if (mpc_join_keys_load(path, &o->csv, jd->key[sd], &keys[sd], err, sizeof err) != 0) {
+            fprintf(stderr, "%s\n", err);
+            goto out;
+        }
+        if (keys[sd].rows != jd->rows[sd]) {
+            s_err("%s: %llu rows, but table '%s' has %llu rows in the program", path,
+                  (unsigned long long)keys[sd].rows, jd->table[sd], (unsigned long long)jd->rows[sd]);
+            goto out;
+        }
+        for (uint32_t m = 0; m < jd->n_cols[sd]; m++) {
+            int k = s_decl_of(d, nd, c->inputs[jd->col[sd][m]].name);
+            if (k < 0 || !vals[k]) {
+                s_err("missing --input %s=@FILE.csv (column '%s', join '%s')", jd->table[sd],
+                      c->inputs[jd->col[sd][m]].name, jd->name);
+                goto out;
+            }
+            pv[sd][m] = vals[k];
+        }
+    }
+    for (uint32_t m = 0; m < nout; m++) {
+        oi[m] = s_decl_of(d, nd, c->inputs[jd->out[m]].name);
+        if (oi[m] < 0) {
+            s_err("internal error: no input '%s'", c->inputs[jd->out[m]].name);
+            goto out;
+        }
+        if (!vals[oi[m]] && !(vals[oi[m]] = calloc(jd->rows[1], sizeof *vals[oi[m]]))) {
+            s_err("out of memory");
+            goto out;
+        }
+        ov[m] = vals[oi[m]];
+    }
+    if (mpc_join_eval(jd, &keys[0], &keys[1], pv[0], pv[1], ov, err, sizeof err) != 0) {
+        s_err("%s", err);
+        goto out;
+    }
+    r = 0;
+out:
+    mpc_join_keys_free(&keys[0]);
+    mpc_join_keys_free(&keys[1]);
+    return r;
+}
+
+static int s_load_joins(const mpc_circuit *c, const mpc_input *d, uint32_t nd, const s_opts *o, uint64_t **vals)
+{
+    for (uint32_t j = 0; j < c->n_joins; j++)
+        if (s_load_join(c, &c->joins[j], d, nd, o, vals) != 0) return 1;
+    return 0;
+}
+
 /* Reads every --input into vals[i] (indexed like the declared inputs d[0..nd-1]: what the
  * parties give, pushdown.h); messages name the input. */
 static int s_load_inputs(const mpc_circuit *c, const mpc_input *d, uint32_t nd, const s_opts *o, uint64_t **vals)
@@ -382,7 +538,11 @@ static int s_load_inputs(const mpc_circuit *c, const mpc_input *d, uint32_t nd, 
                 if (s_load_table(c, d, nd, o, t, eq + 2, vals) != 0) return 1;
                 continue;
             }
+            if (s_join_table(c, t)) continue;   /* only a key column: read by s_load_joins */
         }
+        if (i < nd && mpc_join_input_of(d[i].name))
+            return s_err("input '%s' is given by the join (mpcc --eval computes it from the tables' CSV files)",
+                         d[i].name);
         if (i == nd) {
             fprintf(stderr, "mpcc: error: unknown input '%.*s'; the program's inputs are:", (int)nl, arg);
             for (uint32_t j = 0; j < nd; j++) fprintf(stderr, " %s", d[j].name);
@@ -399,6 +559,7 @@ static int s_load_inputs(const mpc_circuit *c, const mpc_input *d, uint32_t nd, 
             return s_err("input '%s' is %s[%llu] but %llu value%s given", in->name, mpc_type_names[in->type],
                          (unsigned long long)in->len, (unsigned long long)n, n == 1 ? " was" : "s were");
     }
+    if (s_load_joins(c, d, nd, o, vals) != 0) return 1;
     for (uint32_t i = 0; i < nd; i++) {
         const mpc_contrib_decl *cd = vals[i] ? NULL : mpc_circ_contrib(c, d[i].name);
         if (cd)

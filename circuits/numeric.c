@@ -541,6 +541,14 @@ cg_val cg_var(cg_comp *C, const mpc_node *n, cg_val v)
 cg_val cg_histogram(cg_comp *C, const mpc_node *n)
 {
     cg_val v = cg_need_vec(C, n, cg_expr(C, n->kids[0]), "histogram");
+    if (v.join)
+        cg_error(C, n, "%s() of a joined column is not supported (histogram() of it counts the matched rows)",
+                 n->name);
+    return cg_histogram_v(C, n, v, NULL);
+}
+
+cg_val cg_histogram_v(cg_comp *C, const mpc_node *n, cg_val v, const cg_val *ind)
+{
     const mpc_node *el = n->kids[1];
     if (el->kind != MPC_N_LIST)
         cg_error(C, el, "histogram() expects its edges as a list literal, e.g. [0, 10, 20]");
@@ -557,6 +565,12 @@ cg_val cg_histogram(cg_comp *C, const mpc_node *n)
         if (x.type != MPC_T_FIX && v.type == MPC_T_FIX) x = cg_to_fix(C, el->kids[i], x);
         e[i] = x.k;
         if (i && (int64_t)e[i] <= (int64_t)e[i - 1]) cg_error(C, el->kids[i], "histogram edges must increase");
+    }
+    if (ind) {   /* unmatched rows move below the first edge: in no bucket */
+        if ((int64_t)e[0] == INT64_MIN) cg_error(C, el->kids[0], "the first edge is the smallest value of its type");
+        cg_val below = cg_pub(v.type, e[0] - 1, 0, 1);
+        v = cg_select(C, n, *ind, v, below);
+        v.join = 0;
     }
     /* [v >= e_i] = LTZ(e_i - 1 - v) for i < k; [v > e_k] = LTZ(e_k - v). */
     uint64_t off[64] = {0};

@@ -250,6 +250,17 @@ static void s_args(s_parser *P, mpc_node *call)
     s_expect(P, MPC_TK_LPAREN);
     if (P->tok.kind != MPC_TK_RPAREN) {
         do {
+            /* join(A, B, on KEY): `on` ("on" is not reserved) names the key column; the
+             * argument is a NAME node with ival 1 (circuits/LANGUAGE.md, "Joins"). */
+            if (P->tok.kind == MPC_TK_NAME && P->tok.len == 2 && memcmp(P->tok.text, "on", 2) == 0 &&
+                s_lookahead(P) == MPC_TK_NAME && strcmp(call->name, "join") == 0) {
+                s_next(P);
+                mpc_node *k = s_node(P, MPC_N_NAME, P->tok.line, P->tok.col);
+                k->name = s_name(P, "a key column name after 'on'");
+                k->ival = 1;
+                s_add_kid(P, call, k, &cap);
+                continue;
+            }
             s_add_kid(P, call, s_expr(P), &cap);
         } while (s_accept(P, MPC_TK_COMMA));
     }
@@ -477,7 +488,8 @@ static mpc_node *s_column_default(s_parser *P)
 }
 
 /* tablecols -> '(' column { ',' column } ')'
- * column    -> NAME ':' (INT | FIX | BOOL) [ '=' default ] [ IN expr '..' expr ] */
+ * column    -> NAME ':' (INT | FIX | BOOL) [ '=' default ] [ IN expr '..' expr ]
+ *            | NAME ':' 'key' */
 static void s_tablecols(s_parser *P, mpc_node *n)
 {
     uint32_t cap = 0;
@@ -496,13 +508,23 @@ static void s_tablecols(s_parser *P, mpc_node *n)
         case MPC_TK_KINT: col->vtype = MPC_T_INT; break;
         case MPC_TK_KFIX: col->vtype = MPC_T_FIX; break;
         case MPC_TK_KBOOL: col->vtype = MPC_T_BOOL; break;
-        default: s_expected(P, "a column type (int, fix or bool)");
+        default:
+            /* `key` (not reserved): a join's key column (circuits/LANGUAGE.md, "Joins") */
+            if (P->tok.kind == MPC_TK_NAME && P->tok.len == 3 && memcmp(P->tok.text, "key", 3) == 0) {
+                col->vtype = MPC_COLUMN_KEY;
+                break;
+            }
+            s_expected(P, "a column type (int, fix, bool or key)");
         }
         s_next(P);
         if (P->tok.kind == MPC_TK_LBRACKET)
             s_error_at(P, P->tok.line, P->tok.col, "a column is a vector of the table's length: write "
-                       "'%s: %s' and the length after the table's ')'", col->name, mpc_type_names[col->vtype]);
+                       "'%s: %s' and the length after the table's ')'", col->name,
+                       col->vtype == MPC_COLUMN_KEY ? "key" : mpc_type_names[col->vtype]);
         mpc_node *dflt = NULL, *lo = NULL, *hi = NULL;
+        if (col->vtype == MPC_COLUMN_KEY && (P->tok.kind == MPC_TK_ASSIGN || P->tok.kind == MPC_TK_IN))
+            s_error_at(P, P->tok.line, P->tok.col, "a key column has no default and no range: every row "
+                       "gives its key");
         if (s_accept(P, MPC_TK_ASSIGN)) dflt = s_column_default(P);
         if (s_accept(P, MPC_TK_IN)) {
             lo = s_expr(P);
@@ -824,7 +846,7 @@ static void s_sexpr(s_out *o, const mpc_node *n)
         s_put(o, "(input %s %s", n->name, mpc_type_names[n->vtype]);
         break;
     case MPC_N_PRECISION: s_put(o, "(precision %llu)", (unsigned long long)n->ival); return;
-    case MPC_N_COLUMN: s_put(o, "(column %s %s", n->name, mpc_type_names[n->vtype]); break;
+    case MPC_N_COLUMN: s_put(o, "(column %s %s", n->name, n->vtype == MPC_COLUMN_KEY ? "key" : mpc_type_names[n->vtype]); break;
     default:
         s_put(o, "(%s", mpc_node_names[n->kind]);
         if (n->name) s_put(o, " %s", n->name);

@@ -29,7 +29,7 @@ char      *mpc_arena_strndup(mpc_arena *a, const char *s, size_t n);
     X(NEG, "neg")        /* kids[0] */                                \
     X(BIN, "bin")        /* op (mpc_token_kind), kids[0], kids[1] */  \
     X(COND, "cond")      /* kids: condition, if-true, if-false */     \
-    X(CALL, "call")      /* name, kids: arguments */                  \
+    X(CALL, "call")      /* name, kids: arguments (join: `on K` is a NAME with ival 1) */ \
     X(INDEX, "index")    /* kids: vector, index */                    \
     X(SLICE, "slice")    /* kids: vector, start or NULL, end or NULL */ \
     X(LIST, "list")      /* kids: the elements of '[' e1, e2, ... ']' */ \
@@ -44,8 +44,9 @@ char      *mpc_arena_strndup(mpc_arena *a, const char *s, size_t n);
                             ival 1: `from contributors` (circuits/contrib.h) */ \
     X(TABLE, "table")    /* name, kids[0]: row count N, kids[1..]: COLUMN nodes, names[0]: party, \
                             names[1] (n_names = 2): the dataset it is read from */ \
-    X(COLUMN, "column")  /* name, vtype, kids[0]: default (a literal, maybe negated) or NULL, \
-                            kids[1], kids[2]: declared range lo..hi or NULL */ \
+    X(COLUMN, "column")  /* name, vtype (MPC_COLUMN_KEY: a join's key column), kids[0]: default \
+                            (a literal, maybe negated) or NULL, kids[1], kids[2]: declared range \
+                            lo..hi or NULL */ \
     X(LET, "let")        /* name, kids[0] */                          \
     X(VAR, "var")        /* name, kids[0] */                          \
     X(ASSIGN, "assign")  /* name, kids[0] */                          \
@@ -54,6 +55,9 @@ char      *mpc_arena_strndup(mpc_arena *a, const char *s, size_t n);
     X(RETURN, "return")  /* kids[0] */                                \
     X(OUTPUT, "output")  /* kids: OUTITEM nodes, names: recipients */ \
     X(OUTITEM, "outitem") /* name, kids[0]: expression or NULL (the name's value) */
+
+/* The vtype of a table's `key` column (not a value type: no circuit input). */
+#define MPC_COLUMN_KEY 0x100
 
 typedef enum {
 #define X(e, s) MPC_N_##e,

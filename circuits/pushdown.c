@@ -10,6 +10,7 @@
 #include "pushdown.h"
 #include "dp.h"
 #include "diag.h"
+#include "joindecl.h"
 #include "splitcat.h"
 
 #include <stdarg.h>
@@ -287,7 +288,8 @@ static void s_analyse(s_pd *x)
     for (uint32_t i = 0; i < c->n_gates; i++) {
         const mpc_gate *g = &c->gates[i];
         int32_t o = S_PUBLIC;
-        if (g->kind == MPC_G_INPUT) o = (int32_t)c->inputs[g->aux[0]].party;
+        /* A join's output is no party's value (the daemons give its shares): MPC only. */
+        if (g->kind == MPC_G_INPUT) o = mpc_join_input_of(c->inputs[g->aux[0]].name) ? S_MPC : (int32_t)c->inputs[g->aux[0]].party;
         else if (g->kind == MPC_G_OUTPUT) o = S_MPC;
         else if (g->kind != MPC_G_CONST) {
             for (int k = 0; k < mpc_gate_infos[g->kind].operands; k++) {
@@ -328,10 +330,11 @@ static int s_emit_gate(s_pd *x, uint32_t i)
             if (w == MPC_NO_WIRE) return -1;
             x->map_loc[p][i] = w;
         }
-        /* An input nobody reads stays an MPC input: the party still gives it. */
-        if (x->mpcuse[i] || (g->kind == MPC_G_INPUT && !x->lmask[i])) {
+        /* An input nobody reads stays an MPC input: the party still gives it; so does a join's
+         * payload column, which the join (outside the circuit) reads. */
+        if (x->mpcuse[i] || (g->kind == MPC_G_INPUT && (!x->lmask[i] || mpc_circ_join_payload(c, (uint32_t)g->aux[0])))) {
             uint32_t w = g->kind == MPC_G_INPUT
-                ? mpc_circ_add_input(x->main, c->inputs[g->aux[0]].name, (uint32_t)o, (mpc_type)g->type, g->len, g->line, g->col)
+                ? mpc_circ_add_input(x->main, c->inputs[g->aux[0]].name, c->inputs[g->aux[0]].party, (mpc_type)g->type, g->len, g->line, g->col)
                 : mpc_circ_add_const(x->main, (mpc_type)g->type, c->consts + g->aux[0], g->len, g->line, g->col);
             if (w == MPC_NO_WIRE) return -1;
             x->map_main[i] = w;
@@ -415,6 +418,7 @@ static int s_pushdown(const mpc_circuit *c, mpc_circuit **out, char *err, size_t
         x.main->locals[x.main->n_locals++] = x.local[p];
         x.local[p] = NULL;
     }
+    if (mpc_circ_copy_joins(x.main, c)) { mpc_errf(err, errlen, "out of memory"); goto out; }
     if (mpc_circ_finish(x.main, e2, sizeof e2)) { mpc_errf(err, errlen, "after pushdown: %s", e2); goto out; }
     *out = x.main;
     x.main = NULL;

@@ -1,5 +1,6 @@
 /* release.c — output supports and the release check (release.h). */
 #include "release.h"
+#include "joindecl.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -363,6 +364,7 @@ static int s_copy_tables(const mpc_circuit *c, mpc_circuit *n)
         memcpy(n->inputs, c->inputs, c->n_inputs * sizeof *n->inputs);
         n->n_inputs = n->cap_inputs = c->n_inputs;
     }
+    if (mpc_circ_copy_joins(n, c)) return -1;   /* the same inputs: the same join records */
     if (c->n_consts) {
         n->consts = malloc(c->n_consts * sizeof *n->consts);
         if (!n->consts) return -1;

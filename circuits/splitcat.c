@@ -2,6 +2,7 @@
 #include "splitcat.h"
 #include "diag.h"
 #include "dp.h"
+#include "joindecl.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -247,6 +248,7 @@ int mpc_split_concat(const mpc_circuit *c, mpc_circuit **out, char *err, size_t 
     if (mpc_circ_copy_dp(x.n, c)) { mpc_errf(err, errlen, "out of memory"); goto out; }
     for (uint32_t i = 0; i < ng; i++)
         if (s_gate(&x, i)) { mpc_errf(err, errlen, "out of memory or limits exceeded while splitting concatenations"); goto out; }
+    if (mpc_circ_copy_joins(x.n, c)) { mpc_errf(err, errlen, "out of memory"); goto out; }
     if (mpc_circ_finish(x.n, e2, sizeof e2)) { mpc_errf(err, errlen, "after splitting concatenations: %s", e2); goto out; }
     *out = x.n;
     x.n = NULL;

@@ -12,6 +12,7 @@
 #include "runner.h"
 #include "proc.h"
 #include "compile.h"
+#include "joindecl.h"
 #include "pushdown.h"
 #include "codegen.h"
 #include "contrib.h"
@@ -808,6 +809,8 @@ typedef struct {
     char  out[16][512];
     int   n_out;
     char  seed[80];   /* "seed: HEX": the noise of dp_* outputs (mpcc --eval --seed HEX) */
+    char  key[4][512];   /* "key: TABLE.KEYCOL = k1, k2, ...": a join's key column (joindecl.h) */
+    int   n_key;
 } s_doc_example;
 
 static int s_doc_examples(s_doc_example *ex, int max)
@@ -833,7 +836,7 @@ static int s_doc_examples(s_doc_example *ex, int max)
         ck_assert_msg(ev == e + 4, "example %d: the eval block must follow the program", k + 1);
         ev += 8;
         char *ee = strstr(ev, "```");
-        ex[k].n_in = ex[k].n_out = 0;
+        ex[k].n_in = ex[k].n_out = ex[k].n_key = 0;
         ex[k].seed[0] = 0;
         for (char *l = ev; l < ee;) {
             char *nl = strchr(l, '\n');
@@ -842,6 +845,10 @@ static int s_doc_examples(s_doc_example *ex, int max)
             if (strncmp(l, "in: ", 4) == 0) {
                 memcpy(ex[k].in[ex[k].n_in], l + 4, ll - 4);
                 ex[k].in[ex[k].n_in++][ll - 4] = 0;
+            } else if (strncmp(l, "key: ", 5) == 0) {
+                ck_assert_int_lt(ex[k].n_key, 4);
+                memcpy(ex[k].key[ex[k].n_key], l + 5, ll - 5);
+                ex[k].key[ex[k].n_key++][ll - 5] = 0;
             } else if (strncmp(l, "seed: ", 6) == 0) {
                 ck_assert_uint_lt(ll - 6, sizeof ex[k].seed);
                 memcpy(ex[k].seed, l + 6, ll - 6);
@@ -868,7 +875,9 @@ START_TEST(test_language_examples_compile)
     for (int k = 0; k < n; k++) {
         mpc_circuit *c = s_compile(ex[k].src);
         ck_assert_int_eq((int)c->n_outputs, ex[k].n_out);
-        ck_assert_int_eq((int)c->n_inputs, ex[k].n_in);
+        int given = 0;   /* a join's outputs are computed from the key: lines */
+        for (uint32_t i = 0; i < c->n_inputs; i++) given += !mpc_join_input_of(c->inputs[i].name);
+        ck_assert_int_eq(given, ex[k].n_in);
         for (int i = 0; i < ex[k].n_out; i++) {
             size_t nl = strlen(c->outputs[i].name);
             ck_assert_msg(strncmp(ex[k].out[i], c->outputs[i].name, nl) == 0 &&
@@ -900,6 +909,50 @@ static void s_contrib_sums(const mpc_contrib_decl *cd, unsigned frac, const char
     }
     free(row);
     *out = v;
+}
+
+/* The join outputs among decl, from the example's key: lines ("labs.patient_id = P1, P2")
+ * and the payload values already in vals, by mpc_join_eval (as mpcc --eval does). */
+static void s_doc_joins(const s_doc_example *ex, int k, const mpc_circuit *c, const mpc_input *decl, uint32_t nd,
+                        uint64_t **vals)
+{
+    for (uint32_t j = 0; j < c->n_joins; j++) {
+        const mpc_join_decl *jd = &c->joins[j];
+        mpc_join_keys keys[2];
+        const uint64_t *pv[2][MPC_JOIN_MAX_PAYLOAD];
+        uint64_t *ov[1 + 2 * MPC_JOIN_MAX_PAYLOAD];
+        for (int s = 0; s < 2; s++) {
+            char want[2 * MPC_NAME_MAX + 4];
+            snprintf(want, sizeof want, "%s.%s = ", jd->table[s], jd->key[s]);
+            const char *line = NULL;
+            for (int i = 0; i < ex->n_key; i++)
+                if (!strncmp(ex->key[i], want, strlen(want))) line = ex->key[i] + strlen(want);
+            ck_assert_msg(line != NULL, "example %d: no key: %s...", k, want);
+            memset(&keys[s], 0, sizeof keys[s]);
+            keys[s].data = malloc(strlen(line) + 1);
+            keys[s].off = calloc(strlen(line) + 2, sizeof *keys[s].off);
+            for (const char *p = line;;) {
+                const char *e = strstr(p, ", ");
+                size_t n = e ? (size_t)(e - p) : strlen(p);
+                memcpy(keys[s].data + keys[s].off[keys[s].rows], p, n);
+                keys[s].off[keys[s].rows + 1] = keys[s].off[keys[s].rows] + n;
+                keys[s].rows++;
+                if (!e) break;
+                p = e + 2;
+            }
+            for (uint32_t m = 0; m < jd->n_cols[s]; m++)
+                for (uint32_t i = 0; i < nd; i++)
+                    if (!strcmp(decl[i].name, c->inputs[jd->col[s][m]].name)) pv[s][m] = vals[i];
+        }
+        for (uint32_t m = 0; m < 1 + jd->n_cols[0] + jd->n_cols[1]; m++)
+            for (uint32_t i = 0; i < nd; i++)
+                if (!strcmp(decl[i].name, c->inputs[jd->out[m]].name)) ov[m] = vals[i] = calloc(jd->rows[1], 8);
+        char err[256];
+        ck_assert_msg(mpc_join_eval(jd, &keys[0], &keys[1], pv[0], pv[1], ov, err, sizeof err) == 0, "example %d: %s",
+                      k, err);
+        mpc_join_keys_free(&keys[0]);
+        mpc_join_keys_free(&keys[1]);
+    }
 }
 
 /* Compiles (optimised, as mpcc does; with owner-local pushdown when `pushdown`, the declared
@@ -940,6 +993,7 @@ static void s_eval_doc_pd(const s_doc_example *ex, int k, int pushdown)
                                       sizeof err) == 0, "example %d: %s", k, err);
         ck_assert_uint_eq(n, decl[j].len);
     }
+    s_doc_joins(ex, k, c, decl, nd, vals);
     mpc_eval_result res;
     uint8_t seed[MPC_EVAL_SEED_BYTES];
     size_t got = 0;
