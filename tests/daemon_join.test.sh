@@ -4,11 +4,9 @@
 # the engine computes on its outputs.  A 2-party and a 3-party cluster (ipc:// sockets in
 # their own directories) run a program joining labs (party a) and claims (party b) on
 # patient_id, with random tables of 0 %, 50 % and 100 % overlap; every answer is checked
-# against the plaintext join of the same CSV files.  A duplicate key fails the job with the
-# same cause at every party; a key column from a client without the right is refused; no
-# key ever reaches a daemon log.
-# The program is a circuit built by hand (tests/joinmk/mkcirc.c) until the language's
-# join(...) can express it.
+# against `mpcc --eval` of the same program and CSV files, and that against a plaintext join
+# computed here.  A duplicate key fails the job with the same cause at every party; a key
+# column from a client without the right is refused; no key ever reaches a daemon log.
 # Prints `ok …` per check; exits non-zero at the first failure.
 set -u
 BIN=${MPC_BIN:-$(pwd)/bin}
@@ -26,10 +24,6 @@ trap cleanup EXIT
 
 . tests/lib.sh
 FAIL_EXTRA="$D2/*.log $D3/*.log"
-
-# The circuit builder, linked with this build's library (and its sanitizers, if any).
-${CC:-cc} -std=c11 -D_GNU_SOURCE -Icircuits -Iprotocols ${SAN_BUILD:+-fsanitize=address,undefined} -o "$D/mkcirc" \
-    tests/joinmk/mkcirc.c "$BIN/../lib/libmpcinternal.a" -lsodium -lmsgpackc -lm || fail "cannot build mkcirc"
 
 # both clusters start at once
 scripts/cluster up 2 --dir "$D2" --names a,b --set limits.peer_timeout_ms=20000 \
@@ -89,10 +83,20 @@ for OV in 0 50 100; do tables "$OV"; done
 for P in 2 3; do
     DC=$D2
     [ "$P" = 3 ] && DC=$D3
-    "$D/mkcirc" "$D/j$P.circ" "$NA" "$NB" "$P" || fail "mkcirc $P"
+    # the program: parties a, b (and c); labs of a joined with claims of b
+    if [ "$P" = 3 ]; then PARTIES="a, b, c"; else PARTIES="a, b"; fi
+    cat > "$D/j$P.mpc" <<MPC
+party $PARTIES
+param NA = $NA
+param NB = $NB
+input labs: table(patient_id: key, glucose: int in 0..1000)[NA] from a
+input claims: table(cost: int in 0..100000, patient_id: key)[NB] from b
+let j = join(labs, claims, on patient_id)
+output n = count(j), sg = sum(j.glucose), sc = sum(j.cost) to $PARTIES
+MPC
     for OV in 0 50 100; do
         T="$D/$OV"
-        "$BIN/mpc" run "$D/j$P.circ" --config "$DC/client.ini" --input labs=@"$T/labs.csv" \
+        "$BIN/mpc" run "$D/j$P.mpc" --config "$DC/client.ini" --input labs=@"$T/labs.csv" \
             --input claims=@"$T/claims.csv" > "$T/out$P" 2> "$T/err$P" &
         eval "PID_${P}_$OV=$!"
     done
@@ -103,37 +107,40 @@ for P in 2 3; do
     for OV in 0 50 100; do
         T="$D/$OV"
         wait "$(eval echo "\$PID_${P}_$OV")" || fail "$P parties, $OV %: $(cat "$T/err$P")"
-        cmp -s "$T/out$P" "$T/want" || fail "$P parties, $OV % overlap: got $(cat "$T/out$P"), want $(cat "$T/want")"
+        "$BIN/mpcc" --eval "$D/j$P.mpc" --input labs=@"$T/labs.csv" --input claims=@"$T/claims.csv" > "$T/eval$P" ||
+            fail "mpcc --eval, $P parties, $OV %"
+        cmp -s "$T/eval$P" "$T/want" || fail "mpcc --eval gave $(cat "$T/eval$P"), the plaintext join $(cat "$T/want")"
+        cmp -s "$T/out$P" "$T/eval$P" || fail "$P parties, $OV % overlap: got $(cat "$T/out$P"), mpcc --eval $(cat "$T/eval$P")"
         JOB=$(sed -n 's/^mpc: job \([0-9a-f]*\) submitted$/\1/p' "$T/err$P")
         want_n=$(sed -n 's/^n = //p' "$T/want")
         log_has "$DC/a.log" "job=$JOB join 'j': $want_n of B's $NB rows matched" ||
             fail "party a's log has no intersection size for $JOB"
         grep "job=$JOB" "$DC/b.log" | grep -q "matched" && fail "party b's log shows the intersection size"
-        ok "$P parties, $OV % overlap: the joined statistics equal the plaintext join; only A's log has the size"
+        ok "$P parties, $OV % overlap: the joined statistics equal mpcc --eval; only A's log has the size"
     done
 done
 
 # The table's own client, one per party: each gives its table (and key column) to the job.
 T="$D/50"
-JOB=$("$BIN/mpc" submit "$D/j3.circ" --config "$D3/client-a.ini") || fail "submit"
-"$BIN/mpc" input "$D/j3.circ" --job "$JOB" --config "$D3/client-a.ini" --input labs=@"$T/labs.csv" || fail "input labs"
+JOB=$("$BIN/mpc" submit "$D/j3.mpc" --config "$D3/client-a.ini") || fail "submit"
+"$BIN/mpc" input "$D/j3.mpc" --job "$JOB" --config "$D3/client-a.ini" --input labs=@"$T/labs.csv" || fail "input labs"
 # a client of party b may not give party a's key column (nor its column)
-if "$BIN/mpc" input "$D/j3.circ" --job "$JOB" --config "$D3/client-b.ini" --input labs=@"$T/labs.csv" 2> "$D/err"; then
+if "$BIN/mpc" input "$D/j3.mpc" --job "$JOB" --config "$D3/client-b.ini" --input labs=@"$T/labs.csv" 2> "$D/err"; then
     fail "a key column from a client without the right was accepted"
 fi
 grep -q "client 'client_b' may not give input for party a (key column 'labs.patient_id')" "$D/err" ||
     fail "no-right message: $(cat "$D/err")"
 log_has "$D3/a.log" \
     "refused a request: client 'client_b' may not give input for party a (key column 'labs.patient_id')" || fail "party a's log does not show the refusal"
-"$BIN/mpc" input "$D/j3.circ" --job "$JOB" --config "$D3/client-b.ini" --input claims=@"$T/claims.csv" ||
+"$BIN/mpc" input "$D/j3.mpc" --job "$JOB" --config "$D3/client-b.ini" --input claims=@"$T/claims.csv" ||
     fail "input claims"
-"$BIN/mpc" result "$D/j3.circ" --job "$JOB" --config "$D3/client-c.ini" > "$D/r.c" || fail "result for c"
+"$BIN/mpc" result "$D/j3.mpc" --job "$JOB" --config "$D3/client-c.ini" > "$D/r.c" || fail "result for c"
 cmp -s "$D/r.c" "$T/want" || fail "c got $(cat "$D/r.c")"
 ok "one client per party gives its own key column; a client without the right is refused at the table's daemon"
 
 # A duplicate key on side A: the job fails with the same cause at every party.
 awk -F, 'NR == 3 { $0 = "K0dup," $2 } NR == 4 { $0 = "K0dup," $2 } { print }' "$T/labs.csv" > "$D/dup.csv"
-if "$BIN/mpc" run "$D/j3.circ" --config "$D3/client.ini" --input labs=@"$D/dup.csv" \
+if "$BIN/mpc" run "$D/j3.mpc" --config "$D3/client.ini" --input labs=@"$D/dup.csv" \
     --input claims=@"$T/claims.csv" > /dev/null 2> "$D/err"; then
     fail "a duplicate key was accepted"
 fi
@@ -145,7 +152,7 @@ log_has "$D3/c.log" "job=$JOB failed: join 'j' failed at party a: duplicate keys
     fail "c's log: no duplicate cause"
 grep -q "K0dup" "$D3"/*.log && fail "the duplicate key reached a log"
 # and the daemons keep serving
-"$BIN/mpc" run "$D/j3.circ" --config "$D3/client.ini" --input labs=@"$T/labs.csv" --input claims=@"$T/claims.csv" \
+"$BIN/mpc" run "$D/j3.mpc" --config "$D3/client.ini" --input labs=@"$T/labs.csv" --input claims=@"$T/claims.csv" \
     > "$D/again" 2> "$D/err" || fail "after the duplicate: $(cat "$D/err")"
 cmp -s "$D/again" "$T/want" || fail "after the duplicate: $(cat "$D/again")"
 ok "a duplicate key fails the job at all three parties with one cause; the daemons keep serving"
