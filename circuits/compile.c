@@ -1335,7 +1335,8 @@ static void s_unused_inputs(cg_comp *C)
             int used = 0;
             for (cg_bind *k = C->global->binds; k && !used; k = k->next)
                 used = k->kind == B_INPUT && k->used && strncmp(k->name, b->name, tl) == 0 && k->name[tl] == '.';
-            if (!used) mpc_diag_warning(C->diag, b->line, b->col, "table '%s' is never used", b->name);
+            if (!used && !b->used)   /* b->used: joined (joinc.c), maybe on its key alone */
+                mpc_diag_warning(C->diag, b->line, b->col, "table '%s' is never used", b->name);
         }
         if (b->kind == B_INPUT && !b->used && !strchr(b->name, '.'))
             mpc_diag_warning(C->diag, b->line, b->col, "input '%s' is never used", b->name);

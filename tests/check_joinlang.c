@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "compile.h"
+#include "dp.h"
 #include "enginetest.h"
 #include "eval.h"
 #include "joindecl.h"
@@ -114,9 +115,60 @@ START_TEST(test_compile_errors)
 }
 END_TEST
 
+/* dp_sum and dp_count of joined columns: the indicator before the noise, the sensitivity of
+ * an ordinary table (DP records as for any dp_* output). */
+START_TEST(test_dp)
+{
+    char src[2048];
+    snprintf(src, sizeof src, "%s"
+             "let j = join(labs, claims, on patient_id)\n"
+             "output s = dp_sum(j.cost, 0, 100, 10.0) to ins\n"
+             "output n = dp_count(j.glucose > 7, 0.5) to hosp\n", s_tables);
+    mpc_circuit *c = s_compile(src, MPC_COMPILE_PUSHDOWN);
+    ck_assert_uint_eq(c->n_dp, 2);
+    ck_assert_uint_eq(c->dp[0].sens, 100);
+    ck_assert_uint_eq(c->dp[1].sens, 1);
+    ck_assert_uint_eq(c->n_joins, 1);
+    /* Evaluated with every row unmatched (ind = 0), the noise (sd 54) is all there is: centred on 0, not on
+     * the unmasked sum 5 * 100. */
+    mpc_input *d = NULL;
+    uint32_t nd = 0;
+    ck_assert_int_eq(mpc_circ_declared_inputs(c, &d, &nd), 0);
+    uint64_t **v = calloc(nd, sizeof *v);
+    for (uint32_t i = 0; i < nd; i++) {
+        v[i] = calloc(d[i].len, 8);
+        if (!strcmp(d[i].name, "claims.cost") || !strcmp(d[i].name, "j-join.cost"))
+            for (uint64_t e = 0; e < d[i].len; e++) v[i][e] = 100;
+    }
+    mpc_eval_result res;
+    char err[256];
+    ck_assert_msg(mpc_eval_declared(c, d, nd, (const uint64_t *const *)v, &res, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(llabs((long long)res.outputs[0][0]) < 300, "dp_sum %lld", (long long)res.outputs[0][0]);
+    mpc_eval_result_free(&res);
+    for (uint32_t i = 0; i < nd; i++) free(v[i]);
+    free(v);
+    free(d);
+    mpc_circ_destroy(&c);
+}
+END_TEST
+
 /* The record, the inputs it declares, and pushdown on and off. */
 START_TEST(test_record_and_pushdown)
 {
+    /* A table joined on its key alone is used: no warning. */
+    static const char keyonly[] = "party hosp, ins\n"
+                                  "input labs: table(patient_id: key, glucose: fix in 0..50)[4] from hosp\n"
+                                  "input claims: table(patient_id: key)[3] from ins\n"
+                                  "let j = join(labs, claims, on patient_id)\n"
+                                  "output m = sum(j.glucose), n = count(j) to hosp\n";
+    mpc_circuit *kc = NULL;
+    mpc_diag kd;
+    ck_assert_int_eq(mpc_compile(keyonly, strlen(keyonly), "t.mpc", NULL, 0, &kc, &kd), 0);
+    ck_assert_uint_eq(kd.n_warnings, 0);
+    ck_assert_uint_eq(kc->joins[0].n_cols[1], 0);
+    mpc_diag_free(&kd);
+    mpc_circ_destroy(&kc);
+
     char src[2048];
     snprintf(src, sizeof src, "%s"
              "input w: fix[3] from hosp in 0..10\n"
@@ -236,7 +288,9 @@ static const char s_prog[] =
     "output g = sum(j.glucose) to hosp\n"
     "output gm = mean(j.glucose) to hosp\n"
     "output h = histogram(j.age, [0, 30, 60, 90, 121]) to hosp\n"
-    "output local = sum(labs.age) to hosp\n";
+    "output local = sum(labs.age) to hosp\n"
+    "output ac = dot(j.age, j.cost) to ins\n"
+    "output av = var(fix(j.age)) to hosp\n";
 
 /* The value of output `name` in mpcc's text output. */
 static double s_out(const char *out, const char *name, int idx)
@@ -271,7 +325,8 @@ static void s_overlap(int pct)
     fputs(s_prog, f);
     fclose(f);
     /* The reference: a nested loop over the rows, in B's order. */
-    int64_t n = 0, cost = 0, big = 0, old_cost = 0, g = 0, hist[4] = {0}, local = 0;
+    int64_t n = 0, cost = 0, big = 0, old_cost = 0, g = 0, hist[4] = {0}, local = 0, ac = 0;
+    double s1 = 0, s2 = 0;
     for (int i = 0; i < NA; i++) local += x.age[i];
     for (int b = 0; b < NB; b++)
         for (int a = 0; a < NA; a++) {
@@ -282,6 +337,9 @@ static void s_overlap(int pct)
             old_cost += x.age[a] >= 65 ? x.cost[b] : 0;
             g += x.glucose_c[a];
             hist[x.age[a] < 30 ? 0 : x.age[a] < 60 ? 1 : x.age[a] < 90 ? 2 : 3]++;
+            ac += x.age[a] * x.cost[b];
+            s1 += (double)x.age[a];
+            s2 += (double)(x.age[a] * x.age[a]);
         }
     for (int pd = 0; pd < 2; pd++) {
         tp_cmd r;
@@ -300,6 +358,11 @@ static void s_overlap(int pct)
         ck_assert_msg(fabs(s_out(r.out, "gm", 0) - gm) < 1e-3, "gm %f want %f (n %lld)", s_out(r.out, "gm", 0), gm,
                       (long long)n);
         for (int k = 0; k < 4; k++) ck_assert_int_eq((int64_t)s_out(r.out, "h", k), hist[k]);
+        ck_assert_int_eq((int64_t)s_out(r.out, "ac", 0), ac);
+        double var = n ? s2 / (double)n - (s1 / (double)n) * (s1 / (double)n) : 0;
+        /* mean(v²) and mean(v)² each within the division's error (2^-18 relative + 2 ulp) */
+        ck_assert_msg(fabs(s_out(r.out, "av", 0) - var) < 0.05 + var * 1e-4, "av %f want %f", s_out(r.out, "av", 0),
+                      var);
         if (pct == 0) ck_assert_int_eq(n, 0);
         if (pct == 100) ck_assert_int_eq(n, NB);
     }
@@ -491,6 +554,7 @@ Suite *mpc_test_suite(void)
     tcase_set_timeout(t, 120);
     tcase_add_test(t, test_compile_errors);
     tcase_add_test(t, test_record_and_pushdown);
+    tcase_add_test(t, test_dp);
     tcase_add_test(t, test_overlap_0);
     tcase_add_test(t, test_overlap_1);
     tcase_add_test(t, test_overlap_50);
