@@ -157,6 +157,23 @@ grep -q "K0dup" "$D3"/*.log && fail "the duplicate key reached a log"
 cmp -s "$D/again" "$T/want" || fail "after the duplicate: $(cat "$D/again")"
 ok "a duplicate key fails the job at all three parties with one cause; the daemons keep serving"
 
+# A table joined on its key column alone: only its key column is given (no input of it).
+cat > "$D/konly.mpc" <<MPC
+party a, b
+input labs: table(patient_id: key, glucose: int in 0..1000)[$NA] from a
+input claims: table(patient_id: key)[$NB] from b
+let j = join(labs, claims, on patient_id)
+output n = count(j), sg = sum(j.glucose) to a, b
+MPC
+T="$D/50"
+cut -d, -f2 "$T/claims.csv" > "$D/konly.csv"
+"$BIN/mpcc" --eval "$D/konly.mpc" --input labs=@"$T/labs.csv" --input claims=@"$D/konly.csv" > "$D/konly.want" ||
+    fail "mpcc --eval of the key-only table"
+"$BIN/mpc" run "$D/konly.mpc" --config "$D2/client.ini" --input labs=@"$T/labs.csv" --input claims=@"$D/konly.csv" \
+    > "$D/konly.out" 2> "$D/err" || fail "key-only table: $(cat "$D/err")"
+cmp -s "$D/konly.out" "$D/konly.want" || fail "key-only table: got $(cat "$D/konly.out"), want $(cat "$D/konly.want")"
+ok "a table of a key column alone: its key column is all its client gives; equal to mpcc --eval"
+
 # No key in any daemon log.
 for OV in 0 50 100; do
     if grep -F -f "$D/$OV/somekeys" "$D2"/*.log "$D3"/*.log > "$D/leak"; then
