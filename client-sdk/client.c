@@ -17,6 +17,7 @@
 #include "circuit.h"
 #include "client_conf.h"
 #include "client_int.h"
+#include "joindecl.h"
 #include "contrib.h"
 #include "clock.h"
 #include "compile.h"
@@ -405,6 +406,7 @@ void mpc_job_free(mpc_job **jp)
     if (!jp || !*jp) return;
     mpc_job *j = *jp;
     if (j->circ) s_unstage_all(j);
+    mpc_job_keys_free(j);
     free(j->staged);
     free(j->decl);
     free(j->circ_bytes);
@@ -875,6 +877,8 @@ static int s_check_together(mpc_client *c, const mpc_job *j);
 int mpc_job_input(mpc_client *c, mpc_job *j, const char *name, const uint64_t *values, uint64_t n)
 {
     c->errmsg[0] = 0;
+    if (name && mpc_join_input_of(name))
+        return s_seterr(c, MPC_ERR_INVALID, "%sinput '%s' is a join output: the daemons give it", j->where, name);
     int idx = name ? s_find_input(j, name) : -1;
     if (idx < 0) return s_no_input(c, j, name);
     int r = s_check_values(c, j, (uint32_t)idx, values, n);
@@ -922,8 +926,11 @@ static int s_send_staged(mpc_client *c, mpc_job *j)
     const mpc_circuit *cc = j->circ;
     uint64_t **vals = calloc(cc->n_inputs + 1, sizeof *vals);
     uint8_t *owned = calloc(cc->n_inputs + 1, 1);
-    int r = 0;
-    if (!vals || !owned) r = s_seterr(c, MPC_ERR_NOMEM, "out of memory");
+    /* the key columns of the program's joins first, each to its own party's daemon only: a
+     * refused one stops before any share leaves */
+    int r = mpc_job_keys_send(c, j);
+    mpc_job_keys_free(j);
+    if (!r && (!vals || !owned)) r = s_seterr(c, MPC_ERR_NOMEM, "out of memory");
     for (uint32_t l = 0; !r && l < cc->n_locals; l++) {
         const mpc_circuit *lc = cc->locals[l];
         int all = 1;
@@ -996,6 +1003,7 @@ static int s_stage_seal(mpc_client *c, mpc_job *j, unsigned flags)
     list[0] = 0;
     for (uint32_t i = 0; i < j->n_decl; i++) {
         if (j->staged[i] || (j->from_dataset && j->from_dataset[i])) continue;   /* the daemons read those */
+        if (mpc_join_input_of(j->decl[i].name)) continue;   /* the joins give those */
         const mpc_input *in = &j->decl[i];
         if (off < sizeof list) {
             int w = snprintf(list + off, sizeof list - off, "%s'%s' (party %s)", missing ? ", " : "", in->name,
@@ -1004,6 +1012,7 @@ static int s_stage_seal(mpc_client *c, mpc_job *j, unsigned flags)
         }
         missing++;
     }
+    missing = mpc_job_keys_missing(j, list, sizeof list, &off, missing);
     if (!missing) return 0;
     return s_seterr(c, MPC_ERR_INPUT, "%s not given: %s", missing == 1 ? "input" : "inputs", list);
 }

@@ -10,6 +10,7 @@
 
 #include "circuit.h"
 #include "client_conf.h"
+#include "csv.h"
 #include "cwire.h"
 #include "format.h"
 #include "mpcclient.h"
@@ -61,6 +62,7 @@ struct mpc_job {
      * note and a bit per element (malloc, or NULL). */
     char       **withheld_note;
     uint8_t    **withheld_bits;
+    struct mpc_job_jkeys *jkeys;                  /* staged key columns of the program's joins (joinkeys.c), or NULL */
     uint8_t     *from_dataset;                    /* per declared input: 1 when the daemons read it from a
                                                    * stored dataset (dataset.c), or NULL: none */
 };
@@ -89,6 +91,19 @@ int mpc_client_interrupted(const mpc_client *c);
 /* The index of output `name` of the job's circuit, or -1; a value type's name. */
 int mpc_job_find_output(const mpc_job *j, const char *name);
 const char *mpc_client_type_name(uint8_t t);
+
+/* The key columns of the program's private joins (joinkeys.c; circuits/joindecl.h).
+ * keys_table: whether `table` is a side of one of the job's joins.  keys_csv: reads and stages
+ * (or sends, when live) the key column of every join side whose table is `table` from the CSV
+ * file.  keys_send: sends every staged key column to its own party's daemon, wiping it.
+ * keys_missing: appends the key columns not given to list (as s_stage_seal does for inputs)
+ * and returns missing plus their count.  keys_free: wipes what is staged. */
+int    mpc_job_keys_table(const mpc_job *j, const char *table);
+int    mpc_job_keys_csv(mpc_client *c, mpc_job *j, const char *table, const char *path, const mpc_csv_opts *o);
+int    mpc_job_keys_send(mpc_client *c, mpc_job *j);
+void   mpc_job_keys_drop(mpc_job *j, const char *table);   /* unstages the table's (not sent) */
+size_t mpc_job_keys_missing(const mpc_job *j, char *list, size_t cap, size_t *off, size_t missing);
+void   mpc_job_keys_free(mpc_job *j);
 
 /* Sets the client's error message (one line) and returns code. */
 int mpc_client_seterr(mpc_client *c, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -28,18 +28,25 @@ int mpc_job_input_csv(mpc_client *c, mpc_job *j, const char *name, const char *p
     if (!name || !path || (flags & ~MPC_CSV_MISSING_ZERO)) return mpc_client_seterr(c, MPC_ERR_INVALID, "invalid arguments");
     int r = s_sep(c, sep, &o.sep);
     if (r) return r;
-    if (!mpc_table_exists(j->decl, j->n_decl, name))
+    int has_keys = mpc_job_keys_table(j, name), has_cols = mpc_table_exists(j->decl, j->n_decl, name);
+    if (!has_cols && !has_keys)
         return mpc_client_seterr(c, MPC_ERR_NOTFOUND, "%sthe program has no table '%.64s'", j->where, name);
     size_t tl = strlen(name);
     for (uint32_t i = 0; i < j->n_decl; i++)   /* nothing is staged unless every column can be */
         if (j->staged[i] && strncmp(j->decl[i].name, name, tl) == 0 && j->decl[i].name[tl] == '.')
             return mpc_client_seterr(c, MPC_ERR_STATE, "%sinput '%s' is already given", j->where, j->decl[i].name);
+    /* A side of a join: its key column goes to the table's own party's daemon (joinkeys.c),
+     * checked, read and staged first, then the payload columns as any table's. */
+    if (has_keys && (r = mpc_job_keys_csv(c, j, name, path, &o)) != 0) return r;
+    if (!has_cols) return 0;
     mpc_table_col *cols = NULL;
     size_t n = 0;
     char err[600];
     if (mpc_table_load(j->decl, j->n_decl, j->circ->frac_bits, j->src, j->src_len, name, path, &o, &cols, &n, err,
-                       sizeof err) != 0)
+                       sizeof err) != 0) {
+        if (!j->live) mpc_job_keys_drop(j, name);
         return mpc_client_seterr(c, MPC_ERR_INPUT, "%s%s", j->where, err);
+    }
     uint64_t rows = 0;
     for (uint32_t i = 0; i < j->n_decl; i++)
         if (strncmp(j->decl[i].name, name, tl) == 0 && j->decl[i].name[tl] == '.') rows = j->decl[i].len;

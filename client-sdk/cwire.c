@@ -135,6 +135,18 @@ int mpc_cwire_req_encode(const mpc_cwire_req *r, uint8_t **buf, size_t *len)
         e_u64(&e, r->mode);
         e_u64(&e, r->count);
         return e_done(&e, buf, len);
+    case MPC_CW_KEYS:
+        if (!mpc_name_ok(r->name, strnlen(r->name, MPC_NAME_MAX)) || r->count < 1 ||
+            r->count > MPC_CWIRE_KEYS_MAX_ROWS || r->key_bytes < r->count ||
+            r->key_bytes > r->count * MPC_CWIRE_KEY_MAX)
+            return MPC_ERR_INVALID;
+        e_init(&e);
+        e_head(&e, 7, r->type, r->rid);
+        e_bin(&e, r->job, MPC_CWIRE_JOB_BYTES);
+        e_str(&e, r->name);
+        e_u64(&e, r->count);
+        e_u64(&e, r->key_bytes);
+        return e_done(&e, buf, len);
     case MPC_CW_RESULT:
         if (!mpc_name_ok(r->name, strnlen(r->name, MPC_NAME_MAX)) || r->wait_ms > MPC_CWIRE_MAX_WAIT_MS)
             return MPC_ERR_INVALID;
@@ -175,6 +187,7 @@ int mpc_cwire_rep_encode(const mpc_cwire_rep *r, uint8_t **buf, size_t *len)
         return e_done(&e, buf, len);
     case MPC_CW_INPUT_OK:
     case MPC_CW_CANCEL_OK:
+    case MPC_CW_KEYS_OK:
         e_init(&e);
         e_head(&e, 3, r->type, r->rid);
         return e_done(&e, buf, len);
@@ -287,6 +300,7 @@ int mpc_cwire_rep_encode(const mpc_cwire_rep *r, uint8_t **buf, size_t *len)
 
 size_t mpc_cwire_req_payload_len(const mpc_cwire_req *r)
 {
+    if (r->type == MPC_CW_KEYS) return (size_t)(r->count + 1) * 8 + (size_t)r->key_bytes;
     if (r->type != MPC_CW_INPUT) return 0;
     return r->mode == MPC_CW_SEED ? MPC_CWIRE_SEED_BYTES : (size_t)r->count * 8;
 }
@@ -503,6 +517,19 @@ int mpc_cwire_req_decode(const uint8_t *hdr, size_t len, size_t n_payload, size_
             goto out;
         }
         break;
+    case MPC_CW_KEYS:
+        if (n != 7) { s_fail(err, errlen, "KEYS: %u fields, expected 7", n); goto out; }
+        if (s_bin_exact(&el[3], out->job, MPC_CWIRE_JOB_BYTES)) { s_fail(err, errlen, "KEYS: bad job id"); goto out; }
+        if (s_name(&el[4], out->name)) { s_fail(err, errlen, "KEYS: bad key column name"); goto out; }
+        if (s_uint(&el[5], MPC_CWIRE_KEYS_MAX_ROWS, &out->count) || out->count < 1) {
+            s_fail(err, errlen, "KEYS: bad row count");
+            goto out;
+        }
+        if (s_uint(&el[6], out->count * MPC_CWIRE_KEY_MAX, &out->key_bytes) || out->key_bytes < out->count) {
+            s_fail(err, errlen, "KEYS: bad key byte count");
+            goto out;
+        }
+        break;
     case MPC_CW_RESULT:
         if (n != 6) { s_fail(err, errlen, "RESULT: %u fields, expected 6", n); goto out; }
         if (s_bin_exact(&el[3], out->job, MPC_CWIRE_JOB_BYTES)) { s_fail(err, errlen, "RESULT: bad job id"); goto out; }
@@ -639,6 +666,9 @@ int mpc_cwire_rep_decode(const uint8_t *hdr, size_t len, size_t n_payload, size_
         break;
     case MPC_CW_CANCEL_OK:
         if (n != 3) { s_fail(err, errlen, "CANCEL reply: %u fields, expected 3", n); goto out; }
+        break;
+    case MPC_CW_KEYS_OK:
+        if (n != 3) { s_fail(err, errlen, "KEYS reply: %u fields, expected 3", n); goto out; }
         break;
     case MPC_CW_RESULT_OK:
         if (n != 7 && n != 9) { s_fail(err, errlen, "RESULT reply: %u fields, expected 7", n); goto out; }

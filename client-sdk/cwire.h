@@ -25,6 +25,13 @@
 #define MPC_CWIRE_MAX_COUNT   (1ull << 32) /* longest vector (MPC_CIRC_MAX_VECTOR) */
 #define MPC_CWIRE_MAX_WAIT_MS 600000u     /* longest a RESULT may ask the daemon to hold */
 #define MPC_CWIRE_WITHHELD_MAX 65536u     /* longest output whose withheld elements are listed */
+/* KEYS (docs/join.md, "Calling it from the daemon"): a join's key column, in the clear, to the
+ * daemon of the table's own party only.  Header: job, "TABLE.KEYCOLUMN", rows, key bytes;
+ * payload: rows + 1 offsets (little-endian uint64, off[0] = 0, non-decreasing, off[rows] =
+ * key bytes), then the key bytes (key i = bytes[off[i] .. off[i+1])).  The decoder checks
+ * the sizes; the daemon checks the offsets and every key (circuits/joindecl.h). */
+#define MPC_CWIRE_KEYS_MAX_ROWS  (1ull << 22)   /* the join's limit (protocols/join.h) */
+#define MPC_CWIRE_KEY_MAX        255u           /* bytes of one canonical key */
 
 /* Message types (header element 1).  A reply to request type T has type T | 0x80 when it
  * succeeded, MPC_CW_ERROR otherwise; the request id (element 2) is echoed. */
@@ -35,12 +42,14 @@ typedef enum {
     MPC_CW_STATUS = 4,
     MPC_CW_JOBS = 5,
     MPC_CW_CANCEL = 6,
+    MPC_CW_KEYS = 8,          /* (7 is CONTRIBUTE, ctwire.h) a join's key column, to its own party's daemon only */
     MPC_CW_SUBMIT_OK = 0x81,
     MPC_CW_INPUT_OK = 0x82,
     MPC_CW_RESULT_OK = 0x83,
     MPC_CW_STATUS_OK = 0x84,
     MPC_CW_JOBS_OK = 0x85,
     MPC_CW_CANCEL_OK = 0x86,
+    MPC_CW_KEYS_OK = 0x88,
     MPC_CW_ERROR = 0xff,
 } mpc_cwire_type;
 
@@ -83,6 +92,8 @@ typedef struct {
     char           name[MPC_NAME_MAX];
     uint8_t        mode;
     uint64_t       count;
+    /* KEYS: "TABLE.KEYCOLUMN" in name, the rows in count, and the bytes of all keys */
+    uint64_t       key_bytes;
     /* RESULT: how long the daemon may hold the request waiting for the output */
     uint32_t       wait_ms;
     /* SUBMIT, optional (two more fields, 8 in all, sent only when one is set): the job's
@@ -182,8 +193,8 @@ int mpc_cwire_rep_encode(const mpc_cwire_rep *r, uint8_t **buf, size_t *len);
 
 /* Decoders.  `hdr` is the header frame; `n_payload` is the number of frames after it (0 or 1
  * are valid) and `payload_len` the length of that frame.  The header must say exactly which
- * payload follows: INPUT explicit -> count * 8 bytes, INPUT seed -> 32 bytes, RESULT_OK ready
- * -> count * 8 bytes, everything else none.  0, or MPC_ERR_PROTOCOL with a one-line reason in
+ * payload follows: INPUT explicit -> count * 8 bytes, INPUT seed -> 32 bytes, KEYS -> (count + 1)
+ * * 8 + key_bytes bytes, RESULT_OK ready -> count * 8 bytes, everything else none.  0, or MPC_ERR_PROTOCOL with a one-line reason in
  * err (never containing message bytes beyond sanitised names); *out is zeroed then, except
  * that the request decoder leaves out->rid set when the header was an array whose third
  * element is a uint64 (whatever else is wrong), so the daemon can answer on that id. */

@@ -165,10 +165,25 @@ MPC_API int mpc_job_input_text(mpc_client *c, mpc_job *j, const char *name, cons
  * MPC_ERR_NOTFOUND (no such table), MPC_ERR_STATE (a column already given); then nothing is
  * staged.  Otherwise every column is given as by mpc_job_input (the values read are wiped).
  * Stage a table before submit or attach when the party's owner-local part reads several of
- * its columns. */
+ * its columns.  A table the program joins (`join(labs, claims, on patient_id)`, docs/join.md)
+ * also gives its key column: read from the file's column of that name, every key canonical
+ * (blanks trimmed, case kept), and sent in the clear to the daemon of the table's own party
+ * only (never to another daemon), which checks this client's right to give that party's
+ * inputs. */
 __attribute__((warn_unused_result))
 MPC_API int mpc_job_input_csv(mpc_client *c, mpc_job *j, const char *name, const char *path, const char *sep,
                               unsigned flags);
+
+/* Gives the key column of table `table` of the program's joins (since SDK 1.4): n keys
+ * (NUL-terminated strings, one a row in the table's row order, n = the table's rows), each
+ * made canonical (circuits/joindecl.h: leading and trailing blanks removed, case kept, 1 to
+ * 255 bytes of printable text).  Staged like an input, then sent to the daemon of the table's
+ * own party only; the other columns of the table are given as inputs "table.COL".  Errors:
+ * MPC_ERR_NOTFOUND (the program joins no such table), MPC_ERR_INPUT (row count, a key not
+ * canonicalisable: the message names the row, never the key), MPC_ERR_STATE (given already).
+ * A duplicate key is refused by the join when the job runs ("duplicate keys on side A"). */
+__attribute__((warn_unused_result))
+MPC_API int mpc_job_input_keys(mpc_client *c, mpc_job *j, const char *table, const char *const *keys, uint64_t n);
 
 /* When the source src[0..src_len-1] leaves table `table`'s row count to a param without value
  * (`param N`), writes "N=ROWS" into define[0..len-1], ROWS being the data rows of the CSV file

@@ -14,6 +14,8 @@
 #include "budget.h"
 #include "dp.h"
 #include "dshandlers.h"
+#include "join_job.h"
+#include "joindecl.h"
 #include "engine.h"
 #include "format.h"
 #include "log.h"
@@ -328,6 +330,10 @@ static void s_input(const mpcd_config *cfg, mpcd_jobs *jobs, const mpcd_client_c
         s_error(cfg, rep, hex, MPC_ERR_NOTFOUND, "the program has no input '%s'", req->name);
         goto out;
     }
+    if (mpc_join_input_of(req->name)) {   /* the joins give it (docs/join.md) */
+        s_error(cfg, rep, hex, MPC_ERR_DENIED, "input '%s' is a join output: no client gives it", req->name);
+        goto out;
+    }
     if (mpc_contrib_input_of(req->name)) {   /* the daemons give it (docs/contributions.md) */
         s_error(cfg, rep, hex, MPC_ERR_DENIED, "input '%s' is a contributor input: no client gives it", req->name);
         goto out;
@@ -386,6 +392,31 @@ static void s_input(const mpcd_config *cfg, mpcd_jobs *jobs, const mpcd_client_c
     mpcd_jobs_notify(jobs);
     mpcd_info(hex, "input '%s' received from client %s", req->name, cl->name);
 out:
+    mpcd_jobs_unlock(jobs);
+}
+
+/* KEYS: a join's key column, to this party's daemon only (mpcd/join_job.h). */
+static void s_keys(const mpcd_config *cfg, mpcd_jobs *jobs, const mpcd_client_conf *cl, const mpc_cwire_req *req,
+                   const uint8_t *payload, size_t plen, const char *hex, mpc_cwire_rep *rep)
+{
+    mpcd_jobs_lock(jobs);
+    mpcd_job *job = mpcd_jobs_find(jobs, req->job);
+    char err[MPC_CWIRE_MSG_MAX - 64];
+    int r = 0;
+    if (!job) {
+        r = MPC_ERR_NOTFOUND;
+        snprintf(err, sizeof err, "no such job");
+    } else {
+        r = mpcd_join_keys_put(cfg, job, cl, req, payload, plen, err, sizeof err);
+    }
+    if (r) {
+        s_error(cfg, rep, hex, r, "%s", err);
+    } else {
+        rep->type = MPC_CW_KEYS_OK;
+        mpcd_jobs_notify(jobs);
+        mpcd_info(hex, "key column '%s' (%llu rows) received from client %s", req->name,
+                  (unsigned long long)req->count, cl->name);
+    }
     mpcd_jobs_unlock(jobs);
 }
 
@@ -618,6 +649,7 @@ void mpcd_handle(const mpcd_config *cfg, mpcd_jobs *jobs, const char *client,
     case MPC_CW_STATUS: s_status(cfg, jobs, req, has_job ? hex : NULL, extra, rep); break;
     case MPC_CW_JOBS: s_jobs(cfg, jobs, cl, rep); break;
     case MPC_CW_CANCEL: s_cancel(cfg, jobs, cl, req, hex, rep); break;
+    case MPC_CW_KEYS: s_keys(cfg, jobs, cl, req, payload, payload_len, hex, rep); break;
     default: s_error(cfg, rep, has_job ? hex : NULL, MPC_ERR_PROTOCOL, "unknown request type %u", req->type); break;
     }
     rep->rid = req->rid;

@@ -6,6 +6,8 @@
 #include "contrib_daemon.h"
 
 #include "budget.h"
+#include "join_job.h"
+#include "joindecl.h"
 
 #include <errno.h>
 #include <sodium.h>
@@ -80,6 +82,7 @@ static void s_wipe_outputs(mpcd_job *job)
 void mpcd_job_wipe_inputs(mpcd_job *job)
 {
     mpcd_contrib_free(job);
+    mpcd_join_wipe(job);
     if (!job->inputs) return;
     for (uint32_t k = 0; k < job->circ->n_inputs; k++) {
         mpcd_job_input *in = &job->inputs[k];
@@ -289,11 +292,11 @@ int mpcd_job_inputs_ready(const mpcd_job *job, uint32_t *missing)
 {
     if (job->my_party == UINT32_MAX) return 1;
     for (uint32_t k = 0; k < job->circ->n_inputs; k++)
-        if (!job->inputs[k].present) {
+        if (!job->inputs[k].present && !mpc_join_input_of(job->circ->inputs[k].name)) {
             if (missing) *missing = k;
             return 0;
         }
-    return 1;
+    return mpcd_join_keys_ready(job, missing);
 }
 
 /* Gives back the job's privacy budget reservation (it did not run); a failed write of the

@@ -108,6 +108,9 @@ typedef struct mpcd_job {
     /* Contribution collections (mpcd/contrib_daemon.c), or NULL: the job's collector state,
      * under the lock; freed (wiped) with its inputs. */
     struct mpcd_coll_job *coll;
+    /* Private joins (mpcd/join_job.h), or NULL: the key columns given here, under the lock;
+     * wiped and freed with its inputs. */
+    struct mpcd_join_state *join;
     struct mpcd_job *next;
 } mpcd_job;
 
@@ -171,7 +174,9 @@ mpcd_job *mpcd_jobs_first(mpcd_jobs *j);
 uint32_t mpcd_jobs_refused_since(mpcd_jobs *j, uint32_t *cursor, uint8_t (*out)[MPCD_JOB_ID_BYTES], uint32_t max);
 /* Lock held.  The oldest job not yet sequenced, or NULL. */
 mpcd_job *mpcd_jobs_next_unsequenced(mpcd_jobs *j);
-/* Lock held.  1 when every input of the job this party needs is present. */
+/* Lock held.  1 when every input of the job this party needs is present: the inputs clients
+ * give (not the join outputs, which the joins give when the job runs) and the key columns of
+ * this party's joins.  Else *missing names the first one missing (mpcd_join_missing_name). */
 int mpcd_job_inputs_ready(const mpcd_job *job, uint32_t *missing);
 /* Lock held.  Marks the job failed with a reason; wipes its inputs and any outputs.  A job
  * whose cancel flag is set ends CANCELLED instead, with the reason naming the client. */

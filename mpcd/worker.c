@@ -3,6 +3,7 @@
 
 #include "budget.h"
 #include "dshandlers.h"
+#include "join_job.h"
 
 #include "audit_job.h"
 
@@ -449,6 +450,12 @@ static int s_execute(mpcd_worker *w, mpcd_job *job, mpc_transport *view, const r
     /* Inputs from stored datasets: this party's shares, loaded now (mpcd/dshandlers.h). */
     uint64_t t_load = mpc_now_ms();
     if ((rc = mpcd_ds_job_load(c, job->inputs, stored, reason, rlen)) != 0) {
+        s_abort_parties(view, r, me, rc);
+        goto out;
+    }
+    /* Private joins (mpcd/join_job.h): their outputs become this party's STORED inputs. */
+    if (c->n_joins && (rc = mpcd_join_execute(w->jobs, job, view, me, r->stream, w->peer_timeout_ms, stored, reason,
+                                              rlen)) != 0) {
         s_abort_parties(view, r, me, rc);
         goto out;
     }
@@ -966,7 +973,8 @@ static void s_run_job(mpcd_worker *w, const run_msg *r)
         }
         if (rc == 0 && status == AGREE_NO_INPUT) {
             rc = MPC_ERR_INPUT;
-            snprintf(reason, sizeof reason, "input '%s' never arrived here", job->circ->inputs[missing].name);
+            char mb[MPC_NAME_MAX * 2 + 16];
+            snprintf(reason, sizeof reason, "input '%s' never arrived here", mpcd_join_missing_name(job, missing, mb, sizeof mb));
         }
     }
     if (rc == 0) {
@@ -1141,7 +1149,7 @@ static void s_fail_naming_down(mpcd_worker *w, mpcd_job *job, const char *why)
 static void s_fail_not_ready(mpcd_worker *w, mpcd_job *job, uint64_t detail)
 {
     uint32_t party = (uint32_t)(detail & 0xffffffffu), missing = 0;
-    char why[MPCD_REASON_MAX];
+    char why[MPCD_REASON_MAX], mb[MPC_NAME_MAX * 2 + 16];
     if (detail == NOTE_SEQ_ENDED || party >= w->n_parties)
         snprintf(why, sizeof why, "the sequencer %s ended the job before it ran", w->names[w->seq_now]);
     else if (detail & NOTE_REFUSED_BIT)
@@ -1149,7 +1157,7 @@ static void s_fail_not_ready(mpcd_worker *w, mpcd_job *job, uint64_t detail)
                  w->names[party]);
     else if (party == w->self && !mpcd_job_inputs_ready(job, &missing))
         snprintf(why, sizeof why, "input '%s' never arrived here within input_timeout_ms (%d ms)",
-                 job->circ->inputs[missing].name, w->input_timeout_ms);
+                 mpcd_join_missing_name(job, missing, mb, sizeof mb), w->input_timeout_ms);
     else
         snprintf(why, sizeof why, "not ready on party %s within input_timeout_ms (%d ms): the job was not submitted "
                  "there, or not all of its inputs arrived there", w->names[party], w->input_timeout_ms);
@@ -1322,9 +1330,9 @@ static void s_party_pass(mpcd_worker *w)
         uint64_t seq_age = now - s_later(job->submitted_ms, w->seq_since_ms);
         if (!mpcd_job_inputs_ready(job, &missing)) {
             if (age < limit) continue;
-            char why[MPCD_REASON_MAX];
+            char why[MPCD_REASON_MAX], mb[MPC_NAME_MAX * 2 + 16];
             snprintf(why, sizeof why, "input '%s' never arrived here within input_timeout_ms (%d ms)",
-                     job->circ->inputs[missing].name, w->input_timeout_ms);
+                     mpcd_join_missing_name(job, missing, mb, sizeof mb), w->input_timeout_ms);
             s_fail_naming_down(w, job, why);
         } else if (job->seq_answer == MPCD_SEQ_UNKNOWN && seq_age >= limit) {
             mpcd_job_fail(job, "never sequenced: the sequencer %s does not hold the job (it was not submitted "

@@ -124,6 +124,80 @@ START_TEST(test_requests_round_trip)
 }
 END_TEST
 
+/* KEYS (a join's key column): round-trips with its payload size, (rows + 1) offsets and the
+ * key bytes; out-of-range rows and byte counts refused by both sides, and a payload of any
+ * other length refused. */
+START_TEST(test_keys_request)
+{
+    mpc_cwire_req q, out;
+    memset(&q, 0, sizeof q);
+    q.type = MPC_CW_KEYS;
+    q.rid = 9;
+    memcpy(q.job, s_job, 16);
+    strcpy(q.name, "labs.patient_id");
+    q.count = 3;
+    q.key_bytes = 10;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    ck_assert_int_eq(mpc_cwire_req_encode(&q, &buf, &len), 0);
+    size_t pl = mpc_cwire_req_payload_len(&q);
+    ck_assert_uint_eq(pl, 4 * 8 + 10);
+    ck_assert_int_eq(mpc_cwire_req_decode(buf, len, 1, pl, &out, s_err, sizeof s_err), 0);
+    ck_assert_uint_eq(out.type, MPC_CW_KEYS);
+    ck_assert_uint_eq(out.rid, 9);
+    ck_assert_mem_eq(out.job, s_job, 16);
+    ck_assert_str_eq(out.name, "labs.patient_id");
+    ck_assert_uint_eq(out.count, 3);
+    ck_assert_uint_eq(out.key_bytes, 10);
+    /* the payload must be exactly what the header announces */
+    ck_assert_int_eq(mpc_cwire_req_decode(buf, len, 1, pl - 1, &out, s_err, sizeof s_err), MPC_ERR_PROTOCOL);
+    ck_assert_int_eq(mpc_cwire_req_decode(buf, len, 1, pl + 1, &out, s_err, sizeof s_err), MPC_ERR_PROTOCOL);
+    ck_assert_int_eq(mpc_cwire_req_decode(buf, len, 0, 0, &out, s_err, sizeof s_err), MPC_ERR_PROTOCOL);
+    ck_assert_int_eq(mpc_cwire_req_decode(buf, len, 2, pl, &out, s_err, sizeof s_err), MPC_ERR_PROTOCOL);
+    free(buf);
+    /* the encoder refuses what the decoder would */
+    mpc_cwire_req bad = q;
+    bad.count = 0;
+    ck_assert_int_eq(mpc_cwire_req_encode(&bad, &buf, &len), MPC_ERR_INVALID);
+    bad = q;
+    bad.count = MPC_CWIRE_KEYS_MAX_ROWS + 1;
+    bad.key_bytes = bad.count;
+    ck_assert_int_eq(mpc_cwire_req_encode(&bad, &buf, &len), MPC_ERR_INVALID);
+    bad = q;
+    bad.key_bytes = 2;   /* fewer bytes than rows: an empty key */
+    ck_assert_int_eq(mpc_cwire_req_encode(&bad, &buf, &len), MPC_ERR_INVALID);
+    bad = q;
+    bad.key_bytes = 3 * MPC_CWIRE_KEY_MAX + 1;
+    ck_assert_int_eq(mpc_cwire_req_encode(&bad, &buf, &len), MPC_ERR_INVALID);
+    /* and the decoder refuses them when a hostile client encodes them by hand */
+    const uint64_t cases[][2] = {{0, 0}, {MPC_CWIRE_KEYS_MAX_ROWS + 1, MPC_CWIRE_KEYS_MAX_ROWS + 1}, {3, 2},
+                                 {3, 3 * MPC_CWIRE_KEY_MAX + 1}, {1, UINT64_MAX}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        raw w;
+        raw_init(&w);
+        msgpack_pack_array(&w.pk, 7);
+        msgpack_pack_uint64(&w.pk, MPC_CWIRE_VERSION);
+        msgpack_pack_uint64(&w.pk, MPC_CW_KEYS);
+        msgpack_pack_uint64(&w.pk, 7);
+        raw_bin(&w, s_job, 16);
+        raw_str(&w, "labs.patient_id");
+        msgpack_pack_uint64(&w.pk, cases[i][0]);
+        msgpack_pack_uint64(&w.pk, cases[i][1]);
+        ck_assert_int_eq(req_dec(&w, 1, 64), MPC_ERR_PROTOCOL);
+        msgpack_sbuffer_destroy(&w.sb);
+    }
+    /* the reply */
+    mpc_cwire_rep rep, rout;
+    memset(&rep, 0, sizeof rep);
+    rep.type = MPC_CW_KEYS_OK;
+    rep.rid = 9;
+    ck_assert_int_eq(mpc_cwire_rep_encode(&rep, &buf, &len), 0);
+    ck_assert_int_eq(mpc_cwire_rep_decode(buf, len, 0, 0, &rout, s_err, sizeof s_err), 0);
+    ck_assert_uint_eq(rout.type, MPC_CW_KEYS_OK);
+    free(buf);
+}
+END_TEST
+
 /* SUBMIT's optional collection options (docs/contributions.md): sent as two more fields only
  * when set, round-tripped, and out-of-range values refused by both sides. */
 START_TEST(test_submit_collection_options)
@@ -707,6 +781,7 @@ Suite *mpc_test_suite(void)
     TCase *tc = tcase_create("codec");
     tcase_add_test(tc, test_requests_round_trip);
     tcase_add_test(tc, test_submit_collection_options);
+    tcase_add_test(tc, test_keys_request);
     tcase_add_test(tc, test_replies_round_trip);
     tcase_add_test(tc, test_withheld_rules);
     tcase_add_test(tc, test_wrong_arity_refused);

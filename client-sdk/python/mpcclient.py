@@ -215,6 +215,7 @@ def _declare(lib):
         "mpc_job_output_len": (U64, [P, SZ]),
         "mpc_job_input_text": (I, [P, P, S, S]),
         "mpc_job_input_csv": (I, [P, P, S, S, S, ctypes.c_uint]),
+        "mpc_job_input_keys": (I, [P, P, S, ctypes.POINTER(ctypes.c_char_p), U64]),
         "mpc_table_row_define": (I, [P, ctypes.c_char_p, SZ, S, S, S, ctypes.c_char_p, SZ]),
         "mpc_job_output_text": (I, [P, P, S, I, ctypes.POINTER(ctypes.c_void_p)]),
         "mpc_job_output_note": (S, [P, S]),
@@ -369,6 +370,16 @@ class Job:
         self._client._check(self._client._lib.mpc_job_input_csv(
             self._client._c, self._handle(), _b(table), _b(os.fspath(path)), _b(sep) if sep else None,
             _CSV_MISSING_ZERO if missing_zero else 0))
+        return self
+
+    def input_keys(self, table, keys):
+        """Gives the key column of table `table` of the program's joins (`let j = join(labs,
+        claims, on patient_id)`) from a list of strings, one per row in the table's row order,
+        each made canonical (blanks around it trimmed, case kept).  It goes to the daemon of the
+        table's own party only.  input_csv gives it from the table's file by itself."""
+        arr = (ctypes.c_char_p * max(len(keys), 1))(*[_b(str(k)) for k in keys])
+        self._client._check(self._client._lib.mpc_job_input_keys(self._client._c, self._handle(), _b(table), arr,
+                                                                  len(keys)))
         return self
 
     def submit(self, all_inputs=False):

@@ -291,6 +291,12 @@ input labs: table(age: int in 0..120, glucose: fix = 5 in 0..50, smoker: bool)[N
 input limit: fix from lab in 0..50
 output high = count(labs.glucose > limit), smokers = sum(labs.smoker), age = sum(labs.age) to clinic, lab
 """
+JOIN = b"""party a, b
+input labs: table(patient_id: key, glucose: int in 0..1000)[3] from a
+input claims: table(patient_id: key, cost: int in 0..1000)[2] from b
+let j = join(labs, claims, on patient_id)
+output n = count(j), s = sum(j.cost), g = sum(j.glucose) to a, b
+"""
 LABS_CSV = 'id,smoker,age,glucose\r\n1,1,30,5.5\r\n2,0,41,\r\n3,true,52,"7.25"\r\n'
 
 
@@ -304,6 +310,27 @@ class TestTables(unittest.TestCase):
     def tearDown(self):
         self.c.close()
         self.d.close()
+
+    def test_join_keys_staged_and_checked(self):
+        job = self.c.create_job_source(JOIN, "join.mpc")
+        with self.assertRaises(MPCError) as cm:
+            job.input_keys("nolabs", ["a", "b", "c"])
+        self.assertEqual(cm.exception.name, "NOTFOUND")
+        with self.assertRaises(MPCError) as cm:
+            job.input_keys("labs", ["a", "b"])
+        self.assertIn("has 2 rows, the program's table has 3", cm.exception.message)
+        with self.assertRaises(MPCError) as cm:
+            job.input_keys("labs", ["a", "  ", "c"])
+        self.assertEqual(cm.exception.name, "INPUT")
+        self.assertIn("row 2", cm.exception.message)
+        with self.assertRaises(MPCError) as cm:
+            job.input("j-join.ind", [1, 0])
+        self.assertIn("join output", cm.exception.message)
+        job.input_keys("labs", ["a", "b", "c"])
+        with self.assertRaises(MPCError) as cm:
+            job.input_keys("labs", ["a", "b", "c"])
+        self.assertEqual(cm.exception.name, "STATE")
+        job.free()
 
     def test_csv_table_staged_and_checked(self):
         csv = self.d.write("labs.csv", LABS_CSV)
@@ -403,6 +430,22 @@ class TestEndToEnd(unittest.TestCase):
                     job.output("total", timeout=10)
                 self.assertEqual(e.exception.name, "CANCELLED")
                 self.assertEqual(c.run(prog, {"x": 2, "y": 3}), {"total": 5})
+
+    def test_join(self):
+        """A private join (docs/join.md): one table's key column from its CSV file, the other's
+        from strings; each goes to its own party's daemon only."""
+        with tempfile.TemporaryDirectory() as tmp:
+            csv = os.path.join(tmp, "labs.csv")
+            with open(csv, "w") as f:
+                f.write("patient_id,glucose\nP1,10\n P2 ,20\nP3,30\n")
+            with Client(self.config) as c:
+                job = c.create_job_source(JOIN, "join.mpc")
+                job.input_csv("labs", csv)
+                job.input_keys("claims", ["P2", "P9"]).input("claims.cost", [100, 200])
+                job.submit(all_inputs=True)
+                self.assertEqual(job.output("n", timeout=60), 1)
+                self.assertEqual(job.output("s", timeout=60), 100)
+                self.assertEqual(job.output("g", timeout=60), 20)
 
     def test_table_from_csv(self):
         with tempfile.TemporaryDirectory() as tmp:
