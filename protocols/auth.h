@@ -86,6 +86,17 @@ void mpc_auth_key_free(mpc_auth_key *k);
 int mpc_auth_exchange(mpc_transport *t, uint8_t type, uint64_t stream, uint64_t seq,
                       const mpc_u128 *mine, mpc_u128 *sum, uint64_t n, int timeout_ms, uint32_t *peer);
 
+/* Joint random coins by commit-then-open among all t->n parties: each party commits
+ * (BLAKE2b of a domain tag, a 32-byte nonce and the value) to a random 32-byte contribution,
+ * sends the commitment to every peer (message `seq`), then opens it (message seq + 1);
+ * seed = BLAKE2b(every contribution in party order).  No party can bias the seed once it has
+ * seen the others' commitments.  A party that sends different contributions to different
+ * peers makes the seeds differ: callers put the seed into a MAC check's broadcast transcript
+ * (mpc_mac_check_bcast), which catches that.  0, MPC_ERR_CRYPTO ("coin: party j's
+ * contribution does not match its commitment" in err) or a transport error with *peer set. */
+int mpc_auth_coin(mpc_transport *t, uint8_t type, uint64_t stream, uint64_t seq, uint8_t seed[32],
+                  int timeout_ms, uint32_t *peer, char *err, size_t errlen);
+
 /* ---- the batched MAC check ---- */
 
 typedef struct mpc_mac_check mpc_mac_check;
