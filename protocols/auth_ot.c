@@ -42,6 +42,19 @@ typedef struct {
     uint64_t      vpos_s, vpos_r;   /* next vOLE PRG block, multiples of 4 */
 } s_pair;
 
+/* Work buffers, kept for the source's lifetime and grown when a call needs more: fresh
+ * memory per chunk cost more in page faults than the protocol's arithmetic (auth.h,
+ * mpc_auth_alloc).  They hold OT outputs and shares of the last chunk until the next one
+ * overwrites them; destroy wipes them. */
+typedef struct {
+    void  *p;
+    size_t bytes;
+} s_buf;
+
+enum { B_U, B_CHOICES, B_CORR, B_VMSG, B_R0, B_R1, B_W, B_X, B_MT, B_TROW, B_H = B_TROW + S_MAXP,
+       B_QROW = B_H + S_MAXP, B_H0 = B_QROW + S_MAXP, B_H1 = B_H0 + S_MAXP, B_M = B_H1 + S_MAXP,
+       B_COUNT = B_M + S_MAXP };
+
 typedef struct {
     mpc_transport   *t;
     uint32_t         self, n, chunk;
@@ -51,6 +64,7 @@ typedef struct {
     mpc_mac_check   *ck;
     s_pair           p[S_MAXP];
     mpc_auth_ot_stats st;
+    s_buf            buf[B_COUNT];
     char             err[200];
 } s_aot;
 
@@ -135,6 +149,20 @@ static inline u128 s_get(const uint64_t *w, uint64_t pos, unsigned width)
     if (off) v |= (u128)w[k + 2] << (128 - off);
     if (width < 128) v &= ((u128)1 << width) - 1;
     return v;
+}
+
+/* Buffer k with at least `bytes` bytes (contents unspecified), NULL when memory is short. */
+static void *s_get_buf(s_aot *s, unsigned k, size_t bytes)
+{
+    s_buf *b = &s->buf[k];
+    if (b->bytes >= bytes) return b->p;
+    if (b->p) {
+        sodium_memzero(b->p, b->bytes);
+        free(b->p);
+    }
+    b->p = mpc_auth_alloc((bytes + 15) / 16);
+    b->bytes = b->p ? (bytes + 15) / 16 * 16 : 0;
+    return b->p;
 }
 
 static uint64_t s_words(uint64_t bits)
@@ -280,8 +308,8 @@ static int s_auth_round(s_aot *s, uint64_t seq, const u128 *X, uint64_t L, uint3
 {
     uint64_t t0 = mpc_now_ns();
     uint64_t words = s_words(L * S_VOLEBITS), cap = words + 2;
-    uint64_t *msg = malloc(cap * 8);
-    u128 *R0 = malloc(S_BLK * sizeof(u128)), *R1 = malloc(S_BLK * sizeof(u128));
+    uint64_t *msg = s_get_buf(s, B_VMSG, cap * 8);
+    u128 *R0 = s_get_buf(s, B_R0, S_BLK * sizeof(u128)), *R1 = s_get_buf(s, B_R1, S_BLK * sizeof(u128));
     int r = (!msg || !R0 || !R1) ? s_fail(s, MPC_ERR_NOMEM, "out of memory") : 0;
     if (!r && (owners >> s->self & 1)) {
         u128 a = *s->key.alpha;
@@ -300,9 +328,6 @@ static int s_auth_round(s_aot *s, uint64_t seq, const u128 *X, uint64_t L, uint3
         if ((r = s_recv(s, j, seq, msg, words))) break;
         s_vole_recv(&s->p[j], &s->key, L, msg, M[j], R0);
     }
-    s_wfree(msg, cap * 8);
-    s_wfree(R0, S_BLK * sizeof(u128));
-    s_wfree(R1, S_BLK * sizeof(u128));
     s->st.vole_ns += mpc_now_ns() - t0;
     return r;
 }
@@ -366,26 +391,14 @@ typedef struct {
     uint64_t *h[S_MAXP], *h0[S_MAXP], *h1[S_MAXP];
 } s_ots;
 
-static void s_ots_free(s_ots *O, uint32_t n)
-{
-    for (uint32_t j = 0; j < n; j++) {
-        s_wfree(O->trow[j], O->m * 16);
-        s_wfree(O->qrow[j], O->m * 16);
-        s_wfree(O->h[j], O->m * 8);
-        s_wfree(O->h0[j], O->m * 8);
-        s_wfree(O->h1[j], O->m * 8);
-    }
-    s_wfree(O->choices, O->m / 8 + 1);
-}
-
 /* Rounds R_U, R_COIN1 and R_PROOF: the OTs with every peer, checked. */
 static int s_extend(s_aot *s, uint64_t base, uint64_t T, const u128 *b, s_ots *O)
 {
     uint64_t t0 = mpc_now_ns();
     O->m = 128 * T + MPC_KOS_EXTRA;
     uint64_t m = O->m, uw = mpc_cot_msg_words(m);
-    uint64_t *u = malloc(uw * 8);
-    O->choices = s_alloc(m / 8 + 1);
+    uint64_t *u = s_get_buf(s, B_U, uw * 8);
+    O->choices = s_get_buf(s, B_CHOICES, m / 8 + 1);
     int r = (!u || !O->choices) ? s_fail(s, MPC_ERR_NOMEM, "out of memory") : 0;
     if (!r) {
         memcpy(O->choices, b, 16 * T);
@@ -393,8 +406,8 @@ static int s_extend(s_aot *s, uint64_t base, uint64_t T, const u128 *b, s_ots *O
     }
     for (uint32_t j = 0; j < s->n && !r; j++) {
         if (j == s->self) continue;
-        O->trow[j] = malloc(m * 16);
-        O->h[j] = malloc(m * 8);
+        O->trow[j] = s_get_buf(s, B_TROW + j, m * 16);
+        O->h[j] = s_get_buf(s, B_H + j, m * 8);
         if (!O->trow[j] || !O->h[j]) r = s_fail(s, MPC_ERR_NOMEM, "out of memory");
         O->pos_r[j] = mpc_cot_recv_pos(s->p[j].rcv);
         if (!r && mpc_cot_recv_extend(s->p[j].rcv, O->choices, m, u, O->h[j], O->trow[j]))
@@ -403,16 +416,15 @@ static int s_extend(s_aot *s, uint64_t base, uint64_t T, const u128 *b, s_ots *O
     }
     for (uint32_t j = 0; j < s->n && !r; j++) {
         if (j == s->self) continue;
-        O->qrow[j] = malloc(m * 16);
-        O->h0[j] = malloc(m * 8);
-        O->h1[j] = malloc(m * 8);
+        O->qrow[j] = s_get_buf(s, B_QROW + j, m * 16);
+        O->h0[j] = s_get_buf(s, B_H0 + j, m * 8);
+        O->h1[j] = s_get_buf(s, B_H1 + j, m * 8);
         if (!O->qrow[j] || !O->h0[j] || !O->h1[j]) r = s_fail(s, MPC_ERR_NOMEM, "out of memory");
         if (!r) r = s_recv(s, j, base + MPC_AUTH_OT_R_U, u, uw);
         O->pos_s[j] = mpc_cot_send_pos(s->p[j].snd);
         if (!r && mpc_cot_send_extend(s->p[j].snd, u, m, O->h0[j], O->h1[j], O->qrow[j]))
             r = s_fail(s, MPC_ERR_INVALID, "OT extension");
     }
-    free(u);
     s->st.ots += 2 * (s->n - 1) * m;
     s->st.ot_ns += mpc_now_ns() - t0;
     uint8_t seed[32];
@@ -507,7 +519,7 @@ static int s_products(s_aot *s, uint64_t base, uint64_t T, const u128 *a, const 
 {
     uint64_t t0 = mpc_now_ns();
     uint64_t words = s_words(2 * S_GBITS * T), cap = words + 2;
-    uint64_t *corr = malloc(cap * 8), *w = malloc(6 * S_BLK * 8);
+    uint64_t *corr = s_get_buf(s, B_CORR, cap * 8), *w = s_get_buf(s, B_W, 6 * S_BLK * 8);
     int r = (!corr || !w) ? s_fail(s, MPC_ERR_NOMEM, "out of memory") : 0;
     for (uint64_t e = 0; e < T; e++) {
         C[e] = a[e] * b[e];
@@ -525,8 +537,6 @@ static int s_products(s_aot *s, uint64_t base, uint64_t T, const u128 *a, const 
         if ((r = s_recv(s, j, base + MPC_AUTH_OT_R_CORR, corr, words))) break;
         s_gil_recv(s, j, O, T, b, C, Ch, corr, w);
     }
-    s_wfree(corr, cap * 8);
-    s_wfree(w, 6 * S_BLK * 8);
     s->st.gilboa_ns += mpc_now_ns() - t0;
     return r;
 }
@@ -539,13 +549,6 @@ typedef struct {
     u128    *Mt;           /* their sum */
     uint64_t L;
 } s_tri;
-
-static void s_tri_free(s_tri *W, uint32_t n)
-{
-    s_wfree(W->X, W->L * sizeof(u128));
-    for (uint32_t i = 0; i < n; i++) s_wfree(W->M[i], W->L * sizeof(u128));
-    s_wfree(W->Mt, W->L * sizeof(u128));
-}
 
 /* Round R_RHO and the check: the sacrifice of (â, ĉ) for (a, c). */
 static int s_sacrifice(s_aot *s, uint64_t base, uint64_t T, const uint8_t seed[32], const s_tri *W)
@@ -598,10 +601,15 @@ static int s_tri_chunk(s_aot *s, uint64_t T, mpc_auth_triples *o, uint64_t off)
     s_ots O = {0};
     uint32_t all = (uint32_t)((1ull << s->n) - 1);
     int r = 0;
-    if (!(W.X = s_alloc(W.L * sizeof(u128))) || !(W.Mt = s_alloc(W.L * sizeof(u128))))
+    size_t lb = W.L * sizeof(u128);
+    if (!(W.X = s_get_buf(s, B_X, lb)) || !(W.Mt = s_get_buf(s, B_MT, lb)))
         r = s_fail(s, MPC_ERR_NOMEM, "out of memory");
     for (uint32_t i = 0; i < s->n && !r; i++)
-        if (!(W.M[i] = s_alloc(W.L * sizeof(u128)))) r = s_fail(s, MPC_ERR_NOMEM, "out of memory");
+        if (!(W.M[i] = s_get_buf(s, B_M + i, lb))) r = s_fail(s, MPC_ERR_NOMEM, "out of memory");
+    if (!r) {
+        memset(W.Mt, 0, lb);
+        for (uint32_t i = 0; i < s->n; i++) memset(W.M[i], 0, lb);
+    }
     u128 *X = W.X;
     if (!r) {
         randombytes_buf(X, 3 * T * sizeof(u128));        /* a, â, b */
@@ -609,7 +617,6 @@ static int s_tri_chunk(s_aot *s, uint64_t T, mpc_auth_triples *o, uint64_t off)
         r = s_extend(s, base, T, X + 2 * T, &O);
     }
     if (!r) r = s_products(s, base, T, X, X + T, X + 2 * T, X + 3 * T, X + 4 * T, &O);
-    s_ots_free(&O, s->n);
     if (!r) r = s_auth_round(s, base + MPC_AUTH_OT_R_VOLE, X, W.L, all, W.M);
     uint8_t seed[32];
     if (!r) r = s_coin(s, base + MPC_AUTH_OT_R_COIN2, seed);
@@ -631,7 +638,6 @@ static int s_tri_chunk(s_aot *s, uint64_t T, mpc_auth_triples *o, uint64_t off)
         s->st.triples += T;
     }
     sodium_memzero(seed, sizeof seed);
-    s_tri_free(&W, s->n);
     return r;
 }
 
@@ -691,6 +697,7 @@ static void s_op_destroy(mpc_auth_src **sp)
             mpc_cot_send_destroy(&s->p[j].snd);
             if (s->p[j].sec) sodium_free(s->p[j].sec);
         }
+        for (unsigned k = 0; k < B_COUNT; k++) s_wfree(s->buf[k].p, s->buf[k].bytes);
         mpc_mac_check_free(&s->ck);
         mpc_auth_key_free(&s->key);
         sodium_memzero(s, sizeof *s);
