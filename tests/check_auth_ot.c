@@ -2,8 +2,9 @@
  * in-process parties: the triples and masks reconstruct (c = a·b mod 2^128, every MAC equal
  * to α times its value), the malicious engine computes the reference outputs on them, and a
  * party that cheats in the products (a Gilboa correction, so a wrong c share before the
- * sacrifice), in the vOLE authentication or in the OT extension (inconsistent choice bits) is
- * caught: every honest party fails with "MAC check failed" or the OT check's error. */
+ * sacrifice), in the vOLE authentication, in the OT extension (inconsistent choice bits) or
+ * in a coin is caught: every honest party fails, with "MAC check failed" or the OT check's or
+ * the coin's error. */
 #include <check.h>
 #include <pthread.h>
 #include <sodium.h>
@@ -377,6 +378,17 @@ START_TEST(test_cheat_kos)
 }
 END_TEST
 
+START_TEST(test_cheat_coin)
+{
+    /* party 1 opens a different coin contribution to party 0 than it committed to */
+    for (uint32_t n = 2; n <= 3; n++) {
+        s_fault f = {.party = 1, .seq = MPC_AUTH_OT_SEQ0 + MPC_AUTH_OT_R_COIN1 + 1, .peer_mask = 1, .w0 = 0,
+                     .w1 = 1, .delta = 1};
+        s_cheat_case(n, &f, "coin: party 1's contribution does not match its commitment", 0);
+    }
+}
+END_TEST
+
 Suite *mpc_test_suite(void)
 {
     Suite *su = suite_create("auth_ot");
@@ -388,6 +400,7 @@ Suite *mpc_test_suite(void)
     tcase_add_test(tc, test_cheat_product);
     tcase_add_test(tc, test_cheat_vole);
     tcase_add_test(tc, test_cheat_kos);
+    tcase_add_test(tc, test_cheat_coin);
     suite_add_tcase(su, tc);
     return su;
 }
