@@ -340,7 +340,7 @@ static int s_corr_check(s_aot *s, uint64_t seq, const uint8_t seed[32], const u1
     uint64_t *chi = malloc((L ? L : 1) * 8);
     u128 *y = mpc_auth_alloc(s->n), *m = mpc_auth_alloc(s->n);
     int r = (!chi || !y || !m) ? s_fail(s, MPC_ERR_NOMEM, "out of memory") : 0;
-    if (!r && L > 1 && mpc_prg_expand(chi, L - 1, seed, MPC_PRG_STREAM(MPC_PRG_D_TEST, 0xa0c), 0))
+    if (!r && L > 1 && mpc_prg_expand(chi, L - 1, seed, MPC_PRG_STREAM(MPC_PRG_D_AUTHOT, 0), 0))
         r = s_fail(s, MPC_ERR_INVALID, "coefficients");
     uint32_t k = 0;
     for (uint32_t i = 0; i < s->n && !r; i++) {
@@ -559,7 +559,7 @@ static int s_sacrifice(s_aot *s, uint64_t base, uint64_t T, const uint8_t seed[3
     uint64_t *t = malloc(T * 8);
     u128 *rho = mpc_auth_alloc(T), *mrho = mpc_auth_alloc(T), *zero = mpc_auth_alloc(T), *mz = mpc_auth_alloc(T);
     int r = (!t || !rho || !mrho || !zero || !mz) ? MPC_ERR_NOMEM : 0;
-    if (!r && mpc_prg_expand(t, T, seed, MPC_PRG_STREAM(MPC_PRG_D_TEST, 0xa0d), 0)) r = MPC_ERR_INVALID;
+    if (!r && mpc_prg_expand(t, T, seed, MPC_PRG_STREAM(MPC_PRG_D_AUTHOT, 1), 0)) r = MPC_ERR_INVALID;
     if (!r) {
         for (uint64_t e = 0; e < T; e++) {
             rho[e] = (u128)t[e] * A[e] - Ah[e];
