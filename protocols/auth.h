@@ -140,8 +140,8 @@ int mpc_mac_check_run(mpc_mac_check *ck, const mpc_auth_key *key, uint32_t *peer
  *             every MAC share pair sums to α times the value;
  *   mask k of owner p: (x, m) with x~ uniform in Z_2^128; party p also gets the value x~
  *             (val), the others pass val = NULL.
- * protocols/auth_dealer.h has the only source so far (test-only); the OT-based source with
- * its sacrifice is described in docs/security.md. */
+ * Sources: protocols/auth_ot.h (the parties make the material by OT, with the KOS15 check,
+ * the sacrifice and a MAC check; docs/security.md) and protocols/auth_dealer.h (test-only). */
 typedef struct {
     mpc_u128 *a, *ma, *b, *mb, *c, *mc;
 } mpc_auth_triples;
