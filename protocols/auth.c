@@ -454,6 +454,64 @@ io:
     return r;
 }
 
+/* ---- joint coins ---- */
+
+/* Sends w to every peer as message (type, seq) and receives each peer's into rx + j·words. */
+static int s_round_all(mpc_transport *t, uint8_t type, uint64_t stream, uint64_t seq, const uint64_t *w,
+                       uint64_t words, uint64_t *rx, int timeout_ms, uint32_t *peer)
+{
+    for (uint32_t j = 0; j < t->n; j++) {
+        if (j == t->self) continue;
+        int r = mpc_send(t, j, type, stream, seq, w, words);
+        if (r) {
+            *peer = j;
+            return r;
+        }
+    }
+    memcpy(rx + t->self * words, w, (size_t)words * 8);
+    for (uint32_t j = 0; j < t->n; j++) {
+        if (j == t->self) continue;
+        int r = mpc_recv(t, j, type, stream, seq, rx + j * words, words, timeout_ms);
+        if (r) {
+            *peer = j;
+            return r;
+        }
+    }
+    return 0;
+}
+
+int mpc_auth_coin(mpc_transport *t, uint8_t type, uint64_t stream, uint64_t seq, uint8_t seed[32],
+                  int timeout_ms, uint32_t *peer, char *err, size_t errlen)
+{
+    *peer = MPC_ABORT_NO_PARTY;
+    if (!t || t->n < 2 || t->n > MPC_MAX_PARTIES_AUTH || !seed) return MPC_ERR_INVALID;
+    uint64_t mine[8], com[4], coms[MPC_MAX_PARTIES_AUTH * 4], opens[MPC_MAX_PARTIES_AUTH * 8];
+    randombytes_buf(mine, sizeof mine);   /* value (32), nonce (32) */
+    s_commit((uint8_t *)com, "mpcd coin", (const uint8_t *)(mine + 4), mine, 32);
+    int r = s_round_all(t, type, stream, seq, com, 4, coms, timeout_ms, peer);
+    if (!r) r = s_round_all(t, type, stream, seq + 1, mine, 8, opens, timeout_ms, peer);
+    if (r) {
+        snprintf(err, errlen, "coin: party %u: %s", (unsigned)*peer, mpc_strerror(r));
+        return r;
+    }
+    crypto_generichash_state h;
+    crypto_generichash_init(&h, NULL, 0, 32);
+    crypto_generichash_update(&h, (const uint8_t *)"mpcd coin seed", 15);
+    for (uint32_t j = 0; j < t->n && !r; j++) {
+        uint8_t c[32];
+        s_commit(c, "mpcd coin", (const uint8_t *)(opens + 8 * j + 4), opens + 8 * j, 32);
+        if (sodium_memcmp(c, coms + 4 * j, 32)) {
+            *peer = j;
+            snprintf(err, errlen, "coin: party %u's contribution does not match its commitment", (unsigned)j);
+            r = MPC_ERR_CRYPTO;
+        }
+        crypto_generichash_update(&h, (const uint8_t *)(opens + 8 * j), 32);
+    }
+    crypto_generichash_final(&h, seed, 32);
+    sodium_memzero(mine, sizeof mine);
+    return r;
+}
+
 /* ---- material sources ---- */
 
 int mpc_auth_src_key(mpc_auth_src *s, mpc_auth_key *key)

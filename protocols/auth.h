@@ -86,6 +86,17 @@ void mpc_auth_key_free(mpc_auth_key *k);
 int mpc_auth_exchange(mpc_transport *t, uint8_t type, uint64_t stream, uint64_t seq,
                       const mpc_u128 *mine, mpc_u128 *sum, uint64_t n, int timeout_ms, uint32_t *peer);
 
+/* Joint random coins by commit-then-open among all t->n parties: each party commits
+ * (BLAKE2b of a domain tag, a 32-byte nonce and the value) to a random 32-byte contribution,
+ * sends the commitment to every peer (message `seq`), then opens it (message seq + 1);
+ * seed = BLAKE2b(every contribution in party order).  No party can bias the seed once it has
+ * seen the others' commitments.  A party that sends different contributions to different
+ * peers makes the seeds differ: callers put the seed into a MAC check's broadcast transcript
+ * (mpc_mac_check_bcast), which catches that.  0, MPC_ERR_CRYPTO ("coin: party j's
+ * contribution does not match its commitment" in err) or a transport error with *peer set. */
+int mpc_auth_coin(mpc_transport *t, uint8_t type, uint64_t stream, uint64_t seq, uint8_t seed[32],
+                  int timeout_ms, uint32_t *peer, char *err, size_t errlen);
+
 /* ---- the batched MAC check ---- */
 
 typedef struct mpc_mac_check mpc_mac_check;
@@ -129,8 +140,8 @@ int mpc_mac_check_run(mpc_mac_check *ck, const mpc_auth_key *key, uint32_t *peer
  *             every MAC share pair sums to α times the value;
  *   mask k of owner p: (x, m) with x~ uniform in Z_2^128; party p also gets the value x~
  *             (val), the others pass val = NULL.
- * protocols/auth_dealer.h has the only source so far (test-only); the OT-based source with
- * its sacrifice is described in docs/security.md. */
+ * Sources: protocols/auth_ot.h (the parties make the material by OT, with the KOS15 check,
+ * the sacrifice and a MAC check; docs/security.md) and protocols/auth_dealer.h (test-only). */
 typedef struct {
     mpc_u128 *a, *ma, *b, *mb, *c, *mc;
 } mpc_auth_triples;

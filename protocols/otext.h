@@ -120,4 +120,39 @@ void mpc_transpose128_sse2(uint8_t *out, const uint8_t *in, uint64_t stride);
 /* The same by the definition, one bit at a time (tests). */
 void mpc_transpose128_ref(uint8_t *out, const uint8_t *in, uint64_t stride);
 
+/* ---- The KOS15 consistency check (Keller, Orsini, Scholl, "Actively Secure OT Extension
+ * with Optimal Overhead", CRYPTO 2015, §3, Fig. 7), for actively secure callers of IKNP
+ * (k = 1).  Semi-honest callers do not call it and pay nothing.
+ *
+ * A cheating receiver can use different choice vectors x in different columns u^i; the
+ * sender's rows are then q_j = t_j ⊕ x_j·Δ ⊕ (e_j ∗ Δ), where e_j marks the columns in which
+ * OT j's choice differed, and the TCCR outputs would let the receiver test guesses about
+ * bits of Δ.  The check: after the receiver's u is fixed, both ends get a joint random seed
+ * (commit-then-open coins, auth.h: mpc_auth_coin); χ_j ∈ GF(2^128) from ChaCha20 under it;
+ * the receiver sends x~ = Σ_j x_j·χ_j and t~ = Σ_j χ_j·t_j (32 bytes: two field elements), the sender checks Σ_j χ_j·q_j = t~ + x~·Δ.  A receiver with e_j ≠ 0 passes only
+ * by guessing the bits of Δ where e_j differs; the guesses it can afford cost it at most a
+ * few bits of Δ, which the κ + s = MPC_KOS_EXTRA extra OTs (random choices, outputs
+ * discarded) cover along with the leak of x~ and t~ themselves: the caller extends
+ * m + MPC_KOS_EXTRA OTs, passes all of them here and uses only the first m.
+ * GF(2^128) with x^128 + x^7 + x^2 + x + 1; the carry-less products use PCLMULQDQ where the
+ * CPU has it (checked at run time), a constant-time shift-and-add loop otherwise. */
+#define MPC_KOS_EXTRA  192   /* κ + s = 128 + 64 sacrificed OTs per checked batch */
+#define MPC_KOS_WORDS  4     /* the receiver's proof: x~ (2 words), t~ (2 words) */
+
+/* Receiver: the proof for the m OTs of one batch (choices as given to the extension, raw rows
+ * t_rows as it returned them).  0 or MPC_ERR_INVALID. */
+__attribute__((warn_unused_result))
+int mpc_kos_prove(const uint8_t seed[32], const uint8_t *choices, const uint8_t *t_rows, uint64_t m,
+                  uint64_t proof[MPC_KOS_WORDS]);
+/* Sender: 0 if the proof matches its rows q_rows and Δ, MPC_ERR_CRYPTO if not,
+ * MPC_ERR_INVALID on bad arguments. */
+__attribute__((warn_unused_result))
+int mpc_kos_verify(const uint8_t seed[32], const uint8_t delta[16], const uint8_t *q_rows, uint64_t m,
+                   const uint64_t proof[MPC_KOS_WORDS]);
+
+/* GF(2^128) product (tests): bit i of the 16-byte little-endian value is the coefficient of x^i. */
+void mpc_gf128_mul(uint8_t out[16], const uint8_t a[16], const uint8_t b[16]);
+/* The same by the constant-time loop whatever the CPU (tests compare the two). */
+void mpc_gf128_mul_soft(uint8_t out[16], const uint8_t a[16], const uint8_t b[16]);
+
 #endif

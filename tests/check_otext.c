@@ -499,6 +499,108 @@ START_TEST(test_par_range)
 }
 END_TEST
 
+/* ---- the KOS15 consistency check ---- */
+
+START_TEST(test_gf128)
+{
+    uint8_t a[16], b[16], c[16], ab[16], bc[16], l[16], r[16], one[16] = {1}, s1[16], s2[16];
+    for (int it = 0; it < 200; it++) {
+        randombytes_buf(a, 16);
+        randombytes_buf(b, 16);
+        randombytes_buf(c, 16);
+        mpc_gf128_mul(ab, a, b);
+        mpc_gf128_mul_soft(s1, a, b);
+        ck_assert_mem_eq(ab, s1, 16);
+        mpc_gf128_mul(bc, b, c);
+        mpc_gf128_mul(l, ab, c);
+        mpc_gf128_mul(r, a, bc);
+        ck_assert_mem_eq(l, r, 16);            /* associative: the reduction is right */
+        mpc_gf128_mul(s1, a, one);
+        ck_assert_mem_eq(s1, a, 16);
+        for (int k = 0; k < 16; k++) s2[k] = (uint8_t)(b[k] ^ c[k]);
+        mpc_gf128_mul(l, a, s2);                /* a(b + c) = ab + ac */
+        mpc_gf128_mul(r, a, c);
+        for (int k = 0; k < 16; k++) r[k] ^= ab[k];
+        ck_assert_mem_eq(l, r, 16);
+    }
+    /* x^127 · x = x^128 = x^7 + x^2 + x + 1 */
+    memset(a, 0, 16);
+    memset(b, 0, 16);
+    a[15] = 0x80;
+    b[0] = 2;
+    mpc_gf128_mul(ab, a, b);
+    uint8_t want[16] = {0x87};
+    ck_assert_mem_eq(ab, want, 16);
+}
+END_TEST
+
+/* One IKNP batch of m OTs with the KOS check; `cheat` flips u's bit of OT j in column col
+ * (the receiver used choice ¬x_j in that column only), all: in every column (a consistent
+ * change of choice).  Returns mpc_kos_verify's result. */
+static int s_kos_run(mpc_sym_kind kind, uint64_t m, int cheat, uint64_t j, int col_want_delta, int all)
+{
+    mpc_cot_send *snd;
+    mpc_cot_recv *rcv;
+    uint8_t delta[16], seed[32];
+    s_pair(kind, &snd, &rcv, delta);
+    uint8_t *x = calloc(1, m / 8 + 1), *t = malloc(16 * m), *q = malloc(16 * m);
+    uint64_t *u = malloc(8 * mpc_cot_msg_words(m)), *h = malloc(8 * m), *h0 = malloc(8 * m),
+             *h1 = malloc(8 * m), proof[MPC_KOS_WORDS];
+    randombytes_buf(x, m / 8 + 1);
+    ck_assert_int_eq(mpc_cot_recv_extend(rcv, x, m, u, h, t), 0);
+    if (cheat) {
+        /* u of the first superblock is [column][block], nb 16-byte blocks per column */
+        uint64_t nb = (m + 127) / 128 < 8 ? (m + 127) / 128 : 8;
+        for (unsigned i = 0; i < 128; i++) {
+            int di = (delta[i / 8] >> (i % 8)) & 1;
+            if (!all && di != col_want_delta) continue;
+            ((uint8_t *)u)[i * nb * 16 + (j % 128) / 8 + 16 * (j / 128)] ^= (uint8_t)(1u << (j % 8));
+            if (!all) break;
+        }
+        if (all) x[j / 8] ^= (uint8_t)(1u << (j % 8));   /* it then proves with the new choice */
+    }
+    ck_assert_int_eq(mpc_cot_send_extend(snd, u, m, h0, h1, q), 0);
+    randombytes_buf(seed, 32);
+    ck_assert_int_eq(mpc_kos_prove(seed, x, t, m, proof), 0);
+    int r = mpc_kos_verify(seed, delta, q, m, proof);
+    if (!cheat) {
+        /* a wrong proof or another seed fails */
+        proof[2] ^= 1;
+        ck_assert_int_eq(mpc_kos_verify(seed, delta, q, m, proof), MPC_ERR_CRYPTO);
+        proof[2] ^= 1;
+        seed[0] ^= 1;
+        ck_assert_int_eq(mpc_kos_verify(seed, delta, q, m, proof), MPC_ERR_CRYPTO);
+    }
+    free(x); free(t); free(q); free(u); free(h); free(h0); free(h1);
+    mpc_cot_send_destroy(&snd);
+    mpc_cot_recv_destroy(&rcv);
+    return r;
+}
+
+START_TEST(test_kos_check)
+{
+    for (int ki = 0; ki < 2; ki++) {
+        mpc_sym_kind k = s_kinds[ki];
+        if (!s_runnable(k)) continue;
+        uint64_t m = 5000 + MPC_KOS_EXTRA;
+        ck_assert_int_eq(s_kos_run(k, m, 0, 0, 0, 0), 0);                      /* honest */
+        /* inconsistent choice bits across columns: caught where Δ_i = 1 (the cheater's
+         * guess of Δ_i = 0 was wrong) */
+        ck_assert_int_eq(s_kos_run(k, m, 1, 77, 1, 0), MPC_ERR_CRYPTO);
+        ck_assert_int_eq(s_kos_run(k, m, 1, 300, 1, 0), MPC_ERR_CRYPTO);
+        /* ... and unnoticed where Δ_i = 0: then the flip changed nothing the sender holds,
+         * and the cheater learns only that its guess was right (bounded by the extra OTs) */
+        ck_assert_int_eq(s_kos_run(k, m, 1, 77, 0, 0), 0);
+        /* the same flip in every column is a consistent change of choice: passes */
+        ck_assert_int_eq(s_kos_run(k, m, 1, 77, 0, 1), 0);
+    }
+    uint64_t p[MPC_KOS_WORDS] = {0};
+    uint8_t z[32] = {0};
+    ck_assert_int_eq(mpc_kos_prove(z, NULL, z, 1, p), MPC_ERR_INVALID);
+    ck_assert_int_eq(mpc_kos_verify(z, z, z, 0, p), MPC_ERR_INVALID);
+}
+END_TEST
+
 Suite *mpc_test_suite(void)
 {
     Suite *su = suite_create("otext");
@@ -516,6 +618,8 @@ Suite *mpc_test_suite(void)
     tcase_add_test(tc, test_cot_refuses);
     tcase_add_test(tc, test_extend_threads_same);
     tcase_add_test(tc, test_par_range);
+    tcase_add_test(tc, test_gf128);
+    tcase_add_test(tc, test_kos_check);
     suite_add_tcase(su, tc);
     return su;
 }
