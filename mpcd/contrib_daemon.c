@@ -110,12 +110,13 @@ static mpc_circuit *s_recompiled(const mpc_circuit *c, char *err, size_t errlen)
     return rc;
 }
 
-/* The validity circuit of contributor input k of circuit c (rc: c recompiled). */
+/* The validity circuit of contributor input k of circuit c (rc: c recompiled): its range and,
+ * when declared, its norm bound, both from the recompiled program. */
 static int s_flp_of(const mpc_circuit *c, const mpc_circuit *rc, uint32_t k, mpc_flp *f)
 {
     const mpc_contrib_decl *d = mpc_circ_contrib(rc, c->inputs[k].name);
     if (!d || d->len + 1 != c->inputs[k].len) return MPC_ERR_CIRCUIT;
-    return mpc_flp_init(f, d->len, d->lo, d->hi, 0, S_PROOFS) == 0 ? 0 : MPC_ERR_CIRCUIT;
+    return mpc_flp_init(f, d->len, d->lo, d->hi, d->l2_bound, S_PROOFS) == 0 ? 0 : MPC_ERR_CIRCUIT;
 }
 
 int mpcd_contrib_check(const mpc_circuit *c, uint32_t me, char *err, size_t errlen)
@@ -138,7 +139,7 @@ int mpcd_contrib_check(const mpc_circuit *c, uint32_t me, char *err, size_t errl
         } else {
             mpc_flp f;
             if (s_flp_of(c, rc, k, &f) != 0) {
-                snprintf(err, errlen, "contributor input '%s': no validity proof fits its declared range", in->name);
+                snprintf(err, errlen, "contributor input '%s': no validity proof fits its declared range and norm bound", in->name);
                 r = MPC_ERR_CIRCUIT;
             }
         }
