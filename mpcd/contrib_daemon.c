@@ -388,6 +388,7 @@ static int s_close_input(mpcd_job *job, uint32_t k)
     uint64_t b, cnt;
     uint8_t dg[32];
     mpcd_collect_summary(cj->c[k], &b, &cnt, dg);
+    in->contributions = cnt;   /* min_contributors counts them (mpcd_release_contributors) */
     char hex[MPC_CWIRE_JOB_HEX + 1];
     mpc_cwire_job_hex(job->id, hex);
     mpcd_info(hex, "collection '%s' closed: %llu contributions in %llu batches, %llu invalid (validity proof "
