@@ -72,7 +72,7 @@ SDK_REAL    := libmpcclient.so.$(SDK_ABI).4.0
 # protocols/mpc_err.h); committed, and regenerated whenever that list changes.
 PY_ERRORS := client-sdk/python/mpc_errors.py
 
-.PHONY: all test asan clean deps install demo bench bench-build bench-quick check-deps fuzz valgrind accuracy
+.PHONY: all test asan clean deps install demo bench bench-build bench-quick check-deps fuzz valgrind accuracy soak
 .SECONDARY:
 all: $(PROGRAMS) $(if $(SDK_OBJ),$(LIB)/libmpcclient.a $(LIB)/$(SDK_REAL) $(LIB)/libmpcclient.so) $(PY_ERRORS)
 
@@ -164,6 +164,14 @@ fuzz: check-deps
 # The table of measured errors of the numeric functions (docs/accuracy.md).
 accuracy: check-deps
 	@scripts/accuracy
+
+# Long end-to-end runs kept out of `make test`: the contribution collection with 1,000
+# contributors of 1,000 values each (tests/daemon_contrib.test.sh, which `make test` runs with
+# 400; about 1 minute alone on 2 cores).
+SOAK_CONTRIB_N ?= 1000
+soak: check-deps
+	@$(SUBMAKE) all tests-build
+	@MPC_BIN=$(abspath $(BIN)) MPC_CONTRIB_N=$(SOAK_CONTRIB_N) sh tests/daemon_contrib.test.sh
 
 # The unit tests under valgrind memcheck.
 valgrind: check-deps

@@ -277,10 +277,10 @@ static int s_valid_agree(mpcd_collect **d, const mpc_flp *fl, uint8_t (*refs)[MP
     return 0;
 }
 
-int bench_contrib_valid(uint64_t n, uint64_t len, int reps)
+int bench_contrib_valid(uint64_t n, uint64_t len, int reps, uint64_t l2_bound)
 {
     mpc_flp fl;
-    if (mpc_flp_init(&fl, len, -65536, 65536, 0, 2) != 0) return s_die("flp parameters");
+    if (mpc_flp_init(&fl, len, -65536, 65536, l2_bound, 2) != 0) return s_die("flp parameters");
     uint8_t key[32], vkey[32];
     randombytes_buf(key, sizeof key);
     randombytes_buf(vkey, sizeof vkey);

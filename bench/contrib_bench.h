@@ -9,6 +9,7 @@
 int bench_contrib(uint64_t n, uint64_t len, int reps);
 /* The same with validity proofs (`mpcbench contrib-valid`, bench/run's contrib_valid_2e3x1e3):
  * the client proves (2 proofs), each daemon preps on arrival, the leader decides per batch. */
-int bench_contrib_valid(uint64_t n, uint64_t len, int reps);
+/* l2_bound: the validity circuit's norm bound on the sum of squares (ring units; 0: none). */
+int bench_contrib_valid(uint64_t n, uint64_t len, int reps, uint64_t l2_bound);
 
 #endif

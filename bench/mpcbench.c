@@ -108,6 +108,7 @@ typedef struct {
     int reps;
     const char *kind;
     int mal;
+    uint64_t l2;   /* flp: the norm bound on the sum of squares (ring units; 0: none) */
 } opts;
 
 static double s_now(void)
@@ -999,13 +1000,13 @@ static double s_cpu(void)
 }
 
 /* Validity proofs: K = o->triples contributions of D = o->len elements in -1..1 fixed point
- * (wall and CPU time of each step). */
+ * (wall and CPU time of each step); --l2 B adds the norm bound sum x^2 <= B (ring units). */
 static int s_flp_mode(const opts *o)
 {
     mpc_flp f;
     unsigned n = o->parties;
     uint64_t K = o->triples ? o->triples : 1, D = o->len;
-    if (mpc_flp_init(&f, D, -65536, 65536, 0, (unsigned)o->depth)) s_die("%s", "flp: bad circuit");
+    if (mpc_flp_init(&f, D, -65536, 65536, o->l2, (unsigned)o->depth)) s_die("%s", "flp: bad circuit");
     size_t lsz = mpc_flp_input_share_size(&f, 0), hsz = mpc_flp_input_share_size(&f, 1);
     size_t psz = mpc_flp_public_share_size(n), msz = mpc_flp_prep_size(&f);
     int64_t *x = malloc(D * 8);
@@ -1193,6 +1194,7 @@ int main(int argc, char **argv)
         else if (!strcmp(k, "--reps")) o.reps = (int)u;
         else if (!strcmp(k, "--kind")) o.kind = v;
         else if (!strcmp(k, "--mal")) o.mal = (int)u;
+        else if (!strcmp(k, "--l2")) o.l2 = u;
         else s_die("unknown option %s", k);
     }
     if (sodium_init() < 0) s_die("%s", "sodium_init failed");
@@ -1210,9 +1212,12 @@ int main(int argc, char **argv)
     if (!strcmp(o.mode, "csv")) return s_csv_mode(&o);
     if (!strcmp(o.mode, "flp")) return s_flp_mode(&o);
     if (!strcmp(o.mode, "join")) return s_join_mode(&o);
-    if (!strcmp(o.mode, "contrib") || !strcmp(o.mode, "contrib-valid")) {   /* --triples: contributions, --len */
-        int rc = !strcmp(o.mode, "contrib") ? bench_contrib(o.triples, o.len, o.reps)
-                                            : bench_contrib_valid(o.triples, o.len, o.reps);
+    if (!strcmp(o.mode, "contrib") || !strcmp(o.mode, "contrib-valid") || !strcmp(o.mode, "contrib-valid-norm")) {
+        /* --triples: contributions, --len; -norm: with the norm bound 32 (values in -1..1 at 16
+         * fractional bits: B² = 2^42 in ring units, above any D·1 for D ≤ 1024, so all valid) */
+        int rc = !strcmp(o.mode, "contrib")       ? bench_contrib(o.triples, o.len, o.reps)
+                 : !strcmp(o.mode, "contrib-valid") ? bench_contrib_valid(o.triples, o.len, o.reps, 0)
+                                                    : bench_contrib_valid(o.triples, o.len, o.reps, UINT64_C(1) << 42);
         if (rc == 0) printf("{\"node\": 0, \"vmhwm_kb\": %ld}\n", s_vmhwm_kb());
         return rc;
     }

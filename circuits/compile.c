@@ -1164,6 +1164,9 @@ static void s_input(cg_comp *C, const mpc_node *n)
         s_declare(C, n->name, B_CONTRIB, v, n->line, n->col);
         return;
     }
+    if (n->n_kids == 4)
+        cg_error(C, n->kids[3], "a norm bound is for contributor inputs only ('input %s: ... from contributors in "
+                 "LO..HI, norm <= B')", n->name);
     uint32_t party = s_party_index(C, n, 0);
     uint64_t len = n->kids[0] ? s_vec_len(C, n->kids[0]) : 1;
     s_input_decl(C, n, n->name, (mpc_type)n->vtype, party, len, n->kids[0] != NULL,

@@ -38,6 +38,45 @@ const mpc_contrib_decl *mpc_circ_contrib(const mpc_circuit *c, const char *name)
 
 static uint64_t s_mag(int64_t x) { return x < 0 ? 0 - (uint64_t)x : (uint64_t)x; }
 
+/* `, norm <= B` of contributor input n (type t, D = len, m = max(|LO|, |HI|) in ring units):
+ * d->norm = B and d->l2_bound = B² in ring units, refused when B is not a positive public
+ * number or when D·m² + B² could reach (p − 1)/2 (the validity proof's sum of squares and its
+ * slack would wrap the field). */
+static void s_norm_bound(cg_comp *C, const mpc_node *n, mpc_type t, uint64_t len, uint64_t m, mpc_contrib_decl *d)
+{
+    const mpc_node *e = n->kids[3];
+    cg_val b = cg_expr(C, e);
+    if (!b.pub || b.is_vec || b.type == MPC_T_BOOL) cg_error(C, e, "a norm bound must be a public number");
+    if (b.type == MPC_T_FIX && t == MPC_T_INT) cg_error(C, e, "an int contributor input's norm bound must be an integer");
+    if (b.type == MPC_T_INT && t == MPC_T_FIX) {
+        if (cg_abs64(b.k) >> (63 - C->frac))
+            cg_error(C, e, "norm bound out of range for fix with %u fractional bits", C->frac);
+        b = cg_to_fix(C, e, b);
+    }
+    if ((int64_t)b.k <= 0) cg_error(C, e, "the norm bound of contributor input '%s' must be positive", n->name);
+    unsigned __int128 B = b.k, m2 = (unsigned __int128)m * m, lim = S_HALF;
+    /* D·m² + B² < (p − 1)/2, without overflowing 128 bits (m, B < 2^63, D < 2^32) */
+    int wraps = B >= ((unsigned __int128)1 << 31) || m2 >= lim || m2 * len >= lim || m2 * len + B * B >= lim;
+    if (wraps)
+        cg_error(C, e, "the norm bound of contributor input '%s' could wrap the contribution field: D·max(|LO|, |HI|)² "
+                 "+ B² must stay below 2^60 in the ring encoding%s (here D = %llu)", n->name,
+                 t == MPC_T_FIX ? " (fix values times 2^frac)" : "", (unsigned long long)len);
+    d->norm = (int64_t)b.k;
+    d->l2_bound = (uint64_t)(B * B);
+}
+
+int mpc_contrib_norm_ok(const mpc_contrib_decl *d, const uint64_t *x)
+{
+    if (!d->l2_bound) return 1;
+    unsigned __int128 s = 0;
+    for (uint64_t i = 0; i < d->len; i++) {
+        uint64_t a = x[i] > S_HALF ? S_P - x[i] : x[i];   /* |value| (x mod p, exact in range) */
+        s += (unsigned __int128)a * a;
+        if (s > d->l2_bound) return 0;
+    }
+    return 1;
+}
+
 cg_val cg_contrib_input(cg_comp *C, const mpc_node *n, uint64_t len)
 {
     mpc_type t = (mpc_type)n->vtype;
@@ -47,7 +86,7 @@ cg_val cg_contrib_input(cg_comp *C, const mpc_node *n, uint64_t len)
     if (np < 2 || np > MPC_CONTRIB_MAX_PARTIES)
         cg_error(C, n, "a program with contributor inputs has 2 to %d parties, declared before the input (it has %u)",
                  MPC_CONTRIB_MAX_PARTIES, (unsigned)np);
-    if (n->n_kids != 3)
+    if (n->n_kids != 3 && n->n_kids != 4)
         cg_error(C, n, "a contributor input needs its validity range: 'input %s: ... from contributors in LO..HI'",
                  n->name);
     if (len + 1 > MPC_CIRC_MAX_VECTOR) cg_error(C, n, "contributor input '%s' is too long", n->name);
@@ -63,6 +102,7 @@ cg_val cg_contrib_input(cg_comp *C, const mpc_node *n, uint64_t len)
     if (m >= S_HALF)
         cg_error(C, n->kids[1], "the range of contributor input '%s' is too wide for the contribution field "
                  "(|value| < 2^60 in the ring encoding)", n->name);
+    if (n->n_kids == 4) s_norm_bound(C, n, t, len, m, &r.d);
     uint64_t mc = (S_HALF - 1) / m;
     r.d.max_count = mc > MPC_CONTRIB_MAX_COUNT ? MPC_CONTRIB_MAX_COUNT : (uint32_t)mc;
     r.d.type = (uint8_t)t;
@@ -191,8 +231,9 @@ static int s_header_line(const char *s, size_t n)
 }
 
 int mpc_contrib_load(const mpc_contrib_decl *d, unsigned frac, const char *path, uint64_t *out,
-                     char *err, size_t errlen)
+                     uint64_t *dropped, char *err, size_t errlen)
 {
+    if (dropped) *dropped = 0;
     FILE *f = fopen(path, "r");
     if (!f) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
@@ -220,6 +261,10 @@ int mpc_contrib_load(const mpc_contrib_decl *d, unsigned frac, const char *path,
             snprintf(err, errlen, "%s:%lu: error: %s", path, lineno, e2);
             rc = -1;
             break;
+        }
+        if (!mpc_contrib_norm_ok(d, row)) {   /* over the norm bound: the daemons drop it (invalid) */
+            if (dropped) (*dropped)++;
+            continue;
         }
         if (++count > d->max_count) {
             snprintf(err, errlen, "%s:%lu: error: more than %u contributions (the most '%s' admits)", path, lineno,

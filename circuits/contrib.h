@@ -13,7 +13,9 @@
  * circuit reduces it: v = t − p·[t ≥ p] − … − p·[t ≥ (n−1)p] = t mod p, then to the signed
  * value v − p·[v ≥ (p+1)/2], which is exactly the ring encoding of the plaintext sum while
  * |sum| < (p−1)/2 — guaranteed by the range and the count limit (max_count below).
- * count(NAME), sum(NAME) and mean(NAME) are the only uses of NAME in a program. */
+ * count(NAME), sum(NAME) and mean(NAME) are the only uses of NAME in a program.
+ * `input NAME: T[D] from contributors in LO..HI, norm <= B` adds an L2-norm bound: a
+ * contribution is valid only if also Σ x_i² ≤ B² (in the ring encoding). */
 #ifndef MPC_CONTRIB_H
 #define MPC_CONTRIB_H
 
@@ -32,6 +34,10 @@ typedef struct mpc_contrib_decl {
     uint8_t  type;                  /* MPC_T_INT or MPC_T_FIX */
     uint64_t len;                   /* D: values in one contribution */
     int64_t  lo, hi;                /* the validity range, ring encoding (fix: round(x·2^f)) */
+    int64_t  norm;                  /* `, norm <= B`: B in the ring encoding, or 0 (no bound) */
+    uint64_t l2_bound;              /* norm² (0: none): a contribution X is valid only if
+                                       Σ X_i² ≤ l2_bound, ring encodings; the compiler makes
+                                       sure D·max(|lo|,|hi|)² + l2_bound < (p−1)/2 */
     uint32_t max_count;             /* contributions a collection may include: at most
                                        MPC_CONTRIB_MAX_COUNT, and max_count·max(|lo|,|hi|) <
                                        (p−1)/2 so the sum decodes exactly */
@@ -52,12 +58,19 @@ const mpc_contrib_decl *mpc_circ_contrib(const mpc_circuit *c, const char *name)
 int mpc_contrib_parse(const mpc_contrib_decl *d, unsigned frac, const char *s, size_t n, uint64_t *out,
                       char *err, size_t errlen);
 
+/* Whether contribution x[0..d->len-1] (field elements, as mpc_contrib_parse writes them, each
+ * within the range) is within d's norm bound: Σ X_i² ≤ d->l2_bound over the ring encodings,
+ * exactly (128-bit).  1 without a bound. */
+int mpc_contrib_norm_ok(const mpc_contrib_decl *d, const uint64_t *x);
+
 /* The plaintext reference of a collection (mpcc --eval): reads a file of contributions, one
  * per line (values separated by commas or blanks; empty lines and a first line that is not a
  * number — a header — are skipped), and writes the circuit input's value to
- * out[0..d->len]: the field sums and, last, the count.  0, or -1 with "FILE:LINE: message"
- * in err. */
+ * out[0..d->len]: the field sums and, last, the count.  A contribution over the norm bound
+ * (mpc_contrib_norm_ok) is left out and counted in *dropped (may be NULL), as the daemons
+ * drop it as invalid; a value out of range or a malformed line is an error (the SDK refuses
+ * those before sending).  0, or -1 with "FILE:LINE: message" in err. */
 int mpc_contrib_load(const mpc_contrib_decl *d, unsigned frac, const char *path, uint64_t *out,
-                     char *err, size_t errlen);
+                     uint64_t *dropped, char *err, size_t errlen);
 
 #endif

@@ -528,10 +528,14 @@ static int s_load_inputs(const mpc_circuit *c, const mpc_input *d, uint32_t nd, 
                 if (vals[i]) return s_err("input '%s' is given twice", t);
                 char err[512];
                 if (!(vals[i] = malloc((cd->len + 1) * sizeof *vals[i]))) return s_err("out of memory");
-                if (mpc_contrib_load(cd, c->frac_bits, eq + 2, vals[i], err, sizeof err) != 0) {
+                uint64_t dropped = 0;
+                if (mpc_contrib_load(cd, c->frac_bits, eq + 2, vals[i], &dropped, err, sizeof err) != 0) {
                     fprintf(stderr, "%s\n", err);
                     return 1;
                 }
+                if (dropped)   /* as the daemons drop them: invalid (docs/contributions.md) */
+                    fprintf(stderr, "mpcc: note: %llu contributions to '%s' over its norm bound left out\n",
+                            (unsigned long long)dropped, cd->name);
                 continue;
             }
             if (mpc_table_exists(d, nd, t)) {

@@ -541,10 +541,11 @@ static void s_tablecols(s_parser *P, mpc_node *n)
     s_expect(P, MPC_TK_RBRACKET);
 }
 
-/* inputstat -> INPUT NAME ':' type FROM NAME [ IN expr '..' expr ]
+/* inputstat -> INPUT NAME ':' type FROM NAME [ IN expr '..' expr [ ',' 'norm' '<=' expr ] ]
  *            | INPUT NAME ':' 'table' tablecols '[' expr ']' FROM NAME [ 'dataset' STRING ]
  * ("table" is not reserved: it starts a table only before '('; FROM 'contributors' makes a
- * contributor input, ival = 1, circuits/contrib.h) */
+ * contributor input, ival = 1, circuits/contrib.h; "norm" is not reserved either: after the
+ * range, ", norm <= B" is a contributor input's L2-norm bound, kids[3]) */
 static mpc_node *s_inputstat(s_parser *P, mpc_node *n)
 {
     uint32_t cap = 0;
@@ -582,13 +583,23 @@ static mpc_node *s_inputstat(s_parser *P, mpc_node *n)
     s_add_name(P, n, &P->tok, &cap);
     s_next(P);
     if (s_accept(P, MPC_TK_IN)) {   /* the declared range of every element */
-        mpc_node **k = s_alloc(P, 3 * sizeof *k);
+        mpc_node **k = s_alloc(P, 4 * sizeof *k);
         k[0] = n->kids[0];
         k[1] = s_expr(P);
         s_expect(P, MPC_TK_DOTDOT);
         k[2] = s_expr(P);
+        k[3] = NULL;
         n->kids = k;
         n->n_kids = 3;
+        if (P->tok.kind == MPC_TK_COMMA) {   /* ', norm <= B': an L2-norm bound (kids[3]) */
+            s_next(P);
+            if (P->tok.kind != MPC_TK_NAME || P->tok.len != 4 || memcmp(P->tok.text, "norm", 4) != 0)
+                s_expected(P, "'norm <= BOUND' after the range");
+            s_next(P);
+            s_expect(P, MPC_TK_LE);
+            k[3] = s_expr(P);
+            n->n_kids = 4;
+        }
     }
     return n;
 }

@@ -83,12 +83,27 @@ static int s_send(mpc_client *c, uint32_t d, const mpc_ct_req *q, const void *pa
 
 /* Test-only: MPC_TEST_CONTRIB_INVALID=range makes the first element's top bit 1000 (a value
  * far out of range, with an honest proof of that invalid measurement), =proof tampers with
- * one element of the proof share; the daemons must drop either as invalid.  Used by
- * tests/daemon_contrib.test.sh only. */
+ * one element of the proof share, =norm sends values over the collection's norm bound (each in
+ * range; the slack of the norm encoded as 0, proved honestly); the daemons must drop each as
+ * invalid.  Used by tests/daemon_contrib.test.sh and tests/daemon_contrib_norm.test.sh only. */
 static int s_test_invalid(void)
 {
     const char *e = getenv("MPC_TEST_CONTRIB_INVALID");
-    return !e ? 0 : !strcmp(e, "range") ? 1 : !strcmp(e, "proof") ? 2 : 0;
+    return !e ? 0 : !strcmp(e, "range") ? 1 : !strcmp(e, "proof") ? 2 : !strcmp(e, "norm") ? 3 : 0;
+}
+
+/* meas = the encoding of xs under f, except that over f's norm bound the slack's bits are 0
+ * (an invalid measurement, for the test switch =norm): the elements' bits are those of the
+ * same circuit without the norm. */
+static int s_encode(const mpc_flp *f, const int64_t *xs, uint64_t *meas)
+{
+    int r = mpc_flp_encode(f, xs, meas);
+    if (r == 0 || s_test_invalid() != 3 || !f->l2_bound) return r;
+    mpc_flp plain;
+    if ((r = mpc_flp_init(&plain, f->dim, f->lo, f->hi, 0, f->proofs)) != 0) return r;
+    if ((r = mpc_flp_encode(&plain, xs, meas)) != 0) return r;
+    memset(meas + plain.meas_len, 0, (f->meas_len - plain.meas_len) * sizeof *meas);
+    return 0;
 }
 
 /* The proved shares of x (k parties): shares[p] (party 0 explicit, the others compressed)
@@ -100,7 +115,7 @@ static int s_prove(const mpc_flp *f, const uint64_t *x, uint32_t k, const uint8_
     uint64_t *meas = sodium_malloc(f->meas_len * sizeof *meas);
     int r = !xs || !meas ? MPC_ERR_NOMEM : 0;
     for (uint64_t i = 0; i < f->dim && !r; i++) xs[i] = mpc_f61_to_signed(x[i]);
-    if (!r) r = mpc_flp_encode(f, xs, meas);
+    if (!r) r = s_encode(f, xs, meas);
     int cheat = s_test_invalid();
     if (!r && cheat == 1) meas[f->bits - 1] = 1000;
     if (!r) r = mpc_flp_shard(f, k, 1, meas, nonce, shares, pub);
@@ -133,8 +148,9 @@ int mpc_job_contribute(mpc_client *c, mpc_job *j, const char *input, const char 
     uint32_t k = j->k;
     uint64_t len = cd->len;
     mpc_flp f;
-    if (mpc_flp_init(&f, len, cd->lo, cd->hi, 0, 2) != 0)
-        return mpc_client_seterr(c, MPC_ERR_INVALID, "%sno validity proof fits the range of '%s'", j->where, cd->name);
+    if (mpc_flp_init(&f, len, cd->lo, cd->hi, cd->l2_bound, 2) != 0)
+        return mpc_client_seterr(c, MPC_ERR_INVALID, "%sno validity proof fits the range and norm bound of '%s'",
+                                 j->where, cd->name);
     size_t pub_len = mpc_flp_public_share_size(k);
     size_t plen[MPC_MAX_PARTIES];
     uint8_t *pay[MPC_MAX_PARTIES] = {0}, *sh[MPC_MAX_PARTIES];
@@ -149,6 +165,9 @@ int mpc_job_contribute(mpc_client *c, mpc_job *j, const char *input, const char 
     char err[256];
     if (!r && mpc_contrib_parse(cd, j->circ->frac_bits, values, strlen(values), x, err, sizeof err) != 0)
         r = mpc_client_seterr(c, MPC_ERR_INPUT, "%scontribution to '%s': %s", j->where, cd->name, err);
+    if (!r && !mpc_contrib_norm_ok(cd, x) && s_test_invalid() != 3)
+        r = mpc_client_seterr(c, MPC_ERR_INPUT, "%scontribution to '%s': its L2 norm is above the bound", j->where,
+                              cd->name);
     if (!r) randombytes_buf(q.nonce, sizeof q.nonce);
     if (!r && (r = s_prove(&f, x, k, q.nonce, sh, pub)) != 0)
         r = mpc_client_seterr(c, r, "cannot prove the contribution");

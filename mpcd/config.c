@@ -200,7 +200,8 @@ static const mpc_ini_key s_rows[] = {
           "its parties applies on every party (docs/governance.md, \"Release rules\"). 0: no rule."),
     C_INT(S_POLICY, min_contributors, 0, MPCD_RELEASE_MAX, "0",
           "Release rule: a job's outputs are all withheld unless at least this many distinct clients gave "
-          "its inputs (counted over all its parties by client key). An `allow` line may ask more "
+          "its inputs (counted over all its parties by client key; a contribution collection counts its valid "
+          "contributions, docs/governance.md). An `allow` line may ask more "
           "(`min_contributors=2`); the strictest of all parties applies. 0: no rule."),
     {S_POLICY, "dp_budget", MPC_INI_CUSTOM, 0, 0, 0, 0, "", 0, NULL, s_policy_dp_budget, 0, "number > 0",
      "Privacy budget: the total ε that the jobs of one approved program may spend on this party per "

@@ -110,12 +110,13 @@ static mpc_circuit *s_recompiled(const mpc_circuit *c, char *err, size_t errlen)
     return rc;
 }
 
-/* The validity circuit of contributor input k of circuit c (rc: c recompiled). */
+/* The validity circuit of contributor input k of circuit c (rc: c recompiled): its range and,
+ * when declared, its norm bound, both from the recompiled program. */
 static int s_flp_of(const mpc_circuit *c, const mpc_circuit *rc, uint32_t k, mpc_flp *f)
 {
     const mpc_contrib_decl *d = mpc_circ_contrib(rc, c->inputs[k].name);
     if (!d || d->len + 1 != c->inputs[k].len) return MPC_ERR_CIRCUIT;
-    return mpc_flp_init(f, d->len, d->lo, d->hi, 0, S_PROOFS) == 0 ? 0 : MPC_ERR_CIRCUIT;
+    return mpc_flp_init(f, d->len, d->lo, d->hi, d->l2_bound, S_PROOFS) == 0 ? 0 : MPC_ERR_CIRCUIT;
 }
 
 int mpcd_contrib_check(const mpc_circuit *c, uint32_t me, char *err, size_t errlen)
@@ -138,7 +139,7 @@ int mpcd_contrib_check(const mpc_circuit *c, uint32_t me, char *err, size_t errl
         } else {
             mpc_flp f;
             if (s_flp_of(c, rc, k, &f) != 0) {
-                snprintf(err, errlen, "contributor input '%s': no validity proof fits its declared range", in->name);
+                snprintf(err, errlen, "contributor input '%s': no validity proof fits its declared range and norm bound", in->name);
                 r = MPC_ERR_CIRCUIT;
             }
         }
@@ -387,6 +388,7 @@ static int s_close_input(mpcd_job *job, uint32_t k)
     uint64_t b, cnt;
     uint8_t dg[32];
     mpcd_collect_summary(cj->c[k], &b, &cnt, dg);
+    in->contributions = cnt;   /* min_contributors counts them (mpcd_release_contributors) */
     char hex[MPC_CWIRE_JOB_HEX + 1];
     mpc_cwire_job_hex(job->id, hex);
     mpcd_info(hex, "collection '%s' closed: %llu contributions in %llu batches, %llu invalid (validity proof "

@@ -3,6 +3,7 @@
  * expire) by the same number; the worker takes jobs from the head. */
 #include "jobs.h"
 
+#include "contrib.h"
 #include "contrib_daemon.h"
 
 #include "budget.h"
@@ -450,9 +451,13 @@ void mpcd_job_withheld_note(const mpcd_job *job, uint32_t o, char *buf, size_t c
         if (k < cap) k += (size_t)snprintf(buf + k, cap - k, " withheld");
     }
     if (k >= cap) return;
+    int coll = 0;   /* a job with a collection counts its contributions (mpcd_release_contributors) */
+    for (uint32_t i = 0; i < job->circ->n_inputs; i++) coll |= mpc_contrib_input_of(job->circ->inputs[i].name);
     if (why == MPCD_WITHHELD_CONTRIB)
-        snprintf(buf + k, cap - k, ": fewer than min_contributors = %llu clients gave inputs (%u did)",
-                 (unsigned long long)job->agreed_contrib, (unsigned)job->contributors);
+        snprintf(buf + k, cap - k, ": fewer than min_contributors = %llu %s gave inputs (%u did)",
+                 (unsigned long long)job->agreed_contrib,
+                 coll ? "contributors (valid contributions and the clients of other inputs)" : "clients",
+                 (unsigned)job->contributors);
     else
         snprintf(buf + k, cap - k, ": fewer than min_rows = %llu rows", (unsigned long long)job->agreed_rows);
 }

@@ -47,6 +47,9 @@ typedef struct {
     uint8_t  *seed;                    /* SEED: MPCD_SEED_BYTES in sodium_malloc memory */
     char      giver[MPC_NAME_MAX];     /* the client that gave it (for the audit log) */
     uint64_t  giver_id;                /* mpcd_client_id of its key: contributors (release rules) */
+    uint64_t  contributions;           /* a collection's input (NAME-contrib): the valid contributions
+                                        * it includes, agreed at the close; each counts as one
+                                        * contributor for min_contributors */
 } mpcd_job_input;
 
 typedef struct mpcd_job {

@@ -5,19 +5,27 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "contrib.h"
 #include "log.h"
 #include "mpc_err.h"
 
 uint32_t mpcd_release_contributors(const mpcd_job *job)
 {
-    uint32_t n = 0;
-    for (uint32_t k = 0; job->inputs && k < job->circ->n_inputs; k++) {
+    uint64_t n = 0;
+    const mpc_circuit *c = job->circ;
+    for (uint32_t k = 0; job->inputs && k < c->n_inputs; k++) {
         if (!job->inputs[k].present) continue;
+        if (mpc_contrib_input_of(c->inputs[k].name)) {   /* a collection: its contributors */
+            n += job->inputs[k].contributions;
+            continue;
+        }
         uint32_t j = 0;
-        while (j < k && !(job->inputs[j].present && job->inputs[j].giver_id == job->inputs[k].giver_id)) j++;
+        while (j < k && !(job->inputs[j].present && !mpc_contrib_input_of(c->inputs[j].name) &&
+                          job->inputs[j].giver_id == job->inputs[k].giver_id))
+            j++;
         n += j == k;
     }
-    return n;
+    return n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
 }
 
 uint8_t **mpcd_release_withheld_new(const mpc_circuit *c)

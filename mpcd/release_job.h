@@ -13,7 +13,10 @@
 
 #define MPCD_RELEASE_SEQ 0xA0D16000ull   /* + output index: the pass bits' opening on the job's stream */
 
-/* Lock held.  Distinct clients (mpcd_client_id of their keys) that gave the job's inputs here. */
+/* Lock held.  The job's contributors for min_contributors: the distinct clients (mpcd_client_id
+ * of their keys) that gave its ordinary inputs here, plus, for each contribution collection,
+ * the valid contributions it included (each from a distinct contributor id: tokens dedup;
+ * the same count on every party, agreed at the close).  docs/governance.md, "Release rules". */
 uint32_t mpcd_release_contributors(const mpcd_job *job);
 /* One zeroed withheld map (a byte per element) per output of c, or NULL when out of memory. */
 uint8_t **mpcd_release_withheld_new(const mpc_circuit *c);

@@ -15,6 +15,7 @@
 #include "enginetest.h"
 #include "eval.h"
 #include "field61.h"
+#include "flp.h"
 #include "runner.h"
 #include "value.h"
 
@@ -105,6 +106,91 @@ START_TEST(test_decl_and_parse)
 }
 END_TEST
 
+/* `, norm <= B`: recorded in the declaration (B and B² in ring units), refused where it does
+ * not belong or could wrap the field, checked exactly at the bound, and the same as the
+ * validity proof's encoding (protocols/flp.h) decides. */
+START_TEST(test_norm_bound)
+{
+    mpc_circuit *c = s_compile("party a, b\ninput g: int[3] from contributors in -10..10, norm <= 5\n"
+                               "output s = sum(g) to a\n");
+    const mpc_contrib_decl *d = mpc_circ_contrib(c, "g");
+    ck_assert_int_eq(d->norm, 5);
+    ck_assert_uint_eq(d->l2_bound, 25);
+    uint64_t e[3];
+    char err[256];
+    ck_assert_int_eq(mpc_contrib_parse(d, 16, "3, -4, 0", 8, e, err, sizeof err), 0);
+    ck_assert(mpc_contrib_norm_ok(d, e));                 /* 9 + 16 = 25: at the bound */
+    ck_assert_int_eq(mpc_contrib_parse(d, 16, "3, -4, 1", 8, e, err, sizeof err), 0);
+    ck_assert(!mpc_contrib_norm_ok(d, e));                /* 26 */
+    ck_assert_int_eq(mpc_contrib_parse(d, 16, "-5 0 0", 6, e, err, sizeof err), 0);
+    ck_assert(mpc_contrib_norm_ok(d, e));
+    mpc_circ_destroy(&c);
+
+    /* fix: B in the ring encoding, squared; one unit (2^-16) above is invalid, as the proof says */
+    c = s_compile("party a, b\ninput g: fix[4] from contributors in -1..1, norm <= 1\noutput s = sum(g) to a\n");
+    d = mpc_circ_contrib(c, "g");
+    ck_assert_int_eq(d->norm, 65536);
+    ck_assert_uint_eq(d->l2_bound, UINT64_C(1) << 32);
+    mpc_flp f;
+    ck_assert_int_eq(mpc_flp_init(&f, d->len, d->lo, d->hi, d->l2_bound, 2), 0);
+    uint64_t x[4], *meas = calloc(f.meas_len, sizeof *meas);
+    int64_t xs[4];
+    const char *at = "1, 0, 0, 0", *above = "1, 0.0000152587890625, 0, 0", *mixed = "0.6, -0.8, 0, 0";
+    ck_assert_int_eq(mpc_contrib_parse(d, 16, at, strlen(at), x, err, sizeof err), 0);
+    for (int i = 0; i < 4; i++) xs[i] = mpc_f61_to_signed(x[i]);
+    ck_assert(mpc_contrib_norm_ok(d, x));
+    ck_assert_int_eq(mpc_flp_encode(&f, xs, meas), 0);
+    ck_assert_int_eq(mpc_contrib_parse(d, 16, above, strlen(above), x, err, sizeof err), 0);
+    for (int i = 0; i < 4; i++) xs[i] = mpc_f61_to_signed(x[i]);
+    ck_assert_int_eq(xs[1], 1);
+    ck_assert(!mpc_contrib_norm_ok(d, x));
+    ck_assert_int_eq(mpc_flp_encode(&f, xs, meas), MPC_ERR_INPUT);
+    /* 0.6 and -0.8 round in the ring (39322, -52429): 39322² + 52429² = 4294967525 > 2^32 */
+    ck_assert_int_eq(mpc_contrib_parse(d, 16, mixed, strlen(mixed), x, err, sizeof err), 0);
+    for (int i = 0; i < 4; i++) xs[i] = mpc_f61_to_signed(x[i]);
+    ck_assert(!mpc_contrib_norm_ok(d, x));
+    ck_assert_int_eq(mpc_flp_encode(&f, xs, meas), MPC_ERR_INPUT);
+    free(meas);
+
+    /* mpcc --eval's reference leaves the contributions over the bound out and counts them */
+    char path[] = "/tmp/check_contrib_XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    FILE *fp = fdopen(fd, "w");
+    fprintf(fp, "%s\n%s\n%s\n0.5, 0.5, 0.5, 0.5\n1, 1, 0, 0\n", at, above, mixed);
+    fclose(fp);
+    uint64_t out[5], dropped = 99;
+    ck_assert_msg(mpc_contrib_load(d, 16, path, out, &dropped, err, sizeof err) == 0, "%s", err);
+    ck_assert_uint_eq(dropped, 3);
+    ck_assert_uint_eq(out[4], 2);
+    ck_assert_uint_eq(out[0], 65536 + 32768);
+    ck_assert_uint_eq(out[3], 32768);
+    unlink(path);
+    mpc_circ_destroy(&c);
+
+    s_compile_fails("party a, b\ninput x: int from a in 0..9, norm <= 3\noutput y = x to a\n",
+                    "t.mpc:2:38: error: a norm bound is for contributor inputs only");
+    s_compile_fails("party a, b\ninput g: int[2] from contributors in 0..9, norm <= 0\noutput n = count(g) to a\n",
+                    "must be positive");
+    s_compile_fails("party a, b\ninput g: int[2] from contributors in 0..9, norm <= 2.5\noutput n = count(g) to a\n",
+                    "must be an integer");
+    s_compile_fails("party a, b\ninput g: int[2] from contributors in 0..9, nrm <= 2\noutput n = count(g) to a\n",
+                    "'norm <= BOUND'");
+    /* D·max² + B² must stay below 2^60: D = 1000 values up to 2^26 reach 2^62 */
+    s_compile_fails("party a, b\ninput g: int[1000] from contributors in -67108864..67108864, norm <= 10\n"
+                    "output n = count(g) to a\n",
+                    "t.mpc:2:70: error: the norm bound of contributor input 'g' could wrap the contribution field");
+    s_compile_fails("party a, b\ninput g: int[2] from contributors in -1..1, norm <= 1073741824\n"
+                    "output n = count(g) to a\n", "could wrap");
+    s_compile_fails("party a, b\ninput g: fix[1000] from contributors in -1000..1000, norm <= 1\n"
+                    "output n = count(g) to a\n", "could wrap");
+    /* below the limit compiles: D·max² = 16·2^18, B² = 2^58 */
+    mpc_circuit *c2 = s_compile("party a, b\ninput g: int[16] from contributors in -512..512, norm <= 536870912\n"
+                                "output n = count(g) to a\n");
+    mpc_circ_destroy(&c2);
+}
+END_TEST
+
 START_TEST(test_load_file)
 {
     mpc_circuit *c = s_compile("party a, b\ninput g: int[2] from contributors in -3..3\noutput s = sum(g) to a\n");
@@ -117,14 +203,14 @@ START_TEST(test_load_file)
     fclose(f);
     uint64_t out[3];
     char err[256];
-    ck_assert_msg(mpc_contrib_load(d, 16, path, out, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(mpc_contrib_load(d, 16, path, out, NULL, err, sizeof err) == 0, "%s", err);
     ck_assert_uint_eq(out[0], 0);
     ck_assert_uint_eq(out[1], 4);
     ck_assert_uint_eq(out[2], 3);
     f = fopen(path, "w");
     fputs("1,2\n1,2,3\n", f);
     fclose(f);
-    ck_assert_int_eq(mpc_contrib_load(d, 16, path, out, err, sizeof err), -1);
+    ck_assert_int_eq(mpc_contrib_load(d, 16, path, out, NULL, err, sizeof err), -1);
     char want[300];
     snprintf(want, sizeof want, "%s:2: error: more than 2 values", path);
     ck_assert_msg(strstr(err, want) == err, "%s", err);
@@ -247,6 +333,7 @@ Suite *mpc_test_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_compile_errors);
     tcase_add_test(tc, test_decl_and_parse);
+    tcase_add_test(tc, test_norm_bound);
     tcase_add_test(tc, test_load_file);
     tcase_add_test(tc, test_reduction_eval);
     tcase_add_test(tc, test_reduction_mpc);

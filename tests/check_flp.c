@@ -522,6 +522,38 @@ START_TEST(test_norm_exceeded)
 }
 END_TEST
 
+/* The bound exactly met is accepted; one unit above it (Σx² = B + 1) is refused by the encoder
+ * and, encoded anyway (slack 0, as the SDK's test switch MPC_TEST_CONTRIB_INVALID=norm does, or
+ * slack claiming the whole bound), rejected by the daemons. */
+START_TEST(test_norm_just_above)
+{
+    mpc_flp f, g;
+    ck_assert_int_eq(mpc_flp_init(&f, 3, -10, 10, 25, 2), 0);
+    ck_assert_int_eq(mpc_flp_init(&g, 3, -10, 10, 0, 2), 0);
+    ck_assert_uint_eq(f.meas_len, g.meas_len + f.norm_bits);
+    uint64_t meas[64];
+    ck_assert_uint_le(f.meas_len, 64);
+    int64_t at[3] = {3, -4, 0}, above[3] = {3, -4, 1};
+    for (unsigned n = 2; n <= 3; n++) {
+        report r;
+        ck_assert_int_eq(mpc_flp_encode(&f, at, meas), 0);
+        s_report(&f, n, 1, meas, &r);
+        ck_assert_int_eq(s_verify(&f, &r, s_key(), NULL), 0);
+        s_report_free(&r);
+        ck_assert_int_eq(mpc_flp_encode(&f, above, meas), MPC_ERR_INPUT);
+        for (int slack = 0; slack < 2; slack++) {
+            int64_t zero[3] = {0, 0, 0};
+            ck_assert_int_eq(mpc_flp_encode(&f, zero, meas), 0);   /* slack bits of 25 */
+            ck_assert_int_eq(mpc_flp_encode(&g, above, meas), 0);  /* the elements' bits */
+            if (!slack) memset(meas + g.meas_len, 0, f.norm_bits * sizeof *meas);
+            s_report(&f, n, (int)(n & 1), meas, &r);
+            ck_assert_int_eq(s_verify(&f, &r, s_key(), NULL), MPC_ERR_INPUT);
+            s_report_free(&r);
+        }
+    }
+}
+END_TEST
+
 /* Wrong lengths, elements >= p, a bad public share length: refused before any arithmetic. */
 START_TEST(test_malformed)
 {
@@ -652,6 +684,7 @@ Suite *mpc_test_suite(void)
     tcase_add_test(tc, test_wrong_joint_randomness);
     tcase_add_test(tc, test_swapped_proof_share);
     tcase_add_test(tc, test_norm_exceeded);
+    tcase_add_test(tc, test_norm_just_above);
     tcase_add_test(tc, test_malformed);
     tcase_add_test(tc, test_hostile_bytes);
     tcase_add_test(tc, test_aggregate);

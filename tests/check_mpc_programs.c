@@ -297,7 +297,7 @@ START_TEST(test_examples)
                 ck_assert(spec[0] == '@');
                 ck_assert_uint_eq(d[k].len, cd->len + 1);
                 dv[k] = calloc(d[k].len, sizeof *dv[k]);
-                ck_assert_msg(mpc_contrib_load(cd, c->frac_bits, spec + 1, dv[k], err, sizeof err) == 0, "%s", err);
+                ck_assert_msg(mpc_contrib_load(cd, c->frac_bits, spec + 1, dv[k], NULL, err, sizeof err) == 0, "%s", err);
                 ck_assert_uint_gt(dv[k][cd->len], 0);
                 n = d[k].len;
             } else {

@@ -17,6 +17,7 @@
 #include "mpc_err.h"
 #include "transport_mem.h"
 #include "pool.h"
+#include "release_job.h"
 #include "worker.h"
 
 #define MAXN 5
@@ -319,6 +320,38 @@ static void s_run_rule(cluster *cl, uint64_t want_rows, uint64_t want_contrib, u
     }
     for (uint32_t i = 0; i < cl->n; i++) free(xs[i]), free(ys[i]);
 }
+
+/* min_contributors' count: the distinct clients of ordinary inputs, plus each collection's
+ * valid contributions (a collection is not one giver); inputs not present count nothing. */
+START_TEST(test_release_contributors_collections)
+{
+    mpc_circuit *c = mpc_circ_new();
+    ck_assert_ptr_nonnull(c);
+    ck_assert_int_eq(mpc_circ_add_party(c, "a"), 0);
+    ck_assert_int_eq(mpc_circ_add_party(c, "b"), 1);
+    const char *names[5] = {"x", "y", "g-contrib", "h-contrib", "z"};
+    for (int k = 0; k < 5; k++)
+        ck_assert_uint_ne(mpc_circ_add_input(c, names[k], 0, MPC_T_INT, 2, 1, 1), MPC_NO_WIRE);
+    mpcd_job_input in[5];
+    memset(in, 0, sizeof in);
+    mpcd_job job;
+    memset(&job, 0, sizeof job);
+    job.circ = c;
+    job.inputs = in;
+    in[0].present = in[1].present = 1, in[0].giver_id = in[1].giver_id = 7;   /* one client, twice */
+    ck_assert_uint_eq(mpcd_release_contributors(&job), 1);
+    in[2].present = 1, in[2].contributions = 4;   /* giver_id 0 like the daemons leave it */
+    ck_assert_uint_eq(mpcd_release_contributors(&job), 5);
+    in[3].present = 1, in[3].contributions = 0;   /* an empty collection adds nobody */
+    ck_assert_uint_eq(mpcd_release_contributors(&job), 5);
+    in[3].contributions = 3;
+    in[4].giver_id = 9;                           /* not present: not counted */
+    ck_assert_uint_eq(mpcd_release_contributors(&job), 8);
+    in[4].present = 1;
+    ck_assert_uint_eq(mpcd_release_contributors(&job), 9);
+    mpc_circ_destroy(&c);
+}
+END_TEST
 
 /* Release rules: the strictest party's rule applies on every party; an aggregate over 8 rows
  * passes min_rows = 8 and fails 9, an element-wise output fails any min_rows above 1, and
@@ -765,6 +798,7 @@ Suite *mpc_test_suite(void)
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_jobs_run_in_order);
+    tcase_add_test(tc, test_release_contributors_collections);
     tcase_add_test(tc, test_missing_job_fails_everywhere);
     tcase_add_test(tc, test_different_circuit_aborts);
     tcase_add_test(tc, test_release_rule_agreement);
