@@ -16,8 +16,9 @@ D2="$D/two"
 D3="$D/three"
 mkdir -p "$D2" "$D3"
 cleanup() {
-    scripts/cluster down --dir "$D2" >/dev/null 2>&1
+    scripts/cluster down --dir "$D2" >/dev/null 2>&1 &
     scripts/cluster down --dir "$D3" >/dev/null 2>&1
+    wait
     rm -rf "$D"
 }
 trap cleanup EXIT
@@ -25,13 +26,15 @@ trap cleanup EXIT
 . tests/lib.sh
 FAIL_EXTRA="$D2/*.log $D3/*.log"
 
-# both clusters start at once
+# Both clusters start at once.  No triple pool (pool_triples = 0): these jobs need a few
+# hundred triples each, which they make themselves, while a pool's background preprocessing
+# (10^6 triples by default) would take both cores for most of the test.
 scripts/cluster up 2 --dir "$D2" --names a,b --set limits.peer_timeout_ms=20000 \
-    --set limits.input_timeout_ms=20000 > /dev/null 2> "$D/up2.err" &
+    --set limits.input_timeout_ms=20000 --set mpcd.pool_triples=0 > /dev/null 2> "$D/up2.err" &
 UP2=$!
 scripts/cluster up 3 --dir "$D3" --names a,b,c --set limits.peer_timeout_ms=20000 \
-    --set limits.input_timeout_ms=20000 > /dev/null 2> "$D/up3.err" || fail "the 3-party cluster did not start"
-wait $UP2 || fail "the 2-party cluster did not start: $(cat "$D/up2.err")"
+    --set limits.input_timeout_ms=20000 --set mpcd.pool_triples=0 > /dev/null 2> "$D/up3.err" &
+UP3=$!
 
 # log_has FILE TEXT: TEXT appears in FILE within 5 s (a daemon writes its line of a job's end
 # a moment after the client heard of it from another daemon)
@@ -47,39 +50,44 @@ log_has() {
 
 NA=50
 NB=40
-# tables OVERLAP: labs.csv (NA rows) and claims.csv (NB rows) in $D/OVERLAP/, keys drawn at
-# random (some with blanks around them, which the canonical form trims), and want: the
-# plaintext join's count and intersection-sums.
+# tables OVERLAP...: for each overlap (percent), labs.csv (NA rows) and claims.csv (NB rows)
+# in $D/OVERLAP/, keys drawn at random (some with blanks around them, which the canonical form
+# trims), and want: the plaintext join's count and intersection-sums.  One python3 for all.
 tables() {
-    mkdir -p "$D/$1"
-    python3 - "$D/$1" "$1" "$NA" "$NB" <<'PY' || fail "cannot make the tables"
+    python3 - "$D" "$NA" "$NB" "$@" <<'PY' || fail "cannot make the tables"
 import os, random, secrets, sys
-d, overlap, na, nb = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-keys = lambda n: ["K" + secrets.token_hex(6) for _ in range(n)]
-a = keys(na)
-m = nb * overlap // 100
-b = random.sample(a, m) + keys(nb - m)
-random.shuffle(b)
-ga = [random.randrange(0, 1000) for _ in range(na)]
-cb = [random.randrange(0, 100000) for _ in range(nb)]
-pad = lambda k: " " + k + " " if random.random() < 0.2 else k
-with open(os.path.join(d, "labs.csv"), "w") as f:
-    f.write("patient_id,glucose\n" + "".join(f"{pad(k)},{g}\n" for k, g in zip(a, ga)))
-with open(os.path.join(d, "claims.csv"), "w") as f:
-    f.write("cost,patient_id\n" + "".join(f"{c},{pad(k)}\n" for k, c in zip(b, cb)))
-pos = {k: i for i, k in enumerate(a)}
-hit = [k in pos for k in b]
-with open(os.path.join(d, "want"), "w") as f:
-    f.write(f"n = {sum(hit)}\n")
-    f.write(f"sg = {sum(ga[pos[k]] for k in b if k in pos)}\n")
-    f.write(f"sc = {sum(c for k, c in zip(b, cb) if k in pos)}\n")
-with open(os.path.join(d, "somekeys"), "w") as f:
-    f.write("\n".join(a[:3] + b[-3:]) + "\n")
+top, na, nb = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+for overlap in map(int, sys.argv[4:]):
+  d = os.path.join(top, str(overlap))
+  os.makedirs(d, exist_ok=True)
+  keys = lambda n: ["K" + secrets.token_hex(6) for _ in range(n)]
+  a = keys(na)
+  m = nb * overlap // 100
+  b = random.sample(a, m) + keys(nb - m)
+  random.shuffle(b)
+  ga = [random.randrange(0, 1000) for _ in range(na)]
+  cb = [random.randrange(0, 100000) for _ in range(nb)]
+  pad = lambda k: " " + k + " " if random.random() < 0.2 else k
+  with open(os.path.join(d, "labs.csv"), "w") as f:
+      f.write("patient_id,glucose\n" + "".join(f"{pad(k)},{g}\n" for k, g in zip(a, ga)))
+  with open(os.path.join(d, "claims.csv"), "w") as f:
+      f.write("cost,patient_id\n" + "".join(f"{c},{pad(k)}\n" for k, c in zip(b, cb)))
+  pos = {k: i for i, k in enumerate(a)}
+  hit = [k in pos for k in b]
+  with open(os.path.join(d, "want"), "w") as f:
+      f.write(f"n = {sum(hit)}\n")
+      f.write(f"sg = {sum(ga[pos[k]] for k in b if k in pos)}\n")
+      f.write(f"sc = {sum(c for k, c in zip(b, cb) if k in pos)}\n")
+  with open(os.path.join(d, "somekeys"), "w") as f:
+      f.write("\n".join(a[:3] + b[-3:]) + "\n")
 PY
 }
 
-# Every table first, then the six runs at once (the daemons run jobs side by side).
-for OV in 0 50 100; do tables "$OV"; done
+# Every table first (while the clusters start), then the six runs at once (the daemons run
+# jobs side by side).
+tables 0 50 100
+wait $UP2 || fail "the 2-party cluster did not start: $(cat "$D/up2.err")"
+wait $UP3 || fail "the 3-party cluster did not start: $(cat "$D/up3.err")"
 for P in 2 3; do
     DC=$D2
     [ "$P" = 3 ] && DC=$D3
