@@ -12,6 +12,7 @@
 #include "join.h"
 #include "joindecl.h"
 #include "log.h"
+#include "metrics.h"
 #include "mpc_err.h"
 
 /* A job's key columns at this daemon: one per (join, side) this party plays. */
@@ -418,6 +419,7 @@ int mpcd_join_execute(mpcd_jobs *jobs, mpcd_job *job, mpc_transport *view, uint3
         }
         rc = s_outcomes(&x, i, d, rc);
         if (!rc) rc = s_set_outputs(&x, d, side >= 0 ? &out : NULL);
+        mpcd_metrics_join(rc == 0);
         if (!rc && side == 0)
             mpcd_info(job->id_hex, "join '%s': %llu of B's %llu rows matched (the intersection size, which side A "
                       "learns), %llu ms, %llu bytes sent", d->name, (unsigned long long)out.intersection,

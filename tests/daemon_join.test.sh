@@ -7,7 +7,8 @@
 # against `mpcc --eval` of the same program and CSV files, and that against a plaintext join
 # computed here.  A duplicate key fails the job with the same cause at every party; a key
 # column from a client without the right is refused; a cancel stops a running join of 10^5
-# keys a side within seconds; no key ever reaches a daemon log.
+# keys a side within seconds; the metrics count key columns and joins; no key ever reaches a
+# daemon log.
 # Prints `ok …` per check; exits non-zero at the first failure.
 set -u
 BIN=${MPC_BIN:-$(pwd)/bin}
@@ -31,11 +32,11 @@ FAIL_EXTRA="$D2/*.log $D3/*.log"
 # hundred triples each, which they make themselves, while a pool's background preprocessing
 # (10^6 triples by default) would take both cores for most of the test.
 scripts/cluster up 2 --dir "$D2" --names a,b --set limits.peer_timeout_ms=20000 \
-    --set limits.input_timeout_ms=20000 --set mpcd.pool_triples=0 \
+    --set limits.input_timeout_ms=20000 --set mpcd.pool_triples=0 --set mpcd.metrics_endpoint=127.0.0.1:0 \
     > /dev/null 2> "$D/up2.err" &
 UP2=$!
 scripts/cluster up 3 --dir "$D3" --names a,b,c --set limits.peer_timeout_ms=20000 \
-    --set limits.input_timeout_ms=20000 --set mpcd.pool_triples=0 \
+    --set limits.input_timeout_ms=20000 --set mpcd.pool_triples=0 --set mpcd.metrics_endpoint=127.0.0.1:0 \
     > /dev/null 2> "$D/up3.err" &
 UP3=$!
 
@@ -231,6 +232,34 @@ grep "job=$JOB" "$D2/a.log" | grep -q "cancelled: join 'j': stopped" ||
     fail "a's record: $(grep "job=$JOB" "$D2/a.log" | tail -n 1)"
 grep "job=$JOB" "$D2/a.log" | grep -q "rows matched" && fail "the cancelled join ran to its end"
 ok "a running join of 10^5 x 10^5 keys is stopped by a cancel: both daemons recorded it cancelled in $dt ms"
+
+# Metrics (docs/daemon.md): KEYS requests under type="keys", joins by outcome.  Party a of
+# the 3-party cluster took labs' key column 6 times and refused it once (client b's); its
+# joins: 5 done, 1 failed (the duplicate), and c, a third party, counts the same joins.  In the
+# 2-party cluster: 5 key columns at a (the cancelled job's too), 4 joins done and the cancelled one
+# failed.
+metric() {   # DIR PARTY SERIES: the value of SERIES on that daemon's /metrics
+    port=$(sed -n 's/.*metrics endpoint 127\.0\.0\.1:0 listening on port \([0-9]*\):.*/\1/p' "$1/$2.log" | tail -n 1)
+    curl -s --max-time 5 "http://127.0.0.1:$port/metrics" | grep -F "$3 " | awk '{print $2}'
+}
+check_metric() {   # DIR PARTY SERIES WANT
+    got=$(metric "$1" "$2" "$3")
+    [ "$got" = "$4" ] || fail "party $2 of $(basename "$1"): $3 is '$got', want $4"
+}
+check_metric "$D3" a 'mpcd_client_requests_total{type="keys",result="ok"}' 6
+check_metric "$D3" a 'mpcd_client_requests_total{type="keys",result="refused"}' 1
+check_metric "$D3" b 'mpcd_client_requests_total{type="keys",result="ok"}' 6
+check_metric "$D3" c 'mpcd_client_requests_total{type="keys",result="ok"}' 0
+for p in a b c; do
+    check_metric "$D3" $p 'mpcd_joins_total{outcome="done"}' 5
+    check_metric "$D3" $p 'mpcd_joins_total{outcome="failed"}' 1
+done
+check_metric "$D2" a 'mpcd_client_requests_total{type="keys",result="ok"}' 5
+for p in a b; do
+    check_metric "$D2" $p 'mpcd_joins_total{outcome="done"}' 4
+    check_metric "$D2" $p 'mpcd_joins_total{outcome="failed"}' 1
+done
+ok "metrics: key columns counted as type=\"keys\" (taken and refused), joins by outcome at every party"
 
 # No key in any daemon log.
 for OV in 0 50 100; do
