@@ -64,17 +64,16 @@ static int s_stopped(const s_run *r)
  * run, looking at the stop flag and the deadline between them. */
 static int s_recv(const s_run *r, uint64_t seq, uint64_t *out, uint64_t count)
 {
-    if (!r->in->stop && !r->in->deadline_ms) return mpc_recv(r->t, r->peer, MPC_MSG_INPUT, r->stream, seq, out, count, r->to);
+    if ((!r->in->stop && !r->in->deadline_ms) || r->to <= 0)   /* slices need a bound in all */
+        return mpc_recv(r->t, r->peer, MPC_MSG_INPUT, r->stream, seq, out, count, r->to);
     uint64_t t0 = mpc_now_ms();
     for (;;) {
         int e = s_stopped(r);
         if (e && e != MPC_ERR_PEER_ABORT) return e;   /* the peer's ABORT: recv returns it */
         int slice = MPC_JOIN_STOP_SLICE_MS;
-        if (r->to >= 0) {
-            uint64_t spent = mpc_now_ms() - t0;
-            if (spent >= (uint64_t)r->to) return MPC_ERR_TIMEOUT;
-            if ((uint64_t)r->to - spent < (uint64_t)slice) slice = (int)((uint64_t)r->to - spent);
-        }
+        uint64_t spent = mpc_now_ms() - t0;
+        if (spent >= (uint64_t)r->to) return MPC_ERR_TIMEOUT;
+        if ((uint64_t)r->to - spent < (uint64_t)slice) slice = (int)((uint64_t)r->to - spent);
         e = mpc_recv(r->t, r->peer, MPC_MSG_INPUT, r->stream, seq, out, count, slice);
         if (e != MPC_ERR_TIMEOUT) return e;
     }

@@ -55,8 +55,9 @@ typedef struct {
      * (by another thread), the run fails with MPC_ERR_CANCELLED; after deadline_ms
      * (CLOCK_MONOTONIC ms, 0: none), with MPC_ERR_TIMEOUT.  Both are checked between steps,
      * between blocks of MPC_PSI_STOP_ROWS rows of group operations (psi.h), between point messages
-     * and OSN runs, and every MPC_JOIN_STOP_SLICE_MS of a receive; the peer gets the ABORT of
-     * the stream and stops at its next check too. */
+     * and OSN runs, and every MPC_JOIN_STOP_SLICE_MS of a receive (only with timeout_ms > 0: a
+     * receive without a bound of its own is not sliced); the peer gets the ABORT of the stream
+     * and stops at its next check too. */
     const atomic_int *stop;
     uint64_t          deadline_ms;
 } mpc_join_in;
