@@ -12,6 +12,7 @@
 #include "join.h"
 #include "joindecl.h"
 #include "log.h"
+#include "metrics.h"
 #include "mpc_err.h"
 
 /* A job's key columns at this daemon: one per (join, side) this party plays. */
@@ -211,6 +212,7 @@ typedef struct {
     uint32_t       me, n;
     uint64_t       stream;
     int            timeout_ms;
+    uint64_t       deadline_ms;
     uint64_t *const *stored;
     char          *reason;
     size_t         rlen;
@@ -314,6 +316,7 @@ static int s_join_side(const s_run *x, uint32_t i, const mpc_join_decl *d, int s
             .cols_a = d->n_cols[0], .cols_b = d->n_cols[1],
             .share_a = sh[0], .share_b = sh[1], .peer_rows = d->rows[1 - side],
             .timeout_ms = x->timeout_ms,
+            .stop = &x->job->cancel, .deadline_ms = x->deadline_ms,
         };
         s_salt(x->job, i, in.salt);
         err[0] = 0;
@@ -394,10 +397,10 @@ static int s_set_outputs(const s_run *x, const mpc_join_decl *d, const mpc_join_
 }
 
 int mpcd_join_execute(mpcd_jobs *jobs, mpcd_job *job, mpc_transport *view, uint32_t me, uint64_t stream,
-                      int peer_timeout_ms, uint64_t *const *stored, char *reason, size_t rlen)
+                      int peer_timeout_ms, uint64_t deadline_ms, uint64_t *const *stored, char *reason, size_t rlen)
 {
     const mpc_circuit *c = job->circ;
-    s_run x = {jobs, job, view, me, c->n_parties, MPCD_JOIN_STREAM(stream), 0, stored, reason, rlen};
+    s_run x = {jobs, job, view, me, c->n_parties, MPCD_JOIN_STREAM(stream), 0, deadline_ms, stored, reason, rlen};
     int rc = 0;
     for (uint32_t i = 0; i < c->n_joins && !rc; i++) {
         const mpc_join_decl *d = &c->joins[i];
@@ -416,6 +419,7 @@ int mpcd_join_execute(mpcd_jobs *jobs, mpcd_job *job, mpc_transport *view, uint3
         }
         rc = s_outcomes(&x, i, d, rc);
         if (!rc) rc = s_set_outputs(&x, d, side >= 0 ? &out : NULL);
+        mpcd_metrics_join(rc == 0);
         if (!rc && side == 0)
             mpcd_info(job->id_hex, "join '%s': %llu of B's %llu rows matched (the intersection size, which side A "
                       "learns), %llu ms, %llu bytes sent", d->name, (unsigned long long)out.intersection,

@@ -48,9 +48,11 @@ void mpcd_join_wipe(mpcd_job *job);
  * MPCD_JOIN_STREAM(stream) over the job's view (me: this daemon's program party; stored[k]:
  * dataset shares loaded for input k, or NULL), then sets the join outputs as MPC_IN_STORED
  * inputs of the job.  Every party ends each join knowing every party's outcome, so a failed
- * join fails the job everywhere with the same cause.  0, or an MPC_ERR_* code with the
+ * join fails the job everywhere with the same cause.  A cancel of the job (job->cancel) or
+ * its deadline (deadline_ms, CLOCK_MONOTONIC ms, 0: none) stops a running join at A or B
+ * (mpc_join_in.stop, deadline_ms) and the peer with it.  0, or an MPC_ERR_* code with the
  * reason in reason (no key, no value). */
 int mpcd_join_execute(mpcd_jobs *jobs, mpcd_job *job, mpc_transport *view, uint32_t me, uint64_t stream,
-                      int peer_timeout_ms, uint64_t *const *stored, char *reason, size_t rlen);
+                      int peer_timeout_ms, uint64_t deadline_ms, uint64_t *const *stored, char *reason, size_t rlen);
 
 #endif

@@ -18,9 +18,14 @@ static const double s_bounds[] = {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 3
 enum { OUT_DONE, OUT_FAILED, OUT_CANCELLED, OUT__COUNT };
 static const char *const s_outcomes[OUT__COUNT] = {"done", "failed", "cancelled"};
 
-/* Request types MPC_CW_SUBMIT .. MPC_CW_CANCEL; slot 0 holds any other type. */
-#define REQ_TYPES 7
-static const char *const s_req_names[REQ_TYPES] = {"other", "submit", "input", "result", "status", "jobs", "cancel"};
+/* Request types MPC_CW_SUBMIT .. MPC_CW_CANCEL, then MPC_CW_KEYS (REQ_KEYS); slot 0 holds any
+ * other type. */
+#define REQ_TYPES 8
+#define REQ_KEYS  7
+static const char *const s_req_names[REQ_TYPES] = {"other", "submit", "input",  "result",
+                                                   "status", "jobs",   "cancel", "keys"};
+
+enum { JOIN_DONE, JOIN_FAILED, JOIN__COUNT };
 
 enum { REF_UNKNOWN_KEY, REF_OTHER, REF__COUNT };
 static const char *const s_ref_reasons[REF__COUNT] = {"unknown_key", "not_curve"};
@@ -36,6 +41,7 @@ static struct {
     counter rounds, triples_used, triples_pool, triples_job;
     counter refused[2][REF__COUNT];     /* [client endpoint?][reason] */
     counter requests[REQ_TYPES][2];     /* [type][ok] */
+    counter joins[JOIN__COUNT];
 } s_m;
 
 static void s_add(counter *c, uint64_t n)
@@ -79,8 +85,13 @@ void mpcd_metrics_refused(int client, mpc_zap_refusal why)
 
 void mpcd_metrics_request(unsigned type, int ok)
 {
-    unsigned t = type >= MPC_CW_SUBMIT && type <= MPC_CW_CANCEL ? type : 0;
+    unsigned t = type >= MPC_CW_SUBMIT && type <= MPC_CW_CANCEL ? type : type == MPC_CW_KEYS ? REQ_KEYS : 0;
     s_add(&s_m.requests[t][ok ? 1 : 0], 1);
+}
+
+void mpcd_metrics_join(int ok)
+{
+    s_add(&s_m.joins[ok ? JOIN_DONE : JOIN_FAILED], 1);
 }
 
 /* ---- rendering ---- */
@@ -113,6 +124,11 @@ static void s_render_jobs(const mpcd_metrics_source *src, FILE *f)
     s_head(f, "mpcd_jobs_total", "counter", "Jobs that ended here, by outcome.");
     for (int o = 0; o < OUT__COUNT; o++)
         fprintf(f, "mpcd_jobs_total{outcome=\"%s\"} %llu\n", s_outcomes[o], (unsigned long long)s_get(&s_m.jobs[o]));
+    s_head(f, "mpcd_joins_total", "counter",
+           "Private joins of jobs this daemon took part in (side A, side B or a third party), by outcome.");
+    for (int o = 0; o < JOIN__COUNT; o++)
+        fprintf(f, "mpcd_joins_total{outcome=\"%s\"} %llu\n", o == JOIN_DONE ? "done" : "failed",
+                (unsigned long long)s_get(&s_m.joins[o]));
     if (src->jobs) {
         uint32_t counts[MPCD_JOB__COUNT];
         mpcd_jobs_lock(src->jobs);

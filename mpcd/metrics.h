@@ -34,6 +34,9 @@ void mpcd_metrics_refused(int client, mpc_zap_refusal why);
 /* A client request of this type (MPC_CW_*, client-sdk/cwire.h) answered with a reply
  * (ok != 0) or an ERROR. */
 void mpcd_metrics_request(unsigned type, int ok);
+/* One private join of a job ran to its end here (ok != 0) or failed (any party's failure,
+ * a cancel or the job's deadline included). */
+void mpcd_metrics_join(int ok);
 
 /* ---- rendering (any thread; the HTTP server's) ---- */
 

@@ -454,8 +454,9 @@ static int s_execute(mpcd_worker *w, mpcd_job *job, mpc_transport *view, const r
         goto out;
     }
     /* Private joins (mpcd/join_job.h): their outputs become this party's STORED inputs. */
-    if (c->n_joins && (rc = mpcd_join_execute(w->jobs, job, view, me, r->stream, w->peer_timeout_ms, stored, reason,
-                                              rlen)) != 0) {
+    uint64_t deadline_ms = w->job_timeout_ms > 0 ? mpc_now_ms() + (uint64_t)w->job_timeout_ms : 0;
+    if (c->n_joins && (rc = mpcd_join_execute(w->jobs, job, view, me, r->stream, w->peer_timeout_ms, deadline_ms,
+                                              stored, reason, rlen)) != 0) {
         s_abort_parties(view, r, me, rc);
         goto out;
     }
@@ -518,7 +519,7 @@ static int s_execute(mpcd_worker *w, mpcd_job *job, mpc_transport *view, const r
     mpc_engine_opts opts = {
         .stream = r->stream,
         .timeout_ms = w->peer_timeout_ms,
-        .deadline_ms = w->job_timeout_ms > 0 ? mpc_now_ms() + (uint64_t)w->job_timeout_ms : 0,
+        .deadline_ms = deadline_ms,   /* the joins' time counts */
         .progress = s_progress,
         .progress_ctx = &pc,
         .cancel = &job->cancel,

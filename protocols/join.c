@@ -48,12 +48,62 @@ static void s_wfree(void *p, uint64_t words)
     free(p);
 }
 
+/* MPC_ERR_CANCELLED when the caller's stop flag is set, MPC_ERR_TIMEOUT past its deadline,
+ * MPC_ERR_PEER_ABORT when the peer's ABORT of the stream is held; else 0. */
+static int s_stopped(const s_run *r)
+{
+    const mpc_join_in *in = r->in;
+    if (in->stop && atomic_load(in->stop)) return MPC_ERR_CANCELLED;
+    if (in->deadline_ms && mpc_now_ms() >= in->deadline_ms) return MPC_ERR_TIMEOUT;
+    uint32_t from, lost;
+    if (mpc_transport_abort_info(r->t, r->stream, &from, &lost)) return MPC_ERR_PEER_ABORT;
+    return 0;
+}
+
+/* mpc_recv within r->to, in slices of MPC_JOIN_STOP_SLICE_MS when the caller can stop the
+ * run, looking at the stop flag and the deadline between them. */
+static int s_recv(const s_run *r, uint64_t seq, uint64_t *out, uint64_t count)
+{
+    if ((!r->in->stop && !r->in->deadline_ms) || r->to <= 0)   /* slices need a bound in all */
+        return mpc_recv(r->t, r->peer, MPC_MSG_INPUT, r->stream, seq, out, count, r->to);
+    uint64_t t0 = mpc_now_ms();
+    for (;;) {
+        int e = s_stopped(r);
+        if (e && e != MPC_ERR_PEER_ABORT) return e;   /* the peer's ABORT: recv returns it */
+        int slice = MPC_JOIN_STOP_SLICE_MS;
+        uint64_t spent = mpc_now_ms() - t0;
+        if (spent >= (uint64_t)r->to) return MPC_ERR_TIMEOUT;
+        if ((uint64_t)r->to - spent < (uint64_t)slice) slice = (int)((uint64_t)r->to - spent);
+        e = mpc_recv(r->t, r->peer, MPC_MSG_INPUT, r->stream, seq, out, count, slice);
+        if (e != MPC_ERR_TIMEOUT) return e;
+    }
+}
+
+static int s_stop_fn(void *ctx)
+{
+    return s_stopped(ctx);
+}
+
+/* Group operations with a stop check before every block of MPC_PSI_STOP_ROWS rows: hashes
+ * and blinding of own keys (keys != 0: mpc_psi_hash_blind) or the blinding of the peer's
+ * points (mpc_psi_blind), out[i] for the rows in `order` (NULL: 0..n-1). */
+static int s_group_ops(const s_run *r, int keys, uint8_t *out, const uint8_t *in_pts, const uint32_t *order,
+                       uint64_t n, const uint8_t *scalar)
+{
+    const mpc_join_in *in = r->in;
+    mpc_psi_stop st = {s_stop_fn, (void *)(uintptr_t)r};
+    return keys ? mpc_psi_hash_blind_stop(out, in->key_data, in->key_off, order, n, r->salt, scalar, in->par, &st)
+                : mpc_psi_blind_stop(out, in_pts, order, n, scalar, in->par, &st);
+}
+
 static int s_send_pts(const s_run *r, uint64_t list, const uint8_t *pts, uint64_t n)
 {
     const uint64_t ch = r->chunk;
     for (uint64_t c = 0; c * ch < n || (n == 0 && c == 0); c++) {
         uint64_t k = n - c * ch < ch ? n - c * ch : ch;
-        int e = mpc_send(r->t, r->peer, MPC_MSG_INPUT, r->stream, list << 32 | c,
+        int e = s_stopped(r);
+        if (e) return e;
+        e = mpc_send(r->t, r->peer, MPC_MSG_INPUT, r->stream, list << 32 | c,
                          (const uint64_t *)(pts + 32 * c * ch), 4 * k);
         if (e) return e;
     }
@@ -65,8 +115,7 @@ static int s_recv_pts(const s_run *r, uint64_t list, uint8_t *pts, uint64_t n)
     const uint64_t ch = r->chunk;
     for (uint64_t c = 0; c * ch < n || (n == 0 && c == 0); c++) {
         uint64_t k = n - c * ch < ch ? n - c * ch : ch;
-        int e = mpc_recv(r->t, r->peer, MPC_MSG_INPUT, r->stream, list << 32 | c,
-                         (uint64_t *)(pts + 32 * c * ch), 4 * k, r->to);
+        int e = s_recv(r, list << 32 | c, (uint64_t *)(pts + 32 * c * ch), 4 * k);
         if (e) return e;
     }
     return 0;
@@ -74,6 +123,11 @@ static int s_recv_pts(const s_run *r, uint64_t list, uint8_t *pts, uint64_t n)
 
 static int s_fail(s_run *r, int code, const char *msg)
 {
+    if (code == MPC_ERR_CANCELLED) msg = "stopped: the run was cancelled";
+    else if (code == MPC_ERR_TIMEOUT && r->in && r->in->deadline_ms && mpc_now_ms() >= r->in->deadline_ms)
+        msg = "stopped: the deadline passed";
+    else if (code == MPC_ERR_PEER_ABORT)
+        msg = "the peer stopped the run (its ABORT)";
     if (r->err && r->errlen && !r->err[0]) snprintf(r->err, r->errlen, "join: %s", msg);
     return code;
 }
@@ -116,7 +170,7 @@ static int s_hello(s_run *r)
     randombytes_buf(h + 6, 32);
     mpc_psi_salt_check((uint8_t *)(h + 10), in->salt, (const uint8_t *)(h + 6), (uint32_t)r->role);
     int e = mpc_send(r->t, r->peer, MPC_MSG_INPUT, r->stream, S_SEQ_HELLO, h, S_HELLO_W);
-    if (!e) e = mpc_recv(r->t, r->peer, MPC_MSG_INPUT, r->stream, S_SEQ_HELLO, p, S_HELLO_W, r->to);
+    if (!e) e = s_recv(r, S_SEQ_HELLO, p, S_HELLO_W);
     if (e) return s_fail(r, e, "hello not exchanged");
     if (p[0] != S_VERSION || p[1] != (uint64_t)(1 - r->role) || p[2] > MPC_JOIN_MAX_ROWS || (p[5] & ~3ull))
         return s_fail(r, MPC_ERR_PROTOCOL, "malformed hello from the peer");
@@ -155,7 +209,9 @@ static int s_osn(s_run *r, const uint32_t *src, const uint64_t *x, uint64_t n, u
     if (gw > MPC_OSN_MAX_W) gw = MPC_OSN_MAX_W;
     for (uint32_t c0 = 0; c0 < W; c0 += (uint32_t)gw) {
         uint32_t w = W - c0 < gw ? W - c0 : (uint32_t)gw;
-        int e = src ? mpc_osn_permuter(r->ot, r->t, r->peer, r->stream, r->seq, src, n, w, out + (uint64_t)c0 * n, r->to)
+        int e = s_stopped(r);
+        if (e) return s_fail(r, e, "stopped");
+        e = src ? mpc_osn_permuter(r->ot, r->t, r->peer, r->stream, r->seq, src, n, w, out + (uint64_t)c0 * n, r->to)
                     : mpc_osn_sender(r->ot, r->t, r->peer, r->stream, r->seq, x + (uint64_t)c0 * n, n, w,
                                      out + (uint64_t)c0 * n, r->to);
         r->seq += MPC_OSN_SEQS;
@@ -176,19 +232,18 @@ static int s_ot(s_run *r)
 /* A's side: blinded keys out, B's answers in, the match; the indicator shares. */
 static int s_psi_a(s_run *r, uint64_t *pos, uint64_t *ind, uint64_t *count)
 {
-    const mpc_join_in *in = r->in;
     uint8_t *a = mpc_psi_scalar_new(), *x = malloc(r->na * 32 + 32), *y = malloc(r->nb * 32 + 32),
             *y2 = malloc(r->nb * 32 + 32), *seed = mpc_prg_seed_new();
     int e = MPC_ERR_NOMEM;
     const char *what = "out of memory";
     if (!a || !x || !y || !y2 || !seed) goto out;
     what = "hashing the keys failed";
-    if ((e = mpc_psi_hash_blind(x, in->key_data, in->key_off, NULL, r->na, r->salt, a, in->par))) goto out;
+    if ((e = s_group_ops(r, 1, x, NULL, NULL, r->na, a))) goto out;
     what = "the blinded keys were not exchanged";
     if ((e = s_send_pts(r, S_SEQ_X, x, r->na))) goto out;
     if ((e = s_recv_pts(r, S_SEQ_Y, y, r->nb))) goto out;
     what = "an invalid point from the peer";
-    if ((e = mpc_psi_blind(y2, y, NULL, r->nb, a, in->par))) goto out;
+    if ((e = s_group_ops(r, 0, y2, y, NULL, r->nb, a))) goto out;
     what = "the blinded keys were not exchanged";
     if ((e = s_recv_pts(r, S_SEQ_Z, x, r->na))) goto out;
     int64_t m = mpc_psi_match(x, r->na, y2, r->nb, pos);
@@ -211,7 +266,6 @@ out:
  * indicator shares. */
 static int s_psi_b(s_run *r, uint32_t *sigma, uint32_t *pi, uint64_t *ind)
 {
-    const mpc_join_in *in = r->in;
     uint8_t *b = mpc_psi_scalar_new(), *x = malloc(r->na * 32 + 32), *z = malloc(r->na * 32 + 32),
             *y = malloc(r->nb * 32 + 32), seed[32];
     int e = MPC_ERR_NOMEM;
@@ -219,16 +273,16 @@ static int s_psi_b(s_run *r, uint32_t *sigma, uint32_t *pi, uint64_t *ind)
     if (!b || !x || !y || !z) goto out;
     if ((e = s_random_perm(sigma, r->nb, 1)) || (e = s_random_perm(pi, r->na, 2))) goto out;
     what = "hashing the keys failed";
-    if ((e = mpc_psi_hash_blind(y, in->key_data, in->key_off, sigma, r->nb, r->salt, b, in->par))) goto out;
+    if ((e = s_group_ops(r, 1, y, NULL, sigma, r->nb, b))) goto out;
     what = "the blinded keys were not exchanged";
     if ((e = s_send_pts(r, S_SEQ_Y, y, r->nb))) goto out;
     if ((e = s_recv_pts(r, S_SEQ_X, x, r->na))) goto out;
     what = "an invalid point from the peer";
-    if ((e = mpc_psi_blind(z, x, pi, r->na, b, in->par))) goto out;
+    if ((e = s_group_ops(r, 0, z, x, pi, r->na, b))) goto out;
     what = "the blinded keys were not exchanged";
     if ((e = s_send_pts(r, S_SEQ_Z, z, r->na))) goto out;
     what = "the indicator was not shared";
-    if ((e = mpc_recv(r->t, r->peer, MPC_MSG_INPUT, r->stream, S_SEQ_IND, (uint64_t *)seed, 4, r->to))) goto out;
+    if ((e = s_recv(r, S_SEQ_IND, (uint64_t *)seed, 4))) goto out;
     e = mpc_prg_expand(ind, r->nb, seed, MPC_PRG_STREAM(MPC_PRG_D_JOIN, 0), 0);
     sodium_memzero(seed, sizeof seed);
 out:
@@ -351,7 +405,7 @@ int mpc_join_run(mpc_transport *t, uint32_t peer, mpc_join_role role, uint64_t s
     if (e) goto out;
     uint64_t t1 = mpc_now_ns();
     out->psi_ns = t1 - t0;
-    if ((e = s_ot(&r))) goto out;
+    if ((e = s_stopped(&r)) || (e = s_ot(&r))) goto out;
     e = role == MPC_JOIN_A ? s_payload_a(&r, pos, outa, outb) : s_payload_b(&r, sigma, pi, outa, outb);
     if (e) goto out;
     out->osn_ns = mpc_now_ns() - t1;

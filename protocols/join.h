@@ -20,6 +20,7 @@
 #ifndef MPC_JOIN_H
 #define MPC_JOIN_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,6 +31,7 @@
 #define MPC_JOIN_MAX_COLS  64
 #define MPC_JOIN_SEQ0      1
 #define MPC_JOIN_CHUNK     (1u << 18)   /* points per message (8 MiB): at most 16 messages a list */
+#define MPC_JOIN_STOP_SLICE_MS 50       /* a receive looks at the stop flag this often */
 
 typedef enum { MPC_JOIN_A = 0, MPC_JOIN_B = 1 } mpc_join_role;
 
@@ -49,6 +51,15 @@ typedef struct {
                                    * row here (docs/join.md) */
     uint32_t        chunk_points; /* points per message of a point list (0: MPC_JOIN_CHUNK);
                                    * both parties must use the same */
+    /* Stopping a run (docs/join.md, "Stopping a run"): when stop is non-NULL and set non-zero
+     * (by another thread), the run fails with MPC_ERR_CANCELLED; after deadline_ms
+     * (CLOCK_MONOTONIC ms, 0: none), with MPC_ERR_TIMEOUT.  Both are checked between steps,
+     * between blocks of MPC_PSI_STOP_ROWS rows of group operations (psi.h), between point messages
+     * and OSN runs, and every MPC_JOIN_STOP_SLICE_MS of a receive (only with timeout_ms > 0: a
+     * receive without a bound of its own is not sliced); the peer gets the ABORT of the stream
+     * and stops at its next check too. */
+    const atomic_int *stop;
+    uint64_t          deadline_ms;
 } mpc_join_in;
 
 typedef struct {

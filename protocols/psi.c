@@ -300,17 +300,24 @@ typedef struct {
     uint64_t        n;
     const uint8_t  *salt, *scalar;
     int             hash;     /* 1: hash keys first; 0: in holds points */
+    const mpc_psi_stop *stop; /* NULL: none */
     int             err[MPC_PAR_MAX];
 } s_blind;
+
+static int s_stop(const s_blind *b)
+{
+    return b->stop && b->stop->fn ? b->stop->fn(b->stop->ctx) : 0;
+}
 
 /* Hashes keys lo..hi−1 (in `order`) to u-coordinates and blinds them, a block at a time. */
 static int s_hash_part(s_blind *b, uint64_t lo, uint64_t hi)
 {
-    enum { B = 64 };
+    enum { B = MPC_PSI_STOP_ROWS };
     uint8_t h[crypto_core_ristretto255_HASHBYTES], r[B][32], pt[B][MPC_PSI_PTBYTES];
     int err = 0;
     for (uint64_t i0 = lo; i0 < hi && !err; i0 += B) {
         uint64_t m = hi - i0 < B ? hi - i0 : B;
+        if ((err = s_stop(b)) != 0) break;
         for (uint64_t i = 0; i < m; i++) {
             uint64_t src = b->order ? b->order[i0 + i] : i0 + i;
             crypto_generichash(h, sizeof h, b->data + b->off[src], b->off[src + 1] - b->off[src],
@@ -340,6 +347,7 @@ static void s_blind_part(void *ctx, uint32_t part, uint32_t nparts)
         err = s_hash_part(b, lo, hi);
     } else {
         for (uint64_t i = lo; i < hi && !err; i++) {
+            if ((i - lo) % MPC_PSI_STOP_ROWS == 0 && (err = s_stop(b)) != 0) break;
             const uint8_t *p = b->in + MPC_PSI_PTBYTES * (b->order ? b->order[i] : i);
             /* a peer's point: refused unless on the curve and, by the all-zero check of
              * X25519, of large order */
@@ -364,24 +372,38 @@ int mpc_psi_hash_blind(uint8_t *out, const uint8_t *data, const uint64_t *off,
                        const uint8_t salt[MPC_PSI_SALTBYTES], const uint8_t *scalar,
                        mpc_par *par)
 {
+    return mpc_psi_hash_blind_stop(out, data, off, order, n, salt, scalar, par, NULL);
+}
+
+int mpc_psi_blind(uint8_t *out, const uint8_t *in, const uint32_t *order, uint64_t n,
+                  const uint8_t *scalar, mpc_par *par)
+{
+    return mpc_psi_blind_stop(out, in, order, n, scalar, par, NULL);
+}
+
+int mpc_psi_hash_blind_stop(uint8_t *out, const uint8_t *data, const uint64_t *off,
+                            const uint32_t *order, uint64_t n,
+                            const uint8_t salt[MPC_PSI_SALTBYTES], const uint8_t *scalar,
+                            mpc_par *par, const mpc_psi_stop *stop)
+{
     if ((n && !out) || !salt || !scalar || n >= UINT32_MAX || !s_offsets_ok(data, off, n))
         return MPC_ERR_INVALID;
     if (order)
         for (uint64_t i = 0; i < n; i++)
             if (order[i] >= n) return MPC_ERR_INVALID;
     s_blind b = {.out = out, .data = data, .off = off, .order = order, .n = n, .salt = salt,
-                 .scalar = scalar, .hash = 1};
+                 .scalar = scalar, .hash = 1, .stop = stop};
     return s_blind_run(&b, par);
 }
 
-int mpc_psi_blind(uint8_t *out, const uint8_t *in, const uint32_t *order, uint64_t n,
-                  const uint8_t *scalar, mpc_par *par)
+int mpc_psi_blind_stop(uint8_t *out, const uint8_t *in, const uint32_t *order, uint64_t n,
+                       const uint8_t *scalar, mpc_par *par, const mpc_psi_stop *stop)
 {
     if ((n && (!out || !in)) || !scalar) return MPC_ERR_INVALID;
     if (order)
         for (uint64_t i = 0; i < n; i++)
             if (order[i] >= n) return MPC_ERR_INVALID;
-    s_blind b = {.out = out, .in = in, .order = order, .n = n, .scalar = scalar};
+    s_blind b = {.out = out, .in = in, .order = order, .n = n, .scalar = scalar, .stop = stop};
     return s_blind_run(&b, par);
 }
 

@@ -64,6 +64,25 @@ __attribute__((warn_unused_result))
 int mpc_psi_blind(uint8_t *out, const uint8_t *in, const uint32_t *order, uint64_t n,
                   const uint8_t *scalar, mpc_par *par);
 
+/* A caller's way to stop the two calls above midway: fn(ctx) is called before every block of
+ * MPC_PSI_STOP_ROWS points (from any thread of the pool, so it must be thread-safe); a
+ * non-zero result ends the call with that code, the output then incomplete. */
+#define MPC_PSI_STOP_ROWS 64
+typedef struct {
+    int  (*fn)(void *ctx);
+    void  *ctx;
+} mpc_psi_stop;
+
+/* mpc_psi_hash_blind and mpc_psi_blind with a stop check (stop NULL: none). */
+__attribute__((warn_unused_result))
+int mpc_psi_hash_blind_stop(uint8_t *out, const uint8_t *data, const uint64_t *off,
+                            const uint32_t *order, uint64_t n,
+                            const uint8_t salt[MPC_PSI_SALTBYTES], const uint8_t *scalar,
+                            mpc_par *par, const mpc_psi_stop *stop);
+__attribute__((warn_unused_result))
+int mpc_psi_blind_stop(uint8_t *out, const uint8_t *in, const uint32_t *order, uint64_t n,
+                       const uint8_t *scalar, mpc_par *par, const mpc_psi_stop *stop);
+
 /* u[i] = the u-coordinate 1/s² of the Edwards point the Ristretto255 encoding s = r[i]
  * (from crypto_core_ristretto255_from_hash or another valid encoding) decodes to, for n
  * encodings of 32 bytes: the step of H(k) after the hash to the group.  Any of the four

@@ -3,9 +3,11 @@
  * vector; whole joins of two parties in threads over transport_mem with overlaps of 0, 1,
  * 50 and 100 %, empty sides, several payload columns on each side (plaintext and shares
  * from a third party), compared with a plaintext join, in-memory and over the ZeroMQ
- * transport; duplicate keys refused by side. */
+ * transport; duplicate keys refused by side; a stop flag or deadline ends both parties' run
+ * mid-join. */
 #include <check.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -454,6 +456,56 @@ START_TEST(test_join_salt_mismatch)
 }
 END_TEST
 
+/* Stopping a run (join.h: stop, deadline_ms): 60,000 keys a side take seconds of group
+ * operations; a stop flag set 300 ms in at one party (A, then B), or a deadline 300 ms away,
+ * makes that party return within 3 s with MPC_ERR_CANCELLED ("cancelled") or MPC_ERR_TIMEOUT
+ * ("the deadline passed"), and the other, which was given neither, with MPC_ERR_PEER_ABORT
+ * from the ABORT it got; no output is left. */
+START_TEST(test_join_stop)
+{
+    enum { N = 60000 };
+    uint64_t *ida = malloc(N * 8), *idb = malloc(N * 8);
+    for (uint64_t i = 0; i < N; i++) {
+        ida[i] = i;
+        idb[i] = 2 * i;
+    }
+    s_keys ka, kb;
+    s_make_keys(&ka, ida, N);
+    s_make_keys(&kb, idb, N);
+    for (int c = 0; c < 3; c++) {
+        int who = c == 1 ? 1 : 0;   /* the party that stops */
+        atomic_int stop = 0;
+        s_join j;
+        memset(&j, 0, sizeof j);
+        j.in[0] = (mpc_join_in){.rows = N, .key_data = ka.data, .key_off = ka.off, .timeout_ms = TIMEOUT};
+        j.in[1] = (mpc_join_in){.rows = N, .key_data = kb.data, .key_off = kb.off, .timeout_ms = TIMEOUT};
+        if (c < 2) j.in[who].stop = &stop;
+        else j.in[who].deadline_ms = mpc_now_ms() + 300;
+        j.hub = mpc_mem_hub_new(2, TIMEOUT);
+        pthread_t th[2];
+        s_join_arg args[2] = {{&j, 0}, {&j, 1}};
+        for (int p = 0; p < 2; p++) ck_assert_int_eq(pthread_create(&th[p], NULL, s_join_party, &args[p]), 0);
+        usleep(300000);
+        atomic_store(&stop, 1);
+        uint64_t t0 = mpc_now_ms();
+        for (int p = 0; p < 2; p++) pthread_join(th[p], NULL);
+        uint64_t took = mpc_now_ms() - t0;
+        mpc_mem_hub_destroy(&j.hub);
+        ck_assert_msg(took < 3000, "case %d: the parties took %llu ms to stop", c, (unsigned long long)took);
+        ck_assert_msg(j.rc[who] == (c < 2 ? MPC_ERR_CANCELLED : MPC_ERR_TIMEOUT), "case %d: %d %s", c, j.rc[who],
+                      j.err[who]);
+        ck_assert_msg(strstr(j.err[who], c < 2 ? "the run was cancelled" : "the deadline passed"), "%s", j.err[who]);
+        ck_assert_msg(j.rc[1 - who] == MPC_ERR_PEER_ABORT, "case %d: the other party: %d %s", c, j.rc[1 - who],
+                      j.err[1 - who]);
+        ck_assert_msg(strstr(j.err[1 - who], "the peer stopped the run"), "%s", j.err[1 - who]);
+        for (int p = 0; p < 2; p++) ck_assert_ptr_null(j.out[p].share);
+    }
+    free(ka.data); free(ka.off); free(kb.data); free(kb.off);
+    free(ida);
+    free(idb);
+}
+END_TEST
+
 /* The map to Curve25519 (psi.h) against libsodium's own group code: hashed points are on
  * the curve; blinding commutes with the Ristretto255 scalar multiplication it replaces (a
  * wrong u = 1/s² would not); peers' points off the curve, non-canonical or of small order
@@ -556,6 +608,7 @@ Suite *mpc_test_suite(void)
     tcase_add_test(tc, test_join_mismatch);
     tcase_add_test(tc, test_join_salt_mismatch);
     tcase_add_test(tc, test_join_zmq);
+    tcase_add_test(tc, test_join_stop);
     suite_add_tcase(su, tc);
     return su;
 }
