@@ -105,7 +105,8 @@ enum {
     MPC_AUTH_OT_R_COMB = 10,   /* 10, 11: the coin of the combination coefficients */
 };
 /* Candidates per triple: each party's b share is Σ_j r_j b_j over MPC_AUTH_OT_CAND candidates
- * b_j, the products computed for each (docs/security.md, "Combining candidates").  The
+ * b_j, the products computed for each (docs/security.md, "Authenticated material from OT",
+ * step 3b; what it does not stop: its "Known limits").  The
  * corrections of round R_CORR are candidate-major: candidate j of triple e of a chunk of T is
  * entry j·T + e, 2 · 8256 bits each. */
 #define MPC_AUTH_OT_CAND      3
