@@ -25,6 +25,7 @@ typedef mpc_u128 u128;
 #define S_VOLEBITS 6176u               /* Σ_{β<64} (128 − β): one value's vOLE message */
 #define S_BLK      1024                /* values or OTs per inner block */
 #define S_HELLO    4
+#define S_CAND     MPC_AUTH_OT_CAND    /* candidates per triple */
 
 /* Secrets of one peer pair, in sodium_malloc memory. */
 typedef struct {
@@ -53,7 +54,7 @@ typedef struct {
 
 enum { B_U, B_CHOICES, B_CORR, B_VMSG, B_R0, B_R1, B_W, B_X, B_MT, B_TROW, B_H = B_TROW + S_MAXP,
        B_QROW = B_H + S_MAXP, B_H0 = B_QROW + S_MAXP, B_H1 = B_H0 + S_MAXP, B_M = B_H1 + S_MAXP,
-       B_COUNT = B_M + S_MAXP };
+       B_BC = B_M + S_MAXP, B_CC, B_CCH, B_RC, B_COUNT };
 
 typedef struct {
     mpc_transport   *t;
@@ -456,8 +457,9 @@ static int s_extend(s_aot *s, uint64_t base, uint64_t T, const u128 *b, s_ots *O
     return r;
 }
 
-/* Gilboa sender towards peer j: corrections for (a, â) and shares C −= Σ 2^k P0, Ĉ −= Σ 2^k Q0. */
-static void s_gil_send(s_aot *s, uint32_t j, const s_ots *O, uint64_t T, const u128 *a, const u128 *ah,
+/* Gilboa sender towards peer j for T candidates (candidate e of triple e mod Ta): corrections
+ * for (a, â) and per-candidate shares C −= Σ 2^k P0, Ĉ −= Σ 2^k Q0. */
+static void s_gil_send(s_aot *s, uint32_t j, const s_ots *O, uint64_t T, uint64_t Ta, const u128 *a, const u128 *ah,
                        u128 *C, u128 *Ch, uint64_t *corr, uint64_t *w)
 {
     const s_pair *P = &s->p[j];
@@ -475,13 +477,13 @@ static void s_gil_send(s_aot *s, uint32_t j, const s_ots *O, uint64_t T, const u
         mpc_tccr(P->kind, w3a, q, NULL, P->tw_s | 3ull << 62, idx, nb);
         mpc_tccr(P->kind, w3b, q, D, P->tw_s | 3ull << 62, idx, nb);
         for (uint64_t l = 0; l < nb; l++) {
-            uint64_t o = o0 + l, e = o / 128;
+            uint64_t o = o0 + l, e = o / 128, x = e % Ta;   /* candidate e is of triple x */
             unsigned k = (unsigned)(o % 128);
             u128 P0 = (u128)O->h0[j][o] | (u128)w1a[l] << 64, P1 = (u128)O->h1[j][o] | (u128)w1b[l] << 64;
             u128 Q0 = (u128)w2a[l] | (u128)w3a[l] << 64, Q1 = (u128)w2b[l] | (u128)w3b[l] << 64;
             uint64_t pos = e * 2 * S_GBITS + 128ull * k - (uint64_t)k * (k - 1) / 2;
-            s_put(corr, pos, P0 - P1 + a[e], 128 - k);
-            s_put(corr, pos + S_GBITS, Q0 - Q1 + ah[e], 128 - k);
+            s_put(corr, pos, P0 - P1 + a[x], 128 - k);
+            s_put(corr, pos + S_GBITS, Q0 - Q1 + ah[x], 128 - k);
             C[e] -= P0 << k;
             Ch[e] -= Q0 << k;
         }
@@ -513,22 +515,23 @@ static void s_gil_recv(s_aot *s, uint32_t j, const s_ots *O, uint64_t T, const u
     }
 }
 
-/* Round R_CORR: c and ĉ shares. */
-static int s_products(s_aot *s, uint64_t base, uint64_t T, const u128 *a, const u128 *ah, const u128 *b,
+/* Round R_CORR: the cross shares C, Ĉ (S_CAND·T each, candidate-major) of the products of
+ * the S_CAND·T candidates b with the T values a, â of the peers (no local term). */
+static int s_products(s_aot *s, uint64_t base, uint64_t Ta, const u128 *a, const u128 *ah, const u128 *b,
                       u128 *C, u128 *Ch, const s_ots *O)
 {
-    uint64_t t0 = mpc_now_ns();
+    uint64_t t0 = mpc_now_ns(), T = S_CAND * Ta;
     uint64_t words = s_words(2 * S_GBITS * T), cap = words + 2;
     uint64_t *corr = s_get_buf(s, B_CORR, cap * 8), *w = s_get_buf(s, B_W, 6 * S_BLK * 8);
     int r = (!corr || !w) ? s_fail(s, MPC_ERR_NOMEM, "out of memory") : 0;
-    for (uint64_t e = 0; e < T; e++) {
-        C[e] = a[e] * b[e];
-        Ch[e] = ah[e] * b[e];
+    if (!r) {
+        memset(C, 0, T * sizeof(u128));
+        memset(Ch, 0, T * sizeof(u128));
     }
     for (uint32_t j = 0; j < s->n && !r; j++) {
         if (j == s->self) continue;
         memset(corr, 0, cap * 8);
-        s_gil_send(s, j, O, T, a, ah, C, Ch, corr, w);
+        s_gil_send(s, j, O, T, Ta, a, ah, C, Ch, corr, w);
         r = s_send(s, j, base + MPC_AUTH_OT_R_CORR, corr, words);
     }
     for (uint32_t j = 0; j < s->n && !r; j++) {
@@ -539,6 +542,36 @@ static int s_products(s_aot *s, uint64_t base, uint64_t T, const u128 *a, const 
     }
     s->st.gilboa_ns += mpc_now_ns() - t0;
     return r;
+}
+
+/* Round R_COMB: the coefficients r (one per candidate, after every correction has arrived)
+ * and X's b = Σ_l r_l b_l, c = a·b + Σ_l r_l C_l, ĉ = â·b + Σ_l r_l Ĉ_l. */
+static int s_combine(s_aot *s, uint64_t base, uint64_t T, const u128 *Bc, const u128 *Cc, const u128 *Chc,
+                     u128 *X)
+{
+    uint8_t seed[32];
+    int r = s_coin(s, base + MPC_AUTH_OT_R_COMB, seed);
+    u128 *rc = r ? NULL : s_get_buf(s, B_RC, S_CAND * T * sizeof(u128));
+    if (!r && !rc) r = s_fail(s, MPC_ERR_NOMEM, "out of memory");
+    if (!r && mpc_prg_expand((uint64_t *)rc, 2 * S_CAND * T, seed, MPC_PRG_STREAM(MPC_PRG_D_AUTHOT, 2), 0))
+        r = s_fail(s, MPC_ERR_INVALID, "combination coefficients");
+    sodium_memzero(seed, sizeof seed);
+    if (r) return r;
+    const u128 *A = X, *Ah = X + T;
+    u128 *B = X + 2 * T, *C = X + 3 * T, *Ch = X + 4 * T;
+    for (uint64_t e = 0; e < T; e++) {
+        u128 b = 0, c = 0, ch = 0;
+        for (uint64_t l = 0; l < S_CAND; l++) {
+            u128 rl = rc[l * T + e];
+            b += rl * Bc[l * T + e];
+            c += rl * Cc[l * T + e];
+            ch += rl * Chc[l * T + e];
+        }
+        B[e] = b;
+        C[e] = A[e] * b + c;
+        Ch[e] = Ah[e] * b + ch;
+    }
+    return 0;
 }
 
 /* ---- triples ---- */
@@ -610,13 +643,22 @@ static int s_tri_chunk(s_aot *s, uint64_t T, mpc_auth_triples *o, uint64_t off)
         memset(W.Mt, 0, lb);
         for (uint32_t i = 0; i < s->n; i++) memset(W.M[i], 0, lb);
     }
-    u128 *X = W.X;
+    u128 *X = W.X, *Bc = NULL, *Cc = NULL, *Chc = NULL;
+    size_t cb = (size_t)S_CAND * T * sizeof(u128);
+    if (!r && (!(Bc = s_get_buf(s, B_BC, cb)) || !(Cc = s_get_buf(s, B_CC, cb)) || !(Chc = s_get_buf(s, B_CCH, cb))))
+        r = s_fail(s, MPC_ERR_NOMEM, "out of memory");
     if (!r) {
-        randombytes_buf(X, 3 * T * sizeof(u128));        /* a, â, b */
+        randombytes_buf(X, 2 * T * sizeof(u128));        /* a, â */
+        randombytes_buf(Bc, cb);                          /* the candidates of b */
         randombytes_buf(X + 5 * T, sizeof(u128));        /* r */
-        r = s_extend(s, base, T, X + 2 * T, &O);
+        r = s_extend(s, base, S_CAND * T, Bc, &O);
     }
-    if (!r) r = s_products(s, base, T, X, X + T, X + 2 * T, X + 3 * T, X + 4 * T, &O);
+    if (!r) r = s_products(s, base, T, X, X + T, Bc, Cc, Chc, &O);
+    if (!r) r = s_combine(s, base, T, Bc, Cc, Chc, X);
+    /* the candidates and their cross shares are not needed again */
+    if (Bc) sodium_memzero(Bc, cb);
+    if (Cc) sodium_memzero(Cc, cb);
+    if (Chc) sodium_memzero(Chc, cb);
     if (!r) r = s_auth_round(s, base + MPC_AUTH_OT_R_VOLE, X, W.L, all, W.M);
     uint8_t seed[32];
     if (!r) r = s_coin(s, base + MPC_AUTH_OT_R_COIN2, seed);

@@ -13,15 +13,18 @@
  * source's stream.
  *
  * Triples, per chunk of T (every party alike):
- *   1. each party draws a_i, â_i, b_i ∈ Z_2^128;
- *   2. products: for each ordered pair, 128 T + MPC_KOS_EXTRA IKNP OTs, receiver i with the
- *      bits of b_i as choices (then random bits), sender j; after a joint coin the KOS15
+ *   1. each party draws a_i, â_i and MPC_AUTH_OT_CAND candidates b_i,1..b_i,τ ∈ Z_2^128;
+ *   2. products: for each ordered pair, 128 τ T + MPC_KOS_EXTRA IKNP OTs, receiver i with the
+ *      bits of its candidates as choices (then random bits), sender j; after a joint coin the KOS15
  *      check (otext.h) — the sender verifies before it sends anything that depends on its
  *      secrets;
  *   3. Gilboa in Z_2^128: OT k of triple e gives two 128-bit pads per branch (TCCR with four
  *      tweaks); j sends τ_k = P0_k − P1_k + a_j and τ'_k = Q0_k − Q1_k + â_j (the low
- *      128 − k bits, packed), so that the shares of b_i·a_j and b_i·â_j come out; then
- *      c_i = a_i b_i + Σ cross shares, ĉ_i alike;
+ *      128 − k bits, packed), so that the shares of b_i,l·a_j and b_i,l·â_j come out for every
+ *      candidate l (a_j, â_j the same for all);
+ *   3b. combine: a joint coin (round R_COMB) gives r_l ∈ Z_2^128 per candidate and triple;
+ *      b_i = Σ_l r_l b_i,l, c_i = a_i b_i + Σ_l r_l (cross shares of l), ĉ_i alike — so a
+ *      sender that learned bits of single candidates by a selective failure does not know b;
  *   4. authentication: each party authenticates its shares a_i, â_i, b_i, c_i, ĉ_i and one
  *      random r_i to every peer j by the vOLE: for bit β of α_j, with PRG keys (k0, k1) on
  *      i's side and k_{α_j,β} on j's, i sends d_β = G(k0) − G(k1) + x (the low 128 − β
@@ -89,7 +92,7 @@ int mpc_auth_ot_stats_get(const mpc_auth_src *s, mpc_auth_ot_stats *st);
  * changing what it sends: setup takes seq 0 .. MPC_AUTH_OT_SEQ0 − 1; then every triples chunk
  * and every masks call takes the next MPC_AUTH_OT_ROUNDS numbers, its round r at base + r. */
 #define MPC_AUTH_OT_SEQ0      8
-#define MPC_AUTH_OT_ROUNDS    10
+#define MPC_AUTH_OT_ROUNDS    12
 enum {
     MPC_AUTH_OT_R_U = 0,       /* IKNP u (receiver → sender) */
     MPC_AUTH_OT_R_COIN1 = 1,   /* 1, 2: the coin of the KOS challenge */
@@ -99,7 +102,14 @@ enum {
     MPC_AUTH_OT_R_COIN2 = 6,   /* 6, 7: the coin of χ and t */
     MPC_AUTH_OT_R_Y = 8,       /* the correlation check's y_i */
     MPC_AUTH_OT_R_RHO = 9,     /* the sacrifice's ρ */
+    MPC_AUTH_OT_R_COMB = 10,   /* 10, 11: the coin of the combination coefficients */
 };
+/* Candidates per triple: each party's b share is Σ_j r_j b_j over MPC_AUTH_OT_CAND candidates
+ * b_j, the products computed for each (docs/security.md, "Authenticated material from OT",
+ * step 3b; what it does not stop: its "Known limits").  The
+ * corrections of round R_CORR are candidate-major: candidate j of triple e of a chunk of T is
+ * entry j·T + e, 2 · 8256 bits each. */
+#define MPC_AUTH_OT_CAND      3
 /* A masks call uses only R_VOLE, R_COIN2 and R_Y of its numbers. */
 
 #endif

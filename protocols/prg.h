@@ -32,7 +32,7 @@ enum {
     MPC_PRG_D_OSN = 13,      /* an OSN run's wire masks (protocols/osn.c); index = boundary */
     MPC_PRG_D_JOIN = 14,     /* the private join's indicator sharing and shuffles (join.c) */
     MPC_PRG_D_CONTRIB = 15,  /* a contributor's compressed share in the field (docs/contributions.md); index 0 */
-    MPC_PRG_D_AUTHOT = 16,   /* auth_ot.c's coefficients under a joint coin: index 0 χ, 1 t */
+    MPC_PRG_D_AUTHOT = 16,   /* auth_ot.c's coefficients under a joint coin: index 0 χ, 1 t, 2 r */
 };
 #define MPC_PRG_STREAM(domain, index) \
     (((uint64_t)(domain) << 56) | ((uint64_t)(index) & 0x00ffffffffffffffull))

@@ -2,7 +2,8 @@
  * in-process parties: the triples and masks reconstruct (c = a·b mod 2^128, every MAC equal
  * to α times its value), the malicious engine computes the reference outputs on them, and a
  * party that cheats in the products (a Gilboa correction, so a wrong c share before the
- * sacrifice), in the vOLE authentication, in the OT extension (inconsistent choice bits) or
+ * sacrifice; also one of a candidate other than the first, so that skipping the combination
+ * of candidates would pass), in the vOLE authentication, in the OT extension (inconsistent choice bits) or
  * in a coin is caught: every honest party fails, with "MAC check failed" or the OT check's or
  * the coin's error. */
 #include <check.h>
@@ -353,6 +354,22 @@ START_TEST(test_cheat_product)
 }
 END_TEST
 
+START_TEST(test_cheat_candidate)
+{
+    /* the combination is applied: party 1 adds 1 to the first word (τ_0, bit 0 of the
+     * product) of its correction to party 0 for candidate 1 of every triple of the first
+     * chunk (candidate-major, 258 words per candidate: entries T .. 2T − 1 of T = 1000).
+     * Party 0's cross share of candidate 1 of triple e is then off by its bit 0, and the
+     * combined c by r_1 times it: the sacrifice fails unless all 1000 bits are 0.  Were
+     * candidate 1 not part of b and c, nothing would be wrong and the job would pass. */
+    for (uint32_t n = 2; n <= 3; n++) {
+        s_fault f = {.party = 1, .seq = MPC_AUTH_OT_SEQ0 + MPC_AUTH_OT_R_CORR, .peer_mask = 1,
+                     .w0 = 258 * 1000, .w1 = 258 * 2000, .stride = 258, .delta = 1};
+        s_cheat_case(n, &f, "MAC check failed", UINT32_MAX);
+    }
+}
+END_TEST
+
 START_TEST(test_cheat_vole)
 {
     /* party 1's vOLE message for its value 0 (a_1 of triple 0: words 0..95) to party 0 gets
@@ -398,6 +415,7 @@ Suite *mpc_test_suite(void)
     tcase_add_test(tc, test_material_3p);
     tcase_add_test(tc, test_engine_on_ot);
     tcase_add_test(tc, test_cheat_product);
+    tcase_add_test(tc, test_cheat_candidate);
     tcase_add_test(tc, test_cheat_vole);
     tcase_add_test(tc, test_cheat_kos);
     tcase_add_test(tc, test_cheat_coin);
