@@ -24,7 +24,8 @@ int mpc_fuzz_ctwire_req(const uint8_t *data, size_t size)
     }
     MPC_FUZZ_ASSERT(mpc_ct_is_contribution(hdr, hlen) || hlen < 3 || hdr[0] > 0x9f || hdr[0] < 0x93);
     size_t want = mpc_ct_req_payload_len(&r);
-    MPC_FUZZ_ASSERT(n_payload == 1 && payload_len == want && r.proof_len == 0 && r.count >= 1);
+    /* a contribution with a validity proof carries the proof as its payload (proof_len bytes) */
+    MPC_FUZZ_ASSERT(n_payload == 1 && payload_len == want && r.count >= 1);
     uint8_t *b1 = NULL;
     size_t l1 = 0;
     MPC_FUZZ_ASSERT(mpc_ct_req_encode(&r, &b1, &l1) == 0);
