@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "runner.h"
 #include "proc.h"
@@ -47,8 +48,16 @@ START_TEST(test_corpus)
         while (elen && (want[elen - 1] == '\n' || want[elen - 1] == '\r')) want[--elen] = 0;
         mpc_circuit *c = NULL;
         mpc_diag d;
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
         int r = mpc_compile(src, len, e->d_name, NULL, 0, &c, &d);
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
         ck_assert_msg(r == -1 && c == NULL, "%s compiled but should fail", e->d_name);
+        /* CPU time, with a bound only a quadratic compiler breaks: loop_too_long_fix.mpc (a fix
+         * loop adding 10^6 distinct constants) took 27 s when the constant cache's slots came
+         * from the low bits of k·φ, and takes about 1.5 s (a few under ASan) now. */
+        double cpu = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+        ck_assert_msg(cpu < 12.0, "%s took %.1f s of CPU to refuse", e->d_name, cpu);
         const mpc_diag_item *it = mpc_diag_first_error(&d);
         ck_assert_ptr_nonnull(it);
         char got[512];
