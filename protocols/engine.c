@@ -41,6 +41,7 @@ struct mpc_engine {
     mpc_engine_opts    o;
     uint32_t           self, n;
     int                state;
+    uint64_t           slice;     /* words per OPEN message (o.slice_words or the default) */
 
     uint64_t         **w;         /* wire values (shares; CONST wires point into c->consts) */
     uint8_t           *owned;     /* w[i] is ours to wipe and free */
@@ -233,6 +234,7 @@ mpc_engine *mpc_engine_new(const mpc_circuit *c, uint32_t self, mpc_transport *t
     e->t = t;
     e->prep = prep;
     e->o = *opts;
+    e->slice = opts->slice_words ? opts->slice_words : MPC_ENGINE_SLICE_WORDS;
     e->self = self;
     e->n = c->n_parties;
     e->w = calloc(c->n_gates, sizeof *e->w);
@@ -578,14 +580,15 @@ typedef struct {
                         * eda_r, eda_bits (E each), ba, bb, bc (B each), da_r (D), da_bits (DW) */
     uint64_t  matn;
     uint64_t *mine;    /* own openings, then the opened values */
-    uint64_t *rx;      /* one peer's openings */
+    uint64_t *rx;      /* one peer's slice of openings (rxn words) */
+    uint64_t  rxn;
 } s_round;
 
 static void s_round_free(s_round *rd)
 {
     s_wipe_free(rd->mat, rd->matn);
     s_wipe_free(rd->mine, rd->W);
-    s_wipe_free(rd->rx, rd->W);
+    s_wipe_free(rd->rx, rd->rxn);
     free(rd->specs);
     rd->mat = rd->mine = rd->rx = NULL;
     rd->specs = NULL;
@@ -1065,6 +1068,65 @@ static int s_win_take(mpc_engine *e, uint32_t layer, s_round *rd)
     return 0;
 }
 
+/* Adds a peer's words [lo, hi) of the round (in rx, from rx[0]) into acc: summed in the fresh
+ * arithmetic part and in an arithmetic batch's segment, XOR-ed in a GF(2) batch's. */
+static void s_absorb(const mpc_engine *e, const s_round *rd, uint64_t *acc, const uint64_t *rx,
+                     uint64_t lo, uint64_t hi)
+{
+    for (uint32_t i = 0; i <= e->nfl; i++) {   /* segment 0: the fresh gates; i ≥ 1: batch i − 1 */
+        uint64_t a = i ? e->fl[i - 1].off : 0, b = i < e->nfl ? e->fl[i].off : rd->W;
+        int arith = i ? e->fl[i - 1].arith : 1;
+        if (a < lo) a = lo;
+        if (b > hi) b = hi;
+        if (arith)
+            for (uint64_t k = a; k < b; k++) acc[k] += rx[k - lo];
+        else
+            for (uint64_t k = a; k < b; k++) acc[k] ^= rx[k - lo];
+    }
+}
+
+static int s_send_slice(mpc_engine *e, uint32_t layer, s_round *rd, uint64_t s, char *err, size_t errlen)
+{
+    uint64_t lo = s * e->slice, cnt = rd->W - lo < e->slice ? rd->W - lo : e->slice;
+    for (uint32_t j = 0; j < e->n; j++) {
+        if (j == e->self) continue;
+        int r = s_peer_rc(e, j, mpc_send(e->t, j, MPC_MSG_OPEN, e->o.stream, (uint64_t)layer | s << 32,
+                                         rd->mine + lo, cnt));
+        if (r)
+            return s_fail(err, errlen, r, "round %u: sending to party %u: %s", (unsigned)layer, (unsigned)j,
+                          mpc_strerror(r));
+        e->st.open_bytes_sent += cnt * 8;
+    }
+    return 0;
+}
+
+/* The round's exchange: this party's openings (rd->mine, W words) to every peer and the sum
+ * of everyone's back into rd->mine, slice by slice (engine.h, slice_words).  Slices up to
+ * MPC_ENGINE_SLICE_WINDOW ahead are sent before slice s is received, so latency is paid once
+ * per window, not per slice; a slice is summed into mine only after it was sent (the
+ * transport copies what it sends). */
+static int s_exchange(mpc_engine *e, uint32_t layer, s_round *rd, char *err, size_t errlen)
+{
+    uint64_t ns = rd->W ? (rd->W + e->slice - 1) / e->slice : 1, sent = 0;
+    int r;
+    for (uint64_t s = 0; s < ns; s++) {
+        for (; sent < ns && sent < s + MPC_ENGINE_SLICE_WINDOW; sent++)
+            if ((r = s_send_slice(e, layer, rd, sent, err, errlen))) return r;
+        uint64_t lo = s * e->slice, cnt = rd->W - lo < e->slice ? rd->W - lo : e->slice;
+        for (uint32_t j = 0; j < e->n; j++) {
+            if (j == e->self) continue;
+            if ((r = s_take_keys(e, j, err, errlen))) return r;
+            if ((r = s_peer_rc(e, j, mpc_recv(e->t, j, MPC_MSG_OPEN, e->o.stream, (uint64_t)layer | s << 32,
+                                              rd->rx, cnt, e->o.timeout_ms))))
+                return s_fail(err, errlen, r, "round %u: receiving from party %u: %s", (unsigned)layer,
+                              (unsigned)j, mpc_strerror(r));
+            e->st.open_bytes_recv += cnt * 8;
+            s_absorb(e, rd, rd->mine, rd->rx, lo, lo + cnt);
+        }
+    }
+    return 0;
+}
+
 static int s_round_run(mpc_engine *e, uint32_t layer, s_round *rd, char *err, size_t errlen)
 {
     int r;
@@ -1096,40 +1158,15 @@ static int s_round_run(mpc_engine *e, uint32_t layer, s_round *rd, char *err, si
         rd->W += mpc_cmp_open_words(e->fl[i].cmp);
     }
     rd->mine = s_alloc(rd->W);
-    rd->rx = s_alloc(rd->W);
+    rd->rxn = rd->W < e->slice ? rd->W : e->slice;
+    rd->rx = s_alloc(rd->rxn);
     if (!rd->mine || !rd->rx)
         return s_fail(err, errlen, MPC_ERR_NOMEM, "round %u: out of memory", (unsigned)layer);
 
     s_openings(e, rd);
     if ((r = s_flights_open(e, rd)))
         return s_fail(err, errlen, r, "round %u: out of memory", (unsigned)layer);
-    for (uint32_t j = 0; j < e->n; j++) {
-        if (j == e->self) continue;
-        if ((r = s_peer_rc(e, j, mpc_send(e->t, j, MPC_MSG_OPEN, e->o.stream, layer, rd->mine, rd->W))))
-            return s_fail(err, errlen, r, "round %u: sending to party %u: %s", (unsigned)layer,
-                          (unsigned)j, mpc_strerror(r));
-        e->st.open_bytes_sent += rd->W * 8;
-    }
-    for (uint32_t j = 0; j < e->n; j++) {
-        if (j == e->self) continue;
-        if ((r = s_take_keys(e, j, err, errlen))) return r;
-        if ((r = s_peer_rc(e, j, mpc_recv(e->t, j, MPC_MSG_OPEN, e->o.stream, layer, rd->rx, rd->W,
-                                          e->o.timeout_ms))))
-            return s_fail(err, errlen, r, "round %u: receiving from party %u: %s", (unsigned)layer,
-                          (unsigned)j, mpc_strerror(r));
-        e->st.open_bytes_recv += rd->W * 8;
-        uint64_t *acc = rd->mine;
-        const uint64_t *rx = rd->rx;
-        uint64_t seg_end = e->nfl ? e->fl[0].off : rd->W;
-        for (uint64_t k = 0; k < seg_end; k++) acc[k] += rx[k];
-        for (uint32_t i = 0; i < e->nfl; i++) {
-            uint64_t lo = e->fl[i].off, hi = i + 1 < e->nfl ? e->fl[i + 1].off : rd->W;
-            if (e->fl[i].arith)
-                for (uint64_t k = lo; k < hi; k++) acc[k] += rx[k];
-            else
-                for (uint64_t k = lo; k < hi; k++) acc[k] ^= rx[k];
-        }
-    }
+    if ((r = s_exchange(e, layer, rd, err, errlen))) return r;
     if ((r = s_finish(e, rd)) || (r = s_flights_absorb(e, rd)))
         return s_fail(err, errlen, r, "round %u: %s", (unsigned)layer, mpc_strerror(r));
     e->st.rounds++;

@@ -3,8 +3,9 @@
  * docs/design.md, "Security model").
  *
  * Rounds.  Round r runs every local gate of layer r (index order), then every interactive
- * gate of layer r in ONE exchange: each party sends one MPC_MSG_OPEN message (seq r) to
- * every peer holding all its openings of the round — Beaver d and e of every MUL, DOT and
+ * gate of layer r in ONE exchange: each party sends one MPC_MSG_OPEN message (seq r; a
+ * long one in slices, mpc_engine_opts.slice_words) to every peer holding all its openings
+ * of the round — Beaver d and e of every MUL, DOT and
  * SELECT element (16 bytes per multiplication), d alone of every square (8 bytes) and one
  * word per TRUNC element — and sums what it receives (all-to-all opening: 16(n-1) bytes per
  * multiplication and 8(n-1) per square per party, one round per multiplicative layer).
@@ -96,7 +97,17 @@ typedef struct {
      * instead of d (with a dealer each one is a network round trip).  Every party of a job
      * must use the same value (the requests must match). */
     uint64_t       prefetch_words;
+    /* A round's opening travels to each peer as consecutive messages of at most this many
+     * words (0: MPC_ENGINE_SLICE_WORDS), slice s of layer r with seq r | s << 32, and at most
+     * MPC_ENGINE_SLICE_WINDOW slices per peer sent ahead of the ones received.  A receive
+     * waits timeout_ms for the next slice, so a long opening fails only when a peer stops
+     * making progress, and the receive buffer is one slice.  A round of at most this many
+     * words is one message per peer, as before.  Every party must use the same value. */
+    uint64_t       slice_words;
 } mpc_engine_opts;
+
+#define MPC_ENGINE_SLICE_WORDS  ((uint64_t)1 << 17)   /* 1 MiB of openings per message */
+#define MPC_ENGINE_SLICE_WINDOW 8u
 
 typedef struct {
     uint32_t rounds;            /* opening rounds used */

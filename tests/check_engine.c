@@ -176,6 +176,55 @@ START_TEST(test_all_gates)
 }
 END_TEST
 
+/* Openings in slices (engine.h, slice_words): with slices of 7 words every round of the
+ * all-gates circuit (L = 300: up to 1,800 words) and of a random circuit travels as many
+ * messages per peer, more than the send window ahead; the results stay exact, the bytes
+ * opened are those of one message per round, and every message but a round's last
+ * carries exactly 7 words. */
+START_TEST(test_sliced_openings)
+{
+    for (size_t i = 0; i < 3; i++) {
+        uint32_t n = s_ns[i];
+        uint64_t L = 300;
+        mpc_circuit *c = s_all_gates(n, L);
+        uint64_t *x = s_randvec(L), *y = s_randvec(L), s = et_rand64() & 1;
+        const uint64_t *vals[3] = {x, y, &s};
+        uint64_t bytes[2] = {0, 0}, msgs[2] = {0, 0};
+        for (int sliced = 0; sliced < 2; sliced++) {
+            et_job j;
+            memset(&j, 0, sizeof j);
+            j.c = c;
+            j.job = 78;
+            j.no_open = 1;
+            j.slice_words = sliced ? 7 : 0;
+            randombytes_buf(j.master, sizeof j.master);
+            et_plain_inputs(&j, vals);
+            ck_assert_int_eq(et_run(&j), 0);
+            uint64_t *ref[8] = {0};
+            s_ref(c, vals, ref);
+            for (uint32_t p = 0; p < n; p++) ck_assert_msg(j.rc[p] == 0, "party %u: %s", p, j.err[p]);
+            for (uint32_t o = 0; o < c->n_outputs; o++) {
+                for (uint64_t k = 0; k < c->outputs[o].len; k++) {
+                    uint64_t v = 0;
+                    for (uint32_t p = 0; p < n; p++) v += j.share[p][o][k];
+                    ck_assert_uint_eq(v, ref[o][k]);
+                }
+                free(ref[o]);
+            }
+            bytes[sliced] = j.st[0].open_bytes_sent;
+            msgs[sliced] = j.st[0].msgs_sent;
+            et_clear(&j);
+        }
+        ck_assert_uint_eq(bytes[0], bytes[1]);
+        /* per peer: words W_r of round r go in ceil(W_r / 7) messages instead of one */
+        ck_assert_uint_gt(msgs[1], msgs[0] + 8 * (n - 1) * c->rounds);
+        free(x);
+        free(y);
+        mpc_circ_destroy(&c);
+    }
+}
+END_TEST
+
 /* A random circuit over wires of length L or 1 (int, exact). */
 static mpc_circuit *s_random_circuit(uint32_t n, uint64_t L, int gates, uint64_t ***vals_out)
 {
@@ -1089,6 +1138,7 @@ Suite *mpc_test_suite(void)
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_all_gates);
+    tcase_add_test(tc, test_sliced_openings);
     tcase_add_test(tc, test_random_circuits);
     tcase_add_test(tc, test_rounds_and_bytes);
     tcase_add_test(tc, test_square_rounds_and_bytes);

@@ -28,6 +28,7 @@ typedef struct {
                                            * mpc_engine_run_keyed), or NULL: fresh ones */
     uint64_t           job;
     int                timeout_ms;        /* 0: 5000 */
+    uint64_t           slice_words;       /* mpc_engine_opts.slice_words (0: the default) */
     int                no_open;           /* skip et_open */
     int                silent;            /* party index + 1 that never runs (0: none) */
     int                view_party;        /* party index + 1 whose received payloads are recorded */
