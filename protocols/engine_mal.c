@@ -120,7 +120,8 @@ int mpc_mal_supported(const mpc_circuit *c, char *err, size_t errlen)
 {
     for (uint32_t i = 0; i < c->n_gates; i++) {
         uint8_t k = c->gates[i].kind;
-        if (k == MPC_G_TRUNC || k == MPC_G_LTZ || k == MPC_G_EQZ || k == MPC_G_SELECT || k >= MPC_G__COUNT) {
+        if (k == MPC_G_TRUNC || k == MPC_G_LTZ || k == MPC_G_EQZ || k == MPC_G_SELECT || k == MPC_G_NOISE ||
+            k >= MPC_G__COUNT) {
             char name[16];
             const char *s = k < MPC_G__COUNT ? mpc_gate_infos[k].name : "?";
             size_t j = 0;
@@ -593,6 +594,16 @@ static int s_check_inputs(const mpc_mal_engine *e, const uint64_t *const *in, ch
     return 0;
 }
 
+/* Cancel and deadline (engine_mal.h), between rounds. */
+static int s_stop(const mpc_mal_engine *e, const char *where, char *err, size_t errlen)
+{
+    if (e->o.cancel && atomic_load(e->o.cancel))
+        return s_fail(err, errlen, MPC_ERR_CANCELLED, "cancelled %s", where);
+    if (e->o.deadline_ms && mpc_now_ms() > e->o.deadline_ms)
+        return s_fail(err, errlen, MPC_ERR_TIMEOUT, "the job's time ran out %s", where);
+    return 0;
+}
+
 static int s_gates(mpc_mal_engine *e, char *err, size_t errlen)
 {
     const mpc_circuit *c = e->c;
@@ -608,8 +619,12 @@ static int s_gates(mpc_mal_engine *e, char *err, size_t errlen)
         }
         uint32_t j = i;
         while (j < c->n_gates && s_interactive(c->gates[e->order[j]].kind) && c->gates[e->order[j]].layer == G->layer) j++;
+        char where[48];
+        snprintf(where, sizeof where, "before layer %u", (unsigned)G->layer);
+        if ((r = s_stop(e, where, err, errlen))) return r;
         if ((r = s_round(e, G->layer, e->order + i, j - i, err, errlen))) return r;
         i = j;
+        if (e->o.progress) e->o.progress(e->o.progress_ctx, e->st.rounds, e->st.triples);
         if (mpc_mac_check_pending(e->ck) >= e->o.check_every) r = s_check(e, err, errlen);
     }
     return r;
@@ -634,7 +649,7 @@ int mpc_mal_run(mpc_mal_engine *e, const uint64_t *const *inputs, char *err, siz
     uint64_t t_start = mpc_now_us();
     int r = mpc_mal_supported(e->c, err, errlen);
     if (r) return r;   /* refused before anything is sent: every party refuses alike */
-    if ((r = s_check_inputs(e, inputs, err, errlen))) goto fail;
+    if ((r = s_check_inputs(e, inputs, err, errlen)) || (r = s_stop(e, "before the inputs", err, errlen))) goto fail;
     if ((r = mpc_auth_key_init(&e->key)) || (r = mpc_auth_src_key(e->src, &e->key))) {
         s_fail(err, errlen, r, "MAC key: %s", mpc_strerror(r));
         goto fail;
@@ -650,7 +665,7 @@ int mpc_mal_run(mpc_mal_engine *e, const uint64_t *const *inputs, char *err, siz
     if (r) goto fail;
     r = s_gates(e, err, errlen);
     s_phase(e, &e->st.layers_us, &t, &p0, &c0);
-    if (r) goto fail;
+    if (r || (r = s_stop(e, "before the outputs", err, errlen))) goto fail;
     r = s_outputs(e, err, errlen);
     s_phase(e, &e->st.output_us, &t, &p0, &c0);
     if (r) goto fail;
