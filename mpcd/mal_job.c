@@ -266,7 +266,10 @@ int mpcd_mal_execute(mpcd_worker *w, mpcd_job *job, mpc_transport *view, uint64_
     }
     if ((rc = mpc_mal_run(e, in, reason, rlen))) {
         s_fail_reason(src, reason, rlen);
-        goto out;   /* the engine told the peers */
+        /* The engine told the peers on the job's stream; a peer inside the material source
+         * waits on the prep stream: tell it there too, so it does not wait for its timeout. */
+        s_abort_peers(view, n, me, stream | MPC_STREAM_PREP_BIT, rc);
+        goto out;
     }
     for (uint32_t o = 0; me == 0 && o < c->n_outputs; o++) {
         size_t bytes = (size_t)c->outputs[o].len * sizeof(uint64_t);

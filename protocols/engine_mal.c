@@ -13,6 +13,7 @@
 
 #define S_CHECK_EVERY (1ull << 24)
 #define S_CHECK_SEQ   0            /* seq base of the MAC check's CONTROL messages */
+#define S_FETCH       (1u << 12)   /* triples per request to the source (engine_mal.h) */
 
 struct mpc_mal_engine {
     const mpc_circuit *c;
@@ -206,6 +207,8 @@ static int s_recv_rc(uint32_t j, int r, const char *what, char *err, size_t errl
 
 /* Every input as [r] + δ: the masks, the owners' δ (one message per input and peer), the
  * broadcast transcript. */
+static int s_stop(const mpc_mal_engine *e, const char *where, char *err, size_t errlen);
+
 static int s_inputs(mpc_mal_engine *e, const uint64_t *const *in, char *err, size_t errlen)
 {
     const mpc_circuit *c = e->c;
@@ -224,13 +227,19 @@ static int s_inputs(mpc_mal_engine *e, const uint64_t *const *in, char *err, siz
             r = MPC_ERR_NOMEM;
             break;
         }
-        uint64_t t0 = mpc_now_us();
-        r = mpc_auth_src_masks(e->src, owner, L, e->wx[w], e->wm[w], val);
-        e->st.prep_us += mpc_now_us() - t0;
-        e->st.masks += L;
+        /* in pieces, with the cancel and the deadline checked between them (as s_round) */
+        for (uint64_t off = 0; off < L && !r; off += S_FETCH) {
+            uint64_t n = L - off < S_FETCH ? L - off : S_FETCH;
+            if (off && (r = s_stop(e, "during the inputs", err, errlen))) break;
+            uint64_t t0 = mpc_now_us();
+            r = mpc_auth_src_masks(e->src, owner, n, e->wx[w] + off, e->wm[w] + off, val ? val + off : NULL);
+            e->st.prep_us += mpc_now_us() - t0;
+            e->st.masks += n;
+            if (r) s_fail(err, errlen, r, "input %s: preprocessing: %s", inp->name, mpc_strerror(r));
+        }
+        if (!r && k + 1 < c->n_inputs) r = s_stop(e, "during the inputs", err, errlen);
         if (r) {
             s_wipe_free(val, L);
-            s_fail(err, errlen, r, "input %s: preprocessing: %s", inp->name, mpc_strerror(r));
             break;
         }
         if (owner != e->self) continue;
@@ -437,14 +446,24 @@ static int s_round(mpc_mal_engine *e, uint32_t layer, const uint32_t *gates, uin
         goto out;
     }
     mpc_auth_triples tr = {mat, mat + T, mat + 2 * T, mat + 3 * T, mat + 4 * T, mat + 5 * T};
-    uint64_t t0 = mpc_now_us();
-    r = mpc_auth_src_triples(e->src, T, &tr);
-    e->st.prep_us += mpc_now_us() - t0;
-    if (r) {
-        s_fail(err, errlen, r, "round %u: preprocessing: %s", (unsigned)layer, mpc_strerror(r));
-        goto out;
+    /* In pieces, with the cancel and the deadline checked between them and the progress told:
+     * a large layer's material takes seconds.  Every party splits alike (engine_mal.h). */
+    for (uint64_t off = 0; off < T; off += S_FETCH) {
+        uint64_t k = T - off < S_FETCH ? T - off : S_FETCH;
+        mpc_auth_triples piece = {tr.a + off, tr.ma + off, tr.b + off, tr.mb + off, tr.c + off, tr.mc + off};
+        char where[64];
+        snprintf(where, sizeof where, "in layer %u", (unsigned)layer);
+        if (off && (r = s_stop(e, where, err, errlen))) goto out;
+        uint64_t t0 = mpc_now_us();
+        r = mpc_auth_src_triples(e->src, k, &piece);
+        e->st.prep_us += mpc_now_us() - t0;
+        if (r) {
+            s_fail(err, errlen, r, "round %u: preprocessing: %s", (unsigned)layer, mpc_strerror(r));
+            goto out;
+        }
+        e->st.triples += k;
+        if (e->o.progress && off + k < T) e->o.progress(e->o.progress_ctx, e->st.rounds, e->st.triples);
     }
-    e->st.triples += T;
     s_openings(e, gates, ng, &tr, mine, mac);
     uint32_t peer;
     if ((r = mpc_auth_exchange(e->t, MPC_MSG_OPEN, e->o.stream, layer, mine, mine, 2 * T, e->o.timeout_ms, &peer))) {

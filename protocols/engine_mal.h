@@ -46,14 +46,15 @@ typedef struct {
     uint64_t stream;        /* stream id of every message of the job */
     int      timeout_ms;    /* per receive; < 0: the transport's default */
     uint64_t check_every;   /* a MAC check once this many openings are held (0: 2^24) */
-    /* Checked before the inputs, between layers and before the outputs: when cancel is
+    /* Checked before and between the inputs, between layers, between the pieces of 4,096
+     * triples or masks in which material is fetched, and before the outputs: when cancel is
      * non-NULL and set non-zero (by another thread) the run fails with MPC_ERR_CANCELLED, and
      * after deadline_ms (CLOCK_MONOTONIC ms, 0: none) with MPC_ERR_TIMEOUT; the peers get an
      * ABORT as for any failure, and nothing is released. */
     const atomic_int *cancel;
     uint64_t deadline_ms;
-    /* Called after every layer with the layers done and the triples consumed so far (may be
-     * NULL): a daemon shows it as the job's progress. */
+    /* Called after every layer and every piece of material with the layers done and the
+     * triples fetched so far (may be NULL): a daemon shows it as the job's progress. */
     void   (*progress)(void *ctx, uint32_t rounds_done, uint64_t triples);
     void    *progress_ctx;
 } mpc_mal_opts;
