@@ -4,16 +4,22 @@
  * output give the original outputs exactly).  The run itself is tested end to end by
  * tests/daemon_malicious.test.sh. */
 #include <check.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "circuit.h"
 #include "compile.h"
+#include "engine.h"
 #include "eval.h"
+#include "format.h"
+#include "jobs.h"
 #include "mal_job.h"
 #include "mpc_err.h"
 #include "runner.h"
+#include "transport_mem.h"
+#include "worker.h"
 
 static mpc_circuit *s_compile(const char *src)
 {
@@ -128,12 +134,195 @@ START_TEST(test_rewrite)
 }
 END_TEST
 
+/* ---- the job path in process: parties as threads over the in-memory transport ---- */
+
+/* A cheating party's transport: adds 1 to word 0 of its first OPEN message to party 0. */
+typedef struct {
+    mpc_transport *inner;
+    int            done;
+} s_cheat;
+
+static int s_ch_send(mpc_transport *t, uint32_t to, uint8_t type, uint64_t stream, uint64_t seq, const uint64_t *data,
+                     uint64_t count)
+{
+    s_cheat *c = t->impl;
+    if (type == MPC_MSG_OPEN && to == 0 && !c->done && count > 0) {
+        c->done = 1;
+        uint64_t *copy = malloc((size_t)count * 8);
+        ck_assert_ptr_nonnull(copy);
+        memcpy(copy, data, (size_t)count * 8);
+        copy[0] += 1;
+        int r = mpc_send(c->inner, to, type, stream, seq, copy, count);
+        free(copy);
+        return r;
+    }
+    return mpc_send(c->inner, to, type, stream, seq, data, count);
+}
+
+static int s_ch_recv(mpc_transport *t, uint32_t from, uint8_t type, uint64_t stream, uint64_t seq, uint64_t *out,
+                     uint64_t count, int timeout_ms)
+{
+    s_cheat *c = t->impl;
+    return mpc_recv(c->inner, from, type, stream, seq, out, count, timeout_ms);
+}
+
+static void s_ch_forget(mpc_transport *t, uint64_t stream)
+{
+    s_cheat *c = t->impl;
+    mpc_transport_forget(c->inner, stream);
+}
+
+static void s_ch_destroy(mpc_transport **tp)
+{
+    s_cheat *c = (*tp)->impl;
+    mpc_transport_destroy(&c->inner);
+    free(c);
+    free(*tp);
+    *tp = NULL;
+}
+
+static const struct mpc_transport_ops s_ch_ops = {
+    .send = s_ch_send, .recv = s_ch_recv, .forget = s_ch_forget, .destroy = s_ch_destroy,
+};
+
+static mpc_transport *s_cheat_new(mpc_transport *inner)
+{
+    mpc_transport *t = calloc(1, sizeof *t);
+    s_cheat *c = calloc(1, sizeof *c);
+    ck_assert(t && c);
+    c->inner = inner;
+    t->ops = &s_ch_ops;
+    t->impl = c;
+    t->self = inner->self;
+    t->n = inner->n;
+    return t;
+}
+
+#define NP 3
+typedef struct {
+    mpcd_worker    w;
+    mpcd_jobs     *jobs;
+    mpcd_job      *job;
+    mpc_transport *t;
+    uint32_t       me, n;
+    int            rc;
+    char           reason[512];
+} s_party;
+
+static void *s_party_run(void *arg)
+{
+    s_party *p = arg;
+    p->rc = mpcd_mal_execute(&p->w, p->job, p->t, 99, p->me, p->n, "test", p->reason, sizeof p->reason);
+    return NULL;
+}
+
+/* Runs src on n in-process parties, client inputs vals[k] shared at random among them (seeds
+ * for parties 0..n−2 like the SDK would be equivalent; explicit shares here), party `cheater`
+ * (n: none) cheating.  Checks every party's rc against want_rc; on success, that the stored
+ * output shares sum to mpc_eval's outputs, and on failure that no party stored any. */
+static void s_job_run(const char *src, uint32_t n, const uint64_t *const *vals, uint32_t cheater, int want_rc,
+                      const char *want_reason)
+{
+    s_party P[NP];
+    memset(P, 0, sizeof P);
+    mpc_mem_hub *hub = mpc_mem_hub_new(n, 10000);
+    ck_assert_ptr_nonnull(hub);
+    uint8_t id[MPCD_JOB_ID_BYTES];
+    randombytes_buf(id, sizeof id);
+    mpc_circuit *ref = s_compile(src);
+    uint64_t **shares[NP];
+    for (uint32_t q = 0; q < n; q++) shares[q] = calloc(ref->n_inputs, sizeof *shares[q]);
+    for (uint32_t k = 0; k < ref->n_inputs; k++) {
+        uint64_t L = ref->inputs[k].len;
+        for (uint32_t q = 0; q < n; q++) shares[q][k] = calloc(L, 8);
+        for (uint64_t e = 0; e < L; e++) {
+            uint64_t s = 0;
+            for (uint32_t q = 0; q + 1 < n; q++) {
+                randombytes_buf(&shares[q][k][e], 8);
+                s += shares[q][k][e];
+            }
+            shares[n - 1][k][e] = vals[k][e] - s;
+        }
+    }
+    for (uint32_t q = 0; q < n; q++) {
+        s_party *p = &P[q];
+        p->me = q;
+        p->n = n;
+        p->jobs = mpcd_jobs_new(4);
+        mpc_circuit *c = s_compile(src);
+        uint8_t hash[32];
+        ck_assert_int_eq(mpc_circ_hash(c, hash), 0);
+        uint32_t binding[MPC_MAX_PARTIES];
+        for (uint32_t i = 0; i < n; i++) binding[i] = i;
+        ck_assert_int_eq(mpcd_jobs_add(p->jobs, id, "tester", &c, hash, binding, q), 0);
+        p->job = mpcd_jobs_find(p->jobs, id);
+        ck_assert_ptr_nonnull(p->job);
+        for (uint32_t k = 0; k < ref->n_inputs; k++) {
+            p->job->inputs[k].present = 1;
+            p->job->inputs[k].mode = MPC_IN_SHARE;
+            p->job->inputs[k].share = shares[q][k];
+            shares[q][k] = NULL;   /* the job owns it */
+        }
+        p->w.jobs = p->jobs;
+        p->w.peer_timeout_ms = 10000;
+        p->t = mpc_mem_transport_new(hub, q);
+        if (q == cheater) p->t = s_cheat_new(p->t);
+    }
+    pthread_t th[NP];
+    for (uint32_t q = 0; q < n; q++) ck_assert_int_eq(pthread_create(&th[q], NULL, s_party_run, &P[q]), 0);
+    for (uint32_t q = 0; q < n; q++) pthread_join(th[q], NULL);
+    mpc_eval_result want;
+    char err[256];
+    ck_assert_int_eq(mpc_eval(ref, vals, &want, err, sizeof err), 0);
+    for (uint32_t q = 0; q < n; q++) {
+        ck_assert_msg(P[q].rc == want_rc, "party %u: rc %d: %s", (unsigned)q, P[q].rc, P[q].reason);
+        if (want_reason) ck_assert_msg(strstr(P[q].reason, want_reason), "party %u: %s", (unsigned)q, P[q].reason);
+        if (want_rc) ck_assert_ptr_null(P[q].job->out_shares);   /* nothing to hand out */
+        else ck_assert_ptr_nonnull(P[q].job->out_shares);
+    }
+    for (uint32_t o = 0; !want_rc && o < ref->n_outputs; o++)
+        for (uint64_t e = 0; e < ref->outputs[o].len; e++) {
+            uint64_t s = 0;
+            for (uint32_t q = 0; q < n; q++) s += P[q].job->out_shares[o][e];
+            ck_assert_msg(s == want.outputs[o][e], "output %u element %llu", (unsigned)o, (unsigned long long)e);
+        }
+    mpc_eval_result_free(&want);
+    for (uint32_t q = 0; q < n; q++) {
+        mpc_transport_destroy(&P[q].t);
+        mpcd_jobs_destroy(&P[q].jobs);
+        free(shares[q]);
+    }
+    mpc_mem_hub_destroy(&hub);
+    mpc_circ_destroy(&ref);
+}
+
+/* The daemon's job path (mal_job.c) on 2 and 3 parties: the output shares it stores sum to the
+ * plaintext outputs; a party that adds 1 to one word of one opening makes every party fail
+ * with "MAC check failed" and no party stores a share for the clients. */
+START_TEST(test_job_path)
+{
+    const char *src2 = "party a, b\ninput x: int[6] from a\ninput y: int[6] from b\n"
+                       "output p = x * y - x to a\noutput d = dot(x, y) + 9 to a, b\n";
+    const char *src3 = "party a, b, c\ninput x: int[3] from a\ninput y: int[3] from b\ninput w: int[3] from c\n"
+                       "output s = dot(x * y, w) to c\noutput t = y - w to a\n";
+    uint64_t v[3][6];
+    randombytes_buf(v, sizeof v);
+    const uint64_t *vals[3] = {v[0], v[1], v[2]};
+    s_job_run(src2, 2, vals, 2, 0, NULL);
+    s_job_run(src3, 3, vals, 3, 0, NULL);
+    s_job_run(src2, 2, vals, 1, MPC_ERR_CRYPTO, "MAC check failed");
+    s_job_run(src3, 3, vals, 2, MPC_ERR_CRYPTO, "MAC check failed");
+}
+END_TEST
+
 Suite *mpc_test_suite(void)
 {
     Suite *s = suite_create("mal_job");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, test_admission);
     tcase_add_test(tc, test_rewrite);
+    tcase_add_test(tc, test_job_path);
+    tcase_set_timeout(tc, 120);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -12,7 +12,8 @@
 #  6. no input or output value appears in any log (log_level = debug).
 # There is no test-only fault hook in the daemon (faults are injected from outside the
 # process, and peer traffic is CURVE-encrypted), so a cheating daemon is tested at the
-# protocol level: check_engine_mal's and check_auth_ot's cheating matrices.
+# protocol level (check_engine_mal's and check_auth_ot's cheating matrices) and on the
+# daemon's job path in process (check_mal_job: mpcd_mal_execute with a cheating transport).
 # Prints `ok …` per check; exits non-zero at the first failure.
 set -u
 BIN=${MPC_BIN:-$(pwd)/bin}
