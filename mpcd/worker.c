@@ -803,6 +803,8 @@ static int s_agree_timeout(const mpcd_worker *w)
 
 static const char *s_prep_name(const mpcd_worker *w)
 {
+    /* with security = malicious (agreed by every party of the job): authenticated OT material */
+    if (w->security == MPCD_SEC_MALICIOUS) return "ot, security = malicious";
     return w->prep_mode == MPCD_PREP_DEALER ? "dealer" : "ot";
 }
 

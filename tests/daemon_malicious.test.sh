@@ -29,6 +29,10 @@ trap cleanup EXIT
 [ "${MPC_TEST_KEEP:-}" = 1 ] && trap 'scripts/cluster down --dir "$D3" >/dev/null 2>&1; scripts/cluster down --dir "$D" >/dev/null 2>&1; echo "kept $D"' EXIT
 . tests/lib.sh
 FAIL_EXTRA="$D3/*.log"
+logged() {  # logged FILE PATTERN: within 10 s (each party ends a job on its own)
+    for i in $(seq 100); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
+    return 1
+}
 
 SET="--set mpcd.security=malicious --set mpcd.log_level=debug --set limits.peer_timeout_ms=20000"
 C=$(scripts/cluster up 2 --dir "$D" $SET) || fail "2-party cluster did not start"
@@ -61,7 +65,11 @@ run_cmp() {  # run_cmp PROG CONFIG TAG INPUTS...: mpc run equals mpcc --eval
 run_cmp "$D/p2.mpc" "$C" p2 --input x=$X --input y=$Y --input k=$K
 grep -q "engine (security = malicious): 2 rounds, 15 triples, .* 1 MAC checks passed" "$D/a.log" ||
     fail "no malicious engine line on a: $(grep engine "$D/a.log" | tail -n 1)"
-ok "2 parties: MUL, DOT and linear gates under security = malicious equal mpcc --eval"
+for p in a b; do
+    logged "$D/state-$p/audit.log" '"preprocessing":"ot, security = malicious","outcome":"done"' ||
+        fail "$p's audit record does not say security = malicious"
+done
+ok "2 parties: MUL, DOT and linear gates under security = malicious equal mpcc --eval; the audit says so"
 
 cat > "$D/p3.mpc" <<'P'
 party a, b, c
@@ -142,10 +150,6 @@ if "$BIN/mpc" run "$D/p3.mpc" --config "$C3" --input x=1,2,3,4 --input y=1,2,3,4
 fi
 grep -q "party c runs security = semi-honest, this daemon malicious" "$D/mix.err" ||
     fail "the client was told $(cat "$D/mix.err")"
-logged() {  # logged FILE PATTERN: within 10 s (each party ends the job on its own)
-    for i in $(seq 100); do grep -q "$2" "$1" && return 0; sleep 0.1; done
-    return 1
-}
 for p in a b; do
     logged "$D3/$p.log" "failed: party c runs security = semi-honest, this daemon malicious" || fail "$p's log"
 done
