@@ -19,6 +19,7 @@ static const mpc_ini_section s_sections[S__COUNT] = {
     [S_PARTY] = {"party", 1, 0}, [S_CLIENT] = {"client", 1, 0}, [S_DATASET] = {"dataset", 1, 0},
 };
 static const char *const s_prep_names[] = {"dealer", "ot", NULL};
+static const char *const s_sec_names[] = {"semi-honest", "malicious", NULL};
 static const char *const s_log_names[] = {"error", "warn", "info", "debug", NULL};
 static const char *const s_log_formats[] = {"text", "json", NULL};
 static const char *const s_role_names[] = {"party", "dealer", NULL};
@@ -97,6 +98,15 @@ static const mpc_ini_key s_rows[] = {
            "oblivious transfer; no trusted party; docs/preprocessing.md) or `dealer` (a semi-trusted dealer process: "
            "whoever runs it and colludes with one party learns every input). With `ot` the parties also make "
            "comparison material (edaBits, daBits, binary triples) themselves."),
+    C_ENUM(S_MPCD, security, s_sec_names, "semi-honest",
+           "The protocol every job of this daemon runs: `semi-honest` (parties that follow the protocol learn "
+           "nothing beyond the outputs) or `malicious` (SPDZ2k: authenticated shares, material made by the parties "
+           "with OT, a MAC check before any output is released, so up to n - 1 parties deviating in what they send "
+           "make the job fail with \"MAC check failed\" instead of changing a result; needs `preprocessing = ot`, "
+           "keeps no triple pool, and refuses at submission what it does not support yet: TRUNC, comparisons, "
+           "SELECT, DP noise, joins, contributor inputs, stored datasets and release rules). Every party "
+           "of a job must run the same value: a job whose parties differ fails on every party, naming the party. "
+           "Read once at start (docs/security.md, \"Malicious security in the daemon\")."),
     C_TEXT(S_MPCD, dealer_endpoint, MPC_INI_ENDPOINT, dealer_endpoint, 0, "",
            "The dealer's ZeroMQ endpoint; required with `preprocessing = dealer`."),
     C_TEXT(S_MPCD, dealer_public_key, MPC_INI_KEY, dealer_public_key, 0, "",
@@ -672,11 +682,19 @@ static void s_resolve(mpc_ini *ini, load_ctx *lc)
     if (dealer) return;
     if (cfg->preprocessing == MPCD_PREP_DEALER && (!cfg->dealer_endpoint[0] || !cfg->dealer_public_key[0]))
         return mpc_ini_error(ini, 0, "preprocessing = dealer needs dealer_endpoint and dealer_public_key");
+    if (cfg->security == MPCD_SEC_MALICIOUS && cfg->preprocessing != MPCD_PREP_OT)
+        return mpc_ini_error(ini, 0, "security = malicious makes its material among the parties by OT: it needs "
+                                     "preprocessing = ot (a dealer would be a trusted party)");
     if (!cfg->allow_any_program && cfg->n_allowed == 0 && cfg->n_approvals == 0)
         return mpc_ini_error(ini, 0, "[policy] allows no program: set allow = HASH,... or allow_any_program = true");
     if (cfg->state_dir[0] && !cfg->audit_key_file[0])
         return mpc_ini_error(ini, 0, "state_dir keeps an audit log, which needs audit_key_file (the NAME.sign.secret "
                                      "that `mpcd keygen` writes)");
+}
+
+const char *mpcd_security_name(uint64_t security)
+{
+    return security <= MPCD_SEC_MALICIOUS ? s_sec_names[security] : "an unknown mode";
 }
 
 int mpcd_config_load(const char *path, mpcd_config *cfg, char *err, size_t errlen)
@@ -724,7 +742,7 @@ typedef struct { const char *name; size_t off, size; } fixed_key;
 #define FIXED(f) {#f, offsetof(mpcd_config, f), sizeof(((mpcd_config *)0)->f)}
 static const fixed_key s_fixed[] = {
     FIXED(role), FIXED(name), FIXED(peer_endpoint), FIXED(client_endpoint), FIXED(public_key_file),
-    FIXED(secret_key_file), FIXED(log_format), FIXED(metrics_endpoint), FIXED(state_dir), FIXED(audit_key_file), FIXED(data_key_file), FIXED(contributor_token_key_file), FIXED(preprocessing), FIXED(dealer_endpoint),
+    FIXED(secret_key_file), FIXED(log_format), FIXED(metrics_endpoint), FIXED(state_dir), FIXED(audit_key_file), FIXED(data_key_file), FIXED(contributor_token_key_file), FIXED(preprocessing), FIXED(security), FIXED(dealer_endpoint),
     FIXED(dealer_public_key), FIXED(pool_triples), FIXED(pool_chunk), FIXED(max_message_bytes),
     FIXED(peer_timeout_ms), FIXED(max_running_jobs), FIXED(heartbeat_ms), FIXED(client_handshake_ms), FIXED(max_held_results),
 };

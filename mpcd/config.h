@@ -60,6 +60,8 @@ typedef struct {
 #define MPCD_Z85_KEY_LEN   MPC_KEY_Z85_LEN   /* keys.h: a CURVE key as Z85 text */
 
 typedef enum { MPCD_PREP_DEALER = 0, MPCD_PREP_OT = 1 } mpcd_prep_mode;
+/* `security`: the protocol every job of this daemon runs (docs/security.md). */
+typedef enum { MPCD_SEC_SEMI_HONEST = 0, MPCD_SEC_MALICIOUS = 1 } mpcd_security;
 typedef enum { MPCD_ROLE_PARTY = 0, MPCD_ROLE_DEALER = 1 } mpcd_role;
 typedef enum { MPCD_LOG_ERROR = 0, MPCD_LOG_WARN, MPCD_LOG_INFO, MPCD_LOG_DEBUG } mpcd_log_level;
 typedef enum { MPCD_LOG_TEXT = 0, MPCD_LOG_JSON = 1 } mpcd_log_format;
@@ -113,6 +115,7 @@ typedef struct {
     char     secret_key_file[MPCD_PATH_MAX];
     int64_t  log_level;
     int64_t  preprocessing;
+    int64_t  security;              /* mpcd_security; read once at start */
     char     dealer_endpoint[MPCD_ENDPOINT_MAX];
     char     dealer_public_key[MPCD_Z85_KEY_LEN + 1];
     int64_t  pool_triples;
@@ -181,10 +184,12 @@ const mpcd_dataset_conf *mpcd_config_dataset(const mpcd_config *cfg, const char 
 /* Reads and checks `path`.  On error returns -1 with "path:line: error: reason" (line
  * omitted when the problem is the file as a whole) in err. */
 int  mpcd_config_load(const char *path, mpcd_config *cfg, char *err, size_t errlen);
+/* `semi-honest`, `malicious`, or `an unknown mode` for any other value (from a peer). */
+const char *mpcd_security_name(uint64_t security);
 /* Reload (SIGHUP, docs/daemon.md "Reloading the configuration"): turns `next`, a file just
  * read with mpcd_config_load, into the configuration to run with in place of `running`.
  * Keys that need a restart (endpoints, the daemon's own keys and name, the party list,
- * preprocessing, the pool, and the limits fixed when the sockets were made) keep their running
+ * preprocessing, security, the pool, and the limits fixed when the sockets were made) keep their running
  * value; each one that changed is reported through note(ctx, text), e.g. "`endpoint` of
  * party b changed; restart needed".  The rest (policy, clients, the other limits, logging,
  * the other parties' keys) is taken from `next`.  When the party list changed, the clients'

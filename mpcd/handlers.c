@@ -11,6 +11,7 @@
 #include "approve.h"
 #include "contrib.h"
 #include "contrib_daemon.h"
+#include "mal_job.h"
 #include "budget.h"
 #include "dp.h"
 #include "dshandlers.h"
@@ -183,6 +184,11 @@ static void s_submit(const mpcd_config *cfg, mpcd_jobs *jobs, const mpcd_client_
         s_error(cfg, rep, hex, MPC_ERR_UNSUPPORTED, "%s", err);
         goto out;
     }
+    /* What the malicious path does not run yet is refused now, by name (mpcd/mal_job.h). */
+    if (cfg->security == MPCD_SEC_MALICIOUS && mpcd_mal_admit(c, err, sizeof err) != 0) {
+        s_error(cfg, rep, hex, MPC_ERR_UNSUPPORTED, "%s", err);
+        goto out;
+    }
     /* Contributor inputs (docs/contributions.md) are given by the daemons from their
      * collections (contrib_daemon.c); a daemon without a token key serves none. */
     int crc = mpcd_contrib_check(c, 0, err, sizeof err);
@@ -226,6 +232,12 @@ static void s_submit(const mpcd_config *cfg, mpcd_jobs *jobs, const mpcd_client_
     }
     mpcd_release rule;
     mpcd_release_rule(cfg, c, hash, req->bind, req->n_bind, &rule);
+    if (cfg->security == MPCD_SEC_MALICIOUS && (rule.min_rows || rule.min_contributors)) {
+        s_error(cfg, rep, hex, MPC_ERR_UNSUPPORTED, "release rules (min_rows = %llu, min_contributors = %llu apply "
+                "here) are not supported with security = malicious yet", (unsigned long long)rule.min_rows,
+                (unsigned long long)rule.min_contributors);
+        goto out;
+    }
     /* Inputs read from stored datasets (docs/datasets.md): checked and loaded before the job
      * exists, handed to it once added. */
     mpcd_job_input *dsin = NULL;
@@ -233,6 +245,12 @@ static void s_submit(const mpcd_config *cfg, mpcd_jobs *jobs, const mpcd_client_
     uint64_t ds_ms = 0;
     if (me != UINT32_MAX && c->program && s_ds_inputs(cfg, c, hash, binding, &lim, hex, rep, &dsin, &n_ds, &ds_ms))
         goto out;
+    if (cfg->security == MPCD_SEC_MALICIOUS && n_ds) {
+        free(dsin);
+        s_error(cfg, rep, hex, MPC_ERR_UNSUPPORTED, "stored datasets (%u inputs here) are not supported with "
+                "security = malicious yet", (unsigned)n_ds);
+        goto out;
+    }
     double dp_eps = 0, dp_delta = 0;
     char dp_note[MPCD_DP_NOTE_MAX] = "";
     if (me != UINT32_MAX) {

@@ -277,7 +277,8 @@ int mpcd_server_new(mpcd_server **out, const mpcd_config *cfg, char *err, size_t
         if (rc != 0) goto fail;
     }
 
-    if (!dealer && cfg->preprocessing == MPCD_PREP_OT && cfg->pool_triples > 0) {
+    /* The pool holds semi-honest triples: a malicious daemon makes authenticated material per job. */
+    if (!dealer && cfg->preprocessing == MPCD_PREP_OT && cfg->pool_triples > 0 && cfg->security != MPCD_SEC_MALICIOUS) {
         s->pool = mpcd_pool_new((uint64_t)cfg->pool_triples, (uint64_t)cfg->pool_chunk);
         if (!s->pool) {
             snprintf(err, errlen, "cannot allocate a pool of %lld triples", (long long)cfg->pool_triples);
@@ -291,6 +292,7 @@ int mpcd_server_new(mpcd_server **out, const mpcd_config *cfg, char *err, size_t
     w->dealer = has_dealer ? cfg->n_parties : UINT32_MAX;
     w->is_dealer = dealer;
     w->prep_mode = cfg->preprocessing;
+    w->security = cfg->security;
     w->peer_timeout_ms = (int)cfg->peer_timeout_ms;
     w->dead_peer_ms = 3 * (int)cfg->heartbeat_ms;   /* = zc.heartbeat_timeout_ms */
     w->input_timeout_ms = (int)cfg->input_timeout_ms;

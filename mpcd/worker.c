@@ -4,6 +4,7 @@
 #include "budget.h"
 #include "dshandlers.h"
 #include "join_job.h"
+#include "mal_job.h"
 
 #include "audit_job.h"
 
@@ -166,7 +167,7 @@ static int s_agree(mpcd_worker *w, mpc_transport *view, const run_msg *r, uint32
                    size_t rlen)
 {
     uint64_t mine[MPCD_AGREE_WORDS] = {status, detail, 0, 0, 0, 0, pool->session, pool->added, pool->taken,
-                                       rel[0], rel[1], rel[2]};
+                                       rel[0], rel[1], rel[2], (uint64_t)w->security};
     rel_max[0] = rel[0];
     rel_max[1] = rel[1];
     s_tuple_hash(r, (uint8_t *)&mine[2]);
@@ -215,6 +216,11 @@ static int s_agree(mpcd_worker *w, mpc_transport *view, const run_msg *r, uint32
             if (s != MPC_ERR_PEER_ABORT) *alone = 1;
             CAUSE(1, s, "no agreement from party %s: %s", who, mpc_strerror(s));
         }
+        else if (theirs[12] != mine[12])
+            /* Never weaker than configured: a job runs only where every party runs the same
+             * security, and each party runs its own (docs/security.md). */
+            CAUSE(5, MPC_ERR_PROTOCOL, "party %s runs security = %s, this daemon %s", who,
+                  mpcd_security_name(theirs[12]), mpcd_security_name(mine[12]));
         else if (theirs[0] == AGREE_NO_JOB)
             CAUSE(4, MPC_ERR_STATE, "party %s does not hold the job (not submitted there, or refused by its policy)",
                   who);
@@ -797,6 +803,8 @@ static int s_agree_timeout(const mpcd_worker *w)
 
 static const char *s_prep_name(const mpcd_worker *w)
 {
+    /* with security = malicious (agreed by every party of the job): authenticated OT material */
+    if (w->security == MPCD_SEC_MALICIOUS) return "ot, security = malicious";
     return w->prep_mode == MPCD_PREP_DEALER ? "dealer" : "ot";
 }
 
@@ -985,11 +993,20 @@ static void s_run_job(mpcd_worker *w, const run_msg *r)
         /* Running: its privacy budget spend is kept, whatever happens now (budget.h). */
         if (job->dp_eps > 0) mpcd_ledger_commit(mpcd_ledger_global(), job->id);
         mpcd_jobs_unlock(w->jobs);
+        int mal = w->security == MPCD_SEC_MALICIOUS;   /* every party agreed to it */
         mpcd_info(hex, "running: %u inputs, %u outputs, %u rounds, %s", (unsigned)job->circ->n_inputs,
                   (unsigned)job->circ->n_outputs, (unsigned)job->circ->rounds,
-                  r->prep_mode == MPCD_PREP_DEALER ? "dealer material"
+                  mal ? "security = malicious, authenticated OT material made for the job"
+                  : r->prep_mode == MPCD_PREP_DEALER ? "dealer material"
                   : pool_ok ? "triples from the pool" : "OT material made for the job");
-        rc = s_execute(w, job, view, r, me, pool_ok, blame, reason, sizeof reason);
+        if (mal) {
+            /* A dealer told of the job by the sequencer waits in vain: no dealer material here. */
+            if (w->dealer != UINT32_MAX && r->prep_mode == MPCD_PREP_DEALER)
+                s_abort_dealer(view, r->n, r->stream, MPC_ERR_CANCELLED);
+            rc = mpcd_mal_execute(w, job, view, r->stream, me, r->n, hex, reason, sizeof reason);
+        } else {
+            rc = s_execute(w, job, view, r, me, pool_ok, blame, reason, sizeof reason);
+        }
         /* A failure may leave the parties' pool sessions out of step: start afresh. */
         if (rc != 0 && pool_ok) mpcd_pool_reset(w->pool);
     } else {

@@ -32,7 +32,7 @@
 #define MPCD_JOB_CONTROL (1ull << 62)   /* stream id of sequencer -> party RUN messages */
 #define MPCD_NOTE_STREAM (MPCD_JOB_CONTROL | 1)   /* readiness reports and the sequencer's answers */
 #define MPCD_RUN_WORDS   16
-#define MPCD_AGREE_WORDS 12   /* status, detail, tuple hash (4), pool (3), release rule (3) */
+#define MPCD_AGREE_WORDS 13   /* status, detail, tuple hash (4), pool (3), release rule (3), security */
 
 typedef struct {
     /* Mesh layout: configured parties are nodes 0..n_parties-1; the dealer, when there is
@@ -42,6 +42,7 @@ typedef struct {
     uint32_t       dealer;          /* dealer node, or UINT32_MAX without a dealer */
     int            is_dealer;       /* this process is the dealer */
     int64_t        prep_mode;       /* MPCD_PREP_* (agreed per job) */
+    int64_t        security;        /* MPCD_SEC_* of this daemon; every party of a job must agree */
     int            peer_timeout_ms;
     uint32_t       max_running;     /* job threads: jobs and pool chunks run at once (0: 1) */
     /* The two limits a reload (SIGHUP) changes while the worker runs: atomic, stored by the

@@ -13,6 +13,7 @@
 
 #define S_CHECK_EVERY (1ull << 24)
 #define S_CHECK_SEQ   0            /* seq base of the MAC check's CONTROL messages */
+#define S_FETCH       (1u << 12)   /* triples per request to the source (engine_mal.h) */
 
 struct mpc_mal_engine {
     const mpc_circuit *c;
@@ -120,7 +121,8 @@ int mpc_mal_supported(const mpc_circuit *c, char *err, size_t errlen)
 {
     for (uint32_t i = 0; i < c->n_gates; i++) {
         uint8_t k = c->gates[i].kind;
-        if (k == MPC_G_TRUNC || k == MPC_G_LTZ || k == MPC_G_EQZ || k == MPC_G_SELECT || k >= MPC_G__COUNT) {
+        if (k == MPC_G_TRUNC || k == MPC_G_LTZ || k == MPC_G_EQZ || k == MPC_G_SELECT || k == MPC_G_NOISE ||
+            k >= MPC_G__COUNT) {
             char name[16];
             const char *s = k < MPC_G__COUNT ? mpc_gate_infos[k].name : "?";
             size_t j = 0;
@@ -205,6 +207,8 @@ static int s_recv_rc(uint32_t j, int r, const char *what, char *err, size_t errl
 
 /* Every input as [r] + δ: the masks, the owners' δ (one message per input and peer), the
  * broadcast transcript. */
+static int s_stop(const mpc_mal_engine *e, const char *where, char *err, size_t errlen);
+
 static int s_inputs(mpc_mal_engine *e, const uint64_t *const *in, char *err, size_t errlen)
 {
     const mpc_circuit *c = e->c;
@@ -223,13 +227,19 @@ static int s_inputs(mpc_mal_engine *e, const uint64_t *const *in, char *err, siz
             r = MPC_ERR_NOMEM;
             break;
         }
-        uint64_t t0 = mpc_now_us();
-        r = mpc_auth_src_masks(e->src, owner, L, e->wx[w], e->wm[w], val);
-        e->st.prep_us += mpc_now_us() - t0;
-        e->st.masks += L;
+        /* in pieces, with the cancel and the deadline checked between them (as s_round) */
+        for (uint64_t off = 0; off < L && !r; off += S_FETCH) {
+            uint64_t n = L - off < S_FETCH ? L - off : S_FETCH;
+            if (off && (r = s_stop(e, "during the inputs", err, errlen))) break;
+            uint64_t t0 = mpc_now_us();
+            r = mpc_auth_src_masks(e->src, owner, n, e->wx[w] + off, e->wm[w] + off, val ? val + off : NULL);
+            e->st.prep_us += mpc_now_us() - t0;
+            e->st.masks += n;
+            if (r) s_fail(err, errlen, r, "input %s: preprocessing: %s", inp->name, mpc_strerror(r));
+        }
+        if (!r && k + 1 < c->n_inputs) r = s_stop(e, "during the inputs", err, errlen);
         if (r) {
             s_wipe_free(val, L);
-            s_fail(err, errlen, r, "input %s: preprocessing: %s", inp->name, mpc_strerror(r));
             break;
         }
         if (owner != e->self) continue;
@@ -436,14 +446,24 @@ static int s_round(mpc_mal_engine *e, uint32_t layer, const uint32_t *gates, uin
         goto out;
     }
     mpc_auth_triples tr = {mat, mat + T, mat + 2 * T, mat + 3 * T, mat + 4 * T, mat + 5 * T};
-    uint64_t t0 = mpc_now_us();
-    r = mpc_auth_src_triples(e->src, T, &tr);
-    e->st.prep_us += mpc_now_us() - t0;
-    if (r) {
-        s_fail(err, errlen, r, "round %u: preprocessing: %s", (unsigned)layer, mpc_strerror(r));
-        goto out;
+    /* In pieces, with the cancel and the deadline checked between them and the progress told:
+     * a large layer's material takes seconds.  Every party splits alike (engine_mal.h). */
+    for (uint64_t off = 0; off < T; off += S_FETCH) {
+        uint64_t k = T - off < S_FETCH ? T - off : S_FETCH;
+        mpc_auth_triples piece = {tr.a + off, tr.ma + off, tr.b + off, tr.mb + off, tr.c + off, tr.mc + off};
+        char where[64];
+        snprintf(where, sizeof where, "in layer %u", (unsigned)layer);
+        if (off && (r = s_stop(e, where, err, errlen))) goto out;
+        uint64_t t0 = mpc_now_us();
+        r = mpc_auth_src_triples(e->src, k, &piece);
+        e->st.prep_us += mpc_now_us() - t0;
+        if (r) {
+            s_fail(err, errlen, r, "round %u: preprocessing: %s", (unsigned)layer, mpc_strerror(r));
+            goto out;
+        }
+        e->st.triples += k;
+        if (e->o.progress && off + k < T) e->o.progress(e->o.progress_ctx, e->st.rounds, e->st.triples);
     }
-    e->st.triples += T;
     s_openings(e, gates, ng, &tr, mine, mac);
     uint32_t peer;
     if ((r = mpc_auth_exchange(e->t, MPC_MSG_OPEN, e->o.stream, layer, mine, mine, 2 * T, e->o.timeout_ms, &peer))) {
@@ -593,6 +613,16 @@ static int s_check_inputs(const mpc_mal_engine *e, const uint64_t *const *in, ch
     return 0;
 }
 
+/* Cancel and deadline (engine_mal.h), between rounds. */
+static int s_stop(const mpc_mal_engine *e, const char *where, char *err, size_t errlen)
+{
+    if (e->o.cancel && atomic_load(e->o.cancel))
+        return s_fail(err, errlen, MPC_ERR_CANCELLED, "cancelled %s", where);
+    if (e->o.deadline_ms && mpc_now_ms() > e->o.deadline_ms)
+        return s_fail(err, errlen, MPC_ERR_TIMEOUT, "the job's time ran out %s", where);
+    return 0;
+}
+
 static int s_gates(mpc_mal_engine *e, char *err, size_t errlen)
 {
     const mpc_circuit *c = e->c;
@@ -608,8 +638,12 @@ static int s_gates(mpc_mal_engine *e, char *err, size_t errlen)
         }
         uint32_t j = i;
         while (j < c->n_gates && s_interactive(c->gates[e->order[j]].kind) && c->gates[e->order[j]].layer == G->layer) j++;
+        char where[48];
+        snprintf(where, sizeof where, "before layer %u", (unsigned)G->layer);
+        if ((r = s_stop(e, where, err, errlen))) return r;
         if ((r = s_round(e, G->layer, e->order + i, j - i, err, errlen))) return r;
         i = j;
+        if (e->o.progress) e->o.progress(e->o.progress_ctx, e->st.rounds, e->st.triples);
         if (mpc_mac_check_pending(e->ck) >= e->o.check_every) r = s_check(e, err, errlen);
     }
     return r;
@@ -634,7 +668,7 @@ int mpc_mal_run(mpc_mal_engine *e, const uint64_t *const *inputs, char *err, siz
     uint64_t t_start = mpc_now_us();
     int r = mpc_mal_supported(e->c, err, errlen);
     if (r) return r;   /* refused before anything is sent: every party refuses alike */
-    if ((r = s_check_inputs(e, inputs, err, errlen))) goto fail;
+    if ((r = s_check_inputs(e, inputs, err, errlen)) || (r = s_stop(e, "before the inputs", err, errlen))) goto fail;
     if ((r = mpc_auth_key_init(&e->key)) || (r = mpc_auth_src_key(e->src, &e->key))) {
         s_fail(err, errlen, r, "MAC key: %s", mpc_strerror(r));
         goto fail;
@@ -650,7 +684,7 @@ int mpc_mal_run(mpc_mal_engine *e, const uint64_t *const *inputs, char *err, siz
     if (r) goto fail;
     r = s_gates(e, err, errlen);
     s_phase(e, &e->st.layers_us, &t, &p0, &c0);
-    if (r) goto fail;
+    if (r || (r = s_stop(e, "before the outputs", err, errlen))) goto fail;
     r = s_outputs(e, err, errlen);
     s_phase(e, &e->st.output_us, &t, &p0, &c0);
     if (r) goto fail;

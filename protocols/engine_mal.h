@@ -2,13 +2,14 @@
  * (circuits/circuit.h) as party `self` of n on SPDZ2k authenticated shares (auth.h), so that
  * any deviation by up to n − 1 corrupt parties in what they send or in their material makes
  * every honest party abort before an output is released (security with abort;
- * docs/security.md, "Malicious security (SPDZ2k)").  Not yet wired into the daemon.
+ * docs/security.md, "Malicious security (SPDZ2k)"); the daemon runs it with `security =
+ * malicious` (mpcd/mal_job.h).
  *
  * Gates.  Linear gates (ADD, SUB, NEG, ADD_PUB, MUL_PUB, SUM, SLICE, CONCAT) are local on
  * (value, MAC) share pairs; MUL and DOT use authenticated Beaver triples, every MUL and DOT
  * of one layer opening its d = x − a and e = y − b (128-bit each) in ONE message per peer
  * (MPC_MSG_OPEN, seq = layer): 32(n−1) bytes per multiplication and party.  A square (x·x)
- * takes a triple like any product.  TRUNC, LTZ, EQZ and SELECT are refused by
+ * takes a triple like any product.  TRUNC, LTZ, EQZ, SELECT and NOISE are refused by
  * mpc_mal_supported before anything runs ("TRUNC is not supported with security = malicious
  * yet (line L)").
  *
@@ -33,6 +34,7 @@
 #ifndef MPC_ENGINE_MAL_H
 #define MPC_ENGINE_MAL_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -44,6 +46,17 @@ typedef struct {
     uint64_t stream;        /* stream id of every message of the job */
     int      timeout_ms;    /* per receive; < 0: the transport's default */
     uint64_t check_every;   /* a MAC check once this many openings are held (0: 2^24) */
+    /* Checked before and between the inputs, between layers, between the pieces of 4,096
+     * triples or masks in which material is fetched, and before the outputs: when cancel is
+     * non-NULL and set non-zero (by another thread) the run fails with MPC_ERR_CANCELLED, and
+     * after deadline_ms (CLOCK_MONOTONIC ms, 0: none) with MPC_ERR_TIMEOUT; the peers get an
+     * ABORT as for any failure, and nothing is released. */
+    const atomic_int *cancel;
+    uint64_t deadline_ms;
+    /* Called after every layer and every piece of material with the layers done and the
+     * triples fetched so far (may be NULL): a daemon shows it as the job's progress. */
+    void   (*progress)(void *ctx, uint32_t rounds_done, uint64_t triples);
+    void    *progress_ctx;
 } mpc_mal_opts;
 
 typedef struct {

@@ -338,6 +338,39 @@ START_TEST(test_missing_pieces)
 }
 END_TEST
 
+/* security: semi-honest by default, malicious accepted with OT preprocessing and refused with
+ * a dealer (a trusted party), any other value refused; a reload keeps the running value. */
+START_TEST(test_security_key)
+{
+    char text[4096], err[512];
+    mpcd_config *cfg = malloc(sizeof *cfg), *next = malloc(sizeof *next);
+    s_base(text, sizeof text, "");
+    ck_assert_msg(mpcd_config_load(s_write(text), cfg, err, sizeof err) == 0, "%s", err);
+    unlink(s_path);
+    ck_assert_int_eq(cfg->security, MPCD_SEC_SEMI_HONEST);
+    ck_assert_str_eq(mpcd_security_name((uint64_t)cfg->security), "semi-honest");
+    s_base3(text, sizeof text, "security = malicious\n", "", "");
+    ck_assert_msg(mpcd_config_load(s_write(text), next, err, sizeof err) == 0, "%s", err);
+    unlink(s_path);
+    ck_assert_int_eq(next->security, MPCD_SEC_MALICIOUS);
+    ck_assert_str_eq(mpcd_security_name(7), "an unknown mode");
+    /* a reload keeps the running security (read once at start) */
+    ck_assert_msg(mpcd_config_merge(cfg, next, NULL, NULL, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(next->security, MPCD_SEC_SEMI_HONEST);
+    s_base3(text, sizeof text, "security = malicious\npreprocessing = dealer\n", "", "");
+    ck_assert_int_eq(mpcd_config_load(s_write(text), cfg, err, sizeof err), -1);
+    unlink(s_path);
+    ck_assert_msg(strstr(err, "error: security = malicious makes its material among the parties by OT: it needs "
+                              "preprocessing = ot"), "%s", err);
+    s_base3(text, sizeof text, "security = byzantine\n", "", "");
+    ck_assert_int_eq(mpcd_config_load(s_write(text), cfg, err, sizeof err), -1);
+    unlink(s_path);
+    ck_assert_msg(strstr(err, ":10: error:"), "%s", err);
+    free(cfg);
+    free(next);
+}
+END_TEST
+
 /* Copies configs/NAME into dir, so that its relative key paths point into dir/keys; out
  * receives the copy's path. */
 static void s_copy_example(const char *dir, const char *name, char *out, size_t n)
@@ -618,6 +651,7 @@ Suite *mpc_test_suite(void)
     tcase_add_test(tc, test_program_approvals);
     tcase_add_test(tc, test_release_rules);
     tcase_add_test(tc, test_missing_pieces);
+    tcase_add_test(tc, test_security_key);
     tcase_add_test(tc, test_doc_matches_table);
     tcase_add_test(tc, test_example_configs);
     tcase_add_test(tc, test_one_name_rule);

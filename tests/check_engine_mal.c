@@ -177,12 +177,28 @@ typedef struct {
     uint64_t              *out[MAXP][8];
     int                    released[MAXP];   /* outputs this party holds after the run */
     mpc_mal_stats          st[MAXP];
+    /* cancel and deadline (engine_mal.h): cancel_party (1 + the party, 0: none) sets its flag
+     * in its progress callback after cancel_after layers; deadline_ms for every party */
+    uint32_t               cancel_party, cancel_after;
+    atomic_int             cancel;
+    uint64_t               deadline_ms;
+    uint32_t               progress_calls[MAXP];
+    uint64_t               progress_triples[MAXP];
 } s_job;
 
 typedef struct {
     s_job   *j;
     uint32_t p;
 } s_arg;
+
+static void s_progress(void *ctx, uint32_t rounds_done, uint64_t triples)
+{
+    s_arg *a = ctx;
+    s_job *j = a->j;
+    j->progress_calls[a->p]++;
+    j->progress_triples[a->p] = triples;
+    if (j->cancel_party == a->p + 1 && rounds_done >= j->cancel_after) atomic_store(&j->cancel, 1);
+}
 
 static void *s_party(void *arg)
 {
@@ -199,7 +215,9 @@ static void *s_party(void *arg)
     const uint64_t *in[16] = {0};
     for (uint32_t k = 0; k < j->c->n_inputs; k++)
         if (j->c->inputs[k].party == p) in[k] = j->vals[k];
-    mpc_mal_opts o = {.stream = 77, .timeout_ms = TIMEOUT, .check_every = j->check_every};
+    mpc_mal_opts o = {.stream = 77, .timeout_ms = TIMEOUT, .check_every = j->check_every,
+                      .cancel = j->cancel_party == p + 1 ? &j->cancel : NULL, .deadline_ms = j->deadline_ms,
+                      .progress = s_progress, .progress_ctx = a};
     mpc_mal_engine *e = mpc_mal_engine_new(j->c, p, t, src, &o);
     ck_assert_ptr_nonnull(e);
     j->rc[p] = mpc_mal_run(e, in, j->err[p], sizeof j->err[p]);
@@ -512,6 +530,45 @@ START_TEST(test_unsupported_refused)
 }
 END_TEST
 
+/* Cancel and deadline, checked between rounds: a party whose job is cancelled after its first
+ * layer stops before the next one and its peers hear of it (an ABORT); a deadline already past
+ * stops every party before its inputs; nothing is released either way.  The progress
+ * callback sees every layer and the triples consumed. */
+START_TEST(test_cancel_deadline_progress)
+{
+    uint64_t L = 9;
+    mpc_circuit *c = s_all_gates(2, L);
+    ck_assert_uint_ge(c->rounds, 2);
+    uint64_t *vals[3];
+    for (uint32_t k = 0; k < c->n_inputs; k++) vals[k] = s_randvec(c->inputs[k].len);
+    s_job j = {.c = c, .n = 2, .vals = (const uint64_t *const *)vals};
+    s_run(&j);
+    for (uint32_t p = 0; p < 2; p++) {
+        ck_assert_msg(j.rc[p] == 0, "%s", j.err[p]);
+        ck_assert_uint_eq(j.progress_calls[p], j.st[p].rounds);
+        ck_assert_uint_eq(j.progress_triples[p], j.st[p].triples);
+    }
+    s_clear(&j);
+    s_job jc = {.c = c, .n = 2, .vals = (const uint64_t *const *)vals, .cancel_party = 2, .cancel_after = 1};
+    s_run(&jc);
+    ck_assert_int_eq(jc.rc[1], MPC_ERR_CANCELLED);
+    ck_assert_str_eq(jc.err[1], "cancelled before layer 1");
+    ck_assert_int_ne(jc.rc[0], 0);
+    for (uint32_t p = 0; p < 2; p++) ck_assert_int_eq(jc.released[p], 0);
+    s_clear(&jc);
+    s_job jd = {.c = c, .n = 2, .vals = (const uint64_t *const *)vals, .deadline_ms = 1};
+    s_run(&jd);
+    for (uint32_t p = 0; p < 2; p++) {
+        ck_assert_int_eq(jd.rc[p], MPC_ERR_TIMEOUT);
+        ck_assert_str_eq(jd.err[p], "the job's time ran out before the inputs");
+        ck_assert_int_eq(jd.released[p], 0);
+    }
+    s_clear(&jd);
+    for (uint32_t k = 0; k < c->n_inputs; k++) free(vals[k]);
+    mpc_circ_destroy(&c);
+}
+END_TEST
+
 START_TEST(test_missing_input_refused)
 {
     mpc_circuit *c = s_all_gates(2, 3);
@@ -682,6 +739,7 @@ Suite *mpc_test_suite(void)
     tcase_add_test(tc, test_checks_every_layer);
     tcase_add_test(tc, test_unsupported_refused);
     tcase_add_test(tc, test_missing_input_refused);
+    tcase_add_test(tc, test_cancel_deadline_progress);
     tcase_add_test(tc, test_cheating_matrix);
     tcase_add_test(tc, test_check_messages_tampered);
     suite_add_tcase(su, tc);
