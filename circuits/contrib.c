@@ -448,9 +448,13 @@ static int64_t s_entry(cg_comp *C, const mpc_node *n, cg_contrib *r, mpc_contrib
 {
     uint64_t off = 0;
     uint32_t i;
-    for (i = 0; i < r->d.n_terms; i++) {
+    for (i = 0; i < r->d.n_terms; i++) {   /* the same products, or a run of an element-wise term's */
         const mpc_contrib_term *u = &r->d.terms[i];
         if (u->a == t.a && u->b == t.b && u->n == t.n && u->each == t.each) break;
+        if (u->each && t.each && u->b - u->a == t.b - t.a && t.a >= u->a && t.a + t.n <= u->a + u->n) {
+            off += t.a - u->a;
+            break;
+        }
         off += s_term_size(u);
     }
     if (i < r->d.n_terms) return i < r->n_terms_decl ? (int64_t)off : -1;

@@ -392,6 +392,32 @@ START_TEST(test_ops_decl)
     /* the dot's bound, 1000·2^32 per contribution, sets it */
     ck_assert_uint_eq(d->max_count, (uint32_t)((MPC_F61_HALF - 1) / (UINT64_C(1000) << 32)));
     mpc_circ_destroy(&c);
+    /* a run of an element-wise product already summed is read from its entries */
+    c = s_compile("party a, b\ninput g: int[6] from contributors in -9..9\noutput s = sum(g * g), "
+                  "t = sum(g[2:4] * g[2:4]), u = sum(g[0:3] * g[3:6]), v = sum(g[1:3] * g[4:6]) to a\n");
+    d = mpc_circ_contrib(c, "g");
+    ck_assert_uint_eq(d->n_terms, 2);
+    ck_assert_uint_eq(d->n_derived, 9);
+    char path[] = "/tmp/check_contrib_runs_XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    FILE *f = fdopen(fd, "w");
+    fputs("1, 2, 3, 4, 5, 6\n-1, 0, 2, -3, 9, 1\n", f);
+    fclose(f);
+    uint64_t in[6 + 9 + 1];
+    char err[256];
+    ck_assert_msg(mpc_contrib_load(d, 16, path, in, NULL, err, sizeof err) == 0, "%s", err);
+    unlink(path);
+    const uint64_t *ins[1] = {in};
+    mpc_eval_result res;
+    ck_assert_int_eq(mpc_eval(c, ins, &res, err, sizeof err), 0);
+    static const int64_t ws[6] = {2, 4, 13, 25, 106, 37}, wt[2] = {13, 25}, wu[3] = {4 + 3, 10 + 0, 18 + 2}, wv[2] = {10, 18 + 2};
+    for (int e = 0; e < 6; e++) ck_assert_int_eq((int64_t)res.outputs[0][e], ws[e]);
+    for (int e = 0; e < 2; e++) ck_assert_int_eq((int64_t)res.outputs[1][e], wt[e]);
+    for (int e = 0; e < 3; e++) ck_assert_int_eq((int64_t)res.outputs[2][e], wu[e]);
+    for (int e = 0; e < 2; e++) ck_assert_int_eq((int64_t)res.outputs[3][e], wv[e]);
+    mpc_eval_result_free(&res);
+    mpc_circ_destroy(&c);
     c = s_compile("party a, b\ninput g: fix[4] from contributors in -1..1\noutput w = sum(2.0 * g + 1.0), "
                   "m = mean(g[1:3]) to a\n");
     d = mpc_circ_contrib(c, "g");
