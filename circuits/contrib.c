@@ -508,9 +508,13 @@ static cg_val s_contrib_expr(cg_comp *C, const mpc_node *n, cg_contrib *r, int m
     int have = 0;
     for (uint32_t i = 0; i < f.n; i++) {
         cg_val v = s_atom_sum(C, n, r, &f.t[i], f.is_vec, f.len), c = f.t[i].coef;
-        if (f.t[i].kind == A_ONE && c.type == MPC_T_FIX)   /* c·count, exactly: the count is an integer */
-            v = cg_raw_mul(C, n, MPC_T_FIX, v, cg_pub(MPC_T_INT, c.k, 0, 1));
-        else if (c.type == MPC_T_FIX && v.type == MPC_T_FIX && (c.k & (((uint64_t)1 << C->frac) - 1)))
+        if (f.t[i].kind == A_ONE) {   /* c·count, exactly (the count is an integer), of E's type */
+            if (c.type == MPC_T_FIX && r->d.type != MPC_T_FIX)
+                cg_error(C, n, "type mismatch: a fix constant with the int contributor input '%s' (declare it fix)",
+                         r->d.name);
+            if (r->d.type == MPC_T_FIX) c = cg_to_fix(C, n, c);   /* g - 1 is g - 1.0 */
+            v = cg_raw_mul(C, n, (mpc_type)r->d.type, v, cg_pub(MPC_T_INT, c.k, 0, 1));
+        } else if (c.type == MPC_T_FIX && v.type == MPC_T_FIX && (c.k & (((uint64_t)1 << C->frac) - 1)))
             /* a fractional coefficient: floor(c·sum), exactly (as mpcc --eval), not TRUNC's ±1 */
             v = cg_floor_shift(C, n, MPC_T_FIX, cg_raw_mul(C, n, MPC_T_FIX, v, cg_pub(MPC_T_INT, c.k, 0, 1)), C->frac);
         else

@@ -350,6 +350,7 @@ START_TEST(test_ops_errors)
         {"sum(dot(g, 1.0))", "dot() expects vectors"},
         {"sum(g[1:5] * g)", "slice [1:5] out of range for a vector of length 4"},
         {"sum(g * g) + g[0]", "'g' is a contributor input, not a value"},
+        {"sum(k + 0.5)", "6:12: error: type mismatch: a fix constant with the int contributor input 'k'"},
     };
     char src[1024];
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -416,6 +417,18 @@ START_TEST(test_ops_decl)
     for (int e = 0; e < 2; e++) ck_assert_int_eq((int64_t)res.outputs[1][e], wt[e]);
     for (int e = 0; e < 3; e++) ck_assert_int_eq((int64_t)res.outputs[2][e], wu[e]);
     for (int e = 0; e < 2; e++) ck_assert_int_eq((int64_t)res.outputs[3][e], wv[e]);
+    mpc_eval_result_free(&res);
+    mpc_circ_destroy(&c);
+    /* constants of E take its type: g - 1 is g - 1.0 per contribution, k - 1 an int */
+    c = s_compile("party a, b\ninput g: fix[2] from contributors in -1..1\ninput k: int from contributors in 0..5\n"
+                  "output x = sum(g - 1), y = mean(k * k - 1) to a\n");
+    uint64_t gin[3] = {(UINT64_C(1) << 15), MPC_F61_P - (UINT64_C(1) << 16), 2}, kin[3] = {7, 9 + 16, 2};
+    /* g: (0.5, -1) and (0, 0); k: 3 and 4 */
+    const uint64_t *ins2[2] = {gin, kin};
+    ck_assert_int_eq(mpc_eval(c, ins2, &res, err, sizeof err), 0);
+    ck_assert_int_eq((int64_t)res.outputs[0][0], -(INT64_C(3) << 15));   /* 0.5 - 2 */
+    ck_assert_int_eq((int64_t)res.outputs[0][1], -(INT64_C(3) << 16));   /* -1 - 2 */
+    ck_assert_int_eq((int64_t)res.outputs[1][0], INT64_C(23) << 15);     /* (8 + 15) / 2 = 11.5 */
     mpc_eval_result_free(&res);
     mpc_circ_destroy(&c);
     c = s_compile("party a, b\ninput g: fix[4] from contributors in -1..1\noutput w = sum(2.0 * g + 1.0), "
