@@ -539,7 +539,7 @@ struct mpc_contrib_decl *cg_contrib_found(cg_comp *C, uint32_t *n)
 
 int cg_contrib_call(cg_comp *C, const mpc_node *n, cg_val *out)
 {
-    if (n->n_kids != 1) return 0;
+    if (n->n_kids != 1 || !C->n_contrib) return 0;
     if (n->kids[0]->kind != MPC_N_NAME) {
         cg_contrib *r = s_find(C, n->kids[0]);
         if (!r) return 0;
