@@ -109,6 +109,8 @@ typedef struct {
     const char *kind;
     int mal;
     uint64_t l2;   /* flp: the norm bound on the sum of squares (ring units; 0: none) */
+    const char *derived;   /* flp: derived entries: none, squares (x_i^2 each), dot (sum x_i^2), pairs
+                              (x_i x_(D/2+i) each, i < D/2) */
 } opts;
 
 static double s_now(void)
@@ -1000,17 +1002,24 @@ static double s_cpu(void)
 }
 
 /* Validity proofs: K = o->triples contributions of D = o->len elements in -1..1 fixed point
- * (wall and CPU time of each step); --l2 B adds the norm bound sum x^2 <= B (ring units). */
+ * (wall and CPU time of each step); --l2 B adds the norm bound sum x^2 <= B (ring units);
+ * --derived squares|dot|pairs adds derived entries (protocols/flp.h, mpc_flp_term). */
 static int s_flp_mode(const opts *o)
 {
     mpc_flp f;
     unsigned n = o->parties;
     uint64_t K = o->triples ? o->triples : 1, D = o->len;
-    if (mpc_flp_init(&f, D, -65536, 65536, o->l2, (unsigned)o->depth)) s_die("%s", "flp: bad circuit");
+    mpc_flp_term t = {0, 0, D, 1};
+    unsigned nt = 1;
+    if (!strcmp(o->derived, "none")) nt = 0;
+    else if (!strcmp(o->derived, "dot")) t.each = 0;
+    else if (!strcmp(o->derived, "pairs")) t = (mpc_flp_term){0, D / 2, D / 2, 1};
+    else if (strcmp(o->derived, "squares") != 0) s_die("%s", "flp: --derived none|squares|dot|pairs");
+    if (mpc_flp_init_derived(&f, D, -65536, 65536, o->l2, &t, nt, (unsigned)o->depth)) s_die("%s", "flp: bad circuit");
     size_t lsz = mpc_flp_input_share_size(&f, 0), hsz = mpc_flp_input_share_size(&f, 1);
     size_t psz = mpc_flp_public_share_size(n), msz = mpc_flp_prep_size(&f);
     int64_t *x = malloc(D * 8);
-    uint64_t *meas = malloc(f.meas_len * 8), *out = malloc(D * 8);
+    uint64_t *meas = malloc(f.meas_len * 8), *out = malloc(f.out_len * 8);
     uint8_t *shares[MPC_FLP_MAX_PARTIES], *msgs[MPC_FLP_MAX_PARTIES], *pub = malloc(psz);
     uint8_t key[MPC_FLP_KEYBYTES], nonce[MPC_FLP_NONCEBYTES], h[32];
     if (!x || !meas || !out || !pub) s_die("%s", "flp: out of memory");
@@ -1045,7 +1054,7 @@ static int s_flp_mode(const opts *o)
             /* floors: the bit checks in the clear, one hash of the leader's share */
             uint64_t r = 12345, rp = r, acc = 0;
             if (mpc_flp_encode(&f, x, meas)) s_die("%s", "flp: encode");
-            for (uint64_t i = 0; i < f.meas_len; i++) {
+            for (uint64_t i = 0; i < f.bit_len; i++) {
                 acc = mpc_f61_add(acc, mpc_f61_mul(rp, mpc_f61_mul(meas[i], mpc_f61_sub(meas[i], 1))));
                 rp = mpc_f61_mul(rp, r);
             }
@@ -1175,7 +1184,7 @@ static int s_join_mode(const opts *o)
 int main(int argc, char **argv)
 {
     opts o = {.parties = 2, .len = 1, .depth = 1, .words = 2, .rounds = 1, .chunks = 1, .triples = 100000,
-              .batch = 100000, .bytes = 16 << 20, .msg = 16 << 20, .reps = 3, .kind = "mul"};
+              .batch = 100000, .bytes = 16 << 20, .msg = 16 << 20, .reps = 3, .kind = "mul", .derived = "none"};
     if (argc < 2) s_die("%s", "usage: mpcbench online|authot|exchange|dealer|zmq|eval|otbench|csv|flp|join [--option value]...");
     o.mode = argv[1];
     for (int i = 2; i + 1 < argc; i += 2) {
@@ -1195,6 +1204,7 @@ int main(int argc, char **argv)
         else if (!strcmp(k, "--kind")) o.kind = v;
         else if (!strcmp(k, "--mal")) o.mal = (int)u;
         else if (!strcmp(k, "--l2")) o.l2 = u;
+        else if (!strcmp(k, "--derived")) o.derived = v;
         else s_die("unknown option %s", k);
     }
     if (sodium_init() < 0) s_die("%s", "sodium_init failed");

@@ -104,6 +104,11 @@ typedef struct {
     /* Contributor inputs (contrib.c): no pushdown either (no party holds them). */
     struct cg_contrib *contrib;
     uint32_t          n_contrib;
+    /* Derived entries of contributor inputs found by the previous pass (mpc_compile_ex), and
+     * whether this pass found ones its declarations did not hold. */
+    const struct mpc_contrib_decl *contrib_hints;
+    uint32_t          n_contrib_hints;
+    int               contrib_redo;
     /* Joins (joinc.c), in `let` order. */
     struct cg_join   *joins;
     uint32_t          n_joins;
@@ -139,6 +144,9 @@ mpc_type cg_unify(cg_comp *C, const mpc_node *n, cg_val *a, cg_val *b, const cha
 mpc_type cg_mul_type(cg_comp *C, const mpc_node *n, cg_val *a, cg_val *b, int *fixfix,
         const char *what);
 cg_val cg_mul(cg_comp *C, const mpc_node *n, cg_val a, cg_val b);
+/* a + b and a - b as the language types them. */
+cg_val cg_add(cg_comp *C, const mpc_node *n, cg_val a, cg_val b);
+cg_val cg_sub(cg_comp *C, const mpc_node *n, cg_val a, cg_val b);
 /* Warns (once per line) that a fix product (product = 1) or ordered fix comparison at n has
  * a secret operand without a known range, with a hint naming the input to give a range. */
 void cg_unranged_warn(cg_comp *C, const mpc_node *n, const cg_val *a, const cg_val *b, int product);
@@ -167,9 +175,13 @@ void cg_input_range(cg_comp *C, const mpc_node *lo, const mpc_node *hi, mpc_type
  * NAME-contrib, emits its reduction from the daemons' field sums (circuits/contrib.h) and
  * returns the sum as a value of type T (the caller binds NAME to it as B_CONTRIB). */
 cg_val cg_contrib_input(cg_comp *C, const mpc_node *n, uint64_t len);
-/* count(NAME), sum(NAME), mean(NAME) of a contributor input: 1 and *out, or 0 when the call
- * is no such call. */
+/* count(NAME), sum(NAME), mean(NAME) of a contributor input, or sum(E), mean(E) of a
+ * per-contribution expression E in one (derived entries, contrib.c): 1 and *out, or 0 when
+ * the call is no such call. */
 int cg_contrib_call(cg_comp *C, const mpc_node *n, cg_val *out);
+/* The contributor inputs' declarations with every derived entry this pass found (malloc'ed,
+ * *n of them: the hints of the next pass), or NULL when out of memory. */
+struct mpc_contrib_decl *cg_contrib_found(cg_comp *C, uint32_t *n);
 /* Records the contributor inputs' declarations in the finished circuit (mpc_circuit.contrib). */
 void cg_contrib_attach(cg_comp *C);
 

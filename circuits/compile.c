@@ -17,6 +17,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "contrib.h"
 #include "opt.h"
 #include "pushdown.h"
 #include "value.h"
@@ -491,6 +492,9 @@ static cg_val s_neg(cg_comp *C, const mpc_node *n, cg_val a)
     return cg_raw_neg(C, n, a.type, a);
 }
 
+cg_val cg_add(cg_comp *C, const mpc_node *n, cg_val a, cg_val b) { return s_add(C, n, a, b); }
+cg_val cg_sub(cg_comp *C, const mpc_node *n, cg_val a, cg_val b) { return s_sub(C, n, a, b); }
+
 /* The result type of a product and whether it carries 2f fractional bits (needs TRUNC). */
 mpc_type cg_mul_type(cg_comp *C, const mpc_node *n, cg_val *a, cg_val *b, int *fixfix,
                            const char *what)
@@ -766,8 +770,9 @@ static cg_bind *s_lookup_value(cg_comp *C, const mpc_node *n, const char *name)
     cg_bind *b = cg_lookup(C, name);
     char cols[200];
     if (b && b->kind == B_CONTRIB)
-        cg_error(C, n, "'%s' is a contributor input, not a value: use count(%s), sum(%s) or mean(%s)", name, name,
-                 name, name);
+        cg_error(C, n, "'%s' is a contributor input, not a value: use count(%s), sum(%s) or mean(%s) (or sum/mean "
+                 "of an expression in %s of degree at most 2, circuits/LANGUAGE.md \"Contributions\")", name, name,
+                 name, name, name);
     if (b && b->kind == B_KEY)
         cg_error(C, n, "'%s' is a key column: keys never enter the computation; use it only as the key of a "
                  "join (join(A, B, on KEY))", name);
@@ -1367,10 +1372,48 @@ int mpc_compile(const char *src, size_t len, const char *filename, const mpc_def
     return mpc_compile_ex(src, len, filename, defs, n_defs, 0, out, diag);
 }
 
+/* One compilation.  hints[0..n_hints-1]: contributor inputs' derived entries found by an
+ * earlier pass (contrib.c); *redo is set (with the entries in *found, malloc'ed) when this pass
+ * found derived entries its declarations did not know. */
+static int s_compile_pass(const char *src, size_t len, const char *filename, const mpc_define *defs,
+                          size_t n_defs, unsigned flags, const mpc_contrib_decl *hints, uint32_t n_hints,
+                          mpc_circuit **out, mpc_diag *diag, mpc_contrib_decl **found, uint32_t *n_found);
+
 int mpc_compile_ex(const char *src, size_t len, const char *filename, const mpc_define *defs,
                    size_t n_defs, unsigned flags, mpc_circuit **out, mpc_diag *diag)
 {
+    /* A collection's circuit input holds its derived entries (sums of per-contribution
+     * products, contrib.c), which are known only once the whole program is read: a program
+     * that uses them is compiled again with them known at the declaration. */
+    mpc_contrib_decl *hints = NULL;
+    uint32_t n_hints = 0;
+    int r = s_compile_pass(src, len, filename, defs, n_defs, flags, NULL, 0, out, diag, &hints, &n_hints);
+    for (int pass = 0; r == 0 && hints && pass < 2; pass++) {
+        mpc_contrib_decl *more = NULL;
+        uint32_t n_more = 0;
+        mpc_circ_destroy(out);
+        mpc_diag_free(diag);
+        r = s_compile_pass(src, len, filename, defs, n_defs, flags, hints, n_hints, out, diag, &more, &n_more);
+        free(hints);
+        hints = more;
+        n_hints = n_more;
+    }
+    if (r == 0 && hints) {
+        mpc_circ_destroy(out);
+        mpc_diag_error(diag, 0, 0, "internal error: the derived entries of a contributor input do not settle");
+        r = -1;
+    }
+    free(hints);
+    return r;
+}
+
+static int s_compile_pass(const char *src, size_t len, const char *filename, const mpc_define *defs,
+                          size_t n_defs, unsigned flags, const mpc_contrib_decl *hints, uint32_t n_hints,
+                          mpc_circuit **out, mpc_diag *diag, mpc_contrib_decl **found, uint32_t *n_found)
+{
     *out = NULL;
+    *found = NULL;
+    *n_found = 0;
     mpc_diag_init(diag, filename, src, len);
     mpc_ast ast = {0};
     cg_comp *C = calloc(1, sizeof *C);
@@ -1383,6 +1426,8 @@ int mpc_compile_ex(const char *src, size_t len, const char *filename, const mpc_
     C->diag = diag;
     C->defs = defs;
     C->n_defs = n_defs;
+    C->contrib_hints = hints;
+    C->n_contrib_hints = n_hints;
     C->frac = MPC_DEFAULT_FRAC;
     C->arena = mpc_arena_new();
     C->c = mpc_circ_new();
@@ -1428,6 +1473,10 @@ int mpc_compile_ex(const char *src, size_t len, const char *filename, const mpc_
     cg_contrib_attach(C);
     if ((flags & MPC_COMPILE_STRICT) && diag->n_warnings) {
         mpc_diag_promote_warnings(diag);
+        goto out;
+    }
+    if (C->contrib_redo && !(*found = cg_contrib_found(C, n_found))) {
+        mpc_diag_error(diag, 0, 0, "out of memory");
         goto out;
     }
     *out = C->c;

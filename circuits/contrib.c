@@ -19,6 +19,9 @@
 typedef struct cg_contrib {
     mpc_contrib_decl d;
     cg_val           sum, count;
+    uint32_t         full;          /* the reduced vector: the values' sums, the entries', the count */
+    uint32_t         n_terms_decl;  /* terms the circuit input holds (later ones: found in this pass) */
+    uint64_t         m;             /* max(|LO|, |HI|), ring units */
 } cg_contrib;
 
 int mpc_contrib_input_of(const char *input_name)
@@ -65,6 +68,22 @@ static void s_norm_bound(cg_comp *C, const mpc_node *n, mpc_type t, uint64_t len
     d->l2_bound = (uint64_t)(B * B);
 }
 
+static uint64_t s_fmul(uint64_t a, uint64_t b) { return (uint64_t)((unsigned __int128)a * b % S_P); }
+
+void mpc_contrib_derive(const mpc_contrib_decl *d, const uint64_t *x, uint64_t *y)
+{
+    for (uint32_t i = 0; i < d->n_terms; i++) {
+        const mpc_contrib_term *t = &d->terms[i];
+        uint64_t acc = 0;
+        for (uint32_t k = 0; k < t->n; k++) {
+            uint64_t p = s_fmul(x[t->a + k], x[t->b + k]);
+            if (t->each) *y++ = p;
+            else acc = (acc + p) % S_P;
+        }
+        if (!t->each) *y++ = acc;
+    }
+}
+
 int mpc_contrib_norm_ok(const mpc_contrib_decl *d, const uint64_t *x)
 {
     if (!d->l2_bound) return 1;
@@ -76,6 +95,17 @@ int mpc_contrib_norm_ok(const mpc_contrib_decl *d, const uint64_t *x)
     }
     return 1;
 }
+
+/* The bound on |entry| of a term for one contribution, ring units (2f fractional bits for fix):
+ * n·m² (a norm bound caps a contribution's own squares' sum). */
+static unsigned __int128 s_term_bound(const mpc_contrib_decl *d, uint64_t m, const mpc_contrib_term *t)
+{
+    unsigned __int128 e = (unsigned __int128)m * m * (t->each ? 1 : t->n);
+    if (d->l2_bound && t->a == t->b && e > d->l2_bound) e = d->l2_bound;
+    return e;
+}
+
+static uint64_t s_term_size(const mpc_contrib_term *t) { return t->each ? t->n : 1; }
 
 cg_val cg_contrib_input(cg_comp *C, const mpc_node *n, uint64_t len)
 {
@@ -90,6 +120,7 @@ cg_val cg_contrib_input(cg_comp *C, const mpc_node *n, uint64_t len)
         cg_error(C, n, "a contributor input needs its validity range: 'input %s: ... from contributors in LO..HI'",
                  n->name);
     if (len + 1 > MPC_CIRC_MAX_VECTOR) cg_error(C, n, "contributor input '%s' is too long", n->name);
+    uint64_t full = 0;   /* len + the derived entries + 1, once they are known (below) */
     cg_contrib r;
     memset(&r, 0, sizeof r);
     if ((size_t)snprintf(r.d.input, sizeof r.d.input, "%s%s", n->name, MPC_CONTRIB_SUFFIX) >= sizeof r.d.input)
@@ -104,18 +135,32 @@ cg_val cg_contrib_input(cg_comp *C, const mpc_node *n, uint64_t len)
                  "(|value| < 2^60 in the ring encoding)", n->name);
     if (n->n_kids == 4) s_norm_bound(C, n, t, len, m, &r.d);
     uint64_t mc = (S_HALF - 1) / m;
+    for (uint32_t i = 0; i < C->n_contrib_hints; i++)   /* the derived entries the program uses */
+        if (strcmp(C->contrib_hints[i].name, n->name) == 0) {
+            r.d.n_terms = C->contrib_hints[i].n_terms;
+            memcpy(r.d.terms, C->contrib_hints[i].terms, sizeof r.d.terms);
+        }
+    for (uint32_t i = 0; i < r.d.n_terms; i++) {   /* each entry's sum must decode exactly too */
+        uint64_t e = (uint64_t)s_term_bound(&r.d, m, &r.d.terms[i]);   /* < (p−1)/2: checked at the use */
+        if ((S_HALF - 1) / e < mc) mc = (S_HALF - 1) / e;
+        r.d.n_derived += s_term_size(&r.d.terms[i]);
+    }
+    r.n_terms_decl = r.d.n_terms;
+    r.m = m;
     r.d.max_count = mc > MPC_CONTRIB_MAX_COUNT ? MPC_CONTRIB_MAX_COUNT : (uint32_t)mc;
     r.d.type = (uint8_t)t;
     r.d.len = len;
     for (uint32_t i = 0; i < C->n_contrib; i++)
         if (strcmp(C->contrib[i].d.input, r.d.input) == 0)
             cg_error(C, n, "duplicate contributor input '%s'", n->name);
-    uint32_t w = mpc_circ_add_input(C->c, r.d.input, 0, MPC_T_INT, len + 1, n->line, n->col);
+    full = len + r.d.n_derived + 1;
+    if (full > MPC_CIRC_MAX_VECTOR) cg_error(C, n, "contributor input '%s' with its derived entries is too long", n->name);
+    uint32_t w = mpc_circ_add_input(C->c, r.d.input, 0, MPC_T_INT, full, n->line, n->col);
     if (w == MPC_NO_WIRE) cg_error(C, n, "out of memory");
 
     /* t < np·p: v = t − p·[t ≥ p] − … − p·[t ≥ (np−1)p] = t − (np−1)p + p·Σ_k [t < kp]
      * (the comparisons are independent: one round of them), then s = v − p·[v ≥ (p+1)/2]. */
-    cg_val tv = cg_sec(MPC_T_INT, w, 1, len + 1);
+    cg_val tv = cg_sec(MPC_T_INT, w, 1, full);
     tv.rg = 1, tv.lo = 0, tv.hi = (double)np * (double)S_P;
     cg_val pp = cg_pub(MPC_T_INT, S_P, 0, 1);
     cg_val v = cg_raw_sub(C, n, MPC_T_INT, tv, cg_pub(MPC_T_INT, (uint64_t)(np - 1) * S_P, 0, 1));
@@ -134,7 +179,8 @@ cg_val cg_contrib_input(cg_comp *C, const mpc_node *n, uint64_t len)
     r.sum.rg = 1;
     r.sum.lo = cnt * (double)(r.d.lo < 0 ? r.d.lo : 0);
     r.sum.hi = cnt * (double)(r.d.hi > 0 ? r.d.hi : 0);
-    uint32_t wc = cg_gate(C, n, MPC_G_SLICE, MPC_T_INT, 1, s.wire, MPC_NO_WIRE, MPC_NO_WIRE, len, 1);
+    r.full = s.wire;
+    uint32_t wc = cg_gate(C, n, MPC_G_SLICE, MPC_T_INT, 1, s.wire, MPC_NO_WIRE, MPC_NO_WIRE, full - 1, 1);
     r.count = cg_sec(MPC_T_INT, wc, 0, 1);
     r.count.rg = 1, r.count.lo = 0, r.count.hi = cnt;
 
@@ -145,9 +191,367 @@ cg_val cg_contrib_input(cg_comp *C, const mpc_node *n, uint64_t len)
     return r.sum;
 }
 
+/* ---- per-contribution expressions: sum(E), mean(E) ----
+ *
+ * E is an expression in one contribution X of degree at most 2 (docs/contributions.md,
+ * "Per-contribution operations").  It is read as a form: a sum of atoms with public scalar
+ * coefficients, every atom a vector of the form's length: 1 (a constant), X[a+k] (a slice),
+ * X[a+k]·X[b+k] (a product, a <= b) or, for a scalar form, Σ_k X[a+k]·X[b+k] over n (a dot).
+ * sum(E) is then the same combination of the atoms' sums: count, a slice of the values' sums,
+ * or a derived entry's sum — the linear parts are applied to the aggregate, only products
+ * need derived entries. */
+
+enum { A_ONE, A_LIN, A_QUAD, A_DOT };
+#define S_MAX_ATOMS 16
+
+typedef struct {
+    int      kind;
+    uint64_t a, b, n;   /* LIN: a; QUAD: a, b; DOT: a, b, n */
+    cg_val   coef;      /* a public scalar */
+} s_atom;
+
+typedef struct {
+    uint32_t n;
+    s_atom   t[S_MAX_ATOMS];
+    uint64_t len;
+    int      is_vec;
+} s_form;
+
+/* The contributor input that a name in n's subtree is, or NULL. */
+static cg_contrib *s_find(cg_comp *C, const mpc_node *n)
+{
+    if (!n) return NULL;
+    if (n->kind == MPC_N_NAME) {
+        cg_bind *b = cg_lookup(C, n->name);
+        if (!b || b->kind != B_CONTRIB) return NULL;
+        for (uint32_t i = 0; i < C->n_contrib; i++)
+            if (strcmp(C->contrib[i].d.name, b->name) == 0) return &C->contrib[i];
+        cg_error(C, n, "internal error: contributor input '%s' without a record", b->name);
+    }
+    for (uint32_t i = 0; i < n->n_kids; i++) {
+        cg_contrib *r = s_find(C, n->kids[i]);
+        if (r) return r;
+    }
+    return NULL;
+}
+
+static int s_degree(const s_form *f)
+{
+    int d = 0;
+    for (uint32_t i = 0; i < f->n; i++) {
+        int k = f->t[i].kind == A_ONE ? 0 : f->t[i].kind == A_LIN ? 1 : 2;
+        if (k > d) d = k;
+    }
+    return d;
+}
+
+static void s_push(cg_comp *C, const mpc_node *n, s_form *f, s_atom a)
+{
+    if (f->n == S_MAX_ATOMS)
+        cg_error(C, n, "this per-contribution expression has more than %d terms; split it into several sum(...)",
+                 S_MAX_ATOMS);
+    f->t[f->n++] = a;
+}
+
+/* Both forms to one length: a scalar of constants only spreads over the other's length. */
+static void s_shape2(cg_comp *C, const mpc_node *n, const cg_contrib *r, s_form *x, s_form *y)
+{
+    if (x->len == y->len && x->is_vec == y->is_vec) return;
+    s_form *sc = !x->is_vec && x->len == 1 ? x : !y->is_vec && y->len == 1 ? y : NULL;
+    s_form *o = sc == x ? y : x;
+    if (x->len == y->len) {
+        x->is_vec = y->is_vec = 1;
+        return;
+    }
+    if (!sc)
+        cg_error(C, n, "vectors of lengths %llu and %llu in a per-contribution expression of '%s'",
+                 (unsigned long long)x->len, (unsigned long long)y->len, r->d.name);
+    if (s_degree(sc) > 0)
+        cg_error(C, n, "a single element of '%s' combined with a vector of its elements is not supported per "
+                 "contribution (only element-wise operations on equal lengths)", r->d.name);
+    sc->len = o->len;
+    sc->is_vec = o->is_vec;
+}
+
+/* A public number (scalar, or a vector of equal elements) as a scalar coefficient. */
+static cg_val s_public(cg_comp *C, const mpc_node *n, const cg_contrib *r, int *is_vec, uint64_t *len)
+{
+    cg_val v = cg_expr(C, n);
+    if (v.join) cg_error(C, n, "a joined value cannot meet contributor input '%s'", r->d.name);
+    if (!v.pub)
+        cg_error(C, n, "a per-contribution expression of '%s' may combine it only with public numbers (this value "
+                 "is secret)", r->d.name);
+    if (v.type == MPC_T_BOOL) v.type = MPC_T_INT;
+    *is_vec = v.is_vec;
+    *len = v.len;
+    v.is_vec = 0;
+    v.len = 1;
+    return v;
+}
+
+static cg_val s_scale(cg_comp *C, const mpc_node *n, cg_val a, cg_val b) { return cg_mul(C, n, a, b); }
+
+static s_form s_form_of(cg_comp *C, cg_contrib *r, const mpc_node *n);
+
+/* e[i] or e[a..b] of a form: the atoms shift. */
+static s_form s_form_index(cg_comp *C, cg_contrib *r, const mpc_node *n)
+{
+    s_form f = s_form_of(C, r, n->kids[0]);
+    if (!f.is_vec) cg_error(C, n, "cannot index a scalar (a per-contribution expression of '%s')", r->d.name);
+    int64_t a, b;
+    const mpc_node *bn[2] = {n->kids[1], n->kind == MPC_N_SLICE ? n->kids[2] : NULL};
+    int64_t bv[2] = {0, (int64_t)f.len};
+    for (int i = 0; i < 2; i++) {
+        if (!bn[i]) continue;
+        cg_val v = cg_expr(C, bn[i]);
+        if (!v.pub || v.type != MPC_T_INT || v.is_vec)
+            cg_error(C, bn[i], "%s must be a compile-time integer constant", i || n->kind == MPC_N_SLICE ? "a slice bound" : "an index");
+        bv[i] = (int64_t)v.k;
+    }
+    a = bv[0];
+    b = n->kind == MPC_N_INDEX ? a + 1 : bv[1];
+    if (n->kind == MPC_N_INDEX && (a < 0 || (uint64_t)a >= f.len))
+        cg_error(C, n->kids[1], "index %lld out of range for a vector of length %llu", (long long)a,
+                 (unsigned long long)f.len);
+    if (a < 0 || b < 0 || (uint64_t)b > f.len || a >= b)
+        cg_error(C, n, "slice [%lld:%lld] out of range for a vector of length %llu (need 0 <= start < end <= length)",
+                 (long long)a, (long long)b, (unsigned long long)f.len);
+    for (uint32_t i = 0; i < f.n; i++) {
+        f.t[i].a += (uint64_t)a;
+        f.t[i].b += (uint64_t)a;
+    }
+    f.len = (uint64_t)(b - a);
+    f.is_vec = n->kind == MPC_N_SLICE;
+    return f;
+}
+
+/* x * y where both hold X: each of degree at most 1. */
+static s_form s_form_mul(cg_comp *C, const mpc_node *n, const cg_contrib *r, s_form x, s_form y, int dot)
+{
+    if (s_degree(&x) > 1 || s_degree(&y) > 1)
+        cg_error(C, n, "a product of more than two elements of '%s' per contribution (degree above 2) is not "
+                 "supported", r->d.name);
+    if (dot) {
+        if (x.len != y.len)
+            cg_error(C, n, "dot() of vectors of lengths %llu and %llu", (unsigned long long)x.len,
+                     (unsigned long long)y.len);
+    } else {
+        s_shape2(C, n, r, &x, &y);
+    }
+    s_form f = {0, {{0}}, dot ? 1 : x.len, dot ? 0 : x.is_vec};
+    for (uint32_t i = 0; i < x.n; i++)
+        for (uint32_t j = 0; j < y.n; j++) {
+            const s_atom *p = &x.t[i], *q = &y.t[j];
+            s_atom a = {A_ONE, 0, 0, 0, s_scale(C, n, p->coef, q->coef)};
+            if (p->kind == A_LIN && q->kind == A_LIN) {
+                a.kind = dot ? A_DOT : A_QUAD;
+                a.a = p->a < q->a ? p->a : q->a;
+                a.b = p->a < q->a ? q->a : p->a;
+                a.n = x.len;
+            } else if (p->kind == A_LIN || q->kind == A_LIN) {
+                if (dot)
+                    cg_error(C, n, "dot() of '%s' with a constant is not supported per contribution; use sum() of "
+                             "the slice", r->d.name);
+                a.kind = A_LIN;
+                a.a = p->kind == A_LIN ? p->a : q->a;
+            } else if (dot) {   /* dot of two constants: len times their product */
+                a.coef = s_scale(C, n, a.coef, cg_pub(MPC_T_INT, x.len, 0, 1));
+            }
+            s_push(C, n, &f, a);
+        }
+    return f;
+}
+
+static s_form s_form_bin(cg_comp *C, cg_contrib *r, const mpc_node *n)
+{
+    int op = n->op;
+    if (op != MPC_TK_PLUS && op != MPC_TK_MINUS && op != MPC_TK_STAR && op != MPC_TK_SLASH)
+        cg_error(C, n, "a comparison of '%s' per contribution is not supported (only + - * / with public "
+                 "numbers, products of two elements, dot(), slices)", r->d.name);
+    const mpc_node *l = n->kids[0], *rt = n->kids[1];
+    int hl = s_find(C, l) != NULL, hr = s_find(C, rt) != NULL;
+    if (op == MPC_TK_SLASH && hr)
+        cg_error(C, n, "division by '%s' per contribution is not supported", r->d.name);
+    if (op == MPC_TK_STAR && hl && hr) return s_form_mul(C, n, r, s_form_of(C, r, l), s_form_of(C, r, rt), 0);
+    if (op == MPC_TK_STAR || op == MPC_TK_SLASH) {   /* the form times or over a public number */
+        int cv;
+        uint64_t cl;
+        s_form f = s_form_of(C, r, hl ? l : rt);
+        cg_val c = s_public(C, hl ? rt : l, r, &cv, &cl);
+        s_form cf = {0, {{0}}, cl, cv};
+        s_shape2(C, n, r, &f, &cf);
+        if (op == MPC_TK_SLASH) {
+            if (r->d.type == MPC_T_INT && c.type == MPC_T_INT)
+                cg_error(C, n, "an int contribution divided by an integer rounds each contribution, which the "
+                         "sum cannot do: divide the sum (sum(%s) / k), or declare the input fix", r->d.name);
+            for (uint32_t i = 0; i < f.n; i++) f.t[i].coef = cg_div(C, n, cg_to_fix(C, n, f.t[i].coef), c);
+        } else {
+            for (uint32_t i = 0; i < f.n; i++) f.t[i].coef = s_scale(C, n, f.t[i].coef, c);
+        }
+        return f;
+    }
+    s_form x = s_form_of(C, r, l), y = s_form_of(C, r, rt);
+    s_shape2(C, n, r, &x, &y);
+    for (uint32_t j = 0; j < y.n; j++) {
+        s_atom a = y.t[j];
+        if (op == MPC_TK_MINUS) a.coef = s_scale(C, n, a.coef, cg_pub(MPC_T_INT, (uint64_t)-1, 0, 1));
+        s_push(C, n, &x, a);
+    }
+    return x;
+}
+
+static s_form s_form_of(cg_comp *C, cg_contrib *r, const mpc_node *n)
+{
+    cg_contrib *o = s_find(C, n);
+    if (!o) {   /* a public number: the constant atom */
+        s_form f = {1, {{0}}, 1, 0};
+        f.t[0].kind = A_ONE;
+        f.t[0].coef = s_public(C, n, r, &f.is_vec, &f.len);
+        return f;
+    }
+    if (o != r)
+        cg_error(C, n, "a per-contribution expression uses one contributor input: this one mixes '%s' and '%s'",
+                 r->d.name, o->d.name);
+    switch (n->kind) {
+    case MPC_N_NAME: {
+        s_form f = {1, {{0}}, r->d.len, r->sum.is_vec};
+        f.t[0] = (s_atom){A_LIN, 0, 0, 0, cg_pub(MPC_T_INT, 1, 0, 1)};
+        return f;
+    }
+    case MPC_N_NEG: {
+        s_form f = s_form_of(C, r, n->kids[0]);
+        for (uint32_t i = 0; i < f.n; i++) f.t[i].coef = s_scale(C, n, f.t[i].coef, cg_pub(MPC_T_INT, (uint64_t)-1, 0, 1));
+        return f;
+    }
+    case MPC_N_BIN:
+        return s_form_bin(C, r, n);
+    case MPC_N_INDEX:
+    case MPC_N_SLICE:
+        return s_form_index(C, r, n);
+    case MPC_N_CALL:
+        if (strcmp(n->name, "dot") == 0 && n->n_kids == 2) {
+            s_form x = s_form_of(C, r, n->kids[0]), y = s_form_of(C, r, n->kids[1]);
+            if (!x.is_vec || !y.is_vec) cg_error(C, n, "dot() expects vectors");
+            return s_form_mul(C, n, r, x, y, 1);
+        }
+        /* fall through */
+    default:
+        cg_error(C, n, "this operation on '%s' per contribution is not supported: inside sum(...) and mean(...) a "
+                 "contribution takes + - * / with public numbers, products of two of its elements, dot(), slices "
+                 "and indexing (degree at most 2)", r->d.name);
+    }
+}
+
+/* The entry offset (after the D values) of term t of r, registering it when new; -1 when the
+ * circuit input of this pass does not hold it yet (mpc_compile_ex compiles again). */
+static int64_t s_entry(cg_comp *C, const mpc_node *n, cg_contrib *r, mpc_contrib_term t)
+{
+    uint64_t off = 0;
+    uint32_t i;
+    for (i = 0; i < r->d.n_terms; i++) {   /* the same products, or a run of an element-wise term's */
+        const mpc_contrib_term *u = &r->d.terms[i];
+        if (u->a == t.a && u->b == t.b && u->n == t.n && u->each == t.each) break;
+        if (u->each && t.each && u->b - u->a == t.b - t.a && t.a >= u->a && t.a + t.n <= u->a + u->n) {
+            off += t.a - u->a;
+            break;
+        }
+        off += s_term_size(u);
+    }
+    if (i < r->d.n_terms) return i < r->n_terms_decl ? (int64_t)off : -1;
+    if (s_term_bound(&r->d, r->m, &t) >= S_HALF)
+        cg_error(C, n, "this product of '%s' could wrap the contribution field: %s must stay below 2^60 in the ring "
+                 "encoding%s", r->d.name, t.each ? "max(|LO|, |HI|)²" : "n·max(|LO|, |HI|)² (n products summed)",
+                 r->d.type == MPC_T_FIX ? " (fix values times 2^frac)" : "");
+    if (r->d.n_terms == MPC_CONTRIB_MAX_TERMS)
+        cg_error(C, n, "contributor input '%s' needs more than %d kinds of derived entries (products); combine "
+                 "them, e.g. one sum(%s * %s) instead of several slices", r->d.name, MPC_CONTRIB_MAX_TERMS,
+                 r->d.name, r->d.name);
+    r->d.terms[r->d.n_terms++] = t;
+    C->contrib_redo = 1;
+    return -1;
+}
+
+/* The sum over the contributions of one atom, shaped (is_vec, len). */
+static cg_val s_atom_sum(cg_comp *C, const mpc_node *n, cg_contrib *r, const s_atom *a, int is_vec, uint64_t len)
+{
+    if (a->kind == A_ONE) return cg_broadcast(C, n, r->count, is_vec, len);
+    if (a->kind == A_LIN) {
+        if (a->a == 0 && len == r->d.len) return cg_broadcast(C, n, r->sum, is_vec, len);
+        uint32_t w = cg_gate(C, n, MPC_G_SLICE, r->sum.type, len, r->sum.wire, MPC_NO_WIRE, MPC_NO_WIRE, a->a, 1);
+        cg_val v = cg_sec(r->sum.type, w, is_vec, len);
+        v.rg = r->sum.rg, v.lo = r->sum.lo, v.hi = r->sum.hi;
+        return v;
+    }
+    mpc_contrib_term t = {(uint32_t)a->a, (uint32_t)a->b, (uint32_t)(a->kind == A_DOT ? a->n : len),
+                          a->kind == A_QUAD};
+    int64_t off = s_entry(C, n, r, t);
+    uint64_t k = s_term_size(&t);
+    double e = (double)s_term_bound(&r->d, r->m, &t) * (double)r->d.max_count;
+    /* the entries' sums, as ints; this pass's input may not hold them yet: a stand-in of the shape */
+    uint32_t w = off < 0 ? cg_gate(C, n, MPC_G_SLICE, MPC_T_INT, k, r->full, MPC_NO_WIRE, MPC_NO_WIRE, 0, 1)
+                         : cg_gate(C, n, MPC_G_SLICE, MPC_T_INT, k, r->full, MPC_NO_WIRE, MPC_NO_WIRE,
+                                   r->d.len + (uint64_t)off, 1);
+    cg_val v = cg_sec(MPC_T_INT, w, is_vec && a->kind == A_QUAD, k);
+    v.rg = 1, v.lo = t.a == t.b ? 0 : -e, v.hi = e;
+    if (r->d.type == MPC_T_FIX) {   /* 2f fractional bits: one exact truncation, on the aggregate */
+        v = cg_floor_shift(C, n, MPC_T_INT, v, C->frac);
+        v.type = MPC_T_FIX;
+    }
+    return v;
+}
+
+/* sum(E) (mean = 0) or mean(E) of the per-contribution expression E = n->kids[0] of r. */
+static cg_val s_contrib_expr(cg_comp *C, const mpc_node *n, cg_contrib *r, int mean)
+{
+    s_form f = s_form_of(C, r, n->kids[0]);
+    cg_val acc = {0};
+    int have = 0;
+    for (uint32_t i = 0; i < f.n; i++) {
+        cg_val v = s_atom_sum(C, n, r, &f.t[i], f.is_vec, f.len), c = f.t[i].coef;
+        if (f.t[i].kind == A_ONE) {   /* c·count, exactly (the count is an integer), of E's type */
+            if (c.type == MPC_T_FIX && r->d.type != MPC_T_FIX)
+                cg_error(C, n, "type mismatch: a fix constant with the int contributor input '%s' (declare it fix)",
+                         r->d.name);
+            if (r->d.type == MPC_T_FIX) c = cg_to_fix(C, n, c);   /* g - 1 is g - 1.0 */
+            v = cg_raw_mul(C, n, (mpc_type)r->d.type, v, cg_pub(MPC_T_INT, c.k, 0, 1));
+        } else if (c.type == MPC_T_FIX && v.type == MPC_T_FIX && (c.k & (((uint64_t)1 << C->frac) - 1)))
+            /* a fractional coefficient: floor(c·sum), exactly (as mpcc --eval), not TRUNC's ±1 */
+            v = cg_floor_shift(C, n, MPC_T_FIX, cg_raw_mul(C, n, MPC_T_FIX, v, cg_pub(MPC_T_INT, c.k, 0, 1)), C->frac);
+        else
+            v = cg_mul(C, n, c, v);
+        acc = have ? cg_add(C, n, acc, v) : v;
+        have = 1;
+    }
+    acc = cg_broadcast(C, n, acc, f.is_vec, f.len);
+    if (!mean) return acc;
+    cg_val s = acc.type == MPC_T_FIX ? acc : cg_to_fix(C, n, cg_bool_to_int(acc));
+    return cg_div(C, n, s, cg_to_fix(C, n, r->count));
+}
+
+struct mpc_contrib_decl *cg_contrib_found(cg_comp *C, uint32_t *n)
+{
+    mpc_contrib_decl *d = calloc(C->n_contrib ? C->n_contrib : 1, sizeof *d);
+    if (!d) return NULL;
+    for (uint32_t i = 0; i < C->n_contrib; i++) d[i] = C->contrib[i].d;
+    *n = C->n_contrib;
+    return d;
+}
+
 int cg_contrib_call(cg_comp *C, const mpc_node *n, cg_val *out)
 {
-    if (n->n_kids != 1 || n->kids[0]->kind != MPC_N_NAME) return 0;
+    if (n->n_kids != 1 || !C->n_contrib) return 0;
+    if (n->kids[0]->kind != MPC_N_NAME) {
+        cg_contrib *r = s_find(C, n->kids[0]);
+        if (!r) return 0;
+        int is_sum = strcmp(n->name, "sum") == 0, is_mean = strcmp(n->name, "mean") == 0;
+        if (!is_sum && !is_mean)
+            cg_error(C, n, "%s() of an expression in contributor input '%s' is not supported: a contribution is used "
+                     "only inside count(%s), sum(...) and mean(...)", n->name, r->d.name, r->d.name);
+        cg_bind *b = cg_lookup(C, r->d.name);
+        if (b) b->used = 1;
+        *out = s_contrib_expr(C, n, r, is_mean);
+        return 1;
+    }
     cg_bind *b = cg_lookup(C, n->kids[0]->name);
     if (!b || b->kind != B_CONTRIB) return 0;
     const cg_contrib *r = NULL;
@@ -239,7 +643,7 @@ int mpc_contrib_load(const mpc_contrib_decl *d, unsigned frac, const char *path,
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         return -1;
     }
-    uint64_t *row = calloc(d->len ? d->len : 1, sizeof *row);
+    uint64_t *row = calloc(d->len + d->n_derived, sizeof *row);
     char *line = NULL;
     size_t cap = 0;
     ssize_t got;
@@ -247,7 +651,7 @@ int mpc_contrib_load(const mpc_contrib_decl *d, unsigned frac, const char *path,
     uint64_t count = 0;
     int rc = row ? 0 : -1;
     if (!row) snprintf(err, errlen, "out of memory");
-    memset(out, 0, (d->len + 1) * sizeof *out);
+    memset(out, 0, (d->len + d->n_derived + 1) * sizeof *out);
     while (rc == 0 && (got = getline(&line, &cap, f)) >= 0) {
         lineno++;
         size_t n = (size_t)got;
@@ -272,7 +676,8 @@ int mpc_contrib_load(const mpc_contrib_decl *d, unsigned frac, const char *path,
             rc = -1;
             break;
         }
-        for (uint64_t j = 0; j < d->len; j++) {
+        mpc_contrib_derive(d, row, row + d->len);
+        for (uint64_t j = 0; j < d->len + d->n_derived; j++) {
             uint64_t s = out[j] + row[j];
             out[j] = s >= S_P ? s - S_P : s;
         }
@@ -281,7 +686,7 @@ int mpc_contrib_load(const mpc_contrib_decl *d, unsigned frac, const char *path,
         snprintf(err, errlen, "%s: read error", path);
         rc = -1;
     }
-    out[d->len] = count;
+    out[d->len + d->n_derived] = count;
     free(line);
     free(row);
     fclose(f);

@@ -28,6 +28,17 @@
 #define MPC_CONTRIB_MAX_PARTIES 4            /* n·p < 2^63 */
 #define MPC_CONTRIB_MAX_COUNT   (1u << 24)   /* contributions in one collection, at most */
 
+/* Derived-entry terms of one collection, at most. */
+#define MPC_CONTRIB_MAX_TERMS 8
+
+/* A term of derived entries (docs/contributions.md, "Per-contribution operations"): with each
+ * = 1 the n entries X[a+k]·X[b+k] (k = 0..n-1) of a contribution X, with each = 0 one entry,
+ * their sum (a dot product); a <= b.  The contributor's client appends them to what it shares
+ * and proves them exact (protocols/flp.h, mpc_flp_term); the daemons sum them like the values. */
+typedef struct {
+    uint32_t a, b, n, each;
+} mpc_contrib_term;
+
 typedef struct mpc_contrib_decl {
     char     name[MPC_NAME_MAX];    /* as declared ("g") */
     char     input[MPC_NAME_MAX];   /* the circuit input ("g-contrib") */
@@ -40,7 +51,12 @@ typedef struct mpc_contrib_decl {
                                        sure D·max(|lo|,|hi|)² + l2_bound < (p−1)/2 */
     uint32_t max_count;             /* contributions a collection may include: at most
                                        MPC_CONTRIB_MAX_COUNT, and max_count·max(|lo|,|hi|) <
-                                       (p−1)/2 so the sum decodes exactly */
+                                       (p−1)/2 so the sum decodes exactly (and so for every
+                                       derived entry's bound) */
+    uint32_t n_terms;               /* derived-entry terms, from sum(E)/mean(E) of the program */
+    mpc_contrib_term terms[MPC_CONTRIB_MAX_TERMS];
+    uint64_t n_derived;             /* derived entries: the circuit input is int[len + n_derived
+                                       + 1]: the sums of the values, of the entries, the count */
 } mpc_contrib_decl;
 
 /* Whether a circuit input's name is a contributor input's (ends in MPC_CONTRIB_SUFFIX,
@@ -58,6 +74,10 @@ const mpc_contrib_decl *mpc_circ_contrib(const mpc_circuit *c, const char *name)
 int mpc_contrib_parse(const mpc_contrib_decl *d, unsigned frac, const char *s, size_t n, uint64_t *out,
                       char *err, size_t errlen);
 
+/* The derived entries y[0..d->n_derived-1] of contribution x[0..d->len-1] (field elements, as
+ * mpc_contrib_parse writes them), mod p: what the client proves and the daemons sum. */
+void mpc_contrib_derive(const mpc_contrib_decl *d, const uint64_t *x, uint64_t *y);
+
 /* Whether contribution x[0..d->len-1] (field elements, as mpc_contrib_parse writes them, each
  * within the range) is within d's norm bound: Σ X_i² ≤ d->l2_bound over the ring encodings,
  * exactly (128-bit).  1 without a bound. */
@@ -66,7 +86,8 @@ int mpc_contrib_norm_ok(const mpc_contrib_decl *d, const uint64_t *x);
 /* The plaintext reference of a collection (mpcc --eval): reads a file of contributions, one
  * per line (values separated by commas or blanks; empty lines and a first line that is not a
  * number — a header — are skipped), and writes the circuit input's value to
- * out[0..d->len]: the field sums and, last, the count.  A contribution over the norm bound
+ * out[0..d->len + d->n_derived]: the field sums of the values, of the derived entries and,
+ * last, the count.  A contribution over the norm bound
  * (mpc_contrib_norm_ok) is left out and counted in *dropped (may be NULL), as the daemons
  * drop it as invalid; a value out of range or a malformed line is an error (the SDK refuses
  * those before sending).  0, or -1 with "FILE:LINE: message" in err. */

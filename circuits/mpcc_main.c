@@ -16,6 +16,7 @@
 #include "dp.h"
 #include "dump.h"
 #include "eval.h"
+#include "flp.h"   /* the validity proof's size for --stats (protocols/flp.h) */
 #include "format.h"
 #include "joindecl.h"
 #include "program.h"
@@ -231,6 +232,63 @@ static void s_join_stats(const mpc_circuit *c, int json)
     }
 }
 
+/* One derived-entry term as the program writes it: sum(g * g), sum(g[0:3] * g[3:6]),
+ * sum(dot(g, g)). */
+static void s_term_text(const mpc_contrib_decl *d, const mpc_contrib_term *t, char *buf, size_t len)
+{
+    char x[2][MPC_NAME_MAX + 48];
+    uint32_t at[2] = {t->a, t->b};
+    for (int i = 0; i < 2; i++) {
+        if (at[i] == 0 && t->n == d->len) snprintf(x[i], sizeof x[i], "%s", d->name);
+        else snprintf(x[i], sizeof x[i], "%s[%u:%u]", d->name, (unsigned)at[i], (unsigned)(at[i] + t->n));
+    }
+    if (t->each) snprintf(buf, len, "sum(%s * %s)", x[0], x[1]);
+    else snprintf(buf, len, "sum(dot(%s, %s))", x[0], x[1]);
+}
+
+/* The contributor inputs: range, derived entries, max_count and the validity proof's sizes
+ * (protocols/flp.h, as the SDK and the daemons build it: 2 proofs). */
+static void s_contrib_stats(const mpc_circuit *c, int json)
+{
+    for (uint32_t i = 0; i < c->n_contrib; i++) {
+        const mpc_contrib_decl *d = &c->contrib[i];
+        mpc_flp f;
+        mpc_flp_term t[MPC_FLP_MAX_TERMS];
+        for (uint32_t k = 0; k < d->n_terms && k < MPC_FLP_MAX_TERMS; k++)
+            t[k] = (mpc_flp_term){d->terms[k].a, d->terms[k].b, d->terms[k].n, d->terms[k].each};
+        int ok = d->n_terms <= MPC_FLP_MAX_TERMS &&
+                 mpc_flp_init_derived(&f, d->len, d->lo, d->hi, d->l2_bound, t, d->n_terms, 2) == 0;
+        double sc = d->type == MPC_T_FIX ? ldexp(1.0, -(int)c->frac_bits) : 1.0;
+        size_t first = ok ? mpc_flp_input_share_size(&f, 0) + mpc_flp_public_share_size(c->n_parties) : 0;
+        size_t other = ok ? mpc_flp_input_share_size(&f, 1) + mpc_flp_public_share_size(c->n_parties) : 0;
+        size_t prep = ok ? mpc_flp_prep_size(&f) : 0;
+        if (!json) {
+            printf("contributions: %s %s[%llu] in %g..%g, derived entries %llu", d->name, mpc_type_names[d->type],
+                   (unsigned long long)d->len, (double)d->lo * sc, (double)d->hi * sc, (unsigned long long)d->n_derived);
+            for (uint32_t k = 0; k < d->n_terms; k++) {
+                char tx[2 * MPC_NAME_MAX + 128];
+                s_term_text(d, &d->terms[k], tx, sizeof tx);
+                printf("%s %s %u", k ? "," : ":", tx, d->terms[k].each ? (unsigned)d->terms[k].n : 1u);
+            }
+            printf("; max_count %u; validity proof (2 proofs): %zu bytes to the first party, %zu to each other, "
+                   "prep message %zu bytes\n", (unsigned)d->max_count, first, other, prep);
+            continue;
+        }
+        printf("%s{\"name\": ", i ? ", " : "");
+        s_json_str(stdout, d->name);
+        printf(", \"len\": %llu, \"derived\": %llu, \"terms\": [", (unsigned long long)d->len,
+               (unsigned long long)d->n_derived);
+        for (uint32_t k = 0; k < d->n_terms; k++) {
+            char tx[2 * MPC_NAME_MAX + 128];
+            s_term_text(d, &d->terms[k], tx, sizeof tx);
+            printf("%s", k ? ", " : "");
+            s_json_str(stdout, tx);
+        }
+        printf("], \"max_count\": %u, \"share_bytes_first\": %zu, \"share_bytes_other\": %zu, "
+               "\"prep_bytes\": %zu}", (unsigned)d->max_count, first, other, prep);
+    }
+}
+
 static int s_stats(const mpc_circuit *c, int json)
 {
     mpc_circ_stats st;
@@ -288,6 +346,7 @@ static int s_stats(const mpc_circuit *c, int json)
             printf("noise: %llu values, %llu daBits, 0 rounds, 0 triples\n", (unsigned long long)st.noise_elems,
                    (unsigned long long)st.noise_dabits);
         s_join_stats(c, 0);
+        s_contrib_stats(c, 0);
         return 0;
     }
     printf("{\"gates\": %llu, \"triples\": %llu, \"comparisons\": %llu, \"rounds\": %u, \"hash\": \"%s\", "
@@ -351,6 +410,8 @@ static int s_stats(const mpc_circuit *c, int json)
     }
     printf("], \"joins\": [");
     s_join_stats(c, 1);
+    printf("], \"contributions\": [");
+    s_contrib_stats(c, 1);
     printf("], \"noise_dabits\": %llu}\n", (unsigned long long)st.noise_dabits);
     return 0;
 }
@@ -524,10 +585,11 @@ static int s_load_inputs(const mpc_circuit *c, const mpc_input *d, uint32_t nd, 
             const mpc_contrib_decl *cd = mpc_circ_contrib(c, t);
             if (cd) {   /* contributions, one per line: the field sums and the count */
                 for (i = 0; i < nd && strcmp(d[i].name, cd->input) != 0; i++) {}
-                if (i == nd || d[i].len != cd->len + 1) return s_err("internal error: no input '%s'", cd->input);
+                if (i == nd || d[i].len != cd->len + cd->n_derived + 1)
+                    return s_err("internal error: no input '%s'", cd->input);
                 if (vals[i]) return s_err("input '%s' is given twice", t);
                 char err[512];
-                if (!(vals[i] = malloc((cd->len + 1) * sizeof *vals[i]))) return s_err("out of memory");
+                if (!(vals[i] = malloc(d[i].len * sizeof *vals[i]))) return s_err("out of memory");
                 uint64_t dropped = 0;
                 if (mpc_contrib_load(cd, c->frac_bits, eq + 2, vals[i], &dropped, err, sizeof err) != 0) {
                     fprintf(stderr, "%s\n", err);

@@ -84,12 +84,19 @@ static int s_send(mpc_client *c, uint32_t d, const mpc_ct_req *q, const void *pa
 /* Test-only: MPC_TEST_CONTRIB_INVALID=range makes the first element's top bit 1000 (a value
  * far out of range, with an honest proof of that invalid measurement), =proof tampers with
  * one element of the proof share, =norm sends values over the collection's norm bound (each in
- * range; the slack of the norm encoded as 0, proved honestly); the daemons must drop each as
- * invalid.  Used by tests/daemon_contrib.test.sh and tests/daemon_contrib_norm.test.sh only. */
+ * range; the slack of the norm encoded as 0, proved honestly), =derived adds 1 to the first
+ * derived entry (a lying product, proved honestly); the daemons must drop each as invalid.
+ * Used by tests/daemon_contrib.test.sh, daemon_contrib_norm.test.sh and
+ * daemon_contrib_ops.test.sh only. */
 static int s_test_invalid(void)
 {
     const char *e = getenv("MPC_TEST_CONTRIB_INVALID");
-    return !e ? 0 : !strcmp(e, "range") ? 1 : !strcmp(e, "proof") ? 2 : !strcmp(e, "norm") ? 3 : 0;
+    return !e                   ? 0
+           : !strcmp(e, "range") ? 1
+           : !strcmp(e, "proof") ? 2
+           : !strcmp(e, "norm")  ? 3
+           : !strcmp(e, "derived") ? 4
+                                  : 0;
 }
 
 /* meas = the encoding of xs under f, except that over f's norm bound the slack's bits are 0
@@ -99,10 +106,11 @@ static int s_encode(const mpc_flp *f, const int64_t *xs, uint64_t *meas)
 {
     int r = mpc_flp_encode(f, xs, meas);
     if (r == 0 || s_test_invalid() != 3 || !f->l2_bound) return r;
-    mpc_flp plain;
-    if ((r = mpc_flp_init(&plain, f->dim, f->lo, f->hi, 0, f->proofs)) != 0) return r;
+    mpc_flp plain;   /* the same without the norm: the elements' bits, then the derived entries */
+    if ((r = mpc_flp_init_derived(&plain, f->dim, f->lo, f->hi, 0, f->terms, f->n_terms, f->proofs)) != 0) return r;
     if ((r = mpc_flp_encode(&plain, xs, meas)) != 0) return r;
-    memset(meas + plain.meas_len, 0, (f->meas_len - plain.meas_len) * sizeof *meas);
+    memmove(meas + f->bit_len, meas + plain.bit_len, f->n_derived * sizeof *meas);
+    memset(meas + plain.bit_len, 0, (f->bit_len - plain.bit_len) * sizeof *meas);
     return 0;
 }
 
@@ -118,6 +126,7 @@ static int s_prove(const mpc_flp *f, const uint64_t *x, uint32_t k, const uint8_
     if (!r) r = s_encode(f, xs, meas);
     int cheat = s_test_invalid();
     if (!r && cheat == 1) meas[f->bits - 1] = 1000;
+    if (!r && cheat == 4 && f->n_derived) meas[f->bit_len] = mpc_f61_add(meas[f->bit_len], 1);
     if (!r) r = mpc_flp_shard(f, k, 1, meas, nonce, shares, pub);
     if (!r && cheat == 2) {
         uint64_t v;
@@ -148,7 +157,11 @@ int mpc_job_contribute(mpc_client *c, mpc_job *j, const char *input, const char 
     uint32_t k = j->k;
     uint64_t len = cd->len;
     mpc_flp f;
-    if (mpc_flp_init(&f, len, cd->lo, cd->hi, cd->l2_bound, 2) != 0)
+    mpc_flp_term terms[MPC_FLP_MAX_TERMS];   /* the derived entries the program sums */
+    for (uint32_t i = 0; i < cd->n_terms && i < MPC_FLP_MAX_TERMS; i++)
+        terms[i] = (mpc_flp_term){cd->terms[i].a, cd->terms[i].b, cd->terms[i].n, cd->terms[i].each};
+    if (cd->n_terms > MPC_FLP_MAX_TERMS ||
+        mpc_flp_init_derived(&f, len, cd->lo, cd->hi, cd->l2_bound, terms, cd->n_terms, 2) != 0)
         return mpc_client_seterr(c, MPC_ERR_INVALID, "%sno validity proof fits the range and norm bound of '%s'",
                                  j->where, cd->name);
     size_t pub_len = mpc_flp_public_share_size(k);

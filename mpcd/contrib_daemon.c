@@ -110,13 +110,21 @@ static mpc_circuit *s_recompiled(const mpc_circuit *c, char *err, size_t errlen)
     return rc;
 }
 
-/* The validity circuit of contributor input k of circuit c (rc: c recompiled): its range and,
- * when declared, its norm bound, both from the recompiled program. */
-static int s_flp_of(const mpc_circuit *c, const mpc_circuit *rc, uint32_t k, mpc_flp *f)
+/* The validity circuit of contributor input k of circuit c (rc: c recompiled): its range,
+ * when declared its norm bound, and its derived entries, all from the recompiled program;
+ * *max_count (may be NULL): the contributions its sums can hold exactly. */
+static int s_flp_of(const mpc_circuit *c, const mpc_circuit *rc, uint32_t k, mpc_flp *f, uint32_t *max_count)
 {
     const mpc_contrib_decl *d = mpc_circ_contrib(rc, c->inputs[k].name);
-    if (!d || d->len + 1 != c->inputs[k].len) return MPC_ERR_CIRCUIT;
-    return mpc_flp_init(f, d->len, d->lo, d->hi, d->l2_bound, S_PROOFS) == 0 ? 0 : MPC_ERR_CIRCUIT;
+    if (!d || d->n_terms > MPC_FLP_MAX_TERMS || d->len + d->n_derived + 1 != c->inputs[k].len) return MPC_ERR_CIRCUIT;
+    mpc_flp_term t[MPC_FLP_MAX_TERMS];
+    for (uint32_t i = 0; i < d->n_terms; i++)
+        t[i] = (mpc_flp_term){d->terms[i].a, d->terms[i].b, d->terms[i].n, d->terms[i].each};
+    if (max_count) *max_count = d->max_count;
+    if (mpc_flp_init_derived(f, d->len, d->lo, d->hi, d->l2_bound, t, d->n_terms, S_PROOFS) != 0 ||
+        f->out_len + 1 != c->inputs[k].len)
+        return MPC_ERR_CIRCUIT;
+    return 0;
 }
 
 int mpcd_contrib_check(const mpc_circuit *c, uint32_t me, char *err, size_t errlen)
@@ -138,7 +146,7 @@ int mpcd_contrib_check(const mpc_circuit *c, uint32_t me, char *err, size_t errl
             r = MPC_ERR_CIRCUIT;
         } else {
             mpc_flp f;
-            if (s_flp_of(c, rc, k, &f) != 0) {
+            if (s_flp_of(c, rc, k, &f, NULL) != 0) {
                 snprintf(err, errlen, "contributor input '%s': no validity proof fits its declared range and norm bound", in->name);
                 r = MPC_ERR_CIRCUIT;
             }
@@ -190,10 +198,13 @@ int mpcd_contrib_open(const mpcd_config *cfg, mpcd_job *job, uint64_t now_ms, ui
     int r = 0;
     for (uint32_t k = 0; k < c->n_inputs && !r; k++) {
         if (!mpc_contrib_input_of(c->inputs[k].name)) continue;
-        if ((r = s_flp_of(c, rc, k, &cj->flp[k])) != 0) break;
+        uint32_t decl_max = 0;   /* the program's limit: the sums (and derived entries') decode exactly */
+        if ((r = s_flp_of(c, rc, k, &cj->flp[k], &decl_max)) != 0) break;
+        if (decl_max < cj->max_count) cj->max_count = decl_max;   /* closes there, not only full */
         s_vkey(job->id, c->inputs[k].name, cj->vkey + (size_t)k * MPC_FLP_KEYBYTES);
         mpcd_collect_limits lim = {.max_pending = (uint32_t)cfg->contrib_max_pending,
-                                   .max_count = (uint32_t)cfg->contrib_max_count,
+                                   .max_count = decl_max < (uint32_t)cfg->contrib_max_count
+                                                    ? decl_max : (uint32_t)cfg->contrib_max_count,
                                    .pending_ms = (uint64_t)cfg->contrib_pending_ms,
                                    .msg_bytes = (uint32_t)mpc_flp_prep_size(&cj->flp[k])};
         if (!(cj->c[k] = mpcd_collect_new(c->inputs[k].len - 1, &lim))) r = MPC_ERR_NOMEM;
@@ -246,9 +257,9 @@ static int s_find_coll(mpcd_jobs *jobs, const mpc_ct_req *req, const char *name,
         return s_err(err, errlen, MPC_ERR_NOTFOUND, "the job collects no contributions to '%s'", req->name);
     if (cj->state != C_OPEN || job->state != MPCD_JOB_QUEUED)
         return s_err(err, errlen, MPC_ERR_STATE, "the collection '%s' is closed", req->name);
-    if (req->count != job->circ->inputs[k].len - 1)
+    if (req->count != cj->flp[k].dim)   /* the values; the derived entries are in the proved share */
         return s_err(err, errlen, MPC_ERR_INPUT, "a contribution to '%s' has %llu elements, not %llu", req->name,
-                     (unsigned long long)req->count, (unsigned long long)(job->circ->inputs[k].len - 1));
+                     (unsigned long long)req->count, (unsigned long long)cj->flp[k].dim);
     return 0;
 }
 
@@ -290,7 +301,7 @@ int mpcd_contrib_handle(const mpcd_config *cfg, mpcd_jobs *jobs, const char *cli
         return s_err(err, errlen, MPC_ERR_INPUT, "contribution to '%s' refused: its share has the wrong form for "
                      "this daemon (party %u)", req->name, party);
     }
-    uint64_t d = req->count;
+    uint64_t d = f.out_len;   /* the values' and the derived entries' output shares */
     uint64_t *share = malloc((size_t)d * sizeof *share);
     size_t msg_len = mpc_flp_prep_size(&f);
     uint8_t *msg = malloc(msg_len);

@@ -5,11 +5,13 @@
  * with bit i = (k-1)L + j checked in gadget call k:
  *   sum_k sum_j r_k^(j+1) * m_i * (m_i - 1)                          (every m_i is a bit)
  *   + rho * (sum_e x_e^2 + s - B)                                    (only with the norm check)
+ *   + sum_d rho_d * (sum_(i,j) x_i x_j - y_d)                        (each derived entry y_d)
  * where x_e = lo + sum_k w_k m_(e,k) and s = sum_k w'_k m_(slack,k).  Every multiplication is
  * a slot of one gadget G(a_1, b_1, ..., a_L, b_L) = sum_j a_j * b_j (a ParallelSum of L Mul
  * gadgets): call k = 1..calls_range takes the bit checks (a = r_k^(j+1) m_i, b = m_i - 1) of bits
  * (k-1)L .. kL-1, call calls_range + k the squares (a = b = x_e) of elements (k-1)L .. kL-1;
- * unused slots are (0, 0).  C is affine in its inputs and the gadget outputs, so a verifier
+ * then the derived entries' products (a = rho_d x_i, b = x_j, in term order); unused slots
+ * are (0, 0).  C is affine in its inputs and the gadget outputs, so a verifier
  * evaluates it on shares with the gadget outputs read from the shared gadget polynomial.
  *
  * The proof: for each of the 2L gadget wires j a polynomial f_j of degree < P = npts with
@@ -121,9 +123,10 @@ void mpc_flp_ntt(uint64_t *a, unsigned logn, int inverse)
 
 static uint64_t s_ceil_div(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
 
-static uint64_t s_calls(uint64_t meas_len, uint64_t dim, int norm, uint64_t chunk)
+static uint64_t s_calls(const mpc_flp *f, int norm, uint64_t chunk)
 {
-    return s_ceil_div(meas_len, chunk) + (norm ? s_ceil_div(dim, chunk) : 0);
+    return s_ceil_div(f->bit_len, chunk) + (norm ? s_ceil_div(f->dim, chunk) : 0) +
+           s_ceil_div(f->n_products, chunk);
 }
 
 static unsigned s_bits_for(uint64_t range) /* bits to write 0..range, range >= 1 */
@@ -136,14 +139,15 @@ static unsigned s_bits_for(uint64_t range) /* bits to write 0..range, range >= 1
 static void s_choose_chunk(mpc_flp *f)
 {
     int norm = f->l2_bound > 0;
-    uint64_t hi_l = f->meas_len > f->dim ? f->meas_len : f->dim;
+    uint64_t hi_l = f->bit_len > f->dim ? f->bit_len : f->dim;
+    if (f->n_products > hi_l) hi_l = f->n_products;
     uint64_t best = UINT64_MAX;
     for (unsigned lp = 2; lp <= 30; lp++) {
         uint64_t P = UINT64_C(1) << lp;
         uint64_t a = 1, b = hi_l; /* least L in [a, b] with calls(L) <= P - 1; calls(hi_l) <= 2 */
         while (a < b) {
             uint64_t mid = a + (b - a) / 2;
-            if (s_calls(f->meas_len, f->dim, norm, mid) <= P - 1) b = mid;
+            if (s_calls(f, norm, mid) <= P - 1) b = mid;
             else a = mid + 1;
         }
         uint64_t size = 2 * a + 2 * P - 1;
@@ -155,12 +159,13 @@ static void s_choose_chunk(mpc_flp *f)
         if (P > 4 * hi_l) break;
     }
     f->npts = UINT64_C(1) << f->log_p;
-    f->calls_range = s_ceil_div(f->meas_len, f->chunk);
+    f->calls_range = s_ceil_div(f->bit_len, f->chunk);
     f->calls_norm = norm ? s_ceil_div(f->dim, f->chunk) : 0;
-    f->calls = f->calls_range + f->calls_norm;
+    f->calls_derived = s_ceil_div(f->n_products, f->chunk);
+    f->calls = f->calls_range + f->calls_norm + f->calls_derived;
     f->proof1_len = 2 * f->chunk + 2 * f->npts - 1;
     f->verifier1_len = 2 * f->chunk + 2;
-    f->jr1_len = f->calls_range + 1;
+    f->jr1_len = f->calls_range + 1 + f->n_derived;
     f->proof_len = f->proofs * f->proof1_len;
     f->verifier_len = f->proofs * f->verifier1_len;
     f->jr_len = f->proofs * f->jr1_len;
@@ -168,6 +173,33 @@ static void s_choose_chunk(mpc_flp *f)
 
 int mpc_flp_init(mpc_flp *f, uint64_t dim, int64_t lo, int64_t hi, uint64_t l2_bound,
                  unsigned proofs)
+{
+    return mpc_flp_init_derived(f, dim, lo, hi, l2_bound, NULL, 0, proofs);
+}
+
+/* Checks and records the derived-entry terms: each within dim, each entry exact as a signed
+ * value (n * max(lo^2, hi^2) < (p - 1)/2).  0 or MPC_ERR_INVALID. */
+static int s_terms(mpc_flp *f, const mpc_flp_term *terms, unsigned n_terms)
+{
+    if (n_terms > MPC_FLP_MAX_TERMS || (n_terms && !terms)) return MPC_ERR_INVALID;
+    uint64_t m = (uint64_t)(f->lo < 0 ? -f->lo : f->lo), m2 = (uint64_t)(f->hi < 0 ? -f->hi : f->hi);
+    if (m2 > m) m = m2;
+    for (unsigned i = 0; i < n_terms; i++) {
+        const mpc_flp_term *t = &terms[i];
+        if (t->n < 1 || t->a > f->dim || t->b > f->dim || t->n > f->dim - t->a || t->n > f->dim - t->b ||
+            t->each > 1)
+            return MPC_ERR_INVALID;
+        if ((unsigned __int128)m * m * t->n >= MPC_F61_HALF) return MPC_ERR_INVALID;
+        f->terms[i] = *t;
+        f->n_derived += t->each ? t->n : 1;
+        f->n_products += t->n;
+    }
+    f->n_terms = n_terms;
+    return f->n_products > MPC_FLP_MAX_DIM ? MPC_ERR_INVALID : 0;
+}
+
+int mpc_flp_init_derived(mpc_flp *f, uint64_t dim, int64_t lo, int64_t hi, uint64_t l2_bound,
+                         const mpc_flp_term *terms, unsigned n_terms, unsigned proofs)
 {
     if (!f || dim < 1 || dim > MPC_FLP_MAX_DIM || lo >= hi || lo < -MPC_FLP_MAX_ABS ||
         hi > MPC_FLP_MAX_ABS || l2_bound >= MPC_F61_HALF || proofs < 1 || proofs > MPC_FLP_MAX_PROOFS)
@@ -190,12 +222,17 @@ int mpc_flp_init(mpc_flp *f, uint64_t dim, int64_t lo, int64_t hi, uint64_t l2_b
         f->norm_bits = s_bits_for(l2_bound);
         f->norm_top_weight = l2_bound - (UINT64_C(1) << (f->norm_bits - 1)) + 1;
     }
-    f->meas_len = dim * f->bits + f->norm_bits;
+    if (s_terms(f, terms, n_terms) != 0) return MPC_ERR_INVALID;
+    f->bit_len = dim * f->bits + f->norm_bits;
+    f->meas_len = f->bit_len + f->n_derived;
+    f->out_len = dim + f->n_derived;
     s_choose_chunk(f);
     return 0;
 }
 
 /* ---- encoding and output ---- */
+
+static uint64_t s_elem(int64_t v);
 
 /* b bits of v in [0, top + 2^(b-1) - 1], top bit weighing `top`. */
 static void s_bits(uint64_t *m, uint64_t v, unsigned b, uint64_t top)
@@ -220,6 +257,17 @@ int mpc_flp_encode(const mpc_flp *f, const int64_t *x, uint64_t *meas)
         s_bits(meas + f->dim * f->bits, f->l2_bound - (uint64_t)sq, f->norm_bits,
                f->norm_top_weight);
     }
+    uint64_t *y = meas + f->bit_len;
+    for (unsigned i = 0; i < f->n_terms; i++) {
+        const mpc_flp_term *t = &f->terms[i];
+        uint64_t acc = 0;
+        for (uint64_t k = 0; k < t->n; k++) {
+            uint64_t p = mpc_f61_mul(s_elem(x[t->a + k]), s_elem(x[t->b + k]));
+            if (t->each) *y++ = p;
+            else acc = mpc_f61_add(acc, p);
+        }
+        if (!t->each) *y++ = acc;
+    }
     return 0;
 }
 
@@ -243,6 +291,26 @@ void mpc_flp_output(const mpc_flp *f, int leader, const uint64_t *meas_share, ui
     uint64_t lo = leader ? s_elem(f->lo) : 0;
     for (uint64_t e = 0; e < f->dim; e++)
         out[e] = mpc_f61_add(lo, s_weighted(meas_share + e * f->bits, f->bits, f->top_weight));
+    memcpy(out + f->dim, meas_share + f->bit_len, (size_t)f->n_derived * 8);
+}
+
+/* Derived product number s (0-based, in term order): its factors' indices *i, *j and its
+ * entry *e. */
+static void s_product(const mpc_flp *f, uint64_t s, uint64_t *i, uint64_t *j, uint64_t *e)
+{
+    uint64_t off = 0;
+    for (unsigned u = 0; u < f->n_terms; u++) {
+        const mpc_flp_term *t = &f->terms[u];
+        if (s < t->n) {
+            *i = t->a + s;
+            *j = t->b + s;
+            *e = off + (t->each ? s : 0);
+            return;
+        }
+        s -= t->n;
+        off += t->each ? t->n : 1;
+    }
+    *i = *j = *e = 0;   /* not reached: s < n_products */
 }
 
 /* ---- gadget inputs ---- */
@@ -257,7 +325,7 @@ static void s_call_inputs(const mpc_flp *f, int leader, const uint64_t *meas, co
         uint64_t i0 = (k - 1) * L, r = jr[k - 1], rp = r;
         for (uint64_t j = 0; j < L; j++) {
             uint64_t i = i0 + j;
-            if (i < f->meas_len) {
+            if (i < f->bit_len) {
                 w[2 * j] = mpc_f61_mul(rp, meas[i]);
                 w[2 * j + 1] = mpc_f61_sub(meas[i], one);
                 rp = mpc_f61_mul(rp, r);
@@ -267,10 +335,25 @@ static void s_call_inputs(const mpc_flp *f, int leader, const uint64_t *meas, co
         }
         return;
     }
-    uint64_t e0 = (k - 1 - f->calls_range) * L;
+    if (k <= f->calls_range + f->calls_norm) {
+        uint64_t e0 = (k - 1 - f->calls_range) * L;
+        for (uint64_t j = 0; j < L; j++) {
+            uint64_t e = e0 + j;
+            w[2 * j] = w[2 * j + 1] = e < f->dim ? x[e] : 0;
+        }
+        return;
+    }
+    uint64_t s0 = (k - 1 - f->calls_range - f->calls_norm) * L;
+    const uint64_t *rho = jr + f->calls_range + 1;
     for (uint64_t j = 0; j < L; j++) {
-        uint64_t e = e0 + j;
-        w[2 * j] = w[2 * j + 1] = e < f->dim ? x[e] : 0;
+        uint64_t s = s0 + j, a, b, e;
+        if (s < f->n_products) {
+            s_product(f, s, &a, &b, &e);
+            w[2 * j] = mpc_f61_mul(rho[e], x[a]);
+            w[2 * j + 1] = x[b];
+        } else {
+            w[2 * j] = w[2 * j + 1] = 0;
+        }
     }
 }
 
@@ -365,7 +448,7 @@ int mpc_flp_prove(const mpc_flp *f, const uint64_t *meas, const uint64_t *jr, ui
         if (jr[i] >= MPC_F61_P) return MPC_ERR_INVALID;
     for (uint64_t i = 0; i < f->meas_len; i++)
         if (meas[i] >= MPC_F61_P) return MPC_ERR_INVALID;
-    uint64_t *W = s_alloc(nw * P), *w = s_alloc(nw), *x = s_alloc(f->dim), *poly = s_alloc(2 * P);
+    uint64_t *W = s_alloc(nw * P), *w = s_alloc(nw), *x = s_alloc(f->out_len), *poly = s_alloc(2 * P);
     int rc = W && w && x && poly ? 0 : MPC_ERR_NOMEM;
     if (rc == 0) mpc_flp_output(f, 1, meas, x);
     for (unsigned u = 0; u < f->proofs && rc == 0; u++) {
@@ -383,7 +466,7 @@ int mpc_flp_prove(const mpc_flp *f, const uint64_t *meas, const uint64_t *jr, ui
     }
     s_free(W, nw * P);
     s_free(w, nw);
-    s_free(x, f->dim);
+    s_free(x, f->out_len);
     s_free(poly, 2 * P);
     return rc;
 }
@@ -442,7 +525,7 @@ static void s_query_acc(const mpc_flp *f, int leader, const uint64_t *meas, cons
     uint64_t L = f->chunk, one = leader ? 1 : 0;
     for (uint64_t k = 1; k <= f->calls_range; k++) {
         uint64_t i0 = (k - 1) * L, r = jr[k - 1], ck = c[k], coef = ck;
-        uint64_t n = f->meas_len - i0 < L ? f->meas_len - i0 : L;
+        uint64_t n = f->bit_len - i0 < L ? f->bit_len - i0 : L;
         const uint64_t *m = meas + i0;
         for (uint64_t j = 0; j < n; j++) {
             coef = mpc_f61_mul(coef, r);
@@ -450,13 +533,24 @@ static void s_query_acc(const mpc_flp *f, int leader, const uint64_t *meas, cons
             acc[2 * j + 1] += s_mul_lazy(ck, mpc_f61_sub(m[j], one));
         }
     }
-    for (uint64_t k = f->calls_range + 1; k <= f->calls; k++) {
+    for (uint64_t k = f->calls_range + 1; k <= f->calls_range + f->calls_norm; k++) {
         uint64_t e0 = (k - 1 - f->calls_range) * L, ck = c[k];
         uint64_t n = f->dim - e0 < L ? f->dim - e0 : L;
         for (uint64_t j = 0; j < n; j++) {
             unsigned __int128 v = s_mul_lazy(ck, x[e0 + j]);
             acc[2 * j] += v;
             acc[2 * j + 1] += v;
+        }
+    }
+    const uint64_t *rho = jr + f->calls_range + 1;
+    for (uint64_t k = f->calls_range + f->calls_norm + 1; k <= f->calls; k++) {
+        uint64_t s0 = (k - 1 - f->calls_range - f->calls_norm) * L, ck = c[k];
+        uint64_t n = f->n_products - s0 < L ? f->n_products - s0 : L;
+        for (uint64_t j = 0; j < n; j++) {
+            uint64_t a, b, e;
+            s_product(f, s0 + j, &a, &b, &e);
+            acc[2 * j] += s_mul_lazy(mpc_f61_mul(ck, rho[e]), x[a]);
+            acc[2 * j + 1] += s_mul_lazy(ck, x[b]);
         }
     }
 }
@@ -479,8 +573,15 @@ static int s_query_one(const mpc_flp *f, int leader, const uint64_t *meas, const
     /* the circuit's output with the gadget outputs read from p */
     uint64_t v = 0, nv = 0;
     for (uint64_t k = 1; k <= f->calls_range; k++) v = mpc_f61_add(v, s->q[k]);
+    if (f->n_derived) {   /* sum_d rho_d (sum of its products - y_d): the calls' outputs carry rho_d */
+        uint64_t dv = 0;
+        for (uint64_t k = f->calls_range + f->calls_norm + 1; k <= M; k++) dv = mpc_f61_add(dv, s->q[k]);
+        const uint64_t *rho = jr + f->calls_range + 1, *y = meas + f->bit_len;
+        for (uint64_t e = 0; e < f->n_derived; e++) dv = mpc_f61_sub(dv, mpc_f61_mul(rho[e], y[e]));
+        v = mpc_f61_add(v, dv);
+    }
     if (f->l2_bound) {
-        for (uint64_t k = f->calls_range + 1; k <= M; k++) nv = mpc_f61_add(nv, s->q[k]);
+        for (uint64_t k = f->calls_range + 1; k <= f->calls_range + f->calls_norm; k++) nv = mpc_f61_add(nv, s->q[k]);
         const uint64_t *slack = meas + f->dim * f->bits;
         nv = mpc_f61_add(nv, s_weighted(slack, f->norm_bits, f->norm_top_weight));
         if (leader) nv = mpc_f61_sub(nv, f->l2_bound);
@@ -504,7 +605,7 @@ int mpc_flp_query(const mpc_flp *f, int leader, const uint64_t *meas_share,
     for (unsigned u = 0; u < f->proofs; u++)
         if (t[u] >= MPC_F61_P) return MPC_ERR_INVALID;
     s_qscratch s = {s_alloc(M + 1), s_alloc(M + 1), s_alloc(P), (unsigned __int128 *)s_alloc(2 * nw)};
-    uint64_t *x = s_alloc(f->dim);
+    uint64_t *x = s_alloc(f->out_len);
     int rc = s.c && s.pre && s.q && s.acc && x ? 0 : MPC_ERR_NOMEM;
     if (rc == 0) mpc_flp_output(f, leader, meas_share, x);
     for (unsigned u = 0; u < f->proofs && rc == 0; u++)
@@ -514,7 +615,7 @@ int mpc_flp_query(const mpc_flp *f, int leader, const uint64_t *meas_share,
     s_free(s.pre, M + 1);
     s_free(s.q, P);
     s_free((uint64_t *)s.acc, 2 * nw);
-    s_free(x, f->dim);
+    s_free(x, f->out_len);
     return rc;
 }
 

@@ -32,6 +32,17 @@
 /* Limits on the circuit (mpc_flp_init refuses more). */
 #define MPC_FLP_MAX_DIM (UINT64_C(1) << 24)
 #define MPC_FLP_MAX_ABS (INT64_C(1) << 40)
+/* Derived-entry terms of one circuit, at most. */
+#define MPC_FLP_MAX_TERMS 8
+
+/* A term of derived entries (docs/validity.md, "Derived entries"): products of the
+ * contribution's own elements that the client appends to its measurement and the proof shows
+ * to be exact.  With each = 1 it is n entries x[a+k]·x[b+k] (k = 0..n-1); with each = 0 one
+ * entry, the sum of those n products (a dot product).  a + n and b + n are at most dim. */
+typedef struct {
+    uint64_t a, b, n;
+    uint64_t each;
+} mpc_flp_term;
 
 /* The validity circuit and the sizes derived from it (filled by mpc_flp_init; read-only). */
 typedef struct {
@@ -42,17 +53,25 @@ typedef struct {
     unsigned norm_bits;     /* bits of the norm slack (0 without the norm check) */
     uint64_t top_weight;    /* weight of an element's top bit (the others weigh 2^k) */
     uint64_t norm_top_weight;
-    uint64_t meas_len;      /* D*b + norm_bits field elements */
+    unsigned n_terms;       /* derived-entry terms (mpc_flp_init_derived) */
+    mpc_flp_term terms[MPC_FLP_MAX_TERMS];
+    uint64_t n_derived;     /* derived entries: the sum over the terms of n (each) or 1 */
+    uint64_t n_products;    /* products they take: the sum over the terms of n */
+    uint64_t bit_len;       /* D*b + norm_bits: the measurement's bits */
+    uint64_t meas_len;      /* bit_len + n_derived field elements (the derived entries last) */
+    uint64_t out_len;       /* D + n_derived: what mpc_flp_output writes */
     uint64_t chunk;         /* L: Mul gadgets in one ParallelSum call */
     uint64_t calls_range;   /* gadget calls of the bit checks: ceil(meas_len / L) */
     uint64_t calls_norm;    /* gadget calls of the norm: ceil(D / L) or 0 */
-    uint64_t calls;         /* M = calls_range + calls_norm */
+    uint64_t calls_derived; /* gadget calls of the derived entries' products: ceil(n_products / L) */
+    uint64_t calls;         /* M = calls_range + calls_norm + calls_derived */
     unsigned log_p;         /* wire polynomials are interpolated on 2^log_p >= M + 1 points */
     uint64_t npts;          /* 2^log_p */
     unsigned proofs;        /* independent proofs, each with its own joint and query randomness */
     uint64_t proof1_len;    /* one proof: 2L wire seeds + 2*npts - 1 gadget polynomial coefficients */
     uint64_t verifier1_len; /* one proof's message: 1 (circuit output) + 2L (wires at t) + 1 (p(t)) */
-    uint64_t jr1_len;       /* one proof's joint randomness: r_1..r_calls_range, then rho */
+    uint64_t jr1_len;       /* one proof's joint randomness: r_1..r_calls_range, rho, then one
+                               rho_e per derived entry */
     uint64_t proof_len, verifier_len, jr_len;   /* proofs times the above */
 } mpc_flp;
 
@@ -63,15 +82,25 @@ typedef struct {
 int mpc_flp_init(mpc_flp *f, uint64_t dim, int64_t lo, int64_t hi, uint64_t l2_bound,
                  unsigned proofs);
 
+/* mpc_flp_init with derived entries: terms[0..n_terms-1] (n_terms <= MPC_FLP_MAX_TERMS; each
+ * term's n >= 1 and within dim, and n * max(lo^2, hi^2) below (p - 1)/2, so an entry is exact
+ * as a signed value).  The measurement then ends with the n_derived entries, the output has
+ * out_len elements (the D values, then the entries) and the circuit also checks
+ * sum over the entry's products - entry = 0 for each, with its own joint randomness. */
+int mpc_flp_init_derived(mpc_flp *f, uint64_t dim, int64_t lo, int64_t hi, uint64_t l2_bound,
+                         const mpc_flp_term *terms, unsigned n_terms, unsigned proofs);
+
 /* ---- the proof system on vectors ---- */
 
 /* meas[0..meas_len-1] = the encoding of x[0..dim-1]: per element b bits of x - lo (weights
- * 1, 2, ..., 2^(b-2), top_weight), then the bits of the norm slack B - sum x^2.  0, or
+ * 1, 2, ..., 2^(b-2), top_weight), then the bits of the norm slack B - sum x^2, then the
+ * derived entries (field elements: x mod p products).  0, or
  * MPC_ERR_INPUT when an element is outside [lo, hi] or the norm exceeds B. */
 int mpc_flp_encode(const mpc_flp *f, const int64_t *x, uint64_t *meas);
 
-/* out[0..dim-1] = the share of each element's value lo + sum_k weight_k bit_k, from a share of
- * the encoding (leader nonzero on exactly one party: it adds lo).  Linear: the sum over
+/* out[0..out_len-1] = the share of each element's value lo + sum_k weight_k bit_k, from a share of
+ * the encoding (leader nonzero on exactly one party: it adds lo), then the derived entries'
+ * shares.  Linear: the sum over
  * parties is the value mod p; sums over contributions aggregate. */
 void mpc_flp_output(const mpc_flp *f, int leader, const uint64_t *meas_share, uint64_t *out);
 
@@ -119,7 +148,7 @@ int mpc_flp_shard(const mpc_flp *f, unsigned nparties, int compress, const uint6
 /* Daemon `party`: checks and expands its input share (in_len bytes; a seed when in_len is the
  * compressed size, which party 0 never gets), recomputes its joint-randomness part, derives the
  * joint randomness and the query point (from verify_key and nonce) and writes its prep message
- * (mpc_flp_prep_size bytes) and its output share out[0..dim-1] (mpc_flp_output).  out must not
+ * (mpc_flp_prep_size bytes) and its output share out[0..out_len-1] (mpc_flp_output).  out must not
  * be used unless mpc_flp_prep_decide accepts.  0, MPC_ERR_INPUT on a malformed share (wrong
  * length, an element >= p), MPC_ERR_NOMEM or MPC_ERR_INVALID. */
 int mpc_flp_prep(const mpc_flp *f, unsigned nparties, unsigned party,

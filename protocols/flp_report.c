@@ -67,6 +67,14 @@ static void s_hash_hdr(crypto_generichash_state *st, const mpc_flp *f, unsigned 
     s_put64(h + 32, (uint64_t)nparties | (uint64_t)f->proofs << 32);
     crypto_generichash_update(st, (const uint8_t *)label, sizeof label);
     crypto_generichash_update(st, h, sizeof h);
+    for (unsigned i = 0; i < f->n_terms; i++) {   /* the derived entries (none: as before them) */
+        uint8_t t[4 * 8];
+        s_put64(t, f->terms[i].a);
+        s_put64(t + 8, f->terms[i].b);
+        s_put64(t + 16, f->terms[i].n);
+        s_put64(t + 24, f->terms[i].each);
+        crypto_generichash_update(st, t, sizeof t);
+    }
     crypto_generichash_update(st, (const uint8_t *)what, strlen(what) + 1);
     crypto_generichash_update(st, nonce, MPC_FLP_NONCEBYTES);
 }

@@ -566,6 +566,200 @@ START_TEST(test_collectors_over_mesh)
 }
 END_TEST
 
+/* Three daemons of one job on program src, collections opened, collectors over a new mesh. */
+static mpc_mem_hub *s_three(const mpcd_config *cfg, const char *src, const uint8_t id[16], mpcd_jobs **jobs,
+                            mpcd_collector *x)
+{
+    mpc_mem_hub *hub = mpc_mem_hub_new(3, 1000);
+    uint32_t binding[MPC_MAX_PARTIES] = {0, 1, 2};
+    for (uint32_t p = 0; p < 3; p++) {
+        jobs[p] = mpcd_jobs_new(10);
+        mpc_circuit *c = NULL;
+        mpc_diag dg;
+        ck_assert_int_eq(mpc_compile(src, strlen(src), "p.mpc", NULL, 0, &c, &dg), 0);
+        mpc_diag_free(&dg);
+        uint8_t h[32];
+        ck_assert_int_eq(mpc_circ_hash(c, h), 0);
+        ck_assert_int_eq(mpcd_jobs_add(jobs[p], id, "analyst", &c, h, binding, p), 0);
+        mpcd_jobs_lock(jobs[p]);
+        ck_assert_int_eq(mpcd_contrib_open(cfg, mpcd_jobs_find(jobs[p], id), mpc_now_ms(), 0, 0), 0);
+        mpcd_jobs_unlock(jobs[p]);
+        memset(&x[p], 0, sizeof x[p]);
+        x[p].mesh = mpc_mem_transport_new(hub, p);
+        x[p].jobs = jobs[p];
+        x[p].self = p;
+        x[p].n_parties = 3;
+        x[p].batch_ms = 20;
+        x[p].peer_timeout_ms = 5000;
+        snprintf(x[p].names[p], sizeof x[p].names[p], "%c", 'a' + p);
+    }
+    return hub;
+}
+
+/* One contribution v (proved under f, with its first derived entry off by one when lie) from a
+ * fresh contributor to all three daemons: mpcd_contrib_handle's result at the first party (the
+ * others must agree). */
+static int s_send_derived(const mpcd_config *cfg, mpcd_jobs **jobs, const uint8_t key[32], const uint8_t id[16],
+                          const mpc_flp *f, const int64_t *v, int lie)
+{
+    size_t pub_len = mpc_flp_public_share_size(3), plen[3];
+    uint8_t *pay[3], pub[96];
+    for (uint32_t p = 0; p < 3; p++) {
+        plen[p] = mpc_flp_input_share_size(f, p > 0) + pub_len;
+        pay[p] = malloc(plen[p]);
+    }
+    uint64_t *meas = malloc(f->meas_len * 8);
+    ck_assert_int_eq(mpc_flp_encode(f, v, meas), 0);
+    if (lie) meas[f->bit_len] = mpc_f61_add(meas[f->bit_len], 1);
+    mpc_ct_req q;
+    memset(&q, 0, sizeof q);
+    memcpy(q.job, id, 16);
+    strcpy(q.name, "g");
+    uint8_t uid[16];
+    randombytes_buf(uid, sizeof uid);
+    mpcd_token_make(key, uid, q.token);
+    randombytes_buf(q.nonce, sizeof q.nonce);
+    q.count = f->dim;
+    ck_assert_int_eq(mpc_flp_shard(f, 3, 1, meas, q.nonce, pay, pub), 0);
+    int rc0 = 0;
+    char err[256];
+    for (uint32_t p = 0; p < 3; p++) {
+        memcpy(pay[p] + plen[p] - pub_len, pub, pub_len);
+        q.mode = p == 0 ? MPC_CW_EXPLICIT : MPC_CW_SEED;
+        q.proof_len = plen[p];
+        uint64_t pending = 0;
+        int rc = mpcd_contrib_handle(cfg, jobs[p], "contrib", &q, pay[p], plen[p], &pending, err, sizeof err);
+        if (p == 0) rc0 = rc;
+        ck_assert_msg(rc == rc0, "party %u: %d (%s), the first party %d", p, rc, err, rc0);
+    }
+    if (!lie) {   /* the element count is D, never D + the entries */
+        q.count = f->out_len;
+        uint64_t pending;
+        ck_assert_int_eq(mpcd_contrib_handle(cfg, jobs[1], "contrib", &q, pay[1], plen[1], &pending, err, sizeof err),
+                         MPC_ERR_INPUT);
+        char want[96];
+        snprintf(want, sizeof want, "has %llu elements, not %llu", (unsigned long long)f->out_len,
+                 (unsigned long long)f->dim);
+        ck_assert_msg(strstr(err, want), "%s", err);
+    }
+    free(meas);
+    for (uint32_t p = 0; p < 3; p++) free(pay[p]);
+    return rc0;
+}
+
+/* Derived entries through the daemons (docs/contributions.md, "Per-contribution operations"):
+ * each daemon builds the proof's circuit with the program's terms, its running sums are D +
+ * entries long, a contribution lying in an entry is rejected by the leader's decision, and the
+ * shares add up to the plaintext sums of the values, of the squares and of the sliced dot
+ * products; a share proved without the entries has the wrong form.  Then a program whose
+ * products allow only 3 contributions (max_count): the daemons take 3 and refuse the 4th. */
+START_TEST(test_collectors_derived)
+{
+    enum { LEN = 5, NC = 24 };
+    uint8_t key[32], id[16];
+    s_load_key(key);
+    mpcd_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    strcpy(cfg.name, "a");
+    cfg.n_clients = 1;
+    strcpy(cfg.clients[0].name, "contrib");
+    cfg.clients[0].may_contribute = 1;
+    cfg.contrib_window_ms = 600;
+    cfg.contrib_max_count = 1000;
+    cfg.contrib_max_pending = 64;
+    cfg.contrib_pending_ms = 2000;
+    const char *src = "party a, b, c\ninput g: int[5] from contributors in -10..10\n"
+                      "output s = sum(g), q = sum(g * g), d = sum(dot(g[0:2], g[3:5])) to a\n";
+    mpcd_jobs *jobs[3];
+    mpcd_collector x[3];
+    randombytes_buf(id, sizeof id);
+    mpc_mem_hub *hub = s_three(&cfg, src, id, jobs, x);
+    mpc_flp_term t[2] = {{0, 0, LEN, 1}, {0, 3, 2, 0}}, t1[1] = {{0, 0, LEN, 1}};
+    mpc_flp f, g;
+    ck_assert_int_eq(mpc_flp_init_derived(&f, LEN, -10, 10, 0, t, 2, 2), 0);
+    ck_assert_int_eq(mpc_flp_init_derived(&g, LEN, -10, 10, 0, t1, 1, 2), 0);
+    int64_t want[LEN + LEN + 1] = {0};
+    uint64_t included = 0;
+    for (int i = 0; i < NC; i++) {
+        int64_t v[LEN];
+        for (int e = 0; e < LEN; e++) v[e] = (int64_t)randombytes_uniform(21) - 10;
+        int lie = i % 4 == 3;
+        ck_assert_int_eq(s_send_derived(&cfg, jobs, key, id, &f, v, lie), 0);
+        if (i == 5) {   /* proved for other terms: another proof length, the wrong form */
+            mpc_ct_req q;
+            memset(&q, 0, sizeof q);
+            memcpy(q.job, id, 16);
+            strcpy(q.name, "g");
+            q.count = LEN;
+            mpcd_token_make(key, id, q.token);
+            q.mode = MPC_CW_EXPLICIT;
+            q.proof_len = mpc_flp_input_share_size(&g, 0) + mpc_flp_public_share_size(3);
+            uint8_t *pay = calloc(1, q.proof_len);
+            char err[256];
+            uint64_t pending;
+            ck_assert_int_eq(mpcd_contrib_handle(&cfg, jobs[0], "contrib", &q, pay, q.proof_len, &pending, err,
+                                                 sizeof err), MPC_ERR_INPUT);
+            ck_assert_msg(strstr(err, "wrong form"), "%s", err);
+            free(pay);
+        }
+        if (!lie) {
+            included++;
+            for (int e = 0; e < LEN; e++) want[e] += v[e], want[LEN + e] += v[e] * v[e];
+            want[2 * LEN] += v[0] * v[3] + v[1] * v[4];
+        }
+        if (i % 6 == 0)
+            for (uint32_t p = 0; p < 3; p++) mpcd_collector_pass(&x[p], mpc_now_ms());
+    }
+    int done = 0;
+    for (int k = 0; k < 400 && !done; k++) {
+        done = 1;
+        for (uint32_t p = 0; p < 3; p++) {
+            mpcd_collector_pass(&x[p], mpc_now_ms());
+            mpcd_jobs_lock(jobs[p]);
+            mpcd_job *job = mpcd_jobs_find(jobs[p], id);
+            ck_assert_msg(job->state != MPCD_JOB_FAILED, "%s", job->reason);
+            done &= job->inputs[0].present;
+            mpcd_jobs_unlock(jobs[p]);
+        }
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    ck_assert_msg(done, "the collection did not close");
+    uint64_t sum[2 * LEN + 2] = {0};
+    for (uint32_t p = 0; p < 3; p++) {
+        mpcd_jobs_lock(jobs[p]);
+        mpcd_job *job = mpcd_jobs_find(jobs[p], id);
+        ck_assert_uint_eq(job->circ->inputs[0].len, 2 * LEN + 2);
+        for (int e = 0; e < 2 * LEN + 2; e++)
+            sum[e] = e < 2 * LEN + 1 ? mpc_f61_add(sum[e], job->inputs[0].share[e]) : sum[e] + job->inputs[0].share[e];
+        mpcd_jobs_unlock(jobs[p]);
+    }
+    ck_assert_uint_eq(sum[2 * LEN + 1], included);
+    for (int e = 0; e <= 2 * LEN; e++) ck_assert_int_eq(mpc_f61_to_signed(sum[e]), want[e]);
+    for (uint32_t p = 0; p < 3; p++) {
+        mpc_transport_destroy(&x[p].mesh);
+        mpcd_jobs_destroy(&jobs[p]);
+    }
+    mpc_mem_hub_destroy(&hub);
+
+    /* max_count from the program: |x| <= 2^29, squares up to 2^58: 3 contributions */
+    src = "party a, b, c\ninput g: int[2] from contributors in -536870912..536870912\noutput q = sum(g * g) to a\n";
+    randombytes_buf(id, sizeof id);
+    hub = s_three(&cfg, src, id, jobs, x);
+    mpc_flp_term sq = {0, 0, 2, 1};
+    ck_assert_int_eq(mpc_flp_init_derived(&f, 2, -536870912, 536870912, 0, &sq, 1, 2), 0);
+    int64_t v[2] = {536870912, -536870912};
+    for (int i = 0; i < 3; i++) ck_assert_int_eq(s_send_derived(&cfg, jobs, key, id, &f, v, 0), 0);
+    ck_assert_int_eq(s_send_derived(&cfg, jobs, key, id, &f, v, 0), MPC_ERR_STATE);
+    for (uint32_t p = 0; p < 3; p++) {
+        mpc_transport_destroy(&x[p].mesh);
+        mpcd_jobs_destroy(&jobs[p]);
+    }
+    mpc_mem_hub_destroy(&hub);
+    mpcd_contrib_key_free();
+}
+END_TEST
+
 Suite *mpc_test_suite(void)
 {
     Suite *s = suite_create("collect");
@@ -577,6 +771,7 @@ Suite *mpc_test_suite(void)
     tcase_add_test(tc, test_many_ids);
     tcase_add_test(tc, test_daemon_refuses_contributor_inputs);
     tcase_add_test(tc, test_collectors_over_mesh);
+    tcase_add_test(tc, test_collectors_derived);
     suite_add_tcase(s, tc);
     return s;
 }

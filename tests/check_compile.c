@@ -891,11 +891,13 @@ START_TEST(test_language_examples_compile)
 END_TEST
 
 /* The value of a contributor input's circuit input for contributions "v, v | v, v | ..."
- * (field sums, then the count), as mpcc --eval computes it from a file. */
+ * (field sums of the values and of the derived entries, then the count), as mpcc --eval
+ * computes it from a file. */
 static void s_contrib_sums(const mpc_contrib_decl *cd, unsigned frac, const char *text, uint64_t **out)
 {
     const uint64_t P = UINT64_C(0x1FFFFFF900000001);
-    uint64_t *v = calloc(cd->len + 1, sizeof *v), *row = calloc(cd->len, sizeof *row);
+    uint64_t w = cd->len + cd->n_derived;
+    uint64_t *v = calloc(w + 1, sizeof *v), *row = calloc(w, sizeof *row);
     ck_assert(v && row);
     char err[256];
     for (const char *p = text;;) {
@@ -903,8 +905,9 @@ static void s_contrib_sums(const mpc_contrib_decl *cd, unsigned frac, const char
         size_t n = bar ? (size_t)(bar - p) : strlen(p);
         ck_assert_msg(mpc_contrib_parse(cd, frac, p, n, row, err, sizeof err) == 0, "%s", err);
         if (mpc_contrib_norm_ok(cd, row)) {   /* one over the norm bound is dropped, as the daemons do */
-            for (uint64_t e = 0; e < cd->len; e++) v[e] = (v[e] + row[e]) % P;
-            v[cd->len]++;
+            mpc_contrib_derive(cd, row, row + cd->len);
+            for (uint64_t e = 0; e < w; e++) v[e] = (v[e] + row[e]) % P;
+            v[w]++;
         }
         if (!bar) break;
         p = bar + 1;
