@@ -16,7 +16,6 @@
 #include "dp.h"
 #include "dump.h"
 #include "eval.h"
-#include "flp.h"   /* the validity proof's size for --stats (protocols/flp.h) */
 #include "format.h"
 #include "joindecl.h"
 #include "program.h"
@@ -246,22 +245,14 @@ static void s_term_text(const mpc_contrib_decl *d, const mpc_contrib_term *t, ch
     else snprintf(buf, len, "sum(dot(%s, %s))", x[0], x[1]);
 }
 
-/* The contributor inputs: range, derived entries, max_count and the validity proof's sizes
- * (protocols/flp.h, as the SDK and the daemons build it: 2 proofs). */
+/* The contributor inputs: range, derived entries and max_count.  The validity proof's sizes
+ * are protocols/flp.h's business (circuits/ depends on nothing of ours): `mpcbench flp`
+ * prints them. */
 static void s_contrib_stats(const mpc_circuit *c, int json)
 {
     for (uint32_t i = 0; i < c->n_contrib; i++) {
         const mpc_contrib_decl *d = &c->contrib[i];
-        mpc_flp f;
-        mpc_flp_term t[MPC_FLP_MAX_TERMS];
-        for (uint32_t k = 0; k < d->n_terms && k < MPC_FLP_MAX_TERMS; k++)
-            t[k] = (mpc_flp_term){d->terms[k].a, d->terms[k].b, d->terms[k].n, d->terms[k].each};
-        int ok = d->n_terms <= MPC_FLP_MAX_TERMS &&
-                 mpc_flp_init_derived(&f, d->len, d->lo, d->hi, d->l2_bound, t, d->n_terms, 2) == 0;
         double sc = d->type == MPC_T_FIX ? ldexp(1.0, -(int)c->frac_bits) : 1.0;
-        size_t first = ok ? mpc_flp_input_share_size(&f, 0) + mpc_flp_public_share_size(c->n_parties) : 0;
-        size_t other = ok ? mpc_flp_input_share_size(&f, 1) + mpc_flp_public_share_size(c->n_parties) : 0;
-        size_t prep = ok ? mpc_flp_prep_size(&f) : 0;
         if (!json) {
             printf("contributions: %s %s[%llu] in %g..%g, derived entries %llu", d->name, mpc_type_names[d->type],
                    (unsigned long long)d->len, (double)d->lo * sc, (double)d->hi * sc, (unsigned long long)d->n_derived);
@@ -270,8 +261,7 @@ static void s_contrib_stats(const mpc_circuit *c, int json)
                 s_term_text(d, &d->terms[k], tx, sizeof tx);
                 printf("%s %s %u", k ? "," : ":", tx, d->terms[k].each ? (unsigned)d->terms[k].n : 1u);
             }
-            printf("; max_count %u; validity proof (2 proofs): %zu bytes to the first party, %zu to each other, "
-                   "prep message %zu bytes\n", (unsigned)d->max_count, first, other, prep);
+            printf("; max_count %u\n", (unsigned)d->max_count);
             continue;
         }
         printf("%s{\"name\": ", i ? ", " : "");
@@ -284,8 +274,7 @@ static void s_contrib_stats(const mpc_circuit *c, int json)
             printf("%s", k ? ", " : "");
             s_json_str(stdout, tx);
         }
-        printf("], \"max_count\": %u, \"share_bytes_first\": %zu, \"share_bytes_other\": %zu, "
-               "\"prep_bytes\": %zu}", (unsigned)d->max_count, first, other, prep);
+        printf("], \"max_count\": %u}", (unsigned)d->max_count);
     }
 }
 
