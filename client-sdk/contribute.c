@@ -130,75 +130,129 @@ static int s_prove(const mpc_flp *f, const uint64_t *x, uint32_t k, const uint8_
     return r;
 }
 
-int mpc_job_contribute(mpc_client *c, mpc_job *j, const char *input, const char *values, const char *token_hex)
+/* A contribution prepared for sending (mpc_job_contribution_make): the request header's
+ * fields and each program party's payload (k of them, in binding order). */
+struct mpc_contribution {
+    uint8_t    job[MPC_CWIRE_JOB_BYTES];
+    uint32_t   k;
+    mpc_ct_req q;                         /* name, token, nonce, count (rid, mode, proof_len per send) */
+    uint8_t   *pay[MPC_MAX_PARTIES];      /* malloc'ed, wiped when freed */
+    size_t     plen[MPC_MAX_PARTIES];
+    uint8_t    mode[MPC_MAX_PARTIES];
+    uint64_t   proof_len[MPC_MAX_PARTIES];
+};
+
+void mpc_contribution_free(mpc_contribution **xp)
+{
+    mpc_contribution *x = xp ? *xp : NULL;
+    if (!x) return;
+    for (uint32_t p = 0; p < MPC_MAX_PARTIES; p++)
+        if (x->pay[p]) {
+            sodium_memzero(x->pay[p], x->plen[p]);
+            free(x->pay[p]);
+        }
+    sodium_memzero(x, sizeof *x);
+    free(x);
+    *xp = NULL;
+}
+
+/* The proved sharing (docs/contributions.md, "Sharing with the proof"): x's payloads. */
+static int s_make_proved(mpc_client *c, mpc_job *j, const mpc_contrib_decl *cd, const uint64_t *x,
+                         mpc_contribution *o)
+{
+    uint32_t k = j->k;
+    mpc_flp f;
+    if (mpc_flp_init(&f, cd->len, cd->lo, cd->hi, cd->l2_bound, 2) != 0)
+        return mpc_client_seterr(c, MPC_ERR_INVALID, "%sno validity proof fits the range and norm bound of '%s'",
+                                 j->where, cd->name);
+    size_t pub_len = mpc_flp_public_share_size(k);
+    uint8_t pub[32 * MPC_MAX_PARTIES];
+    for (uint32_t p = 0; p < k; p++) {
+        o->plen[p] = o->proof_len[p] = mpc_flp_input_share_size(&f, p > 0) + pub_len;
+        o->mode[p] = p == 0 ? MPC_CW_EXPLICIT : MPC_CW_SEED;
+        if (!(o->pay[p] = malloc(o->plen[p]))) return mpc_client_seterr(c, MPC_ERR_NOMEM, "out of memory");
+    }
+    if (!mpc_contrib_norm_ok(cd, x) && s_test_invalid() != 3)
+        return mpc_client_seterr(c, MPC_ERR_INPUT, "%scontribution to '%s': its L2 norm is above the bound", j->where,
+                                 cd->name);
+    int r = s_prove(&f, x, k, o->q.nonce, o->pay, pub);
+    if (r) return mpc_client_seterr(c, r, "cannot prove the contribution");
+    for (uint32_t p = 0; p < k; p++) memcpy(o->pay[p] + o->plen[p] - pub_len, pub, pub_len);
+    return 0;
+}
+
+int mpc_job_contribution_make(mpc_client *c, mpc_job *j, const char *input, const char *values,
+                              const char *token_hex, mpc_contribution **out)
 {
     c->errmsg[0] = 0;
+    *out = NULL;
     if (!j->live) return mpc_client_seterr(c, MPC_ERR_STATE, "attach the job first (mpc_job_attach)");
     const mpc_contrib_decl *cd = input ? mpc_circ_contrib(j->circ, input) : NULL;
     if (!cd)
         return mpc_client_seterr(c, MPC_ERR_NOTFOUND, "%sthe program (compiled from source) has no contributor input "
                                  "'%.64s'", j->where, input ? input : "");
-    mpc_ct_req q;
-    memset(&q, 0, sizeof q);
+    mpc_contribution *o = calloc(1, sizeof *o);
+    if (!o) return mpc_client_seterr(c, MPC_ERR_NOMEM, "out of memory");
     size_t got = 0;
     if (!token_hex || strlen(token_hex) != 2 * MPC_CT_TOKEN_BYTES ||
-        sodium_hex2bin(q.token, sizeof q.token, token_hex, strlen(token_hex), NULL, &got, NULL) != 0 ||
-        got != sizeof q.token)
+        sodium_hex2bin(o->q.token, sizeof o->q.token, token_hex, strlen(token_hex), NULL, &got, NULL) != 0 ||
+        got != sizeof o->q.token) {
+        mpc_contribution_free(&o);
         return mpc_client_seterr(c, MPC_ERR_INVALID, "a contributor token is %d hex digits", 2 * MPC_CT_TOKEN_BYTES);
-    uint32_t k = j->k;
-    uint64_t len = cd->len;
-    mpc_flp f;
-    if (mpc_flp_init(&f, len, cd->lo, cd->hi, cd->l2_bound, 2) != 0)
-        return mpc_client_seterr(c, MPC_ERR_INVALID, "%sno validity proof fits the range and norm bound of '%s'",
-                                 j->where, cd->name);
-    size_t pub_len = mpc_flp_public_share_size(k);
-    size_t plen[MPC_MAX_PARTIES];
-    uint8_t *pay[MPC_MAX_PARTIES] = {0}, *sh[MPC_MAX_PARTIES];
-    uint8_t pub[32 * MPC_MAX_PARTIES];
-    uint64_t *x = sodium_malloc(len * 8);
-    int r = x ? 0 : mpc_client_seterr(c, MPC_ERR_NOMEM, "out of memory");
-    for (uint32_t p = 0; p < k && !r; p++) {
-        plen[p] = mpc_flp_input_share_size(&f, p > 0) + pub_len;
-        if (!(pay[p] = sodium_malloc(plen[p]))) r = mpc_client_seterr(c, MPC_ERR_NOMEM, "out of memory");
-        sh[p] = pay[p];
     }
+    o->k = j->k;
+    memcpy(o->job, j->id, sizeof o->job);
+    memcpy(o->q.job, j->id, sizeof o->q.job);
+    snprintf(o->q.name, sizeof o->q.name, "%s", cd->name);
+    o->q.count = cd->len;
+    randombytes_buf(o->q.nonce, sizeof o->q.nonce);
+    uint64_t *x = sodium_malloc(cd->len * 8);
+    int r = x ? 0 : mpc_client_seterr(c, MPC_ERR_NOMEM, "out of memory");
     char err[256];
     if (!r && mpc_contrib_parse(cd, j->circ->frac_bits, values, strlen(values), x, err, sizeof err) != 0)
         r = mpc_client_seterr(c, MPC_ERR_INPUT, "%scontribution to '%s': %s", j->where, cd->name, err);
-    if (!r && !mpc_contrib_norm_ok(cd, x) && s_test_invalid() != 3)
-        r = mpc_client_seterr(c, MPC_ERR_INPUT, "%scontribution to '%s': its L2 norm is above the bound", j->where,
-                              cd->name);
-    if (!r) randombytes_buf(q.nonce, sizeof q.nonce);
-    if (!r && (r = s_prove(&f, x, k, q.nonce, sh, pub)) != 0)
-        r = mpc_client_seterr(c, r, "cannot prove the contribution");
-    for (uint32_t p = 0; p < k && !r; p++) memcpy(pay[p] + plen[p] - pub_len, pub, pub_len);
-    if (!r) {
-        memcpy(q.job, j->id, sizeof q.job);
-        snprintf(q.name, sizeof q.name, "%s", cd->name);
-        q.count = len;
-        int64_t deadline = (int64_t)mpc_now_ms() + c->cfg.timeout_ms;
-        uint64_t rid[MPC_MAX_PARTIES];
-        int sent[MPC_MAX_PARTIES] = {0};
-        for (uint32_t p = 0; p < k && !r; p++) {
-            uint32_t d = j->daemon_of[p];
-            q.rid = rid[p] = c->next_rid++;
-            q.mode = p == 0 ? MPC_CW_EXPLICIT : MPC_CW_SEED;
-            q.proof_len = plen[p];
-            r = s_send(c, d, &q, pay[p], plen[p], deadline);
-            sent[p] = !r;
-        }
-        for (uint32_t p = 0; p < k; p++) {
-            if (!sent[p]) continue;
-            char keep[S_ERRMSG_MAX];
-            snprintf(keep, sizeof keep, "%s", c->errmsg);
-            int rr = s_reply(c, j->daemon_of[p], rid[p], deadline);
-            if (rr && !r) r = rr;
-            else if (r) snprintf(c->errmsg, sizeof c->errmsg, "%s", keep);
-        }
-    }
+    if (!r) r = s_make_proved(c, j, cd, x, o);
     if (x) sodium_free(x);
-    for (uint32_t p = 0; p < k; p++)
-        if (pay[p]) sodium_free(pay[p]);
+    if (r) mpc_contribution_free(&o);
+    *out = o;
+    return r;
+}
+
+int mpc_job_contribution_send(mpc_client *c, mpc_job *j, const mpc_contribution *x)
+{
+    c->errmsg[0] = 0;
+    if (!j->live) return mpc_client_seterr(c, MPC_ERR_STATE, "attach the job first (mpc_job_attach)");
+    if (!x || x->k != j->k || sodium_memcmp(x->job, j->id, sizeof x->job) != 0)
+        return mpc_client_seterr(c, MPC_ERR_INVALID, "%sthe contribution was made for another job", j->where);
+    mpc_ct_req q = x->q;
+    int64_t deadline = (int64_t)mpc_now_ms() + c->cfg.timeout_ms;
+    uint64_t rid[MPC_MAX_PARTIES];
+    int sent[MPC_MAX_PARTIES] = {0}, r = 0;
+    for (uint32_t p = 0; p < x->k && !r; p++) {
+        q.rid = rid[p] = c->next_rid++;
+        q.mode = x->mode[p];
+        q.proof_len = x->proof_len[p];
+        r = s_send(c, j->daemon_of[p], &q, x->pay[p], x->plen[p], deadline);
+        sent[p] = !r;
+    }
+    for (uint32_t p = 0; p < x->k; p++) {
+        if (!sent[p]) continue;
+        char keep[S_ERRMSG_MAX];
+        snprintf(keep, sizeof keep, "%s", c->errmsg);
+        int rr = s_reply(c, j->daemon_of[p], rid[p], deadline);
+        if (rr && !r) r = rr;
+        else if (r) snprintf(c->errmsg, sizeof c->errmsg, "%s", keep);
+    }
+    sodium_memzero(&q, sizeof q);
+    return r;
+}
+
+int mpc_job_contribute(mpc_client *c, mpc_job *j, const char *input, const char *values, const char *token_hex)
+{
+    mpc_contribution *x = NULL;
+    int r = mpc_job_contribution_make(c, j, input, values, token_hex, &x);
+    if (!r) r = mpc_job_contribution_send(c, j, x);
+    mpc_contribution_free(&x);
     return r;
 }
 

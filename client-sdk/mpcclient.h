@@ -246,6 +246,24 @@ MPC_API int mpc_client_cancel(mpc_client *c, const char *job_id);
  * contribution or a closed collection; MPC_ERR_DENIED: a bad token or no `contribute` right;
  * MPC_ERR_LIMIT: too many pending, retry). */
 MPC_API int mpc_job_contribute(mpc_client *c, mpc_job *j, const char *input, const char *values, const char *token_hex);
+/* The same in two steps (since SDK 1.5), for a contributor that prepares its contribution
+ * before it is online, or a load generator that prepares many before a timed run:
+ * mpc_job_contribution_make checks, encodes, proves and shares the values exactly as
+ * mpc_job_contribute does (with a fresh nonce), touching no daemon, into *out;
+ * mpc_job_contribution_send sends it to the job's daemons and waits for their replies (the
+ * errors of mpc_job_contribute).  j may be another handle of the same job (another
+ * connection, e.g. one per thread: a prepared contribution is independent of the client);
+ * MPC_ERR_INVALID when it is another job.  A contribution refused with MPC_ERR_LIMIT may be
+ * sent again as it is (same nonce: docs/contributions.md, "Keys, rights and deduplication").
+ * mpc_contribution_free wipes and frees it (accepts NULL; sets *x to NULL).  A contribution
+ * holds the shares of the values: free it once sent. */
+typedef struct mpc_contribution mpc_contribution;
+__attribute__((warn_unused_result))
+MPC_API int mpc_job_contribution_make(mpc_client *c, mpc_job *j, const char *input, const char *values,
+                                      const char *token_hex, mpc_contribution **out);
+__attribute__((warn_unused_result))
+MPC_API int mpc_job_contribution_send(mpc_client *c, mpc_job *j, const mpc_contribution *x);
+MPC_API void mpc_contribution_free(mpc_contribution **x);
 /* Before submit: the job's contribution collections close after window_ms or at max_count
  * contributions, whichever comes first (0: the daemons' contrib_window_ms / contrib_max_count,
  * which are also the most a daemon grants).  0 or MPC_ERR_*. */

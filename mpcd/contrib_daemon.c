@@ -48,6 +48,8 @@ typedef struct mpcd_coll_job {
     uint8_t       *vkey;         /* per circuit input: its verify_key (sodium_malloc'ed) */
     uint8_t       *preps[MPC_MAX_PARTIES];   /* leader: each follower party's prep messages */
     int            last_empty;   /* the last batch committed nothing (closing: no hurry) */
+    uint64_t       first_ms;     /* the first contribution taken pending here (0: none yet) */
+    uint64_t       last_commit_ms;   /* the last batch committed here */
 } mpcd_coll_job;
 
 static uint8_t *s_key;   /* the token key, sodium_malloc'ed */
@@ -310,7 +312,9 @@ int mpcd_contrib_handle(const mpcd_config *cfg, mpcd_jobs *jobs, const char *cli
          * and COMMIT includes only the contributions whose proof the leader accepted. */
         if (!rc) {
             mpcd_collect *c = job->coll->c[k];
-            rc = mpcd_collect_offer_msg(c, ref, share, d, msg, mpc_now_ms());
+            uint64_t now = mpc_now_ms();
+            rc = mpcd_collect_offer_msg(c, ref, share, d, msg, now);
+            if (!rc && !job->coll->first_ms) job->coll->first_ms = now;
             if (rc == MPC_ERR_STATE)
                 s_err(err, errlen, rc, "contribution to '%s' refused: a duplicate contribution (or nonce), or the "
                       "collection is full", req->name);
@@ -391,9 +395,13 @@ static int s_close_input(mpcd_job *job, uint32_t k)
     in->contributions = cnt;   /* min_contributors counts them (mpcd_release_contributors) */
     char hex[MPC_CWIRE_JOB_HEX + 1];
     mpc_cwire_job_hex(job->id, hex);
+    /* the span from the first contribution taken to the last commit: the daemon's own measure
+     * of its acceptance rate (bench/run's contrib rows read it) */
+    uint64_t span = cj->first_ms && cj->last_commit_ms > cj->first_ms ? cj->last_commit_ms - cj->first_ms : 0;
     mpcd_info(hex, "collection '%s' closed: %llu contributions in %llu batches, %llu invalid (validity proof "
-              "rejected)", job->circ->inputs[k].name, (unsigned long long)cnt, (unsigned long long)b,
-              (unsigned long long)mpcd_collect_invalid(cj->c[k]));
+              "rejected), %llu ms from the first taken to the last committed", job->circ->inputs[k].name,
+              (unsigned long long)cnt, (unsigned long long)b, (unsigned long long)mpcd_collect_invalid(cj->c[k]),
+              (unsigned long long)span);
     return 0;
 }
 
@@ -547,6 +555,7 @@ static int s_lead_answer(mpcd_collector *x, mpcd_job *job, uint32_t from, const 
                                 cj->bitmap))
             return s_fail(x, job, 1, "the leader cannot commit its own batch");
         cj->last_empty = committed == 0;   /* closing: wait for the next batch time, not at once */
+        if (committed) cj->last_commit_ms = mpc_now_ms();
         cj->waiting = W_NONE;
     } else if (kind == M_CLOSED) {
         if (cj->waiting != W_CLOSED) return s_fail(x, job, 1, "a stray close answer");
@@ -622,6 +631,8 @@ static int s_follow(mpcd_collector *x, mpcd_job *job, const uint64_t *w, uint64_
                                 (const uint8_t *)&w[8]) != 0)
             return s_fail(x, job, 0, "a commit of contributions not pending here");
         cj->answered = 0;
+        for (uint32_t i = 0; i < S_BATCH / 64; i++)
+            if (w[8 + i]) cj->last_commit_ms = mpc_now_ms();
     } else if (kind == M_CLOSE) {
         uint64_t b, cnt;
         uint8_t dg[32];
