@@ -1,7 +1,8 @@
 /* contribute.c — a contributor's client (docs/contributions.md): one contribution to a
  * job's collection, checked against the program's declaration, encoded, shared in the field
  * among the job's daemons with its validity proof (protocols/flp.h: the explicit share to the
- * job's first party, a seed to each other) and sent to each (client-sdk/ctwire.h). */
+ * job's first party, a seed to each other) and sent to each (client-sdk/ctwire.h); to a
+ * collection declared `unchecked`, shared without a proof (mpc_ct_share). */
 #include <errno.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -181,6 +182,24 @@ static int s_make_proved(mpc_client *c, mpc_job *j, const mpc_contrib_decl *cd, 
     return 0;
 }
 
+/* The sharing without a proof, for a collection declared `unchecked`: a seed to each program
+ * party but the last, the explicit share of the values to the last (mpc_ct_share). */
+static int s_make_unchecked(mpc_client *c, const mpc_contrib_decl *cd, uint32_t k, const uint64_t *x,
+                            mpc_contribution *o)
+{
+    for (uint32_t p = 0; p < k; p++) {
+        o->plen[p] = p + 1 < k ? MPC_CWIRE_SEED_BYTES : cd->len * 8;
+        o->mode[p] = p + 1 < k ? MPC_CW_SEED : MPC_CW_EXPLICIT;
+        o->proof_len[p] = 0;
+        if (!(o->pay[p] = malloc(o->plen[p]))) return mpc_client_seterr(c, MPC_ERR_NOMEM, "out of memory");
+    }
+    uint8_t seeds[MPC_MAX_PARTIES * MPC_CWIRE_SEED_BYTES];
+    int r = mpc_ct_share(x, cd->len, k, seeds, (uint64_t *)(void *)o->pay[k - 1]);
+    for (uint32_t p = 0; p + 1 < k && !r; p++) memcpy(o->pay[p], seeds + (size_t)p * MPC_CWIRE_SEED_BYTES, MPC_CWIRE_SEED_BYTES);
+    sodium_memzero(seeds, sizeof seeds);
+    return r ? mpc_client_seterr(c, r, "cannot share the contribution") : 0;
+}
+
 int mpc_job_contribution_make(mpc_client *c, mpc_job *j, const char *input, const char *values,
                               const char *token_hex, mpc_contribution **out)
 {
@@ -211,7 +230,7 @@ int mpc_job_contribution_make(mpc_client *c, mpc_job *j, const char *input, cons
     char err[256];
     if (!r && mpc_contrib_parse(cd, j->circ->frac_bits, values, strlen(values), x, err, sizeof err) != 0)
         r = mpc_client_seterr(c, MPC_ERR_INPUT, "%scontribution to '%s': %s", j->where, cd->name, err);
-    if (!r) r = s_make_proved(c, j, cd, x, o);
+    if (!r) r = cd->unchecked ? s_make_unchecked(c, cd, o->k, x, o) : s_make_proved(c, j, cd, x, o);
     if (x) sodium_free(x);
     if (r) mpc_contribution_free(&o);
     *out = o;

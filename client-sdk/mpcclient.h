@@ -241,7 +241,8 @@ MPC_API int mpc_client_cancel(mpc_client *c, const char *job_id);
  * against the range; token_hex: the contributor's token, 96 hex digits.  The contribution is
  * encoded, proved valid for the range (protocols/flp.h, 2 proofs: about 7 ms of CPU for
  * D = 1,000), shared in the field among the job's daemons with a fresh nonce and sent to
- * each.  0, or
+ * each; a collection declared `from contributors unchecked` gets its share without a proof
+ * (docs/contributions.md, "Collections without validity checks").  0, or
  * MPC_ERR_* with the message of the first daemon that refused (MPC_ERR_STATE: a duplicate
  * contribution or a closed collection; MPC_ERR_DENIED: a bad token or no `contribute` right;
  * MPC_ERR_LIMIT: too many pending, retry). */
