@@ -2,7 +2,7 @@
  * (bench/run's rows contrib_1e4x1e3 and contrib_valid_2e3x1e3, docs/contributions.md "Cost").
  *
  *   contrib-load --config CLIENT.ini --job ID --program PROG --input NAME --tokens FILE
- *                --n N [--threads T] [--int] [--csv FILE] [--seed S] [--pids PID,PID...]
+ *                --n N [--threads T] [--window W] [--int] [--csv FILE] [--seed S] [--pids PID,PID...]
  *
  * Uses the public client SDK only (client-sdk/mpcclient.h).  T threads each open a connection
  * with the contributors' client configuration and attach the job; then, before the clock
@@ -11,7 +11,8 @@
  * own devices); all wait at a barrier; the clock runs while every thread sends its prepared
  * contributions one after the other (mpc_job_contribution_send: each to every daemon of the
  * job, waiting for their replies; one refused with MPC_ERR_LIMIT, too many pending, is sent
- * again as it is after 1 ms).  Values: fix multiples of 1/64 in -1..1, or with --int integers
+ * again as it is after 1 ms); with --window W > 1 (at most MPC_CONTRIB_SEND_MAX) each thread
+ * sends W at a time (mpc_job_contribution_send_many: W requests out before the first reply).  Values: fix multiples of 1/64 in -1..1, or with --int integers
  * in -1000..1000, from a seeded generator; --csv writes them, one contribution a line, for
  * mpcc --eval (the plaintext reference).  Tokens: one a line (mpcd contributor-token make),
  * the i-th for contribution i.
@@ -39,7 +40,7 @@
 typedef struct {
     const char *config, *job, *program, *input, *tokens, *csv, *pids;
     uint64_t    n, seed;
-    unsigned    threads;
+    unsigned    threads, window;
     int         is_int;
 } s_opts;
 
@@ -136,17 +137,34 @@ static void *s_main(void *arg)
         }
     pthread_barrier_wait(T->ready);
     pthread_barrier_wait(T->go);
-    for (uint64_t i = from; i < to && !T->fail; i++) {
-        int r;
-        while ((r = mpc_job_contribution_send(c, j, x[i - from])) == MPC_ERR_LIMIT) {
-            T->retries++;
-            nanosleep(&(struct timespec){0, 1000000}, NULL);
+    for (uint64_t i = from; i < to && !T->fail; i += o->window) {
+        size_t w = to - i < o->window ? (size_t)(to - i) : o->window, left = w;
+        mpc_contribution **b = &x[i - from];
+        int rcs[MPC_CONTRIB_SEND_MAX];
+        for (size_t k = 0; k < w; k++) rcs[k] = MPC_ERR_LIMIT;
+        while (left > 0) {   /* send (again) those refused for now */
+            mpc_contribution *again[MPC_CONTRIB_SEND_MAX];
+            size_t idx[MPC_CONTRIB_SEND_MAX], m = 0;
+            for (size_t k = 0; k < w; k++)
+                if (rcs[k] == MPC_ERR_LIMIT) again[m] = b[k], idx[m++] = k;
+            int rc2[MPC_CONTRIB_SEND_MAX];
+            for (size_t k = 0; k < m; k++) rc2[k] = MPC_ERR_INVALID;   /* set by the call past its checks */
+            if (m == 1) rc2[0] = mpc_job_contribution_send(c, j, again[0]);
+            else if (mpc_job_contribution_send_many(c, j, again, m, rc2) != 0) {
+                /* rc2[k] says which (all MPC_ERR_INVALID when the call refused the batch) */
+            }
+            left = 0;
+            for (size_t k = 0; k < m; k++) {
+                rcs[idx[k]] = rc2[k];
+                if (rc2[k] == MPC_ERR_LIMIT) left++, T->retries++;
+                else if (rc2[k] == 0) T->accepted++;
+                else if (T->refused++ == 0)
+                    snprintf(T->err, sizeof T->err, "contribution %llu refused: %s",
+                             (unsigned long long)(i + idx[k]), mpc_client_errmsg(c));
+            }
+            if (left) nanosleep(&(struct timespec){0, 1000000}, NULL);
         }
-        if (r == 0) T->accepted++;
-        else if (T->refused++ == 0)
-            snprintf(T->err, sizeof T->err, "contribution %llu refused: %s", (unsigned long long)i,
-                     mpc_client_errmsg(c));
-        mpc_contribution_free(&x[i - from]);
+        for (size_t k = 0; k < w; k++) mpc_contribution_free(&b[k]);
     }
     pthread_barrier_wait(T->done);
     for (uint64_t i = from; x && i < to; i++) mpc_contribution_free(&x[i - from]);
@@ -175,6 +193,7 @@ static void s_args(int argc, char **argv, s_opts *o)
 {
     memset(o, 0, sizeof *o);
     o->threads = 8;
+    o->window = 1;
     o->seed = 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -189,12 +208,13 @@ static void s_args(int argc, char **argv, s_opts *o)
         else if (!strcmp(a, "--csv")) o->csv = v;
         else if (!strcmp(a, "--n")) o->n = strtoull(v, NULL, 10);
         else if (!strcmp(a, "--threads")) o->threads = (unsigned)strtoul(v, NULL, 10);
+        else if (!strcmp(a, "--window")) o->window = (unsigned)strtoul(v, NULL, 10);
         else if (!strcmp(a, "--seed")) o->seed = strtoull(v, NULL, 10);
         else if (!strcmp(a, "--pids")) o->pids = v;
         else s_die("unknown option (see the comment at the top of bench/contrib_load.c)");
     }
     if (!o->config || !o->job || !o->program || !o->input || !o->tokens || !o->n || !o->threads ||
-        o->threads > 64 || o->n < o->threads)
+        o->threads > 64 || o->n < o->threads || !o->window || o->window > MPC_CONTRIB_SEND_MAX)
         s_die("usage: contrib-load --config INI --job ID --program PROG --input NAME --tokens FILE --n N "
               "[--threads T] [--int] [--csv FILE] [--seed S]");
 }
@@ -264,9 +284,9 @@ int main(int argc, char **argv)
     }
     printf("{\"n\": %llu, \"len\": %llu, \"threads\": %u, \"prepare_sec\": %.6f, \"send_sec\": %.6f, "
            "\"accepted\": %llu, \"retries\": %llu, \"refused\": %llu, \"client_cpu_sec\": %.6f, "
-           "\"daemon_cpu_sec\": [",
+           "\"window\": %u, \"daemon_cpu_sec\": [",
            (unsigned long long)o.n, (unsigned long long)len, o.threads, t1 - t0, t2 - t1, (unsigned long long)acc,
-           (unsigned long long)retries, (unsigned long long)refused, cpu2 - cpu1);
+           (unsigned long long)retries, (unsigned long long)refused, cpu2 - cpu1, o.window);
     for (int i = 0; i < np; i++) printf("%s%.3f", i ? ", " : "", d1[i] < 0 || d2[i] < 0 ? -1.0 : d2[i] - d1[i]);
     struct rusage u;
     getrusage(RUSAGE_SELF, &u);

@@ -266,6 +266,48 @@ int mpc_job_contribution_send(mpc_client *c, mpc_job *j, const mpc_contribution 
     return r;
 }
 
+int mpc_job_contribution_send_many(mpc_client *c, mpc_job *j, mpc_contribution *const *x, size_t n, int *rcs)
+{
+    c->errmsg[0] = 0;
+    if (!j->live) return mpc_client_seterr(c, MPC_ERR_STATE, "attach the job first (mpc_job_attach)");
+    if (n == 0 || n > MPC_CONTRIB_SEND_MAX)
+        return mpc_client_seterr(c, MPC_ERR_INVALID, "1 to %d contributions at once", MPC_CONTRIB_SEND_MAX);
+    for (size_t i = 0; i < n; i++)
+        if (!x[i] || x[i]->k != j->k || sodium_memcmp(x[i]->job, j->id, sizeof x[i]->job) != 0)
+            return mpc_client_seterr(c, MPC_ERR_INVALID, "%sthe contribution was made for another job", j->where);
+    /* every request first (each daemon serves its client requests in order, so its replies
+     * come back in that order; at most MPC_CONTRIB_SEND_MAX stay within its reply queue),
+     * then every reply */
+    int64_t deadline = (int64_t)mpc_now_ms() + c->cfg.timeout_ms;
+    uint64_t rid[MPC_CONTRIB_SEND_MAX][MPC_MAX_PARTIES];
+    uint8_t sent[MPC_CONTRIB_SEND_MAX][MPC_MAX_PARTIES];
+    memset(sent, 0, sizeof sent);
+    int first = 0;
+    char first_msg[S_ERRMSG_MAX] = "";
+    for (size_t i = 0; i < n; i++) {
+        mpc_ct_req q = x[i]->q;
+        rcs[i] = 0;
+        for (uint32_t p = 0; p < j->k && !rcs[i]; p++) {
+            q.rid = rid[i][p] = c->next_rid++;
+            q.mode = x[i]->mode[p];
+            q.proof_len = x[i]->proof_len[p];
+            rcs[i] = s_send(c, j->daemon_of[p], &q, x[i]->pay[p], x[i]->plen[p], deadline);
+            sent[i][p] = !rcs[i];
+        }
+        if (rcs[i] && !first) first = rcs[i], snprintf(first_msg, sizeof first_msg, "%s", c->errmsg);
+        sodium_memzero(&q, sizeof q);
+    }
+    for (size_t i = 0; i < n; i++)
+        for (uint32_t p = 0; p < j->k; p++) {
+            if (!sent[i][p]) continue;
+            int rr = s_reply(c, j->daemon_of[p], rid[i][p], deadline);
+            if (rr && !rcs[i]) rcs[i] = rr;
+            if (rr && !first) first = rr, snprintf(first_msg, sizeof first_msg, "%s", c->errmsg);
+        }
+    snprintf(c->errmsg, sizeof c->errmsg, "%s", first_msg);
+    return first;
+}
+
 int mpc_job_contribute(mpc_client *c, mpc_job *j, const char *input, const char *values, const char *token_hex)
 {
     mpc_contribution *x = NULL;

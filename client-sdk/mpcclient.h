@@ -265,6 +265,15 @@ MPC_API int mpc_job_contribution_make(mpc_client *c, mpc_job *j, const char *inp
 __attribute__((warn_unused_result))
 MPC_API int mpc_job_contribution_send(mpc_client *c, mpc_job *j, const mpc_contribution *x);
 MPC_API void mpc_contribution_free(mpc_contribution **x);
+/* Sends n (1 .. MPC_CONTRIB_SEND_MAX) made contributions at once (since SDK 1.5), for a
+ * gateway that relays many: every request goes out before the first reply is awaited, so
+ * the daemons and ZeroMQ handle them in a stream instead of one round trip each.  rcs[i]
+ * receives contribution i's result (0 or the error mpc_job_contribution_send would give: one
+ * refused with MPC_ERR_LIMIT may be sent again).  Returns 0 when every one was taken, else
+ * the first error (its message in mpc_client_errmsg). */
+#define MPC_CONTRIB_SEND_MAX 64
+__attribute__((warn_unused_result))
+MPC_API int mpc_job_contribution_send_many(mpc_client *c, mpc_job *j, mpc_contribution *const *x, size_t n, int *rcs);
 /* Before submit: the job's contribution collections close after window_ms or at max_count
  * contributions, whichever comes first (0: the daemons' contrib_window_ms / contrib_max_count,
  * which are also the most a daemon grants).  0 or MPC_ERR_*. */

@@ -8,8 +8,11 @@
 # proof to the unchecked collection, and one without a proof to a checked collection of the
 # same circuit (the checked and the unchecked program compile to one circuit hash, so a client
 # holding the other program attaches: the refusal is the daemons'), each naming why.  A
-# duplicate and a forged token are refused as for checked collections.  No value or token in
-# the logs.  Prints `ok …` per check; exits non-zero at the first failure.
+# duplicate and a forged token are refused as for checked collections.  Then the load
+# generator (bench/contrib_load.c, built here against lib/libmpcclient.a: the public SDK
+# only) makes 400 contributions before sending them from 2 connections, 8 at a time
+# (mpc_job_contribution_make, mpc_job_contribution_send_many), to a second job, whose sums
+# equal mpcc --eval of the values it wrote.  No value or token in the logs.  Prints `ok …` per check; exits non-zero at the first failure.
 set -u
 BIN=${MPC_BIN:-$(pwd)/bin}
 export MPC_BIN="$BIN"
@@ -22,7 +25,7 @@ trap cleanup EXIT
 N=60
 C=$(scripts/cluster up 2 --dir "$D/c" --contributors --set mpcd.pool_triples=0 \
     --set limits.contrib_window_ms=120000 --set limits.input_timeout_ms=180000) || fail "cluster did not start"
-CC="$D/c/client-contributors.ini"
+CCONF="$D/c/client-contributors.ini"
 KEY="$D/c/keys/token.key"
 HALF=1152921489574461440   # (p - 1) / 2, p = 2305842979148922881
 
@@ -48,12 +51,12 @@ ok "an unchecked and a checked collection of one circuit submitted"
 # The other program's client: a proof to the unchecked collection, none to the checked one.
 T1=$(sed -n "$((N + 1))p" "$D/tokens")
 T2=$(sed -n "$((N + 2))p" "$D/tokens")
-"$BIN/mpc" contribute "$D/k.mpc" --job "$JOB" --config "$CC" --token "$T1" --input g=1,2,3,4 2> "$D/err" &&
+"$BIN/mpc" contribute "$D/k.mpc" --job "$JOB" --config "$CCONF" --token "$T1" --input g=1,2,3,4 2> "$D/err" &&
     fail "a contribution with a validity proof was taken by the unchecked collection"
 grep -q "carries a validity proof, but the collection is declared unchecked" "$D/err" ||
     fail "refused for another reason: $(cat "$D/err")"
 ok "a contribution with a proof to the unchecked collection refused ($(head -c 160 "$D/err"))"
-"$BIN/mpc" contribute "$D/u.mpc" --job "$JOBK" --config "$CC" --token "$T2" --input g=1,2,3,4 2> "$D/err" &&
+"$BIN/mpc" contribute "$D/u.mpc" --job "$JOBK" --config "$CCONF" --token "$T2" --input g=1,2,3,4 2> "$D/err" &&
     fail "a contribution without a validity proof was taken by the checked collection"
 grep -q "carries no validity proof" "$D/err" || fail "refused for another reason: $(cat "$D/err")"
 ok "a contribution without a proof to the checked collection refused ($(head -c 160 "$D/err"))"
@@ -137,6 +140,28 @@ for p in a b; do
         fail "party $p's log does not name the close: $(grep "closed:" "$D/c/$p.log")"
 done
 ok "count and sums equal mpcc --eval, the first sum wrapped mod p"
+
+# The SDK's two steps and the pipelined send, through the load generator.
+SANF=
+[ -n "${SAN_BUILD:-}" ] && SANF="-fsanitize=address,undefined"
+${CC:-cc} -std=c11 -D_GNU_SOURCE -O1 -g -Wall -Wextra -Werror -Wshadow $SANF -Iclient-sdk -Iprotocols \
+    -o "$D/contrib-load" bench/contrib_load.c "$BIN/../lib/libmpcclient.a" \
+    $(pkg-config --cflags --libs libsodium libzmq msgpack inih) -lpthread -lm > "$D/cc.log" 2>&1 ||
+    fail "cannot build bench/contrib_load.c: $(head -20 "$D/cc.log")"
+M=400
+JOB2=$("$BIN/mpc" submit "$D/u.mpc" --config "$C" --max-count $M) || fail "submit (second job)"
+"$BIN/mpcd" contributor-token make "$KEY" $M > "$D/tokens2" || fail "contributor-token make"
+"$D/contrib-load" --config "$CCONF" --job "$JOB2" --program "$D/u.mpc" --input g --tokens "$D/tokens2" --n $M \
+    --threads 2 --window 8 --int --csv "$D/load.csv" > "$D/load.json" 2> "$D/load.err" ||
+    fail "contrib-load: $(cat "$D/load.err")"
+grep -q "\"accepted\": $M, " "$D/load.json" || fail "contrib-load: $(cat "$D/load.json") $(cat "$D/load.err")"
+"$BIN/mpc" result "$D/u.mpc" --job "$JOB2" --config "$C" --timeout 60000 > "$D/mpc2.out" 2> "$D/mpc.err" ||
+    fail "result (second job): $(cat "$D/mpc.err")"
+"$BIN/mpcc" --eval "$D/u.mpc" --input g=@"$D/load.csv" > "$D/eval2.out" 2> "$D/eval.err" ||
+    fail "mpcc --eval: $(cat "$D/eval.err")"
+head -1 "$D/eval2.out" | grep -qx "n = $M" || fail "mpcc --eval counted $(head -1 "$D/eval2.out")"
+cmp -s "$D/mpc2.out" "$D/eval2.out" || fail "the second job gave $(cat "$D/mpc2.out") but mpcc --eval $(cat "$D/eval2.out")"
+ok "$M contributions made first, then sent 8 at a time from 2 connections (contrib-load): sums equal mpcc --eval"
 
 for tok in $(head -3 "$D/tokens"); do
     grep -q "$tok" "$D"/c/*.log && fail "a token reached a log"
