@@ -11,7 +11,7 @@
  * own devices); all wait at a barrier; the clock runs while every thread sends its prepared
  * contributions one after the other (mpc_job_contribution_send: each to every daemon of the
  * job, waiting for their replies; one refused with MPC_ERR_LIMIT, too many pending, is sent
- * again as it is after 1 ms); with --window W > 1 (at most MPC_CONTRIB_SEND_MAX) each thread
+ * again as it is after 5 ms, to the daemons that refused it only); with --window W > 1 (at most MPC_CONTRIB_SEND_MAX) each thread
  * sends W at a time (mpc_job_contribution_send_many: W requests out before the first reply).  Values: fix multiples of 1/64 in -1..1, or with --int integers
  * in -1000..1000, from a seeded generator; --csv writes them, one contribution a line, for
  * mpcc --eval (the plaintext reference).  Tokens: one a line (mpcd contributor-token make),
@@ -162,7 +162,7 @@ static void *s_main(void *arg)
                     snprintf(T->err, sizeof T->err, "contribution %llu refused: %s",
                              (unsigned long long)(i + idx[k]), mpc_client_errmsg(c));
             }
-            if (left) nanosleep(&(struct timespec){0, 1000000}, NULL);
+            if (left) nanosleep(&(struct timespec){0, 5000000}, NULL);
         }
         for (size_t k = 0; k < w; k++) mpc_contribution_free(&b[k]);
     }

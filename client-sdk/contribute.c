@@ -141,6 +141,7 @@ struct mpc_contribution {
     size_t     plen[MPC_MAX_PARTIES];
     uint8_t    mode[MPC_MAX_PARTIES];
     uint64_t   proof_len[MPC_MAX_PARTIES];
+    uint8_t    taken[MPC_MAX_PARTIES];    /* that daemon accepted it: a resend skips it */
 };
 
 void mpc_contribution_free(mpc_contribution **xp)
@@ -237,7 +238,7 @@ int mpc_job_contribution_make(mpc_client *c, mpc_job *j, const char *input, cons
     return r;
 }
 
-int mpc_job_contribution_send(mpc_client *c, mpc_job *j, const mpc_contribution *x)
+int mpc_job_contribution_send(mpc_client *c, mpc_job *j, mpc_contribution *x)
 {
     c->errmsg[0] = 0;
     if (!j->live) return mpc_client_seterr(c, MPC_ERR_STATE, "attach the job first (mpc_job_attach)");
@@ -248,6 +249,7 @@ int mpc_job_contribution_send(mpc_client *c, mpc_job *j, const mpc_contribution 
     uint64_t rid[MPC_MAX_PARTIES];
     int sent[MPC_MAX_PARTIES] = {0}, r = 0;
     for (uint32_t p = 0; p < x->k && !r; p++) {
+        if (x->taken[p]) continue;   /* a resend: only to the daemons that refused it */
         q.rid = rid[p] = c->next_rid++;
         q.mode = x->mode[p];
         q.proof_len = x->proof_len[p];
@@ -259,6 +261,7 @@ int mpc_job_contribution_send(mpc_client *c, mpc_job *j, const mpc_contribution 
         char keep[S_ERRMSG_MAX];
         snprintf(keep, sizeof keep, "%s", c->errmsg);
         int rr = s_reply(c, j->daemon_of[p], rid[p], deadline);
+        if (!rr) x->taken[p] = 1;
         if (rr && !r) r = rr;
         else if (r) snprintf(c->errmsg, sizeof c->errmsg, "%s", keep);
     }
@@ -288,6 +291,7 @@ int mpc_job_contribution_send_many(mpc_client *c, mpc_job *j, mpc_contribution *
         mpc_ct_req q = x[i]->q;
         rcs[i] = 0;
         for (uint32_t p = 0; p < j->k && !rcs[i]; p++) {
+            if (x[i]->taken[p]) continue;
             q.rid = rid[i][p] = c->next_rid++;
             q.mode = x[i]->mode[p];
             q.proof_len = x[i]->proof_len[p];
@@ -301,6 +305,7 @@ int mpc_job_contribution_send_many(mpc_client *c, mpc_job *j, mpc_contribution *
         for (uint32_t p = 0; p < j->k; p++) {
             if (!sent[i][p]) continue;
             int rr = s_reply(c, j->daemon_of[p], rid[i][p], deadline);
+            if (!rr) x[i]->taken[p] = 1;
             if (rr && !rcs[i]) rcs[i] = rr;
             if (rr && !first) first = rr, snprintf(first_msg, sizeof first_msg, "%s", c->errmsg);
         }

@@ -255,7 +255,9 @@ MPC_API int mpc_job_contribute(mpc_client *c, mpc_job *j, const char *input, con
  * errors of mpc_job_contribute).  j may be another handle of the same job (another
  * connection, e.g. one per thread: a prepared contribution is independent of the client);
  * MPC_ERR_INVALID when it is another job.  A contribution refused with MPC_ERR_LIMIT may be
- * sent again as it is (same nonce: docs/contributions.md, "Keys, rights and deduplication").
+ * sent again as it is (same nonce: docs/contributions.md, "Keys, rights and deduplication");
+ * it remembers which daemons accepted it, and a resend goes only to the others (the ones
+ * that accepted would refuse it as a duplicate).
  * mpc_contribution_free wipes and frees it (accepts NULL; sets *x to NULL).  A contribution
  * holds the shares of the values: free it once sent. */
 typedef struct mpc_contribution mpc_contribution;
@@ -263,7 +265,7 @@ __attribute__((warn_unused_result))
 MPC_API int mpc_job_contribution_make(mpc_client *c, mpc_job *j, const char *input, const char *values,
                                       const char *token_hex, mpc_contribution **out);
 __attribute__((warn_unused_result))
-MPC_API int mpc_job_contribution_send(mpc_client *c, mpc_job *j, const mpc_contribution *x);
+MPC_API int mpc_job_contribution_send(mpc_client *c, mpc_job *j, mpc_contribution *x);
 MPC_API void mpc_contribution_free(mpc_contribution **x);
 /* Sends n (1 .. MPC_CONTRIB_SEND_MAX) made contributions at once (since SDK 1.5), for a
  * gateway that relays many: every request goes out before the first reply is awaited, so
