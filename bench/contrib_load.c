@@ -11,9 +11,10 @@
  * own devices); all wait at a barrier; the clock runs while every thread sends its prepared
  * contributions one after the other (mpc_job_contribution_send: each to every daemon of the
  * job, waiting for their replies; one refused with MPC_ERR_LIMIT, too many pending, is sent
- * again as it is after 5 ms, to the daemons that refused it only); with --window W > 1 (at most MPC_CONTRIB_SEND_MAX) each thread
- * sends W at a time (mpc_job_contribution_send_many: W requests out before the first reply).  Values: fix multiples of 1/64 in -1..1, or with --int integers
- * in -1000..1000, from a seeded generator; --csv writes them, one contribution a line, for
+ * again as it is after 5 ms, to the daemons that refused it only); with --window W > 1 (at
+ * most MPC_CONTRIB_SEND_MAX) each thread sends W at a time (mpc_job_contribution_send_many:
+ * W requests out before the first reply).  Values: fix multiples of 1/64 in -1..1, or with
+ * --int integers in -1000..1000, from a seeded generator; --csv writes them, one contribution a line, for
  * mpcc --eval (the plaintext reference).  Tokens: one a line (mpcd contributor-token make),
  * the i-th for contribution i.
  *
