@@ -66,7 +66,7 @@ TESTS       := $(patsubst tests/%.c,$(BIN)/tests/%,$(TEST_SRC))
 # checks that the two agree).
 SDK_ABI     := 1
 SDK_SONAME  := libmpcclient.so.$(SDK_ABI)
-SDK_REAL    := libmpcclient.so.$(SDK_ABI).4.0
+SDK_REAL    := libmpcclient.so.$(SDK_ABI).5.0
 
 # The Python binding's error names, generated from the one list of codes (MPC_ERR_LIST in
 # protocols/mpc_err.h); committed, and regenerated whenever that list changes.

@@ -116,9 +116,10 @@ cg_val cg_contrib_input(cg_comp *C, const mpc_node *n, uint64_t len)
     if (np < 2 || np > MPC_CONTRIB_MAX_PARTIES)
         cg_error(C, n, "a program with contributor inputs has 2 to %d parties, declared before the input (it has %u)",
                  MPC_CONTRIB_MAX_PARTIES, (unsigned)np);
-    if (n->n_kids != 3 && n->n_kids != 4)
-        cg_error(C, n, "a contributor input needs its validity range: 'input %s: ... from contributors in LO..HI'",
-                 n->name);
+    int unchecked = n->ival == 2;
+    if (!unchecked && n->n_kids != 3 && n->n_kids != 4)
+        cg_error(C, n, "a contributor input needs its validity range: 'input %s: ... from contributors in LO..HI' "
+                 "(or, without any check, '... from contributors unchecked')", n->name);
     if (len + 1 > MPC_CIRC_MAX_VECTOR) cg_error(C, n, "contributor input '%s' is too long", n->name);
     uint64_t full = 0;   /* len + the derived entries + 1, once they are known (below) */
     cg_contrib r;
@@ -127,8 +128,14 @@ cg_val cg_contrib_input(cg_comp *C, const mpc_node *n, uint64_t len)
         cg_error(C, n, "contributor input name '%s' is longer than %d characters", n->name,
                  (int)(MPC_NAME_MAX - sizeof MPC_CONTRIB_SUFFIX));
     snprintf(r.d.name, sizeof r.d.name, "%s", n->name);
-    cg_input_range(C, n->kids[1], n->kids[2], t, &r.d.lo, &r.d.hi);
-    uint64_t m = s_mag(r.d.lo) > s_mag(r.d.hi) ? s_mag(r.d.lo) : s_mag(r.d.hi);
+    if (unchecked) {   /* any value the field holds; the sums wrap mod p */
+        r.d.unchecked = 1;
+        r.d.lo = -(int64_t)S_HALF;
+        r.d.hi = (int64_t)S_HALF;
+    } else {
+        cg_input_range(C, n->kids[1], n->kids[2], t, &r.d.lo, &r.d.hi);
+    }
+    uint64_t m = unchecked ? 1 : s_mag(r.d.lo) > s_mag(r.d.hi) ? s_mag(r.d.lo) : s_mag(r.d.hi);
     if (m == 0) m = 1;
     if (m >= S_HALF)
         cg_error(C, n->kids[1], "the range of contributor input '%s' is too wide for the contribution field "
@@ -145,6 +152,9 @@ cg_val cg_contrib_input(cg_comp *C, const mpc_node *n, uint64_t len)
         if ((S_HALF - 1) / e < mc) mc = (S_HALF - 1) / e;
         r.d.n_derived += s_term_size(&r.d.terms[i]);
     }
+    if (unchecked && r.d.n_terms)   /* a derived entry is only as good as the proof that checks it */
+        cg_error(C, n, "contributor input '%s' is unchecked: a product of its elements needs a validity "
+                 "range (its entries are trusted only because the proof checks them)", n->name);
     r.n_terms_decl = r.d.n_terms;
     r.m = m;
     r.d.max_count = mc > MPC_CONTRIB_MAX_COUNT ? MPC_CONTRIB_MAX_COUNT : (uint32_t)mc;
@@ -179,6 +189,7 @@ cg_val cg_contrib_input(cg_comp *C, const mpc_node *n, uint64_t len)
     r.sum.rg = 1;
     r.sum.lo = cnt * (double)(r.d.lo < 0 ? r.d.lo : 0);
     r.sum.hi = cnt * (double)(r.d.hi > 0 ? r.d.hi : 0);
+    if (unchecked) r.sum.lo = -(double)S_HALF, r.sum.hi = (double)S_HALF;   /* the signed field value: wraps */
     r.full = s.wire;
     uint32_t wc = cg_gate(C, n, MPC_G_SLICE, MPC_T_INT, 1, s.wire, MPC_NO_WIRE, MPC_NO_WIRE, full - 1, 1);
     r.count = cg_sec(MPC_T_INT, wc, 0, 1);
@@ -606,7 +617,8 @@ int mpc_contrib_parse(const mpc_contrib_decl *d, unsigned frac, const char *s, s
             return -1;
         }
         if ((int64_t)x < d->lo || (int64_t)x > d->hi) {
-            snprintf(err, errlen, "value %llu is outside the validity range of '%s'", (unsigned long long)k + 1,
+            snprintf(err, errlen, "value %llu is outside the %s of '%s'", (unsigned long long)k + 1,
+                     d->unchecked ? "field's signed values (|x| <= (p-1)/2 in the ring encoding)" : "validity range",
                      d->name);
             return -1;
         }

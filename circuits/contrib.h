@@ -15,7 +15,11 @@
  * |sum| < (p−1)/2 — guaranteed by the range and the count limit (max_count below).
  * count(NAME), sum(NAME) and mean(NAME) are the only uses of NAME in a program.
  * `input NAME: T[D] from contributors in LO..HI, norm <= B` adds an L2-norm bound: a
- * contribution is valid only if also Σ x_i² ≤ B² (in the ring encoding). */
+ * contribution is valid only if also Σ x_i² ≤ B² (in the ring encoding).
+ * `input NAME: T[D] from contributors unchecked` declares a collection without a validity
+ * range: no proof, every value |x| ≤ (p−1)/2 taken, so one contributor can shift the
+ * aggregate by any amount and the sums wrap mod p (circuits/LANGUAGE.md, docs/contributions.md
+ * "Collections without validity checks"). */
 #ifndef MPC_CONTRIB_H
 #define MPC_CONTRIB_H
 
@@ -49,6 +53,8 @@ typedef struct mpc_contrib_decl {
     uint64_t l2_bound;              /* norm² (0: none): a contribution X is valid only if
                                        Σ X_i² ≤ l2_bound, ring encodings; the compiler makes
                                        sure D·max(|lo|,|hi|)² + l2_bound < (p−1)/2 */
+    uint8_t  unchecked;             /* `from contributors unchecked`: no validity range, no proof
+                                       (lo, hi span the field's signed values; the sums wrap mod p) */
     uint32_t max_count;             /* contributions a collection may include: at most
                                        MPC_CONTRIB_MAX_COUNT, and max_count·max(|lo|,|hi|) <
                                        (p−1)/2 so the sum decodes exactly (and so for every

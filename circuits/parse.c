@@ -542,10 +542,12 @@ static void s_tablecols(s_parser *P, mpc_node *n)
 }
 
 /* inputstat -> INPUT NAME ':' type FROM NAME [ IN expr '..' expr [ ',' 'norm' '<=' expr ] ]
+ *            | INPUT NAME ':' type FROM 'contributors' 'unchecked'
  *            | INPUT NAME ':' 'table' tablecols '[' expr ']' FROM NAME [ 'dataset' STRING ]
  * ("table" is not reserved: it starts a table only before '('; FROM 'contributors' makes a
  * contributor input, ival = 1, circuits/contrib.h; "norm" is not reserved either: after the
- * range, ", norm <= B" is a contributor input's L2-norm bound, kids[3]) */
+ * range, ", norm <= B" is a contributor input's L2-norm bound, kids[3]; nor is "unchecked":
+ * after FROM 'contributors' it declares a collection without validity checks, ival = 2) */
 static mpc_node *s_inputstat(s_parser *P, mpc_node *n)
 {
     uint32_t cap = 0;
@@ -582,6 +584,14 @@ static mpc_node *s_inputstat(s_parser *P, mpc_node *n)
     n->ival = P->tok.len == 12 && memcmp(P->tok.text, "contributors", 12) == 0;
     s_add_name(P, n, &P->tok, &cap);
     s_next(P);
+    if (n->ival && P->tok.kind == MPC_TK_NAME && P->tok.len == 9 && memcmp(P->tok.text, "unchecked", 9) == 0) {
+        n->ival = 2;   /* no range, no validity proof (circuits/contrib.h) */
+        s_next(P);
+        if (P->tok.kind == MPC_TK_IN)
+            s_error_at(P, P->tok.line, P->tok.col, "an unchecked collection has no validity range (drop 'unchecked' to "
+                       "have the range checked)");
+        return n;
+    }
     if (s_accept(P, MPC_TK_IN)) {   /* the declared range of every element */
         mpc_node **k = s_alloc(P, 4 * sizeof *k);
         k[0] = n->kids[0];

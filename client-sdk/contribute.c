@@ -1,7 +1,8 @@
 /* contribute.c — a contributor's client (docs/contributions.md): one contribution to a
  * job's collection, checked against the program's declaration, encoded, shared in the field
  * among the job's daemons with its validity proof (protocols/flp.h: the explicit share to the
- * job's first party, a seed to each other) and sent to each (client-sdk/ctwire.h). */
+ * job's first party, a seed to each other) and sent to each (client-sdk/ctwire.h); to a
+ * collection declared `unchecked`, shared without a proof (mpc_ct_share). */
 #include <errno.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -139,79 +140,198 @@ static int s_prove(const mpc_flp *f, const uint64_t *x, uint32_t k, const uint8_
     return r;
 }
 
-int mpc_job_contribute(mpc_client *c, mpc_job *j, const char *input, const char *values, const char *token_hex)
+/* A contribution prepared for sending (mpc_job_contribution_make): the request header's
+ * fields and each program party's payload (k of them, in binding order). */
+struct mpc_contribution {
+    uint8_t    job[MPC_CWIRE_JOB_BYTES];
+    uint32_t   k;
+    mpc_ct_req q;                         /* name, token, nonce, count (rid, mode, proof_len per send) */
+    uint8_t   *pay[MPC_MAX_PARTIES];      /* malloc'ed, wiped when freed */
+    size_t     plen[MPC_MAX_PARTIES];
+    uint8_t    mode[MPC_MAX_PARTIES];
+    uint64_t   proof_len[MPC_MAX_PARTIES];
+    uint8_t    taken[MPC_MAX_PARTIES];    /* that daemon accepted it: a resend skips it */
+};
+
+void mpc_contribution_free(mpc_contribution **xp)
 {
-    c->errmsg[0] = 0;
-    if (!j->live) return mpc_client_seterr(c, MPC_ERR_STATE, "attach the job first (mpc_job_attach)");
-    const mpc_contrib_decl *cd = input ? mpc_circ_contrib(j->circ, input) : NULL;
-    if (!cd)
-        return mpc_client_seterr(c, MPC_ERR_NOTFOUND, "%sthe program (compiled from source) has no contributor input "
-                                 "'%.64s'", j->where, input ? input : "");
-    mpc_ct_req q;
-    memset(&q, 0, sizeof q);
-    size_t got = 0;
-    if (!token_hex || strlen(token_hex) != 2 * MPC_CT_TOKEN_BYTES ||
-        sodium_hex2bin(q.token, sizeof q.token, token_hex, strlen(token_hex), NULL, &got, NULL) != 0 ||
-        got != sizeof q.token)
-        return mpc_client_seterr(c, MPC_ERR_INVALID, "a contributor token is %d hex digits", 2 * MPC_CT_TOKEN_BYTES);
+    mpc_contribution *x = xp ? *xp : NULL;
+    if (!x) return;
+    for (uint32_t p = 0; p < MPC_MAX_PARTIES; p++)
+        if (x->pay[p]) {
+            sodium_memzero(x->pay[p], x->plen[p]);
+            free(x->pay[p]);
+        }
+    sodium_memzero(x, sizeof *x);
+    free(x);
+    *xp = NULL;
+}
+
+/* The proved sharing (docs/contributions.md, "Sharing with the proof"): x's payloads. */
+static int s_make_proved(mpc_client *c, mpc_job *j, const mpc_contrib_decl *cd, const uint64_t *x,
+                         mpc_contribution *o)
+{
     uint32_t k = j->k;
-    uint64_t len = cd->len;
     mpc_flp f;
     mpc_flp_term terms[MPC_FLP_MAX_TERMS];   /* the derived entries the program sums */
     for (uint32_t i = 0; i < cd->n_terms && i < MPC_FLP_MAX_TERMS; i++)
         terms[i] = (mpc_flp_term){cd->terms[i].a, cd->terms[i].b, cd->terms[i].n, cd->terms[i].each};
     if (cd->n_terms > MPC_FLP_MAX_TERMS ||
-        mpc_flp_init_derived(&f, len, cd->lo, cd->hi, cd->l2_bound, terms, cd->n_terms, 2) != 0)
+        mpc_flp_init_derived(&f, cd->len, cd->lo, cd->hi, cd->l2_bound, terms, cd->n_terms, 2) != 0)
         return mpc_client_seterr(c, MPC_ERR_INVALID, "%sno validity proof fits the range and norm bound of '%s'",
                                  j->where, cd->name);
     size_t pub_len = mpc_flp_public_share_size(k);
-    size_t plen[MPC_MAX_PARTIES];
-    uint8_t *pay[MPC_MAX_PARTIES] = {0}, *sh[MPC_MAX_PARTIES];
     uint8_t pub[32 * MPC_MAX_PARTIES];
-    uint64_t *x = sodium_malloc(len * 8);
-    int r = x ? 0 : mpc_client_seterr(c, MPC_ERR_NOMEM, "out of memory");
-    for (uint32_t p = 0; p < k && !r; p++) {
-        plen[p] = mpc_flp_input_share_size(&f, p > 0) + pub_len;
-        if (!(pay[p] = sodium_malloc(plen[p]))) r = mpc_client_seterr(c, MPC_ERR_NOMEM, "out of memory");
-        sh[p] = pay[p];
+    for (uint32_t p = 0; p < k; p++) {
+        o->plen[p] = o->proof_len[p] = mpc_flp_input_share_size(&f, p > 0) + pub_len;
+        o->mode[p] = p == 0 ? MPC_CW_EXPLICIT : MPC_CW_SEED;
+        if (!(o->pay[p] = malloc(o->plen[p]))) return mpc_client_seterr(c, MPC_ERR_NOMEM, "out of memory");
     }
+    if (!mpc_contrib_norm_ok(cd, x) && s_test_invalid() != 3)
+        return mpc_client_seterr(c, MPC_ERR_INPUT, "%scontribution to '%s': its L2 norm is above the bound", j->where,
+                                 cd->name);
+    int r = s_prove(&f, x, k, o->q.nonce, o->pay, pub);
+    if (r) return mpc_client_seterr(c, r, "cannot prove the contribution");
+    for (uint32_t p = 0; p < k; p++) memcpy(o->pay[p] + o->plen[p] - pub_len, pub, pub_len);
+    return 0;
+}
+
+/* The sharing without a proof, for a collection declared `unchecked`: a seed to each program
+ * party but the last, the explicit share of the values to the last (mpc_ct_share). */
+static int s_make_unchecked(mpc_client *c, const mpc_contrib_decl *cd, uint32_t k, const uint64_t *x,
+                            mpc_contribution *o)
+{
+    for (uint32_t p = 0; p < k; p++) {
+        o->plen[p] = p + 1 < k ? MPC_CWIRE_SEED_BYTES : cd->len * 8;
+        o->mode[p] = p + 1 < k ? MPC_CW_SEED : MPC_CW_EXPLICIT;
+        o->proof_len[p] = 0;
+        if (!(o->pay[p] = malloc(o->plen[p]))) return mpc_client_seterr(c, MPC_ERR_NOMEM, "out of memory");
+    }
+    uint8_t seeds[MPC_MAX_PARTIES * MPC_CWIRE_SEED_BYTES];
+    int r = mpc_ct_share(x, cd->len, k, seeds, (uint64_t *)(void *)o->pay[k - 1]);
+    for (uint32_t p = 0; p + 1 < k && !r; p++) memcpy(o->pay[p], seeds + (size_t)p * MPC_CWIRE_SEED_BYTES, MPC_CWIRE_SEED_BYTES);
+    sodium_memzero(seeds, sizeof seeds);
+    return r ? mpc_client_seterr(c, r, "cannot share the contribution") : 0;
+}
+
+int mpc_job_contribution_make(mpc_client *c, mpc_job *j, const char *input, const char *values,
+                              const char *token_hex, mpc_contribution **out)
+{
+    c->errmsg[0] = 0;
+    *out = NULL;
+    if (!j->live) return mpc_client_seterr(c, MPC_ERR_STATE, "attach the job first (mpc_job_attach)");
+    const mpc_contrib_decl *cd = input ? mpc_circ_contrib(j->circ, input) : NULL;
+    if (!cd)
+        return mpc_client_seterr(c, MPC_ERR_NOTFOUND, "%sthe program (compiled from source) has no contributor input "
+                                 "'%.64s'", j->where, input ? input : "");
+    mpc_contribution *o = calloc(1, sizeof *o);
+    if (!o) return mpc_client_seterr(c, MPC_ERR_NOMEM, "out of memory");
+    size_t got = 0;
+    if (!token_hex || strlen(token_hex) != 2 * MPC_CT_TOKEN_BYTES ||
+        sodium_hex2bin(o->q.token, sizeof o->q.token, token_hex, strlen(token_hex), NULL, &got, NULL) != 0 ||
+        got != sizeof o->q.token) {
+        mpc_contribution_free(&o);
+        return mpc_client_seterr(c, MPC_ERR_INVALID, "a contributor token is %d hex digits", 2 * MPC_CT_TOKEN_BYTES);
+    }
+    o->k = j->k;
+    memcpy(o->job, j->id, sizeof o->job);
+    memcpy(o->q.job, j->id, sizeof o->q.job);
+    snprintf(o->q.name, sizeof o->q.name, "%s", cd->name);
+    o->q.count = cd->len;
+    randombytes_buf(o->q.nonce, sizeof o->q.nonce);
+    uint64_t *x = sodium_malloc(cd->len * 8);
+    int r = x ? 0 : mpc_client_seterr(c, MPC_ERR_NOMEM, "out of memory");
     char err[256];
     if (!r && mpc_contrib_parse(cd, j->circ->frac_bits, values, strlen(values), x, err, sizeof err) != 0)
         r = mpc_client_seterr(c, MPC_ERR_INPUT, "%scontribution to '%s': %s", j->where, cd->name, err);
-    if (!r && !mpc_contrib_norm_ok(cd, x) && s_test_invalid() != 3)
-        r = mpc_client_seterr(c, MPC_ERR_INPUT, "%scontribution to '%s': its L2 norm is above the bound", j->where,
-                              cd->name);
-    if (!r) randombytes_buf(q.nonce, sizeof q.nonce);
-    if (!r && (r = s_prove(&f, x, k, q.nonce, sh, pub)) != 0)
-        r = mpc_client_seterr(c, r, "cannot prove the contribution");
-    for (uint32_t p = 0; p < k && !r; p++) memcpy(pay[p] + plen[p] - pub_len, pub, pub_len);
-    if (!r) {
-        memcpy(q.job, j->id, sizeof q.job);
-        snprintf(q.name, sizeof q.name, "%s", cd->name);
-        q.count = len;
-        int64_t deadline = (int64_t)mpc_now_ms() + c->cfg.timeout_ms;
-        uint64_t rid[MPC_MAX_PARTIES];
-        int sent[MPC_MAX_PARTIES] = {0};
-        for (uint32_t p = 0; p < k && !r; p++) {
-            uint32_t d = j->daemon_of[p];
-            q.rid = rid[p] = c->next_rid++;
-            q.mode = p == 0 ? MPC_CW_EXPLICIT : MPC_CW_SEED;
-            q.proof_len = plen[p];
-            r = s_send(c, d, &q, pay[p], plen[p], deadline);
-            sent[p] = !r;
-        }
-        for (uint32_t p = 0; p < k; p++) {
-            if (!sent[p]) continue;
-            char keep[S_ERRMSG_MAX];
-            snprintf(keep, sizeof keep, "%s", c->errmsg);
-            int rr = s_reply(c, j->daemon_of[p], rid[p], deadline);
-            if (rr && !r) r = rr;
-            else if (r) snprintf(c->errmsg, sizeof c->errmsg, "%s", keep);
-        }
-    }
+    if (!r) r = cd->unchecked ? s_make_unchecked(c, cd, o->k, x, o) : s_make_proved(c, j, cd, x, o);
     if (x) sodium_free(x);
-    for (uint32_t p = 0; p < k; p++)
-        if (pay[p]) sodium_free(pay[p]);
+    if (r) mpc_contribution_free(&o);
+    *out = o;
+    return r;
+}
+
+int mpc_job_contribution_send(mpc_client *c, mpc_job *j, mpc_contribution *x)
+{
+    c->errmsg[0] = 0;
+    if (!j->live) return mpc_client_seterr(c, MPC_ERR_STATE, "attach the job first (mpc_job_attach)");
+    if (!x || x->k != j->k || sodium_memcmp(x->job, j->id, sizeof x->job) != 0)
+        return mpc_client_seterr(c, MPC_ERR_INVALID, "%sthe contribution was made for another job", j->where);
+    mpc_ct_req q = x->q;
+    int64_t deadline = (int64_t)mpc_now_ms() + c->cfg.timeout_ms;
+    uint64_t rid[MPC_MAX_PARTIES];
+    int sent[MPC_MAX_PARTIES] = {0}, r = 0;
+    for (uint32_t p = 0; p < x->k && !r; p++) {
+        if (x->taken[p]) continue;   /* a resend: only to the daemons that refused it */
+        q.rid = rid[p] = c->next_rid++;
+        q.mode = x->mode[p];
+        q.proof_len = x->proof_len[p];
+        r = s_send(c, j->daemon_of[p], &q, x->pay[p], x->plen[p], deadline);
+        sent[p] = !r;
+    }
+    for (uint32_t p = 0; p < x->k; p++) {
+        if (!sent[p]) continue;
+        char keep[S_ERRMSG_MAX];
+        snprintf(keep, sizeof keep, "%s", c->errmsg);
+        int rr = s_reply(c, j->daemon_of[p], rid[p], deadline);
+        if (!rr) x->taken[p] = 1;
+        if (rr && !r) r = rr;
+        else if (r) snprintf(c->errmsg, sizeof c->errmsg, "%s", keep);
+    }
+    sodium_memzero(&q, sizeof q);
+    return r;
+}
+
+int mpc_job_contribution_send_many(mpc_client *c, mpc_job *j, mpc_contribution *const *x, size_t n, int *rcs)
+{
+    c->errmsg[0] = 0;
+    if (!j->live) return mpc_client_seterr(c, MPC_ERR_STATE, "attach the job first (mpc_job_attach)");
+    if (n == 0 || n > MPC_CONTRIB_SEND_MAX)
+        return mpc_client_seterr(c, MPC_ERR_INVALID, "1 to %d contributions at once", MPC_CONTRIB_SEND_MAX);
+    for (size_t i = 0; i < n; i++)
+        if (!x[i] || x[i]->k != j->k || sodium_memcmp(x[i]->job, j->id, sizeof x[i]->job) != 0)
+            return mpc_client_seterr(c, MPC_ERR_INVALID, "%sthe contribution was made for another job", j->where);
+    /* every request first (each daemon serves its client requests in order, so its replies
+     * come back in that order; at most MPC_CONTRIB_SEND_MAX stay within its reply queue),
+     * then every reply */
+    int64_t deadline = (int64_t)mpc_now_ms() + c->cfg.timeout_ms;
+    uint64_t rid[MPC_CONTRIB_SEND_MAX][MPC_MAX_PARTIES];
+    uint8_t sent[MPC_CONTRIB_SEND_MAX][MPC_MAX_PARTIES];
+    memset(sent, 0, sizeof sent);
+    int first = 0;
+    char first_msg[S_ERRMSG_MAX] = "";
+    for (size_t i = 0; i < n; i++) {
+        mpc_ct_req q = x[i]->q;
+        rcs[i] = 0;
+        for (uint32_t p = 0; p < j->k && !rcs[i]; p++) {
+            if (x[i]->taken[p]) continue;
+            q.rid = rid[i][p] = c->next_rid++;
+            q.mode = x[i]->mode[p];
+            q.proof_len = x[i]->proof_len[p];
+            rcs[i] = s_send(c, j->daemon_of[p], &q, x[i]->pay[p], x[i]->plen[p], deadline);
+            sent[i][p] = !rcs[i];
+        }
+        if (rcs[i] && !first) first = rcs[i], snprintf(first_msg, sizeof first_msg, "%s", c->errmsg);
+        sodium_memzero(&q, sizeof q);
+    }
+    for (size_t i = 0; i < n; i++)
+        for (uint32_t p = 0; p < j->k; p++) {
+            if (!sent[i][p]) continue;
+            int rr = s_reply(c, j->daemon_of[p], rid[i][p], deadline);
+            if (!rr) x[i]->taken[p] = 1;
+            if (rr && !rcs[i]) rcs[i] = rr;
+            if (rr && !first) first = rr, snprintf(first_msg, sizeof first_msg, "%s", c->errmsg);
+        }
+    snprintf(c->errmsg, sizeof c->errmsg, "%s", first_msg);
+    return first;
+}
+
+int mpc_job_contribute(mpc_client *c, mpc_job *j, const char *input, const char *values, const char *token_hex)
+{
+    mpc_contribution *x = NULL;
+    int r = mpc_job_contribution_make(c, j, input, values, token_hex, &x);
+    if (!r) r = mpc_job_contribution_send(c, j, x);
+    mpc_contribution_free(&x);
     return r;
 }
 

@@ -139,8 +139,9 @@ static void s_usage(const char *cmd)
         printf("usage: mpc contribute PROG --job ID --config FILE --token HEX|@FILE --input NAME=VALUES|@FILE...\n"
                "                      [-D NAME=VALUE]...\n\n"
                "Sends one contribution to each contributor input named (`input NAME: T[D] from contributors\n"
-               "in LO..HI`) of the job, after checking it runs PROG: D values (commas or blanks; @FILE: read\n"
-               "from a file), each in the validity range, shared in the field among the job's daemons\n"
+               "in LO..HI`, or `... unchecked`) of the job, after checking it runs PROG: D values (commas or\n"
+               "blanks; @FILE: read from a file), each in the validity range, shared in the field among the\n"
+               "job's daemons with a validity proof (none to an unchecked collection)\n"
                "(docs/contributions.md).  A contributor contributes once to a collection.\n\n"
                "  --job ID             the job (as printed by mpc submit)\n"
                "  --token HEX|@FILE    this contributor's token (96 hex digits, mpcd contributor-token)\n");

@@ -241,11 +241,41 @@ MPC_API int mpc_client_cancel(mpc_client *c, const char *job_id);
  * against the range; token_hex: the contributor's token, 96 hex digits.  The contribution is
  * encoded, proved valid for the range (protocols/flp.h, 2 proofs: about 7 ms of CPU for
  * D = 1,000), shared in the field among the job's daemons with a fresh nonce and sent to
- * each.  0, or
+ * each; a collection declared `from contributors unchecked` gets its share without a proof
+ * (docs/contributions.md, "Collections without validity checks").  0, or
  * MPC_ERR_* with the message of the first daemon that refused (MPC_ERR_STATE: a duplicate
  * contribution or a closed collection; MPC_ERR_DENIED: a bad token or no `contribute` right;
  * MPC_ERR_LIMIT: too many pending, retry). */
 MPC_API int mpc_job_contribute(mpc_client *c, mpc_job *j, const char *input, const char *values, const char *token_hex);
+/* The same in two steps (since SDK 1.5), for a contributor that prepares its contribution
+ * before it is online, or a load generator that prepares many before a timed run:
+ * mpc_job_contribution_make checks, encodes, proves and shares the values exactly as
+ * mpc_job_contribute does (with a fresh nonce), touching no daemon, into *out;
+ * mpc_job_contribution_send sends it to the job's daemons and waits for their replies (the
+ * errors of mpc_job_contribute).  j may be another handle of the same job (another
+ * connection, e.g. one per thread: a prepared contribution is independent of the client);
+ * MPC_ERR_INVALID when it is another job.  A contribution refused with MPC_ERR_LIMIT may be
+ * sent again as it is (same nonce: docs/contributions.md, "Keys, rights and deduplication");
+ * it remembers which daemons accepted it, and a resend goes only to the others (the ones
+ * that accepted would refuse it as a duplicate).
+ * mpc_contribution_free wipes and frees it (accepts NULL; sets *x to NULL).  A contribution
+ * holds the shares of the values: free it once sent. */
+typedef struct mpc_contribution mpc_contribution;
+__attribute__((warn_unused_result))
+MPC_API int mpc_job_contribution_make(mpc_client *c, mpc_job *j, const char *input, const char *values,
+                                      const char *token_hex, mpc_contribution **out);
+__attribute__((warn_unused_result))
+MPC_API int mpc_job_contribution_send(mpc_client *c, mpc_job *j, mpc_contribution *x);
+MPC_API void mpc_contribution_free(mpc_contribution **x);
+/* Sends n (1 .. MPC_CONTRIB_SEND_MAX) made contributions at once (since SDK 1.5), for a
+ * gateway that relays many: every request goes out before the first reply is awaited, so
+ * the daemons and ZeroMQ handle them in a stream instead of one round trip each.  rcs[i]
+ * receives contribution i's result (0 or the error mpc_job_contribution_send would give: one
+ * refused with MPC_ERR_LIMIT may be sent again).  Returns 0 when every one was taken, else
+ * the first error (its message in mpc_client_errmsg). */
+#define MPC_CONTRIB_SEND_MAX 64
+__attribute__((warn_unused_result))
+MPC_API int mpc_job_contribution_send_many(mpc_client *c, mpc_job *j, mpc_contribution *const *x, size_t n, int *rcs);
 /* Before submit: the job's contribution collections close after window_ms or at max_count
  * contributions, whichever comes first (0: the daemons' contrib_window_ms / contrib_max_count,
  * which are also the most a daemon grants).  0 or MPC_ERR_*. */

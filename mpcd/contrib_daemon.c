@@ -45,9 +45,12 @@ typedef struct mpcd_coll_job {
     uint8_t        invalid[S_BATCH / 8];   /* held by all, proof rejected (leader) */
     uint8_t        refs[S_BATCH][MPCD_CONTRIB_REF_BYTES];
     mpc_flp       *flp;          /* per circuit input: the validity circuit of its collection */
+    uint8_t       *unchecked;    /* per circuit input: declared `unchecked` (no proof; flp unused) */
     uint8_t       *vkey;         /* per circuit input: its verify_key (sodium_malloc'ed) */
     uint8_t       *preps[MPC_MAX_PARTIES];   /* leader: each follower party's prep messages */
     int            last_empty;   /* the last batch committed nothing (closing: no hurry) */
+    uint64_t       first_ms;     /* the first contribution taken pending here (0: none yet) */
+    uint64_t       last_commit_ms;   /* the last batch committed here */
 } mpcd_coll_job;
 
 static uint8_t *s_key;   /* the token key, sodium_malloc'ed */
@@ -112,15 +115,21 @@ static mpc_circuit *s_recompiled(const mpc_circuit *c, char *err, size_t errlen)
 
 /* The validity circuit of contributor input k of circuit c (rc: c recompiled): its range,
  * when declared its norm bound, and its derived entries, all from the recompiled program;
- * *max_count (may be NULL): the contributions its sums can hold exactly. */
-static int s_flp_of(const mpc_circuit *c, const mpc_circuit *rc, uint32_t k, mpc_flp *f, uint32_t *max_count)
+ * *max_count (may be NULL): the contributions its sums can hold exactly; *unchecked: the
+ * collection takes no proof (f is then zeroed; docs/contributions.md, "Collections without
+ * validity checks"). */
+static int s_flp_of(const mpc_circuit *c, const mpc_circuit *rc, uint32_t k, mpc_flp *f, uint32_t *max_count,
+                    uint8_t *unchecked)
 {
     const mpc_contrib_decl *d = mpc_circ_contrib(rc, c->inputs[k].name);
     if (!d || d->n_terms > MPC_FLP_MAX_TERMS || d->len + d->n_derived + 1 != c->inputs[k].len) return MPC_ERR_CIRCUIT;
+    if (max_count) *max_count = d->max_count;
+    *unchecked = d->unchecked;
+    memset(f, 0, sizeof *f);
+    if (d->unchecked) return d->n_derived ? MPC_ERR_CIRCUIT : 0;
     mpc_flp_term t[MPC_FLP_MAX_TERMS];
     for (uint32_t i = 0; i < d->n_terms; i++)
         t[i] = (mpc_flp_term){d->terms[i].a, d->terms[i].b, d->terms[i].n, d->terms[i].each};
-    if (max_count) *max_count = d->max_count;
     if (mpc_flp_init_derived(f, d->len, d->lo, d->hi, d->l2_bound, t, d->n_terms, S_PROOFS) != 0 ||
         f->out_len + 1 != c->inputs[k].len)
         return MPC_ERR_CIRCUIT;
@@ -146,7 +155,8 @@ int mpcd_contrib_check(const mpc_circuit *c, uint32_t me, char *err, size_t errl
             r = MPC_ERR_CIRCUIT;
         } else {
             mpc_flp f;
-            if (s_flp_of(c, rc, k, &f, NULL) != 0) {
+            uint8_t unchecked;
+            if (s_flp_of(c, rc, k, &f, NULL, &unchecked) != 0) {
                 snprintf(err, errlen, "contributor input '%s': no validity proof fits its declared range and norm bound", in->name);
                 r = MPC_ERR_CIRCUIT;
             }
@@ -183,8 +193,9 @@ int mpcd_contrib_open(const mpcd_config *cfg, mpcd_job *job, uint64_t now_ms, ui
     if (!rc) return MPC_ERR_CIRCUIT;
     mpcd_coll_job *cj = calloc(1, sizeof *cj);
     if (!cj || !(cj->c = calloc(c->n_inputs, sizeof *cj->c)) || !(cj->flp = calloc(c->n_inputs, sizeof *cj->flp)) ||
+        !(cj->unchecked = calloc(c->n_inputs, 1)) ||
         !(cj->vkey = sodium_malloc((size_t)c->n_inputs * MPC_FLP_KEYBYTES))) {
-        if (cj) free(cj->c), free(cj->flp);
+        if (cj) free(cj->c), free(cj->flp), free(cj->unchecked);
         free(cj);
         mpc_circ_destroy(&rc);
         return MPC_ERR_NOMEM;
@@ -199,14 +210,14 @@ int mpcd_contrib_open(const mpcd_config *cfg, mpcd_job *job, uint64_t now_ms, ui
     for (uint32_t k = 0; k < c->n_inputs && !r; k++) {
         if (!mpc_contrib_input_of(c->inputs[k].name)) continue;
         uint32_t decl_max = 0;   /* the program's limit: the sums (and derived entries') decode exactly */
-        if ((r = s_flp_of(c, rc, k, &cj->flp[k], &decl_max)) != 0) break;
+        if ((r = s_flp_of(c, rc, k, &cj->flp[k], &decl_max, &cj->unchecked[k])) != 0) break;
         if (decl_max < cj->max_count) cj->max_count = decl_max;   /* closes there, not only full */
         s_vkey(job->id, c->inputs[k].name, cj->vkey + (size_t)k * MPC_FLP_KEYBYTES);
         mpcd_collect_limits lim = {.max_pending = (uint32_t)cfg->contrib_max_pending,
                                    .max_count = decl_max < (uint32_t)cfg->contrib_max_count
                                                     ? decl_max : (uint32_t)cfg->contrib_max_count,
                                    .pending_ms = (uint64_t)cfg->contrib_pending_ms,
-                                   .msg_bytes = (uint32_t)mpc_flp_prep_size(&cj->flp[k])};
+                                   .msg_bytes = cj->unchecked[k] ? 0 : (uint32_t)mpc_flp_prep_size(&cj->flp[k])};
         if (!(cj->c[k] = mpcd_collect_new(c->inputs[k].len - 1, &lim))) r = MPC_ERR_NOMEM;
     }
     mpc_circ_destroy(&rc);
@@ -221,6 +232,7 @@ void mpcd_contrib_free(mpcd_job *job)
     for (uint32_t k = 0; k < cj->n_in; k++) mpcd_collect_free(&cj->c[k]);
     free(cj->c);
     free(cj->flp);
+    free(cj->unchecked);
     if (cj->vkey) sodium_free(cj->vkey);
     for (uint32_t p = 0; p < MPC_MAX_PARTIES; p++) free(cj->preps[p]);
     sodium_memzero(cj, sizeof *cj);
@@ -257,10 +269,68 @@ static int s_find_coll(mpcd_jobs *jobs, const mpc_ct_req *req, const char *name,
         return s_err(err, errlen, MPC_ERR_NOTFOUND, "the job collects no contributions to '%s'", req->name);
     if (cj->state != C_OPEN || job->state != MPCD_JOB_QUEUED)
         return s_err(err, errlen, MPC_ERR_STATE, "the collection '%s' is closed", req->name);
-    if (req->count != cj->flp[k].dim)   /* the values; the derived entries are in the proved share */
+    /* the values (D); the derived entries are in the proved share, and an unchecked collection
+     * has none (its circuit input is D values and the count) */
+    uint64_t dim = cj->unchecked[k] ? job->circ->inputs[k].len - 1 : cj->flp[k].dim;
+    if (req->count != dim)
         return s_err(err, errlen, MPC_ERR_INPUT, "a contribution to '%s' has %llu elements, not %llu", req->name,
-                     (unsigned long long)req->count, (unsigned long long)cj->flp[k].dim);
+                     (unsigned long long)req->count, (unsigned long long)dim);
     return 0;
+}
+
+/* The offer of a collection's result code, with err set: the refusals every kind of
+ * contribution shares. */
+static int s_offer_err(int rc, const mpc_ct_req *req, char *err, size_t errlen)
+{
+    if (rc == MPC_ERR_STATE)
+        s_err(err, errlen, rc, "contribution to '%s' refused: a duplicate contribution (or nonce), or the "
+              "collection is full", req->name);
+    else if (rc == MPC_ERR_INPUT)
+        s_err(err, errlen, rc, "contribution to '%s' refused: an element is not below p", req->name);
+    else if (rc == MPC_ERR_LIMIT)
+        s_err(err, errlen, rc, "contribution to '%s' refused for now: too many pending here (retry)", req->name);
+    else if (rc)
+        s_err(err, errlen, rc, "contribution to '%s' refused: %s", req->name, mpc_strerror(rc));
+    return rc;
+}
+
+/* A contribution without a proof to a collection declared `unchecked` (docs/contributions.md,
+ * "Collections without validity checks"): the sharing of mpc_ct_share, a seed to each party
+ * but the last and the explicit share to the last; the share (expanded, or checked below p by
+ * the offer) goes pending as it is. */
+static int s_offer_unchecked(mpcd_jobs *jobs, const mpc_ct_req *req, const char *name, const uint8_t *payload,
+                             uint32_t party, uint32_t n, uint64_t *pending, char *err, size_t errlen)
+{
+    if (req->mode != (party + 1 == n ? MPC_CW_EXPLICIT : MPC_CW_SEED))
+        return s_err(err, errlen, MPC_ERR_INPUT, "contribution to '%s' refused: its share has the wrong form for "
+                     "this daemon (party %u)", req->name, party);
+    uint64_t d = req->count;
+    uint64_t *share = malloc((size_t)d * sizeof *share);
+    if (!share) return s_err(err, errlen, MPC_ERR_NOMEM, "out of memory");
+    int rc = 0;
+    if (req->mode == MPC_CW_SEED && (rc = mpc_ct_expand(payload, d, share)) != 0)
+        s_err(err, errlen, rc, "cannot expand the seed");
+    else if (req->mode != MPC_CW_SEED)
+        memcpy(share, payload, (size_t)d * 8);   /* little-endian words, as every INPUT share */
+    uint8_t ref[MPCD_CONTRIB_REF_BYTES];
+    memcpy(ref, req->token, MPCD_TOKEN_ID_BYTES);
+    memcpy(ref + MPCD_TOKEN_ID_BYTES, req->nonce, MPC_CT_NONCE_BYTES);
+    if (!rc) {
+        mpcd_job *job;
+        uint32_t k;
+        mpcd_jobs_lock(jobs);
+        rc = s_find_coll(jobs, req, name, &job, &k, err, errlen);
+        if (!rc) {
+            uint64_t now = mpc_now_ms();
+            rc = s_offer_err(mpcd_collect_offer(job->coll->c[k], ref, share, d, now), req, err, errlen);
+            if (!rc && !job->coll->first_ms) job->coll->first_ms = now;
+            *pending = rc ? 0 : mpcd_collect_pending(job->coll->c[k]);
+        }
+        mpcd_jobs_unlock(jobs);
+    }
+    sodium_memzero(share, (size_t)d * sizeof *share);
+    free(share);
+    return rc;
 }
 
 int mpcd_contrib_handle(const mpcd_config *cfg, mpcd_jobs *jobs, const char *client, const mpc_ct_req *req,
@@ -275,26 +345,33 @@ int mpcd_contrib_handle(const mpcd_config *cfg, mpcd_jobs *jobs, const char *cli
     if (plen != mpc_ct_req_payload_len(req)) return s_err(err, errlen, MPC_ERR_INPUT, "the payload has a wrong length");
     if (!mpcd_token_ok(s_key, req->token))
         return s_err(err, errlen, MPC_ERR_DENIED, "contribution to '%s' refused: the token is not valid", req->name);
-    if (req->proof_len == 0)
-        return s_err(err, errlen, MPC_ERR_INPUT, "contribution to '%s' refused: it carries no validity proof",
-                     req->name);
     char name[MPC_NAME_MAX + sizeof MPC_CONTRIB_SUFFIX];
     snprintf(name, sizeof name, "%s%s", req->name, MPC_CONTRIB_SUFFIX);
     /* the collection's parameters, copied under the lock; the proof is checked outside it */
     mpc_flp f;
     uint8_t vkey[MPC_FLP_KEYBYTES];
     uint32_t party = 0, n = 0, k;
+    uint8_t unchecked = 0;
     mpcd_job *job;
     mpcd_jobs_lock(jobs);
     int rc = s_find_coll(jobs, req, name, &job, &k, err, errlen);
     if (!rc) {
+        unchecked = job->coll->unchecked[k];
         f = job->coll->flp[k];
         memcpy(vkey, job->coll->vkey + (size_t)k * MPC_FLP_KEYBYTES, sizeof vkey);
         party = job->my_party;
         n = job->circ->n_parties;
     }
     mpcd_jobs_unlock(jobs);
-    if (rc) return rc;
+    if (!rc && unchecked != (req->proof_len == 0))
+        rc = s_err(err, errlen, MPC_ERR_INPUT, unchecked ? "contribution to '%s' refused: it carries a validity proof, "
+                   "but the collection is declared unchecked" : "contribution to '%s' refused: it carries no validity "
+                   "proof", req->name);
+    if (!rc && unchecked) rc = s_offer_unchecked(jobs, req, name, payload, party, n, pending, err, errlen);
+    if (rc || unchecked) {
+        sodium_memzero(vkey, sizeof vkey);
+        return rc;
+    }
     size_t in_len = mpc_flp_input_share_size(&f, party > 0), pub_len = mpc_flp_public_share_size(n);
     if (req->mode != (party == 0 ? MPC_CW_EXPLICIT : MPC_CW_SEED) || plen != in_len + pub_len) {
         sodium_memzero(vkey, sizeof vkey);
@@ -321,7 +398,9 @@ int mpcd_contrib_handle(const mpcd_config *cfg, mpcd_jobs *jobs, const char *cli
          * and COMMIT includes only the contributions whose proof the leader accepted. */
         if (!rc) {
             mpcd_collect *c = job->coll->c[k];
-            rc = mpcd_collect_offer_msg(c, ref, share, d, msg, mpc_now_ms());
+            uint64_t now = mpc_now_ms();
+            rc = mpcd_collect_offer_msg(c, ref, share, d, msg, now);
+            if (!rc && !job->coll->first_ms) job->coll->first_ms = now;
             if (rc == MPC_ERR_STATE)
                 s_err(err, errlen, rc, "contribution to '%s' refused: a duplicate contribution (or nonce), or the "
                       "collection is full", req->name);
@@ -402,9 +481,13 @@ static int s_close_input(mpcd_job *job, uint32_t k)
     in->contributions = cnt;   /* min_contributors counts them (mpcd_release_contributors) */
     char hex[MPC_CWIRE_JOB_HEX + 1];
     mpc_cwire_job_hex(job->id, hex);
+    /* the span from the first contribution taken to the last commit: the daemon's own measure
+     * of its acceptance rate (bench/run's contrib rows read it) */
+    uint64_t span = cj->first_ms && cj->last_commit_ms > cj->first_ms ? cj->last_commit_ms - cj->first_ms : 0;
     mpcd_info(hex, "collection '%s' closed: %llu contributions in %llu batches, %llu invalid (validity proof "
-              "rejected)", job->circ->inputs[k].name, (unsigned long long)cnt, (unsigned long long)b,
-              (unsigned long long)mpcd_collect_invalid(cj->c[k]));
+              "rejected), %llu ms from the first taken to the last committed", job->circ->inputs[k].name,
+              (unsigned long long)cnt, (unsigned long long)b, (unsigned long long)mpcd_collect_invalid(cj->c[k]),
+              (unsigned long long)span);
     return 0;
 }
 
@@ -449,6 +532,7 @@ static int s_lead(mpcd_collector *x, mpcd_job *job, uint64_t now, uint64_t *w)
         s_put_job(w, job->id);
         w[3] = cj->batch;
         w[4] = cj->n;
+        w[5] = cj->unchecked[cj->k];   /* every party must hold the collection alike */
         memcpy(&w[8], cj->refs, (size_t)cj->n * MPCD_CONTRIB_REF_BYTES);
         s_to_followers(x, job, w);
         if (mpcd_collect_have(c, cj->batch, (const uint8_t(*)[MPCD_CONTRIB_REF_BYTES])cj->refs, cj->n, cj->bitmap))
@@ -535,13 +619,17 @@ static int s_lead_answer(mpcd_collector *x, mpcd_job *job, uint32_t from, const 
     if (!(s_followers_mask(job) & (1u << from)) || k != cj->k) return s_fail(x, job, 1, "a stray answer");
     if (kind == M_HAVE) {
         if (cj->waiting != W_HAVE || w[3] != cj->batch) return s_fail(x, job, 1, "an answer to another batch");
+        if (w[4] == 2)
+            return s_fail(x, job, 1, "the parties disagree on whether the collection is checked (declared unchecked)");
         if (w[4] != 0) return s_fail(x, job, 1, "a party is at another batch");
-        if (s_recv_preps(x, job, from, w) != 0) return s_fail(x, job, 1, "a party's prep messages did not arrive whole");
+        if (cj->unchecked[cj->k] ? w[5] != 0 : s_recv_preps(x, job, from, w) != 0)
+            return s_fail(x, job, 1, "a party's prep messages did not arrive whole");
         const uint8_t *bm = (const uint8_t *)&w[8];
         for (uint32_t i = 0; i < S_BATCH / 8; i++) cj->bitmap[i] &= bm[i];
         cj->have_mask |= 1u << from;
         if (cj->have_mask != s_followers_mask(job)) return 0;
-        s_decide(job);
+        if (cj->unchecked[cj->k]) memset(cj->invalid, 0, sizeof cj->invalid);   /* nothing to decide */
+        else s_decide(job);
         uint32_t committed = 0;
         for (uint32_t i = 0; i < cj->n; i++) committed += cj->bitmap[i / 8] >> (i % 8) & 1;
         memset(out, 0, S_WORDS * 8);
@@ -558,6 +646,7 @@ static int s_lead_answer(mpcd_collector *x, mpcd_job *job, uint32_t from, const 
                                 cj->bitmap))
             return s_fail(x, job, 1, "the leader cannot commit its own batch");
         cj->last_empty = committed == 0;   /* closing: wait for the next batch time, not at once */
+        if (committed) cj->last_commit_ms = mpc_now_ms();
         cj->waiting = W_NONE;
     } else if (kind == M_CLOSED) {
         if (cj->waiting != W_CLOSED) return s_fail(x, job, 1, "a stray close answer");
@@ -601,9 +690,11 @@ static int s_follow(mpcd_collector *x, mpcd_job *job, const uint64_t *w, uint64_
         if (n == 0 || mpcd_collect_have(c, w[3], (const uint8_t(*)[MPCD_CONTRIB_REF_BYTES])&w[8], n,
                                         (uint8_t *)&out[8]) != 0)
             out[4] = 1;   /* at another batch: the leader ends the job */
+        else if (w[5] != cj->unchecked[k])
+            out[4] = 2;   /* the leader holds the collection checked and this party unchecked, or the reverse */
         cj->answered = 1;
         /* then the prep message of each reference held here, for the leader's decision */
-        uint64_t words = out[4] ? 0 : s_prep_words(&cj->flp[k], n);
+        uint64_t words = out[4] || cj->unchecked[k] ? 0 : s_prep_words(&cj->flp[k], n);
         uint64_t *b = words ? calloc(words, 8) : NULL;
         if (words && !b) out[4] = 1;
         out[5] = out[4] ? 0 : words;
@@ -633,6 +724,8 @@ static int s_follow(mpcd_collector *x, mpcd_job *job, const uint64_t *w, uint64_
                                 (const uint8_t *)&w[8]) != 0)
             return s_fail(x, job, 0, "a commit of contributions not pending here");
         cj->answered = 0;
+        for (uint32_t i = 0; i < S_BATCH / 64; i++)
+            if (w[8 + i]) cj->last_commit_ms = mpc_now_ms();
     } else if (kind == M_CLOSE) {
         uint64_t b, cnt;
         uint8_t dg[32];

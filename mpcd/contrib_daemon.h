@@ -4,7 +4,8 @@
  * (CLOSE / CLOSED) with the job's other parties over the peer mesh, on a stream of its own
  * (MPCD_CONTRIB_STREAM; the followers' prep messages on MPCD_CONTRIB_PREP_STREAM), with the
  * validity proof of every contribution prepped on arrival and decided by the leader per
- * batch (docs/contributions.md, "Validity proofs"), and hands each closed collection to the job as a daemon-held
+ * batch (docs/contributions.md, "Validity proofs"; a collection declared `unchecked` takes
+ * contributions without proofs only, "Collections without validity checks"), and hands each closed collection to the job as a daemon-held
  * (MPC_IN_STORED) share of its input NAME-contrib.  The collection state is mpcd/collect.h,
  * kept in the job under the job table's lock. */
 #ifndef MPCD_CONTRIB_DAEMON_H

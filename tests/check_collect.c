@@ -760,6 +760,147 @@ START_TEST(test_collectors_derived)
 }
 END_TEST
 
+/* Two daemons' collectors over the in-memory mesh for `from contributors unchecked`: shares
+ * without proofs (mpc_ct_share: a seed to the first party, the explicit share to the last)
+ * through mpcd_contrib_handle; a contribution with a proof refused; the sums mod p and the
+ * count right at the close.  With `mixed`, party b holds the same circuit from the checked
+ * program (one circuit hash: the program text differs): b refuses the proof-less share, and
+ * the first PROPOSE fails the job on both parties, the leader naming the disagreement. */
+static void s_unchecked_mesh(int mixed)
+{
+    enum { NP2 = 2, LEN = 3, NC = 20 };
+    uint8_t key[32];
+    s_load_key(key);
+    char err[256];
+    mpcd_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    strcpy(cfg.name, "a");
+    cfg.n_clients = 1;
+    strcpy(cfg.clients[0].name, "contrib");
+    cfg.clients[0].may_contribute = 1;
+    cfg.contrib_window_ms = 400;
+    cfg.contrib_max_count = 1000;
+    cfg.contrib_max_pending = 64;
+    cfg.contrib_pending_ms = 5000;
+    const char *src[2] = {"party a, b\ninput g: int[3] from contributors unchecked\noutput s = sum(g) to a\n",
+                          "party a, b\ninput g: int[3] from contributors in -10..10\noutput s = sum(g) to a\n"};
+    mpc_mem_hub *hub = mpc_mem_hub_new(NP2, 1000);
+    mpcd_jobs *jobs[NP2];
+    mpcd_collector x[NP2];
+    uint8_t id[16];
+    randombytes_buf(id, sizeof id);
+    uint32_t binding[MPC_MAX_PARTIES] = {0, 1};
+    for (uint32_t p = 0; p < NP2; p++) {
+        jobs[p] = mpcd_jobs_new(10);
+        mpc_circuit *c = NULL;
+        mpc_diag dg;
+        const char *sp = src[mixed && p == 1];
+        ck_assert_int_eq(mpc_compile(sp, strlen(sp), "p.mpc", NULL, 0, &c, &dg), 0);
+        mpc_diag_free(&dg);
+        uint8_t h[32];
+        ck_assert_int_eq(mpc_circ_hash(c, h), 0);
+        ck_assert_int_eq(mpcd_jobs_add(jobs[p], id, "analyst", &c, h, binding, p), 0);
+        mpcd_jobs_lock(jobs[p]);
+        ck_assert_int_eq(mpcd_contrib_open(&cfg, mpcd_jobs_find(jobs[p], id), mpc_now_ms(), 0, 0), 0);
+        mpcd_jobs_unlock(jobs[p]);
+        memset(&x[p], 0, sizeof x[p]);
+        x[p].mesh = mpc_mem_transport_new(hub, p);
+        x[p].jobs = jobs[p];
+        x[p].self = p;
+        x[p].n_parties = NP2;
+        x[p].batch_ms = 20;
+        x[p].peer_timeout_ms = 5000;
+        snprintf(x[p].names[p], sizeof x[p].names[p], "%c", 'a' + p);
+    }
+    int64_t want[LEN] = {0};
+    uint64_t half = MPC_F61_HALF;
+    for (int i = 0; i < NC; i++) {
+        uint64_t v[LEN];
+        for (int e = 0; e < LEN; e++) {
+            int64_t y = i < 2 && e == 0 ? (int64_t)half : i == 2 && e == 0 ? 1 : (int64_t)randombytes_uniform(2001) - 1000;
+            want[e] += e == 0 && i < 3 ? 0 : y;   /* the two halves and the 1: p, i.e. 0 (a wrap) */
+            ck_assert_int_eq(mpc_f61_from_signed(y, &v[e]), 0);
+        }
+        uint8_t seed[32];
+        uint64_t last[LEN];
+        ck_assert_int_eq(mpc_ct_share(v, LEN, NP2, seed, last), 0);
+        mpc_ct_req q;
+        memset(&q, 0, sizeof q);
+        memcpy(q.job, id, 16);
+        strcpy(q.name, "g");
+        uint8_t uid[16];
+        randombytes_buf(uid, sizeof uid);
+        mpcd_token_make(key, uid, q.token);
+        randombytes_buf(q.nonce, sizeof q.nonce);
+        q.count = LEN;
+        uint64_t pending;
+        q.mode = MPC_CW_SEED;
+        ck_assert_msg(mpcd_contrib_handle(&cfg, jobs[0], "contrib", &q, seed, 32, &pending, err, sizeof err) == 0, "%s",
+                      err);
+        q.mode = MPC_CW_EXPLICIT;
+        int rc = mpcd_contrib_handle(&cfg, jobs[1], "contrib", &q, (uint8_t *)last, sizeof last, &pending, err,
+                                     sizeof err);
+        if (mixed) {
+            ck_assert_int_eq(rc, MPC_ERR_INPUT);
+            ck_assert_ptr_nonnull(strstr(err, "carries no validity proof"));
+        } else {
+            ck_assert_msg(rc == 0, "%s", err);
+        }
+        /* the explicit share to the seed daemon, a seed to the last: the wrong forms */
+        ck_assert_int_eq(mpcd_contrib_handle(&cfg, jobs[0], "contrib", &q, (uint8_t *)last, sizeof last, &pending, err,
+                                             sizeof err), MPC_ERR_INPUT);
+        /* a proof (any bytes) to the unchecked collection */
+        q.mode = MPC_CW_SEED;
+        q.proof_len = 64;
+        uint8_t junk[64] = {0};
+        ck_assert_int_eq(mpcd_contrib_handle(&cfg, jobs[0], "contrib", &q, junk, sizeof junk, &pending, err, sizeof err),
+                         MPC_ERR_INPUT);
+        ck_assert_ptr_nonnull(strstr(err, "declared unchecked"));
+    }
+    int done = 0;
+    for (int t = 0; t < 300 && !done; t++) {
+        for (uint32_t p = 0; p < NP2; p++) mpcd_collector_pass(&x[p], mpc_now_ms());
+        done = 1;
+        for (uint32_t p = 0; p < NP2; p++) {
+            mpcd_jobs_lock(jobs[p]);
+            mpcd_job *job = mpcd_jobs_find(jobs[p], id);
+            if (mixed) done &= job->state == MPCD_JOB_FAILED;
+            else {
+                ck_assert_msg(job->state != MPCD_JOB_FAILED, "%s", job->reason);
+                done &= job->inputs[0].present;
+            }
+            mpcd_jobs_unlock(jobs[p]);
+        }
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    ck_assert_msg(done, mixed ? "the job did not fail" : "the collection did not close");
+    if (mixed) {
+        ck_assert_ptr_nonnull(strstr(mpcd_jobs_find(jobs[0], id)->reason, "disagree on whether the collection is checked"));
+    } else {
+        uint64_t t[LEN + 1] = {0};
+        for (uint32_t p = 0; p < NP2; p++) {
+            mpcd_job *job = mpcd_jobs_find(jobs[p], id);
+            for (int e = 0; e <= LEN; e++)
+                t[e] = e < LEN ? mpc_f61_add(t[e], job->inputs[0].share[e]) : t[e] + job->inputs[0].share[e];
+        }
+        ck_assert_uint_eq(t[LEN], NC);
+        for (int e = 0; e < LEN; e++) ck_assert_int_eq(mpc_f61_to_signed(t[e]), want[e]);
+    }
+    for (uint32_t p = 0; p < NP2; p++) {
+        mpc_transport_destroy(&x[p].mesh);
+        mpcd_jobs_destroy(&jobs[p]);
+    }
+    mpc_mem_hub_destroy(&hub);
+    mpcd_contrib_key_free();
+}
+
+START_TEST(test_unchecked_over_mesh) { s_unchecked_mesh(0); }
+END_TEST
+
+START_TEST(test_unchecked_disagreement) { s_unchecked_mesh(1); }
+END_TEST
+
 Suite *mpc_test_suite(void)
 {
     Suite *s = suite_create("collect");
@@ -771,6 +912,8 @@ Suite *mpc_test_suite(void)
     tcase_add_test(tc, test_many_ids);
     tcase_add_test(tc, test_daemon_refuses_contributor_inputs);
     tcase_add_test(tc, test_collectors_over_mesh);
+    tcase_add_test(tc, test_unchecked_over_mesh);
+    tcase_add_test(tc, test_unchecked_disagreement);
     tcase_add_test(tc, test_collectors_derived);
     suite_add_tcase(s, tc);
     return s;

@@ -560,6 +560,61 @@ START_TEST(test_ops_mpc)
 }
 END_TEST
 
+/* `from contributors unchecked`: no range (any signed value of the field taken), the count
+ * limit 2^24, the range refused beside it; the plaintext reference sums mod p (a sum past
+ * (p-1)/2 wraps, as the daemons' sums do), under MPC too. */
+START_TEST(test_unchecked)
+{
+    s_compile_fails("party a, b\ninput g: int[3] from contributors unchecked in 0..1\noutput n = count(g) to a\n",
+                    "no validity range");
+    s_compile_fails("party a, b\ninput g: int[3] from contributors\noutput n = count(g) to a\n",
+                    "from contributors unchecked");
+    mpc_circuit *c = s_compile("party a, b\ninput g: int[2] from contributors unchecked\n"
+                               "output n = count(g), s = sum(g) to a\n");
+    const mpc_contrib_decl *d = mpc_circ_contrib(c, "g");
+    ck_assert_ptr_nonnull(d);
+    ck_assert_int_eq(d->unchecked, 1);
+    ck_assert_int_eq(d->lo, -(int64_t)MPC_F61_HALF);
+    ck_assert_int_eq(d->hi, (int64_t)MPC_F61_HALF);
+    ck_assert_uint_eq(d->max_count, MPC_CONTRIB_MAX_COUNT);
+    ck_assert_uint_eq(d->l2_bound, 0);
+    char txt[128], err[256];
+    uint64_t e[2];
+    snprintf(txt, sizeof txt, "%llu, -%llu", (unsigned long long)MPC_F61_HALF, (unsigned long long)MPC_F61_HALF);
+    ck_assert_msg(mpc_contrib_parse(d, 16, txt, strlen(txt), e, err, sizeof err) == 0, "%s", err);
+    ck_assert_uint_eq(e[0], MPC_F61_HALF);
+    ck_assert_uint_eq(e[1], MPC_F61_P - MPC_F61_HALF);
+    snprintf(txt, sizeof txt, "%llu, 0", (unsigned long long)MPC_F61_HALF + 1);
+    ck_assert_int_eq(mpc_contrib_parse(d, 16, txt, strlen(txt), e, err, sizeof err), -1);
+    ck_assert_ptr_nonnull(strstr(err, "signed values"));
+    /* a checked declaration is not unchecked */
+    mpc_circuit *c2 = s_compile("party a, b\ninput g: int[2] from contributors in 0..1\noutput n = count(g) to a\n");
+    ck_assert_int_eq(mpc_circ_contrib(c2, "g")->unchecked, 0);
+    mpc_circ_destroy(&c2);
+    /* mpcc --eval's reference: (p-1)/2 + (p-1)/2 + 1 = p wraps to 0; 5 + (-7) = -2 */
+    char path[] = "/tmp/check_contrib_XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    FILE *f = fdopen(fd, "w");
+    fprintf(f, "%llu, 5\n%llu, -7\n1, 0\n", (unsigned long long)MPC_F61_HALF, (unsigned long long)MPC_F61_HALF);
+    fclose(f);
+    uint64_t out[3];
+    ck_assert_msg(mpc_contrib_load(d, 16, path, out, NULL, err, sizeof err) == 0, "%s", err);
+    unlink(path);
+    ck_assert_uint_eq(out[0], 0);
+    ck_assert_uint_eq(out[1], MPC_F61_P - 2);
+    ck_assert_uint_eq(out[2], 3);
+    const uint64_t *in[1] = {out};
+    mpc_eval_result res;
+    ck_assert_int_eq(mpc_eval(c, in, &res, err, sizeof err), 0);
+    ck_assert_uint_eq(res.outputs[0][0], 3);
+    ck_assert_int_eq((int64_t)res.outputs[1][0], 0);
+    ck_assert_int_eq((int64_t)res.outputs[1][1], -2);
+    mpc_eval_result_free(&res);
+    mpc_circ_destroy(&c);
+}
+END_TEST
+
 Suite *mpc_test_suite(void)
 {
     Suite *s = suite_create("contrib");
@@ -572,6 +627,7 @@ Suite *mpc_test_suite(void)
     tcase_add_test(tc, test_reduction_eval);
     tcase_add_test(tc, test_reduction_mpc);
     tcase_add_test(tc, test_field_constant_agrees);
+    tcase_add_test(tc, test_unchecked);
     tcase_add_test(tc, test_ops_errors);
     tcase_add_test(tc, test_ops_decl);
     tcase_add_test(tc, test_ops_mpc);
