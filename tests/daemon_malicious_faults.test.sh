@@ -9,8 +9,9 @@
 #   not caught  (by design in this slice: b offsetting its own input share, or the output share
 #               it keeps for clients) the client receives the value shifted by exactly the
 #               offset, as docs/security.md says.
-# Every case also checks that b did apply its fault in that job (its log says so) and that no
-# release daemon reacted to MPC_TEST_FAULT.  First: bin/mpcd and the client library hold no
+# The full run also has party a cheat (2 parties): the sequencer, to which outputs are opened.
+# Every case also checks that the cheater applied its fault once in that job (its log says so)
+# and that no release daemon reacted to MPC_TEST_FAULT.  First: bin/mpcd and the client library hold no
 # fault hook, the test daemon does.
 # `make test` runs a quick part (MPC_FAULTS_FULL unset); `make faults-mal` the whole matrix.
 # Prints `ok …` per check; exits non-zero at the first failure.
@@ -21,12 +22,13 @@ FAULTY="$BIN/tests/mpcd-faults"
 D=$(mktemp -d /tmp/mpcd-malf.XXXXXX)
 D3="$D/three"
 cleanup() {
+    scripts/cluster down --dir "$D/acheat" >/dev/null 2>&1
     scripts/cluster down --dir "$D3" >/dev/null 2>&1
     scripts/cluster down --dir "$D" >/dev/null 2>&1
     rm -rf "$D"
 }
 trap cleanup EXIT
-[ "${MPC_TEST_KEEP:-}" = 1 ] && trap 'scripts/cluster down --dir "$D3" >/dev/null 2>&1; scripts/cluster down --dir "$D" >/dev/null 2>&1; echo "kept $D"' EXIT
+[ "${MPC_TEST_KEEP:-}" = 1 ] && trap 'scripts/cluster down --dir "$D/acheat" >/dev/null 2>&1; scripts/cluster down --dir "$D3" >/dev/null 2>&1; scripts/cluster down --dir "$D" >/dev/null 2>&1; echo "kept $D"' EXIT
 . tests/lib.sh
 FAIL_EXTRA="$D3/*.log"
 FULL=${MPC_FAULTS_FULL:-}
@@ -74,18 +76,21 @@ args() {  # args N: the inputs (x shifted by $2 in its first word)
     if [ "$1" = 2 ]; then echo "--input x=$x --input y=$Y"; else echo "--input x=$x --input y=$Y --input w=$W"; fi
 }
 
-case_dir() { if [ "$1" = 2 ]; then echo "$D"; else echo "$D3"; fi; }
-conf() { if [ "$1" = 2 ]; then echo "$C2"; else echo "$C3"; fi; }
-parties() { if [ "$1" = 2 ]; then echo "a"; else echo "a c"; fi; }   # the honest ones
-applied() { grep -c "mpcd-faults: fault applied: $2\$" "$(case_dir "$1")/b.log"; }   # applied N SPEC
-fired() {  # fired N SPEC BEFORE: b applied the fault once more than BEFORE, no honest party did
+# A case's cluster N: 2 or 3 (b cheats), 2a (2 parties, a cheats: the sequencer, which also
+# receives the opened outputs).
+case_dir() { case $1 in 2) echo "$D" ;; 3) echo "$D3" ;; 2a) echo "$DA" ;; esac; }
+conf() { case $1 in 2) echo "$C2" ;; 3) echo "$C3" ;; 2a) echo "$CA" ;; esac; }
+parties() { case $1 in 2) echo "a" ;; 3) echo "a c" ;; 2a) echo "b" ;; esac; }   # the honest ones
+cheater() { case $1 in 2a) echo "a" ;; *) echo "b" ;; esac; }
+applied() { grep -c "mpcd-faults: fault applied: $2\$" "$(case_dir "$1")/$(cheater "$1").log"; }   # applied N SPEC
+fired() {  # fired N SPEC BEFORE: the cheater applied the fault once more than BEFORE, no honest party did
     dir=$(case_dir "$1")
     for i in $(seq 50); do
         c=$(applied "$1" "$2")
         [ "$c" -gt "$3" ] && break
         sleep 0.1
     done
-    [ "$c" -eq $(($3 + 1)) ] || fail "$2 ($1 parties): b applied the fault $(($c - $3)) times in the job, not once"
+    [ "$c" -eq $(($3 + 1)) ] || fail "$2 ($1 parties): $(cheater "$1") applied the fault $(($c - $3)) times in the job, not once"
     for p in $(parties "$1"); do
         if grep -q "mpcd-faults" "$dir/$p.log"; then fail "release daemon $p reacted to MPC_TEST_FAULT"; fi
     done
@@ -96,7 +101,7 @@ caught() {
     before=$(applied "$n" "$spec")
     echo "$spec" > "$D/fault"
     # shellcheck disable=SC2046
-    if "$BIN/mpc" run "$D/$g-$n.mpc" --config "$(conf "$n")" $(args "$n") > "$D/out" 2> "$D/err"; then
+    if "$BIN/mpc" run "$D/$g-${n%a}.mpc" --config "$(conf "$n")" $(args "${n%a}") > "$D/out" 2> "$D/err"; then
         fail "$spec on $g ($n parties): the job succeeded: $(cat "$D/out")"
     fi
     [ -s "$D/out" ] && fail "$spec on $g ($n parties): the client printed output: $(cat "$D/out")"
@@ -121,7 +126,7 @@ shifted() {
     before=$(applied "$n" "$spec")
     echo "$spec" > "$D/fault"
     # shellcheck disable=SC2046
-    "$BIN/mpcc" --eval "$D/$g-$n.mpc" $(args "$n" "$4") > "$D/want" 2>/dev/null || fail "mpcc --eval $g-$n"
+    "$BIN/mpcc" --eval "$D/$g-${n%a}.mpc" $(args "${n%a}" "$4") > "$D/want" 2>/dev/null || fail "mpcc --eval $g-${n%a}"
     if [ "$5" != 0 ]; then
         python3 - "$D/want" "$5" <<'PY' || fail "shifting the expected output"
 import sys
@@ -135,11 +140,11 @@ open(sys.argv[1], "w").write("\n".join(lines) + "\n")
 PY
     fi
     # shellcheck disable=SC2046
-    "$BIN/mpc" run "$D/$g-$n.mpc" --config "$(conf "$n")" $(args "$n") > "$D/out" 2> "$D/err" ||
+    "$BIN/mpc" run "$D/$g-${n%a}.mpc" --config "$(conf "$n")" $(args "${n%a}") > "$D/out" 2> "$D/err" ||
         fail "$spec on $g ($n parties): the job failed: $(cat "$D/err")"
     cmp -s "$D/want" "$D/out" || fail "$spec on $g ($n parties): got $(cat "$D/out"), want $(cat "$D/want")"
     # shellcheck disable=SC2046
-    "$BIN/mpcc" --eval "$D/$g-$n.mpc" $(args "$n") > "$D/true" 2>/dev/null || fail "mpcc --eval $g-$n"
+    "$BIN/mpcc" --eval "$D/$g-${n%a}.mpc" $(args "${n%a}") > "$D/true" 2>/dev/null || fail "mpcc --eval $g-${n%a}"
     cmp -s "$D/true" "$D/out" && fail "$spec on $g ($n parties): the fault did not change the output"
     fired "$n" "$spec" "$before"
     : > "$D/fault"
@@ -187,3 +192,17 @@ for n in 2 3; do
     shifted lin $n output:out0:0:-3 0 -3
     ok "$n parties, outputs: b's output share for clients offset: NOT caught (by design), the client gets z - 3"
 done
+
+# Party a cheating (2 parties): the sequencer, and the party the outputs are opened to.
+DA="$D/acheat"
+mkdir -p "$DA"
+CA=$(MPC_CLUSTER_DAEMON="a=$FAULTY" scripts/cluster up 2 --dir "$DA" $SET) || fail "2-party cluster (a cheating) did not start"
+FAIL_EXTRA="$D3/*.log $DA/*.log"
+for spec in open:0:3:1 triple:0:0:1 mac:0:1:1; do caught mul 2a $spec; caught dot 2a $spec; done
+for spec in mask:in0:0:1 mask:in1:1:1 delta:in0:2:1 mac:in0:0:1 open:out0:1:1 mask:out0:0:1 mac:out0:2:1; do
+    caught lin 2a $spec
+done
+ok "2 parties, a cheating: its Beaver openings, a triple's c, MAC shares (MUL, DOT); input masks, δ, an input's MAC share; the output opening, its mask and MAC share: every one caught"
+shifted lin 2a input:in0:0:5 5 0
+shifted mul 2a output:out0:0:9 0 9
+ok "2 parties, a cheating: its own input share and its output share for clients offset: NOT caught (by design)"
