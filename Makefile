@@ -136,7 +136,7 @@ tests-build: $(TESTS) $(BIN)/tests/mpcd-faults
 # bin/mpcd and the libraries never hold a fault hook (tests/daemon_malicious_faults.test.sh
 # checks `nm bin/mpcd`).
 FAULT_OBJDIR := $(OUT)/obj-faults
-FAULT_SRC    := protocols/fault.c $(shell grep -l '^\#include "fault.h"' $(addsuffix /*.c,$(MODULES)) 2>/dev/null)
+FAULT_SRC    := protocols/fault.c $(shell grep -l '^\#include "fault.h"' $(foreach m,$(MODULES),$(call lib_src,$(m))))
 FAULT_OBJ    := $(patsubst %.c,$(FAULT_OBJDIR)/%.o,$(sort $(FAULT_SRC)))
 FAULT_LINKED := $(filter-out $(patsubst %.c,$(OBJ)/%.o,$(FAULT_SRC)),$(ALL_LIB_OBJ)) $(FAULT_OBJ)
 $(FAULT_OBJDIR)/%.o: %.c
