@@ -128,7 +128,29 @@ test: check-deps
 	@OUT=$(OUT) scripts/run-tests
 
 .PHONY: tests-build
-tests-build: $(TESTS)
+tests-build: $(TESTS) $(BIN)/tests/mpcd-faults
+
+# The test-only cheating daemon (protocols/fault.h; docs/security.md, "Testing a cheating
+# daemon"): the sources that include fault.h compiled again with -DMPC_TEST_FAULTS into
+# $(OUT)/obj-faults, linked with the release objects of everything else.  The release objects,
+# bin/mpcd and the libraries never hold a fault hook (tests/daemon_malicious_faults.test.sh
+# checks `nm bin/mpcd`).
+FAULT_OBJDIR := $(OUT)/obj-faults
+FAULT_SRC    := protocols/fault.c $(shell grep -l '^\#include "fault.h"' $(foreach m,$(MODULES),$(call lib_src,$(m))))
+FAULT_OBJ    := $(patsubst %.c,$(FAULT_OBJDIR)/%.o,$(sort $(FAULT_SRC)))
+FAULT_LINKED := $(filter-out $(patsubst %.c,$(OBJ)/%.o,$(FAULT_SRC)),$(ALL_LIB_OBJ)) $(FAULT_OBJ)
+$(FAULT_OBJDIR)/%.o: %.c
+	@mkdir -p $(@D)$(need_pkgs)
+	$(CC) $(CPPFLAGS) -DMPC_TEST_FAULTS $(CFLAGS) -c -o $@ $<
+$(BIN)/tests/mpcd-faults: $(OBJ)/mpcd/mpcd_main.o $(FAULT_LINKED)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The full matrix of cheating daemons (`make test` runs a quick part of it).
+.PHONY: faults-mal
+faults-mal: check-deps
+	@$(SUBMAKE) all tests-build
+	@MPC_BIN=$(abspath $(BIN)) MPC_FAULTS_FULL=1 sh tests/daemon_malicious_faults.test.sh
 
 asan:
 	@SAN_BUILD=1 $(MAKE) --no-print-directory OUT=build/asan OPT="-O1 -g -fno-omit-frame-pointer" \
@@ -217,6 +239,6 @@ install-sdk: all
 	chmod 0644 $(DESTDIR)$(PYTHON_SITE)/mpcclient.py
 
 clean:
-	rm -rf obj bin lib build
+	rm -rf obj obj-faults bin lib build
 
--include $(shell find $(OBJ) -name '*.d' 2>/dev/null)
+-include $(shell find $(OBJ) $(FAULT_OBJDIR) -name '*.d' 2>/dev/null)

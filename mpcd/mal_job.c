@@ -11,6 +11,7 @@
 #include "contrib.h"
 #include "engine.h"
 #include "engine_mal.h"
+#include "fault.h"
 #include "log.h"
 #include "metrics.h"
 #include "mpc_err.h"
@@ -219,6 +220,7 @@ int mpcd_mal_execute(mpcd_worker *w, mpcd_job *job, mpc_transport *view, uint64_
     const uint64_t **in = NULL;
     uint64_t **bufs = NULL, **outs = NULL;
     int rc = mpcd_mal_admit(c, reason, rlen);
+    mpc_fault_load();   /* test builds only (protocols/fault.h); nothing in the release daemon */
     if (rc == 0 && (job->agreed_rows || job->agreed_contrib)) {
         rc = MPC_ERR_UNSUPPORTED;
         snprintf(reason, rlen, "release rules (min_rows, min_contributors) are not supported with security = "
@@ -289,6 +291,8 @@ int mpcd_mal_execute(mpcd_worker *w, mpcd_job *job, mpc_transport *view, uint64_
     s_progress(&pc, st.rounds, st.triples);
     mpcd_metrics_engine(st.rounds, st.triples);
     s_log_done(hex, &st, &ot);
+    for (uint32_t o = 0; o < c->n_outputs; o++)   /* test builds: a corrupt share for clients */
+        mpc_fault_u64(MPC_FAULT_OUTPUT, MPC_FAULT_AT_OUTPUT, o, outs[o], c->outputs[o].len);
     mpcd_jobs_lock(w->jobs);
     job->out_shares = outs;   /* released only now: the final MAC check passed */
     outs = NULL;

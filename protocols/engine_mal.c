@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "fault.h"
 #include "mpc_err.h"
 
 #define S_CHECK_EVERY (1ull << 24)
@@ -237,6 +238,7 @@ static int s_inputs(mpc_mal_engine *e, const uint64_t *const *in, char *err, siz
             e->st.masks += n;
             if (r) s_fail(err, errlen, r, "input %s: preprocessing: %s", inp->name, mpc_strerror(r));
         }
+        if (!r) mpc_fault_u128(MPC_FAULT_MASK, MPC_FAULT_AT_INPUT, k, e->wx[w], L, 1);   /* test builds */
         if (!r && k + 1 < c->n_inputs) r = s_stop(e, "during the inputs", err, errlen);
         if (r) {
             s_wipe_free(val, L);
@@ -245,9 +247,15 @@ static int s_inputs(mpc_mal_engine *e, const uint64_t *const *in, char *err, siz
         if (owner != e->self) continue;
         for (uint64_t i = 0; i < L; i++) delta[k][i] = (mpc_u128)in[k][i] - val[i];
         s_wipe_free(val, L);
-        for (uint32_t j = 0; j < e->n && !r; j++)
-            if (j != e->self && (r = mpc_send(e->t, j, MPC_MSG_INPUT, e->o.stream, k, (const uint64_t *)delta[k], 2 * L)))
+        mpc_fault_u128(MPC_FAULT_INPUT, MPC_FAULT_AT_INPUT, k, delta[k], L, 1);
+        uint32_t last = e->self + 1 == e->n ? e->n - 2 : e->n - 1;
+        for (uint32_t j = 0; j < e->n && !r; j++) {
+            if (j == e->self) continue;
+            int f = j == last && mpc_fault_u128(MPC_FAULT_DELTA, MPC_FAULT_AT_INPUT, k, delta[k], L, 1);
+            if ((r = mpc_send(e->t, j, MPC_MSG_INPUT, e->o.stream, k, (const uint64_t *)delta[k], 2 * L)))
                 s_fail(err, errlen, r, "input %s: sending to party %u: %s", inp->name, (unsigned)j, mpc_strerror(r));
+            if (f) mpc_fault_u128(MPC_FAULT_DELTA, MPC_FAULT_AT_INPUT, k, delta[k], L, -1);
+        }
     }
     for (uint32_t k = 0; k < c->n_inputs && !r; k++) {
         const mpc_input *inp = &c->inputs[k];
@@ -261,6 +269,7 @@ static int s_inputs(mpc_mal_engine *e, const uint64_t *const *in, char *err, siz
         uint32_t w = inp->wire;
         mpc_mac_check_bcast(e->ck, inp->party, k, (const uint64_t *)delta[k], 2 * inp->len);
         mpc_auth_add_pub128(e->wx[w], e->wm[w], e->wx[w], e->wm[w], delta[k], inp->len, *e->key.alpha, e->self == 0);
+        mpc_fault_u128(MPC_FAULT_MAC, MPC_FAULT_AT_INPUT, k, e->wm[w], inp->len, 1);
     }
     if (delta)
         for (uint32_t k = 0; k < c->n_inputs; k++) free(delta[k]);   /* public */
@@ -464,7 +473,12 @@ static int s_round(mpc_mal_engine *e, uint32_t layer, const uint32_t *gates, uin
         e->st.triples += k;
         if (e->o.progress && off + k < T) e->o.progress(e->o.progress_ctx, e->st.rounds, e->st.triples);
     }
+    mpc_fault_u128(MPC_FAULT_TRIPLE_C, MPC_FAULT_AT_LAYER, layer, tr.c, T, 1);   /* test builds: fault.h */
+    mpc_fault_u128(MPC_FAULT_TRIPLE_A, MPC_FAULT_AT_LAYER, layer, tr.a, T, 1);
+    mpc_fault_u128(MPC_FAULT_TRIPLE_B, MPC_FAULT_AT_LAYER, layer, tr.b, T, 1);
     s_openings(e, gates, ng, &tr, mine, mac);
+    mpc_fault_u128(MPC_FAULT_OPEN, MPC_FAULT_AT_LAYER, layer, mine, 2 * T, 1);
+    mpc_fault_u128(MPC_FAULT_MAC, MPC_FAULT_AT_LAYER, layer, mac, 2 * T, 1);
     uint32_t peer;
     if ((r = mpc_auth_exchange(e->t, MPC_MSG_OPEN, e->o.stream, layer, mine, mine, 2 * T, e->o.timeout_ms, &peer))) {
         s_fail(err, errlen, r, "round %u: party %u: %s", (unsigned)layer, (unsigned)peer, mpc_strerror(r));
@@ -546,10 +560,13 @@ static int s_outputs(mpc_mal_engine *e, char *err, size_t errlen)
                 break;
             }
             if (p == e->self) off[o] = pos;
+            mpc_fault_u128(MPC_FAULT_MASK, MPC_FAULT_AT_OUTPUT, o, mx, L, 1);   /* test builds: fault.h */
             for (uint64_t k = 0; k < L; k++) {
                 mine[pos + k] = e->ox[o][k] - mx[k];
                 mac[pos + k] = e->om[o][k] - mm[k];
             }
+            mpc_fault_u128(MPC_FAULT_OPEN, MPC_FAULT_AT_OUTPUT, o, mine + pos, L, 1);
+            mpc_fault_u128(MPC_FAULT_MAC, MPC_FAULT_AT_OUTPUT, o, mac + pos, L, 1);
             pos += L;
         }
         s_wipe_free(mx, L);

@@ -10,8 +10,8 @@
 #  4. a cancel while the job makes its material ends it on every party within seconds;
 #  5. stored datasets and release rules refused at SUBMIT by name;
 #  6. no input or output value appears in any log (log_level = debug).
-# There is no test-only fault hook in the daemon (faults are injected from outside the
-# process, and peer traffic is CURVE-encrypted), so a cheating daemon is tested at the
+# A cheating daemon is tested through real daemons by tests/daemon_malicious_faults.test.sh
+# (the test-only daemon bin/tests/mpcd-faults; the release mpcd has no fault hook), at the
 # protocol level (check_engine_mal's and check_auth_ot's cheating matrices) and on the
 # daemon's job path in process (check_mal_job: mpcd_mal_execute with a cheating transport).
 # Prints `ok …` per check; exits non-zero at the first failure.

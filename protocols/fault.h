@@ -1,0 +1,73 @@
+/* fault.h — deliberate deviations of a cheating party, for tests of malicious security through
+ * real daemons (docs/security.md, "Testing a cheating daemon").  Compiled in only with
+ * -DMPC_TEST_FAULTS, which the Makefile sets for the test daemon bin/tests/mpcd-faults alone;
+ * in every other build (the release daemon, the libraries, the SDK) each hook below is an
+ * inline no-op and no fault symbol exists (tests/daemon_malicious_faults.test.sh checks
+ * `nm bin/mpcd`).
+ *
+ * The fault.  mpc_fault_load() (called by the daemon at the start of every malicious job)
+ * reads MPC_TEST_FAULT = "kind:site:word:delta", or "@FILE" to read that line from FILE
+ * (so one daemon can cheat differently from job to job); unset or empty: no fault.  The fault
+ * is kept per thread (the job's worker thread runs the engine).  Kinds and their sites:
+ *   open      N | outN   add delta to the word-th word of this party's share of the Beaver
+ *                        openings (d, e) of layer N, or of the opening of output N, as sent
+ *   triple    N          add delta to this party's share of c of the word-th triple of layer N
+ *   triple-a  N          ... of a;  triple-b  N: ... of b (after the material is made)
+ *   mask      inK | outN this party's share of the mask of the engine's input K, or of
+ *                        output N's opening mask (value share only, not its MAC)
+ *   delta     inK        the δ of input K (owned by this party) as sent to its last peer;
+ *                        the party itself goes on with the true δ
+ *   input     inK        the δ of input K before it is sent or used: an offset on this
+ *                        party's own input share (not caught by design, docs/security.md)
+ *   mac       N | inK | outN  this party's MAC share of the word-th value opened in layer N,
+ *                        of input K's wire, or of output N's opening
+ *   output    outN       the word-th word of the share of output N this daemon keeps for
+ *                        clients (not caught by design)
+ * K counts the inputs of the circuit the engine runs (for a daemon: the rewritten one, where
+ * client input k's share of party p is input k·n + p).  delta is a decimal, possibly
+ * negative, added mod 2^128 (2^64 for output). */
+#ifndef MPC_FAULT_H
+#define MPC_FAULT_H
+
+#include <stdint.h>
+
+typedef enum {
+    MPC_FAULT_OPEN = 1,
+    MPC_FAULT_TRIPLE_C,
+    MPC_FAULT_TRIPLE_A,
+    MPC_FAULT_TRIPLE_B,
+    MPC_FAULT_MASK,
+    MPC_FAULT_DELTA,
+    MPC_FAULT_INPUT,
+    MPC_FAULT_MAC,
+    MPC_FAULT_OUTPUT,
+} mpc_fault_kind;
+
+typedef enum { MPC_FAULT_AT_LAYER = 1, MPC_FAULT_AT_INPUT, MPC_FAULT_AT_OUTPUT } mpc_fault_at;
+
+#ifdef MPC_TEST_FAULTS
+/* Reads MPC_TEST_FAULT for this thread's next job; a spec it cannot parse is reported on
+ * stderr and ignored. */
+void mpc_fault_load(void);
+/* If this thread's fault is (kind, at, index) and word < n: adds delta to v[word] (sign = −1:
+ * subtracts it, to undo), says so on stderr, returns 1.  Else 0.  Never fires twice for one
+ * load with sign = +1. */
+int mpc_fault_u128(mpc_fault_kind kind, mpc_fault_at at, uint64_t index, unsigned __int128 *v, uint64_t n,
+                   int sign);
+int mpc_fault_u64(mpc_fault_kind kind, mpc_fault_at at, uint64_t index, uint64_t *v, uint64_t n);
+#else
+static inline void mpc_fault_load(void) {}
+static inline int mpc_fault_u128(mpc_fault_kind kind, mpc_fault_at at, uint64_t index, unsigned __int128 *v,
+                                 uint64_t n, int sign)
+{
+    (void)kind, (void)at, (void)index, (void)v, (void)n, (void)sign;
+    return 0;
+}
+static inline int mpc_fault_u64(mpc_fault_kind kind, mpc_fault_at at, uint64_t index, uint64_t *v, uint64_t n)
+{
+    (void)kind, (void)at, (void)index, (void)v, (void)n;
+    return 0;
+}
+#endif
+
+#endif

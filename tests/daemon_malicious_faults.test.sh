@@ -1,0 +1,208 @@
+#!/bin/sh
+# A cheating daemon under `security = malicious`, through real daemons (docs/security.md,
+# "Testing a cheating daemon"): party b runs the test-only daemon bin/tests/mpcd-faults
+# (protocols/fault.h), the others the release mpcd.  For each fault (kind:site:word:delta, read
+# by b at the start of each job from a file named by MPC_TEST_FAULT=@FILE), on programs with a
+# MUL, a DOT, and only inputs and outputs, with 2 and 3 parties:
+#   caught      the honest parties fail the job with "MAC check failed", the client's `mpc run`
+#               exits non-zero saying so and prints no output;
+#   not caught  (by design in this slice: b offsetting its own input share, or the output share
+#               it keeps for clients) the client receives the value shifted by exactly the
+#               offset, as docs/security.md says.
+# The full run also has party a cheat (2 parties): the sequencer, to which outputs are opened.
+# Every case also checks that the cheater applied its fault once in that job (its log says so)
+# and that no release daemon reacted to MPC_TEST_FAULT.  First: bin/mpcd and the client library hold no
+# fault hook, the test daemon does.
+# `make test` runs a quick part (MPC_FAULTS_FULL unset); `make faults-mal` the whole matrix.
+# Prints `ok …` per check; exits non-zero at the first failure.
+set -u
+BIN=${MPC_BIN:-$(pwd)/bin}
+export MPC_BIN="$BIN"
+FAULTY="$BIN/tests/mpcd-faults"
+D=$(mktemp -d /tmp/mpcd-malf.XXXXXX)
+D3="$D/three"
+cleanup() {
+    scripts/cluster down --dir "$D/acheat" >/dev/null 2>&1
+    scripts/cluster down --dir "$D3" >/dev/null 2>&1
+    scripts/cluster down --dir "$D" >/dev/null 2>&1
+    rm -rf "$D"
+}
+trap cleanup EXIT
+[ "${MPC_TEST_KEEP:-}" = 1 ] && trap 'scripts/cluster down --dir "$D/acheat" >/dev/null 2>&1; scripts/cluster down --dir "$D3" >/dev/null 2>&1; scripts/cluster down --dir "$D" >/dev/null 2>&1; echo "kept $D"' EXIT
+. tests/lib.sh
+FAIL_EXTRA="$D3/*.log"
+FULL=${MPC_FAULTS_FULL:-}
+
+# --- 0. the release daemon has no fault hook ------------------------------------------------
+[ -x "$FAULTY" ] || fail "$FAULTY not built (make tests-build)"
+nm "$FAULTY" | grep -q ' T mpc_fault_u128$' || fail "the test daemon has no fault hook: the nm check below would prove nothing"
+if nm "$BIN/mpcd" | grep -q 'mpc_fault'; then fail "bin/mpcd holds a fault symbol: $(nm "$BIN/mpcd" | grep mpc_fault)"; fi
+for f in "$BIN/../lib/libmpcclient.so" "$BIN/../lib/libmpcinternal.a"; do
+    [ -e "$f" ] || fail "$f not built"
+    if nm "$f" 2>/dev/null | grep -q 'mpc_fault_u'; then fail "$f holds a fault hook"; fi
+done
+ok "bin/mpcd and the client libraries hold no fault symbol; bin/tests/mpcd-faults does"
+
+export MPC_TEST_FAULT="@$D/fault"
+export MPC_CLUSTER_DAEMON="b=$FAULTY"
+: > "$D/fault"
+SET="--set mpcd.security=malicious --set limits.peer_timeout_ms=20000"
+C2=$(scripts/cluster up 2 --dir "$D" $SET) || fail "2-party cluster did not start"
+mkdir -p "$D3"
+C3=$(scripts/cluster up 3 --dir "$D3" $SET) || fail "3-party cluster did not start"
+
+# The programs: MUL, DOT, and linear (inputs and outputs only).  Party c's input w enters
+# every 3-party program so that every party owns an input.
+X=7340033,-1048583,2750159
+Y=6291469,40009,-5767177
+W=13,-17,19
+prog() {  # prog GATE N: writes $D/GATE-N.mpc
+    f="$D/$1-$2.mpc"
+    if [ "$2" = 2 ]; then echo "party a, b"; else echo "party a, b, c"; fi > "$f"
+    echo "input x: int[3] from a" >> "$f"
+    echo "input y: int[3] from b" >> "$f"
+    plus=""
+    if [ "$2" = 3 ]; then echo "input w: int[3] from c" >> "$f"; plus=" + w"; fi
+    case $1 in
+    mul) echo "output z = x * y$plus to a, b" >> "$f" ;;
+    dot) echo "output z = dot(x, y)$plus to a, b" >> "$f" ;;
+    lin) echo "output z = x - y$plus to a, b" >> "$f" ;;
+    esac
+}
+for n in 2 3; do for g in mul dot lin; do prog $g $n; done; done
+args() {  # args N: the inputs (x shifted by $2 in its first word)
+    x=$X
+    [ -n "${2:-}" ] && x=$(python3 -c 'import sys; v = sys.argv[1].split(","); v[0] = str(int(v[0]) + int(sys.argv[2])); print(",".join(v))' "$X" "$2")
+    if [ "$1" = 2 ]; then echo "--input x=$x --input y=$Y"; else echo "--input x=$x --input y=$Y --input w=$W"; fi
+}
+
+# A case's cluster N: 2 or 3 (b cheats), 2a (2 parties, a cheats: the sequencer, which also
+# receives the opened outputs).
+case_dir() { case $1 in 2) echo "$D" ;; 3) echo "$D3" ;; 2a) echo "$DA" ;; esac; }
+conf() { case $1 in 2) echo "$C2" ;; 3) echo "$C3" ;; 2a) echo "$CA" ;; esac; }
+parties() { case $1 in 2) echo "a" ;; 3) echo "a c" ;; 2a) echo "b" ;; esac; }   # the honest ones
+cheater() { case $1 in 2a) echo "a" ;; *) echo "b" ;; esac; }
+applied() { grep -c "mpcd-faults: fault applied: $2\$" "$(case_dir "$1")/$(cheater "$1").log"; }   # applied N SPEC
+fired() {  # fired N SPEC BEFORE: the cheater applied the fault once more than BEFORE, no honest party did
+    dir=$(case_dir "$1")
+    for i in $(seq 50); do
+        c=$(applied "$1" "$2")
+        [ "$c" -gt "$3" ] && break
+        sleep 0.1
+    done
+    [ "$c" -eq $(($3 + 1)) ] || fail "$2 ($1 parties): $(cheater "$1") applied the fault $(($c - $3)) times in the job, not once"
+    for p in $(parties "$1"); do
+        if grep -q "mpcd-faults" "$dir/$p.log"; then fail "release daemon $p reacted to MPC_TEST_FAULT"; fi
+    done
+}
+# caught GATE N SPEC: the honest parties fail the job on the MAC check; the client gets nothing.
+caught() {
+    g=$1 n=$2 spec=$3 dir=$(case_dir "$2")
+    before=$(applied "$n" "$spec")
+    echo "$spec" > "$D/fault"
+    # shellcheck disable=SC2046
+    if "$BIN/mpc" run "$D/$g-${n%a}.mpc" --config "$(conf "$n")" $(args "${n%a}") > "$D/out" 2> "$D/err"; then
+        fail "$spec on $g ($n parties): the job succeeded: $(cat "$D/out")"
+    fi
+    [ -s "$D/out" ] && fail "$spec on $g ($n parties): the client printed output: $(cat "$D/out")"
+    grep -q "MAC check failed" "$D/err" || fail "$spec on $g ($n parties): the client said $(cat "$D/err")"
+    job=$(sed -n 's/.*job \([0-9a-f]\{32\}\) submitted.*/\1/p' "$D/err" | head -n 1)
+    [ -n "$job" ] || fail "$spec on $g ($n parties): no job id in $(cat "$D/err")"
+    for p in $(parties "$n"); do
+        for i in $(seq 100); do grep -q "job=$job failed: MAC check failed" "$dir/$p.log" && break; sleep 0.1; done
+        grep -q "job=$job failed: MAC check failed" "$dir/$p.log" ||
+            fail "$spec on $g ($n parties): honest $p did not fail the job on the MAC check"
+        if grep "job=$job" "$dir/$p.log" | grep -q "engine (security = malicious)"; then
+            fail "$spec on $g ($n parties): honest $p finished the engine"
+        fi
+    done
+    fired "$n" "$spec" "$before"
+    : > "$D/fault"
+}
+# shifted GATE N SPEC XSHIFT OUTSHIFT: not caught by design: the client gets the output of x
+# shifted by XSHIFT in its first word, plus OUTSHIFT on its first word.
+shifted() {
+    g=$1 n=$2 spec=$3
+    before=$(applied "$n" "$spec")
+    echo "$spec" > "$D/fault"
+    # shellcheck disable=SC2046
+    "$BIN/mpcc" --eval "$D/$g-${n%a}.mpc" $(args "${n%a}" "$4") > "$D/want" 2>/dev/null || fail "mpcc --eval $g-${n%a}"
+    if [ "$5" != 0 ]; then
+        python3 - "$D/want" "$5" <<'PY' || fail "shifting the expected output"
+import sys
+lines = open(sys.argv[1]).read().splitlines()
+for i, line in enumerate(lines):
+    if line.startswith("z = "):
+        v = line[4:].split(", ")
+        v[0] = str((int(v[0]) + int(sys.argv[2]) + 2**63) % 2**64 - 2**63)
+        lines[i] = "z = " + ", ".join(v)
+open(sys.argv[1], "w").write("\n".join(lines) + "\n")
+PY
+    fi
+    # shellcheck disable=SC2046
+    "$BIN/mpc" run "$D/$g-${n%a}.mpc" --config "$(conf "$n")" $(args "${n%a}") > "$D/out" 2> "$D/err" ||
+        fail "$spec on $g ($n parties): the job failed: $(cat "$D/err")"
+    cmp -s "$D/want" "$D/out" || fail "$spec on $g ($n parties): got $(cat "$D/out"), want $(cat "$D/want")"
+    # shellcheck disable=SC2046
+    "$BIN/mpcc" --eval "$D/$g-${n%a}.mpc" $(args "${n%a}") > "$D/true" 2>/dev/null || fail "mpcc --eval $g-${n%a}"
+    cmp -s "$D/true" "$D/out" && fail "$spec on $g ($n parties): the fault did not change the output"
+    fired "$n" "$spec" "$before"
+    : > "$D/fault"
+}
+
+# No fault: the mixed cluster computes correctly.
+"$BIN/mpc" run "$D/mul-2.mpc" --config "$C2" $(args 2) > "$D/out" 2> "$D/err" || fail "no fault: $(cat "$D/err")"
+"$BIN/mpcc" --eval "$D/mul-2.mpc" $(args 2) > "$D/want" 2>/dev/null
+cmp -s "$D/want" "$D/out" || fail "no fault: got $(cat "$D/out")"
+ok "with no fault set, a cluster with the test daemon computes what mpcc --eval does"
+
+if [ -z "$FULL" ]; then
+    caught mul 2 open:0:1:1
+    caught dot 2 triple:0:2:-5
+    caught lin 2 delta:in1:0:1
+    caught lin 2 mac:out0:1:1
+    shifted lin 2 output:out0:0:1000 0 1000
+    caught lin 3 delta:in1:1:1
+    caught mul 3 triple-a:0:0:1
+    shifted lin 3 input:in1:0:5 5 0
+    ok "quick part: caught: a Beaver opening (MUL), a triple's c (DOT), an input's δ, an output opening's MAC (2 parties), a δ sent to one of two peers, a triple's a (3 parties); not caught by design: b's output share for clients (2 parties), its own input share (3 parties)"
+    exit 0
+fi
+
+for n in 2 3; do
+    for g in mul dot; do
+        for spec in open:0:0:1 open:0:5:-1 triple:0:1:1 triple-a:0:0:1 triple-b:0:2:-3 mac:0:0:1 mac:0:4:1; do
+            caught $g $n $spec
+        done
+        ok "$n parties, $(echo $g | tr a-z A-Z): b's Beaver openings (d and e), its shares of a triple's a, b and c, and the MAC share of an opening: every one caught"
+        shifted $g $n output:out0:0:77 0 77
+        ok "$n parties, $(echo $g | tr a-z A-Z): b's output share for clients offset: NOT caught (by design), the client gets z + 77"
+    done
+    # inputs: b's own share of x is engine input 1 (x's shares are inputs 0..n-1)
+    for spec in mask:in1:0:1 mask:in0:2:1 delta:in1:0:1 delta:in1:2:-9 mac:in1:0:1 mac:in0:1:1; do
+        caught lin $n $spec
+    done
+    ok "$n parties, inputs: b's share of an input mask, a δ sent to one peer differing from b's own, an input's MAC share: every one caught"
+    shifted lin $n input:in1:0:5 5 0
+    ok "$n parties, inputs: b offsetting its own share of x before entering it: NOT caught (by design), the client gets the output of x + 5"
+    for spec in open:out0:0:1 open:out0:2:-1 mask:out0:1:1 mac:out0:0:1; do
+        caught lin $n $spec
+    done
+    ok "$n parties, outputs: b's share of an output opening, of its mask, its MAC share: every one caught"
+    shifted lin $n output:out0:0:-3 0 -3
+    ok "$n parties, outputs: b's output share for clients offset: NOT caught (by design), the client gets z - 3"
+done
+
+# Party a cheating (2 parties): the sequencer, and the party the outputs are opened to.
+DA="$D/acheat"
+mkdir -p "$DA"
+CA=$(MPC_CLUSTER_DAEMON="a=$FAULTY" scripts/cluster up 2 --dir "$DA" $SET) || fail "2-party cluster (a cheating) did not start"
+FAIL_EXTRA="$D3/*.log $DA/*.log"
+for spec in open:0:3:1 triple:0:0:1 mac:0:1:1; do caught mul 2a $spec; caught dot 2a $spec; done
+for spec in mask:in0:0:1 mask:in1:1:1 delta:in0:2:1 mac:in0:0:1 open:out0:1:1 mask:out0:0:1 mac:out0:2:1; do
+    caught lin 2a $spec
+done
+ok "2 parties, a cheating: its Beaver openings, a triple's c, MAC shares (MUL, DOT); input masks, δ, an input's MAC share; the output opening, its mask and MAC share: every one caught"
+shifted lin 2a input:in0:0:5 5 0
+shifted mul 2a output:out0:0:9 0 9
+ok "2 parties, a cheating: its own input share and its output share for clients offset: NOT caught (by design)"
