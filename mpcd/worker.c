@@ -17,6 +17,8 @@
 #include "pool.h"
 #include "transport_zmq.h"
 
+/* ---- The RUN message (worker_int.h): MPCD_RUN_WORDS words on the control stream ---- */
+
 enum { RUN_KIND = 0x52554e31 /* "RUN1" */ };
 
 void mpcd_run_encode(const run_msg *r, uint64_t w[MPCD_RUN_WORDS])
