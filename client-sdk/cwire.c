@@ -7,13 +7,13 @@
 
 #include <msgpack.h>
 #include <sodium.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "mpc_err.h"
 #include "prg.h"
+#include "wirecommon.h"
 
 static const char *const s_state_names[MPC_JOB__COUNT] = {
 #define X(e, v, s) [v] = s,
@@ -26,68 +26,8 @@ const char *mpc_job_state_name(int state)
     return (state >= 0 && state < MPC_JOB__COUNT) ? s_state_names[state] : "unknown";
 }
 
-static int s_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return MPC_ERR_PROTOCOL;
-}
-
 /* ---------------------------------------------------------------------------------------
  * Encoding */
-
-typedef struct {
-    msgpack_sbuffer sb;
-    msgpack_packer  pk;
-    int             failed;   /* msgpack's packers return nonzero when the buffer cannot grow */
-} enc;
-
-static void e_init(enc *e)
-{
-    msgpack_sbuffer_init(&e->sb);
-    msgpack_packer_init(&e->pk, &e->sb, msgpack_sbuffer_write);
-    e->failed = 0;
-}
-static void e_arr(enc *e, uint32_t n) { e->failed |= msgpack_pack_array(&e->pk, n) != 0; }
-static void e_u64(enc *e, uint64_t v) { e->failed |= msgpack_pack_uint64(&e->pk, v) != 0; }
-static void e_i64(enc *e, int64_t v) { e->failed |= msgpack_pack_int64(&e->pk, v) != 0; }
-static void e_nil(enc *e) { e->failed |= msgpack_pack_nil(&e->pk) != 0; }
-static void e_bool(enc *e, int b)
-{
-    e->failed |= (b ? msgpack_pack_true(&e->pk) : msgpack_pack_false(&e->pk)) != 0;
-}
-static void e_bin(enc *e, const uint8_t *p, size_t n)
-{
-    e->failed |= msgpack_pack_bin(&e->pk, n) != 0;
-    e->failed |= msgpack_pack_bin_body(&e->pk, p, n) != 0;
-}
-static void e_str(enc *e, const char *s)
-{
-    size_t n = strlen(s);
-    e->failed |= msgpack_pack_str(&e->pk, n) != 0;
-    e->failed |= msgpack_pack_str_body(&e->pk, s, n) != 0;
-}
-static void e_head(enc *e, uint32_t arity, uint8_t type, uint64_t rid)
-{
-    e_arr(e, arity);
-    e_u64(e, MPC_CWIRE_VERSION);
-    e_u64(e, type);
-    e_u64(e, rid);
-}
-static int e_done(enc *e, uint8_t **buf, size_t *len)
-{
-    if (e->failed) {
-        msgpack_sbuffer_destroy(&e->sb);
-        return MPC_ERR_NOMEM;
-    }
-    *buf = (uint8_t *)e->sb.data;
-    *len = e->sb.size;
-    return 0;
-}
 
 static int s_names_ok(uint32_t n, const char (*names)[MPC_NAME_MAX])
 {
@@ -107,70 +47,70 @@ static int s_text_ok(const char *s)
 
 int mpc_cwire_req_encode(const mpc_cwire_req *r, uint8_t **buf, size_t *len)
 {
-    enc e;
+    mpc_wc_enc e;
     switch (r->type) {
     case MPC_CW_SUBMIT:
         if (!s_names_ok(r->n_bind, r->bind) || !r->circ || r->circ_len == 0 || r->circ_len > UINT32_MAX ||
             r->collect_ms > MPC_CWIRE_MAX_COLLECT_MS || r->collect_count > MPC_CWIRE_MAX_COLLECT_COUNT)
             return MPC_ERR_INVALID;
-        e_init(&e);
-        e_head(&e, r->collect_ms || r->collect_count ? 8 : 6, r->type, r->rid);
-        e_bin(&e, r->job, MPC_CWIRE_JOB_BYTES);
-        e_arr(&e, r->n_bind);
-        for (uint32_t i = 0; i < r->n_bind; i++) e_str(&e, r->bind[i]);
-        e_bin(&e, r->circ, r->circ_len);
+        mpc_wc_init(&e);
+        mpc_wc_head(&e, r->collect_ms || r->collect_count ? 8 : 6, r->type, r->rid);
+        mpc_wc_bin(&e, r->job, MPC_CWIRE_JOB_BYTES);
+        mpc_wc_arr(&e, r->n_bind);
+        for (uint32_t i = 0; i < r->n_bind; i++) mpc_wc_str(&e, r->bind[i]);
+        mpc_wc_bin(&e, r->circ, r->circ_len);
         if (r->collect_ms || r->collect_count) {
-            e_u64(&e, r->collect_ms);
-            e_u64(&e, r->collect_count);
+            mpc_wc_u64(&e, r->collect_ms);
+            mpc_wc_u64(&e, r->collect_count);
         }
-        return e_done(&e, buf, len);
+        return mpc_wc_done(&e, buf, len);
     case MPC_CW_INPUT:
         if (!mpc_name_ok(r->name, strnlen(r->name, MPC_NAME_MAX)) || r->mode > MPC_CW_SEED ||
             r->count < 1 || r->count > MPC_CWIRE_MAX_COUNT)
             return MPC_ERR_INVALID;
-        e_init(&e);
-        e_head(&e, 7, r->type, r->rid);
-        e_bin(&e, r->job, MPC_CWIRE_JOB_BYTES);
-        e_str(&e, r->name);
-        e_u64(&e, r->mode);
-        e_u64(&e, r->count);
-        return e_done(&e, buf, len);
+        mpc_wc_init(&e);
+        mpc_wc_head(&e, 7, r->type, r->rid);
+        mpc_wc_bin(&e, r->job, MPC_CWIRE_JOB_BYTES);
+        mpc_wc_str(&e, r->name);
+        mpc_wc_u64(&e, r->mode);
+        mpc_wc_u64(&e, r->count);
+        return mpc_wc_done(&e, buf, len);
     case MPC_CW_KEYS:
         if (!mpc_name_ok(r->name, strnlen(r->name, MPC_NAME_MAX)) || r->count < 1 ||
             r->count > MPC_CWIRE_KEYS_MAX_ROWS || r->key_bytes < r->count ||
             r->key_bytes > r->count * MPC_CWIRE_KEY_MAX)
             return MPC_ERR_INVALID;
-        e_init(&e);
-        e_head(&e, 7, r->type, r->rid);
-        e_bin(&e, r->job, MPC_CWIRE_JOB_BYTES);
-        e_str(&e, r->name);
-        e_u64(&e, r->count);
-        e_u64(&e, r->key_bytes);
-        return e_done(&e, buf, len);
+        mpc_wc_init(&e);
+        mpc_wc_head(&e, 7, r->type, r->rid);
+        mpc_wc_bin(&e, r->job, MPC_CWIRE_JOB_BYTES);
+        mpc_wc_str(&e, r->name);
+        mpc_wc_u64(&e, r->count);
+        mpc_wc_u64(&e, r->key_bytes);
+        return mpc_wc_done(&e, buf, len);
     case MPC_CW_RESULT:
         if (!mpc_name_ok(r->name, strnlen(r->name, MPC_NAME_MAX)) || r->wait_ms > MPC_CWIRE_MAX_WAIT_MS)
             return MPC_ERR_INVALID;
-        e_init(&e);
-        e_head(&e, 6, r->type, r->rid);
-        e_bin(&e, r->job, MPC_CWIRE_JOB_BYTES);
-        e_str(&e, r->name);
-        e_u64(&e, r->wait_ms);
-        return e_done(&e, buf, len);
+        mpc_wc_init(&e);
+        mpc_wc_head(&e, 6, r->type, r->rid);
+        mpc_wc_bin(&e, r->job, MPC_CWIRE_JOB_BYTES);
+        mpc_wc_str(&e, r->name);
+        mpc_wc_u64(&e, r->wait_ms);
+        return mpc_wc_done(&e, buf, len);
     case MPC_CW_STATUS:
-        e_init(&e);
-        e_head(&e, 4, r->type, r->rid);
-        if (r->has_job) e_bin(&e, r->job, MPC_CWIRE_JOB_BYTES);
-        else e_nil(&e);
-        return e_done(&e, buf, len);
+        mpc_wc_init(&e);
+        mpc_wc_head(&e, 4, r->type, r->rid);
+        if (r->has_job) mpc_wc_bin(&e, r->job, MPC_CWIRE_JOB_BYTES);
+        else mpc_wc_nil(&e);
+        return mpc_wc_done(&e, buf, len);
     case MPC_CW_JOBS:
-        e_init(&e);
-        e_head(&e, 3, r->type, r->rid);
-        return e_done(&e, buf, len);
+        mpc_wc_init(&e);
+        mpc_wc_head(&e, 3, r->type, r->rid);
+        return mpc_wc_done(&e, buf, len);
     case MPC_CW_CANCEL:
-        e_init(&e);
-        e_head(&e, 4, r->type, r->rid);
-        e_bin(&e, r->job, MPC_CWIRE_JOB_BYTES);
-        return e_done(&e, buf, len);
+        mpc_wc_init(&e);
+        mpc_wc_head(&e, 4, r->type, r->rid);
+        mpc_wc_bin(&e, r->job, MPC_CWIRE_JOB_BYTES);
+        return mpc_wc_done(&e, buf, len);
     default:
         return MPC_ERR_INVALID;
     }
@@ -178,19 +118,19 @@ int mpc_cwire_req_encode(const mpc_cwire_req *r, uint8_t **buf, size_t *len)
 
 int mpc_cwire_rep_encode(const mpc_cwire_rep *r, uint8_t **buf, size_t *len)
 {
-    enc e;
+    mpc_wc_enc e;
     switch (r->type) {
     case MPC_CW_SUBMIT_OK:
-        e_init(&e);
-        e_head(&e, 4, r->type, r->rid);
-        e_bin(&e, r->hash, MPC_CWIRE_HASH_BYTES);
-        return e_done(&e, buf, len);
+        mpc_wc_init(&e);
+        mpc_wc_head(&e, 4, r->type, r->rid);
+        mpc_wc_bin(&e, r->hash, MPC_CWIRE_HASH_BYTES);
+        return mpc_wc_done(&e, buf, len);
     case MPC_CW_INPUT_OK:
     case MPC_CW_CANCEL_OK:
     case MPC_CW_KEYS_OK:
-        e_init(&e);
-        e_head(&e, 3, r->type, r->rid);
-        return e_done(&e, buf, len);
+        mpc_wc_init(&e);
+        mpc_wc_head(&e, 3, r->type, r->rid);
+        return mpc_wc_done(&e, buf, len);
     case MPC_CW_RESULT_OK:
         if (r->ready > 1 || r->state >= MPC_JOB__COUNT || r->vtype >= MPC_T__COUNT ||
             r->count > MPC_CWIRE_MAX_COUNT || (r->ready && (r->count < 1 || r->state != MPC_JOB_DONE)) ||
@@ -198,17 +138,17 @@ int mpc_cwire_rep_encode(const mpc_cwire_rep *r, uint8_t **buf, size_t *len)
             return MPC_ERR_INVALID;
         if (r->withheld[0] && (!r->ready || r->count > MPC_CWIRE_WITHHELD_MAX || !s_text_ok(r->withheld)))
             return MPC_ERR_INVALID;
-        e_init(&e);
-        e_head(&e, r->withheld[0] ? 9 : 7, r->type, r->rid);
-        e_bool(&e, r->ready);
-        e_u64(&e, r->state);
-        e_u64(&e, r->vtype);
-        e_u64(&e, r->count);
+        mpc_wc_init(&e);
+        mpc_wc_head(&e, r->withheld[0] ? 9 : 7, r->type, r->rid);
+        mpc_wc_bool(&e, r->ready);
+        mpc_wc_u64(&e, r->state);
+        mpc_wc_u64(&e, r->vtype);
+        mpc_wc_u64(&e, r->count);
         if (r->withheld[0]) {
-            e_str(&e, r->withheld);
-            e_bin(&e, r->withheld_bits, (size_t)(r->count + 7) / 8);
+            mpc_wc_str(&e, r->withheld);
+            mpc_wc_bin(&e, r->withheld_bits, (size_t)(r->count + 7) / 8);
         }
-        return e_done(&e, buf, len);
+        return mpc_wc_done(&e, buf, len);
     case MPC_CW_STATUS_OK: {
         const mpc_cwire_job_info *j = &r->job;
         if (!mpc_name_ok(r->daemon, strnlen(r->daemon, MPC_NAME_MAX))) return MPC_ERR_INVALID;
@@ -221,42 +161,42 @@ int mpc_cwire_rep_encode(const mpc_cwire_rep *r, uint8_t **buf, size_t *len)
             if (!mpc_name_ok(r->peers[i].name, strnlen(r->peers[i].name, MPC_NAME_MAX)) ||
                 r->peers[i].state > MPC_PEER_DOWN)
                 return MPC_ERR_INVALID;
-        e_init(&e);
-        e_head(&e, 7, r->type, r->rid);
-        e_str(&e, r->daemon);
-        e_arr(&e, 6);
-        e_u64(&e, r->info.jobs_queued);
-        e_u64(&e, r->info.jobs_running);
-        e_u64(&e, r->info.jobs_done);
-        e_u64(&e, r->info.jobs_failed);
-        e_u64(&e, r->info.triples_stock);
-        e_u64(&e, r->info.triples_per_s);
+        mpc_wc_init(&e);
+        mpc_wc_head(&e, 7, r->type, r->rid);
+        mpc_wc_str(&e, r->daemon);
+        mpc_wc_arr(&e, 6);
+        mpc_wc_u64(&e, r->info.jobs_queued);
+        mpc_wc_u64(&e, r->info.jobs_running);
+        mpc_wc_u64(&e, r->info.jobs_done);
+        mpc_wc_u64(&e, r->info.jobs_failed);
+        mpc_wc_u64(&e, r->info.triples_stock);
+        mpc_wc_u64(&e, r->info.triples_per_s);
         if (r->has_job) {
-            e_arr(&e, 12);
-            e_u64(&e, j->state);
-            e_str(&e, j->reason);
-            e_u64(&e, j->layers_done);
-            e_u64(&e, j->layers_total);
-            e_u64(&e, j->triples_used);
-            e_u64(&e, j->inputs_given);
-            e_u64(&e, j->inputs_total);
-            e_bin(&e, j->hash, MPC_CWIRE_HASH_BYTES);
-            e_arr(&e, j->n_bind);
-            for (uint32_t i = 0; i < j->n_bind; i++) e_str(&e, j->bind[i]);
-            e_u64(&e, j->prep_made);
-            e_u64(&e, j->prep_needed);
-            e_u64(&e, j->prep_per_s);
+            mpc_wc_arr(&e, 12);
+            mpc_wc_u64(&e, j->state);
+            mpc_wc_str(&e, j->reason);
+            mpc_wc_u64(&e, j->layers_done);
+            mpc_wc_u64(&e, j->layers_total);
+            mpc_wc_u64(&e, j->triples_used);
+            mpc_wc_u64(&e, j->inputs_given);
+            mpc_wc_u64(&e, j->inputs_total);
+            mpc_wc_bin(&e, j->hash, MPC_CWIRE_HASH_BYTES);
+            mpc_wc_arr(&e, j->n_bind);
+            for (uint32_t i = 0; i < j->n_bind; i++) mpc_wc_str(&e, j->bind[i]);
+            mpc_wc_u64(&e, j->prep_made);
+            mpc_wc_u64(&e, j->prep_needed);
+            mpc_wc_u64(&e, j->prep_per_s);
         } else {
-            e_nil(&e);
+            mpc_wc_nil(&e);
         }
-        e_arr(&e, r->n_peers);
+        mpc_wc_arr(&e, r->n_peers);
         for (uint32_t i = 0; i < r->n_peers; i++) {
-            e_arr(&e, 3);
-            e_str(&e, r->peers[i].name);
-            e_u64(&e, r->peers[i].state);
-            e_u64(&e, r->peers[i].for_ms);
+            mpc_wc_arr(&e, 3);
+            mpc_wc_str(&e, r->peers[i].name);
+            mpc_wc_u64(&e, r->peers[i].state);
+            mpc_wc_u64(&e, r->peers[i].for_ms);
         }
-        return e_done(&e, buf, len);
+        return mpc_wc_done(&e, buf, len);
     }
     case MPC_CW_JOBS_OK:
         if (!mpc_name_ok(r->daemon, strnlen(r->daemon, MPC_NAME_MAX)) || r->n_jobs > MPC_CWIRE_MAX_JOBS ||
@@ -268,31 +208,31 @@ int mpc_cwire_rep_encode(const mpc_cwire_rep *r, uint8_t **buf, size_t *len)
                 l->layers_done > l->layers_total)
                 return MPC_ERR_INVALID;
         }
-        e_init(&e);
-        e_head(&e, 6, r->type, r->rid);
-        e_str(&e, r->daemon);
-        e_u64(&e, r->jobs_total);
-        e_arr(&e, r->n_jobs);
+        mpc_wc_init(&e);
+        mpc_wc_head(&e, 6, r->type, r->rid);
+        mpc_wc_str(&e, r->daemon);
+        mpc_wc_u64(&e, r->jobs_total);
+        mpc_wc_arr(&e, r->n_jobs);
         for (uint32_t i = 0; i < r->n_jobs; i++) {
             const mpc_cwire_job_line *l = &r->jobs[i];
-            e_arr(&e, 8);
-            e_bin(&e, l->id, MPC_CWIRE_JOB_BYTES);
-            e_u64(&e, l->state);
-            e_u64(&e, l->age_s);
-            e_str(&e, l->client);
-            e_u64(&e, l->layers_done);
-            e_u64(&e, l->layers_total);
-            e_u64(&e, l->prep_made);
-            e_u64(&e, l->prep_needed);
+            mpc_wc_arr(&e, 8);
+            mpc_wc_bin(&e, l->id, MPC_CWIRE_JOB_BYTES);
+            mpc_wc_u64(&e, l->state);
+            mpc_wc_u64(&e, l->age_s);
+            mpc_wc_str(&e, l->client);
+            mpc_wc_u64(&e, l->layers_done);
+            mpc_wc_u64(&e, l->layers_total);
+            mpc_wc_u64(&e, l->prep_made);
+            mpc_wc_u64(&e, l->prep_needed);
         }
-        return e_done(&e, buf, len);
+        return mpc_wc_done(&e, buf, len);
     case MPC_CW_ERROR:
         if (r->code >= 0 || r->code < -127 || !s_text_ok(r->msg)) return MPC_ERR_INVALID;
-        e_init(&e);
-        e_head(&e, 5, r->type, r->rid);
-        e_i64(&e, r->code);
-        e_str(&e, r->msg);
-        return e_done(&e, buf, len);
+        mpc_wc_init(&e);
+        mpc_wc_head(&e, 5, r->type, r->rid);
+        mpc_wc_i64(&e, r->code);
+        mpc_wc_str(&e, r->msg);
+        return mpc_wc_done(&e, buf, len);
     default:
         return MPC_ERR_INVALID;
     }
@@ -330,7 +270,7 @@ static int s_precheck(const uint8_t *buf, size_t len, char *err, size_t errlen)
     size_t off = 0;
     uint64_t pending = 1;
     while (pending) {
-        if (off >= len) return s_fail(err, errlen, "truncated message");
+        if (off >= len) return mpc_wc_fail(err, errlen, "truncated message");
         uint8_t b = buf[off++];
         pending--;
         size_t rem = len - off;
@@ -352,7 +292,7 @@ static int s_precheck(const uint8_t *buf, size_t len, char *err, size_t errlen)
             case 0xc4: case 0xd9: case 0xc5: case 0xda: case 0xc6: case 0xdb:
             case 0xdc: case 0xdd: {
                 size_t lw = (b == 0xc4 || b == 0xd9) ? 1 : (b == 0xc5 || b == 0xda || b == 0xdc) ? 2 : 4;
-                if (rem < lw) return s_fail(err, errlen, "truncated message");
+                if (rem < lw) return mpc_wc_fail(err, errlen, "truncated message");
                 uint64_t n = s_be(buf + off, lw);
                 off += lw;
                 rem -= lw;
@@ -361,29 +301,22 @@ static int s_precheck(const uint8_t *buf, size_t len, char *err, size_t errlen)
                 break;
             }
             default:
-                return s_fail(err, errlen, "unexpected msgpack type 0x%02x", b);
+                return mpc_wc_fail(err, errlen, "unexpected msgpack type 0x%02x", b);
             }
             if (w) {
-                if (rem < w) return s_fail(err, errlen, "truncated message");
+                if (rem < w) return mpc_wc_fail(err, errlen, "truncated message");
                 off += w;
                 continue;
             }
         }
-        if (body > rem) return s_fail(err, errlen, "string of %llu bytes exceeds the frame",
-                                      (unsigned long long)body);
+        if (body > rem) return mpc_wc_fail(err, errlen, "string of %llu bytes exceeds the frame",
+                                           (unsigned long long)body);
         off += (size_t)body;
-        if (elems > rem) return s_fail(err, errlen, "array of %llu elements exceeds the frame",
-                                       (unsigned long long)elems);
+        if (elems > rem) return mpc_wc_fail(err, errlen, "array of %llu elements exceeds the frame",
+                                            (unsigned long long)elems);
         pending += elems;
     }
-    if (off != len) return s_fail(err, errlen, "%zu trailing bytes after the message", len - off);
-    return 0;
-}
-
-static int s_uint(const msgpack_object *o, uint64_t max, uint64_t *v)
-{
-    if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER || o->via.u64 > max) return -1;
-    *v = o->via.u64;
+    if (off != len) return mpc_wc_fail(err, errlen, "%zu trailing bytes after the message", len - off);
     return 0;
 }
 
@@ -392,15 +325,6 @@ static int s_bin(const msgpack_object *o, const uint8_t **p, size_t *n)
     if (o->type != MSGPACK_OBJECT_BIN) return -1;
     *p = (const uint8_t *)o->via.bin.ptr;
     *n = o->via.bin.size;
-    return 0;
-}
-
-static int s_bin_exact(const msgpack_object *o, uint8_t *out, size_t n)
-{
-    const uint8_t *p;
-    size_t m;
-    if (s_bin(o, &p, &m) || m != n) return -1;
-    memcpy(out, p, n);
     return 0;
 }
 
@@ -439,41 +363,15 @@ static int s_binding(const msgpack_object *o, uint32_t *n_out, char (*names)[MPC
     return 0;
 }
 
-/* Common start of every header: the array, its version and type; returns the elements. */
-static int s_open(const uint8_t *hdr, size_t len, msgpack_unpacked *u, const msgpack_object **el,
-                  uint32_t *n, uint8_t *type, uint64_t *rid, char *err, size_t errlen)
-{
-    int r = s_precheck(hdr, len, err, errlen);
-    if (r) return r;
-    size_t off = 0;
-    if (msgpack_unpack_next(u, (const char *)hdr, len, &off) != MSGPACK_UNPACK_SUCCESS || off != len)
-        return s_fail(err, errlen, "malformed msgpack");
-    const msgpack_object *o = &u->data;
-    if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size < 3)
-        return s_fail(err, errlen, "header is not an array of at least 3 elements");
-    *el = o->via.array.ptr;
-    *n = o->via.array.size;
-    uint64_t v;
-    /* The request id first, so that even a request refused below (e.g. from a client of
-     * another protocol version) can be answered on its id. */
-    if (s_uint(&(*el)[2], UINT64_MAX, rid)) return s_fail(err, errlen, "bad request id field");
-    if (s_uint(&(*el)[0], UINT64_MAX, &v)) return s_fail(err, errlen, "bad version field");
-    if (v != MPC_CWIRE_VERSION)
-        return s_fail(err, errlen, "unsupported protocol version %llu", (unsigned long long)v);
-    if (s_uint(&(*el)[1], 0xff, &v)) return s_fail(err, errlen, "bad message type field");
-    *type = (uint8_t)v;
-    return 0;
-}
-
 static int s_payload(size_t n_payload, size_t payload_len, size_t want, char *err, size_t errlen)
 {
     if (want == 0) {
-        if (n_payload != 0) return s_fail(err, errlen, "unexpected payload frame");
+        if (n_payload != 0) return mpc_wc_fail(err, errlen, "unexpected payload frame");
         return 0;
     }
-    if (n_payload != 1) return s_fail(err, errlen, "expected exactly one payload frame, got %zu", n_payload);
+    if (n_payload != 1) return mpc_wc_fail(err, errlen, "expected exactly one payload frame, got %zu", n_payload);
     if (payload_len != want)
-        return s_fail(err, errlen, "payload of %zu bytes, header announces %zu", payload_len, want);
+        return mpc_wc_fail(err, errlen, "payload of %zu bytes, header announces %zu", payload_len, want);
     return 0;
 }
 
@@ -487,76 +385,91 @@ int mpc_cwire_req_decode(const uint8_t *hdr, size_t len, size_t n_payload, size_
     uint32_t n = 0;
     uint8_t type = 0;
     uint64_t v;
-    int r = s_open(hdr, len, &u, &el, &n, &type, &out->rid, err, errlen);
+    int r = mpc_wc_open(hdr, len, &u, &el, &n, &type, &out->rid, 1, err, errlen);
     if (r) goto out;
     out->type = type;
     r = MPC_ERR_PROTOCOL;
     switch (type) {
     case MPC_CW_SUBMIT:
-        if (n != 6 && n != 8) { s_fail(err, errlen, "SUBMIT: %u fields, expected 6 or 8", n); goto out; }
-        if (s_bin_exact(&el[3], out->job, MPC_CWIRE_JOB_BYTES)) { s_fail(err, errlen, "SUBMIT: bad job id"); goto out; }
-        if (s_binding(&el[4], &out->n_bind, out->bind)) { s_fail(err, errlen, "SUBMIT: bad binding"); goto out; }
-        if (s_bin(&el[5], &out->circ, &out->circ_len) || out->circ_len == 0) {
-            s_fail(err, errlen, "SUBMIT: bad circuit field");
+        if (n != 6 && n != 8) { mpc_wc_fail(err, errlen, "SUBMIT: %u fields, expected 6 or 8", n); goto out; }
+        if (mpc_wc_bin_exact(&el[3], out->job, MPC_CWIRE_JOB_BYTES)) {
+            mpc_wc_fail(err, errlen, "SUBMIT: bad job id");
             goto out;
         }
-        if (n == 8 && (s_uint(&el[6], MPC_CWIRE_MAX_COLLECT_MS, &out->collect_ms) ||
-                       s_uint(&el[7], MPC_CWIRE_MAX_COLLECT_COUNT, &out->collect_count))) {
-            s_fail(err, errlen, "SUBMIT: bad collection options");
+        if (s_binding(&el[4], &out->n_bind, out->bind)) { mpc_wc_fail(err, errlen, "SUBMIT: bad binding"); goto out; }
+        if (s_bin(&el[5], &out->circ, &out->circ_len) || out->circ_len == 0) {
+            mpc_wc_fail(err, errlen, "SUBMIT: bad circuit field");
+            goto out;
+        }
+        if (n == 8 && (mpc_wc_uint(&el[6], MPC_CWIRE_MAX_COLLECT_MS, &out->collect_ms) ||
+                       mpc_wc_uint(&el[7], MPC_CWIRE_MAX_COLLECT_COUNT, &out->collect_count))) {
+            mpc_wc_fail(err, errlen, "SUBMIT: bad collection options");
             goto out;
         }
         break;
     case MPC_CW_INPUT:
-        if (n != 7) { s_fail(err, errlen, "INPUT: %u fields, expected 7", n); goto out; }
-        if (s_bin_exact(&el[3], out->job, MPC_CWIRE_JOB_BYTES)) { s_fail(err, errlen, "INPUT: bad job id"); goto out; }
-        if (s_name(&el[4], out->name)) { s_fail(err, errlen, "INPUT: bad input name"); goto out; }
-        if (s_uint(&el[5], MPC_CW_SEED, &v)) { s_fail(err, errlen, "INPUT: bad mode"); goto out; }
+        if (n != 7) { mpc_wc_fail(err, errlen, "INPUT: %u fields, expected 7", n); goto out; }
+        if (mpc_wc_bin_exact(&el[3], out->job, MPC_CWIRE_JOB_BYTES)) {
+            mpc_wc_fail(err, errlen, "INPUT: bad job id");
+            goto out;
+        }
+        if (s_name(&el[4], out->name)) { mpc_wc_fail(err, errlen, "INPUT: bad input name"); goto out; }
+        if (mpc_wc_uint(&el[5], MPC_CW_SEED, &v)) { mpc_wc_fail(err, errlen, "INPUT: bad mode"); goto out; }
         out->mode = (uint8_t)v;
-        if (s_uint(&el[6], MPC_CWIRE_MAX_COUNT, &out->count) || out->count < 1) {
-            s_fail(err, errlen, "INPUT: bad element count");
+        if (mpc_wc_uint(&el[6], MPC_CWIRE_MAX_COUNT, &out->count) || out->count < 1) {
+            mpc_wc_fail(err, errlen, "INPUT: bad element count");
             goto out;
         }
         break;
     case MPC_CW_KEYS:
-        if (n != 7) { s_fail(err, errlen, "KEYS: %u fields, expected 7", n); goto out; }
-        if (s_bin_exact(&el[3], out->job, MPC_CWIRE_JOB_BYTES)) { s_fail(err, errlen, "KEYS: bad job id"); goto out; }
-        if (s_name(&el[4], out->name)) { s_fail(err, errlen, "KEYS: bad key column name"); goto out; }
-        if (s_uint(&el[5], MPC_CWIRE_KEYS_MAX_ROWS, &out->count) || out->count < 1) {
-            s_fail(err, errlen, "KEYS: bad row count");
+        if (n != 7) { mpc_wc_fail(err, errlen, "KEYS: %u fields, expected 7", n); goto out; }
+        if (mpc_wc_bin_exact(&el[3], out->job, MPC_CWIRE_JOB_BYTES)) {
+            mpc_wc_fail(err, errlen, "KEYS: bad job id");
             goto out;
         }
-        if (s_uint(&el[6], out->count * MPC_CWIRE_KEY_MAX, &out->key_bytes) || out->key_bytes < out->count) {
-            s_fail(err, errlen, "KEYS: bad key byte count");
+        if (s_name(&el[4], out->name)) { mpc_wc_fail(err, errlen, "KEYS: bad key column name"); goto out; }
+        if (mpc_wc_uint(&el[5], MPC_CWIRE_KEYS_MAX_ROWS, &out->count) || out->count < 1) {
+            mpc_wc_fail(err, errlen, "KEYS: bad row count");
+            goto out;
+        }
+        if (mpc_wc_uint(&el[6], out->count * MPC_CWIRE_KEY_MAX, &out->key_bytes) || out->key_bytes < out->count) {
+            mpc_wc_fail(err, errlen, "KEYS: bad key byte count");
             goto out;
         }
         break;
     case MPC_CW_RESULT:
-        if (n != 6) { s_fail(err, errlen, "RESULT: %u fields, expected 6", n); goto out; }
-        if (s_bin_exact(&el[3], out->job, MPC_CWIRE_JOB_BYTES)) { s_fail(err, errlen, "RESULT: bad job id"); goto out; }
-        if (s_name(&el[4], out->name)) { s_fail(err, errlen, "RESULT: bad output name"); goto out; }
-        if (s_uint(&el[5], MPC_CWIRE_MAX_WAIT_MS, &v)) { s_fail(err, errlen, "RESULT: bad wait"); goto out; }
+        if (n != 6) { mpc_wc_fail(err, errlen, "RESULT: %u fields, expected 6", n); goto out; }
+        if (mpc_wc_bin_exact(&el[3], out->job, MPC_CWIRE_JOB_BYTES)) {
+            mpc_wc_fail(err, errlen, "RESULT: bad job id");
+            goto out;
+        }
+        if (s_name(&el[4], out->name)) { mpc_wc_fail(err, errlen, "RESULT: bad output name"); goto out; }
+        if (mpc_wc_uint(&el[5], MPC_CWIRE_MAX_WAIT_MS, &v)) { mpc_wc_fail(err, errlen, "RESULT: bad wait"); goto out; }
         out->wait_ms = (uint32_t)v;
         break;
     case MPC_CW_STATUS:
-        if (n != 4) { s_fail(err, errlen, "STATUS: %u fields, expected 4", n); goto out; }
+        if (n != 4) { mpc_wc_fail(err, errlen, "STATUS: %u fields, expected 4", n); goto out; }
         if (el[3].type == MSGPACK_OBJECT_NIL) {
             out->has_job = 0;
-        } else if (s_bin_exact(&el[3], out->job, MPC_CWIRE_JOB_BYTES) == 0) {
+        } else if (mpc_wc_bin_exact(&el[3], out->job, MPC_CWIRE_JOB_BYTES) == 0) {
             out->has_job = 1;
         } else {
-            s_fail(err, errlen, "STATUS: bad job id");
+            mpc_wc_fail(err, errlen, "STATUS: bad job id");
             goto out;
         }
         break;
     case MPC_CW_JOBS:
-        if (n != 3) { s_fail(err, errlen, "JOBS: %u fields, expected 3", n); goto out; }
+        if (n != 3) { mpc_wc_fail(err, errlen, "JOBS: %u fields, expected 3", n); goto out; }
         break;
     case MPC_CW_CANCEL:
-        if (n != 4) { s_fail(err, errlen, "CANCEL: %u fields, expected 4", n); goto out; }
-        if (s_bin_exact(&el[3], out->job, MPC_CWIRE_JOB_BYTES)) { s_fail(err, errlen, "CANCEL: bad job id"); goto out; }
+        if (n != 4) { mpc_wc_fail(err, errlen, "CANCEL: %u fields, expected 4", n); goto out; }
+        if (mpc_wc_bin_exact(&el[3], out->job, MPC_CWIRE_JOB_BYTES)) {
+            mpc_wc_fail(err, errlen, "CANCEL: bad job id");
+            goto out;
+        }
         break;
     default:
-        s_fail(err, errlen, "unknown request type %u", type);
+        mpc_wc_fail(err, errlen, "unknown request type %u", type);
         goto out;
     }
     r = s_payload(n_payload, payload_len, mpc_cwire_req_payload_len(out), err, errlen);
@@ -576,23 +489,23 @@ static int s_job_info(const msgpack_object *o, mpc_cwire_job_info *j)
     if (o->type != MSGPACK_OBJECT_ARRAY || (o->via.array.size != 9 && o->via.array.size != 12)) return -1;
     const msgpack_object *el = o->via.array.ptr;
     uint64_t v;
-    if (s_uint(&el[0], MPC_JOB__COUNT - 1, &v)) return -1;
+    if (mpc_wc_uint(&el[0], MPC_JOB__COUNT - 1, &v)) return -1;
     j->state = (uint8_t)v;
     if (s_text(&el[1], j->reason)) return -1;
-    if (s_uint(&el[2], UINT64_MAX, &j->layers_done) || s_uint(&el[3], UINT64_MAX, &j->layers_total) ||
+    if (mpc_wc_uint(&el[2], UINT64_MAX, &j->layers_done) || mpc_wc_uint(&el[3], UINT64_MAX, &j->layers_total) ||
         j->layers_done > j->layers_total)
         return -1;
-    if (s_uint(&el[4], UINT64_MAX, &j->triples_used)) return -1;
-    if (s_uint(&el[5], UINT32_MAX, &v)) return -1;
+    if (mpc_wc_uint(&el[4], UINT64_MAX, &j->triples_used)) return -1;
+    if (mpc_wc_uint(&el[5], UINT32_MAX, &v)) return -1;
     j->inputs_given = (uint32_t)v;
-    if (s_uint(&el[6], UINT32_MAX, &v)) return -1;
+    if (mpc_wc_uint(&el[6], UINT32_MAX, &v)) return -1;
     j->inputs_total = (uint32_t)v;
     if (j->inputs_given > j->inputs_total) return -1;
-    if (s_bin_exact(&el[7], j->hash, MPC_CWIRE_HASH_BYTES)) return -1;
+    if (mpc_wc_bin_exact(&el[7], j->hash, MPC_CWIRE_HASH_BYTES)) return -1;
     if (s_binding(&el[8], &j->n_bind, j->bind)) return -1;
     if (o->via.array.size == 12 &&
-        (s_uint(&el[9], UINT64_MAX, &j->prep_made) || s_uint(&el[10], UINT64_MAX, &j->prep_needed) ||
-         s_uint(&el[11], UINT64_MAX, &j->prep_per_s)))
+        (mpc_wc_uint(&el[9], UINT64_MAX, &j->prep_made) || mpc_wc_uint(&el[10], UINT64_MAX, &j->prep_needed) ||
+         mpc_wc_uint(&el[11], UINT64_MAX, &j->prep_per_s)))
         return -1;
     return 0;
 }
@@ -607,9 +520,9 @@ static int s_peers(const msgpack_object *o, mpc_cwire_rep *out)
         uint64_t v;
         if (p->type != MSGPACK_OBJECT_ARRAY || p->via.array.size != 3) return -1;
         if (s_name(&p->via.array.ptr[0], out->peers[i].name)) return -1;
-        if (s_uint(&p->via.array.ptr[1], MPC_PEER_DOWN, &v)) return -1;
+        if (mpc_wc_uint(&p->via.array.ptr[1], MPC_PEER_DOWN, &v)) return -1;
         out->peers[i].state = (uint8_t)v;
-        if (s_uint(&p->via.array.ptr[2], UINT64_MAX, &out->peers[i].for_ms)) return -1;
+        if (mpc_wc_uint(&p->via.array.ptr[2], UINT64_MAX, &out->peers[i].for_ms)) return -1;
     }
     return 0;
 }
@@ -627,13 +540,13 @@ static int s_job_lines(const msgpack_object *o, mpc_cwire_rep *out)
         uint64_t v;
         if (p->type != MSGPACK_OBJECT_ARRAY || p->via.array.size != 8) return -1;
         const msgpack_object *f = p->via.array.ptr;
-        if (s_bin_exact(&f[0], l->id, MPC_CWIRE_JOB_BYTES)) return -1;
-        if (s_uint(&f[1], MPC_JOB__COUNT - 1, &v)) return -1;
+        if (mpc_wc_bin_exact(&f[0], l->id, MPC_CWIRE_JOB_BYTES)) return -1;
+        if (mpc_wc_uint(&f[1], MPC_JOB__COUNT - 1, &v)) return -1;
         l->state = (uint8_t)v;
-        if (s_uint(&f[2], UINT64_MAX, &l->age_s) || s_name(&f[3], l->client) ||
-            s_uint(&f[4], UINT64_MAX, &l->layers_done) || s_uint(&f[5], UINT64_MAX, &l->layers_total) ||
-            l->layers_done > l->layers_total || s_uint(&f[6], UINT64_MAX, &l->prep_made) ||
-            s_uint(&f[7], UINT64_MAX, &l->prep_needed))
+        if (mpc_wc_uint(&f[2], UINT64_MAX, &l->age_s) || s_name(&f[3], l->client) ||
+            mpc_wc_uint(&f[4], UINT64_MAX, &l->layers_done) || mpc_wc_uint(&f[5], UINT64_MAX, &l->layers_total) ||
+            l->layers_done > l->layers_total || mpc_wc_uint(&f[6], UINT64_MAX, &l->prep_made) ||
+            mpc_wc_uint(&f[7], UINT64_MAX, &l->prep_needed))
             return -1;
     }
     return 0;
@@ -649,42 +562,51 @@ int mpc_cwire_rep_decode(const uint8_t *hdr, size_t len, size_t n_payload, size_
     uint32_t n = 0;
     uint8_t type = 0;
     uint64_t v;
-    int r = s_open(hdr, len, &u, &el, &n, &type, &out->rid, err, errlen);
+    int r = mpc_wc_open(hdr, len, &u, &el, &n, &type, &out->rid, 1, err, errlen);
     if (r) goto out;
     out->type = type;
     r = MPC_ERR_PROTOCOL;
     switch (type) {
     case MPC_CW_SUBMIT_OK:
-        if (n != 4) { s_fail(err, errlen, "SUBMIT reply: %u fields, expected 4", n); goto out; }
-        if (s_bin_exact(&el[3], out->hash, MPC_CWIRE_HASH_BYTES)) {
-            s_fail(err, errlen, "SUBMIT reply: bad circuit hash");
+        if (n != 4) { mpc_wc_fail(err, errlen, "SUBMIT reply: %u fields, expected 4", n); goto out; }
+        if (mpc_wc_bin_exact(&el[3], out->hash, MPC_CWIRE_HASH_BYTES)) {
+            mpc_wc_fail(err, errlen, "SUBMIT reply: bad circuit hash");
             goto out;
         }
         break;
     case MPC_CW_INPUT_OK:
-        if (n != 3) { s_fail(err, errlen, "INPUT reply: %u fields, expected 3", n); goto out; }
+        if (n != 3) { mpc_wc_fail(err, errlen, "INPUT reply: %u fields, expected 3", n); goto out; }
         break;
     case MPC_CW_CANCEL_OK:
-        if (n != 3) { s_fail(err, errlen, "CANCEL reply: %u fields, expected 3", n); goto out; }
+        if (n != 3) { mpc_wc_fail(err, errlen, "CANCEL reply: %u fields, expected 3", n); goto out; }
         break;
     case MPC_CW_KEYS_OK:
-        if (n != 3) { s_fail(err, errlen, "KEYS reply: %u fields, expected 3", n); goto out; }
+        if (n != 3) { mpc_wc_fail(err, errlen, "KEYS reply: %u fields, expected 3", n); goto out; }
         break;
     case MPC_CW_RESULT_OK:
-        if (n != 7 && n != 9) { s_fail(err, errlen, "RESULT reply: %u fields, expected 7", n); goto out; }
-        if (el[3].type != MSGPACK_OBJECT_BOOLEAN) { s_fail(err, errlen, "RESULT reply: bad ready flag"); goto out; }
+        if (n != 7 && n != 9) { mpc_wc_fail(err, errlen, "RESULT reply: %u fields, expected 7", n); goto out; }
+        if (el[3].type != MSGPACK_OBJECT_BOOLEAN) {
+            mpc_wc_fail(err, errlen, "RESULT reply: bad ready flag");
+            goto out;
+        }
         out->ready = el[3].via.boolean ? 1 : 0;
-        if (s_uint(&el[4], MPC_JOB__COUNT - 1, &v)) { s_fail(err, errlen, "RESULT reply: bad job state"); goto out; }
+        if (mpc_wc_uint(&el[4], MPC_JOB__COUNT - 1, &v)) {
+            mpc_wc_fail(err, errlen, "RESULT reply: bad job state");
+            goto out;
+        }
         out->state = (uint8_t)v;
-        if (s_uint(&el[5], MPC_T__COUNT - 1, &v)) { s_fail(err, errlen, "RESULT reply: bad value type"); goto out; }
+        if (mpc_wc_uint(&el[5], MPC_T__COUNT - 1, &v)) {
+            mpc_wc_fail(err, errlen, "RESULT reply: bad value type");
+            goto out;
+        }
         out->vtype = (uint8_t)v;
-        if (s_uint(&el[6], MPC_CWIRE_MAX_COUNT, &out->count)) {
-            s_fail(err, errlen, "RESULT reply: bad element count");
+        if (mpc_wc_uint(&el[6], MPC_CWIRE_MAX_COUNT, &out->count)) {
+            mpc_wc_fail(err, errlen, "RESULT reply: bad element count");
             goto out;
         }
         if (out->ready ? (out->count < 1 || out->state != MPC_JOB_DONE)
                        : (out->count != 0 || out->state == MPC_JOB_DONE)) {
-            s_fail(err, errlen, "RESULT reply: inconsistent ready flag, state and count");
+            mpc_wc_fail(err, errlen, "RESULT reply: inconsistent ready flag, state and count");
             goto out;
         }
         if (n == 9) {
@@ -692,7 +614,7 @@ int mpc_cwire_rep_decode(const uint8_t *hdr, size_t len, size_t n_payload, size_
             size_t nb;
             if (!out->ready || out->count > MPC_CWIRE_WITHHELD_MAX || s_text(&el[7], out->withheld) ||
                 !out->withheld[0] || s_bin(&el[8], &bits, &nb) || nb != (size_t)(out->count + 7) / 8) {
-                s_fail(err, errlen, "RESULT reply: bad withheld elements");
+                mpc_wc_fail(err, errlen, "RESULT reply: bad withheld elements");
                 goto out;
             }
             memcpy(out->withheld_bits, bits, nb);
@@ -700,10 +622,10 @@ int mpc_cwire_rep_decode(const uint8_t *hdr, size_t len, size_t n_payload, size_
         break;
     case MPC_CW_STATUS_OK:
         /* 6 fields, or 7 with the peers */
-        if (n != 6 && n != 7) { s_fail(err, errlen, "STATUS reply: %u fields, expected 7", n); goto out; }
-        if (s_name(&el[3], out->daemon)) { s_fail(err, errlen, "STATUS reply: bad daemon name"); goto out; }
+        if (n != 6 && n != 7) { mpc_wc_fail(err, errlen, "STATUS reply: %u fields, expected 7", n); goto out; }
+        if (s_name(&el[3], out->daemon)) { mpc_wc_fail(err, errlen, "STATUS reply: bad daemon name"); goto out; }
         if (el[4].type != MSGPACK_OBJECT_ARRAY || el[4].via.array.size != 6) {
-            s_fail(err, errlen, "STATUS reply: bad daemon figures");
+            mpc_wc_fail(err, errlen, "STATUS reply: bad daemon figures");
             goto out;
         }
         {
@@ -711,8 +633,8 @@ int mpc_cwire_rep_decode(const uint8_t *hdr, size_t len, size_t n_payload, size_
             uint64_t *dst[6] = {&out->info.jobs_queued, &out->info.jobs_running, &out->info.jobs_done,
                                 &out->info.jobs_failed, &out->info.triples_stock, &out->info.triples_per_s};
             for (int i = 0; i < 6; i++)
-                if (s_uint(&f[i], UINT64_MAX, dst[i])) {
-                    s_fail(err, errlen, "STATUS reply: bad daemon figures");
+                if (mpc_wc_uint(&f[i], UINT64_MAX, dst[i])) {
+                    mpc_wc_fail(err, errlen, "STATUS reply: bad daemon figures");
                     goto out;
                 }
         }
@@ -721,29 +643,32 @@ int mpc_cwire_rep_decode(const uint8_t *hdr, size_t len, size_t n_payload, size_
         } else if (s_job_info(&el[5], &out->job) == 0) {
             out->has_job = 1;
         } else {
-            s_fail(err, errlen, "STATUS reply: bad job record");
+            mpc_wc_fail(err, errlen, "STATUS reply: bad job record");
             goto out;
         }
-        if (n == 7 && s_peers(&el[6], out)) { s_fail(err, errlen, "STATUS reply: bad peer list"); goto out; }
+        if (n == 7 && s_peers(&el[6], out)) { mpc_wc_fail(err, errlen, "STATUS reply: bad peer list"); goto out; }
         break;
     case MPC_CW_JOBS_OK:
-        if (n != 6) { s_fail(err, errlen, "JOBS reply: %u fields, expected 6", n); goto out; }
-        if (s_name(&el[3], out->daemon)) { s_fail(err, errlen, "JOBS reply: bad daemon name"); goto out; }
-        if (s_uint(&el[4], UINT64_MAX, &out->jobs_total)) { s_fail(err, errlen, "JOBS reply: bad total"); goto out; }
-        if (s_job_lines(&el[5], out)) { s_fail(err, errlen, "JOBS reply: bad job list"); goto out; }
+        if (n != 6) { mpc_wc_fail(err, errlen, "JOBS reply: %u fields, expected 6", n); goto out; }
+        if (s_name(&el[3], out->daemon)) { mpc_wc_fail(err, errlen, "JOBS reply: bad daemon name"); goto out; }
+        if (mpc_wc_uint(&el[4], UINT64_MAX, &out->jobs_total)) {
+            mpc_wc_fail(err, errlen, "JOBS reply: bad total");
+            goto out;
+        }
+        if (s_job_lines(&el[5], out)) { mpc_wc_fail(err, errlen, "JOBS reply: bad job list"); goto out; }
         break;
     case MPC_CW_ERROR: {
-        if (n != 5) { s_fail(err, errlen, "ERROR reply: %u fields, expected 5", n); goto out; }
+        if (n != 5) { mpc_wc_fail(err, errlen, "ERROR reply: %u fields, expected 5", n); goto out; }
         if (el[3].type != MSGPACK_OBJECT_NEGATIVE_INTEGER || el[3].via.i64 < -127) {
-            s_fail(err, errlen, "ERROR reply: bad error code");
+            mpc_wc_fail(err, errlen, "ERROR reply: bad error code");
             goto out;
         }
         out->code = (int)el[3].via.i64;
-        if (s_text(&el[4], out->msg)) { s_fail(err, errlen, "ERROR reply: bad message"); goto out; }
+        if (s_text(&el[4], out->msg)) { mpc_wc_fail(err, errlen, "ERROR reply: bad message"); goto out; }
         break;
     }
     default:
-        s_fail(err, errlen, "unknown reply type %u", type);
+        mpc_wc_fail(err, errlen, "unknown reply type %u", type);
         goto out;
     }
     r = s_payload(n_payload, payload_len, mpc_cwire_rep_payload_len(out), err, errlen);

@@ -2,66 +2,16 @@
 #include "dswire.h"
 
 #include <msgpack.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cwire.h"
 #include "mpc_err.h"
-
-static int s_fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int s_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return MPC_ERR_PROTOCOL;
-}
+#include "wirecommon.h"
 
 /* ---- encoding ---- */
 
-typedef struct {
-    msgpack_sbuffer sb;
-    msgpack_packer  pk;
-    int             bad;
-} enc;
-
-static void e_init(enc *e)
-{
-    msgpack_sbuffer_init(&e->sb);
-    msgpack_packer_init(&e->pk, &e->sb, msgpack_sbuffer_write);
-    e->bad = 0;
-}
-static void e_arr(enc *e, uint32_t n) { e->bad |= msgpack_pack_array(&e->pk, n) != 0; }
-static void e_u64(enc *e, uint64_t v) { e->bad |= msgpack_pack_uint64(&e->pk, v) != 0; }
-static void e_i64(enc *e, int64_t v) { e->bad |= msgpack_pack_int64(&e->pk, v) != 0; }
-static void e_str(enc *e, const char *s)
-{
-    size_t n = strlen(s);
-    e->bad |= msgpack_pack_str(&e->pk, n) != 0;
-    e->bad |= msgpack_pack_str_body(&e->pk, s, n) != 0;
-}
-static int e_done(enc *e, uint8_t **buf, size_t *len)
-{
-    if (e->bad) {
-        msgpack_sbuffer_destroy(&e->sb);
-        return MPC_ERR_NOMEM;
-    }
-    *buf = (uint8_t *)e->sb.data;
-    *len = e->sb.size;
-    return 0;
-}
-static void e_head(enc *e, uint32_t arity, uint8_t type, uint64_t rid)
-{
-    e_arr(e, arity);
-    e_u64(e, MPC_CWIRE_VERSION);
-    e_u64(e, type);
-    e_u64(e, rid);
-}
 static int s_cols_ok(uint32_t n, const mpc_dw_col *c, int may_be_empty)
 {
     if ((!may_be_empty && n < 1) || n > MPC_DW_MAX_COLS) return 0;
@@ -76,24 +26,24 @@ static int s_parties_ok(uint32_t n, const char (*p)[MPC_NAME_MAX], int may_be_em
         if (!mpc_name_ok_str(p[i])) return 0;
     return 1;
 }
-static void e_cols(enc *e, uint32_t n, const mpc_dw_col *c)
+static void e_cols(mpc_wc_enc *e, uint32_t n, const mpc_dw_col *c)
 {
-    e_arr(e, n);
+    mpc_wc_arr(e, n);
     for (uint32_t i = 0; i < n; i++) {
-        e_arr(e, 2);
-        e_str(e, c[i].name);
-        e_u64(e, c[i].type);
+        mpc_wc_arr(e, 2);
+        mpc_wc_str(e, c[i].name);
+        mpc_wc_u64(e, c[i].type);
     }
 }
-static void e_names(enc *e, uint32_t n, const char (*p)[MPC_NAME_MAX])
+static void e_names(mpc_wc_enc *e, uint32_t n, const char (*p)[MPC_NAME_MAX])
 {
-    e_arr(e, n);
-    for (uint32_t i = 0; i < n; i++) e_str(e, p[i]);
+    mpc_wc_arr(e, n);
+    for (uint32_t i = 0; i < n; i++) mpc_wc_str(e, p[i]);
 }
 
 int mpc_dw_req_encode(const mpc_dw_req *r, uint8_t **buf, size_t *len)
 {
-    enc e;
+    mpc_wc_enc e;
     switch (r->type) {
     case MPC_DW_PUT: {
         int begin = r->phase == MPC_DW_BEGIN;
@@ -103,50 +53,50 @@ int mpc_dw_req_encode(const mpc_dw_req *r, uint8_t **buf, size_t *len)
             (r->phase == MPC_DW_CHUNK && (r->rows < 1 || r->rows > MPC_DW_CHUNK_ROWS || r->n_cols < 1 ||
                                           r->n_cols > MPC_DW_MAX_COLS)))
             return MPC_ERR_INVALID;
-        e_init(&e);
-        e_head(&e, 14, r->type, r->rid);
-        e_u64(&e, r->phase);
-        e_str(&e, r->name);
-        e_u64(&e, begin ? r->append : 0);
-        e_str(&e, begin ? r->owner : "");
-        e_u64(&e, begin ? r->frac : 0);
+        mpc_wc_init(&e);
+        mpc_wc_head(&e, 14, r->type, r->rid);
+        mpc_wc_u64(&e, r->phase);
+        mpc_wc_str(&e, r->name);
+        mpc_wc_u64(&e, begin ? r->append : 0);
+        mpc_wc_str(&e, begin ? r->owner : "");
+        mpc_wc_u64(&e, begin ? r->frac : 0);
         e_cols(&e, begin ? r->n_cols : 0, r->cols);
         e_names(&e, begin ? r->n_parties : 0, r->parties);
-        e_u64(&e, r->phase == MPC_DW_CHUNK ? r->rows : 0);
-        e_u64(&e, r->phase == MPC_DW_CHUNK ? r->mode : 0);
-        e_u64(&e, r->phase == MPC_DW_CHUNK ? r->chunk : 0);
-        e_u64(&e, r->phase == MPC_DW_CHUNK ? r->n_cols : 0);
-        return e_done(&e, buf, len);
+        mpc_wc_u64(&e, r->phase == MPC_DW_CHUNK ? r->rows : 0);
+        mpc_wc_u64(&e, r->phase == MPC_DW_CHUNK ? r->mode : 0);
+        mpc_wc_u64(&e, r->phase == MPC_DW_CHUNK ? r->chunk : 0);
+        mpc_wc_u64(&e, r->phase == MPC_DW_CHUNK ? r->n_cols : 0);
+        return mpc_wc_done(&e, buf, len);
     }
     case MPC_DW_LIST:
-        e_init(&e);
-        e_head(&e, 3, r->type, r->rid);
-        return e_done(&e, buf, len);
+        mpc_wc_init(&e);
+        mpc_wc_head(&e, 3, r->type, r->rid);
+        return mpc_wc_done(&e, buf, len);
     case MPC_DW_DELETE:
         if (!mpc_name_ok_str(r->name)) return MPC_ERR_INVALID;
-        e_init(&e);
-        e_head(&e, 4, r->type, r->rid);
-        e_str(&e, r->name);
-        return e_done(&e, buf, len);
+        mpc_wc_init(&e);
+        mpc_wc_head(&e, 4, r->type, r->rid);
+        mpc_wc_str(&e, r->name);
+        return mpc_wc_done(&e, buf, len);
     default:
         return MPC_ERR_INVALID;
     }
 }
 
-static void e_info(enc *e, const mpc_dw_info *i)
+static void e_info(mpc_wc_enc *e, const mpc_dw_info *i)
 {
-    e_arr(e, 11);
-    e_str(e, i->name);
-    e_str(e, i->owner);
-    e_str(e, i->uploader);
-    e_u64(e, i->frac);
+    mpc_wc_arr(e, 11);
+    mpc_wc_str(e, i->name);
+    mpc_wc_str(e, i->owner);
+    mpc_wc_str(e, i->uploader);
+    mpc_wc_u64(e, i->frac);
     e_cols(e, i->n_cols, i->cols);
     e_names(e, i->n_parties, i->parties);
-    e_u64(e, i->rows);
-    e_i64(e, i->created);
-    e_i64(e, i->modified);
-    e_u64(e, i->bytes);
-    e_u64(e, i->uploads);
+    mpc_wc_u64(e, i->rows);
+    mpc_wc_i64(e, i->created);
+    mpc_wc_i64(e, i->modified);
+    mpc_wc_u64(e, i->bytes);
+    mpc_wc_u64(e, i->uploads);
 }
 
 static int s_info_ok(const mpc_dw_info *i)
@@ -157,29 +107,29 @@ static int s_info_ok(const mpc_dw_info *i)
 
 int mpc_dw_rep_encode(const mpc_dw_rep *r, uint8_t **buf, size_t *len)
 {
-    enc e;
+    mpc_wc_enc e;
     switch (r->type) {
     case MPC_DW_PUT_OK:
         if (r->has_info && (!r->items || !s_info_ok(&r->items[0]))) return MPC_ERR_INVALID;
-        e_init(&e);
-        e_head(&e, 4, r->type, r->rid);
+        mpc_wc_init(&e);
+        mpc_wc_head(&e, 4, r->type, r->rid);
         if (r->has_info) e_info(&e, &r->items[0]);
-        else e.bad |= msgpack_pack_nil(&e.pk) != 0;
-        return e_done(&e, buf, len);
+        else mpc_wc_nil(&e);
+        return mpc_wc_done(&e, buf, len);
     case MPC_DW_LIST_OK:
         if (!mpc_name_ok_str(r->daemon) || r->n > MPC_DW_MAX_LIST) return MPC_ERR_INVALID;
         for (uint32_t k = 0; k < r->n; k++)
             if (!s_info_ok(&r->items[k])) return MPC_ERR_INVALID;
-        e_init(&e);
-        e_head(&e, 5, r->type, r->rid);
-        e_str(&e, r->daemon);
-        e_arr(&e, r->n);
+        mpc_wc_init(&e);
+        mpc_wc_head(&e, 5, r->type, r->rid);
+        mpc_wc_str(&e, r->daemon);
+        mpc_wc_arr(&e, r->n);
         for (uint32_t k = 0; k < r->n; k++) e_info(&e, &r->items[k]);
-        return e_done(&e, buf, len);
+        return mpc_wc_done(&e, buf, len);
     case MPC_DW_DELETE_OK:
-        e_init(&e);
-        e_head(&e, 3, r->type, r->rid);
-        return e_done(&e, buf, len);
+        mpc_wc_init(&e);
+        mpc_wc_head(&e, 3, r->type, r->rid);
+        return mpc_wc_done(&e, buf, len);
     default:
         return MPC_ERR_INVALID;
     }
@@ -193,12 +143,6 @@ size_t mpc_dw_req_payload_len(const mpc_dw_req *r)
 
 /* ---- decoding ---- */
 
-static int d_uint(const msgpack_object *o, uint64_t max, uint64_t *v)
-{
-    if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER || o->via.u64 > max) return -1;
-    *v = o->via.u64;
-    return 0;
-}
 static int d_int(const msgpack_object *o, int64_t *v)
 {
     if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER && o->via.u64 <= INT64_MAX) *v = (int64_t)o->via.u64;
@@ -224,7 +168,7 @@ static int d_cols(const msgpack_object *o, uint32_t *n, mpc_dw_col *c)
         uint64_t t;
         if (x->type != MSGPACK_OBJECT_ARRAY || x->via.array.size != 2 ||
             d_str(&x->via.array.ptr[0], c[i].name, MPC_NAME_MAX, 0) ||
-            d_uint(&x->via.array.ptr[1], MPC_T__COUNT - 1, &t))
+            mpc_wc_uint(&x->via.array.ptr[1], MPC_T__COUNT - 1, &t))
             return -1;
         c[i].type = (uint8_t)t;
         for (uint32_t j = 0; j < i; j++)
@@ -241,27 +185,6 @@ static int d_names(const msgpack_object *o, uint32_t *n, char (*p)[MPC_NAME_MAX]
         for (uint32_t j = 0; j < i; j++)
             if (!strcmp(p[i], p[j])) return -1;
     }
-    return 0;
-}
-
-static int d_open(const uint8_t *hdr, size_t len, msgpack_unpacked *u, const msgpack_object **el, uint32_t *n,
-                  uint8_t *type, uint64_t *rid, char *err, size_t errlen)
-{
-    int r = mpc_cwire_precheck(hdr, len, err, errlen);
-    if (r) return r;
-    size_t off = 0;
-    if (msgpack_unpack_next(u, (const char *)hdr, len, &off) != MSGPACK_UNPACK_SUCCESS || off != len)
-        return s_fail(err, errlen, "malformed msgpack");
-    const msgpack_object *o = &u->data;
-    if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size < 3)
-        return s_fail(err, errlen, "header is not an array of at least 3 elements");
-    *el = o->via.array.ptr;
-    *n = o->via.array.size;
-    uint64_t v;
-    if (d_uint(&(*el)[2], UINT64_MAX, rid)) return s_fail(err, errlen, "bad request id field");
-    if (d_uint(&(*el)[0], UINT64_MAX, &v) || v != MPC_CWIRE_VERSION) return s_fail(err, errlen, "bad version field");
-    if (d_uint(&(*el)[1], 0xff, &v)) return s_fail(err, errlen, "bad message type field");
-    *type = (uint8_t)v;
     return 0;
 }
 
@@ -283,7 +206,7 @@ int mpc_dw_req_decode(const uint8_t *hdr, size_t len, size_t n_payload, size_t p
     uint32_t n;
     uint8_t type;
     uint64_t rid, v;
-    int r = d_open(hdr, len, &u, &el, &n, &type, &rid, err, errlen);
+    int r = mpc_wc_open(hdr, len, &u, &el, &n, &type, &rid, 0, err, errlen);
     if (r) goto out;
     out->rid = rid;
     out->type = type;
@@ -291,24 +214,24 @@ int mpc_dw_req_decode(const uint8_t *hdr, size_t len, size_t n_payload, size_t p
     switch (type) {
     case MPC_DW_PUT:
         if (n != 14) {
-            s_fail(err, errlen, "PUT has %u fields, expected 14", (unsigned)n);
+            mpc_wc_fail(err, errlen, "PUT has %u fields, expected 14", (unsigned)n);
             goto out;
         }
-        if (d_uint(&el[3], MPC_DW_ABORT, &v)) goto bad;
+        if (mpc_wc_uint(&el[3], MPC_DW_ABORT, &v)) goto bad;
         out->phase = (uint8_t)v;
-        if (d_str(&el[4], out->name, MPC_NAME_MAX, 0) || d_uint(&el[5], 1, &v)) goto bad;
+        if (d_str(&el[4], out->name, MPC_NAME_MAX, 0) || mpc_wc_uint(&el[5], 1, &v)) goto bad;
         out->append = (uint8_t)v;
-        if (d_str(&el[6], out->owner, MPC_NAME_MAX, 1) || d_uint(&el[7], 62, &v)) goto bad;
+        if (d_str(&el[6], out->owner, MPC_NAME_MAX, 1) || mpc_wc_uint(&el[7], 62, &v)) goto bad;
         out->frac = (uint32_t)v;
         if (d_cols(&el[8], &out->n_cols, out->cols) || d_names(&el[9], &out->n_parties, out->parties)) goto bad;
         if (out->phase == MPC_DW_BEGIN && (!out->owner[0] || out->n_cols < 1 || out->n_parties < 2)) goto bad;
-        if (d_uint(&el[10], MPC_DW_CHUNK_ROWS, &out->rows) || d_uint(&el[11], MPC_DW_SEED, &v)) goto bad;
+        if (mpc_wc_uint(&el[10], MPC_DW_CHUNK_ROWS, &out->rows) || mpc_wc_uint(&el[11], MPC_DW_SEED, &v)) goto bad;
         out->mode = (uint8_t)v;
-        if (d_uint(&el[12], UINT64_MAX, &out->chunk)) goto bad;
+        if (mpc_wc_uint(&el[12], UINT64_MAX, &out->chunk)) goto bad;
         if (out->phase == MPC_DW_CHUNK) {
-            if (d_uint(&el[13], MPC_DW_MAX_COLS, &v) || v < 1 || out->rows < 1) goto bad;
+            if (mpc_wc_uint(&el[13], MPC_DW_MAX_COLS, &v) || v < 1 || out->rows < 1) goto bad;
             out->n_cols = (uint32_t)v;
-        } else if (d_uint(&el[13], 0, &v)) {
+        } else if (mpc_wc_uint(&el[13], 0, &v)) {
             goto bad;
         }
         break;
@@ -319,19 +242,19 @@ int mpc_dw_req_decode(const uint8_t *hdr, size_t len, size_t n_payload, size_t p
         if (n != 4 || d_str(&el[3], out->name, MPC_NAME_MAX, 0)) goto bad;
         break;
     default:
-        s_fail(err, errlen, "not a dataset request (type %u)", (unsigned)type);
+        mpc_wc_fail(err, errlen, "not a dataset request (type %u)", (unsigned)type);
         goto out;
     }
     size_t want = mpc_dw_req_payload_len(out);
     if ((want == 0 && n_payload != 0) || (want && (n_payload != 1 || payload_len != want))) {
-        s_fail(err, errlen, "payload of %zu bytes in %zu frames, the header announces %zu", payload_len, n_payload,
-               want);
+        mpc_wc_fail(err, errlen, "payload of %zu bytes in %zu frames, the header announces %zu", payload_len, n_payload,
+                    want);
         goto out;
     }
     r = 0;
     goto out;
 bad:
-    s_fail(err, errlen, "malformed dataset request (type 0x%02x)", (unsigned)type);
+    mpc_wc_fail(err, errlen, "malformed dataset request (type 0x%02x)", (unsigned)type);
 out:
     msgpack_unpacked_destroy(&u);
     if (r) {
@@ -349,12 +272,12 @@ static int d_info(const msgpack_object *o, mpc_dw_info *i)
     if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != 11) return -1;
     const msgpack_object *f = o->via.array.ptr;
     if (d_str(&f[0], i->name, MPC_NAME_MAX, 0) || d_str(&f[1], i->owner, MPC_NAME_MAX, 0) ||
-        d_str(&f[2], i->uploader, MPC_NAME_MAX, 0) || d_uint(&f[3], 62, &v))
+        d_str(&f[2], i->uploader, MPC_NAME_MAX, 0) || mpc_wc_uint(&f[3], 62, &v))
         return -1;
     i->frac = (uint32_t)v;
     if (d_cols(&f[4], &i->n_cols, i->cols) || d_names(&f[5], &i->n_parties, i->parties) ||
-        d_uint(&f[6], UINT64_MAX, &i->rows) || d_int(&f[7], &i->created) || d_int(&f[8], &i->modified) ||
-        d_uint(&f[9], UINT64_MAX, &i->bytes) || d_uint(&f[10], UINT32_MAX, &v))
+        mpc_wc_uint(&f[6], UINT64_MAX, &i->rows) || d_int(&f[7], &i->created) || d_int(&f[8], &i->modified) ||
+        mpc_wc_uint(&f[9], UINT64_MAX, &i->bytes) || mpc_wc_uint(&f[10], UINT32_MAX, &v))
         return -1;
     i->uploads = (uint32_t)v;
     return 0;
@@ -369,7 +292,7 @@ int mpc_dw_rep_decode(const uint8_t *hdr, size_t len, mpc_dw_rep *out, char *err
     uint32_t n;
     uint8_t type;
     uint64_t rid;
-    int r = d_open(hdr, len, &u, &el, &n, &type, &rid, err, errlen);
+    int r = mpc_wc_open(hdr, len, &u, &el, &n, &type, &rid, 0, err, errlen);
     if (r) goto out;
     out->rid = rid;
     out->type = type;
@@ -398,13 +321,13 @@ int mpc_dw_rep_decode(const uint8_t *hdr, size_t len, mpc_dw_rep *out, char *err
         if (n != 3) goto bad;
         break;
     default:
-        s_fail(err, errlen, "not a dataset reply (type 0x%02x)", (unsigned)type);
+        mpc_wc_fail(err, errlen, "not a dataset reply (type 0x%02x)", (unsigned)type);
         goto out;
     }
     r = 0;
     goto out;
 bad:
-    s_fail(err, errlen, "malformed dataset reply (type 0x%02x)", (unsigned)type);
+    mpc_wc_fail(err, errlen, "malformed dataset reply (type 0x%02x)", (unsigned)type);
 out:
     msgpack_unpacked_destroy(&u);
     if (r) {

@@ -1,5 +1,5 @@
 /* release_job.h — a job's release rules on this party (docs/governance.md, "Release rules";
- * the rule's agreement is worker.c's, docs/daemon.md "Release rules"): contributors, the
+ * the rule's agreement is run_job.c's, docs/daemon.md "Release rules"): contributors, the
  * opening of the release circuit's pass bits (circuits/release.h), what is withheld. */
 #ifndef MPCD_RELEASE_JOB_H
 #define MPCD_RELEASE_JOB_H

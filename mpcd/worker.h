@@ -17,7 +17,11 @@
  * Running: this party's inputs are here, one all-to-all AGREE round on the job's stream comparing a
  * hash of (job id, circuit hash, binding, preprocessing, stream), then the engine with
  * material from the dealer, then the output shares are stored for the clients.  A dealer
- * process runs the same follower loop and serves the job's preprocessing stream. */
+ * process runs the same follower loop and serves the job's preprocessing stream.
+ *
+ * The code: worker.c (the loop, the job threads), sequencer.c (ordering, readiness, failover),
+ * run_job.c (agreement and outcome of a run), execute.c (the engine run), sharing the internal
+ * worker_int.h. */
 #ifndef MPCD_WORKER_H
 #define MPCD_WORKER_H
 
