@@ -182,6 +182,10 @@ int cg_contrib_call(cg_comp *C, const mpc_node *n, cg_val *out);
 /* The contributor inputs' declarations with every derived entry this pass found (malloc'ed,
  * *n of them: the hints of the next pass), or NULL when out of memory. */
 struct mpc_contrib_decl *cg_contrib_found(cg_comp *C, uint32_t *n);
+/* When n is the bare name of a contributor input: its declaration, and its sum and count as
+ * count(NAME) and sum(NAME) give them (for dp_sum and dp_count of a collection, dpgen.c);
+ * otherwise NULL. */
+const struct mpc_contrib_decl *cg_contrib_named(cg_comp *C, const mpc_node *n, cg_val *sum, cg_val *count);
 /* Records the contributor inputs' declarations in the finished circuit (mpc_circuit.contrib). */
 void cg_contrib_attach(cg_comp *C);
 

@@ -584,6 +584,22 @@ int cg_contrib_call(cg_comp *C, const mpc_node *n, cg_val *out)
     return 1;
 }
 
+const mpc_contrib_decl *cg_contrib_named(cg_comp *C, const mpc_node *n, cg_val *sum, cg_val *count)
+{
+    if (!C->n_contrib || !n || n->kind != MPC_N_NAME) return NULL;
+    cg_bind *b = cg_lookup(C, n->name);
+    if (!b || b->kind != B_CONTRIB) return NULL;
+    for (uint32_t i = 0; i < C->n_contrib; i++)
+        if (strcmp(C->contrib[i].d.name, b->name) == 0) {
+            b->used = 1;
+            *sum = C->contrib[i].sum;
+            *count = C->contrib[i].count;
+            return &C->contrib[i].d;
+        }
+    cg_error(C, n, "internal error: contributor input '%s' without a record", b->name);
+    return NULL;
+}
+
 void cg_contrib_attach(cg_comp *C)
 {
     if (!C->n_contrib || !C->c) return;

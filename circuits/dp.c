@@ -108,6 +108,7 @@ const char *mpc_dp_kind_name(uint32_t kind)
     case MPC_DP_MEAN: return "dp_mean";
     case MPC_DP_COUNT: return "dp_count";
     case MPC_DP_HISTOGRAM: return "dp_histogram";
+    case MPC_DP_CONTRIB_SUM: return "dp_sum of contributions";
     }
     return "?";
 }
@@ -162,7 +163,7 @@ int mpc_circ_validate_dp(const mpc_circuit *c, char *err, size_t errlen)
         const mpc_dp_output *d = &c->dp[i];
         if (d->output >= c->n_outputs || (i && d->output <= c->dp[i - 1].output))
             return mpc_errf(err, errlen, "DP record %u: output %u out of order", (unsigned)i, (unsigned)d->output);
-        if (d->mechanism != MPC_DP_BINOMIAL || d->reserved || d->kind < MPC_DP_SUM || d->kind > MPC_DP_HISTOGRAM)
+        if (d->mechanism != MPC_DP_BINOMIAL || d->reserved || d->kind < MPC_DP_SUM || d->kind > MPC_DP_CONTRIB_SUM)
             return mpc_errf(err, errlen, "DP record %u: unknown mechanism or kind", (unsigned)i);
         if (!(d->eps > 0) || !(d->eps < 1e4) || !(d->delta > 0) || !(d->delta < 1) || d->divisor == 0)
             return mpc_errf(err, errlen, "DP record %u: eps, delta or divisor out of range", (unsigned)i);
@@ -171,7 +172,9 @@ int mpc_circ_validate_dp(const mpc_circuit *c, char *err, size_t errlen)
         if (!s_has_noise(c, c->outputs[d->output].wire, d->coins, d->sens))
             return mpc_errf(err, errlen, "DP record %u: output '%.*s' adds no matching noise", (unsigned)i,
                             MPC_NAME_MAX, c->outputs[d->output].name);
-        if (!s_ok(d->coins, d->sens, d->eps, d->delta))
+        /* a collection's sum: every element moves with one contributor (dp.h) */
+        double per = d->kind == MPC_DP_CONTRIB_SUM ? (double)c->outputs[d->output].len : 1;
+        if (!s_ok(d->coins, d->sens, d->eps / per, d->delta / per))
             return mpc_errf(err, errlen, "DP record %u: %llu coins do not give (%g, %g)-DP at sensitivity %llu",
                             (unsigned)i, (unsigned long long)d->coins, d->eps, d->delta,
                             (unsigned long long)d->sens);

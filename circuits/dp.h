@@ -21,7 +21,11 @@
  * delta must hold with delta(eps) * (1 + slack). */
 #define MPC_DP_SLACK         1e-6
 
-typedef enum { MPC_DP_SUM = 1, MPC_DP_MEAN, MPC_DP_COUNT, MPC_DP_HISTOGRAM } mpc_dp_kind;
+/* MPC_DP_CONTRIB_SUM: dp_sum of a contribution collection (LANGUAGE.md, "Contributions"): a
+ * vector of len elements, all of which one contributor moves by up to sens, so each element's
+ * coins give (eps/len, delta/len) and the record's (eps, delta) is their sum (basic
+ * composition) — what mpc_circ_validate_dp checks for this kind. */
+typedef enum { MPC_DP_SUM = 1, MPC_DP_MEAN, MPC_DP_COUNT, MPC_DP_HISTOGRAM, MPC_DP_CONTRIB_SUM } mpc_dp_kind;
 
 /* One differentially private output.  The released value is (f + Z) / divisor element by
  * element, Z the binomial noise above with `coins` coins sized for `sens`. */

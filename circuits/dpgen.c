@@ -8,6 +8,7 @@
  * (eps, delta).  The noise-free aggregate is never opened: only the noisy value reaches an
  * output.  The value's wire is remembered so that an output of it carries the DP record. */
 #include "codegen.h"
+#include "contrib.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -138,11 +139,95 @@ static cg_val s_noisy(cg_comp *C, const mpc_node *n, cg_val v, mpc_dp_kind kind,
     return r;
 }
 
+/* 1 when wire w depends on a contributor input (its INPUT gate is NAME-contrib). */
+static int s_from_contrib(cg_comp *C, uint32_t w)
+{
+    const mpc_circuit *c = C->c;
+    uint8_t *seen = calloc(c->n_gates ? c->n_gates : 1, 1);
+    uint32_t *st = malloc((c->n_gates ? c->n_gates : 1) * sizeof *st);
+    if (!seen || !st) {
+        free(seen);
+        free(st);
+        cg_error(C, NULL, "out of memory");
+    }
+    uint32_t ns = 0;
+    int found = 0;
+    st[ns++] = w;
+    seen[w] = 1;
+    while (ns && !found) {
+        const mpc_gate *g = &c->gates[st[--ns]];
+        if (g->kind == MPC_G_INPUT) found = mpc_contrib_input_of(c->inputs[g->aux[0]].name);
+        for (int k = 0; k < mpc_gate_infos[g->kind].operands; k++)
+            if (g->in[k] != MPC_NO_WIRE && !seen[g->in[k]]) {
+                seen[g->in[k]] = 1;
+                st[ns++] = g->in[k];
+            }
+    }
+    free(seen);
+    free(st);
+    return found;
+}
+
+/* A dp_* argument computed from a collection's aggregate: refused.  dp_*'s neighbouring
+ * inputs differ in one element of its argument, but one contributor moves every element of
+ * sum(g), so the guarantee would be claimed for the wrong unit; dp_sum(g, ...) and
+ * dp_count(g, ...) of the collection itself count per contributor. */
+static void s_no_contrib(cg_comp *C, const mpc_node *n, const cg_val *x, const char *fn)
+{
+    if (C->n_contrib && !x->pub && s_from_contrib(C, x->wire))
+        cg_error(C, n, "%s() of a value computed from contributions: its privacy unit would be one element, not "
+                 "one contributor; use dp_sum(NAME, lo, hi, eps) or dp_count(NAME, eps) of the collection itself "
+                 "(LANGUAGE.md, \"Contributions\")", fn);
+}
+
+/* dp_sum(g, lo, hi, eps [, delta]) of a contribution collection g: the element-wise sum over
+ * the valid contributions, each element + binomial noise; neighbouring inputs differ in one
+ * contribution, which moves each of the D elements by at most max(|lo|, |hi|) (the
+ * validity range must lie inside [lo, hi]: the proofs, not a clamp, bound it).  A fix sum is
+ * floored to the integer grid after the aggregation (floor(S + x) − floor(S) is at most
+ * ceil(|x|), so the sensitivity is ceil(max(|lo|, |hi|)) in units of 1); each element's noise
+ * is sized for (eps/D, delta/D), so the vector is (eps, delta)-DP by basic composition
+ * (dp.h, MPC_DP_CONTRIB_SUM). */
+static cg_val s_contrib_sum(cg_comp *C, const mpc_node *n, const mpc_contrib_decl *d, cg_val x)
+{
+    const char *fn = "dp_sum";
+    if (d->unchecked)
+        cg_error(C, n, "dp_sum() of the unchecked collection '%s': nothing bounds one contributor's values",
+                 d->name);
+    uint64_t lo = s_bound(C, n->kids[1], &x, fn, "lo"), hi = s_bound(C, n->kids[2], &x, fn, "hi");
+    if ((int64_t)lo > d->lo || (int64_t)hi < d->hi)
+        cg_error(C, n, "dp_sum(%s, lo, hi, ...): [lo, hi] must contain the collection's validity range", d->name);
+    double eps, delta;
+    s_eps_delta(C, n, 3, fn, &eps, &delta);
+    uint64_t mag = (uint64_t)(llabs((int64_t)lo) > llabs((int64_t)hi) ? llabs((int64_t)lo) : llabs((int64_t)hi));
+    if (x.type == MPC_T_FIX) {
+        uint64_t unit = (uint64_t)1 << C->frac;
+        mag = mag / unit + (mag % unit != 0);
+        double rlo = x.lo, rhi = x.hi;
+        x = cg_floor_shift(C, n, MPC_T_INT, x, C->frac);
+        x = cg_ranged(C, n, x, 1, floor(ldexp(rlo, -(int)C->frac)), floor(ldexp(rhi, -(int)C->frac)));
+    }
+    if (mag == 0) cg_error(C, n, "%s(): lo = hi = 0 leaves nothing to release", fn);
+    double per = (double)x.len;
+    cg_val r = s_noisy(C, n, x, MPC_DP_CONTRIB_SUM, mag, eps / per, delta / per, fn);
+    C->dpv[C->n_dpv - 1].rec.eps = eps;   /* the whole vector's guarantee */
+    C->dpv[C->n_dpv - 1].rec.delta = delta;
+    return r;
+}
+
 /* dp_sum / dp_mean: clamp, floor fix values to integers, sum, add noise. */
 static cg_val s_sum(cg_comp *C, const mpc_node *n, mpc_dp_kind kind)
 {
     const char *fn = kind == MPC_DP_MEAN ? "dp_mean" : "dp_sum";
-    cg_val x = cg_need_vec(C, n, cg_expr(C, n->kids[0]), fn);
+    cg_val csum, ccount;
+    const mpc_contrib_decl *cd = cg_contrib_named(C, n->kids[0], &csum, &ccount);
+    if (cd && kind == MPC_DP_SUM) return s_contrib_sum(C, n, cd, csum);
+    if (cd)
+        cg_error(C, n, "dp_mean() of the collection '%s' is not supported: its divisor would be the secret count; "
+                 "use dp_sum(%s, ...) and dp_count(%s, ...)", cd->name, cd->name, cd->name);
+    cg_val x = cg_expr(C, n->kids[0]);
+    s_no_contrib(C, n, &x, fn);
+    x = cg_need_vec(C, n, x, fn);
     if (x.pub) cg_error(C, n, "%s() of a compile-time constant is not supported", fn);
     uint32_t jn = x.join;   /* a joined column: Σ ind·x (a joined row is one row of B, same sensitivity) */
     if (jn && kind == MPC_DP_MEAN)
@@ -187,7 +272,15 @@ cg_val cg_dp(cg_comp *C, const mpc_node *n, mpc_dp_kind kind)
     double eps, delta;
     if (kind == MPC_DP_SUM || kind == MPC_DP_MEAN) return s_sum(C, n, kind);
     if (kind == MPC_DP_COUNT) {
-        cg_val b = cg_need_vec(C, n, cg_expr(C, n->kids[0]), "dp_count");
+        cg_val csum, ccount;
+        const mpc_contrib_decl *cd = cg_contrib_named(C, n->kids[0], &csum, &ccount);
+        if (cd) {   /* the valid contributions: one contributor moves the count by 1 */
+            s_eps_delta(C, n, 1, "dp_count", &eps, &delta);
+            return s_noisy(C, n, ccount, kind, 1, eps, delta, "dp_count");
+        }
+        cg_val b0 = cg_expr(C, n->kids[0]);
+        s_no_contrib(C, n, &b0, "dp_count");
+        cg_val b = cg_need_vec(C, n, b0, "dp_count");
         if (b.type != MPC_T_BOOL) {
             char t[48];
             cg_error(C, n, "dp_count() expects a bool vector (e.g. dp_count(v > t, 1.0)), got %s",
@@ -208,5 +301,6 @@ cg_val cg_dp(cg_comp *C, const mpc_node *n, mpc_dp_kind kind)
      * then noise of sensitivity 1 on every bin. */
     s_eps_delta(C, n, 2, "dp_histogram", &eps, &delta);
     cg_val h = cg_histogram(C, n);
+    s_no_contrib(C, n, &h, "dp_histogram");
     return s_noisy(C, n, h, kind, 1, eps, delta, "dp_histogram");
 }

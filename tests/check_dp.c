@@ -294,6 +294,37 @@ START_TEST(test_records_and_format)
 }
 END_TEST
 
+/* A collection's dp_sum (LANGUAGE.md, "Contributions"): one record of kind
+ * MPC_DP_CONTRIB_SUM for the whole D-vector with the requested (eps, delta), its coins sized
+ * for (eps/D, delta/D) per element; the validator checks that composition: claiming the same
+ * eps for coins that give it only per element (the record of a plain dp_sum) is refused. */
+START_TEST(test_contrib_records)
+{
+    const char *src = "party a, b\n"
+                      "input g: fix[3] from contributors in -1..1\n"
+                      "output s = dp_sum(g, -1, 1, 1.0), n = dp_count(g, 0.5) to a, b\n";
+    mpc_circuit *c = s_compile(src, MPC_COMPILE_PUSHDOWN);
+    ck_assert_uint_eq(c->n_dp, 2);
+    const mpc_dp_output *s = mpc_circ_output_dp(c, 0), *n = mpc_circ_output_dp(c, 1);
+    ck_assert_uint_eq(s->kind, MPC_DP_CONTRIB_SUM);
+    ck_assert(s->eps == 1.0 && s->delta == MPC_DP_DEFAULT_DELTA);
+    ck_assert_uint_eq(s->sens, 1);
+    uint64_t m3 = 0, m1 = 0;
+    ck_assert_int_eq(mpc_dp_binom_coins(1, 1.0 / 3, MPC_DP_DEFAULT_DELTA / 3, MPC_NOISE_MAX_COINS, &m3), 0);
+    ck_assert_int_eq(mpc_dp_binom_coins(1, 1.0, MPC_DP_DEFAULT_DELTA, MPC_NOISE_MAX_COINS, &m1), 0);
+    ck_assert_uint_eq(s->coins, m3);
+    ck_assert_uint_gt(m3, m1);
+    ck_assert_uint_eq(n->kind, MPC_DP_COUNT);
+    ck_assert_uint_eq(n->sens, 1);
+    char err[256];
+    ck_assert_int_eq(mpc_circ_validate_dp(c, err, sizeof err), 0);
+    c->dp[0].eps = 0.5;   /* stronger than (eps/3) per element gives */
+    ck_assert_int_ne(mpc_circ_validate_dp(c, err, sizeof err), 0);
+    ck_assert_ptr_nonnull(strstr(err, "do not give"));
+    mpc_circ_destroy(&c);
+}
+END_TEST
+
 START_TEST(test_compile_errors)
 {
     static const char *bad[][2] = {
@@ -361,6 +392,7 @@ Suite *mpc_test_suite(void)
     tcase_add_test(tc, test_clamp_ot);
     tcase_add_test(tc, test_records_and_format);
     tcase_add_test(tc, test_compile_errors);
+    tcase_add_test(tc, test_contrib_records);
     tcase_add_test(tc, test_mpcc_stats_and_seed);
     suite_add_tcase(s, tc);
     return s;
