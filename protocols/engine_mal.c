@@ -667,7 +667,7 @@ static int s_checked_outputs(mpc_mal_engine *e, char *err, size_t errlen)
             r = s_fail(err, errlen, MPC_ERR_NOMEM, "out of memory checking the outputs");
             goto out;
         }
-        mpc_fault_u128(MPC_FAULT_MASK, MPC_FAULT_AT_OUTPUT, o, tr.b + pos, L, 1);   /* test builds: fault.h */
+        mpc_fault_u128(MPC_FAULT_MASK, MPC_FAULT_AT_OUTPUT, o, tr.a + pos, L, 1);   /* test builds: fault.h */
         for (uint64_t k = 0; k < L; k++) {
             mpc_u128 x = e->ox[o][k] + (s[pos + k] << 64), mx = e->om[o][k] + (ms[pos + k] << 64);
             chk[o][k] = x;
