@@ -274,11 +274,11 @@ int mpc_job_output_withheld(const mpc_job *j, const char *name, uint64_t i)
     return j->withheld_bits[o][i / 8] >> (i % 8) & 1;
 }
 
-/* A checked output (security = malicious; protocols/engine_mal.h, "Checked outputs"): sums
- * the daemons' 128-bit shares of x', r, y (acc, 3·n) and keeps x' mod 2^64 in out only if y =
- * r·x' mod 2^128 for every element (docs/security.md, "Checked client outputs").  0, or
- * MPC_ERR_CRYPTO and nothing in out. */
-static int s_checked_sum(s_u128 *acc, const uint64_t *share, uint64_t n)
+/* A checked output (security = malicious; protocols/engine_mal.h, "Checked outputs"):
+ * s_checked_sum adds one daemon's 128-bit shares of x', r, y (share, 6·n words) into acc
+ * (3·n); s_checked_open keeps x' mod 2^64 in out only if y = r·x' mod 2^128 for every element
+ * (docs/security.md, "Checked client outputs"): 0, or MPC_ERR_CRYPTO and nothing in out. */
+static void s_checked_sum(s_u128 *acc, const uint64_t *share, uint64_t n)
 {
     s_u128 v;
     for (uint64_t i = 0; i < 3 * n; i++) {
@@ -286,7 +286,6 @@ static int s_checked_sum(s_u128 *acc, const uint64_t *share, uint64_t n)
         acc[i] += v;
     }
     sodium_memzero(&v, sizeof v);
-    return 0;
 }
 
 static int s_checked_open(const s_u128 *acc, uint64_t n, uint64_t *out)
