@@ -354,7 +354,7 @@ int mpc_client_recv_rep(mpc_client *c, uint32_t d, uint64_t rid, uint8_t type, i
                 snprintf(derr, sizeof derr, "share of %llu elements, the output has %llu",
                          (unsigned long long)rep->count, (unsigned long long)share_n);
             } else {
-                memcpy(share, zmq_msg_data(&frames[1]), (size_t)share_n * 8);
+                memcpy(share, zmq_msg_data(&frames[1]), mpc_cwire_rep_payload_len(rep));   /* checked: 6·share_n words */
             }
         }
         for (size_t i = 0; i < nf; i++) {

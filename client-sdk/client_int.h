@@ -77,7 +77,8 @@ int mpc_job_mark_datasets(mpc_client *c, mpc_job *j);
 /* What client.c lends client_out.c (outputs and status): the connection to daemon d and the
  * request/reply exchange over it.  mpc_client_send_req sends q (and payload, whose ownership
  * moves to ZeroMQ) to daemon d by deadline; mpc_client_recv_rep waits for the reply of
- * request rid of the given type (a share of share_n elements goes to share); both name job_hex
+ * request rid of the given type (a share of share_n elements goes to share, which has room
+ * for 6·share_n words: a checked output's shares, cwire.h); both name job_hex
  * in their errors.  mpc_client_req_init fills a request with a fresh id. */
 int mpc_client_send_req(mpc_client *c, uint32_t d, const mpc_cwire_req *q, void *payload, size_t payload_len,
                         int64_t deadline, const char *job_hex);

@@ -21,6 +21,8 @@
 #define s_seterr mpc_client_seterr   /* client_int.h */
 #define S_DEFAULT_WAIT   600000      /* mpc_job_output with timeout < 0 */
 
+typedef unsigned __int128 s_u128;   /* a checked output's shares (mod 2^128) */
+
 /* --------------------------------------------------------------------------------------- *
  * Outputs and status */
 
@@ -272,6 +274,29 @@ int mpc_job_output_withheld(const mpc_job *j, const char *name, uint64_t i)
     return j->withheld_bits[o][i / 8] >> (i % 8) & 1;
 }
 
+/* A checked output (security = malicious; protocols/engine_mal.h, "Checked outputs"):
+ * s_checked_sum adds one daemon's 128-bit shares of x', r, y (share, 6·n words) into acc
+ * (3·n); s_checked_open keeps x' mod 2^64 in out only if y = r·x' mod 2^128 for every element
+ * (docs/security.md, "Checked client outputs"): 0, or MPC_ERR_CRYPTO and nothing in out. */
+static void s_checked_sum(s_u128 *acc, const uint64_t *share, uint64_t n)
+{
+    s_u128 v;
+    for (uint64_t i = 0; i < 3 * n; i++) {
+        memcpy(&v, share + 2 * i, sizeof v);
+        acc[i] += v;
+    }
+    sodium_memzero(&v, sizeof v);
+}
+
+static int s_checked_open(const s_u128 *acc, uint64_t n, uint64_t *out)
+{
+    unsigned bad = 0;
+    for (uint64_t i = 0; i < n; i++) bad |= acc[2 * n + i] != acc[n + i] * acc[i];
+    if (bad) return MPC_ERR_CRYPTO;
+    for (uint64_t i = 0; i < n; i++) out[i] = (uint64_t)acc[i];
+    return 0;
+}
+
 int mpc_job_output(mpc_client *c, mpc_job *j, const char *name, int timeout_ms, uint64_t **values, uint64_t *n_out)
 {
     c->errmsg[0] = 0;
@@ -283,16 +308,18 @@ int mpc_job_output(mpc_client *c, mpc_job *j, const char *name, int timeout_ms, 
     if (idx < 0) return s_seterr(c, MPC_ERR_NOTFOUND, "job %s: the program has no output '%.64s'", j->id_hex, name ? name : "");
     const mpc_output *o = &j->circ->outputs[idx];
     uint64_t n = o->len;
-    if (n > SIZE_MAX / 8) return s_seterr(c, MPC_ERR_LIMIT, "output '%s' is too long", name);
+    if (n > SIZE_MAX / 48) return s_seterr(c, MPC_ERR_LIMIT, "output '%s' is too long", name);
     uint64_t *acc = mpc_client_alloc((size_t)n * 8);
-    uint64_t *share = sodium_allocarray((size_t)n, 8);
+    uint64_t *share = sodium_allocarray((size_t)(n ? 6 * n : 1), 8);   /* room for a checked output */
+    s_u128 *cacc = sodium_allocarray((size_t)(n ? 3 * n : 1), sizeof(s_u128));   /* its sums */
     mpc_cwire_rep *first = NULL;   /* the first daemon's answer: the others must list the same withheld elements */
     int r;
-    if (!acc || !share) {
+    if (!acc || !share || !cacc) {
         r = s_seterr(c, MPC_ERR_NOMEM, "job %s: out of memory for output '%s'", j->id_hex, name);
         goto out;
     }
     memset(acc, 0, (size_t)n * 8);
+    memset(cacc, 0, (size_t)(n ? 3 * n : 1) * sizeof(s_u128));
     int64_t start = (int64_t)mpc_now_ms();
     int64_t deadline = start + (timeout_ms < 0 ? S_DEFAULT_WAIT : timeout_ms);
     int64_t next_progress = start + c->progress_ms;
@@ -336,7 +363,15 @@ int mpc_job_output(mpc_client *c, mpc_job *j, const char *name, int timeout_ms, 
                                  "elements", mpc_client_dname(c, d), j->id_hex, name);
                     goto out;
                 }
-                mpc_cwire_add(acc, share, n);
+                /* every daemon of a malicious job checks its outputs: one that does not is
+                 * refused, so a corrupt daemon cannot turn the client's check off */
+                if (first->checked != rep.checked) {
+                    r = s_seterr(c, MPC_ERR_CRYPTO, "output '%s': the daemons' shares are inconsistent (a daemon "
+                                 "cheated): no value released", name);
+                    goto out;
+                }
+                if (rep.checked) s_checked_sum(cacc, share, n);
+                else mpc_cwire_add(acc, share, n);
                 break;
             }
             if (rep.state == MPC_JOB_FAILED) {
@@ -365,6 +400,11 @@ int mpc_job_output(mpc_client *c, mpc_job *j, const char *name, int timeout_ms, 
             }
         }
     }
+    if (first && first->checked && s_checked_open(cacc, n, acc) != 0) {
+        r = s_seterr(c, MPC_ERR_CRYPTO, "output '%s': the daemons' shares are inconsistent (a daemon cheated): no "
+                     "value released", name);
+        goto out;
+    }
     r = s_keep_withheld(j, (uint32_t)idx, first);
     if (r) {
         r = s_seterr(c, r, "out of memory");
@@ -376,6 +416,7 @@ int mpc_job_output(mpc_client *c, mpc_job *j, const char *name, int timeout_ms, 
 out:
     free(first);
     if (share) sodium_free(share);
+    if (cacc) sodium_free(cacc);
     mpc_client_free(acc);
     return r;
 }

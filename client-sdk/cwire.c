@@ -138,8 +138,10 @@ int mpc_cwire_rep_encode(const mpc_cwire_rep *r, uint8_t **buf, size_t *len)
             return MPC_ERR_INVALID;
         if (r->withheld[0] && (!r->ready || r->count > MPC_CWIRE_WITHHELD_MAX || !s_text_ok(r->withheld)))
             return MPC_ERR_INVALID;
+        if (r->checked > 1 || (r->checked && (!r->ready || r->withheld[0] || r->count > MPC_CWIRE_MAX_COUNT / 6)))
+            return MPC_ERR_INVALID;
         mpc_wc_init(&e);
-        mpc_wc_head(&e, r->withheld[0] ? 9 : 7, r->type, r->rid);
+        mpc_wc_head(&e, r->withheld[0] ? 9 : r->checked ? 8 : 7, r->type, r->rid);
         mpc_wc_bool(&e, r->ready);
         mpc_wc_u64(&e, r->state);
         mpc_wc_u64(&e, r->vtype);
@@ -148,6 +150,7 @@ int mpc_cwire_rep_encode(const mpc_cwire_rep *r, uint8_t **buf, size_t *len)
             mpc_wc_str(&e, r->withheld);
             mpc_wc_bin(&e, r->withheld_bits, (size_t)(r->count + 7) / 8);
         }
+        if (r->checked) mpc_wc_bool(&e, 1);
         return mpc_wc_done(&e, buf, len);
     case MPC_CW_STATUS_OK: {
         const mpc_cwire_job_info *j = &r->job;
@@ -247,7 +250,7 @@ size_t mpc_cwire_req_payload_len(const mpc_cwire_req *r)
 
 size_t mpc_cwire_rep_payload_len(const mpc_cwire_rep *r)
 {
-    return (r->type == MPC_CW_RESULT_OK && r->ready) ? (size_t)r->count * 8 : 0;
+    return (r->type == MPC_CW_RESULT_OK && r->ready) ? (size_t)r->count * (r->checked ? 48 : 8) : 0;
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -584,7 +587,7 @@ int mpc_cwire_rep_decode(const uint8_t *hdr, size_t len, size_t n_payload, size_
         if (n != 3) { mpc_wc_fail(err, errlen, "KEYS reply: %u fields, expected 3", n); goto out; }
         break;
     case MPC_CW_RESULT_OK:
-        if (n != 7 && n != 9) { mpc_wc_fail(err, errlen, "RESULT reply: %u fields, expected 7", n); goto out; }
+        if (n < 7 || n > 9) { mpc_wc_fail(err, errlen, "RESULT reply: %u fields, expected 7", n); goto out; }
         if (el[3].type != MSGPACK_OBJECT_BOOLEAN) {
             mpc_wc_fail(err, errlen, "RESULT reply: bad ready flag");
             goto out;
@@ -618,6 +621,14 @@ int mpc_cwire_rep_decode(const uint8_t *hdr, size_t len, size_t n_payload, size_
                 goto out;
             }
             memcpy(out->withheld_bits, bits, nb);
+        }
+        if (n == 8) {   /* a checked output: 3·count 128-bit shares */
+            if (el[7].type != MSGPACK_OBJECT_BOOLEAN || !el[7].via.boolean || !out->ready ||
+                out->count > MPC_CWIRE_MAX_COUNT / 6) {
+                mpc_wc_fail(err, errlen, "RESULT reply: bad checked flag");
+                goto out;
+            }
+            out->checked = 1;
         }
         break;
     case MPC_CW_STATUS_OK:

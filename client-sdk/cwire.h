@@ -159,6 +159,11 @@ typedef struct {
     /* RESULT_OK: ready = 1 -> the share (count elements of `vtype`) is the payload frame;
      * ready = 0 -> not yet, no payload, `state` says where the job is */
     uint8_t  ready;
+    /* RESULT_OK ready, security = malicious: the payload is the checked output's shares
+     * (3·count 128-bit words, each low 64 bits first: x' of every element, then r, then y;
+     * protocols/engine_mal.h, "Checked outputs") instead of count words.  On the wire as one
+     * more header element (true), present only then; never with withheld elements. */
+    uint8_t  checked;
     uint8_t  state;
     uint8_t  vtype;                            /* mpc_type */
     uint64_t count;
@@ -194,7 +199,7 @@ int mpc_cwire_rep_encode(const mpc_cwire_rep *r, uint8_t **buf, size_t *len);
 /* Decoders.  `hdr` is the header frame; `n_payload` is the number of frames after it (0 or 1
  * are valid) and `payload_len` the length of that frame.  The header must say exactly which
  * payload follows: INPUT explicit -> count * 8 bytes, INPUT seed -> 32 bytes, KEYS -> (count + 1)
- * * 8 + key_bytes bytes, RESULT_OK ready -> count * 8 bytes, everything else none.  0, or MPC_ERR_PROTOCOL with a one-line reason in
+ * * 8 + key_bytes bytes, RESULT_OK ready -> count * 8 bytes (checked: count * 48), everything else none.  0, or MPC_ERR_PROTOCOL with a one-line reason in
  * err (never containing message bytes beyond sanitised names); *out is zeroed then, except
  * that the request decoder leaves out->rid set when the header was an array whose third
  * element is a uint64 (whatever else is wrong), so the daemon can answer on that id. */

@@ -318,7 +318,7 @@ static int s_msg_send(zmq_msg_t *m, void *sock, int flags)
 static int s_reply_raw(mpcd_clientsock *cs, const void *rid, size_t rid_len, const char *client,
                        const mpc_cwire_rep *rep, uint64_t *share)
 {
-    size_t share_len = share ? (size_t)rep->count * sizeof(uint64_t) : 0;
+    size_t share_len = share ? mpc_cwire_rep_payload_len(rep) : 0;   /* checked outputs: 48 bytes an element */
     zmq_msg_t pm;
     if (mpc_zmq_msg_init_owned_secret(&pm, share, share_len) != 0) {   /* share is released */
         mpcd_error(NULL, "cannot send a reply: out of memory");

@@ -510,7 +510,7 @@ static void s_result(const mpcd_config *cfg, mpcd_jobs *jobs, const mpcd_client_
     }
     for (uint64_t i = 0; rep->withheld[0] && i < c->outputs[o].len; i++)
         if (job->withheld[o][i]) rep->withheld_bits[i / 8] |= (uint8_t)(1u << (i % 8));
-    size_t bytes = (size_t)c->outputs[o].len * sizeof(uint64_t);
+    size_t bytes = (size_t)c->outputs[o].len * (job->out_checked ? MPCD_MAL_OUT_WORDS : 1) * sizeof(uint64_t);
     *share = malloc(bytes);
     if (!*share) {
         memset(rep, 0, sizeof *rep);
@@ -519,6 +519,7 @@ static void s_result(const mpcd_config *cfg, mpcd_jobs *jobs, const mpcd_client_
     }
     memcpy(*share, job->out_shares[o], bytes);
     rep->ready = 1;
+    rep->checked = job->out_checked;
     rep->count = c->outputs[o].len;
     job->fetched = 1;
     mpcd_info(hex, "output '%s' share sent to client %s", req->name, cl->name);

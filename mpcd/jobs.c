@@ -73,7 +73,8 @@ static void s_wipe_outputs(mpcd_job *job)
     if (!job->out_shares) return;
     for (uint32_t o = 0; o < job->circ->n_outputs; o++) {
         if (!job->out_shares[o]) continue;
-        sodium_memzero(job->out_shares[o], (size_t)job->circ->outputs[o].len * sizeof(uint64_t));
+        sodium_memzero(job->out_shares[o], (size_t)job->circ->outputs[o].len * (job->out_checked ? MPCD_MAL_OUT_WORDS : 1) *
+                                               sizeof(uint64_t));
         free(job->out_shares[o]);
     }
     free(job->out_shares);

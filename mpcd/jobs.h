@@ -9,6 +9,8 @@
 #ifndef MPCD_JOBS_H
 #define MPCD_JOBS_H
 
+#define MPCD_MAL_OUT_WORDS 6   /* words per element of a checked output's shares (3 × 128 bits) */
+
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -66,6 +68,9 @@ typedef struct mpcd_job {
     char            reason[MPCD_REASON_MAX];     /* why it failed (no secrets) */
     mpcd_job_input *inputs;                      /* one per circuit input */
     uint64_t      **out_shares;                  /* after DONE: this party's share of each output */
+    /* out_shares are checked outputs (security = malicious, mpcd/mal_job.h): per output
+     * MPCD_MAL_OUT_WORDS·len words, the 128-bit shares of x', r, y (engine_mal.h) */
+    uint8_t         out_checked;
     /* Release rules (docs/governance.md, "Release rules"): the rule this party asked for at
      * submission (set by the client thread just after mpcd_jobs_add, before any input can
      * arrive), the rule agreed with the other parties (the strictest), the distinct clients

@@ -48,7 +48,7 @@ static uint32_t s_add_input(mpc_circuit *m, mpcd_mal_input *map, char tag, uint3
 {
     char name[MPC_NAME_MAX];
     snprintf(name, sizeof name, "%c%u.p%u", tag, (unsigned)index, (unsigned)party);
-    map[m->n_inputs] = (mpcd_mal_input){.index = index, .party = party, .output = tag == 'o'};
+    map[m->n_inputs] = (mpcd_mal_input){.index = index, .party = party};
     return mpc_circ_add_input(m, name, party, (mpc_type)g->type, g->len, g->line, g->col);
 }
 
@@ -70,13 +70,8 @@ static int s_copy_gate(const mpc_circuit *c, mpc_circuit *m, uint32_t g, uint32_
         x = mpc_circ_add_const(m, (mpc_type)G->type, c->consts + G->aux[0], G->len, G->line, G->col);
     } else if (G->kind == MPC_G_OUTPUT) {
         uint32_t o = (uint32_t)G->aux[0];
-        x = wm[G->in[0]];
-        for (uint32_t p = 1; p < n && x != MPC_NO_WIRE; p++) {
-            uint32_t r = s_add_input(m, map, 'o', o, p, G);
-            if (r == MPC_NO_WIRE) return -1;
-            x = mpc_circ_add_gate(m, MPC_G_SUB, (mpc_type)G->type, G->len, x, r, MPC_NO_WIRE, 0, 0, G->line, G->col);
-        }
-        if (x == MPC_NO_WIRE || mpc_circ_add_output(m, c->outputs[o].name, x, 1u, G->line, G->col) < 0) return -1;
+        if (mpc_circ_add_output(m, c->outputs[o].name, wm[G->in[0]], c->outputs[o].recipients, G->line, G->col) < 0)
+            return -1;
         x = m->n_gates - 1;
     } else {
         uint32_t in[3];
@@ -91,7 +86,7 @@ static int s_copy_gate(const mpc_circuit *c, mpc_circuit *m, uint32_t g, uint32_
 mpc_circuit *mpcd_mal_circuit(const mpc_circuit *c, mpcd_mal_input **map, char *err, size_t errlen)
 {
     const uint32_t n = c->n_parties;
-    size_t entries = (size_t)c->n_inputs * n + (size_t)(n - 1) * c->n_outputs;
+    size_t entries = (size_t)c->n_inputs * n;
     *map = calloc(entries ? entries : 1, sizeof **map);
     uint32_t *wm = calloc(c->n_gates ? c->n_gates : 1, sizeof *wm);
     mpc_circuit *m = mpc_circ_new_like(c);
@@ -144,7 +139,7 @@ static void s_free_words(uint64_t **v, uint32_t count, const mpc_circuit *c, int
     if (!v) return;
     for (uint32_t i = 0; i < count; i++) {
         if (!v[i]) continue;
-        uint64_t len = outputs ? c->outputs[i].len : c->inputs[i].len;
+        uint64_t len = outputs ? c->outputs[i].len * MPCD_MAL_OUT_WORDS : c->inputs[i].len;
         sodium_memzero(v[i], (size_t)len * sizeof(uint64_t));
         free(v[i]);
     }
@@ -152,22 +147,15 @@ static void s_free_words(uint64_t **v, uint32_t count, const mpc_circuit *c, int
 }
 
 /* This party's inputs of the rewritten circuit m: its share of each client input (expanded
- * from the client's seed if that is how it came) and its mask of each output, drawn here into
- * outs[o] (its share of output o if the run succeeds).  bufs holds what was allocated. */
+ * from the client's seed if that is how it came).  bufs holds what was allocated. */
 static int s_inputs(const mpcd_job *job, const mpc_circuit *m, const mpcd_mal_input *map, uint32_t me,
-                    const uint64_t **in, uint64_t **bufs, uint64_t **outs, char *reason, size_t rlen)
+                    const uint64_t **in, uint64_t **bufs, char *reason, size_t rlen)
 {
     const mpc_circuit *c = job->circ;
     for (uint32_t i = 0; i < m->n_inputs; i++) {
         if (m->inputs[i].party != me) continue;
         uint64_t len = m->inputs[i].len;
         const mpcd_mal_input *mi = &map[i];
-        if (mi->output) {
-            if (!(outs[mi->index] = malloc((size_t)len * sizeof(uint64_t)))) goto nomem;
-            randombytes_buf(outs[mi->index], (size_t)len * sizeof(uint64_t));
-            in[i] = outs[mi->index];
-            continue;
-        }
         const mpcd_job_input *ji = &job->inputs[mi->index];
         const char *name = c->inputs[mi->index].name;
         if (ji->mode == MPC_IN_SHARE && ji->share) {
@@ -236,7 +224,7 @@ int mpcd_mal_execute(mpcd_worker *w, mpcd_job *job, mpc_transport *view, uint64_
         snprintf(reason, rlen, "out of memory");
         goto fail;
     }
-    if ((rc = s_inputs(job, m, map, me, in, bufs, outs, reason, rlen))) goto fail;
+    if ((rc = s_inputs(job, m, map, me, in, bufs, reason, rlen))) goto fail;
     /* The job's material: fresh base OTs and authenticated triples on the job's prep stream. */
     mpc_auth_ot_opts ao = {.timeout_ms = w->peer_timeout_ms};
     if (!(src = mpc_auth_ot_new(view, me, n, stream | MPC_STREAM_PREP_BIT, &ao))) {
@@ -260,6 +248,7 @@ int mpcd_mal_execute(mpcd_worker *w, mpcd_job *job, mpc_transport *view, uint64_
         .deadline_ms = jt > 0 ? mpc_now_ms() + (uint64_t)jt : 0,
         .progress = s_progress,
         .progress_ctx = &pc,
+        .checked_outputs = 1,   /* every output goes to clients, checked by them (mal_job.h) */
     };
     if (!(e = mpc_mal_engine_new(m, me, view, src, &opts))) {
         rc = MPC_ERR_NOMEM;
@@ -273,10 +262,10 @@ int mpcd_mal_execute(mpcd_worker *w, mpcd_job *job, mpc_transport *view, uint64_
         s_abort_peers(view, n, me, stream | MPC_STREAM_PREP_BIT, rc);
         goto out;
     }
-    for (uint32_t o = 0; me == 0 && o < c->n_outputs; o++) {
-        size_t bytes = (size_t)c->outputs[o].len * sizeof(uint64_t);
-        const uint64_t *v = mpc_mal_output(e, o);
-        if (!v || !(outs[o] = malloc(bytes))) {
+    for (uint32_t o = 0; o < c->n_outputs; o++) {
+        size_t bytes = (size_t)c->outputs[o].len * MPCD_MAL_OUT_WORDS * sizeof(uint64_t);
+        const mpc_u128 *v = mpc_mal_checked_output(e, o);
+        if (!v || !(outs[o] = malloc(bytes ? bytes : 1))) {
             rc = MPC_ERR_NOMEM;   /* the peers finished: the job fails here only */
             snprintf(reason, rlen, "out of memory for the outputs");
             goto out;
@@ -291,10 +280,13 @@ int mpcd_mal_execute(mpcd_worker *w, mpcd_job *job, mpc_transport *view, uint64_
     s_progress(&pc, st.rounds, st.triples);
     mpcd_metrics_engine(st.rounds, st.triples);
     s_log_done(hex, &st, &ot);
-    for (uint32_t o = 0; o < c->n_outputs; o++)   /* test builds: a corrupt share for clients */
-        mpc_fault_u64(MPC_FAULT_OUTPUT, MPC_FAULT_AT_OUTPUT, o, outs[o], c->outputs[o].len);
+    for (uint32_t o = 0; o < c->n_outputs; o++) {   /* test builds: a corrupt share of x' for clients */
+        mpc_u128 *x = (mpc_u128 *)(void *)outs[o];
+        (void)mpc_fault_u128(MPC_FAULT_OUTPUT, MPC_FAULT_AT_OUTPUT, o, x, c->outputs[o].len, 1);
+    }
     mpcd_jobs_lock(w->jobs);
     job->out_shares = outs;   /* released only now: the final MAC check passed */
+    job->out_checked = 1;
     outs = NULL;
     job->withheld = NULL;
     job->rounds_done = st.rounds;

@@ -9,13 +9,14 @@
  * authenticated; what a corrupt daemon does to its own share before entering it is not
  * caught (docs/security.md says what that leaves open).
  *
- * Outputs.  Every daemon holds a share of every output for the clients, as with semi-honest
- * security.  For output o each party P ≠ 0 draws a uniform r_P (libsodium) and enters it as an
- * input "oO.pP"; the rewritten circuit opens x − Σ r_P to party 0 only (uniform to it).  The
- * shares are party 0's opened value and every other party's r_P; they sum to x.  The engine
- * opens nothing before its final MAC check passed, and the shares are stored in the job (for
- * clients' RESULTs) only after the run returned success: a failed check ("MAC check failed")
- * fails the job on every party and releases nothing. */
+ * Outputs.  Every output is for clients and is a checked output (Damgård, Damgård, Nielsen,
+ * Nordholt, Toft, FC 2016; protocols/engine_mal.h, "Checked outputs"): the engine gives each
+ * party its 128-bit shares of x' (the output, high half randomised), of a random r known to
+ * nobody and of y = r·x', only after its final MAC check passed; they are stored in the job
+ * (job->out_checked, MPCD_MAL_OUT_WORDS words per element) only after the run returned
+ * success.  A failed check ("MAC check failed") fails the job on every party and releases
+ * nothing; a share a daemon alters after the check fails the client's check (y = r·x'),
+ * docs/security.md, "Checked client outputs". */
 #ifndef MPCD_MAL_JOB_H
 #define MPCD_MAL_JOB_H
 
@@ -34,15 +35,13 @@
  * client that gives the inputs and enter as its inputs, like any client input. */
 int mpcd_mal_admit(const mpc_circuit *c, char *err, size_t errlen);
 
-/* What input i of a rewritten circuit is: the share of party `party` of client input `index`
- * (output = 0), or party `party`'s mask of output `index` (output = 1). */
+/* What input i of a rewritten circuit is: the share of party `party` of client input `index`. */
 typedef struct {
     uint32_t index, party;
-    uint8_t  output;
 } mpcd_mal_input;
 
-/* The circuit the parties run for c (see above), and in *map (c->n_inputs · n + (n − 1) ·
- * c->n_outputs entries, freed by the caller) what each of its inputs is.  NULL with the
+/* The circuit the parties run for c (see above), and in *map (c->n_inputs · n entries, freed
+ * by the caller) what each of its inputs is.  NULL with the
  * reason in err on failure. */
 mpc_circuit *mpcd_mal_circuit(const mpc_circuit *c, mpcd_mal_input **map, char *err, size_t errlen);
 

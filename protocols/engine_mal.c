@@ -27,6 +27,7 @@ struct mpc_mal_engine {
     uint32_t      *order;          /* gates in execution order */
     mpc_u128     **ox, **om;       /* per output: its wire's shares */
     uint64_t     **out;            /* per output: the value, recipients after success */
+    mpc_u128     **chk;            /* per output: x', r, y shares (checked outputs), after success */
     mpc_auth_key   key;
     mpc_mac_check *ck;
     mpc_mal_stats  st;
@@ -89,6 +90,8 @@ static void s_wipe_all(mpc_mal_engine *e)
             free(e->out[o]);
             e->out[o] = NULL;
         }
+        s_wipe_free(e->chk[o], 3 * c->outputs[o].len);
+        e->chk[o] = NULL;
     }
     mpc_mac_check_free(&e->ck);
     mpc_auth_key_free(&e->key);
@@ -161,7 +164,8 @@ mpc_mal_engine *mpc_mal_engine_new(const mpc_circuit *c, uint32_t self, mpc_tran
     e->ox = calloc(no, sizeof *e->ox);
     e->om = calloc(no, sizeof *e->om);
     e->out = calloc(no, sizeof *e->out);
-    if (!e->wx || !e->wm || !e->lastuse || !e->order || !e->ox || !e->om || !e->out) {
+    e->chk = calloc(no, sizeof *e->chk);
+    if (!e->wx || !e->wm || !e->lastuse || !e->order || !e->ox || !e->om || !e->out || !e->chk) {
         mpc_mal_engine_destroy(&e);
         return NULL;
     }
@@ -187,7 +191,7 @@ void mpc_mal_engine_destroy(mpc_mal_engine **ep)
 {
     if (!ep || !*ep) return;
     mpc_mal_engine *e = *ep;
-    if (e->wx && e->wm && e->ox && e->om && e->out) s_wipe_all(e);
+    if (e->wx && e->wm && e->ox && e->om && e->out && e->chk) s_wipe_all(e);
     free(e->wx);
     free(e->wm);
     free(e->lastuse);
@@ -195,6 +199,7 @@ void mpc_mal_engine_destroy(mpc_mal_engine **ep)
     free(e->ox);
     free(e->om);
     free(e->out);
+    free(e->chk);
     free(e);
     *ep = NULL;
 }
@@ -618,6 +623,95 @@ out:
     return r;
 }
 
+/* T triples from the source into tr (6·T words), in pieces with the cancel and the deadline
+ * checked between them. */
+static int s_fetch_triples(mpc_mal_engine *e, uint64_t T, const mpc_auth_triples *tr, const char *where, char *err,
+                           size_t errlen)
+{
+    int r = 0;
+    for (uint64_t off = 0; off < T && !r; off += S_FETCH) {
+        uint64_t k = T - off < S_FETCH ? T - off : S_FETCH;
+        mpc_auth_triples piece = {tr->a + off, tr->ma + off, tr->b + off, tr->mb + off, tr->c + off, tr->mc + off};
+        if (off && (r = s_stop(e, where, err, errlen))) break;
+        uint64_t t0 = mpc_now_us();
+        r = mpc_auth_src_triples(e->src, k, &piece);
+        e->st.prep_us += mpc_now_us() - t0;
+        if (r) s_fail(err, errlen, r, "%s: preprocessing: %s", where, mpc_strerror(r));
+        else e->st.triples += k;
+    }
+    return r;
+}
+
+/* Checked outputs (engine_mal.h): [x'] = [x] + 2^64·[b'], [r] = [b], [y] = d·[b] + [c] with
+ * d = x' − a opened; the final MAC check; only then the shares of x', r, y are kept. */
+static int s_checked_outputs(mpc_mal_engine *e, char *err, size_t errlen)
+{
+    const mpc_circuit *c = e->c;
+    uint64_t W = 0;
+    for (uint32_t o = 0; o < c->n_outputs; o++) W += c->outputs[o].len;
+    const uint64_t T = 2 * W;
+    mpc_u128 *mat = s_alloc(6 * T), *mine = s_alloc(W), *mac = s_alloc(W);
+    mpc_u128 **chk = calloc(c->n_outputs ? c->n_outputs : 1, sizeof *chk);
+    int r = 0;
+    if (!mat || !mine || !mac || !chk) {
+        r = s_fail(err, errlen, MPC_ERR_NOMEM, "out of memory checking the outputs");
+        goto out;
+    }
+    mpc_auth_triples tr = {mat, mat + T, mat + 2 * T, mat + 3 * T, mat + 4 * T, mat + 5 * T};
+    if ((r = s_fetch_triples(e, T, &tr, "checking the outputs", err, errlen))) goto out;
+    const mpc_u128 *s = tr.b + W, *ms = tr.mb + W;   /* the second W triples: b' only */
+    uint64_t pos = 0;
+    for (uint32_t o = 0; o < c->n_outputs; o++) {
+        uint64_t L = c->outputs[o].len;
+        if (!(chk[o] = s_alloc(L ? 3 * L : 1))) {
+            r = s_fail(err, errlen, MPC_ERR_NOMEM, "out of memory checking the outputs");
+            goto out;
+        }
+        mpc_fault_u128(MPC_FAULT_MASK, MPC_FAULT_AT_OUTPUT, o, tr.a + pos, L, 1);   /* test builds: fault.h */
+        for (uint64_t k = 0; k < L; k++) {
+            mpc_u128 x = e->ox[o][k] + (s[pos + k] << 64), mx = e->om[o][k] + (ms[pos + k] << 64);
+            chk[o][k] = x;
+            chk[o][L + k] = tr.b[pos + k];
+            mine[pos + k] = x - tr.a[pos + k];
+            mac[pos + k] = mx - tr.ma[pos + k];
+        }
+        mpc_fault_u128(MPC_FAULT_OPEN, MPC_FAULT_AT_OUTPUT, o, mine + pos, L, 1);
+        mpc_fault_u128(MPC_FAULT_MAC, MPC_FAULT_AT_OUTPUT, o, mac + pos, L, 1);
+        pos += L;
+    }
+    uint32_t peer;
+    if ((r = mpc_auth_exchange(e->t, MPC_MSG_OUTPUT, e->o.stream, 0, mine, mine, W, e->o.timeout_ms, &peer))) {
+        s_fail(err, errlen, r, "checking the outputs: party %u: %s", (unsigned)peer, mpc_strerror(r));
+        goto out;
+    }
+    e->st.opened += W;
+    e->st.open_bytes_sent += 16 * W * (e->n - 1);
+    pos = 0;
+    for (uint32_t o = 0; o < c->n_outputs; o++) {
+        uint64_t L = c->outputs[o].len;
+        for (uint64_t k = 0; k < L; k++) chk[o][2 * L + k] = tr.c[pos + k] + mine[pos + k] * tr.b[pos + k];
+        pos += L;
+    }
+    r = mpc_mac_check_add(e->ck, mine, mac, W);
+    mine = mac = NULL;
+    if (r) {
+        s_fail(err, errlen, r, "out of memory checking the outputs");
+        goto out;
+    }
+    if ((r = s_check(e, err, errlen))) goto out;
+    for (uint32_t o = 0; o < c->n_outputs; o++) {   /* released only now */
+        e->chk[o] = chk[o];
+        chk[o] = NULL;
+    }
+out:
+    s_wipe_free(mat, 6 * T);
+    free(mine);
+    s_wipe_free(mac, W);
+    for (uint32_t o = 0; chk && o < c->n_outputs; o++) s_wipe_free(chk[o], 3 * c->outputs[o].len);
+    free(chk);
+    return r;
+}
+
 /* ---- the run ---- */
 
 static int s_check_inputs(const mpc_mal_engine *e, const uint64_t *const *in, char *err, size_t errlen)
@@ -702,7 +796,7 @@ int mpc_mal_run(mpc_mal_engine *e, const uint64_t *const *inputs, char *err, siz
     r = s_gates(e, err, errlen);
     s_phase(e, &e->st.layers_us, &t, &p0, &c0);
     if (r || (r = s_stop(e, "before the outputs", err, errlen))) goto fail;
-    r = s_outputs(e, err, errlen);
+    r = e->o.checked_outputs ? s_checked_outputs(e, err, errlen) : s_outputs(e, err, errlen);
     s_phase(e, &e->st.output_us, &t, &p0, &c0);
     if (r) goto fail;
     for (uint32_t o = 0; o < e->c->n_outputs; o++) {   /* the output shares are no longer needed */
@@ -726,6 +820,12 @@ const uint64_t *mpc_mal_output(const mpc_mal_engine *e, uint32_t o)
 {
     if (!e || o >= e->c->n_outputs) return NULL;
     return e->out[o];
+}
+
+const mpc_u128 *mpc_mal_checked_output(const mpc_mal_engine *e, uint32_t o)
+{
+    if (!e || o >= e->c->n_outputs) return NULL;
+    return e->chk[o];
 }
 
 void mpc_mal_stats_get(const mpc_mal_engine *e, mpc_mal_stats *st)

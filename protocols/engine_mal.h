@@ -27,6 +27,16 @@
  * of everything opened in the job (the Beaver openings, the output openings and the input
  * broadcasts); only if it passes does p compute x = (x − r_p) + r_p mod 2^64.
  *
+ * Checked outputs (opts.checked_outputs; the daemon's outputs for clients, which are not
+ * parties: Damgård, Damgård, Nielsen, Nordholt, Toft, FC 2016).  Nothing is opened to a party.
+ * For each output element the engine takes two authenticated triples (a, b, c) and (a', b',
+ * c') and forms [x'] = [x] + 2^64·[b'] (same value mod 2^64, its high 64 bits uniform: they
+ * would tell the client the carries of the computation), [r] = [b] (uniform in Z_2^128, known
+ * to nobody) and [y] = [r]·[x'] = d·[b] + [c] with d = x' − a opened (one MPC_MSG_OUTPUT
+ * message per peer, seq 0, all outputs together).  After the final MAC check passes,
+ * mpc_mal_checked_output gives this party's 128-bit shares of x', r and y, for the client,
+ * who accepts only if Σy = Σr·Σx' mod 2^128 (docs/security.md, "Checked client outputs").
+ *
  * MAC checks run when the openings held reach opts.check_every and once at the end.  A failed
  * check fails the run with MPC_ERR_CRYPTO and "MAC check failed ..." in err; every other
  * failure sends MPC_MSG_ABORT to the peers.  Either way every share is wiped and no output is
@@ -57,6 +67,9 @@ typedef struct {
      * triples fetched so far (may be NULL): a daemon shows it as the job's progress. */
     void   (*progress)(void *ctx, uint32_t rounds_done, uint64_t triples);
     void    *progress_ctx;
+    /* Non-zero: every output is a checked output for a client (above); mpc_mal_output gives
+     * nothing, mpc_mal_checked_output the shares. */
+    int      checked_outputs;
 } mpc_mal_opts;
 
 typedef struct {
@@ -90,6 +103,11 @@ int mpc_mal_run(mpc_mal_engine *e, const uint64_t *const *inputs, char *err, siz
 
 /* Output o's value after a successful run if this party is one of its recipients, else NULL. */
 const uint64_t *mpc_mal_output(const mpc_mal_engine *e, uint32_t o);
+
+/* With opts.checked_outputs, after a successful run: this party's shares of output o as
+ * 3·len 128-bit words, [x' of every element][r of every element][y of every element]
+ * (engine_mal.h, "Checked outputs"); else NULL. */
+const mpc_u128 *mpc_mal_checked_output(const mpc_mal_engine *e, uint32_t o);
 
 void mpc_mal_stats_get(const mpc_mal_engine *e, mpc_mal_stats *st);
 

@@ -14,18 +14,20 @@
  *   triple    N          add delta to this party's share of c of the word-th triple of layer N
  *   triple-a  N          ... of a;  triple-b  N: ... of b (after the material is made)
  *   mask      inK | outN this party's share of the mask of the engine's input K, or of
- *                        output N's opening mask (value share only, not its MAC)
+ *                        output N's opening mask (value share only, not its MAC; with
+ *                        checked outputs: the a of output N's triple, which masks d)
  *   delta     inK        the δ of input K (owned by this party) as sent to its last peer;
  *                        the party itself goes on with the true δ
  *   input     inK        the δ of input K before it is sent or used: an offset on this
  *                        party's own input share (not caught by design, docs/security.md)
  *   mac       N | inK | outN  this party's MAC share of the word-th value opened in layer N,
  *                        of input K's wire, or of output N's opening
- *   output    outN       the word-th word of the share of output N this daemon keeps for
- *                        clients (not caught by design)
+ *   output    outN       the word-th share of x' (128-bit) of output N this daemon keeps
+ *                        for clients: the client's check refuses it (engine_mal.h,
+ *                        "Checked outputs")
  * K counts the inputs of the circuit the engine runs (for a daemon: the rewritten one, where
  * client input k's share of party p is input k·n + p).  delta is a decimal, possibly
- * negative, added mod 2^128 (2^64 for output). */
+ * negative, added mod 2^128. */
 #ifndef MPC_FAULT_H
 #define MPC_FAULT_H
 

@@ -267,6 +267,53 @@ START_TEST(test_withheld_rules)
 }
 END_TEST
 
+/* A checked output (security = malicious): one more header element (true), a payload of
+ * count · 48 bytes; the semi-honest reply's bytes are unchanged; refused when not ready, with
+ * withheld elements, with a false flag or with the plain payload length. */
+START_TEST(test_checked_result)
+{
+    mpc_cwire_rep r;
+    memset(&r, 0, sizeof r);
+    r.type = MPC_CW_RESULT_OK; r.rid = 5; r.ready = 1; r.state = MPC_JOB_DONE; r.count = 3;
+    uint8_t *plain = NULL, *buf = NULL;
+    size_t plen = 0, len = 0;
+    ck_assert_int_eq(mpc_cwire_rep_encode(&r, &plain, &plen), 0);
+    ck_assert_uint_eq(mpc_cwire_rep_payload_len(&r), 24);
+    r.checked = 1;
+    ck_assert_uint_eq(mpc_cwire_rep_payload_len(&r), 144);
+    ck_assert_int_eq(mpc_cwire_rep_encode(&r, &buf, &len), 0);
+    /* the same header with one more element: array size 7 -> 8, then `true` at the end */
+    ck_assert_uint_eq(len, plen + 1);
+    ck_assert_uint_eq(plain[0], 0x97);
+    ck_assert_uint_eq(buf[0], 0x98);
+    ck_assert_mem_eq(buf + 1, plain + 1, plen - 1);
+    ck_assert_uint_eq(buf[len - 1], 0xc3);
+    mpc_cwire_rep out;
+    ck_assert_int_eq(mpc_cwire_rep_decode(buf, len, 1, 144, &out, s_err, sizeof s_err), 0);
+    ck_assert_uint_eq(out.checked, 1);
+    ck_assert_uint_eq(out.count, 3);
+    ck_assert_int_eq(mpc_cwire_rep_decode(buf, len, 1, 24, &out, s_err, sizeof s_err), MPC_ERR_PROTOCOL);
+    ck_assert_int_eq(mpc_cwire_rep_decode(plain, plen, 1, 24, &out, s_err, sizeof s_err), 0);
+    ck_assert_uint_eq(out.checked, 0);
+    buf[len - 1] = 0xc2;   /* false: not a form the encoder makes */
+    ck_assert_int_eq(mpc_cwire_rep_decode(buf, len, 1, 144, &out, s_err, sizeof s_err), MPC_ERR_PROTOCOL);
+    ck_assert_int_eq(mpc_cwire_rep_decode(buf, len, 1, 24, &out, s_err, sizeof s_err), MPC_ERR_PROTOCOL);
+    free(buf);
+    free(plain);
+    uint8_t *bad = NULL;
+    r.checked = 2;
+    ck_assert_int_eq(mpc_cwire_rep_encode(&r, &bad, &len), MPC_ERR_INVALID);
+    r.checked = 1;
+    strcpy(r.withheld, "output 'h' elements 0 withheld: fewer than min_rows = 10 rows");
+    r.withheld_bits[0] = 1;
+    ck_assert_int_eq(mpc_cwire_rep_encode(&r, &bad, &len), MPC_ERR_INVALID);
+    r.withheld[0] = 0;
+    r.ready = 0; r.count = 0; r.state = MPC_JOB_RUNNING;
+    ck_assert_int_eq(mpc_cwire_rep_encode(&r, &bad, &len), MPC_ERR_INVALID);
+    ck_assert_ptr_null(bad);
+}
+END_TEST
+
 START_TEST(test_replies_round_trip)
 {
     mpc_cwire_rep in[7], out;
@@ -784,6 +831,7 @@ Suite *mpc_test_suite(void)
     tcase_add_test(tc, test_keys_request);
     tcase_add_test(tc, test_replies_round_trip);
     tcase_add_test(tc, test_withheld_rules);
+    tcase_add_test(tc, test_checked_result);
     tcase_add_test(tc, test_wrong_arity_refused);
     tcase_add_test(tc, test_wrong_types_refused);
     tcase_add_test(tc, test_ranges_and_names_refused);

@@ -182,6 +182,8 @@ typedef struct {
     uint32_t               cancel_party, cancel_after;
     atomic_int             cancel;
     uint64_t               deadline_ms;
+    int                    checked;          /* opts.checked_outputs */
+    mpc_u128              *chk[MAXP][8];     /* checked outputs: each party's x', r, y shares */
     uint32_t               progress_calls[MAXP];
     uint64_t               progress_triples[MAXP];
 } s_job;
@@ -217,7 +219,7 @@ static void *s_party(void *arg)
         if (j->c->inputs[k].party == p) in[k] = j->vals[k];
     mpc_mal_opts o = {.stream = 77, .timeout_ms = TIMEOUT, .check_every = j->check_every,
                       .cancel = j->cancel_party == p + 1 ? &j->cancel : NULL, .deadline_ms = j->deadline_ms,
-                      .progress = s_progress, .progress_ctx = a};
+                      .progress = s_progress, .progress_ctx = a, .checked_outputs = j->checked};
     mpc_mal_engine *e = mpc_mal_engine_new(j->c, p, t, src, &o);
     ck_assert_ptr_nonnull(e);
     j->rc[p] = mpc_mal_run(e, in, j->err[p], sizeof j->err[p]);
@@ -227,6 +229,14 @@ static void *s_party(void *arg)
         j->released[p]++;
         j->out[p][k] = malloc((size_t)j->c->outputs[k].len * 8);
         memcpy(j->out[p][k], v, (size_t)j->c->outputs[k].len * 8);
+    }
+    for (uint32_t k = 0; k < j->c->n_outputs && k < 8; k++) {
+        const mpc_u128 *v = mpc_mal_checked_output(e, k);
+        if (!v) continue;
+        j->released[p]++;
+        size_t bytes = (size_t)(3 * j->c->outputs[k].len) * sizeof *v;
+        j->chk[p][k] = malloc(bytes ? bytes : 1);
+        memcpy(j->chk[p][k], v, bytes);
     }
     mpc_mal_stats_get(e, &j->st[p]);
     mpc_mal_engine_destroy(&e);
@@ -257,6 +267,8 @@ static void s_clear(s_job *j)
         for (int k = 0; k < 8; k++) {
             free(j->out[p][k]);
             j->out[p][k] = NULL;
+            free(j->chk[p][k]);
+            j->chk[p][k] = NULL;
         }
 }
 
@@ -698,6 +710,71 @@ START_TEST(test_cheating_matrix)
 }
 END_TEST
 
+/* Checked outputs (engine_mal.h): every party holds 128-bit shares of x', r, y; summed, x' is
+ * the output mod 2^64, y = r·x' mod 2^128, r and the high half of x' vary from run to run, and
+ * nothing is opened to a party.  A party offsetting its share of x' by e breaks the relation
+ * (the client's check) unless it also offsets y by r·e; a wrong opening of d fails the MAC
+ * check and releases nothing. */
+START_TEST(test_checked_outputs)
+{
+    for (uint32_t n = 2; n <= 3; n++) {
+        mpc_circuit *c = s_all_gates(n, 9);
+        uint64_t *vals[3];
+        for (uint32_t k = 0; k < c->n_inputs; k++) vals[k] = s_randvec(c->inputs[k].len);
+        uint64_t *ref[8] = {0};
+        et_ref(c, (const uint64_t *const *)vals, ref);
+        mpc_u128 first_r = 0, first_hi = 0;
+        for (int run = 0; run < 2; run++) {
+            s_job j = {.c = c, .n = n, .vals = (const uint64_t *const *)vals, .checked = 1};
+            s_run(&j);
+            for (uint32_t p = 0; p < n; p++) {
+                ck_assert_msg(j.rc[p] == 0, "party %u: %s", (unsigned)p, j.err[p]);
+                ck_assert_int_eq(j.released[p], (int)c->n_outputs);
+                for (uint32_t o = 0; o < c->n_outputs; o++) ck_assert_ptr_null(j.out[p][o]);
+            }
+            for (uint32_t o = 0; o < c->n_outputs; o++) {
+                uint64_t L = c->outputs[o].len;
+                for (uint64_t k = 0; k < L; k++) {
+                    mpc_u128 x = 0, r = 0, y = 0;
+                    for (uint32_t p = 0; p < n; p++) {
+                        x += j.chk[p][o][k];
+                        r += j.chk[p][o][L + k];
+                        y += j.chk[p][o][2 * L + k];
+                    }
+                    ck_assert_msg((uint64_t)x == ref[o][k], "output %u element %llu", (unsigned)o,
+                                  (unsigned long long)k);
+                    ck_assert(y == r * x);
+                    mpc_u128 e1 = 1, e2 = (mpc_u128)1 << 63;   /* a cheater's offsets of x' */
+                    ck_assert(y != r * (x + e1) || r == 0);
+                    ck_assert(y != r * (x + e2) || (r & (((mpc_u128)1 << 65) - 1)) == 0);
+                    if (o == 0 && k == 0 && run == 0) {
+                        first_r = r;
+                        first_hi = x >> 64;
+                    } else if (o == 0 && k == 0) {
+                        ck_assert(r != first_r);     /* fresh: 2^-128 to repeat */
+                        ck_assert(x >> 64 != first_hi);   /* the carries hidden: 2^-64 */
+                    }
+                }
+            }
+            s_clear(&j);
+        }
+        /* party 1 sends party 0 a wrong share of d: the final MAC check fails everywhere */
+        s_fault f = {.how = F_SEND, .party = 1, .type = MPC_MSG_OUTPUT, .seq = 0, .word = 0, .peer_mask = 1u,
+                     .delta = 1};
+        s_job j = {.c = c, .n = n, .vals = (const uint64_t *const *)vals, .checked = 1, .f = &f};
+        s_run(&j);
+        for (uint32_t p = 0; p < n; p++) {
+            ck_assert_msg(j.rc[p] == MPC_ERR_CRYPTO, "party %u: rc %d (%s)", (unsigned)p, j.rc[p], j.err[p]);
+            ck_assert_int_eq(j.released[p], 0);
+        }
+        s_clear(&j);
+        for (uint32_t k = 0; k < c->n_inputs; k++) free(vals[k]);
+        for (int o = 0; o < 8; o++) free(ref[o]);
+        mpc_circ_destroy(&c);
+    }
+}
+END_TEST
+
 /* The check's own messages: party 1 sends party 0 a different seed contribution (seq 1) or a
  * different σ (seq 3) than the others.  Party 0 finds the commitment broken; with 3 parties
  * party 2's own sum may well be zero, and it fails through the verdict round (party 0's
@@ -742,6 +819,7 @@ Suite *mpc_test_suite(void)
     tcase_add_test(tc, test_cancel_deadline_progress);
     tcase_add_test(tc, test_cheating_matrix);
     tcase_add_test(tc, test_check_messages_tampered);
+    tcase_add_test(tc, test_checked_outputs);
     suite_add_tcase(su, tc);
     return su;
 }

@@ -66,8 +66,8 @@ START_TEST(test_admission)
 END_TEST
 
 /* The rewrite for n = 2 and 3: input k of party q becomes n inputs (one per party) that are
- * summed; output o is x − Σ_{p≥1} r_p to party 0 alone.  Evaluating the rewritten circuit on
- * random shares and masks and adding the masks back gives the original outputs. */
+ * summed; outputs are unchanged (the engine checks them for the clients).  Evaluating the
+ * rewritten circuit on random shares gives the original outputs. */
 START_TEST(test_rewrite)
 {
     const char *srcs[2] = {
@@ -83,7 +83,7 @@ START_TEST(test_rewrite)
         char err[256];
         mpc_circuit *m = mpcd_mal_circuit(c, &map, err, sizeof err);
         ck_assert_msg(m != NULL, "%s", err);
-        ck_assert_uint_eq(m->n_inputs, c->n_inputs * n + (n - 1) * c->n_outputs);
+        ck_assert_uint_eq(m->n_inputs, c->n_inputs * n);
         ck_assert_uint_eq(m->n_outputs, c->n_outputs);
         ck_assert_uint_eq(m->rounds, c->rounds);
         uint64_t *vals[16], *mv[64];
@@ -91,19 +91,14 @@ START_TEST(test_rewrite)
             vals[k] = calloc(c->inputs[k].len, 8);
             randombytes_buf(vals[k], c->inputs[k].len * 8);
         }
-        /* each input's shares sum to its value; each output mask is random */
-        uint64_t *masksum[8];
-        for (uint32_t o = 0; o < c->n_outputs; o++) masksum[o] = calloc(c->outputs[o].len, 8);
+        /* each input's shares sum to its value */
         for (uint32_t i = 0; i < m->n_inputs; i++) {
             uint64_t L = m->inputs[i].len;
             ck_assert_uint_eq(m->inputs[i].party, map[i].party);
             mv[i] = calloc(L, 8);
             randombytes_buf(mv[i], L * 8);
-            if (map[i].output) {
-                ck_assert_uint_ge(map[i].party, 1);
-                ck_assert_uint_eq(L, c->outputs[map[i].index].len);
-                for (uint64_t e = 0; e < L; e++) masksum[map[i].index][e] += mv[i][e];
-            } else if (map[i].party == n - 1) {
+            ck_assert_uint_eq(L, c->inputs[map[i].index].len);
+            if (map[i].party == n - 1) {
                 /* the last party's share completes the sum (shares come in party order) */
                 for (uint64_t e = 0; e < L; e++) {
                     uint64_t s = 0;
@@ -117,16 +112,15 @@ START_TEST(test_rewrite)
         ck_assert_int_eq(mpc_eval(m, (const uint64_t *const *)mv, &got, err, sizeof err), 0);
         for (uint32_t o = 0; o < c->n_outputs; o++) {
             ck_assert_str_eq(m->outputs[o].name, c->outputs[o].name);
-            ck_assert_uint_eq(m->outputs[o].recipients, 1u);   /* party 0 alone */
+            ck_assert_uint_eq(m->outputs[o].recipients, c->outputs[o].recipients);
             for (uint64_t e = 0; e < c->outputs[o].len; e++)
-                ck_assert_msg(got.outputs[o][e] + masksum[o][e] == want.outputs[o][e], "program %d output %u", si,
+                ck_assert_msg(got.outputs[o][e] == want.outputs[o][e], "program %d output %u", si,
                               (unsigned)o);
         }
         mpc_eval_result_free(&want);
         mpc_eval_result_free(&got);
         for (uint32_t i = 0; i < m->n_inputs; i++) free(mv[i]);
         for (uint32_t k = 0; k < c->n_inputs; k++) free(vals[k]);
-        for (uint32_t o = 0; o < c->n_outputs; o++) free(masksum[o]);
         free(map);
         mpc_circ_destroy(&m);
         mpc_circ_destroy(&c);
@@ -219,7 +213,8 @@ static void *s_party_run(void *arg)
 /* Runs src on n in-process parties, client inputs vals[k] shared at random among them (seeds
  * for parties 0..n−2 like the SDK would be equivalent; explicit shares here), party `cheater`
  * (n: none) cheating.  Checks every party's rc against want_rc; on success, that the stored
- * output shares sum to mpc_eval's outputs, and on failure that no party stored any. */
+ * output shares are checked ones (x', r, y, 128 bits each) whose sums give mpc_eval's outputs
+ * (x' mod 2^64) with y = r·x' mod 2^128, and on failure that no party stored any. */
 static void s_job_run(const char *src, uint32_t n, const uint64_t *const *vals, uint32_t cheater, int want_rc,
                       const char *want_reason)
 {
@@ -279,13 +274,25 @@ static void s_job_run(const char *src, uint32_t n, const uint64_t *const *vals, 
         if (want_reason) ck_assert_msg(strstr(P[q].reason, want_reason), "party %u: %s", (unsigned)q, P[q].reason);
         if (want_rc) ck_assert_ptr_null(P[q].job->out_shares);   /* nothing to hand out */
         else ck_assert_ptr_nonnull(P[q].job->out_shares);
+        if (!want_rc) ck_assert_int_eq(P[q].job->out_checked, 1);
     }
-    for (uint32_t o = 0; !want_rc && o < ref->n_outputs; o++)
-        for (uint64_t e = 0; e < ref->outputs[o].len; e++) {
-            uint64_t s = 0;
-            for (uint32_t q = 0; q < n; q++) s += P[q].job->out_shares[o][e];
-            ck_assert_msg(s == want.outputs[o][e], "output %u element %llu", (unsigned)o, (unsigned long long)e);
+    for (uint32_t o = 0; !want_rc && o < ref->n_outputs; o++) {
+        uint64_t L = ref->outputs[o].len;
+        for (uint64_t e = 0; e < L; e++) {
+            unsigned __int128 x = 0, r = 0, y = 0, v;
+            for (uint32_t q = 0; q < n; q++) {
+                const uint64_t *sh = P[q].job->out_shares[o];
+                memcpy(&v, sh + 2 * e, 16);
+                x += v;
+                memcpy(&v, sh + 2 * (L + e), 16);
+                r += v;
+                memcpy(&v, sh + 2 * (2 * L + e), 16);
+                y += v;
+            }
+            ck_assert_msg((uint64_t)x == want.outputs[o][e], "output %u element %llu", (unsigned)o, (unsigned long long)e);
+            ck_assert_msg(y == r * x, "output %u element %llu: y != r·x'", (unsigned)o, (unsigned long long)e);
         }
+    }
     mpc_eval_result_free(&want);
     for (uint32_t q = 0; q < n; q++) {
         mpc_transport_destroy(&P[q].t);

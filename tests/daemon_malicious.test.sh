@@ -63,7 +63,8 @@ run_cmp() {  # run_cmp PROG CONFIG TAG INPUTS...: mpc run equals mpcc --eval
     cmp -s "$D/$tag.want" "$D/$tag.got" || fail "$tag: got $(cat "$D/$tag.got"), want $(cat "$D/$tag.want")"
 }
 run_cmp "$D/p2.mpc" "$C" p2 --input x=$X --input y=$Y --input k=$K
-grep -q "engine (security = malicious): 2 rounds, 15 triples, .* 1 MAC checks passed" "$D/a.log" ||
+# 15 triples for the products, 2 per output element for the checked outputs (5 + 1 + 1)
+grep -q "engine (security = malicious): 2 rounds, 29 triples, .* 1 MAC checks passed" "$D/a.log" ||
     fail "no malicious engine line on a: $(grep engine "$D/a.log" | tail -n 1)"
 for p in a b; do
     logged "$D/state-$p/audit.log" '"preprocessing":"ot, security = malicious","outcome":"done"' ||

@@ -6,10 +6,13 @@
 # MUL, a DOT, and only inputs and outputs, with 2 and 3 parties:
 #   caught      the honest parties fail the job with "MAC check failed", the client's `mpc run`
 #               exits non-zero saying so and prints no output;
-#   not caught  (by design in this slice: b offsetting its own input share, or the output share
-#               it keeps for clients) the client receives the value shifted by exactly the
-#               offset, as docs/security.md says.
-# The full run also has party a cheat (2 parties): the sequencer, to which outputs are opened.
+#   refused     b offsetting its share of an output for clients (checked outputs): the job
+#               succeeds on the daemons, the client's check fails: `mpc run` exits non-zero
+#               with "the daemons' shares are inconsistent (a daemon cheated)" and prints no
+#               value;
+#   not caught  (by design in this slice: b offsetting its own input share) the client
+#               receives the value shifted by exactly the offset, as docs/security.md says.
+# The full run also has party a cheat (2 parties): the sequencer.
 # Every case also checks that the cheater applied its fault once in that job (its log says so)
 # and that no release daemon reacted to MPC_TEST_FAULT.  First: bin/mpcd and the client library hold no
 # fault hook, the test daemon does.
@@ -119,6 +122,22 @@ caught() {
     fired "$n" "$spec" "$before"
     : > "$D/fault"
 }
+# refused GATE N SPEC: the daemons finish the job; the client's check of the output's shares
+# fails: `mpc run` exits non-zero saying so and prints nothing.
+refused() {
+    g=$1 n=$2 spec=$3
+    before=$(applied "$n" "$spec")
+    echo "$spec" > "$D/fault"
+    # shellcheck disable=SC2046
+    if "$BIN/mpc" run "$D/$g-${n%a}.mpc" --config "$(conf "$n")" $(args "${n%a}") > "$D/out" 2> "$D/err"; then
+        fail "$spec on $g ($n parties): the client accepted: $(cat "$D/out")"
+    fi
+    [ -s "$D/out" ] && fail "$spec on $g ($n parties): the client printed output: $(cat "$D/out")"
+    grep -q "output 'z': the daemons' shares are inconsistent (a daemon cheated): no value released" "$D/err" ||
+        fail "$spec on $g ($n parties): the client said $(cat "$D/err")"
+    fired "$n" "$spec" "$before"
+    : > "$D/fault"
+}
 # shifted GATE N SPEC XSHIFT OUTSHIFT: not caught by design: the client gets the output of x
 # shifted by XSHIFT in its first word, plus OUTSHIFT on its first word.
 shifted() {
@@ -161,11 +180,11 @@ if [ -z "$FULL" ]; then
     caught dot 2 triple:0:2:-5
     caught lin 2 delta:in1:0:1
     caught lin 2 mac:out0:1:1
-    shifted lin 2 output:out0:0:1000 0 1000
+    refused lin 2 output:out0:0:1000
     caught lin 3 delta:in1:1:1
     caught mul 3 triple-a:0:0:1
     shifted lin 3 input:in1:0:5 5 0
-    ok "quick part: caught: a Beaver opening (MUL), a triple's c (DOT), an input's δ, an output opening's MAC (2 parties), a δ sent to one of two peers, a triple's a (3 parties); not caught by design: b's output share for clients (2 parties), its own input share (3 parties)"
+    ok "quick part: caught: a Beaver opening (MUL), a triple's c (DOT), an input's δ, an output opening's MAC (2 parties), a δ sent to one of two peers, a triple's a (3 parties); refused by the client: b's output share for clients offset (2 parties); not caught by design: its own input share (3 parties)"
     exit 0
 fi
 
@@ -175,8 +194,8 @@ for n in 2 3; do
             caught $g $n $spec
         done
         ok "$n parties, $(echo $g | tr a-z A-Z): b's Beaver openings (d and e), its shares of a triple's a, b and c, and the MAC share of an opening: every one caught"
-        shifted $g $n output:out0:0:77 0 77
-        ok "$n parties, $(echo $g | tr a-z A-Z): b's output share for clients offset: NOT caught (by design), the client gets z + 77"
+        refused $g $n output:out0:0:77
+        ok "$n parties, $(echo $g | tr a-z A-Z): b's output share for clients offset: the client refuses it"
     done
     # inputs: b's own share of x is engine input 1 (x's shares are inputs 0..n-1)
     for spec in mask:in1:0:1 mask:in0:2:1 delta:in1:0:1 delta:in1:2:-9 mac:in1:0:1 mac:in0:1:1; do
@@ -189,8 +208,9 @@ for n in 2 3; do
         caught lin $n $spec
     done
     ok "$n parties, outputs: b's share of an output opening, of its mask, its MAC share: every one caught"
-    shifted lin $n output:out0:0:-3 0 -3
-    ok "$n parties, outputs: b's output share for clients offset: NOT caught (by design), the client gets z - 3"
+    refused lin $n output:out0:0:-3
+    refused lin $n output:out0:2:1
+    ok "$n parties, outputs: b's output share for clients offset (words 0 and 2): the client refuses it"
 done
 
 # Party a cheating (2 parties): the sequencer, and the party the outputs are opened to.
@@ -204,5 +224,5 @@ for spec in mask:in0:0:1 mask:in1:1:1 delta:in0:2:1 mac:in0:0:1 open:out0:1:1 ma
 done
 ok "2 parties, a cheating: its Beaver openings, a triple's c, MAC shares (MUL, DOT); input masks, δ, an input's MAC share; the output opening, its mask and MAC share: every one caught"
 shifted lin 2a input:in0:0:5 5 0
-shifted mul 2a output:out0:0:9 0 9
-ok "2 parties, a cheating: its own input share and its output share for clients offset: NOT caught (by design)"
+refused mul 2a output:out0:0:9
+ok "2 parties, a cheating: its own input share offset: NOT caught (by design); its output share for clients offset: the client refuses it"
