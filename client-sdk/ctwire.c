@@ -71,7 +71,9 @@ int mpc_ct_req_decode(const uint8_t *hdr, size_t len, size_t n_payload, size_t p
     if (r) goto out;
     out->rid = rid;
     r = MPC_ERR_PROTOCOL;
-    if (type != MPC_CT_CONTRIBUTE) {
+    /* the daemon routes a frame to this decoder by mpc_ct_is_contribution: a header it would
+     * not route here (e.g. the type as a non-minimal msgpack integer) is not a CONTRIBUTE */
+    if (type != MPC_CT_CONTRIBUTE || !mpc_ct_is_contribution(hdr, len)) {
         mpc_wc_fail(err, errlen, "not a CONTRIBUTE request");
         goto out;
     }
