@@ -54,6 +54,9 @@ typedef struct {
                                         * contributor for min_contributors */
 } mpcd_job_input;
 
+/* The RUN message's length in words (MPCD_RUN_WORDS in worker.h, which checks they agree). */
+#define MPCD_JOB_RUN_WORDS 16
+
 typedef struct mpcd_job {
     uint8_t         id[MPCD_JOB_ID_BYTES];
     char            id_hex[MPC_CWIRE_JOB_HEX + 1];
@@ -92,6 +95,11 @@ typedef struct mpcd_job {
     uint64_t        announced_ms;                /* party: when it last told the sequencer it is ready */
     int             seq_answer;                  /* party: the sequencer's last answer (MPCD_SEQ_*) */
     uint64_t        expired_note;                /* sequencer: what it answers a late readiness report */
+    /* sequencer: the RUN it sent (MPCD_JOB_RUN_WORDS words, mpcd/worker.c), kept to send again
+     * to a party that still reports the job ready: that party never got it (docs/daemon.md,
+     * "Lost RUNs"); run_sent says it is set */
+    uint64_t        run_words[MPCD_JOB_RUN_WORDS];
+    int             run_sent;
     uint32_t        rounds_done, rounds_total;   /* progress */
     uint64_t        triples_used;
     /* preprocessing progress: triples made for it so far, needed in all, when it began */

@@ -136,11 +136,28 @@ static int s_take_run_refusal(mpcd_worker *w, uint32_t p, const uint64_t m[NOTE_
     return 1;
 }
 
+/* Lock held.  Sequencer: a readiness report from party p for a job it has ordered and that
+ * has not run here yet (or ran on its parties only, this daemon not being one) means p never
+ * got the RUN: a RUN, like every control message, is sent once, and a peer's connection that
+ * drops and comes back (a heartbeat timeout after a freeze) can lose what was queued on it.
+ * Copies the RUN for p into again[] (docs/daemon.md, "Lost RUNs").  1 if it did. */
+static int s_run_again(mpcd_worker *w, const mpcd_job *job, uint32_t p, uint64_t again[MPCD_RUN_WORDS])
+{
+    int not_run = job->state == MPCD_JOB_QUEUED || job->state == MPCD_JOB_WAITING ||
+                  (job->my_party == UINT32_MAX && job->state == MPCD_JOB_DONE);
+    if (!job->run_sent || !job->sequenced || !not_run || !(s_bound_mask(job) & (1u << p))) return 0;
+    memcpy(again, job->run_words, MPCD_RUN_WORDS * sizeof again[0]);
+    mpcd_warn(job->id_hex, "%s still reports the job ready: it did not get the RUN; sent again", w->names[p]);
+    return 1;
+}
+
 /* Sequencer: reads the parties' readiness reports and answers them. */
 static void s_seq_drain(mpcd_worker *w)
 {
-    note_out out[NOTES_MAX];
+    note_out out[NOTES_MAX] = {{0}};   /* zeroed: gcc -O2 cannot see that only written notes are sent */
     uint32_t n_out = 0;
+    uint64_t again[MPC_MAX_PARTIES][MPCD_RUN_WORDS];   /* RUNs to send again: MPC_MAX_PARTIES a pass at most */
+    uint32_t again_to[MPC_MAX_PARTIES], n_again = 0;
     for (uint32_t p = 0; p < w->n_parties; p++) {
         if (p == w->self) continue;
         uint64_t m[NOTE_WORDS];
@@ -170,6 +187,8 @@ static void s_seq_drain(mpcd_worker *w)
             } else if ((job->state == MPCD_JOB_FAILED || job->state == MPCD_JOB_CANCELLED) && !job->rounds_done &&
                        m[0] == NOTE_READY) {
                 s_note_add(out, &n_out, p, NOTE_EXPIRED, id, job->expired_note ? job->expired_note : NOTE_SEQ_ENDED);
+            } else if (m[0] == NOTE_READY && n_again < MPC_MAX_PARTIES && s_run_again(w, job, p, again[n_again])) {
+                again_to[n_again++] = p;
             }
             /* Every report is answered: the party counts unanswered ones (mpcd_seq_party_pass). */
             int answered = 0;
@@ -179,6 +198,9 @@ static void s_seq_drain(mpcd_worker *w)
         }
     }
     s_note_flush(w, out, n_out);
+    for (uint32_t i = 0; i < n_again; i++)
+        if (!w->peer_up || w->peer_up(w->idle_ctx, again_to[i]))
+            (void)mpc_send(w->mesh, again_to[i], MPC_MSG_CONTROL, MPCD_JOB_CONTROL, 0, again[i], MPCD_RUN_WORDS);
 }
 
 /* Lock held.  Sequencer: the oldest job ready on every party of it, or NULL; ends the jobs
@@ -396,6 +418,10 @@ int mpcd_seq_one(mpcd_worker *w, uint64_t epoch, uint64_t *k, uint64_t *retry_at
     int involved = job->my_party != UINT32_MAX;
     uint32_t bound = s_bound_mask(job);
     job->sequenced = 1;
+    uint64_t words[MPCD_RUN_WORDS];
+    mpcd_run_encode(&r, words);
+    memcpy(job->run_words, words, sizeof words);   /* for a party that never gets it (s_seq_drain) */
+    job->run_sent = 1;
     if (!involved) {
         job->state = MPCD_JOB_DONE;
         job->finished = time(NULL);
@@ -405,8 +431,6 @@ int mpcd_seq_one(mpcd_worker *w, uint64_t epoch, uint64_t *k, uint64_t *retry_at
     mpcd_jobs_unlock(w->jobs);
     s_note_flush(w, out, n_out);
 
-    uint64_t words[MPCD_RUN_WORDS];
-    mpcd_run_encode(&r, words);
     for (uint32_t i = 0; i < r.n; i++)
         if (r.binding[i] != w->self)
             (void)mpc_send(w->mesh, r.binding[i], MPC_MSG_CONTROL, MPCD_JOB_CONTROL, 0, words, MPCD_RUN_WORDS);

@@ -193,8 +193,19 @@ void mpcd_run_dispatch(mpcd_worker *w, const run_msg *r)
     if (r->what == RUN_JOB && w->jobs) {
         mpcd_jobs_lock(w->jobs);
         mpcd_job *job = mpcd_jobs_find(w->jobs, r->id);
-        if (job && job->state == MPCD_JOB_QUEUED) job->sequenced = 1;
+        /* The same RUN again: the sequencer sends it again to a party whose readiness report
+         * crossed it (docs/daemon.md, "Lost RUNs"); a second run on the same stream would
+         * disturb the first. */
+        int again = job && job->sequenced && job->stream == r->stream;
+        if (job && job->state == MPCD_JOB_QUEUED && !again) {
+            job->sequenced = 1;
+            job->stream = r->stream;
+        }
         mpcd_jobs_unlock(w->jobs);
+        if (again) {
+            free(n);
+            return;
+        }
     }
     struct mpcd_slots *sl = w->slots;
     pthread_mutex_lock(&sl->mu);

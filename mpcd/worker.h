@@ -35,7 +35,7 @@
 
 #define MPCD_JOB_CONTROL (1ull << 62)   /* stream id of sequencer -> party RUN messages */
 #define MPCD_NOTE_STREAM (MPCD_JOB_CONTROL | 1)   /* readiness reports and the sequencer's answers */
-#define MPCD_RUN_WORDS   16
+#define MPCD_RUN_WORDS   MPCD_JOB_RUN_WORDS   /* jobs.h: a job keeps its RUN */
 #define MPCD_AGREE_WORDS 13   /* status, detail, tuple hash (4), pool (3), release rule (3), security */
 
 typedef struct {

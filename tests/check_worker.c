@@ -52,6 +52,60 @@ static int s_peer_up_mask(void *ctx, uint32_t node)
     return w->self == 0 || !(atomic_load(&s_down_mask) & (1u << node));
 }
 
+/* A mesh over p0's that loses the next RUN p0 sends to p1 while s_lose_run is set, as a
+ * connection that drops and comes back loses what was queued on it (test_lost_run). */
+static atomic_int s_lose_run, s_lost_runs;
+typedef struct {
+    mpc_transport  pub;
+    mpc_transport *inner;
+} s_lossy;
+
+static int s_lossy_send(mpc_transport *t, uint32_t to, uint8_t type, uint64_t stream, uint64_t seq,
+                        const uint64_t *data, uint64_t count)
+{
+    s_lossy *l = t->impl;
+    if (to == 1 && type == MPC_MSG_CONTROL && stream == MPCD_JOB_CONTROL && count == MPCD_RUN_WORDS &&
+        atomic_exchange(&s_lose_run, 0)) {
+        atomic_fetch_add(&s_lost_runs, 1);
+        return 0;   /* "sent" */
+    }
+    return mpc_send(l->inner, to, type, stream, seq, data, count);
+}
+static int s_lossy_recv(mpc_transport *t, uint32_t from, uint8_t type, uint64_t stream, uint64_t seq, uint64_t *out,
+                        uint64_t count, int timeout_ms)
+{
+    return mpc_recv(((s_lossy *)t->impl)->inner, from, type, stream, seq, out, count, timeout_ms);
+}
+static void s_lossy_forget(mpc_transport *t, uint64_t stream)
+{
+    mpc_transport_forget(((s_lossy *)t->impl)->inner, stream);
+}
+static void s_lossy_destroy(mpc_transport **t)
+{
+    if (*t) free((*t)->impl);
+    *t = NULL;
+}
+static int s_lossy_abort_info(mpc_transport *t, uint64_t stream, uint32_t *from, uint32_t *lost)
+{
+    mpc_transport *in = ((s_lossy *)t->impl)->inner;
+    return in->ops->abort_info ? in->ops->abort_info(in, stream, from, lost) : 0;
+}
+static const struct mpc_transport_ops s_lossy_ops = {s_lossy_send, s_lossy_recv, s_lossy_forget, s_lossy_destroy,
+                                                     s_lossy_abort_info, NULL};
+static mpc_transport *s_lossy_new(mpc_transport *inner)
+{
+    s_lossy *l = calloc(1, sizeof *l);
+    ck_assert_ptr_nonnull(l);
+    l->inner = inner;
+    l->pub.ops = &s_lossy_ops;
+    l->pub.impl = l;
+    l->pub.self = inner->self;
+    l->pub.n = inner->n;
+    return &l->pub;
+}
+static int s_lossy_p0;   /* the next cluster's p0 sends through s_lossy */
+static mpc_transport *s_lossy_mesh;
+
 static void s_cluster_start_ex(cluster *cl, uint32_t n, int input_timeout_ms, int64_t job_timeout_ms);
 static void s_cluster_start(cluster *cl, uint32_t n, int input_timeout_ms)
 {
@@ -76,7 +130,7 @@ static void s_cluster_start_ex(cluster *cl, uint32_t n, int input_timeout_ms, in
         w->input_timeout_ms = input_timeout_ms;
         w->job_timeout_ms = job_timeout_ms;
         for (uint32_t k = 0; k <= n; k++) snprintf(w->names[k], sizeof w->names[k], "p%u", (unsigned)k);
-        w->mesh = cl->t[i];
+        w->mesh = i == 0 && s_lossy_p0 ? (s_lossy_mesh = s_lossy_new(cl->t[i])) : cl->t[i];
         w->stop = &cl->stop;
         w->peer_up = s_peer_up_mask;
         w->idle_ctx = w;
@@ -127,6 +181,7 @@ static void s_cluster_join(cluster *cl)
 static void s_cluster_stop(cluster *cl)
 {
     s_cluster_join(cl);
+    mpc_transport_destroy(&s_lossy_mesh);
     for (uint32_t i = 0; i < cl->n; i++) mpcd_pool_destroy(&cl->pool[i]);
     for (uint32_t i = 0; i <= cl->n; i++) mpc_transport_destroy(&cl->t[i]);
     for (uint32_t i = 0; i < cl->n; i++) mpcd_jobs_destroy(&cl->jobs[i]);
@@ -734,6 +789,55 @@ START_TEST(test_sequencer_failover)
 }
 END_TEST
 
+/* A RUN lost on its way (the CI failure of daemon_failover: the sequencer woke from a freeze,
+ * its connection to b dropped and came back, and the RUN queued on it was gone; the sequencer
+ * then waited in the job's agreement for b until its job timeout, b for its turn): the party
+ * that never got it still reports the job ready, the sequencer sends the RUN again, and the job
+ * runs on every party, long before the agreement would give up (30 s here). */
+START_TEST(test_lost_run)
+{
+    s_lossy_p0 = 1;
+    cluster cl;
+    s_cluster_start_ex(&cl, 3, 2000, 30000);
+    s_lossy_p0 = 0;
+    uint64_t x[4] = {1, 2, 3, 4}, y[4] = {5, 6, 7, 8}, *xs[3], *ys[3];
+    for (int i = 0; i < 3; i++) xs[i] = malloc(32), ys[i] = malloc(32);
+    s_share(3, x, 4, xs);
+    s_share(3, y, 4, ys);
+    uint8_t id[16];
+    randombytes_buf(id, sizeof id);
+    atomic_store(&s_lose_run, 1);
+    uint64_t t0 = mpc_now_ms();
+    for (uint32_t i = 0; i < 3; i++) {
+        uint64_t *sh[2] = {xs[i], ys[i]};
+        s_submit(&cl, i, id, 4, 5, sh);
+    }
+    char reason[MPCD_REASON_MAX];
+    uint64_t dot = 0;
+    for (uint32_t i = 0; i < 3; i++) {
+        ck_assert_msg(s_wait_done(&cl, i, id, reason) == MPCD_JOB_DONE, "party %u: %s", i, reason);
+        mpcd_jobs_lock(cl.jobs[i]);
+        dot += mpcd_jobs_find(cl.jobs[i], id)->out_shares[0][0];
+        mpcd_jobs_unlock(cl.jobs[i]);
+    }
+    uint64_t took = mpc_now_ms() - t0;
+    ck_assert_int_eq(atomic_load(&s_lost_runs), 1);
+    ck_assert_uint_eq(dot, 1 * 5 + 2 * 6 + 3 * 7 + 4 * 8);
+    /* a report repeats every 5 s once acknowledged: the RUN goes again within that */
+    ck_assert_msg(took < 12000, "the job took %llu ms", (unsigned long long)took);
+    /* and the next job runs as usual */
+    randombytes_buf(id, sizeof id);
+    for (uint32_t i = 0; i < 3; i++) {
+        uint64_t *sh[2] = {xs[i], ys[i]};
+        s_submit(&cl, i, id, 4, 5, sh);
+    }
+    for (uint32_t i = 0; i < 3; i++)
+        ck_assert_msg(s_wait_done(&cl, i, id, reason) == MPCD_JOB_DONE, "party %u: %s", i, reason);
+    for (int i = 0; i < 3; i++) free(xs[i]), free(ys[i]);
+    s_cluster_stop(&cl);
+}
+END_TEST
+
 /* Pools fill in the background; a job of every party takes its triples from them (first in,
  * first out, the same count on every party, never twice), and the answer is right.  (A party
  * whose pool differs, as after a restart, is covered end to end in daemon_e2e.) */
@@ -811,6 +915,7 @@ Suite *mpc_test_suite(void)
     tcase_add_test(tc, test_abandoned_jobs_do_not_block);
     tcase_add_test(tc, test_unsequenced_job_expires);
     tcase_add_test(tc, test_sequencer_failover);
+    tcase_add_test(tc, test_lost_run);
     suite_add_tcase(s, tc);
     return s;
 }
