@@ -290,10 +290,10 @@ int mpc_client_send_req(mpc_client *c, uint32_t d, const mpc_cwire_req *q, void 
 
 /* Receives the reply to request (rid, type) from daemon d until deadline (monotonic ms).
  * Stale replies to earlier requests (other rid) are dropped.  A RESULT share (ready reply)
- * is written to share[0..share_n-1] and must have exactly that many elements; the received
+ * must have share->n elements and is written to share->w, grown to fit it; the received
  * frame is wiped.  An ERROR reply becomes its code with "daemon X: job Y: message". */
 int mpc_client_recv_rep(mpc_client *c, uint32_t d, uint64_t rid, uint8_t type, int64_t deadline, mpc_cwire_rep *rep,
-                  uint64_t *share, uint64_t share_n, const char *job_hex)
+                        mpc_share_buf *share, const char *job_hex)
 {
     for (;;) {
         int64_t left = deadline - (int64_t)mpc_now_ms();
@@ -349,13 +349,24 @@ int mpc_client_recv_rep(mpc_client *c, uint32_t d, uint64_t rid, uint8_t type, i
             snprintf(derr, sizeof derr, "reply of type 0x%02x to a request of type %u", rep->type, type);
         }
         if (r == 0 && rep->type == MPC_CW_RESULT_OK && rep->ready) {
-            if (!share || rep->count != share_n) {
+            size_t len = mpc_cwire_rep_payload_len(rep);   /* checked: 6·n words */
+            if (!share || rep->count != share->n) {
                 r = MPC_ERR_PROTOCOL;
                 snprintf(derr, sizeof derr, "share of %llu elements, the output has %llu",
-                         (unsigned long long)rep->count, (unsigned long long)share_n);
-            } else {
-                memcpy(share, zmq_msg_data(&frames[1]), mpc_cwire_rep_payload_len(rep));   /* checked: 6·share_n words */
+                         (unsigned long long)rep->count, (unsigned long long)(share ? share->n : 0));
+            } else if (len > share->cap * 8) {
+                uint64_t *w = sodium_allocarray(len / 8, 8);
+                if (w) {
+                    if (share->w) sodium_free(share->w);
+                    share->w = w;
+                    share->cap = len / 8;
+                } else {
+                    r = MPC_ERR_NOMEM;
+                    snprintf(derr, sizeof derr, "out of memory for a share of %llu elements",
+                             (unsigned long long)rep->count);
+                }
             }
+            if (r == 0 && share && len) memcpy(share->w, zmq_msg_data(&frames[1]), len);
         }
         for (size_t i = 0; i < nf; i++) {
             sodium_memzero(zmq_msg_data(&frames[i]), zmq_msg_size(&frames[i]));
@@ -861,7 +872,7 @@ static int s_share_send(mpc_client *c, mpc_job *j, uint32_t idx, const uint64_t 
     }
     for (uint32_t p = 0; p < k; p++) {
         mpc_cwire_rep rep;
-        int r2 = mpc_client_recv_rep(c, j->daemon_of[p], q.rid, MPC_CW_INPUT, deadline, &rep, NULL, 0, j->id_hex);
+        int r2 = mpc_client_recv_rep(c, j->daemon_of[p], q.rid, MPC_CW_INPUT, deadline, &rep, NULL, j->id_hex);
         if (r2 && !r) r = r2;   /* keep the first failure's message */
         if (r) break;
     }
@@ -1070,7 +1081,7 @@ int mpc_job_submit(mpc_client *c, mpc_job *j, unsigned flags)
         for (uint32_t d = 0; d < c->cfg.n_daemons; d++) {
             if (!sent[d] || bound[d] != (pass == 0)) continue;
             mpc_cwire_rep rep;
-            int rd = mpc_client_recv_rep(c, d, q.rid, MPC_CW_SUBMIT, pass ? udl : deadline, &rep, NULL, 0, j->id_hex);
+            int rd = mpc_client_recv_rep(c, d, q.rid, MPC_CW_SUBMIT, pass ? udl : deadline, &rep, NULL, j->id_hex);
             if (!rd && sodium_memcmp(rep.hash, j->hash, MPC_HASH_BYTES) != 0) {
                 char hex[2 * MPC_HASH_BYTES + 1];
                 mpc_hash_hex(rep.hash, hex);
@@ -1125,7 +1136,7 @@ static uint32_t s_cancel_send(mpc_client *c, const uint8_t *id, const char *id_h
     for (uint32_t d = 0; d < c->cfg.n_daemons; d++) {
         if (!sent[d]) continue;
         mpc_cwire_rep rep;
-        int r = mpc_client_recv_rep(c, d, q.rid, MPC_CW_CANCEL, deadline, &rep, NULL, 0, id_hex);
+        int r = mpc_client_recv_rep(c, d, q.rid, MPC_CW_CANCEL, deadline, &rep, NULL, id_hex);
         res[d] = r == 0 ? 1 : r == MPC_ERR_NOTFOUND ? 0 : r;
         if (r == 0) done++;
         if (res[d] < 0 && !*first_err) {
@@ -1254,7 +1265,7 @@ static int s_attach_check(mpc_client *c, mpc_job *j, const uint8_t *id, const ch
                 sent[d] = !r;
             }
             mpc_cwire_rep rep;
-            if (!r) r = mpc_client_recv_rep(c, d, q.rid, MPC_CW_STATUS, pass ? deadline : window, &rep, NULL, 0, id_hex);
+            if (!r) r = mpc_client_recv_rep(c, d, q.rid, MPC_CW_STATUS, pass ? deadline : window, &rep, NULL, id_hex);
             if (r == MPC_ERR_CANCELLED) return r;
             if (r == MPC_ERR_TIMEOUT && pass == 0) continue;
             done[d] = 1;

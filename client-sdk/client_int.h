@@ -77,13 +77,19 @@ int mpc_job_mark_datasets(mpc_client *c, mpc_job *j);
 /* What client.c lends client_out.c (outputs and status): the connection to daemon d and the
  * request/reply exchange over it.  mpc_client_send_req sends q (and payload, whose ownership
  * moves to ZeroMQ) to daemon d by deadline; mpc_client_recv_rep waits for the reply of
- * request rid of the given type (a share of share_n elements goes to share, which has room
- * for 6·share_n words: a checked output's shares, cwire.h); both name job_hex
+ * request rid of the given type (a RESULT's share goes to share, below); both name job_hex
  * in their errors.  mpc_client_req_init fills a request with a fresh id. */
 int mpc_client_send_req(mpc_client *c, uint32_t d, const mpc_cwire_req *q, void *payload, size_t payload_len,
                         int64_t deadline, const char *job_hex);
+/* A RESULT share's buffer: n elements expected; w holds cap words (sodium_allocarray'ed, or
+ * NULL with cap 0) and grows to the reply's size (a checked output's shares take 6·n words, a
+ * plain one n: room is made when a daemon sends the larger kind, not for every output). */
+typedef struct {
+    uint64_t *w;
+    uint64_t  n, cap;
+} mpc_share_buf;
 int mpc_client_recv_rep(mpc_client *c, uint32_t d, uint64_t rid, uint8_t type, int64_t deadline, mpc_cwire_rep *rep,
-                        uint64_t *share, uint64_t share_n, const char *job_hex);
+                        mpc_share_buf *share, const char *job_hex);
 void mpc_client_req_init(mpc_client *c, mpc_cwire_req *q, uint8_t type, const uint8_t *job);
 /* Daemon d's name; why it did not answer (a phrase); whether the caller's interrupt flag is set. */
 const char *mpc_client_dname(const mpc_client *c, uint32_t d);

@@ -98,7 +98,7 @@ static void s_ask_all(mpc_client *c, const mpc_cwire_req *q, const char *job_hex
                     phase[i] = DONE;
                 }
             } else if (phase[i] == TO_RECV && (items[x].revents & ZMQ_POLLIN)) {
-                int r = mpc_client_recv_rep(c, ds[i], q->rid, q->type, (int64_t)mpc_now_ms(), &reps[i], NULL, 0, job_hex);
+                int r = mpc_client_recv_rep(c, ds[i], q->rid, q->type, (int64_t)mpc_now_ms(), &reps[i], NULL, job_hex);
                 if (r == MPC_ERR_TIMEOUT) continue;   /* only a stale reply was there */
                 phase[i] = DONE;
                 errs[i] = r;
@@ -310,16 +310,16 @@ int mpc_job_output(mpc_client *c, mpc_job *j, const char *name, int timeout_ms, 
     uint64_t n = o->len;
     if (n > SIZE_MAX / 48) return s_seterr(c, MPC_ERR_LIMIT, "output '%s' is too long", name);
     uint64_t *acc = mpc_client_alloc((size_t)n * 8);
-    uint64_t *share = sodium_allocarray((size_t)(n ? 6 * n : 1), 8);   /* room for a checked output */
-    s_u128 *cacc = sodium_allocarray((size_t)(n ? 3 * n : 1), sizeof(s_u128));   /* its sums */
+    /* one daemon's share: n words, grown to 6·n by the first checked reply (recv_rep) */
+    mpc_share_buf share = {sodium_allocarray((size_t)(n ? n : 1), 8), n, n ? n : 1};
+    s_u128 *cacc = NULL;   /* a checked output's sums (3·n), made on its first reply */
     mpc_cwire_rep *first = NULL;   /* the first daemon's answer: the others must list the same withheld elements */
     int r;
-    if (!acc || !share || !cacc) {
+    if (!acc || !share.w) {
         r = s_seterr(c, MPC_ERR_NOMEM, "job %s: out of memory for output '%s'", j->id_hex, name);
         goto out;
     }
     memset(acc, 0, (size_t)n * 8);
-    memset(cacc, 0, (size_t)(n ? 3 * n : 1) * sizeof(s_u128));
     int64_t start = (int64_t)mpc_now_ms();
     int64_t deadline = start + (timeout_ms < 0 ? S_DEFAULT_WAIT : timeout_ms);
     int64_t next_progress = start + c->progress_ms;
@@ -344,7 +344,7 @@ int mpc_job_output(mpc_client *c, mpc_job *j, const char *name, int timeout_ms, 
             r = mpc_client_send_req(c, d, &q, NULL, 0, (int64_t)mpc_now_ms() + c->cfg.timeout_ms, j->id_hex);
             if (r) goto out;
             mpc_cwire_rep rep;
-            r = mpc_client_recv_rep(c, d, q.rid, MPC_CW_RESULT, (int64_t)mpc_now_ms() + wait + c->cfg.timeout_ms, &rep, share, n, j->id_hex);
+            r = mpc_client_recv_rep(c, d, q.rid, MPC_CW_RESULT, (int64_t)mpc_now_ms() + wait + c->cfg.timeout_ms, &rep, &share, j->id_hex);
             if (r) goto out;
             if (rep.ready) {
                 if (rep.vtype != o->type) {
@@ -370,8 +370,14 @@ int mpc_job_output(mpc_client *c, mpc_job *j, const char *name, int timeout_ms, 
                                  "cheated): no value released", name);
                     goto out;
                 }
-                if (rep.checked) s_checked_sum(cacc, share, n);
-                else mpc_cwire_add(acc, share, n);
+                if (rep.checked && !cacc && (cacc = sodium_allocarray((size_t)(n ? 3 * n : 1), sizeof(s_u128))) != NULL)
+                    memset(cacc, 0, (size_t)(n ? 3 * n : 1) * sizeof(s_u128));
+                if (rep.checked && !cacc) {
+                    r = s_seterr(c, MPC_ERR_NOMEM, "job %s: out of memory for output '%s'", j->id_hex, name);
+                    goto out;
+                }
+                if (rep.checked) s_checked_sum(cacc, share.w, n);
+                else mpc_cwire_add(acc, share.w, n);
                 break;
             }
             if (rep.state == MPC_JOB_FAILED) {
@@ -415,7 +421,7 @@ int mpc_job_output(mpc_client *c, mpc_job *j, const char *name, int timeout_ms, 
     acc = NULL;
 out:
     free(first);
-    if (share) sodium_free(share);
+    if (share.w) sodium_free(share.w);
     if (cacc) sodium_free(cacc);
     mpc_client_free(acc);
     return r;

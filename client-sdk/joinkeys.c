@@ -173,7 +173,7 @@ static int s_send_one(mpc_client *c, mpc_job *j, uint32_t i, uint32_t s)
     int r = mpc_client_send_req(c, dm, &q, payload, plen, deadline, j->id_hex);   /* payload: ZeroMQ's now */
     if (!r) {
         mpc_cwire_rep rep;
-        r = mpc_client_recv_rep(c, dm, q.rid, MPC_CW_KEYS, deadline, &rep, NULL, 0, j->id_hex);
+        r = mpc_client_recv_rep(c, dm, q.rid, MPC_CW_KEYS, deadline, &rep, NULL, j->id_hex);
     }
     return r;
 }
