@@ -37,13 +37,7 @@ MPC
 JOB=$("$BIN/mpc" submit "$D/fl.mpc" --config "$C" --max-count $N) || fail "submit"
 "$BIN/mpcd" contributor-token make "$D/keys/token.key" 40 > "$D/tokens" || fail "contributor-token make"
 
-contribute() {  # contribute TOKEN_LINE VALUES [ENV...]: one contribution through `mpc contribute`
-    sed -n "$1p" "$D/tokens" > "$D/token"
-    echo "$2" > "$D/one.csv"
-    shift 2
-    env "$@" "$BIN/mpc" contribute "$D/fl.mpc" --job "$JOB" --config "$CC" --token @"$D/token" \
-        --input g=@"$D/one.csv" 2> "$D/err"
-}
+PROG="$D/fl.mpc"   # for contribute (tests/lib.sh)
 
 # over the bound (1 + 1 + 1 = 3 > 2.25), every element in range: the SDK refuses it
 OVER="1, 1, 1, 0, 0, 0, 0, 0"

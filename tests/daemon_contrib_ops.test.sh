@@ -41,13 +41,7 @@ ok "mpcc --stats: $(grep '^contributions:' "$D/stats")"
 JOB=$("$BIN/mpc" submit "$D/ops.mpc" --config "$C" --max-count $N) || fail "submit"
 "$BIN/mpcd" contributor-token make "$D/keys/token.key" $((N + 1)) > "$D/tokens" || fail "contributor-token make"
 
-contribute() {  # contribute TOKEN_LINE VALUES [ENV...]: one contribution through `mpc contribute`
-    sed -n "$1p" "$D/tokens" > "$D/token"
-    echo "$2" > "$D/one.csv"
-    shift 2
-    env "$@" "$BIN/mpc" contribute "$D/ops.mpc" --job "$JOB" --config "$CC" --token @"$D/token" \
-        --input g=@"$D/one.csv" 2> "$D/err"
-}
+PROG="$D/ops.mpc"   # for contribute (tests/lib.sh)
 
 contribute $((N + 1)) "0.5, 0.5, 0.5, 0.5, 0.5, 0.5" MPC_TEST_CONTRIB_INVALID=derived ||
     fail "the lying contribution was refused on arrival: $(cat "$D/err")"

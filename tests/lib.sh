@@ -9,6 +9,10 @@
 #                 this build ($MPC_BIN/../lib); a sanitizer build (make asan sets SAN_BUILD)
 #                 needs its runtimes loaded first, and Python's own allocations are not ours
 #                 to leak-check
+#   contribute TOKEN_LINE VALUES [ENV...]
+#                 one contribution to job $JOB of program $PROG through `mpc contribute` with
+#                 client configuration $CC: the token on line TOKEN_LINE of $D/tokens, VALUES
+#                 the CSV of input g; ENV (NAME=VALUE) set for the client; stderr in $D/err
 fail() {
     echo "FAIL: $*"
     for f in "$D"/*.log ${FAIL_EXTRA:-}; do
@@ -26,4 +30,11 @@ pyclient() {
     else
         MPCCLIENT_LIB="$MPC_BIN/../lib/libmpcclient.so" PYTHONPATH=client-sdk/python python3 "$@"
     fi
+}
+contribute() {
+    sed -n "$1p" "$D/tokens" > "$D/token"
+    echo "$2" > "$D/one.csv"
+    shift 2
+    env "$@" "$BIN/mpc" contribute "$PROG" --job "$JOB" --config "$CC" --token @"$D/token" \
+        --input g=@"$D/one.csv" 2> "$D/err"
 }
