@@ -202,10 +202,11 @@ typedef struct mpc_circuit {
      * warnings, not part of the hash (the NOISE gates it describes are).  Owned here. */
     struct mpc_dp_output *dp;
     uint32_t    n_dp, cap_dp;
-    /* Contributor inputs (circuits/contrib.h): what the compiler knows of each `input NAME:
-     * T[D] from contributors in LO..HI`.  Set by the compiler only (a circuit read from a
-     * file has none: its contributor inputs are recognised by name, mpc_contrib_input_of).
-     * Not part of the hash.  Owned here. */
+    /* Contributor inputs (circuits/contrib.h): each `input NAME: T[D] from contributors in
+     * LO..HI` and what a contribution to it must prove.  Set by the compiler; written in
+     * format version 7 and part of the hash (docs/circuit-format.md, "The collection
+     * records").  A daemon takes them from its own recompilation of the carried program,
+     * never from the bytes it was sent.  Owned here. */
     struct mpc_contrib_decl *contrib;
     uint32_t    n_contrib;
     /* Private joins (circuits/joindecl.h): which inputs are joined on which key columns,

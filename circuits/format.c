@@ -6,6 +6,7 @@
  * object's type is checked before its value is used and every integer is range-checked.
  * The circuit finally passes mpc_circ_validate under the caller's limits. */
 #include "format.h"
+#include "contrib.h"
 #include "diag.h"
 #include "dp.h"
 #include "joindecl.h"
@@ -20,6 +21,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#define S_TOP_FIELDS_V7 15    /* version 7: version 6 and the collection records */
+#define S_CANON_FIELDS_C 13   /* the hashed layout of a circuit with collections: with joins too */
+#define S_CONTRIB_FIXED 11    /* a collection record's fixed fields (before its terms) */
 #define S_TOP_FIELDS_V6 14    /* version 6: version 5 and the join records */
 #define S_TOP_FIELDS_V5 13    /* version 5: version 4 and the DP records */
 #define S_CANON_FIELDS_J 12   /* the hashed layout of a circuit with joins: version 3's and the joins */
@@ -182,6 +186,37 @@ static int s_pack_joins(msgpack_packer *pk, const mpc_circuit *c, int canon)
     return bad;
 }
 
+/* Field 14 (version 7; field 12 of the hashed layout): the collection records, each one flat
+ * array [name, input, type, len, lo, hi, norm, l2_bound, unchecked, max_count, n_terms, then
+ * a, b, n, each per term] (n_derived follows from the terms), within S_MAX_DEPTH. */
+static int s_pack_contrib(msgpack_packer *pk, const mpc_circuit *c)
+{
+    int bad = msgpack_pack_array(pk, c->n_contrib);
+    for (uint32_t i = 0; i < c->n_contrib; i++) {
+        const mpc_contrib_decl *d = &c->contrib[i];
+        uint32_t nt = d->n_terms < MPC_CONTRIB_MAX_TERMS ? d->n_terms : MPC_CONTRIB_MAX_TERMS;
+        bad |= msgpack_pack_array(pk, S_CONTRIB_FIXED + 4 * nt);
+        bad |= s_pack_cstr(pk, d->name, MPC_NAME_MAX - 1);
+        bad |= s_pack_cstr(pk, d->input, MPC_NAME_MAX - 1);
+        bad |= msgpack_pack_uint32(pk, d->type);
+        bad |= msgpack_pack_uint64(pk, d->len);
+        bad |= msgpack_pack_int64(pk, d->lo);
+        bad |= msgpack_pack_int64(pk, d->hi);
+        bad |= msgpack_pack_int64(pk, d->norm);
+        bad |= msgpack_pack_uint64(pk, d->l2_bound);
+        bad |= msgpack_pack_uint32(pk, d->unchecked);
+        bad |= msgpack_pack_uint32(pk, d->max_count);
+        bad |= msgpack_pack_uint32(pk, nt);
+        for (uint32_t k = 0; k < nt; k++) {
+            bad |= msgpack_pack_uint32(pk, d->terms[k].a);
+            bad |= msgpack_pack_uint32(pk, d->terms[k].b);
+            bad |= msgpack_pack_uint32(pk, d->terms[k].n);
+            bad |= msgpack_pack_uint32(pk, d->terms[k].each);
+        }
+    }
+    return bad;
+}
+
 /* Serialises c; canon: as hashed (the version-3 layout: no program field; no source name,
  * positions or warning count, in the local parts too). */
 static int s_write(const mpc_circuit *c, int canon, uint8_t **buf, size_t *len)
@@ -196,13 +231,16 @@ static int s_write(const mpc_circuit *c, int canon, uint8_t **buf, size_t *len)
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
 
-    /* Version 6 only with joins, 5 only with noise: every other circuit keeps its bytes. */
-    int v6 = c->n_joins > 0;
+    /* Version 7 only with collections, 6 only with joins, 5 only with noise: every other
+     * circuit keeps its bytes (and its hash). */
+    int v7 = c->n_contrib > 0;
+    int v6 = v7 || c->n_joins > 0;
     int v5 = !canon && (v6 || s_needs_v5(c));
-    unsigned fields = canon ? (v6 ? S_CANON_FIELDS_J : S_TOP_FIELDS_V3)
-                            : v6 ? S_TOP_FIELDS_V6 : v5 ? S_TOP_FIELDS_V5 : S_TOP_FIELDS;
-    unsigned version = canon ? (v6 ? MPC_CIRC_VERSION_JOIN : MPC_CIRC_HASH_VERSION)
-                             : v6 ? MPC_CIRC_VERSION_JOIN : v5 ? MPC_CIRC_VERSION_DP : MPC_CIRC_VERSION;
+    unsigned fields = canon ? (v7 ? S_CANON_FIELDS_C : v6 ? S_CANON_FIELDS_J : S_TOP_FIELDS_V3)
+                            : v7 ? S_TOP_FIELDS_V7 : v6 ? S_TOP_FIELDS_V6 : v5 ? S_TOP_FIELDS_V5 : S_TOP_FIELDS;
+    unsigned version = canon ? (v7 ? MPC_CIRC_VERSION_CONTRIB : v6 ? MPC_CIRC_VERSION_JOIN : MPC_CIRC_HASH_VERSION)
+                             : v7 ? MPC_CIRC_VERSION_CONTRIB : v6 ? MPC_CIRC_VERSION_JOIN
+                             : v5 ? MPC_CIRC_VERSION_DP : MPC_CIRC_VERSION;
     bad |= msgpack_pack_array(&pk, fields);
     bad |= s_pack_cstr(&pk, MPC_CIRC_MAGIC, sizeof MPC_CIRC_MAGIC);
     bad |= msgpack_pack_uint32(&pk, version);
@@ -266,6 +304,7 @@ static int s_write(const mpc_circuit *c, int canon, uint8_t **buf, size_t *len)
     if (!canon) bad |= s_pack_program(&pk, c->program);
     if (v5) bad |= s_pack_dp(&pk, c);
     if (v6) bad |= s_pack_joins(&pk, c, canon);
+    if (v7) bad |= s_pack_contrib(&pk, c);
     if (bad) goto fail;
     *len = sb.size;
     *buf = (uint8_t *)msgpack_sbuffer_release(&sb);
@@ -376,7 +415,7 @@ static int s_scan(const uint8_t *p, size_t len, char *err, size_t errlen)
 /* The top-level arity of a format version (0 for a version this build does not read). */
 static unsigned s_top_fields(uint64_t ver)
 {
-    return ver == MPC_CIRC_VERSION_JOIN ? S_TOP_FIELDS_V6 : ver == MPC_CIRC_VERSION_DP ? S_TOP_FIELDS_V5 : ver == MPC_CIRC_VERSION ? S_TOP_FIELDS : ver == 3 ? S_TOP_FIELDS_V3 : ver == 2 ? S_TOP_FIELDS_V2
+    return ver == MPC_CIRC_VERSION_CONTRIB ? S_TOP_FIELDS_V7 : ver == MPC_CIRC_VERSION_JOIN ? S_TOP_FIELDS_V6 : ver == MPC_CIRC_VERSION_DP ? S_TOP_FIELDS_V5 : ver == MPC_CIRC_VERSION ? S_TOP_FIELDS : ver == 3 ? S_TOP_FIELDS_V3 : ver == 2 ? S_TOP_FIELDS_V2
          : ver == 1 ? S_TOP_FIELDS_V1 : 0;
 }
 
@@ -401,7 +440,7 @@ static int s_check_header(const uint8_t *p, size_t len, uint64_t *verp, char *er
     else return mpc_errf(err, errlen, "circuit format version missing or malformed");
     if (!s_top_fields(ver))
         return mpc_errf(err, errlen, "unsupported circuit format version %llu (this build reads 1 to %d)",
-                     (unsigned long long)ver, MPC_CIRC_VERSION_JOIN);
+                     (unsigned long long)ver, MPC_CIRC_VERSION_CONTRIB);
     if (p[0] != (0x90 | s_top_fields(ver)))
         return mpc_errf(err, errlen, "version %d circuit must be an array of %u fields", (int)ver,
                      s_top_fields(ver));
@@ -525,12 +564,13 @@ static int s_join_u32(const msgpack_object *o, uint64_t max, uint32_t *v, uint32
 
 /* Field 13 (version 6): the join records (s_pack_joins); mpc_join_validate checks them
  * against the inputs.  Every field's type and range is checked here before it is stored. */
-static int s_build_joins(const msgpack_object *f, int nested, mpc_circuit *c, char *err, size_t errlen)
+static int s_build_joins(const msgpack_object *f, int nested, int may_be_empty, mpc_circuit *c, char *err,
+                         size_t errlen)
 {
     uint32_t n = 0;
     char what[96];
     if (s_array(f, &n, "join records", err, errlen)) return -1;
-    if (n == 0) return mpc_errf(err, errlen, "a version-6 circuit has no join records");
+    if (n == 0 && !may_be_empty) return mpc_errf(err, errlen, "a version-6 circuit has no join records");
     if (nested) return mpc_errf(err, errlen, "a local part carries join records");
     if (n > MPC_JOIN_MAX_DECLS) return mpc_errf(err, errlen, "%u join records (at most %d)", (unsigned)n, MPC_JOIN_MAX_DECLS);
     for (uint32_t j = 0; j < n; j++) {
@@ -571,6 +611,98 @@ static int s_build_joins(const msgpack_object *f, int nested, mpc_circuit *c, ch
         for (uint32_t k = 0; k < nout; k++)
             if (s_join_u32(idx++, maxi, &d.out[k], j, err, errlen)) return -1;
         if (mpc_circ_add_join(c, &d)) return mpc_errf(err, errlen, "out of memory");
+    }
+    return 0;
+}
+
+/* A signed integer field of a collection record. */
+static int s_int64(const msgpack_object *o, int64_t *v, const char *what, char *err, size_t errlen)
+{
+    if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER && o->via.u64 <= INT64_MAX) *v = (int64_t)o->via.u64;
+    else if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) *v = o->via.i64;
+    else return mpc_errf(err, errlen, "%s is not a 64-bit signed integer", what);
+    return 0;
+}
+
+/* The structure of collection record d of circuit c (its fields' ranges were checked):
+ * its circuit input exists with the length its values, derived entries and count take, and
+ * its terms lie inside one contribution.  What the rule means (the range fits the field, the
+ * max_count keeps the sums exact) is the compiler's to decide and the daemon's to recompile,
+ * never taken from these bytes. */
+static int s_contrib_ok(const mpc_circuit *c, mpc_contrib_decl *d, char *err, size_t errlen)
+{
+    char want[MPC_NAME_MAX + sizeof MPC_CONTRIB_SUFFIX];
+    snprintf(want, sizeof want, "%s%s", d->name, MPC_CONTRIB_SUFFIX);
+    if (!mpc_name_ok_str(d->name) || strcmp(want, d->input) != 0)
+        return mpc_errf(err, errlen, "collection record '%s': its input is not named '%s'", d->name, want);
+    if ((d->type != MPC_T_INT && d->type != MPC_T_FIX) || d->len == 0 || d->lo > d->hi || d->norm < 0 ||
+        d->unchecked > 1 || d->max_count > MPC_CONTRIB_MAX_COUNT || (d->unchecked && d->n_terms))
+        return mpc_errf(err, errlen, "collection record '%s' is malformed", d->name);
+    for (uint32_t k = 0; k < d->n_terms; k++) {
+        const mpc_contrib_term *t = &d->terms[k];
+        if (t->n == 0 || t->each > 1 || t->a > t->b || t->n > d->len || t->b > d->len - t->n)
+            return mpc_errf(err, errlen, "collection record '%s': term %u is outside a contribution", d->name,
+                            (unsigned)k);
+        d->n_derived += t->each ? t->n : 1;
+    }
+    for (uint32_t i = 0; i < c->n_inputs; i++)
+        if (strcmp(c->inputs[i].name, d->input) == 0) {
+            if (c->inputs[i].type != MPC_T_INT || c->inputs[i].len != d->len + d->n_derived + 1)
+                return mpc_errf(err, errlen, "collection record '%s' does not match input '%s'", d->name, d->input);
+            for (uint32_t j = 0; j < c->n_contrib; j++)
+                if (strcmp(c->contrib[j].input, d->input) == 0)
+                    return mpc_errf(err, errlen, "collection '%s' has two records", d->name);
+            return 0;
+        }
+    return mpc_errf(err, errlen, "collection record '%s': the circuit has no input '%s'", d->name, d->input);
+}
+
+/* Field 14 (version 7): the collection records (s_pack_contrib). */
+static int s_build_contrib(const msgpack_object *f, int nested, mpc_circuit *c, char *err, size_t errlen)
+{
+    uint32_t n = 0;
+    char what[96];
+    if (s_array(f, &n, "collection records", err, errlen)) return -1;
+    if (n == 0) return mpc_errf(err, errlen, "a version-7 circuit has no collection records");
+    if (nested) return mpc_errf(err, errlen, "a local part carries collection records");
+    if (n > c->n_inputs) return mpc_errf(err, errlen, "%u collection records for %u inputs", (unsigned)n, (unsigned)c->n_inputs);
+    c->contrib = calloc(n, sizeof *c->contrib);
+    if (!c->contrib) return mpc_errf(err, errlen, "out of memory");
+    for (uint32_t i = 0; i < n; i++) {
+        const msgpack_object *r = &f->via.array.ptr[i];
+        if (r->type != MSGPACK_OBJECT_ARRAY || r->via.array.size < S_CONTRIB_FIXED)
+            return mpc_errf(err, errlen, "collection record %u is not an array of at least %d fields", (unsigned)i,
+                            S_CONTRIB_FIXED);
+        const msgpack_object *x = r->via.array.ptr;
+        mpc_contrib_decl d;
+        memset(&d, 0, sizeof d);
+        uint64_t v[5] = {0, 0, 0, 0, 0};
+        snprintf(what, sizeof what, "collection record %u", (unsigned)i);
+        if (s_str(&x[0], d.name, sizeof d.name, 1, what, err, errlen) ||
+            s_str(&x[1], d.input, sizeof d.input, 1, what, err, errlen) ||
+            s_uint(&x[2], MPC_T__COUNT - 1, &v[0], what, err, errlen) ||
+            s_uint(&x[3], MPC_CIRC_MAX_VECTOR, &d.len, what, err, errlen) || s_int64(&x[4], &d.lo, what, err, errlen) ||
+            s_int64(&x[5], &d.hi, what, err, errlen) || s_int64(&x[6], &d.norm, what, err, errlen) ||
+            s_uint(&x[7], UINT64_MAX, &d.l2_bound, what, err, errlen) || s_uint(&x[8], 1, &v[1], what, err, errlen) ||
+            s_uint(&x[9], MPC_CONTRIB_MAX_COUNT, &v[2], what, err, errlen) ||
+            s_uint(&x[10], MPC_CONTRIB_MAX_TERMS, &v[3], what, err, errlen))
+            return -1;
+        d.type = (uint8_t)v[0];
+        d.unchecked = (uint8_t)v[1];
+        d.max_count = (uint32_t)v[2];
+        d.n_terms = (uint32_t)v[3];
+        if (r->via.array.size != S_CONTRIB_FIXED + 4 * d.n_terms)
+            return mpc_errf(err, errlen, "collection record '%s': %u fields for %u terms", d.name,
+                            (unsigned)r->via.array.size, (unsigned)d.n_terms);
+        for (uint32_t k = 0; k < d.n_terms; k++) {
+            uint32_t *t[4] = {&d.terms[k].a, &d.terms[k].b, &d.terms[k].n, &d.terms[k].each};
+            for (int q = 0; q < 4; q++) {
+                if (s_uint(&x[S_CONTRIB_FIXED + 4 * k + q], MPC_CIRC_MAX_VECTOR, &v[4], what, err, errlen)) return -1;
+                *t[q] = (uint32_t)v[4];
+            }
+        }
+        if (s_contrib_ok(c, &d, err, errlen)) return -1;
+        c->contrib[c->n_contrib++] = d;
     }
     return 0;
 }
@@ -759,7 +891,9 @@ static int s_build(const msgpack_object *top, const mpc_circ_limits *lim, int ne
     if (n_fields >= S_TOP_FIELDS_V3 && s_build_locals(&f[10], lim, nested, c, err, errlen)) return -1;
     if (n_fields >= S_TOP_FIELDS && s_build_program(&f[11], nested, c, err, errlen)) return -1;
     if (n_fields >= S_TOP_FIELDS_V5 && s_build_dp(&f[12], nested, c, err, errlen)) return -1;
-    if (n_fields >= S_TOP_FIELDS_V6 && s_build_joins(&f[13], nested, c, err, errlen)) return -1;
+    if (n_fields >= S_TOP_FIELDS_V6 && s_build_joins(&f[13], nested, n_fields >= S_TOP_FIELDS_V7, c, err, errlen))
+        return -1;
+    if (n_fields >= S_TOP_FIELDS_V7 && s_build_contrib(&f[14], nested, c, err, errlen)) return -1;
     if (n_fields < S_TOP_FIELDS_V5)
         for (uint64_t i = 0; i < ng; i++)
             if (c->gates[i].kind == MPC_G_NOISE)

@@ -23,6 +23,12 @@
  * circuit is over the version-3 layout followed by the join records, with 6 in the version
  * field; circuits without joins keep their version and their hash. */
 #define MPC_CIRC_VERSION_JOIN 6
+/* Written for a circuit with contributor inputs (circuits/contrib.h): version 6 (its join
+ * records possibly empty) and a 15th field, the collection records: each collection's
+ * validity rule (range, norm bound, unchecked, derived entries) and max_count.  They are in
+ * the hash (version-3 layout, the join records, the collection records, 7 in the version
+ * field): an approval of a circuit hash pins what a contribution must prove. */
+#define MPC_CIRC_VERSION_CONTRIB 7
 /* The version whose encoding the circuit hash is taken over (fields 0..10; the program field
  * 11 of version 4 is outside the hash, docs/circuit-format.md "The program field"). */
 #define MPC_CIRC_HASH_VERSION 3

@@ -11,6 +11,7 @@
 #include "dump.h"
 #include "format.h"
 #include "compile.h"
+#include "contrib.h"
 #include "pushdown.h"
 
 #define NW MPC_NO_WIRE
@@ -804,6 +805,79 @@ START_TEST(test_local_parts)
 END_TEST
 
 /* The listing (dump.h) names parties, inputs, outputs and every gate, one line each. */
+static mpc_circuit *s_compiled(const char *src)
+{
+    mpc_circuit *c = NULL;
+    mpc_diag d;
+    ck_assert_msg(mpc_compile_ex(src, strlen(src), "c.mpc", NULL, 0, 0, &c, &d) == 0, "%s", src);
+    mpc_diag_free(&d);
+    return c;
+}
+
+/* Collection records (format version 7): a contribution program's validity rule is in the
+ * file and in the hash.  Before, `in -1..1`, `in -1000..1000`, `, norm <= 2` and `unchecked`
+ * compiled to one circuit hash, so an approval of that hash admitted any of them. */
+START_TEST(test_collection_records)
+{
+    /* the first four differ in the rule only; the last adds a derived entry (sum(g * g)) */
+    static const char *const rule[] = {"in -1..1", "in -1000..1000", "in -1..1, norm <= 1.5", "unchecked", "in -1..1"};
+    uint8_t h[5][MPC_HASH_BYTES];
+    for (int i = 0; i < 5; i++) {
+        char src[512];
+        snprintf(src, sizeof src, "party a, b\ninput g: fix[4] from contributors %s\n"
+                 "output n = count(g), t = sum(g)%s to a, b\n", rule[i], i == 4 ? ", q = sum(g * g)" : "");
+        mpc_circuit *c = s_compiled(src);
+        ck_assert_uint_eq(c->n_contrib, 1);
+        ck_assert_int_eq(mpc_circ_hash(c, h[i]), 0);
+        for (int k = 0; k < i; k++) ck_assert_msg(memcmp(h[i], h[k], MPC_HASH_BYTES) != 0, "%s and %s: one hash", rule[i], rule[k]);
+        uint8_t *b;
+        size_t n;
+        s_write(c, &b, &n);
+        ck_assert_uint_eq(b[9], MPC_CIRC_VERSION_CONTRIB);   /* after the fixarray byte and the magic */
+        mpc_circuit *r = NULL;
+        char err[512];
+        ck_assert_msg(mpc_circ_read(b, n, NULL, &r, err, sizeof err) == 0, "%s", err);
+        uint8_t hr[MPC_HASH_BYTES];
+        ck_assert_int_eq(mpc_circ_hash(r, hr), 0);
+        ck_assert(memcmp(hr, h[i], sizeof hr) == 0);
+        const mpc_contrib_decl *x = mpc_circ_contrib(c, "g"), *y = mpc_circ_contrib(r, "g-contrib");
+        ck_assert_ptr_nonnull(y);
+        ck_assert(x->lo == y->lo && x->hi == y->hi && x->norm == y->norm && x->l2_bound == y->l2_bound &&
+                  x->unchecked == y->unchecked && x->max_count == y->max_count && x->n_terms == y->n_terms &&
+                  x->n_derived == y->n_derived && !memcmp(x->terms, y->terms, sizeof x->terms));
+        ck_assert_uint_eq(y->n_derived, i == 4 ? 4 : 0);
+        /* hostile records: refused, naming the record */
+        mpc_contrib_decl keep = c->contrib[0];
+        c->contrib[0].len = 5;   /* no longer the input's length */
+        s_refused_circ(c, NULL, "does not match input 'g-contrib'");
+        c->contrib[0] = keep;
+        snprintf(c->contrib[0].input, sizeof c->contrib[0].input, "h-contrib");
+        s_refused_circ(c, NULL, "its input is not named 'g-contrib'");
+        c->contrib[0] = keep;
+        c->contrib[0].lo = c->contrib[0].hi + 1;
+        s_refused_circ(c, NULL, "collection record 'g' is malformed");
+        c->contrib[0] = keep;
+        if (i == 4) {
+            c->contrib[0].terms[0].a = 3;   /* g[3..6]: past the contribution */
+            c->contrib[0].terms[0].b = 3;
+            s_refused_circ(c, NULL, "term 0 is outside a contribution");
+            c->contrib[0] = keep;
+        }
+        free(b);
+        mpc_circ_destroy(&r);
+        mpc_circ_destroy(&c);
+    }
+    /* a circuit without collections keeps its version and bytes */
+    mpc_circuit *c = s_compiled("party a, b\ninput x: int from a\noutput y = x to b\n");
+    uint8_t *b;
+    size_t n;
+    s_write(c, &b, &n);
+    ck_assert_uint_eq(b[9], MPC_CIRC_VERSION);
+    free(b);
+    mpc_circ_destroy(&c);
+}
+END_TEST
+
 START_TEST(test_dump_listing)
 {
     mpc_circuit *c = s_sample();
@@ -858,6 +932,7 @@ Suite *mpc_test_suite(void)
     tcase_add_test(tc, test_random_field_replacement);
     tcase_add_test(tc, test_dump_listing);
     tcase_add_test(tc, test_local_parts);
+    tcase_add_test(tc, test_collection_records);
     suite_add_tcase(s, tc);
     return s;
 }
