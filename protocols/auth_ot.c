@@ -190,7 +190,7 @@ static uint64_t s_tweak(const uint8_t sid[32], uint32_t from, uint32_t to)
 static int s_base_pair(s_aot *s, const uint8_t sid[32], uint32_t j, int as_sender)
 {
     s_pair *P = &s->p[j];
-    mpc_baseot_ctx ctx = {.purpose = 0x5a11};
+    mpc_baseot_ctx ctx = {.purpose = 0x5a11, .endemic = 1};   /* actively secure (baseot.h) */
     memcpy(ctx.sid, sid, 32);
     ctx.sender = as_sender ? s->self : j;
     ctx.receiver = as_sender ? j : s->self;

@@ -1,6 +1,7 @@
 /* baseot.h — base oblivious transfer: Chou–Orlandi "The Simplest Protocol for Oblivious
  * Transfer" (LATINCRYPT 2015, §3) over the Ristretto255 group of libsodium, producing random
- * 1-out-of-2 OTs of 32-byte keys in a batch (κ = 128 of them seed one OT extension).
+ * 1-out-of-2 OTs of 32-byte keys in a batch (κ = 128 of them seed one OT extension); and
+ * Masny–Rindal's endemic OT (below) for malicious security.
  *
  *   sender:   a ← Z_L, A = a·G                                   →  A        (32 bytes)
  *   receiver: per OT i with choice c_i: b_i ← Z_L,
@@ -30,6 +31,7 @@ typedef struct {
     uint32_t sender;     /* party index of the base-OT sender */
     uint32_t receiver;   /* party index of the base-OT receiver */
     uint32_t purpose;    /* a tag separating batches of the same pair (e.g. direction) */
+    uint32_t endemic;    /* mpc_baseot_run_*: 1 = Masny–Rindal endemic OT (below), 0 = Chou–Orlandi */
 } mpc_baseot_ctx;
 
 typedef struct mpc_baseot_sender mpc_baseot_sender;
@@ -67,7 +69,48 @@ int mpc_baseot_receive_with(const mpc_baseot_ctx *ctx, const uint8_t A[MPC_BASEO
 void mpc_baseot_kdf(uint8_t out[MPC_BASEOT_KEYBYTES], const mpc_baseot_ctx *ctx, uint64_t idx,
                     const uint8_t A[32], const uint8_t B[32], const uint8_t P[32]);
 
-/* Both moves over a transport: MPC_MSG_PREP messages on `stream`, the sender's A with
+/* ---- Masny–Rindal endemic OT (Masny, Rindal, "Endemic Oblivious Transfer", CCS 2019, the
+ * OT from a key agreement with uniform public keys, here Diffie–Hellman over Ristretto255),
+ * secure against malicious parties in the random-oracle model; what security = malicious
+ * uses (docs/security.md, "Base OTs").  Per OT i, receiver with choice c:
+ *
+ *   receiver: b ← Z_L, P = b·G; r_{1−c} ← G uniform; r_c = P − H_G(i, 1−c, r_{1−c})
+ *                                                                →  (r_0, r_1)  (64 bytes)
+ *   sender:   a ← Z_L, A = a·G                                   →  A           (32 bytes)
+ *             pk_j = r_j + H_G(i, 1−j, r_{1−j}),  k_j = H(i, j, A, r_0, r_1, a·pk_j)
+ *   receiver: k_c = H(i, c, A, r_0, r_1, b·A)
+ *
+ * H_G is hash-to-group (BLAKE2b-512 into crypto_core_ristretto255_from_hash), H BLAKE2b-256,
+ * both over a domain string, the session id, sender, receiver, purpose and i.  (r_0, r_1) is
+ * a uniform pair whatever c is, so the choice is hidden perfectly; a receiver knows the
+ * discrete logarithm of at most one pk_j, since fixing either r fixes the other's
+ * random-oracle offset.  The two messages are independent: both go at once (one message
+ * latency, not two).  Keys may be influenced by a corrupt party ("endemic"), which random
+ * base OTs for an OT extension allow. */
+
+/* Receiver, first move: per OT the pair (r_0, r_1) into R (n × 64 bytes) and its secret scalar
+ * into sk (n × 32 bytes; the caller's guarded memory, wiped by the caller).  0,
+ * MPC_ERR_INVALID, MPC_ERR_CRYPTO. */
+__attribute__((warn_unused_result))
+int mpc_baseot_mr_choose(const mpc_baseot_ctx *ctx, const uint8_t *choices, size_t n, uint8_t *R, uint8_t *sk);
+
+/* Receiver, second move: from the sender's A, the chosen keys (n × 32).  MPC_ERR_CRYPTO for
+ * an invalid or identity A. */
+__attribute__((warn_unused_result))
+int mpc_baseot_mr_keys(const mpc_baseot_ctx *ctx, const uint8_t A[MPC_BASEOT_PTBYTES], const uint8_t *choices,
+                       size_t n, const uint8_t *R, const uint8_t *sk, uint8_t *keys);
+
+/* Sender (A from mpc_baseot_sender_new): from the receiver's pairs R (n × 64 bytes) the keys
+ * k0, k1.  MPC_ERR_CRYPTO for an invalid point or an identity key point. */
+__attribute__((warn_unused_result))
+int mpc_baseot_mr_sender_finish(mpc_baseot_sender *s, const mpc_baseot_ctx *ctx, const uint8_t *R, size_t n,
+                                uint8_t *k0, uint8_t *k1);
+
+/* H_G (exposed for tests): the group element of OT idx, slot `slot`, point r. */
+void mpc_baseot_mr_hash_to_group(uint8_t out[MPC_BASEOT_PTBYTES], const mpc_baseot_ctx *ctx, uint64_t idx,
+                                 unsigned slot, const uint8_t r[MPC_BASEOT_PTBYTES]);
+
+/* Both moves over a transport (ctx->endemic chooses the protocol): MPC_MSG_PREP messages on `stream`, the sender's A with
  * sequence number `seq` to the receiver, the receiver's B with `seq` back.  ctx->sender /
  * ctx->receiver must be t->self and `peer` in the right order.  Errors as above plus the
  * transport's. */

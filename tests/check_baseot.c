@@ -1,7 +1,8 @@
-/* check_baseot.c — Chou–Orlandi base OT: the receiver gets exactly the chosen key over the
- * in-memory transport for a large batch; the other key differs, is fresh per run, balanced,
- * and not what a curious receiver computes from what it holds; bad points are refused; the
- * key derivation separates sessions, pairs, purposes and indices. */
+/* check_baseot.c — Chou–Orlandi and Masny–Rindal (endemic) base OT: the receiver gets exactly
+ * the chosen key over the in-memory transport for a large batch; the other key differs, is
+ * fresh per run, balanced, and not what a curious receiver computes from what it holds (nor,
+ * for the endemic OT, what a receiver that knows the logarithms of its points computes); bad
+ * points are refused; the key derivation separates sessions, pairs, purposes and indices. */
 #include <check.h>
 #include <sodium.h>
 #include <stdlib.h>
@@ -37,11 +38,12 @@ static void *s_rcv(void *v)
     return NULL;
 }
 
-/* One batch of N OTs between party 1 (sender) and party 0 (receiver) over the hub. */
-static void s_run(const uint8_t *choices, uint8_t *k0, uint8_t *k1, uint8_t *kc)
+/* One batch of N OTs between party 1 (sender) and party 0 (receiver) over the hub; endemic
+ * chooses the protocol (mpc_baseot_ctx.endemic). */
+static void s_run_kind(int endemic, const uint8_t *choices, uint8_t *k0, uint8_t *k1, uint8_t *kc)
 {
-    s_arg as = {.k0 = k0, .k1 = k1};
-    s_arg ar = {.choices = choices, .kc = kc};
+    s_arg as = {.k0 = k0, .k1 = k1, .ctx.endemic = (uint32_t)endemic};
+    s_arg ar = {.choices = choices, .kc = kc, .ctx.endemic = (uint32_t)endemic};
     as.ctx.sender = ar.ctx.sender = 1;
     as.ctx.receiver = ar.ctx.receiver = 0;
     as.ctx.purpose = ar.ctx.purpose = 9;
@@ -53,12 +55,18 @@ static void s_run(const uint8_t *choices, uint8_t *k0, uint8_t *k1, uint8_t *kc)
     ck_assert_int_eq(ar.rc, 0);
 }
 
+static int s_endemic;   /* the protocol of s_run, for the tests run with both */
+static void s_run(const uint8_t *choices, uint8_t *k0, uint8_t *k1, uint8_t *kc)
+{
+    s_run_kind(s_endemic, choices, k0, k1, kc);
+}
+
 static int s_bit(const uint8_t *c, size_t i)
 {
     return (c[i / 8] >> (i % 8)) & 1;
 }
 
-START_TEST(test_chosen_key_over_transport)
+static void s_chosen_key(void)
 {
     uint8_t choices[N / 8];
     randombytes_buf(choices, sizeof choices);
@@ -82,9 +90,14 @@ START_TEST(test_chosen_key_over_transport)
     free(k1);
     free(kc);
 }
+
+START_TEST(test_chosen_key_over_transport)
+{
+    s_chosen_key();
+}
 END_TEST
 
-START_TEST(test_unchosen_fresh_per_run)
+static void s_unchosen_fresh(void)
 {
     uint8_t choices[N / 8];
     randombytes_buf(choices, sizeof choices);
@@ -108,6 +121,11 @@ START_TEST(test_unchosen_fresh_per_run)
         free(k1[r]);
         free(kc[r]);
     }
+}
+
+START_TEST(test_unchosen_fresh_per_run)
+{
+    s_unchosen_fresh();
 }
 END_TEST
 
@@ -211,6 +229,96 @@ START_TEST(test_kdf_separation)
 }
 END_TEST
 
+/* The endemic OT: the same properties over the transport as Chou–Orlandi. */
+START_TEST(test_mr_over_transport)
+{
+    s_endemic = 1;
+    s_chosen_key();
+    s_unchosen_fresh();
+    s_endemic = 0;
+}
+END_TEST
+
+/* A receiver that keeps its scalars, and one that deviates: it makes r_0 = x·G and r_1 = y·G
+ * with both logarithms known.  Neither derives a key it did not choose: pk_j = r_j +
+ * H_G(r_{1−j}) has an offset nobody knows the logarithm of. */
+START_TEST(test_mr_receivers_learn_one_key)
+{
+    enum { M = 64 };
+    mpc_baseot_ctx ctx = {.sender = 3, .receiver = 1, .purpose = 7, .endemic = 1};
+    randombytes_buf(ctx.sid, 32);
+    uint8_t A[32], ch[M / 8], flip[M / 8];
+    randombytes_buf(ch, sizeof ch);
+    for (size_t i = 0; i < sizeof ch; i++) flip[i] = (uint8_t)~ch[i];
+    uint8_t *R = malloc(64 * M), *sk = malloc(32 * M), *kc = malloc(32 * M), *kx = malloc(32 * M);
+    uint8_t *k0 = malloc(32 * M), *k1 = malloc(32 * M);
+    mpc_baseot_sender *s = mpc_baseot_sender_new(A);
+    ck_assert_int_eq(mpc_baseot_mr_choose(&ctx, ch, M, R, sk), 0);
+    ck_assert_int_eq(mpc_baseot_mr_keys(&ctx, A, ch, M, R, sk, kc), 0);
+    ck_assert_int_eq(mpc_baseot_mr_sender_finish(s, &ctx, R, M, k0, k1), 0);
+    /* what the curious receiver derives for the other slot with its own scalar */
+    ck_assert_int_eq(mpc_baseot_mr_keys(&ctx, A, flip, M, R, sk, kx), 0);
+    for (size_t i = 0; i < M; i++) {
+        int c = s_bit(ch, i);
+        ck_assert_int_eq(memcmp(kc + 32 * i, (c ? k1 : k0) + 32 * i, 32), 0);
+        ck_assert_int_ne(memcmp(kx + 32 * i, (c ? k0 : k1) + 32 * i, 32), 0);
+        ck_assert_int_ne(memcmp(kx + 32 * i, (c ? k1 : k0) + 32 * i, 32), 0);
+    }
+    /* the deviating receiver: both points with known logarithms */
+    uint8_t *xy = malloc(64 * M);
+    for (size_t i = 0; i < 2 * M; i++) {
+        crypto_core_ristretto255_scalar_random(xy + 32 * i);
+        ck_assert_int_eq(crypto_scalarmult_ristretto255_base(R + 32 * i, xy + 32 * i), 0);
+    }
+    ck_assert_int_eq(mpc_baseot_mr_sender_finish(s, &ctx, R, M, k0, k1), 0);
+    for (int slot = 0; slot < 2; slot++) {
+        uint8_t sel[M / 8];
+        memset(sel, slot ? 0xff : 0, sizeof sel);
+        for (size_t i = 0; i < M; i++) memcpy(sk + 32 * i, xy + 64 * i + 32 * slot, 32);
+        ck_assert_int_eq(mpc_baseot_mr_keys(&ctx, A, sel, M, R, sk, kx), 0);
+        for (size_t i = 0; i < M; i++) {
+            ck_assert_int_ne(memcmp(kx + 32 * i, k0 + 32 * i, 32), 0);
+            ck_assert_int_ne(memcmp(kx + 32 * i, k1 + 32 * i, 32), 0);
+        }
+    }
+    mpc_baseot_sender_destroy(&s);
+    free(R); free(sk); free(kc); free(kx); free(k0); free(k1); free(xy);
+}
+END_TEST
+
+/* Invalid encodings, an identity A, and a pair that makes pk_j the identity are refused, and
+ * nothing is left in the key buffers. */
+START_TEST(test_mr_bad_points_refused)
+{
+    mpc_baseot_ctx ctx = {.sender = 0, .receiver = 1, .purpose = 1, .endemic = 1};
+    uint8_t A[32], zero[32] = {0}, bad[32], R[64 * 4], sk[32 * 4], kc[32 * 4], k0[32 * 4], k1[32 * 4];
+    uint8_t ch[1] = {0x9};
+    memset(bad, 0xff, sizeof bad);
+    mpc_baseot_sender *s = mpc_baseot_sender_new(A);
+    ck_assert_int_eq(mpc_baseot_mr_choose(&ctx, ch, 4, R, sk), 0);
+    ck_assert_int_eq(mpc_baseot_mr_keys(&ctx, zero, ch, 4, R, sk, kc), MPC_ERR_CRYPTO);
+    ck_assert_int_eq(mpc_baseot_mr_keys(&ctx, bad, ch, 4, R, sk, kc), MPC_ERR_CRYPTO);
+    ck_assert_int_eq(mpc_baseot_mr_sender_finish(s, &ctx, R, 4, k0, k1), 0);
+    for (int slot = 0; slot < 2; slot++) {
+        uint8_t keep[64];
+        memcpy(keep, R + 64 * 2, 64);
+        memcpy(R + 64 * 2 + 32 * slot, bad, 32);
+        ck_assert_int_eq(mpc_baseot_mr_sender_finish(s, &ctx, R, 4, k0, k1), MPC_ERR_CRYPTO);
+        ck_assert(sodium_is_zero(k0, sizeof k0) && sodium_is_zero(k1, sizeof k1));
+        memcpy(R + 64 * 2, keep, 64);
+    }
+    /* r_0 = −H_G(1, r_1): pk_0 = r_0 + H_G(1, r_1) is the identity, so a·pk_0 is refused */
+    uint8_t h[32], one[32] = {1}, m1[32];
+    crypto_core_ristretto255_scalar_negate(m1, one);
+    mpc_baseot_mr_hash_to_group(h, &ctx, 3, 1, R + 64 * 3 + 32);
+    ck_assert_int_eq(crypto_scalarmult_ristretto255(R + 64 * 3, m1, h), 0);
+    ck_assert_int_eq(mpc_baseot_mr_sender_finish(s, &ctx, R, 4, k0, k1), MPC_ERR_CRYPTO);
+    ck_assert(sodium_is_zero(k0, sizeof k0) && sodium_is_zero(k1, sizeof k1));
+    ck_assert_int_eq(mpc_baseot_mr_choose(&ctx, ch, 4, R, NULL), MPC_ERR_INVALID);
+    mpc_baseot_sender_destroy(&s);
+}
+END_TEST
+
 Suite *mpc_test_suite(void)
 {
     Suite *su = suite_create("baseot");
@@ -221,6 +329,9 @@ Suite *mpc_test_suite(void)
     tcase_add_test(tc, test_curious_receiver);
     tcase_add_test(tc, test_bad_points_refused);
     tcase_add_test(tc, test_kdf_separation);
+    tcase_add_test(tc, test_mr_over_transport);
+    tcase_add_test(tc, test_mr_receivers_learn_one_key);
+    tcase_add_test(tc, test_mr_bad_points_refused);
     suite_add_tcase(su, tc);
     return su;
 }
