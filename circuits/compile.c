@@ -999,6 +999,10 @@ static void s_for(cg_comp *C, const mpc_node *n)
     int64_t b = s_const_int(C, n->kids[1], "a loop bound");
     const mpc_node *body = n->kids[2];
     cg_scope scope = {NULL, C->scope}, *sc = &scope;
+    /* A loop that alone passes the limit is refused before its first iteration, not after a
+     * million of them (seconds of work; the fuzzer's timeout found it). */
+    if (b > a && (uint64_t)b - (uint64_t)a > MPC_COMPILE_MAX_UNROLL - (C->unrolled < MPC_COMPILE_MAX_UNROLL ? C->unrolled : MPC_COMPILE_MAX_UNROLL))
+        cg_error(C, n, "program unrolls to more than %u loop iterations and calls", (unsigned)MPC_COMPILE_MAX_UNROLL);
     for (int64_t i = a; i < b; i++) {
         s_count_unroll(C, n);
         C->scope = sc;
