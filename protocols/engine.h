@@ -104,10 +104,25 @@ typedef struct {
      * making progress, and the receive buffer is one slice.  A round of at most this many
      * words is one message per peer, as before.  Every party must use the same value. */
     uint64_t       slice_words;
+    /* Streamed rounds (docs/engine.md, "Streamed rounds"; 0: none).  With stream_chunk > 0,
+     * a round of more than one slice whose fresh gates are all multiplications (MUL, DOT,
+     * SELECT, squares) and which no comparison batch shares takes its triples and square
+     * pairs from a stream (prep.h, mpc_prep_stream_*) slice by slice, as they are made: a
+     * producer thread fetches them from the source in chunks of stream_chunk items, at most
+     * stream_ahead chunks (0: MPC_PREP_STREAM_AHEAD) ahead, while the engine computes, sends
+     * and finishes slices, at most MPC_ENGINE_STREAM_WINDOW of them in flight.  Such a round
+     * holds material for a bounded number of slices and chunks, whatever its length; it is
+     * not part of a prefetch window.  The source's transport must allow the producer's
+     * thread beside the engine's (prep.h).  Every party of a job must use the same
+     * stream_chunk and slice_words (the requests and slices must match); a wait for material
+     * is bounded by timeout_ms per chunk (< 0: MPC_PREP_STREAM_WAIT_MS). */
+    uint64_t       stream_chunk;
+    uint32_t       stream_ahead;
 } mpc_engine_opts;
 
 #define MPC_ENGINE_SLICE_WORDS  ((uint64_t)1 << 17)   /* 1 MiB of openings per message */
 #define MPC_ENGINE_SLICE_WINDOW 8u
+#define MPC_ENGINE_STREAM_WINDOW 4u   /* slices in flight per peer in a streamed round */
 
 typedef struct {
     uint32_t rounds;            /* opening rounds used */
@@ -124,6 +139,9 @@ typedef struct {
      * waiting for preprocessing material (mpc_prep_fetch): run_us - prep_us is the online
      * phase (input sharing, local gates, openings).  For benchmarks and the job log. */
     uint64_t run_us, prep_us;
+    /* The most words of preprocessing material this engine held at once: a round's (and its
+     * prefetch window's), or in a streamed round the stream's ring and the slices in flight. */
+    uint64_t material_peak_words;
     /* Who failed the job, as far as this party knows (MPC_ABORT_NO_PARTY: not known).
      * lost: the peer this party timed out on or found disconnected (its ABORT names it);
      * abort_from, abort_lost: the peer whose ABORT ended the job and the party that peer

@@ -29,6 +29,8 @@ typedef struct {
     uint64_t           job;
     int                timeout_ms;        /* 0: 5000 */
     uint64_t           slice_words;       /* mpc_engine_opts.slice_words (0: the default) */
+    uint64_t           stream_chunk;      /* mpc_engine_opts.stream_chunk (0: no streamed rounds) */
+    uint32_t           stream_ahead;      /* mpc_engine_opts.stream_ahead */
     int                no_open;           /* skip et_open */
     int                silent;            /* party index + 1 that never runs (0: none) */
     int                view_party;        /* party index + 1 whose received payloads are recorded */
