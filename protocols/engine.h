@@ -114,10 +114,14 @@ typedef struct {
      * holds material for a bounded number of slices and chunks, whatever its length; it is
      * not part of a prefetch window.  The source's transport must allow the producer's
      * thread beside the engine's (prep.h).  Every party of a job must use the same
-     * stream_chunk and slice_words (the requests and slices must match); a wait for material
-     * is bounded by timeout_ms per chunk (< 0: MPC_PREP_STREAM_WAIT_MS). */
+     * stream_chunk and slice_words (the requests and slices must match).  A wait for
+     * material is bounded by stream_wait_ms per chunk (0: MPC_PREP_STREAM_WAIT_MS): not
+     * timeout_ms, since a live producer on a loaded machine may take longer than a peer may
+     * stay silent; a dead peer fails the producer's own receives within timeout_ms, and the
+     * wait returns that error at once. */
     uint64_t       stream_chunk;
     uint32_t       stream_ahead;
+    int            stream_wait_ms;
 } mpc_engine_opts;
 
 #define MPC_ENGINE_SLICE_WORDS  ((uint64_t)1 << 17)   /* 1 MiB of openings per message */
@@ -126,6 +130,7 @@ typedef struct {
 
 typedef struct {
     uint32_t rounds;            /* opening rounds used */
+    uint32_t streamed;          /* of them, rounds whose material was streamed (stream_chunk) */
     uint64_t open_bytes_sent;   /* OPEN payload bytes sent to all peers together */
     uint64_t open_bytes_recv;
     uint64_t bytes_sent, bytes_recv, msgs_sent, msgs_recv;  /* transport counters, this job */

@@ -162,7 +162,7 @@ static int s_open_slice(mpc_engine *e, s_sround *R, s_cur *cur, s_slot *s, int *
             out.b = m + n;
             out.c = m + 2 * n;
         }
-        r = mpc_prep_stream_take(e->pst, sq ? MPC_PREP_K_SQUARE : MPC_PREP_K_TRIPLE, n, &out, e->o.timeout_ms);
+        r = mpc_prep_stream_take(e->pst, sq ? MPC_PREP_K_SQUARE : MPC_PREP_K_TRIPLE, n, &out, e->o.stream_wait_ms);
         e->st.prep_us += mpc_now_us() - t0;
         if (r) return r;
         if (sq) {   /* d = x − a: operands of equal length */
@@ -369,6 +369,7 @@ int mpc_eng_stream_round(mpc_engine *e, uint32_t layer, const uint32_t *gates, u
     e->st.triples += R.T;
     e->st.squares += R.S;
     e->st.rounds++;
+    e->st.streamed++;
 out:
     s_teardown(e, &R);
     free(segs);

@@ -358,8 +358,12 @@ static void s_run_check(et_job *j, const mpc_circuit *c, int src, uint64_t slice
         ck_assert_uint_eq(j->st[p].triples, cs.triples);
         ck_assert_uint_eq(j->st[p].squares, cs.squares);
         ck_assert_uint_eq(j->st[p].open_bytes_sent, (n - 1) * (16 * cs.triples + 8 * cs.squares + 8 * j->st[p].trunc));
-        if (chunk)   /* streamed: never the whole layer's material at once */
+        if (chunk) {   /* streamed: never the whole layer's material at once */
+            ck_assert_uint_ge(j->st[p].streamed, 1);
             ck_assert_uint_lt(j->st[p].material_peak_words, 3 * cs.triples);
+        } else {
+            ck_assert_uint_eq(j->st[p].streamed, 0);
+        }
         for (uint32_t o = 0; o < c->n_outputs; o++) {
             if (!j->value[p][o]) continue;
             int fix = c->outputs[o].type == MPC_T_FIX;
@@ -503,8 +507,9 @@ START_TEST(test_stream_source_fails)
 }
 END_TEST
 
-/* A source that stalls: the engine waits at most timeout_ms for a chunk, then fails the job
- * with MPC_ERR_TIMEOUT naming the preprocessing; no output. */
+/* A source that stalls: the engine waits at most stream_wait_ms for a chunk (not timeout_ms,
+ * which is longer here), then fails the job with MPC_ERR_TIMEOUT naming the preprocessing;
+ * no output. */
 START_TEST(test_stream_stall_bounded)
 {
     mpc_circuit *c = s_compile("party a, b\nparam N = 1\ninput x: int[N] from a\ninput y: int[N] from b\n"
@@ -521,7 +526,8 @@ START_TEST(test_stream_stall_bounded)
     }
     j.c = c;
     j.job = 10;
-    j.timeout_ms = 400;
+    j.timeout_ms = 8000;
+    j.stream_wait_ms = 400;
     j.slice_words = 256;
     j.stream_chunk = 500;
     j.make_prep = s_wrap_make;

@@ -31,6 +31,7 @@ typedef struct {
     uint64_t           slice_words;       /* mpc_engine_opts.slice_words (0: the default) */
     uint64_t           stream_chunk;      /* mpc_engine_opts.stream_chunk (0: no streamed rounds) */
     uint32_t           stream_ahead;      /* mpc_engine_opts.stream_ahead */
+    int                stream_wait_ms;    /* mpc_engine_opts.stream_wait_ms */
     int                no_open;           /* skip et_open */
     int                silent;            /* party index + 1 that never runs (0: none) */
     int                view_party;        /* party index + 1 whose received payloads are recorded */
