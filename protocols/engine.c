@@ -152,7 +152,8 @@ mpc_engine *mpc_engine_new(const mpc_circuit *c, uint32_t self, mpc_transport *t
 {
     if (!c || !t || !prep || !opts || c->n_parties < 2 || c->n_parties > MPC_MAX_PARTIES ||
         self >= c->n_parties || t->self != self || t->n < c->n_parties ||
-        prep->self != self || prep->n != c->n_parties)
+        prep->self != self || prep->n != c->n_parties || opts->stream_chunk > MPC_PREP_MAX_BATCH ||
+        opts->stream_ahead > MPC_PREP_STREAM_AHEAD_MAX)
         return NULL;
     if (sodium_init() < 0 || mpc_circ_validate(c, NULL, NULL, 0)) return NULL;
     mpc_engine *e = calloc(1, sizeof *e);

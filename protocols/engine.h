@@ -161,7 +161,8 @@ int mpc_engine_supported(const mpc_circuit *c, char *err, size_t errlen);
 
 /* An engine for party `self` running circuit c (validated; borrowed, as are t and prep,
  * which must outlive the engine).  t must have at least c->n_parties nodes with t->self ==
- * self.  NULL on bad arguments or allocation failure. */
+ * self.  NULL on bad arguments (also stream_chunk > MPC_PREP_MAX_BATCH or stream_ahead >
+ * MPC_PREP_STREAM_AHEAD_MAX) or allocation failure. */
 mpc_engine *mpc_engine_new(const mpc_circuit *c, uint32_t self, mpc_transport *t,
                            mpc_prep *prep, const mpc_engine_opts *opts);
 

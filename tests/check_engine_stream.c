@@ -547,6 +547,30 @@ START_TEST(test_stream_stall_bounded)
 }
 END_TEST
 
+/* Options out of range are refused when the engine is made. */
+START_TEST(test_stream_opts_refused)
+{
+    mpc_circuit *c = s_compile("party a, b\nparam N = 1\ninput x: int[N] from a\ninput y: int[N] from b\n"
+                               "output p = x * y to a, b\n", 4);
+    mpc_mem_hub *hub = mpc_mem_hub_new(2, 1000);
+    mpc_transport *t = mpc_mem_transport_new(hub, 0);
+    mpc_prep *src = mpc_prep_testlocal_new(s_master, 0, 2);
+    mpc_engine_opts o = {.stream = 3, .stream_chunk = MPC_PREP_MAX_BATCH + 1};
+    ck_assert_ptr_null(mpc_engine_new(c, 0, t, src, &o));
+    o.stream_chunk = 16;
+    o.stream_ahead = MPC_PREP_STREAM_AHEAD_MAX + 1;
+    ck_assert_ptr_null(mpc_engine_new(c, 0, t, src, &o));
+    o.stream_ahead = MPC_PREP_STREAM_AHEAD_MAX;
+    mpc_engine *e = mpc_engine_new(c, 0, t, src, &o);
+    ck_assert_ptr_nonnull(e);
+    mpc_engine_destroy(&e);
+    mpc_prep_destroy(&src);
+    mpc_transport_destroy(&t);
+    mpc_mem_hub_destroy(&hub);
+    mpc_circ_destroy(&c);
+}
+END_TEST
+
 Suite *mpc_test_suite(void)
 {
     Suite *s = suite_create("engine_stream");
@@ -559,6 +583,7 @@ Suite *mpc_test_suite(void)
     tcase_add_test(tc, test_stream_memory_bounded);
     tcase_add_test(tc, test_stream_source_fails);
     tcase_add_test(tc, test_stream_stall_bounded);
+    tcase_add_test(tc, test_stream_opts_refused);
     suite_add_tcase(s, tc);
     return s;
 }
