@@ -698,10 +698,7 @@ static int s_finish(mpc_engine *e, s_round *rd)
                     z[j] = s;
                 }
             } else {
-                if (p0)
-                    for (uint64_t k = 0; k < L; k++) z[k] = C[k] + d[k] * Bt[k] + ev[k] * A[k] + d[k] * ev[k];
-                else
-                    for (uint64_t k = 0; k < L; k++) z[k] = C[k] + d[k] * Bt[k] + ev[k] * A[k];
+                s_beaver(z, A, Bt, C, d, ev, L, p0);
                 if (g->kind == MPC_G_SELECT) {
                     const uint64_t *y2 = e->w[g->in[2]];
                     uint64_t s2 = c->gates[g->in[2]].len == 1 ? 0 : 1;

@@ -105,6 +105,17 @@ static inline uint64_t s_mults_of(const mpc_circuit *c, const mpc_gate *g)
     return 0;
 }
 
+/* Beaver products of n elements: z[k] = c + d·b + e·a, party 0 adding the public d·e
+ * (Beaver, CRYPTO 1991).  z may be d itself. */
+static inline void s_beaver(uint64_t *z, const uint64_t *A, const uint64_t *B, const uint64_t *C, const uint64_t *d,
+                            const uint64_t *ev, uint64_t n, int p0)
+{
+    if (p0)
+        for (uint64_t k = 0; k < n; k++) z[k] = C[k] + d[k] * B[k] + ev[k] * A[k] + d[k] * ev[k];
+    else
+        for (uint64_t k = 0; k < n; k++) z[k] = C[k] + d[k] * B[k] + ev[k] * A[k];
+}
+
 /* Notes words of material newly held (or, negative, given back) for the peak in the stats. */
 static inline void s_mat_held(mpc_engine *e, uint64_t *held, int64_t delta)
 {

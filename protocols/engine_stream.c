@@ -223,11 +223,7 @@ static void s_finish_slice(mpc_engine *e, s_sround *R, s_cur *cur, s_slot *s)
             op += n;
             m += 2 * n;
         } else {   /* z = c + d·b + e·a (party 0 adds d·e) */
-            const uint64_t *A = m, *B = m + n, *C = m + 2 * n, *d = op, *ev = op + n;
-            if (p0)
-                for (uint64_t k = 0; k < n; k++) v[k] = C[k] + d[k] * B[k] + ev[k] * A[k] + d[k] * ev[k];
-            else
-                for (uint64_t k = 0; k < n; k++) v[k] = C[k] + d[k] * B[k] + ev[k] * A[k];
+            s_beaver(v, m, m + n, m + 2 * n, op, op + n, n, p0);
             if (g->kind == MPC_G_SELECT) {
                 const uint64_t *y2 = e->w[g->in[2]];
                 uint64_t s2 = c->gates[g->in[2]].len == 1 ? 0 : 1;

@@ -37,6 +37,16 @@ static mpc_circuit *s_compile(const char *src, uint64_t n)
     return c;
 }
 
+/* N products of two parties' vectors, z = x * y, among n = 2 or 3 parties. */
+static mpc_circuit *s_mul(uint32_t n, uint64_t N)
+{
+    return s_compile(n == 2 ? "party a, b\nparam N = 1\ninput x: int[N] from a\ninput y: int[N] from b\n"
+                              "output p = x * y to a, b\n"
+                            : "party a, b, c\nparam N = 1\ninput x: int[N] from a\ninput y: int[N] from b\n"
+                              "output p = x * y to a, b, c\n",
+                     N);
+}
+
 /* ---- a wrapper source: counts fetches, fails or stalls on request, records aborts ---- */
 
 typedef struct {
@@ -258,29 +268,12 @@ static const char *s_prog3 =
     "output q = dot(x, z) to b\n"
     "output w = (x * y) * z to c\n";
 
+/* The sources of a job: OT (on a hub of its own), or the test-local source wrapped. */
 typedef struct {
-    mpc_mem_hub   *hub;
-    mpc_transport *t[4];
+    et_ot          ot;
     uint32_t       n;
     s_wrap         w[4];
-    int            wrap;     /* wrap the test-local source (failures, stalls) */
 } s_env;
-
-static void s_ot_before(mpc_mem_hub *hub, void *arg)
-{
-    (void)hub;
-    s_env *e = arg;
-    e->hub = mpc_mem_hub_new(e->n, 20000);
-    for (uint32_t p = 0; p < e->n; p++) e->t[p] = mpc_mem_transport_new(e->hub, p);
-}
-
-/* OT among the parties, on a hub of its own beside the engine's, with small chunks. */
-static mpc_prep *s_ot_make(uint32_t p, void *arg)
-{
-    s_env *e = arg;
-    mpc_prep_ot_opts o = {.timeout_ms = 20000, .chunk = 64, .threads = 1};
-    return mpc_prep_ot_new(e->t[p], p, e->n, 0x5e | MPC_STREAM_PREP_BIT, &o);
-}
 
 static mpc_prep *s_wrap_make(uint32_t p, void *arg)
 {
@@ -290,8 +283,7 @@ static mpc_prep *s_wrap_make(uint32_t p, void *arg)
 
 static void s_env_free(s_env *e)
 {
-    for (uint32_t p = 0; p < e->n; p++) mpc_transport_destroy(&e->t[p]);
-    if (e->hub) mpc_mem_hub_destroy(&e->hub);
+    et_ot_free(&e->ot);
 }
 
 /* Random inputs for c (bool inputs 0/1, fix inputs within ±4). */
@@ -339,10 +331,12 @@ static void s_run_check(et_job *j, const mpc_circuit *c, int src, uint64_t slice
     j->stream_ahead = ahead;
     randombytes_buf(j->master, sizeof j->master);
     j->use_dealer = src == S_DEALER;
-    if (src == S_OT) {
-        j->before = s_ot_before;
-        j->make_prep = s_ot_make;
-        j->before_arg = env;
+    if (src == S_OT) {   /* OT among the parties with small chunks */
+        env->ot = (et_ot){.n = n, .o = {.timeout_ms = 20000, .chunk = 64, .threads = 1},
+                          .stream = 0x5e | MPC_STREAM_PREP_BIT};
+        j->before = et_ot_before;
+        j->make_prep = et_ot_make;
+        j->before_arg = &env->ot;
     }
     et_plain_inputs(j, (const uint64_t *const *)vals);
     ck_assert_int_eq(et_run(j), 0);
@@ -406,6 +400,23 @@ START_TEST(test_stream_matches_plaintext)
 }
 END_TEST
 
+/* A job of c on the wrapped test-local source (env->w set by the caller), streamed with
+ * slices of `slice` words and chunks of `chunk`, its inputs vals; run with et_run. */
+static void s_job_wrapped(et_job *j, s_env *env, const mpc_circuit *c, uint64_t **vals, int timeout_ms,
+                          uint64_t slice, uint64_t chunk)
+{
+    memset(j, 0, sizeof *j);
+    env->n = c->n_parties;
+    j->c = c;
+    j->job = 12;
+    j->timeout_ms = timeout_ms;
+    j->slice_words = slice;
+    j->stream_chunk = chunk;
+    j->make_prep = s_wrap_make;
+    j->before_arg = env;
+    et_plain_inputs(j, (const uint64_t *const *)vals);
+}
+
 /* The opening of a streamed round is one logical opening per peer: one OPEN message per
  * slice (and the key message), 16 bytes per product; each chunk is one fetch. */
 START_TEST(test_stream_slices_and_fetches)
@@ -416,17 +427,8 @@ START_TEST(test_stream_slices_and_fetches)
     s_env env;
     memset(&env, 0, sizeof env);
     uint64_t **vals = s_inputs(c);
-    memset(&j, 0, sizeof j);
-    env.n = 2;
-    j.c = c;
-    j.job = 5;
-    j.timeout_ms = 10000;
-    j.slice_words = 64;
-    j.stream_chunk = 96;
+    s_job_wrapped(&j, &env, c, vals, 10000, 64, 96);
     j.no_open = 1;
-    j.make_prep = s_wrap_make;
-    j.before_arg = &env;
-    et_plain_inputs(&j, (const uint64_t *const *)vals);
     ck_assert_int_eq(et_run(&j), 0);
     for (uint32_t p = 0; p < 2; p++) {
         ck_assert_msg(j.rc[p] == 0, "%s", j.err[p]);
@@ -446,11 +448,10 @@ END_TEST
  * (1.5 words of material per word of openings); unstreamed, the round holds 3N words. */
 START_TEST(test_stream_memory_bounded)
 {
-    const char *src = "party a, b\nparam N = 1\ninput x: int[N] from a\ninput y: int[N] from b\noutput p = x * y to a, b\n";
     uint64_t peak[2][2];
     for (int big = 0; big < 2; big++) {
         uint64_t N = big ? 16384 : 4096;
-        mpc_circuit *c = s_compile(src, N);
+        mpc_circuit *c = s_mul(2, N);
         for (int streamed = 0; streamed < 2; streamed++) {
             et_job j;
             s_env env;
@@ -472,23 +473,13 @@ END_TEST
  * an output share. */
 START_TEST(test_stream_source_fails)
 {
-    mpc_circuit *c = s_compile("party a, b, c\nparam N = 1\ninput x: int[N] from a\ninput y: int[N] from b\n"
-                               "output p = x * y to a, b, c\n", 5000);
+    mpc_circuit *c = s_mul(3, 5000);
     uint64_t **vals = s_inputs(c);
     et_job j;
     s_env env;
-    memset(&j, 0, sizeof j);
     memset(&env, 0, sizeof env);
-    env.n = 3;
     env.w[0].fail_at = 3;
-    j.c = c;
-    j.job = 9;
-    j.timeout_ms = 8000;
-    j.slice_words = 256;
-    j.stream_chunk = 200;
-    j.make_prep = s_wrap_make;
-    j.before_arg = &env;
-    et_plain_inputs(&j, (const uint64_t *const *)vals);
+    s_job_wrapped(&j, &env, c, vals, 8000, 256, 200);
     uint64_t t0 = mpc_now_ms();
     ck_assert_int_eq(et_run(&j), 0);
     ck_assert_uint_lt(mpc_now_ms() - t0, 4000);
@@ -512,27 +503,17 @@ END_TEST
  * no output. */
 START_TEST(test_stream_stall_bounded)
 {
-    mpc_circuit *c = s_compile("party a, b\nparam N = 1\ninput x: int[N] from a\ninput y: int[N] from b\n"
-                               "output p = x * y to a, b\n", 3000);
+    mpc_circuit *c = s_mul(2, 3000);
     uint64_t **vals = s_inputs(c);
     et_job j;
     s_env env;
-    memset(&j, 0, sizeof j);
     memset(&env, 0, sizeof env);
-    env.n = 2;
     for (int p = 0; p < 2; p++) {
         env.w[p].stall_at = 2;
         env.w[p].stall_ms = 2500;
     }
-    j.c = c;
-    j.job = 10;
-    j.timeout_ms = 8000;
+    s_job_wrapped(&j, &env, c, vals, 8000, 256, 500);
     j.stream_wait_ms = 400;
-    j.slice_words = 256;
-    j.stream_chunk = 500;
-    j.make_prep = s_wrap_make;
-    j.before_arg = &env;
-    et_plain_inputs(&j, (const uint64_t *const *)vals);
     ck_assert_int_eq(et_run(&j), 0);
     for (uint32_t p = 0; p < 2; p++) {
         ck_assert_msg(j.rc[p] == MPC_ERR_TIMEOUT || j.rc[p] == MPC_ERR_PEER_ABORT, "party %u: %d %s", p, j.rc[p],
@@ -550,8 +531,7 @@ END_TEST
 /* Options out of range are refused when the engine is made. */
 START_TEST(test_stream_opts_refused)
 {
-    mpc_circuit *c = s_compile("party a, b\nparam N = 1\ninput x: int[N] from a\ninput y: int[N] from b\n"
-                               "output p = x * y to a, b\n", 4);
+    mpc_circuit *c = s_mul(2, 4);
     mpc_mem_hub *hub = mpc_mem_hub_new(2, 1000);
     mpc_transport *t = mpc_mem_transport_new(hub, 0);
     mpc_prep *src = mpc_prep_testlocal_new(s_master, 0, 2);

@@ -392,3 +392,23 @@ uint64_t et_rand64(void)
     randombytes_buf(&v, sizeof v);
     return v;
 }
+
+void et_ot_before(mpc_mem_hub *hub, void *arg)
+{
+    (void)hub;
+    et_ot *ot = arg;
+    ot->hub = mpc_mem_hub_new(ot->n, ot->o.timeout_ms > 0 ? ot->o.timeout_ms : 20000);
+    for (uint32_t p = 0; ot->hub && p < ot->n; p++) ot->t[p] = mpc_mem_transport_new(ot->hub, p);
+}
+
+mpc_prep *et_ot_make(uint32_t party, void *arg)
+{
+    et_ot *ot = arg;
+    return ot->t[party] ? mpc_prep_ot_new(ot->t[party], party, ot->n, ot->stream, &ot->o) : NULL;
+}
+
+void et_ot_free(et_ot *ot)
+{
+    for (uint32_t p = 0; p < ot->n; p++) mpc_transport_destroy(&ot->t[p]);
+    if (ot->hub) mpc_mem_hub_destroy(&ot->hub);
+}
