@@ -394,11 +394,11 @@ int mpcd_run_execute(mpcd_worker *w, mpcd_job *job, mpc_transport *view, const r
     {
         char hex[MPC_CWIRE_JOB_HEX + 1];
         mpc_cwire_job_hex(r->id, hex);
-        mpcd_info(hex, "engine: %u rounds (%u streamed), %llu triples, %llu squares, %llu ms in all, %llu ms waiting "
-                  "for preprocessing, %llu bytes sent", (unsigned)st.rounds, (unsigned)st.streamed,
-                  (unsigned long long)st.triples,
+        /* tests and bench/run parse this line: new fields go at its end */
+        mpcd_info(hex, "engine: %u rounds, %llu triples, %llu squares, %llu ms in all, %llu ms waiting for "
+                  "preprocessing, %llu bytes sent, %u rounds streamed", (unsigned)st.rounds, (unsigned long long)st.triples,
                   (unsigned long long)st.squares, (unsigned long long)(st.run_us / 1000), (unsigned long long)(st.prep_us / 1000),
-                  (unsigned long long)(st.bytes_sent + pview->bytes_sent));
+                  (unsigned long long)(st.bytes_sent + pview->bytes_sent), (unsigned)st.streamed);
     }
     mpcd_jobs_lock(w->jobs);
     job->out_shares = outs;
