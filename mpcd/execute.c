@@ -21,6 +21,7 @@
 #include "prep_dealer.h"
 #include "prep_ot.h"
 #include "release_job.h"
+#include "transport_view.h"
 
 typedef struct {
     mpcd_jobs *jobs;
@@ -256,7 +257,8 @@ static int s_job_inputs(mpcd_worker *w, mpcd_job *job, mpc_transport *view, cons
 }
 
 /* The job's preprocessing source (the dealer's stream, the pool, or OT made for the job), or
- * NULL. */
+ * NULL.  view: the source's own view of the mesh (the engine's is another), since streamed
+ * rounds run the source on a thread of its own beside the engine (engine.h). */
 static mpc_prep *s_prep_source(mpcd_worker *w, mpc_transport *view, const run_msg *r, uint32_t me, int use_pool)
 {
     mpc_prep *prep = NULL;
@@ -302,6 +304,7 @@ int mpcd_run_execute(mpcd_worker *w, mpcd_job *job, mpc_transport *view, const r
     int rc = 0;
     mpc_prep *prep = NULL;
     mpc_engine *e = NULL;
+    mpc_transport *pview = NULL;       /* the preprocessing source's view of the mesh */
     mpc_circuit *relc = NULL;          /* the release rules' circuit, when min_rows applies */
     mpc_support_vec *sup = NULL;
     uint8_t *has_pass = NULL, **wh = NULL;
@@ -323,7 +326,8 @@ int mpcd_run_execute(mpcd_worker *w, mpcd_job *job, mpc_transport *view, const r
         goto out;
     }
     const mpc_circuit *run = relc ? relc : c;
-    prep = s_prep_source(w, view, r, me, use_pool);
+    pview = mpc_transport_view_clone(view);
+    prep = pview ? s_prep_source(w, pview, r, me, use_pool) : NULL;
     mpcd_jobs_lock(w->jobs);
     job->prep_needed = s_triples_needed(run);
     job->prep_made = 0;
@@ -348,6 +352,9 @@ int mpcd_run_execute(mpcd_worker *w, mpcd_job *job, mpc_transport *view, const r
         .progress_ctx = &pc,
         .cancel = &job->cancel,
         .prefetch_words = (uint64_t)1 << 22,
+        /* A long round of products streams its triples (docs/engine.md, "Streamed rounds"):
+         * memory bounded by slices and chunks, the online phase beside the making. */
+        .stream_chunk = MPC_PREP_STREAM_CHUNK,
     };
     e = mpc_engine_new(run, me, view, prep, &opts);
     if (!e) {
@@ -387,10 +394,11 @@ int mpcd_run_execute(mpcd_worker *w, mpcd_job *job, mpc_transport *view, const r
     {
         char hex[MPC_CWIRE_JOB_HEX + 1];
         mpc_cwire_job_hex(r->id, hex);
+        /* tests and bench/run parse this line: new fields go at its end */
         mpcd_info(hex, "engine: %u rounds, %llu triples, %llu squares, %llu ms in all, %llu ms waiting for "
-                  "preprocessing, %llu bytes sent", (unsigned)st.rounds, (unsigned long long)st.triples,
+                  "preprocessing, %llu bytes sent, %u rounds streamed", (unsigned)st.rounds, (unsigned long long)st.triples,
                   (unsigned long long)st.squares, (unsigned long long)(st.run_us / 1000), (unsigned long long)(st.prep_us / 1000),
-                  (unsigned long long)st.bytes_sent);
+                  (unsigned long long)(st.bytes_sent + pview->bytes_sent), (unsigned)st.streamed);
     }
     mpcd_jobs_lock(w->jobs);
     job->out_shares = outs;
@@ -402,6 +410,7 @@ int mpcd_run_execute(mpcd_worker *w, mpcd_job *job, mpc_transport *view, const r
 out:
     mpc_engine_destroy(&e);
     mpc_prep_destroy(&prep);
+    mpc_transport_destroy(&pview);
     mpcd_ds_free_vals(c, stored);
     free(stored);
     free(in);

@@ -2,6 +2,7 @@
  * goes through s_fail, which records the reason, and mpc_engine_run's single exit aborts
  * the peers and wipes everything (docs/design.md, "Coding conventions"). */
 #include "engine.h"
+#include "engine_int.h"
 
 #include <sodium.h>
 #include <stdarg.h>
@@ -16,82 +17,6 @@
 #include "mpc_err.h"
 #include "prg.h"
 #include "share.h"
-
-enum { S_IDLE, S_DONE, S_FAILED };
-
-#define S_KEYBYTES(n) (2 * (size_t)(n) * MPC_PRG_SEEDBYTES)
-
-/* A comparison batch in flight: the LTZ (or EQZ) gates of one layer, running sub-rounds in
- * rounds start .. start + MPC_CMP_ROUNDS − 1. */
-typedef struct {
-    mpc_cmp  *cmp;
-    uint32_t *gates;
-    uint32_t  ng;
-    uint32_t  start;
-    uint64_t  off;     /* this round: offset of its words in the message */
-    int       arith;   /* this round: its words are summed (1) or XOR-ed (0) */
-} s_flight;
-
-#define S_MAX_FLIGHTS (2 * MPC_CMP_ROUNDS)
-
-struct mpc_engine {
-    const mpc_circuit *c;
-    mpc_transport     *t;
-    mpc_prep          *prep;
-    mpc_engine_opts    o;
-    uint32_t           self, n;
-    int                state;
-    uint64_t           slice;     /* words per OPEN message (o.slice_words or the default) */
-
-    uint64_t         **w;         /* wire values (shares; CONST wires point into c->consts) */
-    uint8_t           *owned;     /* w[i] is ours to wipe and free */
-    uint32_t          *lastuse;   /* the gate after which wire i is no longer needed */
-    uint64_t         **out_share; /* per output */
-
-    s_flight           fl[S_MAX_FLIGHTS];
-    uint32_t           nfl;
-
-    /* Prefetch window (o.prefetch_words > 0): the material of layers [.., win_hi) fetched in
-     * one request, laid out like one round's (s_round_out) with the totals below; c* count
-     * what earlier layers took.  order/start: the run's gates by layer (mpc_engine_run). */
-    uint64_t          *win;
-    uint64_t           win_n, win_hi;
-    uint64_t           wT, wS, wR, wE, wB, wD;
-    uint64_t           cT, cS, cR, cE, cB, cD;
-    const uint32_t    *order, *start;
-
-    uint8_t           *keys;      /* sodium_malloc: 2n * 32 bytes of zero-sharing keys: [0, n)
-                                   * the key this party sent to peer j, [n, 2n) those received */
-    uint32_t           zk_pending; /* peers whose key message is still to be received */
-    mpc_engine_stats   st;
-    mpc_engine_stats   base;      /* transport counters at the start */
-};
-
-/* ---- small helpers ---- */
-
-static int s_fail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
-
-static void s_wipe_free(uint64_t *p, uint64_t n)
-{
-    if (!p) return;
-    sodium_memzero(p, (size_t)n * sizeof(uint64_t));
-    free(p);
-}
-
-static uint64_t *s_alloc(uint64_t n)
-{
-    if (n > SIZE_MAX / sizeof(uint64_t)) return NULL;
-    return malloc((size_t)(n ? n : 1) * sizeof(uint64_t));
-}
 
 static int s_interactive(uint8_t kind)
 {
@@ -169,13 +94,16 @@ static void s_abort_peers(mpc_engine *e, int code)
 {
     for (uint32_t j = 0; j < e->n; j++)
         if (j != e->self) (void)mpc_send_abort(e->t, j, e->o.stream, code, e->st.lost);
+    /* A streamed round's producer owns the source until it is joined: told after the peers,
+     * whose engines then end their own streams, so no producer waits long for another. */
+    (void)mpc_prep_stream_end(&e->pst, code);
     mpc_prep_abort(e->prep, code);
 }
 
 /* Passes through the result `r` of a send to or receive from peer j, noting who failed the
  * job: j itself if it timed out or is disconnected, or the sender of an ABORT and the party
  * that sender named. */
-static int s_peer_rc(mpc_engine *e, uint32_t j, int r)
+int mpc_eng_peer_rc(mpc_engine *e, uint32_t j, int r)
 {
     if (r == MPC_ERR_IO || r == MPC_ERR_TIMEOUT)
         e->st.lost = j;
@@ -224,7 +152,8 @@ mpc_engine *mpc_engine_new(const mpc_circuit *c, uint32_t self, mpc_transport *t
 {
     if (!c || !t || !prep || !opts || c->n_parties < 2 || c->n_parties > MPC_MAX_PARTIES ||
         self >= c->n_parties || t->self != self || t->n < c->n_parties ||
-        prep->self != self || prep->n != c->n_parties)
+        prep->self != self || prep->n != c->n_parties || opts->stream_chunk > MPC_PREP_MAX_BATCH ||
+        opts->stream_ahead > MPC_PREP_STREAM_AHEAD_MAX)
         return NULL;
     if (sodium_init() < 0 || mpc_circ_validate(c, NULL, NULL, 0)) return NULL;
     mpc_engine *e = calloc(1, sizeof *e);
@@ -264,6 +193,7 @@ void mpc_engine_destroy(mpc_engine **ep)
 {
     if (!ep || !*ep) return;
     mpc_engine *e = *ep;
+    (void)mpc_prep_stream_end(&e->pst, MPC_ERR_STATE);   /* none is open after a run */
     s_wipe_all(e);   /* also frees comparison batches in flight */
     free(e->w);
     free(e->owned);
@@ -301,11 +231,11 @@ static int s_check_inputs(mpc_engine *e, const mpc_engine_input *in, char *err, 
 }
 
 /* Receives peer j's key message (its zero-sharing key) if it is still pending. */
-static int s_take_keys(mpc_engine *e, uint32_t j, char *err, size_t errlen)
+int mpc_eng_take_keys(mpc_engine *e, uint32_t j, char *err, size_t errlen)
 {
     if (!(e->zk_pending & (1u << j))) return 0;
     uint64_t buf[MPC_PRG_SEEDWORDS];
-    int r = s_peer_rc(e, j, mpc_recv(e->t, j, MPC_MSG_INPUT, e->o.stream, 0, buf, MPC_PRG_SEEDWORDS, e->o.timeout_ms));
+    int r = mpc_eng_peer_rc(e, j, mpc_recv(e->t, j, MPC_MSG_INPUT, e->o.stream, 0, buf, MPC_PRG_SEEDWORDS, e->o.timeout_ms));
     if (r) {
         s_fail(err, errlen, r, "receiving keys from party %u: %s", (unsigned)j, mpc_strerror(r));
     } else {
@@ -328,7 +258,7 @@ static int s_send_keys(mpc_engine *e, const uint8_t *zkeys, char *err, size_t er
         if (j == e->self) continue;
         memcpy(s_key(e, 0, j), zkeys + (size_t)j * MPC_PRG_SEEDBYTES, MPC_PRG_SEEDBYTES);
         memcpy(buf, s_key(e, 0, j), MPC_PRG_SEEDBYTES);
-        r = s_peer_rc(e, j, mpc_send(e->t, j, MPC_MSG_INPUT, e->o.stream, 0, buf, MPC_PRG_SEEDWORDS));
+        r = mpc_eng_peer_rc(e, j, mpc_send(e->t, j, MPC_MSG_INPUT, e->o.stream, 0, buf, MPC_PRG_SEEDWORDS));
         if (r) {
             s_fail(err, errlen, r, "sending keys to party %u: %s", (unsigned)j, mpc_strerror(r));
             break;
@@ -546,14 +476,6 @@ static int s_local(mpc_engine *e, const mpc_engine_input *in, uint32_t gi)
 }
 
 /* ---- interactive rounds ---- */
-
-/* Multiplications of gate g: elements of a MUL or SELECT, input elements of a DOT. */
-static uint64_t s_mults_of(const mpc_circuit *c, const mpc_gate *g)
-{
-    if (g->kind == MPC_G_MUL || g->kind == MPC_G_SELECT) return g->len;
-    if (g->kind == MPC_G_DOT) return c->gates[g->in[0]].len;
-    return 0;
-}
 
 /* Triples gate g consumes (two words opened each); a square consumes none. */
 static uint64_t s_triples_of(const mpc_circuit *c, const mpc_gate *g)
@@ -776,10 +698,7 @@ static int s_finish(mpc_engine *e, s_round *rd)
                     z[j] = s;
                 }
             } else {
-                if (p0)
-                    for (uint64_t k = 0; k < L; k++) z[k] = C[k] + d[k] * Bt[k] + ev[k] * A[k] + d[k] * ev[k];
-                else
-                    for (uint64_t k = 0; k < L; k++) z[k] = C[k] + d[k] * Bt[k] + ev[k] * A[k];
+                s_beaver(z, A, Bt, C, d, ev, L, p0);
                 if (g->kind == MPC_G_SELECT) {
                     const uint64_t *y2 = e->w[g->in[2]];
                     uint64_t s2 = c->gates[g->in[2]].len == 1 ? 0 : 1;
@@ -957,6 +876,7 @@ static int s_win_fill(mpc_engine *e, uint32_t layer)
     int r = 0;
     s_win_free(e);
     for (L = layer; L < nl; L++) {
+        if (L > layer && e->streamed && e->streamed[L]) break;   /* streams its own material */
         one.gates = (uint32_t *)e->order + e->start[2 * L + 1];
         one.ng = e->start[2 * L + 2] - e->start[2 * L + 1];
         if (!one.ng) continue;
@@ -1090,7 +1010,7 @@ static int s_send_slice(mpc_engine *e, uint32_t layer, s_round *rd, uint64_t s, 
     uint64_t lo = s * e->slice, cnt = rd->W - lo < e->slice ? rd->W - lo : e->slice;
     for (uint32_t j = 0; j < e->n; j++) {
         if (j == e->self) continue;
-        int r = s_peer_rc(e, j, mpc_send(e->t, j, MPC_MSG_OPEN, e->o.stream, (uint64_t)layer | s << 32,
+        int r = mpc_eng_peer_rc(e, j, mpc_send(e->t, j, MPC_MSG_OPEN, e->o.stream, (uint64_t)layer | s << 32,
                                          rd->mine + lo, cnt));
         if (r)
             return s_fail(err, errlen, r, "round %u: sending to party %u: %s", (unsigned)layer, (unsigned)j,
@@ -1115,8 +1035,8 @@ static int s_exchange(mpc_engine *e, uint32_t layer, s_round *rd, char *err, siz
         uint64_t lo = s * e->slice, cnt = rd->W - lo < e->slice ? rd->W - lo : e->slice;
         for (uint32_t j = 0; j < e->n; j++) {
             if (j == e->self) continue;
-            if ((r = s_take_keys(e, j, err, errlen))) return r;
-            if ((r = s_peer_rc(e, j, mpc_recv(e->t, j, MPC_MSG_OPEN, e->o.stream, (uint64_t)layer | s << 32,
+            if ((r = mpc_eng_take_keys(e, j, err, errlen))) return r;
+            if ((r = mpc_eng_peer_rc(e, j, mpc_recv(e->t, j, MPC_MSG_OPEN, e->o.stream, (uint64_t)layer | s << 32,
                                               rd->rx, cnt, e->o.timeout_ms))))
                 return s_fail(err, errlen, r, "round %u: receiving from party %u: %s", (unsigned)layer,
                               (unsigned)j, mpc_strerror(r));
@@ -1130,6 +1050,7 @@ static int s_exchange(mpc_engine *e, uint32_t layer, s_round *rd, char *err, siz
 static int s_round_run(mpc_engine *e, uint32_t layer, s_round *rd, char *err, size_t errlen)
 {
     int r;
+    if (e->streamed && e->streamed[layer]) return mpc_eng_stream_round(e, layer, rd->gates, rd->ng, err, errlen);
     if ((r = s_round_plan(e, rd)))
         return s_fail(err, errlen, r, "round %u: out of memory", (unsigned)layer);
     if (!(rd->mat = s_alloc(rd->matn)))
@@ -1138,6 +1059,8 @@ static int s_round_run(mpc_engine *e, uint32_t layer, s_round *rd, char *err, si
     if (rd->ng && (r = e->o.prefetch_words ? s_win_take(e, layer, rd) : s_fetch(e, rd)))
         return s_fail(err, errlen, r, "round %u: preprocessing: %s", (unsigned)layer, mpc_strerror(r));
     e->st.prep_us += mpc_now_us() - t0;
+    uint64_t held = 0;
+    s_mat_held(e, &held, (int64_t)(rd->matn + e->win_n));
     e->st.triples += rd->T;
     e->st.squares += rd->S;
     e->st.trunc += rd->R;
@@ -1260,6 +1183,10 @@ int mpc_engine_run_keyed(mpc_engine *e, const mpc_engine_input *inputs, const ui
 
     e->order = order;
     e->start = start;
+    if (e->o.stream_chunk && mpc_eng_stream_plan(e)) {
+        r = s_fail(err, errlen, MPC_ERR_NOMEM, "out of memory");
+        goto out;
+    }
     if (!zkeys) {
         r = s_fail(err, errlen, MPC_ERR_INVALID, "no zero-sharing keys given");
         goto out;
@@ -1268,7 +1195,7 @@ int mpc_engine_run_keyed(mpc_engine *e, const mpc_engine_input *inputs, const ui
     for (uint32_t k = 0; k < c->n_inputs; k++)
         if (inputs[k].mode == MPC_IN_STORED) {   /* its re-randomization needs every pair key now */
             for (uint32_t j = 0; j < e->n; j++)
-                if (j != e->self && (r = s_take_keys(e, j, err, errlen))) goto out;
+                if (j != e->self && (r = mpc_eng_take_keys(e, j, err, errlen))) goto out;
             break;
         }
 
@@ -1307,7 +1234,7 @@ int mpc_engine_run_keyed(mpc_engine *e, const mpc_engine_input *inputs, const ui
         goto out;
     }
     for (uint32_t j = 0; j < e->n; j++)   /* peers not heard from in any round */
-        if (j != e->self && (r = s_take_keys(e, j, err, errlen))) goto out;
+        if (j != e->self && (r = mpc_eng_take_keys(e, j, err, errlen))) goto out;
     if ((r = s_mask_outputs(e))) {
         s_fail(err, errlen, r, "masking the outputs: %s", mpc_strerror(r));
         goto out;
@@ -1318,6 +1245,8 @@ out:
     s_round_free(&rd);
     s_win_free(e);
     e->order = e->start = NULL;
+    free(e->streamed);
+    e->streamed = NULL;
     free(order);
     free(start);
     if (e->keys) sodium_memzero(e->keys, S_KEYBYTES(e->n));

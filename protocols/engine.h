@@ -104,13 +104,33 @@ typedef struct {
      * making progress, and the receive buffer is one slice.  A round of at most this many
      * words is one message per peer, as before.  Every party must use the same value. */
     uint64_t       slice_words;
+    /* Streamed rounds (docs/engine.md, "Streamed rounds"; 0: none).  With stream_chunk > 0,
+     * a round of more than one slice whose fresh gates are all multiplications (MUL, DOT,
+     * SELECT, squares) and which no comparison batch shares takes its triples and square
+     * pairs from a stream (prep.h, mpc_prep_stream_*) slice by slice, as they are made: a
+     * producer thread fetches them from the source in chunks of stream_chunk items, at most
+     * stream_ahead chunks (0: MPC_PREP_STREAM_AHEAD) ahead, while the engine computes, sends
+     * and finishes slices, at most MPC_ENGINE_STREAM_WINDOW of them in flight.  Such a round
+     * holds material for a bounded number of slices and chunks, whatever its length; it is
+     * not part of a prefetch window.  The source's transport must allow the producer's
+     * thread beside the engine's (prep.h).  Every party of a job must use the same
+     * stream_chunk and slice_words (the requests and slices must match).  A wait for
+     * material is bounded by stream_wait_ms per chunk (0: MPC_PREP_STREAM_WAIT_MS): not
+     * timeout_ms, since a live producer on a loaded machine may take longer than a peer may
+     * stay silent; a dead peer fails the producer's own receives within timeout_ms, and the
+     * wait returns that error at once. */
+    uint64_t       stream_chunk;
+    uint32_t       stream_ahead;
+    int            stream_wait_ms;
 } mpc_engine_opts;
 
 #define MPC_ENGINE_SLICE_WORDS  ((uint64_t)1 << 17)   /* 1 MiB of openings per message */
 #define MPC_ENGINE_SLICE_WINDOW 8u
+#define MPC_ENGINE_STREAM_WINDOW 4u   /* slices in flight per peer in a streamed round */
 
 typedef struct {
     uint32_t rounds;            /* opening rounds used */
+    uint32_t streamed;          /* of them, rounds whose material was streamed (stream_chunk) */
     uint64_t open_bytes_sent;   /* OPEN payload bytes sent to all peers together */
     uint64_t open_bytes_recv;
     uint64_t bytes_sent, bytes_recv, msgs_sent, msgs_recv;  /* transport counters, this job */
@@ -124,6 +144,9 @@ typedef struct {
      * waiting for preprocessing material (mpc_prep_fetch): run_us - prep_us is the online
      * phase (input sharing, local gates, openings).  For benchmarks and the job log. */
     uint64_t run_us, prep_us;
+    /* The most words of preprocessing material this engine held at once: a round's (and its
+     * prefetch window's), or in a streamed round the stream's ring and the slices in flight. */
+    uint64_t material_peak_words;
     /* Who failed the job, as far as this party knows (MPC_ABORT_NO_PARTY: not known).
      * lost: the peer this party timed out on or found disconnected (its ABORT names it);
      * abort_from, abort_lost: the peer whose ABORT ended the job and the party that peer
@@ -138,7 +161,8 @@ int mpc_engine_supported(const mpc_circuit *c, char *err, size_t errlen);
 
 /* An engine for party `self` running circuit c (validated; borrowed, as are t and prep,
  * which must outlive the engine).  t must have at least c->n_parties nodes with t->self ==
- * self.  NULL on bad arguments or allocation failure. */
+ * self.  NULL on bad arguments (also stream_chunk > MPC_PREP_MAX_BATCH or stream_ahead >
+ * MPC_PREP_STREAM_AHEAD_MAX) or allocation failure. */
 mpc_engine *mpc_engine_new(const mpc_circuit *c, uint32_t self, mpc_transport *t,
                            mpc_prep *prep, const mpc_engine_opts *opts);
 

@@ -109,4 +109,71 @@ int mpc_prep_fetch(mpc_prep *p, const mpc_prep_req *req, mpc_prep_out *out);
 void mpc_prep_abort(mpc_prep *p, int code);
 void mpc_prep_destroy(mpc_prep **p);
 
+/* ---- Streamed material: the pull API (prep_stream.c; docs/preprocessing.md, "Streamed
+ * material") ----
+ *
+ * A stream makes a fixed sequence of Beaver triples and square pairs — its segments, in the
+ * order the consumer will take them — on a producer thread of its own, chunk by chunk: every
+ * chunk is one mpc_prep_fetch of `chunk` items (fewer at a segment's end) of one kind, so the
+ * parties' sources see the same requests in the same order when every party opens the same
+ * streams with the same segments and chunk.  The producer runs at most `ahead` chunks ahead
+ * of the consumer (a ring of `ahead` chunk buffers: the stream holds at most 3·chunk·ahead
+ * words of material, whatever the segments' sizes).  The consumer pulls: "the next k items of
+ * this kind", blocking until they exist.
+ *
+ * Threads: while a stream is open, its producer thread is the only user of the source: the
+ * caller must not fetch from, abort or destroy it until mpc_prep_stream_end has returned.  The
+ * source's transport is then used by the producer beside whatever the caller's thread does,
+ * so it must allow that (transport.h, "Threads": a backend on another stream, or another view
+ * of the mesh, mpc_transport_view_clone).  Material is copied out to the consumer and wiped
+ * from the ring at once: every item is handed out once. */
+
+typedef enum {
+    MPC_PREP_K_TRIPLE = 1,   /* a, b, c */
+    MPC_PREP_K_SQUARE = 2,   /* sa, sa2 */
+} mpc_prep_kind;
+
+typedef struct {
+    uint8_t  kind;   /* mpc_prep_kind */
+    uint64_t n;      /* items (0: skipped) */
+} mpc_prep_seg;
+
+#define MPC_PREP_STREAM_CHUNK     ((uint64_t)1 << 16)   /* default items per chunk */
+#define MPC_PREP_STREAM_AHEAD     4u                    /* default chunks made ahead */
+#define MPC_PREP_STREAM_AHEAD_MAX 64u
+#define MPC_PREP_STREAM_WAIT_MS   60000                 /* a take's bound when given none */
+
+typedef struct mpc_prep_stream mpc_prep_stream;
+
+/* Opens a stream over p (borrowed; the caller keeps it, unused, until the end) of the nseg
+ * segments segs (copied), in chunks of `chunk` items (1 .. MPC_PREP_MAX_BATCH; 0: the
+ * default) with `ahead` chunks made ahead (1 .. MPC_PREP_STREAM_AHEAD_MAX; 0: the default),
+ * and starts its producer.  0, MPC_ERR_INVALID (bad arguments, a segment of another kind,
+ * more than MPC_PREP_MAX_BATCH items in a segment) or MPC_ERR_NOMEM (then nothing was
+ * fetched). */
+__attribute__((warn_unused_result))
+int mpc_prep_stream_new(mpc_prep *p, const mpc_prep_seg *segs, uint32_t nseg, uint64_t chunk,
+                        uint32_t ahead, mpc_prep_stream **st);
+
+/* The next k items, which must be of `kind` (the segments' order), copied into out->a, b, c
+ * (triples) or out->sa, sa2 (square pairs), k words each.  Blocks until they are made,
+ * waiting at most timeout_ms (<= 0: MPC_PREP_STREAM_WAIT_MS) for each new chunk.  0,
+ * MPC_ERR_TIMEOUT (no chunk came in time), MPC_ERR_STATE (another kind is next, or k is
+ * more than is left), or the error the source's fetch failed with.  After an error the
+ * stream hands out nothing more. */
+__attribute__((warn_unused_result))
+int mpc_prep_stream_take(mpc_prep_stream *st, uint8_t kind, uint64_t k, const mpc_prep_out *out,
+                         int timeout_ms);
+
+/* Words of material the stream's ring holds at most (3 · chunk · ahead). */
+uint64_t mpc_prep_stream_ring_words(const mpc_prep_stream *st);
+
+/* Ends the stream: the producer stops at its next chunk boundary and is joined; if it had
+ * not made every chunk (code != 0: the consumer failed; or items were left), it aborts the
+ * source with code (MPC_ERR_STATE for 0) on its own thread first.  Wipes and frees the
+ * ring; *st = NULL (NULL accepted).  0 when every chunk was made and code is 0, else the
+ * producer's error or the code.  May wait for the chunk in progress, which the source's
+ * own timeouts bound. */
+int mpc_prep_stream_end(mpc_prep_stream **st, int code);
+
 #endif

@@ -92,3 +92,10 @@ mpc_transport *mpc_transport_view_new(mpc_transport *mesh, const uint32_t *map, 
     v->pub.n = k;
     return &v->pub;
 }
+
+mpc_transport *mpc_transport_view_clone(const mpc_transport *t)
+{
+    if (!t || t->ops != &s_ops) return NULL;
+    const view *v = t->impl;
+    return mpc_transport_view_new(v->mesh, v->map, t->n);
+}

@@ -17,4 +17,10 @@
  * stays). */
 mpc_transport *mpc_transport_view_new(mpc_transport *mesh, const uint32_t *map, uint32_t k);
 
+/* Another view of the same mesh and nodes as `view` (a view made by mpc_transport_view_new),
+ * with counters of its own: a second thread of the same job — the producer of streamed
+ * material (prep.h) — uses it beside the first.  NULL if view is not a view or memory is
+ * short. */
+mpc_transport *mpc_transport_view_clone(const mpc_transport *view);
+
 #endif

@@ -72,30 +72,9 @@ END_TEST
 
 /* ---- the engine's noise ---- */
 
-typedef struct {
-    mpc_mem_hub   *hub;
-    mpc_transport *t[4];
-    uint32_t       n;
-} s_otprep;
-
-static void s_ot_before(mpc_mem_hub *hub, void *arg)
-{
-    (void)hub;
-    s_otprep *e = arg;
-    e->hub = mpc_mem_hub_new(e->n, 20000);
-    for (uint32_t p = 0; p < e->n; p++) e->t[p] = mpc_mem_transport_new(e->hub, p);
-}
-
-static mpc_prep *s_ot_make(uint32_t p, void *arg)
-{
-    s_otprep *e = arg;
-    mpc_prep_ot_opts o = {.timeout_ms = 20000};
-    return mpc_prep_ot_new(e->t[p], p, e->n, STREAM, &o);
-}
-
 /* Runs c (inputs vals) on 3 parties with the dealer (ot = 0) or OT material; outs[o] are
  * party 0's opened values (owned by j). */
-static void s_run(et_job *j, const mpc_circuit *c, const uint64_t *const *vals, int ot, s_otprep *ep)
+static void s_run(et_job *j, const mpc_circuit *c, const uint64_t *const *vals, int ot, et_ot *ep)
 {
     memset(j, 0, sizeof *j);
     j->c = c;
@@ -104,20 +83,16 @@ static void s_run(et_job *j, const mpc_circuit *c, const uint64_t *const *vals, 
     j->use_dealer = !ot;
     if (ot) {
         ep->n = c->n_parties;
-        j->before = s_ot_before;
-        j->make_prep = s_ot_make;
+        ep->o.timeout_ms = 20000;
+        ep->stream = STREAM;
+        j->before = et_ot_before;
+        j->make_prep = et_ot_make;
         j->before_arg = ep;
     }
     et_plain_inputs(j, vals);
     ck_assert_int_eq(et_run(j), 0);
     for (uint32_t p = 0; p < c->n_parties; p++)
         ck_assert_msg(j->rc[p] == 0 && j->open_rc[p] == 0, "party %u: %s", p, j->err[p]);
-}
-
-static void s_ot_free(s_otprep *ep)
-{
-    for (uint32_t p = 0; p < ep->n; p++) mpc_transport_destroy(&ep->t[p]);
-    if (ep->hub) mpc_mem_hub_destroy(&ep->hub);
 }
 
 /* N draws of Bin(16, 1/2) - 8 in one NOISE gate.  Bounds fail with probability < 1e-6
@@ -140,7 +115,7 @@ static void s_noise_stats(int ot)
     uint64_t xv = 5;
     const uint64_t *vals[1] = {&xv};
     et_job j;
-    s_otprep ep = {0};
+    et_ot ep = {0};
     s_run(&j, c, vals, ot, &ep);
     for (uint32_t p = 1; p < 3; p++) ck_assert_mem_eq(j.value[p][0], j.value[0][0], N * 8);
     ck_assert_uint_eq(j.st[0].dabits, N * M);
@@ -169,7 +144,7 @@ static void s_noise_stats(int ot)
     }
     ck_assert_msg(chi < 48.0, "%s: chi-square %g", ot ? "ot" : "dealer", chi);
     et_clear(&j);
-    s_ot_free(&ep);
+    et_ot_free(&ep);
     mpc_circ_destroy(&c);
 }
 
@@ -212,7 +187,7 @@ static void s_clamp(int ot)
     uint64_t fv[3] = {5, 0, 1};
     const uint64_t *vals[3] = {xv, zv, fv};
     et_job j;
-    s_otprep ep = {0};
+    et_ot ep = {0};
     s_run(&j, c, vals, ot, &ep);
     const int64_t want[5] = {0 + 5 + 10 + 7 + 10, 0, 1 + -2 + 0 + 2, 2, 0};
     for (uint32_t o = 0; o < 5; o++) {
@@ -232,7 +207,7 @@ static void s_clamp(int ot)
         }
     }
     et_clear(&j);
-    s_ot_free(&ep);
+    et_ot_free(&ep);
     mpc_circ_destroy(&c);
 }
 

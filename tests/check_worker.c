@@ -530,7 +530,8 @@ END_TEST
 
 /* A job's preprocessing progress: the triples it needs are known when it starts, and the
  * count made grows chunk by chunk while its material is made (STATUS shows it), reaching
- * the need when the job is done. */
+ * the need when the job is done.  (Before streamed rounds the chunks were the counted
+ * source's 2^17; a streamed round's are its stream's 2^16.) */
 START_TEST(test_prep_progress)
 {
     cluster cl;
@@ -555,7 +556,9 @@ START_TEST(test_prep_progress)
     char reason[MPCD_REASON_MAX];
     ck_assert_int_eq(s_wait_done(&cl, 0, id, reason), MPCD_JOB_DONE);
     ck_assert_uint_eq(needed, L);   /* one triple per element of x*y */
-    ck_assert_msg(partial > 0 && partial % (1u << 17) == 0, "no partial progress seen (%llu)",
+    /* the round of x*y streams its material (docs/engine.md, "Streamed rounds"): fetched in
+     * chunks of MPC_PREP_STREAM_CHUNK, each counted as it is made */
+    ck_assert_msg(partial > 0 && partial % MPC_PREP_STREAM_CHUNK == 0, "no partial progress seen (%llu)",
                   (unsigned long long)partial);
     mpcd_jobs_lock(cl.jobs[0]);
     mpcd_job *job = mpcd_jobs_find(cl.jobs[0], id);

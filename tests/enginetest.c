@@ -81,7 +81,9 @@ static void *s_party(void *arg)
         ? mpc_prep_dealer_new(a->t, p, c->n_parties, c->n_parties, j->job | MPC_STREAM_PREP_BIT,
                               j->timeout_ms)
         : mpc_prep_testlocal_new(j->master, p, c->n_parties);
-    mpc_engine_opts o = {.stream = j->job, .timeout_ms = j->timeout_ms, .slice_words = j->slice_words};
+    mpc_engine_opts o = {.stream = j->job, .timeout_ms = j->timeout_ms, .slice_words = j->slice_words,
+                         .stream_chunk = j->stream_chunk, .stream_ahead = j->stream_ahead,
+                         .stream_wait_ms = j->stream_wait_ms};
     mpc_engine *e = prep ? mpc_engine_new(c, p, a->t, prep, &o) : NULL;
     if (!e) {
         j->rc[p] = MPC_ERR_NOMEM;
@@ -389,4 +391,24 @@ uint64_t et_rand64(void)
     uint64_t v;
     randombytes_buf(&v, sizeof v);
     return v;
+}
+
+void et_ot_before(mpc_mem_hub *hub, void *arg)
+{
+    (void)hub;
+    et_ot *ot = arg;
+    ot->hub = mpc_mem_hub_new(ot->n, ot->o.timeout_ms > 0 ? ot->o.timeout_ms : 20000);
+    for (uint32_t p = 0; ot->hub && p < ot->n; p++) ot->t[p] = mpc_mem_transport_new(ot->hub, p);
+}
+
+mpc_prep *et_ot_make(uint32_t party, void *arg)
+{
+    et_ot *ot = arg;
+    return ot->t[party] ? mpc_prep_ot_new(ot->t[party], party, ot->n, ot->stream, &ot->o) : NULL;
+}
+
+void et_ot_free(et_ot *ot)
+{
+    for (uint32_t p = 0; p < ot->n; p++) mpc_transport_destroy(&ot->t[p]);
+    if (ot->hub) mpc_mem_hub_destroy(&ot->hub);
 }

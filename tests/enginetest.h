@@ -12,6 +12,7 @@
 #include "circuit.h"
 #include "engine.h"
 #include "prep_dealer.h"
+#include "prep_ot.h"
 #include "transport_mem.h"
 
 #define ET_MAXP 16
@@ -29,6 +30,9 @@ typedef struct {
     uint64_t           job;
     int                timeout_ms;        /* 0: 5000 */
     uint64_t           slice_words;       /* mpc_engine_opts.slice_words (0: the default) */
+    uint64_t           stream_chunk;      /* mpc_engine_opts.stream_chunk (0: no streamed rounds) */
+    uint32_t           stream_ahead;      /* mpc_engine_opts.stream_ahead */
+    int                stream_wait_ms;    /* mpc_engine_opts.stream_wait_ms */
     int                no_open;           /* skip et_open */
     int                silent;            /* party index + 1 that never runs (0: none) */
     int                view_party;        /* party index + 1 whose received payloads are recorded */
@@ -86,6 +90,22 @@ void et_ref(const mpc_circuit *c, const uint64_t *const *in, uint64_t **outs);
 
 /* Dealer replies a job of c takes: one per layer with interactive gates starting in it. */
 uint64_t et_fetch_layers(const mpc_circuit *c);
+
+/* OT preprocessing for et_run: every party's mpc_prep_ot source (options o, stream id
+ * `stream`) on an in-memory hub of its own beside the harness's.  Set n, o and stream, then
+ * et_job.before = et_ot_before, make_prep = et_ot_make, before_arg = &the et_ot; et_ot_free
+ * after the run. */
+typedef struct {
+    uint32_t          n;
+    mpc_prep_ot_opts  o;
+    uint64_t          stream;
+    mpc_mem_hub      *hub;
+    mpc_transport    *t[ET_MAXP];
+} et_ot;
+
+void      et_ot_before(mpc_mem_hub *hub, void *arg);
+mpc_prep *et_ot_make(uint32_t party, void *arg);
+void      et_ot_free(et_ot *ot);
 
 /* Plain random helpers for tests. */
 uint64_t et_rand64(void);
