@@ -34,17 +34,18 @@ uint32_t mpc_auth_bits_rounds(uint32_t n)
     return 2 + levels;
 }
 
-/* z = x·y for N pairs with N fresh authenticated triples: d = x − a and e = y − b opened in
- * one message per peer (seq), z = c + d·b + e·a (+ d·e on party 0), MAC mc + d·mb + e·ma +
- * α_i·d·e; the openings go into the MAC check. */
-static int s_mul(const mpc_auth_bits_ctx *cx, uint64_t seq, uint64_t N, const mpc_u128 *x, const mpc_u128 *xm,
+int mpc_auth_mul(const mpc_auth_bits_ctx *cx, uint64_t seq, uint64_t N, const mpc_u128 *x, const mpc_u128 *xm,
                  const mpc_u128 *y, const mpc_u128 *ym, mpc_u128 *z, mpc_u128 *zm, mpc_auth_bits_stats *st,
                  char *err, size_t errlen)
 {
+    mpc_auth_bits_stats dummy = {0};
+    if (!st) st = &dummy;
+    if (N > MPC_AUTH_MAX_BATCH) return s_fail(err, errlen, MPC_ERR_INVALID, "products: too many");
+    if (!N) return 0;
     mpc_u128 *mat = mpc_auth_alloc(6 * N), *op = mpc_auth_alloc(2 * N), *mac = mpc_auth_alloc(2 * N);
     int r = 0;
     if (!mat || !op || !mac) {
-        r = s_fail(err, errlen, MPC_ERR_NOMEM, "random bits: out of memory");
+        r = s_fail(err, errlen, MPC_ERR_NOMEM, "products: out of memory");
         goto out;
     }
     mpc_auth_triples tr = {mat, mat + N, mat + 2 * N, mat + 3 * N, mat + 4 * N, mat + 5 * N};
@@ -52,7 +53,7 @@ static int s_mul(const mpc_auth_bits_ctx *cx, uint64_t seq, uint64_t N, const mp
     r = mpc_auth_src_triples(cx->src, N, &tr);
     st->prep_us += mpc_now_us() - t0;
     if (r) {
-        s_fail(err, errlen, r, "random bits: preprocessing: %s", mpc_strerror(r));
+        s_fail(err, errlen, r, "products: preprocessing: %s", mpc_strerror(r));
         goto out;
     }
     st->triples += N;
@@ -64,7 +65,7 @@ static int s_mul(const mpc_auth_bits_ctx *cx, uint64_t seq, uint64_t N, const mp
     }
     uint32_t peer;
     if ((r = mpc_auth_exchange(cx->t, MPC_MSG_OPEN, cx->stream, seq, op, op, 2 * N, cx->timeout_ms, &peer))) {
-        s_fail(err, errlen, r, "random bits: party %u: %s", (unsigned)peer, mpc_strerror(r));
+        s_fail(err, errlen, r, "products: party %u: %s", (unsigned)peer, mpc_strerror(r));
         goto out;
     }
     st->opened += 2 * N;
@@ -78,7 +79,7 @@ static int s_mul(const mpc_auth_bits_ctx *cx, uint64_t seq, uint64_t N, const mp
     }
     r = mpc_mac_check_add(cx->ck, op, mac, 2 * N);
     op = mac = NULL;
-    if (r) s_fail(err, errlen, r, "random bits: out of memory");
+    if (r) s_fail(err, errlen, r, "products: out of memory");
 out:
     s_wipe_free(mat, 6 * N);
     free(op);   /* public */
@@ -168,7 +169,7 @@ int mpc_auth_bits(const mpc_auth_bits_ctx *cx, uint64_t seq, uint64_t N, mpc_u12
             memcpy(ys + i * N, v + (2 * i + 1) * N, (size_t)N * sizeof *v);
             memcpy(ysm + i * N, vm + (2 * i + 1) * N, (size_t)N * sizeof *v);
         }
-        if (!r) r = s_mul(cx, s, (uint64_t)h * N, xs, xsm, ys, ysm, z, zm, st, err, errlen);
+        if (!r) r = mpc_auth_mul(cx, s, (uint64_t)h * N, xs, xsm, ys, ysm, z, zm, st, err, errlen);
         for (uint64_t q = 0; q < (uint64_t)h * N && !r; q++) {   /* x ⊕ y = x + y − 2xy */
             v[q] = xs[q] + ys[q] - 2 * z[q];
             vm[q] = xsm[q] + ysm[q] - 2 * zm[q];
@@ -184,7 +185,7 @@ int mpc_auth_bits(const mpc_auth_bits_ctx *cx, uint64_t seq, uint64_t N, mpc_u12
         if (r) goto out;
     }
     /* the check: z = b·b − b must be 0; into the MAC check with value 0, never opened */
-    if ((r = s_mul(cx, s, N, v, vm, v, vm, z, zm, st, err, errlen))) goto out;
+    if ((r = mpc_auth_mul(cx, s, N, v, vm, v, vm, z, zm, st, err, errlen))) goto out;
     mpc_u128 *zero = calloc(N, sizeof *zero), *zmac = mpc_auth_alloc(N);
     if (!zero || !zmac) {
         free(zero);

@@ -49,7 +49,17 @@ typedef struct {
     uint64_t opened;           /* values opened (into the MAC check) */
     uint64_t bytes_sent;       /* payload bytes sent to all peers */
     uint64_t prep_us;          /* time in the material source */
+    uint64_t checks, check_us; /* MAC checks run and passed (auth_cmp.h), time in them */
 } mpc_auth_bits_stats;
+
+/* z = x·y for N pairs with N fresh authenticated triples of cx->src (one round): d = x − a and
+ * e = y − b opened in one MPC_MSG_OPEN message per peer (seq), z = c + d·b + e·a (+ d·e on
+ * party 0), MAC shares mc + d·mb + e·ma + α_i·d·e; the openings go into the MAC check.  z may
+ * not overlap x or y. */
+__attribute__((warn_unused_result))
+int mpc_auth_mul(const mpc_auth_bits_ctx *cx, uint64_t seq, uint64_t N, const mpc_u128 *x, const mpc_u128 *xm,
+                 const mpc_u128 *y, const mpc_u128 *ym, mpc_u128 *z, mpc_u128 *zm, mpc_auth_bits_stats *st,
+                 char *err, size_t errlen);
 
 /* Rounds (message seq numbers from seq) of one mpc_auth_bits call for n parties. */
 uint32_t mpc_auth_bits_rounds(uint32_t n);

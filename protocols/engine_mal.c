@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "auth_bits.h"
+#include "auth_cmp.h"
 #include "clock.h"
 #include "fault.h"
 #include "mpc_err.h"
@@ -18,6 +19,7 @@
 #define S_FETCH       (1u << 12)   /* triples per request to the source (engine_mal.h) */
 #define S_BITS_PIECE  (1u << 16)   /* random bits made per mpc_auth_bits call */
 #define S_BITS_SEQ    (1ull << 63) /* OPEN seq of the random bits of layer L: S_BITS_SEQ | L << 32 | i */
+#define S_CMP_SEQ     (1ull << 62) /* OPEN seq of the comparisons of layer L: S_CMP_SEQ | L << 32 | i */
 
 struct mpc_mal_engine {
     const mpc_circuit *c;
@@ -128,7 +130,7 @@ int mpc_mal_supported(const mpc_circuit *c, char *err, size_t errlen)
 {
     for (uint32_t i = 0; i < c->n_gates; i++) {
         uint8_t k = c->gates[i].kind;
-        if (k == MPC_G_LTZ || k == MPC_G_EQZ || k == MPC_G_NOISE || k >= MPC_G__COUNT) {
+        if (k == MPC_G_NOISE || k >= MPC_G__COUNT) {
             char name[16];
             const char *s = k < MPC_G__COUNT ? mpc_gate_infos[k].name : "?";
             size_t j = 0;
@@ -366,7 +368,7 @@ static int s_local(mpc_mal_engine *e, uint32_t gi)
 
 static uint64_t s_mults_of(const mpc_circuit *c, const mpc_gate *g)
 {
-    if (g->kind == MPC_G_TRUNC) return 0;
+    if (g->kind == MPC_G_TRUNC || g->kind == MPC_G_LTZ || g->kind == MPC_G_EQZ) return 0;
     return g->kind == MPC_G_DOT ? c->gates[g->in[0]].len : g->len;
 }
 
@@ -380,7 +382,7 @@ static void s_openings(const mpc_mal_engine *e, const uint32_t *gates, uint32_t 
     for (uint32_t i = 0; i < ng; i++) {
         const mpc_gate *g = &c->gates[gates[i]];
         uint64_t L = s_mults_of(c, g);
-        if (!L) continue;   /* TRUNC: s_trunc_open */
+        if (!L) continue;   /* TRUNC: s_trunc_open; LTZ, EQZ: s_compare */
         uint64_t sx = c->gates[g->in[0]].len == 1 && L > 1 ? 0 : 1, sy = c->gates[g->in[1]].len == 1 && L > 1 ? 0 : 1;
         const mpc_u128 *xx = e->wx[g->in[0]], *xm = e->wm[g->in[0]], *yx = e->wx[g->in[1]], *ym = e->wm[g->in[1]];
         const mpc_u128 *A = tr->a + tpos, *MA = tr->ma + tpos, *B = tr->b + tpos, *MB = tr->mb + tpos;
@@ -591,6 +593,75 @@ static int s_trunc_finish(mpc_mal_engine *e, const uint32_t *gates, uint32_t ng,
     return 0;
 }
 
+/* ---- LTZ and EQZ (auth_cmp.h) ---- */
+
+/* Every LTZ (eqz = 0) or EQZ element of the layer, gathered, in pieces of
+ * MPC_AUTH_CMP_PIECE: bits, a MAC check, one opening, the tree; the results scattered to
+ * the gates.  *seq counts the messages of the layer's comparisons. */
+static int s_compare_kind(mpc_mal_engine *e, uint32_t layer, const uint32_t *gates, uint32_t ng, int eqz,
+                          uint64_t *seq, char *err, size_t errlen)
+{
+    const mpc_circuit *c = e->c;
+    const uint8_t kind = eqz ? MPC_G_EQZ : MPC_G_LTZ;
+    uint64_t N = 0;
+    for (uint32_t i = 0; i < ng; i++)
+        if (c->gates[gates[i]].kind == kind) N += c->gates[gates[i]].len;
+    if (!N) return 0;
+    mpc_u128 *x = s_alloc(N), *xm = s_alloc(N), *z = s_alloc(N), *zm = s_alloc(N);
+    int r = 0;
+    if (!x || !xm || !z || !zm) {
+        r = s_fail(err, errlen, MPC_ERR_NOMEM, "out of memory in round %u", (unsigned)layer);
+        goto out;
+    }
+    uint64_t q = 0;
+    for (uint32_t i = 0; i < ng; i++) {
+        const mpc_gate *g = &c->gates[gates[i]];
+        if (g->kind != kind) continue;
+        memcpy(x + q, e->wx[g->in[0]], (size_t)g->len * sizeof *x);
+        memcpy(xm + q, e->wm[g->in[0]], (size_t)g->len * sizeof *x);
+        q += g->len;
+    }
+    mpc_auth_bits_ctx cx = {e->t, e->src, e->ck, &e->key, e->o.stream, e->o.timeout_ms};
+    mpc_auth_bits_stats bs = {0};
+    char where[64];
+    snprintf(where, sizeof where, "in layer %u", (unsigned)layer);
+    for (uint64_t off = 0; off < N && !r; off += MPC_AUTH_CMP_PIECE) {
+        uint64_t k = N - off < MPC_AUTH_CMP_PIECE ? N - off : MPC_AUTH_CMP_PIECE;
+        if ((r = s_stop(e, where, err, errlen))) break;
+        r = mpc_auth_compare(&cx, S_CMP_SEQ | (uint64_t)layer << 32 | *seq, eqz, k, x + off, xm + off, z + off,
+                             zm + off, &bs, err, errlen);
+        *seq += mpc_auth_cmp_rounds(e->n);
+    }
+    e->st.masks += bs.masks;
+    e->st.triples += bs.triples;
+    e->st.opened += bs.opened;
+    e->st.open_bytes_sent += bs.bytes_sent;
+    e->st.prep_us += bs.prep_us;
+    e->st.checks += bs.checks;
+    e->st.check_us += bs.check_us;
+    e->st.bits += 64 * (r ? 0 : N);
+    e->st.comparisons += r ? 0 : N;
+    q = 0;
+    for (uint32_t i = 0; i < ng && !r; i++) {
+        uint32_t gi = gates[i];
+        const mpc_gate *g = &c->gates[gi];
+        if (g->kind != kind) continue;
+        if (!(e->wx[gi] = s_alloc(g->len)) || !(e->wm[gi] = s_alloc(g->len))) {
+            r = s_fail(err, errlen, MPC_ERR_NOMEM, "out of memory in round %u", (unsigned)layer);
+            break;
+        }
+        memcpy(e->wx[gi], z + q, (size_t)g->len * sizeof *z);
+        memcpy(e->wm[gi], zm + q, (size_t)g->len * sizeof *z);
+        q += g->len;
+    }
+out:
+    s_wipe_free(x, N);
+    s_wipe_free(xm, N);
+    s_wipe_free(z, N);
+    s_wipe_free(zm, N);
+    return r;
+}
+
 static int s_round(mpc_mal_engine *e, uint32_t layer, const uint32_t *gates, uint32_t ng, char *err, size_t errlen)
 {
     const mpc_circuit *c = e->c;
@@ -646,6 +717,9 @@ static int s_round(mpc_mal_engine *e, uint32_t layer, const uint32_t *gates, uin
     r = mpc_mac_check_add(e->ck, mine, mac, W);
     mine = mac = NULL;
     if (r) s_fail(err, errlen, r, "out of memory in round %u", (unsigned)layer);
+    uint64_t cseq = 0;
+    if (!r) r = s_compare_kind(e, layer, gates, ng, 0, &cseq, err, errlen);
+    if (!r) r = s_compare_kind(e, layer, gates, ng, 1, &cseq, err, errlen);
     for (uint32_t i = 0; i < ng && !r; i++) s_release_operands(e, gates[i]);
 out:
     s_wipe_free(mat, 6 * T);

@@ -12,6 +12,7 @@
 
 #include "auth.h"
 #include "auth_bits.h"
+#include "auth_cmp.h"
 #include "auth_dealer.h"
 #include "circuit.h"
 #include "engine_mal.h"
@@ -514,37 +515,28 @@ START_TEST(test_checks_every_layer)
 }
 END_TEST
 
+/* NOISE (DP noise) is refused by name before anything is sent; every other gate runs. */
 START_TEST(test_unsupported_refused)
 {
     mpc_circuit *c = s_parties(2);
     uint32_t x = mpc_circ_add_input(c, "x", 0, MPC_T_INT, 4, 1, 1);
-    uint32_t t = mpc_circ_add_gate(c, MPC_G_EQZ, MPC_T_BOOL, 4, x, MPC_NO_WIRE, MPC_NO_WIRE, 0, 0, 2, 3);
+    uint32_t nz = mpc_circ_add_gate(c, MPC_G_NOISE, MPC_T_INT, 4, MPC_NO_WIRE, MPC_NO_WIRE, MPC_NO_WIRE, 8, 1, 2, 3);
+    uint32_t t = mpc_circ_add_gate(c, MPC_G_ADD, MPC_T_INT, 4, x, nz, MPC_NO_WIRE, 0, 0, 3, 1);
     ck_assert_int_ge(mpc_circ_add_output(c, "t", t, 1u, 3, 1), 0);
     char err[256];
     ck_assert_msg(mpc_circ_finish(c, err, sizeof err) == 0, "%s", err);
     ck_assert_int_eq(mpc_mal_supported(c, err, sizeof err), MPC_ERR_UNSUPPORTED);
-    ck_assert_str_eq(err, "EQZ is not supported with security = malicious yet (line 2)");
+    ck_assert_str_eq(err, "NOISE is not supported with security = malicious yet (line 2)");
     uint64_t *v = s_randvec(4);
     const uint64_t *vals[1] = {v};
     s_job j = {.c = c, .n = 2, .vals = vals};
     s_run(&j);
     for (uint32_t p = 0; p < 2; p++) {
         ck_assert_int_eq(j.rc[p], MPC_ERR_UNSUPPORTED);
-        ck_assert_str_eq(j.err[p], "EQZ is not supported with security = malicious yet (line 2)");
+        ck_assert_str_eq(j.err[p], "NOISE is not supported with security = malicious yet (line 2)");
         ck_assert_int_eq(j.released[p], 0);
     }
     free(v);
-    mpc_circ_destroy(&c);
-    /* LTZ alike; TRUNC and SELECT run (test_trunc_exact, test_fixed_point_select) */
-    c = s_parties(2);
-    x = mpc_circ_add_input(c, "x", 0, MPC_T_INT, 4, 1, 1);
-    uint32_t l = mpc_circ_add_gate(c, MPC_G_LTZ, MPC_T_BOOL, 4, x, MPC_NO_WIRE, MPC_NO_WIRE, 0, 0, 5, 1);
-    uint32_t tr = mpc_circ_add_gate(c, MPC_G_TRUNC, MPC_T_INT, 4, x, MPC_NO_WIRE, MPC_NO_WIRE, 16, 63, 4, 1);
-    ck_assert_int_ge(mpc_circ_add_output(c, "l", l, 1u, 6, 1), 0);
-    ck_assert_int_ge(mpc_circ_add_output(c, "t", tr, 1u, 6, 2), 0);
-    ck_assert_msg(mpc_circ_finish(c, err, sizeof err) == 0, "%s", err);
-    ck_assert_int_eq(mpc_mal_supported(c, err, sizeof err), MPC_ERR_UNSUPPORTED);
-    ck_assert_str_eq(err, "LTZ is not supported with security = malicious yet (line 5)");
     mpc_circ_destroy(&c);
 }
 END_TEST
@@ -868,6 +860,59 @@ START_TEST(test_fixed_point_select)
 }
 END_TEST
 
+/* LTZ and EQZ, 2 and 3 parties: exact against the plaintext over the whole range (0, ±1,
+ * INT64_MIN, INT64_MAX, random), also of a product (whose 128-bit value has slack in its upper
+ * half) and of differences that are 0, and a product of two comparison results; with 2
+ * parties more than MPC_AUTH_CMP_PIECE elements of a kind (two pieces). */
+START_TEST(test_compare_exact)
+{
+    for (uint32_t n = 2; n <= 3; n++) {
+        const uint64_t L = n == 2 ? MPC_AUTH_CMP_PIECE / 2 + 77 : 200;
+        mpc_circuit *c = s_parties(n);
+        uint32_t x = mpc_circ_add_input(c, "x", 0, MPC_T_INT, L, 1, 1);
+        uint32_t y = mpc_circ_add_input(c, "y", n - 1, MPC_T_INT, L, 2, 1);
+        uint32_t p = mpc_circ_add_gate(c, MPC_G_MUL, MPC_T_INT, L, x, y, MPC_NO_WIRE, 0, 0, 3, 1);
+        uint32_t d = mpc_circ_add_gate(c, MPC_G_SUB, MPC_T_INT, L, x, y, MPC_NO_WIRE, 0, 0, 4, 1);
+        uint32_t lx = mpc_circ_add_gate(c, MPC_G_LTZ, MPC_T_BOOL, L, x, MPC_NO_WIRE, MPC_NO_WIRE, 0, 0, 5, 1);
+        uint32_t ed = mpc_circ_add_gate(c, MPC_G_EQZ, MPC_T_BOOL, L, d, MPC_NO_WIRE, MPC_NO_WIRE, 0, 0, 6, 1);
+        uint32_t lp = mpc_circ_add_gate(c, MPC_G_LTZ, MPC_T_BOOL, L, p, MPC_NO_WIRE, MPC_NO_WIRE, 0, 0, 7, 1);
+        uint32_t ep = mpc_circ_add_gate(c, MPC_G_EQZ, MPC_T_BOOL, L, p, MPC_NO_WIRE, MPC_NO_WIRE, 0, 0, 8, 1);
+        uint32_t m = mpc_circ_add_gate(c, MPC_G_MUL, MPC_T_INT, L, lp, ed, MPC_NO_WIRE, 0, 0, 9, 1);
+        ck_assert_int_ge(mpc_circ_add_output(c, "lx", lx, (1u << n) - 1, 10, 1), 0);
+        ck_assert_int_ge(mpc_circ_add_output(c, "ed", ed, (1u << n) - 1, 10, 2), 0);
+        ck_assert_int_ge(mpc_circ_add_output(c, "lp", lp, 1u << (n - 1), 10, 3), 0);
+        ck_assert_int_ge(mpc_circ_add_output(c, "ep", ep, (1u << n) - 1, 10, 4), 0);
+        ck_assert_int_ge(mpc_circ_add_output(c, "m", m, 1u, 10, 5), 0);
+        char err[256];
+        ck_assert_msg(mpc_circ_finish(c, err, sizeof err) == 0, "%s", err);
+        uint64_t *vals[2] = {s_randvec(L), s_randvec(L)};
+        const uint64_t sp[] = {0, 1, (uint64_t)-1, 1ull << 63, (1ull << 63) - 1, 2, (uint64_t)-2, 1ull << 62};
+        for (uint64_t k = 0; k < 8; k++) vals[0][k] = sp[k];
+        for (uint64_t k = 8; k < L; k += 3) vals[1][k] = vals[0][k];   /* x − y = 0 */
+        vals[1][0] = 5;                                               /* x·y = 0 */
+        vals[1][9] = 0;
+        for (uint64_t k = 20; k < 40; k++) vals[0][k] >>= 40;         /* small values */
+        s_job j;
+        s_check_within(c, n, vals, 0, &j);
+        uint64_t ones[2] = {0, 0};
+        for (uint64_t k = 0; k < L; k++) {
+            ones[0] += j.out[0][0][k];
+            ones[1] += j.out[0][1][k];
+        }
+        ck_assert_uint_gt(ones[0], L / 4);   /* both answers occur */
+        ck_assert_uint_gt(ones[1], L / 4);
+        for (uint32_t q = 0; q < n; q++) {
+            ck_assert_uint_eq(j.st[q].comparisons, 4 * L);
+            ck_assert_uint_eq(j.st[q].bits, 4 * 64 * L);
+        }
+        s_clear(&j);
+        free(vals[0]);
+        free(vals[1]);
+        mpc_circ_destroy(&c);
+    }
+}
+END_TEST
+
 /* ---- the cheating matrix ----
  * Circuit: u = a·b (MUL; a from party 0, b from party n−1), v = dot(c, d) (DOT; c from party
  * 0, d from party n−1), w = e + f (inputs only; e from party 1, the cheater, f from party 0).
@@ -899,12 +944,15 @@ static mpc_circuit *s_matrix_circuit(uint32_t n)
  * everybody.  Masks calls: x = 0, then layer 0's random values R (owners 0..n−1 = 1..n) and
  * bits (owners 0..n−1 = n+1..2n), then the outputs; the first triples call is the bits' XOR;
  * layer 0 opens y of the 4 elements (words 0..7); the bits' δ are OPEN seq 2^63, 16 bytes
- * per bit. */
-static mpc_circuit *s_trunc_matrix_circuit(uint32_t n)
+ * per bit.  The LTZ column's circuit is the same with t = LTZ(x): its y is opened in OPEN
+ * message 2^62 | (the bits' rounds), after the bits. */
+static mpc_circuit *s_trunc_matrix_circuit(uint32_t n, uint8_t kind)
 {
     mpc_circuit *c = s_parties(n);
     uint32_t x = mpc_circ_add_input(c, "x", 0, MPC_T_FIX, 4, 1, 1);
-    uint32_t t = mpc_circ_add_gate(c, MPC_G_TRUNC, MPC_T_FIX, 4, x, MPC_NO_WIRE, MPC_NO_WIRE, 16, 63, 2, 1);
+    uint32_t t = kind == MPC_G_TRUNC
+                     ? mpc_circ_add_gate(c, MPC_G_TRUNC, MPC_T_FIX, 4, x, MPC_NO_WIRE, MPC_NO_WIRE, 16, 63, 2, 1)
+                     : mpc_circ_add_gate(c, kind, MPC_T_BOOL, 4, x, MPC_NO_WIRE, MPC_NO_WIRE, 0, 0, 2, 1);
     ck_assert_int_ge(mpc_circ_add_output(c, "t", t, (1u << n) - 1, 3, 1), 0);
     char err[256];
     ck_assert_msg(mpc_circ_finish(c, err, sizeof err) == 0, "%s", err);
@@ -912,15 +960,29 @@ static mpc_circuit *s_trunc_matrix_circuit(uint32_t n)
 }
 
 #define S_KINDS  5
-#define S_STAGES 5
+#define S_STAGES 6
 static const char *const s_kinds[S_KINDS] = {"opening", "triple share", "input mask", "output share", "bit input"};
-static const char *const s_stages[S_STAGES] = {"MUL", "DOT", "input", "output", "TRUNC"};
+static const char *const s_stages[S_STAGES] = {"MUL", "DOT", "input", "output", "TRUNC", "LTZ"};
 
 /* The fault of (kind, stage) for n parties; the cheater is party 1.  Each names what the
  * cheater perturbs (docs/security.md, "Malicious security (SPDZ2k)", has the table). */
 static s_fault s_matrix_fault(int kind, int stage, uint32_t n)
 {
     s_fault f = {.party = 1, .delta = 1 + (et_rand64() >> 1), .peer_mask = UINT32_MAX};
+    if (stage >= 4) {
+        switch (kind) {   /* the TRUNC and LTZ columns (s_trunc_matrix_circuit) */
+        case 0:   /* y of element 1 */
+            f.how = F_SEND, f.type = MPC_MSG_OPEN, f.word = 2;
+            f.seq = stage == 4 ? 0 : (1ull << 62) | mpc_auth_bits_rounds(n);
+            break;
+        case 1: f.how = F_TRIPLE, f.field = T_FIELD_C, f.elem = 1; break;              /* c of an XOR's triple */
+        case 2: f.how = F_MASK, f.call = n + 1, f.elem = 3; break;                     /* a wrong bit share */
+        case 3: f.how = F_SEND, f.type = MPC_MSG_OUTPUT, f.seq = 0, f.word = 2; break; /* t→0, element 1 */
+        case 4: f.how = F_MASKVAL, f.call = n + 2, f.elem = 7; break;   /* its input bit 7 a non-bit, consistently */
+        }
+        return f;
+    }
+    if (kind == 4) return f;   /* F_NONE: n/a */
     switch (kind * 4 + stage) {
     /* opening: a word the cheater sends */
     case 0: f.how = F_SEND; f.type = MPC_MSG_OPEN; f.seq = 0; f.word = 0; break;      /* u's d[0] */
@@ -943,15 +1005,6 @@ static s_fault s_matrix_fault(int kind, int stage, uint32_t n)
     case 14: f.how = F_SEND; f.type = MPC_MSG_OUTPUT; f.seq = 0; f.word = 2 * (4 + n); break;     /* w's element 0 */
     case 15: f.how = F_SEND; f.type = MPC_MSG_OUTPUT; f.seq = 0; f.word = 9; break;    /* v→0, upper (slack) word */
     }
-    switch (kind) {   /* the TRUNC column (s_trunc_matrix_circuit) */
-    case 0: if (stage == 4) f.how = F_SEND, f.type = MPC_MSG_OPEN, f.seq = 0, f.word = 2; break;   /* y of element 1 */
-    case 1: if (stage == 4) f.how = F_TRIPLE, f.field = T_FIELD_C, f.elem = 1; break;          /* c of an XOR's triple */
-    case 2: if (stage == 4) f.how = F_MASK, f.call = n + 1, f.elem = 3; break;                 /* a bit's mask: a wrong bit share */
-    case 3: if (stage == 4) f.how = F_SEND, f.type = MPC_MSG_OUTPUT, f.seq = 0, f.word = 2; break;  /* t→0, element 1 */
-    case 4:   /* its input bit 7 a non-bit, entered consistently (owner 1's bit masks: call n + 2) */
-        f.how = stage == 4 ? F_MASKVAL : F_NONE, f.call = n + 2, f.elem = 7;
-        break;
-    }
     return f;
 }
 
@@ -960,8 +1013,9 @@ START_TEST(test_cheating_matrix)
     char table[S_KINDS][S_STAGES][32];
     memset(table, 0, sizeof table);
     for (uint32_t n = 2; n <= 3; n++) {
-        mpc_circuit *c = s_matrix_circuit(n), *ct = s_trunc_matrix_circuit(n);
-        /* the honest run first: the circuit works (the TRUNC one: test_trunc_exact) */
+        mpc_circuit *c = s_matrix_circuit(n), *ct = s_trunc_matrix_circuit(n, MPC_G_TRUNC);
+        mpc_circuit *cl = s_trunc_matrix_circuit(n, MPC_G_LTZ);
+        /* the honest run first: the circuit works (TRUNC and LTZ: test_trunc_exact, test_compare_exact) */
         s_check_exact(c, n, 0);
         for (int kind = 0; kind < S_KINDS; kind++)
             for (int stage = 0; stage < S_STAGES; stage++) {
@@ -973,7 +1027,8 @@ START_TEST(test_cheating_matrix)
                 uint64_t *vals[6];
                 for (uint32_t k = 0; k < 6; k++) vals[k] = s_randvec(4);
                 for (uint32_t k = 0; k < 4; k++) vals[0][k] >>= 2;   /* |x| < 2^62 for the TRUNC */
-                s_job j = {.c = stage == 4 ? ct : c, .n = n, .vals = (const uint64_t *const *)vals, .f = &f};
+                s_job j = {.c = stage == 5 ? cl : stage == 4 ? ct : c, .n = n, .vals = (const uint64_t *const *)vals,
+                           .f = &f};
                 s_run(&j);
                 int aborted = 0;
                 for (uint32_t p = 0; p < n; p++) {
@@ -991,6 +1046,7 @@ START_TEST(test_cheating_matrix)
             }
         mpc_circ_destroy(&c);
         mpc_circ_destroy(&ct);
+        mpc_circ_destroy(&cl);
     }
     printf("cheating matrix: honest parties aborting with \"MAC check failed\", no output released\n");
     printf("%-14s", "fault \\ stage");
@@ -1117,6 +1173,7 @@ Suite *mpc_test_suite(void)
     tcase_add_test(tc, test_random_bits);
     tcase_add_test(tc, test_trunc_exact);
     tcase_add_test(tc, test_fixed_point_select);
+    tcase_add_test(tc, test_compare_exact);
     suite_add_tcase(su, tc);
     return su;
 }

@@ -1,11 +1,11 @@
 #!/bin/sh
 # `security = malicious` with real daemons (docs/security.md, "Malicious security in the
 # daemon"; scripts/cluster, ipc sockets):
-#  1. 2 and 3 parties: programs with MUL, DOT, linear gates and TRUNC (a fixed-point product,
-#     examples/joint_stats.mpc) give what `mpcc --eval` gives;
+#  1. 2 and 3 parties: programs with MUL, DOT, linear gates, TRUNC (a fixed-point product,
+#     examples/joint_stats.mpc), LTZ, EQZ and SELECT give what `mpcc --eval` gives;
 #     the engine's log line says it ran the malicious engine with its MAC checks;
-#  2. refused at SUBMIT by name, `mpc run` exiting non-zero with the reason: LTZ (gate and
-#     line), comparisons, private joins, contributor inputs, DP noise;
+#  2. refused at SUBMIT by name, `mpc run` exiting non-zero with the reason: private joins,
+#     contributor inputs, DP noise (comparisons and SELECT run: part 1's cmp.mpc);
 #  3. a party running `security = semi-honest` among malicious ones: the job fails on every
 #     party with one line naming the party and both settings;
 #  4. a cancel while the job makes its material ends it on every party within seconds;
@@ -124,14 +124,16 @@ for p in a b c; do
 done
 ok "examples/joint_stats.mpc (fixed point, 3 parties) under security = malicious equals mpcc --eval"
 
+# comparisons and SELECT run (protocols/auth_cmp.h)
 cat > "$D/cmp.mpc" <<'P'
 party a, b
-input x: int from a
-input y: int from b
+input x: int[3] from a
+input y: int[3] from b
 output big = x > y to a
+output same = x == y, low = x < y ? x : y to a, b
 P
-refused ltz "LTZ is not supported with security = malicious yet (line 4)" "$D/cmp.mpc" --config "$C" \
-    --input x=1 --input y=2
+run_cmp "$D/cmp.mpc" "$C" cmp --input x=5,-7,9 --input y=3,-7,12
+ok "comparisons (LTZ, EQZ) and SELECT under security = malicious equal mpcc --eval"
 cat > "$D/join.mpc" <<'P'
 party a, b
 input l: table(id: key, v: int in 0..100)[4] from a
@@ -158,7 +160,7 @@ output s = sum(v) to a
 P
 refused contrib "contributor inputs (input v.*) are not supported with security = malicious yet" \
     "$D/contrib.mpc" --config "$C"
-ok "comparisons, private joins, DP noise and contributor inputs are refused at submission by name"
+ok "private joins, DP noise and contributor inputs are refused at submission by name"
 
 # --- 3. a party with the other setting --------------------------------------------------------
 sed -i 's/^security = malicious$/security = semi-honest/' "$D3/c.ini"
