@@ -2,30 +2,12 @@
 #include "auth_bits.h"
 
 #include <sodium.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "clock.h"
 #include "mpc_err.h"
-
-static int s_fail(char *err, size_t errlen, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static int s_fail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return code;
-}
-
-static void s_wipe_free(mpc_u128 *p, uint64_t n)
-{
-    if (!p) return;
-    sodium_memzero(p, (size_t)n * sizeof *p);
-    free(p);
-}
 
 uint32_t mpc_auth_bits_rounds(uint32_t n)
 {
@@ -40,12 +22,12 @@ int mpc_auth_mul(const mpc_auth_bits_ctx *cx, uint64_t seq, uint64_t N, const mp
 {
     mpc_auth_bits_stats dummy = {0};
     if (!st) st = &dummy;
-    if (N > MPC_AUTH_MAX_BATCH) return s_fail(err, errlen, MPC_ERR_INVALID, "products: too many");
+    if (N > MPC_AUTH_MAX_BATCH) return mpc_auth_errf(err, errlen, MPC_ERR_INVALID, "products: too many");
     if (!N) return 0;
     mpc_u128 *mat = mpc_auth_alloc(6 * N), *op = mpc_auth_alloc(2 * N), *mac = mpc_auth_alloc(2 * N);
     int r = 0;
     if (!mat || !op || !mac) {
-        r = s_fail(err, errlen, MPC_ERR_NOMEM, "products: out of memory");
+        r = mpc_auth_errf(err, errlen, MPC_ERR_NOMEM, "products: out of memory");
         goto out;
     }
     mpc_auth_triples tr = {mat, mat + N, mat + 2 * N, mat + 3 * N, mat + 4 * N, mat + 5 * N};
@@ -53,7 +35,7 @@ int mpc_auth_mul(const mpc_auth_bits_ctx *cx, uint64_t seq, uint64_t N, const mp
     r = mpc_auth_src_triples(cx->src, N, &tr);
     st->prep_us += mpc_now_us() - t0;
     if (r) {
-        s_fail(err, errlen, r, "products: preprocessing: %s", mpc_strerror(r));
+        mpc_auth_errf(err, errlen, r, "products: preprocessing: %s", mpc_strerror(r));
         goto out;
     }
     st->triples += N;
@@ -65,7 +47,7 @@ int mpc_auth_mul(const mpc_auth_bits_ctx *cx, uint64_t seq, uint64_t N, const mp
     }
     uint32_t peer;
     if ((r = mpc_auth_exchange(cx->t, MPC_MSG_OPEN, cx->stream, seq, op, op, 2 * N, cx->timeout_ms, &peer))) {
-        s_fail(err, errlen, r, "products: party %u: %s", (unsigned)peer, mpc_strerror(r));
+        mpc_auth_errf(err, errlen, r, "products: party %u: %s", (unsigned)peer, mpc_strerror(r));
         goto out;
     }
     st->opened += 2 * N;
@@ -79,11 +61,11 @@ int mpc_auth_mul(const mpc_auth_bits_ctx *cx, uint64_t seq, uint64_t N, const mp
     }
     r = mpc_mac_check_add(cx->ck, op, mac, 2 * N);
     op = mac = NULL;
-    if (r) s_fail(err, errlen, r, "products: out of memory");
+    if (r) mpc_auth_errf(err, errlen, r, "products: out of memory");
 out:
-    s_wipe_free(mat, 6 * N);
+    mpc_auth_wipe_free(mat, 6 * N);
     free(op);   /* public */
-    s_wipe_free(mac, 2 * N);
+    mpc_auth_wipe_free(mac, 2 * N);
     return r;
 }
 
@@ -96,14 +78,14 @@ static int s_inputs(const mpc_auth_bits_ctx *cx, uint64_t seq, uint64_t N, mpc_u
     uint8_t *beta = malloc(N / 8 + 1);
     int r = 0;
     if (!val || !delta || !beta) {
-        r = s_fail(err, errlen, MPC_ERR_NOMEM, "random bits: out of memory");
+        r = mpc_auth_errf(err, errlen, MPC_ERR_NOMEM, "random bits: out of memory");
         goto out;
     }
     for (uint32_t p = 0; p < n && !r; p++) {
         uint64_t t0 = mpc_now_us();
         r = mpc_auth_src_masks(cx->src, p, N, b + p * N, bm + p * N, p == me ? val : NULL);
         st->prep_us += mpc_now_us() - t0;
-        if (r) s_fail(err, errlen, r, "random bits: preprocessing: %s", mpc_strerror(r));
+        if (r) mpc_auth_errf(err, errlen, r, "random bits: preprocessing: %s", mpc_strerror(r));
         else st->masks += N;
     }
     if (r) goto out;
@@ -113,13 +95,13 @@ static int s_inputs(const mpc_auth_bits_ctx *cx, uint64_t seq, uint64_t N, mpc_u
     for (uint32_t j = 0; j < n && !r; j++) {
         if (j == me) continue;
         if ((r = mpc_send(cx->t, j, MPC_MSG_OPEN, cx->stream, seq, (const uint64_t *)mine, 2 * N)))
-            s_fail(err, errlen, r, "random bits: sending to party %u: %s", (unsigned)j, mpc_strerror(r));
+            mpc_auth_errf(err, errlen, r, "random bits: sending to party %u: %s", (unsigned)j, mpc_strerror(r));
     }
     for (uint32_t j = 0; j < n && !r; j++) {
         if (j == me) continue;
         if ((r = mpc_recv(cx->t, j, MPC_MSG_OPEN, cx->stream, seq, (uint64_t *)(delta + (uint64_t)j * N), 2 * N,
                           cx->timeout_ms)))
-            s_fail(err, errlen, r, "random bits: party %u: %s", (unsigned)j, mpc_strerror(r));
+            mpc_auth_errf(err, errlen, r, "random bits: party %u: %s", (unsigned)j, mpc_strerror(r));
     }
     if (r) goto out;
     st->bytes_sent += 16 * N * (n - 1);
@@ -129,8 +111,8 @@ static int s_inputs(const mpc_auth_bits_ctx *cx, uint64_t seq, uint64_t N, mpc_u
         mpc_auth_add_pub128(b + p * N, bm + p * N, b + p * N, bm + p * N, dp, N, *cx->key->alpha, me == 0);
     }
 out:
-    s_wipe_free(val, N);
-    s_wipe_free(delta, (uint64_t)n * N);   /* holds this party's bits until now */
+    mpc_auth_wipe_free(val, N);
+    mpc_auth_wipe_free(delta, (uint64_t)n * N);   /* holds this party's bits until now */
     if (beta) {
         sodium_memzero(beta, N / 8 + 1);
         free(beta);
@@ -144,7 +126,7 @@ int mpc_auth_bits(const mpc_auth_bits_ctx *cx, uint64_t seq, uint64_t N, mpc_u12
     mpc_auth_bits_stats dummy = {0};
     if (!st) st = &dummy;
     if (!cx || !cx->t || !cx->src || !cx->ck || !cx->key || !bx || !bm || N > MPC_AUTH_MAX_BATCH)
-        return s_fail(err, errlen, MPC_ERR_INVALID, "random bits: bad arguments");
+        return mpc_auth_errf(err, errlen, MPC_ERR_INVALID, "random bits: bad arguments");
     if (!N) return 0;
     const uint32_t n = cx->t->n;
     /* v[p·N ..]: the vectors still to combine; x, y, z: one tree level's operands and product */
@@ -152,7 +134,7 @@ int mpc_auth_bits(const mpc_auth_bits_ctx *cx, uint64_t seq, uint64_t N, mpc_u12
     mpc_u128 *z = mpc_auth_alloc((uint64_t)(n / 2 ? n / 2 : 1) * N), *zm = mpc_auth_alloc((uint64_t)(n / 2 ? n / 2 : 1) * N);
     int r = 0;
     if (!v || !vm || !z || !zm) {
-        r = s_fail(err, errlen, MPC_ERR_NOMEM, "random bits: out of memory");
+        r = mpc_auth_errf(err, errlen, MPC_ERR_NOMEM, "random bits: out of memory");
         goto out;
     }
     if ((r = s_inputs(cx, seq, N, v, vm, st, err, errlen))) goto out;
@@ -162,7 +144,7 @@ int mpc_auth_bits(const mpc_auth_bits_ctx *cx, uint64_t seq, uint64_t N, mpc_u12
         uint32_t h = k / 2;
         mpc_u128 *xs = mpc_auth_alloc((uint64_t)h * N), *xsm = mpc_auth_alloc((uint64_t)h * N);
         mpc_u128 *ys = mpc_auth_alloc((uint64_t)h * N), *ysm = mpc_auth_alloc((uint64_t)h * N);
-        if (!xs || !xsm || !ys || !ysm) r = s_fail(err, errlen, MPC_ERR_NOMEM, "random bits: out of memory");
+        if (!xs || !xsm || !ys || !ysm) r = mpc_auth_errf(err, errlen, MPC_ERR_NOMEM, "random bits: out of memory");
         for (uint32_t i = 0; i < h && !r; i++) {
             memcpy(xs + i * N, v + 2 * i * N, (size_t)N * sizeof *v);
             memcpy(xsm + i * N, vm + 2 * i * N, (size_t)N * sizeof *v);
@@ -178,10 +160,10 @@ int mpc_auth_bits(const mpc_auth_bits_ctx *cx, uint64_t seq, uint64_t N, mpc_u12
             memmove(v + (uint64_t)h * N, v + (uint64_t)(k - 1) * N, (size_t)N * sizeof *v);
             memmove(vm + (uint64_t)h * N, vm + (uint64_t)(k - 1) * N, (size_t)N * sizeof *v);
         }
-        s_wipe_free(xs, (uint64_t)h * N);
-        s_wipe_free(xsm, (uint64_t)h * N);
-        s_wipe_free(ys, (uint64_t)h * N);
-        s_wipe_free(ysm, (uint64_t)h * N);
+        mpc_auth_wipe_free(xs, (uint64_t)h * N);
+        mpc_auth_wipe_free(xsm, (uint64_t)h * N);
+        mpc_auth_wipe_free(ys, (uint64_t)h * N);
+        mpc_auth_wipe_free(ysm, (uint64_t)h * N);
         if (r) goto out;
     }
     /* the check: z = b·b − b must be 0; into the MAC check with value 0, never opened */
@@ -190,21 +172,21 @@ int mpc_auth_bits(const mpc_auth_bits_ctx *cx, uint64_t seq, uint64_t N, mpc_u12
     if (!zero || !zmac) {
         free(zero);
         free(zmac);
-        r = s_fail(err, errlen, MPC_ERR_NOMEM, "random bits: out of memory");
+        r = mpc_auth_errf(err, errlen, MPC_ERR_NOMEM, "random bits: out of memory");
         goto out;
     }
     for (uint64_t k = 0; k < N; k++) zmac[k] = zm[k] - vm[k];
     if ((r = mpc_mac_check_add(cx->ck, zero, zmac, N))) {
-        s_fail(err, errlen, r, "random bits: out of memory");
+        mpc_auth_errf(err, errlen, r, "random bits: out of memory");
         goto out;
     }
     memcpy(bx, v, (size_t)N * sizeof *v);
     memcpy(bm, vm, (size_t)N * sizeof *v);
 out:
-    s_wipe_free(v, (uint64_t)n * N);
-    s_wipe_free(vm, (uint64_t)n * N);
-    s_wipe_free(z, (uint64_t)(n / 2 ? n / 2 : 1) * N);
-    s_wipe_free(zm, (uint64_t)(n / 2 ? n / 2 : 1) * N);
+    mpc_auth_wipe_free(v, (uint64_t)n * N);
+    mpc_auth_wipe_free(vm, (uint64_t)n * N);
+    mpc_auth_wipe_free(z, (uint64_t)(n / 2 ? n / 2 : 1) * N);
+    mpc_auth_wipe_free(zm, (uint64_t)(n / 2 ? n / 2 : 1) * N);
     return r;
 }
 
@@ -214,11 +196,11 @@ int mpc_auth_random(const mpc_auth_bits_ctx *cx, uint64_t N, mpc_u128 *x, mpc_u1
     mpc_auth_bits_stats dummy = {0};
     if (!st) st = &dummy;
     if (!cx || !cx->t || !cx->src || !x || !m || N > MPC_AUTH_MAX_BATCH)
-        return s_fail(err, errlen, MPC_ERR_INVALID, "random values: bad arguments");
+        return mpc_auth_errf(err, errlen, MPC_ERR_INVALID, "random values: bad arguments");
     if (!N) return 0;
     mpc_u128 *px = mpc_auth_alloc(N), *pm = mpc_auth_alloc(N), *val = mpc_auth_alloc(N);
     int r = 0;
-    if (!px || !pm || !val) r = s_fail(err, errlen, MPC_ERR_NOMEM, "random values: out of memory");
+    if (!px || !pm || !val) r = mpc_auth_errf(err, errlen, MPC_ERR_NOMEM, "random values: out of memory");
     memset(x, 0, (size_t)N * sizeof *x);
     memset(m, 0, (size_t)N * sizeof *m);
     for (uint32_t p = 0; p < cx->t->n && !r; p++) {
@@ -226,7 +208,7 @@ int mpc_auth_random(const mpc_auth_bits_ctx *cx, uint64_t N, mpc_u128 *x, mpc_u1
         r = mpc_auth_src_masks(cx->src, p, N, px, pm, p == cx->t->self ? val : NULL);
         st->prep_us += mpc_now_us() - t0;
         if (r) {
-            s_fail(err, errlen, r, "random values: preprocessing: %s", mpc_strerror(r));
+            mpc_auth_errf(err, errlen, r, "random values: preprocessing: %s", mpc_strerror(r));
             break;
         }
         st->masks += N;
@@ -235,8 +217,8 @@ int mpc_auth_random(const mpc_auth_bits_ctx *cx, uint64_t N, mpc_u128 *x, mpc_u1
             m[k] += pm[k];
         }
     }
-    s_wipe_free(px, N);
-    s_wipe_free(pm, N);
-    s_wipe_free(val, N);
+    mpc_auth_wipe_free(px, N);
+    mpc_auth_wipe_free(pm, N);
+    mpc_auth_wipe_free(val, N);
     return r;
 }

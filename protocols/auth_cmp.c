@@ -3,30 +3,12 @@
 #include "auth_cmp.h"
 
 #include <sodium.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "clock.h"
 #include "mpc_err.h"
-
-static int s_fail(char *err, size_t errlen, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static int s_fail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return code;
-}
-
-static void s_wipe_free(mpc_u128 *p, uint64_t n)
-{
-    if (!p) return;
-    sodium_memzero(p, (size_t)n * sizeof *p);
-    free(p);
-}
 
 uint32_t mpc_auth_cmp_rounds(uint32_t n)
 {
@@ -54,7 +36,7 @@ static int s_level(const mpc_auth_bits_ctx *cx, uint64_t seq, uint64_t N, uint32
     mpc_u128 *z = mpc_auth_alloc(M), *zm = mpc_auth_alloc(M);
     int r = 0;
     if (!x || !xm || !y || !ym || !z || !zm) {
-        r = s_fail(err, errlen, MPC_ERR_NOMEM, "comparison: out of memory");
+        r = mpc_auth_errf(err, errlen, MPC_ERR_NOMEM, "comparison: out of memory");
         goto out;
     }
     uint64_t q = 0;
@@ -92,12 +74,12 @@ static int s_level(const mpc_auth_bits_ctx *cx, uint64_t seq, uint64_t N, uint32
         }
     }
 out:
-    s_wipe_free(x, M);
-    s_wipe_free(xm, M);
-    s_wipe_free(y, M);
-    s_wipe_free(ym, M);
-    s_wipe_free(z, M);
-    s_wipe_free(zm, M);
+    mpc_auth_wipe_free(x, M);
+    mpc_auth_wipe_free(xm, M);
+    mpc_auth_wipe_free(y, M);
+    mpc_auth_wipe_free(ym, M);
+    mpc_auth_wipe_free(z, M);
+    mpc_auth_wipe_free(zm, M);
     return r;
 }
 
@@ -108,7 +90,7 @@ static int s_mask_open(const mpc_auth_bits_ctx *cx, uint64_t seq, uint64_t N, co
     mpc_u128 *R = mpc_auth_alloc(N), *Rm = mpc_auth_alloc(N), *y = mpc_auth_alloc(N), *ym = mpc_auth_alloc(N);
     int r = 0;
     if (!R || !Rm || !y || !ym) {
-        r = s_fail(err, errlen, MPC_ERR_NOMEM, "comparison: out of memory");
+        r = mpc_auth_errf(err, errlen, MPC_ERR_NOMEM, "comparison: out of memory");
         goto out;
     }
     if ((r = mpc_auth_random(cx, N, R, Rm, st, err, errlen)) || (r = mpc_auth_bits(cx, seq, 64 * N, b, bm, st, err, errlen)))
@@ -130,7 +112,7 @@ static int s_mask_open(const mpc_auth_bits_ctx *cx, uint64_t seq, uint64_t N, co
     }
     uint64_t s = seq + mpc_auth_bits_rounds(cx->t->n);
     if ((r = mpc_auth_exchange(cx->t, MPC_MSG_OPEN, cx->stream, s, y, y, N, cx->timeout_ms, &peer))) {
-        s_fail(err, errlen, r, "comparison: party %u: %s", (unsigned)peer, mpc_strerror(r));
+        mpc_auth_errf(err, errlen, r, "comparison: party %u: %s", (unsigned)peer, mpc_strerror(r));
         goto out;
     }
     st->opened += N;
@@ -138,12 +120,12 @@ static int s_mask_open(const mpc_auth_bits_ctx *cx, uint64_t seq, uint64_t N, co
     for (uint64_t k = 0; k < N; k++) c[k] = (uint64_t)y[k];
     r = mpc_mac_check_add(cx->ck, y, ym, N);
     y = ym = NULL;
-    if (r) s_fail(err, errlen, r, "comparison: out of memory");
+    if (r) mpc_auth_errf(err, errlen, r, "comparison: out of memory");
 out:
-    s_wipe_free(R, N);
-    s_wipe_free(Rm, N);
+    mpc_auth_wipe_free(R, N);
+    mpc_auth_wipe_free(Rm, N);
     free(y);   /* public */
-    s_wipe_free(ym, N);
+    mpc_auth_wipe_free(ym, N);
     return r;
 }
 
@@ -154,7 +136,7 @@ int mpc_auth_compare(const mpc_auth_bits_ctx *cx, uint64_t seq, int eqz, uint64_
     mpc_auth_bits_stats dummy = {0};
     if (!st) st = &dummy;
     if (!cx || !cx->t || !cx->src || !cx->ck || !cx->key || N > MPC_AUTH_CMP_PIECE)
-        return s_fail(err, errlen, MPC_ERR_INVALID, "comparison: bad arguments");
+        return mpc_auth_errf(err, errlen, MPC_ERR_INVALID, "comparison: bad arguments");
     if (!N) return 0;
     const int p0 = cx->t->self == 0;
     const mpc_u128 alpha = *cx->key->alpha;
@@ -165,7 +147,7 @@ int mpc_auth_compare(const mpc_auth_bits_ctx *cx, uint64_t seq, int eqz, uint64_
     uint64_t *c = malloc(N * 8);
     int r = 0;
     if (!b || !bm || !P || !Pm || !c || (!eqz && (!G || !Gm))) {
-        r = s_fail(err, errlen, MPC_ERR_NOMEM, "comparison: out of memory");
+        r = mpc_auth_errf(err, errlen, MPC_ERR_NOMEM, "comparison: out of memory");
         goto out;
     }
     if ((r = s_mask_open(cx, seq, N, xx, xm, b, bm, c, st, err, errlen))) goto out;
@@ -201,12 +183,12 @@ int mpc_auth_compare(const mpc_auth_bits_ctx *cx, uint64_t seq, int eqz, uint64_
         s_affine(zx + k, zm + k, c63, c63, t, tm, p0, alpha);
     }
 out:
-    s_wipe_free(b, 64 * N);
-    s_wipe_free(bm, 64 * N);
-    s_wipe_free(G, W0 * N);
-    s_wipe_free(Gm, W0 * N);
-    s_wipe_free(P, W0 * N);
-    s_wipe_free(Pm, W0 * N);
+    mpc_auth_wipe_free(b, 64 * N);
+    mpc_auth_wipe_free(bm, 64 * N);
+    mpc_auth_wipe_free(G, W0 * N);
+    mpc_auth_wipe_free(Gm, W0 * N);
+    mpc_auth_wipe_free(P, W0 * N);
+    mpc_auth_wipe_free(Pm, W0 * N);
     free(c);   /* public */
     return r;
 }
