@@ -7,7 +7,7 @@
  * parent only picks ports (below the ephemeral range: s_free_port) and keys and waits; every node prints one JSON line per repetition
  * (and one at the end with its VmHWM) on stdout, which bench/run aggregates.
  *
- *   mpcbench online  --parties N --len L [--depth D] [--kind mul|ltz] --reps R
+ *   mpcbench online  --parties N --len L [--depth D] [--kind mul|ltz|trunc] --reps R
  *       The engine (mpc_engine_run) on a circuit of D dependent layers of L element-wise
  *       MULs (or one layer of L LTZ comparisons).  Inputs are explicit shares (MPC_IN_SHARE:
  *       no PRG expansion, no key exchange) and preprocessing material is generated BEFORE the
@@ -16,8 +16,8 @@
  *       whose time is measured and reported separately (prep_s).  For MULs each repetition
  *       is preceded by a bare exchange of the same rounds and bytes (floor_sec): a floor
  *       measured by the same processes at the same moment.
- *   mpcbench online --mal 1 --parties N --len L [--depth D] --reps R
- *       The same MUL circuit on the malicious-security engine (protocols/engine_mal.h):
+ *   mpcbench online --mal 1 --parties N --len L [--depth D] [--kind mul|ltz|trunc] --reps R
+ *       The same circuit on the malicious-security engine (protocols/engine_mal.h):
  *       the owners' inputs are authenticated (one δ message), the products use authenticated
  *       triples, outputs are opened under masks after the MAC check.  Authenticated material
  *       (test-only dealer, protocols/auth_dealer.h) is generated before the timed region and
@@ -43,7 +43,7 @@
  *       process, no network (bench/contrib_bench.c).
  *   mpcbench contrib-valid --triples N --len D --reps R
  *       The same with validity proofs: prep on arrival, the leader's decision per batch.
- *   mpcbench eval    --len L [--depth D] [--kind mul|ltz] --reps R
+ *   mpcbench eval    --len L [--depth D] [--kind mul|ltz|trunc] --reps R
  *       mpc_eval (plaintext) of the same circuit as `online`.
  *   mpcbench flp     --len D --parties N [--triples K] --reps R
  *       Validity proofs (protocols/flp.h) of K contributions of D elements in -1..1 fixed point
@@ -140,6 +140,12 @@ static long s_vmhwm_kb(void)
 
 /* ---- the benchmark circuit ---- */
 
+/* --kind: 0 mul, 1 ltz, 2 trunc */
+static int s_kind(const opts *o)
+{
+    return !strcmp(o->kind, "ltz") ? 1 : !strcmp(o->kind, "trunc") ? 2 : 0;
+}
+
 static mpc_circuit *s_circuit(uint32_t n, uint64_t len, uint64_t depth, int ltz)
 {
     mpc_circuit *c = mpc_circ_new();
@@ -152,9 +158,10 @@ static mpc_circuit *s_circuit(uint32_t n, uint64_t len, uint64_t depth, int ltz)
     uint32_t x = mpc_circ_add_input(c, "x", 0, MPC_T_INT, len, 1, 1);
     uint32_t y = mpc_circ_add_input(c, "y", 1, MPC_T_INT, len, 2, 1);
     uint32_t z;
-    if (ltz) {
+    if (ltz) {   /* 1: LTZ(x − y); 2: TRUNC(x − y, 16, 63) */
         uint32_t d = mpc_circ_add_gate(c, MPC_G_SUB, MPC_T_INT, len, x, y, MPC_NO_WIRE, 0, 0, 3, 1);
-        z = mpc_circ_add_gate(c, MPC_G_LTZ, MPC_T_BOOL, len, d, MPC_NO_WIRE, MPC_NO_WIRE, 0, 0, 3, 1);
+        z = ltz == 2 ? mpc_circ_add_gate(c, MPC_G_TRUNC, MPC_T_INT, len, d, MPC_NO_WIRE, MPC_NO_WIRE, 16, 63, 3, 1)
+                     : mpc_circ_add_gate(c, MPC_G_LTZ, MPC_T_BOOL, len, d, MPC_NO_WIRE, MPC_NO_WIRE, 0, 0, 3, 1);
     } else {
         z = mpc_circ_add_gate(c, MPC_G_MUL, MPC_T_INT, len, x, y, MPC_NO_WIRE, 0, 0, 3, 1);
         for (uint64_t d = 1; d < depth; d++)
@@ -458,7 +465,7 @@ static double s_exchange(mpc_transport *t, uint32_t n, uint64_t job, uint64_t wo
 
 static int s_node_online(const opts *o, mpc_transport *t, uint32_t self)
 {
-    int ltz = !strcmp(o->kind, "ltz");
+    int ltz = s_kind(o);
     mpc_circuit *c = s_circuit(o->parties, o->len, ltz ? 1 : o->depth, ltz);
     uint64_t *xs = malloc(o->len * 8), *ys = malloc(o->len * 8);
     /* paired floor (mul only): the same rounds and bytes as a bare exchange, run just before
@@ -663,7 +670,7 @@ bad:
 
 static int s_node_online_mal(const opts *o, mpc_transport *t, uint32_t self)
 {
-    mpc_circuit *c = s_circuit(o->parties, o->len, o->depth, 0);
+    mpc_circuit *c = s_circuit(o->parties, o->len, s_kind(o) ? 1 : o->depth, s_kind(o));
     uint64_t *xs = malloc(o->len * 8), *ys = malloc(o->len * 8);
     mpc_auth_src *rec = NULL;
     char err[512];
@@ -700,10 +707,12 @@ static int s_node_online_mal(const opts *o, mpc_transport *t, uint32_t self)
         if (rep >= 0) {
             printf("{\"node\": %u, \"rep\": %d, \"sec\": %.9f, \"prep_sec\": %.9f, \"input_sec\": %.9f, "
                    "\"layers_sec\": %.9f, \"output_sec\": %.9f, \"check_sec\": %.9f, \"rounds\": %u, "
-                   "\"checks\": %llu, \"bytes_sent\": %llu, \"open_bytes_sent\": %llu}\n",
+                   "\"checks\": %llu, \"bytes_sent\": %llu, \"open_bytes_sent\": %llu, \"triples\": %llu, "
+                   "\"masks\": %llu}\n",
                    (unsigned)self, rep, secs, ((s_areplay *)src->impl)->secs, st.input_us / 1e6, st.layers_us / 1e6,
                    st.output_us / 1e6, st.check_us / 1e6, (unsigned)st.rounds, (unsigned long long)st.checks,
-                   (unsigned long long)(t->bytes_sent - b0), (unsigned long long)st.open_bytes_sent);
+                   (unsigned long long)(t->bytes_sent - b0), (unsigned long long)st.open_bytes_sent,
+                   (unsigned long long)st.triples, (unsigned long long)st.masks);
             mpc_auth_src_destroy(&src);
         }
         if (gen) {
@@ -890,7 +899,7 @@ static int s_run_nodes(const opts *o, uint32_t nodes)
 
 static int s_eval_mode(const opts *o)
 {
-    int ltz = !strcmp(o->kind, "ltz");
+    int ltz = s_kind(o);
     mpc_circuit *c = s_circuit(o->parties, o->len, ltz ? 1 : o->depth, ltz);
     uint64_t *xs = malloc(o->len * 8), *ys = malloc(o->len * 8);
     if (!c || !xs || !ys) return 1;

@@ -3,6 +3,7 @@
 #include "auth.h"
 
 #include <sodium.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,6 +96,22 @@ mpc_u128 *mpc_auth_alloc(uint64_t n)
     void *p = aligned_alloc(S_HUGE, rounded);
     if (p) (void)madvise(p, rounded, MADV_HUGEPAGE);   /* advice only: failure is harmless */
     return p;
+}
+
+void mpc_auth_wipe_free(mpc_u128 *p, uint64_t n)
+{
+    if (!p) return;
+    sodium_memzero(p, (size_t)n * sizeof *p);
+    free(p);
+}
+
+int mpc_auth_errf(char *err, size_t errlen, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return code;
 }
 
 /* ---- key ---- */

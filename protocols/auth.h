@@ -67,6 +67,12 @@ void mpc_auth_mul_pub(mpc_u128 *zx, mpc_u128 *zm, const mpc_u128 *xx, const mpc_
  * round of a million multiplications.  NULL on failure. */
 mpc_u128 *mpc_auth_alloc(uint64_t n);
 
+/* Wipes n words of p and frees it (NULL accepted). */
+void mpc_auth_wipe_free(mpc_u128 *p, uint64_t n);
+
+/* Formats a reason into err (errlen bytes) and returns code: `return mpc_auth_errf(...)`. */
+int mpc_auth_errf(char *err, size_t errlen, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
 /* ---- the MAC key share ---- */
 
 /* This party's share α_i of the MAC key, in sodium_malloc memory, wiped by free. */

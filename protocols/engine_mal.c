@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth_bits.h"
+#include "auth_cmp.h"
 #include "clock.h"
 #include "fault.h"
 #include "mpc_err.h"
@@ -15,6 +17,9 @@
 #define S_CHECK_EVERY (1ull << 24)
 #define S_CHECK_SEQ   0            /* seq base of the MAC check's CONTROL messages */
 #define S_FETCH       (1u << 12)   /* triples per request to the source (engine_mal.h) */
+#define S_BITS_PIECE  (1u << 16)   /* random bits made per mpc_auth_bits call */
+#define S_BITS_SEQ    (1ull << 63) /* OPEN seq of the random bits of layer L: S_BITS_SEQ | L << 32 | i */
+#define S_CMP_SEQ     (1ull << 62) /* OPEN seq of the comparisons of layer L: S_CMP_SEQ | L << 32 | i */
 
 struct mpc_mal_engine {
     const mpc_circuit *c;
@@ -125,8 +130,7 @@ int mpc_mal_supported(const mpc_circuit *c, char *err, size_t errlen)
 {
     for (uint32_t i = 0; i < c->n_gates; i++) {
         uint8_t k = c->gates[i].kind;
-        if (k == MPC_G_TRUNC || k == MPC_G_LTZ || k == MPC_G_EQZ || k == MPC_G_SELECT || k == MPC_G_NOISE ||
-            k >= MPC_G__COUNT) {
+        if (k == MPC_G_NOISE || k >= MPC_G__COUNT) {
             char name[16];
             const char *s = k < MPC_G__COUNT ? mpc_gate_infos[k].name : "?";
             size_t j = 0;
@@ -364,6 +368,7 @@ static int s_local(mpc_mal_engine *e, uint32_t gi)
 
 static uint64_t s_mults_of(const mpc_circuit *c, const mpc_gate *g)
 {
+    if (g->kind == MPC_G_TRUNC || g->kind == MPC_G_LTZ || g->kind == MPC_G_EQZ) return 0;
     return g->kind == MPC_G_DOT ? c->gates[g->in[0]].len : g->len;
 }
 
@@ -377,11 +382,21 @@ static void s_openings(const mpc_mal_engine *e, const uint32_t *gates, uint32_t 
     for (uint32_t i = 0; i < ng; i++) {
         const mpc_gate *g = &c->gates[gates[i]];
         uint64_t L = s_mults_of(c, g);
+        if (!L) continue;   /* TRUNC: s_trunc_open; LTZ, EQZ: s_compare */
         uint64_t sx = c->gates[g->in[0]].len == 1 && L > 1 ? 0 : 1, sy = c->gates[g->in[1]].len == 1 && L > 1 ? 0 : 1;
         const mpc_u128 *xx = e->wx[g->in[0]], *xm = e->wm[g->in[0]], *yx = e->wx[g->in[1]], *ym = e->wm[g->in[1]];
         const mpc_u128 *A = tr->a + tpos, *MA = tr->ma + tpos, *B = tr->b + tpos, *MB = tr->mb + tpos;
         mpc_u128 *d = mine + 2 * tpos, *ev = d + L, *md = mac + 2 * tpos, *me = md + L;
-        if (sx && sy) {
+        if (g->kind == MPC_G_SELECT) {   /* y + s·(x − y): the product s·(x − y) */
+            uint64_t sz = c->gates[g->in[2]].len == 1 && L > 1 ? 0 : 1;
+            const mpc_u128 *zx = e->wx[g->in[2]], *zm = e->wm[g->in[2]];
+            for (uint64_t k = 0; k < L; k++) {
+                d[k] = xx[k * sx] - A[k];
+                ev[k] = yx[k * sy] - zx[k * sz] - B[k];
+                md[k] = xm[k * sx] - MA[k];
+                me[k] = ym[k * sy] - zm[k * sz] - MB[k];
+            }
+        } else if (sx && sy) {
             for (uint64_t k = 0; k < L; k++) {
                 d[k] = xx[k] - A[k];
                 ev[k] = yx[k] - B[k];
@@ -412,6 +427,7 @@ static int s_products(mpc_mal_engine *e, const uint32_t *gates, uint32_t ng, con
         uint32_t gi = gates[i];
         const mpc_gate *g = &c->gates[gi];
         uint64_t L = s_mults_of(c, g);
+        if (!L) continue;   /* TRUNC: s_trunc_finish */
         mpc_u128 *zx = s_alloc(g->len), *zm = s_alloc(g->len);
         if (!zx || !zm) {
             free(zx);
@@ -440,6 +456,13 @@ static int s_products(mpc_mal_engine *e, const uint32_t *gates, uint32_t ng, con
                 zx[k] = C[k] + d[k] * B[k] + ev[k] * A[k] + (p0 ? t : 0);
                 zm[k] = MC[k] + d[k] * MB[k] + ev[k] * MA[k] + alpha * t;
             }
+            if (g->kind == MPC_G_SELECT) {   /* + y */
+                uint64_t sz = c->gates[g->in[2]].len == 1 && L > 1 ? 0 : 1;
+                for (uint64_t k = 0; k < L; k++) {
+                    zx[k] += e->wx[g->in[2]][k * sz];
+                    zm[k] += e->wm[g->in[2]][k * sz];
+                }
+            }
         }
         e->wx[gi] = zx;
         e->wm[gi] = zm;
@@ -448,14 +471,206 @@ static int s_products(mpc_mal_engine *e, const uint32_t *gates, uint32_t ng, con
     return 0;
 }
 
+/* ---- TRUNC (engine_mal.h, docs/security.md "Random bits and truncation under MACs") ---- */
+
+static uint64_t s_trunc_elems(const mpc_circuit *c, const uint32_t *gates, uint32_t ng)
+{
+    uint64_t U = 0;
+    for (uint32_t i = 0; i < ng; i++)
+        if (c->gates[gates[i]].kind == MPC_G_TRUNC) U += c->gates[gates[i]].len;
+    return U;
+}
+
+static int s_check(mpc_mal_engine *e, char *err, size_t errlen);
+
+/* Folds element q's l + 1 bits b (value or MAC shares) into tm: r~ = r_lo + 2^m·r_mid +
+ * 2^l·r_msb + 2^(l+1)·R (tm[q] holds R), r_mid and r_msb. */
+static void s_trunc_fold(mpc_u128 *r, mpc_u128 *mid, mpc_u128 *msb, const mpc_u128 *b, unsigned m, unsigned l)
+{
+    mpc_u128 lo = 0, md = 0;
+    for (unsigned i = 0; i < m; i++) lo += b[i] << i;
+    for (unsigned i = m; i < l; i++) md += b[i] << (i - m);
+    *mid = md;
+    *msb = b[l];
+    *r = lo + (md << m) + (b[l] << l) + (*r << (l + 1));
+}
+
+/* The layer's TRUNC material, tm = [r~ x][r~ mac][r_mid x][mac][r_msb x][mac] of U elements
+ * each, from the parties' random bits (auth_bits.h); then a MAC check, which must pass before
+ * anything computed from the bits is opened (a non-bit is caught only there). */
+static int s_trunc_material(mpc_mal_engine *e, uint32_t layer, const uint32_t *gates, uint32_t ng, uint64_t U,
+                            mpc_u128 *tm, char *err, size_t errlen)
+{
+    const mpc_circuit *c = e->c;
+    mpc_auth_bits_ctx cx = {e->t, e->src, e->ck, &e->key, e->o.stream, e->o.timeout_ms};
+    mpc_auth_bits_stats bs = {0};
+    mpc_u128 *bx = s_alloc(S_BITS_PIECE), *bm = s_alloc(S_BITS_PIECE);
+    uint64_t seq = S_BITS_SEQ | (uint64_t)layer << 32, pos = 0, bits = 0;
+    char where[64];
+    snprintf(where, sizeof where, "in layer %u", (unsigned)layer);
+    int r = bx && bm ? mpc_auth_random(&cx, U, tm, tm + U, &bs, err, errlen)
+                     : s_fail(err, errlen, MPC_ERR_NOMEM, "out of memory in round %u", (unsigned)layer);
+    for (uint32_t i = 0; i < ng && !r; i++) {
+        const mpc_gate *g = &c->gates[gates[i]];
+        if (g->kind != MPC_G_TRUNC) continue;
+        unsigned m = (unsigned)g->aux[0], l = (unsigned)g->aux[1];
+        uint64_t P = S_BITS_PIECE / (l + 1);
+        for (uint64_t off = 0; off < g->len && !r; off += P) {
+            uint64_t k = g->len - off < P ? g->len - off : P;
+            if ((pos || off) && (r = s_stop(e, where, err, errlen))) break;
+            if ((r = mpc_auth_bits(&cx, seq, k * (l + 1), bx, bm, &bs, err, errlen))) break;
+            seq += mpc_auth_bits_rounds(e->n);
+            bits += k * (l + 1);
+            for (uint64_t j = 0; j < k; j++) {
+                uint64_t q = pos + off + j;
+                s_trunc_fold(tm + q, tm + 2 * U + q, tm + 4 * U + q, bx + j * (l + 1), m, l);
+                s_trunc_fold(tm + U + q, tm + 3 * U + q, tm + 5 * U + q, bm + j * (l + 1), m, l);
+            }
+        }
+        pos += g->len;
+    }
+    s_wipe_free(bx, S_BITS_PIECE);
+    s_wipe_free(bm, S_BITS_PIECE);
+    e->st.masks += bs.masks;
+    e->st.triples += bs.triples;
+    e->st.opened += bs.opened;
+    e->st.open_bytes_sent += bs.bytes_sent;
+    e->st.prep_us += bs.prep_us;
+    e->st.bits += bits;
+    return r ? r : s_check(e, err, errlen);
+}
+
+/* y = 2^(63−l)·(x + 2^(l−1) + r~) of every TRUNC element into op (MAC shares into mac):
+ * only c = (x + 2^(l−1) + r) mod 2^(l+1) shows in the low 64 bits, 2^64·R covers the rest. */
+static void s_trunc_open(const mpc_mal_engine *e, const uint32_t *gates, uint32_t ng, uint64_t U,
+                         const mpc_u128 *tm, mpc_u128 *op, mpc_u128 *mac)
+{
+    const mpc_circuit *c = e->c;
+    const mpc_u128 alpha = *e->key.alpha;
+    uint64_t q = 0;
+    for (uint32_t i = 0; i < ng; i++) {
+        const mpc_gate *g = &c->gates[gates[i]];
+        if (g->kind != MPC_G_TRUNC) continue;
+        unsigned l = (unsigned)g->aux[1];
+        mpc_u128 h = (mpc_u128)1 << (l - 1);
+        const mpc_u128 *xx = e->wx[g->in[0]], *xm = e->wm[g->in[0]];
+        for (uint64_t k = 0; k < g->len; k++, q++) {
+            op[q] = (xx[k] + (e->self == 0 ? h : 0) + tm[q]) << (63 - l);
+            mac[q] = (xm[k] + alpha * h + tm[U + q]) << (63 - l);
+        }
+    }
+}
+
+/* With the openings y: result = (c' >> m) − r_mid + 2^(l−m)·(c_l ⊕ r_msb) − 2^(l−1−m), c =
+ * (y mod 2^64) >> (63 − l), c' = c mod 2^l (docs/engine.md, "Truncation"). */
+static int s_trunc_finish(mpc_mal_engine *e, const uint32_t *gates, uint32_t ng, uint64_t U, const mpc_u128 *tm,
+                          const mpc_u128 *y)
+{
+    const mpc_circuit *c = e->c;
+    const mpc_u128 alpha = *e->key.alpha;
+    uint64_t q = 0;
+    for (uint32_t i = 0; i < ng; i++) {
+        uint32_t gi = gates[i];
+        const mpc_gate *g = &c->gates[gi];
+        if (g->kind != MPC_G_TRUNC) continue;
+        unsigned m = (unsigned)g->aux[0], l = (unsigned)g->aux[1];
+        mpc_u128 *zx = s_alloc(g->len), *zm = s_alloc(g->len);
+        if (!zx || !zm) {
+            free(zx);
+            free(zm);
+            return MPC_ERR_NOMEM;
+        }
+        for (uint64_t k = 0; k < g->len; k++, q++) {
+            uint64_t cv = (uint64_t)y[q] >> (63 - l), cl = cv >> l, cp = cv & ((1ull << l) - 1);
+            mpc_u128 K = (mpc_u128)(cp >> m) + ((mpc_u128)cl << (l - m)) - ((mpc_u128)1 << (l - 1 - m));
+            mpc_u128 s = cl ? -((mpc_u128)1 << (l - m)) : (mpc_u128)1 << (l - m);   /* v = c_l + (1 − 2c_l)·r_msb */
+            zx[k] = (e->self == 0 ? K : 0) - tm[2 * U + q] + s * tm[4 * U + q];
+            zm[k] = alpha * K - tm[3 * U + q] + s * tm[5 * U + q];
+        }
+        e->wx[gi] = zx;
+        e->wm[gi] = zm;
+    }
+    return 0;
+}
+
+/* ---- LTZ and EQZ (auth_cmp.h) ---- */
+
+/* Every LTZ (eqz = 0) or EQZ element of the layer, gathered, in pieces of
+ * MPC_AUTH_CMP_PIECE: bits, a MAC check, one opening, the tree; the results scattered to
+ * the gates.  *seq counts the messages of the layer's comparisons. */
+static int s_compare_kind(mpc_mal_engine *e, uint32_t layer, const uint32_t *gates, uint32_t ng, int eqz,
+                          uint64_t *seq, char *err, size_t errlen)
+{
+    const mpc_circuit *c = e->c;
+    const uint8_t kind = eqz ? MPC_G_EQZ : MPC_G_LTZ;
+    uint64_t N = 0;
+    for (uint32_t i = 0; i < ng; i++)
+        if (c->gates[gates[i]].kind == kind) N += c->gates[gates[i]].len;
+    if (!N) return 0;
+    mpc_u128 *x = s_alloc(N), *xm = s_alloc(N), *z = s_alloc(N), *zm = s_alloc(N);
+    int r = 0;
+    if (!x || !xm || !z || !zm) {
+        r = s_fail(err, errlen, MPC_ERR_NOMEM, "out of memory in round %u", (unsigned)layer);
+        goto out;
+    }
+    uint64_t q = 0;
+    for (uint32_t i = 0; i < ng; i++) {
+        const mpc_gate *g = &c->gates[gates[i]];
+        if (g->kind != kind) continue;
+        memcpy(x + q, e->wx[g->in[0]], (size_t)g->len * sizeof *x);
+        memcpy(xm + q, e->wm[g->in[0]], (size_t)g->len * sizeof *x);
+        q += g->len;
+    }
+    mpc_auth_bits_ctx cx = {e->t, e->src, e->ck, &e->key, e->o.stream, e->o.timeout_ms};
+    mpc_auth_bits_stats bs = {0};
+    char where[64];
+    snprintf(where, sizeof where, "in layer %u", (unsigned)layer);
+    for (uint64_t off = 0; off < N && !r; off += MPC_AUTH_CMP_PIECE) {
+        uint64_t k = N - off < MPC_AUTH_CMP_PIECE ? N - off : MPC_AUTH_CMP_PIECE;
+        if ((r = s_stop(e, where, err, errlen))) break;
+        r = mpc_auth_compare(&cx, S_CMP_SEQ | (uint64_t)layer << 32 | *seq, eqz, k, x + off, xm + off, z + off,
+                             zm + off, &bs, err, errlen);
+        *seq += mpc_auth_cmp_rounds(e->n);
+    }
+    e->st.masks += bs.masks;
+    e->st.triples += bs.triples;
+    e->st.opened += bs.opened;
+    e->st.open_bytes_sent += bs.bytes_sent;
+    e->st.prep_us += bs.prep_us;
+    e->st.checks += bs.checks;
+    e->st.check_us += bs.check_us;
+    e->st.bits += 64 * (r ? 0 : N);
+    e->st.comparisons += r ? 0 : N;
+    q = 0;
+    for (uint32_t i = 0; i < ng && !r; i++) {
+        uint32_t gi = gates[i];
+        const mpc_gate *g = &c->gates[gi];
+        if (g->kind != kind) continue;
+        if (!(e->wx[gi] = s_alloc(g->len)) || !(e->wm[gi] = s_alloc(g->len))) {
+            r = s_fail(err, errlen, MPC_ERR_NOMEM, "out of memory in round %u", (unsigned)layer);
+            break;
+        }
+        memcpy(e->wx[gi], z + q, (size_t)g->len * sizeof *z);
+        memcpy(e->wm[gi], zm + q, (size_t)g->len * sizeof *z);
+        q += g->len;
+    }
+out:
+    s_wipe_free(x, N);
+    s_wipe_free(xm, N);
+    s_wipe_free(z, N);
+    s_wipe_free(zm, N);
+    return r;
+}
+
 static int s_round(mpc_mal_engine *e, uint32_t layer, const uint32_t *gates, uint32_t ng, char *err, size_t errlen)
 {
     const mpc_circuit *c = e->c;
-    uint64_t T = 0;
+    uint64_t T = 0, U = s_trunc_elems(c, gates, ng);
     for (uint32_t i = 0; i < ng; i++) T += s_mults_of(c, &c->gates[gates[i]]);
-    mpc_u128 *mat = s_alloc(6 * T), *mine = s_alloc(2 * T), *mac = s_alloc(2 * T);
+    const uint64_t W = 2 * T + U;   /* words opened: [d, e of the products][y of the TRUNCs] */
+    mpc_u128 *mat = s_alloc(6 * T), *mine = s_alloc(W), *mac = s_alloc(W), *tm = U ? s_alloc(6 * U) : NULL;
     int r = 0;
-    if (!mat || !mine || !mac) {
+    if (!mat || !mine || !mac || (U && !tm)) {
         r = s_fail(err, errlen, MPC_ERR_NOMEM, "out of memory in round %u", (unsigned)layer);
         goto out;
     }
@@ -481,29 +696,36 @@ static int s_round(mpc_mal_engine *e, uint32_t layer, const uint32_t *gates, uin
     mpc_fault_u128(MPC_FAULT_TRIPLE_C, MPC_FAULT_AT_LAYER, layer, tr.c, T, 1);   /* test builds: fault.h */
     mpc_fault_u128(MPC_FAULT_TRIPLE_A, MPC_FAULT_AT_LAYER, layer, tr.a, T, 1);
     mpc_fault_u128(MPC_FAULT_TRIPLE_B, MPC_FAULT_AT_LAYER, layer, tr.b, T, 1);
+    if (U && (r = s_trunc_material(e, layer, gates, ng, U, tm, err, errlen))) goto out;
     s_openings(e, gates, ng, &tr, mine, mac);
-    mpc_fault_u128(MPC_FAULT_OPEN, MPC_FAULT_AT_LAYER, layer, mine, 2 * T, 1);
-    mpc_fault_u128(MPC_FAULT_MAC, MPC_FAULT_AT_LAYER, layer, mac, 2 * T, 1);
+    if (U) s_trunc_open(e, gates, ng, U, tm, mine + 2 * T, mac + 2 * T);
+    mpc_fault_u128(MPC_FAULT_OPEN, MPC_FAULT_AT_LAYER, layer, mine, W, 1);
+    mpc_fault_u128(MPC_FAULT_MAC, MPC_FAULT_AT_LAYER, layer, mac, W, 1);
     uint32_t peer;
-    if ((r = mpc_auth_exchange(e->t, MPC_MSG_OPEN, e->o.stream, layer, mine, mine, 2 * T, e->o.timeout_ms, &peer))) {
+    if ((r = mpc_auth_exchange(e->t, MPC_MSG_OPEN, e->o.stream, layer, mine, mine, W, e->o.timeout_ms, &peer))) {
         s_fail(err, errlen, r, "round %u: party %u: %s", (unsigned)layer, (unsigned)peer, mpc_strerror(r));
         goto out;
     }
     e->st.rounds++;
-    e->st.opened += 2 * T;
-    e->st.open_bytes_sent += 32 * T * (e->n - 1);
-    if ((r = s_products(e, gates, ng, &tr, mine))) {
+    e->st.opened += W;
+    e->st.open_bytes_sent += 16 * W * (e->n - 1);
+    e->st.trunc += U;
+    if ((r = s_products(e, gates, ng, &tr, mine)) || (U && (r = s_trunc_finish(e, gates, ng, U, tm, mine + 2 * T)))) {
         s_fail(err, errlen, r, "out of memory in round %u", (unsigned)layer);
         goto out;
     }
-    r = mpc_mac_check_add(e->ck, mine, mac, 2 * T);
+    r = mpc_mac_check_add(e->ck, mine, mac, W);
     mine = mac = NULL;
     if (r) s_fail(err, errlen, r, "out of memory in round %u", (unsigned)layer);
+    uint64_t cseq = 0;
+    if (!r) r = s_compare_kind(e, layer, gates, ng, 0, &cseq, err, errlen);
+    if (!r) r = s_compare_kind(e, layer, gates, ng, 1, &cseq, err, errlen);
     for (uint32_t i = 0; i < ng && !r; i++) s_release_operands(e, gates[i]);
 out:
     s_wipe_free(mat, 6 * T);
+    s_wipe_free(tm, 6 * U);
     free(mine);
-    s_wipe_free(mac, 2 * T);
+    s_wipe_free(mac, W);
     return r;
 }
 

@@ -9,9 +9,16 @@
  * (value, MAC) share pairs; MUL and DOT use authenticated Beaver triples, every MUL and DOT
  * of one layer opening its d = x − a and e = y − b (128-bit each) in ONE message per peer
  * (MPC_MSG_OPEN, seq = layer): 32(n−1) bytes per multiplication and party.  A square (x·x)
- * takes a triple like any product.  TRUNC, LTZ, EQZ, SELECT and NOISE are refused by
- * mpc_mal_supported before anything runs ("TRUNC is not supported with security = malicious
- * yet (line L)").
+ * takes a triple like any product.  SELECT(s, x, y) = y + s·(x − y) is one product per
+ * element.  TRUNC (the semi-honest engine's semantics, engine.h): the layer's random bits
+ * first (auth_bits.h: l + 1 per element, OPEN seq 2^63 | layer << 32 | i) and a MAC check,
+ * which must pass before anything depending on them is opened; then y = 2^(63−l)·(x + 2^(l−1)
+ * + r~) of each element joins the layer's one opening (after the d, e words) and the result
+ * is local (docs/security.md, "Random bits and truncation under MACs").  LTZ and EQZ
+ * (auth_cmp.h): after the layer's opening, all LTZ elements of the layer, then all EQZ ones,
+ * in pieces of MPC_AUTH_CMP_PIECE (OPEN seq 2^62 | layer << 32 | i); their results are there
+ * for the next layer.  NOISE is refused by mpc_mal_supported before anything runs ("NOISE is
+ * not supported with security = malicious yet (line L)").
  *
  * Inputs.  Input k belongs to the circuit's party c->inputs[k].party, who gives it in the
  * clear (inputs[k], len words); for each element the source hands every party a share of an
@@ -76,6 +83,8 @@ typedef struct {
     uint32_t rounds;              /* opening rounds of the layers */
     uint64_t triples, masks;      /* material consumed */
     uint64_t opened;              /* values opened (and checked) */
+    uint64_t trunc, comparisons;  /* TRUNC elements, LTZ and EQZ elements */
+    uint64_t bits;                /* random bits made for them */
     uint64_t checks;              /* MAC checks passed */
     uint64_t open_bytes_sent;     /* OPEN and OUTPUT payload bytes sent to all peers */
     uint64_t run_us, prep_us;     /* wall time of the run, and of it in the material source */

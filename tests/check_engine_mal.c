@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include "auth.h"
+#include "auth_bits.h"
+#include "auth_cmp.h"
 #include "auth_dealer.h"
 #include "circuit.h"
 #include "engine_mal.h"
@@ -24,7 +26,7 @@
 
 /* ---- faults ---- */
 
-typedef enum { F_NONE, F_SEND, F_TRIPLE, F_MASK } s_fault_how;
+typedef enum { F_NONE, F_SEND, F_TRIPLE, F_MASK, F_MASKVAL } s_fault_how;
 enum { T_FIELD_A, T_FIELD_C };
 
 typedef struct {
@@ -36,11 +38,13 @@ typedef struct {
     uint32_t    peer_mask;
     /* F_TRIPLE: element `elem` of field (a or c) of the first triples call;
      * F_MASK: element `elem` of the value share (mac = 0) or MAC share (mac = 1) of masks
-     * call number `call` */
+     * call number `call`; F_MASKVAL: the value of element `elem` of masks call `call`, which
+     * the cheater owns, less delta (it enters x + delta where it means x, consistently) */
     int         field, mac;
     uint32_t    call;
     uint64_t    elem;
     uint64_t    delta;
+    mpc_u128    delta128;     /* F_MASKVAL: used instead of delta when non-zero */
 } s_fault;
 
 typedef struct {
@@ -133,6 +137,8 @@ static int s_cs_masks(mpc_auth_src *s, uint32_t owner, uint64_t n, mpc_u128 *x, 
     int r = mpc_auth_src_masks(c->inner, owner, n, x, m, val);
     if (!r && c->f->how == F_MASK && c->mask_calls == c->f->call && c->f->elem < n)
         (c->f->mac ? m : x)[c->f->elem] += c->f->delta;
+    if (!r && c->f->how == F_MASKVAL && c->mask_calls == c->f->call && c->f->elem < n && val)
+        val[c->f->elem] -= c->f->delta128 ? c->f->delta128 : c->f->delta;
     c->mask_calls++;
     return r;
 }
@@ -509,35 +515,28 @@ START_TEST(test_checks_every_layer)
 }
 END_TEST
 
+/* NOISE (DP noise) is refused by name before anything is sent; every other gate runs. */
 START_TEST(test_unsupported_refused)
 {
     mpc_circuit *c = s_parties(2);
     uint32_t x = mpc_circ_add_input(c, "x", 0, MPC_T_INT, 4, 1, 1);
-    uint32_t t = mpc_circ_add_gate(c, MPC_G_TRUNC, MPC_T_INT, 4, x, MPC_NO_WIRE, MPC_NO_WIRE, 16, 63, 2, 3);
+    uint32_t nz = mpc_circ_add_gate(c, MPC_G_NOISE, MPC_T_INT, 4, MPC_NO_WIRE, MPC_NO_WIRE, MPC_NO_WIRE, 8, 1, 2, 3);
+    uint32_t t = mpc_circ_add_gate(c, MPC_G_ADD, MPC_T_INT, 4, x, nz, MPC_NO_WIRE, 0, 0, 3, 1);
     ck_assert_int_ge(mpc_circ_add_output(c, "t", t, 1u, 3, 1), 0);
     char err[256];
     ck_assert_msg(mpc_circ_finish(c, err, sizeof err) == 0, "%s", err);
     ck_assert_int_eq(mpc_mal_supported(c, err, sizeof err), MPC_ERR_UNSUPPORTED);
-    ck_assert_str_eq(err, "TRUNC is not supported with security = malicious yet (line 2)");
+    ck_assert_str_eq(err, "NOISE is not supported with security = malicious yet (line 2)");
     uint64_t *v = s_randvec(4);
     const uint64_t *vals[1] = {v};
     s_job j = {.c = c, .n = 2, .vals = vals};
     s_run(&j);
     for (uint32_t p = 0; p < 2; p++) {
         ck_assert_int_eq(j.rc[p], MPC_ERR_UNSUPPORTED);
-        ck_assert_str_eq(j.err[p], "TRUNC is not supported with security = malicious yet (line 2)");
+        ck_assert_str_eq(j.err[p], "NOISE is not supported with security = malicious yet (line 2)");
         ck_assert_int_eq(j.released[p], 0);
     }
     free(v);
-    mpc_circ_destroy(&c);
-    /* LTZ and SELECT alike */
-    c = s_parties(2);
-    x = mpc_circ_add_input(c, "x", 0, MPC_T_INT, 4, 1, 1);
-    uint32_t l = mpc_circ_add_gate(c, MPC_G_LTZ, MPC_T_BOOL, 4, x, MPC_NO_WIRE, MPC_NO_WIRE, 0, 0, 5, 1);
-    ck_assert_int_ge(mpc_circ_add_output(c, "l", l, 1u, 6, 1), 0);
-    ck_assert_msg(mpc_circ_finish(c, err, sizeof err) == 0, "%s", err);
-    ck_assert_int_eq(mpc_mal_supported(c, err, sizeof err), MPC_ERR_UNSUPPORTED);
-    ck_assert_str_eq(err, "LTZ is not supported with security = malicious yet (line 5)");
     mpc_circ_destroy(&c);
 }
 END_TEST
@@ -608,6 +607,312 @@ START_TEST(test_missing_input_refused)
 }
 END_TEST
 
+/* ---- random bits (auth_bits.h) and TRUNC ---- */
+
+typedef struct {
+    uint32_t       n, p;
+    uint64_t       N;
+    uint8_t       *master;
+    mpc_mem_hub   *hub;
+    const s_fault *f;
+    int            rc;
+    char           err[256];
+    mpc_u128      *bx, *bm, alpha;
+} s_bits_arg;
+
+/* Party p makes N bits with the dealer's material, then the MAC check. */
+static void *s_bits_party(void *arg)
+{
+    s_bits_arg *a = arg;
+    mpc_transport *t = mpc_mem_transport_new(a->hub, a->p);
+    mpc_auth_src *src = mpc_auth_dealer_new(a->master, a->p, a->n);
+    ck_assert(t && src);
+    if (a->f && a->f->how != F_NONE && a->f->party == a->p) {
+        if (a->f->how == F_SEND) t = s_cheat_transport(t, a->f);
+        else src = s_cheat_src(src, a->f);
+    }
+    mpc_auth_key key;
+    ck_assert_int_eq(mpc_auth_key_init(&key), 0);
+    ck_assert_int_eq(mpc_auth_src_key(src, &key), 0);
+    a->alpha = *key.alpha;
+    mpc_mac_check *ck = mpc_mac_check_new(t, 9, 0, TIMEOUT);
+    ck_assert_ptr_nonnull(ck);
+    a->bx = calloc(a->N, sizeof *a->bx);
+    a->bm = calloc(a->N, sizeof *a->bm);
+    mpc_auth_bits_ctx cx = {t, src, ck, &key, 9, TIMEOUT};
+    mpc_auth_bits_stats st = {0};
+    uint32_t peer;
+    a->rc = mpc_mac_check_begin(ck, a->err, sizeof a->err);
+    if (!a->rc) a->rc = mpc_auth_bits(&cx, 100, a->N, a->bx, a->bm, &st, a->err, sizeof a->err);
+    if (!a->rc) a->rc = mpc_mac_check_run(ck, &key, &peer, a->err, sizeof a->err);
+    if (!a->rc) {
+        ck_assert_uint_eq(st.masks, (uint64_t)a->n * a->N);
+        ck_assert_uint_eq(st.triples, (uint64_t)a->n * a->N);   /* n − 1 XORs and the check */
+    }
+    mpc_mac_check_free(&ck);
+    mpc_auth_key_free(&key);
+    mpc_auth_src_destroy(&src);
+    mpc_transport_destroy(&t);
+    return NULL;
+}
+
+static void s_bits_run(s_bits_arg *a, uint32_t n, uint64_t N, const s_fault *f)
+{
+    uint8_t master[32];
+    randombytes_buf(master, sizeof master);
+    mpc_mem_hub *hub = mpc_mem_hub_new(n, TIMEOUT);
+    pthread_t th[MAXP];
+    for (uint32_t p = 0; p < n; p++) {
+        a[p] = (s_bits_arg){.n = n, .p = p, .N = N, .master = master, .hub = hub, .f = f};
+        ck_assert_int_eq(pthread_create(&th[p], NULL, s_bits_party, &a[p]), 0);
+    }
+    for (uint32_t p = 0; p < n; p++) pthread_join(th[p], NULL);
+    mpc_mem_hub_destroy(&hub);
+}
+
+/* Bits from 2, 3 and 4 parties: every one is 0 or 1 exactly (mod 2^128), its MAC is α times
+ * it, about half are 1, and two runs differ.  A party that enters a non-bit (its δ off by an
+ * odd or an even amount, the same to every peer) or sends one peer a different δ fails the
+ * MAC check at every party. */
+START_TEST(test_random_bits)
+{
+    const uint64_t N = 2000;
+    for (uint32_t n = 2; n <= 4; n++) {
+        s_bits_arg a[MAXP];
+        s_bits_run(a, n, N, NULL);
+        mpc_u128 alpha = 0;
+        uint64_t ones = 0;
+        for (uint32_t p = 0; p < n; p++) {
+            ck_assert_msg(a[p].rc == 0, "n %u party %u: %s", (unsigned)n, (unsigned)p, a[p].err);
+            alpha += a[p].alpha;
+        }
+        for (uint64_t k = 0; k < N; k++) {
+            mpc_u128 b = 0, m = 0;
+            for (uint32_t p = 0; p < n; p++) {
+                b += a[p].bx[k];
+                m += a[p].bm[k];
+            }
+            ck_assert_msg(b == 0 || b == 1, "n %u bit %llu", (unsigned)n, (unsigned long long)k);
+            ck_assert(m == alpha * b);
+            ones += (uint64_t)b;
+        }
+        ck_assert_msg(ones > N / 2 - 200 && ones < N / 2 + 200, "%llu ones of %llu", (unsigned long long)ones,
+                      (unsigned long long)N);   /* 9 standard deviations */
+        for (uint32_t p = 0; p < n; p++) {
+            free(a[p].bx);
+            free(a[p].bm);
+        }
+        /* cheating: party 1 enters bit 5 off by 2 (b = 2 or 3), by 2^63 (b(b − 1) ≡ 2^63 mod
+         * 2^64: one random coefficient in two would miss it in a check mod 2^64) or by 2^64 (the
+         * value mod 2^64 still a bit, only the slack wrong), consistently (its mask's value
+         * offset: masks call 1 is owner 1's); or sends party 0 alone a δ off by 1 (word 10) */
+        const uint64_t delta[4] = {2, 1ull << 63, 0, 1};
+        for (int c = 0; c < 4; c++) {
+            s_fault f = {.how = F_MASKVAL, .party = 1, .call = 1, .elem = 5, .delta = delta[c]};
+            if (c == 2) f.delta128 = (mpc_u128)1 << 64;
+            if (c == 3) f = (s_fault){.how = F_SEND, .party = 1, .type = MPC_MSG_OPEN, .seq = 100, .word = 10,
+                                      .delta = 1, .peer_mask = 1u};
+            s_bits_arg b2[MAXP];
+            s_bits_run(b2, n, 64, &f);
+            for (uint32_t p = 0; p < n; p++) {
+                ck_assert_msg(b2[p].rc == MPC_ERR_CRYPTO, "case %d, n %u, party %u: rc %d (%s)", c, (unsigned)n,
+                              (unsigned)p, b2[p].rc, b2[p].err);
+                ck_assert_msg(strstr(b2[p].err, "MAC check failed") != NULL, "%s", b2[p].err);
+                free(b2[p].bx);
+                free(b2[p].bm);
+            }
+        }
+    }
+}
+END_TEST
+
+/* Runs c on n parties with the given inputs: every recipient's output o equals the plaintext
+ * reference (floor for TRUNC), or the reference + 1 where up1 >> o & 1 (a rounded-up TRUNC). */
+static void s_check_within(const mpc_circuit *c, uint32_t n, uint64_t *const *vals, uint32_t up1, s_job *out)
+{
+    uint64_t *ref[8] = {0};
+    et_ref(c, (const uint64_t *const *)vals, ref);
+    s_job j = {.c = c, .n = n, .vals = (const uint64_t *const *)vals};
+    s_run(&j);
+    for (uint32_t p = 0; p < n; p++) {
+        ck_assert_msg(j.rc[p] == 0, "party %u: %s", (unsigned)p, j.err[p]);
+        for (uint32_t o = 0; o < c->n_outputs && o < 8; o++) {
+            int rec = c->outputs[o].recipients >> p & 1;
+            ck_assert_int_eq(j.out[p][o] != NULL, rec);
+            for (uint64_t k = 0; rec && k < c->outputs[o].len; k++) {
+                uint64_t d = j.out[p][o][k] - ref[o][k];
+                ck_assert_msg(d == 0 || (d == 1 && (up1 >> o & 1)), "%u parties, party %u, output %s[%llu]: %lld vs %lld",
+                              (unsigned)n, (unsigned)p, c->outputs[o].name, (unsigned long long)k,
+                              (long long)j.out[p][o][k], (long long)ref[o][k]);
+            }
+        }
+    }
+    for (int o = 0; o < 8; o++) free(ref[o]);
+    if (out) *out = j;
+    else s_clear(&j);
+}
+
+/* TRUNC(m, l) for several (m, l) in one layer, x uniform in |x| < 2^(l−1) with the extremes:
+ * floor(x/2^m) or one more, 2 and 3 parties; the stats count the elements and l + 1 bits
+ * each; about frac(x/2^m) of the results round up. */
+START_TEST(test_trunc_exact)
+{
+    static const uint32_t ml[][2] = {{16, 63}, {16, 40}, {1, 2}, {62, 63}, {5, 10}, {1, 63}};
+    const uint32_t S = sizeof ml / sizeof ml[0];
+    const uint64_t L = 300;
+    for (uint32_t n = 2; n <= 3; n++) {
+        mpc_circuit *c = s_parties(n);
+        uint64_t *vals[8], bits = 0;
+        for (uint32_t s = 0; s < S; s++) {
+            uint32_t m = ml[s][0], l = ml[s][1];
+            char name[8];
+            snprintf(name, sizeof name, "x%u", (unsigned)s);
+            uint32_t x = mpc_circ_add_input(c, name, s % n, MPC_T_FIX, L, 1 + s, 1);
+            uint32_t t = mpc_circ_add_gate(c, MPC_G_TRUNC, MPC_T_FIX, L, x, MPC_NO_WIRE, MPC_NO_WIRE, m, l, 10 + s, 1);
+            snprintf(name, sizeof name, "t%u", (unsigned)s);
+            ck_assert_int_ge(mpc_circ_add_output(c, name, t, s % 2 ? 1u : (1u << n) - 1, 20 + s, 1), 0);
+            vals[s] = s_randvec(L);
+            uint64_t lim = (1ull << (l - 1)) - 1;
+            for (uint64_t k = 0; k < L; k++) {
+                uint64_t mag = vals[s][k] % (lim + 1);
+                vals[s][k] = (vals[s][k] >> 63) ? 0 - mag : mag;
+            }
+            vals[s][0] = lim;
+            vals[s][1] = 0 - lim;
+            vals[s][2] = 0;
+            vals[s][3] = (uint64_t)-1;
+            vals[s][4] = 1;
+            bits += L * (l + 1);
+        }
+        char err[256];
+        ck_assert_msg(mpc_circ_finish(c, err, sizeof err) == 0, "%s", err);
+        s_job j;
+        s_check_within(c, n, vals, (1u << S) - 1, &j);
+        for (uint32_t p = 0; p < n; p++) {
+            ck_assert_uint_eq(j.st[p].trunc, S * L);
+            ck_assert_uint_eq(j.st[p].bits, bits);
+            ck_assert_uint_eq(j.st[p].rounds, 1);
+            ck_assert_uint_ge(j.st[p].checks, 2);   /* the bits' check before the opening, the final one */
+        }
+        s_clear(&j);
+        for (uint32_t s = 0; s < S; s++) free(vals[s]);
+        mpc_circ_destroy(&c);
+    }
+    /* rounding: x = q·2^8 + 64 rounds up with probability 1/4 (and −x with 3/4) */
+    mpc_circuit *c = s_parties(2);
+    const uint64_t N = 2000;
+    uint32_t x = mpc_circ_add_input(c, "x", 1, MPC_T_FIX, N, 1, 1);
+    uint32_t t = mpc_circ_add_gate(c, MPC_G_TRUNC, MPC_T_FIX, N, x, MPC_NO_WIRE, MPC_NO_WIRE, 8, 40, 2, 1);
+    ck_assert_int_ge(mpc_circ_add_output(c, "t", t, 1u, 3, 1), 0);
+    char err[256];
+    ck_assert_msg(mpc_circ_finish(c, err, sizeof err) == 0, "%s", err);
+    uint64_t *xv = malloc(N * 8);
+    for (uint64_t k = 0; k < N; k++) {
+        uint64_t v = ((et_rand64() % (1ull << 30)) << 8) + 64;
+        xv[k] = (k & 1) ? 0 - v : v;
+    }
+    s_job j;
+    s_check_within(c, 2, &xv, 1u, &j);
+    uint64_t up[2] = {0, 0};
+    for (uint64_t k = 0; k < N; k++) {
+        uint64_t f = (k & 1) ? 0 - ((0 - xv[k]) >> 8) - 1 : xv[k] >> 8;   /* floor */
+        up[k & 1] += j.out[0][0][k] != f;
+    }
+    /* 1000 each: 250 ± 13.7 and 750 ± 13.7; ±80 is almost 6 standard deviations */
+    ck_assert_msg(up[0] > 170 && up[0] < 330, "positive: %llu of 1000 up", (unsigned long long)up[0]);
+    ck_assert_msg(up[1] > 670 && up[1] < 830, "negative: %llu of 1000 up", (unsigned long long)up[1]);
+    s_clear(&j);
+    free(xv);
+    mpc_circ_destroy(&c);
+}
+END_TEST
+
+/* Fixed point: p = x·y (layer 0), TRUNC(p, 16) beside w = p·s (layer 1: a TRUNC and a MUL in
+ * one opening), SELECT(s, t, x) (layer 2) with s ∈ {0, 1}: 2 and 3 parties. */
+START_TEST(test_fixed_point_select)
+{
+    for (uint32_t n = 2; n <= 3; n++) {
+        const uint64_t L = 50;
+        mpc_circuit *c = s_parties(n);
+        uint32_t x = mpc_circ_add_input(c, "x", 0, MPC_T_FIX, L, 1, 1);
+        uint32_t y = mpc_circ_add_input(c, "y", n - 1, MPC_T_FIX, L, 2, 1);
+        uint32_t s = mpc_circ_add_input(c, "s", 1, MPC_T_BOOL, L, 3, 1);
+        uint32_t p = mpc_circ_add_gate(c, MPC_G_MUL, MPC_T_FIX, L, x, y, MPC_NO_WIRE, 0, 0, 4, 1);
+        uint32_t t = mpc_circ_add_gate(c, MPC_G_TRUNC, MPC_T_FIX, L, p, MPC_NO_WIRE, MPC_NO_WIRE, 16, 63, 5, 1);
+        uint32_t w = mpc_circ_add_gate(c, MPC_G_MUL, MPC_T_FIX, L, p, s, MPC_NO_WIRE, 0, 0, 6, 1);
+        uint32_t sel = mpc_circ_add_gate(c, MPC_G_SELECT, MPC_T_FIX, L, s, t, x, 0, 0, 7, 1);
+        ck_assert_int_ge(mpc_circ_add_output(c, "w", w, (1u << n) - 1, 8, 1), 0);
+        ck_assert_int_ge(mpc_circ_add_output(c, "t", t, 1u, 8, 2), 0);
+        ck_assert_int_ge(mpc_circ_add_output(c, "sel", sel, (1u << n) - 1, 8, 3), 0);
+        char err[256];
+        ck_assert_msg(mpc_circ_finish(c, err, sizeof err) == 0, "%s", err);
+        ck_assert_uint_eq(c->gates[t].layer, c->gates[w].layer);
+        uint64_t *vals[3] = {s_randvec(L), s_randvec(L), s_randvec(L)};
+        for (uint64_t k = 0; k < L; k++) {
+            vals[0][k] = (uint64_t)((int64_t)(vals[0][k] % (1ull << 31)) - (1ll << 30));   /* |x| < 2^14 in fix */
+            vals[1][k] = (uint64_t)((int64_t)(vals[1][k] % (1ull << 31)) - (1ll << 30));
+            vals[2][k] &= 1;
+        }
+        s_check_within(c, n, vals, 2u | 4u, NULL);
+        for (int k = 0; k < 3; k++) free(vals[k]);
+        mpc_circ_destroy(&c);
+    }
+}
+END_TEST
+
+/* LTZ and EQZ, 2 and 3 parties: exact against the plaintext over the whole range (0, ±1,
+ * INT64_MIN, INT64_MAX, random), also of a product (whose 128-bit value has slack in its upper
+ * half) and of differences that are 0, and a product of two comparison results; with 2
+ * parties more than MPC_AUTH_CMP_PIECE elements of a kind (two pieces). */
+START_TEST(test_compare_exact)
+{
+    for (uint32_t n = 2; n <= 3; n++) {
+        const uint64_t L = n == 2 ? MPC_AUTH_CMP_PIECE / 2 + 77 : 200;
+        mpc_circuit *c = s_parties(n);
+        uint32_t x = mpc_circ_add_input(c, "x", 0, MPC_T_INT, L, 1, 1);
+        uint32_t y = mpc_circ_add_input(c, "y", n - 1, MPC_T_INT, L, 2, 1);
+        uint32_t p = mpc_circ_add_gate(c, MPC_G_MUL, MPC_T_INT, L, x, y, MPC_NO_WIRE, 0, 0, 3, 1);
+        uint32_t d = mpc_circ_add_gate(c, MPC_G_SUB, MPC_T_INT, L, x, y, MPC_NO_WIRE, 0, 0, 4, 1);
+        uint32_t lx = mpc_circ_add_gate(c, MPC_G_LTZ, MPC_T_BOOL, L, x, MPC_NO_WIRE, MPC_NO_WIRE, 0, 0, 5, 1);
+        uint32_t ed = mpc_circ_add_gate(c, MPC_G_EQZ, MPC_T_BOOL, L, d, MPC_NO_WIRE, MPC_NO_WIRE, 0, 0, 6, 1);
+        uint32_t lp = mpc_circ_add_gate(c, MPC_G_LTZ, MPC_T_BOOL, L, p, MPC_NO_WIRE, MPC_NO_WIRE, 0, 0, 7, 1);
+        uint32_t ep = mpc_circ_add_gate(c, MPC_G_EQZ, MPC_T_BOOL, L, p, MPC_NO_WIRE, MPC_NO_WIRE, 0, 0, 8, 1);
+        uint32_t m = mpc_circ_add_gate(c, MPC_G_MUL, MPC_T_INT, L, lp, ed, MPC_NO_WIRE, 0, 0, 9, 1);
+        ck_assert_int_ge(mpc_circ_add_output(c, "lx", lx, (1u << n) - 1, 10, 1), 0);
+        ck_assert_int_ge(mpc_circ_add_output(c, "ed", ed, (1u << n) - 1, 10, 2), 0);
+        ck_assert_int_ge(mpc_circ_add_output(c, "lp", lp, 1u << (n - 1), 10, 3), 0);
+        ck_assert_int_ge(mpc_circ_add_output(c, "ep", ep, (1u << n) - 1, 10, 4), 0);
+        ck_assert_int_ge(mpc_circ_add_output(c, "m", m, 1u, 10, 5), 0);
+        char err[256];
+        ck_assert_msg(mpc_circ_finish(c, err, sizeof err) == 0, "%s", err);
+        uint64_t *vals[2] = {s_randvec(L), s_randvec(L)};
+        const uint64_t sp[] = {0, 1, (uint64_t)-1, 1ull << 63, (1ull << 63) - 1, 2, (uint64_t)-2, 1ull << 62};
+        for (uint64_t k = 0; k < 8; k++) vals[0][k] = sp[k];
+        for (uint64_t k = 8; k < L; k += 3) vals[1][k] = vals[0][k];   /* x − y = 0 */
+        vals[1][0] = 5;                                               /* x·y = 0 */
+        vals[1][9] = 0;
+        for (uint64_t k = 20; k < 40; k++) vals[0][k] >>= 40;         /* small values */
+        s_job j;
+        s_check_within(c, n, vals, 0, &j);
+        uint64_t ones[2] = {0, 0};
+        for (uint64_t k = 0; k < L; k++) {
+            ones[0] += j.out[0][0][k];
+            ones[1] += j.out[0][1][k];
+        }
+        ck_assert_uint_gt(ones[0], L / 4);   /* both answers occur */
+        ck_assert_uint_gt(ones[1], L / 4);
+        for (uint32_t q = 0; q < n; q++) {
+            ck_assert_uint_eq(j.st[q].comparisons, 4 * L);
+            ck_assert_uint_eq(j.st[q].bits, 4 * 64 * L);
+        }
+        s_clear(&j);
+        free(vals[0]);
+        free(vals[1]);
+        mpc_circ_destroy(&c);
+    }
+}
+END_TEST
+
 /* ---- the cheating matrix ----
  * Circuit: u = a·b (MUL; a from party 0, b from party n−1), v = dot(c, d) (DOT; c from party
  * 0, d from party n−1), w = e + f (inputs only; e from party 1, the cheater, f from party 0).
@@ -635,14 +940,49 @@ static mpc_circuit *s_matrix_circuit(uint32_t n)
     return c;
 }
 
-static const char *const s_kinds[4] = {"opening", "triple share", "input mask", "output share"};
-static const char *const s_stages[4] = {"MUL", "DOT", "input", "output"};
+/* The TRUNC column's circuit: t = TRUNC(x, 16, 63) of x (4 elements from party 0), to
+ * everybody.  Masks calls: x = 0, then layer 0's random values R (owners 0..n−1 = 1..n) and
+ * bits (owners 0..n−1 = n+1..2n), then the outputs; the first triples call is the bits' XOR;
+ * layer 0 opens y of the 4 elements (words 0..7); the bits' δ are OPEN seq 2^63, 16 bytes
+ * per bit.  The LTZ column's circuit is the same with t = LTZ(x): its y is opened in OPEN
+ * message 2^62 | (the bits' rounds), after the bits. */
+static mpc_circuit *s_trunc_matrix_circuit(uint32_t n, uint8_t kind)
+{
+    mpc_circuit *c = s_parties(n);
+    uint32_t x = mpc_circ_add_input(c, "x", 0, MPC_T_FIX, 4, 1, 1);
+    uint32_t t = kind == MPC_G_TRUNC
+                     ? mpc_circ_add_gate(c, MPC_G_TRUNC, MPC_T_FIX, 4, x, MPC_NO_WIRE, MPC_NO_WIRE, 16, 63, 2, 1)
+                     : mpc_circ_add_gate(c, kind, MPC_T_BOOL, 4, x, MPC_NO_WIRE, MPC_NO_WIRE, 0, 0, 2, 1);
+    ck_assert_int_ge(mpc_circ_add_output(c, "t", t, (1u << n) - 1, 3, 1), 0);
+    char err[256];
+    ck_assert_msg(mpc_circ_finish(c, err, sizeof err) == 0, "%s", err);
+    return c;
+}
+
+#define S_KINDS  5
+#define S_STAGES 6
+static const char *const s_kinds[S_KINDS] = {"opening", "triple share", "input mask", "output share", "bit input"};
+static const char *const s_stages[S_STAGES] = {"MUL", "DOT", "input", "output", "TRUNC", "LTZ"};
 
 /* The fault of (kind, stage) for n parties; the cheater is party 1.  Each names what the
  * cheater perturbs (docs/security.md, "Malicious security (SPDZ2k)", has the table). */
 static s_fault s_matrix_fault(int kind, int stage, uint32_t n)
 {
     s_fault f = {.party = 1, .delta = 1 + (et_rand64() >> 1), .peer_mask = UINT32_MAX};
+    if (stage >= 4) {
+        switch (kind) {   /* the TRUNC and LTZ columns (s_trunc_matrix_circuit) */
+        case 0:   /* y of element 1 */
+            f.how = F_SEND, f.type = MPC_MSG_OPEN, f.word = 2;
+            f.seq = stage == 4 ? 0 : (1ull << 62) | mpc_auth_bits_rounds(n);
+            break;
+        case 1: f.how = F_TRIPLE, f.field = T_FIELD_C, f.elem = 1; break;              /* c of an XOR's triple */
+        case 2: f.how = F_MASK, f.call = n + 1, f.elem = 3; break;                     /* a wrong bit share */
+        case 3: f.how = F_SEND, f.type = MPC_MSG_OUTPUT, f.seq = 0, f.word = 2; break; /* t→0, element 1 */
+        case 4: f.how = F_MASKVAL, f.call = n + 2, f.elem = 7; break;   /* its input bit 7 a non-bit, consistently */
+        }
+        return f;
+    }
+    if (kind == 4) return f;   /* F_NONE: n/a */
     switch (kind * 4 + stage) {
     /* opening: a word the cheater sends */
     case 0: f.how = F_SEND; f.type = MPC_MSG_OPEN; f.seq = 0; f.word = 0; break;      /* u's d[0] */
@@ -670,17 +1010,25 @@ static s_fault s_matrix_fault(int kind, int stage, uint32_t n)
 
 START_TEST(test_cheating_matrix)
 {
-    char table[4][4][32];
+    char table[S_KINDS][S_STAGES][32];
+    memset(table, 0, sizeof table);
     for (uint32_t n = 2; n <= 3; n++) {
-        mpc_circuit *c = s_matrix_circuit(n);
-        /* the honest run first: the circuit works */
+        mpc_circuit *c = s_matrix_circuit(n), *ct = s_trunc_matrix_circuit(n, MPC_G_TRUNC);
+        mpc_circuit *cl = s_trunc_matrix_circuit(n, MPC_G_LTZ);
+        /* the honest run first: the circuit works (TRUNC and LTZ: test_trunc_exact, test_compare_exact) */
         s_check_exact(c, n, 0);
-        for (int kind = 0; kind < 4; kind++)
-            for (int stage = 0; stage < 4; stage++) {
+        for (int kind = 0; kind < S_KINDS; kind++)
+            for (int stage = 0; stage < S_STAGES; stage++) {
+                s_fault f = s_matrix_fault(kind, stage, n);
+                if (f.how == F_NONE) {
+                    snprintf(table[kind][stage], sizeof table[0][0], "n/a");
+                    continue;
+                }
                 uint64_t *vals[6];
                 for (uint32_t k = 0; k < 6; k++) vals[k] = s_randvec(4);
-                s_fault f = s_matrix_fault(kind, stage, n);
-                s_job j = {.c = c, .n = n, .vals = (const uint64_t *const *)vals, .f = &f};
+                for (uint32_t k = 0; k < 4; k++) vals[0][k] >>= 2;   /* |x| < 2^62 for the TRUNC */
+                s_job j = {.c = stage == 5 ? cl : stage == 4 ? ct : c, .n = n, .vals = (const uint64_t *const *)vals,
+                           .f = &f};
                 s_run(&j);
                 int aborted = 0;
                 for (uint32_t p = 0; p < n; p++) {
@@ -697,14 +1045,16 @@ START_TEST(test_cheating_matrix)
                 for (uint32_t k = 0; k < 6; k++) free(vals[k]);
             }
         mpc_circ_destroy(&c);
+        mpc_circ_destroy(&ct);
+        mpc_circ_destroy(&cl);
     }
     printf("cheating matrix: honest parties aborting with \"MAC check failed\", no output released\n");
     printf("%-14s", "fault \\ stage");
-    for (int s = 0; s < 4; s++) printf(" | %-16s", s_stages[s]);
+    for (int s = 0; s < S_STAGES; s++) printf(" | %-16s", s_stages[s]);
     printf("\n");
-    for (int k = 0; k < 4; k++) {
+    for (int k = 0; k < S_KINDS; k++) {
         printf("%-14s", s_kinds[k]);
-        for (int s = 0; s < 4; s++) printf(" | %-16s", table[k][s]);
+        for (int s = 0; s < S_STAGES; s++) printf(" | %-16s", table[k][s]);
         printf("\n");
     }
 }
@@ -820,6 +1170,10 @@ Suite *mpc_test_suite(void)
     tcase_add_test(tc, test_cheating_matrix);
     tcase_add_test(tc, test_check_messages_tampered);
     tcase_add_test(tc, test_checked_outputs);
+    tcase_add_test(tc, test_random_bits);
+    tcase_add_test(tc, test_trunc_exact);
+    tcase_add_test(tc, test_fixed_point_select);
+    tcase_add_test(tc, test_compare_exact);
     suite_add_tcase(su, tc);
     return su;
 }
