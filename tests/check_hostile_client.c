@@ -223,12 +223,12 @@ START_TEST(test_garbage_frames_refused)
     ck_assert_int_eq(s_recv(&r, &rep, NULL, 0), 0);
     s_expect_error(&rep, MPC_ERR_PROTOCOL, "too many frames");
     /* An unknown request type and a future version. */
-    const uint8_t bad_type[] = {0x94, 0x01, 0x09, 0x05, 0xc0};
+    const uint8_t bad_type[] = {0x94, 0x01, 0x0a, 0x05, 0xc0};   /* 9 is MASK (security = malicious) */
     const uint8_t bad_ver[] = {0x94, 0x02, 0x04, 0x05, 0xc0};
     fr[0] = bad_type; ln[0] = sizeof bad_type;
     s_send(&r, 1, fr, ln);
     ck_assert_int_eq(s_recv(&r, &rep, NULL, 0), 0);
-    s_expect_error(&rep, MPC_ERR_PROTOCOL, "unknown request type 9");
+    s_expect_error(&rep, MPC_ERR_PROTOCOL, "unknown request type 10");
     fr[0] = bad_ver; ln[0] = sizeof bad_ver;
     s_send(&r, 1, fr, ln);
     ck_assert_int_eq(s_recv(&r, &rep, NULL, 0), 0);
