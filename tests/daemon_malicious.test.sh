@@ -36,7 +36,7 @@ logged() {  # logged FILE PATTERN: within 10 s (each party ends a job on its own
 }
 
 SET="--set mpcd.security=malicious --set mpcd.log_level=debug --set limits.peer_timeout_ms=20000"
-C=$(scripts/cluster up 2 --dir "$D" $SET) || fail "2-party cluster did not start"
+C=$(scripts/cluster up 2 --dir "$D" $SET --set mpcd.metrics_endpoint=127.0.0.1:0) || fail "2-party cluster did not start"
 mkdir -p "$D3"
 C3=$(scripts/cluster up 3 --dir "$D3" $SET) || fail "3-party cluster did not start"
 
@@ -72,6 +72,18 @@ grep -q "engine (security = malicious): 2 rounds, 48 triples, 0 masks, .* 1 MAC 
 for p in a b; do
     logged "$D/state-$p/audit.log" '"preprocessing":"ot, security = malicious","outcome":"done"' ||
         fail "$p's audit record does not say security = malicious"
+done
+metric() {   # PARTY SERIES: its value on that daemon's /metrics
+    port=$(sed -n 's/.*metrics endpoint 127\.0\.0\.1:0 listening on port \([0-9]*\):.*/\1/p' "$D/$1.log" | tail -n 1)
+    python3 -c 'import sys, urllib.request
+for l in urllib.request.urlopen("http://127.0.0.1:%s/metrics" % sys.argv[1], timeout=5).read().decode().splitlines():
+    if l.startswith(sys.argv[2] + " "): print(l.split()[1])' "$port" "$2"
+}
+# 7 inputs (with the derived ones): at least a claim and a fetch each, and one masked vector each
+for p in a b; do
+    m=$(metric $p 'mpcd_client_requests_total{type="mask",result="ok"}')
+    i=$(metric $p 'mpcd_client_requests_total{type="input",result="ok"}')
+    [ "${m:-0}" -ge 14 ] && [ "${i:-0}" -eq 7 ] || fail "$p counted $m MASK and $i INPUT requests"
 done
 ok "2 parties: MUL, DOT and linear gates under security = malicious equal mpcc --eval; the audit says so"
 # The Python binding gives its inputs the same way (through the C library), unchanged for the caller.
