@@ -599,6 +599,24 @@ static int s_job_lines(const msgpack_object *o, mpc_cwire_rep *out)
     return 0;
 }
 
+/* Elements 3 and 4 of a RESULT or MASK reply: the ready flag and the job state.  0 or -1
+ * with the reason in err. */
+static int s_ready_state(const msgpack_object *el, mpc_cwire_rep *out, const char *what, char *err, size_t errlen)
+{
+    uint64_t v;
+    if (el[3].type != MSGPACK_OBJECT_BOOLEAN) {
+        mpc_wc_fail(err, errlen, "%s reply: bad ready flag", what);
+        return -1;
+    }
+    out->ready = el[3].via.boolean ? 1 : 0;
+    if (mpc_wc_uint(&el[4], MPC_JOB__COUNT - 1, &v)) {
+        mpc_wc_fail(err, errlen, "%s reply: bad job state", what);
+        return -1;
+    }
+    out->state = (uint8_t)v;
+    return 0;
+}
+
 int mpc_cwire_rep_decode(const uint8_t *hdr, size_t len, size_t n_payload, size_t payload_len,
                          mpc_cwire_rep *out, char *err, size_t errlen)
 {
@@ -630,16 +648,7 @@ int mpc_cwire_rep_decode(const uint8_t *hdr, size_t len, size_t n_payload, size_
         break;
     case MPC_CW_MASK_OK:
         if (n != 6) { mpc_wc_fail(err, errlen, "MASK reply: %u fields, expected 6", n); goto out; }
-        if (el[3].type != MSGPACK_OBJECT_BOOLEAN) {
-            mpc_wc_fail(err, errlen, "MASK reply: bad ready flag");
-            goto out;
-        }
-        out->ready = el[3].via.boolean ? 1 : 0;
-        if (mpc_wc_uint(&el[4], MPC_JOB__COUNT - 1, &v)) {
-            mpc_wc_fail(err, errlen, "MASK reply: bad job state");
-            goto out;
-        }
-        out->state = (uint8_t)v;
+        if (s_ready_state(el, out, "MASK", err, errlen)) goto out;
         if (mpc_wc_uint(&el[5], MPC_CWIRE_MAX_COUNT / MPC_CWIRE_MASK_WORDS, &out->count) ||
             (out->ready ? out->count < 1 : out->count != 0)) {
             mpc_wc_fail(err, errlen, "MASK reply: bad element count");
@@ -657,16 +666,7 @@ int mpc_cwire_rep_decode(const uint8_t *hdr, size_t len, size_t n_payload, size_
         break;
     case MPC_CW_RESULT_OK:
         if (n < 7 || n > 9) { mpc_wc_fail(err, errlen, "RESULT reply: %u fields, expected 7", n); goto out; }
-        if (el[3].type != MSGPACK_OBJECT_BOOLEAN) {
-            mpc_wc_fail(err, errlen, "RESULT reply: bad ready flag");
-            goto out;
-        }
-        out->ready = el[3].via.boolean ? 1 : 0;
-        if (mpc_wc_uint(&el[4], MPC_JOB__COUNT - 1, &v)) {
-            mpc_wc_fail(err, errlen, "RESULT reply: bad job state");
-            goto out;
-        }
-        out->state = (uint8_t)v;
+        if (s_ready_state(el, out, "RESULT", err, errlen)) goto out;
         if (mpc_wc_uint(&el[5], MPC_T__COUNT - 1, &v)) {
             mpc_wc_fail(err, errlen, "RESULT reply: bad value type");
             goto out;
