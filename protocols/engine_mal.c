@@ -715,6 +715,7 @@ out:
 /* ---- client inputs (engine_mal.h, opts.client_input) ---- */
 
 #define S_CLIENT_OWNER UINT32_MAX   /* the owner of a client's vector in the broadcast transcript */
+#define S_FETCH_IN     1024u        /* triples per request for the client inputs (MPC_AUTH_OT_CHUNK) */
 
 /* [x] = [a] + δ for input k from the triples' a (tr, at pos) and the client's δ; public δ. */
 static int s_client_enter(mpc_mal_engine *e, uint32_t k, const mpc_auth_triples *tr, uint64_t pos,
@@ -760,7 +761,17 @@ static int s_client_inputs(mpc_mal_engine *e, char *err, size_t errlen)
         goto out;
     }
     mpc_auth_triples tr = {mat, mat + W, mat + 2 * W, mat + 3 * W, mat + 4 * W, mat + 5 * W};
-    if (W && (r = s_fetch_triples(e, W, &tr, "the client inputs", err, errlen))) goto out;
+    /* in pieces of S_FETCH_IN (the OT source's chunk: no extra rounds), the cancel and the
+     * deadline checked between them: every input element takes a triple, so a long input
+     * would otherwise hold a cancel for 4,096 triples */
+    for (uint64_t off = 0; off < W && !r; off += S_FETCH_IN) {
+        uint64_t k = W - off < S_FETCH_IN ? W - off : S_FETCH_IN;
+        mpc_auth_triples piece = {tr.a + off, tr.ma + off, tr.b + off, tr.mb + off, tr.c + off, tr.mc + off};
+        if (off && (r = s_stop(e, "during the client inputs", err, errlen))) break;
+        r = s_fetch_triples(e, k, &piece, "the client inputs", err, errlen);
+        if (!r && e->o.progress) e->o.progress(e->o.progress_ctx, e->st.rounds, e->st.triples);
+    }
+    if (r) goto out;
     uint64_t pos = 0;
     for (uint32_t k = 0; k < K; k++) {
         uint64_t L = c->inputs[k].len;
