@@ -45,6 +45,19 @@ static int s_text_ok(const char *s)
     return strnlen(s, MPC_CWIRE_MSG_MAX) < MPC_CWIRE_MSG_MAX;
 }
 
+/* [version, type, rid, job, name, f5, f6]: INPUT, KEYS and MASK (their checks are the caller's). */
+static int s_enc_named(const mpc_cwire_req *r, uint64_t f5, uint64_t f6, uint8_t **buf, size_t *len)
+{
+    mpc_wc_enc e;
+    mpc_wc_init(&e);
+    mpc_wc_head(&e, 7, r->type, r->rid);
+    mpc_wc_bin(&e, r->job, MPC_CWIRE_JOB_BYTES);
+    mpc_wc_str(&e, r->name);
+    mpc_wc_u64(&e, f5);
+    mpc_wc_u64(&e, f6);
+    return mpc_wc_done(&e, buf, len);
+}
+
 int mpc_cwire_req_encode(const mpc_cwire_req *r, uint8_t **buf, size_t *len)
 {
     mpc_wc_enc e;
@@ -68,36 +81,18 @@ int mpc_cwire_req_encode(const mpc_cwire_req *r, uint8_t **buf, size_t *len)
         if (!mpc_name_ok(r->name, strnlen(r->name, MPC_NAME_MAX)) || r->mode > MPC_CW_MASKED ||
             r->count < 1 || r->count > MPC_CWIRE_MAX_COUNT)
             return MPC_ERR_INVALID;
-        mpc_wc_init(&e);
-        mpc_wc_head(&e, 7, r->type, r->rid);
-        mpc_wc_bin(&e, r->job, MPC_CWIRE_JOB_BYTES);
-        mpc_wc_str(&e, r->name);
-        mpc_wc_u64(&e, r->mode);
-        mpc_wc_u64(&e, r->count);
-        return mpc_wc_done(&e, buf, len);
+        return s_enc_named(r, r->mode, r->count, buf, len);
     case MPC_CW_KEYS:
         if (!mpc_name_ok(r->name, strnlen(r->name, MPC_NAME_MAX)) || r->count < 1 ||
             r->count > MPC_CWIRE_KEYS_MAX_ROWS || r->key_bytes < r->count ||
             r->key_bytes > r->count * MPC_CWIRE_KEY_MAX)
             return MPC_ERR_INVALID;
-        mpc_wc_init(&e);
-        mpc_wc_head(&e, 7, r->type, r->rid);
-        mpc_wc_bin(&e, r->job, MPC_CWIRE_JOB_BYTES);
-        mpc_wc_str(&e, r->name);
-        mpc_wc_u64(&e, r->count);
-        mpc_wc_u64(&e, r->key_bytes);
-        return mpc_wc_done(&e, buf, len);
+        return s_enc_named(r, r->count, r->key_bytes, buf, len);
     case MPC_CW_MASK:
         if (!mpc_name_ok(r->name, strnlen(r->name, MPC_NAME_MAX)) || r->wait_ms > MPC_CWIRE_MAX_WAIT_MS ||
             r->count < 1 || r->count > MPC_CWIRE_MAX_COUNT / MPC_CWIRE_MASK_WORDS)
             return MPC_ERR_INVALID;
-        mpc_wc_init(&e);
-        mpc_wc_head(&e, 7, r->type, r->rid);
-        mpc_wc_bin(&e, r->job, MPC_CWIRE_JOB_BYTES);
-        mpc_wc_str(&e, r->name);
-        mpc_wc_u64(&e, r->count);
-        mpc_wc_u64(&e, r->wait_ms);
-        return mpc_wc_done(&e, buf, len);
+        return s_enc_named(r, r->count, r->wait_ms, buf, len);
     case MPC_CW_RESULT:
         if (!mpc_name_ok(r->name, strnlen(r->name, MPC_NAME_MAX)) || r->wait_ms > MPC_CWIRE_MAX_WAIT_MS)
             return MPC_ERR_INVALID;

@@ -334,25 +334,35 @@ START_TEST(test_circuit_over_limits_refused)
 }
 END_TEST
 
-START_TEST(test_bad_inputs_refused)
+/* Opens a client to both daemons and submits x·y summed (int[4] from a and from b) to both,
+ * each answering with the security flag `malicious`; the circuit bytes (free them). */
+static uint8_t *s_submit_xy(raw r[2], mpc_cwire_req *q, int malicious)
 {
     static const char *src = "party a, b\ninput x: int[4] from a\ninput y: int[4] from b\n"
                              "output s = sum(x * y) to a, b\n";
     size_t len;
     uint8_t *circ = s_compile(src, &len);
-    raw r[2];
     s_raw_open(&r[0], 0, "client");
     s_raw_open(&r[1], 1, "client");
-    mpc_cwire_req q = {.type = MPC_CW_SUBMIT, .rid = 1, .circ = circ, .circ_len = len, .n_bind = 2};
-    ck_assert_int_eq(mpc_cwire_job_new(q.job), 0);
-    strcpy(q.bind[0], "a");
-    strcpy(q.bind[1], "b");
+    *q = (mpc_cwire_req){.type = MPC_CW_SUBMIT, .rid = 1, .circ = circ, .circ_len = len, .n_bind = 2};
+    ck_assert_int_eq(mpc_cwire_job_new(q->job), 0);
+    strcpy(q->bind[0], "a");
+    strcpy(q->bind[1], "b");
     mpc_cwire_rep rep;
     for (int d = 0; d < 2; d++) {
-        s_rpc(&r[d], &q, NULL, 0, &rep, NULL, 0);
+        s_rpc(&r[d], q, NULL, 0, &rep, NULL, 0);
         ck_assert_msg(rep.type == MPC_CW_SUBMIT_OK, "submit: %s", rep.msg);
-        ck_assert_uint_eq(rep.malicious, 0);   /* semi-honest: seed-shared inputs */
+        ck_assert_uint_eq(rep.malicious, (unsigned)malicious);
     }
+    return circ;
+}
+
+START_TEST(test_bad_inputs_refused)
+{
+    raw r[2];
+    mpc_cwire_req q;
+    mpc_cwire_rep rep;
+    uint8_t *circ = s_submit_xy(r, &q, 0);   /* semi-honest: seed-shared inputs */
     /* The same job id again is refused. */
     s_rpc(&r[0], &q, NULL, 0, &rep, NULL, 0);
     s_expect_error(&rep, MPC_ERR_STATE, "a job with this id exists");
@@ -791,23 +801,10 @@ static void s_mask_ready(raw *r, const uint8_t *job, const char *name, uint64_t 
  * shares reconstruct x·y summed with y = r·x'. */
 START_TEST(test_malicious_inputs)
 {
-    static const char *src = "party a, b\ninput x: int[4] from a\ninput y: int[4] from b\n"
-                             "output s = sum(x * y) to a, b\n";
-    size_t len;
-    uint8_t *circ = s_compile(src, &len);
     raw r[2];
-    s_raw_open(&r[0], 0, "client");
-    s_raw_open(&r[1], 1, "client");
-    mpc_cwire_req q = {.type = MPC_CW_SUBMIT, .rid = 1, .circ = circ, .circ_len = len, .n_bind = 2};
-    ck_assert_int_eq(mpc_cwire_job_new(q.job), 0);
-    strcpy(q.bind[0], "a");
-    strcpy(q.bind[1], "b");
+    mpc_cwire_req q;
     mpc_cwire_rep rep;
-    for (int d = 0; d < 2; d++) {
-        s_rpc(&r[d], &q, NULL, 0, &rep, NULL, 0);
-        ck_assert_msg(rep.type == MPC_CW_SUBMIT_OK, "submit: %s", rep.msg);
-        ck_assert_uint_eq(rep.malicious, 1);
-    }
+    uint8_t *circ = s_submit_xy(r, &q, 1);
     uint64_t x[4] = {1, 2, 3, 4}, y[4] = {10, 20, 30, 40}, d4[4] = {0};
     uint8_t *seed = sodium_malloc(MPC_CWIRE_SEED_BYTES);
     randombytes_buf(seed, MPC_CWIRE_SEED_BYTES);
