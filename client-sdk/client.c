@@ -348,8 +348,8 @@ int mpc_client_recv_rep(mpc_client *c, uint32_t d, uint64_t rid, uint8_t type, i
             r = MPC_ERR_PROTOCOL;
             snprintf(derr, sizeof derr, "reply of type 0x%02x to a request of type %u", rep->type, type);
         }
-        if (r == 0 && rep->type == MPC_CW_RESULT_OK && rep->ready) {
-            size_t len = mpc_cwire_rep_payload_len(rep);   /* checked: 6·n words */
+        if (r == 0 && (rep->type == MPC_CW_RESULT_OK || rep->type == MPC_CW_MASK_OK) && rep->ready) {
+            size_t len = mpc_cwire_rep_payload_len(rep);   /* checked outputs and MASK: 6·n words */
             if (!share || rep->count != share->n) {
                 r = MPC_ERR_PROTOCOL;
                 snprintf(derr, sizeof derr, "share of %llu elements, the output has %llu",
@@ -372,7 +372,8 @@ int mpc_client_recv_rep(mpc_client *c, uint32_t d, uint64_t rid, uint8_t type, i
             sodium_memzero(zmq_msg_data(&frames[i]), zmq_msg_size(&frames[i]));
             zmq_msg_close(&frames[i]);
         }
-        if (r) return s_seterr(c, MPC_ERR_PROTOCOL, "daemon %s: job %s: bad reply: %s", mpc_client_dname(c, d), job_hex, derr);
+        if (r) return s_seterr(c, r == MPC_ERR_NOMEM ? r : MPC_ERR_PROTOCOL, "daemon %s: job %s: bad reply: %s",
+                               mpc_client_dname(c, d), job_hex, derr);
         if (rep->type == MPC_CW_ERROR) {
             /* mpcd's messages already name the party and the job ("party a, job …: cause"). */
             if (!strncmp(rep->msg, "party ", 6)) return s_seterr(c, rep->code, "%s", rep->msg);
@@ -960,8 +961,9 @@ static int s_send_staged(mpc_client *c, mpc_job *j)
             int k = mpc_circ_input_local(cc, i) ? -1 : s_find_input(j, cc->inputs[i].name);
             vals[i] = k >= 0 ? j->staged[k] : NULL;
         }
-        if (vals[i]) r = s_share_send(c, j, i, vals[i]);
+        if (vals[i] && !j->malicious) r = s_share_send(c, j, i, vals[i]);
     }
+    if (!r && j->malicious) r = mpc_job_auth_inputs(c, j, vals);   /* security = malicious: client_in.c */
     for (uint32_t i = 0; vals && owned && i < cc->n_inputs; i++)
         if (owned[i]) {   /* derived values are as secret as the inputs */
             sodium_memzero(vals[i], (size_t)cc->inputs[i].len * 8);
@@ -1082,6 +1084,7 @@ int mpc_job_submit(mpc_client *c, mpc_job *j, unsigned flags)
             if (!sent[d] || bound[d] != (pass == 0)) continue;
             mpc_cwire_rep rep;
             int rd = mpc_client_recv_rep(c, d, q.rid, MPC_CW_SUBMIT, pass ? udl : deadline, &rep, NULL, j->id_hex);
+            if (!rd && bound[d]) mpc_job_note_security(j, d, rep.malicious);   /* inputs through MASK? (client_in.c) */
             if (!rd && sodium_memcmp(rep.hash, j->hash, MPC_HASH_BYTES) != 0) {
                 char hex[2 * MPC_HASH_BYTES + 1];
                 mpc_hash_hex(rep.hash, hex);
@@ -1222,6 +1225,7 @@ static int s_attach_one(mpc_client *c, mpc_job *j, uint32_t d, const mpc_cwire_r
         daemon_of[i] = (uint32_t)dd;
     }
     *have_binding = 1;
+    mpc_job_note_security(j, d, rep->job.malicious);   /* inputs through MASK? (client_in.c) */
     return 0;
 }
 

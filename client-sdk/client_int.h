@@ -46,6 +46,10 @@ struct mpc_job {
     char         hash_hex[2 * MPC_HASH_BYTES + 1];
     mpc_circuit *circ;
     uint32_t     k;                               /* program parties = bound daemons */
+    int          malicious;                       /* a bound daemon runs security = malicious: inputs
+                                                   * are authenticated (client_in.c) */
+    int          sec_seen[2];                     /* 1 + a bound daemon that said semi-honest [0],
+                                                   * malicious [1]; 0: none */
     uint32_t     daemon_of[MPC_MAX_PARTIES];      /* program party -> daemon index */
     char         daemon_names[MPC_MAX_PARTIES][MPC_NAME_MAX];   /* the same, by name */
     uint8_t     *circ_bytes;                      /* the .circ SUBMIT sends (malloc) */
@@ -111,6 +115,18 @@ int    mpc_job_keys_send(mpc_client *c, mpc_job *j);
 void   mpc_job_keys_drop(mpc_job *j, const char *table);   /* unstages the table's (not sent) */
 size_t mpc_job_keys_missing(const mpc_job *j, char *list, size_t cap, size_t *off, size_t missing);
 void   mpc_job_keys_free(mpc_job *j);
+
+/* Notes what bound daemon d said of its security (SUBMIT or STATUS reply): j->malicious once
+ * any says malicious; a job whose daemons disagree gets no input (mpc_job_auth_inputs). */
+void mpc_job_note_security(mpc_job *j, uint32_t d, int malicious);
+
+/* Gives the inputs vals[i] (non-NULL: its len words) to the live job whose daemons run
+ * security = malicious (client_in.c; docs/security.md, "Authenticated client inputs"): MASK
+ * for every input to every bound daemon (the claims first, then the shares), the check
+ * c = a·b of their shares, then each input's one masked vector x − a to each daemon.  0 or
+ * MPC_ERR_* with the message set; MPC_ERR_CRYPTO when some shares are inconsistent (a daemon
+ * cheated): then no masked vector was sent. */
+int mpc_job_auth_inputs(mpc_client *c, mpc_job *j, uint64_t *const *vals);
 
 /* Sets the client's error message (one line) and returns code. */
 int mpc_client_seterr(mpc_client *c, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

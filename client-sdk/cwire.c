@@ -45,6 +45,19 @@ static int s_text_ok(const char *s)
     return strnlen(s, MPC_CWIRE_MSG_MAX) < MPC_CWIRE_MSG_MAX;
 }
 
+/* [version, type, rid, job, name, f5, f6]: INPUT, KEYS and MASK (their checks are the caller's). */
+static int s_enc_named(const mpc_cwire_req *r, uint64_t f5, uint64_t f6, uint8_t **buf, size_t *len)
+{
+    mpc_wc_enc e;
+    mpc_wc_init(&e);
+    mpc_wc_head(&e, 7, r->type, r->rid);
+    mpc_wc_bin(&e, r->job, MPC_CWIRE_JOB_BYTES);
+    mpc_wc_str(&e, r->name);
+    mpc_wc_u64(&e, f5);
+    mpc_wc_u64(&e, f6);
+    return mpc_wc_done(&e, buf, len);
+}
+
 int mpc_cwire_req_encode(const mpc_cwire_req *r, uint8_t **buf, size_t *len)
 {
     mpc_wc_enc e;
@@ -65,28 +78,21 @@ int mpc_cwire_req_encode(const mpc_cwire_req *r, uint8_t **buf, size_t *len)
         }
         return mpc_wc_done(&e, buf, len);
     case MPC_CW_INPUT:
-        if (!mpc_name_ok(r->name, strnlen(r->name, MPC_NAME_MAX)) || r->mode > MPC_CW_SEED ||
+        if (!mpc_name_ok(r->name, strnlen(r->name, MPC_NAME_MAX)) || r->mode > MPC_CW_MASKED ||
             r->count < 1 || r->count > MPC_CWIRE_MAX_COUNT)
             return MPC_ERR_INVALID;
-        mpc_wc_init(&e);
-        mpc_wc_head(&e, 7, r->type, r->rid);
-        mpc_wc_bin(&e, r->job, MPC_CWIRE_JOB_BYTES);
-        mpc_wc_str(&e, r->name);
-        mpc_wc_u64(&e, r->mode);
-        mpc_wc_u64(&e, r->count);
-        return mpc_wc_done(&e, buf, len);
+        return s_enc_named(r, r->mode, r->count, buf, len);
     case MPC_CW_KEYS:
         if (!mpc_name_ok(r->name, strnlen(r->name, MPC_NAME_MAX)) || r->count < 1 ||
             r->count > MPC_CWIRE_KEYS_MAX_ROWS || r->key_bytes < r->count ||
             r->key_bytes > r->count * MPC_CWIRE_KEY_MAX)
             return MPC_ERR_INVALID;
-        mpc_wc_init(&e);
-        mpc_wc_head(&e, 7, r->type, r->rid);
-        mpc_wc_bin(&e, r->job, MPC_CWIRE_JOB_BYTES);
-        mpc_wc_str(&e, r->name);
-        mpc_wc_u64(&e, r->count);
-        mpc_wc_u64(&e, r->key_bytes);
-        return mpc_wc_done(&e, buf, len);
+        return s_enc_named(r, r->count, r->key_bytes, buf, len);
+    case MPC_CW_MASK:
+        if (!mpc_name_ok(r->name, strnlen(r->name, MPC_NAME_MAX)) || r->wait_ms > MPC_CWIRE_MAX_WAIT_MS ||
+            r->count < 1 || r->count > MPC_CWIRE_MAX_COUNT / MPC_CWIRE_MASK_WORDS)
+            return MPC_ERR_INVALID;
+        return s_enc_named(r, r->count, r->wait_ms, buf, len);
     case MPC_CW_RESULT:
         if (!mpc_name_ok(r->name, strnlen(r->name, MPC_NAME_MAX)) || r->wait_ms > MPC_CWIRE_MAX_WAIT_MS)
             return MPC_ERR_INVALID;
@@ -121,9 +127,21 @@ int mpc_cwire_rep_encode(const mpc_cwire_rep *r, uint8_t **buf, size_t *len)
     mpc_wc_enc e;
     switch (r->type) {
     case MPC_CW_SUBMIT_OK:
+        if (r->malicious > 1) return MPC_ERR_INVALID;
         mpc_wc_init(&e);
-        mpc_wc_head(&e, 4, r->type, r->rid);
+        mpc_wc_head(&e, r->malicious ? 5 : 4, r->type, r->rid);
         mpc_wc_bin(&e, r->hash, MPC_CWIRE_HASH_BYTES);
+        if (r->malicious) mpc_wc_bool(&e, 1);
+        return mpc_wc_done(&e, buf, len);
+    case MPC_CW_MASK_OK:
+        if (r->ready > 1 || r->state >= MPC_JOB__COUNT || r->count > MPC_CWIRE_MAX_COUNT / MPC_CWIRE_MASK_WORDS ||
+            (r->ready && r->count < 1) || (!r->ready && r->count != 0))
+            return MPC_ERR_INVALID;
+        mpc_wc_init(&e);
+        mpc_wc_head(&e, 6, r->type, r->rid);
+        mpc_wc_bool(&e, r->ready);
+        mpc_wc_u64(&e, r->state);
+        mpc_wc_u64(&e, r->count);
         return mpc_wc_done(&e, buf, len);
     case MPC_CW_INPUT_OK:
     case MPC_CW_CANCEL_OK:
@@ -157,7 +175,7 @@ int mpc_cwire_rep_encode(const mpc_cwire_rep *r, uint8_t **buf, size_t *len)
         if (!mpc_name_ok(r->daemon, strnlen(r->daemon, MPC_NAME_MAX))) return MPC_ERR_INVALID;
         if (r->has_job && (j->state >= MPC_JOB__COUNT || !s_text_ok(j->reason) ||
                            j->layers_done > j->layers_total || j->inputs_given > j->inputs_total ||
-                           !s_names_ok(j->n_bind, j->bind)))
+                           !s_names_ok(j->n_bind, j->bind) || j->malicious > 1))
             return MPC_ERR_INVALID;
         if (r->n_peers > MPC_CWIRE_MAX_PEERS) return MPC_ERR_INVALID;
         for (uint32_t i = 0; i < r->n_peers; i++)
@@ -175,7 +193,7 @@ int mpc_cwire_rep_encode(const mpc_cwire_rep *r, uint8_t **buf, size_t *len)
         mpc_wc_u64(&e, r->info.triples_stock);
         mpc_wc_u64(&e, r->info.triples_per_s);
         if (r->has_job) {
-            mpc_wc_arr(&e, 12);
+            mpc_wc_arr(&e, j->malicious ? 13 : 12);
             mpc_wc_u64(&e, j->state);
             mpc_wc_str(&e, j->reason);
             mpc_wc_u64(&e, j->layers_done);
@@ -189,6 +207,7 @@ int mpc_cwire_rep_encode(const mpc_cwire_rep *r, uint8_t **buf, size_t *len)
             mpc_wc_u64(&e, j->prep_made);
             mpc_wc_u64(&e, j->prep_needed);
             mpc_wc_u64(&e, j->prep_per_s);
+            if (j->malicious) mpc_wc_bool(&e, 1);
         } else {
             mpc_wc_nil(&e);
         }
@@ -245,11 +264,12 @@ size_t mpc_cwire_req_payload_len(const mpc_cwire_req *r)
 {
     if (r->type == MPC_CW_KEYS) return (size_t)(r->count + 1) * 8 + (size_t)r->key_bytes;
     if (r->type != MPC_CW_INPUT) return 0;
-    return r->mode == MPC_CW_SEED ? MPC_CWIRE_SEED_BYTES : (size_t)r->count * 8;
+    return r->mode == MPC_CW_SEED ? MPC_CWIRE_SEED_BYTES : (size_t)r->count * 8;   /* explicit, masked */
 }
 
 size_t mpc_cwire_rep_payload_len(const mpc_cwire_rep *r)
 {
+    if (r->type == MPC_CW_MASK_OK && r->ready) return (size_t)r->count * MPC_CWIRE_MASK_WORDS * 8;
     return (r->type == MPC_CW_RESULT_OK && r->ready) ? (size_t)r->count * (r->checked ? 48 : 8) : 0;
 }
 
@@ -417,7 +437,7 @@ int mpc_cwire_req_decode(const uint8_t *hdr, size_t len, size_t n_payload, size_
             goto out;
         }
         if (s_name(&el[4], out->name)) { mpc_wc_fail(err, errlen, "INPUT: bad input name"); goto out; }
-        if (mpc_wc_uint(&el[5], MPC_CW_SEED, &v)) { mpc_wc_fail(err, errlen, "INPUT: bad mode"); goto out; }
+        if (mpc_wc_uint(&el[5], MPC_CW_MASKED, &v)) { mpc_wc_fail(err, errlen, "INPUT: bad mode"); goto out; }
         out->mode = (uint8_t)v;
         if (mpc_wc_uint(&el[6], MPC_CWIRE_MAX_COUNT, &out->count) || out->count < 1) {
             mpc_wc_fail(err, errlen, "INPUT: bad element count");
@@ -439,6 +459,20 @@ int mpc_cwire_req_decode(const uint8_t *hdr, size_t len, size_t n_payload, size_
             mpc_wc_fail(err, errlen, "KEYS: bad key byte count");
             goto out;
         }
+        break;
+    case MPC_CW_MASK:
+        if (n != 7) { mpc_wc_fail(err, errlen, "MASK: %u fields, expected 7", n); goto out; }
+        if (mpc_wc_bin_exact(&el[3], out->job, MPC_CWIRE_JOB_BYTES)) {
+            mpc_wc_fail(err, errlen, "MASK: bad job id");
+            goto out;
+        }
+        if (s_name(&el[4], out->name)) { mpc_wc_fail(err, errlen, "MASK: bad input name"); goto out; }
+        if (mpc_wc_uint(&el[5], MPC_CWIRE_MAX_COUNT / MPC_CWIRE_MASK_WORDS, &out->count) || out->count < 1) {
+            mpc_wc_fail(err, errlen, "MASK: bad element count");
+            goto out;
+        }
+        if (mpc_wc_uint(&el[6], MPC_CWIRE_MAX_WAIT_MS, &v)) { mpc_wc_fail(err, errlen, "MASK: bad wait"); goto out; }
+        out->wait_ms = (uint32_t)v;
         break;
     case MPC_CW_RESULT:
         if (n != 6) { mpc_wc_fail(err, errlen, "RESULT: %u fields, expected 6", n); goto out; }
@@ -488,8 +522,9 @@ out:
 
 static int s_job_info(const msgpack_object *o, mpc_cwire_job_info *j)
 {
-    /* 9 fields, or 12 with the preprocessing figures */
-    if (o->type != MSGPACK_OBJECT_ARRAY || (o->via.array.size != 9 && o->via.array.size != 12)) return -1;
+    /* 9 fields, or 12 with the preprocessing figures, 13 with security = malicious */
+    uint32_t nf = o->type == MSGPACK_OBJECT_ARRAY ? o->via.array.size : 0;
+    if (nf != 9 && nf != 12 && nf != 13) return -1;
     const msgpack_object *el = o->via.array.ptr;
     uint64_t v;
     if (mpc_wc_uint(&el[0], MPC_JOB__COUNT - 1, &v)) return -1;
@@ -506,10 +541,14 @@ static int s_job_info(const msgpack_object *o, mpc_cwire_job_info *j)
     if (j->inputs_given > j->inputs_total) return -1;
     if (mpc_wc_bin_exact(&el[7], j->hash, MPC_CWIRE_HASH_BYTES)) return -1;
     if (s_binding(&el[8], &j->n_bind, j->bind)) return -1;
-    if (o->via.array.size == 12 &&
+    if (nf >= 12 &&
         (mpc_wc_uint(&el[9], UINT64_MAX, &j->prep_made) || mpc_wc_uint(&el[10], UINT64_MAX, &j->prep_needed) ||
          mpc_wc_uint(&el[11], UINT64_MAX, &j->prep_per_s)))
         return -1;
+    if (nf == 13) {
+        if (el[12].type != MSGPACK_OBJECT_BOOLEAN || !el[12].via.boolean) return -1;
+        j->malicious = 1;
+    }
     return 0;
 }
 
@@ -555,6 +594,24 @@ static int s_job_lines(const msgpack_object *o, mpc_cwire_rep *out)
     return 0;
 }
 
+/* Elements 3 and 4 of a RESULT or MASK reply: the ready flag and the job state.  0 or -1
+ * with the reason in err. */
+static int s_ready_state(const msgpack_object *el, mpc_cwire_rep *out, const char *what, char *err, size_t errlen)
+{
+    uint64_t v;
+    if (el[3].type != MSGPACK_OBJECT_BOOLEAN) {
+        mpc_wc_fail(err, errlen, "%s reply: bad ready flag", what);
+        return -1;
+    }
+    out->ready = el[3].via.boolean ? 1 : 0;
+    if (mpc_wc_uint(&el[4], MPC_JOB__COUNT - 1, &v)) {
+        mpc_wc_fail(err, errlen, "%s reply: bad job state", what);
+        return -1;
+    }
+    out->state = (uint8_t)v;
+    return 0;
+}
+
 int mpc_cwire_rep_decode(const uint8_t *hdr, size_t len, size_t n_payload, size_t payload_len,
                          mpc_cwire_rep *out, char *err, size_t errlen)
 {
@@ -571,9 +628,25 @@ int mpc_cwire_rep_decode(const uint8_t *hdr, size_t len, size_t n_payload, size_
     r = MPC_ERR_PROTOCOL;
     switch (type) {
     case MPC_CW_SUBMIT_OK:
-        if (n != 4) { mpc_wc_fail(err, errlen, "SUBMIT reply: %u fields, expected 4", n); goto out; }
+        if (n != 4 && n != 5) { mpc_wc_fail(err, errlen, "SUBMIT reply: %u fields, expected 4", n); goto out; }
         if (mpc_wc_bin_exact(&el[3], out->hash, MPC_CWIRE_HASH_BYTES)) {
             mpc_wc_fail(err, errlen, "SUBMIT reply: bad circuit hash");
+            goto out;
+        }
+        if (n == 5) {   /* security = malicious */
+            if (el[4].type != MSGPACK_OBJECT_BOOLEAN || !el[4].via.boolean) {
+                mpc_wc_fail(err, errlen, "SUBMIT reply: bad security flag");
+                goto out;
+            }
+            out->malicious = 1;
+        }
+        break;
+    case MPC_CW_MASK_OK:
+        if (n != 6) { mpc_wc_fail(err, errlen, "MASK reply: %u fields, expected 6", n); goto out; }
+        if (s_ready_state(el, out, "MASK", err, errlen)) goto out;
+        if (mpc_wc_uint(&el[5], MPC_CWIRE_MAX_COUNT / MPC_CWIRE_MASK_WORDS, &out->count) ||
+            (out->ready ? out->count < 1 : out->count != 0)) {
+            mpc_wc_fail(err, errlen, "MASK reply: bad element count");
             goto out;
         }
         break;
@@ -588,16 +661,7 @@ int mpc_cwire_rep_decode(const uint8_t *hdr, size_t len, size_t n_payload, size_
         break;
     case MPC_CW_RESULT_OK:
         if (n < 7 || n > 9) { mpc_wc_fail(err, errlen, "RESULT reply: %u fields, expected 7", n); goto out; }
-        if (el[3].type != MSGPACK_OBJECT_BOOLEAN) {
-            mpc_wc_fail(err, errlen, "RESULT reply: bad ready flag");
-            goto out;
-        }
-        out->ready = el[3].via.boolean ? 1 : 0;
-        if (mpc_wc_uint(&el[4], MPC_JOB__COUNT - 1, &v)) {
-            mpc_wc_fail(err, errlen, "RESULT reply: bad job state");
-            goto out;
-        }
-        out->state = (uint8_t)v;
+        if (s_ready_state(el, out, "RESULT", err, errlen)) goto out;
         if (mpc_wc_uint(&el[5], MPC_T__COUNT - 1, &v)) {
             mpc_wc_fail(err, errlen, "RESULT reply: bad value type");
             goto out;
@@ -774,4 +838,41 @@ int mpc_cwire_share(uint8_t *seeds, uint64_t *explicit_share, const uint64_t *x,
 void mpc_cwire_add(uint64_t *acc, const uint64_t *share, uint64_t n)
 {
     for (uint64_t i = 0; i < n; i++) acc[i] += share[i];
+}
+
+int mpc_cwire_auth_mask(const uint64_t *const *abc, uint32_t k, const uint64_t *x, uint64_t n, uint64_t *delta,
+                        uint64_t *bad)
+{
+    if (!abc || !x || !delta || !bad || k < 2 || k > MPC_MAX_PARTIES || n < 1 ||
+        n > MPC_CWIRE_MAX_COUNT / MPC_CWIRE_MASK_WORDS)
+        return MPC_ERR_INVALID;
+    for (uint32_t d = 0; d < k; d++)
+        if (!abc[d]) return MPC_ERR_INVALID;
+    /* First the check over every element, then the masked vector: nothing is written (and so
+     * nothing sent) unless every element passes.  a is kept mod 2^64 only (its low half masks
+     * x); b, c are not kept. */
+    for (uint64_t i = 0; i < n; i++) {
+        unsigned __int128 s[3] = {0, 0, 0}, w;
+        for (uint32_t d = 0; d < k; d++)
+            for (int f = 0; f < 3; f++) {
+                memcpy(&w, abc[d] + 2 * ((uint64_t)f * n + i), 16);
+                s[f] += w;
+            }
+        int ok = s[0] * s[1] == s[2];
+        sodium_memzero(s, sizeof s);
+        sodium_memzero(&w, sizeof w);
+        if (!ok) {
+            *bad = i;
+            return MPC_ERR_CRYPTO;
+        }
+    }
+    for (uint64_t i = 0; i < n; i++) {
+        uint64_t a = 0, w;
+        for (uint32_t d = 0; d < k; d++) {
+            memcpy(&w, abc[d] + 2 * i, 8);   /* the low half of daemon d's share of a */
+            a += w;
+        }
+        delta[i] = x[i] - a;
+    }
+    return 0;
 }

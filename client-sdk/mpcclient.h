@@ -139,7 +139,11 @@ MPC_API int mpc_job_set_binding(mpc_client *c, mpc_job *j, const char *binding);
  * On a live job they are shared and sent at once.  Sharing, for the job's k daemons in
  * binding order: daemons 1..k−1 get a fresh 32-byte seed each, the last one x − Σ PRG(seed);
  * everything secret is wiped after sending.  A daemon accepts an input once; whether this
- * client may give it (the daemons' input_for rights) is decided by the daemons. */
+ * client may give it (the daemons' input_for rights) is decided by the daemons.
+ * Since SDK 1.6, when the job's daemons run security = malicious (their SUBMIT or STATUS
+ * reply says so) every input is an authenticated input instead (docs/client.md, "Daemons with
+ * security = malicious"): the call then returns once the job runs and the daemons' shares of
+ * its mask passed this client's check (MPC_ERR_CRYPTO, nothing sent, when they do not). */
 __attribute__((warn_unused_result))
 MPC_API int mpc_job_input(mpc_client *c, mpc_job *j, const char *name, const uint64_t *values, uint64_t n);
 

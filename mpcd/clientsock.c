@@ -373,7 +373,7 @@ static uint64_t s_serve_parked(mpcd_clientsock *cs, mpcd_jobs *jobs, const mpcd_
         uint64_t *share = NULL;
         if (changed || now >= pk->deadline_ms) {
             mpcd_handle(cs->cfg, jobs, pk->client, &pk->req, NULL, 0, extra, &rep, &share);
-            if (rep.type != MPC_CW_RESULT_OK || rep.ready || now >= pk->deadline_ms) {
+            if ((rep.type != MPC_CW_RESULT_OK && rep.type != MPC_CW_MASK_OK) || rep.ready || now >= pk->deadline_ms) {
                 (void)s_reply_raw(cs, pk->rid, pk->rid_len, pk->client, &rep, share);   /* takes share */
                 cs->parked[i] = cs->parked[--cs->n_parked];
                 continue;
@@ -585,7 +585,9 @@ static int s_serve_one(mpcd_clientsock *cs, mpcd_jobs *jobs, const mpcd_status_e
         mpcd_handle(cs->cfg, jobs, client, &req, nf == 3 ? zmq_msg_data(&fr[2]) : NULL,
                     nf == 3 ? zmq_msg_size(&fr[2]) : 0, extra, &rep, &share);
         mpcd_metrics_request(req.type, rep.type != MPC_CW_ERROR);   /* once per request, held or not */
-        if (req.type == MPC_CW_RESULT && rep.type == MPC_CW_RESULT_OK && !rep.ready && req.wait_ms > 0 &&
+        int waits = (req.type == MPC_CW_RESULT && rep.type == MPC_CW_RESULT_OK) ||
+                    (req.type == MPC_CW_MASK && rep.type == MPC_CW_MASK_OK);   /* MASK: held as a RESULT */
+        if (waits && !rep.ready && req.wait_ms > 0 &&
             s_park(cs, &fr[0], client, &req, jobs, extra) == 0) {
             /* Held: answered as soon as the output is ready or the wait is over. */
             mpc_zmq_wipe_free(share, (void *)(uintptr_t)((size_t)rep.count * sizeof(uint64_t)));

@@ -319,6 +319,7 @@ static void s_submit(const mpcd_config *cfg, mpcd_jobs *jobs, const mpcd_client_
     }
     rep->type = MPC_CW_SUBMIT_OK;
     memcpy(rep->hash, hash, 32);
+    rep->malicious = cfg->security == MPCD_SEC_MALICIOUS;   /* the client's inputs go through MASK */
     mpcd_info(hex, "job submitted by client %s (%s of it)", cl->name,
               me == UINT32_MAX ? "not a party" : "a party");
     if (dp_note[0]) mpcd_info(hex, "privacy budget: the job spends eps = %.6g; %s", dp_eps, dp_note);
@@ -326,19 +327,22 @@ out:
     mpc_circ_destroy(&c);
 }
 
-static void s_input(const mpcd_config *cfg, mpcd_jobs *jobs, const mpcd_client_conf *cl,
-                    const mpc_cwire_req *req, const uint8_t *payload, size_t plen, const char *hex,
-                    mpc_cwire_rep *rep)
+static uint8_t s_state(const mpcd_job *job);
+
+/* Lock held.  The input a request (INPUT, MASK) names, after the checks common to both: the
+ * job, this daemon a party of it, the input given by clients, the client's right, the count.
+ * Its index, or -1 with the error in rep. */
+static int s_input_find(const mpcd_config *cfg, mpcd_jobs *jobs, const mpcd_client_conf *cl, const mpc_cwire_req *req,
+                        const char *hex, mpc_cwire_rep *rep, mpcd_job **jobp)
 {
-    mpcd_jobs_lock(jobs);
-    mpcd_job *job = mpcd_jobs_find(jobs, req->job);
+    mpcd_job *job = *jobp = mpcd_jobs_find(jobs, req->job);
     if (!job) {
         s_error(cfg, rep, hex, MPC_ERR_NOTFOUND, "no such job");
-        goto out;
+        return -1;
     }
     if (job->my_party == UINT32_MAX) {
         s_error(cfg, rep, hex, MPC_ERR_INVALID, "this daemon is not a party of the job");
-        goto out;
+        return -1;
     }
     const mpc_circuit *c = job->circ;
     uint32_t k;
@@ -346,25 +350,139 @@ static void s_input(const mpcd_config *cfg, mpcd_jobs *jobs, const mpcd_client_c
         if (!strcmp(c->inputs[k].name, req->name)) break;
     if (k == c->n_inputs) {
         s_error(cfg, rep, hex, MPC_ERR_NOTFOUND, "the program has no input '%s'", req->name);
-        goto out;
+        return -1;
     }
     if (mpc_join_input_of(req->name)) {   /* the joins give it (docs/join.md) */
         s_error(cfg, rep, hex, MPC_ERR_DENIED, "input '%s' is a join output: no client gives it", req->name);
-        goto out;
+        return -1;
     }
     if (mpc_contrib_input_of(req->name)) {   /* the daemons give it (docs/contributions.md) */
         s_error(cfg, rep, hex, MPC_ERR_DENIED, "input '%s' is a contributor input: no client gives it", req->name);
-        goto out;
+        return -1;
     }
     uint32_t owner = job->binding[c->inputs[k].party];
     if (!(cl->input_for & (1u << owner))) {
         s_error(cfg, rep, hex, MPC_ERR_DENIED, "client '%s' may not give input for party %s (input '%s')",
                 cl->name, cfg->parties[owner].name, req->name);
-        goto out;
+        return -1;
     }
     if (req->count != c->inputs[k].len) {
         s_error(cfg, rep, hex, MPC_ERR_INPUT, "input '%s' has %llu elements, the program needs %llu", req->name,
                 (unsigned long long)req->count, (unsigned long long)c->inputs[k].len);
+        return -1;
+    }
+    return (int)k;
+}
+
+/* INPUT mode MASKED (security = malicious, mal_job.h): the client's x − a, after its MASK
+ * claimed the input and the run posted the triples' shares; the same client only, once. */
+static void s_input_masked(const mpcd_config *cfg, mpcd_jobs *jobs, const mpcd_client_conf *cl, mpcd_job *job,
+                           uint32_t k, const uint8_t *payload, size_t plen, const char *hex, mpc_cwire_rep *rep)
+{
+    mpcd_job_input *in = &job->inputs[k];
+    const char *name = job->circ->inputs[k].name;
+    if (!in->present || in->mode != MPCD_IN_AUTH || strcmp(in->giver, cl->name) != 0) {
+        s_error(cfg, rep, hex, MPC_ERR_STATE, "input '%s': a masked input needs the client's MASK first", name);
+        return;
+    }
+    if (in->masked) {
+        s_error(cfg, rep, hex, MPC_ERR_STATE, "input '%s' was already given", name);
+        return;
+    }
+    if (job->state != MPCD_JOB_RUNNING || !in->mask) {
+        s_error(cfg, rep, hex, MPC_ERR_STATE, "input '%s': the job is %s and waits for no masked input", name,
+                mpcd_job_state_names[job->state]);
+        return;
+    }
+    if (plen != job->circ->inputs[k].len * 8) {   /* the decoder checked it against count */
+        s_error(cfg, rep, hex, MPC_ERR_INPUT, "the masked input has %zu bytes, expected %llu", plen,
+                (unsigned long long)(job->circ->inputs[k].len * 8));
+        return;
+    }
+    if (!(in->share = malloc(plen))) {
+        s_error(cfg, rep, hex, MPC_ERR_NOMEM, "out of memory");
+        return;
+    }
+    memcpy(in->share, payload, plen);
+    in->masked = 1;
+    mpcd_job_wipe_mask(job, k);   /* served: the client has it */
+    rep->type = MPC_CW_INPUT_OK;
+    mpcd_jobs_notify(jobs);
+    mpcd_info(hex, "masked input '%s' received from client %s", name, cl->name);
+}
+
+/* MASK (security = malicious, mal_job.h): claims the input for this client (the first time)
+ * and answers with this party's shares of its triples once the run posted them; not ready
+ * before (the client socket holds the request for its wait, as a RESULT). */
+static void s_mask(const mpcd_config *cfg, mpcd_jobs *jobs, const mpcd_client_conf *cl, const mpc_cwire_req *req,
+                   const char *hex, mpc_cwire_rep *rep, uint64_t **share)
+{
+    if (cfg->security != MPCD_SEC_MALICIOUS) {
+        s_error(cfg, rep, hex, MPC_ERR_UNSUPPORTED, "MASK is for security = malicious; this daemon runs semi-honest");
+        return;
+    }
+    mpcd_jobs_lock(jobs);
+    mpcd_job *job;
+    int ki = s_input_find(cfg, jobs, cl, req, hex, rep, &job);
+    if (ki < 0) goto out;
+    mpcd_job_input *in = &job->inputs[ki];
+    if (!in->present) {
+        if (job->state != MPCD_JOB_QUEUED && job->state != MPCD_JOB_WAITING) {
+            s_error(cfg, rep, hex, MPC_ERR_STATE, "the job is %s and takes no more inputs",
+                    mpcd_job_state_names[job->state]);
+            goto out;
+        }
+        in->present = 1;
+        in->mode = MPCD_IN_AUTH;
+        snprintf(in->giver, sizeof in->giver, "%s", cl->name);
+        in->giver_id = mpcd_client_id(cl->public_key);
+        mpcd_jobs_notify(jobs);
+        mpcd_info(hex, "input '%s' claimed by client %s (authenticated input)", req->name, cl->name);
+    } else if (in->mode != MPCD_IN_AUTH || strcmp(in->giver, cl->name) != 0 || in->masked) {
+        s_error(cfg, rep, hex, MPC_ERR_STATE, "input '%s' was already given", req->name);
+        goto out;
+    }
+    if (job->state == MPCD_JOB_FAILED || job->state == MPCD_JOB_CANCELLED) {
+        s_error(cfg, rep, hex, job->state == MPCD_JOB_FAILED ? MPC_ERR_PEER_ABORT : MPC_ERR_CANCELLED,
+                "the job %s: %s", job->state == MPCD_JOB_FAILED ? "failed" : "was cancelled", job->reason);
+        goto out;
+    }
+    rep->type = MPC_CW_MASK_OK;
+    rep->state = s_state(job);
+    if (!in->mask) goto out;   /* not ready: count 0 */
+    size_t bytes = (size_t)req->count * MPC_CWIRE_MASK_WORDS * sizeof(uint64_t);
+    if (!(*share = malloc(bytes))) {
+        memset(rep, 0, sizeof *rep);
+        s_error(cfg, rep, hex, MPC_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    memcpy(*share, in->mask, bytes);
+    rep->ready = 1;
+    rep->count = req->count;
+out:
+    mpcd_jobs_unlock(jobs);
+}
+
+static void s_input(const mpcd_config *cfg, mpcd_jobs *jobs, const mpcd_client_conf *cl,
+                    const mpc_cwire_req *req, const uint8_t *payload, size_t plen, const char *hex,
+                    mpc_cwire_rep *rep)
+{
+    mpcd_jobs_lock(jobs);
+    mpcd_job *job;
+    int ki = s_input_find(cfg, jobs, cl, req, hex, rep, &job);
+    if (ki < 0) goto out;
+    uint32_t k = (uint32_t)ki;
+    if ((cfg->security == MPCD_SEC_MALICIOUS) != (req->mode == MPC_CW_MASKED)) {
+        s_error(cfg, rep, hex, MPC_ERR_UNSUPPORTED,
+                cfg->security == MPCD_SEC_MALICIOUS
+                    ? "input '%s': with security = malicious a client input is authenticated (MASK, then a masked "
+                      "input: SDK 1.6 or later)"
+                    : "input '%s': a masked input needs security = malicious; this daemon runs semi-honest",
+                req->name);
+        goto out;
+    }
+    if (req->mode == MPC_CW_MASKED) {
+        s_input_masked(cfg, jobs, cl, job, k, payload, plen, hex, rep);
         goto out;
     }
     if (job->state != MPCD_JOB_QUEUED && job->state != MPCD_JOB_WAITING) {
@@ -594,6 +712,7 @@ static void s_status(const mpcd_config *cfg, mpcd_jobs *jobs, const mpc_cwire_re
         ji->inputs_total = job->circ->n_inputs;
         for (uint32_t k = 0; k < job->circ->n_inputs; k++) ji->inputs_given += job->inputs[k].present ? 1 : 0;
         memcpy(ji->hash, job->hash, 32);
+        ji->malicious = cfg->security == MPCD_SEC_MALICIOUS;
         ji->n_bind = job->circ->n_parties;
         for (uint32_t p = 0; p < ji->n_bind; p++)
             snprintf(ji->bind[p], sizeof ji->bind[p], "%s", cfg->parties[job->binding[p]].name);
@@ -665,6 +784,7 @@ void mpcd_handle(const mpcd_config *cfg, mpcd_jobs *jobs, const char *client,
         break;
     case MPC_CW_INPUT: s_input(cfg, jobs, cl, req, payload, payload_len, hex, rep); break;
     case MPC_CW_RESULT: s_result(cfg, jobs, cl, req, hex, rep, share); break;
+    case MPC_CW_MASK: s_mask(cfg, jobs, cl, req, hex, rep, share); break;
     case MPC_CW_STATUS: s_status(cfg, jobs, req, has_job ? hex : NULL, extra, rep); break;
     case MPC_CW_JOBS: s_jobs(cfg, jobs, cl, rep); break;
     case MPC_CW_CANCEL: s_cancel(cfg, jobs, cl, req, hex, rep); break;

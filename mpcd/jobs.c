@@ -81,6 +81,15 @@ static void s_wipe_outputs(mpcd_job *job)
     job->out_shares = NULL;
 }
 
+void mpcd_job_wipe_mask(mpcd_job *job, uint32_t k)
+{
+    mpcd_job_input *in = &job->inputs[k];
+    if (!in->mask) return;
+    sodium_memzero(in->mask, (size_t)job->circ->inputs[k].len * MPC_CWIRE_MASK_WORDS * sizeof(uint64_t));
+    free(in->mask);
+    in->mask = NULL;
+}
+
 void mpcd_job_wipe_inputs(mpcd_job *job)
 {
     mpcd_contrib_free(job);
@@ -93,6 +102,7 @@ void mpcd_job_wipe_inputs(mpcd_job *job)
             free(in->share);
         }
         if (in->seed) sodium_free(in->seed);
+        mpcd_job_wipe_mask(job, k);
         in->share = NULL;
         in->seed = NULL;
     }

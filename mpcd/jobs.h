@@ -41,6 +41,8 @@ extern const char *const mpcd_job_state_names[];
 /* What the sequencer last answered to a party's readiness report. */
 enum { MPCD_SEQ_NONE = 0, MPCD_SEQ_ACK = 1, MPCD_SEQ_UNKNOWN = 2 };
 
+#define MPCD_IN_AUTH 16   /* an input mode (mpcd_job_input.mode): a client's authenticated input */
+
 typedef struct {
     int       present;
     uint8_t   mode;                    /* MPC_IN_SHARE, MPC_IN_SEED, or MPC_IN_STORED (a dataset's, no
@@ -49,6 +51,12 @@ typedef struct {
     uint8_t  *seed;                    /* SEED: MPCD_SEED_BYTES in sodium_malloc memory */
     char      giver[MPC_NAME_MAX];     /* the client that gave it (for the audit log) */
     uint64_t  giver_id;                /* mpcd_client_id of its key: contributors (release rules) */
+    /* security = malicious (mpcd/mal_job.h, "Client inputs"): mode MPCD_IN_AUTH once a client
+     * claimed the input with MASK; `mask` is this party's shares of its triples for the
+     * client (MPC_CWIRE_MASK_WORDS·len words, posted by the run, wiped once the masked vector
+     * came), and the masked vector x − a, when it came, is in `share` with masked = 1. */
+    uint64_t *mask;
+    uint8_t   masked;
     uint64_t  contributions;           /* a collection's input (NAME-contrib): the valid contributions
                                         * it includes, agreed at the close; each counts as one
                                         * contributor for min_contributors */
@@ -207,6 +215,8 @@ mpcd_job_state mpcd_job_cancel(mpcd_jobs *j, mpcd_job *job, const char *by);
 int mpcd_job_finished(const mpcd_job *job);
 /* Lock held.  Wipes and frees the input shares (after the engine took them). */
 void mpcd_job_wipe_inputs(mpcd_job *job);
+/* Lock held.  Wipes and frees input k's triple shares for its client (mask), if any. */
+void mpcd_job_wipe_mask(mpcd_job *job, uint32_t k);
 
 /* Lock NOT held.  Remembers that a submission of this job id was refused here, so the worker
  * can tell the other parties at once instead of waiting for a submission that will never

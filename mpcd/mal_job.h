@@ -2,12 +2,17 @@
  * daemon"): the SPDZ2k engine (protocols/engine_mal.h) on authenticated material the job's
  * parties make among themselves by OT (protocols/auth_ot.h), with fresh base OTs per job.
  *
- * Client inputs.  A client is not a party: each daemon holds an additive share of each client
- * input, as with semi-honest security.  The circuit the daemons run is rewritten
- * (mpcd_mal_circuit): input k becomes n inputs "kK.pP", one owned by each party P, summed,
- * and every party enters its share of input k as its own input.  So the parties hold [x]
- * authenticated; what a corrupt daemon does to its own share before entering it is not
- * caught (docs/security.md says what that leaves open).
+ * Client inputs (Damgård, Damgård, Nielsen, Nordholt, Toft, FC 2016; docs/security.md,
+ * "Authenticated client inputs").  A client is not a party; every input of a daemon job is a
+ * client's.  The client claims input k at every daemon with MASK (mode MPCD_IN_AUTH; the job
+ * is ready once every input is claimed); the run then takes one authenticated triple per
+ * element (engine_mal.h, opts.client_input) and posts this party's shares of a, b, c in
+ * job->inputs[k].mask, which the held MASK requests get; the client checks c = a·b over the
+ * daemons and sends every daemon the same x − a mod 2^64 (INPUT, mode MASKED), which the run
+ * waits for (at most input_timeout_ms from the posting, or the job's deadline, or a
+ * cancel), hashes into the MAC check's transcript and enters as [x] = [a] + (x − a).  A
+ * daemon that changes its shares for the client is refused by the client; one that uses
+ * another vector than it received fails the MAC check.
  *
  * Outputs.  Every output is for clients and is a checked output (Damgård, Damgård, Nielsen,
  * Nordholt, Toft, FC 2016; protocols/engine_mal.h, "Checked outputs"): the engine gives each
@@ -34,16 +39,6 @@
  * contributor inputs; DP noise).  Owner-local parts are accepted: they are computed by the
  * client that gives the inputs and enter as its inputs, like any client input. */
 int mpcd_mal_admit(const mpc_circuit *c, char *err, size_t errlen);
-
-/* What input i of a rewritten circuit is: the share of party `party` of client input `index`. */
-typedef struct {
-    uint32_t index, party;
-} mpcd_mal_input;
-
-/* The circuit the parties run for c (see above), and in *map (c->n_inputs · n entries, freed
- * by the caller) what each of its inputs is.  NULL with the
- * reason in err on failure. */
-mpc_circuit *mpcd_mal_circuit(const mpc_circuit *c, mpcd_mal_input **map, char *err, size_t errlen);
 
 /* Runs job (state RUNNING, lock not held) as program party `me` of n over view (the job's
  * stream `stream`; material on stream | MPC_STREAM_PREP_BIT): the source, the engine, the

@@ -18,12 +18,13 @@ static const double s_bounds[] = {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 3
 enum { OUT_DONE, OUT_FAILED, OUT_CANCELLED, OUT__COUNT };
 static const char *const s_outcomes[OUT__COUNT] = {"done", "failed", "cancelled"};
 
-/* Request types MPC_CW_SUBMIT .. MPC_CW_CANCEL, then MPC_CW_KEYS (REQ_KEYS); slot 0 holds any
- * other type. */
-#define REQ_TYPES 8
+/* Request types MPC_CW_SUBMIT .. MPC_CW_CANCEL, then MPC_CW_KEYS (REQ_KEYS) and MPC_CW_MASK
+ * (REQ_MASK); slot 0 holds any other type. */
+#define REQ_TYPES 9
 #define REQ_KEYS  7
-static const char *const s_req_names[REQ_TYPES] = {"other", "submit", "input",  "result",
-                                                   "status", "jobs",   "cancel", "keys"};
+#define REQ_MASK  8
+static const char *const s_req_names[REQ_TYPES] = {"other", "submit", "input",  "result", "status",
+                                                   "jobs",  "cancel", "keys",   "mask"};
 
 enum { JOIN_DONE, JOIN_FAILED, JOIN__COUNT };
 
@@ -85,7 +86,10 @@ void mpcd_metrics_refused(int client, mpc_zap_refusal why)
 
 void mpcd_metrics_request(unsigned type, int ok)
 {
-    unsigned t = type >= MPC_CW_SUBMIT && type <= MPC_CW_CANCEL ? type : type == MPC_CW_KEYS ? REQ_KEYS : 0;
+    unsigned t = type >= MPC_CW_SUBMIT && type <= MPC_CW_CANCEL ? type
+                 : type == MPC_CW_KEYS                           ? REQ_KEYS
+                 : type == MPC_CW_MASK                           ? REQ_MASK
+                                                                 : 0;
     s_add(&s_m.requests[t][ok ? 1 : 0], 1);
 }
 

@@ -934,13 +934,103 @@ out:
     return r;
 }
 
+/* ---- client inputs (engine_mal.h, opts.client_input) ---- */
+
+#define S_CLIENT_OWNER UINT32_MAX   /* the owner of a client's vector in the broadcast transcript */
+#define S_FETCH_IN     1024u        /* triples per request for the client inputs (MPC_AUTH_OT_CHUNK) */
+
+/* [x] = [a] + δ for input k from the triples' a (tr, at pos) and the client's δ; public δ. */
+static int s_client_enter(mpc_mal_engine *e, uint32_t k, const mpc_auth_triples *tr, uint64_t pos,
+                          const uint64_t *delta)
+{
+    uint64_t L = e->c->inputs[k].len;
+    uint32_t w = e->c->inputs[k].wire;
+    mpc_u128 *d = s_alloc(L);
+    e->wx[w] = s_alloc(L);
+    e->wm[w] = s_alloc(L);
+    if (!d || !e->wx[w] || !e->wm[w]) {
+        free(d);
+        return MPC_ERR_NOMEM;
+    }
+    for (uint64_t i = 0; i < L; i++) d[i] = delta[i];
+    /* what it received, hashed as received: the check compares every party's transcript */
+    mpc_mac_check_bcast(e->ck, S_CLIENT_OWNER, k, delta, L);
+    mpc_fault_u128(MPC_FAULT_RELAY, MPC_FAULT_AT_INPUT, k, d, L, 1);   /* test builds: uses another δ */
+    memcpy(e->wx[w], tr->a + pos, (size_t)L * sizeof(mpc_u128));
+    memcpy(e->wm[w], tr->ma + pos, (size_t)L * sizeof(mpc_u128));
+    mpc_fault_u128(MPC_FAULT_MASK, MPC_FAULT_AT_INPUT, k, e->wx[w], L, 1);
+    mpc_auth_add_pub128(e->wx[w], e->wm[w], e->wx[w], e->wm[w], d, L, *e->key.alpha, e->self == 0);
+    mpc_fault_u128(MPC_FAULT_MAC, MPC_FAULT_AT_INPUT, k, e->wm[w], L, 1);
+    free(d);   /* public */
+    return 0;
+}
+
+/* Every input from a client: one authenticated triple per element, this party's shares of
+ * a, b, c to the client (the callback), its x − a back, [x] = [a] + (x − a).  The triples'
+ * b and c serve only the client's check and are wiped here. */
+static int s_client_inputs(mpc_mal_engine *e, char *err, size_t errlen)
+{
+    const mpc_circuit *c = e->c;
+    const uint32_t K = c->n_inputs;
+    uint64_t W = 0;
+    for (uint32_t k = 0; k < K; k++) W += c->inputs[k].len;
+    mpc_u128 *mat = s_alloc(W ? 6 * W : 1);
+    mpc_u128 **abc = calloc(K ? K : 1, sizeof *abc);
+    const uint64_t **delta = calloc(K ? K : 1, sizeof *delta);
+    int r = 0;
+    if (!mat || !abc || !delta) {
+        r = s_fail(err, errlen, MPC_ERR_NOMEM, "out of memory for the client inputs");
+        goto out;
+    }
+    mpc_auth_triples tr = {mat, mat + W, mat + 2 * W, mat + 3 * W, mat + 4 * W, mat + 5 * W};
+    /* in pieces of S_FETCH_IN (the OT source's chunk: no extra rounds), the cancel and the
+     * deadline checked between them: every input element takes a triple, so a long input
+     * would otherwise hold a cancel for 4,096 triples */
+    for (uint64_t off = 0; off < W && !r; off += S_FETCH_IN) {
+        uint64_t k = W - off < S_FETCH_IN ? W - off : S_FETCH_IN;
+        mpc_auth_triples piece = {tr.a + off, tr.ma + off, tr.b + off, tr.mb + off, tr.c + off, tr.mc + off};
+        if (off && (r = s_stop(e, "during the client inputs", err, errlen))) break;
+        r = s_fetch_triples(e, k, &piece, "the client inputs", err, errlen);
+        if (!r && e->o.progress) e->o.progress(e->o.progress_ctx, e->st.rounds, e->st.triples);
+    }
+    if (r) goto out;
+    uint64_t pos = 0;
+    for (uint32_t k = 0; k < K; k++) {
+        uint64_t L = c->inputs[k].len;
+        if (!(abc[k] = s_alloc(3 * L))) {
+            r = s_fail(err, errlen, MPC_ERR_NOMEM, "out of memory for the client inputs");
+            goto out;
+        }
+        memcpy(abc[k], tr.a + pos, (size_t)L * sizeof(mpc_u128));
+        memcpy(abc[k] + L, tr.b + pos, (size_t)L * sizeof(mpc_u128));
+        memcpy(abc[k] + 2 * L, tr.c + pos, (size_t)L * sizeof(mpc_u128));
+        mpc_fault_u128(MPC_FAULT_CMASK, MPC_FAULT_AT_INPUT, k, abc[k], 3 * L, 1);   /* test builds: fault.h */
+        pos += L;
+    }
+    if ((r = s_stop(e, "before the client inputs", err, errlen))) goto out;
+    if ((r = e->o.client_input(e->o.client_ctx, (const mpc_u128 *const *)abc, delta, err, errlen))) goto out;
+    pos = 0;
+    for (uint32_t k = 0; k < K && !r; k++) {
+        if (!delta[k]) r = s_fail(err, errlen, MPC_ERR_INPUT, "input %s: no value given", c->inputs[k].name);
+        else if ((r = s_client_enter(e, k, &tr, pos, delta[k])))
+            s_fail(err, errlen, r, "out of memory for the client inputs");
+        pos += c->inputs[k].len;
+    }
+out:
+    s_wipe_free(mat, W ? 6 * W : 1);
+    for (uint32_t k = 0; abc && k < K; k++) s_wipe_free(abc[k], 3 * c->inputs[k].len);
+    free(abc);
+    free(delta);
+    return r;
+}
+
 /* ---- the run ---- */
 
 static int s_check_inputs(const mpc_mal_engine *e, const uint64_t *const *in, char *err, size_t errlen)
 {
     for (uint32_t k = 0; k < e->c->n_inputs; k++) {
         const mpc_input *inp = &e->c->inputs[k];
-        if (inp->party == e->self && (!in || !in[k]))
+        if (!e->o.client_input && inp->party == e->self && (!in || !in[k]))
             return s_fail(err, errlen, MPC_ERR_INPUT, "input %s: no value given", inp->name);
     }
     return 0;
@@ -1012,7 +1102,7 @@ int mpc_mal_run(mpc_mal_engine *e, const uint64_t *const *inputs, char *err, siz
     }
     if ((r = mpc_mac_check_begin(e->ck, err, errlen))) goto fail;
     uint64_t t = mpc_now_us(), p0 = e->st.prep_us, c0 = e->st.check_us;
-    r = s_inputs(e, inputs, err, errlen);
+    r = e->o.client_input ? s_client_inputs(e, err, errlen) : s_inputs(e, inputs, err, errlen);
     s_phase(e, &e->st.input_us, &t, &p0, &c0);
     if (r) goto fail;
     r = s_gates(e, err, errlen);

@@ -77,6 +77,18 @@ typedef struct {
     /* Non-zero: every output is a checked output for a client (above); mpc_mal_output gives
      * nothing, mpc_mal_checked_output the shares. */
     int      checked_outputs;
+    /* Non-NULL: every input is a client's authenticated input (Damgård, Damgård, Nielsen,
+     * Nordholt, Toft, FC 2016; docs/security.md, "Authenticated client inputs"), and
+     * mpc_mal_run takes no input values.  For input k (len L_k) the engine takes L_k
+     * authenticated triples and calls client_input once, with abc[k] = this party's shares
+     * [a of every element][b ...][c ...] (3·L_k 128-bit words, never a MAC share: for the
+     * client).  It must return 0 with delta[k] set for every k (L_k words, the caller's,
+     * valid until the run ends) = the x − a mod 2^64 the client sent this party, or an MPC_ERR_* with the reason in
+     * err (the run then fails and tells its peers).  Every party hashes each delta[k] into the
+     * MAC check's broadcast transcript, so a client (or a path) that gave different parties
+     * different vectors fails the next check; then [x] = [a] + delta.  b and c are dropped. */
+    int    (*client_input)(void *ctx, const mpc_u128 *const *abc, const uint64_t **delta, char *err, size_t errlen);
+    void    *client_ctx;
 } mpc_mal_opts;
 
 typedef struct {
@@ -106,7 +118,8 @@ mpc_mal_engine *mpc_mal_engine_new(const mpc_circuit *c, uint32_t self, mpc_tran
                                    mpc_auth_src *src, const mpc_mal_opts *opts);
 
 /* Runs the job once: inputs[k] (c->inputs[k].len words) for every input this party owns,
- * NULL for the others.  0 or MPC_ERR_* with the reason in err. */
+ * NULL for the others (with opts.client_input: inputs is ignored, may be NULL).  0 or
+ * MPC_ERR_* with the reason in err. */
 __attribute__((warn_unused_result))
 int mpc_mal_run(mpc_mal_engine *e, const uint64_t *const *inputs, char *err, size_t errlen);
 

@@ -25,9 +25,14 @@
  *   output    outN       the word-th share of x' (128-bit) of output N this daemon keeps
  *                        for clients: the client's check refuses it (engine_mal.h,
  *                        "Checked outputs")
- * K counts the inputs of the circuit the engine runs (for a daemon: the rewritten one, where
- * client input k's share of party p is input k·n + p).  delta is a decimal, possibly
- * negative, added mod 2^128. */
+ *   cmask     inK        client inputs (engine_mal.h, opts.client_input): the word-th
+ *                        word of this party's shares [a][b][c] of input K's triples as
+ *                        handed to the client (3·len words), not as used: the client's
+ *                        check refuses them
+ *   relay     inK        client inputs: the client's x − a of input K as this party uses
+ *                        it, after hashing the vector it received: the MAC check fails
+ * K counts the inputs of the circuit the engine runs (for a daemon: the program's inputs,
+ * all given by clients).  delta is a decimal, possibly negative, added mod 2^128. */
 #ifndef MPC_FAULT_H
 #define MPC_FAULT_H
 
@@ -43,6 +48,8 @@ typedef enum {
     MPC_FAULT_INPUT,
     MPC_FAULT_MAC,
     MPC_FAULT_OUTPUT,
+    MPC_FAULT_CMASK,
+    MPC_FAULT_RELAY,
 } mpc_fault_kind;
 
 typedef enum { MPC_FAULT_AT_LAYER = 1, MPC_FAULT_AT_INPUT, MPC_FAULT_AT_OUTPUT } mpc_fault_at;

@@ -540,14 +540,14 @@ END_TEST
 START_TEST(test_ranges_and_names_refused)
 {
     raw w;
-    /* count 0 and 2^32 + 1; mode 2 */
+    /* count 0 and 2^32 + 1; mode 3 (2 is MASKED: check_cwire_auth) */
     raw_input(&w, 7, MPC_CW_EXPLICIT, 0);
     ck_assert_int_eq(req_dec(&w, 0, 0), MPC_ERR_PROTOCOL);
     msgpack_sbuffer_destroy(&w.sb);
     raw_input(&w, 7, MPC_CW_SEED, MPC_CWIRE_MAX_COUNT + 1);
     ck_assert_int_eq(req_dec(&w, 1, 32), MPC_ERR_PROTOCOL);
     msgpack_sbuffer_destroy(&w.sb);
-    raw_input(&w, 7, 2, 1);
+    raw_input(&w, 7, 3, 1);
     ck_assert_int_eq(req_dec(&w, 1, 8), MPC_ERR_PROTOCOL);
     msgpack_sbuffer_destroy(&w.sb);
     /* RESULT wait beyond the maximum */

@@ -223,12 +223,12 @@ START_TEST(test_garbage_frames_refused)
     ck_assert_int_eq(s_recv(&r, &rep, NULL, 0), 0);
     s_expect_error(&rep, MPC_ERR_PROTOCOL, "too many frames");
     /* An unknown request type and a future version. */
-    const uint8_t bad_type[] = {0x94, 0x01, 0x09, 0x05, 0xc0};
+    const uint8_t bad_type[] = {0x94, 0x01, 0x0a, 0x05, 0xc0};   /* 9 is MASK (security = malicious) */
     const uint8_t bad_ver[] = {0x94, 0x02, 0x04, 0x05, 0xc0};
     fr[0] = bad_type; ln[0] = sizeof bad_type;
     s_send(&r, 1, fr, ln);
     ck_assert_int_eq(s_recv(&r, &rep, NULL, 0), 0);
-    s_expect_error(&rep, MPC_ERR_PROTOCOL, "unknown request type 9");
+    s_expect_error(&rep, MPC_ERR_PROTOCOL, "unknown request type 10");
     fr[0] = bad_ver; ln[0] = sizeof bad_ver;
     s_send(&r, 1, fr, ln);
     ck_assert_int_eq(s_recv(&r, &rep, NULL, 0), 0);
@@ -334,24 +334,35 @@ START_TEST(test_circuit_over_limits_refused)
 }
 END_TEST
 
-START_TEST(test_bad_inputs_refused)
+/* Opens a client to both daemons and submits x·y summed (int[4] from a and from b) to both,
+ * each answering with the security flag `malicious`; the circuit bytes (free them). */
+static uint8_t *s_submit_xy(raw r[2], mpc_cwire_req *q, int malicious)
 {
     static const char *src = "party a, b\ninput x: int[4] from a\ninput y: int[4] from b\n"
                              "output s = sum(x * y) to a, b\n";
     size_t len;
     uint8_t *circ = s_compile(src, &len);
-    raw r[2];
     s_raw_open(&r[0], 0, "client");
     s_raw_open(&r[1], 1, "client");
-    mpc_cwire_req q = {.type = MPC_CW_SUBMIT, .rid = 1, .circ = circ, .circ_len = len, .n_bind = 2};
-    ck_assert_int_eq(mpc_cwire_job_new(q.job), 0);
-    strcpy(q.bind[0], "a");
-    strcpy(q.bind[1], "b");
+    *q = (mpc_cwire_req){.type = MPC_CW_SUBMIT, .rid = 1, .circ = circ, .circ_len = len, .n_bind = 2};
+    ck_assert_int_eq(mpc_cwire_job_new(q->job), 0);
+    strcpy(q->bind[0], "a");
+    strcpy(q->bind[1], "b");
     mpc_cwire_rep rep;
     for (int d = 0; d < 2; d++) {
-        s_rpc(&r[d], &q, NULL, 0, &rep, NULL, 0);
+        s_rpc(&r[d], q, NULL, 0, &rep, NULL, 0);
         ck_assert_msg(rep.type == MPC_CW_SUBMIT_OK, "submit: %s", rep.msg);
+        ck_assert_uint_eq(rep.malicious, (unsigned)malicious);
     }
+    return circ;
+}
+
+START_TEST(test_bad_inputs_refused)
+{
+    raw r[2];
+    mpc_cwire_req q;
+    mpc_cwire_rep rep;
+    uint8_t *circ = s_submit_xy(r, &q, 0);   /* semi-honest: seed-shared inputs */
     /* The same job id again is refused. */
     s_rpc(&r[0], &q, NULL, 0, &rep, NULL, 0);
     s_expect_error(&rep, MPC_ERR_STATE, "a job with this id exists");
@@ -390,6 +401,20 @@ START_TEST(test_bad_inputs_refused)
         ck_assert_int_eq(s_recv(&r[0], &rep, NULL, 0), 0);
         s_expect_error(&rep, MPC_ERR_PROTOCOL, "INPUT: bad mode");
         free(h);
+    }
+    /* The authenticated input of security = malicious, on a semi-honest daemon: refused. */
+    {
+        mpc_cwire_req mk = {.type = MPC_CW_MASK, .rid = 4, .count = 4};
+        memcpy(mk.job, q.job, sizeof mk.job);
+        strcpy(mk.name, "x");
+        s_rpc(&r[0], &mk, NULL, 0, &rep, NULL, 0);
+        s_expect_error(&rep, MPC_ERR_UNSUPPORTED, "MASK is for security = malicious; this daemon runs semi-honest");
+        in.mode = MPC_CW_MASKED;
+        in.count = 4;
+        strcpy(in.name, "x");
+        s_rpc(&r[0], &in, xs, 4 * 8, &rep, NULL, 0);
+        s_expect_error(&rep, MPC_ERR_UNSUPPORTED, "a masked input needs security = malicious");
+        in.mode = MPC_CW_SEED;
     }
     /* An input the program does not have. */
     strcpy(in.name, "z");
@@ -742,6 +767,130 @@ START_TEST(test_secrets_not_logged)
 }
 END_TEST
 
+/* --- security = malicious: the authenticated input through raw requests ---------------------- */
+
+static void s_mal_cluster_up(void)
+{
+    tc_up(&s_cl, 2, "--set mpcd.security=malicious --set limits.peer_timeout_ms=20000 "
+                    "--set limits.input_timeout_ms=20000");
+    char path[512], err[256];
+    snprintf(path, sizeof path, "%s/client.ini", s_cl.dir);
+    ck_assert_int_eq(mpc_client_conf_load(path, &s_ccfg, err, sizeof err), 0);
+}
+
+/* MASK of input `name` (n elements) at daemon d, until ready (its shares in abc, 6·n words). */
+static void s_mask_ready(raw *r, const uint8_t *job, const char *name, uint64_t n, uint64_t *abc)
+{
+    mpc_cwire_req mk = {.type = MPC_CW_MASK, .rid = 40, .count = n, .wait_ms = 2000};
+    memcpy(mk.job, job, sizeof mk.job);
+    strcpy(mk.name, name);
+    mpc_cwire_rep rep;
+    for (int tries = 0;; tries++) {
+        s_rpc(r, &mk, NULL, 0, &rep, abc, 6 * n);
+        ck_assert_msg(rep.type == MPC_CW_MASK_OK, "MASK: %s", rep.msg);
+        if (rep.ready) break;
+        ck_assert_int_lt(tries, 100);
+        mk.rid++;
+    }
+    ck_assert_uint_eq(rep.count, n);
+}
+
+/* A malicious daemon refuses seed-shared inputs and masked vectors out of turn, answers MASK
+ * only for the input's length, and the whole protocol by hand gives the right output: the
+ * two daemons' triple shares satisfy c = a·b, the masked vectors enter, the checked output's
+ * shares reconstruct x·y summed with y = r·x'. */
+START_TEST(test_malicious_inputs)
+{
+    raw r[2];
+    mpc_cwire_req q;
+    mpc_cwire_rep rep;
+    uint8_t *circ = s_submit_xy(r, &q, 1);
+    uint64_t x[4] = {1, 2, 3, 4}, y[4] = {10, 20, 30, 40}, d4[4] = {0};
+    uint8_t *seed = sodium_malloc(MPC_CWIRE_SEED_BYTES);
+    randombytes_buf(seed, MPC_CWIRE_SEED_BYTES);
+    mpc_cwire_req in = {.type = MPC_CW_INPUT, .rid = 2, .mode = MPC_CW_SEED, .count = 4};
+    memcpy(in.job, q.job, sizeof in.job);
+    strcpy(in.name, "x");
+    s_rpc(&r[0], &in, seed, MPC_CWIRE_SEED_BYTES, &rep, NULL, 0);
+    s_expect_error(&rep, MPC_ERR_UNSUPPORTED, "with security = malicious a client input is authenticated");
+    in.mode = MPC_CW_MASKED;   /* before the claim */
+    s_rpc(&r[0], &in, d4, 4 * 8, &rep, NULL, 0);
+    s_expect_error(&rep, MPC_ERR_STATE, "input 'x': a masked input needs the client's MASK first");
+    mpc_cwire_req mk = {.type = MPC_CW_MASK, .rid = 3, .count = 5};
+    memcpy(mk.job, q.job, sizeof mk.job);
+    strcpy(mk.name, "x");
+    s_rpc(&r[0], &mk, NULL, 0, &rep, NULL, 0);
+    s_expect_error(&rep, MPC_ERR_INPUT, "input 'x' has 5 elements, the program needs 4");
+    mk.count = 4;   /* the claim: not ready, y is not claimed yet so the job does not run */
+    s_rpc(&r[0], &mk, NULL, 0, &rep, NULL, 0);
+    ck_assert_msg(rep.type == MPC_CW_MASK_OK && !rep.ready && rep.count == 0, "claim: %s", rep.msg);
+    s_rpc(&r[0], &in, d4, 4 * 8, &rep, NULL, 0);   /* claimed, but the run has not posted its shares */
+    s_expect_error(&rep, MPC_ERR_STATE, "waits for no masked input");
+    mpc_cwire_req st = {.type = MPC_CW_STATUS, .rid = 9, .has_job = 1};
+    memcpy(st.job, q.job, sizeof st.job);
+    s_rpc(&r[0], &st, NULL, 0, &rep, NULL, 0);
+    ck_assert_int_eq(rep.type, MPC_CW_STATUS_OK);
+    ck_assert_uint_eq(rep.job.malicious, 1);
+    ck_assert_uint_eq(rep.job.inputs_given, 1);   /* the claim counts */
+    /* Claim the rest, then every daemon's shares of both inputs. */
+    s_rpc(&r[1], &mk, NULL, 0, &rep, NULL, 0);
+    ck_assert_msg(rep.type == MPC_CW_MASK_OK, "%s", rep.msg);
+    strcpy(mk.name, "y");
+    for (int d = 0; d < 2; d++) {
+        s_rpc(&r[d], &mk, NULL, 0, &rep, NULL, 0);
+        ck_assert_msg(rep.type == MPC_CW_MASK_OK, "%s", rep.msg);
+    }
+    const char *names[2] = {"x", "y"};
+    const uint64_t *vals[2] = {x, y};
+    for (int k = 0; k < 2; k++) {
+        uint64_t abc[2][24], delta[4], bad = 0;
+        for (int d = 0; d < 2; d++) s_mask_ready(&r[d], q.job, names[k], 4, abc[d]);
+        const uint64_t *pa[2] = {abc[0], abc[1]};
+        ck_assert_int_eq(mpc_cwire_auth_mask(pa, 2, vals[k], 4, delta, &bad), 0);   /* c = a·b */
+        strcpy(in.name, names[k]);
+        in.mode = MPC_CW_MASKED;
+        s_rpc(&r[0], &in, delta, 3 * 8, &rep, NULL, 0);   /* a payload unlike its header */
+        s_expect_error(&rep, MPC_ERR_PROTOCOL, "payload of 24 bytes, header announces 32");
+        for (int d = 0; d < 2; d++) {
+            s_rpc(&r[d], &in, delta, 4 * 8, &rep, NULL, 0);
+            ck_assert_msg(rep.type == MPC_CW_INPUT_OK, "masked %s: %s", names[k], rep.msg);
+        }
+        s_rpc(&r[0], &in, delta, 4 * 8, &rep, NULL, 0);   /* once */
+        s_expect_error(&rep, MPC_ERR_STATE, "was already given");
+    }
+    /* The checked output: x' and y = r·x' from both daemons. */
+    unsigned __int128 xs = 0, rs = 0, ys = 0, w;
+    mpc_cwire_req res = {.type = MPC_CW_RESULT, .rid = 50, .wait_ms = 2000};
+    memcpy(res.job, q.job, sizeof res.job);
+    strcpy(res.name, "s");
+    for (int d = 0; d < 2; d++)
+        for (int tries = 0;; tries++) {
+            uint64_t sh[6] = {0};
+            s_rpc(&r[d], &res, NULL, 0, &rep, sh, 6);
+            ck_assert_msg(rep.type == MPC_CW_RESULT_OK, "result: %s", rep.msg);
+            if (rep.ready) {
+                ck_assert_uint_eq(rep.checked, 1);
+                memcpy(&w, sh, 16);
+                xs += w;
+                memcpy(&w, sh + 2, 16);
+                rs += w;
+                memcpy(&w, sh + 4, 16);
+                ys += w;
+                break;
+            }
+            ck_assert_int_lt(tries, 100);
+            res.rid++;
+        }
+    ck_assert_uint_eq((uint64_t)xs, 300);   /* 10 + 40 + 90 + 160 */
+    ck_assert(ys == rs * xs);
+    sodium_free(seed);
+    s_raw_close(&r[0]);
+    s_raw_close(&r[1]);
+    free(circ);
+    ck_assert(tc_alive(&s_cl));
+}
+END_TEST
+
 Suite *mpc_test_suite(void)
 {
     Suite *s = suite_create("hostile_client");
@@ -757,6 +906,11 @@ Suite *mpc_test_suite(void)
     tcase_add_test(tc, test_peer_unknown_key_refused);
     tcase_add_test(tc, test_secrets_not_logged);
     suite_add_tcase(s, tc);
+    TCase *tm = tcase_create("malicious");
+    tcase_add_unchecked_fixture(tm, s_mal_cluster_up, s_cluster_down);
+    tcase_set_timeout(tm, 120);
+    tcase_add_test(tm, test_malicious_inputs);
+    suite_add_tcase(s, tm);
     return s;
 }
 

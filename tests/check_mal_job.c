@@ -1,16 +1,18 @@
 /* check_mal_job.c — the daemon's malicious path without daemons (mpcd/mal_job.h): what the
- * admission refuses and how, and the circuit rewrite that makes client inputs and outputs
- * parties' own (evaluated in plaintext: the shares of every input and the masks of every
- * output give the original outputs exactly).  The run itself is tested end to end by
- * tests/daemon_malicious.test.sh. */
+ * admission refuses and how, and the job path in process (parties as threads over the
+ * in-memory transport, a thread as the client of the authenticated inputs: it reads every
+ * party's triple shares from the jobs, checks them as the SDK does and hands each party its
+ * masked vector).  Through real daemons: tests/daemon_malicious*.test.sh. */
 #include <check.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "circuit.h"
 #include "compile.h"
+#include "cwire.h"
 #include "engine.h"
 #include "eval.h"
 #include "format.h"
@@ -67,69 +69,6 @@ START_TEST(test_admission)
               "input r: table(id: key, w: int in 0..100)[4] from b\nlet j = join(l, r, on id)\n"
               "output s = sum(j.v) to a\n",
               "private joins are not supported with security = malicious yet");
-}
-END_TEST
-
-/* The rewrite for n = 2 and 3: input k of party q becomes n inputs (one per party) that are
- * summed; outputs are unchanged (the engine checks them for the clients).  Evaluating the
- * rewritten circuit on random shares gives the original outputs. */
-START_TEST(test_rewrite)
-{
-    const char *srcs[2] = {
-        "party a, b\ninput x: int[3] from a\ninput y: int[3] from b\ninput k: int from b\n"
-        "let z = x * y + k\noutput p = z to b\noutput d = dot(z, x) - 5 to a, b\n",
-        "party a, b, c\ninput x: int[2] from a\ninput y: int[2] from b\ninput w: int[2] from c\n"
-        "output s = sum(x * y * w) to c\noutput t = concat(x, w) to a\n",
-    };
-    for (int si = 0; si < 2; si++) {
-        mpc_circuit *c = s_compile(srcs[si]);
-        const uint32_t n = c->n_parties;
-        mpcd_mal_input *map = NULL;
-        char err[256];
-        mpc_circuit *m = mpcd_mal_circuit(c, &map, err, sizeof err);
-        ck_assert_msg(m != NULL, "%s", err);
-        ck_assert_uint_eq(m->n_inputs, c->n_inputs * n);
-        ck_assert_uint_eq(m->n_outputs, c->n_outputs);
-        ck_assert_uint_eq(m->rounds, c->rounds);
-        uint64_t *vals[16], *mv[64];
-        for (uint32_t k = 0; k < c->n_inputs; k++) {
-            vals[k] = calloc(c->inputs[k].len, 8);
-            randombytes_buf(vals[k], c->inputs[k].len * 8);
-        }
-        /* each input's shares sum to its value */
-        for (uint32_t i = 0; i < m->n_inputs; i++) {
-            uint64_t L = m->inputs[i].len;
-            ck_assert_uint_eq(m->inputs[i].party, map[i].party);
-            mv[i] = calloc(L, 8);
-            randombytes_buf(mv[i], L * 8);
-            ck_assert_uint_eq(L, c->inputs[map[i].index].len);
-            if (map[i].party == n - 1) {
-                /* the last party's share completes the sum (shares come in party order) */
-                for (uint64_t e = 0; e < L; e++) {
-                    uint64_t s = 0;
-                    for (uint32_t p = 1; p < n; p++) s += mv[i - p][e];
-                    mv[i][e] = vals[map[i].index][e] - s;
-                }
-            }
-        }
-        mpc_eval_result want, got;
-        ck_assert_int_eq(mpc_eval(c, (const uint64_t *const *)vals, &want, err, sizeof err), 0);
-        ck_assert_int_eq(mpc_eval(m, (const uint64_t *const *)mv, &got, err, sizeof err), 0);
-        for (uint32_t o = 0; o < c->n_outputs; o++) {
-            ck_assert_str_eq(m->outputs[o].name, c->outputs[o].name);
-            ck_assert_uint_eq(m->outputs[o].recipients, c->outputs[o].recipients);
-            for (uint64_t e = 0; e < c->outputs[o].len; e++)
-                ck_assert_msg(got.outputs[o][e] == want.outputs[o][e], "program %d output %u", si,
-                              (unsigned)o);
-        }
-        mpc_eval_result_free(&want);
-        mpc_eval_result_free(&got);
-        for (uint32_t i = 0; i < m->n_inputs; i++) free(mv[i]);
-        for (uint32_t k = 0; k < c->n_inputs; k++) free(vals[k]);
-        free(map);
-        mpc_circ_destroy(&m);
-        mpc_circ_destroy(&c);
-    }
 }
 END_TEST
 
@@ -215,13 +154,91 @@ static void *s_party_run(void *arg)
     return NULL;
 }
 
-/* Runs src on n in-process parties, client inputs vals[k] shared at random among them (seeds
- * for parties 0..n−2 like the SDK would be equivalent; explicit shares here), party `cheater`
- * (n: none) cheating.  Checks every party's rc against want_rc; on success, that the stored
- * output shares are checked ones (x', r, y, 128 bits each) whose sums give mpc_eval's outputs
- * (x' mod 2^64) with y = r·x' mod 2^128, and on failure that no party stored any. */
-static void s_job_run(const char *src, uint32_t n, const uint64_t *const *vals, uint32_t cheater, int want_rc,
-                      const char *want_reason)
+/* What the client thread does (the SDK's part, client-sdk/client_in.c). */
+enum {
+    C_HONEST,     /* checks the shares, the same x − a to every party */
+    C_SPLIT,      /* x − a to party 0, x − a + 1 to the others: a client (or path) that differs */
+    C_BADSHARE,   /* party 1's share of b changed on its way (a cheating daemon): the check refuses,
+                   * the client cancels the job as `mpc run` does */
+    C_ABSENT,     /* never sends its masked input */
+};
+
+typedef struct {
+    s_party        *P;
+    uint32_t        n;
+    const mpc_circuit *c;
+    const uint64_t *const *vals;
+    int             mode;
+    int             refused;   /* the client check said no */
+} s_client;
+
+/* Waits until every party posted its shares of input k's triples (bounded), copies them. */
+static int s_client_fetch(s_client *cl, uint32_t k, uint64_t **abc)
+{
+    uint64_t L = cl->c->inputs[k].len;
+    for (int tries = 0; tries < 20000; tries++) {
+        uint32_t have = 0;
+        for (uint32_t q = 0; q < cl->n; q++) {
+            mpcd_jobs_lock(cl->P[q].jobs);
+            mpcd_job_input *in = &cl->P[q].job->inputs[k];
+            if (in->mask && !abc[q]) {
+                abc[q] = malloc((size_t)L * 48);
+                ck_assert_ptr_nonnull(abc[q]);
+                memcpy(abc[q], in->mask, (size_t)L * 48);
+            }
+            int failed = mpcd_job_finished(cl->P[q].job) || cl->P[q].job->state == MPCD_JOB_FAILED;
+            mpcd_jobs_unlock(cl->P[q].jobs);
+            if (failed) return -1;
+            have += abc[q] != NULL;
+        }
+        if (have == cl->n) return 0;
+        usleep(1000);
+    }
+    return -1;
+}
+
+static void *s_client_run(void *arg)
+{
+    s_client *cl = arg;
+    for (uint32_t k = 0; k < cl->c->n_inputs; k++) {
+        uint64_t L = cl->c->inputs[k].len, *abc[NP] = {0}, *delta = calloc(L, 8), bad;
+        ck_assert_ptr_nonnull(delta);
+        int r = s_client_fetch(cl, k, abc);
+        if (r == 0 && cl->mode == C_BADSHARE) abc[1][2 * L] += 1;   /* b of element 0 */
+        if (r == 0) r = mpc_cwire_auth_mask((const uint64_t *const *)abc, cl->n, cl->vals[k], L, delta, &bad);
+        if (r == MPC_ERR_CRYPTO) cl->refused = 1;
+        for (uint32_t q = 0; q < cl->n && r == 0 && cl->mode != C_ABSENT; q++) {
+            mpcd_jobs_lock(cl->P[q].jobs);
+            mpcd_job_input *in = &cl->P[q].job->inputs[k];
+            in->share = malloc((size_t)L * 8);
+            ck_assert_ptr_nonnull(in->share);
+            memcpy(in->share, delta, (size_t)L * 8);
+            if (cl->mode == C_SPLIT && q > 0) in->share[0] += 1;
+            in->masked = 1;
+            mpcd_job_wipe_mask(cl->P[q].job, k);
+            mpcd_jobs_notify(cl->P[q].jobs);
+            mpcd_jobs_unlock(cl->P[q].jobs);
+        }
+        for (uint32_t q = 0; q < cl->n; q++) free(abc[q]);
+        free(delta);
+        if (r == MPC_ERR_CRYPTO)   /* as `mpc run`: cancel the job everywhere */
+            for (uint32_t q = 0; q < cl->n; q++) {
+                mpcd_jobs_lock(cl->P[q].jobs);
+                (void)mpcd_job_cancel(cl->P[q].jobs, cl->P[q].job, "tester");
+                mpcd_jobs_unlock(cl->P[q].jobs);
+            }
+        if (r || cl->mode == C_ABSENT) break;
+    }
+    return NULL;
+}
+
+/* Runs src on n in-process parties with client inputs vals[k] entered by the client thread
+ * in `mode`, party `cheater` (n: none) cheating on its first opening.  Checks every party's
+ * rc against want_rc; on success, that the stored output shares are checked ones (x', r, y,
+ * 128 bits each) whose sums give mpc_eval's outputs (x' mod 2^64) with y = r·x' mod 2^128,
+ * and on failure that no party stored any.  Returns whether the client refused. */
+static int s_job_run(const char *src, uint32_t n, const uint64_t *const *vals, uint32_t cheater, int mode,
+                     int want_rc, const char *want_reason)
 {
     s_party P[NP];
     memset(P, 0, sizeof P);
@@ -230,20 +247,6 @@ static void s_job_run(const char *src, uint32_t n, const uint64_t *const *vals, 
     uint8_t id[MPCD_JOB_ID_BYTES];
     randombytes_buf(id, sizeof id);
     mpc_circuit *ref = s_compile(src);
-    uint64_t **shares[NP];
-    for (uint32_t q = 0; q < n; q++) shares[q] = calloc(ref->n_inputs, sizeof *shares[q]);
-    for (uint32_t k = 0; k < ref->n_inputs; k++) {
-        uint64_t L = ref->inputs[k].len;
-        for (uint32_t q = 0; q < n; q++) shares[q][k] = calloc(L, 8);
-        for (uint64_t e = 0; e < L; e++) {
-            uint64_t s = 0;
-            for (uint32_t q = 0; q + 1 < n; q++) {
-                randombytes_buf(&shares[q][k][e], 8);
-                s += shares[q][k][e];
-            }
-            shares[n - 1][k][e] = vals[k][e] - s;
-        }
-    }
     for (uint32_t q = 0; q < n; q++) {
         s_party *p = &P[q];
         p->me = q;
@@ -257,20 +260,24 @@ static void s_job_run(const char *src, uint32_t n, const uint64_t *const *vals, 
         ck_assert_int_eq(mpcd_jobs_add(p->jobs, id, "tester", &c, hash, binding, q), 0);
         p->job = mpcd_jobs_find(p->jobs, id);
         ck_assert_ptr_nonnull(p->job);
-        for (uint32_t k = 0; k < ref->n_inputs; k++) {
+        for (uint32_t k = 0; k < ref->n_inputs; k++) {   /* claimed by the client (MASK) */
             p->job->inputs[k].present = 1;
-            p->job->inputs[k].mode = MPC_IN_SHARE;
-            p->job->inputs[k].share = shares[q][k];
-            shares[q][k] = NULL;   /* the job owns it */
+            p->job->inputs[k].mode = MPCD_IN_AUTH;
+            strcpy(p->job->inputs[k].giver, "tester");
         }
+        p->job->state = MPCD_JOB_RUNNING;
         p->w.jobs = p->jobs;
         p->w.peer_timeout_ms = 10000;
+        atomic_store(&p->w.input_timeout_ms, mode == C_ABSENT ? 300 : 10000);
         p->t = mpc_mem_transport_new(hub, q);
         if (q == cheater) p->t = s_cheat_new(p->t);
     }
-    pthread_t th[NP];
+    s_client cl = {P, n, ref, vals, mode, 0};
+    pthread_t th[NP], ct;
     for (uint32_t q = 0; q < n; q++) ck_assert_int_eq(pthread_create(&th[q], NULL, s_party_run, &P[q]), 0);
+    ck_assert_int_eq(pthread_create(&ct, NULL, s_client_run, &cl), 0);
     for (uint32_t q = 0; q < n; q++) pthread_join(th[q], NULL);
+    pthread_join(ct, NULL);
     mpc_eval_result want;
     char err[256];
     ck_assert_int_eq(mpc_eval(ref, vals, &want, err, sizeof err), 0);
@@ -280,6 +287,7 @@ static void s_job_run(const char *src, uint32_t n, const uint64_t *const *vals, 
         if (want_rc) ck_assert_ptr_null(P[q].job->out_shares);   /* nothing to hand out */
         else ck_assert_ptr_nonnull(P[q].job->out_shares);
         if (!want_rc) ck_assert_int_eq(P[q].job->out_checked, 1);
+        for (uint32_t k = 0; k < ref->n_inputs; k++) ck_assert_ptr_null(P[q].job->inputs[k].mask);   /* wiped */
     }
     for (uint32_t o = 0; !want_rc && o < ref->n_outputs; o++) {
         uint64_t L = ref->outputs[o].len;
@@ -302,15 +310,18 @@ static void s_job_run(const char *src, uint32_t n, const uint64_t *const *vals, 
     for (uint32_t q = 0; q < n; q++) {
         mpc_transport_destroy(&P[q].t);
         mpcd_jobs_destroy(&P[q].jobs);
-        free(shares[q]);
     }
     mpc_mem_hub_destroy(&hub);
     mpc_circ_destroy(&ref);
+    return cl.refused;
 }
 
-/* The daemon's job path (mal_job.c) on 2 and 3 parties: the output shares it stores sum to the
- * plaintext outputs; a party that adds 1 to one word of one opening makes every party fail
- * with "MAC check failed" and no party stores a share for the clients. */
+/* The daemon's job path (mal_job.c) on 2 and 3 parties with authenticated client inputs:
+ * the output shares it stores sum to the plaintext outputs; a party that adds 1 to one word
+ * of one opening, or a client that gives one party another masked vector, makes every party
+ * fail with "MAC check failed" and no party stores a share for the clients; a party whose
+ * share of a triple reaches the client changed is refused by the client's check (the client
+ * cancels); a client that never sends its masked input fails the job after input_timeout_ms. */
 START_TEST(test_job_path)
 {
     const char *src2 = "party a, b\ninput x: int[6] from a\ninput y: int[6] from b\n"
@@ -320,10 +331,15 @@ START_TEST(test_job_path)
     uint64_t v[3][6];
     randombytes_buf(v, sizeof v);
     const uint64_t *vals[3] = {v[0], v[1], v[2]};
-    s_job_run(src2, 2, vals, 2, 0, NULL);
-    s_job_run(src3, 3, vals, 3, 0, NULL);
-    s_job_run(src2, 2, vals, 1, MPC_ERR_CRYPTO, "MAC check failed");
-    s_job_run(src3, 3, vals, 2, MPC_ERR_CRYPTO, "MAC check failed");
+    ck_assert_int_eq(s_job_run(src2, 2, vals, 2, C_HONEST, 0, NULL), 0);
+    ck_assert_int_eq(s_job_run(src3, 3, vals, 3, C_HONEST, 0, NULL), 0);
+    s_job_run(src2, 2, vals, 1, C_HONEST, MPC_ERR_CRYPTO, "MAC check failed");
+    s_job_run(src3, 3, vals, 2, C_HONEST, MPC_ERR_CRYPTO, "MAC check failed");
+    s_job_run(src2, 2, vals, 2, C_SPLIT, MPC_ERR_CRYPTO, "MAC check failed");
+    s_job_run(src3, 3, vals, 3, C_SPLIT, MPC_ERR_CRYPTO, "MAC check failed");
+    ck_assert_int_eq(s_job_run(src2, 2, vals, 2, C_BADSHARE, MPC_ERR_CANCELLED, "cancelled"), 1);
+    ck_assert_int_eq(s_job_run(src3, 3, vals, 3, C_BADSHARE, MPC_ERR_CANCELLED, "cancelled"), 1);
+    s_job_run(src2, 2, vals, 2, C_ABSENT, MPC_ERR_TIMEOUT, "input 'x': client tester did not send its masked input");
 }
 END_TEST
 
@@ -332,7 +348,6 @@ Suite *mpc_test_suite(void)
     Suite *s = suite_create("mal_job");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, test_admission);
-    tcase_add_test(tc, test_rewrite);
     tcase_add_test(tc, test_job_path);
     tcase_set_timeout(tc, 120);
     suite_add_tcase(s, tc);

@@ -23,6 +23,7 @@ export MPC_BIN="$BIN"
 D=$(mktemp -d /tmp/mpcd-mal.XXXXXX)
 D3="$D/three"
 cleanup() {
+    scripts/cluster down --dir "$D/semi" >/dev/null 2>&1
     scripts/cluster down --dir "$D3" >/dev/null 2>&1
     scripts/cluster down --dir "$D" >/dev/null 2>&1
     rm -rf "$D"
@@ -37,7 +38,7 @@ logged() {  # logged FILE PATTERN: within 10 s (each party ends a job on its own
 }
 
 SET="--set mpcd.security=malicious --set mpcd.log_level=debug --set limits.peer_timeout_ms=20000"
-C=$(scripts/cluster up 2 --dir "$D" $SET) || fail "2-party cluster did not start"
+C=$(scripts/cluster up 2 --dir "$D" $SET --set mpcd.metrics_endpoint=127.0.0.1:0) || fail "2-party cluster did not start"
 mkdir -p "$D3"
 C3=$(scripts/cluster up 3 --dir "$D3" $SET) || fail "3-party cluster did not start"
 
@@ -65,14 +66,55 @@ run_cmp() {  # run_cmp PROG CONFIG TAG INPUTS...: mpc run equals mpcc --eval
     cmp -s "$D/$tag.want" "$D/$tag.got" || fail "$tag: got $(cat "$D/$tag.got"), want $(cat "$D/$tag.want")"
 }
 run_cmp "$D/p2.mpc" "$C" p2 --input x=$X --input y=$Y --input k=$K
-# 15 triples for the products, 2 per output element for the checked outputs (5 + 1 + 1)
-grep -q "engine (security = malicious): 2 rounds, 29 triples, .* 1 MAC checks passed" "$D/a.log" ||
+# 15 triples for the products, 2 per output element for the checked outputs (5 + 1 + 1), 1
+# per input element for the authenticated client inputs (x, y, k and the owner-local parts'
+# derived inputs x.mul_pub, x.sum, y.sum, x.mul_pub2: 19), and no masks
+grep -q "engine (security = malicious): 2 rounds, 48 triples, 0 masks, .* 1 MAC checks passed" "$D/a.log" ||
     fail "no malicious engine line on a: $(grep engine "$D/a.log" | tail -n 1)"
 for p in a b; do
     logged "$D/state-$p/audit.log" '"preprocessing":"ot, security = malicious","outcome":"done"' ||
         fail "$p's audit record does not say security = malicious"
 done
+metric() {   # PARTY SERIES: its value on that daemon's /metrics
+    port=$(sed -n 's/.*metrics endpoint 127\.0\.0\.1:0 listening on port \([0-9]*\):.*/\1/p' "$D/$1.log" | tail -n 1)
+    python3 -c 'import sys, urllib.request
+for l in urllib.request.urlopen("http://127.0.0.1:%s/metrics" % sys.argv[1], timeout=5).read().decode().splitlines():
+    if l.startswith(sys.argv[2] + " "): print(l.split()[1])' "$port" "$2"
+}
+# 7 inputs (with the derived ones): at least a claim and a fetch each, and one masked vector each
+for p in a b; do
+    m=$(metric $p 'mpcd_client_requests_total{type="mask",result="ok"}')
+    i=$(metric $p 'mpcd_client_requests_total{type="input",result="ok"}')
+    [ "${m:-0}" -ge 14 ] && [ "${i:-0}" -eq 7 ] || fail "$p counted $m MASK and $i INPUT requests"
+done
 ok "2 parties: MUL, DOT and linear gates under security = malicious equal mpcc --eval; the audit says so"
+# The Python binding gives its inputs the same way (through the C library), unchanged for the caller.
+pyclient - "$C" "$D/p2.mpc" "$X" "$Y" "$K" > "$D/py.got" 2> "$D/py.err" <<'PY' || fail "python client: $(cat "$D/py.err")"
+import sys
+from mpcclient import Client
+conf, prog, x, y, k = sys.argv[1:]
+with Client(conf) as c:
+    out = c.run(prog, {"x": x, "y": y, "k": k})
+    print(out["prod"], out["d"], out["lin"])
+PY
+"$BIN/mpcc" --eval "$D/p2.mpc" --input x=$X --input y=$Y --input k=$K > "$D/py.want" 2>/dev/null
+python3 - "$D/py.want" "$D/py.got" <<'PY' || fail "python client: got $(cat "$D/py.got"), want $(cat "$D/py.want")"
+import sys
+want = dict(l.split(" = ", 1) for l in open(sys.argv[1]).read().splitlines())
+got = open(sys.argv[2]).read().strip()
+exp = "[%s] %s %s" % (want["prod"], want["d"], want["lin"])
+sys.exit(0 if got == exp else 1)
+PY
+ok "2 parties: the Python binding's run gives the same outputs under security = malicious"
+# The same job on a semi-honest cluster: the same bytes (the semi-honest input path unchanged).
+mkdir -p "$D/semi"
+CS=$(scripts/cluster up 2 --dir "$D/semi" --set limits.peer_timeout_ms=20000) || fail "semi-honest cluster did not start"
+"$BIN/mpc" run "$D/p2.mpc" --config "$CS" --input x=$X --input y=$Y --input k=$K > "$D/semi.got" 2> "$D/semi.err" ||
+    fail "semi-honest run: $(cat "$D/semi.err")"
+scripts/cluster down --dir "$D/semi" >/dev/null 2>&1
+cmp -s "$D/semi.got" "$D/p2.got" || fail "semi-honest gave $(cat "$D/semi.got"), malicious $(cat "$D/p2.got")"
+! grep -q "claimed\|masked input" "$D/semi/a.log" || fail "the semi-honest daemon saw an authenticated input"
+ok "2 parties: the semi-honest cluster gives the same outputs, its inputs seed-shared as before"
 
 cat > "$D/p3.mpc" <<'P'
 party a, b, c
@@ -174,19 +216,25 @@ refused contrib "contributor inputs (input v.*) are not supported with security 
 ok "private joins, DP noise and contributor inputs are refused at submission by name"
 
 # --- 3. a party with the other setting --------------------------------------------------------
+# The client sees it first: each daemon says at SUBMIT whether it runs malicious (its inputs go
+# through MASK then), and the SDK gives no input to daemons that disagree; the job is cancelled.
+# (The daemons' own check in their AGREE rounds, which names the party, is what stops a client
+# that does not look: check_mal_job and the agreement code, mpcd/run_job.c.)
 sed -i 's/^security = malicious$/security = semi-honest/' "$D3/c.ini"
 scripts/cluster restart c --dir "$D3" >/dev/null || fail "restart of c"
 if "$BIN/mpc" run "$D/p3.mpc" --config "$C3" --input x=1,2,3,4 --input y=1,2,3,4 --input w=1,2,3,4 \
     > "$D/mix.out" 2> "$D/mix.err"; then
     fail "a job ran with a semi-honest party among malicious ones"
 fi
-grep -q "party c runs security = semi-honest, this daemon malicious" "$D/mix.err" ||
-    fail "the client was told $(cat "$D/mix.err")"
-for p in a b; do
-    logged "$D3/$p.log" "failed: party c runs security = semi-honest, this daemon malicious" || fail "$p's log"
+grep -q "daemon c runs security = semi-honest, daemon [ab] malicious: the job's daemons disagree; no input was given" \
+    "$D/mix.err" || fail "the client was told $(cat "$D/mix.err")"
+MJ=$(sed -n 's/^mpc: job \([0-9a-f]*\) cancelled on every daemon$/\1/p' "$D/mix.err")
+[ -n "$MJ" ] || fail "no job id in $(cat "$D/mix.err")"
+for p in a b c; do
+    logged "$D3/$p.log" "job=$MJ cancelled by client" || fail "$p's log: the job was not cancelled"
+    ! grep "job=$MJ" "$D3/$p.log" | grep -q "claimed\|received from" || fail "$p was given an input of the job"
 done
-logged "$D3/c.log" "failed: party [ab] runs security = malicious, this daemon semi-honest" || fail "c's log"
-ok "a job whose parties run different security fails on every party, naming the party and both settings"
+ok "a job whose daemons run different security gets no input from the SDK, which names both settings"
 
 # --- 4. cancel: a job making its material stops within a piece of it, on every party -----------
 cat > "$D/big.mpc" <<'P'
@@ -196,9 +244,15 @@ input y: int[200000] from b
 output p = sum(x * y) to a
 P
 python3 -c "print(','.join(['3'] * 200000))" > "$D/big.txt"
-J=$("$BIN/mpc" submit "$D/big.mpc" --config "$C" --input x=@"$D/big.txt" --input y=@"$D/big.txt" 2> "$D/big.err") ||
-    fail "submit of the long job: $(cat "$D/big.err")"
-logged "$D/a.log" "job=$J running: " || fail "the long job did not start"
+# Under security = malicious `mpc submit` gives its inputs once the daemons made their
+# authenticated triples (client_in.c), so it waits while they do: the cancel comes meanwhile.
+n0=$(grep -c " running: " "$D/a.log")
+"$BIN/mpc" submit "$D/big.mpc" --config "$C" --input x=@"$D/big.txt" --input y=@"$D/big.txt" \
+    > "$D/big.out" 2> "$D/big.err" &
+SUB=$!
+for i in $(seq 300); do [ "$(grep -c " running: " "$D/a.log")" -gt "$n0" ] && break; sleep 0.1; done
+J=$(grep " running: " "$D/a.log" | tail -n 1 | sed 's/.*job=\([0-9a-f]*\) .*/\1/')
+[ "$(grep -c " running: " "$D/a.log")" -gt "$n0" ] && [ -n "$J" ] || fail "the long job did not start"
 sleep 1
 t0=$(now_ms)
 "$BIN/mpc" cancel "$J" --config "$C" > /dev/null 2>&1 || fail "cancel"
@@ -206,6 +260,8 @@ for p in a b; do logged "$D/$p.log" "job=$J cancelled" || fail "$p did not end t
 dt=$(($(now_ms) - t0))
 [ $dt -le 6000 ] || fail "the cancelled job took $dt ms to end"
 grep -q "job=$J engine" "$D/a.log" "$D/b.log" && fail "the cancelled job ran to the end"
+wait $SUB && fail "mpc submit of the cancelled job succeeded"
+grep -q "cancel" "$D/big.err" || fail "mpc submit said $(cat "$D/big.err")"
 run_cmp "$D/p2.mpc" "$C" p2again --input x=$X --input y=$Y --input k=$K
 ok "a cancelled job ends on every party within $dt ms while making its material; the next job runs"
 

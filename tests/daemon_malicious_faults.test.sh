@@ -10,8 +10,12 @@
 #               succeeds on the daemons, the client's check fails: `mpc run` exits non-zero
 #               with "the daemons' shares are inconsistent (a daemon cheated)" and prints no
 #               value;
-#   not caught  (by design in this slice: b offsetting its own input share) the client
-#               receives the value shifted by exactly the offset, as docs/security.md says.
+#   refused at input  b offsetting its shares of an input's triple that go to the client
+#               (authenticated client inputs): the client's check refuses them before it
+#               sends anything, `mpc run` exits non-zero with "the daemons' mask shares are
+#               inconsistent" and cancels the job; no daemon runs it to the end.
+# Engine input K is the program's input K (x = in0, y = in1, w = in2): every input is a
+# client's authenticated input.
 # The full run also has party a cheat (2 parties): the sequencer.
 # Every case also checks that the cheater applied its fault once in that job (its log says so)
 # and that no release daemon reacted to MPC_TEST_FAULT.  First: bin/mpcd and the client library hold no
@@ -138,33 +142,29 @@ refused() {
     fired "$n" "$spec" "$before"
     : > "$D/fault"
 }
-# shifted GATE N SPEC XSHIFT OUTSHIFT: not caught by design: the client gets the output of x
-# shifted by XSHIFT in its first word, plus OUTSHIFT on its first word.
-shifted() {
-    g=$1 n=$2 spec=$3
+# inrefused GATE N SPEC: the client's check of the daemons' triple shares for an input fails:
+# `mpc run` exits non-zero saying so, prints nothing, and cancels the job; no honest daemon got
+# a masked input of it or finished its engine.
+inrefused() {
+    g=$1 n=$2 spec=$3 dir=$(case_dir "$2")
     before=$(applied "$n" "$spec")
     echo "$spec" > "$D/fault"
     # shellcheck disable=SC2046
-    "$BIN/mpcc" --eval "$D/$g-${n%a}.mpc" $(args "${n%a}" "$4") > "$D/want" 2>/dev/null || fail "mpcc --eval $g-${n%a}"
-    if [ "$5" != 0 ]; then
-        python3 - "$D/want" "$5" <<'PY' || fail "shifting the expected output"
-import sys
-lines = open(sys.argv[1]).read().splitlines()
-for i, line in enumerate(lines):
-    if line.startswith("z = "):
-        v = line[4:].split(", ")
-        v[0] = str((int(v[0]) + int(sys.argv[2]) + 2**63) % 2**64 - 2**63)
-        lines[i] = "z = " + ", ".join(v)
-open(sys.argv[1], "w").write("\n".join(lines) + "\n")
-PY
+    if "$BIN/mpc" run "$D/$g-${n%a}.mpc" --config "$(conf "$n")" $(args "${n%a}") > "$D/out" 2> "$D/err"; then
+        fail "$spec on $g ($n parties): the client gave its input: $(cat "$D/out")"
     fi
-    # shellcheck disable=SC2046
-    "$BIN/mpc" run "$D/$g-${n%a}.mpc" --config "$(conf "$n")" $(args "${n%a}") > "$D/out" 2> "$D/err" ||
-        fail "$spec on $g ($n parties): the job failed: $(cat "$D/err")"
-    cmp -s "$D/want" "$D/out" || fail "$spec on $g ($n parties): got $(cat "$D/out"), want $(cat "$D/want")"
-    # shellcheck disable=SC2046
-    "$BIN/mpcc" --eval "$D/$g-${n%a}.mpc" $(args "${n%a}") > "$D/true" 2>/dev/null || fail "mpcc --eval $g-${n%a}"
-    cmp -s "$D/true" "$D/out" && fail "$spec on $g ($n parties): the fault did not change the output"
+    [ -s "$D/out" ] && fail "$spec on $g ($n parties): the client printed output: $(cat "$D/out")"
+    grep -q "the daemons' mask shares are inconsistent (element [0-9]*; one of daemons .* cheated): no input was given" \
+        "$D/err" || fail "$spec on $g ($n parties): the client said $(cat "$D/err")"
+    job=$(sed -n 's/^mpc: job \([0-9a-f]\{32\}\) cancelled on every daemon$/\1/p' "$D/err" | head -n 1)
+    [ -n "$job" ] || fail "$spec on $g ($n parties): the job was not cancelled: $(cat "$D/err")"
+    for p in $(parties "$n"); do
+        for i in $(seq 100); do grep -q "job=$job .*cancel" "$dir/$p.log" && break; sleep 0.1; done
+        grep -q "job=$job .*cancel" "$dir/$p.log" || fail "$spec on $g ($n parties): honest $p did not end the job"
+        if grep "job=$job" "$dir/$p.log" | grep -q "masked input .* received\|engine (security = malicious)"; then
+            fail "$spec on $g ($n parties): honest $p got a masked input or finished the engine"
+        fi
+    done
     fired "$n" "$spec" "$before"
     : > "$D/fault"
 }
@@ -178,13 +178,14 @@ ok "with no fault set, a cluster with the test daemon computes what mpcc --eval 
 if [ -z "$FULL" ]; then
     caught mul 2 open:0:1:1
     caught dot 2 triple:0:2:-5
-    caught lin 2 delta:in1:0:1
+    caught lin 2 relay:in1:0:1
     caught lin 2 mac:out0:1:1
     refused lin 2 output:out0:0:1000
-    caught lin 3 delta:in1:1:1
+    inrefused lin 2 cmask:in0:0:1
+    caught lin 3 relay:in0:1:1
     caught mul 3 triple-a:0:0:1
-    shifted lin 3 input:in1:0:5 5 0
-    ok "quick part: caught: a Beaver opening (MUL), a triple's c (DOT), an input's δ, an output opening's MAC (2 parties), a δ sent to one of two peers, a triple's a (3 parties); refused by the client: b's output share for clients offset (2 parties); not caught by design: its own input share (3 parties)"
+    inrefused lin 3 cmask:in1:7:1
+    ok "quick part: caught: a Beaver opening (MUL), a triple's c (DOT), a client's masked input used off, an output opening's MAC (2 parties), a masked input used off, a triple's a (3 parties); refused by the client: b's output share for clients offset (2 parties), b's share of an input's a (2 parties) and c (3 parties) for the client"
     exit 0
 fi
 
@@ -197,13 +198,15 @@ for n in 2 3; do
         refused $g $n output:out0:0:77
         ok "$n parties, $(echo $g | tr a-z A-Z): b's output share for clients offset: the client refuses it"
     done
-    # inputs: b's own share of x is engine input 1 (x's shares are inputs 0..n-1)
-    for spec in mask:in1:0:1 mask:in0:2:1 delta:in1:0:1 delta:in1:2:-9 mac:in1:0:1 mac:in0:1:1; do
+    # inputs (every one a client's, authenticated): x is engine input 0, y input 1
+    for spec in mask:in1:0:1 mask:in0:2:1 relay:in1:0:1 relay:in0:2:-9 mac:in1:0:1 mac:in0:1:1; do
         caught lin $n $spec
     done
-    ok "$n parties, inputs: b's share of an input mask, a δ sent to one peer differing from b's own, an input's MAC share: every one caught"
-    shifted lin $n input:in1:0:5 5 0
-    ok "$n parties, inputs: b offsetting its own share of x before entering it: NOT caught (by design), the client gets the output of x + 5"
+    ok "$n parties, inputs: b's share of an input's a (as [x] = [a] + δ uses it), the client's δ used off by b, an input's MAC share: every one caught"
+    for spec in cmask:in0:0:1 cmask:in1:4:1 cmask:in0:8:-1 cmask:in1:2:1; do   # a, b, c of 3 elements: words 0..8
+        inrefused lin $n $spec
+    done
+    ok "$n parties, inputs: b's shares of an input's a, b or c offset on their way to the client: the client refuses them, gives nothing and cancels"
     for spec in open:out0:0:1 open:out0:2:-1 mask:out0:1:1 mac:out0:0:1; do
         caught lin $n $spec
     done
@@ -219,10 +222,10 @@ mkdir -p "$DA"
 CA=$(MPC_CLUSTER_DAEMON="a=$FAULTY" scripts/cluster up 2 --dir "$DA" $SET) || fail "2-party cluster (a cheating) did not start"
 FAIL_EXTRA="$D3/*.log $DA/*.log"
 for spec in open:0:3:1 triple:0:0:1 mac:0:1:1; do caught mul 2a $spec; caught dot 2a $spec; done
-for spec in mask:in0:0:1 mask:in1:1:1 delta:in0:2:1 mac:in0:0:1 open:out0:1:1 mask:out0:0:1 mac:out0:2:1; do
+for spec in mask:in0:0:1 mask:in1:1:1 relay:in0:2:1 mac:in0:0:1 open:out0:1:1 mask:out0:0:1 mac:out0:2:1; do
     caught lin 2a $spec
 done
-ok "2 parties, a cheating: its Beaver openings, a triple's c, MAC shares (MUL, DOT); input masks, δ, an input's MAC share; the output opening, its mask and MAC share: every one caught"
-shifted lin 2a input:in0:0:5 5 0
+ok "2 parties, a cheating: its Beaver openings, a triple's c, MAC shares (MUL, DOT); input masks, a client's δ used off, an input's MAC share; the output opening, its mask and MAC share: every one caught"
+inrefused lin 2a cmask:in1:2:1
 refused mul 2a output:out0:0:9
-ok "2 parties, a cheating: its own input share offset: NOT caught (by design); its output share for clients offset: the client refuses it"
+ok "2 parties, a cheating: its share of an input's a for the client offset, its output share for clients offset: the client refuses both"

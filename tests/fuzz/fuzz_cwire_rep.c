@@ -40,7 +40,8 @@ int mpc_fuzz_cwire_rep(const uint8_t *data, size_t size)
     MPC_FUZZ_ASSERT(mpc_cwire_rep_encode(&r2, &b2, &l2) == 0);
     MPC_FUZZ_ASSERT(l1 == l2 && memcmp(b1, b2, l1) == 0);
     MPC_FUZZ_ASSERT(r.rid == r2.rid && r.type == r2.type && r.code == r2.code && r.count == r2.count &&
-                    !strcmp(r.msg, r2.msg));
+                    !strcmp(r.msg, r2.msg) && r.ready == r2.ready && r.malicious == r2.malicious &&
+                    r.job.malicious == r2.job.malicious);
     free(b1);
     free(b2);
     return 0;

@@ -22,7 +22,8 @@ int mpc_fuzz_cwire_req(const uint8_t *data, size_t size)
         MPC_FUZZ_ASSERT(err[0] != 0 && memchr(err, 0, sizeof err) != NULL);
         return 0;
     }
-    MPC_FUZZ_ASSERT(r.type >= MPC_CW_SUBMIT && r.type <= MPC_CW_CANCEL);
+    MPC_FUZZ_ASSERT((r.type >= MPC_CW_SUBMIT && r.type <= MPC_CW_CANCEL) || r.type == MPC_CW_KEYS ||
+                    r.type == MPC_CW_MASK);
     size_t want = mpc_cwire_req_payload_len(&r);
     MPC_FUZZ_ASSERT(want ? (n_payload == 1 && payload_len == want) : n_payload == 0);
     if (r.type == MPC_CW_SUBMIT)
@@ -33,7 +34,7 @@ int mpc_fuzz_cwire_req(const uint8_t *data, size_t size)
     MPC_FUZZ_ASSERT(mpc_cwire_req_decode(b1, l1, want ? 1 : 0, want, &r2, err, sizeof err) == 0);
     MPC_FUZZ_ASSERT(mpc_cwire_req_encode(&r2, &b2, &l2) == 0);
     MPC_FUZZ_ASSERT(l1 == l2 && memcmp(b1, b2, l1) == 0);
-    MPC_FUZZ_ASSERT(r.rid == r2.rid && r.type == r2.type && r.count == r2.count && r.mode == r2.mode &&
+    MPC_FUZZ_ASSERT(r.rid == r2.rid && r.type == r2.type && r.count == r2.count && r.mode == r2.mode && r.wait_ms == r2.wait_ms &&
                     !strcmp(r.name, r2.name) && !memcmp(r.job, r2.job, sizeof r.job));
     free(b1);
     free(b2);

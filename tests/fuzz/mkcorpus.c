@@ -112,6 +112,15 @@ int main(int argc, char **argv)
     r.count = 200000;
     strcpy(r.name, "provider_w.v2");
     s_req("input-explicit", &r);
+    r.mode = MPC_CW_MASKED;   /* security = malicious: x − a */
+    r.count = 3;
+    strcpy(r.name, "x");
+    s_req("input-masked", &r);
+    memset(&r, 0, sizeof r);
+    r.type = MPC_CW_MASK; r.rid = 8; r.count = 3; r.wait_ms = 1000;
+    memcpy(r.job, job, 16);
+    strcpy(r.name, "x");
+    s_req("mask", &r);
     memset(&r, 0, sizeof r);
     r.type = MPC_CW_RESULT; r.rid = UINT64_MAX; r.wait_ms = MPC_CWIRE_MAX_WAIT_MS;
     memcpy(r.job, job, 16);
@@ -128,6 +137,8 @@ int main(int argc, char **argv)
     mpc_cwire_rep p = {.type = MPC_CW_SUBMIT_OK, .rid = 2};
     memset(p.hash, 0xab, sizeof p.hash);
     s_rep("submit-ok", &p);
+    p.malicious = 1;
+    s_rep("submit-ok-malicious", &p);
     memset(&p, 0, sizeof p);
     p.type = MPC_CW_INPUT_OK; p.rid = 3;
     s_rep("input-ok", &p);
@@ -135,6 +146,11 @@ int main(int argc, char **argv)
     s_rep("result-ready", &p);
     p.ready = 0; p.state = MPC_JOB_RUNNING; p.count = 0;
     s_rep("result-not-ready", &p);
+    memset(&p, 0, sizeof p);
+    p.type = MPC_CW_MASK_OK; p.rid = 5; p.ready = 1; p.state = MPC_JOB_RUNNING; p.count = 3;
+    s_rep("mask-ready", &p);
+    p.ready = 0; p.state = MPC_JOB_INPUTS; p.count = 0;
+    s_rep("mask-not-ready", &p);
     memset(&p, 0, sizeof p);
     p.type = MPC_CW_STATUS_OK; p.rid = 9;
     strcpy(p.daemon, "a");
@@ -149,6 +165,9 @@ int main(int argc, char **argv)
     p.job.n_bind = 2;
     strcpy(p.job.bind[0], "clinic"); strcpy(p.job.bind[1], "insurer");
     s_rep("status-job", &p);
+    p.job.malicious = 1;
+    p.job.prep_needed = 9;
+    s_rep("status-job-malicious", &p);
     memset(&p, 0, sizeof p);
     p.type = MPC_CW_ERROR; p.rid = 4; p.code = -7;
     snprintf(p.msg, sizeof p.msg, "party b, job 5ec12e75...: client 'client_b' may not give input for party c");
