@@ -16,8 +16,10 @@
  *         with the previous check's verdict), then opens it; seed = H(all contributions);
  *   χ_j   64-bit coefficients from the PRG under that seed (χ ∈ Z_2^s);
  *   σ_i   = Σχ_j·m_j − α_i·Σχ_j·y_j  mod 2^128, committed to, then opened;
- *   pass  iff Σσ_i = 0 mod 2^128 (the check covers the upper, slack bits too: an additive
- *         error on any opened value or MAC passes with probability at most about 2^-(s-6)),
+ *   pass  iff Σσ_i = 0 mod 2^128 (an additive error on an opened value that changes its low
+ *         64 bits, the value, passes with probability at most about 2^-(s-6); an error in the
+ *         upper, slack bits alone may pass — 2^127 does with probability 3/4 — and changes
+ *         no value: SPDZ2k guarantees correctness mod 2^k, docs/security.md),
  *         every commitment opens, and every party hashed the same input broadcasts
  *         (mpc_mac_check_bcast).
  *   verdict a last round in which every party sends its verdict and a hash of every check
