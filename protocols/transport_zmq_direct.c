@@ -419,13 +419,6 @@ void zt_lane_fail(s_zt *z, uint32_t j, const char *why)
 static int s_lane_write_all(s_zt *z, uint32_t j, const uint8_t *b, size_t n, int64_t deadline)
 {
     s_lane *l = &z->peer[j].lane;
-    while (l->wbusy) {   /* another thread is in the middle of a frame */
-        pthread_mutex_unlock(&z->mu);
-        nanosleep(&(struct timespec){0, 200000L}, NULL);
-        pthread_mutex_lock(&z->mu);
-        if ((int64_t)mpc_now_ms() >= deadline) return MPC_ERR_TIMEOUT;
-    }
-    if (!zt_lane_usable(l)) return MPC_ERR_IO;
     while (n) {
         ssize_t w = send(l->fd, b, n, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (w > 0) {
@@ -449,6 +442,27 @@ static int s_lane_write_all(s_zt *z, uint32_t j, const uint8_t *b, size_t n, int
         if (l->fd < 0) return MPC_ERR_IO;
     }
     return 0;
+}
+
+/* mu held.  Waits until no other thread is in the middle of a frame on the lane; from then
+ * until the frame is written, mu is released only with the lane marked busy, so the frame's
+ * arg (zsent) and its place on the lane agree. */
+static int s_lane_acquire(s_zt *z, uint32_t j, int timeout_ms)
+{
+    s_lane *l = &z->peer[j].lane;
+    int64_t deadline = (int64_t)mpc_now_ms() + timeout_ms;
+    while (l->wbusy) {
+        pthread_mutex_unlock(&z->mu);
+        nanosleep(&(struct timespec){0, 200000L}, NULL);
+        pthread_mutex_lock(&z->mu);
+        if ((int64_t)mpc_now_ms() >= deadline) {
+            zt_seterr(z, "direct lane to peer %u: another thread's frame did not finish", j);
+            return MPC_ERR_TIMEOUT;
+        }
+    }
+    if (zt_lane_usable(l)) return 0;
+    zt_seterr(z, "direct lane to peer %u failed", j);
+    return MPC_ERR_IO;
 }
 
 /* mu held.  Encrypts and writes one frame to peer j; 0, or the lane fails. */
@@ -479,6 +493,8 @@ int zt_lane_send(s_zt *z, uint32_t j, const uint8_t *hdr, size_t hlen, const voi
                  int timeout_ms)
 {
     s_lane *l = &z->peer[j].lane;
+    int r = s_lane_acquire(z, j, timeout_ms);
+    if (r) return r;
     uint8_t *o = l->keys->out;
     o[0] = 0;
     memcpy(o + 1, &l->zsent, 8);
@@ -491,6 +507,11 @@ int zt_lane_send(s_zt *z, uint32_t j, const uint8_t *hdr, size_t hlen, const voi
 int zt_lane_mark(s_zt *z, uint32_t j, int timeout_ms)
 {
     s_lane *l = &z->peer[j].lane;
+    int r = s_lane_acquire(z, j, timeout_ms);
+    if (r) {   /* without its marker the peer cannot place the ZeroMQ message: no lane any more */
+        zt_lane_fail(z, j, "a marker could not be written");
+        return r;
+    }
     l->zsent++;
     uint8_t *o = l->keys->out;
     o[0] = 1;

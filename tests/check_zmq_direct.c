@@ -2,7 +2,8 @@
  * small messages on the lanes and large ones through ZeroMQ keep their order on every stream;
  * a stranger connecting to a listener is refused and the lanes still come up; a frame changed
  * on the way fails the lane (it is never delivered) and the transport carries on over ZeroMQ;
- * lanes are set up only before stream traffic.  Parties run in threads of this process, their
+ * lanes are set up only before stream traffic; three threads per party on streams of their
+ * own share the lanes.  Parties run in threads of this process, their
  * lanes on Unix sockets in a fresh directory (party 0 to 1 through a relay on TCP in the
  * tampering test).  Every ZeroMQ context is created inside its test, after Check's fork. */
 #include <check.h>
@@ -103,7 +104,8 @@ static uint64_t s_count(uint64_t seq)
 
 typedef struct {
     mpc_transport *t;
-    int rc, direct_rc;
+    int rc, direct_rc, setup;   /* setup: ready and direct first (else only the rounds) */
+    uint64_t stream;
     char err[512];
 } s_party;
 
@@ -112,9 +114,10 @@ static void *s_party_main(void *arg)
     s_party *p = arg;
     mpc_transport *t = p->t;
     uint32_t me = t->self, n = t->n;
-    uint64_t *buf = malloc(40000 * 8), *got = malloc(40000 * 8);
-    int rc = buf && got ? mpc_transport_zmq_ready(t, 15000) : MPC_ERR_NOMEM;
-    if (!rc) p->direct_rc = mpc_transport_zmq_direct(t, 15000);
+    uint64_t *buf = malloc(40000 * 8), *got = malloc(40000 * 8), st = p->stream;
+    int rc = buf && got ? 0 : MPC_ERR_NOMEM;
+    if (!rc && p->setup) rc = mpc_transport_zmq_ready(t, 15000);
+    if (!rc && p->setup) p->direct_rc = mpc_transport_zmq_direct(t, 15000);
     /* Rounds of two messages per peer sent back to back (the second often small behind a large
      * first: the ordering case), then both received and checked. */
     for (uint64_t seq = 0; seq < 120 && !rc; seq += 2) {
@@ -122,13 +125,13 @@ static void *s_party_main(void *arg)
             if (j == me) continue;
             for (uint64_t s = seq; s < seq + 2 && !rc; s++) {
                 for (uint64_t i = 0; i < s_count(s); i++) buf[i] = s_val(me, j, s, i);
-                rc = mpc_send(t, j, MPC_MSG_OPEN, 40, s, buf, s_count(s));
+                rc = mpc_send(t, j, MPC_MSG_OPEN, st, s, buf, s_count(s));
             }
         }
         for (uint32_t j = 0; j < n && !rc; j++) {
             if (j == me) continue;
             for (uint64_t s = seq; s < seq + 2 && !rc; s++) {
-                rc = mpc_recv(t, j, MPC_MSG_OPEN, 40, s, got, s_count(s), 15000);
+                rc = mpc_recv(t, j, MPC_MSG_OPEN, st, s, got, s_count(s), 15000);
                 for (uint64_t i = 0; !rc && i < s_count(s); i++)
                     if (got[i] != s_val(j, me, s, i)) rc = -100;
             }
@@ -136,9 +139,9 @@ static void *s_party_main(void *arg)
     }
     /* a last exchange so that nobody tears down before its peers have read everything */
     for (uint32_t j = 0; j < n && !rc; j++)
-        if (j != me) rc = mpc_send(t, j, MPC_MSG_CONTROL, 41, 0, NULL, 0);
+        if (j != me) rc = mpc_send(t, j, MPC_MSG_CONTROL, st + 1000, 0, NULL, 0);
     for (uint32_t j = 0; j < n && !rc; j++)
-        if (j != me) rc = mpc_recv(t, j, MPC_MSG_CONTROL, 41, 0, NULL, 0, 15000);
+        if (j != me) rc = mpc_recv(t, j, MPC_MSG_CONTROL, st + 1000, 0, NULL, 0, 15000);
     p->rc = rc;
     if (rc) snprintf(p->err, sizeof p->err, "%s", mpc_transport_zmq_last_error(t));
     free(buf);
@@ -150,7 +153,7 @@ static void s_run_parties(s_mesh *m, s_party *p)
 {
     pthread_t th[S_N];
     for (uint32_t i = 0; i < m->n; i++) {
-        p[i] = (s_party){.t = m->t[i]};
+        p[i] = (s_party){.t = m->t[i], .setup = 1, .stream = 40};
         ck_assert_int_eq(pthread_create(&th[i], NULL, s_party_main, &p[i]), 0);
     }
     for (uint32_t i = 0; i < m->n; i++) pthread_join(th[i], NULL);
@@ -174,6 +177,40 @@ START_TEST(test_lanes_keep_the_order_of_mixed_sizes)
         ck_assert_uint_eq(st.direct_sent, 2 * 81);
         ck_assert_uint_eq(st.direct_recv, 2 * 81);
         ck_assert_uint_eq(m.t[i]->msgs_sent, 2 * 121);
+    }
+    s_mesh_down(&m);
+    s_rmdir(&m);
+}
+END_TEST
+
+/* The same rounds from 3 threads per party at once, each on a stream of its own (the lanes are
+ * written by several threads and read by whichever holds the reader token). */
+START_TEST(test_lanes_under_concurrent_threads)
+{
+    s_mesh m = {0};
+    s_tmpdir(&m);
+    s_mesh_new(&m, 3);
+    s_party p[S_N];
+    s_run_parties(&m, p);   /* sets the lanes up (and checks one stream) */
+    for (uint32_t i = 0; i < 3; i++) ck_assert_msg(p[i].direct_rc == 0 && p[i].rc == 0, "party %u: %s", i, p[i].err);
+    enum { K = 3 };
+    s_party q[S_N][K];
+    pthread_t th[S_N][K];
+    for (uint32_t i = 0; i < 3; i++)
+        for (int k = 0; k < K; k++) {
+            q[i][k] = (s_party){.t = m.t[i], .stream = 70 + (uint64_t)k};
+            ck_assert_int_eq(pthread_create(&th[i][k], NULL, s_party_main, &q[i][k]), 0);
+        }
+    for (uint32_t i = 0; i < 3; i++)
+        for (int k = 0; k < K; k++) pthread_join(th[i][k], NULL);
+    for (uint32_t i = 0; i < 3; i++) {
+        for (int k = 0; k < K; k++) ck_assert_msg(q[i][k].rc == 0, "party %u thread %d: %d %s", i, k, q[i][k].rc, q[i][k].err);
+        mpc_zmq_stats st;
+        mpc_transport_zmq_stats(m.t[i], &st);
+        ck_assert_uint_eq(st.direct_lanes, 2);
+        ck_assert_uint_eq(st.direct_failures, 0);
+        ck_assert_uint_eq(st.direct_sent, (1 + K) * 2 * 81);
+        ck_assert_uint_eq(st.direct_recv, (1 + K) * 2 * 81);
     }
     s_mesh_down(&m);
     s_rmdir(&m);
@@ -374,6 +411,7 @@ Suite *mpc_test_suite(void)
     TCase *tc = tcase_create("lanes");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_lanes_keep_the_order_of_mixed_sizes);
+    tcase_add_test(tc, test_lanes_under_concurrent_threads);
     tcase_add_test(tc, test_stranger_refused_lanes_still_come_up);
     tcase_add_test(tc, test_tampered_frame_fails_the_lane_zeromq_carries_on);
     tcase_add_test(tc, test_lanes_only_before_stream_traffic);
