@@ -476,7 +476,7 @@ static void s_park(s_zt *z, uint32_t j, zmq_msg_t f[3], int nf, int extra, zmq_m
     s_parked *q = calloc(1, sizeof *q);
     if (!q) {
         zt_lane_fail(z, j, "out of memory parking a message");
-        l->order = 0;
+        zt_release_parked(z, j, NULL);   /* the older ones first */
         s_classify(z, (int)j, f, nf, extra, more, nmore, NULL);
         return;
     }

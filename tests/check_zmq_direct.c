@@ -3,9 +3,9 @@
  * a stranger connecting to a listener is refused and the lanes still come up; a frame changed
  * on the way fails the lane (it is never delivered) and the transport carries on over ZeroMQ;
  * lanes are set up only before stream traffic; three threads per party on streams of their
- * own share the lanes.  Parties run in threads of this process, their
- * lanes on Unix sockets in a fresh directory (party 0 to 1 through a relay on TCP in the
- * tampering test).  Every ZeroMQ context is created inside its test, after Check's fork. */
+ * own share the lanes.  Parties run in threads of this process, their lanes on Unix sockets in
+ * a fresh directory (party 0 to 1 through a relay socket there in the tampering test).  Every
+ * ZeroMQ context is created inside its test, after Check's fork. */
 #include <check.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -83,12 +83,14 @@ static void s_mesh_new(s_mesh *m, uint32_t n)
                 ck_assert_int_eq(mpc_transport_zmq_connect_peer(m->t[i], j, mpc_transport_zmq_endpoint(m->t[j])), 0);
 }
 
+/* Destroys the parties and removes the test's directory. */
 static void s_mesh_down(s_mesh *m)
 {
     for (uint32_t i = 0; i < m->n; i++) {
         mpc_transport_destroy(&m->t[i]);
         mpc_keypair_destroy(&m->k[i]);
     }
+    s_rmdir(m);
 }
 
 static uint64_t s_val(uint32_t from, uint32_t to, uint64_t seq, uint64_t i)
@@ -179,7 +181,6 @@ START_TEST(test_lanes_keep_the_order_of_mixed_sizes)
         ck_assert_uint_eq(m.t[i]->msgs_sent, 2 * 121);
     }
     s_mesh_down(&m);
-    s_rmdir(&m);
 }
 END_TEST
 
@@ -213,7 +214,6 @@ START_TEST(test_lanes_under_concurrent_threads)
         ck_assert_uint_eq(st.direct_recv, (1 + K) * 2 * 81);
     }
     s_mesh_down(&m);
-    s_rmdir(&m);
 }
 END_TEST
 
@@ -258,7 +258,6 @@ START_TEST(test_stranger_refused_lanes_still_come_up)
         ck_assert_uint_eq(s.direct_refused, i == 1 ? 1 : 0);
     }
     s_mesh_down(&m);
-    s_rmdir(&m);
 }
 END_TEST
 
@@ -386,7 +385,6 @@ START_TEST(test_tampered_frame_fails_the_lane_zeromq_carries_on)
     mpc_transport_zmq_stats(m.t[0], &st);
     ck_assert_uint_eq(st.direct_lanes, 0);
     s_mesh_down(&m);
-    s_rmdir(&m);
 }
 END_TEST
 
@@ -401,7 +399,6 @@ START_TEST(test_lanes_only_before_stream_traffic)
     ck_assert_int_eq(mpc_transport_zmq_direct(m.t[0], 100), MPC_ERR_STATE);
     ck_assert_ptr_nonnull(strstr(mpc_transport_zmq_last_error(m.t[0]), "stream traffic has begun"));
     s_mesh_down(&m);
-    s_rmdir(&m);
 }
 END_TEST
 
