@@ -108,6 +108,7 @@ typedef struct {
     int reps;
     const char *kind;
     int mal;
+    int direct;    /* 1: the nodes' transports use direct lanes (docs/transport.md) */
     uint64_t l2;   /* flp: the norm bound on the sum of squares (ring units; 0: none) */
     const char *derived;   /* flp: derived entries: none, squares (x_i^2 each), dot (sum x_i^2), pairs
                               (x_i x_(D/2+i) each, i < D/2) */
@@ -348,6 +349,9 @@ typedef struct {
     uint32_t nodes;
     int ports[MAXN];
     int port_locks[MAXN];
+    int direct;            /* --direct 1: direct lanes for small messages, on TCP too (default 0: as mpcd) */
+    int dports[MAXN];
+    int dport_locks[MAXN];
     mpc_keypair *keys[MAXN];
 } s_mesh;
 
@@ -397,13 +401,18 @@ static int s_free_port(int *lock)
 
 static mpc_transport *s_node_transport(const s_mesh *m, uint32_t self)
 {
-    char ep[MAXN][64], err[256];
+    char ep[MAXN][64], dep[MAXN][64], err[256];
     mpc_zmq_config cfg;
     mpc_zmq_config_init(&cfg);
     cfg.self = self;
     cfg.n = m->nodes;
     for (uint32_t i = 0; i < m->nodes; i++) {
         snprintf(ep[i], sizeof ep[i], "tcp://127.0.0.1:%d", m->ports[i]);
+        snprintf(dep[i], sizeof dep[i], "tcp://127.0.0.1:%d", m->dports[i]);
+        if (m->direct) {
+            if (i == self) cfg.direct_bind = dep[i];
+            else cfg.peer_direct[i] = dep[i];
+        }
         if (i != self) {
             cfg.peer_endpoints[i] = ep[i];
             memcpy(cfg.peer_public[i], mpc_keypair_public(m->keys[i]), MPC_KEY_BYTES);
@@ -422,7 +431,7 @@ static mpc_transport *s_node_transport(const s_mesh *m, uint32_t self)
         fprintf(stderr, "mpcbench: node %u: %s\n", (unsigned)self, err);
         return NULL;
     }
-    if (mpc_transport_zmq_ready(t, 20000)) {
+    if (mpc_transport_zmq_ready(t, 20000) || (m->direct && mpc_transport_zmq_direct(t, 20000))) {
         fprintf(stderr, "mpcbench: node %u: %s\n", (unsigned)self, mpc_transport_zmq_last_error(t));
         mpc_transport_destroy(&t);
     }
@@ -873,10 +882,11 @@ static int s_node(const opts *o, const s_mesh *m, uint32_t self)
 
 static int s_run_nodes(const opts *o, uint32_t nodes)
 {
-    s_mesh m = {.nodes = nodes};
+    s_mesh m = {.nodes = nodes, .direct = o->direct};
     pid_t pid[MAXN];
     for (uint32_t i = 0; i < nodes; i++) {
-        if ((m.ports[i] = s_free_port(&m.port_locks[i])) < 0 || !(m.keys[i] = mpc_keypair_new()))
+        if ((m.ports[i] = s_free_port(&m.port_locks[i])) < 0 || !(m.keys[i] = mpc_keypair_new()) ||
+            (m.direct && (m.dports[i] = s_free_port(&m.dport_locks[i])) < 0))
             s_die("%s", "setup failed");
     }
     fflush(stdout);
@@ -893,6 +903,7 @@ static int s_run_nodes(const opts *o, uint32_t nodes)
     for (uint32_t i = 0; i < nodes; i++) {
         mpc_keypair_destroy(&m.keys[i]);
         close(m.port_locks[i]);
+        if (m.direct) close(m.dport_locks[i]);
     }
     return bad;
 }
@@ -1193,7 +1204,7 @@ static int s_join_mode(const opts *o)
 int main(int argc, char **argv)
 {
     opts o = {.parties = 2, .len = 1, .depth = 1, .words = 2, .rounds = 1, .chunks = 1, .triples = 100000,
-              .batch = 100000, .bytes = 16 << 20, .msg = 16 << 20, .reps = 3, .kind = "mul", .derived = "none"};
+              .batch = 100000, .bytes = 16 << 20, .msg = 16 << 20, .reps = 3, .kind = "mul", .derived = "none", .direct = 0};
     if (argc < 2) s_die("%s", "usage: mpcbench online|authot|exchange|dealer|zmq|eval|otbench|csv|flp|join [--option value]...");
     o.mode = argv[1];
     for (int i = 2; i + 1 < argc; i += 2) {
@@ -1212,6 +1223,7 @@ int main(int argc, char **argv)
         else if (!strcmp(k, "--reps")) o.reps = (int)u;
         else if (!strcmp(k, "--kind")) o.kind = v;
         else if (!strcmp(k, "--mal")) o.mal = (int)u;
+        else if (!strcmp(k, "--direct")) o.direct = u != 0;
         else if (!strcmp(k, "--l2")) o.l2 = u;
         else if (!strcmp(k, "--derived")) o.derived = v;
         else s_die("unknown option %s", k);

@@ -1,6 +1,7 @@
 /* transport_zmq.c — the ZeroMQ + CURVE peer mesh behind transport.h: holding, reading,
- * sending and receiving messages (transport_zmq_setup.c makes the mesh).  With
- * transport_zmq_setup.c the only files of protocols/ that include zmq.h.  Layout, limits and failure behaviour are
+ * sending and receiving messages (transport_zmq_setup.c makes the mesh, transport_zmq_direct.c
+ * runs the direct lanes for small messages).  With those two the only files of protocols/
+ * that include zmq.h.  Layout, limits and failure behaviour are
  * described in docs/transport.md; the header states the API contract. */
 #include "transport_zmq_int.h"
 
@@ -18,16 +19,6 @@
 #include "clock.h"
 #include "mpc_err.h"
 #include "zmq_wipe.h"
-
-/* What the caller of s_process is waiting for.  An undecodable message from `from` fails
- * it; once something for (from, stream) has arrived, s_process stops reading, so the rest stays
- * in libzmq's queue (bounded by ZMQ_RCVHWM) instead of in ours. */
-typedef struct {
-    uint32_t from;
-    uint64_t stream;
-    int      fail;
-    int      found;
-} s_want;
 
 static int s_is_wanted(const s_want *w, uint32_t peer, uint64_t stream)
 {
@@ -89,6 +80,11 @@ s_zt *zt_self(const mpc_transport *t)
 static int s_may_read(const s_zt *z)
 {
     return !z->reading || pthread_equal(z->reader, pthread_self());
+}
+
+int zt_may_read(const s_zt *z)
+{
+    return s_may_read(z);
 }
 
 static void s_abstime(struct timespec *ts, int64_t ms)
@@ -310,6 +306,8 @@ static int s_user_id(s_zt *z, zmq_msg_t *m)
 
 static int s_send_raw(s_zt *z, uint32_t to, uint8_t type, uint64_t stream, uint64_t seq,
                       zmq_msg_t *payload, uint64_t count, int timeout_ms, int counted);
+static int s_send_direct(s_zt *z, uint32_t to, const uint8_t *hb, size_t hlen, const void *data, uint64_t count,
+                         int timeout_ms);
 
 static void s_flush_acks(s_zt *z)
 {
@@ -321,6 +319,10 @@ static void s_flush_acks(s_zt *z)
         if (s_send_raw(z, j, MPC_WIRE_MSG_HELLO_ACK, 0, 0, &empty, 0, 0, 0) == 0) p->ack_pending = 0;
     }
 }
+
+static void s_classify(s_zt *z, int peer, zmq_msg_t f[3], int nf, int extra, zmq_msg_t *more, uint32_t nmore,
+                       s_want *w);
+static void s_park(s_zt *z, uint32_t j, zmq_msg_t f[3], int nf, int extra, zmq_msg_t *more, uint32_t nmore);
 
 /* Payload frames a message of `count` elements travels in (see S_CHUNK). */
 static uint64_t s_frames_for(uint64_t count)
@@ -388,6 +390,30 @@ static int s_read_one(s_zt *z, s_want *w)
         }
     }
     int peer = nf >= 2 ? s_user_id(z, &f[1]) : -1;
+    if (peer >= 0 && !z->peer[peer].lane.order && z->peer[peer].lane.phead)
+        zt_release_parked(z, (uint32_t)peer, w);   /* the lane failed: older ones first */
+    if (peer >= 0 && z->peer[peer].lane.order) {
+        /* A peer with a direct lane: its ZeroMQ stream messages keep their place among the
+         * lane's messages (the lane's markers say when one may be filed). */
+        mpc_msg_hdr hh;
+        int hello = mpc_wire_hdr_decode(&hh, zmq_msg_data(&f[1]), zmq_msg_size(&f[1])) == 0 &&
+                    (hh.type == MPC_WIRE_MSG_HELLO || hh.type == MPC_WIRE_MSG_HELLO_ACK);
+        s_lane *l = &z->peer[peer].lane;
+        if (!hello && (l->phead || l->zfiled >= l->zallowed)) {
+            s_park(z, (uint32_t)peer, f, nf, extra, more, nmore);
+            return 1;
+        }
+        if (!hello) l->zfiled++;
+    }
+    s_classify(z, peer, f, nf, extra, more, nmore, w);
+    return 1;
+}
+
+/* Checks and files one ZeroMQ message (frames as read: routing id, header, first payload
+ * frame, the others in more[]); takes ownership of every frame. */
+static void s_classify(s_zt *z, int peer, zmq_msg_t f[3], int nf, int extra, zmq_msg_t *more, uint32_t nmore,
+                       s_want *w)
+{
     mpc_msg_hdr h;
     int hdr_ok = nf >= 2 && mpc_wire_hdr_decode(&h, zmq_msg_data(&f[1]), zmq_msg_size(&f[1])) == 0;
     int framing_ok = 0;
@@ -439,8 +465,94 @@ static int s_read_one(s_zt *z, s_want *w)
     }
     for (int i = 0; i < nf; i++) mpc_zmq_msg_wipe_close(&f[i]);
     s_parts_close(more, nmore);
-    return 1;
 }
+
+/* Parks a ZeroMQ message of peer j until the lane's marker for it has come.  Bounded like the
+ * hold: a peer that sends more without markers loses its lane (its messages are then filed
+ * in arrival order). */
+static void s_park(s_zt *z, uint32_t j, zmq_msg_t f[3], int nf, int extra, zmq_msg_t *more, uint32_t nmore)
+{
+    s_lane *l = &z->peer[j].lane;
+    s_parked *q = calloc(1, sizeof *q);
+    if (!q) {
+        zt_lane_fail(z, j, "out of memory parking a message");
+        zt_release_parked(z, j, NULL);   /* the older ones first */
+        s_classify(z, (int)j, f, nf, extra, more, nmore, NULL);
+        return;
+    }
+    for (int i = 0; i < nf; i++) {
+        zmq_msg_init(&q->f[i]);
+        zmq_msg_move(&q->f[i], &f[i]);
+        zmq_msg_close(&f[i]);
+        q->bytes += zmq_msg_size(&q->f[i]);
+    }
+    q->nf = nf;
+    q->extra = extra;
+    q->more = more;
+    q->nmore = nmore;
+    for (uint32_t i = 0; i < nmore; i++) q->bytes += zmq_msg_size(&more[i]);
+    if (l->ptail) l->ptail->next = q;
+    else l->phead = q;
+    l->ptail = q;
+    l->pcount++;
+    l->pbytes += q->bytes;
+    if (l->pcount > z->cfg.max_held_msgs || l->pbytes > z->cfg.max_held_bytes) {
+        zt_lane_fail(z, j, "ZeroMQ messages without their markers");
+        l->order = 0;
+    }
+}
+
+void zt_release_parked(s_zt *z, uint32_t j, s_want *w)
+{
+    s_lane *l = &z->peer[j].lane;
+    if (!zt_lane_usable(l)) l->order = 0;
+    while (l->phead && (!l->order || l->zfiled < l->zallowed)) {
+        s_parked *q = l->phead;
+        l->phead = q->next;
+        if (!l->phead) l->ptail = NULL;
+        l->pcount--;
+        l->pbytes -= q->bytes;
+        l->zfiled++;
+        s_classify(z, (int)j, q->f, q->nf, q->extra, q->more, q->nmore, w);
+        free(q);
+    }
+}
+
+void zt_lane_deliver(s_zt *z, uint32_t j, const uint8_t *hb, size_t hlen, const uint8_t *payload, size_t plen,
+                     s_want *w)
+{
+    mpc_msg_hdr h;
+    z->dl_msgs_recv++;
+    if (mpc_wire_hdr_decode(&h, hb, hlen) != 0) {
+        z->malformed++;
+        if (w && w->from == j) w->fail = w->found = 1;
+        return;
+    }
+    int r = h.sender != j || h.type == MPC_WIRE_MSG_HELLO || h.type == MPC_WIRE_MSG_HELLO_ACK
+                ? MPC_ERR_PROTOCOL
+                : mpc_wire_payload_check(&h, plen, z->cfg.max_msg_bytes);
+    if (r != 0) {
+        z->malformed++;
+        s_add_marker(z, j, &h, r, h.sender != j ? "header sender field does not match the authenticated peer"
+                                  : r == MPC_ERR_LIMIT ? "message over the size limit"
+                                                       : "payload length is not count * 8 (direct lane)",
+                     w);
+        return;
+    }
+    zmq_msg_t pm;
+    if (mpc_zmq_msg_init_secret(&pm, payload, plen) != 0) {
+        z->held_dropped++;
+        s_add_marker(z, j, &h, MPC_ERR_NOMEM, "out of memory receiving a message", w);
+        return;
+    }
+    z->base.msgs_recv++;
+    z->base.bytes_recv += hlen + plen;
+    atomic_fetch_add_explicit(&z->peer[j].pub_msgs_recv, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&z->peer[j].pub_bytes_recv, hlen + plen, memory_order_relaxed);
+    s_file(z, j, &h, &pm, NULL, 0, w);
+}
+
+
 
 /* Reads the monitor events of peer j's DEALER (non-blocking). */
 
@@ -629,6 +741,21 @@ static int s_process(s_zt *z, s_want *w, int64_t wait_ms)
     for (uint32_t j = 0; j < z->cfg.n; j++)
         if (j != z->cfg.self && z->peer[j].mon)
             items[ni++] = (zmq_pollitem_t){.socket = z->peer[j].mon, .events = ZMQ_POLLIN};
+    int lanes = 0;
+    for (uint32_t j = 0; j < z->cfg.n; j++) {
+        s_lane *l = &z->peer[j].lane;
+        if (j == z->cfg.self || l->fd < 0) continue;
+        if (l->broken && !l->wbusy) {
+            zt_lane_close(l);   /* nobody else polls or writes it */
+            zt_release_parked(z, j, w);
+            continue;
+        }
+        if (l->broken) continue;
+        lanes = 1;
+        /* a decrypted frame or whole frames already buffered: do not sleep */
+        if (l->have_pt || l->rlen >= 4) wait_ms = 0;
+        items[ni++] = (zmq_pollitem_t){.socket = NULL, .fd = l->fd, .events = ZMQ_POLLIN};
+    }
     if (wait_ms < 0) wait_ms = 0;
     if (wait_ms > 1000000) wait_ms = 1000000;
     pthread_mutex_unlock(&z->mu);
@@ -643,14 +770,38 @@ static int s_process(s_zt *z, s_want *w, int64_t wait_ms)
         if (read(z->wakefd, &v, sizeof v) < 0) { /* EAGAIN: not written yet; harmless */ }
         z->wake_sent = 0;
     }
-    int r;
-    while (!(w && w->found) && (r = s_read_one(z, w)) > 0) {}
-    if (r < 0) return r;
+    int r = 0;
+    if (!lanes) {
+        while (!(w && w->found) && (r = s_read_one(z, w)) > 0) {}
+        if (r < 0) return r;
+    } else {
+        /* ZeroMQ and the lanes: a lane's next message may wait for a ZeroMQ one and the other
+         * way round (their order, transport_zmq_direct.c), so read both until neither moves. */
+        for (int moved = 1; moved && !(w && w->found);) {
+            moved = 0;
+            while (!(w && w->found) && (r = s_read_one(z, w)) > 0) moved = 1;
+            if (r < 0) return r;
+            for (uint32_t j = 0; j < z->cfg.n && !(w && w->found); j++)
+                if (j != z->cfg.self && z->peer[j].lane.fd >= 0) {
+                    moved |= zt_lane_read(z, j, w);
+                }
+        }
+    }
     s_read_monitors(z);
     s_take_keys(z);
     s_retry_peers(z);
     s_flush_acks(z);
     return 0;
+}
+
+void zt_drain(s_zt *z)
+{
+    for (int moved = 1; moved;) {
+        moved = 0;
+        while (s_read_one(z, NULL) > 0) moved = 1;
+        for (uint32_t j = 0; j < z->cfg.n; j++)
+            if (j != z->cfg.self && zt_lane_usable(&z->peer[j].lane)) moved |= zt_lane_read(z, j, NULL);
+    }
 }
 
 /* mu held.  Moves traffic along for up to wait_ms: as the reader when nobody else is (the
@@ -787,6 +938,10 @@ static int s_send_raw(s_zt *z, uint32_t to, uint8_t type, uint64_t stream, uint6
         r = MPC_ERR_IO;
         goto out;
     }
+    if (counted && zt_lane_usable(&p->lane) && count * 8 <= S_DIRECT_MAX) {
+        r = s_send_direct(z, to, hb, hlen, zmq_msg_data(payload), count, timeout_ms);
+        goto out;
+    }
     if (zmq_msg_size(payload) > S_CHUNK && !(sh = malloc(sizeof *sh))) {
         r = MPC_ERR_NOMEM;
         goto out;
@@ -841,6 +996,8 @@ static int s_send_raw(s_zt *z, uint32_t to, uint8_t type, uint64_t stream, uint6
     /* Once the first frame is accepted, the rest of the message is too. */
     r = s_send_payload(z, to, p->dealer, payload, sh);
     if (r) return r;
+    /* Its place among the direct lane's messages (a failed marker fails the lane only). */
+    if (counted && zt_lane_usable(&p->lane)) (void)zt_lane_mark(z, to, timeout_ms);
     if (counted) {
         z->base.msgs_sent++;
         z->base.bytes_sent += hlen + count * 8;
@@ -853,6 +1010,21 @@ out:
     zmq_msg_close(payload);
     free(sh);
     return r;
+}
+
+/* mu held.  A stream message to peer `to` on its direct lane (count * 8 <= S_DIRECT_MAX). */
+static int s_send_direct(s_zt *z, uint32_t to, const uint8_t *hb, size_t hlen, const void *data, uint64_t count,
+                         int timeout_ms)
+{
+    s_peer *p = &z->peer[to];
+    int r = zt_lane_send(z, to, hb, hlen, data, count * 8, timeout_ms);
+    if (r) return r;
+    z->dl_msgs_sent++;
+    z->base.msgs_sent++;
+    z->base.bytes_sent += hlen + count * 8;
+    atomic_fetch_add_explicit(&p->pub_msgs_sent, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&p->pub_bytes_sent, hlen + count * 8, memory_order_relaxed);
+    return 0;
 }
 
 static int s_send_check(s_zt *z, uint32_t to, uint8_t type, uint64_t count)
@@ -876,6 +1048,22 @@ int zt_op_send(mpc_transport *t, uint32_t to, uint8_t type, uint64_t stream, uin
     if (!z || (count && !data)) return MPC_ERR_INVALID;
     int r = s_send_check(z, to, type, count);
     if (r) return r;
+    if (count * 8 <= S_DIRECT_MAX) {
+        /* A direct lane copies the payload straight into the frame it encrypts. */
+        pthread_mutex_lock(&z->mu);
+        s_peer *p = &z->peer[to];
+        if (zt_lane_usable(&p->lane) && p->connected && p->state != S_PEER_DOWN) {
+            mpc_msg_hdr h = {.version = MPC_WIRE_VERSION, .type = type, .stream = stream, .seq = seq,
+                             .sender = (uint16_t)z->cfg.self, .count = count};
+            uint8_t hb[MPC_WIRE_HDR_MAX];
+            size_t hlen = 0;
+            r = mpc_wire_hdr_encode(hb, sizeof hb, &hlen, &h) != 0 ? MPC_ERR_INVALID
+                : s_send_direct(z, to, hb, hlen, data, count, z->cfg.timeout_ms);
+            pthread_mutex_unlock(&z->mu);
+            return r;
+        }
+        pthread_mutex_unlock(&z->mu);
+    }
     /* The one copy (the caller keeps data), wiped when ZeroMQ releases it. */
     zmq_msg_t pm;
     if (mpc_zmq_msg_init_secret(&pm, data, count * 8) != 0) return MPC_ERR_NOMEM;

@@ -66,6 +66,14 @@ typedef struct {
      * NULL: refusals are only counted (mpc_transport_zmq_stats auth_denied). */
     mpc_zap_refused_fn on_refused;
     void              *refused_ctx;
+    /* Direct lanes (docs/transport.md, "Direct lanes"): messages of up to 4 KiB of payload
+     * between two parties that both name a direct endpoint travel on a stream socket of their
+     * own, encrypted here, instead of through ZeroMQ's I/O threads.  direct_bind: where ours
+     * listens, "tcp://A.B.C.D:PORT" (PORT 0 or *: the kernel picks; read it back with
+     * mpc_transport_zmq_direct_endpoint) or "ipc://PATH"; NULL: no lanes.  peer_direct[j]:
+     * peer j's (NULL: no lane with it).  The lanes come up in mpc_transport_zmq_direct(). */
+    const char *direct_bind;
+    const char *peer_direct[MPC_ZMQ_MAX_PARTIES];
 } mpc_zmq_config;
 
 /* Zeroes cfg (all defaults); the caller then fills self, n, bind, endpoints and keys. */
@@ -103,6 +111,18 @@ int mpc_transport_zmq_connect_peer(mpc_transport *t, uint32_t peer, const char *
 __attribute__((warn_unused_result))
 int mpc_transport_zmq_ready(mpc_transport *t, int timeout_ms);
 
+/* Sets up the direct lanes (every party calls it, right after mpc_transport_zmq_ready and
+ * before any stream message, from the one thread using t): accepts the lanes of lower-index
+ * peers, connects to higher-index ones, authenticates each with both parties' keys, then
+ * stops listening.  0 when every configured lane is up; MPC_ERR_STATE if none is configured or
+ * stream traffic has begun; otherwise an error naming the peers without a lane (their
+ * messages then take ZeroMQ: the transport works either way). */
+__attribute__((warn_unused_result))
+int mpc_transport_zmq_direct(mpc_transport *t, int timeout_ms);
+
+/* Our direct lane endpoint as bound (the port read back), or "". */
+const char *mpc_transport_zmq_direct_endpoint(const mpc_transport *t);
+
 /* Processes incoming traffic for up to timeout_ms while no recv is pending: answers HELLOs of
  * (re)started peers, holds stream messages, notes disconnects.  0 or MPC_ERR_IO. */
 int mpc_transport_zmq_service(mpc_transport *t, int timeout_ms);
@@ -137,6 +157,11 @@ typedef struct {
     uint64_t disconnects;       /* peer connections lost (DEALER side) */
     uint64_t remade;            /* DEALERs made again: after a refused handshake, or to try a
                                  * peer's other key (docs/transport.md, "Key rotation ...") */
+    uint64_t direct_lanes;      /* direct lanes up now */
+    uint64_t direct_sent;       /* messages sent on direct lanes (the rest took ZeroMQ) */
+    uint64_t direct_recv;       /* ... received on them */
+    uint64_t direct_failures;   /* lanes that failed (authentication, closed, not read) */
+    uint64_t direct_refused;    /* connections to our listener that did not authenticate */
 } mpc_zmq_stats;
 
 void mpc_transport_zmq_stats(const mpc_transport *t, mpc_zmq_stats *st);

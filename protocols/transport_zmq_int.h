@@ -37,6 +37,9 @@
  * and ZeroMQ heartbeats (which only see whole frames) never starve behind a 50 MB frame. */
 #define S_CHUNK           MPC_ZMQ_CHUNK_BYTES
 
+/* Largest payload a message may have to travel on a direct lane (transport_zmq_direct.c). */
+#define S_DIRECT_MAX      4096
+
 enum { S_PEER_NEW, S_PEER_UP, S_PEER_DOWN };
 enum { S_HELD_MSG, S_HELD_MARKER, S_HELD_ABORT };
 
@@ -54,6 +57,48 @@ typedef struct s_held {
     uint32_t       nmore;
     size_t         bytes;       /* S_HELD_MSG: payload bytes in all */
 } s_held;
+
+/* What the caller of s_process is waiting for.  An undecodable message from `from` fails
+ * it; once something for (from, stream) has arrived, s_process stops reading, so the rest stays
+ * in libzmq's queue (bounded by ZMQ_RCVHWM) instead of in ours. */
+typedef struct {
+    uint32_t from;
+    uint64_t stream;
+    int      fail;
+    int      found;
+} s_want;
+
+/* A ZeroMQ message from a peer with a direct lane that came before the lane's marker
+ * allowed it (its frames as read; classified once allowed). */
+typedef struct s_parked {
+    struct s_parked *next;
+    zmq_msg_t  f[3];
+    int        nf, extra;
+    zmq_msg_t *more;
+    uint32_t   nmore;
+    size_t     bytes;
+} s_parked;
+
+/* A direct lane to a peer (transport_zmq_direct.c, docs/transport.md "Direct lanes").  All
+ * under mu; the fd is polled and read by the reader token's holder only. */
+typedef struct {
+    int       fd;               /* -1: none */
+    int       broken;           /* failed: no longer used; the reader closes it */
+    const char *why;            /* static reason of the failure */
+    int       wbusy;            /* a thread is in the middle of writing a frame */
+    int       order;            /* ZeroMQ stream messages from the peer pass the ordering gate */
+    struct s_lane_keys *keys;   /* sodium_malloc: the two keys and the plaintext buffers */
+    uint64_t  ntx, nrx;         /* nonces of the next frame out and in */
+    uint64_t  zsent;            /* ZeroMQ stream messages sent to the peer since the lane came up */
+    uint64_t  zfiled;           /* ... received from it and filed */
+    uint64_t  zallowed;         /* ... that its markers allow us to file */
+    uint8_t  *rbuf;             /* ciphertext read, not yet decrypted */
+    size_t    rlen;
+    int       have_pt;          /* keys->pt holds a decrypted frame waiting for its turn */
+    size_t    ptlen;
+    s_parked *phead, *ptail;    /* ZeroMQ messages waiting for their marker */
+    uint64_t  pcount, pbytes;
+} s_lane;
 
 typedef struct {
     void    *dealer;            /* our CURVE client towards this peer's ROUTER */
@@ -83,6 +128,8 @@ typedef struct {
      * mpc_transport_zmq_peer_traffic from any thread; one relaxed add per message. */
     atomic_uint_fast64_t pub_bytes_sent, pub_bytes_recv, pub_msgs_sent, pub_msgs_recv;
     s_held  *head, *tail;       /* held messages from this peer, arrival order */
+    char     direct[MPC_ZMQ_ENDPOINT_MAX];   /* its direct lane listener ("" none) */
+    s_lane   lane;
 } s_peer;
 
 typedef struct {
@@ -120,6 +167,9 @@ typedef struct {
     uint32_t      bg_from;
     uint64_t      bg_stream;
     int           wakefd;
+    char          direct_bind[MPC_ZMQ_ENDPOINT_MAX];   /* our direct lane listener ("" none) */
+    int           dl_listen;        /* its socket until mpc_transport_zmq_direct is done, or -1 */
+    uint64_t      dl_refused, dl_failures, dl_msgs_sent, dl_msgs_recv;
     uint64_t      malformed, protocol_errors, held_count, held_msgs, held_bytes, held_dropped,
                   disconnects;
 } s_zt;
@@ -137,6 +187,29 @@ void  zt_held_free(s_zt *z, s_held *e);
 int   zt_open_peer(s_zt *z, uint32_t j, char *err, size_t errlen);
 void  zt_close_peer(s_peer *p);
 int   zt_peer_set_keys(s_peer *p, const uint8_t pub[MPC_KEY_BYTES], const uint8_t next[MPC_KEY_BYTES]);
+
+/* mu held: this thread may read the ROUTER, the monitors and the lanes. */
+int   zt_may_read(const s_zt *z);
+/* mu held, may read: files whatever has arrived, without waiting (a sender waiting for room). */
+void  zt_drain(s_zt *z);
+
+/* Direct lanes (transport_zmq_direct.c). */
+int   zt_direct_listen(s_zt *z, char *err, size_t errlen);
+void  zt_direct_unlisten(s_zt *z);
+int   zt_lane_usable(const s_lane *l);
+void  zt_lane_fail(s_zt *z, uint32_t j, const char *why);
+void  zt_lane_close(s_lane *l);
+/* A stream message (header bytes, payload) to peer j on its lane; a marker after a ZeroMQ one. */
+int   zt_lane_send(s_zt *z, uint32_t j, const uint8_t *hdr, size_t hlen, const void *payload, size_t plen,
+                   int timeout_ms);
+int   zt_lane_mark(s_zt *z, uint32_t j, int timeout_ms);
+/* The reader: files what the lane of peer j allows; 1 if anything moved. */
+int   zt_lane_read(s_zt *z, uint32_t j, s_want *w);
+/* transport_zmq.c, for the lanes: files a message that came on peer j's lane (payload copied),
+ * and classifies the parked ZeroMQ messages of peer j its markers now allow. */
+void  zt_lane_deliver(s_zt *z, uint32_t j, const uint8_t *hdr, size_t hlen, const uint8_t *payload, size_t plen,
+                      s_want *w);
+void  zt_release_parked(s_zt *z, uint32_t j, s_want *w);
 
 /* The transport operations (transport.h) that transport_zmq.c implements. */
 int  zt_op_send(mpc_transport *t, uint32_t to, uint8_t type, uint64_t stream, uint64_t seq,

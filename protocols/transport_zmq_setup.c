@@ -83,13 +83,18 @@ static int s_validate(const mpc_zmq_config *c, char *err, size_t errlen)
         zt_fmt(err, errlen, "missing or too long bind endpoint");
         return MPC_ERR_CONFIG;
     }
+    if (c->direct_bind && (!c->direct_bind[0] || strlen(c->direct_bind) >= MPC_ZMQ_ENDPOINT_MAX)) {
+        zt_fmt(err, errlen, "empty or too long direct lane endpoint");
+        return MPC_ERR_CONFIG;
+    }
     if (!c->keys) {
         zt_fmt(err, errlen, "missing key pair");
         return MPC_ERR_CONFIG;
     }
     for (uint32_t j = 0; j < c->n; j++) {
         if (j == c->self) continue;
-        if (c->peer_endpoints[j] && strlen(c->peer_endpoints[j]) >= MPC_ZMQ_ENDPOINT_MAX) {
+        if ((c->peer_endpoints[j] && strlen(c->peer_endpoints[j]) >= MPC_ZMQ_ENDPOINT_MAX) ||
+            (c->peer_direct[j] && strlen(c->peer_direct[j]) >= MPC_ZMQ_ENDPOINT_MAX)) {
             zt_fmt(err, errlen, "endpoint of peer %u too long", j);
             return MPC_ERR_CONFIG;
         }
@@ -111,8 +116,18 @@ void mpc_zmq_config_init(mpc_zmq_config *cfg)
 
 static void s_destroy(s_zt *z)
 {
+    zt_direct_unlisten(z);
     for (uint32_t j = 0; j < MPC_ZMQ_MAX_PARTIES; j++) {
         s_peer *p = &z->peer[j];
+        zt_lane_close(&p->lane);
+        while (p->lane.phead) {
+            s_parked *q = p->lane.phead;
+            p->lane.phead = q->next;
+            for (int i = 0; i < q->nf; i++) mpc_zmq_msg_wipe_close(&q->f[i]);
+            for (uint32_t i = 0; i < q->nmore; i++) mpc_zmq_msg_wipe_close(&q->more[i]);
+            free(q->more);
+            free(q);
+        }
         while (p->head) {
             s_held *e = p->head;
             p->head = e->next;
@@ -283,7 +298,9 @@ int mpc_transport_zmq_new(mpc_transport **out, const mpc_zmq_config *cfg, char *
     s_zt *z = calloc(1, sizeof *z);
     if (!z) return MPC_ERR_NOMEM;
     z->wakefd = -1;
+    z->dl_listen = -1;
     for (uint32_t j = 0; j < MPC_ZMQ_MAX_PARTIES; j++) {
+        z->peer[j].lane.fd = -1;
         atomic_init(&z->peer[j].pub_state, MPC_ZMQ_PEER_DOWN);
         atomic_init(&z->peer[j].pub_since, (uint_fast64_t)mpc_now_ms());
         atomic_init(&z->peer[j].pub_bytes_sent, 0);
@@ -295,6 +312,8 @@ int mpc_transport_zmq_new(mpc_transport **out, const mpc_zmq_config *cfg, char *
     z->cfg.bind = NULL;
     z->cfg.keys = NULL;
     memset(z->cfg.peer_endpoints, 0, sizeof z->cfg.peer_endpoints);
+    z->cfg.direct_bind = NULL;
+    memset(z->cfg.peer_direct, 0, sizeof z->cfg.peer_direct);
     mpc_zmq_config *c = &z->cfg;
     if (!c->max_msg_bytes) c->max_msg_bytes = MPC_ZMQ_DEFAULT_MAX_MSG;
     if (!c->timeout_ms) c->timeout_ms = MPC_ZMQ_DEFAULT_TIMEOUT_MS;
@@ -312,9 +331,12 @@ int mpc_transport_zmq_new(mpc_transport **out, const mpc_zmq_config *cfg, char *
     pthread_cond_init(&z->cv_bg, &ca);
     pthread_condattr_destroy(&ca);
     z->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);   /* -1: no hand-over, still correct */
+
     atomic_init(&z->keys_pending, 0);
     for (uint32_t j = 0; j < c->n; j++) {
         if (j == c->self) continue;
+        if (cfg->direct_bind && cfg->peer_direct[j])
+            snprintf(z->peer[j].direct, sizeof z->peer[j].direct, "%s", cfg->peer_direct[j]);
         z->peer[j].backoff_ms = S_RETRY_MIN_MS;
         (void)zt_peer_set_keys(&z->peer[j], cfg->peer_public[j], cfg->peer_next[j]);
     }
@@ -357,6 +379,10 @@ int mpc_transport_zmq_new(mpc_transport **out, const mpc_zmq_config *cfg, char *
         zt_fmt(err, errlen, "cannot bind %s: %s", cfg->bind, zmq_strerror(e));
         r = e == EADDRINUSE ? MPC_ERR_IO : MPC_ERR_CONFIG;
         goto fail;
+    }
+    if (cfg->direct_bind) {
+        snprintf(z->direct_bind, sizeof z->direct_bind, "%s", cfg->direct_bind);
+        if ((r = zt_direct_listen(z, err, errlen)) != 0) goto fail;
     }
     size_t elen = sizeof z->endpoint;
     if (zmq_getsockopt(z->router, ZMQ_LAST_ENDPOINT, z->endpoint, &elen) != 0) z->endpoint[0] = 0;
@@ -404,7 +430,14 @@ void mpc_transport_zmq_stats(const mpc_transport *t, mpc_zmq_stats *st)
     st->held_bytes = z->held_bytes;
     st->held_dropped = z->held_dropped;
     st->disconnects = z->disconnects;
-    for (uint32_t j = 0; j < z->cfg.n; j++) st->remade += z->peer[j].reopens;
+    for (uint32_t j = 0; j < z->cfg.n; j++) {
+        st->remade += z->peer[j].reopens;
+        st->direct_lanes += j != z->cfg.self && zt_lane_usable(&z->peer[j].lane);
+    }
+    st->direct_sent = z->dl_msgs_sent;
+    st->direct_recv = z->dl_msgs_recv;
+    st->direct_failures = z->dl_failures;
+    st->direct_refused = z->dl_refused;
     pthread_mutex_unlock(&z->mu);
 }
 

@@ -1,0 +1,619 @@
+/* transport_zmq_direct.c — direct lanes: small messages between two parties on a stream socket
+ * of their own, encrypted and authenticated here, without ZeroMQ's I/O threads.
+ *
+ * Why: a message through ZeroMQ crosses three threads (our thread hands it to our I/O thread,
+ * which encrypts and writes it; the peer's I/O thread reads and decrypts it and hands it to
+ * the peer's thread), so a dependent round costs three wake-ups in a row; on a direct lane
+ * the sending thread writes the frame itself and the peer's waiting thread reads it: one.
+ * docs/transport.md ("Direct lanes") gives the handshake, the frames, the ordering rule and the
+ * measurements.
+ *
+ * Handshake (the lower index connects to the higher one's listener), after Noise KK
+ * (Perrin, "The Noise Protocol Framework", rev. 34, pattern KK: both static keys known in
+ * advance; here one message each way plus a key confirmation):
+ *   I -> R: "mpcdDL01" | i | r | S_i | E_i                 (8 + 1 + 1 + 32 + 32 bytes)
+ *   R -> I: E_r | tag_R                                    (32 + 16)
+ *   I -> R: tag_I                                          (16)
+ * K = BLAKE2b-512("mpcd direct lane v1" | X(e_i,E_r) | X(e_i,S_r) | X(s_i,E_r) | X(s_i,S_r)
+ *                 | S_i | S_r | E_i | E_r | i | r), split into k_ir and k_ri;
+ * tag_R = ChaCha20-Poly1305-IETF(k_ri, nonce 0, empty, AD = "R"), tag_I the same with k_ir,
+ * "I".  S_i (one of the initiator's admitted keys: during a key rotation it may hold its next
+ * one) travels in the clear, as the index already does.  The static-static term binds the lane to the two parties' configured CURVE keys, the
+ * ephemeral-ephemeral term gives forward secrecy, the mixed terms keep a stolen static key of
+ * one side from impersonating the other to it.  Data frames use nonces 1, 2, ... per
+ * direction: a dropped, replayed or reordered frame fails authentication.
+ *
+ * Frame: u32 length L (little-endian, at most S_DL_FRAME_MAX) | L bytes of ciphertext of
+ *   kind (1 byte: 0 message, 1 marker) | arg (u64) | header length (1 byte) | header | payload
+ * with the 4 length bytes as associated data.  A message's arg is the number of ZeroMQ stream
+ * messages the sender had sent to this peer before it; a marker's arg k says "ZeroMQ stream
+ * message number k to you has been handed to ZeroMQ".  Together they keep the order of
+ * transport.h (messages between a directed pair arrive in order) across the two paths. */
+#include "transport_zmq_int.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "mpc_err.h"
+#include "zmq_wipe.h"
+
+#define S_DL_MAGIC    "mpcdDL01"
+#define S_DL_LABEL    "mpcd direct lane v1"
+#define S_DL_TAG      crypto_aead_chacha20poly1305_ietf_ABYTES
+#define S_DL_PT_HEAD  (1 + 8 + 1)
+#define S_DL_PT_MAX   (S_DL_PT_HEAD + MPC_WIRE_HDR_MAX + S_DIRECT_MAX)
+#define S_DL_FRAME_MAX (S_DL_PT_MAX + S_DL_TAG)
+
+/* Secrets of a lane, in one sodium_malloc region. */
+struct s_lane_keys {
+    uint8_t tx[32], rx[32];
+    uint8_t pt[S_DL_PT_MAX];          /* a decrypted frame waiting for its turn (kind, arg, ...) */
+    uint8_t out[S_DL_PT_MAX];         /* a frame being built */
+};
+
+/* ---- endpoints ------------------------------------------------------------------------ */
+
+/* "tcp://A.B.C.D:PORT" (PORT may be 0 or *: the kernel picks) or "ipc://PATH". */
+static int s_parse(const char *ep, struct sockaddr_storage *ss, socklen_t *len)
+{
+    memset(ss, 0, sizeof *ss);
+    if (!strncmp(ep, "ipc://", 6)) {
+        struct sockaddr_un *u = (struct sockaddr_un *)ss;
+        size_t n = strlen(ep + 6);
+        if (!n || n >= sizeof u->sun_path) return -1;
+        u->sun_family = AF_UNIX;
+        memcpy(u->sun_path, ep + 6, n + 1);
+        *len = (socklen_t)sizeof *u;
+        return 0;
+    }
+    if (strncmp(ep, "tcp://", 6)) return -1;
+    char host[64];
+    const char *colon = strrchr(ep + 6, ':');
+    if (!colon || (size_t)(colon - (ep + 6)) >= sizeof host) return -1;
+    memcpy(host, ep + 6, (size_t)(colon - (ep + 6)));
+    host[colon - (ep + 6)] = 0;
+    struct sockaddr_in *a = (struct sockaddr_in *)ss;
+    a->sin_family = AF_INET;
+    if (inet_pton(AF_INET, host, &a->sin_addr) != 1) return -1;
+    unsigned long port = 0;
+    if (strcmp(colon + 1, "*")) {
+        char *end;
+        errno = 0;
+        port = strtoul(colon + 1, &end, 10);
+        if (errno || end == colon + 1 || *end || port > 65535) return -1;
+    }
+    a->sin_port = htons((uint16_t)port);
+    *len = (socklen_t)sizeof *a;
+    return 0;
+}
+
+static void s_sockopts(int fd, int family)
+{
+    int one = 1;
+    if (family == AF_INET) (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    (void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+}
+
+int zt_direct_listen(s_zt *z, char *err, size_t errlen)
+{
+    struct sockaddr_storage ss;
+    socklen_t len;
+    const char *ep = z->direct_bind;
+    if (s_parse(ep, &ss, &len) != 0) {
+        zt_fmt(err, errlen, "direct lane endpoint %s: not tcp://IPv4:PORT or ipc://PATH", ep);
+        return MPC_ERR_CONFIG;
+    }
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), one = 1;
+    if (fd < 0 || (ss.ss_family == AF_INET && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one)) ||
+        bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, MPC_ZMQ_MAX_PARTIES) != 0) {
+        int e = errno;
+        if (fd >= 0) close(fd);
+        zt_fmt(err, errlen, "cannot listen on direct lane endpoint %s: %s", ep, strerror(e));
+        return MPC_ERR_IO;
+    }
+    z->dl_listen = fd;
+    if (ss.ss_family == AF_INET) {   /* read back the port the kernel picked */
+        struct sockaddr_in a;
+        socklen_t alen = sizeof a;
+        char host[INET_ADDRSTRLEN];
+        if (getsockname(fd, (struct sockaddr *)&a, &alen) == 0 && inet_ntop(AF_INET, &a.sin_addr, host, sizeof host))
+            snprintf(z->direct_bind, sizeof z->direct_bind, "tcp://%s:%u", host, (unsigned)ntohs(a.sin_port));
+    }
+    return 0;
+}
+
+void zt_direct_unlisten(s_zt *z)
+{
+    if (z->dl_listen < 0) return;
+    close(z->dl_listen);
+    z->dl_listen = -1;
+    if (!strncmp(z->direct_bind, "ipc://", 6)) (void)unlink(z->direct_bind + 6);
+}
+
+/* ---- blocking I/O with a deadline (handshake only) -------------------------------------- */
+
+static int s_wait(int fd, short ev, int64_t deadline)
+{
+    for (;;) {
+        int64_t left = deadline - (int64_t)mpc_now_ms();
+        if (left <= 0) return MPC_ERR_TIMEOUT;
+        struct pollfd p = {fd, ev, 0};
+        int r = poll(&p, 1, (int)(left > 1000 ? 1000 : left));
+        if (r > 0) return (p.revents & (POLLERR | POLLNVAL)) && !(p.revents & ev) ? MPC_ERR_IO : 0;
+        if (r < 0 && errno != EINTR) return MPC_ERR_IO;
+    }
+}
+
+static int s_write_all(int fd, const uint8_t *b, size_t n, int64_t deadline)
+{
+    while (n) {
+        ssize_t w = send(fd, b, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (w > 0) {
+            b += w;
+            n -= (size_t)w;
+            continue;
+        }
+        if (w < 0 && errno != EAGAIN && errno != EINTR) return MPC_ERR_IO;
+        int r = s_wait(fd, POLLOUT, deadline);
+        if (r) return r;
+    }
+    return 0;
+}
+
+static int s_read_all(int fd, uint8_t *b, size_t n, int64_t deadline)
+{
+    while (n) {
+        ssize_t g = recv(fd, b, n, MSG_DONTWAIT);
+        if (g > 0) {
+            b += g;
+            n -= (size_t)g;
+            continue;
+        }
+        if (g == 0) return MPC_ERR_IO;
+        if (errno != EAGAIN && errno != EINTR) return MPC_ERR_IO;
+        int r = s_wait(fd, POLLIN, deadline);
+        if (r) return r;
+    }
+    return 0;
+}
+
+/* ---- the handshake ---------------------------------------------------------------------- */
+
+typedef struct {
+    uint8_t esk[32], epk[32], peer_epk[32], dh[4][32], k[64];
+} s_hs;
+
+static const uint8_t s_nonce0[crypto_aead_chacha20poly1305_ietf_NPUBBYTES];
+
+/* k = k_ir | k_ri from the four DH terms (computed by either side, same order). */
+static int s_derive(s_hs *h, const uint8_t *spk_i, const uint8_t *spk_r, const uint8_t *epk_i,
+                    const uint8_t *epk_r, uint8_t i, uint8_t r)
+{
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, NULL, 0, sizeof h->k);
+    crypto_generichash_update(&st, (const uint8_t *)S_DL_LABEL, sizeof S_DL_LABEL - 1);
+    for (int t = 0; t < 4; t++) crypto_generichash_update(&st, h->dh[t], 32);
+    const uint8_t *pub[4] = {spk_i, spk_r, epk_i, epk_r};
+    for (int t = 0; t < 4; t++) crypto_generichash_update(&st, pub[t], 32);
+    uint8_t ir[2] = {i, r};
+    crypto_generichash_update(&st, ir, 2);
+    crypto_generichash_final(&st, h->k, sizeof h->k);
+    sodium_memzero(&st, sizeof st);
+    return 0;
+}
+
+static void s_tag(uint8_t tag[S_DL_TAG], const uint8_t key[32], const char *who)
+{
+    unsigned long long tl = 0;
+    crypto_aead_chacha20poly1305_ietf_encrypt(tag, &tl, NULL, 0, (const uint8_t *)who, 1, NULL, s_nonce0, key);
+}
+
+static int s_tag_ok(const uint8_t tag[S_DL_TAG], const uint8_t key[32], const char *who)
+{
+    unsigned long long ml = 0;
+    return crypto_aead_chacha20poly1305_ietf_decrypt(NULL, &ml, NULL, tag, S_DL_TAG, (const uint8_t *)who, 1,
+                                                     s_nonce0, key) == 0;
+}
+
+/* Installs an established lane to peer j (keys from h, tx = k_ir for the initiator). */
+static int s_lane_up(s_zt *z, uint32_t j, int fd, const s_hs *h, int initiator)
+{
+    s_lane *l = &z->peer[j].lane;
+    struct s_lane_keys *k = sodium_malloc(sizeof *k);
+    if (!k) return MPC_ERR_NOMEM;
+    memcpy(k->tx, h->k + (initiator ? 0 : 32), 32);
+    memcpy(k->rx, h->k + (initiator ? 32 : 0), 32);
+    l->keys = k;
+    l->rbuf = malloc(2 * (4 + S_DL_FRAME_MAX));   /* ciphertext only */
+    if (!l->rbuf) {
+        sodium_free(k);
+        l->keys = NULL;
+        return MPC_ERR_NOMEM;
+    }
+    l->fd = fd;
+    l->ntx = l->nrx = 1;
+    l->rlen = 0;
+    l->have_pt = 0;
+    l->order = 1;
+    l->zsent = l->zfiled = l->zallowed = 0;
+    return 0;
+}
+
+/* Our side of one handshake on fd with peer j; 0 and the lane installed, or an error. */
+static int s_handshake(s_zt *z, int fd, int initiator, uint32_t want_peer, uint32_t *got_peer, int64_t deadline)
+{
+    s_hs *h = sodium_malloc(sizeof *h);
+    if (!h) return MPC_ERR_NOMEM;
+    const uint8_t *ssk = mpc_keypair_secret(z->keys), *spk = mpc_keypair_public(z->keys);
+    uint8_t m1[8 + 2 + 64], m2[32 + S_DL_TAG], m3[S_DL_TAG];
+    int r = MPC_ERR_CRYPTO;
+    crypto_box_keypair(h->epk, h->esk);
+    uint32_t j = want_peer;
+    if (initiator) {
+        memcpy(m1, S_DL_MAGIC, 8);
+        m1[8] = (uint8_t)z->cfg.self;
+        m1[9] = (uint8_t)j;
+        memcpy(m1 + 10, spk, 32);
+        memcpy(m1 + 42, h->epk, 32);
+        if ((r = s_write_all(fd, m1, sizeof m1, deadline)) || (r = s_read_all(fd, m2, sizeof m2, deadline)))
+            goto out;
+        memcpy(h->peer_epk, m2, 32);
+        s_peer *p = &z->peer[j];
+        r = MPC_ERR_CRYPTO;
+        if (crypto_scalarmult(h->dh[0], h->esk, h->peer_epk) || crypto_scalarmult(h->dh[1], h->esk, p->keys[p->key_idx]) ||
+            crypto_scalarmult(h->dh[2], ssk, h->peer_epk) || crypto_scalarmult(h->dh[3], ssk, p->keys[p->key_idx]))
+            goto out;
+        s_derive(h, spk, p->keys[p->key_idx], h->epk, h->peer_epk, (uint8_t)z->cfg.self, (uint8_t)j);
+        if (!s_tag_ok(m2 + 32, h->k + 32, "R")) goto out;
+        s_tag(m3, h->k, "I");
+        if ((r = s_write_all(fd, m3, sizeof m3, deadline))) goto out;
+    } else {
+        if ((r = s_read_all(fd, m1, sizeof m1, deadline))) goto out;
+        r = MPC_ERR_CRYPTO;
+        j = m1[8];
+        if (memcmp(m1, S_DL_MAGIC, 8) || j >= z->cfg.self || m1[9] != z->cfg.self || !z->peer[j].direct[0] ||
+            z->peer[j].lane.fd >= 0)
+            goto out;
+        s_peer *p = &z->peer[j];
+        const uint8_t *pk = NULL;   /* the initiator holds one of the keys we admit for it */
+        for (int kk = 0; kk < p->nkeys; kk++)
+            if (sodium_memcmp(p->keys[kk], m1 + 10, 32) == 0) pk = p->keys[kk];
+        if (!pk) goto out;
+        memcpy(h->peer_epk, m1 + 42, 32);
+        memcpy(m2, h->epk, 32);
+        if (crypto_scalarmult(h->dh[0], h->esk, h->peer_epk) || crypto_scalarmult(h->dh[1], ssk, h->peer_epk) ||
+            crypto_scalarmult(h->dh[2], h->esk, pk) || crypto_scalarmult(h->dh[3], ssk, pk))
+            goto out;
+        s_derive(h, pk, spk, h->peer_epk, h->epk, (uint8_t)j, (uint8_t)z->cfg.self);
+        s_tag(m2 + 32, h->k + 32, "R");
+        if ((r = s_write_all(fd, m2, sizeof m2, deadline)) || (r = s_read_all(fd, m3, sizeof m3, deadline)))
+            goto out;
+        r = MPC_ERR_CRYPTO;
+        if (!s_tag_ok(m3, h->k, "I")) goto out;
+    }
+    *got_peer = j;
+    r = s_lane_up(z, j, fd, h, initiator);
+out:
+    sodium_free(h);   /* sodium_free wipes */
+    return r;
+}
+
+static int s_connect(const char *ep, int64_t deadline, int *out)
+{
+    struct sockaddr_storage ss;
+    socklen_t len;
+    if (s_parse(ep, &ss, &len) != 0) return MPC_ERR_CONFIG;
+    for (;;) {
+        int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0) return MPC_ERR_IO;
+        if (connect(fd, (struct sockaddr *)&ss, len) == 0) {
+            s_sockopts(fd, ss.ss_family);
+            *out = fd;
+            return 0;
+        }
+        close(fd);
+        if ((int64_t)mpc_now_ms() >= deadline) return MPC_ERR_TIMEOUT;
+        nanosleep(&(struct timespec){0, 10000000L}, NULL);   /* the peer is not listening yet */
+    }
+}
+
+int mpc_transport_zmq_direct(mpc_transport *t, int timeout_ms)
+{
+    s_zt *z = zt_self(t);
+    if (!z) return MPC_ERR_INVALID;
+    if (timeout_ms < 0) timeout_ms = z->cfg.timeout_ms;
+    int64_t deadline = (int64_t)mpc_now_ms() + timeout_ms;
+    pthread_mutex_lock(&z->mu);
+    int r = 0;
+    if (z->dl_listen < 0 || z->base.msgs_sent || z->base.msgs_recv || z->reading) {
+        zt_seterr(z, "direct lanes: %s", z->dl_listen < 0 ? "no direct_bind endpoint, or already set up"
+                                                           : "stream traffic has begun (set them up right after ready)");
+        pthread_mutex_unlock(&z->mu);
+        return MPC_ERR_STATE;
+    }
+    char failed[256] = "";
+    size_t fl = 0;
+    /* Accept from every lower index, then connect to every higher one: each party waits only
+     * for lower ones, so the order has no cycle. */
+    uint32_t need = 0;
+    for (uint32_t j = 0; j < z->cfg.self; j++) need += z->peer[j].direct[0] != 0;
+    while (need && (int64_t)mpc_now_ms() < deadline) {
+        if (s_wait(z->dl_listen, POLLIN, deadline) != 0) break;
+        int fd = accept4(z->dl_listen, NULL, NULL, SOCK_CLOEXEC);
+        if (fd < 0) continue;
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof ss;
+        s_sockopts(fd, getsockname(fd, (struct sockaddr *)&ss, &sl) == 0 ? ss.ss_family : AF_UNIX);
+        uint32_t got = 0;
+        /* a connection that does not complete its handshake within 1 s is dropped */
+        int64_t dl = (int64_t)mpc_now_ms() + 1000;
+        if (s_handshake(z, fd, 0, 0, &got, dl < deadline ? dl : deadline) == 0) {
+            if (z->peer[got].direct[0]) need--;
+        } else {
+            z->dl_refused++;
+            close(fd);
+        }
+    }
+    for (uint32_t j = z->cfg.self + 1; j < z->cfg.n; j++) {
+        if (!z->peer[j].direct[0]) continue;
+        int fd = -1;
+        uint32_t got = 0;
+        int q = s_connect(z->peer[j].direct, deadline, &fd);
+        if (q == 0 && (q = s_handshake(z, fd, 1, j, &got, deadline)) != 0) close(fd);
+        if (q) fl += (size_t)snprintf(failed + fl, fl < sizeof failed ? sizeof failed - fl : 0, " peer %u (%s);", j,
+                                      mpc_strerror(q));
+    }
+    for (uint32_t j = 0; j < z->cfg.self; j++)
+        if (z->peer[j].direct[0] && z->peer[j].lane.fd < 0)
+            fl += (size_t)snprintf(failed + fl, fl < sizeof failed ? sizeof failed - fl : 0, " peer %u (no handshake);", j);
+    zt_direct_unlisten(z);
+    if (fl) {
+        zt_seterr(z, "direct lanes not set up with:%s ZeroMQ carries their messages", failed);
+        r = MPC_ERR_IO;
+    }
+    pthread_mutex_unlock(&z->mu);
+    return r;
+}
+
+const char *mpc_transport_zmq_direct_endpoint(const mpc_transport *t)
+{
+    s_zt *z = zt_self(t);
+    return z ? z->direct_bind : "";
+}
+
+/* ---- frames ---------------------------------------------------------------------------- */
+
+int zt_lane_usable(const s_lane *l)
+{
+    return l->fd >= 0 && !l->broken;
+}
+
+void zt_lane_fail(s_zt *z, uint32_t j, const char *why)
+{
+    s_lane *l = &z->peer[j].lane;
+    if (l->broken || l->fd < 0) return;
+    l->broken = 1;
+    l->order = 0;   /* parked ZeroMQ messages are filed as they came (zt_release_parked) */
+    l->why = why;
+    z->dl_failures++;
+    z->peer[j].epoch++;   /* what was in flight on it may be lost: waits on the peer fail */
+}
+
+/* mu held.  Writes a whole frame.  While the peer's socket buffer is full, the thread that may
+ * read drains what arrived for us (so two parties that both write cannot block each other);
+ * another thread waits with mu released, the lane marked busy so that no other frame starts
+ * in the middle of this one. */
+static int s_lane_write_all(s_zt *z, uint32_t j, const uint8_t *b, size_t n, int64_t deadline)
+{
+    s_lane *l = &z->peer[j].lane;
+    while (n) {
+        ssize_t w = send(l->fd, b, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (w > 0) {
+            b += w;
+            n -= (size_t)w;
+            continue;
+        }
+        if (w < 0 && errno != EAGAIN && errno != EINTR) return MPC_ERR_IO;
+        if ((int64_t)mpc_now_ms() >= deadline) return MPC_ERR_TIMEOUT;
+        if (zt_may_read(z)) {
+            zt_drain(z);
+            struct pollfd p = {l->fd, POLLOUT, 0};
+            (void)poll(&p, 1, 1);
+        } else {
+            l->wbusy = 1;
+            pthread_mutex_unlock(&z->mu);
+            nanosleep(&(struct timespec){0, 200000L}, NULL);
+            pthread_mutex_lock(&z->mu);
+            l->wbusy = 0;
+        }
+        if (l->fd < 0) return MPC_ERR_IO;
+    }
+    return 0;
+}
+
+/* mu held.  Waits until no other thread is in the middle of a frame on the lane; from then
+ * until the frame is written, mu is released only with the lane marked busy, so the frame's
+ * arg (zsent) and its place on the lane agree. */
+static int s_lane_acquire(s_zt *z, uint32_t j, int timeout_ms)
+{
+    s_lane *l = &z->peer[j].lane;
+    int64_t deadline = (int64_t)mpc_now_ms() + timeout_ms;
+    while (l->wbusy) {
+        pthread_mutex_unlock(&z->mu);
+        nanosleep(&(struct timespec){0, 200000L}, NULL);
+        pthread_mutex_lock(&z->mu);
+        if ((int64_t)mpc_now_ms() >= deadline) {
+            zt_seterr(z, "direct lane to peer %u: another thread's frame did not finish", j);
+            return MPC_ERR_TIMEOUT;
+        }
+    }
+    if (zt_lane_usable(l)) return 0;
+    zt_seterr(z, "direct lane to peer %u failed", j);
+    return MPC_ERR_IO;
+}
+
+/* mu held.  Encrypts and writes one frame to peer j; 0, or the lane fails. */
+static int s_lane_write(s_zt *z, uint32_t j, size_t ptlen, int timeout_ms)
+{
+    s_lane *l = &z->peer[j].lane;
+    uint8_t frame[4 + S_DL_FRAME_MAX];
+    uint32_t L = (uint32_t)(ptlen + S_DL_TAG);
+    memcpy(frame, &L, 4);
+    uint8_t nonce[crypto_aead_chacha20poly1305_ietf_NPUBBYTES] = {0};
+    memcpy(nonce, &l->ntx, 8);
+    unsigned long long cl = 0;
+    crypto_aead_chacha20poly1305_ietf_encrypt(frame + 4, &cl, l->keys->out, ptlen, frame, 4, NULL, nonce,
+                                              l->keys->tx);
+    sodium_memzero(l->keys->out, ptlen);
+    l->ntx++;
+    int r = s_lane_write_all(z, j, frame, 4 + L, (int64_t)mpc_now_ms() + timeout_ms);
+    sodium_memzero(frame, sizeof frame);
+    if (r) {
+        zt_lane_fail(z, j, r == MPC_ERR_TIMEOUT ? "the peer did not read its lane" : "write failed");
+        zt_seterr(z, "direct lane to peer %u: %s", j, l->why);
+        return r;
+    }
+    return 0;
+}
+
+int zt_lane_send(s_zt *z, uint32_t j, const uint8_t *hdr, size_t hlen, const void *payload, size_t plen,
+                 int timeout_ms)
+{
+    s_lane *l = &z->peer[j].lane;
+    int r = s_lane_acquire(z, j, timeout_ms);
+    if (r) return r;
+    uint8_t *o = l->keys->out;
+    o[0] = 0;
+    memcpy(o + 1, &l->zsent, 8);
+    o[9] = (uint8_t)hlen;
+    memcpy(o + S_DL_PT_HEAD, hdr, hlen);
+    if (plen) memcpy(o + S_DL_PT_HEAD + hlen, payload, plen);
+    return s_lane_write(z, j, S_DL_PT_HEAD + hlen + plen, timeout_ms);
+}
+
+int zt_lane_mark(s_zt *z, uint32_t j, int timeout_ms)
+{
+    s_lane *l = &z->peer[j].lane;
+    int r = s_lane_acquire(z, j, timeout_ms);
+    if (r) {   /* without its marker the peer cannot place the ZeroMQ message: no lane any more */
+        zt_lane_fail(z, j, "a marker could not be written");
+        return r;
+    }
+    l->zsent++;
+    uint8_t *o = l->keys->out;
+    o[0] = 1;
+    memcpy(o + 1, &l->zsent, 8);
+    o[9] = 0;
+    return s_lane_write(z, j, S_DL_PT_HEAD, timeout_ms);
+}
+
+/* mu held, reader.  Decrypts the next whole frame of rbuf into keys->pt; 1 done, 0 none whole,
+ * < 0 the lane failed. */
+static int s_lane_decrypt(s_zt *z, uint32_t j)
+{
+    s_lane *l = &z->peer[j].lane;
+    if (l->rlen < 4) return 0;
+    uint32_t L;
+    memcpy(&L, l->rbuf, 4);
+    if (L < S_DL_TAG + S_DL_PT_HEAD || L > S_DL_FRAME_MAX) {
+        zt_lane_fail(z, j, "frame of an impossible length");
+        return -1;
+    }
+    if (l->rlen < 4 + (size_t)L) return 0;
+    uint8_t nonce[crypto_aead_chacha20poly1305_ietf_NPUBBYTES] = {0};
+    memcpy(nonce, &l->nrx, 8);
+    unsigned long long ml = 0;
+    if (crypto_aead_chacha20poly1305_ietf_decrypt(l->keys->pt, &ml, NULL, l->rbuf + 4, L, l->rbuf, 4, nonce,
+                                                  l->keys->rx) != 0) {
+        zt_lane_fail(z, j, "a frame failed authentication");
+        return -1;
+    }
+    l->nrx++;
+    l->ptlen = (size_t)ml;
+    l->have_pt = 1;
+    memmove(l->rbuf, l->rbuf + 4 + L, l->rlen - 4 - L);
+    l->rlen -= 4 + L;
+    return 1;
+}
+
+/* mu held, reader.  Reads what the lane to peer j has and files, in order, what may be filed
+ * (zt_lane_deliver); stops once w is found.  1 if anything was filed or released. */
+int zt_lane_read(s_zt *z, uint32_t j, s_want *w)
+{
+    s_lane *l = &z->peer[j].lane;
+    int progress = 0;
+    while (zt_lane_usable(l) && !(w && w->found)) {
+        if (!l->have_pt) {
+            int d = s_lane_decrypt(z, j);
+            if (d < 0) break;
+            if (d == 0) {
+                size_t cap = 2 * (4 + S_DL_FRAME_MAX);
+                ssize_t g = recv(l->fd, l->rbuf + l->rlen, cap - l->rlen, MSG_DONTWAIT);
+                if (g > 0) {
+                    l->rlen += (size_t)g;
+                    continue;
+                }
+                if (g == 0 || (errno != EAGAIN && errno != EINTR))
+                    zt_lane_fail(z, j, g == 0 ? "the peer closed it" : "read failed");
+                break;
+            }
+        }
+        const uint8_t *pt = l->keys->pt;
+        uint64_t arg;
+        memcpy(&arg, pt + 1, 8);
+        if (pt[0] == 1 && l->ptlen == S_DL_PT_HEAD) {   /* marker */
+            if (arg != l->zallowed + 1) {
+                zt_lane_fail(z, j, "markers out of order");
+                break;
+            }
+            l->zallowed = arg;
+            l->have_pt = 0;
+            progress = 1;
+            zt_release_parked(z, j, w);
+            continue;
+        }
+        if (pt[0] != 0 || arg > l->zallowed) {
+            zt_lane_fail(z, j, "malformed frame");
+            break;
+        }
+        if (arg > l->zfiled) break;   /* ZeroMQ messages sent before it have not all come */
+        size_t hlen = pt[9];
+        if (S_DL_PT_HEAD + hlen > l->ptlen || hlen > MPC_WIRE_HDR_MAX) {
+            zt_lane_fail(z, j, "malformed frame");
+            break;
+        }
+        zt_lane_deliver(z, j, pt + S_DL_PT_HEAD, hlen, pt + S_DL_PT_HEAD + hlen, l->ptlen - S_DL_PT_HEAD - hlen, w);
+        sodium_memzero(l->keys->pt, l->ptlen);
+        l->have_pt = 0;
+        progress = 1;
+    }
+    if (!zt_lane_usable(l)) zt_release_parked(z, j, w);
+    return progress;
+}
+
+/* Closes peer j's lane (reader or destroy: nobody polls its fd) and frees its secrets. */
+void zt_lane_close(s_lane *l)
+{
+    if (l->fd >= 0) close(l->fd);
+    l->fd = -1;
+    if (l->keys) sodium_free(l->keys);
+    l->keys = NULL;
+    if (l->rbuf) sodium_memzero(l->rbuf, 2 * (4 + S_DL_FRAME_MAX));
+    free(l->rbuf);
+    l->rbuf = NULL;
+    l->rlen = 0;
+    l->have_pt = 0;
+}

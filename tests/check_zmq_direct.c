@@ -1,0 +1,417 @@
+/* check_zmq_direct.c — direct lanes of the ZeroMQ transport (docs/transport.md, "Direct lanes"):
+ * small messages on the lanes and large ones through ZeroMQ keep their order on every stream;
+ * a stranger connecting to a listener is refused and the lanes still come up; a frame changed
+ * on the way fails the lane (it is never delivered) and the transport carries on over ZeroMQ;
+ * lanes are set up only before stream traffic; three threads per party on streams of their
+ * own share the lanes.  Parties run in threads of this process, their lanes on Unix sockets in
+ * a fresh directory (party 0 to 1 through a relay socket there in the tampering test).  Every
+ * ZeroMQ context is created inside its test, after Check's fork. */
+#include <check.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sodium.h>
+#include <unistd.h>
+
+#include "runner.h"
+#include "clock.h"
+#include "mpc_err.h"
+#include "transport_zmq.h"
+
+#define S_N 3
+
+typedef struct {
+    uint32_t n;
+    char dir[48];
+    char ep[S_N][128];
+    const char *via[S_N][S_N];   /* [i][j]: the endpoint i uses for j's lane, NULL: j's own */
+    mpc_keypair *k[S_N];
+    mpc_transport *t[S_N];
+} s_mesh;
+
+static void s_tmpdir(s_mesh *m)
+{
+    snprintf(m->dir, sizeof m->dir, "/tmp/check_zmq_direct.XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(m->dir));
+}
+
+/* Removes what a test may have left in its directory (the listeners unlink their sockets). */
+static void s_rmdir(s_mesh *m)
+{
+    const char *names[] = {"lane0", "lane1", "lane2", "relay"};
+    for (int i = 0; i < 4; i++) {
+        char p[128];
+        snprintf(p, sizeof p, "%s/%s", m->dir, names[i]);
+        (void)unlink(p);
+    }
+    ck_assert_int_eq(rmdir(m->dir), 0);
+}
+
+static void s_mesh_new(s_mesh *m, uint32_t n)
+{
+    m->n = n;
+    for (uint32_t i = 0; i < n; i++) {
+        ck_assert_ptr_nonnull(m->k[i] = mpc_keypair_new());
+        snprintf(m->ep[i], sizeof m->ep[i], "ipc://%s/lane%u", m->dir, i);
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        mpc_zmq_config c;
+        mpc_zmq_config_init(&c);
+        c.self = i;
+        c.n = n;
+        c.bind = "tcp://127.0.0.1:*";
+        c.keys = m->k[i];
+        c.timeout_ms = 10000;
+        c.direct_bind = m->ep[i];
+        for (uint32_t j = 0; j < n; j++)
+            if (j != i) {
+                memcpy(c.peer_public[j], mpc_keypair_public(m->k[j]), MPC_KEY_BYTES);
+                c.peer_direct[j] = m->via[i][j] ? m->via[i][j] : m->ep[j];
+            }
+        char err[256];
+        ck_assert_msg(mpc_transport_zmq_new(&m->t[i], &c, err, sizeof err) == 0, "new: %s", err);
+    }
+    for (uint32_t i = 0; i < n; i++)
+        for (uint32_t j = 0; j < n; j++)
+            if (i != j)
+                ck_assert_int_eq(mpc_transport_zmq_connect_peer(m->t[i], j, mpc_transport_zmq_endpoint(m->t[j])), 0);
+}
+
+/* Destroys the parties and removes the test's directory. */
+static void s_mesh_down(s_mesh *m)
+{
+    for (uint32_t i = 0; i < m->n; i++) {
+        mpc_transport_destroy(&m->t[i]);
+        mpc_keypair_destroy(&m->k[i]);
+    }
+    s_rmdir(m);
+}
+
+static uint64_t s_val(uint32_t from, uint32_t to, uint64_t seq, uint64_t i)
+{
+    return (uint64_t)from << 56 ^ (uint64_t)to << 48 ^ seq << 24 ^ i ^ 0x9e3779b97f4a7c15ull * (i + 1);
+}
+
+/* Words of message seq: small (on a lane) and large (ZeroMQ) mixed, two small after each large. */
+static uint64_t s_count(uint64_t seq)
+{
+    return seq % 3 == 0 ? 600 + seq * 97 % 30000 : 1 + seq * 31 % 512;
+}
+
+typedef struct {
+    mpc_transport *t;
+    int rc, direct_rc, setup;   /* setup: ready and direct first (else only the rounds) */
+    uint64_t stream;
+    char err[512];
+} s_party;
+
+static void *s_party_main(void *arg)
+{
+    s_party *p = arg;
+    mpc_transport *t = p->t;
+    uint32_t me = t->self, n = t->n;
+    uint64_t *buf = malloc(40000 * 8), *got = malloc(40000 * 8), st = p->stream;
+    int rc = buf && got ? 0 : MPC_ERR_NOMEM;
+    if (!rc && p->setup) rc = mpc_transport_zmq_ready(t, 15000);
+    if (!rc && p->setup) p->direct_rc = mpc_transport_zmq_direct(t, 15000);
+    /* Rounds of two messages per peer sent back to back (the second often small behind a large
+     * first: the ordering case), then both received and checked. */
+    for (uint64_t seq = 0; seq < 120 && !rc; seq += 2) {
+        for (uint32_t j = 0; j < n && !rc; j++) {
+            if (j == me) continue;
+            for (uint64_t s = seq; s < seq + 2 && !rc; s++) {
+                for (uint64_t i = 0; i < s_count(s); i++) buf[i] = s_val(me, j, s, i);
+                rc = mpc_send(t, j, MPC_MSG_OPEN, st, s, buf, s_count(s));
+            }
+        }
+        for (uint32_t j = 0; j < n && !rc; j++) {
+            if (j == me) continue;
+            for (uint64_t s = seq; s < seq + 2 && !rc; s++) {
+                rc = mpc_recv(t, j, MPC_MSG_OPEN, st, s, got, s_count(s), 15000);
+                for (uint64_t i = 0; !rc && i < s_count(s); i++)
+                    if (got[i] != s_val(j, me, s, i)) rc = -100;
+            }
+        }
+    }
+    /* a last exchange so that nobody tears down before its peers have read everything */
+    for (uint32_t j = 0; j < n && !rc; j++)
+        if (j != me) rc = mpc_send(t, j, MPC_MSG_CONTROL, st + 1000, 0, NULL, 0);
+    for (uint32_t j = 0; j < n && !rc; j++)
+        if (j != me) rc = mpc_recv(t, j, MPC_MSG_CONTROL, st + 1000, 0, NULL, 0, 15000);
+    p->rc = rc;
+    if (rc) snprintf(p->err, sizeof p->err, "%s", mpc_transport_zmq_last_error(t));
+    free(buf);
+    free(got);
+    return NULL;
+}
+
+static void s_run_parties(s_mesh *m, s_party *p)
+{
+    pthread_t th[S_N];
+    for (uint32_t i = 0; i < m->n; i++) {
+        p[i] = (s_party){.t = m->t[i], .setup = 1, .stream = 40};
+        ck_assert_int_eq(pthread_create(&th[i], NULL, s_party_main, &p[i]), 0);
+    }
+    for (uint32_t i = 0; i < m->n; i++) pthread_join(th[i], NULL);
+}
+
+START_TEST(test_lanes_keep_the_order_of_mixed_sizes)
+{
+    s_mesh m = {0};
+    s_tmpdir(&m);
+    s_mesh_new(&m, 3);
+    s_party p[S_N];
+    s_run_parties(&m, p);
+    for (uint32_t i = 0; i < 3; i++) {
+        ck_assert_msg(p[i].direct_rc == 0, "party %u: direct: %s", i, mpc_transport_zmq_last_error(m.t[i]));
+        ck_assert_msg(p[i].rc == 0, "party %u: %d %s", i, p[i].rc, p[i].err);
+        mpc_zmq_stats st;
+        mpc_transport_zmq_stats(m.t[i], &st);
+        ck_assert_uint_eq(st.direct_lanes, 2);
+        ck_assert_uint_eq(st.direct_failures, 0);
+        /* 2 peers x 120 messages, 80 of them small, plus the closing empty message */
+        ck_assert_uint_eq(st.direct_sent, 2 * 81);
+        ck_assert_uint_eq(st.direct_recv, 2 * 81);
+        ck_assert_uint_eq(m.t[i]->msgs_sent, 2 * 121);
+    }
+    s_mesh_down(&m);
+}
+END_TEST
+
+/* The same rounds from 3 threads per party at once, each on a stream of its own (the lanes are
+ * written by several threads and read by whichever holds the reader token). */
+START_TEST(test_lanes_under_concurrent_threads)
+{
+    s_mesh m = {0};
+    s_tmpdir(&m);
+    s_mesh_new(&m, 3);
+    s_party p[S_N];
+    s_run_parties(&m, p);   /* sets the lanes up (and checks one stream) */
+    for (uint32_t i = 0; i < 3; i++) ck_assert_msg(p[i].direct_rc == 0 && p[i].rc == 0, "party %u: %s", i, p[i].err);
+    enum { K = 3 };
+    s_party q[S_N][K];
+    pthread_t th[S_N][K];
+    for (uint32_t i = 0; i < 3; i++)
+        for (int k = 0; k < K; k++) {
+            q[i][k] = (s_party){.t = m.t[i], .stream = 70 + (uint64_t)k};
+            ck_assert_int_eq(pthread_create(&th[i][k], NULL, s_party_main, &q[i][k]), 0);
+        }
+    for (uint32_t i = 0; i < 3; i++)
+        for (int k = 0; k < K; k++) pthread_join(th[i][k], NULL);
+    for (uint32_t i = 0; i < 3; i++) {
+        for (int k = 0; k < K; k++) ck_assert_msg(q[i][k].rc == 0, "party %u thread %d: %d %s", i, k, q[i][k].rc, q[i][k].err);
+        mpc_zmq_stats st;
+        mpc_transport_zmq_stats(m.t[i], &st);
+        ck_assert_uint_eq(st.direct_lanes, 2);
+        ck_assert_uint_eq(st.direct_failures, 0);
+        ck_assert_uint_eq(st.direct_sent, (1 + K) * 2 * 81);
+        ck_assert_uint_eq(st.direct_recv, (1 + K) * 2 * 81);
+    }
+    s_mesh_down(&m);
+}
+END_TEST
+
+/* A stranger connects to party 1's listener first and sends a hello with an unknown key. */
+static void *s_stranger_main(void *arg)
+{
+    const char *path = arg;
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    snprintf(a.sun_path, sizeof a.sun_path, "%s", path);
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    for (int i = 0; i < 200 && connect(fd, (struct sockaddr *)&a, sizeof a) != 0; i++) usleep(5000);
+    uint8_t m1[74] = "mpcdDL01";
+    m1[8] = 0;
+    m1[9] = 1;
+    randombytes_buf(m1 + 10, 64);
+    ck_assert_int_eq(write(fd, m1, sizeof m1), (ssize_t)sizeof m1);
+    uint8_t b[64];
+    /* party 1 closes the connection without an answer */
+    struct pollfd pf = {fd, POLLIN, 0};
+    ck_assert_int_eq(poll(&pf, 1, 5000), 1);
+    ck_assert_int_le(read(fd, b, sizeof b), 0);
+    close(fd);
+    return NULL;
+}
+
+START_TEST(test_stranger_refused_lanes_still_come_up)
+{
+    s_mesh m = {0};
+    s_tmpdir(&m);
+    s_mesh_new(&m, 2);
+    pthread_t st;
+    ck_assert_int_eq(pthread_create(&st, NULL, s_stranger_main, m.ep[1] + 6), 0);
+    usleep(100000);   /* connected first: it waits in the backlog until party 1 sets up its lanes */
+    s_party p[S_N];
+    s_run_parties(&m, p);
+    pthread_join(st, NULL);
+    for (uint32_t i = 0; i < 2; i++) {
+        ck_assert_msg(p[i].direct_rc == 0 && p[i].rc == 0, "party %u: %s", i, p[i].err);
+        mpc_zmq_stats s;
+        mpc_transport_zmq_stats(m.t[i], &s);
+        ck_assert_uint_eq(s.direct_lanes, 1);
+        ck_assert_uint_eq(s.direct_refused, i == 1 ? 1 : 0);
+    }
+    s_mesh_down(&m);
+}
+END_TEST
+
+/* A relay between party 0 and party 1's listener that flips one bit of the first data frame
+ * (the 4th write from party 0 after the 74 + 16 handshake bytes). */
+typedef struct {
+    int lfd;
+    const char *to;
+    volatile int stop;
+} s_relay;
+
+static void *s_relay_main(void *arg)
+{
+    s_relay *r = arg;
+    int a = accept(r->lfd, NULL, NULL);
+    struct sockaddr_un u = {.sun_family = AF_UNIX};
+    snprintf(u.sun_path, sizeof u.sun_path, "%s", r->to);
+    int b = socket(AF_UNIX, SOCK_STREAM, 0);
+    if (a < 0 || connect(b, (struct sockaddr *)&u, sizeof u) != 0) return NULL;
+    uint64_t from_a = 0;
+    int flipped = 0;
+    while (!r->stop) {
+        struct pollfd pf[2] = {{a, POLLIN, 0}, {b, POLLIN, 0}};
+        if (poll(pf, 2, 50) <= 0) continue;
+        uint8_t buf[8192];
+        for (int k = 0; k < 2; k++) {
+            if (!(pf[k].revents & (POLLIN | POLLHUP))) continue;
+            ssize_t g = read(pf[k].fd, buf, sizeof buf);
+            if (g <= 0) {
+                r->stop = 1;
+                break;
+            }
+            if (k == 0) {
+                /* bytes 90.. are frames; byte 90 + 10 lies inside the first one's ciphertext */
+                if (!flipped && from_a + (uint64_t)g > 100) {
+                    buf[100 - from_a] ^= 1;
+                    flipped = 1;
+                }
+                from_a += (uint64_t)g;
+            }
+            if (write(k == 0 ? b : a, buf, (size_t)g) != g) r->stop = 1;
+        }
+    }
+    close(a);
+    close(b);
+    return NULL;
+}
+
+/* Round-robin hello exchange of two parties from one thread. */
+static void s_ready2(s_mesh *m)
+{
+    int64_t until = (int64_t)mpc_now_ms() + 15000;
+    for (;;) {
+        int a = mpc_transport_zmq_ready(m->t[0], 20), b = mpc_transport_zmq_ready(m->t[1], 20);
+        if (!a && !b) return;
+        ck_assert_msg((int64_t)mpc_now_ms() < until, "not ready: %s", mpc_transport_zmq_last_error(m->t[0]));
+    }
+}
+
+typedef struct {
+    mpc_transport *t;
+    int rc;
+} s_dargs;
+
+static void *s_direct_main(void *arg)
+{
+    s_dargs *d = arg;
+    d->rc = mpc_transport_zmq_direct(d->t, 10000);
+    return NULL;
+}
+
+START_TEST(test_tampered_frame_fails_the_lane_zeromq_carries_on)
+{
+    s_mesh m = {0};
+    s_tmpdir(&m);
+    char relay_ep[96];
+    snprintf(relay_ep, sizeof relay_ep, "ipc://%s/relay", m.dir);
+    int lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un u = {.sun_family = AF_UNIX};
+    snprintf(u.sun_path, sizeof u.sun_path, "%s", relay_ep + 6);
+    ck_assert_int_eq(bind(lfd, (struct sockaddr *)&u, sizeof u), 0);
+    ck_assert_int_eq(listen(lfd, 1), 0);
+    m.via[0][1] = relay_ep;
+    s_mesh_new(&m, 2);
+    s_relay rl = {.lfd = lfd, .to = m.ep[1] + 6};
+    pthread_t rt;
+    ck_assert_int_eq(pthread_create(&rt, NULL, s_relay_main, &rl), 0);
+    s_ready2(&m);
+    /* mpc_transport_zmq_direct blocks in its handshake: party 1 accepts, party 0 connects */
+    pthread_t dt;
+    s_dargs d1 = {m.t[1], -1};
+    ck_assert_int_eq(pthread_create(&dt, NULL, s_direct_main, &d1), 0);
+    ck_assert_int_eq(mpc_transport_zmq_direct(m.t[0], 10000), 0);
+    pthread_join(dt, NULL);
+    ck_assert_int_eq(d1.rc, 0);
+    /* the first frame from 0 to 1 is changed on the way: party 1 never delivers it */
+    uint64_t v = 42, w = 0;
+    ck_assert_int_eq(mpc_send(m.t[0], 1, MPC_MSG_OPEN, 50, 0, &v, 1), 0);
+    int r = mpc_recv(m.t[1], 0, MPC_MSG_OPEN, 50, 0, &w, 1, 3000);
+    ck_assert_int_eq(r, MPC_ERR_IO);
+    ck_assert_uint_eq(w, 0);
+    ck_assert_ptr_nonnull(strstr(mpc_transport_zmq_last_error(m.t[1]), "peer 0"));
+    mpc_zmq_stats st;
+    mpc_transport_zmq_stats(m.t[1], &st);
+    ck_assert_uint_eq(st.direct_failures, 1);
+    ck_assert_uint_eq(st.direct_lanes, 0);
+    /* the next stream works both ways over ZeroMQ (party 0 learns of the closed lane by itself) */
+    rl.stop = 1;
+    pthread_join(rt, NULL);
+    close(lfd);
+    for (int k = 0; k < 3; k++) {
+        v = 100 + (uint64_t)k;
+        ck_assert_int_eq(mpc_send(m.t[1], 0, MPC_MSG_OPEN, 51, (uint64_t)k, &v, 1), 0);
+        ck_assert_int_eq(mpc_recv(m.t[0], 1, MPC_MSG_OPEN, 51, (uint64_t)k, &w, 1, 5000), 0);
+        ck_assert_uint_eq(w, 100 + (uint64_t)k);
+    }
+    int sent = mpc_send(m.t[0], 1, MPC_MSG_OPEN, 52, 0, &v, 1);
+    if (sent == 0) {
+        ck_assert_int_eq(mpc_recv(m.t[1], 0, MPC_MSG_OPEN, 52, 0, &w, 1, 5000), 0);
+        ck_assert_uint_eq(w, v);
+    } else {   /* the lane's failure surfaced on this send: the next one takes ZeroMQ */
+        ck_assert_int_eq(mpc_send(m.t[0], 1, MPC_MSG_OPEN, 53, 0, &v, 1), 0);
+        ck_assert_int_eq(mpc_recv(m.t[1], 0, MPC_MSG_OPEN, 53, 0, &w, 1, 5000), 0);
+    }
+    mpc_transport_zmq_stats(m.t[0], &st);
+    ck_assert_uint_eq(st.direct_lanes, 0);
+    s_mesh_down(&m);
+}
+END_TEST
+
+START_TEST(test_lanes_only_before_stream_traffic)
+{
+    s_mesh m = {0};
+    s_tmpdir(&m);
+    s_mesh_new(&m, 2);
+    s_ready2(&m);
+    uint64_t v = 7;
+    ck_assert_int_eq(mpc_send(m.t[0], 1, MPC_MSG_OPEN, 60, 0, &v, 1), 0);
+    ck_assert_int_eq(mpc_transport_zmq_direct(m.t[0], 100), MPC_ERR_STATE);
+    ck_assert_ptr_nonnull(strstr(mpc_transport_zmq_last_error(m.t[0]), "stream traffic has begun"));
+    s_mesh_down(&m);
+}
+END_TEST
+
+Suite *mpc_test_suite(void)
+{
+    Suite *s = suite_create("zmq_direct");
+    TCase *tc = tcase_create("lanes");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_lanes_keep_the_order_of_mixed_sizes);
+    tcase_add_test(tc, test_lanes_under_concurrent_threads);
+    tcase_add_test(tc, test_stranger_refused_lanes_still_come_up);
+    tcase_add_test(tc, test_tampered_frame_fails_the_lane_zeromq_carries_on);
+    tcase_add_test(tc, test_lanes_only_before_stream_traffic);
+    suite_add_tcase(s, tc);
+    return s;
+}
