@@ -1000,8 +1000,9 @@ static void s_for(cg_comp *C, const mpc_node *n)
     const mpc_node *body = n->kids[2];
     cg_scope scope = {NULL, C->scope}, *sc = &scope;
     /* A loop that alone passes the limit is refused before its first iteration, not after a
-     * million of them (seconds of work; the fuzzer's timeout found it). */
-    if (b > a && (uint64_t)b - (uint64_t)a > MPC_COMPILE_MAX_UNROLL - (C->unrolled < MPC_COMPILE_MAX_UNROLL ? C->unrolled : MPC_COMPILE_MAX_UNROLL))
+     * million of them (seconds of work; the fuzzer's timeout found it).  unrolled never
+     * exceeds the limit here: s_count_unroll stops the compilation first. */
+    if (b > a && (uint64_t)b - (uint64_t)a > MPC_COMPILE_MAX_UNROLL - C->unrolled)
         cg_error(C, n, "program unrolls to more than %u loop iterations and calls", (unsigned)MPC_COMPILE_MAX_UNROLL);
     for (int64_t i = a; i < b; i++) {
         s_count_unroll(C, n);
