@@ -145,7 +145,7 @@ static int s_run_again(mpcd_worker *w, const mpcd_job *job, uint32_t p, uint64_t
 {
     int not_run = job->state == MPCD_JOB_QUEUED || job->state == MPCD_JOB_WAITING ||
                   (job->my_party == UINT32_MAX && job->state == MPCD_JOB_DONE);
-    if (!job->run_sent || !job->sequenced || !not_run || !(s_bound_mask(job) & (1u << p))) return 0;
+    if (!job->run_sent || !not_run || !(s_bound_mask(job) & (1u << p))) return 0;   /* run_sent: sequenced here */
     memcpy(again, job->run_words, MPCD_RUN_WORDS * sizeof again[0]);
     mpcd_warn(job->id_hex, "%s still reports the job ready: it did not get the RUN; sent again", w->names[p]);
     return 1;
