@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "fault.h"
 #include "mpc_err.h"
 
 uint32_t mpc_auth_bits_rounds(uint32_t n)
@@ -39,6 +40,7 @@ int mpc_auth_mul(const mpc_auth_bits_ctx *cx, uint64_t seq, uint64_t N, const mp
         goto out;
     }
     st->triples += N;
+    mpc_fault_u128(MPC_FAULT_TRIPLE_C, MPC_FAULT_AT_LAYER, cx->layer, tr.c, N, 1);   /* test builds: fault.h */
     for (uint64_t k = 0; k < N; k++) {
         op[k] = x[k] - tr.a[k];
         op[N + k] = y[k] - tr.b[k];
@@ -92,6 +94,7 @@ static int s_inputs(const mpc_auth_bits_ctx *cx, uint64_t seq, uint64_t N, mpc_u
     randombytes_buf(beta, N / 8 + 1);
     mpc_u128 *mine = delta + (uint64_t)me * N;
     for (uint64_t k = 0; k < N; k++) mine[k] = (mpc_u128)(beta[k >> 3] >> (k & 7) & 1) - val[k];
+    mpc_fault_u128(MPC_FAULT_BIT, MPC_FAULT_AT_LAYER, cx->layer, mine, N, 1);   /* test builds: a non-bit */
     for (uint32_t j = 0; j < n && !r; j++) {
         if (j == me) continue;
         if ((r = mpc_send(cx->t, j, MPC_MSG_OPEN, cx->stream, seq, (const uint64_t *)mine, 2 * N)))
@@ -182,6 +185,7 @@ int mpc_auth_bits(const mpc_auth_bits_ctx *cx, uint64_t seq, uint64_t N, mpc_u12
     }
     memcpy(bx, v, (size_t)N * sizeof *v);
     memcpy(bm, vm, (size_t)N * sizeof *v);
+    mpc_fault_u128(MPC_FAULT_RBIT, MPC_FAULT_AT_LAYER, cx->layer, bx, N, 1);   /* test builds: fault.h */
 out:
     mpc_auth_wipe_free(v, (uint64_t)n * N);
     mpc_auth_wipe_free(vm, (uint64_t)n * N);

@@ -42,6 +42,7 @@ typedef struct {
     const mpc_auth_key *key;
     uint64_t            stream;
     int                 timeout_ms;
+    uint32_t            layer;      /* the engine's layer: names the site of test faults (fault.h) */
 } mpc_auth_bits_ctx;
 
 typedef struct {

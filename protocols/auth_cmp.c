@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "fault.h"
 #include "mpc_err.h"
 
 uint32_t mpc_auth_cmp_rounds(uint32_t n)
@@ -110,6 +111,8 @@ static int s_mask_open(const mpc_auth_bits_ctx *cx, uint64_t seq, uint64_t N, co
         y[k] = xx[k] + rv;
         ym[k] = xm[k] + rm;
     }
+    mpc_fault_u128(MPC_FAULT_OPEN, MPC_FAULT_AT_LAYER, cx->layer, y, N, 1);   /* test builds: fault.h */
+    mpc_fault_u128(MPC_FAULT_MAC, MPC_FAULT_AT_LAYER, cx->layer, ym, N, 1);
     uint64_t s = seq + mpc_auth_bits_rounds(cx->t->n);
     if ((r = mpc_auth_exchange(cx->t, MPC_MSG_OPEN, cx->stream, s, y, y, N, cx->timeout_ms, &peer))) {
         mpc_auth_errf(err, errlen, r, "comparison: party %u: %s", (unsigned)peer, mpc_strerror(r));

@@ -502,7 +502,7 @@ static int s_trunc_material(mpc_mal_engine *e, uint32_t layer, const uint32_t *g
                             mpc_u128 *tm, char *err, size_t errlen)
 {
     const mpc_circuit *c = e->c;
-    mpc_auth_bits_ctx cx = {e->t, e->src, e->ck, &e->key, e->o.stream, e->o.timeout_ms};
+    mpc_auth_bits_ctx cx = {e->t, e->src, e->ck, &e->key, e->o.stream, e->o.timeout_ms, layer};
     mpc_auth_bits_stats bs = {0};
     mpc_u128 *bx = s_alloc(S_BITS_PIECE), *bm = s_alloc(S_BITS_PIECE);
     uint64_t seq = S_BITS_SEQ | (uint64_t)layer << 32, pos = 0, bits = 0;
@@ -531,6 +531,7 @@ static int s_trunc_material(mpc_mal_engine *e, uint32_t layer, const uint32_t *g
     }
     s_wipe_free(bx, S_BITS_PIECE);
     s_wipe_free(bm, S_BITS_PIECE);
+    if (!r) mpc_fault_u128(MPC_FAULT_TPAIR, MPC_FAULT_AT_LAYER, layer, tm, U, 1);   /* test builds: r~ */
     e->st.masks += bs.masks;
     e->st.triples += bs.triples;
     e->st.opened += bs.opened;
@@ -621,7 +622,7 @@ static int s_compare_kind(mpc_mal_engine *e, uint32_t layer, const uint32_t *gat
         memcpy(xm + q, e->wm[g->in[0]], (size_t)g->len * sizeof *x);
         q += g->len;
     }
-    mpc_auth_bits_ctx cx = {e->t, e->src, e->ck, &e->key, e->o.stream, e->o.timeout_ms};
+    mpc_auth_bits_ctx cx = {e->t, e->src, e->ck, &e->key, e->o.stream, e->o.timeout_ms, layer};
     mpc_auth_bits_stats bs = {0};
     char where[64];
     snprintf(where, sizeof where, "in layer %u", (unsigned)layer);

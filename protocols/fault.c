@@ -25,7 +25,8 @@ static const struct {
     {"open", MPC_FAULT_OPEN},   {"triple", MPC_FAULT_TRIPLE_C}, {"triple-a", MPC_FAULT_TRIPLE_A},
     {"triple-b", MPC_FAULT_TRIPLE_B}, {"mask", MPC_FAULT_MASK}, {"delta", MPC_FAULT_DELTA},
     {"input", MPC_FAULT_INPUT}, {"mac", MPC_FAULT_MAC},       {"output", MPC_FAULT_OUTPUT},
-    {"cmask", MPC_FAULT_CMASK}, {"relay", MPC_FAULT_RELAY},
+    {"cmask", MPC_FAULT_CMASK}, {"relay", MPC_FAULT_RELAY},   {"bit", MPC_FAULT_BIT},
+    {"rbit", MPC_FAULT_RBIT},   {"tpair", MPC_FAULT_TPAIR},
 };
 
 static int s_u64(const char *s, uint64_t *v)

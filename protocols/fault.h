@@ -31,6 +31,16 @@
  *                        check refuses them
  *   relay     inK        client inputs: the client's x − a of input K as this party uses
  *                        it, after hashing the vector it received: the MAC check fails
+ *   bit       N          the random bits of layer N (TRUNC, LTZ, EQZ material; auth_bits.h):
+ *                        the word-th bit this party enters, before it is masked (delta 2:
+ *                        a non-bit, which every party then uses)
+ *   rbit      N          ... this party's value share of the word-th random bit as made (the
+ *                        edaBit of this design), after its check, before it is used
+ *   tpair     N          this party's value share of r~ of the word-th TRUNC element of layer
+ *                        N (the truncation pair's wide mask), after it is made
+ * In layer N, `open` and `mac` name the Beaver and TRUNC openings; in a layer with neither (only
+ * LTZ or EQZ), the comparison's masked opening y = x + r. `triple` names the layer's Beaver
+ * triples, else the first triples the layer's random bits or comparisons use.
  * K counts the inputs of the circuit the engine runs (for a daemon: the program's inputs,
  * all given by clients).  delta is a decimal, possibly negative, added mod 2^128. */
 #ifndef MPC_FAULT_H
@@ -50,6 +60,9 @@ typedef enum {
     MPC_FAULT_OUTPUT,
     MPC_FAULT_CMASK,
     MPC_FAULT_RELAY,
+    MPC_FAULT_BIT,
+    MPC_FAULT_RBIT,
+    MPC_FAULT_TPAIR,
 } mpc_fault_kind;
 
 typedef enum { MPC_FAULT_AT_LAYER = 1, MPC_FAULT_AT_INPUT, MPC_FAULT_AT_OUTPUT } mpc_fault_at;

@@ -639,7 +639,7 @@ static void *s_bits_party(void *arg)
     ck_assert_ptr_nonnull(ck);
     a->bx = calloc(a->N, sizeof *a->bx);
     a->bm = calloc(a->N, sizeof *a->bm);
-    mpc_auth_bits_ctx cx = {t, src, ck, &key, 9, TIMEOUT};
+    mpc_auth_bits_ctx cx = {t, src, ck, &key, 9, TIMEOUT, 0};
     mpc_auth_bits_stats st = {0};
     uint32_t peer;
     a->rc = mpc_mac_check_begin(ck, a->err, sizeof a->err);

@@ -3,7 +3,7 @@
 # "Testing a cheating daemon"): party b runs the test-only daemon bin/tests/mpcd-faults
 # (protocols/fault.h), the others the release mpcd.  For each fault (kind:site:word:delta, read
 # by b at the start of each job from a file named by MPC_TEST_FAULT=@FILE), on programs with a
-# MUL, a DOT, and only inputs and outputs, with 2 and 3 parties:
+# MUL, a DOT, a TRUNC, an LTZ, and only inputs and outputs, with 2 and 3 parties:
 #   caught      the honest parties fail the job with "MAC check failed", the client's `mpc run`
 #               exits non-zero saying so and prints no output;
 #   refused     b offsetting its share of an output for clients (checked outputs): the job
@@ -74,9 +74,13 @@ prog() {  # prog GATE N: writes $D/GATE-N.mpc
     mul) echo "output z = x * y$plus to a, b" >> "$f" ;;
     dot) echo "output z = dot(x, y)$plus to a, b" >> "$f" ;;
     lin) echo "output z = x - y$plus to a, b" >> "$f" ;;
+    ltz) echo "output z = x$plus < y to a, b" >> "$f" ;;   # layer 0: LTZ alone
+    trunc)   # the same inputs as fix: layer 0 is a TRUNC alone (a fix times a fix constant)
+        sed -i 's/: int\[3\]/: fix[3]/' "$f"
+        echo "output z = (x - y$plus) * 1.5 to a, b" >> "$f" ;;
     esac
 }
-for n in 2 3; do for g in mul dot lin; do prog $g $n; done; done
+for n in 2 3; do for g in mul dot lin ltz trunc; do prog $g $n; done; done
 args() {  # args N: the inputs (x shifted by $2 in its first word)
     x=$X
     [ -n "${2:-}" ] && x=$(python3 -c 'import sys; v = sys.argv[1].split(","); v[0] = str(int(v[0]) + int(sys.argv[2])); print(",".join(v))' "$X" "$2")
@@ -173,7 +177,12 @@ inrefused() {
 "$BIN/mpc" run "$D/mul-2.mpc" --config "$C2" $(args 2) > "$D/out" 2> "$D/err" || fail "no fault: $(cat "$D/err")"
 "$BIN/mpcc" --eval "$D/mul-2.mpc" $(args 2) > "$D/want" 2>/dev/null
 cmp -s "$D/want" "$D/out" || fail "no fault: got $(cat "$D/out")"
-ok "with no fault set, a cluster with the test daemon computes what mpcc --eval does"
+for g in ltz trunc; do
+    "$BIN/mpc" run "$D/$g-3.mpc" --config "$C3" $(args 3) > "$D/out" 2> "$D/err" || fail "no fault, $g: $(cat "$D/err")"
+    "$BIN/mpcc" --eval "$D/$g-3.mpc" $(args 3) > "$D/want" 2>/dev/null
+    cmp -s "$D/want" "$D/out" || fail "no fault, $g: got $(cat "$D/out"), want $(cat "$D/want")"
+done
+ok "with no fault set, a cluster with the test daemon computes what mpcc --eval does (MUL; 3 parties: LTZ, TRUNC)"
 
 if [ -z "$FULL" ]; then
     caught mul 2 open:0:1:1
@@ -185,7 +194,9 @@ if [ -z "$FULL" ]; then
     caught lin 3 relay:in0:1:1
     caught mul 3 triple-a:0:0:1
     inrefused lin 3 cmask:in1:7:1
-    ok "quick part: caught: a Beaver opening (MUL), a triple's c (DOT), a client's masked input used off, an output opening's MAC (2 parties), a masked input used off, a triple's a (3 parties); refused by the client: b's output share for clients offset (2 parties), b's share of an input's a (2 parties) and c (3 parties) for the client"
+    caught trunc 2 tpair:0:1:1
+    caught ltz 3 bit:0:70:2
+    ok "quick part: caught: a Beaver opening (MUL), a triple's c (DOT), a client's masked input used off, an output opening's MAC (2 parties), a masked input used off, a triple's a (3 parties), a truncation pair's mask (TRUNC, 2 parties), a non-bit entered into a comparison's random bits (LTZ, 3 parties); refused by the client: b's output share for clients offset (2 parties), b's share of an input's a (2 parties) and c (3 parties) for the client"
     exit 0
 fi
 
@@ -197,6 +208,17 @@ for n in 2 3; do
         ok "$n parties, $(echo $g | tr a-z A-Z): b's Beaver openings (d and e), its shares of a triple's a, b and c, and the MAC share of an opening: every one caught"
         refused $g $n output:out0:0:77
         ok "$n parties, $(echo $g | tr a-z A-Z): b's output share for clients offset: the client refuses it"
+    done
+    # TRUNC and LTZ layers (layer 0 of trunc-N and ltz-N): the openings (TRUNC: y; LTZ: the
+    # masked y = x + r), their MAC shares, the triples of the random bits and of the comparison
+    # tree, a non-bit entered into the random bits (before the bits' check), a random bit's
+    # share as made (after it), a truncation pair's mask r~
+    for g in trunc ltz; do
+        for spec in open:0:0:1 open:0:2:-1 mac:0:1:1 triple:0:0:1 triple:0:9:-4 bit:0:0:2 bit:0:40:-2 rbit:0:3:1 rbit:0:70:1; do
+            caught $g $n $spec
+        done
+        [ $g = trunc ] && for spec in tpair:0:0:1 tpair:0:2:-7; do caught $g $n $spec; done
+        ok "$n parties, $(echo $g | tr a-z A-Z): b's openings, their MAC shares, the random bits' and the comparison's triples, a non-bit among the random bits, a random bit's share, a truncation pair's mask: every one caught"
     done
     # inputs (every one a client's, authenticated): x is engine input 0, y input 1
     for spec in mask:in1:0:1 mask:in0:2:1 relay:in1:0:1 relay:in0:2:-9 mac:in1:0:1 mac:in0:1:1; do
@@ -222,10 +244,12 @@ mkdir -p "$DA"
 CA=$(MPC_CLUSTER_DAEMON="a=$FAULTY" scripts/cluster up 2 --dir "$DA" $SET) || fail "2-party cluster (a cheating) did not start"
 FAIL_EXTRA="$D3/*.log $DA/*.log"
 for spec in open:0:3:1 triple:0:0:1 mac:0:1:1; do caught mul 2a $spec; caught dot 2a $spec; done
+for spec in open:0:1:1 bit:0:5:2 rbit:0:7:1; do caught trunc 2a $spec; caught ltz 2a $spec; done
+caught trunc 2a tpair:0:0:1
 for spec in mask:in0:0:1 mask:in1:1:1 relay:in0:2:1 mac:in0:0:1 open:out0:1:1 mask:out0:0:1 mac:out0:2:1; do
     caught lin 2a $spec
 done
-ok "2 parties, a cheating: its Beaver openings, a triple's c, MAC shares (MUL, DOT); input masks, a client's δ used off, an input's MAC share; the output opening, its mask and MAC share: every one caught"
+ok "2 parties, a cheating: its Beaver openings, a triple's c, MAC shares (MUL, DOT); its TRUNC and LTZ openings, a non-bit and a random bit's share in their bits, a truncation pair's mask; input masks, a client's δ used off, an input's MAC share; the output opening, its mask and MAC share: every one caught"
 inrefused lin 2a cmask:in1:2:1
 refused mul 2a output:out0:0:9
 ok "2 parties, a cheating: its share of an input's a for the client offset, its output share for clients offset: the client refuses both"
