@@ -416,6 +416,10 @@ int mpc_job_output(mpc_client *c, mpc_job *j, const char *name, int timeout_ms, 
         r = s_seterr(c, r, "out of memory");
         goto out;
     }
+    /* a withheld element has no value: 0, whatever shares (all zero from honest daemons) came */
+    const uint8_t *wb = j->withheld_bits ? j->withheld_bits[idx] : NULL;
+    for (uint64_t i = 0; wb && i < n; i++)
+        if (wb[i / 8] >> (i % 8) & 1) acc[i] = 0;
     *values = acc;
     *n_out = n;
     acc = NULL;

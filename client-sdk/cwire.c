@@ -156,10 +156,10 @@ int mpc_cwire_rep_encode(const mpc_cwire_rep *r, uint8_t **buf, size_t *len)
             return MPC_ERR_INVALID;
         if (r->withheld[0] && (!r->ready || r->count > MPC_CWIRE_WITHHELD_MAX || !s_text_ok(r->withheld)))
             return MPC_ERR_INVALID;
-        if (r->checked > 1 || (r->checked && (!r->ready || r->withheld[0] || r->count > MPC_CWIRE_MAX_COUNT / 6)))
+        if (r->checked > 1 || (r->checked && (!r->ready || r->count > MPC_CWIRE_MAX_COUNT / 6)))
             return MPC_ERR_INVALID;
         mpc_wc_init(&e);
-        mpc_wc_head(&e, r->withheld[0] ? 9 : r->checked ? 8 : 7, r->type, r->rid);
+        mpc_wc_head(&e, 7 + (r->withheld[0] ? 2 : 0) + r->checked, r->type, r->rid);
         mpc_wc_bool(&e, r->ready);
         mpc_wc_u64(&e, r->state);
         mpc_wc_u64(&e, r->vtype);
@@ -660,7 +660,7 @@ int mpc_cwire_rep_decode(const uint8_t *hdr, size_t len, size_t n_payload, size_
         if (n != 3) { mpc_wc_fail(err, errlen, "KEYS reply: %u fields, expected 3", n); goto out; }
         break;
     case MPC_CW_RESULT_OK:
-        if (n < 7 || n > 9) { mpc_wc_fail(err, errlen, "RESULT reply: %u fields, expected 7", n); goto out; }
+        if (n < 7 || n > 10) { mpc_wc_fail(err, errlen, "RESULT reply: %u fields, expected 7", n); goto out; }
         if (s_ready_state(el, out, "RESULT", err, errlen)) goto out;
         if (mpc_wc_uint(&el[5], MPC_T__COUNT - 1, &v)) {
             mpc_wc_fail(err, errlen, "RESULT reply: bad value type");
@@ -676,7 +676,7 @@ int mpc_cwire_rep_decode(const uint8_t *hdr, size_t len, size_t n_payload, size_
             mpc_wc_fail(err, errlen, "RESULT reply: inconsistent ready flag, state and count");
             goto out;
         }
-        if (n == 9) {
+        if (n >= 9) {   /* withheld elements: 9, or 10 with the checked flag after them */
             const uint8_t *bits;
             size_t nb;
             if (!out->ready || out->count > MPC_CWIRE_WITHHELD_MAX || s_text(&el[7], out->withheld) ||
@@ -686,8 +686,9 @@ int mpc_cwire_rep_decode(const uint8_t *hdr, size_t len, size_t n_payload, size_
             }
             memcpy(out->withheld_bits, bits, nb);
         }
-        if (n == 8) {   /* a checked output: 3·count 128-bit shares */
-            if (el[7].type != MSGPACK_OBJECT_BOOLEAN || !el[7].via.boolean || !out->ready ||
+        if (n == 8 || n == 10) {   /* a checked output: 3·count 128-bit shares */
+            const msgpack_object *f = &el[n - 1];
+            if (f->type != MSGPACK_OBJECT_BOOLEAN || !f->via.boolean || !out->ready ||
                 out->count > MPC_CWIRE_MAX_COUNT / 6) {
                 mpc_wc_fail(err, errlen, "RESULT reply: bad checked flag");
                 goto out;

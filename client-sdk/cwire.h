@@ -181,7 +181,8 @@ typedef struct {
     /* RESULT_OK ready, security = malicious: the payload is the checked output's shares
      * (3·count 128-bit words, each low 64 bits first: x' of every element, then r, then y;
      * protocols/engine_mal.h, "Checked outputs") instead of count words.  On the wire as one
-     * more header element (true), present only then; never with withheld elements. */
+     * more header element (true), present only then, last (after the withheld elements':
+     * 10 header elements with both). */
     uint8_t  checked;
     uint8_t  state;
     uint8_t  vtype;                            /* mpc_type */

@@ -328,10 +328,25 @@ static int s_reply_raw(mpcd_clientsock *cs, const void *rid, size_t rid_len, con
     size_t hlen = 0;
     size_t plen = mpc_cwire_rep_payload_len(rep);
     if (plen != share_len || mpc_cwire_rep_encode(rep, &hdr, &hlen) != 0) {
-        mpcd_error(NULL, "cannot encode a reply");
+        /* a bug of this daemon: the client gets an error at once instead of waiting out its
+         * deadline, and no share */
+        mpcd_error(NULL, "cannot encode a reply of type %u to client %s: answering with an error", (unsigned)rep->type,
+                   client);
         zmq_msg_close(&pm);
         free(hdr);
-        return -1;
+        hdr = NULL;
+        mpc_cwire_rep er;
+        memset(&er, 0, sizeof er);
+        er.type = MPC_CW_ERROR;
+        er.rid = rep->rid;
+        er.code = MPC_ERR_PROTOCOL;
+        snprintf(er.msg, sizeof er.msg, "the daemon could not encode its reply (its log says more)");
+        if (rep->type == MPC_CW_ERROR || mpc_cwire_rep_encode(&er, &hdr, &hlen) != 0) {
+            free(hdr);
+            return -1;
+        }
+        zmq_msg_init(&pm);
+        plen = 0;
     }
     int rc = 0;
     if (s_send(cs->router, rid, rid_len, ZMQ_SNDMORE) < 0) {

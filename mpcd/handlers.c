@@ -232,12 +232,6 @@ static void s_submit(const mpcd_config *cfg, mpcd_jobs *jobs, const mpcd_client_
     }
     mpcd_release rule;
     mpcd_release_rule(cfg, c, hash, req->bind, req->n_bind, &rule);
-    if (cfg->security == MPCD_SEC_MALICIOUS && (rule.min_rows || rule.min_contributors)) {
-        s_error(cfg, rep, hex, MPC_ERR_UNSUPPORTED, "release rules (min_rows = %llu, min_contributors = %llu apply "
-                "here) are not supported with security = malicious yet", (unsigned long long)rule.min_rows,
-                (unsigned long long)rule.min_contributors);
-        goto out;
-    }
     /* Inputs read from stored datasets (docs/datasets.md): checked and loaded before the job
      * exists, handed to it once added. */
     mpcd_job_input *dsin = NULL;

@@ -15,6 +15,7 @@
 #include "fault.h"
 #include "log.h"
 #include "metrics.h"
+#include "release_job.h"
 #include "mpc_err.h"
 
 int mpcd_mal_admit(const mpc_circuit *c, char *err, size_t errlen)
@@ -147,6 +148,73 @@ static int s_client_input(void *ctx, const mpc_u128 *const *abc, const uint64_t 
     return r;
 }
 
+/* ---- release rules (docs/governance.md, "Release rules") ----
+ * As in the semi-honest path (execute.c) the rule is applied to what the engine computed, but
+ * the engine always runs: the clients' authenticated inputs wait for its material.  With too
+ * few contributors every output is withheld after the run; with min_rows the engine runs the
+ * release circuit, whose pass bits it opens to the parties under the MAC check
+ * (mpc_mal_opts.open_from) while the job's outputs stay checked outputs for clients. */
+typedef struct {
+    int              short_contrib;   /* fewer contributors than agreed: withhold everything */
+    mpc_circuit     *relc;            /* the release circuit, with min_rows */
+    mpc_support_vec *sup;
+    uint8_t         *has_pass;
+    uint8_t        **wh;
+} s_release;
+
+static int s_release_setup(const mpcd_job *job, s_release *rl, char *reason, size_t rlen)
+{
+    const mpc_circuit *c = job->circ;
+    rl->short_contrib = job->agreed_contrib > job->contributors;
+    if (!rl->short_contrib && !job->agreed_rows) return 0;
+    rl->wh = mpcd_release_withheld_new(c);
+    rl->has_pass = calloc(c->n_outputs ? c->n_outputs : 1, 1);
+    char err[256] = "out of memory";
+    if (!rl->wh || !rl->has_pass ||
+        (!rl->short_contrib && (mpc_circ_support(c, &rl->sup) != 0 ||
+                                mpc_release_circuit(c, rl->sup, job->agreed_rows, &rl->relc, rl->has_pass, err,
+                                                    sizeof err) != 0))) {
+        snprintf(reason, rlen, "cannot build the release check: %.180s", err);
+        return MPC_ERR_NOMEM;
+    }
+    return 0;
+}
+
+/* After a successful run: fills the withheld maps and zeroes the withheld elements' shares of
+ * x', r and y in outs (a client's check of all-zero shares passes; the element is listed as
+ * withheld).  0, or MPC_ERR_PROTOCOL when a pass bit is not a bit. */
+static int s_release_apply(const mpc_circuit *c, const mpc_mal_engine *e, uint64_t min_rows, s_release *rl,
+                           uint64_t **outs, char *reason, size_t rlen)
+{
+    for (uint32_t o = 0, extra = c->n_outputs; rl->wh && o < c->n_outputs; o++) {
+        uint64_t L = c->outputs[o].len;
+        if (rl->short_contrib) {
+            memset(rl->wh[o], MPCD_WITHHELD_CONTRIB, L);
+        } else {
+            const uint64_t *bits = rl->has_pass[o] ? mpc_mal_output(e, extra++) : NULL;
+            for (uint64_t i = 0; bits && i < L; i++)
+                if (bits[i] > 1) {
+                    snprintf(reason, rlen, "the release check of output '%s' opened a value that is not a bit",
+                             c->outputs[o].name);
+                    return MPC_ERR_PROTOCOL;
+                }
+            mpcd_release_decide(&rl->sup[o], bits, min_rows, rl->wh[o]);
+        }
+        mpc_u128 *x = (mpc_u128 *)(void *)outs[o];   /* [x'][r][y], L each */
+        for (uint64_t i = 0; i < L; i++)
+            if (rl->wh[o][i]) x[i] = x[L + i] = x[2 * L + i] = 0;
+    }
+    return 0;
+}
+
+static void s_release_free(const mpc_circuit *c, s_release *rl)
+{
+    mpcd_release_withheld_free(c, rl->wh);
+    free(rl->has_pass);
+    mpc_support_free(&rl->sup, c->n_outputs);
+    mpc_circ_destroy(&rl->relc);
+}
+
 /* The reason of a failed run: the engine's, with the material source's cause if it has one. */
 static void s_fail_reason(mpc_auth_src *src, char *reason, size_t rlen)
 {
@@ -173,13 +241,11 @@ int mpcd_mal_execute(mpcd_worker *w, mpcd_job *job, mpc_transport *view, uint64_
     mpc_auth_src *src = NULL;
     mpc_mal_engine *e = NULL;
     uint64_t **outs = NULL;
+    s_release rl = {0};
     int rc = mpcd_mal_admit(c, reason, rlen);
     mpc_fault_load();   /* test builds only (protocols/fault.h); nothing in the release daemon */
-    if (rc == 0 && (job->agreed_rows || job->agreed_contrib)) {
-        rc = MPC_ERR_UNSUPPORTED;
-        snprintf(reason, rlen, "release rules (min_rows, min_contributors) are not supported with security = "
-                 "malicious yet");
-    }
+    if (rc == 0) rc = s_release_setup(job, &rl, reason, rlen);
+    const mpc_circuit *run = rl.relc ? rl.relc : c;
     if (rc == 0) {
         mpcd_jobs_lock(w->jobs);
         rc = s_inputs_claimed(job, reason, rlen);
@@ -199,7 +265,7 @@ int mpcd_mal_execute(mpcd_worker *w, mpcd_job *job, mpc_transport *view, uint64_
         goto fail;
     }
     mpc_circ_stats cs;
-    mpc_circ_stats_get(c, &cs);
+    mpc_circ_stats_get(run, &cs);
     uint64_t in_elems = 0;
     for (uint32_t k = 0; k < c->n_inputs; k++) in_elems += c->inputs[k].len;
     mpcd_jobs_lock(w->jobs);
@@ -218,10 +284,11 @@ int mpcd_mal_execute(mpcd_worker *w, mpcd_job *job, mpc_transport *view, uint64_
         .progress = s_progress,
         .progress_ctx = &pc,
         .checked_outputs = 1,   /* every output goes to clients, checked by them (mal_job.h) */
+        .open_from = rl.relc ? c->n_outputs : 0,   /* the release check's pass bits: to the parties */
         .client_input = s_client_input,   /* every input comes from a client, authenticated (mal_job.h) */
         .client_ctx = &ci,
     };
-    if (!(e = mpc_mal_engine_new(c, me, view, src, &opts))) {
+    if (!(e = mpc_mal_engine_new(run, me, view, src, &opts))) {
         rc = MPC_ERR_NOMEM;
         snprintf(reason, rlen, "cannot start the engine");
         goto fail;
@@ -243,6 +310,9 @@ int mpcd_mal_execute(mpcd_worker *w, mpcd_job *job, mpc_transport *view, uint64_
         }
         memcpy(outs[o], v, bytes);
     }
+    /* The release rules, the same on every party: a failure here (a pass bit that is no bit,
+     * which the MAC check makes impossible) fails the job everywhere alike. */
+    if ((rc = s_release_apply(c, e, job->agreed_rows, &rl, outs, reason, rlen))) goto out;
     mpc_mal_stats st;
     mpc_auth_ot_stats ot;
     mpc_mal_stats_get(e, &st);
@@ -259,7 +329,8 @@ int mpcd_mal_execute(mpcd_worker *w, mpcd_job *job, mpc_transport *view, uint64_
     job->out_shares = outs;   /* released only now: the final MAC check passed */
     job->out_checked = 1;
     outs = NULL;
-    job->withheld = NULL;
+    job->withheld = rl.wh;   /* NULL without release rules */
+    rl.wh = NULL;
     job->rounds_done = st.rounds;
     job->triples_used = st.triples;
     mpcd_jobs_unlock(w->jobs);
@@ -270,5 +341,6 @@ out:
     mpc_mal_engine_destroy(&e);
     mpc_auth_src_destroy(&src);
     s_free_words(outs, c->n_outputs, c);
+    s_release_free(c, &rl);
     return rc;
 }

@@ -83,16 +83,20 @@ int mpcd_release_open(mpc_transport *view, uint32_t n, uint32_t me, uint64_t str
                 return rc;
             }
         }
-        for (uint64_t i = 0; i < L; i++) {
-            const mpc_support *sp = mpc_support_at(&sup[o], i);
-            int pass = sp->count ? !bits || bits[i] == 1 : sp->rows >= min_rows;
-            if (pass) continue;
-            wh[o][i] = MPCD_WITHHELD_ROWS;
-            outs[o][i] = 0;
-        }
+        mpcd_release_decide(&sup[o], bits, min_rows, wh[o]);
+        for (uint64_t i = 0; i < L; i++)
+            if (wh[o][i]) outs[o][i] = 0;
         free(bits);
     }
     return 0;
+}
+
+void mpcd_release_decide(const mpc_support_vec *sup, const uint64_t *bits, uint64_t min_rows, uint8_t *wh)
+{
+    for (uint64_t i = 0; i < sup->len; i++) {
+        const mpc_support *sp = mpc_support_at(sup, i);
+        if (!(sp->count ? !bits || bits[i] == 1 : sp->rows >= min_rows)) wh[i] = MPCD_WITHHELD_ROWS;
+    }
 }
 
 void mpcd_release_log(const mpcd_job *job, const char *hex)

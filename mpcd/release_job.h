@@ -30,6 +30,10 @@ void      mpcd_release_withheld_free(const mpc_circuit *c, uint8_t **wh);
 int mpcd_release_open(mpc_transport *view, uint32_t n, uint32_t me, uint64_t stream, int timeout_ms,
                       const mpc_circuit *c, const mpc_support_vec *sup, const uint8_t *has_pass, mpc_engine *e,
                       uint64_t min_rows, uint64_t **outs, uint8_t **wh, char *reason, size_t rlen);
+/* Marks in wh (one output's map, sup->len elements) the elements the rule withholds: a public
+ * support below min_rows, or, for a count, a pass bit (bits: the output's opened pass bits,
+ * each 0 or 1; NULL when it has none) of 0.  Shared by both security modes. */
+void mpcd_release_decide(const mpc_support_vec *sup, const uint64_t *bits, uint64_t min_rows, uint8_t *wh);
 /* Lock held.  Logs each withheld output of a done job: indices and the rule, never a value. */
 void mpcd_release_log(const mpcd_job *job, const char *hex);
 

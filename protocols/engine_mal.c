@@ -750,11 +750,11 @@ static uint32_t s_recipients(const mpc_mal_engine *e, uint32_t o)
 
 /* Opens [x − r_p] for every output and recipient p (one message per peer), runs the final MAC
  * check and only then sets the recipients' values. */
-static int s_outputs(mpc_mal_engine *e, char *err, size_t errlen)
+static int s_outputs(mpc_mal_engine *e, uint32_t o0, uint64_t seq, char *err, size_t errlen)
 {
     const mpc_circuit *c = e->c;
     uint64_t W = 0;
-    for (uint32_t o = 0; o < c->n_outputs; o++)
+    for (uint32_t o = o0; o < c->n_outputs; o++)
         W += c->outputs[o].len * (uint64_t)__builtin_popcount(s_recipients(e, o));
     mpc_u128 *mine = s_alloc(W), *mac = s_alloc(W), *mx = NULL, *mm = NULL;
     uint64_t **vals = calloc(c->n_outputs ? c->n_outputs : 1, sizeof *vals);
@@ -766,7 +766,7 @@ static int s_outputs(mpc_mal_engine *e, char *err, size_t errlen)
         goto out;
     }
     uint64_t pos = 0;
-    for (uint32_t o = 0; o < c->n_outputs && !r; o++) {
+    for (uint32_t o = o0; o < c->n_outputs && !r; o++) {
         uint64_t L = c->outputs[o].len;
         uint32_t rec = s_recipients(e, o);
         if (!(mx = s_alloc(L)) || !(mm = s_alloc(L))) {
@@ -803,13 +803,13 @@ static int s_outputs(mpc_mal_engine *e, char *err, size_t errlen)
     }
     if (r) goto out;
     uint32_t peer;
-    if ((r = mpc_auth_exchange(e->t, MPC_MSG_OUTPUT, e->o.stream, 0, mine, mine, W, e->o.timeout_ms, &peer))) {
+    if ((r = mpc_auth_exchange(e->t, MPC_MSG_OUTPUT, e->o.stream, seq, mine, mine, W, e->o.timeout_ms, &peer))) {
         s_fail(err, errlen, r, "opening the outputs: party %u: %s", (unsigned)peer, mpc_strerror(r));
         goto out;
     }
     e->st.opened += W;
     e->st.open_bytes_sent += 16 * W * (e->n - 1);
-    for (uint32_t o = 0; o < c->n_outputs && !r; o++) {
+    for (uint32_t o = o0; o < c->n_outputs && !r; o++) {
         if (!rv[o]) continue;
         uint64_t L = c->outputs[o].len;
         if (!(vals[o] = malloc((size_t)(L ? L : 1) * 8))) {
@@ -826,7 +826,7 @@ static int s_outputs(mpc_mal_engine *e, char *err, size_t errlen)
         goto out;
     }
     if ((r = s_check(e, err, errlen))) goto out;
-    for (uint32_t o = 0; o < c->n_outputs; o++) {   /* released only now */
+    for (uint32_t o = o0; o < c->n_outputs; o++) {   /* released only now */
         e->out[o] = vals[o];
         vals[o] = NULL;
     }
@@ -867,11 +867,11 @@ static int s_fetch_triples(mpc_mal_engine *e, uint64_t T, const mpc_auth_triples
 
 /* Checked outputs (engine_mal.h): [x'] = [x] + 2^64·[b'], [r] = [b], [y] = d·[b] + [c] with
  * d = x' − a opened; the final MAC check; only then the shares of x', r, y are kept. */
-static int s_checked_outputs(mpc_mal_engine *e, char *err, size_t errlen)
+static int s_checked_outputs(mpc_mal_engine *e, uint32_t o1, char *err, size_t errlen)
 {
     const mpc_circuit *c = e->c;
     uint64_t W = 0;
-    for (uint32_t o = 0; o < c->n_outputs; o++) W += c->outputs[o].len;
+    for (uint32_t o = 0; o < o1; o++) W += c->outputs[o].len;
     const uint64_t T = 2 * W;
     mpc_u128 *mat = s_alloc(6 * T), *mine = s_alloc(W), *mac = s_alloc(W);
     mpc_u128 **chk = calloc(c->n_outputs ? c->n_outputs : 1, sizeof *chk);
@@ -884,7 +884,7 @@ static int s_checked_outputs(mpc_mal_engine *e, char *err, size_t errlen)
     if ((r = s_fetch_triples(e, T, &tr, "checking the outputs", err, errlen))) goto out;
     const mpc_u128 *s = tr.b + W, *ms = tr.mb + W;   /* the second W triples: b' only */
     uint64_t pos = 0;
-    for (uint32_t o = 0; o < c->n_outputs; o++) {
+    for (uint32_t o = 0; o < o1; o++) {
         uint64_t L = c->outputs[o].len;
         if (!(chk[o] = s_alloc(L ? 3 * L : 1))) {
             r = s_fail(err, errlen, MPC_ERR_NOMEM, "out of memory checking the outputs");
@@ -910,7 +910,7 @@ static int s_checked_outputs(mpc_mal_engine *e, char *err, size_t errlen)
     e->st.opened += W;
     e->st.open_bytes_sent += 16 * W * (e->n - 1);
     pos = 0;
-    for (uint32_t o = 0; o < c->n_outputs; o++) {
+    for (uint32_t o = 0; o < o1; o++) {
         uint64_t L = c->outputs[o].len;
         for (uint64_t k = 0; k < L; k++) chk[o][2 * L + k] = tr.c[pos + k] + mine[pos + k] * tr.b[pos + k];
         pos += L;
@@ -922,7 +922,7 @@ static int s_checked_outputs(mpc_mal_engine *e, char *err, size_t errlen)
         goto out;
     }
     if ((r = s_check(e, err, errlen))) goto out;
-    for (uint32_t o = 0; o < c->n_outputs; o++) {   /* released only now */
+    for (uint32_t o = 0; o < o1; o++) {   /* released only now */
         e->chk[o] = chk[o];
         chk[o] = NULL;
     }
@@ -930,7 +930,7 @@ out:
     s_wipe_free(mat, 6 * T);
     free(mine);
     s_wipe_free(mac, W);
-    for (uint32_t o = 0; chk && o < c->n_outputs; o++) s_wipe_free(chk[o], 3 * c->outputs[o].len);
+    for (uint32_t o = 0; chk && o < o1; o++) s_wipe_free(chk[o], 3 * c->outputs[o].len);
     free(chk);
     return r;
 }
@@ -1109,7 +1109,12 @@ int mpc_mal_run(mpc_mal_engine *e, const uint64_t *const *inputs, char *err, siz
     r = s_gates(e, err, errlen);
     s_phase(e, &e->st.layers_us, &t, &p0, &c0);
     if (r || (r = s_stop(e, "before the outputs", err, errlen))) goto fail;
-    r = e->o.checked_outputs ? s_checked_outputs(e, err, errlen) : s_outputs(e, err, errlen);
+    /* Checked outputs for clients first (all, or those below open_from), then the outputs
+     * opened to parties, each set released only after its own final MAC check. */
+    const uint32_t no = e->c->n_outputs, from = e->o.open_from;
+    if (!e->o.checked_outputs) r = s_outputs(e, 0, 0, err, errlen);
+    else if (!(r = s_checked_outputs(e, from && from < no ? from : no, err, errlen)) && from && from < no)
+        r = s_outputs(e, from, 1, err, errlen);
     s_phase(e, &e->st.output_us, &t, &p0, &c0);
     if (r) goto fail;
     for (uint32_t o = 0; o < e->c->n_outputs; o++) {   /* the output shares are no longer needed */

@@ -75,8 +75,13 @@ typedef struct {
     void   (*progress)(void *ctx, uint32_t rounds_done, uint64_t triples);
     void    *progress_ctx;
     /* Non-zero: every output is a checked output for a client (above); mpc_mal_output gives
-     * nothing, mpc_mal_checked_output the shares. */
+     * nothing, mpc_mal_checked_output the shares.  With open_from set (1..n_outputs − 1),
+     * only the outputs below it are checked outputs; those from it on are opened to their
+     * recipient parties as without checked_outputs (the release rules' pass bits, which the
+     * daemons read: mpcd/mal_job.c), after the checked ones and a MAC check of their own
+     * (their opening is MPC_MSG_OUTPUT seq 1). */
     int      checked_outputs;
+    uint32_t open_from;
     /* Non-NULL: every input is a client's authenticated input (Damgård, Damgård, Nielsen,
      * Nordholt, Toft, FC 2016; docs/security.md, "Authenticated client inputs"), and
      * mpc_mal_run takes no input values.  For input k (len L_k) the engine takes L_k

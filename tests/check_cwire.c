@@ -268,8 +268,8 @@ START_TEST(test_withheld_rules)
 END_TEST
 
 /* A checked output (security = malicious): one more header element (true), a payload of
- * count · 48 bytes; the semi-honest reply's bytes are unchanged; refused when not ready, with
- * withheld elements, with a false flag or with the plain payload length. */
+ * count · 48 bytes; the semi-honest reply's bytes are unchanged; with withheld elements the flag
+ * comes after them; refused when not ready, with a false flag or with the plain payload length. */
 START_TEST(test_checked_result)
 {
     mpc_cwire_rep r;
@@ -304,9 +304,21 @@ START_TEST(test_checked_result)
     r.checked = 2;
     ck_assert_int_eq(mpc_cwire_rep_encode(&r, &bad, &len), MPC_ERR_INVALID);
     r.checked = 1;
+    /* with withheld elements (release rules under malicious security): 10 header elements,
+     * the note and the bits, then the flag */
     strcpy(r.withheld, "output 'h' elements 0 withheld: fewer than min_rows = 10 rows");
     r.withheld_bits[0] = 1;
-    ck_assert_int_eq(mpc_cwire_rep_encode(&r, &bad, &len), MPC_ERR_INVALID);
+    ck_assert_int_eq(mpc_cwire_rep_encode(&r, &buf, &len), 0);
+    ck_assert_uint_eq(buf[0], 0x9a);
+    ck_assert_uint_eq(buf[len - 1], 0xc3);
+    ck_assert_int_eq(mpc_cwire_rep_decode(buf, len, 1, 144, &out, s_err, sizeof s_err), 0);
+    ck_assert_uint_eq(out.checked, 1);
+    ck_assert_str_eq(out.withheld, r.withheld);
+    ck_assert_uint_eq(out.withheld_bits[0], 1);
+    ck_assert_int_eq(mpc_cwire_rep_decode(buf, len, 1, 24, &out, s_err, sizeof s_err), MPC_ERR_PROTOCOL);
+    buf[len - 1] = 0xc2;
+    ck_assert_int_eq(mpc_cwire_rep_decode(buf, len, 1, 144, &out, s_err, sizeof s_err), MPC_ERR_PROTOCOL);
+    free(buf);
     r.withheld[0] = 0;
     r.ready = 0; r.count = 0; r.state = MPC_JOB_RUNNING;
     ck_assert_int_eq(mpc_cwire_rep_encode(&r, &bad, &len), MPC_ERR_INVALID);

@@ -189,6 +189,7 @@ typedef struct {
     atomic_int             cancel;
     uint64_t               deadline_ms;
     int                    checked;          /* opts.checked_outputs */
+    uint32_t               open_from;        /* opts.open_from */
     mpc_u128              *chk[MAXP][8];     /* checked outputs: each party's x', r, y shares */
     uint32_t               progress_calls[MAXP];
     uint64_t               progress_triples[MAXP];
@@ -225,7 +226,8 @@ static void *s_party(void *arg)
         if (j->c->inputs[k].party == p) in[k] = j->vals[k];
     mpc_mal_opts o = {.stream = 77, .timeout_ms = TIMEOUT, .check_every = j->check_every,
                       .cancel = j->cancel_party == p + 1 ? &j->cancel : NULL, .deadline_ms = j->deadline_ms,
-                      .progress = s_progress, .progress_ctx = a, .checked_outputs = j->checked};
+                      .progress = s_progress, .progress_ctx = a, .checked_outputs = j->checked,
+                      .open_from = j->open_from};
     mpc_mal_engine *e = mpc_mal_engine_new(j->c, p, t, src, &o);
     ck_assert_ptr_nonnull(e);
     j->rc[p] = mpc_mal_run(e, in, j->err[p], sizeof j->err[p]);
@@ -1125,6 +1127,57 @@ START_TEST(test_checked_outputs)
 }
 END_TEST
 
+/* open_from (the release rules' pass bits, mpcd/mal_job.c): outputs below it are checked
+ * outputs, those from it on are opened to their recipients (after their own MAC check); a wrong
+ * share of the second opening (MPC_MSG_OUTPUT seq 1) fails the run everywhere, nothing released. */
+START_TEST(test_checked_and_open_outputs)
+{
+    for (uint32_t n = 2; n <= 3; n++) {
+        mpc_circuit *c = s_all_gates(n, 7);
+        uint64_t *vals[3];
+        for (uint32_t k = 0; k < c->n_inputs; k++) vals[k] = s_randvec(c->inputs[k].len);
+        uint64_t *ref[8] = {0};
+        et_ref(c, (const uint64_t *const *)vals, ref);
+        const uint32_t from = 2;
+        ck_assert_uint_gt(c->n_outputs, from);
+        s_job j = {.c = c, .n = n, .vals = (const uint64_t *const *)vals, .checked = 1, .open_from = from};
+        s_run(&j);
+        for (uint32_t p = 0; p < n; p++) {
+            ck_assert_msg(j.rc[p] == 0, "party %u: %s", (unsigned)p, j.err[p]);
+            for (uint32_t o = 0; o < c->n_outputs; o++) {
+                int mine = o >= from && (c->outputs[o].recipients >> p & 1);
+                ck_assert(o < from ? j.chk[p][o] != NULL : j.chk[p][o] == NULL);
+                ck_assert(mine ? j.out[p][o] != NULL : j.out[p][o] == NULL);
+                if (mine) ck_assert_mem_eq(j.out[p][o], ref[o], (size_t)c->outputs[o].len * 8);
+            }
+        }
+        for (uint32_t o = 0; o < from; o++)
+            for (uint64_t k = 0, L = c->outputs[o].len; k < L; k++) {
+                mpc_u128 x = 0, r = 0, y = 0;
+                for (uint32_t p = 0; p < n; p++) {
+                    x += j.chk[p][o][k];
+                    r += j.chk[p][o][L + k];
+                    y += j.chk[p][o][2 * L + k];
+                }
+                ck_assert((uint64_t)x == ref[o][k] && y == r * x);
+            }
+        s_clear(&j);
+        s_fault f = {.how = F_SEND, .party = 1, .type = MPC_MSG_OUTPUT, .seq = 1, .word = 0, .peer_mask = 1u,
+                     .delta = 1};
+        s_job jf = {.c = c, .n = n, .vals = (const uint64_t *const *)vals, .checked = 1, .open_from = from, .f = &f};
+        s_run(&jf);
+        for (uint32_t p = 0; p < n; p++) {
+            ck_assert_msg(jf.rc[p] == MPC_ERR_CRYPTO, "party %u: rc %d (%s)", (unsigned)p, jf.rc[p], jf.err[p]);
+            ck_assert_int_eq(jf.released[p], 0);
+        }
+        s_clear(&jf);
+        for (uint32_t k = 0; k < c->n_inputs; k++) free(vals[k]);
+        for (int o = 0; o < 8; o++) free(ref[o]);
+        mpc_circ_destroy(&c);
+    }
+}
+END_TEST
+
 /* The check's own messages: party 1 sends party 0 a different seed contribution (seq 1) or a
  * different σ (seq 3) than the others.  Party 0 finds the commitment broken; with 3 parties
  * party 2's own sum may well be zero, and it fails through the verdict round (party 0's
@@ -1170,6 +1223,7 @@ Suite *mpc_test_suite(void)
     tcase_add_test(tc, test_cheating_matrix);
     tcase_add_test(tc, test_check_messages_tampered);
     tcase_add_test(tc, test_checked_outputs);
+    tcase_add_test(tc, test_checked_and_open_outputs);
     tcase_add_test(tc, test_random_bits);
     tcase_add_test(tc, test_trunc_exact);
     tcase_add_test(tc, test_fixed_point_select);
