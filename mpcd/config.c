@@ -103,9 +103,9 @@ static const mpc_ini_key s_rows[] = {
            "nothing beyond the outputs) or `malicious` (SPDZ2k: authenticated shares, material made by the parties "
            "with OT, a MAC check before any output is released, so up to n - 1 parties deviating in what they send "
            "make the job fail with \"MAC check failed\" instead of changing a result; needs `preprocessing = ot`, "
-           "keeps no triple pool, runs fixed point, comparisons and SELECT from authenticated random bits, applies release rules, and "
-           "refuses at submission what it does not support yet: DP noise, joins, contributor inputs and stored "
-           "datasets). Every party "
+           "keeps no triple pool, runs fixed point, comparisons, SELECT and DP noise from authenticated random bits, applies release "
+           "rules, and refuses at submission what it does not support yet: joins, "
+           "contributor inputs and stored datasets). Every party "
            "of a job must run the same value: a job whose parties differ fails on every party, naming the party. "
            "Read once at start (docs/security.md, \"Malicious security in the daemon\")."),
     C_TEXT(S_MPCD, dealer_endpoint, MPC_INI_ENDPOINT, dealer_endpoint, 0, "",

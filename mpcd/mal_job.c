@@ -29,10 +29,6 @@ int mpcd_mal_admit(const mpc_circuit *c, char *err, size_t errlen)
         snprintf(err, errlen, "private joins are not supported with security = malicious yet");
         return MPC_ERR_UNSUPPORTED;
     }
-    if (c->n_dp) {
-        snprintf(err, errlen, "DP noise (dp_* outputs) is not supported with security = malicious yet");
-        return MPC_ERR_UNSUPPORTED;
-    }
     for (uint32_t k = 0; k < c->n_inputs; k++)
         if (mpc_contrib_input_of(c->inputs[k].name)) {
             snprintf(err, errlen, "contributor inputs (input %s, line %u) are not supported with security = "
@@ -269,7 +265,8 @@ int mpcd_mal_execute(mpcd_worker *w, mpcd_job *job, mpc_transport *view, uint64_
     uint64_t in_elems = 0;
     for (uint32_t k = 0; k < c->n_inputs; k++) in_elems += c->inputs[k].len;
     mpcd_jobs_lock(w->jobs);
-    job->prep_needed = cs.triples + cs.squares + in_elems;   /* a square takes a triple here, an input element one */
+    /* a square takes a triple here, an input element one, a noise coin n (a random bit) */
+    job->prep_needed = cs.triples + cs.squares + in_elems + cs.noise_dabits * n;
     job->prep_made = 0;
     job->prep_started_ms = mpc_now_ms();
     mpcd_jobs_unlock(w->jobs);

@@ -20,6 +20,7 @@
 #define S_BITS_PIECE  (1u << 16)   /* random bits made per mpc_auth_bits call */
 #define S_BITS_SEQ    (1ull << 63) /* OPEN seq of the random bits of layer L: S_BITS_SEQ | L << 32 | i */
 #define S_CMP_SEQ     (1ull << 62) /* OPEN seq of the comparisons of layer L: S_CMP_SEQ | L << 32 | i */
+#define S_NOISE_SEQ   (3ull << 62) /* OPEN seq of NOISE gate G's random bits: S_NOISE_SEQ | G << 24 | i */
 
 struct mpc_mal_engine {
     const mpc_circuit *c;
@@ -130,7 +131,7 @@ int mpc_mal_supported(const mpc_circuit *c, char *err, size_t errlen)
 {
     for (uint32_t i = 0; i < c->n_gates; i++) {
         uint8_t k = c->gates[i].kind;
-        if (k == MPC_G_NOISE || k >= MPC_G__COUNT) {
+        if (k >= MPC_G__COUNT) {
             char name[16];
             const char *s = k < MPC_G__COUNT ? mpc_gate_infos[k].name : "?";
             size_t j = 0;
@@ -364,6 +365,75 @@ static int s_local(mpc_mal_engine *e, uint32_t gi)
     return 0;
 }
 
+/* ---- NOISE (docs/governance.md, "The mechanism: binomial noise from daBits") ---- */
+
+static int s_check(mpc_mal_engine *e, char *err, size_t errlen);
+
+/* Element k of NOISE gate gi (m = aux[0] coins) = the sum of m authenticated random bits − m/2.
+ * The bits are made by all parties together (auth_bits.h: each the XOR of one private bit per
+ * party, checked to be a bit), so the noise is Binomial(m, 1/2) − m/2 and unknown to every
+ * coalition short of all parties; no party can bias it, and one that offsets its share of the
+ * sum fails the MAC check.  The bits' check then runs at once (a MAC check), as for a TRUNC's
+ * bits.  Cost per element: m bits (n masks and n triples each). */
+static int s_noise(mpc_mal_engine *e, uint32_t gi, char *err, size_t errlen)
+{
+    const mpc_gate *g = &e->c->gates[gi];
+    const uint64_t m = g->aux[0], L = g->len;
+    mpc_auth_bits_ctx cx = {e->t, e->src, e->ck, &e->key, e->o.stream, e->o.timeout_ms, g->layer};
+    mpc_auth_bits_stats bs = {0};
+    mpc_u128 *zx = s_alloc(L), *zm = s_alloc(L), *bx = s_alloc(S_BITS_PIECE), *bm = s_alloc(S_BITS_PIECE);
+    uint64_t seq = S_NOISE_SEQ | (uint64_t)gi << 24, el = 0, left = m;   /* the element, its bits to come */
+    char where[64];
+    snprintf(where, sizeof where, "in the noise of gate %u", (unsigned)gi);
+    int r = zx && zm && bx && bm ? 0 : s_fail(err, errlen, MPC_ERR_NOMEM, "out of memory %s", where);
+    if (!r) {
+        memset(zx, 0, (size_t)L * sizeof *zx);
+        memset(zm, 0, (size_t)L * sizeof *zm);
+    }
+    for (uint64_t off = 0; off < L * m && !r; off += S_BITS_PIECE) {
+        uint64_t k = L * m - off < S_BITS_PIECE ? L * m - off : S_BITS_PIECE;
+        if ((off && (r = s_stop(e, where, err, errlen))) || (r = mpc_auth_bits(&cx, seq, k, bx, bm, &bs, err, errlen)))
+            break;
+        seq += mpc_auth_bits_rounds(e->n);
+        for (uint64_t j = 0; j < k;) {   /* the piece's bits, element by element */
+            uint64_t take = k - j < left ? k - j : left;
+            mpc_u128 sx = 0, sm = 0;
+            for (uint64_t q = j; q < j + take; q++) {
+                sx += bx[q];
+                sm += bm[q];
+            }
+            zx[el] += sx;
+            zm[el] += sm;
+            j += take;
+            if (!(left -= take)) {
+                el++;
+                left = m;
+            }
+        }
+    }
+    s_wipe_free(bx, S_BITS_PIECE);
+    s_wipe_free(bm, S_BITS_PIECE);
+    e->st.masks += bs.masks;
+    e->st.triples += bs.triples;
+    e->st.opened += bs.opened;
+    e->st.open_bytes_sent += bs.bytes_sent;
+    e->st.prep_us += bs.prep_us;
+    e->st.bits += r ? 0 : L * m;
+    if (!r) {
+        const uint64_t half = (uint64_t)0 - m / 2;
+        mpc_auth_add_pub(zx, zm, zx, zm, L, &half, 1, L, *e->key.alpha, e->self == 0);
+        r = s_check(e, err, errlen);
+    }
+    if (r) {
+        s_wipe_free(zx, L);
+        s_wipe_free(zm, L);
+        return r;
+    }
+    e->wx[gi] = zx;
+    e->wm[gi] = zm;
+    return 0;
+}
+
 /* ---- one layer's multiplications ---- */
 
 static uint64_t s_mults_of(const mpc_circuit *c, const mpc_gate *g)
@@ -481,7 +551,6 @@ static uint64_t s_trunc_elems(const mpc_circuit *c, const uint32_t *gates, uint3
     return U;
 }
 
-static int s_check(mpc_mal_engine *e, char *err, size_t errlen);
 
 /* Folds element q's l + 1 bits b (value or MAC shares) into tm: r~ = r_lo + 2^m·r_mid +
  * 2^l·r_msb + 2^(l+1)·R (tm[q] holds R), r_mid and r_msb. */
@@ -1054,6 +1123,11 @@ static int s_gates(mpc_mal_engine *e, char *err, size_t errlen)
     for (uint32_t i = 0; i < c->n_gates && !r;) {
         uint32_t g = e->order[i];
         const mpc_gate *G = &c->gates[g];
+        if (G->kind == MPC_G_NOISE) {   /* no round of the layer's, but interactive here */
+            if ((r = s_noise(e, g, err, errlen))) return r;
+            i++;
+            continue;
+        }
         if (!s_interactive(G->kind)) {
             if ((r = s_local(e, g))) return s_fail(err, errlen, r, "gate %u: %s", (unsigned)g, mpc_strerror(r));
             s_release_operands(e, g);

@@ -17,8 +17,10 @@
  * is local (docs/security.md, "Random bits and truncation under MACs").  LTZ and EQZ
  * (auth_cmp.h): after the layer's opening, all LTZ elements of the layer, then all EQZ ones,
  * in pieces of MPC_AUTH_CMP_PIECE (OPEN seq 2^62 | layer << 32 | i); their results are there
- * for the next layer.  NOISE is refused by mpc_mal_supported before anything runs ("NOISE is
- * not supported with security = malicious yet (line L)").
+ * for the next layer.  NOISE runs where its layer's local gates run: m authenticated random bits
+ * per element (OPEN seq 3·2^62 | gate << 24 | i), summed, less m/2, then a MAC check
+ * (docs/governance.md, "The mechanism: binomial noise from daBits").  mpc_mal_supported refuses
+ * only gate kinds it does not know.
  *
  * Inputs.  Input k belongs to the circuit's party c->inputs[k].party, who gives it in the
  * clear (inputs[k], len words); for each element the source hands every party a share of an

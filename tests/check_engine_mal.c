@@ -517,29 +517,43 @@ START_TEST(test_checks_every_layer)
 }
 END_TEST
 
-/* NOISE (DP noise) is refused by name before anything is sent; every other gate runs. */
-START_TEST(test_unsupported_refused)
+/* NOISE: t = x + Z with Z = Σ of m = 64 random bits − 32, made by the parties together: every
+ * element's Z is an integer in [−32, 32], 64·L bits were made, and over L = 256 elements the
+ * mean and variance are those of Binomial(64, 1/2) − 32 (mean 0, variance 16) within wide
+ * bounds (a mean beyond ±2 is 8 standard deviations out). */
+START_TEST(test_noise)
 {
-    mpc_circuit *c = s_parties(2);
-    uint32_t x = mpc_circ_add_input(c, "x", 0, MPC_T_INT, 4, 1, 1);
-    uint32_t nz = mpc_circ_add_gate(c, MPC_G_NOISE, MPC_T_INT, 4, MPC_NO_WIRE, MPC_NO_WIRE, MPC_NO_WIRE, 8, 1, 2, 3);
-    uint32_t t = mpc_circ_add_gate(c, MPC_G_ADD, MPC_T_INT, 4, x, nz, MPC_NO_WIRE, 0, 0, 3, 1);
-    ck_assert_int_ge(mpc_circ_add_output(c, "t", t, 1u, 3, 1), 0);
-    char err[256];
-    ck_assert_msg(mpc_circ_finish(c, err, sizeof err) == 0, "%s", err);
-    ck_assert_int_eq(mpc_mal_supported(c, err, sizeof err), MPC_ERR_UNSUPPORTED);
-    ck_assert_str_eq(err, "NOISE is not supported with security = malicious yet (line 2)");
-    uint64_t *v = s_randvec(4);
-    const uint64_t *vals[1] = {v};
-    s_job j = {.c = c, .n = 2, .vals = vals};
-    s_run(&j);
-    for (uint32_t p = 0; p < 2; p++) {
-        ck_assert_int_eq(j.rc[p], MPC_ERR_UNSUPPORTED);
-        ck_assert_str_eq(j.err[p], "NOISE is not supported with security = malicious yet (line 2)");
-        ck_assert_int_eq(j.released[p], 0);
+    for (uint32_t n = 2; n <= 3; n++) {
+        const uint64_t L = 256, m = 64;
+        mpc_circuit *c = s_parties(n);
+        uint32_t x = mpc_circ_add_input(c, "x", 0, MPC_T_INT, L, 1, 1);
+        uint32_t nz = mpc_circ_add_gate(c, MPC_G_NOISE, MPC_T_INT, L, MPC_NO_WIRE, MPC_NO_WIRE, MPC_NO_WIRE, m, 1, 2, 3);
+        uint32_t t = mpc_circ_add_gate(c, MPC_G_ADD, MPC_T_INT, L, x, nz, MPC_NO_WIRE, 0, 0, 3, 1);
+        ck_assert_int_ge(mpc_circ_add_output(c, "t", t, 1u, 3, 1), 0);
+        char err[256];
+        ck_assert_msg(mpc_circ_finish(c, err, sizeof err) == 0, "%s", err);
+        ck_assert_int_eq(mpc_mal_supported(c, err, sizeof err), 0);
+        uint64_t *v = s_randvec(L);
+        const uint64_t *vals[1] = {v};
+        s_job j = {.c = c, .n = n, .vals = vals};
+        s_run(&j);
+        double sum = 0, sq = 0;
+        for (uint32_t p = 0; p < n; p++) {
+            ck_assert_msg(j.rc[p] == 0, "party %u: %s", (unsigned)p, j.err[p]);
+            ck_assert_uint_eq(j.st[p].bits, L * m);
+        }
+        for (uint64_t k = 0; k < L; k++) {
+            int64_t z = (int64_t)(j.out[0][0][k] - v[k]);
+            ck_assert_msg(z >= -32 && z <= 32, "element %llu: noise %lld", (unsigned long long)k, (long long)z);
+            sum += (double)z;
+            sq += (double)z * (double)z;
+        }
+        double mean = sum / (double)L, var = sq / (double)L - mean * mean;
+        ck_assert_msg(mean > -2 && mean < 2 && var > 8 && var < 32, "mean %g, variance %g", mean, var);
+        s_clear(&j);
+        free(v);
+        mpc_circ_destroy(&c);
     }
-    free(v);
-    mpc_circ_destroy(&c);
 }
 END_TEST
 
@@ -1217,7 +1231,7 @@ Suite *mpc_test_suite(void)
     tcase_add_test(tc, test_local_ops_keep_macs);
     tcase_add_test(tc, test_all_gates_exact);
     tcase_add_test(tc, test_checks_every_layer);
-    tcase_add_test(tc, test_unsupported_refused);
+    tcase_add_test(tc, test_noise);
     tcase_add_test(tc, test_missing_input_refused);
     tcase_add_test(tc, test_cancel_deadline_progress);
     tcase_add_test(tc, test_cheating_matrix);

@@ -6,7 +6,7 @@
 #     `mpcc --eval` gives (fixed point: up to its probabilistic rounding);
 #     the engine's log line says it ran the malicious engine with its MAC checks;
 #  2. refused at SUBMIT by name, `mpc run` exiting non-zero with the reason: private joins,
-#     contributor inputs, DP noise (comparisons and SELECT run: part 1's cmp.mpc);
+#     contributor inputs (comparisons and SELECT run: part 1's cmp.mpc); DP noise runs;
 #  3. a party running `security = semi-honest` among malicious ones: the job fails on every
 #     party with one line naming the party and both settings;
 #  4. a cancel while the job makes its material ends it on every party within seconds;
@@ -198,14 +198,6 @@ printf 'id,v\n1,10\n2,20\n3,30\n4,40\n' > "$D/l.csv"
 printf 'id,w\n2,1\n4,2\n6,3\n8,4\n' > "$D/r.csv"
 refused join "private joins are not supported with security = malicious yet" "$D/join.mpc" --config "$C" \
     --input l=@"$D/l.csv" --input r=@"$D/r.csv"
-cat > "$D/dp.mpc" <<'P'
-party a, b
-input x: int[4] from a in 0..10
-input y: int[4] from b in 0..10
-output s = dp_sum(x + y, 0, 20, 1.0) to a
-P
-refused dp "DP noise (dp_\* outputs) is not supported with security = malicious yet" "$D/dp.mpc" --config "$C" \
-    --input x=1,2,3,4 --input y=1,2,3,4
 cat > "$D/contrib.mpc" <<'P'
 party a, b
 input v: int[2] from contributors in 0..10
@@ -213,7 +205,27 @@ output s = sum(v) to a
 P
 refused contrib "contributor inputs (input v.*) are not supported with security = malicious yet" \
     "$D/contrib.mpc" --config "$C"
-ok "private joins, DP noise and contributor inputs are refused at submission by name"
+ok "private joins and contributor inputs are refused at submission by name"
+# DP noise (protocols/engine_mal.c s_noise): dp_histogram at eps = 5 adds Bin(20, 1/2) - 10 to
+# each bin, from 20 random bits the daemons make together (mpcc --stats: 40 daBits): the bin of
+# 1 person comes out in -9..11, the bin of 11 in 1..21, and 40 bits were made.
+cat > "$D/dp.mpc" <<'P'
+party a, b
+input xa: int[6] from a in 0..120
+input xb: int[6] from b in 0..120
+output h = dp_histogram(concat(xa, xb), [0, 20, 121], 5.0) to a, b
+P
+"$BIN/mpcc" --stats "$D/dp.mpc" | grep -qx "dabits: 40" || fail "the DP program's noise: $("$BIN/mpcc" --stats "$D/dp.mpc")"
+"$BIN/mpc" run "$D/dp.mpc" --config "$C" --input xa=5,25,30,45,61,70 --input xb=21,22,41,62,90,99 > "$D/dp.got" \
+    2> "$D/dp.err" || fail "dp: $(cat "$D/dp.err")"
+python3 - "$D/dp.got" <<'PY' || fail "dp: $(cat "$D/dp.got")"
+import sys
+h = [int(v) for v in open(sys.argv[1]).read().split(" = ", 1)[1].split(",")]
+assert len(h) == 2 and -9 <= h[0] <= 11 and 1 <= h[1] <= 21, h
+PY
+J=$(sed -n 's/.*job \([0-9a-f]\{32\}\) submitted.*/\1/p' "$D/dp.err" | head -n 1)
+grep -q "job=$J engine (security = malicious)" "$D/a.log" || fail "dp: a did not run the job under security = malicious"
+ok "DP noise under security = malicious: a noisy histogram, each bin within its binomial noise of the exact count"
 
 # --- 3. a party with the other setting --------------------------------------------------------
 # The client sees it first: each daemon says at SUBMIT whether it runs malicious (its inputs go
