@@ -3,7 +3,7 @@
 # "Testing a cheating daemon"): party b runs the test-only daemon bin/tests/mpcd-faults
 # (protocols/fault.h), the others the release mpcd.  For each fault (kind:site:word:delta, read
 # by b at the start of each job from a file named by MPC_TEST_FAULT=@FILE), on programs with a
-# MUL, a DOT, a TRUNC, an LTZ, and only inputs and outputs, with 2 and 3 parties:
+# MUL, a DOT, a TRUNC, an LTZ, DP noise, and only inputs and outputs, with 2 and 3 parties:
 #   caught      the honest parties fail the job with "MAC check failed", the client's `mpc run`
 #               exits non-zero saying so and prints no output;
 #   refused     b offsetting its share of an output for clients (checked outputs): the job
@@ -75,12 +75,13 @@ prog() {  # prog GATE N: writes $D/GATE-N.mpc
     dot) echo "output z = dot(x, y)$plus to a, b" >> "$f" ;;
     lin) echo "output z = x - y$plus to a, b" >> "$f" ;;
     ltz) echo "output z = x$plus < y to a, b" >> "$f" ;;   # layer 0: LTZ alone
+    dp) echo "output z = dp_count(x$plus < y, 1.0) to a, b" >> "$f" ;;   # NOISE runs before layer 0's LTZ
     trunc)   # the same inputs as fix: layer 0 is a TRUNC alone (a fix times a fix constant)
         sed -i 's/: int\[3\]/: fix[3]/' "$f"
         echo "output z = (x - y$plus) * 1.5 to a, b" >> "$f" ;;
     esac
 }
-for n in 2 3; do for g in mul dot lin ltz trunc; do prog $g $n; done; done
+for n in 2 3; do for g in mul dot lin ltz trunc dp; do prog $g $n; done; done
 args() {  # args N: the inputs (x shifted by $2 in its first word)
     x=$X
     [ -n "${2:-}" ] && x=$(python3 -c 'import sys; v = sys.argv[1].split(","); v[0] = str(int(v[0]) + int(sys.argv[2])); print(",".join(v))' "$X" "$2")
@@ -196,7 +197,8 @@ if [ -z "$FULL" ]; then
     inrefused lin 3 cmask:in1:7:1
     caught trunc 2 tpair:0:1:1
     caught ltz 3 bit:0:70:2
-    ok "quick part: caught: a Beaver opening (MUL), a triple's c (DOT), a client's masked input used off, an output opening's MAC (2 parties), a masked input used off, a triple's a (3 parties), a truncation pair's mask (TRUNC, 2 parties), a non-bit entered into a comparison's random bits (LTZ, 3 parties); refused by the client: b's output share for clients offset (2 parties), b's share of an input's a (2 parties) and c (3 parties) for the client"
+    caught dp 2 rbit:0:5:1
+    ok "quick part: caught: a Beaver opening (MUL), a triple's c (DOT), a client's masked input used off, an output opening's MAC (2 parties), a masked input used off, a triple's a (3 parties), a truncation pair's mask (TRUNC, 2 parties), a non-bit entered into a comparison's random bits (LTZ, 3 parties), a share of a DP noise coin (2 parties); refused by the client: b's output share for clients offset (2 parties), b's share of an input's a (2 parties) and c (3 parties) for the client"
     exit 0
 fi
 
@@ -220,6 +222,9 @@ for n in 2 3; do
         [ $g = trunc ] && for spec in tpair:0:0:1 tpair:0:2:-7; do caught $g $n $spec; done
         ok "$n parties, $(echo $g | tr a-z A-Z): b's openings, their MAC shares, the random bits' and the comparison's triples, a non-bit among the random bits, a random bit's share, a truncation pair's mask: every one caught"
     done
+    # DP noise (dp_count: its NOISE gate's coins are made before layer 0's comparison)
+    for spec in bit:0:0:2 bit:0:7:-2 rbit:0:1:1 rbit:0:9:-3 triple:0:2:1; do caught dp $n $spec; done
+    ok "$n parties, NOISE: a non-bit among its coins, a coin's share, the coins' triples: every one caught"
     # inputs (every one a client's, authenticated): x is engine input 0, y input 1
     for spec in mask:in1:0:1 mask:in0:2:1 relay:in1:0:1 relay:in0:2:-9 mac:in1:0:1 mac:in0:1:1; do
         caught lin $n $spec
