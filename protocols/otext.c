@@ -496,7 +496,7 @@ static void s_recv_sb(const mpc_cot_recv *r, s_work *s, uint64_t pos, const uint
         mpc_transpose128(s->rows + (size_t)b * 2048, s->col + (size_t)b * 16, (uint64_t)nb * 16);
     uint64_t tb = mpc_now_ns();
     uint64_t j0 = b0 * 128, cnt = m - j0 < (uint64_t)nb * 128 ? m - j0 : (uint64_t)nb * 128;
-    mpc_tccr(r->kind, h + j0, s->rows, NULL, r->tweak_hi, pos + j0, (size_t)cnt);
+    if (h) mpc_tccr(r->kind, h + j0, s->rows, NULL, r->tweak_hi, pos + j0, (size_t)cnt);
     if (t_rows) memcpy(t_rows + 16 * j0, s->rows, (size_t)cnt * 16);
     uint64_t tc = mpc_now_ns();
     prof->transpose_ns += tb - t1;
@@ -558,8 +558,10 @@ static void s_send_sb(const mpc_cot_send *sd, s_work *s, uint64_t pos, const uin
         mpc_transpose128(s->rows + (size_t)b * 2048, s->col + (size_t)b * 16, (uint64_t)nb * 16);
     uint64_t tb = mpc_now_ns();
     uint64_t j0 = b0 * 128, cnt = m - j0 < (uint64_t)nb * 128 ? m - j0 : (uint64_t)nb * 128;
-    mpc_tccr(sd->kind, h0 + j0, s->rows, NULL, sd->tweak_hi, pos + j0, (size_t)cnt);
-    mpc_tccr(sd->kind, h1 + j0, s->rows, ks->delta, sd->tweak_hi, pos + j0, (size_t)cnt);
+    if (h0) {
+        mpc_tccr(sd->kind, h0 + j0, s->rows, NULL, sd->tweak_hi, pos + j0, (size_t)cnt);
+        mpc_tccr(sd->kind, h1 + j0, s->rows, ks->delta, sd->tweak_hi, pos + j0, (size_t)cnt);
+    }
     if (q_rows) memcpy(q_rows + 16 * j0, s->rows, (size_t)cnt * 16);
     uint64_t tc = mpc_now_ns();
     prof->transpose_ns += tb - t1;
@@ -599,7 +601,7 @@ static void s_part(void *ctx, uint32_t part, uint32_t nparts)
 int mpc_cot_recv_extend_par(mpc_cot_recv *r, mpc_par *par, const uint8_t *choices, uint64_t m,
                             uint64_t *u, uint64_t *h, uint8_t *t_rows)
 {
-    if (!r || m == 0 || m > MPC_OT_MAX_M || !choices || !u || !h) return MPC_ERR_INVALID;
+    if (!r || m == 0 || m > MPC_OT_MAX_M || !choices || !u || (!h && !t_rows)) return MPC_ERR_INVALID;
     uint32_t np = mpc_par_threads(par);
     if (s_works(r->w, np)) return MPC_ERR_NOMEM;
     s_job j = {.r = r, .pos = r->pos, .m = m, .choices = choices, .uout = (uint8_t *)u, .h = h,
@@ -620,7 +622,7 @@ int mpc_cot_recv_extend(mpc_cot_recv *r, const uint8_t *choices, uint64_t m, uin
 int mpc_cot_send_extend_par(mpc_cot_send *sd, mpc_par *par, const uint64_t *u, uint64_t m,
                             uint64_t *h0, uint64_t *h1, uint8_t *q_rows)
 {
-    if (!sd || m == 0 || m > MPC_OT_MAX_M || !u || !h0 || !h1) return MPC_ERR_INVALID;
+    if (!sd || m == 0 || m > MPC_OT_MAX_M || !u || !h0 != !h1 || (!h0 && !q_rows)) return MPC_ERR_INVALID;
     uint32_t np = mpc_par_threads(par);
     if (s_works(sd->w, np)) return MPC_ERR_NOMEM;
     s_job j = {.sd = sd, .pos = sd->pos, .m = m, .uin = (const uint8_t *)u, .h = h0, .h1 = h1,
