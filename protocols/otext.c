@@ -25,9 +25,8 @@ typedef struct {
 /* Work space of one thread for one superblock, in sodium_malloc memory (secret). */
 typedef struct {
     uint8_t col[MPC_OT_KAPPA * S_SBLK * 16];   /* t^i (receiver) / q^i (sender) */
-    uint8_t g1[S_SBLK * 16];
     uint8_t acc[S_SBLK * 16];
-    uint8_t gall[256 * S_SBLK * 16];          /* SoftSpokenOT: every leaf of a block */
+    uint8_t gall[256 * S_SBLK * 16];          /* SoftSpokenOT: every leaf of a block; IKNP: G(k1_i) */
     uint8_t rows[S_SBLK * MPC_OT_KAPPA * 16];   /* a superblock's rows */
 } s_work;
 
@@ -462,13 +461,14 @@ static void s_recv_sb(const mpc_cot_recv *r, s_work *s, uint64_t pos, const uint
     uint64_t t0 = mpc_now_ns();
     for (unsigned b = 0; b < nb; b++) s_choice_block(x[b], choices, m, b0 + b);
     if (r->k == 1) {
+        /* all 128 columns of each key set in one call (two keys per VAES instruction); gall
+         * (SoftSpokenOT's leaves) holds G(k1_i) here */
         uint8_t *uo = ub + b0 * 128 * 16;       /* this superblock's u: [col][block] */
+        mpc_sym_prg_multi(r->kind, ks->key[0], MPC_OT_KAPPA, prg0, s->col, nb);
+        mpc_sym_prg_multi(r->kind, ks->key[1], MPC_OT_KAPPA, prg0, s->gall, nb);
         for (unsigned i = 0; i < MPC_OT_KAPPA; i++) {
-            uint8_t *t = s->col + (size_t)i * nb * 16;
-            mpc_sym_prg(r->kind, &ks->key[0][i], prg0, t, nb);
-            mpc_sym_prg(r->kind, &ks->key[1][i], prg0, s->g1, nb);
-            uint8_t *ui = uo + (size_t)i * nb * 16;
-            s_xor3(ui, t, s->g1, &x[0][0], nb);
+            size_t off = (size_t)i * nb * 16;
+            s_xor3(uo + off, s->col + off, s->gall + off, &x[0][0], nb);
         }
     } else {
         /* block l: u_l = ⊕_y G(s_y), column lk + i: v = ⊕_{y: bit i of y} G(s_y);
@@ -491,13 +491,15 @@ static void s_recv_sb(const mpc_cot_recv *r, s_work *s, uint64_t pos, const uint
     }
     uint64_t t1 = mpc_now_ns();
     prof->prg_ns += t1 - t0;
-    /* rows of the whole superblock, then one hash call over them */
-    for (unsigned b = 0; b < nb; b++)
-        mpc_transpose128(s->rows + (size_t)b * 2048, s->col + (size_t)b * 16, (uint64_t)nb * 16);
-    uint64_t tb = mpc_now_ns();
+    /* rows of the whole superblock, then one hash call over them; straight into t_rows
+     * when the superblock is whole there */
     uint64_t j0 = b0 * 128, cnt = m - j0 < (uint64_t)nb * 128 ? m - j0 : (uint64_t)nb * 128;
-    if (h) mpc_tccr(r->kind, h + j0, s->rows, NULL, r->tweak_hi, pos + j0, (size_t)cnt);
-    if (t_rows) memcpy(t_rows + 16 * j0, s->rows, (size_t)cnt * 16);
+    uint8_t *rows = (t_rows && cnt == (uint64_t)nb * 128) ? t_rows + 16 * j0 : s->rows;
+    for (unsigned b = 0; b < nb; b++)
+        mpc_transpose128(rows + (size_t)b * 2048, s->col + (size_t)b * 16, (uint64_t)nb * 16);
+    uint64_t tb = mpc_now_ns();
+    if (h) mpc_tccr(r->kind, h + j0, rows, NULL, r->tweak_hi, pos + j0, (size_t)cnt);
+    if (t_rows && rows == s->rows) memcpy(t_rows + 16 * j0, s->rows, (size_t)cnt * 16);
     uint64_t tc = mpc_now_ns();
     prof->transpose_ns += tb - t1;
     prof->hash_ns += tc - tb;
@@ -517,9 +519,9 @@ static void s_send_sb(const mpc_cot_send *sd, s_work *s, uint64_t pos, const uin
     uint64_t t0 = mpc_now_ns();
     if (sd->k == 1) {
         const uint8_t *uo = ub + b0 * 128 * 16;
+        mpc_sym_prg_multi(sd->kind, ks->key[0], MPC_OT_KAPPA, prg0, s->col, nb);
         for (unsigned i = 0; i < MPC_OT_KAPPA; i++) {
             uint8_t *q = s->col + (size_t)i * nb * 16;
-            mpc_sym_prg(sd->kind, &ks->key[0][i], prg0, q, nb);
             uint64_t mask = 0 - (uint64_t)((ks->delta[i / 8] >> (i % 8)) & 1u);
             s_xor_masked(q, uo + (size_t)i * nb * 16, mask, nb);
         }
@@ -554,15 +556,16 @@ static void s_send_sb(const mpc_cot_send *sd, s_work *s, uint64_t pos, const uin
     }
     uint64_t t1 = mpc_now_ns();
     prof->prg_ns += t1 - t0;
-    for (unsigned b = 0; b < nb; b++)
-        mpc_transpose128(s->rows + (size_t)b * 2048, s->col + (size_t)b * 16, (uint64_t)nb * 16);
-    uint64_t tb = mpc_now_ns();
     uint64_t j0 = b0 * 128, cnt = m - j0 < (uint64_t)nb * 128 ? m - j0 : (uint64_t)nb * 128;
+    uint8_t *rows = (q_rows && cnt == (uint64_t)nb * 128) ? q_rows + 16 * j0 : s->rows;
+    for (unsigned b = 0; b < nb; b++)
+        mpc_transpose128(rows + (size_t)b * 2048, s->col + (size_t)b * 16, (uint64_t)nb * 16);
+    uint64_t tb = mpc_now_ns();
     if (h0) {
-        mpc_tccr(sd->kind, h0 + j0, s->rows, NULL, sd->tweak_hi, pos + j0, (size_t)cnt);
-        mpc_tccr(sd->kind, h1 + j0, s->rows, ks->delta, sd->tweak_hi, pos + j0, (size_t)cnt);
+        mpc_tccr(sd->kind, h0 + j0, rows, NULL, sd->tweak_hi, pos + j0, (size_t)cnt);
+        mpc_tccr(sd->kind, h1 + j0, rows, ks->delta, sd->tweak_hi, pos + j0, (size_t)cnt);
     }
-    if (q_rows) memcpy(q_rows + 16 * j0, s->rows, (size_t)cnt * 16);
+    if (q_rows && rows == s->rows) memcpy(q_rows + 16 * j0, s->rows, (size_t)cnt * 16);
     uint64_t tc = mpc_now_ns();
     prof->transpose_ns += tb - t1;
     prof->hash_ns += tc - tb;
