@@ -52,7 +52,7 @@ typedef struct {
     size_t bytes;
 } s_buf;
 
-enum { B_U, B_CHOICES, B_CORR, B_VMSG, B_R0, B_R1, B_W, B_X, B_MT, B_TROW, B_QROW = B_TROW + S_MAXP,
+enum { B_U, B_CHOICES, B_CORR, B_VMSG, B_R, B_W, B_X, B_MT, B_TROW, B_QROW = B_TROW + S_MAXP,
        B_M = B_QROW + S_MAXP, B_BC = B_M + S_MAXP, B_CC, B_CCH, B_RC, B_COUNT };
 
 typedef struct {
@@ -263,14 +263,15 @@ static int s_setup(s_aot *s)
 /* ---- vOLE authentication ---- */
 
 /* This party (the owner) authenticates X[0..L) to peer j: the message (S_VOLEBITS per value,
- * zeroed, 2 words of slack) and its own share S[l] −= Σ 2^β G(k0_β)[l]. */
-static void s_vole_send(s_pair *P, const u128 *X, uint64_t L, uint64_t *msg, u128 *S, u128 *R0, u128 *R1)
+ * zeroed, 2 words of slack) and its own share S[l] −= Σ 2^β G(k0_β)[l].  R: 2 S_BLK values. */
+static void s_vole_send(s_pair *P, const u128 *X, uint64_t L, uint64_t *msg, u128 *S, u128 *R)
 {
     for (uint64_t l0 = 0; l0 < L; l0 += S_BLK) {
         uint64_t nb = L - l0 < S_BLK ? L - l0 : S_BLK;
+        const u128 *R0 = R, *R1 = R + nb;
         for (unsigned b = 0; b < S_VBITS; b++) {
-            mpc_sym_prg(P->kind, &P->sec->vs[2 * b], P->vpos_s + l0, (uint8_t *)R0, nb);
-            mpc_sym_prg(P->kind, &P->sec->vs[2 * b + 1], P->vpos_s + l0, (uint8_t *)R1, nb);
+            /* k0_β and k1_β are adjacent: one call, two keys per VAES instruction */
+            mpc_sym_prg_multi(P->kind, &P->sec->vs[2 * b], 2, P->vpos_s + l0, (uint8_t *)R, nb);
             uint64_t off = 128ull * b - (uint64_t)b * (b - 1) / 2;
             for (uint64_t l = 0; l < nb; l++) {
                 s_put(msg, (l0 + l) * S_VOLEBITS + off, R0[l] - R1[l] + X[l0 + l], 128 - b);
@@ -281,19 +282,21 @@ static void s_vole_send(s_pair *P, const u128 *X, uint64_t L, uint64_t *msg, u12
     P->vpos_s += (L + 3) / 4 * 4;
 }
 
-/* This party holds the key: V[l] += Σ 2^β (G(k_{α_β})[l] + α_β d_β[l]) for the owner's L values. */
+/* This party holds the key: V[l] += Σ 2^β (G(k_{α_β})[l] + α_β d_β[l]) for the owner's L
+ * values.  R: 2 S_BLK values (bits β and β + 1 per PRG call). */
 static void s_vole_recv(s_pair *P, const mpc_auth_key *key, uint64_t L, const uint64_t *msg, u128 *V, u128 *R)
 {
     uint64_t alpha = (uint64_t)*key->alpha;
     for (uint64_t l0 = 0; l0 < L; l0 += S_BLK) {
         uint64_t nb = L - l0 < S_BLK ? L - l0 : S_BLK;
         for (unsigned b = 0; b < S_VBITS; b++) {
-            mpc_sym_prg(P->kind, &P->sec->vr[b], P->vpos_r + l0, (uint8_t *)R, nb);
+            if (b % 2 == 0) mpc_sym_prg_multi(P->kind, &P->sec->vr[b], 2, P->vpos_r + l0, (uint8_t *)R, nb);
+            const u128 *G = R + (b % 2) * nb;
             u128 mask = (u128)0 - (u128)((alpha >> b) & 1u);
             uint64_t off = 128ull * b - (uint64_t)b * (b - 1) / 2;
             for (uint64_t l = 0; l < nb; l++) {
                 u128 d = s_get(msg, (l0 + l) * S_VOLEBITS + off, 128 - b);
-                V[l0 + l] += (R[l] + (d & mask)) << b;
+                V[l0 + l] += (G[l] + (d & mask)) << b;
             }
         }
     }
@@ -309,8 +312,8 @@ static int s_auth_round(s_aot *s, uint64_t seq, const u128 *X, uint64_t L, uint3
     uint64_t t0 = mpc_now_ns();
     uint64_t words = s_words(L * S_VOLEBITS), cap = words + 2;
     uint64_t *msg = s_get_buf(s, B_VMSG, cap * 8);
-    u128 *R0 = s_get_buf(s, B_R0, S_BLK * sizeof(u128)), *R1 = s_get_buf(s, B_R1, S_BLK * sizeof(u128));
-    int r = (!msg || !R0 || !R1) ? s_fail(s, MPC_ERR_NOMEM, "out of memory") : 0;
+    u128 *R = s_get_buf(s, B_R, 2 * S_BLK * sizeof(u128));
+    int r = (!msg || !R) ? s_fail(s, MPC_ERR_NOMEM, "out of memory") : 0;
     if (!r && (owners >> s->self & 1)) {
         u128 a = *s->key.alpha;
         for (uint64_t l = 0; l < L; l++) M[s->self][l] = a * X[l];
@@ -318,7 +321,7 @@ static int s_auth_round(s_aot *s, uint64_t seq, const u128 *X, uint64_t L, uint3
         for (uint32_t j = 0; j < s->n && !r; j++) {
             if (j == s->self) continue;
             memset(msg, 0, cap * 8);
-            s_vole_send(&s->p[j], X, L, msg, M[s->self], R0, R1);
+            s_vole_send(&s->p[j], X, L, msg, M[s->self], R);
             r = s_send(s, j, seq, msg, words);
         }
     }
@@ -326,7 +329,7 @@ static int s_auth_round(s_aot *s, uint64_t seq, const u128 *X, uint64_t L, uint3
         if (j == s->self || !(owners >> j & 1)) continue;
         memset(msg, 0, cap * 8);
         if ((r = s_recv(s, j, seq, msg, words))) break;
-        s_vole_recv(&s->p[j], &s->key, L, msg, M[j], R0);
+        s_vole_recv(&s->p[j], &s->key, L, msg, M[j], R);
     }
     s->st.vole_ns += mpc_now_ns() - t0;
     return r;
