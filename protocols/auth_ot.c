@@ -11,6 +11,7 @@
 
 #include "aeshash.h"
 #include "baseot.h"
+#include "bitpack.h"
 #include "clock.h"
 #include "mpc_err.h"
 #include "otext.h"
@@ -26,6 +27,7 @@ typedef mpc_u128 u128;
 #define S_BLK      1024                /* values or OTs per inner block */
 #define S_HELLO    4
 #define S_CAND     MPC_AUTH_OT_CAND    /* candidates per triple */
+_Static_assert(S_BLK % 128 == 0 && S_GBITS % 64 == 0, "Gilboa blocks hold whole word-aligned candidates");
 
 /* Secrets of one peer pair, in sodium_malloc memory. */
 typedef struct {
@@ -128,28 +130,8 @@ static int s_coin(s_aot *s, uint64_t seq, uint8_t seed[32])
     return 0;
 }
 
-/* Bit-packed little-endian stream: the low `width` bits of v at bit `pos` of w (zeroed, two
- * words of slack beyond the end). */
-static inline void s_put(uint64_t *w, uint64_t pos, u128 v, unsigned width)
-{
-    if (width < 128) v &= ((u128)1 << width) - 1;
-    uint64_t k = pos / 64;
-    unsigned off = (unsigned)(pos % 64);
-    u128 lo = v << off;
-    w[k] |= (uint64_t)lo;
-    w[k + 1] |= (uint64_t)(lo >> 64);
-    if (off) w[k + 2] |= (uint64_t)(v >> (128 - off));
-}
-
-static inline u128 s_get(const uint64_t *w, uint64_t pos, unsigned width)
-{
-    uint64_t k = pos / 64;
-    unsigned off = (unsigned)(pos % 64);
-    u128 v = ((u128)w[k] | ((u128)w[k + 1] << 64)) >> off;
-    if (off) v |= (u128)w[k + 2] << (128 - off);
-    if (width < 128) v &= ((u128)1 << width) - 1;
-    return v;
-}
+#define s_put mpc_bits_put
+#define s_get mpc_bits_get
 
 /* Buffer k with at least `bytes` bytes (contents unspecified), NULL when memory is short. */
 static void *s_get_buf(s_aot *s, unsigned k, size_t bytes)
@@ -327,7 +309,7 @@ static int s_auth_round(s_aot *s, uint64_t seq, const u128 *X, uint64_t L, uint3
     }
     for (uint32_t j = 0; j < s->n && !r; j++) {
         if (j == s->self || !(owners >> j & 1)) continue;
-        memset(msg, 0, cap * 8);
+        memset(msg + words, 0, (cap - words) * 8);   /* recv fills the rest */
         if ((r = s_recv(s, j, seq, msg, words))) break;
         s_vole_recv(&s->p[j], &s->key, L, msg, M[j], R);
     }
@@ -474,14 +456,21 @@ static void s_gil_send(s_aot *s, uint32_t j, const s_ots *O, uint64_t T, uint64_
         mpc_tccr2(P->kind, (uint8_t *)p0, (uint8_t *)q0, q, NULL, P->tw_s | S_TAG_P, P->tw_s | S_TAG_Q, idx, nb);
         mpc_tccr2(P->kind, (uint8_t *)p1, (uint8_t *)q1, q, P->sec->delta, P->tw_s | S_TAG_P, P->tw_s | S_TAG_Q,
                   idx, nb);
-        for (uint64_t l = 0; l < nb; l++) {
-            uint64_t o = o0 + l, e = o / 128, x = e % Ta;   /* candidate e is of triple x */
-            unsigned k = (unsigned)(o % 128);
-            uint64_t pos = e * 2 * S_GBITS + 128ull * k - (uint64_t)k * (k - 1) / 2;
-            s_put(corr, pos, p0[l] - p1[l] + a[x], 128 - k);
-            s_put(corr, pos + S_GBITS, q0[l] - q1[l] + ah[x], 128 - k);
-            C[e] -= p0[l] << k;
-            Ch[e] -= q0[l] << k;
+        /* a block holds whole candidates (S_BLK is a multiple of 128); candidate e's τ fill
+         * exactly S_GBITS / 64 words from word e · 2 S_GBITS / 64, its τ' the next as many */
+        for (uint64_t l0 = 0; l0 < nb; l0 += 128) {
+            uint64_t e = (o0 + l0) / 128, x = e % Ta;   /* candidate e is of triple x */
+            mpc_bits_writer wp = {corr + e * 2 * (S_GBITS / 64), 0, 0}, wq = {wp.out + S_GBITS / 64, 0, 0};
+            u128 c = 0, ch = 0, ax = a[x], ahx = ah[x];
+            for (unsigned k = 0; k < 128; k++) {
+                uint64_t l = l0 + k;
+                mpc_bits_write(&wp, p0[l] - p1[l] + ax, 128 - k);
+                mpc_bits_write(&wq, q0[l] - q1[l] + ahx, 128 - k);
+                c += p0[l] << k;
+                ch += q0[l] << k;
+            }
+            C[e] -= c;
+            Ch[e] -= ch;
         }
     }
 }
@@ -524,13 +513,12 @@ static int s_products(s_aot *s, uint64_t base, uint64_t Ta, const u128 *a, const
     }
     for (uint32_t j = 0; j < s->n && !r; j++) {
         if (j == s->self) continue;
-        memset(corr, 0, cap * 8);
-        s_gil_send(s, j, O, T, Ta, a, ah, C, Ch, corr, w);
+        s_gil_send(s, j, O, T, Ta, a, ah, C, Ch, corr, w);   /* writes every word */
         r = s_send(s, j, base + MPC_AUTH_OT_R_CORR, corr, words);
     }
     for (uint32_t j = 0; j < s->n && !r; j++) {
         if (j == s->self) continue;
-        memset(corr, 0, cap * 8);
+        memset(corr + words, 0, (cap - words) * 8);   /* recv fills the rest: the count must match */
         if ((r = s_recv(s, j, base + MPC_AUTH_OT_R_CORR, corr, words))) break;
         s_gil_recv(s, j, O, T, b, C, Ch, corr, w);
     }
