@@ -265,6 +265,79 @@ static int s_use_vaes(void)
     return s_cpu_vaes;
 }
 
+/* mpc_tccr2 with AES-NI: π(x) once per block, then the two tweaked calls; 8 blocks per
+ * iteration (24 AES per 8 OTs instead of the 32 of two mpc_tccr128 calls each). */
+S_AES static void s_tccr2_aes(uint8_t *outa, uint8_t *outb, const uint8_t *in, const uint8_t *xor16,
+                              uint64_t tw_a, uint64_t tw_b, uint64_t idx0, size_t n)
+{
+    __m128i rk[11];
+    s_fixed_init();
+    for (int i = 0; i < 11; i++) rk[i] = _mm_loadu_si128((const __m128i *)(s_fixed_rk + 16 * i));
+    __m128i x = xor16 ? _mm_loadu_si128((const __m128i *)xor16) : _mm_setzero_si128();
+    size_t done = 0;
+    for (; done + 8 <= n; done += 8) {
+        __m128i y[8], za[8], zb[8];
+#pragma GCC unroll 8
+        for (int j = 0; j < 8; j++)
+            y[j] = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(in + 16 * (done + (size_t)j))), x);
+        s_enc8(y, rk);
+#pragma GCC unroll 8
+        for (int j = 0; j < 8; j++) {
+            long long i = (long long)(idx0 + done + (size_t)j);
+            za[j] = _mm_xor_si128(y[j], _mm_set_epi64x((long long)tw_a, i));
+            zb[j] = _mm_xor_si128(y[j], _mm_set_epi64x((long long)tw_b, i));
+        }
+        s_enc8(za, rk);
+        s_enc8(zb, rk);
+#pragma GCC unroll 8
+        for (int j = 0; j < 8; j++) {
+            _mm_storeu_si128((__m128i *)(outa + 16 * (done + (size_t)j)), _mm_xor_si128(za[j], y[j]));
+            _mm_storeu_si128((__m128i *)(outb + 16 * (done + (size_t)j)), _mm_xor_si128(zb[j], y[j]));
+        }
+    }
+    for (; done < n; done++) {
+        __m128i y = s_enc1(_mm_xor_si128(_mm_loadu_si128((const __m128i *)(in + 16 * done)), x), rk);
+        __m128i za = s_enc1(_mm_xor_si128(y, _mm_set_epi64x((long long)tw_a, (long long)(idx0 + done))), rk);
+        __m128i zb = s_enc1(_mm_xor_si128(y, _mm_set_epi64x((long long)tw_b, (long long)(idx0 + done))), rk);
+        _mm_storeu_si128((__m128i *)(outa + 16 * done), _mm_xor_si128(za, y));
+        _mm_storeu_si128((__m128i *)(outb + 16 * done), _mm_xor_si128(zb, y));
+    }
+}
+
+/* The same with VAES: 8 blocks per iteration in 4 registers of two, 12 registers in flight. */
+S_VAES static void s_tccr2_vaes(uint8_t *outa, uint8_t *outb, const uint8_t *in, const uint8_t *xor16,
+                                uint64_t tw_a, uint64_t tw_b, uint64_t idx0, size_t n)
+{
+    __m256i rk[11];
+    s_fixed_init();
+    for (int i = 0; i < 11; i++)
+        rk[i] = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(s_fixed_rk + 16 * i)));
+    __m256i x = _mm256_broadcastsi128_si256(xor16 ? _mm_loadu_si128((const __m128i *)xor16) : _mm_setzero_si128());
+    size_t done = 0;
+    for (; done + 16 <= n; done += 16) {
+        __m256i y[8], z[8];
+#pragma GCC unroll 8
+        for (int j = 0; j < 8; j++)
+            y[j] = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(in + 16 * (done + 2 * (size_t)j))), x);
+        s_enc8x2(y, rk);
+        for (int h = 0; h < 2; h++) {
+            long long tw = (long long)(h ? tw_b : tw_a);
+            uint8_t *out = h ? outb : outa;
+#pragma GCC unroll 8
+            for (int j = 0; j < 8; j++) {
+                long long i0 = (long long)(idx0 + done + 2 * (size_t)j);
+                z[j] = _mm256_xor_si256(y[j], _mm256_set_epi64x(tw, i0 + 1, tw, i0));
+            }
+            s_enc8x2(z, rk);
+#pragma GCC unroll 8
+            for (int j = 0; j < 8; j++)
+                _mm256_storeu_si256((__m256i *)(out + 16 * (done + 2 * (size_t)j)), _mm256_xor_si256(z[j], y[j]));
+        }
+    }
+    if (done < n)
+        s_tccr2_aes(outa + 16 * done, outb + 16 * done, in + 16 * done, xor16, tw_a, tw_b, idx0 + done, n - done);
+}
+
 S_AES static void s_tccr128_aes(uint8_t out[16], const uint8_t in[16], uint64_t tweak_hi,
                                 uint64_t idx)
 {
@@ -362,6 +435,23 @@ void mpc_tccr(mpc_sym_kind kind, uint64_t *out, const uint8_t *in, const uint8_t
         out[j] = v;
     }
     sodium_memzero(h, sizeof h);
+}
+
+void mpc_tccr2(mpc_sym_kind kind, uint8_t *outa, uint8_t *outb, const uint8_t *in, const uint8_t *xor16,
+               uint64_t tw_a, uint64_t tw_b, uint64_t idx0, size_t n)
+{
+#ifdef S_X86
+    if (kind == MPC_SYM_AESNI) {
+        if (s_use_vaes()) s_tccr2_vaes(outa, outb, in, xor16, tw_a, tw_b, idx0, n);
+        else s_tccr2_aes(outa, outb, in, xor16, tw_a, tw_b, idx0, n);
+        return;
+    }
+#endif
+    (void)kind;
+    for (size_t j = 0; j < n; j++) {
+        s_tccr_blake(outa + 16 * j, in + 16 * j, xor16, tw_a, idx0 + j);
+        s_tccr_blake(outb + 16 * j, in + 16 * j, xor16, tw_b, idx0 + j);
+    }
 }
 
 void mpc_tccr128(mpc_sym_kind kind, uint8_t out[16], const uint8_t in[16], uint64_t tweak_hi,

@@ -11,6 +11,7 @@
 
 #include "aeshash.h"
 #include "baseot.h"
+#include "bitpack.h"
 #include "clock.h"
 #include "mpc_err.h"
 #include "otext.h"
@@ -26,6 +27,7 @@ typedef mpc_u128 u128;
 #define S_BLK      1024                /* values or OTs per inner block */
 #define S_HELLO    4
 #define S_CAND     MPC_AUTH_OT_CAND    /* candidates per triple */
+_Static_assert(S_BLK % 128 == 0 && S_GBITS % 64 == 0, "Gilboa blocks hold whole word-aligned candidates");
 
 /* Secrets of one peer pair, in sodium_malloc memory. */
 typedef struct {
@@ -52,9 +54,8 @@ typedef struct {
     size_t bytes;
 } s_buf;
 
-enum { B_U, B_CHOICES, B_CORR, B_VMSG, B_R0, B_R1, B_W, B_X, B_MT, B_TROW, B_H = B_TROW + S_MAXP,
-       B_QROW = B_H + S_MAXP, B_H0 = B_QROW + S_MAXP, B_H1 = B_H0 + S_MAXP, B_M = B_H1 + S_MAXP,
-       B_BC = B_M + S_MAXP, B_CC, B_CCH, B_RC, B_COUNT };
+enum { B_U, B_CHOICES, B_CORR, B_VMSG, B_R, B_W, B_X, B_MT, B_TROW, B_QROW = B_TROW + S_MAXP,
+       B_M = B_QROW + S_MAXP, B_BC = B_M + S_MAXP, B_CC, B_CCH, B_RC, B_COUNT };
 
 typedef struct {
     mpc_transport   *t;
@@ -129,28 +130,8 @@ static int s_coin(s_aot *s, uint64_t seq, uint8_t seed[32])
     return 0;
 }
 
-/* Bit-packed little-endian stream: the low `width` bits of v at bit `pos` of w (zeroed, two
- * words of slack beyond the end). */
-static inline void s_put(uint64_t *w, uint64_t pos, u128 v, unsigned width)
-{
-    if (width < 128) v &= ((u128)1 << width) - 1;
-    uint64_t k = pos / 64;
-    unsigned off = (unsigned)(pos % 64);
-    u128 lo = v << off;
-    w[k] |= (uint64_t)lo;
-    w[k + 1] |= (uint64_t)(lo >> 64);
-    if (off) w[k + 2] |= (uint64_t)(v >> (128 - off));
-}
-
-static inline u128 s_get(const uint64_t *w, uint64_t pos, unsigned width)
-{
-    uint64_t k = pos / 64;
-    unsigned off = (unsigned)(pos % 64);
-    u128 v = ((u128)w[k] | ((u128)w[k + 1] << 64)) >> off;
-    if (off) v |= (u128)w[k + 2] << (128 - off);
-    if (width < 128) v &= ((u128)1 << width) - 1;
-    return v;
-}
+#define s_put mpc_bits_put
+#define s_get mpc_bits_get
 
 /* Buffer k with at least `bytes` bytes (contents unspecified), NULL when memory is short. */
 static void *s_get_buf(s_aot *s, unsigned k, size_t bytes)
@@ -264,14 +245,15 @@ static int s_setup(s_aot *s)
 /* ---- vOLE authentication ---- */
 
 /* This party (the owner) authenticates X[0..L) to peer j: the message (S_VOLEBITS per value,
- * zeroed, 2 words of slack) and its own share S[l] −= Σ 2^β G(k0_β)[l]. */
-static void s_vole_send(s_pair *P, const u128 *X, uint64_t L, uint64_t *msg, u128 *S, u128 *R0, u128 *R1)
+ * zeroed, 2 words of slack) and its own share S[l] −= Σ 2^β G(k0_β)[l].  R: 2 S_BLK values. */
+static void s_vole_send(s_pair *P, const u128 *X, uint64_t L, uint64_t *msg, u128 *S, u128 *R)
 {
     for (uint64_t l0 = 0; l0 < L; l0 += S_BLK) {
         uint64_t nb = L - l0 < S_BLK ? L - l0 : S_BLK;
+        const u128 *R0 = R, *R1 = R + nb;
         for (unsigned b = 0; b < S_VBITS; b++) {
-            mpc_sym_prg(P->kind, &P->sec->vs[2 * b], P->vpos_s + l0, (uint8_t *)R0, nb);
-            mpc_sym_prg(P->kind, &P->sec->vs[2 * b + 1], P->vpos_s + l0, (uint8_t *)R1, nb);
+            /* k0_β and k1_β are adjacent: one call, two keys per VAES instruction */
+            mpc_sym_prg_multi(P->kind, &P->sec->vs[2 * b], 2, P->vpos_s + l0, (uint8_t *)R, nb);
             uint64_t off = 128ull * b - (uint64_t)b * (b - 1) / 2;
             for (uint64_t l = 0; l < nb; l++) {
                 s_put(msg, (l0 + l) * S_VOLEBITS + off, R0[l] - R1[l] + X[l0 + l], 128 - b);
@@ -282,19 +264,21 @@ static void s_vole_send(s_pair *P, const u128 *X, uint64_t L, uint64_t *msg, u12
     P->vpos_s += (L + 3) / 4 * 4;
 }
 
-/* This party holds the key: V[l] += Σ 2^β (G(k_{α_β})[l] + α_β d_β[l]) for the owner's L values. */
+/* This party holds the key: V[l] += Σ 2^β (G(k_{α_β})[l] + α_β d_β[l]) for the owner's L
+ * values.  R: 2 S_BLK values (bits β and β + 1 per PRG call). */
 static void s_vole_recv(s_pair *P, const mpc_auth_key *key, uint64_t L, const uint64_t *msg, u128 *V, u128 *R)
 {
     uint64_t alpha = (uint64_t)*key->alpha;
     for (uint64_t l0 = 0; l0 < L; l0 += S_BLK) {
         uint64_t nb = L - l0 < S_BLK ? L - l0 : S_BLK;
         for (unsigned b = 0; b < S_VBITS; b++) {
-            mpc_sym_prg(P->kind, &P->sec->vr[b], P->vpos_r + l0, (uint8_t *)R, nb);
+            if (b % 2 == 0) mpc_sym_prg_multi(P->kind, &P->sec->vr[b], 2, P->vpos_r + l0, (uint8_t *)R, nb);
+            const u128 *G = R + (b % 2) * nb;
             u128 mask = (u128)0 - (u128)((alpha >> b) & 1u);
             uint64_t off = 128ull * b - (uint64_t)b * (b - 1) / 2;
             for (uint64_t l = 0; l < nb; l++) {
                 u128 d = s_get(msg, (l0 + l) * S_VOLEBITS + off, 128 - b);
-                V[l0 + l] += (R[l] + (d & mask)) << b;
+                V[l0 + l] += (G[l] + (d & mask)) << b;
             }
         }
     }
@@ -310,8 +294,8 @@ static int s_auth_round(s_aot *s, uint64_t seq, const u128 *X, uint64_t L, uint3
     uint64_t t0 = mpc_now_ns();
     uint64_t words = s_words(L * S_VOLEBITS), cap = words + 2;
     uint64_t *msg = s_get_buf(s, B_VMSG, cap * 8);
-    u128 *R0 = s_get_buf(s, B_R0, S_BLK * sizeof(u128)), *R1 = s_get_buf(s, B_R1, S_BLK * sizeof(u128));
-    int r = (!msg || !R0 || !R1) ? s_fail(s, MPC_ERR_NOMEM, "out of memory") : 0;
+    u128 *R = s_get_buf(s, B_R, 2 * S_BLK * sizeof(u128));
+    int r = (!msg || !R) ? s_fail(s, MPC_ERR_NOMEM, "out of memory") : 0;
     if (!r && (owners >> s->self & 1)) {
         u128 a = *s->key.alpha;
         for (uint64_t l = 0; l < L; l++) M[s->self][l] = a * X[l];
@@ -319,15 +303,15 @@ static int s_auth_round(s_aot *s, uint64_t seq, const u128 *X, uint64_t L, uint3
         for (uint32_t j = 0; j < s->n && !r; j++) {
             if (j == s->self) continue;
             memset(msg, 0, cap * 8);
-            s_vole_send(&s->p[j], X, L, msg, M[s->self], R0, R1);
+            s_vole_send(&s->p[j], X, L, msg, M[s->self], R);
             r = s_send(s, j, seq, msg, words);
         }
     }
     for (uint32_t j = 0; j < s->n && !r; j++) {
         if (j == s->self || !(owners >> j & 1)) continue;
-        memset(msg, 0, cap * 8);
+        memset(msg + words, 0, (cap - words) * 8);   /* recv fills the rest */
         if ((r = s_recv(s, j, seq, msg, words))) break;
-        s_vole_recv(&s->p[j], &s->key, L, msg, M[j], R0);
+        s_vole_recv(&s->p[j], &s->key, L, msg, M[j], R);
     }
     s->st.vole_ns += mpc_now_ns() - t0;
     return r;
@@ -388,8 +372,7 @@ static int s_mac_check(s_aot *s)
 typedef struct {
     uint64_t m, pos_r[S_MAXP], pos_s[S_MAXP];
     uint8_t *choices;
-    uint8_t *trow[S_MAXP], *qrow[S_MAXP];
-    uint64_t *h[S_MAXP], *h0[S_MAXP], *h1[S_MAXP];
+    uint8_t *trow[S_MAXP], *qrow[S_MAXP];   /* raw rows t_j, q_j: Gilboa hashes them */
 } s_ots;
 
 /* Rounds R_U, R_COIN1 and R_PROOF: the OTs with every peer, checked. */
@@ -408,22 +391,19 @@ static int s_extend(s_aot *s, uint64_t base, uint64_t T, const u128 *b, s_ots *O
     for (uint32_t j = 0; j < s->n && !r; j++) {
         if (j == s->self) continue;
         O->trow[j] = s_get_buf(s, B_TROW + j, m * 16);
-        O->h[j] = s_get_buf(s, B_H + j, m * 8);
-        if (!O->trow[j] || !O->h[j]) r = s_fail(s, MPC_ERR_NOMEM, "out of memory");
+        if (!O->trow[j]) r = s_fail(s, MPC_ERR_NOMEM, "out of memory");
         O->pos_r[j] = mpc_cot_recv_pos(s->p[j].rcv);
-        if (!r && mpc_cot_recv_extend(s->p[j].rcv, O->choices, m, u, O->h[j], O->trow[j]))
+        if (!r && mpc_cot_recv_extend(s->p[j].rcv, O->choices, m, u, NULL, O->trow[j]))
             r = s_fail(s, MPC_ERR_INVALID, "OT extension");
         if (!r) r = s_send(s, j, base + MPC_AUTH_OT_R_U, u, uw);
     }
     for (uint32_t j = 0; j < s->n && !r; j++) {
         if (j == s->self) continue;
         O->qrow[j] = s_get_buf(s, B_QROW + j, m * 16);
-        O->h0[j] = s_get_buf(s, B_H0 + j, m * 8);
-        O->h1[j] = s_get_buf(s, B_H1 + j, m * 8);
-        if (!O->qrow[j] || !O->h0[j] || !O->h1[j]) r = s_fail(s, MPC_ERR_NOMEM, "out of memory");
+        if (!O->qrow[j]) r = s_fail(s, MPC_ERR_NOMEM, "out of memory");
         if (!r) r = s_recv(s, j, base + MPC_AUTH_OT_R_U, u, uw);
         O->pos_s[j] = mpc_cot_send_pos(s->p[j].snd);
-        if (!r && mpc_cot_send_extend(s->p[j].snd, u, m, O->h0[j], O->h1[j], O->qrow[j]))
+        if (!r && mpc_cot_send_extend(s->p[j].snd, u, m, NULL, NULL, O->qrow[j]))
             r = s_fail(s, MPC_ERR_INVALID, "OT extension");
     }
     s->st.ots += 2 * (s->n - 1) * m;
@@ -457,60 +437,62 @@ static int s_extend(s_aot *s, uint64_t base, uint64_t T, const u128 *b, s_ots *O
     return r;
 }
 
+/* The pads of the OT at global index idx with row x (q, q ⊕ Δ or t): P = TCCR(x, tag 1),
+ * Q = TCCR(x, tag 2), 128 bits each (mpc_tccr2: π(x) once for both). */
+#define S_TAG_P (1ull << 62)
+#define S_TAG_Q (2ull << 62)
+
 /* Gilboa sender towards peer j for T candidates (candidate e of triple e mod Ta): corrections
- * for (a, â) and per-candidate shares C −= Σ 2^k P0, Ĉ −= Σ 2^k Q0. */
+ * for (a, â) and per-candidate shares C −= Σ 2^k P0, Ĉ −= Σ 2^k Q0.  w: 4 S_BLK blocks. */
 static void s_gil_send(s_aot *s, uint32_t j, const s_ots *O, uint64_t T, uint64_t Ta, const u128 *a, const u128 *ah,
-                       u128 *C, u128 *Ch, uint64_t *corr, uint64_t *w)
+                       u128 *C, u128 *Ch, uint64_t *corr, u128 *w)
 {
     const s_pair *P = &s->p[j];
-    uint64_t *w1a = w, *w1b = w + S_BLK, *w2a = w + 2 * S_BLK, *w2b = w + 3 * S_BLK, *w3a = w + 4 * S_BLK,
-             *w3b = w + 5 * S_BLK;
+    u128 *p0 = w, *q0 = w + S_BLK, *p1 = w + 2 * S_BLK, *q1 = w + 3 * S_BLK;
     for (uint64_t o0 = 0; o0 < 128 * T; o0 += S_BLK) {
         uint64_t nb = 128 * T - o0 < S_BLK ? 128 * T - o0 : S_BLK;
         const uint8_t *q = O->qrow[j] + 16 * o0;
         uint64_t idx = O->pos_s[j] + o0;
-        const uint8_t *D = P->sec->delta;
-        mpc_tccr(P->kind, w1a, q, NULL, P->tw_s | 1ull << 62, idx, nb);
-        mpc_tccr(P->kind, w1b, q, D, P->tw_s | 1ull << 62, idx, nb);
-        mpc_tccr(P->kind, w2a, q, NULL, P->tw_s | 2ull << 62, idx, nb);
-        mpc_tccr(P->kind, w2b, q, D, P->tw_s | 2ull << 62, idx, nb);
-        mpc_tccr(P->kind, w3a, q, NULL, P->tw_s | 3ull << 62, idx, nb);
-        mpc_tccr(P->kind, w3b, q, D, P->tw_s | 3ull << 62, idx, nb);
-        for (uint64_t l = 0; l < nb; l++) {
-            uint64_t o = o0 + l, e = o / 128, x = e % Ta;   /* candidate e is of triple x */
-            unsigned k = (unsigned)(o % 128);
-            u128 P0 = (u128)O->h0[j][o] | (u128)w1a[l] << 64, P1 = (u128)O->h1[j][o] | (u128)w1b[l] << 64;
-            u128 Q0 = (u128)w2a[l] | (u128)w3a[l] << 64, Q1 = (u128)w2b[l] | (u128)w3b[l] << 64;
-            uint64_t pos = e * 2 * S_GBITS + 128ull * k - (uint64_t)k * (k - 1) / 2;
-            s_put(corr, pos, P0 - P1 + a[x], 128 - k);
-            s_put(corr, pos + S_GBITS, Q0 - Q1 + ah[x], 128 - k);
-            C[e] -= P0 << k;
-            Ch[e] -= Q0 << k;
+        mpc_tccr2(P->kind, (uint8_t *)p0, (uint8_t *)q0, q, NULL, P->tw_s | S_TAG_P, P->tw_s | S_TAG_Q, idx, nb);
+        mpc_tccr2(P->kind, (uint8_t *)p1, (uint8_t *)q1, q, P->sec->delta, P->tw_s | S_TAG_P, P->tw_s | S_TAG_Q,
+                  idx, nb);
+        /* a block holds whole candidates (S_BLK is a multiple of 128); candidate e's τ fill
+         * exactly S_GBITS / 64 words from word e · 2 S_GBITS / 64, its τ' the next as many */
+        for (uint64_t l0 = 0; l0 < nb; l0 += 128) {
+            uint64_t e = (o0 + l0) / 128, x = e % Ta;   /* candidate e is of triple x */
+            mpc_bits_writer wp = {corr + e * 2 * (S_GBITS / 64), 0, 0}, wq = {wp.out + S_GBITS / 64, 0, 0};
+            u128 c = 0, ch = 0, ax = a[x], ahx = ah[x];
+            for (unsigned k = 0; k < 128; k++) {
+                uint64_t l = l0 + k;
+                mpc_bits_write(&wp, p0[l] - p1[l] + ax, 128 - k);
+                mpc_bits_write(&wq, q0[l] - q1[l] + ahx, 128 - k);
+                c += p0[l] << k;
+                ch += q0[l] << k;
+            }
+            C[e] -= c;
+            Ch[e] -= ch;
         }
     }
 }
 
-/* Gilboa receiver from peer j: C += Σ 2^k (P_k + b_k τ_k), Ĉ alike. */
+/* Gilboa receiver from peer j: C += Σ 2^k (P_k + b_k τ_k), Ĉ alike.  w: 2 S_BLK blocks. */
 static void s_gil_recv(s_aot *s, uint32_t j, const s_ots *O, uint64_t T, const u128 *b, u128 *C, u128 *Ch,
-                       const uint64_t *corr, uint64_t *w)
+                       const uint64_t *corr, u128 *w)
 {
     const s_pair *P = &s->p[j];
-    uint64_t *w1 = w, *w2 = w + S_BLK, *w3 = w + 2 * S_BLK;
+    u128 *pk = w, *qk = w + S_BLK;
     for (uint64_t o0 = 0; o0 < 128 * T; o0 += S_BLK) {
         uint64_t nb = 128 * T - o0 < S_BLK ? 128 * T - o0 : S_BLK;
         const uint8_t *t = O->trow[j] + 16 * o0;
         uint64_t idx = O->pos_r[j] + o0;
-        mpc_tccr(P->kind, w1, t, NULL, P->tw_r | 1ull << 62, idx, nb);
-        mpc_tccr(P->kind, w2, t, NULL, P->tw_r | 2ull << 62, idx, nb);
-        mpc_tccr(P->kind, w3, t, NULL, P->tw_r | 3ull << 62, idx, nb);
+        mpc_tccr2(P->kind, (uint8_t *)pk, (uint8_t *)qk, t, NULL, P->tw_r | S_TAG_P, P->tw_r | S_TAG_Q, idx, nb);
         for (uint64_t l = 0; l < nb; l++) {
             uint64_t o = o0 + l, e = o / 128;
             unsigned k = (unsigned)(o % 128);
             u128 mask = (u128)0 - ((b[e] >> k) & 1u);
-            u128 Pk = (u128)O->h[j][o] | (u128)w1[l] << 64, Qk = (u128)w2[l] | (u128)w3[l] << 64;
             uint64_t pos = e * 2 * S_GBITS + 128ull * k - (uint64_t)k * (k - 1) / 2;
-            C[e] += (Pk + (s_get(corr, pos, 128 - k) & mask)) << k;
-            Ch[e] += (Qk + (s_get(corr, pos + S_GBITS, 128 - k) & mask)) << k;
+            C[e] += (pk[l] + (s_get(corr, pos, 128 - k) & mask)) << k;
+            Ch[e] += (qk[l] + (s_get(corr, pos + S_GBITS, 128 - k) & mask)) << k;
         }
     }
 }
@@ -522,7 +504,8 @@ static int s_products(s_aot *s, uint64_t base, uint64_t Ta, const u128 *a, const
 {
     uint64_t t0 = mpc_now_ns(), T = S_CAND * Ta;
     uint64_t words = s_words(2 * S_GBITS * T), cap = words + 2;
-    uint64_t *corr = s_get_buf(s, B_CORR, cap * 8), *w = s_get_buf(s, B_W, 6 * S_BLK * 8);
+    uint64_t *corr = s_get_buf(s, B_CORR, cap * 8);
+    u128 *w = s_get_buf(s, B_W, 4 * S_BLK * sizeof(u128));
     int r = (!corr || !w) ? s_fail(s, MPC_ERR_NOMEM, "out of memory") : 0;
     if (!r) {
         memset(C, 0, T * sizeof(u128));
@@ -530,13 +513,12 @@ static int s_products(s_aot *s, uint64_t base, uint64_t Ta, const u128 *a, const
     }
     for (uint32_t j = 0; j < s->n && !r; j++) {
         if (j == s->self) continue;
-        memset(corr, 0, cap * 8);
-        s_gil_send(s, j, O, T, Ta, a, ah, C, Ch, corr, w);
+        s_gil_send(s, j, O, T, Ta, a, ah, C, Ch, corr, w);   /* writes every word */
         r = s_send(s, j, base + MPC_AUTH_OT_R_CORR, corr, words);
     }
     for (uint32_t j = 0; j < s->n && !r; j++) {
         if (j == s->self) continue;
-        memset(corr, 0, cap * 8);
+        memset(corr + words, 0, (cap - words) * 8);   /* recv fills the rest: the count must match */
         if ((r = s_recv(s, j, base + MPC_AUTH_OT_R_CORR, corr, words))) break;
         s_gil_recv(s, j, O, T, b, C, Ch, corr, w);
     }

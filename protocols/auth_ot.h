@@ -18,8 +18,8 @@
  *      bits of its candidates as choices (then random bits), sender j; after a joint coin the KOS15
  *      check (otext.h) — the sender verifies before it sends anything that depends on its
  *      secrets;
- *   3. Gilboa in Z_2^128: OT k of triple e gives two 128-bit pads per branch (TCCR with four
- *      tweaks); j sends τ_k = P0_k − P1_k + a_j and τ'_k = Q0_k − Q1_k + â_j (the low
+ *   3. Gilboa in Z_2^128: OT k of triple e gives two 128-bit pads per branch (the full TCCR
+ *      outputs of the OT's row under tags 1 and 2, mpc_tccr2); j sends τ_k = P0_k − P1_k + a_j and τ'_k = Q0_k − Q1_k + â_j (the low
  *      128 − k bits, packed), so that the shares of b_i,l·a_j and b_i,l·â_j come out for every
  *      candidate l (a_j, â_j the same for all);
  *   3b. combine: a joint coin (round R_COMB) gives r_l ∈ Z_2^128 per candidate and triple;

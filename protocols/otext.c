@@ -25,9 +25,8 @@ typedef struct {
 /* Work space of one thread for one superblock, in sodium_malloc memory (secret). */
 typedef struct {
     uint8_t col[MPC_OT_KAPPA * S_SBLK * 16];   /* t^i (receiver) / q^i (sender) */
-    uint8_t g1[S_SBLK * 16];
     uint8_t acc[S_SBLK * 16];
-    uint8_t gall[256 * S_SBLK * 16];          /* SoftSpokenOT: every leaf of a block */
+    uint8_t gall[256 * S_SBLK * 16];          /* SoftSpokenOT: every leaf of a block; IKNP: G(k1_i) */
     uint8_t rows[S_SBLK * MPC_OT_KAPPA * 16];   /* a superblock's rows */
 } s_work;
 
@@ -462,13 +461,14 @@ static void s_recv_sb(const mpc_cot_recv *r, s_work *s, uint64_t pos, const uint
     uint64_t t0 = mpc_now_ns();
     for (unsigned b = 0; b < nb; b++) s_choice_block(x[b], choices, m, b0 + b);
     if (r->k == 1) {
+        /* all 128 columns of each key set in one call (two keys per VAES instruction); gall
+         * (SoftSpokenOT's leaves) holds G(k1_i) here */
         uint8_t *uo = ub + b0 * 128 * 16;       /* this superblock's u: [col][block] */
+        mpc_sym_prg_multi(r->kind, ks->key[0], MPC_OT_KAPPA, prg0, s->col, nb);
+        mpc_sym_prg_multi(r->kind, ks->key[1], MPC_OT_KAPPA, prg0, s->gall, nb);
         for (unsigned i = 0; i < MPC_OT_KAPPA; i++) {
-            uint8_t *t = s->col + (size_t)i * nb * 16;
-            mpc_sym_prg(r->kind, &ks->key[0][i], prg0, t, nb);
-            mpc_sym_prg(r->kind, &ks->key[1][i], prg0, s->g1, nb);
-            uint8_t *ui = uo + (size_t)i * nb * 16;
-            s_xor3(ui, t, s->g1, &x[0][0], nb);
+            size_t off = (size_t)i * nb * 16;
+            s_xor3(uo + off, s->col + off, s->gall + off, &x[0][0], nb);
         }
     } else {
         /* block l: u_l = ⊕_y G(s_y), column lk + i: v = ⊕_{y: bit i of y} G(s_y);
@@ -491,13 +491,15 @@ static void s_recv_sb(const mpc_cot_recv *r, s_work *s, uint64_t pos, const uint
     }
     uint64_t t1 = mpc_now_ns();
     prof->prg_ns += t1 - t0;
-    /* rows of the whole superblock, then one hash call over them */
-    for (unsigned b = 0; b < nb; b++)
-        mpc_transpose128(s->rows + (size_t)b * 2048, s->col + (size_t)b * 16, (uint64_t)nb * 16);
-    uint64_t tb = mpc_now_ns();
+    /* rows of the whole superblock, then one hash call over them; straight into t_rows
+     * when the superblock is whole there */
     uint64_t j0 = b0 * 128, cnt = m - j0 < (uint64_t)nb * 128 ? m - j0 : (uint64_t)nb * 128;
-    mpc_tccr(r->kind, h + j0, s->rows, NULL, r->tweak_hi, pos + j0, (size_t)cnt);
-    if (t_rows) memcpy(t_rows + 16 * j0, s->rows, (size_t)cnt * 16);
+    uint8_t *rows = (t_rows && cnt == (uint64_t)nb * 128) ? t_rows + 16 * j0 : s->rows;
+    for (unsigned b = 0; b < nb; b++)
+        mpc_transpose128(rows + (size_t)b * 2048, s->col + (size_t)b * 16, (uint64_t)nb * 16);
+    uint64_t tb = mpc_now_ns();
+    if (h) mpc_tccr(r->kind, h + j0, rows, NULL, r->tweak_hi, pos + j0, (size_t)cnt);
+    if (t_rows && rows == s->rows) memcpy(t_rows + 16 * j0, s->rows, (size_t)cnt * 16);
     uint64_t tc = mpc_now_ns();
     prof->transpose_ns += tb - t1;
     prof->hash_ns += tc - tb;
@@ -517,9 +519,9 @@ static void s_send_sb(const mpc_cot_send *sd, s_work *s, uint64_t pos, const uin
     uint64_t t0 = mpc_now_ns();
     if (sd->k == 1) {
         const uint8_t *uo = ub + b0 * 128 * 16;
+        mpc_sym_prg_multi(sd->kind, ks->key[0], MPC_OT_KAPPA, prg0, s->col, nb);
         for (unsigned i = 0; i < MPC_OT_KAPPA; i++) {
             uint8_t *q = s->col + (size_t)i * nb * 16;
-            mpc_sym_prg(sd->kind, &ks->key[0][i], prg0, q, nb);
             uint64_t mask = 0 - (uint64_t)((ks->delta[i / 8] >> (i % 8)) & 1u);
             s_xor_masked(q, uo + (size_t)i * nb * 16, mask, nb);
         }
@@ -554,13 +556,16 @@ static void s_send_sb(const mpc_cot_send *sd, s_work *s, uint64_t pos, const uin
     }
     uint64_t t1 = mpc_now_ns();
     prof->prg_ns += t1 - t0;
-    for (unsigned b = 0; b < nb; b++)
-        mpc_transpose128(s->rows + (size_t)b * 2048, s->col + (size_t)b * 16, (uint64_t)nb * 16);
-    uint64_t tb = mpc_now_ns();
     uint64_t j0 = b0 * 128, cnt = m - j0 < (uint64_t)nb * 128 ? m - j0 : (uint64_t)nb * 128;
-    mpc_tccr(sd->kind, h0 + j0, s->rows, NULL, sd->tweak_hi, pos + j0, (size_t)cnt);
-    mpc_tccr(sd->kind, h1 + j0, s->rows, ks->delta, sd->tweak_hi, pos + j0, (size_t)cnt);
-    if (q_rows) memcpy(q_rows + 16 * j0, s->rows, (size_t)cnt * 16);
+    uint8_t *rows = (q_rows && cnt == (uint64_t)nb * 128) ? q_rows + 16 * j0 : s->rows;
+    for (unsigned b = 0; b < nb; b++)
+        mpc_transpose128(rows + (size_t)b * 2048, s->col + (size_t)b * 16, (uint64_t)nb * 16);
+    uint64_t tb = mpc_now_ns();
+    if (h0) {
+        mpc_tccr(sd->kind, h0 + j0, rows, NULL, sd->tweak_hi, pos + j0, (size_t)cnt);
+        mpc_tccr(sd->kind, h1 + j0, rows, ks->delta, sd->tweak_hi, pos + j0, (size_t)cnt);
+    }
+    if (q_rows && rows == s->rows) memcpy(q_rows + 16 * j0, s->rows, (size_t)cnt * 16);
     uint64_t tc = mpc_now_ns();
     prof->transpose_ns += tb - t1;
     prof->hash_ns += tc - tb;
@@ -599,7 +604,7 @@ static void s_part(void *ctx, uint32_t part, uint32_t nparts)
 int mpc_cot_recv_extend_par(mpc_cot_recv *r, mpc_par *par, const uint8_t *choices, uint64_t m,
                             uint64_t *u, uint64_t *h, uint8_t *t_rows)
 {
-    if (!r || m == 0 || m > MPC_OT_MAX_M || !choices || !u || !h) return MPC_ERR_INVALID;
+    if (!r || m == 0 || m > MPC_OT_MAX_M || !choices || !u || (!h && !t_rows)) return MPC_ERR_INVALID;
     uint32_t np = mpc_par_threads(par);
     if (s_works(r->w, np)) return MPC_ERR_NOMEM;
     s_job j = {.r = r, .pos = r->pos, .m = m, .choices = choices, .uout = (uint8_t *)u, .h = h,
@@ -620,7 +625,7 @@ int mpc_cot_recv_extend(mpc_cot_recv *r, const uint8_t *choices, uint64_t m, uin
 int mpc_cot_send_extend_par(mpc_cot_send *sd, mpc_par *par, const uint64_t *u, uint64_t m,
                             uint64_t *h0, uint64_t *h1, uint8_t *q_rows)
 {
-    if (!sd || m == 0 || m > MPC_OT_MAX_M || !u || !h0 || !h1) return MPC_ERR_INVALID;
+    if (!sd || m == 0 || m > MPC_OT_MAX_M || !u || !h0 != !h1 || (!h0 && !q_rows)) return MPC_ERR_INVALID;
     uint32_t np = mpc_par_threads(par);
     if (s_works(sd->w, np)) return MPC_ERR_NOMEM;
     s_job j = {.sd = sd, .pos = sd->pos, .m = m, .uin = (const uint8_t *)u, .h = h0, .h1 = h1,

@@ -54,13 +54,16 @@ void mpc_cot_send_destroy(mpc_cot_send **s);
 
 /* Receiver: m OTs with choices (bit j = choices[j/8] >> (j%8) & 1; only the first m bits
  * are read).  Writes u (mpc_cot_msg_words(m) words, to send), h[0..m-1], and, when t_rows
- * is not NULL, the raw rows t_j (16 m bytes; tests).  0 or MPC_ERR_INVALID. */
+ * is not NULL, the raw rows t_j (16 m bytes).  h may be NULL when t_rows is not: the rows
+ * only, for callers that hash them themselves (auth_ot.c; no hash work).  0 or
+ * MPC_ERR_INVALID. */
 __attribute__((warn_unused_result))
 int mpc_cot_recv_extend(mpc_cot_recv *r, const uint8_t *choices, uint64_t m, uint64_t *u,
                         uint64_t *h, uint8_t *t_rows);
 
 /* Sender: from the receiver's u for m OTs, h0[0..m-1], h1[0..m-1] and optionally the raw
- * rows q_j (16 m bytes; tests).  0 or MPC_ERR_INVALID. */
+ * rows q_j (16 m bytes).  h0 and h1 may both be NULL when q_rows is not (rows only, as for
+ * the receiver).  0 or MPC_ERR_INVALID. */
 __attribute__((warn_unused_result))
 int mpc_cot_send_extend(mpc_cot_send *s, const uint64_t *u, uint64_t m, uint64_t *h0,
                         uint64_t *h1, uint8_t *q_rows);

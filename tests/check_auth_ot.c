@@ -15,6 +15,7 @@
 
 #include "auth.h"
 #include "auth_ot.h"
+#include "bitpack.h"
 #include "circuit.h"
 #include "engine_mal.h"
 #include "enginetest.h"
@@ -260,6 +261,43 @@ static void s_material_case(uint32_t n)
     s_clear(&j);
 }
 
+/* The sequential writer of the Gilboa corrections (bitpack.h) gives the bits of
+ * mpc_bits_put at the same positions, and mpc_bits_get reads them back: random values,
+ * the widths 128 − k of a τ vector (two vectors back to back) and random widths. */
+START_TEST(test_bitpack_writer)
+{
+    enum { N = 2 * 128 + 300, W = (N * 128) / 64 + 4 };
+    static uint64_t a[W], b[W];
+    static unsigned width[N];
+    static unsigned __int128 v[N];
+    for (int rep = 0; rep < 20; rep++) {
+        randombytes_buf(v, sizeof v);
+        for (int i = 0; i < N; i++)
+            width[i] = i < 256 ? 128 - (unsigned)(i % 128) : 1 + randombytes_uniform(128);
+        memset(a, 0, sizeof a);
+        memset(b, 0xa5, sizeof b);   /* the writer must not depend on zeroed memory */
+        mpc_bits_writer wr = {b, 0, 0};
+        uint64_t pos = 0;
+        for (int i = 0; i < N; i++) {
+            mpc_bits_put(a, pos, v[i], width[i]);
+            mpc_bits_write(&wr, v[i], width[i]);
+            pos += width[i];
+            if (i == 255) ck_assert_uint_eq(wr.fill, 0);   /* two τ vectors: whole words */
+        }
+        mpc_bits_flush(&wr);
+        uint64_t words = (pos + 63) / 64;
+        ck_assert_uint_eq((uint64_t)(wr.out - b), words);
+        ck_assert_int_eq(memcmp(a, b, words * 8), 0);
+        pos = 0;
+        for (int i = 0; i < N; i++) {
+            unsigned __int128 m = width[i] < 128 ? ((unsigned __int128)1 << width[i]) - 1 : ~(unsigned __int128)0;
+            ck_assert(mpc_bits_get(a, pos, width[i]) == (v[i] & m));
+            pos += width[i];
+        }
+    }
+}
+END_TEST
+
 START_TEST(test_material_2p)
 {
     s_material_case(2);
@@ -411,6 +449,7 @@ Suite *mpc_test_suite(void)
     Suite *su = suite_create("auth_ot");
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_bitpack_writer);
     tcase_add_test(tc, test_material_2p);
     tcase_add_test(tc, test_material_3p);
     tcase_add_test(tc, test_engine_on_ot);

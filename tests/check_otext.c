@@ -115,6 +115,47 @@ START_TEST(test_tccr_separation)
 }
 END_TEST
 
+/* mpc_tccr2 (π(x) shared by the two tweaks) equals the straightforward per-block
+ * mpc_tccr128 calls on x ⊕ d, for both kinds, with and without VAES, on every tail length;
+ * its low words are mpc_tccr's outputs. */
+START_TEST(test_tccr2_same)
+{
+    enum { M = 300 };
+    uint8_t *in = malloc(16 * M), d[16], x[16], h[16];
+    uint8_t *oa = malloc(16 * M), *ob = malloc(16 * M);
+    uint64_t *lo = malloc(8 * M);
+    randombytes_buf(in, 16 * M);
+    randombytes_buf(d, 16);
+    int was = mpc_sym_vaes(-1);
+    for (int kk = 0; kk < 2; kk++) {
+        mpc_sym_kind k = s_kinds[kk];
+        if (!s_runnable(k)) continue;
+        for (int v = 0; v < 2; v++) {
+            mpc_sym_vaes(v);
+            for (size_t n = 1; n <= M; n += (k == MPC_SYM_AESNI ? 7 : 61)) {
+                const uint8_t *xd = (n & 1) ? d : NULL;
+                uint64_t ta = 0x123 | 1ull << 62, tb = 0x123 | 2ull << 62, i0 = 1000 * n;
+                memset(oa, 0, 16 * M);
+                memset(ob, 0, 16 * M);
+                mpc_tccr2(k, oa, ob, in, xd, ta, tb, i0, n);
+                for (size_t j = 0; j < n; j++) {
+                    for (int i = 0; i < 16; i++) x[i] = (uint8_t)(in[16 * j + i] ^ (xd ? xd[i] : 0));
+                    mpc_tccr128(k, h, x, ta, i0 + j);
+                    ck_assert_int_eq(memcmp(h, oa + 16 * j, 16), 0);
+                    mpc_tccr128(k, h, x, tb, i0 + j);
+                    ck_assert_int_eq(memcmp(h, ob + 16 * j, 16), 0);
+                }
+                ck_assert_int_ne(memcmp(oa, ob, 16 * n), 0);
+                mpc_tccr(k, lo, in, xd, tb, i0, n);
+                for (size_t j = 0; j < n; j++) ck_assert_int_eq(memcmp(&lo[j], ob + 16 * j, 8), 0);
+            }
+        }
+    }
+    mpc_sym_vaes(was);
+    free(in); free(oa); free(ob); free(lo);
+}
+END_TEST
+
 /* The VAES path (two blocks per instruction) computes exactly what the AES-NI path does. */
 START_TEST(test_tccr_vaes_same)
 {
@@ -385,6 +426,10 @@ START_TEST(test_cot_refuses)
     uint8_t x[16] = {0};
     ck_assert_int_eq(mpc_cot_recv_extend(r, x, 0, u, h, NULL), MPC_ERR_INVALID);
     ck_assert_int_eq(mpc_cot_send_extend(s, u, MPC_OT_MAX_M + 1, h, h1, NULL), MPC_ERR_INVALID);
+    /* no hashes asks for the rows: without them there is no output */
+    ck_assert_int_eq(mpc_cot_recv_extend(r, x, 128, u, NULL, NULL), MPC_ERR_INVALID);
+    ck_assert_int_eq(mpc_cot_send_extend(s, u, 128, NULL, NULL, NULL), MPC_ERR_INVALID);
+    ck_assert_int_eq(mpc_cot_send_extend(s, u, 128, h, NULL, NULL), MPC_ERR_INVALID);
     ck_assert_uint_eq(mpc_cot_msg_words(1), 256);
     ck_assert_uint_eq(mpc_cot_msg_words(128), 256);
     ck_assert_uint_eq(mpc_cot_msg_words(129), 512);
@@ -609,6 +654,7 @@ Suite *mpc_test_suite(void)
     tcase_add_test(tc, test_aes_known_answer);
     tcase_add_test(tc, test_tccr_separation);
     tcase_add_test(tc, test_tccr_vaes_same);
+    tcase_add_test(tc, test_tccr2_same);
     tcase_add_test(tc, test_prg_positions);
     tcase_add_test(tc, test_transpose);
     tcase_add_test(tc, test_cot_million_aesni);
