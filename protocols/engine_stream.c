@@ -48,6 +48,7 @@ typedef struct {
     uint64_t            T, S;   /* items taken */
     const mpc_prep_out *pre;    /* NULL: streamed; else the round's material, read in place */
     uint64_t            fT, fS; /* pre: triples and squares of the slices finished */
+    uint64_t            sw;     /* words of a slot's buffer: a slice + 2 */
 } s_sround;
 
 static int s_mult_kind(uint8_t kind)
@@ -325,10 +326,10 @@ static int s_setup(mpc_engine *e, s_sround *R, mpc_prep_seg *segs, uint32_t *nse
         else
             segs[(*nseg)++] = (mpc_prep_seg){kind, n};
     }
-    for (uint32_t i = 0; i < MPC_ENGINE_STREAM_WINDOW; i++)   /* a slice of one word may hold one product */
-        if (!(R->slot[i].mine = s_alloc(e->slice + 2)) ||
-            (!R->pre && !(R->slot[i].mat = s_alloc(2 * (e->slice + 2)))))
-            return MPC_ERR_NOMEM;
+    /* A slice of one word may hold one product (+ 2); a round of fewer slices than the
+     * window allocates no slot it does not use (s_slot_get): fresh pages cost more than
+     * the arithmetic on them. */
+    R->sw = e->slice + 2;
     if (!(R->rx = s_alloc(e->slice + 2))) return MPC_ERR_NOMEM;
     return 0;
 }
@@ -336,11 +337,20 @@ static int s_setup(mpc_engine *e, s_sround *R, mpc_prep_seg *segs, uint32_t *nse
 static void s_teardown(mpc_engine *e, s_sround *R)
 {
     for (uint32_t i = 0; i < MPC_ENGINE_STREAM_WINDOW; i++) {
-        s_wipe_free(R->slot[i].mine, e->slice + 2);
-        if (R->slot[i].mat) s_wipe_free(R->slot[i].mat, 2 * (e->slice + 2));
+        s_wipe_free(R->slot[i].mine, R->sw);
+        s_wipe_free(R->slot[i].mat, 2 * R->sw);
     }
     s_wipe_free(R->rx, e->slice + 2);
     free(R->parts);
+}
+
+/* Slot i, its buffers allocated on first use; NULL when out of memory. */
+static s_slot *s_slot_get(s_sround *R, uint64_t i)
+{
+    s_slot *s = &R->slot[i % MPC_ENGINE_STREAM_WINDOW];
+    if (!s->mine && !(s->mine = s_alloc(R->sw))) return NULL;
+    if (!R->pre && !s->mat && !(s->mat = s_alloc(2 * R->sw))) return NULL;
+    return s;
 }
 
 /* Between slices: the job's cancel flag and deadline. */
@@ -378,7 +388,11 @@ int mpc_eng_stream_round(mpc_engine *e, uint32_t layer, const uint32_t *gates, u
     int more = 1;
     for (;;) {
         while (more && sent < done + MPC_ENGINE_STREAM_WINDOW) {
-            s_slot *s = &R.slot[sent % MPC_ENGINE_STREAM_WINDOW];
+            s_slot *s = s_slot_get(&R, sent);
+            if (!s) {
+                r = s_fail(err, errlen, MPC_ERR_NOMEM, "round %u: out of memory", (unsigned)layer);
+                goto out;
+            }
             if ((r = s_check_stop(e, layer, err, errlen))) goto out;
             if ((r = s_open_slice(e, &R, &oc, s, &more))) {
                 r = s_fail(err, errlen, r, "round %u: preprocessing: %s", (unsigned)layer, mpc_strerror(r));
