@@ -1050,7 +1050,7 @@ static int s_exchange(mpc_engine *e, uint32_t layer, s_round *rd, char *err, siz
 static int s_round_run(mpc_engine *e, uint32_t layer, s_round *rd, char *err, size_t errlen)
 {
     int r;
-    if (e->streamed && e->streamed[layer]) return mpc_eng_stream_round(e, layer, rd->gates, rd->ng, err, errlen);
+    if (e->streamed && e->streamed[layer]) return mpc_eng_stream_round(e, layer, rd->gates, rd->ng, NULL, err, errlen);
     if ((r = s_round_plan(e, rd)))
         return s_fail(err, errlen, r, "round %u: out of memory", (unsigned)layer);
     if (!(rd->mat = s_alloc(rd->matn)))
@@ -1068,6 +1068,11 @@ static int s_round_run(mpc_engine *e, uint32_t layer, s_round *rd, char *err, si
     e->st.btriples += rd->B;
     e->st.dabits += rd->D;
     e->st.comparisons += rd->nL + rd->nE;
+    if (e->nfl == 0 && mpc_eng_sliced(e, rd->gates, rd->ng)) {
+        /* products only, more than one slice: pipelined slice by slice (engine_stream.c) */
+        mpc_prep_out mo = s_round_out(rd);
+        return mpc_eng_stream_round(e, layer, rd->gates, rd->ng, &mo, err, errlen);
+    }
     if ((r = s_flights_start(e, rd, layer)))
         return s_fail(err, errlen, r, "round %u: out of memory", (unsigned)layer);
 

@@ -131,6 +131,8 @@ typedef struct {
 typedef struct {
     uint32_t rounds;            /* opening rounds used */
     uint32_t streamed;          /* of them, rounds whose material was streamed (stream_chunk) */
+    uint32_t sliced;            /* of them, rounds of products run slice by slice (docs/engine.md,
+                                 * "Sliced and streamed rounds"; the streamed ones included) */
     uint64_t open_bytes_sent;   /* OPEN payload bytes sent to all peers together */
     uint64_t open_bytes_recv;
     uint64_t bytes_sent, bytes_recv, msgs_sent, msgs_recv;  /* transport counters, this job */

@@ -130,10 +130,16 @@ int mpc_eng_take_keys(mpc_engine *e, uint32_t j, char *err, size_t errlen);
 
 /* engine_stream.c: fills e->streamed for the run (e->order, e->start set); 0 or MPC_ERR_NOMEM. */
 int mpc_eng_stream_plan(mpc_engine *e);
-/* engine_stream.c: runs streamed layer `layer` (its fresh gates gates[0 .. ng)): writes their
- * wires; 0 or MPC_ERR_* with a reason.  On failure e->pst may still be open: the caller's
- * failure path ends it (after the peers were sent ABORT). */
-int mpc_eng_stream_round(mpc_engine *e, uint32_t layer, const uint32_t *gates, uint32_t ng, char *err,
-                         size_t errlen);
+/* engine_stream.c: 1 if a round of these fresh gates runs sliced (every one a product, more
+ * than one slice of openings), else 0.  The caller also requires that no comparison batch
+ * shares the round. */
+int mpc_eng_sliced(const mpc_engine *e, const uint32_t *gates, uint32_t ng);
+/* engine_stream.c: runs sliced layer `layer` (its fresh gates gates[0 .. ng)): writes their
+ * wires; 0 or MPC_ERR_* with a reason.  pre NULL: a streamed round (its material from a
+ * preprocessing stream, e->streamed[layer]); else the round's material, fetched whole and
+ * laid out as s_round_out gives it (the caller counted it and wipes it).  On failure e->pst
+ * may still be open: the caller's failure path ends it (after the peers were sent ABORT). */
+int mpc_eng_stream_round(mpc_engine *e, uint32_t layer, const uint32_t *gates, uint32_t ng,
+                         const mpc_prep_out *pre, char *err, size_t errlen);
 
 #endif

@@ -1,8 +1,11 @@
-/* engine_stream.c — streamed rounds (engine.h, mpc_engine_opts.stream_chunk; docs/engine.md,
- * "Streamed rounds"): a round of multiplications longer than one slice takes its triples and
- * square pairs from a preprocessing stream (prep.h) slice by slice, so the online phase runs
- * while the material is still being made and the round holds the material of a few slices
- * and chunks instead of all of it.
+/* engine_stream.c — sliced rounds of products (docs/engine.md, "Sliced and streamed rounds"):
+ * a round of multiplications longer than one slice runs as a pipeline of slices, each opened,
+ * sent, received and finished through a window of slice buffers, so the own openings of the
+ * next slices are computed and sent while earlier ones travel, and products are finished as
+ * their slices arrive.  With mpc_engine_opts.stream_chunk the round also takes its triples and
+ * square pairs from a preprocessing stream (prep.h) slice by slice ("streamed"), so the online
+ * phase runs while the material is still being made; otherwise the material is the round's,
+ * fetched whole before it starts, and read in place.
  *
  * A slice holds whole multiplications: as many items (in gate order, a triple's d and e, a
  * square's d) as fit in slice_words, at least one; for every part of a gate in it, the d's of
@@ -35,19 +38,35 @@ typedef struct {
 } s_slot;
 
 typedef struct {
-    const uint32_t *gates;
-    uint32_t        ng;
-    s_part         *parts;
-    uint32_t        np;
-    s_slot          slot[MPC_ENGINE_STREAM_WINDOW];
-    uint64_t       *rx;
-    uint64_t        held;   /* words of material held (the ring and the slots' material) */
-    uint64_t        T, S;   /* items taken */
+    const uint32_t     *gates;
+    uint32_t            ng;
+    s_part             *parts;
+    uint32_t            np;
+    s_slot              slot[MPC_ENGINE_STREAM_WINDOW];
+    uint64_t           *rx;
+    uint64_t            held;   /* words of material held (the ring and the slots' material) */
+    uint64_t            T, S;   /* items taken */
+    const mpc_prep_out *pre;    /* NULL: streamed; else the round's material, read in place */
+    uint64_t            fT, fS; /* pre: triples and squares of the slices finished */
+    uint64_t            sw;     /* words of a slot's buffer: a slice + 2 */
 } s_sround;
 
 static int s_mult_kind(uint8_t kind)
 {
     return kind == MPC_G_MUL || kind == MPC_G_DOT || kind == MPC_G_SELECT;
+}
+
+int mpc_eng_sliced(const mpc_engine *e, const uint32_t *gates, uint32_t ng)
+{
+    const mpc_circuit *c = e->c;
+    uint64_t words = 0;
+    if (!ng) return 0;
+    for (uint32_t i = 0; i < ng; i++) {
+        const mpc_gate *g = &c->gates[gates[i]];
+        if (!s_mult_kind(g->kind)) return 0;
+        words += s_mults_of(c, g) * (mpc_gate_is_square(g) ? 1 : 2);
+    }
+    return words > e->slice;
 }
 
 int mpc_eng_stream_plan(mpc_engine *e)
@@ -64,16 +83,10 @@ int mpc_eng_stream_plan(mpc_engine *e)
         if (c->gates[i].kind == MPC_G_LTZ || c->gates[i].kind == MPC_G_EQZ) cmp[c->gates[i].layer] = 1;
     for (uint32_t L = 0; L < nl; L++) {
         uint32_t a = e->start[2 * L + 1], b = e->start[2 * L + 2];
-        uint64_t words = 0;
         int ok = a < b;
         for (uint32_t r = L >= MPC_CMP_ROUNDS - 1 ? L - (MPC_CMP_ROUNDS - 1) : 0; ok && r < L; r++)
             if (cmp[r]) ok = 0;   /* a batch started in layer r opens words in rounds r .. r + 7 */
-        for (uint32_t p = a; ok && p < b; p++) {
-            const mpc_gate *g = &c->gates[e->order[p]];
-            if (!s_mult_kind(g->kind)) ok = 0;
-            else words += s_mults_of(c, g) * (mpc_gate_is_square(g) ? 1 : 2);
-        }
-        e->streamed[L] = (uint8_t)(ok && words > e->slice);
+        e->streamed[L] = (uint8_t)(ok && mpc_eng_sliced(e, e->order + a, b - a));
     }
     free(cmp);
     return 0;
@@ -139,8 +152,8 @@ static void s_open_product(const mpc_engine *e, const mpc_gate *g, const s_part 
     }
 }
 
-/* Takes the material of the next slice's items from the stream and computes this party's
- * openings into slot s. */
+/* Takes the material of the next slice's items from the stream (or points into the round's,
+ * R->pre) and computes this party's openings into slot s. */
 static int s_open_slice(mpc_engine *e, s_sround *R, s_cur *cur, s_slot *s, int *made)
 {
     const mpc_circuit *c = e->c;
@@ -151,30 +164,38 @@ static int s_open_slice(mpc_engine *e, s_sround *R, s_cur *cur, s_slot *s, int *
     for (uint32_t i = 0; i < R->np; i++) {
         const s_part *p = &R->parts[i];
         const mpc_gate *g = &c->gates[p->gi];
-        uint64_t n = p->cnt, t0 = mpc_now_us();
-        int sq = mpc_gate_is_square(g), r;
+        uint64_t n = p->cnt;
+        int sq = mpc_gate_is_square(g);
         mpc_prep_out out = {0};
-        if (sq) {
-            out.sa = m;
-            out.sa2 = m + n;
+        if (R->pre) {
+            out.sa = R->pre->sa + R->S;
+            out.a = R->pre->a + R->T;
+            out.b = R->pre->b + R->T;
         } else {
-            out.a = m;
-            out.b = m + n;
-            out.c = m + 2 * n;
+            uint64_t t0 = mpc_now_us();
+            if (sq) {
+                out.sa = m;
+                out.sa2 = m + n;
+            } else {
+                out.a = m;
+                out.b = m + n;
+                out.c = m + 2 * n;
+            }
+            int r = mpc_prep_stream_take(e->pst, sq ? MPC_PREP_K_SQUARE : MPC_PREP_K_TRIPLE, n, &out,
+                                         e->o.stream_wait_ms);
+            e->st.prep_us += mpc_now_us() - t0;
+            if (r) return r;
+            m += sq ? 2 * n : 3 * n;
         }
-        r = mpc_prep_stream_take(e->pst, sq ? MPC_PREP_K_SQUARE : MPC_PREP_K_TRIPLE, n, &out, e->o.stream_wait_ms);
-        e->st.prep_us += mpc_now_us() - t0;
-        if (r) return r;
         if (sq) {   /* d = x − a: operands of equal length */
             const uint64_t *x = e->w[g->in[0]] + p->k0;
-            for (uint64_t k = 0; k < n; k++) o[k] = x[k] - m[k];
+            for (uint64_t k = 0; k < n; k++) o[k] = x[k] - out.sa[k];
             R->S += n;
         } else {
-            s_open_product(e, g, p, m, m + n, o, o + n);
+            s_open_product(e, g, p, out.a, out.b, o, o + n);
             R->T += n;
         }
         o += sq ? n : 2 * n;
-        m += sq ? 2 * n : 3 * n;
     }
     s->nw = nw;
     s->matw = (uint64_t)(m - s->mat);
@@ -204,7 +225,7 @@ static void s_put(const mpc_circuit *c, const mpc_gate *g, uint64_t k0, const ui
 }
 
 /* Outputs of slice s's items from the opened values in s->mine (overwritten by the items'
- * values). */
+ * values); the slot's material is wiped (streamed; the round's own is wiped with the round). */
 static void s_finish_slice(mpc_engine *e, s_sround *R, s_cur *cur, s_slot *s)
 {
     const mpc_circuit *c = e->c;
@@ -219,21 +240,36 @@ static void s_finish_slice(mpc_engine *e, s_sround *R, s_cur *cur, s_slot *s)
         uint64_t n = p->cnt, *v = op;
         if (mpc_gate_is_square(g)) {   /* x² = a² + 2·d·a + d² (party 0 adds d²) */
             const uint64_t *A = m, *A2 = m + n;
+            if (R->pre) {
+                A = R->pre->sa + R->fS;
+                A2 = R->pre->sa2 + R->fS;
+                R->fS += n;
+            } else {
+                m += 2 * n;
+            }
             for (uint64_t k = 0; k < n; k++) v[k] = A2[k] + 2 * op[k] * A[k] + (p0 ? op[k] * op[k] : 0);
             op += n;
-            m += 2 * n;
         } else {   /* z = c + d·b + e·a (party 0 adds d·e) */
-            s_beaver(v, m, m + n, m + 2 * n, op, op + n, n, p0);
+            const uint64_t *A = m, *B = m + n, *C = m + 2 * n;
+            if (R->pre) {
+                A = R->pre->a + R->fT;
+                B = R->pre->b + R->fT;
+                C = R->pre->c + R->fT;
+                R->fT += n;
+            } else {
+                m += 3 * n;
+            }
+            s_beaver(v, A, B, C, op, op + n, n, p0);
             if (g->kind == MPC_G_SELECT) {
                 const uint64_t *y2 = e->w[g->in[2]];
                 uint64_t s2 = c->gates[g->in[2]].len == 1 ? 0 : 1;
                 for (uint64_t k = 0; k < n; k++) v[k] += y2[(p->k0 + k) * s2];
             }
             op += 2 * n;
-            m += 3 * n;
         }
         s_put(c, g, p->k0, v, n, e->w[p->gi]);
     }
+    if (!s->matw) return;
     sodium_memzero(s->mat, (size_t)s->matw * 8);
     s_mat_held(e, &R->held, -(int64_t)s->matw);
     s->matw = 0;
@@ -290,9 +326,10 @@ static int s_setup(mpc_engine *e, s_sround *R, mpc_prep_seg *segs, uint32_t *nse
         else
             segs[(*nseg)++] = (mpc_prep_seg){kind, n};
     }
-    for (uint32_t i = 0; i < MPC_ENGINE_STREAM_WINDOW; i++)   /* a slice of one word may hold one product */
-        if (!(R->slot[i].mine = s_alloc(e->slice + 2)) || !(R->slot[i].mat = s_alloc(2 * (e->slice + 2))))
-            return MPC_ERR_NOMEM;
+    /* A slice of one word may hold one product (+ 2); a round of fewer slices than the
+     * window allocates no slot it does not use (s_slot_get): fresh pages cost more than
+     * the arithmetic on them. */
+    R->sw = e->slice + 2;
     if (!(R->rx = s_alloc(e->slice + 2))) return MPC_ERR_NOMEM;
     return 0;
 }
@@ -300,11 +337,20 @@ static int s_setup(mpc_engine *e, s_sround *R, mpc_prep_seg *segs, uint32_t *nse
 static void s_teardown(mpc_engine *e, s_sround *R)
 {
     for (uint32_t i = 0; i < MPC_ENGINE_STREAM_WINDOW; i++) {
-        s_wipe_free(R->slot[i].mine, e->slice + 2);
-        s_wipe_free(R->slot[i].mat, 2 * (e->slice + 2));
+        s_wipe_free(R->slot[i].mine, R->sw);
+        s_wipe_free(R->slot[i].mat, 2 * R->sw);
     }
     s_wipe_free(R->rx, e->slice + 2);
     free(R->parts);
+}
+
+/* Slot i, its buffers allocated on first use; NULL when out of memory. */
+static s_slot *s_slot_get(s_sround *R, uint64_t i)
+{
+    s_slot *s = &R->slot[i % MPC_ENGINE_STREAM_WINDOW];
+    if (!s->mine && !(s->mine = s_alloc(R->sw))) return NULL;
+    if (!R->pre && !s->mat && !(s->mat = s_alloc(2 * R->sw))) return NULL;
+    return s;
 }
 
 /* Between slices: the job's cancel flag and deadline. */
@@ -317,13 +363,14 @@ static int s_check_stop(const mpc_engine *e, uint32_t layer, char *err, size_t e
     return 0;
 }
 
-int mpc_eng_stream_round(mpc_engine *e, uint32_t layer, const uint32_t *gates, uint32_t ng, char *err,
-                         size_t errlen)
+int mpc_eng_stream_round(mpc_engine *e, uint32_t layer, const uint32_t *gates, uint32_t ng,
+                         const mpc_prep_out *pre, char *err, size_t errlen)
 {
     s_sround R;
     memset(&R, 0, sizeof R);
     R.gates = gates;
     R.ng = ng;
+    R.pre = pre;
     mpc_prep_seg *segs = calloc(ng ? ng : 1, sizeof *segs);
     uint32_t nseg = 0;
     int r = MPC_ERR_NOMEM;
@@ -331,17 +378,21 @@ int mpc_eng_stream_round(mpc_engine *e, uint32_t layer, const uint32_t *gates, u
         r = s_fail(err, errlen, r ? r : MPC_ERR_NOMEM, "round %u: out of memory", (unsigned)layer);
         goto out;
     }
-    if ((r = mpc_prep_stream_new(e->prep, segs, nseg, e->o.stream_chunk, e->o.stream_ahead, &e->pst))) {
+    if (!pre && (r = mpc_prep_stream_new(e->prep, segs, nseg, e->o.stream_chunk, e->o.stream_ahead, &e->pst))) {
         r = s_fail(err, errlen, r, "round %u: preprocessing: %s", (unsigned)layer, mpc_strerror(r));
         goto out;
     }
-    s_mat_held(e, &R.held, (int64_t)mpc_prep_stream_ring_words(e->pst));
+    if (!pre) s_mat_held(e, &R.held, (int64_t)mpc_prep_stream_ring_words(e->pst));
     s_cur oc = {0, 0}, fc = {0, 0};
     uint64_t sent = 0, done = 0;
     int more = 1;
     for (;;) {
         while (more && sent < done + MPC_ENGINE_STREAM_WINDOW) {
-            s_slot *s = &R.slot[sent % MPC_ENGINE_STREAM_WINDOW];
+            s_slot *s = s_slot_get(&R, sent);
+            if (!s) {
+                r = s_fail(err, errlen, MPC_ERR_NOMEM, "round %u: out of memory", (unsigned)layer);
+                goto out;
+            }
             if ((r = s_check_stop(e, layer, err, errlen))) goto out;
             if ((r = s_open_slice(e, &R, &oc, s, &more))) {
                 r = s_fail(err, errlen, r, "round %u: preprocessing: %s", (unsigned)layer, mpc_strerror(r));
@@ -356,16 +407,19 @@ int mpc_eng_stream_round(mpc_engine *e, uint32_t layer, const uint32_t *gates, u
         if ((r = s_recv(e, &R, layer, done, s, err, errlen))) goto out;
         s_finish_slice(e, &R, &fc, s);
         done++;
-        if (e->o.progress) e->o.progress(e->o.progress_ctx, layer, e->st.triples + R.T);
+        if (e->o.progress) e->o.progress(e->o.progress_ctx, layer, e->st.triples + (pre ? 0 : R.T));
     }
-    if ((r = mpc_prep_stream_end(&e->pst, 0))) {
+    if (!pre && (r = mpc_prep_stream_end(&e->pst, 0))) {
         r = s_fail(err, errlen, r, "round %u: preprocessing: %s", (unsigned)layer, mpc_strerror(r));
         goto out;
     }
-    e->st.triples += R.T;
-    e->st.squares += R.S;
+    if (!pre) {   /* a round with its own material counted it when it fetched it */
+        e->st.triples += R.T;
+        e->st.squares += R.S;
+        e->st.streamed++;
+    }
     e->st.rounds++;
-    e->st.streamed++;
+    e->st.sliced++;
 out:
     s_teardown(e, &R);
     free(segs);

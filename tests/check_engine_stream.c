@@ -1,4 +1,4 @@
-/* check_engine_stream.c — streamed material (prep.h, mpc_prep_stream_*) and streamed rounds
+/* check_engine_stream.c — streamed material (prep.h, mpc_prep_stream_*), sliced and streamed rounds
  * (engine.h, mpc_engine_opts.stream_chunk; docs/engine.md "Streamed rounds"): the pull API
  * hands out exactly the material direct fetches of the same chunks give, in order, once;
  * streamed rounds of products, squares, segmented dots and selects open to the plaintext
@@ -352,6 +352,7 @@ static void s_run_check(et_job *j, const mpc_circuit *c, int src, uint64_t slice
         ck_assert_uint_eq(j->st[p].triples, cs.triples);
         ck_assert_uint_eq(j->st[p].squares, cs.squares);
         ck_assert_uint_eq(j->st[p].open_bytes_sent, (n - 1) * (16 * cs.triples + 8 * cs.squares + 8 * j->st[p].trunc));
+        ck_assert_uint_ge(j->st[p].sliced, j->st[p].streamed);
         if (chunk) {   /* streamed: never the whole layer's material at once */
             ck_assert_uint_ge(j->st[p].streamed, 1);
             ck_assert_uint_lt(j->st[p].material_peak_words, 3 * cs.triples);
@@ -396,6 +397,76 @@ START_TEST(test_stream_matches_plaintext)
     s_env env;
     s_run_check(&j, c, S_LOCAL, 1, 3, 2, &env);
     et_clear(&j);
+    mpc_circ_destroy(&c);
+}
+END_TEST
+
+static void s_job_wrapped(et_job *j, s_env *env, const mpc_circuit *c, uint64_t **vals, int timeout_ms,
+                          uint64_t slice, uint64_t chunk);
+
+/* Rounds of products longer than a slice run slice by slice with the material fetched whole
+ * (stream_chunk 0): the same results, bytes and one OPEN message per slice as streamed, for
+ * n = 2 and 3, slices of 64, 63 and 1 words, with every source. */
+START_TEST(test_sliced_matches_plaintext)
+{
+    static const struct { int src; uint64_t slice; } cases[] = {
+        {S_LOCAL, 64}, {S_LOCAL, 63}, {S_DEALER, 64}, {S_OT, 128},
+    };
+    for (int two = 0; two < 2; two++) {
+        mpc_circuit *c = s_compile(two ? s_prog2 : s_prog3, 1000);
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+            et_job j;
+            s_env env;
+            s_run_check(&j, c, cases[i].src, cases[i].slice, 0, 0, &env);
+            for (uint32_t p = 0; p < c->n_parties; p++)   /* s_prog2's second round truncates too */
+                ck_assert_uint_eq(j.st[p].sliced, two ? 1 : c->rounds);
+            et_clear(&j);
+            s_env_free(&env);
+        }
+        mpc_circ_destroy(&c);
+    }
+    mpc_circuit *c = s_compile(s_prog3, 40);
+    et_job j;
+    s_env env;
+    s_run_check(&j, c, S_LOCAL, 1, 0, 0, &env);
+    et_clear(&j);
+    mpc_circ_destroy(&c);
+    /* one OPEN message per slice and peer, 16 bytes per product, whether streamed or not */
+    c = s_compile("party a, b\nparam N = 1000\ninput x: int[N] from a\ninput y: int[N] from b\n"
+                  "output p = x * y to a, b\n", 1000);
+    for (int streamed = 0; streamed < 2; streamed++) {
+        uint64_t **vals = s_inputs(c);
+        memset(&env, 0, sizeof env);
+        s_job_wrapped(&j, &env, c, vals, 10000, 64, streamed ? 96 : 0);
+        j.no_open = 1;
+        ck_assert_int_eq(et_run(&j), 0);
+        for (uint32_t p = 0; p < 2; p++) {
+            ck_assert_msg(j.rc[p] == 0, "%s", j.err[p]);
+            ck_assert_uint_eq(j.st[p].msgs_sent, 1 + (2000 + 63) / 64);
+            ck_assert_uint_eq(j.st[p].open_bytes_sent, 16 * 1000);
+            ck_assert_uint_eq(j.st[p].sliced, 1);
+            ck_assert_uint_eq(j.st[p].streamed, (uint32_t)streamed);
+        }
+        et_clear(&j);
+        s_inputs_free(c, vals);
+    }
+    mpc_circ_destroy(&c);
+}
+END_TEST
+
+/* Only rounds of products longer than one slice are sliced: in s_prog2 the second round also
+ * opens a truncation (of the fix dot), and a round of one slice is one message as before. */
+START_TEST(test_sliced_only_products)
+{
+    mpc_circuit *c = s_compile(s_prog2, 1000);
+    ck_assert_uint_eq(c->rounds, 2);
+    for (int big = 0; big < 2; big++) {
+        et_job j;
+        s_env env;
+        s_run_check(&j, c, S_LOCAL, big ? 1u << 17 : 64, 0, 0, &env);
+        for (uint32_t p = 0; p < 2; p++) ck_assert_uint_eq(j.st[p].sliced, big ? 0 : 1);
+        et_clear(&j);
+    }
     mpc_circ_destroy(&c);
 }
 END_TEST
@@ -560,6 +631,8 @@ Suite *mpc_test_suite(void)
     tcase_add_test(tc, test_pull_misuse_and_early_end);
     tcase_add_test(tc, test_stream_matches_plaintext);
     tcase_add_test(tc, test_stream_slices_and_fetches);
+    tcase_add_test(tc, test_sliced_matches_plaintext);
+    tcase_add_test(tc, test_sliced_only_products);
     tcase_add_test(tc, test_stream_memory_bounded);
     tcase_add_test(tc, test_stream_source_fails);
     tcase_add_test(tc, test_stream_stall_bounded);
