@@ -165,6 +165,42 @@ int mpc_auth_exchange(mpc_transport *t, uint8_t type, uint64_t stream, uint64_t 
     return r;
 }
 
+int mpc_auth_exchange_sliced(mpc_transport *t, uint8_t type, uint64_t stream, uint64_t seq, mpc_u128 *v,
+                             uint64_t n, uint64_t slice, uint32_t window, int timeout_ms, uint32_t *peer)
+{
+    *peer = MPC_ABORT_NO_PARTY;
+    if (seq >> 32 || !slice || slice > MPC_AUTH_MAX_BATCH || !window || n > UINT64_MAX / 32) return MPC_ERR_INVALID;
+    const uint64_t ns = n ? (n + slice - 1) / slice : 1;
+    if (ns >> 30) return MPC_ERR_INVALID;
+    mpc_u128 *rx = n ? mpc_auth_alloc(n < slice ? n : slice) : NULL;
+    if (n && !rx) return MPC_ERR_NOMEM;
+    int r = 0;
+    for (uint64_t s = 0, sent = 0; s < ns && !r; s++) {
+        /* slices up to `window` ahead go out before slice s is received; a slice is summed
+         * into v only after it was sent (the transport copies what it sends) */
+        for (; sent < ns && sent < s + window && !r; sent++) {
+            uint64_t lo = sent * slice, cnt = n - lo < slice ? n - lo : slice;
+            for (uint32_t j = 0; j < t->n && !r; j++) {
+                if (j == t->self) continue;
+                if ((r = mpc_send(t, j, type, stream, seq | sent << 32, (const uint64_t *)(v + lo), 2 * cnt)))
+                    *peer = j;
+            }
+        }
+        uint64_t lo = s * slice, cnt = n - lo < slice ? n - lo : slice;
+        for (uint32_t j = 0; j < t->n && !r; j++) {
+            if (j == t->self) continue;
+            if ((r = mpc_recv(t, j, type, stream, seq | s << 32, (uint64_t *)rx, 2 * cnt, timeout_ms))) {
+                *peer = j;
+                break;
+            }
+            mpc_u128 *dst = v + lo;
+            for (uint64_t k = 0; k < cnt; k++) dst[k] += rx[k];
+        }
+    }
+    free(rx);
+    return r;
+}
+
 /* ---- the MAC check ---- */
 
 #define S_CHI_BLOCK 4096       /* coefficients expanded per PRG call */

@@ -94,6 +94,16 @@ void mpc_auth_key_free(mpc_auth_key *k);
 int mpc_auth_exchange(mpc_transport *t, uint8_t type, uint64_t stream, uint64_t seq,
                       const mpc_u128 *mine, mpc_u128 *sum, uint64_t n, int timeout_ms, uint32_t *peer);
 
+/* The same, in place (v: this party's shares in, the sums out) and in slices of `slice`
+ * elements: slice s is message seq | s << 32 (seq < 2^32; an empty v is one empty message),
+ * and up to `window` slices go to every peer before slice s is received from each.  Large
+ * openings so overlap sending with receiving and summing, and need one slice of receive
+ * buffer instead of a copy of the whole vector (engine_mal's layers; docs/security.md).
+ * 0, MPC_ERR_INVALID (seq ≥ 2^32, slice or window 0), MPC_ERR_NOMEM or the transport's
+ * error with *peer set. */
+int mpc_auth_exchange_sliced(mpc_transport *t, uint8_t type, uint64_t stream, uint64_t seq, mpc_u128 *v,
+                             uint64_t n, uint64_t slice, uint32_t window, int timeout_ms, uint32_t *peer);
+
 /* Joint random coins by commit-then-open among all t->n parties: each party commits
  * (BLAKE2b of a domain tag, a 32-byte nonce and the value) to a random 32-byte contribution,
  * sends the commitment to every peer (message `seq`), then opens it (message seq + 1);

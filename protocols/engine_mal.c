@@ -21,6 +21,8 @@
 #define S_BITS_SEQ    (1ull << 63) /* OPEN seq of the random bits of layer L: S_BITS_SEQ | L << 32 | i */
 #define S_CMP_SEQ     (1ull << 62) /* OPEN seq of the comparisons of layer L: S_CMP_SEQ | L << 32 | i */
 #define S_NOISE_SEQ   (3ull << 62) /* OPEN seq of NOISE gate G's random bits: S_NOISE_SEQ | G << 24 | i */
+#define S_SLICE       (1u << 16)   /* elements per OPEN message of a layer (1 MiB): seq L | s << 32 */
+#define S_SLICE_WINDOW 8u          /* slices sent ahead of the one received */
 
 struct mpc_mal_engine {
     const mpc_circuit *c;
@@ -772,7 +774,8 @@ static int s_round(mpc_mal_engine *e, uint32_t layer, const uint32_t *gates, uin
     mpc_fault_u128(MPC_FAULT_OPEN, MPC_FAULT_AT_LAYER, layer, mine, W, 1);
     mpc_fault_u128(MPC_FAULT_MAC, MPC_FAULT_AT_LAYER, layer, mac, W, 1);
     uint32_t peer;
-    if ((r = mpc_auth_exchange(e->t, MPC_MSG_OPEN, e->o.stream, layer, mine, mine, W, e->o.timeout_ms, &peer))) {
+    if ((r = mpc_auth_exchange_sliced(e->t, MPC_MSG_OPEN, e->o.stream, layer, mine, W, S_SLICE, S_SLICE_WINDOW,
+                                      e->o.timeout_ms, &peer))) {
         s_fail(err, errlen, r, "round %u: party %u: %s", (unsigned)layer, (unsigned)peer, mpc_strerror(r));
         goto out;
     }
