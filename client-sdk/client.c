@@ -78,6 +78,12 @@ void *mpc_client_alloc(size_t n)
     return h + 2;
 }
 
+void mpc_client_alloc_used(void *p, size_t used)
+{
+    size_t *h = (size_t *)p - 2;
+    if (used < h[0]) h[0] = used;
+}
+
 /* --------------------------------------------------------------------------------------- */
 
 static int s_sockopt_int(void *s, int opt, int v)
