@@ -288,35 +288,18 @@ static int s_read_file(const char *path, char **out, size_t *cap, size_t *len, c
     return 0;
 }
 
-int mpc_values_load(mpc_type t, unsigned frac, const char *spec, uint64_t **out, uint64_t *n_out,
-                    char *err, size_t errlen)
+/* Parses the list text[0..tlen-1] (from the file `path`, or NULL: given inline) into
+ * out[0 .. cap-1]; elements past cap are parsed and checked all the same and counted in
+ * *n, not stored.  0, or -1 with a message naming the file (or "value list") and the
+ * element. */
+static int s_parse_list(mpc_type t, unsigned frac, const char *text, size_t tlen, const char *path, uint64_t *out,
+                        uint64_t cap, uint64_t *n_out, char *err, size_t errlen)
 {
-    char *file = NULL;
-    const char *text = spec, *path = NULL;
-    size_t tlen = 0;
-    uint64_t *vals = NULL, n = 0, cap = 0;
-    size_t file_cap = 0;
-    int r = -1;
-    char e2[200];
-    *out = NULL;
-    *n_out = 0;
-    if (spec[0] == '@') {
-        path = spec + 1;
-        if (s_read_file(path, &file, &file_cap, &tlen, err, errlen) != 0) return -1;
-        text = file;
-    } else {
-        tlen = strlen(spec);
-    }
-    /* Every element but the last ends at a comma or a blank: one pass over the text bounds
-     * the count, so the array is allocated once and never copied (its values are secret). */
-    cap = 1;
-    for (size_t k = 0; k < tlen; k++) cap += text[k] == ',' || s_blank(text[k]);
-    if (cap > SIZE_MAX / sizeof *vals || !(vals = malloc((size_t)cap * sizeof *vals))) {
-        mpc_errf(err, errlen, "%s: out of memory", path ? path : "value list");
-        goto out;
-    }
     const char *where = path ? path : "value list";
+    char e2[200];
+    uint64_t n = 0, extra;
     size_t i = 0;
+    *n_out = 0;
     if (path) {   /* a file: a UTF-8 byte-order mark, then an optional header line (one name) */
         if (tlen >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) i = 3;
         size_t e = i;
@@ -334,35 +317,91 @@ int mpc_values_load(mpc_type t, unsigned frac, const char *spec, uint64_t **out,
         char ch = text[i];
         if (s_blank(ch)) { i++; continue; }
         if (ch == ',') {
-            if (need_elem || n == 0) {
-                mpc_errf(err, errlen, "%s: element %llu is empty", where, (unsigned long long)n + 1);
-                goto out;
-            }
+            if (need_elem || n == 0)
+                return mpc_errf(err, errlen, "%s: element %llu is empty", where, (unsigned long long)n + 1);
             need_elem = 1;
             i++;
             continue;
         }
         size_t st = i;
         while (i < tlen && text[i] != ',' && !s_blank(text[i])) i++;
-        if (mpc_value_parse(t, frac, text + st, i - st, &vals[n], e2, sizeof e2) != 0) {
-            mpc_errf(err, errlen, "%s: element %llu: %s", where, (unsigned long long)n + 1, e2);
-            goto out;
-        }
+        if (mpc_value_parse(t, frac, text + st, i - st, n < cap ? &out[n] : &extra, e2, sizeof e2) != 0)
+            return mpc_errf(err, errlen, "%s: element %llu: %s", where, (unsigned long long)n + 1, e2);
         n++;
         need_elem = 0;
     }
-    if (n == 0) { mpc_errf(err, errlen, "%s: no values", where); goto out; }
+    extra = 0;
+    if (n == 0) return mpc_errf(err, errlen, "%s: no values", where);
+    *n_out = n;
+    return 0;
+}
+
+/* The text of spec: the file it names (*file, malloc'ed, *file_cap bytes, to wipe and free)
+ * or spec itself. */
+static int s_spec_text(const char *spec, const char **text, size_t *tlen, const char **path, char **file,
+                       size_t *file_cap, char *err, size_t errlen)
+{
+    *file = NULL;
+    *file_cap = 0;
+    *path = NULL;
+    if (spec[0] != '@') {
+        *text = spec;
+        *tlen = strlen(spec);
+        return 0;
+    }
+    *path = spec + 1;
+    if (s_read_file(*path, file, file_cap, tlen, err, errlen) != 0) return -1;
+    *text = *file;
+    return 0;
+}
+
+int mpc_values_load(mpc_type t, unsigned frac, const char *spec, uint64_t **out, uint64_t *n_out,
+                    char *err, size_t errlen)
+{
+    const char *text, *path;
+    char *file;
+    size_t tlen = 0, file_cap;
+    uint64_t *vals = NULL, n = 0, cap = 1;
+    int r = -1;
+    *out = NULL;
+    *n_out = 0;
+    if (s_spec_text(spec, &text, &tlen, &path, &file, &file_cap, err, errlen) != 0) return -1;
+    /* Every element but the last ends at a comma or a blank: one pass over the text bounds
+     * the count, so the array is allocated once and never copied (its values are secret). */
+    for (size_t k = 0; k < tlen; k++) cap += text[k] == ',' || s_blank(text[k]);
+    if (cap > SIZE_MAX / sizeof *vals || !(vals = malloc((size_t)cap * sizeof *vals))) {
+        mpc_errf(err, errlen, "%s: out of memory", path ? path : "value list");
+        goto out;
+    }
+    if (s_parse_list(t, frac, text, tlen, path, vals, cap, &n, err, errlen) != 0) goto out;
     *out = vals;
     *n_out = n;
     vals = NULL;
     r = 0;
 out:
     if (vals) {   /* a failed load: the values parsed so far are as secret as the file */
-        explicit_bzero(vals, (size_t)n * sizeof *vals);   /* secret text or values */
+        explicit_bzero(vals, (size_t)cap * sizeof *vals);
         free(vals);
     }
     if (file) {
-        explicit_bzero(file, file_cap);   /* secret text or values */
+        explicit_bzero(file, file_cap);   /* the secret text */
+        free(file);
+    }
+    return r;
+}
+
+int mpc_values_load_into(mpc_type t, unsigned frac, const char *spec, uint64_t *out, uint64_t cap,
+                         uint64_t *n_out, char *err, size_t errlen)
+{
+    const char *text, *path;
+    char *file;
+    size_t tlen = 0, file_cap;
+    *n_out = 0;
+    if (s_spec_text(spec, &text, &tlen, &path, &file, &file_cap, err, errlen) != 0) return -1;
+    int r = s_parse_list(t, frac, text, tlen, path, out, cap, n_out, err, errlen);
+    if (r != 0) explicit_bzero(out, (size_t)cap * sizeof *out);
+    if (file) {
+        explicit_bzero(file, file_cap);   /* the secret text */
         free(file);
     }
     return r;

@@ -452,6 +452,35 @@ START_TEST(test_file_load_tricky)
 }
 END_TEST
 
+/* Into a caller's buffer: the count is that of the whole text even past the buffer's end
+ * (the values past it are checked, not stored); a failure zeroes the buffer; the same values
+ * as mpc_values_load. */
+START_TEST(test_load_into)
+{
+    char err[256];
+    uint64_t buf[4] = {9, 9, 9, 9}, n = 0, *v = NULL, vn = 0;
+    ck_assert_int_eq(mpc_values_load_into(MPC_T_INT, 16, "1, -2\r\n3", buf, 4, &n, err, sizeof err), 0);
+    ck_assert_uint_eq(n, 3);
+    ck_assert_uint_eq(buf[0], 1);
+    ck_assert_uint_eq(buf[1], (uint64_t)-2);
+    ck_assert_uint_eq(buf[2], 3);
+    ck_assert_uint_eq(buf[3], 9);   /* not written */
+    ck_assert_int_eq(mpc_values_load_into(MPC_T_INT, 16, "1 2 3 4 5 6", buf, 4, &n, err, sizeof err), 0);
+    ck_assert_uint_eq(n, 6);
+    ck_assert_uint_eq(buf[3], 4);
+    ck_assert_int_eq(mpc_values_load_into(MPC_T_INT, 16, "1 2 3 4 5 x6", buf, 4, &n, err, sizeof err), -1);
+    ck_assert_ptr_nonnull(strstr(err, "element 6"));
+    for (int i = 0; i < 4; i++) ck_assert_uint_eq(buf[i], 0);
+    ck_assert_int_eq(mpc_values_load_into(MPC_T_FIX, 16, "0.5,-1.25", buf, 4, &n, err, sizeof err), 0);
+    ck_assert_int_eq(mpc_values_load(MPC_T_FIX, 16, "0.5,-1.25", &v, &vn, err, sizeof err), 0);
+    ck_assert_uint_eq(vn, n);
+    ck_assert_mem_eq(v, buf, 2 * 8);
+    free(v);
+    ck_assert_int_eq(mpc_values_load_into(MPC_T_INT, 16, "@/nonexistent/check_value", buf, 4, &n, err, sizeof err), -1);
+    ck_assert_ptr_nonnull(strstr(err, "/nonexistent/check_value"));
+}
+END_TEST
+
 START_TEST(test_double_helpers)
 {
     char *text = NULL;
@@ -483,6 +512,7 @@ Suite *mpc_test_suite(void)
     tcase_add_test(tc, test_random_text_never_crashes);
     tcase_add_test(tc, test_int_fast_path_matches_reference);
     tcase_add_test(tc, test_file_load_tricky);
+    tcase_add_test(tc, test_load_into);
     tcase_add_test(tc, test_double_helpers);
     suite_add_tcase(s, tc);
     return s;
