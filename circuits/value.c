@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define S_MAX_FRAC    60     /* printing needs 10 * 2^frac < 2^64 */
 #define S_SHOW_MAX    40     /* how much of an offending text a message quotes */
@@ -39,12 +40,21 @@ static int s_blank(char ch)
     return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' || ch == '\f' || ch == '\v';
 }
 
-/* Magnitude and sign of a decimal integer; -1 if not one or if it exceeds `max`. */
+/* Magnitude of a decimal integer; -1 if not one, -2 if it exceeds `max` (any max of at
+ * least 10^18 - 1).  The first 18 digits cannot overflow (10^18 - 1 < 2^63), so only the
+ * digits after them pay for the division of the range check: a 10^6-line input file is
+ * parsed at memory speed (docs/performance.md, "The client side of mpc run"). */
 static int s_parse_uint(const char *s, size_t n, uint64_t max, uint64_t *out)
 {
     if (n == 0) return -1;
     uint64_t v = 0;
-    for (size_t i = 0; i < n; i++) {
+    size_t fast = n < 18 ? n : 18, i = 0;
+    for (; i < fast; i++) {
+        unsigned d = (unsigned)(unsigned char)s[i] - '0';
+        if (d > 9) return -1;
+        v = v * 10 + d;
+    }
+    for (; i < n; i++) {
         if (s[i] < '0' || s[i] > '9') return -1;
         unsigned d = (unsigned)(s[i] - '0');
         if (v > (max - d) / 10) return -2;
@@ -240,43 +250,56 @@ int mpc_value_parse(mpc_type t, unsigned frac, const char *s, size_t n, uint64_t
     }
 }
 
-int mpc_values_load(mpc_type t, unsigned frac, const char *spec, uint64_t **out, uint64_t *n_out,
-                    char *err, size_t errlen)
+/* The whole file at path into a malloc'ed buffer of *cap bytes (*len of them read, *cap >
+ * *len), sized from fstat so that a large file is read in one pass and never copied by
+ * realloc; a file that grows while it is read is read to its end all the same.  0, or -1
+ * with a message. */
+static int s_read_file(const char *path, char **out, size_t *cap, size_t *len, char *err, size_t errlen)
 {
-    char *file = NULL;
-    const char *text = spec, *path = NULL;
-    size_t tlen;
-    uint64_t *vals = NULL, n = 0, cap = 0;
-    int r = -1;
-    char e2[200];
-    *out = NULL;
-    *n_out = 0;
-    if (spec[0] == '@') {
-        path = spec + 1;
-        FILE *f = fopen(path, "rb");
-        if (!f) return mpc_errf(err, errlen, "%s: %s", path, strerror(errno));
-        size_t cap_f = 4096, len_f = 0;
-        file = malloc(cap_f);
-        while (file) {
-            size_t got = fread(file + len_f, 1, cap_f - len_f, f);
-            len_f += got;
-            if (len_f < cap_f) break;
-            char *nf = cap_f > ((size_t)1 << 34) ? NULL : realloc(file, cap_f * 2);
-            if (!nf) { free(file); file = NULL; break; }
-            file = nf;
-            cap_f *= 2;
-        }
-        int ioerr = ferror(f);
-        fclose(f);
-        if (!file) return mpc_errf(err, errlen, "%s: file too large or out of memory", path);
-        if (ioerr) { mpc_errf(err, errlen, "%s: read error", path); goto out; }
-        text = file;
-        tlen = len_f;
-    } else {
-        tlen = strlen(spec);
+    FILE *f = fopen(path, "rb");
+    if (!f) return mpc_errf(err, errlen, "%s: %s", path, strerror(errno));
+    struct stat st;
+    size_t c = 4096, l = 0;
+    if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+        (uint64_t)st.st_size < ((uint64_t)1 << 34))
+        c = (size_t)st.st_size + 1;   /* + 1: the read that finds the end */
+    char *buf = malloc(c);
+    while (buf) {
+        l += fread(buf + l, 1, c - l, f);
+        if (l < c) break;
+        char *nb = c > ((size_t)1 << 34) ? NULL : malloc(c * 2);
+        if (nb) memcpy(nb, buf, l);
+        explicit_bzero(buf, c);   /* secret text or values */
+        free(buf);
+        buf = nb;
+        c *= 2;
     }
+    int ioerr = ferror(f);
+    fclose(f);
+    if (!buf) return mpc_errf(err, errlen, "%s: file too large or out of memory", path);
+    if (ioerr) {
+        explicit_bzero(buf, c);   /* secret text or values */
+        free(buf);
+        return mpc_errf(err, errlen, "%s: read error", path);
+    }
+    *out = buf;
+    *cap = c;
+    *len = l;
+    return 0;
+}
+
+/* Parses the list text[0..tlen-1] (from the file `path`, or NULL: given inline) into
+ * out[0 .. cap-1]; elements past cap are parsed and checked all the same and counted in
+ * *n, not stored.  0, or -1 with a message naming the file (or "value list") and the
+ * element. */
+static int s_parse_list(mpc_type t, unsigned frac, const char *text, size_t tlen, const char *path, uint64_t *out,
+                        uint64_t cap, uint64_t *n_out, char *err, size_t errlen)
+{
     const char *where = path ? path : "value list";
+    char e2[200];
+    uint64_t n = 0, extra;
     size_t i = 0;
+    *n_out = 0;
     if (path) {   /* a file: a UTF-8 byte-order mark, then an optional header line (one name) */
         if (tlen >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) i = 3;
         size_t e = i;
@@ -294,38 +317,93 @@ int mpc_values_load(mpc_type t, unsigned frac, const char *spec, uint64_t **out,
         char ch = text[i];
         if (s_blank(ch)) { i++; continue; }
         if (ch == ',') {
-            if (need_elem || n == 0) {
-                mpc_errf(err, errlen, "%s: element %llu is empty", where, (unsigned long long)n + 1);
-                goto out;
-            }
+            if (need_elem || n == 0)
+                return mpc_errf(err, errlen, "%s: element %llu is empty", where, (unsigned long long)n + 1);
             need_elem = 1;
             i++;
             continue;
         }
         size_t st = i;
         while (i < tlen && text[i] != ',' && !s_blank(text[i])) i++;
-        if (n == cap) {
-            uint64_t nc = cap ? cap * 2 : 64;
-            uint64_t *nv = nc > (SIZE_MAX / sizeof *nv) ? NULL : realloc(vals, (size_t)nc * sizeof *nv);
-            if (!nv) { mpc_errf(err, errlen, "%s: out of memory", where); goto out; }
-            vals = nv;
-            cap = nc;
-        }
-        if (mpc_value_parse(t, frac, text + st, i - st, &vals[n], e2, sizeof e2) != 0) {
-            mpc_errf(err, errlen, "%s: element %llu: %s", where, (unsigned long long)n + 1, e2);
-            goto out;
-        }
+        if (mpc_value_parse(t, frac, text + st, i - st, n < cap ? &out[n] : &extra, e2, sizeof e2) != 0)
+            return mpc_errf(err, errlen, "%s: element %llu: %s", where, (unsigned long long)n + 1, e2);
         n++;
         need_elem = 0;
     }
-    if (n == 0) { mpc_errf(err, errlen, "%s: no values", where); goto out; }
+    extra = 0;
+    if (n == 0) return mpc_errf(err, errlen, "%s: no values", where);
+    *n_out = n;
+    return 0;
+}
+
+/* The text of spec: the file it names (*file, malloc'ed, *file_cap bytes, to wipe and free)
+ * or spec itself. */
+static int s_spec_text(const char *spec, const char **text, size_t *tlen, const char **path, char **file,
+                       size_t *file_cap, char *err, size_t errlen)
+{
+    *file = NULL;
+    *file_cap = 0;
+    *path = NULL;
+    if (spec[0] != '@') {
+        *text = spec;
+        *tlen = strlen(spec);
+        return 0;
+    }
+    *path = spec + 1;
+    if (s_read_file(*path, file, file_cap, tlen, err, errlen) != 0) return -1;
+    *text = *file;
+    return 0;
+}
+
+int mpc_values_load(mpc_type t, unsigned frac, const char *spec, uint64_t **out, uint64_t *n_out,
+                    char *err, size_t errlen)
+{
+    const char *text, *path;
+    char *file;
+    size_t tlen = 0, file_cap;
+    uint64_t *vals = NULL, n = 0, cap = 1;
+    int r = -1;
+    *out = NULL;
+    *n_out = 0;
+    if (s_spec_text(spec, &text, &tlen, &path, &file, &file_cap, err, errlen) != 0) return -1;
+    /* Every element but the last ends at a comma or a blank: one pass over the text bounds
+     * the count, so the array is allocated once and never copied (its values are secret). */
+    for (size_t k = 0; k < tlen; k++) cap += text[k] == ',' || s_blank(text[k]);
+    if (cap > SIZE_MAX / sizeof *vals || !(vals = malloc((size_t)cap * sizeof *vals))) {
+        mpc_errf(err, errlen, "%s: out of memory", path ? path : "value list");
+        goto out;
+    }
+    if (s_parse_list(t, frac, text, tlen, path, vals, cap, &n, err, errlen) != 0) goto out;
     *out = vals;
     *n_out = n;
     vals = NULL;
     r = 0;
 out:
-    free(vals);
-    free(file);
+    if (vals) {   /* a failed load: the values parsed so far are as secret as the file */
+        explicit_bzero(vals, (size_t)cap * sizeof *vals);
+        free(vals);
+    }
+    if (file) {
+        explicit_bzero(file, file_cap);   /* the secret text */
+        free(file);
+    }
+    return r;
+}
+
+int mpc_values_load_into(mpc_type t, unsigned frac, const char *spec, uint64_t *out, uint64_t cap,
+                         uint64_t *n_out, char *err, size_t errlen)
+{
+    const char *text, *path;
+    char *file;
+    size_t tlen = 0, file_cap;
+    *n_out = 0;
+    if (s_spec_text(spec, &text, &tlen, &path, &file, &file_cap, err, errlen) != 0) return -1;
+    int r = s_parse_list(t, frac, text, tlen, path, out, cap, n_out, err, errlen);
+    if (r != 0) explicit_bzero(out, (size_t)cap * sizeof *out);
+    if (file) {
+        explicit_bzero(file, file_cap);   /* the secret text */
+        free(file);
+    }
     return r;
 }
 

@@ -27,6 +27,14 @@ int mpc_value_parse(mpc_type t, unsigned frac, const char *s, size_t n, uint64_t
 int mpc_values_load(mpc_type t, unsigned frac, const char *spec, uint64_t **out, uint64_t *n_out,
                     char *err, size_t errlen);
 
+/* As mpc_values_load, into the caller's out[0 .. cap-1]: *n_out is the number of values the
+ * text holds, of which the first min(n, cap) are stored (the rest are parsed and checked
+ * all the same, so a wrong count is reported with the count given).  On failure out is
+ * zeroed.  For a caller that knows the length and wants the values in memory of its own
+ * (the SDK stages them in sodium_malloc memory without a copy). */
+int mpc_values_load_into(mpc_type t, unsigned frac, const char *spec, uint64_t *out, uint64_t cap,
+                         uint64_t *n_out, char *err, size_t errlen);
+
 /* Writes the value as text (NUL-terminated); returns the length, or -1 if buf is too small.
  * int: signed decimal; bool: 0 or 1; fix: shortest round-tripping decimal. 64 bytes suffice. */
 int mpc_value_format(mpc_type t, unsigned frac, uint64_t v, char *buf, size_t len);

@@ -78,6 +78,12 @@ void *mpc_client_alloc(size_t n)
     return h + 2;
 }
 
+void mpc_client_alloc_used(void *p, size_t used)
+{
+    size_t *h = (size_t *)p - 2;
+    if (used < h[0]) h[0] = used;
+}
+
 /* --------------------------------------------------------------------------------------- */
 
 static int s_sockopt_int(void *s, int opt, int v)
@@ -886,6 +892,30 @@ out:
 static int s_send_staged(mpc_client *c, mpc_job *j);
 static int s_check_together(mpc_client *c, const mpc_job *j);
 
+/* Stages input idx with *vals_p (n values in sodium_allocarray memory; ownership moves here
+ * whatever the result: freed, and so wiped, on failure) and, on a live job, shares it at
+ * once. */
+static int s_stage_owned(mpc_client *c, mpc_job *j, const char *name, uint32_t idx, uint64_t **vals_p, uint64_t n)
+{
+    uint64_t *vals = *vals_p;
+    *vals_p = NULL;
+    int r = s_check_values(c, j, idx, vals, n);
+    if (!r && j->staged[idx]) r = s_seterr(c, MPC_ERR_STATE, "%sinput '%s' is already given", j->where, name);
+    if (r) {
+        if (vals) sodium_free(vals);
+        return r;
+    }
+    j->staged[idx] = vals;
+    if (!j->live) return 0;
+    /* Live: shared at once, through the party's local part when it feeds one (which then
+     * needs all its inputs in this one call: a local part with several inputs is given
+     * staged, before submit or attach). */
+    r = s_check_together(c, j);
+    if (!r) r = s_send_staged(c, j);
+    else s_unstage_all(j);
+    return r;
+}
+
 int mpc_job_input(mpc_client *c, mpc_job *j, const char *name, const uint64_t *values, uint64_t n)
 {
     c->errmsg[0] = 0;
@@ -899,34 +929,29 @@ int mpc_job_input(mpc_client *c, mpc_job *j, const char *name, const uint64_t *v
     uint64_t *copy = sodium_allocarray((size_t)n, 8);
     if (!copy) return s_seterr(c, MPC_ERR_NOMEM, "out of memory staging input '%s'", name);
     memcpy(copy, values, (size_t)n * 8);
-    j->staged[idx] = copy;
-    if (!j->live) return 0;
-    /* Live: shared at once, through the party's local part when it feeds one (which then
-     * needs all its inputs in this one call: a local part with several inputs is given
-     * staged, before submit or attach). */
-    r = s_check_together(c, j);
-    if (!r) r = s_send_staged(c, j);
-    else s_unstage_all(j);
-    return r;
+    return s_stage_owned(c, j, name, (uint32_t)idx, &copy, n);
 }
 
+/* The values are parsed straight into the staging memory: no malloc'ed array to fault in,
+ * copy and wipe (docs/performance.md, "The client side of mpc run"). */
 int mpc_job_input_text(mpc_client *c, mpc_job *j, const char *name, const char *spec)
 {
     c->errmsg[0] = 0;
     int idx = name ? s_find_input(j, name) : -1;
     if (idx < 0) return s_no_input(c, j, name);
     if (!spec) return s_seterr(c, MPC_ERR_INVALID, "%sinput '%s': no values", j->where, name);
-    uint64_t *vals = NULL, n = 0;
+    if (mpc_join_input_of(name))
+        return s_seterr(c, MPC_ERR_INVALID, "%sinput '%s' is a join output: the daemons give it", j->where, name);
+    uint64_t len = j->decl[idx].len, n = 0;
+    uint64_t *vals = sodium_allocarray((size_t)(len ? len : 1), 8);
+    if (!vals) return s_seterr(c, MPC_ERR_NOMEM, "out of memory staging input '%s'", name);
     char err[300];
-    if (mpc_values_load(j->decl[idx].type, j->circ->frac_bits, spec, &vals, &n, err, sizeof err) != 0)
+    if (mpc_values_load_into(j->decl[idx].type, j->circ->frac_bits, spec, vals, len, &n, err, sizeof err) != 0) {
+        sodium_free(vals);
         return s_seterr(c, MPC_ERR_INPUT, "%sinput '%s' (%s): %s", j->where, name,
                         mpc_client_type_name(j->decl[idx].type), err);
-    int r = mpc_job_input(c, j, name, vals, n);
-    if (vals) {
-        sodium_memzero(vals, (size_t)n * 8);
-        free(vals);
     }
-    return r;
+    return s_stage_owned(c, j, name, (uint32_t)idx, &vals, n);
 }
 
 /* Sends every staged input of the job that has just become live, wiping each after it is

@@ -73,6 +73,10 @@ struct mpc_job {
 
 /* malloc with a hidden size header, freed (and wiped) by mpc_client_free. */
 void *mpc_client_alloc(size_t n);
+/* Only the first `used` bytes of p (from mpc_client_alloc, at most its size) were ever
+ * written: mpc_client_free wipes those, not the untouched rest (a buffer sized for the worst
+ * case, e.g. an output's text, would otherwise be paged in just to be zeroed). */
+void mpc_client_alloc_used(void *p, size_t used);
 
 /* After a job is made from source: marks the declared inputs its program reads from stored
  * datasets (dataset.c).  0 or MPC_ERR_NOMEM. */

@@ -465,6 +465,7 @@ int mpc_job_output_text(mpc_client *c, mpc_job *j, const char *name, int timeout
         off += (size_t)len;
     }
     buf[off] = 0;
+    mpc_client_alloc_used(buf, off + 1);
     mpc_client_free(v);
     *text = buf;
     return 0;

@@ -812,28 +812,36 @@ int mpc_cwire_seed_expand(uint64_t *out, uint64_t n, const uint8_t seed[MPC_CWIR
     return mpc_prg_expand(out, n, seed, MPC_PRG_STREAM(MPC_PRG_D_CLIENT, index), 0);
 }
 
+/* Words of seed stream expanded at a time: a small buffer that stays in cache, where a
+ * whole-input temporary (8 MB for 10^6 values) cost the client fresh pages to fault in and
+ * fill (docs/performance.md, "The client side of mpc run"). */
+#define S_SHARE_BLOCK 2048
+
 int mpc_cwire_share(uint8_t *seeds, uint64_t *explicit_share, const uint64_t *x, uint64_t n,
                     uint32_t k, uint32_t index)
 {
     if (k < 2 || k > MPC_MAX_PARTIES || n < 1 || n > MPC_CWIRE_MAX_COUNT) return MPC_ERR_INVALID;
     if (sodium_init() < 0) return MPC_ERR_CRYPTO;
-    uint64_t *tmp = sodium_allocarray((size_t)n, 8);
+    uint64_t *tmp = sodium_allocarray(S_SHARE_BLOCK, 8);
     if (!tmp) return MPC_ERR_NOMEM;
     memcpy(explicit_share, x, (size_t)n * 8);
-    for (uint32_t j = 0; j + 1 < k; j++) {
+    int r = 0;
+    for (uint32_t j = 0; j + 1 < k && !r; j++) {
         uint8_t *s = seeds + (size_t)j * MPC_CWIRE_SEED_BYTES;
         randombytes_buf(s, MPC_CWIRE_SEED_BYTES);
-        int r = mpc_cwire_seed_expand(tmp, n, s, index);
-        if (r) {
-            sodium_free(tmp);
-            sodium_memzero(seeds, (size_t)(k - 1) * MPC_CWIRE_SEED_BYTES);
-            sodium_memzero(explicit_share, (size_t)n * 8);
-            return r;
+        /* the stream from position p0 on is the same words mpc_cwire_seed_expand gives there */
+        for (uint64_t p0 = 0; p0 < n && !r; p0 += S_SHARE_BLOCK) {
+            uint64_t m = n - p0 < S_SHARE_BLOCK ? n - p0 : S_SHARE_BLOCK;
+            r = mpc_prg_expand(tmp, m, s, MPC_PRG_STREAM(MPC_PRG_D_CLIENT, index), p0);
+            for (uint64_t i = 0; i < m && !r; i++) explicit_share[p0 + i] -= tmp[i];
         }
-        for (uint64_t i = 0; i < n; i++) explicit_share[i] -= tmp[i];
     }
     sodium_free(tmp);   /* wipes */
-    return 0;
+    if (r) {
+        sodium_memzero(seeds, (size_t)(k - 1) * MPC_CWIRE_SEED_BYTES);
+        sodium_memzero(explicit_share, (size_t)n * 8);
+    }
+    return r;
 }
 
 void mpc_cwire_add(uint64_t *acc, const uint64_t *share, uint64_t n)

@@ -231,10 +231,11 @@ START_TEST(test_seed_expand_convention)
 }
 END_TEST
 
-/* Shares from the seeds plus the explicit share add up to the input, for every k. */
+/* Shares from the seeds plus the explicit share add up to the input, for every k; n spans
+ * several of the blocks mpc_cwire_share expands the seeds in and ends inside one. */
 START_TEST(test_sharing_reconstructs)
 {
-    const uint64_t n = 1000;
+    const uint64_t n = 5003;
     uint64_t *x = malloc(n * 8), *ex = malloc(n * 8), *acc = calloc(n, 8), *tmp = malloc(n * 8);
     uint8_t *seeds = sodium_malloc(15 * 32);
     ck_assert_ptr_nonnull(seeds);

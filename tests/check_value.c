@@ -348,6 +348,139 @@ START_TEST(test_random_text_never_crashes)
 }
 END_TEST
 
+/* The reference for the integer parser: the digit loop with a range check on every digit
+ * (value.c before its 18-digit fast path), and the sign as value.h defines it. */
+static int s_ref_int(const char *s, size_t n, uint64_t *out)
+{
+    while (n && strchr(" \t\r\n\f\v", *s)) { s++; n--; }
+    while (n && strchr(" \t\r\n\f\v", s[n - 1])) n--;
+    size_t i = 0;
+    int neg = 0;
+    if (i < n && (s[i] == '-' || s[i] == '+')) neg = s[i++] == '-';
+    if (i == n) return -1;
+    uint64_t max = neg ? (1ull << 63) : UINT64_MAX, v = 0;
+    for (; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') return -1;
+        unsigned d = (unsigned)(s[i] - '0');
+        if (v > (max - d) / 10) return -1;
+        v = v * 10 + d;
+    }
+    *out = neg ? 0 - v : v;
+    return 0;
+}
+
+/* The integer fast path (no range check in the first 18 digits) against the reference on
+ * the edges — 18/19/20 digits, 2^63 and 2^64 each side, signs, leading zeros, blanks and
+ * CR — and on random digit strings of every length up to 24 with junk bytes mixed in. */
+START_TEST(test_int_fast_path_matches_reference)
+{
+    static const char *edge[] = {
+        "0", "-0", "+0", "7", "-7", "+7", "999999999999999999", "-999999999999999999",
+        "1000000000000000000", "9999999999999999999", "18446744073709551615", "18446744073709551616",
+        "-9223372036854775808", "-9223372036854775809", "9223372036854775808", "99999999999999999999",
+        "000000000000000000000000000042", "-00000000000000000009223372036854775808", " 12\r", "\t-5 \r\n",
+        "12x", "1 2", "-", "+", "--1", "+-1", "1e3", "0x10", "184467440737095516150", ":", "/",
+        "12345678901234567\x7f", "\xff" "1", "1\xc2\xa0",
+    };
+    char err[256];
+    for (size_t k = 0; k < sizeof edge / sizeof edge[0]; k++) {
+        uint64_t a = 1, b = 2;
+        int ra = mpc_value_parse(MPC_T_INT, 16, edge[k], strlen(edge[k]), &a, err, sizeof err);
+        int rb = s_ref_int(edge[k], strlen(edge[k]), &b);
+        ck_assert_msg(ra == rb, "'%s': parse %d, reference %d", edge[k], ra, rb);
+        if (ra == 0) ck_assert_uint_eq(a, b);
+        else ck_assert(strstr(err, "integer") || strstr(err, "out of range") || strstr(err, "empty"));
+    }
+    static const char alpha[] = "0123456789999990000-+ \r";
+    char s[32];
+    for (int it = 0; it < 200000; it++) {
+        size_t n = 1 + s_rand() % 24;
+        for (size_t i = 0; i < n; i++) s[i] = (char)('0' + s_rand() % 10);
+        if (s_rand() % 4 == 0) s[0] = "-+ "[s_rand() % 3];
+        if (s_rand() % 8 == 0) s[s_rand() % n] = alpha[s_rand() % (sizeof alpha - 1)];
+        uint64_t a = 1, b = 2;
+        int ra = mpc_value_parse(MPC_T_INT, 16, s, n, &a, err, sizeof err);
+        int rb = s_ref_int(s, n, &b);
+        ck_assert_msg(ra == rb, "'%.*s': parse %d, reference %d", (int)n, s, ra, rb);
+        if (ra == 0) ck_assert_uint_eq(a, b);
+    }
+}
+END_TEST
+
+/* A file as `mpc run --input x=@FILE` gives it: a byte-order mark and a header, CRLF line
+ * ends, signs and blanks, values of 18 to 20 digits; the array is sized from the separators
+ * (never more elements than separators + 1, even with no final newline), and an error names
+ * the file and the element. */
+START_TEST(test_file_load_tricky)
+{
+    char path[] = "/tmp/check_value_XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    FILE *f = fdopen(fd, "w");
+    fputs("\xEF\xBB\xBFx\r\n-5\r\n +7 \r\n\t-9223372036854775808\r\n18446744073709551615\r\n"
+          "999999999999999999,-1000000000000000000\r\n0", f);
+    fclose(f);
+    char spec[64], err[256];
+    snprintf(spec, sizeof spec, "@%s", path);
+    uint64_t *v = NULL, n = 0;
+    ck_assert_int_eq(mpc_values_load(MPC_T_INT, 16, spec, &v, &n, err, sizeof err), 0);
+    const uint64_t want[] = {(uint64_t)-5, 7, 1ull << 63, UINT64_MAX, 999999999999999999ull,
+                             (uint64_t)-1000000000000000000ll, 0};
+    ck_assert_uint_eq(n, sizeof want / sizeof want[0]);
+    for (uint64_t i = 0; i < n; i++) ck_assert_uint_eq(v[i], want[i]);
+    free(v);
+    f = fopen(path, "w");
+    fputs("1\r\n2\r\n18446744073709551616\r\n", f);
+    fclose(f);
+    ck_assert_int_eq(mpc_values_load(MPC_T_INT, 16, spec, &v, &n, err, sizeof err), -1);
+    ck_assert_ptr_null(v);
+    ck_assert_ptr_nonnull(strstr(err, path));
+    ck_assert_ptr_nonnull(strstr(err, "element 3"));
+    ck_assert_ptr_nonnull(strstr(err, "out of range"));
+    f = fopen(path, "w");   /* one value, no separator at all: room for exactly one */
+    fputs("-42", f);
+    fclose(f);
+    ck_assert_int_eq(mpc_values_load(MPC_T_INT, 16, spec, &v, &n, err, sizeof err), 0);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_uint_eq(v[0], (uint64_t)-42);
+    free(v);
+    f = fopen(path, "w");   /* empty file */
+    fclose(f);
+    ck_assert_int_eq(mpc_values_load(MPC_T_INT, 16, spec, &v, &n, err, sizeof err), -1);
+    ck_assert_ptr_nonnull(strstr(err, "no values"));
+    unlink(path);
+}
+END_TEST
+
+/* Into a caller's buffer: the count is that of the whole text even past the buffer's end
+ * (the values past it are checked, not stored); a failure zeroes the buffer; the same values
+ * as mpc_values_load. */
+START_TEST(test_load_into)
+{
+    char err[256];
+    uint64_t buf[4] = {9, 9, 9, 9}, n = 0, *v = NULL, vn = 0;
+    ck_assert_int_eq(mpc_values_load_into(MPC_T_INT, 16, "1, -2\r\n3", buf, 4, &n, err, sizeof err), 0);
+    ck_assert_uint_eq(n, 3);
+    ck_assert_uint_eq(buf[0], 1);
+    ck_assert_uint_eq(buf[1], (uint64_t)-2);
+    ck_assert_uint_eq(buf[2], 3);
+    ck_assert_uint_eq(buf[3], 9);   /* not written */
+    ck_assert_int_eq(mpc_values_load_into(MPC_T_INT, 16, "1 2 3 4 5 6", buf, 4, &n, err, sizeof err), 0);
+    ck_assert_uint_eq(n, 6);
+    ck_assert_uint_eq(buf[3], 4);
+    ck_assert_int_eq(mpc_values_load_into(MPC_T_INT, 16, "1 2 3 4 5 x6", buf, 4, &n, err, sizeof err), -1);
+    ck_assert_ptr_nonnull(strstr(err, "element 6"));
+    for (int i = 0; i < 4; i++) ck_assert_uint_eq(buf[i], 0);
+    ck_assert_int_eq(mpc_values_load_into(MPC_T_FIX, 16, "0.5,-1.25", buf, 4, &n, err, sizeof err), 0);
+    ck_assert_int_eq(mpc_values_load(MPC_T_FIX, 16, "0.5,-1.25", &v, &vn, err, sizeof err), 0);
+    ck_assert_uint_eq(vn, n);
+    ck_assert_mem_eq(v, buf, 2 * 8);
+    free(v);
+    ck_assert_int_eq(mpc_values_load_into(MPC_T_INT, 16, "@/nonexistent/check_value", buf, 4, &n, err, sizeof err), -1);
+    ck_assert_ptr_nonnull(strstr(err, "/nonexistent/check_value"));
+}
+END_TEST
+
 START_TEST(test_double_helpers)
 {
     char *text = NULL;
@@ -377,6 +510,9 @@ Suite *mpc_test_suite(void)
     tcase_add_test(tc, test_int_and_bool);
     tcase_add_test(tc, test_lists_and_files);
     tcase_add_test(tc, test_random_text_never_crashes);
+    tcase_add_test(tc, test_int_fast_path_matches_reference);
+    tcase_add_test(tc, test_file_load_tricky);
+    tcase_add_test(tc, test_load_into);
     tcase_add_test(tc, test_double_helpers);
     suite_add_tcase(s, tc);
     return s;
