@@ -291,6 +291,20 @@ static int s_inputs(mpc_mal_engine *e, const uint64_t *const *in, char *err, siz
 
 /* ---- local gates ---- */
 
+/* Gate gi's wire is (zx, zm), n elements each, when r is 0; otherwise both are wiped and freed
+ * (NULL accepted) and r is returned. */
+static int s_set_wire(mpc_mal_engine *e, uint32_t gi, mpc_u128 *zx, mpc_u128 *zm, uint64_t n, int r)
+{
+    if (r) {
+        s_wipe_free(zx, n);
+        s_wipe_free(zm, n);
+        return r;
+    }
+    e->wx[gi] = zx;
+    e->wm[gi] = zm;
+    return 0;
+}
+
 static int s_local(mpc_mal_engine *e, uint32_t gi)
 {
     const mpc_circuit *c = e->c;
@@ -357,14 +371,7 @@ static int s_local(mpc_mal_engine *e, uint32_t gi)
     default:
         r = MPC_ERR_CIRCUIT;
     }
-    if (r) {
-        s_wipe_free(zx, n);
-        s_wipe_free(zm, n);
-        return r;
-    }
-    e->wx[gi] = zx;
-    e->wm[gi] = zm;
-    return 0;
+    return s_set_wire(e, gi, zx, zm, n, r);
 }
 
 /* ---- NOISE (docs/governance.md, "The mechanism: binomial noise from daBits") ---- */
@@ -426,14 +433,7 @@ static int s_noise(mpc_mal_engine *e, uint32_t gi, char *err, size_t errlen)
         mpc_auth_add_pub(zx, zm, zx, zm, L, &half, 1, L, *e->key.alpha, e->self == 0);
         r = s_check(e, err, errlen);
     }
-    if (r) {
-        s_wipe_free(zx, L);
-        s_wipe_free(zm, L);
-        return r;
-    }
-    e->wx[gi] = zx;
-    e->wm[gi] = zm;
-    return 0;
+    return s_set_wire(e, gi, zx, zm, L, r);
 }
 
 /* ---- one layer's multiplications ---- */
