@@ -13,6 +13,7 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -274,13 +275,40 @@ static int s_half_open(const char *endpoint)
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     ck_assert_int_ge(fd, 0);
     if (connect(fd, (struct sockaddr *)&sa, sl) != 0) {
+        int e = errno;
         close(fd);
+        /* EAGAIN: the listen backlog is full.  A refused or missing socket while b's endpoint
+         * is being bound again lasts a moment; b gone for good fails below (tc_alive). */
+        ck_assert_msg(e == EAGAIN || e == ECONNREFUSED || e == ENOENT, "connect %s: %s", endpoint, strerror(e));
         return -1;
     }
     return fd;
 }
 
 #define S_HALF_OPEN 400
+
+/* Waits up to max_ms until the peer has closed each of the n connections in fds (EOF or a
+ * hangup); closes those and sets them to -1.  Returns how many are still open. */
+static int s_wait_hangups(int *fds, int n, uint64_t max_ms)
+{
+    static struct pollfd p[S_HALF_OPEN];
+    int left = n;
+    uint64_t t0 = mpc_now_ms();
+    while (left > 0 && mpc_now_ms() - t0 < max_ms) {
+        for (int i = 0; i < n; i++) p[i] = (struct pollfd){.fd = fds[i], .events = POLLIN | POLLRDHUP};
+        if (poll(p, (nfds_t)n, 100) <= 0) continue;
+        for (int i = 0; i < n; i++) {
+            if (fds[i] < 0 || !p[i].revents) continue;
+            char b;
+            if (p[i].revents & (POLLHUP | POLLRDHUP | POLLERR) || read(fds[i], &b, 1) <= 0) {
+                close(fds[i]);
+                fds[i] = -1;
+                left--;
+            }
+        }
+    }
+    return left;
+}
 
 START_TEST(test_half_open_connections)
 {
@@ -298,13 +326,25 @@ START_TEST(test_half_open_connections)
         else s_sleep_ms(5);   /* the listen backlog is full: b is out of descriptors */
     }
     fprintf(stderr, "half-open: %d connections in %llu ms\n", n, (unsigned long long)(mpc_now_ms() - t0));
+    ck_assert_msg(tc_alive(&s_cl), "a daemon died under %d half-open connections", n);
     ck_assert_int_eq(n, S_HALF_OPEN);
-    /* They stay open (never a byte sent) while a legitimate client runs a job. */
+    /* b closes each of them: at its connection bound (the endpoint reset, which also drops
+     * those still in the listen backlog) or after client_handshake_ms.  Wait until this side
+     * sees every one hang up.  b counts connections from a socket monitor read by its main
+     * thread, so on a loaded machine a reset may come late; a request in flight at a reset is
+     * lost (docs/daemon.md, "Client endpoint"), as happened in CI under ASan when the client
+     * below came while the flood was still being counted. */
+    uint64_t t1 = mpc_now_ms();
+    int open_left = s_wait_hangups(fds, n, 30000);
+    fprintf(stderr, "half-open: b closed all but %d of them %llu ms after the last one (%d endpoint resets)\n",
+            open_left, (unsigned long long)(mpc_now_ms() - t1), s_log_count("b", "client endpoint at its bound", NULL));
+    ck_assert_msg(open_left == 0, "%d of %d half-open connections still open after 30 s", open_left, n);
+    ck_assert(tc_alive(&s_cl));
+    /* Then a legitimate client runs a job. */
     uint64_t ms = tc_sdk_job_ok(&s_cl);
     fprintf(stderr, "half-open: a client job took %llu ms\n", (unsigned long long)ms);
-    ck_assert_msg(ms <= 15000, "a job took %llu ms beside %d half-open connections", (unsigned long long)ms, n);
+    ck_assert_msg(ms <= 15000, "a job took %llu ms after %d half-open connections", (unsigned long long)ms, n);
     ck_assert(tc_alive(&s_cl));
-    for (int i = 0; i < n; i++) close(fds[i]);
 }
 END_TEST
 
@@ -499,7 +539,7 @@ Suite *mpc_test_suite(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("half_open");
     tcase_add_unchecked_fixture(tc, s_up_halfopen, s_down);
-    tcase_set_timeout(tc, 90);   /* up to 60 s connecting and 15 s for the job */
+    tcase_set_timeout(tc, 120);   /* up to 60 s connecting, 30 s for the reset and 20 s for the job */
     tcase_add_test(tc, test_half_open_connections);
     suite_add_tcase(s, tc);
     tc = tcase_create("refused");
