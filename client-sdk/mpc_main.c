@@ -5,8 +5,10 @@
  * parses values.  Compiler warnings are printed on stderr; errors are one line
  * `mpc: error: …` and a non-zero exit. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -563,7 +565,10 @@ static int s_cmd_run(opts *o, int submit_only)
     return 0;
 }
 
-/* The text of NAME=@FILE (the whole file, at most 64 MiB) or NAME=VALUES; malloc'ed. */
+/* The text of NAME=@FILE (the whole file, at most 64 MiB) or NAME=VALUES; malloc'ed, given back
+ * with s_text_free.  A contribution's values and a token are secrets: the file is read without
+ * stdio's buffer, and a buffer outgrown is wiped before it is freed (realloc would leave the
+ * old copy behind in freed memory). */
 static char *s_text_arg(const char *v, const char *what)
 {
     if (v[0] != '@') {
@@ -571,26 +576,38 @@ static char *s_text_arg(const char *v, const char *what)
         if (!t) s_die("out of memory");
         return t;
     }
-    FILE *f = fopen(v + 1, "rb");
-    if (!f) s_die("%s: %s: %s", what, v + 1, strerror(errno));
+    int fd = open(v + 1, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) s_die("%s: %s: %s", what, v + 1, strerror(errno));
     size_t cap = 1 << 16, n = 0;
     char *t = malloc(cap + 1);
-    size_t got;
-    while (t && (got = fread(t + n, 1, cap - n, f)) > 0) {
-        n += got;
-        if (n == cap) {
-            if (cap >= ((size_t)64 << 20)) s_die("%s: %s is too long", what, v + 1);
-            char *nt = realloc(t, 2 * cap + 1);
-            if (!nt) free(t);
-            t = nt;
-            cap *= 2;
-        }
-    }
-    fclose(f);
     if (!t) s_die("out of memory");
+    for (;;) {
+        ssize_t got = read(fd, t + n, cap - n);
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0) s_die("%s: %s: %s", what, v + 1, strerror(errno));
+        if (got == 0) break;
+        n += (size_t)got;
+        if (n < cap) continue;
+        if (cap >= ((size_t)64 << 20)) s_die("%s: %s is too long", what, v + 1);
+        char *nt = malloc(2 * cap + 1);
+        if (!nt) s_die("out of memory");
+        memcpy(nt, t, n);
+        sodium_memzero(t, cap + 1);
+        free(t);
+        t = nt;
+        cap *= 2;
+    }
+    close(fd);
     t[n] = 0;
     if (strlen(t) != n) s_die("%s: %s holds a NUL byte", what, v + 1);
     return t;
+}
+
+static void s_text_free(char *t)
+{
+    if (!t) return;
+    sodium_memzero(t, strlen(t));
+    free(t);
 }
 
 /* contribute: one contribution to each collection named, after the daemons confirm the job
@@ -616,12 +633,11 @@ static int s_cmd_contribute(opts *o)
         name[nl] = 0;
         char *text = s_text_arg(eq + 1, "--input");
         int r = mpc_job_contribute(c, j, name, text, tok);
-        free(text);
+        s_text_free(text);
         s_check(c, r);
         fprintf(stderr, "mpc: contribution to '%s' accepted by every daemon of job %s\n", name, mpc_job_id(j));
     }
-    for (volatile char *p = tok; *p; p++) *p = 0;   /* the token authenticates this contributor */
-    free(tok);
+    s_text_free(tok);   /* the token authenticates this contributor */
     mpc_job_free(&j);
     mpc_client_close(&c);
     return 0;
