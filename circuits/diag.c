@@ -138,3 +138,14 @@ int mpc_errf(char *err, size_t errlen, const char *fmt, ...)
     }
     return -1;
 }
+
+int mpc_errc(char *err, size_t errlen, int code, const char *fmt, ...)
+{
+    if (err && errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}

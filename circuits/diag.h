@@ -39,6 +39,9 @@ void mpc_diag_warning(mpc_diag *d, uint32_t line, uint32_t col, const char *fmt,
 /* Formats the message into err (when err is non-NULL and errlen > 0) and returns -1: the
  * error return of the library functions that take (char *err, size_t errlen). */
 int mpc_errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* The same, returning code: `return mpc_errc(err, errlen, MPC_ERR_IO, "...", ...)`.  The one
+ * formatted-error helper of every module that reports through (err, errlen). */
+int mpc_errc(char *err, size_t errlen, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* The first error, or NULL. */
 const mpc_diag_item *mpc_diag_first_error(const mpc_diag *d);

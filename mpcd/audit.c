@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "json.h"
+#include "diag.h"
 #include "mpc_err.h"
 
 #define S_MAX_COSIG 32
@@ -44,16 +45,6 @@ typedef struct {
     uint8_t          sig[MPCD_AUDIT_SIG_BYTES];
     size_t           signed_len;              /* bytes the party's signature covers */
 } s_rec;
-
-static void s_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void s_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || !errlen) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 /* ---- signing ------------------------------------------------------------------------ */
 
@@ -243,11 +234,11 @@ static int s_write_head(mpcd_audit *a, char *err, size_t errlen)
                      (unsigned long long)a->seq, h, s);
     snprintf(tmp, sizeof tmp, "%s.tmp", a->head);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0) return s_err(err, errlen, "%s: cannot create: %s", tmp, strerror(errno)), MPC_ERR_IO;
+    if (fd < 0) return mpc_errf(err, errlen, "%s: cannot create: %s", tmp, strerror(errno)), MPC_ERR_IO;
     int ok = write(fd, text, (size_t)n) == n && fsync(fd) == 0;
     ok = close(fd) == 0 && ok;
     if (!ok || rename(tmp, a->head) != 0) {
-        s_err(err, errlen, "%s: cannot write: %s", a->head, strerror(errno));
+        mpc_errf(err, errlen, "%s: cannot write: %s", a->head, strerror(errno));
         unlink(tmp);
         return MPC_ERR_IO;
     }
@@ -274,13 +265,13 @@ static int s_last_line(int fd, off_t size, char *buf, size_t *len, const char **
 static int s_load_tail(mpcd_audit *a, char *err, size_t errlen)
 {
     struct stat st;
-    if (fstat(a->fd, &st) != 0) return s_err(err, errlen, "%s: %s", a->path, strerror(errno)), MPC_ERR_IO;
+    if (fstat(a->fd, &st) != 0) return mpc_errf(err, errlen, "%s: %s", a->path, strerror(errno)), MPC_ERR_IO;
     uint64_t hseq;
     uint8_t hhash[32], hsig[64], msg[40];
     int h = s_read_head(a->head, &hseq, hhash, hsig);
     if (st.st_size == 0) {
         if (h == 0 && hseq != 0)
-            return s_err(err, errlen, "%s is empty but %s names %llu records: the log was emptied",
+            return mpc_errf(err, errlen, "%s is empty but %s names %llu records: the log was emptied",
                          a->path, a->head, (unsigned long long)hseq), MPC_ERR_STATE;
         return 0;
     }
@@ -288,18 +279,18 @@ static int s_load_tail(mpcd_audit *a, char *err, size_t errlen)
     size_t len = 0;
     s_rec r;
     if (s_last_line(a->fd, st.st_size, a->line, &len, &why) != 0 || s_parse(a->line, len, &r, &why) != 0)
-        return s_err(err, errlen, "%s: its last record %s; run `mpcd audit verify`", a->path, why), MPC_ERR_STATE;
+        return mpc_errf(err, errlen, "%s: its last record %s; run `mpcd audit verify`", a->path, why), MPC_ERR_STATE;
     if (strcmp(r.party, a->party) != 0 || !s_check(a->pub, S_DOM_RECORD, a->line, r.signed_len, r.sig))
-        return s_err(err, errlen, "%s: its last record is not signed by this party's audit key", a->path),
+        return mpc_errf(err, errlen, "%s: its last record is not signed by this party's audit key", a->path),
                MPC_ERR_STATE;
     a->seq = r.seq;
     crypto_generichash(a->last, 32, (const unsigned char *)a->line, len, NULL, 0);
     if (h != 0)
-        return s_err(err, errlen, "%s: %s the log's head file %s", a->path,
+        return mpc_errf(err, errlen, "%s: %s the log's head file %s", a->path,
                      h > 0 ? "missing" : "unreadable", a->head), MPC_ERR_STATE;
     s_head_msg(hseq, hhash, msg);
     if (!s_check(a->pub, S_DOM_HEAD, msg, sizeof msg, hsig) || hseq != a->seq || sodium_memcmp(hhash, a->last, 32))
-        return s_err(err, errlen, "%s: the log (%llu records) does not match its head file %s (%llu records)",
+        return mpc_errf(err, errlen, "%s: the log (%llu records) does not match its head file %s (%llu records)",
                      a->path, (unsigned long long)a->seq, a->head, (unsigned long long)hseq), MPC_ERR_STATE;
     return 0;
 }
@@ -309,9 +300,9 @@ int mpcd_audit_open(mpcd_audit **out, const char *path, const char *party, const
 {
     *out = NULL;
     if (!path || !party || !kp || strlen(path) >= 1024 || strlen(party) >= MPC_NAME_MAX)
-        return s_err(err, errlen, "audit log: bad arguments"), MPC_ERR_INVALID;
+        return mpc_errf(err, errlen, "audit log: bad arguments"), MPC_ERR_INVALID;
     mpcd_audit *a = calloc(1, sizeof *a);
-    if (!a) return s_err(err, errlen, "out of memory"), MPC_ERR_NOMEM;
+    if (!a) return mpc_errf(err, errlen, "out of memory"), MPC_ERR_NOMEM;
     a->fd = -1;
     pthread_mutex_init(&a->mu, NULL);
     snprintf(a->path, sizeof a->path, "%s", path);
@@ -321,19 +312,19 @@ int mpcd_audit_open(mpcd_audit **out, const char *path, const char *party, const
     a->line = malloc(MPCD_AUDIT_LINE_MAX + 1);
     int rc = MPC_ERR_NOMEM;
     if (!a->sk || !a->line) {
-        s_err(err, errlen, "out of memory");
+        mpc_errf(err, errlen, "out of memory");
         goto fail;
     }
     crypto_sign_seed_keypair(a->pub, a->sk, mpc_keypair_secret(kp));
     if (sodium_memcmp(a->pub, mpc_keypair_public(kp), 32) != 0) {
         rc = MPC_ERR_INVALID;
-        s_err(err, errlen, "audit log: the key given is not an audit (signing) key");
+        mpc_errf(err, errlen, "audit log: the key given is not an audit (signing) key");
         goto fail;
     }
     a->fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (a->fd < 0) {
         rc = MPC_ERR_IO;
-        s_err(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        mpc_errf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
         goto fail;
     }
     if ((rc = s_load_tail(a, err, errlen)) != 0) goto fail;
@@ -409,7 +400,7 @@ int mpcd_audit_append(mpcd_audit *a, const char *local, const char *stmt, const 
     size_t ll = strlen(local), sl = strlen(stmt);
     if (n_cs >= S_MAX_COSIG || mpcd_json_span(local, ll) != ll || mpcd_json_span(stmt, sl) != sl ||
         local[0] != '{' || stmt[0] != '{')
-        return s_err(err, errlen, "audit record: malformed fields"), MPC_ERR_INVALID;
+        return mpc_errf(err, errlen, "audit record: malformed fields"), MPC_ERR_INVALID;
     mpcd_audit_cosig own_sig;
     const mpcd_audit_cosig *own = &own_sig;
     for (uint32_t i = 0; i < n_cs; i++)
@@ -420,14 +411,14 @@ int mpcd_audit_append(mpcd_audit *a, const char *local, const char *stmt, const 
     size_t n = s_build(a, local, stmt, cs, n_cs, own);
     if (n == 0) {
         rc = MPC_ERR_LIMIT;
-        s_err(err, errlen, "audit record: longer than %u bytes", MPCD_AUDIT_LINE_MAX);
+        mpc_errf(err, errlen, "audit record: longer than %u bytes", MPCD_AUDIT_LINE_MAX);
         goto out;
     }
     a->line[n] = '\n';
     ssize_t w = write(a->fd, a->line, n + 1);
     if (w != (ssize_t)(n + 1) || fsync(a->fd) != 0) {
         rc = MPC_ERR_IO;
-        s_err(err, errlen, "%s: cannot append: %s", a->path, w < 0 ? strerror(errno) : "short write");
+        mpc_errf(err, errlen, "%s: cannot append: %s", a->path, w < 0 ? strerror(errno) : "short write");
         if (w > 0 && ftruncate(a->fd, lseek(a->fd, 0, SEEK_END) - w) != 0) { /* leave it to verify */ }
         goto out;
     }

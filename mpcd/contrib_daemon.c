@@ -14,6 +14,7 @@
 
 #include "clock.h"
 #include "collect.h"
+#include "diag.h"
 #include "compile.h"
 #include "contrib.h"
 #include "engine.h"
@@ -242,16 +243,6 @@ void mpcd_contrib_free(mpcd_job *job)
 
 /* ---- CONTRIBUTE ---- */
 
-static int s_err(char *err, size_t errlen, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static int s_err(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return code;
-}
-
 /* Lock held.  The job and input k of a CONTRIBUTE to name ("g-contrib"), with err set and
  * the code returned when the collection does not take it. */
 static int s_find_coll(mpcd_jobs *jobs, const mpc_ct_req *req, const char *name, mpcd_job **jobp, uint32_t *kp,
@@ -264,16 +255,16 @@ static int s_find_coll(mpcd_jobs *jobs, const mpc_ct_req *req, const char *name,
         for (k = 0; k < cj->n_in && strcmp(job->circ->inputs[k].name, name) != 0; k++) {}
     *jobp = job;
     *kp = k;
-    if (!job) return s_err(err, errlen, MPC_ERR_NOTFOUND, "no such job");
+    if (!job) return mpc_errc(err, errlen, MPC_ERR_NOTFOUND, "no such job");
     if (!cj || k == cj->n_in || !cj->c[k])
-        return s_err(err, errlen, MPC_ERR_NOTFOUND, "the job collects no contributions to '%s'", req->name);
+        return mpc_errc(err, errlen, MPC_ERR_NOTFOUND, "the job collects no contributions to '%s'", req->name);
     if (cj->state != C_OPEN || job->state != MPCD_JOB_QUEUED)
-        return s_err(err, errlen, MPC_ERR_STATE, "the collection '%s' is closed", req->name);
+        return mpc_errc(err, errlen, MPC_ERR_STATE, "the collection '%s' is closed", req->name);
     /* the values (D); the derived entries are in the proved share, and an unchecked collection
      * has none (its circuit input is D values and the count) */
     uint64_t dim = cj->unchecked[k] ? job->circ->inputs[k].len - 1 : cj->flp[k].dim;
     if (req->count != dim)
-        return s_err(err, errlen, MPC_ERR_INPUT, "a contribution to '%s' has %llu elements, not %llu", req->name,
+        return mpc_errc(err, errlen, MPC_ERR_INPUT, "a contribution to '%s' has %llu elements, not %llu", req->name,
                      (unsigned long long)req->count, (unsigned long long)dim);
     return 0;
 }
@@ -283,14 +274,14 @@ static int s_find_coll(mpcd_jobs *jobs, const mpc_ct_req *req, const char *name,
 static int s_offer_err(int rc, const mpc_ct_req *req, char *err, size_t errlen)
 {
     if (rc == MPC_ERR_STATE)
-        s_err(err, errlen, rc, "contribution to '%s' refused: a duplicate contribution (or nonce), or the "
+        mpc_errc(err, errlen, rc, "contribution to '%s' refused: a duplicate contribution (or nonce), or the "
               "collection is full", req->name);
     else if (rc == MPC_ERR_INPUT)
-        s_err(err, errlen, rc, "contribution to '%s' refused: an element is not below p", req->name);
+        mpc_errc(err, errlen, rc, "contribution to '%s' refused: an element is not below p", req->name);
     else if (rc == MPC_ERR_LIMIT)
-        s_err(err, errlen, rc, "contribution to '%s' refused for now: too many pending here (retry)", req->name);
+        mpc_errc(err, errlen, rc, "contribution to '%s' refused for now: too many pending here (retry)", req->name);
     else if (rc)
-        s_err(err, errlen, rc, "contribution to '%s' refused: %s", req->name, mpc_strerror(rc));
+        mpc_errc(err, errlen, rc, "contribution to '%s' refused: %s", req->name, mpc_strerror(rc));
     return rc;
 }
 
@@ -302,14 +293,14 @@ static int s_offer_unchecked(mpcd_jobs *jobs, const mpc_ct_req *req, const char 
                              uint32_t party, uint32_t n, uint64_t *pending, char *err, size_t errlen)
 {
     if (req->mode != (party + 1 == n ? MPC_CW_EXPLICIT : MPC_CW_SEED))
-        return s_err(err, errlen, MPC_ERR_INPUT, "contribution to '%s' refused: its share has the wrong form for "
+        return mpc_errc(err, errlen, MPC_ERR_INPUT, "contribution to '%s' refused: its share has the wrong form for "
                      "this daemon (party %u)", req->name, party);
     uint64_t d = req->count;
     uint64_t *share = malloc((size_t)d * sizeof *share);
-    if (!share) return s_err(err, errlen, MPC_ERR_NOMEM, "out of memory");
+    if (!share) return mpc_errc(err, errlen, MPC_ERR_NOMEM, "out of memory");
     int rc = 0;
     if (req->mode == MPC_CW_SEED && (rc = mpc_ct_expand(payload, d, share)) != 0)
-        s_err(err, errlen, rc, "cannot expand the seed");
+        mpc_errc(err, errlen, rc, "cannot expand the seed");
     else if (req->mode != MPC_CW_SEED)
         memcpy(share, payload, (size_t)d * 8);   /* little-endian words, as every INPUT share */
     uint8_t ref[MPCD_CONTRIB_REF_BYTES];
@@ -340,11 +331,11 @@ int mpcd_contrib_handle(const mpcd_config *cfg, mpcd_jobs *jobs, const char *cli
     for (uint32_t i = 0; i < cfg->n_clients && !cl; i++)
         if (!strcmp(cfg->clients[i].name, client)) cl = &cfg->clients[i];
     if (!cl || !cl->may_contribute)
-        return s_err(err, errlen, MPC_ERR_DENIED, "client '%s' may not contribute", client);
-    if (!s_key) return s_err(err, errlen, MPC_ERR_UNSUPPORTED, "this daemon serves no contribution collections");
-    if (plen != mpc_ct_req_payload_len(req)) return s_err(err, errlen, MPC_ERR_INPUT, "the payload has a wrong length");
+        return mpc_errc(err, errlen, MPC_ERR_DENIED, "client '%s' may not contribute", client);
+    if (!s_key) return mpc_errc(err, errlen, MPC_ERR_UNSUPPORTED, "this daemon serves no contribution collections");
+    if (plen != mpc_ct_req_payload_len(req)) return mpc_errc(err, errlen, MPC_ERR_INPUT, "the payload has a wrong length");
     if (!mpcd_token_ok(s_key, req->token))
-        return s_err(err, errlen, MPC_ERR_DENIED, "contribution to '%s' refused: the token is not valid", req->name);
+        return mpc_errc(err, errlen, MPC_ERR_DENIED, "contribution to '%s' refused: the token is not valid", req->name);
     char name[MPC_NAME_MAX + sizeof MPC_CONTRIB_SUFFIX];
     snprintf(name, sizeof name, "%s%s", req->name, MPC_CONTRIB_SUFFIX);
     /* the collection's parameters, copied under the lock; the proof is checked outside it */
@@ -364,7 +355,7 @@ int mpcd_contrib_handle(const mpcd_config *cfg, mpcd_jobs *jobs, const char *cli
     }
     mpcd_jobs_unlock(jobs);
     if (!rc && unchecked != (req->proof_len == 0))
-        rc = s_err(err, errlen, MPC_ERR_INPUT, unchecked ? "contribution to '%s' refused: it carries a validity proof, "
+        rc = mpc_errc(err, errlen, MPC_ERR_INPUT, unchecked ? "contribution to '%s' refused: it carries a validity proof, "
                    "but the collection is declared unchecked" : "contribution to '%s' refused: it carries no validity "
                    "proof", req->name);
     if (!rc && unchecked) rc = s_offer_unchecked(jobs, req, name, payload, party, n, pending, err, errlen);
@@ -375,17 +366,17 @@ int mpcd_contrib_handle(const mpcd_config *cfg, mpcd_jobs *jobs, const char *cli
     size_t in_len = mpc_flp_input_share_size(&f, party > 0), pub_len = mpc_flp_public_share_size(n);
     if (req->mode != (party == 0 ? MPC_CW_EXPLICIT : MPC_CW_SEED) || plen != in_len + pub_len) {
         sodium_memzero(vkey, sizeof vkey);
-        return s_err(err, errlen, MPC_ERR_INPUT, "contribution to '%s' refused: its share has the wrong form for "
+        return mpc_errc(err, errlen, MPC_ERR_INPUT, "contribution to '%s' refused: its share has the wrong form for "
                      "this daemon (party %u)", req->name, party);
     }
     uint64_t d = f.out_len;   /* the values' and the derived entries' output shares */
     uint64_t *share = malloc((size_t)d * sizeof *share);
     size_t msg_len = mpc_flp_prep_size(&f);
     uint8_t *msg = malloc(msg_len);
-    if (!share || !msg) rc = s_err(err, errlen, MPC_ERR_NOMEM, "out of memory");
+    if (!share || !msg) rc = mpc_errc(err, errlen, MPC_ERR_NOMEM, "out of memory");
     else if ((rc = mpc_flp_prep(&f, n, party, vkey, req->nonce, payload + in_len, pub_len, payload, in_len, share,
                                 msg)) != 0)
-        s_err(err, errlen, rc, "contribution to '%s' refused: %s", req->name,
+        mpc_errc(err, errlen, rc, "contribution to '%s' refused: %s", req->name,
               rc == MPC_ERR_INPUT ? "a malformed share (an element not below p)" : mpc_strerror(rc));
     sodium_memzero(vkey, sizeof vkey);
     uint8_t ref[MPCD_CONTRIB_REF_BYTES];
@@ -402,13 +393,13 @@ int mpcd_contrib_handle(const mpcd_config *cfg, mpcd_jobs *jobs, const char *cli
             rc = mpcd_collect_offer_msg(c, ref, share, d, msg, now);
             if (!rc && !job->coll->first_ms) job->coll->first_ms = now;
             if (rc == MPC_ERR_STATE)
-                s_err(err, errlen, rc, "contribution to '%s' refused: a duplicate contribution (or nonce), or the "
+                mpc_errc(err, errlen, rc, "contribution to '%s' refused: a duplicate contribution (or nonce), or the "
                       "collection is full", req->name);
             else if (rc == MPC_ERR_LIMIT)
-                s_err(err, errlen, rc, "contribution to '%s' refused for now: too many pending here (retry)",
+                mpc_errc(err, errlen, rc, "contribution to '%s' refused for now: too many pending here (retry)",
                       req->name);
             else if (rc)
-                s_err(err, errlen, rc, "contribution to '%s' refused: %s", req->name, mpc_strerror(rc));
+                mpc_errc(err, errlen, rc, "contribution to '%s' refused: %s", req->name, mpc_strerror(rc));
             *pending = rc ? 0 : mpcd_collect_pending(c);
         }
         mpcd_jobs_unlock(jobs);

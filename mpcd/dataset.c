@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "diag.h"
 #include "mpc_err.h"
 
 #define S_META_MAGIC "MPCDSM1\n"
@@ -45,18 +46,6 @@ struct mpcd_ds_writer {
     crypto_secretstream_xchacha20poly1305_state st;
 };
 
-static int s_err(char *err, size_t errlen, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static int s_err(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
-
 int mpcd_ds_name_ok(const char *s)
 {
     return mpc_name_ok_str(s);
@@ -72,21 +61,21 @@ const char *mpcd_ds_dir(const mpcd_ds_store *s)
 static int s_key_read(const char *path, uint8_t *key, char *err, size_t errlen)
 {
     int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) return s_err(err, errlen, MPC_ERR_IO, "%s: %s", path, strerror(errno));
+    if (fd < 0) return mpc_errc(err, errlen, MPC_ERR_IO, "%s: %s", path, strerror(errno));
     struct stat sb;
     if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
         close(fd);
-        return s_err(err, errlen, MPC_ERR_CONFIG, "%s: not a regular file", path);
+        return mpc_errc(err, errlen, MPC_ERR_CONFIG, "%s: not a regular file", path);
     }
     if (sb.st_mode & 077) {
         close(fd);
-        return s_err(err, errlen, MPC_ERR_CONFIG, "%s: the data key file must not be accessible to group or others "
+        return mpc_errc(err, errlen, MPC_ERR_CONFIG, "%s: the data key file must not be accessible to group or others "
                      "(chmod 600)", path);
     }
     char *hex = sodium_malloc(130);
     if (!hex) {
         close(fd);
-        return s_err(err, errlen, MPC_ERR_NOMEM, "out of memory");
+        return mpc_errc(err, errlen, MPC_ERR_NOMEM, "out of memory");
     }
     ssize_t n = read(fd, hex, 129);
     close(fd);
@@ -96,7 +85,7 @@ static int s_key_read(const char *path, uint8_t *key, char *err, size_t errlen)
     size_t got = 0;
     if (len != 2 * MPCD_DS_KEY_BYTES ||
         sodium_hex2bin(key, MPCD_DS_KEY_BYTES, hex, len, NULL, &got, NULL) != 0 || got != MPCD_DS_KEY_BYTES)
-        rc = s_err(err, errlen, MPC_ERR_CONFIG, "%s: not a data key (64 hex digits expected)", path);
+        rc = mpc_errc(err, errlen, MPC_ERR_CONFIG, "%s: not a data key (64 hex digits expected)", path);
     sodium_memzero(hex, 130);
     sodium_free(hex);
     return rc;
@@ -105,12 +94,12 @@ static int s_key_read(const char *path, uint8_t *key, char *err, size_t errlen)
 static int s_key_make(const char *path, uint8_t *key, char *err, size_t errlen)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0) return s_err(err, errlen, MPC_ERR_IO, "%s: cannot create the data key: %s", path, strerror(errno));
+    if (fd < 0) return mpc_errc(err, errlen, MPC_ERR_IO, "%s: cannot create the data key: %s", path, strerror(errno));
     char *hex = sodium_malloc(2 * MPCD_DS_KEY_BYTES + 2);
     if (!hex) {
         close(fd);
         unlink(path);
-        return s_err(err, errlen, MPC_ERR_NOMEM, "out of memory");
+        return mpc_errc(err, errlen, MPC_ERR_NOMEM, "out of memory");
     }
     randombytes_buf(key, MPCD_DS_KEY_BYTES);
     sodium_bin2hex(hex, 2 * MPCD_DS_KEY_BYTES + 1, key, MPCD_DS_KEY_BYTES);
@@ -121,7 +110,7 @@ static int s_key_make(const char *path, uint8_t *key, char *err, size_t errlen)
     if (close(fd) != 0) ok = 0;
     if (!ok) {
         unlink(path);
-        return s_err(err, errlen, MPC_ERR_IO, "%s: cannot write the data key", path);
+        return mpc_errc(err, errlen, MPC_ERR_IO, "%s: cannot write the data key", path);
     }
     return 0;
 }
@@ -151,20 +140,20 @@ int mpcd_ds_store_open(const char *state_dir, const char *key_file, mpcd_ds_stor
     *out = NULL;
     if (created) *created = 0;
     mpcd_ds_store *s = calloc(1, sizeof *s);
-    if (!s) return s_err(err, errlen, MPC_ERR_NOMEM, "out of memory");
+    if (!s) return mpc_errc(err, errlen, MPC_ERR_NOMEM, "out of memory");
     if ((size_t)snprintf(s->dir, sizeof s->dir, "%s/datasets", state_dir) >= sizeof s->dir) {
         free(s);
-        return s_err(err, errlen, MPC_ERR_CONFIG, "state_dir is too long");
+        return mpc_errc(err, errlen, MPC_ERR_CONFIG, "state_dir is too long");
     }
     if (mkdir(s->dir, 0700) != 0 && errno != EEXIST) {
         int e = errno;
         free(s);
-        return s_err(err, errlen, MPC_ERR_IO, "%s: %s", s->dir, strerror(e));
+        return mpc_errc(err, errlen, MPC_ERR_IO, "%s: %s", s->dir, strerror(e));
     }
     s->key = sodium_malloc(MPCD_DS_KEY_BYTES);
     if (!s->key) {
         free(s);
-        return s_err(err, errlen, MPC_ERR_NOMEM, "out of memory");
+        return mpc_errc(err, errlen, MPC_ERR_NOMEM, "out of memory");
     }
     int rc;
     if (access(key_file, F_OK) != 0 && errno == ENOENT) {
@@ -375,7 +364,7 @@ static int s_meta_write(mpcd_ds_store *s, const mpcd_ds_meta *m, char *err, size
 {
     uint8_t rec[S_REC_MAX];
     size_t rlen = s_rec_encode(m, rec, sizeof rec);
-    if (!rlen) return s_err(err, errlen, MPC_ERR_INVALID, "dataset '%s': record too large", m->name);
+    if (!rlen) return mpc_errc(err, errlen, MPC_ERR_INVALID, "dataset '%s': record too large", m->name);
     uint8_t out[S_MAGIC_LEN + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + S_REC_MAX +
                 crypto_aead_xchacha20poly1305_ietf_ABYTES];
     memcpy(out, S_META_MAGIC, S_MAGIC_LEN);
@@ -392,13 +381,13 @@ static int s_meta_write(mpcd_ds_store *s, const mpcd_ds_meta *m, char *err, size
     s_meta_path(s, m->name, path, sizeof path);
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0) return s_err(err, errlen, MPC_ERR_IO, "%s: %s", tmp, strerror(errno));
+    if (fd < 0) return mpc_errc(err, errlen, MPC_ERR_IO, "%s: %s", tmp, strerror(errno));
     int ok = write(fd, out, total) == (ssize_t)total && fsync(fd) == 0;
     if (close(fd) != 0) ok = 0;
     if (!ok || rename(tmp, path) != 0) {
         int e = errno;
         unlink(tmp);
-        return s_err(err, errlen, MPC_ERR_IO, "%s: cannot write: %s", path, strerror(e));
+        return mpc_errc(err, errlen, MPC_ERR_IO, "%s: cannot write: %s", path, strerror(e));
     }
     s_fsync_dir(s->dir);
     return 0;
@@ -407,12 +396,12 @@ static int s_meta_write(mpcd_ds_store *s, const mpcd_ds_meta *m, char *err, size
 static int s_meta_read(mpcd_ds_store *s, const char *name, mpcd_ds_meta *m, char *err, size_t errlen)
 {
     char path[S_PATH_MAX];
-    if (!mpcd_ds_name_ok(name)) return s_err(err, errlen, MPC_ERR_INVALID, "not a dataset name");
+    if (!mpcd_ds_name_ok(name)) return mpc_errc(err, errlen, MPC_ERR_INVALID, "not a dataset name");
     s_meta_path(s, name, path, sizeof path);
     int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) {
-        if (errno == ENOENT) return s_err(err, errlen, MPC_ERR_NOTFOUND, "no dataset '%s'", name);
-        return s_err(err, errlen, MPC_ERR_IO, "%s: %s", path, strerror(errno));
+        if (errno == ENOENT) return mpc_errc(err, errlen, MPC_ERR_NOTFOUND, "no dataset '%s'", name);
+        return mpc_errc(err, errlen, MPC_ERR_IO, "%s: %s", path, strerror(errno));
     }
     enum { CAP = S_MAGIC_LEN + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + S_REC_MAX +
                  crypto_aead_xchacha20poly1305_ietf_ABYTES + 1 };
@@ -423,17 +412,17 @@ static int s_meta_read(mpcd_ds_store *s, const char *name, mpcd_ds_meta *m, char
     size_t hdr = S_MAGIC_LEN + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
     if (n < 0 || (size_t)n < hdr + crypto_aead_xchacha20poly1305_ietf_ABYTES || (size_t)n == sizeof in ||
         memcmp(in, S_META_MAGIC, S_MAGIC_LEN) != 0)
-        return s_err(err, errlen, MPC_ERR_CRYPTO, "%s: not a dataset record (truncated or damaged)", path);
+        return mpc_errc(err, errlen, MPC_ERR_CRYPTO, "%s: not a dataset record (truncated or damaged)", path);
     uint8_t ad[S_MAGIC_LEN + MPC_NAME_MAX];
     size_t adlen;
     s_meta_ad(name, ad, &adlen);
     unsigned long long rlen = 0;
     if (crypto_aead_xchacha20poly1305_ietf_decrypt(rec, &rlen, NULL, in + hdr, (size_t)n - hdr, ad, adlen,
                                                    in + S_MAGIC_LEN, s->key) != 0)
-        return s_err(err, errlen, MPC_ERR_CRYPTO, "%s: damaged, truncated or not encrypted with this daemon's "
+        return mpc_errc(err, errlen, MPC_ERR_CRYPTO, "%s: damaged, truncated or not encrypted with this daemon's "
                      "data key (authentication failed)", path);
     if (s_rec_decode(rec, (size_t)rlen, m) != 0 || strcmp(m->name, name) != 0)
-        return s_err(err, errlen, MPC_ERR_CRYPTO, "%s: malformed dataset record", path);
+        return mpc_errc(err, errlen, MPC_ERR_CRYPTO, "%s: malformed dataset record", path);
     struct stat sb;
     m->bytes = (uint64_t)n;
     for (uint32_t k = 0; k < m->n_segs; k++) {
@@ -465,7 +454,7 @@ int mpcd_ds_list(mpcd_ds_store *s, mpcd_ds_meta **out, uint32_t *n_out, char *er
     DIR *d = opendir(s->dir);
     int rc = 0;
     if (!d) {
-        rc = s_err(err, errlen, MPC_ERR_IO, "%s: %s", s->dir, strerror(errno));
+        rc = mpc_errc(err, errlen, MPC_ERR_IO, "%s: %s", s->dir, strerror(errno));
         goto out;
     }
     mpcd_ds_meta *v = NULL;
@@ -482,7 +471,7 @@ int mpcd_ds_list(mpcd_ds_store *s, mpcd_ds_meta **out, uint32_t *n_out, char *er
             uint32_t nc = cap ? 2 * cap : 16;
             mpcd_ds_meta *nv = realloc(v, nc * sizeof *nv);
             if (!nv) {
-                rc = s_err(err, errlen, MPC_ERR_NOMEM, "out of memory");
+                rc = mpc_errc(err, errlen, MPC_ERR_NOMEM, "out of memory");
                 break;
             }
             v = nv;
@@ -560,38 +549,38 @@ int mpcd_ds_write_begin(mpcd_ds_store *s, const mpcd_ds_meta *m, int append, mpc
     *wp = NULL;
     if (!mpcd_ds_name_ok(m->name) || m->n_cols < 1 || m->n_cols > MPCD_DS_MAX_COLS || m->n_parties < 2 ||
         m->n_parties > MPC_MAX_PARTIES || m->frac > 62)
-        return s_err(err, errlen, MPC_ERR_INVALID, "invalid dataset description");
+        return mpc_errc(err, errlen, MPC_ERR_INVALID, "invalid dataset description");
     for (uint32_t c = 0; c < m->n_cols; c++) {
         if (!mpc_name_ok_str(m->cols[c].name) || m->cols[c].type >= MPC_T__COUNT)
-            return s_err(err, errlen, MPC_ERR_INVALID, "invalid column %u", (unsigned)c);
+            return mpc_errc(err, errlen, MPC_ERR_INVALID, "invalid column %u", (unsigned)c);
         for (uint32_t d = 0; d < c; d++)
             if (!strcmp(m->cols[c].name, m->cols[d].name))
-                return s_err(err, errlen, MPC_ERR_INVALID, "column '%s' given twice", m->cols[c].name);
+                return mpc_errc(err, errlen, MPC_ERR_INVALID, "column '%s' given twice", m->cols[c].name);
     }
     mpcd_ds_writer *w = calloc(1, sizeof *w);
-    if (!w) return s_err(err, errlen, MPC_ERR_NOMEM, "out of memory");
+    if (!w) return mpc_errc(err, errlen, MPC_ERR_NOMEM, "out of memory");
     w->s = s;
     mpcd_ds_meta old;
     char e2[512];
     int rc = mpcd_ds_meta_get(s, m->name, &old, e2, sizeof e2);
     if (rc && rc != MPC_ERR_NOTFOUND) {
         free(w);
-        return s_err(err, errlen, rc, "%s", e2);
+        return mpc_errc(err, errlen, rc, "%s", e2);
     }
     time_t now = time(NULL);
     if (append) {
         if (rc == MPC_ERR_NOTFOUND) {
             free(w);
-            return s_err(err, errlen, MPC_ERR_NOTFOUND, "no dataset '%s' to append to", m->name);
+            return mpc_errc(err, errlen, MPC_ERR_NOTFOUND, "no dataset '%s' to append to", m->name);
         }
         if (!s_same_shape(&old, m)) {
             free(w);
-            return s_err(err, errlen, MPC_ERR_INPUT, "dataset '%s': the appended rows must have its columns, types, "
+            return mpc_errc(err, errlen, MPC_ERR_INPUT, "dataset '%s': the appended rows must have its columns, types, "
                          "owner and daemons", m->name);
         }
         if (old.n_segs >= MPCD_DS_MAX_SEGS) {
             free(w);
-            return s_err(err, errlen, MPC_ERR_LIMIT, "dataset '%s' has %d uploads, the most it may have; upload it "
+            return mpc_errc(err, errlen, MPC_ERR_LIMIT, "dataset '%s' has %d uploads, the most it may have; upload it "
                          "again whole", m->name, MPCD_DS_MAX_SEGS);
         }
         w->m = old;
@@ -617,7 +606,7 @@ int mpcd_ds_write_begin(mpcd_ds_store *s, const mpcd_ds_meta *m, int append, mpc
     int fd = open(w->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
     w->f = fd >= 0 ? fdopen(fd, "wb") : NULL;
     if (!w->f) {
-        rc = s_err(err, errlen, MPC_ERR_IO, "%s: %s", w->tmp, strerror(errno));
+        rc = mpc_errc(err, errlen, MPC_ERR_IO, "%s: %s", w->tmp, strerror(errno));
         if (fd >= 0) close(fd);
         free(w);
         return rc;
@@ -626,7 +615,7 @@ int mpcd_ds_write_begin(mpcd_ds_store *s, const mpcd_ds_meta *m, int append, mpc
     crypto_secretstream_xchacha20poly1305_init_push(&w->st, hdr, s->key);
     if (fwrite(S_SEG_MAGIC, 1, S_MAGIC_LEN, w->f) != S_MAGIC_LEN || fwrite(hdr, 1, S_HDR, w->f) != S_HDR) {
         mpcd_ds_write_abort(&w);
-        return s_err(err, errlen, MPC_ERR_IO, "cannot write the dataset file");
+        return mpc_errc(err, errlen, MPC_ERR_IO, "cannot write the dataset file");
     }
     *wp = w;
     return 0;
@@ -669,12 +658,12 @@ out:
 int mpcd_ds_write_chunk(mpcd_ds_writer *w, const uint64_t *words, uint64_t rows, char *err, size_t errlen)
 {
     if (rows < 1 || rows > MPCD_DS_CHUNK_ROWS)
-        return s_err(err, errlen, MPC_ERR_INPUT, "a chunk holds 1 to %d rows", MPCD_DS_CHUNK_ROWS);
+        return mpc_errc(err, errlen, MPC_ERR_INPUT, "a chunk holds 1 to %d rows", MPCD_DS_CHUNK_ROWS);
     if (w->m.rows + w->rows + rows > MPC_CIRC_MAX_VECTOR)
-        return s_err(err, errlen, MPC_ERR_LIMIT, "dataset '%s' would have more than %llu rows", w->m.name,
+        return mpc_errc(err, errlen, MPC_ERR_LIMIT, "dataset '%s' would have more than %llu rows", w->m.name,
                      (unsigned long long)MPC_CIRC_MAX_VECTOR);
     int rc = s_push(w, words, rows, 0);
-    if (rc) return s_err(err, errlen, rc, "dataset '%s': cannot write a chunk: %s", w->m.name, mpc_strerror(rc));
+    if (rc) return mpc_errc(err, errlen, rc, "dataset '%s': cannot write a chunk: %s", w->m.name, mpc_strerror(rc));
     w->rows += rows;
     return 0;
 }
@@ -697,12 +686,12 @@ int mpcd_ds_write_commit(mpcd_ds_writer **wp, mpcd_ds_meta *out, char *err, size
     int rc = 0;
     if (w->rows == 0) {
         mpcd_ds_write_abort(wp);
-        return s_err(err, errlen, MPC_ERR_INPUT, "an upload must hold at least one row");
+        return mpc_errc(err, errlen, MPC_ERR_INPUT, "an upload must hold at least one row");
     }
     if ((rc = s_push(w, NULL, 0, crypto_secretstream_xchacha20poly1305_TAG_FINAL)) != 0 || fflush(w->f) != 0 ||
         fsync(fileno(w->f)) != 0) {
         mpcd_ds_write_abort(wp);
-        return s_err(err, errlen, MPC_ERR_IO, "cannot write the dataset file");
+        return mpc_errc(err, errlen, MPC_ERR_IO, "cannot write the dataset file");
     }
     fclose(w->f);
     w->f = NULL;
@@ -713,13 +702,13 @@ int mpcd_ds_write_commit(mpcd_ds_writer **wp, mpcd_ds_meta *out, char *err, size
         if (s_meta_read(s, w->m.name, &now, e2, sizeof e2) != 0 || now.gen != w->m.gen || now.n_segs != w->seg) {
             pthread_rwlock_unlock(&s->lock);
             mpcd_ds_write_abort(wp);
-            return s_err(err, errlen, MPC_ERR_STATE, "dataset '%s' changed during the upload", w->m.name);
+            return mpc_errc(err, errlen, MPC_ERR_STATE, "dataset '%s' changed during the upload", w->m.name);
         }
     }
     if (rename(w->tmp, w->final) != 0) {
         pthread_rwlock_unlock(&s->lock);
         mpcd_ds_write_abort(wp);
-        return s_err(err, errlen, MPC_ERR_IO, "%s: cannot rename: %s", w->final, strerror(errno));
+        return mpc_errc(err, errlen, MPC_ERR_IO, "%s: cannot rename: %s", w->final, strerror(errno));
     }
     w->m.seg_rows[w->seg] = w->rows;
     w->m.n_segs = w->seg + 1;
@@ -760,7 +749,7 @@ static int s_load_seg(mpcd_ds_store *s, const mpcd_ds_meta *m, uint32_t k, uint6
     char path[S_PATH_MAX];
     s_seg_path(s, m->name, m->gen, k, path, sizeof path);
     FILE *f = fopen(path, "rbe");
-    if (!f) return s_err(err, errlen, MPC_ERR_IO, "%s: %s", path, strerror(errno));
+    if (!f) return mpc_errc(err, errlen, MPC_ERR_IO, "%s: %s", path, strerror(errno));
     uint8_t magic[S_MAGIC_LEN], hdr[S_HDR];
     crypto_secretstream_xchacha20poly1305_state st;
     int rc = 0;
@@ -768,44 +757,44 @@ static int s_load_seg(mpcd_ds_store *s, const mpcd_ds_meta *m, uint32_t k, uint6
     size_t maxp = 8 + (size_t)MPCD_DS_CHUNK_ROWS * m->n_cols * 8;
     if (s_read_all(f, magic, sizeof magic) || memcmp(magic, S_SEG_MAGIC, S_MAGIC_LEN) || s_read_all(f, hdr, S_HDR) ||
         crypto_secretstream_xchacha20poly1305_init_pull(&st, hdr, s->key) != 0) {
-        rc = s_err(err, errlen, MPC_ERR_CRYPTO, "%s: not a dataset file (truncated or damaged header)", path);
+        rc = mpc_errc(err, errlen, MPC_ERR_CRYPTO, "%s: not a dataset file (truncated or damaged header)", path);
         goto out;
     }
     ct = malloc(maxp + S_SS);
     pt = malloc(maxp);
     if (!ct || !pt) {
-        rc = s_err(err, errlen, MPC_ERR_NOMEM, "out of memory");
+        rc = mpc_errc(err, errlen, MPC_ERR_NOMEM, "out of memory");
         goto out;
     }
     uint64_t rows = 0;
     for (uint64_t chunk = 0;; chunk++) {
         uint8_t lb[4];
         if (s_read_all(f, lb, 4)) {
-            rc = s_err(err, errlen, MPC_ERR_CRYPTO, "%s: truncated (it ends before its final chunk)", path);
+            rc = mpc_errc(err, errlen, MPC_ERR_CRYPTO, "%s: truncated (it ends before its final chunk)", path);
             goto out;
         }
         size_t clen = (size_t)lb[0] | (size_t)lb[1] << 8 | (size_t)lb[2] << 16 | (size_t)lb[3] << 24;
         if (clen < 8 + S_SS || clen > maxp + S_SS) {
-            rc = s_err(err, errlen, MPC_ERR_CRYPTO, "%s: damaged (chunk %llu has an impossible length)", path,
+            rc = mpc_errc(err, errlen, MPC_ERR_CRYPTO, "%s: damaged (chunk %llu has an impossible length)", path,
                        (unsigned long long)chunk);
             goto out;
         }
         if (s_read_all(f, ct, clen)) {
-            rc = s_err(err, errlen, MPC_ERR_CRYPTO, "%s: truncated (in chunk %llu)", path, (unsigned long long)chunk);
+            rc = mpc_errc(err, errlen, MPC_ERR_CRYPTO, "%s: truncated (in chunk %llu)", path, (unsigned long long)chunk);
             goto out;
         }
         uint8_t ad[S_AD_LEN], tag = 0;
         s_seg_ad(m->id, k, chunk, ad);
         unsigned long long plen = 0;
         if (crypto_secretstream_xchacha20poly1305_pull(&st, pt, &plen, &tag, ct, clen, ad, sizeof ad) != 0) {
-            rc = s_err(err, errlen, MPC_ERR_CRYPTO, "%s: damaged (chunk %llu fails authentication)", path,
+            rc = mpc_errc(err, errlen, MPC_ERR_CRYPTO, "%s: damaged (chunk %llu fails authentication)", path,
                        (unsigned long long)chunk);
             goto out;
         }
         uint64_t r = 0;
         for (int i = 7; i >= 0; i--) r = r << 8 | pt[i];
         if (r > MPCD_DS_CHUNK_ROWS || plen != 8 + r * m->n_cols * 8 || rows + r > m->seg_rows[k]) {
-            rc = s_err(err, errlen, MPC_ERR_CRYPTO, "%s: damaged (chunk %llu does not fit the record)", path,
+            rc = mpc_errc(err, errlen, MPC_ERR_CRYPTO, "%s: damaged (chunk %llu does not fit the record)", path,
                        (unsigned long long)chunk);
             goto out;
         }
@@ -813,11 +802,11 @@ static int s_load_seg(mpcd_ds_store *s, const mpcd_ds_meta *m, uint32_t k, uint6
         rows += r;
         if (tag == crypto_secretstream_xchacha20poly1305_TAG_FINAL) {
             if (r != 0 || fgetc(f) != EOF || rows != m->seg_rows[k])
-                rc = s_err(err, errlen, MPC_ERR_CRYPTO, "%s: damaged (its end does not match the record)", path);
+                rc = mpc_errc(err, errlen, MPC_ERR_CRYPTO, "%s: damaged (its end does not match the record)", path);
             goto out;
         }
         if (r == 0) {
-            rc = s_err(err, errlen, MPC_ERR_CRYPTO, "%s: damaged (an empty chunk)", path);
+            rc = mpc_errc(err, errlen, MPC_ERR_CRYPTO, "%s: damaged (an empty chunk)", path);
             goto out;
         }
     }
@@ -850,7 +839,7 @@ int mpcd_ds_load(mpcd_ds_store *s, const char *name, mpcd_ds_meta *m, uint64_t *
     for (uint32_t c = 0; c < m->n_cols; c++) cols[c] = NULL;
     for (uint32_t c = 0; c < m->n_cols; c++)
         if (!(cols[c] = malloc((size_t)(m->rows ? m->rows : 1) * 8))) {
-            rc = s_err(err, errlen, MPC_ERR_NOMEM, "out of memory");
+            rc = mpc_errc(err, errlen, MPC_ERR_NOMEM, "out of memory");
             goto fail;
         }
     uint64_t off = 0;
@@ -891,7 +880,7 @@ int mpcd_ds_delete(mpcd_ds_store *s, const char *name, char *err, size_t errlen)
     char path[S_PATH_MAX];
     s_meta_path(s, name, path, sizeof path);
     if (s_wipe_file(path) != 0) {
-        rc = s_err(err, errlen, MPC_ERR_IO, "%s: cannot delete: %s", path, strerror(errno));
+        rc = mpc_errc(err, errlen, MPC_ERR_IO, "%s: cannot delete: %s", path, strerror(errno));
         goto out;
     }
     /* Every segment file of the name, whatever its generation (a damaged record names none). */
@@ -904,7 +893,7 @@ int mpcd_ds_delete(mpcd_ds_store *s, const char *name, char *err, size_t errlen)
                 char p[S_PATH_MAX];
                 snprintf(p, sizeof p, "%s/%.255s", s->dir, de->d_name);
                 if (s_wipe_file(p) != 0 && !rc)
-                    rc = s_err(err, errlen, MPC_ERR_IO, "%s: cannot delete: %s", p, strerror(errno));
+                    rc = mpc_errc(err, errlen, MPC_ERR_IO, "%s: cannot delete: %s", p, strerror(errno));
             }
         closedir(d);
     }

@@ -105,15 +105,6 @@ void mpc_auth_wipe_free(mpc_u128 *p, uint64_t n)
     free(p);
 }
 
-int mpc_auth_errf(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return code;
-}
-
 /* ---- key ---- */
 
 int mpc_auth_key_init(mpc_auth_key *k)

@@ -38,6 +38,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "diag.h"
 #include "transport.h"
 
 typedef unsigned __int128 mpc_u128;
@@ -72,8 +73,6 @@ mpc_u128 *mpc_auth_alloc(uint64_t n);
 /* Wipes n words of p and frees it (NULL accepted). */
 void mpc_auth_wipe_free(mpc_u128 *p, uint64_t n);
 
-/* Formats a reason into err (errlen bytes) and returns code: `return mpc_auth_errf(...)`. */
-int mpc_auth_errf(char *err, size_t errlen, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* ---- the MAC key share ---- */
 

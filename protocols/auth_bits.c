@@ -23,12 +23,12 @@ int mpc_auth_mul(const mpc_auth_bits_ctx *cx, uint64_t seq, uint64_t N, const mp
 {
     mpc_auth_bits_stats dummy = {0};
     if (!st) st = &dummy;
-    if (N > MPC_AUTH_MAX_BATCH) return mpc_auth_errf(err, errlen, MPC_ERR_INVALID, "products: too many");
+    if (N > MPC_AUTH_MAX_BATCH) return mpc_errc(err, errlen, MPC_ERR_INVALID, "products: too many");
     if (!N) return 0;
     mpc_u128 *mat = mpc_auth_alloc(6 * N), *op = mpc_auth_alloc(2 * N), *mac = mpc_auth_alloc(2 * N);
     int r = 0;
     if (!mat || !op || !mac) {
-        r = mpc_auth_errf(err, errlen, MPC_ERR_NOMEM, "products: out of memory");
+        r = mpc_errc(err, errlen, MPC_ERR_NOMEM, "products: out of memory");
         goto out;
     }
     mpc_auth_triples tr = {mat, mat + N, mat + 2 * N, mat + 3 * N, mat + 4 * N, mat + 5 * N};
@@ -36,7 +36,7 @@ int mpc_auth_mul(const mpc_auth_bits_ctx *cx, uint64_t seq, uint64_t N, const mp
     r = mpc_auth_src_triples(cx->src, N, &tr);
     st->prep_us += mpc_now_us() - t0;
     if (r) {
-        mpc_auth_errf(err, errlen, r, "products: preprocessing: %s", mpc_strerror(r));
+        mpc_errc(err, errlen, r, "products: preprocessing: %s", mpc_strerror(r));
         goto out;
     }
     st->triples += N;
@@ -49,7 +49,7 @@ int mpc_auth_mul(const mpc_auth_bits_ctx *cx, uint64_t seq, uint64_t N, const mp
     }
     uint32_t peer;
     if ((r = mpc_auth_exchange(cx->t, MPC_MSG_OPEN, cx->stream, seq, op, op, 2 * N, cx->timeout_ms, &peer))) {
-        mpc_auth_errf(err, errlen, r, "products: party %u: %s", (unsigned)peer, mpc_strerror(r));
+        mpc_errc(err, errlen, r, "products: party %u: %s", (unsigned)peer, mpc_strerror(r));
         goto out;
     }
     st->opened += 2 * N;
@@ -63,7 +63,7 @@ int mpc_auth_mul(const mpc_auth_bits_ctx *cx, uint64_t seq, uint64_t N, const mp
     }
     r = mpc_mac_check_add(cx->ck, op, mac, 2 * N);
     op = mac = NULL;
-    if (r) mpc_auth_errf(err, errlen, r, "products: out of memory");
+    if (r) mpc_errc(err, errlen, r, "products: out of memory");
 out:
     mpc_auth_wipe_free(mat, 6 * N);
     free(op);   /* public */
@@ -80,14 +80,14 @@ static int s_inputs(const mpc_auth_bits_ctx *cx, uint64_t seq, uint64_t N, mpc_u
     uint8_t *beta = malloc(N / 8 + 1);
     int r = 0;
     if (!val || !delta || !beta) {
-        r = mpc_auth_errf(err, errlen, MPC_ERR_NOMEM, "random bits: out of memory");
+        r = mpc_errc(err, errlen, MPC_ERR_NOMEM, "random bits: out of memory");
         goto out;
     }
     for (uint32_t p = 0; p < n && !r; p++) {
         uint64_t t0 = mpc_now_us();
         r = mpc_auth_src_masks(cx->src, p, N, b + p * N, bm + p * N, p == me ? val : NULL);
         st->prep_us += mpc_now_us() - t0;
-        if (r) mpc_auth_errf(err, errlen, r, "random bits: preprocessing: %s", mpc_strerror(r));
+        if (r) mpc_errc(err, errlen, r, "random bits: preprocessing: %s", mpc_strerror(r));
         else st->masks += N;
     }
     if (r) goto out;
@@ -98,13 +98,13 @@ static int s_inputs(const mpc_auth_bits_ctx *cx, uint64_t seq, uint64_t N, mpc_u
     for (uint32_t j = 0; j < n && !r; j++) {
         if (j == me) continue;
         if ((r = mpc_send(cx->t, j, MPC_MSG_OPEN, cx->stream, seq, (const uint64_t *)mine, 2 * N)))
-            mpc_auth_errf(err, errlen, r, "random bits: sending to party %u: %s", (unsigned)j, mpc_strerror(r));
+            mpc_errc(err, errlen, r, "random bits: sending to party %u: %s", (unsigned)j, mpc_strerror(r));
     }
     for (uint32_t j = 0; j < n && !r; j++) {
         if (j == me) continue;
         if ((r = mpc_recv(cx->t, j, MPC_MSG_OPEN, cx->stream, seq, (uint64_t *)(delta + (uint64_t)j * N), 2 * N,
                           cx->timeout_ms)))
-            mpc_auth_errf(err, errlen, r, "random bits: party %u: %s", (unsigned)j, mpc_strerror(r));
+            mpc_errc(err, errlen, r, "random bits: party %u: %s", (unsigned)j, mpc_strerror(r));
     }
     if (r) goto out;
     st->bytes_sent += 16 * N * (n - 1);
@@ -129,7 +129,7 @@ int mpc_auth_bits(const mpc_auth_bits_ctx *cx, uint64_t seq, uint64_t N, mpc_u12
     mpc_auth_bits_stats dummy = {0};
     if (!st) st = &dummy;
     if (!cx || !cx->t || !cx->src || !cx->ck || !cx->key || !bx || !bm || N > MPC_AUTH_MAX_BATCH)
-        return mpc_auth_errf(err, errlen, MPC_ERR_INVALID, "random bits: bad arguments");
+        return mpc_errc(err, errlen, MPC_ERR_INVALID, "random bits: bad arguments");
     if (!N) return 0;
     const uint32_t n = cx->t->n;
     /* v[p·N ..]: the vectors still to combine; x, y, z: one tree level's operands and product */
@@ -137,7 +137,7 @@ int mpc_auth_bits(const mpc_auth_bits_ctx *cx, uint64_t seq, uint64_t N, mpc_u12
     mpc_u128 *z = mpc_auth_alloc((uint64_t)(n / 2 ? n / 2 : 1) * N), *zm = mpc_auth_alloc((uint64_t)(n / 2 ? n / 2 : 1) * N);
     int r = 0;
     if (!v || !vm || !z || !zm) {
-        r = mpc_auth_errf(err, errlen, MPC_ERR_NOMEM, "random bits: out of memory");
+        r = mpc_errc(err, errlen, MPC_ERR_NOMEM, "random bits: out of memory");
         goto out;
     }
     if ((r = s_inputs(cx, seq, N, v, vm, st, err, errlen))) goto out;
@@ -147,7 +147,7 @@ int mpc_auth_bits(const mpc_auth_bits_ctx *cx, uint64_t seq, uint64_t N, mpc_u12
         uint32_t h = k / 2;
         mpc_u128 *xs = mpc_auth_alloc((uint64_t)h * N), *xsm = mpc_auth_alloc((uint64_t)h * N);
         mpc_u128 *ys = mpc_auth_alloc((uint64_t)h * N), *ysm = mpc_auth_alloc((uint64_t)h * N);
-        if (!xs || !xsm || !ys || !ysm) r = mpc_auth_errf(err, errlen, MPC_ERR_NOMEM, "random bits: out of memory");
+        if (!xs || !xsm || !ys || !ysm) r = mpc_errc(err, errlen, MPC_ERR_NOMEM, "random bits: out of memory");
         for (uint32_t i = 0; i < h && !r; i++) {
             memcpy(xs + i * N, v + 2 * i * N, (size_t)N * sizeof *v);
             memcpy(xsm + i * N, vm + 2 * i * N, (size_t)N * sizeof *v);
@@ -175,12 +175,12 @@ int mpc_auth_bits(const mpc_auth_bits_ctx *cx, uint64_t seq, uint64_t N, mpc_u12
     if (!zero || !zmac) {
         free(zero);
         free(zmac);
-        r = mpc_auth_errf(err, errlen, MPC_ERR_NOMEM, "random bits: out of memory");
+        r = mpc_errc(err, errlen, MPC_ERR_NOMEM, "random bits: out of memory");
         goto out;
     }
     for (uint64_t k = 0; k < N; k++) zmac[k] = zm[k] - vm[k];
     if ((r = mpc_mac_check_add(cx->ck, zero, zmac, N))) {
-        mpc_auth_errf(err, errlen, r, "random bits: out of memory");
+        mpc_errc(err, errlen, r, "random bits: out of memory");
         goto out;
     }
     memcpy(bx, v, (size_t)N * sizeof *v);
@@ -200,11 +200,11 @@ int mpc_auth_random(const mpc_auth_bits_ctx *cx, uint64_t N, mpc_u128 *x, mpc_u1
     mpc_auth_bits_stats dummy = {0};
     if (!st) st = &dummy;
     if (!cx || !cx->t || !cx->src || !x || !m || N > MPC_AUTH_MAX_BATCH)
-        return mpc_auth_errf(err, errlen, MPC_ERR_INVALID, "random values: bad arguments");
+        return mpc_errc(err, errlen, MPC_ERR_INVALID, "random values: bad arguments");
     if (!N) return 0;
     mpc_u128 *px = mpc_auth_alloc(N), *pm = mpc_auth_alloc(N), *val = mpc_auth_alloc(N);
     int r = 0;
-    if (!px || !pm || !val) r = mpc_auth_errf(err, errlen, MPC_ERR_NOMEM, "random values: out of memory");
+    if (!px || !pm || !val) r = mpc_errc(err, errlen, MPC_ERR_NOMEM, "random values: out of memory");
     memset(x, 0, (size_t)N * sizeof *x);
     memset(m, 0, (size_t)N * sizeof *m);
     for (uint32_t p = 0; p < cx->t->n && !r; p++) {
@@ -212,7 +212,7 @@ int mpc_auth_random(const mpc_auth_bits_ctx *cx, uint64_t N, mpc_u128 *x, mpc_u1
         r = mpc_auth_src_masks(cx->src, p, N, px, pm, p == cx->t->self ? val : NULL);
         st->prep_us += mpc_now_us() - t0;
         if (r) {
-            mpc_auth_errf(err, errlen, r, "random values: preprocessing: %s", mpc_strerror(r));
+            mpc_errc(err, errlen, r, "random values: preprocessing: %s", mpc_strerror(r));
             break;
         }
         st->masks += N;

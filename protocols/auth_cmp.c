@@ -37,7 +37,7 @@ static int s_level(const mpc_auth_bits_ctx *cx, uint64_t seq, uint64_t N, uint32
     mpc_u128 *z = mpc_auth_alloc(M), *zm = mpc_auth_alloc(M);
     int r = 0;
     if (!x || !xm || !y || !ym || !z || !zm) {
-        r = mpc_auth_errf(err, errlen, MPC_ERR_NOMEM, "comparison: out of memory");
+        r = mpc_errc(err, errlen, MPC_ERR_NOMEM, "comparison: out of memory");
         goto out;
     }
     uint64_t q = 0;
@@ -91,7 +91,7 @@ static int s_mask_open(const mpc_auth_bits_ctx *cx, uint64_t seq, uint64_t N, co
     mpc_u128 *R = mpc_auth_alloc(N), *Rm = mpc_auth_alloc(N), *y = mpc_auth_alloc(N), *ym = mpc_auth_alloc(N);
     int r = 0;
     if (!R || !Rm || !y || !ym) {
-        r = mpc_auth_errf(err, errlen, MPC_ERR_NOMEM, "comparison: out of memory");
+        r = mpc_errc(err, errlen, MPC_ERR_NOMEM, "comparison: out of memory");
         goto out;
     }
     if ((r = mpc_auth_random(cx, N, R, Rm, st, err, errlen)) || (r = mpc_auth_bits(cx, seq, 64 * N, b, bm, st, err, errlen)))
@@ -115,7 +115,7 @@ static int s_mask_open(const mpc_auth_bits_ctx *cx, uint64_t seq, uint64_t N, co
     mpc_fault_u128(MPC_FAULT_MAC, MPC_FAULT_AT_LAYER, cx->layer, ym, N, 1);
     uint64_t s = seq + mpc_auth_bits_rounds(cx->t->n);
     if ((r = mpc_auth_exchange(cx->t, MPC_MSG_OPEN, cx->stream, s, y, y, N, cx->timeout_ms, &peer))) {
-        mpc_auth_errf(err, errlen, r, "comparison: party %u: %s", (unsigned)peer, mpc_strerror(r));
+        mpc_errc(err, errlen, r, "comparison: party %u: %s", (unsigned)peer, mpc_strerror(r));
         goto out;
     }
     st->opened += N;
@@ -123,7 +123,7 @@ static int s_mask_open(const mpc_auth_bits_ctx *cx, uint64_t seq, uint64_t N, co
     for (uint64_t k = 0; k < N; k++) c[k] = (uint64_t)y[k];
     r = mpc_mac_check_add(cx->ck, y, ym, N);
     y = ym = NULL;
-    if (r) mpc_auth_errf(err, errlen, r, "comparison: out of memory");
+    if (r) mpc_errc(err, errlen, r, "comparison: out of memory");
 out:
     mpc_auth_wipe_free(R, N);
     mpc_auth_wipe_free(Rm, N);
@@ -139,7 +139,7 @@ int mpc_auth_compare(const mpc_auth_bits_ctx *cx, uint64_t seq, int eqz, uint64_
     mpc_auth_bits_stats dummy = {0};
     if (!st) st = &dummy;
     if (!cx || !cx->t || !cx->src || !cx->ck || !cx->key || N > MPC_AUTH_CMP_PIECE)
-        return mpc_auth_errf(err, errlen, MPC_ERR_INVALID, "comparison: bad arguments");
+        return mpc_errc(err, errlen, MPC_ERR_INVALID, "comparison: bad arguments");
     if (!N) return 0;
     const int p0 = cx->t->self == 0;
     const mpc_u128 alpha = *cx->key->alpha;
@@ -150,7 +150,7 @@ int mpc_auth_compare(const mpc_auth_bits_ctx *cx, uint64_t seq, int eqz, uint64_
     uint64_t *c = malloc(N * 8);
     int r = 0;
     if (!b || !bm || !P || !Pm || !c || (!eqz && (!G || !Gm))) {
-        r = mpc_auth_errf(err, errlen, MPC_ERR_NOMEM, "comparison: out of memory");
+        r = mpc_errc(err, errlen, MPC_ERR_NOMEM, "comparison: out of memory");
         goto out;
     }
     if ((r = s_mask_open(cx, seq, N, xx, xm, b, bm, c, st, err, errlen))) goto out;

@@ -120,7 +120,7 @@ int mpc_engine_supported(const mpc_circuit *c, char *err, size_t errlen)
         const mpc_gate *g = &c->gates[i];
         /* the layer model must give a comparison exactly the rounds it takes */
         if (s_is_cmp(g->kind) && mpc_gate_infos[g->kind].rounds != MPC_CMP_ROUNDS)
-            return s_fail(err, errlen, MPC_ERR_UNSUPPORTED,
+            return mpc_errc(err, errlen, MPC_ERR_UNSUPPORTED,
                           "%.*s:%u: gate %u (%s) takes %u rounds, the gate table says %u",
                           (int)sizeof c->source, c->source[0] ? c->source : "circuit",
                           (unsigned)g->line, (unsigned)i, mpc_gate_infos[g->kind].name,
@@ -138,7 +138,7 @@ static int s_prep_supported(const mpc_engine *e, char *err, size_t errlen)
     for (uint32_t i = 0; i < c->n_gates; i++) {
         const mpc_gate *g = &c->gates[i];
         if (s_is_cmp(g->kind) || g->kind == MPC_G_NOISE)
-            return s_fail(err, errlen, MPC_ERR_UNSUPPORTED,
+            return mpc_errc(err, errlen, MPC_ERR_UNSUPPORTED,
                           "%.*s:%u: gate %u (%s) needs comparison material (edaBits, daBits, "
                           "binary triples) that this preprocessing source does not provide",
                           (int)sizeof c->source, c->source[0] ? c->source : "circuit",
@@ -215,16 +215,16 @@ static int s_check_inputs(mpc_engine *e, const mpc_engine_input *in, char *err, 
         case MPC_IN_SHARE:
         case MPC_IN_STORED:
             if (!in[k].values || in[k].len != ci->len)
-                return s_fail(err, errlen, MPC_ERR_INPUT,
+                return mpc_errc(err, errlen, MPC_ERR_INPUT,
                               "input '%s' has %llu values, the circuit expects %llu", ci->name,
                               (unsigned long long)in[k].len, (unsigned long long)ci->len);
             break;
         case MPC_IN_SEED:
             if (!in[k].seed)
-                return s_fail(err, errlen, MPC_ERR_INPUT, "input '%s' has no seed", ci->name);
+                return mpc_errc(err, errlen, MPC_ERR_INPUT, "input '%s' has no seed", ci->name);
             break;
         default:
-            return s_fail(err, errlen, MPC_ERR_INPUT, "input '%s' has no valid mode", ci->name);
+            return mpc_errc(err, errlen, MPC_ERR_INPUT, "input '%s' has no valid mode", ci->name);
         }
     }
     return 0;
@@ -237,7 +237,7 @@ int mpc_eng_take_keys(mpc_engine *e, uint32_t j, char *err, size_t errlen)
     uint64_t buf[MPC_PRG_SEEDWORDS];
     int r = mpc_eng_peer_rc(e, j, mpc_recv(e->t, j, MPC_MSG_INPUT, e->o.stream, 0, buf, MPC_PRG_SEEDWORDS, e->o.timeout_ms));
     if (r) {
-        s_fail(err, errlen, r, "receiving keys from party %u: %s", (unsigned)j, mpc_strerror(r));
+        mpc_errc(err, errlen, r, "receiving keys from party %u: %s", (unsigned)j, mpc_strerror(r));
     } else {
         memcpy(s_key(e, 1, j), buf, MPC_PRG_SEEDBYTES);
         e->zk_pending &= ~(1u << j);
@@ -260,7 +260,7 @@ static int s_send_keys(mpc_engine *e, const uint8_t *zkeys, char *err, size_t er
         memcpy(buf, s_key(e, 0, j), MPC_PRG_SEEDBYTES);
         r = mpc_eng_peer_rc(e, j, mpc_send(e->t, j, MPC_MSG_INPUT, e->o.stream, 0, buf, MPC_PRG_SEEDWORDS));
         if (r) {
-            s_fail(err, errlen, r, "sending keys to party %u: %s", (unsigned)j, mpc_strerror(r));
+            mpc_errc(err, errlen, r, "sending keys to party %u: %s", (unsigned)j, mpc_strerror(r));
             break;
         }
         e->zk_pending |= 1u << j;
@@ -1013,7 +1013,7 @@ static int s_send_slice(mpc_engine *e, uint32_t layer, s_round *rd, uint64_t s, 
         int r = mpc_eng_peer_rc(e, j, mpc_send(e->t, j, MPC_MSG_OPEN, e->o.stream, (uint64_t)layer | s << 32,
                                          rd->mine + lo, cnt));
         if (r)
-            return s_fail(err, errlen, r, "round %u: sending to party %u: %s", (unsigned)layer, (unsigned)j,
+            return mpc_errc(err, errlen, r, "round %u: sending to party %u: %s", (unsigned)layer, (unsigned)j,
                           mpc_strerror(r));
         e->st.open_bytes_sent += cnt * 8;
     }
@@ -1038,7 +1038,7 @@ static int s_exchange(mpc_engine *e, uint32_t layer, s_round *rd, char *err, siz
             if ((r = mpc_eng_take_keys(e, j, err, errlen))) return r;
             if ((r = mpc_eng_peer_rc(e, j, mpc_recv(e->t, j, MPC_MSG_OPEN, e->o.stream, (uint64_t)layer | s << 32,
                                               rd->rx, cnt, e->o.timeout_ms))))
-                return s_fail(err, errlen, r, "round %u: receiving from party %u: %s", (unsigned)layer,
+                return mpc_errc(err, errlen, r, "round %u: receiving from party %u: %s", (unsigned)layer,
                               (unsigned)j, mpc_strerror(r));
             e->st.open_bytes_recv += cnt * 8;
             s_absorb(e, rd, rd->mine, rd->rx, lo, lo + cnt);
@@ -1052,12 +1052,12 @@ static int s_round_run(mpc_engine *e, uint32_t layer, s_round *rd, char *err, si
     int r;
     if (e->streamed && e->streamed[layer]) return mpc_eng_stream_round(e, layer, rd->gates, rd->ng, NULL, err, errlen);
     if ((r = s_round_plan(e, rd)))
-        return s_fail(err, errlen, r, "round %u: out of memory", (unsigned)layer);
+        return mpc_errc(err, errlen, r, "round %u: out of memory", (unsigned)layer);
     if (!(rd->mat = s_alloc(rd->matn)))
-        return s_fail(err, errlen, MPC_ERR_NOMEM, "round %u: out of memory", (unsigned)layer);
+        return mpc_errc(err, errlen, MPC_ERR_NOMEM, "round %u: out of memory", (unsigned)layer);
     uint64_t t0 = mpc_now_us();
     if (rd->ng && (r = e->o.prefetch_words ? s_win_take(e, layer, rd) : s_fetch(e, rd)))
-        return s_fail(err, errlen, r, "round %u: preprocessing: %s", (unsigned)layer, mpc_strerror(r));
+        return mpc_errc(err, errlen, r, "round %u: preprocessing: %s", (unsigned)layer, mpc_strerror(r));
     e->st.prep_us += mpc_now_us() - t0;
     uint64_t held = 0;
     s_mat_held(e, &held, (int64_t)(rd->matn + e->win_n));
@@ -1074,7 +1074,7 @@ static int s_round_run(mpc_engine *e, uint32_t layer, s_round *rd, char *err, si
         return mpc_eng_stream_round(e, layer, rd->gates, rd->ng, &mo, err, errlen);
     }
     if ((r = s_flights_start(e, rd, layer)))
-        return s_fail(err, errlen, r, "round %u: out of memory", (unsigned)layer);
+        return mpc_errc(err, errlen, r, "round %u: out of memory", (unsigned)layer);
 
     /* Message layout: [fresh arithmetic gates, gate order][each batch in flight, oldest
      * first, LTZ before EQZ of one layer].  Every batch's words are summed in its
@@ -1089,14 +1089,14 @@ static int s_round_run(mpc_engine *e, uint32_t layer, s_round *rd, char *err, si
     rd->rxn = rd->W < e->slice ? rd->W : e->slice;
     rd->rx = s_alloc(rd->rxn);
     if (!rd->mine || !rd->rx)
-        return s_fail(err, errlen, MPC_ERR_NOMEM, "round %u: out of memory", (unsigned)layer);
+        return mpc_errc(err, errlen, MPC_ERR_NOMEM, "round %u: out of memory", (unsigned)layer);
 
     s_openings(e, rd);
     if ((r = s_flights_open(e, rd)))
-        return s_fail(err, errlen, r, "round %u: out of memory", (unsigned)layer);
+        return mpc_errc(err, errlen, r, "round %u: out of memory", (unsigned)layer);
     if ((r = s_exchange(e, layer, rd, err, errlen))) return r;
     if ((r = s_finish(e, rd)) || (r = s_flights_absorb(e, rd)))
-        return s_fail(err, errlen, r, "round %u: %s", (unsigned)layer, mpc_strerror(r));
+        return mpc_errc(err, errlen, r, "round %u: %s", (unsigned)layer, mpc_strerror(r));
     e->st.rounds++;
     return 0;
 }
@@ -1117,10 +1117,10 @@ int mpc_engine_run(mpc_engine *e, const mpc_engine_input *inputs, char *err, siz
     if (!zkeys) {
         if (err && errlen) err[0] = 0;
         if (e->state != S_IDLE)
-            return s_fail(err, errlen, MPC_ERR_STATE, "the engine has already run");
+            return mpc_errc(err, errlen, MPC_ERR_STATE, "the engine has already run");
         e->state = S_FAILED;
         s_abort_peers(e, MPC_ERR_NOMEM);
-        return s_fail(err, errlen, MPC_ERR_NOMEM, "out of memory");
+        return mpc_errc(err, errlen, MPC_ERR_NOMEM, "out of memory");
     }
     randombytes_buf(zkeys, (size_t)MPC_MAX_PARTIES * MPC_PRG_SEEDBYTES);
     int r = mpc_engine_run_keyed(e, inputs, zkeys, err, errlen);
@@ -1138,7 +1138,7 @@ int mpc_engine_run_keyed(mpc_engine *e, const mpc_engine_input *inputs, const ui
     s_round rd = {0};
     if (err && errlen) err[0] = 0;
     if (e->state != S_IDLE)
-        return s_fail(err, errlen, MPC_ERR_STATE, "the engine has already run");
+        return mpc_errc(err, errlen, MPC_ERR_STATE, "the engine has already run");
     e->state = S_FAILED;
     memset(&e->st, 0, sizeof e->st);
     e->st.lost = e->st.abort_from = e->st.abort_lost = MPC_ABORT_NO_PARTY;
@@ -1148,12 +1148,12 @@ int mpc_engine_run_keyed(mpc_engine *e, const mpc_engine_input *inputs, const ui
     /* Refusals that touch nothing and need no abort: every party refuses alike. */
     char verr[256];
     if (mpc_circ_validate(c, NULL, verr, sizeof verr))
-        return s_fail(err, errlen, MPC_ERR_CIRCUIT, "invalid circuit: %s", verr);
+        return mpc_errc(err, errlen, MPC_ERR_CIRCUIT, "invalid circuit: %s", verr);
     if ((r = mpc_engine_supported(c, err, errlen))) return r;
     if ((r = s_prep_supported(e, err, errlen))) return r;
 
     if (!inputs && c->n_inputs) {
-        r = s_fail(err, errlen, MPC_ERR_INPUT, "no inputs given");
+        r = mpc_errc(err, errlen, MPC_ERR_INPUT, "no inputs given");
         goto out;
     }
     if ((r = s_check_inputs(e, inputs, err, errlen))) goto out;
@@ -1164,7 +1164,7 @@ int mpc_engine_run_keyed(mpc_engine *e, const mpc_engine_input *inputs, const ui
     start = calloc(2 * (size_t)nl + 1, sizeof *start);
     rd.gates = NULL;
     if (!order || !start) {
-        r = s_fail(err, errlen, MPC_ERR_NOMEM, "out of memory");
+        r = mpc_errc(err, errlen, MPC_ERR_NOMEM, "out of memory");
         goto out;
     }
     for (uint32_t i = 0; i < c->n_gates; i++) {
@@ -1175,7 +1175,7 @@ int mpc_engine_run_keyed(mpc_engine *e, const mpc_engine_input *inputs, const ui
     {
         uint32_t *fill = malloc((2 * (size_t)nl) * sizeof *fill);
         if (!fill) {
-            r = s_fail(err, errlen, MPC_ERR_NOMEM, "out of memory");
+            r = mpc_errc(err, errlen, MPC_ERR_NOMEM, "out of memory");
             goto out;
         }
         memcpy(fill, start, 2 * (size_t)nl * sizeof *fill);
@@ -1189,11 +1189,11 @@ int mpc_engine_run_keyed(mpc_engine *e, const mpc_engine_input *inputs, const ui
     e->order = order;
     e->start = start;
     if (e->o.stream_chunk && mpc_eng_stream_plan(e)) {
-        r = s_fail(err, errlen, MPC_ERR_NOMEM, "out of memory");
+        r = mpc_errc(err, errlen, MPC_ERR_NOMEM, "out of memory");
         goto out;
     }
     if (!zkeys) {
-        r = s_fail(err, errlen, MPC_ERR_INVALID, "no zero-sharing keys given");
+        r = mpc_errc(err, errlen, MPC_ERR_INVALID, "no zero-sharing keys given");
         goto out;
     }
     if ((r = s_send_keys(e, zkeys, err, errlen))) goto out;
@@ -1208,7 +1208,7 @@ int mpc_engine_run_keyed(mpc_engine *e, const mpc_engine_input *inputs, const ui
         for (uint32_t p = start[2 * layer]; p < start[2 * layer + 1]; p++) {
             uint32_t gi = order[p];
             if ((r = s_local(e, inputs, gi))) {
-                s_fail(err, errlen, r, "gate %u (%s, line %u): %s", (unsigned)gi,
+                mpc_errc(err, errlen, r, "gate %u (%s, line %u): %s", (unsigned)gi,
                        mpc_gate_infos[c->gates[gi].kind].name, (unsigned)c->gates[gi].line,
                        mpc_strerror(r));
                 goto out;
@@ -1220,11 +1220,11 @@ int mpc_engine_run_keyed(mpc_engine *e, const mpc_engine_input *inputs, const ui
         rd.ng = start[2 * layer + 2] - start[2 * layer + 1];
         if (rd.ng == 0 && e->nfl == 0) continue;
         if (e->o.deadline_ms && mpc_now_ms() > e->o.deadline_ms) {
-            r = s_fail(err, errlen, MPC_ERR_TIMEOUT, "round %u: the job ran past its time limit", (unsigned)layer);
+            r = mpc_errc(err, errlen, MPC_ERR_TIMEOUT, "round %u: the job ran past its time limit", (unsigned)layer);
             goto out;
         }
         if (e->o.cancel && atomic_load(e->o.cancel)) {
-            r = s_fail(err, errlen, MPC_ERR_CANCELLED, "round %u: the job was cancelled", (unsigned)layer);
+            r = mpc_errc(err, errlen, MPC_ERR_CANCELLED, "round %u: the job was cancelled", (unsigned)layer);
             goto out;
         }
         if ((r = s_round_run(e, layer, &rd, err, errlen))) goto out;
@@ -1235,13 +1235,13 @@ int mpc_engine_run_keyed(mpc_engine *e, const mpc_engine_input *inputs, const ui
         s_round_free(&rd);
     }
     if (e->nfl) {   /* cannot happen in a valid circuit: every batch ends by c->rounds */
-        r = s_fail(err, errlen, MPC_ERR_STATE, "comparisons still running after the last round");
+        r = mpc_errc(err, errlen, MPC_ERR_STATE, "comparisons still running after the last round");
         goto out;
     }
     for (uint32_t j = 0; j < e->n; j++)   /* peers not heard from in any round */
         if (j != e->self && (r = mpc_eng_take_keys(e, j, err, errlen))) goto out;
     if ((r = s_mask_outputs(e))) {
-        s_fail(err, errlen, r, "masking the outputs: %s", mpc_strerror(r));
+        mpc_errc(err, errlen, r, "masking the outputs: %s", mpc_strerror(r));
         goto out;
     }
     e->state = S_DONE;

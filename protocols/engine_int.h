@@ -11,6 +11,7 @@
 #include <stdlib.h>
 
 #include "compare.h"
+#include "diag.h"
 #include "engine.h"
 
 enum { S_IDLE, S_DONE, S_FAILED };
@@ -69,20 +70,6 @@ struct mpc_engine {
 };
 
 /* ---- small helpers ---- */
-
-/* Writes the reason into err and returns code. */
-static inline int s_fail(char *err, size_t errlen, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static inline int s_fail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
 
 static inline void s_wipe_free(uint64_t *p, uint64_t n)
 {

@@ -11,6 +11,7 @@
 #include "auth_bits.h"
 #include "auth_cmp.h"
 #include "clock.h"
+#include "diag.h"
 #include "fault.h"
 #include "mpc_err.h"
 
@@ -43,17 +44,6 @@ struct mpc_mal_engine {
 };
 
 /* ---- helpers ---- */
-
-static int s_fail(char *err, size_t errlen, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int s_fail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return code;
-}
 
 static mpc_u128 *s_alloc(uint64_t n)
 {
@@ -139,7 +129,7 @@ int mpc_mal_supported(const mpc_circuit *c, char *err, size_t errlen)
             size_t j = 0;
             for (; s[j] && j + 1 < sizeof name; j++) name[j] = (char)toupper((unsigned char)s[j]);
             name[j] = 0;
-            return s_fail(err, errlen, MPC_ERR_UNSUPPORTED,
+            return mpc_errc(err, errlen, MPC_ERR_UNSUPPORTED,
                           "%s is not supported with security = malicious yet (line %u)", name,
                           (unsigned)c->gates[i].line);
         }
@@ -215,7 +205,7 @@ void mpc_mal_engine_destroy(mpc_mal_engine **ep)
 
 static int s_recv_rc(uint32_t j, int r, const char *what, char *err, size_t errlen)
 {
-    return s_fail(err, errlen, r, "%s from party %u: %s", what, (unsigned)j, mpc_strerror(r));
+    return mpc_errc(err, errlen, r, "%s from party %u: %s", what, (unsigned)j, mpc_strerror(r));
 }
 
 /* Every input as [r] + δ: the masks, the owners' δ (one message per input and peer), the
@@ -248,7 +238,7 @@ static int s_inputs(mpc_mal_engine *e, const uint64_t *const *in, char *err, siz
             r = mpc_auth_src_masks(e->src, owner, n, e->wx[w] + off, e->wm[w] + off, val ? val + off : NULL);
             e->st.prep_us += mpc_now_us() - t0;
             e->st.masks += n;
-            if (r) s_fail(err, errlen, r, "input %s: preprocessing: %s", inp->name, mpc_strerror(r));
+            if (r) mpc_errc(err, errlen, r, "input %s: preprocessing: %s", inp->name, mpc_strerror(r));
         }
         if (!r) mpc_fault_u128(MPC_FAULT_MASK, MPC_FAULT_AT_INPUT, k, e->wx[w], L, 1);   /* test builds */
         if (!r && k + 1 < c->n_inputs) r = s_stop(e, "during the inputs", err, errlen);
@@ -265,7 +255,7 @@ static int s_inputs(mpc_mal_engine *e, const uint64_t *const *in, char *err, siz
             if (j == e->self) continue;
             int f = j == last && mpc_fault_u128(MPC_FAULT_DELTA, MPC_FAULT_AT_INPUT, k, delta[k], L, 1);
             if ((r = mpc_send(e->t, j, MPC_MSG_INPUT, e->o.stream, k, (const uint64_t *)delta[k], 2 * L)))
-                s_fail(err, errlen, r, "input %s: sending to party %u: %s", inp->name, (unsigned)j, mpc_strerror(r));
+                mpc_errc(err, errlen, r, "input %s: sending to party %u: %s", inp->name, (unsigned)j, mpc_strerror(r));
             if (f) mpc_fault_u128(MPC_FAULT_DELTA, MPC_FAULT_AT_INPUT, k, delta[k], L, -1);
         }
     }
@@ -394,7 +384,7 @@ static int s_noise(mpc_mal_engine *e, uint32_t gi, char *err, size_t errlen)
     uint64_t seq = S_NOISE_SEQ | (uint64_t)gi << 24, el = 0, left = m;   /* the element, its bits to come */
     char where[64];
     snprintf(where, sizeof where, "in the noise of gate %u", (unsigned)gi);
-    int r = zx && zm && bx && bm ? 0 : s_fail(err, errlen, MPC_ERR_NOMEM, "out of memory %s", where);
+    int r = zx && zm && bx && bm ? 0 : mpc_errc(err, errlen, MPC_ERR_NOMEM, "out of memory %s", where);
     if (!r) {
         memset(zx, 0, (size_t)L * sizeof *zx);
         memset(zm, 0, (size_t)L * sizeof *zm);
@@ -580,7 +570,7 @@ static int s_trunc_material(mpc_mal_engine *e, uint32_t layer, const uint32_t *g
     char where[64];
     snprintf(where, sizeof where, "in layer %u", (unsigned)layer);
     int r = bx && bm ? mpc_auth_random(&cx, U, tm, tm + U, &bs, err, errlen)
-                     : s_fail(err, errlen, MPC_ERR_NOMEM, "out of memory in round %u", (unsigned)layer);
+                     : mpc_errc(err, errlen, MPC_ERR_NOMEM, "out of memory in round %u", (unsigned)layer);
     for (uint32_t i = 0; i < ng && !r; i++) {
         const mpc_gate *g = &c->gates[gates[i]];
         if (g->kind != MPC_G_TRUNC) continue;
@@ -682,7 +672,7 @@ static int s_compare_kind(mpc_mal_engine *e, uint32_t layer, const uint32_t *gat
     mpc_u128 *x = s_alloc(N), *xm = s_alloc(N), *z = s_alloc(N), *zm = s_alloc(N);
     int r = 0;
     if (!x || !xm || !z || !zm) {
-        r = s_fail(err, errlen, MPC_ERR_NOMEM, "out of memory in round %u", (unsigned)layer);
+        r = mpc_errc(err, errlen, MPC_ERR_NOMEM, "out of memory in round %u", (unsigned)layer);
         goto out;
     }
     uint64_t q = 0;
@@ -719,7 +709,7 @@ static int s_compare_kind(mpc_mal_engine *e, uint32_t layer, const uint32_t *gat
         const mpc_gate *g = &c->gates[gi];
         if (g->kind != kind) continue;
         if (!(e->wx[gi] = s_alloc(g->len)) || !(e->wm[gi] = s_alloc(g->len))) {
-            r = s_fail(err, errlen, MPC_ERR_NOMEM, "out of memory in round %u", (unsigned)layer);
+            r = mpc_errc(err, errlen, MPC_ERR_NOMEM, "out of memory in round %u", (unsigned)layer);
             break;
         }
         memcpy(e->wx[gi], z + q, (size_t)g->len * sizeof *z);
@@ -743,7 +733,7 @@ static int s_round(mpc_mal_engine *e, uint32_t layer, const uint32_t *gates, uin
     mpc_u128 *mat = s_alloc(6 * T), *mine = s_alloc(W), *mac = s_alloc(W), *tm = U ? s_alloc(6 * U) : NULL;
     int r = 0;
     if (!mat || !mine || !mac || (U && !tm)) {
-        r = s_fail(err, errlen, MPC_ERR_NOMEM, "out of memory in round %u", (unsigned)layer);
+        r = mpc_errc(err, errlen, MPC_ERR_NOMEM, "out of memory in round %u", (unsigned)layer);
         goto out;
     }
     mpc_auth_triples tr = {mat, mat + T, mat + 2 * T, mat + 3 * T, mat + 4 * T, mat + 5 * T};
@@ -759,7 +749,7 @@ static int s_round(mpc_mal_engine *e, uint32_t layer, const uint32_t *gates, uin
         r = mpc_auth_src_triples(e->src, k, &piece);
         e->st.prep_us += mpc_now_us() - t0;
         if (r) {
-            s_fail(err, errlen, r, "round %u: preprocessing: %s", (unsigned)layer, mpc_strerror(r));
+            mpc_errc(err, errlen, r, "round %u: preprocessing: %s", (unsigned)layer, mpc_strerror(r));
             goto out;
         }
         e->st.triples += k;
@@ -776,7 +766,7 @@ static int s_round(mpc_mal_engine *e, uint32_t layer, const uint32_t *gates, uin
     uint32_t peer;
     if ((r = mpc_auth_exchange_sliced(e->t, MPC_MSG_OPEN, e->o.stream, layer, mine, W, S_SLICE, S_SLICE_WINDOW,
                                       e->o.timeout_ms, &peer))) {
-        s_fail(err, errlen, r, "round %u: party %u: %s", (unsigned)layer, (unsigned)peer, mpc_strerror(r));
+        mpc_errc(err, errlen, r, "round %u: party %u: %s", (unsigned)layer, (unsigned)peer, mpc_strerror(r));
         goto out;
     }
     e->st.rounds++;
@@ -784,12 +774,12 @@ static int s_round(mpc_mal_engine *e, uint32_t layer, const uint32_t *gates, uin
     e->st.open_bytes_sent += 16 * W * (e->n - 1);
     e->st.trunc += U;
     if ((r = s_products(e, gates, ng, &tr, mine)) || (U && (r = s_trunc_finish(e, gates, ng, U, tm, mine + 2 * T)))) {
-        s_fail(err, errlen, r, "out of memory in round %u", (unsigned)layer);
+        mpc_errc(err, errlen, r, "out of memory in round %u", (unsigned)layer);
         goto out;
     }
     r = mpc_mac_check_add(e->ck, mine, mac, W);
     mine = mac = NULL;
-    if (r) s_fail(err, errlen, r, "out of memory in round %u", (unsigned)layer);
+    if (r) mpc_errc(err, errlen, r, "out of memory in round %u", (unsigned)layer);
     uint64_t cseq = 0;
     if (!r) r = s_compare_kind(e, layer, gates, ng, 0, &cseq, err, errlen);
     if (!r) r = s_compare_kind(e, layer, gates, ng, 1, &cseq, err, errlen);
@@ -834,7 +824,7 @@ static int s_outputs(mpc_mal_engine *e, uint32_t o0, uint64_t seq, char *err, si
     uint64_t *off = calloc(c->n_outputs ? c->n_outputs : 1, sizeof *off);
     int r = 0;
     if (!mine || !mac || !vals || !rv || !off) {
-        r = s_fail(err, errlen, MPC_ERR_NOMEM, "out of memory opening the outputs");
+        r = mpc_errc(err, errlen, MPC_ERR_NOMEM, "out of memory opening the outputs");
         goto out;
     }
     uint64_t pos = 0;
@@ -842,13 +832,13 @@ static int s_outputs(mpc_mal_engine *e, uint32_t o0, uint64_t seq, char *err, si
         uint64_t L = c->outputs[o].len;
         uint32_t rec = s_recipients(e, o);
         if (!(mx = s_alloc(L)) || !(mm = s_alloc(L))) {
-            r = s_fail(err, errlen, MPC_ERR_NOMEM, "out of memory opening the outputs");
+            r = mpc_errc(err, errlen, MPC_ERR_NOMEM, "out of memory opening the outputs");
             break;
         }
         for (uint32_t p = 0; p < e->n && !r; p++) {
             if (!(rec >> p & 1)) continue;
             if (p == e->self && !(rv[o] = s_alloc(L))) {
-                r = s_fail(err, errlen, MPC_ERR_NOMEM, "out of memory opening the outputs");
+                r = mpc_errc(err, errlen, MPC_ERR_NOMEM, "out of memory opening the outputs");
                 break;
             }
             uint64_t t0 = mpc_now_us();
@@ -856,7 +846,7 @@ static int s_outputs(mpc_mal_engine *e, uint32_t o0, uint64_t seq, char *err, si
             e->st.prep_us += mpc_now_us() - t0;
             e->st.masks += L;
             if (r) {
-                s_fail(err, errlen, r, "output %s: preprocessing: %s", c->outputs[o].name, mpc_strerror(r));
+                mpc_errc(err, errlen, r, "output %s: preprocessing: %s", c->outputs[o].name, mpc_strerror(r));
                 break;
             }
             if (p == e->self) off[o] = pos;
@@ -876,7 +866,7 @@ static int s_outputs(mpc_mal_engine *e, uint32_t o0, uint64_t seq, char *err, si
     if (r) goto out;
     uint32_t peer;
     if ((r = mpc_auth_exchange(e->t, MPC_MSG_OUTPUT, e->o.stream, seq, mine, mine, W, e->o.timeout_ms, &peer))) {
-        s_fail(err, errlen, r, "opening the outputs: party %u: %s", (unsigned)peer, mpc_strerror(r));
+        mpc_errc(err, errlen, r, "opening the outputs: party %u: %s", (unsigned)peer, mpc_strerror(r));
         goto out;
     }
     e->st.opened += W;
@@ -885,7 +875,7 @@ static int s_outputs(mpc_mal_engine *e, uint32_t o0, uint64_t seq, char *err, si
         if (!rv[o]) continue;
         uint64_t L = c->outputs[o].len;
         if (!(vals[o] = malloc((size_t)(L ? L : 1) * 8))) {
-            r = s_fail(err, errlen, MPC_ERR_NOMEM, "out of memory opening the outputs");
+            r = mpc_errc(err, errlen, MPC_ERR_NOMEM, "out of memory opening the outputs");
             break;
         }
         for (uint64_t k = 0; k < L; k++) vals[o][k] = (uint64_t)(mine[off[o] + k] + rv[o][k]);
@@ -894,7 +884,7 @@ static int s_outputs(mpc_mal_engine *e, uint32_t o0, uint64_t seq, char *err, si
     r = mpc_mac_check_add(e->ck, mine, mac, W);
     mine = mac = NULL;
     if (r) {
-        s_fail(err, errlen, r, "out of memory opening the outputs");
+        mpc_errc(err, errlen, r, "out of memory opening the outputs");
         goto out;
     }
     if ((r = s_check(e, err, errlen))) goto out;
@@ -931,7 +921,7 @@ static int s_fetch_triples(mpc_mal_engine *e, uint64_t T, const mpc_auth_triples
         uint64_t t0 = mpc_now_us();
         r = mpc_auth_src_triples(e->src, k, &piece);
         e->st.prep_us += mpc_now_us() - t0;
-        if (r) s_fail(err, errlen, r, "%s: preprocessing: %s", where, mpc_strerror(r));
+        if (r) mpc_errc(err, errlen, r, "%s: preprocessing: %s", where, mpc_strerror(r));
         else e->st.triples += k;
     }
     return r;
@@ -949,7 +939,7 @@ static int s_checked_outputs(mpc_mal_engine *e, uint32_t o1, char *err, size_t e
     mpc_u128 **chk = calloc(c->n_outputs ? c->n_outputs : 1, sizeof *chk);
     int r = 0;
     if (!mat || !mine || !mac || !chk) {
-        r = s_fail(err, errlen, MPC_ERR_NOMEM, "out of memory checking the outputs");
+        r = mpc_errc(err, errlen, MPC_ERR_NOMEM, "out of memory checking the outputs");
         goto out;
     }
     mpc_auth_triples tr = {mat, mat + T, mat + 2 * T, mat + 3 * T, mat + 4 * T, mat + 5 * T};
@@ -959,7 +949,7 @@ static int s_checked_outputs(mpc_mal_engine *e, uint32_t o1, char *err, size_t e
     for (uint32_t o = 0; o < o1; o++) {
         uint64_t L = c->outputs[o].len;
         if (!(chk[o] = s_alloc(L ? 3 * L : 1))) {
-            r = s_fail(err, errlen, MPC_ERR_NOMEM, "out of memory checking the outputs");
+            r = mpc_errc(err, errlen, MPC_ERR_NOMEM, "out of memory checking the outputs");
             goto out;
         }
         mpc_fault_u128(MPC_FAULT_MASK, MPC_FAULT_AT_OUTPUT, o, tr.a + pos, L, 1);   /* test builds: fault.h */
@@ -976,7 +966,7 @@ static int s_checked_outputs(mpc_mal_engine *e, uint32_t o1, char *err, size_t e
     }
     uint32_t peer;
     if ((r = mpc_auth_exchange(e->t, MPC_MSG_OUTPUT, e->o.stream, 0, mine, mine, W, e->o.timeout_ms, &peer))) {
-        s_fail(err, errlen, r, "checking the outputs: party %u: %s", (unsigned)peer, mpc_strerror(r));
+        mpc_errc(err, errlen, r, "checking the outputs: party %u: %s", (unsigned)peer, mpc_strerror(r));
         goto out;
     }
     e->st.opened += W;
@@ -990,7 +980,7 @@ static int s_checked_outputs(mpc_mal_engine *e, uint32_t o1, char *err, size_t e
     r = mpc_mac_check_add(e->ck, mine, mac, W);
     mine = mac = NULL;
     if (r) {
-        s_fail(err, errlen, r, "out of memory checking the outputs");
+        mpc_errc(err, errlen, r, "out of memory checking the outputs");
         goto out;
     }
     if ((r = s_check(e, err, errlen))) goto out;
@@ -1052,7 +1042,7 @@ static int s_client_inputs(mpc_mal_engine *e, char *err, size_t errlen)
     const uint64_t **delta = calloc(K ? K : 1, sizeof *delta);
     int r = 0;
     if (!mat || !abc || !delta) {
-        r = s_fail(err, errlen, MPC_ERR_NOMEM, "out of memory for the client inputs");
+        r = mpc_errc(err, errlen, MPC_ERR_NOMEM, "out of memory for the client inputs");
         goto out;
     }
     mpc_auth_triples tr = {mat, mat + W, mat + 2 * W, mat + 3 * W, mat + 4 * W, mat + 5 * W};
@@ -1071,7 +1061,7 @@ static int s_client_inputs(mpc_mal_engine *e, char *err, size_t errlen)
     for (uint32_t k = 0; k < K; k++) {
         uint64_t L = c->inputs[k].len;
         if (!(abc[k] = s_alloc(3 * L))) {
-            r = s_fail(err, errlen, MPC_ERR_NOMEM, "out of memory for the client inputs");
+            r = mpc_errc(err, errlen, MPC_ERR_NOMEM, "out of memory for the client inputs");
             goto out;
         }
         memcpy(abc[k], tr.a + pos, (size_t)L * sizeof(mpc_u128));
@@ -1084,9 +1074,9 @@ static int s_client_inputs(mpc_mal_engine *e, char *err, size_t errlen)
     if ((r = e->o.client_input(e->o.client_ctx, (const mpc_u128 *const *)abc, delta, err, errlen))) goto out;
     pos = 0;
     for (uint32_t k = 0; k < K && !r; k++) {
-        if (!delta[k]) r = s_fail(err, errlen, MPC_ERR_INPUT, "input %s: no value given", c->inputs[k].name);
+        if (!delta[k]) r = mpc_errc(err, errlen, MPC_ERR_INPUT, "input %s: no value given", c->inputs[k].name);
         else if ((r = s_client_enter(e, k, &tr, pos, delta[k])))
-            s_fail(err, errlen, r, "out of memory for the client inputs");
+            mpc_errc(err, errlen, r, "out of memory for the client inputs");
         pos += c->inputs[k].len;
     }
 out:
@@ -1104,7 +1094,7 @@ static int s_check_inputs(const mpc_mal_engine *e, const uint64_t *const *in, ch
     for (uint32_t k = 0; k < e->c->n_inputs; k++) {
         const mpc_input *inp = &e->c->inputs[k];
         if (!e->o.client_input && inp->party == e->self && (!in || !in[k]))
-            return s_fail(err, errlen, MPC_ERR_INPUT, "input %s: no value given", inp->name);
+            return mpc_errc(err, errlen, MPC_ERR_INPUT, "input %s: no value given", inp->name);
     }
     return 0;
 }
@@ -1113,9 +1103,9 @@ static int s_check_inputs(const mpc_mal_engine *e, const uint64_t *const *in, ch
 static int s_stop(const mpc_mal_engine *e, const char *where, char *err, size_t errlen)
 {
     if (e->o.cancel && atomic_load(e->o.cancel))
-        return s_fail(err, errlen, MPC_ERR_CANCELLED, "cancelled %s", where);
+        return mpc_errc(err, errlen, MPC_ERR_CANCELLED, "cancelled %s", where);
     if (e->o.deadline_ms && mpc_now_ms() > e->o.deadline_ms)
-        return s_fail(err, errlen, MPC_ERR_TIMEOUT, "the job's time ran out %s", where);
+        return mpc_errc(err, errlen, MPC_ERR_TIMEOUT, "the job's time ran out %s", where);
     return 0;
 }
 
@@ -1132,7 +1122,7 @@ static int s_gates(mpc_mal_engine *e, char *err, size_t errlen)
             continue;
         }
         if (!s_interactive(G->kind)) {
-            if ((r = s_local(e, g))) return s_fail(err, errlen, r, "gate %u: %s", (unsigned)g, mpc_strerror(r));
+            if ((r = s_local(e, g))) return mpc_errc(err, errlen, r, "gate %u: %s", (unsigned)g, mpc_strerror(r));
             s_release_operands(e, g);
             i++;
             continue;
@@ -1164,18 +1154,18 @@ int mpc_mal_run(mpc_mal_engine *e, const uint64_t *const *inputs, char *err, siz
 {
     if (!e || !err || !errlen) return MPC_ERR_INVALID;
     err[0] = 0;
-    if (e->ran) return s_fail(err, errlen, MPC_ERR_STATE, "the engine has run");
+    if (e->ran) return mpc_errc(err, errlen, MPC_ERR_STATE, "the engine has run");
     e->ran = 1;
     uint64_t t_start = mpc_now_us();
     int r = mpc_mal_supported(e->c, err, errlen);
     if (r) return r;   /* refused before anything is sent: every party refuses alike */
     if ((r = s_check_inputs(e, inputs, err, errlen)) || (r = s_stop(e, "before the inputs", err, errlen))) goto fail;
     if ((r = mpc_auth_key_init(&e->key)) || (r = mpc_auth_src_key(e->src, &e->key))) {
-        s_fail(err, errlen, r, "MAC key: %s", mpc_strerror(r));
+        mpc_errc(err, errlen, r, "MAC key: %s", mpc_strerror(r));
         goto fail;
     }
     if (!(e->ck = mpc_mac_check_new(e->t, e->o.stream, S_CHECK_SEQ, e->o.timeout_ms))) {
-        r = s_fail(err, errlen, MPC_ERR_NOMEM, "out of memory");
+        r = mpc_errc(err, errlen, MPC_ERR_NOMEM, "out of memory");
         goto fail;
     }
     if ((r = mpc_mac_check_begin(e->ck, err, errlen))) goto fail;

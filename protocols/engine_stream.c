@@ -283,7 +283,7 @@ static int s_send(mpc_engine *e, uint32_t layer, uint64_t sl, const s_slot *s, c
         int r = mpc_eng_peer_rc(e, j, mpc_send(e->t, j, MPC_MSG_OPEN, e->o.stream, (uint64_t)layer | sl << 32,
                                                s->mine, s->nw));
         if (r)
-            return s_fail(err, errlen, r, "round %u: sending to party %u: %s", (unsigned)layer, (unsigned)j,
+            return mpc_errc(err, errlen, r, "round %u: sending to party %u: %s", (unsigned)layer, (unsigned)j,
                           mpc_strerror(r));
         e->st.open_bytes_sent += s->nw * 8;
     }
@@ -300,7 +300,7 @@ static int s_recv(mpc_engine *e, s_sround *R, uint32_t layer, uint64_t sl, s_slo
         r = mpc_eng_peer_rc(e, j, mpc_recv(e->t, j, MPC_MSG_OPEN, e->o.stream, (uint64_t)layer | sl << 32, R->rx,
                                            s->nw, e->o.timeout_ms));
         if (r)
-            return s_fail(err, errlen, r, "round %u: receiving from party %u: %s", (unsigned)layer, (unsigned)j,
+            return mpc_errc(err, errlen, r, "round %u: receiving from party %u: %s", (unsigned)layer, (unsigned)j,
                           mpc_strerror(r));
         e->st.open_bytes_recv += s->nw * 8;
         for (uint64_t k = 0; k < s->nw; k++) s->mine[k] += R->rx[k];
@@ -357,9 +357,9 @@ static s_slot *s_slot_get(s_sround *R, uint64_t i)
 static int s_check_stop(const mpc_engine *e, uint32_t layer, char *err, size_t errlen)
 {
     if (e->o.deadline_ms && mpc_now_ms() > e->o.deadline_ms)
-        return s_fail(err, errlen, MPC_ERR_TIMEOUT, "round %u: the job ran past its time limit", (unsigned)layer);
+        return mpc_errc(err, errlen, MPC_ERR_TIMEOUT, "round %u: the job ran past its time limit", (unsigned)layer);
     if (e->o.cancel && atomic_load(e->o.cancel))
-        return s_fail(err, errlen, MPC_ERR_CANCELLED, "round %u: the job was cancelled", (unsigned)layer);
+        return mpc_errc(err, errlen, MPC_ERR_CANCELLED, "round %u: the job was cancelled", (unsigned)layer);
     return 0;
 }
 
@@ -375,11 +375,11 @@ int mpc_eng_stream_round(mpc_engine *e, uint32_t layer, const uint32_t *gates, u
     uint32_t nseg = 0;
     int r = MPC_ERR_NOMEM;
     if (!segs || !(R.parts = calloc(ng ? ng : 1, sizeof *R.parts)) || (r = s_setup(e, &R, segs, &nseg))) {
-        r = s_fail(err, errlen, r ? r : MPC_ERR_NOMEM, "round %u: out of memory", (unsigned)layer);
+        r = mpc_errc(err, errlen, r ? r : MPC_ERR_NOMEM, "round %u: out of memory", (unsigned)layer);
         goto out;
     }
     if (!pre && (r = mpc_prep_stream_new(e->prep, segs, nseg, e->o.stream_chunk, e->o.stream_ahead, &e->pst))) {
-        r = s_fail(err, errlen, r, "round %u: preprocessing: %s", (unsigned)layer, mpc_strerror(r));
+        r = mpc_errc(err, errlen, r, "round %u: preprocessing: %s", (unsigned)layer, mpc_strerror(r));
         goto out;
     }
     if (!pre) s_mat_held(e, &R.held, (int64_t)mpc_prep_stream_ring_words(e->pst));
@@ -390,12 +390,12 @@ int mpc_eng_stream_round(mpc_engine *e, uint32_t layer, const uint32_t *gates, u
         while (more && sent < done + MPC_ENGINE_STREAM_WINDOW) {
             s_slot *s = s_slot_get(&R, sent);
             if (!s) {
-                r = s_fail(err, errlen, MPC_ERR_NOMEM, "round %u: out of memory", (unsigned)layer);
+                r = mpc_errc(err, errlen, MPC_ERR_NOMEM, "round %u: out of memory", (unsigned)layer);
                 goto out;
             }
             if ((r = s_check_stop(e, layer, err, errlen))) goto out;
             if ((r = s_open_slice(e, &R, &oc, s, &more))) {
-                r = s_fail(err, errlen, r, "round %u: preprocessing: %s", (unsigned)layer, mpc_strerror(r));
+                r = mpc_errc(err, errlen, r, "round %u: preprocessing: %s", (unsigned)layer, mpc_strerror(r));
                 goto out;
             }
             if (!more) break;
@@ -410,7 +410,7 @@ int mpc_eng_stream_round(mpc_engine *e, uint32_t layer, const uint32_t *gates, u
         if (e->o.progress) e->o.progress(e->o.progress_ctx, layer, e->st.triples + (pre ? 0 : R.T));
     }
     if (!pre && (r = mpc_prep_stream_end(&e->pst, 0))) {
-        r = s_fail(err, errlen, r, "round %u: preprocessing: %s", (unsigned)layer, mpc_strerror(r));
+        r = mpc_errc(err, errlen, r, "round %u: preprocessing: %s", (unsigned)layer, mpc_strerror(r));
         goto out;
     }
     if (!pre) {   /* a round with its own material counted it when it fetched it */

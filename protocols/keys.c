@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "circuit.h"   /* mpc_name_ok: the one rule for names */
+#include "diag.h"
 #include "mpc_err.h"
 
 struct mpc_keypair {
@@ -24,17 +25,6 @@ struct mpc_keypair {
 
 static const char s_z85_chars[86] =
     "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#";
-
-static void s_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void s_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static mpc_keypair *s_alloc(void)
 {
@@ -194,21 +184,21 @@ static int s_write_key_file(const char *path, const char *z85, mode_t mode, char
 {
     int r = MPC_ERR_IO;
     if (!path || !*path) {
-        s_err(err, errlen, "empty key file path");
+        mpc_errf(err, errlen, "empty key file path");
         return MPC_ERR_INVALID;
     }
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
     if (fd < 0) {
         if (errno == EEXIST) {
-            s_err(err, errlen, "%s: already exists (refusing to overwrite a key file)", path);
+            mpc_errf(err, errlen, "%s: already exists (refusing to overwrite a key file)", path);
             return MPC_ERR_STATE;
         }
-        s_err(err, errlen, "%s: cannot create: %s", path, strerror(errno));
+        mpc_errf(err, errlen, "%s: cannot create: %s", path, strerror(errno));
         return errno == EACCES ? MPC_ERR_DENIED : MPC_ERR_IO;
     }
     /* The umask may only have removed bits; make the mode exact. */
     if (fchmod(fd, mode) != 0) {
-        s_err(err, errlen, "%s: cannot set mode %04o: %s", path, (unsigned)mode, strerror(errno));
+        mpc_errf(err, errlen, "%s: cannot set mode %04o: %s", path, (unsigned)mode, strerror(errno));
         goto out;
     }
     char line[MPC_KEY_Z85_LEN + 1];
@@ -217,17 +207,17 @@ static int s_write_key_file(const char *path, const char *z85, mode_t mode, char
     ssize_t w = write(fd, line, sizeof line);
     sodium_memzero(line, sizeof line);
     if (w != (ssize_t)sizeof line) {
-        s_err(err, errlen, "%s: short write: %s", path, w < 0 ? strerror(errno) : "disk full?");
+        mpc_errf(err, errlen, "%s: short write: %s", path, w < 0 ? strerror(errno) : "disk full?");
         goto out;
     }
     if (fsync(fd) != 0) {
-        s_err(err, errlen, "%s: fsync: %s", path, strerror(errno));
+        mpc_errf(err, errlen, "%s: fsync: %s", path, strerror(errno));
         goto out;
     }
     r = 0;
 out:
     if (close(fd) != 0 && r == 0) {
-        s_err(err, errlen, "%s: close: %s", path, strerror(errno));
+        mpc_errf(err, errlen, "%s: close: %s", path, strerror(errno));
         r = MPC_ERR_IO;
     }
     if (r != 0) unlink(path);
@@ -259,26 +249,26 @@ static int s_read_key_file(const char *path, char *buf, int secret, char *err, s
 {
     int r = MPC_ERR_IO;
     if (!path || !*path) {
-        s_err(err, errlen, "empty key file path");
+        mpc_errf(err, errlen, "empty key file path");
         return MPC_ERR_INVALID;
     }
     int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) {
-        s_err(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        mpc_errf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
         return errno == ENOENT ? MPC_ERR_NOTFOUND : errno == EACCES ? MPC_ERR_DENIED : MPC_ERR_IO;
     }
     struct stat st;
     if (fstat(fd, &st) != 0) {
-        s_err(err, errlen, "%s: stat: %s", path, strerror(errno));
+        mpc_errf(err, errlen, "%s: stat: %s", path, strerror(errno));
         goto out;
     }
     if (!S_ISREG(st.st_mode)) {
-        s_err(err, errlen, "%s: not a regular file", path);
+        mpc_errf(err, errlen, "%s: not a regular file", path);
         r = MPC_ERR_DENIED;
         goto out;
     }
     if (secret && (st.st_mode & 0077)) {
-        s_err(err, errlen,
+        mpc_errf(err, errlen,
               "%s: secret key file is accessible by group or others (mode %04o); "
               "refusing to use it (run: chmod 600 %s)",
               path, (unsigned)(st.st_mode & 07777), path);
@@ -290,7 +280,7 @@ static int s_read_key_file(const char *path, char *buf, int secret, char *err, s
         ssize_t k = read(fd, buf + got, S_FILE_MAX - got);
         if (k < 0) {
             if (errno == EINTR) continue;
-            s_err(err, errlen, "%s: read: %s", path, strerror(errno));
+            mpc_errf(err, errlen, "%s: read: %s", path, strerror(errno));
             goto out;
         }
         if (k == 0) break;
@@ -301,7 +291,7 @@ static int s_read_key_file(const char *path, char *buf, int secret, char *err, s
     if (len > 0 && buf[len - 1] == '\n') len--;
     if (len > 0 && buf[len - 1] == '\r') len--;
     if (len != MPC_KEY_Z85_LEN) {
-        s_err(err, errlen, "%s: not a key file (expected %d Z85 characters and a newline)",
+        mpc_errf(err, errlen, "%s: not a key file (expected %d Z85 characters and a newline)",
               path, MPC_KEY_Z85_LEN);
         r = MPC_ERR_INVALID;
         goto out;
@@ -318,7 +308,7 @@ int mpc_keys_load_public(uint8_t pub[MPC_KEY_BYTES], const char *path, char *err
     char buf[S_FILE_MAX + 1];
     int r = s_read_key_file(path, buf, 0, err, errlen);
     if (r == 0 && (r = mpc_key_from_z85(pub, buf)) != 0)
-        s_err(err, errlen, "%s: invalid Z85 key text", path);
+        mpc_errf(err, errlen, "%s: invalid Z85 key text", path);
     return r;
 }
 
@@ -336,16 +326,16 @@ int mpc_keys_load_secret_kind(mpc_keypair **out, const char *path, mpc_key_kind 
     mpc_keypair *kp = s_alloc();
     char *buf = sodium_malloc(S_FILE_MAX + 1);
     if (!kp || !buf) {
-        s_err(err, errlen, "%s: out of memory", path ? path : "(null)");
+        mpc_errf(err, errlen, "%s: out of memory", path ? path : "(null)");
         goto out;
     }
     if ((r = s_read_key_file(path, buf, 1, err, errlen)) != 0) goto out;
     if ((r = mpc_key_from_z85(kp->sec, buf)) != 0) {
-        s_err(err, errlen, "%s: invalid Z85 key text", path);
+        mpc_errf(err, errlen, "%s: invalid Z85 key text", path);
         goto out;
     }
     if (s_derive_public(kp, kind) != 0) {
-        s_err(err, errlen, "%s: invalid secret key", path);
+        mpc_errf(err, errlen, "%s: invalid secret key", path);
         r = MPC_ERR_CRYPTO;
         goto out;
     }
@@ -374,7 +364,7 @@ int mpc_keys_generate_files_kind(const char *dir, const char *name, mpc_key_kind
     const char *mid = kind == MPC_KEY_SIGN ? ".sign" : "";
     char pp[4096], sp[4096];
     if (!dir || !*dir || !mpc_name_ok_str(name)) {
-        s_err(err, errlen, "invalid key name '%.80s' (use 1-%d of A-Z a-z 0-9 _ - ., starting "
+        mpc_errf(err, errlen, "invalid key name '%.80s' (use 1-%d of A-Z a-z 0-9 _ - ., starting "
               "with a letter, digit or _)", name ? name : "(null)", MPC_NAME_MAX - 1);
         return MPC_ERR_INVALID;
     }
@@ -382,12 +372,12 @@ int mpc_keys_generate_files_kind(const char *dir, const char *name, mpc_key_kind
     int b = snprintf(sp, sizeof sp, "%s/%s%s.secret", dir, name, mid);
     if (a < 0 || b < 0 || (size_t)a >= sizeof pp || (size_t)b >= sizeof sp ||
         (pub_path && (size_t)a >= path_size) || (secret_path && (size_t)b >= path_size)) {
-        s_err(err, errlen, "key file path too long");
+        mpc_errf(err, errlen, "key file path too long");
         return MPC_ERR_INVALID;
     }
     mpc_keypair *kp = mpc_keypair_new_kind(kind);
     if (!kp) {
-        s_err(err, errlen, "out of memory");
+        mpc_errf(err, errlen, "out of memory");
         return MPC_ERR_NOMEM;
     }
     int r = mpc_keys_write_secret(sp, kp, err, errlen);
