@@ -32,8 +32,9 @@ trap cleanup EXIT
 [ "${MPC_TEST_KEEP:-}" = 1 ] && trap 'scripts/cluster down --dir "$D3" >/dev/null 2>&1; scripts/cluster down --dir "$D" >/dev/null 2>&1; echo "kept $D"' EXIT
 . tests/lib.sh
 FAIL_EXTRA="$D3/*.log"
-logged() {  # logged FILE PATTERN: within 10 s (each party ends a job on its own)
-    for i in $(seq 100); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
+logged() {  # logged FILE PATTERN: within 10 s, 25 s under the sanitizers (each party ends a job on its own)
+    tries=100; [ -n "${SAN_BUILD:-}" ] && tries=250
+    for i in $(seq $tries); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
     return 1
 }
 
@@ -270,7 +271,11 @@ t0=$(now_ms)
 "$BIN/mpc" cancel "$J" --config "$C" > /dev/null 2>&1 || fail "cancel"
 for p in a b; do logged "$D/$p.log" "job=$J cancelled" || fail "$p did not end the cancelled job"; done
 dt=$(($(now_ms) - t0))
-[ $dt -le 6000 ] || fail "the cancelled job took $dt ms to end"
+# Within one piece of material (4,096 triples): about half a second here; under the sanitizers
+# a piece took up to 12 s at load 36, so the bound there is 20 s (the job itself would take
+# many minutes: "ran to the end" below still fails it).
+bound=6000; [ -n "${SAN_BUILD:-}" ] && bound=20000
+[ $dt -le $bound ] || fail "the cancelled job took $dt ms to end (bound $bound ms)"
 grep -q "job=$J engine" "$D/a.log" "$D/b.log" && fail "the cancelled job ran to the end"
 wait $SUB && fail "mpc submit of the cancelled job succeeded"
 grep -q "cancel" "$D/big.err" || fail "mpc submit said $(cat "$D/big.err")"
