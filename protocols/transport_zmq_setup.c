@@ -438,6 +438,7 @@ void mpc_transport_zmq_stats(const mpc_transport *t, mpc_zmq_stats *st)
     st->direct_recv = z->dl_msgs_recv;
     st->direct_failures = z->dl_failures;
     st->direct_refused = z->dl_refused;
+    st->direct_made = z->dl_made;
     pthread_mutex_unlock(&z->mu);
 }
 
