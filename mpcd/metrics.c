@@ -210,8 +210,8 @@ static void s_render_peers(const mpcd_metrics_source *src, FILE *f)
 /* The direct lanes (docs/transport.md, "Direct lanes"): all zero without them. */
 static void s_render_lanes(const mpcd_metrics_source *src, FILE *f)
 {
-    mpc_zmq_stats st;
-    mpc_transport_zmq_stats(src->mesh, &st);
+    mpc_zmq_stats st = {0};
+    mpc_transport_zmq_direct_stats(src->mesh, &st);
     static const struct { const char *name, *type, *help; } m[] = {
         {"mpcd_direct_lanes", "gauge", "Direct lanes to peers up now."},
         {"mpcd_direct_lanes_made_total", "counter", "Direct lanes set up, those made again after a restart included."},

@@ -172,6 +172,9 @@ typedef struct {
 } mpc_zmq_stats;
 
 void mpc_transport_zmq_stats(const mpc_transport *t, mpc_zmq_stats *st);
+/* Only the direct_* fields of st (the others untouched), from relaxed atomics: unlike
+ * mpc_transport_zmq_stats, safe from any thread without waiting (the daemon's metrics). */
+void mpc_transport_zmq_direct_stats(const mpc_transport *t, mpc_zmq_stats *st);
 
 /* 1 if our connection to `peer` is up as its socket monitor last reported (run
  * mpc_transport_zmq_service first to take in recent events), 0 otherwise.  The daemon uses

@@ -299,6 +299,7 @@ static int s_lane_up(s_zt *z, uint32_t j, int fd, const s_hs *h, int initiator, 
     l->id = id;
     l->zsent = l->zfiled = l->zallowed = 0;
     z->dl_made++;
+    atomic_store_explicit(&z->peer[j].pub_lane, 1, memory_order_relaxed);
     z->peer[j].lane_backoff_ms = 0;
     int r = zt_send_sync(z, j, id, z->cfg.timeout_ms < 1000 ? z->cfg.timeout_ms : 1000);
     if (r) zt_lane_fail(z, j, "LANE_SYNC could not be sent");   /* the reader closes it */
@@ -546,6 +547,7 @@ void zt_lane_fail(s_zt *z, uint32_t j, const char *why)
     l->order = 0;   /* parked ZeroMQ messages are filed as they came (zt_release_parked) */
     l->why = why;
     z->dl_failures++;
+    atomic_store_explicit(&z->peer[j].pub_lane, 0, memory_order_relaxed);
     z->peer[j].epoch++;   /* what was in flight on it may be lost: waits on the peer fail */
 }
 

@@ -135,6 +135,7 @@ typedef struct {
     uint64_t lane_retry_at;     /* lower index: mpc_now_ms() time of the next attempt to make the
                                  * lane to this (higher) peer again, 0 at once */
     uint64_t lane_backoff_ms;   /* the pause after the next failed attempt */
+    atomic_int pub_lane;        /* 1 while the lane is usable, for any thread */
 } s_peer;
 
 typedef struct {
@@ -176,7 +177,8 @@ typedef struct {
     int           dl_listen;        /* its socket for the transport's life, or -1 */
     int           dl_started;       /* mpc_transport_zmq_direct has run: lanes are made again */
     uint64_t      dl_pause_until;   /* after a refused connection the listener rests until then */
-    uint64_t      dl_refused, dl_failures, dl_msgs_sent, dl_msgs_recv, dl_made;
+    /* lane counters, read from any thread (mpc_transport_zmq_direct_stats) */
+    atomic_uint_fast64_t dl_refused, dl_failures, dl_msgs_sent, dl_msgs_recv, dl_made;
     uint64_t      malformed, protocol_errors, held_count, held_msgs, held_bytes, held_dropped,
                   disconnects;
 } s_zt;
