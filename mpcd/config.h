@@ -69,6 +69,7 @@ typedef enum { MPCD_LOG_TEXT = 0, MPCD_LOG_JSON = 1 } mpcd_log_format;
 typedef struct {
     char     name[MPC_NAME_MAX];
     char     endpoint[MPCD_ENDPOINT_MAX];
+    char     direct_endpoint[MPCD_ENDPOINT_MAX];      /* "" or its direct lane listener */
     char     public_key[MPCD_Z85_KEY_LEN + 1];
     char     next_public_key[MPCD_Z85_KEY_LEN + 1];   /* "" or a second admitted key (rotation) */
     char     audit_public_key[MPCD_Z85_KEY_LEN + 1];  /* "" or its Ed25519 audit key (Z85) */

@@ -207,6 +207,27 @@ static void s_render_peers(const mpcd_metrics_source *src, FILE *f)
     }
 }
 
+/* The direct lanes (docs/transport.md, "Direct lanes"): all zero without them. */
+static void s_render_lanes(const mpcd_metrics_source *src, FILE *f)
+{
+    mpc_zmq_stats st = {0};
+    mpc_transport_zmq_direct_stats(src->mesh, &st);
+    static const struct { const char *name, *type, *help; } m[] = {
+        {"mpcd_direct_lanes", "gauge", "Direct lanes to peers up now."},
+        {"mpcd_direct_lanes_made_total", "counter", "Direct lanes set up, those made again after a restart included."},
+        {"mpcd_direct_lane_failures_total", "counter", "Direct lanes that failed (their traffic fell back to ZeroMQ)."},
+        {"mpcd_direct_refused_total", "counter", "Connections to the direct lane listener that did not authenticate."},
+        {"mpcd_direct_messages_sent_total", "counter", "Messages sent on direct lanes (the others took ZeroMQ)."},
+        {"mpcd_direct_messages_received_total", "counter", "Messages received on direct lanes."},
+    };
+    const uint64_t v[] = {st.direct_lanes, st.direct_made, st.direct_failures, st.direct_refused, st.direct_sent,
+                          st.direct_recv};
+    for (size_t k = 0; k < sizeof m / sizeof m[0]; k++) {
+        s_head(f, m[k].name, m[k].type, m[k].help);
+        fprintf(f, "%s %llu\n", m[k].name, (unsigned long long)v[k]);
+    }
+}
+
 static void s_render_refusals(FILE *f)
 {
     s_head(f, "mpcd_refused_handshakes_total", "counter",
@@ -230,6 +251,7 @@ void mpcd_metrics_render(const mpcd_metrics_source *src, FILE *out)
     s_render_jobs(src, out);
     s_render_triples(src, out);
     s_render_peers(src, out);
+    s_render_lanes(src, out);
     s_render_refusals(out);
 }
 

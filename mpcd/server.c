@@ -75,6 +75,23 @@ static void s_announce_full_mesh(mpcd_server *s)
     mpcd_notify_status("serving: all %u peers connected", (unsigned)(nodes - 1));
 }
 
+enum { S_LANES_WAIT_MS = 3000 };   /* longest the worker waits for the direct lanes at start */
+
+/* Worker, once the mesh is ready (or the start wait is over): the direct lanes with the
+ * parties that configure one (docs/transport.md, "Direct lanes").  A lane missing now comes up
+ * later (the transport makes it when the peer is back); until then ZeroMQ carries everything. */
+static void s_direct_lanes(mpcd_server *s)
+{
+    if (!s->cfg.parties[s->cfg.self].direct_endpoint[0] || s->worker.is_dealer) return;
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < s->cfg.n_parties; i++) n += i != s->cfg.self && s->cfg.parties[i].direct_endpoint[0];
+    if (!n) return;
+    if (mpc_transport_zmq_direct(s->mesh, S_LANES_WAIT_MS) == 0)
+        mpcd_info(NULL, "direct lanes up with %u peer%s", (unsigned)n, n == 1 ? "" : "s");
+    else
+        mpcd_warn(NULL, "%s", mpc_transport_zmq_last_error(s->mesh));
+}
+
 static void *s_worker_main(void *arg)
 {
     mpcd_server *s = arg;
@@ -103,6 +120,7 @@ static void *s_worker_main(void *arg)
             last_note = mpc_now_ms();
         }
     }
+    s_direct_lanes(s);
     mpcd_worker_run(&s->worker);
     return NULL;
 }
@@ -264,6 +282,11 @@ int mpcd_server_new(mpcd_server **out, const mpcd_config *cfg, char *err, size_t
     zc.heartbeat_ivl_ms = (int)cfg->heartbeat_ms;
     zc.heartbeat_timeout_ms = 3 * (int)cfg->heartbeat_ms;
     zc.on_refused = s_peer_refused;
+    if (!dealer && cfg->parties[cfg->self].direct_endpoint[0]) {   /* lanes between parties only */
+        zc.direct_bind = cfg->parties[cfg->self].direct_endpoint;
+        for (uint32_t i = 0; i < cfg->n_parties; i++)
+            if (i != cfg->self && cfg->parties[i].direct_endpoint[0]) zc.peer_direct[i] = cfg->parties[i].direct_endpoint;
+    }
     rc = mpc_transport_zmq_new(&s->mesh, &zc, err, errlen);
     if (rc != 0) goto fail;
 

@@ -397,7 +397,8 @@ static int s_read_one(s_zt *z, s_want *w)
          * lane's messages (the lane's markers say when one may be filed). */
         mpc_msg_hdr hh;
         int hello = mpc_wire_hdr_decode(&hh, zmq_msg_data(&f[1]), zmq_msg_size(&f[1])) == 0 &&
-                    (hh.type == MPC_WIRE_MSG_HELLO || hh.type == MPC_WIRE_MSG_HELLO_ACK);
+                    (hh.type == MPC_WIRE_MSG_HELLO || hh.type == MPC_WIRE_MSG_HELLO_ACK ||
+                     hh.type == MPC_WIRE_MSG_LANE_SYNC);
         s_lane *l = &z->peer[peer].lane;
         if (!hello && (l->phead || l->zfiled >= l->zallowed)) {
             s_park(z, (uint32_t)peer, f, nf, extra, more, nmore);
@@ -448,6 +449,8 @@ static void s_classify(s_zt *z, int peer, zmq_msg_t f[3], int nf, int extra, zmq
                          r == MPC_ERR_LIMIT ? "message over the size limit"
                                             : "payload length is not count * 8",
                          w);
+        } else if (h.type == MPC_WIRE_MSG_LANE_SYNC) {
+            zt_lane_synced(z, (uint32_t)peer, h.stream);
         } else if (h.type == MPC_WIRE_MSG_HELLO || h.type == MPC_WIRE_MSG_HELLO_ACK) {
             z->peer[peer].hello_seen = 1;
             if (h.type == MPC_WIRE_MSG_HELLO) z->peer[peer].ack_pending = 1;
@@ -734,14 +737,16 @@ static void s_take_keys(s_zt *z)
  * arrived, reads monitor events and sends owed HELLO_ACKs.  0 or MPC_ERR_IO. */
 static int s_process(s_zt *z, s_want *w, int64_t wait_ms)
 {
-    zmq_pollitem_t items[MPC_ZMQ_MAX_PARTIES + 2];
+    /* ROUTER, wake-up, lane listener, and per peer its monitor and its lane */
+    zmq_pollitem_t items[2 * MPC_ZMQ_MAX_PARTIES + 3];
     int ni = 0;
     items[ni++] = (zmq_pollitem_t){.socket = z->router, .events = ZMQ_POLLIN};
     if (z->wakefd >= 0) items[ni++] = (zmq_pollitem_t){.socket = NULL, .fd = z->wakefd, .events = ZMQ_POLLIN};
     for (uint32_t j = 0; j < z->cfg.n; j++)
         if (j != z->cfg.self && z->peer[j].mon)
             items[ni++] = (zmq_pollitem_t){.socket = z->peer[j].mon, .events = ZMQ_POLLIN};
-    int lanes = 0;
+    int lanes = 0, lfd = zt_lane_listen_fd(z);
+    if (lfd >= 0) items[ni++] = (zmq_pollitem_t){.socket = NULL, .fd = lfd, .events = ZMQ_POLLIN};
     for (uint32_t j = 0; j < z->cfg.n; j++) {
         s_lane *l = &z->peer[j].lane;
         if (j == z->cfg.self || l->fd < 0) continue;
@@ -752,6 +757,7 @@ static int s_process(s_zt *z, s_want *w, int64_t wait_ms)
         }
         if (l->broken) continue;
         lanes = 1;
+        if (!l->synced) continue;   /* its frames wait for the peer's LANE_SYNC on ZeroMQ */
         /* a decrypted frame or whole frames already buffered: do not sleep */
         if (l->have_pt || l->rlen >= 4) wait_ms = 0;
         items[ni++] = (zmq_pollitem_t){.socket = NULL, .fd = l->fd, .events = ZMQ_POLLIN};
@@ -791,6 +797,7 @@ static int s_process(s_zt *z, s_want *w, int64_t wait_ms)
     s_take_keys(z);
     s_retry_peers(z);
     s_flush_acks(z);
+    zt_lane_service(z);
     return 0;
 }
 
@@ -1010,6 +1017,13 @@ out:
     zmq_msg_close(payload);
     free(sh);
     return r;
+}
+
+int zt_send_sync(s_zt *z, uint32_t j, uint64_t id, int timeout_ms)
+{
+    zmq_msg_t empty;
+    zmq_msg_init(&empty);
+    return s_send_raw(z, j, MPC_WIRE_MSG_LANE_SYNC, id, 0, &empty, 0, timeout_ms, 0);
 }
 
 /* mu held.  A stream message to peer `to` on its direct lane (count * 8 <= S_DIRECT_MAX). */

@@ -111,14 +111,20 @@ int mpc_transport_zmq_connect_peer(mpc_transport *t, uint32_t peer, const char *
 __attribute__((warn_unused_result))
 int mpc_transport_zmq_ready(mpc_transport *t, int timeout_ms);
 
-/* Sets up the direct lanes (every party calls it, right after mpc_transport_zmq_ready and
- * before any stream message, from the one thread using t): accepts the lanes of lower-index
- * peers, connects to higher-index ones, authenticates each with both parties' keys, then
- * stops listening.  0 when every configured lane is up; MPC_ERR_STATE if none is configured or
- * stream traffic has begun; otherwise an error naming the peers without a lane (their
- * messages then take ZeroMQ: the transport works either way). */
+/* Sets up the direct lanes (every party calls it once, after mpc_transport_zmq_ready; mu is
+ * held throughout, so other threads wait): accepts the lanes of lower-index peers, connects to
+ * higher-index ones, authenticates each with both parties' keys.  The listener stays open: from
+ * then on the reader accepts lanes again (a restarted lower peer) and makes again the lanes to
+ * higher peers that came back (docs/transport.md, "Direct lanes").  0 when every configured
+ * lane is up; MPC_ERR_STATE if none is configured or it already ran; otherwise an error naming
+ * the peers without a lane (their messages take ZeroMQ until one comes up: the transport works
+ * either way). */
 __attribute__((warn_unused_result))
 int mpc_transport_zmq_direct(mpc_transport *t, int timeout_ms);
+
+/* 0 if ep is a direct lane endpoint a peer can be given: "tcp://A.B.C.D:PORT" with PORT
+ * 1..65535, or "ipc://PATH" that fits a Unix socket address; else MPC_ERR_CONFIG. */
+int mpc_transport_zmq_direct_endpoint_ok(const char *ep);
 
 /* Our direct lane endpoint as bound (the port read back), or "". */
 const char *mpc_transport_zmq_direct_endpoint(const mpc_transport *t);
@@ -162,9 +168,13 @@ typedef struct {
     uint64_t direct_recv;       /* ... received on them */
     uint64_t direct_failures;   /* lanes that failed (authentication, closed, not read) */
     uint64_t direct_refused;    /* connections to our listener that did not authenticate */
+    uint64_t direct_made;       /* lanes set up so far, made again after a restart included */
 } mpc_zmq_stats;
 
 void mpc_transport_zmq_stats(const mpc_transport *t, mpc_zmq_stats *st);
+/* Only the direct_* fields of st (the others untouched), from relaxed atomics: unlike
+ * mpc_transport_zmq_stats, safe from any thread without waiting (the daemon's metrics). */
+void mpc_transport_zmq_direct_stats(const mpc_transport *t, mpc_zmq_stats *st);
 
 /* 1 if our connection to `peer` is up as its socket monitor last reported (run
  * mpc_transport_zmq_service first to take in recent events), 0 otherwise.  The daemon uses

@@ -56,6 +56,13 @@
 #define S_DL_PT_HEAD  (1 + 8 + 1)
 #define S_DL_PT_MAX   (S_DL_PT_HEAD + MPC_WIRE_HDR_MAX + S_DIRECT_MAX)
 #define S_DL_FRAME_MAX (S_DL_PT_MAX + S_DL_TAG)
+/* Setting lanes up again while the transport runs (the reader does it, mu held): the longest a
+ * handshake may take, the rest of the listener after a refused connection, and the pauses
+ * between attempts to reach a higher peer again. */
+#define S_DL_SERVICE_HS_MS 200
+#define S_DL_PAUSE_MS      1000
+#define S_DL_RETRY_MIN_MS  1000
+#define S_DL_RETRY_MAX_MS  30000
 
 /* Secrets of a lane, in one sodium_malloc region. */
 struct s_lane_keys {
@@ -100,11 +107,30 @@ static int s_parse(const char *ep, struct sockaddr_storage *ss, socklen_t *len)
     return 0;
 }
 
+int mpc_transport_zmq_direct_endpoint_ok(const char *ep)
+{
+    struct sockaddr_storage ss;
+    socklen_t len;
+    if (!ep || s_parse(ep, &ss, &len) != 0) return MPC_ERR_CONFIG;
+    if (ss.ss_family == AF_INET && ((struct sockaddr_in *)&ss)->sin_port == 0) return MPC_ERR_CONFIG;
+    return 0;
+}
+
 static void s_sockopts(int fd, int family)
 {
     int one = 1;
     if (family == AF_INET) (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     (void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+}
+
+/* 1 if a Unix socket file at ss has nobody listening (connect refused): a stale one. */
+static int s_stale_unix(const struct sockaddr_storage *ss, socklen_t len)
+{
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return 0;
+    int stale = connect(fd, (const struct sockaddr *)ss, len) != 0 && errno == ECONNREFUSED;
+    close(fd);
+    return stale;
 }
 
 int zt_direct_listen(s_zt *z, char *err, size_t errlen)
@@ -116,10 +142,19 @@ int zt_direct_listen(s_zt *z, char *err, size_t errlen)
         zt_fmt(err, errlen, "direct lane endpoint %s: not tcp://IPv4:PORT or ipc://PATH", ep);
         return MPC_ERR_CONFIG;
     }
-    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), one = 1;
-    if (fd < 0 || (ss.ss_family == AF_INET && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one)) ||
-        bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, MPC_ZMQ_MAX_PARTIES) != 0) {
-        int e = errno;
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), one = 1, e = 0;
+    if (fd < 0) {
+        e = errno;
+    } else {
+        if (ss.ss_family == AF_INET) (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        int b = bind(fd, (struct sockaddr *)&ss, len);
+        if (b != 0 && errno == EADDRINUSE && ss.ss_family == AF_UNIX && s_stale_unix(&ss, len)) {
+            (void)unlink(((struct sockaddr_un *)&ss)->sun_path);   /* left by a daemon that was killed */
+            b = bind(fd, (struct sockaddr *)&ss, len);
+        }
+        if (b != 0 || listen(fd, MPC_ZMQ_MAX_PARTIES) != 0) e = errno;
+    }
+    if (e) {
         if (fd >= 0) close(fd);
         zt_fmt(err, errlen, "cannot listen on direct lane endpoint %s: %s", ep, strerror(e));
         return MPC_ERR_IO;
@@ -228,10 +263,20 @@ static int s_tag_ok(const uint8_t tag[S_DL_TAG], const uint8_t key[32], const ch
                                                      s_nonce0, key) == 0;
 }
 
-/* Installs an established lane to peer j (keys from h, tx = k_ir for the initiator). */
-static int s_lane_up(s_zt *z, uint32_t j, int fd, const s_hs *h, int initiator)
+/* Installs an established lane to peer j (keys from h, tx = k_ir for the initiator) in place
+ * of any lane it had (a peer that makes a new lane has restarted: what was in flight on the
+ * old one is lost, so its epoch moves on), then sends LANE_SYNC on ZeroMQ: our ZeroMQ messages
+ * after it take their place among this lane's frames, those before it come before them all.
+ * The peer's frames are read once its LANE_SYNC for this lane has come (zt_lane_synced). */
+static int s_lane_up(s_zt *z, uint32_t j, int fd, const s_hs *h, int initiator, uint64_t id)
 {
     s_lane *l = &z->peer[j].lane;
+    if (l->fd >= 0) {
+        if (l->wbusy) return MPC_ERR_STATE;   /* a thread is inside a frame: the peer tries again */
+        zt_lane_fail(z, j, "replaced by a new lane");
+        zt_lane_close(l);
+        zt_release_parked(z, j, NULL);
+    }
     struct s_lane_keys *k = sodium_malloc(sizeof *k);
     if (!k) return MPC_ERR_NOMEM;
     memcpy(k->tx, h->k + (initiator ? 0 : 32), 32);
@@ -247,9 +292,41 @@ static int s_lane_up(s_zt *z, uint32_t j, int fd, const s_hs *h, int initiator)
     l->ntx = l->nrx = 1;
     l->rlen = 0;
     l->have_pt = 0;
-    l->order = 1;
+    l->broken = 0;
+    l->why = NULL;
+    l->order = 0;   /* the peer's ZeroMQ messages are filed as they come until its LANE_SYNC */
+    l->synced = 0;
+    l->id = id;
     l->zsent = l->zfiled = l->zallowed = 0;
+    z->dl_made++;
+    atomic_store_explicit(&z->peer[j].pub_lane, 1, memory_order_relaxed);
+    z->peer[j].lane_backoff_ms = 0;
+    int r = zt_send_sync(z, j, id, z->cfg.timeout_ms < 1000 ? z->cfg.timeout_ms : 1000);
+    if (r) zt_lane_fail(z, j, "LANE_SYNC could not be sent");   /* the reader closes it */
     return 0;
+}
+
+/* The lane's id: the first 8 bytes of BLAKE2b(E_i | E_r), public values both sides know. */
+static uint64_t s_lane_id(const uint8_t *epk_i, const uint8_t *epk_r)
+{
+    uint8_t d[16];
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, NULL, 0, sizeof d);
+    crypto_generichash_update(&st, epk_i, 32);
+    crypto_generichash_update(&st, epk_r, 32);
+    crypto_generichash_final(&st, d, sizeof d);
+    uint64_t id;
+    memcpy(&id, d, 8);
+    return id;
+}
+
+void zt_lane_synced(s_zt *z, uint32_t j, uint64_t id)
+{
+    s_lane *l = &z->peer[j].lane;
+    if (l->fd < 0 || l->broken || l->synced || l->id != id) return;   /* a lane we no longer have */
+    l->synced = 1;
+    l->order = 1;   /* from here on its ZeroMQ messages wait for their markers */
+    l->zfiled = l->zallowed = 0;
 }
 
 /* Our side of one handshake on fd with peer j; 0 and the lane installed, or an error. */
@@ -284,8 +361,7 @@ static int s_handshake(s_zt *z, int fd, int initiator, uint32_t want_peer, uint3
         if ((r = s_read_all(fd, m1, sizeof m1, deadline))) goto out;
         r = MPC_ERR_CRYPTO;
         j = m1[8];
-        if (memcmp(m1, S_DL_MAGIC, 8) || j >= z->cfg.self || m1[9] != z->cfg.self || !z->peer[j].direct[0] ||
-            z->peer[j].lane.fd >= 0)
+        if (memcmp(m1, S_DL_MAGIC, 8) || j >= z->cfg.self || m1[9] != z->cfg.self || !z->peer[j].direct[0])
             goto out;
         s_peer *p = &z->peer[j];
         const uint8_t *pk = NULL;   /* the initiator holds one of the keys we admit for it */
@@ -305,21 +381,30 @@ static int s_handshake(s_zt *z, int fd, int initiator, uint32_t want_peer, uint3
         if (!s_tag_ok(m3, h->k, "I")) goto out;
     }
     *got_peer = j;
-    r = s_lane_up(z, j, fd, h, initiator);
+    r = s_lane_up(z, j, fd, h, initiator, initiator ? s_lane_id(h->epk, h->peer_epk) : s_lane_id(h->peer_epk, h->epk));
 out:
     sodium_free(h);   /* sodium_free wipes */
     return r;
 }
 
+/* Connects to a peer's listener without blocking past the deadline (a host that drops SYNs
+ * must not hold the reader); retries while the peer is not listening yet. */
 static int s_connect(const char *ep, int64_t deadline, int *out)
 {
     struct sockaddr_storage ss;
     socklen_t len;
     if (s_parse(ep, &ss, &len) != 0) return MPC_ERR_CONFIG;
     for (;;) {
-        int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), e = 0;
         if (fd < 0) return MPC_ERR_IO;
-        if (connect(fd, (struct sockaddr *)&ss, len) == 0) {
+        if (connect(fd, (struct sockaddr *)&ss, len) != 0) {
+            e = errno;
+            if (e == EINPROGRESS && s_wait(fd, POLLOUT, deadline) == 0) {
+                socklen_t el = sizeof e;
+                if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &el) != 0) e = errno;
+            }
+        }
+        if (!e) {
             s_sockopts(fd, ss.ss_family);
             *out = fd;
             return 0;
@@ -330,6 +415,41 @@ static int s_connect(const char *ep, int64_t deadline, int *out)
     }
 }
 
+/* Lower-index peers with a lane endpoint but no usable lane yet. */
+static uint32_t s_missing_lower(const s_zt *z)
+{
+    uint32_t need = 0;
+    for (uint32_t j = 0; j < z->cfg.self; j++) need += z->peer[j].direct[0] && !zt_lane_usable(&z->peer[j].lane);
+    return need;
+}
+
+/* mu held.  Accepts one connection on our listener and runs the responder's handshake; a
+ * connection that does not complete it by the deadline, or fails it, is closed and counted. */
+static void s_accept_one(s_zt *z, int fd, int64_t deadline)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    s_sockopts(fd, getsockname(fd, (struct sockaddr *)&ss, &sl) == 0 ? ss.ss_family : AF_UNIX);
+    uint32_t got = 0;
+    if (s_handshake(z, fd, 0, 0, &got, deadline) != 0) {
+        z->dl_refused++;
+        close(fd);
+        /* a refusal rests the listener, so that connections that never finish their handshake
+         * cost the reader at most S_DL_SERVICE_HS_MS per S_DL_PAUSE_MS */
+        z->dl_pause_until = mpc_now_ms() + S_DL_PAUSE_MS;
+    }
+}
+
+/* mu held.  Connects to higher peer j's listener and runs the initiator's handshake. */
+static int s_initiate(s_zt *z, uint32_t j, int64_t deadline)
+{
+    int fd = -1;
+    uint32_t got = 0;
+    int q = s_connect(z->peer[j].direct, deadline, &fd);
+    if (q == 0 && (q = s_handshake(z, fd, 1, j, &got, deadline)) != 0) close(fd);
+    return q;
+}
+
 int mpc_transport_zmq_direct(mpc_transport *t, int timeout_ms)
 {
     s_zt *z = zt_self(t);
@@ -338,54 +458,72 @@ int mpc_transport_zmq_direct(mpc_transport *t, int timeout_ms)
     int64_t deadline = (int64_t)mpc_now_ms() + timeout_ms;
     pthread_mutex_lock(&z->mu);
     int r = 0;
-    if (z->dl_listen < 0 || z->base.msgs_sent || z->base.msgs_recv || z->reading) {
-        zt_seterr(z, "direct lanes: %s", z->dl_listen < 0 ? "no direct_bind endpoint, or already set up"
-                                                           : "stream traffic has begun (set them up right after ready)");
+    if (z->dl_listen < 0 || z->dl_started) {
+        zt_seterr(z, "direct lanes: %s", z->dl_listen < 0 ? "no direct_bind endpoint" : "already set up");
         pthread_mutex_unlock(&z->mu);
         return MPC_ERR_STATE;
     }
+    z->dl_started = 1;
     char failed[256] = "";
     size_t fl = 0;
     /* Accept from every lower index, then connect to every higher one: each party waits only
-     * for lower ones, so the order has no cycle. */
-    uint32_t need = 0;
-    for (uint32_t j = 0; j < z->cfg.self; j++) need += z->peer[j].direct[0] != 0;
-    while (need && (int64_t)mpc_now_ms() < deadline) {
+     * for lower ones, so the order has no cycle.  Lanes a reader already accepted count. */
+    while (s_missing_lower(z) && (int64_t)mpc_now_ms() < deadline) {
         if (s_wait(z->dl_listen, POLLIN, deadline) != 0) break;
         int fd = accept4(z->dl_listen, NULL, NULL, SOCK_CLOEXEC);
         if (fd < 0) continue;
-        struct sockaddr_storage ss;
-        socklen_t sl = sizeof ss;
-        s_sockopts(fd, getsockname(fd, (struct sockaddr *)&ss, &sl) == 0 ? ss.ss_family : AF_UNIX);
-        uint32_t got = 0;
-        /* a connection that does not complete its handshake within 1 s is dropped */
-        int64_t dl = (int64_t)mpc_now_ms() + 1000;
-        if (s_handshake(z, fd, 0, 0, &got, dl < deadline ? dl : deadline) == 0) {
-            if (z->peer[got].direct[0]) need--;
-        } else {
-            z->dl_refused++;
-            close(fd);
+        int64_t dl = (int64_t)mpc_now_ms() + 1000;   /* 1 s for a handshake */
+        s_accept_one(z, fd, dl < deadline ? dl : deadline);
+    }
+    z->dl_pause_until = 0;
+    for (uint32_t j = z->cfg.self + 1; j < z->cfg.n; j++) {
+        if (!z->peer[j].direct[0] || zt_lane_usable(&z->peer[j].lane)) continue;
+        int q = s_initiate(z, j, deadline);
+        if (q) {
+            fl += (size_t)snprintf(failed + fl, fl < sizeof failed ? sizeof failed - fl : 0, " peer %u (%s);", j,
+                                   mpc_strerror(q));
+            z->peer[j].lane_retry_at = mpc_now_ms() + S_DL_RETRY_MIN_MS;
+            z->peer[j].lane_backoff_ms = 2 * S_DL_RETRY_MIN_MS;
         }
     }
-    for (uint32_t j = z->cfg.self + 1; j < z->cfg.n; j++) {
-        if (!z->peer[j].direct[0]) continue;
-        int fd = -1;
-        uint32_t got = 0;
-        int q = s_connect(z->peer[j].direct, deadline, &fd);
-        if (q == 0 && (q = s_handshake(z, fd, 1, j, &got, deadline)) != 0) close(fd);
-        if (q) fl += (size_t)snprintf(failed + fl, fl < sizeof failed ? sizeof failed - fl : 0, " peer %u (%s);", j,
-                                      mpc_strerror(q));
-    }
     for (uint32_t j = 0; j < z->cfg.self; j++)
-        if (z->peer[j].direct[0] && z->peer[j].lane.fd < 0)
+        if (z->peer[j].direct[0] && !zt_lane_usable(&z->peer[j].lane))
             fl += (size_t)snprintf(failed + fl, fl < sizeof failed ? sizeof failed - fl : 0, " peer %u (no handshake);", j);
-    zt_direct_unlisten(z);
     if (fl) {
         zt_seterr(z, "direct lanes not set up with:%s ZeroMQ carries their messages", failed);
         r = MPC_ERR_IO;
     }
     pthread_mutex_unlock(&z->mu);
     return r;
+}
+
+int zt_lane_listen_fd(const s_zt *z)
+{
+    return z->dl_listen >= 0 && mpc_now_ms() >= z->dl_pause_until ? z->dl_listen : -1;
+}
+
+void zt_lane_service(s_zt *z)
+{
+    if (z->dl_listen < 0) return;
+    /* Lanes offered by lower peers (a restarted one, or one whose lane failed): a few per call. */
+    for (int k = 0; k < 4 && zt_lane_listen_fd(z) >= 0; k++) {
+        int fd = accept4(z->dl_listen, NULL, NULL, SOCK_CLOEXEC);
+        if (fd < 0) break;
+        s_accept_one(z, fd, (int64_t)mpc_now_ms() + S_DL_SERVICE_HS_MS);
+    }
+    if (!z->dl_started) return;
+    /* Lanes to higher peers that are up and have none: made again, with a pause that doubles
+     * after each failed attempt (a peer that lists no lane for us refuses every one). */
+    for (uint32_t j = z->cfg.self + 1; j < z->cfg.n; j++) {
+        s_peer *p = &z->peer[j];
+        uint64_t now = mpc_now_ms();
+        if (!p->direct[0] || p->lane.fd >= 0 || p->state != S_PEER_UP || now < p->lane_retry_at) continue;
+        if (s_initiate(z, j, (int64_t)now + S_DL_SERVICE_HS_MS) != 0) {
+            uint64_t b = p->lane_backoff_ms ? p->lane_backoff_ms : S_DL_RETRY_MIN_MS;
+            p->lane_retry_at = mpc_now_ms() + b;
+            p->lane_backoff_ms = 2 * b > S_DL_RETRY_MAX_MS ? S_DL_RETRY_MAX_MS : 2 * b;
+        }
+    }
 }
 
 const char *mpc_transport_zmq_direct_endpoint(const mpc_transport *t)
@@ -409,6 +547,7 @@ void zt_lane_fail(s_zt *z, uint32_t j, const char *why)
     l->order = 0;   /* parked ZeroMQ messages are filed as they came (zt_release_parked) */
     l->why = why;
     z->dl_failures++;
+    atomic_store_explicit(&z->peer[j].pub_lane, 0, memory_order_relaxed);
     z->peer[j].epoch++;   /* what was in flight on it may be lost: waits on the peer fail */
 }
 
@@ -555,6 +694,7 @@ int zt_lane_read(s_zt *z, uint32_t j, s_want *w)
 {
     s_lane *l = &z->peer[j].lane;
     int progress = 0;
+    if (!l->synced && zt_lane_usable(l)) return 0;   /* its frames come after the peer's LANE_SYNC */
     while (zt_lane_usable(l) && !(w && w->found)) {
         if (!l->have_pt) {
             int d = s_lane_decrypt(z, j);

@@ -87,6 +87,8 @@ typedef struct {
     const char *why;            /* static reason of the failure */
     int       wbusy;            /* a thread is in the middle of writing a frame */
     int       order;            /* ZeroMQ stream messages from the peer pass the ordering gate */
+    int       synced;           /* the peer's LANE_SYNC for this lane has come: its frames may be read */
+    uint64_t  id;               /* names the lane in LANE_SYNC (a hash of the two ephemeral keys) */
     struct s_lane_keys *keys;   /* sodium_malloc: the two keys and the plaintext buffers */
     uint64_t  ntx, nrx;         /* nonces of the next frame out and in */
     uint64_t  zsent;            /* ZeroMQ stream messages sent to the peer since the lane came up */
@@ -130,6 +132,10 @@ typedef struct {
     s_held  *head, *tail;       /* held messages from this peer, arrival order */
     char     direct[MPC_ZMQ_ENDPOINT_MAX];   /* its direct lane listener ("" none) */
     s_lane   lane;
+    uint64_t lane_retry_at;     /* lower index: mpc_now_ms() time of the next attempt to make the
+                                 * lane to this (higher) peer again, 0 at once */
+    uint64_t lane_backoff_ms;   /* the pause after the next failed attempt */
+    atomic_int pub_lane;        /* 1 while the lane is usable, for any thread */
 } s_peer;
 
 typedef struct {
@@ -168,8 +174,11 @@ typedef struct {
     uint64_t      bg_stream;
     int           wakefd;
     char          direct_bind[MPC_ZMQ_ENDPOINT_MAX];   /* our direct lane listener ("" none) */
-    int           dl_listen;        /* its socket until mpc_transport_zmq_direct is done, or -1 */
-    uint64_t      dl_refused, dl_failures, dl_msgs_sent, dl_msgs_recv;
+    int           dl_listen;        /* its socket for the transport's life, or -1 */
+    int           dl_started;       /* mpc_transport_zmq_direct has run: lanes are made again */
+    uint64_t      dl_pause_until;   /* after a refused connection the listener rests until then */
+    /* lane counters, read from any thread (mpc_transport_zmq_direct_stats) */
+    atomic_uint_fast64_t dl_refused, dl_failures, dl_msgs_sent, dl_msgs_recv, dl_made;
     uint64_t      malformed, protocol_errors, held_count, held_msgs, held_bytes, held_dropped,
                   disconnects;
 } s_zt;
@@ -205,6 +214,16 @@ int   zt_lane_send(s_zt *z, uint32_t j, const uint8_t *hdr, size_t hlen, const v
 int   zt_lane_mark(s_zt *z, uint32_t j, int timeout_ms);
 /* The reader: files what the lane of peer j allows; 1 if anything moved. */
 int   zt_lane_read(s_zt *z, uint32_t j, s_want *w);
+/* mu held, reader: accepts a lane on our listener, or makes again the lanes to higher peers
+ * that are up and have none (bounded, docs/transport.md "Direct lanes"). */
+void  zt_lane_service(s_zt *z);
+/* The listener's fd when the reader should poll it, else -1. */
+int   zt_lane_listen_fd(const s_zt *z);
+/* transport_zmq.c: sends LANE_SYNC (lane id) to peer j on ZeroMQ, after which our ZeroMQ
+ * messages to it take their place among the lane's frames. */
+int   zt_send_sync(s_zt *z, uint32_t j, uint64_t id, int timeout_ms);
+/* A LANE_SYNC from peer j arrived (mu held, reader). */
+void  zt_lane_synced(s_zt *z, uint32_t j, uint64_t id);
 /* transport_zmq.c, for the lanes: files a message that came on peer j's lane (payload copied),
  * and classifies the parked ZeroMQ messages of peer j its markers now allow. */
 void  zt_lane_deliver(s_zt *z, uint32_t j, const uint8_t *hdr, size_t hlen, const uint8_t *payload, size_t plen,

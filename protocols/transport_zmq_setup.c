@@ -430,15 +430,23 @@ void mpc_transport_zmq_stats(const mpc_transport *t, mpc_zmq_stats *st)
     st->held_bytes = z->held_bytes;
     st->held_dropped = z->held_dropped;
     st->disconnects = z->disconnects;
-    for (uint32_t j = 0; j < z->cfg.n; j++) {
-        st->remade += z->peer[j].reopens;
-        st->direct_lanes += j != z->cfg.self && zt_lane_usable(&z->peer[j].lane);
-    }
-    st->direct_sent = z->dl_msgs_sent;
-    st->direct_recv = z->dl_msgs_recv;
-    st->direct_failures = z->dl_failures;
-    st->direct_refused = z->dl_refused;
+    for (uint32_t j = 0; j < z->cfg.n; j++) st->remade += z->peer[j].reopens;
     pthread_mutex_unlock(&z->mu);
+    mpc_transport_zmq_direct_stats(t, st);
+}
+
+void mpc_transport_zmq_direct_stats(const mpc_transport *t, mpc_zmq_stats *st)
+{
+    s_zt *z = zt_self(t);
+    if (!z) return;
+    st->direct_lanes = 0;
+    for (uint32_t j = 0; j < z->cfg.n; j++)
+        st->direct_lanes += (uint64_t)atomic_load_explicit(&z->peer[j].pub_lane, memory_order_relaxed);
+    st->direct_sent = atomic_load_explicit(&z->dl_msgs_sent, memory_order_relaxed);
+    st->direct_recv = atomic_load_explicit(&z->dl_msgs_recv, memory_order_relaxed);
+    st->direct_failures = atomic_load_explicit(&z->dl_failures, memory_order_relaxed);
+    st->direct_refused = atomic_load_explicit(&z->dl_refused, memory_order_relaxed);
+    st->direct_made = atomic_load_explicit(&z->dl_made, memory_order_relaxed);
 }
 
 void mpc_transport_zmq_peer_info(const mpc_transport *t, uint32_t peer, int *state, uint64_t *since_ms)

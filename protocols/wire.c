@@ -11,7 +11,7 @@
 int mpc_wire_type_ok(unsigned type)
 {
     return (type >= MPC_MSG_OPEN && type <= MPC_MSG_ABORT) || type == MPC_WIRE_MSG_HELLO ||
-           type == MPC_WIRE_MSG_HELLO_ACK;
+           type == MPC_WIRE_MSG_HELLO_ACK || type == MPC_WIRE_MSG_LANE_SYNC;
 }
 
 static int s_hdr_ok(const mpc_msg_hdr *h)

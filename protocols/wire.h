@@ -23,6 +23,9 @@
 /* Transport-internal message types, never delivered to a stream (outside mpc_msg_type). */
 #define MPC_WIRE_MSG_HELLO      0x41        /* "I am up", asks for a HELLO_ACK */
 #define MPC_WIRE_MSG_HELLO_ACK  0x42
+/* "from here on my ZeroMQ messages to you take their place among the frames of the direct lane
+ * whose id is in the stream field" (docs/transport.md, "Direct lanes": setting lanes up again) */
+#define MPC_WIRE_MSG_LANE_SYNC  0x43
 
 /* 1 if `type` is a valid message type on the wire (stream or internal), else 0. */
 int mpc_wire_type_ok(unsigned type);

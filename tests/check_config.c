@@ -338,6 +338,44 @@ START_TEST(test_missing_pieces)
 }
 END_TEST
 
+/* direct_endpoint: tcp://IPv4:PORT or ipc://PATH, checked at load with the [party] section's
+ * line; not the party's peer endpoint, not another party's lane. */
+START_TEST(test_direct_endpoint)
+{
+    char text[4096], extra[512], err[512];
+    mpcd_config *cfg = malloc(sizeof *cfg);
+    snprintf(extra, sizeof extra, "[party a]\nendpoint = tcp://127.0.0.1:7001\npublic_key = %s\n"
+             "direct_endpoint = tcp://127.0.0.1:7401\n", KEY_A);
+    s_base(text, sizeof text, extra);
+    const char *p = s_write(text);
+    ck_assert_msg(mpcd_config_load(p, cfg, err, sizeof err) == 0, "%s", err);
+    ck_assert_str_eq(cfg->parties[cfg->self].direct_endpoint, "tcp://127.0.0.1:7401");
+    ck_assert_str_eq(cfg->parties[1].direct_endpoint, "");
+    unlink(p);
+    const char *bad[] = {"tcp://localhost:7401", "tcp://127.0.0.1:0", "tcp://127.0.0.1:*", "tcp://127.0.0.1:70000",
+                         "udp://127.0.0.1:7401", "ipc://", "tcp://[::1]:7401",
+                         "ipc:///tmp/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(extra, sizeof extra, "[party a]\nendpoint = tcp://127.0.0.1:7001\npublic_key = %s\n"
+                 "direct_endpoint = %s\n", KEY_A, bad[i]);
+        s_base(text, sizeof text, extra);
+        p = s_write(text);
+        ck_assert_int_eq(mpcd_config_load(p, cfg, err, sizeof err), -1);
+        ck_assert_msg(strstr(err, ":20: error: [party a] direct_endpoint: ") &&
+                      strstr(err, "is not tcp://A.B.C.D:PORT"), "%s: %s", bad[i], err);
+        unlink(p);
+    }
+    snprintf(extra, sizeof extra, "[party a]\nendpoint = tcp://127.0.0.1:7001\npublic_key = %s\n"
+             "direct_endpoint = tcp://127.0.0.1:7001\n", KEY_A);
+    s_base(text, sizeof text, extra);
+    p = s_write(text);
+    ck_assert_int_eq(mpcd_config_load(p, cfg, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, ":20: error: [party a] direct_endpoint: 'tcp://127.0.0.1:7001' is used twice"), "%s", err);
+    unlink(p);
+    free(cfg);
+}
+END_TEST
+
 /* security: semi-honest by default, malicious accepted with OT preprocessing and refused with
  * a dealer (a trusted party), any other value refused; a reload keeps the running value. */
 START_TEST(test_security_key)
@@ -652,6 +690,7 @@ Suite *mpc_test_suite(void)
     tcase_add_test(tc, test_release_rules);
     tcase_add_test(tc, test_missing_pieces);
     tcase_add_test(tc, test_security_key);
+    tcase_add_test(tc, test_direct_endpoint);
     tcase_add_test(tc, test_doc_matches_table);
     tcase_add_test(tc, test_example_configs);
     tcase_add_test(tc, test_one_name_rule);

@@ -37,7 +37,7 @@ START_TEST(test_round_trips)
                                     (uint64_t)UINT32_MAX + 1, MPC_STREAM_PREP_BIT, UINT64_MAX};
     static const uint8_t types[] = {MPC_MSG_OPEN, MPC_MSG_INPUT, MPC_MSG_OUTPUT, MPC_MSG_PREP,
                                     MPC_MSG_CONTROL, MPC_MSG_ABORT, MPC_WIRE_MSG_HELLO,
-                                    MPC_WIRE_MSG_HELLO_ACK};
+                                    MPC_WIRE_MSG_HELLO_ACK, MPC_WIRE_MSG_LANE_SYNC};
     for (size_t i = 0; i < sizeof edge / sizeof edge[0]; i++)
         for (size_t t = 0; t < sizeof types; t++) {
             mpc_msg_hdr h = {.version = MPC_WIRE_VERSION, .type = types[t], .stream = edge[i],

@@ -388,16 +388,116 @@ START_TEST(test_tampered_frame_fails_the_lane_zeromq_carries_on)
 }
 END_TEST
 
-START_TEST(test_lanes_only_before_stream_traffic)
+/* Lanes set up while ZeroMQ messages are in flight both ways: LANE_SYNC puts those before
+ * every lane message, so each stream still sees its messages in order. */
+START_TEST(test_lanes_after_stream_traffic_keep_the_order)
 {
     s_mesh m = {0};
     s_tmpdir(&m);
     s_mesh_new(&m, 2);
     s_ready2(&m);
-    uint64_t v = 7;
-    ck_assert_int_eq(mpc_send(m.t[0], 1, MPC_MSG_OPEN, 60, 0, &v, 1), 0);
-    ck_assert_int_eq(mpc_transport_zmq_direct(m.t[0], 100), MPC_ERR_STATE);
-    ck_assert_ptr_nonnull(strstr(mpc_transport_zmq_last_error(m.t[0]), "stream traffic has begun"));
+    static uint64_t big[1000], got[1000];   /* 8,000 bytes: ZeroMQ */
+    for (uint32_t i = 0; i < 2; i++)
+        for (uint64_t q = 0; q < 3; q++) {
+            for (int k = 0; k < 1000; k++) big[k] = s_val(i, 1 - i, q, (uint64_t)k);
+            ck_assert_int_eq(mpc_send(m.t[i], 1 - i, MPC_MSG_OPEN, 70, q, big, q == 1 ? 1000 : 1), 0);
+        }
+    pthread_t th[2];
+    s_dargs d[2] = {{m.t[0], -1}, {m.t[1], -1}};
+    for (int i = 0; i < 2; i++) ck_assert_int_eq(pthread_create(&th[i], NULL, s_direct_main, &d[i]), 0);
+    for (int i = 0; i < 2; i++) pthread_join(th[i], NULL);
+    ck_assert_int_eq(d[0].rc, 0);
+    ck_assert_int_eq(d[1].rc, 0);
+    for (uint32_t i = 0; i < 2; i++) {   /* one more each way, small: it takes the lane */
+        uint64_t v = s_val(i, 1 - i, 3, 0);
+        ck_assert_int_eq(mpc_send(m.t[i], 1 - i, MPC_MSG_OPEN, 70, 3, &v, 1), 0);
+    }
+    for (uint32_t i = 0; i < 2; i++)
+        for (uint64_t q = 0; q < 4; q++) {
+            uint64_t cnt = q == 1 ? 1000 : 1;
+            ck_assert_int_eq(mpc_recv(m.t[1 - i], i, MPC_MSG_OPEN, 70, q, got, cnt, 5000), 0);
+            for (uint64_t k = 0; k < cnt; k++) ck_assert_uint_eq(got[k], s_val(i, 1 - i, q, k));
+        }
+    mpc_zmq_stats st;
+    for (int i = 0; i < 2; i++) {
+        mpc_transport_zmq_stats(m.t[i], &st);
+        ck_assert_uint_eq(st.direct_lanes, 1);
+        ck_assert_uint_eq(st.direct_sent, 1);
+        ck_assert_uint_eq(st.direct_recv, 1);
+    }
+    ck_assert_int_eq(mpc_transport_zmq_direct(m.t[0], 100), MPC_ERR_STATE);   /* once */
+    s_mesh_down(&m);
+}
+END_TEST
+
+/* Party i made again with its key and both endpoints, as a restarted daemon would be. */
+static void s_remake(s_mesh *m, uint32_t i, const char *bind)
+{
+    mpc_transport_destroy(&m->t[i]);
+    mpc_zmq_config c;
+    mpc_zmq_config_init(&c);
+    c.self = i;
+    c.n = 2;
+    c.bind = bind;
+    c.keys = m->k[i];
+    c.timeout_ms = 10000;
+    c.direct_bind = m->ep[i];
+    memcpy(c.peer_public[1 - i], mpc_keypair_public(m->k[1 - i]), MPC_KEY_BYTES);
+    c.peer_direct[1 - i] = m->ep[1 - i];
+    c.peer_endpoints[1 - i] = mpc_transport_zmq_endpoint(m->t[1 - i]);
+    char err[256];
+    ck_assert_msg(mpc_transport_zmq_new(&m->t[i], &c, err, sizeof err) == 0, "new: %s", err);
+}
+
+/* Restarts party `i` (0: the survivor accepts its new lane; 1: the survivor makes it), then
+ * checks that the lane came back on both sides and carries the next messages. */
+static void s_restart_and_check(s_mesh *m, uint32_t i, uint64_t made_before)
+{
+    char bind[128];
+    snprintf(bind, sizeof bind, "%s", mpc_transport_zmq_endpoint(m->t[i]));
+    s_remake(m, i, bind);
+    s_ready2(m);
+    pthread_t th;
+    s_dargs d = {m->t[i], -1};
+    ck_assert_int_eq(pthread_create(&th, NULL, s_direct_main, &d), 0);
+    mpc_zmq_stats st = {0};
+    int64_t until = (int64_t)mpc_now_ms() + 15000;
+    do {   /* the survivor's reader accepts or makes the lane again */
+        (void)mpc_transport_zmq_service(m->t[1 - i], 20);
+        mpc_transport_zmq_stats(m->t[1 - i], &st);
+    } while ((st.direct_made < made_before + 1 || st.direct_lanes != 1) && (int64_t)mpc_now_ms() < until);
+    pthread_join(th, NULL);
+    ck_assert_int_eq(d.rc, 0);
+    ck_assert_uint_eq(st.direct_made, made_before + 1);
+    ck_assert_uint_eq(st.direct_lanes, 1);
+    uint64_t sent0 = st.direct_sent;
+    for (uint64_t q = 0; q < 3; q++)
+        for (uint32_t a = 0; a < 2; a++) {
+            uint64_t v = s_val(a, 1 - a, q, 7), w = 0;
+            ck_assert_int_eq(mpc_send(m->t[a], 1 - a, MPC_MSG_OPEN, 80 + i, q, &v, 1), 0);
+            ck_assert_int_eq(mpc_recv(m->t[1 - a], a, MPC_MSG_OPEN, 80 + i, q, &w, 1, 5000), 0);
+            ck_assert_uint_eq(w, v);
+        }
+    mpc_transport_zmq_stats(m->t[1 - i], &st);
+    ck_assert_uint_eq(st.direct_sent, sent0 + 3);
+    mpc_transport_zmq_stats(m->t[i], &st);
+    ck_assert_uint_eq(st.direct_sent, 3);
+    ck_assert_uint_eq(st.direct_lanes, 1);
+}
+
+START_TEST(test_lanes_made_again_after_a_restart)
+{
+    s_mesh m = {0};
+    s_tmpdir(&m);
+    s_mesh_new(&m, 2);
+    s_ready2(&m);
+    pthread_t th[2];
+    s_dargs d[2] = {{m.t[0], -1}, {m.t[1], -1}};
+    for (int i = 0; i < 2; i++) ck_assert_int_eq(pthread_create(&th[i], NULL, s_direct_main, &d[i]), 0);
+    for (int i = 0; i < 2; i++) pthread_join(th[i], NULL);
+    ck_assert_int_eq(d[0].rc + d[1].rc, 0);
+    s_restart_and_check(&m, 1, 1);   /* the higher one: party 0 connects to it again */
+    s_restart_and_check(&m, 0, 1);   /* the lower one: party 1 (itself made again above) accepts it */
     s_mesh_down(&m);
 }
 END_TEST
@@ -411,7 +511,8 @@ Suite *mpc_test_suite(void)
     tcase_add_test(tc, test_lanes_under_concurrent_threads);
     tcase_add_test(tc, test_stranger_refused_lanes_still_come_up);
     tcase_add_test(tc, test_tampered_frame_fails_the_lane_zeromq_carries_on);
-    tcase_add_test(tc, test_lanes_only_before_stream_traffic);
+    tcase_add_test(tc, test_lanes_after_stream_traffic_keep_the_order);
+    tcase_add_test(tc, test_lanes_made_again_after_a_restart);
     suite_add_tcase(s, tc);
     return s;
 }

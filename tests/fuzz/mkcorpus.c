@@ -79,7 +79,8 @@ int main(int argc, char **argv)
 
     /* Peer headers: every message type the mesh sends, small and large fields. */
     static const unsigned types[] = {MPC_MSG_INPUT, MPC_MSG_OPEN, 3, MPC_MSG_PREP, MPC_MSG_CONTROL,
-                                     MPC_MSG_ABORT, MPC_WIRE_MSG_HELLO, MPC_WIRE_MSG_HELLO_ACK};
+                                     MPC_MSG_ABORT, MPC_WIRE_MSG_HELLO, MPC_WIRE_MSG_HELLO_ACK,
+                                     MPC_WIRE_MSG_LANE_SYNC};
     static const uint64_t counts[] = {0, 1, 2 * 200000, MPC_WIRE_MAX_COUNT};
     for (size_t t = 0; t < sizeof types / sizeof types[0]; t++)
         for (size_t c = 0; c < sizeof counts / sizeof counts[0]; c++) {

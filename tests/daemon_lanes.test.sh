@@ -1,0 +1,94 @@
+#!/bin/sh
+# Direct lanes between real daemons (scripts/cluster up --direct; docs/transport.md, "Direct
+# lanes"): jobs are right and their small messages travel on the lanes (the metrics say so);
+# a party killed and restarted gets its lane back, whether it is the higher index (its peer
+# connects to it again) or the lower one (its peer accepts it again), and the next jobs are
+# right and use the lane; a party whose configuration names a wrong lane endpoint for its
+# peer gets no lane, and jobs are still right over ZeroMQ.
+# Prints `ok …` per check; exits non-zero at the first failure.
+set -u
+BIN=${MPC_BIN:-$(pwd)/bin}
+export MPC_BIN="$BIN"
+D=$(mktemp -d /tmp/mpcd-lanes.XXXXXX)
+cleanup() {
+    scripts/cluster down --dir "$D" >/dev/null 2>&1
+    rm -rf "$D"
+}
+trap cleanup EXIT
+. tests/lib.sh
+
+# The dealer makes the material (faster restarts); the lane is between the two parties.
+C=$(scripts/cluster up 2 --direct --prep dealer --dir "$D" --set mpcd.metrics_endpoint=127.0.0.1:0 \
+    --set limits.heartbeat_ms=200 --set limits.peer_timeout_ms=2000) || fail "cluster did not start"
+grep -q "^direct_endpoint = ipc://$D/b.lane.sock$" "$D/a.ini" || fail "no lane endpoint for b in a.ini"
+grep -q "direct lanes up with 1 peer" "$D/a.log" || fail "a logged no lane"
+
+cat > "$D/prog.mpc" <<'P'
+party a, b
+input x: int from a
+input y: int from b
+output s = x * y + x * x * y to a, b
+P
+# job X Y: runs the program and checks s = X*Y + X*X*Y
+job() {
+    out=$("$BIN/mpc" run "$D/prog.mpc" --config "$C" --input x="$1" --input y="$2" 2>&1 |
+          grep -v "^mpc: job [0-9a-f]* submitted$")
+    [ "$out" = "s = $(($1 * $2 + $1 * $1 * $2))" ] || fail "job x=$1 y=$2: $out"
+}
+port() { sed -n 's/.*metrics endpoint 127\.0\.0\.1:0 listening on port \([0-9]*\):.*/\1/p' "$D/$1.log" | tail -n 1; }
+# metric PARTY NAME: the value of an unlabelled metric on PARTY's /metrics
+metric() {
+    curl -s --max-time 5 "http://127.0.0.1:$(port "$1")/metrics" | sed -n "s/^$2 \([0-9]*\)$/\1/p"
+}
+# lanes_back PARTY MADE: waits (10 s at most) until PARTY has its lane up and has made MADE
+wait_lane() {
+    i=0
+    while [ $i -lt 100 ]; do
+        [ "$(metric "$1" mpcd_direct_lanes)" = 1 ] && [ "$(metric "$1" mpcd_direct_lanes_made_total)" = "$2" ] && return 0
+        sleep 0.1
+        i=$((i + 1))
+    done
+    fail "$1: lanes $(metric "$1" mpcd_direct_lanes), made $(metric "$1" mpcd_direct_lanes_made_total), want 1 and $2"
+}
+
+job 6 7
+job 3 11
+for p in a b; do
+    [ "$(metric $p mpcd_direct_lanes)" = 1 ] || fail "$p: mpcd_direct_lanes is not 1"
+    sent=$(metric $p mpcd_direct_messages_sent_total)
+    [ "${sent:-0}" -gt 0 ] || fail "$p sent nothing on its lane"
+    [ "$(metric $p mpcd_direct_messages_received_total)" -gt 0 ] || fail "$p received nothing on its lane"
+done
+ok "two jobs right, both parties' lanes up and carrying messages ($sent sent by b)"
+
+# b (the higher index) killed and restarted: a connects to its new listener.
+kill -9 "$(cat "$D/b.pid")" || fail "kill b"
+scripts/cluster restart b --dir "$D" > "$D/restart.err" 2>&1 || fail "restart b: $(cat "$D/restart.err")"
+wait_lane a 2
+wait_lane b 1
+job 5 9
+[ "$(metric b mpcd_direct_messages_sent_total)" -gt 0 ] || fail "restarted b sent nothing on its lane"
+ok "b restarted: a made its lane again, the next job is right and b sends on the lane"
+
+# a (the lower index) killed and restarted: b accepts its new lane.
+kill -9 "$(cat "$D/a.pid")" || fail "kill a"
+scripts/cluster restart a --dir "$D" > "$D/restart.err" 2>&1 || fail "restart a: $(cat "$D/restart.err")"
+wait_lane b 2
+wait_lane a 1
+job 2 13
+[ "$(metric a mpcd_direct_messages_sent_total)" -gt 0 ] || fail "restarted a sent nothing on its lane"
+ok "a restarted: b accepted its new lane, the next job is right and a sends on the lane"
+
+# a's configuration names a lane endpoint of b where nothing listens: no lane, ZeroMQ only.
+sed -i "s|^direct_endpoint = ipc://$D/b.lane.sock$|direct_endpoint = ipc://$D/nowhere.sock|" "$D/a.ini"
+grep -q "nowhere.sock" "$D/a.ini" || fail "a.ini not changed"
+scripts/cluster stop a --dir "$D" || fail "stop a"
+scripts/cluster restart a --dir "$D" > "$D/restart.err" 2>&1 || fail "restart a with a wrong lane: $(cat "$D/restart.err")"
+grep -q "direct lanes not set up with: peer 1" "$D/a.log" || fail "a did not say its lane is missing"
+job 4 8
+job 7 3
+for p in a b; do
+    [ "$(metric $p mpcd_direct_lanes)" = 0 ] || fail "$p has a lane with a wrong endpoint"
+done
+[ "$(metric a mpcd_direct_messages_sent_total)" = 0 ] || fail "a sent on a lane it should not have"
+ok "a wrong lane endpoint on one side: no lane, jobs right over ZeroMQ"
