@@ -931,9 +931,9 @@ static int s_fetch_triples(mpc_mal_engine *e, uint64_t T, const mpc_auth_triples
  * p = 0, 1, …, n − 1 (every party makes the same calls in this order) of one authenticated mask
  * of owner p, fetched in pieces of S_FETCH with the cancel and the deadline checked between
  * them.  Owner p learns its own mask's value (wiped here), nobody the sum: it is uniform in
- * Z_2^128 and unknown to every coalition short of all parties, and a party that lies about
- * its masks' shares breaks their MACs, which every opening of a value made from them carries
- * into the MAC check (docs/security.md, "Checked client outputs").  Costs n·N masks (counted
+ * Z_2^128 and unknown to every coalition short of all parties.  A party's wrong shares of it
+ * are additive errors on whatever it later opens of a value made from it, which the MAC check
+ * covers as any other (docs/security.md, "Checked client outputs").  Costs n·N masks (counted
  * in e->st.masks) and no triple.  0 or MPC_ERR_* with the reason (and `where`) in err. */
 static int s_joint_randoms(mpc_mal_engine *e, uint64_t N, mpc_u128 *x, mpc_u128 *m, const char *where, char *err,
                            size_t errlen)
