@@ -262,11 +262,13 @@ int mpcd_mal_execute(mpcd_worker *w, mpcd_job *job, mpc_transport *view, uint64_
     }
     mpc_circ_stats cs;
     mpc_circ_stats_get(run, &cs);
-    uint64_t in_elems = 0;
+    uint64_t in_elems = 0, out_elems = 0;
     for (uint32_t k = 0; k < c->n_inputs; k++) in_elems += c->inputs[k].len;
+    for (uint32_t o = 0; o < c->n_outputs; o++) out_elems += c->outputs[o].len;
     mpcd_jobs_lock(w->jobs);
-    /* a square takes a triple here, an input element one, a noise coin n (a random bit) */
-    job->prep_needed = cs.triples + cs.squares + in_elems + cs.noise_dabits * n;
+    /* a square takes a triple here, an input element one, a checked output element one (and
+     * n masks), a noise coin n (a random bit) */
+    job->prep_needed = cs.triples + cs.squares + in_elems + out_elems + cs.noise_dabits * n;
     job->prep_made = 0;
     job->prep_started_ms = mpc_now_ms();
     mpcd_jobs_unlock(w->jobs);

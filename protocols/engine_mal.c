@@ -927,24 +927,69 @@ static int s_fetch_triples(mpc_mal_engine *e, uint64_t T, const mpc_auth_triples
     return r;
 }
 
-/* Checked outputs (engine_mal.h): [x'] = [x] + 2^64·[b'], [r] = [b], [y] = d·[b] + [c] with
- * d = x' − a opened; the final MAC check; only then the shares of x', r, y are kept. */
+/* N jointly random authenticated values into (x, m): element k is the sum over the owners
+ * p = 0, 1, …, n − 1 (every party makes the same calls in this order) of one authenticated mask
+ * of owner p, fetched in pieces of S_FETCH with the cancel and the deadline checked between
+ * them.  Owner p learns its own mask's value (wiped here), nobody the sum: it is uniform in
+ * Z_2^128 and unknown to every coalition short of all parties.  A party's wrong shares of it
+ * are additive errors on whatever it later opens of a value made from it, which the MAC check
+ * covers as any other (docs/security.md, "Checked client outputs").  Costs n·N masks (counted
+ * in e->st.masks) and no triple.  0 or MPC_ERR_* with the reason (and `where`) in err. */
+static int s_joint_randoms(mpc_mal_engine *e, uint64_t N, mpc_u128 *x, mpc_u128 *m, const char *where, char *err,
+                           size_t errlen)
+{
+    const uint64_t P = N < S_FETCH ? N : S_FETCH;
+    mpc_u128 *px = s_alloc(P ? P : 1), *pm = s_alloc(P ? P : 1), *val = s_alloc(P ? P : 1);
+    int r = px && pm && val ? 0 : mpc_errc(err, errlen, MPC_ERR_NOMEM, "out of memory %s", where);
+    if (!r) {
+        memset(x, 0, (size_t)N * sizeof *x);
+        memset(m, 0, (size_t)N * sizeof *m);
+    }
+    for (uint64_t off = 0; off < N && !r; off += S_FETCH) {
+        uint64_t k = N - off < S_FETCH ? N - off : S_FETCH;
+        if (off && (r = s_stop(e, where, err, errlen))) break;
+        for (uint32_t p = 0; p < e->n && !r; p++) {
+            uint64_t t0 = mpc_now_us();
+            r = mpc_auth_src_masks(e->src, p, k, px, pm, p == e->self ? val : NULL);
+            e->st.prep_us += mpc_now_us() - t0;
+            if (r) {
+                mpc_errc(err, errlen, r, "%s: preprocessing: %s", where, mpc_strerror(r));
+                break;
+            }
+            e->st.masks += k;
+            for (uint64_t i = 0; i < k; i++) {
+                x[off + i] += px[i];
+                m[off + i] += pm[i];
+            }
+        }
+    }
+    s_wipe_free(px, P ? P : 1);
+    s_wipe_free(pm, P ? P : 1);
+    s_wipe_free(val, P ? P : 1);
+    return r;
+}
+
+/* Checked outputs (engine_mal.h): [x'] = [x] + 2^64·[b'] with b' jointly random
+ * (s_joint_randoms), [r] = [b], [y] = d·[b] + [c] with d = x' − a opened; the final MAC check;
+ * only then the shares of x', r, y are kept.  W triples and n·W masks for W elements. */
 static int s_checked_outputs(mpc_mal_engine *e, uint32_t o1, char *err, size_t errlen)
 {
     const mpc_circuit *c = e->c;
     uint64_t W = 0;
     for (uint32_t o = 0; o < o1; o++) W += c->outputs[o].len;
-    const uint64_t T = 2 * W;
-    mpc_u128 *mat = s_alloc(6 * T), *mine = s_alloc(W), *mac = s_alloc(W);
+    const uint64_t T = W, S = W ? W : 1;
+    mpc_u128 *mat = s_alloc(6 * S), *s = s_alloc(S), *ms = s_alloc(S), *mine = s_alloc(S), *mac = s_alloc(S);
     mpc_u128 **chk = calloc(c->n_outputs ? c->n_outputs : 1, sizeof *chk);
     int r = 0;
-    if (!mat || !mine || !mac || !chk) {
+    if (!mat || !s || !ms || !mine || !mac || !chk) {
         r = mpc_errc(err, errlen, MPC_ERR_NOMEM, "out of memory checking the outputs");
         goto out;
     }
-    mpc_auth_triples tr = {mat, mat + T, mat + 2 * T, mat + 3 * T, mat + 4 * T, mat + 5 * T};
+    mpc_auth_triples tr = {mat, mat + S, mat + 2 * S, mat + 3 * S, mat + 4 * S, mat + 5 * S};
     if ((r = s_fetch_triples(e, T, &tr, "checking the outputs", err, errlen))) goto out;
-    const mpc_u128 *s = tr.b + W, *ms = tr.mb + W;   /* the second W triples: b' only */
+    if (e->o.progress) e->o.progress(e->o.progress_ctx, e->st.rounds, e->st.triples);
+    if ((r = s_stop(e, "checking the outputs", err, errlen))) goto out;
+    if ((r = s_joint_randoms(e, W, s, ms, "checking the outputs", err, errlen))) goto out;   /* b' */
     uint64_t pos = 0;
     for (uint32_t o = 0; o < o1; o++) {
         uint64_t L = c->outputs[o].len;
@@ -989,9 +1034,11 @@ static int s_checked_outputs(mpc_mal_engine *e, uint32_t o1, char *err, size_t e
         chk[o] = NULL;
     }
 out:
-    s_wipe_free(mat, 6 * T);
+    s_wipe_free(mat, 6 * S);
+    s_wipe_free(s, S);
+    s_wipe_free(ms, S);
     free(mine);
-    s_wipe_free(mac, W);
+    s_wipe_free(mac, S);
     for (uint32_t o = 0; chk && o < o1; o++) s_wipe_free(chk[o], 3 * c->outputs[o].len);
     free(chk);
     return r;

@@ -38,11 +38,12 @@
  *
  * Checked outputs (opts.checked_outputs; the daemon's outputs for clients, which are not
  * parties: Damgård, Damgård, Nielsen, Nordholt, Toft, FC 2016).  Nothing is opened to a party.
- * For each output element the engine takes two authenticated triples (a, b, c) and (a', b',
- * c') and forms [x'] = [x] + 2^64·[b'] (same value mod 2^64, its high 64 bits uniform: they
- * would tell the client the carries of the computation), [r] = [b] (uniform in Z_2^128, known
- * to nobody) and [y] = [r]·[x'] = d·[b] + [c] with d = x' − a opened (one MPC_MSG_OUTPUT
- * message per peer, seq 0, all outputs together).  After the final MAC check passes,
+ * For each output element the engine takes one authenticated triple (a, b, c) and one jointly
+ * random authenticated value [b'] (the sum of one authenticated mask per party, owners 0, 1,
+ * …: n masks) and forms [x'] = [x] + 2^64·[b'] (same value mod 2^64, its high 64 bits
+ * uniform: they would tell the client the carries of the computation), [r] = [b] (uniform in
+ * Z_2^128, known to nobody) and [y] = [r]·[x'] = d·[b] + [c] with d = x' − a opened (one
+ * MPC_MSG_OUTPUT message per peer, seq 0, all outputs together).  After the final MAC check passes,
  * mpc_mal_checked_output gives this party's 128-bit shares of x', r and y, for the client,
  * who accepts only if Σy = Σr·Σx' mod 2^128 (docs/security.md, "Checked client outputs").
  *

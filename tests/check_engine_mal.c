@@ -1147,9 +1147,12 @@ END_TEST
 
 /* Checked outputs (engine_mal.h): every party holds 128-bit shares of x', r, y; summed, x' is
  * the output mod 2^64, y = r·x' mod 2^128, r and the high half of x' vary from run to run, and
- * nothing is opened to a party.  A party offsetting its share of x' by e breaks the relation
- * (the client's check) unless it also offsets y by r·e; a wrong opening of d fails the MAC
- * check and releases nothing. */
+ * nothing is opened to a party.  The material: one triple and n masks (the jointly random b')
+ * per output element, derived from an ordinary run of the same circuit, whose outputs take
+ * one mask per element and recipient.  A party offsetting its share of x' by e breaks the
+ * relation (the client's check) unless it also offsets y by r·e; a wrong opening of d, or a
+ * wrong share of b' (its MAC share of another party's mask, or its value share of its own),
+ * fails the MAC check and releases nothing. */
 START_TEST(test_checked_outputs)
 {
     for (uint32_t n = 2; n <= 3; n++) {
@@ -1158,6 +1161,16 @@ START_TEST(test_checked_outputs)
         for (uint32_t k = 0; k < c->n_inputs; k++) vals[k] = s_randvec(c->inputs[k].len);
         uint64_t *ref[8] = {0};
         et_ref(c, (const uint64_t *const *)vals, ref);
+        uint64_t W = 0, opened_masks = 0;   /* output elements; the ordinary run's output masks */
+        for (uint32_t o = 0; o < c->n_outputs; o++) {
+            W += c->outputs[o].len;
+            opened_masks += c->outputs[o].len * (uint64_t)__builtin_popcount(c->outputs[o].recipients);
+        }
+        s_job j0 = {.c = c, .n = n, .vals = (const uint64_t *const *)vals};
+        s_run(&j0);
+        ck_assert_msg(j0.rc[0] == 0, "%s", j0.err[0]);
+        const uint64_t gate_triples = j0.st[0].triples, other_masks = j0.st[0].masks - opened_masks;
+        s_clear(&j0);
         mpc_u128 first_r = 0, first_hi = 0;
         for (int run = 0; run < 2; run++) {
             s_job j = {.c = c, .n = n, .vals = (const uint64_t *const *)vals, .checked = 1};
@@ -1166,6 +1179,9 @@ START_TEST(test_checked_outputs)
                 ck_assert_msg(j.rc[p] == 0, "party %u: %s", (unsigned)p, j.err[p]);
                 ck_assert_int_eq(j.released[p], (int)c->n_outputs);
                 for (uint32_t o = 0; o < c->n_outputs; o++) ck_assert_ptr_null(j.out[p][o]);
+                ck_assert_uint_eq(j.st[p].triples, gate_triples + W);
+                ck_assert_uint_eq(j.st[p].masks, other_masks + n * W);
+                ck_assert_uint_eq(j.progress_triples[p], j.st[p].triples);
             }
             for (uint32_t o = 0; o < c->n_outputs; o++) {
                 uint64_t L = c->outputs[o].len;
@@ -1196,13 +1212,22 @@ START_TEST(test_checked_outputs)
         /* party 1 sends party 0 a wrong share of d: the final MAC check fails everywhere */
         s_fault f = {.how = F_SEND, .party = 1, .type = MPC_MSG_OUTPUT, .seq = 0, .word = 0, .peer_mask = 1u,
                      .delta = 1};
-        s_job j = {.c = c, .n = n, .vals = (const uint64_t *const *)vals, .checked = 1, .f = &f};
-        s_run(&j);
-        for (uint32_t p = 0; p < n; p++) {
-            ck_assert_msg(j.rc[p] == MPC_ERR_CRYPTO, "party %u: rc %d (%s)", (unsigned)p, j.rc[p], j.err[p]);
-            ck_assert_int_eq(j.released[p], 0);
+        /* or a wrong share of b' (masks calls: the inputs x, y, s = 0..2, then b's owners 0..n−1
+         * = 3..n+2): its MAC share of owner 0's mask, its value share of its own (the slack of
+         * x' only, yet the opening of d is then off by 2^64·δ and its MAC check fails too) */
+        s_fault fs[3] = {f, {.how = F_MASK, .party = 1, .mac = 1, .call = 3, .elem = 5, .delta = 1},
+                         {.how = F_MASK, .party = 1, .mac = 0, .call = 4, .elem = W - 1, .delta = 1}};
+        for (int i = 0; i < 3; i++) {
+            s_job j = {.c = c, .n = n, .vals = (const uint64_t *const *)vals, .checked = 1, .f = &fs[i]};
+            s_run(&j);
+            for (uint32_t p = 0; p < n; p++) {
+                ck_assert_msg(j.rc[p] == MPC_ERR_CRYPTO, "fault %d, party %u: rc %d (%s)", i, (unsigned)p, j.rc[p],
+                              j.err[p]);
+                ck_assert_msg(strstr(j.err[p], "MAC check failed") != NULL, "%s", j.err[p]);
+                ck_assert_int_eq(j.released[p], 0);
+            }
+            s_clear(&j);
         }
-        s_clear(&j);
         for (uint32_t k = 0; k < c->n_inputs; k++) free(vals[k]);
         for (int o = 0; o < 8; o++) free(ref[o]);
         mpc_circ_destroy(&c);

@@ -288,6 +288,9 @@ static int s_job_run(const char *src, uint32_t n, const uint64_t *const *vals, u
         if (want_rc) ck_assert_ptr_null(P[q].job->out_shares);   /* nothing to hand out */
         else ck_assert_ptr_nonnull(P[q].job->out_shares);
         if (!want_rc) ck_assert_int_eq(P[q].job->out_checked, 1);
+        /* the material as the daemon announced it: a triple per product, per client input
+         * element and per checked output element (its b' comes from masks) */
+        if (!want_rc) ck_assert_uint_eq(P[q].job->triples_used, P[q].job->prep_needed);
         for (uint32_t k = 0; k < ref->n_inputs; k++) ck_assert_ptr_null(P[q].job->inputs[k].mask);   /* wiped */
     }
     for (uint32_t o = 0; !want_rc && o < ref->n_outputs; o++) {

@@ -67,10 +67,11 @@ run_cmp() {  # run_cmp PROG CONFIG TAG INPUTS...: mpc run equals mpcc --eval
     cmp -s "$D/$tag.want" "$D/$tag.got" || fail "$tag: got $(cat "$D/$tag.got"), want $(cat "$D/$tag.want")"
 }
 run_cmp "$D/p2.mpc" "$C" p2 --input x=$X --input y=$Y --input k=$K
-# 15 triples for the products, 2 per output element for the checked outputs (5 + 1 + 1), 1
-# per input element for the authenticated client inputs (x, y, k and the owner-local parts'
-# derived inputs x.mul_pub, x.sum, y.sum, x.mul_pub2: 19), and no masks
-grep -q "engine (security = malicious): 2 rounds, 48 triples, 0 masks, .* 1 MAC checks passed" "$D/a.log" ||
+# 15 triples for the products, 1 per output element for the checked outputs (5 + 1 + 1 = 7),
+# 1 per input element for the authenticated client inputs (x, y, k and the owner-local parts'
+# derived inputs x.mul_pub, x.sum, y.sum, x.mul_pub2: 19): 41; and 2 masks per output element
+# (one per party, their sum the jointly random b' of the checked output): 14
+grep -q "engine (security = malicious): 2 rounds, 41 triples, 14 masks, .* 1 MAC checks passed" "$D/a.log" ||
     fail "no malicious engine line on a: $(grep engine "$D/a.log" | tail -n 1)"
 for p in a b; do
     logged "$D/state-$p/audit.log" '"preprocessing":"ot, security = malicious","outcome":"done"' ||
