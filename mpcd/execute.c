@@ -369,6 +369,14 @@ int mpcd_run_execute(mpcd_worker *w, mpcd_job *job, mpc_transport *view, const r
         mpc_engine_stats_get(e, &fst);
         blame[0] = fst.lost != MPC_ABORT_NO_PARTY ? me : fst.abort_from;
         blame[1] = fst.lost != MPC_ABORT_NO_PARTY ? fst.lost : fst.abort_lost;
+        /* The dealer's ABORT, on the preprocessing stream, names the party it lost (a
+         * frozen party stops asking the dealer before its peers' heartbeats notice). */
+        uint32_t from, lost;
+        if (blame[1] == MPC_ABORT_NO_PARTY &&
+            mpc_transport_abort_info(view, r->stream | MPC_STREAM_PREP_BIT, &from, &lost) && lost != MPC_ABORT_NO_PARTY) {
+            blame[0] = from;
+            blame[1] = lost;
+        }
         goto out;
     }
     uint64_t **outs = s_copy_outputs(c, e);

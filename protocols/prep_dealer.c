@@ -222,9 +222,19 @@ static void s_fmt(char *err, size_t errlen, const char *fmt, uint32_t party, con
     if (err && errlen) snprintf(err, errlen, fmt, (unsigned)party, what);
 }
 
-static void s_abort_all(mpc_transport *t, uint32_t n, uint64_t stream, int code)
+static void s_abort_all(mpc_transport *t, uint32_t n, uint64_t stream, int code, uint32_t lost)
 {
-    for (uint32_t j = 0; j < n; j++) (void)mpc_send_abort(t, j, stream, code, MPC_ABORT_NO_PARTY);
+    for (uint32_t j = 0; j < n; j++) (void)mpc_send_abort(t, j, stream, code, lost);
+}
+
+/* The party to name in the ABORT after receiving from party j failed with r: j itself when it
+ * timed out or went away, the party j named when j aborted (docs/transport.md, "ABORT"). */
+static uint32_t s_lost(mpc_transport *t, uint64_t stream, uint32_t j, int r)
+{
+    uint32_t from = MPC_ABORT_NO_PARTY, lost = MPC_ABORT_NO_PARTY;
+    if (r == MPC_ERR_TIMEOUT || r == MPC_ERR_IO) return j;
+    if (r == MPC_ERR_PEER_ABORT && mpc_transport_abort_info(t, stream, &from, &lost)) return lost;
+    return MPC_ABORT_NO_PARTY;
 }
 
 /* ---- dealer serve loop ---- */
@@ -233,6 +243,7 @@ int mpc_dealer_serve(mpc_transport *t, uint32_t n, uint64_t stream, int timeout_
                      mpc_dealer_stats *st, char *err, size_t errlen)
 {
     int r = 0;
+    uint32_t lost = MPC_ABORT_NO_PARTY;   /* the party the ABORT names, when one is gone */
     /* The batch seeds live in one sodium_malloc region for the whole loop, refilled and wiped
      * per batch: sodium_malloc/sodium_free per seed cost mmap, mprotect and munmap (TLB
      * shootdowns in a threaded process), about 0.3 ms per batch on the 2-core machine, which
@@ -264,6 +275,7 @@ int mpc_dealer_serve(mpc_transport *t, uint32_t n, uint64_t stream, int timeout_
             r = mpc_recv(t, j, MPC_MSG_PREP, stream, 2 * k, j ? h : h0, S_HDR, timeout_ms);
             if (r) {
                 s_fmt(err, errlen, "dealer: request from party %u: %s", j, mpc_strerror(r));
+                lost = s_lost(t, stream, j, r);
                 goto fail;
             }
             if (j && memcmp(h, h0, sizeof h)) {
@@ -281,6 +293,7 @@ int mpc_dealer_serve(mpc_transport *t, uint32_t n, uint64_t stream, int timeout_
                          timeout_ms);
             if (r) {
                 s_fmt(err, errlen, "dealer: request from party %u: %s", j, mpc_strerror(r));
+                lost = s_lost(t, stream, j, r);
                 goto fail;
             }
             if (j && memcmp(groups[0], groups[1], 3 * h0[2] * sizeof(uint64_t))) {
@@ -326,6 +339,7 @@ int mpc_dealer_serve(mpc_transport *t, uint32_t n, uint64_t stream, int timeout_
             r = mpc_send(t, j, MPC_MSG_PREP, stream, k, msg, MPC_PRG_SEEDWORDS + (j == e ? xn : 0));
             if (r) {
                 s_fmt(err, errlen, "dealer: sending to party %u: %s", j, mpc_strerror(r));
+                lost = s_lost(t, stream, j, r);
                 goto fail;
             }
         }
@@ -345,7 +359,7 @@ int mpc_dealer_serve(mpc_transport *t, uint32_t n, uint64_t stream, int timeout_
     r = 0;
     goto out;
 fail:
-    s_abort_all(t, n, stream, r);
+    s_abort_all(t, n, stream, r, lost);
 out:
     if (msg) {
         sodium_memzero(msg, (size_t)msg_n * sizeof(uint64_t));

@@ -7,6 +7,7 @@
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "runner.h"
 #include "parties.h"
@@ -26,6 +27,8 @@ typedef struct {
     int            rc;
     uint64_t      *a, *b, *c, *lo, *mid, *msb;   /* batches * T (or * spec.n) */
     uint64_t       handed;
+    int            silent_ms;  /* after its batches, silent this long before it says goodbye */
+    uint32_t       abort_from, abort_lost;   /* what an ABORT on the stream named */
 } s_party;
 
 static void *s_party_main(void *arg)
@@ -44,7 +47,13 @@ static void *s_party_main(void *arg)
         free(extra);
     }
     p->handed = src->triples_out;
+    if (p->rc == MPC_ERR_PEER_ABORT) (void)mpc_transport_abort_info(p->t, STREAM, &p->abort_from, &p->abort_lost);
     if (p->rc) mpc_prep_abort(src, p->rc);
+    if (p->silent_ms) {
+        struct timespec ts = {p->silent_ms / 1000, (p->silent_ms % 1000) * 1000000L};
+        while (nanosleep(&ts, &ts) != 0) {
+        }
+    }
     mpc_prep_destroy(&src);
     return NULL;
 }
@@ -55,12 +64,13 @@ typedef struct {
     int              rc;
     char             err[256];
     mpc_dealer_stats st;
+    int              timeout_ms;   /* 0: 20 s */
 } s_dealer;
 
 static void *s_dealer_main(void *arg)
 {
     s_dealer *d = arg;
-    d->rc = mpc_dealer_serve(d->t, d->n, STREAM, 20000, &d->st, d->err, sizeof d->err);
+    d->rc = mpc_dealer_serve(d->t, d->n, STREAM, d->timeout_ms ? d->timeout_ms : 20000, &d->st, d->err, sizeof d->err);
     return NULL;
 }
 
@@ -203,6 +213,31 @@ START_TEST(test_dealer_mismatch_aborts)
     ck_assert_int_eq(d.rc, MPC_ERR_PROTOCOL);
     ck_assert_ptr_nonnull(strstr(d.err, "party 2"));
     for (uint32_t i = 0; i < n; i++) ck_assert_int_eq(ps[i].rc, MPC_ERR_PEER_ABORT);
+    for (uint32_t i = 0; i < n; i++) s_free(&ps[i]);
+}
+END_TEST
+
+/* A party that goes silent (a frozen daemon): the dealer times out on it and its ABORT names
+ * that party, so the others can say who is gone before their own heartbeats notice
+ * (regression: make asan, daemon_faults, "the error does not name the frozen party"). */
+START_TEST(test_dealer_abort_names_the_silent_party)
+{
+    uint32_t n = 3;
+    s_party ps[3];
+    s_dealer d;
+    memset(ps, 0, sizeof ps);
+    memset(&d, 0, sizeof d);
+    d.timeout_ms = 300;
+    for (uint32_t i = 0; i < n; i++) s_alloc(&ps[i], i == 2 ? 1 : 3, 100, 0);
+    ps[2].silent_ms = 1500;   /* one batch, then nothing until well after the dealer gave up */
+    s_run(n, ps, &d);
+    ck_assert_int_eq(d.rc, MPC_ERR_TIMEOUT);
+    ck_assert_ptr_nonnull(strstr(d.err, "party 2"));
+    for (uint32_t i = 0; i < 2; i++) {
+        ck_assert_int_eq(ps[i].rc, MPC_ERR_PEER_ABORT);
+        ck_assert_uint_eq(ps[i].abort_from, n);   /* the dealer */
+        ck_assert_uint_eq(ps[i].abort_lost, 2);
+    }
     for (uint32_t i = 0; i < n; i++) s_free(&ps[i]);
 }
 END_TEST
@@ -437,6 +472,7 @@ Suite *mpc_test_suite(void)
     tcase_add_test(tc, test_dealer_million_triples);
     tcase_add_test(tc, test_dealer_compression_bytes);
     tcase_add_test(tc, test_dealer_mismatch_aborts);
+    tcase_add_test(tc, test_dealer_abort_names_the_silent_party);
     tcase_add_test(tc, test_local_source);
     tcase_add_test(tc, test_dealer_compare_material);
     tcase_add_test(tc, test_local_compare_material);
