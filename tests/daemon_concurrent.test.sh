@@ -31,9 +31,11 @@ C=$(scripts/cluster up 3 --dir "$D" --set limits.peer_timeout_ms=5000 --set limi
     fail "cluster did not start"
 
 # ---- 1. a short job is not held up by a long one ----------------------------------------
-# The long job: 3,000 dependent multiplications (3,000 rounds, few triples: its length is
-# latency, not preprocessing, so the test stays quick on a loaded machine).
-R=3000
+# The long job: 10,000 dependent multiplications (10,000 rounds, few triples: its length is
+# latency, not preprocessing, so the test stays quick on a loaded machine).  3,000 rounds were
+# too few in a fresh-chroot make test beside another make test: the whole long job took 2.9 s
+# and ended before the short one.
+R=10000
 cat > "$D/long.mpc" <<EOF
 party a, b
 input x: int[4] from a
