@@ -61,23 +61,20 @@ for p in a b; do
 done
 ok "two jobs right, both parties' lanes up and carrying messages ($sent sent by b)"
 
-# b (the higher index) killed and restarted: a connects to its new listener.
-kill -9 "$(cat "$D/b.pid")" || fail "kill b"
-scripts/cluster restart b --dir "$D" > "$D/restart.err" 2>&1 || fail "restart b: $(cat "$D/restart.err")"
-wait_lane a 2
-wait_lane b 1
-job 5 9
-[ "$(metric b mpcd_direct_messages_sent_total)" -gt 0 ] || fail "restarted b sent nothing on its lane"
-ok "b restarted: a made its lane again, the next job is right and b sends on the lane"
-
-# a (the lower index) killed and restarted: b accepts its new lane.
-kill -9 "$(cat "$D/a.pid")" || fail "kill a"
-scripts/cluster restart a --dir "$D" > "$D/restart.err" 2>&1 || fail "restart a: $(cat "$D/restart.err")"
-wait_lane b 2
-wait_lane a 1
-job 2 13
-[ "$(metric a mpcd_direct_messages_sent_total)" -gt 0 ] || fail "restarted a sent nothing on its lane"
-ok "a restarted: b accepted its new lane, the next job is right and a sends on the lane"
+# restart_lane P OTHER X Y WHAT: P killed and restarted; OTHER then has made its second lane
+# and P its first, the job (X, Y) is right and P sends on its new lane.
+restart_lane() {
+    kill -9 "$(cat "$D/$1.pid")" || fail "kill $1"
+    scripts/cluster restart "$1" --dir "$D" > "$D/restart.err" 2>&1 || fail "restart $1: $(cat "$D/restart.err")"
+    wait_lane "$2" 2
+    wait_lane "$1" 1
+    job "$3" "$4"
+    [ "$(metric "$1" mpcd_direct_messages_sent_total)" -gt 0 ] || fail "restarted $1 sent nothing on its lane"
+    ok "$1 restarted: $5, the next job is right and $1 sends on the lane"
+}
+# b (the higher index): a connects to its new listener; then a (the lower): b accepts its lane.
+restart_lane b a 5 9 "a made its lane again"
+restart_lane a b 2 13 "b accepted its new lane"
 
 # a's configuration names a lane endpoint of b where nothing listens: no lane, ZeroMQ only.
 sed -i "s|^direct_endpoint = ipc://$D/b.lane.sock$|direct_endpoint = ipc://$D/nowhere.sock|" "$D/a.ini"
