@@ -37,15 +37,13 @@
  * broadcasts); only if it passes does p compute x = (x − r_p) + r_p mod 2^64.
  *
  * Checked outputs (opts.checked_outputs; the daemon's outputs for clients, which are not
- * parties: Damgård, Damgård, Nielsen, Nordholt, Toft, FC 2016).  Nothing is opened to a party.
- * For each output element the engine takes one authenticated triple (a, b, c) and one jointly
- * random authenticated value [b'] (the sum of one authenticated mask per party, owners 0, 1,
- * …: n masks) and forms [x'] = [x] + 2^64·[b'] (same value mod 2^64, its high 64 bits
- * uniform: they would tell the client the carries of the computation), [r] = [b] (uniform in
- * Z_2^128, known to nobody) and [y] = [r]·[x'] = d·[b] + [c] with d = x' − a opened (one
- * MPC_MSG_OUTPUT message per peer, seq 0, all outputs together).  After the final MAC check passes,
- * mpc_mal_checked_output gives this party's 128-bit shares of x', r and y, for the client,
- * who accepts only if Σy = Σr·Σx' mod 2^128 (docs/security.md, "Checked client outputs").
+ * parties).  Nothing is opened to a party: after the layers (and after the outputs opened to
+ * parties, from open_from on, and opts.release) every client output is one vector of the
+ * vector check (vcheck.h; docs/security.md, "The vector check"), its withheld elements zero:
+ * D jointly random pads per output, commitments, a coin, the D openings of z (MPC_MSG_OUTPUT
+ * seq S_VC_OUT | stage), and the final MAC check.  Only after it passes does
+ * mpc_mal_checked_output give this party's record for the client.  Costs n·D masks per output
+ * and no triple.
  *
  * MAC checks run when the openings held reach opts.check_every and once at the end.  A failed
  * check fails the run with MPC_ERR_CRYPTO and "MAC check failed ..." in err; every other
@@ -61,6 +59,8 @@
 #include "auth.h"
 #include "circuit.h"
 #include "transport.h"
+
+typedef struct mpc_mal_engine mpc_mal_engine;
 
 typedef struct {
     uint64_t stream;        /* stream id of every message of the job */
@@ -78,24 +78,33 @@ typedef struct {
     void   (*progress)(void *ctx, uint32_t rounds_done, uint64_t triples);
     void    *progress_ctx;
     /* Non-zero: every output is a checked output for a client (above); mpc_mal_output gives
-     * nothing, mpc_mal_checked_output the shares.  With open_from set (1..n_outputs − 1),
+     * nothing, mpc_mal_checked_output the record.  With open_from set (1..n_outputs − 1),
      * only the outputs below it are checked outputs; those from it on are opened to their
      * recipient parties as without checked_outputs (the release rules' pass bits, which the
-     * daemons read: mpcd/mal_job.c), after the checked ones and a MAC check of their own
+     * daemons read: mpcd/mal_job.c), before the checked ones, with a MAC check of their own
      * (their opening is MPC_MSG_OUTPUT seq 1). */
     int      checked_outputs;
     uint32_t open_from;
-    /* Non-NULL: every input is a client's authenticated input (Damgård, Damgård, Nielsen,
-     * Nordholt, Toft, FC 2016; docs/security.md, "Authenticated client inputs"), and
-     * mpc_mal_run takes no input values.  For input k (len L_k) the engine takes L_k
-     * authenticated triples and calls client_input once, with abc[k] = this party's shares
-     * [a of every element][b ...][c ...] (3·L_k 128-bit words, never a MAC share: for the
-     * client).  It must return 0 with delta[k] set for every k (L_k words, the caller's,
-     * valid until the run ends) = the x − a mod 2^64 the client sent this party, or an MPC_ERR_* with the reason in
-     * err (the run then fails and tells its peers).  Every party hashes each delta[k] into the
-     * MAC check's broadcast transcript, so a client (or a path) that gave different parties
-     * different vectors fails the next check; then [x] = [a] + delta.  b and c are dropped. */
-    int    (*client_input)(void *ctx, const mpc_u128 *const *abc, const uint64_t **delta, char *err, size_t errlen);
+    /* With checked_outputs, may be NULL: called once the outputs from open_from on are opened
+     * and checked (mpc_mal_output gives them) and before the checked outputs are: it may set
+     * withheld[o][i] = 1 (o < open_from, or every o without open_from; arrays of
+     * c->outputs[o].len bytes, zeroed) for elements whose shares must not leave: they enter
+     * the check as zero and their record's shares are zero.  0, or MPC_ERR_* with the reason
+     * in err (the run then fails and tells its peers). */
+    int    (*release)(void *ctx, const mpc_mal_engine *e, uint8_t *const *withheld, char *err, size_t errlen);
+    void    *release_ctx;
+    /* Non-NULL: every input is a client's authenticated input (docs/security.md,
+     * "Authenticated client inputs"), and mpc_mal_run takes no input values.  For input k
+     * (len L_k) the engine makes L_k jointly random authenticated masks [r] (n masks each),
+     * runs the vector check on them (all inputs in one check), and calls client_input once,
+     * with rec[k] = this party's record for input k (vcheck.h, mpc_vcheck_record_bytes(L_k, n)
+     * bytes, for the client).  It must return 0 with delta[k] set for every k (L_k words, the
+     * caller's, valid until the run ends) = the x − r mod 2^64 the client sent this party, or
+     * an MPC_ERR_* with the reason in err (the run then fails and tells its peers).  Every
+     * party hashes each delta[k] into the MAC check's broadcast transcript, so a client (or a
+     * path) that gave different parties different vectors fails the next check; then
+     * [x] = [r] + delta. */
+    int    (*client_input)(void *ctx, const uint8_t *const *rec, const uint64_t **delta, char *err, size_t errlen);
     void    *client_ctx;
 } mpc_mal_opts;
 
@@ -115,7 +124,6 @@ typedef struct {
     uint64_t input_us, layers_us, output_us;
 } mpc_mal_stats;
 
-typedef struct mpc_mal_engine mpc_mal_engine;
 
 /* 0, or MPC_ERR_UNSUPPORTED naming the first gate this engine cannot run and its line. */
 int mpc_mal_supported(const mpc_circuit *c, char *err, size_t errlen);
@@ -134,10 +142,10 @@ int mpc_mal_run(mpc_mal_engine *e, const uint64_t *const *inputs, char *err, siz
 /* Output o's value after a successful run if this party is one of its recipients, else NULL. */
 const uint64_t *mpc_mal_output(const mpc_mal_engine *e, uint32_t o);
 
-/* With opts.checked_outputs, after a successful run: this party's shares of output o as
- * 3·len 128-bit words, [x' of every element][r of every element][y of every element]
- * (engine_mal.h, "Checked outputs"); else NULL. */
-const mpc_u128 *mpc_mal_checked_output(const mpc_mal_engine *e, uint32_t o);
+/* With opts.checked_outputs, after a successful run: this party's record of output o for the
+ * client (vcheck.h, mpc_vcheck_record_bytes(len, n) bytes; withheld elements' shares zero);
+ * else NULL. */
+const uint8_t *mpc_mal_checked_output(const mpc_mal_engine *e, uint32_t o);
 
 void mpc_mal_stats_get(const mpc_mal_engine *e, mpc_mal_stats *st);
 
