@@ -100,7 +100,7 @@ typedef struct {
 /* mpc_mal_opts.client_input: posts this party's shares of every input's triples for its
  * client (answered to MASK), then waits for every client's x − a (INPUT, mode MASKED) at most
  * input_timeout_ms from now, or to the job's deadline, or until a cancel. */
-static int s_client_input(void *ctx, const mpc_u128 *const *abc, const uint64_t **delta, char *err, size_t errlen)
+static int s_client_input(void *ctx, const uint8_t *const *abc, const uint64_t **delta, char *err, size_t errlen)
 {
     s_cin *ci = ctx;
     mpcd_job *job = ci->job;
@@ -301,7 +301,7 @@ int mpcd_mal_execute(mpcd_worker *w, mpcd_job *job, mpc_transport *view, uint64_
     }
     for (uint32_t o = 0; o < c->n_outputs; o++) {
         size_t bytes = (size_t)c->outputs[o].len * MPCD_MAL_OUT_WORDS * sizeof(uint64_t);
-        const mpc_u128 *v = mpc_mal_checked_output(e, o);
+        const uint8_t *v = mpc_mal_checked_output(e, o);
         if (!v || !(outs[o] = malloc(bytes ? bytes : 1))) {
             rc = MPC_ERR_NOMEM;   /* the peers finished: the job fails here only */
             snprintf(reason, rlen, "out of memory for the outputs");

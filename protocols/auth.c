@@ -500,8 +500,7 @@ io:
 
 /* ---- joint coins ---- */
 
-/* Sends w to every peer as message (type, seq) and receives each peer's into rx + j·words. */
-static int s_round_all(mpc_transport *t, uint8_t type, uint64_t stream, uint64_t seq, const uint64_t *w,
+int mpc_auth_round_all(mpc_transport *t, uint8_t type, uint64_t stream, uint64_t seq, const uint64_t *w,
                        uint64_t words, uint64_t *rx, int timeout_ms, uint32_t *peer)
 {
     for (uint32_t j = 0; j < t->n; j++) {
@@ -532,8 +531,8 @@ int mpc_auth_coin(mpc_transport *t, uint8_t type, uint64_t stream, uint64_t seq,
     uint64_t mine[8], com[4], coms[MPC_MAX_PARTIES_AUTH * 4], opens[MPC_MAX_PARTIES_AUTH * 8];
     randombytes_buf(mine, sizeof mine);   /* value (32), nonce (32) */
     s_commit((uint8_t *)com, "mpcd coin", (const uint8_t *)(mine + 4), mine, 32);
-    int r = s_round_all(t, type, stream, seq, com, 4, coms, timeout_ms, peer);
-    if (!r) r = s_round_all(t, type, stream, seq + 1, mine, 8, opens, timeout_ms, peer);
+    int r = mpc_auth_round_all(t, type, stream, seq, com, 4, coms, timeout_ms, peer);
+    if (!r) r = mpc_auth_round_all(t, type, stream, seq + 1, mine, 8, opens, timeout_ms, peer);
     if (r) {
         snprintf(err, errlen, "coin: party %u: %s", (unsigned)*peer, mpc_strerror(r));
         return r;

@@ -103,6 +103,12 @@ int mpc_auth_exchange(mpc_transport *t, uint8_t type, uint64_t stream, uint64_t 
 int mpc_auth_exchange_sliced(mpc_transport *t, uint8_t type, uint64_t stream, uint64_t seq, mpc_u128 *v,
                              uint64_t n, uint64_t slice, uint32_t window, int timeout_ms, uint32_t *peer);
 
+/* Sends w (words words) to every peer as message (type, stream, seq) and receives each peer's
+ * message of the same length into rx + j·words (its own w at rx + self·words).  0 or the
+ * transport's MPC_ERR_* with *peer set. */
+int mpc_auth_round_all(mpc_transport *t, uint8_t type, uint64_t stream, uint64_t seq, const uint64_t *w,
+                       uint64_t words, uint64_t *rx, int timeout_ms, uint32_t *peer);
+
 /* Joint random coins by commit-then-open among all t->n parties: each party commits
  * (BLAKE2b of a domain tag, a 32-byte nonce and the value) to a random 32-byte contribution,
  * sends the commitment to every peer (message `seq`), then opens it (message seq + 1);

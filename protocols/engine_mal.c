@@ -14,6 +14,7 @@
 #include "diag.h"
 #include "fault.h"
 #include "mpc_err.h"
+#include "vcheck.h"
 
 #define S_CHECK_EVERY (1ull << 24)
 #define S_CHECK_SEQ   0            /* seq base of the MAC check's CONTROL messages */
@@ -36,7 +37,7 @@ struct mpc_mal_engine {
     uint32_t      *order;          /* gates in execution order */
     mpc_u128     **ox, **om;       /* per output: its wire's shares */
     uint64_t     **out;            /* per output: the value, recipients after success */
-    mpc_u128     **chk;            /* per output: x', r, y shares (checked outputs), after success */
+    uint8_t      **chk;            /* per output: this party's record (checked outputs), after success */
     mpc_auth_key   key;
     mpc_mac_check *ck;
     mpc_mal_stats  st;
@@ -88,8 +89,11 @@ static void s_wipe_all(mpc_mal_engine *e)
             free(e->out[o]);
             e->out[o] = NULL;
         }
-        s_wipe_free(e->chk[o], 3 * c->outputs[o].len);
-        e->chk[o] = NULL;
+        if (e->chk[o]) {
+            sodium_memzero(e->chk[o], mpc_vcheck_record_bytes(c->outputs[o].len, e->n));
+            free(e->chk[o]);
+            e->chk[o] = NULL;
+        }
     }
     mpc_mac_check_free(&e->ck);
     mpc_auth_key_free(&e->key);
@@ -908,25 +912,6 @@ out:
     return r;
 }
 
-/* T triples from the source into tr (6·T words), in pieces with the cancel and the deadline
- * checked between them. */
-static int s_fetch_triples(mpc_mal_engine *e, uint64_t T, const mpc_auth_triples *tr, const char *where, char *err,
-                           size_t errlen)
-{
-    int r = 0;
-    for (uint64_t off = 0; off < T && !r; off += S_FETCH) {
-        uint64_t k = T - off < S_FETCH ? T - off : S_FETCH;
-        mpc_auth_triples piece = {tr->a + off, tr->ma + off, tr->b + off, tr->mb + off, tr->c + off, tr->mc + off};
-        if (off && (r = s_stop(e, where, err, errlen))) break;
-        uint64_t t0 = mpc_now_us();
-        r = mpc_auth_src_triples(e->src, k, &piece);
-        e->st.prep_us += mpc_now_us() - t0;
-        if (r) mpc_errc(err, errlen, r, "%s: preprocessing: %s", where, mpc_strerror(r));
-        else e->st.triples += k;
-    }
-    return r;
-}
-
 /* N jointly random authenticated values into (x, m): element k is the sum over the owners
  * p = 0, 1, …, n − 1 (every party makes the same calls in this order) of one authenticated mask
  * of owner p, fetched in pieces of S_FETCH with the cancel and the deadline checked between
@@ -969,89 +954,205 @@ static int s_joint_randoms(mpc_mal_engine *e, uint64_t N, mpc_u128 *x, mpc_u128 
     return r;
 }
 
-/* Checked outputs (engine_mal.h): [x'] = [x] + 2^64·[b'] with b' jointly random
- * (s_joint_randoms), [r] = [b], [y] = d·[b] + [c] with d = x' − a opened; the final MAC check;
- * only then the shares of x', r, y are kept.  W triples and n·W masks for W elements. */
+/* ---- the vector check (vcheck.h): client outputs and client inputs ---- */
+
+#define S_VC_IN     8u            /* MPC_MSG_OUTPUT seq base of the client inputs' check */
+#define S_VC_OUT    16u           /* ... of the client outputs' check */
+#define S_VC_OWNER  (UINT32_MAX - 1)   /* the coin's owner in the broadcast transcript */
+#define S_CLIENT_OWNER UINT32_MAX   /* the owner of a client's vector in the broadcast transcript */
+#define S_VC_PIECE  4096u         /* coin words per piece of the combination */
+
+static void s_put64(uint8_t *b, uint64_t v)
+{
+    for (int i = 0; i < 8; i++) b[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* This party's report of vector j (x: L value shares; pad: D) into rec: the low 64 bits, the
+ * test builds' fault (kind at index j) on it before the commitment, a fresh nonce, and its
+ * commitment into com.  The report is what the party commits to and hands out. */
+static int s_vc_report(const mpc_mal_engine *e, uint8_t *rec, const mpc_u128 *x, const mpc_u128 *pad, uint64_t L,
+                       mpc_fault_kind fk, mpc_fault_at fa, uint32_t j, uint8_t com[32])
+{
+    uint64_t *w = malloc((size_t)(L + MPC_VCHECK_D) * 8);
+    if (!w) return MPC_ERR_NOMEM;
+    for (uint64_t l = 0; l < L; l++) w[l] = (uint64_t)x[l];
+    for (unsigned i = 0; i < MPC_VCHECK_D; i++) w[L + i] = (uint64_t)pad[i];
+    mpc_fault_u64(fk, fa, j, w, L + MPC_VCHECK_D);   /* test builds: a report off by delta, committed */
+    for (uint64_t l = 0; l < L + MPC_VCHECK_D; l++) s_put64(rec + 8 * l, w[l]);
+    sodium_memzero(w, (size_t)(L + MPC_VCHECK_D) * 8);
+    free(w);
+    randombytes_buf(rec + mpc_vcheck_off_nonce(L), 32);
+    mpc_vcheck_commit(com, e->self, L, rec + mpc_vcheck_off_nonce(L), rec);
+    return 0;
+}
+
+/* z's shares of vector j (value or MAC shares x, L of them, and the pads') into acc (D). */
+static int s_vc_combine(mpc_u128 *acc, const mpc_u128 *x, const mpc_u128 *pad, uint64_t L, const uint8_t seed[32])
+{
+    uint64_t *w = malloc((size_t)(L < S_VC_PIECE ? L : S_VC_PIECE) * 8 + 8);
+    if (!w) return MPC_ERR_NOMEM;
+    memcpy(acc, pad, MPC_VCHECK_D * sizeof *acc);
+    for (uint64_t off = 0; off < L; off += S_VC_PIECE) {
+        uint64_t k = L - off < S_VC_PIECE ? L - off : S_VC_PIECE;
+        mpc_vcheck_bits(w, off, k, seed);
+        mpc_vcheck_combine(acc, x + off, w, k);
+    }
+    free(w);
+    return 0;
+}
+
+typedef struct {
+    uint32_t        V;          /* vectors */
+    const mpc_u128 *const *x, *const *m;   /* their value and MAC shares */
+    const uint64_t *len;
+    uint64_t        seq;        /* MPC_MSG_OUTPUT seq base: +0 commitments, +1..2 coin, +3 z */
+    mpc_fault_kind  fault;      /* test builds: the report's fault kind */
+    mpc_fault_at    at;
+    const char     *where;
+} s_vc_job;
+
+/* Commitments exchanged (into the broadcast transcript), then the coin: coms (n·V·32 bytes,
+ * party-major) and seed.  0 or MPC_ERR_* with the reason in err. */
+static int s_vc_commit_coin(mpc_mal_engine *e, const s_vc_job *vj, const uint8_t *mine, uint8_t *coms, uint8_t seed[32],
+                            char *err, size_t errlen)
+{
+    uint32_t peer;
+    const uint64_t words = (uint64_t)vj->V * 4;
+    int r = mpc_auth_round_all(e->t, MPC_MSG_OUTPUT, e->o.stream, vj->seq, (const uint64_t *)(const void *)mine,
+                               words, (uint64_t *)(void *)coms, e->o.timeout_ms, &peer);
+    if (r) return mpc_errc(err, errlen, r, "%s: party %u: %s", vj->where, (unsigned)peer, mpc_strerror(r));
+    for (uint32_t p = 0; p < e->n; p++)
+        mpc_mac_check_bcast(e->ck, p, vj->seq, (const uint64_t *)(const void *)(coms + (size_t)p * words * 8), words);
+    char why[160];
+    if ((r = mpc_auth_coin(e->t, MPC_MSG_OUTPUT, e->o.stream, vj->seq + 1, seed, e->o.timeout_ms, &peer, why,
+                           sizeof why)))
+        return mpc_errc(err, errlen, r, "%s: %s", vj->where, why);
+    mpc_mac_check_bcast(e->ck, S_VC_OWNER, vj->seq + 1, (const uint64_t *)(const void *)seed, 4);
+    return 0;
+}
+
+/* The vector check (vcheck.h) of vj's vectors: pads, reports and commitments, the coin, z
+ * opened and the MAC check; on success rec[j] (malloc'ed, mpc_vcheck_record_bytes) is this
+ * party's record of vector j.  n·D·V masks.  0 or MPC_ERR_* with the reason in err. */
+static int s_vcheck(mpc_mal_engine *e, const s_vc_job *vj, uint8_t **rec, char *err, size_t errlen)
+{
+    const uint32_t V = vj->V, D = MPC_VCHECK_D;
+    const uint64_t P = (uint64_t)D * V;
+    mpc_u128 *px = s_alloc(P), *pm = s_alloc(P), *zx = s_alloc(P), *zm = s_alloc(P);
+    uint8_t *mine = calloc((size_t)V * 32 + 1, 1), *coms = calloc((size_t)e->n * V * 32 + 1, 1), seed[32];
+    int r = px && pm && zx && zm && mine && coms ? 0 : MPC_ERR_NOMEM;
+    for (uint32_t j = 0; j < V && !r; j++) {
+        size_t bytes = mpc_vcheck_record_bytes(vj->len[j], e->n);
+        if (!bytes) r = MPC_ERR_LIMIT;
+        else if (!(rec[j] = calloc(bytes, 1))) r = MPC_ERR_NOMEM;
+    }
+    if (r) {
+        mpc_errc(err, errlen, r, "%s: %s", vj->where, r == MPC_ERR_LIMIT ? "a vector's length is out of range"
+                                                                        : "out of memory");
+        goto out;
+    }
+    if ((r = s_joint_randoms(e, P, px, pm, vj->where, err, errlen))) goto out;   /* the pads */
+    for (uint32_t j = 0; vj->at == MPC_FAULT_AT_OUTPUT && j < V; j++)   /* test builds: fault.h */
+        mpc_fault_u128(MPC_FAULT_MASK, vj->at, j, px + (uint64_t)j * D, D, 1);
+    for (uint32_t j = 0; j < V && !r; j++)
+        r = s_vc_report(e, rec[j], vj->x[j], px + (uint64_t)j * D, vj->len[j], vj->fault, vj->at, j, mine + 32 * j);
+    if (r) {
+        mpc_errc(err, errlen, r, "%s: out of memory", vj->where);
+        goto out;
+    }
+    if ((r = s_vc_commit_coin(e, vj, mine, coms, seed, err, errlen))) goto out;
+    for (uint32_t j = 0; j < V && !r; j++) {
+        uint64_t o = (uint64_t)j * D;
+        if (!(r = s_vc_combine(zx + o, vj->x[j], px + o, vj->len[j], seed)))
+            r = s_vc_combine(zm + o, vj->m[j], pm + o, vj->len[j], seed);
+    }
+    if (r) {
+        mpc_errc(err, errlen, r, "%s: out of memory", vj->where);
+        goto out;
+    }
+    for (uint32_t j = 0; vj->at == MPC_FAULT_AT_OUTPUT && j < V; j++) {   /* test builds: fault.h */
+        mpc_fault_u128(MPC_FAULT_OPEN, vj->at, j, zx + (uint64_t)j * D, D, 1);
+        mpc_fault_u128(MPC_FAULT_MAC, vj->at, j, zm + (uint64_t)j * D, D, 1);
+    }
+    uint32_t peer;
+    if ((r = mpc_auth_exchange(e->t, MPC_MSG_OUTPUT, e->o.stream, vj->seq + 3, zx, zx, P, e->o.timeout_ms, &peer))) {
+        mpc_errc(err, errlen, r, "%s: party %u: %s", vj->where, (unsigned)peer, mpc_strerror(r));
+        goto out;
+    }
+    e->st.opened += P;
+    e->st.open_bytes_sent += 16 * P * (e->n - 1);
+    for (uint32_t j = 0; j < V; j++) {   /* z, the seed, the commitments: public */
+        uint64_t L = vj->len[j];
+        for (unsigned i = 0; i < D; i++) s_put64(rec[j] + mpc_vcheck_off_z(L) + 8 * i, (uint64_t)zx[(uint64_t)j * D + i]);
+        memcpy(rec[j] + mpc_vcheck_off_seed(L), seed, 32);
+        for (uint32_t p = 0; p < e->n; p++)
+            memcpy(rec[j] + mpc_vcheck_off_com(L) + 32 * p, coms + ((size_t)p * V + j) * 32, 32);
+    }
+    r = mpc_mac_check_add(e->ck, zx, zm, P);
+    zx = zm = NULL;
+    if (r) {
+        mpc_errc(err, errlen, r, "%s: out of memory", vj->where);
+        goto out;
+    }
+    r = s_check(e, err, errlen);   /* nothing is handed out before it passes */
+out:
+    s_wipe_free(px, P);
+    s_wipe_free(pm, P);
+    free(zx);
+    s_wipe_free(zm, P);
+    free(mine);
+    free(coms);
+    for (uint32_t j = 0; r && j < V; j++) {
+        if (rec[j]) {
+            sodium_memzero(rec[j], mpc_vcheck_record_bytes(vj->len[j], e->n));
+            free(rec[j]);
+        }
+        rec[j] = NULL;
+    }
+    return r;
+}
+
+/* Checked outputs (engine_mal.h): the release callback's withheld elements zeroed, then the
+ * vector check of every client output; the records are kept only if it passed. */
 static int s_checked_outputs(mpc_mal_engine *e, uint32_t o1, char *err, size_t errlen)
 {
     const mpc_circuit *c = e->c;
-    uint64_t W = 0;
-    for (uint32_t o = 0; o < o1; o++) W += c->outputs[o].len;
-    const uint64_t T = W, S = W ? W : 1;
-    mpc_u128 *mat = s_alloc(6 * S), *s = s_alloc(S), *ms = s_alloc(S), *mine = s_alloc(S), *mac = s_alloc(S);
-    mpc_u128 **chk = calloc(c->n_outputs ? c->n_outputs : 1, sizeof *chk);
-    int r = 0;
-    if (!mat || !s || !ms || !mine || !mac || !chk) {
-        r = mpc_errc(err, errlen, MPC_ERR_NOMEM, "out of memory checking the outputs");
-        goto out;
-    }
-    mpc_auth_triples tr = {mat, mat + S, mat + 2 * S, mat + 3 * S, mat + 4 * S, mat + 5 * S};
-    if ((r = s_fetch_triples(e, T, &tr, "checking the outputs", err, errlen))) goto out;
-    if (e->o.progress) e->o.progress(e->o.progress_ctx, e->st.rounds, e->st.triples);
-    if ((r = s_stop(e, "checking the outputs", err, errlen))) goto out;
-    if ((r = s_joint_randoms(e, W, s, ms, "checking the outputs", err, errlen))) goto out;   /* b' */
-    uint64_t pos = 0;
-    for (uint32_t o = 0; o < o1; o++) {
-        uint64_t L = c->outputs[o].len;
-        if (!(chk[o] = s_alloc(L ? 3 * L : 1))) {
-            r = mpc_errc(err, errlen, MPC_ERR_NOMEM, "out of memory checking the outputs");
-            goto out;
-        }
-        mpc_fault_u128(MPC_FAULT_MASK, MPC_FAULT_AT_OUTPUT, o, tr.a + pos, L, 1);   /* test builds: fault.h */
-        for (uint64_t k = 0; k < L; k++) {
-            mpc_u128 x = e->ox[o][k] + (s[pos + k] << 64), mx = e->om[o][k] + (ms[pos + k] << 64);
-            chk[o][k] = x;
-            chk[o][L + k] = tr.b[pos + k];
-            mine[pos + k] = x - tr.a[pos + k];
-            mac[pos + k] = mx - tr.ma[pos + k];
-        }
-        mpc_fault_u128(MPC_FAULT_OPEN, MPC_FAULT_AT_OUTPUT, o, mine + pos, L, 1);
-        mpc_fault_u128(MPC_FAULT_MAC, MPC_FAULT_AT_OUTPUT, o, mac + pos, L, 1);
-        pos += L;
-    }
-    uint32_t peer;
-    if ((r = mpc_auth_exchange(e->t, MPC_MSG_OUTPUT, e->o.stream, 0, mine, mine, W, e->o.timeout_ms, &peer))) {
-        mpc_errc(err, errlen, r, "checking the outputs: party %u: %s", (unsigned)peer, mpc_strerror(r));
-        goto out;
-    }
-    e->st.opened += W;
-    e->st.open_bytes_sent += 16 * W * (e->n - 1);
-    pos = 0;
-    for (uint32_t o = 0; o < o1; o++) {
-        uint64_t L = c->outputs[o].len;
-        for (uint64_t k = 0; k < L; k++) chk[o][2 * L + k] = tr.c[pos + k] + mine[pos + k] * tr.b[pos + k];
-        pos += L;
-    }
-    r = mpc_mac_check_add(e->ck, mine, mac, W);
-    mine = mac = NULL;
+    const size_t no = o1 ? o1 : 1;
+    uint8_t **wh = calloc(no, sizeof *wh), **rec = calloc(no, sizeof *rec);
+    uint64_t *len = calloc(no, sizeof *len);
+    int r = wh && rec && len ? 0 : MPC_ERR_NOMEM;
+    for (uint32_t o = 0; o < o1 && !r; o++)
+        if (!(wh[o] = calloc(c->outputs[o].len + 1, 1))) r = MPC_ERR_NOMEM;
     if (r) {
         mpc_errc(err, errlen, r, "out of memory checking the outputs");
         goto out;
     }
-    if ((r = s_check(e, err, errlen))) goto out;
+    if (e->o.release && (r = e->o.release(e->o.release_ctx, e, wh, err, errlen))) goto out;
+    if ((r = s_stop(e, "checking the outputs", err, errlen))) goto out;
+    for (uint32_t o = 0; o < o1; o++) {
+        len[o] = c->outputs[o].len;
+        for (uint64_t i = 0; i < len[o]; i++)
+            if (wh[o][i]) e->ox[o][i] = e->om[o][i] = 0;   /* an authenticated zero */
+    }
+    s_vc_job vj = {o1, (const mpc_u128 *const *)e->ox, (const mpc_u128 *const *)e->om, len, S_VC_OUT,
+                   MPC_FAULT_OUTPUT, MPC_FAULT_AT_OUTPUT, "checking the outputs"};
+    if ((r = s_vcheck(e, &vj, rec, err, errlen))) goto out;
     for (uint32_t o = 0; o < o1; o++) {   /* released only now */
-        e->chk[o] = chk[o];
-        chk[o] = NULL;
+        e->chk[o] = rec[o];
+        rec[o] = NULL;
     }
 out:
-    s_wipe_free(mat, 6 * S);
-    s_wipe_free(s, S);
-    s_wipe_free(ms, S);
-    free(mine);
-    s_wipe_free(mac, S);
-    for (uint32_t o = 0; chk && o < o1; o++) s_wipe_free(chk[o], 3 * c->outputs[o].len);
-    free(chk);
+    for (uint32_t o = 0; wh && o < o1; o++) free(wh[o]);
+    free(wh);
+    free(rec);
+    free(len);
     return r;
 }
 
 /* ---- client inputs (engine_mal.h, opts.client_input) ---- */
 
-#define S_CLIENT_OWNER UINT32_MAX   /* the owner of a client's vector in the broadcast transcript */
-#define S_FETCH_IN     1024u        /* triples per request for the client inputs (MPC_AUTH_OT_CHUNK) */
-
-/* [x] = [a] + δ for input k from the triples' a (tr, at pos) and the client's δ; public δ. */
-static int s_client_enter(mpc_mal_engine *e, uint32_t k, const mpc_auth_triples *tr, uint64_t pos,
-                          const uint64_t *delta)
+/* [x] = [r] + δ for input k from its masks (rx, rm: L each) and the client's δ; public δ. */
+static int s_client_enter(mpc_mal_engine *e, uint32_t k, const mpc_u128 *rx, const mpc_u128 *rm, const uint64_t *delta)
 {
     uint64_t L = e->c->inputs[k].len;
     uint32_t w = e->c->inputs[k].wire;
@@ -1066,8 +1167,8 @@ static int s_client_enter(mpc_mal_engine *e, uint32_t k, const mpc_auth_triples 
     /* what it received, hashed as received: the check compares every party's transcript */
     mpc_mac_check_bcast(e->ck, S_CLIENT_OWNER, k, delta, L);
     mpc_fault_u128(MPC_FAULT_RELAY, MPC_FAULT_AT_INPUT, k, d, L, 1);   /* test builds: uses another δ */
-    memcpy(e->wx[w], tr->a + pos, (size_t)L * sizeof(mpc_u128));
-    memcpy(e->wm[w], tr->ma + pos, (size_t)L * sizeof(mpc_u128));
+    memcpy(e->wx[w], rx, (size_t)L * sizeof(mpc_u128));
+    memcpy(e->wm[w], rm, (size_t)L * sizeof(mpc_u128));
     mpc_fault_u128(MPC_FAULT_MASK, MPC_FAULT_AT_INPUT, k, e->wx[w], L, 1);
     mpc_auth_add_pub128(e->wx[w], e->wm[w], e->wx[w], e->wm[w], d, L, *e->key.alpha, e->self == 0);
     mpc_fault_u128(MPC_FAULT_MAC, MPC_FAULT_AT_INPUT, k, e->wm[w], L, 1);
@@ -1075,61 +1176,53 @@ static int s_client_enter(mpc_mal_engine *e, uint32_t k, const mpc_auth_triples 
     return 0;
 }
 
-/* Every input from a client: one authenticated triple per element, this party's shares of
- * a, b, c to the client (the callback), its x − a back, [x] = [a] + (x − a).  The triples'
- * b and c serve only the client's check and are wiped here. */
+/* Every input from a client: L jointly random masks [r] per input, the vector check of all of
+ * them (this party's records to the client, by the callback), its x − r back, [x] = [r] + δ. */
 static int s_client_inputs(mpc_mal_engine *e, char *err, size_t errlen)
 {
     const mpc_circuit *c = e->c;
     const uint32_t K = c->n_inputs;
+    const size_t nk = K ? K : 1;
     uint64_t W = 0;
     for (uint32_t k = 0; k < K; k++) W += c->inputs[k].len;
-    mpc_u128 *mat = s_alloc(W ? 6 * W : 1);
-    mpc_u128 **abc = calloc(K ? K : 1, sizeof *abc);
-    const uint64_t **delta = calloc(K ? K : 1, sizeof *delta);
-    int r = 0;
-    if (!mat || !abc || !delta) {
-        r = mpc_errc(err, errlen, MPC_ERR_NOMEM, "out of memory for the client inputs");
+    mpc_u128 *rx = s_alloc(W ? W : 1), *rm = s_alloc(W ? W : 1);
+    const mpc_u128 **vx = calloc(nk, sizeof *vx), **vm = calloc(nk, sizeof *vm);
+    uint64_t *len = calloc(nk, sizeof *len);
+    uint8_t **rec = calloc(nk, sizeof *rec);
+    const uint64_t **delta = calloc(nk, sizeof *delta);
+    int r = rx && rm && vx && vm && len && rec && delta ? 0 : MPC_ERR_NOMEM;
+    if (r) {
+        mpc_errc(err, errlen, r, "out of memory for the client inputs");
         goto out;
     }
-    mpc_auth_triples tr = {mat, mat + W, mat + 2 * W, mat + 3 * W, mat + 4 * W, mat + 5 * W};
-    /* in pieces of S_FETCH_IN (the OT source's chunk: no extra rounds), the cancel and the
-     * deadline checked between them: every input element takes a triple, so a long input
-     * would otherwise hold a cancel for 4,096 triples */
-    for (uint64_t off = 0; off < W && !r; off += S_FETCH_IN) {
-        uint64_t k = W - off < S_FETCH_IN ? W - off : S_FETCH_IN;
-        mpc_auth_triples piece = {tr.a + off, tr.ma + off, tr.b + off, tr.mb + off, tr.c + off, tr.mc + off};
-        if (off && (r = s_stop(e, "during the client inputs", err, errlen))) break;
-        r = s_fetch_triples(e, k, &piece, "the client inputs", err, errlen);
-        if (!r && e->o.progress) e->o.progress(e->o.progress_ctx, e->st.rounds, e->st.triples);
+    if ((r = s_joint_randoms(e, W, rx, rm, "the client inputs", err, errlen))) goto out;
+    for (uint64_t k = 0, pos = 0; k < K; pos += c->inputs[k++].len) {
+        vx[k] = rx + pos;
+        vm[k] = rm + pos;
+        len[k] = c->inputs[k].len;
     }
-    if (r) goto out;
-    uint64_t pos = 0;
-    for (uint32_t k = 0; k < K; k++) {
-        uint64_t L = c->inputs[k].len;
-        if (!(abc[k] = s_alloc(3 * L))) {
-            r = mpc_errc(err, errlen, MPC_ERR_NOMEM, "out of memory for the client inputs");
-            goto out;
-        }
-        memcpy(abc[k], tr.a + pos, (size_t)L * sizeof(mpc_u128));
-        memcpy(abc[k] + L, tr.b + pos, (size_t)L * sizeof(mpc_u128));
-        memcpy(abc[k] + 2 * L, tr.c + pos, (size_t)L * sizeof(mpc_u128));
-        mpc_fault_u128(MPC_FAULT_CMASK, MPC_FAULT_AT_INPUT, k, abc[k], 3 * L, 1);   /* test builds: fault.h */
-        pos += L;
-    }
+    s_vc_job vj = {K, vx, vm, len, S_VC_IN, MPC_FAULT_CMASK, MPC_FAULT_AT_INPUT, "checking the client inputs"};
+    if ((r = s_vcheck(e, &vj, rec, err, errlen))) goto out;
+    if (e->o.progress) e->o.progress(e->o.progress_ctx, e->st.rounds, e->st.triples);
     if ((r = s_stop(e, "before the client inputs", err, errlen))) goto out;
-    if ((r = e->o.client_input(e->o.client_ctx, (const mpc_u128 *const *)abc, delta, err, errlen))) goto out;
-    pos = 0;
+    if ((r = e->o.client_input(e->o.client_ctx, (const uint8_t *const *)rec, delta, err, errlen))) goto out;
     for (uint32_t k = 0; k < K && !r; k++) {
         if (!delta[k]) r = mpc_errc(err, errlen, MPC_ERR_INPUT, "input %s: no value given", c->inputs[k].name);
-        else if ((r = s_client_enter(e, k, &tr, pos, delta[k])))
+        else if ((r = s_client_enter(e, k, vx[k], vm[k], delta[k])))
             mpc_errc(err, errlen, r, "out of memory for the client inputs");
-        pos += c->inputs[k].len;
     }
 out:
-    s_wipe_free(mat, W ? 6 * W : 1);
-    for (uint32_t k = 0; abc && k < K; k++) s_wipe_free(abc[k], 3 * c->inputs[k].len);
-    free(abc);
+    s_wipe_free(rx, W ? W : 1);
+    s_wipe_free(rm, W ? W : 1);
+    for (uint32_t k = 0; rec && k < K; k++)
+        if (rec[k]) {
+            sodium_memzero(rec[k], mpc_vcheck_record_bytes(c->inputs[k].len, e->n));
+            free(rec[k]);
+        }
+    free(rec);
+    free(vx);
+    free(vm);
+    free(len);
     free(delta);
     return r;
 }
@@ -1223,12 +1316,13 @@ int mpc_mal_run(mpc_mal_engine *e, const uint64_t *const *inputs, char *err, siz
     r = s_gates(e, err, errlen);
     s_phase(e, &e->st.layers_us, &t, &p0, &c0);
     if (r || (r = s_stop(e, "before the outputs", err, errlen))) goto fail;
-    /* Checked outputs for clients first (all, or those below open_from), then the outputs
-     * opened to parties, each set released only after its own final MAC check. */
+    /* The outputs opened to parties first (from open_from on: the release rules' pass bits,
+     * which opts.release reads), then the checked outputs for clients (all, or those below
+     * open_from), each set released only after its own final MAC check. */
     const uint32_t no = e->c->n_outputs, from = e->o.open_from;
     if (!e->o.checked_outputs) r = s_outputs(e, 0, 0, err, errlen);
-    else if (!(r = s_checked_outputs(e, from && from < no ? from : no, err, errlen)) && from && from < no)
-        r = s_outputs(e, from, 1, err, errlen);
+    else if (!(from && from < no && (r = s_outputs(e, from, 1, err, errlen))))
+        r = s_checked_outputs(e, from && from < no ? from : no, err, errlen);
     s_phase(e, &e->st.output_us, &t, &p0, &c0);
     if (r) goto fail;
     for (uint32_t o = 0; o < e->c->n_outputs; o++) {   /* the output shares are no longer needed */
@@ -1254,7 +1348,7 @@ const uint64_t *mpc_mal_output(const mpc_mal_engine *e, uint32_t o)
     return e->out[o];
 }
 
-const mpc_u128 *mpc_mal_checked_output(const mpc_mal_engine *e, uint32_t o)
+const uint8_t *mpc_mal_checked_output(const mpc_mal_engine *e, uint32_t o)
 {
     if (!e || o >= e->c->n_outputs) return NULL;
     return e->chk[o];

@@ -10,25 +10,25 @@
  * (so one daemon can cheat differently from job to job); unset or empty: no fault.  The fault
  * is kept per thread (the job's worker thread runs the engine).  Kinds and their sites:
  *   open      N | outN   add delta to the word-th word of this party's share of the Beaver
- *                        openings (d, e) of layer N, or of the opening of output N, as sent
+ *                        openings (d, e) of layer N, or of the opening of output N (with
+ *                        checked outputs: of its vector check's z), as sent
  *   triple    N          add delta to this party's share of c of the word-th triple of layer N
  *   triple-a  N          ... of a;  triple-b  N: ... of b (after the material is made)
  *   mask      inK | outN this party's share of the mask of the engine's input K, or of
  *                        output N's opening mask (value share only, not its MAC; with
- *                        checked outputs: the a of output N's triple, which masks d)
+ *                        checked outputs: of output N's vector-check pads, vcheck.h)
  *   delta     inK        the δ of input K (owned by this party) as sent to its last peer;
  *                        the party itself goes on with the true δ
  *   input     inK        the δ of input K before it is sent or used: an offset on this
  *                        party's own input share (not caught by design, docs/security.md)
  *   mac       N | inK | outN  this party's MAC share of the word-th value opened in layer N,
  *                        of input K's wire, or of output N's opening
- *   output    outN       the word-th share of x' (128-bit) of output N this daemon keeps
- *                        for clients: the client's check refuses it (engine_mal.h,
- *                        "Checked outputs")
- *   cmask     inK        client inputs (engine_mal.h, opts.client_input): the word-th
- *                        word of this party's shares [a][b][c] of input K's triples as
- *                        handed to the client (3·len words), not as used: the client's
- *                        check refuses them
+ *   output    outN       checked outputs: the word-th word of this party's report of output N
+ *                        for the client (its 64-bit shares, then its pad shares; vcheck.h),
+ *                        before it commits to it: the client's vector check refuses it
+ *   cmask     inK        client inputs (engine_mal.h, opts.client_input): the word-th word of
+ *                        this party's report of input K's masks for the client (as for
+ *                        `output`), not of the masks it uses: the client's check refuses it
  *   relay     inK        client inputs: the client's x − a of input K as this party uses
  *                        it, after hashing the vector it received: the MAC check fails
  *   bit       N          the random bits of layer N (TRUNC, LTZ, EQZ material; auth_bits.h):

@@ -20,6 +20,7 @@
 #include "mpc_err.h"
 #include "runner.h"
 #include "transport_mem.h"
+#include "vcheck.h"
 
 #define MAXP 4
 #define TIMEOUT 20000
@@ -190,7 +191,10 @@ typedef struct {
     uint64_t               deadline_ms;
     int                    checked;          /* opts.checked_outputs */
     uint32_t               open_from;        /* opts.open_from */
-    mpc_u128              *chk[MAXP][8];     /* checked outputs: each party's x', r, y shares */
+    uint8_t               *chk[MAXP][8];     /* checked outputs: each party's record (vcheck.h) */
+    int                    withhold;         /* opts.release: withhold the even elements of output 0 */
+    uint32_t               release_calls[MAXP], release_saw[MAXP];
+    struct s_client       *client;           /* opts.client_input: every input from this client */
     uint32_t               progress_calls[MAXP];
     uint64_t               progress_triples[MAXP];
 } s_job;
@@ -207,6 +211,104 @@ static void s_progress(void *ctx, uint32_t rounds_done, uint64_t triples)
     j->progress_calls[a->p]++;
     j->progress_triples[a->p] = triples;
     if (j->cancel_party == a->p + 1 && rounds_done >= j->cancel_after) atomic_store(&j->cancel, 1);
+}
+
+/* opts.release: withholds the even elements of output 0 (with open_from, after the pass bits:
+ * counts the outputs from open_from on this party holds then). */
+static int s_release_cb(void *ctx, const mpc_mal_engine *e, uint8_t *const *wh, char *err, size_t errlen)
+{
+    s_arg *a = ctx;
+    s_job *j = a->j;
+    (void)err;
+    (void)errlen;
+    j->release_calls[a->p]++;
+    for (uint32_t o = j->open_from; o && o < j->c->n_outputs; o++) j->release_saw[a->p] += mpc_mal_output(e, o) != NULL;
+    for (uint64_t i = 0; i < j->c->outputs[0].len; i += 2) wh[0][i] = 1;
+    return 0;
+}
+
+/* A client giving every input (opts.client_input): each party posts its records; the last one
+ * to post plays the client — verifies every input's records (vcheck.h) and makes δ = x − r —
+ * and every party then takes δ (party 0 a different one with skew).  tamper: party tamper − 1
+ * hands out a record with one bit changed (after committing): the client refuses. */
+typedef struct s_client {
+    pthread_mutex_t mu;
+    pthread_cond_t  cv;
+    uint32_t        posted, tamper;
+    int             done, rc, why, skew;
+    uint8_t        *rec[MAXP][8];
+    uint64_t       *delta[8], *delta0[8];
+} s_client;
+
+static int s_client_play(s_job *j, s_client *cl)
+{
+    const mpc_circuit *c = j->c;
+    for (uint32_t k = 0; k < c->n_inputs; k++) {
+        uint64_t L = c->inputs[k].len, *v = malloc(L * 8);
+        const uint8_t *recs[MAXP];
+        for (uint32_t p = 0; p < j->n; p++) recs[p] = cl->rec[p][k];
+        uint32_t who;
+        int r = mpc_vcheck_verify(recs, j->n, L, v, &cl->why, &who);
+        if (r) {
+            free(v);
+            return r;
+        }
+        cl->delta[k] = malloc(L * 8);
+        cl->delta0[k] = malloc(L * 8);
+        for (uint64_t i = 0; i < L; i++) cl->delta[k][i] = cl->delta0[k][i] = j->vals[k][i] - v[i];
+        if (cl->skew) cl->delta0[k][0]++;
+        free(v);
+    }
+    return 0;
+}
+
+static int s_client_cb(void *ctx, const uint8_t *const *rec, const uint64_t **delta, char *err, size_t errlen)
+{
+    s_arg *a = ctx;
+    s_job *j = a->j;
+    s_client *cl = j->client;
+    pthread_mutex_lock(&cl->mu);
+    for (uint32_t k = 0; k < j->c->n_inputs; k++) {
+        size_t bytes = mpc_vcheck_record_bytes(j->c->inputs[k].len, j->n);
+        cl->rec[a->p][k] = malloc(bytes);
+        memcpy(cl->rec[a->p][k], rec[k], bytes);
+    }
+    if (cl->tamper == a->p + 1) cl->rec[a->p][0][3] ^= 4;   /* a share's bit, after the commitment */
+    if (++cl->posted == j->n) {
+        cl->rc = s_client_play(j, cl);
+        cl->done = 1;
+        pthread_cond_broadcast(&cl->cv);
+    }
+    struct timespec dl;
+    clock_gettime(CLOCK_REALTIME, &dl);
+    dl.tv_sec += 10;
+    while (!cl->done && pthread_cond_timedwait(&cl->cv, &cl->mu, &dl) == 0) {}
+    int r = cl->done ? cl->rc : MPC_ERR_TIMEOUT;
+    pthread_mutex_unlock(&cl->mu);
+    if (r) {
+        snprintf(err, errlen, "the client refused the records");
+        return MPC_ERR_INPUT;
+    }
+    for (uint32_t k = 0; k < j->c->n_inputs; k++) delta[k] = a->p == 0 ? cl->delta0[k] : cl->delta[k];
+    return 0;
+}
+
+static void s_client_init(s_client *cl)
+{
+    memset(cl, 0, sizeof *cl);
+    pthread_mutex_init(&cl->mu, NULL);
+    pthread_cond_init(&cl->cv, NULL);
+}
+
+static void s_client_free(s_client *cl)
+{
+    for (int k = 0; k < 8; k++) {
+        free(cl->delta[k]);
+        free(cl->delta0[k]);
+        for (int p = 0; p < MAXP; p++) free(cl->rec[p][k]);
+    }
+    pthread_mutex_destroy(&cl->mu);
+    pthread_cond_destroy(&cl->cv);
 }
 
 static void *s_party(void *arg)
@@ -227,10 +329,11 @@ static void *s_party(void *arg)
     mpc_mal_opts o = {.stream = 77, .timeout_ms = TIMEOUT, .check_every = j->check_every,
                       .cancel = j->cancel_party == p + 1 ? &j->cancel : NULL, .deadline_ms = j->deadline_ms,
                       .progress = s_progress, .progress_ctx = a, .checked_outputs = j->checked,
-                      .open_from = j->open_from};
+                      .open_from = j->open_from, .release = j->withhold ? s_release_cb : NULL, .release_ctx = a,
+                      .client_input = j->client ? s_client_cb : NULL, .client_ctx = a};
     mpc_mal_engine *e = mpc_mal_engine_new(j->c, p, t, src, &o);
     ck_assert_ptr_nonnull(e);
-    j->rc[p] = mpc_mal_run(e, in, j->err[p], sizeof j->err[p]);
+    j->rc[p] = mpc_mal_run(e, j->client ? NULL : in, j->err[p], sizeof j->err[p]);
     for (uint32_t k = 0; k < j->c->n_outputs && k < 8; k++) {
         const uint64_t *v = mpc_mal_output(e, k);
         if (!v) continue;
@@ -239,11 +342,11 @@ static void *s_party(void *arg)
         memcpy(j->out[p][k], v, (size_t)j->c->outputs[k].len * 8);
     }
     for (uint32_t k = 0; k < j->c->n_outputs && k < 8; k++) {
-        const mpc_u128 *v = mpc_mal_checked_output(e, k);
+        const uint8_t *v = mpc_mal_checked_output(e, k);
         if (!v) continue;
         j->released[p]++;
-        size_t bytes = (size_t)(3 * j->c->outputs[k].len) * sizeof *v;
-        j->chk[p][k] = malloc(bytes ? bytes : 1);
+        size_t bytes = mpc_vcheck_record_bytes(j->c->outputs[k].len, j->n);
+        j->chk[p][k] = malloc(bytes);
         memcpy(j->chk[p][k], v, bytes);
     }
     mpc_mal_stats_get(e, &j->st[p]);
@@ -1145,14 +1248,22 @@ START_TEST(test_sliced_layer)
 }
 END_TEST
 
-/* Checked outputs (engine_mal.h): every party holds 128-bit shares of x', r, y; summed, x' is
- * the output mod 2^64, y = r·x' mod 2^128, r and the high half of x' vary from run to run, and
- * nothing is opened to a party.  The material: one triple and n masks (the jointly random b')
- * per output element, derived from an ordinary run of the same circuit, whose outputs take
- * one mask per element and recipient.  A party offsetting its share of x' by e breaks the
- * relation (the client's check) unless it also offsets y by r·e; a wrong opening of d, or a
- * wrong share of b' (its MAC share of another party's mask, or its value share of its own),
- * fails the MAC check and releases nothing. */
+/* The client's view of checked output o of run j: every party's record, verified (vcheck.h). */
+static int s_verify_out(const s_job *j, uint32_t o, uint64_t *v, int *why)
+{
+    const uint8_t *recs[MAXP];
+    for (uint32_t p = 0; p < j->n; p++) recs[p] = j->chk[p][o];
+    uint32_t who;
+    return mpc_vcheck_verify(recs, j->n, j->c->outputs[o].len, v, why, &who);
+}
+
+/* Checked outputs (opts.checked_outputs; engine_mal.h, docs/security.md "The vector check"):
+ * nothing is opened to a party; each party hands out a record per output, and the records of
+ * all parties verify to the plaintext result.  Material: no triple and n·D masks (the pads)
+ * per output, against the ordinary run of the same circuit, whose outputs take one mask per
+ * element and recipient.  A record changed after the run (a share, z) is refused; a wrong
+ * opening of z, or a wrong share of a pad (its MAC share of another party's mask, or its value
+ * share of its own), fails the MAC check and releases nothing. */
 START_TEST(test_checked_outputs)
 {
     for (uint32_t n = 2; n <= 3; n++) {
@@ -1161,17 +1272,16 @@ START_TEST(test_checked_outputs)
         for (uint32_t k = 0; k < c->n_inputs; k++) vals[k] = s_randvec(c->inputs[k].len);
         uint64_t *ref[8] = {0};
         et_ref(c, (const uint64_t *const *)vals, ref);
-        uint64_t W = 0, opened_masks = 0;   /* output elements; the ordinary run's output masks */
-        for (uint32_t o = 0; o < c->n_outputs; o++) {
-            W += c->outputs[o].len;
+        uint64_t opened_masks = 0;   /* the ordinary run's output masks */
+        for (uint32_t o = 0; o < c->n_outputs; o++)
             opened_masks += c->outputs[o].len * (uint64_t)__builtin_popcount(c->outputs[o].recipients);
-        }
         s_job j0 = {.c = c, .n = n, .vals = (const uint64_t *const *)vals};
         s_run(&j0);
         ck_assert_msg(j0.rc[0] == 0, "%s", j0.err[0]);
         const uint64_t gate_triples = j0.st[0].triples, other_masks = j0.st[0].masks - opened_masks;
+        const uint64_t P = (uint64_t)MPC_VCHECK_D * c->n_outputs;   /* pads */
         s_clear(&j0);
-        mpc_u128 first_r = 0, first_hi = 0;
+        uint8_t first_nonce[32];
         for (int run = 0; run < 2; run++) {
             s_job j = {.c = c, .n = n, .vals = (const uint64_t *const *)vals, .checked = 1};
             s_run(&j);
@@ -1179,44 +1289,38 @@ START_TEST(test_checked_outputs)
                 ck_assert_msg(j.rc[p] == 0, "party %u: %s", (unsigned)p, j.err[p]);
                 ck_assert_int_eq(j.released[p], (int)c->n_outputs);
                 for (uint32_t o = 0; o < c->n_outputs; o++) ck_assert_ptr_null(j.out[p][o]);
-                ck_assert_uint_eq(j.st[p].triples, gate_triples + W);
-                ck_assert_uint_eq(j.st[p].masks, other_masks + n * W);
+                ck_assert_uint_eq(j.st[p].triples, gate_triples);
+                ck_assert_uint_eq(j.st[p].masks, other_masks + n * P);
                 ck_assert_uint_eq(j.progress_triples[p], j.st[p].triples);
             }
             for (uint32_t o = 0; o < c->n_outputs; o++) {
-                uint64_t L = c->outputs[o].len;
-                for (uint64_t k = 0; k < L; k++) {
-                    mpc_u128 x = 0, r = 0, y = 0;
-                    for (uint32_t p = 0; p < n; p++) {
-                        x += j.chk[p][o][k];
-                        r += j.chk[p][o][L + k];
-                        y += j.chk[p][o][2 * L + k];
-                    }
-                    ck_assert_msg((uint64_t)x == ref[o][k], "output %u element %llu", (unsigned)o,
-                                  (unsigned long long)k);
-                    ck_assert(y == r * x);
-                    mpc_u128 e1 = 1, e2 = (mpc_u128)1 << 63;   /* a cheater's offsets of x' */
-                    ck_assert(y != r * (x + e1) || r == 0);
-                    ck_assert(y != r * (x + e2) || (r & (((mpc_u128)1 << 65) - 1)) == 0);
-                    if (o == 0 && k == 0 && run == 0) {
-                        first_r = r;
-                        first_hi = x >> 64;
-                    } else if (o == 0 && k == 0) {
-                        ck_assert(r != first_r);     /* fresh: 2^-128 to repeat */
-                        ck_assert(x >> 64 != first_hi);   /* the carries hidden: 2^-64 */
-                    }
-                }
+                uint64_t L = c->outputs[o].len, v[64];
+                int why;
+                ck_assert_int_eq(s_verify_out(&j, o, v, &why), 0);
+                ck_assert_mem_eq(v, ref[o], (size_t)L * 8);
             }
+            const uint8_t *nonce = j.chk[0][0] + mpc_vcheck_off_nonce(c->outputs[0].len);
+            if (run == 0) memcpy(first_nonce, nonce, 32);
+            else ck_assert(memcmp(first_nonce, nonce, 32) != 0);   /* fresh */
+            /* a record changed after the run: party 1's first share, then its copy of z */
+            uint64_t L = c->outputs[0].len, v[64];
+            int why;
+            j.chk[1][0][0] ^= 1;
+            ck_assert_int_eq(s_verify_out(&j, 0, v, &why), MPC_ERR_CRYPTO);
+            ck_assert_int_eq(why, 2);
+            j.chk[1][0][0] ^= 1;
+            j.chk[1][0][mpc_vcheck_off_z(L)] ^= 1;
+            ck_assert_int_eq(s_verify_out(&j, 0, v, &why), MPC_ERR_CRYPTO);
+            ck_assert_int_eq(why, 1);
             s_clear(&j);
         }
-        /* party 1 sends party 0 a wrong share of d: the final MAC check fails everywhere */
-        s_fault f = {.how = F_SEND, .party = 1, .type = MPC_MSG_OUTPUT, .seq = 0, .word = 0, .peer_mask = 1u,
+        /* party 1 sends party 0 a wrong share of z (seq 16 + 3: the outputs' check), or a wrong
+         * share of a pad (masks calls: the inputs x, y, s = 0..2, then the pads' owners 0..n−1
+         * = 3..n+2): its MAC share of owner 0's mask, its value share of its own */
+        s_fault f = {.how = F_SEND, .party = 1, .type = MPC_MSG_OUTPUT, .seq = 19, .word = 0, .peer_mask = 1u,
                      .delta = 1};
-        /* or a wrong share of b' (masks calls: the inputs x, y, s = 0..2, then b's owners 0..n−1
-         * = 3..n+2): its MAC share of owner 0's mask, its value share of its own (the slack of
-         * x' only, yet the opening of d is then off by 2^64·δ and its MAC check fails too) */
         s_fault fs[3] = {f, {.how = F_MASK, .party = 1, .mac = 1, .call = 3, .elem = 5, .delta = 1},
-                         {.how = F_MASK, .party = 1, .mac = 0, .call = 4, .elem = W - 1, .delta = 1}};
+                         {.how = F_MASK, .party = 1, .mac = 0, .call = 4, .elem = P - 1, .delta = 1}};
         for (int i = 0; i < 3; i++) {
             s_job j = {.c = c, .n = n, .vals = (const uint64_t *const *)vals, .checked = 1, .f = &fs[i]};
             s_run(&j);
@@ -1236,8 +1340,11 @@ START_TEST(test_checked_outputs)
 END_TEST
 
 /* open_from (the release rules' pass bits, mpcd/mal_job.c): outputs below it are checked
- * outputs, those from it on are opened to their recipients (after their own MAC check); a wrong
- * share of the second opening (MPC_MSG_OUTPUT seq 1) fails the run everywhere, nothing released. */
+ * outputs, those from it on are opened to their recipients first (with their own MAC check);
+ * then opts.release is called once (it sees the opened outputs of its party) and withholds the
+ * even elements of output 0: they have zero shares in every record and still verify, to 0; the
+ * rest is exact.  A wrong share of the parties' opening (MPC_MSG_OUTPUT seq 1) fails the run
+ * everywhere, nothing released. */
 START_TEST(test_checked_and_open_outputs)
 {
     for (uint32_t n = 2; n <= 3; n++) {
@@ -1248,10 +1355,15 @@ START_TEST(test_checked_and_open_outputs)
         et_ref(c, (const uint64_t *const *)vals, ref);
         const uint32_t from = 2;
         ck_assert_uint_gt(c->n_outputs, from);
-        s_job j = {.c = c, .n = n, .vals = (const uint64_t *const *)vals, .checked = 1, .open_from = from};
+        s_job j = {.c = c, .n = n, .vals = (const uint64_t *const *)vals, .checked = 1, .open_from = from,
+                   .withhold = 1};
         s_run(&j);
         for (uint32_t p = 0; p < n; p++) {
             ck_assert_msg(j.rc[p] == 0, "party %u: %s", (unsigned)p, j.err[p]);
+            uint32_t sees = 0;   /* outputs from `from` on that party p receives */
+            for (uint32_t o = from; o < c->n_outputs; o++) sees += c->outputs[o].recipients >> p & 1;
+            ck_assert_uint_eq(j.release_calls[p], 1);
+            ck_assert_uint_eq(j.release_saw[p], sees);
             for (uint32_t o = 0; o < c->n_outputs; o++) {
                 int mine = o >= from && (c->outputs[o].recipients >> p & 1);
                 ck_assert(o < from ? j.chk[p][o] != NULL : j.chk[p][o] == NULL);
@@ -1259,16 +1371,17 @@ START_TEST(test_checked_and_open_outputs)
                 if (mine) ck_assert_mem_eq(j.out[p][o], ref[o], (size_t)c->outputs[o].len * 8);
             }
         }
-        for (uint32_t o = 0; o < from; o++)
-            for (uint64_t k = 0, L = c->outputs[o].len; k < L; k++) {
-                mpc_u128 x = 0, r = 0, y = 0;
-                for (uint32_t p = 0; p < n; p++) {
-                    x += j.chk[p][o][k];
-                    r += j.chk[p][o][L + k];
-                    y += j.chk[p][o][2 * L + k];
-                }
-                ck_assert((uint64_t)x == ref[o][k] && y == r * x);
+        for (uint32_t o = 0; o < from; o++) {
+            uint64_t v[64];
+            int why;
+            ck_assert_int_eq(s_verify_out(&j, o, v, &why), 0);
+            for (uint64_t i = 0; i < c->outputs[o].len; i++) {
+                int wh = o == 0 && i % 2 == 0;
+                ck_assert_uint_eq(v[i], wh ? 0 : ref[o][i]);
+                for (uint32_t p = 0; p < n && wh; p++)
+                    for (int b = 0; b < 8; b++) ck_assert_uint_eq(j.chk[p][o][8 * i + b], 0);
             }
+        }
         s_clear(&j);
         s_fault f = {.how = F_SEND, .party = 1, .type = MPC_MSG_OUTPUT, .seq = 1, .word = 0, .peer_mask = 1u,
                      .delta = 1};
@@ -1279,6 +1392,67 @@ START_TEST(test_checked_and_open_outputs)
             ck_assert_int_eq(jf.released[p], 0);
         }
         s_clear(&jf);
+        for (uint32_t k = 0; k < c->n_inputs; k++) free(vals[k]);
+        for (int o = 0; o < 8; o++) free(ref[o]);
+        mpc_circ_destroy(&c);
+    }
+}
+END_TEST
+
+/* opts.client_input: every input from a client, through the vector check.  The client verifies
+ * each input's records and sends δ = x − r; the outputs (checked) are exact; material: n masks
+ * per input element and n·D per input and per output, no triple beyond the gates'.  A party
+ * that hands out a changed record makes the client refuse (the run fails, nothing given); a
+ * client that gives party 0 another δ makes the MAC check fail everywhere. */
+START_TEST(test_client_inputs)
+{
+    for (uint32_t n = 2; n <= 3; n++) {
+        mpc_circuit *c = s_all_gates(n, 9);
+        uint64_t *vals[3], W = 0;
+        for (uint32_t k = 0; k < c->n_inputs; k++) {
+            vals[k] = s_randvec(c->inputs[k].len);
+            W += c->inputs[k].len;
+        }
+        uint64_t *ref[8] = {0};
+        et_ref(c, (const uint64_t *const *)vals, ref);
+        uint64_t opened_masks = 0;
+        for (uint32_t o = 0; o < c->n_outputs; o++)
+            opened_masks += c->outputs[o].len * (uint64_t)__builtin_popcount(c->outputs[o].recipients);
+        s_job j0 = {.c = c, .n = n, .vals = (const uint64_t *const *)vals};
+        s_run(&j0);
+        ck_assert_msg(j0.rc[0] == 0, "%s", j0.err[0]);
+        const uint64_t gate_triples = j0.st[0].triples, other_masks = j0.st[0].masks - opened_masks - W;
+        s_clear(&j0);
+        for (int mode = 0; mode < 3; mode++) {   /* honest, a tampered record, a skewed δ */
+            s_client cl;
+            s_client_init(&cl);
+            cl.tamper = mode == 1 ? 2 : 0;
+            cl.skew = mode == 2;
+            s_job j = {.c = c, .n = n, .vals = (const uint64_t *const *)vals, .checked = 1, .client = &cl};
+            s_run(&j);
+            for (uint32_t p = 0; p < n; p++) {
+                if (mode == 0) {
+                    ck_assert_msg(j.rc[p] == 0, "party %u: %s", (unsigned)p, j.err[p]);
+                    ck_assert_uint_eq(j.st[p].triples, gate_triples);
+                    ck_assert_uint_eq(j.st[p].masks,
+                                      other_masks + n * W + (uint64_t)n * MPC_VCHECK_D * (c->n_inputs + c->n_outputs));
+                } else {
+                    ck_assert_msg(j.rc[p] == (mode == 1 ? MPC_ERR_INPUT : MPC_ERR_CRYPTO), "mode %d party %u: %d %s",
+                                  mode, (unsigned)p, j.rc[p], j.err[p]);
+                    ck_assert_int_eq(j.released[p], 0);
+                }
+            }
+            if (mode == 1) ck_assert_int_eq(cl.why, 2);
+            if (mode == 2) ck_assert_msg(strstr(j.err[1], "MAC check failed") != NULL, "%s", j.err[1]);
+            for (uint32_t o = 0; mode == 0 && o < c->n_outputs; o++) {
+                uint64_t v[64];
+                int why;
+                ck_assert_int_eq(s_verify_out(&j, o, v, &why), 0);
+                ck_assert_mem_eq(v, ref[o], (size_t)c->outputs[o].len * 8);
+            }
+            s_clear(&j);
+            s_client_free(&cl);
+        }
         for (uint32_t k = 0; k < c->n_inputs; k++) free(vals[k]);
         for (int o = 0; o < 8; o++) free(ref[o]);
         mpc_circ_destroy(&c);
@@ -1334,6 +1508,7 @@ Suite *mpc_test_suite(void)
     tcase_add_test(tc, test_check_messages_tampered);
     tcase_add_test(tc, test_checked_outputs);
     tcase_add_test(tc, test_checked_and_open_outputs);
+    tcase_add_test(tc, test_client_inputs);
     tcase_add_test(tc, test_random_bits);
     tcase_add_test(tc, test_trunc_exact);
     tcase_add_test(tc, test_fixed_point_select);
