@@ -355,7 +355,7 @@ int mpc_client_recv_rep(mpc_client *c, uint32_t d, uint64_t rid, uint8_t type, i
             snprintf(derr, sizeof derr, "reply of type 0x%02x to a request of type %u", rep->type, type);
         }
         if (r == 0 && (rep->type == MPC_CW_RESULT_OK || rep->type == MPC_CW_MASK_OK) && rep->ready) {
-            size_t len = mpc_cwire_rep_payload_len(rep);   /* checked outputs and MASK: 6·n words */
+            size_t len = mpc_cwire_rep_payload_len(rep);   /* checked outputs and MASK: a record (vcheck.h) */
             if (!share || rep->count != share->n) {
                 r = MPC_ERR_PROTOCOL;
                 snprintf(derr, sizeof derr, "share of %llu elements, the output has %llu",

@@ -89,9 +89,10 @@ int mpc_job_mark_datasets(mpc_client *c, mpc_job *j);
  * in their errors.  mpc_client_req_init fills a request with a fresh id. */
 int mpc_client_send_req(mpc_client *c, uint32_t d, const mpc_cwire_req *q, void *payload, size_t payload_len,
                         int64_t deadline, const char *job_hex);
-/* A RESULT share's buffer: n elements expected; w holds cap words (sodium_allocarray'ed, or
- * NULL with cap 0) and grows to the reply's size (a checked output's shares take 6·n words, a
- * plain one n: room is made when a daemon sends the larger kind, not for every output). */
+/* A RESULT or MASK share's buffer: n elements expected; w holds cap words (sodium_allocarray'ed,
+ * or NULL with cap 0) and grows to the reply's size (a MASK reply or a checked output is a
+ * vector-check record, vcheck.h, a plain output n words: room is made when a daemon sends the
+ * larger kind, not for every output). */
 typedef struct {
     uint64_t *w;
     uint64_t  n, cap;
@@ -126,10 +127,11 @@ void mpc_job_note_security(mpc_job *j, uint32_t d, int malicious);
 
 /* Gives the inputs vals[i] (non-NULL: its len words) to the live job whose daemons run
  * security = malicious (client_in.c; docs/security.md, "Authenticated client inputs"): MASK
- * for every input to every bound daemon (the claims first, then the shares), the check
- * c = a·b of their shares, then each input's one masked vector x − a to each daemon.  0 or
- * MPC_ERR_* with the message set; MPC_ERR_CRYPTO when some shares are inconsistent (a daemon
- * cheated): then no masked vector was sent. */
+ * for every input to every bound daemon (the claims first, then the records), the vector
+ * check of each input's n records (mpc_vcheck_verify, which gives the masks' vector r), then
+ * each input's one masked vector x − r to each daemon.  0 or MPC_ERR_* with the message set;
+ * MPC_ERR_CRYPTO when some records are inconsistent (a daemon cheated): then no masked vector
+ * was sent. */
 int mpc_job_auth_inputs(mpc_client *c, mpc_job *j, uint64_t *const *vals);
 
 /* Sets the client's error message (one line) and returns code. */

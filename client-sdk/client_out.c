@@ -17,11 +17,10 @@
 #include "clock.h"
 #include "cwire.h"
 #include "value.h"
+#include "vcheck.h"
 
 #define s_seterr mpc_client_seterr   /* client_int.h */
 #define S_DEFAULT_WAIT   600000      /* mpc_job_output with timeout < 0 */
-
-typedef unsigned __int128 s_u128;   /* a checked output's shares (mod 2^128) */
 
 /* --------------------------------------------------------------------------------------- *
  * Outputs and status */
@@ -274,27 +273,35 @@ int mpc_job_output_withheld(const mpc_job *j, const char *name, uint64_t i)
     return j->withheld_bits[o][i / 8] >> (i % 8) & 1;
 }
 
-/* A checked output (security = malicious; protocols/engine_mal.h, "Checked outputs"):
- * s_checked_sum adds one daemon's 128-bit shares of x', r, y (share, 6·n words) into acc
- * (3·n); s_checked_open keeps x' mod 2^64 in out only if y = r·x' mod 2^128 for every element
- * (docs/security.md, "Checked client outputs"): 0, or MPC_ERR_CRYPTO and nothing in out. */
-static void s_checked_sum(s_u128 *acc, const uint64_t *share, uint64_t n)
+/* A checked output (security = malicious; protocols/engine_mal.h, "Checked outputs";
+ * docs/security.md, "Checked client outputs"): each daemon's reply is its vector-check record
+ * of the output (protocols/vcheck.h).  s_checked_keep takes daemon p's record out of the
+ * receive buffer into recs[p] (kept, guarded, until every daemon's came; the buffer is made
+ * again by the next reply) after checking it is sized for the job's k parties;
+ * s_checked_open verifies the k records together (mpc_vcheck_verify) and writes the output
+ * mod 2^64 into out only if they pass: 0, or MPC_ERR_CRYPTO / MPC_ERR_NOMEM with out zeroed. */
+static int s_checked_keep(mpc_client *c, const mpc_job *j, uint32_t p, const mpc_cwire_rep *rep, mpc_share_buf *share,
+                          uint64_t **recs, const char *name)
 {
-    s_u128 v;
-    for (uint64_t i = 0; i < 3 * n; i++) {
-        memcpy(&v, share + 2 * i, sizeof v);
-        acc[i] += v;
-    }
-    sodium_memzero(&v, sizeof v);
+    if (rep->parties != j->k)
+        return s_seterr(c, MPC_ERR_PROTOCOL, "daemon %s: job %s: output '%s': its record is for %u parties, the job "
+                        "has %u: no value released", mpc_client_dname(c, j->daemon_of[p]), j->id_hex, name,
+                        (unsigned)rep->parties, (unsigned)j->k);
+    recs[p] = share->w;
+    share->w = NULL;
+    share->cap = 0;
+    return 0;
 }
 
-static int s_checked_open(const s_u128 *acc, uint64_t n, uint64_t *out)
+static int s_checked_open(const mpc_job *j, uint64_t *const *recs, uint64_t n, uint64_t *out)
 {
-    unsigned bad = 0;
-    for (uint64_t i = 0; i < n; i++) bad |= acc[2 * n + i] != acc[n + i] * acc[i];
-    if (bad) return MPC_ERR_CRYPTO;
-    for (uint64_t i = 0; i < n; i++) out[i] = (uint64_t)acc[i];
-    return 0;
+    const uint8_t *r8[MPC_MAX_PARTIES];
+    for (uint32_t p = 0; p < j->k; p++) r8[p] = (const uint8_t *)recs[p];
+    int why;
+    uint32_t who;
+    int r = mpc_vcheck_verify(r8, j->k, n, out, &why, &who);
+    if (r) sodium_memzero(out, (size_t)n * 8);
+    return r;
 }
 
 int mpc_job_output(mpc_client *c, mpc_job *j, const char *name, int timeout_ms, uint64_t **values, uint64_t *n_out)
@@ -308,11 +315,11 @@ int mpc_job_output(mpc_client *c, mpc_job *j, const char *name, int timeout_ms, 
     if (idx < 0) return s_seterr(c, MPC_ERR_NOTFOUND, "job %s: the program has no output '%.64s'", j->id_hex, name ? name : "");
     const mpc_output *o = &j->circ->outputs[idx];
     uint64_t n = o->len;
-    if (n > SIZE_MAX / 48) return s_seterr(c, MPC_ERR_LIMIT, "output '%s' is too long", name);
+    if (n > MPC_CWIRE_MAX_COUNT) return s_seterr(c, MPC_ERR_LIMIT, "output '%s' is too long", name);
     uint64_t *acc = mpc_client_alloc((size_t)n * 8);
-    /* one daemon's share: n words, grown to 6·n by the first checked reply (recv_rep) */
+    /* one daemon's share: n words, grown to a record by a checked reply (recv_rep) */
     mpc_share_buf share = {sodium_allocarray((size_t)(n ? n : 1), 8), n, n ? n : 1};
-    s_u128 *cacc = NULL;   /* a checked output's sums (3·n), made on its first reply */
+    uint64_t *recs[MPC_MAX_PARTIES] = {0};   /* a checked output's records, one per daemon */
     mpc_cwire_rep *first = NULL;   /* the first daemon's answer: the others must list the same withheld elements */
     int r;
     if (!acc || !share.w) {
@@ -370,14 +377,8 @@ int mpc_job_output(mpc_client *c, mpc_job *j, const char *name, int timeout_ms, 
                                  "cheated): no value released", name);
                     goto out;
                 }
-                if (rep.checked && !cacc && (cacc = sodium_allocarray((size_t)(n ? 3 * n : 1), sizeof(s_u128))) != NULL)
-                    memset(cacc, 0, (size_t)(n ? 3 * n : 1) * sizeof(s_u128));
-                if (rep.checked && !cacc) {
-                    r = s_seterr(c, MPC_ERR_NOMEM, "job %s: out of memory for output '%s'", j->id_hex, name);
-                    goto out;
-                }
-                if (rep.checked) s_checked_sum(cacc, share.w, n);
-                else mpc_cwire_add(acc, share.w, n);
+                if (rep.checked && (r = s_checked_keep(c, j, p, &rep, &share, recs, name))) goto out;
+                if (!rep.checked) mpc_cwire_add(acc, share.w, n);
                 break;
             }
             if (rep.state == MPC_JOB_FAILED) {
@@ -406,9 +407,10 @@ int mpc_job_output(mpc_client *c, mpc_job *j, const char *name, int timeout_ms, 
             }
         }
     }
-    if (first && first->checked && s_checked_open(cacc, n, acc) != 0) {
-        r = s_seterr(c, MPC_ERR_CRYPTO, "output '%s': the daemons' shares are inconsistent (a daemon cheated): no "
-                     "value released", name);
+    if (first && first->checked && (r = s_checked_open(j, recs, n, acc)) != 0) {
+        r = r == MPC_ERR_CRYPTO ? s_seterr(c, r, "output '%s': the daemons' shares are inconsistent (a daemon "
+                                           "cheated): no value released", name)
+                                : s_seterr(c, r, "job %s: out of memory checking output '%s'", j->id_hex, name);
         goto out;
     }
     r = s_keep_withheld(j, (uint32_t)idx, first);
@@ -426,7 +428,8 @@ int mpc_job_output(mpc_client *c, mpc_job *j, const char *name, int timeout_ms, 
 out:
     free(first);
     if (share.w) sodium_free(share.w);
-    if (cacc) sodium_free(cacc);
+    for (uint32_t p = 0; p < MPC_MAX_PARTIES; p++)
+        if (recs[p]) sodium_free(recs[p]);   /* wipes */
     mpc_client_free(acc);
     return r;
 }

@@ -13,6 +13,7 @@
 
 #include "mpc_err.h"
 #include "prg.h"
+#include "vcheck.h"
 #include "wirecommon.h"
 
 static const char *const s_state_names[MPC_JOB__COUNT] = {
@@ -90,7 +91,7 @@ int mpc_cwire_req_encode(const mpc_cwire_req *r, uint8_t **buf, size_t *len)
         return s_enc_named(r, r->count, r->key_bytes, buf, len);
     case MPC_CW_MASK:
         if (!mpc_name_ok(r->name, strnlen(r->name, MPC_NAME_MAX)) || r->wait_ms > MPC_CWIRE_MAX_WAIT_MS ||
-            r->count < 1 || r->count > MPC_CWIRE_MAX_COUNT / MPC_CWIRE_MASK_WORDS)
+            r->count < 1 || r->count > MPC_CWIRE_MAX_COUNT)
             return MPC_ERR_INVALID;
         return s_enc_named(r, r->count, r->wait_ms, buf, len);
     case MPC_CW_RESULT:
@@ -134,14 +135,16 @@ int mpc_cwire_rep_encode(const mpc_cwire_rep *r, uint8_t **buf, size_t *len)
         if (r->malicious) mpc_wc_bool(&e, 1);
         return mpc_wc_done(&e, buf, len);
     case MPC_CW_MASK_OK:
-        if (r->ready > 1 || r->state >= MPC_JOB__COUNT || r->count > MPC_CWIRE_MAX_COUNT / MPC_CWIRE_MASK_WORDS ||
-            (r->ready && r->count < 1) || (!r->ready && r->count != 0))
+        if (r->ready > 1 || r->state >= MPC_JOB__COUNT || r->count > MPC_CWIRE_MAX_COUNT ||
+            (r->ready && (r->count < 1 || !mpc_vcheck_record_bytes(r->count, r->parties))) ||
+            (!r->ready && (r->count != 0 || r->parties != 0)))
             return MPC_ERR_INVALID;
         mpc_wc_init(&e);
-        mpc_wc_head(&e, 6, r->type, r->rid);
+        mpc_wc_head(&e, r->ready ? 7 : 6, r->type, r->rid);
         mpc_wc_bool(&e, r->ready);
         mpc_wc_u64(&e, r->state);
         mpc_wc_u64(&e, r->count);
+        if (r->ready) mpc_wc_u64(&e, r->parties);
         return mpc_wc_done(&e, buf, len);
     case MPC_CW_INPUT_OK:
     case MPC_CW_CANCEL_OK:
@@ -156,7 +159,8 @@ int mpc_cwire_rep_encode(const mpc_cwire_rep *r, uint8_t **buf, size_t *len)
             return MPC_ERR_INVALID;
         if (r->withheld[0] && (!r->ready || r->count > MPC_CWIRE_WITHHELD_MAX || !s_text_ok(r->withheld)))
             return MPC_ERR_INVALID;
-        if (r->checked > 1 || (r->checked && (!r->ready || r->count > MPC_CWIRE_MAX_COUNT / 6)))
+        if (r->checked > 1 || (r->checked && (!r->ready || !mpc_vcheck_record_bytes(r->count, r->parties))) ||
+            (!r->checked && r->parties != 0))
             return MPC_ERR_INVALID;
         mpc_wc_init(&e);
         mpc_wc_head(&e, 7 + (r->withheld[0] ? 2 : 0) + r->checked, r->type, r->rid);
@@ -168,7 +172,7 @@ int mpc_cwire_rep_encode(const mpc_cwire_rep *r, uint8_t **buf, size_t *len)
             mpc_wc_str(&e, r->withheld);
             mpc_wc_bin(&e, r->withheld_bits, (size_t)(r->count + 7) / 8);
         }
-        if (r->checked) mpc_wc_bool(&e, 1);
+        if (r->checked) mpc_wc_u64(&e, r->parties);
         return mpc_wc_done(&e, buf, len);
     case MPC_CW_STATUS_OK: {
         const mpc_cwire_job_info *j = &r->job;
@@ -269,8 +273,10 @@ size_t mpc_cwire_req_payload_len(const mpc_cwire_req *r)
 
 size_t mpc_cwire_rep_payload_len(const mpc_cwire_rep *r)
 {
-    if (r->type == MPC_CW_MASK_OK && r->ready) return (size_t)r->count * MPC_CWIRE_MASK_WORDS * 8;
-    return (r->type == MPC_CW_RESULT_OK && r->ready) ? (size_t)r->count * (r->checked ? 48 : 8) : 0;
+    /* a record (vcheck.h): the decoders and encoders admit only counts and parties it has */
+    if (r->type == MPC_CW_MASK_OK && r->ready) return mpc_vcheck_record_bytes(r->count, r->parties);
+    if (r->type == MPC_CW_RESULT_OK && r->ready && r->checked) return mpc_vcheck_record_bytes(r->count, r->parties);
+    return (r->type == MPC_CW_RESULT_OK && r->ready) ? (size_t)r->count * 8 : 0;
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -467,7 +473,7 @@ int mpc_cwire_req_decode(const uint8_t *hdr, size_t len, size_t n_payload, size_
             goto out;
         }
         if (s_name(&el[4], out->name)) { mpc_wc_fail(err, errlen, "MASK: bad input name"); goto out; }
-        if (mpc_wc_uint(&el[5], MPC_CWIRE_MAX_COUNT / MPC_CWIRE_MASK_WORDS, &out->count) || out->count < 1) {
+        if (mpc_wc_uint(&el[5], MPC_CWIRE_MAX_COUNT, &out->count) || out->count < 1) {
             mpc_wc_fail(err, errlen, "MASK: bad element count");
             goto out;
         }
@@ -596,6 +602,15 @@ static int s_job_lines(const msgpack_object *o, mpc_cwire_rep *out)
 
 /* Elements 3 and 4 of a RESULT or MASK reply: the ready flag and the job state.  0 or -1
  * with the reason in err. */
+/* A record's number of parties (MASK_OK, checked RESULT_OK): 2 .. MPC_MAX_PARTIES_AUTH. */
+static int s_parties(const msgpack_object *o, mpc_cwire_rep *out)
+{
+    uint64_t v;
+    if (mpc_wc_uint(o, MPC_MAX_PARTIES_AUTH, &v) || v < 2) return -1;
+    out->parties = (uint32_t)v;
+    return 0;
+}
+
 static int s_ready_state(const msgpack_object *el, mpc_cwire_rep *out, const char *what, char *err, size_t errlen)
 {
     uint64_t v;
@@ -642,11 +657,15 @@ int mpc_cwire_rep_decode(const uint8_t *hdr, size_t len, size_t n_payload, size_
         }
         break;
     case MPC_CW_MASK_OK:
-        if (n != 6) { mpc_wc_fail(err, errlen, "MASK reply: %u fields, expected 6", n); goto out; }
+        if (n != 6 && n != 7) { mpc_wc_fail(err, errlen, "MASK reply: %u fields, expected 6 or 7", n); goto out; }
         if (s_ready_state(el, out, "MASK", err, errlen)) goto out;
-        if (mpc_wc_uint(&el[5], MPC_CWIRE_MAX_COUNT / MPC_CWIRE_MASK_WORDS, &out->count) ||
+        if (mpc_wc_uint(&el[5], MPC_CWIRE_MAX_COUNT, &out->count) ||
             (out->ready ? out->count < 1 : out->count != 0)) {
             mpc_wc_fail(err, errlen, "MASK reply: bad element count");
+            goto out;
+        }
+        if ((n == 7) != out->ready || (n == 7 && s_parties(&el[6], out))) {   /* ready: the job's parties */
+            mpc_wc_fail(err, errlen, "MASK reply: bad number of parties");
             goto out;
         }
         break;
@@ -686,11 +705,9 @@ int mpc_cwire_rep_decode(const uint8_t *hdr, size_t len, size_t n_payload, size_
             }
             memcpy(out->withheld_bits, bits, nb);
         }
-        if (n == 8 || n == 10) {   /* a checked output: 3·count 128-bit shares */
-            const msgpack_object *f = &el[n - 1];
-            if (f->type != MSGPACK_OBJECT_BOOLEAN || !f->via.boolean || !out->ready ||
-                out->count > MPC_CWIRE_MAX_COUNT / 6) {
-                mpc_wc_fail(err, errlen, "RESULT reply: bad checked flag");
+        if (n == 8 || n == 10) {   /* a checked output: a record, sized by the job's parties */
+            if (!out->ready || s_parties(&el[n - 1], out)) {
+                mpc_wc_fail(err, errlen, "RESULT reply: bad number of parties of a checked output");
                 goto out;
             }
             out->checked = 1;
@@ -847,41 +864,4 @@ int mpc_cwire_share(uint8_t *seeds, uint64_t *explicit_share, const uint64_t *x,
 void mpc_cwire_add(uint64_t *acc, const uint64_t *share, uint64_t n)
 {
     for (uint64_t i = 0; i < n; i++) acc[i] += share[i];
-}
-
-int mpc_cwire_auth_mask(const uint64_t *const *abc, uint32_t k, const uint64_t *x, uint64_t n, uint64_t *delta,
-                        uint64_t *bad)
-{
-    if (!abc || !x || !delta || !bad || k < 2 || k > MPC_MAX_PARTIES || n < 1 ||
-        n > MPC_CWIRE_MAX_COUNT / MPC_CWIRE_MASK_WORDS)
-        return MPC_ERR_INVALID;
-    for (uint32_t d = 0; d < k; d++)
-        if (!abc[d]) return MPC_ERR_INVALID;
-    /* First the check over every element, then the masked vector: nothing is written (and so
-     * nothing sent) unless every element passes.  a is kept mod 2^64 only (its low half masks
-     * x); b, c are not kept. */
-    for (uint64_t i = 0; i < n; i++) {
-        unsigned __int128 s[3] = {0, 0, 0}, w;
-        for (uint32_t d = 0; d < k; d++)
-            for (int f = 0; f < 3; f++) {
-                memcpy(&w, abc[d] + 2 * ((uint64_t)f * n + i), 16);
-                s[f] += w;
-            }
-        int ok = s[0] * s[1] == s[2];
-        sodium_memzero(s, sizeof s);
-        sodium_memzero(&w, sizeof w);
-        if (!ok) {
-            *bad = i;
-            return MPC_ERR_CRYPTO;
-        }
-    }
-    for (uint64_t i = 0; i < n; i++) {
-        uint64_t a = 0, w;
-        for (uint32_t d = 0; d < k; d++) {
-            memcpy(&w, abc[d] + 2 * i, 8);   /* the low half of daemon d's share of a */
-            a += w;
-        }
-        delta[i] = x[i] - a;
-    }
-    return 0;
 }

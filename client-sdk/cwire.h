@@ -43,7 +43,7 @@ typedef enum {
     MPC_CW_JOBS = 5,
     MPC_CW_CANCEL = 6,
     MPC_CW_KEYS = 8,          /* (7 is CONTRIBUTE, ctwire.h) a join's key column, to its own party's daemon only */
-    MPC_CW_MASK = 9,          /* security = malicious: this daemon's shares of an input's triples (below) */
+    MPC_CW_MASK = 9,          /* security = malicious: this daemon's record of an input's masks (below) */
     MPC_CW_SUBMIT_OK = 0x81,
     MPC_CW_INPUT_OK = 0x82,
     MPC_CW_RESULT_OK = 0x83,
@@ -56,19 +56,19 @@ typedef enum {
 } mpc_cwire_type;
 
 /* INPUT modes.  MASKED (security = malicious, docs/security.md "Authenticated client inputs"):
- * the payload is x − a mod 2^64 (count × 8 bytes), the same vector to every daemon, after the
- * client checked the daemons' shares of the triples (a, b, c) it fetched with MASK. */
+ * the payload is x − r mod 2^64 (count × 8 bytes), the same vector to every daemon, where r is
+ * the masks' vector the client verified from the daemons' records it fetched with MASK. */
 typedef enum { MPC_CW_EXPLICIT = 0, MPC_CW_SEED = 1, MPC_CW_MASKED = 2 } mpc_cwire_mode;
 
 /* MASK (request type 9; security = malicious only): job, input name, element count, wait (ms,
  * as RESULT's).  The first MASK for an input claims it for the asking client (it counts as
  * given for the job's readiness; nobody else may give it); the daemon answers MASK_OK: ready
- * (bool), job state, count; when ready the payload is this daemon's 128-bit shares of the
- * input's authenticated triples, count × 48 bytes: a of every element, then b, then c, each
- * word low 64 bits first (never a MAC share).  Not ready: count = 0, no payload.  The client
- * sums them over the daemons and checks c = a·b mod 2^128 (mpc_cwire_auth_mask), then sends
- * INPUT mode MASKED to every daemon. */
-#define MPC_CWIRE_MASK_WORDS 6   /* uint64 words per element of a MASK reply's payload */
+ * (bool), job state, count, and when ready one more header element, the job's number of
+ * parties n (2 .. MPC_MAX_PARTIES_AUTH); the payload is then this daemon's vector-check record
+ * of the input's masks (protocols/vcheck.h: its 64-bit shares, pad shares, z, nonce, seed and
+ * the n commitments; never a MAC share), exactly mpc_vcheck_record_bytes(count, n) bytes.  Not
+ * ready: count = 0, no n, no payload.  The client takes the n daemons' records, checks them
+ * (mpc_vcheck_verify) and only then sends INPUT mode MASKED to every daemon. */
 /* Job states as reported by STATUS. */
 #define MPC_JOB_STATE_LIST(X)                         \
     X(AGREEING, 0, "agreeing")   /* submitted; parties checking they hold the same job */ \
@@ -174,16 +174,19 @@ typedef struct {
      * through MASK (one more header element, `true`, sent only then) */
     uint8_t  hash[MPC_CWIRE_HASH_BYTES];
     uint8_t  malicious;
-    /* RESULT_OK, MASK_OK: ready = 1 -> the share (MASK_OK: the triples' shares, count ×
-     * MPC_CWIRE_MASK_WORDS words) (count elements of `vtype`) is the payload frame;
-     * ready = 0 -> not yet, no payload, `state` says where the job is */
+    /* RESULT_OK, MASK_OK: ready = 1 -> the share (count elements of `vtype`; MASK_OK: the
+     * record of the input's masks, above) is the payload frame; ready = 0 -> not yet, no
+     * payload, `state` says where the job is */
     uint8_t  ready;
-    /* RESULT_OK ready, security = malicious: the payload is the checked output's shares
-     * (3·count 128-bit words, each low 64 bits first: x' of every element, then r, then y;
-     * protocols/engine_mal.h, "Checked outputs") instead of count words.  On the wire as one
-     * more header element (true), present only then, last (after the withheld elements':
-     * 10 header elements with both). */
+    /* RESULT_OK ready, security = malicious: the payload is this daemon's vector-check record
+     * of the output (protocols/vcheck.h; docs/security.md, "Checked client outputs"),
+     * mpc_vcheck_record_bytes(count, parties) bytes, instead of count words.  On the wire as
+     * one more header element, the job's number of parties (2 .. MPC_MAX_PARTIES_AUTH),
+     * present only then, last (after the withheld elements': 10 header elements with both). */
     uint8_t  checked;
+    /* MASK_OK ready and RESULT_OK checked: the job's number of parties n, which sizes the
+     * record (the client checks it is the number of daemons it bound); else 0 */
+    uint32_t parties;
     uint8_t  state;
     uint8_t  vtype;                            /* mpc_type */
     uint64_t count;
@@ -219,8 +222,9 @@ int mpc_cwire_rep_encode(const mpc_cwire_rep *r, uint8_t **buf, size_t *len);
 /* Decoders.  `hdr` is the header frame; `n_payload` is the number of frames after it (0 or 1
  * are valid) and `payload_len` the length of that frame.  The header must say exactly which
  * payload follows: INPUT explicit or masked -> count * 8 bytes, INPUT seed -> 32 bytes,
- * MASK_OK ready -> count * 48 bytes, KEYS -> (count + 1)
- * * 8 + key_bytes bytes, RESULT_OK ready -> count * 8 bytes (checked: count * 48), everything else none.  0, or MPC_ERR_PROTOCOL with a one-line reason in
+ * MASK_OK ready -> mpc_vcheck_record_bytes(count, parties) bytes, KEYS -> (count + 1) * 8 +
+ * key_bytes bytes, RESULT_OK ready -> count * 8 bytes (checked: mpc_vcheck_record_bytes(count,
+ * parties)), everything else none.  0, or MPC_ERR_PROTOCOL with a one-line reason in
  * err (never containing message bytes beyond sanitised names); *out is zeroed then, except
  * that the request decoder leaves out->rid set when the header was an array whose third
  * element is a uint64 (whatever else is wrong), so the daemon can answer on that id. */
@@ -271,16 +275,6 @@ int mpc_cwire_seed_expand(uint64_t *out, uint64_t n, const uint8_t seed[MPC_CWIR
 __attribute__((warn_unused_result))
 int mpc_cwire_share(uint8_t *seeds, uint64_t *explicit_share, const uint64_t *x, uint64_t n,
                     uint32_t k, uint32_t index);
-
-/* Authenticated client input (security = malicious; docs/security.md, "Authenticated client
- * inputs"): abc[d] is daemon d's MASK payload (6·n words) for k daemons.  Sums a, b and c over
- * the daemons mod 2^128, checks c = a·b mod 2^128 for every element and only if all hold
- * writes delta[i] = x[i] − a[i] mod 2^64, the masked vector every daemon gets.  0;
- * MPC_ERR_CRYPTO with *bad the first element that fails (delta untouched: nothing to send);
- * MPC_ERR_INVALID on bad arguments.  Temporaries are wiped. */
-__attribute__((warn_unused_result))
-int mpc_cwire_auth_mask(const uint64_t *const *abc, uint32_t k, const uint64_t *x, uint64_t n, uint64_t *delta,
-                        uint64_t *bad);
 
 /* Adds share[0..n-1] into acc[0..n-1] mod 2^64 (reconstruction of an output). */
 void mpc_cwire_add(uint64_t *acc, const uint64_t *share, uint64_t n);

@@ -318,7 +318,7 @@ static int s_msg_send(zmq_msg_t *m, void *sock, int flags)
 static int s_reply_raw(mpcd_clientsock *cs, const void *rid, size_t rid_len, const char *client,
                        const mpc_cwire_rep *rep, uint64_t *share)
 {
-    size_t share_len = share ? mpc_cwire_rep_payload_len(rep) : 0;   /* checked outputs: 48 bytes an element */
+    size_t share_len = share ? mpc_cwire_rep_payload_len(rep) : 0;   /* MASK and checked outputs: a record */
     zmq_msg_t pm;
     if (mpc_zmq_msg_init_owned_secret(&pm, share, share_len) != 0) {   /* share is released */
         mpcd_error(NULL, "cannot send a reply: out of memory");
@@ -393,7 +393,7 @@ static uint64_t s_serve_parked(mpcd_clientsock *cs, mpcd_jobs *jobs, const mpcd_
                 cs->parked[i] = cs->parked[--cs->n_parked];
                 continue;
             }
-            mpc_zmq_wipe_free(share, (void *)(uintptr_t)((size_t)rep.count * sizeof(uint64_t)));
+            mpc_zmq_wipe_free(share, (void *)(uintptr_t)mpc_cwire_rep_payload_len(&rep));
         }
         if (pk->deadline_ms < earliest) earliest = pk->deadline_ms;
         i++;
@@ -605,7 +605,7 @@ static int s_serve_one(mpcd_clientsock *cs, mpcd_jobs *jobs, const mpcd_status_e
         if (waits && !rep.ready && req.wait_ms > 0 &&
             s_park(cs, &fr[0], client, &req, jobs, extra) == 0) {
             /* Held: answered as soon as the output is ready or the wait is over. */
-            mpc_zmq_wipe_free(share, (void *)(uintptr_t)((size_t)rep.count * sizeof(uint64_t)));
+            mpc_zmq_wipe_free(share, (void *)(uintptr_t)mpc_cwire_rep_payload_len(&rep));
         } else {
             s_reply(cs, &fr[0], client, &rep, share);   /* takes share */
         }

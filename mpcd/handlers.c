@@ -444,7 +444,7 @@ static void s_mask(const mpcd_config *cfg, mpcd_jobs *jobs, const mpcd_client_co
     rep->type = MPC_CW_MASK_OK;
     rep->state = s_state(job);
     if (!in->mask) goto out;   /* not ready: count 0 */
-    size_t bytes = (size_t)req->count * MPC_CWIRE_MASK_WORDS * sizeof(uint64_t);
+    size_t bytes = mpcd_job_mask_bytes(job, (uint32_t)ki);   /* req->count is the input's length (s_input_find) */
     if (!(*share = malloc(bytes))) {
         memset(rep, 0, sizeof *rep);
         s_error(cfg, rep, hex, MPC_ERR_NOMEM, "out of memory");
@@ -453,6 +453,7 @@ static void s_mask(const mpcd_config *cfg, mpcd_jobs *jobs, const mpcd_client_co
     memcpy(*share, in->mask, bytes);
     rep->ready = 1;
     rep->count = req->count;
+    rep->parties = job->circ->n_parties;   /* the record's size; the client checks it */
 out:
     mpcd_jobs_unlock(jobs);
 }
@@ -622,7 +623,7 @@ static void s_result(const mpcd_config *cfg, mpcd_jobs *jobs, const mpcd_client_
     }
     for (uint64_t i = 0; rep->withheld[0] && i < c->outputs[o].len; i++)
         if (job->withheld[o][i]) rep->withheld_bits[i / 8] |= (uint8_t)(1u << (i % 8));
-    size_t bytes = (size_t)c->outputs[o].len * (job->out_checked ? MPCD_MAL_OUT_WORDS : 1) * sizeof(uint64_t);
+    size_t bytes = mpcd_job_out_bytes(job, o);   /* a checked output's: its record */
     *share = malloc(bytes);
     if (!*share) {
         memset(rep, 0, sizeof *rep);
@@ -632,6 +633,7 @@ static void s_result(const mpcd_config *cfg, mpcd_jobs *jobs, const mpcd_client_
     memcpy(*share, job->out_shares[o], bytes);
     rep->ready = 1;
     rep->checked = job->out_checked;
+    rep->parties = job->out_checked ? c->n_parties : 0;
     rep->count = c->outputs[o].len;
     job->fetched = 1;
     mpcd_info(hex, "output '%s' share sent to client %s", req->name, cl->name);

@@ -9,6 +9,7 @@
 #include "budget.h"
 #include "join_job.h"
 #include "joindecl.h"
+#include "vcheck.h"
 
 #include <errno.h>
 #include <sodium.h>
@@ -73,19 +74,29 @@ static void s_wipe_outputs(mpcd_job *job)
     if (!job->out_shares) return;
     for (uint32_t o = 0; o < job->circ->n_outputs; o++) {
         if (!job->out_shares[o]) continue;
-        sodium_memzero(job->out_shares[o], (size_t)job->circ->outputs[o].len * (job->out_checked ? MPCD_MAL_OUT_WORDS : 1) *
-                                               sizeof(uint64_t));
+        sodium_memzero(job->out_shares[o], mpcd_job_out_bytes(job, o));
         free(job->out_shares[o]);
     }
     free(job->out_shares);
     job->out_shares = NULL;
 }
 
+size_t mpcd_job_mask_bytes(const mpcd_job *job, uint32_t k)
+{
+    return mpc_vcheck_record_bytes(job->circ->inputs[k].len, job->circ->n_parties);
+}
+
+size_t mpcd_job_out_bytes(const mpcd_job *job, uint32_t o)
+{
+    uint64_t len = job->circ->outputs[o].len;
+    return job->out_checked ? mpc_vcheck_record_bytes(len, job->circ->n_parties) : (size_t)len * sizeof(uint64_t);
+}
+
 void mpcd_job_wipe_mask(mpcd_job *job, uint32_t k)
 {
     mpcd_job_input *in = &job->inputs[k];
     if (!in->mask) return;
-    sodium_memzero(in->mask, (size_t)job->circ->inputs[k].len * MPC_CWIRE_MASK_WORDS * sizeof(uint64_t));
+    sodium_memzero(in->mask, mpcd_job_mask_bytes(job, k));
     free(in->mask);
     in->mask = NULL;
 }

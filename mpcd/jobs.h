@@ -9,8 +9,6 @@
 #ifndef MPCD_JOBS_H
 #define MPCD_JOBS_H
 
-#define MPCD_MAL_OUT_WORDS 6   /* words per element of a checked output's shares (3 × 128 bits) */
-
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -52,10 +50,11 @@ typedef struct {
     char      giver[MPC_NAME_MAX];     /* the client that gave it (for the audit log) */
     uint64_t  giver_id;                /* mpcd_client_id of its key: contributors (release rules) */
     /* security = malicious (mpcd/mal_job.h, "Client inputs"): mode MPCD_IN_AUTH once a client
-     * claimed the input with MASK; `mask` is this party's shares of its triples for the
-     * client (MPC_CWIRE_MASK_WORDS·len words, posted by the run, wiped once the masked vector
-     * came), and the masked vector x − a, when it came, is in `share` with masked = 1. */
-    uint64_t *mask;
+     * claimed the input with MASK; `mask` is this party's vector-check record of the input's
+     * masks for the client (protocols/vcheck.h, mpcd_job_mask_bytes; posted by the run, wiped
+     * once the masked vector came), and the masked vector x − r, when it came, is in `share`
+     * with masked = 1. */
+    uint8_t  *mask;
     uint8_t   masked;
     uint64_t  contributions;           /* a collection's input (NAME-contrib): the valid contributions
                                         * it includes, agreed at the close; each counts as one
@@ -79,8 +78,8 @@ typedef struct mpcd_job {
     char            reason[MPCD_REASON_MAX];     /* why it failed (no secrets) */
     mpcd_job_input *inputs;                      /* one per circuit input */
     uint64_t      **out_shares;                  /* after DONE: this party's share of each output */
-    /* out_shares are checked outputs (security = malicious, mpcd/mal_job.h): per output
-     * MPCD_MAL_OUT_WORDS·len words, the 128-bit shares of x', r, y (engine_mal.h) */
+    /* out_shares are checked outputs (security = malicious, mpcd/mal_job.h): per output this
+     * party's vector-check record for the client (protocols/vcheck.h), mpcd_job_out_bytes */
     uint8_t         out_checked;
     /* Release rules (docs/governance.md, "Release rules"): the rule this party asked for at
      * submission (set by the client thread just after mpcd_jobs_add, before any input can
@@ -215,8 +214,12 @@ mpcd_job_state mpcd_job_cancel(mpcd_jobs *j, mpcd_job *job, const char *by);
 int mpcd_job_finished(const mpcd_job *job);
 /* Lock held.  Wipes and frees the input shares (after the engine took them). */
 void mpcd_job_wipe_inputs(mpcd_job *job);
-/* Lock held.  Wipes and frees input k's triple shares for its client (mask), if any. */
+/* Lock held.  Wipes and frees input k's record for its client (mask), if any. */
 void mpcd_job_wipe_mask(mpcd_job *job, uint32_t k);
+/* The bytes of input k's mask record (mpc_vcheck_record_bytes of its length and the job's
+ * parties), and of output o's share: its record when out_checked, else len words. */
+size_t mpcd_job_mask_bytes(const mpcd_job *job, uint32_t k);
+size_t mpcd_job_out_bytes(const mpcd_job *job, uint32_t o);
 
 /* Lock NOT held.  Remembers that a submission of this job id was refused here, so the worker
  * can tell the other parties at once instead of waiting for a submission that will never

@@ -17,6 +17,7 @@
 #include "metrics.h"
 #include "release_job.h"
 #include "mpc_err.h"
+#include "vcheck.h"
 
 int mpcd_mal_admit(const mpc_circuit *c, char *err, size_t errlen)
 {
@@ -67,12 +68,13 @@ static void s_abort_peers(mpc_transport *view, uint32_t n, uint32_t me, uint64_t
         if (p != me) (void)mpc_send_abort(view, p, stream, code, MPC_ABORT_NO_PARTY);
 }
 
-static void s_free_words(uint64_t **v, uint32_t count, const mpc_circuit *c)
+/* The output records not handed to the job (a failure after the run). */
+static void s_free_records(uint64_t **v, const mpc_circuit *c)
 {
     if (!v) return;
-    for (uint32_t i = 0; i < count; i++) {
+    for (uint32_t i = 0; i < c->n_outputs; i++) {
         if (!v[i]) continue;
-        sodium_memzero(v[i], (size_t)c->outputs[i].len * MPCD_MAL_OUT_WORDS * sizeof(uint64_t));
+        sodium_memzero(v[i], mpc_vcheck_record_bytes(c->outputs[i].len, c->n_parties));
         free(v[i]);
     }
     free(v);
@@ -97,10 +99,10 @@ typedef struct {
     uint64_t     deadline_ms;   /* the job's (0: none) */
 } s_cin;
 
-/* mpc_mal_opts.client_input: posts this party's shares of every input's triples for its
- * client (answered to MASK), then waits for every client's x − a (INPUT, mode MASKED) at most
- * input_timeout_ms from now, or to the job's deadline, or until a cancel. */
-static int s_client_input(void *ctx, const uint8_t *const *abc, const uint64_t **delta, char *err, size_t errlen)
+/* mpc_mal_opts.client_input: posts this party's record of every input's masks for its client
+ * (vcheck.h; answered to MASK), then waits for every client's x − r (INPUT, mode MASKED) at
+ * most input_timeout_ms from now, or to the job's deadline, or until a cancel. */
+static int s_client_input(void *ctx, const uint8_t *const *rec, const uint64_t **delta, char *err, size_t errlen)
 {
     s_cin *ci = ctx;
     mpcd_job *job = ci->job;
@@ -108,13 +110,13 @@ static int s_client_input(void *ctx, const uint8_t *const *abc, const uint64_t *
     int r = 0;
     mpcd_jobs_lock(ci->w->jobs);
     for (uint32_t k = 0; k < c->n_inputs && !r; k++) {
-        size_t bytes = (size_t)c->inputs[k].len * MPC_CWIRE_MASK_WORDS * sizeof(uint64_t);
+        size_t bytes = mpcd_job_mask_bytes(job, k);
         mpcd_job_input *in = &job->inputs[k];
-        if (!(in->mask = malloc(bytes))) {
+        if (!bytes || !(in->mask = malloc(bytes))) {
             r = MPC_ERR_NOMEM;
             snprintf(err, errlen, "out of memory for the client inputs");
         } else {
-            memcpy(in->mask, abc[k], bytes);
+            memcpy(in->mask, rec[k], bytes);
         }
     }
     mpcd_jobs_notify(ci->w->jobs);   /* held MASK requests are answered now */
@@ -147,20 +149,27 @@ static int s_client_input(void *ctx, const uint8_t *const *abc, const uint64_t *
 /* ---- release rules (docs/governance.md, "Release rules") ----
  * As in the semi-honest path (execute.c) the rule is applied to what the engine computed, but
  * the engine always runs: the clients' authenticated inputs wait for its material.  With too
- * few contributors every output is withheld after the run; with min_rows the engine runs the
- * release circuit, whose pass bits it opens to the parties under the MAC check
- * (mpc_mal_opts.open_from) while the job's outputs stay checked outputs for clients. */
+ * few contributors every output is withheld; with min_rows the engine runs the release
+ * circuit, whose pass bits it opens to the parties under the MAC check
+ * (mpc_mal_opts.open_from) before the job's outputs, which stay checked outputs for clients.
+ * The rule is applied in the engine's release callback (s_release_apply), after the pass bits
+ * are opened and before the client outputs' vector check: the engine zeroes the withheld
+ * elements, so their records carry zero shares (which the client's check accepts). */
 typedef struct {
     int              short_contrib;   /* fewer contributors than agreed: withhold everything */
     mpc_circuit     *relc;            /* the release circuit, with min_rows */
     mpc_support_vec *sup;
     uint8_t         *has_pass;
     uint8_t        **wh;
+    const mpc_circuit *c;             /* the job's program */
+    uint64_t         min_rows;
 } s_release;
 
 static int s_release_setup(const mpcd_job *job, s_release *rl, char *reason, size_t rlen)
 {
     const mpc_circuit *c = job->circ;
+    rl->c = c;
+    rl->min_rows = job->agreed_rows;
     rl->short_contrib = job->agreed_contrib > job->contributors;
     if (!rl->short_contrib && !job->agreed_rows) return 0;
     rl->wh = mpcd_release_withheld_new(c);
@@ -176,12 +185,14 @@ static int s_release_setup(const mpcd_job *job, s_release *rl, char *reason, siz
     return 0;
 }
 
-/* After a successful run: fills the withheld maps and zeroes the withheld elements' shares of
- * x', r and y in outs (a client's check of all-zero shares passes; the element is listed as
- * withheld).  0, or MPC_ERR_PROTOCOL when a pass bit is not a bit. */
-static int s_release_apply(const mpc_circuit *c, const mpc_mal_engine *e, uint64_t min_rows, s_release *rl,
-                           uint64_t **outs, char *reason, size_t rlen)
+/* mpc_mal_opts.release (ctx: the s_release), the same on every party: fills the job's
+ * withheld maps (rl->wh, why each element is withheld) and the engine's (withheld[o][i] = 1:
+ * zero in the check and in the record).  0, or MPC_ERR_PROTOCOL when a pass bit is not a bit
+ * (which the MAC check on the pass bits makes impossible): the run fails everywhere alike. */
+static int s_release_apply(void *ctx, const mpc_mal_engine *e, uint8_t *const *withheld, char *reason, size_t rlen)
 {
+    s_release *rl = ctx;
+    const mpc_circuit *c = rl->c;
     for (uint32_t o = 0, extra = c->n_outputs; rl->wh && o < c->n_outputs; o++) {
         uint64_t L = c->outputs[o].len;
         if (rl->short_contrib) {
@@ -194,11 +205,9 @@ static int s_release_apply(const mpc_circuit *c, const mpc_mal_engine *e, uint64
                              c->outputs[o].name);
                     return MPC_ERR_PROTOCOL;
                 }
-            mpcd_release_decide(&rl->sup[o], bits, min_rows, rl->wh[o]);
+            mpcd_release_decide(&rl->sup[o], bits, rl->min_rows, rl->wh[o]);
         }
-        mpc_u128 *x = (mpc_u128 *)(void *)outs[o];   /* [x'][r][y], L each */
-        for (uint64_t i = 0; i < L; i++)
-            if (rl->wh[o][i]) x[i] = x[L + i] = x[2 * L + i] = 0;
+        for (uint64_t i = 0; i < L; i++) withheld[o][i] = rl->wh[o][i] != 0;
     }
     return 0;
 }
@@ -239,6 +248,10 @@ int mpcd_mal_execute(mpcd_worker *w, mpcd_job *job, mpc_transport *view, uint64_
     uint64_t **outs = NULL;
     s_release rl = {0};
     int rc = mpcd_mal_admit(c, reason, rlen);
+    if (rc == 0 && n != c->n_parties) {   /* the records are sized by the program's parties (jobs.c) */
+        rc = MPC_ERR_INVALID;
+        snprintf(reason, rlen, "the job's view has %u parties, its program %u", (unsigned)n, (unsigned)c->n_parties);
+    }
     mpc_fault_load();   /* test builds only (protocols/fault.h); nothing in the release daemon */
     if (rc == 0) rc = s_release_setup(job, &rl, reason, rlen);
     const mpc_circuit *run = rl.relc ? rl.relc : c;
@@ -262,13 +275,11 @@ int mpcd_mal_execute(mpcd_worker *w, mpcd_job *job, mpc_transport *view, uint64_
     }
     mpc_circ_stats cs;
     mpc_circ_stats_get(run, &cs);
-    uint64_t in_elems = 0, out_elems = 0;
-    for (uint32_t k = 0; k < c->n_inputs; k++) in_elems += c->inputs[k].len;
-    for (uint32_t o = 0; o < c->n_outputs; o++) out_elems += c->outputs[o].len;
     mpcd_jobs_lock(w->jobs);
-    /* a square takes a triple here, an input element one, a checked output element one (and
-     * n masks), a noise coin n (a random bit) */
-    job->prep_needed = cs.triples + cs.squares + in_elems + out_elems + cs.noise_dabits * n;
+    /* triples: a square takes one here, a noise coin n (a random bit).  Client inputs and
+     * checked outputs take none: their vector checks (vcheck.h) take masks only (n per input
+     * element, n·D pads per input and per output), which this count does not cover. */
+    job->prep_needed = cs.triples + cs.squares + cs.noise_dabits * n;
     job->prep_made = 0;
     job->prep_started_ms = mpc_now_ms();
     mpcd_jobs_unlock(w->jobs);
@@ -286,6 +297,8 @@ int mpcd_mal_execute(mpcd_worker *w, mpcd_job *job, mpc_transport *view, uint64_
         .open_from = rl.relc ? c->n_outputs : 0,   /* the release check's pass bits: to the parties */
         .client_input = s_client_input,   /* every input comes from a client, authenticated (mal_job.h) */
         .client_ctx = &ci,
+        .release = rl.wh ? s_release_apply : NULL,   /* the release rules, before the outputs' check */
+        .release_ctx = &rl,
     };
     if (!(e = mpc_mal_engine_new(run, me, view, src, &opts))) {
         rc = MPC_ERR_NOMEM;
@@ -299,19 +312,16 @@ int mpcd_mal_execute(mpcd_worker *w, mpcd_job *job, mpc_transport *view, uint64_
         s_abort_peers(view, n, me, stream | MPC_STREAM_PREP_BIT, rc);
         goto out;
     }
-    for (uint32_t o = 0; o < c->n_outputs; o++) {
-        size_t bytes = (size_t)c->outputs[o].len * MPCD_MAL_OUT_WORDS * sizeof(uint64_t);
+    for (uint32_t o = 0; o < c->n_outputs; o++) {   /* the records (withheld elements zero) */
+        size_t bytes = mpc_vcheck_record_bytes(c->outputs[o].len, c->n_parties);
         const uint8_t *v = mpc_mal_checked_output(e, o);
-        if (!v || !(outs[o] = malloc(bytes ? bytes : 1))) {
+        if (!v || !bytes || !(outs[o] = malloc(bytes))) {
             rc = MPC_ERR_NOMEM;   /* the peers finished: the job fails here only */
             snprintf(reason, rlen, "out of memory for the outputs");
             goto out;
         }
         memcpy(outs[o], v, bytes);
     }
-    /* The release rules, the same on every party: a failure here (a pass bit that is no bit,
-     * which the MAC check makes impossible) fails the job everywhere alike. */
-    if ((rc = s_release_apply(c, e, job->agreed_rows, &rl, outs, reason, rlen))) goto out;
     mpc_mal_stats st;
     mpc_auth_ot_stats ot;
     mpc_mal_stats_get(e, &st);
@@ -320,10 +330,6 @@ int mpcd_mal_execute(mpcd_worker *w, mpcd_job *job, mpc_transport *view, uint64_
     s_progress(&pc, st.rounds, st.triples);
     mpcd_metrics_engine(st.rounds, st.triples);
     s_log_done(hex, &st, &ot);
-    for (uint32_t o = 0; o < c->n_outputs; o++) {   /* test builds: a corrupt share of x' for clients */
-        mpc_u128 *x = (mpc_u128 *)(void *)outs[o];
-        (void)mpc_fault_u128(MPC_FAULT_OUTPUT, MPC_FAULT_AT_OUTPUT, o, x, c->outputs[o].len, 1);
-    }
     mpcd_jobs_lock(w->jobs);
     job->out_shares = outs;   /* released only now: the final MAC check passed */
     job->out_checked = 1;
@@ -339,7 +345,7 @@ fail:
 out:
     mpc_mal_engine_destroy(&e);
     mpc_auth_src_destroy(&src);
-    s_free_words(outs, c->n_outputs, c);
+    s_free_records(outs, c);
     s_release_free(c, &rl);
     return rc;
 }

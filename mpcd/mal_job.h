@@ -2,26 +2,26 @@
  * daemon"): the SPDZ2k engine (protocols/engine_mal.h) on authenticated material the job's
  * parties make among themselves by OT (protocols/auth_ot.h), with fresh base OTs per job.
  *
- * Client inputs (Damgård, Damgård, Nielsen, Nordholt, Toft, FC 2016; docs/security.md,
- * "Authenticated client inputs").  A client is not a party; every input of a daemon job is a
- * client's.  The client claims input k at every daemon with MASK (mode MPCD_IN_AUTH; the job
- * is ready once every input is claimed); the run then takes one authenticated triple per
- * element (engine_mal.h, opts.client_input) and posts this party's shares of a, b, c in
- * job->inputs[k].mask, which the held MASK requests get; the client checks c = a·b over the
- * daemons and sends every daemon the same x − a mod 2^64 (INPUT, mode MASKED), which the run
- * waits for (at most input_timeout_ms from the posting, or the job's deadline, or a
- * cancel), hashes into the MAC check's transcript and enters as [x] = [a] + (x − a).  A
- * daemon that changes its shares for the client is refused by the client; one that uses
- * another vector than it received fails the MAC check.
+ * Client inputs (docs/security.md, "Authenticated client inputs").  A client is not a party;
+ * every input of a daemon job is a client's.  The client claims input k at every daemon with
+ * MASK (mode MPCD_IN_AUTH; the job is ready once every input is claimed); the run then makes
+ * jointly random authenticated masks [r] (n masks per element) and runs the vector check on
+ * them (protocols/vcheck.h; engine_mal.h, opts.client_input), and posts this party's record
+ * of input k in job->inputs[k].mask, which the held MASK requests get; the client verifies
+ * the n records (mpc_vcheck_verify) and sends every daemon the same x − r mod 2^64 (INPUT,
+ * mode MASKED), which the run waits for (at most input_timeout_ms from the posting, or the
+ * job's deadline, or a cancel), hashes into the MAC check's transcript and enters as
+ * [x] = [r] + (x − r).  A daemon that changes its record for the client is refused by the
+ * client; one that uses another vector than it received fails the MAC check.
  *
- * Outputs.  Every output is for clients and is a checked output (Damgård, Damgård, Nielsen,
- * Nordholt, Toft, FC 2016; protocols/engine_mal.h, "Checked outputs"): the engine gives each
- * party its 128-bit shares of x' (the output, high half randomised), of a random r known to
- * nobody and of y = r·x', only after its final MAC check passed; they are stored in the job
- * (job->out_checked, MPCD_MAL_OUT_WORDS words per element) only after the run returned
+ * Outputs.  Every output is for clients and is a checked output (protocols/engine_mal.h,
+ * "Checked outputs"): after the release rules (the engine's release callback, which marks
+ * withheld elements: they enter the check as zero) the engine runs the vector check on every
+ * output and gives each party its record only after its final MAC check passed; the records
+ * are stored in the job (job->out_checked, mpcd_job_out_bytes) only after the run returned
  * success.  A failed check ("MAC check failed") fails the job on every party and releases
- * nothing; a share a daemon alters after the check fails the client's check (y = r·x'),
- * docs/security.md, "Checked client outputs". */
+ * nothing; a record a daemon alters fails the client's check (docs/security.md, "Checked
+ * client outputs"). */
 #ifndef MPCD_MAL_JOB_H
 #define MPCD_MAL_JOB_H
 

@@ -8,6 +8,7 @@
 
 #include "runner.h"
 #include "cwire.h"
+#include "vcheck.h"
 #include "mpc_err.h"
 
 static char s_err[256];
@@ -267,9 +268,11 @@ START_TEST(test_withheld_rules)
 }
 END_TEST
 
-/* A checked output (security = malicious): one more header element (true), a payload of
- * count · 48 bytes; the semi-honest reply's bytes are unchanged; with withheld elements the flag
- * comes after them; refused when not ready, with a false flag or with the plain payload length. */
+/* A checked output (security = malicious): one more header element, the job's number of
+ * parties, and a payload of exactly that many parties' vector-check record
+ * (mpc_vcheck_record_bytes); the semi-honest reply's bytes are unchanged; with withheld
+ * elements the parties come after them; refused when not ready, with a bool (the old flag) or
+ * an out-of-range count of parties, and with any other payload length. */
 START_TEST(test_checked_result)
 {
     mpc_cwire_rep r;
@@ -280,44 +283,69 @@ START_TEST(test_checked_result)
     ck_assert_int_eq(mpc_cwire_rep_encode(&r, &plain, &plen), 0);
     ck_assert_uint_eq(mpc_cwire_rep_payload_len(&r), 24);
     r.checked = 1;
-    ck_assert_uint_eq(mpc_cwire_rep_payload_len(&r), 144);
+    r.parties = 3;
+    const size_t rec = mpc_vcheck_record_bytes(3, 3);
+    ck_assert_uint_eq(rec, (3 + 128) * 8 + 64 + 3 * 32);
+    ck_assert_uint_eq(mpc_cwire_rep_payload_len(&r), rec);
     ck_assert_int_eq(mpc_cwire_rep_encode(&r, &buf, &len), 0);
-    /* the same header with one more element: array size 7 -> 8, then `true` at the end */
+    /* the same header with one more element: array size 7 -> 8, then the parties (3) at the end */
     ck_assert_uint_eq(len, plen + 1);
     ck_assert_uint_eq(plain[0], 0x97);
     ck_assert_uint_eq(buf[0], 0x98);
     ck_assert_mem_eq(buf + 1, plain + 1, plen - 1);
-    ck_assert_uint_eq(buf[len - 1], 0xc3);
+    ck_assert_uint_eq(buf[len - 1], 0x03);
     mpc_cwire_rep out;
-    ck_assert_int_eq(mpc_cwire_rep_decode(buf, len, 1, 144, &out, s_err, sizeof s_err), 0);
+    ck_assert_int_eq(mpc_cwire_rep_decode(buf, len, 1, rec, &out, s_err, sizeof s_err), 0);
     ck_assert_uint_eq(out.checked, 1);
+    ck_assert_uint_eq(out.parties, 3);
     ck_assert_uint_eq(out.count, 3);
     ck_assert_int_eq(mpc_cwire_rep_decode(buf, len, 1, 24, &out, s_err, sizeof s_err), MPC_ERR_PROTOCOL);
+    ck_assert_int_eq(mpc_cwire_rep_decode(buf, len, 1, 144, &out, s_err, sizeof s_err), MPC_ERR_PROTOCOL);
+    ck_assert_int_eq(mpc_cwire_rep_decode(buf, len, 1, rec - 8, &out, s_err, sizeof s_err), MPC_ERR_PROTOCOL);
+    ck_assert_int_eq(mpc_cwire_rep_decode(buf, len, 1, mpc_vcheck_record_bytes(3, 2), &out, s_err, sizeof s_err),
+                     MPC_ERR_PROTOCOL);
     ck_assert_int_eq(mpc_cwire_rep_decode(plain, plen, 1, 24, &out, s_err, sizeof s_err), 0);
     ck_assert_uint_eq(out.checked, 0);
-    buf[len - 1] = 0xc2;   /* false: not a form the encoder makes */
-    ck_assert_int_eq(mpc_cwire_rep_decode(buf, len, 1, 144, &out, s_err, sizeof s_err), MPC_ERR_PROTOCOL);
-    ck_assert_int_eq(mpc_cwire_rep_decode(buf, len, 1, 24, &out, s_err, sizeof s_err), MPC_ERR_PROTOCOL);
+    ck_assert_uint_eq(out.parties, 0);
+    buf[len - 1] = 0x02;   /* two parties: their record's size */
+    ck_assert_int_eq(mpc_cwire_rep_decode(buf, len, 1, mpc_vcheck_record_bytes(3, 2), &out, s_err, sizeof s_err), 0);
+    ck_assert_uint_eq(out.parties, 2);
+    ck_assert_int_eq(mpc_cwire_rep_decode(buf, len, 1, rec, &out, s_err, sizeof s_err), MPC_ERR_PROTOCOL);
+    const uint8_t bad_parties[] = {0xc3, 0xc2, 0x00, 0x01, MPC_MAX_PARTIES_AUTH + 1, 0xff};   /* bools, 0, 1, 17, -1 */
+    for (unsigned t = 0; t < sizeof bad_parties; t++) {
+        buf[len - 1] = bad_parties[t];
+        ck_assert_int_eq(mpc_cwire_rep_decode(buf, len, 1, rec, &out, s_err, sizeof s_err), MPC_ERR_PROTOCOL);
+        ck_assert_int_eq(mpc_cwire_rep_decode(buf, len, 1, 24, &out, s_err, sizeof s_err), MPC_ERR_PROTOCOL);
+    }
     free(buf);
     free(plain);
     uint8_t *bad = NULL;
     r.checked = 2;
     ck_assert_int_eq(mpc_cwire_rep_encode(&r, &bad, &len), MPC_ERR_INVALID);
     r.checked = 1;
+    r.parties = 1;
+    ck_assert_int_eq(mpc_cwire_rep_encode(&r, &bad, &len), MPC_ERR_INVALID);
+    r.parties = MPC_MAX_PARTIES_AUTH + 1;
+    ck_assert_int_eq(mpc_cwire_rep_encode(&r, &bad, &len), MPC_ERR_INVALID);
+    r.checked = 0;
+    r.parties = 3;   /* parties on a plain reply */
+    ck_assert_int_eq(mpc_cwire_rep_encode(&r, &bad, &len), MPC_ERR_INVALID);
+    r.checked = 1;
     /* with withheld elements (release rules under malicious security): 10 header elements,
-     * the note and the bits, then the flag */
+     * the note and the bits, then the parties */
     strcpy(r.withheld, "output 'h' elements 0 withheld: fewer than min_rows = 10 rows");
     r.withheld_bits[0] = 1;
     ck_assert_int_eq(mpc_cwire_rep_encode(&r, &buf, &len), 0);
     ck_assert_uint_eq(buf[0], 0x9a);
-    ck_assert_uint_eq(buf[len - 1], 0xc3);
-    ck_assert_int_eq(mpc_cwire_rep_decode(buf, len, 1, 144, &out, s_err, sizeof s_err), 0);
+    ck_assert_uint_eq(buf[len - 1], 0x03);
+    ck_assert_int_eq(mpc_cwire_rep_decode(buf, len, 1, rec, &out, s_err, sizeof s_err), 0);
     ck_assert_uint_eq(out.checked, 1);
+    ck_assert_uint_eq(out.parties, 3);
     ck_assert_str_eq(out.withheld, r.withheld);
     ck_assert_uint_eq(out.withheld_bits[0], 1);
     ck_assert_int_eq(mpc_cwire_rep_decode(buf, len, 1, 24, &out, s_err, sizeof s_err), MPC_ERR_PROTOCOL);
-    buf[len - 1] = 0xc2;
-    ck_assert_int_eq(mpc_cwire_rep_decode(buf, len, 1, 144, &out, s_err, sizeof s_err), MPC_ERR_PROTOCOL);
+    buf[len - 1] = 0xc3;   /* the old flag */
+    ck_assert_int_eq(mpc_cwire_rep_decode(buf, len, 1, rec, &out, s_err, sizeof s_err), MPC_ERR_PROTOCOL);
     free(buf);
     r.withheld[0] = 0;
     r.ready = 0; r.count = 0; r.state = MPC_JOB_RUNNING;

@@ -1,9 +1,9 @@
 /* check_cwire_auth.c — authenticated client inputs (security = malicious) on the client wire
- * (client-sdk/cwire.h): the MASK request and reply, INPUT mode MASKED, the security flag of
- * SUBMIT and STATUS replies (round trips, and every malformed form refused), and the client's
- * check of the daemons' triple shares (mpc_cwire_auth_mask: an honest set passes and gives
- * x − a mod 2^64; a change of any word of any daemon's a, b or c share is refused, naming
- * the element, and nothing is written). */
+ * (client-sdk/cwire.h): the MASK request and reply (a vector-check record sized by the job's
+ * parties, which the reply carries), INPUT mode MASKED, the security flag of SUBMIT and STATUS
+ * replies (round trips, and every malformed form refused), and the client's path: k daemons'
+ * records through the wire verify (protocols/vcheck.h) to the masks' vector r, so x − r is
+ * what the client sends; a record changed on the way is refused. */
 #include <check.h>
 #include <msgpack.h>
 #include <sodium.h>
@@ -13,8 +13,8 @@
 #include "runner.h"
 #include "cwire.h"
 #include "mpc_err.h"
-
-typedef unsigned __int128 u128;
+#include "vcheck.h"
+#include "vrec.h"
 
 static char s_err[256];
 static const uint8_t s_job[16] = {9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 1, 2, 3, 4, 5, 6};
@@ -73,8 +73,12 @@ START_TEST(test_mask_request)
     buf = NULL;
     q.count = 0;
     ck_assert_int_eq(mpc_cwire_req_encode(&q, &buf, &len), MPC_ERR_INVALID);
-    q.count = MPC_CWIRE_MAX_COUNT / MPC_CWIRE_MASK_WORDS + 1;
+    q.count = MPC_CWIRE_MAX_COUNT + 1;
     ck_assert_int_eq(mpc_cwire_req_encode(&q, &buf, &len), MPC_ERR_INVALID);
+    q.count = MPC_CWIRE_MAX_COUNT;   /* the longest vector: a record of 8 bytes an element and a fixed part */
+    ck_assert_int_eq(mpc_cwire_req_encode(&q, &buf, &len), 0);
+    free(buf);
+    buf = NULL;
     q.count = 1;
     q.wait_ms = MPC_CWIRE_MAX_WAIT_MS + 1;
     ck_assert_int_eq(mpc_cwire_req_encode(&q, &buf, &len), MPC_ERR_INVALID);
@@ -84,7 +88,7 @@ START_TEST(test_mask_request)
     ck_assert_int_eq(s_mask_raw(6, 4, 100, 1, 0), MPC_ERR_PROTOCOL);
     ck_assert_int_eq(s_mask_raw(8, 4, 100, 1, 0), MPC_ERR_PROTOCOL);
     ck_assert_int_eq(s_mask_raw(7, 0, 100, 1, 0), MPC_ERR_PROTOCOL);
-    ck_assert_int_eq(s_mask_raw(7, MPC_CWIRE_MAX_COUNT / MPC_CWIRE_MASK_WORDS + 1, 100, 1, 0), MPC_ERR_PROTOCOL);
+    ck_assert_int_eq(s_mask_raw(7, MPC_CWIRE_MAX_COUNT + 1, 100, 1, 0), MPC_ERR_PROTOCOL);
     ck_assert_int_eq(s_mask_raw(7, 4, MPC_CWIRE_MAX_WAIT_MS + 1, 1, 0), MPC_ERR_PROTOCOL);
     ck_assert_int_eq(s_mask_raw(7, 4, 100, 0, 0), MPC_ERR_PROTOCOL);
     ck_assert_int_eq(s_mask_raw(7, 4, 100, 1, 1), MPC_ERR_PROTOCOL);
@@ -113,6 +117,30 @@ START_TEST(test_masked_input)
 }
 END_TEST
 
+/* A MASK_OK header by hand: ready, state, count, then `extra` as the 7th element (0: none,
+ * 1: uint parties, 2: `true`). */
+static int s_mask_ok_raw(int ready, uint64_t count, int extra, uint64_t parties, size_t plen)
+{
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_array(&pk, extra ? 7 : 6);
+    msgpack_pack_uint64(&pk, MPC_CWIRE_VERSION);
+    msgpack_pack_uint64(&pk, MPC_CW_MASK_OK);
+    msgpack_pack_uint64(&pk, 1);
+    if (ready) msgpack_pack_true(&pk);
+    else msgpack_pack_false(&pk);
+    msgpack_pack_uint64(&pk, MPC_JOB_RUNNING);
+    msgpack_pack_uint64(&pk, count);
+    if (extra == 1) msgpack_pack_uint64(&pk, parties);
+    if (extra == 2) msgpack_pack_true(&pk);
+    mpc_cwire_rep out;
+    int r = mpc_cwire_rep_decode((const uint8_t *)sb.data, sb.size, plen ? 1 : 0, plen, &out, s_err, sizeof s_err);
+    msgpack_sbuffer_destroy(&sb);
+    return r;
+}
+
 START_TEST(test_mask_reply)
 {
     mpc_cwire_rep r, out;
@@ -120,45 +148,65 @@ START_TEST(test_mask_reply)
     r.type = MPC_CW_MASK_OK; r.rid = 8; r.state = MPC_JOB_INPUTS;
     uint8_t *buf = NULL;
     size_t len = 0;
-    ck_assert_int_eq(mpc_cwire_rep_encode(&r, &buf, &len), 0);   /* not ready */
+    ck_assert_int_eq(mpc_cwire_rep_encode(&r, &buf, &len), 0);   /* not ready: no parties, no payload */
     ck_assert_int_eq(mpc_cwire_rep_decode(buf, len, 0, 0, &out, s_err, sizeof s_err), 0);
     ck_assert_uint_eq(out.ready, 0);
+    ck_assert_uint_eq(out.parties, 0);
     ck_assert_uint_eq(out.state, MPC_JOB_INPUTS);
     ck_assert_int_eq(mpc_cwire_rep_decode(buf, len, 1, 48, &out, s_err, sizeof s_err), MPC_ERR_PROTOCOL);
     free(buf);
-    r.ready = 1; r.count = 5; r.state = MPC_JOB_RUNNING;
-    ck_assert_uint_eq(mpc_cwire_rep_payload_len(&r), 5 * 48);
-    ck_assert_int_eq(mpc_cwire_rep_encode(&r, &buf, &len), 0);
-    ck_assert_int_eq(mpc_cwire_rep_decode(buf, len, 1, 240, &out, s_err, sizeof s_err), 0);
-    ck_assert_uint_eq(out.ready, 1);
-    ck_assert_uint_eq(out.count, 5);
-    ck_assert_int_eq(mpc_cwire_rep_decode(buf, len, 1, 40, &out, s_err, sizeof s_err), MPC_ERR_PROTOCOL);
-    ck_assert_int_eq(mpc_cwire_rep_decode(buf, len, 0, 0, &out, s_err, sizeof s_err), MPC_ERR_PROTOCOL);
-    free(buf);
-    buf = NULL;
+    for (uint32_t n = 2; n <= 3; n++) {
+        r.ready = 1; r.count = 5; r.state = MPC_JOB_RUNNING; r.parties = n;
+        size_t want = mpc_vcheck_record_bytes(5, n);   /* (5 + 2·64)·8 + 64 + 32·n */
+        ck_assert_uint_eq(want, (5 + 128) * 8 + 64 + 32 * n);
+        ck_assert_uint_eq(mpc_cwire_rep_payload_len(&r), want);
+        ck_assert_int_eq(mpc_cwire_rep_encode(&r, &buf, &len), 0);
+        ck_assert_int_eq(mpc_cwire_rep_decode(buf, len, 1, want, &out, s_err, sizeof s_err), 0);
+        ck_assert_uint_eq(out.ready, 1);
+        ck_assert_uint_eq(out.count, 5);
+        ck_assert_uint_eq(out.parties, n);
+        /* exactly the record: a byte less or more, the other party count's size, the old 48
+         * bytes an element, or no payload are refused */
+        ck_assert_int_eq(mpc_cwire_rep_decode(buf, len, 1, want - 1, &out, s_err, sizeof s_err), MPC_ERR_PROTOCOL);
+        ck_assert_int_eq(mpc_cwire_rep_decode(buf, len, 1, want + 1, &out, s_err, sizeof s_err), MPC_ERR_PROTOCOL);
+        ck_assert_int_eq(mpc_cwire_rep_decode(buf, len, 1, mpc_vcheck_record_bytes(5, 5 - n), &out, s_err,
+                                              sizeof s_err), MPC_ERR_PROTOCOL);
+        ck_assert_int_eq(mpc_cwire_rep_decode(buf, len, 1, 5 * 48, &out, s_err, sizeof s_err), MPC_ERR_PROTOCOL);
+        ck_assert_int_eq(mpc_cwire_rep_decode(buf, len, 0, 0, &out, s_err, sizeof s_err), MPC_ERR_PROTOCOL);
+        ck_assert_int_eq(mpc_cwire_rep_decode(buf, len, 2, want, &out, s_err, sizeof s_err), MPC_ERR_PROTOCOL);
+        free(buf);
+        buf = NULL;
+    }
+    /* the encoder refuses what the decoder refuses */
+    r.parties = 1;
+    ck_assert_int_eq(mpc_cwire_rep_encode(&r, &buf, &len), MPC_ERR_INVALID);
+    r.parties = MPC_MAX_PARTIES_AUTH + 1;
+    ck_assert_int_eq(mpc_cwire_rep_encode(&r, &buf, &len), MPC_ERR_INVALID);
+    r.parties = 3;
     r.count = 0;   /* ready with nothing */
+    ck_assert_int_eq(mpc_cwire_rep_encode(&r, &buf, &len), MPC_ERR_INVALID);
+    r.count = MPC_CWIRE_MAX_COUNT + 1;
     ck_assert_int_eq(mpc_cwire_rep_encode(&r, &buf, &len), MPC_ERR_INVALID);
     r.ready = 0; r.count = 2;   /* not ready with a count */
     ck_assert_int_eq(mpc_cwire_rep_encode(&r, &buf, &len), MPC_ERR_INVALID);
+    r.count = 0;   /* not ready with parties */
+    ck_assert_int_eq(mpc_cwire_rep_encode(&r, &buf, &len), MPC_ERR_INVALID);
     ck_assert_ptr_null(buf);
-    /* the same malformed forms by hand: a ready reply of count 0, a not-ready one of count 2 */
-    for (int v = 0; v < 2; v++) {
-        msgpack_sbuffer sb;
-        msgpack_packer pk;
-        msgpack_sbuffer_init(&sb);
-        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-        msgpack_pack_array(&pk, 6);
-        msgpack_pack_uint64(&pk, MPC_CWIRE_VERSION);
-        msgpack_pack_uint64(&pk, MPC_CW_MASK_OK);
-        msgpack_pack_uint64(&pk, 1);
-        if (v == 0) msgpack_pack_true(&pk);
-        else msgpack_pack_false(&pk);
-        msgpack_pack_uint64(&pk, MPC_JOB_RUNNING);
-        msgpack_pack_uint64(&pk, v == 0 ? 0 : 2);
-        ck_assert_int_eq(mpc_cwire_rep_decode((const uint8_t *)sb.data, sb.size, 0, 0, &out, s_err, sizeof s_err),
-                         MPC_ERR_PROTOCOL);
-        msgpack_sbuffer_destroy(&sb);
-    }
+    /* by hand: the good forms, then every malformed one */
+    size_t rec3 = mpc_vcheck_record_bytes(4, 3);
+    ck_assert_int_eq(s_mask_ok_raw(1, 4, 1, 3, rec3), 0);
+    ck_assert_int_eq(s_mask_ok_raw(0, 0, 0, 0, 0), 0);
+    ck_assert_int_eq(s_mask_ok_raw(1, 0, 1, 3, mpc_vcheck_record_bytes(1, 3)), MPC_ERR_PROTOCOL);   /* count 0 */
+    ck_assert_int_eq(s_mask_ok_raw(0, 2, 0, 0, 0), MPC_ERR_PROTOCOL);      /* not ready, count 2 */
+    ck_assert_int_eq(s_mask_ok_raw(1, 4, 0, 0, rec3), MPC_ERR_PROTOCOL);   /* ready without parties */
+    ck_assert_int_eq(s_mask_ok_raw(1, 4, 0, 0, 4 * 48), MPC_ERR_PROTOCOL); /* the old form */
+    ck_assert_int_eq(s_mask_ok_raw(0, 0, 1, 3, 0), MPC_ERR_PROTOCOL);      /* not ready with parties */
+    ck_assert_int_eq(s_mask_ok_raw(1, 4, 1, 1, mpc_vcheck_record_bytes(4, 2) - 32), MPC_ERR_PROTOCOL);
+    ck_assert_int_eq(s_mask_ok_raw(1, 4, 1, 0, rec3), MPC_ERR_PROTOCOL);
+    ck_assert_int_eq(s_mask_ok_raw(1, 4, 1, MPC_MAX_PARTIES_AUTH + 1, rec3), MPC_ERR_PROTOCOL);
+    ck_assert_int_eq(s_mask_ok_raw(1, 4, 1, 1ull << 32 | 3, rec3), MPC_ERR_PROTOCOL);
+    ck_assert_int_eq(s_mask_ok_raw(1, 4, 2, 0, rec3), MPC_ERR_PROTOCOL);   /* a bool, not a count */
+    ck_assert_int_eq(s_mask_ok_raw(1, MPC_CWIRE_MAX_COUNT + 1, 1, 3, rec3), MPC_ERR_PROTOCOL);
 }
 END_TEST
 
@@ -209,70 +257,56 @@ START_TEST(test_security_flag)
 }
 END_TEST
 
-/* k daemons' MASK payloads for n elements: random additive shares of a, b and c = a·b
- * mod 2^128. */
-static uint64_t **s_triples(uint32_t k, uint64_t n)
-{
-    uint64_t **abc = calloc(k, sizeof *abc);
-    ck_assert_ptr_nonnull(abc);
-    for (uint32_t d = 0; d < k; d++) {
-        abc[d] = malloc((size_t)n * 48);
-        ck_assert_ptr_nonnull(abc[d]);
-        randombytes_buf(abc[d], (size_t)n * 48);
-    }
-    for (uint64_t i = 0; i < n; i++) {
-        u128 a = 0, b = 0, c = 0, w;
-        for (uint32_t d = 0; d < k; d++) {
-            memcpy(&w, abc[d] + 2 * i, 16);
-            a += w;
-            memcpy(&w, abc[d] + 2 * (n + i), 16);
-            b += w;
-            if (d + 1 < k) {
-                memcpy(&w, abc[d] + 2 * (2 * n + i), 16);
-                c += w;
-            }
-        }
-        w = a * b - c;   /* the last daemon's share of c */
-        memcpy(abc[k - 1] + 2 * (2 * n + i), &w, 16);
-    }
-    return abc;
-}
-
+/* The client's path for k daemons: each daemon's record (honest ones, tests/vrec.c) goes out
+ * as its MASK_OK payload and comes back through the decoder; the k records verify to the
+ * masks' vector r, so δ = x − r gives x back as [x] = [r] + δ; a record changed in any part
+ * on the way is refused (and the refusal leaves nothing to send). */
 START_TEST(test_client_check)
 {
     for (uint32_t k = 2; k <= 3; k++) {
         const uint64_t n = 37;
-        uint64_t **abc = s_triples(k, n), x[37], delta[37], bad = 0;
+        uint64_t r[37], x[37], got[37], delta[37];
+        randombytes_buf(r, sizeof r);
         randombytes_buf(x, sizeof x);
-        ck_assert_int_eq(mpc_cwire_auth_mask((const uint64_t *const *)abc, k, x, n, delta, &bad), 0);
-        for (uint64_t i = 0; i < n; i++) {   /* [x] = [a] + δ gives x mod 2^64 */
-            uint64_t a = 0;
-            for (uint32_t d = 0; d < k; d++) a += abc[d][2 * i];
-            ck_assert_uint_eq(a + delta[i], x[i]);
+        uint8_t **recs = mpc_test_vrecs(k, n, r);
+        size_t bytes = mpc_vcheck_record_bytes(n, k);
+        const uint8_t *rx[3];
+        for (uint32_t d = 0; d < k; d++) {
+            mpc_cwire_rep rep, out;
+            memset(&rep, 0, sizeof rep);
+            rep.type = MPC_CW_MASK_OK; rep.rid = d + 1; rep.ready = 1; rep.state = MPC_JOB_RUNNING;
+            rep.count = n; rep.parties = k;
+            uint8_t *hdr = NULL;
+            size_t hlen = 0;
+            ck_assert_int_eq(mpc_cwire_rep_encode(&rep, &hdr, &hlen), 0);
+            ck_assert_uint_eq(mpc_cwire_rep_payload_len(&rep), bytes);
+            ck_assert_int_eq(mpc_cwire_rep_decode(hdr, hlen, 1, bytes, &out, s_err, sizeof s_err), 0);
+            ck_assert_uint_eq(out.parties, k);
+            ck_assert_uint_eq(mpc_cwire_rep_payload_len(&out), bytes);
+            free(hdr);
+            rx[d] = recs[d];
         }
-        /* any daemon, any of a, b, c, low or high half: refused, the element named, nothing written */
+        int why;
+        uint32_t who;
+        ck_assert_int_eq(mpc_vcheck_verify(rx, k, n, got, &why, &who), 0);
+        for (uint64_t i = 0; i < n; i++) {
+            ck_assert_uint_eq(got[i], r[i]);
+            delta[i] = x[i] - got[i];
+            ck_assert_uint_eq(r[i] + delta[i], x[i]);
+        }
+        /* one byte of one daemon's share, pad, z, nonce, seed or commitments: refused */
+        const size_t offs[] = {0, 8 * (n - 1) + 7, mpc_vcheck_off_pad(n) + 3, mpc_vcheck_off_z(n) + 9,
+                               mpc_vcheck_off_nonce(n), mpc_vcheck_off_seed(n) + 31, mpc_vcheck_off_com(n), bytes - 1};
         for (uint32_t d = 0; d < k; d++)
-            for (int f = 0; f < 3; f++)
-                for (int half = 0; half < 2; half++) {
-                    uint64_t i = (uint64_t)(d * 7 + (uint32_t)f * 3 + (uint32_t)half) % n;
-                    uint64_t *w = &abc[d][2 * ((uint64_t)f * n + i) + (uint64_t)half];
-                    uint64_t keep = *w, e = 1ull << (d * 5 + (uint32_t)f);
-                    *w += e;
-                    memset(delta, 0x5a, sizeof delta);
-                    bad = UINT64_MAX;
-                    ck_assert_int_eq(mpc_cwire_auth_mask((const uint64_t *const *)abc, k, x, n, delta, &bad),
-                                     MPC_ERR_CRYPTO);
-                    ck_assert_uint_eq(bad, i);
-                    for (uint64_t t = 0; t < n; t++) ck_assert_uint_eq(delta[t], 0x5a5a5a5a5a5a5a5aull);
-                    *w = keep;
-                }
-        /* restored: passes again */
-        ck_assert_int_eq(mpc_cwire_auth_mask((const uint64_t *const *)abc, k, x, n, delta, &bad), 0);
-        ck_assert_int_eq(mpc_cwire_auth_mask((const uint64_t *const *)abc, 1, x, n, delta, &bad), MPC_ERR_INVALID);
-        ck_assert_int_eq(mpc_cwire_auth_mask((const uint64_t *const *)abc, k, x, 0, delta, &bad), MPC_ERR_INVALID);
-        ck_assert_int_eq(mpc_cwire_auth_mask(NULL, k, x, n, delta, &bad), MPC_ERR_INVALID);
-        for (uint32_t d = 0; d < k; d++) free(abc[d]);
-        free(abc);
+            for (unsigned t = 0; t < sizeof offs / sizeof offs[0]; t++) {
+                recs[d][offs[t]] ^= 0x10;
+                ck_assert_int_eq(mpc_vcheck_verify(rx, k, n, got, &why, &who), MPC_ERR_CRYPTO);
+                ck_assert_int_ge(why, 1);
+                ck_assert_int_le(why, 3);
+                recs[d][offs[t]] ^= 0x10;
+            }
+        ck_assert_int_eq(mpc_vcheck_verify(rx, k, n, got, &why, &who), 0);
+        mpc_test_vrecs_free(recs, k);
     }
 }
 END_TEST

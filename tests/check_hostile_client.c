@@ -27,6 +27,7 @@
 #include "compile.h"
 #include "config.h"
 #include "cwire.h"
+#include "vcheck.h"
 #include "format.h"
 #include "keys.h"
 #include "wire.h"
@@ -769,6 +770,10 @@ END_TEST
 
 /* --- security = malicious: the authenticated input through raw requests ---------------------- */
 
+/* A 2-party record of 4 and of 1 elements, in words (vcheck.h: (L + 2·64)·8 + 64 + 2·32 bytes). */
+#define S_REC4_WORDS ((4 + 2 * 64) + 8 + 8)
+#define S_REC1_WORDS ((1 + 2 * 64) + 8 + 8)
+
 static void s_mal_cluster_up(void)
 {
     tc_up(&s_cl, 2, "--set mpcd.security=malicious --set limits.peer_timeout_ms=20000 "
@@ -778,27 +783,45 @@ static void s_mal_cluster_up(void)
     ck_assert_int_eq(mpc_client_conf_load(path, &s_ccfg, err, sizeof err), 0);
 }
 
-/* MASK of input `name` (n elements) at daemon d, until ready (its shares in abc, 6·n words). */
-static void s_mask_ready(raw *r, const uint8_t *job, const char *name, uint64_t n, uint64_t *abc)
+/* MASK of input `name` (n elements) at daemon d, until ready (its record in rec, cap words:
+ * exactly mpc_vcheck_record_bytes(n, 2) bytes, for the job's 2 parties). */
+static void s_mask_ready(raw *r, const uint8_t *job, const char *name, uint64_t n, uint64_t *rec, size_t cap)
 {
     mpc_cwire_req mk = {.type = MPC_CW_MASK, .rid = 40, .count = n, .wait_ms = 2000};
     memcpy(mk.job, job, sizeof mk.job);
     strcpy(mk.name, name);
     mpc_cwire_rep rep;
     for (int tries = 0;; tries++) {
-        s_rpc(r, &mk, NULL, 0, &rep, abc, 6 * n);
+        s_rpc(r, &mk, NULL, 0, &rep, rec, cap);
         ck_assert_msg(rep.type == MPC_CW_MASK_OK, "MASK: %s", rep.msg);
         if (rep.ready) break;
         ck_assert_int_lt(tries, 100);
         mk.rid++;
     }
     ck_assert_uint_eq(rep.count, n);
+    ck_assert_uint_eq(rep.parties, 2);
+    ck_assert_uint_eq(mpc_cwire_rep_payload_len(&rep), cap * 8);
+}
+
+/* The two daemons' records of a vector of 4 verify to it; a byte changed in either is refused. */
+static void s_verify2(uint64_t rec[2][S_REC4_WORDS], uint64_t v[4])
+{
+    const uint8_t *rp[2] = {(const uint8_t *)rec[0], (const uint8_t *)rec[1]};
+    int why;
+    uint32_t who;
+    for (int d = 0; d < 2; d++) {
+        uint8_t *b = (uint8_t *)rec[d];
+        b[d * 8 + 1] ^= 1;   /* a share */
+        ck_assert_int_eq(mpc_vcheck_verify(rp, 2, 4, v, &why, &who), MPC_ERR_CRYPTO);
+        b[d * 8 + 1] ^= 1;
+    }
+    ck_assert_int_eq(mpc_vcheck_verify(rp, 2, 4, v, &why, &who), 0);
 }
 
 /* A malicious daemon refuses seed-shared inputs and masked vectors out of turn, answers MASK
  * only for the input's length, and the whole protocol by hand gives the right output: the
- * two daemons' triple shares satisfy c = a·b, the masked vectors enter, the checked output's
- * shares reconstruct x·y summed with y = r·x'. */
+ * two daemons' mask records verify (vcheck.h) to r, the masked vectors x − r enter, and the
+ * checked output's records verify to x·y summed. */
 START_TEST(test_malicious_inputs)
 {
     raw r[2];
@@ -843,10 +866,10 @@ START_TEST(test_malicious_inputs)
     const char *names[2] = {"x", "y"};
     const uint64_t *vals[2] = {x, y};
     for (int k = 0; k < 2; k++) {
-        uint64_t abc[2][24], delta[4], bad = 0;
-        for (int d = 0; d < 2; d++) s_mask_ready(&r[d], q.job, names[k], 4, abc[d]);
-        const uint64_t *pa[2] = {abc[0], abc[1]};
-        ck_assert_int_eq(mpc_cwire_auth_mask(pa, 2, vals[k], 4, delta, &bad), 0);   /* c = a·b */
+        uint64_t rec[2][S_REC4_WORDS], rv[4], delta[4];
+        for (int d = 0; d < 2; d++) s_mask_ready(&r[d], q.job, names[k], 4, rec[d], S_REC4_WORDS);
+        s_verify2(rec, rv);
+        for (int i = 0; i < 4; i++) delta[i] = vals[k][i] - rv[i];
         strcpy(in.name, names[k]);
         in.mode = MPC_CW_MASKED;
         s_rpc(&r[0], &in, delta, 3 * 8, &rep, NULL, 0);   /* a payload unlike its header */
@@ -858,31 +881,33 @@ START_TEST(test_malicious_inputs)
         s_rpc(&r[0], &in, delta, 4 * 8, &rep, NULL, 0);   /* once */
         s_expect_error(&rep, MPC_ERR_STATE, "was already given");
     }
-    /* The checked output: x' and y = r·x' from both daemons. */
-    unsigned __int128 xs = 0, rs = 0, ys = 0, w;
+    /* The checked output (one element): both daemons' records, verified together. */
     mpc_cwire_req res = {.type = MPC_CW_RESULT, .rid = 50, .wait_ms = 2000};
     memcpy(res.job, q.job, sizeof res.job);
     strcpy(res.name, "s");
+    uint64_t orec[2][S_REC1_WORDS], sum = 0;
     for (int d = 0; d < 2; d++)
         for (int tries = 0;; tries++) {
-            uint64_t sh[6] = {0};
-            s_rpc(&r[d], &res, NULL, 0, &rep, sh, 6);
+            s_rpc(&r[d], &res, NULL, 0, &rep, orec[d], S_REC1_WORDS);
             ck_assert_msg(rep.type == MPC_CW_RESULT_OK, "result: %s", rep.msg);
             if (rep.ready) {
                 ck_assert_uint_eq(rep.checked, 1);
-                memcpy(&w, sh, 16);
-                xs += w;
-                memcpy(&w, sh + 2, 16);
-                rs += w;
-                memcpy(&w, sh + 4, 16);
-                ys += w;
+                ck_assert_uint_eq(rep.parties, 2);
+                ck_assert_uint_eq(mpc_cwire_rep_payload_len(&rep), sizeof orec[d]);
                 break;
             }
             ck_assert_int_lt(tries, 100);
             res.rid++;
         }
-    ck_assert_uint_eq((uint64_t)xs, 300);   /* 10 + 40 + 90 + 160 */
-    ck_assert(ys == rs * xs);
+    const uint8_t *op[2] = {(const uint8_t *)orec[0], (const uint8_t *)orec[1]};
+    int why;
+    uint32_t who;
+    ck_assert_int_eq(mpc_vcheck_verify(op, 2, 1, &sum, &why, &who), 0);
+    ck_assert_uint_eq(sum, 300);   /* 10 + 40 + 90 + 160 */
+    ((uint8_t *)orec[1])[0] ^= 0x80;   /* a changed share: its report does not open its commitment */
+    ck_assert_int_eq(mpc_vcheck_verify(op, 2, 1, &sum, &why, &who), MPC_ERR_CRYPTO);
+    ck_assert_int_eq(why, 2);
+    ck_assert_uint_eq(who, 1);
     sodium_free(seed);
     s_raw_close(&r[0]);
     s_raw_close(&r[1]);

@@ -1,8 +1,8 @@
 /* check_mal_job.c — the daemon's malicious path without daemons (mpcd/mal_job.h): what the
  * admission refuses and how, and the job path in process (parties as threads over the
  * in-memory transport, a thread as the client of the authenticated inputs: it reads every
- * party's triple shares from the jobs, checks them as the SDK does and hands each party its
- * masked vector).  Through real daemons: tests/daemon_malicious*.test.sh. */
+ * party's record of the input's masks from the jobs, verifies them as the SDK does
+ * (mpc_vcheck_verify) and hands each party its masked vector).  Through real daemons: tests/daemon_malicious*.test.sh. */
 #include <check.h>
 #include <pthread.h>
 #include <sodium.h>
@@ -21,6 +21,7 @@
 #include "mpc_err.h"
 #include "runner.h"
 #include "transport_mem.h"
+#include "vcheck.h"
 #include "worker.h"
 
 static mpc_circuit *s_compile(const char *src)
@@ -157,10 +158,13 @@ static void *s_party_run(void *arg)
 
 /* What the client thread does (the SDK's part, client-sdk/client_in.c). */
 enum {
-    C_HONEST,     /* checks the shares, the same x − a to every party */
-    C_SPLIT,      /* x − a to party 0, x − a + 1 to the others: a client (or path) that differs */
-    C_BADSHARE,   /* party 1's share of b changed on its way (a cheating daemon): the check refuses,
-                   * the client cancels the job as `mpc run` does */
+    C_HONEST,     /* verifies the records, the same x − r to every party */
+    C_SPLIT,      /* x − r to party 0, x − r + 1 to the others: a client (or path) that differs */
+    C_BADSHARE,   /* party 1's share of element 0 changed in its record on its way (a cheating
+                   * daemon): the check refuses (its report does not open its commitment), the
+                   * client cancels the job as `mpc run` does */
+    C_BADPAD,     /* party 1's pad share changed and its commitment made again in every record
+                   * (a daemon that committed to a wrong report): refused by the sums */
     C_ABSENT,     /* never sends its masked input */
 };
 
@@ -173,24 +177,25 @@ typedef struct {
     int             refused;   /* the client check said no */
 } s_client;
 
-/* Waits until every party posted its shares of input k's triples (bounded), copies them. */
-static int s_client_fetch(s_client *cl, uint32_t k, uint64_t **abc)
+/* Waits until every party posted its record of input k's masks (bounded), copies them. */
+static int s_client_fetch(s_client *cl, uint32_t k, uint8_t **rec)
 {
-    uint64_t L = cl->c->inputs[k].len;
+    size_t bytes = mpc_vcheck_record_bytes(cl->c->inputs[k].len, cl->n);
     for (int tries = 0; tries < 20000; tries++) {
         uint32_t have = 0;
         for (uint32_t q = 0; q < cl->n; q++) {
             mpcd_jobs_lock(cl->P[q].jobs);
             mpcd_job_input *in = &cl->P[q].job->inputs[k];
-            if (in->mask && !abc[q]) {
-                abc[q] = malloc((size_t)L * 48);
-                ck_assert_ptr_nonnull(abc[q]);
-                memcpy(abc[q], in->mask, (size_t)L * 48);
+            if (in->mask && !rec[q]) {
+                ck_assert_uint_eq(mpcd_job_mask_bytes(cl->P[q].job, k), bytes);
+                rec[q] = malloc(bytes);
+                ck_assert_ptr_nonnull(rec[q]);
+                memcpy(rec[q], in->mask, bytes);
             }
             int failed = mpcd_job_finished(cl->P[q].job) || cl->P[q].job->state == MPCD_JOB_FAILED;
             mpcd_jobs_unlock(cl->P[q].jobs);
             if (failed) return -1;
-            have += abc[q] != NULL;
+            have += rec[q] != NULL;
         }
         if (have == cl->n) return 0;
         usleep(1000);
@@ -202,12 +207,25 @@ static void *s_client_run(void *arg)
 {
     s_client *cl = arg;
     for (uint32_t k = 0; k < cl->c->n_inputs; k++) {
-        uint64_t L = cl->c->inputs[k].len, *abc[NP] = {0}, *delta = calloc(L, 8), bad;
+        uint64_t L = cl->c->inputs[k].len, *delta = calloc(L, 8), *rv = calloc(L, 8);
+        uint8_t *rec[NP] = {0};
         ck_assert_ptr_nonnull(delta);
-        int r = s_client_fetch(cl, k, abc);
-        if (r == 0 && cl->mode == C_BADSHARE) abc[1][2 * L] += 1;   /* b of element 0 */
-        if (r == 0) r = mpc_cwire_auth_mask((const uint64_t *const *)abc, cl->n, cl->vals[k], L, delta, &bad);
-        if (r == MPC_ERR_CRYPTO) cl->refused = 1;
+        ck_assert_ptr_nonnull(rv);
+        int r = s_client_fetch(cl, k, rec), why = 0;
+        uint32_t who;
+        if (r == 0 && cl->mode == C_BADSHARE) rec[1][0] ^= 1;   /* after its commitment: why 2 */
+        if (r == 0 && cl->mode == C_BADPAD) {   /* a pad share, committed again: why 3 */
+            rec[1][mpc_vcheck_off_pad(L) + 8] ^= 1;
+            uint8_t com[32];
+            mpc_vcheck_commit(com, 1, L, rec[1] + mpc_vcheck_off_nonce(L), rec[1]);
+            for (uint32_t q = 0; q < cl->n; q++) memcpy(rec[q] + mpc_vcheck_off_com(L) + 32, com, 32);
+        }
+        if (r == 0) r = mpc_vcheck_verify((const uint8_t *const *)rec, cl->n, L, rv, &why, &who);
+        if (r == MPC_ERR_CRYPTO) {
+            cl->refused = 1;
+            ck_assert_int_eq(why, cl->mode == C_BADSHARE ? 2 : 3);
+        }
+        for (uint64_t l = 0; r == 0 && l < L; l++) delta[l] = cl->vals[k][l] - rv[l];
         for (uint32_t q = 0; q < cl->n && r == 0 && cl->mode != C_ABSENT; q++) {
             mpcd_jobs_lock(cl->P[q].jobs);
             mpcd_job_input *in = &cl->P[q].job->inputs[k];
@@ -220,8 +238,9 @@ static void *s_client_run(void *arg)
             mpcd_jobs_notify(cl->P[q].jobs);
             mpcd_jobs_unlock(cl->P[q].jobs);
         }
-        for (uint32_t q = 0; q < cl->n; q++) free(abc[q]);
+        for (uint32_t q = 0; q < cl->n; q++) free(rec[q]);
         free(delta);
+        free(rv);
         if (r == MPC_ERR_CRYPTO)   /* as `mpc run`: cancel the job everywhere */
             for (uint32_t q = 0; q < cl->n; q++) {
                 mpcd_jobs_lock(cl->P[q].jobs);
@@ -235,9 +254,9 @@ static void *s_client_run(void *arg)
 
 /* Runs src on n in-process parties with client inputs vals[k] entered by the client thread
  * in `mode`, party `cheater` (n: none) cheating on its first opening.  Checks every party's
- * rc against want_rc; on success, that the stored output shares are checked ones (x', r, y,
- * 128 bits each) whose sums give mpc_eval's outputs (x' mod 2^64) with y = r·x' mod 2^128,
- * and on failure that no party stored any.  Returns whether the client refused. */
+ * rc against want_rc; on success, that the stored outputs are records (vcheck.h) that verify
+ * together to mpc_eval's outputs, and that a record changed in one share is refused; on
+ * failure that no party stored any.  Returns whether the client refused. */
 static int s_job_run(const char *src, uint32_t n, const uint64_t *const *vals, uint32_t cheater, int mode,
                      int want_rc, const char *want_reason)
 {
@@ -288,27 +307,27 @@ static int s_job_run(const char *src, uint32_t n, const uint64_t *const *vals, u
         if (want_rc) ck_assert_ptr_null(P[q].job->out_shares);   /* nothing to hand out */
         else ck_assert_ptr_nonnull(P[q].job->out_shares);
         if (!want_rc) ck_assert_int_eq(P[q].job->out_checked, 1);
-        /* the material as the daemon announced it: a triple per product, per client input
-         * element and per checked output element (its b' comes from masks) */
+        /* the material as the daemon announced it: a triple per product; none per client
+         * input or checked output element (their vector checks take masks only) */
         if (!want_rc) ck_assert_uint_eq(P[q].job->triples_used, P[q].job->prep_needed);
         for (uint32_t k = 0; k < ref->n_inputs; k++) ck_assert_ptr_null(P[q].job->inputs[k].mask);   /* wiped */
     }
     for (uint32_t o = 0; !want_rc && o < ref->n_outputs; o++) {
-        uint64_t L = ref->outputs[o].len;
-        for (uint64_t e = 0; e < L; e++) {
-            unsigned __int128 x = 0, r = 0, y = 0, v;
-            for (uint32_t q = 0; q < n; q++) {
-                const uint64_t *sh = P[q].job->out_shares[o];
-                memcpy(&v, sh + 2 * e, 16);
-                x += v;
-                memcpy(&v, sh + 2 * (L + e), 16);
-                r += v;
-                memcpy(&v, sh + 2 * (2 * L + e), 16);
-                y += v;
-            }
-            ck_assert_msg((uint64_t)x == want.outputs[o][e], "output %u element %llu", (unsigned)o, (unsigned long long)e);
-            ck_assert_msg(y == r * x, "output %u element %llu: y != r·x'", (unsigned)o, (unsigned long long)e);
+        uint64_t L = ref->outputs[o].len, got[8];
+        ck_assert_uint_le(L, 8);
+        uint8_t *rec[NP];
+        for (uint32_t q = 0; q < n; q++) {
+            ck_assert_uint_eq(mpcd_job_out_bytes(P[q].job, o), mpc_vcheck_record_bytes(L, n));
+            rec[q] = (uint8_t *)P[q].job->out_shares[o];
         }
+        int why;
+        uint32_t who;
+        ck_assert_int_eq(mpc_vcheck_verify((const uint8_t *const *)rec, n, L, got, &why, &who), 0);
+        for (uint64_t e = 0; e < L; e++)
+            ck_assert_msg(got[e] == want.outputs[o][e], "output %u element %llu", (unsigned)o, (unsigned long long)e);
+        rec[n - 1][8 * (L - 1) + 7] ^= 0x80;   /* the top bit of one share: refused */
+        ck_assert_int_eq(mpc_vcheck_verify((const uint8_t *const *)rec, n, L, got, &why, &who), MPC_ERR_CRYPTO);
+        rec[n - 1][8 * (L - 1) + 7] ^= 0x80;
     }
     mpc_eval_result_free(&want);
     for (uint32_t q = 0; q < n; q++) {
@@ -324,8 +343,9 @@ static int s_job_run(const char *src, uint32_t n, const uint64_t *const *vals, u
  * the output shares it stores sum to the plaintext outputs; a party that adds 1 to one word
  * of one opening, or a client that gives one party another masked vector, makes every party
  * fail with "MAC check failed" and no party stores a share for the clients; a party whose
- * share of a triple reaches the client changed is refused by the client's check (the client
- * cancels); a client that never sends its masked input fails the job after input_timeout_ms. */
+ * record of an input's masks reaches the client changed is refused by the client's check (the
+ * client cancels); a client that never sends its masked input fails the job after
+ * input_timeout_ms. */
 START_TEST(test_job_path)
 {
     const char *src2 = "party a, b\ninput x: int[6] from a\ninput y: int[6] from b\n"
@@ -343,6 +363,8 @@ START_TEST(test_job_path)
     s_job_run(src3, 3, vals, 3, C_SPLIT, MPC_ERR_CRYPTO, "MAC check failed");
     ck_assert_int_eq(s_job_run(src2, 2, vals, 2, C_BADSHARE, MPC_ERR_CANCELLED, "cancelled"), 1);
     ck_assert_int_eq(s_job_run(src3, 3, vals, 3, C_BADSHARE, MPC_ERR_CANCELLED, "cancelled"), 1);
+    ck_assert_int_eq(s_job_run(src2, 2, vals, 2, C_BADPAD, MPC_ERR_CANCELLED, "cancelled"), 1);
+    ck_assert_int_eq(s_job_run(src3, 3, vals, 3, C_BADPAD, MPC_ERR_CANCELLED, "cancelled"), 1);
     s_job_run(src2, 2, vals, 2, C_ABSENT, MPC_ERR_TIMEOUT, "input 'x': client tester did not send its masked input");
 }
 END_TEST

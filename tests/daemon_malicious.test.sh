@@ -67,11 +67,14 @@ run_cmp() {  # run_cmp PROG CONFIG TAG INPUTS...: mpc run equals mpcc --eval
     cmp -s "$D/$tag.want" "$D/$tag.got" || fail "$tag: got $(cat "$D/$tag.got"), want $(cat "$D/$tag.want")"
 }
 run_cmp "$D/p2.mpc" "$C" p2 --input x=$X --input y=$Y --input k=$K
-# 15 triples for the products, 1 per output element for the checked outputs (5 + 1 + 1 = 7),
-# 1 per input element for the authenticated client inputs (x, y, k and the owner-local parts'
-# derived inputs x.mul_pub, x.sum, y.sum, x.mul_pub2: 19): 41; and 2 masks per output element
-# (one per party, their sum the jointly random b' of the checked output): 14
-grep -q "engine (security = malicious): 2 rounds, 41 triples, 14 masks, .* 1 MAC checks passed" "$D/a.log" ||
+# Triples: the 15 of the products only; client inputs and checked outputs take none.  Masks
+# (one per party for each jointly random value, so 2 each here): the inputs' masks r, one per
+# input element (x, y, k and the owner-local parts' derived inputs x.mul_pub, x.sum, y.sum,
+# x.mul_pub2: 19 elements): 38; and the vector check's D = 64 pads per vector, for 7 input
+# vectors and 3 outputs: 2 * 64 * 10 = 1280.  1318 in all.  MAC checks: one after the input
+# masks' vector check (before any record goes to a client), one after the outputs' (the final
+# one, covering every opening): 2.
+grep -q "engine (security = malicious): 2 rounds, 15 triples, 1318 masks, .* 2 MAC checks passed" "$D/a.log" ||
     fail "no malicious engine line on a: $(grep engine "$D/a.log" | tail -n 1)"
 for p in a b; do
     logged "$D/state-$p/audit.log" '"preprocessing":"ot, security = malicious","outcome":"done"' ||
@@ -258,8 +261,9 @@ input y: int[200000] from b
 output p = sum(x * y) to a
 P
 python3 -c "print(','.join(['3'] * 200000))" > "$D/big.txt"
-# Under security = malicious `mpc submit` gives its inputs once the daemons made their
-# authenticated triples (client_in.c), so it waits while they do: the cancel comes meanwhile.
+# Under security = malicious `mpc submit` gives its inputs once the daemons made their input
+# masks and checked them (client_in.c), so it waits while they do, and the job then makes its
+# 200,000 triples: the cancel comes meanwhile.
 n0=$(grep -c " running: " "$D/a.log")
 "$BIN/mpc" submit "$D/big.mpc" --config "$C" --input x=@"$D/big.txt" --input y=@"$D/big.txt" \
     > "$D/big.out" 2> "$D/big.err" &

@@ -6,14 +6,16 @@
 # MUL, a DOT, a TRUNC, an LTZ, DP noise, and only inputs and outputs, with 2 and 3 parties:
 #   caught      the honest parties fail the job with "MAC check failed", the client's `mpc run`
 #               exits non-zero saying so and prints no output;
-#   refused     b offsetting its share of an output for clients (checked outputs): the job
-#               succeeds on the daemons, the client's check fails: `mpc run` exits non-zero
-#               with "the daemons' shares are inconsistent (a daemon cheated)" and prints no
-#               value;
-#   refused at input  b offsetting its shares of an input's triple that go to the client
-#               (authenticated client inputs): the client's check refuses them before it
-#               sends anything, `mpc run` exits non-zero with "the daemons' mask shares are
-#               inconsistent" and cancels the job; no daemon runs it to the end.
+#   refused     b offsetting a word of its report of an output for clients (checked outputs:
+#               its 64-bit shares, then its pad shares; protocols/vcheck.h), before it commits
+#               to it: the job succeeds on the daemons, the client's vector check fails: `mpc
+#               run` exits non-zero with "the daemons' shares are inconsistent (a daemon
+#               cheated)" and prints no value;
+#   refused at input  b offsetting a word of its report of an input's masks that goes to the
+#               client (authenticated client inputs), as for outputs: the client's check
+#               refuses the records before it sends anything, `mpc run` exits non-zero with
+#               "the daemons' mask shares are inconsistent" and cancels the job; no daemon runs
+#               it to the end.
 # Engine input K is the program's input K (x = in0, y = in1, w = in2): every input is a
 # client's authenticated input.
 # The full run also has party a cheat (2 parties): the sequencer.
@@ -147,7 +149,7 @@ refused() {
     fired "$n" "$spec" "$before"
     : > "$D/fault"
 }
-# inrefused GATE N SPEC: the client's check of the daemons' triple shares for an input fails:
+# inrefused GATE N SPEC: the client's check of the daemons' records of an input's masks fails:
 # `mpc run` exits non-zero saying so, prints nothing, and cancels the job; no honest daemon got
 # a masked input of it or finished its engine.
 inrefused() {
@@ -159,7 +161,7 @@ inrefused() {
         fail "$spec on $g ($n parties): the client gave its input: $(cat "$D/out")"
     fi
     [ -s "$D/out" ] && fail "$spec on $g ($n parties): the client printed output: $(cat "$D/out")"
-    grep -q "the daemons' mask shares are inconsistent (element [0-9]*; one of daemons .* cheated): no input was given" \
+    grep -q "input '[a-z]*': the daemons' mask shares are inconsistent (one of daemons .* cheated): no input was given" \
         "$D/err" || fail "$spec on $g ($n parties): the client said $(cat "$D/err")"
     job=$(sed -n 's/^mpc: job \([0-9a-f]\{32\}\) cancelled on every daemon$/\1/p' "$D/err" | head -n 1)
     [ -n "$job" ] || fail "$spec on $g ($n parties): the job was not cancelled: $(cat "$D/err")"
@@ -194,11 +196,11 @@ if [ -z "$FULL" ]; then
     inrefused lin 2 cmask:in0:0:1
     caught lin 3 relay:in0:1:1
     caught mul 3 triple-a:0:0:1
-    inrefused lin 3 cmask:in1:7:1
+    inrefused lin 3 cmask:in1:7:1   # in1 has 3 elements: word 7 is a pad share
     caught trunc 2 tpair:0:1:1
     caught ltz 3 bit:0:70:2
     caught dp 2 rbit:0:5:1
-    ok "quick part: caught: a Beaver opening (MUL), a triple's c (DOT), a client's masked input used off, an output opening's MAC (2 parties), a masked input used off, a triple's a (3 parties), a truncation pair's mask (TRUNC, 2 parties), a non-bit entered into a comparison's random bits (LTZ, 3 parties), a share of a DP noise coin (2 parties); refused by the client: b's output share for clients offset (2 parties), b's share of an input's a (2 parties) and c (3 parties) for the client"
+    ok "quick part: caught: a Beaver opening (MUL), a triple's c (DOT), a client's masked input used off, an output opening's MAC (2 parties), a masked input used off, a triple's a (3 parties), a truncation pair's mask (TRUNC, 2 parties), a non-bit entered into a comparison's random bits (LTZ, 3 parties), a share of a DP noise coin (2 parties); refused by the client: b's output share for clients offset (2 parties), b's report of an input's masks for the client offset in a mask share (2 parties) and a pad share (3 parties)"
     exit 0
 fi
 
@@ -230,17 +232,21 @@ for n in 2 3; do
         caught lin $n $spec
     done
     ok "$n parties, inputs: b's share of an input's a (as [x] = [a] + δ uses it), the client's δ used off by b, an input's MAC share: every one caught"
-    for spec in cmask:in0:0:1 cmask:in1:4:1 cmask:in0:8:-1 cmask:in1:2:1; do   # a, b, c of 3 elements: words 0..8
+    # a report of 3 elements: the mask shares are words 0..2, the 64 pad shares words 3..66
+    for spec in cmask:in0:0:1 cmask:in1:2:1 cmask:in0:3:-1 cmask:in1:40:1 cmask:in0:66:1 cmask:in1:1:-9223372036854775808; do
         inrefused lin $n $spec
     done
-    ok "$n parties, inputs: b's shares of an input's a, b or c offset on their way to the client: the client refuses them, gives nothing and cancels"
+    ok "$n parties, inputs: b's report of an input's masks for the client offset (a mask share, by 1 and by 2^63, a pad share) before it commits: the client refuses it, gives nothing and cancels"
     for spec in open:out0:0:1 open:out0:2:-1 mask:out0:1:1 mac:out0:0:1; do
         caught lin $n $spec
     done
     ok "$n parties, outputs: b's share of an output opening, of its mask, its MAC share: every one caught"
+    # z has 3 elements: words 0..2 of b's report are its shares, 3..66 its pad shares
     refused lin $n output:out0:0:-3
     refused lin $n output:out0:2:1
-    ok "$n parties, outputs: b's output share for clients offset (words 0 and 2): the client refuses it"
+    refused lin $n output:out0:1:-9223372036854775808
+    refused lin $n output:out0:50:1
+    ok "$n parties, outputs: b's report of an output for clients offset (shares, words 0 and 2; 2^63 on word 1; a pad share) before it commits: the client refuses it"
 done
 
 # Party a cheating (2 parties): the sequencer, and the party the outputs are opened to.
