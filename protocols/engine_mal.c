@@ -1038,6 +1038,7 @@ static int s_vcheck(mpc_mal_engine *e, const s_vc_job *vj, uint8_t **rec, char *
 {
     const uint32_t V = vj->V, D = MPC_VCHECK_D;
     const uint64_t P = (uint64_t)D * V;
+    if (!V) return 0;   /* nothing to check: every party knows it from the circuit */
     mpc_u128 *px = s_alloc(P), *pm = s_alloc(P), *zx = s_alloc(P), *zm = s_alloc(P);
     uint8_t *mine = calloc((size_t)V * 32 + 1, 1), *coms = calloc((size_t)e->n * V * 32 + 1, 1), seed[32];
     int r = px && pm && zx && zm && mine && coms ? 0 : MPC_ERR_NOMEM;
