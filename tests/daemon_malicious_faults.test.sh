@@ -211,7 +211,7 @@ for n in 2 3; do
         done
         ok "$n parties, $(echo $g | tr a-z A-Z): b's Beaver openings (d and e), its shares of a triple's a, b and c, and the MAC share of an opening: every one caught"
         refused $g $n output:out0:0:77
-        ok "$n parties, $(echo $g | tr a-z A-Z): b's output share for clients offset: the client refuses it"
+        ok "$n parties, $(echo $g | tr a-z A-Z): b's report of the output for clients offset: the client refuses it"
     done
     # TRUNC and LTZ layers (layer 0 of trunc-N and ltz-N): the openings (TRUNC: y; LTZ: the
     # masked y = x + r), their MAC shares, the triples of the random bits and of the comparison
@@ -263,4 +263,4 @@ done
 ok "2 parties, a cheating: its Beaver openings, a triple's c, MAC shares (MUL, DOT); its TRUNC and LTZ openings, a non-bit and a random bit's share in their bits, a truncation pair's mask; input masks, a client's δ used off, an input's MAC share; the output opening, its mask and MAC share: every one caught"
 inrefused lin 2a cmask:in1:2:1
 refused mul 2a output:out0:0:9
-ok "2 parties, a cheating: its share of an input's a for the client offset, its output share for clients offset: the client refuses both"
+ok "2 parties, a cheating: its report of an input's masks for the client offset, its report of an output for clients offset: the client refuses both"
