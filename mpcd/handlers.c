@@ -368,8 +368,8 @@ static int s_input_find(const mpcd_config *cfg, mpcd_jobs *jobs, const mpcd_clie
     return (int)k;
 }
 
-/* INPUT mode MASKED (security = malicious, mal_job.h): the client's x − a, after its MASK
- * claimed the input and the run posted the triples' shares; the same client only, once. */
+/* INPUT mode MASKED (security = malicious, mal_job.h): the client's x − r, after its MASK
+ * claimed the input and the run posted its record of the masks; the same client only, once. */
 static void s_input_masked(const mpcd_config *cfg, mpcd_jobs *jobs, const mpcd_client_conf *cl, mpcd_job *job,
                            uint32_t k, const uint8_t *payload, size_t plen, const char *hex, mpc_cwire_rep *rep)
 {
@@ -406,8 +406,8 @@ static void s_input_masked(const mpcd_config *cfg, mpcd_jobs *jobs, const mpcd_c
 }
 
 /* MASK (security = malicious, mal_job.h): claims the input for this client (the first time)
- * and answers with this party's shares of its triples once the run posted them; not ready
- * before (the client socket holds the request for its wait, as a RESULT). */
+ * and answers with this party's record of the input's masks (vcheck.h) once the run posted
+ * it; not ready before (the client socket holds the request for its wait, as a RESULT). */
 static void s_mask(const mpcd_config *cfg, mpcd_jobs *jobs, const mpcd_client_conf *cl, const mpc_cwire_req *req,
                    const char *hex, mpc_cwire_rep *rep, uint64_t **share)
 {

@@ -3,6 +3,7 @@
  * same round-trip invariants as fuzz_cwire_req.c, and text fields come out printable. */
 #include <string.h>
 
+#include "auth.h"
 #include "cwire.h"
 #include "fuzz.h"
 #include "fuzz_cwire.h"
@@ -41,7 +42,9 @@ int mpc_fuzz_cwire_rep(const uint8_t *data, size_t size)
     MPC_FUZZ_ASSERT(l1 == l2 && memcmp(b1, b2, l1) == 0);
     MPC_FUZZ_ASSERT(r.rid == r2.rid && r.type == r2.type && r.code == r2.code && r.count == r2.count &&
                     !strcmp(r.msg, r2.msg) && r.ready == r2.ready && r.malicious == r2.malicious &&
-                    r.job.malicious == r2.job.malicious);
+                    r.job.malicious == r2.job.malicious && r.checked == r2.checked && r.parties == r2.parties);
+    /* a record's parties only with a record, in range (vcheck.h sizes it) */
+    MPC_FUZZ_ASSERT(r.parties == 0 || (r.parties >= 2 && r.parties <= MPC_MAX_PARTIES_AUTH && r.ready));
     free(b1);
     free(b2);
     return 0;

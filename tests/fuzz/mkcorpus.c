@@ -147,10 +147,16 @@ int main(int argc, char **argv)
     s_rep("result-ready", &p);
     p.ready = 0; p.state = MPC_JOB_RUNNING; p.count = 0;
     s_rep("result-not-ready", &p);
+    /* security = malicious: a checked output's record (3 parties), with withheld elements too */
+    p.ready = 1; p.state = MPC_JOB_DONE; p.count = 4; p.checked = 1; p.parties = 3;
+    s_rep("result-checked", &p);
+    snprintf(p.withheld, sizeof p.withheld, "output 'h' elements 1 withheld: fewer than min_rows = 10 rows");
+    p.withheld_bits[0] = 2;
+    s_rep("result-checked-withheld", &p);
     memset(&p, 0, sizeof p);
-    p.type = MPC_CW_MASK_OK; p.rid = 5; p.ready = 1; p.state = MPC_JOB_RUNNING; p.count = 3;
+    p.type = MPC_CW_MASK_OK; p.rid = 5; p.ready = 1; p.state = MPC_JOB_RUNNING; p.count = 3; p.parties = 2;
     s_rep("mask-ready", &p);
-    p.ready = 0; p.state = MPC_JOB_INPUTS; p.count = 0;
+    p.ready = 0; p.state = MPC_JOB_INPUTS; p.count = 0; p.parties = 0;
     s_rep("mask-not-ready", &p);
     memset(&p, 0, sizeof p);
     p.type = MPC_CW_STATUS_OK; p.rid = 9;
