@@ -410,7 +410,7 @@ int mpc_job_output(mpc_client *c, mpc_job *j, const char *name, int timeout_ms, 
     if (first && first->checked && (r = s_checked_open(j, recs, n, acc)) != 0) {
         r = r == MPC_ERR_CRYPTO ? s_seterr(c, r, "output '%s': the daemons' shares are inconsistent (a daemon "
                                            "cheated): no value released", name)
-                                : s_seterr(c, r, "job %s: out of memory checking output '%s'", j->id_hex, name);
+                                : s_seterr(c, r, "job %s: cannot check output '%s': %s", j->id_hex, name, mpc_strerror(r));
         goto out;
     }
     r = s_keep_withheld(j, (uint32_t)idx, first);
