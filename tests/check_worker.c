@@ -56,6 +56,7 @@ static int s_peer_up_mask(void *ctx, uint32_t node)
  * AGREE of round R to p1 while s_lose_agree is 1 + R, as a connection that drops and comes
  * back loses what was queued on it (test_lost_run, test_lost_agree). */
 static atomic_int s_lose_run, s_lost_runs, s_lose_agree, s_lost_agrees;
+static atomic_int s_dup_agree;   /* 1 + R: p0 sends its next AGREE of round R to p1 twice */
 typedef struct {
     mpc_transport  pub;
     mpc_transport *inner;
@@ -75,6 +76,12 @@ static int s_lossy_send(mpc_transport *t, uint32_t to, uint8_t type, uint64_t st
         data[MPCD_AGREE_ROUND_WORD] == (uint64_t)(la - 1) && atomic_compare_exchange_strong(&s_lose_agree, &la, 0)) {
         atomic_fetch_add(&s_lost_agrees, 1);
         return 0;
+    }
+    int da = atomic_load(&s_dup_agree);
+    if (da && to == 1 && type == MPC_MSG_CONTROL && count == MPCD_AGREE_WORDS &&
+        data[MPCD_AGREE_ROUND_WORD] == (uint64_t)(da - 1) && atomic_compare_exchange_strong(&s_dup_agree, &da, 0)) {
+        int rc = mpc_send(l->inner, to, type, stream, seq, data, count);
+        if (rc != 0) return rc;   /* and the copy, as an answer to an ask that crossed the original */
     }
     return mpc_send(l->inner, to, type, stream, seq, data, count);
 }
@@ -852,8 +859,10 @@ END_TEST
  * that waits for it asks for it again and the job runs, long before the agreement would give up
  * (input_timeout_ms + peer_timeout_ms + job_timeout_ms = 10 s here).  Round 0 lost: p0 goes on
  * to round 1 (it has p1's), so p1 gets p0's round 1 before the copy of round 0.  Round 1 lost:
- * p0 goes on to the run itself, and its worker thread answers p1.  Then a job without a loss,
- * after the leftover copies (if any) of the first two. */
+ * p0 goes on to the run itself, and its worker thread answers p1.  Then an AGREE that comes
+ * twice (an ask crossed the original): a second round 0 comes while p1 waits for round 1 and
+ * is dropped; a second round 1 comes while p1 runs the job and stays on the agreement stream,
+ * where nothing reads it.  Then a job without a loss. */
 START_TEST(test_lost_agree)
 {
     s_lossy_p0 = 1;
@@ -865,10 +874,11 @@ START_TEST(test_lost_agree)
     s_share(3, x, 4, xs);
     s_share(3, y, 4, ys);
     char reason[MPCD_REASON_MAX];
-    for (int round = 0; round <= 2; round++) {
+    for (int c = 0; c <= 4; c++) {   /* round c lost (c < 2), round c - 2 twice (c = 2, 3), neither (4) */
         uint8_t id[16];
         randombytes_buf(id, sizeof id);
-        atomic_store(&s_lose_agree, round < 2 ? round + 1 : 0);
+        atomic_store(&s_lose_agree, c < 2 ? c + 1 : 0);
+        atomic_store(&s_dup_agree, c == 2 || c == 3 ? c - 1 : 0);
         uint64_t t0 = mpc_now_ms();
         for (uint32_t i = 0; i < 3; i++) {
             uint64_t *sh[2] = {xs[i], ys[i]};
@@ -876,7 +886,7 @@ START_TEST(test_lost_agree)
         }
         uint64_t dot = 0;
         for (uint32_t i = 0; i < 3; i++) {
-            ck_assert_msg(s_wait_done(&cl, i, id, reason) == MPCD_JOB_DONE, "round %d lost, party %u: %s", round, i,
+            ck_assert_msg(s_wait_done(&cl, i, id, reason) == MPCD_JOB_DONE, "case %d, party %u: %s", c, i,
                           reason);
             mpcd_jobs_lock(cl.jobs[i]);
             dot += mpcd_jobs_find(cl.jobs[i], id)->out_shares[0][0];
@@ -884,10 +894,11 @@ START_TEST(test_lost_agree)
         }
         uint64_t took = mpc_now_ms() - t0;
         ck_assert_int_eq(atomic_load(&s_lose_agree), 0);
-        ck_assert_int_eq(atomic_load(&s_lost_agrees), round < 2 ? round + 1 : 2);
+        ck_assert_int_eq(atomic_load(&s_dup_agree), 0);
+        ck_assert_int_eq(atomic_load(&s_lost_agrees), c < 2 ? c + 1 : 2);
         ck_assert_uint_eq(dot, 1 * 5 + 2 * 6 + 3 * 7 + 4 * 8);
         /* asked again every peer_timeout_ms / 3 = 1 s: far below the agreement's 10 s */
-        ck_assert_msg(took < 5000, "round %d lost: the job took %llu ms", round, (unsigned long long)took);
+        ck_assert_msg(took < 5000, "case %d: the job took %llu ms", c, (unsigned long long)took);
     }
     for (int i = 0; i < 3; i++) free(xs[i]), free(ys[i]);
     s_cluster_stop(&cl);
