@@ -68,21 +68,62 @@ static mpcd_job *s_run_job_of(mpcd_worker *w, const run_msg *r)
     return job && job->stream == r->stream && job->state == MPCD_JOB_WAITING ? job : NULL;
 }
 
-/* Receives party p's AGREE message of `round`, waiting up to timeout_ms in slices of
- * S_AGREE_SLICE_MS, so that the wait ends early when a client cancels the job here
- * (MPC_ERR_CANCELLED), when a party of the job said it refused the RUN (*refused_by = 1 +
- * that daemon: it saw another sequencer and will never take part), or when the daemon stops.
- * A wait for a busy peer may legitimately last a job timeout (s_agree_timeout); these are
- * the ways to learn sooner that it is in vain. */
-#define S_AGREE_SLICE_MS 200
-static int s_agree_recv(mpcd_worker *w, mpc_transport *view, const run_msg *r, uint32_t p, uint64_t round,
-                        uint64_t theirs[MPCD_AGREE_WORDS], int timeout_ms, uint32_t *refused_by)
+/* The AGREEs of round 1 that came while round 0 still waited for the same party's: a party
+ * whose round-0 AGREE to us was lost goes on to round 1 (it got ours), and the copy we ask for
+ * comes after its round 1 (docs/daemon.md, "Lost AGREEs"). */
+typedef struct {
+    uint64_t early[MPC_MAX_PARTIES][MPCD_AGREE_WORDS];
+    uint32_t early_mask;
+} agree_box;
+
+/* Files an AGREE of party p that is not the one awaited (round `round`): a copy of an earlier
+ * round is dropped, the next round kept for later.  0, or MPC_ERR_PROTOCOL (no such round). */
+static int s_agree_file(agree_box *box, uint32_t p, uint64_t round, const uint64_t m[MPCD_AGREE_WORDS])
 {
-    int64_t deadline = (int64_t)mpc_now_ms() + timeout_ms;
+    uint64_t theirs = m[MPCD_AGREE_ROUND_WORD];
+    if (theirs < round) return 0;
+    if (theirs != round + 1 || theirs > 1 || p >= MPC_MAX_PARTIES) return MPC_ERR_PROTOCOL;
+    if (!(box->early_mask >> p & 1)) memcpy(box->early[p], m, sizeof box->early[p]);
+    box->early_mask |= 1u << p;
+    return 0;
+}
+
+/* Receives party p's AGREE message of `round` on the run's agreement stream, waiting up to
+ * timeout_ms in slices of S_AGREE_SLICE_MS, so that the wait ends early when a client cancels
+ * the job here (MPC_ERR_CANCELLED), when a party of the job said it refused the RUN
+ * (*refused_by = 1 + that daemon: it saw another sequencer and will never take part), when a
+ * party aborted the run (an ABORT on the run's stream: MPC_ERR_PEER_ABORT), or when the
+ * daemon stops.  A wait for a busy peer may legitimately last a job timeout (s_agree_timeout);
+ * these are the ways to learn sooner that it is in vain.  Every ask interval it asks p to send
+ * its AGREE again (a lost one then costs that interval; docs/daemon.md, "Lost AGREEs"); the
+ * first copy is taken, later ones dropped (s_agree_file). */
+#define S_AGREE_SLICE_MS 200
+#define S_AGREE_ASK_MS   2000
+static int s_agree_recv(mpcd_worker *w, mpc_transport *view, const run_msg *r, uint32_t p, uint64_t round,
+                        uint64_t theirs[MPCD_AGREE_WORDS], int timeout_ms, uint32_t *refused_by, agree_box *box)
+{
+    if (p < MPC_MAX_PARTIES && (box->early_mask >> p & 1) && box->early[p][MPCD_AGREE_ROUND_WORD] == round) {
+        memcpy(theirs, box->early[p], sizeof box->early[p]);
+        return 0;
+    }
+    /* Asked well inside peer_timeout_ms: a party that went on to the run's first step waits
+     * that long for us. */
+    int ask_ms = w->peer_timeout_ms > 0 && w->peer_timeout_ms / 3 < S_AGREE_ASK_MS ? w->peer_timeout_ms / 3
+                                                                                   : S_AGREE_ASK_MS;
+    if (ask_ms < S_AGREE_SLICE_MS) ask_ms = S_AGREE_SLICE_MS;
+    int64_t deadline = (int64_t)mpc_now_ms() + timeout_ms, ask_at = (int64_t)mpc_now_ms() + ask_ms;
     for (;;) {
         int64_t left = deadline - (int64_t)mpc_now_ms();
         int slice = left > S_AGREE_SLICE_MS ? S_AGREE_SLICE_MS : left > 0 ? (int)left : 0;
-        int s = mpc_recv(view, p, MPC_MSG_CONTROL, r->stream, round, theirs, MPCD_AGREE_WORDS, slice);
+        int s = mpc_recv(view, p, MPC_MSG_CONTROL, MPCD_AGREE_STREAM(r->stream), MPCD_AGREE_SEQ, theirs,
+                         MPCD_AGREE_WORDS, slice);
+        if (s == 0 && theirs[MPCD_AGREE_ROUND_WORD] == round) return 0;
+        if (s == 0) s = s_agree_file(box, p, round, theirs);
+        if (s == 0 && left > 0) continue;   /* a copy, or the next round: wait on */
+        uint32_t from, lost;
+        if ((s == 0 || s == MPC_ERR_TIMEOUT) && mpc_transport_abort_info(view, r->stream, &from, &lost))
+            return MPC_ERR_PEER_ABORT;
+        if (s == 0) s = MPC_ERR_TIMEOUT;
         if (s != MPC_ERR_TIMEOUT || left <= S_AGREE_SLICE_MS || atomic_load(w->stop)) return s;
         mpcd_jobs_lock(w->jobs);
         mpcd_job *job = s_run_job_of(w, r);
@@ -94,10 +135,14 @@ static int s_agree_recv(mpcd_worker *w, mpc_transport *view, const run_msg *r, u
             *refused_by = by;
             return MPC_ERR_STATE;
         }
+        if ((int64_t)mpc_now_ms() >= ask_at) {
+            mpcd_agree_ask(w, view, r, p, round);
+            ask_at = (int64_t)mpc_now_ms() + ask_ms;
+        }
     }
 }
 
-/* One all-to-all AGREE round (seq `round`) among the program parties.  Returns 0 when every
+/* One all-to-all AGREE round (`round`) among the program parties.  Returns 0 when every
  * party is ready and holds the same tuple; otherwise fills reason with the most telling
  * cause (a different tuple or a party without the job before a missing input before a
  * silent party), naming the party, and returns an error code. */
@@ -107,11 +152,11 @@ static int s_agree_recv(mpcd_worker *w, mpc_transport *view, const run_msg *r, u
  * be every party's too. */
 static int s_agree(mpcd_worker *w, mpc_transport *view, const run_msg *r, uint32_t me, uint64_t round,
                    uint64_t status, uint64_t detail, int timeout_ms, const mpcd_pool_state *pool,
-                   const uint64_t rel[3], uint64_t rel_max[2], int *pool_mismatch, int *alone, char *reason,
-                   size_t rlen)
+                   const uint64_t rel[3], uint64_t rel_max[2], int *pool_mismatch, int *alone, agree_box *box,
+                   char *reason, size_t rlen)
 {
     uint64_t mine[MPCD_AGREE_WORDS] = {status, detail, 0, 0, 0, 0, pool->session, pool->added, pool->taken,
-                                       rel[0], rel[1], rel[2], (uint64_t)w->security};
+                                       rel[0], rel[1], rel[2], (uint64_t)w->security, round};
     rel_max[0] = rel[0];
     rel_max[1] = rel[1];
     s_tuple_hash(r, (uint8_t *)&mine[2]);
@@ -132,10 +177,15 @@ static int s_agree(mpcd_worker *w, mpc_transport *view, const run_msg *r, uint32
      * the peer timeout to come back before the job fails, so the first job after a
      * recovery does not fail for nothing. */
     int64_t send_deadline = (int64_t)mpc_now_ms() + (w->peer_timeout_ms > 0 ? w->peer_timeout_ms : 0);
+    uint32_t to_mask = 0;
+    for (uint32_t p = 0; p < r->n; p++)
+        if (p != me) to_mask |= 1u << r->binding[p];
+    mpcd_agree_keep(w, r, round, to_mask, mine);   /* for a party that asks again ("Lost AGREEs") */
     for (uint32_t p = 0; p < r->n; p++) {
         if (p == me) continue;
         int s;
-        while ((s = mpc_send(view, p, MPC_MSG_CONTROL, r->stream, round, mine, MPCD_AGREE_WORDS)) == MPC_ERR_IO &&
+        while ((s = mpc_send(view, p, MPC_MSG_CONTROL, MPCD_AGREE_STREAM(r->stream), MPCD_AGREE_SEQ, mine,
+                             MPCD_AGREE_WORDS)) == MPC_ERR_IO &&
                w->idle && (int64_t)mpc_now_ms() < send_deadline)
             w->idle(w->idle_ctx, 50);
         if (s != 0) {
@@ -148,7 +198,7 @@ static int s_agree(mpcd_worker *w, mpc_transport *view, const run_msg *r, uint32
         uint64_t theirs[MPCD_AGREE_WORDS];
         const char *who = w->names[r->binding[p]];
         uint32_t refused_by = 0;
-        int s = s_agree_recv(w, view, r, p, round, theirs, timeout_ms, &refused_by);
+        int s = s_agree_recv(w, view, r, p, round, theirs, timeout_ms, &refused_by, box);
         if (s == MPC_ERR_CANCELLED) {
             *alone = 1;
             CAUSE(4, s, "the job was cancelled here");
@@ -345,8 +395,10 @@ static int s_agree_job(mpcd_worker *w, mpc_transport *view, const run_msg *r, ui
     int pool_ok = w->pool && r->prep_mode == MPCD_PREP_OT && r->n == w->n_parties;
     if (pool_ok) mpcd_pool_state_get(w->pool, &ps);
     int mismatch = 0;
+    agree_box box;
+    box.early_mask = 0;
     int rc = s_agree(w, view, &mine, me, 0, job ? AGREE_READY : cancelled_here ? AGREE_CANCELLED : AGREE_NO_JOB, 0,
-                     s_agree_timeout(w), &ps, rel, agreed, &mismatch, alone, reason, rlen);
+                     s_agree_timeout(w), &ps, rel, agreed, &mismatch, alone, &box, reason, rlen);
     if (rc == 0 && !job) {
         rc = cancelled_here ? MPC_ERR_CANCELLED : MPC_ERR_STATE;
         snprintf(reason, rlen, cancelled_here ? "the job was cancelled here" : "this party does not hold the job");
@@ -371,7 +423,7 @@ static int s_agree_job(mpcd_worker *w, mpc_transport *view, const run_msg *r, ui
         rel[2] = job->contributors;
         mpcd_jobs_unlock(w->jobs);
         rc = s_agree(w, view, &mine, me, 1, status, missing, s_agree_timeout(w), &ps, rel, agreed,
-                     &mismatch, alone, reason, rlen);
+                     &mismatch, alone, &box, reason, rlen);
         if (rc == 0 && status == AGREE_CANCELLED) {
             rc = MPC_ERR_CANCELLED;
             snprintf(reason, rlen, "the job was cancelled here");
@@ -523,6 +575,9 @@ void mpcd_run_job(mpcd_worker *w, const run_msg *r)
     if (w->audit) mpcd_run_audit_flush(w);
     mpc_transport_forget(w->mesh, r->stream);
     mpc_transport_forget(w->mesh, r->stream | MPC_STREAM_PREP_BIT);
+    /* Copies of AGREEs asked for again that came after the first ("Lost AGREEs"): by the end
+     * of the run they have come. */
+    mpc_transport_forget(w->mesh, MPCD_AGREE_STREAM(r->stream));
     mpc_transport_destroy(&view);
 }
 

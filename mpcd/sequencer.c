@@ -138,8 +138,9 @@ static int s_take_run_refusal(mpcd_worker *w, uint32_t p, const uint64_t m[NOTE_
 
 /* Lock held.  Sequencer: a readiness report from party p for a job it has ordered and that
  * has not run here yet (or ran on its parties only, this daemon not being one) means p never
- * got the RUN: a RUN, like every control message, is sent once, and a peer's connection that
- * drops and comes back (a heartbeat timeout after a freeze) can lose what was queued on it.
+ * got the RUN: a RUN, like most control messages (not an AGREE), is sent once, and a peer's
+ * connection that drops and comes back (a heartbeat timeout after a freeze) can lose what was
+ * queued on it.
  * Copies the RUN for p into again[] (docs/daemon.md, "Lost RUNs").  1 if it did. */
 static int s_run_again(mpcd_worker *w, const mpcd_job *job, uint32_t p, uint64_t again[MPCD_RUN_WORDS])
 {

@@ -244,6 +244,7 @@ int mpcd_worker_run(mpcd_worker *w)
         uint32_t seq = mpcd_seq_now(w);
         if (seq != w->seq_now) mpcd_seq_changed(w, seq);
         mpcd_seq_drain_stale(w);
+        mpcd_agree_serve(w);   /* whatever else this thread does: a party may wait for a lost AGREE */
         if (w->self == seq && !w->is_dealer) {
             if (!mpcd_seq_one(w, epoch, &k, &retry_at) && w->idle) w->idle(w->idle_ctx, 0);
             continue;

@@ -36,7 +36,24 @@
 #define MPCD_JOB_CONTROL (1ull << 62)   /* stream id of sequencer -> party RUN messages */
 #define MPCD_NOTE_STREAM (MPCD_JOB_CONTROL | 1)   /* readiness reports and the sequencer's answers */
 #define MPCD_RUN_WORDS   MPCD_JOB_RUN_WORDS   /* jobs.h: a job keeps its RUN */
-#define MPCD_AGREE_WORDS 13   /* status, detail, tuple hash (4), pool (3), release rule (3), security */
+/* A run's agreement (mpcd/run_job.c, docs/daemon.md "Lost AGREEs"): each AGREE carries 14 words
+ * (status, detail, tuple hash (4), pool (3), release rule (3), security, round) and travels on
+ * the run's agreement stream, never on the run's stream itself: a party asks a silent peer for
+ * its AGREE again, so a copy may come late, and a copy on the run's stream would be taken for
+ * the next message there (the engine's, the MAC check's at CONTROL seq 0 + 4c + r, the
+ * release's at MPCD_RELEASE_SEQ, the co-signature's at MPCD_AUDIT_COSIG_SEQ).  A run's
+ * stream has bits 62 and 63 clear, its preprocessing stream bit 63, its joins' stream bit 62
+ * (join_job.h): the agreement stream has both.  Every AGREE has seq MPCD_AGREE_SEQ (next to
+ * MPCD_RELEASE_SEQ 0xA0D16000 and MPCD_AUDIT_COSIG_SEQ 0xA0D17000, though on a stream of its
+ * own) and says its round in its last word, so that a late copy of round 0 is recognised and
+ * dropped instead of failing the receive of round 1.  Asks (stream, round) go on
+ * MPCD_AGREE_ASK_STREAM, read by the worker thread. */
+#define MPCD_AGREE_WORDS 14
+#define MPCD_AGREE_ROUND_WORD 13
+#define MPCD_AGREE_STREAM(s) ((s) | MPC_STREAM_PREP_BIT | MPCD_JOB_CONTROL)
+#define MPCD_AGREE_SEQ 0xA0D15000ull
+#define MPCD_AGREE_ASK_STREAM (MPCD_JOB_CONTROL | 4)
+#define MPCD_AGREE_ASK_WORDS 2
 
 typedef struct {
     /* Mesh layout: configured parties are nodes 0..n_parties-1; the dealer, when there is

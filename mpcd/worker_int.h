@@ -50,6 +50,18 @@ typedef struct mpcd_run_node {
     uint64_t ticket;
 } mpcd_run_node;
 
+/* An AGREE this daemon sent (agree.c, docs/daemon.md "Lost AGREEs"): kept so that a party of
+ * the run that did not get it can ask for it again.  Under the slots' mu. */
+#define MPCD_AGREE_KEPT    64   /* AGREEs kept: two rounds of 32 runs */
+#define MPCD_AGREE_RESENDS 3    /* copies sent at most to one party, per round of a run */
+typedef struct {
+    uint64_t stream, round;                  /* the run's stream (0: an empty slot) */
+    uint8_t  id[MPCD_JOB_ID_BYTES];          /* the job, for the log */
+    uint32_t to_mask;                        /* the mesh nodes it was sent to */
+    uint8_t  resent[MPC_MAX_PARTIES + 1];    /* copies sent again, per mesh node */
+    uint64_t words[MPCD_AGREE_WORDS];
+} mpcd_agree_kept;
+
 struct mpcd_slots {
     mpcd_worker    *w;
     pthread_mutex_t mu;
@@ -61,6 +73,9 @@ struct mpcd_slots {
     uint64_t        next_ticket, turn;   /* pool tickets handed out / the ticket whose turn it is */
     uint64_t        prep_retry_at;   /* sequencer: no pool chunk before this (a chunk failed) */
     int             stop;
+    /* The AGREEs this daemon's job threads sent last (agree.c): a ring, newest over oldest. */
+    mpcd_agree_kept kept[MPCD_AGREE_KEPT];
+    uint32_t        kept_next;
     uint32_t        nth;             /* job threads; th[nth] is the pool thread */
     int             pool_th;         /* the pool thread was started */
     pthread_t       th[];
@@ -70,6 +85,18 @@ struct mpcd_slots {
  * sequenced at once, so that the readiness pass neither reports it again nor ends it while
  * it waits for a thread. */
 void mpcd_run_dispatch(mpcd_worker *w, const run_msg *r);
+
+/* ---- agree.c: lost AGREEs (docs/daemon.md, "Lost AGREEs") ---- */
+
+/* Job thread: keeps the AGREE of `round` of run r (sent to the mesh nodes in to_mask) for the
+ * parties that ask for it again. */
+void mpcd_agree_keep(mpcd_worker *w, const run_msg *r, uint64_t round, uint32_t to_mask,
+                     const uint64_t words[MPCD_AGREE_WORDS]);
+/* Job thread, waiting for party p's AGREE of `round` of run r: asks p to send it again. */
+void mpcd_agree_ask(mpcd_worker *w, mpc_transport *view, const run_msg *r, uint32_t p, uint64_t round);
+/* Worker thread: answers the asks that came, each with a copy of the AGREE this daemon sent
+ * the asking party (if it did, at most MPCD_AGREE_RESENDS times per party and round). */
+void mpcd_agree_serve(mpcd_worker *w);
 
 /* ---- sequencer.c (called by the worker thread's loop) ---- */
 

@@ -52,9 +52,11 @@ static int s_peer_up_mask(void *ctx, uint32_t node)
     return w->self == 0 || !(atomic_load(&s_down_mask) & (1u << node));
 }
 
-/* A mesh over p0's that loses the next RUN p0 sends to p1 while s_lose_run is set, as a
- * connection that drops and comes back loses what was queued on it (test_lost_run). */
-static atomic_int s_lose_run, s_lost_runs;
+/* A mesh over p0's that loses the next RUN p0 sends to p1 while s_lose_run is set, or its next
+ * AGREE of round R to p1 while s_lose_agree is 1 + R, as a connection that drops and comes
+ * back loses what was queued on it (test_lost_run, test_lost_agree). */
+static atomic_int s_lose_run, s_lost_runs, s_lose_agree, s_lost_agrees;
+static atomic_int s_dup_agree;   /* 1 + R: p0 sends its next AGREE of round R to p1 twice */
 typedef struct {
     mpc_transport  pub;
     mpc_transport *inner;
@@ -68,6 +70,18 @@ static int s_lossy_send(mpc_transport *t, uint32_t to, uint8_t type, uint64_t st
         atomic_exchange(&s_lose_run, 0)) {
         atomic_fetch_add(&s_lost_runs, 1);
         return 0;   /* "sent" */
+    }
+    int la = atomic_load(&s_lose_agree);
+    if (la && to == 1 && type == MPC_MSG_CONTROL && count == MPCD_AGREE_WORDS &&
+        data[MPCD_AGREE_ROUND_WORD] == (uint64_t)(la - 1) && atomic_compare_exchange_strong(&s_lose_agree, &la, 0)) {
+        atomic_fetch_add(&s_lost_agrees, 1);
+        return 0;
+    }
+    int da = atomic_load(&s_dup_agree);
+    if (da && to == 1 && type == MPC_MSG_CONTROL && count == MPCD_AGREE_WORDS &&
+        data[MPCD_AGREE_ROUND_WORD] == (uint64_t)(da - 1) && atomic_compare_exchange_strong(&s_dup_agree, &da, 0)) {
+        int rc = mpc_send(l->inner, to, type, stream, seq, data, count);
+        if (rc != 0) return rc;   /* and the copy, as an answer to an ask that crossed the original */
     }
     return mpc_send(l->inner, to, type, stream, seq, data, count);
 }
@@ -502,8 +516,8 @@ START_TEST(test_agreement_failure_reaches_all)
     uint64_t stream = mpcd_jobs_find(cl.jobs[1], id0)->stream + 1;
     mpcd_jobs_unlock(cl.jobs[1]);
     /* A malformed agreement frame "from p2" (one word short) waits at p1 for the next job. */
-    mpc_msg_hdr h = {.version = MPC_WIRE_VERSION, .type = MPC_MSG_CONTROL, .sender = 2, .stream = stream,
-                     .seq = 0, .count = MPCD_AGREE_WORDS - 1};
+    mpc_msg_hdr h = {.version = MPC_WIRE_VERSION, .type = MPC_MSG_CONTROL, .sender = 2,
+                     .stream = MPCD_AGREE_STREAM(stream), .seq = MPCD_AGREE_SEQ, .count = MPCD_AGREE_WORDS - 1};
     uint64_t junk[MPCD_AGREE_WORDS] = {0};
     ck_assert_int_eq(mpc_mem_inject(cl.hub, 1, &h, junk, MPCD_AGREE_WORDS - 1), 0);
     uint8_t id[16];
@@ -841,6 +855,56 @@ START_TEST(test_lost_run)
 }
 END_TEST
 
+/* An AGREE lost on its way (a connection that drops and comes back, as for a RUN): the party
+ * that waits for it asks for it again and the job runs, long before the agreement would give up
+ * (input_timeout_ms + peer_timeout_ms + job_timeout_ms = 10 s here).  Round 0 lost: p0 goes on
+ * to round 1 (it has p1's), so p1 gets p0's round 1 before the copy of round 0.  Round 1 lost:
+ * p0 goes on to the run itself, and its worker thread answers p1.  Then an AGREE that comes
+ * twice (an ask crossed the original): a second round 0 comes while p1 waits for round 1 and
+ * is dropped; a second round 1 comes while p1 runs the job and stays on the agreement stream,
+ * where nothing reads it.  Then a job without a loss. */
+START_TEST(test_lost_agree)
+{
+    s_lossy_p0 = 1;
+    cluster cl;
+    s_cluster_start_ex(&cl, 3, 2000, 5000);
+    s_lossy_p0 = 0;
+    uint64_t x[4] = {1, 2, 3, 4}, y[4] = {5, 6, 7, 8}, *xs[3], *ys[3];
+    for (int i = 0; i < 3; i++) xs[i] = malloc(32), ys[i] = malloc(32);
+    s_share(3, x, 4, xs);
+    s_share(3, y, 4, ys);
+    char reason[MPCD_REASON_MAX];
+    for (int c = 0; c <= 4; c++) {   /* round c lost (c < 2), round c - 2 twice (c = 2, 3), neither (4) */
+        uint8_t id[16];
+        randombytes_buf(id, sizeof id);
+        atomic_store(&s_lose_agree, c < 2 ? c + 1 : 0);
+        atomic_store(&s_dup_agree, c == 2 || c == 3 ? c - 1 : 0);
+        uint64_t t0 = mpc_now_ms();
+        for (uint32_t i = 0; i < 3; i++) {
+            uint64_t *sh[2] = {xs[i], ys[i]};
+            s_submit(&cl, i, id, 4, 5, sh);
+        }
+        uint64_t dot = 0;
+        for (uint32_t i = 0; i < 3; i++) {
+            ck_assert_msg(s_wait_done(&cl, i, id, reason) == MPCD_JOB_DONE, "case %d, party %u: %s", c, i,
+                          reason);
+            mpcd_jobs_lock(cl.jobs[i]);
+            dot += mpcd_jobs_find(cl.jobs[i], id)->out_shares[0][0];
+            mpcd_jobs_unlock(cl.jobs[i]);
+        }
+        uint64_t took = mpc_now_ms() - t0;
+        ck_assert_int_eq(atomic_load(&s_lose_agree), 0);
+        ck_assert_int_eq(atomic_load(&s_dup_agree), 0);
+        ck_assert_int_eq(atomic_load(&s_lost_agrees), c < 2 ? c + 1 : 2);
+        ck_assert_uint_eq(dot, 1 * 5 + 2 * 6 + 3 * 7 + 4 * 8);
+        /* asked again every peer_timeout_ms / 3 = 1 s: far below the agreement's 10 s */
+        ck_assert_msg(took < 5000, "case %d: the job took %llu ms", c, (unsigned long long)took);
+    }
+    for (int i = 0; i < 3; i++) free(xs[i]), free(ys[i]);
+    s_cluster_stop(&cl);
+}
+END_TEST
+
 /* Pools fill in the background; a job of every party takes its triples from them (first in,
  * first out, the same count on every party, never twice), and the answer is right.  (A party
  * whose pool differs, as after a restart, is covered end to end in daemon_e2e.) */
@@ -919,6 +983,7 @@ Suite *mpc_test_suite(void)
     tcase_add_test(tc, test_unsequenced_job_expires);
     tcase_add_test(tc, test_sequencer_failover);
     tcase_add_test(tc, test_lost_run);
+    tcase_add_test(tc, test_lost_agree);
     suite_add_tcase(s, tc);
     return s;
 }
