@@ -31,6 +31,7 @@ struct mpcd_audit {
     uint64_t        seq;                      /* records in the log */
     uint8_t         last[MPCD_AUDIT_HASH_BYTES];   /* hash of the last record (zeros: none) */
     char           *line;                     /* MPCD_AUDIT_LINE_MAX bytes to build a record */
+    int             head_advanced;            /* the open found the head one record behind */
 };
 
 /* A record parsed in place. */
@@ -289,7 +290,15 @@ static int s_load_tail(mpcd_audit *a, char *err, size_t errlen)
         return mpc_errf(err, errlen, "%s: %s the log's head file %s", a->path,
                      h > 0 ? "missing" : "unreadable", a->head), MPC_ERR_STATE;
     s_head_msg(hseq, hhash, msg);
-    if (!s_check(a->pub, S_DOM_HEAD, msg, sizeof msg, hsig) || hseq != a->seq || sodium_memcmp(hhash, a->last, 32))
+    int signed_head = s_check(a->pub, S_DOM_HEAD, msg, sizeof msg, hsig);
+    if (signed_head && hseq + 1 == a->seq && !sodium_memcmp(hhash, r.prev, 32)) {
+        /* A crash between a record's fsync and its head's rename: the record is this party's,
+         * signed, and follows the head's last record, so the head is only behind (no record is
+         * missing).  Advance it and go on (docs/governance.md, "The audit log"). */
+        a->head_advanced = 1;
+        return s_write_head(a, err, errlen);
+    }
+    if (!signed_head || hseq != a->seq || sodium_memcmp(hhash, a->last, 32))
         return mpc_errf(err, errlen, "%s: the log (%llu records) does not match its head file %s (%llu records)",
                      a->path, (unsigned long long)a->seq, a->head, (unsigned long long)hseq), MPC_ERR_STATE;
     return 0;
@@ -394,6 +403,11 @@ static size_t s_build(mpcd_audit *a, const char *local, const char *stmt, const 
     return n;
 }
 
+int mpcd_audit_head_advanced(const mpcd_audit *a)
+{
+    return a && a->head_advanced;
+}
+
 int mpcd_audit_append(mpcd_audit *a, const char *local, const char *stmt, const mpcd_audit_cosig *cs,
                       uint32_t n_cs, char *err, size_t errlen)
 {
@@ -481,7 +495,7 @@ static const char *s_verify_one(const s_rec *r, uint64_t want_seq, const uint8_t
 
 /* The head check after the last record; NULL or the problem. */
 static const char *s_verify_head(const char *path, const uint8_t pub[32], uint64_t seq, const uint8_t last[32],
-                                 char *why, size_t whylen)
+                                 const uint8_t before[32], int *behind, char *why, size_t whylen)
 {
     char head[1040];
     snprintf(head, sizeof head, "%s.head", path);
@@ -497,6 +511,8 @@ static const char *s_verify_head(const char *path, const uint8_t pub[32], uint64
     if (hseq > seq)
         return snprintf(why, whylen, "the log ends at record %llu but its head file names %llu records: "
                         "records were removed from the end", (unsigned long long)seq, (unsigned long long)hseq), why;
+    *behind = seq && hseq + 1 == seq && sodium_memcmp(hhash, before, 32) == 0;   /* a crash before the rename */
+    if (*behind) return NULL;
     if (hseq != seq || sodium_memcmp(hhash, last, 32) != 0)
         return snprintf(why, whylen, "the head file names record %llu with another hash than the log's last "
                         "record %llu", (unsigned long long)hseq, (unsigned long long)seq), why;
@@ -515,8 +531,9 @@ int mpcd_audit_verify(const char *path, const char *self, const mpcd_audit_key *
     }
     char *line = NULL, why[256];
     size_t cap = 0;
-    uint8_t prev[32] = {0};
+    uint8_t prev[32] = {0}, before[32] = {0};
     uint64_t n = 0, partial = 0;
+    int behind = 0;
     s_rec *r = malloc(sizeof *r);
     const char *bad = r ? NULL : "out of memory";
     ssize_t len;
@@ -529,19 +546,23 @@ int mpcd_audit_verify(const char *path, const char *self, const mpcd_audit_key *
         if (bad) break;
         n++;
         partial += r->n_cs < n_keys;
+        memcpy(before, prev, 32);
         crypto_generichash(prev, 32, (const unsigned char *)line, (size_t)len, NULL, 0);
     }
     int rc = 0;
     if (bad) {
         fprintf(out, "%s: record %llu: error: %s\n", path, (unsigned long long)n + 1, bad);
         rc = 1;
-    } else if ((bad = s_verify_head(path, own->pub, n, prev, why, sizeof why)) != NULL) {
+    } else if ((bad = s_verify_head(path, own->pub, n, prev, before, &behind, why, sizeof why)) != NULL) {
         fprintf(out, "%s: error: %s\n", path, bad);
         rc = 1;
     } else {
         fprintf(out, "%s: %llu records of party %s intact: chain, signatures, co-signatures and head checked",
                 path, (unsigned long long)n, self);
         if (partial) fprintf(out, "; %llu of them lack some party's co-signature", (unsigned long long)partial);
+        if (behind)
+            fprintf(out, "; the head file names record %llu, one behind (a crash between the last record and its "
+                    "head: the daemon advances it when it starts)", (unsigned long long)n - 1);
         fprintf(out, "\n");
     }
     free(r);

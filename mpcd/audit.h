@@ -33,7 +33,11 @@ typedef struct {
  * kp (an MPC_KEY_SIGN pair; the log keeps its own copy).  The file's last record and the
  * signed head file (path + ".head") must agree: a log cut short, a head that does not match
  * or a record not ending in a newline is refused, naming the file, so that the daemon does
- * not extend a damaged chain.  0 or a negative MPC_ERR_* with err set. */
+ * not extend a damaged chain.  One exception: a head exactly one record behind a last record
+ * that is this party's, signed, and follows the head's record (a crash between the record's
+ * fsync and the head's rename) is advanced, and mpcd_audit_head_advanced says so.  0 or a
+ * negative MPC_ERR_* with err set. */
+int mpcd_audit_head_advanced(const mpcd_audit *a);
 int mpcd_audit_open(mpcd_audit **out, const char *path, const char *party, const mpc_keypair *kp,
                     char *err, size_t errlen);
 void mpcd_audit_close(mpcd_audit **a);

@@ -206,6 +206,9 @@ static int s_open_audit(mpcd_server *s, char *err, size_t errlen)
         snprintf(err, errlen, "%s: error: audit log: %s", s->cfg.path, e);
         return MPC_ERR_CONFIG;
     }
+    if (mpcd_audit_head_advanced(s->audit))
+        mpcd_warn(NULL, "audit log %s: its head file was one record behind (the daemon stopped between writing "
+                  "record %llu and its head): advanced", path, (unsigned long long)mpcd_audit_seq(s->audit));
     mpcd_info(NULL, "audit log %s: %llu records", path, (unsigned long long)mpcd_audit_seq(s->audit));
     return 0;
 }
