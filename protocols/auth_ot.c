@@ -27,6 +27,7 @@ typedef mpc_u128 u128;
 #define S_BLK      1024                /* OTs per inner block of Gilboa */
 #define S_VB       32                  /* values per vOLE block (a multiple of 4) */
 #define S_HELLO    4
+#define S_VERSION  2                   /* of the hello: what the two ends compute alike */
 #define S_CAND     MPC_AUTH_OT_CAND    /* candidates per triple */
 _Static_assert(S_BLK % 128 == 0 && S_GBITS % 64 == 0, "Gilboa blocks hold whole word-aligned candidates");
 _Static_assert(S_VB % 4 == 0, "vOLE blocks start at multiples of 4 PRG blocks (ChaCha20)");
@@ -213,15 +214,16 @@ static int s_setup(s_aot *s)
     uint8_t sid[32];
     int r = s_coin(s, 0, sid);
     if (r) return r;
-    /* hello: version, n, self, whether AES-NI can run here */
-    uint64_t hello[S_HELLO] = {1, s->n, s->self, (uint64_t)(!s->portable && mpc_sym_have_aesni())};
+    /* hello: version, n, self, whether AES-NI can run here.  Version 2: the KOS coefficients
+     * of an AES pair come from AES-CTR (version 1: ChaCha20), so 1 and 2 must not pair up */
+    uint64_t hello[S_HELLO] = {S_VERSION, s->n, s->self, (uint64_t)(!s->portable && mpc_sym_have_aesni())};
     for (uint32_t j = 0; j < s->n; j++)
         if (j != s->self && (r = s_send(s, j, 2, hello, S_HELLO))) return r;
     for (uint32_t j = 0; j < s->n; j++) {
         if (j == s->self) continue;
         uint64_t h[S_HELLO];
         if ((r = s_recv(s, j, 2, h, S_HELLO))) return r;
-        if (h[0] != 1 || h[1] != s->n || h[2] != j)
+        if (h[0] != S_VERSION || h[1] != s->n || h[2] != j)
             return s_fail(s, MPC_ERR_PROTOCOL, "party %u's hello does not match this source", (unsigned)j);
         s->p[j].kind = (h[3] && hello[3]) ? MPC_SYM_AESNI : MPC_SYM_PORTABLE;
         s->p[j].tw_r = s_tweak(sid, j, s->self);   /* instance j → self: self receives */
@@ -461,7 +463,7 @@ static int s_extend(s_aot *s, uint64_t base, uint64_t T, const u128 *b, s_ots *O
         uint32_t ij[2] = {s->self, j};
         crypto_generichash(ps, 32, (const uint8_t *)ij, 8, seed, 32);
         uint64_t proof[MPC_KOS_WORDS];
-        if (mpc_kos_prove(ps, O->choices, O->trow[j], m, proof)) r = s_fail(s, MPC_ERR_NOMEM, "KOS proof");
+        if (mpc_kos_prove_k(s->p[j].kind, ps, O->choices, O->trow[j], m, proof)) r = s_fail(s, MPC_ERR_NOMEM, "KOS proof");
         if (!r) r = s_send(s, j, base + MPC_AUTH_OT_R_PROOF, proof, MPC_KOS_WORDS);
     }
     for (uint32_t j = 0; j < s->n && !r; j++) {
@@ -471,7 +473,7 @@ static int s_extend(s_aot *s, uint64_t base, uint64_t T, const u128 *b, s_ots *O
         crypto_generichash(ps, 32, (const uint8_t *)ij, 8, seed, 32);
         uint64_t proof[MPC_KOS_WORDS];
         if ((r = s_recv(s, j, base + MPC_AUTH_OT_R_PROOF, proof, MPC_KOS_WORDS))) break;
-        int v = mpc_kos_verify(ps, s->p[j].sec->delta, O->qrow[j], m, proof);
+        int v = mpc_kos_verify_k(s->p[j].kind, ps, s->p[j].sec->delta, O->qrow[j], m, proof);
         if (v == MPC_ERR_CRYPTO)
             r = s_fail(s, v, "OT extension consistency check failed with party %u", (unsigned)j);
         else if (v)
