@@ -164,6 +164,11 @@ __attribute__((warn_unused_result))
 int mpc_kos_verify_k(mpc_sym_kind kind, const uint8_t seed[32], const uint8_t delta[16], const uint8_t *q_rows,
                      uint64_t m, const uint64_t proof[MPC_KOS_WORDS]);
 
+/* Whether the check's sums use VPCLMULQDQ (two products per instruction; the same results)
+ * where the CPU has it: returns the current setting; set = 0 / 1 changes it (tests), -1
+ * only asks. */
+int mpc_kos_vpclmul(int set);
+
 /* GF(2^128) product (tests): bit i of the 16-byte little-endian value is the coefficient of x^i. */
 void mpc_gf128_mul(uint8_t out[16], const uint8_t a[16], const uint8_t b[16]);
 /* The same by the constant-time loop whatever the CPU (tests compare the two). */

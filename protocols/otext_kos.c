@@ -41,15 +41,25 @@ static s_u128 s_reduce(s_u128 lo, s_u128 hi)
 }
 
 #if defined(__x86_64__)
+#include <cpuid.h>
 #include <immintrin.h>
 
-static int s_pclmul;
+static int s_pclmul, s_vpclmul;
+static int s_vpclmul_on = 1;   /* mpc_kos_vpclmul (tests) */
 static pthread_once_t s_once = PTHREAD_ONCE_INIT;
 
+/* VPCLMULQDQ (two 64 × 64 products per instruction on 256-bit registers) by CPUID as in
+ * aeshash.c: leaf 7 ECX bit 10, AVX2 leaf 7 EBX bit 5, and the OS saving the ymm registers. */
 static void s_detect(void)
 {
     __builtin_cpu_init();
     s_pclmul = __builtin_cpu_supports("pclmul") && __builtin_cpu_supports("sse4.1");
+    unsigned a, b, c, d;
+    if (!s_pclmul || !__get_cpuid(1, &a, &b, &c, &d) || !(c >> 27 & 1)) return;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return;
+    unsigned lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    s_vpclmul = (lo & 6) == 6 && (b >> 5 & 1) && (c >> 10 & 1);
 }
 
 /* acc (lo, hi) ^= Σ_j χ_j·r_j over n pairs, unreduced, with PCLMULQDQ. */
@@ -71,6 +81,32 @@ __attribute__((target("pclmul,sse4.1"))) static void s_acc_pclmul(s_u128 acc[2],
     _mm_storeu_si128((__m128i *)&acc[0], lo);
     _mm_storeu_si128((__m128i *)&acc[1], hi);
 }
+
+/* The same, two pairs per VPCLMULQDQ (the same sum: XOR is order-free); an odd last pair by
+ * s_acc_pclmul. */
+__attribute__((target("vpclmulqdq,avx2,pclmul,sse4.1"))) static void s_acc_vpclmul(s_u128 acc[2], const uint8_t *chi,
+                                                                                   const uint8_t *rows, uint64_t n)
+{
+    __m256i lo = _mm256_setzero_si256(), hi = lo, mid = lo;
+    uint64_t j = 0;
+    for (; j + 2 <= n; j += 2) {
+        __m256i a = _mm256_loadu_si256((const __m256i *)(chi + 16 * j));
+        __m256i b = _mm256_loadu_si256((const __m256i *)(rows + 16 * j));
+        lo = _mm256_xor_si256(lo, _mm256_clmulepi64_epi128(a, b, 0x00));
+        hi = _mm256_xor_si256(hi, _mm256_clmulepi64_epi128(a, b, 0x11));
+        mid = _mm256_xor_si256(mid, _mm256_xor_si256(_mm256_clmulepi64_epi128(a, b, 0x01),
+                                                     _mm256_clmulepi64_epi128(a, b, 0x10)));
+    }
+    __m128i l = _mm_xor_si128(_mm256_castsi256_si128(lo), _mm256_extracti128_si256(lo, 1));
+    __m128i h = _mm_xor_si128(_mm256_castsi256_si128(hi), _mm256_extracti128_si256(hi, 1));
+    __m128i m = _mm_xor_si128(_mm256_castsi256_si128(mid), _mm256_extracti128_si256(mid, 1));
+    l = _mm_xor_si128(l, _mm_slli_si128(m, 8));
+    h = _mm_xor_si128(h, _mm_srli_si128(m, 8));
+    __m128i a0 = _mm_loadu_si128((const __m128i *)&acc[0]), a1 = _mm_loadu_si128((const __m128i *)&acc[1]);
+    _mm_storeu_si128((__m128i *)&acc[0], _mm_xor_si128(a0, l));
+    _mm_storeu_si128((__m128i *)&acc[1], _mm_xor_si128(a1, h));
+    if (j < n) s_acc_pclmul(acc, chi + 16 * j, rows + 16 * j, n - j);
+}
 #endif
 
 static int s_have_pclmul(void)
@@ -87,7 +123,8 @@ static void s_acc(s_u128 acc[2], const uint8_t *chi, const uint8_t *rows, uint64
 {
 #if defined(__x86_64__)
     if (!soft && s_have_pclmul()) {
-        s_acc_pclmul(acc, chi, rows, n);
+        if (s_vpclmul && s_vpclmul_on) s_acc_vpclmul(acc, chi, rows, n);
+        else s_acc_pclmul(acc, chi, rows, n);
         return;
     }
 #endif
@@ -107,6 +144,18 @@ static void s_mul(uint8_t out[16], const uint8_t a[16], const uint8_t b[16], int
     s_acc(acc, a, b, 1, soft);
     s_u128 r = s_reduce(acc[0], acc[1]);
     memcpy(out, &r, 16);
+}
+
+int mpc_kos_vpclmul(int set)
+{
+#if defined(__x86_64__)
+    (void)s_have_pclmul();
+    if (set == 0 || set == 1) s_vpclmul_on = set;
+    return s_vpclmul && s_vpclmul_on;
+#else
+    (void)set;
+    return 0;
+#endif
 }
 
 void mpc_gf128_mul(uint8_t out[16], const uint8_t a[16], const uint8_t b[16])
