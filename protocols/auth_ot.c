@@ -24,10 +24,13 @@ typedef mpc_u128 u128;
 #define S_NBASE    (MPC_OT_KAPPA + S_VBITS)
 #define S_GBITS    8256u               /* Σ_{k<128} (128 − k): one packed τ vector */
 #define S_VOLEBITS 6176u               /* Σ_{β<64} (128 − β): one value's vOLE message */
-#define S_BLK      1024                /* values or OTs per inner block */
+#define S_BLK      1024                /* OTs per inner block of Gilboa */
+#define S_VB       32                  /* values per vOLE block (a multiple of 4) */
 #define S_HELLO    4
+#define S_VERSION  2                   /* of the hello: what the two ends compute alike */
 #define S_CAND     MPC_AUTH_OT_CAND    /* candidates per triple */
 _Static_assert(S_BLK % 128 == 0 && S_GBITS % 64 == 0, "Gilboa blocks hold whole word-aligned candidates");
+_Static_assert(S_VB % 4 == 0, "vOLE blocks start at multiples of 4 PRG blocks (ChaCha20)");
 
 /* Secrets of one peer pair, in sodium_malloc memory. */
 typedef struct {
@@ -211,15 +214,16 @@ static int s_setup(s_aot *s)
     uint8_t sid[32];
     int r = s_coin(s, 0, sid);
     if (r) return r;
-    /* hello: version, n, self, whether AES-NI can run here */
-    uint64_t hello[S_HELLO] = {1, s->n, s->self, (uint64_t)(!s->portable && mpc_sym_have_aesni())};
+    /* hello: version, n, self, whether AES-NI can run here.  Version 2: the KOS coefficients
+     * of an AES pair come from AES-CTR (version 1: ChaCha20), so 1 and 2 must not pair up */
+    uint64_t hello[S_HELLO] = {S_VERSION, s->n, s->self, (uint64_t)(!s->portable && mpc_sym_have_aesni())};
     for (uint32_t j = 0; j < s->n; j++)
         if (j != s->self && (r = s_send(s, j, 2, hello, S_HELLO))) return r;
     for (uint32_t j = 0; j < s->n; j++) {
         if (j == s->self) continue;
         uint64_t h[S_HELLO];
         if ((r = s_recv(s, j, 2, h, S_HELLO))) return r;
-        if (h[0] != 1 || h[1] != s->n || h[2] != j)
+        if (h[0] != S_VERSION || h[1] != s->n || h[2] != j)
             return s_fail(s, MPC_ERR_PROTOCOL, "party %u's hello does not match this source", (unsigned)j);
         s->p[j].kind = (h[3] && hello[3]) ? MPC_SYM_AESNI : MPC_SYM_PORTABLE;
         s->p[j].tw_r = s_tweak(sid, j, s->self);   /* instance j → self: self receives */
@@ -244,42 +248,85 @@ static int s_setup(s_aot *s)
 
 /* ---- vOLE authentication ---- */
 
+/* x·2^k mod 2^128 in 64-bit halves, k < 64 and k >= 64 apart (a u128 shift by a variable
+ * amount costs a test and two cmovs more). */
+static inline u128 s_shl_lo(u128 x, unsigned k)
+{
+    uint64_t lo = (uint64_t)x, hi = (uint64_t)(x >> 64);
+    return ((u128)((hi << k) | ((lo >> 1) >> (63 - k))) << 64) | (u128)(lo << k);
+}
+
+static inline u128 s_shl_hi(u128 x, unsigned k)
+{
+    return (u128)((uint64_t)x << (k - 64)) << 64;
+}
+
+/* 2^k·(τ_k mod 2^(128 − k)) read directly: the 128 bits of the stream from k bits before τ_k
+ * (pos − k), their low k bits cleared. */
+static inline u128 s_win_lo(const uint64_t *w, uint64_t pos, unsigned k)
+{
+    u128 v = mpc_bits_window(w, pos - k);
+    return v & ~(u128)((1ull << k) - 1);
+}
+
+static inline u128 s_win_hi(const uint64_t *w, uint64_t pos, unsigned k)
+{
+    u128 v = mpc_bits_window(w, pos - k);
+    return v & ((u128)(~0ull << (k - 64)) << 64);
+}
+
+/* Where d_β starts in one value's vOLE message: Σ_{i<β} (128 − i) bits. */
+static inline uint64_t s_voff(unsigned b)
+{
+    return 128ull * b - (uint64_t)b * (b - 1) / 2;
+}
+
 /* This party (the owner) authenticates X[0..L) to peer j: the message (S_VOLEBITS per value,
- * zeroed, 2 words of slack) and its own share S[l] −= Σ 2^β G(k0_β)[l].  R: 2 S_BLK values. */
+ * every word written, value after value) and its own share S[l] −= Σ 2^β G(k0_β)[l].
+ * R: 2 S_VBITS S_VB values (the PRG blocks of S_VB values under all 2 S_VBITS keys), so that
+ * the message is written once, in order, with no zeroing (it was OR-ed into a zeroed buffer
+ * in 64 passes, one per bit). */
 static void s_vole_send(s_pair *P, const u128 *X, uint64_t L, uint64_t *msg, u128 *S, u128 *R)
 {
-    for (uint64_t l0 = 0; l0 < L; l0 += S_BLK) {
-        uint64_t nb = L - l0 < S_BLK ? L - l0 : S_BLK;
-        const u128 *R0 = R, *R1 = R + nb;
-        for (unsigned b = 0; b < S_VBITS; b++) {
-            /* k0_β and k1_β are adjacent: one call, two keys per VAES instruction */
-            mpc_sym_prg_multi(P->kind, &P->sec->vs[2 * b], 2, P->vpos_s + l0, (uint8_t *)R, nb);
-            uint64_t off = 128ull * b - (uint64_t)b * (b - 1) / 2;
-            for (uint64_t l = 0; l < nb; l++) {
-                s_put(msg, (l0 + l) * S_VOLEBITS + off, R0[l] - R1[l] + X[l0 + l], 128 - b);
-                S[l0 + l] -= R0[l] << b;
-            }
+    mpc_bits_writer wr = {msg, 0, 0};
+    for (uint64_t l0 = 0; l0 < L; l0 += S_VB) {
+        uint64_t nb = L - l0 < S_VB ? L - l0 : S_VB;
+        /* k0_β and k1_β are adjacent: one call, two keys per VAES instruction; bit β's
+         * blocks at R + 2 nb β (k0) and R + 2 nb β + nb (k1) */
+        for (unsigned b = 0; b < S_VBITS; b++)
+            mpc_sym_prg_multi(P->kind, &P->sec->vs[2 * b], 2, P->vpos_s + l0, (uint8_t *)(R + 2 * nb * b), nb);
+        for (uint64_t l = 0; l < nb; l++) {
+            u128 x = X[l0 + l], acc = 0;
+            const u128 *G = R + l;
+            for (unsigned b = 0; b < S_VBITS; b++)
+                mpc_bits_write(&wr, G[2 * nb * b] - G[2 * nb * b + nb] + x, 128 - b);
+            for (unsigned b = 0; b < S_VBITS; b++) acc += s_shl_lo(G[2 * nb * b], b);
+            S[l0 + l] -= acc;
         }
     }
+    mpc_bits_flush(&wr);
     P->vpos_s += (L + 3) / 4 * 4;
 }
 
 /* This party holds the key: V[l] += Σ 2^β (G(k_{α_β})[l] + α_β d_β[l]) for the owner's L
- * values.  R: 2 S_BLK values (bits β and β + 1 per PRG call). */
+ * values, value by value (2^β d_β read directly from the message, s_win_lo).
+ * R: S_VBITS S_VB values (bits β and β + 1 per PRG call, bit β's at R + nb β). */
 static void s_vole_recv(s_pair *P, const mpc_auth_key *key, uint64_t L, const uint64_t *msg, u128 *V, u128 *R)
 {
     uint64_t alpha = (uint64_t)*key->alpha;
-    for (uint64_t l0 = 0; l0 < L; l0 += S_BLK) {
-        uint64_t nb = L - l0 < S_BLK ? L - l0 : S_BLK;
-        for (unsigned b = 0; b < S_VBITS; b++) {
-            if (b % 2 == 0) mpc_sym_prg_multi(P->kind, &P->sec->vr[b], 2, P->vpos_r + l0, (uint8_t *)R, nb);
-            const u128 *G = R + (b % 2) * nb;
-            u128 mask = (u128)0 - (u128)((alpha >> b) & 1u);
-            uint64_t off = 128ull * b - (uint64_t)b * (b - 1) / 2;
-            for (uint64_t l = 0; l < nb; l++) {
-                u128 d = s_get(msg, (l0 + l) * S_VOLEBITS + off, 128 - b);
-                V[l0 + l] += (G[l] + (d & mask)) << b;
+    for (uint64_t l0 = 0; l0 < L; l0 += S_VB) {
+        uint64_t nb = L - l0 < S_VB ? L - l0 : S_VB;
+        for (unsigned b = 0; b < S_VBITS; b += 2)
+            mpc_sym_prg_multi(P->kind, &P->sec->vr[b], 2, P->vpos_r + l0, (uint8_t *)(R + nb * b), nb);
+        for (uint64_t l = 0; l < nb; l++) {
+            uint64_t pos = (l0 + l) * S_VOLEBITS;
+            const u128 *G = R + l;
+            u128 acc = 0;
+            for (unsigned b = 0; b < S_VBITS; b++) {
+                u128 mask = (u128)0 - (u128)((alpha >> b) & 1u);
+                acc += s_shl_lo(G[nb * b], b) + (s_win_lo(msg, pos + s_voff(b), b) & mask);
             }
+            V[l0 + l] += acc;
         }
     }
     sodium_memzero(&alpha, sizeof alpha);
@@ -294,7 +341,7 @@ static int s_auth_round(s_aot *s, uint64_t seq, const u128 *X, uint64_t L, uint3
     uint64_t t0 = mpc_now_ns();
     uint64_t words = s_words(L * S_VOLEBITS), cap = words + 2;
     uint64_t *msg = s_get_buf(s, B_VMSG, cap * 8);
-    u128 *R = s_get_buf(s, B_R, 2 * S_BLK * sizeof(u128));
+    u128 *R = s_get_buf(s, B_R, 2 * S_VBITS * S_VB * sizeof(u128));
     int r = (!msg || !R) ? s_fail(s, MPC_ERR_NOMEM, "out of memory") : 0;
     if (!r && (owners >> s->self & 1)) {
         u128 a = *s->key.alpha;
@@ -302,7 +349,6 @@ static int s_auth_round(s_aot *s, uint64_t seq, const u128 *X, uint64_t L, uint3
         sodium_memzero(&a, sizeof a);
         for (uint32_t j = 0; j < s->n && !r; j++) {
             if (j == s->self) continue;
-            memset(msg, 0, cap * 8);
             s_vole_send(&s->p[j], X, L, msg, M[s->self], R);
             r = s_send(s, j, seq, msg, words);
         }
@@ -417,7 +463,7 @@ static int s_extend(s_aot *s, uint64_t base, uint64_t T, const u128 *b, s_ots *O
         uint32_t ij[2] = {s->self, j};
         crypto_generichash(ps, 32, (const uint8_t *)ij, 8, seed, 32);
         uint64_t proof[MPC_KOS_WORDS];
-        if (mpc_kos_prove(ps, O->choices, O->trow[j], m, proof)) r = s_fail(s, MPC_ERR_NOMEM, "KOS proof");
+        if (mpc_kos_prove_k(s->p[j].kind, ps, O->choices, O->trow[j], m, proof)) r = s_fail(s, MPC_ERR_NOMEM, "KOS proof");
         if (!r) r = s_send(s, j, base + MPC_AUTH_OT_R_PROOF, proof, MPC_KOS_WORDS);
     }
     for (uint32_t j = 0; j < s->n && !r; j++) {
@@ -427,7 +473,7 @@ static int s_extend(s_aot *s, uint64_t base, uint64_t T, const u128 *b, s_ots *O
         crypto_generichash(ps, 32, (const uint8_t *)ij, 8, seed, 32);
         uint64_t proof[MPC_KOS_WORDS];
         if ((r = s_recv(s, j, base + MPC_AUTH_OT_R_PROOF, proof, MPC_KOS_WORDS))) break;
-        int v = mpc_kos_verify(ps, s->p[j].sec->delta, O->qrow[j], m, proof);
+        int v = mpc_kos_verify_k(s->p[j].kind, ps, s->p[j].sec->delta, O->qrow[j], m, proof);
         if (v == MPC_ERR_CRYPTO)
             r = s_fail(s, v, "OT extension consistency check failed with party %u", (unsigned)j);
         else if (v)
@@ -466,13 +512,38 @@ static void s_gil_send(s_aot *s, uint32_t j, const s_ots *O, uint64_t T, uint64_
                 uint64_t l = l0 + k;
                 mpc_bits_write(&wp, p0[l] - p1[l] + ax, 128 - k);
                 mpc_bits_write(&wq, q0[l] - q1[l] + ahx, 128 - k);
-                c += p0[l] << k;
-                ch += q0[l] << k;
+            }
+            /* Σ 2^k P0_k as a Horner sum: no u128 shift by k */
+            for (unsigned k = 128; k-- > 0;) {
+                c = (c << 1) + p0[l0 + k];
+                ch = (ch << 1) + q0[l0 + k];
             }
             C[e] -= c;
             Ch[e] -= ch;
         }
     }
+}
+
+/* Candidate e's part of the receiver's sums: Σ_k 2^k (P_k + b_k τ_k), Σ_k 2^k (Q_k + b_k τ'_k)
+ * (P, Q: its 128 OTs' pads; tc: its τ vector, τ' S_GBITS bits on). */
+static inline void s_gil_cand(u128 *c, u128 *ch, const u128 *P, const u128 *Q, const uint64_t *tc, u128 be)
+{
+    u128 x = 0, y = 0;
+    uint64_t blo = (uint64_t)be, bhi = (uint64_t)(be >> 64);
+    for (unsigned k = 0; k < 64; k++) {
+        u128 mask = (u128)0 - (u128)((blo >> k) & 1u);
+        uint64_t pos = 128ull * k - (uint64_t)k * (k - 1) / 2;
+        x += s_shl_lo(P[k], k) + (s_win_lo(tc, pos, k) & mask);
+        y += s_shl_lo(Q[k], k) + (s_win_lo(tc, pos + S_GBITS, k) & mask);
+    }
+    for (unsigned k = 64; k < 128; k++) {
+        u128 mask = (u128)0 - (u128)((bhi >> (k - 64)) & 1u);
+        uint64_t pos = 128ull * k - (uint64_t)k * (k - 1) / 2;
+        x += s_shl_hi(P[k], k) + (s_win_hi(tc, pos, k) & mask);
+        y += s_shl_hi(Q[k], k) + (s_win_hi(tc, pos + S_GBITS, k) & mask);
+    }
+    *c += x;
+    *ch += y;
 }
 
 /* Gilboa receiver from peer j: C += Σ 2^k (P_k + b_k τ_k), Ĉ alike.  w: 2 S_BLK blocks. */
@@ -486,13 +557,11 @@ static void s_gil_recv(s_aot *s, uint32_t j, const s_ots *O, uint64_t T, const u
         const uint8_t *t = O->trow[j] + 16 * o0;
         uint64_t idx = O->pos_r[j] + o0;
         mpc_tccr2(P->kind, (uint8_t *)pk, (uint8_t *)qk, t, NULL, P->tw_r | S_TAG_P, P->tw_r | S_TAG_Q, idx, nb);
-        for (uint64_t l = 0; l < nb; l++) {
-            uint64_t o = o0 + l, e = o / 128;
-            unsigned k = (unsigned)(o % 128);
-            u128 mask = (u128)0 - ((b[e] >> k) & 1u);
-            uint64_t pos = e * 2 * S_GBITS + 128ull * k - (uint64_t)k * (k - 1) / 2;
-            C[e] += (pk[l] + (s_get(corr, pos, 128 - k) & mask)) << k;
-            Ch[e] += (qk[l] + (s_get(corr, pos + S_GBITS, 128 - k) & mask)) << k;
+        /* whole candidates per block (S_BLK is a multiple of 128) */
+        for (uint64_t l0 = 0; l0 < nb; l0 += 128) {
+            uint64_t e = (o0 + l0) / 128;
+            const uint64_t *tc = corr + e * 2 * (S_GBITS / 64);
+            s_gil_cand(&C[e], &Ch[e], pk + l0, qk + l0, tc, b[e]);
         }
     }
 }

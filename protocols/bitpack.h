@@ -34,6 +34,19 @@ static inline mpc_bits_u128 mpc_bits_get(const uint64_t *w, uint64_t pos, unsign
     return v;
 }
 
+/* The 128 bits from bit `pos` on, with no width mask (reads three words from pos / 64): for a
+ * caller that multiplies the value by 2^k, which drops the 128 − k bits that follow in the
+ * stream anyway (auth_ot.c, s_win_lo).  Branch-free: (w1 << 1) << (63 − off) is
+ * w1 << (64 − off) for off > 0 and 0 for off = 0. */
+static inline mpc_bits_u128 mpc_bits_window(const uint64_t *w, uint64_t pos)
+{
+    const uint64_t *p = w + pos / 64;
+    unsigned off = (unsigned)(pos % 64);
+    uint64_t lo = (p[0] >> off) | ((p[1] << 1) << (63 - off));
+    uint64_t hi = (p[1] >> off) | ((p[2] << 1) << (63 - off));
+    return (mpc_bits_u128)lo | ((mpc_bits_u128)hi << 64);
+}
+
 /* A writer from a word boundary: out advances by whole words; `fill` (< 64) bits wait in acc. */
 typedef struct {
     uint64_t *out;

@@ -131,7 +131,8 @@ void mpc_transpose128_ref(uint8_t *out, const uint8_t *in, uint64_t stride);
  * sender's rows are then q_j = t_j ⊕ x_j·Δ ⊕ (e_j ∗ Δ), where e_j marks the columns in which
  * OT j's choice differed, and the TCCR outputs would let the receiver test guesses about
  * bits of Δ.  The check: after the receiver's u is fixed, both ends get a joint random seed
- * (commit-then-open coins, auth.h: mpc_auth_coin); χ_j ∈ GF(2^128) from ChaCha20 under it;
+ * (commit-then-open coins, auth.h: mpc_auth_coin); χ_j ∈ GF(2^128) from ChaCha20 under it
+ * (mpc_kos_prove / _verify), or from AES-128-CTR under it (the _k forms with MPC_SYM_AESNI);
  * the receiver sends x~ = Σ_j x_j·χ_j and t~ = Σ_j χ_j·t_j (32 bytes: two field elements), the sender checks Σ_j χ_j·q_j = t~ + x~·Δ.  A receiver with e_j ≠ 0 passes only
  * by guessing the bits of Δ where e_j differs; the guesses it can afford cost it at most a
  * few bits of Δ, which the κ + s = MPC_KOS_EXTRA extra OTs (random choices, outputs
@@ -152,6 +153,21 @@ int mpc_kos_prove(const uint8_t seed[32], const uint8_t *choices, const uint8_t 
 __attribute__((warn_unused_result))
 int mpc_kos_verify(const uint8_t seed[32], const uint8_t delta[16], const uint8_t *q_rows, uint64_t m,
                    const uint64_t proof[MPC_KOS_WORDS]);
+
+/* The same with χ drawn by `kind`'s PRG: MPC_SYM_PORTABLE is ChaCha20 (the forms above),
+ * MPC_SYM_AESNI AES-128-CTR keyed by the seed's first 16 bytes, χ_j = block j (MPC_ERR_INVALID
+ * where the CPU has no AES-NI).  Both ends of a check must use the same kind. */
+__attribute__((warn_unused_result))
+int mpc_kos_prove_k(mpc_sym_kind kind, const uint8_t seed[32], const uint8_t *choices, const uint8_t *t_rows,
+                    uint64_t m, uint64_t proof[MPC_KOS_WORDS]);
+__attribute__((warn_unused_result))
+int mpc_kos_verify_k(mpc_sym_kind kind, const uint8_t seed[32], const uint8_t delta[16], const uint8_t *q_rows,
+                     uint64_t m, const uint64_t proof[MPC_KOS_WORDS]);
+
+/* Whether the check's sums use VPCLMULQDQ (two products per instruction; the same results)
+ * where the CPU has it: returns the current setting; set = 0 / 1 changes it (tests), -1
+ * only asks. */
+int mpc_kos_vpclmul(int set);
 
 /* GF(2^128) product (tests): bit i of the 16-byte little-endian value is the coefficient of x^i. */
 void mpc_gf128_mul(uint8_t out[16], const uint8_t a[16], const uint8_t b[16]);

@@ -262,8 +262,8 @@ static void s_material_case(uint32_t n)
 }
 
 /* The sequential writer of the Gilboa corrections (bitpack.h) gives the bits of
- * mpc_bits_put at the same positions, and mpc_bits_get reads them back: random values,
- * the widths 128 − k of a τ vector (two vectors back to back) and random widths. */
+ * mpc_bits_put at the same positions, and mpc_bits_get and mpc_bits_window read them back:
+ * random values, the widths 128 − k of a τ vector (two vectors back to back) and random widths. */
 START_TEST(test_bitpack_writer)
 {
     enum { N = 2 * 128 + 300, W = (N * 128) / 64 + 4 };
@@ -292,6 +292,11 @@ START_TEST(test_bitpack_writer)
         for (int i = 0; i < N; i++) {
             unsigned __int128 m = width[i] < 128 ? ((unsigned __int128)1 << width[i]) - 1 : ~(unsigned __int128)0;
             ck_assert(mpc_bits_get(a, pos, width[i]) == (v[i] & m));
+            /* the unmasked window: the same low bits, then the stream's next bits */
+            ck_assert((mpc_bits_window(a, pos) & m) == (v[i] & m));
+            if (width[i] < 128 && i + 1 < N)
+                ck_assert((mpc_bits_window(a, pos) >> width[i]) ==
+                          (mpc_bits_get(a, pos + width[i], 128 - width[i])));
             pos += width[i];
         }
     }

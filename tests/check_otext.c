@@ -581,7 +581,7 @@ END_TEST
 
 /* One IKNP batch of m OTs with the KOS check; `cheat` flips u's bit of OT j in column col
  * (the receiver used choice ¬x_j in that column only), all: in every column (a consistent
- * change of choice).  Returns mpc_kos_verify's result. */
+ * change of choice).  Returns mpc_kos_verify_k's result, χ drawn by `kind`. */
 static int s_kos_run(mpc_sym_kind kind, uint64_t m, int cheat, uint64_t j, int col_want_delta, int all)
 {
     mpc_cot_send *snd;
@@ -606,15 +606,29 @@ static int s_kos_run(mpc_sym_kind kind, uint64_t m, int cheat, uint64_t j, int c
     }
     ck_assert_int_eq(mpc_cot_send_extend(snd, u, m, h0, h1, q), 0);
     randombytes_buf(seed, 32);
-    ck_assert_int_eq(mpc_kos_prove(seed, x, t, m, proof), 0);
-    int r = mpc_kos_verify(seed, delta, q, m, proof);
+    ck_assert_int_eq(mpc_kos_prove_k(kind, seed, x, t, m, proof), 0);
+    int r = mpc_kos_verify_k(kind, seed, delta, q, m, proof);
+    if (!cheat && kind == MPC_SYM_PORTABLE) {   /* the forms without a kind are ChaCha20's */
+        uint64_t p2[MPC_KOS_WORDS];
+        ck_assert_int_eq(mpc_kos_prove(seed, x, t, m, p2), 0);
+        ck_assert_mem_eq(p2, proof, sizeof p2);
+        ck_assert_int_eq(mpc_kos_verify(seed, delta, q, m, proof), 0);
+    }
+    if (!cheat && kind == MPC_SYM_AESNI) {
+        /* the other kind's χ: the honest proof of one kind fails the other's check */
+        ck_assert_int_eq(mpc_kos_verify_k(MPC_SYM_PORTABLE, seed, delta, q, m, proof), MPC_ERR_CRYPTO);
+        uint64_t p2[MPC_KOS_WORDS];
+        ck_assert_int_eq(mpc_kos_prove_k(MPC_SYM_PORTABLE, seed, x, t, m, p2), 0);
+        ck_assert_int_eq(mpc_kos_verify_k(kind, seed, delta, q, m, p2), MPC_ERR_CRYPTO);
+        ck_assert_int_eq(mpc_kos_verify_k(MPC_SYM_PORTABLE, seed, delta, q, m, p2), 0);
+    }
     if (!cheat) {
         /* a wrong proof or another seed fails */
         proof[2] ^= 1;
-        ck_assert_int_eq(mpc_kos_verify(seed, delta, q, m, proof), MPC_ERR_CRYPTO);
+        ck_assert_int_eq(mpc_kos_verify_k(kind, seed, delta, q, m, proof), MPC_ERR_CRYPTO);
         proof[2] ^= 1;
         seed[0] ^= 1;
-        ck_assert_int_eq(mpc_kos_verify(seed, delta, q, m, proof), MPC_ERR_CRYPTO);
+        ck_assert_int_eq(mpc_kos_verify_k(kind, seed, delta, q, m, proof), MPC_ERR_CRYPTO);
     }
     free(x); free(t); free(q); free(u); free(h); free(h0); free(h1);
     mpc_cot_send_destroy(&snd);
@@ -646,12 +660,41 @@ START_TEST(test_kos_check)
 }
 END_TEST
 
+/* The check's sums with VPCLMULQDQ (two products per instruction) equal those with PCLMULQDQ:
+ * proofs of random rows and choices, odd and even counts, χ of each kind. */
+START_TEST(test_kos_vpclmul_same)
+{
+    int had = mpc_kos_vpclmul(-1);
+    uint64_t ms[] = {1, 2, 3, 1023, 1024, 1025, 5000 + MPC_KOS_EXTRA};
+    for (unsigned i = 0; i < sizeof ms / sizeof ms[0]; i++) {
+        uint64_t m = ms[i], p1[MPC_KOS_WORDS], p2[MPC_KOS_WORDS];
+        uint8_t seed[32], *x = malloc(m / 8 + 1), *t = malloc(16 * m);
+        randombytes_buf(seed, 32);
+        randombytes_buf(x, m / 8 + 1);
+        randombytes_buf(t, 16 * m);
+        for (int ki = 0; ki < 2; ki++) {
+            if (!s_runnable(s_kinds[ki])) continue;
+            mpc_kos_vpclmul(1);
+            ck_assert_int_eq(mpc_kos_prove_k(s_kinds[ki], seed, x, t, m, p1), 0);
+            mpc_kos_vpclmul(0);
+            ck_assert_int_eq(mpc_kos_prove_k(s_kinds[ki], seed, x, t, m, p2), 0);
+            ck_assert_mem_eq(p1, p2, sizeof p1);
+        }
+        free(x);
+        free(t);
+    }
+    mpc_kos_vpclmul(had);
+    printf("KOS sums: %s\n", had ? "VPCLMULQDQ" : "PCLMULQDQ or the loop");
+}
+END_TEST
+
 Suite *mpc_test_suite(void)
 {
     Suite *su = suite_create("otext");
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_aes_known_answer);
+    tcase_add_test(tc, test_kos_vpclmul_same);
     tcase_add_test(tc, test_tccr_separation);
     tcase_add_test(tc, test_tccr_vaes_same);
     tcase_add_test(tc, test_tccr2_same);
