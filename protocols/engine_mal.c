@@ -962,11 +962,6 @@ static int s_joint_randoms(mpc_mal_engine *e, uint64_t N, mpc_u128 *x, mpc_u128 
 #define S_CLIENT_OWNER UINT32_MAX   /* the owner of a client's vector in the broadcast transcript */
 #define S_VC_PIECE  4096u         /* coin words per piece of the combination */
 
-static void s_put64(uint8_t *b, uint64_t v)
-{
-    for (int i = 0; i < 8; i++) b[i] = (uint8_t)(v >> (8 * i));
-}
-
 /* This party's report of vector j (x: L value shares; pad: D) into rec: the low 64 bits, the
  * test builds' fault (kind at index j) on it before the commitment, a fresh nonce, and its
  * commitment into com.  The report is what the party commits to and hands out. */
@@ -978,7 +973,7 @@ static int s_vc_report(const mpc_mal_engine *e, uint8_t *rec, const mpc_u128 *x,
     for (uint64_t l = 0; l < L; l++) w[l] = (uint64_t)x[l];
     for (unsigned i = 0; i < MPC_VCHECK_D; i++) w[L + i] = (uint64_t)pad[i];
     mpc_fault_u64(fk, fa, j, w, L + MPC_VCHECK_D);   /* test builds: a report off by delta, committed */
-    for (uint64_t l = 0; l < L + MPC_VCHECK_D; l++) s_put64(rec + 8 * l, w[l]);
+    for (uint64_t l = 0; l < L + MPC_VCHECK_D; l++) mpc_vcheck_wr64(rec + 8 * l, w[l]);
     sodium_memzero(w, (size_t)(L + MPC_VCHECK_D) * 8);
     free(w);
     randombytes_buf(rec + mpc_vcheck_off_nonce(L), 32);
@@ -1084,7 +1079,7 @@ static int s_vcheck(mpc_mal_engine *e, const s_vc_job *vj, uint8_t **rec, char *
     e->st.open_bytes_sent += 16 * P * (e->n - 1);
     for (uint32_t j = 0; j < V; j++) {   /* z, the seed, the commitments: public */
         uint64_t L = vj->len[j];
-        for (unsigned i = 0; i < D; i++) s_put64(rec[j] + mpc_vcheck_off_z(L) + 8 * i, (uint64_t)zx[(uint64_t)j * D + i]);
+        for (unsigned i = 0; i < D; i++) mpc_vcheck_wr64(rec[j] + mpc_vcheck_off_z(L) + 8 * i, (uint64_t)zx[(uint64_t)j * D + i]);
         memcpy(rec[j] + mpc_vcheck_off_seed(L), seed, 32);
         for (uint32_t p = 0; p < e->n; p++)
             memcpy(rec[j] + mpc_vcheck_off_com(L) + 32 * p, coms + ((size_t)p * V + j) * 32, 32);

@@ -17,15 +17,10 @@ size_t mpc_vcheck_record_bytes(uint64_t L, uint32_t n)
     return mpc_vcheck_off_com(L) + (size_t)n * 32;
 }
 
-static void s_le64(uint8_t *b, uint64_t v)
-{
-    for (int i = 0; i < 8; i++) b[i] = (uint8_t)(v >> (8 * i));
-}
-
 void mpc_vcheck_commit(uint8_t out[32], uint32_t party, uint64_t L, const uint8_t nonce[32], const uint8_t *report)
 {
     uint8_t hdr[12];
-    s_le64(hdr, L);
+    mpc_vcheck_wr64(hdr, L);
     for (int i = 0; i < 4; i++) hdr[8 + i] = (uint8_t)(party >> (8 * i));
     crypto_generichash_state h;
     crypto_generichash_init(&h, NULL, 0, 32);
@@ -43,12 +38,7 @@ void mpc_vcheck_bits(uint64_t *w, uint64_t first, uint64_t count, const uint8_t 
     /* 64-byte blocks of 8 words; the 32-bit block counter covers 2^35 words */
     (void)crypto_stream_chacha20_ietf_xor_ic((uint8_t *)w, (const uint8_t *)w, (unsigned long long)count * 8, nonce,
                                              (uint32_t)(first / 8), seed);
-    for (uint64_t i = 0; i < count; i++) {   /* little-endian words on every host */
-        const uint8_t *b = (const uint8_t *)(w + i);
-        uint64_t v = 0;
-        for (int k = 7; k >= 0; k--) v = v << 8 | b[k];
-        w[i] = v;
-    }
+    for (uint64_t i = 0; i < count; i++) w[i] = mpc_vcheck_rd64((const uint8_t *)(w + i));   /* on every host */
 }
 
 void mpc_vcheck_combine(mpc_u128 acc[MPC_VCHECK_D], const mpc_u128 *x, const uint64_t *w, uint64_t L)
@@ -58,13 +48,6 @@ void mpc_vcheck_combine(mpc_u128 acc[MPC_VCHECK_D], const mpc_u128 *x, const uin
         const uint64_t b = w[l];
         for (unsigned i = 0; i < MPC_VCHECK_D; i++) acc[i] += v & -(mpc_u128)((b >> i) & 1);
     }
-}
-
-static uint64_t s_rd64(const uint8_t *b)
-{
-    uint64_t v = 0;
-    for (int k = 7; k >= 0; k--) v = v << 8 | b[k];
-    return v;
 }
 
 int mpc_vcheck_verify(const uint8_t *const *recs, uint32_t n, uint64_t L, uint64_t *v, int *why, uint32_t *who)
@@ -103,7 +86,7 @@ int mpc_vcheck_verify(const uint8_t *const *recs, uint32_t n, uint64_t L, uint64
     }
     for (unsigned i = 0; i < MPC_VCHECK_D; i++) {
         uint64_t s = 0;
-        for (uint32_t p = 0; p < n; p++) s += s_rd64(recs[p] + mpc_vcheck_off_pad(L) + 8 * i);
+        for (uint32_t p = 0; p < n; p++) s += mpc_vcheck_rd64(recs[p] + mpc_vcheck_off_pad(L) + 8 * i);
         acc[i] = s;
     }
     for (uint64_t off = 0; off < L; off += S_STREAM) {
@@ -111,14 +94,14 @@ int mpc_vcheck_verify(const uint8_t *const *recs, uint32_t n, uint64_t L, uint64
         mpc_vcheck_bits(w, off, k, recs[0] + os);
         for (uint64_t l = 0; l < k; l++) {
             uint64_t s = 0;
-            for (uint32_t p = 0; p < n; p++) s += s_rd64(recs[p] + 8 * (off + l));
+            for (uint32_t p = 0; p < n; p++) s += mpc_vcheck_rd64(recs[p] + 8 * (off + l));
             sum[l] = s;
             for (unsigned i = 0; i < MPC_VCHECK_D; i++) acc[i] += s & -((w[l] >> i) & 1);
         }
         memcpy(v + off, sum, (size_t)k * 8);
     }
     int bad = 0;
-    for (unsigned i = 0; i < MPC_VCHECK_D; i++) bad |= acc[i] != s_rd64(recs[0] + oz + 8 * i);
+    for (unsigned i = 0; i < MPC_VCHECK_D; i++) bad |= acc[i] != mpc_vcheck_rd64(recs[0] + oz + 8 * i);
     sodium_memzero(acc, sizeof acc);
     sodium_free(sum);
     free(w);

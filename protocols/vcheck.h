@@ -52,6 +52,18 @@
 #define MPC_VCHECK_MAX_LEN (1ull << 32)
 size_t mpc_vcheck_record_bytes(uint64_t L, uint32_t n);
 
+/* A record's 64-bit words, little-endian on every host. */
+static inline uint64_t mpc_vcheck_rd64(const uint8_t *b)
+{
+    uint64_t v = 0;
+    for (int k = 7; k >= 0; k--) v = v << 8 | b[k];
+    return v;
+}
+static inline void mpc_vcheck_wr64(uint8_t *b, uint64_t v)
+{
+    for (int k = 0; k < 8; k++) b[k] = (uint8_t)(v >> (8 * k));
+}
+
 /* Offsets into a record of L elements (bytes). */
 static inline size_t mpc_vcheck_off_pad(uint64_t L) { return (size_t)L * 8; }
 static inline size_t mpc_vcheck_off_z(uint64_t L) { return (size_t)(L + MPC_VCHECK_D) * 8; }

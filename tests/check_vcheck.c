@@ -232,7 +232,7 @@ START_TEST(test_cheater_committed)
             /* a value share, or (every fifth trial) a pad share */
             size_t off = trial % 5 == 4 ? mpc_vcheck_off_pad(L) + 8 * randombytes_uniform(MPC_VCHECK_D)
                                         : 8 * (size_t)randombytes_uniform((uint32_t)L);
-            mpc_test_wr64(recs[p] + off, mpc_test_rd64(recs[p] + off) + e);
+            mpc_vcheck_wr64(recs[p] + off, mpc_vcheck_rd64(recs[p] + off) + e);
             mpc_test_vrec_recommit(recs, n, L, p);
             int why = 0;
             uint32_t who;
@@ -240,7 +240,7 @@ START_TEST(test_cheater_committed)
             ck_assert_int_eq(why, 3);
             for (uint64_t l = 0; l < L; l++) ck_assert_uint_eq(got[l], 0);
             /* and undone (the commitment too): passes with v again */
-            mpc_test_wr64(recs[p] + off, mpc_test_rd64(recs[p] + off) - e);
+            mpc_vcheck_wr64(recs[p] + off, mpc_vcheck_rd64(recs[p] + off) - e);
             mpc_test_vrec_recommit(recs, n, L, p);
             ck_assert_int_eq(s_verify(recs, n, L, got, &why, &who), 0);
             ck_assert_int_eq(memcmp(got, v, (size_t)L * 8), 0);
@@ -262,8 +262,8 @@ START_TEST(test_cheaters_together)
     uint8_t **recs = mpc_test_vrecs(n, L, v);
     int why;
     uint32_t who;
-    for (uint64_t l = 0; l < L; l += 3) mpc_test_wr64(recs[1] + 8 * l, mpc_test_rd64(recs[1] + 8 * l) + l + 1);
-    mpc_test_wr64(recs[2] + 8 * 7, mpc_test_rd64(recs[2] + 8 * 7) - 12345);
+    for (uint64_t l = 0; l < L; l += 3) mpc_vcheck_wr64(recs[1] + 8 * l, mpc_vcheck_rd64(recs[1] + 8 * l) + l + 1);
+    mpc_vcheck_wr64(recs[2] + 8 * 7, mpc_vcheck_rd64(recs[2] + 8 * 7) - 12345);
     mpc_test_vrec_recommit(recs, n, L, 1);
     mpc_test_vrec_recommit(recs, n, L, 2);
     ck_assert_int_eq(s_verify(recs, n, L, got, &why, &who), MPC_ERR_CRYPTO);
@@ -271,8 +271,8 @@ START_TEST(test_cheaters_together)
     mpc_test_vrecs_free(recs, n);
 
     recs = mpc_test_vrecs(n, L, v);   /* +e on daemon 1, −e on daemon 2, same element: same v */
-    mpc_test_wr64(recs[1] + 8 * 5, mpc_test_rd64(recs[1] + 8 * 5) + 99);
-    mpc_test_wr64(recs[2] + 8 * 5, mpc_test_rd64(recs[2] + 8 * 5) - 99);
+    mpc_vcheck_wr64(recs[1] + 8 * 5, mpc_vcheck_rd64(recs[1] + 8 * 5) + 99);
+    mpc_vcheck_wr64(recs[2] + 8 * 5, mpc_vcheck_rd64(recs[2] + 8 * 5) - 99);
     mpc_test_vrec_recommit(recs, n, L, 1);
     mpc_test_vrec_recommit(recs, n, L, 2);
     ck_assert_int_eq(s_verify(recs, n, L, got, &why, &who), 0);
@@ -292,7 +292,7 @@ START_TEST(test_seed_before_commitment)
     const uint64_t L = 50;
     uint64_t *v = s_vec(L), *got = s_vec(L);
     uint8_t **recs = mpc_test_vrecs(n, L, v);
-    mpc_test_wr64(recs[1] + 8 * 4, mpc_test_rd64(recs[1] + 8 * 4) + 1000);
+    mpc_vcheck_wr64(recs[1] + 8 * 4, mpc_vcheck_rd64(recs[1] + 8 * 4) + 1000);
     mpc_test_vrec_recommit(recs, n, L, 1);
     mpc_test_vrec_rez(recs, n, L);   /* z fitted after the fact */
     int why;

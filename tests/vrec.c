@@ -8,18 +8,6 @@
 
 #include "vcheck.h"
 
-uint64_t mpc_test_rd64(const uint8_t *b)
-{
-    uint64_t v = 0;
-    for (int k = 7; k >= 0; k--) v = v << 8 | b[k];
-    return v;
-}
-
-void mpc_test_wr64(uint8_t *b, uint64_t v)
-{
-    for (int k = 0; k < 8; k++) b[k] = (uint8_t)(v >> (8 * k));
-}
-
 void mpc_test_vrec_recommit(uint8_t **recs, uint32_t n, uint64_t L, uint32_t p)
 {
     uint8_t c[32];
@@ -36,11 +24,11 @@ void mpc_test_vrec_rez(uint8_t **recs, uint32_t n, uint64_t L)
     mpc_vcheck_bits(w, 0, L, recs[0] + mpc_vcheck_off_seed(L));
     for (unsigned i = 0; i < MPC_VCHECK_D; i++) {
         uint64_t z = 0;
-        for (uint32_t p = 0; p < n; p++) z += mpc_test_rd64(recs[p] + mpc_vcheck_off_pad(L) + 8 * i);
+        for (uint32_t p = 0; p < n; p++) z += mpc_vcheck_rd64(recs[p] + mpc_vcheck_off_pad(L) + 8 * i);
         for (uint64_t l = 0; l < L; l++)
             if (w[l] >> i & 1)
-                for (uint32_t p = 0; p < n; p++) z += mpc_test_rd64(recs[p] + 8 * l);
-        for (uint32_t p = 0; p < n; p++) mpc_test_wr64(recs[p] + mpc_vcheck_off_z(L) + 8 * i, z);
+                for (uint32_t p = 0; p < n; p++) z += mpc_vcheck_rd64(recs[p] + 8 * l);
+        for (uint32_t p = 0; p < n; p++) mpc_vcheck_wr64(recs[p] + mpc_vcheck_off_z(L) + 8 * i, z);
     }
     free(w);
 }
@@ -56,8 +44,8 @@ uint8_t **mpc_test_vrecs(uint32_t n, uint64_t L, const uint64_t *v)
     }
     for (uint64_t l = 0; l < L; l++) {   /* the last party's share completes v_l */
         uint64_t s = 0;
-        for (uint32_t p = 0; p + 1 < n; p++) s += mpc_test_rd64(recs[p] + 8 * l);
-        mpc_test_wr64(recs[n - 1] + 8 * l, (v ? v[l] : 0) - s);
+        for (uint32_t p = 0; p + 1 < n; p++) s += mpc_vcheck_rd64(recs[p] + 8 * l);
+        mpc_vcheck_wr64(recs[n - 1] + 8 * l, (v ? v[l] : 0) - s);
     }
     for (uint32_t p = 0; p < n; p++) mpc_test_vrec_recommit(recs, n, L, p);
     uint8_t seed[32];   /* after every commitment */

@@ -20,8 +20,5 @@ void mpc_test_vrec_recommit(uint8_t **recs, uint32_t n, uint64_t L, uint32_t p);
  * the seed before committing could arrange). */
 void mpc_test_vrec_rez(uint8_t **recs, uint32_t n, uint64_t L);
 
-/* Little-endian word access into a record. */
-uint64_t mpc_test_rd64(const uint8_t *b);
-void mpc_test_wr64(uint8_t *b, uint64_t v);
 
 #endif
