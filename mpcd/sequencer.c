@@ -204,6 +204,19 @@ static void s_seq_drain(mpcd_worker *w)
             (void)mpc_send(w->mesh, again_to[i], MPC_MSG_CONTROL, MPCD_JOB_CONTROL, 0, again[i], MPCD_RUN_WORDS);
 }
 
+static uint64_t s_later(uint64_t a, uint64_t b)
+{
+    return a > b ? a : b;
+}
+
+/* Milliseconds from t to now, 0 when t is later: a job a client thread adds after `now` was
+ * read is new, never 2^64 ms old (that wrap once failed a job at the instant it was
+ * submitted, "input never arrived here within input_timeout_ms"). */
+static uint64_t s_since(uint64_t now, uint64_t t)
+{
+    return now > t ? now - t : 0;
+}
+
 /* Lock held.  Sequencer: the oldest job ready on every party of it, or NULL; ends the jobs
  * not ready everywhere input_timeout_ms after their submission here. */
 static mpcd_job *s_seq_pick(mpcd_worker *w, note_out *out, uint32_t *n_out, uint32_t *pending)
@@ -223,7 +236,7 @@ static mpcd_job *s_seq_pick(mpcd_worker *w, note_out *out, uint32_t *n_out, uint
             continue;
         }
         (*pending)++;
-        if (!may_end || now - job->submitted_ms < (uint64_t)w->input_timeout_ms || *n_out + MPC_MAX_PARTIES > NOTES_MAX)
+        if (!may_end || s_since(now, job->submitted_ms) < (uint64_t)w->input_timeout_ms || *n_out + MPC_MAX_PARTIES > NOTES_MAX)
             continue;
         uint32_t missing = bound & ~job->ready_mask, party = (uint32_t)__builtin_ctz(missing);
         for (uint32_t b = 0; w->peer_up && b < w->n_parties; b++)   /* name a party that is down, if any */
@@ -234,11 +247,6 @@ static mpcd_job *s_seq_pick(mpcd_worker *w, note_out *out, uint32_t *n_out, uint
         s_seq_end(w, job, party, out, n_out);
     }
     return pick;
-}
-
-static uint64_t s_later(uint64_t a, uint64_t b)
-{
-    return a > b ? a : b;
 }
 
 /* A party (not the sequencer): answers from the sequencer, then readiness reports for its
@@ -283,6 +291,7 @@ void mpcd_seq_party_pass(mpcd_worker *w)
     if (w->notes_unanswered && now - w->notes_sent_ms >= NOTES_SILENCE_MS) w->notes_unanswered = 0;
     uint32_t budget = w->notes_unanswered < NOTES_UNANSWERED ? NOTES_UNANSWERED - w->notes_unanswered : 0;
     mpcd_jobs_lock(w->jobs);
+    now = mpc_now_ms();   /* again under the lock: no job below was submitted after it */
     uint8_t refused[NOTES_UNANSWERED][MPCD_JOB_ID_BYTES];
     uint32_t nr = mpcd_jobs_refused_since(w->jobs, &w->refused_cursor, refused, budget);
     for (uint32_t i = 0; i < nr; i++) s_note_add(out, &n_out, seq, NOTE_REFUSED, refused[i], 0);
@@ -290,10 +299,10 @@ void mpcd_seq_party_pass(mpcd_worker *w)
     for (mpcd_job *job = mpcd_jobs_first(w->jobs); job; job = job->next) {
         if (job->state != MPCD_JOB_QUEUED || job->sequenced || job->my_party == UINT32_MAX) continue;
         uint32_t missing = 0;
-        uint64_t age = now - job->submitted_ms;
+        uint64_t age = s_since(now, job->submitted_ms);
         /* The sequencer's silence or ignorance counts from when it became the sequencer (a
          * job reported to one that went away is reported again to the next). */
-        uint64_t seq_age = now - s_later(job->submitted_ms, w->seq_since_ms);
+        uint64_t seq_age = s_since(now, s_later(job->submitted_ms, w->seq_since_ms));
         if (!mpcd_job_inputs_ready(job, &missing)) {
             if (age < limit) continue;
             char why[MPCD_REASON_MAX], mb[MPC_NAME_MAX * 2 + 16];
@@ -304,7 +313,7 @@ void mpcd_seq_party_pass(mpcd_worker *w)
             mpcd_job_fail(job, "never sequenced: the sequencer %s does not hold the job (it was not submitted "
                           "there) within input_timeout_ms (%d ms)", w->names[seq], w->input_timeout_ms);
         } else if (job->seq_answer == MPCD_SEQ_NONE &&
-                   now - s_later(s_later(job->submitted_ms, w->seq_since_ms), w->party_free_ms) >=
+                   s_since(now, s_later(s_later(job->submitted_ms, w->seq_since_ms), w->party_free_ms)) >=
                        limit + (uint64_t)w->peer_timeout_ms) {
             mpcd_job_fail(job, "never sequenced: no answer from the sequencer %s within input_timeout_ms (%d ms)",
                           w->names[seq], w->input_timeout_ms);
@@ -312,7 +321,7 @@ void mpcd_seq_party_pass(mpcd_worker *w)
             /* Ready: report it, again every second until the sequencer has it (every 5 s
              * after, in case the sequencer restarted and lost it). */
             uint64_t every = job->seq_answer == MPCD_SEQ_ACK ? 5000 : 1000;
-            if ((!job->announced_ms || now - job->announced_ms >= every) && n_out < NOTES_MAX && budget) {
+            if ((!job->announced_ms || s_since(now, job->announced_ms) >= every) && n_out < NOTES_MAX && budget) {
                 job->announced_ms = now;
                 budget--;
                 s_note_add(out, &n_out, seq, NOTE_READY, job->id, 0);

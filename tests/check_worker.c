@@ -694,6 +694,31 @@ START_TEST(test_abandoned_jobs_do_not_block)
 }
 END_TEST
 
+/* A job whose submission time is later than the `now` a party's pass read (a client thread
+ * added it between the two) is new, not 2^64 ms old.  CI saw the wrap once: a small job of
+ * daemon_faults' load failed at party c the instant it was submitted there, "input 'x' never
+ * arrived here within input_timeout_ms (20000 ms)".  Here the submission time is set 800 ms
+ * ahead, so every pass in that span sees it in the future; the job must wait for its inputs. */
+START_TEST(test_job_newer_than_pass)
+{
+    cluster cl;
+    s_cluster_start(&cl, 3, 3000);
+    uint8_t id[16];
+    randombytes_buf(id, sizeof id);
+    s_submit(&cl, 1, id, 4, 5, NULL);   /* p1, not the sequencer; no inputs yet */
+    mpcd_jobs_lock(cl.jobs[1]);
+    mpcd_jobs_find(cl.jobs[1], id)->submitted_ms = mpc_now_ms() + 800;
+    mpcd_jobs_notify(cl.jobs[1]);
+    mpcd_jobs_unlock(cl.jobs[1]);
+    usleep(1200 * 1000);
+    mpcd_jobs_lock(cl.jobs[1]);
+    mpcd_job *job = mpcd_jobs_find(cl.jobs[1], id);
+    ck_assert_msg(job->state == MPCD_JOB_QUEUED, "ended at once: %s", job->reason);
+    mpcd_jobs_unlock(cl.jobs[1]);
+    s_cluster_stop(&cl);
+}
+END_TEST
+
 /* A ready job submitted to one party only (the sequencer never saw it) ends there after
  * input_timeout_ms, and not before. */
 START_TEST(test_unsequenced_job_expires)
@@ -981,6 +1006,7 @@ Suite *mpc_test_suite(void)
     tcase_add_test(tc, test_pool);
     tcase_add_test(tc, test_abandoned_jobs_do_not_block);
     tcase_add_test(tc, test_unsequenced_job_expires);
+    tcase_add_test(tc, test_job_newer_than_pass);
     tcase_add_test(tc, test_sequencer_failover);
     tcase_add_test(tc, test_lost_run);
     tcase_add_test(tc, test_lost_agree);
