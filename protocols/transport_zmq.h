@@ -169,6 +169,8 @@ typedef struct {
     uint64_t direct_failures;   /* lanes that failed (authentication, closed, not read) */
     uint64_t direct_refused;    /* connections to our listener that did not authenticate */
     uint64_t direct_made;       /* lanes set up so far, made again after a restart included */
+    uint64_t direct_fast;       /* awaited messages read by spinning on their lane, without
+                                 * zmq_poll (docs/transport.md, "Spinning on a lane") */
 } mpc_zmq_stats;
 
 void mpc_transport_zmq_stats(const mpc_transport *t, mpc_zmq_stats *st);

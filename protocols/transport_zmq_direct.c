@@ -744,6 +744,37 @@ int zt_lane_read(s_zt *z, uint32_t j, s_want *w)
     return progress;
 }
 
+/* mu held, reader.  Polls the lane to peer j without sleeping for up to S_SPIN_US before the
+ * reader blocks in zmq_poll: a small message of a dependent round then costs no wake-up of
+ * this thread (docs/transport.md, "Spinning on a lane").  mu is released while polling (only
+ * the reader closes a lane's fd, so it stays valid).  After S_SPIN_MISSES spins in a row that
+ * saw nothing (a slow peer, bulk traffic, an idle daemon) the lane rests S_SPIN_REST waits
+ * without one, so a waiting thread does not keep a core busy.  1 if the lane became readable. */
+int zt_lane_spin(s_zt *z, uint32_t j)
+{
+    s_lane *l = &z->peer[j].lane;
+    if (!zt_lane_usable(l) || !l->synced || l->have_pt || l->rlen >= 4) return 0;
+    if (l->spin_rest) {
+        l->spin_rest--;
+        return 0;
+    }
+    struct pollfd p = {.fd = l->fd, .events = POLLIN};
+    int got = 0;
+    pthread_mutex_unlock(&z->mu);
+    uint64_t t0 = mpc_now_us();
+    do {
+        got = poll(&p, 1, 0) > 0;
+    } while (!got && mpc_now_us() - t0 < S_SPIN_US);
+    pthread_mutex_lock(&z->mu);
+    if (got) {
+        l->spin_misses = 0;
+    } else if (++l->spin_misses >= S_SPIN_MISSES) {
+        l->spin_misses = 0;
+        l->spin_rest = S_SPIN_REST;
+    }
+    return got;
+}
+
 /* Closes peer j's lane (reader or destroy: nobody polls its fd) and frees its secrets. */
 void zt_lane_close(s_lane *l)
 {

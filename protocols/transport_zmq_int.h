@@ -39,6 +39,10 @@
 
 /* Largest payload a message may have to travel on a direct lane (transport_zmq_direct.c). */
 #define S_DIRECT_MAX      4096
+#define S_SPIN_US         50     /* zt_lane_spin: longest spin before blocking */
+#define S_SPIN_MISSES     4      /* ... empty spins in a row before resting */
+#define S_SPIN_REST       256    /* ... waits without a spin after that */
+#define S_FAST_MAX_MS     2      /* s_lane_fast: the slow path at least this often */
 
 enum { S_PEER_NEW, S_PEER_UP, S_PEER_DOWN };
 enum { S_HELD_MSG, S_HELD_MARKER, S_HELD_ABORT };
@@ -66,6 +70,7 @@ typedef struct {
     uint64_t stream;
     int      fail;
     int      found;
+    int      small;   /* small enough for a direct lane (count * 8 <= S_DIRECT_MAX) */
 } s_want;
 
 /* A ZeroMQ message from a peer with a direct lane that came before the lane's marker
@@ -100,6 +105,8 @@ typedef struct {
     size_t    ptlen;
     s_parked *phead, *ptail;    /* ZeroMQ messages waiting for their marker */
     uint64_t  pcount, pbytes;
+    uint32_t  spin_misses;      /* spins in a row that saw nothing (zt_lane_spin) */
+    uint32_t  spin_rest;        /* waits left without a spin after too many misses */
 } s_lane;
 
 typedef struct {
@@ -170,6 +177,7 @@ typedef struct {
     pthread_cond_t  cv_bg;
     int           reader_bg, wake_sent, fg_active, bg_waiting, bg_wake;
     uint64_t      fg_last_ms;       /* when a foreground thread last left recv */
+    uint64_t      slow_ms;          /* when the reader last ran s_process (s_lane_fast) */
     uint32_t      bg_from;
     uint64_t      bg_stream;
     int           wakefd;
@@ -178,7 +186,7 @@ typedef struct {
     int           dl_started;       /* mpc_transport_zmq_direct has run: lanes are made again */
     uint64_t      dl_pause_until;   /* after a refused connection the listener rests until then */
     /* lane counters, read from any thread (mpc_transport_zmq_direct_stats) */
-    atomic_uint_fast64_t dl_refused, dl_failures, dl_msgs_sent, dl_msgs_recv, dl_made;
+    atomic_uint_fast64_t dl_refused, dl_failures, dl_msgs_sent, dl_msgs_recv, dl_made, dl_fast;
     uint64_t      malformed, protocol_errors, held_count, held_msgs, held_bytes, held_dropped,
                   disconnects;
 } s_zt;
@@ -214,6 +222,7 @@ int   zt_lane_send(s_zt *z, uint32_t j, const uint8_t *hdr, size_t hlen, const v
 int   zt_lane_mark(s_zt *z, uint32_t j, int timeout_ms);
 /* The reader: files what the lane of peer j allows; 1 if anything moved. */
 int   zt_lane_read(s_zt *z, uint32_t j, s_want *w);
+int   zt_lane_spin(s_zt *z, uint32_t j);
 /* mu held, reader: accepts a lane on our listener, or makes again the lanes to higher peers
  * that are up and have none (bounded, docs/transport.md "Direct lanes"). */
 void  zt_lane_service(s_zt *z);

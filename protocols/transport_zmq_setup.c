@@ -447,6 +447,7 @@ void mpc_transport_zmq_direct_stats(const mpc_transport *t, mpc_zmq_stats *st)
     st->direct_failures = atomic_load_explicit(&z->dl_failures, memory_order_relaxed);
     st->direct_refused = atomic_load_explicit(&z->dl_refused, memory_order_relaxed);
     st->direct_made = atomic_load_explicit(&z->dl_made, memory_order_relaxed);
+    st->direct_fast = atomic_load_explicit(&z->dl_fast, memory_order_relaxed);
 }
 
 void mpc_transport_zmq_peer_info(const mpc_transport *t, uint32_t peer, int *state, uint64_t *since_ms)

@@ -11,6 +11,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -306,6 +307,99 @@ static void *s_relay_main(void *arg)
     return NULL;
 }
 
+/* A party of test_fast_rounds_leave_zeromq_its_turn: dependent rounds of two words between
+ * parties 0 and 1 on one stream (each waits for the peer's word before sending the next), so
+ * that every wait may take a lane's fast path (s_lane_fast). */
+typedef struct {
+    mpc_transport *t;
+    int rc;
+    uint64_t rounds;
+    atomic_int *done;   /* set once the rounds are over */
+    char err[256];
+} s_pp;
+
+enum { S_BIG = 40000 };
+
+static void *s_pp_main(void *arg)
+{
+    s_pp *p = arg;
+    uint32_t me = p->t->self, peer = 1 - me;
+    int rc = 0;
+    for (uint64_t k = 0; k < p->rounds && !rc; k++) {
+        uint64_t w[2] = {s_val(me, peer, k, 0), k}, g[2];
+        rc = mpc_send(p->t, peer, MPC_MSG_OPEN, 60, k, w, 2);
+        if (!rc) rc = mpc_recv(p->t, peer, MPC_MSG_OPEN, 60, k, g, 2, 15000);
+        if (!rc && (g[0] != s_val(peer, me, k, 0) || g[1] != k)) rc = -100;
+    }
+    if (rc) snprintf(p->err, sizeof p->err, "%d %s", rc, mpc_transport_zmq_last_error(p->t));
+    p->rc = rc;
+    if (me == 0) atomic_store(p->done, 1);
+    return NULL;
+}
+
+/* Party 2 sends a large message (ZeroMQ) to party 0 once the rounds are under way; a second
+ * thread of party 0 waits for it. */
+typedef struct {
+    mpc_transport *t0, *t2;
+    int rc, during;   /* during: it came while party 0's rounds were still going */
+    atomic_int *done;
+} s_big;
+
+static void *s_big_main(void *arg)
+{
+    s_big *b = arg;
+    uint64_t *buf = calloc(S_BIG, 8), *got = calloc(S_BIG, 8);
+    b->rc = buf && got ? 0 : MPC_ERR_NOMEM;
+    usleep(50 * 1000);
+    for (uint64_t i = 0; buf && i < S_BIG; i++) buf[i] = s_val(2, 0, 7, i);
+    if (!b->rc) b->rc = mpc_send(b->t2, 0, MPC_MSG_OPEN, 77, 0, buf, S_BIG);
+    if (!b->rc) b->rc = mpc_recv(b->t0, 2, MPC_MSG_OPEN, 77, 0, got, S_BIG, 30000);
+    b->during = !atomic_load(b->done);
+    for (uint64_t i = 0; !b->rc && i < S_BIG; i++)
+        if (got[i] != s_val(2, 0, 7, i)) b->rc = -100;
+    free(buf);
+    free(got);
+    return NULL;
+}
+
+/* While parties 0 and 1 run dependent small rounds over their lane, waits spin on the lane and
+ * read it without zmq_poll (direct_fast counts them; every value is checked); party 0's ZeroMQ
+ * side (here a large message from party 2 that another thread waits for) still gets its turn,
+ * so the message arrives while the rounds go on.  On 2 busy cores enough spins miss for the
+ * slow path to run often anyway; the S_FAST_MAX_MS bound is what guarantees it on a quiet
+ * machine where every spin hits. */
+START_TEST(test_fast_rounds_leave_zeromq_its_turn)
+{
+    s_mesh m = {0};
+    s_tmpdir(&m);
+    s_mesh_new(&m, 3);
+    s_party p[S_N];
+    s_run_parties(&m, p);
+    for (uint32_t i = 0; i < 3; i++) ck_assert_msg(p[i].direct_rc == 0 && p[i].rc == 0, "party %u: %s", i, p[i].err);
+    atomic_int done = 0;
+    s_pp pp[2];
+    s_big big = {.t0 = m.t[0], .t2 = m.t[2], .done = &done};
+    pthread_t th[3];
+    for (uint32_t i = 0; i < 2; i++) {
+        pp[i] = (s_pp){.t = m.t[i], .rounds = 20000, .done = &done};
+        ck_assert_int_eq(pthread_create(&th[i], NULL, s_pp_main, &pp[i]), 0);
+    }
+    ck_assert_int_eq(pthread_create(&th[2], NULL, s_big_main, &big), 0);
+    for (int i = 0; i < 3; i++) pthread_join(th[i], NULL);
+    for (uint32_t i = 0; i < 2; i++) ck_assert_msg(pp[i].rc == 0, "party %u: %s", i, pp[i].err);
+    ck_assert_msg(big.rc == 0, "the large message: %d %s", big.rc, mpc_transport_zmq_last_error(m.t[0]));
+    ck_assert_msg(big.during, "the large message waited for the end of 20,000 fast rounds");
+    for (uint32_t i = 0; i < 2; i++) {
+        mpc_zmq_stats st;
+        mpc_transport_zmq_stats(m.t[i], &st);
+        ck_assert_uint_eq(st.direct_failures, 0);
+        ck_assert_msg(st.direct_fast > 0, "party %u: no wait took the fast path", i);
+        ck_assert_uint_le(st.direct_fast, st.direct_recv);
+    }
+    s_mesh_down(&m);
+}
+END_TEST
+
 /* Round-robin hello exchange of two parties from one thread. */
 static void s_ready2(s_mesh *m)
 {
@@ -513,6 +607,7 @@ Suite *mpc_test_suite(void)
     tcase_add_test(tc, test_tampered_frame_fails_the_lane_zeromq_carries_on);
     tcase_add_test(tc, test_lanes_after_stream_traffic_keep_the_order);
     tcase_add_test(tc, test_lanes_made_again_after_a_restart);
+    tcase_add_test(tc, test_fast_rounds_leave_zeromq_its_turn);
     suite_add_tcase(s, tc);
     return s;
 }
