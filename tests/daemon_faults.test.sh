@@ -164,12 +164,13 @@ ok "after restarting c the next job succeeds"
 # (2026-12-02; its error line was cut from the record), and a daemon busy with it and 20 clients
 # being silent for 3 × 200 ms, so its peers take it for dead, is the likeliest cause (daemon_dp
 # saw the same with 1 s heartbeats).  Section 1 is where short heartbeats are tested.
-# Under the sanitizers the input timeout is 60 s: in two CI runs under make asan (2026-12-01
-# and 12-02) one small job of 150 failed at party c before its inputs reached it, the job
-# already failed there.  Their records lost the reason (scripts/run-tests now repeats it at
-# the end of the run); the likeliest: the inputs of 20 sanitizer-built clients, each waiting for
-# a loaded daemon's replies to its submission first, took longer than 20 s to reach the last
-# daemon, whose input timeout then failed the job.
+# Under the sanitizers the input timeout is 60 s.  In two CI runs under make asan (2026-12-01
+# and 12-02) and one of make test (12-03) one small job of 150 failed at party c before its
+# inputs reached it.  The 12-03 record showed the cause: the job ended at the instant it was
+# submitted there, "input 'x' never arrived here within input_timeout_ms", because a party's
+# pass read its clock before a client thread added the job and the job's age wrapped
+# (mpcd/sequencer.c s_since; check_worker test_job_newer_than_pass).  The longer timeout
+# stays: sanitizer-built clients on a loaded machine are slow.
 hb=1000; it=20000; [ -n "${SAN_BUILD:-}" ] && { hb=3000; it=60000; }
 scripts/cluster down --dir "$D" > /dev/null
 sed -i "s/^peer_timeout_ms = .*/peer_timeout_ms = 30000/; s/^input_timeout_ms = .*/input_timeout_ms = $it/; s/^heartbeat_ms = .*/heartbeat_ms = $hb/" \
