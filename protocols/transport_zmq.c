@@ -737,7 +737,7 @@ static void s_take_keys(s_zt *z)
  * arrived, reads monitor events and sends owed HELLO_ACKs.  0 or MPC_ERR_IO. */
 static int s_process(s_zt *z, s_want *w, int64_t wait_ms)
 {
-    z->slow_ms = mpc_now_ms();
+    z->fast_on = 0;
     /* ROUTER, wake-up, lane listener, and per peer its monitor and its lane */
     zmq_pollitem_t items[2 * MPC_ZMQ_MAX_PARTIES + 3];
     int ni = 0;
@@ -815,23 +815,27 @@ void zt_drain(s_zt *z)
 /* mu held, reader token held.  The fast path of a foreground wait for a message of a peer
  * with a direct lane: spin on that lane alone (zt_lane_spin) and read it, without zmq_poll,
  * the ROUTER, the monitors or the lane listener (docs/transport.md, "Spinning on a lane");
- * only for a message small enough to come on the lane.  1 if it filed what w waits for.  At least every S_FAST_MAX_MS the slow path runs anyway,
- * so ZeroMQ traffic, monitor events and owed HELLO_ACKs never wait behind a long run of
- * dependent rounds. */
+ * only for a message small enough to come on the lane.  1 if the lane moved — it filed what w
+ * waits for or something else, or it failed — so the caller looks again before it waits; 0
+ * if nothing happened (the usual pass follows).  A run of fast paths lasts at most
+ * S_FAST_MAX_MS before the usual pass runs anyway, so ZeroMQ traffic, monitor events and owed
+ * HELLO_ACKs never wait behind a long run of dependent rounds. */
 static int s_lane_fast(s_zt *z, s_want *w, int64_t wait_ms)
 {
     if (!w || !w->small || s_tls_bg || wait_ms <= 0 || w->from >= z->cfg.n || w->from == z->cfg.self) return 0;
     uint64_t now = mpc_now_ms();
-    if (now >= z->slow_ms + S_FAST_MAX_MS) {
-        z->slow_ms = now;
+    if (!z->fast_on) {
+        z->fast_on = 1;
+        z->fast_since = now;
+    } else if (now >= z->fast_since + S_FAST_MAX_MS) {
         return 0;
     }
     s_lane *l = &z->peer[w->from].lane;
     if (!zt_lane_usable(l) || !l->synced || l->phead) return 0;
     if (!(l->have_pt || l->rlen >= 4) && !zt_lane_spin(z, w->from)) return 0;
-    (void)zt_lane_read(z, w->from, w);
+    int moved = zt_lane_read(z, w->from, w);
     if (w->found) z->dl_fast++;
-    return w->found;
+    return moved || w->found || !zt_lane_usable(l);
 }
 
 /* mu held.  Moves traffic along for up to wait_ms: as the reader when nobody else is (the

@@ -42,7 +42,7 @@
 #define S_SPIN_US         50     /* zt_lane_spin: longest spin before blocking */
 #define S_SPIN_MISSES     4      /* ... empty spins in a row before resting */
 #define S_SPIN_REST       256    /* ... waits without a spin after that */
-#define S_FAST_MAX_MS     2      /* s_lane_fast: the slow path at least this often */
+#define S_FAST_MAX_MS     2      /* s_lane_fast: the usual pass at least this often */
 
 enum { S_PEER_NEW, S_PEER_UP, S_PEER_DOWN };
 enum { S_HELD_MSG, S_HELD_MARKER, S_HELD_ABORT };
@@ -177,7 +177,8 @@ typedef struct {
     pthread_cond_t  cv_bg;
     int           reader_bg, wake_sent, fg_active, bg_waiting, bg_wake;
     uint64_t      fg_last_ms;       /* when a foreground thread last left recv */
-    uint64_t      slow_ms;          /* when the reader last ran s_process (s_lane_fast) */
+    uint64_t      fast_since;       /* s_lane_fast: start of its run since the last s_process */
+    int           fast_on;          /* ... such a run is going on */
     uint32_t      bg_from;
     uint64_t      bg_stream;
     int           wakefd;
