@@ -35,12 +35,18 @@ struct mpcd_jobs {
     uint8_t         refused[MPCD_REFUSED_KEEP][MPCD_JOB_ID_BYTES];
     uint32_t        n_refused;   /* total noted; the ring holds the last MPCD_REFUSED_KEEP */
     int             wake_fd;     /* eventfd: readable after any notify (jobs.h) */
+    void          (*waker)(void *ctx);   /* mpcd_jobs_set_waker */
+    void           *waker_ctx;
+    atomic_uint_fast64_t gen;    /* notifies so far (mpcd_jobs_gen) */
 };
 
-/* Lock held.  Wakes the worker's condition variable and the client thread's poll. */
+/* Lock held.  Wakes the worker's condition variable (or its wait in the transport) and the
+ * client thread's poll. */
 static void s_notify(mpcd_jobs *j)
 {
     pthread_cond_broadcast(&j->cv);
+    atomic_fetch_add(&j->gen, 1);
+    if (j->waker) j->waker(j->waker_ctx);
     if (j->wake_fd >= 0) {
         uint64_t one = 1;
         ssize_t w = write(j->wake_fd, &one, sizeof one);   /* EAGAIN: already readable */
@@ -160,6 +166,17 @@ void mpcd_jobs_unlock(mpcd_jobs *j) { pthread_mutex_unlock(&j->mu); }
 void mpcd_jobs_notify(mpcd_jobs *j) { s_notify(j); }
 
 int mpcd_jobs_wake_fd(const mpcd_jobs *j) { return j->wake_fd; }
+
+uint64_t mpcd_jobs_gen(const mpcd_jobs *j)
+{
+    return atomic_load(&((mpcd_jobs *)j)->gen);
+}
+
+void mpcd_jobs_set_waker(mpcd_jobs *j, void (*fn)(void *ctx), void *ctx)
+{
+    j->waker = fn;
+    j->waker_ctx = ctx;
+}
 
 void mpcd_jobs_wake_drain(mpcd_jobs *j)
 {

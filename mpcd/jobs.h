@@ -175,6 +175,13 @@ void mpcd_jobs_notify(mpcd_jobs *j);
 int  mpcd_jobs_wake_fd(const mpcd_jobs *j);
 /* Makes the wake fd unreadable again (lock not needed). */
 void mpcd_jobs_wake_drain(mpcd_jobs *j);
+/* Also calls fn(ctx) on every notify, with the table's lock held (so fn must take no lock
+ * that is held while taking the table's): mpcd wakes its worker thread, which waits in the
+ * transport, this way (mpc_transport_zmq_wake).  Set it before any other thread runs. */
+void mpcd_jobs_set_waker(mpcd_jobs *j, void (*fn)(void *ctx), void *ctx);
+/* How many notifies so far (any thread, no lock): a waiter that read it before looking at
+ * the jobs skips its wait when it moved meanwhile (no lost wake-up). */
+uint64_t mpcd_jobs_gen(const mpcd_jobs *j);
 /* Waits (lock held) until notified or until deadline_ms (mpc_now_ms() time, clock.h)
  * passes; returns 0, or MPC_ERR_TIMEOUT. */
 int  mpcd_jobs_wait(mpcd_jobs *j, uint64_t deadline_ms);

@@ -402,7 +402,16 @@ int mpcd_seq_one(mpcd_worker *w, uint64_t epoch, uint64_t *k, uint64_t *retry_at
     }
     if (!job && (pending || full || pool_busy || !w->pool || mpcd_pool_stock(w->pool) >= mpcd_pool_target(w->pool) ||
                  mpc_now_ms() < *retry_at)) {
-        /* Woken by a submission or an input here; a party's report is read on the next pass. */
+        if (w->idle) {
+            /* Wait in the transport: a party's report, or a submission or an input here
+             * (mpcd_jobs_set_waker), ends the wait; the next pass reads and picks. */
+            mpcd_jobs_unlock(w->jobs);
+            s_note_flush(w, out, n_out);
+            mpcd_worker_idle_wait(w);
+            return 1;
+        }
+        /* No transport to wait in (tests): woken by a submission or an input here; a party's
+         * report is read on the next pass. */
         mpcd_jobs_wait(w->jobs, mpc_now_ms() + 50);
         job = s_seq_pick(w, out, &n_out, &pending);
         if (full) job = NULL;

@@ -50,6 +50,11 @@ static int s_mesh_idle(void *ctx, int timeout_ms)
     return mpc_transport_zmq_service(ctx, timeout_ms);
 }
 
+static void s_wake_worker(void *ctx)
+{
+    mpc_transport_zmq_wake(ctx);
+}
+
 static int s_mesh_peer_up(void *ctx, uint32_t node)
 {
     return mpc_transport_zmq_peer_up(ctx, node);
@@ -342,6 +347,7 @@ int mpcd_server_new(mpcd_server **out, const mpcd_config *cfg, char *err, size_t
     w->idle = s_mesh_idle;
     w->peer_up = s_mesh_peer_up;
     w->idle_ctx = s->mesh;
+    if (s->jobs) mpcd_jobs_set_waker(s->jobs, s_wake_worker, s->mesh);   /* a job ready here ends its wait */
     w->stop = &s->stop_worker;
     if (pthread_create(&s->worker_thread, NULL, s_worker_main, s) != 0) {
         snprintf(err, errlen, "cannot start the job worker");

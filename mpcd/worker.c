@@ -224,6 +224,12 @@ void mpcd_run_dispatch(mpcd_worker *w, const run_msg *r)
                r->what == RUN_JOB ? "RUN" : "pool chunk", (unsigned)queued, (unsigned)busy);
 }
 
+void mpcd_worker_idle_wait(mpcd_worker *w)
+{
+    if (w->jobs && mpcd_jobs_gen(w->jobs) != w->pass_gen) return;
+    w->idle(w->idle_ctx, MPCD_PASS_MS);
+}
+
 int mpcd_worker_run(mpcd_worker *w)
 {
     uint64_t epoch = 0, k = 0, retry_at = 0;
@@ -240,6 +246,7 @@ int mpcd_worker_run(mpcd_worker *w)
         return MPC_ERR_NOMEM;
     }
     while (!atomic_load(w->stop)) {
+        if (w->jobs) w->pass_gen = mpcd_jobs_gen(w->jobs);
         if (w->audit) mpcd_run_audit_flush(w);
         uint32_t seq = mpcd_seq_now(w);
         if (seq != w->seq_now) mpcd_seq_changed(w, seq);
@@ -251,9 +258,12 @@ int mpcd_worker_run(mpcd_worker *w)
         }
         if (w->jobs) mpcd_seq_party_pass(w);
         uint64_t words[MPCD_RUN_WORDS];
-        int rc = mpc_recv(w->mesh, seq, MPC_MSG_CONTROL, MPCD_JOB_CONTROL, 0, words, MPCD_RUN_WORDS, 100);
+        /* With a transport to wait in, take what is there and wait there (woken by a RUN, any
+         * other message or a job ready here); without one (tests), wait in the recv. */
+        int rc = mpc_recv(w->mesh, seq, MPC_MSG_CONTROL, MPCD_JOB_CONTROL, 0, words, MPCD_RUN_WORDS,
+                          w->idle ? 0 : MPCD_PASS_MS);
         if (rc == MPC_ERR_TIMEOUT) {
-            if (w->idle) w->idle(w->idle_ctx, 0);
+            if (w->idle) mpcd_worker_idle_wait(w);
             continue;
         }
         if (rc == MPC_ERR_IO) continue;   /* the sequencer went away: the next pass picks the next one */

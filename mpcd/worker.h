@@ -92,6 +92,7 @@ typedef struct {
     uint32_t       refused_cursor;  /* worker-private: refusals already reported to the sequencer */
     uint64_t       seq_free_ms;     /* worker-private: when the sequencer last finished a job or chunk */
     uint64_t       party_free_ms;   /* worker-private: when this party last finished a job or chunk */
+    uint64_t       pass_gen;        /* worker-private: mpcd_jobs_gen at the start of this pass */
     uint32_t       notes_unanswered;   /* worker-private: reports sent since the sequencer last answered */
     uint64_t       notes_sent_ms;      /* worker-private: when the last report went out */
     uint32_t       seq_now;            /* worker-private: the sequencer as this daemon sees it */

@@ -22,6 +22,20 @@
 #include "transport.h"
 #include "worker.h"
 
+/* The longest a worker thread waits between two passes when nothing wakes it.  It waits in
+ * the transport (mpc_transport_zmq_service), so a message from a peer (a RUN, a party's
+ * report) ends the wait at once, and so does a job becoming ready here: every
+ * mpcd_jobs_notify wakes it (mpcd_jobs_set_waker, mpc_transport_zmq_wake).  Before, a party
+ * blocked in a 100 ms recv for RUNs and the sequencer on the jobs' condition variable (50 ms):
+ * a small job waited about 100 ms between its last input and its run (docs/daemon.md,
+ * "Sequencing"). */
+#define MPCD_PASS_MS 100
+
+/* Waits up to MPCD_PASS_MS in the transport, unless a job changed since the pass began
+ * (w->pass_gen): then at once, so a change between the pass's look and the wait is never
+ * slept through. */
+void mpcd_worker_idle_wait(mpcd_worker *w);
+
 enum { RUN_JOB = 0, RUN_PREP = 1 };   /* what a RUN starts: a job, or a chunk of the pool */
 
 /* The RUN message: what the sequencer tells each party of a job. */

@@ -772,7 +772,8 @@ static int s_process(s_zt *z, s_want *w, int64_t wait_ms)
         zt_seterr(z, "poll failed: %s", zmq_strerror(perr));
         return MPC_ERR_IO;
     }
-    if (z->wake_sent) {   /* a foreground thread wants the token: drain its wake-up */
+    /* a foreground thread wants the token, or mpc_transport_zmq_wake: drain the wake-up */
+    if (atomic_exchange(&z->kicked, 0) | z->wake_sent) {
         uint64_t v;
         if (read(z->wakefd, &v, sizeof v) < 0) { /* EAGAIN: not written yet; harmless */ }
         z->wake_sent = 0;
@@ -1252,6 +1253,14 @@ void zt_op_forget(mpc_transport *t, uint64_t stream)
         }
     }
     pthread_mutex_unlock(&z->mu);
+}
+
+void mpc_transport_zmq_wake(mpc_transport *t)
+{
+    s_zt *z = zt_self(t);
+    if (!z || z->wakefd < 0 || atomic_exchange(&z->kicked, 1)) return;   /* one write until drained */
+    uint64_t one = 1;
+    if (write(z->wakefd, &one, sizeof one) != (ssize_t)sizeof one) atomic_store(&z->kicked, 0);
 }
 
 int mpc_transport_zmq_service(mpc_transport *t, int timeout_ms)

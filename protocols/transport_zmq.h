@@ -133,6 +133,12 @@ const char *mpc_transport_zmq_direct_endpoint(const mpc_transport *t);
  * (re)started peers, holds stream messages, notes disconnects.  0 or MPC_ERR_IO. */
 int mpc_transport_zmq_service(mpc_transport *t, int timeout_ms);
 
+/* Ends the current or the next wait of the thread reading the sockets (in service, recv or
+ * ready) at once, as an arriving message would: a service call returns, a recv looks again
+ * and waits on.  Any thread, any lock held (an atomic and an eventfd write).  mpcd wakes its
+ * worker thread this way when a job becomes ready here (docs/daemon.md, "Sequencing"). */
+void mpc_transport_zmq_wake(mpc_transport *t);
+
 /* Like mpc_send() but takes ownership of `data` (count uint64) and hands it to ZeroMQ without
  * copying: free_fn(data, hint) is called exactly once, possibly from a ZeroMQ I/O thread, when
  * ZeroMQ is done with it (also when this call fails). */

@@ -176,6 +176,7 @@ typedef struct {
      * the background reader hands the token over at once. */
     pthread_cond_t  cv_bg;
     int           reader_bg, wake_sent, fg_active, bg_waiting, bg_wake;
+    atomic_int    kicked;           /* mpc_transport_zmq_wake wrote wakefd; s_process drains it */
     uint64_t      fg_last_ms;       /* when a foreground thread last left recv */
     uint64_t      fast_since;       /* s_lane_fast: start of its run since the last s_process */
     int           fast_on;          /* ... such a run is going on */
