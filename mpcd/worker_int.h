@@ -28,7 +28,7 @@
  * mpcd_jobs_notify wakes it (mpcd_jobs_set_waker, mpc_transport_zmq_wake).  Before, a party
  * blocked in a 100 ms recv for RUNs and the sequencer on the jobs' condition variable (50 ms):
  * a small job waited about 100 ms between its last input and its run (docs/daemon.md,
- * "Sequencing"). */
+ * "Waking the worker"). */
 #define MPCD_PASS_MS 100
 
 /* Waits up to MPCD_PASS_MS in the transport, unless a job changed since the pass began

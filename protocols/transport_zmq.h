@@ -136,7 +136,7 @@ int mpc_transport_zmq_service(mpc_transport *t, int timeout_ms);
 /* Ends the current or the next wait of the thread reading the sockets (in service, recv or
  * ready) at once, as an arriving message would: a service call returns, a recv looks again
  * and waits on.  Any thread, any lock held (an atomic and an eventfd write).  mpcd wakes its
- * worker thread this way when a job becomes ready here (docs/daemon.md, "Sequencing"). */
+ * worker thread this way when a job becomes ready here (docs/daemon.md, "Waking the worker"). */
 void mpc_transport_zmq_wake(mpc_transport *t);
 
 /* Like mpc_send() but takes ownership of `data` (count uint64) and hands it to ZeroMQ without

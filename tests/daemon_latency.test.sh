@@ -1,5 +1,5 @@
 #!/bin/sh
-# A small job is not held up by the daemons' own passes (docs/daemon.md, "Sequencing"):
+# A small job is not held up by the daemons' own passes (docs/daemon.md, "Waking the worker"):
 #  1. nine small jobs (examples/secure_sum.mpc) one after the other on a 3-party cluster: the
 #     time from a job's last input at any daemon to its start at the last daemon, read from
 #     the daemons' logs, has a median under 40 ms.  Until 2026-12-03 it was about 100 ms by
