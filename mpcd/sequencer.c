@@ -391,6 +391,7 @@ int mpcd_seq_one(mpcd_worker *w, uint64_t epoch, uint64_t *k, uint64_t *retry_at
     pthread_mutex_lock(&w->slots->mu);
     int full = w->slots->queued >= w->slots->nth;
     pthread_mutex_unlock(&w->slots->mu);
+    int quick = w->idle && !mpcd_worker_running(w);   /* wait in the transport (worker_int.h) */
     mpcd_jobs_lock(w->jobs);
     mpcd_job *job = s_seq_pick(w, out, &n_out, &pending);
     if (full) job = NULL;
@@ -402,7 +403,7 @@ int mpcd_seq_one(mpcd_worker *w, uint64_t epoch, uint64_t *k, uint64_t *retry_at
     }
     if (!job && (pending || full || pool_busy || !w->pool || mpcd_pool_stock(w->pool) >= mpcd_pool_target(w->pool) ||
                  mpc_now_ms() < *retry_at)) {
-        if (w->idle) {
+        if (quick) {
             /* Wait in the transport: a party's report, or a submission or an input here
              * (mpcd_jobs_set_waker), ends the wait; the next pass reads and picks. */
             mpcd_jobs_unlock(w->jobs);
@@ -410,8 +411,8 @@ int mpcd_seq_one(mpcd_worker *w, uint64_t epoch, uint64_t *k, uint64_t *retry_at
             mpcd_worker_idle_wait(w);
             return 1;
         }
-        /* No transport to wait in (tests): woken by a submission or an input here; a party's
-         * report is read on the next pass. */
+        /* A run goes on here, or no transport to wait in (tests): woken by a submission or an
+         * input here; a party's report is read on the next pass. */
         mpcd_jobs_wait(w->jobs, mpc_now_ms() + 50);
         job = s_seq_pick(w, out, &n_out, &pending);
         if (full) job = NULL;

@@ -224,6 +224,15 @@ void mpcd_run_dispatch(mpcd_worker *w, const run_msg *r)
                r->what == RUN_JOB ? "RUN" : "pool chunk", (unsigned)queued, (unsigned)busy);
 }
 
+int mpcd_worker_running(mpcd_worker *w)
+{
+    if (!w->slots) return 0;
+    pthread_mutex_lock(&w->slots->mu);
+    int r = w->slots->busy || w->slots->turn != w->slots->next_ticket;
+    pthread_mutex_unlock(&w->slots->mu);
+    return r;
+}
+
 void mpcd_worker_idle_wait(mpcd_worker *w)
 {
     if (w->jobs && mpcd_jobs_gen(w->jobs) != w->pass_gen) return;
@@ -258,12 +267,20 @@ int mpcd_worker_run(mpcd_worker *w)
         }
         if (w->jobs) mpcd_seq_party_pass(w);
         uint64_t words[MPCD_RUN_WORDS];
-        /* With a transport to wait in, take what is there and wait there (woken by a RUN, any
-         * other message or a job ready here); without one (tests), wait in the recv. */
-        int rc = mpc_recv(w->mesh, seq, MPC_MSG_CONTROL, MPCD_JOB_CONTROL, 0, words, MPCD_RUN_WORDS,
-                          w->idle ? 0 : MPCD_PASS_MS);
+        /* With a transport to wait in and no run here, take what is there and wait there
+         * (woken by a RUN, any other message or a job ready here).  While a run goes on, or
+         * without a transport (tests), wait in the recv for up to MPCD_PASS_MS, in steps of
+         * MPCD_RUN_STEP_MS so that the end of the run is seen soon (mpcd_worker_running). */
+        int quick, rc;
+        uint64_t until = mpc_now_ms() + MPCD_PASS_MS;
+        do {
+            quick = w->idle && !mpcd_worker_running(w);
+            rc = mpc_recv(w->mesh, seq, MPC_MSG_CONTROL, MPCD_JOB_CONTROL, 0, words, MPCD_RUN_WORDS,
+                          quick ? 0 : MPCD_RUN_STEP_MS);
+        } while (rc == MPC_ERR_TIMEOUT && !quick && mpc_now_ms() < until && !atomic_load(w->stop));
         if (rc == MPC_ERR_TIMEOUT) {
-            if (w->idle) mpcd_worker_idle_wait(w);
+            if (quick) mpcd_worker_idle_wait(w);
+            else if (w->idle) w->idle(w->idle_ctx, 0);
             continue;
         }
         if (rc == MPC_ERR_IO) continue;   /* the sequencer went away: the next pass picks the next one */
