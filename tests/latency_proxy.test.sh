@@ -48,10 +48,10 @@ def conn(addr):
     c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return c
 
-def rtt(addr):
+def rtt(addr, n):   # the best of n pings: a loaded machine delays some of them
     with conn(addr) as c:
         best = None
-        for _ in range(3):
+        for _ in range(n):
             t0 = time.monotonic()
             c.sendall(b"x")
             if c.recv(1) != b"x":
@@ -79,7 +79,9 @@ def roundtrip(addr, data, out):
 port = echo_server()
 p, addr = start("--delay-ms", "40", f"127.0.0.1:{port}")
 try:
-    direct, proxied = rtt(("127.0.0.1", port)), rtt(addr)
+    # direct: the best of 50 (a ping of a make test beside another once took 41.9 ms at best
+    # of 3); through the proxy 3 are enough, each at least 80 ms
+    direct, proxied = rtt(("127.0.0.1", port), 50), rtt(addr, 3)
     if proxied < 0.080:
         sys.exit(f"FAIL: RTT through the proxy {proxied * 1e3:.1f} ms < 80 ms")
     if direct > 0.040:
