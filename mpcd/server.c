@@ -537,6 +537,7 @@ void mpcd_server_destroy(mpcd_server **sp)
     /* The pool's OT source holds a view of the mesh (it forgets its streams on destroy): the
      * pool goes before the mesh. */
     mpcd_pool_destroy(&s->pool);
+    if (s->jobs) mpcd_jobs_set_waker(s->jobs, NULL, NULL);   /* it wakes the mesh: gone next */
     mpc_transport_destroy(&s->mesh);
     mpcd_jobs_destroy(&s->jobs);
     mpcd_audit_close(&s->audit);
