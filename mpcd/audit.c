@@ -286,6 +286,13 @@ static int s_load_tail(mpcd_audit *a, char *err, size_t errlen)
                MPC_ERR_STATE;
     a->seq = r.seq;
     crypto_generichash(a->last, 32, (const unsigned char *)a->line, len, NULL, 0);
+    static const uint8_t genesis[32];   /* the first record's prev */
+    if (h > 0 && a->seq == 1 && !sodium_memcmp(r.prev, genesis, 32)) {
+        /* The same crash at the first record: its head file was never made.  The record is
+         * this party's, signed and the first: nothing is missing; make the head. */
+        a->head_advanced = 1;
+        return s_write_head(a, err, errlen);
+    }
     if (h != 0)
         return mpc_errf(err, errlen, "%s: %s the log's head file %s", a->path,
                      h > 0 ? "missing" : "unreadable", a->head), MPC_ERR_STATE;
@@ -503,6 +510,11 @@ static const char *s_verify_head(const char *path, const uint8_t pub[32], uint64
     uint8_t hhash[32], hsig[64], msg[40];
     int h = s_read_head(head, &hseq, hhash, hsig);
     if (h > 0 && seq == 0) return NULL;   /* a log no record was ever written to */
+    static const uint8_t genesis[32];
+    if (h > 0 && seq == 1 && sodium_memcmp(before, genesis, 32) == 0) {
+        *behind = 1;   /* a crash before the first record's head was made */
+        return NULL;
+    }
     if (h != 0)
         return snprintf(why, whylen, "its head file (%.200s) is %s", head, h > 0 ? "missing" : "malformed"), why;
     s_head_msg(hseq, hhash, msg);
@@ -562,7 +574,7 @@ int mpcd_audit_verify(const char *path, const char *self, const mpcd_audit_key *
         if (partial) fprintf(out, "; %llu of them lack some party's co-signature", (unsigned long long)partial);
         if (behind)
             fprintf(out, "; the head file names record %llu, one behind (a crash between the last record and its "
-                    "head: the daemon advances it when it starts)", (unsigned long long)n - 1);
+                    "head: the daemon advances it when it starts)", (unsigned long long)n - 1);   /* 0: none yet */
         fprintf(out, "\n");
     }
     free(r);

@@ -270,6 +270,33 @@ START_TEST(test_head_one_behind_advanced)
 }
 END_TEST
 
+/* The same crash at the very first record: the log holds it, its head file was never made
+ * (daemon_restart saw a daemon killed there refuse to start: "missing the log's head file").
+ * Opening makes the head; a second record without a head stays refused. */
+START_TEST(test_first_record_without_head_accepted)
+{
+    char rep[1024], err[512], head[160];
+    snprintf(head, sizeof head, "%s.head", s_log);
+    s_write(1);
+    ck_assert_int_eq(unlink(head), 0);
+    ck_assert_int_eq(s_verify(rep, sizeof rep), 0);
+    ck_assert_ptr_nonnull(strstr(rep, "one behind"));
+    mpcd_audit *a = NULL;
+    ck_assert_msg(mpcd_audit_open(&a, s_log, "a", s_ka, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(mpcd_audit_head_advanced(a), 1);
+    ck_assert_uint_eq(mpcd_audit_seq(a), 1);
+    mpcd_audit_close(&a);
+    ck_assert_int_eq(s_verify(rep, sizeof rep), 0);
+    ck_assert_ptr_null(strstr(rep, "one behind"));
+    /* two records and no head: not the crash's trace, refused */
+    s_write(1);
+    ck_assert_int_eq(unlink(head), 0);
+    ck_assert_int_eq(s_verify(rep, sizeof rep), 1);
+    ck_assert_int_ne(mpcd_audit_open(&a, s_log, "a", s_ka, err, sizeof err), 0);
+    ck_assert_ptr_nonnull(strstr(err, "missing the log's head file"));
+}
+END_TEST
+
 START_TEST(test_wrong_party_or_key_refused)
 {
     char rep[1024], err[512];
@@ -350,6 +377,7 @@ Suite *mpc_test_suite(void)
     tcase_add_test(tc, test_removed_and_swapped_records_found);
     tcase_add_test(tc, test_truncation_found_and_not_extended);
     tcase_add_test(tc, test_head_one_behind_advanced);
+    tcase_add_test(tc, test_first_record_without_head_accepted);
     tcase_add_test(tc, test_wrong_party_or_key_refused);
     tcase_add_test(tc, test_show_prints_fields);
     tcase_add_test(tc, test_json_walker_strict);
