@@ -1,12 +1,15 @@
 /* metrics.c — mpcd's counters and their Prometheus text rendering (metrics.h). */
 #include "metrics.h"
 
+#include "fdguard.h"
+
 #include <stdatomic.h>
 #include <string.h>
 #include <time.h>
 
 #include "clock.h"
 #include "cwire.h"
+#include "fdguard.h"
 #include "transport_zmq.h"
 
 typedef atomic_uint_fast64_t counter;
@@ -230,6 +233,9 @@ static void s_render_lanes(const mpcd_metrics_source *src, FILE *f)
 
 static void s_render_refusals(FILE *f)
 {
+    s_head(f, "mpcd_accept_dropped_total", "counter",
+           "Connections closed as soon as accepted because the daemon had no descriptor left.");
+    fprintf(f, "mpcd_accept_dropped_total %llu\n", (unsigned long long)mpcd_fdguard_dropped());
     s_head(f, "mpcd_refused_handshakes_total", "counter",
            "CURVE handshakes refused by the ZAP handler of the peer or the client endpoint, by reason.");
     for (int c = 0; c < 2; c++)

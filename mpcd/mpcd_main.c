@@ -1,5 +1,6 @@
 /* mpcd_main.c — the `mpcd` command: run a party daemon or the dealer, make keys, print the
  * configuration reference. */
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -16,6 +17,7 @@
 #include "audit_cmd.h"
 #include "budget_cmd.h"
 #include "config.h"
+#include "fdguard.h"
 #include "harden.h"
 #include "keys.h"
 #include "log.h"
@@ -224,6 +226,9 @@ int main(int argc, char **argv)
     mpcd_log_set_format((mpcd_log_format)cfg->log_format);
     mpcd_log_set_repeat_interval((uint64_t)cfg->log_repeat_ms);
     s_raise_nofile();
+    if (mpcd_fdguard_init() != 0)
+        mpcd_warn(NULL, "cannot open a reserve descriptor (/dev/null): %s; a connection that comes when no "
+                  "descriptor is left then waits instead of being closed", strerror(errno));
     mpcd_memlock_check(cfg);
 
     struct sigaction sa;

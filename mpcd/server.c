@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "clientsock.h"
@@ -16,6 +17,7 @@
 #include "jobs.h"
 #include "audit.h"
 #include "dshandlers.h"
+#include "fdguard.h"
 #include "keys.h"
 #include "log.h"
 #include "mpc_err.h"
@@ -472,6 +474,21 @@ static void s_reload(mpcd_server *s)
     free(pub);
 }
 
+/* Connections the accept guard closed for want of a descriptor (fdguard.h): one warning per
+ * 10 s at most while it happens. */
+static void s_note_accept_dropped(void)
+{
+    static uint64_t seen, at;
+    uint64_t n = mpcd_fdguard_dropped();
+    if (n == seen || mpc_now_ms() - at < 10000) return;
+    struct rlimit rl;
+    unsigned long long lim = getrlimit(RLIMIT_NOFILE, &rl) == 0 ? (unsigned long long)rl.rlim_cur : 0;
+    mpcd_warn(NULL, "out of descriptors: %llu connections closed as they came (%llu so far; open files limit %llu)",
+              (unsigned long long)(n - seen), (unsigned long long)n, lim);
+    seen = n;
+    at = mpc_now_ms();
+}
+
 int mpcd_server_run(mpcd_server *s, const atomic_int *stop, atomic_int *reload)
 {
     time_t last_expire = time(NULL);
@@ -498,6 +515,7 @@ int mpcd_server_run(mpcd_server *s, const atomic_int *stop, atomic_int *reload)
                 dropped_full = full;
                 dropped_note = mpc_now_ms();
             }
+            s_note_accept_dropped();
         } else {
             struct timespec ts = {0, 200 * 1000000L};
             nanosleep(&ts, NULL);

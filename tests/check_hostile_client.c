@@ -240,7 +240,7 @@ START_TEST(test_garbage_frames_refused)
     s_rpc(&r, &q, NULL, 0, &rep, NULL, 0);
     ck_assert_int_eq(rep.type, MPC_CW_STATUS_OK);
     s_raw_close(&r);
-    ck_assert(tc_alive(&s_cl));
+    tc_assert_alive(&s_cl, "a daemon died");
 }
 END_TEST
 
@@ -262,7 +262,7 @@ START_TEST(test_oversize_frame_dropped)
     ck_assert_int_eq(s_recv(&r, &rep, NULL, 0), -1);
     free(junk);
     s_raw_close(&r);
-    ck_assert(tc_alive(&s_cl));
+    tc_assert_alive(&s_cl, "a daemon died");
     s_status_ok(0);
 }
 END_TEST
@@ -331,7 +331,7 @@ START_TEST(test_circuit_over_limits_refused)
     s_expect_error(&rep, MPC_ERR_INVALID, "'mallory', which is not a configured party");
     s_raw_close(&r);
     free(circ);
-    ck_assert(tc_alive(&s_cl));
+    tc_assert_alive(&s_cl, "a daemon died");
 }
 END_TEST
 
@@ -480,7 +480,7 @@ START_TEST(test_bad_inputs_refused)
     s_raw_close(&r[0]);
     s_raw_close(&r[1]);
     free(circ);
-    ck_assert(tc_alive(&s_cl));
+    tc_assert_alive(&s_cl, "a daemon died");
     tc_sdk_job_ok(&s_cl);
 }
 END_TEST
@@ -577,7 +577,7 @@ START_TEST(test_peer_garbage_refused)
     usleep(500 * 1000);
     free(junk);
     s_raw_close(&r);
-    ck_assert(tc_alive(&s_cl));
+    tc_assert_alive(&s_cl, "a daemon died");
     /* b still serves clients and runs jobs with a. */
     s_status_ok(1);
     tc_sdk_job_ok(&s_cl);
@@ -598,7 +598,7 @@ START_TEST(test_peer_unknown_key_refused)
     zmq_send(r.sock, &code, 8, ZMQ_DONTWAIT);
     usleep(500 * 1000);
     s_raw_close(&r);
-    ck_assert(tc_alive(&s_cl));
+    tc_assert_alive(&s_cl, "a daemon died");
     tc_sdk_job_ok(&s_cl);
 }
 END_TEST
@@ -912,7 +912,7 @@ START_TEST(test_malicious_inputs)
     s_raw_close(&r[0]);
     s_raw_close(&r[1]);
     free(circ);
-    ck_assert(tc_alive(&s_cl));
+    tc_assert_alive(&s_cl, "a daemon died");
 }
 END_TEST
 

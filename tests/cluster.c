@@ -57,6 +57,18 @@ int tc_alive(const tc_cluster *c)
     return 1;
 }
 
+void tc_dump_logs(const tc_cluster *c, int lines)
+{
+    for (uint32_t i = 0; i < c->n; i++) {
+        char cmd[1200];
+        snprintf(cmd, sizeof cmd,
+                 "p=$(cat '%s/%c.pid' 2>/dev/null); kill -0 \"$p\" 2>/dev/null && s=runs || s='does not run'; "
+                 "echo \"--- daemon %c ($s), the last %d lines of its log:\" >&2; tail -n %d '%s/%c.log' >&2",
+                 c->dir, 'a' + (int)i, 'a' + (int)i, lines, lines, c->dir, 'a' + (int)i);
+        if (system(cmd) != 0) fprintf(stderr, "(no log for daemon %c)\n", 'a' + (int)i);
+    }
+}
+
 int tc_log_has(const tc_cluster *c, const char *name, const char *text)
 {
     char path[512];

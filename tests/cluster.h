@@ -26,6 +26,18 @@ void tc_up(tc_cluster *c, uint32_t n, const char *extra);
 void tc_down(tc_cluster *c);
 /* 1 if every daemon of the cluster still runs. */
 int  tc_alive(const tc_cluster *c);
+/* Prints the last `lines` lines of each daemon's log to stderr, and which daemons no longer
+ * run: a failed test says why in a record that keeps only its output. */
+void tc_dump_logs(const tc_cluster *c, int lines);
+/* Fails the test with the message (printf-style) unless every daemon still runs, after
+ * printing the tails of their logs. */
+#define tc_assert_alive(c, ...)                                                                   \
+    do {                                                                                          \
+        if (!tc_alive(c)) {                                                                       \
+            tc_dump_logs((c), 8);                                                                 \
+            ck_abort_msg(__VA_ARGS__);                                                            \
+        }                                                                                         \
+    } while (0)
 /* 1 if daemon `name`'s log contains text. */
 int  tc_log_has(const tc_cluster *c, const char *name, const char *text);
 /* Runs one ordinary two-party job (x * y + 1) through the SDK with DIR/client.ini and checks

@@ -1,0 +1,102 @@
+/* fdguard.c — accept() and accept4() that survive EMFILE (fdguard.h). */
+#include "fdguard.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+typedef int (*s_accept_fn)(int, __SOCKADDR_ARG, socklen_t *__restrict);
+typedef int (*s_accept4_fn)(int, __SOCKADDR_ARG, socklen_t *__restrict, int);
+
+static pthread_mutex_t s_mu = PTHREAD_MUTEX_INITIALIZER;
+static int s_reserve = -1;              /* guarded by s_mu */
+static atomic_uint_least64_t s_dropped;
+
+/* libc's functions (the next definitions after this executable's). */
+static s_accept_fn s_real_accept(void)
+{
+    static _Atomic(s_accept_fn) fn;
+    s_accept_fn f = atomic_load(&fn);
+    if (!f) {
+        f = (s_accept_fn)dlsym(RTLD_NEXT, "accept");
+        atomic_store(&fn, f);
+    }
+    return f;
+}
+
+static s_accept4_fn s_real_accept4(void)
+{
+    static _Atomic(s_accept4_fn) fn;
+    s_accept4_fn f = atomic_load(&fn);
+    if (!f) {
+        f = (s_accept4_fn)dlsym(RTLD_NEXT, "accept4");
+        atomic_store(&fn, f);
+    }
+    return f;
+}
+
+static int s_open_reserve(void)
+{
+    if (s_reserve < 0) s_reserve = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    return s_reserve;
+}
+
+int mpcd_fdguard_init(void)
+{
+    pthread_mutex_lock(&s_mu);
+    int r = s_open_reserve() >= 0 ? 0 : -1;
+    pthread_mutex_unlock(&s_mu);
+    return r;
+}
+
+uint64_t mpcd_fdguard_dropped(void)
+{
+    return atomic_load(&s_dropped);
+}
+
+/* accept() failed with EMFILE on fd: frees the reserve, takes the waiting connection and closes
+ * it, takes the reserve back.  Always -1 with errno ECONNABORTED. */
+static int s_out_of_descriptors(int fd)
+{
+    pthread_mutex_lock(&s_mu);
+    if (s_reserve >= 0) {
+        close(s_reserve);
+        s_reserve = -1;
+        s_accept4_fn real = s_real_accept4();
+        int c = real ? real(fd, (struct sockaddr *)NULL, NULL, SOCK_CLOEXEC) : -1;
+        if (c >= 0) {
+            close(c);
+            atomic_fetch_add(&s_dropped, 1);
+        }
+    }
+    (void)s_open_reserve();   /* may fail if another thread took the slot: tried again next time */
+    pthread_mutex_unlock(&s_mu);
+    errno = ECONNABORTED;
+    return -1;
+}
+
+int accept(int fd, __SOCKADDR_ARG addr, socklen_t *__restrict len)
+{
+    s_accept_fn real = s_real_accept();
+    if (!real) {
+        errno = ENOSYS;
+        return -1;
+    }
+    int c = real(fd, addr, len);
+    return c < 0 && errno == EMFILE ? s_out_of_descriptors(fd) : c;
+}
+
+int accept4(int fd, __SOCKADDR_ARG addr, socklen_t *__restrict len, int flags)
+{
+    s_accept4_fn real = s_real_accept4();
+    if (!real) {
+        errno = ENOSYS;
+        return -1;
+    }
+    int c = real(fd, addr, len, flags);
+    return c < 0 && errno == EMFILE ? s_out_of_descriptors(fd) : c;
+}
