@@ -304,6 +304,131 @@ static int s_checked_open(const mpc_job *j, uint64_t *const *recs, uint64_t n, u
     return r;
 }
 
+/* A ready RESULT reply of daemon p for output o (its share in *share): checked against the
+ * first daemon's (*first, set by the first reply) and added to acc, or kept as a record
+ * (checked outputs).  0, or an error with its message. */
+static int s_take_share(mpc_client *c, const mpc_job *j, const mpc_output *o, uint32_t p, const mpc_cwire_rep *rep,
+                        mpc_share_buf *share, uint64_t *acc, uint64_t **recs, mpc_cwire_rep **first)
+{
+    uint32_t d = j->daemon_of[p];
+    const char *name = o->name;
+    if (rep->vtype != o->type)
+        return s_seterr(c, MPC_ERR_PROTOCOL, "daemon %s: job %s: output '%s' arrives as %s, the circuit says %s",
+                        mpc_client_dname(c, d), j->id_hex, name, mpc_client_type_name(rep->vtype),
+                        mpc_client_type_name(o->type));
+    if (!*first && (*first = malloc(sizeof **first)) != NULL) **first = *rep;
+    if (!*first) return s_seterr(c, MPC_ERR_NOMEM, "out of memory");
+    if (strcmp((*first)->withheld, rep->withheld) != 0 ||
+        memcmp((*first)->withheld_bits, rep->withheld_bits, sizeof rep->withheld_bits) != 0)
+        return s_seterr(c, MPC_ERR_PROTOCOL, "daemon %s: job %s: output '%s': the daemons withheld different elements",
+                        mpc_client_dname(c, d), j->id_hex, name);
+    /* every daemon of a malicious job checks its outputs: one that does not is refused, so a
+     * corrupt daemon cannot turn the client's check off */
+    if ((*first)->checked != rep->checked)
+        return s_seterr(c, MPC_ERR_CRYPTO, "output '%s': the daemons' shares are inconsistent (a daemon cheated): no "
+                        "value released", name);
+    if (rep->checked) return s_checked_keep(c, j, p, rep, share, recs, name);
+    mpc_cwire_add(acc, share->w, o->len);
+    return 0;
+}
+
+/* Asks every daemon holding a share of output o at once and takes the replies as they come
+ * (zmq_poll), asking again each daemon that answers "not ready yet": a daemon's share
+ * travels while another's is still being computed or sent.  Each request is held by its
+ * daemon for up to `wait` ms (capped by the wire's limit and the progress interval); a daemon
+ * that does not answer within its request's hold plus the configured timeout is reported
+ * silent.  0 with every share taken (s_take_share), or an error with its message. */
+static int s_fetch_shares(mpc_client *c, mpc_job *j, const mpc_output *o, int timeout_ms, mpc_share_buf *share,
+                          uint64_t *acc, uint64_t **recs, mpc_cwire_rep **first)
+{
+    enum { S_ASK, S_HELD, S_DONE };
+    int phase[MPC_MAX_PARTIES];
+    uint64_t rid[MPC_MAX_PARTIES];
+    int64_t ask_at[MPC_MAX_PARTIES], asked[MPC_MAX_PARTIES], held[MPC_MAX_PARTIES], reply_by[MPC_MAX_PARTIES];
+    int64_t start = (int64_t)mpc_now_ms();
+    int64_t deadline = start + (timeout_ms < 0 ? S_DEFAULT_WAIT : timeout_ms);
+    int64_t next_progress = start + c->progress_ms;
+    uint32_t left = j->k;
+    for (uint32_t p = 0; p < j->k; p++) {
+        phase[p] = S_ASK;
+        ask_at[p] = start;
+    }
+    mpc_cwire_req q;
+    mpc_client_req_init(c, &q, MPC_CW_RESULT, j->id);
+    strcpy(q.name, o->name);
+    while (left) {
+        if (mpc_client_interrupted(c))
+            return s_seterr(c, MPC_ERR_CANCELLED, "job %s: interrupted while waiting for output '%s'", j->id_hex, o->name);
+        int64_t now = (int64_t)mpc_now_ms(), tmo = 100;
+        for (uint32_t p = 0; p < j->k; p++) {
+            if (phase[p] == S_ASK && ask_at[p] <= now) {
+                int64_t wait = deadline - now < 0 ? 0 : deadline - now;
+                if (wait > MPC_CWIRE_MAX_WAIT_MS) wait = MPC_CWIRE_MAX_WAIT_MS;
+                if (c->progress && wait > c->progress_ms) wait = c->progress_ms;
+                q.rid = rid[p] = c->next_rid++;
+                q.wait_ms = (uint32_t)wait;
+                asked[p] = now;
+                held[p] = wait;
+                reply_by[p] = now + wait + c->cfg.timeout_ms;
+                int r = mpc_client_send_req(c, j->daemon_of[p], &q, NULL, 0, now + c->cfg.timeout_ms, j->id_hex);
+                if (r) return r;
+                phase[p] = S_HELD;
+            }
+            if (phase[p] == S_ASK && ask_at[p] - now < tmo) tmo = ask_at[p] - now;
+            if (phase[p] == S_HELD && now >= reply_by[p])
+                return s_seterr(c, MPC_ERR_TIMEOUT, "daemon %s: job %s: no reply within the deadline: %s",
+                                mpc_client_dname(c, j->daemon_of[p]), j->id_hex, mpc_client_why_silent(c, j->daemon_of[p]));
+        }
+        zmq_pollitem_t items[MPC_MAX_PARTIES];
+        uint32_t who[MPC_MAX_PARTIES], k = 0;
+        for (uint32_t p = 0; p < j->k; p++)
+            if (phase[p] == S_HELD) {
+                items[k] = (zmq_pollitem_t){.socket = c->sock[j->daemon_of[p]], .events = ZMQ_POLLIN};
+                who[k++] = p;
+            }
+        if (zmq_poll(items, (int)k, (long)(tmo < 0 ? 0 : tmo)) < 0 && errno != EINTR)
+            return s_seterr(c, MPC_ERR_IO, "job %s: waiting for output '%s': %s", j->id_hex, o->name, zmq_strerror(errno));
+        for (uint32_t x = 0; x < k; x++) {
+            uint32_t p = who[x], d = j->daemon_of[p];
+            if (!(items[x].revents & ZMQ_POLLIN)) continue;
+            char saved[sizeof c->errmsg];
+            memcpy(saved, c->errmsg, sizeof saved);
+            mpc_cwire_rep rep;
+            int r = mpc_client_recv_rep(c, d, rid[p], MPC_CW_RESULT, (int64_t)mpc_now_ms(), &rep, share, j->id_hex);
+            if (r == MPC_ERR_TIMEOUT) {   /* only a stale reply was there */
+                memcpy(c->errmsg, saved, sizeof saved);
+                continue;
+            }
+            if (r) return r;
+            if (rep.ready) {
+                if ((r = s_take_share(c, j, o, p, &rep, share, acc, recs, first)) != 0) return r;
+                phase[p] = S_DONE;
+                left--;
+                continue;
+            }
+            if (rep.state == MPC_JOB_FAILED)
+                return s_seterr(c, MPC_ERR_PEER_ABORT, "daemon %s: job %s: failed", mpc_client_dname(c, d), j->id_hex);
+            now = (int64_t)mpc_now_ms();
+            if (now >= deadline)
+                return s_seterr(c, MPC_ERR_TIMEOUT, "daemon %s: job %s: output '%s' not ready after %d ms (job %s)",
+                                mpc_client_dname(c, d), j->id_hex, o->name, timeout_ms < 0 ? S_DEFAULT_WAIT : timeout_ms,
+                                mpc_job_state_name(rep.state));
+            /* a daemon that answers "not yet" long before its hold ends is not holding the
+             * request: pace the asks instead of spinning */
+            int64_t early = asked[p] + held[p] - now;
+            ask_at[p] = now + (early > 0 ? (early < 100 ? early : 100) : 0);
+            phase[p] = S_ASK;
+        }
+        if (c->progress && (int64_t)mpc_now_ms() >= next_progress) {
+            mpc_daemon_status st[MPC_MAX_PARTIES];
+            s_status(c, j->id, j->daemon_of, j->k, st);
+            c->progress(c->progress_ctx, j, st, j->k);
+            next_progress = (int64_t)mpc_now_ms() + c->progress_ms;
+        }
+    }
+    return 0;
+}
+
 int mpc_job_output(mpc_client *c, mpc_job *j, const char *name, int timeout_ms, uint64_t **values, uint64_t *n_out)
 {
     c->errmsg[0] = 0;
@@ -327,86 +452,8 @@ int mpc_job_output(mpc_client *c, mpc_job *j, const char *name, int timeout_ms, 
         goto out;
     }
     memset(acc, 0, (size_t)n * 8);
-    int64_t start = (int64_t)mpc_now_ms();
-    int64_t deadline = start + (timeout_ms < 0 ? S_DEFAULT_WAIT : timeout_ms);
-    int64_t next_progress = start + c->progress_ms;
-    mpc_cwire_req q;
-    mpc_client_req_init(c, &q, MPC_CW_RESULT, j->id);
-    strcpy(q.name, name);
-    for (uint32_t p = 0; p < j->k; p++) {
-        uint32_t d = j->daemon_of[p];
-        for (;;) {
-            if (mpc_client_interrupted(c)) {
-                r = s_seterr(c, MPC_ERR_CANCELLED, "job %s: interrupted while waiting for output '%s'", j->id_hex, name);
-                goto out;
-            }
-            int64_t now = (int64_t)mpc_now_ms();
-            int64_t left = deadline - now;
-            int64_t wait = left < 0 ? 0 : left;
-            if (wait > MPC_CWIRE_MAX_WAIT_MS) wait = MPC_CWIRE_MAX_WAIT_MS;
-            if (c->progress && wait > c->progress_ms) wait = c->progress_ms;
-            q.rid = c->next_rid++;
-            q.wait_ms = (uint32_t)wait;
-            int64_t asked = (int64_t)mpc_now_ms();
-            r = mpc_client_send_req(c, d, &q, NULL, 0, (int64_t)mpc_now_ms() + c->cfg.timeout_ms, j->id_hex);
-            if (r) goto out;
-            mpc_cwire_rep rep;
-            r = mpc_client_recv_rep(c, d, q.rid, MPC_CW_RESULT, (int64_t)mpc_now_ms() + wait + c->cfg.timeout_ms, &rep, &share, j->id_hex);
-            if (r) goto out;
-            if (rep.ready) {
-                if (rep.vtype != o->type) {
-                    r = s_seterr(c, MPC_ERR_PROTOCOL, "daemon %s: job %s: output '%s' arrives as %s, the circuit says %s",
-                                 mpc_client_dname(c, d), j->id_hex, name, mpc_client_type_name(rep.vtype), mpc_client_type_name(o->type));
-                    goto out;
-                }
-                if (!first && (first = malloc(sizeof *first)) != NULL) *first = rep;
-                if (!first) {
-                    r = s_seterr(c, MPC_ERR_NOMEM, "out of memory");
-                    goto out;
-                }
-                if (strcmp(first->withheld, rep.withheld) != 0 ||
-                    memcmp(first->withheld_bits, rep.withheld_bits, sizeof rep.withheld_bits) != 0) {
-                    r = s_seterr(c, MPC_ERR_PROTOCOL, "daemon %s: job %s: output '%s': the daemons withheld different "
-                                 "elements", mpc_client_dname(c, d), j->id_hex, name);
-                    goto out;
-                }
-                /* every daemon of a malicious job checks its outputs: one that does not is
-                 * refused, so a corrupt daemon cannot turn the client's check off */
-                if (first->checked != rep.checked) {
-                    r = s_seterr(c, MPC_ERR_CRYPTO, "output '%s': the daemons' shares are inconsistent (a daemon "
-                                 "cheated): no value released", name);
-                    goto out;
-                }
-                if (rep.checked && (r = s_checked_keep(c, j, p, &rep, &share, recs, name))) goto out;
-                if (!rep.checked) mpc_cwire_add(acc, share.w, n);
-                break;
-            }
-            if (rep.state == MPC_JOB_FAILED) {
-                r = s_seterr(c, MPC_ERR_PEER_ABORT, "daemon %s: job %s: failed", mpc_client_dname(c, d), j->id_hex);
-                goto out;
-            }
-            /* a daemon that answers "not yet" long before `wait` is not holding the request:
-             * pace the polls instead of spinning */
-            int64_t early = asked + wait - (int64_t)mpc_now_ms();
-            if (early > 0) {
-                int64_t pause = early < 100 ? early : 100;
-                struct timespec ts = {(time_t)(pause / 1000), (long)(pause % 1000) * 1000000L};
-                nanosleep(&ts, NULL);
-            }
-            if ((int64_t)mpc_now_ms() >= deadline) {
-                r = s_seterr(c, MPC_ERR_TIMEOUT, "daemon %s: job %s: output '%s' not ready after %d ms (job %s)",
-                             mpc_client_dname(c, d), j->id_hex, name, timeout_ms < 0 ? S_DEFAULT_WAIT : timeout_ms,
-                             mpc_job_state_name(rep.state));
-                goto out;
-            }
-            if (c->progress && (int64_t)mpc_now_ms() >= next_progress) {
-                mpc_daemon_status st[MPC_MAX_PARTIES];
-                s_status(c, j->id, j->daemon_of, j->k, st);
-                c->progress(c->progress_ctx, j, st, j->k);
-                next_progress = (int64_t)mpc_now_ms() + c->progress_ms;
-            }
-        }
-    }
+    r = s_fetch_shares(c, j, o, timeout_ms, &share, acc, recs, &first);
+    if (r) goto out;
     if (first && first->checked && (r = s_checked_open(j, recs, n, acc)) != 0) {
         r = r == MPC_ERR_CRYPTO ? s_seterr(c, r, "output '%s': the daemons' shares are inconsistent (a daemon "
                                            "cheated): no value released", name)

@@ -318,7 +318,8 @@ MPC_API unsigned    mpc_job_frac_bits(const mpc_job *j);
 /* --- Jobs: outputs ---------------------------------------------------------------------- */
 
 /* Waits up to timeout_ms (< 0: 10 minutes) for output `name` of a live job, fetches its share
- * from every daemon of the job and adds them.  *values receives a new array of *n ring values
+ * from every daemon of the job (asking them all at once, taking the shares as they come) and
+ * adds them.  *values receives a new array of *n ring values
  * (free with mpc_client_free).  MPC_ERR_STATE on a staged job; MPC_ERR_TIMEOUT if not ready
  * in time; the daemons' error (e.g. MPC_ERR_DENIED when this client may not read the output,
  * or the failed job's reason) otherwise. */

@@ -386,6 +386,13 @@ typedef struct {
     int              n_input_msgs[N_FAKE];
     uint64_t        *out_share[N_FAKE][8];      /* per output: the share served */
     int              outputs_ready;
+    /* a ready RESULT is answered only once every bound daemon holds one (a client asking
+     * one daemon at a time never gets an output) */
+    int              gate_results;
+    int              gated[N_FAKE];
+    zmq_msg_t        gated_id[N_FAKE];
+    mpc_cwire_rep    gated_rep[N_FAKE];
+    int              gated_o[N_FAKE];
 } fake;
 
 static void s_zap_reply(void *sock, const char *rid, size_t rid_len, const char *code)
@@ -512,6 +519,26 @@ static void s_fake_error(void *sock, zmq_msg_t *id, uint64_t rid, int code, cons
     s_fake_reply(sock, id, &rep, NULL, 0);
 }
 
+/* gate_results: holds daemon d's ready reply; when every bound daemon holds one, sends all. */
+static void s_fake_gate(fake *f, uint32_t d, zmq_msg_t *id, const mpc_cwire_rep *rep, int o)
+{
+    if (f->gated[d]) zmq_msg_close(&f->gated_id[d]);   /* a newer ask replaces the older */
+    zmq_msg_init(&f->gated_id[d]);
+    zmq_msg_copy(&f->gated_id[d], id);
+    f->gated_rep[d] = *rep;
+    f->gated_o[d] = o;
+    f->gated[d] = 1;
+    for (uint32_t k = 0; k < N_FAKE; k++)
+        if (s_bound(f, k) && !f->gated[k]) return;
+    for (uint32_t k = 0; k < N_FAKE; k++) {
+        if (!f->gated[k]) continue;
+        s_fake_reply(f->router[k], &f->gated_id[k], &f->gated_rep[k], f->out_share[k][f->gated_o[k]],
+                     f->gated_rep[k].count * 8);
+        zmq_msg_close(&f->gated_id[k]);
+        f->gated[k] = 0;
+    }
+}
+
 static void s_fake_serve(fake *f, uint32_t d)
 {
     void *sock = f->router[d];
@@ -580,7 +607,8 @@ static void s_fake_serve(fake *f, uint32_t d)
             rep.state = MPC_JOB_DONE;
             rep.vtype = f->circ->outputs[o].type;
             rep.count = f->circ->outputs[o].len;
-            s_fake_reply(sock, &id, &rep, f->out_share[d][o], rep.count * 8);
+            if (f->gate_results) s_fake_gate(f, d, &id, &rep, o);
+            else s_fake_reply(sock, &id, &rep, f->out_share[d][o], rep.count * 8);
         }
     } else if (q.type == MPC_CW_STATUS) {
         snprintf(rep.daemon, sizeof rep.daemon, "d%u", d);
@@ -690,6 +718,11 @@ static void s_fake_reset(fake *f)
     }
     mpc_circ_destroy(&f->circ);
     f->outputs_ready = 0;
+    for (int d = 0; d < N_FAKE; d++)
+        if (f->gated[d]) {
+            zmq_msg_close(&f->gated_id[d]);
+            f->gated[d] = 0;
+        }
 }
 
 static void s_fake_stop(fake *f)
@@ -959,6 +992,42 @@ static void s_on_progress(void *ctx, const mpc_job *job, const mpc_daemon_status
 
 /* An output that never becomes ready: the wait ends at the deadline with MPC_ERR_TIMEOUT and
  * the job's state, reporting progress on the way. */
+/* An output is asked of every daemon holding a share at once: the scripted daemons answer
+ * only when all of them hold a RESULT request, which a client asking one daemon after the
+ * other (as the SDK did until 2026-12-03) never brings about. */
+START_TEST(test_sdk_output_asks_every_daemon_at_once)
+{
+    fake *f = s_fake_start(0, 0, 3000);
+    mpc_client *c = s_open_net();
+    size_t len;
+    uint8_t *circ = s_program(&len, 0);
+    mpc_job *j = NULL;
+    ck_assert_int_eq(mpc_job_create(c, circ, len, &j), 0);
+    ck_assert_int_eq(mpc_job_set_binding(c, j, "b=d0, a=d2"), 0);
+    const uint64_t x[3] = {5, 6, 7};
+    ck_assert_int_eq(mpc_job_input(c, j, "x", x, 3), 0);
+    ck_assert_int_eq(mpc_job_input_text(c, j, "y", "3, 4, -2"), 0);
+    ck_assert_int_eq(mpc_job_input_text(c, j, "f", "1.25"), 0);
+    ck_assert_int_eq(mpc_job_submit(c, j, MPC_SUBMIT_ALL_INPUTS), 0);
+    f->gate_results = 1;
+    uint64_t *v = NULL, n = 0;
+    int64_t t0 = s_now();
+    int r = mpc_job_output(c, j, "prod", 2000, &v, &n);
+    int64_t took = s_now() - t0;
+    ck_assert_msg(r == 0, "output: %s", mpc_client_errmsg(c));
+    ck_assert_uint_eq(n, 3);
+    ck_assert_uint_eq(v[0], 15);
+    ck_assert_uint_eq(v[1], 24);
+    ck_assert_uint_eq(v[2], (uint64_t)-14);
+    ck_assert_msg(took < 1000, "the output took %lld ms", (long long)took);
+    mpc_client_free(v);
+    mpc_job_free(&j);
+    free(circ);
+    mpc_client_close(&c);
+    s_fake_stop(f);
+}
+END_TEST
+
 START_TEST(test_sdk_output_timeout_and_progress)
 {
     fake *f = s_fake_start(0, 0, 5000);
@@ -1320,6 +1389,7 @@ Suite *mpc_test_suite(void)
     TCase *tn = tcase_create("network");
     tcase_add_checked_fixture(tn, s_setup, s_teardown);
     tcase_add_test(tn, test_sdk_flow_against_scripted_daemons);
+    tcase_add_test(tn, test_sdk_output_asks_every_daemon_at_once);
     tcase_add_test(tn, test_sdk_hash_mismatch_refused);
     tcase_add_test(tn, test_sdk_unknown_key_and_down_daemon);
     tcase_add_test(tn, test_sdk_output_timeout_and_progress);
