@@ -4,6 +4,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sys/socket.h>
@@ -63,7 +64,9 @@ uint64_t mpcd_fdguard_dropped(void)
 static int s_out_of_descriptors(int fd)
 {
     pthread_mutex_lock(&s_mu);
-    if (s_reserve >= 0) {
+    /* Only if a connection still waits: a blocking listener would otherwise block here. */
+    struct pollfd pf = {.fd = fd, .events = POLLIN};
+    if (s_reserve >= 0 && poll(&pf, 1, 0) == 1 && (pf.revents & POLLIN)) {
         close(s_reserve);
         s_reserve = -1;
         s_accept4_fn real = s_real_accept4();
