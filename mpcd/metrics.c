@@ -1,8 +1,6 @@
 /* metrics.c — mpcd's counters and their Prometheus text rendering (metrics.h). */
 #include "metrics.h"
 
-#include "fdguard.h"
-
 #include <stdatomic.h>
 #include <string.h>
 #include <time.h>

@@ -515,11 +515,11 @@ int mpcd_server_run(mpcd_server *s, const atomic_int *stop, atomic_int *reload)
                 dropped_full = full;
                 dropped_note = mpc_now_ms();
             }
-            s_note_accept_dropped();
         } else {
             struct timespec ts = {0, 200 * 1000000L};
             nanosleep(&ts, NULL);
         }
+        s_note_accept_dropped();
         time_t now = time(NULL);
         if (s->jobs && now != last_expire) {
             uint32_t n = mpcd_jobs_expire(s->jobs, now, s->cfg.result_ttl_s);
