@@ -832,8 +832,9 @@ static int s_check_values(mpc_client *c, const mpc_job *j, uint32_t idx, const u
     return 0;
 }
 
-/* Shares values[0..len-1] of input idx for the live job's daemons and sends them. */
-static int s_share_send(mpc_client *c, mpc_job *j, uint32_t idx, const uint64_t *values)
+/* Shares values[0..len-1] of input idx for the live job's daemons and sends them, without
+ * waiting for the replies: *rid is the request's id, to collect them (s_share_acks). */
+static int s_share_post(mpc_client *c, mpc_job *j, uint32_t idx, const uint64_t *values, uint64_t *rid)
 {
     const char *name = j->circ->inputs[idx].name;
     uint64_t n = j->circ->inputs[idx].len;
@@ -854,6 +855,7 @@ static int s_share_send(mpc_client *c, mpc_job *j, uint32_t idx, const uint64_t 
     mpc_client_req_init(c, &q, MPC_CW_INPUT, j->id);
     strcpy(q.name, name);
     q.count = n;
+    *rid = q.rid;
     int64_t deadline = (int64_t)mpc_now_ms() + c->cfg.timeout_ms;
     for (uint32_t p = 0; p < k; p++) {
         uint32_t d = j->daemon_of[p];
@@ -877,15 +879,57 @@ static int s_share_send(mpc_client *c, mpc_job *j, uint32_t idx, const uint64_t 
         r = mpc_client_send_req(c, d, &q, payload, plen, deadline, j->id_hex);
         if (r) goto out;
     }
-    for (uint32_t p = 0; p < k; p++) {
-        mpc_cwire_rep rep;
-        int r2 = mpc_client_recv_rep(c, j->daemon_of[p], q.rid, MPC_CW_INPUT, deadline, &rep, NULL, j->id_hex);
-        if (r2 && !r) r = r2;   /* keep the first failure's message */
-        if (r) break;
-    }
 out:
     if (seeds) sodium_free(seeds);
     if (explicit_share) sodium_free(explicit_share);
+    return r;
+}
+
+/* Every daemon's reply to the INPUT request rid: 0, or the first failure with its message. */
+static int s_share_acks(mpc_client *c, mpc_job *j, uint64_t rid)
+{
+    int64_t deadline = (int64_t)mpc_now_ms() + c->cfg.timeout_ms;
+    for (uint32_t p = 0; p < j->k; p++) {
+        mpc_cwire_rep rep;
+        int r = mpc_client_recv_rep(c, j->daemon_of[p], rid, MPC_CW_INPUT, deadline, &rep, NULL, j->id_hex);
+        if (r) return r;
+    }
+    return 0;
+}
+
+/* Inputs whose shares are in flight at once (sent, replies not yet taken), and their bytes:
+ * a daemon stores one while the next is shared and sent, and the client holds at most this
+ * much beyond its staged values. */
+#define S_INPUTS_AHEAD       8
+#define S_INPUT_BYTES_AHEAD  (64u << 20)
+
+/* Shares and sends the inputs i with vals[i] != NULL, up to S_INPUTS_AHEAD (and
+ * S_INPUT_BYTES_AHEAD) ahead of their replies; each daemon answers a connection's requests
+ * in order.  After a failure nothing more is sent or waited for: 0 or the first failure. */
+static int s_share_all(mpc_client *c, mpc_job *j, uint64_t *const *vals)
+{
+    const mpc_circuit *cc = j->circ;
+    uint64_t rid[S_INPUTS_AHEAD], bytes[S_INPUTS_AHEAD], ahead_bytes = 0;
+    uint32_t head = 0, ahead = 0;
+    int r = 0;
+    for (uint32_t i = 0; i <= cc->n_inputs; i++) {
+        uint64_t b = i < cc->n_inputs && vals[i] ? cc->inputs[i].len * 8 : 0;
+        /* take the oldest replies while the window is full, and all of them at the end; after
+         * a failure the rest are left (late replies are dropped by their request id) */
+        while (ahead && (i == cc->n_inputs || r || ahead == S_INPUTS_AHEAD || ahead_bytes + b > S_INPUT_BYTES_AHEAD)) {
+            if (!r) r = s_share_acks(c, j, rid[head]);
+            ahead_bytes -= bytes[head];
+            head = (head + 1) % S_INPUTS_AHEAD;
+            ahead--;
+        }
+        if (r || i == cc->n_inputs || !vals[i]) continue;
+        uint32_t slot = (head + ahead) % S_INPUTS_AHEAD;
+        r = s_share_post(c, j, i, vals[i], &rid[slot]);
+        if (r) continue;
+        bytes[slot] = b;
+        ahead_bytes += b;
+        ahead++;
+    }
     return r;
 }
 
@@ -981,13 +1025,12 @@ static int s_send_staged(mpc_client *c, mpc_job *j)
                                 vals, owned, NULL, err, sizeof err) != 0)
             r = s_seterr(c, MPC_ERR_INPUT, "%s%s", j->where, err);
     }
-    for (uint32_t i = 0; !r && i < cc->n_inputs; i++) {
+    for (uint32_t i = 0; !r && i < cc->n_inputs; i++)
         if (!owned[i]) {   /* an input that is not derived: as staged */
             int k = mpc_circ_input_local(cc, i) ? -1 : s_find_input(j, cc->inputs[i].name);
             vals[i] = k >= 0 ? j->staged[k] : NULL;
         }
-        if (vals[i] && !j->malicious) r = s_share_send(c, j, i, vals[i]);
-    }
+    if (!r && !j->malicious) r = s_share_all(c, j, vals);
     if (!r && j->malicious) r = mpc_job_auth_inputs(c, j, vals);   /* security = malicious: client_in.c */
     for (uint32_t i = 0; vals && owned && i < cc->n_inputs; i++)
         if (owned[i]) {   /* derived values are as secret as the inputs */

@@ -393,6 +393,12 @@ typedef struct {
     zmq_msg_t        gated_id[N_FAKE];
     mpc_cwire_rep    gated_rep[N_FAKE];
     int              gated_o[N_FAKE];
+    /* INPUT replies held until this daemon has every input of the job (a client waiting for
+     * each input's replies before sending the next never gets there) */
+    int              gate_inputs;
+    int              n_held_in[N_FAKE];
+    zmq_msg_t        held_in_id[N_FAKE][8];
+    mpc_cwire_rep    held_in_rep[N_FAKE][8];
 } fake;
 
 static void s_zap_reply(void *sock, const char *rid, size_t rid_len, const char *code)
@@ -539,6 +545,23 @@ static void s_fake_gate(fake *f, uint32_t d, zmq_msg_t *id, const mpc_cwire_rep 
     }
 }
 
+/* gate_inputs: holds daemon d's INPUT reply; once d has every input of the job, sends them
+ * all, in order. */
+static void s_fake_hold_input(fake *f, uint32_t d, zmq_msg_t *id, const mpc_cwire_rep *rep)
+{
+    int h = f->n_held_in[d]++;
+    ck_assert_int_lt(h, 8);
+    zmq_msg_init(&f->held_in_id[d][h]);
+    zmq_msg_copy(&f->held_in_id[d][h], id);
+    f->held_in_rep[d][h] = *rep;
+    if ((uint32_t)f->n_input_msgs[d] < f->circ->n_inputs) return;
+    for (int k = 0; k < f->n_held_in[d]; k++) {
+        s_fake_reply(f->router[d], &f->held_in_id[d][k], &f->held_in_rep[d][k], NULL, 0);
+        zmq_msg_close(&f->held_in_id[d][k]);
+    }
+    f->n_held_in[d] = 0;
+}
+
 static void s_fake_serve(fake *f, uint32_t d)
 {
     void *sock = f->router[d];
@@ -585,7 +608,8 @@ static void s_fake_serve(fake *f, uint32_t d)
         f->share[d][i] = malloc(q.count * 8);
         if (q.mode == MPC_CW_SEED) ck_assert_int_eq(mpc_cwire_seed_expand(f->share[d][i], q.count, zmq_msg_data(&pl), (uint32_t)i), 0);
         else memcpy(f->share[d][i], zmq_msg_data(&pl), q.count * 8);
-        s_fake_reply(sock, &id, &rep, NULL, 0);
+        if (f->gate_inputs) s_fake_hold_input(f, d, &id, &rep);
+        else s_fake_reply(sock, &id, &rep, NULL, 0);
     } else if (q.type == MPC_CW_RESULT) {
         if (f->deny_output[d]) {
             char msg[200];
@@ -718,11 +742,14 @@ static void s_fake_reset(fake *f)
     }
     mpc_circ_destroy(&f->circ);
     f->outputs_ready = 0;
-    for (int d = 0; d < N_FAKE; d++)
+    for (int d = 0; d < N_FAKE; d++) {
         if (f->gated[d]) {
             zmq_msg_close(&f->gated_id[d]);
             f->gated[d] = 0;
         }
+        for (int k = 0; k < f->n_held_in[d]; k++) zmq_msg_close(&f->held_in_id[d][k]);
+        f->n_held_in[d] = 0;
+    }
 }
 
 static void s_fake_stop(fake *f)
@@ -1020,6 +1047,43 @@ START_TEST(test_sdk_output_asks_every_daemon_at_once)
     ck_assert_uint_eq(v[1], 24);
     ck_assert_uint_eq(v[2], (uint64_t)-14);
     ck_assert_msg(took < 1000, "the output took %lld ms", (long long)took);
+    mpc_client_free(v);
+    mpc_job_free(&j);
+    free(circ);
+    mpc_client_close(&c);
+    s_fake_stop(f);
+}
+END_TEST
+
+/* A job's inputs are sent without waiting for each one's replies: the scripted daemons answer
+ * INPUT only once they hold every input of the job, which a client waiting for each input's
+ * replies before sending the next (as the SDK did until 2026-12-03) never brings about. */
+START_TEST(test_sdk_inputs_sent_ahead_of_replies)
+{
+    fake *f = s_fake_start(0, 0, 2000);
+    f->gate_inputs = 1;
+    mpc_client *c = s_open_net();
+    size_t len;
+    uint8_t *circ = s_program(&len, 0);
+    mpc_job *j = NULL;
+    ck_assert_int_eq(mpc_job_create(c, circ, len, &j), 0);
+    const uint64_t x[3] = {5, 6, 7};
+    ck_assert_int_eq(mpc_job_input(c, j, "x", x, 3), 0);
+    ck_assert_int_eq(mpc_job_input_text(c, j, "y", "3, 4, -2"), 0);
+    ck_assert_int_eq(mpc_job_input_text(c, j, "f", "1.25"), 0);
+    int64_t t0 = s_now();
+    int r = mpc_job_submit(c, j, MPC_SUBMIT_ALL_INPUTS);
+    int64_t took = s_now() - t0;
+    ck_assert_msg(r == 0, "submit: %s", mpc_client_errmsg(c));
+    ck_assert_msg(took < 1500, "the inputs took %lld ms", (long long)took);
+    ck_assert_int_eq(f->n_input_msgs[0], 3);   /* the default binding: a=d0, b=d1 */
+    ck_assert_int_eq(f->n_input_msgs[1], 3);
+    ck_assert_int_eq(f->n_input_msgs[2], 0);
+    uint64_t *v = NULL, n = 0;
+    ck_assert_int_eq(mpc_job_output(c, j, "prod", 2000, &v, &n), 0);
+    ck_assert_uint_eq(n, 3);
+    ck_assert_uint_eq(v[0], 15);
+    ck_assert_uint_eq(v[2], (uint64_t)-14);
     mpc_client_free(v);
     mpc_job_free(&j);
     free(circ);
@@ -1390,6 +1454,7 @@ Suite *mpc_test_suite(void)
     tcase_add_checked_fixture(tn, s_setup, s_teardown);
     tcase_add_test(tn, test_sdk_flow_against_scripted_daemons);
     tcase_add_test(tn, test_sdk_output_asks_every_daemon_at_once);
+    tcase_add_test(tn, test_sdk_inputs_sent_ahead_of_replies);
     tcase_add_test(tn, test_sdk_hash_mismatch_refused);
     tcase_add_test(tn, test_sdk_unknown_key_and_down_daemon);
     tcase_add_test(tn, test_sdk_output_timeout_and_progress);
