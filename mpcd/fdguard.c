@@ -17,28 +17,20 @@ static pthread_mutex_t s_mu = PTHREAD_MUTEX_INITIALIZER;
 static int s_reserve = -1;              /* guarded by s_mu */
 static atomic_uint_least64_t s_dropped;
 
-/* libc's functions (the next definitions after this executable's). */
-static s_accept_fn s_real_accept(void)
+/* libc's function `name` (the next definition after this executable's), looked up once. */
+static void *s_next(const char *name, _Atomic(void *) *slot)
 {
-    static _Atomic(s_accept_fn) fn;
-    s_accept_fn f = atomic_load(&fn);
+    void *f = atomic_load(slot);
     if (!f) {
-        f = (s_accept_fn)dlsym(RTLD_NEXT, "accept");
-        atomic_store(&fn, f);
+        f = dlsym(RTLD_NEXT, name);
+        atomic_store(slot, f);
     }
     return f;
 }
 
-static s_accept4_fn s_real_accept4(void)
-{
-    static _Atomic(s_accept4_fn) fn;
-    s_accept4_fn f = atomic_load(&fn);
-    if (!f) {
-        f = (s_accept4_fn)dlsym(RTLD_NEXT, "accept4");
-        atomic_store(&fn, f);
-    }
-    return f;
-}
+static _Atomic(void *) s_accept_slot, s_accept4_slot;
+#define s_real_accept()  ((s_accept_fn)s_next("accept", &s_accept_slot))
+#define s_real_accept4() ((s_accept4_fn)s_next("accept4", &s_accept4_slot))
 
 static int s_open_reserve(void)
 {

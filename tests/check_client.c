@@ -1017,26 +1017,25 @@ static void s_on_progress(void *ctx, const mpc_job *job, const mpc_daemon_status
     snprintf(s_progress_state, sizeof s_progress_state, "%s", st[0].state_name);
 }
 
-/* An output that never becomes ready: the wait ends at the deadline with MPC_ERR_TIMEOUT and
- * the job's state, reporting progress on the way. */
-/* An output is asked of every daemon holding a share at once: the scripted daemons answer
- * only when all of them hold a RESULT request, which a client asking one daemon after the
- * other (as the SDK did until 2026-12-03) never brings about. */
-START_TEST(test_sdk_output_asks_every_daemon_at_once)
+/* The test program as a staged job with x = 5, 6, 7, y = 3, 4, -2 and f = 1.25 (so prod =
+ * 15, 24, -14), bound as `binding` (NULL: the default); *circ gets the .circ bytes to free. */
+static mpc_job *s_staged_567(mpc_client *c, const char *binding, uint8_t **circ)
 {
-    fake *f = s_fake_start(0, 0, 3000);
-    mpc_client *c = s_open_net();
     size_t len;
-    uint8_t *circ = s_program(&len, 0);
+    *circ = s_program(&len, 0);
     mpc_job *j = NULL;
-    ck_assert_int_eq(mpc_job_create(c, circ, len, &j), 0);
-    ck_assert_int_eq(mpc_job_set_binding(c, j, "b=d0, a=d2"), 0);
+    ck_assert_int_eq(mpc_job_create(c, *circ, len, &j), 0);
+    if (binding) ck_assert_int_eq(mpc_job_set_binding(c, j, binding), 0);
     const uint64_t x[3] = {5, 6, 7};
     ck_assert_int_eq(mpc_job_input(c, j, "x", x, 3), 0);
     ck_assert_int_eq(mpc_job_input_text(c, j, "y", "3, 4, -2"), 0);
     ck_assert_int_eq(mpc_job_input_text(c, j, "f", "1.25"), 0);
-    ck_assert_int_eq(mpc_job_submit(c, j, MPC_SUBMIT_ALL_INPUTS), 0);
-    f->gate_results = 1;
+    return j;
+}
+
+/* Fetches output prod of such a job and checks it; the ms it took. */
+static int64_t s_prod_567(mpc_client *c, mpc_job *j)
+{
     uint64_t *v = NULL, n = 0;
     int64_t t0 = s_now();
     int r = mpc_job_output(c, j, "prod", 2000, &v, &n);
@@ -1046,8 +1045,23 @@ START_TEST(test_sdk_output_asks_every_daemon_at_once)
     ck_assert_uint_eq(v[0], 15);
     ck_assert_uint_eq(v[1], 24);
     ck_assert_uint_eq(v[2], (uint64_t)-14);
-    ck_assert_msg(took < 1000, "the output took %lld ms", (long long)took);
     mpc_client_free(v);
+    return took;
+}
+
+/* An output is asked of every daemon holding a share at once: the scripted daemons answer
+ * only when all of them hold a RESULT request, which a client asking one daemon after the
+ * other (as the SDK did until 2026-12-03) never brings about. */
+START_TEST(test_sdk_output_asks_every_daemon_at_once)
+{
+    fake *f = s_fake_start(0, 0, 3000);
+    mpc_client *c = s_open_net();
+    uint8_t *circ = NULL;
+    mpc_job *j = s_staged_567(c, "b=d0, a=d2", &circ);
+    ck_assert_int_eq(mpc_job_submit(c, j, MPC_SUBMIT_ALL_INPUTS), 0);
+    f->gate_results = 1;
+    int64_t took = s_prod_567(c, j);
+    ck_assert_msg(took < 1000, "the output took %lld ms", (long long)took);
     mpc_job_free(&j);
     free(circ);
     mpc_client_close(&c);
@@ -1063,14 +1077,8 @@ START_TEST(test_sdk_inputs_sent_ahead_of_replies)
     fake *f = s_fake_start(0, 0, 2000);
     f->gate_inputs = 1;
     mpc_client *c = s_open_net();
-    size_t len;
-    uint8_t *circ = s_program(&len, 0);
-    mpc_job *j = NULL;
-    ck_assert_int_eq(mpc_job_create(c, circ, len, &j), 0);
-    const uint64_t x[3] = {5, 6, 7};
-    ck_assert_int_eq(mpc_job_input(c, j, "x", x, 3), 0);
-    ck_assert_int_eq(mpc_job_input_text(c, j, "y", "3, 4, -2"), 0);
-    ck_assert_int_eq(mpc_job_input_text(c, j, "f", "1.25"), 0);
+    uint8_t *circ = NULL;
+    mpc_job *j = s_staged_567(c, NULL, &circ);
     int64_t t0 = s_now();
     int r = mpc_job_submit(c, j, MPC_SUBMIT_ALL_INPUTS);
     int64_t took = s_now() - t0;
@@ -1079,12 +1087,7 @@ START_TEST(test_sdk_inputs_sent_ahead_of_replies)
     ck_assert_int_eq(f->n_input_msgs[0], 3);   /* the default binding: a=d0, b=d1 */
     ck_assert_int_eq(f->n_input_msgs[1], 3);
     ck_assert_int_eq(f->n_input_msgs[2], 0);
-    uint64_t *v = NULL, n = 0;
-    ck_assert_int_eq(mpc_job_output(c, j, "prod", 2000, &v, &n), 0);
-    ck_assert_uint_eq(n, 3);
-    ck_assert_uint_eq(v[0], 15);
-    ck_assert_uint_eq(v[2], (uint64_t)-14);
-    mpc_client_free(v);
+    (void)s_prod_567(c, j);
     mpc_job_free(&j);
     free(circ);
     mpc_client_close(&c);
@@ -1092,6 +1095,8 @@ START_TEST(test_sdk_inputs_sent_ahead_of_replies)
 }
 END_TEST
 
+/* An output that never becomes ready: the wait ends at the deadline with MPC_ERR_TIMEOUT and
+ * the job's state, reporting progress on the way. */
 START_TEST(test_sdk_output_timeout_and_progress)
 {
     fake *f = s_fake_start(0, 0, 5000);
