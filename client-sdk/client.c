@@ -904,31 +904,32 @@ static int s_share_acks(mpc_client *c, mpc_job *j, uint64_t rid)
 #define S_INPUT_BYTES_AHEAD  (64u << 20)
 
 /* Shares and sends the inputs i with vals[i] != NULL, up to S_INPUTS_AHEAD (and
- * S_INPUT_BYTES_AHEAD) ahead of their replies; each daemon answers a connection's requests
- * in order.  After a failure nothing more is sent or waited for: 0 or the first failure. */
+ * S_INPUT_BYTES_AHEAD) ahead of their replies, which are taken oldest first (each daemon
+ * answers a connection's requests in order).  After a failure nothing more is sent or waited
+ * for (late replies are dropped by their request id): 0 or the first failure. */
 static int s_share_all(mpc_client *c, mpc_job *j, uint64_t *const *vals)
 {
     const mpc_circuit *cc = j->circ;
     uint64_t rid[S_INPUTS_AHEAD], bytes[S_INPUTS_AHEAD], ahead_bytes = 0;
     uint32_t head = 0, ahead = 0;
     int r = 0;
-    for (uint32_t i = 0; i <= cc->n_inputs; i++) {
-        uint64_t b = i < cc->n_inputs && vals[i] ? cc->inputs[i].len * 8 : 0;
-        /* take the oldest replies while the window is full, and all of them at the end; after
-         * a failure the rest are left (late replies are dropped by their request id) */
-        while (ahead && (i == cc->n_inputs || r || ahead == S_INPUTS_AHEAD || ahead_bytes + b > S_INPUT_BYTES_AHEAD)) {
-            if (!r) r = s_share_acks(c, j, rid[head]);
+    for (uint32_t i = 0; !r && i < cc->n_inputs; i++) {
+        if (!vals[i]) continue;
+        uint64_t b = cc->inputs[i].len * 8;
+        for (; !r && ahead && (ahead == S_INPUTS_AHEAD || ahead_bytes + b > S_INPUT_BYTES_AHEAD); ahead--) {
+            r = s_share_acks(c, j, rid[head]);
             ahead_bytes -= bytes[head];
             head = (head + 1) % S_INPUTS_AHEAD;
-            ahead--;
         }
-        if (r || i == cc->n_inputs || !vals[i]) continue;
         uint32_t slot = (head + ahead) % S_INPUTS_AHEAD;
-        r = s_share_post(c, j, i, vals[i], &rid[slot]);
-        if (r) continue;
+        if (r || (r = s_share_post(c, j, i, vals[i], &rid[slot])) != 0) break;
         bytes[slot] = b;
         ahead_bytes += b;
         ahead++;
+    }
+    for (; !r && ahead; ahead--) {
+        r = s_share_acks(c, j, rid[head]);
+        head = (head + 1) % S_INPUTS_AHEAD;
     }
     return r;
 }

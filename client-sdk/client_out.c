@@ -344,7 +344,7 @@ static int s_fetch_shares(mpc_client *c, mpc_job *j, const mpc_output *o, int ti
     enum { S_ASK, S_HELD, S_DONE };
     int phase[MPC_MAX_PARTIES];
     uint64_t rid[MPC_MAX_PARTIES];
-    int64_t ask_at[MPC_MAX_PARTIES], asked[MPC_MAX_PARTIES], held[MPC_MAX_PARTIES], reply_by[MPC_MAX_PARTIES];
+    int64_t ask_at[MPC_MAX_PARTIES], asked[MPC_MAX_PARTIES], held[MPC_MAX_PARTIES];
     int64_t start = (int64_t)mpc_now_ms();
     int64_t deadline = start + (timeout_ms < 0 ? S_DEFAULT_WAIT : timeout_ms);
     int64_t next_progress = start + c->progress_ms;
@@ -369,13 +369,12 @@ static int s_fetch_shares(mpc_client *c, mpc_job *j, const mpc_output *o, int ti
                 q.wait_ms = (uint32_t)wait;
                 asked[p] = now;
                 held[p] = wait;
-                reply_by[p] = now + wait + c->cfg.timeout_ms;
                 int r = mpc_client_send_req(c, j->daemon_of[p], &q, NULL, 0, now + c->cfg.timeout_ms, j->id_hex);
                 if (r) return r;
                 phase[p] = S_HELD;
             }
             if (phase[p] == S_ASK && ask_at[p] - now < tmo) tmo = ask_at[p] - now;
-            if (phase[p] == S_HELD && now >= reply_by[p])
+            if (phase[p] == S_HELD && now >= asked[p] + held[p] + c->cfg.timeout_ms)
                 return s_seterr(c, MPC_ERR_TIMEOUT, "daemon %s: job %s: no reply within the deadline: %s",
                                 mpc_client_dname(c, j->daemon_of[p]), j->id_hex, mpc_client_why_silent(c, j->daemon_of[p]));
         }

@@ -289,6 +289,28 @@ static int s_half_open(const char *endpoint)
 
 #define S_HALF_OPEN 400
 
+/* Opens up to S_HALF_OPEN half-open connections to endpoint into fds within max_ms; stops
+ * early if a daemon of the cluster is gone (said by the caller's tc_assert_alive).  Returns
+ * how many it opened. */
+static int s_open_half_open(const char *endpoint, int *fds, uint64_t max_ms)
+{
+    int n = 0;
+    uint64_t t0 = mpc_now_ms(), checked = t0;
+    while (n < S_HALF_OPEN && mpc_now_ms() - t0 < max_ms) {
+        int fd = s_half_open(endpoint);
+        if (fd >= 0) {
+            fds[n++] = fd;
+            continue;
+        }
+        s_sleep_ms(5);   /* the listen backlog is full, or b binds its endpoint again */
+        if (mpc_now_ms() - checked >= 500) {
+            checked = mpc_now_ms();
+            if (!tc_alive(&s_cl)) break;   /* refused because b is gone */
+        }
+    }
+    return n;
+}
+
 /* Waits up to max_ms until the peer has closed each of the n connections in fds (EOF or a
  * hangup); closes those and sets them to -1.  Returns how many are still open. */
 static int s_wait_hangups(int *fds, int n, uint64_t max_ms)
@@ -320,21 +342,8 @@ START_TEST(test_half_open_connections)
     struct rlimit rl = {256, 256};
     ck_assert_msg(prlimit(bpid, RLIMIT_NOFILE, &rl, NULL) == 0, "prlimit: %s", strerror(errno));
     static int fds[S_HALF_OPEN];
-    int n = 0;
     uint64_t t0 = mpc_now_ms();
-    uint64_t checked = t0;
-    while (n < S_HALF_OPEN && mpc_now_ms() - t0 < 60000) {   /* slow only on a loaded machine */
-        int fd = s_half_open(s_ccfg.daemons[1].endpoint);
-        if (fd >= 0) {
-            fds[n++] = fd;
-            continue;
-        }
-        s_sleep_ms(5);   /* the listen backlog is full, or b binds its endpoint again */
-        if (mpc_now_ms() - checked >= 1000) {
-            checked = mpc_now_ms();
-            if (!tc_alive(&s_cl)) break;   /* refused because b is gone: said below */
-        }
-    }
+    int n = s_open_half_open(s_ccfg.daemons[1].endpoint, fds, 60000);   /* slow only on a loaded machine */
     fprintf(stderr, "half-open: %d connections in %llu ms\n", n, (unsigned long long)(mpc_now_ms() - t0));
     tc_assert_alive(&s_cl, "a daemon died under %d half-open connections", n);
     ck_assert_int_eq(n, S_HALF_OPEN);
@@ -382,20 +391,8 @@ START_TEST(test_out_of_descriptors_at_accept)
     char peer[600];
     s_peer_endpoint(peer, sizeof peer);
     static int fds[S_HALF_OPEN];
-    int n = 0;
-    uint64_t t0 = mpc_now_ms(), checked = t0;
-    while (n < S_HALF_OPEN && mpc_now_ms() - t0 < 30000) {
-        int fd = s_half_open(peer);
-        if (fd >= 0) {
-            fds[n++] = fd;
-            continue;
-        }
-        s_sleep_ms(5);   /* the listen backlog is full */
-        if (mpc_now_ms() - checked >= 500) {
-            checked = mpc_now_ms();
-            if (!tc_alive(&s_cl)) break;
-        }
-    }
+    uint64_t t0 = mpc_now_ms();
+    int n = s_open_half_open(peer, fds, 30000);
     fprintf(stderr, "no descriptors: %d connections to b's peer port in %llu ms\n", n,
             (unsigned long long)(mpc_now_ms() - t0));
     /* b took some of them after its last descriptor went: each closed at once. */
