@@ -16,8 +16,8 @@ OPT      ?= -O2 -g
 SAN      ?=
 PREFIX   ?= /usr/local
 
-PKGS     := libsodium libzmq msgpack inih libsystemd libmicrohttpd
-DEPS_DEB := build-essential pkg-config libsodium-dev libzmq3-dev libmsgpack-dev check libinih-dev libsystemd-dev libmicrohttpd-dev python3 curl
+PKGS     := libsodium libzmq msgpack inih libsystemd libmicrohttpd libcrypto
+DEPS_DEB := build-essential pkg-config libsodium-dev libzmq3-dev libmsgpack-dev check libinih-dev libsystemd-dev libmicrohttpd-dev libssl-dev python3 curl
 
 PKG_CONFIG   ?= pkg-config
 INSTALL_DEPS ?= scripts/install-deps

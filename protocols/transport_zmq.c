@@ -521,38 +521,49 @@ void zt_release_parked(s_zt *z, uint32_t j, s_want *w)
     }
 }
 
+int zt_lane_header(s_zt *z, uint32_t j, const uint8_t *hb, size_t hlen, size_t plen, mpc_msg_hdr *h, s_want *w)
+{
+    z->dl_msgs_recv++;
+    if (mpc_wire_hdr_decode(h, hb, hlen) != 0) {
+        z->malformed++;
+        if (w && w->from == j) w->fail = w->found = 1;
+        return -1;
+    }
+    if (plen == SIZE_MAX) plen = h->count <= MPC_WIRE_MAX_COUNT ? (size_t)h->count * 8 : SIZE_MAX;
+    int r = h->sender != j || h->type == MPC_WIRE_MSG_HELLO || h->type == MPC_WIRE_MSG_HELLO_ACK
+                ? MPC_ERR_PROTOCOL
+                : mpc_wire_payload_check(h, plen, z->cfg.max_msg_bytes);
+    if (r == 0) return 0;
+    z->malformed++;
+    s_add_marker(z, j, h, r, h->sender != j ? "header sender field does not match the authenticated peer"
+                             : r == MPC_ERR_LIMIT ? "message over the size limit"
+                                                  : "payload length is not count * 8 (direct lane)",
+                 w);
+    return 1;
+}
+
+void zt_lane_file(s_zt *z, uint32_t j, const mpc_msg_hdr *h, size_t hlen, zmq_msg_t *pm, s_want *w)
+{
+    size_t plen = zmq_msg_size(pm);
+    z->base.msgs_recv++;
+    z->base.bytes_recv += hlen + plen;
+    atomic_fetch_add_explicit(&z->peer[j].pub_msgs_recv, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&z->peer[j].pub_bytes_recv, hlen + plen, memory_order_relaxed);
+    s_file(z, j, h, pm, NULL, 0, w);
+}
+
 void zt_lane_deliver(s_zt *z, uint32_t j, const uint8_t *hb, size_t hlen, const uint8_t *payload, size_t plen,
                      s_want *w)
 {
     mpc_msg_hdr h;
-    z->dl_msgs_recv++;
-    if (mpc_wire_hdr_decode(&h, hb, hlen) != 0) {
-        z->malformed++;
-        if (w && w->from == j) w->fail = w->found = 1;
-        return;
-    }
-    int r = h.sender != j || h.type == MPC_WIRE_MSG_HELLO || h.type == MPC_WIRE_MSG_HELLO_ACK
-                ? MPC_ERR_PROTOCOL
-                : mpc_wire_payload_check(&h, plen, z->cfg.max_msg_bytes);
-    if (r != 0) {
-        z->malformed++;
-        s_add_marker(z, j, &h, r, h.sender != j ? "header sender field does not match the authenticated peer"
-                                  : r == MPC_ERR_LIMIT ? "message over the size limit"
-                                                       : "payload length is not count * 8 (direct lane)",
-                     w);
-        return;
-    }
+    if (zt_lane_header(z, j, hb, hlen, plen, &h, w) != 0) return;
     zmq_msg_t pm;
     if (mpc_zmq_msg_init_secret(&pm, payload, plen) != 0) {
         z->held_dropped++;
         s_add_marker(z, j, &h, MPC_ERR_NOMEM, "out of memory receiving a message", w);
         return;
     }
-    z->base.msgs_recv++;
-    z->base.bytes_recv += hlen + plen;
-    atomic_fetch_add_explicit(&z->peer[j].pub_msgs_recv, 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&z->peer[j].pub_bytes_recv, hlen + plen, memory_order_relaxed);
-    s_file(z, j, &h, &pm, NULL, 0, w);
+    zt_lane_file(z, j, &h, hlen, &pm, w);
 }
 
 
@@ -760,7 +771,7 @@ static int s_process(s_zt *z, s_want *w, int64_t wait_ms)
         lanes = 1;
         if (!l->synced) continue;   /* its frames wait for the peer's LANE_SYNC on ZeroMQ */
         /* a decrypted frame or whole frames already buffered: do not sleep */
-        if (l->have_pt || l->rlen >= 4) wait_ms = 0;
+        if (zt_lane_pending(l)) wait_ms = 0;
         items[ni++] = (zmq_pollitem_t){.socket = NULL, .fd = l->fd, .events = ZMQ_POLLIN};
     }
     if (wait_ms < 0) wait_ms = 0;
@@ -833,7 +844,7 @@ static int s_lane_fast(s_zt *z, s_want *w, int64_t wait_ms)
     }
     s_lane *l = &z->peer[w->from].lane;
     if (!zt_lane_usable(l) || !l->synced || l->phead) return 0;
-    if (!(l->have_pt || l->rlen >= 4) && !zt_lane_spin(z, w->from)) return 0;
+    if (!zt_lane_pending(l) && !zt_lane_spin(z, w->from)) return 0;
     int moved = zt_lane_read(z, w->from, w);
     if (w->found) z->dl_fast++;
     return moved || w->found || !zt_lane_usable(l);
@@ -974,7 +985,7 @@ static int s_send_raw(s_zt *z, uint32_t to, uint8_t type, uint64_t stream, uint6
         r = MPC_ERR_IO;
         goto out;
     }
-    if (counted && zt_lane_usable(&p->lane) && count * 8 <= S_DIRECT_MAX) {
+    if (counted && zt_lane_takes(z, to, count)) {
         r = s_send_direct(z, to, hb, hlen, zmq_msg_data(payload), count, timeout_ms);
         goto out;
     }
@@ -1055,7 +1066,7 @@ int zt_send_sync(s_zt *z, uint32_t j, uint64_t id, int timeout_ms)
     return s_send_raw(z, j, MPC_WIRE_MSG_LANE_SYNC, id, 0, &empty, 0, timeout_ms, 0);
 }
 
-/* mu held.  A stream message to peer `to` on its direct lane (count * 8 <= S_DIRECT_MAX). */
+/* mu held.  A stream message to peer `to` on its direct lane. */
 static int s_send_direct(s_zt *z, uint32_t to, const uint8_t *hb, size_t hlen, const void *data, uint64_t count,
                          int timeout_ms)
 {
@@ -1084,6 +1095,26 @@ static int s_send_check(s_zt *z, uint32_t to, uint8_t type, uint64_t count)
     return 0;
 }
 
+/* A stream message straight from the caller's buffer on peer `to`'s direct lane, if it has
+ * one (the lane encrypts from data: no copy); S_NONE if it has none. */
+static int s_try_direct(s_zt *z, uint32_t to, uint8_t type, uint64_t stream, uint64_t seq, const uint64_t *data,
+                        uint64_t count)
+{
+    int r = S_NONE;
+    pthread_mutex_lock(&z->mu);
+    s_peer *p = &z->peer[to];
+    if (zt_lane_takes(z, to, count) && p->connected && p->state != S_PEER_DOWN) {
+        mpc_msg_hdr h = {.version = MPC_WIRE_VERSION, .type = type, .stream = stream, .seq = seq,
+                         .sender = (uint16_t)z->cfg.self, .count = count};
+        uint8_t hb[MPC_WIRE_HDR_MAX];
+        size_t hlen = 0;
+        r = mpc_wire_hdr_encode(hb, sizeof hb, &hlen, &h) != 0 ? MPC_ERR_INVALID
+            : s_send_direct(z, to, hb, hlen, data, count, z->cfg.timeout_ms);
+    }
+    pthread_mutex_unlock(&z->mu);
+    return r;
+}
+
 int zt_op_send(mpc_transport *t, uint32_t to, uint8_t type, uint64_t stream, uint64_t seq,
                      const uint64_t *data, uint64_t count)
 {
@@ -1091,22 +1122,7 @@ int zt_op_send(mpc_transport *t, uint32_t to, uint8_t type, uint64_t stream, uin
     if (!z || (count && !data)) return MPC_ERR_INVALID;
     int r = s_send_check(z, to, type, count);
     if (r) return r;
-    if (count * 8 <= S_DIRECT_MAX) {
-        /* A direct lane copies the payload straight into the frame it encrypts. */
-        pthread_mutex_lock(&z->mu);
-        s_peer *p = &z->peer[to];
-        if (zt_lane_usable(&p->lane) && p->connected && p->state != S_PEER_DOWN) {
-            mpc_msg_hdr h = {.version = MPC_WIRE_VERSION, .type = type, .stream = stream, .seq = seq,
-                             .sender = (uint16_t)z->cfg.self, .count = count};
-            uint8_t hb[MPC_WIRE_HDR_MAX];
-            size_t hlen = 0;
-            r = mpc_wire_hdr_encode(hb, sizeof hb, &hlen, &h) != 0 ? MPC_ERR_INVALID
-                : s_send_direct(z, to, hb, hlen, data, count, z->cfg.timeout_ms);
-            pthread_mutex_unlock(&z->mu);
-            return r;
-        }
-        pthread_mutex_unlock(&z->mu);
-    }
+    if ((r = s_try_direct(z, to, type, stream, seq, data, count)) != S_NONE) return r;
     /* The one copy (the caller keeps data), wiped when ZeroMQ releases it. */
     zmq_msg_t pm;
     if (mpc_zmq_msg_init_secret(&pm, data, count * 8) != 0) return MPC_ERR_NOMEM;
@@ -1122,21 +1138,21 @@ int mpc_transport_zmq_send_owned(mpc_transport *t, uint32_t to, uint8_t type, ui
 {
     s_zt *z = zt_self(t);
     int r = (!z || !free_fn || (count && !data)) ? MPC_ERR_INVALID : s_send_check(z, to, type, count);
-    if (r) {
-        if (free_fn) free_fn(data, hint);
+    if (!r && (r = s_try_direct(z, to, type, stream, seq, data, count)) == S_NONE) {
+        zmq_msg_t pm;
+        if (count == 0) {
+            free_fn(data, hint);
+            zmq_msg_init(&pm);
+        } else if (zmq_msg_init_data(&pm, data, count * 8, free_fn, hint) != 0) {
+            free_fn(data, hint);
+            return MPC_ERR_NOMEM;
+        }
+        pthread_mutex_lock(&z->mu);
+        r = s_send_raw(z, to, type, stream, seq, &pm, count, z->cfg.timeout_ms, 1);
+        pthread_mutex_unlock(&z->mu);
         return r;
     }
-    zmq_msg_t pm;
-    if (count == 0) {
-        free_fn(data, hint);
-        zmq_msg_init(&pm);
-    } else if (zmq_msg_init_data(&pm, data, count * 8, free_fn, hint) != 0) {
-        free_fn(data, hint);
-        return MPC_ERR_NOMEM;
-    }
-    pthread_mutex_lock(&z->mu);
-    r = s_send_raw(z, to, type, stream, seq, &pm, count, z->cfg.timeout_ms, 1);
-    pthread_mutex_unlock(&z->mu);
+    if (free_fn) free_fn(data, hint);
     return r;
 }
 

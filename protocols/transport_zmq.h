@@ -66,14 +66,17 @@ typedef struct {
      * NULL: refusals are only counted (mpc_transport_zmq_stats auth_denied). */
     mpc_zap_refused_fn on_refused;
     void              *refused_ctx;
-    /* Direct lanes (docs/transport.md, "Direct lanes"): messages of up to 4 KiB of payload
-     * between two parties that both name a direct endpoint travel on a stream socket of their
-     * own, encrypted here, instead of through ZeroMQ's I/O threads.  direct_bind: where ours
-     * listens, "tcp://A.B.C.D:PORT" (PORT 0 or *: the kernel picks; read it back with
+    /* Direct lanes (docs/transport.md, "Direct lanes"): the stream messages between two parties
+     * that both name a direct endpoint travel on a stream socket of their own, encrypted here
+     * (AES-256-GCM), instead of through ZeroMQ's I/O threads and CURVE.  direct_bind: where
+     * ours listens, "tcp://A.B.C.D:PORT" (PORT 0 or *: the kernel picks; read it back with
      * mpc_transport_zmq_direct_endpoint) or "ipc://PATH"; NULL: no lanes.  peer_direct[j]:
-     * peer j's (NULL: no lane with it).  The lanes come up in mpc_transport_zmq_direct(). */
+     * peer j's (NULL: no lane with it).  direct_max_bytes: only messages of at most this many
+     * payload bytes take the lane, larger ones ZeroMQ (0: every message, the default).  The
+     * lanes come up in mpc_transport_zmq_direct(). */
     const char *direct_bind;
     const char *peer_direct[MPC_ZMQ_MAX_PARTIES];
+    uint64_t    direct_max_bytes;
 } mpc_zmq_config;
 
 /* Zeroes cfg (all defaults); the caller then fills self, n, bind, endpoints and keys. */

@@ -37,6 +37,7 @@
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/evp.h>
 #include <poll.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -50,12 +51,19 @@
 #include "mpc_err.h"
 #include "zmq_wipe.h"
 
-#define S_DL_MAGIC    "mpcdDL01"
-#define S_DL_LABEL    "mpcd direct lane v1"
-#define S_DL_TAG      crypto_aead_chacha20poly1305_ietf_ABYTES
+#define S_DL_MAGIC    "mpcdDL02"
+#define S_DL_LABEL    "mpcd direct lane v2"
+#define S_DL_TAG      16                 /* the AEADs' tags: ChaCha20-Poly1305 (handshake), AES-GCM */
 #define S_DL_PT_HEAD  (1 + 8 + 1)
 #define S_DL_PT_MAX   (S_DL_PT_HEAD + MPC_WIRE_HDR_MAX + S_DIRECT_MAX)
 #define S_DL_FRAME_MAX (S_DL_PT_MAX + S_DL_TAG)
+#define S_DL_PART_BIT  0x80000000u       /* in a frame's length word: a part of a large payload */
+#define S_DL_WBUF      (4 + S_DL_PART + S_DL_TAG)
+#define S_DL_RBUF      (2 * S_DL_WBUF)
+/* frame kinds (the first plaintext byte of a frame that is not a part) */
+#define S_DL_MSG      0
+#define S_DL_MARK     1
+#define S_DL_BIG      2
 /* Setting lanes up again while the transport runs (the reader does it, mu held): the longest a
  * handshake may take, the rest of the listener after a refused connection, and the pauses
  * between attempts to reach a higher peer again. */
@@ -64,12 +72,63 @@
 #define S_DL_RETRY_MIN_MS  1000
 #define S_DL_RETRY_MAX_MS  30000
 
-/* Secrets of a lane, in one sodium_malloc region. */
+/* Plaintext of a lane's frames, in one sodium_malloc region.  (The keys are in the two
+ * OpenSSL cipher contexts, which OpenSSL wipes when they are freed.) */
 struct s_lane_keys {
-    uint8_t tx[32], rx[32];
     uint8_t pt[S_DL_PT_MAX];          /* a decrypted frame waiting for its turn (kind, arg, ...) */
     uint8_t out[S_DL_PT_MAX];         /* a frame being built */
 };
+
+/* ---- frames: AES-256-GCM (OpenSSL), nonce = frame number, the length word as associated data */
+
+static EVP_CIPHER_CTX *s_gcm_new(const uint8_t key[32], int enc)
+{
+    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+    if (c && EVP_CipherInit_ex(c, EVP_aes_256_gcm(), NULL, key, NULL, enc) != 1) {
+        EVP_CIPHER_CTX_free(c);
+        c = NULL;
+    }
+    return c;
+}
+
+static void s_gcm_iv(uint8_t iv[12], uint64_t n)
+{
+    memset(iv, 0, 12);
+    memcpy(iv, &n, 8);
+}
+
+/* ct (len + S_DL_TAG bytes) = AES-256-GCM of pt under frame number n; 0 or -1. */
+static int s_seal(void *ctx, uint64_t n, const uint8_t ad[4], const uint8_t *pt, size_t len, uint8_t *ct)
+{
+    EVP_CIPHER_CTX *c = ctx;
+    uint8_t iv[12];
+    int ol = 0;
+    s_gcm_iv(iv, n);
+    if (EVP_EncryptInit_ex(c, NULL, NULL, NULL, iv) != 1 || EVP_EncryptUpdate(c, NULL, &ol, ad, 4) != 1 ||
+        (len && EVP_EncryptUpdate(c, ct, &ol, pt, (int)len) != 1) || EVP_EncryptFinal_ex(c, ct + len, &ol) != 1 ||
+        EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, S_DL_TAG, ct + len) != 1)
+        return -1;
+    return 0;
+}
+
+/* pt (len - S_DL_TAG bytes) from ct (len bytes, tag last) under frame number n; 0, or -1 if it
+ * does not authenticate (pt is then wiped). */
+static int s_open(void *ctx, uint64_t n, const uint8_t ad[4], const uint8_t *ct, size_t len, uint8_t *pt)
+{
+    EVP_CIPHER_CTX *c = ctx;
+    size_t m = len - S_DL_TAG;
+    uint8_t iv[12], tag[S_DL_TAG];
+    int ol = 0;
+    s_gcm_iv(iv, n);
+    memcpy(tag, ct + m, S_DL_TAG);
+    if (EVP_DecryptInit_ex(c, NULL, NULL, NULL, iv) != 1 || EVP_DecryptUpdate(c, NULL, &ol, ad, 4) != 1 ||
+        (m && EVP_DecryptUpdate(c, pt, &ol, ct, (int)m) != 1) ||
+        EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, S_DL_TAG, tag) != 1 || EVP_DecryptFinal_ex(c, pt + m, &ol) != 1) {
+        if (m) sodium_memzero(pt, m);
+        return -1;
+    }
+    return 0;
+}
 
 /* ---- endpoints ------------------------------------------------------------------------ */
 
@@ -277,20 +336,18 @@ static int s_lane_up(s_zt *z, uint32_t j, int fd, const s_hs *h, int initiator, 
         zt_lane_close(l);
         zt_release_parked(z, j, NULL);
     }
-    struct s_lane_keys *k = sodium_malloc(sizeof *k);
-    if (!k) return MPC_ERR_NOMEM;
-    memcpy(k->tx, h->k + (initiator ? 0 : 32), 32);
-    memcpy(k->rx, h->k + (initiator ? 32 : 0), 32);
-    l->keys = k;
-    l->rbuf = malloc(2 * (4 + S_DL_FRAME_MAX));   /* ciphertext only */
-    if (!l->rbuf) {
-        sodium_free(k);
-        l->keys = NULL;
+    l->keys = sodium_malloc(sizeof *l->keys);
+    l->etx = s_gcm_new(h->k + (initiator ? 0 : 32), 1);
+    l->erx = s_gcm_new(h->k + (initiator ? 32 : 0), 0);
+    l->rbuf = malloc(S_DL_RBUF);   /* ciphertext only */
+    l->wbuf = malloc(S_DL_WBUF);
+    if (!l->keys || !l->etx || !l->erx || !l->rbuf || !l->wbuf) {
+        zt_lane_close(l);   /* fd is still -1: frees what was made */
         return MPC_ERR_NOMEM;
     }
     l->fd = fd;
     l->ntx = l->nrx = 1;
-    l->rlen = 0;
+    l->roff = l->rlen = 0;
     l->have_pt = 0;
     l->broken = 0;
     l->why = NULL;
@@ -539,6 +596,11 @@ int zt_lane_usable(const s_lane *l)
     return l->fd >= 0 && !l->broken;
 }
 
+int zt_lane_takes(const s_zt *z, uint32_t j, uint64_t count)
+{
+    return zt_lane_usable(&z->peer[j].lane) && (!z->cfg.direct_max_bytes || count * 8 <= z->cfg.direct_max_bytes);
+}
+
 void zt_lane_fail(s_zt *z, uint32_t j, const char *why)
 {
     s_lane *l = &z->peer[j].lane;
@@ -553,11 +615,14 @@ void zt_lane_fail(s_zt *z, uint32_t j, const char *why)
 
 /* mu held.  Writes a whole frame.  While the peer's socket buffer is full, the thread that may
  * read drains what arrived for us (so two parties that both write cannot block each other);
- * another thread waits with mu released, the lane marked busy so that no other frame starts
- * in the middle of this one. */
+ * another thread waits for room with mu released.  The lane is marked busy throughout, so no
+ * other frame starts in the middle of this one, and the reader neither closes nor replaces the
+ * lane meanwhile (its buffers stay); a lane failed meanwhile ends the write. */
 static int s_lane_write_all(s_zt *z, uint32_t j, const uint8_t *b, size_t n, int64_t deadline)
 {
     s_lane *l = &z->peer[j].lane;
+    int was_busy = l->wbusy, r = 0;
+    l->wbusy = 1;
     while (n) {
         ssize_t w = send(l->fd, b, n, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (w > 0) {
@@ -565,22 +630,30 @@ static int s_lane_write_all(s_zt *z, uint32_t j, const uint8_t *b, size_t n, int
             n -= (size_t)w;
             continue;
         }
-        if (w < 0 && errno != EAGAIN && errno != EINTR) return MPC_ERR_IO;
-        if ((int64_t)mpc_now_ms() >= deadline) return MPC_ERR_TIMEOUT;
+        if (w < 0 && errno != EAGAIN && errno != EINTR) {
+            r = MPC_ERR_IO;
+            break;
+        }
+        if ((int64_t)mpc_now_ms() >= deadline) {
+            r = MPC_ERR_TIMEOUT;
+            break;
+        }
+        struct pollfd p = {l->fd, POLLOUT, 0};
         if (zt_may_read(z)) {
             zt_drain(z);
-            struct pollfd p = {l->fd, POLLOUT, 0};
             (void)poll(&p, 1, 1);
         } else {
-            l->wbusy = 1;
             pthread_mutex_unlock(&z->mu);
-            nanosleep(&(struct timespec){0, 200000L}, NULL);
+            (void)poll(&p, 1, 1);
             pthread_mutex_lock(&z->mu);
-            l->wbusy = 0;
         }
-        if (l->fd < 0) return MPC_ERR_IO;
+        if (l->broken) {
+            r = MPC_ERR_IO;
+            break;
+        }
     }
-    return 0;
+    l->wbusy = was_busy;
+    return r;
 }
 
 /* mu held.  Waits until no other thread is in the middle of a frame on the lane; from then
@@ -604,43 +677,60 @@ static int s_lane_acquire(s_zt *z, uint32_t j, int timeout_ms)
     return MPC_ERR_IO;
 }
 
-/* mu held.  Encrypts and writes one frame to peer j; 0, or the lane fails. */
-static int s_lane_write(s_zt *z, uint32_t j, size_t ptlen, int timeout_ms)
+/* mu held, lane acquired.  Encrypts pt (ptlen bytes; part: a part of a large payload) into one
+ * frame and writes it to peer j; 0, or the lane fails. */
+static int s_lane_frame(s_zt *z, uint32_t j, const uint8_t *pt, size_t ptlen, int part, int timeout_ms)
 {
     s_lane *l = &z->peer[j].lane;
-    uint8_t frame[4 + S_DL_FRAME_MAX];
-    uint32_t L = (uint32_t)(ptlen + S_DL_TAG);
-    memcpy(frame, &L, 4);
-    uint8_t nonce[crypto_aead_chacha20poly1305_ietf_NPUBBYTES] = {0};
-    memcpy(nonce, &l->ntx, 8);
-    unsigned long long cl = 0;
-    crypto_aead_chacha20poly1305_ietf_encrypt(frame + 4, &cl, l->keys->out, ptlen, frame, 4, NULL, nonce,
-                                              l->keys->tx);
-    sodium_memzero(l->keys->out, ptlen);
+    uint32_t word = (uint32_t)(ptlen + S_DL_TAG) | (part ? S_DL_PART_BIT : 0);
+    memcpy(l->wbuf, &word, 4);
+    int r = s_seal(l->etx, l->ntx, l->wbuf, pt, ptlen, l->wbuf + 4) ? MPC_ERR_CRYPTO : 0;
+    if (pt == l->keys->out) sodium_memzero(l->keys->out, ptlen);
     l->ntx++;
-    int r = s_lane_write_all(z, j, frame, 4 + L, (int64_t)mpc_now_ms() + timeout_ms);
-    sodium_memzero(frame, sizeof frame);
+    if (!r) r = s_lane_write_all(z, j, l->wbuf, 4 + ptlen + S_DL_TAG, (int64_t)mpc_now_ms() + timeout_ms);
     if (r) {
-        zt_lane_fail(z, j, r == MPC_ERR_TIMEOUT ? "the peer did not read its lane" : "write failed");
-        zt_seterr(z, "direct lane to peer %u: %s", j, l->why);
+        zt_lane_fail(z, j, r == MPC_ERR_TIMEOUT ? "the peer did not read its lane"
+                           : r == MPC_ERR_CRYPTO ? "a frame could not be encrypted"
+                                                 : "write failed");
+        zt_seterr(z, "direct lane to peer %u: %s", j, l->why ? l->why : "failed");
         return r;
     }
     return 0;
 }
 
+/* kind, arg, header into keys->out: the plaintext's start. */
+static size_t s_lane_head(s_lane *l, uint8_t kind, uint64_t arg, const uint8_t *hdr, size_t hlen)
+{
+    uint8_t *o = l->keys->out;
+    o[0] = kind;
+    memcpy(o + 1, &arg, 8);
+    o[9] = (uint8_t)hlen;
+    if (hlen) memcpy(o + S_DL_PT_HEAD, hdr, hlen);
+    return S_DL_PT_HEAD + hlen;
+}
+
+/* A payload of up to S_DIRECT_MAX bytes travels in its header's frame; a larger one in part
+ * frames of S_DL_PART bytes (the last one shorter) right after it, the lane held busy until the
+ * last one, encrypted straight from the caller's buffer. */
 int zt_lane_send(s_zt *z, uint32_t j, const uint8_t *hdr, size_t hlen, const void *payload, size_t plen,
                  int timeout_ms)
 {
     s_lane *l = &z->peer[j].lane;
     int r = s_lane_acquire(z, j, timeout_ms);
     if (r) return r;
-    uint8_t *o = l->keys->out;
-    o[0] = 0;
-    memcpy(o + 1, &l->zsent, 8);
-    o[9] = (uint8_t)hlen;
-    memcpy(o + S_DL_PT_HEAD, hdr, hlen);
-    if (plen) memcpy(o + S_DL_PT_HEAD + hlen, payload, plen);
-    return s_lane_write(z, j, S_DL_PT_HEAD + hlen + plen, timeout_ms);
+    if (plen <= S_DIRECT_MAX) {
+        size_t n = s_lane_head(l, S_DL_MSG, l->zsent, hdr, hlen);
+        if (plen) memcpy(l->keys->out + n, payload, plen);
+        return s_lane_frame(z, j, l->keys->out, n + plen, 0, timeout_ms);
+    }
+    r = s_lane_frame(z, j, l->keys->out, s_lane_head(l, S_DL_BIG, l->zsent, hdr, hlen), 0, timeout_ms);
+    l->wbusy = 1;
+    for (size_t off = 0; !r && off < plen; off += S_DL_PART) {
+        size_t n = plen - off < S_DL_PART ? plen - off : S_DL_PART;
+        r = s_lane_frame(z, j, (const uint8_t *)payload + off, n, 1, timeout_ms);
+    }
+    l->wbusy = 0;
+    return r;
 }
 
 int zt_lane_mark(s_zt *z, uint32_t j, int timeout_ms)
@@ -652,40 +742,123 @@ int zt_lane_mark(s_zt *z, uint32_t j, int timeout_ms)
         return r;
     }
     l->zsent++;
-    uint8_t *o = l->keys->out;
-    o[0] = 1;
-    memcpy(o + 1, &l->zsent, 8);
-    o[9] = 0;
-    return s_lane_write(z, j, S_DL_PT_HEAD, timeout_ms);
+    return s_lane_frame(z, j, l->keys->out, s_lane_head(l, S_DL_MARK, l->zsent, NULL, 0), 0, timeout_ms);
 }
 
-/* mu held, reader.  Decrypts the next whole frame of rbuf into keys->pt; 1 done, 0 none whole,
- * < 0 the lane failed. */
-static int s_lane_decrypt(s_zt *z, uint32_t j)
+int zt_lane_pending(const s_lane *l)
+{
+    if (l->have_pt) return 1;
+    size_t have = l->rlen - l->roff;
+    if (have < 4) return 0;
+    uint32_t word;
+    memcpy(&word, l->rbuf + l->roff, 4);
+    return have >= 4 + (size_t)(word & ~S_DL_PART_BIT);   /* an impossible length too: it fails */
+}
+
+/* A large message's last part has come: files it (or drops it, refused at its header). */
+static void s_lane_whole(s_zt *z, uint32_t j, s_want *w)
 {
     s_lane *l = &z->peer[j].lane;
-    if (l->rlen < 4) return 0;
-    uint32_t L;
-    memcpy(&L, l->rbuf, 4);
-    if (L < S_DL_TAG + S_DL_PT_HEAD || L > S_DL_FRAME_MAX) {
+    uint8_t *buf = l->as.buf;
+    int skip = l->as.skip;
+    l->as.active = 0;
+    l->as.buf = NULL;
+    if (skip) return;
+    zmq_msg_t pm;
+    if (mpc_zmq_msg_init_owned_secret(&pm, buf, l->as.need) != 0) {   /* buf released (wiped) */
+        zt_lane_fail(z, j, "out of memory receiving a message");
+        return;
+    }
+    zt_lane_file(z, j, &l->as.h, l->as.hlen, &pm, w);
+}
+
+/* mu held, reader.  Decrypts the next whole frame of rbuf: a part into the large message being
+ * put together (filed once whole), any other frame into keys->pt.  1 done, 0 no whole frame,
+ * < 0 the lane failed. */
+static int s_lane_decrypt(s_zt *z, uint32_t j, s_want *w)
+{
+    s_lane *l = &z->peer[j].lane;
+    if (l->rlen - l->roff < 4) return 0;
+    uint8_t *f = l->rbuf + l->roff;
+    uint32_t word;
+    memcpy(&word, f, 4);
+    int part = (word & S_DL_PART_BIT) != 0;
+    size_t L = word & ~S_DL_PART_BIT, left = l->as.need - l->as.have;
+    size_t want = left < S_DL_PART ? left : S_DL_PART;
+    if (part != l->as.active) {
+        zt_lane_fail(z, j, part ? "a part frame without its message" : "a large message's parts cut short");
+        return -1;
+    }
+    if (part ? L != want + S_DL_TAG : (L < S_DL_TAG + S_DL_PT_HEAD || L > S_DL_FRAME_MAX)) {
         zt_lane_fail(z, j, "frame of an impossible length");
         return -1;
     }
-    if (l->rlen < 4 + (size_t)L) return 0;
-    uint8_t nonce[crypto_aead_chacha20poly1305_ietf_NPUBBYTES] = {0};
-    memcpy(nonce, &l->nrx, 8);
-    unsigned long long ml = 0;
-    if (crypto_aead_chacha20poly1305_ietf_decrypt(l->keys->pt, &ml, NULL, l->rbuf + 4, L, l->rbuf, 4, nonce,
-                                                  l->keys->rx) != 0) {
+    if (l->rlen - l->roff < 4 + L) return 0;
+    uint8_t *dst = !part ? l->keys->pt : l->as.skip ? f + 4 : l->as.buf + l->as.have;
+    if (s_open(l->erx, l->nrx, f, f + 4, L, dst) != 0) {
         zt_lane_fail(z, j, "a frame failed authentication");
         return -1;
     }
     l->nrx++;
-    l->ptlen = (size_t)ml;
-    l->have_pt = 1;
-    memmove(l->rbuf, l->rbuf + 4 + L, l->rlen - 4 - L);
-    l->rlen -= 4 + L;
+    l->roff += 4 + L;
+    if (!part) {
+        l->ptlen = L - S_DL_TAG;
+        l->have_pt = 1;
+        return 1;
+    }
+    if (l->as.skip) sodium_memzero(dst, want);
+    l->as.have += want;
+    if (l->as.have == l->as.need) s_lane_whole(z, j, w);
     return 1;
+}
+
+/* mu held, reader.  A large message's header frame (kind S_DL_BIG) may be filed now: checks
+ * the header and starts putting the payload together from the part frames that follow (a
+ * header refused for its stream — over the size limit, say — leaves a marker there, and its
+ * parts are read and dropped).  0, or -1 (the lane failed). */
+static int s_lane_begin(s_zt *z, uint32_t j, const uint8_t *hb, size_t hlen, s_want *w)
+{
+    s_lane *l = &z->peer[j].lane;
+    mpc_msg_hdr h;
+    int r = zt_lane_header(z, j, hb, hlen, SIZE_MAX, &h, w);
+    if (r < 0 || h.count > MPC_WIRE_MAX_COUNT || h.count * 8 <= S_DIRECT_MAX) {
+        zt_lane_fail(z, j, "malformed frame");
+        return -1;
+    }
+    l->as.skip = r > 0;
+    l->as.buf = l->as.skip ? NULL : malloc((size_t)h.count * 8);
+    if (!l->as.skip && !l->as.buf) {
+        zt_lane_fail(z, j, "out of memory receiving a message");
+        return -1;
+    }
+    l->as.active = 1;
+    l->as.h = h;
+    l->as.hlen = hlen;
+    l->as.need = (size_t)h.count * 8;
+    l->as.have = 0;
+    return 0;
+}
+
+/* mu held, reader.  Reads more of the lane into rbuf: 1 read, 0 nothing there, -1 the lane
+ * failed (closed by the peer, an error). */
+static int s_lane_fill(s_zt *z, uint32_t j)
+{
+    s_lane *l = &z->peer[j].lane;
+    if (l->roff) {   /* less than a frame is left there: move it to the front */
+        memmove(l->rbuf, l->rbuf + l->roff, l->rlen - l->roff);
+        l->rlen -= l->roff;
+        l->roff = 0;
+    }
+    ssize_t g = recv(l->fd, l->rbuf + l->rlen, S_DL_RBUF - l->rlen, MSG_DONTWAIT);
+    if (g > 0) {
+        l->rlen += (size_t)g;
+        return 1;
+    }
+    if (g == 0 || (errno != EAGAIN && errno != EINTR)) {
+        zt_lane_fail(z, j, g == 0 ? "the peer closed it" : "read failed");
+        return -1;
+    }
+    return 0;
 }
 
 /* mu held, reader.  Reads what the lane to peer j has and files, in order, what may be filed
@@ -697,24 +870,18 @@ int zt_lane_read(s_zt *z, uint32_t j, s_want *w)
     if (!l->synced && zt_lane_usable(l)) return 0;   /* its frames come after the peer's LANE_SYNC */
     while (zt_lane_usable(l) && !(w && w->found)) {
         if (!l->have_pt) {
-            int d = s_lane_decrypt(z, j);
-            if (d < 0) break;
-            if (d == 0) {
-                size_t cap = 2 * (4 + S_DL_FRAME_MAX);
-                ssize_t g = recv(l->fd, l->rbuf + l->rlen, cap - l->rlen, MSG_DONTWAIT);
-                if (g > 0) {
-                    l->rlen += (size_t)g;
-                    continue;
-                }
-                if (g == 0 || (errno != EAGAIN && errno != EINTR))
-                    zt_lane_fail(z, j, g == 0 ? "the peer closed it" : "read failed");
-                break;
+            int d = s_lane_decrypt(z, j, w);
+            if (d > 0) {
+                progress = 1;
+                continue;
             }
+            if (d < 0 || s_lane_fill(z, j) <= 0) break;
+            continue;
         }
         const uint8_t *pt = l->keys->pt;
         uint64_t arg;
         memcpy(&arg, pt + 1, 8);
-        if (pt[0] == 1 && l->ptlen == S_DL_PT_HEAD) {   /* marker */
+        if (pt[0] == S_DL_MARK && l->ptlen == S_DL_PT_HEAD) {
             if (arg != l->zallowed + 1) {
                 zt_lane_fail(z, j, "markers out of order");
                 break;
@@ -725,17 +892,21 @@ int zt_lane_read(s_zt *z, uint32_t j, s_want *w)
             zt_release_parked(z, j, w);
             continue;
         }
-        if (pt[0] != 0 || arg > l->zallowed) {
+        if ((pt[0] != S_DL_MSG && pt[0] != S_DL_BIG) || arg > l->zallowed) {
             zt_lane_fail(z, j, "malformed frame");
             break;
         }
         if (arg > l->zfiled) break;   /* ZeroMQ messages sent before it have not all come */
         size_t hlen = pt[9];
-        if (S_DL_PT_HEAD + hlen > l->ptlen || hlen > MPC_WIRE_HDR_MAX) {
+        if (S_DL_PT_HEAD + hlen > l->ptlen || hlen > MPC_WIRE_HDR_MAX ||
+            (pt[0] == S_DL_BIG && l->ptlen != S_DL_PT_HEAD + hlen)) {
             zt_lane_fail(z, j, "malformed frame");
             break;
         }
-        zt_lane_deliver(z, j, pt + S_DL_PT_HEAD, hlen, pt + S_DL_PT_HEAD + hlen, l->ptlen - S_DL_PT_HEAD - hlen, w);
+        if (pt[0] == S_DL_MSG)
+            zt_lane_deliver(z, j, pt + S_DL_PT_HEAD, hlen, pt + S_DL_PT_HEAD + hlen, l->ptlen - S_DL_PT_HEAD - hlen, w);
+        else if (s_lane_begin(z, j, pt + S_DL_PT_HEAD, hlen, w) < 0)
+            break;
         sodium_memzero(l->keys->pt, l->ptlen);
         l->have_pt = 0;
         progress = 1;
@@ -753,7 +924,7 @@ int zt_lane_read(s_zt *z, uint32_t j, s_want *w)
 int zt_lane_spin(s_zt *z, uint32_t j)
 {
     s_lane *l = &z->peer[j].lane;
-    if (!zt_lane_usable(l) || !l->synced || l->have_pt || l->rlen >= 4) return 0;
+    if (!zt_lane_usable(l) || !l->synced || zt_lane_pending(l)) return 0;
     if (l->spin_rest) {
         l->spin_rest--;
         return 0;
@@ -782,9 +953,18 @@ void zt_lane_close(s_lane *l)
     l->fd = -1;
     if (l->keys) sodium_free(l->keys);
     l->keys = NULL;
-    if (l->rbuf) sodium_memzero(l->rbuf, 2 * (4 + S_DL_FRAME_MAX));
+    EVP_CIPHER_CTX_free(l->etx);   /* OpenSSL wipes the key schedule */
+    EVP_CIPHER_CTX_free(l->erx);
+    l->etx = l->erx = NULL;
+    if (l->rbuf) sodium_memzero(l->rbuf, S_DL_RBUF);
     free(l->rbuf);
-    l->rbuf = NULL;
-    l->rlen = 0;
+    free(l->wbuf);   /* ciphertext */
+    l->rbuf = l->wbuf = NULL;
+    l->roff = l->rlen = 0;
     l->have_pt = 0;
+    if (l->as.buf) {
+        sodium_memzero(l->as.buf, l->as.have);
+        free(l->as.buf);
+    }
+    memset(&l->as, 0, sizeof l->as);
 }

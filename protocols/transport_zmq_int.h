@@ -37,8 +37,11 @@
  * and ZeroMQ heartbeats (which only see whole frames) never starve behind a 50 MB frame. */
 #define S_CHUNK           MPC_ZMQ_CHUNK_BYTES
 
-/* Largest payload a message may have to travel on a direct lane (transport_zmq_direct.c). */
+/* Direct lanes (transport_zmq_direct.c): a payload of up to S_DIRECT_MAX bytes travels in the
+ * frame of its header; a larger one in frames of its own, S_DL_PART bytes each (the last one
+ * shorter), after a frame that carries its header. */
 #define S_DIRECT_MAX      4096
+#define S_DL_PART         65536
 #define S_SPIN_US         50     /* zt_lane_spin: longest spin before blocking */
 #define S_SPIN_MISSES     4      /* ... empty spins in a row before resting */
 #define S_SPIN_REST       256    /* ... waits without a spin after that */
@@ -99,10 +102,21 @@ typedef struct {
     uint64_t  zsent;            /* ZeroMQ stream messages sent to the peer since the lane came up */
     uint64_t  zfiled;           /* ... received from it and filed */
     uint64_t  zallowed;         /* ... that its markers allow us to file */
-    uint8_t  *rbuf;             /* ciphertext read, not yet decrypted */
-    size_t    rlen;
+    void     *etx, *erx;        /* OpenSSL EVP_CIPHER_CTX: AES-256-GCM keyed for each direction */
+    uint8_t  *wbuf;             /* a frame being written (ciphertext only) */
+    uint8_t  *rbuf;             /* ciphertext read, not yet decrypted: bytes [roff, rlen) */
+    size_t    roff, rlen;
     int       have_pt;          /* keys->pt holds a decrypted frame waiting for its turn */
     size_t    ptlen;
+    /* A large message being put together from its part frames (decrypted into buf, which
+     * becomes the held message's payload); skip: refused at its header, parts read and dropped. */
+    struct {
+        int         active, skip;
+        mpc_msg_hdr h;
+        size_t      hlen;
+        uint8_t    *buf;
+        size_t      need, have;
+    } as;
     s_parked *phead, *ptail;    /* ZeroMQ messages waiting for their marker */
     uint64_t  pcount, pbytes;
     uint32_t  spin_misses;      /* spins in a row that saw nothing (zt_lane_spin) */
@@ -217,6 +231,8 @@ int   zt_direct_listen(s_zt *z, char *err, size_t errlen);
 void  zt_direct_unlisten(s_zt *z);
 int   zt_lane_usable(const s_lane *l);
 void  zt_lane_fail(s_zt *z, uint32_t j, const char *why);
+/* A stream message of count words to peer j goes on its lane (up, and within direct_max_bytes). */
+int   zt_lane_takes(const s_zt *z, uint32_t j, uint64_t count);
 void  zt_lane_close(s_lane *l);
 /* A stream message (header bytes, payload) to peer j on its lane; a marker after a ZeroMQ one. */
 int   zt_lane_send(s_zt *z, uint32_t j, const uint8_t *hdr, size_t hlen, const void *payload, size_t plen,
@@ -224,6 +240,8 @@ int   zt_lane_send(s_zt *z, uint32_t j, const uint8_t *hdr, size_t hlen, const v
 int   zt_lane_mark(s_zt *z, uint32_t j, int timeout_ms);
 /* The reader: files what the lane of peer j allows; 1 if anything moved. */
 int   zt_lane_read(s_zt *z, uint32_t j, s_want *w);
+/* A decrypted frame, or whole frames, wait on peer j's lane: a reader must not sleep. */
+int   zt_lane_pending(const s_lane *l);
 int   zt_lane_spin(s_zt *z, uint32_t j);
 /* mu held, reader: accepts a lane on our listener, or makes again the lanes to higher peers
  * that are up and have none (bounded, docs/transport.md "Direct lanes"). */
@@ -239,6 +257,11 @@ void  zt_lane_synced(s_zt *z, uint32_t j, uint64_t id);
  * and classifies the parked ZeroMQ messages of peer j its markers now allow. */
 void  zt_lane_deliver(s_zt *z, uint32_t j, const uint8_t *hdr, size_t hlen, const uint8_t *payload, size_t plen,
                       s_want *w);
+/* The same in two steps, for a large message: the header (decoded into h; plen SIZE_MAX: count
+ * * 8) is checked first — 0 accepted, 1 refused (a marker for its stream is filed), -1
+ * undecodable — and the payload, put together by the lane, is filed later (pm taken over). */
+int   zt_lane_header(s_zt *z, uint32_t j, const uint8_t *hdr, size_t hlen, size_t plen, mpc_msg_hdr *h, s_want *w);
+void  zt_lane_file(s_zt *z, uint32_t j, const mpc_msg_hdr *h, size_t hlen, zmq_msg_t *pm, s_want *w);
 void  zt_release_parked(s_zt *z, uint32_t j, s_want *w);
 
 /* The transport operations (transport.h) that transport_zmq.c implements. */

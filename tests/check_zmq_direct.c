@@ -1,5 +1,6 @@
 /* check_zmq_direct.c — direct lanes of the ZeroMQ transport (docs/transport.md, "Direct lanes"):
- * small messages on the lanes and large ones through ZeroMQ keep their order on every stream;
+ * every message on the lanes, large ones in part frames; small messages on the lanes and large
+ * ones through ZeroMQ (direct_max_bytes) keep their order on every stream;
  * a stranger connecting to a listener is refused and the lanes still come up; a frame changed
  * on the way fails the lane (it is never delivered) and the transport carries on over ZeroMQ;
  * lanes are set up only before stream traffic; three threads per party on streams of their
@@ -32,6 +33,7 @@ typedef struct {
     char dir[48];
     char ep[S_N][128];
     const char *via[S_N][S_N];   /* [i][j]: the endpoint i uses for j's lane, NULL: j's own */
+    uint64_t direct_max;         /* mpc_zmq_config.direct_max_bytes (0: every message on the lanes) */
     mpc_keypair *k[S_N];
     mpc_transport *t[S_N];
 } s_mesh;
@@ -70,6 +72,7 @@ static void s_mesh_new(s_mesh *m, uint32_t n)
         c.keys = m->k[i];
         c.timeout_ms = 10000;
         c.direct_bind = m->ep[i];
+        c.direct_max_bytes = m->direct_max;
         for (uint32_t j = 0; j < n; j++)
             if (j != i) {
                 memcpy(c.peer_public[j], mpc_keypair_public(m->k[j]), MPC_KEY_BYTES);
@@ -162,9 +165,11 @@ static void s_run_parties(s_mesh *m, s_party *p)
     for (uint32_t i = 0; i < m->n; i++) pthread_join(th[i], NULL);
 }
 
+/* Messages of up to 4 KiB on the lanes, larger ones through ZeroMQ (direct_max_bytes): the
+ * order across the two paths. */
 START_TEST(test_lanes_keep_the_order_of_mixed_sizes)
 {
-    s_mesh m = {0};
+    s_mesh m = {.direct_max = 4096};
     s_tmpdir(&m);
     s_mesh_new(&m, 3);
     s_party p[S_N];
@@ -179,6 +184,30 @@ START_TEST(test_lanes_keep_the_order_of_mixed_sizes)
         /* 2 peers x 120 messages, 80 of them small, plus the closing empty message */
         ck_assert_uint_eq(st.direct_sent, 2 * 81);
         ck_assert_uint_eq(st.direct_recv, 2 * 81);
+        ck_assert_uint_eq(m.t[i]->msgs_sent, 2 * 121);
+    }
+    s_mesh_down(&m);
+}
+END_TEST
+
+/* By default every message takes the lane: the large ones (up to 240 KiB here) in part frames
+ * of 64 KiB after their header's frame; every value checked. */
+START_TEST(test_large_messages_on_the_lanes)
+{
+    s_mesh m = {0};
+    s_tmpdir(&m);
+    s_mesh_new(&m, 3);
+    s_party p[S_N];
+    s_run_parties(&m, p);
+    for (uint32_t i = 0; i < 3; i++) {
+        ck_assert_msg(p[i].direct_rc == 0, "party %u: direct: %s", i, mpc_transport_zmq_last_error(m.t[i]));
+        ck_assert_msg(p[i].rc == 0, "party %u: %d %s", i, p[i].rc, p[i].err);
+        mpc_zmq_stats st;
+        mpc_transport_zmq_stats(m.t[i], &st);
+        ck_assert_uint_eq(st.direct_lanes, 2);
+        ck_assert_uint_eq(st.direct_failures, 0);
+        ck_assert_uint_eq(st.direct_sent, 2 * 121);
+        ck_assert_uint_eq(st.direct_recv, 2 * 121);
         ck_assert_uint_eq(m.t[i]->msgs_sent, 2 * 121);
     }
     s_mesh_down(&m);
@@ -211,8 +240,8 @@ START_TEST(test_lanes_under_concurrent_threads)
         mpc_transport_zmq_stats(m.t[i], &st);
         ck_assert_uint_eq(st.direct_lanes, 2);
         ck_assert_uint_eq(st.direct_failures, 0);
-        ck_assert_uint_eq(st.direct_sent, (1 + K) * 2 * 81);
-        ck_assert_uint_eq(st.direct_recv, (1 + K) * 2 * 81);
+        ck_assert_uint_eq(st.direct_sent, (1 + K) * 2 * 121);
+        ck_assert_uint_eq(st.direct_recv, (1 + K) * 2 * 121);
     }
     s_mesh_down(&m);
 }
@@ -226,7 +255,7 @@ static void *s_stranger_main(void *arg)
     snprintf(a.sun_path, sizeof a.sun_path, "%s", path);
     int fd = socket(AF_UNIX, SOCK_STREAM, 0);
     for (int i = 0; i < 200 && connect(fd, (struct sockaddr *)&a, sizeof a) != 0; i++) usleep(5000);
-    uint8_t m1[74] = "mpcdDL01";
+    uint8_t m1[74] = "mpcdDL02";
     m1[8] = 0;
     m1[9] = 1;
     randombytes_buf(m1 + 10, 64);
@@ -262,11 +291,12 @@ START_TEST(test_stranger_refused_lanes_still_come_up)
 }
 END_TEST
 
-/* A relay between party 0 and party 1's listener that flips one bit of the first data frame
- * (the 4th write from party 0 after the 74 + 16 handshake bytes). */
+/* A relay between party 0 and party 1's listener that flips one bit of what party 0 sends, at
+ * byte flip_at of its stream (the first 74 + 16 bytes are its handshake, frames follow). */
 typedef struct {
     int lfd;
     const char *to;
+    uint64_t flip_at;
     volatile int stop;
 } s_relay;
 
@@ -292,9 +322,8 @@ static void *s_relay_main(void *arg)
                 break;
             }
             if (k == 0) {
-                /* bytes 90.. are frames; byte 90 + 10 lies inside the first one's ciphertext */
-                if (!flipped && from_a + (uint64_t)g > 100) {
-                    buf[100 - from_a] ^= 1;
+                if (!flipped && from_a + (uint64_t)g > r->flip_at) {
+                    buf[r->flip_at - from_a] ^= 1;
                     flipped = 1;
                 }
                 from_a += (uint64_t)g;
@@ -423,7 +452,10 @@ static void *s_direct_main(void *arg)
     return NULL;
 }
 
-START_TEST(test_tampered_frame_fails_the_lane_zeromq_carries_on)
+/* Party 0's first message to party 1 (count words) goes through a relay that flips the bit at
+ * byte flip_at of party 0's lane stream: party 1 never delivers the message, its recv fails
+ * naming the peer, and the next streams work both ways over ZeroMQ. */
+static void s_tamper_case(uint64_t flip_at, uint64_t count)
 {
     s_mesh m = {0};
     s_tmpdir(&m);
@@ -436,7 +468,7 @@ START_TEST(test_tampered_frame_fails_the_lane_zeromq_carries_on)
     ck_assert_int_eq(listen(lfd, 1), 0);
     m.via[0][1] = relay_ep;
     s_mesh_new(&m, 2);
-    s_relay rl = {.lfd = lfd, .to = m.ep[1] + 6};
+    s_relay rl = {.lfd = lfd, .to = m.ep[1] + 6, .flip_at = flip_at};
     pthread_t rt;
     ck_assert_int_eq(pthread_create(&rt, NULL, s_relay_main, &rl), 0);
     s_ready2(&m);
@@ -448,17 +480,22 @@ START_TEST(test_tampered_frame_fails_the_lane_zeromq_carries_on)
     pthread_join(dt, NULL);
     ck_assert_int_eq(d1.rc, 0);
     /* the first frame from 0 to 1 is changed on the way: party 1 never delivers it */
-    uint64_t v = 42, w = 0;
+    uint64_t v = 42, w = 0, *big = calloc(count, 8), *got = calloc(count, 8);
+    ck_assert_ptr_nonnull(big);
+    ck_assert_ptr_nonnull(got);
+    for (uint64_t i = 0; i < count; i++) big[i] = s_val(0, 1, 9, i);
     /* Party 1 takes in party 0's LANE_SYNC first, and the frame is there before the recv: the
      * recv's first spin on the lane reads it and fails the lane (the fast path, s_lane_fast).
      * The recv must still end with MPC_ERR_IO after the grace, not wait out its timeout, as it
      * did once in make test when the fast path reported nothing done. */
     for (int k = 0; k < 10; k++) (void)mpc_transport_zmq_service(m.t[1], 20);
-    ck_assert_int_eq(mpc_send(m.t[0], 1, MPC_MSG_OPEN, 50, 0, &v, 1), 0);
+    ck_assert_int_eq(mpc_send(m.t[0], 1, MPC_MSG_OPEN, 50, 0, big, count), 0);
     usleep(200 * 1000);
-    int r = mpc_recv(m.t[1], 0, MPC_MSG_OPEN, 50, 0, &w, 1, 3000);
+    int r = mpc_recv(m.t[1], 0, MPC_MSG_OPEN, 50, 0, got, count, 3000);
     ck_assert_int_eq(r, MPC_ERR_IO);
-    ck_assert_uint_eq(w, 0);
+    for (uint64_t i = 0; i < count; i++) ck_assert_uint_eq(got[i], 0);
+    free(big);
+    free(got);
     ck_assert_ptr_nonnull(strstr(mpc_transport_zmq_last_error(m.t[1]), "peer 0"));
     mpc_zmq_stats st;
     mpc_transport_zmq_stats(m.t[1], &st);
@@ -485,6 +522,18 @@ START_TEST(test_tampered_frame_fails_the_lane_zeromq_carries_on)
     mpc_transport_zmq_stats(m.t[0], &st);
     ck_assert_uint_eq(st.direct_lanes, 0);
     s_mesh_down(&m);
+}
+
+START_TEST(test_tampered_frame_fails_the_lane_zeromq_carries_on)
+{
+    s_tamper_case(100, 1);   /* byte 90 + 10: inside the first frame's ciphertext */
+}
+END_TEST
+
+/* A large message (3 part frames after its header's frame): a bit flipped in its second part. */
+START_TEST(test_tampered_part_fails_the_lane)
+{
+    s_tamper_case(90 + 100 + 65536 + 1000, 20000);
 }
 END_TEST
 
@@ -608,9 +657,11 @@ Suite *mpc_test_suite(void)
     TCase *tc = tcase_create("lanes");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_lanes_keep_the_order_of_mixed_sizes);
+    tcase_add_test(tc, test_large_messages_on_the_lanes);
     tcase_add_test(tc, test_lanes_under_concurrent_threads);
     tcase_add_test(tc, test_stranger_refused_lanes_still_come_up);
     tcase_add_test(tc, test_tampered_frame_fails_the_lane_zeromq_carries_on);
+    tcase_add_test(tc, test_tampered_part_fails_the_lane);
     tcase_add_test(tc, test_lanes_after_stream_traffic_keep_the_order);
     tcase_add_test(tc, test_lanes_made_again_after_a_restart);
     tcase_add_test(tc, test_fast_rounds_leave_zeromq_its_turn);

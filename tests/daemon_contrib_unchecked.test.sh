@@ -149,7 +149,7 @@ SANF=
 [ -n "${SAN_BUILD:-}" ] && SANF="-fsanitize=address,undefined"
 ${CC:-cc} -std=c11 -D_GNU_SOURCE -O1 -g -Wall -Wextra -Werror -Wshadow $SANF -Iclient-sdk -Iprotocols \
     -o "$D/contrib-load" bench/contrib_load.c "$BIN/../lib/libmpcclient.a" \
-    $(pkg-config --cflags --libs libsodium libzmq msgpack inih) -lpthread -lm > "$D/cc.log" 2>&1 ||
+    $(pkg-config --cflags --libs libsodium libzmq msgpack inih libcrypto) -lpthread -lm > "$D/cc.log" 2>&1 ||
     fail "cannot build bench/contrib_load.c: $(head -20 "$D/cc.log")"
 for p in a b; do
     tests/ini-set "$D/c/$p.ini" limits contrib_max_pending 12
