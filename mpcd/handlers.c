@@ -383,6 +383,18 @@ static void s_input_masked(const mpcd_config *cfg, mpcd_jobs *jobs, const mpcd_c
         s_error(cfg, rep, hex, MPC_ERR_STATE, "input '%s' was already given", name);
         return;
     }
+    if (job->state == MPCD_JOB_FAILED) {
+        s_error(cfg, rep, hex, MPC_ERR_PEER_ABORT, "the job failed: %s", job->reason);
+        return;
+    }
+    if (job->state == MPCD_JOB_CANCELLED) {
+        s_error(cfg, rep, hex, MPC_ERR_CANCELLED, "the job was cancelled: %s", job->reason);
+        return;
+    }
+    if (atomic_load(&job->cancel)) {   /* running, its thread not at the cancel yet */
+        s_error(cfg, rep, hex, MPC_ERR_CANCELLED, "the job was cancelled by client %s", job->cancelled_by);
+        return;
+    }
     if (job->state != MPCD_JOB_RUNNING || !in->mask) {
         s_error(cfg, rep, hex, MPC_ERR_STATE, "input '%s': the job is %s and waits for no masked input", name,
                 mpcd_job_state_names[job->state]);

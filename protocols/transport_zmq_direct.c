@@ -614,8 +614,8 @@ void zt_lane_fail(s_zt *z, uint32_t j, const char *why)
 }
 
 /* mu held.  Writes a whole frame.  While the peer's socket buffer is full, the thread that may
- * read drains what arrived for us (so two parties that both write cannot block each other);
- * another thread waits for room with mu released.  The lane is marked busy throughout, so no
+ * read drains what arrived for us (so two parties that both write cannot block each other),
+ * and every writer waits for room (1 ms at a time) with mu released.  The lane is marked busy throughout, so no
  * other frame starts in the middle of this one, and the reader neither closes nor replaces the
  * lane meanwhile (its buffers stay); a lane failed meanwhile ends the write. */
 static int s_lane_write_all(s_zt *z, uint32_t j, const uint8_t *b, size_t n, int64_t deadline)
@@ -639,14 +639,10 @@ static int s_lane_write_all(s_zt *z, uint32_t j, const uint8_t *b, size_t n, int
             break;
         }
         struct pollfd p = {l->fd, POLLOUT, 0};
-        if (zt_may_read(z)) {
-            zt_drain(z);
-            (void)poll(&p, 1, 1);
-        } else {
-            pthread_mutex_unlock(&z->mu);
-            (void)poll(&p, 1, 1);
-            pthread_mutex_lock(&z->mu);
-        }
+        if (zt_may_read(z)) zt_drain(z);
+        pthread_mutex_unlock(&z->mu);   /* other threads go on meanwhile; the lane stays ours */
+        (void)poll(&p, 1, 1);
+        pthread_mutex_lock(&z->mu);
         if (l->broken) {
             r = MPC_ERR_IO;
             break;

@@ -214,6 +214,59 @@ START_TEST(test_large_messages_on_the_lanes)
 }
 END_TEST
 
+/* Parties 0 and 1 each send the other 4 messages of 2 MB before either receives: far more than
+ * the sockets hold, so each sender must read what the other sends while it waits for room
+ * (a lane written by both ends at once must not block both).  Every value checked. */
+enum { S_BULK = 262144, S_BULK_N = 4 };
+
+static void *s_bulk_main(void *arg)
+{
+    s_party *p = arg;
+    mpc_transport *t = p->t;
+    uint32_t me = t->self, peer = 1 - me;
+    uint64_t *buf = malloc(S_BULK * 8), *got = malloc(S_BULK * 8);
+    int rc = buf && got ? 0 : MPC_ERR_NOMEM;
+    for (uint64_t s = 0; s < S_BULK_N && !rc; s++) {
+        for (uint64_t i = 0; i < S_BULK; i++) buf[i] = s_val(me, peer, s, i);
+        rc = mpc_send(t, peer, MPC_MSG_OPEN, 90, s, buf, S_BULK);
+    }
+    for (uint64_t s = 0; s < S_BULK_N && !rc; s++) {
+        rc = mpc_recv(t, peer, MPC_MSG_OPEN, 90, s, got, S_BULK, 15000);
+        for (uint64_t i = 0; !rc && i < S_BULK; i++)
+            if (got[i] != s_val(peer, me, s, i)) rc = -100;
+    }
+    p->rc = rc;
+    if (rc) snprintf(p->err, sizeof p->err, "%s", mpc_transport_zmq_last_error(t));
+    free(buf);
+    free(got);
+    return NULL;
+}
+
+START_TEST(test_both_ends_write_at_once)
+{
+    s_mesh m = {0};
+    s_tmpdir(&m);
+    s_mesh_new(&m, 2);
+    s_party p[S_N];
+    s_run_parties(&m, p);   /* sets the lanes up */
+    for (uint32_t i = 0; i < 2; i++) ck_assert_msg(p[i].direct_rc == 0 && p[i].rc == 0, "party %u: %s", i, p[i].err);
+    pthread_t th[2];
+    for (uint32_t i = 0; i < 2; i++) {
+        p[i] = (s_party){.t = m.t[i]};
+        ck_assert_int_eq(pthread_create(&th[i], NULL, s_bulk_main, &p[i]), 0);
+    }
+    for (uint32_t i = 0; i < 2; i++) pthread_join(th[i], NULL);
+    for (uint32_t i = 0; i < 2; i++) {
+        ck_assert_msg(p[i].rc == 0, "party %u: %d %s", i, p[i].rc, p[i].err);
+        mpc_zmq_stats st;
+        mpc_transport_zmq_stats(m.t[i], &st);
+        ck_assert_uint_eq(st.direct_failures, 0);
+        ck_assert_uint_eq(st.direct_sent, 121 + S_BULK_N);
+    }
+    s_mesh_down(&m);
+}
+END_TEST
+
 /* The same rounds from 3 threads per party at once, each on a stream of its own (the lanes are
  * written by several threads and read by whichever holds the reader token). */
 START_TEST(test_lanes_under_concurrent_threads)
@@ -658,6 +711,7 @@ Suite *mpc_test_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_lanes_keep_the_order_of_mixed_sizes);
     tcase_add_test(tc, test_large_messages_on_the_lanes);
+    tcase_add_test(tc, test_both_ends_write_at_once);
     tcase_add_test(tc, test_lanes_under_concurrent_threads);
     tcase_add_test(tc, test_stranger_refused_lanes_still_come_up);
     tcase_add_test(tc, test_tampered_frame_fails_the_lane_zeromq_carries_on);

@@ -274,7 +274,11 @@ J=$(grep " running: " "$D/a.log" | tail -n 1 | sed 's/.*job=\([0-9a-f]*\) .*/\1/
 sleep 1
 t0=$(now_ms)
 "$BIN/mpc" cancel "$J" --config "$C" > /dev/null 2>&1 || fail "cancel"
-for p in a b; do logged "$D/$p.log" "job=$J cancelled" || fail "$p did not end the cancelled job"; done
+for p in a b; do
+    logged "$D/$p.log" "job=$J cancelled" ||
+        fail "$p did not end the cancelled job; the job's last lines in the logs:
+$(grep -h "job=$J" "$D/a.log" "$D/b.log" | tail -n 12)"
+done
 dt=$(($(now_ms) - t0))
 # Within one piece of material (4,096 triples): about half a second here; under the sanitizers
 # a piece took up to 12 s at load 36, so the bound there is 20 s (the job itself would take
