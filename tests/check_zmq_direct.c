@@ -34,6 +34,7 @@ typedef struct {
     char ep[S_N][128];
     const char *via[S_N][S_N];   /* [i][j]: the endpoint i uses for j's lane, NULL: j's own */
     uint64_t direct_max;         /* mpc_zmq_config.direct_max_bytes (0: every message on the lanes) */
+    uint64_t max_msg[S_N];       /* mpc_zmq_config.max_msg_bytes per party (0: the default) */
     mpc_keypair *k[S_N];
     mpc_transport *t[S_N];
 } s_mesh;
@@ -73,6 +74,7 @@ static void s_mesh_new(s_mesh *m, uint32_t n)
         c.timeout_ms = 10000;
         c.direct_bind = m->ep[i];
         c.direct_max_bytes = m->direct_max;
+        c.max_msg_bytes = m->max_msg[i];
         for (uint32_t j = 0; j < n; j++)
             if (j != i) {
                 memcpy(c.peer_public[j], mpc_keypair_public(m->k[j]), MPC_KEY_BYTES);
@@ -505,6 +507,52 @@ static void *s_direct_main(void *arg)
     return NULL;
 }
 
+/* Party 1 accepts at most 64 KiB per message, party 0 sends it a larger one on the lane: party
+ * 1's recv of that stream fails with MPC_ERR_LIMIT (as on ZeroMQ), the message's parts are read
+ * and dropped, and the lane carries the next messages both ways. */
+START_TEST(test_large_message_over_the_limit_is_refused_the_lane_goes_on)
+{
+    s_mesh m = {.max_msg = {0, 65536}};
+    s_tmpdir(&m);
+    s_mesh_new(&m, 2);
+    s_ready2(&m);
+    pthread_t dt;
+    s_dargs d1 = {m.t[1], -1};
+    ck_assert_int_eq(pthread_create(&dt, NULL, s_direct_main, &d1), 0);
+    ck_assert_int_eq(mpc_transport_zmq_direct(m.t[0], 10000), 0);
+    pthread_join(dt, NULL);
+    ck_assert_int_eq(d1.rc, 0);
+    for (int k = 0; k < 10; k++) (void)mpc_transport_zmq_service(m.t[1], 20);   /* LANE_SYNCs */
+    enum { BIG = 20000 };   /* 160,000 bytes: a header frame and 3 parts */
+    uint64_t *big = calloc(BIG, 8), *got = calloc(BIG, 8), v, w = 0;
+    ck_assert_ptr_nonnull(big);
+    ck_assert_ptr_nonnull(got);
+    for (uint64_t i = 0; i < BIG; i++) big[i] = s_val(0, 1, 3, i);
+    ck_assert_int_eq(mpc_send(m.t[0], 1, MPC_MSG_OPEN, 60, 0, big, BIG), 0);
+    v = 77;
+    ck_assert_int_eq(mpc_send(m.t[0], 1, MPC_MSG_OPEN, 61, 0, &v, 1), 0);
+    /* party 1 cannot even ask for so large a message; it waits for its stream */
+    ck_assert_int_eq(mpc_recv(m.t[1], 0, MPC_MSG_OPEN, 60, 0, got, 1, 5000), MPC_ERR_LIMIT);
+    ck_assert_ptr_nonnull(strstr(mpc_transport_zmq_last_error(m.t[1]), "size limit"));
+    ck_assert_int_eq(mpc_recv(m.t[1], 0, MPC_MSG_OPEN, 61, 0, &w, 1, 5000), 0);
+    ck_assert_uint_eq(w, 77);
+    v = 78;
+    ck_assert_int_eq(mpc_send(m.t[1], 0, MPC_MSG_OPEN, 62, 0, &v, 1), 0);
+    ck_assert_int_eq(mpc_recv(m.t[0], 1, MPC_MSG_OPEN, 62, 0, &w, 1, 5000), 0);
+    ck_assert_uint_eq(w, 78);
+    for (uint32_t i = 0; i < 2; i++) {
+        mpc_zmq_stats st;
+        mpc_transport_zmq_stats(m.t[i], &st);
+        ck_assert_uint_eq(st.direct_failures, 0);
+        ck_assert_uint_eq(st.direct_lanes, 1);
+        ck_assert_uint_eq(st.direct_sent, i == 0 ? 2 : 1);   /* the refused message too went on the lane */
+    }
+    free(big);
+    free(got);
+    s_mesh_down(&m);
+}
+END_TEST
+
 /* Party 0's first message to party 1 (count words) goes through a relay that flips the bit at
  * byte flip_at of party 0's lane stream: party 1 never delivers the message, its recv fails
  * naming the peer, and the next streams work both ways over ZeroMQ. */
@@ -712,6 +760,7 @@ Suite *mpc_test_suite(void)
     tcase_add_test(tc, test_lanes_keep_the_order_of_mixed_sizes);
     tcase_add_test(tc, test_large_messages_on_the_lanes);
     tcase_add_test(tc, test_both_ends_write_at_once);
+    tcase_add_test(tc, test_large_message_over_the_limit_is_refused_the_lane_goes_on);
     tcase_add_test(tc, test_lanes_under_concurrent_threads);
     tcase_add_test(tc, test_stranger_refused_lanes_still_come_up);
     tcase_add_test(tc, test_tampered_frame_fails_the_lane_zeromq_carries_on);
