@@ -113,6 +113,11 @@ static const mpc_ini_key s_rows[] = {
            "The dealer's ZeroMQ endpoint; required with `preprocessing = dealer`."),
     C_TEXT(S_MPCD, dealer_public_key, MPC_INI_KEY, dealer_public_key, 0, "",
            "The dealer's CURVE public key (40 Z85 characters); required with `preprocessing = dealer`."),
+    C_TEXT(S_MPCD, dealer_direct_endpoint, MPC_INI_ENDPOINT, dealer_direct_endpoint, 0, "",
+           "Where the dealer listens for direct lanes, `tcp://A.B.C.D:PORT` or `ipc://PATH` (as `direct_endpoint` "
+           "in `[party]`); optional. In the dealer's own configuration the dealer binds it as written; a party "
+           "with `preprocessing = dealer` and a `direct_endpoint` of its own then receives its material on a lane "
+           "(AES-256-GCM) instead of through ZeroMQ and CURVE (docs/daemon.md, \"Direct lanes\")."),
     C_INT(S_MPCD, pool_triples, 0, 1 << 28, "1000000",
           "With `preprocessing = ot`: Beaver triples kept in stock, made in the background between jobs by all "
           "parties together and used by jobs that involve every party (24 bytes each in memory). 0 turns the pool "
@@ -262,7 +267,7 @@ static const mpc_ini_key s_rows[] = {
      "address and a port other than its peer port) or `ipc://PATH`; optional but recommended. Two parties that "
      "both have one send all their messages on a lane of their own, encrypted with AES-256-GCM by the daemons' "
      "own threads, instead of through ZeroMQ and CURVE (lower round latency, and about a fifth less CPU per OT "
-     "triple); everything between parties without lanes, and the dealer's traffic, takes ZeroMQ. Give every "
+     "triple); everything between parties without lanes takes ZeroMQ (the dealer's lane: `dealer_direct_endpoint`). Give every "
      "party the same `[party]` sections. This daemon binds its own `direct_endpoint` as written (docs/transport.md, "
      "\"Direct lanes\"; docs/deploy.md for the second port)."},
     {S_PARTY, "public_key", MPC_INI_KEY, FIELD(mpcd_party_conf, public_key), 0, 0, NULL, 1, NULL, NULL, 0, NULL,
@@ -678,6 +683,16 @@ static void s_resolve(mpc_ini *ini, load_ctx *lc)
                 return mpc_ini_error(ini, p->line, "[party %s] direct_endpoint: '%.64s' is used twice", p->name,
                                      p->direct_endpoint);
     }
+    if (cfg->dealer_direct_endpoint[0]) {
+        const char *e = cfg->dealer_direct_endpoint;
+        int twice = !strcmp(e, cfg->peer_endpoint) || !strcmp(e, cfg->dealer_endpoint);
+        for (uint32_t k = 0; k < cfg->n_parties; k++)
+            twice |= !strcmp(e, cfg->parties[k].direct_endpoint) || !strcmp(e, cfg->parties[k].endpoint);
+        if (mpc_transport_zmq_direct_endpoint_ok(e) != 0)
+            return mpc_ini_error(ini, 0, "dealer_direct_endpoint: '%.64s' is not tcp://A.B.C.D:PORT (IPv4, port "
+                                 "1-65535) or ipc://PATH (at most 107 bytes)", e);
+        if (twice) return mpc_ini_error(ini, 0, "dealer_direct_endpoint: '%.64s' is used twice", e);
+    }
     for (uint32_t i = 0; i < cfg->n_clients; i++) {
         mpcd_client_conf *c = &cfg->clients[i];
         mask_ctx in = {&c->input_for, c, "input_for"}, out = {&c->output_for, c, "output_for"};
@@ -766,7 +781,7 @@ typedef struct { const char *name; size_t off, size; } fixed_key;
 static const fixed_key s_fixed[] = {
     FIXED(role), FIXED(name), FIXED(peer_endpoint), FIXED(client_endpoint), FIXED(public_key_file),
     FIXED(secret_key_file), FIXED(log_format), FIXED(metrics_endpoint), FIXED(state_dir), FIXED(audit_key_file), FIXED(data_key_file), FIXED(contributor_token_key_file), FIXED(preprocessing), FIXED(security), FIXED(dealer_endpoint),
-    FIXED(dealer_public_key), FIXED(pool_triples), FIXED(pool_chunk), FIXED(max_message_bytes),
+    FIXED(dealer_public_key), FIXED(dealer_direct_endpoint), FIXED(pool_triples), FIXED(pool_chunk), FIXED(max_message_bytes),
     FIXED(peer_timeout_ms), FIXED(max_running_jobs), FIXED(heartbeat_ms), FIXED(client_handshake_ms), FIXED(max_held_results),
 };
 

@@ -119,6 +119,7 @@ typedef struct {
     int64_t  security;              /* mpcd_security; read once at start */
     char     dealer_endpoint[MPCD_ENDPOINT_MAX];
     char     dealer_public_key[MPCD_Z85_KEY_LEN + 1];
+    char     dealer_direct_endpoint[MPCD_ENDPOINT_MAX];   /* the dealer's lane listener ("" none) */
     int64_t  pool_triples;
     int64_t  pool_chunk;
     int64_t  log_repeat_ms;

@@ -85,13 +85,17 @@ static void s_announce_full_mesh(mpcd_server *s)
 enum { S_LANES_WAIT_MS = 3000 };   /* longest the worker waits for the direct lanes at start */
 
 /* Worker, once the mesh is ready (or the start wait is over): the direct lanes with the
- * parties that configure one (docs/transport.md, "Direct lanes").  A lane missing now comes up
- * later (the transport makes it when the peer is back); until then ZeroMQ carries everything. */
+ * parties, and the dealer, that configure one (docs/transport.md, "Direct lanes").  A lane
+ * missing now comes up later (the transport makes it when the peer is back); until then
+ * ZeroMQ carries everything. */
 static void s_direct_lanes(mpcd_server *s)
 {
-    if (!s->cfg.parties[s->cfg.self].direct_endpoint[0] || s->worker.is_dealer) return;
+    const mpcd_config *c = &s->cfg;
+    int dealer = s->worker.is_dealer;
+    if (!(dealer ? c->dealer_direct_endpoint : c->parties[c->self].direct_endpoint)[0]) return;
     uint32_t n = 0;
-    for (uint32_t i = 0; i < s->cfg.n_parties; i++) n += i != s->cfg.self && s->cfg.parties[i].direct_endpoint[0];
+    for (uint32_t i = 0; i < c->n_parties; i++) n += i != c->self && c->parties[i].direct_endpoint[0];
+    n += !dealer && s->worker.dealer != UINT32_MAX && c->dealer_direct_endpoint[0];
     if (!n) return;
     if (mpc_transport_zmq_direct(s->mesh, S_LANES_WAIT_MS) == 0)
         mpcd_info(NULL, "direct lanes up with %u peer%s", (unsigned)n, n == 1 ? "" : "s");
@@ -292,10 +296,16 @@ int mpcd_server_new(mpcd_server **out, const mpcd_config *cfg, char *err, size_t
     zc.heartbeat_ivl_ms = (int)cfg->heartbeat_ms;
     zc.heartbeat_timeout_ms = 3 * (int)cfg->heartbeat_ms;
     zc.on_refused = s_peer_refused;
-    if (!dealer && cfg->parties[cfg->self].direct_endpoint[0]) {   /* lanes between parties only */
-        zc.direct_bind = cfg->parties[cfg->self].direct_endpoint;
+    /* Direct lanes: a party binds its own [party] direct_endpoint, the dealer its
+     * dealer_direct_endpoint; the lanes' other ends are the parties' direct_endpoint and, for a
+     * party with preprocessing = dealer, the dealer's. */
+    const char *own_lane = dealer ? cfg->dealer_direct_endpoint : cfg->parties[cfg->self].direct_endpoint;
+    if (own_lane[0]) {
+        zc.direct_bind = own_lane;
         for (uint32_t i = 0; i < cfg->n_parties; i++)
             if (i != cfg->self && cfg->parties[i].direct_endpoint[0]) zc.peer_direct[i] = cfg->parties[i].direct_endpoint;
+        if (has_dealer && !dealer && cfg->dealer_direct_endpoint[0])
+            zc.peer_direct[cfg->n_parties] = cfg->dealer_direct_endpoint;
     }
     rc = mpc_transport_zmq_new(&s->mesh, &zc, err, errlen);
     if (rc != 0) goto fail;

@@ -535,7 +535,10 @@ int mpc_transport_zmq_direct(mpc_transport *t, int timeout_ms)
     z->dl_pause_until = 0;
     for (uint32_t j = z->cfg.self + 1; j < z->cfg.n; j++) {
         if (!z->peer[j].direct[0] || zt_lane_usable(&z->peer[j].lane)) continue;
-        int q = s_initiate(z, j, deadline);
+        /* at most 1 s each: a peer that is not there does not keep the next ones waiting (the
+         * reader tries it again later, zt_lane_service) */
+        int64_t dl = (int64_t)mpc_now_ms() + 1000;
+        int q = s_initiate(z, j, dl < deadline ? dl : deadline);
         if (q) {
             fl += (size_t)snprintf(failed + fl, fl < sizeof failed ? sizeof failed - fl : 0, " peer %u (%s);", j,
                                    mpc_strerror(q));

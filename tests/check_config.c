@@ -376,6 +376,31 @@ START_TEST(test_direct_endpoint)
 }
 END_TEST
 
+/* dealer_direct_endpoint: the same forms as direct_endpoint, not one of the other endpoints. */
+START_TEST(test_dealer_direct_endpoint)
+{
+    char text[4096], err[512];
+    mpcd_config *cfg = malloc(sizeof *cfg);
+    s_base3(text, sizeof text, "dealer_direct_endpoint = tcp://127.0.0.1:7201\n", "", "");
+    const char *p = s_write(text);
+    ck_assert_msg(mpcd_config_load(p, cfg, err, sizeof err) == 0, "%s", err);
+    ck_assert_str_eq(cfg->dealer_direct_endpoint, "tcp://127.0.0.1:7201");
+    unlink(p);
+    s_base3(text, sizeof text, "dealer_direct_endpoint = tcp://dealer:7201\n", "", "");
+    p = s_write(text);
+    ck_assert_int_eq(mpcd_config_load(p, cfg, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "error: dealer_direct_endpoint: 'tcp://dealer:7201' is not tcp://A.B.C.D:PORT"), "%s",
+                  err);
+    unlink(p);
+    s_base3(text, sizeof text, "dealer_direct_endpoint = tcp://127.0.0.1:7200\n", "", "");   /* = dealer_endpoint */
+    p = s_write(text);
+    ck_assert_int_eq(mpcd_config_load(p, cfg, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "error: dealer_direct_endpoint: 'tcp://127.0.0.1:7200' is used twice"), "%s", err);
+    unlink(p);
+    free(cfg);
+}
+END_TEST
+
 /* security: semi-honest by default, malicious accepted with OT preprocessing and refused with
  * a dealer (a trusted party), any other value refused; a reload keeps the running value. */
 START_TEST(test_security_key)
@@ -691,6 +716,7 @@ Suite *mpc_test_suite(void)
     tcase_add_test(tc, test_missing_pieces);
     tcase_add_test(tc, test_security_key);
     tcase_add_test(tc, test_direct_endpoint);
+    tcase_add_test(tc, test_dealer_direct_endpoint);
     tcase_add_test(tc, test_doc_matches_table);
     tcase_add_test(tc, test_example_configs);
     tcase_add_test(tc, test_one_name_rule);
