@@ -167,11 +167,11 @@ static void s_run_parties(s_mesh *m, s_party *p)
     for (uint32_t i = 0; i < m->n; i++) pthread_join(th[i], NULL);
 }
 
-/* Messages of up to 4 KiB on the lanes, larger ones through ZeroMQ (direct_max_bytes): the
- * order across the two paths. */
-START_TEST(test_lanes_keep_the_order_of_mixed_sizes)
+/* The mixed-size rounds between 3 parties with direct_max_bytes = direct_max; every value is
+ * checked, and `on_lanes` of each party's 2 x 121 messages went on its lanes. */
+static void s_rounds_case(uint64_t direct_max, uint64_t on_lanes)
 {
-    s_mesh m = {.direct_max = 4096};
+    s_mesh m = {.direct_max = direct_max};
     s_tmpdir(&m);
     s_mesh_new(&m, 3);
     s_party p[S_N];
@@ -183,36 +183,27 @@ START_TEST(test_lanes_keep_the_order_of_mixed_sizes)
         mpc_transport_zmq_stats(m.t[i], &st);
         ck_assert_uint_eq(st.direct_lanes, 2);
         ck_assert_uint_eq(st.direct_failures, 0);
-        /* 2 peers x 120 messages, 80 of them small, plus the closing empty message */
-        ck_assert_uint_eq(st.direct_sent, 2 * 81);
-        ck_assert_uint_eq(st.direct_recv, 2 * 81);
+        ck_assert_uint_eq(st.direct_sent, on_lanes);
+        ck_assert_uint_eq(st.direct_recv, on_lanes);
         ck_assert_uint_eq(m.t[i]->msgs_sent, 2 * 121);
     }
     s_mesh_down(&m);
 }
+
+/* Messages of up to 4 KiB on the lanes, larger ones through ZeroMQ (direct_max_bytes): the
+ * order across the two paths.  2 peers x 120 messages, 80 of them small, plus the closing
+ * empty message, on the lanes. */
+START_TEST(test_lanes_keep_the_order_of_mixed_sizes)
+{
+    s_rounds_case(4096, 2 * 81);
+}
 END_TEST
 
 /* By default every message takes the lane: the large ones (up to 240 KiB here) in part frames
- * of 64 KiB after their header's frame; every value checked. */
+ * of 64 KiB after their header's frame. */
 START_TEST(test_large_messages_on_the_lanes)
 {
-    s_mesh m = {0};
-    s_tmpdir(&m);
-    s_mesh_new(&m, 3);
-    s_party p[S_N];
-    s_run_parties(&m, p);
-    for (uint32_t i = 0; i < 3; i++) {
-        ck_assert_msg(p[i].direct_rc == 0, "party %u: direct: %s", i, mpc_transport_zmq_last_error(m.t[i]));
-        ck_assert_msg(p[i].rc == 0, "party %u: %d %s", i, p[i].rc, p[i].err);
-        mpc_zmq_stats st;
-        mpc_transport_zmq_stats(m.t[i], &st);
-        ck_assert_uint_eq(st.direct_lanes, 2);
-        ck_assert_uint_eq(st.direct_failures, 0);
-        ck_assert_uint_eq(st.direct_sent, 2 * 121);
-        ck_assert_uint_eq(st.direct_recv, 2 * 121);
-        ck_assert_uint_eq(m.t[i]->msgs_sent, 2 * 121);
-    }
-    s_mesh_down(&m);
+    s_rounds_case(0, 2 * 121);
 }
 END_TEST
 
