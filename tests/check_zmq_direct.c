@@ -167,6 +167,15 @@ static void s_run_parties(s_mesh *m, s_party *p)
     for (uint32_t i = 0; i < m->n; i++) pthread_join(th[i], NULL);
 }
 
+/* A mesh of n parties (m's other fields as set) whose lanes are up, one round of messages done. */
+static void s_mesh_lanes_up(s_mesh *m, uint32_t n, s_party *p)
+{
+    s_tmpdir(m);
+    s_mesh_new(m, n);
+    s_run_parties(m, p);
+    for (uint32_t i = 0; i < n; i++) ck_assert_msg(p[i].direct_rc == 0 && p[i].rc == 0, "party %u: %s", i, p[i].err);
+}
+
 /* The mixed-size rounds between 3 parties with direct_max_bytes = direct_max; every value is
  * checked, and `on_lanes` of each party's 2 x 121 messages went on its lanes. */
 static void s_rounds_case(uint64_t direct_max, uint64_t on_lanes)
@@ -238,11 +247,8 @@ static void *s_bulk_main(void *arg)
 START_TEST(test_both_ends_write_at_once)
 {
     s_mesh m = {0};
-    s_tmpdir(&m);
-    s_mesh_new(&m, 2);
     s_party p[S_N];
-    s_run_parties(&m, p);   /* sets the lanes up */
-    for (uint32_t i = 0; i < 2; i++) ck_assert_msg(p[i].direct_rc == 0 && p[i].rc == 0, "party %u: %s", i, p[i].err);
+    s_mesh_lanes_up(&m, 2, p);
     pthread_t th[2];
     for (uint32_t i = 0; i < 2; i++) {
         p[i] = (s_party){.t = m.t[i]};
@@ -265,11 +271,8 @@ END_TEST
 START_TEST(test_lanes_under_concurrent_threads)
 {
     s_mesh m = {0};
-    s_tmpdir(&m);
-    s_mesh_new(&m, 3);
     s_party p[S_N];
-    s_run_parties(&m, p);   /* sets the lanes up (and checks one stream) */
-    for (uint32_t i = 0; i < 3; i++) ck_assert_msg(p[i].direct_rc == 0 && p[i].rc == 0, "party %u: %s", i, p[i].err);
+    s_mesh_lanes_up(&m, 3, p);
     enum { K = 3 };
     s_party q[S_N][K];
     pthread_t th[S_N][K];
@@ -446,11 +449,8 @@ static void *s_big_main(void *arg)
 START_TEST(test_fast_rounds_leave_zeromq_its_turn)
 {
     s_mesh m = {0};
-    s_tmpdir(&m);
-    s_mesh_new(&m, 3);
     s_party p[S_N];
-    s_run_parties(&m, p);
-    for (uint32_t i = 0; i < 3; i++) ck_assert_msg(p[i].direct_rc == 0 && p[i].rc == 0, "party %u: %s", i, p[i].err);
+    s_mesh_lanes_up(&m, 3, p);
     atomic_int done = 0;
     s_pp pp[2];
     s_big big = {.t0 = m.t[0], .t2 = m.t[2], .done = &done};
