@@ -267,8 +267,8 @@ static const mpc_ini_key s_rows[] = {
      "address and a port other than its peer port) or `ipc://PATH`; optional but recommended. Two parties that "
      "both have one send all their messages on a lane of their own, encrypted with AES-256-GCM by the daemons' "
      "own threads, instead of through ZeroMQ and CURVE (lower round latency, and about a fifth less CPU per OT "
-     "triple); everything between parties without lanes takes ZeroMQ (the dealer's lane: `dealer_direct_endpoint`). Give every "
-     "party the same `[party]` sections. This daemon binds its own `direct_endpoint` as written (docs/transport.md, "
+     "triple); everything between parties without lanes takes ZeroMQ (the dealer's lane: "
+     "`dealer_direct_endpoint`). Give every party the same `[party]` sections. This daemon binds its own `direct_endpoint` as written (docs/transport.md, "
      "\"Direct lanes\"; docs/deploy.md for the second port)."},
     {S_PARTY, "public_key", MPC_INI_KEY, FIELD(mpcd_party_conf, public_key), 0, 0, NULL, 1, NULL, NULL, 0, NULL,
      "In `[party NAME]`: that daemon's CURVE public key (40 Z85 characters). Only listed keys may connect as peers."},
