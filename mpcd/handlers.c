@@ -368,6 +368,16 @@ static int s_input_find(const mpcd_config *cfg, mpcd_jobs *jobs, const mpcd_clie
     return (int)k;
 }
 
+/* A job that failed or was cancelled: refused with its reason (1), else 0. */
+static int s_ended(const mpcd_config *cfg, mpc_cwire_rep *rep, const char *hex, const mpcd_job *job)
+{
+    if (job->state != MPCD_JOB_FAILED && job->state != MPCD_JOB_CANCELLED) return 0;
+    int failed = job->state == MPCD_JOB_FAILED;
+    s_error(cfg, rep, hex, failed ? MPC_ERR_PEER_ABORT : MPC_ERR_CANCELLED, "the job %s: %s",
+            failed ? "failed" : "was cancelled", job->reason);
+    return 1;
+}
+
 /* INPUT mode MASKED (security = malicious, mal_job.h): the client's x − r, after its MASK
  * claimed the input and the run posted its record of the masks; the same client only, once. */
 static void s_input_masked(const mpcd_config *cfg, mpcd_jobs *jobs, const mpcd_client_conf *cl, mpcd_job *job,
@@ -383,14 +393,7 @@ static void s_input_masked(const mpcd_config *cfg, mpcd_jobs *jobs, const mpcd_c
         s_error(cfg, rep, hex, MPC_ERR_STATE, "input '%s' was already given", name);
         return;
     }
-    if (job->state == MPCD_JOB_FAILED) {
-        s_error(cfg, rep, hex, MPC_ERR_PEER_ABORT, "the job failed: %s", job->reason);
-        return;
-    }
-    if (job->state == MPCD_JOB_CANCELLED) {
-        s_error(cfg, rep, hex, MPC_ERR_CANCELLED, "the job was cancelled: %s", job->reason);
-        return;
-    }
+    if (s_ended(cfg, rep, hex, job)) return;
     if (atomic_load(&job->cancel)) {   /* running, its thread not at the cancel yet */
         s_error(cfg, rep, hex, MPC_ERR_CANCELLED, "the job was cancelled by client %s", job->cancelled_by);
         return;
@@ -448,11 +451,7 @@ static void s_mask(const mpcd_config *cfg, mpcd_jobs *jobs, const mpcd_client_co
         s_error(cfg, rep, hex, MPC_ERR_STATE, "input '%s' was already given", req->name);
         goto out;
     }
-    if (job->state == MPCD_JOB_FAILED || job->state == MPCD_JOB_CANCELLED) {
-        s_error(cfg, rep, hex, job->state == MPCD_JOB_FAILED ? MPC_ERR_PEER_ABORT : MPC_ERR_CANCELLED,
-                "the job %s: %s", job->state == MPCD_JOB_FAILED ? "failed" : "was cancelled", job->reason);
-        goto out;
-    }
+    if (s_ended(cfg, rep, hex, job)) goto out;
     rep->type = MPC_CW_MASK_OK;
     rep->state = s_state(job);
     if (!in->mask) goto out;   /* not ready: count 0 */
