@@ -840,6 +840,8 @@ static int s_round_plan(const mpc_engine *e, s_round *rd)
             rd->Wg += 2 * L;
         }
     }
+    if (mpc_eng_cmp_is_apart(e, rd->nL)) rd->nL = 0;   /* runs apart with its own material */
+    if (mpc_eng_cmp_is_apart(e, rd->nE)) rd->nE = 0;
     rd->E = rd->D = rd->nL + rd->nE;
     rd->DW = mpc_bin_words(rd->D);
     rd->B = mpc_cmp_btriple_words(MPC_CMP_LTZ, rd->nL) + mpc_cmp_btriple_words(MPC_CMP_EQZ, rd->nE);
@@ -1073,6 +1075,7 @@ static int s_round_run(mpc_engine *e, uint32_t layer, s_round *rd, char *err, si
         mpc_prep_out mo = s_round_out(rd);
         return mpc_eng_stream_round(e, layer, rd->gates, rd->ng, &mo, err, errlen);
     }
+    if ((r = mpc_eng_cmp_apart_run(e, layer, rd->gates, rd->ng, err, errlen))) return r;
     if ((r = s_flights_start(e, rd, layer)))
         return mpc_errc(err, errlen, r, "round %u: out of memory", (unsigned)layer);
 

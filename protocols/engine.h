@@ -122,11 +122,18 @@ typedef struct {
     uint64_t       stream_chunk;
     uint32_t       stream_ahead;
     int            stream_wait_ms;
+    /* Comparisons run apart (docs/engine.md, "Comparisons run apart"): a layer's LTZ (or
+     * EQZ) batch of more than this many elements does not ride along the next 8 rounds; it
+     * runs before the layer's round in parts of this many elements, each part through its 8
+     * sub-rounds with its own material, so a batch holds the state and material of one part
+     * whatever its length (0: MPC_ENGINE_CMP_APART).  Every party must use the same value. */
+    uint64_t       cmp_apart;
 } mpc_engine_opts;
 
 #define MPC_ENGINE_SLICE_WORDS  ((uint64_t)1 << 17)   /* 1 MiB of openings per message */
 #define MPC_ENGINE_SLICE_WINDOW 8u
 #define MPC_ENGINE_STREAM_WINDOW 4u   /* slices in flight per peer in a streamed round */
+#define MPC_ENGINE_CMP_APART    ((uint64_t)1 << 18)   /* elements per part of a batch run apart */
 
 typedef struct {
     uint32_t rounds;            /* opening rounds used */
@@ -142,6 +149,8 @@ typedef struct {
     uint64_t comparisons;       /* LTZ and EQZ elements */
     uint64_t edabits, dabits;   /* comparison material consumed */
     uint64_t btriples;          /* binary triple WORDS consumed (64 ANDs each) */
+    uint32_t apart_parts;       /* parts of comparison batches run apart (cmp_apart) */
+    uint32_t apart_rounds;      /* their sub-rounds: 8 per part, not counted in `rounds` */
     /* Wall time (monotonic clock, microseconds) of mpc_engine_run in all, and the part spent
      * waiting for preprocessing material (mpc_prep_fetch): run_us - prep_us is the online
      * phase (input sharing, local gates, openings).  For benchmarks and the job log. */

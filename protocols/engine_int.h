@@ -129,4 +129,14 @@ int mpc_eng_sliced(const mpc_engine *e, const uint32_t *gates, uint32_t ng);
 int mpc_eng_stream_round(mpc_engine *e, uint32_t layer, const uint32_t *gates, uint32_t ng,
                          const mpc_prep_out *pre, char *err, size_t errlen);
 
+/* engine_cmp.c: whether a batch of n comparisons of one kind runs apart (o.cmp_apart). */
+int mpc_eng_cmp_is_apart(const mpc_engine *e, uint64_t n);
+/* engine_cmp.c: 1 if the fresh gates of a layer start a comparison batch in flight (one that
+ * does not run apart), else 0. */
+int mpc_eng_cmp_flight(const mpc_engine *e, const uint32_t *gates, uint32_t ng);
+/* engine_cmp.c: runs the layer's comparison batches that run apart, part by part, writing their
+ * gates' wires; 0 or MPC_ERR_* with a reason (the caller's failure path aborts and wipes). */
+int mpc_eng_cmp_apart_run(mpc_engine *e, uint32_t layer, const uint32_t *gates, uint32_t ng, char *err,
+                          size_t errlen);
+
 #endif

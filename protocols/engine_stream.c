@@ -79,8 +79,9 @@ int mpc_eng_stream_plan(mpc_engine *e)
         free(cmp);
         return MPC_ERR_NOMEM;
     }
-    for (uint32_t i = 0; i < c->n_gates; i++)
-        if (c->gates[i].kind == MPC_G_LTZ || c->gates[i].kind == MPC_G_EQZ) cmp[c->gates[i].layer] = 1;
+    for (uint32_t L = 0; L < nl; L++)   /* a batch run apart is over before its layer's round */
+        cmp[L] = (uint8_t)mpc_eng_cmp_flight(e, e->order + e->start[2 * L + 1],
+                                             e->start[2 * L + 2] - e->start[2 * L + 1]);
     for (uint32_t L = 0; L < nl; L++) {
         uint32_t a = e->start[2 * L + 1], b = e->start[2 * L + 2];
         int ok = a < b;

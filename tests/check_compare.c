@@ -293,8 +293,8 @@ static mpc_circuit *s_cmp_circuit(uint32_t n, uint64_t L)
     return c;
 }
 
-/* Openings per message in s_run_exact (0: the engine's default). */
-static uint64_t s_slice_words;
+/* Openings per message in s_run_exact (0: the engine's default), and cmp_apart. */
+static uint64_t s_slice_words, s_apart;
 
 /* Runs c on vals (dealer or local source) and checks every output against the reference
  * and the shares' sum. */
@@ -303,6 +303,7 @@ static void s_run_exact(et_job *j, const mpc_circuit *c, const uint64_t *const *
     memset(j, 0, sizeof *j);
     j->c = c;
     j->slice_words = s_slice_words;
+    j->cmp_apart = s_apart;
     j->use_dealer = dealer;
     j->job = 31;
     j->timeout_ms = 30000;
@@ -403,6 +404,122 @@ START_TEST(test_engine_sliced)
         mpc_circ_destroy(&c);
     }
     s_slice_words = 0;
+}
+END_TEST
+
+/* ltz(x), ltz(y) and eqz(x) in one layer: its LTZ batch is x's and y's elements, its EQZ
+ * batch x's. */
+static mpc_circuit *s_apart_circuit(uint32_t n, uint64_t lx, uint64_t ly)
+{
+    mpc_circuit *c = s_parties(n);
+    uint32_t x = mpc_circ_add_input(c, "x", 0, MPC_T_INT, lx, 1, 1);
+    uint32_t y = mpc_circ_add_input(c, "y", n - 1, MPC_T_INT, ly, 2, 1);
+    uint32_t ltx = mpc_circ_add_gate(c, MPC_G_LTZ, MPC_T_BOOL, lx, x, MPC_NO_WIRE, MPC_NO_WIRE, 0, 0, 3, 1);
+    uint32_t lty = mpc_circ_add_gate(c, MPC_G_LTZ, MPC_T_BOOL, ly, y, MPC_NO_WIRE, MPC_NO_WIRE, 0, 0, 4, 1);
+    uint32_t eq = mpc_circ_add_gate(c, MPC_G_EQZ, MPC_T_BOOL, lx, x, MPC_NO_WIRE, MPC_NO_WIRE, 0, 0, 5, 1);
+    ck_assert_int_ge(mpc_circ_add_output(c, "ltx", ltx, (1u << n) - 1, 6, 1), 0);
+    ck_assert_int_ge(mpc_circ_add_output(c, "lty", lty, 1u, 7, 1), 0);
+    ck_assert_int_ge(mpc_circ_add_output(c, "eq", eq, 1u << (n - 1), 8, 1), 0);
+    char err[256];
+    ck_assert_msg(mpc_circ_finish(c, err, sizeof err) == 0, "%s", err);
+    return c;
+}
+
+/* Opened words per peer of a batch of L comparisons of a kind run in parts of P. */
+static uint64_t s_parts_words(uint64_t L, uint64_t P, uint32_t ands)
+{
+    uint64_t w = 0;
+    for (uint64_t off = 0; off < L; off += P) {
+        uint64_t m = L - off < P ? L - off : P;
+        w += m + (ands == 118 ? 237 : 127) * mpc_bin_words(m);   /* compare.h, "Opened per party" */
+    }
+    return w;
+}
+
+/* Comparison batches run apart (engine.h, cmp_apart): exact for n = 2, 3, 5 with both
+ * sources, with slices cutting the parts' messages; the parts, sub-rounds, bytes and
+ * material counted per part; the material held at once bounded by one part's, a fraction of
+ * what the same batch holds in flight. */
+START_TEST(test_engine_apart)
+{
+    const uint64_t lx = 700, ly = 300, P = 128;
+    for (size_t t = 0; t < 3; t++)
+        for (int variant = 0; variant < 2; variant++) {
+            uint32_t n = s_ns[t];
+            mpc_circuit *c = s_apart_circuit(n, lx, ly);
+            uint64_t *x = s_randvec(lx), *y = s_randvec(ly), ev[400];
+            uint64_t ne = s_edges(ev);
+            for (uint64_t k = 0; k < lx; k += 2) x[k] = ev[(k / 2) % ne];
+            for (uint64_t k = 1; k < ly; k += 3) y[k] = ev[(k / 3 + 7) % ne];
+            const uint64_t *vals[2] = {x, y};
+            et_job j, whole;
+            s_slice_words = variant ? 5 : 0;
+            s_run_exact(&whole, c, vals, variant);   /* the default: both batches in flight */
+            s_apart = P;
+            s_run_exact(&j, c, vals, variant);
+            s_apart = 0;
+            s_slice_words = 0;
+            uint64_t parts = (lx + ly + P - 1) / P + (lx + P - 1) / P;
+            uint64_t words = s_parts_words(lx + ly, P, 118) + s_parts_words(lx, P, 63);
+            uint64_t bt = 0;
+            for (uint64_t off = 0; off < lx + ly; off += P) bt += 118 * mpc_bin_words(lx + ly - off < P ? lx + ly - off : P);
+            for (uint64_t off = 0; off < lx; off += P) bt += 63 * mpc_bin_words(lx - off < P ? lx - off : P);
+            for (uint32_t p = 0; p < n; p++) {
+                mpc_engine_stats *st = &j.st[p];
+                ck_assert_uint_eq(whole.st[p].apart_parts, 0);
+                ck_assert_uint_eq(st->apart_parts, parts);
+                ck_assert_uint_eq(st->apart_rounds, MPC_CMP_ROUNDS * parts);
+                ck_assert_uint_lt(st->rounds, c->rounds);   /* no batch in flight: empty layers skipped */
+                ck_assert_uint_eq(st->comparisons, 2 * lx + ly);
+                ck_assert_uint_eq(st->edabits, 2 * lx + ly);
+                ck_assert_uint_eq(st->dabits, 2 * lx + ly);
+                ck_assert_uint_eq(st->btriples, bt);
+                ck_assert_uint_eq(st->open_bytes_sent, 8 * (n - 1) * words);
+                ck_assert_uint_eq(st->open_bytes_recv, 8 * (n - 1) * words);
+                uint64_t part_mat = 3 * P + 3 * 118 * mpc_bin_words(P) + mpc_bin_words(P);
+                ck_assert_uint_le(st->material_peak_words, part_mat);
+                ck_assert_uint_lt(4 * st->material_peak_words, whole.st[p].material_peak_words);
+            }
+            et_clear(&j);
+            et_clear(&whole);
+            free(x);
+            free(y);
+            mpc_circ_destroy(&c);
+        }
+}
+END_TEST
+
+/* A party failing in the sixth message of a batch run apart: it names the round and the
+ * comparisons, the others are aborted, nobody keeps an output share (nor, under ASan, leaks
+ * the results written so far). */
+START_TEST(test_failure_mid_apart)
+{
+    uint32_t n = 3;
+    mpc_circuit *c = s_apart_circuit(n, 500, 100);
+    uint64_t *x = s_randvec(500), *y = s_randvec(100);
+    const uint64_t *vals[2] = {x, y};
+    et_job j;
+    memset(&j, 0, sizeof j);
+    j.c = c;
+    j.job = 52;
+    j.use_dealer = 1;
+    j.cmp_apart = 64;
+    j.fail_party = 2;
+    j.fail_seq = (1ull << 31) | 5ull << 32;
+    et_plain_inputs(&j, vals);
+    ck_assert_int_eq(et_run(&j), 0);
+    ck_assert_int_eq(j.rc[1], MPC_ERR_IO);
+    ck_assert_msg(strstr(j.err[1], "round 0: comparisons: sending to party") != NULL, "%s", j.err[1]);
+    ck_assert_int_eq(j.rc[0], MPC_ERR_PEER_ABORT);
+    ck_assert_int_eq(j.rc[2], MPC_ERR_PEER_ABORT);
+    for (uint32_t p = 0; p < n; p++) {
+        for (int o = 0; o < 3; o++) ck_assert_ptr_null(j.share[p][o]);
+        ck_assert_uint_eq(j.st[p].rounds, 0);
+    }
+    et_clear(&j);
+    free(x);
+    free(y);
+    mpc_circ_destroy(&c);
 }
 END_TEST
 
@@ -672,6 +789,8 @@ Suite *mpc_test_suite(void)
     tcase_add_test(tc, test_sim_random_lengths);
     tcase_add_test(tc, test_engine_exact);
     tcase_add_test(tc, test_engine_sliced);
+    tcase_add_test(tc, test_engine_apart);
+    tcase_add_test(tc, test_failure_mid_apart);
     tcase_add_test(tc, test_engine_edges);
     tcase_add_test(tc, test_engine_minmax);
     tcase_add_test(tc, test_view_independent_of_input);

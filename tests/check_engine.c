@@ -49,12 +49,15 @@ static uint64_t *s_randvec(uint64_t n)
 
 /* Runs c on vals and compares every output with the reference exactly; checks that only
  * recipients got values and that shares sum to the value. */
-static void s_check_exact(const mpc_circuit *c, const uint64_t *const *vals, int dealer)
+/* apart: mpc_engine_opts.cmp_apart (0: the default, which these circuits stay under).
+ * Returns the parts party 0 ran apart. */
+static uint32_t s_check_exact_apart(const mpc_circuit *c, const uint64_t *const *vals, int dealer, uint64_t apart)
 {
     et_job j;
     memset(&j, 0, sizeof j);
     j.c = c;
     j.use_dealer = dealer;
+    j.cmp_apart = apart;
     j.job = 77;
     randombytes_buf(j.master, sizeof j.master);
     et_plain_inputs(&j, vals);
@@ -87,8 +90,9 @@ static void s_check_exact(const mpc_circuit *c, const uint64_t *const *vals, int
     }
     /* messages received: one key message from every peer, one per peer per round (and the
      * dealer's reply per round), and one
-     * per peer for each output this party receives — a non-recipient receives nothing */
-    for (uint32_t p = 0; p < c->n_parties; p++) {
+     * per peer for each output this party receives — a non-recipient receives nothing.
+     * Batches run apart add their own messages and requests, and may leave rounds empty. */
+    for (uint32_t p = 0; p < c->n_parties && !apart; p++) {
         uint64_t want = (uint64_t)(c->rounds + 1) * (c->n_parties - 1);
         if (dealer) want += et_fetch_layers(c);   /* one dealer reply per layer's batch */
         for (uint32_t o = 0; o < c->n_outputs; o++)
@@ -103,12 +107,21 @@ static void s_check_exact(const mpc_circuit *c, const uint64_t *const *vals, int
         ck_assert_uint_eq(j.prep_triples[p], cs.triples);
         ck_assert_uint_eq(j.st[p].squares, cs.squares);
         ck_assert_uint_eq(j.prep_squares[p], cs.squares);
-        ck_assert_uint_eq(j.st[p].rounds, c->rounds);
+        if (!apart) ck_assert_uint_eq(j.st[p].rounds, c->rounds);
+        ck_assert_uint_le(j.st[p].rounds, c->rounds);
+        ck_assert_uint_eq(j.st[p].apart_rounds, 8 * j.st[p].apart_parts);
         ck_assert_uint_eq(j.st[p].comparisons, cs.comparisons);
         ck_assert_uint_eq(j.st[p].edabits, cs.comparisons);
         ck_assert_uint_eq(j.st[p].dabits, cs.comparisons);
     }
+    uint32_t parts = j.st[0].apart_parts;
     et_clear(&j);
+    return parts;
+}
+
+static void s_check_exact(const mpc_circuit *c, const uint64_t *const *vals, int dealer)
+{
+    ck_assert_uint_eq(s_check_exact_apart(c, vals, dealer, 0), 0);
 }
 
 static const uint32_t s_ns[] = {2, 3, 5};
@@ -315,6 +328,25 @@ START_TEST(test_random_circuits)
             free(vals);
             mpc_circ_destroy(&c);
         }
+}
+END_TEST
+
+/* The same with comparison batches run apart in parts of 1..40 elements (engine.h,
+ * cmp_apart): batches of up to 40 elements stay in flight beside the others, so both kinds
+ * meet in one circuit; still exact. */
+START_TEST(test_random_circuits_apart)
+{
+    uint32_t parts = 0;
+    for (size_t i = 0; i < 3; i++)
+        for (int rep = 0; rep < 6; rep++) {
+            uint64_t **vals;
+            mpc_circuit *c = s_random_circuit(s_ns[i], 1 + et_rand64() % 50, 30, &vals);
+            parts += s_check_exact_apart(c, (const uint64_t *const *)vals, rep & 1, 1 + et_rand64() % 40);
+            for (uint32_t k = 0; k < c->n_inputs; k++) free(vals[k]);
+            free(vals);
+            mpc_circ_destroy(&c);
+        }
+    ck_assert_uint_gt(parts, 18);   /* more than one part per circuit on average */
 }
 END_TEST
 
@@ -1140,6 +1172,7 @@ Suite *mpc_test_suite(void)
     tcase_add_test(tc, test_all_gates);
     tcase_add_test(tc, test_sliced_openings);
     tcase_add_test(tc, test_random_circuits);
+    tcase_add_test(tc, test_random_circuits_apart);
     tcase_add_test(tc, test_rounds_and_bytes);
     tcase_add_test(tc, test_square_rounds_and_bytes);
     tcase_add_test(tc, test_million);

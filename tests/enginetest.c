@@ -83,6 +83,7 @@ static void *s_party(void *arg)
         : mpc_prep_testlocal_new(j->master, p, c->n_parties);
     mpc_engine_opts o = {.stream = j->job, .timeout_ms = j->timeout_ms, .slice_words = j->slice_words,
                          .stream_chunk = j->stream_chunk, .stream_ahead = j->stream_ahead,
+                         .cmp_apart = j->cmp_apart,
                          .stream_wait_ms = j->stream_wait_ms};
     mpc_engine *e = prep ? mpc_engine_new(c, p, a->t, prep, &o) : NULL;
     if (!e) {

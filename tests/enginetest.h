@@ -33,6 +33,7 @@ typedef struct {
     uint64_t           stream_chunk;      /* mpc_engine_opts.stream_chunk (0: no streamed rounds) */
     uint32_t           stream_ahead;      /* mpc_engine_opts.stream_ahead */
     int                stream_wait_ms;    /* mpc_engine_opts.stream_wait_ms */
+    uint64_t           cmp_apart;         /* mpc_engine_opts.cmp_apart (0: the default) */
     int                no_open;           /* skip et_open */
     int                silent;            /* party index + 1 that never runs (0: none) */
     int                view_party;        /* party index + 1 whose received payloads are recorded */
