@@ -404,9 +404,10 @@ int mpcd_run_execute(mpcd_worker *w, mpcd_job *job, mpc_transport *view, const r
         mpc_cwire_job_hex(r->id, hex);
         /* tests and bench/run parse this line: new fields go at its end */
         mpcd_info(hex, "engine: %u rounds, %llu triples, %llu squares, %llu ms in all, %llu ms waiting for "
-                  "preprocessing, %llu bytes sent, %u rounds streamed", (unsigned)st.rounds, (unsigned long long)st.triples,
-                  (unsigned long long)st.squares, (unsigned long long)(st.run_us / 1000), (unsigned long long)(st.prep_us / 1000),
-                  (unsigned long long)(st.bytes_sent + pview->bytes_sent), (unsigned)st.streamed);
+                  "preprocessing, %llu bytes sent, %u rounds streamed, %u parts run apart", (unsigned)st.rounds,
+                  (unsigned long long)st.triples, (unsigned long long)st.squares, (unsigned long long)(st.run_us / 1000),
+                  (unsigned long long)(st.prep_us / 1000), (unsigned long long)(st.bytes_sent + pview->bytes_sent),
+                  (unsigned)st.streamed, (unsigned)st.apart_parts);
     }
     mpcd_jobs_lock(w->jobs);
     job->out_shares = outs;

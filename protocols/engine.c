@@ -494,6 +494,7 @@ typedef struct {
     uint32_t  ng;
     uint64_t  T, S, R; /* triples, square pairs, truncation tuples */
     uint64_t  nL, nE;  /* LTZ, EQZ elements starting this round */
+    int       trunc_apart;   /* its TRUNC gates run apart (engine_apart.c), not in the round */
     uint64_t  E, B, D, DW;   /* edaBits, binary triple words, daBits, daBit words */
     uint64_t  Wg, W;   /* words opened by the fresh arithmetic gates; in all */
     mpc_prep_trunc_spec *specs;
@@ -565,11 +566,6 @@ static int s_fetch(mpc_engine *e, s_round *rd)
     return 0;
 }
 
-static uint64_t s_pow2(uint32_t k)
-{
-    return k >= 64 ? 0 : 1ull << k;
-}
-
 /* Own openings of the round's fresh arithmetic gates into rd->mine[0 .. Wg). */
 static void s_openings(mpc_engine *e, s_round *rd)
 {
@@ -590,12 +586,9 @@ static void s_openings(mpc_engine *e, s_round *rd)
             continue;
         }
         if (g->kind == MPC_G_TRUNC) {
-            const uint64_t *x = e->w[g->in[0]];
-            uint32_t m = (uint32_t)g->aux[0], l = (uint32_t)g->aux[1];
-            uint64_t half = p0 ? s_pow2(l - 1) : 0;
-            const uint64_t *L = lo + rpos, *M = mid + rpos, *B = msb + rpos;
-            for (uint64_t k = 0; k < g->len; k++)
-                out[k] = (x[k] + half + L[k] + (M[k] << m) + (B[k] << l)) << (63 - l);
+            if (rd->trunc_apart) continue;
+            s_trunc_open(out, e->w[g->in[0]], lo + rpos, mid + rpos, msb + rpos, g->len, (uint32_t)g->aux[0],
+                         (uint32_t)g->aux[1], p0);
             out += g->len;
             rpos += g->len;
             continue;
@@ -662,19 +655,11 @@ static int s_finish(mpc_engine *e, s_round *rd)
     for (uint32_t i = 0; i < rd->ng; i++) {
         uint32_t gi = rd->gates[i];
         const mpc_gate *g = &c->gates[gi];
-        if (s_is_cmp(g->kind)) continue;
+        if (s_is_cmp(g->kind) || (g->kind == MPC_G_TRUNC && rd->trunc_apart)) continue;
         uint64_t *z = s_alloc(g->len);
         if (!z) return MPC_ERR_NOMEM;
         if (g->kind == MPC_G_TRUNC) {
-            uint32_t m = (uint32_t)g->aux[0], l = (uint32_t)g->aux[1];
-            const uint64_t *M = mid + rpos, *B = msb + rpos;
-            uint64_t lowmask = s_pow2(l) - 1, bias = p0 ? s_pow2(l - 1 - m) : 0;
-            for (uint64_t k = 0; k < g->len; k++) {
-                uint64_t cv = op[k] >> (63 - l);          /* (a + r) mod 2^(l+1) */
-                uint64_t cl = (cv >> l) & 1, cp = cv & lowmask;
-                uint64_t v = (p0 ? cl : 0) + B[k] - 2 * cl * B[k];   /* share of c_l xor r_msb */
-                z[k] = (p0 ? (cp >> m) : 0) - M[k] + (v << (l - m)) - bias;
-            }
+            s_trunc_finish(z, op, mid + rpos, msb + rpos, g->len, (uint32_t)g->aux[0], (uint32_t)g->aux[1], p0);
             op += g->len;
             rpos += g->len;
         } else if (mpc_gate_is_square(g)) {
@@ -820,9 +805,11 @@ static int s_round_plan(const mpc_engine *e, s_round *rd)
     const mpc_circuit *c = e->c;
     rd->T = rd->S = rd->R = rd->Wg = rd->nL = rd->nE = 0;
     rd->nspec = 0;
+    rd->trunc_apart = mpc_eng_apart(e, rd->gates, rd->ng, MPC_G_TRUNC);
     for (uint32_t i = 0; i < rd->ng; i++) {
         const mpc_gate *g = &c->gates[rd->gates[i]];
         if (g->kind == MPC_G_TRUNC) {
+            if (rd->trunc_apart) continue;
             rd->R += g->len;
             rd->Wg += g->len;
             rd->nspec++;
@@ -840,8 +827,8 @@ static int s_round_plan(const mpc_engine *e, s_round *rd)
             rd->Wg += 2 * L;
         }
     }
-    if (mpc_eng_cmp_is_apart(e, rd->nL)) rd->nL = 0;   /* runs apart with its own material */
-    if (mpc_eng_cmp_is_apart(e, rd->nE)) rd->nE = 0;
+    if (mpc_eng_apart(e, rd->gates, rd->ng, MPC_G_LTZ)) rd->nL = 0;   /* runs apart with its own material */
+    if (mpc_eng_apart(e, rd->gates, rd->ng, MPC_G_EQZ)) rd->nE = 0;
     rd->E = rd->D = rd->nL + rd->nE;
     rd->DW = mpc_bin_words(rd->D);
     rd->B = mpc_cmp_btriple_words(MPC_CMP_LTZ, rd->nL) + mpc_cmp_btriple_words(MPC_CMP_EQZ, rd->nE);
@@ -851,7 +838,7 @@ static int s_round_plan(const mpc_engine *e, s_round *rd)
     uint32_t ns = 0;
     for (uint32_t i = 0; i < rd->ng; i++) {
         const mpc_gate *g = &c->gates[rd->gates[i]];
-        if (g->kind != MPC_G_TRUNC) continue;
+        if (g->kind != MPC_G_TRUNC || rd->trunc_apart) continue;
         /* adjacent gates with the same (m, l) share one group */
         if (ns && rd->specs[ns - 1].m == g->aux[0] && rd->specs[ns - 1].l == g->aux[1]) {
             rd->specs[ns - 1].n += g->len;
@@ -1052,6 +1039,8 @@ static int s_exchange(mpc_engine *e, uint32_t layer, s_round *rd, char *err, siz
 static int s_round_run(mpc_engine *e, uint32_t layer, s_round *rd, char *err, size_t errlen)
 {
     int r;
+    /* big comparison and truncation batches first, part by part (engine_apart.c) */
+    if ((r = mpc_eng_apart_run(e, layer, rd->gates, rd->ng, err, errlen))) return r;
     if (e->streamed && e->streamed[layer]) return mpc_eng_stream_round(e, layer, rd->gates, rd->ng, NULL, err, errlen);
     if ((r = s_round_plan(e, rd)))
         return mpc_errc(err, errlen, r, "round %u: out of memory", (unsigned)layer);
@@ -1075,7 +1064,6 @@ static int s_round_run(mpc_engine *e, uint32_t layer, s_round *rd, char *err, si
         mpc_prep_out mo = s_round_out(rd);
         return mpc_eng_stream_round(e, layer, rd->gates, rd->ng, &mo, err, errlen);
     }
-    if ((r = mpc_eng_cmp_apart_run(e, layer, rd->gates, rd->ng, err, errlen))) return r;
     if ((r = s_flights_start(e, rd, layer)))
         return mpc_errc(err, errlen, r, "round %u: out of memory", (unsigned)layer);
 

@@ -122,11 +122,12 @@ typedef struct {
     uint64_t       stream_chunk;
     uint32_t       stream_ahead;
     int            stream_wait_ms;
-    /* Comparisons run apart (docs/engine.md, "Comparisons run apart"): a layer's LTZ (or
-     * EQZ) batch of more than this many elements does not ride along the next 8 rounds; it
-     * runs before the layer's round in parts of this many elements, each part through its 8
-     * sub-rounds with its own material, so a batch holds the state and material of one part
-     * whatever its length (0: MPC_ENGINE_CMP_APART).  Every party must use the same value. */
+    /* Batches run apart (docs/engine.md, "Batches run apart"): a layer's LTZ, EQZ or TRUNC
+     * gates of more than this many elements of their kind in all do not ride along the
+     * layer's round (and, for comparisons, the next 7); they run before it in parts of at
+     * most this many elements, each part with its own material and sub-rounds, so they hold
+     * the state and material of one part whatever their length (0: MPC_ENGINE_CMP_APART).
+     * Every party must use the same value. */
     uint64_t       cmp_apart;
 } mpc_engine_opts;
 
@@ -149,8 +150,9 @@ typedef struct {
     uint64_t comparisons;       /* LTZ and EQZ elements */
     uint64_t edabits, dabits;   /* comparison material consumed */
     uint64_t btriples;          /* binary triple WORDS consumed (64 ANDs each) */
-    uint32_t apart_parts;       /* parts of comparison batches run apart (cmp_apart) */
-    uint32_t apart_rounds;      /* their sub-rounds: 8 per part, not counted in `rounds` */
+    uint32_t apart_parts;       /* parts of batches run apart (cmp_apart) */
+    uint32_t apart_rounds;      /* their sub-rounds (8 per comparison part, 1 per truncation
+                                 * part), not counted in `rounds` */
     /* Wall time (monotonic clock, microseconds) of mpc_engine_run in all, and the part spent
      * waiting for preprocessing material (mpc_prep_fetch): run_us - prep_us is the online
      * phase (input sharing, local gates, openings).  For benchmarks and the job log. */

@@ -103,6 +103,28 @@ static inline void s_beaver(uint64_t *z, const uint64_t *A, const uint64_t *B, c
         for (uint64_t k = 0; k < n; k++) z[k] = C[k] + d[k] * B[k] + ev[k] * A[k];
 }
 
+/* TRUNC m, l (docs/engine.md, "Truncation") on n elements: this party's openings of
+ * 2^(63−l)·(x + 2^(l−1) + r), party 0 adding the constant ... */
+static inline void s_trunc_open(uint64_t *out, const uint64_t *x, const uint64_t *lo, const uint64_t *mid,
+                                const uint64_t *msb, uint64_t n, uint32_t m, uint32_t l, int p0)
+{
+    uint64_t half = p0 ? 1ull << (l - 1) : 0;
+    for (uint64_t k = 0; k < n; k++) out[k] = (x[k] + half + lo[k] + (mid[k] << m) + (msb[k] << l)) << (63 - l);
+}
+
+/* ... and the shares of the result from the opened values op. */
+static inline void s_trunc_finish(uint64_t *z, const uint64_t *op, const uint64_t *mid, const uint64_t *msb,
+                                  uint64_t n, uint32_t m, uint32_t l, int p0)
+{
+    uint64_t lowmask = (1ull << l) - 1, bias = p0 ? 1ull << (l - 1 - m) : 0;
+    for (uint64_t k = 0; k < n; k++) {
+        uint64_t cv = op[k] >> (63 - l);          /* (a + r) mod 2^(l+1) */
+        uint64_t cl = (cv >> l) & 1, cp = cv & lowmask;
+        uint64_t v = (p0 ? cl : 0) + msb[k] - 2 * cl * msb[k];   /* share of c_l xor r_msb */
+        z[k] = (p0 ? (cp >> m) : 0) - mid[k] + (v << (l - m)) - bias;
+    }
+}
+
 /* Notes words of material newly held (or, negative, given back) for the peak in the stats. */
 static inline void s_mat_held(mpc_engine *e, uint64_t *held, int64_t delta)
 {
@@ -117,9 +139,9 @@ int mpc_eng_take_keys(mpc_engine *e, uint32_t j, char *err, size_t errlen);
 
 /* engine_stream.c: fills e->streamed for the run (e->order, e->start set); 0 or MPC_ERR_NOMEM. */
 int mpc_eng_stream_plan(mpc_engine *e);
-/* engine_stream.c: 1 if a round of these fresh gates runs sliced (every one a product, more
- * than one slice of openings), else 0.  The caller also requires that no comparison batch
- * shares the round. */
+/* engine_stream.c: 1 if a round of these fresh gates runs sliced (every one a product but
+ * those run apart, more than one slice of openings), else 0.  The caller also requires that
+ * no comparison batch shares the round. */
 int mpc_eng_sliced(const mpc_engine *e, const uint32_t *gates, uint32_t ng);
 /* engine_stream.c: runs sliced layer `layer` (its fresh gates gates[0 .. ng)): writes their
  * wires; 0 or MPC_ERR_* with a reason.  pre NULL: a streamed round (its material from a
@@ -129,14 +151,14 @@ int mpc_eng_sliced(const mpc_engine *e, const uint32_t *gates, uint32_t ng);
 int mpc_eng_stream_round(mpc_engine *e, uint32_t layer, const uint32_t *gates, uint32_t ng,
                          const mpc_prep_out *pre, char *err, size_t errlen);
 
-/* engine_cmp.c: whether a batch of n comparisons of one kind runs apart (o.cmp_apart). */
-int mpc_eng_cmp_is_apart(const mpc_engine *e, uint64_t n);
-/* engine_cmp.c: 1 if the fresh gates of a layer start a comparison batch in flight (one that
+/* engine_apart.c: 1 if the layer's gates of `kind` (MPC_G_LTZ, MPC_G_EQZ or MPC_G_TRUNC)
+ * run apart (more than o.cmp_apart elements of it), else 0. */
+int mpc_eng_apart(const mpc_engine *e, const uint32_t *gates, uint32_t ng, uint8_t kind);
+/* engine_apart.c: 1 if the fresh gates of a layer start a comparison batch in flight (one that
  * does not run apart), else 0. */
 int mpc_eng_cmp_flight(const mpc_engine *e, const uint32_t *gates, uint32_t ng);
-/* engine_cmp.c: runs the layer's comparison batches that run apart, part by part, writing their
- * gates' wires; 0 or MPC_ERR_* with a reason (the caller's failure path aborts and wipes). */
-int mpc_eng_cmp_apart_run(mpc_engine *e, uint32_t layer, const uint32_t *gates, uint32_t ng, char *err,
-                          size_t errlen);
+/* engine_apart.c: runs the layer's gates that run apart, part by part, writing their wires; 0
+ * or MPC_ERR_* with a reason (the caller's failure path aborts and wipes). */
+int mpc_eng_apart_run(mpc_engine *e, uint32_t layer, const uint32_t *gates, uint32_t ng, char *err, size_t errlen);
 
 #endif

@@ -61,8 +61,13 @@ int mpc_eng_sliced(const mpc_engine *e, const uint32_t *gates, uint32_t ng)
     const mpc_circuit *c = e->c;
     uint64_t words = 0;
     if (!ng) return 0;
+    int apart[3] = {mpc_eng_apart(e, gates, ng, MPC_G_LTZ), mpc_eng_apart(e, gates, ng, MPC_G_EQZ),
+                    mpc_eng_apart(e, gates, ng, MPC_G_TRUNC)};
     for (uint32_t i = 0; i < ng; i++) {
         const mpc_gate *g = &c->gates[gates[i]];
+        if ((g->kind == MPC_G_LTZ && apart[0]) || (g->kind == MPC_G_EQZ && apart[1]) ||
+            (g->kind == MPC_G_TRUNC && apart[2]))
+            continue;   /* run before the round (engine_apart.c) */
         if (!s_mult_kind(g->kind)) return 0;
         words += s_mults_of(c, g) * (mpc_gate_is_square(g) ? 1 : 2);
     }
@@ -317,6 +322,7 @@ static int s_setup(mpc_engine *e, s_sround *R, mpc_prep_seg *segs, uint32_t *nse
     *nseg = 0;
     for (uint32_t i = 0; i < R->ng; i++) {
         const mpc_gate *g = &c->gates[R->gates[i]];
+        if (!s_mult_kind(g->kind)) continue;   /* a gate run apart (mpc_eng_sliced) */
         uint8_t kind = mpc_gate_is_square(g) ? MPC_PREP_K_SQUARE : MPC_PREP_K_TRIPLE;
         uint64_t n = s_mults_of(c, g);
         if (!(e->w[R->gates[i]] = s_alloc(g->len))) return MPC_ERR_NOMEM;

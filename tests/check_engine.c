@@ -593,6 +593,76 @@ static void s_trunc_run(uint32_t n, uint32_t m, uint32_t l, const uint64_t *xv, 
     mpc_circ_destroy(&c);
 }
 
+/* Truncations run apart (engine.h, cmp_apart): three TRUNC gates of one layer (two with
+ * the same m, l around one without, so a part's request has several groups) in parts of 700
+ * elements that cross the gates' boundaries, beside a product of the same layer, which then
+ * runs as a sliced round of products; every result floor or floor + 1, the product exact,
+ * the material held at once under half of the round's with the tuples in it. */
+START_TEST(test_trunc_apart)
+{
+    const uint64_t L = 3000, P = 700;
+    for (size_t i = 0; i < 2; i++) {
+        uint32_t n = s_ns[i];
+        mpc_circuit *c = s_parties(n);
+        uint32_t x = mpc_circ_add_input(c, "x", 0, MPC_T_FIX, L, 1, 1);
+        uint32_t y = mpc_circ_add_input(c, "y", n - 1, MPC_T_FIX, L, 2, 1);
+        uint32_t t1 = mpc_circ_add_gate(c, MPC_G_TRUNC, MPC_T_FIX, L, x, MPC_NO_WIRE, MPC_NO_WIRE, 16, 63, 3, 1);
+        uint32_t t2 = mpc_circ_add_gate(c, MPC_G_TRUNC, MPC_T_FIX, L, y, MPC_NO_WIRE, MPC_NO_WIRE, 5, 10, 4, 1);
+        uint32_t t3 = mpc_circ_add_gate(c, MPC_G_TRUNC, MPC_T_FIX, L, y, MPC_NO_WIRE, MPC_NO_WIRE, 16, 63, 5, 1);
+        uint32_t z = mpc_circ_add_gate(c, MPC_G_MUL, MPC_T_INT, L, x, y, MPC_NO_WIRE, 0, 0, 6, 1);
+        uint32_t outs[4] = {t1, t2, t3, z};
+        for (int o = 0; o < 4; o++) {
+            char name[8];
+            snprintf(name, sizeof name, "o%d", o);
+            ck_assert_int_ge(mpc_circ_add_output(c, name, outs[o], 1, 7, 1), 0);
+        }
+        char err[256];
+        ck_assert_msg(mpc_circ_finish(c, err, sizeof err) == 0, "%s", err);
+        uint64_t *xv = s_randvec(L), *yv = s_randvec(L);
+        for (uint64_t k = 0; k < L; k++) {   /* |x| < 2^62 for l = 63, |y| < 2^9 for l = 10 */
+            uint64_t mx = xv[k] % (1ull << 62), my = yv[k] % 512;
+            xv[k] = (xv[k] >> 63) ? 0 - mx : mx;
+            yv[k] = (yv[k] >> 63) ? 0 - my : my;
+        }
+        const uint64_t *vals[2] = {xv, yv};
+        et_job j;
+        memset(&j, 0, sizeof j);
+        j.c = c;
+        j.job = 14;
+        j.use_dealer = (int)i;
+        j.cmp_apart = P;
+        j.slice_words = 64;
+        randombytes_buf(j.master, 32);
+        et_plain_inputs(&j, vals);
+        ck_assert_int_eq(et_run(&j), 0);
+        uint64_t parts = (3 * L + P - 1) / P;
+        for (uint32_t p = 0; p < n; p++) {
+            ck_assert_msg(j.rc[p] == 0 && j.open_rc[p] == 0, "%s", j.err[p]);
+            ck_assert_uint_eq(j.st[p].apart_parts, parts);
+            ck_assert_uint_eq(j.st[p].apart_rounds, parts);
+            ck_assert_uint_eq(j.st[p].trunc, 3 * L);
+            ck_assert_uint_eq(j.st[p].triples, L);
+            ck_assert_uint_eq(j.st[p].rounds, 1);
+            ck_assert_uint_eq(j.st[p].sliced, 1);
+            ck_assert_uint_eq(j.st[p].open_bytes_sent, 8ull * (n - 1) * (3 * L + 2 * L));
+            ck_assert_uint_lt(2 * j.st[p].material_peak_words, 3 * L + 3 * 3 * L);
+        }
+        const uint64_t *src[3] = {xv, yv, yv};
+        const uint32_t ms[3] = {16, 5, 16};
+        for (int o = 0; o < 3; o++)
+            for (uint64_t k = 0; k < L; k++) {
+                uint64_t f = s_floor_shift(src[o][k], ms[o]), got = j.value[0][o][k];
+                ck_assert_msg(got == f || got == f + 1, "output %d[%llu]", o, (unsigned long long)k);
+            }
+        for (uint64_t k = 0; k < L; k++) ck_assert_uint_eq(j.value[0][3][k], xv[k] * yv[k]);
+        et_clear(&j);
+        free(xv);
+        free(yv);
+        mpc_circ_destroy(&c);
+    }
+}
+END_TEST
+
 START_TEST(test_trunc_exact_range)
 {
     static const uint32_t ml[][2] = {{16, 63}, {16, 40}, {1, 2}, {62, 63}, {5, 10}, {32, 48}, {1, 63}};
@@ -1178,6 +1248,7 @@ Suite *mpc_test_suite(void)
     tcase_add_test(tc, test_million);
     tcase_add_test(tc, test_input_modes);
     tcase_add_test(tc, test_trunc_exact_range);
+    tcase_add_test(tc, test_trunc_apart);
     tcase_add_test(tc, test_trunc_unbiased);
     tcase_add_test(tc, test_trunc_past_headroom_rate);
     tcase_add_test(tc, test_fix_mul);
