@@ -36,6 +36,11 @@ static void s_release(mpc_engine *e, uint32_t w)
     e->owned[w] = 0;
 }
 
+void mpc_eng_release(mpc_engine *e, uint32_t w)
+{
+    s_release(e, w);
+}
+
 /* Frees the operands of gate g whose last use it is. */
 static void s_release_operands(mpc_engine *e, uint32_t g)
 {

@@ -49,12 +49,15 @@ int mpc_eng_cmp_flight(const mpc_engine *e, const uint32_t *gates, uint32_t ng)
 
 /* W words of mine summed (arith) or XOR-ed with every peer's, in messages of at most
  * e->slice words, up to MPC_ENGINE_SLICE_WINDOW of them sent ahead of the one received; *msg
- * numbers the layer's messages run apart.  rx: e->slice words. */
+ * numbers the layer's messages run apart.  rx: e->slice words.  what: "comparisons" or
+ * "truncations", for the errors. */
 static int s_xchg(mpc_engine *e, uint32_t layer, uint64_t *msg, uint64_t *mine, uint64_t W, int arith,
-                  uint64_t *rx, char *err, size_t errlen)
+                  uint64_t *rx, const char *what, char *err, size_t errlen)
 {
     uint64_t ns = W ? (W + e->slice - 1) / e->slice : 1, sent = 0, m0 = *msg;
     int r;
+    if (m0 + ns >= (1ull << 32))   /* the message number must fit in seq's upper half */
+        return mpc_errc(err, errlen, MPC_ERR_CIRCUIT, "round %u: %s: too many messages", (unsigned)layer, what);
     *msg += ns;
     for (uint64_t s = 0; s < ns; s++) {
         for (; sent < ns && sent < s + MPC_ENGINE_SLICE_WINDOW; sent++) {
@@ -63,8 +66,8 @@ static int s_xchg(mpc_engine *e, uint32_t layer, uint64_t *msg, uint64_t *mine, 
             for (uint32_t j = 0; j < e->n; j++) {
                 if (j == e->self) continue;
                 if ((r = mpc_eng_peer_rc(e, j, mpc_send(e->t, j, MPC_MSG_OPEN, e->o.stream, seq, mine + lo, cnt))))
-                    return mpc_errc(err, errlen, r, "round %u: comparisons: sending to party %u: %s",
-                                    (unsigned)layer, (unsigned)j, mpc_strerror(r));
+                    return mpc_errc(err, errlen, r, "round %u: %s: sending to party %u: %s", (unsigned)layer,
+                                    what, (unsigned)j, mpc_strerror(r));
                 e->st.open_bytes_sent += cnt * 8;
             }
         }
@@ -75,8 +78,8 @@ static int s_xchg(mpc_engine *e, uint32_t layer, uint64_t *msg, uint64_t *mine, 
             if ((r = mpc_eng_take_keys(e, j, err, errlen))) return r;
             if ((r = mpc_eng_peer_rc(e, j, mpc_recv(e->t, j, MPC_MSG_OPEN, e->o.stream, seq, rx, cnt,
                                                     e->o.timeout_ms))))
-                return mpc_errc(err, errlen, r, "round %u: comparisons: receiving from party %u: %s",
-                                (unsigned)layer, (unsigned)j, mpc_strerror(r));
+                return mpc_errc(err, errlen, r, "round %u: %s: receiving from party %u: %s", (unsigned)layer,
+                                what, (unsigned)j, mpc_strerror(r));
             e->st.open_bytes_recv += cnt * 8;
             if (arith)
                 for (uint64_t k = 0; k < cnt; k++) mine[lo + k] += rx[k];
@@ -178,7 +181,8 @@ static int s_cmp_part(mpc_engine *e, uint32_t layer, uint64_t *msg, const s_piec
             goto out;
         }
         mpc_cmp_open(cmp, x, mine);
-        if ((r = s_xchg(e, layer, msg, mine, W, mpc_cmp_open_is_arith(cmp), rx, err, errlen))) goto out;
+        if ((r = s_xchg(e, layer, msg, mine, W, mpc_cmp_open_is_arith(cmp), rx, "comparisons", err, errlen)))
+            goto out;
         if ((r = mpc_cmp_absorb(cmp, mine))) {
             r = mpc_errc(err, errlen, r, "round %u: comparisons: %s", (unsigned)layer, mpc_strerror(r));
             goto out;
@@ -231,7 +235,7 @@ static int s_trunc_part(mpc_engine *e, uint32_t layer, uint64_t *msg, const s_pi
         s_trunc_open(mine + pos, e->w[g->in[0]] + pc[i].from, o.r_lo + pos, o.r_mid + pos, o.r_msb + pos, pc[i].cnt,
                      (uint32_t)g->aux[0], (uint32_t)g->aux[1], p0);
     }
-    if ((r = s_xchg(e, layer, msg, mine, m, 1, rx, err, errlen))) goto out;
+    if ((r = s_xchg(e, layer, msg, mine, m, 1, rx, "truncations", err, errlen))) goto out;
     for (uint64_t i = 0, pos = 0; i < np; pos += pc[i].cnt, i++) {
         const mpc_gate *g = &c->gates[pc[i].gate];
         s_trunc_finish(e->w[pc[i].gate] + pc[i].from, mine + pos, o.r_mid + pos, o.r_msb + pos, pc[i].cnt,
@@ -245,6 +249,26 @@ out:
     s_wipe_free(mat, 3 * m);
     s_wipe_free(mine, m);
     return r;
+}
+
+/* After a part: the operand of every gate whose last element it did, if that gate is its last
+ * use and no other gate of the layer reads it (those in the round run later), so a layer of
+ * long gates holds their operands only until each is done. */
+static void s_release_done(mpc_engine *e, const uint32_t *gates, uint32_t ng, const s_piece *pc, uint32_t np)
+{
+    const mpc_circuit *c = e->c;
+    for (uint32_t i = 0; i < np; i++) {
+        const mpc_gate *g = &c->gates[pc[i].gate];
+        uint32_t in = g->in[0];
+        if (pc[i].from + pc[i].cnt < g->len || e->lastuse[in] != pc[i].gate || !e->w[in]) continue;
+        int other = 0;
+        for (uint32_t k = 0; k < ng && !other; k++) {
+            const mpc_gate *h = &c->gates[gates[k]];
+            for (int o = 0; o < mpc_gate_infos[h->kind].operands; o++)
+                if (gates[k] != pc[i].gate && h->in[o] == in) other = 1;
+        }
+        if (!other) mpc_eng_release(e, in);
+    }
 }
 
 /* The layer's gates of `kind`, if they run apart: their wires, then part by part. */
@@ -273,6 +297,7 @@ static int s_kind_run(mpc_engine *e, uint32_t layer, uint64_t *msg, const uint32
                     : s_cmp_part(e, layer, msg, pc, np, kind == MPC_G_LTZ ? MPC_CMP_LTZ : MPC_CMP_EQZ, m, rx, err,
                                  errlen);
         if (r) return r;
+        s_release_done(e, gates, ng, pc, np);
     }
     return 0;
 }

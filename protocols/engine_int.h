@@ -134,6 +134,8 @@ static inline void s_mat_held(mpc_engine *e, uint64_t *held, int64_t delta)
 
 /* engine.c: the result r of a send to or receive from peer j, noting who failed the job. */
 int mpc_eng_peer_rc(mpc_engine *e, uint32_t j, int r);
+/* engine.c: wipes and frees wire w if the engine owns it (every later use must be over). */
+void mpc_eng_release(mpc_engine *e, uint32_t w);
 /* engine.c: receives peer j's key message if it is still pending. */
 int mpc_eng_take_keys(mpc_engine *e, uint32_t j, char *err, size_t errlen);
 
