@@ -28,6 +28,24 @@ typedef struct {
     mpcd_job  *job;
 } s_progress_ctx;
 
+/* What the engine's inputs point to: the job's explicit shares and seeds, stored datasets'
+ * shares; dropped as soon as the engine has read them (mpc_engine_opts.inputs_read). */
+typedef struct {
+    mpcd_jobs         *jobs;
+    mpcd_job          *job;
+    const mpc_circuit *c;
+    uint64_t         **stored;
+} s_inputs_ctx;
+
+static void s_inputs_read(void *ctx)
+{
+    s_inputs_ctx *ic = ctx;
+    mpcd_jobs_lock(ic->jobs);
+    mpcd_job_drop_shares(ic->job);
+    mpcd_jobs_unlock(ic->jobs);
+    mpcd_ds_free_vals(ic->c, ic->stored);
+}
+
 /* The engine's per-round progress, shown to clients by STATUS. */
 static void s_progress(void *ctx, uint32_t rounds_done, uint64_t triples)
 {
@@ -341,6 +359,7 @@ int mpcd_run_execute(mpcd_worker *w, mpcd_job *job, mpc_transport *view, const r
         goto out;
     }
     s_progress_ctx pc = {w->jobs, job};
+    s_inputs_ctx ic = {w->jobs, job, c, stored};
     /* Material of up to 4 Mi words (32 MB) of consecutive layers per request: a deep circuit
      * pays one round trip to the source per window instead of one per layer (engine.h).
      * Every daemon of a job must use the same value, so it is a constant of the build. */
@@ -350,6 +369,8 @@ int mpcd_run_execute(mpcd_worker *w, mpcd_job *job, mpc_transport *view, const r
         .deadline_ms = deadline_ms,   /* the joins' time counts */
         .progress = s_progress,
         .progress_ctx = &pc,
+        .inputs_read = s_inputs_read,
+        .inputs_ctx = &ic,
         .cancel = &job->cancel,
         .prefetch_words = (uint64_t)1 << 22,
         /* A long round of products streams its triples (docs/engine.md, "Streamed rounds"):

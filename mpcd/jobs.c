@@ -107,10 +107,8 @@ void mpcd_job_wipe_mask(mpcd_job *job, uint32_t k)
     in->mask = NULL;
 }
 
-void mpcd_job_wipe_inputs(mpcd_job *job)
+void mpcd_job_drop_shares(mpcd_job *job)
 {
-    mpcd_contrib_free(job);
-    mpcd_join_wipe(job);
     if (!job->inputs) return;
     for (uint32_t k = 0; k < job->circ->n_inputs; k++) {
         mpcd_job_input *in = &job->inputs[k];
@@ -119,10 +117,18 @@ void mpcd_job_wipe_inputs(mpcd_job *job)
             free(in->share);
         }
         if (in->seed) sodium_free(in->seed);
-        mpcd_job_wipe_mask(job, k);
         in->share = NULL;
         in->seed = NULL;
     }
+}
+
+void mpcd_job_wipe_inputs(mpcd_job *job)
+{
+    mpcd_contrib_free(job);
+    mpcd_join_wipe(job);
+    if (!job->inputs) return;
+    mpcd_job_drop_shares(job);
+    for (uint32_t k = 0; k < job->circ->n_inputs; k++) mpcd_job_wipe_mask(job, k);
 }
 
 static void s_job_free(mpcd_job *job)

@@ -221,6 +221,9 @@ mpcd_job_state mpcd_job_cancel(mpcd_jobs *j, mpcd_job *job, const char *by);
 int mpcd_job_finished(const mpcd_job *job);
 /* Lock held.  Wipes and frees the input shares (after the engine took them). */
 void mpcd_job_wipe_inputs(mpcd_job *job);
+/* Lock held.  Wipes and frees only the inputs' explicit shares and seeds (the engine has read
+ * them: mpc_engine_opts.inputs_read); the rest of each input's record stays. */
+void mpcd_job_drop_shares(mpcd_job *job);
 /* Lock held.  Wipes and frees input k's record for its client (mask), if any. */
 void mpcd_job_wipe_mask(mpcd_job *job, uint32_t k);
 /* The bytes of input k's mask record (mpc_vcheck_record_bytes of its length and the job's

@@ -1200,6 +1200,9 @@ int mpc_engine_run_keyed(mpc_engine *e, const mpc_engine_input *inputs, const ui
             break;
         }
 
+    uint32_t in_last = 0;   /* the last layer with an INPUT gate (0: the compiler's) */
+    for (uint32_t i = 0; i < c->n_gates; i++)
+        if (c->gates[i].kind == MPC_G_INPUT && c->gates[i].layer > in_last) in_last = c->gates[i].layer;
     for (uint32_t layer = 0; layer < nl; layer++) {
         for (uint32_t p = start[2 * layer]; p < start[2 * layer + 1]; p++) {
             uint32_t gi = order[p];
@@ -1212,6 +1215,7 @@ int mpc_engine_run_keyed(mpc_engine *e, const mpc_engine_input *inputs, const ui
             s_release_operands(e, gi);
             if (e->lastuse[gi] == gi && c->gates[gi].kind != MPC_G_OUTPUT) s_release(e, gi);
         }
+        if (layer == in_last && e->o.inputs_read) e->o.inputs_read(e->o.inputs_ctx);
         rd.gates = order + start[2 * layer + 1];
         rd.ng = start[2 * layer + 2] - start[2 * layer + 1];
         if (rd.ng == 0 && e->nfl == 0) continue;

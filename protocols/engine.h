@@ -87,6 +87,12 @@ typedef struct {
      * NULL); the daemon shows it as the job's progress. */
     void         (*progress)(void *ctx, uint32_t rounds_done, uint64_t triples);
     void          *progress_ctx;
+    /* Called once, on the engine's thread, as soon as every INPUT gate has read its input
+     * (after the local gates of the last layer holding one): the caller may then wipe and
+     * free what the mpc_engine_input array points to, which the engine never reads again, so
+     * a job does not hold its inputs' buffers beside their wires.  May be NULL. */
+    void         (*inputs_read)(void *ctx);
+    void          *inputs_ctx;
     /* When non-NULL and set non-zero (by another thread), the job fails with
      * MPC_ERR_CANCELLED at the next round and the peers get an ABORT, as for any failure. */
     const atomic_int *cancel;

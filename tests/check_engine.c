@@ -49,6 +49,9 @@ static uint64_t *s_randvec(uint64_t n)
 
 /* Runs c on vals and compares every output with the reference exactly; checks that only
  * recipients got values and that shares sum to the value. */
+/* Overwrite the inputs as soon as the engine says it has read them (mpc_engine_opts.inputs_read). */
+static int s_scrub;
+
 /* apart: mpc_engine_opts.cmp_apart (0: the default, which these circuits stay under).
  * Returns the parts party 0 ran apart. */
 static uint32_t s_check_exact_apart(const mpc_circuit *c, const uint64_t *const *vals, int dealer, uint64_t apart)
@@ -58,6 +61,7 @@ static uint32_t s_check_exact_apart(const mpc_circuit *c, const uint64_t *const 
     j.c = c;
     j.use_dealer = dealer;
     j.cmp_apart = apart;
+    j.scrub_inputs = s_scrub;
     j.job = 77;
     randombytes_buf(j.master, sizeof j.master);
     et_plain_inputs(&j, vals);
@@ -67,6 +71,7 @@ static uint32_t s_check_exact_apart(const mpc_circuit *c, const uint64_t *const 
     for (uint32_t p = 0; p < c->n_parties; p++) {
         ck_assert_msg(j.rc[p] == 0, "party %u: %s", p, j.err[p]);
         ck_assert_msg(j.open_rc[p] == 0, "party %u open: %s", p, j.err[p]);
+        ck_assert_int_eq(j.inputs_read[p], 1);   /* once per run */
     }
     if (dealer) ck_assert_msg(j.dealer_rc == 0, "dealer: %s", j.dealer_err);
     for (uint32_t o = 0; o < c->n_outputs && o < 8; o++) {
@@ -347,6 +352,24 @@ START_TEST(test_random_circuits_apart)
             mpc_circ_destroy(&c);
         }
     ck_assert_uint_gt(parts, 18);   /* more than one part per circuit on average */
+}
+END_TEST
+
+/* mpc_engine_opts.inputs_read comes once per run, after the engine has read every input: the
+ * random circuits give the same results with every party's inputs overwritten then. */
+START_TEST(test_inputs_read_then_scrubbed)
+{
+    s_scrub = 1;
+    for (size_t i = 0; i < 3; i++)
+        for (int rep = 0; rep < 4; rep++) {
+            uint64_t **vals;
+            mpc_circuit *c = s_random_circuit(s_ns[i], 1 + et_rand64() % 50, 30, &vals);
+            s_check_exact(c, (const uint64_t *const *)vals, rep & 1);
+            for (uint32_t k = 0; k < c->n_inputs; k++) free(vals[k]);
+            free(vals);
+            mpc_circ_destroy(&c);
+        }
+    s_scrub = 0;
 }
 END_TEST
 
@@ -1243,6 +1266,7 @@ Suite *mpc_test_suite(void)
     tcase_add_test(tc, test_sliced_openings);
     tcase_add_test(tc, test_random_circuits);
     tcase_add_test(tc, test_random_circuits_apart);
+    tcase_add_test(tc, test_inputs_read_then_scrubbed);
     tcase_add_test(tc, test_rounds_and_bytes);
     tcase_add_test(tc, test_square_rounds_and_bytes);
     tcase_add_test(tc, test_million);

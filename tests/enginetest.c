@@ -70,6 +70,20 @@ typedef struct {
     mpc_transport *t;
 } s_arg;
 
+/* mpc_engine_opts.inputs_read: counts the call and, with scrub_inputs, overwrites what the
+ * party's inputs point to, so a later read would give wrong results. */
+static void s_inputs_read(void *arg)
+{
+    s_arg *a = arg;
+    et_job *j = a->j;
+    j->inputs_read[a->p]++;
+    for (uint32_t k = 0; j->scrub_inputs && j->in[a->p] && k < j->c->n_inputs; k++) {
+        mpc_engine_input *in = &j->in[a->p][k];
+        if (in->values) memset((void *)in->values, 0xa5, (size_t)in->len * 8);
+        if (in->seed) memset((void *)in->seed, 0xa5, 32);
+    }
+}
+
 static void *s_party(void *arg)
 {
     s_arg *a = arg;
@@ -83,7 +97,7 @@ static void *s_party(void *arg)
         : mpc_prep_testlocal_new(j->master, p, c->n_parties);
     mpc_engine_opts o = {.stream = j->job, .timeout_ms = j->timeout_ms, .slice_words = j->slice_words,
                          .stream_chunk = j->stream_chunk, .stream_ahead = j->stream_ahead,
-                         .cmp_apart = j->cmp_apart,
+                         .cmp_apart = j->cmp_apart, .inputs_read = s_inputs_read, .inputs_ctx = a,
                          .stream_wait_ms = j->stream_wait_ms};
     mpc_engine *e = prep ? mpc_engine_new(c, p, a->t, prep, &o) : NULL;
     if (!e) {

@@ -34,6 +34,8 @@ typedef struct {
     uint32_t           stream_ahead;      /* mpc_engine_opts.stream_ahead */
     int                stream_wait_ms;    /* mpc_engine_opts.stream_wait_ms */
     uint64_t           cmp_apart;         /* mpc_engine_opts.cmp_apart (0: the default) */
+    int                scrub_inputs;      /* overwrite every party's inputs when its engine says
+                                           * it has read them (mpc_engine_opts.inputs_read) */
     int                no_open;           /* skip et_open */
     int                silent;            /* party index + 1 that never runs (0: none) */
     int                view_party;        /* party index + 1 whose received payloads are recorded */
@@ -49,6 +51,7 @@ typedef struct {
     uint64_t          *share[ET_MAXP][8]; /* copies of the first 8 outputs' shares */
     uint64_t          *value[ET_MAXP][8]; /* opened values, NULL for non-recipients */
     mpc_engine_stats   st[ET_MAXP];
+    int                inputs_read[ET_MAXP];  /* calls of mpc_engine_opts.inputs_read */
     uint64_t           prep_triples[ET_MAXP];
     uint64_t           prep_squares[ET_MAXP];
     int                dealer_rc;
