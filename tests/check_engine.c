@@ -322,17 +322,30 @@ static mpc_circuit *s_random_circuit(uint32_t n, uint64_t L, int gates, uint64_t
     return c;
 }
 
-START_TEST(test_random_circuits)
+/* reps random circuits for each number of parties, each checked exact with comparison
+ * batches run apart in parts of 1..apart_max elements (0: the default, which they stay
+ * under) and the inputs overwritten once read when scrub is set; the parts run apart. */
+static uint32_t s_random_runs(int reps, uint64_t apart_max, int scrub)
 {
+    uint32_t parts = 0;
+    s_scrub = scrub;
     for (size_t i = 0; i < 3; i++)
-        for (int rep = 0; rep < 8; rep++) {
+        for (int rep = 0; rep < reps; rep++) {
             uint64_t **vals;
             mpc_circuit *c = s_random_circuit(s_ns[i], 1 + et_rand64() % 50, 30, &vals);
-            s_check_exact(c, (const uint64_t *const *)vals, rep & 1);
+            uint64_t apart = apart_max ? 1 + et_rand64() % apart_max : 0;
+            parts += s_check_exact_apart(c, (const uint64_t *const *)vals, rep & 1, apart);
             for (uint32_t k = 0; k < c->n_inputs; k++) free(vals[k]);
             free(vals);
             mpc_circ_destroy(&c);
         }
+    s_scrub = 0;
+    return parts;
+}
+
+START_TEST(test_random_circuits)
+{
+    ck_assert_uint_eq(s_random_runs(8, 0, 0), 0);
 }
 END_TEST
 
@@ -341,17 +354,7 @@ END_TEST
  * meet in one circuit; still exact. */
 START_TEST(test_random_circuits_apart)
 {
-    uint32_t parts = 0;
-    for (size_t i = 0; i < 3; i++)
-        for (int rep = 0; rep < 6; rep++) {
-            uint64_t **vals;
-            mpc_circuit *c = s_random_circuit(s_ns[i], 1 + et_rand64() % 50, 30, &vals);
-            parts += s_check_exact_apart(c, (const uint64_t *const *)vals, rep & 1, 1 + et_rand64() % 40);
-            for (uint32_t k = 0; k < c->n_inputs; k++) free(vals[k]);
-            free(vals);
-            mpc_circ_destroy(&c);
-        }
-    ck_assert_uint_gt(parts, 18);   /* more than one part per circuit on average */
+    ck_assert_uint_gt(s_random_runs(6, 40, 0), 18);   /* more than one part per circuit on average */
 }
 END_TEST
 
@@ -359,17 +362,7 @@ END_TEST
  * random circuits give the same results with every party's inputs overwritten then. */
 START_TEST(test_inputs_read_then_scrubbed)
 {
-    s_scrub = 1;
-    for (size_t i = 0; i < 3; i++)
-        for (int rep = 0; rep < 4; rep++) {
-            uint64_t **vals;
-            mpc_circuit *c = s_random_circuit(s_ns[i], 1 + et_rand64() % 50, 30, &vals);
-            s_check_exact(c, (const uint64_t *const *)vals, rep & 1);
-            for (uint32_t k = 0; k < c->n_inputs; k++) free(vals[k]);
-            free(vals);
-            mpc_circ_destroy(&c);
-        }
-    s_scrub = 0;
+    s_random_runs(4, 0, 1);
 }
 END_TEST
 
