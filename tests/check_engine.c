@@ -628,7 +628,7 @@ START_TEST(test_trunc_apart)
         uint32_t z = mpc_circ_add_gate(c, MPC_G_MUL, MPC_T_INT, L, x, y, MPC_NO_WIRE, 0, 0, 6, 1);
         uint32_t outs[4] = {t1, t2, t3, z};
         for (int o = 0; o < 4; o++) {
-            char name[8];
+            char name[16];
             snprintf(name, sizeof name, "o%d", o);
             ck_assert_int_ge(mpc_circ_add_output(c, name, outs[o], 1, 7, 1), 0);
         }
